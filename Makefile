@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine:
+#   make demo   create .venv if needed, install lstmkit, run the main job end to end
+#   make test   create .venv if needed, install lstmkit with its test extras, run the test suite
+# Both are idempotent: a stamp per extra is refreshed only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+OUT    ?= out/demo
+PIP    := $(PY) -m pip install --disable-pip-version-check -q
+
+.PHONY: demo test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-demo: pyproject.toml | $(PY)
+	$(PIP) -e ".[cli]"
+	@touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(PY)
+	$(PIP) -e ".[test]"
+	@touch $@
+
+$(VENV)/.stamp-bench: pyproject.toml | $(PY)
+	$(PIP) -e ".[bench,fast]"
+	@touch $@
+
+demo: $(VENV)/.stamp-demo
+	$(PY) -m lstmkit demo --out $(OUT)
+
+test: $(VENV)/.stamp-test
+	$(PY) -m pytest
+
+bench: $(VENV)/.stamp-bench
+	$(PY) benchmarks/bench_lstm.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info src/*.egg-info .pytest_cache .hypothesis

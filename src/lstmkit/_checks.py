@@ -1,0 +1,83 @@
+"""Input validation with one error template.
+
+Every message reads ``"<where>: expected <arg> <what>, got <actual>. <how to fix>"`` so that a
+user sees which argument is wrong, what was expected and what arrived. The helpers here are the
+only place that wording is produced (after PyTorch ``check_input`` and scikit-learn
+``check_array``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=ValueError):
+    """Raise ``exc`` with the project's uniform message."""
+    msg = f"{where}: expected {arg} {expected}, got {got}."
+    if fix:
+        msg += f" {fix}"
+    raise exc(msg)
+
+
+def check_dtype(dtype, where: str = "lstmkit") -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.type not in FLOAT_DTYPES:
+        fail(where, "dtype", "numpy.float32 or numpy.float64", repr(dtype), exc=TypeError)
+    return dt
+
+
+def check_int(value, where: str, arg: str, *, minimum: int | None = None) -> int:
+    """Return ``value`` as int; reject bools, floats and values below ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        fail(where, arg, "an integer", f"{type(value).__name__} {value!r}", exc=TypeError)
+    value = int(value)
+    if minimum is not None and value < minimum:
+        fail(where, arg, f">= {minimum}", value)
+    return value
+
+
+def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool = True) -> np.ndarray:
+    """Convert ``x`` to a C-contiguous array of ``dtype``.
+
+    Accepts any real floating input (it is cast to ``dtype``); integer, boolean, complex and
+    object inputs raise TypeError because silently treating labels or indices as features is a
+    common mistake. Non-finite values raise ValueError when ``finite``.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind != "f":
+        fail(
+            where,
+            arg,
+            "a real floating-point array",
+            f"dtype {arr.dtype}",
+            "Convert it with .astype(numpy.float32) or .astype(numpy.float64).",
+            exc=TypeError,
+        )
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if finite and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        fail(where, arg, "finite values", f"{arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def check_shape(arr: np.ndarray, expected: tuple, where: str, arg: str, fix: str = "") -> None:
+    """Raise ValueError unless ``arr.shape == expected``."""
+    if tuple(arr.shape) != tuple(expected):
+        fail(where, arg, f"shape {tuple(expected)}", f"shape {tuple(arr.shape)}", fix)
+
+
+def check_rng(seed) -> np.random.Generator:
+    """Turn ``None``, an int or a Generator into a ``numpy.random.Generator``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    fail("lstmkit", "seed", "None, an int or a numpy.random.Generator", repr(seed), exc=TypeError)

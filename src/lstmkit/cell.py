@@ -1,0 +1,273 @@
+"""One time step, written to be read: ``LSTMCell`` and ``RNNCell``.
+
+This is the explainable reference. Every intermediate of a step is kept in a :class:`LSTMStep`,
+so later tools (explain, check, exercise) can show each number. The fused sequence layer in
+:mod:`lstmkit.lstm` computes the same thing faster and is tested to agree with this to round-off.
+
+The LSTM cell, as in the seed decks (gate order i, f, g, o; g is the candidate memory c~)::
+
+    i_t  = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)        input gate
+    f_t  = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)        forget gate
+    g_t  = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)     candidate memory c~_t
+    o_t  = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)        output gate
+    c_t  = f_t * c_{t-1} + i_t * g_t                       cell state (long-term memory)
+    h_t  = o_t * tanh(c_t)                                 output (short-term memory)
+
+Shapes: B batch, I input size, H hidden size. x (B, I), h and c (B, H); a 1-D x (I,) is one
+unbatched sample and gives 1-D results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from . import layout
+from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
+from .functional import sigmoid, tanh
+from .module import Module
+
+
+@dataclass(frozen=True)
+class LSTMStep:
+    """Every number of one LSTM step (all (B, H) except x (B, I)); the cache of backward."""
+
+    x: np.ndarray  # x_t          (B, I)
+    h_prev: np.ndarray  # h_{t-1}      (B, H)
+    c_prev: np.ndarray  # c_{t-1}      (B, H)
+    z_i: np.ndarray  # pre-activation of the input gate
+    z_f: np.ndarray  # pre-activation of the forget gate
+    z_g: np.ndarray  # pre-activation of the candidate
+    z_o: np.ndarray  # pre-activation of the output gate
+    i: np.ndarray  # σ(z_i)
+    f: np.ndarray  # σ(z_f)
+    g: np.ndarray  # tanh(z_g) = c~_t
+    o: np.ndarray  # σ(z_o)
+    c: np.ndarray  # c_t = f*c_{t-1} + i*g
+    tanh_c: np.ndarray  # tanh(c_t)
+    h: np.ndarray  # h_t = o*tanh(c_t)
+
+
+def _init_uniform(rng: np.random.Generator, shape, hidden_size: int, dtype) -> np.ndarray:
+    """PyTorch's default: U(-1/sqrt(H), 1/sqrt(H))."""
+    k = 1.0 / np.sqrt(hidden_size)
+    return rng.uniform(-k, k, size=shape).astype(dtype)
+
+
+class _CellBase(Module):
+    """Shared checks for one-step cells."""
+
+    gate_count = 4
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32, seed=None):
+        super().__init__()
+        name = type(self).__name__
+        self.input_size = check_int(input_size, name, "input_size", minimum=1)
+        self.hidden_size = check_int(hidden_size, name, "hidden_size", minimum=1)
+        self.bias = bool(bias)
+        self.dtype = check_dtype(dtype, name)
+        rng = check_rng(seed)
+        G, H, I = self.gate_count, self.hidden_size, self.input_size
+        shapes = {"weight_ih": (G * H, I), "weight_hh": (G * H, H)}
+        if self.bias:
+            shapes.update(bias_ih=(G * H,), bias_hh=(G * H,))
+        for k, shape in shapes.items():
+            self._add_param(k, _init_uniform(rng, shape, H, self.dtype))
+        self._cache = None
+
+    def _check_x(self, x, where):
+        x = check_float_array(x, where, "x", self.dtype)
+        if x.ndim not in (1, 2):
+            fail(where, "x", "a 2-D array (B, I) or a 1-D array (I,)", f"{x.ndim}-D shape {x.shape}")
+        if x.shape[-1] != self.input_size:
+            fail(where, "x", f"last dimension input_size={self.input_size}", f"shape {x.shape}")
+        batched = x.ndim == 2
+        return (x if batched else x[None, :]), batched
+
+    def _check_state(self, s, B, batched, where, arg):
+        H = self.hidden_size
+        if s is None:
+            return np.zeros((B, H), dtype=self.dtype)
+        s = check_float_array(s, where, arg, self.dtype)
+        check_shape(s, (B, H) if batched else (H,), where, arg, "It must match x's batch size and hidden_size.")
+        return s if batched else s[None, :]
+
+    def _linear_pre(self, x, h_prev):
+        """z = W_ih x + b_ih + W_hh h + b_hh for all gates at once, (B, G*H)."""
+        z = x @ self.weight_ih.T + h_prev @ self.weight_hh.T
+        if self.bias:
+            z += self.bias_ih + self.bias_hh
+        return z
+
+    def _accumulate(self, dz, x, h_prev):
+        """Parameter gradients of z = W_ih x + b_ih + W_hh h + b_hh."""
+        self.grads["weight_ih"] += dz.T @ x  # (GH, I)
+        self.grads["weight_hh"] += dz.T @ h_prev  # (GH, H)
+        if self.bias:
+            db = dz.sum(axis=0)
+            self.grads["bias_ih"] += db
+            self.grads["bias_hh"] += db
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step with PyTorch's parameters and the seeds' equations.
+
+    Parameters ``weight_ih`` (4H, I), ``weight_hh`` (4H, H), ``bias_ih`` (4H,), ``bias_hh`` (4H,)
+    in gate order i, f, g, o, initialised U(-1/sqrt(H), 1/sqrt(H)) from ``seed``.
+
+    ``h, c = cell(x, hx=None)``: x (B, I) or (I,); hx = (h_prev, c_prev), each (B, H) or (H,),
+    zeros when None. ``cell.step(x, hx)`` returns the full :class:`LSTMStep`.
+    ``dx, (dh_prev, dc_prev) = cell.backward(dh, dc=None)`` after a forward; parameter gradients
+    accumulate in ``cell.grads``.
+    """
+
+    gate_count = 4
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32, seed=None):
+        super().__init__(input_size, hidden_size, bias, dtype, seed)
+
+    # -- construction from the seeds' notations ----------------------------------------------
+    @classmethod
+    def from_per_gate(cls, gates: Mapping[str, np.ndarray], dtype=np.float64) -> "LSTMCell":
+        """Build from seed 000's per-gate matrices (``W_ii, W_hi, W_if, ..., b_ii, ...``)."""
+        packed = layout.from_per_gate(gates)
+        return cls._from_packed(packed, dtype)
+
+    @classmethod
+    def from_concat(cls, concat: Mapping[str, np.ndarray], input_size: int, dtype=np.float64) -> "LSTMCell":
+        """Build from seeds 001/003's ``W_*·[h_{t-1}, x_t] + b_*`` matrices (H, H+I)."""
+        packed = layout.from_concat(concat, input_size)
+        return cls._from_packed(packed, dtype)
+
+    @classmethod
+    def _from_packed(cls, packed, dtype):
+        H4, I = packed["weight_ih"].shape
+        cell = cls(I, H4 // 4, bias=True, dtype=dtype, seed=0)
+        cell.load_state_dict(packed)
+        return cell
+
+    def to_per_gate(self) -> dict[str, np.ndarray]:
+        return layout.to_per_gate(self._params)
+
+    def to_concat(self) -> dict[str, np.ndarray]:
+        return layout.to_concat(self._params)
+
+    # -- forward / backward -----------------------------------------------------------------
+    def step(self, x, hx=None) -> LSTMStep:
+        """Compute one step and return every intermediate (batched (B, ·) arrays)."""
+        where = "LSTMCell"
+        x, batched = self._check_x(x, where)
+        B = x.shape[0]
+        h_prev, c_prev = (None, None) if hx is None else self._unpack_hx(hx, where)
+        h_prev = self._check_state(h_prev, B, batched, where, "hx[0] (h_prev)")
+        c_prev = self._check_state(c_prev, B, batched, where, "hx[1] (c_prev)")
+        H = self.hidden_size
+        z = self._linear_pre(x, h_prev)  # (B, 4H) = W_ih x + b_ih + W_hh h_{t-1} + b_hh
+        z_i, z_f, z_g, z_o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+        i = sigmoid(z_i)  # input gate
+        f = sigmoid(z_f)  # forget gate
+        g = tanh(z_g)  # candidate memory c~_t
+        o = sigmoid(z_o)  # output gate
+        c = f * c_prev + i * g  # c_t = f_t*c_{t-1} + i_t*c~_t
+        tanh_c = tanh(c)
+        h = o * tanh_c  # h_t = o_t*tanh(c_t)
+        return LSTMStep(x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, tanh_c, h)
+
+    @staticmethod
+    def _unpack_hx(hx, where):
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            fail(where, "hx", "a pair (h_prev, c_prev)", type(hx).__name__, exc=TypeError)
+        return hx
+
+    def forward(self, x, hx=None):
+        """``(h_t, c_t)`` for one step; keeps the step for :meth:`backward`."""
+        s = self.step(x, hx)
+        self._cache = (s, np.ndim(x) == 2) if self.requires_grad else None
+        if np.ndim(x) == 2:
+            return s.h, s.c
+        return s.h[0], s.c[0]
+
+    __call__ = forward
+
+    def backward(self, dh, dc=None):
+        """Back-propagate one step.
+
+        dh = dL/dh_t and dc = dL/dc_t (from the next step; zeros when None), shaped like h.
+        Returns ``dx, (dh_prev, dc_prev)`` and accumulates parameter gradients.
+        """
+        where = "LSTMCell.backward"
+        if self._cache is None:
+            fail(where, "a forward pass", "before backward", "none", "Call the cell on an input first.", exc=RuntimeError)
+        s, batched = self._cache
+        self._cache = None
+        B, H = s.h.shape
+        dh = self._check_state(dh, B, batched, where, "dh")
+        dc = self._check_state(dc, B, batched, where, "dc")
+        # h = o * tanh(c)
+        do = dh * s.tanh_c  # dL/do
+        dc = dc + dh * s.o * (1.0 - s.tanh_c**2)  # backprop through tanh(c): 1 - tanh² from output
+        # c = f * c_prev + i * g
+        di = dc * s.g
+        df = dc * s.c_prev
+        dg = dc * s.i
+        dc_prev = dc * s.f
+        # through the activations, derivatives from their outputs
+        dz = np.concatenate(
+            [
+                di * s.i * (1.0 - s.i),  # σ'
+                df * s.f * (1.0 - s.f),  # σ'
+                dg * (1.0 - s.g**2),  # tanh'
+                do * s.o * (1.0 - s.o),  # σ'
+            ],
+            axis=1,
+        )  # (B, 4H)
+        # z = W_ih x + b_ih + W_hh h_prev + b_hh
+        self._accumulate(dz, s.x, s.h_prev)
+        dx = dz @ self.weight_ih  # (B, I)
+        dh_prev = dz @ self.weight_hh  # (B, H)
+        if not batched:
+            return dx[0], (dh_prev[0], dc_prev[0])
+        return dx, (dh_prev, dc_prev)
+
+
+class RNNCell(_CellBase):
+    """One step of the simple (Elman) RNN the seeds contrast with the LSTM::
+
+        h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)      (or relu)
+
+    Parameters ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,).
+    ``h = cell(x, h_prev=None)``; ``dx, dh_prev = cell.backward(dh)``.
+    """
+
+    gate_count = 1
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32, seed=None):
+        if nonlinearity not in ("tanh", "relu"):
+            fail("RNNCell", "nonlinearity", "'tanh' or 'relu'", repr(nonlinearity))
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, dtype, seed)
+
+    def forward(self, x, hx=None):
+        where = "RNNCell"
+        x, batched = self._check_x(x, where)
+        h_prev = self._check_state(hx, x.shape[0], batched, where, "hx")
+        z = self._linear_pre(x, h_prev)
+        h = np.tanh(z) if self.nonlinearity == "tanh" else np.maximum(z, 0.0)
+        self._cache = (x, h_prev, h, batched) if self.requires_grad else None
+        return h if batched else h[0]
+
+    __call__ = forward
+
+    def backward(self, dh):
+        where = "RNNCell.backward"
+        if self._cache is None:
+            fail(where, "a forward pass", "before backward", "none", "Call the cell on an input first.", exc=RuntimeError)
+        x, h_prev, h, batched = self._cache
+        self._cache = None
+        dh = self._check_state(dh, x.shape[0], batched, where, "dh")
+        dz = dh * (1.0 - h * h) if self.nonlinearity == "tanh" else dh * (h > 0)
+        self._accumulate(dz, x, h_prev)
+        dx, dh_prev = dz @ self.weight_ih, dz @ self.weight_hh
+        return (dx, dh_prev) if batched else (dx[0], dh_prev[0])

@@ -1,0 +1,82 @@
+"""The ``lstmkit`` command line: a thin layer over the library.
+
+``main(argv=None) -> int`` is callable in-process (tests do); ``entry()`` is the console script.
+Each subcommand lives in ``lstmkit.commands.<name>`` (see that package's docstring) and is listed
+in :data:`COMMANDS`. Errors print one line, ``lstmkit: error: ...``, and exit non-zero; the
+traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from enum import IntEnum
+
+from . import __version__
+
+#: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
+COMMANDS: dict[str, str] = {
+    "demo": "lstmkit.commands.demo",
+}
+
+
+class Exit(IntEnum):
+    OK = 0
+    ERROR = 1  # bad input, bad file, failed check
+    USAGE = 2  # argparse's own code for bad command lines
+    INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """An error to report in one line (no traceback): bad file, bad column, unseen label, ..."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lstmkit",
+        description="The LSTM of the lecture notes: exact, explained, trainable, fast.",
+        epilog="Run 'lstmkit COMMAND --help' for a working example of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modpath in COMMANDS.items():
+        mod = importlib.import_module(modpath)
+        p = sub.add_parser(
+            name,
+            help=mod.HELP,
+            description=mod.HELP,
+            epilog=f"example:\n  {mod.EXAMPLE}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return Exit.USAGE
+    show_tb = args.traceback or os.environ.get("LSTMKIT_TRACEBACK") == "1"
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("lstmkit: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:
+        if show_tb:
+            raise
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(msg):
+            msg = f"{exc.strerror}: {exc.filename}"
+        print(f"lstmkit: error: {msg}", file=sys.stderr)
+        return Exit.ERROR
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Activations and their derivatives, stable for any finite input.
+
+Each derivative is written from the forward *output*, as back-propagation uses it:
+
+    σ(z)    = 1 / (1 + e^{-z})          σ'(z)    = σ(z) (1 - σ(z))
+    tanh(z)                             tanh'(z) = 1 - tanh(z)²
+    softmax(z)_k = e^{z_k} / Σ_j e^{z_j}
+
+Shapes: every function is elementwise (softmax along ``axis``) and keeps its input's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """σ(z) = 1 / (1 + e^{-z}), without overflow for any finite z.
+
+    With e = e^{-|z|} ∈ (0, 1]:  σ(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0; both branches
+    are the same function, and neither exponentiates a positive number. ``out`` may alias ``z``.
+    """
+    z = np.asarray(z)
+    e = np.exp(-np.abs(z))
+    num = np.where(z >= 0, 1.0, e).astype(e.dtype, copy=False)
+    return np.divide(num, 1.0 + e, out=out)
+
+
+def sigmoid_grad_from_output(s: np.ndarray) -> np.ndarray:
+    """dσ/dz written from s = σ(z):  s (1 - s)."""
+    return s * (1.0 - s)
+
+
+def tanh(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """tanh(z); NumPy's tanh saturates to ±1 without overflow."""
+    return np.tanh(z, out=out)
+
+
+def tanh_grad_from_output(t: np.ndarray) -> np.ndarray:
+    """dtanh/dz written from t = tanh(z):  1 - t²."""
+    return 1.0 - t * t
+
+
+def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """max(z, 0)."""
+    return np.maximum(z, 0.0, out=out)
+
+
+def relu_grad_from_output(r: np.ndarray) -> np.ndarray:
+    """drelu/dz written from r = relu(z):  1 where r > 0, else 0."""
+    return (r > 0).astype(r.dtype)
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """softmax(z)_k = e^{z_k - m} / Σ_j e^{z_j - m} with m = max_j z_j (shift for stability)."""
+    z = np.asarray(z)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log softmax(z)_k = z_k - m - log Σ_j e^{z_j - m}."""
+    z = np.asarray(z)
+    s = z - z.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_grad_from_output),
+    "tanh": (tanh, tanh_grad_from_output),
+    "relu": (relu, relu_grad_from_output),
+}

@@ -1,0 +1,116 @@
+"""``Module``: named parameters, their gradients, and train/eval mode.
+
+Parameters live in one ordered dict of NumPy arrays keyed by PyTorch's names; ``grads`` has
+exactly the same keys and shapes. Gradients *accumulate* (``+=``) across ``backward`` calls, as in
+PyTorch, and are zeroed in one place, :meth:`Module.zero_grad`.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Mapping
+
+import numpy as np
+
+from ._checks import fail
+
+
+class Module:
+    """Base class: a dict of named parameters with gradients of the same keys and shapes."""
+
+    dtype: np.dtype
+
+    def __init__(self) -> None:
+        self._params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+        self.requires_grad = True
+
+    # -- parameters ------------------------------------------------------------------------
+    def _add_param(self, name: str, value: np.ndarray) -> None:
+        self._params[name] = value
+        self.grads[name] = np.zeros_like(value)
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails: expose parameters as attributes (torch style).
+        params = self.__dict__.get("_params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The live parameter arrays (mutating them changes the model)."""
+        return self._params
+
+    def named_parameters(self) -> Iterator[tuple[str, np.ndarray]]:
+        return iter(self._params.items())
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter, keyed by PyTorch's names."""
+        return {k: v.copy() for k, v in self._params.items()}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> None:
+        """Copy ``state`` into the parameters, all or nothing.
+
+        Every key, shape and value is checked before anything is written, so a failed load leaves
+        the model exactly as it was. Values are cast to the module's dtype; they must be finite.
+        With ``strict=False`` missing and unexpected keys are ignored (shapes still checked).
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            fail(where, "state", "a mapping of name -> array", type(state).__name__, exc=TypeError)
+        missing = [k for k in self._params if k not in state]
+        unexpected = [k for k in state if k not in self._params]
+        if strict and (missing or unexpected):
+            fail(
+                where,
+                "state",
+                f"exactly the keys {list(self._params)}",
+                f"missing {missing} and unexpected {unexpected}",
+                "Check num_layers, bias, bidirectional and proj_size match the saved model.",
+                exc=KeyError if not unexpected and missing else ValueError,
+            )
+        staged: dict[str, np.ndarray] = {}
+        for k, v in state.items():
+            if k not in self._params:
+                continue
+            arr = np.asarray(v)
+            target = self._params[k]
+            if arr.dtype.kind not in "fiu":
+                fail(where, k, "a numeric array", f"dtype {arr.dtype}", exc=TypeError)
+            if arr.shape != target.shape:
+                fail(where, k, f"shape {target.shape}", f"shape {arr.shape}")
+            arr = arr.astype(target.dtype)
+            if not np.isfinite(arr).all():
+                fail(where, k, "finite values", "NaN or inf")
+            staged[k] = arr
+        for k, arr in staged.items():
+            self._params[k][...] = arr
+
+    def zero_grad(self) -> None:
+        """Set every gradient to zero (the one place gradients are cleared)."""
+        for g in self.grads.values():
+            g.fill(0.0)
+
+    def num_parameters(self) -> int:
+        return int(sum(p.size for p in self._params.values()))
+
+    # -- modes -----------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode: dropout is active. Returns self."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: dropout is off. Returns self."""
+        return self.train(False)
+
+    @contextmanager
+    def no_grad(self):
+        """Within this block forward keeps no activations for backward (inference only)."""
+        previous = self.requires_grad
+        self.requires_grad = False
+        try:
+            yield self
+        finally:
+            self.requires_grad = previous

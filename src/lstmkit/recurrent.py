@@ -1,0 +1,406 @@
+"""Sequence layers ``LSTM`` and ``RNN`` with PyTorch's interface and hand-written BPTT.
+
+Both stack ``num_layers`` layers, optionally in two directions, with dropout between layers,
+variable lengths, ``batch_first`` and unbatched input. The per-direction work is done by the
+fused kernels of :mod:`lstmkit.kernels`; this module only routes arrays between layers and
+directions, so the options are written once for both cell types.
+
+Shapes (torch's): T steps, B batch, I input_size, H hidden_size, P = proj_size or H,
+D = 2 if bidirectional else 1, L = num_layers.
+
+    x      (T, B, I)  or (B, T, I) with batch_first, or (T, I) unbatched
+    y      (T, B, D*P) (batch_first / unbatched likewise)
+    h_n    (D*L, B, P)   c_n (D*L, B, H)   (unbatched: (D*L, P) and (D*L, H))
+
+Row ``l*D + d`` of h_n/c_n is layer l, direction d (0 forward, 1 reverse).
+
+Variable lengths — one clear way: pass ``lengths`` (B,) of ints in [1, T] with the batch padded
+to T (pad values are ignored, any order, no sorting). Outputs at steps t >= lengths[b] are 0;
+h_n/c_n are the states at each sequence's last valid step; the reverse direction reads each
+sequence backwards from its own last valid step. This is what PyTorch's packed sequences and
+ONNX's ``sequence_lens`` compute.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
+from .module import Module
+
+
+def _reverse_index(T: int, lengths: np.ndarray | None) -> np.ndarray | None:
+    """Index (T, B) that reverses each sequence within its own length (padding stays put).
+
+    rev[t, b] = lengths[b] - 1 - t for t < lengths[b], else t. It is its own inverse.
+    None means plain reversal of the whole time axis.
+    """
+    if lengths is None:
+        return None
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+def _reverse(a: np.ndarray, rev: np.ndarray | None) -> np.ndarray:
+    """Reverse the time axis of a (T, B, ...) array, each sequence within its length."""
+    if rev is None:
+        return a[::-1]
+    return a[rev, np.arange(a.shape[1])[None, :]]
+
+
+class _Recurrent(Module):
+    """Layer stacking, directions, dropout, lengths and checks shared by LSTM and RNN."""
+
+    _gates = 4  # rows per hidden unit in weight_ih
+    _n_states = 2  # (h, c) for the LSTM; h only for the RNN
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        dtype=np.float32,
+        seed=None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.input_size = check_int(input_size, name, "input_size", minimum=1)
+        self.hidden_size = check_int(hidden_size, name, "hidden_size", minimum=1)
+        self.num_layers = check_int(num_layers, name, "num_layers", minimum=1)
+        self.proj_size = check_int(proj_size, name, "proj_size", minimum=0)
+        if self.proj_size >= self.hidden_size:
+            fail(name, "proj_size", f"smaller than hidden_size={self.hidden_size}", self.proj_size)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            fail(name, "dropout", "a number in [0, 1)", repr(dropout))
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.dtype = check_dtype(dtype, name)
+        self.seed = seed
+        # one stream for initialisation, one for dropout masks: both from the seed
+        rng = check_rng(seed)
+        if isinstance(seed, np.random.Generator):
+            self.dropout_rng = np.random.default_rng(rng.integers(2**63))
+        else:
+            init_ss, drop_ss = np.random.SeedSequence(seed).spawn(2)
+            rng, self.dropout_rng = np.random.default_rng(init_ss), np.random.default_rng(drop_ss)
+        k = 1.0 / np.sqrt(self.hidden_size)  # PyTorch: U(-1/sqrt(H), 1/sqrt(H)) for every parameter
+        for name_, shape in self._param_shapes().items():
+            self._add_param(name_, rng.uniform(-k, k, size=shape).astype(self.dtype))
+        self._cache = None
+
+    # -- layout ----------------------------------------------------------------------------
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self) -> int:
+        """P: the size of h (proj_size if set, else hidden_size)."""
+        return self.proj_size or self.hidden_size
+
+    def _param_shapes(self) -> dict[str, tuple]:
+        G, H, P, D = self._gates, self.hidden_size, self.output_size, self.num_directions
+        shapes = {}
+        for layer in range(self.num_layers):
+            in_size = self.input_size if layer == 0 else D * P
+            for d in range(D):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                shapes[f"weight_ih{sfx}"] = (G * H, in_size)
+                shapes[f"weight_hh{sfx}"] = (G * H, P)
+                if self.bias:
+                    shapes[f"bias_ih{sfx}"] = (G * H,)
+                    shapes[f"bias_hh{sfx}"] = (G * H,)
+                if self.proj_size:
+                    shapes[f"weight_hr{sfx}"] = (P, H)
+        return shapes
+
+    def _weights(self, layer: int, d: int):
+        """(W_ih, W_hh, b = b_ih + b_hh or None, W_hr or None) of one layer and direction."""
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        p = self._params
+        b = p[f"bias_ih{sfx}"] + p[f"bias_hh{sfx}"] if self.bias else None
+        return p[f"weight_ih{sfx}"], p[f"weight_hh{sfx}"], b, p.get(f"weight_hr{sfx}"), sfx
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.output_size, self.hidden_size)[: self._n_states]
+
+    # -- checks ----------------------------------------------------------------------------
+    def _check_input(self, x, hx, lengths):
+        where = type(self).__name__
+        x = check_float_array(x, where, "x", self.dtype)
+        if x.ndim not in (2, 3):
+            layout_ = "(B, T, I)" if self.batch_first else "(T, B, I)"
+            fail(where, "x", f"a 3-D array {layout_} or a 2-D unbatched array (T, I)", f"{x.ndim}-D shape {x.shape}")
+        batched = x.ndim == 3
+        if not batched:
+            x = x[:, None, :]
+        elif self.batch_first:
+            x = x.transpose(1, 0, 2)
+        T, B, I = x.shape
+        if I != self.input_size:
+            fail(where, "x", f"feature size (last dimension) input_size={self.input_size}", f"{I}")
+        if T == 0:
+            fail(where, "x", "at least one time step", "T = 0")
+        x = np.ascontiguousarray(x)
+        lengths = self._check_lengths(lengths, T, B, batched, where)
+        states = self._check_hx(hx, B, batched, where)
+        return x, batched, lengths, states
+
+    def _check_lengths(self, lengths, T, B, batched, where):
+        if lengths is None:
+            return None
+        arr = np.asarray(lengths)
+        if arr.dtype.kind not in "iu":
+            fail(where, "lengths", "an integer array", f"dtype {arr.dtype}", exc=TypeError)
+        if not batched and arr.ndim == 0:
+            arr = arr.reshape(1)
+        if arr.shape != (B,):
+            fail(where, "lengths", f"shape ({B},), one length per sequence", f"shape {arr.shape}")
+        if arr.min() < 1 or arr.max() > T:
+            bad = int(arr[(arr < 1) | (arr > T)][0])
+            fail(where, "lengths", f"values in [1, T={T}]", bad, "Pad the batch to the longest sequence.")
+        arr = arr.astype(np.int64)
+        return None if (arr == T).all() else arr
+
+    def _check_hx(self, hx, B, batched, where):
+        LD = self.num_layers * self.num_directions
+        sizes = self._state_sizes()
+        names = ("h0", "c0")[: self._n_states]
+        if hx is None:
+            return [np.zeros((LD, B, s), dtype=self.dtype) for s in sizes]
+        if self._n_states == 1:
+            hx = (hx,)
+        elif not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            fail(where, "hx", "a pair (h0, c0)", type(hx).__name__, exc=TypeError)
+        out = []
+        for arr, size, name in zip(hx, sizes, names):
+            arr = check_float_array(arr, where, name, self.dtype)
+            expected = (LD, B, size) if batched else (LD, size)
+            if arr.ndim != len(expected):
+                fail(where, name, f"a {len(expected)}-D array of shape {expected}", f"{arr.ndim}-D shape {arr.shape}")
+            if arr.shape[0] != LD:
+                fail(where, name, f"first dimension num_layers*num_directions = {LD}", f"shape {arr.shape}")
+            if batched and arr.shape[1] != B:
+                fail(where, name, f"batch size {B} (as x) in dimension 1", f"shape {arr.shape}")
+            check_shape(arr, expected, where, name)
+            out.append(arr if batched else arr[:, None, :])
+        return out
+
+    # -- forward ---------------------------------------------------------------------------
+    def forward(self, x, hx=None, lengths=None):
+        x, batched, lengths, states = self._check_input(x, hx, lengths)
+        T, B, _ = x.shape
+        D, L = self.num_directions, self.num_layers
+        keep = self.requires_grad
+        mask = None if lengths is None else (np.arange(T)[:, None] < lengths[None, :])[..., None].astype(self.dtype)
+        rev = _reverse_index(T, lengths)
+        finals = [np.empty_like(s) for s in states]
+        caches, drop_masks = [], []
+        inp = x
+        for layer in range(L):
+            outs = []
+            for d in range(D):
+                row = layer * D + d
+                xin = inp if d == 0 else np.ascontiguousarray(_reverse(inp, rev))
+                y_d, fin, cache = self._dir_forward(layer, d, xin, [s[row] for s in states], mask, keep)
+                for f_arr, v in zip(finals, fin):
+                    f_arr[row] = v
+                outs.append(y_d if d == 0 else _reverse(y_d, rev))
+                caches.append(cache)
+            out = outs[0] if D == 1 else np.concatenate(outs, axis=2)
+            drop = None
+            if self.training and self.dropout > 0 and layer < L - 1:
+                keep_p = 1.0 - self.dropout  # inverted dropout: scale kept units by 1/(1-p)
+                drop = (self.dropout_rng.random(out.shape) < keep_p).astype(self.dtype) / keep_p
+                out = out * drop
+            drop_masks.append(drop)
+            inp = out
+        self._cache = (caches, drop_masks, rev, batched, x.shape) if keep else None
+        y = inp
+        if not batched:
+            return y[:, 0], self._pack_states([f[:, 0] for f in finals])
+        if self.batch_first:
+            y = y.transpose(1, 0, 2)
+        return np.ascontiguousarray(y), self._pack_states(finals)
+
+    __call__ = forward
+
+    # -- backward --------------------------------------------------------------------------
+    def backward(self, dy, d_state=None):
+        """Back-propagate through the last forward. Returns ``dx, d_initial_state``.
+
+        dy has y's shape; ``d_state`` is the gradient of the final state(s) (as returned by
+        forward) or None for zeros. Parameter gradients accumulate into ``self.grads``.
+        """
+        where = f"{type(self).__name__}.backward"
+        if self._cache is None:
+            fail(
+                where,
+                "a forward pass with requires_grad=True",
+                "before backward",
+                "none",
+                "Call the layer on an input first; each backward consumes that forward's cache.",
+                exc=RuntimeError,
+            )
+        caches, drop_masks, rev, batched, (T, B, _) = self._cache
+        D, L, P = self.num_directions, self.num_layers, self.output_size
+        dy = check_float_array(dy, where, "dy", self.dtype)
+        y_shape = (T, B, D * P) if batched else (T, D * P)
+        if batched and self.batch_first:
+            y_shape = (B, T, D * P)
+        check_shape(dy, y_shape, where, "dy", "It must have the shape of the output y.")
+        if not batched:
+            dy = dy[:, None, :]
+        elif self.batch_first:
+            dy = dy.transpose(1, 0, 2)
+        d_finals = self._check_hx(None if d_state is None else d_state, B, batched, where)
+        self._cache = None
+        d_init = [np.empty_like(s) for s in d_finals]
+        dout = np.ascontiguousarray(dy)
+        for layer in reversed(range(L)):
+            if drop_masks[layer] is not None:
+                dout = dout * drop_masks[layer]
+            dinp = None
+            for d in range(D):
+                row = layer * D + d
+                dy_d = dout[:, :, d * P : (d + 1) * P]
+                if d == 1:
+                    dy_d = _reverse(dy_d, rev)
+                dy_d = np.ascontiguousarray(dy_d)
+                dx_d, d0 = self._dir_backward(layer, d, dy_d, [s[row] for s in d_finals], caches[row])
+                for arr, v in zip(d_init, d0):
+                    arr[row] = v
+                if d == 1:
+                    dx_d = _reverse(dx_d, rev)
+                dinp = dx_d if dinp is None else dinp + dx_d
+            dout = dinp
+        dx = dout
+        if not batched:
+            return dx[:, 0], self._pack_states([a[:, 0] for a in d_init])
+        if self.batch_first:
+            dx = dx.transpose(1, 0, 2)
+        return np.ascontiguousarray(dx), self._pack_states(d_init)
+
+    def _accumulate(self, sfx, dW_ih, dW_hh, db, dW_hr=None):
+        g = self.grads
+        g[f"weight_ih{sfx}"] += dW_ih
+        g[f"weight_hh{sfx}"] += dW_hh
+        if self.bias:  # z depends on b_ih + b_hh: both receive the same gradient
+            g[f"bias_ih{sfx}"] += db
+            g[f"bias_hh{sfx}"] += db
+        if dW_hr is not None:
+            g[f"weight_hr{sfx}"] += dW_hr
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        for k, default in (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False), ("proj_size", 0)):
+            if getattr(self, k) != default:
+                s += f", {k}={getattr(self, k)}"
+        return s + f", dtype={self.dtype.name}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class LSTM(_Recurrent):
+    r"""Multi-layer LSTM over sequences, PyTorch's ``nn.LSTM`` in NumPy with hand-written BPTT.
+
+    For each layer and time step (gate order i, f, g, o as in PyTorch)::
+
+        i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+        f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)       (c~_t in the seeds)
+        o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)              (with proj_size: h_t = W_hr (o_t * tanh(c_t)))
+
+    Layer l > 0 takes the previous layer's output (times a dropout mask while training).
+
+    Args:
+        input_size (I), hidden_size (H), num_layers (L), bias, batch_first, dropout (between layers,
+        training mode only, drawn from the seeded generator ``dropout_rng``), bidirectional (D = 2),
+        proj_size (P; 0 for none), dtype (float32 or float64), seed (int, Generator or None).
+
+    Call: ``y, (h_n, c_n) = lstm(x, hx=None, lengths=None)`` — see the module docstring for shapes
+    and lengths. Backward: ``dx, (dh0, dc0) = lstm.backward(dy, d_state=None)`` with
+    ``d_state = (dh_n, dc_n)``; parameter gradients accumulate into ``lstm.grads`` (same keys and
+    shapes as ``state_dict()``).
+
+    Parameters, PyTorch's names: ``weight_ih_l{k}[_reverse]`` (4H, I or D*P),
+    ``weight_hh_l{k}[_reverse]`` (4H, P), ``bias_ih_l{k}``/``bias_hh_l{k}`` (4H,),
+    ``weight_hr_l{k}`` (P, H) with proj_size; initialised U(-1/sqrt(H), 1/sqrt(H)).
+    """
+
+    _gates = 4
+    _n_states = 2
+
+    def _dir_forward(self, layer, d, x, states, mask, keep):
+        W_ih, W_hh, b, W_hr, _ = self._weights(layer, d)
+        y, h_T, c_T, cache = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep)
+        return y, (h_T, c_T), cache
+
+    def _dir_backward(self, layer, d, dy, d_states, cache):
+        W_ih, W_hh, _, W_hr, sfx = self._weights(layer, d)
+        dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kernels.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
+        self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
+        return dx, (dh0, dc0)
+
+    @staticmethod
+    def _pack_states(states):
+        return (states[0], states[1])
+
+
+class RNN(_Recurrent):
+    r"""Multi-layer simple (Elman) RNN, PyTorch's ``nn.RNN``: the network the seeds contrast with
+    the LSTM, whose gradient through many steps vanishes::
+
+        h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)       (nonlinearity='relu': max(·, 0))
+
+    Same options, shapes and lengths semantics as :class:`LSTM` (no proj_size).
+    ``y, h_n = rnn(x, hx=None, lengths=None)``; ``dx, dh0 = rnn.backward(dy, d_state=None)``.
+    Parameters ``weight_ih_l{k}`` (H, I), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}``.
+    """
+
+    _gates = 1
+    _n_states = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float32,
+        seed=None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            fail("RNN", "nonlinearity", "'tanh' or 'relu'", repr(nonlinearity))
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, dtype, seed)
+
+    def _dir_forward(self, layer, d, x, states, mask, keep):
+        W_ih, W_hh, b, _, _ = self._weights(layer, d)
+        y, h_T, cache = kernels.rnn_forward(x, W_ih, W_hh, b, states[0], mask, keep, self.nonlinearity)
+        return y, (h_T,), cache
+
+    def _dir_backward(self, layer, d, dy, d_states, cache):
+        W_ih, W_hh, _, _, sfx = self._weights(layer, d)
+        dx, dW_ih, dW_hh, db, dh0 = kernels.rnn_backward(dy, d_states[0], W_ih, W_hh, cache, self.nonlinearity)
+        self._accumulate(sfx, dW_ih, dW_hh, db)
+        return dx, (dh0,)
+
+    @staticmethod
+    def _pack_states(states):
+        return states[0]
