@@ -26,3 +26,9 @@ __all__ = [
     "softmax",
     "__version__",
 ]
+
+# model files (NumPy only): bare modules with an optional read-out
+from .io import FileFormatError  # noqa: E402
+from .modelfile import load_lstm, read_lstm, save_lstm  # noqa: E402
+
+__all__ += ["FileFormatError", "save_lstm", "load_lstm", "read_lstm"]

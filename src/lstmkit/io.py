@@ -2,18 +2,36 @@
 
 Layout of a file written by :func:`save_arrays` (an ordinary ``.npz`` zip)::
 
-    __meta__.npy      a 0-d unicode array holding the JSON metadata
-    <name>.npy        one array per entry (numeric dtypes only; no object arrays)
+    __meta__.npy      a 0-d unicode array holding the JSON metadata (an object)
+    <name>.npy        one array per entry (bool, int, uint or float; no object arrays)
 
-Reading uses ``numpy.load(..., allow_pickle=False)``, so an object array (which would need pickle)
-is refused rather than executed. Writes are atomic: the file is written next to its destination,
-flushed, fsync'ed and renamed over it, so a crash mid-write leaves any previous file intact.
+Reading never unpickles and never trusts a size it has not checked. :func:`load_arrays`
+
+1. reads the whole file into memory (refusing files above ``max_bytes``),
+2. checks the zip directory: at most :data:`MAX_ENTRIES` entries, each a plain ``<name>.npy``
+   (no folders, no ``..``, no duplicates), stored or deflated, total declared size <= ``max_bytes``,
+3. parses each ``.npy`` header itself (``numpy.lib.format``, a literal parser, not ``eval``):
+   version 1.0 or 2.0, a numeric dtype without object fields (a pickled payload needs an object
+   dtype, so it is refused before a byte of it is read), a shape whose element count is at most
+   :data:`MAX_ELEMENTS` and whose byte size equals the entry's declared size exactly,
+4. reads the data and lets :mod:`zipfile` verify the CRC (a flipped bit is caught),
+5. parses the metadata as strict JSON (no NaN/Infinity, at most :data:`MAX_META_CHARS`
+   characters) into a dict.
+
+Any failure is a :class:`FileFormatError` (a ``ValueError``) that names the file and the problem;
+only a file that cannot be opened at all raises ``OSError`` (``FileNotFoundError``, ...).
+
+Writes are atomic: the file is written next to its destination, flushed, fsync'ed and renamed over
+it, so a crash mid-write leaves any previous file intact.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -24,6 +42,15 @@ import numpy as np
 META_KEY = "__meta__"
 #: refuse arrays above this many elements when loading (guards against absurd shapes)
 MAX_ELEMENTS = 2**31
+#: refuse files (and the sum of their uncompressed entries) above this many bytes by default
+MAX_BYTES = 2**31
+#: refuse zips with more entries than this
+MAX_ENTRIES = 4096
+#: refuse metadata longer than this many characters
+MAX_META_CHARS = 2**26
+#: an array name: letters, digits and ``_ . -`` (PyTorch's dotted names fit)
+NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
+_NUMERIC_KINDS = "biuf"
 
 
 class FileFormatError(ValueError):
@@ -50,55 +77,135 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
 
 
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-    """Write ``arrays`` and JSON-serialisable ``meta`` to ``path`` atomically (see module doc)."""
+    """Write ``arrays`` and JSON-serialisable ``meta`` to ``path`` atomically (see module doc).
+
+    Names must match :data:`NAME_RE`; arrays must be numeric (bool, int, uint, float); ``meta``
+    must be strict JSON (no NaN or infinity), so that :func:`load_arrays` accepts what was written.
+    """
     payload: dict[str, np.ndarray] = {}
     for k, v in arrays.items():
-        if k == META_KEY:
-            raise ValueError(f"save_arrays: expected array names other than {META_KEY!r}, got {k!r}.")
+        if k == META_KEY or not isinstance(k, str) or not NAME_RE.match(k):
+            raise ValueError(
+                f"save_arrays: expected array names of letters, digits, '_', '.', '-' "
+                f"(not {META_KEY!r}), got {k!r}."
+            )
         a = np.asarray(v)
-        if a.dtype.kind not in "biuf":
-            raise TypeError(f"save_arrays: expected numeric array for {k!r}, got dtype {a.dtype}.")
+        if a.dtype.kind not in _NUMERIC_KINDS or a.dtype.fields is not None:
+            raise TypeError(f"save_arrays: expected a numeric array for {k!r}, got dtype {a.dtype}.")
         payload[k] = a
-    payload[META_KEY] = np.array(json.dumps(dict(meta), sort_keys=True))
+    try:
+        text = json.dumps(dict(meta), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"save_arrays: expected JSON-serialisable metadata without NaN or infinity, got an error: {exc}.") from None
+    payload[META_KEY] = np.array(text)
     atomic_write_bytes(path, lambda f: np.savez(f, **payload))
 
 
-def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _bad(path, what: str) -> FileFormatError:
+    return FileFormatError(f"{path}: not a valid lstmkit file: {what}.")
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"JSON constant {name} is not allowed")
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path, is_meta: bool) -> np.ndarray:
+    """Parse one ``.npy`` entry with every size and dtype checked before the data is read."""
+    name = info.filename
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise _bad(path, f"entry {name!r} has .npy version {version}, expected 1.0 or 2.0")
+        if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+            raise _bad(path, f"entry {name!r} has dtype {dtype} (object or structured data, which would need pickle)")
+        allowed = "U" if is_meta else _NUMERIC_KINDS
+        if dtype.kind not in allowed:
+            raise _bad(path, f"entry {name!r} has dtype {dtype}, expected {'a unicode string' if is_meta else 'bool, int, uint or float'}")
+        if not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise _bad(path, f"entry {name!r} has shape {shape}")
+        count = math.prod(shape)
+        if count > MAX_ELEMENTS:
+            raise _bad(path, f"entry {name!r} has an absurd shape {shape} ({count} elements > {MAX_ELEMENTS})")
+        nbytes = count * dtype.itemsize
+        header_len = f.tell()
+        if header_len + nbytes != info.file_size:
+            raise _bad(
+                path,
+                f"entry {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) but holds "
+                f"{info.file_size - header_len} bytes",
+            )
+        data = f.read(nbytes)
+        if len(data) != nbytes or f.read(1):
+            raise _bad(path, f"entry {name!r} is truncated")
+    arr = np.frombuffer(data, dtype=dtype, count=count)
+    return arr.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _parse(data: bytes, path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise _bad(path, "it is not a zip (.npz) archive; it may be truncated or of another format")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise _bad(path, f"{len(infos)} entries (at most {MAX_ENTRIES})")
+        names = [i.filename for i in infos]
+        seen = set()
+        total = 0
+        for info in infos:
+            base = info.filename[:-4] if info.filename.endswith(".npy") else None
+            if base is None or not (base == META_KEY or NAME_RE.match(base)):
+                raise _bad(path, f"unexpected entry {info.filename!r} (expected <name>.npy)")
+            if info.filename in seen:
+                raise _bad(path, f"duplicate entry {info.filename!r}")
+            seen.add(info.filename)
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise _bad(path, f"entry {info.filename!r} uses compression method {info.compress_type}")
+            total += info.file_size
+            if total > MAX_BYTES:
+                raise _bad(path, f"entries add up to more than {MAX_BYTES} bytes")
+        if META_KEY + ".npy" not in names:
+            raise FileFormatError(f"{path}: expected an lstmkit file with metadata ({META_KEY}.npy), found none.")
+        arrays: dict[str, np.ndarray] = {}
+        meta_arr = None
+        for info in infos:
+            is_meta = info.filename == META_KEY + ".npy"
+            if is_meta and info.file_size > 4 * MAX_META_CHARS + 1024:
+                raise _bad(path, f"metadata of {info.file_size} bytes (at most {4 * MAX_META_CHARS})")
+            arr = _read_entry(zf, info, path, is_meta)
+            if is_meta:
+                meta_arr = arr
+            else:
+                arrays[info.filename[:-4]] = arr
+    if meta_arr.ndim != 0:
+        raise _bad(path, f"metadata of shape {meta_arr.shape}, expected a 0-d string")
+    meta = json.loads(str(meta_arr), parse_constant=_reject_constant)
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{path}: expected a JSON object as metadata, got {type(meta).__name__}.")
+    return arrays, meta
+
+
+def load_arrays(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a file written by :func:`save_arrays`; raise :class:`FileFormatError` if it is not one.
 
-    Nothing is executed: pickled content is refused, sizes are checked before arrays are read.
+    Returns ``(arrays, meta)``: a dict name -> array (C-contiguous copies) and the metadata dict.
+    Nothing is executed and nothing is allocated before its size is checked (see module doc).
+    Only ``OSError`` from opening/reading the file itself passes through unchanged.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file", str(path))
+    with open(path, "rb") as f:  # OSError (missing file, directory, permission) passes through
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise FileFormatError(f"{path}: expected a file of at most {max_bytes} bytes, got {size} bytes.")
+        data = f.read(max_bytes + 1)
     try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if info.file_size > 8 * MAX_ELEMENTS:
-                    raise FileFormatError(f"{path}: entry {info.filename!r} is implausibly large ({info.file_size} bytes).")
-        with np.load(path, allow_pickle=False) as npz:
-            if META_KEY not in npz.files:
-                raise FileFormatError(f"{path}: expected an lstmkit file with metadata, found none.")
-            meta_raw = npz[META_KEY]
-            if meta_raw.dtype.kind != "U" or meta_raw.ndim != 0:
-                raise FileFormatError(f"{path}: expected JSON metadata, got dtype {meta_raw.dtype}.")
-            meta = json.loads(str(meta_raw))
-            if not isinstance(meta, dict):
-                raise FileFormatError(f"{path}: expected a JSON object as metadata, got {type(meta).__name__}.")
-            arrays = {}
-            for k in npz.files:
-                if k == META_KEY:
-                    continue
-                a = npz[k]
-                if a.dtype.kind not in "biuf":
-                    raise FileFormatError(f"{path}: array {k!r} has unsupported dtype {a.dtype}.")
-                arrays[k] = a
+        return _parse(data, path)
     except FileFormatError:
         raise
-    except ValueError as exc:  # includes "Object arrays cannot be loaded when allow_pickle=False"
-        raise FileFormatError(f"{path}: not a valid lstmkit file ({exc}).") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise FileFormatError(f"{path}: not a valid lstmkit file ({type(exc).__name__}: {exc}).") from None
-    return arrays, meta
+    except RecursionError:
+        raise _bad(path, "metadata nested too deeply") from None
+    except Exception as exc:  # zipfile, zlib, struct, json, unicode, numpy header errors: all corruption
+        raise _bad(path, f"{type(exc).__name__}: {exc}") from None

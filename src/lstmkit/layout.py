@@ -22,7 +22,9 @@ of shape (H, H+I) and ``b_f = b_if + b_hf``. :func:`from_concat` puts the whole 
 ``bias_ih`` (``bias_hh = 0``); concat -> packed -> concat is exact, while packed -> concat keeps
 only the sum of the two biases, which is all the cell ever uses.
 
-Later conversions (ONNX, Keras) belong in this module too, each as a documented pair.
+ONNX (:func:`to_onnx` / :func:`from_onnx`: gate order i, o, f, c, W (D, 4H, I), R (D, 4H, H),
+B (D, 8H) = [Wb, Rb], peepholes P (D, 3H) ordered i, o, f) and Keras (:func:`to_keras` /
+:func:`from_keras`: gate order i, f, c, o, kernel (I, 4H) transposed, one bias (4H,)) are pairs too.
 """
 
 from __future__ import annotations
@@ -173,4 +175,142 @@ def to_concat(packed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     for g, wx, wh, bg in zip(GATES, split_gates(W_ih), split_gates(W_hh), split_gates(b)):
         out[f"W_{SEED_LETTER[g]}"] = np.concatenate([wh, wx], axis=1)
         out[f"b_{SEED_LETTER[g]}"] = bg.copy()
+    return out
+
+
+# -- ONNX ------------------------------------------------------------------------------------
+#: ONNX's gate order is i, o, f, c: ONNX block k is packed block ONNX_ORDER[k] (i=0, f=1, g=2, o=3)
+ONNX_ORDER = (0, 3, 1, 2)
+#: ONNX peepholes P are ordered i, o, f; lstmkit's ``peephole`` (3H,) is ordered i, f, o
+ONNX_PEEPHOLE_ORDER = (0, 2, 1)
+
+
+def _reorder(w: np.ndarray, order, n: int) -> np.ndarray:
+    """Split ``w`` (n*H, ...) in n blocks along axis 0 and stack them again in ``order``."""
+    H = w.shape[0] // n
+    return np.concatenate([w[k * H : (k + 1) * H] for k in order], axis=0)
+
+
+def to_onnx(directions) -> dict[str, np.ndarray]:
+    """Packed parameters of one layer, one dict per direction -> the ONNX ``LSTM`` inputs.
+
+    Each direction holds ``weight_ih`` (4H, I), ``weight_hh`` (4H, H), optionally ``bias_ih`` and
+    ``bias_hh`` (4H,) and optionally ``peephole`` (3H,) = [p_i | p_f | p_o]. Direction 0 is
+    forward, direction 1 (if any) reverse. Returns (D = number of directions)::
+
+        W (D, 4H, I) = [W_i; W_o; W_f; W_c]        ONNX gate order i, o, f, c
+        R (D, 4H, H) = [R_i; R_o; R_f; R_c]
+        B (D, 8H)    = [Wb_i, Wb_o, Wb_f, Wb_c, Rb_i, Rb_o, Rb_f, Rb_c]   (only if biases)
+        P (D, 3H)    = [P_i, P_o, P_f]                                     (only if peepholes)
+
+    with W_c the packed candidate block g. Pure reindexing: ``from_onnx(**to_onnx(d)) == d``.
+    """
+    where = "to_onnx"
+    directions = list(directions)
+    if len(directions) not in (1, 2):
+        fail(where, "directions", "1 or 2 parameter dicts (forward[, reverse])", len(directions))
+    out: dict[str, list] = {"W": [], "R": [], "B": [], "P": []}
+    has_bias = "bias_ih" in directions[0]
+    has_peep = "peephole" in directions[0]
+    for d, p in enumerate(directions):
+        W_ih, W_hh = _get(p, "weight_ih", where), _get(p, "weight_hh", where)
+        if W_hh.ndim != 2 or W_hh.shape[0] != 4 * W_hh.shape[1]:
+            fail(where, f"directions[{d}]['weight_hh']", "shape (4H, H) (ONNX has no projection)", f"shape {W_hh.shape}")
+        H = W_hh.shape[1]
+        if W_ih.ndim != 2 or W_ih.shape[0] != 4 * H:
+            fail(where, f"directions[{d}]['weight_ih']", f"shape (4H, I) with 4H = {4 * H}", f"shape {W_ih.shape}")
+        out["W"].append(_reorder(W_ih, ONNX_ORDER, 4))
+        out["R"].append(_reorder(W_hh, ONNX_ORDER, 4))
+        if has_bias:
+            b_ih, b_hh = _get(p, "bias_ih", where), _get(p, "bias_hh", where)
+            out["B"].append(np.concatenate([_reorder(b_ih, ONNX_ORDER, 4), _reorder(b_hh, ONNX_ORDER, 4)]))
+        if has_peep:
+            pp = _get(p, "peephole", where)
+            if pp.shape != (3 * H,):
+                fail(where, f"directions[{d}]['peephole']", f"shape {(3 * H,)}", f"shape {pp.shape}")
+            out["P"].append(_reorder(pp, ONNX_PEEPHOLE_ORDER, 3))
+    return {k: np.stack(v) for k, v in out.items() if v}
+
+
+def from_onnx(W, R, B=None, P=None) -> list[dict[str, np.ndarray]]:
+    """The ONNX ``LSTM`` inputs W (D, 4H, I), R (D, 4H, H), B (D, 8H), P (D, 3H) -> packed dicts.
+
+    Inverse of :func:`to_onnx`: one dict per direction with ``weight_ih``, ``weight_hh``,
+    ``bias_ih`` = Wb and ``bias_hh`` = Rb (reordered i, f, g, o; only when B is given) and
+    ``peephole`` = [p_i | p_f | p_o] (only when P is given). Every shape is checked against W's.
+    """
+    where = "from_onnx"
+    W, R = np.asarray(W), np.asarray(R)
+    if W.ndim != 3 or W.shape[0] not in (1, 2) or W.shape[1] % 4:
+        fail(where, "W", "shape (D, 4H, I) with D in {1, 2}", f"shape {W.shape}")
+    D, H4, I = W.shape
+    H = H4 // 4
+    if R.shape != (D, 4 * H, H):
+        fail(where, "R", f"shape (D, 4H, H) = {(D, 4 * H, H)}", f"shape {R.shape}")
+    if B is not None:
+        B = np.asarray(B)
+        if B.shape != (D, 8 * H):
+            fail(where, "B", f"shape (D, 8H) = {(D, 8 * H)}", f"shape {B.shape}")
+    if P is not None:
+        P = np.asarray(P)
+        if P.shape != (D, 3 * H):
+            fail(where, "P", f"shape (D, 3H) = {(D, 3 * H)}", f"shape {P.shape}")
+    inverse = np.argsort(ONNX_ORDER)  # packed block k is ONNX block inverse[k]
+    dirs = []
+    for d in range(D):
+        p = {"weight_ih": _reorder(W[d], inverse, 4), "weight_hh": _reorder(R[d], inverse, 4)}
+        if B is not None:
+            p["bias_ih"] = _reorder(B[d, : 4 * H], inverse, 4)
+            p["bias_hh"] = _reorder(B[d, 4 * H :], inverse, 4)
+        if P is not None:
+            p["peephole"] = _reorder(P[d], np.argsort(ONNX_PEEPHOLE_ORDER), 3)
+        dirs.append(p)
+    return dirs
+
+
+# -- Keras -----------------------------------------------------------------------------------
+def to_keras(packed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Packed parameters of one direction -> Keras ``LSTM`` weights.
+
+    Keras keeps the gate order i, f, c, o (the same blocks as packed i, f, g, o) but multiplies
+    from the left, ``z = x·kernel + h·recurrent_kernel + bias``, and has one bias::
+
+        kernel           (I, 4H) = weight_ih^T
+        recurrent_kernel (H, 4H) = weight_hh^T
+        bias             (4H,)   = bias_ih + bias_hh          (only when the packed dict has biases)
+
+    Packed -> Keras keeps only the sum of the two biases, which is all the cell uses.
+    """
+    where = "to_keras"
+    W_ih, W_hh = _get(packed, "weight_ih", where), _get(packed, "weight_hh", where)
+    if W_hh.ndim != 2 or W_hh.shape[0] != 4 * W_hh.shape[1]:
+        fail(where, "weight_hh", "shape (4H, H) (Keras has no projection)", f"shape {W_hh.shape}")
+    if W_ih.ndim != 2 or W_ih.shape[0] != W_hh.shape[0]:
+        fail(where, "weight_ih", f"shape (4H, I) with 4H = {W_hh.shape[0]}", f"shape {W_ih.shape}")
+    out = {"kernel": np.ascontiguousarray(W_ih.T), "recurrent_kernel": np.ascontiguousarray(W_hh.T)}
+    if "bias_ih" in packed:
+        out["bias"] = _get(packed, "bias_ih", where) + _get(packed, "bias_hh", where)
+    return out
+
+
+def from_keras(kernel, recurrent_kernel, bias=None) -> dict[str, np.ndarray]:
+    """Keras ``LSTM`` weights -> packed parameters (inverse of :func:`to_keras`).
+
+    kernel (I, 4H), recurrent_kernel (H, 4H), bias (4H,) or None (``use_bias=False``). The bias
+    goes to ``bias_ih`` and ``bias_hh`` is zero, so Keras -> packed -> Keras is exact.
+    """
+    where = "from_keras"
+    K, RK = np.asarray(kernel), np.asarray(recurrent_kernel)
+    if RK.ndim != 2 or RK.shape[1] != 4 * RK.shape[0]:
+        fail(where, "recurrent_kernel", "shape (H, 4H)", f"shape {RK.shape}")
+    H = RK.shape[0]
+    if K.ndim != 2 or K.shape[1] != 4 * H:
+        fail(where, "kernel", f"shape (I, 4H) with 4H = {4 * H}", f"shape {K.shape}")
+    out = {"weight_ih": np.ascontiguousarray(K.T), "weight_hh": np.ascontiguousarray(RK.T)}
+    if bias is not None:
+        b = np.asarray(bias)
+        if b.shape != (4 * H,):
+            fail(where, "bias", f"shape {(4 * H,)}", f"shape {b.shape}")
+        out["bias_ih"] = b.copy()
+        out["bias_hh"] = np.zeros_like(b)
     return out

@@ -1,7 +1,8 @@
 """The lstmkit model file: one documented format that loads without executing code.
 
-A model file is an ``.npz`` written by :func:`lstmkit.io.save_arrays` (atomic; read back with
-``allow_pickle=False``). Its JSON metadata is::
+A model file is an ``.npz`` written by :func:`lstmkit.io.save_arrays` (atomic; read back by
+:func:`lstmkit.io.load_arrays`, which parses every header itself and never unpickles). Its JSON
+metadata is exactly::
 
     {
       "format": "lstmkit-model",       # identifies the file
@@ -13,22 +14,35 @@ A model file is an ``.npz`` written by :func:`lstmkit.io.save_arrays` (atomic; r
     }
 
 and its arrays are the weights under PyTorch-style names (``rnn.weight_ih_l0``, ``head.weight``,
-...). Readers validate every key, shape, dtype and value before touching a model, so a failed load
-leaves the in-memory model as it was.
+...), every floating array finite. Readers validate every key, shape, dtype and value before
+touching a model, so a failed load leaves the in-memory model as it was.
+
+Bare modules (:func:`save_lstm` / :func:`load_lstm` / :func:`read_lstm`) use the kinds
+``LSTM``, ``RNN``, ``LSTMCell``, ``RNNCell``; their ``config`` holds the constructor arguments
+(``dtype`` as ``"float32"``/``"float64"``; no seed) and their arrays are::
+
+    rnn.<name>     every entry of the module's state_dict (PyTorch's names and shapes)
+    head.weight    (O, F)  optional read-out, F = D*P for LSTM/RNN (H for a cell): out = y W^T + b
+    head.bias      (O,)    optional, only with head.weight
+
+Inference from such a file needs NumPy only (``read_lstm(path).predict(x)``).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
-from . import __version__
 from .io import FileFormatError, load_arrays, save_arrays
 
 FORMAT = "lstmkit-model"
 FORMAT_VERSION = 1
+META_KEYS = ("format", "format_version", "lstmkit_version", "kind", "config", "extra")
+#: kinds written by :func:`save_lstm`
+MODULE_KINDS = ("LSTM", "RNN", "LSTMCell", "RNNCell")
 
 
 class ModelFile(NamedTuple):
@@ -46,7 +60,16 @@ def save_model(
     arrays: Mapping[str, np.ndarray],
     extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write a model file atomically. ``config`` and ``extra`` must be JSON-serialisable."""
+    """Write a model file atomically. ``config`` and ``extra`` must be strict JSON (no NaN).
+
+    Floating arrays must be finite: a file that the reader would refuse is never written.
+    """
+    from . import __version__
+
+    for k, v in arrays.items():
+        a = np.asarray(v)
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ValueError(f"save_model: expected finite values in array {k!r}, got NaN or infinity.")
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -62,20 +85,26 @@ def read_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
     """Read and validate a model file's envelope.
 
     Raises :class:`lstmkit.io.FileFormatError` when the file is not an lstmkit model, was written by
-    a newer format version, or (if ``kind`` is given) holds another kind of model. Array contents
-    are checked by the loader of each kind (``Module.load_state_dict`` checks shapes and finiteness).
+    a newer format version, has unknown or ill-typed metadata keys, holds a non-finite floating
+    array, or (if ``kind`` is given) holds another kind of model. Shapes are checked by the loader
+    of each kind (``Module.load_state_dict`` checks every key and shape).
     """
     arrays, meta = load_arrays(path)
     if meta.get("format") != FORMAT:
         raise FileFormatError(f"{path}: expected an lstmkit model file (format {FORMAT!r}), got format {meta.get('format')!r}.")
     version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise FileFormatError(f"{path}: expected an integer format_version, got {version!r}.")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise FileFormatError(f"{path}: expected an integer format_version >= 1, got {version!r}.")
     if version > FORMAT_VERSION:
         raise FileFormatError(
             f"{path}: expected format_version <= {FORMAT_VERSION}, got {version} "
             f"(written by lstmkit {meta.get('lstmkit_version')!r}). Upgrade lstmkit to read it."
         )
+    unknown = sorted(set(meta) - set(META_KEYS))
+    if unknown:
+        raise FileFormatError(f"{path}: expected metadata keys {list(META_KEYS)}, got unknown keys {unknown}.")
+    if not isinstance(meta.get("lstmkit_version"), str):
+        raise FileFormatError(f"{path}: expected lstmkit_version as a string, got {meta.get('lstmkit_version')!r}.")
     file_kind = meta.get("kind")
     if not isinstance(file_kind, str):
         raise FileFormatError(f"{path}: expected a model kind (string), got {file_kind!r}.")
@@ -84,5 +113,199 @@ def read_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
         raise FileFormatError(f"{path}: expected a model of kind {' or '.join(wanted)}, got {file_kind}.")
     config, extra = meta.get("config", {}), meta.get("extra", {})
     if not isinstance(config, dict) or not isinstance(extra, dict):
-        raise FileFormatError(f"{path}: expected JSON objects for config and extra.")
+        raise FileFormatError(
+            f"{path}: expected JSON objects for config and extra, got {type(config).__name__} and {type(extra).__name__}."
+        )
+    for k, a in arrays.items():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+            raise FileFormatError(f"{path}: expected finite values in array {k!r}, got {a[bad]} at index {bad}.")
     return ModelFile(file_kind, config, arrays, extra, meta)
+
+
+# -- bare modules --------------------------------------------------------------------------------
+def _module_classes() -> dict[str, type]:
+    from .cell import LSTMCell, RNNCell
+    from .recurrent import LSTM, RNN
+
+    return {"LSTM": LSTM, "RNN": RNN, "LSTMCell": LSTMCell, "RNNCell": RNNCell}
+
+
+def _to_json(value):
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def module_config(module) -> dict[str, Any]:
+    """The constructor arguments of ``module`` as JSON (every ``__init__`` parameter but ``seed``).
+
+    Read from the same-named attributes, so options added to a class later are saved as well.
+    """
+    sig = inspect.signature(type(module).__init__)
+    config = {}
+    for name in sig.parameters:
+        if name in ("self", "seed") or sig.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        if not hasattr(module, name):
+            raise ValueError(f"module_config: expected {type(module).__name__} to keep its argument {name!r} as an attribute, got none.")
+        config[name] = _to_json(getattr(module, name))
+    return config
+
+
+def _readout_arrays(readout, n_features: int, where: str) -> dict[str, np.ndarray]:
+    """Validate a read-out (mapping with ``weight`` (O, F) and optional ``bias`` (O,))."""
+    if readout is None:
+        return {}
+    if hasattr(readout, "state_dict") and not isinstance(readout, Mapping):
+        readout = readout.state_dict()
+    if not isinstance(readout, Mapping) or "weight" not in readout:
+        raise TypeError(f"{where}: expected readout as a mapping with 'weight' (O, F) and optional 'bias' (O,), got {type(readout).__name__}.")
+    unknown = sorted(set(readout) - {"weight", "bias"})
+    if unknown:
+        raise ValueError(f"{where}: expected readout keys 'weight' and 'bias', got unknown keys {unknown}.")
+    W = np.asarray(readout["weight"])
+    if W.dtype.kind != "f" or W.ndim != 2 or W.shape[1] != n_features:
+        raise ValueError(f"{where}: expected readout['weight'] a float array of shape (O, {n_features}), got dtype {W.dtype} shape {W.shape}.")
+    out = {"head.weight": W}
+    if readout.get("bias") is not None:
+        b = np.asarray(readout["bias"])
+        if b.dtype.kind != "f" or b.shape != (W.shape[0],):
+            raise ValueError(f"{where}: expected readout['bias'] a float array of shape ({W.shape[0]},), got dtype {b.dtype} shape {b.shape}.")
+        out["head.bias"] = b
+    return out
+
+
+def _n_features(module) -> int:
+    """F, the size of the vector a read-out sees: D*P for LSTM/RNN, H for a cell."""
+    if hasattr(module, "num_directions"):
+        return module.num_directions * module.output_size
+    return module.hidden_size
+
+
+def save_lstm(path: str | os.PathLike, module, readout=None, extra: Mapping[str, Any] | None = None) -> None:
+    """Save a bare ``LSTM``/``RNN``/``LSTMCell``/``RNNCell`` (and an optional read-out) to ``path``.
+
+    ``readout`` is ``{"weight": (O, F), "bias": (O,)}`` (nn.Linear's names) or an object with such a
+    ``state_dict()``; ``extra`` is JSON preprocessing information kept alongside. See module doc.
+    """
+    kinds = _module_classes()
+    kind = type(module).__name__
+    if kinds.get(kind) is not type(module):
+        raise TypeError(f"save_lstm: expected module an lstmkit {', '.join(MODULE_KINDS)}, got {type(module).__name__}.")
+    arrays = {f"rnn.{k}": v for k, v in module.state_dict().items()}
+    arrays.update(_readout_arrays(readout, _n_features(module), "save_lstm"))
+    save_model(path, kind, module_config(module), arrays, extra)
+
+
+class LSTMFile(NamedTuple):
+    """What :func:`read_lstm` returns: the rebuilt module, its read-out (or None) and ``extra``."""
+
+    module: Any
+    readout: dict[str, np.ndarray] | None
+    extra: dict[str, Any]
+
+    def predict(self, x, lengths=None):
+        """Inference with NumPy only: the module's output, then ``out = y W^T + b`` if a read-out.
+
+        For LSTM/RNN: x as the module takes it ((T, B, I), (B, T, I) with batch_first, or (T, I));
+        returns (T, B, O) (or the module's y (T, B, D*P) without read-out). For a cell: x (B, I),
+        returns (B, O) or h (B, H). Runs in eval mode without keeping activations.
+        """
+        m = self.module
+        was_training, was_grad = m.training, m.requires_grad
+        m.eval()
+        m.requires_grad = False
+        try:
+            if hasattr(m, "num_directions"):
+                y, _ = m(x, lengths=lengths)
+            else:
+                out = m(x)
+                y = out[0] if isinstance(out, tuple) else out
+        finally:
+            m.training, m.requires_grad = was_training, was_grad
+        if self.readout is None:
+            return y
+        z = y @ self.readout["weight"].T.astype(y.dtype)
+        if "bias" in self.readout:
+            z = z + self.readout["bias"].astype(y.dtype)
+        return z
+
+
+def _check_sizes(path, kind: str, config: dict, arrays: dict) -> None:
+    """Before building anything: the config's sizes must be those of the arrays in the file.
+
+    This bounds what the constructor allocates by what the file holds (no absurd hidden_size).
+    """
+    suffix = "_l0" if kind in ("LSTM", "RNN") else ""
+    G = 4 if kind.startswith("LSTM") else 1
+    w_ih, w_hh = arrays.get(f"rnn.weight_ih{suffix}"), arrays.get(f"rnn.weight_hh{suffix}")
+    if w_ih is None or w_hh is None or w_ih.ndim != 2 or w_hh.ndim != 2:
+        raise FileFormatError(f"{path}: expected 2-D arrays rnn.weight_ih{suffix} and rnn.weight_hh{suffix} for a {kind}, got {sorted(arrays)}.")
+    for key, value in (("hidden_size", w_hh.shape[0] // G), ("input_size", w_ih.shape[1])):
+        if config.get(key) != value or w_hh.shape[0] != G * value and key == "hidden_size":
+            raise FileFormatError(f"{path}: expected config {key} = {value} (from the weights' shapes), got {config.get(key)!r}.")
+    num_layers = config.get("num_layers", 1)
+    if not isinstance(num_layers, int) or not 1 <= num_layers <= len(arrays):
+        raise FileFormatError(f"{path}: expected config num_layers an integer in [1, {len(arrays)}], got {num_layers!r}.")
+    proj = config.get("proj_size", 0)
+    if not isinstance(proj, int) or not 0 <= proj <= w_hh.shape[1]:
+        raise FileFormatError(f"{path}: expected config proj_size an integer in [0, {w_hh.shape[1]}], got {proj!r}.")
+
+
+def read_lstm(path: str | os.PathLike) -> LSTMFile:
+    """Read a file written by :func:`save_lstm` into a new module; NumPy only.
+
+    Every metadata key, config key, array name, shape and value is checked; any problem raises
+    :class:`FileFormatError` naming it.
+    """
+    mf = read_model(path, MODULE_KINDS)
+    cls = _module_classes()[mf.kind]
+    params = set(inspect.signature(cls.__init__).parameters) - {"self", "seed"}
+    unknown = sorted(set(mf.config) - params)
+    if unknown:
+        raise FileFormatError(f"{path}: expected {mf.kind} config keys among {sorted(params)}, got unknown keys {unknown}.")
+    rnn = {k[4:]: v for k, v in mf.arrays.items() if k.startswith("rnn.")}
+    head = {k[5:]: v for k, v in mf.arrays.items() if k.startswith("head.")}
+    other = sorted(k for k in mf.arrays if not k.startswith(("rnn.", "head.")))
+    if other:
+        raise FileFormatError(f"{path}: expected arrays named rnn.* or head.*, got {other}.")
+    for k, a in mf.arrays.items():
+        if a.dtype.kind != "f":
+            raise FileFormatError(f"{path}: expected a float32/float64 array {k!r}, got dtype {a.dtype}.")
+    _check_sizes(path, mf.kind, mf.config, mf.arrays)
+    try:
+        module = cls(**mf.config, seed=0)
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"{path}: expected a valid {mf.kind} config, got an error: {exc}") from None
+    try:
+        module.load_state_dict(rnn)
+        readout = _readout_arrays(head or None, _n_features(module), f"{path}") if head else {}
+    except (TypeError, ValueError, KeyError) as exc:
+        msg = exc.args[0] if exc.args else exc
+        raise FileFormatError(f"{path}: {msg}") from None
+    ro = {k[5:]: v.astype(module.dtype) for k, v in readout.items()} if readout else None
+    return LSTMFile(module, ro, mf.extra)
+
+
+def load_lstm(path: str | os.PathLike, into=None):
+    """Load a bare module saved by :func:`save_lstm`; returns the module.
+
+    With ``into`` (an existing module of the same kind and config) the weights are copied into it,
+    all or nothing: on any error ``into`` is left exactly as it was. The read-out, if any, is in
+    :func:`read_lstm`'s result.
+    """
+    loaded = read_lstm(path).module
+    if into is None:
+        return loaded
+    if type(into) is not type(loaded) or module_config(into) != module_config(loaded):
+        raise FileFormatError(
+            f"{path}: expected a {type(into).__name__} with config {module_config(into)}, "
+            f"got a {type(loaded).__name__} with config {module_config(loaded)}."
+        )
+    into.load_state_dict(loaded.state_dict())
+    return into

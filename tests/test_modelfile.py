@@ -1,0 +1,382 @@
+"""Model files: round trips, refusal of bad files (truncated, corrupted, hostile, future), fuzzing,
+and inference from a saved file in a process where only NumPy can be imported."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lstmkit
+from lstmkit import FileFormatError, load_lstm, read_lstm, save_lstm
+from lstmkit.modelfile import FORMAT_VERSION, read_model, save_model
+
+SRC = Path(lstmkit.__file__).resolve().parents[1]
+RNG = np.random.default_rng(0)
+
+
+def small_file(tmp_path, name="m.npz"):
+    m = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, seed=1)
+    path = tmp_path / name
+    save_lstm(path, m, readout={"weight": RNG.normal(size=(2, 8)).astype(np.float32), "bias": np.zeros(2, np.float32)})
+    return m, path
+
+
+def rewrite(path, out, meta_update=None, arrays_update=None, drop=()):
+    """Write a copy of an lstmkit file with metadata keys / arrays changed (bypassing save checks)."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.update(meta_update or {})
+    arrays.update(arrays_update or {})
+    for k in drop:
+        arrays.pop(k)
+    np.savez(out, __meta__=np.array(json.dumps(meta)), **arrays)
+    return out
+
+
+# -- round trips ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lstmkit.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, batch_first=True, seed=2),
+        lambda: lstmkit.LSTM(3, 5, bias=False, dtype=np.float64, dropout=0.25, num_layers=2, seed=2),
+        lambda: lstmkit.RNN(3, 5, nonlinearity="relu", bidirectional=True, seed=2),
+        lambda: lstmkit.LSTMCell(3, 5, seed=2),
+        lambda: lstmkit.RNNCell(3, 5, bias=False, nonlinearity="relu", seed=2),
+    ],
+    ids=["lstm-bi-proj", "lstm-nobias-f64", "rnn-relu-bi", "lstmcell", "rnncell"],
+)
+def test_round_trip_is_exact(tmp_path, make):
+    m = make()
+    save_lstm(tmp_path / "m.npz", m, extra={"vocab": ["a", "b"]})
+    f = read_lstm(tmp_path / "m.npz")
+    assert type(f.module) is type(m)
+    assert lstmkit.modelfile.module_config(f.module) == lstmkit.modelfile.module_config(m)
+    assert f.readout is None and f.extra == {"vocab": ["a", "b"]}
+    for k, v in m.state_dict().items():
+        assert f.module.state_dict()[k].dtype == v.dtype
+        np.testing.assert_array_equal(f.module.state_dict()[k], v)
+
+
+def test_envelope_is_documented_json(tmp_path):
+    _, path = small_file(tmp_path)
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+    assert "__meta__.npy" in names and "rnn.weight_ih_l0.npy" in names and "head.weight.npy" in names
+    mf = read_model(path)
+    assert set(mf.meta) == {"format", "format_version", "lstmkit_version", "kind", "config", "extra"}
+    assert mf.meta["format"] == "lstmkit-model" and mf.meta["format_version"] == FORMAT_VERSION
+    assert mf.meta["lstmkit_version"] == lstmkit.__version__ and mf.kind == "LSTM"
+    assert mf.config == {
+        "input_size": 3, "hidden_size": 4, "num_layers": 2, "bias": True, "batch_first": False,
+        "dropout": 0.0, "bidirectional": True, "proj_size": 0, "dtype": "float32",
+    }
+
+
+# -- refusals -------------------------------------------------------------------------------------
+def test_truncated_files_are_refused(tmp_path):
+    _, path = small_file(tmp_path)
+    data = path.read_bytes()
+    for n in (0, 1, 10, len(data) // 3, len(data) // 2, len(data) - 30, len(data) - 1):
+        bad = tmp_path / "t.npz"
+        bad.write_bytes(data[:n])
+        with pytest.raises(FileFormatError, match="t.npz"):
+            read_lstm(bad)
+
+
+def test_flipped_bit_in_weights_is_caught_by_crc(tmp_path):
+    _, path = small_file(tmp_path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"rnn.weight_hh_l0.npy") + 200  # inside that entry's data
+    data[at] ^= 0x10
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="(?i)crc|bad"):
+        read_lstm(path)
+
+
+class _Boom:
+    """Unpickling this would create a marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_inside_is_refused_without_executing(tmp_path):
+    m, path = small_file(tmp_path)
+    marker = tmp_path / "PWNED"
+    obj = np.empty(1, dtype=object)
+    obj[0] = _Boom(str(marker))
+    hostile = tmp_path / "hostile.npz"
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["rnn.weight_ih_l0"] = obj
+    np.savez(hostile, **arrays)  # numpy pickles object arrays
+    into = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, seed=9)
+    before = into.state_dict()
+    with pytest.raises(FileFormatError, match="object"):
+        load_lstm(hostile, into=into)
+    assert not marker.exists()
+    for k, v in before.items():
+        np.testing.assert_array_equal(into.state_dict()[k], v)
+    # the metadata itself as a pickled object
+    meta_obj = np.empty((), dtype=object)
+    meta_obj[()] = _Boom(str(marker))
+    arrays["rnn.weight_ih_l0"] = m.state_dict()["weight_ih_l0"]
+    arrays["__meta__"] = meta_obj
+    np.savez(hostile, **arrays)
+    with pytest.raises(FileFormatError):
+        read_lstm(hostile)
+    assert not marker.exists()
+
+
+def _npy_bytes(header: dict, payload: bytes) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    return buf.getvalue() + payload
+
+
+def test_absurd_shape_is_refused_before_allocating(tmp_path):
+    _, path = small_file(tmp_path)
+    bad = tmp_path / "absurd.npz"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "rnn.weight_hh_l0.npy":
+                data = _npy_bytes({"descr": "<f4", "fortran_order": False, "shape": (2**20, 2**20)}, b"\0" * 64)
+            zout.writestr(info.filename, data)
+    with pytest.raises(FileFormatError, match="absurd shape"):
+        read_lstm(bad)
+    # a shape that is small enough but does not match the bytes stored
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "rnn.weight_hh_l0.npy":
+                data = _npy_bytes({"descr": "<f4", "fortran_order": False, "shape": (1000, 1000)}, b"\0" * 64)
+            zout.writestr(info.filename, data)
+    with pytest.raises(FileFormatError, match="declares shape"):
+        read_lstm(bad)
+
+
+def test_absurd_config_is_refused_before_building(tmp_path):
+    _, path = small_file(tmp_path)
+    for update, match in (
+        ({"hidden_size": 10**9}, "hidden_size"),
+        ({"num_layers": 10**9}, "num_layers"),
+        ({"input_size": -1}, "input_size"),
+        ({"hidden_size": True}, "hidden_size"),
+        ({"dtype": "object"}, "dtype"),
+        ({"warp_drive": 1}, "warp_drive"),
+    ):
+        meta = read_model(path).meta
+        config = dict(meta["config"], **update)
+        bad = rewrite(path, tmp_path / "c.npz", meta_update={"config": config})
+        with pytest.raises(FileFormatError, match=match):
+            read_lstm(bad)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"rnn.weight_hh_l0": np.ones((16, 4), dtype=np.complex64)}, "complex64"),
+        ({"rnn.weight_hh_l0": np.array(["x"] * 4)}, "<U1"),
+        ({"rnn.weight_hh_l0": np.ones((16, 4), dtype=np.int64)}, "float"),
+        ({"rnn.weight_hh_l0": np.full((16, 4), np.nan, np.float32)}, "finite"),
+        ({"head.weight": np.full((2, 8), np.inf, np.float32)}, "finite"),
+        ({"rnn.weight_hh_l0": np.ones((16, 5), np.float32)}, "shape"),
+        ({"head.weight": np.ones((2, 7), np.float32)}, "shape"),
+        ({"rnn.weight_xx_l9": np.ones(3, np.float32)}, "weight_xx_l9"),
+        ({"optimizer.m": np.ones(3, np.float32)}, "optimizer.m"),
+    ],
+    ids=["complex", "strings", "int-weights", "nan", "inf-readout", "wrong-shape", "readout-shape", "unexpected", "foreign"],
+)
+def test_bad_arrays_are_refused_and_model_left_as_it_was(tmp_path, change, match):
+    _, path = small_file(tmp_path)
+    bad = rewrite(path, tmp_path / "bad.npz", arrays_update=change)
+    into = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, seed=9)
+    before = into.state_dict()
+    with pytest.raises(FileFormatError, match=match):
+        load_lstm(bad, into=into)
+    for k, v in before.items():
+        np.testing.assert_array_equal(into.state_dict()[k], v)
+
+
+def test_missing_weight_is_refused(tmp_path):
+    _, path = small_file(tmp_path)
+    bad = rewrite(path, tmp_path / "bad.npz", drop=["rnn.bias_hh_l1_reverse"])
+    with pytest.raises(FileFormatError, match="bias_hh_l1_reverse"):
+        read_lstm(bad)
+
+
+@pytest.mark.parametrize(
+    "update, match",
+    [
+        ({"format_version": FORMAT_VERSION + 1, "lstmkit_version": "9.0"}, "Upgrade lstmkit"),
+        ({"format": "something-else"}, "format"),
+        ({"format_version": "1"}, "format_version"),
+        ({"kind": "LSTMClassifier"}, "kind"),
+        ({"surprise": 1}, "surprise"),
+        ({"config": [1, 2]}, "config"),
+        ({"lstmkit_version": 3}, "lstmkit_version"),
+    ],
+)
+def test_bad_metadata_is_refused(tmp_path, update, match):
+    _, path = small_file(tmp_path)
+    bad = rewrite(path, tmp_path / "bad.npz", meta_update=update)
+    with pytest.raises(FileFormatError, match=match):
+        read_lstm(bad)
+
+
+def test_hostile_metadata_json_is_refused(tmp_path):
+    _, path = small_file(tmp_path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
+    for text in ("[" * 100_000 + "]" * 100_000, '{"format": NaN}', "not json", '"a string"'):
+        np.savez(tmp_path / "j.npz", __meta__=np.array(text), **arrays)
+        with pytest.raises(FileFormatError):
+            read_lstm(tmp_path / "j.npz")
+
+
+def test_load_into_other_config_is_refused(tmp_path):
+    _, path = small_file(tmp_path)
+    other = lstmkit.LSTM(3, 4, num_layers=1, seed=0)
+    before = other.state_dict()
+    with pytest.raises(FileFormatError, match="num_layers"):
+        load_lstm(path, into=other)
+    assert all(np.array_equal(other.state_dict()[k], v) for k, v in before.items())
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    m = lstmkit.LSTM(2, 3, seed=0)
+    with pytest.raises(ValueError, match="readout"):
+        save_lstm(tmp_path / "x.npz", m, readout={"weight": np.ones((2, 4), np.float32)})
+    with pytest.raises(ValueError, match="finite"):
+        save_model(tmp_path / "x.npz", "LSTM", {}, {"a": np.array([np.nan])})
+    with pytest.raises(TypeError, match="JSON"):
+        save_model(tmp_path / "x.npz", "LSTM", {"x": float("nan")}, {})
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_missing_file_is_an_oserror(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_lstm(tmp_path / "nope.npz")
+
+
+# -- fuzzing --------------------------------------------------------------------------------------
+_VALID: dict[str, bytes] = {}
+
+
+def _valid_bytes() -> bytes:
+    if "b" not in _VALID:
+        buf = io.BytesIO()
+        m = lstmkit.LSTM(2, 3, bidirectional=True, seed=0)
+        arrays = {f"rnn.{k}": v for k, v in m.state_dict().items()}
+        arrays["head.weight"] = np.ones((2, 6), np.float32)
+        meta = {"format": "lstmkit-model", "format_version": 1, "lstmkit_version": "0.1.0", "kind": "LSTM",
+                "config": lstmkit.modelfile.module_config(m), "extra": {}}
+        np.savez(buf, __meta__=np.array(json.dumps(meta)), **arrays)
+        _VALID["b"] = buf.getvalue()
+    return _VALID["b"]
+
+
+@pytest.fixture()
+def no_unpickling(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("the loader tried to unpickle")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+
+
+def _load_bytes(tmp_path, data: bytes):
+    path = tmp_path / "fuzz.npz"
+    path.write_bytes(data)
+    try:
+        read_lstm(path)
+    except (FileFormatError, ValueError):
+        pass  # the only acceptable failures; anything else fails the test
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8))
+def test_fuzz_mutated_bytes(tmp_path, no_unpickling, edits):
+    data = bytearray(_valid_bytes())
+    for pos, byte in edits:
+        data[int(pos * len(data))] = byte
+    _load_bytes(tmp_path, bytes(data))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(0, 1, exclude_max=True), junk=st.binary(max_size=64))
+def test_fuzz_truncated_and_spliced(tmp_path, no_unpickling, cut, junk):
+    data = _valid_bytes()
+    n = int(cut * len(data))
+    _load_bytes(tmp_path, data[:n] + junk)
+    _load_bytes(tmp_path, data[:n] + junk + data[n:])
+
+
+# -- NumPy-only inference ------------------------------------------------------------------------
+BLOCKER = textwrap.dedent(
+    """
+    import sys
+    BLOCKED = ("torch", "onnx", "onnxruntime", "keras", "tensorflow", "jax", "matplotlib", "h5py", "rich", "numba", "sklearn", "scipy")
+    class Blocker:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"{name} is blocked in this test")
+            return None
+    sys.meta_path.insert(0, Blocker())
+    """
+)
+
+
+def test_inference_from_file_needs_numpy_only(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=2).double()
+    head = torch.nn.Linear(4, 3).double()
+    x = torch.randn(7, 2, 3, dtype=torch.float64)
+    with torch.no_grad():
+        expected = head(net(x)[0]).numpy()
+    m = lstmkit.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=2, dtype=np.float64, seed=0)
+    m.load_state_dict({k: v.numpy() for k, v in net.state_dict().items()})
+    save_lstm(tmp_path / "net.npz", m, readout={k: v.numpy() for k, v in head.state_dict().items()})
+    np.save(tmp_path / "x.npy", x.numpy())
+    child = BLOCKER + textwrap.dedent(
+        f"""
+        import numpy as np
+        import lstmkit
+        f = lstmkit.read_lstm({str(tmp_path / "net.npz")!r})
+        np.save({str(tmp_path / "y.npy")!r}, f.predict(np.load({str(tmp_path / "x.npy")!r})))
+        try:
+            import torch
+        except ImportError:
+            pass
+        else:
+            raise SystemExit("torch was importable")
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+        assert not heavy, heavy
+        print("ok")
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    y = np.load(tmp_path / "y.npy")
+    err = np.abs(y - expected).max()
+    assert err < 1e-12, f"max |lstmkit - torch| = {err}"
