@@ -181,8 +181,6 @@ def to_concat(packed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 # -- ONNX ------------------------------------------------------------------------------------
 #: ONNX's gate order is i, o, f, c: ONNX block k is packed block ONNX_ORDER[k] (i=0, f=1, g=2, o=3)
 ONNX_ORDER = (0, 3, 1, 2)
-#: ONNX peepholes P are ordered i, o, f; lstmkit's ``peephole`` (3H,) is ordered i, f, o
-ONNX_PEEPHOLE_ORDER = (0, 2, 1)
 
 
 def _reorder(w: np.ndarray, order, n: int) -> np.ndarray:
@@ -195,7 +193,8 @@ def to_onnx(directions) -> dict[str, np.ndarray]:
     """Packed parameters of one layer, one dict per direction -> the ONNX ``LSTM`` inputs.
 
     Each direction holds ``weight_ih`` (4H, I), ``weight_hh`` (4H, H), optionally ``bias_ih`` and
-    ``bias_hh`` (4H,) and optionally ``peephole`` (3H,) = [p_i | p_f | p_o]. Direction 0 is
+    ``bias_hh`` (4H,) and optionally the peepholes ``weight_ci``, ``weight_cf``, ``weight_co``
+    (each (H,), the LSTM's names for p_i, p_f, p_o). Direction 0 is
     forward, direction 1 (if any) reverse. Returns (D = number of directions)::
 
         W (D, 4H, I) = [W_i; W_o; W_f; W_c]        ONNX gate order i, o, f, c
@@ -211,7 +210,7 @@ def to_onnx(directions) -> dict[str, np.ndarray]:
         fail(where, "directions", "1 or 2 parameter dicts (forward[, reverse])", len(directions))
     out: dict[str, list] = {"W": [], "R": [], "B": [], "P": []}
     has_bias = "bias_ih" in directions[0]
-    has_peep = "peephole" in directions[0]
+    has_peep = "weight_ci" in directions[0]
     for d, p in enumerate(directions):
         W_ih, W_hh = _get(p, "weight_ih", where), _get(p, "weight_hh", where)
         if W_hh.ndim != 2 or W_hh.shape[0] != 4 * W_hh.shape[1]:
@@ -225,10 +224,11 @@ def to_onnx(directions) -> dict[str, np.ndarray]:
             b_ih, b_hh = _get(p, "bias_ih", where), _get(p, "bias_hh", where)
             out["B"].append(np.concatenate([_reorder(b_ih, ONNX_ORDER, 4), _reorder(b_hh, ONNX_ORDER, 4)]))
         if has_peep:
-            pp = _get(p, "peephole", where)
-            if pp.shape != (3 * H,):
-                fail(where, f"directions[{d}]['peephole']", f"shape {(3 * H,)}", f"shape {pp.shape}")
-            out["P"].append(_reorder(pp, ONNX_PEEPHOLE_ORDER, 3))
+            pp = [_get(p, f"weight_c{g}", where) for g in "ifo"]
+            for g, a in zip("ifo", pp):
+                if a.shape != (H,):
+                    fail(where, f"directions[{d}]['weight_c{g}']", f"shape {(H,)}", f"shape {a.shape}")
+            out["P"].append(np.concatenate([pp[0], pp[2], pp[1]]))  # i, o, f
     return {k: np.stack(v) for k, v in out.items() if v}
 
 
@@ -237,7 +237,8 @@ def from_onnx(W, R, B=None, P=None) -> list[dict[str, np.ndarray]]:
 
     Inverse of :func:`to_onnx`: one dict per direction with ``weight_ih``, ``weight_hh``,
     ``bias_ih`` = Wb and ``bias_hh`` = Rb (reordered i, f, g, o; only when B is given) and
-    ``peephole`` = [p_i | p_f | p_o] (only when P is given). Every shape is checked against W's.
+    ``weight_ci``, ``weight_cf``, ``weight_co`` = P_i, P_f, P_o (only when P is given). Every shape
+    is checked against W's.
     """
     where = "from_onnx"
     W, R = np.asarray(W), np.asarray(R)
@@ -263,7 +264,7 @@ def from_onnx(W, R, B=None, P=None) -> list[dict[str, np.ndarray]]:
             p["bias_ih"] = _reorder(B[d, : 4 * H], inverse, 4)
             p["bias_hh"] = _reorder(B[d, 4 * H :], inverse, 4)
         if P is not None:
-            p["peephole"] = _reorder(P[d], np.argsort(ONNX_PEEPHOLE_ORDER), 3)
+            p["weight_ci"], p["weight_co"], p["weight_cf"] = P[d, :H].copy(), P[d, H : 2 * H].copy(), P[d, 2 * H :].copy()
         dirs.append(p)
     return dirs
 

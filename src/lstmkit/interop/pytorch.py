@@ -1,0 +1,273 @@
+"""PyTorch <-> lstmkit: modules, read-outs and ``state_dict`` files.
+
+lstmkit's parameters *are* PyTorch's (same names, shapes, gate order i, f, g, o), so every
+conversion here is a copy, bit for bit, in both directions:
+
+    torch.nn.LSTM(I, H, L, bias, batch_first, dropout, bidirectional, proj_size)  <->  lstmkit.LSTM
+    torch.nn.RNN(I, H, L, nonlinearity, bias, batch_first, dropout, bidirectional) <->  lstmkit.RNN
+    torch.nn.LSTMCell(I, H, bias) / torch.nn.RNNCell(I, H, bias, nonlinearity)    <->  lstmkit cells
+    torch.nn.Linear(F, O, bias)                          <->  read-out {"weight": (O, F), "bias": (O,)}
+
+float32 and float64 stay as they are; other torch dtypes are cast to ``dtype`` (float32 unless
+given). A saved ``state_dict`` (``torch.save(model.state_dict(), path)``) is read with
+``torch.load(weights_only=True)`` (no code runs) and its architecture inferred from its keys and
+shapes by :func:`module_from_state_dict`. torch is imported inside each function.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Mapping
+
+import numpy as np
+
+from .._checks import fail
+from ..cell import LSTMCell, RNNCell
+from ..recurrent import LSTM, RNN
+
+_TORCH_KINDS = ("LSTM", "RNN", "LSTMCell", "RNNCell", "Linear")
+#: one recurrent parameter name: <prefix><weight_ih|...>[_l<k>][_reverse]
+_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)(?P<layer>_l\d+)?(?P<rev>_reverse)?$")
+
+
+def _np_dtype(tensor_dtype, dtype):
+    import torch
+
+    if dtype is not None:
+        return np.dtype(dtype)
+    return np.dtype(np.float64) if tensor_dtype == torch.float64 else np.dtype(np.float32)
+
+
+def _to_numpy(sd: Mapping, dtype=None) -> dict[str, np.ndarray]:
+    import torch
+
+    out = {}
+    for k, v in sd.items():
+        if not isinstance(v, torch.Tensor):
+            fail("lstmkit.interop.pytorch", f"state_dict[{k!r}]", "a torch.Tensor", type(v).__name__, exc=TypeError)
+        t = v.detach().cpu()
+        if not t.is_floating_point():
+            fail("lstmkit.interop.pytorch", f"state_dict[{k!r}]", "a floating-point tensor", f"dtype {t.dtype}", exc=TypeError)
+        if t.dtype not in (torch.float32, torch.float64):
+            t = t.to(torch.float64)
+        out[k] = t.numpy().astype(_np_dtype(v.dtype, dtype), copy=True)
+    return out
+
+
+def from_torch(module, dtype=None):
+    """A torch module -> its lstmkit twin with the very same weights.
+
+    ``module``: ``nn.LSTM``, ``nn.RNN``, ``nn.LSTMCell``, ``nn.RNNCell`` (returns the lstmkit
+    module) or ``nn.Linear`` (returns the read-out dict ``{"weight": (O, F), "bias": (O,)}``).
+    ``dtype``: numpy dtype of the result; default float64 for float64 modules, else float32.
+    Training mode is carried over (``module.training``).
+    """
+    import torch
+
+    nn = torch.nn
+    where = "from_torch"
+    kind = type(module).__name__
+    if isinstance(module, nn.Linear):
+        return _to_numpy(module.state_dict(), dtype)
+    if not isinstance(module, (nn.LSTM, nn.RNN, nn.LSTMCell, nn.RNNCell)) or isinstance(module, nn.GRU):
+        fail(where, "module", f"a torch.nn {', '.join(_TORCH_KINDS)}", kind, "GRU and other layers have no lstmkit twin.", exc=TypeError)
+    sd = module.state_dict()
+    first = next(iter(sd.values()))
+    dt = _np_dtype(first.dtype, dtype)
+    if isinstance(module, nn.LSTM):
+        out = LSTM(
+            module.input_size, module.hidden_size, module.num_layers, module.bias, module.batch_first,
+            float(module.dropout), module.bidirectional, module.proj_size, dtype=dt, seed=0,
+        )
+    elif isinstance(module, nn.RNN):
+        out = RNN(
+            module.input_size, module.hidden_size, module.num_layers, module.nonlinearity, module.bias,
+            module.batch_first, float(module.dropout), module.bidirectional, dtype=dt, seed=0,
+        )
+    elif isinstance(module, nn.LSTMCell):
+        out = LSTMCell(module.input_size, module.hidden_size, module.bias, dtype=dt, seed=0)
+    else:
+        out = RNNCell(module.input_size, module.hidden_size, module.bias, module.nonlinearity, dtype=dt, seed=0)
+    out.load_state_dict(_to_numpy(sd, dt))
+    out.train(module.training)
+    return out
+
+
+def to_torch(module):
+    """An lstmkit ``LSTM``/``RNN``/``LSTMCell``/``RNNCell`` (or a read-out dict) -> torch module.
+
+    The torch module has the lstmkit module's dtype (float32 or float64) and exactly its weights.
+    Variant options (peepholes, layer norm, ...) have no torch twin and are refused by name.
+    """
+    import torch
+
+    nn = torch.nn
+    where = "to_torch"
+    if isinstance(module, Mapping):  # a read-out
+        W = np.asarray(module["weight"])
+        lin = nn.Linear(W.shape[1], W.shape[0], bias=module.get("bias") is not None, dtype=_torch_dtype(W.dtype))
+        _load(lin, {k: v for k, v in module.items() if v is not None})
+        return lin
+    changed = getattr(getattr(module, "variant", None), "changed", lambda: {})()
+    if changed:
+        fail(where, "module", "a plain LSTM (torch.nn.LSTM has no variant options)", f"options {changed}")
+    tdt = _torch_dtype(module.dtype)
+    if type(module) is LSTM:
+        out = nn.LSTM(
+            module.input_size, module.hidden_size, module.num_layers, module.bias, module.batch_first,
+            module.dropout, module.bidirectional, module.proj_size, dtype=tdt,
+        )
+    elif type(module) is RNN:
+        out = nn.RNN(
+            module.input_size, module.hidden_size, module.num_layers, module.nonlinearity, module.bias,
+            module.batch_first, module.dropout, module.bidirectional, dtype=tdt,
+        )
+    elif type(module) is LSTMCell:
+        out = nn.LSTMCell(module.input_size, module.hidden_size, module.bias, dtype=tdt)
+    elif type(module) is RNNCell:
+        out = nn.RNNCell(module.input_size, module.hidden_size, module.bias, module.nonlinearity, dtype=tdt)
+    else:
+        fail(where, "module", "an lstmkit LSTM, RNN, LSTMCell, RNNCell or a read-out dict", type(module).__name__, exc=TypeError)
+    _load(out, module.state_dict())
+    out.train(module.training)
+    return out
+
+
+def _torch_dtype(np_dtype):
+    import torch
+
+    return torch.float64 if np.dtype(np_dtype) == np.float64 else torch.float32
+
+
+def _load(torch_module, arrays: Mapping[str, np.ndarray]) -> None:
+    import torch
+
+    sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+    torch_module.load_state_dict(sd, strict=True)
+
+
+# -- state_dict files -----------------------------------------------------------------------------
+def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read ``torch.save(state_dict)`` output safely (``weights_only=True``) as NumPy arrays.
+
+    A file holding a whole pickled module (``torch.save(model)``) or any other object is refused:
+    only a mapping of names to tensors is accepted.
+    """
+    import torch
+
+    where = "load_state_dict_file"
+    try:
+        obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ... for what it refuses
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fail(where, f"{path}", "a state_dict saved with torch.save(module.state_dict(), path)", f"a file torch.load(weights_only=True) refuses ({msg})")
+    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]  # common checkpoint wrapper {"state_dict": ..., "epoch": ...}
+    if not isinstance(obj, Mapping) or not all(isinstance(k, str) for k in obj):
+        fail(where, f"{path}", "a mapping name -> tensor (a state_dict)", type(obj).__name__, "Save model.state_dict(), not the model.")
+    return _to_numpy(obj)
+
+
+def save_state_dict_file(path: str | os.PathLike, module, readout=None) -> None:
+    """Write ``module`` (and a read-out) as a torch ``state_dict`` file.
+
+    Without a read-out the keys are the module's own (load it into ``nn.LSTM(...)`` directly); with
+    one they are ``rnn.<name>`` and ``head.weight``/``head.bias`` (a model with attributes
+    ``rnn`` and ``head``). Written atomically.
+    """
+    import torch
+
+    from ..io import atomic_write_bytes
+
+    sd = {k: torch.from_numpy(v) for k, v in module.state_dict().items()}
+    if readout is not None:
+        sd = {f"rnn.{k}": v for k, v in sd.items()}
+        sd.update({f"head.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in readout.items() if v is not None})
+    atomic_write_bytes(path, lambda f: torch.save(sd, f))
+
+
+def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = "tanh", readout: str | None = None):
+    """Rebuild ``(module, readout_or_None)`` from a state_dict's keys and shapes alone.
+
+    The recurrent part is found by PyTorch's names, with any prefix (``lstm.weight_ih_l0`` from a
+    model's ``self.lstm``): ``weight_hh`` (4H, P) makes an LSTM (``weight_hr`` gives proj_size),
+    (H, H) an RNN (``nonlinearity`` cannot be seen in weights: pass it), keys without ``_l<k>`` a
+    cell; ``_reverse`` keys make it bidirectional, ``bias_*`` keys give bias=True. The read-out is the
+    one other ``<prefix>weight`` (O, F) [+ ``<prefix>bias`` (O,)] in the dict, or the prefix named by
+    ``readout``. Any other key is refused by name.
+    """
+    where = "module_from_state_dict"
+    groups: dict[str, dict[str, np.ndarray]] = {}
+    rest: dict[str, np.ndarray] = {}
+    for k, v in state.items():
+        m = _KEY.match(k)
+        if m:
+            groups.setdefault(m["prefix"], {})[k[len(m["prefix"]) :]] = np.asarray(v)
+        else:
+            rest[k] = np.asarray(v)
+    if len(groups) != 1:
+        fail(where, "state", "the weights of exactly one LSTM/RNN (weight_ih_l0, ...)", f"{len(groups)} groups {sorted(groups) or ''}")
+    prefix, sd = next(iter(groups.items()))
+    module = _recurrent_from_keys(sd, nonlinearity, where)
+    # read-out: the remaining keys must be one Linear
+    heads: dict[str, dict[str, np.ndarray]] = {}
+    for k, v in rest.items():
+        base, _, leaf = k.rpartition(".")
+        if leaf not in ("weight", "bias"):
+            fail(where, "state", "only the recurrent weights and one Linear read-out", f"the key {k!r}", "Remove other layers' keys first.")
+        heads.setdefault(base, {})[leaf] = v
+    if readout is not None:
+        if readout.rstrip(".") not in heads:
+            fail(where, "readout", f"one of {sorted(heads)}", repr(readout), exc=KeyError)
+        heads = {readout.rstrip("."): heads[readout.rstrip(".")]}
+    if len(heads) > 1:
+        fail(where, "state", "at most one Linear read-out", f"{sorted(heads)}", "Name the read-out with readout=PREFIX.")
+    head = None
+    if heads:
+        name, head = next(iter(heads.items()))
+        W = head.get("weight")
+        F = module.num_directions * module.output_size if hasattr(module, "num_directions") else module.hidden_size
+        if W is None or W.ndim != 2 or W.shape[1] != F:
+            fail(where, f"{name}.weight", f"a read-out weight of shape (O, {F})", "none" if W is None else f"shape {W.shape}")
+        if "bias" in head and head["bias"].shape != (W.shape[0],):
+            fail(where, f"{name}.bias", f"shape ({W.shape[0]},)", f"shape {head['bias'].shape}")
+        head = {k: v.astype(module.dtype) for k, v in head.items()}
+    return module, head
+
+
+def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: str):
+    cell = "weight_ih" in sd
+    first = "weight_hh" if cell else "weight_hh_l0"
+    if first not in sd or ("weight_ih" if cell else "weight_ih_l0") not in sd:
+        fail(where, "state", "weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh)", f"keys {sorted(sd)}", exc=KeyError)
+    W_hh, W_ih = sd[first], sd["weight_ih" if cell else "weight_ih_l0"]
+    if W_hh.ndim != 2 or W_ih.ndim != 2:
+        fail(where, first, "a 2-D weight", f"shape {W_hh.shape}")
+    rows, P = W_hh.shape
+    dt = np.float64 if W_hh.dtype == np.float64 else np.float32
+    bias = any(k.startswith("bias_") for k in sd)
+    if rows == 4 * P or any(k.startswith("weight_hr") for k in sd):
+        kind, H = "LSTM", rows // 4
+    elif rows == P:
+        kind, H = "RNN", rows
+    else:
+        fail(where, first, "shape (4H, H) or (4H, P) for an LSTM, (H, H) for an RNN", f"shape {W_hh.shape}", "GRU (3H rows) is not supported.")
+    I = W_ih.shape[1]
+    if cell:
+        module = LSTMCell(I, H, bias, dtype=dt, seed=0) if kind == "LSTM" else RNNCell(I, H, bias, nonlinearity, dtype=dt, seed=0)
+    else:
+        layers = [_KEY.match(k)["layer"] for k in sd]
+        if None in layers:
+            fail(where, "state", "either layer keys (weight_ih_l0, ...) or cell keys (weight_ih, ...)", f"both in {sorted(sd)}")
+        L = 1 + max(int(s[2:]) for s in layers)
+        bi = any(k.endswith("_reverse") for k in sd)
+        proj = P if "weight_hr_l0" in sd else 0
+        if kind == "LSTM":
+            module = LSTM(I, H, L, bias, bidirectional=bi, proj_size=proj, dtype=dt, seed=0)
+        else:
+            module = RNN(I, H, L, nonlinearity, bias, bidirectional=bi, dtype=dt, seed=0)
+    module.load_state_dict(sd)  # every key and shape checked; names the wrong one
+    return module

@@ -1,0 +1,222 @@
+"""PyTorch interop: every option of nn.LSTM / nn.RNN / cells / Linear, outputs against torch itself
+(weights copied), round trips bit for bit, and state_dict files read safely."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+import lstmkit  # noqa: E402
+from lstmkit.interop.pytorch import (  # noqa: E402
+    from_torch,
+    load_state_dict_file,
+    module_from_state_dict,
+    save_state_dict_file,
+    to_torch,
+)
+
+ERRORS: dict[str, float] = {}
+
+
+def check_close(name, ours, ref, tol):
+    ours, ref = np.asarray(ours), np.asarray(ref)
+    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
+    err = float(np.abs(ours - ref).max()) if ours.size else 0.0
+    ERRORS[name] = max(ERRORS.get(name, 0.0), err)
+    if err > tol:
+        idx = np.argsort(np.abs(ours - ref).ravel())[::-1][:4]
+        pairs = [(float(ours.ravel()[i]), float(ref.ravel()[i])) for i in idx]
+        raise AssertionError(f"{name}: max |ours - torch| = {err:.3g} > {tol}; worst pairs {pairs}")
+
+
+def same_state(a: dict, b: dict):
+    assert list(a) == list(b)
+    for k in a:
+        assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+LSTM_GRID = [
+    dict(num_layers=L, bidirectional=bi, proj_size=p, bias=b, batch_first=bf)
+    for L, bi, p, b, bf in itertools.product((1, 2), (False, True), (0, 2), (True, False), (False, True))
+]
+
+
+@pytest.mark.parametrize("opts", LSTM_GRID, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_lstm_matches_torch_and_round_trips(opts):
+    torch.manual_seed(len(str(opts)))
+    I, H, T, B = 3, 5, 6, 4
+    net = nn.LSTM(I, H, **opts, dtype=torch.float64).eval()
+    ours = from_torch(net)
+    assert ours.dtype == np.float64 and ours.training is False
+    D, L, P = 1 + opts["bidirectional"], opts["num_layers"], opts["proj_size"] or H
+    x = torch.randn(B, T, I, dtype=torch.float64) if opts["batch_first"] else torch.randn(T, B, I, dtype=torch.float64)
+    h0, c0 = torch.randn(D * L, B, P, dtype=torch.float64), torch.randn(D * L, B, H, dtype=torch.float64)
+    with torch.no_grad():
+        y, (hn, cn) = net(x, (h0, c0))
+    y2, (hn2, cn2) = ours(x.numpy(), (h0.numpy(), c0.numpy()))
+    check_close("nn.LSTM y", y2, y.numpy(), 1e-12)
+    check_close("nn.LSTM h_n", hn2, hn.numpy(), 1e-12)
+    check_close("nn.LSTM c_n", cn2, cn.numpy(), 1e-12)
+    # torch -> lstmkit -> torch and lstmkit -> torch -> lstmkit: bit for bit
+    back = to_torch(ours)
+    same_state({k: v.numpy() for k, v in back.state_dict().items()}, {k: v.numpy() for k, v in net.state_dict().items()})
+    same_state(from_torch(back).state_dict(), ours.state_dict())
+
+
+def test_lstm_variable_lengths_match_packed_sequences():
+    torch.manual_seed(1)
+    net = nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
+    ours = from_torch(net)
+    x = torch.randn(7, 3, 3, dtype=torch.float64)
+    lengths = torch.tensor([7, 2, 5])
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+    with torch.no_grad():
+        yp, (hn, cn) = net(packed)
+    y, _ = nn.utils.rnn.pad_packed_sequence(yp, total_length=7)
+    y2, (hn2, cn2) = ours(x.numpy(), lengths=lengths.numpy())
+    check_close("nn.LSTM packed y", y2, y.numpy(), 1e-12)
+    check_close("nn.LSTM packed h_n", hn2, hn.numpy(), 1e-12)
+    check_close("nn.LSTM packed c_n", cn2, cn.numpy(), 1e-12)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_rnn_matches_torch_and_round_trips(nonlinearity, bidirectional, bias):
+    torch.manual_seed(2)
+    net = nn.RNN(3, 5, num_layers=2, nonlinearity=nonlinearity, bias=bias, bidirectional=bidirectional, dtype=torch.float64)
+    ours = from_torch(net)
+    assert ours.nonlinearity == nonlinearity
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    with torch.no_grad():
+        y, hn = net(x)
+    y2, hn2 = ours(x.numpy())
+    check_close("nn.RNN y", y2, y.numpy(), 1e-12)
+    check_close("nn.RNN h_n", hn2, hn.numpy(), 1e-12)
+    same_state(from_torch(to_torch(ours)).state_dict(), ours.state_dict())
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_cells_match_torch_and_round_trip(bias):
+    torch.manual_seed(3)
+    x, h, c = (torch.randn(4, n, dtype=torch.float64) for n in (3, 5, 5))
+    tcell = nn.LSTMCell(3, 5, bias=bias, dtype=torch.float64)
+    cell = from_torch(tcell)
+    with torch.no_grad():
+        h1, c1 = tcell(x, (h, c))
+    h2, c2 = cell(x.numpy(), (h.numpy(), c.numpy()))
+    check_close("nn.LSTMCell h", h2, h1.numpy(), 1e-13)
+    check_close("nn.LSTMCell c", c2, c1.numpy(), 1e-13)
+    same_state(from_torch(to_torch(cell)).state_dict(), cell.state_dict())
+    for nl in ("tanh", "relu"):
+        trnn = nn.RNNCell(3, 5, bias=bias, nonlinearity=nl, dtype=torch.float64)
+        rcell = from_torch(trnn)
+        with torch.no_grad():
+            h1 = trnn(x, h)
+        check_close("nn.RNNCell h", rcell(x.numpy(), h.numpy()), h1.numpy(), 1e-13)
+        same_state(from_torch(to_torch(rcell)).state_dict(), rcell.state_dict())
+
+
+def test_float32_stays_float32_and_matches():
+    torch.manual_seed(4)
+    net = nn.LSTM(3, 8, num_layers=2, bidirectional=True, proj_size=3)
+    ours = from_torch(net)
+    assert ours.dtype == np.float32
+    x = torch.randn(10, 2, 3)
+    with torch.no_grad():
+        y = net(x)[0].numpy()
+    check_close("nn.LSTM y float32", ours(x.numpy())[0], y, 2e-6)
+    same_state({k: v.numpy() for k, v in to_torch(ours).state_dict().items()}, {k: v.numpy() for k, v in net.state_dict().items()})
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_readout_round_trip(bias):
+    torch.manual_seed(5)
+    lin = nn.Linear(6, 3, bias=bias, dtype=torch.float64)
+    ro = from_torch(lin)
+    assert set(ro) == ({"weight", "bias"} if bias else {"weight"})
+    z = torch.randn(4, 6, dtype=torch.float64)
+    with torch.no_grad():
+        ref = lin(z).numpy()
+    ours = z.numpy() @ ro["weight"].T + (ro["bias"] if bias else 0)
+    check_close("nn.Linear", ours, ref, 1e-14)
+    back = to_torch(ro)
+    same_state({k: v.numpy() for k, v in back.state_dict().items()}, ro)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=2, batch_first=True)
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(self.encoder(x)[0])
+
+
+def test_state_dict_file_of_a_model_rebuilds_lstm_and_readout(tmp_path):
+    torch.manual_seed(6)
+    net = Net().double().eval()
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    sd = load_state_dict_file(tmp_path / "net.pt")
+    module, head = module_from_state_dict(sd)
+    assert type(module) is lstmkit.LSTM and module.num_layers == 2 and module.bidirectional and module.proj_size == 2
+    module.batch_first = True  # not visible in weights
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    with torch.no_grad():
+        ref = net(x).numpy()
+    ours = lstmkit.modelfile.LSTMFile(module, head, {}).predict(x.numpy())
+    check_close("state_dict file model", ours, ref, 1e-12)
+    # and back out: a file torch loads into the same model class
+    save_state_dict_file(tmp_path / "out.pt", module, head)
+    sd2 = torch.load(tmp_path / "out.pt", weights_only=True)
+    assert set(sd2) == {f"rnn.{k}" for k in module.state_dict()} | {"head.weight", "head.bias"}
+
+
+def test_state_dict_inference_kinds():
+    torch.manual_seed(7)
+    for tm, kind in (
+        (nn.RNN(3, 4, num_layers=3, bias=False), lstmkit.RNN),
+        (nn.LSTMCell(3, 4), lstmkit.LSTMCell),
+        (nn.RNNCell(3, 4), lstmkit.RNNCell),
+        (nn.LSTM(3, 4, bidirectional=True), lstmkit.LSTM),
+    ):
+        module, head = module_from_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+        assert type(module) is kind and head is None
+        same_state(module.state_dict(), {k: v.numpy() for k, v in tm.state_dict().items()})
+
+
+def test_bad_inputs_are_named(tmp_path):
+    with pytest.raises(TypeError, match="GRU"):
+        from_torch(nn.GRU(3, 4))
+    gru = {k: v.numpy() for k, v in nn.GRU(3, 4).state_dict().items()}
+    with pytest.raises(ValueError, match="GRU"):
+        module_from_state_dict(gru)
+    sd = {k: v.numpy() for k, v in Net().state_dict().items()}
+    sd["norm.running_mean"] = np.zeros(3, np.float32)
+    with pytest.raises(ValueError, match="norm.running_mean"):
+        module_from_state_dict(sd)
+    sd = {k: v.numpy() for k, v in Net().state_dict().items()}
+    sd["fc.weight"] = np.zeros((5, 3), np.float32)
+    with pytest.raises(ValueError, match=r"fc.weight.*\(O, 4\)"):
+        module_from_state_dict(sd)
+    # a whole pickled module is refused by weights_only=True, and nothing runs
+    torch.save(Net(), tmp_path / "whole.pt")
+    with pytest.raises(ValueError, match="state_dict"):
+        load_state_dict_file(tmp_path / "whole.pt")
+    m = lstmkit.LSTM(2, 3, peephole=True, seed=0) if "peephole" in lstmkit.LSTM.__init__.__code__.co_varnames else None
+    if m is not None:
+        with pytest.raises(ValueError, match="peephole"):
+            to_torch(m)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_errors():
+    yield
+    print("\nmax |lstmkit - torch| per quantity:", {k: f"{v:.2g}" for k, v in ERRORS.items()})
