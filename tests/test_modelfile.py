@@ -55,8 +55,12 @@ def rewrite(path, out, meta_update=None, arrays_update=None, drop=()):
         lambda: lstmkit.RNN(3, 5, nonlinearity="relu", bidirectional=True, seed=2),
         lambda: lstmkit.LSTMCell(3, 5, seed=2),
         lambda: lstmkit.RNNCell(3, 5, bias=False, nonlinearity="relu", seed=2),
+        lambda: lstmkit.LSTM(
+            3, 5, bidirectional=True, proj_size=2, seed=2, peephole=True, layer_norm=True, gate_clip=3.0,
+            activations=(("hard_sigmoid", 0.3, 0.4), "softsign", "tanh"), zoneout_cell=0.1,
+        ),
     ],
-    ids=["lstm-bi-proj", "lstm-nobias-f64", "rnn-relu-bi", "lstmcell", "rnncell"],
+    ids=["lstm-bi-proj", "lstm-nobias-f64", "rnn-relu-bi", "lstmcell", "rnncell", "lstm-variants"],
 )
 def test_round_trip_is_exact(tmp_path, make):
     m = make()
@@ -68,6 +72,9 @@ def test_round_trip_is_exact(tmp_path, make):
     for k, v in m.state_dict().items():
         assert f.module.state_dict()[k].dtype == v.dtype
         np.testing.assert_array_equal(f.module.state_dict()[k], v)
+    if hasattr(m, "num_directions"):
+        x = RNG.normal(size=(4, 2, 3)).astype(m.dtype)
+        np.testing.assert_array_equal(f.predict(x), m.eval()(x)[0])
 
 
 def test_envelope_is_documented_json(tmp_path):

@@ -144,16 +144,21 @@ def _to_json(value):
 def module_config(module) -> dict[str, Any]:
     """The constructor arguments of ``module`` as JSON (every ``__init__`` parameter but ``seed``).
 
-    Read from the same-named attributes, so options added to a class later are saved as well.
+    Read from the same-named attributes, so options added to a class later are saved as well;
+    keyword-only options still at their default (the LSTM variants) are left out.
     """
     sig = inspect.signature(type(module).__init__)
     config = {}
     for name in sig.parameters:
         if name in ("self", "seed") or sig.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
+        param = sig.parameters[name]
         if not hasattr(module, name):
             raise ValueError(f"module_config: expected {type(module).__name__} to keep its argument {name!r} as an attribute, got none.")
-        config[name] = _to_json(getattr(module, name))
+        value = getattr(module, name)
+        if param.kind is inspect.Parameter.KEYWORD_ONLY and _to_json(value) == _to_json(param.default):
+            continue  # options left at their default (the variants) are not written
+        config[name] = _to_json(value)
     return config
 
 
