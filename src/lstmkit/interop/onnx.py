@@ -1,0 +1,489 @@
+"""ONNX <-> lstmkit: export to the standard ``LSTM``/``RNN`` operators, import of an ``LSTM`` node.
+
+Export (:func:`to_onnx`): one ONNX ``LSTM`` node per layer (``RNN`` for :class:`lstmkit.RNN`),
+weights as initializers converted by :func:`lstmkit.layout.to_onnx` (gate order i, o, f, c; B =
+[Wb, Rb]; peepholes P ordered i, o, f). The graph, for L layers, D directions, H hidden::
+
+    inputs   x (T, B, I)  [(B, T, I) with batch_first]   T and B symbolic
+             lengths (B,) int32                  only with ``lengths=True`` -> every sequence_lens
+             h0 (L*D, B, H), c0 (L*D, B, H)      only with ``initial_state=True``
+    layer l  Y_l (T, D, B, H) = LSTM(x_l, W_l, R_l, B_l, lengths, h0[lD:(l+1)D], c0[...])
+             x_{l+1} = Reshape(Transpose(Y_l, (0, 2, 1, 3)), (T, B, D*H))
+    outputs  y (T, B, D*H)  or, with a read-out, out = y W^T + b  (T, B, O)   (batch_first: B first)
+             h_n, c_n (L*D, B, H) = Concat over layers of Y_h, Y_c  (row l*D + d, as lstmkit)
+
+Export is float32 (onnxruntime's LSTM kernel has no float64). Variants: ``peephole`` -> P,
+``input_forget`` -> input_forget, ``gate_clip`` -> clip, ``activations`` -> activations with
+activation_alpha/beta; the training-only regularisers (dropout_input, dropout_recurrent,
+dropconnect, dropout between layers) are identity at inference and are dropped; proj_size,
+layer_norm, cell_clip and zoneout have no ONNX operator equivalent and are refused by name.
+
+Import (:func:`lstm_from_node`): an ``LSTM`` node with constant W, R [, B, P] becomes an
+:class:`OnnxLSTM` that runs the node in lstmkit with the operator's conventions (sequence_lens,
+initial_h/initial_c, direction forward / reverse / bidirectional, layout 0/1, clip, input_forget,
+activations with alpha/beta). :func:`model_from_onnx` reads a whole graph that is a stack of LSTM
+(or RNN) nodes with an optional MatMul[+Add] read-out — such as :func:`to_onnx` writes — back into
+an lstmkit module and read-out. onnx is imported inside the functions.
+
+Activation parameters follow onnxruntime: ``activation_alpha`` values are taken, in order, by the
+activations that have an alpha (HardSigmoid, LeakyRelu, ThresholdedRelu, ScaledTanh, Affine, Elu),
+``activation_beta`` by those with a beta (HardSigmoid, ScaledTanh, Affine); missing ones default.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+import numpy as np
+
+from .. import layout
+from .._checks import check_float_array, fail
+from ..recurrent import LSTM, RNN, _reverse, _reverse_index
+
+#: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
+OPSET = 17
+IR_VERSION = 8
+#: lstmkit activation name -> ONNX name
+ONNX_ACTIVATION = {
+    "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "affine": "Affine", "leaky_relu": "LeakyRelu",
+    "thresholded_relu": "ThresholdedRelu", "scaled_tanh": "ScaledTanh", "hard_sigmoid": "HardSigmoid",
+    "elu": "Elu", "softsign": "Softsign", "softplus": "Softplus",
+}  # fmt: skip
+#: LSTM options that change inference and have no ONNX equivalent
+_NOT_EXPORTABLE = ("layer_norm", "cell_clip", "zoneout_cell", "zoneout_hidden")
+_TRAINING_ONLY = ("dropout_input", "dropout_recurrent", "dropconnect")
+
+
+# -- export -------------------------------------------------------------------------------------
+def _activation_attrs(acts, D: int) -> dict:
+    """(f, g, h) specs -> ONNX ``activations`` (repeated per direction) and alpha/beta lists."""
+    from ..activations import get_activation
+
+    names, alphas, betas = [], [], []
+    for _ in range(D):
+        for spec in acts:
+            a = get_activation(spec)
+            names.append(ONNX_ACTIVATION[a.name])
+            if a.alpha is not None:
+                alphas.append(a.alpha)
+            if a.beta is not None:
+                betas.append(a.beta)
+    out = {"activations": names}
+    if alphas:
+        out["activation_alpha"] = alphas
+    if betas:
+        out["activation_beta"] = betas
+    return out
+
+
+def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, lengths: bool = False, initial_state: bool = False):
+    """Export an lstmkit ``LSTM`` or ``RNN`` (and an optional read-out) as an ONNX model.
+
+    ``readout``: ``{"weight": (O, D*P), "bias": (O,)}`` applied to every step. ``lengths`` adds an
+    int32 input ``lengths`` (B,); ``initial_state`` adds inputs ``h0`` (and ``c0``). Returns the
+    ``onnx.ModelProto`` (checked with ``onnx.checker``) and writes it to ``path`` if given.
+    Graph layout and supported options: module docstring.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    where = "to_onnx"
+    is_lstm = type(module) is LSTM
+    if not is_lstm and type(module) is not RNN:
+        fail(where, "module", "an lstmkit LSTM or RNN", type(module).__name__, exc=TypeError)
+    variant = getattr(module, "variant", None)
+    changed = variant.changed() if variant is not None else {}
+    bad = [k for k in _NOT_EXPORTABLE if k in changed]
+    if is_lstm and module.proj_size:
+        bad.insert(0, "proj_size")
+    if bad:
+        fail(where, "module", "options the ONNX LSTM operator can express", f"{', '.join(bad)} set", "Export a model without them.")
+    L, D, H = module.num_layers, module.num_directions, module.hidden_size
+    f32 = np.float32
+    inits, nodes = [], []
+
+    def const(name, arr):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", module.input_size] if module.batch_first else ["T", "B", module.input_size])]
+    if lengths:
+        inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, ["B"]))
+    n_states = 2 if is_lstm else 1
+    if initial_state:
+        for s in ("h0", "c0")[:n_states]:
+            inputs.append(helper.make_tensor_value_info(s, TensorProto.FLOAT, [L * D, "B", H]))
+    x = "x"
+    if module.batch_first:
+        nodes.append(helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2]))
+        x = "x_tbi"
+    const("shape_tb_", np.array([0, 0, -1], dtype=np.int64))
+    attrs = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward"}
+    if is_lstm and changed:
+        if changed.get("input_forget"):
+            attrs["input_forget"] = 1
+        if changed.get("gate_clip") is not None:
+            attrs["clip"] = float(changed["gate_clip"])
+        if "activations" in changed:
+            attrs.update(_activation_attrs(variant.activations, D))
+    if not is_lstm:
+        attrs["activations"] = ["Tanh" if module.nonlinearity == "tanh" else "Relu"] * D
+    sd = module.state_dict()
+    ys_h, ys_c = [], []
+    for layer in range(L):
+        dirs = []
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            dirs.append({k[: -len(sfx)]: v.astype(f32) for k, v in sd.items() if k.endswith(sfx)})
+        if is_lstm:
+            onnx_w = layout.to_onnx(dirs)
+        else:  # RNN: one block per direction, no reordering; B = [Wb, Rb]
+            onnx_w = {"W": np.stack([p["weight_ih"] for p in dirs]), "R": np.stack([p["weight_hh"] for p in dirs])}
+            if module.bias:
+                onnx_w["B"] = np.stack([np.concatenate([p["bias_ih"], p["bias_hh"]]) for p in dirs])
+        names = [const(f"W_l{layer}", onnx_w["W"]), const(f"R_l{layer}", onnx_w["R"])]
+        names.append(const(f"B_l{layer}", onnx_w["B"]) if "B" in onnx_w else "")
+        names.append("lengths" if lengths else "")
+        if initial_state:
+            const(f"rows_start_l{layer}", np.array([layer * D], dtype=np.int64))
+            const(f"rows_end_l{layer}", np.array([(layer + 1) * D], dtype=np.int64))
+            for s in ("h0", "c0")[:n_states]:
+                nodes.append(helper.make_node("Slice", [s, f"rows_start_l{layer}", f"rows_end_l{layer}"], [f"{s}_l{layer}"]))
+                names.append(f"{s}_l{layer}")
+        else:
+            names += [""] * n_states
+        if is_lstm and "P" in onnx_w:
+            names.append(const(f"P_l{layer}", onnx_w["P"]))
+        while names and names[-1] == "":
+            names.pop()
+        outs = [f"Y_l{layer}", f"Y_h_l{layer}"] + ([f"Y_c_l{layer}"] if is_lstm else [])
+        nodes.append(helper.make_node("LSTM" if is_lstm else "RNN", [x] + names, outs, name=f"{'lstm' if is_lstm else 'rnn'}_l{layer}", **attrs))
+        ys_h.append(outs[1])
+        if is_lstm:
+            ys_c.append(outs[2])
+        nodes.append(helper.make_node("Transpose", [outs[0]], [f"Y_tbdh_l{layer}"], perm=[0, 2, 1, 3]))
+        nodes.append(helper.make_node("Reshape", [f"Y_tbdh_l{layer}", "shape_tb_"], [f"y_l{layer}"]))
+        x = f"y_l{layer}"
+    final = x
+    outputs = []
+    if readout is not None:
+        W = np.asarray(readout["weight"])
+        if W.ndim != 2 or W.shape[1] != D * module.output_size:
+            fail(where, "readout['weight']", f"shape (O, {D * module.output_size})", f"shape {W.shape}")
+        nodes.append(helper.make_node("MatMul", [final, const("head_weight_T", W.T.astype(f32))], ["head_mm"]))
+        final = "head_mm"
+        if readout.get("bias") is not None:
+            nodes.append(helper.make_node("Add", [final, const("head_bias", np.asarray(readout["bias"], dtype=f32))], ["head_out"]))
+            final = "head_out"
+    out_name = "out" if readout is not None else "y"
+    nodes.append(helper.make_node("Transpose", [final], [out_name], perm=[1, 0, 2]) if module.batch_first else helper.make_node("Identity", [final], [out_name]))
+    width = int(np.asarray(readout["weight"]).shape[0]) if readout is not None else D * module.output_size
+    outputs.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, ["B", "T", width] if module.batch_first else ["T", "B", width]))
+    for name, parts in (("h_n", ys_h), ("c_n", ys_c)):
+        if parts:
+            nodes.append(helper.make_node("Concat", parts, [name], axis=0))
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [L * D, "B", H]))
+    graph = helper.make_graph(nodes, "lstmkit", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="lstmkit", ir_version=IR_VERSION)
+    onnx.checker.check_model(model)
+    if path is not None:
+        from ..io import atomic_write_bytes
+
+        data = model.SerializeToString()
+        atomic_write_bytes(path, lambda f: f.write(data))
+    return model
+
+
+# -- import -------------------------------------------------------------------------------------
+def _attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _f32_value(v) -> float:
+    """An ONNX float attribute (stored as float32) as the shortest float that rounds to it (0.7, not 0.69999999)."""
+    return float(str(np.float32(v)))
+
+
+def _activations_from_onnx(names, alphas, betas, D: int, where: str):
+    """ONNX activations (3 per direction) + alpha/beta (consumed in order) -> one (f, g, h) spec."""
+    from ..activations import DEFAULTS, get_activation
+
+    names = [n.decode() if isinstance(n, bytes) else n for n in names]
+    if len(names) != 3 * D:
+        fail(where, "activations", f"{3 * D} names (f, g, h per direction)", f"{len(names)}: {names}")
+    alphas, betas = list(alphas), list(betas)
+    specs = []
+    for n in names:
+        a = get_activation(n, where, "activations")
+        da, db = DEFAULTS[a.name]
+        alpha = _f32_value(alphas.pop(0)) if da is not None and alphas else da
+        beta = _f32_value(betas.pop(0)) if db is not None and betas else db
+        params = tuple(v for v in (alpha, beta) if v is not None)
+        specs.append(get_activation((a.name, *params)).spec() if params else a.name)
+    per_dir = [tuple(specs[3 * d : 3 * d + 3]) for d in range(D)]
+    if D == 2 and per_dir[0] != per_dir[1]:
+        fail(where, "activations", "the same (f, g, h) for both directions (one lstmkit layer has one set)", f"{per_dir}")
+    return per_dir[0]
+
+
+class OnnxLSTM:
+    """One ONNX ``LSTM`` node, run by lstmkit with the operator's own conventions.
+
+    ``Y, Y_h, Y_c = node(X, sequence_lens=None, initial_h=None, initial_c=None)``::
+
+        X (T, B, I) (layout=0) or (B, T, I) (layout=1)
+        Y (T, D, B, H) (layout=0) or (B, T, D, H);  Y_h, Y_c (D, B, H) (layout=1: (B, D, H))
+
+    ``lstm`` is the lstmkit LSTM holding the weights (bidirectional when D = 2); for
+    ``direction="reverse"`` it is a forward LSTM run over each sequence reversed within its length,
+    and its output reversed back, which is the operator's definition.
+    """
+
+    def __init__(self, lstm: LSTM, direction: str = "forward", layout: int = 0) -> None:
+        self.lstm = lstm.eval()
+        self.direction = direction
+        self.layout = layout
+
+    def __call__(self, X, sequence_lens=None, initial_h=None, initial_c=None):
+        m = self.lstm
+        where = "OnnxLSTM"
+        X = check_float_array(X, where, "X", m.dtype)
+        if X.ndim != 3:
+            fail(where, "X", "a 3-D array", f"shape {X.shape}")
+        if self.layout == 1:
+            X = X.transpose(1, 0, 2)
+            initial_h = None if initial_h is None else np.asarray(initial_h).transpose(1, 0, 2)
+            initial_c = None if initial_c is None else np.asarray(initial_c).transpose(1, 0, 2)
+        T, B, _ = X.shape
+        lengths = None if sequence_lens is None else np.asarray(sequence_lens)
+        hx = None
+        if initial_h is not None or initial_c is not None:
+            D, H = m.num_directions, m.hidden_size
+            zero = np.zeros((D, B, H), dtype=m.dtype)
+            hx = (zero if initial_h is None else initial_h, zero if initial_c is None else initial_c)
+        with m.no_grad():
+            if self.direction == "reverse":
+                rev = _reverse_index(T, None if lengths is None else m._check_lengths(lengths, T, B, True, where))
+                y, (h, c) = m(np.ascontiguousarray(_reverse(X, rev)), hx, lengths)
+                y = _reverse(y, rev)
+            else:
+                y, (h, c) = m(X, hx, lengths)
+        D, H = m.num_directions, m.hidden_size
+        Y = np.ascontiguousarray(y.reshape(T, B, D, H).transpose(0, 2, 1, 3))  # (T, D, B, H)
+        if self.layout == 1:
+            return Y.transpose(2, 0, 1, 3), h.transpose(1, 0, 2), c.transpose(1, 0, 2)
+        return Y, h, c
+
+
+def _constants(model) -> dict[str, np.ndarray]:
+    from onnx import numpy_helper
+
+    out = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant" and len(node.output) == 1:
+            for a in node.attribute:
+                if a.name == "value":
+                    out[node.output[0]] = numpy_helper.to_array(a.t)
+    return out
+
+
+def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) -> OnnxLSTM:
+    """Build an :class:`OnnxLSTM` from an ONNX ``LSTM`` node whose W, R [, B, P] are constants.
+
+    ``constants``: name -> array for the graph's initializers/Constant nodes. Every attribute of
+    the operator is honoured or refused by name (see module docstring).
+    """
+    where = f"ONNX LSTM node {node.name or node.output[0]!r}"
+    if node.op_type != "LSTM":
+        fail(where, "op_type", "'LSTM'", repr(node.op_type))
+    ins = list(node.input) + [""] * (8 - len(node.input))
+
+    def const(k, label):
+        name = ins[k]
+        if not name:
+            return None
+        if name not in constants:
+            fail(where, label, "a constant (initializer) so its weights can be imported", f"the runtime input {name!r}")
+        return np.asarray(constants[name])
+
+    W, R, B, P = const(1, "W"), const(2, "R"), const(3, "B"), const(7, "P")
+    if W is None or R is None:
+        fail(where, "inputs", "W and R", "missing")
+    a = _attrs(node)
+    unknown = sorted(set(a) - {"hidden_size", "direction", "layout", "clip", "input_forget", "activations", "activation_alpha", "activation_beta"})
+    if unknown:
+        fail(where, "attributes", "those of the ONNX LSTM operator", f"unknown {unknown}")
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction not in ("forward", "reverse", "bidirectional"):
+        fail(where, "direction", "'forward', 'reverse' or 'bidirectional'", repr(direction))
+    D = 2 if direction == "bidirectional" else 1
+    dirs = layout.from_onnx(W, R, B, P)
+    if len(dirs) != D:
+        fail(where, "W", f"first dimension {D} for direction={direction!r}", f"shape {W.shape}")
+    H = dirs[0]["weight_hh"].shape[1]
+    if "hidden_size" in a and a["hidden_size"] != H:
+        fail(where, "hidden_size", f"{H} (from R's shape)", a["hidden_size"])
+    options = {}
+    if P is not None:
+        options["peephole"] = True
+    if a.get("input_forget", 0):
+        options["input_forget"] = True
+    if "clip" in a:
+        options["gate_clip"] = _f32_value(a["clip"])
+    if "activations" in a or "activation_alpha" in a or "activation_beta" in a:
+        names = a.get("activations", [b"Sigmoid", b"Tanh", b"Tanh"] * D)
+        acts = _activations_from_onnx(names, a.get("activation_alpha", []), a.get("activation_beta", []), D, where)
+        if acts != ("sigmoid", "tanh", "tanh"):
+            options["activations"] = acts
+    try:
+        lstm = LSTM(W.shape[2], H, bias=B is not None, bidirectional=D == 2, dtype=dtype, seed=0, **options)
+    except TypeError as exc:  # an engine without the variant options
+        fail(where, "options", "ones this lstmkit supports", f"{sorted(options)} ({exc})")
+    state = {}
+    for d, p in enumerate(dirs):
+        sfx = "_l0" + ("_reverse" if d else "")
+        state.update({k + sfx: v for k, v in p.items()})
+    lstm.load_state_dict(state)
+    return OnnxLSTM(lstm, direction, int(a.get("layout", 0)))
+
+
+def _load_model(model_or_path):
+    import onnx
+
+    if isinstance(model_or_path, (str, os.PathLike)):
+        try:
+            return onnx.load(os.fspath(model_or_path))
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # protobuf DecodeError, ...
+            fail("lstmkit.interop.onnx", f"{model_or_path}", "an ONNX model file", f"a file onnx cannot parse ({type(exc).__name__}: {exc})")
+    return model_or_path
+
+
+def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
+    """Every ``LSTM`` node of an ONNX model (or file), in graph order, as :class:`OnnxLSTM`."""
+    model = _load_model(model_or_path)
+    constants = _constants(model)
+    return [lstm_from_node(n, constants) for n in model.graph.node if n.op_type == "LSTM"]
+
+
+#: ops allowed around the recurrent nodes in a graph read back by model_from_onnx
+_GLUE_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Concat", "Slice", "Identity", "Constant", "Shape", "Gather", "Cast"}
+
+
+def model_from_onnx(model_or_path, dtype=np.float32):
+    """Read a stacked LSTM/RNN graph (as :func:`to_onnx` writes) into ``(module, readout_or_None)``.
+
+    The recurrent nodes must agree in hidden_size, direction (forward or bidirectional) and
+    options, and chain (layer l+1's input size is D*H); the read-out is a MatMul by a constant
+    (F, O) optionally followed by an Add of a constant (O,). Any other op is refused by name.
+    Only the weights and options are read: graph inputs/outputs are those of lstmkit itself.
+    """
+    model = _load_model(model_or_path)
+    where = "model_from_onnx"
+    constants = _constants(model)
+    rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
+    if not rec:
+        fail(where, "model", "at least one LSTM or RNN node", "none")
+    kinds = {n.op_type for n in rec}
+    if len(kinds) != 1:
+        fail(where, "model", "LSTM or RNN nodes, not both", sorted(kinds))
+    others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", "MatMul", "Add"})
+    if others:
+        fail(where, "model", f"only LSTM/RNN nodes, a MatMul[+Add] read-out and {sorted(_GLUE_OPS)}", f"ops {others}")
+    if rec[0].op_type == "LSTM":
+        parts = [lstm_from_node(n, constants, dtype) for n in rec]
+        first = parts[0].lstm
+        for k, p in enumerate(parts):
+            if p.direction == "reverse":
+                fail(where, f"LSTM node {k}", "direction forward or bidirectional (lstmkit.LSTM has no reverse-only)", "'reverse'", "Run it with lstms_from_onnx() instead.")
+            if p.layout != 0 and len(parts) > 1:
+                fail(where, f"LSTM node {k}", "layout 0 in a stack", f"layout {p.layout}")
+            for attr in ("hidden_size", "bidirectional", "bias", "variant"):
+                if getattr(p.lstm, attr) != getattr(first, attr):
+                    fail(where, f"LSTM node {k} {attr}", f"{getattr(first, attr)!r} as node 0", repr(getattr(p.lstm, attr)))
+        D, H = first.num_directions, first.hidden_size
+        module = LSTM(
+            first.input_size, H, len(parts), first.bias, batch_first=parts[0].layout == 1 or _batch_first(model),
+            bidirectional=D == 2,
+            dtype=dtype, seed=0, **first.variant.changed(),
+        )
+        state = {}
+        for k, p in enumerate(parts):
+            if k and p.lstm.input_size != D * H:
+                fail(where, f"LSTM node {k} input size", f"D*H = {D * H} (the previous layer's output)", p.lstm.input_size)
+            state.update({n.replace("_l0", f"_l{k}"): v for n, v in p.lstm.state_dict().items()})
+        module.load_state_dict(state)
+    else:
+        module = _rnn_from_nodes(model, rec, constants, dtype, where)
+    return module, _readout_from_graph(model, constants, module, where)
+
+
+def _batch_first(model) -> bool:
+    """True when the graph's first input goes straight into a Transpose (1, 0, 2), as to_onnx writes."""
+    x = model.graph.input[0].name
+    for n in model.graph.node:
+        if n.op_type == "Transpose" and list(n.input) == [x] and list(_attrs(n).get("perm", [])) == [1, 0, 2]:
+            return True
+    return False
+
+
+def _rnn_from_nodes(model, nodes, constants, dtype, where):
+    specs = []
+    for k, n in enumerate(nodes):
+        a = _attrs(n)
+        direction = a.get("direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        if direction not in ("forward", "bidirectional"):
+            fail(where, f"RNN node {k} direction", "'forward' or 'bidirectional'", repr(direction))
+        acts = {(x.decode() if isinstance(x, bytes) else x).lower() for x in a.get("activations", [b"Tanh"])}
+        if len(acts) != 1 or not acts <= {"tanh", "relu"}:
+            fail(where, f"RNN node {k} activations", "all Tanh or all Relu", sorted(acts))
+        if "clip" in a:
+            fail(where, f"RNN node {k}", "no clip", a["clip"])
+        ins = list(n.input) + [""] * 6
+        W, R = constants.get(ins[1]), constants.get(ins[2])
+        B = constants.get(ins[3]) if ins[3] else None
+        if W is None or R is None or (ins[3] and B is None):
+            fail(where, f"RNN node {k}", "constant W, R and B", "runtime inputs")
+        specs.append((direction, acts.pop(), W, R, B))
+    direction, nl, W0, R0, B0 = specs[0]
+    D, H, I = W0.shape[0], R0.shape[2], W0.shape[2]
+    module = RNN(I, H, len(specs), nl, B0 is not None, batch_first=_batch_first(model), bidirectional=D == 2, dtype=dtype, seed=0)
+    state = {}
+    for k, (dr, nlk, W, R, B) in enumerate(specs):
+        if (dr, nlk, B is None) != (direction, nl, B0 is None):
+            fail(where, f"RNN node {k}", "the same direction, activation and bias as node 0", (dr, nlk, B is not None))
+        for d in range(D):
+            sfx = f"_l{k}" + ("_reverse" if d else "")
+            state[f"weight_ih{sfx}"], state[f"weight_hh{sfx}"] = W[d], R[d]
+            if B is not None:
+                state[f"bias_ih{sfx}"], state[f"bias_hh{sfx}"] = B[d, :H], B[d, H:]
+    module.load_state_dict(state)
+    return module
+
+
+def _readout_from_graph(model, constants, module, where):
+    mms = [n for n in model.graph.node if n.op_type == "MatMul"]
+    adds = [n for n in model.graph.node if n.op_type == "Add"]
+    if not mms:
+        if adds:
+            fail(where, "model", "an Add only after a MatMul read-out", f"{len(adds)} Add nodes")
+        return None
+    if len(mms) > 1 or len(adds) > 1:
+        fail(where, "model", "at most one MatMul[+Add] read-out", f"{len(mms)} MatMul and {len(adds)} Add nodes")
+    W = next((constants[i] for i in mms[0].input if i in constants), None)
+    F = module.num_directions * module.output_size
+    if W is None or W.ndim != 2 or W.shape[0] != F:
+        fail(where, "read-out MatMul", f"a constant of shape ({F}, O)", "none" if W is None else f"shape {W.shape}")
+    readout = {"weight": np.ascontiguousarray(W.T).astype(module.dtype)}
+    if adds:
+        b = next((constants[i] for i in adds[0].input if i in constants), None)
+        if b is None or b.shape != (W.shape[1],) or mms[0].output[0] not in adds[0].input:
+            fail(where, "read-out Add", f"a constant of shape ({W.shape[1]},) added to the MatMul", "something else")
+        readout["bias"] = b.astype(module.dtype)
+    return readout

@@ -1,0 +1,287 @@
+"""ONNX: lstmkit models exported with the standard LSTM/RNN operators and run in onnxruntime, and
+ONNX LSTM nodes with RANDOM weights (a wrong gate order shows) run in lstmkit against onnxruntime."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+import lstmkit  # noqa: E402
+from lstmkit.interop.onnx import OnnxLSTM, lstm_from_node, lstms_from_onnx, model_from_onnx, to_onnx  # noqa: E402
+
+ERRORS: dict[str, float] = {}
+TOL = 1e-5  # float32 in onnxruntime against lstmkit in float64
+
+
+def check_close(name, ours, ref, tol=TOL):
+    ours, ref = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
+    err = float(np.abs(ours - ref).max()) if ours.size else 0.0
+    ERRORS[name] = max(ERRORS.get(name, 0.0), err)
+    if err > tol:
+        idx = np.argsort(np.abs(ours - ref).ravel())[::-1][:4]
+        pairs = [(float(ours.ravel()[i]), float(ref.ravel()[i])) for i in idx]
+        raise AssertionError(f"{name}: max |lstmkit - onnxruntime| = {err:.3g} > {tol}; worst pairs {pairs}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_errors():
+    yield
+    print("\nmax |lstmkit - onnxruntime| per quantity:", {k: f"{v:.2g}" for k, v in ERRORS.items()})
+
+
+def session(model):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+def f64_twin(module):
+    """The same model in float64 with the float32-rounded weights onnxruntime sees."""
+    sd = module.state_dict()
+    config = lstmkit.modelfile.module_config(module)
+    config["dtype"] = "float64"
+    twin = type(module)(**config, seed=0)
+    twin.load_state_dict({k: v.astype(np.float32).astype(np.float64) for k, v in sd.items()})
+    return twin.eval()
+
+
+# -- export ---------------------------------------------------------------------------------------
+EXPORT_GRID = list(itertools.product((1, 2), (False, True), (True, False), (False, True), (False, True)))
+
+
+@pytest.mark.parametrize("L, bi, bias, readout, batch_first", EXPORT_GRID)
+def test_export_lstm_runs_in_onnxruntime(L, bi, bias, readout, batch_first):
+    rng = np.random.default_rng(L * 16 + bi * 8 + bias * 4 + readout * 2 + batch_first)
+    I, H, T, B, O = 3, 5, 7, 4, 2
+    m = lstmkit.LSTM(I, H, L, bias=bias, bidirectional=bi, batch_first=batch_first, seed=int(rng.integers(99)))
+    D = 1 + bi
+    head = {"weight": rng.normal(size=(O, D * H)).astype(np.float32), "bias": rng.normal(size=O).astype(np.float32)} if readout else None
+    model = to_onnx(m, head, lengths=True, initial_state=True)
+    x = rng.normal(size=(B, T, I) if batch_first else (T, B, I)).astype(np.float32)
+    lengths = np.array([7, 3, 5, 1], dtype=np.int32)
+    h0 = rng.normal(size=(L * D, B, H)).astype(np.float32)
+    c0 = rng.normal(size=(L * D, B, H)).astype(np.float32)
+    got = session(model).run(None, {"x": x, "lengths": lengths, "h0": h0, "c0": c0})
+    twin = f64_twin(m)
+    y, (hn, cn) = twin(x.astype(np.float64), (h0.astype(np.float64), c0.astype(np.float64)), lengths=lengths)
+    if head is not None:
+        y = y @ head["weight"].T.astype(np.float64) + head["bias"]
+    check_close("export LSTM y/out", got[0], y)
+    check_close("export LSTM h_n", got[1], hn)
+    check_close("export LSTM c_n", got[2], cn)
+
+
+def test_export_without_optional_inputs_and_read_back_exactly(tmp_path):
+    m = lstmkit.LSTM(4, 6, 2, bidirectional=True, seed=3)
+    head = {"weight": np.random.default_rng(1).normal(size=(3, 12)).astype(np.float32), "bias": np.ones(3, np.float32)}
+    to_onnx(m, head, tmp_path / "m.onnx")
+    model = onnx.load(tmp_path / "m.onnx")
+    assert [i.name for i in model.graph.input] == ["x"]
+    assert [n.op_type for n in model.graph.node].count("LSTM") == 2
+    x = np.random.default_rng(2).normal(size=(5, 3, 4)).astype(np.float32)
+    out = session(model).run(["out"], {"x": x})[0]
+    back, head2 = model_from_onnx(tmp_path / "m.onnx")
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[k], v, err_msg=k)
+    np.testing.assert_array_equal(head2["weight"], head["weight"])
+    np.testing.assert_array_equal(head2["bias"], head["bias"])
+    check_close("export LSTM out (file)", out, lstmkit.modelfile.LSTMFile(f64_twin(m), head, {}).predict(x.astype(np.float64)))
+
+
+@pytest.mark.parametrize("nonlinearity, bi, bias", list(itertools.product(("tanh", "relu"), (False, True), (True, False))))
+def test_export_rnn_runs_in_onnxruntime(nonlinearity, bi, bias):
+    rng = np.random.default_rng(5)
+    m = lstmkit.RNN(3, 4, 2, nonlinearity=nonlinearity, bias=bias, bidirectional=bi, seed=1)
+    model = to_onnx(m, lengths=True, initial_state=True)
+    D = 1 + bi
+    x = rng.normal(size=(6, 3, 3)).astype(np.float32)
+    lengths = np.array([6, 2, 4], np.int32)
+    h0 = rng.normal(size=(2 * D, 3, 4)).astype(np.float32)
+    got = session(model).run(None, {"x": x, "lengths": lengths, "h0": h0})
+    y, hn = f64_twin(m)(x.astype(np.float64), h0.astype(np.float64), lengths=lengths)
+    check_close("export RNN y", got[0], y)
+    check_close("export RNN h_n", got[1], hn)
+    back, _ = model_from_onnx(model)
+    assert back.nonlinearity == nonlinearity
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[k], v, err_msg=k)
+
+
+VARIANTS = [
+    dict(peephole=True),
+    dict(input_forget=True),
+    dict(gate_clip=0.7),
+    dict(activations=(("hard_sigmoid", 0.3, 0.45), ("scaled_tanh", 1.3, 0.8), "softsign")),
+    dict(activations=(("leaky_relu", 0.05), "elu", ("affine", 0.5, 0.1))),
+    dict(peephole=True, input_forget=True, gate_clip=1.5, activations=("sigmoid", "softsign", ("thresholded_relu", 0.2))),
+    dict(dropout_input=0.3, dropconnect=0.2),  # training-only: identity at inference
+]
+
+
+@pytest.mark.parametrize("opts", VARIANTS, ids=lambda o: ",".join(o))
+@pytest.mark.parametrize("bi", [False, True])
+def test_export_variants_run_in_onnxruntime(opts, bi):
+    rng = np.random.default_rng(7)
+    m = lstmkit.LSTM(3, 4, 2, bidirectional=bi, seed=2, **opts)
+    if m.peephole:  # peepholes start U(-k, k); make them matter
+        for k, v in m.parameters().items():
+            if k.startswith("weight_c"):
+                v[...] = rng.normal(size=v.shape)
+    model = to_onnx(m, lengths=True)
+    x = 2 * rng.normal(size=(6, 3, 3)).astype(np.float32)
+    lengths = np.array([6, 2, 4], np.int32)
+    got = session(model).run(None, {"x": x, "lengths": lengths})
+    y, (hn, cn) = f64_twin(m)(x.astype(np.float64), lengths=lengths)
+    check_close("export LSTM variants y", got[0], y)
+    check_close("export LSTM variants c_n", got[2], cn)
+    back, _ = model_from_onnx(model)
+    assert back.variant.changed() == {k: v for k, v in m.variant.changed().items() if k not in ("dropout_input", "dropconnect")}
+
+
+def test_export_refuses_what_onnx_cannot_express():
+    for m, what in (
+        (lstmkit.LSTM(3, 4, proj_size=2), "proj_size"),
+        (lstmkit.LSTM(3, 4, layer_norm=True), "layer_norm"),
+        (lstmkit.LSTM(3, 4, cell_clip=2.0), "cell_clip"),
+        (lstmkit.LSTM(3, 4, zoneout_cell=0.1), "zoneout_cell"),
+    ):
+        with pytest.raises(ValueError, match=what):
+            to_onnx(m)
+    with pytest.raises(TypeError, match="LSTMCell"):
+        to_onnx(lstmkit.LSTMCell(3, 4))
+    with pytest.raises(ValueError, match="readout"):
+        to_onnx(lstmkit.LSTM(3, 4), {"weight": np.ones((2, 5), np.float32)})
+
+
+# -- import of a hand-made LSTM node with random weights ------------------------------------------
+def lstm_node_model(I, H, D, *, direction, layout=0, bias=True, peephole=False, seq=False, init=False, attrs=None, seed=0):
+    """A one-node ONNX model, built directly with onnx.helper (not by lstmkit)."""
+    rng = np.random.default_rng(seed)
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(D, 4 * H, I)).astype(np.float32), "W"),
+        numpy_helper.from_array(rng.normal(size=(D, 4 * H, H)).astype(np.float32), "R"),
+    ]
+    ins = ["X", "W", "R", "", "", "", "", ""]
+    if bias:
+        inits.append(numpy_helper.from_array(rng.normal(size=(D, 8 * H)).astype(np.float32), "B"))
+        ins[3] = "B"
+    if peephole:
+        inits.append(numpy_helper.from_array(rng.normal(size=(D, 3 * H)).astype(np.float32), "P"))
+        ins[7] = "P"
+    shape = ["B", "T", I] if layout else ["T", "B", I]
+    graph_inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)]
+    if seq:
+        ins[4] = "sequence_lens"
+        graph_inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, ["B"]))
+    if init:
+        ins[5], ins[6] = "initial_h", "initial_c"
+        st = ["B", D, H] if layout else [D, "B", H]
+        graph_inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, st) for n in ("initial_h", "initial_c")]
+    while ins[-1] == "":
+        ins.pop()
+    node = helper.make_node("LSTM", ins, ["Y", "Y_h", "Y_c"], hidden_size=H, direction=direction, layout=layout, **(attrs or {}))
+    y_shape = ["B", "T", D, H] if layout else ["T", D, "B", H]
+    s_shape = ["B", D, H] if layout else [D, "B", H]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, sh) for n, sh in (("Y", y_shape), ("Y_h", s_shape), ("Y_c", s_shape))]
+    model = helper.make_model(helper.make_graph([node], "g", graph_inputs, outs, inits), opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    return model
+
+
+IMPORT_GRID = [
+    dict(direction=d, layout=lay, bias=b, seq=s, init=i)
+    for d, lay, b, s, i in itertools.product(("forward", "reverse", "bidirectional"), (0, 1), (True, False), (False, True), (False, True))
+]
+
+
+def run_both(model, I, H, D, layout, seq, init, seed=1, scale=1.0, ref_model=None):
+    """lstmkit's run of ``model`` and onnxruntime's run of ``ref_model`` (default: the same).
+
+    onnxruntime has no layout=1 kernel, so for layout=1 the reference is the same node with
+    layout=0, fed transposed inputs and its outputs transposed: the operator's definition.
+    """
+    rng = np.random.default_rng(seed)
+    T, B = 6, 4
+    feeds = {"X": scale * rng.normal(size=(T, B, I)).astype(np.float32)}
+    if seq:
+        feeds["sequence_lens"] = np.array([6, 1, 4, 3], np.int32)
+    if init:
+        for n in ("initial_h", "initial_c"):
+            feeds[n] = rng.normal(size=(D, B, H)).astype(np.float32)
+    ref = session(ref_model or model).run(None, feeds)
+    if layout:
+        feeds = {k: (v if k == "sequence_lens" else v.swapaxes(0, 1)) for k, v in feeds.items()}
+        ref = [ref[0].transpose(2, 0, 1, 3), ref[1].swapaxes(0, 1), ref[2].swapaxes(0, 1)]
+    (node_obj,) = lstms_from_onnx(model)
+    node64 = OnnxLSTM(f64_twin(node_obj.lstm), node_obj.direction, node_obj.layout)
+    ours = node64(*(feeds.get(k) for k in ("X", "sequence_lens", "initial_h", "initial_c")))
+    return ours, ref
+
+
+@pytest.mark.parametrize("opts", IMPORT_GRID, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_import_lstm_node_matches_onnxruntime(opts):
+    I, H = 3, 5
+    D = 2 if opts["direction"] == "bidirectional" else 1
+    model = lstm_node_model(I, H, D, seed=len(str(opts)), **opts)
+    ref_model = lstm_node_model(I, H, D, seed=len(str(opts)), **dict(opts, layout=0))
+    ours, ref = run_both(model, I, H, D, opts["layout"], opts["seq"], opts["init"], ref_model=ref_model)
+    for name, a, b in zip(("Y", "Y_h", "Y_c"), ours, ref):
+        check_close(f"import LSTM {name}", a, b)
+
+
+IMPORT_VARIANTS = [
+    dict(peephole=True),
+    dict(attrs=dict(input_forget=1)),
+    dict(attrs=dict(clip=0.6)),
+    dict(attrs=dict(activations=["HardSigmoid", "ScaledTanh", "Softsign"], activation_alpha=[0.3, 1.2], activation_beta=[0.4, 0.9])),
+    dict(attrs=dict(activations=["HardSigmoid", "LeakyRelu", "Affine"], activation_alpha=[0.25, 0.05, 0.5], activation_beta=[0.45, 0.2])),
+    dict(attrs=dict(activations=["Softsign", "Elu", "ThresholdedRelu"], activation_alpha=[0.9, 0.4])),
+    dict(attrs=dict(activations=["Sigmoid", "ThresholdedRelu", "Softplus"], activation_alpha=[0.4])),
+    dict(attrs=dict(activations=["HardSigmoid", "Tanh", "Relu"])),  # defaults for alpha/beta
+    dict(peephole=True, attrs=dict(input_forget=1, clip=1.1, activations=["Sigmoid", "Softsign", "Tanh"])),
+]
+
+
+@pytest.mark.parametrize("variant", IMPORT_VARIANTS, ids=lambda v: str(v)[:60])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+def test_import_lstm_node_variants_match_onnxruntime(variant, direction):
+    I, H = 3, 4
+    D = 2 if direction == "bidirectional" else 1
+    attrs = dict(variant.get("attrs", {}))
+    if D == 2 and "activations" in attrs:
+        attrs["activations"] = attrs["activations"] * 2
+        for k in ("activation_alpha", "activation_beta"):
+            if k in attrs:
+                attrs[k] = attrs[k] * 2
+    model = lstm_node_model(I, H, D, direction=direction, peephole=variant.get("peephole", False), seq=True, init=True, attrs=attrs, seed=11)
+    ours, ref = run_both(model, I, H, D, 0, True, True, scale=2.0)
+    for name, a, b in zip(("Y", "Y_h", "Y_c"), ours, ref):
+        check_close(f"import LSTM variants {name}", a, b)
+
+
+def test_import_refusals_name_the_problem():
+    model = lstm_node_model(3, 4, 1, direction="forward")
+    node = model.graph.node[0]
+    with pytest.raises(ValueError, match="'W'|W"):
+        lstm_from_node(node, {})  # W is not a constant
+    model = lstm_node_model(3, 4, 2, direction="bidirectional", attrs=dict(activations=["Sigmoid", "Tanh", "Tanh", "Sigmoid", "Relu", "Tanh"]))
+    with pytest.raises(ValueError, match="both directions"):
+        lstms_from_onnx(model)
+    with pytest.raises(ValueError, match="reverse"):
+        model_from_onnx(lstm_node_model(3, 4, 1, direction="reverse"))
+    with pytest.raises(ValueError, match="onnx cannot parse"):
+        import tempfile, os
+
+        with tempfile.NamedTemporaryFile(suffix=".onnx", delete=False) as f:
+            f.write(b"not an onnx file at all")
+        try:
+            model_from_onnx(f.name)
+        finally:
+            os.unlink(f.name)
