@@ -1,0 +1,394 @@
+"""Keras 3 <-> lstmkit: ``keras.layers.LSTM``, ``Bidirectional(LSTM)`` and a ``Dense`` read-out.
+
+Weights are converted by :func:`lstmkit.layout.to_keras` / :func:`lstmkit.layout.from_keras`
+(Keras gate order i, f, c, o = lstmkit's i, f, g, o; ``kernel`` (I, 4H) = weight_ih^T,
+``recurrent_kernel`` (H, 4H) = weight_hh^T, one ``bias`` (4H,) = bias_ih + bias_hh). A stack of
+Keras layers maps to one multi-layer lstmkit LSTM::
+
+    keras.Sequential([Input((None, I)),                       lstmkit.LSTM(I, H, num_layers=L,
+        LSTM(H, return_sequences=True)  x L                        bidirectional=<Bidirectional>,
+          (or Bidirectional(LSTM(H, ...)), merge_mode="concat")    dropout_input=<dropout>,
+        Dense(O)])                                                 dropout_recurrent=<recurrent_dropout>,
+                                                                   activations=(recurrent_activation,
+                                                                                activation, activation))
+                                                             + read-out {"weight": Dense.kernel^T,
+                                                                         "bias": Dense.bias}
+
+Keras activations map to lstmkit's: sigmoid, tanh, relu, softsign, softplus, elu, linear (affine
+1, 0) and hard_sigmoid (Keras 3: relu6(x + 3) / 6, i.e. hard_sigmoid with α = 1/6, β = 0.5).
+Keras ``dropout``/``recurrent_dropout`` are lstmkit's variational ``dropout_input``/
+``dropout_recurrent`` (one mask per sequence; training only). Refused by name: ``go_backwards``
+outside Bidirectional, a ``merge_mode`` other than "concat", a non-linear Dense, and, on export,
+the lstmkit options Keras has no twin for (proj_size, peephole, input_forget, clips, layer_norm,
+zoneout, dropconnect, different activations for the candidate and the cell output).
+
+Keras runs batch-major, (B, T, I); the lstmkit model is built with ``batch_first=True``.
+
+Files: :func:`read_keras_file` reads ``.keras`` (a zip of ``config.json`` + ``model.weights.h5``)
+and ``.weights.h5`` with ``json`` and ``h5py`` only — Keras is not imported and nothing in the file
+is executed (for a bare ``.weights.h5`` the architecture is inferred from the weights' shapes, with
+Keras' default activations). :func:`write_keras_file` builds the Keras model and saves it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from typing import Mapping
+
+import numpy as np
+
+from .. import layout
+from .._checks import fail
+from ..recurrent import LSTM
+
+#: Keras activation name -> lstmkit activation spec
+KERAS_TO_LSTMKIT = {
+    "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "softsign": "softsign", "softplus": "softplus",
+    "elu": "elu", "linear": "affine", "hard_sigmoid": ("hard_sigmoid", 1.0 / 6.0, 0.5),
+}  # fmt: skip
+_TRAINING = {"dropout": "dropout_input", "recurrent_dropout": "dropout_recurrent"}
+_NO_KERAS_TWIN = ("peephole", "input_forget", "gate_clip", "cell_clip", "layer_norm", "zoneout_cell", "zoneout_hidden", "dropconnect")
+
+
+def _act_spec(name, where: str):
+    if not isinstance(name, str) or name not in KERAS_TO_LSTMKIT:
+        fail(where, "activation", f"one of {sorted(KERAS_TO_LSTMKIT)}", repr(name))
+    return KERAS_TO_LSTMKIT[name]
+
+
+def _keras_name(spec, where: str) -> str:
+    from ..activations import get_activation
+
+    a = get_activation(spec)
+    for k, v in KERAS_TO_LSTMKIT.items():
+        if get_activation(v) == a:
+            return k
+    fail(where, "activations", f"activations Keras has ({sorted(KERAS_TO_LSTMKIT)})", repr(spec))
+
+
+# -- the neutral description both directions go through -------------------------------------------
+def _lstm_options(cfg: Mapping, where: str) -> dict:
+    """A Keras LSTM config (dict) -> lstmkit options, refusing what lstmkit cannot run."""
+    if cfg.get("go_backwards"):
+        fail(where, "go_backwards", "False (lstmkit runs reverse directions only inside a bidirectional LSTM)", True)
+    g = _act_spec(cfg.get("activation", "tanh"), where)
+    f = _act_spec(cfg.get("recurrent_activation", "sigmoid"), where)
+    opts = {}
+    if (f, g, g) != ("sigmoid", "tanh", "tanh"):
+        opts["activations"] = (f, g, g)
+    for k, ours in _TRAINING.items():
+        if cfg.get(k, 0.0):
+            opts[ours] = float(cfg[k])
+    return opts
+
+
+def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where: str):
+    """layers: [{"units", "use_bias", "options", "dirs": [(kernel, recurrent_kernel, bias)...]}] -> LSTM."""
+    first = layers[0]
+    D = len(first["dirs"])
+    for k, lay in enumerate(layers):
+        for key in ("units", "use_bias", "options"):
+            if lay[key] != first[key]:
+                fail(where, f"layer {k} {key}", f"{first[key]!r} as layer 0 (one lstmkit LSTM has one setting)", repr(lay[key]))
+        if len(lay["dirs"]) != D:
+            fail(where, f"layer {k}", "all layers bidirectional or none", f"{len(lay['dirs'])} directions")
+    H = first["units"]
+    dt = np.float64 if first["dirs"][0][0].dtype == np.float64 else np.float32
+    module = LSTM(I, H, len(layers), first["use_bias"], batch_first=True, dropout=dropout, bidirectional=D == 2, dtype=dt, seed=0, **first["options"])
+    state = {}
+    for k, lay in enumerate(layers):
+        for d, (K, RK, b) in enumerate(lay["dirs"]):
+            sfx = f"_l{k}" + ("_reverse" if d else "")
+            packed = layout.from_keras(K, RK, b if first["use_bias"] else None)
+            state.update({n + sfx: v for n, v in packed.items()})
+    module.load_state_dict(state)  # names any wrong shape (e.g. a layer's input size)
+    readout = None
+    if dense is not None:
+        kernel = np.asarray(dense["kernel"])
+        F = D * H
+        if kernel.ndim != 2 or kernel.shape[0] != F:
+            fail(where, "Dense kernel", f"shape ({F}, O)", f"shape {kernel.shape}")
+        readout = {"weight": np.ascontiguousarray(kernel.T).astype(dt)}
+        if dense.get("bias") is not None:
+            readout["bias"] = np.asarray(dense["bias"]).astype(dt)
+    return module, readout
+
+
+# -- live Keras objects -----------------------------------------------------------------------------
+def from_keras(obj):
+    """A Keras ``LSTM``, ``Bidirectional(LSTM)`` or a model of them (+ a final ``Dense``) -> lstmkit.
+
+    Returns ``(module, readout_or_None)``: an lstmkit :class:`~lstmkit.LSTM` with
+    ``batch_first=True`` (Keras is batch-major) and the read-out dict of the Dense layer. The
+    layers must be built (called once or given an Input).
+    """
+    import keras
+
+    where = "from_keras"
+    if isinstance(obj, (keras.layers.LSTM, keras.layers.Bidirectional)):
+        layer_list = [obj]
+    elif isinstance(obj, keras.Model):
+        layer_list = [l for l in obj.layers if not isinstance(l, keras.layers.InputLayer)]
+    else:
+        fail(where, "obj", "a keras LSTM, Bidirectional(LSTM) or a model of them", type(obj).__name__, exc=TypeError)
+    rec, dense, dropout = [], None, 0.0
+    for k, lay in enumerate(layer_list):
+        if dense is not None:
+            fail(where, f"layer {k}", "nothing after the Dense read-out", type(lay).__name__)
+        if isinstance(lay, keras.layers.LSTM):
+            rec.append(_live_layer([lay], where))
+        elif isinstance(lay, keras.layers.Bidirectional):
+            if lay.merge_mode != "concat":
+                fail(where, f"layer {lay.name!r} merge_mode", "'concat'", repr(lay.merge_mode))
+            if not isinstance(lay.forward_layer, keras.layers.LSTM):
+                fail(where, f"layer {lay.name!r}", "Bidirectional(LSTM)", f"Bidirectional({type(lay.forward_layer).__name__})", exc=TypeError)
+            fwd_cfg, bwd_cfg = lay.forward_layer.get_config(), lay.backward_layer.get_config()
+            if not bwd_cfg.get("go_backwards"):
+                fail(where, f"layer {lay.name!r} backward_layer go_backwards", "True", False)
+            bwd_cfg = dict(bwd_cfg, go_backwards=False)
+            rec.append(_live_layer([lay.forward_layer, lay.backward_layer], where, [fwd_cfg, bwd_cfg]))
+        elif isinstance(lay, keras.layers.Dense):
+            dense = _dense(lay.get_config(), [np.asarray(w) for w in lay.get_weights()], where)
+        elif isinstance(lay, keras.layers.Dropout) and rec:
+            dropout = float(lay.rate)
+        else:
+            fail(where, f"layer {k}", "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense", type(lay).__name__, exc=TypeError)
+    if not rec:
+        fail(where, "obj", "at least one LSTM layer", "none")
+    I = rec[0]["dirs"][0][0].shape[0]
+    return _build(I, rec, dense, dropout, where)
+
+
+def _live_layer(layers, where, configs=None) -> dict:
+    configs = configs or [l.get_config() for l in layers]
+    opts = [_lstm_options(c, f"{where} layer {l.name!r}") for l, c in zip(layers, configs)]
+    if len(opts) == 2 and opts[0] != opts[1]:
+        fail(where, "Bidirectional", "the same options in both directions", f"{opts}")
+    dirs = []
+    for lay, cfg in zip(layers, configs):
+        w = [np.asarray(v) for v in lay.get_weights()]
+        if not w:
+            fail(where, f"layer {lay.name!r}", "built weights", "none", "Call the model once or give it an Input.")
+        dirs.append((w[0], w[1], w[2] if cfg.get("use_bias", True) else None))
+    return {"units": configs[0]["units"], "use_bias": bool(configs[0].get("use_bias", True)), "options": opts[0], "dirs": dirs}
+
+
+def _dense(cfg: Mapping, weights: list, where: str) -> dict:
+    if cfg.get("activation", "linear") != "linear":
+        fail(where, "Dense activation", "'linear' (lstmkit's read-out is y W^T + b)", repr(cfg.get("activation")))
+    return {"kernel": weights[0], "bias": weights[1] if cfg.get("use_bias", True) and len(weights) > 1 else None}
+
+
+def to_keras(module, readout=None):
+    """An lstmkit ``LSTM`` (and read-out) -> a built ``keras.Sequential`` with the same weights.
+
+    Layers: ``Input((None, I))``, then per lstmkit layer ``LSTM(H, return_sequences=True)`` (in
+    ``Bidirectional`` when bidirectional), with ``Dropout`` between them when ``dropout`` > 0, then
+    ``Dense(O)`` for the read-out. The model takes (B, T, I) and returns (B, T, D*H) or (B, T, O).
+    """
+    import keras
+
+    where = "to_keras"
+    if type(module) is not LSTM:
+        fail(where, "module", "an lstmkit LSTM", type(module).__name__, exc=TypeError)
+    changed = module.variant.changed() if hasattr(module, "variant") else {}
+    bad = [k for k in _NO_KERAS_TWIN if k in changed] + (["proj_size"] if module.proj_size else [])
+    if bad:
+        fail(where, "module", "options Keras LSTM has", f"{', '.join(bad)} set")
+    f, g, h = module.variant.activations if hasattr(module, "variant") else ("sigmoid", "tanh", "tanh")
+    if g != h:
+        fail(where, "activations", "the same candidate and output activation (Keras has one 'activation')", f"{g!r} and {h!r}")
+    kw = dict(
+        units=module.hidden_size, activation=_keras_name(g, where), recurrent_activation=_keras_name(f, where), use_bias=module.bias,
+        return_sequences=True, dropout=changed.get("dropout_input", 0.0), recurrent_dropout=changed.get("dropout_recurrent", 0.0),
+    )
+    dtype = "float64" if module.dtype == np.float64 else "float32"
+    layers = [keras.Input((None, module.input_size), dtype=dtype)]
+    sd = module.state_dict()
+    weights = []
+    for k in range(module.num_layers):
+        if k and module.dropout:
+            layers.append(keras.layers.Dropout(module.dropout))
+        if module.bidirectional:
+            layers.append(keras.layers.Bidirectional(keras.layers.LSTM(**kw, dtype=dtype), merge_mode="concat", dtype=dtype))
+        else:
+            layers.append(keras.layers.LSTM(**kw, dtype=dtype))
+        for d in range(module.num_directions):
+            sfx = f"_l{k}" + ("_reverse" if d else "")
+            kk = layout.to_keras({n[: -len(sfx)]: v for n, v in sd.items() if n.endswith(sfx)})
+            weights.append([kk["kernel"], kk["recurrent_kernel"]] + ([kk["bias"]] if module.bias else []))
+    if readout is not None:
+        W = np.asarray(readout["weight"])
+        F = module.num_directions * module.hidden_size
+        if W.ndim != 2 or W.shape[1] != F:
+            fail(where, "readout['weight']", f"shape (O, {F})", f"shape {W.shape}")
+        layers.append(keras.layers.Dense(W.shape[0], use_bias=readout.get("bias") is not None, dtype=dtype))
+    model = keras.Sequential(layers)
+    it = iter(weights)
+    for lay in model.layers:
+        if isinstance(lay, keras.layers.Bidirectional):
+            lay.set_weights(next(it) + next(it))
+        elif isinstance(lay, keras.layers.LSTM):
+            lay.set_weights(next(it))
+        elif isinstance(lay, keras.layers.Dense):
+            lay.set_weights([W.T] + ([np.asarray(readout["bias"])] if readout.get("bias") is not None else []))
+    return model
+
+
+# -- files, without Keras -------------------------------------------------------------------------
+def _h5_vars(group) -> list[np.ndarray]:
+    """The arrays under ``<group>/vars`` (or ``<group>/cell/vars``), in index order."""
+    for sub in ("cell/vars", "vars"):
+        if sub in group:
+            g = group[sub]
+            return [np.asarray(g[k]) for k in sorted(g, key=int)]
+    return []
+
+
+def _snake(name: str) -> str:
+    """Keras' ``to_snake_case``: LSTM -> lstm, InputLayer -> input_layer."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _natural_key(name: str):
+    m = re.match(r"^(.*?)(?:_(\d+))?$", name)
+    return (m.group(1), int(m.group(2) or 0))
+
+
+def read_keras_file(path: str | os.PathLike):
+    """Read a ``.keras`` or ``.weights.h5`` file into ``(lstmkit.LSTM, readout_or_None)``, without Keras.
+
+    ``.keras``: the layer list and options come from ``config.json`` (plain JSON), the weights from
+    ``model.weights.h5`` (h5py). ``.weights.h5``: the groups ``layers/lstm*`` or
+    ``layers/bidirectional*`` (in their numbering order) and at most one ``layers/dense*``; Keras'
+    default activations are assumed because the file holds no configuration.
+    """
+    import h5py
+
+    where = "read_keras_file"
+    path = os.fspath(path)
+    config = None
+    if path.endswith(".keras"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                config = json.loads(zf.read("config.json"))
+                h5_bytes = zf.read("model.weights.h5")
+        except FileNotFoundError:
+            raise
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            fail(where, path, "a .keras zip with config.json and model.weights.h5", f"{type(exc).__name__}: {exc}")
+        h5 = h5py.File(io.BytesIO(h5_bytes), "r")
+    else:
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, "No such file", path)
+        try:
+            h5 = h5py.File(path, "r")
+        except OSError as exc:
+            fail(where, path, "an HDF5 weights file (.weights.h5)", f"a file h5py cannot open ({exc})")
+    with h5:
+        if "layers" not in h5:
+            fail(where, path, "Keras 3 weights (a 'layers' group)", f"groups {sorted(h5)}")
+        groups = h5["layers"]
+        if config is not None:
+            return _from_config(config, groups, where)
+        return _from_weights_only(groups, where)
+
+
+def _from_config(config: Mapping, groups, where: str):
+    cfg = config.get("config", {})
+    layer_cfgs = cfg.get("layers")
+    if not isinstance(layer_cfgs, list):
+        fail(where, "config.json", "a Sequential or Functional model with a 'layers' list", f"class {config.get('class_name')!r}")
+    counts: dict[str, int] = {}
+    rec, dense, dropout, I = [], None, 0.0, None
+    for lc in layer_cfgs:
+        cls, c = lc.get("class_name"), lc.get("config", {})
+        base = _snake(cls or "")  # Keras names the weight groups by class: lstm, lstm_1, dense, ...
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        name = base if n == 0 else f"{base}_{n}"
+        if cls == "InputLayer":
+            shape = c.get("batch_shape") or c.get("batch_input_shape")
+            if shape:
+                I = shape[-1]
+            continue
+        if dense is not None:
+            fail(where, f"layer {c.get('name')!r}", "nothing after the Dense read-out", cls)
+        if cls == "Dropout" and rec:
+            dropout = float(c.get("rate", 0.0))
+            continue
+        if name not in groups:
+            fail(where, f"weights of layer {c.get('name')!r}", f"a group layers/{name}", f"groups {sorted(groups)}")
+        g = groups[name]
+        if cls == "LSTM":
+            opts = _lstm_options(c, f"{where} layer {c.get('name')!r}")
+            w = _h5_vars(g)
+            rec.append({"units": c["units"], "use_bias": bool(c.get("use_bias", True)), "options": opts, "dirs": [(w[0], w[1], w[2] if len(w) > 2 else None)]})
+        elif cls == "Bidirectional":
+            if c.get("merge_mode", "concat") != "concat":
+                fail(where, f"layer {c.get('name')!r} merge_mode", "'concat'", repr(c.get("merge_mode")))
+            inner = c.get("layer", {})
+            if inner.get("class_name") != "LSTM":
+                fail(where, f"layer {c.get('name')!r}", "Bidirectional(LSTM)", f"Bidirectional({inner.get('class_name')})")
+            ic = dict(inner.get("config", {}), go_backwards=False)
+            opts = _lstm_options(ic, f"{where} layer {c.get('name')!r}")
+            dirs = []
+            for side in ("forward_layer", "backward_layer"):
+                w = _h5_vars(g[side])
+                dirs.append((w[0], w[1], w[2] if len(w) > 2 else None))
+            rec.append({"units": ic["units"], "use_bias": bool(ic.get("use_bias", True)), "options": opts, "dirs": dirs})
+        elif cls == "Dense":
+            dense = _dense(c, _h5_vars(g), where)
+        else:
+            fail(where, f"layer {c.get('name')!r}", "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense", cls)
+    if not rec:
+        fail(where, "config.json", "at least one LSTM layer", "none")
+    I = rec[0]["dirs"][0][0].shape[0] if I is None else I
+    return _build(I, rec, dense, dropout, where)
+
+
+def _from_weights_only(groups, where: str):
+    names = sorted(groups, key=_natural_key)
+    lstm_like = [n for n in names if _natural_key(n)[0] in ("lstm", "bidirectional")]
+    denses = [n for n in names if _natural_key(n)[0] == "dense"]
+    others = [n for n in names if n not in lstm_like and n not in denses and _h5_vars(groups[n])]
+    if others or len(denses) > 1 or not lstm_like or len({_natural_key(n)[0] for n in lstm_like}) != 1:
+        fail(
+            where, "layers", "only lstm* or only bidirectional* groups and at most one dense*",
+            f"groups {names}", "Use the .keras file, which has the model's configuration.",
+        )
+    rec = []
+    for n in lstm_like:
+        g = groups[n]
+        sides = ("forward_layer", "backward_layer") if "forward_layer" in g else (None,)
+        dirs = []
+        for side in sides:
+            w = _h5_vars(g[side] if side else g)
+            dirs.append((w[0], w[1], w[2] if len(w) > 2 else None))
+        rec.append({"units": dirs[0][1].shape[0], "use_bias": dirs[0][2] is not None, "options": {}, "dirs": dirs})
+    dense = None
+    if denses:
+        w = _h5_vars(groups[denses[0]])
+        dense = {"kernel": w[0], "bias": w[1] if len(w) > 1 else None}
+    return _build(rec[0]["dirs"][0][0].shape[0], rec, dense, 0.0, where)
+
+
+def write_keras_file(path: str | os.PathLike, module, readout=None) -> None:
+    """Save ``module`` (+ read-out) as Keras: ``.keras`` (model) or ``.weights.h5`` (weights only).
+
+    The model is :func:`to_keras`'s Sequential; a ``.weights.h5`` loads into that same architecture.
+    """
+    model = to_keras(module, readout)
+    path = os.fspath(path)
+    if path.endswith(".weights.h5"):
+        model.save_weights(path)
+    elif path.endswith(".keras"):
+        model.save(path)
+    else:
+        fail("write_keras_file", "path", "a name ending in .keras or .weights.h5", repr(path))

@@ -1,0 +1,169 @@
+"""Keras 3 interop, checked against Keras itself running on its torch backend (no TensorFlow):
+LSTM and Bidirectional(LSTM) stacks with a Dense read-out, weights both ways, and .keras /
+.weights.h5 files read without importing Keras."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported, once for this module
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("h5py")
+
+import lstmkit  # noqa: E402
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore", message="The structure of `inputs`")
+from lstmkit.interop.keras import from_keras, read_keras_file, to_keras, write_keras_file  # noqa: E402
+
+assert keras.backend.backend() == "torch"
+ERRORS: dict[str, float] = {}
+
+
+def check_close(name, ours, ref, tol):
+    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
+    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
+    err = float(np.abs(ours - ref).max())
+    ERRORS[name] = max(ERRORS.get(name, 0.0), err)
+    if err > tol:
+        idx = np.argsort(np.abs(ours - ref).ravel())[::-1][:4]
+        raise AssertionError(f"{name}: max |lstmkit - keras| = {err:.3g} > {tol}; worst pairs {[(ours.ravel()[i], ref.ravel()[i]) for i in idx]}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_errors():
+    yield
+    print("\nmax |lstmkit - keras| per quantity:", {k: f"{v:.2g}" for k, v in ERRORS.items()})
+
+
+def keras_model(I, H, L, bi, bias, dense, *, activation="tanh", recurrent_activation="sigmoid", dtype="float64", seed=0):
+    """A Keras model with random weights everywhere (biases too: a wrong gate order shows)."""
+    rng = np.random.default_rng(seed)
+    layers = [keras.Input((None, I), dtype=dtype)]
+    for _ in range(L):
+        lstm = keras.layers.LSTM(H, return_sequences=True, use_bias=bias, activation=activation, recurrent_activation=recurrent_activation, dtype=dtype)
+        layers.append(keras.layers.Bidirectional(lstm, dtype=dtype) if bi else lstm)
+    if dense:
+        layers.append(keras.layers.Dense(2, dtype=dtype))
+    model = keras.Sequential(layers)
+    for lay in model.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(dtype) for w in lay.get_weights()])
+    return model
+
+
+def keras_run(model, x):
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+#: Keras' Dense on the torch backend multiplies float64 tensors in float32 (keras.ops.matmul takes
+#: dtypes.result_type(torch.float64, torch.float64), which is "float32" in keras 3.15), so a float64
+#: model with a Dense read-out agrees with exact arithmetic to ~1e-7 only; the recurrent layers,
+#: compared before the Dense, agree to round-off.
+DENSE_TOL = 2e-6
+
+
+def check_model(name, model, module, head, x):
+    """Compare the recurrent output (before any Dense) at round-off and the read-out at DENSE_TOL."""
+    has_dense = isinstance(model.layers[-1], keras.layers.Dense)
+    rec_ref = keras_run(keras.Model(model.inputs, model.layers[-2].output) if has_dense else model, x)
+    ours_rec = module.eval()(x)[0]
+    check_close(f"{name} (recurrent part)", ours_rec, rec_ref, 1e-12 if x.dtype == np.float64 else 2e-6)
+    if has_dense:
+        ours = lstmkit.modelfile.LSTMFile(module, head, {}).predict(x)
+        check_close(f"{name} (with Dense)", ours, keras_run(model, x), DENSE_TOL)
+
+
+GRID = list(itertools.product((1, 2), (False, True), (True, False), (False, True)))
+
+
+@pytest.mark.parametrize("L, bi, bias, dense", GRID)
+def test_import_matches_keras(L, bi, bias, dense):
+    model = keras_model(3, 4, L, bi, bias, dense, seed=L + 2 * bi + 4 * bias)
+    x = np.random.default_rng(1).normal(size=(2, 6, 3))
+    module, head = from_keras(model)
+    assert module.batch_first and module.num_layers == L and module.bidirectional == bi and module.bias == bias
+    check_model("import float64", model, module, head, x)
+    # and back: lstmkit -> keras holds the very same weights (the bias was summed once, Keras has one)
+    again = to_keras(module, head)
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    check_model("export float64", again, module, head, x)
+
+
+@pytest.mark.parametrize(
+    "activation, recurrent_activation",
+    [("tanh", "hard_sigmoid"), ("softsign", "sigmoid"), ("relu", "hard_sigmoid"), ("elu", "sigmoid")],
+)
+def test_import_activations_match_keras(activation, recurrent_activation):
+    model = keras_model(3, 4, 1, True, True, True, activation=activation, recurrent_activation=recurrent_activation, seed=3)
+    x = np.random.default_rng(2).normal(size=(2, 5, 3))
+    module, head = from_keras(model)
+    check_model("import activations", model, module, head, x)
+    check_model("export activations", to_keras(module, head), module, head, x)
+
+
+def test_float32_and_torch_lstm_weights_through_keras():
+    """PyTorch -> lstmkit -> Keras: the three agree (two independent peers at once)."""
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+    from lstmkit.interop.pytorch import from_torch
+
+    module = from_torch(net)
+    x = np.random.default_rng(3).normal(size=(2, 7, 3)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x))[0].numpy()
+    check_close("torch -> keras (float32)", keras_run(to_keras(module), x), ref, 2e-6)
+
+
+def test_files_read_without_keras_match(tmp_path):
+    model = keras_model(3, 4, 2, True, True, True, seed=5)
+    x = np.random.default_rng(4).normal(size=(2, 6, 3))
+    model.save(tmp_path / "m.keras")
+    model.save_weights(tmp_path / "m.weights.h5")
+    for name in ("m.keras", "m.weights.h5"):
+        module, head = read_keras_file(tmp_path / name)
+        check_model(f"read {name}", model, module, head, x)
+    # options only a .keras file carries (activation, dropout) come back too
+    m2 = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, return_sequences=True, activation="softsign", recurrent_dropout=0.25, dropout=0.1)])
+    m2.save(tmp_path / "o.keras")
+    module, head = read_keras_file(tmp_path / "o.keras")
+    assert head is None
+    assert module.variant.changed() == {"activations": ("sigmoid", "softsign", "softsign"), "dropout_input": 0.1, "dropout_recurrent": 0.25}
+    x32 = x.astype(np.float32)
+    check_close("read o.keras (float32)", module.eval()(x32)[0], keras_run(m2, x32), 2e-6)
+
+
+def test_write_files_load_in_keras(tmp_path):
+    m = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True, dtype=np.float64, seed=7)
+    head = {"weight": np.random.default_rng(0).normal(size=(2, 8)), "bias": np.ones(2)}
+    x = np.random.default_rng(5).normal(size=(2, 6, 3))
+    write_keras_file(tmp_path / "w.keras", m, head)
+    loaded = keras.saving.load_model(tmp_path / "w.keras", safe_mode=True)
+    check_model("written .keras in keras", loaded, m, head, x)
+    write_keras_file(tmp_path / "w.weights.h5", m, head)
+    fresh = to_keras(lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=np.float64, seed=99), {"weight": np.zeros((2, 8)), "bias": np.zeros(2)})
+    fresh.load_weights(tmp_path / "w.weights.h5")
+    check_model("written .weights.h5 in keras", fresh, m, head, x)
+
+
+def test_refusals_name_the_option():
+    with pytest.raises(ValueError, match="go_backwards"):
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, go_backwards=True)]))
+    with pytest.raises(ValueError, match="merge_mode"):
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode="sum")]))
+    with pytest.raises(ValueError, match="activation"):
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, activation="gelu")]))
+    with pytest.raises(ValueError, match="Dense activation"):
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4), keras.layers.Dense(2, activation="softmax")]))
+    with pytest.raises(TypeError, match="GRU"):
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(4)]))
+    for m, what in ((lstmkit.LSTM(3, 4, proj_size=2), "proj_size"), (lstmkit.LSTM(3, 4, peephole=True), "peephole")):
+        with pytest.raises(ValueError, match=what):
+            to_keras(m)
