@@ -19,6 +19,7 @@ from . import __version__
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
 COMMANDS: dict[str, str] = {
     "demo": "lstmkit.commands.demo",
+    "convert": "lstmkit.commands.convert",
 }
 
 

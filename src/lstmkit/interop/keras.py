@@ -54,6 +54,18 @@ _TRAINING = {"dropout": "dropout_input", "recurrent_dropout": "dropout_recurrent
 _NO_KERAS_TWIN = ("peephole", "input_forget", "gate_clip", "cell_clip", "layer_norm", "zoneout_cell", "zoneout_hidden", "dropconnect")
 
 
+def _keras():
+    """Import Keras. If nothing chose a backend yet, choose torch (the one lstmkit's extras install):
+    Keras reads ``KERAS_BACKEND`` once, when first imported, and defaults to TensorFlow."""
+    import sys
+
+    if "keras" not in sys.modules:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    return keras
+
+
 def _act_spec(name, where: str):
     if not isinstance(name, str) or name not in KERAS_TO_LSTMKIT:
         fail(where, "activation", f"one of {sorted(KERAS_TO_LSTMKIT)}", repr(name))
@@ -126,8 +138,7 @@ def from_keras(obj):
     ``batch_first=True`` (Keras is batch-major) and the read-out dict of the Dense layer. The
     layers must be built (called once or given an Input).
     """
-    import keras
-
+    keras = _keras()
     where = "from_keras"
     if isinstance(obj, (keras.layers.LSTM, keras.layers.Bidirectional)):
         layer_list = [obj]
@@ -190,8 +201,7 @@ def to_keras(module, readout=None):
     ``Bidirectional`` when bidirectional), with ``Dropout`` between them when ``dropout`` > 0, then
     ``Dense(O)`` for the read-out. The model takes (B, T, I) and returns (B, T, D*H) or (B, T, O).
     """
-    import keras
-
+    keras = _keras()
     where = "to_keras"
     if type(module) is not LSTM:
         fail(where, "module", "an lstmkit LSTM", type(module).__name__, exc=TypeError)

@@ -1,0 +1,110 @@
+"""``lstmkit convert IN OUT``: move an LSTM's weights between lstmkit, PyTorch, Keras and ONNX files.
+
+The format of each file is told by its name:
+
+    .npz                      lstmkit model file (lstmkit.save_lstm; NumPy only, no code on load)
+    .pt, .pth                 PyTorch state_dict (read with torch.load(weights_only=True))
+    .keras, .weights.h5, .h5  Keras 3 (read with json + h5py, written with Keras)
+    .onnx                     ONNX graph with the standard LSTM/RNN operator
+
+What travels: the recurrent module (LSTM, RNN; LSTMCell/RNNCell between .npz and .pt) and an
+optional read-out Linear/Dense. A state_dict does not record ``batch_first`` or an RNN's
+nonlinearity: give them with ``--batch-first`` and ``--nonlinearity``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "convert an LSTM (and its read-out) between lstmkit .npz, PyTorch .pt, Keras .keras/.weights.h5 and ONNX .onnx"
+EXAMPLE = "lstmkit convert model.pt model.onnx --batch-first"
+
+FORMATS = {".npz": "lstmkit", ".pt": "pytorch", ".pth": "pytorch", ".keras": "keras", ".weights.h5": "keras", ".h5": "keras", ".onnx": "onnx"}
+TITLES = {"lstmkit": "lstmkit model file", "pytorch": "PyTorch state_dict", "keras": "Keras", "onnx": "ONNX"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="IN", help="file to read (format from its extension: " + ", ".join(FORMATS) + ")")
+    p.add_argument("output", metavar="OUT", help="file to write (format from its extension)")
+    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="an RNN's nonlinearity when reading a .pt (default: tanh)")
+    p.add_argument("--readout", metavar="PREFIX", help="name of the read-out Linear in a .pt with several (e.g. 'fc')")
+    p.add_argument("--batch-first", action="store_true", help="the model takes (B, T, I) (not recorded in a .pt)")
+    p.add_argument("--lengths", action="store_true", help="ONNX export: add an int32 input 'lengths' (B,)")
+    p.add_argument("--initial-state", action="store_true", help="ONNX export: add inputs 'h0' and 'c0'")
+
+
+def file_format(path: str, arg: str) -> str:
+    from ..cli import CommandError
+
+    name = Path(path).name.lower()
+    for ext in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(ext):
+            return FORMATS[ext]
+    raise CommandError(f"convert: expected {arg} to end in one of {', '.join(FORMATS)}, got {path!r}.")
+
+
+def read(path: str, fmt: str, args):
+    """Return ``(module, readout_or_None, extra)`` from a file of format ``fmt``."""
+    if not Path(path).exists():
+        raise FileNotFoundError(2, "No such file", path)
+    if fmt == "lstmkit":
+        from ..modelfile import read_lstm
+
+        f = read_lstm(path)
+        return f.module, f.readout, f.extra
+    if fmt == "pytorch":
+        from ..interop.pytorch import load_state_dict_file, module_from_state_dict
+
+        module, head = module_from_state_dict(load_state_dict_file(path), args.nonlinearity, args.readout)
+        return module, head, {}
+    if fmt == "keras":
+        from ..interop.keras import read_keras_file
+
+        module, head = read_keras_file(path)
+        return module, head, {}
+    from ..interop.onnx import model_from_onnx
+
+    module, head = model_from_onnx(path)
+    return module, head, {}
+
+
+def write(path: str, fmt: str, module, readout, extra, args) -> None:
+    from ..cli import CommandError
+
+    kind = type(module).__name__
+    if fmt == "lstmkit":
+        from ..modelfile import save_lstm
+
+        save_lstm(path, module, readout, extra)
+    elif fmt == "pytorch":
+        from ..interop.pytorch import save_state_dict_file
+
+        save_state_dict_file(path, module, readout)
+    elif fmt == "keras":
+        if kind != "LSTM":
+            raise CommandError(f"convert: expected an LSTM for a Keras file, got {kind}.")
+        from ..interop.keras import write_keras_file
+
+        write_keras_file(path, module, readout)
+    else:
+        if kind not in ("LSTM", "RNN"):
+            raise CommandError(f"convert: expected an LSTM or RNN for ONNX, got {kind}.")
+        from ..interop.onnx import to_onnx
+
+        to_onnx(module, readout, path, lengths=args.lengths, initial_state=args.initial_state)
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt_in, fmt_out = file_format(args.input, "IN"), file_format(args.output, "OUT")
+    module, readout, extra = read(args.input, fmt_in, args)
+    if args.batch_first and hasattr(module, "batch_first"):
+        module.batch_first = True
+    write(args.output, fmt_out, module, readout, extra, args)
+    head = ""
+    if readout is not None:
+        O, F = readout["weight"].shape
+        head = f" + read-out {F} -> {O}"
+    desc = repr(module) if hasattr(module, "extra_repr") else f"{type(module).__name__}({module.input_size}, {module.hidden_size})"
+    print(f"{args.input} ({TITLES[fmt_in]}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}")
+    return 0

@@ -1,0 +1,92 @@
+"""``lstmkit convert``: a PyTorch model through every format and back, checked against torch and
+onnxruntime; bad inputs give one-line errors."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("h5py")
+
+import lstmkit  # noqa: E402
+from lstmkit.cli import main  # noqa: E402
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+        self.fc = torch.nn.Linear(10, 2)
+
+    def forward(self, x):
+        return self.fc(self.lstm(x)[0])
+
+
+def test_pt_through_every_format(tmp_path, capsys):
+    torch.manual_seed(0)
+    net = Net().eval()
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    x = np.random.default_rng(0).normal(size=(2, 6, 3)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    chain = ["net.pt", "net.npz", "net.keras", "net2.npz", "net.onnx", "net3.npz", "net.weights.h5", "net4.npz", "back.pt"]
+    for src, dst in zip(chain, chain[1:]):
+        extra = ["--batch-first"] if src.endswith(".pt") else []
+        assert main(["convert", str(tmp_path / src), str(tmp_path / dst), *extra]) == 0, capsys.readouterr().err
+        assert "->" in capsys.readouterr().out
+    for name in ("net.npz", "net2.npz", "net3.npz", "net4.npz"):
+        got = lstmkit.read_lstm(tmp_path / name).predict(x)
+        err = np.abs(got - ref).max()
+        assert err < 2e-6, (name, err)
+    sess = ort.InferenceSession(str(tmp_path / "net.onnx"), providers=["CPUExecutionProvider"])
+    assert np.abs(sess.run(["out"], {"x": x})[0] - ref).max() < 2e-6
+    back = torch.load(tmp_path / "back.pt", weights_only=True)
+    for k, v in net.lstm.state_dict().items():  # .pt -> ... -> .pt: the LSTM weights exactly
+        assert torch.equal(back[f"rnn.{k}"], v) or k.startswith("bias"), k
+    # Keras keeps one bias (b_ih + b_hh): after it the sum is what survives, exactly
+    for k in [k for k in net.lstm.state_dict() if k.startswith("bias_ih")]:
+        kh = k.replace("bias_ih", "bias_hh")
+        np.testing.assert_allclose((back[f"rnn.{k}"] + back[f"rnn.{kh}"]).numpy(), (net.lstm.state_dict()[k] + net.lstm.state_dict()[kh]).numpy(), rtol=0, atol=1e-6)
+
+
+def test_onnx_options_and_rnn(tmp_path, capsys):
+    torch.manual_seed(1)
+    rnn = torch.nn.RNN(3, 4, nonlinearity="relu")
+    torch.save(rnn.state_dict(), tmp_path / "rnn.pt")
+    assert main(["convert", str(tmp_path / "rnn.pt"), str(tmp_path / "rnn.onnx"), "--nonlinearity", "relu", "--lengths", "--initial-state"]) == 0
+    x = np.random.default_rng(1).normal(size=(5, 2, 3)).astype(np.float32)
+    sess = ort.InferenceSession(str(tmp_path / "rnn.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["x", "lengths", "h0"]
+    y = sess.run(["y"], {"x": x, "lengths": np.array([5, 5], np.int32), "h0": np.zeros((1, 2, 4), np.float32)})[0]
+    with torch.no_grad():
+        ref = rnn(torch.from_numpy(x))[0].numpy()
+    assert np.abs(y - ref).max() < 2e-6
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.pt", "out.npz"], "No such file"),
+        (["in.txt", "out.npz"], "expected IN to end in one of"),
+        (["bad.npz", "out.onnx"], "not a valid lstmkit file"),
+        (["bad.onnx", "out.npz"], "onnx cannot parse"),
+        (["cell.npz", "out.onnx"], "expected an LSTM or RNN for ONNX, got LSTMCell"),
+        (["proj.npz", "out.onnx"], "proj_size"),
+    ],
+)
+def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 truncated")
+    (tmp_path / "bad.onnx").write_bytes(b"\xff\xff garbage")
+    lstmkit.save_lstm(tmp_path / "cell.npz", lstmkit.LSTMCell(3, 4, seed=0))
+    lstmkit.save_lstm(tmp_path / "proj.npz", lstmkit.LSTM(3, 4, proj_size=2, seed=0))
+    assert main(["convert", *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lstmkit: error:") and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / args[1]).exists()
