@@ -1,0 +1,106 @@
+"""lstmkit.io: what the safe .npz reader accepts and what it refuses, by name."""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from lstmkit.io import MAX_ENTRIES, FileFormatError, load_arrays, save_arrays
+
+
+def test_round_trip_and_compressed(tmp_path):
+    arrays = {"a.b": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array([1, 2], np.int64), "f": np.asfortranarray(np.ones((2, 3)))}
+    save_arrays(tmp_path / "x.npz", arrays, {"k": [1, "v"]})
+    got, meta = load_arrays(tmp_path / "x.npz")
+    assert meta == {"k": [1, "v"]}
+    for k, v in arrays.items():
+        assert got[k].dtype == v.dtype
+        np.testing.assert_array_equal(got[k], v)
+    np.savez_compressed(tmp_path / "c.npz", __meta__=np.array("{}"), w=np.ones(3))
+    got, meta = load_arrays(tmp_path / "c.npz")
+    np.testing.assert_array_equal(got["w"], np.ones(3))
+
+
+def _zip(path, entries, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+    return path
+
+
+def _npy(a) -> bytes:
+    buf = _io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+META = ("__meta__.npy", _npy(np.array("{}")))
+
+
+@pytest.mark.parametrize(
+    "entries, match",
+    [
+        ([META, ("../evil.npy", _npy(np.ones(2)))], "unexpected entry"),
+        ([META, ("dir/w.npy", _npy(np.ones(2)))], "unexpected entry"),
+        ([META, ("w.txt", b"hello")], "unexpected entry"),
+        ([META, ("w.npy", _npy(np.ones(2))), ("w.npy", _npy(np.ones(2)))], "duplicate"),
+        ([("w.npy", _npy(np.ones(2)))], "metadata"),
+        ([("__meta__.npy", _npy(np.array(["{}", "{}"])))], "0-d"),
+        ([("__meta__.npy", _npy(np.array(3.0)))], "unicode"),
+        ([META, ("w.npy", _npy(np.array([1 + 2j])))], "complex"),
+        ([META, ("w.npy", _npy(np.zeros(2, dtype=[("a", "f4")])))], "structured"),
+        ([META, ("w.npy", _npy(np.ones(4))[:-8])], "declares shape"),
+        ([META, ("w.npy", _npy(np.ones(4)) + b"junk0000")], "declares shape"),
+        ([META, ("w.npy", b"\x93NUMPY\x03\x00" + b"\0" * 20)], "version"),
+        ([("__meta__.npy", _npy(np.array('{"a": Infinity}')))], "Infinity"),
+    ],
+)
+def test_refusals(tmp_path, entries, match):
+    with pytest.raises(FileFormatError, match=match):
+        load_arrays(_zip(tmp_path / "x.npz", entries))
+
+
+def test_unsupported_compression_and_limits(tmp_path):
+    with pytest.raises(FileFormatError, match="compression"):
+        load_arrays(_zip(tmp_path / "b.npz", [META], zipfile.ZIP_BZIP2))
+    with pytest.raises(FileFormatError, match="entries"):
+        load_arrays(_zip(tmp_path / "many.npz", [META] + [(f"w{i}.npy", _npy(np.ones(1))) for i in range(MAX_ENTRIES)]))
+    save_arrays(tmp_path / "ok.npz", {"w": np.ones(1000)}, {})
+    with pytest.raises(FileFormatError, match="at most 100 bytes"):
+        load_arrays(tmp_path / "ok.npz", max_bytes=100)
+
+
+def test_os_errors_pass_through(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_arrays(tmp_path / "none.npz")
+    with pytest.raises(IsADirectoryError):
+        load_arrays(tmp_path)
+
+
+def test_save_refuses_what_load_refuses(tmp_path):
+    with pytest.raises(ValueError, match="names"):
+        save_arrays(tmp_path / "x.npz", {"../x": np.ones(1)}, {})
+    with pytest.raises(TypeError, match="numeric"):
+        save_arrays(tmp_path / "x.npz", {"x": np.array(["a"])}, {})
+    with pytest.raises(TypeError, match="JSON"):
+        save_arrays(tmp_path / "x.npz", {}, {"x": float("inf")})
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
+    save_arrays(tmp_path / "x.npz", {"w": np.ones(2)}, {"v": 1})
+
+    def crash_mid_write(f, **arrays):
+        f.write(b"PK\x03\x04 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash_mid_write)
+    with pytest.raises(OSError, match="disk full"):
+        save_arrays(tmp_path / "x.npz", {"w": np.zeros(2)}, {"v": 2})
+    monkeypatch.undo()
+    assert load_arrays(tmp_path / "x.npz")[1] == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]  # no temporary file left behind
