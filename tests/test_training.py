@@ -117,18 +117,21 @@ def test_truncated_bptt_carries_state_and_cuts_gradients():
 
 
 def test_early_stopping_restores_best_weights():
+    # validation targets are the training rule inverted: the better the fit, the worse val_loss,
+    # so training must stop `patience` epochs after the best one and return to its weights
     X, Y = counting_data(6, n=32, T=5)
     Xv, Yv = counting_data(7, n=32, T=5)
     model = SequenceModel(2, 2, 4, dtype=np.float64, seed=0)
     snapshots = []
-    trainer = Trainer(model, lr=0.5, optimizer="sgd", patience=1, seed=0, callbacks=[lambda t, logs: snapshots.append(t.model.state_dict())])
-    h = trainer.fit(X, Y, epochs=40, validation_data=(Xv, Yv))
+    trainer = Trainer(model, lr=0.05, patience=2, seed=0, callbacks=[lambda t, logs: snapshots.append(t.model.state_dict())])
+    h = trainer.fit(X, Y, epochs=40, validation_data=(Xv, 1 - Yv))
     best = int(np.argmin(h["val_loss"]))
     assert trainer.best_epoch == best + 1
-    if len(h) < 40:  # it stopped early: patience + 1 epochs without improvement
-        assert len(h) == best + 3
+    assert len(h) == best + 1 + 2 < 40  # stopped after `patience` epochs without improvement
+    assert h["val_loss"][-1] > h["val_loss"][best]
     for k, v in snapshots[best].items():
         assert np.array_equal(model.parameters()[k], v)
+    assert not np.array_equal(snapshots[-1]["head.weight"], model.parameters()["head.weight"])
 
 
 def test_callback_can_stop_training():
@@ -166,3 +169,48 @@ def test_fit_errors_name_the_argument():
         fit(model, X, Y, validation_split=1.5)
     with pytest.raises(ValueError, match="Trainer: expected loss one of"):
         Trainer(model, loss="hinge")
+
+
+def test_seed000_slide_network_through_sequence_model():
+    """The slides' trained parameters (all biases 0) in a SequenceModel with the identity read-out
+    classify A, A, B as the slides say (0, 1, 1), and the loss is the mean over steps of
+    H(y_t, target_t) = -log softmax(h_t)[target_t] written out by hand from the readable cell's h_t."""
+    from lstmkit.losses import softmax_cross_entropy
+    from lstmkit.seeds import SEED000_TARGETS, seed000_cell, seed000_inputs
+
+    cell = seed000_cell()
+    sd = cell.state_dict()
+    model = SequenceModel(2, None, 2, readout="identity", lstm_options={"bias": False}, dtype=np.float64)
+    model.load_state_dict({"rnn.weight_ih_l0": sd["weight_ih"], "rnn.weight_hh_l0": sd["weight_hh"]})
+    x = seed000_inputs()[None]  # (1, 3, 2)
+    out, _ = model(x)
+    assert out.argmax(-1).tolist() == [SEED000_TARGETS]
+    h = c = np.zeros((1, 2))
+    H = []
+    for t in range(3):
+        step = cell.step(x[:, t], (h, c))
+        h, c = step.h, step.c
+        k = SEED000_TARGETS[t]
+        H.append(-(h[0, k] - np.log(np.exp(h[0]).sum())))  # -log(e^{h_k} / Σ_j e^{h_j})
+    loss, _ = softmax_cross_entropy(out, np.array([SEED000_TARGETS]))
+    assert loss == pytest.approx(np.mean(H), rel=1e-14)
+
+
+def test_rich_progress_bar_on_a_terminal():
+    pytest.importorskip("rich")
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    X, Y = counting_data(6, n=8, T=4)
+    buf = Tty()
+    fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, batch_size=4, verbose=1, stream=buf, seed=0)
+    text = buf.getvalue()
+    assert "epoch 2/2" in text and "2/2" in text and "accuracy" in text
+
+
+def test_monitor_is_checked_before_training():
+    X, Y = counting_data(6, n=8, T=4)
+    with pytest.raises(ValueError, match="Trainer.fit: expected monitor one of the logged values"):
+        fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, patience=1, monitor="val_accuracy")

@@ -135,7 +135,8 @@ class Trainer:
         clip: max global gradient norm (None: no clipping).
         bptt: chunk length of truncated BPTT (None: full back-propagation through each sequence).
         metrics: names from METRICS (default: accuracy for cross-entropy).
-        patience: stop after this many epochs without improvement of ``monitor`` (None: never).
+        patience: stop after this many consecutive epochs without improvement of ``monitor``
+            (Keras' EarlyStopping; None: never stop early).
         monitor: "val_loss" when there is validation data, else "loss" (lower is better; a name
             ending in "accuracy" is higher-is-better).
         min_delta: an improvement must exceed this.  restore_best: keep the best epoch's weights.
@@ -228,6 +229,9 @@ class Trainer:
         X, Y, lengths = _check_data(X, Y, lengths, self.model, where)
         (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
+        logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
+        if monitor not in logged:
+            fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
         n = len(X)
         steps = -(-n // self.batch_size)
         progress = make_progress(self.verbose, self.stream)
@@ -296,8 +300,6 @@ class Trainer:
                 totals[m][1] += c
 
     def _early_stopping(self, logs: dict, monitor: str) -> None:
-        if monitor not in logs:
-            fail("Trainer", "monitor", f"one of the logged values {list(logs)}", repr(monitor))
         value = float(logs[monitor])
         higher = monitor.endswith("accuracy")
         improved = self.best is None or (value > self.best + self.min_delta if higher else value < self.best - self.min_delta)
@@ -307,7 +309,7 @@ class Trainer:
                 self.best_state = self.model.state_dict()
         else:
             self.wait += 1
-            if self.patience is not None and self.wait > self.patience:
+            if self.patience is not None and self.wait >= self.patience:  # Keras: `patience` epochs without improvement
                 self.stopped = True
 
     def _split(self, X, Y, lengths, validation_data, validation_split):
@@ -388,6 +390,8 @@ class Trainer:
         # stage: build throw-away copies, load into them (all checks), then commit
         model_before = self.model.state_dict()
         opt_before = self.optimizer.state_dict()
+        sched_before = None if self.schedule is None else self.schedule.state_dict()
+        dropout_before = self.model.dropout_rng.bit_generator.state
         try:
             self.model.load_state_dict(groups["model"])
             self.optimizer.load_state_dict({"scalars": meta["optimizer"], "arrays": groups["optim"]})
@@ -408,6 +412,9 @@ class Trainer:
         except BaseException:
             self.model.load_state_dict(model_before)
             self.optimizer.load_state_dict(opt_before)
+            if sched_before is not None:
+                self.schedule.load_state_dict(sched_before)
+            self.model.dropout_rng.bit_generator.state = dropout_before
             raise
         self.shuffle_rng = shuffle_rng
         self.entropy = meta["rng"]["entropy"]
