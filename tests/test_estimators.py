@@ -141,3 +141,26 @@ def test_bad_input_errors_name_the_argument():
         clf.predict(np.zeros((2, 3, 5)))
     with pytest.raises(ValueError, match="readout"):
         LSTMClassifier(hidden_size=3, readout="identity", epochs=1).fit(X, y)
+
+
+def test_fit_with_checkpoint_resumes_to_the_same_model(tmp_path):
+    X, y = seq_data(n=30)
+    straight = LSTMClassifier(hidden_size=4, epochs=4, dropout=0.0, validation_split=0.2, seed=3).fit(X, y)
+    path = tmp_path / "ck.npz"
+    LSTMClassifier(hidden_size=4, epochs=2, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
+    resumed = LSTMClassifier(hidden_size=4, epochs=4, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
+    for k, v in straight.model_.state_dict().items():
+        assert np.array_equal(v, resumed.model_.state_dict()[k]), k
+    assert len(resumed.history_) == 4
+
+
+def test_load_refuses_a_config_that_disagrees_with_the_weights(tmp_path):
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=10)
+    LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y).save(tmp_path / "m.npz")
+    mf = read_model(tmp_path / "m.npz")
+    extra = dict(mf.extra, model_config=dict(mf.extra["model_config"], hidden_size=10**7))
+    save_model(tmp_path / "evil.npz", mf.kind, mf.config, mf.arrays, extra)
+    with pytest.raises(FileFormatError, match="fails to load"):
+        lstmkit.load(tmp_path / "evil.npz")

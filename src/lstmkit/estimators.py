@@ -38,11 +38,13 @@ learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any
 
 import numpy as np
 
 from ._checks import check_dtype, fail
+from .checkpoint import load_checkpoint
 from .functional import softmax
 from .modelfile import save_model
 from .models import SequenceModel
@@ -106,6 +108,18 @@ def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
 
 def _json_scalar_list(values: np.ndarray) -> list:
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+
+
+def _check_model_config(mc: dict, arrays: dict) -> None:
+    """Refuse a config whose sizes disagree with the stored arrays *before* allocating a model
+    (a corrupt or hostile file must not make us build a huge network)."""
+    w = arrays.get("rnn.weight_ih_l0")
+    gates = 4 if mc.get("cell", "lstm") == "lstm" else 1
+    expected = (gates * int(mc["hidden_size"]), int(mc["input_size"]))
+    if w is None or tuple(w.shape) != expected:
+        raise ValueError(f"rnn.weight_ih_l0 of shape {expected} for the stored config, found {None if w is None else w.shape}")
+    if int(mc["num_layers"]) * (2 if mc.get("bidirectional") else 1) * 2 > len(arrays):
+        raise ValueError(f"weights for {mc['num_layers']} layers, found {len(arrays)} arrays")
 
 
 class _SequenceEstimator:
@@ -172,7 +186,7 @@ class _SequenceEstimator:
             lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=self._seeds[0],
         )
 
-    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict):
+    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was)."""
         name = type(self).__name__
@@ -189,7 +203,11 @@ class _SequenceEstimator:
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
             patience=self.patience, seed=self._seeds[1], verbose=self.verbose,
         )
-        history = trainer.fit(X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0))
+        if checkpoint is not None and os.path.exists(checkpoint):
+            load_checkpoint(checkpoint, trainer)  # resume: same data and parameters -> same result
+        history = trainer.fit(
+            X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0), checkpoint=checkpoint,
+        )
         del self._seeds
         for k, v in learned.items():
             setattr(self, k, v)
@@ -244,6 +262,7 @@ class _SequenceEstimator:
         try:
             est = cls(**mf.config)
             mc = dict(mf.extra["model_config"])
+            _check_model_config(mc, mf.arrays)
             model = SequenceModel(**mc)
             model.load_state_dict({k: v for k, v in mf.arrays.items()})
             est._restore_extra(mf.extra)
@@ -277,8 +296,12 @@ class LSTMClassifier(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.seed, self.dtype, self.verbose = bptt, seed, dtype, verbose
 
-    def fit(self, X, y, lengths=None) -> "LSTMClassifier":
-        """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self."""
+    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMClassifier":
+        """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
+
+        ``checkpoint``: a path written (atomically) after every epoch; if it exists when fit
+        starts, training resumes from it — with the same data and parameters the result is the
+        same, bit for bit, as an uninterrupted fit."""
         where = "LSTMClassifier.fit"
         X, lengths = _as_sequences(X, lengths, check_dtype(self.dtype, where), where)
         y = np.asarray(y)
@@ -292,7 +315,7 @@ class LSTMClassifier(_SequenceEstimator):
             fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
         codes = np.where(valid, np.searchsorted(classes, np.where(valid, y, classes[0])), 0).astype(np.int64)
         learned = {"classes_": classes, "per_step_": per_step}
-        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned)
+        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned, checkpoint)
 
     def predict_proba(self, X, lengths=None) -> np.ndarray:
         """Class probabilities softmax(out): (n, C), or (n, T, C) for per-step labels."""
@@ -361,8 +384,9 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
         return bool(per_step), y.ndim == (3 if per_step else 2)
 
-    def fit(self, X, y, lengths=None) -> "LSTMRegressor":
-        """Train on X (n, T, F) and real targets y (see the class docstring). Returns self."""
+    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMRegressor":
+        """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
+        ``checkpoint``: as in :meth:`LSTMClassifier.fit` (resumes when the file exists)."""
         where = "LSTMRegressor.fit"
         dtype = check_dtype(self.dtype, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
@@ -382,7 +406,7 @@ class LSTMRegressor(_SequenceEstimator):
             mean, scale = np.zeros(Y.shape[-1]), np.ones(Y.shape[-1])
         Z = np.where(valid[..., None], (Y - mean) / scale, 0.0).astype(dtype)
         learned = {"y_mean_": mean, "y_scale_": scale, "per_step_": per_step, "n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
-        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned)
+        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned, checkpoint)
 
     def predict(self, X, lengths=None) -> np.ndarray:
         """Predictions in y's units and layout at fit: (n,), (n, k), (n, T) or (n, T, k)."""
