@@ -164,3 +164,45 @@ def test_load_refuses_a_config_that_disagrees_with_the_weights(tmp_path):
     save_model(tmp_path / "evil.npz", mf.kind, mf.config, mf.arrays, extra)
     with pytest.raises(FileFormatError, match="fails to load"):
         lstmkit.load(tmp_path / "evil.npz")
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(cell="rnn", num_layers=2),
+        dict(bidirectional=True, dropout=0.2, num_layers=2),
+        dict(lstm_options={"proj_size": 2}, optimizer="rmsprop"),
+        dict(optimizer="sgd", learning_rate=0.1, patience=2, validation_split=0.25),
+        dict(dtype="float64", optimizer="adamw", weight_decay=0.01),
+    ],
+)
+def test_hyper_parameters_reach_the_model_and_survive_save(tmp_path, opts):
+    X, y = seq_data(n=24)
+    clf = LSTMClassifier(hidden_size=4, epochs=3, batch_size=8, seed=0, **opts).fit(X, y)
+    cfg = clf.model_.config()
+    for k in ("cell", "num_layers", "bidirectional", "dropout", "lstm_options"):
+        if k in opts:
+            assert cfg[k] == opts[k]
+    if "dtype" in opts:
+        assert clf.model_.dtype == np.float64
+    clf.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(lstmkit.load(tmp_path / "m.npz").predict_proba(X), clf.predict_proba(X))
+
+
+def test_per_step_padding_labels_are_ignored():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 5, 2))
+    lengths = rng.integers(2, 6, size=20)
+    y = np.where(X[..., 0] > 0, "hi", "lo").astype(object)
+    y[np.arange(5)[None] >= lengths[:, None]] = "<pad>"  # any value past the end
+    clf = LSTMClassifier(hidden_size=4, epochs=2, seed=0).fit(X, y, lengths)
+    assert clf.classes_.tolist() == ["hi", "lo"]
+    assert 0 <= clf.score(X, y, lengths) <= 1
+
+
+def test_grid_search_over_3d_inputs():
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y = seq_data(n=30)
+    gs = model_selection.GridSearchCV(LSTMClassifier(epochs=2, seed=0), {"hidden_size": [2, 4]}, cv=2)
+    gs.fit(X, y)
+    assert gs.best_params_["hidden_size"] in (2, 4) and gs.predict(X).shape == (30,)

@@ -114,6 +114,8 @@ def test_truncated_bptt_carries_state_and_cuts_gradients():
         assert np.array_equal(ref.parameters()[k], tb.parameters()[k]), k
     with pytest.raises(ValueError, match="bptt"):
         Trainer(SequenceModel(2, 2, 3, head="last"), bptt=3)
+    with pytest.raises(ValueError, match="bptt None for a bidirectional model"):
+        Trainer(SequenceModel(2, 2, 3, bidirectional=True), bptt=3)
 
 
 def test_early_stopping_restores_best_weights():
@@ -214,3 +216,45 @@ def test_monitor_is_checked_before_training():
     X, Y = counting_data(6, n=8, T=4)
     with pytest.raises(ValueError, match="Trainer.fit: expected monitor one of the logged values"):
         fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, patience=1, monitor="val_accuracy")
+
+
+@pytest.mark.parametrize("head", ["last", "all"])
+def test_training_loop_matches_the_same_loop_in_pytorch(head):
+    """Mini-batches with lengths, softmax cross-entropy, global-norm clipping and Adam: after an
+    epoch of updates the weights equal those of the same loop written with torch.nn / torch.optim."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    rng = np.random.default_rng(0)
+    n, T, I, H, C = 12, 6, 3, 5, 3
+    X = rng.normal(size=(n, T, I))
+    lengths = rng.integers(1, T + 1, size=n)
+    Y = rng.integers(0, C, size=(n, T) if head == "all" else (n,))
+    model = SequenceModel(I, C, H, num_layers=2, head=head, forget_bias=1.0, dtype=np.float64, seed=0)
+    sd = {k: torch.tensor(v) for k, v in model.state_dict().items()}
+    fit(model, X, Y, lengths, epochs=2, batch_size=4, shuffle=False, optimizer="adam", lr=0.05, clip=0.5)
+
+    lstm = torch.nn.LSTM(I, H, num_layers=2, batch_first=True, dtype=torch.float64)
+    lin = torch.nn.Linear(H, C, dtype=torch.float64)
+    lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
+    lin.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
+    params = list(lstm.parameters()) + list(lin.parameters())
+    opt = torch.optim.Adam(params, lr=0.05)
+    for _epoch in range(2):
+        for s in range(0, n, 4):
+            xb, lb, yb = torch.tensor(X[s : s + 4]), torch.tensor(lengths[s : s + 4]), torch.tensor(Y[s : s + 4])
+            packed = pack_padded_sequence(xb, lb, batch_first=True, enforce_sorted=False)
+            y, (h_n, _) = lstm(packed)
+            if head == "last":
+                loss = torch.nn.functional.cross_entropy(lin(h_n[-1]), yb)
+            else:
+                y, _ = pad_packed_sequence(y, batch_first=True, total_length=T)
+                valid = torch.arange(T)[None, :] < lb[:, None]
+                loss = torch.nn.functional.cross_entropy(lin(y)[valid], yb[valid])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 0.5)
+            opt.step()
+    theirs = {**{f"rnn.{k}": v for k, v in lstm.state_dict().items()}, **{f"head.{k}": v for k, v in lin.state_dict().items()}}
+    for k, v in model.parameters().items():
+        np.testing.assert_allclose(v, theirs[k].numpy(), rtol=1e-9, atol=1e-11, err_msg=k)

@@ -193,6 +193,8 @@ class Trainer:
         self.bptt = None if bptt is None else check_int(bptt, where, "bptt", minimum=1)
         if self.bptt is not None and getattr(model, "head_mode", "all") != "all":
             fail(where, "bptt", "None with head='last' (truncated BPTT needs a loss at every step)", self.bptt)
+        if self.bptt is not None and getattr(getattr(model, "rnn", None), "bidirectional", False):
+            fail(where, "bptt", "None for a bidirectional model (the reverse direction cannot carry state forward)", self.bptt)
         names = DEFAULT_METRICS.get(self.loss_name, ()) if metrics is None else tuple(metrics)
         for m in names:
             if m not in METRICS:
