@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import check_float_array, check_int, fail
+from .checkpoint import save_checkpoint
 from .losses import mse, softmax_cross_entropy
 from .module import Module
 from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
@@ -234,45 +235,49 @@ class Trainer:
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
-        n = len(X)
-        steps = -(-n // self.batch_size)
         progress = make_progress(self.verbose, self.stream)
         try:
             while self.epoch < epochs and not self.stopped:
                 t0 = time.perf_counter()
-                progress.start_epoch(self.epoch, epochs, steps)
-                self.model.train()
-                order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
-                totals: dict[str, list[float]] = {"loss": [0.0, 0.0], **{m: [0.0, 0.0] for m in self.metrics}}
-                for start in range(0, n, self.batch_size):
-                    idx = order[start : start + self.batch_size]
-                    lb = None if lengths is None else lengths[idx]
-                    self._train_batch(X[idx], Y[idx], lb, totals)
-                    progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
-                logs: dict[str, Any] = {"epoch": self.epoch + 1}
-                logs.update({k: s / c for k, (s, c) in totals.items()})
+                progress.start_epoch(self.epoch, epochs, -(-len(X) // self.batch_size))
+                logs = {"epoch": self.epoch + 1, **self._train_epoch(X, Y, lengths, progress)}
                 if val is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(*val).items()})
-                logs["lr"] = self.optimizer.lr
+                logs["lr"] = self.optimizer.lr  # the rate used during this epoch
                 logs["time"] = time.perf_counter() - t0
-                if self.schedule is not None:
-                    self.schedule.step(logs.get(monitor))
-                self._early_stopping(logs, monitor)
-                self.history.append(logs)
-                self.epoch += 1
+                self._end_epoch(logs, monitor, checkpoint)
                 progress.end_epoch(logs)
-                for cb in self.callbacks:
-                    if cb(self, logs):
-                        self.stopped = True
-                if checkpoint is not None:
-                    from .checkpoint import save_checkpoint
-
-                    save_checkpoint(checkpoint, self)
         finally:
             progress.close()
         if self.restore_best and self.patience is not None and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         return self.history
+
+    def _train_epoch(self, X, Y, lengths, progress) -> dict[str, float]:
+        """Shuffled mini-batches, one update each (per chunk with bptt); the epoch's mean loss and
+        metrics over valid targets."""
+        self.model.train()
+        n = len(X)
+        order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
+        totals: dict[str, list[float]] = {"loss": [0.0, 0.0], **{m: [0.0, 0.0] for m in self.metrics}}
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], totals)
+            progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
+        return {k: s / c for k, (s, c) in totals.items()}
+
+    def _end_epoch(self, logs: dict, monitor: str, checkpoint) -> None:
+        """Schedule, early stopping, history, callbacks, checkpoint — in that order."""
+        if self.schedule is not None:
+            self.schedule.step(logs.get(monitor))
+        self._early_stopping(logs, monitor)
+        self.history.append(logs)
+        self.epoch += 1
+        for cb in self.callbacks:
+            if cb(self, logs):
+                self.stopped = True
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, self)
 
     def _train_batch(self, xb, yb, lb, totals) -> None:
         """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT."""
