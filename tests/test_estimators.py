@@ -112,7 +112,7 @@ def test_save_and_load_roundtrip_and_errors(tmp_path):
     ints.save(tmp_path / "ints.npz")
     assert LSTMClassifier.load(tmp_path / "ints.npz").classes_.tolist() == [5, 6]
 
-    reg = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, X.sum(axis=(1, 2)))
+    reg = LSTMRegressor(hidden_size=np.int64(3), epochs=1, seed=np.int64(0)).fit(X, X.sum(axis=(1, 2)))  # NumPy ints (grids)
     reg.save(tmp_path / "reg.npz")
     np.testing.assert_array_equal(lstmkit.load(tmp_path / "reg.npz").predict(X), reg.predict(X))
     with pytest.raises(FileFormatError, match="expected a model of kind LSTMClassifier, got LSTMRegressor"):

@@ -124,8 +124,8 @@ def _check_model_config(mc: dict, arrays: dict) -> None:
 
 class _SequenceEstimator:
     """Shared machinery: parameters, model building, training, saving. Subclasses define
-    ``__init__`` (its signature is the list of hyper-parameters), ``_prepare_targets`` and
-    ``_output``."""
+    ``__init__`` (its signature is the list of hyper-parameters), ``fit`` (targets -> the loss's
+    form, then :meth:`_fit`), ``_extra``/``_restore_extra`` (their learned preprocessing as JSON)."""
 
     _estimator_type = ""  # sklearn < 1.6
 
@@ -177,13 +177,13 @@ class _SequenceEstimator:
             )
 
     # -- training ---------------------------------------------------------------------------
-    def _build_model(self, n_features: int, n_outputs: int, head: str) -> SequenceModel:
+    def _build_model(self, n_features: int, n_outputs: int, head: str, seed: int) -> SequenceModel:
         return SequenceModel(
             n_features, None if self.readout == "identity" else n_outputs, self.hidden_size,
             num_layers=self.num_layers, cell=self.cell, head=head, readout=self.readout,
             bidirectional=self.bidirectional, dropout=self.dropout,
             forget_bias=self.forget_bias if self.cell == "lstm" else None,
-            lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=self._seeds[0],
+            lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=seed,
         )
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None):
@@ -193,22 +193,21 @@ class _SequenceEstimator:
         seed = self.seed
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2**63))
-        self._seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)]
-        model = self._build_model(X.shape[2], n_outputs, head)
+        model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
+        model = self._build_model(X.shape[2], n_outputs, head, model_seed)
         if self.readout == "identity" and model.output_size != n_outputs:
             fail(name, "readout", f"'linear' unless hidden_size*directions equals the {n_outputs} outputs", "'identity'")
         trainer = Trainer(
             model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
-            patience=self.patience, seed=self._seeds[1], verbose=self.verbose,
+            patience=self.patience, seed=trainer_seed, verbose=self.verbose,
         )
         if checkpoint is not None and os.path.exists(checkpoint):
             load_checkpoint(checkpoint, trainer)  # resume: same data and parameters -> same result
         history = trainer.fit(
             X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0), checkpoint=checkpoint,
         )
-        del self._seeds
         for k, v in learned.items():
             setattr(self, k, v)
         self.model_ = model
@@ -230,7 +229,19 @@ class _SequenceEstimator:
 
     # -- saving -----------------------------------------------------------------------------
     def _json_params(self) -> dict[str, Any]:
-        params = self.get_params()
+        """get_params() as JSON: NumPy scalars as Python numbers, tuples as lists, dtype by name,
+        a Generator seed as None (its draws cannot be stored)."""
+
+        def plain(v):
+            if isinstance(v, np.generic):
+                return v.item()
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, dict):
+                return {str(k): plain(x) for k, x in v.items()}
+            return v
+
+        params = {k: plain(v) for k, v in self.get_params().items()}
         if isinstance(params.get("seed"), np.random.Generator):
             params["seed"] = None
         params["dtype"] = np.dtype(params["dtype"]).name
