@@ -136,3 +136,21 @@ def test_sequence_model_keys_forget_bias_and_options():
         SequenceModel(3, 3, 4, readout="identity")
     with pytest.raises(ValueError, match="lstm_options"):
         SequenceModel(3, 2, 4, lstm_options={"hidden_size": 3})
+
+
+def test_token_inputs_equal_their_one_hot_features():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 5, size=(3, 4))
+    a = SequenceModel(5, 5, 3, inputs="tokens", dtype=np.float64, seed=0)
+    b = SequenceModel(5, 5, 3, dtype=np.float64, seed=0)
+    out_a, _ = a(ids)
+    out_b, _ = b(np.eye(5)[ids])
+    np.testing.assert_array_equal(out_a, out_b)
+    dout = rng.normal(size=out_a.shape)
+    np.testing.assert_array_equal(a.backward(dout), b.backward(dout))
+    for k in a.grads:
+        np.testing.assert_array_equal(a.grads[k], b.grads[k])
+    with pytest.raises(ValueError, match=r"token ids in \[0, input_size=5\)"):
+        a(ids + 1)
+    with pytest.raises(TypeError, match="integer token ids"):
+        a(np.eye(5)[ids])

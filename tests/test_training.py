@@ -258,3 +258,15 @@ def test_training_loop_matches_the_same_loop_in_pytorch(head):
     theirs = {**{f"rnn.{k}": v for k, v in lstm.state_dict().items()}, **{f"head.{k}": v for k, v in lin.state_dict().items()}}
     for k, v in model.parameters().items():
         np.testing.assert_allclose(v, theirs[k].numpy(), rtol=1e-9, atol=1e-11, err_msg=k)
+
+
+def test_training_on_token_ids_equals_training_on_one_hot():
+    X, Y = counting_data(2, n=16, T=6)
+    ids = X.argmax(-1)  # (n, T) token ids
+    a = SequenceModel(2, 2, 3, inputs="tokens", dtype=np.float64, seed=0)
+    b = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    fit(a, ids, Y, epochs=2, batch_size=4, seed=0, bptt=3)
+    fit(b, X, Y, epochs=2, batch_size=4, seed=0, bptt=3)
+    for k in a.parameters():
+        assert np.array_equal(a.parameters()[k], b.parameters()[k])
+    np.testing.assert_array_equal(predict(a, ids), predict(b, X))

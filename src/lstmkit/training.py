@@ -12,7 +12,8 @@
     restore the best weights (when early stopping is on)
 
 Data (batch first, as :class:`~lstmkit.models.SequenceModel`):
-    X (N, T, I) float; lengths (N,) ints in [1, T] or None.
+    X (N, T, I) float, or (N, T) token ids for a model with inputs="tokens" (one-hot per batch);
+    lengths (N,) ints in [1, T] or None.
     Y for ``loss="cross_entropy"``: class indices, (N, T) with head="all" or (N,) with head="last".
     Y for ``loss="mse"``: the model's output shape, (N, T, O) or (N, O).
 With head="all", steps past a sequence's length are masked out of the loss and metrics.
@@ -98,12 +99,23 @@ class History:
         return f"History({len(self)} epochs, keys={self.keys()})"
 
 
-def _check_data(X, Y, lengths, model, where: str):
-    """Validate one data set; returns (X, Y, lengths or None)."""
+def _check_X(X, model, where: str) -> np.ndarray:
+    """X (N, T, I) floats, or (N, T) integer token ids for a model with inputs="tokens"."""
+    if getattr(model, "inputs", "features") == "tokens":
+        X = np.asarray(X)
+        if X.dtype.kind not in "iu" or X.ndim != 2:
+            fail(where, "X", "integer token ids (n_samples, T) for a model with inputs='tokens'", f"dtype {X.dtype} shape {X.shape}", exc=TypeError if X.dtype.kind not in "iu" else ValueError)
+        return X
     X = check_float_array(X, where, "X", model.dtype)
     if X.ndim != 3:
         fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
-    n, T, _ = X.shape
+    return X
+
+
+def _check_data(X, Y, lengths, model, where: str):
+    """Validate one data set; returns (X, Y, lengths or None)."""
+    X = _check_X(X, model, where)
+    n, T = X.shape[:2]
     Y = np.asarray(Y)
     if Y.shape[:1] != (n,):
         fail(where, "Y", f"{n} rows (one per sequence in X)", f"shape {Y.shape}")
@@ -281,7 +293,7 @@ class Trainer:
 
     def _train_batch(self, xb, yb, lb, totals) -> None:
         """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT."""
-        B, T, _ = xb.shape
+        B, T = xb.shape[:2]
         k = self.bptt or T
         state = None
         for s in range(0, T, k):
@@ -435,9 +447,7 @@ class Trainer:
 
 def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray:
     """Run ``model`` in eval mode without caches over X (N, T, I) in batches; (N, T, O) or (N, O)."""
-    X = check_float_array(X, "predict", "X", model.dtype)
-    if X.ndim != 3:
-        fail("predict", "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
+    X = _check_X(X, model, "predict")
     was_training = model.training
     model.eval()
     outs = []
