@@ -34,10 +34,10 @@ def strip(history):
     return [{k: v for k, v in e.items() if k != "time"} for e in history.epochs]
 
 
-@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
-def test_resume_equals_uninterrupted_bit_for_bit(tmp_path, schedule):
+@pytest.mark.parametrize("schedule,k", [("plateau", 2), ("cosine", 2), ("plateau", 1), ("cosine", 5)])
+def test_resume_equals_uninterrupted_bit_for_bit(tmp_path, schedule, k):
     X, Y, lengths = data()
-    N, k = 6, 2
+    N = 6
     straight = make_trainer(schedule)
     straight.fit(X, Y, lengths, epochs=N, validation_split=0.2)
 

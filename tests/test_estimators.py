@@ -206,3 +206,24 @@ def test_grid_search_over_3d_inputs():
     gs = model_selection.GridSearchCV(LSTMClassifier(epochs=2, seed=0), {"hidden_size": [2, 4]}, cv=2)
     gs.fit(X, y)
     assert gs.best_params_["hidden_size"] in (2, 4) and gs.predict(X).shape == (30,)
+
+
+def test_failed_save_keeps_the_previous_model_file(tmp_path, monkeypatch):
+    from lstmkit import io as lio
+
+    X, y = seq_data(n=10)
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    path = tmp_path / "m.npz"
+    clf.save(path)
+    before = path.read_bytes()
+
+    def broken_savez(f, **arrays):
+        f.write(b"PK partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lio.np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        LSTMClassifier(hidden_size=3, epochs=1, seed=1).fit(X, y).save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    np.testing.assert_array_equal(lstmkit.load(path).predict_proba(X), clf.predict_proba(X))
