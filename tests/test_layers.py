@@ -132,6 +132,8 @@ def test_sequence_model_keys_forget_bias_and_options():
     assert p.state_dict()["rnn.weight_hr_l0"].shape == (2, 4)
     with pytest.raises(ValueError, match="forget_bias"):
         SequenceModel(3, 2, 4, cell="rnn", forget_bias=1.0)
+    with pytest.raises(ValueError, match="forget_bias None when the LSTM has no bias"):
+        SequenceModel(3, 2, 4, forget_bias=1.0, lstm_options={"bias": False})
     with pytest.raises(ValueError, match="output_size"):
         SequenceModel(3, 3, 4, readout="identity")
     with pytest.raises(ValueError, match="lstm_options"):

@@ -171,6 +171,10 @@ def test_fit_errors_name_the_argument():
         fit(model, X, Y, validation_split=1.5)
     with pytest.raises(ValueError, match="Trainer: expected loss one of"):
         Trainer(model, loss="hinge")
+    from lstmkit.optim import Adam
+
+    with pytest.raises(ValueError, match="Trainer: expected optimizer an optimizer built on this model"):
+        Trainer(model, optimizer=Adam(SequenceModel(2, 2, 3, seed=0)))
 
 
 def test_seed000_slide_network_through_sequence_model():

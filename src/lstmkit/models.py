@@ -129,6 +129,8 @@ class SequenceModel(Module):
             self.output_size = check_int(output_size, where, "output_size", minimum=1)
             self.head = Linear(feat, self.output_size, dtype=self.dtype, seed=head_rng)
         if forget_bias is not None:
+            if not self.rnn.bias:
+                fail(where, "forget_bias", "None when the LSTM has no bias (lstm_options bias=False)", repr(forget_bias))
             H = self.rnn.hidden_size
             for k, v in self.rnn.parameters().items():
                 if k.startswith("bias_ih"):

@@ -192,6 +192,8 @@ class Trainer:
             self.loss_name, self.loss_fn = getattr(loss, "__name__", "custom"), loss
         else:
             fail(where, "loss", f"one of {list(LOSSES)} or a callable", repr(loss), exc=TypeError)
+        if isinstance(optimizer, Optimizer) and optimizer.module is not model:
+            fail(where, "optimizer", "an optimizer built on this model", f"one built on another {type(optimizer.module).__name__}")
         self.optimizer = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
         if isinstance(schedule, str):
             if schedule not in SCHEDULES:
