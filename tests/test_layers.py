@@ -136,6 +136,8 @@ def test_sequence_model_keys_forget_bias_and_options():
         SequenceModel(3, 2, 4, forget_bias=1.0, lstm_options={"bias": False})
     with pytest.raises(ValueError, match="output_size"):
         SequenceModel(3, 3, 4, readout="identity")
+    with pytest.raises(ValueError, match=r"SequenceModel: expected x a 3-D array \(B, T, I\), batch first, got shape \(5, 3\)"):
+        m(np.zeros((5, 3), dtype=np.float32))
     with pytest.raises(ValueError, match="lstm_options"):
         SequenceModel(3, 2, 4, lstm_options={"hidden_size": 3})
 

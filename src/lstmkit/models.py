@@ -166,6 +166,8 @@ class SequenceModel(Module):
         """x (B, T, I) (or token ids (B, T)) -> ``(out, state)``; out (B, T, O) ("all") or (B, O) ("last")."""
         if self.inputs == "tokens":
             x = self.one_hot(x)  # (B, T) ids -> (B, T, I)
+        elif np.ndim(x) != 3:
+            fail("SequenceModel", "x", "a 3-D array (B, T, I), batch first", f"shape {np.shape(x)}", "For one sequence use x[None].")
         keep = self.requires_grad
         self.rnn.requires_grad = keep
         if self.head is not None:
