@@ -121,3 +121,18 @@ def test_failed_load_leaves_trainer_unchanged(tmp_path):
     lio.save_arrays(tmp_path / "model.npz", {"a": np.zeros(2)}, {"format": "lstmkit-model"})
     with pytest.raises(FileFormatError, match="expected an lstmkit checkpoint"):
         load_checkpoint(tmp_path / "model.npz", t)
+
+
+def test_fit_resume_flag(tmp_path):
+    X, Y, lengths = data()
+    path = tmp_path / "c.npz"
+    a = make_trainer()
+    a.fit(X, Y, lengths, epochs=3, checkpoint=path)
+    b = make_trainer()
+    b.fit(X, Y, lengths, epochs=3, checkpoint=path, resume=True)  # already done: nothing to run
+    assert b.epoch == 3 and len(b.history) == 3
+    fresh = make_trainer()
+    fresh.fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "new.npz", resume=True)  # no file yet: starts
+    assert fresh.epoch == 1
+    with pytest.raises(ValueError, match="checkpoint a path with resume=True"):
+        make_trainer().fit(X, Y, lengths, epochs=1, resume=True)

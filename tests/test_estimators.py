@@ -148,7 +148,7 @@ def test_fit_with_checkpoint_resumes_to_the_same_model(tmp_path):
     straight = LSTMClassifier(hidden_size=4, epochs=4, dropout=0.0, validation_split=0.2, seed=3).fit(X, y)
     path = tmp_path / "ck.npz"
     LSTMClassifier(hidden_size=4, epochs=2, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
-    resumed = LSTMClassifier(hidden_size=4, epochs=4, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
+    resumed = LSTMClassifier(hidden_size=4, epochs=4, validation_split=0.2, seed=3).fit(X, y, checkpoint=path, resume=True)
     for k, v in straight.model_.state_dict().items():
         assert np.array_equal(v, resumed.model_.state_dict()[k]), k
     assert len(resumed.history_) == 4

@@ -38,13 +38,11 @@ learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 from __future__ import annotations
 
 import inspect
-import os
 from typing import Any
 
 import numpy as np
 
 from ._checks import check_dtype, fail
-from .checkpoint import load_checkpoint
 from .functional import softmax
 from .modelfile import save_model
 from .models import SequenceModel
@@ -186,7 +184,7 @@ class _SequenceEstimator:
             lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=seed,
         )
 
-    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None):
+    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was)."""
         name = type(self).__name__
@@ -203,10 +201,9 @@ class _SequenceEstimator:
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
             patience=self.patience, seed=trainer_seed, verbose=self.verbose,
         )
-        if checkpoint is not None and os.path.exists(checkpoint):
-            load_checkpoint(checkpoint, trainer)  # resume: same data and parameters -> same result
         history = trainer.fit(
-            X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0), checkpoint=checkpoint,
+            X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0),
+            checkpoint=checkpoint, resume=resume,
         )
         for k, v in learned.items():
             setattr(self, k, v)
@@ -307,12 +304,12 @@ class LSTMClassifier(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.seed, self.dtype, self.verbose = bptt, seed, dtype, verbose
 
-    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMClassifier":
+    def fit(self, X, y, lengths=None, checkpoint=None, resume=False) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
-        ``checkpoint``: a path written (atomically) after every epoch; if it exists when fit
-        starts, training resumes from it — with the same data and parameters the result is the
-        same, bit for bit, as an uninterrupted fit."""
+        ``checkpoint``: a path written (atomically) after every epoch. ``resume=True``: if it
+        exists, continue from it — with the same data and parameters the result is the same, bit
+        for bit, as an uninterrupted fit."""
         where = "LSTMClassifier.fit"
         X, lengths = _as_sequences(X, lengths, check_dtype(self.dtype, where), where)
         y = np.asarray(y)
@@ -326,7 +323,7 @@ class LSTMClassifier(_SequenceEstimator):
             fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
         codes = np.where(valid, np.searchsorted(classes, np.where(valid, y, classes[0])), 0).astype(np.int64)
         learned = {"classes_": classes, "per_step_": per_step}
-        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned, checkpoint)
+        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned, checkpoint, resume)
 
     def predict_proba(self, X, lengths=None) -> np.ndarray:
         """Class probabilities softmax(out): (n, C), or (n, T, C) for per-step labels."""
@@ -395,9 +392,9 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
         return bool(per_step), y.ndim == (3 if per_step else 2)
 
-    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMRegressor":
+    def fit(self, X, y, lengths=None, checkpoint=None, resume=False) -> "LSTMRegressor":
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
-        ``checkpoint``: as in :meth:`LSTMClassifier.fit` (resumes when the file exists)."""
+        ``checkpoint``, ``resume``: as in :meth:`LSTMClassifier.fit`."""
         where = "LSTMRegressor.fit"
         dtype = check_dtype(self.dtype, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
@@ -417,7 +414,7 @@ class LSTMRegressor(_SequenceEstimator):
             mean, scale = np.zeros(Y.shape[-1]), np.ones(Y.shape[-1])
         Z = np.where(valid[..., None], (Y - mean) / scale, 0.0).astype(dtype)
         learned = {"y_mean_": mean, "y_scale_": scale, "per_step_": per_step, "n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
-        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned, checkpoint)
+        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned, checkpoint, resume)
 
     def predict(self, X, lengths=None) -> np.ndarray:
         """Predictions in y's units and layout at fit: (n,), (n, k), (n, T) or (n, T, k)."""

@@ -36,13 +36,14 @@ continues exactly as an uninterrupted one.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ._checks import check_float_array, check_int, fail
-from .checkpoint import save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .losses import mse, softmax_cross_entropy
 from .module import Module
 from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
@@ -237,12 +238,22 @@ class Trainer:
         self.stopped = False
 
     # -- the loop --------------------------------------------------------------------------
-    def fit(self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0, checkpoint=None) -> History:
+    def fit(
+        self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
+        checkpoint=None, resume: bool = False,
+    ) -> History:
         """Train until ``epochs`` epochs in total have run (a resumed trainer continues from
-        ``self.epoch``). ``checkpoint``: a path written atomically after every epoch.
-        Returns the :class:`History` (also ``self.history``)."""
+        ``self.epoch``). Returns the :class:`History` (also ``self.history``).
+
+        ``checkpoint``: a path written atomically after every epoch. ``resume=True``: if that
+        file exists, first restore this trainer and its model from it (see :mod:`lstmkit.checkpoint`).
+        """
         where = "Trainer.fit"
         epochs = check_int(epochs, where, "epochs", minimum=0)
+        if resume and checkpoint is None:
+            fail(where, "checkpoint", "a path with resume=True", None)
+        if resume and os.path.exists(checkpoint):
+            load_checkpoint(checkpoint, self)
         X, Y, lengths = _check_data(X, Y, lengths, self.model, where)
         (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
@@ -464,6 +475,9 @@ def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray
     return np.concatenate(outs, axis=0)
 
 
-def fit(model: Module, X, Y, lengths=None, *, epochs: int = 10, validation_data=None, validation_split: float = 0.0, checkpoint=None, **trainer_options) -> History:
+def fit(
+    model: Module, X, Y, lengths=None, *, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
+    checkpoint=None, resume: bool = False, **trainer_options,
+) -> History:
     """One call: ``Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, ...)``."""
-    return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint)
+    return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint, resume)
