@@ -158,3 +158,19 @@ def test_token_inputs_equal_their_one_hot_features():
         a(ids + 1)
     with pytest.raises(TypeError, match="integer token ids"):
         a(np.eye(5)[ids])
+
+
+@pytest.mark.parametrize("head", ["last", "all"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padded_batch_equals_each_sequence_alone(head, bidirectional):
+    rng = np.random.default_rng(3)
+    m = SequenceModel(2, 3, 4, head=head, bidirectional=bidirectional, num_layers=2, dtype=np.float64, seed=0)
+    lengths = np.array([5, 1, 3, 4])
+    x = rng.normal(size=(4, 5, 2))
+    out, _ = m(x, lengths)
+    for b, L in enumerate(lengths):
+        alone, _ = m(x[b : b + 1, :L])
+        if head == "last":
+            np.testing.assert_allclose(out[b], alone[0], rtol=1e-13, atol=1e-15)
+        else:
+            np.testing.assert_allclose(out[b, :L], alone[0], rtol=1e-13, atol=1e-15)
