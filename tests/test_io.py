@@ -16,7 +16,7 @@ from lstmkit.io import MAX_ENTRIES, FileFormatError, load_arrays, save_arrays
 
 
 def test_round_trip_and_compressed(tmp_path):
-    arrays = {"a.b": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array([1, 2], np.int64), "f": np.asfortranarray(np.ones((2, 3)))}
+    arrays = {"model/rnn.w": np.ones(2), "a.b": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array([1, 2], np.int64), "f": np.asfortranarray(np.ones((2, 3)))}
     save_arrays(tmp_path / "x.npz", arrays, {"k": [1, "v"]})
     got, meta = load_arrays(tmp_path / "x.npz")
     assert meta == {"k": [1, "v"]}
@@ -48,7 +48,10 @@ META = ("__meta__.npy", _npy(np.array("{}")))
     "entries, match",
     [
         ([META, ("../evil.npy", _npy(np.ones(2)))], "unexpected entry"),
-        ([META, ("dir/w.npy", _npy(np.ones(2)))], "unexpected entry"),
+        ([META, ("/abs.npy", _npy(np.ones(2)))], "unexpected entry"),
+        ([META, ("a/../../w.npy", _npy(np.ones(2)))], "unexpected entry"),
+        ([META, ("a//w.npy", _npy(np.ones(2)))], "unexpected entry"),
+        ([META, ("a\\w.npy", _npy(np.ones(2)))], "unexpected entry"),
         ([META, ("w.txt", b"hello")], "unexpected entry"),
         ([META, ("w.npy", _npy(np.ones(2))), ("w.npy", _npy(np.ones(2)))], "duplicate"),
         ([("w.npy", _npy(np.ones(2)))], "metadata"),

@@ -8,8 +8,9 @@ Layout of a file written by :func:`save_arrays` (an ordinary ``.npz`` zip)::
 Reading never unpickles and never trusts a size it has not checked. :func:`load_arrays`
 
 1. reads the whole file into memory (refusing files above ``max_bytes``),
-2. checks the zip directory: at most :data:`MAX_ENTRIES` entries, each a plain ``<name>.npy``
-   (no folders, no ``..``, no duplicates), stored or deflated, total declared size <= ``max_bytes``,
+2. checks the zip directory: at most :data:`MAX_ENTRIES` entries, each ``<name>.npy`` with a
+   name of :data:`NAME_RE` (no absolute paths, no ``..``, no duplicates), stored or deflated,
+   total declared size <= ``max_bytes`` (nothing is ever extracted to disk),
 3. parses each ``.npy`` header itself (``numpy.lib.format``, a literal parser, not ``eval``):
    version 1.0 or 2.0, a numeric dtype without object fields (a pickled payload needs an object
    dtype, so it is refused before a byte of it is read), a shape whose element count is at most
@@ -48,8 +49,10 @@ MAX_BYTES = 2**31
 MAX_ENTRIES = 4096
 #: refuse metadata longer than this many characters
 MAX_META_CHARS = 2**26
-#: an array name: letters, digits and ``_ . -`` (PyTorch's dotted names fit)
-NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
+#: an array name: ``/``-separated parts of letters, digits and ``_ . -`` (PyTorch's dotted names
+#: and checkpoints' ``model/rnn.weight_ih_l0`` fit); no part may be ``.`` or ``..``
+NAME_RE = re.compile(r"^(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*$")
+NAME_MAX = 400
 _NUMERIC_KINDS = "biuf"
 
 
@@ -84,10 +87,10 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta:
     """
     payload: dict[str, np.ndarray] = {}
     for k, v in arrays.items():
-        if k == META_KEY or not isinstance(k, str) or not NAME_RE.match(k):
+        if k == META_KEY or not isinstance(k, str) or len(k) > NAME_MAX or not NAME_RE.match(k):
             raise ValueError(
-                f"save_arrays: expected array names of letters, digits, '_', '.', '-' "
-                f"(not {META_KEY!r}), got {k!r}."
+                f"save_arrays: expected array names of '/'-separated parts of letters, digits, '_', '.', '-' "
+                f"(not {META_KEY!r}, no '..'), got {k!r}."
             )
         a = np.asarray(v)
         if a.dtype.kind not in _NUMERIC_KINDS or a.dtype.fields is not None:
@@ -157,7 +160,7 @@ def _parse(data: bytes, path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         total = 0
         for info in infos:
             base = info.filename[:-4] if info.filename.endswith(".npy") else None
-            if base is None or not (base == META_KEY or NAME_RE.match(base)):
+            if base is None or not (base == META_KEY or (len(base) <= NAME_MAX and NAME_RE.match(base))):
                 raise _bad(path, f"unexpected entry {info.filename!r} (expected <name>.npy)")
             if info.filename in seen:
                 raise _bad(path, f"duplicate entry {info.filename!r}")
