@@ -90,3 +90,19 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, message):
     err = capsys.readouterr().err
     assert err.startswith("lstmkit: error:") and message in err and err.count("\n") == 1, err
     assert not (tmp_path / args[1]).exists()
+
+
+def test_estimator_file_to_onnx(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 5, 2)).astype(np.float32)
+    y = (X[:, :, 0].sum(1) > 0).astype(int)
+    clf = lstmkit.LSTMClassifier(hidden_size=3, epochs=1, batch_size=8, seed=0).fit(X, y)
+    clf.save(tmp_path / "clf.npz")
+    assert main(["convert", str(tmp_path / "clf.npz"), str(tmp_path / "clf.onnx"), "--lengths"]) == 0
+    assert "LSTMClassifier" in capsys.readouterr().out
+    sess = ort.InferenceSession(str(tmp_path / "clf.onnx"), providers=["CPUExecutionProvider"])
+    lengths = np.array([5, 3] * 8, np.int32)
+    logits = sess.run(["out"], {"x": X, "lengths": lengths})[0]
+    assert (logits.argmax(1) == np.searchsorted(clf.classes_, clf.predict(X, lengths=lengths))).all()
+    assert main(["convert", str(tmp_path / "clf.npz"), str(tmp_path / "clf.keras")]) == 1
+    assert "expected OUT to be .onnx" in capsys.readouterr().err

@@ -285,3 +285,42 @@ def test_import_refusals_name_the_problem():
             model_from_onnx(f.name)
         finally:
             os.unlink(f.name)
+
+
+# -- SequenceModel and estimators -------------------------------------------------------------------
+SEQ_GRID = list(itertools.product(("lstm", "rnn"), ("all", "last"), ("linear", "identity"), ("features", "tokens"), (False, True)))
+
+
+@pytest.mark.parametrize("cell, head, readout, inputs, bi", SEQ_GRID)
+def test_export_sequence_model_runs_in_onnxruntime(cell, head, readout, inputs, bi):
+    I, H = 5, 4
+    D = 1 + bi
+    model = lstmkit.SequenceModel(
+        I, 3 if readout == "linear" else None, H, num_layers=2, cell=cell, head=head, readout=readout,
+        bidirectional=bi, dtype=np.float64, seed=3, inputs=inputs,
+    )
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, I, size=(3, 6)) if inputs == "tokens" else rng.normal(size=(3, 6, I))
+    lengths = np.array([6, 2, 4], np.int32)
+    onnx_model = to_onnx(model, lengths=True)
+    feeds = {"x": x.astype(np.int64) if inputs == "tokens" else x.astype(np.float32), "lengths": lengths}
+    got = session(onnx_model).run(["out"], feeds)[0]
+    model.eval()
+    with model.no_grad():
+        ref, _ = model(x, lengths=lengths.astype(np.int64))
+    if head == "all":  # the model's outputs past a sequence's length are not defined; ONNX's are 0-based
+        valid = np.arange(6)[None, :] < lengths[:, None]
+        got, ref = got[valid], ref[valid]
+    check_close("export SequenceModel out", got, ref, 2e-5)
+    assert got.shape[-1] == (3 if readout == "linear" else D * H)
+
+
+def test_export_fitted_estimator(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 5, 2)).astype(np.float32)
+    y = np.where(X[:, :, 0].sum(1) > 0, "up", "down")
+    clf = lstmkit.LSTMClassifier(hidden_size=4, epochs=2, batch_size=10, bidirectional=True, seed=0).fit(X, y)
+    to_onnx(clf, path=tmp_path / "clf.onnx")
+    logits = ort.InferenceSession(str(tmp_path / "clf.onnx"), providers=["CPUExecutionProvider"]).run(["out"], {"x": X})[0]
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    check_close("export LSTMClassifier proba", e / e.sum(1, keepdims=True), clf.predict_proba(X), 2e-6)

@@ -8,7 +8,8 @@ The format of each file is told by its name:
     .onnx                     ONNX graph with the standard LSTM/RNN operator
 
 What travels: the recurrent module (LSTM, RNN; LSTMCell/RNNCell between .npz and .pt) and an
-optional read-out Linear/Dense. A state_dict does not record ``batch_first`` or an RNN's
+optional read-out Linear/Dense. An estimator's file (``clf.save``) converts to ONNX, with its
+read-out, head and token inputs. A state_dict does not record ``batch_first`` or an RNN's
 nonlinearity: give them with ``--batch-first`` and ``--nonlinearity``.
 """
 
@@ -49,8 +50,13 @@ def read(path: str, fmt: str, args):
     if not Path(path).exists():
         raise FileNotFoundError(2, "No such file", path)
     if fmt == "lstmkit":
-        from ..modelfile import read_lstm
+        from ..modelfile import MODULE_KINDS, read_lstm, read_model
 
+        if read_model(path).kind not in MODULE_KINDS:  # an estimator's file (lstmkit.load)
+            from ..saving import load
+
+            est = load(path)
+            return est, None, {}
         f = read_lstm(path)
         return f.module, f.readout, f.extra
     if fmt == "pytorch":
@@ -73,6 +79,13 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
     from ..cli import CommandError
 
     kind = type(module).__name__
+    if hasattr(module, "model_"):  # a fitted estimator: its whole model goes to ONNX
+        if fmt != "onnx":
+            raise CommandError(f"convert: expected OUT to be .onnx for an estimator's file ({kind}), got {path!r}.")
+        from ..interop.onnx import to_onnx
+
+        to_onnx(module, None, path, lengths=args.lengths, initial_state=args.initial_state)
+        return
     if fmt == "lstmkit":
         from ..modelfile import save_lstm
 
@@ -105,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     if readout is not None:
         O, F = readout["weight"].shape
         head = f" + read-out {F} -> {O}"
-    desc = repr(module) if hasattr(module, "extra_repr") else f"{type(module).__name__}({module.input_size}, {module.hidden_size})"
+    if hasattr(module, "model_"):
+        desc = f"{type(module).__name__} with {module.model_!r}"
+    elif hasattr(module, "extra_repr"):
+        desc = repr(module)
+    else:
+        desc = f"{type(module).__name__}({module.input_size}, {module.hidden_size})"
     print(f"{args.input} ({TITLES[fmt_in]}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}")
     return 0

@@ -10,6 +10,7 @@ weights as initializers converted by :func:`lstmkit.layout.to_onnx` (gate order 
     layer l  Y_l (T, D, B, H) = LSTM(x_l, W_l, R_l, B_l, lengths, h0[lD:(l+1)D], c0[...])
              x_{l+1} = Reshape(Transpose(Y_l, (0, 2, 1, 3)), (T, B, D*H))
     outputs  y (T, B, D*H)  or, with a read-out, out = y W^T + b  (T, B, O)   (batch_first: B first)
+             (a SequenceModel / estimator: always ``out``; (B, O) with head="last")
              h_n, c_n (L*D, B, H) = Concat over layers of Y_h, Y_c  (row l*D + d, as lstmkit)
 
 Export is float32 (onnxruntime's LSTM kernel has no float64). Variants: ``peephole`` -> P,
@@ -80,6 +81,12 @@ def _activation_attrs(acts, D: int) -> dict:
 def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, lengths: bool = False, initial_state: bool = False):
     """Export an lstmkit ``LSTM`` or ``RNN`` (and an optional read-out) as an ONNX model.
 
+    ``module`` may also be a :class:`lstmkit.SequenceModel` or a fitted estimator (its ``model_``):
+    its read-out, ``head`` ("all": one output per step; "last": ``out = read(h_last)``, taken from
+    the last layer's Y_h, which is each direction's final state at each sequence's last valid step,
+    exactly the model's h_last) and ``inputs="tokens"`` (int64 ids (B, T), one-hot encoded by a
+    Gather from the identity) are exported with it.
+
     ``readout``: ``{"weight": (O, D*P), "bias": (O,)}`` applied to every step. ``lengths`` adds an
     int32 input ``lengths`` (B,); ``initial_state`` adds inputs ``h0`` (and ``c0``). Returns the
     ``onnx.ModelProto`` (checked with ``onnx.checker``) and writes it to ``path`` if given.
@@ -89,9 +96,17 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
     from onnx import TensorProto, helper, numpy_helper
 
     where = "to_onnx"
+    head_mode, tokens, is_seq = "all", False, False
+    seq = getattr(module, "model_", module)  # a fitted estimator holds its SequenceModel in model_
+    if hasattr(seq, "rnn") and hasattr(seq, "head_mode"):  # a SequenceModel
+        if readout is not None:
+            fail(where, "readout", "None for a SequenceModel (its own read-out is exported)", "a read-out")
+        head_mode, tokens, is_seq = seq.head_mode, seq.inputs == "tokens", True
+        readout = None if seq.head is None else seq.head.state_dict()
+        module = seq.rnn
     is_lstm = type(module) is LSTM
     if not is_lstm and type(module) is not RNN:
-        fail(where, "module", "an lstmkit LSTM or RNN", type(module).__name__, exc=TypeError)
+        fail(where, "module", "an lstmkit LSTM, RNN, SequenceModel or fitted estimator", type(module).__name__, exc=TypeError)
     variant = getattr(module, "variant", None)
     changed = variant.changed() if variant is not None else {}
     bad = [k for k in _NOT_EXPORTABLE if k in changed]
@@ -107,7 +122,11 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
         return name
 
-    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", module.input_size] if module.batch_first else ["T", "B", module.input_size])]
+    I = module.input_size
+    if tokens:
+        inputs = [helper.make_tensor_value_info("x", TensorProto.INT64, ["B", "T"] if module.batch_first else ["T", "B"])]
+    else:
+        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", I] if module.batch_first else ["T", "B", I])]
     if lengths:
         inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, ["B"]))
     n_states = 2 if is_lstm else 1
@@ -115,8 +134,11 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         for s in ("h0", "c0")[:n_states]:
             inputs.append(helper.make_tensor_value_info(s, TensorProto.FLOAT, [L * D, "B", H]))
     x = "x"
+    if tokens:  # ids -> one-hot rows: x_t = e_{k_t} = eye[k_t]
+        nodes.append(helper.make_node("Gather", [const("eye", np.eye(I, dtype=f32)), "x"], ["x_one_hot"], axis=0))
+        x = "x_one_hot"
     if module.batch_first:
-        nodes.append(helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2]))
+        nodes.append(helper.make_node("Transpose", [x], ["x_tbi"], perm=[1, 0, 2]))
         x = "x_tbi"
     const("shape_tb_", np.array([0, 0, -1], dtype=np.int64))
     attrs = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward"}
@@ -166,6 +188,11 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         nodes.append(helper.make_node("Reshape", [f"Y_tbdh_l{layer}", "shape_tb_"], [f"y_l{layer}"]))
         x = f"y_l{layer}"
     final = x
+    if head_mode == "last":  # h_last = [each direction's final state] = Y_h of the last layer   (B, D*H)
+        nodes.append(helper.make_node("Transpose", [ys_h[-1]], ["h_last_bdh"], perm=[1, 0, 2]))
+        const("shape_b_", np.array([0, -1], dtype=np.int64))
+        nodes.append(helper.make_node("Reshape", ["h_last_bdh", "shape_b_"], ["h_last"]))
+        final = "h_last"
     outputs = []
     if readout is not None:
         W = np.asarray(readout["weight"])
@@ -176,10 +203,15 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         if readout.get("bias") is not None:
             nodes.append(helper.make_node("Add", [final, const("head_bias", np.asarray(readout["bias"], dtype=f32))], ["head_out"]))
             final = "head_out"
-    out_name = "out" if readout is not None else "y"
+    out_name = "out" if readout is not None or is_seq else "y"
     nodes.append(helper.make_node("Transpose", [final], [out_name], perm=[1, 0, 2]) if module.batch_first else helper.make_node("Identity", [final], [out_name]))
     width = int(np.asarray(readout["weight"]).shape[0]) if readout is not None else D * module.output_size
-    outputs.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, ["B", "T", width] if module.batch_first else ["T", "B", width]))
+    if head_mode == "last":
+        nodes[-1] = helper.make_node("Identity", [final], [out_name])
+        shape = ["B", width]
+    else:
+        shape = ["B", "T", width] if module.batch_first else ["T", "B", width]
+    outputs.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
     for name, parts in (("h_n", ys_h), ("c_n", ys_c)):
         if parts:
             nodes.append(helper.make_node("Concat", parts, [name], axis=0))
