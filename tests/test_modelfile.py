@@ -387,3 +387,95 @@ def test_inference_from_file_needs_numpy_only(tmp_path):
     y = np.load(tmp_path / "y.npy")
     err = np.abs(y - expected).max()
     assert err < 1e-12, f"max |lstmkit - torch| = {err}"
+
+
+_JSON_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 10**12), st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "x", "tanh", "relu", "float64", "float16", "object", "sigmoid"]),
+    st.lists(st.sampled_from(["sigmoid", "tanh", 1, None]), max_size=4), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+_CONFIG_KEYS = [
+    "input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional", "proj_size", "dtype",
+    "nonlinearity", "peephole", "input_forget", "gate_clip", "activations", "layer_norm", "zoneout_cell", "seed", "bogus",
+]  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(["LSTM", "RNN", "LSTMCell", "RNNCell"]),
+    edits=st.dictionaries(st.sampled_from(_CONFIG_KEYS), _JSON_VALUES, min_size=1, max_size=3),
+    drop=st.booleans(),
+)
+def test_fuzz_config_values(tmp_path, no_unpickling, kind, edits, drop):
+    """Valid zip, valid JSON, hostile values: absurd sizes, wrong types, unknown keys, a missing array."""
+    make = {"LSTM": lambda: lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, seed=0, peephole=True),
+            "RNN": lambda: lstmkit.RNN(3, 4, num_layers=2, seed=0), "LSTMCell": lambda: lstmkit.LSTMCell(3, 4, seed=0),
+            "RNNCell": lambda: lstmkit.RNNCell(3, 4, seed=0)}[kind]  # fmt: skip
+    save_lstm(tmp_path / "m.npz", make())
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
+    meta = read_model(tmp_path / "m.npz").meta
+    meta["config"].update(edits)
+    if drop:
+        arrays.pop(sorted(arrays)[0])
+    np.savez(tmp_path / "f.npz", __meta__=np.array(json.dumps(meta)), **arrays)
+    try:
+        read_lstm(tmp_path / "f.npz")
+    except (FileFormatError, ValueError):
+        pass
+
+
+_EST: dict[str, bytes] = {}
+
+
+def _estimator_bytes() -> bytes:
+    if "b" not in _EST:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(12, 4, 2)).astype(np.float32)
+        y = np.where(X[:, :, 0].sum(1) > 0, "up", "down")
+        clf = lstmkit.LSTMClassifier(hidden_size=3, epochs=1, batch_size=6, seed=0).fit(X, y)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            clf.save(Path(d) / "clf.npz")
+            _EST["b"] = (Path(d) / "clf.npz").read_bytes()
+    return _EST["b"]
+
+
+@pytest.mark.skipif(not hasattr(lstmkit, "load"), reason="estimators (lstmkit.load) not in this checkout")
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=6), cut=st.floats(0, 1))
+def test_fuzz_estimator_file_bytes(tmp_path, no_unpickling, edits, cut):
+    data = bytearray(_estimator_bytes())
+    for pos, byte in edits:
+        data[int(pos * len(data))] = byte
+    data = data[: max(1, int(cut * len(data)))] if cut < 0.5 else data
+    (tmp_path / "e.npz").write_bytes(bytes(data))
+    try:
+        lstmkit.load(tmp_path / "e.npz")
+    except (FileFormatError, ValueError):
+        pass
+
+
+@pytest.mark.skipif(not hasattr(lstmkit, "LSTMClassifier"), reason="estimators not in this checkout")
+def test_estimator_inference_from_file_needs_numpy_only(tmp_path):
+    (tmp_path / "clf.npz").write_bytes(_estimator_bytes())
+    X = np.random.default_rng(1).normal(size=(5, 4, 2)).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    expected = lstmkit.load(tmp_path / "clf.npz").predict_proba(X)
+    child = BLOCKER + textwrap.dedent(
+        f"""
+        import numpy as np
+        import lstmkit
+        clf = lstmkit.load({str(tmp_path / "clf.npz")!r})
+        np.save({str(tmp_path / "p.npy")!r}, clf.predict_proba(np.load({str(tmp_path / "X.npy")!r})))
+        import json
+        print(json.dumps([str(v) for v in clf.predict(np.load({str(tmp_path / "X.npy")!r}))]))
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+        assert not heavy, heavy
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(SRC)), timeout=60)
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
+    assert set(json.loads(r.stdout.strip().splitlines()[-1])) <= {"up", "down"}  # labels (strings) come back
