@@ -324,3 +324,32 @@ def test_export_fitted_estimator(tmp_path):
     logits = ort.InferenceSession(str(tmp_path / "clf.onnx"), providers=["CPUExecutionProvider"]).run(["out"], {"x": X})[0]
     e = np.exp(logits - logits.max(1, keepdims=True))
     check_close("export LSTMClassifier proba", e / e.sum(1, keepdims=True), clf.predict_proba(X), 2e-6)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_import_graph_written_by_torch_onnx_export(tmp_path, batch_first):
+    """An independent writer of the ONNX layout: PyTorch's own exporter (i, o, f, c reordering and
+    the 8H bias done by torch), read back by lstmkit and compared with torch itself."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=batch_first)
+            self.fc = torch.nn.Linear(10, 2)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0])
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    x = torch.randn(2, 6, 3) if batch_first else torch.randn(6, 2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), tmp_path / "t.onnx", dynamo=False, input_names=["x"], output_names=["out"])
+    module, head = model_from_onnx(tmp_path / "t.onnx")
+    assert module.num_layers == 2 and module.bidirectional and module.batch_first == batch_first
+    with torch.no_grad():
+        ref = net(x).numpy()
+    check_close("torch.onnx.export graph -> lstmkit", lstmkit.modelfile.LSTMFile(module, head, {}).predict(x.numpy()), ref, 1e-6)

@@ -220,3 +220,19 @@ def test_bad_inputs_are_named(tmp_path):
 def report_errors():
     yield
     print("\nmax |lstmkit - torch| per quantity:", {k: f"{v:.2g}" for k, v in ERRORS.items()})
+
+
+def test_imported_lstm_gradients_match_autograd():
+    """After import the module trains like the original: every gradient equals torch autograd's."""
+    torch.manual_seed(8)
+    net = nn.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=2, dtype=torch.float64)
+    ours = from_torch(net)
+    x = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
+    y, (hn, cn) = net(x)
+    w_y, w_h, w_c = (torch.randn_like(t) for t in (y, hn, cn))
+    ((y * w_y).sum() + (hn * w_h).sum() + (cn * w_c).sum()).backward()
+    ours(x.detach().numpy())
+    dx, _ = ours.backward(w_y.numpy(), (w_h.numpy(), w_c.numpy()))
+    check_close("nn.LSTM dx", dx, x.grad.numpy(), 1e-12)
+    for k, p in net.named_parameters():
+        check_close("nn.LSTM d(params)", ours.grads[k], p.grad.numpy(), 1e-12)

@@ -404,7 +404,7 @@ def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
 
 
 #: ops allowed around the recurrent nodes in a graph read back by model_from_onnx
-_GLUE_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Concat", "Slice", "Identity", "Constant", "Shape", "Gather", "Cast"}
+_GLUE_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Concat", "Slice", "Identity", "Constant", "ConstantOfShape", "Expand", "Shape", "Gather", "Cast"}
 
 
 def model_from_onnx(model_or_path, dtype=np.float32):
@@ -413,7 +413,9 @@ def model_from_onnx(model_or_path, dtype=np.float32):
     The recurrent nodes must agree in hidden_size, direction (forward or bidirectional) and
     options, and chain (layer l+1's input size is D*H); the read-out is a MatMul by a constant
     (F, O) optionally followed by an Add of a constant (O,). Any other op is refused by name.
-    Only the weights and options are read: graph inputs/outputs are those of lstmkit itself.
+    Only the weights and options are read: sequence lengths and initial states are arguments of the
+    lstmkit call (a graph with non-zero constant initial states is refused). Graphs written by
+    ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` (+ ``nn.Linear``) read back the same way.
     """
     model = _load_model(model_or_path)
     where = "model_from_onnx"
@@ -424,6 +426,11 @@ def model_from_onnx(model_or_path, dtype=np.float32):
     kinds = {n.op_type for n in rec}
     if len(kinds) != 1:
         fail(where, "model", "LSTM or RNN nodes, not both", sorted(kinds))
+    for k, n in enumerate(rec):  # initial states are runtime inputs of lstmkit (zeros by default)
+        for idx, label in ((5, "initial_h"), (6, "initial_c")):
+            name = n.input[idx] if len(n.input) > idx else ""
+            if name in constants and np.any(constants[name]):
+                fail(where, f"{n.op_type} node {k} {label}", "zeros or a runtime input (lstmkit keeps no stored state)", "non-zero constants")
     others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", "MatMul", "Add"})
     if others:
         fail(where, "model", f"only LSTM/RNN nodes, a MatMul[+Add] read-out and {sorted(_GLUE_OPS)}", f"ops {others}")
