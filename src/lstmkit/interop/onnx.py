@@ -204,13 +204,16 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
             nodes.append(helper.make_node("Add", [final, const("head_bias", np.asarray(readout["bias"], dtype=f32))], ["head_out"]))
             final = "head_out"
     out_name = "out" if readout is not None or is_seq else "y"
-    nodes.append(helper.make_node("Transpose", [final], [out_name], perm=[1, 0, 2]) if module.batch_first else helper.make_node("Identity", [final], [out_name]))
     width = int(np.asarray(readout["weight"]).shape[0]) if readout is not None else D * module.output_size
-    if head_mode == "last":
-        nodes[-1] = helper.make_node("Identity", [final], [out_name])
+    if head_mode == "last":  # (B, O) already
+        nodes.append(helper.make_node("Identity", [final], [out_name]))
         shape = ["B", width]
+    elif module.batch_first:  # (T, B, O) -> (B, T, O)
+        nodes.append(helper.make_node("Transpose", [final], [out_name], perm=[1, 0, 2]))
+        shape = ["B", "T", width]
     else:
-        shape = ["B", "T", width] if module.batch_first else ["T", "B", width]
+        nodes.append(helper.make_node("Identity", [final], [out_name]))
+        shape = ["T", "B", width]
     outputs.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
     for name, parts in (("h_n", ys_h), ("c_n", ys_c)):
         if parts:
