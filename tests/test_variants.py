@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import pytest
 
-from lstmkit import LSTM, LSTMCell
+from lstmkit import LSTM, LSTMCell, LSTMVariant
 from lstmkit.activations import DEFAULTS, get_activation
 from lstmkit.variants import LSTMVariant, layer_norm_backward, layer_norm_forward
 
@@ -456,3 +456,65 @@ def test_activation_derivatives_match_finite_differences(name):
         z = z[(np.abs(z - 2.5) > 1e-3) & (np.abs(z + 2.5) > 1e-3)]
     num = (act(z + 1e-6) - act(z - 1e-6)) / 2e-6
     np.testing.assert_allclose(act.grad(z, act(z)), num, rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------------------------------------------
+# options: validation, attributes, modes
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "options,exc,words",
+    [
+        (dict(gate_clip=-1.0), ValueError, "LSTM: expected gate_clip None or a finite number > 0, got -1.0"),
+        (dict(cell_clip=float("inf")), ValueError, "expected cell_clip None or a finite number > 0, got inf"),
+        (dict(cell_clip="1"), TypeError, "expected cell_clip None or a finite number > 0, got '1'"),
+        (dict(zoneout_cell=1.0), ValueError, "expected zoneout_cell a number in [0, 1), got 1.0"),
+        (dict(dropout_input=-0.1), ValueError, "expected dropout_input a number in [0, 1), got -0.1"),
+        (dict(dropconnect=True), TypeError, "expected dropconnect a number in [0, 1), got True"),
+        (dict(activations=("sigmoid", "tanh")), ValueError, "expected activations a sequence of 3 activations (f, g, h)"),
+        (dict(activations="tanh"), ValueError, "expected activations a sequence of 3 activations"),
+        (dict(activations=("sigmoid", "swish", "tanh")), ValueError, "expected activations[1] one of ["),
+        (dict(activations=(("elu", 1.0, 2.0), "tanh", "tanh")), ValueError, "expected activations[0] at most 1 parameter(s) for 'elu'"),
+        (dict(activations=(("affine", "a"), "tanh", "tanh")), TypeError, "expected activations[0] alpha a finite number"),
+        (dict(activations=(3, "tanh", "tanh")), TypeError, "expected activations[0] a name or (name, alpha[, beta]), got 3"),
+    ],
+)
+def test_bad_options_are_refused_by_name(options, exc, words):
+    with pytest.raises(exc) as info:
+        LSTM(3, 4, **options)
+    assert words in str(info.value)
+
+
+def test_cell_refuses_bad_options_by_name():
+    with pytest.raises(ValueError, match=r"LSTMCell: expected gate_clip"):
+        LSTMCell(3, 4, gate_clip=0.0)
+    with pytest.raises(TypeError):
+        LSTMCell(3, 4, zoneout_cell=0.1)  # a sequence regulariser: LSTM only
+
+
+def test_options_read_as_attributes_and_activation_names_normalise():
+    model = LSTM(3, 4, peephole=True, activations=("HardSigmoid", "Tanh", ("LeakyRelu", 0.2)), zoneout_hidden=0.1)
+    assert model.peephole and not model.input_forget and model.zoneout_hidden == 0.1
+    assert model.activations == ("hard_sigmoid", "tanh", ("leaky_relu", 0.2))
+    assert LSTMVariant.checked(**model.variant.changed()) == model.variant  # the changed options rebuild it
+    assert "peephole=True" in repr(model) and "zoneout_hidden=0.1" in repr(model)
+    assert LSTM(3, 4).variant.changed() == {}
+
+
+def test_variants_run_in_float32_unbatched_batch_first_and_no_grad():
+    options = OPTIONS["everything"]
+    m64 = LSTM(3, 4, num_layers=2, dtype=np.float64, seed=0, **options).eval()
+    m32 = LSTM(3, 4, num_layers=2, dtype=np.float32, seed=0, batch_first=True, **options).eval()
+    x = _data(T=6, B=2)
+    y64, (h64, c64) = m64(x)
+    y32, (h32, c32) = m32(x.transpose(1, 0, 2).astype(np.float32))
+    assert y32.dtype == h32.dtype == c32.dtype == np.float32
+    check_close(y32.transpose(1, 0, 2), y64, 1e-5, "float32 vs float64")
+    with m64.no_grad():
+        y_ng, _ = m64(x)
+    check_close(y_ng, y64, 0.0, "no_grad")
+    y1, (h1, c1) = m64(x[:, 1])  # unbatched (T, I)
+    check_close(y1, y64[:, 1], 1e-15, "unbatched")
+    m32.train()
+    y, _ = m32(x.transpose(1, 0, 2).astype(np.float32))
+    dx, (dh0, dc0) = m32.backward(np.ones_like(y))
+    assert dx.dtype == np.float32 and all(g.dtype == np.float32 for g in m32.grads.values())
