@@ -1,4 +1,4 @@
-"""LSTM variants against peers that implement them.
+"""LSTM variants against peers that implement them, and against PyTorch autograd.
 
 * onnxruntime's ``LSTM`` operator: peepholes (``P``, order i, o, f), ``input_forget``, ``clip``
   and ``activations`` (with alpha/beta), forward / reverse / bidirectional, ``sequence_lens`` and
@@ -9,6 +9,10 @@
   keeps it for every step; the masks it draws are recorded and handed to lstmkit, and the outputs
   must agree. With ``recurrent_dropout`` Keras switches to one mask per gate; giving it the same
   mask for the four gates must reproduce lstmkit's one-mask-per-sequence recurrent dropout.
+* PyTorch autograd run on the variant equations written again with torch ops (torch's own
+  ``layer_norm``, ``clamp``, activations), with lstmkit's masks: every gradient to 1e-12.
+  No library implements layer-norm LSTM or zoneout, so this and the finite differences of
+  ``test_variants.py`` are their oracles.
 """
 
 from __future__ import annotations
@@ -246,3 +250,124 @@ def test_recurrent_dropout_matches_keras_given_one_mask_for_all_gates(monkeypatc
     y_eval, _ = model.eval()(x)
     seq_eval = np.asarray(layer(x.transpose(1, 0, 2), training=False)[0].detach().cpu())
     np.testing.assert_allclose(y_eval, seq_eval.transpose(1, 0, 2), atol=2e-6)
+
+
+# ------------------------------------------------------------------------------------------------
+# PyTorch autograd on the same equations: a second, exact oracle for every gradient
+# ------------------------------------------------------------------------------------------------
+def _torch_act(spec):
+    import torch
+
+    a = get_activation(spec)
+    return {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "softsign": torch.nn.functional.softsign,
+        "hard_sigmoid": lambda z: torch.clamp(a.alpha * z + a.beta, 0.0, 1.0),
+        "scaled_tanh": lambda z: a.alpha * torch.tanh(a.beta * z),
+        "elu": lambda z: torch.nn.functional.elu(z, alpha=a.alpha),
+        "softplus": torch.nn.functional.softplus,
+    }[a.name]
+
+
+def torch_variant_forward(model, x, h0, c0, lengths, masks):
+    """One layer, one direction, written with torch ops from the equations of lstmkit.variants;
+    torch's own layer_norm, clamp and autograd. Returns y, h_T, c_T and the parameter tensors."""
+    import torch
+    import torch.nn.functional as F
+
+    v = model.variant
+    P = {k: torch.tensor(a, requires_grad=True) for k, a in model.state_dict().items()}
+    sfx = "_l0"
+    W_ih, W_hh = P["weight_ih" + sfx], P["weight_hh" + sfx]
+    b = P["bias_ih" + sfx] + P["bias_hh" + sfx] if model.bias else 0.0
+    H = model.hidden_size
+    fa, ga, ha = (_torch_act(s) for s in v.activations)
+    clip = (lambda z: torch.clamp(z, -v.gate_clip, v.gate_clip)) if v.gate_clip else (lambda z: z)
+    tm = lambda a: torch.tensor(a) if a is not None else None  # noqa: E731
+    m_x, m_h, M = tm(masks.x), tm(masks.h), tm(masks.W_hh)
+    leaves = {k: torch.tensor(a, requires_grad=True) for k, a in (("x", x), ("h0", h0), ("c0", c0))}
+    x, h, c = leaves["x"], leaves["h0"], leaves["c0"]
+    W_rec = W_hh * M if M is not None else W_hh
+    ys = []
+    for t in range(x.shape[0]):
+        xt = x[t] * m_x if m_x is not None else x[t]
+        ht = h * m_h if m_h is not None else h
+        a_x, a_h = xt @ W_ih.T, ht @ W_rec.T
+        if v.layer_norm:
+            z = P["ln_weight_ih" + sfx] * F.layer_norm(a_x, (4 * H,), eps=1e-5) + P["ln_weight_hh" + sfx] * F.layer_norm(a_h, (4 * H,), eps=1e-5) + b
+        else:
+            z = a_x + a_h + b
+        z_i, z_f, z_g, z_o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+        if v.peephole:
+            z_i = z_i + P["weight_ci" + sfx] * c
+            z_f = z_f + P["weight_cf" + sfx] * c
+        i = fa(clip(z_i))
+        f = 1 - i if v.input_forget else fa(clip(z_f))
+        g = ga(clip(z_g))
+        c_new = f * c + i * g
+        if v.cell_clip:
+            c_new = torch.clamp(c_new, -v.cell_clip, v.cell_clip)
+        if v.peephole:
+            z_o = z_o + P["weight_co" + sfx] * c_new
+        o = fa(clip(z_o))
+        n = c_new
+        if v.layer_norm:
+            n = F.layer_norm(c_new, (H,), P["ln_weight_c" + sfx], P.get("ln_bias_c" + sfx), eps=1e-5)
+        h_new = o * ha(n)
+        if model.proj_size:
+            h_new = h_new @ P["weight_hr" + sfx].T
+        if masks.zc is not None:
+            d = torch.tensor(masks.zc[t]) if np.ndim(masks.zc) else masks.zc
+            c_new = d * c + (1 - d) * c_new
+        if masks.zh is not None:
+            d = torch.tensor(masks.zh[t]) if np.ndim(masks.zh) else masks.zh
+            h_new = d * h + (1 - d) * h_new
+        valid = torch.tensor((t < np.asarray(lengths))[:, None])
+        c = torch.where(valid, c_new, c)
+        h = torch.where(valid, h_new, h)
+        ys.append(torch.where(valid, h, torch.zeros_like(h)))
+    return torch.stack(ys), h, c, P, leaves
+
+
+TORCH_CASES = {
+    "everything": dict(peephole=True, input_forget=True, gate_clip=1.2, cell_clip=0.8, layer_norm=True,
+                       activations=(("hard_sigmoid", 0.25, 0.5), "tanh", ("scaled_tanh", 1.1, 0.9)),
+                       dropout_input=0.3, dropout_recurrent=0.3, zoneout_cell=0.25, zoneout_hidden=0.25,
+                       dropconnect=0.3, proj_size=3),  # fmt: skip
+    "ln_zoneout_proj": dict(layer_norm=True, zoneout_cell=0.3, zoneout_hidden=0.2, proj_size=2, bias=False),
+    "peephole_dropouts": dict(peephole=True, dropout_input=0.5, dropout_recurrent=0.5, dropconnect=0.5,
+                              activations=("sigmoid", ("elu", 0.7), "softplus")),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("case", list(TORCH_CASES))
+def test_every_gradient_matches_torch_autograd_on_the_same_equations(case, mode):
+    pytest.importorskip("torch")
+    import torch
+
+    model = LSTM(3, 4, dtype=np.float64, seed=6, **TORCH_CASES[case]).train(mode == "train")
+    rng = np.random.default_rng(2)
+    for v in model.parameters().values():
+        v[...] += rng.normal(scale=0.1, size=v.shape)  # LN gains and shifts away from 1 and 0
+    T, B, P, H = 6, 3, model.output_size, 4
+    x = rng.normal(size=(T, B, 3))
+    h0, c0 = rng.normal(size=(1, B, P)) * 0.5, rng.normal(size=(1, B, H)) * 0.5
+    lengths = np.array([6, 2, 4])
+    wy, wh, wc = rng.normal(size=(T, B, P)), rng.normal(size=(1, B, P)), rng.normal(size=(1, B, H))
+    y, (h_n, c_n) = model(x, (h0, c0), lengths)
+    model.zero_grad()
+    dx, (dh0, dc0) = model.backward(wy, (wh, wc))
+    masks = model.last_masks["l0"]
+    ty, th, tc, params, leaves = torch_variant_forward(model, x, h0[0], c0[0], lengths, masks)
+    np.testing.assert_allclose(y, ty.detach().numpy(), atol=1e-13)
+    np.testing.assert_allclose(h_n[0], th.detach().numpy(), atol=1e-13)
+    np.testing.assert_allclose(c_n[0], tc.detach().numpy(), atol=1e-13)
+    loss = (ty * torch.tensor(wy)).sum() + (th * torch.tensor(wh[0])).sum() + (tc * torch.tensor(wc[0])).sum()
+    loss.backward()
+    for k, p in params.items():
+        expected = p.grad.numpy() if p.grad is not None else np.zeros(p.shape)
+        np.testing.assert_allclose(model.grads[k], expected, atol=1e-12, err_msg=k)
+    for name, mine in (("x", dx), ("h0", dh0[0]), ("c0", dc0[0])):
+        np.testing.assert_allclose(mine, leaves[name].grad.numpy(), atol=1e-12, err_msg=name)
