@@ -354,3 +354,29 @@ def _check_conflicts(ex: WorkedExample) -> list[Finding]:
             out.append(Finding(CONFLICT, _label(name, t, u), " / ".join(places), decimals=d, step=t, name=name, unit=u,
                                detail=f"written differently in two places: {txt}"))
     return out
+
+
+# -- the report as a document (rendered by any of the text formats) ----------------------------
+def report_document(reports: list[CheckReport], show_all: bool = False):
+    """The findings of one or more reports as a :class:`~lstmkit.explain.doc.Document`."""
+    from .doc import Document, Heading, Para, Table
+
+    doc = Document("lstmkit check", subtitle="claimed numbers against the computation, exact and by hand")
+    for rep in reports:
+        ex = rep.example
+        doc.add(Heading(ex.title, 2))
+        shown = [f for f in rep.findings if show_all or f.failing]
+        if shown:
+            rows = []
+            for f in shown:
+                d = f.decimals
+                num = lambda v: "" if v is None else (v if isinstance(v, str) else _fmt(v, d + 2 if f.name != "pred" else 0))  # noqa: E731
+                rows.append([f.verdict, f.label, num(f.claimed) if not isinstance(f.claimed, float) else _fmt(f.claimed, d),
+                             num(f.exact), "" if f.hand is None else _fmt(f.hand, d), f.detail, f.where])
+            doc.add(Table(["verdict", "value", "claimed", "exact", "by hand", "why", "where"], rows, align="llrrrll"))
+        doc.add(Para(rep.summary() + "."))
+        if ex.exercise:
+            answers = [f for f in rep.findings if f.step is not None]
+            right = sum(f.verdict in (OK, OK_HAND) for f in answers)
+            doc.add(Para(f"Score: {right}/{len(answers)} answers right."))
+    return doc

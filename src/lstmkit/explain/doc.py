@@ -93,6 +93,7 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     caption: str = ""
+    align: str = ""  # one letter per column, "l" or "r"; default: first left, the rest right
 
 
 @dataclass

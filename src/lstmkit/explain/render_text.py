@@ -166,7 +166,8 @@ def render(doc: Document, width_: int = 100, color: bool = False) -> str:
                 con.print(Text(b.caption, style="italic"))
             t = RTable(box=rbox.SIMPLE_HEAD, pad_edge=False)
             for n, h in enumerate(b.header):
-                t.add_column(Text(h), justify="left" if n == 0 else "right")
+                a = b.align[n] if n < len(b.align) else ("l" if n == 0 else "r")
+                t.add_column(Text(h), justify="left" if a == "l" else "right")
             for row in b.rows:
                 t.add_row(*(Text(c) for c in row))  # Text: no markup, "[h,x]" stays as written
             con.print(t)
