@@ -103,7 +103,7 @@ def symbol(name: str, t: int | None) -> str:
     """Plain-text symbol of a quantity at step t: ``i_3``, ``c~_2``, ``z_f,1``, ``W_f·[h,x]_1``."""
     base = {"g": "c~", "tanh_c": "tanh(c)", "fc": "f*c_prev", "ig": "i*c~", "c_prev": "c_prev",
             "h_prev": "h_prev", "pred": "class"}.get(name, name)
-    for pre, word in (("Wxh_", "W{}·[h,x]"), ("Wx_", "W_x{}·x"), ("Wh_", "W_h{}·h"), ("z_", "z_{}")):
+    for pre, word in (("Wxh_", "W_{}·[h,x]"), ("Wx_", "W_x{}·x"), ("Wh_", "W_h{}·h"), ("z_", "z_{}")):
         if name.startswith(pre):
             k = name[len(pre):]
             base = word.format("c~" if k == "g" else k)

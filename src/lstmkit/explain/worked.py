@@ -376,6 +376,10 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
             fail(where, f"{arg} value", f"{H} numbers (one per unit)", f"{v.shape[0]}")
         given[(_step(g["step"], T, where, arg), name)] = v
     claims = tuple(_parse_claim(c, n, notation, H, I, T, where) for n, c in enumerate(d.get("claims", []), start=1))
+    for n, c in enumerate(claims, start=1):
+        if c.name in ("logits", "y", "pred") and readout is None:
+            fail(where, f"claim #{n} ({c.name})", "a [readout] section to compute it from", "none",
+                 "Add [readout] (y_t = softmax(h_t) needs no weights).")
     return WorkedExample(
         title=str(d.get("title", where)), notation=notation, weights=weights, x=x, h0=h0, c0=c0,
         gates=gates, readout=readout, claims=claims, given=given,
