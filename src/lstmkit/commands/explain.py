@@ -10,7 +10,10 @@ EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # the slides' nu
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="a worked-example TOML file (see examples/)")
+    p.add_argument("file", nargs="?", help="a worked-example TOML file (see examples/); or use --model and --input")
+    p.add_argument("--model", default=None, help="a trained lstmkit model file (est.save(path)) to explain on --input")
+    p.add_argument("--input", default=None, metavar="SEQ",
+                   help="with --model: the input sequence, a .npy (T, I) or .csv file, or inline '1,0; 1,0; 0,1'")
     p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "latex", "html"), default="text",
                    help="output format (default: text, for the terminal)")
     p.add_argument("--form", choices=("steps", "table", "memory"), default="steps",
@@ -37,6 +40,13 @@ def _select(examples, k, where):
     return [examples[k - 1]]
 
 
+def _model_example(path, spec):
+    from .. import load as load_model
+    from ..explain.model import example_from_model, read_sequence
+
+    return example_from_model(load_model(path), read_sequence(spec))
+
+
 def run(args: argparse.Namespace) -> int:
     import shutil
 
@@ -48,7 +58,15 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"explain: expected --round between 0 and 10, got {args.round}.")
     if not 0 <= args.digits <= 12:
         raise CommandError(f"explain: expected --digits between 0 and 12, got {args.digits}.")
-    examples = _select(load(args.file), args.example, "explain")
+    if args.model:
+        if args.file or not args.input:
+            raise CommandError("explain: expected either a worked-example FILE or --model with --input, got "
+                               + ("both" if args.file else "--model without --input") + ".")
+        examples = [_model_example(args.model, args.input)]
+    elif args.file:
+        examples = _select(load(args.file), args.example, "explain")
+    else:
+        raise CommandError("explain: expected a worked-example FILE (or --model and --input), got neither.")
     if args.fmt in ("html", "latex") and len(examples) > 1:
         raise CommandError(f"explain: expected one example for --format {args.fmt} (one page each), got "
                            f"{len(examples)} in {args.file}. Pick one with --example K.")
