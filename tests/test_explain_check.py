@@ -3,6 +3,7 @@ at any precision; conflicts; errors that follow from earlier ones; grading exerc
 
 from __future__ import annotations
 
+from pathlib import Path
 import numpy as np
 import pytest
 
@@ -11,13 +12,15 @@ from lstmkit.explain.check import CONFLICT, FOLLOWS, NEW, OK, OK_HAND, RANGE, SH
 from lstmkit.explain.worked import from_dict
 from lstmkit.seeds import SEED000_GATES
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
 
 def _problems(rep):
     return sorted((f.verdict, f.label) for f in rep.findings if f.failing)
 
 
 def test_seed000_findings():
-    rep = check(worked.load("examples/seed000.toml")[0])
+    rep = check(worked.load(f"{EXAMPLES}/seed000.toml")[0])
     # x_1 is [1.0, 1.0] on the 'Inputs' slide and [1.0, 0.0] everywhere else.
     # Step 3 ("Keep forwarding in time"): from the slides' own h_2 = [-0.7, 0.8] and x_3 = B,
     # z_i = [4, 2] + W_hi h_2 = [4 - 0.7, 2 - 2.8 - 1.6] = [3.3, -2.4] -> i_3 = [1.0, 0.1], not [0.4, 0.0];
@@ -39,7 +42,7 @@ def test_seed000_findings():
 
 
 def test_seed001_findings():
-    rep = check(worked.load("examples/seed001.toml")[0])
+    rep = check(worked.load(f"{EXAMPLES}/seed001.toml")[0])
     # forget table: all consistent (W_f·[h,x] = [-0.031, -0.131, 2.963], +b_f, σ = [0.495, 0.480, 0.951]).
     # input table: f_t cell 2 printed 0.460 (0.480 computed and in the forget table); f*C cell 2 0.233
     # (0.480*0.509 = 0.244; even 0.460*0.509 = 0.234); i_t cell 2 = 1.256 is no sigmoid value;
@@ -56,7 +59,7 @@ def test_seed001_findings():
 
 
 def test_seed002_findings():
-    reps = [check(ex) for ex in worked.load("examples/seed002.toml")]
+    reps = [check(ex) for ex in worked.load(f"{EXAMPLES}/seed002.toml")]
     # 1: f(21.0) = 0.95: σ(2*1 + 1*1) = σ(3) = 0.953 is right, the printed argument 21.0 is not 3.0.
     # 2: zs = 1, x = -1: z = 2*1 + 1*(-1) = 1 -> σ(1) = 0.73; the slide's f(0.0) = 0.5 follows from z = 0.
     # 3, 4: tanh(±3) = ±0.995 right.  5: z = 2*1 + 1*(-1) = 1 -> tanh(1) = 0.76; the slide pairs the weights

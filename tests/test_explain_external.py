@@ -18,6 +18,8 @@ import pytest
 
 from lstmkit.explain import explain, worked
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
 _tried: dict[str, str] = {}
 
 
@@ -66,7 +68,7 @@ def chromium():
     ("seed000", 0, {"form": "memory"}),
 ])
 def test_latex_compiles_standalone(pdflatex, tmp_path, file, k, kw):
-    ex = worked.load(f"examples/{file}.toml")[k]
+    ex = worked.load(f"{EXAMPLES}/{file}.toml")[k]
     tex = tmp_path / "doc.tex"
     tex.write_text(explain(ex, "latex", **kw), encoding="utf-8")
     r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", tex.name],
@@ -100,7 +102,7 @@ def _colored(a: np.ndarray) -> float:
 def test_html_page_in_chromium(chromium, tmp_path):
     from PIL import Image
 
-    ex = worked.load("examples/seed000.toml")[0]
+    ex = worked.load(f"{EXAMPLES}/seed000.toml")[0]
     page = tmp_path / "seed000.html"
     page.write_text(explain(ex, "html", grad=True), encoding="utf-8")
     r, shot, console = _shoot(chromium, page, tmp_path)

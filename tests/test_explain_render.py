@@ -19,6 +19,8 @@ from lstmkit.cli import main
 from lstmkit.explain import check, explain, worked
 from lstmkit.explain.check import report_document
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("LSTMKIT_UPDATE_GOLDEN") == "1"
 
@@ -39,17 +41,17 @@ def golden(name: str, text: str) -> None:
 
 @pytest.fixture(scope="module")
 def s0():
-    return worked.load("examples/seed000.toml")[0]
+    return worked.load(f"{EXAMPLES}/seed000.toml")[0]
 
 
 @pytest.fixture(scope="module")
 def s1():
-    return worked.load("examples/seed001.toml")[0]
+    return worked.load(f"{EXAMPLES}/seed001.toml")[0]
 
 
 @pytest.fixture(scope="module")
 def s2():
-    return worked.load("examples/seed002.toml")
+    return worked.load(f"{EXAMPLES}/seed002.toml")
 
 
 def test_golden_seed000_by_hand(s0):
@@ -129,7 +131,7 @@ def test_loss_and_gradient_agree_with_torch(s0):
     torch = pytest.importorskip("torch")
     text = explain(s0, "text", grad=True, width=100)
     cell = torch.nn.LSTMCell(2, 2, bias=False).double()
-    W = {k: np.array(v, dtype=float) for k, v in worked.load("examples/seed000.toml")[0].weights.items()}
+    W = {k: np.array(v, dtype=float) for k, v in worked.load(f"{EXAMPLES}/seed000.toml")[0].weights.items()}
     with torch.no_grad():
         cell.weight_ih.copy_(torch.from_numpy(np.concatenate([W["W_ii"], W["W_if"], W["W_ic"], W["W_io"]])))
         cell.weight_hh.copy_(torch.from_numpy(np.concatenate([W["W_hi"], W["W_hf"], W["W_hc"], W["W_ho"]])))
@@ -175,10 +177,10 @@ def test_html_is_self_contained(s0):
 
 
 def test_cli_explain_matches_golden_and_writes_atomically(tmp_path, capsys):
-    assert main(["explain", "examples/seed000.toml", "--round", "1"]) == 0
+    assert main(["explain", f"{EXAMPLES}/seed000.toml", "--round", "1"]) == 0
     golden("seed000_round1_steps.txt", capsys.readouterr().out)
     out = tmp_path / "page.html"
-    assert main(["explain", "examples/seed000.toml", "--format", "html", "--out", str(out)]) == 0
+    assert main(["explain", f"{EXAMPLES}/seed000.toml", "--format", "html", "--out", str(out)]) == 0
     assert out.read_text().startswith("<!DOCTYPE html>") and not list(tmp_path.glob(".*tmp"))
 
 
@@ -186,17 +188,17 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["explain", str(tmp_path / "nope.toml")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("lstmkit: error:") and "nope.toml" in err and "Traceback" not in err
-    assert main(["explain", "examples/seed002.toml", "--format", "latex"]) == 1
+    assert main(["explain", f"{EXAMPLES}/seed002.toml", "--format", "latex"]) == 1
     assert "Pick one with --example K" in capsys.readouterr().err
-    assert main(["explain", "examples/seed001.toml", "--grad"]) == 1
+    assert main(["explain", f"{EXAMPLES}/seed001.toml", "--grad"]) == 1
     assert "expected weights for all four gates" in capsys.readouterr().err
 
 
 def test_cli_check_exit_status(tmp_path, capsys):
-    assert main(["check", "examples/seed000.toml"]) == 1
-    assert main(["check", "examples/seed002.toml", "--example", "3"]) == 0
+    assert main(["check", f"{EXAMPLES}/seed000.toml"]) == 1
+    assert main(["check", f"{EXAMPLES}/seed002.toml", "--example", "3"]) == 0
     capsys.readouterr()
-    assert main(["check", "examples/seed001.toml", "--format", "json"]) == 1
+    assert main(["check", f"{EXAMPLES}/seed001.toml", "--format", "json"]) == 1
     import json
 
     data = json.loads(capsys.readouterr().out)

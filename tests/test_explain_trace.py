@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from pathlib import Path
 import numpy as np
 import pytest
 
@@ -12,10 +13,12 @@ from lstmkit import LSTM
 from lstmkit.explain import backward, forward, hand_round, worked
 from lstmkit.explain.worked import from_dict
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
 
 @pytest.fixture(scope="module")
 def seed000():
-    return worked.load("examples/seed000.toml")[0]
+    return worked.load(f"{EXAMPLES}/seed000.toml")[0]
 
 
 def _rand_example(seed=0, notation="concat", readout=True):
@@ -162,7 +165,7 @@ def test_bptt_by_hand_one_unit():
 
 
 def test_backward_needs_every_gate():
-    ex = worked.load("examples/seed001.toml")[0]
+    ex = worked.load(f"{EXAMPLES}/seed001.toml")[0]
     with pytest.raises(ValueError, match="expected weights for all four gates"):
         backward(ex, "sum_h")
     with pytest.raises(ValueError, match="a \\[readout\\] with targets"):
@@ -170,7 +173,7 @@ def test_backward_needs_every_gate():
 
 
 def test_given_values_fill_what_cannot_be_computed():
-    ex = worked.load("examples/seed001.toml")[0]
+    ex = worked.load(f"{EXAMPLES}/seed001.toml")[0]
     r = forward(ex).steps[0]
     # o = σ(Wxh_o + b_o) from the stated product: σ(0.236 + 0.005) = σ(0.241)
     assert r["o"][0] == pytest.approx(1 / (1 + math.exp(-0.241)))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import numpy as np
 import pytest
 
 from lstmkit.explain import worked
 from lstmkit.explain.worked import canonical_name, from_dict
 from lstmkit.seeds import SEED000_GATES
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _seed000(**extra):
@@ -18,7 +21,7 @@ def _seed000(**extra):
 
 def test_seed000_file_matches_seeds_module():
     # the example file and lstmkit.seeds (both copied from the slides) must agree
-    ex = worked.load("examples/seed000.toml")[0]
+    ex = worked.load(f"{EXAMPLES}/seed000.toml")[0]
     for k, v in SEED000_GATES.items():
         np.testing.assert_array_equal(ex.weights[k], np.array(v, dtype=float))
     np.testing.assert_array_equal(ex.x, [[1, 0], [1, 0], [0, 1]])
@@ -27,7 +30,7 @@ def test_seed000_file_matches_seeds_module():
 
 
 def test_all_shipped_examples_load():
-    counts = {name: len(worked.load(f"examples/{name}.toml")) for name in ("seed000", "seed001", "seed002")}
+    counts = {name: len(worked.load(f"{EXAMPLES}/{name}.toml")) for name in ("seed000", "seed001", "seed002")}
     assert counts == {"seed000": 1, "seed001": 1, "seed002": 6}
 
 

@@ -46,9 +46,11 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
         if rnn.proj_size:
             fail(where, "model", "an LSTM without projection (proj_size=0)", f"proj_size={rnn.proj_size}",
                  "h_t = W_hr(o_t * tanh(c_t)) is not part of the seeds' cell.")
-        extra = set(getattr(rnn, "options", {}) or {}) if isinstance(getattr(rnn, "options", None), dict) else set()
-        if extra:
-            notes.append(f"the model uses LSTM options {sorted(extra)} which this explanation does not show")
+        variant = getattr(rnn, "variant", None)  # LSTM variants (peepholes, CIFG, clipping, layer norm, ...)
+        if variant is not None and not getattr(variant, "is_plain", True):
+            changed = variant.changed() if hasattr(variant, "changed") else "non-default options"
+            fail(where, "model", "the seeds' plain LSTM cell", f"variant options {changed}",
+                 "Explaining variant cells step by step is not supported yet.")
         sd = rnn.state_dict()
         params = {k[: -len("_l0")]: np.asarray(sd[k], dtype=np.float64) for k in sd if k.endswith("_l0")}
         I, H = rnn.input_size, rnn.hidden_size
