@@ -59,7 +59,7 @@ def hcat(boxes: list[Box], sep: str = " ") -> Box:
         for r in range(len(lines)):
             cell = b.lines[r - top] if 0 <= r - top < b.h else ""
             lines[r] += (sep if n else "") + _pad(cell, b.w)
-    return Box([s.rstrip() if False else s for s in lines], above)
+    return Box(lines, above)
 
 
 def _bracket(inner: Box, left: str, right: str) -> Box:
@@ -104,8 +104,6 @@ def math_box(node) -> Box:
                 prev = boxes.pop()
                 boxes.append(hcat([prev, b], sep="") if it.text != "[" else hcat([prev, b]))
                 continue
-            if boxes and isinstance(node.items[len(boxes) - 1] if False else None, Op):
-                pass
             boxes.append(b)
         return _tight(node, boxes)
     raise TypeError(f"math_box: expected a math node, got {type(node).__name__}")
