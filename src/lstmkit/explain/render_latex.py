@@ -79,7 +79,6 @@ def render(doc: Document) -> str:
     """A standalone LaTeX article; compiles with ``pdflatex`` and the base distribution only."""
     out = [
         r"\documentclass[10pt]{article}",
-        r"\usepackage[T1]{fontenc}",
         r"\usepackage{amsmath}",
         r"\setlength{\textwidth}{17cm}\setlength{\oddsidemargin}{-0.5cm}\setlength{\evensidemargin}{-0.5cm}",
         r"\setlength{\textheight}{24cm}\setlength{\topmargin}{-1.5cm}",
