@@ -105,6 +105,8 @@ def document(
             raise ValueError(f"explain: expected form one of {list(FORMS)}, got {form!r}.")
     if bw is not None:
         doc.add(*_backward(ex, fw, bw, digits))
+        if fw.decimals is not None:
+            doc.add(Para("The backward pass above uses exact numbers (the forward pass was rounded by hand)."))
     if figures:
         doc.add(Heading("Pictures", 2),
                 Figure("heatmaps", "Gate activations i, f, o, c̃ and the cell state c over time (rows: units, columns: steps)"),
