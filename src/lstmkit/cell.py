@@ -57,6 +57,7 @@ class LSTMStep:
     norm_x: np.ndarray | None = None  # γ_ih * LN(W_ih x_t)     (B, 4H), layer_norm
     norm_h: np.ndarray | None = None  # γ_hh * LN(W_hh h_{t-1}) (B, 4H), layer_norm
     c_norm: np.ndarray | None = None  # γ_c * LN(c_t) + β_c, the input of h(·), layer_norm
+    ln_stats: tuple | None = None  # layer_norm: (â, 1/sqrt(σ²+ε)) of W_ih x, W_hh h, c_t, for backward
 
 
 def _init_uniform(rng: np.random.Generator, shape, hidden_size: int, dtype) -> np.ndarray:
@@ -213,10 +214,6 @@ class LSTMCell(_CellBase):
     # -- forward / backward -----------------------------------------------------------------
     def step(self, x, hx=None) -> LSTMStep:
         """Compute one step and return every intermediate (batched (B, ·) arrays)."""
-        return self._step(x, hx)[0]
-
-    def _step(self, x, hx):
-        """(LSTMStep, layer-norm caches or None) of one checked step."""
         where = "LSTMCell"
         x, batched = self._check_x(x, where)
         B = x.shape[0]
@@ -235,17 +232,17 @@ class LSTMCell(_CellBase):
         c = f * c_prev + i * g  # c_t = f_t*c_{t-1} + i_t*c~_t
         tanh_c = tanh(c)
         h = o * tanh_c  # h_t = o_t*tanh(c_t)
-        return LSTMStep(x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, tanh_c, h), None
+        return LSTMStep(x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, tanh_c, h)
 
     def _variant_step(self, x, h_prev, c_prev):
         """One step with the options (the equations of :mod:`lstmkit.variants` without masks).
 
-        Returns the :class:`LSTMStep` and the layer-norm caches (for backward).
+        Returns the :class:`LSTMStep` (with the layer-norm statistics backward needs).
         """
         v, H = self.variant, self.hidden_size
         fa, ga, ha = v.acts  # f for the gates, g for the candidate, h for the output of c
         clip = v.gate_clip
-        ln_caches = None
+        ln_stats = None
         norm_x = norm_h = c_norm = None
         if v.layer_norm:
             norm_x, ln_x = layer_norm_forward(x @ self.weight_ih.T, self.ln_weight_ih)  # γ_ih*LN(W_ih x)
@@ -275,14 +272,14 @@ class LSTMCell(_CellBase):
         o = fa(_clip(z_o, clip))  # output gate
         if v.layer_norm:
             c_norm, ln_c = layer_norm_forward(c, self.ln_weight_c, self._params.get("ln_bias_c"))
-            ln_caches = (ln_x, ln_h, ln_c)
+            ln_stats = (ln_x, ln_h, ln_c)
         act_c = ha(c_norm if v.layer_norm else c)  # h(c_t) or h(γ_c*LN(c_t) + β_c)
         h = o * act_c  # h_t = o*h(·)
         step = LSTMStep(
             x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, act_c, h,
-            peep_i, peep_f, peep_o, c_unclipped, norm_x, norm_h, c_norm,
+            peep_i, peep_f, peep_o, c_unclipped, norm_x, norm_h, c_norm, ln_stats,
         )  # fmt: skip
-        return step, ln_caches
+        return step
 
     @staticmethod
     def _unpack_hx(hx, where):
@@ -292,8 +289,8 @@ class LSTMCell(_CellBase):
 
     def forward(self, x, hx=None):
         """``(h_t, c_t)`` for one step; keeps the step for :meth:`backward`."""
-        s, ln_caches = self._step(x, hx)
-        self._cache = (s, np.ndim(x) == 2, ln_caches) if self.requires_grad else None
+        s = self.step(x, hx)
+        self._cache = (s, np.ndim(x) == 2) if self.requires_grad else None
         if np.ndim(x) == 2:
             return s.h, s.c
         return s.h[0], s.c[0]
@@ -309,13 +306,13 @@ class LSTMCell(_CellBase):
         where = "LSTMCell.backward"
         if self._cache is None:
             fail(where, "a forward pass", "before backward", "none", "Call the cell on an input first.", exc=RuntimeError)
-        s, batched, ln_caches = self._cache
+        s, batched = self._cache
         self._cache = None
         B, H = s.h.shape
         dh = self._check_state(dh, B, batched, where, "dh")
         dc = self._check_state(dc, B, batched, where, "dc")
         if not self.variant.is_plain:
-            dx, dh_prev, dc_prev = self._variant_backward(s, ln_caches, dh, dc)
+            dx, dh_prev, dc_prev = self._variant_backward(s, dh, dc)
             if not batched:
                 return dx[0], (dh_prev[0], dc_prev[0])
             return dx, (dh_prev, dc_prev)
@@ -346,7 +343,7 @@ class LSTMCell(_CellBase):
         return dx, (dh_prev, dc_prev)
 
 
-    def _variant_backward(self, s: LSTMStep, ln_caches, dh, dc):
+    def _variant_backward(self, s: LSTMStep, dh, dc):
         """Backward of :meth:`_variant_step`, its lines in reverse. Returns dx, dh_prev, dc_prev."""
         v = self.variant
         fa, ga, ha = v.acts
@@ -356,7 +353,7 @@ class LSTMCell(_CellBase):
         do = dh * s.tanh_c
         dn = dh * s.o * ha.grad(s.c_norm if v.layer_norm else s.c, s.tanh_c)  # through h(·)
         if v.layer_norm:  # n = γ_c*LN(c) + β_c
-            dcn, dg_c, db_c = layer_norm_backward(dn, self.ln_weight_c, ln_caches[2])
+            dcn, dg_c, db_c = layer_norm_backward(dn, self.ln_weight_c, s.ln_stats[2])
             g_["ln_weight_c"] += dg_c
             if self.bias:
                 g_["ln_bias_c"] += db_c
@@ -395,8 +392,8 @@ class LSTMCell(_CellBase):
             db = dz.sum(axis=0)
             g_["bias_ih"] += db
             g_["bias_hh"] += db
-        da_x, dg_ih, _ = layer_norm_backward(dz, self.ln_weight_ih, ln_caches[0])
-        da_h, dg_hh, _ = layer_norm_backward(dz, self.ln_weight_hh, ln_caches[1])
+        da_x, dg_ih, _ = layer_norm_backward(dz, self.ln_weight_ih, s.ln_stats[0])
+        da_h, dg_hh, _ = layer_norm_backward(dz, self.ln_weight_hh, s.ln_stats[1])
         g_["ln_weight_ih"] += dg_ih
         g_["ln_weight_hh"] += dg_hh
         g_["weight_ih"] += da_x.T @ s.x
