@@ -366,8 +366,11 @@ class LSTM(_Recurrent):
         dropconnect=0.0       DropConnect on W_hh, one mask per forward shared by the batch.
 
     The regularisers act in training mode only, with masks drawn from ``dropout_rng`` (seeded by
-    ``seed``) per layer and direction; ``last_masks`` holds the masks of the last forward, keyed
-    ``"l{k}"`` / ``"l{k}_reverse"``. Extra parameters, per layer and direction:
+    ``seed``) for each layer and each direction separately (as Keras' ``Bidirectional`` does, each
+    direction is its own layer); ``dropout_input`` of layer k > 0 applies to the previous layer's
+    output after the inter-layer ``dropout``. ``last_masks`` holds the masks of the last forward
+    (:class:`lstmkit.variants.VariantMasks`), keyed ``"l{k}"`` / ``"l{k}_reverse"``; in eval mode
+    the dropout masks are None and the zoneout entries are the rates. Extra parameters, per layer and direction:
     ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}`` (H,) with peephole (U(-k, k));
     ``ln_weight_ih_l{k}`` (4H,), ``ln_weight_hh_l{k}`` (4H,), ``ln_weight_c_l{k}`` (H,) (ones) and,
     with bias, ``ln_bias_c_l{k}`` (H,) (zeros) with layer_norm. They are created after the plain

@@ -96,16 +96,26 @@ LN_EPS = 1e-5  # ε of every layer norm here (PyTorch's LayerNorm default)
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "tanh")
 
 
+def _is_number(value) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
 def _rate(value, where: str, arg: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value < 1:
+    """A probability in [0, 1) (TypeError for a non-number, ValueError out of range)."""
+    if not _is_number(value):
+        fail(where, arg, "a number in [0, 1)", repr(value), exc=TypeError)
+    if not 0 <= value < 1:
         fail(where, arg, "a number in [0, 1)", repr(value))
     return float(value)
 
 
 def _clip_value(value, where: str, arg: str):
+    """None or a finite threshold > 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0 or not np.isfinite(value):
+    if not _is_number(value):
+        fail(where, arg, "None or a finite number > 0", repr(value), exc=TypeError)
+    if not (value > 0 and np.isfinite(value)):
         fail(where, arg, "None or a finite number > 0", repr(value))
     return float(value)
 
