@@ -144,7 +144,8 @@ def _to_json(value):
 def module_config(module) -> dict[str, Any]:
     """The constructor arguments of ``module`` as JSON (every ``__init__`` parameter but ``seed``).
 
-    Read from the same-named attributes, so options added to a class later are saved as well;
+    Read from the same-named attributes (or ``module.variant``'s), so options added to a class
+    later are saved as well;
     keyword-only options still at their default (the LSTM variants) are left out.
     """
     sig = inspect.signature(type(module).__init__)
@@ -153,9 +154,13 @@ def module_config(module) -> dict[str, Any]:
         if name in ("self", "seed") or sig.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
         param = sig.parameters[name]
-        if not hasattr(module, name):
+        variant = getattr(module, "variant", None)  # the variant options live in module.variant
+        if hasattr(module, name):
+            value = getattr(module, name)
+        elif variant is not None and hasattr(variant, name):
+            value = getattr(variant, name)
+        else:
             raise ValueError(f"module_config: expected {type(module).__name__} to keep its argument {name!r} as an attribute, got none.")
-        value = getattr(module, name)
         if param.kind is inspect.Parameter.KEYWORD_ONLY and _to_json(value) == _to_json(param.default):
             continue  # options left at their default (the variants) are not written
         config[name] = _to_json(value)
