@@ -167,3 +167,20 @@ def test_refusals_name_the_option():
     for m, what in ((lstmkit.LSTM(3, 4, proj_size=2), "proj_size"), (lstmkit.LSTM(3, 4, peephole=True), "peephole")):
         with pytest.raises(ValueError, match=what):
             to_keras(m)
+
+
+def test_broken_files_are_refused_by_name(tmp_path):
+    import h5py
+
+    (tmp_path / "junk.keras").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="config.json"):
+        read_keras_file(tmp_path / "junk.keras")
+    (tmp_path / "junk.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ValueError, match="HDF5"):
+        read_keras_file(tmp_path / "junk.weights.h5")
+    with h5py.File(tmp_path / "odd.weights.h5", "w") as f:
+        f.create_group("layers/lstm/cell/vars")  # no arrays inside
+    with pytest.raises(ValueError, match="Keras 3 LSTM model file"):
+        read_keras_file(tmp_path / "odd.weights.h5")
+    with pytest.raises(FileNotFoundError):
+        read_keras_file(tmp_path / "none.weights.h5")

@@ -305,9 +305,12 @@ def read_keras_file(path: str | os.PathLike):
         if "layers" not in h5:
             fail(where, path, "Keras 3 weights (a 'layers' group)", f"groups {sorted(h5)}")
         groups = h5["layers"]
-        if config is not None:
-            return _from_config(config, groups, where)
-        return _from_weights_only(groups, where)
+        try:
+            if config is not None:
+                return _from_config(config, groups, where)
+            return _from_weights_only(groups, where)
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:  # a group, a variable or a config key missing
+            fail(where, path, "a Keras 3 LSTM model file (groups and config of LSTM/Bidirectional/Dense layers)", f"{type(exc).__name__}: {exc}")
 
 
 def _from_config(config: Mapping, groups, where: str):
