@@ -78,6 +78,8 @@ def test_onnx_options_and_rnn(tmp_path, capsys):
         (["bad.onnx", "out.npz"], "onnx cannot parse"),
         (["cell.npz", "out.onnx"], "expected an LSTM or RNN for ONNX, got LSTMCell"),
         (["proj.npz", "out.onnx"], "proj_size"),
+        (["peep.npz", "out.pt"], "peephole"),
+        (["peep.npz", "out.keras"], "peephole"),
     ],
 )
 def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, message):
@@ -86,6 +88,7 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, message):
     (tmp_path / "bad.onnx").write_bytes(b"\xff\xff garbage")
     lstmkit.save_lstm(tmp_path / "cell.npz", lstmkit.LSTMCell(3, 4, seed=0))
     lstmkit.save_lstm(tmp_path / "proj.npz", lstmkit.LSTM(3, 4, proj_size=2, seed=0))
+    lstmkit.save_lstm(tmp_path / "peep.npz", lstmkit.LSTM(3, 4, peephole=True, seed=0))
     assert main(["convert", *args]) == 1
     err = capsys.readouterr().err
     assert err.startswith("lstmkit: error:") and message in err and err.count("\n") == 1, err

@@ -182,6 +182,9 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None) -> None:
 
     from ..io import atomic_write_bytes
 
+    changed = getattr(getattr(module, "variant", None), "changed", lambda: {})()
+    if changed:
+        fail("save_state_dict_file", "module", "a plain module (torch.nn has no variant options)", f"options {changed}")
     sd = {k: torch.from_numpy(v) for k, v in module.state_dict().items()}
     if readout is not None:
         sd = {f"rnn.{k}": v for k, v in sd.items()}
