@@ -294,6 +294,8 @@ class OnnxLSTM:
             initial_c = None if initial_c is None else np.asarray(initial_c).transpose(1, 0, 2)
         T, B, _ = X.shape
         lengths = None if sequence_lens is None else np.asarray(sequence_lens)
+        if lengths is not None and lengths.size and lengths.min() < 1:
+            fail(where, "sequence_lens", "values >= 1 (lstmkit runs no empty sequences)", f"{int(lengths.min())}")
         hx = None
         if initial_h is not None or initial_c is not None:
             D, H = m.num_directions, m.hidden_size
