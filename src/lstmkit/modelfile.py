@@ -256,8 +256,10 @@ def _check_sizes(path, kind: str, config: dict, arrays: dict) -> None:
     w_ih, w_hh = arrays.get(f"rnn.weight_ih{suffix}"), arrays.get(f"rnn.weight_hh{suffix}")
     if w_ih is None or w_hh is None or w_ih.ndim != 2 or w_hh.ndim != 2:
         raise FileFormatError(f"{path}: expected 2-D arrays rnn.weight_ih{suffix} and rnn.weight_hh{suffix} for a {kind}, got {sorted(arrays)}.")
+    if w_hh.shape[0] % G:
+        raise FileFormatError(f"{path}: expected rnn.weight_hh{suffix} with {G}*H rows for a {kind}, got shape {w_hh.shape}.")
     for key, value in (("hidden_size", w_hh.shape[0] // G), ("input_size", w_ih.shape[1])):
-        if config.get(key) != value or w_hh.shape[0] != G * value and key == "hidden_size":
+        if config.get(key) != value:
             raise FileFormatError(f"{path}: expected config {key} = {value} (from the weights' shapes), got {config.get(key)!r}.")
     num_layers = config.get("num_layers", 1)
     if not isinstance(num_layers, int) or not 1 <= num_layers <= len(arrays):
