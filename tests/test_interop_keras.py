@@ -184,3 +184,35 @@ def test_broken_files_are_refused_by_name(tmp_path):
         read_keras_file(tmp_path / "odd.weights.h5")
     with pytest.raises(FileNotFoundError):
         read_keras_file(tmp_path / "none.weights.h5")
+
+
+def test_keras_files_are_read_with_keras_blocked(tmp_path):
+    """read_keras_file needs json + h5py only: run it where keras, torch and tensorflow cannot load."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    model = keras_model(3, 4, 2, True, True, True, seed=6)
+    model.save(tmp_path / "m.keras")
+    x = np.random.default_rng(7).normal(size=(2, 5, 3))
+    np.save(tmp_path / "x.npy", x)
+    expected = keras_run(keras.Model(model.inputs, model.layers[-2].output), x)
+    child = textwrap.dedent(
+        f"""
+        import sys
+        class Blocker:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("keras", "torch", "tensorflow", "jax"):
+                    raise ImportError(name + " is blocked")
+        sys.meta_path.insert(0, Blocker())
+        import numpy as np
+        from lstmkit.interop.keras import read_keras_file
+        module, head = read_keras_file({str(tmp_path / "m.keras")!r})
+        np.save({str(tmp_path / "y.npy")!r}, module(np.load({str(tmp_path / "x.npy")!r}))[0])
+        """
+    )
+    src = str(Path(lstmkit.__file__).resolve().parents[1])
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=src), timeout=60)
+    assert r.returncode == 0, r.stderr
+    check_close("read .keras with keras blocked", np.load(tmp_path / "y.npy"), expected, 1e-12)
