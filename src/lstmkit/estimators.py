@@ -31,6 +31,7 @@ Hyper-parameters (both estimators):
     weight_decay, clip (max gradient norm; None: off), patience (early stopping; None: off) with
     restore of the best weights, validation_split, bptt (truncated BPTT chunk; per-step targets),
     seed (None: a different run each time), dtype ("float32"/"float64"), verbose (0, 1, 2).
+LSTMRegressor also: standardize (train on standardised targets, predict in y's units), per_step.
 Defaults differ from Keras' in two places, chosen for the small models this library trains:
 learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 """
