@@ -227,3 +227,23 @@ def test_failed_save_keeps_the_previous_model_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
     np.testing.assert_array_equal(lstmkit.load(path).predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        (dict(hidden_size=0), "LSTMClassifier: expected hidden_size >= 1, got 0"),
+        (dict(epochs=2.5), "LSTMClassifier: expected epochs an integer"),
+        (dict(optimizer="adagrad"), "LSTMClassifier: expected optimizer one of"),
+        (dict(learning_rate=-1), "LSTMClassifier: expected learning_rate a number > 0, got -1"),
+        (dict(dropout=1.0), r"LSTMClassifier: expected dropout a number in \[0, 1\)"),
+        (dict(clip=0), "LSTMClassifier: expected clip None or a number > 0"),
+        (dict(cell="gru"), "LSTMClassifier: expected cell one of"),
+        (dict(dtype="float16"), "LSTMClassifier: expected dtype"),
+    ],
+)
+def test_bad_hyper_parameters_fail_before_training(params, message):
+    X, y = seq_data(n=6)
+    with pytest.raises((ValueError, TypeError), match=message):
+        LSTMClassifier(**params).fit(X, y)
+

@@ -43,10 +43,11 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_dtype, fail
+from ._checks import check_dtype, check_int, fail
 from .functional import softmax
 from .modelfile import save_model
-from .models import SequenceModel
+from .models import CELLS, SequenceModel
+from .optim import OPTIMIZERS
 from .saving import register
 from .training import Trainer, predict
 
@@ -185,6 +186,33 @@ class _SequenceEstimator:
             lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=seed,
         )
 
+    def _check_params(self) -> None:
+        """Hyper-parameters checked up front, errors naming this estimator and the parameter."""
+        name = type(self).__name__
+        for k, lo in (("hidden_size", 1), ("num_layers", 1), ("epochs", 0), ("batch_size", 1)):
+            check_int(getattr(self, k), name, k, minimum=lo)
+        for k in ("patience", "bptt"):
+            if getattr(self, k) is not None:
+                check_int(getattr(self, k), name, k, minimum=0 if k == "patience" else 1)
+        if str(self.optimizer).lower() not in OPTIMIZERS:
+            fail(name, "optimizer", f"one of {list(OPTIMIZERS)}", repr(self.optimizer))
+        if self.cell not in CELLS:
+            fail(name, "cell", f"one of {list(CELLS)}", repr(self.cell))
+        for k, ok, what in (
+            ("learning_rate", lambda v: v > 0, "a number > 0"),
+            ("dropout", lambda v: 0 <= v < 1, "a number in [0, 1)"),
+            ("validation_split", lambda v: 0 <= v < 1, "a number in [0, 1)"),
+            ("weight_decay", lambda v: v >= 0, "a number >= 0"),
+        ):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not ok(v):
+                fail(name, k, what, repr(v))
+        if self.clip is not None and (isinstance(self.clip, bool) or not isinstance(self.clip, (int, float, np.number)) or self.clip <= 0):
+            fail(name, "clip", "None or a number > 0", repr(self.clip))
+        if self.lstm_options is not None and not isinstance(self.lstm_options, dict):
+            fail(name, "lstm_options", "None or a dict of recurrent-layer arguments", type(self.lstm_options).__name__, exc=TypeError)
+        check_dtype(self.dtype, name)
+
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was)."""
@@ -312,6 +340,7 @@ class LSTMClassifier(_SequenceEstimator):
         exists, continue from it — with the same data and parameters the result is the same, bit
         for bit, as an uninterrupted fit."""
         where = "LSTMClassifier.fit"
+        self._check_params()
         X, lengths = _as_sequences(X, lengths, check_dtype(self.dtype, where), where)
         y = np.asarray(y)
         n, T = X.shape[:2]
@@ -397,6 +426,7 @@ class LSTMRegressor(_SequenceEstimator):
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
         ``checkpoint``, ``resume``: as in :meth:`LSTMClassifier.fit`."""
         where = "LSTMRegressor.fit"
+        self._check_params()
         dtype = check_dtype(self.dtype, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
         n, T = X.shape[:2]
