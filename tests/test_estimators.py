@@ -247,3 +247,27 @@ def test_bad_hyper_parameters_fail_before_training(params, message):
     with pytest.raises((ValueError, TypeError), match=message):
         LSTMClassifier(**params).fit(X, y)
 
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"peephole": True, "layer_norm": True},
+        {"input_forget": True, "cell_clip": 3.0, "activations": ["sigmoid", "tanh", "tanh"]},
+        {"dropout_recurrent": 0.2, "zoneout_cell": 0.1, "dropconnect": 0.1},
+    ],
+)
+def test_lstm_variants_pass_through_train_and_survive_save(tmp_path, options):
+    X, y = seq_data(n=24)
+    clf = LSTMClassifier(hidden_size=4, epochs=2, batch_size=8, seed=0, lstm_options=options).fit(X, y)
+    same = LSTMClassifier(hidden_size=4, epochs=2, batch_size=8, seed=0, lstm_options=options).fit(X, y)
+    for k, v in clf.model_.state_dict().items():
+        assert np.array_equal(v, same.model_.state_dict()[k]), k  # regularisers' masks are seeded too
+    for k, v in options.items():
+        got = getattr(clf.model_.rnn, k)
+        assert (list(got) if isinstance(got, tuple) else got) == v
+    if options.get("peephole"):
+        assert "rnn.weight_ci_l0" in clf.model_.state_dict() and "rnn.ln_weight_c_l0" in clf.model_.state_dict()
+    clf.save(tmp_path / "v.npz")
+    back = lstmkit.load(tmp_path / "v.npz")
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
