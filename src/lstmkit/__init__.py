@@ -12,6 +12,14 @@ from .recurrent import LSTM, RNN
 
 __version__ = "0.1.0"
 
+# training (issue 3): read-out, losses, optimizers, the fit loop, estimators — NumPy only
+from . import losses, optim  # noqa: E402
+from .estimators import LSTMClassifier, LSTMRegressor, NotFittedError  # noqa: E402
+from .layers import Linear  # noqa: E402
+from .models import SequenceModel  # noqa: E402
+from .saving import load  # noqa: E402
+from .training import History, Trainer, fit  # noqa: E402
+
 __all__ = [
     "LSTM",
     "RNN",
@@ -25,4 +33,15 @@ __all__ = [
     "tanh",
     "softmax",
     "__version__",
+    "Linear",
+    "SequenceModel",
+    "Trainer",
+    "fit",
+    "History",
+    "LSTMClassifier",
+    "LSTMRegressor",
+    "NotFittedError",
+    "load",
+    "losses",
+    "optim",
 ]

@@ -54,14 +54,16 @@ def relu_grad_from_output(r: np.ndarray) -> np.ndarray:
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax(z)_k = e^{z_k - m} / Σ_j e^{z_j - m} with m = max_j z_j (shift for stability)."""
     z = np.asarray(z)
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    with np.errstate(over="ignore"):  # z - m may round to -inf only where e^{z-m} is 0 anyway
+        e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """log softmax(z)_k = z_k - m - log Σ_j e^{z_j - m}."""
     z = np.asarray(z)
-    s = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):
+        s = z - z.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
 

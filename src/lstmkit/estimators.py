@@ -1,0 +1,445 @@
+"""scikit-learn style estimators over sequences: ``LSTMClassifier`` and ``LSTMRegressor``.
+
+    clf = LSTMClassifier(hidden_size=16, epochs=30, seed=0).fit(X, y)       # X (n, T, F)
+    clf.predict(X); clf.predict_proba(X); clf.score(X, y)                    # accuracy
+    clf.save("model.npz"); lstmkit.load("model.npz")                         # no pickle
+
+Targets decide the read-out:
+    classifier  y (n,)  one label per sequence  -> head="last"  (prediction at the last valid step)
+                y (n, T) one label per step     -> head="all"   (seed 000's task)
+    regressor   y (n,) or (n, k)                -> head="last"
+                y (n, T) or (n, T, k)           -> head="all"   (a 2-D y counts as per step when its
+                second dimension equals T; set ``per_step=False`` to say it is (n, k))
+
+X may also be a list of 2-D arrays (T_i, F) of different lengths: it is padded with zeros and the
+lengths are inferred. Otherwise pass ``lengths`` (n,) to ``fit``/``predict``/``score``; per-step
+targets past a sequence's length are ignored (use any value there) and per-step predictions there
+are meaningless.
+
+scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
+attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_features_in_``, ...);
+``get_params``/``set_params`` are implemented here (sklearn is not needed), and ``__sklearn_tags__``
+imports sklearn only when sklearn itself asks, so ``sklearn.base.clone``, ``GridSearchCV`` and
+``cross_val_score`` work on 3-D inputs.
+
+Hyper-parameters (both estimators):
+    hidden_size, num_layers, cell ("lstm"/"rnn"), bidirectional, dropout: the recurrent layer.
+    readout: "linear" or "identity" (out = h, seed 000's y_t = softmax(h_t); needs D*H outputs).
+    forget_bias: initial forget-gate bias (LSTM; None keeps the uniform initialisation).
+    lstm_options: dict of extra recurrent-layer arguments (proj_size, variants, ...).
+    epochs, batch_size, optimizer ("adam", "adamw", "sgd", "rmsprop"), learning_rate,
+    weight_decay, clip (max gradient norm; None: off), patience (early stopping; None: off) with
+    restore of the best weights, validation_split, bptt (truncated BPTT chunk; per-step targets),
+    seed (None: a different run each time), dtype ("float32"/"float64"), verbose (0, 1, 2).
+Defaults differ from Keras' in two places, chosen for the small models this library trains:
+learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+import numpy as np
+
+from ._checks import check_dtype, fail
+from .checkpoint import load_checkpoint
+from .functional import softmax
+from .modelfile import save_model
+from .models import SequenceModel
+from .saving import register
+from .training import Trainer, predict
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when predict/score/save is called before fit (as scikit-learn's NotFittedError)."""
+
+
+# -- input helpers ---------------------------------------------------------------------------
+def pad_sequences(seqs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """A list of (T_i, F) arrays -> (X (n, max T_i, F) zero-padded, lengths (n,))."""
+    arrs = [np.asarray(s, dtype=dtype) for s in seqs]
+    if not arrs:
+        fail("pad_sequences", "seqs", "at least one sequence", "an empty list")
+    for i, a in enumerate(arrs):
+        if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] != arrs[0].shape[1]:
+            fail("pad_sequences", f"seqs[{i}]", f"a 2-D array (T_i >= 1, {arrs[0].shape[-1]})", f"shape {a.shape}")
+    lengths = np.array([len(a) for a in arrs], dtype=np.int64)
+    X = np.zeros((len(arrs), int(lengths.max()), arrs[0].shape[1]), dtype=dtype)
+    for i, a in enumerate(arrs):
+        X[i, : len(a)] = a
+    return X, lengths
+
+
+def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """X (n, T, F) as a float array of ``dtype`` (lists of ragged sequences padded)."""
+    if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2 and len({np.shape(s) for s in X}) > 1:
+        if lengths is not None:
+            fail(where, "lengths", "None when X is a list of sequences of different lengths", "an array")
+        return pad_sequences(X, dtype)
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "biuf":
+        fail(where, "X", "a numeric array (n_samples, T, n_features)", f"dtype {arr.dtype}", exc=TypeError)
+    if arr.ndim != 3:
+        fix = "For one feature per step use X[..., None]; for a table of single vectors use X[:, None, :]." if arr.ndim == 2 else ""
+        fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{arr.ndim}-D shape {arr.shape}", fix)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        fail(where, "X", "finite values", f"{arr[bad]} at index {bad}", "Remove or impute missing values first.")
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        n, T = arr.shape[:2]
+        if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
+            fail(where, "lengths", f"integers of shape ({n},)", f"dtype {lengths.dtype} shape {lengths.shape}")
+        if lengths.min() < 1 or lengths.max() > T:
+            fail(where, "lengths", f"values in [1, T={T}]", f"range [{lengths.min()}, {lengths.max()}]")
+        lengths = lengths.astype(np.int64)
+    return arr, lengths
+
+
+def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
+    """(n, T) bool: step t of sequence i is within its length."""
+    if lengths is None:
+        return np.ones((n, T), dtype=bool)
+    return np.arange(T)[None, :] < lengths[:, None]
+
+
+def _json_scalar_list(values: np.ndarray) -> list:
+    return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+
+
+def _check_model_config(mc: dict, arrays: dict) -> None:
+    """Refuse a config whose sizes disagree with the stored arrays *before* allocating a model
+    (a corrupt or hostile file must not make us build a huge network)."""
+    w = arrays.get("rnn.weight_ih_l0")
+    gates = 4 if mc.get("cell", "lstm") == "lstm" else 1
+    expected = (gates * int(mc["hidden_size"]), int(mc["input_size"]))
+    if w is None or tuple(w.shape) != expected:
+        raise ValueError(f"rnn.weight_ih_l0 of shape {expected} for the stored config, found {None if w is None else w.shape}")
+    if int(mc["num_layers"]) * (2 if mc.get("bidirectional") else 1) * 2 > len(arrays):
+        raise ValueError(f"weights for {mc['num_layers']} layers, found {len(arrays)} arrays")
+
+
+class _SequenceEstimator:
+    """Shared machinery: parameters, model building, training, saving. Subclasses define
+    ``__init__`` (its signature is the list of hyper-parameters), ``_prepare_targets`` and
+    ``_output``."""
+
+    _estimator_type = ""  # sklearn < 1.6
+
+    # -- scikit-learn parameter protocol ----------------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, as stored (scikit-learn's protocol)."""
+        return {k: getattr(self, k) for k in self._get_param_names()}
+
+    def set_params(self, **params) -> "_SequenceEstimator":
+        """Set constructor arguments by name; unknown names raise ValueError. Returns self."""
+        valid = self._get_param_names()
+        for k, v in params.items():
+            if k not in valid:
+                fail(f"{type(self).__name__}.set_params", "a parameter name", f"one of {valid}", repr(k))
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+
+        clf = self._estimator_type == "classifier"
+        return Tags(
+            estimator_type=self._estimator_type,
+            target_tags=TargetTags(required=True, multi_output=not clf),
+            classifier_tags=ClassifierTags() if clf else None,
+            regressor_tags=None if clf else RegressorTags(),
+            input_tags=InputTags(two_d_array=False, three_d_array=True),
+            non_deterministic=self.seed is None,
+        )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def _check_fitted(self, method: str) -> None:
+        if not hasattr(self, "model_"):
+            fail(
+                f"{type(self).__name__}.{method}", "a fitted estimator", "", "one that was never fitted",
+                f"Call fit(X, y) before {method}().", exc=NotFittedError,
+            )
+
+    # -- training ---------------------------------------------------------------------------
+    def _build_model(self, n_features: int, n_outputs: int, head: str) -> SequenceModel:
+        return SequenceModel(
+            n_features, None if self.readout == "identity" else n_outputs, self.hidden_size,
+            num_layers=self.num_layers, cell=self.cell, head=head, readout=self.readout,
+            bidirectional=self.bidirectional, dropout=self.dropout,
+            forget_bias=self.forget_bias if self.cell == "lstm" else None,
+            lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=self._seeds[0],
+        )
+
+    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None):
+        """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
+        (so a failed fit leaves a previously fitted estimator as it was)."""
+        name = type(self).__name__
+        seed = self.seed
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(2**63))
+        self._seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)]
+        model = self._build_model(X.shape[2], n_outputs, head)
+        if self.readout == "identity" and model.output_size != n_outputs:
+            fail(name, "readout", f"'linear' unless hidden_size*directions equals the {n_outputs} outputs", "'identity'")
+        trainer = Trainer(
+            model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
+            optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
+            batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
+            patience=self.patience, seed=self._seeds[1], verbose=self.verbose,
+        )
+        if checkpoint is not None and os.path.exists(checkpoint):
+            load_checkpoint(checkpoint, trainer)  # resume: same data and parameters -> same result
+        history = trainer.fit(
+            X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0), checkpoint=checkpoint,
+        )
+        del self._seeds
+        for k, v in learned.items():
+            setattr(self, k, v)
+        self.model_ = model
+        self.history_ = history
+        self.n_features_in_ = X.shape[2]
+        self.n_epochs_ = trainer.epoch
+        self.best_epoch_ = trainer.best_epoch
+        return self
+
+    def _check_X(self, X, lengths, method: str):
+        self._check_fitted(method)
+        X, lengths = _as_sequences(X, lengths, self.model_.dtype, f"{type(self).__name__}.{method}")
+        if X.shape[2] != self.n_features_in_:
+            fail(f"{type(self).__name__}.{method}", "X", f"{self.n_features_in_} features (as in fit)", f"{X.shape[2]}")
+        return X, lengths
+
+    def _raw_output(self, X, lengths) -> np.ndarray:
+        return predict(self.model_, X, lengths, batch_size=max(256, self.batch_size))
+
+    # -- saving -----------------------------------------------------------------------------
+    def _json_params(self) -> dict[str, Any]:
+        params = self.get_params()
+        if isinstance(params.get("seed"), np.random.Generator):
+            params["seed"] = None
+        params["dtype"] = np.dtype(params["dtype"]).name
+        return params
+
+    def save(self, path) -> None:
+        """Write the fitted estimator to ``path`` (lstmkit model file; atomic; no pickle)."""
+        self._check_fitted("save")
+        extra = {
+            "model_config": self.model_.config(),
+            "n_features_in": self.n_features_in_,
+            "history": self.history_.epochs,
+            **self._extra(),
+        }
+        save_model(path, type(self).__name__, self._json_params(), self.model_.state_dict(), extra)
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator of this class saved with :meth:`save`."""
+        from .saving import load
+
+        return load(path, kind=cls.__name__)
+
+    @classmethod
+    def _from_model_file(cls, mf, path=""):
+        from .io import FileFormatError
+        from .training import History
+
+        try:
+            est = cls(**mf.config)
+            mc = dict(mf.extra["model_config"])
+            _check_model_config(mc, mf.arrays)
+            model = SequenceModel(**mc)
+            model.load_state_dict({k: v for k, v in mf.arrays.items()})
+            est._restore_extra(mf.extra)
+            est.n_features_in_ = int(mf.extra["n_features_in"])
+            est.history_ = History(mf.extra.get("history", []))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileFormatError(f"{path}: expected a valid {cls.__name__} model file, got one that fails to load ({exc}).") from None
+        est.model_ = model
+        return est
+
+
+@register
+class LSTMClassifier(_SequenceEstimator):
+    """Sequence classifier: a label per sequence (y (n,)) or per step (y (n, T)); any label values.
+
+    ``fit(X, y, lengths=None)``; ``predict(X, lengths=None)`` -> labels (n,) or (n, T);
+    ``predict_proba`` -> (n, C) or (n, T, C) with columns in ``classes_`` order; ``score`` ->
+    accuracy over valid targets. See the module docstring for the hyper-parameters.
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(
+        self, hidden_size=32, num_layers=1, cell="lstm", bidirectional=False, dropout=0.0, readout="linear",
+        forget_bias=1.0, lstm_options=None, epochs=50, batch_size=32, optimizer="adam", learning_rate=0.01,
+        weight_decay=0.0, clip=5.0, patience=None, validation_split=0.0, bptt=None, seed=None, dtype="float32", verbose=0,
+    ):
+        self.hidden_size, self.num_layers, self.cell, self.bidirectional = hidden_size, num_layers, cell, bidirectional
+        self.dropout, self.readout, self.forget_bias, self.lstm_options = dropout, readout, forget_bias, lstm_options
+        self.epochs, self.batch_size, self.optimizer, self.learning_rate = epochs, batch_size, optimizer, learning_rate
+        self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
+        self.bptt, self.seed, self.dtype, self.verbose = bptt, seed, dtype, verbose
+
+    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMClassifier":
+        """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
+
+        ``checkpoint``: a path written (atomically) after every epoch; if it exists when fit
+        starts, training resumes from it — with the same data and parameters the result is the
+        same, bit for bit, as an uninterrupted fit."""
+        where = "LSTMClassifier.fit"
+        X, lengths = _as_sequences(X, lengths, check_dtype(self.dtype, where), where)
+        y = np.asarray(y)
+        n, T = X.shape[:2]
+        if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T):
+            fail(where, "y", f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)", f"shape {y.shape}")
+        per_step = y.ndim == 2
+        valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
+        classes = np.unique(y[valid])
+        if len(classes) < 2:
+            fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
+        codes = np.where(valid, np.searchsorted(classes, np.where(valid, y, classes[0])), 0).astype(np.int64)
+        learned = {"classes_": classes, "per_step_": per_step}
+        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned, checkpoint)
+
+    def predict_proba(self, X, lengths=None) -> np.ndarray:
+        """Class probabilities softmax(out): (n, C), or (n, T, C) for per-step labels."""
+        X, lengths = self._check_X(X, lengths, "predict_proba")
+        return softmax(self._raw_output(X, lengths).astype(np.float64), axis=-1)
+
+    def predict(self, X, lengths=None) -> np.ndarray:
+        """The most probable label: (n,), or (n, T) for per-step labels."""
+        self._check_fitted("predict")
+        return self.classes_[self.predict_proba(X, lengths).argmax(axis=-1)]
+
+    def score(self, X, y, lengths=None) -> float:
+        """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as wrong)."""
+        X, lengths = self._check_X(X, lengths, "score")
+        pred = self.predict(X, lengths)
+        y = np.asarray(y)
+        if y.shape != pred.shape:
+            fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
+        valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        return float((pred == y)[valid].mean())
+
+    def _extra(self):
+        return {"classes": _json_scalar_list(self.classes_), "classes_dtype": self.classes_.dtype.str, "per_step": self.per_step_}
+
+    def _restore_extra(self, extra):
+        dt = np.dtype(extra["classes_dtype"])
+        if dt.kind not in "biufUO":
+            raise ValueError(f"unsupported classes dtype {dt}")
+        self.classes_ = np.array(extra["classes"], dtype=dt)
+        self.per_step_ = bool(extra["per_step"])
+
+
+@register
+class LSTMRegressor(_SequenceEstimator):
+    """Sequence regressor: y (n,), (n, k), or per step (n, T) / (n, T, k); ``score`` is R².
+
+    ``standardize=True`` trains on (y - mean) / std per output (fitted on the training targets)
+    and inverts it on prediction. ``per_step``: None infers it from y's shape (module docstring).
+    ``predict`` returns the shape of y at fit ((n,), (n, k), (n, T) or (n, T, k)).
+    """
+
+    _estimator_type = "regressor"
+
+    def __init__(
+        self, hidden_size=32, num_layers=1, cell="lstm", bidirectional=False, dropout=0.0, readout="linear",
+        forget_bias=1.0, lstm_options=None, epochs=50, batch_size=32, optimizer="adam", learning_rate=0.01,
+        weight_decay=0.0, clip=5.0, patience=None, validation_split=0.0, bptt=None, standardize=True, per_step=None,
+        seed=None, dtype="float32", verbose=0,
+    ):
+        self.hidden_size, self.num_layers, self.cell, self.bidirectional = hidden_size, num_layers, cell, bidirectional
+        self.dropout, self.readout, self.forget_bias, self.lstm_options = dropout, readout, forget_bias, lstm_options
+        self.epochs, self.batch_size, self.optimizer, self.learning_rate = epochs, batch_size, optimizer, learning_rate
+        self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
+        self.bptt, self.standardize, self.per_step = bptt, standardize, per_step
+        self.seed, self.dtype, self.verbose = seed, dtype, verbose
+
+    def _target_layout(self, y: np.ndarray, n: int, T: int, where: str) -> tuple[bool, bool]:
+        """(per_step, has_k_axis) for y; raises on shapes that fit no layout."""
+        per_step = self.per_step
+        if per_step is None:
+            per_step = y.ndim == 3 or (y.ndim == 2 and y.shape[1] == T)
+        ok = y.shape[:1] == (n,) and (
+            (per_step and y.ndim in (2, 3) and y.shape[1] == T) or (not per_step and y.ndim in (1, 2))
+        )
+        if not ok:
+            fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
+        return bool(per_step), y.ndim == (3 if per_step else 2)
+
+    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMRegressor":
+        """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
+        ``checkpoint``: as in :meth:`LSTMClassifier.fit` (resumes when the file exists)."""
+        where = "LSTMRegressor.fit"
+        dtype = check_dtype(self.dtype, where)
+        X, lengths = _as_sequences(X, lengths, dtype, where)
+        n, T = X.shape[:2]
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
+        per_step, has_k = self._target_layout(y, n, T, where)
+        Y = y.astype(np.float64) if has_k else y.astype(np.float64)[..., None]  # (n[, T], k)
+        valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
+        if not np.isfinite(Y[valid]).all():
+            fail(where, "y", "finite values", "NaN or inf")
+        if self.standardize:
+            mean, scale = Y[valid].mean(axis=0), Y[valid].std(axis=0)
+            scale = np.where(scale > 0, scale, 1.0)
+        else:
+            mean, scale = np.zeros(Y.shape[-1]), np.ones(Y.shape[-1])
+        Z = np.where(valid[..., None], (Y - mean) / scale, 0.0).astype(dtype)
+        learned = {"y_mean_": mean, "y_scale_": scale, "per_step_": per_step, "n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
+        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned, checkpoint)
+
+    def predict(self, X, lengths=None) -> np.ndarray:
+        """Predictions in y's units and layout at fit: (n,), (n, k), (n, T) or (n, T, k)."""
+        X, lengths = self._check_X(X, lengths, "predict")
+        out = self._raw_output(X, lengths).astype(np.float64) * self.y_scale_ + self.y_mean_
+        if self.y_ndim_ == (2 if self.per_step_ else 1):
+            out = out[..., 0]
+        return out
+
+    def score(self, X, y, lengths=None) -> float:
+        """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)², per output over valid targets, averaged over outputs
+        (scikit-learn's ``r2_score`` with multioutput="uniform_average")."""
+        X, lengths = self._check_X(X, lengths, "score")
+        pred = self.predict(X, lengths)
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != pred.shape:
+            fail("LSTMRegressor.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
+        valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        k = self.n_outputs_
+        yt, yp = y[valid].reshape(-1, k), pred[valid].reshape(-1, k)
+        ss_res = ((yt - yp) ** 2).sum(axis=0)
+        ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
+        return float(r2.mean())
+
+    def _extra(self):
+        return {
+            "y_mean": self.y_mean_.tolist(), "y_scale": self.y_scale_.tolist(),
+            "per_step": self.per_step_, "y_ndim": self.y_ndim_,
+        }
+
+    def _restore_extra(self, extra):
+        self.y_mean_ = np.array(extra["y_mean"], dtype=np.float64)
+        self.y_scale_ = np.array(extra["y_scale"], dtype=np.float64)
+        self.per_step_, self.y_ndim_ = bool(extra["per_step"]), int(extra["y_ndim"])
+        self.n_outputs_ = len(self.y_mean_)

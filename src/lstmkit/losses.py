@@ -1,0 +1,112 @@
+"""Losses, each fused with its gradient: ``loss, dpred = f(pred, target, mask=None)``.
+
+Both average over the *valid* targets only: a ``mask`` (1 valid, 0 padding) selects them, so a
+padded step never contributes to the loss or its gradient. Without a mask every target counts.
+
+Softmax cross-entropy over C classes (the seeds' H(y_t, target_t) with y_t = softmax(z_t))::
+
+    p_n   = softmax(z_n)                         z_n the logits of target n       (C,)
+    ℓ_n   = -log p_n[k_n]                        k_n its class index
+    L     = Σ_n m_n ℓ_n / Σ_n m_n               m_n ∈ {0, 1} the mask
+    ∂L/∂z_n = m_n (p_n - onehot(k_n)) / Σ_n m_n  (the fused backward: softmax and log cancel)
+
+Mean squared error::
+
+    L       = Σ_e m_e (p_e - y_e)² / Σ_e m_e     e runs over every element (all K outputs)
+    ∂L/∂p_e = 2 m_e (p_e - y_e) / Σ_e m_e
+
+Shapes: N stands for any leading dimensions — (B,) for one target per sequence, (B, T) for one
+per step.
+
+    softmax_cross_entropy: logits (N..., C), targets (N...) ints in [0, C), mask (N...) or None
+    mse:                   pred (N..., K) or (N...), target same shape, mask (N...) (broadcast
+                           over trailing output axes) or None
+
+Both return ``(loss: float, dpred: array of pred's shape and dtype)``. PyTorch equivalents:
+``F.cross_entropy(z[m], k[m])`` and ``F.mse_loss(p[m], y[m])`` (mean reduction).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import fail
+from .functional import log_softmax
+
+
+def _check_mask(mask, shape, where):
+    """A float 0/1 mask of ``shape`` (or None) with at least one valid entry."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.shape != tuple(shape):
+        fail(where, "mask", f"shape {tuple(shape)} (the targets' leading shape)", f"shape {m.shape}")
+    if m.dtype.kind not in "biuf":
+        fail(where, "mask", "a boolean or numeric 0/1 array", f"dtype {m.dtype}", exc=TypeError)
+    m = m.astype(np.float64)
+    if not np.isin(m, (0.0, 1.0)).all():
+        fail(where, "mask", "values 0 or 1", f"values {np.unique(m)[:5]}")
+    return m
+
+
+def softmax_cross_entropy(logits, targets, mask=None) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of softmax(logits) against class indices, over valid targets.
+
+    logits (N..., C) float; targets (N...) ints in [0, C); mask (N...) 0/1 or None.
+    Returns ``(L, ∂L/∂logits)`` with ∂L/∂logits of shape (N..., C), see the module docstring.
+    """
+    where = "softmax_cross_entropy"
+    z = np.asarray(logits)
+    if z.dtype.kind != "f" or z.ndim < 1:
+        fail(where, "logits", "a floating array (N..., C)", f"dtype {z.dtype} shape {z.shape}", exc=TypeError)
+    k = np.asarray(targets)
+    if k.dtype.kind not in "iu":
+        fail(where, "targets", "integer class indices", f"dtype {k.dtype}", "Encode labels as 0..C-1.", exc=TypeError)
+    if k.shape != z.shape[:-1]:
+        fail(where, "targets", f"shape {z.shape[:-1]} (logits without the class axis)", f"shape {k.shape}")
+    C = z.shape[-1]
+    m = _check_mask(mask, k.shape, where)
+    valid = np.ones(k.shape, dtype=bool) if m is None else m > 0
+    if k.size and ((k[valid] < 0).any() or (k[valid] >= C).any()):
+        fail(where, "targets", f"values in [0, {C})", f"range [{k[valid].min()}, {k[valid].max()}]")
+    n_valid = float(valid.sum()) if m is not None else float(k.size)
+    if n_valid == 0:
+        fail(where, "mask", "at least one valid target", "none")
+    kk = np.where(valid, k, 0)[..., None]  # safe indices for padded positions   (N..., 1)
+    logp = log_softmax(z, axis=-1)  # log p_n                                      (N..., C)
+    nll = -np.take_along_axis(logp, kk, axis=-1)[..., 0]  # ℓ_n = -log p_n[k_n]   (N...)
+    w = valid.astype(z.dtype) / n_valid  # m_n / Σ m                              (N...)
+    loss = float((w * nll).sum())  # L = Σ m_n ℓ_n / Σ m
+    dz = np.exp(logp)  # p_n                                                       (N..., C)
+    np.put_along_axis(dz, kk, np.take_along_axis(dz, kk, axis=-1) - 1.0, axis=-1)  # p_n - onehot(k_n)
+    dz *= w[..., None]  # ∂L/∂z_n = m_n (p_n - onehot(k_n)) / Σ m
+    return loss, dz
+
+
+def mse(pred, target, mask=None) -> tuple[float, np.ndarray]:
+    """Mean squared error over valid elements.
+
+    pred and target of the same shape (N...[, K]); mask (N...) 0/1 or None, broadcast over the
+    trailing axes of pred. Returns ``(L, ∂L/∂pred)`` (see the module docstring).
+    """
+    where = "mse"
+    p = np.asarray(pred)
+    if p.dtype.kind != "f":
+        fail(where, "pred", "a floating array", f"dtype {p.dtype}", exc=TypeError)
+    y = np.asarray(target)
+    if y.shape != p.shape:
+        fail(where, "target", f"shape {p.shape} (as pred)", f"shape {y.shape}")
+    if mask is None:
+        m = np.ones(p.shape, dtype=p.dtype)
+    else:
+        m0 = np.asarray(mask)
+        if m0.ndim > p.ndim or p.shape[: m0.ndim] != m0.shape:
+            fail(where, "mask", f"the leading shape of pred {p.shape}", f"shape {m0.shape}")
+        m = _check_mask(m0, m0.shape, where).astype(p.dtype)
+        m = np.broadcast_to(m.reshape(m.shape + (1,) * (p.ndim - m.ndim)), p.shape)
+    n_valid = float(m.sum())
+    if n_valid == 0:
+        fail(where, "mask", "at least one valid target", "none")
+    diff = np.where(m > 0, p - y.astype(p.dtype), 0.0).astype(p.dtype)  # m_e (p_e - y_e)
+    loss = float((diff * diff).sum() / n_valid)  # L = Σ m (p - y)² / Σ m
+    return loss, (2.0 / n_valid) * diff  # ∂L/∂p = 2 m (p - y) / Σ m

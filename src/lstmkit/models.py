@@ -1,0 +1,219 @@
+"""``SequenceModel``: a recurrent layer (LSTM or RNN) followed by a read-out.
+
+    h_{1..T}, state = rnn(x_{1..T}, state_0)             the engine's LSTM or RNN (batch_first)
+    head="all":   out_t = read(h_t)            for every step t            (per-step targets)
+    head="last":  out   = read(h_last)         h at each sequence's last valid step
+
+    read = Linear (out = W h + b)  with readout="linear"
+         = identity (out = h)      with readout="identity", as in seed 000's y_t = softmax(h_t)
+
+The loss (``lstmkit.losses``) turns ``out`` into probabilities (softmax) or compares it with
+real targets (MSE); the model itself outputs logits / values.
+
+Bidirectional "last": h_last is the concatenation [→h at the last valid step, ←h at step 0],
+i.e. each direction's *final* state (PyTorch users' ``cat(h_n[-2], h_n[-1])``, Keras'
+``Bidirectional(LSTM(...))`` without return_sequences). Unidirectional: →h at the last valid step.
+
+Shapes: B batch, T steps, I input_size, H hidden_size, P = proj_size or H, D = 2 if bidirectional,
+O output_size (= D*P with the identity read-out). Always batch first:
+
+    x (B, T, I), lengths (B,) ints in [1, T] or None
+    out (B, T, O) with head="all", (B, O) with head="last"
+    state: as the engine's (h_n, c_n) for the LSTM, h_n for the RNN: (D*L, B, P)
+
+Parameters and gradients carry prefixed PyTorch names — ``rnn.weight_ih_l0``, ``rnn.bias_hh_l0``,
+``head.weight``, ``head.bias`` — in ``state_dict()`` and ``grads`` (the same arrays as the
+sub-modules', so optimizers and the layers see one set).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from ._checks import check_dtype, check_int, fail
+from .layers import Linear
+from .module import Module
+from .recurrent import LSTM, RNN
+
+HEADS = ("all", "last")
+READOUTS = ("linear", "identity")
+CELLS = {"lstm": LSTM, "rnn": RNN}
+
+
+def _spawn(seed, n: int) -> list[np.random.Generator]:
+    """n independent generators from one seed (int, None or Generator)."""
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(2**63))
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+class SequenceModel(Module):
+    """Recurrent layer + read-out (see the module docstring for the equations and shapes).
+
+    Args:
+        input_size (I): features per step.
+        output_size (O): outputs per step / per sequence (classes for a classifier). With
+            ``readout="identity"`` it must equal D*P (or be None).
+        hidden_size (H), num_layers, bidirectional, dropout: the recurrent layer's.
+        cell: "lstm" or "rnn".
+        head: "all" (an output per step) or "last" (one per sequence, at its last valid step).
+        readout: "linear" or "identity".
+        forget_bias: if not None (LSTM only), set the forget-gate slice of every ``bias_ih`` to
+            this value and of ``bias_hh`` to 0, so the effective forget bias b_if + b_hf equals it
+            (Jozefowicz et al. 2015; Keras' ``unit_forget_bias`` uses 1.0).
+        lstm_options: extra keyword arguments for the recurrent layer's constructor (for example
+            ``proj_size``, ``bias``; ``nonlinearity`` for the RNN; the LSTM variants' options).
+        dtype: float32 or float64.  seed: int, Generator or None (initialisation and dropout).
+
+    ``out, state = model(x, lengths=None, state=None)``; ``dx = model.backward(dout, d_state=None)``.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int | None,
+        hidden_size: int,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        head: str = "all",
+        readout: str = "linear",
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        forget_bias: float | None = None,
+        lstm_options: Mapping[str, Any] | None = None,
+        dtype=np.float32,
+        seed=None,
+    ) -> None:
+        super().__init__()
+        where = "SequenceModel"
+        if cell not in CELLS:
+            fail(where, "cell", f"one of {list(CELLS)}", repr(cell))
+        if head not in HEADS:
+            fail(where, "head", f"one of {list(HEADS)}", repr(head))
+        if readout not in READOUTS:
+            fail(where, "readout", f"one of {list(READOUTS)}", repr(readout))
+        if forget_bias is not None and cell != "lstm":
+            fail(where, "forget_bias", "None with cell='rnn' (an RNN has no forget gate)", repr(forget_bias))
+        options = dict(lstm_options or {})
+        for reserved in ("input_size", "hidden_size", "num_layers", "batch_first", "dropout", "bidirectional", "dtype", "seed"):
+            if reserved in options:
+                fail(where, "lstm_options", f"no key {reserved!r} (it is a SequenceModel argument)", sorted(options))
+        self.cell, self.head_mode, self.readout = cell, head, readout
+        self.dtype = check_dtype(dtype, where)
+        self.forget_bias = forget_bias
+        self.lstm_options = options
+        rnn_rng, head_rng = _spawn(seed, 2)
+        self.rnn = CELLS[cell](
+            input_size, hidden_size, num_layers=num_layers, batch_first=True, dropout=dropout,
+            bidirectional=bidirectional, dtype=self.dtype, seed=rnn_rng, **options,
+        )
+        feat = self.rnn.num_directions * self.rnn.output_size  # D*P: size of h fed to the read-out
+        self.features = feat
+        if readout == "identity":
+            if output_size is not None and output_size != feat:
+                fail(where, "output_size", f"{feat} (= D*P) with readout='identity'", output_size, "Use readout='linear'.")
+            self.output_size = feat
+            self.head = None
+        else:
+            if output_size is None:
+                fail(where, "output_size", "an integer with readout='linear'", None)
+            self.output_size = check_int(output_size, where, "output_size", minimum=1)
+            self.head = Linear(feat, self.output_size, dtype=self.dtype, seed=head_rng)
+        if forget_bias is not None:
+            H = self.rnn.hidden_size
+            for k, v in self.rnn.parameters().items():
+                if k.startswith("bias_ih"):
+                    v[H : 2 * H] = forget_bias  # gate order i, f, g, o: rows H..2H are f
+                elif k.startswith("bias_hh"):
+                    v[H : 2 * H] = 0.0
+        # one parameter dict with prefixed names, sharing the sub-modules' arrays
+        for prefix, mod in (("rnn.", self.rnn), ("head.", self.head)):
+            if mod is None:
+                continue
+            for k, v in mod.parameters().items():
+                self._params[prefix + k] = v
+                self.grads[prefix + k] = mod.grads[k]
+        self._cache = None
+
+    # -- modes propagate to the sub-modules ------------------------------------------------
+    def train(self, mode: bool = True) -> "SequenceModel":
+        super().train(mode)
+        self.rnn.train(mode)
+        return self
+
+    @property
+    def dropout_rng(self) -> np.random.Generator:
+        """The seeded generator of the recurrent layer's dropout masks (checkpointed)."""
+        return self.rnn.dropout_rng
+
+    @property
+    def input_size(self) -> int:
+        return self.rnn.input_size
+
+    # -- forward / backward ----------------------------------------------------------------
+    def forward(self, x, lengths=None, state=None):
+        """x (B, T, I) -> ``(out, state)``; out (B, T, O) ("all") or (B, O) ("last")."""
+        keep = self.requires_grad
+        self.rnn.requires_grad = keep
+        if self.head is not None:
+            self.head.requires_grad = keep
+        h, state = self.rnn(x, state, lengths)  # (B, T, D*P)
+        B, T, _ = h.shape
+        last = None
+        if self.head_mode == "last":
+            last = np.full(B, T - 1) if lengths is None else np.asarray(lengths, dtype=np.int64) - 1  # (B,)
+            P = self.rnn.output_size
+            h_last = h[np.arange(B), last]  # →h at each last valid step   (B, D*P)
+            if self.rnn.bidirectional:
+                h_last[:, P:] = h[:, 0, P:]  # ←h is final at step 0       (B, D*P)
+            h = h_last
+        out = h if self.head is None else self.head(h)  # (B, [T,] O)
+        self._cache = (last, (B, T)) if keep else None
+        return out, state
+
+    __call__ = forward
+
+    def backward(self, dout, d_state=None) -> np.ndarray:
+        """dout like out -> dx (B, T, I); parameter gradients accumulate into ``grads``.
+
+        ``d_state`` is the gradient of the returned final state (None for zeros, as in truncated
+        BPTT where the carried state is detached).
+        """
+        if self._cache is None:
+            fail("SequenceModel.backward", "a forward pass with requires_grad=True", "before backward", "none", exc=RuntimeError)
+        last, (B, T) = self._cache
+        self._cache = None
+        dh = np.asarray(dout, dtype=self.dtype) if self.head is None else self.head.backward(dout)
+        if self.head_mode == "last":
+            P = self.rnn.output_size
+            dh_seq = np.zeros((B, T, self.features), dtype=self.dtype)  # (B, T, D*P)
+            dh_seq[np.arange(B), last, :P] = dh[:, :P]  # to →h at the last valid step
+            if self.rnn.bidirectional:
+                dh_seq[:, 0, P:] = dh[:, P:]  # to ←h at step 0
+            dh = dh_seq
+        dx, _ = self.rnn.backward(dh, d_state)
+        return dx
+
+    # -- description (JSON) ----------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-serialisable, without seed) that rebuild this model."""
+        r = self.rnn
+        return {
+            "input_size": r.input_size,
+            "output_size": self.output_size,
+            "hidden_size": r.hidden_size,
+            "num_layers": r.num_layers,
+            "cell": self.cell,
+            "head": self.head_mode,
+            "readout": self.readout,
+            "bidirectional": r.bidirectional,
+            "dropout": r.dropout,
+            "forget_bias": self.forget_bias,
+            "lstm_options": dict(self.lstm_options),
+            "dtype": self.dtype.name,
+        }
+
+    def __repr__(self) -> str:
+        return f"SequenceModel({self.rnn!r}, head={self.head_mode!r}, readout={self.head!r})"

@@ -1,0 +1,315 @@
+"""Optimizers that own their state, gradient clipping, and learning-rate schedules.
+
+Every optimizer updates a :class:`~lstmkit.module.Module`'s parameters *in place* from its
+``grads`` (PyTorch's update rules, checked step by step against ``torch.optim``). With θ a
+parameter, g its gradient, η the learning rate, λ the weight decay and t the step count (from 1):
+
+    SGD      g ← g + λθ;  b ← g (t = 1) else μ b + (1 - dampening) g
+             θ ← θ - η (g + μ b) with nesterov, θ ← θ - η b with momentum μ > 0, else θ - η g
+    Adam     g ← g + λθ;  m ← β₁ m + (1-β₁) g;  v ← β₂ v + (1-β₂) g²
+             θ ← θ - (η / (1-β₁ᵗ)) m / (√v / √(1-β₂ᵗ) + ε)
+    AdamW    θ ← θ (1 - ηλ), then Adam without the λθ term (decoupled weight decay)
+    RMSprop  g ← g + λθ;  s ← α s + (1-α) g²;  d = √s + ε
+             (centered: a ← α a + (1-α) g;  d = √(s - a²) + ε)
+             momentum μ > 0: b ← μ b + g/d;  θ ← θ - η b      else θ ← θ - η g/d
+
+``opt.state_dict()`` returns ``{"scalars": {...JSON...}, "arrays": {"<slot>/<param>": array}}``
+and ``opt.load_state_dict(sd)`` restores it (checked first, all or nothing), so a checkpoint can
+resume the exact sequence of updates.
+
+``clip_grad_norm(grads, max_norm)`` scales all gradients together so their global L2 norm is at
+most ``max_norm`` and returns the norm before clipping (PyTorch's ``clip_grad_norm_``).
+
+Schedules change ``opt.lr`` once per epoch (``sched.step()``; ``ReduceLROnPlateau.step(metric)``):
+StepLR, CosineAnnealingLR, ReduceLROnPlateau, each with JSON ``state_dict()``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from ._checks import fail
+from .module import Module
+
+
+def _grads_of(grads) -> Mapping[str, np.ndarray]:
+    return grads.grads if isinstance(grads, Module) else grads
+
+
+def clip_grad_norm(grads, max_norm: float) -> float:
+    """Scale every gradient by min(1, max_norm / (‖g‖ + 1e-6)) where ‖g‖ = √(Σ_k ‖g_k‖²).
+
+    ``grads``: a Module or a dict name -> array (modified in place). Returns ‖g‖ before clipping.
+    """
+    if not (isinstance(max_norm, (int, float)) and not isinstance(max_norm, bool) and max_norm > 0):
+        fail("clip_grad_norm", "max_norm", "a positive number", repr(max_norm))
+    g = _grads_of(grads)
+    total = math.sqrt(sum(float(np.sum(np.square(v, dtype=np.float64))) for v in g.values()))
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for v in g.values():
+            v *= v.dtype.type(coef)
+    return total
+
+
+class Optimizer:
+    """Base: holds the module, the learning rate, the step count and per-parameter slots."""
+
+    slots: tuple[str, ...] = ()  # names of per-parameter state arrays
+    hyper: tuple[str, ...] = ()  # names of scalar hyper-parameters (saved with the state)
+
+    def __init__(self, module: Module, lr: float) -> None:
+        if not isinstance(module, Module):
+            fail(type(self).__name__, "module", "an lstmkit Module (its parameters and grads)", type(module).__name__, exc=TypeError)
+        if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0):
+            fail(type(self).__name__, "lr", "a positive number", repr(lr))
+        self.module = module
+        self.lr = float(lr)
+        self.initial_lr = float(lr)
+        self.t = 0  # steps taken
+        self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
+
+    def zero_grad(self) -> None:
+        self.module.zero_grad()
+
+    def step(self) -> None:
+        """One update of every parameter from its gradient (in place)."""
+        self.t += 1
+        grads = self.module.grads
+        for name, p in self.module.parameters().items():
+            self._update(name, p, grads[name])
+
+    def _slot(self, slot: str, name: str, p: np.ndarray) -> np.ndarray:
+        s = self.state[slot]
+        if name not in s:
+            s[name] = np.zeros_like(p)
+        return s[name]
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- state -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        scalars = {"type": type(self).__name__, "lr": self.lr, "initial_lr": self.initial_lr, "t": self.t}
+        scalars.update({h: getattr(self, h) for h in self.hyper})
+        arrays = {f"{slot}/{name}": v.copy() for slot, d in self.state.items() for name, v in d.items()}
+        return {"scalars": scalars, "arrays": arrays}
+
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        where = f"{type(self).__name__}.load_state_dict"
+        scalars, arrays = sd.get("scalars", {}), sd.get("arrays", {})
+        if scalars.get("type") != type(self).__name__:
+            fail(where, "state", f"of a {type(self).__name__}", f"state of {scalars.get('type')!r}")
+        params = self.module.parameters()
+        staged: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
+        for key, v in arrays.items():
+            slot, _, name = key.partition("/")
+            if slot not in staged or name not in params:
+                fail(where, "state arrays", f"keys '<slot>/<param>' with slot in {list(self.slots)}", repr(key))
+            if np.shape(v) != params[name].shape:
+                fail(where, key, f"shape {params[name].shape}", f"shape {np.shape(v)}")
+            staged[slot][name] = np.array(v, dtype=params[name].dtype)
+        self.lr, self.initial_lr, self.t = float(scalars["lr"]), float(scalars["initial_lr"]), int(scalars["t"])
+        for h in self.hyper:
+            setattr(self, h, scalars[h])
+        self.state = staged
+
+    def __repr__(self) -> str:
+        hp = ", ".join(f"{h}={getattr(self, h)!r}" for h in self.hyper)
+        return f"{type(self).__name__}(lr={self.lr!r}, {hp})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
+
+    slots = ("momentum_buffer",)
+    hyper = ("momentum", "dampening", "nesterov", "weight_decay")
+
+    def __init__(self, module, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(module, lr)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            fail("SGD", "nesterov", "momentum > 0 and dampening = 0", f"momentum={momentum}, dampening={dampening}")
+        self.momentum, self.dampening = float(momentum), float(dampening)
+        self.nesterov, self.weight_decay = bool(nesterov), float(weight_decay)
+
+    def _update(self, name, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p  # g ← g + λθ
+        if self.momentum:
+            b = self._slot("momentum_buffer", name, p)
+            if self.t == 1:
+                b[...] = g  # b ← g on the first step
+            else:
+                b *= self.momentum  # b ← μ b + (1 - dampening) g
+                b += (1.0 - self.dampening) * g
+            g = g + self.momentum * b if self.nesterov else b
+        p -= self.lr * g  # θ ← θ - η g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction; ``weight_decay`` adds λθ to the gradient (L2)."""
+
+    slots = ("exp_avg", "exp_avg_sq")
+    hyper = ("beta1", "beta2", "eps", "weight_decay")
+    _decoupled = False
+
+    def __init__(self, module, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(module, lr)
+        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    def _update(self, name, p, g):
+        b1, b2 = self.beta1, self.beta2
+        if self.weight_decay:
+            if self._decoupled:
+                p *= 1.0 - self.lr * self.weight_decay  # AdamW: θ ← θ (1 - ηλ)
+            else:
+                g = g + self.weight_decay * p  # Adam: g ← g + λθ
+        m = self._slot("exp_avg", name, p)
+        v = self._slot("exp_avg_sq", name, p)
+        m *= b1  # m ← β₁ m + (1-β₁) g
+        m += (1.0 - b1) * g
+        v *= b2  # v ← β₂ v + (1-β₂) g²
+        v += (1.0 - b2) * (g * g)
+        step_size = self.lr / (1.0 - b1**self.t)  # η / (1-β₁ᵗ)
+        denom = np.sqrt(v) / math.sqrt(1.0 - b2**self.t) + self.eps  # √v / √(1-β₂ᵗ) + ε
+        p -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter); default λ = 0.01 as in PyTorch."""
+
+    _decoupled = True
+
+    def __init__(self, module, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(module, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), optionally centered and with momentum (PyTorch's defaults)."""
+
+    slots = ("square_avg", "grad_avg", "momentum_buffer")
+    hyper = ("alpha", "eps", "weight_decay", "momentum", "centered")
+
+    def __init__(self, module, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+        super().__init__(module, lr)
+        self.alpha, self.eps, self.weight_decay = float(alpha), float(eps), float(weight_decay)
+        self.momentum, self.centered = float(momentum), bool(centered)
+
+    def _update(self, name, p, g):
+        a = self.alpha
+        if self.weight_decay:
+            g = g + self.weight_decay * p  # g ← g + λθ
+        s = self._slot("square_avg", name, p)
+        s *= a  # s ← α s + (1-α) g²
+        s += (1.0 - a) * (g * g)
+        if self.centered:
+            ga = self._slot("grad_avg", name, p)
+            ga *= a  # a ← α a + (1-α) g
+            ga += (1.0 - a) * g
+            d = np.sqrt(s - ga * ga) + self.eps  # d = √(s - a²) + ε
+        else:
+            d = np.sqrt(s) + self.eps  # d = √s + ε
+        if self.momentum > 0:
+            b = self._slot("momentum_buffer", name, p)
+            b *= self.momentum  # b ← μ b + g/d
+            b += g / d
+            p -= self.lr * b
+        else:
+            p -= self.lr * (g / d)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+
+
+def make_optimizer(name: str, module: Module, lr: float, **kwargs) -> Optimizer:
+    """Build an optimizer by name ('sgd', 'adam', 'adamw', 'rmsprop'; case-insensitive)."""
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        fail("make_optimizer", "name", f"one of {list(OPTIMIZERS)}", repr(name))
+    return OPTIMIZERS[key](module, lr=lr, **kwargs)
+
+
+# -- learning-rate schedules (per epoch) -----------------------------------------------------
+class _Schedule:
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+        self.base_lr = optimizer.initial_lr
+        self.epoch = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        for k, v in sd.items():
+            if k not in vars(self) or k == "optimizer":
+                fail(f"{type(self).__name__}.load_state_dict", "state", f"keys {sorted(self.state_dict())}", repr(k))
+            setattr(self, k, v)
+
+
+class StepLR(_Schedule):
+    """η_e = η₀ γ^⌊e / step_size⌋ after e epochs."""
+
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
+        super().__init__(optimizer)
+        self.step_size, self.gamma = int(step_size), float(gamma)
+
+    def step(self, metric=None) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.base_lr * self.gamma ** (self.epoch // self.step_size)
+
+
+class CosineAnnealingLR(_Schedule):
+    """η_e = η_min + (η₀ - η_min)(1 + cos(π e / T_max)) / 2 after e epochs (e ≤ T_max)."""
+
+    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):
+        super().__init__(optimizer)
+        self.T_max, self.eta_min = int(T_max), float(eta_min)
+
+    def step(self, metric=None) -> None:
+        self.epoch += 1
+        e = min(self.epoch, self.T_max)
+        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
+
+
+class ReduceLROnPlateau(_Schedule):
+    """Multiply η by ``factor`` when ``metric`` has not improved (by ``threshold``, relative) for
+    more than ``patience`` epochs; wait ``cooldown`` epochs after a reduction; never below min_lr."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__(optimizer)
+        if mode not in ("min", "max"):
+            fail("ReduceLROnPlateau", "mode", "'min' or 'max'", repr(mode))
+        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
+        self.threshold, self.cooldown, self.min_lr = float(threshold), int(cooldown), float(min_lr)
+        self.best: float | None = None
+        self.bad_epochs = 0
+        self.cooldown_left = 0
+
+    def _better(self, a: float, best: float) -> bool:
+        # PyTorch's threshold_mode="rel"
+        if self.mode == "min":
+            return a < best * (1 - self.threshold)
+        return a > best * (1 + self.threshold)
+
+    def step(self, metric=None) -> None:
+        if metric is None:
+            fail("ReduceLROnPlateau.step", "metric", "the monitored value (e.g. val_loss)", None, exc=TypeError)
+        self.epoch += 1
+        metric = float(metric)
+        if self.best is None or self._better(metric, self.best):
+            self.best, self.bad_epochs = metric, 0
+        else:
+            self.bad_epochs += 1
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.bad_epochs = 0
+        if self.bad_epochs > self.patience:
+            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            self.cooldown_left, self.bad_epochs = self.cooldown, 0
+
+
+SCHEDULES = {"step": StepLR, "cosine": CosineAnnealingLR, "plateau": ReduceLROnPlateau}

@@ -1,0 +1,105 @@
+"""Training progress: a live bar with loss, metric and ETA on a terminal, plain lines otherwise.
+
+``make_progress(verbose, stream)`` returns an object with ``start_epoch(epoch, epochs, steps)``,
+``update(logs)`` after each batch and ``end_epoch(logs)`` after each epoch.
+
+    verbose 0   nothing
+    verbose 1   a rich progress bar when ``stream`` is a terminal and rich is installed;
+                otherwise (a file, a pipe, CI) one plain line per epoch
+    verbose 2   one plain line per epoch, always
+
+rich is imported here, inside the function that uses it, never by the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Mapping, TextIO
+
+
+def format_logs(logs: Mapping[str, Any], skip=("epoch", "time")) -> str:
+    """'loss 0.1234 - accuracy 0.9800 - val_loss ...' from an epoch's logs."""
+    parts = []
+    for k, v in logs.items():
+        if k in skip:
+            continue
+        parts.append(f"{k} {v:.4g}" if k == "lr" else f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}")
+    return " - ".join(parts)
+
+
+class Silent:
+    def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
+        pass
+
+    def update(self, logs: Mapping[str, Any]) -> None:
+        pass
+
+    def end_epoch(self, logs: Mapping[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class PlainLines(Silent):
+    """One line per epoch: 'epoch 3/10 - loss ... - 0.4s - ETA 2.8s'."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.times: list[float] = []
+
+    def start_epoch(self, epoch, epochs, steps):
+        self.epoch, self.epochs, self.t0 = epoch, epochs, time.perf_counter()
+
+    def end_epoch(self, logs):
+        dt = time.perf_counter() - self.t0
+        self.times.append(dt)
+        eta = sum(self.times) / len(self.times) * (self.epochs - self.epoch - 1)
+        line = f"epoch {self.epoch + 1}/{self.epochs} - {format_logs(logs)} - {dt:.2f}s - ETA {eta:.1f}s"
+        print(line, file=self.stream, flush=True)
+
+
+class RichBar(Silent):
+    """A rich progress bar per epoch with the running loss/metric and ETA."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[logs]}"),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            transient=False,
+        )
+        self.progress.start()
+        self.task = None
+
+    def start_epoch(self, epoch, epochs, steps):
+        self.task = self.progress.add_task("", total=steps, epoch=f"{epoch + 1}/{epochs}", logs="")
+
+    def update(self, logs):
+        self.progress.update(self.task, advance=1, logs=format_logs(logs))
+
+    def end_epoch(self, logs):
+        self.progress.update(self.task, logs=format_logs(logs))
+
+    def close(self):
+        self.progress.stop()
+
+
+def make_progress(verbose: int, stream: TextIO | None = None):
+    """The reporter for ``verbose`` (see the module docstring)."""
+    stream = sys.stdout if stream is None else stream
+    if not verbose:
+        return Silent()
+    if verbose == 1 and getattr(stream, "isatty", lambda: False)():
+        try:
+            return RichBar(stream)
+        except ImportError:
+            pass
+    return PlainLines(stream)

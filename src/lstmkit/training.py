@@ -1,0 +1,452 @@
+"""The training loop: ``Trainer(model, ...).fit(X, Y)`` (or the one-call ``fit``), top to bottom.
+
+    for each epoch:
+        shuffle the training sequences (seeded generator)
+        for each mini-batch:
+            for each chunk of ``bptt`` steps (the whole sequence when bptt is None):
+                out, state = model(x_chunk, lengths_chunk, state)      state carried, not back-propagated
+                loss, dout = loss_fn(out, y_chunk, mask)               mean over valid targets
+                zero grads;  model.backward(dout);  clip_grad_norm;  optimizer.step()
+        evaluate on the validation data; step the learning-rate schedule
+        record the epoch in History; early stopping (keep the best weights); callbacks; checkpoint
+    restore the best weights (when early stopping is on)
+
+Data (batch first, as :class:`~lstmkit.models.SequenceModel`):
+    X (N, T, I) float; lengths (N,) ints in [1, T] or None.
+    Y for ``loss="cross_entropy"``: class indices, (N, T) with head="all" or (N,) with head="last".
+    Y for ``loss="mse"``: the model's output shape, (N, T, O) or (N, O).
+With head="all", steps past a sequence's length are masked out of the loss and metrics.
+
+Truncated BPTT (``bptt=k``, head="all" only): each batch of long sequences is cut into chunks of k
+steps; the state at the end of a chunk is the initial state of the next (char-rnn style) but no
+gradient flows between chunks; parameters are updated after every chunk. Rows of one batch are
+thus parallel streams; with ``shuffle=False`` and X holding one long stream per row, this is
+exactly Karpathy's char-rnn.
+
+Validation: ``validation_data=(X, Y[, lengths])``, or ``validation_split=f`` which holds out a
+seeded random fraction f of the sequences (the same ones on every epoch and after a resume).
+
+Determinism: every random choice comes from ``seed`` — the split and the shuffling (this module)
+and dropout masks (the model's ``dropout_rng``) — so the same seed and data give the same weights
+bit for bit; ``state_dict()`` captures all of it (see :mod:`lstmkit.checkpoint`), so a resumed run
+continues exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ._checks import check_float_array, check_int, fail
+from .losses import mse, softmax_cross_entropy
+from .module import Module
+from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
+from .progress import make_progress
+
+LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse}
+
+
+# -- metrics: each returns (sum over valid targets, number of valid targets) -------------------
+def accuracy(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
+    """Correct predictions argmax(out) == y, counted over valid targets."""
+    hit = out.argmax(axis=-1) == y
+    if mask is None:
+        return float(hit.sum()), float(hit.size)
+    return float((hit & (mask > 0)).sum()), float(mask.sum())
+
+
+def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
+    """Σ |out - y| over valid elements, and their number."""
+    err = np.abs(out - y)
+    if mask is None:
+        return float(err.sum()), float(err.size)
+    m = mask.reshape(mask.shape + (1,) * (err.ndim - mask.ndim))
+    return float((err * m).sum()), float(m.sum() * (err.size // mask.size))
+
+
+METRICS: dict[str, Callable] = {"accuracy": accuracy, "mae": mae}
+DEFAULT_METRICS = {"cross_entropy": ("accuracy",), "mse": ()}
+
+
+class History:
+    """Every epoch's logs (``epoch``, ``loss``, metrics, ``val_*``, ``lr``, ``time`` in seconds).
+
+    ``history.epochs`` is the list of dicts; ``history["val_loss"]`` the list of one key's values
+    (Keras' ``History.history[key]``).
+    """
+
+    def __init__(self, epochs: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.epochs: list[dict[str, Any]] = [dict(e) for e in epochs]
+
+    def append(self, logs: Mapping[str, Any]) -> None:
+        self.epochs.append(dict(logs))
+
+    def __getitem__(self, key: str) -> list:
+        return [e[key] for e in self.epochs if key in e]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def keys(self) -> list[str]:
+        return list(dict.fromkeys(k for e in self.epochs for k in e))
+
+    def __repr__(self) -> str:
+        return f"History({len(self)} epochs, keys={self.keys()})"
+
+
+def _check_data(X, Y, lengths, model, where: str):
+    """Validate one data set; returns (X, Y, lengths or None)."""
+    X = check_float_array(X, where, "X", model.dtype)
+    if X.ndim != 3:
+        fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
+    n, T, _ = X.shape
+    Y = np.asarray(Y)
+    if Y.shape[:1] != (n,):
+        fail(where, "Y", f"{n} rows (one per sequence in X)", f"shape {Y.shape}")
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
+            fail(where, "lengths", f"integers of shape ({n},)", f"dtype {lengths.dtype} shape {lengths.shape}")
+        if lengths.min() < 1 or lengths.max() > T:
+            fail(where, "lengths", f"values in [1, {T}]", f"range [{lengths.min()}, {lengths.max()}]")
+        lengths = lengths.astype(np.int64)
+    return X, Y, lengths
+
+
+def _step_mask(lengths: np.ndarray | None, B: int, T: int, start: int = 0) -> np.ndarray | None:
+    """(B, T) 1.0 where step start+t is within the sequence, else 0.0; None if all are valid."""
+    if lengths is None:
+        return None
+    return (start + np.arange(T)[None, :] < lengths[:, None]).astype(np.float64)
+
+
+class Trainer:
+    """Trains a :class:`~lstmkit.models.SequenceModel` (or any Module with the same interface).
+
+    Args:
+        model: ``out, state = model(x, lengths, state)``, ``model.backward(dout)``, ``head_mode``.
+        loss: "cross_entropy", "mse", or a callable ``(out, y, mask) -> (loss, dout)``.
+        optimizer: a name ("adam", "adamw", "sgd", "rmsprop") or an :class:`~lstmkit.optim.Optimizer`.
+        lr: learning rate (with an optimizer name).  optimizer_options: its other arguments.
+        batch_size: sequences per mini-batch.  shuffle: reshuffle every epoch.
+        clip: max global gradient norm (None: no clipping).
+        bptt: chunk length of truncated BPTT (None: full back-propagation through each sequence).
+        metrics: names from METRICS (default: accuracy for cross-entropy).
+        patience: stop after this many consecutive epochs without improvement of ``monitor``
+            (Keras' EarlyStopping; None: never stop early).
+        monitor: "val_loss" when there is validation data, else "loss" (lower is better; a name
+            ending in "accuracy" is higher-is-better).
+        min_delta: an improvement must exceed this.  restore_best: keep the best epoch's weights.
+        schedule: None, "step", "cosine", "plateau" (with ``schedule_options``) or a schedule object.
+        seed: int or None; drives the validation split and the shuffling.
+        verbose: 0 silent, 1 progress bar (plain lines when not a terminal), 2 a line per epoch.
+        callbacks: callables ``cb(trainer, logs)`` after each epoch; returning True stops training.
+    """
+
+    def __init__(
+        self,
+        model: Module,
+        loss: str | Callable = "cross_entropy",
+        optimizer: str | Optimizer = "adam",
+        lr: float = 1e-3,
+        optimizer_options: Mapping[str, Any] | None = None,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        clip: float | None = None,
+        bptt: int | None = None,
+        metrics: Sequence[str] | None = None,
+        patience: int | None = None,
+        monitor: str | None = None,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+        schedule=None,
+        schedule_options: Mapping[str, Any] | None = None,
+        seed=None,
+        verbose: int = 0,
+        callbacks: Sequence[Callable] = (),
+        stream=None,
+    ) -> None:
+        where = "Trainer"
+        self.model = model
+        if isinstance(loss, str):
+            if loss not in LOSSES:
+                fail(where, "loss", f"one of {list(LOSSES)} or a callable", repr(loss))
+            self.loss_name, self.loss_fn = loss, LOSSES[loss]
+        elif callable(loss):
+            self.loss_name, self.loss_fn = getattr(loss, "__name__", "custom"), loss
+        else:
+            fail(where, "loss", f"one of {list(LOSSES)} or a callable", repr(loss), exc=TypeError)
+        self.optimizer = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
+        if isinstance(schedule, str):
+            if schedule not in SCHEDULES:
+                fail(where, "schedule", f"None, one of {list(SCHEDULES)} or a schedule object", repr(schedule))
+            schedule = SCHEDULES[schedule](self.optimizer, **dict(schedule_options or {}))
+        self.schedule = schedule
+        self.batch_size = check_int(batch_size, where, "batch_size", minimum=1)
+        self.shuffle = bool(shuffle)
+        if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
+            fail(where, "clip", "None or a positive number", repr(clip))
+        self.clip = clip
+        self.bptt = None if bptt is None else check_int(bptt, where, "bptt", minimum=1)
+        if self.bptt is not None and getattr(model, "head_mode", "all") != "all":
+            fail(where, "bptt", "None with head='last' (truncated BPTT needs a loss at every step)", self.bptt)
+        if self.bptt is not None and getattr(getattr(model, "rnn", None), "bidirectional", False):
+            fail(where, "bptt", "None for a bidirectional model (the reverse direction cannot carry state forward)", self.bptt)
+        names = DEFAULT_METRICS.get(self.loss_name, ()) if metrics is None else tuple(metrics)
+        for m in names:
+            if m not in METRICS:
+                fail(where, "metrics", f"names from {list(METRICS)}", repr(m))
+        self.metrics = names
+        self.patience = None if patience is None else check_int(patience, where, "patience", minimum=0)
+        self.monitor = monitor
+        self.min_delta = float(min_delta)
+        self.restore_best = bool(restore_best)
+        self.verbose = int(verbose)
+        self.callbacks = list(callbacks)
+        self.stream = stream
+        # random streams: one for the validation split, one for shuffling (both from the seed)
+        ss = np.random.SeedSequence(seed)
+        self.entropy = ss.entropy  # recorded so a resumed run re-draws the same split
+        self._split_ss, shuffle_ss = ss.spawn(2)
+        self.shuffle_rng = np.random.default_rng(shuffle_ss)
+        # progress of training (all of it is in state_dict)
+        self.epoch = 0
+        self.history = History()
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.wait = 0
+        self.stopped = False
+
+    # -- the loop --------------------------------------------------------------------------
+    def fit(self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0, checkpoint=None) -> History:
+        """Train until ``epochs`` epochs in total have run (a resumed trainer continues from
+        ``self.epoch``). ``checkpoint``: a path written atomically after every epoch.
+        Returns the :class:`History` (also ``self.history``)."""
+        where = "Trainer.fit"
+        epochs = check_int(epochs, where, "epochs", minimum=0)
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, where)
+        (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
+        monitor = self.monitor or ("val_loss" if val is not None else "loss")
+        logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
+        if monitor not in logged:
+            fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
+        n = len(X)
+        steps = -(-n // self.batch_size)
+        progress = make_progress(self.verbose, self.stream)
+        try:
+            while self.epoch < epochs and not self.stopped:
+                t0 = time.perf_counter()
+                progress.start_epoch(self.epoch, epochs, steps)
+                self.model.train()
+                order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
+                totals: dict[str, list[float]] = {"loss": [0.0, 0.0], **{m: [0.0, 0.0] for m in self.metrics}}
+                for start in range(0, n, self.batch_size):
+                    idx = order[start : start + self.batch_size]
+                    lb = None if lengths is None else lengths[idx]
+                    self._train_batch(X[idx], Y[idx], lb, totals)
+                    progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
+                logs: dict[str, Any] = {"epoch": self.epoch + 1}
+                logs.update({k: s / c for k, (s, c) in totals.items()})
+                if val is not None:
+                    logs.update({f"val_{k}": v for k, v in self.evaluate(*val).items()})
+                logs["lr"] = self.optimizer.lr
+                logs["time"] = time.perf_counter() - t0
+                if self.schedule is not None:
+                    self.schedule.step(logs.get(monitor))
+                self._early_stopping(logs, monitor)
+                self.history.append(logs)
+                self.epoch += 1
+                progress.end_epoch(logs)
+                for cb in self.callbacks:
+                    if cb(self, logs):
+                        self.stopped = True
+                if checkpoint is not None:
+                    from .checkpoint import save_checkpoint
+
+                    save_checkpoint(checkpoint, self)
+        finally:
+            progress.close()
+        if self.restore_best and self.patience is not None and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        return self.history
+
+    def _train_batch(self, xb, yb, lb, totals) -> None:
+        """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT."""
+        B, T, _ = xb.shape
+        k = self.bptt or T
+        state = None
+        for s in range(0, T, k):
+            e = min(s + k, T)
+            mask = _step_mask(lb, B, e - s, s) if self.model.head_mode == "all" else None
+            if mask is not None and not mask.any():
+                break  # every sequence of the batch ended before this chunk
+            lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
+            out, state = self.model(xb[:, s:e], lc, state)  # state carries over, no gradient to it
+            yc = yb[:, s:e] if self.model.head_mode == "all" else yb
+            loss, dout = self.loss_fn(out, yc, mask)
+            self.optimizer.zero_grad()
+            self.model.backward(dout)
+            if self.clip is not None:
+                clip_grad_norm(self.model, self.clip)
+            self.optimizer.step()
+            weight = float(mask.sum()) if mask is not None else float(np.prod(yc.shape[:2] if self.model.head_mode == "all" else yc.shape[:1]))
+            totals["loss"][0] += loss * weight
+            totals["loss"][1] += weight
+            for m in self.metrics:
+                a, c = METRICS[m](out, yc, mask)
+                totals[m][0] += a
+                totals[m][1] += c
+
+    def _early_stopping(self, logs: dict, monitor: str) -> None:
+        value = float(logs[monitor])
+        higher = monitor.endswith("accuracy")
+        improved = self.best is None or (value > self.best + self.min_delta if higher else value < self.best - self.min_delta)
+        if improved:
+            self.best, self.best_epoch, self.wait = value, self.epoch + 1, 0
+            if self.patience is not None and self.restore_best:
+                self.best_state = self.model.state_dict()
+        else:
+            self.wait += 1
+            if self.patience is not None and self.wait >= self.patience:  # Keras: `patience` epochs without improvement
+                self.stopped = True
+
+    def _split(self, X, Y, lengths, validation_data, validation_split):
+        """(train, val or None): explicit validation data, or a seeded held-out fraction."""
+        where = "Trainer.fit"
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                fail(where, "validation_data", "a tuple (X, Y) or (X, Y, lengths)", type(validation_data).__name__, exc=TypeError)
+            return (X, Y, lengths), _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, where)
+        if not validation_split:
+            return (X, Y, lengths), None
+        if not (isinstance(validation_split, float) and 0 < validation_split < 1):
+            fail(where, "validation_split", "a float in (0, 1)", repr(validation_split))
+        n = len(X)
+        n_val = int(round(n * validation_split))
+        if n_val < 1 or n_val >= n:
+            fail(where, "validation_split", f"a fraction leaving at least one sequence on each side of {n}", validation_split)
+        perm = np.random.default_rng(self._split_ss).permutation(n)
+        va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        pick = lambda idx: (X[idx], Y[idx], None if lengths is None else lengths[idx])  # noqa: E731
+        return pick(tr), pick(va)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def predict(self, X, lengths=None, batch_size: int | None = None) -> np.ndarray:
+        """The model's outputs (eval mode, no cache), batch by batch: (N, T, O) or (N, O)."""
+        return predict(self.model, X, lengths, batch_size or self.batch_size)
+
+    def evaluate(self, X, Y, lengths=None) -> dict[str, float]:
+        """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout)."""
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, "Trainer.evaluate")
+        out = self.predict(X, lengths)
+        mask = _step_mask(lengths, *X.shape[:2]) if self.model.head_mode == "all" else None
+        loss, _ = self.loss_fn(out, Y, mask)
+        logs = {"loss": loss}
+        for m in self.metrics:
+            a, c = METRICS[m](out, Y, mask)
+            logs[m] = a / c
+        return logs
+
+    # -- state (for checkpoints) -------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs: ``{"arrays": {...}, "meta": {...JSON...}}``."""
+        opt = self.optimizer.state_dict()
+        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
+        arrays.update({f"optim/{k}": v for k, v in opt["arrays"].items()})
+        if self.best_state is not None:
+            arrays.update({f"best/{k}": v for k, v in self.best_state.items()})
+        meta = {
+            "epoch": self.epoch,
+            "history": copy.deepcopy(self.history.epochs),
+            "optimizer": opt["scalars"],
+            "schedule": None if self.schedule is None else {"type": type(self.schedule).__name__, **self.schedule.state_dict()},
+            "rng": {
+                "entropy": self.entropy,
+                "shuffle": self.shuffle_rng.bit_generator.state,
+                "dropout": self.model.dropout_rng.bit_generator.state,
+            },
+            "early_stopping": {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped},
+            "trainer": {
+                "loss": self.loss_name, "batch_size": self.batch_size, "shuffle": self.shuffle, "clip": self.clip,
+                "bptt": self.bptt, "metrics": list(self.metrics), "patience": self.patience, "monitor": self.monitor,
+                "min_delta": self.min_delta, "restore_best": self.restore_best,
+            },
+            "model_config": self.model.config() if hasattr(self.model, "config") else {},
+        }
+        return {"arrays": arrays, "meta": meta}
+
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output, checking it all before changing anything."""
+        where = "Trainer.load_state_dict"
+        arrays, meta = sd["arrays"], sd["meta"]
+        groups: dict[str, dict[str, np.ndarray]] = {"model": {}, "optim": {}, "best": {}}
+        for k, v in arrays.items():
+            g, _, name = k.partition("/")
+            if g not in groups:
+                fail(where, "arrays", "keys starting with model/, optim/ or best/", repr(k))
+            groups[g][name] = v
+        # stage: build throw-away copies, load into them (all checks), then commit
+        model_before = self.model.state_dict()
+        opt_before = self.optimizer.state_dict()
+        sched_before = None if self.schedule is None else self.schedule.state_dict()
+        dropout_before = self.model.dropout_rng.bit_generator.state
+        try:
+            self.model.load_state_dict(groups["model"])
+            self.optimizer.load_state_dict({"scalars": meta["optimizer"], "arrays": groups["optim"]})
+            if groups["best"]:
+                probe = {k: self.model.parameters()[k] for k in groups["best"] if k in self.model.parameters()}
+                if set(probe) != set(self.model.parameters()) or any(np.shape(groups["best"][k]) != probe[k].shape for k in probe):
+                    fail(where, "best weights", "the model's keys and shapes", sorted(groups["best"]))
+            if (meta["schedule"] is None) != (self.schedule is None):
+                fail(where, "schedule", "the same kind of schedule as this trainer", meta["schedule"])
+            if self.schedule is not None:
+                s = dict(meta["schedule"])
+                if s.pop("type") != type(self.schedule).__name__:
+                    fail(where, "schedule", type(self.schedule).__name__, meta["schedule"]["type"])
+                self.schedule.load_state_dict(s)
+            shuffle_rng = np.random.default_rng()
+            shuffle_rng.bit_generator.state = meta["rng"]["shuffle"]
+            self.model.dropout_rng.bit_generator.state = meta["rng"]["dropout"]
+        except BaseException:
+            self.model.load_state_dict(model_before)
+            self.optimizer.load_state_dict(opt_before)
+            if sched_before is not None:
+                self.schedule.load_state_dict(sched_before)
+            self.model.dropout_rng.bit_generator.state = dropout_before
+            raise
+        self.shuffle_rng = shuffle_rng
+        self.entropy = meta["rng"]["entropy"]
+        self._split_ss = np.random.SeedSequence(self.entropy).spawn(2)[0]
+        self.epoch = int(meta["epoch"])
+        self.history = History(meta["history"])
+        es = meta["early_stopping"]
+        self.best, self.best_epoch, self.wait, self.stopped = es["best"], es["best_epoch"], int(es["wait"]), bool(es["stopped"])
+        self.best_state = {k: np.array(v) for k, v in groups["best"].items()} or None
+
+
+def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray:
+    """Run ``model`` in eval mode without caches over X (N, T, I) in batches; (N, T, O) or (N, O)."""
+    X = check_float_array(X, "predict", "X", model.dtype)
+    if X.ndim != 3:
+        fail("predict", "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
+    was_training = model.training
+    model.eval()
+    outs = []
+    try:
+        with model.no_grad():
+            for s in range(0, len(X), batch_size):
+                lb = None if lengths is None else np.asarray(lengths)[s : s + batch_size]
+                out, _ = model(X[s : s + batch_size], lb)
+                outs.append(out)
+    finally:
+        model.train(was_training)
+    return np.concatenate(outs, axis=0)
+
+
+def fit(model: Module, X, Y, lengths=None, *, epochs: int = 10, validation_data=None, validation_split: float = 0.0, checkpoint=None, **trainer_options) -> History:
+    """One call: ``Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, ...)``."""
+    return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint)

@@ -1,0 +1,38 @@
+"""The command line, in-process through ``lstmkit.cli.main`` and once as a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lstmkit.cli import COMMANDS, main
+
+
+def test_demo_writes_seed000_report(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "per-step accuracy: 3/3" in out
+    # step 1 input gate: σ([4, 2]) = [0.9820, 0.8808] (by hand: 1/(1+e^-4), 1/(1+e^-2))
+    assert "i = σ([+4.0000, +2.0000]) = [+0.9820, +0.8808]" in out
+    assert (tmp_path / "seed000.txt").read_text().startswith("Seed 000")
+    assert str(tmp_path.resolve()) in out
+
+
+def test_every_command_help_shows_a_working_example(capsys):
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        assert "example:" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_usage_code(capsys):
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_python_dash_m_and_version():
+    r = subprocess.run([sys.executable, "-m", "lstmkit", "--version"], capture_output=True, text=True, check=True)
+    assert r.stdout.startswith("lstmkit ")

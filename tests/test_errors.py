@@ -1,0 +1,93 @@
+"""Bad input raises ValueError/TypeError naming the argument, the expected and the actual value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lstmkit
+
+LSTM = lstmkit.LSTM
+
+
+@pytest.fixture
+def lstm():
+    return LSTM(3, 4, num_layers=2, seed=0)
+
+
+@pytest.mark.parametrize(
+    "call,exc,pattern",
+    [
+        (lambda m: m(np.zeros((2, 2, 2, 3))), ValueError, r"LSTM: expected x a 3-D array \(T, B, I\) or a 2-D unbatched array \(T, I\), got 4-D shape \(2, 2, 2, 3\)"),
+        (lambda m: m(np.zeros(3)), ValueError, r"expected x a 3-D array .* got 1-D"),
+        (lambda m: m(np.zeros((5, 2, 7))), ValueError, r"expected x feature size \(last dimension\) input_size=3, got 7"),
+        (lambda m: m(np.zeros((0, 2, 3))), ValueError, r"expected x at least one time step, got T = 0"),
+        (lambda m: m(np.full((2, 1, 3), np.nan)), ValueError, r"expected x finite values, got nan at index \(0, 0, 0\)"),
+        (lambda m: m(np.zeros((2, 1, 3), dtype=int)), TypeError, r"expected x a real floating-point array, got dtype int64"),
+        (lambda m: m(np.array([[["a", "b", "c"]]], dtype=object)), TypeError, r"got dtype object"),
+        (lambda m: m(np.zeros((2, 1, 3)), (np.zeros((2, 3, 4)), np.zeros((2, 3, 4)))), ValueError, r"expected h0 batch size 1 \(as x\) in dimension 1, got shape \(2, 3, 4\)"),
+        (lambda m: m(np.zeros((2, 1, 3)), (np.zeros((1, 1, 4)), np.zeros((2, 1, 4)))), ValueError, r"expected h0 first dimension num_layers\*num_directions = 2, got shape \(1, 1, 4\)"),
+        (lambda m: m(np.zeros((2, 1, 3)), (np.zeros((2, 1, 4)), np.zeros((2, 1, 5)))), ValueError, r"expected c0 shape \(2, 1, 4\), got shape \(2, 1, 5\)"),
+        (lambda m: m(np.zeros((2, 1, 3)), np.zeros((2, 1, 4))), TypeError, r"expected hx a pair \(h0, c0\)"),
+        (lambda m: m(np.zeros((2, 1, 3)), (np.full((2, 1, 4), np.inf), np.zeros((2, 1, 4)))), ValueError, r"expected h0 finite values, got inf"),
+        (lambda m: m(np.zeros((4, 2, 3)), lengths=[1, 5]), ValueError, r"expected lengths values in \[1, T=4\], got 5"),
+        (lambda m: m(np.zeros((4, 2, 3)), lengths=[0, 2]), ValueError, r"expected lengths values in \[1, T=4\], got 0"),
+        (lambda m: m(np.zeros((4, 2, 3)), lengths=[1, 2, 3]), ValueError, r"expected lengths shape \(2,\), one length per sequence, got shape \(3,\)"),
+        (lambda m: m(np.zeros((4, 2, 3)), lengths=[1.0, 2.0]), TypeError, r"expected lengths an integer array, got dtype float64"),
+        (lambda m: m.backward(np.zeros((4, 2, 4))), RuntimeError, r"LSTM.backward: expected a forward pass .* before backward"),
+    ],
+)
+def test_bad_input_messages(lstm, call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call(lstm)
+
+
+def test_backward_shape_check(lstm):
+    lstm(np.zeros((4, 2, 3)))
+    with pytest.raises(ValueError, match=r"LSTM.backward: expected dy shape \(4, 2, 4\), got shape \(4, 2, 3\)"):
+        lstm.backward(np.zeros((4, 2, 3)))
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,pattern",
+    [
+        (dict(hidden_size=0), ValueError, r"expected hidden_size >= 1, got 0"),
+        (dict(hidden_size=2.5), TypeError, r"expected hidden_size an integer, got float 2.5"),
+        (dict(proj_size=4), ValueError, r"expected proj_size smaller than hidden_size=4, got 4"),
+        (dict(dropout=1.0), ValueError, r"expected dropout a number in \[0, 1\), got 1.0"),
+        (dict(dtype=np.int32), TypeError, r"expected dtype numpy.float32 or numpy.float64"),
+        (dict(seed="x"), TypeError, r"expected seed None, an int or a numpy.random.Generator"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, exc, pattern):
+    args = dict(input_size=3, hidden_size=4) | kwargs
+    with pytest.raises(exc, match=pattern):
+        LSTM(**args)
+
+
+def test_failed_load_leaves_model_unchanged(lstm):
+    before = lstm.state_dict()
+    bad = dict(before)
+    bad["weight_hh_l1"] = np.zeros((16, 5))
+    with pytest.raises(ValueError, match=r"weight_hh_l1: expected shape|expected weight_hh_l1 shape \(16, 4\)"):
+        lstm.load_state_dict(bad | {"weight_ih_l0": np.ones((16, 3))})
+    nan = dict(before) | {"bias_ih_l0": np.full(16, np.nan)}
+    with pytest.raises(ValueError, match="finite"):
+        lstm.load_state_dict(nan)
+    with pytest.raises((KeyError, ValueError), match="missing"):
+        lstm.load_state_dict({k: v for k, v in before.items() if k != "bias_hh_l1"})
+    for k, v in lstm.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_unbatched_and_batch_first_shapes():
+    m = LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, batch_first=True, seed=0)
+    y, (h, c) = m(np.zeros((5, 7, 3)))
+    assert y.shape == (5, 7, 4) and h.shape == (4, 5, 2) and c.shape == (4, 5, 4)
+    y, (h, c) = m(np.zeros((7, 3)))  # unbatched is (T, I) regardless of batch_first
+    assert y.shape == (7, 4) and h.shape == (4, 2) and c.shape == (4, 4)
+    dx, (dh, dc) = m.backward(np.ones((7, 4)))
+    assert dx.shape == (7, 3) and dh.shape == (4, 2) and dc.shape == (4, 4)
+    r = lstmkit.RNN(3, 4, bidirectional=True)
+    y, h = r(np.zeros((7, 2, 3)))
+    assert y.shape == (7, 2, 8) and h.shape == (2, 2, 4)

@@ -1,0 +1,208 @@
+"""LSTMClassifier / LSTMRegressor: scikit-learn conventions, seed 000's task, saving, errors."""
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit import LSTMClassifier, LSTMRegressor, NotFittedError
+from lstmkit.io import FileFormatError
+
+
+def seq_data(n=60, T=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, T, 2)).astype(np.float32)
+    y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
+    return X, y
+
+
+def test_classifier_per_sequence_string_labels():
+    X, y = seq_data()
+    clf = LSTMClassifier(hidden_size=8, epochs=15, seed=0)
+    assert clf.fit(X, y) is clf
+    assert clf.classes_.tolist() == ["down", "up"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (60, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert set(clf.predict(X)) <= {"down", "up"}
+    assert clf.score(X, y) >= 0.9
+    assert len(clf.history_) == 15 and clf.n_features_in_ == 2
+
+
+def test_classifier_seed000_task_per_step():
+    """Seed 000's task through the estimator: y (n, T), a 2-unit LSTM with the identity read-out."""
+    rng = np.random.default_rng(0)
+    tok = rng.integers(0, 2, size=(128, 8))
+    X = np.eye(2)[tok]
+    y = (np.cumsum(tok == 0, axis=1) > 1).astype(int)
+    clf = LSTMClassifier(hidden_size=2, readout="identity", forget_bias=None, epochs=30, batch_size=16,
+                         learning_rate=0.1, clip=None, seed=0, dtype="float64")
+    clf.fit(X, y)
+    assert clf.per_step_ and clf.predict(X).shape == (128, 8)
+    assert clf.predict_proba(X).shape == (128, 8, 2)
+    assert clf.score(X, y) == 1.0
+
+
+def test_same_seed_same_model_and_ragged_lists():
+    X, y = seq_data(n=30)
+    a = LSTMClassifier(hidden_size=4, epochs=3, seed=1).fit(X, y)
+    b = LSTMClassifier(hidden_size=4, epochs=3, seed=1).fit(X, y)
+    for k, v in a.model_.state_dict().items():
+        assert np.array_equal(v, b.model_.state_dict()[k])
+    seqs = [X[i, : 2 + i % 5] for i in range(30)]  # ragged list -> padded with lengths
+    c = LSTMClassifier(hidden_size=4, epochs=2, seed=1).fit(seqs, y)
+    lengths = np.array([2 + i % 5 for i in range(30)])
+    np.testing.assert_array_equal(c.predict(seqs), c.predict(X, lengths))
+
+
+def test_regressor_shapes_standardisation_and_r2():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5, 2))
+    y = 100 + 10 * X[:, :, 0].sum(axis=1)  # large offset and scale: standardisation matters
+    reg = LSTMRegressor(hidden_size=8, epochs=40, seed=0).fit(X, y)
+    pred = reg.predict(X)
+    assert pred.shape == (80,)
+    assert reg.score(X, y) == pytest.approx(sklearn_metrics.r2_score(y, pred), rel=1e-12)
+    assert reg.score(X, y) > 0.9
+    y2 = np.stack([y, -y], axis=1)  # (n, k)
+    assert LSTMRegressor(hidden_size=4, epochs=1, seed=0).fit(X, y2).predict(X).shape == (80, 2)
+    ys = X[:, :, 0].cumsum(axis=1)  # per step (n, T)
+    r = LSTMRegressor(hidden_size=8, epochs=30, seed=0).fit(X, ys)
+    assert r.per_step_ and r.predict(X).shape == (80, 5)
+    assert r.score(X, ys) == pytest.approx(sklearn_metrics.r2_score(ys.ravel(), r.predict(X).ravel()), rel=1e-12)
+    assert LSTMRegressor(hidden_size=4, epochs=1, seed=0).fit(X, ys[..., None]).predict(X).shape == (80, 5, 1)
+    assert LSTMRegressor(hidden_size=4, epochs=1, per_step=False, seed=0).fit(X, ys).predict(X).shape == (80, 5)
+
+
+def test_sklearn_clone_get_set_params_and_cross_val_score():
+    base = pytest.importorskip("sklearn.base")
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y = seq_data(n=40)
+    clf = LSTMClassifier(hidden_size=4, epochs=2, seed=0)
+    assert clf.get_params()["hidden_size"] == 4
+    assert clf.set_params(epochs=3) is clf and clf.epochs == 3
+    with pytest.raises(ValueError, match="set_params"):
+        clf.set_params(n_units=3)
+    c2 = base.clone(clf)
+    assert c2.get_params() == clf.get_params() and not hasattr(c2, "model_")
+    assert base.is_classifier(clf) and base.is_regressor(LSTMRegressor())
+    scores = model_selection.cross_val_score(clf, X, y, cv=3)
+    assert scores.shape == (3,) and ((0 <= scores) & (scores <= 1)).all()
+    Xr = np.random.default_rng(0).normal(size=(30, 4, 1))
+    r2 = model_selection.cross_val_score(LSTMRegressor(hidden_size=4, epochs=2, seed=0), Xr, Xr.sum(axis=(1, 2)), cv=3)
+    assert r2.shape == (3,)
+
+
+def test_not_fitted_error_says_to_call_fit():
+    X, _ = seq_data(n=4)
+    with pytest.raises(NotFittedError, match=r"Call fit\(X, y\) before predict"):
+        LSTMClassifier().predict(X)
+    with pytest.raises(NotFittedError, match="fit"):
+        LSTMRegressor().score(X, np.zeros(4))
+
+
+def test_save_and_load_roundtrip_and_errors(tmp_path):
+    X, y = seq_data(n=30)
+    clf = LSTMClassifier(hidden_size=4, epochs=2, seed=0, bidirectional=True).fit(X, y)
+    clf.save(tmp_path / "clf.npz")
+    back = lstmkit.load(tmp_path / "clf.npz")
+    assert isinstance(back, LSTMClassifier) and back.get_params() == clf.get_params()
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert back.classes_.tolist() == ["down", "up"]
+    ints = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, (y == "up").astype(int) + 5)
+    ints.save(tmp_path / "ints.npz")
+    assert LSTMClassifier.load(tmp_path / "ints.npz").classes_.tolist() == [5, 6]
+
+    reg = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, X.sum(axis=(1, 2)))
+    reg.save(tmp_path / "reg.npz")
+    np.testing.assert_array_equal(lstmkit.load(tmp_path / "reg.npz").predict(X), reg.predict(X))
+    with pytest.raises(FileFormatError, match="expected a model of kind LSTMClassifier, got LSTMRegressor"):
+        LSTMClassifier.load(tmp_path / "reg.npz")
+    (tmp_path / "bad.npz").write_bytes((tmp_path / "reg.npz").read_bytes()[:100])
+    with pytest.raises(FileFormatError, match="not a valid lstmkit file"):
+        lstmkit.load(tmp_path / "bad.npz")
+    with pytest.raises(NotFittedError):
+        LSTMRegressor().save(tmp_path / "x.npz")
+
+
+def test_bad_input_errors_name_the_argument():
+    X, y = seq_data(n=10)
+    with pytest.raises(ValueError, match=r"LSTMClassifier.fit: expected X a 3-D array .* X\[\.\.\., None\]"):
+        LSTMClassifier().fit(X[:, :, 0], y)
+    with pytest.raises(ValueError, match="expected y shape"):
+        LSTMClassifier().fit(X, y[:5])
+    with pytest.raises(ValueError, match="at least 2 distinct classes"):
+        LSTMClassifier().fit(X, np.zeros(10))
+    Xn = X.copy()
+    Xn[1, 2, 0] = np.nan
+    with pytest.raises(ValueError, match=r"expected X finite values, got nan at index \(1, 2, 0\)"):
+        LSTMClassifier().fit(Xn, y)
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    with pytest.raises(ValueError, match="expected X 2 features"):
+        clf.predict(np.zeros((2, 3, 5)))
+    with pytest.raises(ValueError, match="readout"):
+        LSTMClassifier(hidden_size=3, readout="identity", epochs=1).fit(X, y)
+
+
+def test_fit_with_checkpoint_resumes_to_the_same_model(tmp_path):
+    X, y = seq_data(n=30)
+    straight = LSTMClassifier(hidden_size=4, epochs=4, dropout=0.0, validation_split=0.2, seed=3).fit(X, y)
+    path = tmp_path / "ck.npz"
+    LSTMClassifier(hidden_size=4, epochs=2, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
+    resumed = LSTMClassifier(hidden_size=4, epochs=4, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
+    for k, v in straight.model_.state_dict().items():
+        assert np.array_equal(v, resumed.model_.state_dict()[k]), k
+    assert len(resumed.history_) == 4
+
+
+def test_load_refuses_a_config_that_disagrees_with_the_weights(tmp_path):
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=10)
+    LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y).save(tmp_path / "m.npz")
+    mf = read_model(tmp_path / "m.npz")
+    extra = dict(mf.extra, model_config=dict(mf.extra["model_config"], hidden_size=10**7))
+    save_model(tmp_path / "evil.npz", mf.kind, mf.config, mf.arrays, extra)
+    with pytest.raises(FileFormatError, match="fails to load"):
+        lstmkit.load(tmp_path / "evil.npz")
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(cell="rnn", num_layers=2),
+        dict(bidirectional=True, dropout=0.2, num_layers=2),
+        dict(lstm_options={"proj_size": 2}, optimizer="rmsprop"),
+        dict(optimizer="sgd", learning_rate=0.1, patience=2, validation_split=0.25),
+        dict(dtype="float64", optimizer="adamw", weight_decay=0.01),
+    ],
+)
+def test_hyper_parameters_reach_the_model_and_survive_save(tmp_path, opts):
+    X, y = seq_data(n=24)
+    clf = LSTMClassifier(hidden_size=4, epochs=3, batch_size=8, seed=0, **opts).fit(X, y)
+    cfg = clf.model_.config()
+    for k in ("cell", "num_layers", "bidirectional", "dropout", "lstm_options"):
+        if k in opts:
+            assert cfg[k] == opts[k]
+    if "dtype" in opts:
+        assert clf.model_.dtype == np.float64
+    clf.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(lstmkit.load(tmp_path / "m.npz").predict_proba(X), clf.predict_proba(X))
+
+
+def test_per_step_padding_labels_are_ignored():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 5, 2))
+    lengths = rng.integers(2, 6, size=20)
+    y = np.where(X[..., 0] > 0, "hi", "lo").astype(object)
+    y[np.arange(5)[None] >= lengths[:, None]] = "<pad>"  # any value past the end
+    clf = LSTMClassifier(hidden_size=4, epochs=2, seed=0).fit(X, y, lengths)
+    assert clf.classes_.tolist() == ["hi", "lo"]
+    assert 0 <= clf.score(X, y, lengths) <= 1
+
+
+def test_grid_search_over_3d_inputs():
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y = seq_data(n=30)
+    gs = model_selection.GridSearchCV(LSTMClassifier(epochs=2, seed=0), {"hidden_size": [2, 4]}, cv=2)
+    gs.fit(X, y)
+    assert gs.best_params_["hidden_size"] in (2, 4) and gs.predict(X).shape == (30,)

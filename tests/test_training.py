@@ -1,0 +1,260 @@
+"""The fit loop: seed 000's counting task learned from scratch, determinism, masks, truncated
+BPTT, validation, early stopping, progress output."""
+
+import io
+
+import numpy as np
+import pytest
+
+from lstmkit.models import SequenceModel
+from lstmkit.training import History, Trainer, fit, predict
+
+
+def counting_data(seed, n=128, T=8):
+    """Seed 000's task: tokens A (one-hot [1, 0]) and B ([0, 1]); the target at step t is 1 when
+    more than one A has been seen up to and including t (slides: A, A, B -> 0, 1, 1)."""
+    rng = np.random.default_rng(seed)
+    tok = rng.integers(0, 2, size=(n, T))  # 0 = A, 1 = B
+    X = np.eye(2)[tok]  # (n, T, 2)
+    Y = (np.cumsum(tok == 0, axis=1) > 1).astype(np.int64)  # (n, T)
+    return X, Y
+
+
+def test_counting_data_reproduces_the_slides_targets():
+    X = np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])  # A, A, B
+    tok = X.argmax(-1)
+    assert (np.cumsum(tok == 0, axis=1) > 1).astype(int).tolist() == [[0, 1, 1]]  # seeds: targets 0, 1, 1
+
+
+def test_seed000_counting_task_reaches_100_percent_per_step_accuracy():
+    """A 2-unit LSTM, read-out y_t = softmax(h_t) (no Linear), per-step softmax cross-entropy,
+    random initialisation -> every step of every training and unseen (longer) sequence right."""
+    X, Y = counting_data(0)
+    model = SequenceModel(2, None, 2, readout="identity", dtype=np.float64, seed=1)
+    trainer = Trainer(model, lr=0.1, batch_size=16, seed=1, schedule="cosine", schedule_options={"T_max": 30})
+    history = trainer.fit(X, Y, epochs=30)
+    assert history["loss"][-1] < history["loss"][0]
+    assert trainer.evaluate(X, Y)["accuracy"] == 1.0
+    Xt, Yt = counting_data(1, n=512, T=12)  # longer sequences than seen in training
+    assert trainer.evaluate(Xt, Yt)["accuracy"] == 1.0
+    # and on the slides' own sequence A, A, B
+    out = predict(model, np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]]))
+    assert out.argmax(-1).tolist() == [[0, 1, 1]]
+
+
+def _train(seed, **kw):
+    X, Y = counting_data(3, n=40, T=6)
+    model = SequenceModel(2, 2, 5, num_layers=2, dropout=0.3, seed=seed)
+    h = fit(model, X, Y, epochs=3, batch_size=8, seed=seed, validation_split=0.25, **kw)
+    return model, h
+
+
+def test_same_seed_same_weights_bit_for_bit():
+    a, ha = _train(7)
+    b, hb = _train(7)
+    c, _ = _train(8)
+    for k in a.parameters():
+        assert np.array_equal(a.parameters()[k], b.parameters()[k]), k
+    strip = lambda h: [{k: v for k, v in e.items() if k != "time"} for e in h.epochs]  # noqa: E731
+    assert strip(ha) == strip(hb)
+    assert not np.array_equal(a.parameters()["head.weight"], c.parameters()["head.weight"])
+
+
+def test_history_records_every_epoch():
+    _, h = _train(0)
+    assert isinstance(h, History) and len(h) == 3
+    assert {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"} <= set(h.keys())
+    assert h["epoch"] == [1, 2, 3]
+
+
+def test_padded_steps_do_not_influence_training():
+    """Changing inputs and targets past each sequence's length changes nothing."""
+    X, Y = counting_data(4, n=24, T=7)
+    lengths = np.random.default_rng(0).integers(1, 8, size=24)
+    X2, Y2 = X.copy(), Y.copy()
+    pad = np.arange(7)[None] >= lengths[:, None]
+    X2[pad] = 5.0
+    Y2[pad] = 1 - Y2[pad]
+    models = []
+    for x, y in ((X, Y), (X2, Y2)):
+        m = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+        fit(m, x, y, lengths, epochs=2, batch_size=6, seed=0)
+        models.append(m)
+    for k in models[0].parameters():
+        np.testing.assert_array_equal(models[0].parameters()[k], models[1].parameters()[k])
+
+
+def test_truncated_bptt_carries_state_and_cuts_gradients():
+    """bptt=T is full BPTT; with bptt=k the first chunk's update equals training on that chunk
+    alone, and the second chunk starts from the first chunk's final state."""
+    X, Y = counting_data(5, n=4, T=6)
+    full = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    same = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    fit(full, X, Y, epochs=1, batch_size=4, shuffle=False, optimizer="sgd", lr=0.1)
+    fit(same, X, Y, epochs=1, batch_size=4, shuffle=False, optimizer="sgd", lr=0.1, bptt=6)
+    for k in full.parameters():
+        assert np.array_equal(full.parameters()[k], same.parameters()[k])
+
+    # by hand: chunk 1 (steps 0-2), SGD step; chunk 2 (steps 3-5) from chunk 1's final state
+    ref = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    from lstmkit.losses import softmax_cross_entropy
+    from lstmkit.optim import SGD
+
+    opt = SGD(ref, lr=0.1)
+    state = None
+    for s in (0, 3):
+        out, state = ref(X[:, s : s + 3], None, state)
+        _, dout = softmax_cross_entropy(out, Y[:, s : s + 3])
+        ref.zero_grad()
+        ref.backward(dout)  # no gradient into the carried state
+        opt.step()
+    tb = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    fit(tb, X, Y, epochs=1, batch_size=4, shuffle=False, optimizer="sgd", lr=0.1, bptt=3)
+    for k in ref.parameters():
+        assert np.array_equal(ref.parameters()[k], tb.parameters()[k]), k
+    with pytest.raises(ValueError, match="bptt"):
+        Trainer(SequenceModel(2, 2, 3, head="last"), bptt=3)
+    with pytest.raises(ValueError, match="bptt None for a bidirectional model"):
+        Trainer(SequenceModel(2, 2, 3, bidirectional=True), bptt=3)
+
+
+def test_early_stopping_restores_best_weights():
+    # validation targets are the training rule inverted: the better the fit, the worse val_loss,
+    # so training must stop `patience` epochs after the best one and return to its weights
+    X, Y = counting_data(6, n=32, T=5)
+    Xv, Yv = counting_data(7, n=32, T=5)
+    model = SequenceModel(2, 2, 4, dtype=np.float64, seed=0)
+    snapshots = []
+    trainer = Trainer(model, lr=0.05, patience=2, seed=0, callbacks=[lambda t, logs: snapshots.append(t.model.state_dict())])
+    h = trainer.fit(X, Y, epochs=40, validation_data=(Xv, 1 - Yv))
+    best = int(np.argmin(h["val_loss"]))
+    assert trainer.best_epoch == best + 1
+    assert len(h) == best + 1 + 2 < 40  # stopped after `patience` epochs without improvement
+    assert h["val_loss"][-1] > h["val_loss"][best]
+    for k, v in snapshots[best].items():
+        assert np.array_equal(model.parameters()[k], v)
+    assert not np.array_equal(snapshots[-1]["head.weight"], model.parameters()["head.weight"])
+
+
+def test_callback_can_stop_training():
+    X, Y = counting_data(6, n=8, T=4)
+    trainer = Trainer(SequenceModel(2, 2, 3, seed=0), callbacks=[lambda t, logs: logs["epoch"] == 2])
+    assert len(trainer.fit(X, Y, epochs=10)) == 2
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal():
+    X, Y = counting_data(6, n=8, T=4)
+    buf = io.StringIO()
+    fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, verbose=1, stream=buf, seed=0)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch 1/2 - loss ") and " - accuracy " in lines[0] and "ETA" in lines[0]
+
+
+def test_regression_with_mse_learns():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 5, 1))
+    Y = X.sum(axis=1)  # (n, 1): the sum of the sequence
+    model = SequenceModel(1, 1, 8, head="last", dtype=np.float64, seed=0)
+    h = fit(model, X, Y, loss="mse", epochs=30, lr=0.02, seed=0, metrics=["mae"])
+    assert h["loss"][-1] < 0.1 * h["loss"][0]
+
+
+def test_fit_errors_name_the_argument():
+    model = SequenceModel(2, 2, 3, seed=0)
+    X, Y = counting_data(0, n=4, T=3)
+    with pytest.raises(ValueError, match="Trainer.fit: expected X a 3-D array"):
+        fit(model, X[0], Y)
+    with pytest.raises(ValueError, match="Trainer.fit: expected Y 4 rows"):
+        fit(model, X, Y[:3])
+    with pytest.raises(ValueError, match="validation_split"):
+        fit(model, X, Y, validation_split=1.5)
+    with pytest.raises(ValueError, match="Trainer: expected loss one of"):
+        Trainer(model, loss="hinge")
+
+
+def test_seed000_slide_network_through_sequence_model():
+    """The slides' trained parameters (all biases 0) in a SequenceModel with the identity read-out
+    classify A, A, B as the slides say (0, 1, 1), and the loss is the mean over steps of
+    H(y_t, target_t) = -log softmax(h_t)[target_t] written out by hand from the readable cell's h_t."""
+    from lstmkit.losses import softmax_cross_entropy
+    from lstmkit.seeds import SEED000_TARGETS, seed000_cell, seed000_inputs
+
+    cell = seed000_cell()
+    sd = cell.state_dict()
+    model = SequenceModel(2, None, 2, readout="identity", lstm_options={"bias": False}, dtype=np.float64)
+    model.load_state_dict({"rnn.weight_ih_l0": sd["weight_ih"], "rnn.weight_hh_l0": sd["weight_hh"]})
+    x = seed000_inputs()[None]  # (1, 3, 2)
+    out, _ = model(x)
+    assert out.argmax(-1).tolist() == [SEED000_TARGETS]
+    h = c = np.zeros((1, 2))
+    H = []
+    for t in range(3):
+        step = cell.step(x[:, t], (h, c))
+        h, c = step.h, step.c
+        k = SEED000_TARGETS[t]
+        H.append(-(h[0, k] - np.log(np.exp(h[0]).sum())))  # -log(e^{h_k} / Σ_j e^{h_j})
+    loss, _ = softmax_cross_entropy(out, np.array([SEED000_TARGETS]))
+    assert loss == pytest.approx(np.mean(H), rel=1e-14)
+
+
+def test_rich_progress_bar_on_a_terminal():
+    pytest.importorskip("rich")
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    X, Y = counting_data(6, n=8, T=4)
+    buf = Tty()
+    fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, batch_size=4, verbose=1, stream=buf, seed=0)
+    text = buf.getvalue()
+    assert "epoch 2/2" in text and "2/2" in text and "accuracy" in text
+
+
+def test_monitor_is_checked_before_training():
+    X, Y = counting_data(6, n=8, T=4)
+    with pytest.raises(ValueError, match="Trainer.fit: expected monitor one of the logged values"):
+        fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, patience=1, monitor="val_accuracy")
+
+
+@pytest.mark.parametrize("head", ["last", "all"])
+def test_training_loop_matches_the_same_loop_in_pytorch(head):
+    """Mini-batches with lengths, softmax cross-entropy, global-norm clipping and Adam: after an
+    epoch of updates the weights equal those of the same loop written with torch.nn / torch.optim."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    rng = np.random.default_rng(0)
+    n, T, I, H, C = 12, 6, 3, 5, 3
+    X = rng.normal(size=(n, T, I))
+    lengths = rng.integers(1, T + 1, size=n)
+    Y = rng.integers(0, C, size=(n, T) if head == "all" else (n,))
+    model = SequenceModel(I, C, H, num_layers=2, head=head, forget_bias=1.0, dtype=np.float64, seed=0)
+    sd = {k: torch.tensor(v) for k, v in model.state_dict().items()}
+    fit(model, X, Y, lengths, epochs=2, batch_size=4, shuffle=False, optimizer="adam", lr=0.05, clip=0.5)
+
+    lstm = torch.nn.LSTM(I, H, num_layers=2, batch_first=True, dtype=torch.float64)
+    lin = torch.nn.Linear(H, C, dtype=torch.float64)
+    lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
+    lin.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
+    params = list(lstm.parameters()) + list(lin.parameters())
+    opt = torch.optim.Adam(params, lr=0.05)
+    for _epoch in range(2):
+        for s in range(0, n, 4):
+            xb, lb, yb = torch.tensor(X[s : s + 4]), torch.tensor(lengths[s : s + 4]), torch.tensor(Y[s : s + 4])
+            packed = pack_padded_sequence(xb, lb, batch_first=True, enforce_sorted=False)
+            y, (h_n, _) = lstm(packed)
+            if head == "last":
+                loss = torch.nn.functional.cross_entropy(lin(h_n[-1]), yb)
+            else:
+                y, _ = pad_packed_sequence(y, batch_first=True, total_length=T)
+                valid = torch.arange(T)[None, :] < lb[:, None]
+                loss = torch.nn.functional.cross_entropy(lin(y)[valid], yb[valid])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 0.5)
+            opt.step()
+    theirs = {**{f"rnn.{k}": v for k, v in lstm.state_dict().items()}, **{f"head.{k}": v for k, v in lin.state_dict().items()}}
+    for k, v in model.parameters().items():
+        np.testing.assert_allclose(v, theirs[k].numpy(), rtol=1e-9, atol=1e-11, err_msg=k)
