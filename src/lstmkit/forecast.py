@@ -31,16 +31,14 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import check_int, fail
+from .estimators import NotFittedError
+from .saving import register
 
 KIND = "LSTMForecaster"
 
 
 class ForecastWarning(UserWarning):
     """The forecast is no better than a naive baseline (or merely lags the input)."""
-
-
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a forecaster is used before ``fit`` (scikit-learn's convention)."""
 
 
 def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
@@ -89,6 +87,7 @@ class BacktestResult:
         return "\n".join(lines)
 
 
+@register
 class LSTMForecaster:
     """Forecast one or several series with an LSTM over a sliding window (direct multi-output).
 
@@ -99,8 +98,9 @@ class LSTMForecaster:
     seasonal_period : int   m for the seasonal-naive baseline and MASE (None: no season, m = 1)
     log : bool              model log y (every value must be > 0)
     difference : int        0: model levels, 1: model first differences z_t = u_t - u_{t-1}
-    hidden_size, num_layers, dropout, epochs, batch_size, optimizer, learning_rate, clip,
-    patience, validation_fraction, seed, verbose : passed to the LSTM regressor that is trained.
+    hidden_size, num_layers, dropout, forget_bias, epochs, batch_size, optimizer, learning_rate,
+    clip, patience, validation_split, seed, verbose : passed to the :class:`lstmkit.LSTMRegressor`
+    that is trained (its targets are already scaled here, so it does not standardize again).
 
     Learned attributes: ``n_series_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S) the fitted
     series, ``regressor_`` the trained :class:`lstmkit.LSTMRegressor`, ``history``-like
@@ -117,13 +117,14 @@ class LSTMForecaster:
         hidden_size: int = 32,
         num_layers: int = 1,
         dropout: float = 0.0,
+        forget_bias: float | None = 1.0,
         epochs: int = 200,
         batch_size: int = 16,
         optimizer: str = "adam",
         learning_rate: float = 0.01,
-        clip: float | None = 1.0,
+        clip: float | None = 5.0,
         patience: int | None = None,
-        validation_fraction: float = 0.0,
+        validation_split: float = 0.0,
         seed: int | None = 0,
         verbose: int = 0,
     ) -> None:
@@ -135,20 +136,21 @@ class LSTMForecaster:
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
+        self.forget_bias = forget_bias
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.clip = clip
         self.patience = patience
-        self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.seed = seed
         self.verbose = verbose
 
     # -- scikit-learn conventions ----------------------------------------------------------
     _param_names = (
-        "window", "horizon", "seasonal_period", "log", "difference", "hidden_size", "num_layers", "dropout", "epochs",
-        "batch_size", "optimizer", "learning_rate", "clip", "patience", "validation_fraction", "seed", "verbose",
+        "window", "horizon", "seasonal_period", "log", "difference", "hidden_size", "num_layers", "dropout", "forget_bias", "epochs",
+        "batch_size", "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "verbose",
     )  # fmt: skip
 
     def get_params(self, deep: bool = True) -> dict:
@@ -229,9 +231,10 @@ class LSTMForecaster:
         from .estimators import LSTMRegressor
 
         return LSTMRegressor(
-            hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout, epochs=self.epochs,
+            hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout, forget_bias=self.forget_bias,
+            epochs=self.epochs, standardize=False, per_step=False, dtype="float64",
             batch_size=self.batch_size, optimizer=self.optimizer, learning_rate=self.learning_rate, clip=self.clip,
-            patience=self.patience, validation_fraction=self.validation_fraction, seed=self.seed, verbose=self.verbose,
+            patience=self.patience, validation_split=self.validation_split, seed=self.seed, verbose=self.verbose,
         )  # fmt: skip
 
     def _forecast_block(self, histories: list[np.ndarray]) -> np.ndarray:
@@ -266,6 +269,56 @@ class LSTMForecaster:
         if len(y2) < need:
             fail(f"{KIND}.{what}", "y", f"at least window+difference = {need} values of history", f"{len(y2)}")
         return y2
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the fitted forecaster to one model file (lstmkit.modelfile; atomic; no pickle).
+
+        It holds the LSTM weights, the scaling, and the fitted series (so ``predict()`` works after
+        loading without the data).
+        """
+        self._check_fitted("save")
+        from .modelfile import save_model
+
+        reg = self.regressor_
+        extra = {
+            "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "was_1d": self._was_1d,
+            "history": self.history_.tolist(),
+            "regressor": {"params": reg._json_params(), "model_config": reg.model_.config(),
+                          "n_features_in": reg.n_features_in_, "history": reg.history_.epochs, **reg._extra()},
+        }  # fmt: skip
+        save_model(path, KIND, self.get_params(), reg.model_.state_dict(), extra)
+
+    @classmethod
+    def load(cls, path) -> "LSTMForecaster":
+        """Load a forecaster written by :meth:`save` (any other kind of model file is refused)."""
+        from .saving import load
+
+        return load(path, kind=KIND)
+
+    @classmethod
+    def _from_model_file(cls, mf, path="") -> "LSTMForecaster":
+        from .estimators import LSTMRegressor
+        from .io import FileFormatError
+        from .modelfile import ModelFile
+
+        try:
+            fc = cls(**mf.config)
+            fc._check_params()
+            ex = mf.extra
+            r = dict(ex["regressor"])
+            fc.regressor_ = LSTMRegressor._from_model_file(ModelFile("LSTMRegressor", r.pop("params"), mf.arrays, r, {}), path)
+            fc.mean_ = np.array(ex["mean"], dtype=np.float64)
+            fc.scale_ = np.array(ex["scale"], dtype=np.float64)
+            fc.history_ = np.array(ex["history"], dtype=np.float64)
+            fc._was_1d = bool(ex["was_1d"])
+            fc.n_series_ = fc.history_.shape[1]
+            if fc.mean_.shape != (fc.n_series_,) or fc.regressor_.n_features_in_ != fc.n_series_:
+                raise ValueError(f"{fc.n_series_} series but scaling for {fc.mean_.shape} and {fc.regressor_.n_features_in_} inputs")
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
+        fc.training_history_ = fc.regressor_.history_
+        return fc
 
     # -- backtest --------------------------------------------------------------------------
     def backtest(self, y, test_size: int) -> BacktestResult:
