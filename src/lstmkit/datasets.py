@@ -20,7 +20,7 @@ import numpy as np
 from ._checks import check_int, check_rng, fail
 
 #: standard-library modules whose source is the default training text (present on every CPython)
-STDLIB_TEXT_MODULES = ("textwrap", "string", "fnmatch", "glob", "shlex", "bisect", "heapq", "colorsys", "calendar", "difflib")
+STDLIB_TEXT_MODULES = ("textwrap", "string", "fnmatch", "glob", "bisect", "heapq", "colorsys", "calendar", "difflib")
 
 
 def airline_passengers(with_months: bool = False):

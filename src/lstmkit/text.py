@@ -25,13 +25,11 @@ import os
 import numpy as np
 
 from ._checks import check_int, check_rng, fail
+from .estimators import NotFittedError
+from .saving import register
 
 KIND = "TextGenerator"
 UNKNOWN = "\x00"  # vocabulary entry 0: any character not seen at fit
-
-
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a generator is used before ``fit``."""
 
 
 def _as_text(text, where: str) -> str:
@@ -45,19 +43,20 @@ def _as_text(text, where: str) -> str:
     return text
 
 
+@register
 class TextGenerator:
     """Character-level LSTM language model. Parameters:
 
     hidden_size, num_layers, dropout : the LSTM's
     seq_len : int           characters per truncated-BPTT chunk
     batch_size : int        parallel text streams per update
-    epochs : int            passes over the text
-    max_updates : int|None  stop after this many updates (None: run all epochs)
+    epochs : int            passes over the text (each pass: ceil(n / seq_len) updates)
+    forget_bias : float     initial forget-gate bias (None: uniform initialisation)
     optimizer, learning_rate, clip : the update rule (global-norm clipping, None for none)
-    seed : int|None         initialisation and nothing else (training order is fixed by the text)
+    seed : int|None         initialisation (training order is fixed by the text)
 
     Learned: ``vocab_`` (str, index 0 is "unknown"), ``model_`` (SequenceModel), ``history_``
-    (list of {"update", "loss"} every ``log_every`` updates).
+    (:class:`lstmkit.History`, one entry per epoch), ``n_updates_``.
     """
 
     def __init__(
@@ -68,7 +67,7 @@ class TextGenerator:
         seq_len: int = 50,
         batch_size: int = 32,
         epochs: int = 1,
-        max_updates: int | None = None,
+        forget_bias: float | None = 1.0,
         optimizer: str = "adam",
         learning_rate: float = 0.005,
         clip: float | None = 5.0,
@@ -81,7 +80,7 @@ class TextGenerator:
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.epochs = epochs
-        self.max_updates = max_updates
+        self.forget_bias = forget_bias
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.clip = clip
@@ -89,7 +88,7 @@ class TextGenerator:
         self.verbose = verbose
 
     _param_names = (
-        "hidden_size", "num_layers", "dropout", "seq_len", "batch_size", "epochs", "max_updates", "optimizer",
+        "hidden_size", "num_layers", "dropout", "seq_len", "batch_size", "epochs", "forget_bias", "optimizer",
         "learning_rate", "clip", "seed", "verbose",
     )  # fmt: skip
 
@@ -129,10 +128,13 @@ class TextGenerator:
 
     # -- fit -------------------------------------------------------------------------------
     def fit(self, text, y=None) -> "TextGenerator":
-        """Learn to predict each next character of ``text`` (a str or a path). Returns self."""
-        from .losses import softmax_cross_entropy
+        """Learn to predict each next character of ``text`` (a str or a path). Returns self.
+
+        The text becomes ``batch_size`` streams (rows) of n characters; :class:`lstmkit.Trainer`
+        with ``bptt=seq_len`` and no shuffling walks them chunk by chunk, carrying the state.
+        """
         from .models import SequenceModel
-        from .optim import clip_grad_norm, make_optimizer
+        from .training import Trainer
 
         where = f"{KIND}.fit"
         text = _as_text(text, where)
@@ -141,44 +143,24 @@ class TextGenerator:
         epochs = check_int(self.epochs, KIND, "epochs", minimum=1)
         if len(text) < B * L + 1:
             fail(where, "text", f"at least batch_size*seq_len+1 = {B * L + 1} characters", len(text), "Use a smaller batch_size or seq_len.")
-        self.vocab_ = UNKNOWN + "".join(sorted(set(text) - {UNKNOWN}))
-        self._index = {ch: i for i, ch in enumerate(self.vocab_)}
-        V = len(self.vocab_)
-        ids = self.encode(text)
-        # B parallel streams of equal length: stream b is ids[b*n : (b+1)*n + 1]
-        n = (len(ids) - 1) // B
-        inputs = ids[: B * n].reshape(B, n)  # (B, n)
-        targets = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
-        self.model_ = SequenceModel(
-            V, V, self.hidden_size, num_layers=self.num_layers, dropout=self.dropout, head="all", dtype=np.float32, seed=self.seed
-        )
-        opt = make_optimizer(self.optimizer, self.model_, lr=self.learning_rate)
-        self.history_ = []
-        update, running = 0, None
-        for _ in range(epochs):
-            state = None  # each epoch starts the streams from zero state
-            self.model_.train()
-            for start in range(0, n, L):
-                x = self._onehot(inputs[:, start : start + L])  # (B, L', V)
-                opt.zero_grad()
-                logits, state = self.model_(x, state=state)  # (B, L', V)
-                loss, dlogits = softmax_cross_entropy(logits, targets[:, start : start + L])
-                self.model_.backward(dlogits)  # the carried state is not back-propagated into
-                if self.clip:
-                    clip_grad_norm(self.model_, self.clip)
-                opt.step()
-                update += 1
-                running = loss if running is None else 0.95 * running + 0.05 * loss
-                if update % 20 == 0 or start + L >= n:
-                    self.history_.append({"update": update, "loss": float(running)})
-                    if self.verbose:
-                        print(f"update {update}: loss {running:.3f}")
-                if self.max_updates and update >= self.max_updates:
-                    break
-            if self.max_updates and update >= self.max_updates:
-                break
-        self.n_updates_ = update
-        self.model_.eval()
+        vocab = UNKNOWN + "".join(sorted(set(text) - {UNKNOWN}))
+        index = {ch: i for i, ch in enumerate(vocab)}
+        ids = np.array([index[ch] for ch in text], dtype=np.int64)
+        n = (len(ids) - 1) // B  # stream b is ids[b*n : (b+1)*n], its targets shifted by one
+        X = np.eye(len(vocab), dtype=np.float32)[ids[: B * n].reshape(B, n)]  # (B, n, V)
+        Y = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
+        model = SequenceModel(
+            len(vocab), len(vocab), self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
+            forget_bias=self.forget_bias, head="all", dtype=np.float32, seed=self.seed,
+        )  # fmt: skip
+        trainer = Trainer(
+            model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
+            shuffle=False, clip=self.clip, bptt=L, seed=self.seed, verbose=self.verbose,
+        )  # fmt: skip
+        history = trainer.fit(X, Y, epochs=epochs)
+        model.eval()
+        self.vocab_, self._index, self.model_, self.history_ = vocab, index, model, history
+        self.n_updates_ = epochs * -(-n // L)
         return self
 
     # -- use -------------------------------------------------------------------------------
@@ -245,21 +227,24 @@ class TextGenerator:
     @classmethod
     def load(cls, path) -> "TextGenerator":
         """Read a file written by :meth:`save` (refuses other kinds of model files)."""
+        from .saving import load
+
+        return load(path, kind=KIND)
+
+    @classmethod
+    def _from_model_file(cls, mf, path="") -> "TextGenerator":
         from .io import FileFormatError
-        from .modelfile import read_model
         from .models import SequenceModel
 
-        mf = read_model(path, KIND)
         try:
             gen = cls(**mf.config["params"])
-            cfg = dict(mf.config["model"])
             gen.vocab_ = "".join(chr(int(c)) for c in mf.extra["vocab"])
-            model = SequenceModel(**cfg)
+            model = SequenceModel(**dict(mf.config["model"]))
+            if model.input_size != len(gen.vocab_):
+                raise ValueError(f"a vocabulary of {model.input_size} characters, found {len(gen.vocab_)}")
+            model.load_state_dict(mf.arrays)
         except (KeyError, TypeError, ValueError) as exc:
-            raise FileFormatError(f"{path}: expected a TextGenerator configuration, got an invalid one ({exc}).") from None
-        if model.input_size != len(gen.vocab_):
-            raise FileFormatError(f"{path}: expected a vocabulary of {model.input_size} characters, got {len(gen.vocab_)}.")
-        model.load_state_dict(mf.arrays)
+            raise FileFormatError(f"{path}: expected a valid TextGenerator model file, got one that fails to load ({exc}).") from None
         model.eval()
         gen.model_, gen.n_updates_ = model, int(mf.extra.get("n_updates", 0))
         gen._index = {ch: i for i, ch in enumerate(gen.vocab_)}
