@@ -19,6 +19,10 @@ from . import __version__
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
 COMMANDS: dict[str, str] = {
     "demo": "lstmkit.commands.demo",
+    "train": "lstmkit.commands.train",
+    "predict": "lstmkit.commands.predict",
+    "forecast": "lstmkit.commands.forecast",
+    "generate": "lstmkit.commands.generate",
 }
 
 

@@ -104,3 +104,67 @@ def read_text(path: str | os.PathLike) -> str:
         return p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{p}: expected UTF-8 text, got undecodable bytes at position {exc.start}.") from None
+
+
+def _column_list(header: list[str], spec, where: str, exclude=()) -> list[int]:
+    """Indices for a comma-separated list (or list) of columns; None = every column not excluded."""
+    if spec is None:
+        return [j for j, h in enumerate(header) if j not in exclude]
+    items = [c.strip() for c in spec.split(",")] if isinstance(spec, str) else list(spec)
+    return [column_index(header, c, where) for c in items]
+
+
+def _number(cell: str, path, column: str, line: int) -> float:
+    try:
+        v = float(cell)
+    except ValueError:
+        raise ValueError(f"{path}: expected a number in column {column!r}, got {cell!r} on line {line}.") from None
+    if not np.isfinite(v):
+        raise ValueError(f"{path}: expected finite numbers in column {column!r}, got {cell.strip()!r} on line {line} (NaN/inf in data).")
+    return v
+
+
+def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False):
+    """Sequences from a CSV, in one of two layouts:
+
+    long (``group`` given): one row per time step; rows with the same value in the ``group``
+        column form one sequence, in file order. X (n, T_max, F) zero-padded, lengths (n,).
+        The target is the sequence's last row's (``per_step=False``) or every row's (y (n, T_max)).
+    wide (no ``group``): one row per sequence; the ``features`` columns are its time steps,
+        one feature each: X (n, T, 1), lengths None, y (n,).
+
+    ``features``: comma-separated names/indices (None: every column but group and target).
+    Returns ``X, y, lengths`` with y None when ``target`` is None; labels stay strings unless
+    ``numeric_target``.
+    """
+    header, rows = read_csv(path)
+    where = str(path)
+    g = None if group is None else column_index(header, group, where)
+    t = None if target is None else column_index(header, target, where)
+    f_idx = _column_list(header, features, where, exclude={g, t})
+    if not f_idx:
+        raise ValueError(f"{path}: expected at least one feature column, got none (columns: {header}).")
+
+    def conv_target(cell, line):
+        return _number(cell, path, header[t], line) if numeric_target else cell.strip()
+
+    if g is None:
+        X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
+        y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
+        return X, y, None
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r[g].strip(), []).append(i)
+    n, T, F = len(groups), max(len(v) for v in groups.values()), len(f_idx)
+    X = np.zeros((n, T, F))
+    lengths = np.zeros(n, dtype=np.int64)
+    ys = []
+    for b, members in enumerate(groups.values()):
+        lengths[b] = len(members)
+        for s, i in enumerate(members):
+            X[b, s] = [_number(rows[i][j], path, header[j], i + 2) for j in f_idx]
+        if t is not None:
+            labels = [conv_target(rows[i][t], i + 2) for i in members]
+            ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
+    y = None if t is None else np.array(ys)
+    return X, y, (None if (lengths == T).all() else lengths)
