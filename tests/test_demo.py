@@ -8,7 +8,7 @@ from lstmkit.cli import main
 def test_quick_demo_writes_every_part(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--quick"]) == 0
     out = capsys.readouterr().out
-    for name in ("seed000", "counting", "forecast", "text", "memory", "summary"):
+    for name in ("seed000", "counting", "digits", "forecast", "text", "memory", "summary"):
         assert (tmp_path / f"{name}.txt").exists(), name
     for png in ("forecast.png", "memory.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
@@ -19,5 +19,5 @@ def test_quick_demo_writes_every_part(tmp_path, capsys):
 
 
 def test_skip_leaves_parts_out(tmp_path):
-    assert main(["demo", "--out", str(tmp_path), "--quick", "--skip", "text", "memory", "forecast", "counting"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--quick", "--skip", "text", "memory", "forecast", "counting", "digits"]) == 0
     assert (tmp_path / "seed000.txt").exists() and not (tmp_path / "text.txt").exists()
