@@ -34,10 +34,10 @@ def strip(history):
     return [{k: v for k, v in e.items() if k != "time"} for e in history.epochs]
 
 
-@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
-def test_resume_equals_uninterrupted_bit_for_bit(tmp_path, schedule):
+@pytest.mark.parametrize("schedule,k", [("plateau", 2), ("cosine", 2), ("plateau", 1), ("cosine", 5)])
+def test_resume_equals_uninterrupted_bit_for_bit(tmp_path, schedule, k):
     X, Y, lengths = data()
-    N, k = 6, 2
+    N = 6
     straight = make_trainer(schedule)
     straight.fit(X, Y, lengths, epochs=N, validation_split=0.2)
 
@@ -121,3 +121,18 @@ def test_failed_load_leaves_trainer_unchanged(tmp_path):
     lio.save_arrays(tmp_path / "model.npz", {"a": np.zeros(2)}, {"format": "lstmkit-model"})
     with pytest.raises(FileFormatError, match="expected an lstmkit checkpoint"):
         load_checkpoint(tmp_path / "model.npz", t)
+
+
+def test_fit_resume_flag(tmp_path):
+    X, Y, lengths = data()
+    path = tmp_path / "c.npz"
+    a = make_trainer()
+    a.fit(X, Y, lengths, epochs=3, checkpoint=path)
+    b = make_trainer()
+    b.fit(X, Y, lengths, epochs=3, checkpoint=path, resume=True)  # already done: nothing to run
+    assert b.epoch == 3 and len(b.history) == 3
+    fresh = make_trainer()
+    fresh.fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "new.npz", resume=True)  # no file yet: starts
+    assert fresh.epoch == 1
+    with pytest.raises(ValueError, match="checkpoint a path with resume=True"):
+        make_trainer().fit(X, Y, lengths, epochs=1, resume=True)

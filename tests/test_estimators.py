@@ -112,7 +112,7 @@ def test_save_and_load_roundtrip_and_errors(tmp_path):
     ints.save(tmp_path / "ints.npz")
     assert LSTMClassifier.load(tmp_path / "ints.npz").classes_.tolist() == [5, 6]
 
-    reg = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, X.sum(axis=(1, 2)))
+    reg = LSTMRegressor(hidden_size=np.int64(3), epochs=1, seed=np.int64(0)).fit(X, X.sum(axis=(1, 2)))  # NumPy ints (grids)
     reg.save(tmp_path / "reg.npz")
     np.testing.assert_array_equal(lstmkit.load(tmp_path / "reg.npz").predict(X), reg.predict(X))
     with pytest.raises(FileFormatError, match="expected a model of kind LSTMClassifier, got LSTMRegressor"):
@@ -148,7 +148,7 @@ def test_fit_with_checkpoint_resumes_to_the_same_model(tmp_path):
     straight = LSTMClassifier(hidden_size=4, epochs=4, dropout=0.0, validation_split=0.2, seed=3).fit(X, y)
     path = tmp_path / "ck.npz"
     LSTMClassifier(hidden_size=4, epochs=2, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
-    resumed = LSTMClassifier(hidden_size=4, epochs=4, validation_split=0.2, seed=3).fit(X, y, checkpoint=path)
+    resumed = LSTMClassifier(hidden_size=4, epochs=4, validation_split=0.2, seed=3).fit(X, y, checkpoint=path, resume=True)
     for k, v in straight.model_.state_dict().items():
         assert np.array_equal(v, resumed.model_.state_dict()[k]), k
     assert len(resumed.history_) == 4
@@ -206,3 +206,44 @@ def test_grid_search_over_3d_inputs():
     gs = model_selection.GridSearchCV(LSTMClassifier(epochs=2, seed=0), {"hidden_size": [2, 4]}, cv=2)
     gs.fit(X, y)
     assert gs.best_params_["hidden_size"] in (2, 4) and gs.predict(X).shape == (30,)
+
+
+def test_failed_save_keeps_the_previous_model_file(tmp_path, monkeypatch):
+    from lstmkit import io as lio
+
+    X, y = seq_data(n=10)
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    path = tmp_path / "m.npz"
+    clf.save(path)
+    before = path.read_bytes()
+
+    def broken_savez(f, **arrays):
+        f.write(b"PK partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lio.np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        LSTMClassifier(hidden_size=3, epochs=1, seed=1).fit(X, y).save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    np.testing.assert_array_equal(lstmkit.load(path).predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        (dict(hidden_size=0), "LSTMClassifier: expected hidden_size >= 1, got 0"),
+        (dict(epochs=2.5), "LSTMClassifier: expected epochs an integer"),
+        (dict(optimizer="adagrad"), "LSTMClassifier: expected optimizer one of"),
+        (dict(learning_rate=-1), "LSTMClassifier: expected learning_rate a number > 0, got -1"),
+        (dict(dropout=1.0), r"LSTMClassifier: expected dropout a number in \[0, 1\)"),
+        (dict(clip=0), "LSTMClassifier: expected clip None or a number > 0"),
+        (dict(cell="gru"), "LSTMClassifier: expected cell one of"),
+        (dict(dtype="float16"), "LSTMClassifier: expected dtype"),
+    ],
+)
+def test_bad_hyper_parameters_fail_before_training(params, message):
+    X, y = seq_data(n=6)
+    with pytest.raises((ValueError, TypeError), match=message):
+        LSTMClassifier(**params).fit(X, y)
+

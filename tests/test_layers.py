@@ -132,7 +132,45 @@ def test_sequence_model_keys_forget_bias_and_options():
     assert p.state_dict()["rnn.weight_hr_l0"].shape == (2, 4)
     with pytest.raises(ValueError, match="forget_bias"):
         SequenceModel(3, 2, 4, cell="rnn", forget_bias=1.0)
+    with pytest.raises(ValueError, match="forget_bias None when the LSTM has no bias"):
+        SequenceModel(3, 2, 4, forget_bias=1.0, lstm_options={"bias": False})
     with pytest.raises(ValueError, match="output_size"):
         SequenceModel(3, 3, 4, readout="identity")
+    with pytest.raises(ValueError, match=r"SequenceModel: expected x a 3-D array \(B, T, I\), batch first, got shape \(5, 3\)"):
+        m(np.zeros((5, 3), dtype=np.float32))
     with pytest.raises(ValueError, match="lstm_options"):
         SequenceModel(3, 2, 4, lstm_options={"hidden_size": 3})
+
+
+def test_token_inputs_equal_their_one_hot_features():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 5, size=(3, 4))
+    a = SequenceModel(5, 5, 3, inputs="tokens", dtype=np.float64, seed=0)
+    b = SequenceModel(5, 5, 3, dtype=np.float64, seed=0)
+    out_a, _ = a(ids)
+    out_b, _ = b(np.eye(5)[ids])
+    np.testing.assert_array_equal(out_a, out_b)
+    dout = rng.normal(size=out_a.shape)
+    np.testing.assert_array_equal(a.backward(dout), b.backward(dout))
+    for k in a.grads:
+        np.testing.assert_array_equal(a.grads[k], b.grads[k])
+    with pytest.raises(ValueError, match=r"token ids in \[0, input_size=5\)"):
+        a(ids + 1)
+    with pytest.raises(TypeError, match="integer token ids"):
+        a(np.eye(5)[ids])
+
+
+@pytest.mark.parametrize("head", ["last", "all"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padded_batch_equals_each_sequence_alone(head, bidirectional):
+    rng = np.random.default_rng(3)
+    m = SequenceModel(2, 3, 4, head=head, bidirectional=bidirectional, num_layers=2, dtype=np.float64, seed=0)
+    lengths = np.array([5, 1, 3, 4])
+    x = rng.normal(size=(4, 5, 2))
+    out, _ = m(x, lengths)
+    for b, L in enumerate(lengths):
+        alone, _ = m(x[b : b + 1, :L])
+        if head == "last":
+            np.testing.assert_allclose(out[b], alone[0], rtol=1e-13, atol=1e-15)
+        else:
+            np.testing.assert_allclose(out[b, :L], alone[0], rtol=1e-13, atol=1e-15)

@@ -28,7 +28,11 @@ def test_counting_data_reproduces_the_slides_targets():
 
 def test_seed000_counting_task_reaches_100_percent_per_step_accuracy():
     """A 2-unit LSTM, read-out y_t = softmax(h_t) (no Linear), per-step softmax cross-entropy,
-    random initialisation -> every step of every training and unseen (longer) sequence right."""
+    random initialisation -> every step of every training and unseen (longer) sequence right.
+
+    Two units with y_t = softmax(h_t) have local minima: with these settings about half of the
+    random initialisations reach 100% (measured 5 of seeds 0-11); the test fixes seed 1, one of them.
+    """
     X, Y = counting_data(0)
     model = SequenceModel(2, None, 2, readout="identity", dtype=np.float64, seed=1)
     trainer = Trainer(model, lr=0.1, batch_size=16, seed=1, schedule="cosine", schedule_options={"T_max": 30})
@@ -171,6 +175,10 @@ def test_fit_errors_name_the_argument():
         fit(model, X, Y, validation_split=1.5)
     with pytest.raises(ValueError, match="Trainer: expected loss one of"):
         Trainer(model, loss="hinge")
+    from lstmkit.optim import Adam
+
+    with pytest.raises(ValueError, match="Trainer: expected optimizer an optimizer built on this model"):
+        Trainer(model, optimizer=Adam(SequenceModel(2, 2, 3, seed=0)))
 
 
 def test_seed000_slide_network_through_sequence_model():
@@ -258,3 +266,15 @@ def test_training_loop_matches_the_same_loop_in_pytorch(head):
     theirs = {**{f"rnn.{k}": v for k, v in lstm.state_dict().items()}, **{f"head.{k}": v for k, v in lin.state_dict().items()}}
     for k, v in model.parameters().items():
         np.testing.assert_allclose(v, theirs[k].numpy(), rtol=1e-9, atol=1e-11, err_msg=k)
+
+
+def test_training_on_token_ids_equals_training_on_one_hot():
+    X, Y = counting_data(2, n=16, T=6)
+    ids = X.argmax(-1)  # (n, T) token ids
+    a = SequenceModel(2, 2, 3, inputs="tokens", dtype=np.float64, seed=0)
+    b = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    fit(a, ids, Y, epochs=2, batch_size=4, seed=0, bptt=3)
+    fit(b, X, Y, epochs=2, batch_size=4, seed=0, bptt=3)
+    for k in a.parameters():
+        assert np.array_equal(a.parameters()[k], b.parameters()[k])
+    np.testing.assert_array_equal(predict(a, ids), predict(b, X))

@@ -31,6 +31,7 @@ Hyper-parameters (both estimators):
     weight_decay, clip (max gradient norm; None: off), patience (early stopping; None: off) with
     restore of the best weights, validation_split, bptt (truncated BPTT chunk; per-step targets),
     seed (None: a different run each time), dtype ("float32"/"float64"), verbose (0, 1, 2).
+LSTMRegressor also: standardize (train on standardised targets, predict in y's units), per_step.
 Defaults differ from Keras' in two places, chosen for the small models this library trains:
 learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 """
@@ -38,16 +39,15 @@ learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 from __future__ import annotations
 
 import inspect
-import os
 from typing import Any
 
 import numpy as np
 
-from ._checks import check_dtype, fail
-from .checkpoint import load_checkpoint
+from ._checks import check_dtype, check_int, fail
 from .functional import softmax
 from .modelfile import save_model
-from .models import SequenceModel
+from .models import CELLS, SequenceModel
+from .optim import OPTIMIZERS
 from .saving import register
 from .training import Trainer, predict
 
@@ -124,8 +124,8 @@ def _check_model_config(mc: dict, arrays: dict) -> None:
 
 class _SequenceEstimator:
     """Shared machinery: parameters, model building, training, saving. Subclasses define
-    ``__init__`` (its signature is the list of hyper-parameters), ``_prepare_targets`` and
-    ``_output``."""
+    ``__init__`` (its signature is the list of hyper-parameters), ``fit`` (targets -> the loss's
+    form, then :meth:`_fit`), ``_extra``/``_restore_extra`` (their learned preprocessing as JSON)."""
 
     _estimator_type = ""  # sklearn < 1.6
 
@@ -177,38 +177,63 @@ class _SequenceEstimator:
             )
 
     # -- training ---------------------------------------------------------------------------
-    def _build_model(self, n_features: int, n_outputs: int, head: str) -> SequenceModel:
+    def _build_model(self, n_features: int, n_outputs: int, head: str, seed: int) -> SequenceModel:
         return SequenceModel(
             n_features, None if self.readout == "identity" else n_outputs, self.hidden_size,
             num_layers=self.num_layers, cell=self.cell, head=head, readout=self.readout,
             bidirectional=self.bidirectional, dropout=self.dropout,
             forget_bias=self.forget_bias if self.cell == "lstm" else None,
-            lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=self._seeds[0],
+            lstm_options=self.lstm_options, dtype=check_dtype(self.dtype, type(self).__name__), seed=seed,
         )
 
-    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None):
+    def _check_params(self) -> None:
+        """Hyper-parameters checked up front, errors naming this estimator and the parameter."""
+        name = type(self).__name__
+        for k, lo in (("hidden_size", 1), ("num_layers", 1), ("epochs", 0), ("batch_size", 1)):
+            check_int(getattr(self, k), name, k, minimum=lo)
+        for k in ("patience", "bptt"):
+            if getattr(self, k) is not None:
+                check_int(getattr(self, k), name, k, minimum=0 if k == "patience" else 1)
+        if str(self.optimizer).lower() not in OPTIMIZERS:
+            fail(name, "optimizer", f"one of {list(OPTIMIZERS)}", repr(self.optimizer))
+        if self.cell not in CELLS:
+            fail(name, "cell", f"one of {list(CELLS)}", repr(self.cell))
+        for k, ok, what in (
+            ("learning_rate", lambda v: v > 0, "a number > 0"),
+            ("dropout", lambda v: 0 <= v < 1, "a number in [0, 1)"),
+            ("validation_split", lambda v: 0 <= v < 1, "a number in [0, 1)"),
+            ("weight_decay", lambda v: v >= 0, "a number >= 0"),
+        ):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not ok(v):
+                fail(name, k, what, repr(v))
+        if self.clip is not None and (isinstance(self.clip, bool) or not isinstance(self.clip, (int, float, np.number)) or self.clip <= 0):
+            fail(name, "clip", "None or a number > 0", repr(self.clip))
+        if self.lstm_options is not None and not isinstance(self.lstm_options, dict):
+            fail(name, "lstm_options", "None or a dict of recurrent-layer arguments", type(self.lstm_options).__name__, exc=TypeError)
+        check_dtype(self.dtype, name)
+
+    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was)."""
         name = type(self).__name__
         seed = self.seed
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2**63))
-        self._seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)]
-        model = self._build_model(X.shape[2], n_outputs, head)
+        model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
+        model = self._build_model(X.shape[2], n_outputs, head, model_seed)
         if self.readout == "identity" and model.output_size != n_outputs:
             fail(name, "readout", f"'linear' unless hidden_size*directions equals the {n_outputs} outputs", "'identity'")
         trainer = Trainer(
             model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
-            patience=self.patience, seed=self._seeds[1], verbose=self.verbose,
+            patience=self.patience, seed=trainer_seed, verbose=self.verbose,
         )
-        if checkpoint is not None and os.path.exists(checkpoint):
-            load_checkpoint(checkpoint, trainer)  # resume: same data and parameters -> same result
         history = trainer.fit(
-            X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0), checkpoint=checkpoint,
+            X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0),
+            checkpoint=checkpoint, resume=resume,
         )
-        del self._seeds
         for k, v in learned.items():
             setattr(self, k, v)
         self.model_ = model
@@ -230,7 +255,19 @@ class _SequenceEstimator:
 
     # -- saving -----------------------------------------------------------------------------
     def _json_params(self) -> dict[str, Any]:
-        params = self.get_params()
+        """get_params() as JSON: NumPy scalars as Python numbers, tuples as lists, dtype by name,
+        a Generator seed as None (its draws cannot be stored)."""
+
+        def plain(v):
+            if isinstance(v, np.generic):
+                return v.item()
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, dict):
+                return {str(k): plain(x) for k, x in v.items()}
+            return v
+
+        params = {k: plain(v) for k, v in self.get_params().items()}
         if isinstance(params.get("seed"), np.random.Generator):
             params["seed"] = None
         params["dtype"] = np.dtype(params["dtype"]).name
@@ -296,13 +333,14 @@ class LSTMClassifier(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.seed, self.dtype, self.verbose = bptt, seed, dtype, verbose
 
-    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMClassifier":
+    def fit(self, X, y, lengths=None, checkpoint=None, resume=False) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
-        ``checkpoint``: a path written (atomically) after every epoch; if it exists when fit
-        starts, training resumes from it — with the same data and parameters the result is the
-        same, bit for bit, as an uninterrupted fit."""
+        ``checkpoint``: a path written (atomically) after every epoch. ``resume=True``: if it
+        exists, continue from it — with the same data and parameters the result is the same, bit
+        for bit, as an uninterrupted fit."""
         where = "LSTMClassifier.fit"
+        self._check_params()
         X, lengths = _as_sequences(X, lengths, check_dtype(self.dtype, where), where)
         y = np.asarray(y)
         n, T = X.shape[:2]
@@ -315,7 +353,7 @@ class LSTMClassifier(_SequenceEstimator):
             fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
         codes = np.where(valid, np.searchsorted(classes, np.where(valid, y, classes[0])), 0).astype(np.int64)
         learned = {"classes_": classes, "per_step_": per_step}
-        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned, checkpoint)
+        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned, checkpoint, resume)
 
     def predict_proba(self, X, lengths=None) -> np.ndarray:
         """Class probabilities softmax(out): (n, C), or (n, T, C) for per-step labels."""
@@ -384,10 +422,11 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
         return bool(per_step), y.ndim == (3 if per_step else 2)
 
-    def fit(self, X, y, lengths=None, checkpoint=None) -> "LSTMRegressor":
+    def fit(self, X, y, lengths=None, checkpoint=None, resume=False) -> "LSTMRegressor":
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
-        ``checkpoint``: as in :meth:`LSTMClassifier.fit` (resumes when the file exists)."""
+        ``checkpoint``, ``resume``: as in :meth:`LSTMClassifier.fit`."""
         where = "LSTMRegressor.fit"
+        self._check_params()
         dtype = check_dtype(self.dtype, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
         n, T = X.shape[:2]
@@ -406,7 +445,7 @@ class LSTMRegressor(_SequenceEstimator):
             mean, scale = np.zeros(Y.shape[-1]), np.ones(Y.shape[-1])
         Z = np.where(valid[..., None], (Y - mean) / scale, 0.0).astype(dtype)
         learned = {"y_mean_": mean, "y_scale_": scale, "per_step_": per_step, "n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
-        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned, checkpoint)
+        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned, checkpoint, resume)
 
     def predict(self, X, lengths=None) -> np.ndarray:
         """Predictions in y's units and layout at fit: (n,), (n, k), (n, T) or (n, T, k)."""

@@ -17,7 +17,9 @@ i.e. each direction's *final* state (PyTorch users' ``cat(h_n[-2], h_n[-1])``, K
 Shapes: B batch, T steps, I input_size, H hidden_size, P = proj_size or H, D = 2 if bidirectional,
 O output_size (= D*P with the identity read-out). Always batch first:
 
-    x (B, T, I), lengths (B,) ints in [1, T] or None
+    x (B, T, I) float, or with inputs="tokens" (B, T) ints in [0, I) read as one-hot rows
+        x_t = e_{k_t} (only the batch at hand is expanded: text needs no (N, T, V) array)
+    lengths (B,) ints in [1, T] or None
     out (B, T, O) with head="all", (B, O) with head="last"
     state: as the engine's (h_n, c_n) for the LSTM, h_n for the RNN: (D*L, B, P)
 
@@ -39,6 +41,7 @@ from .recurrent import LSTM, RNN
 
 HEADS = ("all", "last")
 READOUTS = ("linear", "identity")
+INPUTS = ("features", "tokens")
 CELLS = {"lstm": LSTM, "rnn": RNN}
 
 
@@ -63,6 +66,7 @@ class SequenceModel(Module):
         forget_bias: if not None (LSTM only), set the forget-gate slice of every ``bias_ih`` to
             this value and of ``bias_hh`` to 0, so the effective forget bias b_if + b_hf equals it
             (Jozefowicz et al. 2015; Keras' ``unit_forget_bias`` uses 1.0).
+        inputs: "features" (x holds feature vectors) or "tokens" (x holds ids, one-hot encoded).
         lstm_options: extra keyword arguments for the recurrent layer's constructor (for example
             ``proj_size``, ``bias``; ``nonlinearity`` for the RNN; the LSTM variants' options).
         dtype: float32 or float64.  seed: int, Generator or None (initialisation and dropout).
@@ -85,6 +89,7 @@ class SequenceModel(Module):
         lstm_options: Mapping[str, Any] | None = None,
         dtype=np.float32,
         seed=None,
+        inputs: str = "features",
     ) -> None:
         super().__init__()
         where = "SequenceModel"
@@ -94,13 +99,15 @@ class SequenceModel(Module):
             fail(where, "head", f"one of {list(HEADS)}", repr(head))
         if readout not in READOUTS:
             fail(where, "readout", f"one of {list(READOUTS)}", repr(readout))
+        if inputs not in INPUTS:
+            fail(where, "inputs", f"one of {list(INPUTS)}", repr(inputs))
         if forget_bias is not None and cell != "lstm":
             fail(where, "forget_bias", "None with cell='rnn' (an RNN has no forget gate)", repr(forget_bias))
         options = dict(lstm_options or {})
         for reserved in ("input_size", "hidden_size", "num_layers", "batch_first", "dropout", "bidirectional", "dtype", "seed"):
             if reserved in options:
                 fail(where, "lstm_options", f"no key {reserved!r} (it is a SequenceModel argument)", sorted(options))
-        self.cell, self.head_mode, self.readout = cell, head, readout
+        self.cell, self.head_mode, self.readout, self.inputs = cell, head, readout, inputs
         self.dtype = check_dtype(dtype, where)
         self.forget_bias = forget_bias
         self.lstm_options = options
@@ -122,6 +129,8 @@ class SequenceModel(Module):
             self.output_size = check_int(output_size, where, "output_size", minimum=1)
             self.head = Linear(feat, self.output_size, dtype=self.dtype, seed=head_rng)
         if forget_bias is not None:
+            if not self.rnn.bias:
+                fail(where, "forget_bias", "None when the LSTM has no bias (lstm_options bias=False)", repr(forget_bias))
             H = self.rnn.hidden_size
             for k, v in self.rnn.parameters().items():
                 if k.startswith("bias_ih"):
@@ -154,7 +163,11 @@ class SequenceModel(Module):
 
     # -- forward / backward ----------------------------------------------------------------
     def forward(self, x, lengths=None, state=None):
-        """x (B, T, I) -> ``(out, state)``; out (B, T, O) ("all") or (B, O) ("last")."""
+        """x (B, T, I) (or token ids (B, T)) -> ``(out, state)``; out (B, T, O) ("all") or (B, O) ("last")."""
+        if self.inputs == "tokens":
+            x = self.one_hot(x)  # (B, T) ids -> (B, T, I)
+        elif np.ndim(x) != 3:
+            fail("SequenceModel", "x", "a 3-D array (B, T, I), batch first", f"shape {np.shape(x)}", "For one sequence use x[None].")
         keep = self.requires_grad
         self.rnn.requires_grad = keep
         if self.head is not None:
@@ -176,7 +189,8 @@ class SequenceModel(Module):
     __call__ = forward
 
     def backward(self, dout, d_state=None) -> np.ndarray:
-        """dout like out -> dx (B, T, I); parameter gradients accumulate into ``grads``.
+        """dout like out -> dx (B, T, I) (for tokens: the gradient w.r.t. their one-hot rows);
+        parameter gradients accumulate into ``grads``.
 
         ``d_state`` is the gradient of the returned final state (None for zeros, as in truncated
         BPTT where the carried state is detached).
@@ -196,6 +210,20 @@ class SequenceModel(Module):
         dx, _ = self.rnn.backward(dh, d_state)
         return dx
 
+    def one_hot(self, ids) -> np.ndarray:
+        """Token ids (B, T) ints in [0, I) -> x (B, T, I) with x[b, t] = e_{ids[b, t]}."""
+        ids = np.asarray(ids)
+        I = self.rnn.input_size
+        if ids.dtype.kind not in "iu":
+            fail("SequenceModel", "x", "integer token ids (B, T) with inputs='tokens'", f"dtype {ids.dtype}", exc=TypeError)
+        if ids.ndim != 2:
+            fail("SequenceModel", "x", "token ids of shape (B, T) with inputs='tokens'", f"shape {ids.shape}")
+        if ids.size and (ids.min() < 0 or ids.max() >= I):
+            fail("SequenceModel", "x", f"token ids in [0, input_size={I})", f"range [{ids.min()}, {ids.max()}]")
+        x = np.zeros(ids.shape + (I,), dtype=self.dtype)  # (B, T, I)
+        np.put_along_axis(x, ids[..., None], 1.0, axis=-1)
+        return x
+
     # -- description (JSON) ----------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-serialisable, without seed) that rebuild this model."""
@@ -213,6 +241,7 @@ class SequenceModel(Module):
             "forget_bias": self.forget_bias,
             "lstm_options": dict(self.lstm_options),
             "dtype": self.dtype.name,
+            "inputs": self.inputs,
         }
 
     def __repr__(self) -> str:

@@ -12,7 +12,8 @@
     restore the best weights (when early stopping is on)
 
 Data (batch first, as :class:`~lstmkit.models.SequenceModel`):
-    X (N, T, I) float; lengths (N,) ints in [1, T] or None.
+    X (N, T, I) float, or (N, T) token ids for a model with inputs="tokens" (one-hot per batch);
+    lengths (N,) ints in [1, T] or None.
     Y for ``loss="cross_entropy"``: class indices, (N, T) with head="all" or (N,) with head="last".
     Y for ``loss="mse"``: the model's output shape, (N, T, O) or (N, O).
 With head="all", steps past a sequence's length are masked out of the loss and metrics.
@@ -35,12 +36,14 @@ continues exactly as an uninterrupted one.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ._checks import check_float_array, check_int, fail
+from .checkpoint import load_checkpoint, save_checkpoint
 from .losses import mse, softmax_cross_entropy
 from .module import Module
 from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
@@ -51,7 +54,8 @@ LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse}
 
 # -- metrics: each returns (sum over valid targets, number of valid targets) -------------------
 def accuracy(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
-    """Correct predictions argmax(out) == y, counted over valid targets."""
+    """Correct predictions argmax(out) == y, counted over valid targets.
+    out (N..., C) logits, y (N...) class indices, mask (N...) 0/1 or None."""
     hit = out.argmax(axis=-1) == y
     if mask is None:
         return float(hit.sum()), float(hit.size)
@@ -59,7 +63,8 @@ def accuracy(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[f
 
 
 def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
-    """Σ |out - y| over valid elements, and their number."""
+    """Σ |out - y| over valid elements, and their number.
+    out and y (N..., K), mask (N...) 0/1 or None (broadcast over K)."""
     err = np.abs(out - y)
     if mask is None:
         return float(err.sum()), float(err.size)
@@ -97,12 +102,23 @@ class History:
         return f"History({len(self)} epochs, keys={self.keys()})"
 
 
-def _check_data(X, Y, lengths, model, where: str):
-    """Validate one data set; returns (X, Y, lengths or None)."""
+def _check_X(X, model, where: str) -> np.ndarray:
+    """X (N, T, I) floats, or (N, T) integer token ids for a model with inputs="tokens"."""
+    if getattr(model, "inputs", "features") == "tokens":
+        X = np.asarray(X)
+        if X.dtype.kind not in "iu" or X.ndim != 2:
+            fail(where, "X", "integer token ids (n_samples, T) for a model with inputs='tokens'", f"dtype {X.dtype} shape {X.shape}", exc=TypeError if X.dtype.kind not in "iu" else ValueError)
+        return X
     X = check_float_array(X, where, "X", model.dtype)
     if X.ndim != 3:
         fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
-    n, T, _ = X.shape
+    return X
+
+
+def _check_data(X, Y, lengths, model, where: str):
+    """Validate one data set; returns (X, Y, lengths or None)."""
+    X = _check_X(X, model, where)
+    n, T = X.shape[:2]
     Y = np.asarray(Y)
     if Y.shape[:1] != (n,):
         fail(where, "Y", f"{n} rows (one per sequence in X)", f"shape {Y.shape}")
@@ -179,6 +195,8 @@ class Trainer:
             self.loss_name, self.loss_fn = getattr(loss, "__name__", "custom"), loss
         else:
             fail(where, "loss", f"one of {list(LOSSES)} or a callable", repr(loss), exc=TypeError)
+        if isinstance(optimizer, Optimizer) and optimizer.module is not model:
+            fail(where, "optimizer", "an optimizer built on this model", f"one built on another {type(optimizer.module).__name__}")
         self.optimizer = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
         if isinstance(schedule, str):
             if schedule not in SCHEDULES:
@@ -222,61 +240,75 @@ class Trainer:
         self.stopped = False
 
     # -- the loop --------------------------------------------------------------------------
-    def fit(self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0, checkpoint=None) -> History:
+    def fit(
+        self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
+        checkpoint=None, resume: bool = False,
+    ) -> History:
         """Train until ``epochs`` epochs in total have run (a resumed trainer continues from
-        ``self.epoch``). ``checkpoint``: a path written atomically after every epoch.
-        Returns the :class:`History` (also ``self.history``)."""
+        ``self.epoch``). Returns the :class:`History` (also ``self.history``).
+
+        ``checkpoint``: a path written atomically after every epoch. ``resume=True``: if that
+        file exists, first restore this trainer and its model from it (see :mod:`lstmkit.checkpoint`).
+        """
         where = "Trainer.fit"
         epochs = check_int(epochs, where, "epochs", minimum=0)
+        if resume and checkpoint is None:
+            fail(where, "checkpoint", "a path with resume=True", None)
+        if resume and os.path.exists(checkpoint):
+            load_checkpoint(checkpoint, self)
         X, Y, lengths = _check_data(X, Y, lengths, self.model, where)
         (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
-        n = len(X)
-        steps = -(-n // self.batch_size)
         progress = make_progress(self.verbose, self.stream)
         try:
             while self.epoch < epochs and not self.stopped:
                 t0 = time.perf_counter()
-                progress.start_epoch(self.epoch, epochs, steps)
-                self.model.train()
-                order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
-                totals: dict[str, list[float]] = {"loss": [0.0, 0.0], **{m: [0.0, 0.0] for m in self.metrics}}
-                for start in range(0, n, self.batch_size):
-                    idx = order[start : start + self.batch_size]
-                    lb = None if lengths is None else lengths[idx]
-                    self._train_batch(X[idx], Y[idx], lb, totals)
-                    progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
-                logs: dict[str, Any] = {"epoch": self.epoch + 1}
-                logs.update({k: s / c for k, (s, c) in totals.items()})
+                progress.start_epoch(self.epoch, epochs, -(-len(X) // self.batch_size))
+                logs = {"epoch": self.epoch + 1, **self._train_epoch(X, Y, lengths, progress)}
                 if val is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(*val).items()})
-                logs["lr"] = self.optimizer.lr
+                logs["lr"] = self.optimizer.lr  # the rate used during this epoch
                 logs["time"] = time.perf_counter() - t0
-                if self.schedule is not None:
-                    self.schedule.step(logs.get(monitor))
-                self._early_stopping(logs, monitor)
-                self.history.append(logs)
-                self.epoch += 1
+                self._end_epoch(logs, monitor, checkpoint)
                 progress.end_epoch(logs)
-                for cb in self.callbacks:
-                    if cb(self, logs):
-                        self.stopped = True
-                if checkpoint is not None:
-                    from .checkpoint import save_checkpoint
-
-                    save_checkpoint(checkpoint, self)
         finally:
             progress.close()
         if self.restore_best and self.patience is not None and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         return self.history
 
+    def _train_epoch(self, X, Y, lengths, progress) -> dict[str, float]:
+        """Shuffled mini-batches, one update each (per chunk with bptt); the epoch's mean loss and
+        metrics over valid targets."""
+        self.model.train()
+        n = len(X)
+        order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
+        totals: dict[str, list[float]] = {"loss": [0.0, 0.0], **{m: [0.0, 0.0] for m in self.metrics}}
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], totals)
+            progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
+        return {k: s / c for k, (s, c) in totals.items()}
+
+    def _end_epoch(self, logs: dict, monitor: str, checkpoint) -> None:
+        """Schedule, early stopping, history, callbacks, checkpoint — in that order."""
+        if self.schedule is not None:
+            self.schedule.step(logs.get(monitor))
+        self._early_stopping(logs, monitor)
+        self.history.append(logs)
+        self.epoch += 1
+        for cb in self.callbacks:
+            if cb(self, logs):
+                self.stopped = True
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, self)
+
     def _train_batch(self, xb, yb, lb, totals) -> None:
         """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT."""
-        B, T, _ = xb.shape
+        B, T = xb.shape[:2]
         k = self.bptt or T
         state = None
         for s in range(0, T, k):
@@ -430,9 +462,7 @@ class Trainer:
 
 def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray:
     """Run ``model`` in eval mode without caches over X (N, T, I) in batches; (N, T, O) or (N, O)."""
-    X = check_float_array(X, "predict", "X", model.dtype)
-    if X.ndim != 3:
-        fail("predict", "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
+    X = _check_X(X, model, "predict")
     was_training = model.training
     model.eval()
     outs = []
@@ -447,6 +477,9 @@ def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray
     return np.concatenate(outs, axis=0)
 
 
-def fit(model: Module, X, Y, lengths=None, *, epochs: int = 10, validation_data=None, validation_split: float = 0.0, checkpoint=None, **trainer_options) -> History:
+def fit(
+    model: Module, X, Y, lengths=None, *, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
+    checkpoint=None, resume: bool = False, **trainer_options,
+) -> History:
     """One call: ``Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, ...)``."""
-    return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint)
+    return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint, resume)
