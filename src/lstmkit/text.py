@@ -122,10 +122,6 @@ class TextGenerator:
         self._check_fitted("decode")
         return "".join("\ufffd" if i == 0 else self.vocab_[i] for i in np.asarray(ids).ravel())
 
-    def _onehot(self, ids: np.ndarray) -> np.ndarray:
-        """(..., ) ints -> (..., V) one-hot float32."""
-        return np.eye(len(self.vocab_), dtype=np.float32)[ids]
-
     # -- fit -------------------------------------------------------------------------------
     def fit(self, text, y=None) -> "TextGenerator":
         """Learn to predict each next character of ``text`` (a str or a path). Returns self.
@@ -147,11 +143,11 @@ class TextGenerator:
         index = {ch: i for i, ch in enumerate(vocab)}
         ids = np.array([index[ch] for ch in text], dtype=np.int64)
         n = (len(ids) - 1) // B  # stream b is ids[b*n : (b+1)*n], its targets shifted by one
-        X = np.eye(len(vocab), dtype=np.float32)[ids[: B * n].reshape(B, n)]  # (B, n, V)
+        X = ids[: B * n].reshape(B, n)  # (B, n) token ids, one-hot encoded by the model per chunk
         Y = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
         model = SequenceModel(
             len(vocab), len(vocab), self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-            forget_bias=self.forget_bias, head="all", dtype=np.float32, seed=self.seed,
+            forget_bias=self.forget_bias, head="all", inputs="tokens", dtype=np.float32, seed=self.seed,
         )  # fmt: skip
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
@@ -167,7 +163,7 @@ class TextGenerator:
     def _step_logits(self, ids: np.ndarray, state):
         """Run the model over ``ids`` (n,) from ``state``: logits (n, V), new state."""
         with self.model_.no_grad():
-            logits, state = self.model_(self._onehot(ids)[None], state=state)  # (1, n, V)
+            logits, state = self.model_(np.asarray(ids, dtype=np.int64)[None], state=state)  # (1, n, V)
         return logits[0].astype(np.float64), state
 
     def perplexity(self, text) -> float:
