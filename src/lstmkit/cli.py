@@ -19,6 +19,9 @@ from . import __version__
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
 COMMANDS: dict[str, str] = {
     "demo": "lstmkit.commands.demo",
+    "explain": "lstmkit.commands.explain",
+    "check": "lstmkit.commands.check",
+    "exercise": "lstmkit.commands.exercise",
     "train": "lstmkit.commands.train",
     "predict": "lstmkit.commands.predict",
     "forecast": "lstmkit.commands.forecast",

@@ -1,0 +1,61 @@
+"""``lstmkit check``: compare a worked example's claimed numbers with the computation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "check the claimed numbers of a worked example (or a filled-in exercise); exit 1 if any is wrong"
+EXAMPLE = "lstmkit check examples/seed000.toml"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a worked-example TOML file with [[claims]]")
+    p.add_argument("--all", action="store_true", help="list every checked value, not only the problems and notes")
+    p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text", help="output format")
+    p.add_argument("--example", type=int, default=None, metavar="K", help="only the K-th example of the file (1-based)")
+    p.add_argument("--width", type=int, default=None, help="terminal width for text")
+
+
+def _json(reports) -> str:
+    out = []
+    for rep in reports:
+        out.append({
+            "title": rep.example.title,
+            "ok": rep.ok,
+            "summary": rep.summary(),
+            "findings": [
+                {k: getattr(f, k) for k in ("verdict", "label", "where", "claimed", "exact", "hand", "own", "decimals",
+                                            "detail", "step", "name")}
+                | {"unit": None if f.unit is None else f.unit + 1, "culprits": list(f.culprits)}
+                for f in rep.findings
+            ],
+        })
+    return json.dumps(out, indent=2, default=float) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    import shutil
+
+    from ..explain import check, load
+    from ..explain.check import report_document
+    from .explain import _select
+
+    examples = _select(load(args.file), args.example, "check")
+    reports = [check(ex) for ex in examples]
+    if args.fmt == "json":
+        sys.stdout.write(_json(reports))
+    else:
+        doc = report_document(reports, args.all)
+        if args.fmt == "md":
+            from ..explain.render_md import render
+
+            sys.stdout.write(render(doc))
+        else:
+            from ..explain.render_text import render
+
+            tty = sys.stdout.isatty()
+            width = args.width or (shutil.get_terminal_size((120, 24)).columns if tty else 120)
+            sys.stdout.write(render(doc, width, color=tty))
+    return 0 if all(r.ok for r in reports) else 1

@@ -1,0 +1,84 @@
+"""``lstmkit explain``: every number of a worked example, step by step, in the slides' style."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "show a worked example (or a model on an input) step by step: gates, c_t, h_t, read-out, BPTT"
+EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # the slides' numbers, by hand"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", help="a worked-example TOML file (see examples/); or use --model and --input")
+    p.add_argument("--model", default=None, help="a trained lstmkit model file (est.save(path)) to explain on --input")
+    p.add_argument("--input", default=None, metavar="SEQ",
+                   help="with --model: the input sequence, a .npy (T, I) or .csv file, or inline '1,0; 1,0; 0,1'")
+    p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "latex", "html"), default="text",
+                   help="output format (default: text, for the terminal)")
+    p.add_argument("--form", choices=("steps", "table", "memory"), default="steps",
+                   help="steps: equations as seed 000; table: gate tables as seed 001; "
+                        "memory: one unit with long/short-term memory as seed 002 (default: steps)")
+    p.add_argument("--round", type=int, default=None, metavar="N",
+                   help="hand mode: round every intermediate to N decimals and carry it forward")
+    p.add_argument("--digits", type=int, default=3, metavar="D", help="decimals shown for exact numbers (default 3)")
+    p.add_argument("--grad", action="store_true", help="add back-propagation through time, step by step")
+    p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
+                   help="loss for --grad: xent (cross-entropy of the read-out; default with targets) or sum_h (sum of h_T)")
+    p.add_argument("--example", type=int, default=None, metavar="K", help="only the K-th example of a file with several (1-based)")
+    p.add_argument("--width", type=int, default=None, help="terminal width for text (default: the terminal's)")
+    p.add_argument("--out", "-o", default=None, help="write to this file (atomically) instead of standard output")
+
+
+def _select(examples, k, where):
+    from ..cli import CommandError
+
+    if k is None:
+        return examples
+    if not 1 <= k <= len(examples):
+        raise CommandError(f"{where}: expected --example between 1 and {len(examples)}, got {k}.")
+    return [examples[k - 1]]
+
+
+def _model_example(path, spec):
+    from .. import load as load_model
+    from ..explain.model import example_from_model, read_sequence
+
+    return example_from_model(load_model(path), read_sequence(spec))
+
+
+def run(args: argparse.Namespace) -> int:
+    import shutil
+
+    from ..cli import CommandError
+    from ..explain import explain, load
+    from ..io import atomic_write_bytes
+
+    if args.round is not None and not 0 <= args.round <= 10:
+        raise CommandError(f"explain: expected --round between 0 and 10, got {args.round}.")
+    if not 0 <= args.digits <= 12:
+        raise CommandError(f"explain: expected --digits between 0 and 12, got {args.digits}.")
+    if args.model:
+        if args.file or not args.input:
+            raise CommandError("explain: expected either a worked-example FILE or --model with --input, got "
+                               + ("both" if args.file else "--model without --input") + ".")
+        examples = [_model_example(args.model, args.input)]
+    elif args.file:
+        examples = _select(load(args.file), args.example, "explain")
+    else:
+        raise CommandError("explain: expected a worked-example FILE (or --model and --input), got neither.")
+    if args.fmt in ("html", "latex") and len(examples) > 1:
+        raise CommandError(f"explain: expected one example for --format {args.fmt} (one page each), got "
+                           f"{len(examples)} in {args.file}. Pick one with --example K.")
+    to_tty = args.out is None and sys.stdout.isatty()
+    width = args.width or (shutil.get_terminal_size((100, 24)).columns if to_tty else 100)
+    parts = [explain(ex, args.fmt, args.form, args.round, args.digits, args.grad, args.loss, width, color=to_tty and args.fmt == "text")
+             for ex in examples]
+    text = "\n".join(parts)
+    if args.out:
+        data = text.encode("utf-8")
+        atomic_write_bytes(args.out, lambda f: f.write(data))
+        print(f"written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

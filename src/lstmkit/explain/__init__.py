@@ -1,0 +1,70 @@
+"""Explain, check and exercise: every LSTM computation shown step by step, as the seed decks do.
+
+- :mod:`.worked`  the worked-example TOML file (weights in either seed notation, inputs, claims)
+- :mod:`.trace`   every number of every step, exact (from the engine) or hand-rounded; BPTT
+- :mod:`.build`   a trace as a format-neutral document, in the steps / table / memory form
+- :mod:`.render_text`, :mod:`.render_md`, :mod:`.render_latex`, :mod:`.render_html`  the formats
+- :mod:`.plots`   gate heatmaps and c_t / h_t traces (matplotlib, imported when used)
+- :mod:`.check`   claimed numbers against the computation, exact and by hand
+- :mod:`.exercise` fresh exercises and their answer keys
+
+Only NumPy is imported at package level; rich and matplotlib are imported by the functions that
+draw. ``explain(example, fmt=...)`` is the one-call entry point.
+"""
+
+from __future__ import annotations
+
+from .check import CheckReport, Finding, check
+from .trace import backward, forward, hand_round
+from .worked import Claim, WorkedExample, from_dict, load
+
+FORMATS = ("text", "md", "latex", "html")
+
+
+def explain(
+    ex: WorkedExample,
+    fmt: str = "text",
+    form: str = "steps",
+    decimals: int | None = None,
+    digits: int = 3,
+    grad: bool = False,
+    loss: str | None = None,
+    width: int = 100,
+    color: bool = False,
+) -> str:
+    """Explain ``ex`` in ``fmt`` ("text", "md", "latex", "html") and ``form`` ("steps", "table", "memory").
+
+    ``decimals``: hand mode, every intermediate rounded to that many decimals and carried forward
+    (None: exact numbers shown with ``digits`` decimals). ``grad``: add BPTT for ``loss``.
+    ``width`` and ``color`` apply to the terminal text.
+    """
+    from .._checks import fail
+    from . import build
+
+    if fmt not in FORMATS:
+        fail("explain", "fmt", f"one of {list(FORMATS)}", repr(fmt))
+    if form not in build.FORMS:
+        fail("explain", "form", f"one of {list(build.FORMS)}", repr(form))
+    fw = forward(ex, decimals)
+    bw = backward(ex, loss) if grad else None
+    doc = build.document(fw, form=form, digits=digits, bw=bw, figures=fmt == "html")
+    if fmt == "text":
+        from .render_text import render
+
+        return render(doc, width, color)
+    if fmt == "md":
+        from .render_md import render
+
+        return render(doc)
+    if fmt == "latex":
+        from .render_latex import render
+
+        return render(doc)
+    from . import plots
+    from .render_html import render
+
+    return render(doc, {"heatmaps": plots.heatmaps_png(fw), "traces": plots.traces_png(fw)})
+
+
+__all__ = ["explain", "check", "CheckReport", "Finding", "forward", "backward", "hand_round", "load", "from_dict",
+           "Claim", "WorkedExample", "FORMATS"]

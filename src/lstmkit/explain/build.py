@@ -1,0 +1,416 @@
+"""Turn a forward (and backward) trace into a :class:`~lstmkit.explain.doc.Document`.
+
+Three forms, as the three decks teach:
+
+- ``steps`` (seed 000): per step, each gate's formula, the formula with the matrices and vectors
+  substituted, the pre-activation and the activation; then c_t and h_t; then the read-out.
+- ``table`` (seed 001): per step, one table per gate with the columns W·[h_{t-1}, x_t], + bias,
+  activation (one row per cell), then the cell-state and output tables.
+- ``memory`` (seed 002): per step and unit, the same numbers told with "long-term memory" (c),
+  "short-term memory" (h) and "% to remember" (the gates).
+
+Numbers are formatted here, once: ``digits`` decimals for exact numbers, or the hand-rounding
+precision in hand mode. Weights and inputs are shown as written (4, -0.025, 1.0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Sym, Table, Vec, seq
+from .trace import ACT, BackwardTrace, ForwardTrace
+from .worked import GATES, UNIT_INDEX, WorkedExample
+
+FORMS = ("steps", "table", "memory")
+GATE_WORD = {"i": "input gate", "f": "forget gate", "g": "candidate memory", "o": "output gate"}
+#: seed 000 works the gates in this order
+SLIDE_ORDER = ("i", "f", "o", "g")
+
+
+def fnum(v: float, d: int) -> str:
+    """A computed number with d decimals; NaN (unknown) is '?'; -0.0 prints as 0.0."""
+    v = float(v)
+    if np.isnan(v):
+        return "?"
+    s = f"{v:.{d}f}"
+    return s[1:] if s.startswith("-") and float(s) == 0 else s
+
+
+def fparam(v: float) -> str:
+    """A weight or input as a person writes it: 4, -2, 0.025, 1.256 (at most 4 decimals)."""
+    v = float(v)
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    s = f"{v:.4f}".rstrip("0")
+    return s
+
+
+def finput(v: float) -> str:
+    """An input value: at least one decimal (1.0, 0.0), as the slides write x_t."""
+    s = fparam(v)
+    return s + ".0" if "." not in s else s
+
+
+class _Fmt:
+    def __init__(self, digits: int):
+        self.d = digits
+
+    def vec(self, v, column=True) -> Vec:
+        return Vec(tuple(fnum(a, self.d) for a in np.ravel(v)), column)
+
+    def col(self, v, f=None) -> Mat:
+        f = f or (lambda a: fnum(a, self.d))
+        return Mat(tuple((f(a),) for a in np.ravel(v)))
+
+    def mat(self, W) -> Mat:
+        return Mat(tuple(tuple(fparam(a) for a in row) for row in np.atleast_2d(W)))
+
+
+# -- symbols in each notation ------------------------------------------------------------------
+def gate_sym(k: str, t) -> Sym:
+    return Sym("c", str(t), tilde=True) if k == "g" else Sym(k, str(t))
+
+
+def _wsym(ex: WorkedExample, k: str, part: str) -> Sym:
+    lab = ex.weight_label(k, part)
+    if ex.notation == "unit":
+        return Sym(lab)
+    return Sym(lab[0], lab[2:])
+
+
+def document(
+    fw: ForwardTrace,
+    form: str = "steps",
+    digits: int = 3,
+    bw: BackwardTrace | None = None,
+    figures: bool = False,
+) -> Document:
+    """Build the explanation of ``fw`` in ``form`` (see the module docstring)."""
+    ex = fw.example
+    d = fw.decimals if fw.decimals is not None else digits
+    F = _Fmt(d)
+    mode = "exact" if fw.decimals is None else f"by hand: every intermediate rounded to {fw.decimals} decimal(s) and carried forward"
+    doc = Document(ex.title, subtitle=f"{ex.source}. Numbers {mode}." if ex.source else f"Numbers {mode}.")
+    if ex.note:
+        doc.add(Para(ex.note))
+    doc.add(*_setup(ex, F))
+    for rec in fw.steps:
+        if form == "steps":
+            doc.add(*_steps_form(ex, rec, F))
+        elif form == "table":
+            doc.add(*_table_form(ex, rec, F))
+        elif form == "memory":
+            doc.add(*_memory_form(ex, rec, F))
+        else:
+            raise ValueError(f"explain: expected form one of {list(FORMS)}, got {form!r}.")
+    if bw is not None:
+        doc.add(*_backward(ex, fw, bw, digits))
+        if fw.decimals is not None:
+            doc.add(Para("The backward pass above uses exact numbers (the forward pass was rounded by hand)."))
+    if figures:
+        doc.add(Heading("Pictures", 2),
+                Figure("heatmaps", "Gate activations i, f, o, c̃ and the cell state c over time (rows: units, columns: steps)"),
+                Figure("traces", "Per unit: the cell state c_t (long-term memory) and the output h_t (short-term memory)"))
+    return doc
+
+
+def _setup(ex: WorkedExample, F: _Fmt) -> list:
+    out = [Heading("The example", 2)]
+    H, I, T = ex.hidden_size, ex.input_size, ex.T
+    out.append(Para(f"{H} hidden unit(s), {I} input(s), {T} step(s); notation: {_notation_words(ex)}."))
+    rows = []
+    for t in range(1, T + 1):
+        lab = ex.labels[t - 1] if ex.labels else ""
+        rows.append([f"x_{t}", lab, "[" + ", ".join(finput(a) for a in ex.x[t - 1]) + "]"])
+    rows.append(["h_0", "", "[" + ", ".join(finput(a) for a in ex.h0) + "]"])
+    rows.append(["c_0", "", "[" + ", ".join(finput(a) for a in ex.c0) + "]"])
+    out.append(Table(["value", "name", "numbers"], rows, "Inputs and initial states"))
+    eqs = []
+    for k in SLIDE_ORDER:
+        G = ex.gates[k]
+        for part, W in (("x", G.Wx), ("h", G.Wh)):
+            if W is None or (ex.notation == "concat" and part == "h"):
+                continue
+            if ex.notation == "concat":
+                W = np.concatenate([G.Wh, G.Wx], axis=1)
+                part = "W"
+            eqs.append(Equation(_wsym(ex, k, part), [F.mat(W)]))
+        if G.b is not None and np.any(G.b != 0):
+            eqs.append(Equation(_bsym(ex, k), [F.mat(G.b[:, None])]))
+    missing = [GATE_WORD[k] for k in GATES if ex.gates[k].Wx is None and ex.gates[k].Wh is None]
+    out.extend(eqs)
+    if all(ex.gates[k].b is None or not np.any(ex.gates[k].b) for k in GATES):
+        out.append(Para("All biases are 0."))
+    if missing:
+        out.append(Para("Not given (so not computed unless the example states the value): " + ", ".join(missing) + "."))
+    if ex.readout is not None:
+        r = ex.readout
+        txt = "Read-out: y_t = softmax(h_t)" if r.W_y is None else "Read-out: y_t = softmax(W_y h_t + b_y)"
+        if r.targets is not None:
+            txt += "; targets " + ", ".join(f"t={t + 1}: class {c}" for t, c in enumerate(r.targets))
+        out.append(Para(txt + "."))
+        if r.W_y is not None:
+            out += [Equation(Sym("W", "y"), [F.mat(r.W_y)]), Equation(Sym("b", "y"), [F.mat(r.b_y[:, None])])]
+    return out
+
+
+def _bsym(ex, k):
+    if ex.notation == "per_gate":
+        return Sym("b", SLIDE_LETTER(k))
+    return _wsym(ex, k, "b")
+
+
+def SLIDE_LETTER(k):  # noqa: N802 - a tiny table
+    return {"i": "i", "f": "f", "g": "c", "o": "o"}[k]
+
+
+def _notation_words(ex):
+    return {"per_gate": "per-gate matrices, W_i* x_t + W_h* h_{t-1} + b (seed 000)",
+            "concat": "one matrix per gate on [h_{t-1}, x_t] (seeds 001/003)",
+            "unit": "one unit, Ws·zs(t-1) + Wi·x(t) + Bias (seed 002)"}[ex.notation]
+
+
+# -- steps form (seed 000) ---------------------------------------------------------------------
+def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
+    t = rec.t
+    lab = f" = {ex.labels[t - 1]}" if ex.labels else ""
+    out = [Heading(f"Step {t}: x_{t}{lab} = [" + ", ".join(finput(a) for a in rec["x"]) + "]", 2)]
+    V = rec.values
+    h_zero = not np.any(V["h_prev"])
+    for k in SLIDE_ORDER:
+        G = ex.gates[k]
+        act = ACT[k]
+        b = G.b if G.b is not None else np.zeros(ex.hidden_size)
+        has_b = bool(np.any(b))
+        # 1. the formula in the example's notation
+        if ex.notation == "concat":
+            sym = Call(act, seq(_wsym(ex, k, "W"), "·", seq("[", Sym("h", str(t - 1)), ",", Sym("x", str(t)), "]"),
+                                "+" if has_b else None, _wsym(ex, k, "b") if has_b else None))
+        else:
+            terms = [seq(_wsym(ex, k, "x"), Sym("x", str(t)))]
+            if not (h_zero and ex.notation == "per_gate"):
+                terms.append(seq(_wsym(ex, k, "h"), Sym("h", str(t - 1))))
+            if has_b:
+                terms.append(_bsym(ex, k))
+            sym = Call(act, _join(terms))
+        rhs = [sym]
+        known = G.Wx is not None and G.Wh is not None
+        if known:
+            # 2. substituted: matrix times vector
+            if ex.notation == "concat":
+                W = np.concatenate([G.Wh, G.Wx], axis=1)
+                hx = np.concatenate([V["h_prev"], V["x"]])
+                rhs.append(Call(act, _join([seq(F.mat(W), "×", F.col(hx, _hxfmt(F, ex.hidden_size))),
+                                            F.col(b) if has_b else None])))
+                rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.vec(b) if has_b else None])))
+            else:
+                parts = [seq(F.mat(G.Wx), "×", F.col(V["x"], finput))]
+                sums = [F.vec(V[f"Wx_{k}"])]
+                if not (h_zero and ex.notation == "per_gate"):
+                    parts.append(seq(F.mat(G.Wh), "×", F.col(V["h_prev"])))
+                    sums.append(F.vec(V[f"Wh_{k}"]))
+                if has_b:
+                    parts.append(F.col(b, fparam))
+                    sums.append(F.vec(b))
+                rhs.append(Call(act, _join(parts)))
+                if len(sums) > 1:
+                    rhs.append(Call(act, _join(sums)))
+        elif rec.source.get(f"Wxh_{k}") == "given" or rec.source.get(f"z_{k}") == "given":
+            rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.vec(b) if has_b else None])))
+        rhs.append(Call(act, F.vec(V[f"z_{k}"])))
+        rhs.append(F.vec(V[k]))
+        note = ""
+        if not known and np.isnan(V[k]).all():
+            note = f"not computable: the example does not give the {GATE_WORD[k]}'s weights"
+            rhs = [sym, F.vec(V[k])]
+        elif not known:
+            note = "W·[h, x] as stated by the example (its matrix is not given)"
+        if h_zero and ex.notation == "per_gate" and k == SLIDE_ORDER[0]:
+            note = note or f"h_{t - 1} = 0, so the W_h· h_{t - 1} terms drop out"
+        out.append(Equation(gate_sym(k, t), rhs, note))
+    # c_t and h_t
+    c_note = "stated by the example" if rec.source.get("c") == "given" else ""
+    out.append(Equation(Sym("c", str(t)), [
+        seq(Sym("f", str(t)), "*", Sym("c", str(t - 1)), "+", Sym("i", str(t)), "*", Sym("c", str(t), tilde=True)),
+        seq(F.vec(V["f"]), "*", F.vec(V["c_prev"]), "+", F.vec(V["i"]), "*", F.vec(V["g"])),
+        seq(F.vec(V["fc"]), "+", F.vec(V["ig"])),
+        F.vec(V["c"]),
+    ] if rec.source.get("c") != "given" else [F.vec(V["c"])], c_note))
+    out.append(Equation(Sym("h", str(t)), [
+        seq(Sym("o", str(t)), "*", Call("tanh", Sym("c", str(t)))),
+        seq(F.vec(V["o"]), "*", Call("tanh", F.vec(V["c"]))),
+        seq(F.vec(V["o"]), "*", F.vec(V["tanh_c"])),
+        F.vec(V["h"]),
+    ]))
+    out += _readout(ex, rec, F)
+    return out
+
+
+def _hxfmt(F, H):
+    """Entries of [h_{t-1}, x_t]: h computed (digits), x as written."""
+    count = [0]
+
+    def f(a):
+        count[0] += 1
+        return fnum(a, F.d) if count[0] <= H else finput(a)
+
+    return f
+
+
+def _join(terms) -> "Seq":
+    items = []
+    for term in terms:
+        if term is None:
+            continue
+        if items:
+            items.append("+")
+        items.append(term)
+    return seq(*items)
+
+
+def _readout(ex, rec, F) -> list:
+    if ex.readout is None:
+        return []
+    r, t, V = ex.readout, rec.t, rec.values
+    if r.W_y is None:
+        rhs = [Call("softmax", Sym("h", str(t))), Call("softmax", F.vec(V["h"])), F.vec(V["y"])]
+    else:
+        rhs = [Call("softmax", seq(Sym("W", "y"), Sym("h", str(t)), "+", Sym("b", "y"))),
+               Call("softmax", seq(F.mat(r.W_y), "×", F.col(V["h"]), "+", F.col(r.b_y, fparam))),
+               Call("softmax", F.vec(V["logits"])), F.vec(V["y"])]
+    pred = V["pred"][0]
+    note = "" if np.isnan(pred) else f"predicted class {int(pred)}"
+    if not np.isnan(pred) and r.classes:
+        note += f" ({r.classes[int(pred)]})"
+    if r.targets is not None and not np.isnan(pred):
+        ok = int(pred) == r.targets[t - 1]
+        note += f"; target {r.targets[t - 1]}: " + ("correct" if ok else "wrong")
+    return [Equation(Sym("y", str(t)), rhs, note)]
+
+
+# -- table form (seed 001) ---------------------------------------------------------------------
+def _table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
+    t, V, H = rec.t, rec.values, ex.hidden_size
+    n = lambda v, j: fnum(v[j], F.d)  # noqa: E731
+    out = [Heading(f"Step {t}", 2)]
+    hx = [fnum(a, F.d) for a in V["h_prev"]] + [finput(a) for a in V["x"]]
+    out.append(Table(["", *[f"{j + 1}" for j in range(len(hx))]],
+                     [[f"h_{t - 1}", *hx[:H]], [f"x_{t}", *hx[H:]], [f"[h_{t - 1}, x_{t}]", *hx]],
+                     "Inputs, and their concatenation [h_{t-1}, x_t]"))
+    for k in ("f", "i", "g", "o"):
+        act = ACT[k]
+        name = "c~" if k == "g" else k
+        rows = [[f"cell {j + 1}", n(V[f"Wxh_{k}"], j), n(V[f"z_{k}"], j), n(V[k], j)] for j in range(H)]
+        out.append(Table(["", f"W_{name}·[h,x]", f"+ b_{name}", f"{act} = {name}_{t}"], rows,
+                         f"{GATE_WORD[k].capitalize()}: {name}_t = {act}(W_{name}·[h_(t-1), x_t] + b_{name})"))
+    rows = [[f"cell {j + 1}", n(V["f"], j), n(V["c_prev"], j), n(V["fc"], j), n(V["i"], j), n(V["g"], j), n(V["ig"], j), n(V["c"], j)]
+            for j in range(H)]
+    out.append(Table(["", f"f_{t}", f"c_{t - 1}", "f*c_prev", f"i_{t}", f"c~_{t}", "i*c~", f"c_{t}"], rows,
+                     "Cell state: c_t = f_t * c_(t-1) + i_t * c~_t"))
+    rows = [[f"cell {j + 1}", n(V["c"], j), n(V["tanh_c"], j), n(V["o"], j), n(V["h"], j)] for j in range(H)]
+    out.append(Table(["", f"c_{t}", f"tanh(c_{t})", f"o_{t}", f"h_{t}"], rows, "Output: h_t = o_t * tanh(c_t)"))
+    out += _readout(ex, rec, F)
+    return out
+
+
+# -- memory form (seed 002) --------------------------------------------------------------------
+def _memory_form(ex: WorkedExample, rec, F: _Fmt) -> list:
+    t, V, H = rec.t, rec.values, ex.hidden_size
+    out = [Heading(f"Step {t}", 2)]
+    for j in range(H):
+        u = f" (unit {j + 1})" if H > 1 else ""
+        out.append(Heading(f"Unit {j + 1}" if H > 1 else "The unit", 3))
+        zs = fnum(V["h_prev"][0], F.d) if H == 1 else "[" + ", ".join(fnum(a, F.d) for a in V["h_prev"]) + "] (all units)"
+        out.append(Para(f"Long-term memory zl({t - 1}) = {fnum(V['c_prev'][j], F.d)}, short-term memory zs({t - 1}) = "
+                        f"{zs}, input x({t}) = " + ", ".join(finput(a) for a in V["x"]) + "."))
+        for k, words in (("f", "% of the long-term memory to remember"), ("g", "potential long-term memory"),
+                         ("i", "% of the potential memory to remember"), ("o", "% of the potential short-term memory to keep")):
+            fn = "F" if k == "g" else "f"
+            n = UNIT_INDEX[k]
+            G = ex.gates[k]
+            b = 0.0 if G.b is None else G.b[j]
+            lhs = Sym(words + u)
+            if G.Wx is None or G.Wh is None:
+                if np.isnan(V[k][j]):
+                    continue
+                out.append(Equation(lhs, [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
+                continue
+            sym_terms, num_terms = [], []
+            for m in range(H):
+                sym_terms.append(seq(Sym(f"Ws{n}" if H == 1 else f"Ws{n}[{j + 1},{m + 1}]"), "*", Sym(f"zs({t - 1})" if H == 1 else f"zs{m + 1}({t - 1})")))
+                num_terms.append(seq(Num(fparam(G.Wh[j, m])), "*", Num(fnum(V["h_prev"][m], F.d))))
+            for m in range(ex.input_size):
+                sym_terms.append(seq(Sym(f"Wi{n}" if ex.input_size == 1 and H == 1 else f"Wi{n}[{j + 1},{m + 1}]"), "*", Sym(f"x({t})" if ex.input_size == 1 else f"x{m + 1}({t})")))
+                num_terms.append(seq(Num(fparam(G.Wx[j, m])), "*", Num(finput(V["x"][m]))))
+            sym_terms.append(Sym(f"Bias{n}"))
+            num_terms.append(Num(fparam(b)))
+            out.append(Equation(lhs, [Call(fn, _join(sym_terms)), Call(fn, _join(num_terms)),
+                                      Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
+        if np.isnan(V["c"][j]) and np.isnan(V["h"][j]):
+            continue
+        n_ = lambda name: Num(fnum(V[name][j], F.d))  # noqa: E731
+        out.append(Equation(Sym(f"new long-term memory zl({t})"), [
+            seq(Sym(f"zl({t - 1})"), "*", Sym("% remember"), "+", Sym("potential"), "*", Sym("% potential")),
+            seq(n_("c_prev"), "*", n_("f"), "+", n_("g"), "*", n_("i")),
+            seq(n_("fc"), "+", n_("ig")), n_("c")]))
+        out.append(Equation(Sym(f"new short-term memory zs({t})"), [
+            seq(Call("F", Sym(f"zl({t})")), "*", Sym("% keep")),
+            seq(Call("F", n_("c")), "*", n_("o")), seq(n_("tanh_c"), "*", n_("o")), n_("h")]))
+    out += _readout(ex, rec, F)
+    return out
+
+
+# -- backward ----------------------------------------------------------------------------------
+def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: int) -> list:
+    F = _Fmt(digits)
+    T = ex.T
+    if bw.loss_kind == "xent":
+        lw = "L = Σ_t -log y_t[target_t] (cross-entropy of the read-out, summed over the steps)"
+    else:
+        lw = f"L = Σ_j h_{T}[j] (the sum of the last output)"
+    out = [Heading("Backward: back-propagation through time", 2),
+           Para(f"Loss {lw} = {bw.loss:.{digits}f}. Walking back from t = {T} to 1, dh_next and dc_next are the "
+                "gradients arriving from step t+1 (zero at the last step); each step passes dh_prev and dc_prev "
+                "back as the next dh_next and dc_next.")]
+    for b in bw.steps:
+        t = b.t
+        rec = fw.steps[t - 1]
+        v = b.values
+        s = lambda name, sub=None: Sym(name, str(t) if sub is None else sub)  # noqa: E731
+        out.append(Heading(f"Backward step {t}", 3))
+        out.append(Equation(Sym("dh", str(t)), [seq(Sym("∂L_" + str(t) + "/∂h", str(t)), "+", Sym("dh_next")),
+                                                 seq(F.vec(v["dh_out"]), "+", F.vec(v["dh_next"])), F.vec(v["dh"])]))
+        out.append(Equation(Sym("do", str(t)), [seq(s("dh"), "*", Call("tanh", s("c"))),
+                                                 seq(F.vec(v["dh"]), "*", F.vec(rec["tanh_c"])), F.vec(v["do"])]))
+        out.append(Equation(Sym("dc", str(t)), [
+            seq(s("dh"), "*", s("o"), "*", Call("", seq(Num("1"), "-", Call("tanh²", s("c")))), "+", Sym("dc_next")),
+            seq(F.vec(v["dh"]), "*", F.vec(rec["o"]), "*", F.vec(1 - rec["tanh_c"] ** 2), "+", F.vec(v["dc_next"])),
+            F.vec(v["dc"])]))
+        for k, src, word in (("i", "g", "c̃"), ("f", "c_prev", "c_prev"), ("g", "i", "i")):
+            lhs = Sym("dc̃" if k == "g" else f"d{k}", str(t))
+            other = Sym("c", str(t - 1)) if src == "c_prev" else gate_sym(src, t)
+            out.append(Equation(lhs, [seq(s("dc"), "*", other), seq(F.vec(v["dc"]), "*", F.vec(rec[src])), F.vec(v[f"d{k}"])]))
+        for k in SLIDE_ORDER:
+            g = gate_sym(k, t)
+            gname = "c̃" if k == "g" else k
+            if k == "g":
+                deriv, num = seq(Num("1"), "-", Sym(f"c̃²", str(t))), F.vec(1 - rec["g"] ** 2)
+            else:
+                deriv, num = seq(g, Call("", seq(Num("1"), "-", g))), F.vec(rec[k] * (1 - rec[k]))
+            out.append(Equation(Sym(f"dz_{gname}", str(t)), [seq(Sym(f"d{gname}", str(t)), "*", Call("", deriv)),
+                                                              seq(F.vec(v["do" if k == "o" else f"d{k}"]), "*", num),
+                                                              F.vec(v[f"dz_{k}"])]))
+        out.append(Equation(Sym("dc_prev"), [seq(s("dc"), "*", s("f")), seq(F.vec(v["dc"]), "*", F.vec(rec["f"])), F.vec(v["dc_prev"])],
+                            f"passed back as dc_next of step {t - 1}" if t > 1 else "= dL/dc_0"))
+        Wh = [seq(Sym("W", f"h{SLIDE_LETTER(k)}", sup="⊤"), Sym(f"dz_{'c̃' if k == 'g' else k}", str(t))) for k in GATES]
+        out.append(Equation(Sym("dh_prev"), [_join(Wh), F.vec(v["dh_prev"])],
+                            f"passed back as dh_next of step {t - 1}" if t > 1 else "= dL/dh_0"))
+        Wx = [seq(Sym("W", f"i{SLIDE_LETTER(k)}", sup="⊤"), Sym(f"dz_{'c̃' if k == 'g' else k}", str(t))) for k in GATES]
+        out.append(Equation(Sym("dx", str(t)), [_join(Wx), F.vec(v["dx"])]))
+    rows = []
+    for name, g in bw.param_grads.items():
+        g = np.atleast_1d(g)
+        rows.append([name, "; ".join(", ".join(fnum(a, digits) for a in np.atleast_1d(row)) for row in (g if g.ndim == 2 else [g]))])
+    out.append(Table(["parameter", "dL/dparameter (rows separated by ;)"], rows,
+                     "Parameter gradients, summed over the steps (the engine's LSTMCell.backward)"))
+    return out

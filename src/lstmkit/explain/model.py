@@ -1,0 +1,109 @@
+"""A trained lstmkit model plus an input sequence, as a worked example.
+
+:func:`example_from_model` takes an estimator (``LSTMClassifier`` / ``LSTMRegressor``, after
+``fit`` or ``lstmkit.load``), a :class:`~lstmkit.models.SequenceModel`, an :class:`~lstmkit.LSTM`
+or an :class:`~lstmkit.LSTMCell`, and an input sequence x (T, I), and returns a
+:class:`~lstmkit.explain.worked.WorkedExample` in seed 000's per-gate notation: the first layer's
+weights, the sequence, zero initial states and, for a one-layer classifier with an output at every
+step, its read-out y_t = softmax(W_y h_t + b_y). Deeper, bidirectional or projected networks are
+explained through their first layer's forward direction (the example's note says so).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_float_array, fail
+from .. import layout
+from .worked import Readout, WorkedExample, _gates_from
+
+
+def _unwrap(model):
+    """(lstm_or_cell, sequence_model_or_None, estimator_or_None)."""
+    est = None
+    if hasattr(model, "model_") or hasattr(type(model), "_from_model_file"):
+        est = model
+        if getattr(model, "model_", None) is None:
+            fail("explain", "model", "a fitted estimator", "an unfitted one", "Call fit (or lstmkit.load) first.")
+        model = model.model_
+    seq = model if hasattr(model, "rnn") and hasattr(model, "head_mode") else None
+    rnn = seq.rnn if seq is not None else model
+    return rnn, seq, est
+
+
+def example_from_model(model, x, labels=None, title: str | None = None) -> WorkedExample:
+    """Explain ``model`` on one input sequence ``x`` (T, I) (see the module docstring)."""
+    from ..cell import LSTMCell
+    from ..recurrent import LSTM
+
+    rnn, seq, est = _unwrap(model)
+    where = "explain"
+    notes = []
+    if isinstance(rnn, LSTMCell):
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in rnn.state_dict().items()}
+        I, H = rnn.input_size, rnn.hidden_size
+    elif isinstance(rnn, LSTM):
+        if rnn.proj_size:
+            fail(where, "model", "an LSTM without projection (proj_size=0)", f"proj_size={rnn.proj_size}",
+                 "h_t = W_hr(o_t * tanh(c_t)) is not part of the seeds' cell.")
+        variant = getattr(rnn, "variant", None)  # LSTM variants (peepholes, CIFG, clipping, layer norm, ...)
+        if variant is not None and not getattr(variant, "is_plain", True):
+            changed = variant.changed() if hasattr(variant, "changed") else "non-default options"
+            fail(where, "model", "the seeds' plain LSTM cell", f"variant options {changed}",
+                 "Explaining variant cells step by step is not supported yet.")
+        sd = rnn.state_dict()
+        params = {k[: -len("_l0")]: np.asarray(sd[k], dtype=np.float64) for k in sd if k.endswith("_l0")}
+        I, H = rnn.input_size, rnn.hidden_size
+        if rnn.num_layers > 1 or rnn.bidirectional:
+            notes.append(f"the network has {rnn.num_layers} layer(s){' and two directions' if rnn.bidirectional else ''}; "
+                         "this shows the first layer, forward direction")
+    else:
+        fail(where, "model", "an lstmkit LSTM, LSTMCell, SequenceModel or fitted LSTM estimator", type(rnn).__name__, exc=TypeError)
+    x = check_float_array(x, where, "x", np.float64)
+    if x.ndim != 2 or x.shape[1] != I:
+        fail(where, "x", f"a (T, {I}) sequence (input_size={I})", f"shape {x.shape}")
+    pg = layout.to_per_gate(params)
+    weights = {k: v for k, v in pg.items() if k.startswith("W_") or np.any(v)}
+    gates = _gates_from("per_gate", weights, H, I, where)
+    readout = None
+    if (seq is not None and seq.head_mode == "all" and not notes and est is not None and hasattr(est, "classes_")):
+        if seq.head is not None:
+            hp = seq.head.state_dict()
+            W_y = np.asarray(hp["weight"], dtype=np.float64)
+            b_y = np.asarray(hp.get("bias", np.zeros(W_y.shape[0])), dtype=np.float64)
+        else:
+            W_y = b_y = None
+        readout = Readout(W_y, b_y, None, tuple(str(c) for c in est.classes_))
+    elif seq is not None:
+        notes.append("the model's read-out is not shown (shown for one-layer classifiers with an output at every step)")
+    kind = type(est).__name__ if est is not None else type(rnn).__name__
+    return WorkedExample(
+        title=title or f"{kind}: {H} unit(s), {I} input(s), {x.shape[0]} step(s)",
+        notation="per_gate", weights=weights, x=x, h0=np.zeros(H), c0=np.zeros(H), gates=gates,
+        readout=readout, labels=None if labels is None else tuple(map(str, labels)),
+        source="a trained lstmkit model", note="; ".join(n[0].upper() + n[1:] for n in notes) + ("." if notes else ""),
+    )
+
+
+def read_sequence(spec: str) -> np.ndarray:
+    """An input sequence from a .npy file (T, I), a .csv file (one step per row) or inline text
+    ``"1,0; 1,0; 0,1"`` (steps separated by ';')."""
+    import os
+
+    if spec.endswith(".npy") and os.path.exists(spec):
+        a = np.load(spec, allow_pickle=False)
+    elif os.path.exists(spec):
+        a = np.loadtxt(spec, delimiter=",", ndmin=2)
+    elif any(c.isdigit() for c in spec) and not spec.endswith((".npy", ".csv", ".txt")):
+        try:
+            a = np.array([[float(v) for v in row.split(",")] for row in spec.split(";") if row.strip()])
+        except ValueError:
+            fail("explain", "--input", "numbers like '1,0; 1,0; 0,1' (steps separated by ';')", repr(spec))
+    else:
+        raise FileNotFoundError(2, "No such file", spec)
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        fail("explain", "--input", "a (T, I) sequence", f"shape {a.shape}")
+    return a

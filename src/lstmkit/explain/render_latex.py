@@ -1,0 +1,113 @@
+"""LaTeX: a standalone article (``pdflatex`` with only the base packages: amsmath) and the math
+of the document model as LaTeX (Markdown reuses :func:`math_tex` for its ``$$`` blocks)."""
+
+from __future__ import annotations
+
+import re
+
+from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Op, Para, Seq, Sym, Table, Vec
+
+_OPS = {"×": r"\times", "*": "*", "·": r"\cdot", "-": "-", "+": "+", "=": "=", ",": ",", "[": "[", "]": "]"}
+_FN = {"σ": r"\sigma", "tanh": r"\tanh", "tanh²": r"\tanh^2", "softmax": r"\operatorname{softmax}", "": "", "f": "f", "F": "F"}
+_UNI = [("c\u0303", r"\tilde{c}"), ("σ", r"\sigma "), ("Σ", r"\Sigma "), ("∂", r"\partial "), ("²", "^2"),
+        ("ᵀ", r"^\top "), ("⊤", r"\top "), ("·", r"\cdot "), ("×", r"\times "), ("→", r"\to ")]
+
+
+def _uni_math(s: str) -> str:
+    for a, b in _UNI:
+        s = s.replace(a, b)
+    return s
+
+
+def _name_tex(name: str) -> str:
+    if " " in name or name.startswith("%") or (len(name) > 6 and name.isalpha()):
+        return r"\text{" + tex_escape(name) + "}"
+    s = _uni_math(name).replace("%", r"\%")
+    if "_" in s:  # dz_i -> {dz_{i}}: the group keeps a later subscript legal
+        head, tail = s.split("_", 1)
+        s = "{" + head + "_{" + tail + "}}"
+    return s
+
+
+def math_tex(node) -> str:
+    """One math node as LaTeX (math mode)."""
+    if isinstance(node, Sym):
+        base = r"\tilde{" + node.name + "}" if node.tilde else _name_tex(node.name)
+        if node.sub:
+            base += "_{" + _uni_math(node.sub) + "}"
+        if node.sup:
+            base += "^{" + _uni_math(node.sup) + "}"
+        return base
+    if isinstance(node, Num):
+        return node.text if node.text != "?" else r"\,?\,"
+    if isinstance(node, Op):
+        return _OPS.get(node.text, r"\text{" + tex_escape(node.text) + "}")
+    if isinstance(node, Vec):
+        items = [i if i != "?" else "?" for i in node.items]
+        return "[" + ", ".join(items) + "]" + (r"^\top" if node.column else "")
+    if isinstance(node, Mat):
+        return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in node.rows) + r"\end{bmatrix}"
+    if isinstance(node, Call):
+        return _FN.get(node.fn, node.fn) + r"\left(" + math_tex(node.arg) + r"\right)"
+    if isinstance(node, Seq):
+        return " ".join(math_tex(i) for i in node.items)
+    raise TypeError(f"math_tex: expected a math node, got {type(node).__name__}")
+
+
+def equation_tex(eq: Equation) -> str:
+    """``\\begin{aligned} lhs &= r_0 \\\\ &= r_1 … \\end{aligned}``."""
+    lines = []
+    for n, r in enumerate(eq.rhs):
+        lhs = math_tex(eq.lhs) if n == 0 else ""
+        lines.append(f"{{}}{lhs} &= {math_tex(r)}")
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+_ESC = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_escape(s: str) -> str:
+    """Plain text for LaTeX: special characters escaped, Greek and math symbols as inline math."""
+    out = "".join(_ESC.get(ch, ch) for ch in s)
+    for a, b in _UNI:
+        out = out.replace(a, "$" + b.strip() + "$")
+    return re.sub(r"[^\x00-\x7f]", "?", out)  # nothing pdflatex's base fonts cannot set
+
+
+def render(doc: Document) -> str:
+    """A standalone LaTeX article; compiles with ``pdflatex`` and the base distribution only."""
+    out = [
+        r"\documentclass[10pt]{article}",
+        r"\usepackage{amsmath}",
+        r"\setlength{\textwidth}{17cm}\setlength{\oddsidemargin}{-0.5cm}\setlength{\evensidemargin}{-0.5cm}",
+        r"\setlength{\textheight}{24cm}\setlength{\topmargin}{-1.5cm}",
+        r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt}",
+        r"\allowdisplaybreaks",
+        r"\title{" + tex_escape(doc.title) + "}",
+        r"\author{" + tex_escape(doc.subtitle) + "}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+    ]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            cmd = {1: "section", 2: "section", 3: "subsection"}.get(b.level, "subsubsection")
+            out.append(f"\\{cmd}*{{{tex_escape(b.text)}}}")
+        elif isinstance(b, Para):
+            out.append(tex_escape(b.text) + "\n")
+        elif isinstance(b, Equation):
+            out.append("\\[\n" + equation_tex(b) + "\n\\]")
+            if b.note:
+                out.append(r"\emph{(" + tex_escape(b.note) + ")}" + "\n")
+        elif isinstance(b, Table):
+            cols = "".join(b.align[n] if n < len(b.align) else ("l" if n == 0 else "r") for n in range(len(b.header)))
+            rows = [" & ".join(tex_escape(c) for c in b.header) + r" \\ \hline"]
+            # "{}" first: a row starting with "[" would be read as the optional argument of \\
+            rows += ["{}" + " & ".join(tex_escape(c) for c in r) + r" \\" for r in b.rows]
+            cap = (r"\emph{" + tex_escape(b.caption) + "}\n\n") if b.caption else ""
+            out.append(cap + "\\begin{tabular}{" + cols + "}\n" + "\n".join(rows) + "\n\\end{tabular}\n")
+        elif isinstance(b, Figure):
+            continue
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n"

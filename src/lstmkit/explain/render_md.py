@@ -1,0 +1,37 @@
+"""Markdown: headings, pipe tables, and equations as ``$$ \\begin{aligned} … $$`` blocks
+(LaTeX math, as GitHub, GitLab, Jupyter and pandoc render it)."""
+
+from __future__ import annotations
+
+from .doc import Document, Equation, Figure, Heading, Para, Table
+from .render_latex import equation_tex
+
+
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|") or " "
+
+
+def render(doc: Document) -> str:
+    out = [f"# {doc.title}", ""]
+    if doc.subtitle:
+        out += [f"*{doc.subtitle}*", ""]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            out += ["#" * min(b.level, 6) + " " + b.text, ""]
+        elif isinstance(b, Para):
+            out += [b.text, ""]
+        elif isinstance(b, Equation):
+            out += ["$$", equation_tex(b), "$$", ""]
+            if b.note:
+                out += [f"*({b.note})*", ""]
+        elif isinstance(b, Table):
+            if b.caption:
+                out += [f"*{b.caption}*", ""]
+            out.append("| " + " | ".join(_cell(h) for h in b.header) + " |")
+            al = [b.align[n] if n < len(b.align) else ("l" if n == 0 else "r") for n in range(len(b.header))]
+            out.append("|" + "|".join(":---" if a == "l" else "---:" for a in al) + "|")
+            out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in b.rows]
+            out.append("")
+        elif isinstance(b, Figure):
+            continue
+    return "\n".join(out).rstrip() + "\n"

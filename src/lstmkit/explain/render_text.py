@@ -1,0 +1,182 @@
+"""Terminal output: math laid out in two dimensions (matrices as bracketed blocks), tables by rich.
+
+:func:`math_box` lays a math node out as a box of equal-width lines with a baseline;
+:func:`render` prints a whole document through a rich ``Console``. With ``width`` fixed and
+colours off, the output is byte-for-byte stable, which is what the golden tests compare.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Op, Para, Seq, Sym, Table, Vec
+
+
+def width(s: str) -> int:
+    """Terminal cells taken by ``s`` (combining marks, like the tilde of c̃, take none)."""
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in s)
+
+
+def _pad(s: str, w: int, right: bool = False) -> str:
+    fill = " " * (w - width(s))
+    return fill + s if right else s + fill
+
+
+@dataclass
+class Box:
+    lines: list[str]
+    base: int  # the line the box sits on (operators and one-line neighbours align to it)
+
+    @property
+    def w(self) -> int:
+        return max((width(s) for s in self.lines), default=0)
+
+    @property
+    def h(self) -> int:
+        return len(self.lines)
+
+
+def _one(s: str) -> Box:
+    return Box([s], 0)
+
+
+def sym_text(s: Sym) -> str:
+    name = s.name + ("\u0303" if s.tilde else "")
+    out = name + (f"_{s.sub}" if s.sub else "")
+    return out + ("ᵀ" if s.sup == "⊤" else s.sup)
+
+
+def hcat(boxes: list[Box], sep: str = " ") -> Box:
+    """Place boxes side by side, aligned on their baselines."""
+    if not boxes:
+        return _one("")
+    above = max(b.base for b in boxes)
+    below = max(b.h - b.base - 1 for b in boxes)
+    lines = [""] * (above + below + 1)
+    for n, b in enumerate(boxes):
+        top = above - b.base
+        for r in range(len(lines)):
+            cell = b.lines[r - top] if 0 <= r - top < b.h else ""
+            lines[r] += (sep if n else "") + _pad(cell, b.w)
+    return Box(lines, above)
+
+
+def _bracket(inner: Box, left: str, right: str) -> Box:
+    """Wrap in brackets that grow with the content: [ ] for one line, ⎡⎢⎣ ⎤⎥⎦ (or ⎛⎜⎝ ⎞⎟⎠) for more."""
+    if inner.h == 1:
+        return Box([left + inner.lines[0] + right], 0)
+    tall = {"[": "⎡⎢⎣", "]": "⎤⎥⎦", "(": "⎛⎜⎝", ")": "⎞⎟⎠"}
+    L, R = tall[left], tall[right]
+    lines = []
+    for r, s in enumerate(inner.lines):
+        pos = 0 if r == 0 else 2 if r == inner.h - 1 else 1
+        lines.append(L[pos] + _pad(s, inner.w) + R[pos])
+    return Box(lines, inner.base)
+
+
+def math_box(node) -> Box:
+    """Lay out one math node."""
+    if isinstance(node, Sym):
+        return _one(sym_text(node))
+    if isinstance(node, Num):
+        return _one(node.text)
+    if isinstance(node, Op):
+        return _one(node.text)
+    if isinstance(node, Vec):
+        s = "[" + ", ".join(node.items) + "]" + ("ᵀ" if node.column else "")
+        return _one(s)
+    if isinstance(node, Mat):
+        ncol = max(len(r) for r in node.rows)
+        ws = [max(width(r[c]) for r in node.rows if c < len(r)) for c in range(ncol)]
+        lines = [" ".join(_pad(r[c], ws[c], right=True) for c in range(len(r))) for r in node.rows]
+        inner = Box(lines, (len(lines) - 1) // 2)
+        return _bracket(inner, "[", "]")
+    if isinstance(node, Call):
+        inner = math_box(node.arg)
+        return hcat([_one(node.fn), _bracket(inner, "(", ")")], sep="") if node.fn else _bracket(inner, "(", ")")
+    if isinstance(node, Seq):
+        boxes = []
+        for it in node.items:
+            b = math_box(it)
+            if isinstance(it, Op) and it.text in ("[", "]", ",") and boxes:
+                # tight punctuation: [h, x]
+                prev = boxes.pop()
+                boxes.append(hcat([prev, b], sep="") if it.text != "[" else hcat([prev, b]))
+                continue
+            boxes.append(b)
+        return _tight(node, boxes)
+    raise TypeError(f"math_box: expected a math node, got {type(node).__name__}")
+
+
+def _tight(node: Seq, boxes: list[Box]) -> Box:
+    # a "[" opens without a space after it; "," and "]" close up to the left (handled above)
+    out: list[Box] = []
+    glue_next = False
+    for b in boxes:
+        if glue_next and out:
+            out[-1] = hcat([out[-1], b], sep="")
+        else:
+            out.append(b)
+        glue_next = b.lines[b.base].endswith("[") and b.w == 1
+    return hcat(out)
+
+
+def equation_lines(eq: Equation) -> list[str]:
+    """``lhs = rhs₀`` then ``    = rhs₁`` …, the = signs in one column, a blank line between."""
+    lhs = math_box(eq.lhs)
+    out: list[str] = []
+    for n, r in enumerate(eq.rhs):
+        left = lhs if n == 0 else Box([" " * lhs.w], 0)
+        b = hcat([left, _one("="), math_box(r)])
+        out.extend(s.rstrip() for s in b.lines)
+    if eq.note:
+        out.append(" " * (lhs.w + 3) + f"({eq.note})")
+    return out
+
+
+def render(doc: Document, width_: int = 100, color: bool = False) -> str:
+    """The document as terminal text (rich tables, laid-out equations); returns the text."""
+    from rich import box as rbox
+    from rich.console import Console
+    from rich.table import Table as RTable
+    from rich.text import Text
+
+    con = Console(width=width_, record=True, color_system="standard" if color else None,
+                  force_terminal=color, no_color=not color, file=_Null(), highlight=False, emoji=False)
+    con.print(Text(doc.title, style="bold"))
+    if doc.subtitle:
+        con.print(Text(doc.subtitle, style="dim"))
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            con.print()
+            if b.level <= 2:
+                con.rule(Text(b.text, style="bold"), characters="─", align="left")
+            else:
+                con.print(Text(b.text, style="bold underline"))
+        elif isinstance(b, Para):
+            con.print(Text(b.text))
+        elif isinstance(b, Equation):
+            con.print(Text("\n".join(equation_lines(b))), overflow="ignore", crop=False, no_wrap=True)
+            con.print()
+        elif isinstance(b, Table):
+            if b.caption:  # printed as a line of its own: a table title would wrap at the table's width
+                con.print(Text(b.caption, style="italic"))
+            t = RTable(box=rbox.SIMPLE_HEAD, pad_edge=False)
+            for n, h in enumerate(b.header):
+                a = b.align[n] if n < len(b.align) else ("l" if n == 0 else "r")
+                t.add_column(Text(h), justify="left" if a == "l" else "right")
+            for row in b.rows:
+                t.add_row(*(Text(c) for c in row))  # Text: no markup, "[h,x]" stays as written
+            con.print(t)
+        elif isinstance(b, Figure):
+            continue  # pictures are in the HTML page
+    return con.export_text(styles=color)
+
+
+class _Null:
+    def write(self, s):
+        return len(s)
+
+    def flush(self):
+        pass

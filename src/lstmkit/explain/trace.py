@@ -1,0 +1,275 @@
+"""The per-step record of a worked example: every number of the forward pass, and BPTT backwards.
+
+Forward, step t (gates k in i, f, g, o; ``act`` is σ for i, f, o and tanh for g)::
+
+    Wx_k   = W_{x k} x_t                 input part          (H,)
+    Wh_k   = W_{h k} h_{t-1}             recurrent part      (H,)
+    Wxh_k  = Wx_k + Wh_k                 = W_k·[h_{t-1}, x_t] in seeds 001/003's notation
+    z_k    = Wxh_k + b_k                 pre-activation      (b_k = b_{ik} + b_{hk} in seed 000's)
+    k_t    = act(z_k)                    gate / candidate
+    fc     = f_t * c_{t-1}               long-term memory kept
+    ig     = i_t * g_t                   new memory written
+    c_t    = fc + ig                     cell state (long-term memory)
+    tanh_c = tanh(c_t)
+    h_t    = o_t * tanh_c                output (short-term memory)
+    logits = W_y h_t + b_y (or h_t);  y_t = softmax(logits);  pred = argmax y_t
+
+Hand mode (``decimals=N``) rounds every named quantity to N decimals, half away from zero, as a
+person writing numbers down does, and carries the rounded value forward. Exact mode takes the
+cell's numbers from the engine (:meth:`lstmkit.cell.LSTMCell.step`) whenever the example gives
+all four gates; the decompositions (Wx, Wh, fc, ig) are the products above.
+
+Unknown numbers (a gate whose weights the example does not give) are NaN; a ``given`` value fills
+them. ``substitute`` replaces computed values by claimed ones (``check`` replays the author's own
+numbers this way); the value before substitution stays in ``computed``.
+
+Backward (:func:`backward`), for a loss L summed over steps, walking t = T..1 with the carried
+gradients named as they flow (dh_next = dL/dh_t from step t+1, dc_next = dL/dc_t from step t+1)::
+
+    dh      = dL_t/dh_t + dh_next               (from the read-out at t, and from the future)
+    do      = dh * tanh(c_t)
+    dc      = dh * o_t * (1 - tanh²(c_t)) + dc_next
+    di = dc * g_t,   df = dc * c_{t-1},   dg = dc * i_t,   dc_prev = dc * f_t
+    dz_i = di i(1-i),  dz_f = df f(1-f),  dz_g = dg (1-g²),  dz_o = do o(1-o)   (from the outputs)
+    dh_prev = Σ_k W_{h k}ᵀ dz_k,   dx = Σ_k W_{x k}ᵀ dz_k,   dW_{x k} += dz_k x_tᵀ,  ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from ..functional import sigmoid, softmax, tanh
+from .worked import GATES, WorkedExample
+
+ACT = {"i": "σ", "f": "σ", "g": "tanh", "o": "σ"}
+
+
+def hand_round(v: np.ndarray, decimals: int | None) -> np.ndarray:
+    """Round half away from zero to ``decimals`` places (None: unchanged). NaN stays NaN.
+
+    The 1e-9 guards against binary fractions just below a half (0.35 * 10 = 3.4999999...).
+    """
+    if decimals is None:
+        return v
+    s = 10.0**decimals
+    return np.sign(v) * np.floor(np.abs(v) * s + 0.5 + 1e-9) / s
+
+
+@dataclass
+class StepRecord:
+    """Every number of step t: ``values`` (used, carried forward), ``computed`` (from the formula)."""
+
+    t: int  # 1-based
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (H,) (x: (I,), y: (K,), pred: (1,))
+    computed: dict[str, np.ndarray] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)  # "computed" | "engine" | "given" | "claimed" | "unknown"
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+
+@dataclass
+class ForwardTrace:
+    example: WorkedExample
+    decimals: int | None  # None = exact
+    steps: list[StepRecord]
+
+
+def _unknown(n: int) -> np.ndarray:
+    return np.full(n, np.nan)
+
+
+def forward(
+    ex: WorkedExample,
+    decimals: int | None = None,
+    substitute: Mapping[tuple[int, str], np.ndarray] | None = None,
+) -> ForwardTrace:
+    """Compute every quantity of every step (see the module docstring).
+
+    ``decimals``: None for exact numbers, N for hand rounding to N decimals.
+    ``substitute``: {(t, name): (n,) array with NaN where not substituted}.
+    """
+    rnd = lambda v: hand_round(v, decimals)  # noqa: E731
+    sub = substitute or {}
+    H = ex.hidden_size
+    use_engine = decimals is None and not sub and ex.complete and not ex.given
+    cell = ex.cell() if use_engine else None
+    h_prev, c_prev = ex.h0.copy(), ex.c0.copy()
+    steps = []
+    for t in range(1, ex.T + 1):
+        rec = StepRecord(t)
+
+        def put(name, value, n=H, raw=False):
+            v = _unknown(n) if value is None else np.asarray(value, dtype=np.float64).reshape(n)
+            v = v if raw else rnd(v)
+            rec.computed[name] = v
+            used, src = v.copy(), "computed" if not np.isnan(v).all() else "unknown"
+            if (t, name) in ex.given and np.isnan(v).any():
+                g = ex.given[(t, name)]
+                used = np.where(np.isnan(v), g, v)
+                src = "given"
+            if (t, name) in sub:
+                s = sub[(t, name)]
+                if not np.isnan(s).all():
+                    used = np.where(np.isnan(s), used, s)
+                    src = "claimed"
+            rec.values[name], rec.source[name] = used, src
+            return used
+
+        V = rec.values
+        x = put("x", ex.x[t - 1], n=ex.input_size, raw=True)
+        put("h_prev", h_prev, raw=True)
+        put("c_prev", c_prev, raw=True)
+        for k in GATES:
+            G = ex.gates[k]
+            put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x)  # W_{xk} x_t
+            put(f"Wh_{k}", None if G.Wh is None else G.Wh @ V["h_prev"])  # W_{hk} h_{t-1}
+            put(f"Wxh_{k}", V[f"Wx_{k}"] + V[f"Wh_{k}"])  # W_k·[h_{t-1}, x_t]
+            b = np.zeros(H) if G.b is None else G.b
+            put(f"z_{k}", V[f"Wxh_{k}"] + b)  # z_k = W_k·[h, x] + b_k
+            z = V[f"z_{k}"]
+            put(k, tanh(z) if k == "g" else sigmoid(z))  # k_t = act(z_k)
+        if cell is not None:  # exact: the cell's own numbers, from the engine
+            s = cell.step(x[None, :], (V["h_prev"][None, :], V["c_prev"][None, :]))
+            for k in GATES:
+                rec.values[f"z_{k}"] = rec.computed[f"z_{k}"] = getattr(s, f"z_{k}")[0]
+                rec.values[k] = rec.computed[k] = getattr(s, k)[0]
+                rec.source[k] = rec.source[f"z_{k}"] = "engine"
+        put("fc", V["f"] * V["c_prev"])  # f_t * c_{t-1}
+        put("ig", V["i"] * V["g"])  # i_t * c~_t
+        put("c", V["fc"] + V["ig"])  # c_t = f_t*c_{t-1} + i_t*c~_t
+        put("tanh_c", tanh(V["c"]))  # tanh(c_t)
+        put("h", V["o"] * V["tanh_c"])  # h_t = o_t * tanh(c_t)
+        if cell is not None:
+            for name, val in (("c", s.c[0]), ("tanh_c", s.tanh_c[0]), ("h", s.h[0])):
+                rec.values[name] = rec.computed[name] = val
+                rec.source[name] = "engine"
+        if ex.readout is not None:
+            r = ex.readout
+            K = H if r.W_y is None else r.W_y.shape[0]
+            put("logits", V["h"] if r.W_y is None else r.W_y @ V["h"] + r.b_y, n=K)  # W_y h_t + b_y
+            y = V["logits"]
+            put("y", np.full(K, np.nan) if np.isnan(y).any() else softmax(y), n=K)  # softmax
+            y = V["y"]
+            put("pred", np.nan if np.isnan(y).any() else float(np.argmax(y)), n=1, raw=True)
+        h_prev, c_prev = V["h"], V["c"]
+        steps.append(rec)
+    return ForwardTrace(ex, decimals, steps)
+
+
+# -- backward ---------------------------------------------------------------------------------
+LOSSES = ("xent", "sum_h")
+
+
+@dataclass
+class BackwardStep:
+    """The gradients at step t, named as they flow (all (H,), dx (I,))."""
+
+    t: int
+    values: dict[str, np.ndarray]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+
+@dataclass
+class BackwardTrace:
+    example: WorkedExample
+    loss_kind: str  # "xent" | "sum_h"
+    loss: float
+    steps: list[BackwardStep]  # in the order computed: t = T, T-1, ..., 1
+    dh0: np.ndarray  # (H,)
+    dc0: np.ndarray  # (H,)
+    param_grads: dict[str, np.ndarray]  # the example's own weight names -> dL/dW
+
+
+def default_loss(ex: WorkedExample) -> str:
+    return "xent" if ex.readout is not None and ex.readout.targets is not None else "sum_h"
+
+
+def backward(ex: WorkedExample, loss: str | None = None) -> BackwardTrace:
+    """BPTT through the whole example (exact numbers; the engine's cell does each step's backward).
+
+    loss "xent": L = Σ_t -log y_t[target_t] with y_t the read-out (seed 000's training loss);
+    loss "sum_h": L = Σ_j h_T[j] (a plain probe when there are no targets).
+    """
+    from .._checks import fail
+
+    loss = loss or default_loss(ex)
+    if loss not in LOSSES:
+        fail("explain --grad", "loss", f"one of {list(LOSSES)}", repr(loss))
+    if loss == "xent" and (ex.readout is None or ex.readout.targets is None):
+        fail("explain --grad", "loss 'xent'", "a [readout] with targets", "none",
+             "Add targets to [readout], or use --loss sum_h.")
+    cell = ex.cell()  # raises a clear error when a gate's weights are missing
+    fw = forward(ex)
+    H, T = ex.hidden_size, ex.T
+    r = ex.readout
+    # dL_t/dh_t from the loss at each step
+    dh_out = np.zeros((T, H))
+    L = 0.0
+    dWy = None if r is None or r.W_y is None else np.zeros_like(r.W_y)
+    dby = None if dWy is None else np.zeros_like(r.b_y)
+    for t in range(T):
+        rec = fw.steps[t]
+        if loss == "xent":
+            y, tgt = rec["y"], r.targets[t]
+            L += -np.log(y[tgt])
+            dlogits = y.copy()
+            dlogits[tgt] -= 1.0  # d(-log softmax)/dlogits = y - onehot
+            if r.W_y is None:
+                dh_out[t] = dlogits
+            else:
+                dh_out[t] = r.W_y.T @ dlogits
+                dWy += np.outer(dlogits, rec["h"])
+                dby += dlogits
+        elif t == T - 1:
+            L = float(rec["h"].sum())
+            dh_out[t] = 1.0
+    cell.zero_grad()
+    dh_next, dc_next = np.zeros(H), np.zeros(H)
+    steps = []
+    for t in range(T, 0, -1):
+        rec = fw.steps[t - 1]
+        v: dict[str, np.ndarray] = {"dh_out": dh_out[t - 1], "dh_next": dh_next, "dc_next": dc_next}
+        dh = dh_out[t - 1] + dh_next  # from the read-out at t and from the future
+        i, f, g, o, tc, cp = (rec[n] for n in ("i", "f", "g", "o", "tanh_c", "c_prev"))
+        do = dh * tc  # h = o * tanh(c)
+        dc = dh * o * (1.0 - tc**2) + dc_next  # through tanh(c): 1 - tanh² from the output
+        di, df, dg = dc * g, dc * cp, dc * i  # c = f*c_prev + i*g
+        dz = {"i": di * i * (1 - i), "f": df * f * (1 - f), "g": dg * (1 - g**2), "o": do * o * (1 - o)}
+        v.update(dh=dh, do=do, dc=dc, di=di, df=df, dg=dg, **{f"dz_{k}": dz[k] for k in GATES})
+        # the engine's backward of this step (recomputes the step for its cache)
+        cell.forward(rec["x"][None, :], (rec["h_prev"][None, :], rec["c_prev"][None, :]))
+        dx, (dh_prev, dc_prev) = cell.backward(dh[None, :], dc_next[None, :])
+        v.update(dc_prev=dc_prev[0], dh_prev=dh_prev[0], dx=dx[0])
+        steps.append(BackwardStep(t, v))
+        dh_next, dc_next = dh_prev[0], dc_prev[0]
+    grads = _grads_in_notation(ex, cell.grads)
+    if dWy is not None:
+        grads["W_y"], grads["b_y"] = dWy, dby
+    return BackwardTrace(ex, loss, float(L), steps, dh_next, dc_next, grads)
+
+
+def _grads_in_notation(ex: WorkedExample, g: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The engine's packed gradients under the example's own weight names."""
+    H = ex.hidden_size
+    out = {}
+    for n, k in enumerate(GATES):
+        sl = slice(n * H, (n + 1) * H)
+        dWx, dWh, db = g["weight_ih"][sl], g["weight_hh"][sl], g["bias_ih"][sl]
+        if ex.notation == "per_gate":
+            out[ex.weight_label(k, "x")], out[ex.weight_label(k, "h")] = dWx, dWh
+            L = ex.weight_label(k, "x")[-1]
+            out[f"b_i{L}"] = out[f"b_h{L}"] = db  # both biases enter z the same way
+        elif ex.notation == "concat":
+            out[ex.weight_label(k, "W")] = np.concatenate([dWh, dWx], axis=1)  # columns [h, x]
+            out[ex.weight_label(k, "b")] = db
+        else:
+            out[ex.weight_label(k, "x")] = dWx.reshape(-1)
+            out[ex.weight_label(k, "h")] = dWh.reshape(-1)
+            out[ex.weight_label(k, "b")] = db.reshape(-1)
+    return out

@@ -1,0 +1,452 @@
+"""The worked-example file: a small, human-editable TOML description of one hand calculation.
+
+A worked example is what a slide deck works through: weights in one of the seeds' notations, an
+input sequence, initial states, an optional read-out, and the numbers the author wrote down
+(*claims*). ``lstmkit explain`` shows the computation, ``lstmkit check`` compares the claims with
+it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
+
+    title    = "Seed 000: two units, A A B"
+    source   = "seeds/000, Guo & Boyd-Graber"
+    notation = "per_gate"            # "per_gate" (seed 000), "concat" (seeds 001/003) or "unit" (seed 002)
+
+    [weights]                        # per_gate: W_ii W_if W_ic W_io (H, I), W_hi W_hf W_hc W_ho (H, H),
+    W_ii = [[4, 4], [2, 2]]          #   biases b_ii ... b_ho (H,), missing biases are 0
+    ...                              # concat: W_i W_f W_c W_o (H, H+I) on [h_{t-1}, x_t], b_i ... b_o (H,)
+                                     # unit:   Wi1..Wi4, Ws1..Ws4, Bias1..Bias4 (one unit; 1 = forget,
+                                     #         2 = candidate, 3 = input, 4 = output gate, as seed 002)
+    [inputs]
+    x      = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]   # (T, I); a flat list is a 1-input sequence
+    labels = ["A", "A", "B"]         # names of the x_t (optional)
+    h0     = [0.0, 0.0]              # initial short-term memory (zeros when missing)
+    c0     = [0.0, 0.0]              # initial long-term memory  (zeros when missing)
+
+    [readout]                        # optional: y_t = softmax(W_y h_t + b_y), or softmax(h_t) without W_y
+    targets = [0, 1, 1]              # the correct class at each step (optional)
+
+    [[given]]                        # a value the example states instead of computing it (used only where
+    step = 1                         #   the weights cannot compute it, e.g. a garbled matrix)
+    name = "Wxh_o"
+    value = [0.236, 0.407, 0.502]
+
+    [[claims]]                       # a number the author wrote down; ``check`` verifies it
+    step  = 1                        # 1-based time step (leave out for a parameter claim)
+    name  = "i"                      # a quantity (see QUANTITIES) or a weight name
+    value = [1.0, 0.9]               # all units, or one unit with ``unit = 2``; strings keep "0.50"
+    where = "slide 'Forwards at time step 1: i_1', eq. (14)"
+
+A file may hold several examples as ``[[examples]]`` tables; top-level keys are their defaults.
+A claim's precision is the number of decimals it is written with (``decimals = N`` overrides).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .._checks import fail
+
+GATES = ("i", "f", "g", "o")
+#: how each notation names a gate (the candidate is "c" in the seeds, "g" in PyTorch)
+SEED_LETTER = {"i": "i", "f": "f", "g": "c", "o": "o"}
+#: seed 002 numbers its gates: 1 forget, 2 candidate ("potential long-term memory"), 3 input, 4 output
+UNIT_INDEX = {"f": 1, "g": 2, "i": 3, "o": 4}
+
+#: every per-step quantity, in the order a step computes them
+QUANTITIES = (
+    ("x", "h_prev", "c_prev")
+    + tuple(f"{p}_{k}" for k in GATES for p in ("Wx", "Wh", "Wxh", "z"))
+    + GATES
+    + ("fc", "ig", "c", "tanh_c", "h", "logits", "y", "pred")
+)
+_ALIASES = {
+    "c~": "g", "ctilde": "g", "C~": "g", "c_tilde": "g", "C": "c", "C_prev": "c_prev",
+    "tanh_C": "tanh_c", "tanh(c)": "tanh_c", "f*c_prev": "fc", "i*g": "ig", "i*c~": "ig",
+    "probs": "y", "softmax": "y", "class": "pred",
+}
+NOTATIONS = ("per_gate", "concat", "unit")
+_TOP_KEYS = {"title", "source", "notation", "note", "hidden_size", "input_size", "weights", "inputs",
+             "readout", "given", "claims", "examples", "exercise"}
+
+
+def canonical_name(name: str) -> str:
+    """Map a quantity name or alias (``c~``, ``C``, ``z_c~``) to its canonical name."""
+    name = str(name).strip()
+    if name in _ALIASES:
+        return _ALIASES[name]
+    for pre in ("Wx_", "Wh_", "Wxh_", "z_"):
+        if name.startswith(pre) and name[len(pre):] in _ALIASES:
+            return pre + _ALIASES[name[len(pre):]]
+        if name.startswith(pre) and name[len(pre):] == "c":
+            return pre + "g"
+    return name
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A number (or vector) the example's author wrote down."""
+
+    name: str  # canonical quantity name, or a weight name for a parameter claim
+    value: np.ndarray  # float array (units,) or (rows, cols); NaN where a unit was left blank ("?")
+    step: int | None = None  # 1-based step; None for a parameter claim
+    unit: int | None = None  # 0-based unit when the claim is about one unit only
+    decimals: int = 3  # the precision the value is written with
+    where: str = ""  # the place in the source ("slide 'Inputs'")
+    answered: bool = True  # False for an exercise blank ("?")
+
+    @property
+    def is_param(self) -> bool:
+        return self.step is None
+
+
+@dataclass(frozen=True)
+class Readout:
+    """``y_t = softmax(W_y h_t + b_y)``; ``W_y`` None means ``y_t = softmax(h_t)`` (seed 000)."""
+
+    W_y: np.ndarray | None = None  # (K, H)
+    b_y: np.ndarray | None = None  # (K,)
+    targets: tuple[int, ...] | None = None  # the correct class at each step
+    classes: tuple[str, ...] | None = None  # class names (optional)
+
+
+@dataclass(frozen=True)
+class GateParams:
+    """One gate's parameters in the packed orientation; None where the example does not give them."""
+
+    Wx: np.ndarray | None  # (H, I)  acts on x_t
+    Wh: np.ndarray | None  # (H, H)  acts on h_{t-1}
+    b: np.ndarray | None  # (H,)    total bias (b_i* + b_h* in seed 000's notation)
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    """One worked example, validated; arrays are float64."""
+
+    title: str
+    notation: str  # "per_gate" | "concat" | "unit"
+    weights: dict[str, np.ndarray]  # as written, in the example's notation
+    x: np.ndarray  # (T, I)
+    h0: np.ndarray  # (H,)
+    c0: np.ndarray  # (H,)
+    gates: dict[str, GateParams]  # i, f, g, o
+    readout: Readout | None = None
+    claims: tuple[Claim, ...] = ()
+    given: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
+    source: str = ""
+    note: str = ""
+    exercise: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def T(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def input_size(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.h0.shape[0]
+
+    @property
+    def complete(self) -> bool:
+        """True when every gate has all its weights: the engine's cell can compute every step."""
+        return all(g.Wx is not None and g.Wh is not None for g in self.gates.values())
+
+    def cell(self):
+        """The engine's :class:`~lstmkit.cell.LSTMCell` (float64) for a complete example."""
+        from ..cell import LSTMCell
+
+        if not self.complete:
+            missing = [k for k, g in self.gates.items() if g.Wx is None or g.Wh is None]
+            fail(self.title, "weights", "for all four gates", f"none for gate(s) {missing}",
+                 "Give every gate's matrices to compute the whole cell.")
+        packed = {
+            "weight_ih": np.concatenate([self.gates[k].Wx for k in GATES]),
+            "weight_hh": np.concatenate([self.gates[k].Wh for k in GATES]),
+            "bias_ih": np.concatenate([self._bias(k) for k in GATES]),
+            "bias_hh": np.zeros(4 * self.hidden_size),
+        }
+        return LSTMCell._from_packed(packed, np.float64)
+
+    def _bias(self, k: str) -> np.ndarray:
+        b = self.gates[k].b
+        return np.zeros(self.hidden_size) if b is None else b
+
+    def weight_label(self, k: str, part: str) -> str:
+        """The example's own name for gate k's ``part`` ("x", "h", "b", "W") in its notation."""
+        L = SEED_LETTER[k]
+        if self.notation == "per_gate":
+            return {"x": f"W_i{L}", "h": f"W_h{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
+        if self.notation == "concat":
+            return {"x": f"W_{L}", "h": f"W_{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
+        n = UNIT_INDEX[k]
+        return {"x": f"Wi{n}", "h": f"Ws{n}", "b": f"Bias{n}", "W": f"W{n}"}[part]
+
+
+# -- reading ---------------------------------------------------------------------------------
+def load(path: str | Path) -> list[WorkedExample]:
+    """Read a worked-example TOML file; returns its examples (one, or several ``[[examples]]``)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: expected a TOML worked-example file, got a syntax error: {exc}.") from None
+    return from_dict(data, where=str(path))
+
+
+def from_dict(data: Mapping[str, Any], where: str = "worked example") -> list[WorkedExample]:
+    """Build the examples of a parsed TOML document (see the module docstring)."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        fail(where, "keys", f"among {sorted(_TOP_KEYS)}", f"unknown keys {unknown}", exc=KeyError)
+    if "examples" in data:
+        defaults = {k: v for k, v in data.items() if k != "examples"}
+        out = []
+        for n, ex in enumerate(data["examples"], start=1):
+            merged = {**defaults, **ex}
+            out.append(_parse_one(merged, f"{where} [[examples]] #{n}"))
+        return out
+    return [_parse_one(data, where)]
+
+
+def _array(v, where: str, arg: str, ndim: tuple[int, ...] = (0, 1, 2)) -> np.ndarray:
+    try:
+        a = np.array(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(where, arg, "numbers (a number, a list, or a list of rows of equal length)", repr(v))
+    if a.ndim not in ndim:
+        fail(where, arg, f"{' or '.join(f'{d}-D' for d in ndim)} numbers", f"shape {a.shape}")
+    if not np.isfinite(a).all():
+        fail(where, arg, "finite numbers", repr(v))
+    return a
+
+
+def _decimals_of(v) -> int:
+    """Decimals a number is written with: 0.9 -> 1, 0.495 -> 3, "0.50" -> 2, 4 -> 0."""
+    if isinstance(v, str):
+        s = v.strip()
+    elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return 0
+    else:
+        s = repr(float(v))
+        if "e" in s or "E" in s:
+            return 6
+    if "." not in s:
+        return 0
+    frac = s.split(".", 1)[1]
+    frac = frac.split("e")[0].split("E")[0]
+    return len(frac)
+
+
+def _claim_value(v, where: str, arg: str) -> tuple[np.ndarray, int, bool]:
+    """Parse a claimed value (numbers or numeric strings, "?" for a blank); returns (array, decimals, answered)."""
+    flat = v if isinstance(v, list) else [v]
+    if flat and isinstance(flat[0], list):
+        flat = [e for row in flat for e in row]
+    dec, answered = 0, True
+    for e in flat:
+        if isinstance(e, str) and e.strip() in ("?", ""):
+            answered = False
+            continue
+        if isinstance(e, bool) or not isinstance(e, (int, float, str)):
+            fail(where, arg, "numbers (or numeric strings, or \"?\" for a blank)", repr(e))
+        dec = max(dec, _decimals_of(e))
+
+    def conv(e):
+        if isinstance(e, list):
+            return [conv(a) for a in e]
+        if isinstance(e, str):
+            if e.strip() in ("?", ""):
+                return np.nan
+            try:
+                return float(e)
+            except ValueError:
+                fail(where, arg, "numbers (or numeric strings, or \"?\" for a blank)", repr(e))
+        return float(e)
+
+    return np.array(conv(v), dtype=np.float64), dec, answered
+
+
+def _gates_from(notation: str, w: Mapping[str, np.ndarray], H: int, I: int, where: str) -> dict[str, GateParams]:
+    out = {}
+    for k in GATES:
+        L = SEED_LETTER[k]
+        if notation == "per_gate":
+            Wx, Wh = w.get(f"W_i{L}"), w.get(f"W_h{L}")
+            bs = [w[b] for b in (f"b_i{L}", f"b_h{L}") if b in w]
+            b = sum(bs) if bs else None
+        elif notation == "concat":
+            W = w.get(f"W_{L}")
+            Wx = Wh = None
+            if W is not None:
+                Wh, Wx = W[:, :H], W[:, H:]
+            b = w.get(f"b_{L}")
+        else:
+            n = UNIT_INDEX[k]
+            Wx = None if f"Wi{n}" not in w else w[f"Wi{n}"].reshape(1, I)
+            Wh = None if f"Ws{n}" not in w else w[f"Ws{n}"].reshape(1, 1)
+            b = None if f"Bias{n}" not in w else w[f"Bias{n}"].reshape(1)
+        out[k] = GateParams(Wx, Wh, b)
+    return out
+
+
+def expected_weight_shape(notation: str, name: str, H: int, I: int) -> tuple[int, ...] | None:
+    """The shape weight ``name`` must have in ``notation``, or None if the name is not one of its weights."""
+    letters = set(SEED_LETTER.values()) | {"g"}
+    if notation == "per_gate" and len(name) == 4 and name[:2] in ("W_", "b_") and name[2] in "ih" and name[3] in letters:
+        if name[0] == "b":
+            return (H,)
+        return (H, I) if name[2] == "i" else (H, H)
+    if notation == "concat" and len(name) == 3 and name[:2] in ("W_", "b_") and name[2] in letters:
+        return (H, H + I) if name[0] == "W" else (H,)
+    if notation == "unit":
+        for pre, shape in (("Wi", (I,) if I > 1 else ()), ("Ws", ()), ("Bias", ())):
+            if name.startswith(pre) and name[len(pre):] in ("1", "2", "3", "4"):
+                return shape
+    return None
+
+
+def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
+    notation = d.get("notation", "per_gate")
+    if notation not in NOTATIONS:
+        fail(where, "notation", f"one of {list(NOTATIONS)}", repr(notation))
+    if "inputs" not in d or "x" not in d["inputs"]:
+        fail(where, "inputs.x", "the input sequence x_1..x_T", "nothing", "Add [inputs] x = [[...], ...].", exc=KeyError)
+    inp = d["inputs"]
+    unknown = sorted(set(inp) - {"x", "labels", "h0", "c0"})
+    if unknown:
+        fail(where, "[inputs] keys", "among ['c0', 'h0', 'labels', 'x']", f"unknown keys {unknown}", exc=KeyError)
+    x = _array(inp["x"], where, "inputs.x", (1, 2))
+    if x.ndim == 1:
+        x = x[:, None]  # a flat list is a sequence of scalar inputs
+    T, I = x.shape
+    if T < 1:
+        fail(where, "inputs.x", "at least one time step", "an empty list")
+    w_raw = d.get("weights", {})
+    weights = {k: _array(v, where, f"weights.{k}") for k, v in w_raw.items()}
+    # hidden size: stated, else from the weights, else from h0
+    H = d.get("hidden_size")
+    if H is None:
+        if notation == "unit":
+            H = 1
+        else:
+            for k, v in weights.items():
+                if k.startswith("W") and v.ndim == 2:
+                    H = v.shape[0]
+                    break
+        if H is None and "h0" in inp:
+            H = len(np.atleast_1d(inp["h0"]))
+        if H is None:
+            fail(where, "hidden_size", "a positive integer (or weight matrices to infer it from)", "nothing")
+    if "input_size" in d and d["input_size"] != I:
+        fail(where, "inputs.x", f"{d['input_size']} numbers per step (input_size)", f"{I}")
+    for k, v in weights.items():
+        shape = expected_weight_shape(notation, k, H, I)
+        if shape is None:
+            fail(where, f"weights.{k}", f"a weight name of the {notation!r} notation", repr(k),
+                 "See the notation list at the top of lstmkit.explain.worked.", exc=KeyError)
+        if v.shape != shape and not (notation == "unit" and v.size == int(np.prod(shape))):
+            fail(where, f"weights.{k}", f"shape {shape}", f"shape {v.shape}")
+    h0 = _array(inp.get("h0", np.zeros(H)), where, "inputs.h0", (0, 1)).reshape(-1)
+    c0 = _array(inp.get("c0", np.zeros(H)), where, "inputs.c0", (0, 1)).reshape(-1)
+    for arg, v in (("inputs.h0", h0), ("inputs.c0", c0)):
+        if v.shape != (H,):
+            fail(where, arg, f"{H} numbers (hidden_size)", f"{v.shape[0]}")
+    labels = inp.get("labels")
+    if labels is not None and len(labels) != T:
+        fail(where, "inputs.labels", f"{T} names (one per step)", f"{len(labels)}")
+    gates = _gates_from(notation, weights, H, I, where)
+    readout = _parse_readout(d.get("readout"), H, T, where)
+    given = {}
+    for n, g in enumerate(d.get("given", []), start=1):
+        arg = f"given #{n}"
+        if "step" not in g or "name" not in g or "value" not in g:
+            fail(where, arg, "keys step, name and value", sorted(g), exc=KeyError)
+        name = canonical_name(g["name"])
+        if name not in QUANTITIES:
+            fail(where, f"{arg} name", f"a quantity among {list(QUANTITIES)}", repr(g["name"]), exc=KeyError)
+        v = _array(g["value"], where, f"{arg} value", (0, 1)).reshape(-1)
+        if v.shape != (H,):
+            fail(where, f"{arg} value", f"{H} numbers (one per unit)", f"{v.shape[0]}")
+        given[(_step(g["step"], T, where, arg), name)] = v
+    claims = tuple(_parse_claim(c, n, notation, H, I, T, where) for n, c in enumerate(d.get("claims", []), start=1))
+    for n, c in enumerate(claims, start=1):
+        if c.name in ("logits", "y", "pred") and readout is None:
+            fail(where, f"claim #{n} ({c.name})", "a [readout] section to compute it from", "none",
+                 "Add [readout] (y_t = softmax(h_t) needs no weights).")
+    return WorkedExample(
+        title=str(d.get("title", where)), notation=notation, weights=weights, x=x, h0=h0, c0=c0,
+        gates=gates, readout=readout, claims=claims, given=given,
+        labels=None if labels is None else tuple(str(s) for s in labels),
+        source=str(d.get("source", "")), note=str(d.get("note", "")), exercise=dict(d.get("exercise", {})),
+    )
+
+
+def _step(v, T: int, where: str, arg: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= T:
+        fail(where, f"{arg} step", f"an integer from 1 to T={T}", repr(v))
+    return v
+
+
+def _parse_readout(r, H: int, T: int, where: str) -> Readout | None:
+    if r is None:
+        return None
+    unknown = sorted(set(r) - {"W_y", "b_y", "targets", "classes", "softmax"})
+    if unknown:
+        fail(where, "[readout] keys", "among ['W_y', 'b_y', 'classes', 'softmax', 'targets']", f"unknown keys {unknown}", exc=KeyError)
+    W_y = b_y = None
+    if "W_y" in r:
+        W_y = _array(r["W_y"], where, "readout.W_y", (2,))
+        if W_y.shape[1] != H:
+            fail(where, "readout.W_y", f"shape (K, {H})", f"shape {W_y.shape}")
+        b_y = _array(r.get("b_y", np.zeros(W_y.shape[0])), where, "readout.b_y", (1,))
+        if b_y.shape != (W_y.shape[0],):
+            fail(where, "readout.b_y", f"shape ({W_y.shape[0]},)", f"shape {b_y.shape}")
+    K = H if W_y is None else W_y.shape[0]
+    targets = r.get("targets")
+    if targets is not None:
+        if len(targets) != T or not all(isinstance(t, int) and 0 <= t < K for t in targets):
+            fail(where, "readout.targets", f"{T} class indices in 0..{K - 1}", repr(targets))
+        targets = tuple(targets)
+    classes = r.get("classes")
+    if classes is not None and len(classes) != K:
+        fail(where, "readout.classes", f"{K} names", f"{len(classes)}")
+    return Readout(W_y, b_y, targets, None if classes is None else tuple(map(str, classes)))
+
+
+def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T: int, where: str) -> Claim:
+    arg = f"claim #{n}"
+    unknown = sorted(set(c) - {"step", "name", "value", "unit", "where", "decimals"})
+    if unknown:
+        fail(where, f"{arg} keys", "among ['decimals', 'name', 'step', 'unit', 'value', 'where']", f"unknown keys {unknown}", exc=KeyError)
+    if "name" not in c or "value" not in c:
+        fail(where, arg, "keys name and value", sorted(c), exc=KeyError)
+    value, dec, answered = _claim_value(c["value"], where, f"{arg} value")
+    dec = int(c.get("decimals", dec))
+    step = c.get("step")
+    name = str(c["name"])
+    if step is None:  # a parameter claim: the weight as printed in some place
+        if expected_weight_shape(notation, name, H, I) is None:
+            fail(where, f"{arg} name", f"a weight name of the {notation!r} notation (no step given)", repr(name), exc=KeyError)
+        return Claim(name, value, None, None, dec, str(c.get("where", "")), answered)
+    step = _step(step, T, where, arg)
+    name = canonical_name(name)
+    if name not in QUANTITIES:
+        fail(where, f"{arg} name", f"a quantity among {list(QUANTITIES)}", repr(c["name"]), exc=KeyError)
+    unit = c.get("unit")
+    if unit is not None:
+        size = I if name == "x" else None
+        if isinstance(unit, bool) or not isinstance(unit, int) or unit < 1 or (size and unit > size):
+            fail(where, f"{arg} unit", "a 1-based unit number", repr(unit))
+        unit -= 1
+        if value.ndim != 0:
+            fail(where, f"{arg} value", "one number (a unit was named)", f"shape {value.shape}")
+    else:
+        value = np.atleast_1d(value)
+    return Claim(name, value, step, unit, dec, str(c.get("where", "")), answered)

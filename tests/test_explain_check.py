@@ -1,0 +1,144 @@
+"""``check``: on the seeds' own examples it finds what is inconsistent and nothing else; claims
+at any precision; conflicts; errors that follow from earlier ones; grading exercises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import numpy as np
+import pytest
+
+from lstmkit.explain import check, worked
+from lstmkit.explain.check import CONFLICT, FOLLOWS, NEW, OK, OK_HAND, RANGE, SHAPE
+from lstmkit.explain.worked import from_dict
+from lstmkit.seeds import SEED000_GATES
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _problems(rep):
+    return sorted((f.verdict, f.label) for f in rep.findings if f.failing)
+
+
+def test_seed000_findings():
+    rep = check(worked.load(f"{EXAMPLES}/seed000.toml")[0])
+    # x_1 is [1.0, 1.0] on the 'Inputs' slide and [1.0, 0.0] everywhere else.
+    # Step 3 ("Keep forwarding in time"): from the slides' own h_2 = [-0.7, 0.8] and x_3 = B,
+    # z_i = [4, 2] + W_hi h_2 = [4 - 0.7, 2 - 2.8 - 1.6] = [3.3, -2.4] -> i_3 = [1.0, 0.1], not [0.4, 0.0];
+    # z_f = [3, 3] + [0.7 - 1.6, 0] = [2.1, 3.0] -> [0.9, 1.0], not [0.4, 0.6];
+    # z_o = [5, 5] + [-0.7, -1.4 + 0.8] = [4.3, 4.4] -> [1.0, 1.0], not [0.5, 0.5];
+    # z_c~ = [3, -3] + [2.8 - 6.4, -2.8 + 2.4] = [-0.6, -3.4] -> [-0.5, -1.0], not [-1.0, -0.6].
+    # c_3 and h_3 do follow from those: f*c_2 + i*c~ = [0.4*-0.8 + 0.4*-1.0, 0.6*1.0 + 0] = [-0.72, 0.6];
+    # h_3 = 0.5 * tanh([-0.7, 0.6]) = [-0.30, 0.27] -> [-0.3, 0.3].
+    expected = [(CONFLICT, "x_1 unit 2")]
+    expected += [(NEW, f"{g}_3 unit {u}") for g in ("i", "f", "o", "c~") for u in (1, 2)]
+    expected += [(FOLLOWS, f"{q}_3 unit {u}") for q in ("c", "h") for u in (1, 2)]
+    assert _problems(rep) == sorted(expected)
+    # steps 1-2 agree by hand (c_1 = 0.8 by hand, 0.748 exact)
+    c1 = [f for f in rep.findings if f.label == "c_1 unit 1"]
+    assert c1 and all(f.verdict == OK_HAND and f.hand == 0.8 and round(f.exact, 3) == 0.748 for f in c1)
+    c3 = next(f for f in rep.findings if f.label == "c_3 unit 1")
+    assert set(c3.culprits) == {"i_3 unit 1", "f_3 unit 1", "c~_3 unit 1"}
+    assert not rep.ok
+
+
+def test_seed001_findings():
+    rep = check(worked.load(f"{EXAMPLES}/seed001.toml")[0])
+    # forget table: all consistent (W_f·[h,x] = [-0.031, -0.131, 2.963], +b_f, σ = [0.495, 0.480, 0.951]).
+    # input table: f_t cell 2 printed 0.460 (0.480 computed and in the forget table); f*C cell 2 0.233
+    # (0.480*0.509 = 0.244; even 0.460*0.509 = 0.234); i_t cell 2 = 1.256 is no sigmoid value;
+    # i*C~ cells 1, 2 are not i_t*C~_t of the same table (0.1*1.0 = 0.1, 1.256*0.2 = 0.251); C_t has 5 entries;
+    # W_i, W_C printed as columns (need 3x6). Output table: W_o printed 3x3; h_t cell 2: σ(0.408)*0.388 = 0.233, not 0.223.
+    expected = [
+        (CONFLICT, "f_1 unit 2"), (NEW, "f_1 unit 2"), (NEW, "f*c_prev (t=1) unit 2"), (RANGE, "i_1 unit 2"),
+        (NEW, "i*c~_1 unit 1"), (NEW, "i*c~_1 unit 2"), (SHAPE, "c_1"), (SHAPE, "W_i"), (SHAPE, "W_c"), (SHAPE, "W_o"),
+        (NEW, "h_1 unit 2"),
+    ]
+    assert _problems(rep) == sorted(expected)
+    forget = [f for f in rep.findings if f.where.startswith("forget table") and f.verdict != CONFLICT]
+    assert len(forget) == 9 and all(f.verdict == OK for f in forget)
+
+
+def test_seed002_findings():
+    reps = [check(ex) for ex in worked.load(f"{EXAMPLES}/seed002.toml")]
+    # 1: f(21.0) = 0.95: σ(2*1 + 1*1) = σ(3) = 0.953 is right, the printed argument 21.0 is not 3.0.
+    # 2: zs = 1, x = -1: z = 2*1 + 1*(-1) = 1 -> σ(1) = 0.73; the slide's f(0.0) = 0.5 follows from z = 0.
+    # 3, 4: tanh(±3) = ±0.995 right.  5: z = 2*1 + 1*(-1) = 1 -> tanh(1) = 0.76; the slide pairs the weights
+    #    the other way (1*1 + 2*(-1) = -1) and gets -0.76.  6: z = 1*1 + 1*(-1) = 0 -> 0.0 right.
+    assert [_problems(r) for r in reps] == [
+        [(NEW, "z_f (t=1) unit 1")],
+        [(FOLLOWS, "f_1 unit 1"), (NEW, "z_f (t=1) unit 1")],
+        [], [],
+        [(FOLLOWS, "c~_1 unit 1"), (NEW, "z_c~ (t=1) unit 1")],
+        [],
+    ]
+
+
+def _one(value, name="i", step=1, **kw):
+    ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
+                    "claims": [{"step": step, "name": name, "value": value, **kw}]})[0]
+    return check(ex).findings
+
+
+@pytest.mark.parametrize(
+    "value, verdict",
+    [
+        # i_1 = [σ(4), σ(2)] = [0.98201, 0.88080]
+        (0.9, OK), ("0.88", OK), (0.881, OK), (0.8808, OK), (0.88080, OK),
+        (0.8, NEW), ("0.89", NEW), (0.882, NEW), (1.2, RANGE),
+    ],
+)
+def test_any_precision(value, verdict):
+    f = _one(value, unit=2)
+    assert f[0].verdict == verdict
+
+
+def test_conflicting_parameter_is_flagged():
+    ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
+                    "claims": [{"name": "W_hc", "value": [[-4, -8], [4, 2]], "where": "slide 7"}]})[0]
+    f = check(ex).findings[0]
+    assert f.verdict == CONFLICT and "entry (2, 2)" in f.detail and f.where == "slide 7"
+
+
+def test_pred_claims():
+    with pytest.raises(ValueError, match="expected claim #1 \\(pred\\) a \\[readout\\] section"):
+        _one(1, name="pred", unit=1)
+    # h_1 = [0.630, 0] -> softmax = [0.652, 0.348] favours class 0, so a claim of class 1 is wrong
+    ex_readout = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]}, "readout": {"targets": [0]},
+                            "claims": [{"step": 1, "name": "pred", "value": 1, "unit": 1}]})[0]
+    assert check(ex_readout).findings[0].verdict == NEW
+
+
+def test_exercise_key_passes_blanks_and_mistakes_fail():
+    from lstmkit.explain.exercise import dumps, make
+    import tomllib
+
+    exercise, key = make(11, hidden_size=2, input_size=2, steps=2, decimals=1)
+    assert tomllib.loads(dumps(key)) == key  # the hand-written TOML reads back unchanged
+    rep = check(from_dict(tomllib.loads(dumps(key)))[0])
+    assert rep.ok and rep.count(OK, OK_HAND) == len(rep.findings) == 2 * 2 * 10
+    blank = check(from_dict(exercise)[0])
+    assert not blank.ok and blank.count("not answered") == 40
+    # a student's mistake in z_i unit 1 at step 1, carried into i_1: new error, then follows
+    z = float(key["claims"][0]["value"][0])
+    key["claims"][0]["value"][0] = f"{z + 1.0:.1f}"
+    i_claim = key["claims"][1]
+    assert i_claim["name"] == "i"
+    i_claim["value"][0] = f"{1 / (1 + np.exp(-(z + 1.0))):.1f}"
+    rep = check(from_dict(key)[0])
+    verdicts = {f.label: f.verdict for f in rep.findings if f.failing}
+    assert verdicts.get("z_i (t=1) unit 1") == NEW
+    i_sigma_same = f"{1 / (1 + np.exp(-z)):.1f}" == i_claim["value"][0]
+    assert verdicts.get("i_1 unit 1") == (None if i_sigma_same else FOLLOWS)
+
+
+def test_exercise_is_deterministic_and_sized():
+    from lstmkit.explain.exercise import make
+
+    a, _ = make(5, hidden_size=3, input_size=1, steps=4, weight_decimals=1)
+    b, _ = make(5, hidden_size=3, input_size=1, steps=4, weight_decimals=1)
+    assert a == b
+    assert np.array(a["weights"]["W_ii"]).shape == (3, 1) and len(a["inputs"]["x"]) == 4
+    w = np.array(a["weights"]["W_hf"])
+    assert np.all(np.abs(w) <= 2.0) and np.allclose(w, np.round(w, 1))
+    with pytest.raises(ValueError, match="expected ask a non-empty subset"):
+        make(1, ask=("everything",))

@@ -1,0 +1,68 @@
+"""Explaining a trained lstmkit model on an input sequence: the step-by-step numbers are the
+model's own (its fused layer and read-out), the file path goes through ``lstmkit.load``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit.cli import main
+from lstmkit.explain import explain, forward
+from lstmkit.explain.model import example_from_model, read_sequence
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 4, 2)).astype(np.float32)
+    y = (np.cumsum(X[:, :, 0], axis=1) > 0).astype(int)
+    est = lstmkit.LSTMClassifier(hidden_size=3, epochs=2, batch_size=8, seed=0, dtype="float64").fit(X, y)
+    path = tmp_path_factory.mktemp("model") / "clf.npz"
+    est.save(path)
+    return est, path, X
+
+
+def test_trace_equals_the_models_predictions(trained):
+    est, path, X = trained
+    model = lstmkit.load(path)
+    ex = example_from_model(model, X[3])
+    fw = forward(ex)
+    probs = np.stack([r["y"] for r in fw.steps])  # softmax(W_y h_t + b_y), step by step
+    np.testing.assert_allclose(probs, est.predict_proba(X[3:4])[0], atol=1e-10)
+    assert ex.readout.classes == ("0", "1")
+
+
+def test_cli_model_and_input(trained, tmp_path, capsys):
+    _, path, X = trained
+    seq = tmp_path / "x.npy"
+    np.save(seq, X[0].astype(np.float64))
+    assert main(["explain", "--model", str(path), "--input", str(seq), "--form", "table"]) == 0
+    out = capsys.readouterr().out
+    assert "Step 4" in out and "y_4 = softmax(W_y h_4 + b_y)" in out
+    assert main(["explain", "--model", str(path), "--input", "1,0; 0,1", "--format", "md"]) == 0
+    assert "## Step 2" in capsys.readouterr().out
+    assert main(["explain", "--model", str(path)]) == 1
+    assert "--model without --input" in capsys.readouterr().err
+
+
+def test_deeper_networks_show_the_first_layer_and_say_so():
+    lstm = lstmkit.LSTM(2, 3, num_layers=2, dtype=np.float64, seed=1)
+    ex = example_from_model(lstm, np.ones((2, 2)))
+    assert "first layer, forward direction" in ex.note and ex.readout is None
+    y, _ = lstmkit.LSTM(2, 3, dtype=np.float64, seed=1)(np.ones((2, 1, 2)))
+    np.testing.assert_allclose(forward(ex).steps[-1]["h"], y[-1, 0], atol=1e-12)  # same seed, same layer 0
+    with pytest.raises(ValueError, match="proj_size=1"):
+        example_from_model(lstmkit.LSTM(2, 3, proj_size=1, seed=0), np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"expected x a \(T, 2\) sequence"):
+        example_from_model(lstm, np.ones((2, 3)))
+
+
+def test_read_sequence(tmp_path):
+    np.testing.assert_array_equal(read_sequence("1,0; 0.5,-1"), [[1, 0], [0.5, -1]])
+    p = tmp_path / "s.csv"
+    p.write_text("1,2\n3,4\n")
+    np.testing.assert_array_equal(read_sequence(str(p)), [[1, 2], [3, 4]])
+    with pytest.raises(FileNotFoundError):
+        read_sequence(str(tmp_path / "none.csv"))
+    assert "W_{ii}" in explain(example_from_model(lstmkit.LSTMCell(2, 2, seed=0), np.ones((1, 2))), "md")

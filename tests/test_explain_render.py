@@ -1,0 +1,216 @@
+"""Rendered explanations: golden files at a fixed width, and the numbers in them checked
+against hand derivations (kept in the comments) and PyTorch, not against the code's own output.
+
+Regenerate the golden files after an intended change with ``LSTMKIT_UPDATE_GOLDEN=1 pytest tests/test_explain_render.py``
+and read the diff.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmkit.cli import main
+from lstmkit.explain import check, explain, worked
+from lstmkit.explain.check import report_document
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("LSTMKIT_UPDATE_GOLDEN") == "1"
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {path} missing; run with LSTMKIT_UPDATE_GOLDEN=1 to create it"
+    want = path.read_text(encoding="utf-8")
+    if text != want:
+        a, b = text.splitlines(), want.splitlines()
+        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        pytest.fail(f"{name} differs from the golden file at line {first + 1}:\n got:  {a[first] if first < len(a) else '<end>'}\n"
+                    f" want: {b[first] if first < len(b) else '<end>'}")
+
+
+@pytest.fixture(scope="module")
+def s0():
+    return worked.load(f"{EXAMPLES}/seed000.toml")[0]
+
+
+@pytest.fixture(scope="module")
+def s1():
+    return worked.load(f"{EXAMPLES}/seed001.toml")[0]
+
+
+@pytest.fixture(scope="module")
+def s2():
+    return worked.load(f"{EXAMPLES}/seed002.toml")
+
+
+def test_golden_seed000_by_hand(s0):
+    golden("seed000_round1_steps.txt", explain(s0, "text", decimals=1, width=100))
+
+
+def test_golden_seed000_exact_with_grad(s0):
+    golden("seed000_exact_grad.txt", explain(s0, "text", grad=True, width=100))
+
+
+def test_golden_seed001_table(s1):
+    golden("seed001_table.txt", explain(s1, "text", form="table", width=100))
+
+
+def test_golden_seed002_memory(s2):
+    golden("seed002_memory.txt", "\n".join(explain(ex, "text", form="memory", width=100) for ex in s2))
+
+
+def test_golden_markdown_and_latex(s0):
+    golden("seed000_round1.md", explain(s0, "md", decimals=1))
+    golden("seed000_round1.tex", explain(s0, "latex", decimals=1))
+
+
+def test_golden_check_reports(s0, s1):
+    from lstmkit.explain.render_text import render
+
+    golden("check_seed000.txt", render(report_document([check(s0)]), 120))
+    golden("check_seed001.txt", render(report_document([check(s1)]), 120))
+
+
+def _block(text: str, lhs: str) -> list[str]:
+    """The lines of the equation starting with ``lhs =`` (until the blank line)."""
+    lines = text.splitlines()
+    i = next(n for n, s in enumerate(lines) if s.startswith(lhs + " ="))
+    out = []
+    for s in lines[i:]:
+        if not s.strip():
+            break
+        out.append(s)
+    return out
+
+
+def test_by_hand_numbers_are_the_slides(s0):
+    text = explain(s0, "text", decimals=1, width=100)
+    # step 1 (slides): i_1 = σ([4.0, 2.0]) = [1.0, 0.9]  (σ(4) = 0.982, σ(2) = 0.881)
+    i1 = _block(text, "i_1")
+    assert "= σ([4.0, 2.0]ᵀ)" in i1[-3] and i1[-2].endswith("= [1.0, 0.9]ᵀ")
+    # c_1 = [1.0, 0.9] * [0.8, 0.0] = [0.8, 0.0]; h_1 = [1.0, 1.0] * tanh([0.8, 0.0]) = [0.7, 0.0]
+    assert _block(text, "c_1")[-1].endswith("= [0.8, 0.0]ᵀ")
+    assert _block(text, "h_1")[-1].endswith("= [0.7, 0.0]ᵀ")
+    # step 2: i_2 = σ([4.0, 2.0] + [0.7, 2.8]) = σ([4.7, 4.8]) = [1.0, 1.0]
+    i2 = "\n".join(_block(text, "i_2"))
+    assert "σ([4.0, 2.0]ᵀ + [0.7, 2.8]ᵀ)" in i2 and "σ([4.7, 4.8]ᵀ)" in i2
+    # c~_2 = tanh([1.0, 0.0] + [-2.8, 2.8]) = tanh([-1.8, 2.8]) = [-0.9, 1.0]
+    g2 = "\n".join(_block(text, "c̃_2"))
+    assert "tanh([1.0, 0.0]ᵀ + [-2.8, 2.8]ᵀ)" in g2 and g2.endswith("= [-0.9, 1.0]ᵀ")
+    # c_2 = [0.1, 0.9]*[0.8, 0.0] + [1.0, 1.0]*[-0.9, 1.0] = [-0.8, 1.0]; h_2 = tanh([-0.8, 1.0]) = [-0.7, 0.8]
+    c2 = _block(text, "c_2")
+    assert "[0.1, 0.9]ᵀ * [0.8, 0.0]ᵀ + [1.0, 1.0]ᵀ * [-0.9, 1.0]ᵀ" in c2[1] and c2[-1].endswith("= [-0.8, 1.0]ᵀ")
+    assert _block(text, "h_2")[-1].endswith("= [-0.7, 0.8]ᵀ")
+    # the matrix times vector of seed 000, eq. (12): [[4 4], [2 2]] × [1.0, 0.0]ᵀ as two-line blocks
+    assert "⎡4 4⎤ × ⎡1.0⎤" in i1[1] and "⎣2 2⎦   ⎣0.0⎦" in i1[2]
+
+
+def test_exact_numbers_by_hand_derivation(s0):
+    text = explain(s0, "text", width=100)
+    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    c1 = s(4) * math.tanh(1)  # c_1 = σ(4) tanh(1) = 0.7479
+    h1 = s(5) * math.tanh(c1)  # h_1 = σ(5) tanh(c_1) = 0.6296
+    y1 = math.exp(h1) / (math.exp(h1) + 1)  # softmax([h1, 0])[0] = 0.6524
+    assert _block(text, "c_1")[-1].endswith(f"= [{c1:.3f}, 0.000]ᵀ") and f"{c1:.3f}" == "0.748"
+    assert _block(text, "h_1")[-1].endswith(f"= [{h1:.3f}, 0.000]ᵀ") and f"{h1:.3f}" == "0.630"
+    assert f"[{y1:.3f}, {1 - y1:.3f}]ᵀ" in "\n".join(_block(text, "y_1")) and f"{y1:.3f}" == "0.652"
+
+
+def test_loss_and_gradient_agree_with_torch(s0):
+    torch = pytest.importorskip("torch")
+    text = explain(s0, "text", grad=True, width=100)
+    cell = torch.nn.LSTMCell(2, 2, bias=False).double()
+    W = {k: np.array(v, dtype=float) for k, v in worked.load(f"{EXAMPLES}/seed000.toml")[0].weights.items()}
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.from_numpy(np.concatenate([W["W_ii"], W["W_if"], W["W_ic"], W["W_io"]])))
+        cell.weight_hh.copy_(torch.from_numpy(np.concatenate([W["W_hi"], W["W_hf"], W["W_hc"], W["W_ho"]])))
+    h0 = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
+    c0 = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
+    h, c, L = h0, c0, 0.0
+    for x, tgt in zip([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], [0, 1, 1]):
+        h, c = cell(torch.tensor([x], dtype=torch.float64), (h, c))
+        L = L + torch.nn.functional.cross_entropy(h, torch.tensor([tgt]))
+    L.backward()
+    m = re.search(r"= (\d+\.\d+)\.\s+Walking back", text)
+    assert m and float(m.group(1)) == pytest.approx(L.item(), abs=5e-4)
+    # the last dh_prev printed (backward step 1) is dL/dh_0
+    step1 = text.split("Backward step 1")[1]
+    want = "[" + ", ".join(f"{v:.3f}" for v in h0.grad[0].tolist()) + "]ᵀ"
+    assert _block(step1, "dh_prev")[-2].endswith(want)
+    gW = cell.weight_hh.grad.numpy()[:2]  # dL/dW_hi, the first block of weight_hh
+    row = next(s for s in step1.splitlines() if s.strip().startswith("W_hi "))
+    assert "; ".join(", ".join(f"{v:.3f}" for v in r) for r in gW).replace("-0.000", "0.000") in row.replace("-0.000", "0.000")
+
+
+def test_table_form_numbers(s1):
+    text = explain(s1, "text", form="table", width=100)
+    # forget gate, cell 2: W_f·[h,x] = -0.03*0.1 + 0.9*1 - 0.8*0.5 - 0.5*1.256 = -0.131; + 0.05 = -0.081; σ = 0.480
+    assert re.search(r"cell 2\s+-0\.131\s+-0\.081\s+0\.480", text)
+    # output, cell 2: o = σ(0.408) = 0.601, tanh(0.409) = 0.388, h = 0.601*0.3876 = 0.233
+    assert re.search(r"cell 2\s+0\.409\s+0\.388\s+0\.601\s+0\.233", text)
+
+
+def test_memory_form_numbers(s2):
+    text = explain(s2[0], "text", form="memory", width=100)
+    # f(Ws1*zs + Wi1*x + Bias1) = f(2*1.0 + 1*1.0 + 0) = f(3) = 0.953
+    assert "= f(2 * 1.000 + 1 * 1.0 + 0)" in text and "= f(3.000)" in text and "= 0.953" in text
+    assert "% of the long-term memory to remember" in text
+
+
+def test_html_is_self_contained(s0):
+    page = explain(s0, "html", decimals=1)
+    assert page.startswith("<!DOCTYPE html>") and "<math display=\"block\">" in page
+    assert page.count("data:image/png;base64,") == 2
+    assert not re.search(r"(src|href)=\"(https?:)?//", page) and "<script" not in page and "@import" not in page
+    assert "<mn>4.7</mn><mo>,</mo><mn>4.8</mn>" in page  # σ([4.7, 4.8]ᵀ) of step 2, by hand
+
+
+def test_cli_explain_matches_golden_and_writes_atomically(tmp_path, capsys):
+    assert main(["explain", f"{EXAMPLES}/seed000.toml", "--round", "1"]) == 0
+    golden("seed000_round1_steps.txt", capsys.readouterr().out)
+    out = tmp_path / "page.html"
+    assert main(["explain", f"{EXAMPLES}/seed000.toml", "--format", "html", "--out", str(out)]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>") and not list(tmp_path.glob(".*tmp"))
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["explain", str(tmp_path / "nope.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lstmkit: error:") and "nope.toml" in err and "Traceback" not in err
+    assert main(["explain", f"{EXAMPLES}/seed002.toml", "--format", "latex"]) == 1
+    assert "Pick one with --example K" in capsys.readouterr().err
+    assert main(["explain", f"{EXAMPLES}/seed001.toml", "--grad"]) == 1
+    assert "expected weights for all four gates" in capsys.readouterr().err
+
+
+def test_cli_check_exit_status(tmp_path, capsys):
+    assert main(["check", f"{EXAMPLES}/seed000.toml"]) == 1
+    assert main(["check", f"{EXAMPLES}/seed002.toml", "--example", "3"]) == 0
+    capsys.readouterr()
+    assert main(["check", f"{EXAMPLES}/seed001.toml", "--format", "json"]) == 1
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["ok"] is False and any(f["verdict"] == "impossible" for f in data[0]["findings"])
+
+
+def test_cli_exercise_round_trip(tmp_path, capsys):
+    ex = tmp_path / "ex.toml"
+    assert main(["exercise", "--seed", "4", "--steps", "1", "--out", str(ex)]) == 0
+    key = tmp_path / "ex.key.toml"
+    assert ex.exists() and key.exists()
+    assert main(["check", str(key)]) == 0
+    assert "Score: 20/20" in capsys.readouterr().out
+    assert main(["check", str(ex)]) == 1
+    assert "Score: 0/20" in capsys.readouterr().out

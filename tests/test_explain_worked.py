@@ -1,0 +1,92 @@
+"""The worked-example TOML format: parsing, notations, precision of claims, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import numpy as np
+import pytest
+
+from lstmkit.explain import worked
+from lstmkit.explain.worked import canonical_name, from_dict
+from lstmkit.seeds import SEED000_GATES
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _seed000(**extra):
+    d = {"title": "s0", "weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]}}
+    d.update(extra)
+    return d
+
+
+def test_seed000_file_matches_seeds_module():
+    # the example file and lstmkit.seeds (both copied from the slides) must agree
+    ex = worked.load(f"{EXAMPLES}/seed000.toml")[0]
+    for k, v in SEED000_GATES.items():
+        np.testing.assert_array_equal(ex.weights[k], np.array(v, dtype=float))
+    np.testing.assert_array_equal(ex.x, [[1, 0], [1, 0], [0, 1]])
+    assert ex.complete and ex.hidden_size == 2 and ex.input_size == 2 and ex.T == 3
+    assert ex.readout.targets == (0, 1, 1)
+
+
+def test_all_shipped_examples_load():
+    counts = {name: len(worked.load(f"{EXAMPLES}/{name}.toml")) for name in ("seed000", "seed001", "seed002")}
+    assert counts == {"seed000": 1, "seed001": 1, "seed002": 6}
+
+
+def test_per_gate_and_concat_give_the_same_cell():
+    # seed 000 in the W·[h, x] + b notation of seeds 001/003: W_k = [W_hk | W_ik]
+    conc = {}
+    for L in "ifco":
+        conc[f"W_{L}"] = np.concatenate([np.array(SEED000_GATES[f"W_h{L}"]), np.array(SEED000_GATES[f"W_i{L}"])], axis=1).tolist()
+    a = from_dict(_seed000())[0].cell()
+    b = from_dict({"notation": "concat", "weights": conc, "inputs": {"x": [[1.0, 0.0]]}})[0].cell()
+    for k in ("weight_ih", "weight_hh"):
+        np.testing.assert_array_equal(a.state_dict()[k], b.state_dict()[k])
+
+
+def test_unit_notation_maps_seed002_gate_numbers():
+    # seed 002: 1 forget, 2 candidate, 3 input, 4 output
+    ex = from_dict({"notation": "unit", "weights": {"Wi1": 1.0, "Ws1": 2.0, "Bias2": 0.5}, "inputs": {"x": [1.0]}})[0]
+    assert ex.gates["f"].Wx[0, 0] == 1.0 and ex.gates["f"].Wh[0, 0] == 2.0
+    assert ex.gates["g"].b[0] == 0.5 and ex.gates["i"].Wx is None and not ex.complete
+
+
+@pytest.mark.parametrize("value, decimals", [(0.9, 1), (0.495, 3), ("0.50", 2), (4, 0), (1.0, 1), ("-0.760", 3)])
+def test_claim_precision_is_how_it_is_written(value, decimals):
+    ex = from_dict(_seed000(claims=[{"step": 1, "name": "i", "value": [value, value]}]))[0]
+    assert ex.claims[0].decimals == decimals
+
+
+def test_blank_claims_and_aliases():
+    ex = from_dict(_seed000(claims=[{"step": 1, "name": "c~", "value": ["?", 0.5]}, {"step": 2, "name": "C", "value": [1, 2]}]))[0]
+    c = ex.claims[0]
+    assert c.name == "g" and not c.answered and np.isnan(c.value[0]) and c.value[1] == 0.5
+    assert ex.claims[1].name == "c"
+    assert canonical_name("z_c~") == "z_g" and canonical_name("Wxh_c") == "Wxh_g"
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"notation": "matrix"}, "expected notation one of"),
+        ({"weights": {**SEED000_GATES, "W_ii": [[1, 2, 3], [4, 5, 6]]}}, "expected weights.W_ii shape (2, 2), got shape (2, 3)"),
+        ({"weights": {**SEED000_GATES, "W_zz": [[1]]}}, "expected weights.W_zz a weight name"),
+        ({"claims": [{"step": 4, "name": "i", "value": [1, 1]}]}, "expected claim #1 step an integer from 1 to T=3, got 4"),
+        ({"claims": [{"step": 1, "name": "q", "value": [1, 1]}]}, "expected claim #1 name a quantity"),
+        ({"claims": [{"step": 1, "name": "i", "value": ["abc", 1]}]}, "expected claim #1 value numbers"),
+        ({"readout": {"targets": [0, 5, 1]}}, "expected readout.targets 3 class indices in 0..1"),
+        ({"colour": 1}, "unknown keys ['colour']"),
+    ],
+)
+def test_bad_input_names_the_argument(patch, message):
+    with pytest.raises((ValueError, KeyError)) as e:
+        from_dict(_seed000(**patch))
+    assert message in str(e.value)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text("title = \n")
+    with pytest.raises(ValueError, match="bad.toml: expected a TOML worked-example file"):
+        worked.load(p)
