@@ -132,3 +132,16 @@ def test_sklearn_conventions_and_errors():
         LSTMForecaster(window=3, log=True).fit(np.arange(20.0))
     with pytest.raises(ValueError, match="expected parameter one of"):
         fc.set_params(windw=3)
+
+
+def test_same_seed_same_forecast_and_a_csv_column(tmp_path):
+    from lstmkit.forecast import read_series
+
+    months, y = airline_passengers(with_months=True)
+    (tmp_path / "a.csv").write_text("month,passengers\n" + "".join(f"{m},{v:.0f}\n" for m, v in zip(months, y)))
+    s = read_series(tmp_path / "a.csv", "passengers")
+    np.testing.assert_array_equal(s, y)
+    assert read_series(tmp_path / "a.csv", ["passengers"]).shape == (144, 1)
+    a = LSTMForecaster(window=12, log=True, difference=1, **dict(FAST, epochs=2)).fit(s[:60]).predict(3)
+    b = LSTMForecaster(window=12, log=True, difference=1, **dict(FAST, epochs=2)).fit(s[:60]).predict(3)
+    np.testing.assert_array_equal(a, b)

@@ -56,6 +56,14 @@ def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
     return (arr[:, None] if was_1d else arr), was_1d
 
 
+def read_series(path, column) -> np.ndarray:
+    """A series from CSV column(s): ``column`` a name/index -> (N,), a list of them -> (N, S)."""
+    from .tables import read_csv_columns
+
+    y = read_csv_columns(path, column)  # (N, len(columns))
+    return y[:, 0] if isinstance(column, (str, int, np.integer)) else y
+
+
 @dataclass
 class BacktestResult:
     """Scores of the LSTM and the baselines on the same held-out (origin, lead) pairs.

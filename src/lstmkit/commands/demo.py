@@ -174,6 +174,12 @@ def memory_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     return "Seeds 002/003: does the network remember an input k steps back?\n\n" + r.table(), figures
 
 
+def _write_text(path: Path, text: str) -> None:
+    from ..io import atomic_write_bytes
+
+    atomic_write_bytes(path, lambda f: f.write((text + "\n").encode("utf-8")))
+
+
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -194,11 +200,11 @@ def run(args: argparse.Namespace) -> int:
         report, figures = part()
         secs = time.perf_counter() - t0
         print(f"\n=== {name} ({secs:.1f} s) ===\n{report}", flush=True)
-        (out / f"{name}.txt").write_text(report + "\n", encoding="utf-8")
+        _write_text(out / f"{name}.txt", report)
         summary.append(f"{name}: {secs:.1f} s")
         summary += [f"  {k}: {v:.4f}" for k, v in figures.items()]
     summary.append(f"total: {time.perf_counter() - t_all:.1f} s")
-    (out / "summary.txt").write_text("\n".join(summary) + "\n", encoding="utf-8")
+    _write_text(out / "summary.txt", "\n".join(summary))
     print("\n" + "\n".join(summary))
     print(f"\nresults written to {out.resolve()}")
     return 0
