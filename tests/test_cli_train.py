@@ -136,3 +136,22 @@ def test_generate_trains_samples_and_reloads(tmp_path, capsys):
     assert "\nhel" in capsys.readouterr().out
     assert main(["generate"]) == 1
     assert "expected --text" in error_line(capsys)
+
+
+def test_train_regressor_from_a_wide_csv(tmp_path, capsys):
+    # one row per sequence, its 4 columns are the steps; the target is the mean of the steps
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 4))
+    lines = ["t0,t1,t2,t3,mean"] + [",".join(f"{v:.5f}" for v in row) + f",{row.mean():.5f}" for row in X]
+    (tmp_path / "w.csv").write_text("\n".join(lines) + "\n")
+    rc = main(["train", str(tmp_path / "w.csv"), "--task", "regress", "--target", "mean", "--hidden-size", "8",
+               "--epochs", "40", "--model-out", str(tmp_path / "r.npz")])  # fmt: skip
+    assert rc == 0
+    out = capsys.readouterr().out
+    r2 = float(out.split("training R² ")[1].split()[0])
+    assert r2 > 0.9
+    assert main(["predict", str(tmp_path / "r.npz"), str(tmp_path / "w.csv"), "--target", "mean"]) == 0
+    assert "R² on" in capsys.readouterr().out
+    np.save(tmp_path / "two.npy", np.ones((3, 4, 2)))  # 2 features per step; the model reads 1
+    assert main(["predict", str(tmp_path / "r.npz"), str(tmp_path / "two.npy")]) == 1
+    assert "expected 1 features per step (as at fit), got 2" in error_line(capsys)

@@ -145,3 +145,12 @@ def test_same_seed_same_forecast_and_a_csv_column(tmp_path):
     a = LSTMForecaster(window=12, log=True, difference=1, **dict(FAST, epochs=2)).fit(s[:60]).predict(3)
     b = LSTMForecaster(window=12, log=True, difference=1, **dict(FAST, epochs=2)).fit(s[:60]).predict(3)
     np.testing.assert_array_equal(a, b)
+
+
+def test_mae_by_lead_by_hand():
+    from lstmkit.forecast import BacktestResult
+
+    actual = np.array([[[1.0], [2.0]], [[3.0], [np.nan]]])  # 2 origins, 2 leads; the last lead unscored
+    f = np.array([[[2.0], [2.0]], [[1.0], [9.0]]])
+    r = BacktestResult(np.array([5, 6]), actual, {"lstm": f}, {"lstm": {"MAE": 1, "RMSE": 1, "MASE": 1}}, {}, 0.0)
+    np.testing.assert_allclose(r.mae_by_lead()["lstm"], [(1 + 2) / 2, 0.0])  # lead 2: only |2 - 2|

@@ -81,6 +81,13 @@ class BacktestResult:
     skill_vs_naive: float  # 1 - MAE_lstm / MAE_naive (> 0: better than naive)
     notes: list[str] = field(default_factory=list)
 
+    def mae_by_lead(self) -> dict[str, np.ndarray]:
+        """method -> (H,) MAE of each lead over the origins where it is scored."""
+        ok = ~np.isnan(self.actual)
+        err = {k: np.where(ok, np.abs(np.nan_to_num(self.actual) - f), 0.0) for k, f in self.forecasts.items()}
+        n = ok.sum(axis=(0, 2))  # (H,)
+        return {k: e.sum(axis=(0, 2)) / np.maximum(n, 1) for k, e in err.items()}
+
     def table(self) -> str:
         """A plain-text table: one row per method, MAE / RMSE / MASE, best MAE marked."""
         best = min(self.metrics, key=lambda k: self.metrics[k]["MAE"])
@@ -88,6 +95,10 @@ class BacktestResult:
         for name, m in self.metrics.items():
             mark = "  <- best" if name == best else ""
             lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{m['MASE']:>8.3f}{mark}")
+        if self.actual.shape[1] > 1:
+            lines.append("MAE by lead " + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
+            for name, v in self.mae_by_lead().items():
+                lines.append(f"  {name:<14}" + " ".join(f"{x:7.1f}" for x in v))
         lags = ", ".join(f"s={s}: {c:+.3f}" for s, c in self.lag_corr.items())
         lines.append(f"lag check corr(forecast_t, actual_(t-s)): {lags}")
         lines.append(f"skill vs naive (1 - MAE/MAE_naive): {self.skill_vs_naive:+.3f}")
@@ -214,7 +225,7 @@ class LSTMForecaster:
         return X, Y
 
     # -- fit / predict ---------------------------------------------------------------------
-    def fit(self, y, sample_weight=None) -> "LSTMForecaster":
+    def fit(self, y) -> "LSTMForecaster":
         """Fit on the whole series ``y`` (N,) or (N, S). Scaling is fitted on ``y`` alone. Returns self."""
         self._check_params()
         y2, was_1d = as_series(y, f"{KIND}.fit")

@@ -68,10 +68,10 @@ class MemoryResult:
         import matplotlib.pyplot as plt
 
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-        for c, style in zip(CELLS, ("o--", "s-")):
-            a.plot(self.lags, self.accuracy[c], style, label=c.upper())
-            b.semilogy(self.grad_k, self.grad_trained[c] + 1e-30, style[-1], label=f"{c.upper()} trained")
-            b.semilogy(self.grad_k, self.grad_init[c] + 1e-30, ":", label=f"{c.upper()} at init")
+        for c, marker, color in zip(CELLS, ("o", "s"), ("tab:blue", "tab:orange")):
+            a.plot(self.lags, self.accuracy[c], marker + "-", color=color, label=c.upper())
+            b.semilogy(self.grad_k, self.grad_trained[c] + 1e-30, "-", color=color, label=f"{c.upper()} trained")
+            b.semilogy(self.grad_k, self.grad_init[c] + 1e-30, ":", color=color, label=f"{c.upper()} at init")
         a.axhline(self.chance, color="grey", lw=0.8, label="chance")
         a.set(xlabel="lag (distractor steps)", ylabel="test accuracy", title="Recall after a lag", ylim=(0, 1.05))
         b.set(xlabel="k (steps back from the loss)", ylabel="mean ||dL_t/dx_(t-k)||", title="Gradient reaching back")
