@@ -121,9 +121,9 @@ class LSTMForecaster:
     clip, patience, validation_split, seed, verbose : passed to the :class:`lstmkit.LSTMRegressor`
     that is trained (its targets are already scaled here, so it does not standardize again).
 
-    Learned attributes: ``n_series_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S) the fitted
-    series, ``regressor_`` the trained :class:`lstmkit.LSTMRegressor`, ``history``-like
-    ``training_history_``.
+    Learned attributes: ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
+    the fitted series, ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
+    ``training_history_`` (:class:`lstmkit.History`).
     """
 
     def __init__(
@@ -236,14 +236,13 @@ class LSTMForecaster:
                 f"{KIND}.fit", "y", f"at least window+horizon+difference = {need + self.difference} values",
                 f"{len(y2)}", "Use a shorter window or horizon.",
             )  # fmt: skip
-        self.mean_ = z.mean(axis=0)  # (S,)
-        self.scale_ = np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0)  # (S,)
-        X, Y = self._windows((z - self.mean_) / self.scale_)
-        self.regressor_ = self._new_regressor().fit(X, Y)
-        self.n_series_ = y2.shape[1]
-        self.history_ = y2
-        self._was_1d = was_1d
-        self.training_history_ = getattr(self.regressor_, "history_", None)
+        mean = z.mean(axis=0)  # (S,)
+        scale = np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0)  # (S,)
+        X, Y = self._windows((z - mean) / scale)
+        regressor = self._new_regressor().fit(X, Y)  # a failed fit leaves a fitted forecaster as it was
+        self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
+        self.n_series_, self.history_, self.is_1d_ = y2.shape[1], y2, was_1d
+        self.training_history_ = regressor.history_
         return self
 
     def _new_regressor(self):
@@ -278,7 +277,7 @@ class LSTMForecaster:
             out.append(block)
             hist = np.concatenate([hist, block])
         f = np.concatenate(out)[:steps]
-        return f[:, 0] if self._was_1d else f
+        return f[:, 0] if self.is_1d_ else f
 
     def _check_history(self, y, what: str) -> np.ndarray:
         y2, _ = as_series(y, f"{KIND}.{what}")
@@ -301,7 +300,7 @@ class LSTMForecaster:
 
         reg = self.regressor_
         extra = {
-            "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "was_1d": self._was_1d,
+            "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
             "history": self.history_.tolist(),
             "regressor": {"params": reg._json_params(), "model_config": reg.model_.config(),
                           "n_features_in": reg.n_features_in_, "history": reg.history_.epochs, **reg._extra()},
@@ -330,7 +329,7 @@ class LSTMForecaster:
             fc.mean_ = np.array(ex["mean"], dtype=np.float64)
             fc.scale_ = np.array(ex["scale"], dtype=np.float64)
             fc.history_ = np.array(ex["history"], dtype=np.float64)
-            fc._was_1d = bool(ex["was_1d"])
+            fc.is_1d_ = bool(ex["is_1d"])
             fc.n_series_ = fc.history_.shape[1]
             if fc.mean_.shape != (fc.n_series_,) or fc.regressor_.n_features_in_ != fc.n_series_:
                 raise ValueError(f"{fc.n_series_} series but scaling for {fc.mean_.shape} and {fc.regressor_.n_features_in_} inputs")

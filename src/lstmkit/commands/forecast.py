@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.model:
         fc = LSTMForecaster.load(args.model)
-        y = fc.history_[:, 0] if fc._was_1d else fc.history_
+        y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
         if args.data:
             y = load_series(args.data, args.column)
         result = None
