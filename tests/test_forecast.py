@@ -10,7 +10,6 @@ import warnings
 import numpy as np
 import pytest
 
-from lstmkit import baselines as bl
 from lstmkit.datasets import airline_passengers
 from lstmkit.estimators import NotFittedError
 from lstmkit.forecast import ForecastWarning, LSTMForecaster
@@ -27,26 +26,6 @@ def test_airline_series_matches_the_published_table():
     assert (y[0], y[-1], y.min(), y.max(), y[:12].sum()) == (112, 432, 104, 622, 1520)
     assert months[0] == "1949-01" and months[-1] == "1960-12"
     assert months[int(np.argmin(y))] == "1949-11" and months[int(np.argmax(y))] == "1960-07"
-
-
-def test_baselines_by_hand():
-    h = np.array([1.0, 2, 3, 4, 5, 6, 7])
-    np.testing.assert_array_equal(bl.naive_forecast(h, 3), [7, 7, 7])
-    # period 3, last cycle is [5, 6, 7]: leads 1..4 -> 5, 6, 7, 5
-    np.testing.assert_array_equal(bl.seasonal_naive_forecast(h, 4, 3), [5, 6, 7, 5])
-    y, f = np.array([1.0, 2, 3]), np.array([2.0, 2, 5])
-    assert bl.mae(y, f) == pytest.approx(1.0)  # (1 + 0 + 2) / 3
-    assert bl.rmse(y, f) == pytest.approx(np.sqrt(5 / 3))  # (1 + 0 + 4) / 3
-    # in-sample naive scale of [1, 3, 2, 6]: (2 + 1 + 4) / 3
-    assert bl.mase_scale(np.array([1.0, 3, 2, 6]), 1) == pytest.approx(7 / 3)
-    assert bl.mase(y, f, 7 / 3) == pytest.approx(3 / 7)
-
-
-def test_lag_profile_exposes_a_forecast_that_repeats_the_last_value():
-    y = np.cumsum(np.random.default_rng(0).normal(size=60))
-    idx = np.arange(10, 60)
-    lag = bl.lag_profile(y[idx - 1], y, idx)  # the naive forecast
-    assert lag[1] == pytest.approx(1.0) and lag[0] < lag[1]
 
 
 def test_backtest_beats_naive_on_a_seasonal_series_and_scores_baselines_on_the_same_pairs():

@@ -76,3 +76,10 @@ def test_bad_sampling_arguments(gen):
         gen.generate("a", 5, temperature=0)
     with pytest.raises(ValueError, match="expected prime a non-empty str"):
         gen.generate("", 5)
+
+
+def test_same_seed_same_model():
+    a = TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=2, seed=7).fit(PATTERN)
+    b = TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=2, seed=7).fit(PATTERN)
+    for k, v in a.model_.state_dict().items():
+        np.testing.assert_array_equal(v, b.model_.state_dict()[k])
