@@ -117,7 +117,7 @@ class LSTMForecaster:
     seasonal_period : int   m for the seasonal-naive baseline and MASE (None: no season, m = 1)
     log : bool              model log y (every value must be > 0)
     difference : int        0: model levels, 1: model first differences z_t = u_t - u_{t-1}
-    hidden_size, num_layers, dropout, forget_bias, epochs, batch_size, optimizer, learning_rate,
+    hidden_size, num_layers, bidirectional, dropout, forget_bias, epochs, batch_size, optimizer, learning_rate,
     clip, patience, validation_split, seed, verbose : passed to the :class:`lstmkit.LSTMRegressor`
     that is trained (its targets are already scaled here, so it does not standardize again).
 
@@ -135,6 +135,7 @@ class LSTMForecaster:
         difference: int = 0,
         hidden_size: int = 32,
         num_layers: int = 1,
+        bidirectional: bool = False,
         dropout: float = 0.0,
         forget_bias: float | None = 1.0,
         epochs: int = 200,
@@ -154,6 +155,7 @@ class LSTMForecaster:
         self.difference = difference
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.dropout = dropout
         self.forget_bias = forget_bias
         self.epochs = epochs
@@ -168,7 +170,7 @@ class LSTMForecaster:
 
     # -- scikit-learn conventions ----------------------------------------------------------
     _param_names = (
-        "window", "horizon", "seasonal_period", "log", "difference", "hidden_size", "num_layers", "dropout", "forget_bias", "epochs",
+        "window", "horizon", "seasonal_period", "log", "difference", "hidden_size", "num_layers", "bidirectional", "dropout", "forget_bias", "epochs",
         "batch_size", "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "verbose",
     )  # fmt: skip
 
@@ -249,7 +251,8 @@ class LSTMForecaster:
         from .estimators import LSTMRegressor
 
         return LSTMRegressor(
-            hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout, forget_bias=self.forget_bias,
+            hidden_size=self.hidden_size, num_layers=self.num_layers, bidirectional=self.bidirectional,
+            dropout=self.dropout, forget_bias=self.forget_bias,
             epochs=self.epochs, standardize=False, per_step=False, dtype="float64",
             batch_size=self.batch_size, optimizer=self.optimizer, learning_rate=self.learning_rate, clip=self.clip,
             patience=self.patience, validation_split=self.validation_split, seed=self.seed, verbose=self.verbose,

@@ -31,8 +31,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backtest", type=int, default=0, metavar="N", help="hold out the last N values, fit on the rest, score")
     p.add_argument("--steps", type=int, default=None, help="values to forecast after the series (default: horizon)")
     p.add_argument("--hidden-size", type=int, default=32)
+    p.add_argument("--num-layers", type=int, default=1)
+    p.add_argument("--dropout", type=float, default=0.0, help="between layers (num_layers > 1)")
     p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--patience", type=int, default=None, help="early stopping on --validation-split (default: off)")
+    p.add_argument("--validation-split", type=float, default=0.0, help="fraction of training windows held out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="write the forecast to this CSV")
     p.add_argument("--plot", help="write a PNG of the series, backtest and forecast (matplotlib)")
@@ -115,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
         y = load_series(args.data, args.column)
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
-            difference=args.difference, hidden_size=args.hidden_size, epochs=args.epochs,
-            learning_rate=args.lr, seed=args.seed,
+            difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,
+            dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+            patience=args.patience, validation_split=args.validation_split, seed=args.seed,
         )  # fmt: skip
         result = None
         if args.backtest:
