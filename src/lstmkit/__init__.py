@@ -4,11 +4,12 @@ The engine (this package's top level) imports NumPy only. Plots, rich output, th
 PyTorch and ONNX live at the edges and are imported where they are used.
 """
 
-from . import functional, layout
+from . import activations, functional, layout, variants
 from .cell import LSTMCell, LSTMStep, RNNCell
 from .functional import sigmoid, softmax, tanh
 from .module import Module
 from .recurrent import LSTM, RNN
+from .variants import LSTMVariant
 
 __version__ = "0.1.0"
 
@@ -31,9 +32,12 @@ __all__ = [
     "LSTMCell",
     "RNNCell",
     "LSTMStep",
+    "LSTMVariant",
     "Module",
     "functional",
     "layout",
+    "activations",
+    "variants",
     "sigmoid",
     "tanh",
     "softmax",

@@ -28,6 +28,7 @@ from . import layout
 from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
 from .functional import sigmoid, tanh
 from .module import Module
+from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,17 @@ class LSTMStep:
     g: np.ndarray  # tanh(z_g) = c~_t
     o: np.ndarray  # σ(z_o)
     c: np.ndarray  # c_t = f*c_{t-1} + i*g
-    tanh_c: np.ndarray  # tanh(c_t)
+    tanh_c: np.ndarray  # tanh(c_t) (variants: h(c_t), of LN(c_t) with layer_norm)
     h: np.ndarray  # h_t = o*tanh(c_t)
+    # variants (None when the option is off); z_i, z_f, z_o above include the peephole terms
+    peephole_i: np.ndarray | None = None  # p_i * c_{t-1}, added to z_i
+    peephole_f: np.ndarray | None = None  # p_f * c_{t-1}, added to z_f
+    peephole_o: np.ndarray | None = None  # p_o * c_t, added to z_o
+    c_unclipped: np.ndarray | None = None  # f*c_{t-1} + i*g before the cell clip
+    norm_x: np.ndarray | None = None  # γ_ih * LN(W_ih x_t)     (B, 4H), layer_norm
+    norm_h: np.ndarray | None = None  # γ_hh * LN(W_hh h_{t-1}) (B, 4H), layer_norm
+    c_norm: np.ndarray | None = None  # γ_c * LN(c_t) + β_c, the input of h(·), layer_norm
+    ln_stats: tuple | None = None  # layer_norm: (â, 1/sqrt(σ²+ε)) of W_ih x, W_hh h, c_t, for backward
 
 
 def _init_uniform(rng: np.random.Generator, shape, hidden_size: int, dtype) -> np.ndarray:
@@ -75,7 +85,11 @@ class _CellBase(Module):
             shapes.update(bias_ih=(G * H,), bias_hh=(G * H,))
         for k, shape in shapes.items():
             self._add_param(k, _init_uniform(rng, shape, H, self.dtype))
+        self._add_variant_params(rng)
         self._cache = None
+
+    def _add_variant_params(self, rng: np.random.Generator) -> None:
+        """Parameters of the options, created after the plain ones (none for the base)."""
 
     def _check_x(self, x, where):
         x = check_float_array(x, where, "x", self.dtype)
@@ -121,12 +135,55 @@ class LSTMCell(_CellBase):
     zeros when None. ``cell.step(x, hx)`` returns the full :class:`LSTMStep`.
     ``dx, (dh_prev, dc_prev) = cell.backward(dh, dc=None)`` after a forward; parameter gradients
     accumulate in ``cell.grads``.
+
+    Variants (keyword-only, off by default; the equations of :mod:`lstmkit.variants` for one step):
+    ``peephole`` (parameters ``weight_ci``, ``weight_cf``, ``weight_co`` (H,): z_i += p_i*c_{t-1},
+    z_f += p_f*c_{t-1}, z_o += p_o*c_t), ``input_forget`` (f = 1 - i), ``gate_clip`` (clip every
+    gate pre-activation, ONNX ``clip``), ``cell_clip`` (clip c_t), ``activations`` ((f, g, h) as
+    in ONNX) and ``layer_norm`` (``ln_weight_ih``, ``ln_weight_hh`` (4H,), ``ln_weight_c`` (H,)
+    and, with bias, ``ln_bias_c`` (H,)). :class:`LSTMStep` then also shows the extra terms.
+    The sequence regularisers (dropouts, zoneout, DropConnect) live on :class:`lstmkit.LSTM`.
     """
 
     gate_count = 4
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32, seed=None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        dtype=np.float32,
+        seed=None,
+        *,
+        peephole: bool = False,
+        input_forget: bool = False,
+        gate_clip: float | None = None,
+        cell_clip: float | None = None,
+        activations=DEFAULT_ACTIVATIONS,
+        layer_norm: bool = False,
+    ):
+        self.variant = LSTMVariant.checked(
+            "LSTMCell",
+            peephole=peephole,
+            input_forget=input_forget,
+            gate_clip=gate_clip,
+            cell_clip=cell_clip,
+            activations=activations,
+            layer_norm=layer_norm,
+        )
         super().__init__(input_size, hidden_size, bias, dtype, seed)
+
+    def _add_variant_params(self, rng):
+        H = self.hidden_size
+        if self.variant.peephole:
+            for gate in "ifo":
+                self._add_param(f"weight_c{gate}", _init_uniform(rng, (H,), H, self.dtype))
+        if self.variant.layer_norm:
+            self._add_param("ln_weight_ih", np.ones(4 * H, dtype=self.dtype))
+            self._add_param("ln_weight_hh", np.ones(4 * H, dtype=self.dtype))
+            self._add_param("ln_weight_c", np.ones(H, dtype=self.dtype))
+            if self.bias:
+                self._add_param("ln_bias_c", np.zeros(H, dtype=self.dtype))
 
     # -- construction from the seeds' notations ----------------------------------------------
     @classmethod
@@ -163,6 +220,8 @@ class LSTMCell(_CellBase):
         h_prev, c_prev = (None, None) if hx is None else self._unpack_hx(hx, where)
         h_prev = self._check_state(h_prev, B, batched, where, "hx[0] (h_prev)")
         c_prev = self._check_state(c_prev, B, batched, where, "hx[1] (c_prev)")
+        if not self.variant.is_plain:
+            return self._variant_step(x, h_prev, c_prev)
         H = self.hidden_size
         z = self._linear_pre(x, h_prev)  # (B, 4H) = W_ih x + b_ih + W_hh h_{t-1} + b_hh
         z_i, z_f, z_g, z_o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
@@ -174,6 +233,53 @@ class LSTMCell(_CellBase):
         tanh_c = tanh(c)
         h = o * tanh_c  # h_t = o_t*tanh(c_t)
         return LSTMStep(x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, tanh_c, h)
+
+    def _variant_step(self, x, h_prev, c_prev):
+        """One step with the options (the equations of :mod:`lstmkit.variants` without masks).
+
+        Returns the :class:`LSTMStep` (with the layer-norm statistics backward needs).
+        """
+        v, H = self.variant, self.hidden_size
+        fa, ga, ha = v.acts  # f for the gates, g for the candidate, h for the output of c
+        clip = v.gate_clip
+        ln_stats = None
+        norm_x = norm_h = c_norm = None
+        if v.layer_norm:
+            norm_x, ln_x = layer_norm_forward(x @ self.weight_ih.T, self.ln_weight_ih)  # γ_ih*LN(W_ih x)
+            norm_h, ln_h = layer_norm_forward(h_prev @ self.weight_hh.T, self.ln_weight_hh)  # γ_hh*LN(W_hh h)
+            z = norm_x + norm_h
+            if self.bias:
+                z += self.bias_ih + self.bias_hh
+        else:
+            z = self._linear_pre(x, h_prev)  # W_ih x + b_ih + W_hh h_{t-1} + b_hh
+        z_i, z_f, z_g, z_o = z[:, :H].copy(), z[:, H : 2 * H].copy(), z[:, 2 * H : 3 * H], z[:, 3 * H :].copy()
+        peep_i = peep_f = peep_o = None
+        if v.peephole:
+            peep_i = self.weight_ci * c_prev  # i sees c_{t-1}
+            peep_f = self.weight_cf * c_prev  # f sees c_{t-1}
+            z_i += peep_i
+            z_f += peep_f
+        i = fa(_clip(z_i, clip))  # input gate
+        f = 1.0 - i if v.input_forget else fa(_clip(z_f, clip))  # forget gate (coupled: 1 - i)
+        g = ga(_clip(z_g, clip))  # candidate memory
+        c = f * c_prev + i * g  # c_t = f*c_{t-1} + i*g
+        c_unclipped = None
+        if v.cell_clip is not None:
+            c_unclipped, c = c, np.clip(c, -v.cell_clip, v.cell_clip)  # c_t clipped
+        if v.peephole:
+            peep_o = self.weight_co * c  # o sees c_t
+            z_o += peep_o
+        o = fa(_clip(z_o, clip))  # output gate
+        if v.layer_norm:
+            c_norm, ln_c = layer_norm_forward(c, self.ln_weight_c, self._params.get("ln_bias_c"))
+            ln_stats = (ln_x, ln_h, ln_c)
+        act_c = ha(c_norm if v.layer_norm else c)  # h(c_t) or h(γ_c*LN(c_t) + β_c)
+        h = o * act_c  # h_t = o*h(·)
+        step = LSTMStep(
+            x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, act_c, h,
+            peep_i, peep_f, peep_o, c_unclipped, norm_x, norm_h, c_norm, ln_stats,
+        )  # fmt: skip
+        return step
 
     @staticmethod
     def _unpack_hx(hx, where):
@@ -205,6 +311,11 @@ class LSTMCell(_CellBase):
         B, H = s.h.shape
         dh = self._check_state(dh, B, batched, where, "dh")
         dc = self._check_state(dc, B, batched, where, "dc")
+        if not self.variant.is_plain:
+            dx, dh_prev, dc_prev = self._variant_backward(s, dh, dc)
+            if not batched:
+                return dx[0], (dh_prev[0], dc_prev[0])
+            return dx, (dh_prev, dc_prev)
         # h = o * tanh(c)
         do = dh * s.tanh_c  # dL/do
         dc = dc + dh * s.o * (1.0 - s.tanh_c**2)  # backprop through tanh(c): 1 - tanh² from output
@@ -230,6 +341,74 @@ class LSTMCell(_CellBase):
         if not batched:
             return dx[0], (dh_prev[0], dc_prev[0])
         return dx, (dh_prev, dc_prev)
+
+
+    def _variant_backward(self, s: LSTMStep, dh, dc):
+        """Backward of :meth:`_variant_step`, its lines in reverse. Returns dx, dh_prev, dc_prev."""
+        v = self.variant
+        fa, ga, ha = v.acts
+        clip = v.gate_clip
+        g_ = self.grads
+        # h = o * h(n), n = c or γ_c*LN(c) + β_c
+        do = dh * s.tanh_c
+        dn = dh * s.o * ha.grad(s.c_norm if v.layer_norm else s.c, s.tanh_c)  # through h(·)
+        if v.layer_norm:  # n = γ_c*LN(c) + β_c
+            dcn, dg_c, db_c = layer_norm_backward(dn, self.ln_weight_c, s.ln_stats[2])
+            g_["ln_weight_c"] += dg_c
+            if self.bias:
+                g_["ln_bias_c"] += db_c
+            dc = dc + dcn
+        else:
+            dc = dc + dn
+        # o = f(clip(z_o)), z_o includes p_o*c
+        dz_o = do * fa.grad(_clip(s.z_o, clip), s.o) * _inside(s.z_o, clip)
+        if v.peephole:
+            g_["weight_co"] += (dz_o * s.c).sum(axis=0)
+            dc = dc + dz_o * self.weight_co
+        if v.cell_clip is not None:  # c = clip(c_unclipped)
+            dc = dc * _inside(s.c_unclipped, v.cell_clip)
+        # c = f*c_prev + i*g
+        df = dc * s.c_prev
+        di = dc * s.g
+        dg = dc * s.i
+        dc_prev = dc * s.f
+        if v.input_forget:  # f = 1 - i
+            di = di - df
+            dz_f = np.zeros_like(df)
+        else:
+            dz_f = df * fa.grad(_clip(s.z_f, clip), s.f) * _inside(s.z_f, clip)
+        dz_i = di * fa.grad(_clip(s.z_i, clip), s.i) * _inside(s.z_i, clip)
+        dz_g = dg * ga.grad(_clip(s.z_g, clip), s.g) * _inside(s.z_g, clip)
+        if v.peephole:  # z_i += p_i*c_prev, z_f += p_f*c_prev
+            g_["weight_ci"] += (dz_i * s.c_prev).sum(axis=0)
+            g_["weight_cf"] += (dz_f * s.c_prev).sum(axis=0)
+            dc_prev = dc_prev + dz_i * self.weight_ci + dz_f * self.weight_cf
+        dz = np.concatenate([dz_i, dz_f, dz_g, dz_o], axis=1)  # (B, 4H)
+        if not v.layer_norm:  # z = W_ih x + b_ih + W_hh h_prev + b_hh
+            self._accumulate(dz, s.x, s.h_prev)
+            return dz @ self.weight_ih, dz @ self.weight_hh, dc_prev
+        # z = γ_ih*LN(W_ih x) + γ_hh*LN(W_hh h_prev) + b
+        if self.bias:
+            db = dz.sum(axis=0)
+            g_["bias_ih"] += db
+            g_["bias_hh"] += db
+        da_x, dg_ih, _ = layer_norm_backward(dz, self.ln_weight_ih, s.ln_stats[0])
+        da_h, dg_hh, _ = layer_norm_backward(dz, self.ln_weight_hh, s.ln_stats[1])
+        g_["ln_weight_ih"] += dg_ih
+        g_["ln_weight_hh"] += dg_hh
+        g_["weight_ih"] += da_x.T @ s.x
+        g_["weight_hh"] += da_h.T @ s.h_prev
+        return da_x @ self.weight_ih, da_h @ self.weight_hh, dc_prev
+
+
+def _clip(z, clip):
+    """clip(z, -clip, clip), or z when clip is None."""
+    return z if clip is None else np.clip(z, -clip, clip)
+
+
+def _inside(z, clip):
+    """d clip(z)/dz: 1 inside [-clip, clip], 0 outside; 1 without a clip."""
+    return 1.0 if clip is None else (np.abs(z) <= clip).astype(z.dtype)
 
 
 class RNNCell(_CellBase):

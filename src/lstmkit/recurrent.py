@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from . import kernels, variants
 from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
 from .module import Module
+from .variants import LSTMVariant
 
 
 def _reverse_index(T: int, lengths: np.ndarray | None) -> np.ndarray | None:
@@ -93,8 +94,12 @@ class _Recurrent(Module):
             rng, self.dropout_rng = np.random.default_rng(init_ss), np.random.default_rng(drop_ss)
         k = 1.0 / np.sqrt(self.hidden_size)  # PyTorch: U(-1/sqrt(H), 1/sqrt(H)) for every parameter
         for name_, shape in self._param_shapes().items():
-            self._add_param(name_, rng.uniform(-k, k, size=shape).astype(self.dtype))
+            self._add_param(name_, self._init_param(name_, shape, rng, k))
         self._cache = None
+
+    def _init_param(self, name: str, shape: tuple, rng: np.random.Generator, k: float) -> np.ndarray:
+        """Initial value of one parameter: U(-k, k) with k = 1/sqrt(H), as PyTorch."""
+        return rng.uniform(-k, k, size=shape).astype(self.dtype)
 
     # -- layout ----------------------------------------------------------------------------
     @property
@@ -337,17 +342,177 @@ class LSTM(_Recurrent):
     Parameters, PyTorch's names: ``weight_ih_l{k}[_reverse]`` (4H, I or D*P),
     ``weight_hh_l{k}[_reverse]`` (4H, P), ``bias_ih_l{k}``/``bias_hh_l{k}`` (4H,),
     ``weight_hr_l{k}`` (P, H) with proj_size; initialised U(-1/sqrt(H), 1/sqrt(H)).
+
+    Variants (keyword-only, all off by default; equations in :mod:`lstmkit.variants`):
+
+        peephole=False        i, f see c_{t-1} and o sees c_t: z_i += p_i ⊙ c_{t-1}, z_f += p_f ⊙ c_{t-1},
+                              z_o += p_o ⊙ c_t (Gers & Schmidhuber 2000; ONNX ``P``).
+        input_forget=False    coupled gates (CIFG), f = 1 - i (ONNX ``input_forget``); the f rows of
+                              the weights stay in the packed layout, unused (their gradient is 0).
+        gate_clip=None        clip each gate pre-activation to [-gate_clip, gate_clip] (ONNX ``clip``,
+                              as onnxruntime computes it).
+        cell_clip=None        clip the cell state c_t to [-cell_clip, cell_clip] (TensorFlow's cell_clip).
+        activations=("sigmoid", "tanh", "tanh")   (f, g, h) as in ONNX: f for i, f, o; g for the
+                              candidate; h for c_t on its way to h_t. Names or (name, alpha[, beta]),
+                              see :mod:`lstmkit.activations`.
+        layer_norm=False      z = γ_ih ⊙ LN(W_ih x~) + γ_hh ⊙ LN(W_hh h~) + b and h = o ⊙ h(γ_c ⊙ LN(c) + β_c)
+                              (Ba et al. 2016).
+        dropout_input=0.0     variational dropout on each layer's input, one mask per sequence
+                              (Gal & Ghahramani 2016; Keras ``dropout``).
+        dropout_recurrent=0.0 variational dropout on h_{t-1} in the recurrent product, one mask per
+                              sequence (Keras ``recurrent_dropout``).
+        zoneout_cell=0.0, zoneout_hidden=0.0   zoneout (Krueger et al. 2016): c_t = d ⊙ c_{t-1} +
+                              (1 - d) ⊙ c'_t with d ~ Bernoulli(z) each step; eval uses d = z.
+        dropconnect=0.0       DropConnect on W_hh, one mask per forward shared by the batch.
+
+    The regularisers act in training mode only, with masks drawn from ``dropout_rng`` (seeded by
+    ``seed``) for each layer and each direction separately (as Keras' ``Bidirectional`` does, each
+    direction is its own layer); ``dropout_input`` of layer k > 0 applies to the previous layer's
+    output after the inter-layer ``dropout``. ``last_masks`` holds the masks of the last forward
+    (:class:`lstmkit.variants.VariantMasks`), keyed ``"l{k}"`` / ``"l{k}_reverse"``; in eval mode
+    the dropout masks are None and the zoneout entries are the rates. Extra parameters, per layer and direction:
+    ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}`` (H,) with peephole (U(-k, k));
+    ``ln_weight_ih_l{k}`` (4H,), ``ln_weight_hh_l{k}`` (4H,), ``ln_weight_c_l{k}`` (H,) (ones) and,
+    with bias, ``ln_bias_c_l{k}`` (H,) (zeros) with layer_norm. They are created after the plain
+    parameters, so a seed gives the same plain weights with or without variants.
     """
 
     _gates = 4
     _n_states = 2
 
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        dtype=np.float32,
+        seed=None,
+        *,
+        peephole: bool = False,
+        input_forget: bool = False,
+        gate_clip: float | None = None,
+        cell_clip: float | None = None,
+        activations=variants.DEFAULT_ACTIVATIONS,
+        layer_norm: bool = False,
+        dropout_input: float = 0.0,
+        dropout_recurrent: float = 0.0,
+        zoneout_cell: float = 0.0,
+        zoneout_hidden: float = 0.0,
+        dropconnect: float = 0.0,
+    ) -> None:
+        self.variant = LSTMVariant.checked(
+            type(self).__name__,
+            peephole=peephole,
+            input_forget=input_forget,
+            gate_clip=gate_clip,
+            cell_clip=cell_clip,
+            activations=activations,
+            layer_norm=layer_norm,
+            dropout_input=dropout_input,
+            dropout_recurrent=dropout_recurrent,
+            zoneout_cell=zoneout_cell,
+            zoneout_hidden=zoneout_hidden,
+            dropconnect=dropconnect,
+        )
+        self.last_masks: dict[str, variants.VariantMasks] = {}
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size, dtype, seed)
+
+    def __getattr__(self, name: str):
+        # the variant options read as attributes: lstm.peephole, lstm.zoneout_cell, ...
+        variant = self.__dict__.get("variant")
+        if variant is not None and name in variants.LSTMVariant.__dataclass_fields__:
+            return getattr(variant, name)
+        return super().__getattr__(name)
+
+    # -- variant parameters ----------------------------------------------------------------
+    def _param_shapes(self) -> dict[str, tuple]:
+        shapes = super()._param_shapes()
+        v, H = self.variant, self.hidden_size
+        for layer in range(self.num_layers):
+            for d in range(self.num_directions):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                if v.peephole:
+                    for gate in "ifo":
+                        shapes[f"weight_c{gate}{sfx}"] = (H,)
+                if v.layer_norm:
+                    shapes[f"ln_weight_ih{sfx}"] = (4 * H,)
+                    shapes[f"ln_weight_hh{sfx}"] = (4 * H,)
+                    shapes[f"ln_weight_c{sfx}"] = (H,)
+                    if self.bias:
+                        shapes[f"ln_bias_c{sfx}"] = (H,)
+        return shapes
+
+    def _init_param(self, name, shape, rng, k):
+        if name.startswith("ln_weight"):
+            return np.ones(shape, dtype=self.dtype)  # LN gains start at 1
+        if name.startswith("ln_bias"):
+            return np.zeros(shape, dtype=self.dtype)  # LN shifts start at 0
+        return super()._init_param(name, shape, rng, k)
+
+    def _variant_weights(self, layer: int, d: int):
+        """(VariantWeights, suffix) of one layer and direction."""
+        W_ih, W_hh, b, W_hr, sfx = self._weights(layer, d)
+        p = self._params
+        w = variants.VariantWeights(W_ih, W_hh, b, W_hr)
+        if self.variant.peephole:
+            w.p_i, w.p_f, w.p_o = p[f"weight_ci{sfx}"], p[f"weight_cf{sfx}"], p[f"weight_co{sfx}"]
+        if self.variant.layer_norm:
+            w.g_ih, w.g_hh, w.g_c = p[f"ln_weight_ih{sfx}"], p[f"ln_weight_hh{sfx}"], p[f"ln_weight_c{sfx}"]
+            w.b_c = p.get(f"ln_bias_c{sfx}")
+        return w, sfx
+
+    #: gradient key of variants.variant_backward -> parameter name prefix
+    _VARIANT_GRAD_NAMES = {
+        "W_ih": "weight_ih",
+        "W_hh": "weight_hh",
+        "W_hr": "weight_hr",
+        "p_i": "weight_ci",
+        "p_f": "weight_cf",
+        "p_o": "weight_co",
+        "g_ih": "ln_weight_ih",
+        "g_hh": "ln_weight_hh",
+        "g_c": "ln_weight_c",
+        "b_c": "ln_bias_c",
+    }
+
+    def _variant_dir_forward(self, layer, d, x, states, mask, keep):
+        w, sfx = self._variant_weights(layer, d)
+        T, B, I = x.shape
+        masks = variants.draw_masks(
+            self.variant, self.dropout_rng, self.training, T, B, I, self.hidden_size, self.output_size, self.dtype
+        )
+        self.last_masks[sfx[1:]] = masks
+        y, h_T, c_T, cache = variants.variant_forward(x, w, states[0], states[1], self.variant, masks, mask, keep)
+        return y, (h_T, c_T), cache
+
+    def _variant_dir_backward(self, layer, d, dy, d_states, cache):
+        w, sfx = self._variant_weights(layer, d)
+        dx, grads, dh0, dc0 = variants.variant_backward(dy, d_states[0], d_states[1], w, self.variant, cache)
+        g = self.grads
+        for key, value in grads.items():
+            if key == "b":  # z depends on b_ih + b_hh: both receive the same gradient
+                g[f"bias_ih{sfx}"] += value
+                g[f"bias_hh{sfx}"] += value
+            else:
+                g[f"{self._VARIANT_GRAD_NAMES[key]}{sfx}"] += value
+        return dx, (dh0, dc0)
+
+    # -- per direction ---------------------------------------------------------------------
     def _dir_forward(self, layer, d, x, states, mask, keep):
+        if not self.variant.is_plain:
+            return self._variant_dir_forward(layer, d, x, states, mask, keep)
         W_ih, W_hh, b, W_hr, _ = self._weights(layer, d)
         y, h_T, c_T, cache = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep)
         return y, (h_T, c_T), cache
 
     def _dir_backward(self, layer, d, dy, d_states, cache):
+        if not self.variant.is_plain:
+            return self._variant_dir_backward(layer, d, dy, d_states, cache)
         W_ih, W_hh, _, W_hr, sfx = self._weights(layer, d)
         dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kernels.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
         self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
@@ -356,6 +521,12 @@ class LSTM(_Recurrent):
     @staticmethod
     def _pack_states(states):
         return (states[0], states[1])
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        for k, v in self.variant.changed().items():
+            s += f", {k}={v!r}"
+        return s
 
 
 class RNN(_Recurrent):
