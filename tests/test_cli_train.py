@@ -155,3 +155,19 @@ def test_train_regressor_from_a_wide_csv(tmp_path, capsys):
     np.save(tmp_path / "two.npy", np.ones((3, 4, 2)))  # 2 features per step; the model reads 1
     assert main(["predict", str(tmp_path / "r.npz"), str(tmp_path / "two.npy")]) == 1
     assert "expected 1 features per step (as at fit), got 2" in error_line(capsys)
+
+
+def test_train_and_predict_help_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from lstmkit.commands import predict, train
+
+    monkeypatch.chdir(tmp_path)
+    setup, train_line = train.EXAMPLE.split("\n")
+    python, dash_c, code = shlex.split(setup)
+    assert (python, dash_c) == ("python", "-c")
+    exec(code, {})  # the example's data-making line, run in this process
+    assert main(shlex.split(train_line)[1:]) == 0
+    assert "training accuracy" in capsys.readouterr().out
+    assert main(shlex.split(predict.EXAMPLE.split("(")[0])[1:]) == 0
+    assert (tmp_path / "predictions.csv").exists()
