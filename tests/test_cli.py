@@ -11,7 +11,7 @@ from lstmkit.cli import COMMANDS, main
 
 
 def test_demo_writes_seed000_report(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--quick"]) == 0
     out = capsys.readouterr().out
     assert "per-step accuracy: 3/3" in out
     # step 1 input gate: σ([4, 2]) = [0.9820, 0.8808] (by hand: 1/(1+e^-4), 1/(1+e^-2))

@@ -28,7 +28,11 @@ def test_counting_data_reproduces_the_slides_targets():
 
 def test_seed000_counting_task_reaches_100_percent_per_step_accuracy():
     """A 2-unit LSTM, read-out y_t = softmax(h_t) (no Linear), per-step softmax cross-entropy,
-    random initialisation -> every step of every training and unseen (longer) sequence right."""
+    random initialisation -> every step of every training and unseen (longer) sequence right.
+
+    Two units with y_t = softmax(h_t) have local minima: with these settings about half of the
+    random initialisations reach 100% (measured 5 of seeds 0-11); the test fixes seed 1, one of them.
+    """
     X, Y = counting_data(0)
     model = SequenceModel(2, None, 2, readout="identity", dtype=np.float64, seed=1)
     trainer = Trainer(model, lr=0.1, batch_size=16, seed=1, schedule="cosine", schedule_options={"T_max": 30})

@@ -21,6 +21,11 @@ from .models import SequenceModel  # noqa: E402
 from .saving import load  # noqa: E402
 from .training import History, Trainer, fit  # noqa: E402
 
+# forecasting, text generation, data for the seeds' tasks (issue 3, part B) — NumPy only
+from . import datasets  # noqa: E402
+from .forecast import ForecastWarning, LSTMForecaster  # noqa: E402
+from .text import TextGenerator  # noqa: E402
+
 __all__ = [
     "LSTM",
     "RNN",
@@ -48,6 +53,10 @@ __all__ = [
     "load",
     "losses",
     "optim",
+    "datasets",
+    "LSTMForecaster",
+    "ForecastWarning",
+    "TextGenerator",
 ]
 
 # model files (NumPy only): bare modules with an optional read-out

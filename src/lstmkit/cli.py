@@ -22,6 +22,10 @@ COMMANDS: dict[str, str] = {
     "explain": "lstmkit.commands.explain",
     "check": "lstmkit.commands.check",
     "exercise": "lstmkit.commands.exercise",
+    "train": "lstmkit.commands.train",
+    "predict": "lstmkit.commands.predict",
+    "forecast": "lstmkit.commands.forecast",
+    "generate": "lstmkit.commands.generate",
     "convert": "lstmkit.commands.convert",
 }
 

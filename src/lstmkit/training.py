@@ -54,7 +54,8 @@ LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse}
 
 # -- metrics: each returns (sum over valid targets, number of valid targets) -------------------
 def accuracy(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
-    """Correct predictions argmax(out) == y, counted over valid targets."""
+    """Correct predictions argmax(out) == y, counted over valid targets.
+    out (N..., C) logits, y (N...) class indices, mask (N...) 0/1 or None."""
     hit = out.argmax(axis=-1) == y
     if mask is None:
         return float(hit.sum()), float(hit.size)
@@ -62,7 +63,8 @@ def accuracy(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[f
 
 
 def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
-    """Σ |out - y| over valid elements, and their number."""
+    """Σ |out - y| over valid elements, and their number.
+    out and y (N..., K), mask (N...) 0/1 or None (broadcast over K)."""
     err = np.abs(out - y)
     if mask is None:
         return float(err.sum()), float(err.size)

@@ -1,0 +1,82 @@
+"""Shared by the commands: read sequences and labels from .npz / .npy / .csv with one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..cli import CommandError
+
+
+def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True) -> None:
+    g = p.add_argument_group("data (.npz arrays, .npy X, or .csv)")
+    g.add_argument("--x-key", default="X", help=".npz: name of the (n, T, F) input array (default: X)")
+    g.add_argument("--lengths-key", default="lengths", help=".npz: name of the optional (n,) lengths array (default: lengths)")
+    g.add_argument("--features", help=".csv: comma-separated feature columns (default: all but --group/--target)")
+    g.add_argument("--group", help=".csv long layout: column whose value names the sequence of each row (one row per step); "
+                   "without it each row is one sequence whose feature columns are its steps")  # fmt: skip
+    if with_target:
+        g.add_argument("--y-key", default="y", help=".npz: name of the target array (default: y)")
+        g.add_argument("--target", help=".csv: the target column")
+
+
+def load_sequences(path: str, args, need_target: bool, numeric_target: bool = False, per_step: bool = False):
+    """X (n, T, F) float, y or None, lengths or None from ``path``; errors name the file and the key."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(2, "No such file", str(p))
+    suffix = p.suffix.lower()
+    y = lengths = None
+    if suffix == ".csv":
+        target = getattr(args, "target", None)
+        if need_target and target is None:
+            raise CommandError(f"{p}: expected --target naming the label column of the CSV, got none.")
+        X, y, lengths = read_csv_sequences(p, args.features, target, args.group, per_step, numeric_target)
+    elif suffix in (".npz", ".npy"):
+        from ..tables import read_array
+
+        if suffix == ".npy":
+            X = read_array(p)
+            if need_target:
+                raise CommandError(f"{p}: expected an .npz holding both {args.x_key!r} and {args.y_key!r} for training, got a single-array .npy.")
+        else:
+            with np.load(p, allow_pickle=False) as z:
+                names = list(z.files)
+            X = read_array(p, args.x_key)
+            y_key = getattr(args, "y_key", None)
+            if y_key and y_key in names:
+                y = read_array(p, y_key)
+            elif need_target:
+                raise CommandError(f"{p}: expected an array named {y_key!r} (the targets), got arrays {names}. Use --y-key.")
+            if args.lengths_key in names:
+                lengths = read_array(p, args.lengths_key)
+        if X.dtype.kind not in "iuf":
+            raise CommandError(f"{p}: expected numeric inputs in {args.x_key!r}, got dtype {X.dtype}.")
+        X = X.astype(np.float64)
+        if X.ndim == 2:
+            X = X[:, :, None]  # (n, T) -> one feature per step
+        if X.ndim != 3:
+            raise CommandError(f"{p}: expected inputs of shape (n, T, F) or (n, T), got shape {X.shape}.")
+        if not np.isfinite(X).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
+            raise CommandError(f"{p}: expected finite inputs, got {X[bad]} at index {bad} (NaN/inf in data).")
+        if y is not None and y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise CommandError(f"{p}: expected finite targets in {args.y_key!r}, got NaN/inf (NaN in data).")
+    else:
+        raise CommandError(f"{p}: expected a .csv, .npz or .npy file, got {suffix or 'no extension'!r}.")
+    return X, y, lengths
+
+
+def read_csv_sequences(*a, **k):
+    from ..tables import read_csv_sequences as f
+
+    return f(*a, **k)
+
+
+def print_table(rows: list[tuple], header: tuple) -> None:
+    """A small aligned table on stdout."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(str(v).rjust(w) for v, w in zip(r, widths)))

@@ -1,0 +1,153 @@
+"""``lstmkit forecast``: fit an LSTMForecaster on a series (or load one), backtest it beside the
+naive baselines, forecast ahead, and optionally plot."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..cli import CommandError
+
+HELP = "forecast a time series with an LSTM, scored beside naive and seasonal-naive baselines"
+EXAMPLE = (
+    "lstmkit forecast builtin:airline --column passengers --log --difference 1 --season 12 "
+    "--horizon 12 --backtest 24 --model-out airline_model.npz --plot airline.png"
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="?", help="series: a .csv (with --column), a .npy (N,) or (N, S), or builtin:airline")
+    p.add_argument("--column", help=".csv: comma-separated column(s) holding the series")
+    p.add_argument("--model", help="use this saved forecaster instead of training (data then only extends the history)")
+    p.add_argument("--model-out", help="save the trained forecaster to this file")
+    p.add_argument("--window", type=int, default=12, help="input steps per forecast (default 12)")
+    p.add_argument("--horizon", type=int, default=1, help="steps forecast at once, direct multi-output (default 1)")
+    p.add_argument("--season", type=int, default=None, help="seasonal period for the seasonal-naive baseline and MASE")
+    p.add_argument("--log", action="store_true", help="model log(y) (all values > 0)")
+    p.add_argument("--difference", type=int, default=0, choices=(0, 1), help="1: model first differences")
+    p.add_argument("--backtest", type=int, default=0, metavar="N", help="hold out the last N values, fit on the rest, score")
+    p.add_argument("--steps", type=int, default=None, help="values to forecast after the series (default: horizon)")
+    p.add_argument("--hidden-size", type=int, default=32)
+    p.add_argument("--num-layers", type=int, default=1)
+    p.add_argument("--dropout", type=float, default=0.0, help="between layers (num_layers > 1)")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--patience", type=int, default=None, help="early stopping on --validation-split (default: off)")
+    p.add_argument("--validation-split", type=float, default=0.0, help="fraction of training windows held out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="write the forecast to this CSV")
+    p.add_argument("--plot", help="write a PNG of the series, backtest and forecast (matplotlib)")
+
+
+def load_series(data: str, column) -> np.ndarray:
+    """(N,) or (N, S) float64 from builtin:airline, a CSV column list, or a .npy file."""
+    if data == "builtin:airline":
+        from importlib import resources
+
+        with resources.as_file(resources.files("lstmkit").joinpath("data/airline_passengers.csv")) as csv_path:
+            return load_series(str(csv_path), column or "passengers")
+    p = Path(data)
+    if not p.exists():
+        raise FileNotFoundError(2, "No such file", str(p))
+    if p.suffix.lower() == ".csv":
+        if not column:
+            from ..tables import read_csv
+
+            header, _ = read_csv(p)
+            raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
+        from ..tables import read_csv_columns
+
+        y = read_csv_columns(p, [c.strip() for c in column.split(",")])
+        return y[:, 0] if y.shape[1] == 1 else y
+    if p.suffix.lower() == ".npy":
+        from ..tables import read_array
+
+        y = read_array(p)
+        if y.dtype.kind not in "iuf" or y.ndim not in (1, 2):
+            raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
+        if not np.isfinite(y).all():
+            raise CommandError(f"{p}: expected finite values, got NaN/inf (NaN in data).")
+        return y.astype(np.float64)
+    raise CommandError(f"{p}: expected a .csv or .npy series (or builtin:airline), got {p.suffix or 'no extension'!r}.")
+
+
+def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
+    """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import atomic_write_bytes
+
+    y = np.asarray(y, dtype=np.float64)
+    y1 = y if y.ndim == 1 else y[:, 0]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(np.arange(len(y1)), y1, color="black", lw=1.2, label="series")
+    if result is not None:
+        styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
+        for name, f in result.forecasts.items():
+            c, ls = styles.get(name, ("tab:green", "-"))
+            mae = result.metrics[name]["MAE"]
+            ax.plot(result.origins, f[:, 0, 0], ls, color=c, label=f"{name} (lead 1, MAE {mae:.1f})")
+        ax.axvline(result.origins[0] - 0.5, color="grey", lw=0.8)
+    if forecast is not None:
+        f1 = np.asarray(forecast) if np.ndim(forecast) == 1 else np.asarray(forecast)[:, 0]
+        ax.plot(np.arange(len(y1), len(y1) + len(f1)), f1, "-", color="tab:orange", lw=2, label="forecast ahead")
+    ax.set(xlabel="time index", ylabel="value", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..forecast import ForecastWarning, LSTMForecaster
+
+    if args.model:
+        fc = LSTMForecaster.load(args.model)
+        y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
+        if args.data:
+            y = load_series(args.data, args.column)
+        result = None
+    else:
+        if not args.data:
+            raise CommandError("forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none.")
+        y = load_series(args.data, args.column)
+        fc = LSTMForecaster(
+            window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
+            difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,
+            dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+            patience=args.patience, validation_split=args.validation_split, seed=args.seed,
+        )  # fmt: skip
+        result = None
+        if args.backtest:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ForecastWarning)  # the notes are printed with the table
+                result = fc.backtest(y, args.backtest)
+            print(f"backtest on the last {args.backtest} values (fit on the first {len(y) - args.backtest}):")
+            print(result.table())
+            print()
+        fc.fit(y)  # the final model uses the whole series
+        if args.model_out:
+            fc.save(args.model_out)
+            print(f"model saved to {args.model_out}")
+    f = fc.predict(args.steps, y)
+    print(f"forecast of the next {len(f)} values ({'direct' if len(f) <= fc.horizon else 'direct blocks of ' + str(fc.horizon) + ', recursive'}):")
+    print(" ".join(f"{v:.2f}" for v in np.ravel(f[:, 0] if f.ndim == 2 else f)))
+    if args.out:
+        from ..io import atomic_write_bytes
+
+        rows = np.atleast_2d(f.T).T
+        text = "step," + ",".join(f"series{j}" for j in range(rows.shape[1])) + "\n"
+        text += "".join(f"{i + 1}," + ",".join(f"{v:.6g}" for v in r) + "\n" for i, r in enumerate(rows))
+        atomic_write_bytes(args.out, lambda fh: fh.write(text.encode()))
+        print(f"forecast written to {args.out}")
+    if args.plot:
+        plot_forecast(args.plot, y, result, f, title=str(args.data or args.model))
+        print(f"plot written to {args.plot}")
+    return 0

@@ -1,0 +1,399 @@
+"""``LSTMForecaster``: seed 002's "predict the next values of a time series", with honest baselines.
+
+Pipeline, fitted on the training part only and inverted on output (S series, window W, horizon H):
+
+    y      (N, S)   raw series (a 1-D series is S = 1)
+    u_t  = log y_t                      if log=True        (needs y > 0)
+    z_t  = u_t - u_{t-1}                if difference=1    (else z_t = u_t)
+    s_t  = (z_t - μ) / σ                μ, σ per series, from the training part
+    X_j  = s_{j..j+W-1}        (W, S)   one input window
+    Y_j  = s_{j+W..j+W+H-1}    (H, S)   the next H values, flattened to (H*S,)
+
+The model is an LSTM over the window whose last hidden state feeds a linear read-out to all H*S
+outputs at once: a **direct multi-output** forecast (no feeding back of its own predictions within
+the horizon). Asking for more than H steps repeats that block recursively, each block conditioned on
+the previous block's forecast; this is said in :meth:`LSTMForecaster.predict`.
+
+:meth:`LSTMForecaster.backtest` holds out the last part of a series, fits on the rest, and makes a
+forecast from every origin in the held-out part using the true history up to that origin. It
+scores the LSTM beside the naive (last value) and seasonal-naive forecasts on exactly the same
+(origin, lead) pairs with MAE, RMSE and MASE (see :mod:`lstmkit.baselines`), and reports
+corr(ŷ_t, y_{t-s}) for s = 0..3: a model that only repeats the last value peaks at s = 1. When
+the model is no better than naive, a :class:`ForecastWarning` says so.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import baselines as bl
+from ._checks import check_int, fail
+from .estimators import NotFittedError
+from .saving import register
+
+KIND = "LSTMForecaster"
+
+
+class ForecastWarning(UserWarning):
+    """The forecast is no better than a naive baseline (or merely lags the input)."""
+
+
+def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
+    """(N,) or (N, S) real array -> ((N, S) float64, was_1d). Rejects NaN/inf, empty, 3-D."""
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "iuf":
+        fail(where, arg, "a real numeric array (N,) or (N, n_series)", f"dtype {arr.dtype}", exc=TypeError)
+    arr = arr.astype(np.float64)
+    if arr.ndim not in (1, 2):
+        fail(where, arg, "a 1-D series (N,) or a 2-D array (N, n_series)", f"{arr.ndim}-D shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        fail(where, arg, "finite values", f"{arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}", "Fill or drop missing values first.")
+    was_1d = arr.ndim == 1
+    return (arr[:, None] if was_1d else arr), was_1d
+
+
+def read_series(path, column) -> np.ndarray:
+    """A series from CSV column(s): ``column`` a name/index -> (N,), a list of them -> (N, S)."""
+    from .tables import read_csv_columns
+
+    y = read_csv_columns(path, column)  # (N, len(columns))
+    return y[:, 0] if isinstance(column, (str, int, np.integer)) else y
+
+
+@dataclass
+class BacktestResult:
+    """Scores of the LSTM and the baselines on the same held-out (origin, lead) pairs.
+
+    forecasts: method -> (n_origins, H, S) forecasts; actual: (n_origins, H, S) with NaN where the
+    lead runs past the series; metrics: method -> {"MAE", "RMSE", "MASE"}; lag_corr: s -> corr(ŷ_t,
+    y_{t-s}) of the lead-1 LSTM forecasts; origins: (n_origins,) indices of the first unseen value.
+    """
+
+    origins: np.ndarray
+    actual: np.ndarray
+    forecasts: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, float]]
+    lag_corr: dict[int, float]
+    skill_vs_naive: float  # 1 - MAE_lstm / MAE_naive (> 0: better than naive)
+    notes: list[str] = field(default_factory=list)
+
+    def mae_by_lead(self) -> dict[str, np.ndarray]:
+        """method -> (H,) MAE of each lead over the origins where it is scored."""
+        ok = ~np.isnan(self.actual)
+        err = {k: np.where(ok, np.abs(np.nan_to_num(self.actual) - f), 0.0) for k, f in self.forecasts.items()}
+        n = ok.sum(axis=(0, 2))  # (H,)
+        return {k: e.sum(axis=(0, 2)) / np.maximum(n, 1) for k, e in err.items()}
+
+    def table(self) -> str:
+        """A plain-text table: one row per method, MAE / RMSE / MASE, best MAE marked."""
+        best = min(self.metrics, key=lambda k: self.metrics[k]["MAE"])
+        lines = [f"{'method':<16}{'MAE':>10}{'RMSE':>10}{'MASE':>8}", "-" * 44]
+        for name, m in self.metrics.items():
+            mark = "  <- best" if name == best else ""
+            lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{m['MASE']:>8.3f}{mark}")
+        if self.actual.shape[1] > 1:
+            lines.append("MAE by lead " + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
+            for name, v in self.mae_by_lead().items():
+                lines.append(f"  {name:<14}" + " ".join(f"{x:7.1f}" for x in v))
+        lags = ", ".join(f"s={s}: {c:+.3f}" for s, c in self.lag_corr.items())
+        lines.append(f"lag check corr(forecast_t, actual_(t-s)): {lags}")
+        lines.append(f"skill vs naive (1 - MAE/MAE_naive): {self.skill_vs_naive:+.3f}")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+@register
+class LSTMForecaster:
+    """Forecast one or several series with an LSTM over a sliding window (direct multi-output).
+
+    Parameters
+    ----------
+    window : int            W, input steps per forecast
+    horizon : int           H, steps forecast at once (direct multi-output)
+    seasonal_period : int   m for the seasonal-naive baseline and MASE (None: no season, m = 1)
+    log : bool              model log y (every value must be > 0)
+    difference : int        0: model levels, 1: model first differences z_t = u_t - u_{t-1}
+    hidden_size, num_layers, bidirectional, dropout, forget_bias, epochs, batch_size, optimizer, learning_rate,
+    clip, patience, validation_split, seed, verbose : passed to the :class:`lstmkit.LSTMRegressor`
+    that is trained (its targets are already scaled here, so it does not standardize again).
+
+    Learned attributes: ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
+    the fitted series, ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
+    ``training_history_`` (:class:`lstmkit.History`).
+    """
+
+    def __init__(
+        self,
+        window: int = 12,
+        horizon: int = 1,
+        seasonal_period: int | None = None,
+        log: bool = False,
+        difference: int = 0,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        forget_bias: float | None = 1.0,
+        epochs: int = 200,
+        batch_size: int = 16,
+        optimizer: str = "adam",
+        learning_rate: float = 0.01,
+        clip: float | None = 5.0,
+        patience: int | None = None,
+        validation_split: float = 0.0,
+        seed: int | None = 0,
+        verbose: int = 0,
+    ) -> None:
+        self.window = window
+        self.horizon = horizon
+        self.seasonal_period = seasonal_period
+        self.log = log
+        self.difference = difference
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.forget_bias = forget_bias
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.clip = clip
+        self.patience = patience
+        self.validation_split = validation_split
+        self.seed = seed
+        self.verbose = verbose
+
+    # -- scikit-learn conventions ----------------------------------------------------------
+    _param_names = (
+        "window", "horizon", "seasonal_period", "log", "difference", "hidden_size", "num_layers", "bidirectional", "dropout", "forget_bias", "epochs",
+        "batch_size", "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "verbose",
+    )  # fmt: skip
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {k: getattr(self, k) for k in self._param_names}
+
+    def set_params(self, **params) -> "LSTMForecaster":
+        for k, v in params.items():
+            if k not in self._param_names:
+                fail(KIND, "parameter", f"one of {list(self._param_names)}", repr(k), exc=ValueError)
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = LSTMForecaster().get_params()
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
+        return f"LSTMForecaster({changed})"
+
+    def _check_params(self) -> None:
+        check_int(self.window, KIND, "window", minimum=1)
+        check_int(self.horizon, KIND, "horizon", minimum=1)
+        if self.seasonal_period is not None:
+            check_int(self.seasonal_period, KIND, "seasonal_period", minimum=1)
+        if self.difference not in (0, 1):
+            fail(KIND, "difference", "0 or 1", repr(self.difference))
+
+    def _check_fitted(self, what: str) -> None:
+        if not hasattr(self, "regressor_"):
+            raise NotFittedError(f"LSTMForecaster.{what}: expected a fitted forecaster, got one that is not fitted. Call fit(y) first.")
+
+    # -- transform pipeline ----------------------------------------------------------------
+    def _to_model_space(self, y: np.ndarray) -> np.ndarray:
+        """(N, S) raw -> (N - difference, S) log/differenced, unscaled."""
+        u = y
+        if self.log:
+            if (y <= 0).any():
+                bad = np.argwhere(y <= 0)[0]
+                fail(KIND, "y", "values > 0 with log=True", f"{y[tuple(bad)]} at index {tuple(int(i) for i in bad)}", "Use log=False.")
+            u = np.log(y)
+        return np.diff(u, axis=0) if self.difference else u
+
+    def _from_model_space(self, z: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """(H, S) forecasts in model space after a series whose last raw value is ``last`` (S,)."""
+        u_last = np.log(last) if self.log else last
+        u = u_last[None] + np.cumsum(z, axis=0) if self.difference else z
+        return np.exp(u) if self.log else u
+
+    def _windows(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled (M, S) -> X (n, W, S), Y (n, H*S) for every full window and target block."""
+        W, H = self.window, self.horizon
+        n = len(s) - W - H + 1
+        X = np.stack([s[j : j + W] for j in range(n)])  # (n, W, S)
+        Y = np.stack([s[j + W : j + W + H].reshape(-1) for j in range(n)])  # (n, H*S)
+        return X, Y
+
+    # -- fit / predict ---------------------------------------------------------------------
+    def fit(self, y) -> "LSTMForecaster":
+        """Fit on the whole series ``y`` (N,) or (N, S). Scaling is fitted on ``y`` alone. Returns self."""
+        self._check_params()
+        y2, was_1d = as_series(y, f"{KIND}.fit")
+        z = self._to_model_space(y2)
+        need = self.window + self.horizon
+        if len(z) < need:
+            fail(
+                f"{KIND}.fit", "y", f"at least window+horizon+difference = {need + self.difference} values",
+                f"{len(y2)}", "Use a shorter window or horizon.",
+            )  # fmt: skip
+        mean = z.mean(axis=0)  # (S,)
+        scale = np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0)  # (S,)
+        X, Y = self._windows((z - mean) / scale)
+        regressor = self._new_regressor().fit(X, Y)  # a failed fit leaves a fitted forecaster as it was
+        self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
+        self.n_series_, self.history_, self.is_1d_ = y2.shape[1], y2, was_1d
+        self.training_history_ = regressor.history_
+        return self
+
+    def _new_regressor(self):
+        from .estimators import LSTMRegressor
+
+        return LSTMRegressor(
+            hidden_size=self.hidden_size, num_layers=self.num_layers, bidirectional=self.bidirectional,
+            dropout=self.dropout, forget_bias=self.forget_bias,
+            epochs=self.epochs, standardize=False, per_step=False, dtype="float64",
+            batch_size=self.batch_size, optimizer=self.optimizer, learning_rate=self.learning_rate, clip=self.clip,
+            patience=self.patience, validation_split=self.validation_split, seed=self.seed, verbose=self.verbose,
+        )  # fmt: skip
+
+    def _forecast_block(self, histories: list[np.ndarray]) -> np.ndarray:
+        """One direct H-step block for each raw history (each (>= W+difference, S)) -> (n, H, S)."""
+        W, H, S = self.window, self.horizon, self.n_series_
+        X = np.stack([((self._to_model_space(h) - self.mean_) / self.scale_)[-W:] for h in histories])  # (n, W, S)
+        Z = self.regressor_.predict(X).reshape(len(histories), H, S) * self.scale_ + self.mean_  # (n, H, S)
+        return np.stack([self._from_model_space(Z[i], h[-1]) for i, h in enumerate(histories)])
+
+    def predict(self, steps: int | None = None, y=None) -> np.ndarray:
+        """Forecast ``steps`` values (default: horizon) after the end of ``y`` (default: the fitted series).
+
+        Returns (steps,) when fitted on a 1-D series, else (steps, S). Steps beyond the horizon are
+        made recursively, one H-step block at a time, each block appended to the history.
+        """
+        self._check_fitted("predict")
+        steps = self.horizon if steps is None else check_int(steps, f"{KIND}.predict", "steps", minimum=1)
+        hist = self.history_ if y is None else self._check_history(y, "predict")
+        out = []
+        while sum(len(b) for b in out) < steps:
+            block = self._forecast_block([hist])[0]  # (H, S)
+            out.append(block)
+            hist = np.concatenate([hist, block])
+        f = np.concatenate(out)[:steps]
+        return f[:, 0] if self.is_1d_ else f
+
+    def _check_history(self, y, what: str) -> np.ndarray:
+        y2, _ = as_series(y, f"{KIND}.{what}")
+        if y2.shape[1] != self.n_series_:
+            fail(f"{KIND}.{what}", "y", f"{self.n_series_} series (columns), as at fit", f"{y2.shape[1]}")
+        need = self.window + self.difference
+        if len(y2) < need:
+            fail(f"{KIND}.{what}", "y", f"at least window+difference = {need} values of history", f"{len(y2)}")
+        return y2
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the fitted forecaster to one model file (lstmkit.modelfile; atomic; no pickle).
+
+        It holds the LSTM weights, the scaling, and the fitted series (so ``predict()`` works after
+        loading without the data).
+        """
+        self._check_fitted("save")
+        from .modelfile import save_model
+
+        reg = self.regressor_
+        extra = {
+            "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
+            "history": self.history_.tolist(),
+            "regressor": {"params": reg._json_params(), "model_config": reg.model_.config(),
+                          "n_features_in": reg.n_features_in_, "history": reg.history_.epochs, **reg._extra()},
+        }  # fmt: skip
+        save_model(path, KIND, self.get_params(), reg.model_.state_dict(), extra)
+
+    @classmethod
+    def load(cls, path) -> "LSTMForecaster":
+        """Load a forecaster written by :meth:`save` (any other kind of model file is refused)."""
+        from .saving import load
+
+        return load(path, kind=KIND)
+
+    @classmethod
+    def _from_model_file(cls, mf, path="") -> "LSTMForecaster":
+        from .estimators import LSTMRegressor
+        from .io import FileFormatError
+        from .modelfile import ModelFile
+
+        try:
+            fc = cls(**mf.config)
+            fc._check_params()
+            ex = mf.extra
+            r = dict(ex["regressor"])
+            fc.regressor_ = LSTMRegressor._from_model_file(ModelFile("LSTMRegressor", r.pop("params"), mf.arrays, r, {}), path)
+            fc.mean_ = np.array(ex["mean"], dtype=np.float64)
+            fc.scale_ = np.array(ex["scale"], dtype=np.float64)
+            fc.history_ = np.array(ex["history"], dtype=np.float64)
+            fc.is_1d_ = bool(ex["is_1d"])
+            fc.n_series_ = fc.history_.shape[1]
+            if fc.mean_.shape != (fc.n_series_,) or fc.regressor_.n_features_in_ != fc.n_series_:
+                raise ValueError(f"{fc.n_series_} series but scaling for {fc.mean_.shape} and {fc.regressor_.n_features_in_} inputs")
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
+        fc.training_history_ = fc.regressor_.history_
+        return fc
+
+    # -- backtest --------------------------------------------------------------------------
+    def backtest(self, y, test_size: int) -> BacktestResult:
+        """Fit on ``y[:-test_size]``; forecast from every origin in the last ``test_size`` values.
+
+        For origin o (first unseen index) the LSTM, naive and seasonal-naive forecasts of leads
+        1..H use the true history y[:o]; leads past the end of ``y`` are left out of the scores.
+        """
+        where = f"{KIND}.backtest"
+        y2, was_1d = as_series(y, where)
+        N = len(y2)
+        test_size = check_int(test_size, where, "test_size", minimum=1)
+        m = self.seasonal_period or 1
+        min_train = max(self.window + self.horizon + self.difference, m + 1)
+        if N - test_size < min_train:
+            fail(where, "test_size", f"at most N - {min_train} = {N - min_train} (enough training data)", test_size)
+        self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size])
+        H, S = self.horizon, y2.shape[1]
+        origins = np.arange(N - test_size, N)
+        histories = [y2[:o] for o in origins]
+        lstm = self._forecast_block(histories)  # (n, H, S)
+        naive = np.stack([bl.naive_forecast(h, H) for h in histories])
+        fc = {"lstm": lstm, "naive": naive}
+        if self.seasonal_period:
+            fc["seasonal_naive"] = np.stack([bl.seasonal_naive_forecast(h, H, m) for h in histories])
+        actual = np.full((len(origins), H, S), np.nan)
+        for i, o in enumerate(origins):
+            k = min(H, N - o)
+            actual[i, :k] = y2[o : o + k]
+        ok = ~np.isnan(actual)
+        scale = bl.mase_scale(y2[: N - test_size], m)
+        metrics = {
+            name: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], scale)}
+            for name, f in fc.items()
+        }
+        lag_corr = bl.lag_profile(lstm[:, 0, 0], y2[:, 0], origins)  # lead 1, first series
+        skill = 1.0 - metrics["lstm"]["MAE"] / metrics["naive"]["MAE"] if metrics["naive"]["MAE"] > 0 else float("nan")
+        notes = _diagnose(metrics, lag_corr)
+        for n in notes:
+            warnings.warn(n, ForecastWarning, stacklevel=2)
+        return BacktestResult(origins, actual, fc, metrics, lag_corr, skill, notes)
+
+
+def _diagnose(metrics: dict, lag_corr: dict) -> list[str]:
+    """Plain-language warnings: no better than naive; forecast tracks the previous value."""
+    notes = []
+    lstm_mae = metrics["lstm"]["MAE"]
+    for name in ("naive", "seasonal_naive"):
+        if name in metrics and lstm_mae >= metrics[name]["MAE"]:
+            notes.append(f"the LSTM (MAE {lstm_mae:.3g}) is no better than the {name.replace('_', '-')} forecast (MAE {metrics[name]['MAE']:.3g}).")
+    c0, c1 = lag_corr.get(0, np.nan), lag_corr.get(1, np.nan)
+    if np.isfinite(c1) and (not np.isfinite(c0) or c1 > c0):
+        notes.append(
+            f"the forecast correlates more with the previous value (corr {c1:+.2f}) than with the value it "
+            f"predicts (corr {c0:+.2f}): it mostly lags the input by one step."
+        )
+    return notes

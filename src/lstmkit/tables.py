@@ -1,0 +1,170 @@
+"""Reading user data: CSV, ``.npy``, ``.npz`` and text files, with one-line errors naming the problem.
+
+    read_csv(path)                        header (list of str), rows (list of list of str)
+    read_csv_columns(path, columns)       (n_rows, len(columns)) float64, columns by name or 0-based index
+    read_array(path, key=None)            ndarray from .npy / .npz (``key`` picks the array in an .npz)
+    read_text(path)                       str (UTF-8)
+
+Every error says which file, which column or row, what was expected and what was found. Arrays
+are read with ``allow_pickle=False``: nothing in a data file is ever executed.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def _path(path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(2, "No such file", str(p))
+    if p.is_dir():
+        raise IsADirectoryError(21, "Is a directory (expected a file)", str(p))
+    return p
+
+
+def read_csv(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
+    """Read a CSV with a header row. Every row must have as many fields as the header."""
+    p = _path(path)
+    with p.open(newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise ValueError(f"{p}: expected a CSV with a header row and data, got an empty file.")
+    header = [h.strip() for h in rows[0]]
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise ValueError(f"{p}: expected {len(header)} fields on every row (as in the header), got {len(r)} on line {i} (ragged CSV).")
+    if len(rows) < 2:
+        raise ValueError(f"{p}: expected at least one data row after the header, got none.")
+    return header, rows[1:]
+
+
+def column_index(header: list[str], column, where: str) -> int:
+    """Index of ``column`` (a header name, or an int / digit string as a 0-based index)."""
+    if isinstance(column, str) and column in header:
+        return header.index(column)
+    if isinstance(column, (int, np.integer)) or (isinstance(column, str) and column.isdigit()):
+        j = int(column)
+        if 0 <= j < len(header):
+            return j
+    raise KeyError(f"{where}: expected a column among {header} (or an index 0..{len(header) - 1}), got {column!r}.")
+
+
+def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
+    """The named (or indexed) columns as a (n_rows, len(columns)) float64 array; NaN/inf/text refused."""
+    header, rows = read_csv(path)
+    if isinstance(columns, (str, int, np.integer)):
+        columns = [columns]
+    idx = [column_index(header, c, str(path)) for c in columns]
+    out = np.empty((len(rows), len(idx)))
+    for i, r in enumerate(rows):
+        for k, j in enumerate(idx):
+            cell = r[j].strip()
+            try:
+                v = float(cell)
+            except ValueError:
+                raise ValueError(f"{path}: expected a number in column {header[j]!r}, got {cell!r} on line {i + 2}.") from None
+            if not np.isfinite(v):
+                raise ValueError(f"{path}: expected finite numbers in column {header[j]!r}, got {cell!r} on line {i + 2} (NaN/inf in data).")
+            out[i, k] = v
+    return out
+
+
+def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
+    """An array from ``.npy`` or ``.npz`` (``key`` names the array; an .npz with one array needs none)."""
+    p = _path(path)
+    try:
+        data = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{p}: expected a NumPy .npy/.npz file without pickled objects, got an unreadable file ({exc}).") from None
+    if isinstance(data, np.ndarray):
+        return data
+    with data:
+        names = list(data.files)
+        if key is None:
+            if len(names) != 1:
+                raise KeyError(f"{p}: expected a key naming one of the arrays {names}, got none.")
+            key = names[0]
+        if key not in names:
+            raise KeyError(f"{p}: expected an array named one of {names}, got {key!r}.")
+        try:
+            return data[key]
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"{p}: expected array {key!r} without pickled objects, got an unreadable entry ({exc}).") from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The whole file as UTF-8 text."""
+    p = _path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p}: expected UTF-8 text, got undecodable bytes at position {exc.start}.") from None
+
+
+def _column_list(header: list[str], spec, where: str, exclude=()) -> list[int]:
+    """Indices for a comma-separated list (or list) of columns; None = every column not excluded."""
+    if spec is None:
+        return [j for j, h in enumerate(header) if j not in exclude]
+    items = [c.strip() for c in spec.split(",")] if isinstance(spec, str) else list(spec)
+    return [column_index(header, c, where) for c in items]
+
+
+def _number(cell: str, path, column: str, line: int) -> float:
+    try:
+        v = float(cell)
+    except ValueError:
+        raise ValueError(f"{path}: expected a number in column {column!r}, got {cell!r} on line {line}.") from None
+    if not np.isfinite(v):
+        raise ValueError(f"{path}: expected finite numbers in column {column!r}, got {cell.strip()!r} on line {line} (NaN/inf in data).")
+    return v
+
+
+def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False):
+    """Sequences from a CSV, in one of two layouts:
+
+    long (``group`` given): one row per time step; rows with the same value in the ``group``
+        column form one sequence, in file order. X (n, T_max, F) zero-padded, lengths (n,).
+        The target is the sequence's last row's (``per_step=False``) or every row's (y (n, T_max)).
+    wide (no ``group``): one row per sequence; the ``features`` columns are its time steps,
+        one feature each: X (n, T, 1), lengths None, y (n,).
+
+    ``features``: comma-separated names/indices (None: every column but group and target).
+    Returns ``X, y, lengths`` with y None when ``target`` is None; labels stay strings unless
+    ``numeric_target``.
+    """
+    header, rows = read_csv(path)
+    where = str(path)
+    g = None if group is None else column_index(header, group, where)
+    t = None if target is None else column_index(header, target, where)
+    f_idx = _column_list(header, features, where, exclude={g, t})
+    if not f_idx:
+        raise ValueError(f"{path}: expected at least one feature column, got none (columns: {header}).")
+
+    def conv_target(cell, line):
+        return _number(cell, path, header[t], line) if numeric_target else cell.strip()
+
+    if g is None:
+        X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
+        y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
+        return X, y, None
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r[g].strip(), []).append(i)
+    n, T, F = len(groups), max(len(v) for v in groups.values()), len(f_idx)
+    X = np.zeros((n, T, F))
+    lengths = np.zeros(n, dtype=np.int64)
+    ys = []
+    for b, members in enumerate(groups.values()):
+        lengths[b] = len(members)
+        for s, i in enumerate(members):
+            X[b, s] = [_number(rows[i][j], path, header[j], i + 2) for j in f_idx]
+        if t is not None:
+            labels = [conv_target(rows[i][t], i + 2) for i in members]
+            ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
+    y = None if t is None else np.array(ys)
+    return X, y, (None if (lengths == T).all() else lengths)

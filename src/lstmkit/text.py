@@ -1,0 +1,247 @@
+"""``TextGenerator``: seed 003's character-level LSTM that writes text (after Karpathy's char-rnn).
+
+    vocabulary   V characters seen at fit (sorted) plus index 0 = "unknown" for characters never seen
+    x_t          one-hot of character t                                      (V,)
+    h_t, c_t     the LSTM (lstmkit.LSTM), num_layers deep
+    z_t          W h_t + b,  p(char_{t+1} | char_{<=t}) = softmax(z_t)       (V,)
+    loss         mean over positions of -log p(char_{t+1})   (softmax cross-entropy)
+
+Training uses **truncated back-propagation through time**: the text is cut into ``batch_size``
+parallel streams; each update reads the next ``seq_len`` characters of every stream, starting from
+the state the previous chunk ended in (carried forward, but not back-propagated through).
+
+Sampling: with temperature τ and top-k,
+
+    p_k ∝ exp(z_k / τ)  for the k largest z (others 0); "unknown" is never sampled.
+
+``perplexity(text) = exp(mean_t -log p(char_{t+1}))`` on held-out text (state carried across the
+whole text); a uniform guess over V characters scores V.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ._checks import check_int, check_rng, fail
+from .estimators import NotFittedError
+from .saving import register
+
+KIND = "TextGenerator"
+UNKNOWN = "\x00"  # vocabulary entry 0: any character not seen at fit
+
+
+def _as_text(text, where: str) -> str:
+    """A str, or the UTF-8 content of a path (``os.PathLike``)."""
+    if isinstance(text, os.PathLike):
+        from .tables import read_text
+
+        return read_text(text)
+    if not isinstance(text, str):
+        fail(where, "text", "a str or a path (pathlib.Path)", type(text).__name__, exc=TypeError)
+    return text
+
+
+@register
+class TextGenerator:
+    """Character-level LSTM language model. Parameters:
+
+    hidden_size, num_layers, dropout : the LSTM's
+    seq_len : int           characters per truncated-BPTT chunk
+    batch_size : int        parallel text streams per update
+    epochs : int            passes over the text (each pass: ceil(n / seq_len) updates)
+    forget_bias : float     initial forget-gate bias (None: uniform initialisation)
+    optimizer, learning_rate, clip : the update rule (global-norm clipping, None for none)
+    seed : int|None         initialisation (training order is fixed by the text)
+
+    Learned: ``vocab_`` (str, index 0 is "unknown"), ``model_`` (SequenceModel), ``history_``
+    (:class:`lstmkit.History`, one entry per epoch), ``n_updates_``.
+    """
+
+    def __init__(
+        self,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        seq_len: int = 50,
+        batch_size: int = 32,
+        epochs: int = 1,
+        forget_bias: float | None = 1.0,
+        optimizer: str = "adam",
+        learning_rate: float = 0.005,
+        clip: float | None = 5.0,
+        seed: int | None = 0,
+        verbose: int = 0,
+    ) -> None:
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.seq_len = seq_len
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.forget_bias = forget_bias
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.clip = clip
+        self.seed = seed
+        self.verbose = verbose
+
+    _param_names = (
+        "hidden_size", "num_layers", "dropout", "seq_len", "batch_size", "epochs", "forget_bias", "optimizer",
+        "learning_rate", "clip", "seed", "verbose",
+    )  # fmt: skip
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {k: getattr(self, k) for k in self._param_names}
+
+    def set_params(self, **params) -> "TextGenerator":
+        for k, v in params.items():
+            if k not in self._param_names:
+                fail(KIND, "parameter", f"one of {list(self._param_names)}", repr(k))
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = TextGenerator().get_params()
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
+        return f"TextGenerator({changed})"
+
+    def _check_fitted(self, what: str) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"TextGenerator.{what}: expected a fitted generator, got one that is not fitted. Call fit(text) first.")
+
+    # -- vocabulary ------------------------------------------------------------------------
+    def encode(self, text: str) -> np.ndarray:
+        """Characters -> indices (n,) int64; characters unseen at fit map to 0 ("unknown")."""
+        self._check_fitted("encode")
+        return np.array([self._index.get(ch, 0) for ch in text], dtype=np.int64)
+
+    def decode(self, ids) -> str:
+        """Indices -> characters (0 decodes to U+FFFD)."""
+        self._check_fitted("decode")
+        return "".join("\ufffd" if i == 0 else self.vocab_[i] for i in np.asarray(ids).ravel())
+
+    # -- fit -------------------------------------------------------------------------------
+    def fit(self, text, y=None) -> "TextGenerator":
+        """Learn to predict each next character of ``text`` (a str or a path). Returns self.
+
+        The text becomes ``batch_size`` streams (rows) of n characters; :class:`lstmkit.Trainer`
+        with ``bptt=seq_len`` and no shuffling walks them chunk by chunk, carrying the state.
+        """
+        from .models import SequenceModel
+        from .training import Trainer
+
+        where = f"{KIND}.fit"
+        text = _as_text(text, where)
+        L = check_int(self.seq_len, KIND, "seq_len", minimum=1)
+        B = check_int(self.batch_size, KIND, "batch_size", minimum=1)
+        epochs = check_int(self.epochs, KIND, "epochs", minimum=1)
+        if len(text) < B * L + 1:
+            fail(where, "text", f"at least batch_size*seq_len+1 = {B * L + 1} characters", len(text), "Use a smaller batch_size or seq_len.")
+        vocab = UNKNOWN + "".join(sorted(set(text) - {UNKNOWN}))
+        index = {ch: i for i, ch in enumerate(vocab)}
+        ids = np.array([index[ch] for ch in text], dtype=np.int64)
+        n = (len(ids) - 1) // B  # stream b is ids[b*n : (b+1)*n], its targets shifted by one
+        X = ids[: B * n].reshape(B, n)  # (B, n) token ids, one-hot encoded by the model per chunk
+        Y = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
+        model = SequenceModel(
+            len(vocab), len(vocab), self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
+            forget_bias=self.forget_bias, head="all", inputs="tokens", dtype=np.float32, seed=self.seed,
+        )  # fmt: skip
+        trainer = Trainer(
+            model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
+            shuffle=False, clip=self.clip, bptt=L, seed=self.seed, verbose=self.verbose,
+        )  # fmt: skip
+        history = trainer.fit(X, Y, epochs=epochs)
+        model.eval()
+        self.vocab_, self._index, self.model_, self.history_ = vocab, index, model, history
+        self.n_updates_ = epochs * -(-n // L)
+        return self
+
+    # -- use -------------------------------------------------------------------------------
+    def _step_logits(self, ids: np.ndarray, state):
+        """Run the model over ``ids`` (n,) from ``state``: logits (n, V), new state."""
+        with self.model_.no_grad():
+            logits, state = self.model_(np.asarray(ids, dtype=np.int64)[None], state=state)  # (1, n, V)
+        return logits[0].astype(np.float64), state
+
+    def perplexity(self, text) -> float:
+        """exp(mean -log p(next char)) over ``text`` (str or path), state carried from its start."""
+        self._check_fitted("perplexity")
+        text = _as_text(text, f"{KIND}.perplexity")
+        if len(text) < 2:
+            fail(f"{KIND}.perplexity", "text", "at least 2 characters", len(text))
+        from .functional import log_softmax
+
+        ids = self.encode(text)
+        state, nll, chunk = None, 0.0, 1000
+        for s in range(0, len(ids) - 1, chunk):
+            inp = ids[s : min(s + chunk, len(ids) - 1)]
+            tgt = ids[s + 1 : s + 1 + len(inp)]
+            logits, state = self._step_logits(inp, state)
+            nll -= float(log_softmax(logits, axis=-1)[np.arange(len(tgt)), tgt].sum())
+        return float(np.exp(nll / (len(ids) - 1)))
+
+    def generate(self, prime: str = "\n", length: int = 200, temperature: float = 1.0, top_k: int | None = None, seed=None) -> str:
+        """``prime`` followed by ``length`` sampled characters (see the module docstring)."""
+        self._check_fitted("generate")
+        where = f"{KIND}.generate"
+        length = check_int(length, where, "length", minimum=0)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+            fail(where, "temperature", "a number > 0", repr(temperature))
+        if top_k is not None:
+            top_k = check_int(top_k, where, "top_k", minimum=1)
+        if not isinstance(prime, str) or not prime:
+            fail(where, "prime", "a non-empty str", repr(prime), "Use for example prime='\\n'.")
+        rng = check_rng(seed)
+        logits, state = self._step_logits(self.encode(prime), None)
+        z = logits[-1]
+        out = []
+        for _ in range(length):
+            z = z / temperature
+            z[0] = -np.inf  # never sample "unknown"
+            if top_k is not None and top_k < len(z) - 1:
+                z[z < np.sort(z)[-top_k]] = -np.inf
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            nxt = int(rng.choice(len(p), p=p))
+            out.append(self.vocab_[nxt])
+            logits, state = self._step_logits(np.array([nxt]), state)
+            z = logits[-1]
+        return prime + "".join(out)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the model file (lstmkit.modelfile; no pickle), atomically."""
+        from .modelfile import save_model
+
+        self._check_fitted("save")
+        extra = {"vocab": [ord(c) for c in self.vocab_], "n_updates": self.n_updates_}
+        save_model(path, KIND, {"params": self.get_params(), "model": self.model_.config()}, self.model_.state_dict(), extra)
+
+    @classmethod
+    def load(cls, path) -> "TextGenerator":
+        """Read a file written by :meth:`save` (refuses other kinds of model files)."""
+        from .saving import load
+
+        return load(path, kind=KIND)
+
+    @classmethod
+    def _from_model_file(cls, mf, path="") -> "TextGenerator":
+        from .io import FileFormatError
+        from .models import SequenceModel
+
+        try:
+            gen = cls(**mf.config["params"])
+            gen.vocab_ = "".join(chr(int(c)) for c in mf.extra["vocab"])
+            model = SequenceModel(**dict(mf.config["model"]))
+            if model.input_size != len(gen.vocab_):
+                raise ValueError(f"a vocabulary of {model.input_size} characters, found {len(gen.vocab_)}")
+            model.load_state_dict(mf.arrays)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileFormatError(f"{path}: expected a valid TextGenerator model file, got one that fails to load ({exc}).") from None
+        model.eval()
+        gen.model_, gen.n_updates_ = model, int(mf.extra.get("n_updates", 0))
+        gen._index = {ch: i for i, ch in enumerate(gen.vocab_)}
+        return gen

@@ -1,0 +1,173 @@
+"""``lstmkit train / predict / forecast / generate`` in-process through ``lstmkit.cli.main``:
+the happy paths, and each kind of bad input ending in one line, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstmkit.cli import main
+from lstmkit.datasets import counting_task
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    X, y = counting_task(64, 6, seed=0)
+    np.savez(d / "count.npz", X=X, y=y)
+    rc = main(["train", str(d / "count.npz"), "--per-step", "--hidden-size", "4", "--epochs", "40", "--lr", "0.05",
+               "--model-out", str(d / "m.npz")])  # fmt: skip
+    assert rc == 0
+    return d
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.count("\n") == 0, err
+    assert err.startswith("lstmkit: error: ")
+    return err
+
+
+def test_train_then_predict_with_score(trained, capsys):
+    d = trained
+    assert main(["predict", str(d / "m.npz"), str(d / "count.npz"), "--out", str(d / "p.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy on" in out
+    rows = (d / "p.csv").read_text().splitlines()
+    assert rows[0] == "sequence,p0,p1,p2,p3,p4,p5" and len(rows) == 65
+
+
+def test_train_from_a_long_csv_with_string_labels(tmp_path, capsys):
+    # two kinds of sequence: rising (label "up") and falling ("down"), one row per step
+    lines = ["id,value,label"]
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        up = i % 2 == 0
+        v = np.sort(rng.random(5))[:: 1 if up else -1]
+        lines += [f"s{i},{x:.4f},{'up' if up else 'down'}" for x in v[: 3 + i % 3]]
+    (tmp_path / "seq.csv").write_text("\n".join(lines) + "\n")
+    rc = main(["train", str(tmp_path / "seq.csv"), "--group", "id", "--target", "label", "--features", "value",
+               "--hidden-size", "8", "--epochs", "30", "--model-out", str(tmp_path / "m.npz")])  # fmt: skip
+    assert rc == 0
+    assert "training accuracy 1.0000" in capsys.readouterr().out
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "seq.csv"), "--group", "id", "--target", "label"]) == 0
+    out = capsys.readouterr().out
+    assert "0 up" in out and "1 down" in out
+
+
+def test_missing_file(trained, capsys):
+    assert main(["predict", str(trained / "nope.npz"), str(trained / "count.npz")]) == 1
+    assert "nope.npz" in error_line(capsys)
+
+
+def test_wrong_column(tmp_path, capsys):
+    (tmp_path / "s.csv").write_text("t,value\n1,2\n2,3\n")
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "price"]) == 1
+    assert "expected a column among ['t', 'value']" in error_line(capsys)
+
+
+def test_ragged_csv(tmp_path, capsys):
+    (tmp_path / "r.csv").write_text("a,b\n1,2\n3\n")
+    assert main(["forecast", str(tmp_path / "r.csv"), "--column", "a"]) == 1
+    assert "got 1 on line 3 (ragged CSV)" in error_line(capsys)
+
+
+def test_nan_in_data(tmp_path, capsys):
+    (tmp_path / "n.csv").write_text("a\n1\nNaN\n3\n")
+    assert main(["forecast", str(tmp_path / "n.csv"), "--column", "a"]) == 1
+    assert "got 'NaN' on line 3 (NaN/inf in data)" in error_line(capsys)
+    X = np.ones((4, 3, 2))
+    X[1, 2, 0] = np.nan
+    np.savez(tmp_path / "x.npz", X=X, y=np.arange(4) % 2)
+    assert main(["train", str(tmp_path / "x.npz"), "--model-out", str(tmp_path / "m.npz")]) == 1
+    assert "(NaN/inf in data)" in error_line(capsys)
+
+
+def test_labels_unseen_at_fit(trained, tmp_path, capsys):
+    X, y = counting_task(8, 6, seed=1)
+    y[2, 3] = 7
+    np.savez(tmp_path / "u.npz", X=X, y=y)
+    assert main(["predict", str(trained / "m.npz"), str(tmp_path / "u.npz")]) == 1
+    assert "got unseen labels ['7']" in error_line(capsys)
+
+
+def test_corrupt_model_file(trained, tmp_path, capsys):
+    data = (trained / "m.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    assert main(["predict", str(tmp_path / "cut.npz"), str(trained / "count.npz")]) == 1
+    assert "not a valid lstmkit file" in error_line(capsys)
+
+
+def test_model_of_another_kind(trained, capsys):
+    assert main(["forecast", "--model", str(trained / "m.npz")]) == 1
+    assert "expected a model of kind LSTMForecaster, got LSTMClassifier" in error_line(capsys)
+    assert main(["generate", "--model", str(trained / "m.npz")]) == 1
+    assert "expected a model of kind TextGenerator, got LSTMClassifier" in error_line(capsys)
+
+
+def test_traceback_on_request(trained):
+    from lstmkit.io import FileFormatError
+
+    with pytest.raises(FileFormatError):
+        main(["--traceback", "forecast", "--model", str(trained / "m.npz")])
+
+
+def test_forecast_builtin_with_backtest_plot_and_model(tmp_path, capsys):
+    args = ["forecast", "builtin:airline", "--log", "--difference", "1", "--season", "12", "--horizon", "3",
+            "--backtest", "12", "--epochs", "3", "--hidden-size", "8", "--model-out", str(tmp_path / "f.npz"),
+            "--plot", str(tmp_path / "f.png"), "--out", str(tmp_path / "f.csv"), "--steps", "5"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "seasonal_naive" in out and "lag check" in out and "recursive" in out
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert len((tmp_path / "f.csv").read_text().splitlines()) == 6
+    assert main(["forecast", "--model", str(tmp_path / "f.npz"), "--steps", "2"]) == 0
+    assert "next 2 values" in capsys.readouterr().out
+
+
+def test_generate_trains_samples_and_reloads(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text("hello world. " * 80, encoding="utf-8")
+    args = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "8", "--seq-len", "10",
+            "--batch-size", "4", "--length", "20", "--temperature", "0.5", "1.0", "--model-out", str(tmp_path / "g.npz")]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "held-out perplexity" in out and "--- temperature 0.5 ---" in out and "--- temperature 1.0 ---" in out
+    assert main(["generate", "--model", str(tmp_path / "g.npz"), "--prime", "hel", "--length", "5"]) == 0
+    assert "\nhel" in capsys.readouterr().out
+    assert main(["generate"]) == 1
+    assert "expected --text" in error_line(capsys)
+
+
+def test_train_regressor_from_a_wide_csv(tmp_path, capsys):
+    # one row per sequence, its 4 columns are the steps; the target is the mean of the steps
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 4))
+    lines = ["t0,t1,t2,t3,mean"] + [",".join(f"{v:.5f}" for v in row) + f",{row.mean():.5f}" for row in X]
+    (tmp_path / "w.csv").write_text("\n".join(lines) + "\n")
+    rc = main(["train", str(tmp_path / "w.csv"), "--task", "regress", "--target", "mean", "--hidden-size", "8",
+               "--epochs", "40", "--model-out", str(tmp_path / "r.npz")])  # fmt: skip
+    assert rc == 0
+    out = capsys.readouterr().out
+    r2 = float(out.split("training R² ")[1].split()[0])
+    assert r2 > 0.9
+    assert main(["predict", str(tmp_path / "r.npz"), str(tmp_path / "w.csv"), "--target", "mean"]) == 0
+    assert "R² on" in capsys.readouterr().out
+    np.save(tmp_path / "two.npy", np.ones((3, 4, 2)))  # 2 features per step; the model reads 1
+    assert main(["predict", str(tmp_path / "r.npz"), str(tmp_path / "two.npy")]) == 1
+    assert "expected 1 features per step (as at fit), got 2" in error_line(capsys)
+
+
+def test_train_and_predict_help_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from lstmkit.commands import predict, train
+
+    monkeypatch.chdir(tmp_path)
+    setup, train_line = train.EXAMPLE.split("\n")
+    python, dash_c, code = shlex.split(setup)
+    assert (python, dash_c) == ("python", "-c")
+    exec(code, {})  # the example's data-making line, run in this process
+    assert main(shlex.split(train_line)[1:]) == 0
+    assert "training accuracy" in capsys.readouterr().out
+    assert main(shlex.split(predict.EXAMPLE.split("(")[0])[1:]) == 0
+    assert (tmp_path / "predictions.csv").exists()

@@ -1,0 +1,135 @@
+"""LSTMForecaster, the baselines and the shipped airline series.
+
+Expected numbers are worked by hand in the comments or come from the Box & Jenkins table.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from lstmkit.datasets import airline_passengers
+from lstmkit.estimators import NotFittedError
+from lstmkit.forecast import ForecastWarning, LSTMForecaster
+from lstmkit.io import FileFormatError
+
+FAST = dict(hidden_size=8, epochs=30, batch_size=16, learning_rate=0.02, seed=0)
+
+
+def test_airline_series_matches_the_published_table():
+    months, y = airline_passengers(with_months=True)
+    # Box & Jenkins Series G: 144 months, total 40363, Jan 1949 = 112, Dec 1960 = 432,
+    # minimum 104 (Nov 1949), maximum 622 (Jul 1960), 1949 total 1520
+    assert y.shape == (144,) and y.sum() == 40363
+    assert (y[0], y[-1], y.min(), y.max(), y[:12].sum()) == (112, 432, 104, 622, 1520)
+    assert months[0] == "1949-01" and months[-1] == "1960-12"
+    assert months[int(np.argmin(y))] == "1949-11" and months[int(np.argmax(y))] == "1960-07"
+
+
+def test_backtest_beats_naive_on_a_seasonal_series_and_scores_baselines_on_the_same_pairs():
+    t = np.arange(120)
+    y = 10 + np.sin(2 * np.pi * t / 12) * 3 + 0.05 * t
+    fc = LSTMForecaster(window=12, horizon=3, seasonal_period=12, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ForecastWarning)  # a good model raises no warning
+        r = fc.backtest(y, test_size=24)
+    assert r.forecasts["lstm"].shape == (24, 3, 1) and r.actual.shape == (24, 3, 1)
+    assert np.isnan(r.actual[-1, 1:]).all()  # leads past the end are left out
+    assert r.metrics["lstm"]["MAE"] < r.metrics["naive"]["MAE"] and r.skill_vs_naive > 0
+    # the naive row recomputed independently from the series
+    ok = ~np.isnan(r.actual[:, :, 0])
+    naive = np.repeat(y[r.origins - 1][:, None], 3, axis=1)
+    assert r.metrics["naive"]["MAE"] == pytest.approx(np.abs(r.actual[:, :, 0] - naive)[ok].mean())
+    assert "seasonal_naive" in r.table() and "<- best" in r.table()
+
+
+def test_a_model_no_better_than_naive_is_flagged():
+    y = np.cumsum(np.random.default_rng(1).normal(size=100)) + 50  # a random walk: naive is optimal
+    fc = LSTMForecaster(window=8, **dict(FAST, epochs=3))
+    with pytest.warns(ForecastWarning, match="no better than the naive"):
+        r = fc.backtest(y, test_size=20)
+    assert any("naive" in n for n in r.notes) and r.skill_vs_naive <= 0
+
+
+def test_scaling_is_fitted_on_the_training_part_only():
+    y = np.concatenate([np.ones(40) + np.arange(40) % 2, 1000 + np.arange(10.0)])
+    fc = LSTMForecaster(window=4, **dict(FAST, epochs=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ForecastWarning)
+        fc.backtest(y, test_size=10)
+    assert fc.mean_[0] == pytest.approx(1.5) and fc.scale_[0] == pytest.approx(0.5)  # only the first 40 values
+
+
+def test_log_difference_pipeline_inverts_exactly():
+    fc = LSTMForecaster(log=True, difference=1)
+    y = np.array([[100.0], [110.0], [121.0], [133.1]])
+    z = fc._to_model_space(y)  # log growth ln(1.1) each step
+    np.testing.assert_allclose(z, np.log(1.1))
+    np.testing.assert_allclose(fc._from_model_space(z, np.array([100.0])), y[1:])
+
+
+def test_predict_shapes_several_series_and_recursive_steps():
+    t = np.arange(80.0)
+    Y = np.stack([np.sin(t / 3), np.cos(t / 5)], axis=1)
+    fc = LSTMForecaster(window=6, horizon=2, **dict(FAST, epochs=2)).fit(Y)
+    assert fc.predict().shape == (2, 2)
+    assert fc.predict(5).shape == (5, 2)  # 3 direct blocks of 2, recursive
+    f1 = LSTMForecaster(window=6, **dict(FAST, epochs=2)).fit(Y[:, 0])
+    assert f1.predict(3).shape == (3,)
+
+
+def test_save_load_round_trip_and_wrong_kind(tmp_path):
+    y = np.sin(np.arange(60) / 4) + 2
+    fc = LSTMForecaster(window=6, horizon=2, log=True, difference=1, **dict(FAST, epochs=2)).fit(y)
+    fc.save(tmp_path / "f.npz")
+    back = LSTMForecaster.load(tmp_path / "f.npz")
+    np.testing.assert_array_equal(back.predict(4), fc.predict(4))
+    assert back.get_params() == fc.get_params()
+    from lstmkit import LSTMRegressor, load
+
+    assert isinstance(load(tmp_path / "f.npz"), LSTMForecaster)
+    X = np.random.default_rng(0).normal(size=(10, 4, 1))
+    LSTMRegressor(epochs=1, seed=0).fit(X, X[:, -1, 0]).save(tmp_path / "r.npz")
+    with pytest.raises(FileFormatError, match="expected a model of kind LSTMForecaster, got LSTMRegressor"):
+        LSTMForecaster.load(tmp_path / "r.npz")
+
+
+def test_sklearn_conventions_and_errors():
+    from sklearn.base import clone
+
+    fc = LSTMForecaster(window=5, horizon=2)
+    assert clone(fc).get_params() == fc.get_params()
+    with pytest.raises(NotFittedError, match="Call fit"):
+        fc.predict()
+    with pytest.raises(ValueError, match="expected y finite values, got nan at index"):
+        fc.fit(np.array([1.0, np.nan] + [1.0] * 20))
+    with pytest.raises(ValueError, match="expected y at least"):
+        fc.fit(np.arange(5.0))
+    with pytest.raises(ValueError, match="expected y values > 0 with log=True"):
+        LSTMForecaster(window=3, log=True).fit(np.arange(20.0))
+    with pytest.raises(ValueError, match="expected parameter one of"):
+        fc.set_params(windw=3)
+
+
+def test_same_seed_same_forecast_and_a_csv_column(tmp_path):
+    from lstmkit.forecast import read_series
+
+    months, y = airline_passengers(with_months=True)
+    (tmp_path / "a.csv").write_text("month,passengers\n" + "".join(f"{m},{v:.0f}\n" for m, v in zip(months, y)))
+    s = read_series(tmp_path / "a.csv", "passengers")
+    np.testing.assert_array_equal(s, y)
+    assert read_series(tmp_path / "a.csv", ["passengers"]).shape == (144, 1)
+    a = LSTMForecaster(window=12, log=True, difference=1, **dict(FAST, epochs=2)).fit(s[:60]).predict(3)
+    b = LSTMForecaster(window=12, log=True, difference=1, **dict(FAST, epochs=2)).fit(s[:60]).predict(3)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_mae_by_lead_by_hand():
+    from lstmkit.forecast import BacktestResult
+
+    actual = np.array([[[1.0], [2.0]], [[3.0], [np.nan]]])  # 2 origins, 2 leads; the last lead unscored
+    f = np.array([[[2.0], [2.0]], [[1.0], [9.0]]])
+    r = BacktestResult(np.array([5, 6]), actual, {"lstm": f}, {"lstm": {"MAE": 1, "RMSE": 1, "MASE": 1}}, {}, 0.0)
+    np.testing.assert_allclose(r.mae_by_lead()["lstm"], [(1 + 2) / 2, 0.0])  # lead 2: only |2 - 2|

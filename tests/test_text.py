@@ -1,0 +1,85 @@
+"""TextGenerator: a character-level LSTM trained with truncated BPTT, sampled and scored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstmkit.datasets import stdlib_text
+from lstmkit.estimators import NotFittedError
+from lstmkit.io import FileFormatError
+from lstmkit.text import TextGenerator
+
+PATTERN = "abcd" * 150  # fully predictable after one character: perplexity can approach 1
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return TextGenerator(hidden_size=16, seq_len=10, batch_size=4, epochs=15, learning_rate=0.05, seed=0).fit(PATTERN)
+
+
+def test_learns_a_periodic_text(gen):
+    assert gen.vocab_ == "\x00abcd"  # index 0 is "unknown"
+    assert gen.perplexity("abcdabcdabcd") < 1.5  # a uniform guess over 5 symbols scores 5
+    assert gen.generate("a", 12, temperature=0.1, seed=0) == "abcdabcdabcda"
+    losses = [e["loss"] for e in gen.history_.epochs]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_sampling_is_seeded_and_top_k_one_is_greedy(gen):
+    a = gen.generate("ab", 30, temperature=2.0, seed=3)
+    assert a == gen.generate("ab", 30, temperature=2.0, seed=3)
+    assert gen.generate("ab", 8, top_k=1, temperature=5.0, seed=1) == "abcdabcdab"
+    assert set(gen.generate("a", 200, temperature=3.0, seed=0)) <= set("abcd")  # never "unknown"
+
+
+def test_unseen_characters_map_to_unknown(gen):
+    np.testing.assert_array_equal(gen.encode("az"), [1, 0])
+    assert gen.decode([1, 0]) == "a\ufffd"
+    assert np.isfinite(gen.perplexity("abzd"))
+
+
+def test_save_load_round_trip(gen, tmp_path):
+    gen.save(tmp_path / "g.npz")
+    back = TextGenerator.load(tmp_path / "g.npz")
+    assert back.vocab_ == gen.vocab_
+    assert back.generate("ab", 40, seed=5) == gen.generate("ab", 40, seed=5)
+    assert back.perplexity(PATTERN[:50]) == pytest.approx(gen.perplexity(PATTERN[:50]), rel=1e-6)
+    from lstmkit.forecast import LSTMForecaster
+
+    with pytest.raises(FileFormatError, match="expected a model of kind LSTMForecaster, got TextGenerator"):
+        LSTMForecaster.load(tmp_path / "g.npz")
+
+
+def test_fit_on_a_path_and_stdlib_text(tmp_path):
+    text = stdlib_text(3000)
+    assert len(text) == 3000 and "class " in text
+    p = tmp_path / "t.txt"
+    p.write_text(text, encoding="utf-8")
+    g = TextGenerator(hidden_size=8, seq_len=20, batch_size=4, epochs=1, seed=0).fit(p)
+    assert g.n_updates_ == -(-((3000 - 1) // 4) // 20)
+    assert len(g.generate("def ", 10, seed=0)) == 14
+
+
+def test_errors():
+    g = TextGenerator()
+    with pytest.raises(NotFittedError, match="Call fit"):
+        g.generate("a", 5)
+    with pytest.raises(ValueError, match="expected text at least"):
+        TextGenerator(seq_len=10, batch_size=4).fit("short")
+    with pytest.raises(TypeError, match="expected text a str or a path"):
+        TextGenerator().fit(123)
+
+
+def test_bad_sampling_arguments(gen):
+    with pytest.raises(ValueError, match="expected temperature a number > 0"):
+        gen.generate("a", 5, temperature=0)
+    with pytest.raises(ValueError, match="expected prime a non-empty str"):
+        gen.generate("", 5)
+
+
+def test_same_seed_same_model():
+    a = TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=2, seed=7).fit(PATTERN)
+    b = TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=2, seed=7).fit(PATTERN)
+    for k, v in a.model_.state_dict().items():
+        np.testing.assert_array_equal(v, b.model_.state_dict()[k])
