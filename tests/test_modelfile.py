@@ -480,3 +480,25 @@ def test_estimator_inference_from_file_needs_numpy_only(tmp_path):
     assert r.returncode == 0, r.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
     assert set(json.loads(r.stdout.strip().splitlines()[-1])) <= {"up", "down"}  # labels (strings) come back
+
+
+@pytest.mark.skipif(not hasattr(lstmkit, "load"), reason="estimators (lstmkit.load) not in this checkout")
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    where=st.sampled_from(["config", "model_config"]),
+    key=st.sampled_from(["hidden_size", "input_size", "output_size", "num_layers", "cell", "head", "readout", "bidirectional",
+                         "dtype", "inputs", "lstm_options", "forget_bias", "epochs", "classes", "n_features_in", "bogus"]),
+    value=_JSON_VALUES,
+)  # fmt: skip
+def test_fuzz_estimator_config_values(tmp_path, no_unpickling, where, key, value):
+    """Valid zip and JSON, hostile values in an estimator's config or model_config (output_size=10**12, ...)."""
+    (tmp_path / "e.npz").write_bytes(_estimator_bytes())
+    with np.load(tmp_path / "e.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
+    meta = read_model(tmp_path / "e.npz").meta
+    (meta["extra"]["model_config"] if where == "model_config" else meta["config"] if key != "classes" else meta["extra"])[key] = value
+    np.savez(tmp_path / "f.npz", __meta__=np.array(json.dumps(meta)), **arrays)
+    try:
+        lstmkit.load(tmp_path / "f.npz")
+    except (FileFormatError, ValueError):
+        pass
