@@ -120,6 +120,9 @@ def _check_model_config(mc: dict, arrays: dict) -> None:
         raise ValueError(f"rnn.weight_ih_l0 of shape {expected} for the stored config, found {None if w is None else w.shape}")
     if int(mc["num_layers"]) * (2 if mc.get("bidirectional") else 1) * 2 > len(arrays):
         raise ValueError(f"weights for {mc['num_layers']} layers, found {len(arrays)} arrays")
+    head = arrays.get("head.weight")  # the read-out too: output_size=10**12 must not allocate
+    if mc.get("readout", "linear") == "linear" and (head is None or head.ndim != 2 or head.shape[0] != int(mc["output_size"])):
+        raise ValueError(f"head.weight with {mc['output_size']} rows for the stored config, found {None if head is None else head.shape}")
 
 
 class _SequenceEstimator:
