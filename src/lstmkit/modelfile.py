@@ -269,6 +269,37 @@ def _check_sizes(path, kind: str, config: dict, arrays: dict) -> None:
         raise FileFormatError(f"{path}: expected config proj_size an integer in [0, {w_hh.shape[1]}], got {proj!r}.")
 
 
+def check_sequence_model_config(mc: Mapping[str, Any], arrays: Mapping[str, np.ndarray], path="") -> None:
+    """Before ``SequenceModel(**mc)`` from a file: its sizes must be those of the file's arrays.
+
+    ``mc``: the model's constructor arguments (``input_size``, ``hidden_size``, ``output_size``,
+    ``num_layers``, ``cell``, ``readout``, ...); ``arrays``: ``rnn.*`` and ``head.*`` weights.
+    input_size and hidden_size must match ``rnn.weight_ih_l0`` (G*H, I) (G = 4 for an LSTM, 1 for an
+    RNN), output_size the rows of ``head.weight`` (linear read-out), num_layers the number of
+    arrays at most. So what a hostile config makes the constructor allocate is bounded by what the
+    file holds. Raises :class:`FileFormatError` naming the key.
+    """
+    if not isinstance(mc, Mapping):
+        raise FileFormatError(f"{path}: expected the model's config as a JSON object, got {type(mc).__name__}.")
+    w = arrays.get("rnn.weight_ih_l0")
+    if w is None or w.ndim != 2:
+        raise FileFormatError(f"{path}: expected a 2-D array rnn.weight_ih_l0, got {None if w is None else w.shape}.")
+    G = 4 if mc.get("cell", "lstm") == "lstm" else 1
+    expected = {"hidden_size": w.shape[0] // G, "input_size": w.shape[1]}
+    if mc.get("readout", "linear") == "linear":
+        head = arrays.get("head.weight")
+        if head is None or head.ndim != 2:
+            raise FileFormatError(f"{path}: expected a 2-D array head.weight for a linear read-out, got {None if head is None else head.shape}.")
+        expected["output_size"] = head.shape[0]
+    for key, value in expected.items():
+        got = mc.get(key)
+        if isinstance(got, bool) or got != value:
+            raise FileFormatError(f"{path}: expected model config {key} = {value} (from the weights' shapes), got {got!r}.")
+    layers = mc.get("num_layers", 1)
+    if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= len(arrays):
+        raise FileFormatError(f"{path}: expected model config num_layers an integer in [1, {len(arrays)}], got {layers!r}.")
+
+
 def read_lstm(path: str | os.PathLike) -> LSTMFile:
     """Read a file written by :func:`save_lstm` into a new module; NumPy only.
 
