@@ -230,18 +230,23 @@ class TextGenerator:
     @classmethod
     def _from_model_file(cls, mf, path="") -> "TextGenerator":
         from .io import FileFormatError
+        from .modelfile import check_sequence_model_config
         from .models import SequenceModel
 
         try:
             gen = cls(**mf.config["params"])
             gen.vocab_ = "".join(chr(int(c)) for c in mf.extra["vocab"])
+            check_sequence_model_config(mf.config["model"], mf.arrays, path)  # sizes before allocating
             model = SequenceModel(**dict(mf.config["model"]))
             if model.input_size != len(gen.vocab_):
                 raise ValueError(f"a vocabulary of {model.input_size} characters, found {len(gen.vocab_)}")
             model.load_state_dict(mf.arrays)
-        except (KeyError, TypeError, ValueError) as exc:
+            n_updates = int(mf.extra.get("n_updates", 0))
+        except FileFormatError:
+            raise
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: chr() of a huge code point
             raise FileFormatError(f"{path}: expected a valid TextGenerator model file, got one that fails to load ({exc}).") from None
         model.eval()
-        gen.model_, gen.n_updates_ = model, int(mf.extra.get("n_updates", 0))
+        gen.model_, gen.n_updates_ = model, n_updates
         gen._index = {ch: i for i, ch in enumerate(gen.vocab_)}
         return gen
