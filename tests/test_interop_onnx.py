@@ -4,6 +4,7 @@ ONNX LSTM nodes with RANDOM weights (a wrong gate order shows) run in lstmkit ag
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -321,9 +322,15 @@ def test_export_fitted_estimator(tmp_path):
     y = np.where(X[:, :, 0].sum(1) > 0, "up", "down")
     clf = lstmkit.LSTMClassifier(hidden_size=4, epochs=2, batch_size=10, bidirectional=True, seed=0).fit(X, y)
     to_onnx(clf, path=tmp_path / "clf.onnx")
-    logits = ort.InferenceSession(str(tmp_path / "clf.onnx"), providers=["CPUExecutionProvider"]).run(["out"], {"x": X})[0]
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    check_close("export LSTMClassifier proba", e / e.sum(1, keepdims=True), clf.predict_proba(X), 2e-6)
+    proba = ort.InferenceSession(str(tmp_path / "clf.onnx"), providers=["CPUExecutionProvider"]).run(["proba"], {"x": X})[0]
+    check_close("export LSTMClassifier proba", proba, clf.predict_proba(X), 2e-6)
+    props = {p.key: p.value for p in onnx.load(tmp_path / "clf.onnx").metadata_props}
+    assert json.loads(props["lstmkit.classes"]) == list(clf.classes_)
+    # a regressor on standardised targets answers in y's units
+    yr = X.sum(axis=(1, 2)) * 100 + 7
+    reg = lstmkit.LSTMRegressor(hidden_size=4, epochs=2, batch_size=10, seed=0).fit(X, yr)
+    out = session(to_onnx(reg)).run(["out"], {"x": X})[0]
+    check_close("export LSTMRegressor (y units)", out[:, 0] / 100, reg.predict(X) / 100, 2e-6)
 
 
 @pytest.mark.parametrize("batch_first", [False, True])

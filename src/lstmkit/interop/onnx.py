@@ -85,7 +85,10 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
     its read-out, ``head`` ("all": one output per step; "last": ``out = read(h_last)``, taken from
     the last layer's Y_h, which is each direction's final state at each sequence's last valid step,
     exactly the model's h_last) and ``inputs="tokens"`` (int64 ids (B, T), one-hot encoded by a
-    Gather from the identity) are exported with it.
+    Gather from the identity) are exported with it. A classifier's graph adds ``proba`` =
+    softmax(out) and stores its ``classes_`` as JSON in the metadata property ``lstmkit.classes``;
+    a regressor's ``out`` is in y's units (``out * y_scale_ + y_mean_``; the trailing axis of size 1
+    that ``predict`` drops for 1-D targets is kept).
 
     ``readout``: ``{"weight": (O, D*P), "bias": (O,)}`` applied to every step. ``lengths`` adds an
     int32 input ``lengths`` (B,); ``initial_state`` adds inputs ``h0`` (and ``c0``). Returns the
@@ -97,6 +100,7 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
 
     where = "to_onnx"
     head_mode, tokens, is_seq = "all", False, False
+    estimator = module if hasattr(module, "model_") else None
     seq = getattr(module, "model_", module)  # a fitted estimator holds its SequenceModel in model_
     if hasattr(seq, "rnn") and hasattr(seq, "head_mode"):  # a SequenceModel
         if readout is not None:
@@ -203,6 +207,11 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         if readout.get("bias") is not None:
             nodes.append(helper.make_node("Add", [final, const("head_bias", np.asarray(readout["bias"], dtype=f32))], ["head_out"]))
             final = "head_out"
+    y_scale, y_mean = getattr(estimator, "y_scale_", None), getattr(estimator, "y_mean_", None)
+    if y_scale is not None and y_mean is not None:  # a regressor trained on standardised targets: y's units
+        nodes.append(helper.make_node("Mul", [final, const("y_scale", np.asarray(y_scale, dtype=f32))], ["out_scaled"]))
+        nodes.append(helper.make_node("Add", ["out_scaled", const("y_mean", np.asarray(y_mean, dtype=f32))], ["out_units"]))
+        final = "out_units"
     out_name = "out" if readout is not None or is_seq else "y"
     width = int(np.asarray(readout["weight"]).shape[0]) if readout is not None else D * module.output_size
     if head_mode == "last":  # (B, O) already
@@ -215,12 +224,20 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         nodes.append(helper.make_node("Identity", [final], [out_name]))
         shape = ["T", "B", width]
     outputs.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None:  # a classifier: probabilities beside the logits
+        nodes.append(helper.make_node("Softmax", [out_name], ["proba"], axis=-1))
+        outputs.append(helper.make_tensor_value_info("proba", TensorProto.FLOAT, shape))
     for name, parts in (("h_n", ys_h), ("c_n", ys_c)):
         if parts:
             nodes.append(helper.make_node("Concat", parts, [name], axis=0))
             outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [L * D, "B", H]))
     graph = helper.make_graph(nodes, "lstmkit", inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="lstmkit", ir_version=IR_VERSION)
+    if classes is not None:  # the labels of proba's columns, as JSON in the model's metadata
+        import json
+
+        helper.set_model_props(model, {"lstmkit.classes": json.dumps([c.item() if hasattr(c, "item") else c for c in classes])})
     onnx.checker.check_model(model)
     if path is not None:
         from ..io import atomic_write_bytes
