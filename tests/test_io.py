@@ -4,7 +4,6 @@ envelope (no pickle on load, atomic writes, clear errors)."""
 from __future__ import annotations
 
 import io as _io
-import json
 import pickle
 import zipfile
 
