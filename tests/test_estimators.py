@@ -247,3 +247,48 @@ def test_bad_hyper_parameters_fail_before_training(params, message):
     with pytest.raises((ValueError, TypeError), match=message):
         LSTMClassifier(**params).fit(X, y)
 
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"peephole": True, "layer_norm": True},
+        {"input_forget": True, "cell_clip": 3.0, "activations": ["sigmoid", "tanh", "tanh"]},
+        {"dropout_recurrent": 0.2, "zoneout_cell": 0.1, "dropconnect": 0.1},
+    ],
+)
+def test_lstm_variants_pass_through_train_and_survive_save(tmp_path, options):
+    X, y = seq_data(n=24)
+    clf = LSTMClassifier(hidden_size=4, epochs=2, batch_size=8, seed=0, lstm_options=options).fit(X, y)
+    same = LSTMClassifier(hidden_size=4, epochs=2, batch_size=8, seed=0, lstm_options=options).fit(X, y)
+    for k, v in clf.model_.state_dict().items():
+        assert np.array_equal(v, same.model_.state_dict()[k]), k  # regularisers' masks are seeded too
+    for k, v in options.items():
+        got = getattr(clf.model_.rnn, k)
+        assert (list(got) if isinstance(got, tuple) else got) == v
+    if options.get("peephole"):
+        assert "rnn.weight_ci_l0" in clf.model_.state_dict() and "rnn.ln_weight_c_l0" in clf.model_.state_dict()
+    clf.save(tmp_path / "v.npz")
+    back = lstmkit.load(tmp_path / "v.npz")
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+
+
+def test_validation_data_is_encoded_like_the_training_targets():
+    X, y = seq_data(n=40)
+    Xv, yv = seq_data(n=20, seed=1)
+    clf = LSTMClassifier(hidden_size=4, epochs=3, seed=0).fit(X, y, validation_data=(Xv, yv))
+    assert len(clf.history_["val_accuracy"]) == 3
+    # val_accuracy is the accuracy of the weights after each epoch: the last equals score()
+    assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(Xv, yv), abs=1e-12)
+    with pytest.raises(ValueError, match=r"validation_data: expected y labels seen at fit \['down', 'up'\], got unseen labels \['sideways'\]"):
+        LSTMClassifier(epochs=1).fit(X, y, validation_data=(Xv, np.where(yv == "up", "sideways", yv)))
+    rng = np.random.default_rng(0)
+    Xr = rng.normal(size=(30, 4, 1))
+    yr = 50 + 10 * Xr.sum(axis=(1, 2))
+    reg = LSTMRegressor(hidden_size=4, epochs=2, seed=0).fit(Xr[:20], yr[:20], validation_data=(Xr[20:], yr[20:]))
+    # val_loss is the MSE in standardised units of the training targets
+    pred = reg.predict(Xr[20:])
+    expected = np.mean(((pred - yr[20:]) / reg.y_scale_[0]) ** 2)
+    assert reg.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="validation_data: expected y the layout of the training targets"):
+        LSTMRegressor(epochs=1).fit(Xr, yr, validation_data=(Xr, np.stack([yr, yr], 1)))

@@ -174,3 +174,20 @@ def test_padded_batch_equals_each_sequence_alone(head, bidirectional):
             np.testing.assert_allclose(out[b], alone[0], rtol=1e-13, atol=1e-15)
         else:
             np.testing.assert_allclose(out[b, :L], alone[0], rtol=1e-13, atol=1e-15)
+
+
+def test_sequence_model_with_variants_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    m = SequenceModel(2, 2, 3, head="last", dtype=np.float64, seed=0, lstm_options={"peephole": True, "layer_norm": True})
+    x = rng.normal(size=(2, 4, 2))
+    lengths = np.array([4, 2])
+    out, _ = m(x, lengths)
+    w = rng.normal(size=out.shape)
+    loss = lambda: float((m(x, lengths)[0] * w).sum())  # noqa: E731
+    m.zero_grad()
+    m(x, lengths)
+    dx = m.backward(w)
+    nums = _fd_check(loss, [x] + list(m.parameters().values()))
+    np.testing.assert_allclose(dx, nums[0], rtol=1e-6, atol=1e-8)
+    for (k, g), num in zip(m.grads.items(), nums[1:]):
+        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8, err_msg=k)

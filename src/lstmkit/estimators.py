@@ -213,7 +213,7 @@ class _SequenceEstimator:
             fail(name, "lstm_options", "None or a dict of recurrent-layer arguments", type(self.lstm_options).__name__, exc=TypeError)
         check_dtype(self.dtype, name)
 
-    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False):
+    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was)."""
         name = type(self).__name__
@@ -231,7 +231,8 @@ class _SequenceEstimator:
             patience=self.patience, seed=trainer_seed, verbose=self.verbose,
         )
         history = trainer.fit(
-            X, Y, lengths, epochs=self.epochs, validation_split=float(self.validation_split or 0.0),
+            X, Y, lengths, epochs=self.epochs, validation_data=validation,
+            validation_split=0.0 if validation is not None else float(self.validation_split or 0.0),
             checkpoint=checkpoint, resume=resume,
         )
         for k, v in learned.items():
@@ -242,6 +243,17 @@ class _SequenceEstimator:
         self.n_epochs_ = trainer.epoch
         self.best_epoch_ = trainer.best_epoch
         return self
+
+    def _validation(self, validation_data, dtype, n_features: int, encode, where: str):
+        """(Xv, Yv, lengths_v) in the model's form from the user's (X, y[, lengths]), or None."""
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            fail(where, "validation_data", "a tuple (X, y) or (X, y, lengths)", type(validation_data).__name__, exc=TypeError)
+        Xv, lv = _as_sequences(validation_data[0], validation_data[2] if len(validation_data) == 3 else None, dtype, where)
+        if Xv.shape[2] != n_features:
+            fail(where, "validation_data", f"X with {n_features} features (as the training X)", Xv.shape[2])
+        return Xv, encode(validation_data[1], Xv, lv), lv
 
     def _check_X(self, X, lengths, method: str):
         self._check_fitted(method)
@@ -333,27 +345,45 @@ class LSTMClassifier(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.seed, self.dtype, self.verbose = bptt, seed, dtype, verbose
 
-    def fit(self, X, y, lengths=None, checkpoint=None, resume=False) -> "LSTMClassifier":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
-        ``checkpoint``: a path written (atomically) after every epoch. ``resume=True``: if it
-        exists, continue from it — with the same data and parameters the result is the same, bit
-        for bit, as an uninterrupted fit."""
+        ``validation_data``: (X, y) or (X, y, lengths) to report val_loss/val_accuracy per epoch
+        and to drive early stopping (instead of ``validation_split``); its labels must be among
+        the training labels. ``checkpoint``: a path written (atomically) after every epoch.
+        ``resume=True``: if it exists, continue from it — with the same data and parameters the
+        result is the same, bit for bit, as an uninterrupted fit."""
         where = "LSTMClassifier.fit"
         self._check_params()
-        X, lengths = _as_sequences(X, lengths, check_dtype(self.dtype, where), where)
+        dtype = check_dtype(self.dtype, where)
+        X, lengths = _as_sequences(X, lengths, dtype, where)
+        codes, classes, per_step = self._encode(y, X, lengths, None, None, where)
+        encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
+        validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
+        learned = {"classes_": classes, "per_step_": per_step}
+        head = "all" if per_step else "last"
+        return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation)
+
+    @staticmethod
+    def _encode(y, X, lengths, classes, per_step, where):
+        """Labels -> (class indices, classes, per_step). ``classes=None`` learns them from y;
+        otherwise a label not among them is an error naming it."""
         y = np.asarray(y)
         n, T = X.shape[:2]
-        if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T):
+        if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T) or (per_step is not None and (y.ndim == 2) != per_step):
             fail(where, "y", f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)", f"shape {y.shape}")
         per_step = y.ndim == 2
         valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
-        classes = np.unique(y[valid])
-        if len(classes) < 2:
-            fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
+        if classes is None:
+            classes = np.unique(y[valid])
+            if len(classes) < 2:
+                fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
+        else:
+            unseen = np.setdiff1d(y[valid], classes)
+            if unseen.size:
+                fail(where, "y", f"labels seen at fit {classes.tolist()}", f"unseen labels {unseen[:5].tolist()}")
         codes = np.where(valid, np.searchsorted(classes, np.where(valid, y, classes[0])), 0).astype(np.int64)
-        learned = {"classes_": classes, "per_step_": per_step}
-        return self._fit(X, codes, lengths, "cross_entropy", len(classes), "all" if per_step else "last", ("accuracy",), learned, checkpoint, resume)
+        return codes, classes, per_step
 
     def predict_proba(self, X, lengths=None) -> np.ndarray:
         """Class probabilities softmax(out): (n, C), or (n, T, C) for per-step labels."""
@@ -422,13 +452,24 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
         return bool(per_step), y.ndim == (3 if per_step else 2)
 
-    def fit(self, X, y, lengths=None, checkpoint=None, resume=False) -> "LSTMRegressor":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False) -> "LSTMRegressor":
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
-        ``checkpoint``, ``resume``: as in :meth:`LSTMClassifier.fit`."""
+        ``validation_data``, ``checkpoint``, ``resume``: as in :meth:`LSTMClassifier.fit`
+        (validation targets are scaled with the training targets' mean and std)."""
         where = "LSTMRegressor.fit"
         self._check_params()
         dtype = check_dtype(self.dtype, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
+        Z, stats = self._scale(y, X, lengths, None, dtype, where)
+        scale = lambda yv, Xv, lv: self._scale(yv, Xv, lv, stats, dtype, where + " validation_data")[0]  # noqa: E731
+        validation = self._validation(validation_data, dtype, X.shape[2], scale, where)
+        per_step = stats["per_step_"]
+        head = "all" if per_step else "last"
+        return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, ("mae",), stats, checkpoint, resume, validation)
+
+    def _scale(self, y, X, lengths, stats, dtype, where):
+        """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and
+        std on y's valid targets (with ``standardize``); otherwise y must have the fitted layout."""
         n, T = X.shape[:2]
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
@@ -438,14 +479,17 @@ class LSTMRegressor(_SequenceEstimator):
         valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
         if not np.isfinite(Y[valid]).all():
             fail(where, "y", "finite values", "NaN or inf")
-        if self.standardize:
-            mean, scale = Y[valid].mean(axis=0), Y[valid].std(axis=0)
-            scale = np.where(scale > 0, scale, 1.0)
-        else:
-            mean, scale = np.zeros(Y.shape[-1]), np.ones(Y.shape[-1])
-        Z = np.where(valid[..., None], (Y - mean) / scale, 0.0).astype(dtype)
-        learned = {"y_mean_": mean, "y_scale_": scale, "per_step_": per_step, "n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
-        return self._fit(X, Z, lengths, "mse", Y.shape[-1], "all" if per_step else "last", ("mae",), learned, checkpoint, resume)
+        if stats is None:
+            if self.standardize:
+                mean, scale = Y[valid].mean(axis=0), Y[valid].std(axis=0)
+                scale = np.where(scale > 0, scale, 1.0)
+            else:
+                mean, scale = np.zeros(Y.shape[-1]), np.ones(Y.shape[-1])
+            stats = {"y_mean_": mean, "y_scale_": scale, "per_step_": per_step, "n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
+        elif (per_step, y.ndim, Y.shape[-1]) != (stats["per_step_"], stats["y_ndim_"], stats["n_outputs_"]):
+            fail(where, "y", "the layout of the training targets", f"shape {y.shape}")
+        Z = np.where(valid[..., None], (Y - stats["y_mean_"]) / stats["y_scale_"], 0.0).astype(dtype)
+        return Z, stats
 
     def predict(self, X, lengths=None) -> np.ndarray:
         """Predictions in y's units and layout at fit: (n,), (n, k), (n, T) or (n, T, k)."""
