@@ -90,10 +90,11 @@ def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
     ax.plot(np.arange(len(y1)), y1, color="black", lw=1.2, label="series")
     if result is not None:
         styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
+        lead1 = result.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
         for name, f in result.forecasts.items():
             c, ls = styles.get(name, ("tab:green", "-"))
-            mae = result.metrics[name]["MAE"]
-            ax.plot(result.origins, f[:, 0, 0], ls, color=c, label=f"{name} (lead 1, MAE {mae:.1f})")
+            mae1, mae = lead1[name][0], result.metrics[name]["MAE"]
+            ax.plot(result.origins, f[:, 0, 0], ls, color=c, label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")
         ax.axvline(result.origins[0] - 0.5, color="grey", lw=0.8)
     if forecast is not None:
         f1 = np.asarray(forecast) if np.ndim(forecast) == 1 else np.asarray(forecast)[:, 0]
