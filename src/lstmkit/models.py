@@ -109,7 +109,8 @@ class SequenceModel(Module):
             (Jozefowicz et al. 2015; Keras' ``unit_forget_bias`` uses 1.0).
         inputs: "features" (x holds feature vectors) or "tokens" (x holds ids, one-hot encoded).
         lstm_options: extra keyword arguments for the recurrent layer's constructor (for example
-            ``proj_size``, ``bias``; ``nonlinearity`` for the RNN; the LSTM variants' options).
+            ``proj_size``, ``bias``; ``nonlinearity`` for the RNN; the LSTM variants' options),
+            checked by :func:`check_lstm_options` (unknown names refused with the closest one).
         dtype: float32 or float64.  seed: int, Generator or None (initialisation and dropout).
 
     ``out, state = model(x, lengths=None, state=None)``; ``dx = model.backward(dout, d_state=None)``.
