@@ -37,6 +37,18 @@ def test_golden_variants(vx):
     golden("variants_layer_norm_zoneout.txt", explain(vx[2], "text", width=100))
     golden("variants_layer_norm_zoneout.md", explain(vx[2], "md"))
     golden("variants_peephole_clip.tex", explain(vx[0], "latex"))
+    golden("variants_tables.txt", "\n".join(explain(ex, "text", form="table", width=120) for ex in vx))
+
+
+def test_table_form_columns_for_the_extra_terms(vx):
+    text = explain(vx[0], "text", form="table", width=120)
+    step2 = text.split("Step 2")[1].split("Step 3")[0]
+    # input gate, cell 1: W_i·[h,x] = 4 + h_1 = 4.625, + w_ci c_1 = 0.374 -> z = 4.999, clipped to 4.500, σ = 0.989
+    assert re.search(r"cell 1\s+4\.625\s+0\.374\s+4\.999\s+4\.500\s+0\.989", step2)
+    # cell state, cell 2: f*c_prev = 0, i*c~ = 0.976 = the sum, clipped to 0.900
+    assert re.search(r"cell 2\s+0\.881\s+0\.000\s+0\.000\s+0\.989\s+0\.987\s+0\.976\s+0\.976\s+0\.900", step2)
+    cifg = explain(vx[1], "text", form="table", width=120)
+    assert "Forget gate, coupled to the input gate (CIFG): f_t = 1 - i_t" in cifg and "hard_sigmoid = i_1" in cifg
 
 
 def _last(text: str, lhs: str) -> np.ndarray:
@@ -195,7 +207,7 @@ def test_bad_options_are_named(patch, message):
 
 
 def test_forms_and_grad_that_show_the_plain_cell_refuse_a_variant(vx, capsys):
-    assert main(["explain", f"{EXAMPLES}/variants.toml", "--example", "1", "--form", "table"]) == 1
-    assert "expected form 'steps' for a variant cell" in capsys.readouterr().err
+    assert main(["explain", f"{EXAMPLES}/variants.toml", "--example", "1", "--form", "memory"]) == 1
+    assert "expected form 'steps' or 'table' for a variant cell" in capsys.readouterr().err
     assert main(["explain", f"{EXAMPLES}/variants.toml", "--example", "1", "--grad"]) == 1
     assert "Leave out --grad" in capsys.readouterr().err

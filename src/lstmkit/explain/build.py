@@ -9,7 +9,8 @@ Three forms, as the three decks teach:
 - ``memory`` (seed 002): per step and unit, the same numbers told with "long-term memory" (c),
   "short-term memory" (h) and "% to remember" (the gates).
 
-A variant cell (the example's ``[options]``) is shown in the steps form with its extra terms:
+A variant cell (the example's ``[options]``) is shown in the steps form with its extra terms
+(and in the table form with a column for each; the memory form tells the plain cell only):
 the peephole terms ``w_ci ⊙ c_{t-1}`` inside the gates, f_t = 1 - i_t for coupled gates, the value
 before and after a gate or cell clip where the clip bites, the activation functions by name, the
 layer-norm means, deviations and normalised parts, and zoneout as it acts at inference.
@@ -101,15 +102,15 @@ def document(
         doc.add(Para(ex.note))
     doc.add(*_setup(ex, F))
     if not ex.is_plain:
-        if form != "steps":
+        if form == "memory":
             from .._checks import fail
 
-            fail("explain", "form", "'steps' for a variant cell (the table and memory forms show the seeds' plain cell)",
+            fail("explain", "form", "'steps' or 'table' for a variant cell (the memory form tells the seeds' plain cell)",
                  repr(form), f"The example sets {ex.variant.changed()}.")
         doc.add(*_variant_setup(ex, F))
     for rec in fw.steps:
         if not ex.is_plain:
-            doc.add(*_variant_steps_form(ex, rec, F))
+            doc.add(*(_variant_steps_form if form == "steps" else _variant_table_form)(ex, rec, F))
         elif form == "steps":
             doc.add(*_steps_form(ex, rec, F))
         elif form == "table":
@@ -513,6 +514,83 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
         out.append(_zoneout_eq(t, "h", v.zoneout_hidden, V, F))
     out += _readout(ex, rec, F)
     return out
+
+
+def _variant_table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
+    """Seed 001's tables with a column for each extra term of the variant."""
+    t, V, H, v = rec.t, rec.values, ex.hidden_size, ex.variant
+    fa, ga, ha = v.acts
+    n = lambda name, j: fnum(V[name][j], F.d)  # noqa: E731
+    out = [Heading(f"Step {t}", 2)]
+    hx = [fnum(a, F.d) for a in V["h_prev"]] + [finput(a) for a in V["x"]]
+    out.append(Table(["", *[f"{j + 1}" for j in range(len(hx))]],
+                     [[f"h_{t - 1}", *hx[:H]], [f"x_{t}", *hx[H:]], [f"[h_{t - 1}, x_{t}]", *hx]],
+                     "Inputs, and their concatenation [h_{t-1}, x_t]"))
+    if v.layer_norm:
+        rows = [[f"a_{p} = W_{p} {src}", n(f"mu_{p}", 0), n(f"sd_{p}", 0)] for p, src in (("x", f"x_{t}"), ("h", f"h_{t - 1}"))]
+        out.append(Table(["", "μ = mean", "s = sqrt(var + ε)"], rows,
+                         "Layer norm: the four gates' parts normalised together, n = γ ⊙ (a - μ) / s"))
+    c_new = "c_new" if v.zoneout_cell else "c"
+    for k in ("f", "i", "g") + (("o",) if not v.peephole else ()):
+        out += _variant_gate_table(ex, rec, F, k)
+    ccols = ["", f"f_{t}", f"c_{t - 1}", "f*c_prev", f"i_{t}", f"c~_{t}", "i*c~"]
+    cnames = ["f", "c_prev", "fc", "i", "g", "ig"]
+    if v.cell_clip is not None:
+        ccols += ["sum", f"clip ±{fparam(v.cell_clip)}"]
+        cnames += ["c_raw", c_new]
+    else:
+        ccols.append(f"c'_{t}" if v.zoneout_cell else f"c_{t}")
+        cnames.append(c_new)
+    if v.zoneout_cell:
+        ccols.append(f"c_{t} = {fparam(v.zoneout_cell)} c_{t - 1} + {fparam(1 - v.zoneout_cell)} c'_{t}")
+        cnames.append("c")
+    out.append(Table(ccols, [[f"cell {j + 1}", *(n(m, j) for m in cnames)] for j in range(H)],
+                     "Cell state: c_t = f_t * c_(t-1) + i_t * c~_t" + (" (clipped)" if v.cell_clip is not None else "")))
+    if v.peephole:
+        out += _variant_gate_table(ex, rec, F, "o")
+    hn = act_name(ha)
+    c_lab = f"c'_{t}" if v.zoneout_cell else f"c_{t}"
+    hcols, hnames = ["", c_lab], [c_new]
+    if v.layer_norm:
+        hcols.append(f"n_c = γ_c LN({c_lab}) + β_c")
+        hnames.append("n_c")
+    hcols += [f"{hn}({'n_c' if v.layer_norm else c_lab})", f"o_{t}", f"h'_{t}" if v.zoneout_hidden else f"h_{t}"]
+    hnames += ["tanh_c", "o", "h_new" if v.zoneout_hidden else "h"]
+    if v.zoneout_hidden:
+        hcols.append(f"h_{t} = {fparam(v.zoneout_hidden)} h_{t - 1} + {fparam(1 - v.zoneout_hidden)} h'_{t}")
+        hnames.append("h")
+    out.append(Table(hcols, [[f"cell {j + 1}", *(n(m, j) for m in hnames)] for j in range(H)],
+                     f"Output: h_t = o_t * {hn}({'LN(c_t)' if v.layer_norm else 'c_t'})"))
+    out += _readout(ex, rec, F)
+    return out
+
+
+def _variant_gate_table(ex: WorkedExample, rec, F: _Fmt, k: str) -> list:
+    t, V, H, v = rec.t, rec.values, ex.hidden_size, ex.variant
+    n = lambda name, j: fnum(V[name][j], F.d)  # noqa: E731
+    name = "c~" if k == "g" else k
+    if k == "f" and v.input_forget:
+        return [Table(["", f"i_{t}", f"f_{t} = 1 - i_{t}"], [[f"cell {j + 1}", n("i", j), n("f", j)] for j in range(H)],
+                      "Forget gate, coupled to the input gate (CIFG): f_t = 1 - i_t")]
+    act = act_name(v.acts[1] if k == "g" else v.acts[0])
+    if v.layer_norm:
+        cols, names, lin = [f"n_x,{name}", f"n_h,{name}"], [f"nx_{k}", f"nh_{k}"], f"n_x,{name} + n_h,{name}"
+    else:
+        cols, names, lin = [f"W_{name}·[h,x]"], [f"Wxh_{k}"], f"W_{name}·[h_(t-1), x_t]"
+    if v.peephole and k != "g":
+        c = "c_(t-1)" if k != "o" else ("c'_t" if v.zoneout_cell else "c_t")
+        cols.append(f"w_c{k} * {c}")
+        names.append(f"pc_{k}")
+        lin += f" + w_c{k} * {c}"
+    cols.append(f"+ b_{name}")
+    names.append(f"z_{k}")
+    if v.gate_clip is not None:
+        cols.append(f"clip ±{fparam(v.gate_clip)}")
+        names.append(f"zc_{k}")
+    cols.append(f"{act} = {name}_{t}")
+    names.append(k)
+    return [Table(["", *cols], [[f"cell {j + 1}", *(n(m, j) for m in names)] for j in range(H)],
+                  f"{GATE_WORD[k].capitalize()}: {name}_t = {act}({lin} + b_{name})")]
 
 
 def _zoneout_eq(t, name: str, z: float, V, F: _Fmt) -> Equation:
