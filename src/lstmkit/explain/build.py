@@ -435,7 +435,7 @@ def _variant_gate(ex: WorkedExample, rec, F: _Fmt, k: str) -> Equation:
     return Equation(gate_sym(k, t), rhs, note)
 
 
-def _ln_equations(t, part: str, a, mu, sd, gain, shift, F: _Fmt, a_sym, a_rhs, a_note="") -> list:
+def _ln_equations(part: str, a, mu, sd, gain, shift, F: _Fmt, a_sym, a_rhs, a_note="") -> list:
     """μ, s and the normalised n = γ ⊙ (a - μ) / s (+ β) of one layer norm."""
     a_lhs = Sym("a", part)
     out = []
@@ -465,7 +465,7 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
         for part, src, gain in (("x", Sym("x", str(t)), "gamma_ih"), ("h", Sym("h", str(t - 1)), "gamma_hh")):
             a = np.concatenate([V[f"W{part}_{k}"] for k in GATES])
             n = np.concatenate([V[f"n{part}_{k}"] for k in GATES])
-            eqs = _ln_equations(t, part, a, V[f"mu_{part}"], V[f"sd_{part}"], ex.variant_weight(gain), None, F, None,
+            eqs = _ln_equations(part, a, V[f"mu_{part}"], V[f"sd_{part}"], ex.variant_weight(gain), None, F, None,
                                 seq(Sym("W", part), src), "the four gates' parts stacked, in the order i, f, c̃, o")
             *eqs, sym, num = eqs
             out += eqs
@@ -498,7 +498,7 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     arg_sym, arg_val = c_sym, V[c_name]
     if v.layer_norm:
         shift = ex.variant_weight("beta_c") if np.any(ex.variant_weight("beta_c")) else None
-        eqs = _ln_equations(t, "c", V[c_name], V["mu_c"], V["sd_c"], ex.variant_weight("gamma_c"), shift, F, c_sym, None)
+        eqs = _ln_equations("c", V[c_name], V["mu_c"], V["sd_c"], ex.variant_weight("gamma_c"), shift, F, c_sym, None)
         *eqs, sym, num = eqs
         out += eqs + [Equation(Sym("n", "c"), [sym, num, F.vec(V["n_c"])])]
         arg_sym, arg_val = Sym("n", "c"), V["n_c"]
