@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import CommandError
+from ._lstm import add_lstm_arguments, lstm_options
 
 HELP = "forecast a time series with an LSTM, scored beside naive and seasonal-naive baselines"
 EXAMPLE = (
@@ -41,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="write the forecast to this CSV")
     p.add_argument("--plot", help="write a PNG of the series, backtest and forecast (matplotlib)")
+    add_lstm_arguments(p)
 
 
 def load_series(data: str, column) -> np.ndarray:
@@ -122,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
             difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,
-            dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+            dropout=args.dropout, forget_bias=args.forget_bias, lstm_options=lstm_options(args),
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
             patience=args.patience, validation_split=args.validation_split, seed=args.seed,
         )  # fmt: skip
         result = None
