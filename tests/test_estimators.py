@@ -292,3 +292,58 @@ def test_validation_data_is_encoded_like_the_training_targets():
     assert reg.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-4)
     with pytest.raises(ValueError, match="validation_data: expected y the layout of the training targets"):
         LSTMRegressor(epochs=1).fit(Xr, yr, validation_data=(Xr, np.stack([yr, yr], 1)))
+
+
+#: every option lstm_options accepts for the LSTM, at once (one-step variants, regularisers, projection)
+ALL_OPTIONS = {
+    "peephole": True, "input_forget": True, "gate_clip": 4.0, "cell_clip": 3.0,
+    "activations": [["leaky_relu", 0.1], "softsign", "tanh"], "layer_norm": True, "proj_size": 2, "bias": True,
+    "dropout_input": 0.1, "dropout_recurrent": 0.2, "zoneout_cell": 0.1, "zoneout_hidden": 0.05, "dropconnect": 0.1,
+}  # fmt: skip
+
+
+def _assert_lstm_has(rnn, options):
+    for k, v in options.items():
+        got = getattr(rnn, k)
+        if k == "activations":  # stored as specs: names or (name, alpha[, beta]) tuples
+            got = [list(a) if isinstance(a, tuple) else a for a in got]
+        assert got == v, k
+
+
+def test_every_lstm_option_through_every_estimator_fit_predict_save_load(tmp_path):
+    from sklearn.base import clone
+
+    from lstmkit import LSTMForecaster, TextGenerator
+
+    X, y = seq_data(n=16)
+    opts = dict(ALL_OPTIONS)
+    models = {
+        "clf": LSTMClassifier(hidden_size=4, epochs=1, batch_size=8, seed=0, lstm_options=opts).fit(X, y),
+        "reg": LSTMRegressor(hidden_size=4, epochs=1, batch_size=8, seed=0, lstm_options=opts).fit(X, X[:, :, 0].sum(1)),
+        "fc": LSTMForecaster(window=4, hidden_size=4, epochs=1, lstm_options=opts).fit(np.sin(np.arange(30.0))),
+        "gen": TextGenerator(hidden_size=4, seq_len=5, batch_size=2, lstm_options=opts).fit("abcabcabcabcabcabc"),
+    }
+    for name, m in models.items():
+        assert clone(m).get_params()["lstm_options"] == opts, name
+        rnn = (m.regressor_ if name == "fc" else m).model_.rnn
+        _assert_lstm_has(rnn, opts)
+        m.save(tmp_path / f"{name}.npz")
+        back = lstmkit.load(tmp_path / f"{name}.npz")
+        _assert_lstm_has((back.regressor_ if name == "fc" else back).model_.rnn, opts)
+    # the loaded models predict what the fitted ones do (eval mode: no dropout, zoneout's expectation)
+    for name, call in {"clf": lambda m: m.predict_proba(X), "reg": lambda m: m.predict(X),
+                       "fc": lambda m: m.predict(3), "gen": lambda m: m.perplexity("abcab")}.items():
+        np.testing.assert_array_equal(call(lstmkit.load(tmp_path / f"{name}.npz")), call(models[name]), err_msg=name)
+
+
+@pytest.mark.parametrize("est", ["LSTMClassifier", "LSTMRegressor", "LSTMForecaster", "TextGenerator"])
+def test_unknown_or_bad_lstm_option_is_named_before_training(est):
+    cls = getattr(lstmkit, est)
+    data = {"LSTMForecaster": (np.arange(40.0),), "TextGenerator": ("ab" * 200,)}.get(est, seq_data(n=6))
+    with pytest.raises(TypeError, match=rf"{est}: expected lstm_options keys among \[.*'peephole'.*\] for cell='lstm', "
+                                        r"got unknown \['peeophole'\]. Did you mean 'peephole'\?"):
+        cls(lstm_options={"peeophole": True}).fit(*data)
+    with pytest.raises(ValueError, match=f"{est} lstm_options: expected zoneout_cell a number in"):
+        cls(lstm_options={"zoneout_cell": 1.5}).fit(*data)
+    with pytest.raises(TypeError, match=f"{est}: expected lstm_options None or a dict"):
+        cls(lstm_options=["peephole"]).fit(*data)

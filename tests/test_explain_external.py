@@ -66,6 +66,9 @@ def chromium():
     ("seed001", 0, {"form": "table"}),
     ("seed002", 4, {"form": "memory"}),
     ("seed000", 0, {"form": "memory"}),
+    ("variants", 0, {"decimals": 2}),  # peephole ⊙, clip(...), the clip's ±
+    ("variants", 1, {}),  # hard_sigmoid, softsign by name
+    ("variants", 2, {}),  # μ, γ, β, ε, mean/sqrt/var, c'
 ])
 def test_latex_compiles_standalone(pdflatex, tmp_path, file, k, kw):
     ex = worked.load(f"{EXAMPLES}/{file}.toml")[k]

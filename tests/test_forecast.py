@@ -45,6 +45,7 @@ def test_backtest_beats_naive_on_a_seasonal_series_and_scores_baselines_on_the_s
     assert "seasonal_naive" in r.table() and "<- best" in r.table()
 
 
+@pytest.mark.filterwarnings("ignore:the forecast correlates more with the previous value")  # the second flag, also expected
 def test_a_model_no_better_than_naive_is_flagged():
     y = np.cumsum(np.random.default_rng(1).normal(size=100)) + 50  # a random walk: naive is optimal
     fc = LSTMForecaster(window=8, **dict(FAST, epochs=3))

@@ -26,7 +26,15 @@ Hyper-parameters (both estimators):
     hidden_size, num_layers, cell ("lstm"/"rnn"), bidirectional, dropout: the recurrent layer.
     readout: "linear" or "identity" (out = h, seed 000's y_t = softmax(h_t); needs D*H outputs).
     forget_bias: initial forget-gate bias (LSTM; None keeps the uniform initialisation).
-    lstm_options: dict of extra recurrent-layer arguments (proj_size, variants, ...).
+    lstm_options: dict of extra recurrent-layer arguments, passed to :class:`lstmkit.LSTM`:
+        ``proj_size``, ``bias`` and the variants (:mod:`lstmkit.variants`): ``peephole``,
+        ``input_forget``, ``gate_clip``, ``cell_clip``, ``activations``, ``layer_norm`` (they
+        change the cell) and the training-only regularisers ``dropout_input``,
+        ``dropout_recurrent``, ``zoneout_cell``, ``zoneout_hidden``, ``dropconnect``; e.g.
+        ``{"peephole": True, "dropout_recurrent": 0.2}``. One dict rather than twelve
+        hyper-parameters keeps ``get_params``/``clone`` simple; names and values are checked
+        before training (an unknown name is refused with the closest known one), and the options
+        are saved with the model. (RNN: ``bias``, ``nonlinearity``.)
     epochs, batch_size, optimizer ("adam", "adamw", "sgd", "rmsprop"), learning_rate,
     weight_decay, clip (max gradient norm; None: off), patience (early stopping; None: off) with
     restore of the best weights, validation_split, bptt (truncated BPTT chunk; per-step targets),
@@ -46,7 +54,7 @@ import numpy as np
 from ._checks import check_dtype, check_int, fail
 from .functional import softmax
 from .modelfile import save_model
-from .models import CELLS, SequenceModel
+from .models import CELLS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS
 from .saving import register
 from .training import Trainer, predict
@@ -212,8 +220,7 @@ class _SequenceEstimator:
                 fail(name, k, what, repr(v))
         if self.clip is not None and (isinstance(self.clip, bool) or not isinstance(self.clip, (int, float, np.number)) or self.clip <= 0):
             fail(name, "clip", "None or a number > 0", repr(self.clip))
-        if self.lstm_options is not None and not isinstance(self.lstm_options, dict):
-            fail(name, "lstm_options", "None or a dict of recurrent-layer arguments", type(self.lstm_options).__name__, exc=TypeError)
+        check_lstm_options(self.lstm_options, self.cell, name)
         check_dtype(self.dtype, name)
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None):

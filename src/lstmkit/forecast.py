@@ -32,6 +32,7 @@ import numpy as np
 from . import baselines as bl
 from ._checks import check_int, fail
 from .estimators import NotFittedError
+from .models import check_lstm_options
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -117,9 +118,11 @@ class LSTMForecaster:
     seasonal_period : int   m for the seasonal-naive baseline and MASE (None: no season, m = 1)
     log : bool              model log y (every value must be > 0)
     difference : int        0: model levels, 1: model first differences z_t = u_t - u_{t-1}
-    hidden_size, num_layers, bidirectional, dropout, forget_bias, epochs, batch_size, optimizer, learning_rate,
-    clip, patience, validation_split, seed, verbose : passed to the :class:`lstmkit.LSTMRegressor`
-    that is trained (its targets are already scaled here, so it does not standardize again).
+    hidden_size, num_layers, bidirectional, dropout, forget_bias, lstm_options, epochs, batch_size, optimizer,
+    learning_rate, clip, patience, validation_split, seed, verbose : passed to the
+    :class:`lstmkit.LSTMRegressor` that is trained (its targets are already scaled here, so it
+    does not standardize again). ``lstm_options`` holds ``proj_size`` and the LSTM variants, e.g.
+    ``{"peephole": True, "zoneout_cell": 0.1}`` (see :class:`lstmkit.LSTMRegressor`).
 
     Learned attributes: ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
     the fitted series, ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
@@ -138,6 +141,7 @@ class LSTMForecaster:
         bidirectional: bool = False,
         dropout: float = 0.0,
         forget_bias: float | None = 1.0,
+        lstm_options: dict | None = None,
         epochs: int = 200,
         batch_size: int = 16,
         optimizer: str = "adam",
@@ -158,6 +162,7 @@ class LSTMForecaster:
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.forget_bias = forget_bias
+        self.lstm_options = lstm_options
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -170,7 +175,7 @@ class LSTMForecaster:
 
     # -- scikit-learn conventions ----------------------------------------------------------
     _param_names = (
-        "window", "horizon", "seasonal_period", "log", "difference", "hidden_size", "num_layers", "bidirectional", "dropout", "forget_bias", "epochs",
+        "window", "horizon", "seasonal_period", "log", "difference", "hidden_size", "num_layers", "bidirectional", "dropout", "forget_bias", "lstm_options", "epochs",
         "batch_size", "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "verbose",
     )  # fmt: skip
 
@@ -196,6 +201,7 @@ class LSTMForecaster:
             check_int(self.seasonal_period, KIND, "seasonal_period", minimum=1)
         if self.difference not in (0, 1):
             fail(KIND, "difference", "0 or 1", repr(self.difference))
+        check_lstm_options(self.lstm_options, "lstm", KIND)
 
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "regressor_"):
@@ -252,7 +258,7 @@ class LSTMForecaster:
 
         return LSTMRegressor(
             hidden_size=self.hidden_size, num_layers=self.num_layers, bidirectional=self.bidirectional,
-            dropout=self.dropout, forget_bias=self.forget_bias,
+            dropout=self.dropout, forget_bias=self.forget_bias, lstm_options=self.lstm_options,
             epochs=self.epochs, standardize=False, per_step=False, dtype="float64",
             batch_size=self.batch_size, optimizer=self.optimizer, learning_rate=self.learning_rate, clip=self.clip,
             patience=self.patience, validation_split=self.validation_split, seed=self.seed, verbose=self.verbose,

@@ -30,6 +30,8 @@ sub-modules', so optimizers and the layers see one set).
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from typing import Any, Mapping
 
 import numpy as np
@@ -43,6 +45,45 @@ HEADS = ("all", "last")
 READOUTS = ("linear", "identity")
 INPUTS = ("features", "tokens")
 CELLS = {"lstm": LSTM, "rnn": RNN}
+#: constructor arguments of the recurrent layer that SequenceModel (and the estimators) set themselves
+RESERVED_OPTIONS = ("input_size", "hidden_size", "num_layers", "batch_first", "dropout", "bidirectional", "dtype", "seed")
+
+
+def lstm_option_names(cell: str = "lstm") -> list[str]:
+    """The keys ``lstm_options`` may hold for ``cell``: the layer's constructor arguments that
+    SequenceModel does not set itself (LSTM: bias, proj_size and the variants of
+    :mod:`lstmkit.variants`; RNN: bias, nonlinearity)."""
+    sig = inspect.signature(CELLS[cell].__init__)
+    return sorted(p for p in sig.parameters if p != "self" and p not in RESERVED_OPTIONS)
+
+
+def check_lstm_options(options, cell: str = "lstm", where: str = "SequenceModel") -> dict[str, Any]:
+    """Validate ``lstm_options`` in one place; returns it as a new dict.
+
+    Unknown names are refused by name (with the closest known one), names the caller sets itself
+    are refused as such, and for the LSTM the variant values are checked
+    (:meth:`lstmkit.variants.LSTMVariant.checked`), so a bad option fails before any training.
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        fail(where, "lstm_options", "None or a dict of recurrent-layer arguments", type(options).__name__, exc=TypeError)
+    options = dict(options)
+    for reserved in RESERVED_OPTIONS:
+        if reserved in options:
+            fail(where, "lstm_options", f"no key {reserved!r} (it is an argument of {where} itself)", sorted(options))
+    known = lstm_option_names(cell) if cell in CELLS else []
+    unknown = sorted(str(k) for k in options if k not in known)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        fix = f"Did you mean {close[0]!r}?" if close else ""
+        fail(where, "lstm_options", f"keys among {known} for cell={cell!r}", f"unknown {unknown}", fix, exc=TypeError)
+    if cell == "lstm":
+        from .variants import LSTMVariant
+
+        fields = LSTMVariant.__dataclass_fields__
+        LSTMVariant.checked(f"{where} lstm_options", **{k: v for k, v in options.items() if k in fields})
+    return options
 
 
 def _spawn(seed, n: int) -> list[np.random.Generator]:
@@ -68,7 +109,8 @@ class SequenceModel(Module):
             (Jozefowicz et al. 2015; Keras' ``unit_forget_bias`` uses 1.0).
         inputs: "features" (x holds feature vectors) or "tokens" (x holds ids, one-hot encoded).
         lstm_options: extra keyword arguments for the recurrent layer's constructor (for example
-            ``proj_size``, ``bias``; ``nonlinearity`` for the RNN; the LSTM variants' options).
+            ``proj_size``, ``bias``; ``nonlinearity`` for the RNN; the LSTM variants' options),
+            checked by :func:`check_lstm_options` (unknown names refused with the closest one).
         dtype: float32 or float64.  seed: int, Generator or None (initialisation and dropout).
 
     ``out, state = model(x, lengths=None, state=None)``; ``dx = model.backward(dout, d_state=None)``.
@@ -103,10 +145,7 @@ class SequenceModel(Module):
             fail(where, "inputs", f"one of {list(INPUTS)}", repr(inputs))
         if forget_bias is not None and cell != "lstm":
             fail(where, "forget_bias", "None with cell='rnn' (an RNN has no forget gate)", repr(forget_bias))
-        options = dict(lstm_options or {})
-        for reserved in ("input_size", "hidden_size", "num_layers", "batch_first", "dropout", "bidirectional", "dtype", "seed"):
-            if reserved in options:
-                fail(where, "lstm_options", f"no key {reserved!r} (it is a SequenceModel argument)", sorted(options))
+        options = check_lstm_options(lstm_options, cell, where)
         self.cell, self.head_mode, self.readout, self.inputs = cell, head, readout, inputs
         self.dtype = check_dtype(dtype, where)
         self.forget_bias = forget_bias

@@ -26,6 +26,7 @@ import numpy as np
 
 from ._checks import check_int, check_rng, fail
 from .estimators import NotFittedError
+from .models import check_lstm_options
 from .saving import register
 
 KIND = "TextGenerator"
@@ -52,6 +53,8 @@ class TextGenerator:
     batch_size : int        parallel text streams per update
     epochs : int            passes over the text (each pass: ceil(n / seq_len) updates)
     forget_bias : float     initial forget-gate bias (None: uniform initialisation)
+    lstm_options : dict     proj_size and the LSTM variants, e.g. {"layer_norm": True,
+                            "dropout_recurrent": 0.25} (see :class:`lstmkit.LSTMClassifier`)
     optimizer, learning_rate, clip : the update rule (global-norm clipping, None for none)
     seed : int|None         initialisation (training order is fixed by the text)
 
@@ -68,6 +71,7 @@ class TextGenerator:
         batch_size: int = 32,
         epochs: int = 1,
         forget_bias: float | None = 1.0,
+        lstm_options: dict | None = None,
         optimizer: str = "adam",
         learning_rate: float = 0.005,
         clip: float | None = 5.0,
@@ -81,6 +85,7 @@ class TextGenerator:
         self.batch_size = batch_size
         self.epochs = epochs
         self.forget_bias = forget_bias
+        self.lstm_options = lstm_options
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.clip = clip
@@ -88,7 +93,7 @@ class TextGenerator:
         self.verbose = verbose
 
     _param_names = (
-        "hidden_size", "num_layers", "dropout", "seq_len", "batch_size", "epochs", "forget_bias", "optimizer",
+        "hidden_size", "num_layers", "dropout", "seq_len", "batch_size", "epochs", "forget_bias", "lstm_options", "optimizer",
         "learning_rate", "clip", "seed", "verbose",
     )  # fmt: skip
 
@@ -137,6 +142,7 @@ class TextGenerator:
         L = check_int(self.seq_len, KIND, "seq_len", minimum=1)
         B = check_int(self.batch_size, KIND, "batch_size", minimum=1)
         epochs = check_int(self.epochs, KIND, "epochs", minimum=1)
+        options = check_lstm_options(self.lstm_options, "lstm", KIND)
         if len(text) < B * L + 1:
             fail(where, "text", f"at least batch_size*seq_len+1 = {B * L + 1} characters", len(text), "Use a smaller batch_size or seq_len.")
         vocab = UNKNOWN + "".join(sorted(set(text) - {UNKNOWN}))
@@ -147,7 +153,7 @@ class TextGenerator:
         Y = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
         model = SequenceModel(
             len(vocab), len(vocab), self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-            forget_bias=self.forget_bias, head="all", inputs="tokens", dtype=np.float32, seed=self.seed,
+            forget_bias=self.forget_bias, lstm_options=options, head="all", inputs="tokens", dtype=np.float32, seed=self.seed,
         )  # fmt: skip
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,

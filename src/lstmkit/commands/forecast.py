@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import CommandError
+from ._lstm import add_lstm_arguments, lstm_options
 
 HELP = "forecast a time series with an LSTM, scored beside naive and seasonal-naive baselines"
 EXAMPLE = (
@@ -41,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="write the forecast to this CSV")
     p.add_argument("--plot", help="write a PNG of the series, backtest and forecast (matplotlib)")
+    add_lstm_arguments(p)
 
 
 def load_series(data: str, column) -> np.ndarray:
@@ -90,10 +92,11 @@ def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
     ax.plot(np.arange(len(y1)), y1, color="black", lw=1.2, label="series")
     if result is not None:
         styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
+        lead1 = result.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
         for name, f in result.forecasts.items():
             c, ls = styles.get(name, ("tab:green", "-"))
-            mae = result.metrics[name]["MAE"]
-            ax.plot(result.origins, f[:, 0, 0], ls, color=c, label=f"{name} (lead 1, MAE {mae:.1f})")
+            mae1, mae = lead1[name][0], result.metrics[name]["MAE"]
+            ax.plot(result.origins, f[:, 0, 0], ls, color=c, label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")
         ax.axvline(result.origins[0] - 0.5, color="grey", lw=0.8)
     if forecast is not None:
         f1 = np.asarray(forecast) if np.ndim(forecast) == 1 else np.asarray(forecast)[:, 0]
@@ -121,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
             difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,
-            dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+            dropout=args.dropout, forget_bias=args.forget_bias, lstm_options=lstm_options(args),
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
             patience=args.patience, validation_split=args.validation_split, seed=args.seed,
         )  # fmt: skip
         result = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._data import add_data_arguments, load_sequences
+from ._lstm import add_lstm_arguments, lstm_options
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
 EXAMPLE = (
@@ -36,6 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--validation-split", type=float, default=0.0)
     h.add_argument("--seed", type=int, default=0)
     h.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
+    add_lstm_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     cls = LSTMRegressor if regress else LSTMClassifier
     est = cls(
         hidden_size=args.hidden_size, num_layers=args.num_layers, cell=args.cell, bidirectional=args.bidirectional,
-        dropout=args.dropout, readout=args.readout, epochs=args.epochs, batch_size=args.batch_size,
+        dropout=args.dropout, readout=args.readout, forget_bias=args.forget_bias, lstm_options=lstm_options(args),
+        epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, learning_rate=args.lr, clip=args.clip or None, patience=args.patience,
         validation_split=args.validation_split, seed=args.seed, verbose=args.verbose,
     )  # fmt: skip
@@ -55,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
     est.fit(X, y, lengths)
     est.save(args.model_out)
     score = est.score(X, y, lengths)
-    last = est.history_.epochs[-1]
     name = "R²" if regress else "accuracy"
+    loss = f"final loss {est.history_.epochs[-1]['loss']:.4f}" if est.history_.epochs else "no training (0 epochs)"
     print(f"trained {cls.__name__} on {len(X)} sequences of up to {X.shape[1]} steps, {X.shape[2]} features")
-    print(f"epochs {est.n_epochs_}, final loss {last['loss']:.4f}, training {name} {score:.4f}")
+    print(f"epochs {est.n_epochs_}, {loss}, training {name} {score:.4f}")
     print(f"model saved to {args.model_out}")
     return 0

@@ -9,6 +9,12 @@ Three forms, as the three decks teach:
 - ``memory`` (seed 002): per step and unit, the same numbers told with "long-term memory" (c),
   "short-term memory" (h) and "% to remember" (the gates).
 
+A variant cell (the example's ``[options]``) is shown in the steps form with its extra terms
+(and in the table form with a column for each; the memory form tells the plain cell only):
+the peephole terms ``w_ci ⊙ c_{t-1}`` inside the gates, f_t = 1 - i_t for coupled gates, the value
+before and after a gate or cell clip where the clip bites, the activation functions by name, the
+layer-norm means, deviations and normalised parts, and zoneout as it acts at inference.
+
 Numbers are formatted here, once: ``digits`` decimals for exact numbers, or the hand-rounding
 precision in hand mode. Weights and inputs are shown as written (4, -0.025, 1.0).
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Sym, Table, Vec, seq
+from ..variants import LN_EPS
 from .trace import ACT, BackwardTrace, ForwardTrace
 from .worked import GATES, UNIT_INDEX, WorkedExample
 
@@ -94,8 +101,17 @@ def document(
     if ex.note:
         doc.add(Para(ex.note))
     doc.add(*_setup(ex, F))
+    if not ex.is_plain:
+        if form == "memory":
+            from .._checks import fail
+
+            fail("explain", "form", "'steps' or 'table' for a variant cell (the memory form tells the seeds' plain cell)",
+                 repr(form), f"The example sets {ex.variant.changed()}.")
+        doc.add(*_variant_setup(ex, F))
     for rec in fw.steps:
-        if form == "steps":
+        if not ex.is_plain:
+            doc.add(*(_variant_steps_form if form == "steps" else _variant_table_form)(ex, rec, F))
+        elif form == "steps":
             doc.add(*_steps_form(ex, rec, F))
         elif form == "table":
             doc.add(*_table_form(ex, rec, F))
@@ -286,6 +302,304 @@ def _readout(ex, rec, F) -> list:
         ok = int(pred) == r.targets[t - 1]
         note += f"; target {r.targets[t - 1]}: " + ("correct" if ok else "wrong")
     return [Equation(Sym("y", str(t)), rhs, note)]
+
+
+# -- variants (steps form) ----------------------------------------------------------------------
+def act_name(a) -> str:
+    """How an activation is written: σ for the sigmoid, tanh, else its name (hard_sigmoid, ...)."""
+    return {"sigmoid": "σ", "tanh": "tanh"}.get(a.name, a.name)
+
+
+def _act_words(a) -> str:
+    params = ", ".join(f"{s} = {fparam(v)}" for s, v in (("α", a.alpha), ("β", a.beta)) if v is not None)
+    return act_name(a) + (f" ({params})" if params else "")
+
+
+def _pvec(v) -> Vec:
+    """A weight vector as written (4, -0.025)."""
+    return Vec(tuple(fparam(a) for a in np.ravel(v)))
+
+
+def _variant_setup(ex: WorkedExample, F: _Fmt) -> list:
+    v = ex.variant
+    fa, ga, ha = v.acts
+    words = []
+    if v.peephole:
+        words.append("peephole connections, i_t and f_t see c_{t-1} and o_t sees the new c_t (weights w_ci, w_cf, w_co)")
+    if v.input_forget:
+        words.append("coupled input and forget gate (CIFG), f_t = 1 - i_t: the forget gate's weights are not used")
+    if v.gate_clip is not None:
+        words.append(f"every gate pre-activation clipped to [-{fparam(v.gate_clip)}, {fparam(v.gate_clip)}]")
+    if v.cell_clip is not None:
+        words.append(f"the cell state clipped to [-{fparam(v.cell_clip)}, {fparam(v.cell_clip)}]")
+    if (fa.name, ga.name, ha.name) != ("sigmoid", "tanh", "tanh") or v.activations != ("sigmoid", "tanh", "tanh"):
+        words.append(f"activations: {_act_words(fa)} for the gates, {_act_words(ga)} for the candidate c̃_t, "
+                     f"{_act_words(ha)} on the way from c_t to h_t")
+    if v.layer_norm:
+        words.append("layer normalisation (Ba et al. 2016): the input parts W_x x_t of all four gates are normalised "
+                     "together, the recurrent parts W_h h_{t-1} likewise, and c_t before its activation; "
+                     f"LN(a) = (a - mean(a)) / sqrt(var(a) + ε), ε = {LN_EPS:g}")
+    for name, z in (("c", v.zoneout_cell), ("h", v.zoneout_hidden)):
+        if z:
+            words.append(f"zoneout on {name} as at inference, {name}_t = {fparam(z)} {name}_(t-1) + {fparam(1 - z)} {name}'_t "
+                         f"(the expectation of keeping {name}_(t-1) with probability {fparam(z)})")
+    out = [Para("Variant: " + "; ".join(words) + ".")]
+    regularisers = {k: val for k, val in v.changed().items() if k.startswith(("dropout", "dropconnect"))}
+    if regularisers:
+        used = ", ".join(f"{k} = {fparam(val)}" for k, val in regularisers.items())
+        out.append(Para(f"Trained with {used}: these regularisers act in training only, so the numbers below have none of them."))
+    names = (["w_ci", "w_cf", "w_co"] if v.peephole else []) + [
+        n for n in ("gamma_ih", "gamma_hh", "gamma_c", "beta_c") if v.layer_norm and n in ex.weights]
+    for n in names:
+        head, sub = n.split("_")
+        sym = Sym({"gamma": "γ", "beta": "β"}.get(head, head), sub)
+        out.append(Equation(sym, [F.mat(ex.variant_weight(n)[:, None])]))
+    if v.layer_norm and not any(n in ex.weights for n in ("gamma_ih", "gamma_hh", "gamma_c", "beta_c")):
+        out.append(Para("Layer-norm gains γ are 1 and the shift β_c is 0 (their initial values)."))
+    return out
+
+
+def _bites(z, clip) -> bool:
+    return clip is not None and bool(np.any(np.abs(z) > clip))
+
+
+def _clip_call(F: _Fmt, z, clip) -> Call:
+    return Call("clip", seq(F.vec(z), ",", Num(f"-{fparam(clip)}"), ",", Num(fparam(clip))))
+
+
+def _variant_gate(ex: WorkedExample, rec, F: _Fmt, k: str) -> Equation:
+    """Gate k of a variant cell: formula, substituted, summed, pre-activation, clip, value."""
+    t, V, v = rec.t, rec.values, ex.variant
+    fa, ga, _ = v.acts
+    act = act_name(ga if k == "g" else fa)
+    G = ex.gates[k]
+    L = SLIDE_LETTER(k)
+    b = ex._bias(k)
+    has_b = bool(np.any(b))
+    peep = v.peephole and k in "ifo"
+    c_sym = Sym("c", str(t - 1)) if k != "o" else Sym("c'" if v.zoneout_cell else "c", str(t))
+    c_val = V["c_prev"] if k != "o" else V["c_new" if v.zoneout_cell else "c"]
+    h_zero = not np.any(V["h_prev"]) and ex.notation == "per_gate" and not v.layer_norm
+    # 1. the formula
+    if v.layer_norm:
+        terms = [Sym("n", f"x,{L}"), Sym("n", f"h,{L}")]
+    elif ex.notation == "concat":
+        terms = [seq(_wsym(ex, k, "W"), "·", seq("[", Sym("h", str(t - 1)), ",", Sym("x", str(t)), "]"))]
+    else:
+        terms = [seq(_wsym(ex, k, "x"), Sym("x", str(t)))]
+        if not h_zero:
+            terms.append(seq(_wsym(ex, k, "h"), Sym("h", str(t - 1))))
+    if peep:
+        terms.append(seq(Sym("w", f"c{L}"), "⊙", c_sym))
+    if has_b:
+        terms.append(_bsym(ex, k))
+    sym = Call(act, _join(terms))
+    rhs = [sym]
+    known = G.Wx is not None and G.Wh is not None
+    if known:
+        # 2. substituted, 3. summed
+        peep_part = [seq(_pvec(ex.variant_weight(f"w_c{k}")), "⊙", F.vec(c_val))] if peep else []
+        peep_sum = [F.vec(V[f"pc_{k}"])] if peep else []
+        if v.layer_norm:
+            parts = [F.vec(V[f"nx_{k}"]), F.vec(V[f"nh_{k}"])] + peep_part + ([F.vec(b)] if has_b else [])
+            sums = []  # the parts are already numbers; only a peephole term has a product to sum
+            if peep:
+                sums = [F.vec(V[f"nx_{k}"]), F.vec(V[f"nh_{k}"])] + peep_sum + ([F.vec(b)] if has_b else [])
+        elif ex.notation == "concat":
+            W = np.concatenate([G.Wh, G.Wx], axis=1)
+            hx = np.concatenate([V["h_prev"], V["x"]])
+            parts = [seq(F.mat(W), "×", F.col(hx, _hxfmt(F, ex.hidden_size)))] + peep_part + ([F.col(b)] if has_b else [])
+            sums = [F.vec(V[f"Wxh_{k}"])] + peep_sum + ([F.vec(b)] if has_b else [])
+        else:
+            parts = [seq(F.mat(G.Wx), "×", F.col(V["x"], finput))]
+            sums = [F.vec(V[f"Wx_{k}"])]
+            if not h_zero:
+                parts.append(seq(F.mat(G.Wh), "×", F.col(V["h_prev"])))
+                sums.append(F.vec(V[f"Wh_{k}"]))
+            parts += peep_part + ([F.col(b, fparam)] if has_b else [])
+            sums += peep_sum + ([F.vec(b)] if has_b else [])
+        rhs.append(Call(act, _join(parts)))
+        if len(sums) > 1:
+            rhs.append(Call(act, _join(sums)))
+    rhs.append(Call(act, F.vec(V[f"z_{k}"])))
+    note = ""
+    if _bites(V[f"z_{k}"], v.gate_clip):
+        rhs += [Call(act, _clip_call(F, V[f"z_{k}"], v.gate_clip)), Call(act, F.vec(V[f"zc_{k}"]))]
+        note = f"the gate clip bites: pre-activations beyond ±{fparam(v.gate_clip)} are clipped"
+    rhs.append(F.vec(V[k]))
+    if not known and np.isnan(V[k]).all():
+        note = f"not computable: the example does not give the {GATE_WORD[k]}'s weights"
+        rhs = [sym, F.vec(V[k])]
+    if h_zero and k == "i":
+        note = note or f"h_{t - 1} = 0, so the W_h· h_{t - 1} terms drop out"
+    return Equation(gate_sym(k, t), rhs, note)
+
+
+def _ln_equations(part: str, a, mu, sd, gain, shift, F: _Fmt, a_sym, a_rhs, a_note="") -> list:
+    """μ, s and the normalised n = γ ⊙ (a - μ) / s (+ β) of one layer norm."""
+    a_lhs = Sym("a", part)
+    out = []
+    if a_rhs is not None:
+        out.append(Equation(a_lhs, [a_rhs, F.vec(a)], a_note))
+    else:
+        a_lhs = a_sym
+    mu_n, sd_n = Num(fnum(mu[0], F.d)), Num(fnum(sd[0], F.d))
+    mu_sub = Call("", mu_n) if mu_n.text.startswith("-") else mu_n  # a - (-0.3), not a - -0.3
+    out.append(Equation(Sym("μ", part), [Call("mean", a_lhs), mu_n]))
+    out.append(Equation(Sym("s", part), [Call("sqrt", seq(Call("var", a_lhs), "+", Sym("ε"))), sd_n]))
+    gain_sym = Sym("γ", {"x": "ih", "h": "hh"}.get(part, part))
+    unit_gain = bool(np.all(gain == 1))
+    centred = Call("", seq(a_lhs, "-", Sym("μ", part)))
+    sym = seq(None if unit_gain else gain_sym, None if unit_gain else "⊙", centred, "/", Sym("s", part),
+              "+" if shift is not None else None, Sym("β", part) if shift is not None else None)
+    num = seq(None if unit_gain else _pvec(gain), None if unit_gain else "⊙", Call("", seq(F.vec(a), "-", mu_sub)), "/", sd_n,
+              "+" if shift is not None else None, _pvec(shift) if shift is not None else None)
+    return out + [sym, num]
+
+
+def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
+    t, V, v = rec.t, rec.values, ex.variant
+    lab = f" = {ex.labels[t - 1]}" if ex.labels else ""
+    out = [Heading(f"Step {t}: x_{t}{lab} = [" + ", ".join(finput(a) for a in rec["x"]) + "]", 2)]
+    if v.layer_norm:
+        for part, src, gain in (("x", Sym("x", str(t)), "gamma_ih"), ("h", Sym("h", str(t - 1)), "gamma_hh")):
+            a = np.concatenate([V[f"W{part}_{k}"] for k in GATES])
+            n = np.concatenate([V[f"n{part}_{k}"] for k in GATES])
+            eqs = _ln_equations(part, a, V[f"mu_{part}"], V[f"sd_{part}"], ex.variant_weight(gain), None, F, None,
+                                seq(Sym("W", part), src), "the four gates' parts stacked, in the order i, f, c̃, o")
+            *eqs, sym, num = eqs
+            out += eqs
+            out.append(Equation(Sym("n", part), [sym, num, F.vec(n)],
+                                f"n_{part},i is the first {ex.hidden_size}, n_{part},f the next {ex.hidden_size}, then n_{part},c and n_{part},o"))
+    order = ("i", "f", "g") if v.peephole else SLIDE_ORDER
+    for k in order:
+        if k == "f" and v.input_forget:
+            out.append(Equation(gate_sym("f", t), [seq(Num("1"), "-", Sym("i", str(t))), seq(Num("1"), "-", F.vec(V["i"])),
+                                                   F.vec(V["f"])], "coupled input and forget gate: f_t = 1 - i_t"))
+            continue
+        out.append(_variant_gate(ex, rec, F, k))
+    # c'_t = f*c_{t-1} + i*c~ (clipped), then zoneout
+    c_name = "c_new" if v.zoneout_cell else "c"
+    c_lhs = Sym("c'" if v.zoneout_cell else "c", str(t))
+    rhs = [seq(Sym("f", str(t)), "*", Sym("c", str(t - 1)), "+", Sym("i", str(t)), "*", Sym("c", str(t), tilde=True)),
+           seq(F.vec(V["f"]), "*", F.vec(V["c_prev"]), "+", F.vec(V["i"]), "*", F.vec(V["g"])),
+           seq(F.vec(V["fc"]), "+", F.vec(V["ig"]))]
+    note = ""
+    if v.cell_clip is not None and _bites(V["c_raw"], v.cell_clip):
+        rhs += [F.vec(V["c_raw"]), _clip_call(F, V["c_raw"], v.cell_clip)]
+        note = f"the cell clip bites: values beyond ±{fparam(v.cell_clip)} are clipped"
+    out.append(Equation(c_lhs, rhs + [F.vec(V[c_name])], note))
+    if v.zoneout_cell:
+        out.append(_zoneout_eq(t, "c", v.zoneout_cell, V, F))
+    if v.peephole:
+        out.append(_variant_gate(ex, rec, F, "o"))
+    # h_t = o_t * h(c_t) (or of the normalised c_t), then zoneout
+    c_sym = Sym("c'" if v.zoneout_cell else "c", str(t))
+    arg_sym, arg_val = c_sym, V[c_name]
+    if v.layer_norm:
+        shift = ex.variant_weight("beta_c") if np.any(ex.variant_weight("beta_c")) else None
+        eqs = _ln_equations("c", V[c_name], V["mu_c"], V["sd_c"], ex.variant_weight("gamma_c"), shift, F, c_sym, None)
+        *eqs, sym, num = eqs
+        out += eqs + [Equation(Sym("n", "c"), [sym, num, F.vec(V["n_c"])])]
+        arg_sym, arg_val = Sym("n", "c"), V["n_c"]
+    hn = act_name(v.acts[2])
+    h_name = "h_new" if v.zoneout_hidden else "h"
+    out.append(Equation(Sym("h'" if v.zoneout_hidden else "h", str(t)), [
+        seq(Sym("o", str(t)), "*", Call(hn, arg_sym)),
+        seq(F.vec(V["o"]), "*", Call(hn, F.vec(arg_val))),
+        seq(F.vec(V["o"]), "*", F.vec(V["tanh_c"])),
+        F.vec(V[h_name]),
+    ]))
+    if v.zoneout_hidden:
+        out.append(_zoneout_eq(t, "h", v.zoneout_hidden, V, F))
+    out += _readout(ex, rec, F)
+    return out
+
+
+def _variant_table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
+    """Seed 001's tables with a column for each extra term of the variant."""
+    t, V, H, v = rec.t, rec.values, ex.hidden_size, ex.variant
+    fa, ga, ha = v.acts
+    n = lambda name, j: fnum(V[name][j], F.d)  # noqa: E731
+    out = [Heading(f"Step {t}", 2)]
+    hx = [fnum(a, F.d) for a in V["h_prev"]] + [finput(a) for a in V["x"]]
+    out.append(Table(["", *[f"{j + 1}" for j in range(len(hx))]],
+                     [[f"h_{t - 1}", *hx[:H]], [f"x_{t}", *hx[H:]], [f"[h_{t - 1}, x_{t}]", *hx]],
+                     "Inputs, and their concatenation [h_{t-1}, x_t]"))
+    if v.layer_norm:
+        rows = [[f"a_{p} = W_{p} {src}", n(f"mu_{p}", 0), n(f"sd_{p}", 0)] for p, src in (("x", f"x_{t}"), ("h", f"h_{t - 1}"))]
+        out.append(Table(["", "μ = mean", "s = sqrt(var + ε)"], rows,
+                         "Layer norm: the four gates' parts normalised together, n = γ ⊙ (a - μ) / s"))
+    c_new = "c_new" if v.zoneout_cell else "c"
+    for k in ("f", "i", "g") + (("o",) if not v.peephole else ()):
+        out += _variant_gate_table(ex, rec, F, k)
+    ccols = ["", f"f_{t}", f"c_{t - 1}", "f*c_prev", f"i_{t}", f"c~_{t}", "i*c~"]
+    cnames = ["f", "c_prev", "fc", "i", "g", "ig"]
+    if v.cell_clip is not None:
+        ccols += ["sum", f"clip ±{fparam(v.cell_clip)}"]
+        cnames += ["c_raw", c_new]
+    else:
+        ccols.append(f"c'_{t}" if v.zoneout_cell else f"c_{t}")
+        cnames.append(c_new)
+    if v.zoneout_cell:
+        ccols.append(f"c_{t} = {fparam(v.zoneout_cell)} c_{t - 1} + {fparam(1 - v.zoneout_cell)} c'_{t}")
+        cnames.append("c")
+    out.append(Table(ccols, [[f"cell {j + 1}", *(n(m, j) for m in cnames)] for j in range(H)],
+                     "Cell state: c_t = f_t * c_(t-1) + i_t * c~_t" + (" (clipped)" if v.cell_clip is not None else "")))
+    if v.peephole:
+        out += _variant_gate_table(ex, rec, F, "o")
+    hn = act_name(ha)
+    c_lab = f"c'_{t}" if v.zoneout_cell else f"c_{t}"
+    hcols, hnames = ["", c_lab], [c_new]
+    if v.layer_norm:
+        hcols.append(f"n_c = γ_c LN({c_lab}) + β_c")
+        hnames.append("n_c")
+    hcols += [f"{hn}({'n_c' if v.layer_norm else c_lab})", f"o_{t}", f"h'_{t}" if v.zoneout_hidden else f"h_{t}"]
+    hnames += ["tanh_c", "o", "h_new" if v.zoneout_hidden else "h"]
+    if v.zoneout_hidden:
+        hcols.append(f"h_{t} = {fparam(v.zoneout_hidden)} h_{t - 1} + {fparam(1 - v.zoneout_hidden)} h'_{t}")
+        hnames.append("h")
+    out.append(Table(hcols, [[f"cell {j + 1}", *(n(m, j) for m in hnames)] for j in range(H)],
+                     f"Output: h_t = o_t * {hn}({'LN(c_t)' if v.layer_norm else 'c_t'})"))
+    out += _readout(ex, rec, F)
+    return out
+
+
+def _variant_gate_table(ex: WorkedExample, rec, F: _Fmt, k: str) -> list:
+    t, V, H, v = rec.t, rec.values, ex.hidden_size, ex.variant
+    n = lambda name, j: fnum(V[name][j], F.d)  # noqa: E731
+    name = "c~" if k == "g" else k
+    if k == "f" and v.input_forget:
+        return [Table(["", f"i_{t}", f"f_{t} = 1 - i_{t}"], [[f"cell {j + 1}", n("i", j), n("f", j)] for j in range(H)],
+                      "Forget gate, coupled to the input gate (CIFG): f_t = 1 - i_t")]
+    act = act_name(v.acts[1] if k == "g" else v.acts[0])
+    if v.layer_norm:
+        cols, names, lin = [f"n_x,{name}", f"n_h,{name}"], [f"nx_{k}", f"nh_{k}"], f"n_x,{name} + n_h,{name}"
+    else:
+        cols, names, lin = [f"W_{name}·[h,x]"], [f"Wxh_{k}"], f"W_{name}·[h_(t-1), x_t]"
+    if v.peephole and k != "g":
+        c = "c_(t-1)" if k != "o" else ("c'_t" if v.zoneout_cell else "c_t")
+        cols.append(f"w_c{k} * {c}")
+        names.append(f"pc_{k}")
+        lin += f" + w_c{k} * {c}"
+    cols.append(f"+ b_{name}")
+    names.append(f"z_{k}")
+    if v.gate_clip is not None:
+        cols.append(f"clip ±{fparam(v.gate_clip)}")
+        names.append(f"zc_{k}")
+    cols.append(f"{act} = {name}_{t}")
+    names.append(k)
+    return [Table(["", *cols], [[f"cell {j + 1}", *(n(m, j) for m in names)] for j in range(H)],
+                  f"{GATE_WORD[k].capitalize()}: {name}_t = {act}({lin} + b_{name})")]
+
+
+def _zoneout_eq(t, name: str, z: float, V, F: _Fmt) -> Equation:
+    zs, ks = Num(fparam(z)), Num(fparam(1 - z))
+    return Equation(Sym(name, str(t)), [
+        seq(zs, "*", Sym(name, str(t - 1)), "+", ks, "*", Sym(f"{name}'", str(t))),
+        seq(zs, "*", F.vec(V[f"{name}_prev"]), "+", ks, "*", F.vec(V[f"{name}_new"])),
+        F.vec(V[name]),
+    ], f"zoneout at inference: {name}_(t-1) kept with probability {fparam(z)}, in expectation")
 
 
 # -- table form (seed 001) ---------------------------------------------------------------------

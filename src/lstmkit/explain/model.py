@@ -5,8 +5,12 @@
 or an :class:`~lstmkit.LSTMCell`, and an input sequence x (T, I), and returns a
 :class:`~lstmkit.explain.worked.WorkedExample` in seed 000's per-gate notation: the first layer's
 weights, the sequence, zero initial states and, for a one-layer classifier with an output at every
-step, its read-out y_t = softmax(W_y h_t + b_y). Deeper, bidirectional or projected networks are
-explained through their first layer's forward direction (the example's note says so).
+step, its read-out y_t = softmax(W_y h_t + b_y). Deeper or bidirectional networks are explained
+through their first layer's forward direction (the example's note says so); a projected one
+(proj_size) is refused. A variant LSTM (:mod:`lstmkit.variants`) keeps its options: peepholes
+(weights w_ci, w_cf, w_co), CIFG, clips, activations, layer norm (gains gamma_ih, gamma_hh,
+gamma_c, beta_c) and zoneout as it acts at inference; the dropouts and DropConnect act in training
+only, so the explanation (the model in use) has none of them and says so.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 
 from .._checks import check_float_array, fail
 from .. import layout
-from .worked import Readout, WorkedExample, _gates_from
+from .worked import ENGINE_NAME, Readout, WorkedExample, _gates_from
 
 
 def _unwrap(model):
@@ -46,11 +50,6 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
         if rnn.proj_size:
             fail(where, "model", "an LSTM without projection (proj_size=0)", f"proj_size={rnn.proj_size}",
                  "h_t = W_hr(o_t * tanh(c_t)) is not part of the seeds' cell.")
-        variant = getattr(rnn, "variant", None)  # LSTM variants (peepholes, CIFG, clipping, layer norm, ...)
-        if variant is not None and not getattr(variant, "is_plain", True):
-            changed = variant.changed() if hasattr(variant, "changed") else "non-default options"
-            fail(where, "model", "the seeds' plain LSTM cell", f"variant options {changed}",
-                 "Explaining variant cells step by step is not supported yet.")
         sd = rnn.state_dict()
         params = {k[: -len("_l0")]: np.asarray(sd[k], dtype=np.float64) for k in sd if k.endswith("_l0")}
         I, H = rnn.input_size, rnn.hidden_size
@@ -64,6 +63,8 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
         fail(where, "x", f"a (T, {I}) sequence (input_size={I})", f"shape {x.shape}")
     pg = layout.to_per_gate(params)
     weights = {k: v for k, v in pg.items() if k.startswith("W_") or np.any(v)}
+    variant = rnn.variant if not rnn.variant.is_plain else None  # peepholes, CIFG, clips, layer norm, ...
+    weights.update({name: params[engine] for name, engine in ENGINE_NAME.items() if engine in params})
     gates = _gates_from("per_gate", weights, H, I, where)
     readout = None
     if (seq is not None and seq.head_mode == "all" and not notes and est is not None and hasattr(est, "classes_")):
@@ -82,6 +83,7 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
         notation="per_gate", weights=weights, x=x, h0=np.zeros(H), c0=np.zeros(H), gates=gates,
         readout=readout, labels=None if labels is None else tuple(map(str, labels)),
         source="a trained lstmkit model", note="; ".join(n[0].upper() + n[1:] for n in notes) + ("." if notes else ""),
+        variant=variant,
     )
 
 

@@ -7,10 +7,13 @@ import re
 
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Op, Para, Seq, Sym, Table, Vec
 
-_OPS = {"×": r"\times", "*": "*", "·": r"\cdot", "-": "-", "+": "+", "=": "=", ",": ",", "[": "[", "]": "]"}
+_OPS = {"×": r"\times", "*": "*", "·": r"\cdot", "-": "-", "+": "+", "=": "=", ",": ",", "[": "[", "]": "]",
+        "⊙": r"\odot", "/": "/"}
 _FN = {"σ": r"\sigma", "tanh": r"\tanh", "tanh²": r"\tanh^2", "softmax": r"\operatorname{softmax}", "": "", "f": "f", "F": "F"}
 _UNI = [("c\u0303", r"\tilde{c}"), ("σ", r"\sigma "), ("Σ", r"\Sigma "), ("∂", r"\partial "), ("²", "^2"),
-        ("ᵀ", r"^\top "), ("⊤", r"\top "), ("·", r"\cdot "), ("×", r"\times "), ("→", r"\to ")]
+        ("ᵀ", r"^\top "), ("⊤", r"\top "), ("·", r"\cdot "), ("×", r"\times "), ("→", r"\to "),
+        ("⊙", r"\odot "), ("μ", r"\mu "), ("γ", r"\gamma "), ("β", r"\beta "), ("ε", r"\epsilon "), ("α", r"\alpha "),
+        ("±", r"\pm ")]
 
 
 def _uni_math(s: str) -> str:
@@ -48,7 +51,8 @@ def math_tex(node) -> str:
     if isinstance(node, Mat):
         return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in node.rows) + r"\end{bmatrix}"
     if isinstance(node, Call):
-        return _FN.get(node.fn, node.fn) + r"\left(" + math_tex(node.arg) + r"\right)"
+        fn = _FN.get(node.fn) or r"\operatorname{" + node.fn.replace("_", r"\_") + "}"  # clip, mean, hard_sigmoid
+        return (fn if node.fn else "") + r"\left(" + math_tex(node.arg) + r"\right)"
     if isinstance(node, Seq):
         return " ".join(math_tex(i) for i in node.items)
     raise TypeError(f"math_tex: expected a math node, got {type(node).__name__}")

@@ -14,6 +14,27 @@ Forward, step t (gates k in i, f, g, o; ``act`` is σ for i, f, o and tanh for g
     h_t    = o_t * tanh_c                output (short-term memory)
     logits = W_y h_t + b_y (or h_t);  y_t = softmax(logits);  pred = argmax y_t
 
+A variant cell (the example's ``[options]``, :mod:`lstmkit.variants`) computes, in this order
+(f_a, g_a, h_a are its activations (f, g, h); without an option its line is left out)::
+
+    Wx_k, Wh_k                            as above, every gate
+    mu_x = mean(a_x),  sd_x = sqrt(var(a_x) + ε)       layer_norm: a_x = [Wx_i, Wx_f, Wx_g, Wx_o] (4H,)
+    nx_k = γ_ih,k * (Wx_k - mu_x) / sd_x                (the k block of γ_ih; likewise mu_h, sd_h, nh_k)
+    Wxh_k = nx_k + nh_k  (layer_norm)  or  Wx_k + Wh_k
+    pc_i = w_ci * c_{t-1},  pc_f = w_cf * c_{t-1}       peephole
+    z_k  = Wxh_k + pc_k + b_k                            (pc_k only for i, f and, below, o)
+    zc_k = clip(z_k, -gate_clip, gate_clip)              gate_clip (else zc_k = z_k)
+    i = f_a(zc_i);  f = f_a(zc_f), or f = 1 - i (input_forget);  g = g_a(zc_g)
+    fc = f * c_{t-1};  ig = i * g
+    c_raw = fc + ig;  c' = clip(c_raw, -cell_clip, cell_clip)     cell_clip (else c' = fc + ig)
+    pc_o = w_co * c';  z_o = Wxh_o + pc_o + b_o;  o = f_a(zc_o)   peephole: o sees the new c'
+    mu_c = mean(c'), sd_c = sqrt(var(c') + ε), n_c = γ_c * (c' - mu_c) / sd_c + β_c   layer_norm
+    tanh_c = h_a(n_c) (layer_norm) or h_a(c');   h' = o * tanh_c
+    c = z_c c_{t-1} + (1 - z_c) c';  h = z_h h_{t-1} + (1 - z_h) h'    zoneout at inference (c' is
+                                          then named c_new, h' h_new), else c = c', h = h'
+
+The dropouts and DropConnect act in training only, so a forward pass to explain has none of them.
+
 Hand mode (``decimals=N``) rounds every named quantity to N decimals, half away from zero, as a
 person writing numbers down does, and carries the rounded value forward. Exact mode takes the
 cell's numbers from the engine (:meth:`lstmkit.cell.LSTMCell.step`) whenever the example gives
@@ -42,6 +63,7 @@ from typing import Mapping
 import numpy as np
 
 from ..functional import sigmoid, softmax, tanh
+from ..variants import LN_EPS
 from .worked import GATES, WorkedExample
 
 ACT = {"i": "σ", "f": "σ", "g": "tanh", "o": "σ"}
@@ -123,30 +145,33 @@ def forward(
         x = put("x", ex.x[t - 1], n=ex.input_size, raw=True)
         put("h_prev", h_prev, raw=True)
         put("c_prev", c_prev, raw=True)
-        for k in GATES:
-            G = ex.gates[k]
-            put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x)  # W_{xk} x_t
-            put(f"Wh_{k}", None if G.Wh is None else G.Wh @ V["h_prev"])  # W_{hk} h_{t-1}
-            put(f"Wxh_{k}", V[f"Wx_{k}"] + V[f"Wh_{k}"])  # W_k·[h_{t-1}, x_t]
-            b = np.zeros(H) if G.b is None else G.b
-            put(f"z_{k}", V[f"Wxh_{k}"] + b)  # z_k = W_k·[h, x] + b_k
-            z = V[f"z_{k}"]
-            put(k, tanh(z) if k == "g" else sigmoid(z))  # k_t = act(z_k)
-        if cell is not None:  # exact: the cell's own numbers, from the engine
-            s = cell.step(x[None, :], (V["h_prev"][None, :], V["c_prev"][None, :]))
+        if not ex.is_plain:
+            _variant_step(ex, rec, put, cell)
+        else:
             for k in GATES:
-                rec.values[f"z_{k}"] = rec.computed[f"z_{k}"] = getattr(s, f"z_{k}")[0]
-                rec.values[k] = rec.computed[k] = getattr(s, k)[0]
-                rec.source[k] = rec.source[f"z_{k}"] = "engine"
-        put("fc", V["f"] * V["c_prev"])  # f_t * c_{t-1}
-        put("ig", V["i"] * V["g"])  # i_t * c~_t
-        put("c", V["fc"] + V["ig"])  # c_t = f_t*c_{t-1} + i_t*c~_t
-        put("tanh_c", tanh(V["c"]))  # tanh(c_t)
-        put("h", V["o"] * V["tanh_c"])  # h_t = o_t * tanh(c_t)
-        if cell is not None:
-            for name, val in (("c", s.c[0]), ("tanh_c", s.tanh_c[0]), ("h", s.h[0])):
-                rec.values[name] = rec.computed[name] = val
-                rec.source[name] = "engine"
+                G = ex.gates[k]
+                put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x)  # W_{xk} x_t
+                put(f"Wh_{k}", None if G.Wh is None else G.Wh @ V["h_prev"])  # W_{hk} h_{t-1}
+                put(f"Wxh_{k}", V[f"Wx_{k}"] + V[f"Wh_{k}"])  # W_k·[h_{t-1}, x_t]
+                b = np.zeros(H) if G.b is None else G.b
+                put(f"z_{k}", V[f"Wxh_{k}"] + b)  # z_k = W_k·[h, x] + b_k
+                z = V[f"z_{k}"]
+                put(k, tanh(z) if k == "g" else sigmoid(z))  # k_t = act(z_k)
+            if cell is not None:  # exact: the cell's own numbers, from the engine
+                s = cell.step(x[None, :], (V["h_prev"][None, :], V["c_prev"][None, :]))
+                for k in GATES:
+                    rec.values[f"z_{k}"] = rec.computed[f"z_{k}"] = getattr(s, f"z_{k}")[0]
+                    rec.values[k] = rec.computed[k] = getattr(s, k)[0]
+                    rec.source[k] = rec.source[f"z_{k}"] = "engine"
+            put("fc", V["f"] * V["c_prev"])  # f_t * c_{t-1}
+            put("ig", V["i"] * V["g"])  # i_t * c~_t
+            put("c", V["fc"] + V["ig"])  # c_t = f_t*c_{t-1} + i_t*c~_t
+            put("tanh_c", tanh(V["c"]))  # tanh(c_t)
+            put("h", V["o"] * V["tanh_c"])  # h_t = o_t * tanh(c_t)
+            if cell is not None:
+                for name, val in (("c", s.c[0]), ("tanh_c", s.tanh_c[0]), ("h", s.h[0])):
+                    rec.values[name] = rec.computed[name] = val
+                    rec.source[name] = "engine"
         if ex.readout is not None:
             r = ex.readout
             K = H if r.W_y is None else r.W_y.shape[0]
@@ -158,6 +183,92 @@ def forward(
         h_prev, c_prev = V["h"], V["c"]
         steps.append(rec)
     return ForwardTrace(ex, decimals, steps)
+
+
+def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
+    """One step of a variant cell, quantity by quantity (the module docstring's "variant" lines).
+
+    ``put(name, value, n=H)`` records (and in hand mode rounds) each number; with ``cell`` (exact
+    mode) the cell's own numbers (:meth:`lstmkit.cell.LSTMCell.step` with the same options) then
+    replace the gates, pre-activations, peephole terms, normalised parts, c' and h'.
+    """
+    v, H, V = ex.variant, ex.hidden_size, rec.values
+    fa, ga, ha = v.acts  # gates, candidate, output of c
+    x, h_prev, c_prev = V["x"], V["h_prev"], V["c_prev"]
+    for k in GATES:
+        G = ex.gates[k]
+        put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x)  # W_{xk} x_t
+        put(f"Wh_{k}", None if G.Wh is None else G.Wh @ h_prev)  # W_{hk} h_{t-1}
+    if v.layer_norm:
+        for part, gain in (("x", "gamma_ih"), ("h", "gamma_hh")):
+            a = np.concatenate([V[f"W{part}_{k}"] for k in GATES])  # a_x = W_ih x_t, (4H,) in gate order
+            put(f"mu_{part}", a.mean(), n=1)  # μ = mean(a)
+            put(f"sd_{part}", np.sqrt(((a - V[f"mu_{part}"]) ** 2).mean() + LN_EPS), n=1)  # sqrt(var(a) + ε)
+            gam = ex.variant_weight(gain)  # (4H,)
+            for n, k in enumerate(GATES):
+                put(f"n{part}_{k}", gam[n * H : (n + 1) * H] * (V[f"W{part}_{k}"] - V[f"mu_{part}"]) / V[f"sd_{part}"])
+        for k in GATES:
+            put(f"Wxh_{k}", V[f"nx_{k}"] + V[f"nh_{k}"])  # γ_ih ⊙ LN(W_ih x) + γ_hh ⊙ LN(W_hh h), gate k
+    else:
+        for k in GATES:
+            put(f"Wxh_{k}", V[f"Wx_{k}"] + V[f"Wh_{k}"])  # W_k·[h_{t-1}, x_t]
+    peep = {k: ex.variant_weight(f"w_c{k}") for k in "ifo"} if v.peephole else {}
+
+    def pre(k, c=None):
+        """z_k = Wxh_k (+ w_ck * c) + b_k, then the gate clip; returns the activation's argument."""
+        z = V[f"Wxh_{k}"]
+        if c is not None:
+            put(f"pc_{k}", peep[k] * c)  # peephole term w_ck * c
+            z = z + V[f"pc_{k}"]
+        put(f"z_{k}", z + ex._bias(k))
+        if v.gate_clip is None:
+            return V[f"z_{k}"]
+        put(f"zc_{k}", np.clip(V[f"z_{k}"], -v.gate_clip, v.gate_clip))  # ẑ_k = clip(z_k)
+        return V[f"zc_{k}"]
+
+    put("i", fa(pre("i", c_prev if v.peephole else None)))  # i = f_a(ẑ_i)
+    zf = pre("f", c_prev if v.peephole else None)
+    put("f", 1.0 - V["i"] if v.input_forget else fa(zf))  # f = 1 - i (CIFG) or f_a(ẑ_f)
+    put("g", ga(pre("g")))  # c~ = g_a(ẑ_g)
+    put("fc", V["f"] * c_prev)  # f_t * c_{t-1}
+    put("ig", V["i"] * V["g"])  # i_t * c~_t
+    c_name = "c_new" if v.zoneout_cell else "c"  # c'_t, before zoneout
+    if v.cell_clip is not None:
+        put("c_raw", V["fc"] + V["ig"])  # before the cell clip
+        put(c_name, np.clip(V["c_raw"], -v.cell_clip, v.cell_clip))  # c' = clip(c_raw)
+    else:
+        put(c_name, V["fc"] + V["ig"])  # c' = f*c_{t-1} + i*c~
+    put("o", fa(pre("o", V[c_name] if v.peephole else None)))  # o = f_a(ẑ_o), o sees c'
+    if v.layer_norm:
+        c = V[c_name]
+        put("mu_c", c.mean(), n=1)
+        put("sd_c", np.sqrt(((c - V["mu_c"]) ** 2).mean() + LN_EPS), n=1)
+        put("n_c", ex.variant_weight("gamma_c") * (c - V["mu_c"]) / V["sd_c"] + ex.variant_weight("beta_c"))
+    put("tanh_c", ha(V["n_c"] if v.layer_norm else V[c_name]))  # h_a(n_c) or h_a(c')
+    h_name = "h_new" if v.zoneout_hidden else "h"
+    put(h_name, V["o"] * V["tanh_c"])  # h' = o * h_a(·)
+    if cell is not None:  # exact: the cell's own numbers, from the engine
+        s = cell.step(x[None, :], (h_prev[None, :], c_prev[None, :]))
+        eng = {**{f"z_{k}": getattr(s, f"z_{k}") for k in GATES}, **{k: getattr(s, k) for k in GATES},
+               c_name: s.c, "tanh_c": s.tanh_c, h_name: s.h, "pc_i": s.peephole_i, "pc_f": s.peephole_f,
+               "pc_o": s.peephole_o, "c_raw": s.c_unclipped, "n_c": s.c_norm}
+        if v.layer_norm:
+            for n, k in enumerate(GATES):
+                eng[f"nx_{k}"] = s.norm_x[:, n * H : (n + 1) * H]
+                eng[f"nh_{k}"] = s.norm_h[:, n * H : (n + 1) * H]
+        for name, val in eng.items():
+            if val is not None:
+                rec.values[name] = rec.computed[name] = val[0]
+                rec.source[name] = "engine"
+        if v.gate_clip is not None:
+            for k in GATES:
+                rec.values[f"zc_{k}"] = rec.computed[f"zc_{k}"] = np.clip(V[f"z_{k}"], -v.gate_clip, v.gate_clip)
+    if v.zoneout_cell:  # at inference, zoneout keeps the expectation: d = z
+        z = v.zoneout_cell
+        put("c", z * c_prev + (1 - z) * V["c_new"])  # c_t = z c_{t-1} + (1 - z) c'_t
+    if v.zoneout_hidden:
+        z = v.zoneout_hidden
+        put("h", z * h_prev + (1 - z) * V["h_new"])  # h_t = z h_{t-1} + (1 - z) h'_t
 
 
 # -- backward ---------------------------------------------------------------------------------
@@ -204,6 +315,9 @@ def backward(ex: WorkedExample, loss: str | None = None) -> BackwardTrace:
     if loss == "xent" and (ex.readout is None or ex.readout.targets is None):
         fail("explain --grad", "loss 'xent'", "a [readout] with targets", "none",
              "Add targets to [readout], or use --loss sum_h.")
+    if not ex.is_plain:
+        fail("explain --grad", "example", "the seeds' plain cell (BPTT is shown step by step for it only)",
+             f"variant options {ex.variant.changed()}", "Leave out --grad: the forward pass shows the variant's terms.")
     cell = ex.cell()  # raises a clear error when a gate's weights are missing
     fw = forward(ex)
     H, T = ex.hidden_size, ex.T

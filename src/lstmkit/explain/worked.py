@@ -20,6 +20,19 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
     h0     = [0.0, 0.0]              # initial short-term memory (zeros when missing)
     c0     = [0.0, 0.0]              # initial long-term memory  (zeros when missing)
 
+    [options]                        # optional: an LSTM variant (equations in lstmkit.variants)
+    peephole     = true              #   needs weights w_ci, w_cf, w_co (H,): z_i += w_ci*c_{t-1},
+                                     #   z_f += w_cf*c_{t-1}, z_o += w_co*c_t (given vectors imply it)
+    input_forget = true              #   CIFG: f_t = 1 - i_t (the forget gate's weights are unused)
+    gate_clip    = 3.0               #   clip every gate pre-activation to [-3, 3] (ONNX clip)
+    cell_clip    = 1.0               #   clip c_t to [-1, 1]
+    activations  = ["hard_sigmoid", "tanh", "softsign"]   # (f, g, h), ONNX names or [name, alpha, beta]
+    layer_norm   = true              #   LN of W_x x_t and W_h h_{t-1} (4H units) and of c_t; optional
+                                     #   weights gamma_ih, gamma_hh (4H,), gamma_c, beta_c (H,)
+                                     #   (default 1 and 0), in gate order i, f, c~, o
+    zoneout_cell = 0.1               #   zoneout as at inference: c_t = z*c_{t-1} + (1-z)*c'_t
+    zoneout_hidden = 0.1             #   h_t = z*h_{t-1} + (1-z)*h'_t
+
     [readout]                        # optional: y_t = softmax(W_y h_t + b_y), or softmax(h_t) without W_y
     targets = [0, 1, 1]              # the correct class at each step (optional)
 
@@ -69,7 +82,24 @@ _ALIASES = {
 }
 NOTATIONS = ("per_gate", "concat", "unit")
 _TOP_KEYS = {"title", "source", "notation", "note", "hidden_size", "input_size", "weights", "inputs",
-             "readout", "given", "claims", "examples", "exercise"}
+             "readout", "given", "claims", "examples", "exercise", "options"}
+#: the [options] a worked example may set: the one-step variants, and zoneout as it acts at inference
+#: (the dropouts and DropConnect act in training only and change nothing in a forward pass to explain)
+OPTION_KEYS = ("peephole", "input_forget", "gate_clip", "cell_clip", "activations", "layer_norm",
+               "zoneout_cell", "zoneout_hidden")
+#: the variants' extra weights, in every notation: name -> (rows per hidden unit, what it is)
+VARIANT_WEIGHTS = {
+    "w_ci": (1, "peephole of the input gate on c_{t-1}"),
+    "w_cf": (1, "peephole of the forget gate on c_{t-1}"),
+    "w_co": (1, "peephole of the output gate on c_t"),
+    "gamma_ih": (4, "layer-norm gain of W_x x_t (gate order i, f, c~, o)"),
+    "gamma_hh": (4, "layer-norm gain of W_h h_{t-1}"),
+    "gamma_c": (1, "layer-norm gain of c_t"),
+    "beta_c": (1, "layer-norm shift of c_t"),
+}
+#: the engine's parameter name of each variant weight (LSTMCell; LSTM adds _l{k})
+ENGINE_NAME = {"w_ci": "weight_ci", "w_cf": "weight_cf", "w_co": "weight_co", "gamma_ih": "ln_weight_ih",
+               "gamma_hh": "ln_weight_hh", "gamma_c": "ln_weight_c", "beta_c": "ln_bias_c"}
 
 
 def canonical_name(name: str) -> str:
@@ -139,6 +169,29 @@ class WorkedExample:
     source: str = ""
     note: str = ""
     exercise: dict[str, Any] = field(default_factory=dict)
+    variant: Any = None  # lstmkit.variants.LSTMVariant of the [options]; None: the plain cell
+
+    @property
+    def is_plain(self) -> bool:
+        """True for the seeds' plain cell (no [options])."""
+        return self.variant is None or self.variant.is_plain
+
+    def variant_weight(self, name: str) -> np.ndarray:
+        """A variant weight of :data:`VARIANT_WEIGHTS` as (rows*H,), with layer norm's defaults
+        (gains 1, shift 0) where the example leaves them out."""
+        n = VARIANT_WEIGHTS[name][0] * self.hidden_size
+        if name in self.weights:
+            return self.weights[name].reshape(n)
+        return np.zeros(n) if name == "beta_c" else np.ones(n)
+
+    def cell_options(self) -> dict[str, Any]:
+        """The :class:`~lstmkit.cell.LSTMCell` keyword options of the variant (zoneout is not a
+        cell option: :mod:`lstmkit.explain.trace` adds it)."""
+        if self.is_plain:
+            return {}
+        v = self.variant
+        return dict(peephole=v.peephole, input_forget=v.input_forget, gate_clip=v.gate_clip, cell_clip=v.cell_clip,
+                    activations=v.activations, layer_norm=v.layer_norm)
 
     @property
     def T(self) -> int:
@@ -171,7 +224,15 @@ class WorkedExample:
             "bias_ih": np.concatenate([self._bias(k) for k in GATES]),
             "bias_hh": np.zeros(4 * self.hidden_size),
         }
-        return LSTMCell._from_packed(packed, np.float64)
+        if self.is_plain:
+            return LSTMCell._from_packed(packed, np.float64)
+        opts = self.cell_options()
+        cell = LSTMCell(self.input_size, self.hidden_size, bias=True, dtype=np.float64, seed=0, **opts)
+        names = (["w_ci", "w_cf", "w_co"] if opts["peephole"] else []) + (
+            ["gamma_ih", "gamma_hh", "gamma_c", "beta_c"] if opts["layer_norm"] else [])
+        packed.update({ENGINE_NAME[n]: self.variant_weight(n) for n in names})
+        cell.load_state_dict(packed)
+        return cell
 
     def _bias(self, k: str) -> np.ndarray:
         b = self.gates[k].b
@@ -309,7 +370,35 @@ def expected_weight_shape(notation: str, name: str, H: int, I: int) -> tuple[int
         for pre, shape in (("Wi", (I,) if I > 1 else ()), ("Ws", ()), ("Bias", ())):
             if name.startswith(pre) and name[len(pre):] in ("1", "2", "3", "4"):
                 return shape
+    if name in VARIANT_WEIGHTS:
+        return (VARIANT_WEIGHTS[name][0] * H,)
     return None
+
+
+def _parse_options(o, weights: Mapping[str, np.ndarray], where: str):
+    """The [options] table (and the variant weights) -> an LSTMVariant, or None for the plain cell."""
+    from ..variants import LSTMVariant
+
+    o = dict(o or {})
+    unknown = sorted(set(o) - set(OPTION_KEYS))
+    if unknown:
+        fail(where, "[options] keys", f"among {list(OPTION_KEYS)}", f"unknown keys {unknown}",
+             "Dropout and DropConnect act in training only: a worked example has no use for them.", exc=KeyError)
+    peep = [n for n in ("w_ci", "w_cf", "w_co") if n in weights]
+    o.setdefault("peephole", bool(peep))
+    if o["peephole"] is True and len(peep) != 3:
+        missing = [n for n in ("w_ci", "w_cf", "w_co") if n not in weights]
+        fail(where, "weights", "w_ci, w_cf and w_co with peephole = true", f"none for {missing}", exc=KeyError)
+    if peep and o["peephole"] is not True:
+        fail(where, "[options] peephole", "true when the weights give peepholes", f"{o['peephole']!r} with {peep}")
+    ln = [n for n in ("gamma_ih", "gamma_hh", "gamma_c", "beta_c") if n in weights]
+    if ln and o.get("layer_norm") is not True:
+        fail(where, "[options] layer_norm", "true when the weights give layer-norm gains", f"{o.get('layer_norm')!r} with {ln}")
+    for k in ("peephole", "input_forget", "layer_norm"):
+        if not isinstance(o.get(k, False), bool):
+            fail(where, f"[options] {k}", "true or false", repr(o[k]), exc=TypeError)
+    variant = LSTMVariant.checked(f"{where} [options]", **o)
+    return None if variant.is_plain else variant
 
 
 def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
@@ -362,6 +451,7 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     if labels is not None and len(labels) != T:
         fail(where, "inputs.labels", f"{T} names (one per step)", f"{len(labels)}")
     gates = _gates_from(notation, weights, H, I, where)
+    variant = _parse_options(d.get("options"), weights, where)
     readout = _parse_readout(d.get("readout"), H, T, where)
     given = {}
     for n, g in enumerate(d.get("given", []), start=1):
@@ -385,6 +475,7 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         gates=gates, readout=readout, claims=claims, given=given,
         labels=None if labels is None else tuple(str(s) for s in labels),
         source=str(d.get("source", "")), note=str(d.get("note", "")), exercise=dict(d.get("exercise", {})),
+        variant=variant,
     )
 
 

@@ -1,0 +1,70 @@
+"""Shared by ``train``, ``forecast`` and ``generate``: the LSTM's options as flags, turned into the
+estimators' ``forget_bias`` and ``lstm_options`` (projection and the variants of
+:mod:`lstmkit.variants`). Values are checked by the library, so errors read as its errors."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _forget_bias(text: str):
+    """A float, or "none" (keep the uniform initialisation)."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+
+
+def _activations(text: str) -> list:
+    """``f,g,h``: three names, each optionally with parameters ``name:alpha[:beta]``."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(parts):
+        raise argparse.ArgumentTypeError(f"expected three activations 'f,g,h' (e.g. sigmoid,tanh,tanh), got {text!r}")
+    out = []
+    for p in parts:
+        name, *params = p.split(":")
+        try:
+            values = [float(v) for v in params]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected name:alpha[:beta] with numbers, got {p!r}") from None
+        out.append([name, *values] if values else name)
+    return out
+
+
+def add_lstm_arguments(p: argparse.ArgumentParser, forget_bias: float | None = 1.0) -> None:
+    """The flags of the LSTM's options (a group of their own in --help)."""
+    g = p.add_argument_group("LSTM options (variants: equations in lstmkit.variants; regularisers act in training only)")
+    g.add_argument("--forget-bias", type=_forget_bias, default=forget_bias, metavar="X",
+                   help=f"initial forget-gate bias b_if + b_hf ('none': uniform initialisation; default {forget_bias})")
+    g.add_argument("--proj-size", type=int, default=0, metavar="P", help="LSTMP: project h_t to P < hidden-size units")
+    g.add_argument("--peephole", action="store_true", help="peephole connections: i, f see c_{t-1}, o sees c_t")
+    g.add_argument("--input-forget", action="store_true", help="coupled input and forget gate (CIFG): f = 1 - i")
+    g.add_argument("--gate-clip", type=float, default=None, metavar="X", help="clip every gate pre-activation to [-X, X] (ONNX clip)")
+    g.add_argument("--cell-clip", type=float, default=None, metavar="X", help="clip the cell state c_t to [-X, X]")
+    g.add_argument("--activations", type=_activations, default=None, metavar="F,G,H",
+                   help="gate, candidate and output activations, ONNX names, e.g. hard_sigmoid,tanh,softsign or leaky_relu:0.1,tanh,tanh")
+    g.add_argument("--layer-norm", action="store_true", help="layer-normalised LSTM (Ba et al. 2016)")
+    g.add_argument("--dropout-input", type=float, default=0.0, metavar="P", help="variational dropout on the inputs, one mask per sequence")
+    g.add_argument("--dropout-recurrent", type=float, default=0.0, metavar="P", help="variational dropout on h_{t-1}, one mask per sequence")
+    g.add_argument("--zoneout-cell", type=float, default=0.0, metavar="Z", help="zoneout on c (keep c_{t-1} with probability Z)")
+    g.add_argument("--zoneout-hidden", type=float, default=0.0, metavar="Z", help="zoneout on h")
+    g.add_argument("--dropconnect", type=float, default=0.0, metavar="P", help="DropConnect on the recurrent weights W_hh")
+
+
+def lstm_options(args: argparse.Namespace) -> dict | None:
+    """The flags that differ from the plain LSTM, as ``lstm_options`` (None when none is set)."""
+    opts = {}
+    if args.proj_size:
+        opts["proj_size"] = args.proj_size
+    for k in ("peephole", "input_forget", "layer_norm"):
+        if getattr(args, k):
+            opts[k] = True
+    for k in ("gate_clip", "cell_clip", "activations"):
+        if getattr(args, k) is not None:
+            opts[k] = getattr(args, k)
+    for k in ("dropout_input", "dropout_recurrent", "zoneout_cell", "zoneout_hidden", "dropconnect"):
+        if getattr(args, k):
+            opts[k] = getattr(args, k)
+    return opts or None

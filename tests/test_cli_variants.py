@@ -1,0 +1,94 @@
+"""The LSTM's options on the command line: ``lstmkit train`` / ``forecast`` / ``generate`` with the
+variant flags save a model whose LSTM has those options, and ``lstmkit predict`` reloads it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit.cli import main
+from lstmkit.datasets import counting_task
+
+FLAGS = ["--peephole", "--input-forget", "--gate-clip", "4", "--cell-clip", "3", "--activations", "leaky_relu:0.1,softsign,tanh",
+         "--layer-norm", "--dropout-input", "0.1", "--dropout-recurrent", "0.2", "--zoneout-cell", "0.1",
+         "--zoneout-hidden", "0.05", "--dropconnect", "0.1", "--proj-size", "2", "--forget-bias", "2.0"]  # fmt: skip
+#: what the saved LSTM must hold after FLAGS
+OPTIONS = {
+    "peephole": True, "input_forget": True, "gate_clip": 4.0, "cell_clip": 3.0,
+    "activations": (("leaky_relu", 0.1), "softsign", "tanh"), "layer_norm": True, "dropout_input": 0.1,
+    "dropout_recurrent": 0.2, "zoneout_cell": 0.1, "zoneout_hidden": 0.05, "dropconnect": 0.1, "proj_size": 2,
+}  # fmt: skip
+
+
+def _check_lstm(rnn):
+    for k, v in OPTIONS.items():
+        assert getattr(rnn, k) == v, k
+
+
+def test_train_with_every_variant_flag_saves_and_predict_reloads(tmp_path, capsys):
+    X, y = counting_task(16, 5, seed=0)
+    np.savez(tmp_path / "count.npz", X=X, y=y)
+    model = tmp_path / "m.npz"
+    argv = ["train", str(tmp_path / "count.npz"), "--per-step", "--hidden-size", "4", "--epochs", "1", "--batch-size", "8"]
+    assert main(argv + FLAGS + ["--model-out", str(model)]) == 0
+    est = lstmkit.load(model)
+    _check_lstm(est.model_.rnn)
+    assert est.forget_bias == 2.0 and est.get_params()["lstm_options"]["activations"] == [["leaky_relu", 0.1], "softsign", "tanh"]
+    capsys.readouterr()
+    assert main(["predict", str(model), str(tmp_path / "count.npz"), "--out", str(tmp_path / "p.csv")]) == 0
+    assert "accuracy on" in capsys.readouterr().out
+    rows = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1)[:, 1:]
+    np.testing.assert_array_equal(rows, est.predict(X))  # the reloaded model, in eval mode
+
+
+def test_forget_bias_flag_sets_the_initial_forget_bias(tmp_path):
+    X, y = counting_task(8, 4, seed=0)
+    np.savez(tmp_path / "c.npz", X=X, y=y)
+    assert main(["train", str(tmp_path / "c.npz"), "--per-step", "--hidden-size", "3", "--epochs", "0", "--forget-bias", "none",
+                 "--model-out", str(tmp_path / "a.npz")]) == 0  # fmt: skip
+    assert lstmkit.load(tmp_path / "a.npz").forget_bias is None
+    assert main(["train", str(tmp_path / "c.npz"), "--per-step", "--hidden-size", "3", "--epochs", "0", "--forget-bias", "2.5",
+                 "--model-out", str(tmp_path / "b.npz")]) == 0  # fmt: skip
+    sd = lstmkit.load(tmp_path / "b.npz").model_.state_dict()
+    # no training (0 epochs): b_if = 2.5 and b_hf = 0 exactly, rows H..2H of the packed biases
+    assert np.all(sd["rnn.bias_ih_l0"][3:6] == 2.5) and np.all(sd["rnn.bias_hh_l0"][3:6] == 0)
+
+
+def test_forecast_and_generate_pass_the_flags(tmp_path, capsys):
+    np.save(tmp_path / "s.npy", np.sin(np.arange(40.0)) + 2)
+    assert main(["forecast", str(tmp_path / "s.npy"), "--window", "4", "--hidden-size", "4", "--epochs", "1",
+                 "--model-out", str(tmp_path / "f.npz")] + FLAGS) == 0  # fmt: skip
+    _check_lstm(lstmkit.load(tmp_path / "f.npz").regressor_.model_.rnn)
+    assert main(["forecast", "--model", str(tmp_path / "f.npz"), "--steps", "2"]) == 0
+    (tmp_path / "t.txt").write_text("abcabcabc" * 20)
+    assert main(["generate", "--text", str(tmp_path / "t.txt"), "--hidden-size", "4", "--seq-len", "5", "--batch-size", "2",
+                 "--epochs", "1", "--length", "5", "--model-out", str(tmp_path / "g.npz")] + FLAGS) == 0  # fmt: skip
+    _check_lstm(lstmkit.load(tmp_path / "g.npz").model_.rnn)
+    assert main(["generate", "--model", str(tmp_path / "g.npz"), "--length", "5"]) == 0
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--activations", "sigmoid,tanh"], "expected three activations 'f,g,h'"),
+        (["--activations", "leaky_relu:x,tanh,tanh"], "expected name:alpha[:beta] with numbers"),
+        (["--forget-bias", "big"], "expected a number or 'none'"),
+    ],
+)
+def test_bad_flags_are_usage_errors(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "x.npz", "--model-out", "m.npz"] + flags)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bad_values_are_one_line_errors(tmp_path, capsys):
+    X, y = counting_task(8, 4, seed=0)
+    np.savez(tmp_path / "c.npz", X=X, y=y)
+    base = ["train", str(tmp_path / "c.npz"), "--per-step", "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]
+    for flags, message in ((["--zoneout-cell", "1.5"], "LSTMClassifier lstm_options: expected zoneout_cell a number in [0, 1), got 1.5."),
+                           (["--activations", "sigmoid,tanh,nope"], "expected activations[2] one of"),
+                           (["--cell", "rnn", "--peephole"], "expected lstm_options keys among ['bias', 'nonlinearity'] for cell='rnn'")):
+        assert main(base + flags) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("lstmkit: error: ") and message in err and "Traceback" not in err
