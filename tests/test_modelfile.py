@@ -559,3 +559,18 @@ def test_fuzz_text_and_forecaster_files(tmp_path, no_unpickling, kind, pick, val
         lstmkit.load(tmp_path / "f.npz")
     except (FileFormatError, ValueError):
         pass
+
+
+def test_lstmkit_load_reads_bare_modules_too(tmp_path):
+    """One loader for every kind: a module saved with save_lstm comes back from lstmkit.load."""
+    import lstmkit
+
+    m = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=np.float64, seed=0)
+    path = tmp_path / "lstm.npz"
+    lstmkit.save_lstm(path, m)
+    back = lstmkit.load(path)
+    assert type(back) is lstmkit.LSTM and back.num_layers == 2 and back.bidirectional
+    x = np.random.default_rng(0).normal(size=(5, 2, 3))
+    np.testing.assert_array_equal(back(x)[0], m(x)[0])
+    with pytest.raises(lstmkit.io.FileFormatError, match="expected a model of kind LSTMClassifier, got LSTM"):
+        lstmkit.load(path, kind="LSTMClassifier")

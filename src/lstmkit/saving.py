@@ -1,4 +1,8 @@
-"""``lstmkit.load(path)``: rebuild any saved estimator from its model file, whatever its kind.
+"""``lstmkit.load(path)``: rebuild any saved model from its model file, whatever its kind.
+
+Bare modules written by :func:`lstmkit.modelfile.save_lstm` (kinds ``LSTM``, ``RNN``,
+``LSTMCell``, ``RNNCell``) come back as the module (its read-out, if any, is in
+:func:`lstmkit.modelfile.read_lstm`'s result); estimators as the fitted estimator.
 
 Each savable class registers itself with :func:`register` and provides
 ``cls._from_model_file(mf: lstmkit.modelfile.ModelFile) -> instance``; its ``save(path)`` writes
@@ -11,7 +15,7 @@ from __future__ import annotations
 import os
 
 from .io import FileFormatError
-from .modelfile import read_model
+from .modelfile import MODULE_KINDS, read_lstm, read_model
 
 #: kind (class name) -> class with a ``_from_model_file`` classmethod
 KINDS: dict[str, type] = {}
@@ -24,9 +28,11 @@ def register(cls: type) -> type:
 
 
 def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
-    """Load a model saved by an estimator's ``save(path)``; raises FileFormatError for a corrupt
+    """Load a model saved by an estimator's ``save(path)`` or by ``save_lstm``; raises FileFormatError for a corrupt
     file, a file of another kind than ``kind`` (if given) or a kind this lstmkit does not know."""
     mf = read_model(path, kind)
+    if mf.kind in MODULE_KINDS:
+        return read_lstm(path).module
     cls = KINDS.get(mf.kind)
     if cls is None:
         raise FileFormatError(f"{path}: expected a model of a known kind {sorted(KINDS)}, got {mf.kind!r}.")
