@@ -191,3 +191,11 @@ def test_sequence_model_with_variants_matches_finite_differences():
     np.testing.assert_allclose(dx, nums[0], rtol=1e-6, atol=1e-8)
     for (k, g), num in zip(m.grads.items(), nums[1:]):
         np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8, err_msg=k)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), 1e39, "1.0", True])
+def test_forget_bias_must_be_a_finite_representable_number(bad):
+    from lstmkit.models import SequenceModel
+
+    with pytest.raises(ValueError, match="forget_bias a finite number representable in float32"):
+        SequenceModel(3, 2, 4, forget_bias=bad, dtype=np.float32)
