@@ -168,7 +168,7 @@ class SequenceModel(Module):
             self.output_size = check_int(output_size, where, "output_size", minimum=1)
             self.head = Linear(feat, self.output_size, dtype=self.dtype, seed=head_rng)
         if forget_bias is not None:
-            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float, np.integer, np.floating)) or not abs(float(forget_bias)) < np.finfo(self.dtype).max:
+            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float, np.integer, np.floating)) or not abs(float(forget_bias)) < float(np.finfo(self.dtype).max):
                 fail(where, "forget_bias", f"a finite number representable in {self.dtype.name}", repr(forget_bias))
             if not self.rnn.bias:
                 fail(where, "forget_bias", "None when the LSTM has no bias (lstm_options bias=False)", repr(forget_bias))
