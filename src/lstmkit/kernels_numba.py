@@ -1,0 +1,342 @@
+"""Compiled fast path: the fused kernels of :mod:`lstmkit.kernels`, with the time loop in numba.
+
+Same equations, same arguments, same results (float64 to ~1e-15, float32 to ~1e-7) as the readable
+reference :func:`lstmkit.kernels.lstm_forward` / :func:`lstmkit.kernels.lstm_backward`; only *where*
+the work happens changes::
+
+    Z      = X W_ih^T + (b_ih + b_hh)                         (T, B, 4H)   one GEMM
+    z_t    = Z_t + h_{t-1} W_hh^T                             (B, 4H)      one GEMM per step
+    i,f,o  = σ(z_t[i]), σ(z_t[f]), σ(z_t[o]);  g = tanh(z_t[g])
+    c_t    = f * c_{t-1} + i * g                              (B, H)
+    r_t    = o * tanh(c_t)                                    (B, H)
+    h_t    = r_t   or, with proj_size,   h_t = r_t W_hr^T     (B, P)
+
+    dh_t   = dy_t + dh_next ;  dr_t = dh_t (or dh_t W_hr with proj_size)
+    do     = dr_t * tanh(c_t)
+    dc_t   = dc_next + dr_t * o * (1 - tanh(c_t)^2)
+    di = dc_t * g ;  df = dc_t * c_{t-1} ;  dg = dc_t * i ;   dc_next = dc_t * f
+    dz_t   = [di σ'(i), df σ'(f), dg (1 - g^2), do σ'(o)]     (σ' = s(1-s) from the output s)
+    dh_next = dz_t W_hh
+  after the loop:  dW_ih = dZ^T X,  dW_hh = dZ^T H_prev,  db = Σ dZ,  dX = dZ W_ih,  dW_hr = dH^T R.
+
+What is different from the reference, and why it is faster:
+
+* The whole per-step loop runs compiled: no Python between steps. The elementwise work of one step
+  (three sigmoids, two tanh, the cell update) is one fused pass over (B, H) instead of ~15 NumPy
+  calls, each with its own temporaries.
+* σ and tanh come from one exponential written here (:func:`_exp_parts`: Cody-Waite range
+  reduction and a Taylor polynomial, error ~1 ulp), so the compiler can vectorise the loop (numba's
+  own ``exp`` is a scalar libm call). σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
+  :func:`lstmkit.functional.sigmoid`; tanh(a) = -m/(2+m) with m = e^{-2|a|} - 1 = expm1(-2|a|),
+  accurate near 0 because m is formed without the cancellation of 1 - e^{-2|a|}.
+* Backward recomputes tanh(c_t) from c_t instead of keeping it: the cache holds the gates (T, B, 4H),
+  c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H) with proj_size), one (T, B, H) array less.
+* Every matrix product goes through numba's ``np.dot`` (SciPy's BLAS). Products are not mixed
+  with NumPy's BLAS inside a kernel: two BLAS thread pools taking turns in one loop fight for the
+  cores (measured 8x slower on 2 cores).
+
+numba (and SciPy, which provides its BLAS) are optional: ``AVAILABLE`` says whether this module
+can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
+on disk (``cache=True``).
+
+Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H), G = 4H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
+    import numba
+    import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls SciPy's BLAS)
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic, overload
+
+    AVAILABLE = True
+    UNAVAILABLE_REASON = ""
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    AVAILABLE = False
+    UNAVAILABLE_REASON = f"{exc.name or 'numba'} is not installed (pip install 'lstmkit[fast]')"
+
+
+@dataclass
+class FastLSTMCache:
+    """What the compiled backward reads, per direction. Arrays are time-major and C-contiguous."""
+
+    x: np.ndarray  # (T, B, I) input
+    acts: np.ndarray  # (T, B, 4H) activated gates i, f, g, o
+    hs: np.ndarray  # (T+1, B, P) h_0 .. h_T
+    cs: np.ndarray  # (T+1, B, H) c_0 .. c_T
+    rs: np.ndarray  # (T, B, H) r_t = o*tanh(c_t) with proj_size, else (0, 0, 0)
+    valid: np.ndarray  # (T, B) uint8, 1 where t < length_b; (0, 0) when every length is T
+
+    def nbytes(self) -> int:
+        """Bytes of the activations kept for backward (the input x is not counted: the caller owns it)."""
+        return int(self.acts.nbytes + self.hs.nbytes + self.cs.nbytes + self.rs.nbytes + self.valid.nbytes)
+
+
+def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
+    """One direction of one LSTM layer over a whole sequence, compiled.
+
+    Same contract as :func:`lstmkit.kernels.lstm_forward`:
+
+    Args:
+        x: (T, B, I) input, time-major.
+        W_ih: (4H, I); W_hh: (4H, P); b: (4H,) = b_ih + b_hh, or None; W_hr: (P, H) or None.
+        h0: (B, P); c0: (B, H) initial states.
+        mask: (T, B, 1) of 0/1 in x's dtype, or None when every sequence has length T.
+        keep: keep the activations for backward (False: inference, nothing per step is kept).
+    Returns:
+        y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
+    """
+    T, B, _ = x.shape
+    H = W_hh.shape[0] // 4
+    dt = x.dtype
+    b_ = _c(b, dt) if b is not None else np.zeros(4 * H, dtype=dt)
+    W_hr_ = _c(W_hr, dt) if W_hr is not None else np.zeros((0, 0), dtype=dt)
+    valid = _valid(mask, T, B)
+    x = _c(x, dt)
+    acts, hs, cs, rs = _forward(x, _c(W_ih, dt), _c(W_hh, dt), b_, W_hr_, _c(h0, dt), _c(c0, dt), valid, bool(keep))
+    y = hs[1:] * mask if mask is not None else hs[1:].copy()
+    h_T = hs[T].copy()
+    c_T = cs[T if keep else T % 2].copy()
+    if not keep:
+        return y, h_T, c_T, None
+    return y, h_T, c_T, FastLSTMCache(x, acts, hs, cs, rs, valid)
+
+
+def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: FastLSTMCache):
+    """Back-propagation through time for :func:`lstm_forward`, compiled.
+
+    Args:
+        dy: (T, B, P) gradient of the loss w.r.t. y (ignored at padded steps).
+        dh_T: (B, P), dc_T: (B, H) gradients w.r.t. the final states.
+    Returns:
+        dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,), dW_hr (P, H) or None,
+        dh0 (B, P), dc0 (B, H).
+    """
+    dt = cache.x.dtype
+    W_hr_ = _c(W_hr, dt) if W_hr is not None else np.zeros((0, 0), dtype=dt)
+    dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = _backward(
+        _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), _c(W_ih, dt), _c(W_hh, dt), W_hr_,
+        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid,
+    )  # fmt: skip
+    return dx, dW_ih, dW_hh, db, (dW_hr if W_hr is not None else None), dh0, dc0
+
+
+def _c(a, dt):
+    """a as a C-contiguous, writeable array of dtype dt (one compiled signature per dtype)."""
+    return np.require(a, dtype=dt, requirements=("C", "W"))
+
+
+def _valid(mask, T, B):
+    """(T, B, 1) 0/1 mask -> (T, B) uint8, or an empty (0, 0) array for 'every step is valid'."""
+    if mask is None:
+        return np.zeros((0, 0), dtype=np.uint8)
+    return np.ascontiguousarray(mask.reshape(T, B) != 0, dtype=np.uint8)
+
+
+if AVAILABLE:
+
+    @intrinsic
+    def _as_float(typingctx, bits):
+        """Reinterpret the bits of an int32 as a float32 (int64 as float64): builds 2^n exactly."""
+        if bits == types.int32:
+            sig, llty = types.float32(types.int32), ir.FloatType()
+        elif bits == types.int64:
+            sig, llty = types.float64(types.int64), ir.DoubleType()
+        else:
+            return None
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], llty)
+
+        return sig, codegen
+
+    def _exp_parts(x):
+        """e^x = s (1 + q) for x <= 0: returns (s, q) with s = 2^n and q = e^r - 1, |r| <= ln2/2."""
+        raise NotImplementedError  # compiled only: see the overload below
+
+    @overload(_exp_parts)
+    def _exp_parts_impl(x):
+        # x = n ln2 + r (ln2 split in a high part exact in n*LN2_HI and a low part: Cody-Waite);
+        # e^r - 1 = r + r^2/2! + ... by Horner (7 terms float32, 13 terms float64: < 1 ulp
+        # truncation on |r| <= ln2/2). x is clamped so 2^n stays a normal number: below the clamp
+        # e^x < 2e-38 (float32) or 3e-308 (float64), which σ and tanh do not see.
+        if x == types.float32:
+            f = np.float32
+
+            def impl(x):
+                x = max(x, f(-87.0))
+                n = np.floor(x * f(1.4426950408889634) + f(0.5))
+                r = x - n * f(0.693359375) - n * f(-2.12194440e-4)
+                q = r * (f(1.0) + r * (f(1 / 2) + r * (f(1 / 6) + r * (f(1 / 24) + r * (f(1 / 120) + r * (f(1 / 720) + r * f(1 / 5040)))))))  # fmt: skip
+                s = _as_float(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+                return s, q
+
+            return impl
+        if x == types.float64:
+
+            def impl(x):
+                x = max(x, -708.0)
+                n = np.floor(x * 1.4426950408889634 + 0.5)
+                r = x - n * 6.93147180369123816490e-01 - n * 1.90821492927058770002e-10
+                q = r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (1 / 479001600 + r / 6227020800.0)))))))))))) # fmt: skip
+                s = _as_float(np.int64((np.int64(n) + np.int64(1023)) << np.int64(52)))
+                return s, q
+
+            return impl
+        return None
+
+    def _sigmoid(z):
+        """σ(z), compiled and vectorisable."""
+        raise NotImplementedError
+
+    @overload(_sigmoid)
+    def _sigmoid_impl(z):
+        # σ(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0, e = e^{-|z|} (never exp of a positive number)
+        f = np.float32 if z == types.float32 else np.float64
+
+        def impl(z):
+            s, q = _exp_parts(-abs(z))
+            e = s + s * q
+            num = f(1.0) if z >= f(0.0) else e
+            return num / (f(1.0) + e)
+
+        return impl
+
+    def _tanh(z):
+        """tanh(z), compiled and vectorisable."""
+        raise NotImplementedError
+
+    @overload(_tanh)
+    def _tanh_impl(z):
+        # tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
+        # a = |z|, sign restored after. m has no cancellation when n = 0 (|a| < ln2/4).
+        f = np.float32 if z == types.float32 else np.float64
+
+        def impl(z):
+            s, q = _exp_parts(f(-2.0) * abs(z))
+            m = (s - f(1.0)) + s * q
+            t = -m / (f(2.0) + m)
+            return t if z >= f(0.0) else -t
+
+        return impl
+
+    _jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+
+    @_jit
+    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep):
+        """Compiled body of :func:`lstm_forward`. W_hr (0, 0) means no projection, valid (0, 0) no mask."""
+        T, B, I = x.shape
+        G, P = W_hh.shape
+        H = G // 4
+        proj = W_hr.shape[0] > 0
+        masked = valid.shape[0] > 0
+        # Z = X W_ih^T + b : the input projection of every step in one GEMM           (T, B, 4H)
+        acts = np.empty((T, B, G), dtype=x.dtype)
+        np.dot(x.reshape(T * B, I), W_ih.T, acts.reshape(T * B, G))
+        for t in range(T):
+            for bb in range(B):
+                for k in range(G):
+                    acts[t, bb, k] += b[k]
+        hs = np.empty((T + 1, B, P), dtype=x.dtype)  # h_0 .. h_T
+        hs[0] = h0
+        cs = np.empty((T + 1 if keep else 2, B, H), dtype=x.dtype)  # c_0 .. c_T (inference: 2 rolling)
+        cs[0] = c0
+        rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
+        r = np.empty((B, H), dtype=x.dtype)  # r_t of this step
+        rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
+        for t in range(T):
+            ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
+            np.dot(hs[t], W_hh.T, rec)  # h_{t-1} W_hh^T                              (B, 4H)
+            for bb in range(B):
+                if masked and valid[t, bb] == 0:  # padded row: keep the previous state
+                    cs[cn, bb] = cs[ct, bb]
+                    r[bb] = 0
+                    continue
+                z, rc, c_prev, c = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb]
+                for j in range(H):
+                    i = _sigmoid(z[j] + rc[j])  # i = σ(z_t[i])
+                    f = _sigmoid(z[H + j] + rc[H + j])  # f = σ(z_t[f])
+                    g = _tanh(z[2 * H + j] + rc[2 * H + j])  # g = tanh(z_t[g]) = c~_t
+                    o = _sigmoid(z[3 * H + j] + rc[3 * H + j])  # o = σ(z_t[o])
+                    c[j] = f * c_prev[j] + i * g  # c_t = f * c_{t-1} + i * g
+                    r[bb, j] = o * _tanh(c[j])  # r_t = o * tanh(c_t)
+                    z[j], z[H + j], z[2 * H + j], z[3 * H + j] = i, f, g, o  # keep the activations
+            if proj:
+                rs[t] = r
+                np.dot(r, W_hr.T, hs[t + 1])  # h_t = r_t W_hr^T                         (B, P)
+            else:
+                hs[t + 1] = r  # h_t = r_t
+            if masked:
+                for bb in range(B):
+                    if valid[t, bb] == 0:
+                        hs[t + 1, bb] = hs[t, bb]
+        return acts, hs, cs, rs
+
+    @_jit
+    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid):
+        """Compiled body of :func:`lstm_backward`."""
+        T, B, I = x.shape
+        G, P = W_hh.shape
+        H = G // 4
+        proj = W_hr.shape[0] > 0
+        masked = valid.shape[0] > 0
+        one, zero = x.dtype.type(1.0), x.dtype.type(0.0)
+        dz_all = np.empty((T, B, G), dtype=x.dtype)  # dL/dz_t for every step
+        dhs = np.zeros((T if proj else 0, B, P), dtype=x.dtype)  # dL/dh_t, for dW_hr
+        dh_next = dh_T.copy()  # (B, P)
+        dc_next = dc_T.copy()  # (B, H)
+        dh = np.empty((B, P), dtype=x.dtype)
+        dr = np.empty((B, H), dtype=x.dtype)
+        for t in range(T - 1, -1, -1):
+            for bb in range(B):
+                live = not masked or valid[t, bb] != 0  # dy at padded steps is ignored
+                for j in range(P):
+                    dh[bb, j] = (dy[t, bb, j] if live else zero) + dh_next[bb, j]  # dh_t = dy_t + dh_next
+            if proj:
+                for bb in range(B):
+                    if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
+                        dhs[t, bb] = dh[bb]
+                np.dot(dh, W_hr, dr)  # dr_t = dh_t W_hr                                 (B, H)
+            else:
+                dr[:] = dh
+            for bb in range(B):
+                dz = dz_all[t, bb]
+                if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
+                    dz[:] = 0
+                    continue
+                a, c, c_prev, dcn, drb = acts[t, bb], cs[t + 1, bb], cs[t, bb], dc_next[bb], dr[bb]
+                for j in range(H):
+                    i, f, g, o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+                    tc = _tanh(c[j])  # tanh(c_t), recomputed
+                    do = drb[j] * tc  # do = dr * tanh(c_t)
+                    dc = dcn[j] + drb[j] * o * (one - tc * tc)  # dc_t = dc_next + dr * o * (1 - tanh²)
+                    dz[j] = dc * g * (i * (one - i))  # di = dc * g, through σ (from output)
+                    dz[H + j] = dc * c_prev[j] * (f * (one - f))  # df = dc * c_{t-1}, through σ
+                    dz[2 * H + j] = dc * i * (one - g * g)  # dg = dc * i, through tanh
+                    dz[3 * H + j] = do * (o * (one - o))  # do, through σ
+                    dcn[j] = dc * f  # dc_next = dc * f
+            np.dot(dz_all[t], W_hh, dh_next)  # dh_next = dz W_hh                       (B, P)
+            if masked:
+                for bb in range(B):
+                    if valid[t, bb] == 0:  # padded row: dh passes straight through
+                        for j in range(P):
+                            dh_next[bb, j] += dh[bb, j]
+        dZ = dz_all.reshape(T * B, G)
+        dW_ih = np.dot(dZ.T, x.reshape(T * B, I))  # (4H, I)
+        dW_hh = np.dot(dZ.T, hs[:T].reshape(T * B, P))  # (4H, P)
+        db = np.zeros(G, dtype=x.dtype)  # (4H,)
+        for n in range(T * B):
+            for k in range(G):
+                db[k] += dZ[n, k]
+        if proj:
+            dW_hr = np.dot(dhs.reshape(T * B, P).T, rs.reshape(T * B, H))  # (P, H)
+        else:
+            dW_hr = np.zeros((0, 0), dtype=x.dtype)
+        dx = np.dot(dZ, W_ih).reshape(T, B, I)  # (T, B, I)
+        return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
