@@ -160,7 +160,7 @@ if AVAILABLE:
         """e^x = s (1 + q) for x <= 0: returns (s, q) with s = 2^n and q = e^r - 1, |r| <= ln2/2."""
         raise NotImplementedError  # compiled only: see the overload below
 
-    @overload(_exp_parts)
+    @overload(_exp_parts, inline="always")
     def _exp_parts_impl(x):
         # x = n ln2 + r (ln2 split in a high part exact in n*LN2_HI and a low part: Cody-Waite);
         # e^r - 1 = r + r^2/2! + ... by Horner (7 terms float32, 13 terms float64: < 1 ulp
@@ -195,7 +195,7 @@ if AVAILABLE:
         """σ(z), compiled and vectorisable."""
         raise NotImplementedError
 
-    @overload(_sigmoid)
+    @overload(_sigmoid, inline="always")
     def _sigmoid_impl(z):
         # σ(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0, e = e^{-|z|} (never exp of a positive number)
         f = np.float32 if z == types.float32 else np.float64
@@ -212,7 +212,7 @@ if AVAILABLE:
         """tanh(z), compiled and vectorisable."""
         raise NotImplementedError
 
-    @overload(_tanh)
+    @overload(_tanh, inline="always")
     def _tanh_impl(z):
         # tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
         # a = |z|, sign restored after. m has no cancellation when n = 0 (|a| < ln2/4).
@@ -227,6 +227,27 @@ if AVAILABLE:
         return impl
 
     _jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+
+    # Below this many multiply-adds a product is done by the loop in _matmul (vectorised over the
+    # output's columns) rather than by BLAS, whose call costs about as much as 50k multiply-adds.
+    SMALL_PRODUCT = 1 << 15
+
+    @_jit
+    def _matmul(a, b, out):
+        """out = a @ b for C-contiguous a (M, K), b (K, N), out (M, N): BLAS, or a loop when small."""
+        M, K = a.shape
+        N = b.shape[1]
+        if M * K * N > SMALL_PRODUCT:
+            np.dot(a, b, out)
+            return
+        for m in range(M):
+            o = out[m]
+            o[:] = 0
+            for k in range(K):
+                a_mk = a[m, k]
+                w = b[k]
+                for n in range(N):
+                    o[n] += a_mk * w[n]
 
     @_jit
     def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep):
@@ -250,26 +271,33 @@ if AVAILABLE:
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         r = np.empty((B, H), dtype=x.dtype)  # r_t of this step
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
+        W_hhT = np.ascontiguousarray(W_hh.T)  # (P, 4H)
+        W_hrT = np.ascontiguousarray(W_hr.T)  # (H, P)
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
-            np.dot(hs[t], W_hh.T, rec)  # h_{t-1} W_hh^T                              (B, 4H)
+            _matmul(hs[t], W_hhT, rec)  # h_{t-1} W_hh^T                              (B, 4H)
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # padded row: keep the previous state
                     cs[cn, bb] = cs[ct, bb]
                     r[bb] = 0
                     continue
-                z, rc, c_prev, c = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb]
+                # Short loops from 0 over one row, each writing one array: the compiler
+                # vectorises these (not one long loop reading and writing nine arrays).
+                z, zr, c_prev, c, rb = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb], r[bb]
+                for k in range(2 * H):
+                    zr[k] = _sigmoid(z[k] + zr[k])  # i, f = σ(Z_t + h_{t-1} W_hh^T)
                 for j in range(H):
-                    i = _sigmoid(z[j] + rc[j])  # i = σ(z_t[i])
-                    f = _sigmoid(z[H + j] + rc[H + j])  # f = σ(z_t[f])
-                    g = _tanh(z[2 * H + j] + rc[2 * H + j])  # g = tanh(z_t[g]) = c~_t
-                    o = _sigmoid(z[3 * H + j] + rc[3 * H + j])  # o = σ(z_t[o])
-                    c[j] = f * c_prev[j] + i * g  # c_t = f * c_{t-1} + i * g
-                    r[bb, j] = o * _tanh(c[j])  # r_t = o * tanh(c_t)
-                    z[j], z[H + j], z[2 * H + j], z[3 * H + j] = i, f, g, o  # keep the activations
+                    zr[2 * H + j] = _tanh(z[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
+                for j in range(H):
+                    zr[3 * H + j] = _sigmoid(z[3 * H + j] + zr[3 * H + j])  # o = σ(...)
+                for j in range(H):
+                    c[j] = zr[H + j] * c_prev[j] + zr[j] * zr[2 * H + j]  # c_t = f * c_{t-1} + i * g
+                for j in range(H):
+                    rb[j] = zr[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
+                z[:] = zr  # keep the activations i, f, g, o
             if proj:
                 rs[t] = r
-                np.dot(r, W_hr.T, hs[t + 1])  # h_t = r_t W_hr^T                         (B, P)
+                _matmul(r, W_hrT, hs[t + 1])  # h_t = r_t W_hr^T                         (B, P)
             else:
                 hs[t + 1] = r  # h_t = r_t
             if masked:
@@ -302,7 +330,7 @@ if AVAILABLE:
                 for bb in range(B):
                     if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
                         dhs[t, bb] = dh[bb]
-                np.dot(dh, W_hr, dr)  # dr_t = dh_t W_hr                                 (B, H)
+                _matmul(dh, W_hr, dr)  # dr_t = dh_t W_hr                                 (B, H)
             else:
                 dr[:] = dh
             for bb in range(B):
@@ -321,7 +349,7 @@ if AVAILABLE:
                     dz[2 * H + j] = dc * i * (one - g * g)  # dg = dc * i, through tanh
                     dz[3 * H + j] = do * (o * (one - o))  # do, through σ
                     dcn[j] = dc * f  # dc_next = dc * f
-            np.dot(dz_all[t], W_hh, dh_next)  # dh_next = dz W_hh                       (B, P)
+            _matmul(dz_all[t], W_hh, dh_next)  # dh_next = dz W_hh                       (B, P)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
