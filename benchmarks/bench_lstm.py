@@ -14,8 +14,10 @@ Per shape (T steps, B batch, I input, H hidden, L layers, D directions), float32
   reference), torch (forward under ``inference_mode``; training = forward + backward of
   ``sum(y * w)`` with a fixed random ``w``, dx included) and ONNX Runtime (forward only, an ONNX
   ``LSTM`` graph built here with ``onnx.helper``).
-* Implementations take turns in rounds (the order rotates each round); each turn times a few calls;
-  the table shows the median over all timed calls and the spread (interquartile range / median).
+* Implementations take turns in rounds (the order rotates each round); each turn starts after a
+  0.2 s pause and one untimed call (so no library runs while another's idle threads still spin),
+  then times a few calls; the table shows the median over all timed calls and the spread
+  (interquartile range / median).
 * GFLOP/s: forward = 2·T·B·4H·(I_l + H) per layer and direction, forward + backward = 3x that.
 * The floor: the same matrix products lstmkit's fast path makes (same shapes, same BLAS, same
   loop), with no elementwise work; overhead per step = (lstmkit - floor) / (T·L·D), and the share
@@ -247,12 +249,16 @@ class Timing:
         return float((q3 - q1) / np.median(self.times))
 
 
+SETTLE_S = 0.2  # pause between turns: the previous library's idle threads stop spinning (OpenBLAS: ~0.1 s)
+
+
 def interleave(fns: dict, budget: float, quick: bool) -> dict[str, Timing]:
     """Time every callable in ``fns`` in rotating rounds; returns a Timing per name.
 
     Each function is warmed up (2 calls), then the number of calls per turn is chosen so that one
-    turn takes about budget/rounds seconds; the first call of each turn is not recorded (it pays for
-    the previous implementation's thread pools winding down).
+    turn takes about budget/rounds seconds. Before each turn the process sleeps SETTLE_S and makes
+    one unrecorded call: thread pools of the library that ran before (OpenBLAS, OpenMP) keep
+    spinning for a while after their last call, and would otherwise steal the cores from the next.
     """
     rounds = 3 if quick else 7
     per_call = {}
@@ -268,6 +274,7 @@ def interleave(fns: dict, budget: float, quick: bool) -> dict[str, Timing]:
         for name in order:
             fn = fns[name]
             n = int(min(max(budget / rounds / per_call[name], 3), 200))
+            time.sleep(SETTLE_S)
             fn()  # not recorded
             for _ in range(n):
                 t0 = time.perf_counter()

@@ -129,6 +129,8 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: FastLSTMCache):
 
 def _c(a, dt):
     """a as a C-contiguous, writeable array of dtype dt (one compiled signature per dtype)."""
+    if a.dtype == dt and a.flags.c_contiguous and a.flags.writeable:
+        return a
     return np.require(a, dtype=dt, requirements=("C", "W"))
 
 
