@@ -228,7 +228,7 @@ if AVAILABLE:
 
         return impl
 
-    _jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+    _jit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
 
     # Below this many multiply-adds a product is done by the loop in _matmul (vectorised over the
     # output's columns) rather than by BLAS, whose call costs about as much as 50k multiply-adds.
