@@ -230,13 +230,13 @@ if AVAILABLE:
 
     _jit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
 
-    # Below this many multiply-adds a product is done by the loop in _matmul (vectorised over the
-    # output's columns) rather than by BLAS, whose call costs about as much as 50k multiply-adds.
+    # Below this many multiply-adds a product is done by the loops below rather than by BLAS,
+    # whose call costs about as much as 30k multiply-adds.
     SMALL_PRODUCT = 1 << 15
 
     @_jit
     def _matmul(a, b, out):
-        """out = a @ b for C-contiguous a (M, K), b (K, N), out (M, N): BLAS, or a loop when small."""
+        """out = a @ b for C-contiguous a (M, K), b (K, N), out (M, N): BLAS, or rows of axpys when small."""
         M, K = a.shape
         N = b.shape[1]
         if M * K * N > SMALL_PRODUCT:
@@ -248,8 +248,29 @@ if AVAILABLE:
             for k in range(K):
                 a_mk = a[m, k]
                 w = b[k]
-                for n in range(N):
+                for n in range(N):  # vectorised over the output's columns
                     o[n] += a_mk * w[n]
+
+    @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract", "reassoc"})
+    def _matmul_t(a, bT, out):
+        """out = a @ bT^T for C-contiguous a (M, K), bT (N, K): BLAS, or dot products when small.
+
+        For narrow outputs (N small) where the axpy form would run mostly in its remainder loop.
+        The dot products are summed in vector lanes (reassociated), like BLAS does.
+        """
+        M, K = a.shape
+        N = bT.shape[0]
+        if M * K * N > SMALL_PRODUCT:
+            np.dot(a, bT.T, out)
+            return
+        for m in range(M):
+            am = a[m]
+            for n in range(N):
+                w = bT[n]
+                acc = am[0] * w[0]
+                for k in range(1, K):  # vectorised over k
+                    acc += am[k] * w[k]
+                out[m, n] = acc
 
     @_jit
     def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep):
@@ -274,7 +295,6 @@ if AVAILABLE:
         r = np.empty((B, H), dtype=x.dtype)  # r_t of this step
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
         W_hhT = np.ascontiguousarray(W_hh.T)  # (P, 4H)
-        W_hrT = np.ascontiguousarray(W_hr.T)  # (H, P)
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
             _matmul(hs[t], W_hhT, rec)  # h_{t-1} W_hh^T                              (B, 4H)
@@ -299,7 +319,7 @@ if AVAILABLE:
                 z[:] = zr  # keep the activations i, f, g, o
             if proj:
                 rs[t] = r
-                _matmul(r, W_hrT, hs[t + 1])  # h_t = r_t W_hr^T                         (B, P)
+                _matmul_t(r, W_hr, hs[t + 1])  # h_t = r_t W_hr^T                       (B, P)
             else:
                 hs[t + 1] = r  # h_t = r_t
             if masked:
@@ -316,25 +336,27 @@ if AVAILABLE:
         H = G // 4
         proj = W_hr.shape[0] > 0
         masked = valid.shape[0] > 0
-        one, zero = x.dtype.type(1.0), x.dtype.type(0.0)
+        one = x.dtype.type(1.0)
         dz_all = np.empty((T, B, G), dtype=x.dtype)  # dL/dz_t for every step
         dhs = np.zeros((T if proj else 0, B, P), dtype=x.dtype)  # dL/dh_t, for dW_hr
         dh_next = dh_T.copy()  # (B, P)
         dc_next = dc_T.copy()  # (B, H)
         dh = np.empty((B, P), dtype=x.dtype)
-        dr = np.empty((B, H), dtype=x.dtype)
+        dr = np.empty((B, H), dtype=x.dtype) if proj else dh  # without projection dr_t = dh_t
+        W_hhT = np.ascontiguousarray(W_hh.T)  # (P, 4H)
         for t in range(T - 1, -1, -1):
             for bb in range(B):
-                live = not masked or valid[t, bb] != 0  # dy at padded steps is ignored
+                dyb, dhb, dhn = dy[t, bb], dh[bb], dh_next[bb]
+                if masked and valid[t, bb] == 0:  # dy at padded steps is ignored
+                    dhb[:] = dhn
+                    continue
                 for j in range(P):
-                    dh[bb, j] = (dy[t, bb, j] if live else zero) + dh_next[bb, j]  # dh_t = dy_t + dh_next
+                    dhb[j] = dyb[j] + dhn[j]  # dh_t = dy_t + dh_next
             if proj:
                 for bb in range(B):
                     if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
                         dhs[t, bb] = dh[bb]
                 _matmul(dh, W_hr, dr)  # dr_t = dh_t W_hr                                 (B, H)
-            else:
-                dr[:] = dh
             for bb in range(B):
                 dz = dz_all[t, bb]
                 if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
@@ -351,7 +373,7 @@ if AVAILABLE:
                     dz[2 * H + j] = dc * i * (one - g * g)  # dg = dc * i, through tanh
                     dz[3 * H + j] = do * (o * (one - o))  # do, through σ
                     dcn[j] = dc * f  # dc_next = dc * f
-            _matmul(dz_all[t], W_hh, dh_next)  # dh_next = dz W_hh                       (B, P)
+            _matmul_t(dz_all[t], W_hhT, dh_next)  # dh_next = dz W_hh                   (B, P)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
