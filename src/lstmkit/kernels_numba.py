@@ -252,8 +252,9 @@ if AVAILABLE:
                     o[n] += a_mk * w[n]
 
     @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract", "reassoc"})
-    def _matmul_t(a, bT, out):
-        """out = a @ bT^T for C-contiguous a (M, K), bT (N, K): BLAS, or dot products when small.
+    def _matmul_t(a, b, bT, out):
+        """out = a @ b for C-contiguous a (M, K), b (K, N) and bT = b^T (N, K): BLAS (on b), or
+        dot products (on bT) when small.
 
         For narrow outputs (N small) where the axpy form would run mostly in its remainder loop.
         The dot products are summed in vector lanes (reassociated), like BLAS does.
@@ -261,7 +262,7 @@ if AVAILABLE:
         M, K = a.shape
         N = bT.shape[0]
         if M * K * N > SMALL_PRODUCT:
-            np.dot(a, bT.T, out)
+            np.dot(a, b, out)
             return
         for m in range(M):
             am = a[m]
@@ -292,40 +293,37 @@ if AVAILABLE:
         cs = np.empty((T + 1 if keep else 2, B, H), dtype=x.dtype)  # c_0 .. c_T (inference: 2 rolling)
         cs[0] = c0
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
-        r = np.empty((B, H), dtype=x.dtype)  # r_t of this step
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
         W_hhT = np.ascontiguousarray(W_hh.T)  # (P, 4H)
+        W_hrT = np.ascontiguousarray(W_hr.T)  # (H, P)
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
             _matmul(hs[t], W_hhT, rec)  # h_{t-1} W_hh^T                              (B, 4H)
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # padded row: keep the previous state
                     cs[cn, bb] = cs[ct, bb]
-                    r[bb] = 0
+                    hs[t + 1, bb] = hs[t, bb]
                     continue
                 # Short loops from 0 over one row, each writing one array: the compiler
                 # vectorises these (not one long loop reading and writing nine arrays).
-                z, zr, c_prev, c, rb = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb], r[bb]
+                z, zr, c_prev, c = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb]
+                r = rs[t, bb] if proj else hs[t + 1, bb]  # r_t, = h_t without projection
                 for k in range(2 * H):
-                    zr[k] = _sigmoid(z[k] + zr[k])  # i, f = σ(Z_t + h_{t-1} W_hh^T)
+                    z[k] = _sigmoid(z[k] + zr[k])  # i, f = σ(Z_t + h_{t-1} W_hh^T)
                 for j in range(H):
-                    zr[2 * H + j] = _tanh(z[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
+                    z[2 * H + j] = _tanh(z[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
                 for j in range(H):
-                    zr[3 * H + j] = _sigmoid(z[3 * H + j] + zr[3 * H + j])  # o = σ(...)
+                    z[3 * H + j] = _sigmoid(z[3 * H + j] + zr[3 * H + j])  # o = σ(...)
                 for j in range(H):
-                    c[j] = zr[H + j] * c_prev[j] + zr[j] * zr[2 * H + j]  # c_t = f * c_{t-1} + i * g
+                    c[j] = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]  # c_t = f * c_{t-1} + i * g
                 for j in range(H):
-                    rb[j] = zr[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
-                z[:] = zr  # keep the activations i, f, g, o
+                    r[j] = z[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
             if proj:
-                rs[t] = r
-                _matmul_t(r, W_hr, hs[t + 1])  # h_t = r_t W_hr^T                       (B, P)
-            else:
-                hs[t + 1] = r  # h_t = r_t
-            if masked:
-                for bb in range(B):
-                    if valid[t, bb] == 0:
-                        hs[t + 1, bb] = hs[t, bb]
+                _matmul_t(rs[t], W_hrT, W_hr, hs[t + 1])  # h_t = r_t W_hr^T                   (B, P)
+                if masked:
+                    for bb in range(B):
+                        if valid[t, bb] == 0:
+                            hs[t + 1, bb] = hs[t, bb]
         return acts, hs, cs, rs
 
     @_jit
@@ -373,7 +371,7 @@ if AVAILABLE:
                     dz[2 * H + j] = dc * i * (one - g * g)  # dg = dc * i, through tanh
                     dz[3 * H + j] = do * (o * (one - o))  # do, through σ
                     dcn[j] = dc * f  # dc_next = dc * f
-            _matmul_t(dz_all[t], W_hhT, dh_next)  # dh_next = dz W_hh                   (B, P)
+            _matmul_t(dz_all[t], W_hh, W_hhT, dh_next)  # dh_next = dz W_hh                   (B, P)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
