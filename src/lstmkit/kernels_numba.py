@@ -235,13 +235,22 @@ if AVAILABLE:
     SMALL_PRODUCT = 1 << 15
 
     @_jit
-    def _matmul(a, b, out):
-        """out = a @ b for C-contiguous a (M, K), b (K, N), out (M, N): BLAS, or rows of axpys when small."""
+    def _matmul(a, b, bt, out):
+        """out = a @ b for C-contiguous a (M, K) and out (M, N).
+
+        The matrix comes as b (K, N) and/or bt = b^T (N, K), both C-contiguous, either one empty
+        (0, 0) when not at hand. Large products go to BLAS (on whichever is given: a weight in
+        its stored layout, so nothing is transposed per call); small ones, where a BLAS call costs
+        more than the work, are done here as rows of axpys on b, vectorised over N.
+        """
         M, K = a.shape
-        N = b.shape[1]
-        if M * K * N > SMALL_PRODUCT:
-            np.dot(a, b, out)
+        if b.size == 0 or M * K * b.shape[1] > SMALL_PRODUCT:
+            if b.size > 0:
+                np.dot(a, b, out)
+            else:
+                np.dot(a, bt.T, out)
             return
+        N = b.shape[1]
         for m in range(M):
             o = out[m]
             o[:] = 0
@@ -251,27 +260,14 @@ if AVAILABLE:
                 for n in range(N):  # vectorised over the output's columns
                     o[n] += a_mk * w[n]
 
-    @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract", "reassoc"})
-    def _matmul_t(a, b, bT, out):
-        """out = a @ b for C-contiguous a (M, K), b (K, N) and bT = b^T (N, K): BLAS (on b), or
-        dot products (on bT) when small.
-
-        For narrow outputs (N small) where the axpy form would run mostly in its remainder loop.
-        The dot products are summed in vector lanes (reassociated), like BLAS does.
-        """
-        M, K = a.shape
-        N = bT.shape[0]
+    @_jit
+    def _transposed_if_small(W, M):
+        """W^T as a C-contiguous copy when a product (M, W.shape[1]) @ W^T is small enough for the
+        loops of _matmul (the copy is then small too), else an empty (0, 0) array (BLAS reads W)."""
+        N, K = W.shape
         if M * K * N > SMALL_PRODUCT:
-            np.dot(a, b, out)
-            return
-        for m in range(M):
-            am = a[m]
-            for n in range(N):
-                w = bT[n]
-                acc = am[0] * w[0]
-                for k in range(1, K):  # vectorised over k
-                    acc += am[k] * w[k]
-                out[m, n] = acc
+            return np.empty((0, 0), dtype=W.dtype)
+        return np.ascontiguousarray(W.T)
 
     @_jit
     def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep):
@@ -294,11 +290,11 @@ if AVAILABLE:
         cs[0] = c0
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
-        W_hhT = np.ascontiguousarray(W_hh.T)  # (P, 4H)
-        W_hrT = np.ascontiguousarray(W_hr.T)  # (H, P)
+        W_hhT = _transposed_if_small(W_hh, B)  # (P, 4H) or (0, 0)
+        W_hrT = _transposed_if_small(W_hr, B)  # (H, P) or (0, 0)
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
-            _matmul(hs[t], W_hhT, rec)  # h_{t-1} W_hh^T                              (B, 4H)
+            _matmul(hs[t], W_hhT, W_hh, rec)  # h_{t-1} W_hh^T                        (B, 4H)
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # padded row: keep the previous state
                     cs[cn, bb] = cs[ct, bb]
@@ -319,7 +315,7 @@ if AVAILABLE:
                 for j in range(H):
                     r[j] = z[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
             if proj:
-                _matmul_t(rs[t], W_hrT, W_hr, hs[t + 1])  # h_t = r_t W_hr^T                   (B, P)
+                _matmul(rs[t], W_hrT, W_hr, hs[t + 1])  # h_t = r_t W_hr^T                 (B, P)
                 if masked:
                     for bb in range(B):
                         if valid[t, bb] == 0:
@@ -341,7 +337,7 @@ if AVAILABLE:
         dc_next = dc_T.copy()  # (B, H)
         dh = np.empty((B, P), dtype=x.dtype)
         dr = np.empty((B, H), dtype=x.dtype) if proj else dh  # without projection dr_t = dh_t
-        W_hhT = np.ascontiguousarray(W_hh.T)  # (P, 4H)
+        none = np.empty((0, 0), dtype=x.dtype)  # "no transposed copy" for _matmul
         for t in range(T - 1, -1, -1):
             for bb in range(B):
                 dyb, dhb, dhn = dy[t, bb], dh[bb], dh_next[bb]
@@ -354,7 +350,7 @@ if AVAILABLE:
                 for bb in range(B):
                     if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
                         dhs[t, bb] = dh[bb]
-                _matmul(dh, W_hr, dr)  # dr_t = dh_t W_hr                                 (B, H)
+                _matmul(dh, W_hr, none, dr)  # dr_t = dh_t W_hr                           (B, H)
             for bb in range(B):
                 dz = dz_all[t, bb]
                 if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
@@ -371,7 +367,7 @@ if AVAILABLE:
                     dz[2 * H + j] = dc * i * (one - g * g)  # dg = dc * i, through tanh
                     dz[3 * H + j] = do * (o * (one - o))  # do, through σ
                     dcn[j] = dc * f  # dc_next = dc * f
-            _matmul_t(dz_all[t], W_hh, W_hhT, dh_next)  # dh_next = dz W_hh                   (B, P)
+            _matmul(dz_all[t], W_hh, none, dh_next)  # dh_next = dz W_hh               (B, P)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
