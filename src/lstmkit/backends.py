@@ -13,6 +13,7 @@ module is imported on first use, so ``import lstmkit`` stays NumPy-only.
 
 from __future__ import annotations
 
+from functools import cache
 from types import ModuleType
 
 from . import kernels
@@ -21,6 +22,7 @@ from ._checks import fail
 BACKENDS = ("auto", "numpy", "numba")
 
 
+@cache  # the import statement costs microseconds per forward call otherwise
 def _numba_kernels() -> ModuleType:
     from . import kernels_numba  # imports numba, guarded: AVAILABLE is False without it
 
