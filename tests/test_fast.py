@@ -42,10 +42,11 @@ def _kernel_args(dt, T=6, B=3, I=4, H=5, P=0, lengths=None, seed=0):
     rng = np.random.default_rng(seed)
     Pp = P or H
     x = rng.normal(size=(T, B, I)).astype(dt)
-    W_ih = (0.5 * rng.normal(size=(4 * H, I))).astype(dt)
-    W_hh = (0.5 * rng.normal(size=(4 * H, Pp))).astype(dt)
+    k = 1 / np.sqrt(H)  # PyTorch's scale: float32 round-off stays near 1e-7 relative
+    W_ih = (k * rng.normal(size=(4 * H, I))).astype(dt)
+    W_hh = (k * rng.normal(size=(4 * H, Pp))).astype(dt)
     b = rng.normal(size=4 * H).astype(dt)
-    W_hr = rng.normal(size=(P, H)).astype(dt) if P else None
+    W_hr = (k * rng.normal(size=(P, H))).astype(dt) if P else None
     h0 = rng.normal(size=(B, Pp)).astype(dt)
     c0 = rng.normal(size=(B, H)).astype(dt)
     mask = None
@@ -72,6 +73,25 @@ def test_kernels_match_reference(dt, P, lengths):
         if e is None:
             assert a is None, name
         else:
+            assert_close(a, e, TOL[dt], name)
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("B,H,P", [(4, 24, 0), (8, 40, 30)])
+def test_kernels_match_reference_blas_sized(dt, B, H, P):
+    # Products above kn.SMALL_PRODUCT multiply-adds go to BLAS instead of the compiled loop.
+    assert B * H * 4 * (P or H) > kn.SMALL_PRODUCT
+    lengths = np.arange(B) % 5 + 1
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, T=5, B=B, I=3, H=H, P=P, lengths=lengths)
+    ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
+        assert_close(a, e, TOL[dt], name)
+    dy = np.random.default_rng(1).normal(size=ref[0].shape).astype(dt)
+    g_ref = kernels.lstm_backward(dy, h0 * 0, c0 * 0, W_ih, W_hh, W_hr, ref[3])
+    g_fast = kn.lstm_backward(dy, h0 * 0, c0 * 0, W_ih, W_hh, W_hr, fast[3])
+    for name, a, e in zip(("dx", "dW_ih", "dW_hh", "db", "dW_hr", "dh0", "dc0"), g_fast, g_ref):
+        if e is not None:
             assert_close(a, e, TOL[dt], name)
 
 
