@@ -45,6 +45,7 @@ def _parse(argv=None):
     p.add_argument("--only", default="", help="comma-separated case names to run (default: all)")
     p.add_argument("--no-sweep", action="store_true", help="skip the T/H sweep and its plot")
     p.add_argument("--budget", type=float, default=None, help="seconds of timed calls per implementation and case")
+    p.add_argument("--render", metavar="JSON", help="only rewrite the Markdown next to a results JSON (no timing)")
     return p.parse_args(argv)
 
 
@@ -348,6 +349,9 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
     sess = make_onnx_session(case, state, threads, T_sess)
     out = {"case": asdict(case), "label": case.label(), "validation": {}}
 
+    with fast.no_grad():
+        fast(x)
+    out["inference_cache_is_none"] = fast._cache is None
     # validate the forward: every implementation against the fast path
     y_f, (h_f, c_f) = fast(x)
     y_r, (h_r, c_r) = ref(x)
@@ -534,6 +538,39 @@ def _f(v, fmt="{:.3g}"):
     return "—" if v is None else fmt.format(v)
 
 
+def targets(res: dict) -> list[tuple[str, str, str, bool]]:
+    """The engine targets of issue 6, checked against this run: (target, case, measured, met)."""
+    out = []
+    for r in res["cases"]:
+        c, ms = r["case"], r["ms"]
+        name = c["name"]
+        tiny = c["B"] <= 4 and c["H"] <= 64
+        if tiny and "lstmkit train" in ms:
+            q = ms["lstmkit train"] / ms["torch train"]
+            out.append(("≥5x faster than torch, forward+backward", name, f"lstmkit/torch {q:.2f}", q <= 0.2))
+        if tiny:
+            q = ms["lstmkit fwd"] / ms["onnxruntime fwd"]
+            out.append(("faster than onnxruntime, inference", name, f"lstmkit/ort {q:.2f}", q < 1))
+        if c["T"] >= 1000:
+            for k in ("fwd", "train"):
+                q = ms[f"lstmkit {k}"] / ms[f"torch {k}"]
+                out.append((f"faster than torch, {k} (long)", name, f"lstmkit/torch {q:.2f}", q < 1))
+        if c["B"] * c["H"] >= 32 * 128 and not c["streaming"]:
+            for k in ("fwd", "train"):
+                if f"lstmkit {k}" not in ms:
+                    continue
+                q = ms[f"lstmkit {k}"] / ms[f"torch {k}"]
+                out.append((f"within 1.1x of torch, {k} (medium/large)", name, f"lstmkit/torch {q:.2f}", q <= 1.1))
+                outside = 1 - ms[f"floor {k}"] / ms[f"lstmkit {k}"]
+                out.append((f"under 10% outside the products, {k}", name, f"{outside:.0%}", outside < 0.1))
+        if "inference_cache_is_none" in r:
+            out.append(("inference keeps no per-step activations", name, "no cache after no_grad forward" if r["inference_cache_is_none"] else "a cache is kept", r["inference_cache_is_none"]))
+        if "saved_MiB" in r:
+            m = r["saved_MiB"]
+            out.append(("training memory ≤ torch's", name, f"{m['lstmkit']:.2f} vs {m['torch']:.2f} MiB", m["lstmkit"] <= m["torch"]))
+    return out
+
+
 def markdown(res: dict) -> str:
     env = res["environment"]
     lines = [
@@ -593,6 +630,8 @@ def markdown(res: dict) -> str:
             f"| {(ms['lstmkit train'] - fl) * 1e3 / T_steps:.1f} "
             f"| {mem['lstmkit']:.2f} / {mem['numpy']:.2f} / {mem['torch']:.2f} |"
         )
+    lines += ["", "## Issue 6 targets, as measured in this run", "", "| target | case | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {t} | {c} | {m} | {'yes' if ok else '**no**'} |" for t, c, m, ok in targets(res)]
     lines += ["", "## Validation (max relative difference before timing; the run stops above 1e-4)", ""]
     for r in res["cases"]:
         lines.append(f"- {r['case']['name']}: " + ", ".join(f"{k} {v:.1e}" for k, v in r["validation"].items()))
@@ -607,6 +646,14 @@ def markdown(res: dict) -> str:
 
 
 def main(args) -> int:
+    if args.render:
+        with open(args.render) as fh:
+            res = json.load(fh)
+        path = os.path.splitext(args.render)[0] + ".md"
+        with open(path, "w") as fh:
+            fh.write(markdown(res))
+        print(f"wrote {path}")
+        return 0
     import numba
     import onnxruntime
     import torch
