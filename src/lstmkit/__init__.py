@@ -4,7 +4,7 @@ The engine (this package's top level) imports NumPy only. Plots, rich output, th
 PyTorch and ONNX live at the edges and are imported where they are used.
 """
 
-from . import functional, layout
+from . import backends, functional, layout
 from .cell import LSTMCell, LSTMStep, RNNCell
 from .functional import sigmoid, softmax, tanh
 from .module import Module
@@ -19,6 +19,7 @@ __all__ = [
     "RNNCell",
     "LSTMStep",
     "Module",
+    "backends",
     "functional",
     "layout",
     "sigmoid",

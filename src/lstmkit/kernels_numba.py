@@ -1,6 +1,6 @@
 """Compiled fast path: the fused kernels of :mod:`lstmkit.kernels`, with the time loop in numba.
 
-Same equations, same arguments, same results (float64 to ~1e-15, float32 to ~1e-7) as the readable
+Same equations, same arguments, same results (round-off: ~1e-15 float64, ~1e-6 float32) as the readable
 reference :func:`lstmkit.kernels.lstm_forward` / :func:`lstmkit.kernels.lstm_backward`; only *where*
 the work happens changes::
 
@@ -22,18 +22,20 @@ the work happens changes::
 What is different from the reference, and why it is faster:
 
 * The whole per-step loop runs compiled: no Python between steps. The elementwise work of one step
-  (three sigmoids, two tanh, the cell update) is one fused pass over (B, H) instead of ~15 NumPy
-  calls, each with its own temporaries.
+  (three sigmoids, two tanh, the cell update) is five short loops per batch row, which the compiler
+  vectorises, instead of ~15 NumPy calls, each with its own temporaries.
 * σ and tanh come from one exponential written here (:func:`_exp_parts`: Cody-Waite range
   reduction and a Taylor polynomial, error ~1 ulp), so the compiler can vectorise the loop (numba's
   own ``exp`` is a scalar libm call). σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
   :func:`lstmkit.functional.sigmoid`; tanh(a) = -m/(2+m) with m = e^{-2|a|} - 1 = expm1(-2|a|),
   accurate near 0 because m is formed without the cancellation of 1 - e^{-2|a|}.
-* Backward recomputes tanh(c_t) from c_t instead of keeping it: the cache holds the gates (T, B, 4H),
-  c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H) with proj_size), one (T, B, H) array less.
-* Every matrix product goes through numba's ``np.dot`` (SciPy's BLAS). Products are not mixed
-  with NumPy's BLAS inside a kernel: two BLAS thread pools taking turns in one loop fight for the
-  cores (measured 8x slower on 2 cores).
+* Backward recomputes tanh(c_t) from c_t instead of keeping it, and the activations overwrite Z in
+  place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
+  with proj_size).
+* Large matrix products go through numba's ``np.dot`` (SciPy's BLAS) on the weights as stored;
+  products below ``SMALL_PRODUCT`` multiply-adds (tiny models, B=1) are a compiled loop, cheaper
+  than a BLAS call. No product uses NumPy's BLAS: two BLAS thread pools taking turns inside one
+  loop fight for the cores (reported 8x slower on 2 cores).
 
 numba (and SciPy, which provides its BLAS) are optional: ``AVAILABLE`` says whether this module
 can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
