@@ -581,6 +581,13 @@ def markdown(res: dict) -> str:
         + (" · **--quick** (few repetitions)" if env["quick"] else ""),
         "",
         f"numpy {env['numpy']}, numba {env['numba']}, torch {env['torch']}, onnxruntime {env['onnxruntime']}, Python {env['python']}.",
+        *(
+            ["", f"**Warning: the machine was busy (1-min load average {env['load_before'].split()[0]} before the run, "
+                 f"{env['load_after'].split()[0]} after, on {env['cores']} cores).** Multi-threaded BLAS and OpenMP "
+                 "slow down by large, erratic factors when other processes share the cores; rerun on a quiet machine.", ""]
+            if max(float(env["load_before"].split()[0]), float(env["load_after"].split()[0])) > 0.5 * env["threads"]
+            else [""]
+        ),
         f"GEMM ceiling (NumPy matmul {tuple(res['ceiling']['shape'])}): **{res['ceiling']['GFLOP/s']:.1f} GFLOP/s**.",
         "",
         "Times are medians in ms (spread = IQR/median in brackets). lstmkit = fast path (`backend='numba'`); "
