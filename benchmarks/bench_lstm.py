@@ -585,7 +585,8 @@ def markdown(res: dict) -> str:
         "",
         f"{env['date']} · {env['cpu']} · {env['cores']} cores · {env['threads']} threads everywhere · "
         f"load average before/after {env['load_before']} / {env['load_after']}"
-        + (" · **--quick** (few repetitions)" if env["quick"] else ""),
+        + (" · **--quick** (few repetitions)" if env["quick"] else "")
+        + (f" · OPENBLAS_THREAD_TIMEOUT={env['OPENBLAS_THREAD_TIMEOUT']}" if env.get("OPENBLAS_THREAD_TIMEOUT", "default") != "default" else ""),
         "",
         f"numpy {env['numpy']}, numba {env['numba']}, torch {env['torch']}, onnxruntime {env['onnxruntime']}, Python {env['python']}.",
         *(
