@@ -200,19 +200,23 @@ def make_onnx_session(case: Case, state: dict, threads: int, T: int):
 if kernels_numba.AVAILABLE:
     import numba
 
+    _matmul, _transposed_if_small = kernels_numba._matmul, kernels_numba._transposed_if_small
+
     @numba.njit(cache=True)
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec):
-        """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step."""
+        """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         np.dot(x2, W_ih.T, acts2)
+        W_hhT = _transposed_if_small(W_hh, hs.shape[1])
         for t in range(hs.shape[0] - 1):
-            np.dot(hs[t], W_hh.T, rec)
+            _matmul(hs[t], W_hhT, W_hh, rec)
 
     @numba.njit(cache=True)
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next):
         """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
         T = dz_all.shape[0]
+        none = np.empty((0, 0), dtype=dz_all.dtype)
         for t in range(T - 1, -1, -1):
-            np.dot(dz_all[t], W_hh, dh_next)
+            _matmul(dz_all[t], W_hh, none, dh_next)
         G = dz_all.shape[2]
         dZ = dz_all.reshape(T * dz_all.shape[1], G)
         np.dot(dZ.T, x2)

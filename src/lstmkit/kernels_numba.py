@@ -199,7 +199,7 @@ if AVAILABLE:
         """σ(z), compiled and vectorisable."""
         raise NotImplementedError
 
-    @overload(_sigmoid, inline="always")
+    @overload(_sigmoid)
     def _sigmoid_impl(z):
         # σ(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0, e = e^{-|z|} (never exp of a positive number)
         f = np.float32 if z == types.float32 else np.float64
@@ -216,7 +216,7 @@ if AVAILABLE:
         """tanh(z), compiled and vectorisable."""
         raise NotImplementedError
 
-    @overload(_tanh, inline="always")
+    @overload(_tanh)
     def _tanh_impl(z):
         # tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
         # a = |z|, sign restored after. m has no cancellation when n = 0 (|a| < ln2/4).
