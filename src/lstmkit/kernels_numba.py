@@ -253,14 +253,20 @@ if AVAILABLE:
                 np.dot(a, bt.T, out)
             return
         N = b.shape[1]
+        K4 = K - K % 4
         for m in range(M):
-            o = out[m]
-            o[:] = 0
-            for k in range(K):
-                a_mk = a[m, k]
-                w = b[k]
+            o, am = out[m], a[m]
+            for n in range(N):
+                o[n] = 0
+            for k in range(0, K4, 4):  # four rows of b per pass over o: a quarter of the loads/stores of o
+                a0, a1, a2, a3 = am[k], am[k + 1], am[k + 2], am[k + 3]
+                w0, w1, w2, w3 = b[k], b[k + 1], b[k + 2], b[k + 3]
                 for n in range(N):  # vectorised over the output's columns
-                    o[n] += a_mk * w[n]
+                    o[n] += a0 * w0[n] + a1 * w1[n] + a2 * w2[n] + a3 * w3[n]
+            for k in range(K4, K):
+                a0, w0 = am[k], b[k]
+                for n in range(N):
+                    o[n] += a0 * w0[n]
 
     @_jit
     def _transposed_if_small(W, M):
