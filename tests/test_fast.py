@@ -78,9 +78,15 @@ def test_kernels_match_reference(dt, P, lengths):
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
 @pytest.mark.parametrize("B,H,P", [(4, 24, 0), (8, 40, 30)])
-def test_kernels_match_reference_blas_sized(dt, B, H, P):
-    # Products above kn.SMALL_PRODUCT multiply-adds go to BLAS instead of the compiled loop.
+@pytest.mark.parametrize("blas", ["numpy", "scipy"])
+def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
+    # Products above kn.SMALL_PRODUCT multiply-adds go to BLAS instead of the compiled loop:
+    # NumPy's own (its CBLAS gemm called from the kernel), or numba's np.dot (SciPy's) without it.
     assert B * H * 4 * (P or H) > kn.SMALL_PRODUCT
+    if blas == "numpy" and not kn.GEMM:
+        pytest.skip("this NumPy's BLAS has no ILP64 CBLAS gemm that lstmkit can find")
+    if blas == "scipy":
+        monkeypatch.setattr(kn, "GEMM", {})
     lengths = np.arange(B) % 5 + 1
     x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, T=5, B=B, I=3, H=H, P=P, lengths=lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)

@@ -101,7 +101,9 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     W_hr_ = _c(W_hr, dt) if W_hr is not None else np.zeros((0, 0), dtype=dt)
     valid = _valid(mask, T, B)
     x = _c(x, dt)
-    acts, hs, cs, rs = _forward(x, _c(W_ih, dt), _c(W_hh, dt), b_, W_hr_, _c(h0, dt), _c(c0, dt), valid, bool(keep))
+    acts, hs, cs, rs = _forward(
+        x, _c(W_ih, dt), _c(W_hh, dt), b_, W_hr_, _c(h0, dt), _c(c0, dt), valid, bool(keep), GEMM.get(dt, 0)
+    )
     y = hs[1:] * mask if mask is not None else hs[1:].copy()
     h_T = hs[T].copy()
     c_T = cs[T if keep else T % 2].copy()
@@ -124,7 +126,7 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: FastLSTMCache):
     W_hr_ = _c(W_hr, dt) if W_hr is not None else np.zeros((0, 0), dtype=dt)
     dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = _backward(
         _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), _c(W_ih, dt), _c(W_hh, dt), W_hr_,
-        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid,
+        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, GEMM.get(dt, 0),
     )  # fmt: skip
     return dx, dW_ih, dW_hh, db, (dW_hr if W_hr is not None else None), dh0, dc0
 
@@ -142,6 +144,36 @@ def _valid(mask, T, B):
         return np.zeros((0, 0), dtype=np.uint8)
     return np.ascontiguousarray(mask.reshape(T, B) != 0, dtype=np.uint8)
 
+
+def _numpy_gemm() -> dict:
+    """Addresses of the CBLAS sgemm/dgemm of the BLAS NumPy itself calls, by dtype ({} if not found).
+
+    NumPy's wheels bundle an ILP64 OpenBLAS whose CBLAS functions are named ``scipy_cblas_?gemm64_``
+    (other builds: ``cblas_?gemm64_``); the extension module's handle finds them among its
+    dependencies. Running lstmkit's products on that BLAS keeps one thread pool in the process.
+    """
+    import ctypes
+
+    try:
+        from numpy._core import _multiarray_umath
+    except ImportError:  # pragma: no cover - NumPy 1.x
+        from numpy.core import _multiarray_umath
+    try:
+        lib = ctypes.CDLL(_multiarray_umath.__file__)
+    except OSError:  # pragma: no cover
+        return {}
+    for prefix in ("scipy_cblas_", "cblas_"):
+        try:
+            s, d = getattr(lib, f"{prefix}sgemm64_"), getattr(lib, f"{prefix}dgemm64_")
+        except AttributeError:
+            continue
+        addr = lambda f: ctypes.cast(f, ctypes.c_void_p).value  # noqa: E731
+        return {np.dtype(np.float32): addr(s), np.dtype(np.float64): addr(d)}
+    return {}
+
+
+# dtype -> address of NumPy's CBLAS gemm; empty: the kernels fall back to numba's np.dot (SciPy's BLAS)
+GEMM = _numpy_gemm() if AVAILABLE else {}
 
 if AVAILABLE:
 
@@ -230,14 +262,63 @@ if AVAILABLE:
 
         return impl
 
+    @intrinsic
+    def _cblas_gemm(typingctx, fn, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc):
+        """Call the CBLAS ``?gemm`` at address ``fn`` (ILP64): c = op(a) @ op(b), row-major, alpha 1,
+        beta 0; trans_* are CBLAS codes (111 no, 112 transpose). The address is an argument, not
+        a constant, so the compiled code stays valid in another process (numba's disk cache)."""
+        dt = a.dtype
+        sig = types.void(types.intp, types.int32, types.int32, types.int64, types.int64, types.int64,
+                         a, types.int64, b, types.int64, c, types.int64)  # fmt: skip
+
+        def codegen(context, builder, signature, args):
+            fn_, ta, tb, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_ = args
+            flt = ir.FloatType() if dt == types.float32 else ir.DoubleType()
+            i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, flt, ptr, i64, ptr, i64, flt, ptr, i64])
+
+            def data(arrty, val):
+                return builder.bitcast(context.make_array(arrty)(context, builder, val).data, ptr)
+
+            one, zero = ir.Constant(flt, 1.0), ir.Constant(flt, 0.0)
+            row_major = ir.Constant(i32, 101)
+            A, B, C = (data(signature.args[i], args[i]) for i in (6, 8, 10))
+            builder.call(builder.inttoptr(fn_, fnty.as_pointer()), [row_major, ta, tb, m_, n_, k_, one, A, lda_, B, ldb_, zero, C, ldc_])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
     _jit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
+
+    @_jit
+    def _gemm(gemm, a, trans_a, b, trans_b, out):
+        """out = op(a) @ op(b), op = transpose where trans_*, for C-contiguous a, b, out.
+
+        Through NumPy's own BLAS (the CBLAS gemm at address ``gemm``, see :func:`_numpy_gemm`):
+        one BLAS thread pool for lstmkit and the NumPy code around it. When ``gemm`` is 0 (that
+        BLAS not found), numba's ``np.dot`` (SciPy's BLAS).
+        """
+        if gemm == 0:
+            if trans_a and trans_b:
+                np.dot(a.T, b.T, out)
+            elif trans_a:
+                np.dot(a.T, b, out)
+            elif trans_b:
+                np.dot(a, b.T, out)
+            else:
+                np.dot(a, b, out)
+            return
+        M, K = (a.shape[1], a.shape[0]) if trans_a else (a.shape[0], a.shape[1])
+        N = b.shape[0] if trans_b else b.shape[1]
+        code_a, code_b = np.int32(112 if trans_a else 111), np.int32(112 if trans_b else 111)
+        _cblas_gemm(gemm, code_a, code_b, M, N, K, a, a.shape[1], b, b.shape[1], out, out.shape[1])
 
     # Up to this many multiply-adds a product is done by the loop in _matmul rather than by BLAS
     # (measured on 2 cores: the loop wins at (1, 20) @ (20, 80), BLAS from (1, 64) @ (64, 256)).
     SMALL_PRODUCT = 1 << 13
 
     @_jit
-    def _matmul(a, b, bt, out):
+    def _matmul(a, b, bt, out, gemm):
         """out = a @ b for C-contiguous a (M, K) and out (M, N).
 
         The matrix comes as b (K, N) and/or bt = b^T (N, K), both C-contiguous, either one empty
@@ -248,9 +329,9 @@ if AVAILABLE:
         M, K = a.shape
         if b.size == 0 or M * K * b.shape[1] > SMALL_PRODUCT:
             if b.size > 0:
-                np.dot(a, b, out)
+                _gemm(gemm, a, False, b, False, out)
             else:
-                np.dot(a, bt.T, out)
+                _gemm(gemm, a, False, bt, True, out)
             return
         N = b.shape[1]
         K4 = K - K % 4
@@ -278,7 +359,7 @@ if AVAILABLE:
         return np.ascontiguousarray(W.T)
 
     @_jit
-    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep):
+    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm):
         """Compiled body of :func:`lstm_forward`. W_hr (0, 0) means no projection, valid (0, 0) no mask."""
         T, B, I = x.shape
         G, P = W_hh.shape
@@ -287,7 +368,7 @@ if AVAILABLE:
         masked = valid.shape[0] > 0
         # Z = X W_ih^T + b : the input projection of every step in one GEMM           (T, B, 4H)
         acts = np.empty((T, B, G), dtype=x.dtype)
-        np.dot(x.reshape(T * B, I), W_ih.T, acts.reshape(T * B, G))
+        _gemm(gemm, x.reshape(T * B, I), False, W_ih, True, acts.reshape(T * B, G))
         for t in range(T):
             for bb in range(B):
                 for k in range(G):
@@ -302,7 +383,7 @@ if AVAILABLE:
         W_hrT = _transposed_if_small(W_hr, B)  # (H, P) or (0, 0)
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
-            _matmul(hs[t], W_hhT, W_hh, rec)  # h_{t-1} W_hh^T                        (B, 4H)
+            _matmul(hs[t], W_hhT, W_hh, rec, gemm)  # h_{t-1} W_hh^T                        (B, 4H)
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # padded row: keep the previous state
                     cs[cn, bb] = cs[ct, bb]
@@ -323,7 +404,7 @@ if AVAILABLE:
                 for j in range(H):
                     r[j] = z[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
             if proj:
-                _matmul(rs[t], W_hrT, W_hr, hs[t + 1])  # h_t = r_t W_hr^T                 (B, P)
+                _matmul(rs[t], W_hrT, W_hr, hs[t + 1], gemm)  # h_t = r_t W_hr^T                 (B, P)
                 if masked:
                     for bb in range(B):
                         if valid[t, bb] == 0:
@@ -331,7 +412,7 @@ if AVAILABLE:
         return acts, hs, cs, rs
 
     @_jit
-    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid):
+    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm):
         """Compiled body of :func:`lstm_backward`."""
         T, B, I = x.shape
         G, P = W_hh.shape
@@ -358,7 +439,7 @@ if AVAILABLE:
                 for bb in range(B):
                     if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
                         dhs[t, bb] = dh[bb]
-                _matmul(dh, W_hr, none, dr)  # dr_t = dh_t W_hr                           (B, H)
+                _matmul(dh, W_hr, none, dr, gemm)  # dr_t = dh_t W_hr                           (B, H)
             for bb in range(B):
                 dz = dz_all[t, bb]
                 if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
@@ -375,22 +456,26 @@ if AVAILABLE:
                     dz[2 * H + j] = dc * i * (one - g * g)  # dg = dc * i, through tanh
                     dz[3 * H + j] = do * (o * (one - o))  # do, through σ
                     dcn[j] = dc * f  # dc_next = dc * f
-            _matmul(dz_all[t], W_hh, none, dh_next)  # dh_next = dz W_hh               (B, P)
+            _matmul(dz_all[t], W_hh, none, dh_next, gemm)  # dh_next = dz W_hh               (B, P)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
                         for j in range(P):
                             dh_next[bb, j] += dh[bb, j]
         dZ = dz_all.reshape(T * B, G)
-        dW_ih = np.dot(dZ.T, x.reshape(T * B, I))  # (4H, I)
-        dW_hh = np.dot(dZ.T, hs[:T].reshape(T * B, P))  # (4H, P)
+        dW_ih = np.empty((G, I), dtype=x.dtype)
+        _gemm(gemm, dZ, True, x.reshape(T * B, I), False, dW_ih)  # dW_ih = dZ^T X        (4H, I)
+        dW_hh = np.empty((G, P), dtype=x.dtype)
+        _gemm(gemm, dZ, True, hs[:T].reshape(T * B, P), False, dW_hh)  # dZ^T H_prev      (4H, P)
         db = np.zeros(G, dtype=x.dtype)  # (4H,)
         for n in range(T * B):
             for k in range(G):
                 db[k] += dZ[n, k]
         if proj:
-            dW_hr = np.dot(dhs.reshape(T * B, P).T, rs.reshape(T * B, H))  # (P, H)
+            dW_hr = np.empty((P, H), dtype=x.dtype)
+            _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
         else:
             dW_hr = np.zeros((0, 0), dtype=x.dtype)
-        dx = np.dot(dZ, W_ih).reshape(T, B, I)  # (T, B, I)
+        dx = np.empty((T, B, I), dtype=x.dtype)
+        _gemm(gemm, dZ, False, W_ih, False, dx.reshape(T * B, I))  # dX = dZ W_ih         (T, B, I)
         return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
