@@ -366,13 +366,10 @@ if AVAILABLE:
         H = G // 4
         proj = W_hr.shape[0] > 0
         masked = valid.shape[0] > 0
-        # Z = X W_ih^T + b : the input projection of every step in one GEMM           (T, B, 4H)
+        # Z = X W_ih^T : the input projection of every step in one GEMM (b is added in the loop,
+        # saving a pass over this (T, B, 4H) array)                                     (T, B, 4H)
         acts = np.empty((T, B, G), dtype=x.dtype)
         _gemm(gemm, x.reshape(T * B, I), False, W_ih, True, acts.reshape(T * B, G))
-        for t in range(T):
-            for bb in range(B):
-                for k in range(G):
-                    acts[t, bb, k] += b[k]
         hs = np.empty((T + 1, B, P), dtype=x.dtype)  # h_0 .. h_T
         hs[0] = h0
         cs = np.empty((T + 1 if keep else 2, B, H), dtype=x.dtype)  # c_0 .. c_T (inference: 2 rolling)
@@ -394,11 +391,11 @@ if AVAILABLE:
                 z, zr, c_prev, c = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb]
                 r = rs[t, bb] if proj else hs[t + 1, bb]  # r_t, = h_t without projection
                 for k in range(2 * H):
-                    z[k] = _sigmoid(z[k] + zr[k])  # i, f = σ(Z_t + h_{t-1} W_hh^T)
+                    z[k] = _sigmoid(z[k] + b[k] + zr[k])  # i, f = σ(Z_t + b + h_{t-1} W_hh^T)
                 for j in range(H):
-                    z[2 * H + j] = _tanh(z[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
+                    z[2 * H + j] = _tanh(z[2 * H + j] + b[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
                 for j in range(H):
-                    z[3 * H + j] = _sigmoid(z[3 * H + j] + zr[3 * H + j])  # o = σ(...)
+                    z[3 * H + j] = _sigmoid(z[3 * H + j] + b[3 * H + j] + zr[3 * H + j])  # o = σ(...)
                 for j in range(H):
                     c[j] = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]  # c_t = f * c_{t-1} + i * g
                 for j in range(H):
