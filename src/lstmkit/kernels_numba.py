@@ -32,12 +32,13 @@ What is different from the reference, and why it is faster:
 * Backward recomputes tanh(c_t) from c_t instead of keeping it, and the activations overwrite Z in
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
-* Large matrix products go through numba's ``np.dot`` (SciPy's BLAS) on the weights as stored;
-  products below ``SMALL_PRODUCT`` multiply-adds (tiny models, B=1) are a compiled loop, cheaper
-  than a BLAS call. No product uses NumPy's BLAS: two BLAS thread pools taking turns inside one
-  loop fight for the cores (reported 8x slower on 2 cores).
+* Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
+  :func:`_numpy_gemm`), on the weights as stored: one BLAS thread pool for lstmkit and the NumPy
+  code around it (two pools taking turns inside one loop fight for the cores). If that BLAS
+  cannot be found, numba's ``np.dot`` (SciPy's BLAS) takes over. Products below
+  ``SMALL_PRODUCT`` multiply-adds (tiny models, B=1) are a compiled loop, cheaper than a BLAS call.
 
-numba (and SciPy, which provides its BLAS) are optional: ``AVAILABLE`` says whether this module
+numba (and SciPy, whose BLAS numba's ``np.dot`` needs) are optional: ``AVAILABLE`` says whether this module
 can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
 on disk (``cache=True``).
 
@@ -52,7 +53,7 @@ import numpy as np
 
 try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
     import numba
-    import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls SciPy's BLAS)
+    import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot, the fallback, calls SciPy's BLAS)
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic, overload
