@@ -99,13 +99,16 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     H = W_hh.shape[0] // 4
     dt = x.dtype
     b_ = _c(b, dt) if b is not None else np.zeros(4 * H, dtype=dt)
-    W_hr_ = _c(W_hr, dt) if W_hr is not None else np.zeros((0, 0), dtype=dt)
+    W_hr_ = _c(W_hr, dt) if W_hr is not None else _NONE[dt]
     valid = _valid(mask, T, B)
     x = _c(x, dt)
     acts, hs, cs, rs = _forward(
         x, _c(W_ih, dt), _c(W_hh, dt), b_, W_hr_, _c(h0, dt), _c(c0, dt), valid, bool(keep), GEMM.get(dt, 0)
     )
-    y = hs[1:] * mask if mask is not None else hs[1:].copy()
+    if mask is not None:
+        y = hs[1:] * mask
+    else:  # inference: nothing else holds hs, y can be a view of it
+        y = hs[1:].copy() if keep else hs[1:]
     h_T = hs[T].copy()
     c_T = cs[T if keep else T % 2].copy()
     if not keep:
@@ -124,7 +127,7 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: FastLSTMCache):
         dh0 (B, P), dc0 (B, H).
     """
     dt = cache.x.dtype
-    W_hr_ = _c(W_hr, dt) if W_hr is not None else np.zeros((0, 0), dtype=dt)
+    W_hr_ = _c(W_hr, dt) if W_hr is not None else _NONE[dt]
     dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = _backward(
         _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), _c(W_ih, dt), _c(W_hh, dt), W_hr_,
         cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, GEMM.get(dt, 0),
@@ -139,10 +142,14 @@ def _c(a, dt):
     return np.require(a, dtype=dt, requirements=("C", "W"))
 
 
+# "absent" markers for the compiled kernels (no projection, no mask): empty, never written
+_NONE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64, np.uint8)}
+
+
 def _valid(mask, T, B):
     """(T, B, 1) 0/1 mask -> (T, B) uint8, or an empty (0, 0) array for 'every step is valid'."""
     if mask is None:
-        return np.zeros((0, 0), dtype=np.uint8)
+        return _NONE[np.dtype(np.uint8)]
     return np.ascontiguousarray(mask.reshape(T, B) != 0, dtype=np.uint8)
 
 
