@@ -50,7 +50,11 @@ def select(backend: str, where: str = "lstmkit") -> ModuleType:
 
 
 def for_cache(cache) -> ModuleType:
-    """The kernel module whose forward produced ``cache`` (backward must be its partner)."""
-    if isinstance(cache, kernels.LSTMCache):
-        return kernels
-    return _numba_kernels()
+    """The kernel module whose forward produced ``cache`` (backward must be its partner).
+
+    Only the compiled kernels' own cache type goes to them; anything else is the reference's.
+    """
+    fast = _numba_kernels()
+    if fast.AVAILABLE and isinstance(cache, fast.FastLSTMCache):
+        return fast
+    return kernels
