@@ -34,8 +34,12 @@ demo: $(VENV)/.stamp-demo
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest
 
+# make bench: lstmkit vs torch vs ONNX Runtime on 2 threads (~15 min on a quiet machine; run it when
+# nothing else is running). Writes benchmarks/results/bench_lstm.{md,json,png}.
+# make bench BENCH_ARGS=--quick   few repetitions (development); BENCH_ARGS="--only tiny,long" etc.
+BENCH_ARGS ?=
 bench: $(VENV)/.stamp-bench
-	$(PY) benchmarks/bench_lstm.py
+	$(PY) benchmarks/bench_lstm.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info src/*.egg-info .pytest_cache .hypothesis

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels, variants
+from . import backends, kernels, variants
 from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
 from .module import Module
 from .variants import LSTMVariant
@@ -379,6 +379,13 @@ class LSTM(_Recurrent):
 
     _gates = 4
     _n_states = 2
+    # Which kernels run the time loop: "auto" (the compiled ones when numba is installed, else
+    # NumPy), "numpy" (the readable reference, kernels.py) or "numba" (kernels_numba.py, required).
+    backend = "auto"
+
+    def _kernels(self):
+        """The kernel module for this layer's forward (see :func:`lstmkit.backends.select`)."""
+        return backends.select(self.backend, type(self).__name__)
 
     def __init__(
         self,
@@ -507,14 +514,15 @@ class LSTM(_Recurrent):
         if not self.variant.is_plain:
             return self._variant_dir_forward(layer, d, x, states, mask, keep)
         W_ih, W_hh, b, W_hr, _ = self._weights(layer, d)
-        y, h_T, c_T, cache = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep)
+        y, h_T, c_T, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep)
         return y, (h_T, c_T), cache
 
     def _dir_backward(self, layer, d, dy, d_states, cache):
         if not self.variant.is_plain:
             return self._variant_dir_backward(layer, d, dy, d_states, cache)
         W_ih, W_hh, _, W_hr, sfx = self._weights(layer, d)
-        dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kernels.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
+        kern = backends.for_cache(cache)  # the backward of whichever kernels ran the forward
+        dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
         self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
         return dx, (dh0, dc0)
 

@@ -1,0 +1,538 @@
+"""lstmkit against torch.nn.LSTM and ONNX Runtime, interleaved in one process (issue 6).
+
+    python benchmarks/bench_lstm.py            # full run (what `make bench` does), ~10 min quiet
+    python benchmarks/bench_lstm.py --quick    # few repetitions, for development on a busy machine
+
+Every implementation runs with the same number of threads (``--threads``, default 2): the BLAS and
+OpenMP environment variables are set before NumPy is imported, then torch, ONNX Runtime and numba
+are told the same. Before anything is timed, every implementation's outputs (and, for training,
+gradients) are compared with the others; a mismatch stops the run.
+
+Per shape (T steps, B batch, I input, H hidden, L layers, D directions), float32:
+
+* lstmkit (``backend="numba"``, the fast path), lstmkit (``backend="numpy"``, the readable
+  reference), torch (forward under ``inference_mode``; training = forward + backward of
+  ``sum(y * w)`` with a fixed random ``w``, dx included) and ONNX Runtime (forward only, an ONNX
+  ``LSTM`` graph built here with ``onnx.helper``).
+* Implementations take turns in rounds (the order rotates each round); each turn starts after a
+  0.2 s pause and one untimed call (so no library runs while another's idle threads still spin),
+  then times a few calls; the table shows the median over all timed calls and the spread
+  (interquartile range / median).
+* GFLOP/s: forward = 2·T·B·4H·(I_l + H) per layer and direction, forward + backward = 3x that.
+* The floor: the same matrix products lstmkit's fast path makes (same shapes, same BLAS, same
+  loop), with no elementwise work; overhead per step = (lstmkit - floor) / (T·L·D), and the share
+  of lstmkit's time spent outside the matrix products = 1 - floor / lstmkit.
+* Memory: bytes of the activations kept for backward (lstmkit: its caches; torch: the tensors
+  autograd saves, through ``saved_tensors_hooks``), parameters excluded, input included.
+* The GEMM ceiling of this machine: NumPy's matmul at the largest product in the table.
+
+Writes ``results/bench_lstm.md``, ``results/bench_lstm.json`` and ``results/bench_lstm.png`` (time
+against T and against H) next to this file, or under ``--out``. The ONNX graph is built in
+``bench_onnx.py``, the tables and the plot in ``bench_report.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="few repetitions and a short sweep (development)")
+    p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    p.add_argument("--only", default="", help="comma-separated case names to run (default: all)")
+    p.add_argument("--no-sweep", action="store_true", help="skip the T/H sweep and its plot")
+    p.add_argument("--budget", type=float, default=None, help="seconds of timed calls per implementation and case")
+    p.add_argument("--render", metavar="JSON", help="only rewrite the Markdown next to a results JSON (no timing)")
+    p.add_argument(
+        "--openblas-thread-timeout", type=int, metavar="N",
+        help="set OPENBLAS_THREAD_TIMEOUT=N (4..30: idle BLAS threads spin 2^N cycles before sleeping); "
+        "default: OpenBLAS's own. N=4 tamed SciPy's OpenBLAS on a busy 2-core machine",
+    )  # fmt: skip
+    return p.parse_args(argv)
+
+
+ARGS = _parse() if __name__ == "__main__" else None
+_THREADS = str(ARGS.threads if ARGS else 2)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+    os.environ[_var] = _THREADS  # before NumPy (and its BLAS) is imported
+if ARGS and ARGS.openblas_thread_timeout:
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(ARGS.openblas_thread_timeout)
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "src"))
+import lstmkit  # noqa: E402
+from lstmkit import kernels_numba  # noqa: E402
+
+from bench_onnx import make_onnx_session  # noqa: E402  (benchmarks/ is the script's directory)
+from bench_report import markdown, plot  # noqa: E402
+
+
+@dataclass
+class Case:
+    name: str
+    T: int
+    B: int
+    I: int  # noqa: E741
+    H: int
+    L: int = 1
+    D: int = 1
+    streaming: bool = False  # B=1 inference, one step per call, state carried by the caller
+    train: bool = True  # time forward + backward too
+
+    def flops_forward(self) -> float:
+        """2·T·B·4H·(I_l + H) summed over layers and directions."""
+        total = 0.0
+        for layer in range(self.L):
+            i_l = self.I if layer == 0 else self.D * self.H
+            total += self.D * 2 * self.T * self.B * 4 * self.H * (i_l + self.H)
+        return total
+
+    def label(self) -> str:
+        s = f"T={self.T} B={self.B} I={self.I} H={self.H}"
+        if self.L > 1:
+            s += f" L={self.L}"
+        if self.D > 1:
+            s += " bidir"
+        if self.streaming:
+            s += " step-by-step"
+        return s
+
+
+CASES = [
+    Case("tiny", 50, 1, 10, 20),
+    Case("small", 100, 32, 32, 128),
+    Case("medium", 100, 64, 256, 256),
+    Case("ptb-medium", 35, 20, 650, 650, L=2),
+    Case("long", 1000, 16, 64, 64),
+    Case("bidir-small", 100, 32, 32, 128, D=2),
+    Case("stream-tiny", 50, 1, 10, 20, streaming=True, train=False),
+    Case("stream-small", 100, 1, 32, 128, streaming=True, train=False),
+]
+
+
+# -- implementations ------------------------------------------------------------------------------
+def make_lstmkit(case: Case, backend: str):
+    m = lstmkit.LSTM(case.I, case.H, num_layers=case.L, bidirectional=case.D == 2, dtype=np.float32, seed=0)
+    m.backend = backend
+    return m.eval()
+
+
+def make_torch(case: Case, state: dict):
+    import torch
+
+    m = torch.nn.LSTM(case.I, case.H, num_layers=case.L, bidirectional=case.D == 2)
+    m.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+    return m.eval()
+
+
+# -- the floor: lstmkit's matrix products alone ---------------------------------------------------
+if kernels_numba.AVAILABLE:
+    import numba
+
+    _matmul, _transposed_if_small = kernels_numba._matmul, kernels_numba._transposed_if_small
+
+    @numba.njit(cache=True)
+    def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec):
+        """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
+        np.dot(x2, W_ih.T, acts2)
+        W_hhT = _transposed_if_small(W_hh, hs.shape[1])
+        for t in range(hs.shape[0] - 1):
+            _matmul(hs[t], W_hhT, W_hh, rec)
+
+    @numba.njit(cache=True)
+    def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next):
+        """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
+        T = dz_all.shape[0]
+        none = np.empty((0, 0), dtype=dz_all.dtype)
+        for t in range(T - 1, -1, -1):
+            _matmul(dz_all[t], W_hh, none, dh_next)
+        G = dz_all.shape[2]
+        dZ = dz_all.reshape(T * dz_all.shape[1], G)
+        np.dot(dZ.T, x2)
+        np.dot(dZ.T, hs[:T].reshape(dZ.shape[0], hs.shape[2]))
+        np.dot(dZ, W_ih)
+
+
+def floor_fn(case: Case, train: bool):
+    """A callable making exactly the fast path's matrix products for ``case`` (random operands)."""
+    rng = np.random.default_rng(0)
+    T, B, H, G = case.T, case.B, case.H, 4 * case.H
+    ops = []
+    for layer in range(case.L):
+        i_l = case.I if layer == 0 else case.D * H
+        for _ in range(case.D):
+            f = lambda *s: rng.uniform(-0.1, 0.1, size=s).astype(np.float32)  # noqa: E731
+            ops.append((f(T * B, i_l), f(G, i_l), f(G, H), f(T * B, G), f(T + 1, B, H), f(B, G), f(T, B, G), f(B, H)))
+
+    def run():
+        for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh in ops:
+            _floor_forward(x2, W_ih, W_hh, acts2, hs, rec)
+        if train:
+            for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh in reversed(ops):
+                _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh)
+
+    return run
+
+
+# -- timing ---------------------------------------------------------------------------------------
+@dataclass
+class Timing:
+    times: list = field(default_factory=list)  # seconds per call
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.times))
+
+    @property
+    def spread(self) -> float:
+        """Interquartile range / median."""
+        q1, q3 = np.percentile(self.times, [25, 75])
+        return float((q3 - q1) / np.median(self.times))
+
+
+SETTLE_S = 0.2  # pause between turns: the previous library's idle threads stop spinning (OpenBLAS: ~0.1 s)
+
+
+def interleave(fns: dict, budget: float, quick: bool) -> dict[str, Timing]:
+    """Time every callable in ``fns`` in rotating rounds; returns a Timing per name.
+
+    Each function is warmed up (2 calls), then the number of calls per turn is chosen so that one
+    turn takes about budget/rounds seconds. Before each turn the process sleeps SETTLE_S and makes
+    one unrecorded call: thread pools of the library that ran before (OpenBLAS, OpenMP) keep
+    spinning for a while after their last call, and would otherwise steal the cores from the next.
+    """
+    rounds = 3 if quick else 7
+    per_call = {}
+    for name, fn in fns.items():
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        per_call[name] = max(time.perf_counter() - t0, 1e-6)
+    timings = {name: Timing() for name in fns}
+    names = list(fns)
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            fn = fns[name]
+            n = int(min(max(budget / rounds / per_call[name], 3), 200))
+            time.sleep(SETTLE_S)
+            fn()  # not recorded
+            for _ in range(n):
+                t0 = time.perf_counter()
+                fn()
+                timings[name].times.append(time.perf_counter() - t0)
+    return timings
+
+
+# -- validation -----------------------------------------------------------------------------------
+def check(name: str, actual, expected, tol: float) -> float:
+    """Max |a - e| / max(1, max|e|); raise if above tol (every implementation must agree)."""
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"validation: {name}: shape {actual.shape} != {expected.shape}")
+    err = float(np.abs(actual - expected).max() / max(1.0, np.abs(expected).max()))
+    if not err <= tol:
+        raise AssertionError(f"validation: {name}: relative max difference {err:.3g} > {tol}")
+    return err
+
+
+def saved_bytes_torch(tm, xt, w) -> int:
+    """Bytes of the tensors autograd keeps for backward (parameters excluded, shared storage counted once)."""
+    import torch
+
+    params = {p.untyped_storage().data_ptr() for p in tm.parameters()}
+    seen = {}
+
+    def pack(t):
+        if isinstance(t, torch.Tensor):
+            st = t.untyped_storage()
+            if st.data_ptr() not in params:
+                seen[st.data_ptr()] = st.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y, _ = tm(xt)
+        loss = (y * w).sum()
+    loss.backward()
+    tm.zero_grad(set_to_none=True)
+    return int(sum(seen.values()))
+
+
+def saved_bytes_lstmkit(m) -> int:
+    """Bytes of the arrays lstmkit's caches keep for backward (after a training forward)."""
+    caches, drops, *_ = m._cache
+    seen = {}
+    for c in caches:
+        for v in vars(c).values():
+            if isinstance(v, np.ndarray):
+                base = v.base if isinstance(v.base, np.ndarray) else v  # a view counts its whole array
+                seen[id(base)] = base.nbytes
+    for d in drops:
+        if d is not None:
+            seen[id(d)] = d.nbytes
+    return int(sum(seen.values()))
+
+
+# -- one case -------------------------------------------------------------------------------------
+def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
+    import torch
+
+    rng = np.random.default_rng(1)
+    fast, ref = make_lstmkit(case, "numba"), make_lstmkit(case, "numpy")
+    state = fast.state_dict()
+    tm = make_torch(case, state)
+    LD = case.L * case.D
+    x = rng.normal(size=(case.T, case.B, case.I)).astype(np.float32)
+    h0 = np.zeros((LD, case.B, case.H), np.float32)
+    xt = torch.from_numpy(x)
+    T_sess = 1 if case.streaming else case.T
+    sess = make_onnx_session(case, state, threads, T_sess)
+    out = {"case": asdict(case), "label": case.label(), "validation": {}}
+
+    with fast.no_grad():
+        fast(x)
+    out["inference_cache_is_none"] = fast._cache is None
+    # validate the forward: every implementation against the fast path
+    y_f, (h_f, c_f) = fast(x)
+    y_r, (h_r, c_r) = ref(x)
+    with torch.inference_mode():
+        y_t, (h_t, c_t) = tm(xt)
+    if case.streaming:
+        y_o = []
+        h, c = h0, h0.copy()
+        for t in range(case.T):
+            yo, h, c = sess.run(None, {"X": x[t : t + 1], "h0": h, "c0": c})
+            y_o.append(yo)
+        y_o, h_o, c_o = np.concatenate(y_o), h, c
+    else:
+        y_o, h_o, c_o = sess.run(None, {"X": x, "h0": h0, "c0": h0})
+    v = out["validation"]
+    for who, (y, h, c) in {"numpy": (y_r, h_r, c_r), "torch": (y_t.numpy(), h_t.numpy(), c_t.numpy()), "onnxruntime": (y_o, h_o, c_o)}.items():
+        v[f"forward {who} vs fast"] = max(check(f"{case.name} y {who}", y, y_f, 1e-4), check(f"{case.name} h_n {who}", h, h_f, 1e-4), check(f"{case.name} c_n {who}", c, c_f, 1e-4))
+
+    # validate the gradients: reference and torch against the fast path
+    w = rng.normal(size=y_f.shape).astype(np.float32)
+    wt = torch.from_numpy(w)
+    if case.train:
+        fast.zero_grad(), ref.zero_grad()
+        dx_f, _ = fast.backward(w)
+        ref(x)
+        dx_r, _ = ref.backward(w)
+        xg = xt.clone().requires_grad_(True)
+        yt_, _ = tm(xg)
+        (yt_ * wt).sum().backward()
+        v["backward numpy vs fast"] = max([check(f"{case.name} dx numpy", dx_r, dx_f, 1e-4)] + [check(f"{case.name} {k} numpy", ref.grads[k], fast.grads[k], 1e-4) for k in state])
+        v["backward torch vs fast"] = max(
+            [check(f"{case.name} dx torch", xg.grad.numpy(), dx_f, 1e-4)]
+            + [check(f"{case.name} {k} torch", p.grad.numpy(), fast.grads[k], 1e-4) for k, p in tm.named_parameters()]
+        )  # fmt: skip
+        tm.zero_grad(set_to_none=True)
+        fast(x)
+        out["saved_MiB"] = {"lstmkit": saved_bytes_lstmkit(fast) / 2**20}
+        fast._cache = None
+        ref(x)
+        out["saved_MiB"]["numpy"] = saved_bytes_lstmkit(ref) / 2**20
+        ref._cache = None
+        out["saved_MiB"]["torch"] = saved_bytes_torch(tm, xt.clone().requires_grad_(True), wt) / 2**20
+
+    # the callables to time
+    fns = {}
+    if case.streaming:
+        steps = [x[t : t + 1] for t in range(case.T)]
+
+        def lk_stream(m):
+            def run():
+                st = None
+                with m.no_grad():
+                    for xs in steps:
+                        _, st = m(xs, st)
+
+            return run
+
+        def torch_stream():
+            st = None
+            with torch.inference_mode():
+                for xs in steps:
+                    _, st = tm(torch.from_numpy(xs), st)
+
+        def ort_stream():
+            h, c = h0, h0
+            for xs in steps:
+                _, h, c = sess.run(None, {"X": xs, "h0": h, "c0": c})
+
+        fns = {"lstmkit fwd": lk_stream(fast), "numpy fwd": lk_stream(ref), "torch fwd": torch_stream, "onnxruntime fwd": ort_stream}
+    else:
+
+        def lk_fwd(m):
+            def run():
+                with m.no_grad():
+                    m(x)
+
+            return run
+
+        def lk_train(m):
+            def run():
+                m(x)
+                m.backward(w)
+
+            return run
+
+        def torch_fwd():
+            with torch.inference_mode():
+                tm(xt)
+
+        xg = xt.clone().requires_grad_(True)
+
+        def torch_train():
+            tm.zero_grad(set_to_none=True)
+            xg.grad = None
+            y, _ = tm(xg)
+            (y * wt).sum().backward()
+
+        def ort_fwd():
+            sess.run(None, {"X": x, "h0": h0, "c0": h0})
+
+        fns = {"lstmkit fwd": lk_fwd(fast), "numpy fwd": lk_fwd(ref), "torch fwd": torch_fwd, "onnxruntime fwd": ort_fwd}
+        if case.train:
+            fns.update({"lstmkit train": lk_train(fast), "numpy train": lk_train(ref), "torch train": torch_train})
+        fns["floor fwd"] = floor_fn(case, train=False)
+        if case.train:
+            fns["floor train"] = floor_fn(case, train=True)
+    timings = interleave(fns, budget, quick)
+    out["ms"] = {k: t.median * 1e3 for k, t in timings.items()}
+    out["spread"] = {k: t.spread for k, t in timings.items()}
+    out["calls"] = {k: len(t.times) for k, t in timings.items()}
+    return out
+
+
+def gemm_ceiling(threads: int, quick: bool) -> dict:
+    """NumPy's matmul at the largest product of the table (PTB-medium's input projection), float32."""
+    m, k, n = 35 * 20, 650, 4 * 650
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(m, k)).astype(np.float32), rng.normal(size=(k, n)).astype(np.float32)
+    fns = {"numpy matmul": lambda: a @ b}
+    t = interleave(fns, 0.5 if quick else 2.0, quick)["numpy matmul"]
+    return {"shape": [m, k, n], "ms": t.median * 1e3, "GFLOP/s": 2 * m * k * n / t.median / 1e9}
+
+
+# -- the T / H sweep ------------------------------------------------------------------------------
+def sweep(threads: int, quick: bool) -> dict:
+    import torch
+
+    Ts = [10, 100, 1000] if quick else [10, 30, 100, 300, 1000]
+    Hs = [16, 64, 256] if quick else [16, 32, 64, 128, 256, 512]
+    budget = 0.2 if quick else 1.0
+    res = {"T": {}, "H": {}}
+    for axis, values in (("T", Ts), ("H", Hs)):
+        for val in values:
+            case = Case(f"sweep-{axis}{val}", val if axis == "T" else 100, 16, 64, val if axis == "H" else 64)
+            fast, ref = make_lstmkit(case, "numba"), make_lstmkit(case, "numpy")
+            tm = make_torch(case, fast.state_dict())
+            x = np.random.default_rng(2).normal(size=(case.T, case.B, case.I)).astype(np.float32)
+            w = np.ones((case.T, case.B, case.H), np.float32)
+            xg, wt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(w)
+            y_f, _ = fast(x)
+            with torch.inference_mode():
+                check(f"{case.name} torch", tm(torch.from_numpy(x))[0].numpy(), y_f, 1e-4)
+            fast._cache = None
+
+            def train(m):
+                return lambda: (m(x), m.backward(w))
+
+            def torch_train():
+                tm.zero_grad(set_to_none=True)
+                xg.grad = None
+                (tm(xg)[0] * wt).sum().backward()
+
+            t = interleave({"lstmkit": train(fast), "numpy": train(ref), "torch": torch_train}, budget, quick)
+            res[axis][val] = {k: v.median * 1e3 for k, v in t.items()}
+            print(f"  sweep {axis}={val}: " + "  ".join(f"{k} {v:.3f} ms" for k, v in res[axis][val].items()), flush=True)
+    return res
+
+
+def main(args) -> int:
+    if args.render:
+        with open(args.render) as fh:
+            res = json.load(fh)
+        path = os.path.splitext(args.render)[0] + ".md"
+        with open(path, "w") as fh:
+            fh.write(markdown(res))
+        print(f"wrote {path}")
+        return 0
+    import numba
+    import onnxruntime
+    import torch
+
+    threads = args.threads
+    torch.set_num_threads(threads)
+    numba.set_num_threads(threads)
+    if not kernels_numba.AVAILABLE:
+        print(f"the fast path cannot run: {kernels_numba.UNAVAILABLE_REASON}", file=sys.stderr)
+        return 2
+    budget = args.budget if args.budget is not None else (0.3 if args.quick else 2.0)
+    env = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "quick": args.quick,
+        "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT", "default"),
+        "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "python": platform.python_version(),
+    }
+    only = {s for s in args.only.split(",") if s}
+    res = {"environment": env, "ceiling": gemm_ceiling(threads, args.quick), "cases": []}
+    print(f"GEMM ceiling: {res['ceiling']['GFLOP/s']:.1f} GFLOP/s", flush=True)
+    for case in CASES:
+        if only and case.name not in only:
+            continue
+        t0 = time.perf_counter()
+        r = run_case(case, threads, budget, args.quick)
+        f = case.flops_forward()
+        r["gflops"] = {k: (3 * f if "train" in k else f) / (ms * 1e-3) / 1e9 for k, ms in r["ms"].items()}
+        res["cases"].append(r)
+        ms = r["ms"]
+        line = f"{case.name:13s} fwd lstmkit {ms['lstmkit fwd']:.3f} ms  torch {ms['torch fwd']:.3f}  ort {ms['onnxruntime fwd']:.3f}"
+        if "lstmkit train" in ms:
+            line += f" | train lstmkit {ms['lstmkit train']:.3f}  numpy {ms['numpy train']:.3f}  torch {ms['torch train']:.3f}"
+        print(line + f"  [{time.perf_counter() - t0:.0f} s]", flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    if not args.no_sweep:
+        res["sweep"] = sweep(threads, args.quick)
+        plot(res["sweep"], os.path.join(args.out, "bench_lstm.png"))
+    env["load_after"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    with open(os.path.join(args.out, "bench_lstm.json"), "w") as fh:
+        json.dump(res, fh, indent=1)
+    with open(os.path.join(args.out, "bench_lstm.md"), "w") as fh:
+        fh.write(markdown(res))
+    print(f"wrote {args.out}/bench_lstm.md, .json" + ("" if args.no_sweep else ", .png"))
+    return 0
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    sys.exit(main(ARGS))

@@ -1,0 +1,147 @@
+"""The benchmark's report: the Markdown tables, the issue's targets checked, the plot of time against T and H."""
+
+from __future__ import annotations
+
+
+def plot(sw: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, axis, fixed in ((axes[0], "T", "B=16 I=64 H=64"), (axes[1], "H", "T=100 B=16 I=64")):
+        xs = sorted(sw[axis], key=float)
+        for impl, style in (("lstmkit", "o-"), ("numpy", "s--"), ("torch", "^-")):
+            ax.plot([float(v) for v in xs], [sw[axis][v][impl] for v in xs], style, label={"lstmkit": "lstmkit (numba)", "numpy": "lstmkit (numpy reference)"}.get(impl, impl))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(axis)
+        ax.set_ylabel("forward + backward, ms (median)")
+        ax.set_title(f"time against {axis} ({fixed})")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# -- report ---------------------------------------------------------------------------------------
+def _f(v, fmt="{:.3g}"):
+    return "—" if v is None else fmt.format(v)
+
+
+def targets(res: dict) -> list[tuple[str, str, str, bool]]:
+    """The engine targets of issue 6, checked against this run: (target, case, measured, met)."""
+    out = []
+    for r in res["cases"]:
+        c, ms = r["case"], r["ms"]
+        name = c["name"]
+        tiny = c["B"] <= 4 and c["H"] <= 64
+        if tiny and "lstmkit train" in ms:
+            q = ms["lstmkit train"] / ms["torch train"]
+            out.append(("≥5x faster than torch, forward+backward", name, f"lstmkit/torch {q:.2f}", q <= 0.2))
+        if tiny:
+            q = ms["lstmkit fwd"] / ms["onnxruntime fwd"]
+            out.append(("faster than onnxruntime, inference", name, f"lstmkit/ort {q:.2f}", q < 1))
+        if c["T"] >= 1000:
+            for k in ("fwd", "train"):
+                q = ms[f"lstmkit {k}"] / ms[f"torch {k}"]
+                out.append((f"faster than torch, {k} (long)", name, f"lstmkit/torch {q:.2f}", q < 1))
+        if c["B"] * c["H"] >= 32 * 128 and not c["streaming"]:
+            for k in ("fwd", "train"):
+                if f"lstmkit {k}" not in ms:
+                    continue
+                q = ms[f"lstmkit {k}"] / ms[f"torch {k}"]
+                out.append((f"within 1.1x of torch, {k} (medium/large)", name, f"lstmkit/torch {q:.2f}", q <= 1.1))
+                outside = 1 - ms[f"floor {k}"] / ms[f"lstmkit {k}"]
+                note = "" if outside >= 0 else " (floor slower than lstmkit: noise)"
+                out.append((f"under 10% outside the products, {k}", name, f"{outside:.0%}{note}", 0 <= outside < 0.1))
+        if "inference_cache_is_none" in r:
+            out.append(("inference keeps no per-step activations", name, "no cache after no_grad forward" if r["inference_cache_is_none"] else "a cache is kept", r["inference_cache_is_none"]))
+        if "saved_MiB" in r:
+            m = r["saved_MiB"]
+            out.append(("training memory ≤ torch's", name, f"{m['lstmkit']:.2f} vs {m['torch']:.2f} MiB", m["lstmkit"] <= m["torch"]))
+    return out
+
+
+def markdown(res: dict) -> str:
+    env = res["environment"]
+    lines = [
+        "# lstmkit vs torch.nn.LSTM vs ONNX Runtime (float32)",
+        "",
+        f"{env['date']} · {env['cpu']} · {env['cores']} cores · {env['threads']} threads everywhere · "
+        f"load average before/after {env['load_before']} / {env['load_after']}"
+        + (" · **--quick** (few repetitions)" if env["quick"] else "")
+        + (f" · OPENBLAS_THREAD_TIMEOUT={env['OPENBLAS_THREAD_TIMEOUT']}" if env.get("OPENBLAS_THREAD_TIMEOUT", "default") != "default" else ""),
+        "",
+        f"numpy {env['numpy']}, numba {env['numba']}, torch {env['torch']}, onnxruntime {env['onnxruntime']}, Python {env['python']}.",
+        *(
+            ["", f"**Warning: the machine was busy (1-min load average {env['load_before'].split()[0]} before the run, "
+                 f"{env['load_after'].split()[0]} after, on {env['cores']} cores).** Multi-threaded BLAS and OpenMP "
+                 "slow down by large, erratic factors when other processes share the cores; rerun on a quiet machine.", ""]
+            if max(float(env["load_before"].split()[0]), float(env["load_after"].split()[0])) > 0.5 * env["threads"]
+            else [""]
+        ),
+        f"GEMM ceiling (NumPy matmul {tuple(res['ceiling']['shape'])}): **{res['ceiling']['GFLOP/s']:.1f} GFLOP/s**.",
+        "",
+        "Times are medians in ms (spread = IQR/median in brackets). lstmkit = fast path (`backend='numba'`); "
+        "numpy = the readable reference (`backend='numpy'`). Ratios < 1 mean lstmkit is faster. "
+        "Floor = lstmkit's own matrix products alone; outside = share of lstmkit's time spent outside them; "
+        "overhead = (lstmkit − floor) per step per layer and direction.",
+        "",
+        "## Inference (forward)",
+        "",
+        "| case | shape | lstmkit | numpy | torch | onnxruntime | lstmkit/torch | lstmkit/ort | GFLOP/s | floor | outside | overhead µs/step |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["cases"]:
+        ms, sp = r["ms"], r["spread"]
+        cell = lambda k: f"{ms[k]:.3f} ({sp[k]:.0%})" if k in ms else "—"  # noqa: E731
+        c = r["case"]
+        T_steps = c["T"] * c["L"] * c["D"]
+        fl = ms.get("floor fwd")
+        lines.append(
+            f"| {c['name']} | {r['label']} | {cell('lstmkit fwd')} | {cell('numpy fwd')} | {cell('torch fwd')} | {cell('onnxruntime fwd')} "
+            f"| {ms['lstmkit fwd'] / ms['torch fwd']:.2f} | {ms['lstmkit fwd'] / ms['onnxruntime fwd']:.2f} "
+            f"| {r['gflops']['lstmkit fwd']:.2f} | {_f(fl, '{:.3f}')} "
+            f"| {_f(None if fl is None else 1 - fl / ms['lstmkit fwd'], '{:.0%}')} "
+            f"| {_f(None if fl is None else (ms['lstmkit fwd'] - fl) * 1e3 / T_steps, '{:.1f}')} |"
+        )
+    lines += [
+        "",
+        "Step-by-step cases: the time is for all T steps, one call per step (B=1, state carried by the caller).",
+        "",
+        "## Training (forward + backward of sum(y·w), dx included)",
+        "",
+        "| case | shape | lstmkit | numpy | torch | lstmkit/torch | numpy/torch | GFLOP/s | floor | outside | overhead µs/step | kept MiB lstmkit / numpy / torch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["cases"]:
+        ms, sp, c = r["ms"], r["spread"], r["case"]
+        if "lstmkit train" not in ms:
+            continue
+        cell = lambda k: f"{ms[k]:.3f} ({sp[k]:.0%})"  # noqa: E731
+        fl = ms["floor train"]
+        T_steps = c["T"] * c["L"] * c["D"]
+        mem = r["saved_MiB"]
+        lines.append(
+            f"| {c['name']} | {r['label']} | {cell('lstmkit train')} | {cell('numpy train')} | {cell('torch train')} "
+            f"| {ms['lstmkit train'] / ms['torch train']:.2f} | {ms['numpy train'] / ms['torch train']:.2f} "
+            f"| {r['gflops']['lstmkit train']:.2f} | {fl:.3f} | {1 - fl / ms['lstmkit train']:.0%} "
+            f"| {(ms['lstmkit train'] - fl) * 1e3 / T_steps:.1f} "
+            f"| {mem['lstmkit']:.2f} / {mem['numpy']:.2f} / {mem['torch']:.2f} |"
+        )
+    lines += ["", "## Issue 6 targets, as measured in this run", "", "| target | case | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {t} | {c} | {m} | {'yes' if ok else '**no**'} |" for t, c, m, ok in targets(res)]
+    lines += ["", "## Validation (max relative difference before timing; the run stops above 1e-4)", ""]
+    for r in res["cases"]:
+        lines.append(f"- {r['case']['name']}: " + ", ".join(f"{k} {v:.1e}" for k, v in r["validation"].items()))
+    if res.get("sweep"):
+        lines += ["", "## Time against T and H (forward + backward, ms)", "", "![time against T and H](bench_lstm.png)", ""]
+        for axis in ("T", "H"):
+            lines += [f"| {axis} | lstmkit | numpy | torch | lstmkit/torch |", "|---|---|---|---|---|"]
+            for val, t in res["sweep"][axis].items():
+                lines.append(f"| {val} | {t['lstmkit']:.3f} | {t['numpy']:.3f} | {t['torch']:.3f} | {t['lstmkit'] / t['torch']:.2f} |")
+            lines.append("")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,60 @@
+"""Choosing the kernels that run an LSTM layer's time loop.
+
+Two implementations of one contract (``lstm_forward`` / ``lstm_backward``, same arguments, same
+numbers to round-off):
+
+* ``"numpy"``: :mod:`lstmkit.kernels`, the readable reference, NumPy only;
+* ``"numba"``: :mod:`lstmkit.kernels_numba`, the same equations with the loop compiled (optional
+  extra ``lstmkit[fast]``).
+
+``"auto"`` takes the compiled kernels when they can run and the reference otherwise. The compiled
+module is imported on first use, so ``import lstmkit`` stays NumPy-only.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import ModuleType
+
+from . import kernels
+from ._checks import fail
+
+BACKENDS = ("auto", "numpy", "numba")
+
+
+@cache  # the import statement costs microseconds per forward call otherwise
+def _numba_kernels() -> ModuleType:
+    from . import kernels_numba  # imports numba, guarded: AVAILABLE is False without it
+
+    return kernels_numba
+
+
+def available() -> dict[str, bool]:
+    """Which backends can run here: {"numpy": True, "numba": ...}."""
+    return {"numpy": True, "numba": _numba_kernels().AVAILABLE}
+
+
+def select(backend: str, where: str = "lstmkit") -> ModuleType:
+    """The kernel module for ``backend`` ("auto", "numpy" or "numba")."""
+    if backend == "numpy":
+        return kernels
+    if backend not in BACKENDS:
+        fail(where, "backend", f"one of {BACKENDS}", repr(backend))
+    fast = _numba_kernels()
+    if fast.AVAILABLE:
+        return fast
+    if backend == "numba":
+        fail(where, "backend='numba'", "numba and scipy importable", fast.UNAVAILABLE_REASON,
+             "Install them or use backend='numpy' (or 'auto').", exc=ImportError)  # fmt: skip
+    return kernels
+
+
+def for_cache(cache) -> ModuleType:
+    """The kernel module whose forward produced ``cache`` (backward must be its partner).
+
+    Only the compiled kernels' own cache type goes to them; anything else is the reference's.
+    """
+    fast = _numba_kernels()
+    if fast.AVAILABLE and isinstance(cache, fast.FastLSTMCache):
+        return fast
+    return kernels

@@ -1,0 +1,486 @@
+"""Compiled fast path: the fused kernels of :mod:`lstmkit.kernels`, with the time loop in numba.
+
+Same equations, same arguments, same results (round-off: ~1e-15 float64, ~1e-6 float32) as the readable
+reference :func:`lstmkit.kernels.lstm_forward` / :func:`lstmkit.kernels.lstm_backward`; only *where*
+the work happens changes::
+
+    Z      = X W_ih^T + (b_ih + b_hh)                         (T, B, 4H)   one GEMM
+    z_t    = Z_t + h_{t-1} W_hh^T                             (B, 4H)      one GEMM per step
+    i,f,o  = σ(z_t[i]), σ(z_t[f]), σ(z_t[o]);  g = tanh(z_t[g])
+    c_t    = f * c_{t-1} + i * g                              (B, H)
+    r_t    = o * tanh(c_t)                                    (B, H)
+    h_t    = r_t   or, with proj_size,   h_t = r_t W_hr^T     (B, P)
+
+    dh_t   = dy_t + dh_next ;  dr_t = dh_t (or dh_t W_hr with proj_size)
+    do     = dr_t * tanh(c_t)
+    dc_t   = dc_next + dr_t * o * (1 - tanh(c_t)^2)
+    di = dc_t * g ;  df = dc_t * c_{t-1} ;  dg = dc_t * i ;   dc_next = dc_t * f
+    dz_t   = [di σ'(i), df σ'(f), dg (1 - g^2), do σ'(o)]     (σ' = s(1-s) from the output s)
+    dh_next = dz_t W_hh
+  after the loop:  dW_ih = dZ^T X,  dW_hh = dZ^T H_prev,  db = Σ dZ,  dX = dZ W_ih,  dW_hr = dH^T R.
+
+What is different from the reference, and why it is faster:
+
+* The whole per-step loop runs compiled: no Python between steps. The elementwise work of one step
+  (three sigmoids, two tanh, the cell update) is five short loops per batch row, which the compiler
+  vectorises, instead of ~15 NumPy calls, each with its own temporaries.
+* σ and tanh come from one exponential written here (:func:`_exp_parts`: Cody-Waite range
+  reduction and a Taylor polynomial, error ~1 ulp), so the compiler can vectorise the loop (numba's
+  own ``exp`` is a scalar libm call). σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
+  :func:`lstmkit.functional.sigmoid`; tanh(a) = -m/(2+m) with m = e^{-2|a|} - 1 = expm1(-2|a|),
+  accurate near 0 because m is formed without the cancellation of 1 - e^{-2|a|}.
+* Backward recomputes tanh(c_t) from c_t instead of keeping it, and the activations overwrite Z in
+  place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
+  with proj_size).
+* Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
+  :func:`_numpy_gemm`), on the weights as stored: one BLAS thread pool for lstmkit and the NumPy
+  code around it (two pools taking turns inside one loop fight for the cores). If that BLAS
+  cannot be found, numba's ``np.dot`` (SciPy's BLAS) takes over. Products below
+  ``SMALL_PRODUCT`` multiply-adds (tiny models, B=1) are a compiled loop, cheaper than a BLAS call.
+
+numba (and SciPy, whose BLAS numba's ``np.dot`` needs) are optional: ``AVAILABLE`` says whether this module
+can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
+on disk (``cache=True``).
+
+Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H), G = 4H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
+    import numba
+    import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot, the fallback, calls SciPy's BLAS)
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic, overload
+
+    AVAILABLE = True
+    UNAVAILABLE_REASON = ""
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    AVAILABLE = False
+    UNAVAILABLE_REASON = f"{exc.name or 'numba'} is not installed (pip install 'lstmkit[fast]')"
+
+
+@dataclass
+class FastLSTMCache:
+    """What the compiled backward reads, per direction. Arrays are time-major and C-contiguous."""
+
+    x: np.ndarray  # (T, B, I) input
+    acts: np.ndarray  # (T, B, 4H) activated gates i, f, g, o
+    hs: np.ndarray  # (T+1, B, P) h_0 .. h_T
+    cs: np.ndarray  # (T+1, B, H) c_0 .. c_T
+    rs: np.ndarray  # (T, B, H) r_t = o*tanh(c_t) with proj_size, else (0, 0, 0)
+    valid: np.ndarray  # (T, B) uint8, 1 where t < length_b; (0, 0) when every length is T
+
+    def nbytes(self) -> int:
+        """Bytes of the activations kept for backward (the input x is not counted: the caller owns it)."""
+        return int(self.acts.nbytes + self.hs.nbytes + self.cs.nbytes + self.rs.nbytes + self.valid.nbytes)
+
+
+def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
+    """One direction of one LSTM layer over a whole sequence, compiled.
+
+    Same contract as :func:`lstmkit.kernels.lstm_forward`:
+
+    Args:
+        x: (T, B, I) input, time-major.
+        W_ih: (4H, I); W_hh: (4H, P); b: (4H,) = b_ih + b_hh, or None; W_hr: (P, H) or None.
+        h0: (B, P); c0: (B, H) initial states.
+        mask: (T, B, 1) of 0/1 in x's dtype, or None when every sequence has length T.
+        keep: keep the activations for backward (False: inference, nothing per step is kept).
+    Returns:
+        y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
+    """
+    T, B, _ = x.shape
+    H = W_hh.shape[0] // 4
+    dt = x.dtype
+    b_ = _c(b, dt) if b is not None else np.zeros(4 * H, dtype=dt)
+    W_hr_ = _c(W_hr, dt) if W_hr is not None else _NONE[dt]
+    valid = _valid(mask, T, B)
+    x = _c(x, dt)
+    acts, hs, cs, rs = _forward(
+        x, _c(W_ih, dt), _c(W_hh, dt), b_, W_hr_, _c(h0, dt), _c(c0, dt), valid, bool(keep), GEMM.get(dt, 0)
+    )
+    if mask is not None:
+        y = hs[1:] * mask
+    else:  # inference: nothing else holds hs, y can be a view of it
+        y = hs[1:].copy() if keep else hs[1:]
+    h_T = hs[T].copy()
+    c_T = cs[T if keep else T % 2].copy()
+    if not keep:
+        return y, h_T, c_T, None
+    return y, h_T, c_T, FastLSTMCache(x, acts, hs, cs, rs, valid)
+
+
+def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: FastLSTMCache):
+    """Back-propagation through time for :func:`lstm_forward`, compiled.
+
+    Args:
+        dy: (T, B, P) gradient of the loss w.r.t. y (ignored at padded steps).
+        dh_T: (B, P), dc_T: (B, H) gradients w.r.t. the final states.
+    Returns:
+        dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,), dW_hr (P, H) or None,
+        dh0 (B, P), dc0 (B, H).
+    """
+    dt = cache.x.dtype
+    W_hr_ = _c(W_hr, dt) if W_hr is not None else _NONE[dt]
+    dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = _backward(
+        _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), _c(W_ih, dt), _c(W_hh, dt), W_hr_,
+        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, GEMM.get(dt, 0),
+    )  # fmt: skip
+    return dx, dW_ih, dW_hh, db, (dW_hr if W_hr is not None else None), dh0, dc0
+
+
+def _c(a, dt):
+    """a as a C-contiguous, writeable array of dtype dt (one compiled signature per dtype)."""
+    if a.dtype == dt and a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.require(a, dtype=dt, requirements=("C", "W"))
+
+
+# "absent" markers for the compiled kernels (no projection, no mask): empty, never written
+_NONE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64, np.uint8)}
+
+
+def _valid(mask, T, B):
+    """(T, B, 1) 0/1 mask -> (T, B) uint8, or an empty (0, 0) array for 'every step is valid'."""
+    if mask is None:
+        return _NONE[np.dtype(np.uint8)]
+    return np.ascontiguousarray(mask.reshape(T, B) != 0, dtype=np.uint8)
+
+
+def _numpy_gemm() -> dict:
+    """Addresses of the CBLAS sgemm/dgemm of the BLAS NumPy itself calls, by dtype ({} if not found).
+
+    NumPy's wheels bundle an ILP64 OpenBLAS whose CBLAS functions are named ``scipy_cblas_?gemm64_``
+    (other builds: ``cblas_?gemm64_``); the extension module's handle finds them among its
+    dependencies. Running lstmkit's products on that BLAS keeps one thread pool in the process.
+    """
+    import ctypes
+
+    try:
+        from numpy._core import _multiarray_umath
+    except ImportError:  # pragma: no cover - NumPy 1.x
+        from numpy.core import _multiarray_umath
+    try:
+        lib = ctypes.CDLL(_multiarray_umath.__file__)
+    except OSError:  # pragma: no cover
+        return {}
+    for prefix in ("scipy_cblas_", "cblas_"):
+        try:
+            s, d = getattr(lib, f"{prefix}sgemm64_"), getattr(lib, f"{prefix}dgemm64_")
+        except AttributeError:
+            continue
+        addr = lambda f: ctypes.cast(f, ctypes.c_void_p).value  # noqa: E731
+        return {np.dtype(np.float32): addr(s), np.dtype(np.float64): addr(d)}
+    return {}
+
+
+# dtype -> address of NumPy's CBLAS gemm; empty: the kernels fall back to numba's np.dot (SciPy's BLAS)
+GEMM = _numpy_gemm() if AVAILABLE else {}
+
+if AVAILABLE:
+
+    @intrinsic
+    def _as_float(typingctx, bits):
+        """Reinterpret the bits of an int32 as a float32 (int64 as float64): builds 2^n exactly."""
+        if bits == types.int32:
+            sig, llty = types.float32(types.int32), ir.FloatType()
+        elif bits == types.int64:
+            sig, llty = types.float64(types.int64), ir.DoubleType()
+        else:
+            return None
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], llty)
+
+        return sig, codegen
+
+    def _exp_parts(x):
+        """e^x = s (1 + q) for x <= 0: returns (s, q) with s = 2^n and q = e^r - 1, |r| <= ln2/2."""
+        raise NotImplementedError  # compiled only: see the overload below
+
+    @overload(_exp_parts, inline="always")
+    def _exp_parts_impl(x):
+        # x = n ln2 + r (ln2 split in a high part exact in n*LN2_HI and a low part: Cody-Waite);
+        # e^r - 1 = r + r^2/2! + ... by Horner (7 terms float32, 13 terms float64: < 1 ulp
+        # truncation on |r| <= ln2/2). x is clamped so 2^n stays a normal number: below the clamp
+        # e^x < 2e-38 (float32) or 3e-308 (float64), which σ and tanh do not see.
+        if x == types.float32:
+            f = np.float32
+
+            def impl(x):
+                x = max(x, f(-87.0))
+                n = np.floor(x * f(1.4426950408889634) + f(0.5))
+                r = x - n * f(0.693359375) - n * f(-2.12194440e-4)
+                q = r * (f(1.0) + r * (f(1 / 2) + r * (f(1 / 6) + r * (f(1 / 24) + r * (f(1 / 120) + r * (f(1 / 720) + r * f(1 / 5040)))))))  # fmt: skip
+                s = _as_float(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+                return s, q
+
+            return impl
+        if x == types.float64:
+
+            def impl(x):
+                x = max(x, -708.0)
+                n = np.floor(x * 1.4426950408889634 + 0.5)
+                r = x - n * 6.93147180369123816490e-01 - n * 1.90821492927058770002e-10
+                q = r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (1 / 479001600 + r / 6227020800.0)))))))))))) # fmt: skip
+                s = _as_float(np.int64((np.int64(n) + np.int64(1023)) << np.int64(52)))
+                return s, q
+
+            return impl
+        return None
+
+    def _sigmoid(z):
+        """σ(z), compiled and vectorisable."""
+        raise NotImplementedError
+
+    @overload(_sigmoid)
+    def _sigmoid_impl(z):
+        # σ(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0, e = e^{-|z|} (never exp of a positive number)
+        f = np.float32 if z == types.float32 else np.float64
+
+        def impl(z):
+            s, q = _exp_parts(-abs(z))
+            e = s + s * q
+            num = f(1.0) if z >= f(0.0) else e
+            return num / (f(1.0) + e)
+
+        return impl
+
+    def _tanh(z):
+        """tanh(z), compiled and vectorisable."""
+        raise NotImplementedError
+
+    @overload(_tanh)
+    def _tanh_impl(z):
+        # tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
+        # a = |z|, sign restored after. m has no cancellation when n = 0 (|a| < ln2/4).
+        f = np.float32 if z == types.float32 else np.float64
+
+        def impl(z):
+            s, q = _exp_parts(f(-2.0) * abs(z))
+            m = (s - f(1.0)) + s * q
+            t = -m / (f(2.0) + m)
+            return t if z >= f(0.0) else -t
+
+        return impl
+
+    @intrinsic
+    def _cblas_gemm(typingctx, fn, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc):
+        """Call the CBLAS ``?gemm`` at address ``fn`` (ILP64): c = op(a) @ op(b), row-major, alpha 1,
+        beta 0; trans_* are CBLAS codes (111 no, 112 transpose). The address is an argument, not
+        a constant, so the compiled code stays valid in another process (numba's disk cache)."""
+        dt = a.dtype
+        sig = types.void(types.intp, types.int32, types.int32, types.int64, types.int64, types.int64,
+                         a, types.int64, b, types.int64, c, types.int64)  # fmt: skip
+
+        def codegen(context, builder, signature, args):
+            fn_, ta, tb, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_ = args
+            flt = ir.FloatType() if dt == types.float32 else ir.DoubleType()
+            i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, flt, ptr, i64, ptr, i64, flt, ptr, i64])
+
+            def data(arrty, val):
+                return builder.bitcast(context.make_array(arrty)(context, builder, val).data, ptr)
+
+            one, zero = ir.Constant(flt, 1.0), ir.Constant(flt, 0.0)
+            row_major = ir.Constant(i32, 101)
+            A, B, C = (data(signature.args[i], args[i]) for i in (6, 8, 10))
+            builder.call(builder.inttoptr(fn_, fnty.as_pointer()), [row_major, ta, tb, m_, n_, k_, one, A, lda_, B, ldb_, zero, C, ldc_])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    _jit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
+
+    @_jit
+    def _gemm(gemm, a, trans_a, b, trans_b, out):
+        """out = op(a) @ op(b), op = transpose where trans_*, for C-contiguous a, b, out.
+
+        Through NumPy's own BLAS (the CBLAS gemm at address ``gemm``, see :func:`_numpy_gemm`):
+        one BLAS thread pool for lstmkit and the NumPy code around it. When ``gemm`` is 0 (that
+        BLAS not found), numba's ``np.dot`` (SciPy's BLAS).
+        """
+        if gemm == 0:
+            if trans_a and trans_b:
+                np.dot(a.T, b.T, out)
+            elif trans_a:
+                np.dot(a.T, b, out)
+            elif trans_b:
+                np.dot(a, b.T, out)
+            else:
+                np.dot(a, b, out)
+            return
+        M, K = (a.shape[1], a.shape[0]) if trans_a else (a.shape[0], a.shape[1])
+        N = b.shape[0] if trans_b else b.shape[1]
+        code_a, code_b = np.int32(112 if trans_a else 111), np.int32(112 if trans_b else 111)
+        _cblas_gemm(gemm, code_a, code_b, M, N, K, a, a.shape[1], b, b.shape[1], out, out.shape[1])
+
+    # Up to this many multiply-adds a product is done by the loop in _matmul rather than by BLAS
+    # (measured on 2 cores: the loop wins at (1, 20) @ (20, 80), BLAS from (1, 64) @ (64, 256)).
+    SMALL_PRODUCT = 1 << 13
+
+    @_jit
+    def _matmul(a, b, bt, out, gemm):
+        """out = a @ b for C-contiguous a (M, K) and out (M, N).
+
+        The matrix comes as b (K, N) and/or bt = b^T (N, K), both C-contiguous, either one empty
+        (0, 0) when not at hand. Large products go to BLAS (on whichever is given: a weight in
+        its stored layout, so nothing is transposed per call); small ones, where a BLAS call costs
+        more than the work, are done here as rows of axpys on b, vectorised over N.
+        """
+        M, K = a.shape
+        if b.size == 0 or M * K * b.shape[1] > SMALL_PRODUCT:
+            if b.size > 0:
+                _gemm(gemm, a, False, b, False, out)
+            else:
+                _gemm(gemm, a, False, bt, True, out)
+            return
+        N = b.shape[1]
+        K4 = K - K % 4
+        for m in range(M):
+            o, am = out[m], a[m]
+            for n in range(N):
+                o[n] = 0
+            for k in range(0, K4, 4):  # four rows of b per pass over o: a quarter of the loads/stores of o
+                a0, a1, a2, a3 = am[k], am[k + 1], am[k + 2], am[k + 3]
+                w0, w1, w2, w3 = b[k], b[k + 1], b[k + 2], b[k + 3]
+                for n in range(N):  # vectorised over the output's columns
+                    o[n] += a0 * w0[n] + a1 * w1[n] + a2 * w2[n] + a3 * w3[n]
+            for k in range(K4, K):
+                a0, w0 = am[k], b[k]
+                for n in range(N):
+                    o[n] += a0 * w0[n]
+
+    @_jit
+    def _transposed_if_small(W, M):
+        """W^T as a C-contiguous copy when a product (M, W.shape[1]) @ W^T is small enough for the
+        loops of _matmul (the copy is then small too), else an empty (0, 0) array (BLAS reads W)."""
+        N, K = W.shape
+        if M * K * N > SMALL_PRODUCT:
+            return np.empty((0, 0), dtype=W.dtype)
+        return np.ascontiguousarray(W.T)
+
+    @_jit
+    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm):
+        """Compiled body of :func:`lstm_forward`. W_hr (0, 0) means no projection, valid (0, 0) no mask."""
+        T, B, I = x.shape
+        G, P = W_hh.shape
+        H = G // 4
+        proj = W_hr.shape[0] > 0
+        masked = valid.shape[0] > 0
+        # Z = X W_ih^T : the input projection of every step in one GEMM (b is added in the loop,
+        # saving a pass over this (T, B, 4H) array)                                     (T, B, 4H)
+        acts = np.empty((T, B, G), dtype=x.dtype)
+        _gemm(gemm, x.reshape(T * B, I), False, W_ih, True, acts.reshape(T * B, G))
+        hs = np.empty((T + 1, B, P), dtype=x.dtype)  # h_0 .. h_T
+        hs[0] = h0
+        cs = np.empty((T + 1 if keep else 2, B, H), dtype=x.dtype)  # c_0 .. c_T (inference: 2 rolling)
+        cs[0] = c0
+        rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
+        rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
+        W_hhT = _transposed_if_small(W_hh, B)  # (P, 4H) or (0, 0)
+        W_hrT = _transposed_if_small(W_hr, B)  # (H, P) or (0, 0)
+        for t in range(T):
+            ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
+            _matmul(hs[t], W_hhT, W_hh, rec, gemm)  # h_{t-1} W_hh^T                        (B, 4H)
+            for bb in range(B):
+                if masked and valid[t, bb] == 0:  # padded row: keep the previous state
+                    cs[cn, bb] = cs[ct, bb]
+                    hs[t + 1, bb] = hs[t, bb]
+                    continue
+                # Short loops from 0 over one row, each writing one array: the compiler
+                # vectorises these (not one long loop reading and writing nine arrays).
+                z, zr, c_prev, c = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb]
+                r = rs[t, bb] if proj else hs[t + 1, bb]  # r_t, = h_t without projection
+                for k in range(2 * H):
+                    z[k] = _sigmoid(z[k] + b[k] + zr[k])  # i, f = σ(Z_t + b + h_{t-1} W_hh^T)
+                for j in range(H):
+                    z[2 * H + j] = _tanh(z[2 * H + j] + b[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
+                for j in range(H):
+                    z[3 * H + j] = _sigmoid(z[3 * H + j] + b[3 * H + j] + zr[3 * H + j])  # o = σ(...)
+                for j in range(H):
+                    c[j] = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]  # c_t = f * c_{t-1} + i * g
+                for j in range(H):
+                    r[j] = z[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
+            if proj:
+                _matmul(rs[t], W_hrT, W_hr, hs[t + 1], gemm)  # h_t = r_t W_hr^T                 (B, P)
+                if masked:
+                    for bb in range(B):
+                        if valid[t, bb] == 0:
+                            hs[t + 1, bb] = hs[t, bb]
+        return acts, hs, cs, rs
+
+    @_jit
+    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm):
+        """Compiled body of :func:`lstm_backward`."""
+        T, B, I = x.shape
+        G, P = W_hh.shape
+        H = G // 4
+        proj = W_hr.shape[0] > 0
+        masked = valid.shape[0] > 0
+        one = x.dtype.type(1.0)
+        dz_all = np.empty((T, B, G), dtype=x.dtype)  # dL/dz_t for every step
+        dhs = np.zeros((T if proj else 0, B, P), dtype=x.dtype)  # dL/dh_t, for dW_hr
+        dh_next = dh_T.copy()  # (B, P)
+        dc_next = dc_T.copy()  # (B, H)
+        dh = np.empty((B, P), dtype=x.dtype)
+        dr = np.empty((B, H), dtype=x.dtype) if proj else dh  # without projection dr_t = dh_t
+        none = np.empty((0, 0), dtype=x.dtype)  # "no transposed copy" for _matmul
+        for t in range(T - 1, -1, -1):
+            for bb in range(B):
+                dyb, dhb, dhn = dy[t, bb], dh[bb], dh_next[bb]
+                if masked and valid[t, bb] == 0:  # dy at padded steps is ignored
+                    dhb[:] = dhn
+                    continue
+                for j in range(P):
+                    dhb[j] = dyb[j] + dhn[j]  # dh_t = dy_t + dh_next
+            if proj:
+                for bb in range(B):
+                    if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
+                        dhs[t, bb] = dh[bb]
+                _matmul(dh, W_hr, none, dr, gemm)  # dr_t = dh_t W_hr                           (B, H)
+            for bb in range(B):
+                dz = dz_all[t, bb]
+                if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
+                    dz[:] = 0
+                    continue
+                a, c, c_prev, dcn, drb = acts[t, bb], cs[t + 1, bb], cs[t, bb], dc_next[bb], dr[bb]
+                for j in range(H):
+                    i, f, g, o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+                    tc = _tanh(c[j])  # tanh(c_t), recomputed
+                    do = drb[j] * tc  # do = dr * tanh(c_t)
+                    dc = dcn[j] + drb[j] * o * (one - tc * tc)  # dc_t = dc_next + dr * o * (1 - tanh²)
+                    dz[j] = dc * g * (i * (one - i))  # di = dc * g, through σ (from output)
+                    dz[H + j] = dc * c_prev[j] * (f * (one - f))  # df = dc * c_{t-1}, through σ
+                    dz[2 * H + j] = dc * i * (one - g * g)  # dg = dc * i, through tanh
+                    dz[3 * H + j] = do * (o * (one - o))  # do, through σ
+                    dcn[j] = dc * f  # dc_next = dc * f
+            _matmul(dz_all[t], W_hh, none, dh_next, gemm)  # dh_next = dz W_hh               (B, P)
+            if masked:
+                for bb in range(B):
+                    if valid[t, bb] == 0:  # padded row: dh passes straight through
+                        for j in range(P):
+                            dh_next[bb, j] += dh[bb, j]
+        dZ = dz_all.reshape(T * B, G)
+        dW_ih = np.empty((G, I), dtype=x.dtype)
+        _gemm(gemm, dZ, True, x.reshape(T * B, I), False, dW_ih)  # dW_ih = dZ^T X        (4H, I)
+        dW_hh = np.empty((G, P), dtype=x.dtype)
+        _gemm(gemm, dZ, True, hs[:T].reshape(T * B, P), False, dW_hh)  # dZ^T H_prev      (4H, P)
+        db = np.zeros(G, dtype=x.dtype)  # (4H,)
+        for n in range(T * B):
+            for k in range(G):
+                db[k] += dZ[n, k]
+        if proj:
+            dW_hr = np.empty((P, H), dtype=x.dtype)
+            _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
+        else:
+            dW_hr = np.zeros((0, 0), dtype=x.dtype)
+        dx = np.empty((T, B, I), dtype=x.dtype)
+        _gemm(gemm, dZ, False, W_ih, False, dx.reshape(T * B, I))  # dX = dZ W_ih         (T, B, I)
+        return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next

@@ -1,0 +1,257 @@
+"""The compiled fast path (kernels_numba) gives the reference's numbers (kernels.py, NumPy).
+
+The reference is the oracle here: it is verified against finite differences and PyTorch in its own
+tests, and one test below checks the fast path against PyTorch directly. Tolerances: float64 1e-12,
+float32 1e-5 (the issue's), for the outputs, the final states and every gradient.
+
+Shapes are small so numba compiles each kernel once per dtype (cached on disk afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit import backends, kernels
+
+kn = pytest.importorskip("lstmkit.kernels_numba")
+if not kn.AVAILABLE:  # pragma: no cover
+    pytest.skip(f"fast path unavailable: {kn.UNAVAILABLE_REASON}", allow_module_level=True)
+
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+def assert_close(actual, expected, tol, what):
+    """assert_allclose with rtol = atol = tol; on failure show the worst pairs (llm.c check_tensor)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    err = np.abs(actual - expected) - tol * np.abs(expected)
+    if (err > tol).any():
+        worst = np.argsort(err.ravel())[::-1][:5]
+        pairs = ", ".join(f"{actual.ravel()[k]:.9g} vs {expected.ravel()[k]:.9g}" for k in worst)
+        pytest.fail(f"{what}: max |diff| {np.abs(actual - expected).max():.3g} > tol {tol}; worst: {pairs}")
+
+
+def _kernel_args(dt, T=6, B=3, I=4, H=5, P=0, lengths=None, seed=0):
+    rng = np.random.default_rng(seed)
+    Pp = P or H
+    x = rng.normal(size=(T, B, I)).astype(dt)
+    k = 1 / np.sqrt(H)  # PyTorch's scale: float32 round-off stays near 1e-7 relative
+    W_ih = (k * rng.normal(size=(4 * H, I))).astype(dt)
+    W_hh = (k * rng.normal(size=(4 * H, Pp))).astype(dt)
+    b = rng.normal(size=4 * H).astype(dt)
+    W_hr = (k * rng.normal(size=(P, H))).astype(dt) if P else None
+    h0 = rng.normal(size=(B, Pp)).astype(dt)
+    c0 = rng.normal(size=(B, H)).astype(dt)
+    mask = None
+    if lengths is not None:
+        mask = (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[..., None].astype(dt)
+    return x, W_ih, W_hh, b, W_hr, h0, c0, mask
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("P", [0, 2])
+@pytest.mark.parametrize("lengths", [None, [6, 1, 4]])
+def test_kernels_match_reference(dt, P, lengths):
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, P=P, lengths=lengths)
+    ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
+        assert_close(a, e, TOL[dt], name)
+    rng = np.random.default_rng(1)
+    dy = rng.normal(size=ref[0].shape).astype(dt)
+    dh_T, dc_T = rng.normal(size=h0.shape).astype(dt), rng.normal(size=c0.shape).astype(dt)
+    g_ref = kernels.lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, ref[3])
+    g_fast = kn.lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, fast[3])
+    for name, a, e in zip(("dx", "dW_ih", "dW_hh", "db", "dW_hr", "dh0", "dc0"), g_fast, g_ref):
+        if e is None:
+            assert a is None, name
+        else:
+            assert_close(a, e, TOL[dt], name)
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("B,H,P", [(4, 24, 0), (8, 40, 30)])
+@pytest.mark.parametrize("blas", ["numpy", "scipy"])
+def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
+    # Products above kn.SMALL_PRODUCT multiply-adds go to BLAS instead of the compiled loop:
+    # NumPy's own (its CBLAS gemm called from the kernel), or numba's np.dot (SciPy's) without it.
+    assert B * H * 4 * (P or H) > kn.SMALL_PRODUCT
+    if blas == "numpy" and not kn.GEMM:
+        pytest.skip("this NumPy's BLAS has no ILP64 CBLAS gemm that lstmkit can find")
+    if blas == "scipy":
+        monkeypatch.setattr(kn, "GEMM", {})
+    lengths = np.arange(B) % 5 + 1
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, T=5, B=B, I=3, H=H, P=P, lengths=lengths)
+    ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
+        assert_close(a, e, TOL[dt], name)
+    dy = np.random.default_rng(1).normal(size=ref[0].shape).astype(dt)
+    g_ref = kernels.lstm_backward(dy, h0 * 0, c0 * 0, W_ih, W_hh, W_hr, ref[3])
+    g_fast = kn.lstm_backward(dy, h0 * 0, c0 * 0, W_ih, W_hh, W_hr, fast[3])
+    for name, a, e in zip(("dx", "dW_ih", "dW_hh", "db", "dW_hr", "dh0", "dc0"), g_fast, g_ref):
+        if e is not None:
+            assert_close(a, e, TOL[dt], name)
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_inference_keeps_nothing(dt):
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, lengths=[2, 6, 5])
+    ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    y, h_T, c_T, cache = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)
+    assert cache is None
+    for name, a, e in zip(("y", "h_T", "c_T"), (y, h_T, c_T), ref[:3]):
+        assert_close(a, e, TOL[dt], name)
+
+
+def test_activations_extreme_inputs():
+    # Saturated gates: σ and tanh of the fast path at ±100 and beyond the clamp of its exp.
+    for dt in (np.float64, np.float32):
+        x, W_ih, W_hh, b, W_hr, h0, c0, _ = _kernel_args(dt)
+        x = (x * 300).astype(dt)
+        ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep=True)
+        fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep=True)
+        assert np.isfinite(fast[0]).all()
+        assert_close(fast[0], ref[0], TOL[dt], "y (saturated)")
+
+
+def _pair(dt, **kw):
+    """Two LSTMs with the same weights and dropout stream, one per backend."""
+    ref = lstmkit.LSTM(dtype=dt, seed=3, **kw)
+    ref.backend = "numpy"
+    fast = lstmkit.LSTM(dtype=dt, seed=3, **kw)
+    fast.backend = "numba"
+    return ref, fast
+
+
+CONFIGS = [
+    dict(input_size=3, hidden_size=4),
+    dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True),
+    dict(input_size=3, hidden_size=5, num_layers=2, proj_size=2, bidirectional=True, batch_first=True),
+    dict(input_size=3, hidden_size=4, num_layers=3, dropout=0.3),
+]
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("kw", CONFIGS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items() if k[0] != "i"))
+@pytest.mark.parametrize("lengths", [None, [5, 2, 4]])
+def test_module_matches_reference(dt, kw, lengths):
+    ref, fast = _pair(dt, **kw)
+    rng = np.random.default_rng(0)
+    T, B = 5, 3
+    x = rng.normal(size=(B, T, 3) if kw.get("batch_first") else (T, B, 3)).astype(dt)
+    D, L = (2 if kw.get("bidirectional") else 1), kw.get("num_layers", 1)
+    P, H = kw.get("proj_size") or kw["hidden_size"], kw["hidden_size"]
+    hx = (rng.normal(size=(D * L, B, P)).astype(dt), rng.normal(size=(D * L, B, H)).astype(dt))
+    y_r, (h_r, c_r) = ref(x, hx, lengths=lengths)
+    y_f, (h_f, c_f) = fast(x, hx, lengths=lengths)
+    tol = TOL[dt]
+    assert_close(y_f, y_r, tol, "y")
+    assert_close(h_f, h_r, tol, "h_n")
+    assert_close(c_f, c_r, tol, "c_n")
+    dy = rng.normal(size=y_r.shape).astype(dt)
+    d_state = (rng.normal(size=h_r.shape).astype(dt), rng.normal(size=c_r.shape).astype(dt))
+    dx_r, (dh_r, dc_r) = ref.backward(dy, d_state)
+    dx_f, (dh_f, dc_f) = fast.backward(dy, d_state)
+    assert_close(dx_f, dx_r, tol, "dx")
+    assert_close(dh_f, dh_r, tol, "dh0")
+    assert_close(dc_f, dc_r, tol, "dc0")
+    for k in ref.grads:
+        assert_close(fast.grads[k], ref.grads[k], tol, f"grad {k}")
+
+
+def test_module_no_grad_and_unbatched():
+    ref, fast = _pair(np.float64, input_size=3, hidden_size=4, num_layers=2)
+    x = np.random.default_rng(0).normal(size=(7, 3))
+    with fast.no_grad():
+        y_f, (h_f, c_f) = fast(x)
+    assert fast._cache is None
+    y_r, (h_r, c_r) = ref(x)
+    assert_close(y_f, y_r, 1e-12, "y")
+    assert_close(c_f, c_r, 1e-12, "c_n")
+
+
+def test_backward_follows_the_forward_backend():
+    # The forward's cache decides the backward, even if backend changes in between.
+    ref, fast = _pair(np.float64, input_size=3, hidden_size=4)
+    x = np.random.default_rng(0).normal(size=(4, 2, 3))
+    y, _ = fast(x)
+    assert isinstance(fast._cache[0][0], kn.FastLSTMCache)
+    fast.backend = "numpy"
+    dx_f, _ = fast.backward(np.ones_like(y))
+    ref(x)
+    dx_r, _ = ref.backward(np.ones_like(y))
+    assert_close(dx_f, dx_r, 1e-12, "dx")
+
+
+def test_torch_parity_fast_path():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    t = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2).double()
+    m = lstmkit.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, dtype=np.float64)
+    m.backend = "numba"
+    m.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(6, 2, 3))
+    xt = torch.tensor(x, requires_grad=True)
+    yt, (ht, ct) = t(xt)
+    (yt.sum() + (ht * 2).sum() + (ct * 3).sum()).backward()
+    y, (h, c) = m(x)
+    dx, _ = m.backward(np.ones_like(y), (np.full_like(h, 2.0), np.full_like(c, 3.0)))
+    assert_close(y, yt.detach().numpy(), 1e-12, "y")
+    assert_close(dx, xt.grad.numpy(), 1e-12, "dx")
+    for k, p in t.named_parameters():
+        assert_close(m.grads[k], p.grad.numpy(), 1e-12, f"grad {k}")
+
+
+def test_backend_errors_name_the_choices():
+    m = lstmkit.LSTM(2, 3)
+    m.backend = "cuda"
+    with pytest.raises(ValueError, match=r"LSTM: expected backend one of \('auto', 'numpy', 'numba'\), got 'cuda'"):
+        m(np.zeros((2, 1, 2), np.float32))
+    assert backends.available() == {"numpy": True, "numba": True}
+
+
+# numba blocked by an import hook: lstmkit must import, run and train on the NumPy path alone.
+_NO_NUMBA = textwrap.dedent(
+    """
+    import sys
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name == "numba" or name.startswith("numba."):
+                raise ImportError(f"No module named {name!r}", name=name)
+    sys.meta_path.insert(0, Block())
+    import numpy as np
+    import lstmkit
+    from lstmkit import backends, kernels
+    assert backends.available() == {"numpy": True, "numba": False}, backends.available()
+    m = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, seed=0)
+    assert backends.select(m.backend) is kernels
+    y, (h, c) = m(np.ones((5, 2, 3), np.float32), lengths=[5, 3])
+    dx, _ = m.backward(np.ones_like(y))
+    assert dx.shape == (5, 2, 3) and np.isfinite(dx).all()
+    m.backend = "numba"
+    try:
+        m(np.ones((5, 2, 3), np.float32))
+    except ImportError as e:
+        assert "numba" in str(e) and "backend='numpy'" in str(e), str(e)
+    else:
+        raise AssertionError("backend='numba' ran without numba")
+    assert "numba" not in sys.modules
+    print("ok")
+    """
+)
+
+
+def test_numpy_path_works_without_numba():
+    src = os.path.join(os.path.dirname(lstmkit.__file__), os.pardir)
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
+    out = subprocess.run([sys.executable, "-c", _NO_NUMBA], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
