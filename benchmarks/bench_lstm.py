@@ -139,28 +139,29 @@ def make_torch(case: Case, state: dict):
 if kernels_numba.AVAILABLE:
     import numba
 
-    _matmul, _transposed_if_small = kernels_numba._matmul, kernels_numba._transposed_if_small
+    _gemm, _matmul = kernels_numba._gemm, kernels_numba._matmul
+    _transposed_if_small = kernels_numba._transposed_if_small
 
     @numba.njit(cache=True)
-    def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec):
+    def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm):
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
-        np.dot(x2, W_ih.T, acts2)
+        _gemm(gemm, x2, False, W_ih, True, acts2)
         W_hhT = _transposed_if_small(W_hh, hs.shape[1])
         for t in range(hs.shape[0] - 1):
-            _matmul(hs[t], W_hhT, W_hh, rec)
+            _matmul(hs[t], W_hhT, W_hh, rec, gemm)
 
     @numba.njit(cache=True)
-    def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next):
+    def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm):
         """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
         T = dz_all.shape[0]
         none = np.empty((0, 0), dtype=dz_all.dtype)
         for t in range(T - 1, -1, -1):
-            _matmul(dz_all[t], W_hh, none, dh_next)
+            _matmul(dz_all[t], W_hh, none, dh_next, gemm)
         G = dz_all.shape[2]
         dZ = dz_all.reshape(T * dz_all.shape[1], G)
-        np.dot(dZ.T, x2)
-        np.dot(dZ.T, hs[:T].reshape(dZ.shape[0], hs.shape[2]))
-        np.dot(dZ, W_ih)
+        _gemm(gemm, dZ, True, x2, False, dW_ih)
+        _gemm(gemm, dZ, True, hs[:T].reshape(dZ.shape[0], hs.shape[2]), False, dW_hh)
+        _gemm(gemm, dZ, False, W_ih, False, dx2)
 
 
 def floor_fn(case: Case, train: bool):
@@ -172,14 +173,16 @@ def floor_fn(case: Case, train: bool):
         i_l = case.I if layer == 0 else case.D * H
         for _ in range(case.D):
             f = lambda *s: rng.uniform(-0.1, 0.1, size=s).astype(np.float32)  # noqa: E731
-            ops.append((f(T * B, i_l), f(G, i_l), f(G, H), f(T * B, G), f(T + 1, B, H), f(B, G), f(T, B, G), f(B, H)))
+            ops.append((f(T * B, i_l), f(G, i_l), f(G, H), f(T * B, G), f(T + 1, B, H), f(B, G), f(T, B, G), f(B, H),
+                        f(G, i_l), f(G, H), f(T * B, i_l)))
+    gemm = kernels_numba.GEMM.get(np.dtype(np.float32), 0)  # the BLAS the fast path itself calls
 
     def run():
-        for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh in ops:
-            _floor_forward(x2, W_ih, W_hh, acts2, hs, rec)
+        for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 in ops:
+            _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm)
         if train:
-            for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh in reversed(ops):
-                _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh)
+            for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 in reversed(ops):
+                _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm)
 
     return run
 
