@@ -36,6 +36,14 @@ def central_difference(loss, arr, idx, eps=1e-5):
     return (lp - lm) / (2 * eps)
 
 
+def numeric_gradient(loss, arr, eps=1e-6):
+    """Central differences of scalar loss() w.r.t. every entry of ``arr`` (restored afterwards)."""
+    grad = np.zeros_like(arr)
+    for idx in np.ndindex(arr.shape):
+        grad[idx] = central_difference(loss, arr, idx, eps)
+    return grad
+
+
 def rel_error(analytic, numeric, floor=1e-4):
     """|a - n| / (|a| + |n|) over entries where |a| + |n| >= floor; below it, the absolute error
     divided by ``floor`` (central differences in float64 are accurate to ~1e-10 absolute)."""

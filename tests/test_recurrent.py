@@ -17,6 +17,15 @@ import lstmkit
 torch = pytest.importorskip("torch")
 
 
+@pytest.fixture(params=["numpy", "numba"])
+def backend(request, monkeypatch):
+    """Run a test on the readable NumPy kernels and on the compiled ones (when numba is here)."""
+    if request.param == "numba" and not lstmkit.backends.available()["numba"]:
+        pytest.skip("numba not installed: the compiled backend is optional")
+    monkeypatch.setattr(lstmkit.LSTM, "backend", request.param)
+    return request.param
+
+
 @st.composite
 def configs(draw, cell="lstm"):
     """One engine configuration with inputs: (module kwargs, x, hx, lengths)."""
@@ -67,7 +76,7 @@ def _run(module, x, hx, lengths, rng):
 
 
 @pytest.mark.parametrize("cls,cell", [(lstmkit.LSTM, "lstm"), (lstmkit.RNN, "rnn")])
-def test_torch_parity_over_option_grid(cls, cell):
+def test_torch_parity_over_option_grid(cls, cell, backend):
     @settings(max_examples=40)
     @given(cfg=configs(cell=cell), dtype=st.sampled_from([np.float64, np.float32]))
     def check(cfg, dtype):
@@ -92,7 +101,7 @@ def test_torch_parity_over_option_grid(cls, cell):
 
 
 @pytest.mark.parametrize("cls,cell", [(lstmkit.LSTM, "lstm"), (lstmkit.RNN, "rnn")])
-def test_gradients_match_finite_differences(cls, cell):
+def test_gradients_match_finite_differences(cls, cell, backend):
     """Central differences (float64, eps 1e-5) on parameters, inputs and initial states."""
 
     @settings(max_examples=25)
@@ -129,7 +138,7 @@ def test_gradients_match_finite_differences(cls, cell):
     check()
 
 
-def test_dropout_between_layers_gradients_and_determinism():
+def test_dropout_between_layers_gradients_and_determinism(backend):
     """Dropout masks are seeded; backward uses the same masks (finite differences with a re-seeded
     generator); eval mode disables dropout."""
     m = lstmkit.LSTM(3, 4, num_layers=3, dropout=0.4, bidirectional=True, dtype=np.float64, seed=3)
@@ -183,7 +192,7 @@ def test_default_init_is_torch_uniform_and_seeded():
     assert list(lstmkit.RNN(3, 4, bias=False).state_dict()) == ["weight_ih_l0", "weight_hh_l0"]
 
 
-def test_lengths_semantics():
+def test_lengths_semantics(backend):
     """Outputs past each end are 0; final states are the states at the last valid step; the
     result for one sequence does not depend on the padding or on the other sequences."""
     m = lstmkit.LSTM(2, 3, bidirectional=True, dtype=np.float64, seed=1)
@@ -202,7 +211,7 @@ def test_lengths_semantics():
     assert_close(m(x2, lengths=lengths)[0][:, 0], y[:, 0], 0.0)
 
 
-def test_step_by_step_cell_matches_fused_layer():
+def test_step_by_step_cell_matches_fused_layer(backend):
     """The readable per-step LSTMCell and the fused sequence layer agree to round-off."""
     rng = np.random.default_rng(5)
     m = lstmkit.LSTM(3, 4, dtype=np.float64, seed=2)
