@@ -22,6 +22,14 @@ def assert_close(actual, expected, atol, rtol=0.0, name="value"):
     return float(err.max()) if err.size else 0.0
 
 
+def record_close(errors, peer, name, ours, ref, tol):
+    """:func:`assert_close` that also keeps the largest error per quantity in ``errors`` (for a
+    test module's report of its parity against ``peer``)."""
+    err = assert_close(ours, ref, tol, name=f"{name} (lstmkit vs {peer})")
+    errors[name] = max(errors.get(name, 0.0), err)
+    return err
+
+
 # --------------------------------------------------------------------------------------------
 # finite differences
 # --------------------------------------------------------------------------------------------

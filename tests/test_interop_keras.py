@@ -11,6 +11,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported, onc
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from oracles import record_close  # noqa: E402
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("h5py")
@@ -26,13 +27,7 @@ ERRORS: dict[str, float] = {}
 
 
 def check_close(name, ours, ref, tol):
-    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
-    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
-    err = float(np.abs(ours - ref).max())
-    ERRORS[name] = max(ERRORS.get(name, 0.0), err)
-    if err > tol:
-        idx = np.argsort(np.abs(ours - ref).ravel())[::-1][:4]
-        raise AssertionError(f"{name}: max |lstmkit - keras| = {err:.3g} > {tol}; worst pairs {[(ours.ravel()[i], ref.ravel()[i]) for i in idx]}")
+    record_close(ERRORS, "keras", name, ours, ref, tol)
 
 
 @pytest.fixture(scope="module", autouse=True)

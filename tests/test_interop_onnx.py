@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from oracles import record_close
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -21,14 +22,7 @@ TOL = 1e-5  # float32 in onnxruntime against lstmkit in float64
 
 
 def check_close(name, ours, ref, tol=TOL):
-    ours, ref = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
-    err = float(np.abs(ours - ref).max()) if ours.size else 0.0
-    ERRORS[name] = max(ERRORS.get(name, 0.0), err)
-    if err > tol:
-        idx = np.argsort(np.abs(ours - ref).ravel())[::-1][:4]
-        pairs = [(float(ours.ravel()[i]), float(ref.ravel()[i])) for i in idx]
-        raise AssertionError(f"{name}: max |lstmkit - onnxruntime| = {err:.3g} > {tol}; worst pairs {pairs}")
+    record_close(ERRORS, "onnxruntime", name, ours, ref, tol)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
+from oracles import record_close
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -24,14 +25,7 @@ ERRORS: dict[str, float] = {}
 
 
 def check_close(name, ours, ref, tol):
-    ours, ref = np.asarray(ours), np.asarray(ref)
-    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
-    err = float(np.abs(ours - ref).max()) if ours.size else 0.0
-    ERRORS[name] = max(ERRORS.get(name, 0.0), err)
-    if err > tol:
-        idx = np.argsort(np.abs(ours - ref).ravel())[::-1][:4]
-        pairs = [(float(ours.ravel()[i]), float(ref.ravel()[i])) for i in idx]
-        raise AssertionError(f"{name}: max |ours - torch| = {err:.3g} > {tol}; worst pairs {pairs}")
+    record_close(ERRORS, "torch", name, ours, ref, tol)
 
 
 def same_state(a: dict, b: dict):

@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 import pytest
+from oracles import assert_close
 
 from lstmkit import LSTM, LSTMCell, LSTMVariant
 from lstmkit.activations import DEFAULTS, get_activation
@@ -34,15 +35,8 @@ def rel_error(analytic, numeric, floor=REL_FLOOR):
 
 
 def check_close(actual, expected, atol, name="value"):
-    """Assert |actual - expected| <= atol; on failure show the first pairs and the max error."""
-    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
-    err = np.abs(actual - expected)
-    if err.size and err.max() > atol:
-        idx = np.argwhere(err > atol)[:5]
-        pairs = ", ".join(f"{tuple(i)}: {actual[tuple(i)]:.12g} vs {expected[tuple(i)]:.12g}" for i in idx)
-        raise AssertionError(f"{name}: max abs error {err.max():.3g} > {atol}; first: {pairs}")
-    return float(err.max()) if err.size else 0.0
+    """Assert |actual - expected| <= atol (the shared oracle); returns the max error."""
+    return assert_close(actual, expected, atol, name=name)
 
 
 class Problem:
