@@ -140,13 +140,13 @@ if kernels_numba.AVAILABLE:
     import numba
 
     _gemm, _matmul = kernels_numba._gemm, kernels_numba._matmul
-    _transposed_if_small = kernels_numba._transposed_if_small
+    _transposed = kernels_numba._transposed
 
     @numba.njit(cache=True)
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm):
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         _gemm(gemm, x2, False, W_ih, True, acts2)
-        W_hhT = _transposed_if_small(W_hh, hs.shape[1])
+        W_hhT = _transposed(W_hh)
         for t in range(hs.shape[0] - 1):
             _matmul(hs[t], W_hhT, W_hh, rec, gemm)
 

@@ -33,10 +33,10 @@ What is different from the reference, and why it is faster:
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
 * Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
-  :func:`_numpy_gemm`), on the weights as stored: one BLAS thread pool for lstmkit and the NumPy
-  code around it (two pools taking turns inside one loop fight for the cores). If that BLAS
+  :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two pools taking turns inside one loop fight for the cores). If that BLAS
   cannot be found, numba's ``np.dot`` (SciPy's BLAS) takes over. Products below
   ``SMALL_PRODUCT`` multiply-adds (tiny models, B=1) are a compiled loop, cheaper than a BLAS call.
+  The per-step products read W_hh^T and W_hr^T, transposed once per call (see :func:`_transposed`).
 
 numba (and SciPy, whose BLAS numba's ``np.dot`` needs) are optional: ``AVAILABLE`` says whether this module
 can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
@@ -358,12 +358,14 @@ if AVAILABLE:
                     o[n] += a0 * w0[n]
 
     @_jit
-    def _transposed_if_small(W, M):
-        """W^T as a C-contiguous copy when a product (M, W.shape[1]) @ W^T is small enough for the
-        loops of _matmul (the copy is then small too), else an empty (0, 0) array (BLAS reads W)."""
-        N, K = W.shape
-        if M * K * N > SMALL_PRODUCT:
-            return np.empty((0, 0), dtype=W.dtype)
+    def _transposed(W):
+        """W^T as a C-contiguous copy (N, K) -> (K, N), made once per call before the time loop.
+
+        Per step, h @ W^T with W^T stored (K, N) ("NN" for BLAS) measured 1.4-2.7x faster than the
+        same product on W as stored ("NT") at the recurrent shapes: (16, 64) @ (64, 256) 4.0 µs vs
+        10.9 µs, (64, 256) @ (256, 1024) 123 µs vs 187 µs (OpenBLAS, 2 cores). For the one large input
+        projection before the loop the layout makes no difference, so W_ih is read as stored.
+        """
         return np.ascontiguousarray(W.T)
 
     @_jit
@@ -384,8 +386,8 @@ if AVAILABLE:
         cs[0] = c0
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
-        W_hhT = _transposed_if_small(W_hh, B)  # (P, 4H) or (0, 0)
-        W_hrT = _transposed_if_small(W_hr, B)  # (H, P) or (0, 0)
+        W_hhT = _transposed(W_hh)  # (P, 4H)
+        W_hrT = _transposed(W_hr)  # (H, P), (0, 0) without projection
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
             _matmul(hs[t], W_hhT, W_hh, rec, gemm)  # h_{t-1} W_hh^T                        (B, 4H)
