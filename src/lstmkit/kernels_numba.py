@@ -33,8 +33,8 @@ What is different from the reference, and why it is faster:
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
 * Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
-  :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two pools taking turns inside one loop fight for the cores). If that BLAS
-  cannot be found, numba's ``np.dot`` (SciPy's BLAS) takes over. Products below
+  :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two
+  pools taking turns inside one loop fight for the cores). If that BLAS cannot be found, numba's ``np.dot`` (SciPy's BLAS) takes over. Products below
   ``SMALL_PRODUCT`` multiply-adds (tiny models, B=1) are a compiled loop, cheaper than a BLAS call.
   The per-step products read W_hh^T and W_hr^T, transposed once per call (see :func:`_transposed`).
 
