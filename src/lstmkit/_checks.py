@@ -8,6 +8,7 @@ only place that wording is produced (after PyTorch ``check_input`` and scikit-le
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,9 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
             exc=TypeError,
         )
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if finite and not np.isfinite(arr).all():
+    # the sum is finite when every value is (one pass, no temporary); only when it is not, whether
+    # from a nan/inf or from finite values overflowing, look value by value
+    if finite and not math.isfinite(np.add.reduce(arr, axis=None)) and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         fail(where, arg, "finite values", f"{arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
     return arr

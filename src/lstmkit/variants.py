@@ -85,6 +85,7 @@ Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -162,7 +163,7 @@ class LSTMVariant:
             dropconnect=_rate(o["dropconnect"], where, "dropconnect"),
         )
 
-    @property
+    @cached_property  # read on every forward; the options are frozen
     def is_plain(self) -> bool:
         """True when no option is set: the plain LSTM of :mod:`lstmkit.kernels`."""
         return self == LSTMVariant()
