@@ -146,7 +146,7 @@ if kernels_numba.AVAILABLE:
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm):
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         _gemm(gemm, x2, False, W_ih, True, acts2)
-        W_hhT = _transposed(W_hh)
+        W_hhT = _transposed(W_hh, hs.shape[1])
         for t in range(hs.shape[0] - 1):
             _matmul(hs[t], W_hhT, W_hh, rec, gemm)
 
@@ -320,7 +320,12 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
     else:
         y_o, h_o, c_o = sess.run(None, {"X": x, "h0": h0, "c0": h0})
     v = out["validation"]
-    for who, (y, h, c) in {"numpy": (y_r, h_r, c_r), "torch": (y_t.numpy(), h_t.numpy(), c_t.numpy()), "onnxruntime": (y_o, h_o, c_o)}.items():
+    peers = {"numpy": (y_r, h_r, c_r), "torch": (y_t.numpy(), h_t.numpy(), c_t.numpy()), "onnxruntime": (y_o, h_o, c_o)}
+    if case.streaming:  # lstmkit's streaming API, one step per call (what the stream cases time)
+        for who, m in (("stream", fast), ("numpy stream", ref)):
+            s = m.stream(case.B)
+            peers[who] = (np.stack([s.step(x[t]) for t in range(case.T)]), *s.state)
+    for who, (y, h, c) in peers.items():
         v[f"forward {who} vs fast"] = max(check(f"{case.name} y {who}", y, y_f, 1e-4), check(f"{case.name} h_n {who}", h, h_f, 1e-4), check(f"{case.name} c_n {who}", c, c_f, 1e-4))
 
     # validate the gradients: reference and torch against the fast path
@@ -353,7 +358,15 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
     if case.streaming:
         steps = [x[t : t + 1] for t in range(case.T)]
 
-        def lk_stream(m):
+        def lk_stream(m):  # LSTMStream: checks and set-up once, then one compiled step per call
+            def run():
+                s = m.stream(case.B)
+                for xs in steps:
+                    s.step(xs[0])
+
+            return run
+
+        def lk_forward_per_step(m):  # LSTM.forward on (1, B, I), the state passed back each call
             def run():
                 st = None
                 with m.no_grad():
@@ -373,7 +386,8 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
             for xs in steps:
                 _, h, c = sess.run(None, {"X": xs, "h0": h, "c0": c})
 
-        fns = {"lstmkit fwd": lk_stream(fast), "numpy fwd": lk_stream(ref), "torch fwd": torch_stream, "onnxruntime fwd": ort_stream}
+        fns = {"lstmkit fwd": lk_stream(fast), "numpy fwd": lk_stream(ref), "torch fwd": torch_stream, "onnxruntime fwd": ort_stream,
+               "lstmkit forward-per-step fwd": lk_forward_per_step(fast)}  # fmt: skip
     else:
 
         def lk_fwd(m):

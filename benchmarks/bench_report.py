@@ -110,7 +110,18 @@ def markdown(res: dict) -> str:
         )
     lines += [
         "",
-        "Step-by-step cases: the time is for all T steps, one call per step (B=1, state carried by the caller).",
+        "Step-by-step cases: the time is for all T steps, one call per step (B=1). lstmkit and numpy: "
+        "`LSTMStream.step` (`lstm.stream()`, the state kept in the stream); torch: the module on (1, 1, I) with the "
+        "state passed back; onnxruntime: `session.run` with the state passed back.",
+    ]
+    for r in res["cases"]:
+        if "lstmkit forward-per-step fwd" in r["ms"]:
+            per = r["ms"]["lstmkit forward-per-step fwd"]
+            lines.append(
+                f"- {r['case']['name']}: lstmkit's `LSTM.forward` called per step instead (state passed back, like torch): "
+                f"{per:.3f} ms, {per / r['ms']['torch fwd']:.2f}x torch, {per / r['ms']['onnxruntime fwd']:.2f}x onnxruntime."
+            )
+    lines += [
         "",
         "## Training (forward + backward of sum(y·w), dx included)",
         "",

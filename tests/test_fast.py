@@ -236,6 +236,11 @@ _NO_NUMBA = textwrap.dedent(
     y, (h, c) = m(np.ones((5, 2, 3), np.float32), lengths=[5, 3])
     dx, _ = m.backward(np.ones_like(y))
     assert dx.shape == (5, 2, 3) and np.isfinite(dx).all()
+    u = lstmkit.LSTM(3, 4, num_layers=2, seed=0, dtype=np.float64)
+    s = u.stream(2)  # streaming on the NumPy kernels
+    x = np.random.default_rng(0).normal(size=(4, 2, 3))
+    ys = np.stack([s.step(x[t]) for t in range(4)])
+    assert np.abs(ys - u(x)[0]).max() < 1e-12
     m.backend = "numba"
     try:
         m(np.ones((5, 2, 3), np.float32))

@@ -9,6 +9,7 @@ from .cell import LSTMCell, LSTMStep, RNNCell
 from .functional import sigmoid, softmax, tanh
 from .module import Module
 from .recurrent import LSTM, RNN
+from .stream import LSTMStream
 from .variants import LSTMVariant
 
 __version__ = "0.1.0"
@@ -29,6 +30,7 @@ from .text import TextGenerator  # noqa: E402
 __all__ = [
     "LSTM",
     "RNN",
+    "LSTMStream",
     "LSTMCell",
     "RNNCell",
     "LSTMStep",

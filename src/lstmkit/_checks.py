@@ -52,6 +52,19 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
     object inputs raise TypeError because silently treating labels or indices as features is a
     common mistake. Non-finite values raise ValueError when ``finite``.
     """
+    if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:  # the common case, cheaply
+        arr = x
+    else:
+        arr = _as_float_array(x, where, arg, dtype)
+    # the sum is finite when every value is (one pass, no temporary); only when it is not, whether
+    # from a nan/inf or from finite values overflowing, look value by value
+    if finite and not math.isfinite(np.add.reduce(arr, axis=None)) and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        fail(where, arg, "finite values", f"{arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def _as_float_array(x, where: str, arg: str, dtype: np.dtype) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind != "f":
         fail(
@@ -62,13 +75,7 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
             "Convert it with .astype(numpy.float32) or .astype(numpy.float64).",
             exc=TypeError,
         )
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    # the sum is finite when every value is (one pass, no temporary); only when it is not, whether
-    # from a nan/inf or from finite values overflowing, look value by value
-    if finite and not math.isfinite(np.add.reduce(arr, axis=None)) and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        fail(where, arg, "finite values", f"{arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
-    return arr
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def check_shape(arr: np.ndarray, expected: tuple, where: str, arg: str, fix: str = "") -> None:

@@ -336,10 +336,11 @@ if AVAILABLE:
         """
         M, K = a.shape
         if b.size == 0 or M * K * b.shape[1] > SMALL_PRODUCT:
-            if b.size > 0:
-                _gemm(gemm, a, False, b, False, out)
-            else:
+            # one row (B=1): BLAS is faster on W as stored, (1, 128) @ (128, 512) 2.0 µs vs 3.4 µs
+            if b.size == 0 or (M == 1 and bt.size > 0):
                 _gemm(gemm, a, False, bt, True, out)
+            else:
+                _gemm(gemm, a, False, b, False, out)
             return
         N = b.shape[1]
         K4 = K - K % 4
@@ -358,15 +359,58 @@ if AVAILABLE:
                     o[n] += a0 * w0[n]
 
     @_jit
-    def _transposed(W):
-        """W^T as a C-contiguous copy (N, K) -> (K, N), made once per call before the time loop.
+    def _transposed(W, M):
+        """W^T (K, N) as a C-contiguous copy for the per-step products (M, K) @ W^T, made once per call
+        before the time loop; or an empty (0, 0) array when W as stored serves better.
 
-        Per step, h @ W^T with W^T stored (K, N) ("NN" for BLAS) measured 1.4-2.7x faster than the
-        same product on W as stored ("NT") at the recurrent shapes: (16, 64) @ (64, 256) 4.0 µs vs
-        10.9 µs, (64, 256) @ (256, 1024) 123 µs vs 187 µs (OpenBLAS, 2 cores). For the one large input
-        projection before the loop the layout makes no difference, so W_ih is read as stored.
+        h @ W^T with W^T stored (K, N) ("NN" for BLAS) measured 1.4-2.7x faster than the same
+        product on W as stored ("NT") for batches: (16, 64) @ (64, 256) 4.0 µs vs 10.9 µs,
+        (64, 256) @ (256, 1024) 123 µs vs 187 µs (OpenBLAS, 2 cores); the loop of :func:`_matmul`
+        for small products wants W^T too. For one row (M = 1) of a product too large for that loop,
+        NT is the faster one ((1, 128) @ (128, 512): 2.0 µs vs 3.4 µs) and the copy is skipped.
         """
+        N, K = W.shape
+        if M == 1 and K * N > SMALL_PRODUCT:
+            return np.empty((0, 0), dtype=W.dtype)
         return np.ascontiguousarray(W.T)
+
+    @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
+    def _cell_row(z, zr, b, c_prev, c, r):
+        """One batch row of one step, in place: the gates from their pre-activations, then c_t, r_t.
+
+        z (4H,) holds x_t W_ih^T on entry and the activated gates i, f, g, o on exit; zr (4H,) is
+        h_{t-1} W_hh^T; b (4H,); c_prev, c, r (H,) (c may be c_prev itself: each unit reads its own).
+        Short loops from 0 over one row, each writing one array: the compiler vectorises these
+        (not one long loop reading and writing nine arrays).
+        """
+        H = c.shape[0]
+        for k in range(2 * H):
+            z[k] = _sigmoid(z[k] + b[k] + zr[k])  # i, f = σ(x W_ih^T + b + h_{t-1} W_hh^T)
+        for j in range(H):
+            z[2 * H + j] = _tanh(z[2 * H + j] + b[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
+        for j in range(H):
+            z[3 * H + j] = _sigmoid(z[3 * H + j] + b[3 * H + j] + zr[3 * H + j])  # o = σ(...)
+        for j in range(H):
+            c[j] = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]  # c_t = f * c_{t-1} + i * g
+        for j in range(H):
+            r[j] = z[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
+
+    @_jit
+    def _step(x, W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, h, c, zx, zr, r, gemm):
+        """One time step of one layer for a batch, in place: (h, c) <- the next state. Streaming.
+
+        x (B, I); W_ih (4H, I) and W_ihT its transpose (I, 4H); W_hh (4H, P), W_hhT (P, 4H); b (4H,);
+        W_hr (P, H) and W_hrT (H, P), both (0, 0) without projection; h (B, P), c (B, H) the
+        state; zx, zr (B, 4H) and r (B, H) scratch. After the call h holds h_t (r_t W_hr^T with
+        projection), c holds c_t and zx the activated gates.
+        """
+        proj = W_hr.shape[0] > 0
+        _matmul(x, W_ihT, W_ih, zx, gemm)  # x_t W_ih^T                                  (B, 4H)
+        _matmul(h, W_hhT, W_hh, zr, gemm)  # h_{t-1} W_hh^T                              (B, 4H)
+        for bb in range(x.shape[0]):
+            _cell_row(zx[bb], zr[bb], b, c[bb], c[bb], r[bb] if proj else h[bb])
+        if proj:
+            _matmul(r, W_hrT, W_hr, h, gemm)  # h_t = r_t W_hr^T                             (B, P)
 
     @_jit
     def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm):
@@ -386,8 +430,8 @@ if AVAILABLE:
         cs[0] = c0
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
-        W_hhT = _transposed(W_hh)  # (P, 4H)
-        W_hrT = _transposed(W_hr)  # (H, P), (0, 0) without projection
+        W_hhT = _transposed(W_hh, B)  # (P, 4H), or (0, 0): see _transposed
+        W_hrT = _transposed(W_hr, B)  # (H, P), or (0, 0) (also without projection)
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
             _matmul(hs[t], W_hhT, W_hh, rec, gemm)  # h_{t-1} W_hh^T                        (B, 4H)
@@ -396,20 +440,8 @@ if AVAILABLE:
                     cs[cn, bb] = cs[ct, bb]
                     hs[t + 1, bb] = hs[t, bb]
                     continue
-                # Short loops from 0 over one row, each writing one array: the compiler
-                # vectorises these (not one long loop reading and writing nine arrays).
-                z, zr, c_prev, c = acts[t, bb], rec[bb], cs[ct, bb], cs[cn, bb]
                 r = rs[t, bb] if proj else hs[t + 1, bb]  # r_t, = h_t without projection
-                for k in range(2 * H):
-                    z[k] = _sigmoid(z[k] + b[k] + zr[k])  # i, f = σ(Z_t + b + h_{t-1} W_hh^T)
-                for j in range(H):
-                    z[2 * H + j] = _tanh(z[2 * H + j] + b[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
-                for j in range(H):
-                    z[3 * H + j] = _sigmoid(z[3 * H + j] + b[3 * H + j] + zr[3 * H + j])  # o = σ(...)
-                for j in range(H):
-                    c[j] = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]  # c_t = f * c_{t-1} + i * g
-                for j in range(H):
-                    r[j] = z[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
+                _cell_row(acts[t, bb], rec[bb], b, cs[ct, bb], cs[cn, bb], r)
             if proj:
                 _matmul(rs[t], W_hrT, W_hr, hs[t + 1], gemm)  # h_t = r_t W_hr^T                 (B, P)
                 if masked:

@@ -189,6 +189,9 @@ class _Recurrent(Module):
         for arr, size, name in zip(hx, sizes, names):
             arr = check_float_array(arr, where, name, self.dtype)
             expected = (LD, B, size) if batched else (LD, size)
+            if arr.shape == expected:  # the common case: nothing else to look at
+                out.append(arr if batched else arr[:, None, :])
+                continue
             if arr.ndim != len(expected):
                 fail(where, name, f"a {len(expected)}-D array of shape {expected}", f"{arr.ndim}-D shape {arr.shape}")
             if arr.shape[0] != LD:
@@ -435,6 +438,17 @@ class LSTM(_Recurrent):
         if variant is not None and name in variants.LSTMVariant.__dataclass_fields__:
             return getattr(variant, name)
         return super().__getattr__(name)
+
+    def stream(self, batch_size: int = 1, state=None, *, unbatched: bool = False):
+        """An :class:`lstmkit.stream.LSTMStream` on this LSTM: inference one time step per call.
+
+        ``stream.step(x_t)`` takes x_t (B, I) and returns the last layer's h_t (B, P), keeping
+        (h, c) between calls; much cheaper per step than ``forward`` on a (1, B, I) input. The
+        weights are copied now: make a new stream after changing them.
+        """
+        from .stream import LSTMStream
+
+        return LSTMStream(self, batch_size, state, unbatched=unbatched)
 
     # -- variant parameters ----------------------------------------------------------------
     def _param_shapes(self) -> dict[str, tuple]:
