@@ -64,6 +64,7 @@ META = ("__meta__.npy", _npy(np.array("{}")))
         ([("__meta__.npy", _npy(np.array('{"a": Infinity}')))], "Infinity"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # the duplicate entry is the point of one case
 def test_refusals(tmp_path, entries, match):
     with pytest.raises(FileFormatError, match=match):
         load_arrays(_zip(tmp_path / "x.npz", entries))

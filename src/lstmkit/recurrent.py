@@ -210,7 +210,7 @@ class _Recurrent(Module):
         keep = self.requires_grad
         mask = None if lengths is None else (np.arange(T)[:, None] < lengths[None, :])[..., None].astype(self.dtype)
         rev = _reverse_index(T, lengths)
-        finals = [np.empty_like(s) for s in states]
+        finals = [[] for _ in states]  # per state: the kernels' final (B, S) of each layer and direction
         caches, drop_masks = [], []
         inp = x
         for layer in range(L):
@@ -219,8 +219,8 @@ class _Recurrent(Module):
                 row = layer * D + d
                 xin = inp if d == 0 else np.ascontiguousarray(_reverse(inp, rev))
                 y_d, fin, cache = self._dir_forward(layer, d, xin, [s[row] for s in states], mask, keep)
-                for f_arr, v in zip(finals, fin):
-                    f_arr[row] = v
+                for f_list, v in zip(finals, fin):
+                    f_list.append(v)
                 outs.append(y_d if d == 0 else _reverse(y_d, rev))
                 caches.append(cache)
             out = outs[0] if D == 1 else np.concatenate(outs, axis=2)
@@ -232,6 +232,8 @@ class _Recurrent(Module):
             drop_masks.append(drop)
             inp = out
         self._cache = (caches, drop_masks, rev, batched, x.shape) if keep else None
+        # (L*D, B, S); the kernels return fresh final states, so one of them can be viewed, not copied
+        finals = [f[0][None] if len(f) == 1 else np.stack(f) for f in finals]
         y = inp
         if not batched:
             return y[:, 0], self._pack_states([f[:, 0] for f in finals])
@@ -388,7 +390,10 @@ class LSTM(_Recurrent):
 
     def _kernels(self):
         """The kernel module for this layer's forward (see :func:`lstmkit.backends.select`)."""
-        return backends.select(self.backend, type(self).__name__)
+        memo = self.__dict__.get("_kernels_for")
+        if memo is None or memo[0] != self.backend:
+            memo = self.__dict__["_kernels_for"] = (self.backend, backends.select(self.backend, type(self).__name__))
+        return memo[1]
 
     def __init__(
         self,
