@@ -21,9 +21,11 @@ the work happens changes::
 
 What is different from the reference, and why it is faster:
 
-* The whole per-step loop runs compiled: no Python between steps. The elementwise work of one step
-  (three sigmoids, two tanh, the cell update) is five short loops per batch row, which the compiler
-  vectorises, instead of ~15 NumPy calls, each with its own temporaries.
+* The whole per-step loop runs compiled: no Python between steps. The elementwise work of one
+  step for one batch row is :func:`_cell_row` (forward) and :func:`_cell_row_backward` (its
+  backward), side by side: short loops over the row, each writing one array, which the compiler
+  vectorises (one loop writing several arrays is not vectorised: measured 6x slower), instead of
+  ~15 NumPy calls, each with its own temporaries.
 * σ and tanh come from one exponential written here (:func:`_exp_parts`: Cody-Waite range
   reduction and a Taylor polynomial, error ~1 ulp), so the compiler can vectorise the loop (numba's
   own ``exp`` is a scalar libm call). σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
@@ -33,13 +35,16 @@ What is different from the reference, and why it is faster:
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
 * Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
-  :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two
-  pools taking turns inside one loop fight for the cores). If that BLAS cannot be found, numba's ``np.dot`` (SciPy's BLAS) takes over. Products below
-  ``SMALL_PRODUCT`` multiply-adds (tiny models, B=1) are a compiled loop, cheaper than a BLAS call.
-  The per-step products read W_hh^T and W_hr^T, transposed once per call (see :func:`_transposed`).
+  :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two pools
+  taking turns inside one loop fight for the cores). If that BLAS cannot be found, numba's
+  ``np.dot`` (SciPy's BLAS) takes over. Products below ``SMALL_PRODUCT`` multiply-adds (tiny
+  models, B=1) are a compiled loop, cheaper than a BLAS call. The per-step products of a batch
+  read W_hh^T and W_hr^T, transposed once per call (see :func:`_transposed`).
+* :func:`_step` is one time step of one layer on state arrays updated in place: the kernel of
+  :class:`lstmkit.stream.LSTMStream` (streaming inference, one call per step).
 
-numba (and SciPy, whose BLAS numba's ``np.dot`` needs) are optional: ``AVAILABLE`` says whether this module
-can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
+numba (and SciPy, whose BLAS numba's ``np.dot`` needs) are optional: ``AVAILABLE`` says whether this
+module can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
 on disk (``cache=True``).
 
 Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H), G = 4H.
