@@ -44,8 +44,8 @@ What is different from the reference, and why it is faster:
   :class:`lstmkit.stream.LSTMStream` (streaming inference, one call per step).
 
 numba (and SciPy, whose BLAS numba's ``np.dot`` needs) are optional: ``AVAILABLE`` says whether this
-module can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are cached
-on disk (``cache=True``).
+module can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are
+cached on disk (``cache=True``).
 
 Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H), G = 4H.
 """
