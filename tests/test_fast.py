@@ -77,7 +77,7 @@ def test_kernels_match_reference(dt, P, lengths):
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
-@pytest.mark.parametrize("B,H,P", [(4, 24, 0), (8, 40, 30)])
+@pytest.mark.parametrize("B,H,P", [(4, 24, 0), (8, 40, 30), (1, 64, 0), (1, 64, 48)])  # B=1: BLAS on W as stored
 @pytest.mark.parametrize("blas", ["numpy", "scipy"])
 def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
     # Products above kn.SMALL_PRODUCT multiply-adds go to BLAS instead of the compiled loop:
@@ -87,7 +87,7 @@ def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
         pytest.skip("this NumPy's BLAS has no ILP64 CBLAS gemm that lstmkit can find")
     if blas == "scipy":
         monkeypatch.setattr(kn, "GEMM", {})
-    lengths = np.arange(B) % 5 + 1
+    lengths = np.arange(B) % 5 + 1 if B > 1 else None
     x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, T=5, B=B, I=3, H=H, P=P, lengths=lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
