@@ -10,8 +10,10 @@ gradients) are compared with the others; a mismatch stops the run.
 
 Per shape (T steps, B batch, I input, H hidden, L layers, D directions), float32:
 
-* lstmkit (``backend="numba"``, the fast path), lstmkit (``backend="numpy"``, the readable
-  reference), torch (forward under ``inference_mode``; training = forward + backward of
+* lstmkit (``backend="numba"``, the fast path, with ``lstmkit.set_num_threads(threads)``: a batch
+  large enough runs as blocks of rows on lstmkit's threads; where it does, lstmkit's default,
+  ``set_num_threads(1)``, is timed too and reported below the tables), lstmkit
+  (``backend="numpy"``, the readable reference), torch (forward under ``inference_mode``; training = forward + backward of
   ``sum(y * w)`` with a fixed random ``w``, dx included) and ONNX Runtime (forward only, an ONNX
   ``LSTM`` graph built here with ``onnx.helper``).
 * Implementations take turns in rounds (the order rotates each round); each turn starts after a
@@ -72,6 +74,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "src"))
 import lstmkit  # noqa: E402
 from lstmkit import kernels_numba  # noqa: E402
+from lstmkit import threads as lk_threads  # noqa: E402
 
 from bench_onnx import make_onnx_session  # noqa: E402  (benchmarks/ is the script's directory)
 from bench_report import markdown, plot  # noqa: E402
@@ -165,24 +168,44 @@ if kernels_numba.AVAILABLE:
 
 
 def floor_fn(case: Case, train: bool):
-    """A callable making exactly the fast path's matrix products for ``case`` (random operands)."""
+    """A callable making exactly the fast path's matrix products for ``case`` (random operands).
+
+    When lstmkit would split the batch into blocks of rows on its threads (lstmkit.threads), so
+    does the floor: per layer and direction, each block's products in its own thread.
+    """
     rng = np.random.default_rng(0)
     T, B, H, G = case.T, case.B, case.H, 4 * case.H
-    ops = []
+    n = lk_threads.n_blocks(B, G * H)
+    rows = [b1 - b0 for b0, b1 in zip(lk_threads.bounds(B, n), lk_threads.bounds(B, n)[1:])]
+    ops = []  # per layer and direction: per block, its operands
     for layer in range(case.L):
         i_l = case.I if layer == 0 else case.D * H
         for _ in range(case.D):
             f = lambda *s: rng.uniform(-0.1, 0.1, size=s).astype(np.float32)  # noqa: E731
-            ops.append((f(T * B, i_l), f(G, i_l), f(G, H), f(T * B, G), f(T + 1, B, H), f(B, G), f(T, B, G), f(B, H),
-                        f(G, i_l), f(G, H), f(T * B, i_l)))
+            ops.append([(f(T * b, i_l), f(G, i_l), f(G, H), f(T * b, G), f(T + 1, b, H), f(b, G), f(T, b, G), f(b, H),
+                         f(G, i_l), f(G, H), f(T * b, i_l)) for b in rows])  # fmt: skip
     gemm = kernels_numba.GEMM.get(np.dtype(np.float32), 0)  # the BLAS the fast path itself calls
 
+    def each_block(fn, blocks):
+        if len(blocks) == 1:
+            fn(blocks[0])
+        else:
+            lk_threads.in_parallel(lambda k: fn(blocks[k]), len(blocks))
+
+    def fwd(o):
+        x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o
+        _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm)
+
+    def bwd(o):
+        x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o
+        _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm)
+
     def run():
-        for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 in ops:
-            _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm)
+        for blocks in ops:
+            each_block(fwd, blocks)
         if train:
-            for x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 in reversed(ops):
-                _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm)
+            for blocks in reversed(ops):
+                each_block(bwd, blocks)
 
     return run
 
@@ -276,10 +299,11 @@ def saved_bytes_lstmkit(m) -> int:
     caches, drops, *_ = m._cache
     seen = {}
     for c in caches:
-        for v in vars(c).values():
-            if isinstance(v, np.ndarray):
-                base = v.base if isinstance(v.base, np.ndarray) else v  # a view counts its whole array
-                seen[id(base)] = base.nbytes
+        for part in getattr(c, "parts", [c]):  # a batch split into blocks: each block's cache
+            for v in vars(part).values():
+                if isinstance(v, np.ndarray):
+                    base = v.base if isinstance(v.base, np.ndarray) else v  # a view counts its whole array
+                    seen[id(base)] = base.nbytes
     for d in drops:
         if d is not None:
             seen[id(d)] = d.nbytes
@@ -419,9 +443,24 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
         def ort_fwd():
             sess.run(None, {"X": x, "h0": h0, "c0": h0})
 
+        def one_thread(fn):  # lstmkit's default: set_num_threads(1), a batch is one block, BLAS threads
+            def run():
+                n = lstmkit.get_num_threads()
+                lstmkit.set_num_threads(1)
+                try:
+                    fn()
+                finally:
+                    lstmkit.set_num_threads(n)
+
+            return run
+
         fns = {"lstmkit fwd": lk_fwd(fast), "numpy fwd": lk_fwd(ref), "torch fwd": torch_fwd, "onnxruntime fwd": ort_fwd}
         if case.train:
             fns.update({"lstmkit train": lk_train(fast), "numpy train": lk_train(ref), "torch train": torch_train})
+        if lk_threads.n_blocks(case.B, 4 * case.H * case.H) > 1:  # split: time the default beside it
+            fns["lstmkit 1-thread fwd"] = one_thread(lk_fwd(fast))
+            if case.train:
+                fns["lstmkit 1-thread train"] = one_thread(lk_train(fast))
         fns["floor fwd"] = floor_fn(case, train=False)
         if case.train:
             fns["floor train"] = floor_fn(case, train=True)
@@ -493,6 +532,7 @@ def main(args) -> int:
     threads = args.threads
     torch.set_num_threads(threads)
     numba.set_num_threads(threads)
+    lstmkit.set_num_threads(threads)  # batches large enough run as blocks on lstmkit's threads
     if not kernels_numba.AVAILABLE:
         print(f"the fast path cannot run: {kernels_numba.UNAVAILABLE_REASON}", file=sys.stderr)
         return 2

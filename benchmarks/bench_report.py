@@ -121,6 +121,16 @@ def markdown(res: dict) -> str:
                 f"- {r['case']['name']}: lstmkit's `LSTM.forward` called per step instead (state passed back, like torch): "
                 f"{per:.3f} ms, {per / r['ms']['torch fwd']:.2f}x torch, {per / r['ms']['onnxruntime fwd']:.2f}x onnxruntime."
             )
+    one = [r for r in res["cases"] if "lstmkit 1-thread fwd" in r["ms"]]
+    if one:
+        lines += ["", f"lstmkit above runs with `lstmkit.set_num_threads({res['environment']['threads']})`; with its default, `set_num_threads(1)` (one block, "
+                  "the products on NumPy's BLAS threads), in the same run:"]
+        for r in one:
+            ms = r["ms"]
+            line = f"- {r['case']['name']}: forward {ms['lstmkit 1-thread fwd']:.3f} ms ({ms['lstmkit 1-thread fwd'] / ms['torch fwd']:.2f}x torch)"
+            if "lstmkit 1-thread train" in ms:
+                line += f", training {ms['lstmkit 1-thread train']:.3f} ms ({ms['lstmkit 1-thread train'] / ms['torch train']:.2f}x torch)"
+            lines.append(line + ".")
     lines += [
         "",
         "## Training (forward + backward of sum(y·w), dx included)",

@@ -10,6 +10,7 @@ from .functional import sigmoid, softmax, tanh
 from .module import Module
 from .recurrent import LSTM, RNN
 from .stream import LSTMStream
+from .threads import get_num_threads, set_num_threads
 from .variants import LSTMVariant
 
 __version__ = "0.1.0"
@@ -31,6 +32,8 @@ __all__ = [
     "LSTM",
     "RNN",
     "LSTMStream",
+    "set_num_threads",
+    "get_num_threads",
     "LSTMCell",
     "RNNCell",
     "LSTMStep",

@@ -55,6 +55,6 @@ def for_cache(cache) -> ModuleType:
     Only the compiled kernels' own cache type goes to them; anything else is the reference's.
     """
     fast = _numba_kernels()
-    if fast.AVAILABLE and isinstance(cache, fast.FastLSTMCache):
+    if fast.AVAILABLE and isinstance(cache, (fast.FastLSTMCache, fast.SplitLSTMCache)):
         return fast
     return kernels

@@ -56,6 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import threads
+
 try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
     import numba
     import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot, the fallback, calls SciPy's BLAS)
@@ -86,6 +88,18 @@ class FastLSTMCache:
         return int(self.acts.nbytes + self.hs.nbytes + self.cs.nbytes + self.rs.nbytes + self.valid.nbytes)
 
 
+@dataclass
+class SplitLSTMCache:
+    """The caches of a forward whose batch ran as blocks of rows in parallel (:mod:`lstmkit.threads`):
+    rows ``bounds[k]:bounds[k+1]`` are in ``parts[k]``; the backward runs the same blocks."""
+
+    bounds: tuple  # (n+1,) row offsets 0 .. B
+    parts: list  # n FastLSTMCache
+
+    def nbytes(self) -> int:
+        return sum(p.nbytes() for p in self.parts)
+
+
 def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     """One direction of one LSTM layer over a whole sequence, compiled.
 
@@ -99,17 +113,43 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
         keep: keep the activations for backward (False: inference, nothing per step is kept).
     Returns:
         y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
+
+    With :func:`lstmkit.set_num_threads` above 1, a large enough batch runs as blocks of rows in
+    parallel threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`.
     """
     T, B, _ = x.shape
     H = W_hh.shape[0] // 4
     dt = x.dtype
-    b_ = _c(b, dt) if b is not None else np.zeros(4 * H, dtype=dt)
-    W_hr_ = _c(W_hr, dt) if W_hr is not None else _NONE[dt]
+    W = (_c(W_ih, dt), _c(W_hh, dt), _c(b, dt) if b is not None else np.zeros(4 * H, dtype=dt),
+         _c(W_hr, dt) if W_hr is not None else _NONE[dt])  # fmt: skip
+    gemm = GEMM.get(dt, 0)
+    n = threads.n_blocks(B, W_hh.size) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
+    if n == 1:
+        return _forward_block(x, *W, h0, c0, mask, keep, gemm)
+    bounds = threads.bounds(B, n)
+    y = np.empty((T, B, W_hh.shape[1]), dtype=dt)
+
+    def block(k):
+        rows = slice(bounds[k], bounds[k + 1])
+        m = None if mask is None else mask[:, rows]
+        y_k, h_k, c_k, cache_k = _forward_block(x[:, rows], *W, h0[rows], c0[rows], m, keep, gemm)
+        y[:, rows] = y_k
+        return h_k, c_k, cache_k
+
+    parts = threads.in_parallel(block, n)
+    h_T = np.concatenate([p[0] for p in parts])
+    c_T = np.concatenate([p[1] for p in parts])
+    return y, h_T, c_T, (SplitLSTMCache(bounds, [p[2] for p in parts]) if keep else None)
+
+
+def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm):
+    """:func:`lstm_forward` on one block of rows (the whole batch when it is not split);
+    W_hr (0, 0) when there is no projection."""
+    T, B, _ = x.shape
+    dt = W_ih.dtype
     valid = _valid(mask, T, B)
     x = _c(x, dt)
-    acts, hs, cs, rs = _forward(
-        x, _c(W_ih, dt), _c(W_hh, dt), b_, W_hr_, _c(h0, dt), _c(c0, dt), valid, bool(keep), GEMM.get(dt, 0)
-    )
+    acts, hs, cs, rs = _forward(x, W_ih, W_hh, b, W_hr, _c(h0, dt), _c(c0, dt), valid, bool(keep), gemm)
     if mask is not None:
         y = hs[1:] * mask
     else:  # inference: nothing else holds hs, y can be a view of it
@@ -121,23 +161,56 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     return y, h_T, c_T, FastLSTMCache(x, acts, hs, cs, rs, valid)
 
 
-def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: FastLSTMCache):
+def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
     """Back-propagation through time for :func:`lstm_forward`, compiled.
 
     Args:
         dy: (T, B, P) gradient of the loss w.r.t. y (ignored at padded steps).
         dh_T: (B, P), dc_T: (B, H) gradients w.r.t. the final states.
+        cache: what the forward returned: a :class:`FastLSTMCache`, or a :class:`SplitLSTMCache`,
+            whose blocks run again in parallel, their weight gradients summed in block order.
     Returns:
         dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,), dW_hr (P, H) or None,
         dh0 (B, P), dc0 (B, H).
     """
-    dt = cache.x.dtype
-    W_hr_ = _c(W_hr, dt) if W_hr is not None else _NONE[dt]
-    dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = _backward(
-        _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), _c(W_ih, dt), _c(W_hh, dt), W_hr_,
-        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, GEMM.get(dt, 0),
-    )  # fmt: skip
+    split = isinstance(cache, SplitLSTMCache)
+    dt = (cache.parts[0] if split else cache).x.dtype
+    W = (_c(W_ih, dt), _c(W_hh, dt), _c(W_hr, dt) if W_hr is not None else _NONE[dt])
+    gemm = GEMM.get(dt, 0)
+    if not split:
+        out = _backward_block(dy, dh_T, dc_T, *W, cache, gemm)
+    else:
+        bounds = cache.bounds
+        dx = np.empty((dy.shape[0], bounds[-1], W_ih.shape[1]), dtype=dt)
+
+        def block(k):
+            rows = slice(bounds[k], bounds[k + 1])
+            dx_k, *rest = _backward_block(dy[:, rows], dh_T[rows], dc_T[rows], *W, cache.parts[k], gemm)
+            dx[:, rows] = dx_k
+            return rest
+
+        parts = threads.in_parallel(block, len(cache.parts))
+        summed = [_sum_in_order([p[j] for p in parts]) for j in range(4)]  # dW_ih, dW_hh, db, dW_hr
+        out = (dx, *summed, np.concatenate([p[4] for p in parts]), np.concatenate([p[5] for p in parts]))
+    dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = out
     return dx, dW_ih, dW_hh, db, (dW_hr if W_hr is not None else None), dh0, dc0
+
+
+def _backward_block(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache, gemm):
+    """:func:`lstm_backward` on one block of rows; W_hr (0, 0) when there is no projection."""
+    dt = cache.x.dtype
+    return _backward(
+        _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), W_ih, W_hh, W_hr,
+        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm,
+    )  # fmt: skip
+
+
+def _sum_in_order(arrays):
+    """arrays[0] + arrays[1] + ..., always in this order (the same numbers every time)."""
+    total = arrays[0].copy()
+    for a in arrays[1:]:
+        total += a
+    return total
 
 
 def _c(a, dt):

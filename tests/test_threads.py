@@ -1,0 +1,121 @@
+"""lstmkit.set_num_threads: a batch run as blocks of rows in parallel gives the reference's numbers.
+
+Oracle: the NumPy reference kernels (themselves checked against PyTorch and finite differences)
+on the whole batch, float64 to 1e-12 and float32 to 1e-5, outputs, final states and every
+gradient. MIN_ROWS is lowered so that the small shapes here are split.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit import threads
+from oracles import assert_close
+
+kn = pytest.importorskip("lstmkit.kernels_numba")
+if not kn.AVAILABLE:  # pragma: no cover
+    pytest.skip(f"fast path unavailable: {kn.UNAVAILABLE_REASON}", allow_module_level=True)
+if threads._BLAS is None or not kn.GEMM:  # pragma: no cover
+    pytest.skip("NumPy's BLAS threads cannot be set here: batches are never split", allow_module_level=True)
+
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+@pytest.fixture
+def split(monkeypatch):
+    """Two threads, and blocks of as few as 2 rows (so that small test batches are split)."""
+    monkeypatch.setattr(threads, "MIN_ROWS", 2)
+    threads.set_num_threads(2)
+    yield
+    threads.set_num_threads(1)
+
+
+def _run(m, x, lengths, seed=2):
+    y, (h, c) = m(x, lengths=lengths)
+    rng = np.random.default_rng(seed)
+    dx, (dh, dc) = m.backward(rng.normal(size=y.shape).astype(m.dtype), (rng.normal(size=h.shape).astype(m.dtype), rng.normal(size=c.shape).astype(m.dtype)))
+    return {"y": y, "h_T": h, "c_T": c, "dx": dx, "dh0": dh, "dc0": dc, **{f"grad {k}": v for k, v in m.grads.items()}}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "kw, B",
+    [({}, 4), ({}, 7), ({"proj_size": 3}, 5), ({"num_layers": 2, "bidirectional": True}, 6), ({"batch_first": True}, 4)],
+)
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_split_batch_matches_reference(split, dtype, kw, B, with_lengths):
+    fast = lstmkit.LSTM(3, 5, dtype=dtype, seed=0, **kw)
+    ref = lstmkit.LSTM(3, 5, dtype=dtype, seed=0, **kw)
+    fast.backend, ref.backend = "numba", "numpy"
+    rng = np.random.default_rng(1)
+    T = 6
+    x = rng.normal(size=(B, T, 3) if kw.get("batch_first") else (T, B, 3)).astype(dtype)
+    lengths = rng.integers(1, T + 1, B) if with_lengths else None
+    assert threads.n_blocks(B, fast.weight_hh_l0.size) >= 2  # the case is split
+    got, want = _run(fast, x, lengths), _run(ref, x, lengths)
+    assert fast._cache is None  # consumed by backward
+    for k in want:
+        assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
+
+
+def test_split_forward_keeps_split_caches_and_inference_keeps_none(split):
+    m = lstmkit.LSTM(3, 5, seed=0)
+    m.backend = "numba"
+    x = np.ones((4, 6, 3), np.float32)
+    m(x)
+    (cache,) = m._cache[0]
+    assert isinstance(cache, kn.SplitLSTMCache) and cache.bounds == (0, 3, 6)
+    with m.no_grad():
+        m(x)
+    assert m._cache is None
+
+
+def test_same_setting_same_numbers(split):
+    m = lstmkit.LSTM(3, 5, seed=0, dtype=np.float32)
+    m.backend = "numba"
+    x = np.random.default_rng(0).normal(size=(5, 9, 3)).astype(np.float32)
+    a, b = _run(m, x, None), (m.zero_grad(), _run(m, x, None))[1]
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_blas_threads_set_back_even_when_a_block_fails(split):
+    get, _ = threads._BLAS
+    before = get()
+
+    def block(k):
+        assert get() == 1  # NumPy's BLAS single-threaded while the blocks run
+        if k == 1:
+            raise RuntimeError("block 1 failed")
+        return k
+
+    with pytest.raises(RuntimeError, match="block 1 failed"):
+        threads.in_parallel(block, 2)
+    assert get() == before
+    assert threads.in_parallel(lambda k: k * 10, 3) == [0, 10, 20]
+    assert get() == before
+
+
+def test_when_a_batch_is_split(monkeypatch):
+    monkeypatch.setattr(threads, "MIN_ROWS", 8)
+    threads.set_num_threads(1)
+    assert threads.n_blocks(64, 64 * 256) == 1  # the default: never
+    threads.set_num_threads(4)
+    try:
+        assert threads.n_blocks(64, 256 * 64) == 4
+        assert threads.n_blocks(16, 256 * 64) == 2  # at least MIN_ROWS rows per block
+        assert threads.n_blocks(15, 256 * 64) == 1
+        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1) == 1  # large W_hh: one block
+        assert threads.bounds(10, 3) == (0, 3, 6, 10)
+    finally:
+        threads.set_num_threads(1)
+    assert lstmkit.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2", None])
+def test_set_num_threads_names_what_it_expected(bad):
+    with pytest.raises(ValueError, match=r"set_num_threads.*n.*positive integer"):
+        lstmkit.set_num_threads(bad)
+    assert lstmkit.get_num_threads() == 1
