@@ -145,7 +145,7 @@ if kernels_numba.AVAILABLE:
     _gemm, _matmul = kernels_numba._gemm, kernels_numba._matmul
     _transposed = kernels_numba._transposed
 
-    @numba.njit(cache=True)
+    @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm):
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         _gemm(gemm, x2, False, W_ih, True, acts2)
@@ -153,7 +153,7 @@ if kernels_numba.AVAILABLE:
         for t in range(hs.shape[0] - 1):
             _matmul(hs[t], W_hhT, W_hh, rec, gemm)
 
-    @numba.njit(cache=True)
+    @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm):
         """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
         T = dz_all.shape[0]

@@ -78,9 +78,10 @@ def markdown(res: dict) -> str:
         f"numpy {env['numpy']}, numba {env['numba']}, torch {env['torch']}, onnxruntime {env['onnxruntime']}, Python {env['python']}.",
         *(
             ["", f"**Warning: the machine was busy (1-min load average {env['load_before'].split()[0]} before the run, "
-                 f"{env['load_after'].split()[0]} after, on {env['cores']} cores).** Multi-threaded BLAS and OpenMP "
+                 f"on {env['cores']} cores).** Multi-threaded BLAS and OpenMP "
                  "slow down by large, erratic factors when other processes share the cores; rerun on a quiet machine.", ""]
-            if max(float(env["load_before"].split()[0]), float(env["load_after"].split()[0])) > 0.5 * env["threads"]
+            # the load before the run only: the one after counts the benchmark's own threads
+            if float(env["load_before"].split()[0]) > 0.5 * env["threads"]
             else [""]
         ),
         f"GEMM ceiling (NumPy matmul {tuple(res['ceiling']['shape'])}): **{res['ceiling']['GFLOP/s']:.1f} GFLOP/s**.",
