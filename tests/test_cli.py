@@ -36,3 +36,15 @@ def test_no_command_prints_help_and_usage_code(capsys):
 def test_python_dash_m_and_version():
     r = subprocess.run([sys.executable, "-m", "lstmkit", "--version"], capture_output=True, text=True, check=True)
     assert r.stdout.startswith("lstmkit ")
+
+
+def test_threads_option_applies_for_the_command_and_is_set_back(monkeypatch, capsys):
+    import lstmkit
+    import lstmkit.commands.demo as demo
+
+    seen = []
+    monkeypatch.setattr(demo, "run", lambda args: seen.append(lstmkit.get_num_threads()) or 0)
+    assert main(["--threads", "2", "demo"]) == 0
+    assert seen == [2] and lstmkit.get_num_threads() == 1
+    assert main(["--threads", "0", "demo"]) == 1
+    assert "set_num_threads" in capsys.readouterr().err and seen == [2]

@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="let the compiled kernels run a batch as N blocks on N threads (lstmkit.set_num_threads; default 1)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modpath in COMMANDS.items():
         mod = importlib.import_module(modpath)
@@ -71,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return Exit.USAGE
     show_tb = args.traceback or os.environ.get("LSTMKIT_TRACEBACK") == "1"
+    from .threads import get_num_threads, set_num_threads
+
+    threads_before = get_num_threads()
     try:
+        if args.threads is not None:
+            set_num_threads(args.threads)
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("lstmkit: interrupted", file=sys.stderr)
@@ -84,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             msg = f"{exc.strerror}: {exc.filename}"
         print(f"lstmkit: error: {msg}", file=sys.stderr)
         return Exit.ERROR
+    finally:
+        set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
 
 
 def entry() -> None:
