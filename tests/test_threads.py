@@ -119,3 +119,22 @@ def test_set_num_threads_names_what_it_expected(bad):
     with pytest.raises(ValueError, match=r"set_num_threads.*n.*positive integer"):
         lstmkit.set_num_threads(bad)
     assert lstmkit.get_num_threads() == 1
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
+def test_a_forked_child_runs_split_batches_with_its_own_pool(split):
+    import multiprocessing as mp
+
+    m = lstmkit.LSTM(3, 5, seed=0, dtype=np.float64)
+    m.backend = "numba"
+    x = np.random.default_rng(0).normal(size=(4, 6, 3))
+    y, _ = m(x)  # the parent's pool exists now
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        y_child = pool.apply_async(_forward_in_child, (m, x)).get(timeout=60)
+    np.testing.assert_array_equal(y_child, y)
+
+
+def _forward_in_child(m, x):
+    threads.set_num_threads(2)
+    return m(x)[0]

@@ -390,10 +390,7 @@ class LSTM(_Recurrent):
 
     def _kernels(self):
         """The kernel module for this layer's forward (see :func:`lstmkit.backends.select`)."""
-        memo = self.__dict__.get("_kernels_for")
-        if memo is None or memo[0] != self.backend:
-            memo = self.__dict__["_kernels_for"] = (self.backend, backends.select(self.backend, type(self).__name__))
-        return memo[1]
+        return backends.select(self.backend, type(self).__name__)
 
     def __init__(
         self,

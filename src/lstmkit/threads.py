@@ -27,6 +27,7 @@ number of rows); the same thread setting gives the same numbers every time.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,6 +40,17 @@ MAX_WEIGHTS = 1 << 17  # elements of W_hh (4H * P), at most (512 KiB in float32)
 
 _state = {"threads": 1, "pool": None}
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # a forked child has none of the parent's threads: a pool made there, a lock held there,
+    # would never come free; the child makes its own on first use
+    global _lock
+    _lock = threading.Lock()
+    _state["pool"] = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_num_threads(n: int) -> None:
