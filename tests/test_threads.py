@@ -85,14 +85,21 @@ def test_blas_threads_set_back_even_when_a_block_fails(split):
     get, _ = threads._BLAS
     before = get()
 
+    import time
+
+    finished = []
+
     def block(k):
         assert get() == 1  # NumPy's BLAS single-threaded while the blocks run
-        if k == 1:
-            raise RuntimeError("block 1 failed")
+        if k == 0:
+            raise RuntimeError("block 0 failed")
+        time.sleep(0.05)
+        finished.append(k)
         return k
 
-    with pytest.raises(RuntimeError, match="block 1 failed"):
+    with pytest.raises(RuntimeError, match="block 0 failed"):
         threads.in_parallel(block, 2)
+    assert finished == [1]  # the other block had finished before the error came out
     assert get() == before
     assert threads.in_parallel(lambda k: k * 10, 3) == [0, 10, 20]
     assert get() == before

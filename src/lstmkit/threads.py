@@ -29,7 +29,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -89,11 +89,13 @@ def in_parallel(fn, n: int) -> list:
             pool = _state["pool"] = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="lstmkit")
         before = get_threads()
         set_threads(1)
+        futures = []
         try:
             futures = [pool.submit(fn, k) for k in range(1, n)]
             first = fn(0)
             return [first] + [f.result() for f in futures]
         finally:
+            wait(futures)  # no block still running when this returns or raises
             set_threads(before)
 
 
