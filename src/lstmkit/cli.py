@@ -15,6 +15,7 @@ import sys
 from enum import IntEnum
 
 from . import __version__
+from .threads import get_num_threads, set_num_threads
 
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
 COMMANDS: dict[str, str] = {
@@ -75,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return Exit.USAGE
     show_tb = args.traceback or os.environ.get("LSTMKIT_TRACEBACK") == "1"
-    from .threads import get_num_threads, set_num_threads
-
     threads_before = get_num_threads()
     try:
         if args.threads is not None:

@@ -190,7 +190,8 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
             return rest
 
         parts = threads.in_parallel(block, len(cache.parts))
-        summed = [_sum_in_order([p[j] for p in parts]) for j in range(4)]  # dW_ih, dW_hh, db, dW_hr
+        # dW_ih, dW_hh, db, dW_hr summed over the blocks, always in block order (the same numbers every time)
+        summed = [sum((p[j] for p in parts[1:]), parts[0][j]) for j in range(4)]
         out = (dx, *summed, np.concatenate([p[4] for p in parts]), np.concatenate([p[5] for p in parts]))
     dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = out
     return dx, dW_ih, dW_hh, db, (dW_hr if W_hr is not None else None), dh0, dc0
@@ -203,14 +204,6 @@ def _backward_block(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache, gemm):
         _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), W_ih, W_hh, W_hr,
         cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm,
     )  # fmt: skip
-
-
-def _sum_in_order(arrays):
-    """arrays[0] + arrays[1] + ..., always in this order (the same numbers every time)."""
-    total = arrays[0].copy()
-    for a in arrays[1:]:
-        total += a
-    return total
 
 
 def _c(a, dt):
@@ -408,17 +401,17 @@ if AVAILABLE:
         """out = a @ b for C-contiguous a (M, K) and out (M, N).
 
         The matrix comes as b (K, N) and/or bt = b^T (N, K), both C-contiguous, either one empty
-        (0, 0) when not at hand. Large products go to BLAS (on whichever is given: a weight in
-        its stored layout, so nothing is transposed per call); small ones, where a BLAS call costs
-        more than the work, are done here as rows of axpys on b, vectorised over N.
+        (0, 0) when not at hand. Large products go to BLAS, on b when given ("NN"), else on bt
+        ("NT"): which one the callers hold is decided once per call by :func:`_transposed`. Small
+        ones, where a BLAS call costs more than the work, are done here as rows of axpys on b,
+        vectorised over N.
         """
         M, K = a.shape
         if b.size == 0 or M * K * b.shape[1] > SMALL_PRODUCT:
-            # one row (B=1): BLAS is faster on W as stored, (1, 128) @ (128, 512) 2.0 µs vs 3.4 µs
-            if b.size == 0 or (M == 1 and bt.size > 0):
-                _gemm(gemm, a, False, bt, True, out)
-            else:
+            if b.size > 0:
                 _gemm(gemm, a, False, b, False, out)
+            else:
+                _gemm(gemm, a, False, bt, True, out)
             return
         N = b.shape[1]
         K4 = K - K % 4
@@ -503,8 +496,8 @@ if AVAILABLE:
     def _step(x, W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, h, c, zx, zr, r, gemm):
         """One time step of one layer for a batch, in place: (h, c) <- the next state. Streaming.
 
-        x (B, I); W_ih (4H, I) and W_ihT its transpose (I, 4H); W_hh (4H, P), W_hhT (P, 4H); b (4H,);
-        W_hr (P, H) and W_hrT (H, P), both (0, 0) without projection; h (B, P), c (B, H) the
+        x (B, I); W_ih (4H, I); W_hh (4H, P); b (4H,); W_hr (P, H), (0, 0) without projection;
+        W_ihT, W_hhT, W_hrT their transposes from :func:`_transposed` (or (0, 0)); h (B, P), c (B, H) the
         state; zx, zr (B, 4H) and r (B, H) scratch. After the call h holds h_t (r_t W_hr^T with
         projection), c holds c_t and zx the activated gates.
         """

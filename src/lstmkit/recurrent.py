@@ -189,16 +189,15 @@ class _Recurrent(Module):
         for arr, size, name in zip(hx, sizes, names):
             arr = check_float_array(arr, where, name, self.dtype)
             expected = (LD, B, size) if batched else (LD, size)
-            if arr.shape == expected:  # the common case: nothing else to look at
-                out.append(arr if batched else arr[:, None, :])
-                continue
-            if arr.ndim != len(expected):
-                fail(where, name, f"a {len(expected)}-D array of shape {expected}", f"{arr.ndim}-D shape {arr.shape}")
-            if arr.shape[0] != LD:
-                fail(where, name, f"first dimension num_layers*num_directions = {LD}", f"shape {arr.shape}")
-            if batched and arr.shape[1] != B:
-                fail(where, name, f"batch size {B} (as x) in dimension 1", f"shape {arr.shape}")
-            check_shape(arr, expected, where, name)
+            if arr.shape != expected:  # say which dimension is wrong
+                if arr.ndim != len(expected):
+                    fail(where, name, f"a {len(expected)}-D array of shape {expected}",
+                         f"{arr.ndim}-D shape {arr.shape}")  # fmt: skip
+                if arr.shape[0] != LD:
+                    fail(where, name, f"first dimension num_layers*num_directions = {LD}", f"shape {arr.shape}")
+                if batched and arr.shape[1] != B:
+                    fail(where, name, f"batch size {B} (as x) in dimension 1", f"shape {arr.shape}")
+                check_shape(arr, expected, where, name)
             out.append(arr if batched else arr[:, None, :])
         return out
 

@@ -70,20 +70,24 @@ class LSTMStream:
         self._fast = backends.select(lstm.backend, where) is not kernels
         L, B, H, P = lstm.num_layers, self.batch_size, lstm.hidden_size, lstm.output_size
         dt = self.dtype
+        if self._fast:
+            from . import kernels_numba
+
+            self._step_kernel = kernels_numba._step
+            self._gemm = kernels_numba.GEMM.get(np.dtype(dt), 0)
+            transposed = lambda W: kernels_numba._transposed(W, B)  # noqa: E731  (W^T, or (0, 0) where W serves)
         self._layers = []  # per layer: the weights as the kernels want them, and scratch
         for layer in range(L):
             W_ih, W_hh, b, W_hr, _ = lstm._weights(layer, 0)
             W_ih, W_hh = W_ih.copy(), W_hh.copy()
             b = b.copy() if b is not None else np.zeros(4 * H, dtype=dt)
             W_hr = W_hr.copy() if W_hr is not None else np.zeros((0, 0), dtype=dt)
-            T_ = lambda W: np.ascontiguousarray(W.T)  # noqa: E731
-            scratch = (np.empty((B, 4 * H), dt), np.empty((B, 4 * H), dt), np.empty((B, H), dt))
-            self._layers.append((W_ih, T_(W_ih), W_hh, T_(W_hh), b, W_hr, T_(W_hr), scratch))
-        if self._fast:
-            from . import kernels_numba
-
-            self._step_kernel = kernels_numba._step
-            self._gemm = kernels_numba.GEMM.get(np.dtype(dt), 0)
+            if self._fast:
+                scratch = (np.empty((B, 4 * H), dt), np.empty((B, 4 * H), dt), np.empty((B, H), dt))  # zx, zr, r
+                Ts = (transposed(W_ih), transposed(W_hh), transposed(W_hr))
+            else:
+                scratch, Ts = None, (None, None, None)
+            self._layers.append((W_ih, Ts[0], W_hh, Ts[1], b, W_hr, Ts[2], scratch))
         self._h = np.zeros((L, B, P), dtype=dt)
         self._c = np.zeros((L, B, H), dtype=dt)
         self.reset(state)
@@ -122,10 +126,10 @@ class LSTMStream:
         inp = x.reshape(1, -1) if self.unbatched else x
         if not inp.flags.writeable:  # the compiled step takes writeable arrays (one signature)
             inp = inp.copy()
-        for layer, (W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, (zx, zr, r)) in enumerate(self._layers):
+        for layer, (W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, scratch) in enumerate(self._layers):
             h, c = self._h[layer], self._c[layer]
             if self._fast:
-                self._step_kernel(inp, W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, h, c, zx, zr, r, self._gemm)
+                self._step_kernel(inp, W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, h, c, *scratch, self._gemm)
             else:  # the NumPy reference on a sequence of one step
                 _, h_t, c_t, _ = kernels.lstm_forward(
                     inp[None], W_ih, W_hh, b, W_hr if W_hr.size else None, h, c, None, False
