@@ -142,7 +142,7 @@ def make_torch(case: Case, state: dict):
 if kernels_numba.AVAILABLE:
     import numba
 
-    _gemm, _matmul = kernels_numba._gemm, kernels_numba._matmul
+    _gemm, _matmul, _is_small = kernels_numba._gemm, kernels_numba._matmul, kernels_numba._is_small
     _transposed = kernels_numba._transposed
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
@@ -150,16 +150,18 @@ if kernels_numba.AVAILABLE:
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         _gemm(gemm, x2, False, W_ih, True, acts2)
         W_hhT = _transposed(W_hh, hs.shape[1])
+        small = _is_small(hs.shape[1], W_hhT)
         for t in range(hs.shape[0] - 1):
-            _matmul(hs[t], W_hhT, W_hh, rec, gemm)
+            _matmul(hs[t], W_hhT, W_hh, rec, gemm, small)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm):
         """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
         T = dz_all.shape[0]
         none = np.empty((0, 0), dtype=dz_all.dtype)
+        small = _is_small(dz_all.shape[1], W_hh)
         for t in range(T - 1, -1, -1):
-            _matmul(dz_all[t], W_hh, none, dh_next, gemm)
+            _matmul(dz_all[t], W_hh, none, dh_next, gemm, small)
         G = dz_all.shape[2]
         dZ = dz_all.reshape(T * dz_all.shape[1], G)
         _gemm(gemm, dZ, True, x2, False, dW_ih)

@@ -265,6 +265,24 @@ def test_inference_keeps_no_cache_and_gradients_accumulate():
     assert all(not g.any() for g in m.grads.values())
 
 
+def test_no_grad_restores_requires_grad_even_on_error_and_nests():
+    m = lstmkit.LSTM(2, 3, seed=0)
+    with m.no_grad() as inner:
+        assert inner is m and m.requires_grad is False
+        with m.no_grad():
+            assert m.requires_grad is False
+        assert m.requires_grad is False  # the inner block gives back what it found
+    assert m.requires_grad is True
+    with pytest.raises(ValueError, match="x"):
+        with m.no_grad():
+            m(np.ones((4, 1, 5)))  # wrong input size
+    assert m.requires_grad is True
+    m.requires_grad = False
+    with m.no_grad():
+        pass
+    assert m.requires_grad is False  # not forced back to True
+
+
 def test_float32_stays_float32():
     m = lstmkit.LSTM(2, 3, num_layers=2, proj_size=2, seed=0)
     y, (h, c) = m(np.ones((4, 2, 2)))  # float64 input is cast to the module's dtype

@@ -7,7 +7,6 @@ PyTorch, and are zeroed in one place, :meth:`Module.zero_grad`.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -105,12 +104,27 @@ class Module:
         """Evaluation mode: dropout is off. Returns self."""
         return self.train(False)
 
-    @contextmanager
-    def no_grad(self):
-        """Within this block forward keeps no activations for backward (inference only)."""
-        previous = self.requires_grad
-        self.requires_grad = False
-        try:
-            yield self
-        finally:
-            self.requires_grad = previous
+    def no_grad(self) -> "_NoGrad":
+        """``with module.no_grad():`` forward keeps no activations for backward (inference only).
+
+        ``requires_grad`` is False inside the block and back to what it was after, even on error.
+        """
+        return _NoGrad(self)
+
+
+class _NoGrad:
+    """The context of :meth:`Module.no_grad`: a class rather than a ``@contextmanager`` generator,
+    which costs ~1.5 µs per use, as much as a tiny model's forward saves by it."""
+
+    __slots__ = ("module", "previous")
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+
+    def __enter__(self) -> Module:
+        self.previous = self.module.requires_grad
+        self.module.requires_grad = False
+        return self.module
+
+    def __exit__(self, *exc) -> None:
+        self.module.requires_grad = self.previous
