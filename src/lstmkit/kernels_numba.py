@@ -25,7 +25,10 @@ What is different from the reference, and why it is faster:
   step for one batch row is :func:`_cell_row` (forward) and :func:`_cell_row_backward` (its
   backward), side by side: short loops over the row, each writing one array, which the compiler
   vectorises (one loop writing several arrays is not vectorised: measured 6x slower), instead of
-  ~15 NumPy calls, each with its own temporaries.
+  ~15 NumPy calls, each with its own temporaries. They index the rows of the kernel's arrays
+  rather than take slices of them (a slice costs reference counting on every call).
+* Small per-step products (tiny models, B=1) are a loop inlined into the time loop, the choice
+  between it and BLAS made once per call (:func:`_matmul`, :func:`_is_small`).
 * σ and tanh come from one exponential written here (:func:`_exp_parts`: Cody-Waite range
   reduction and a Taylor polynomial, error ~1 ulp), so the compiler can vectorise the loop (numba's
   own ``exp`` is a scalar libm call). σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
@@ -148,17 +151,12 @@ def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm):
     T, B, _ = x.shape
     dt = W_ih.dtype
     valid = _valid(mask, T, B)
-    x = _c(x, dt)
-    acts, hs, cs, rs = _forward(x, W_ih, W_hh, b, W_hr, _c(h0, dt), _c(c0, dt), valid, bool(keep), gemm)
-    if mask is not None:
-        y = hs[1:] * mask
-    else:  # inference: nothing else holds hs, y can be a view of it
-        y = hs[1:].copy() if keep else hs[1:]
-    h_T = hs[T].copy()
-    c_T = cs[T if keep else T % 2].copy()
+    x, h0, c0 = _c(x, dt), _c(h0, dt), _c(c0, dt)
     if not keep:
-        return y, h_T, c_T, None
-    return y, h_T, c_T, FastLSTMCache(x, acts, hs, cs, rs, valid)
+        return (*_infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm), None)
+    acts, hs, cs, rs = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, True, gemm)
+    y = hs[1:] * mask if mask is not None else hs[1:].copy()
+    return y, hs[T].copy(), cs[T].copy(), FastLSTMCache(x, acts, hs, cs, rs, valid)
 
 
 def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
@@ -208,19 +206,21 @@ def _backward_block(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache, gemm):
 
 def _c(a, dt):
     """a as a C-contiguous, writeable array of dtype dt (one compiled signature per dtype)."""
-    if a.dtype == dt and a.flags.c_contiguous and a.flags.writeable:
+    flags = a.flags
+    if flags.c_contiguous and flags.writeable and a.dtype == dt:
         return a
     return np.require(a, dtype=dt, requirements=("C", "W"))
 
 
 # "absent" markers for the compiled kernels (no projection, no mask): empty, never written
-_NONE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64, np.uint8)}
+_NONE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64)}
+_NO_MASK = np.zeros((0, 0), dtype=np.uint8)
 
 
 def _valid(mask, T, B):
     """(T, B, 1) 0/1 mask -> (T, B) uint8, or an empty (0, 0) array for 'every step is valid'."""
     if mask is None:
-        return _NONE[np.dtype(np.uint8)]
+        return _NO_MASK
     return np.ascontiguousarray(mask.reshape(T, B) != 0, dtype=np.uint8)
 
 
@@ -459,51 +459,57 @@ if AVAILABLE:
         return np.ascontiguousarray(W.T)
 
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-    def _cell_row(z, zr, b, c_prev, c, r):
-        """One batch row of one step, in place: the gates from their pre-activations, then c_t, r_t.
+    def _cell_row(Z, t, bb, R, b, C, cp, cn, Rt, rt):
+        """Batch row bb of one step, in place: the gates from their pre-activations, then c_t, r_t.
 
-        z (4H,) holds x_t W_ih^T on entry and the activated gates i, f, g, o on exit; zr (4H,) is
-        h_{t-1} W_hh^T; b (4H,); c_prev, c, r (H,) (c may be c_prev itself: each unit reads its own).
+        Z[t, bb] (4H,) holds x_t W_ih^T on entry and the activated gates i, f, g, o on exit;
+        R[bb] (4H,) is h_{t-1} W_hh^T; b (4H,); C[cp, bb] (H,) is c_{t-1} and C[cn, bb] gets c_t
+        (cn may be cp: each unit reads its own); Rt[rt, bb] (H,) gets r_t. Z, C, Rt are 3-D, R 2-D.
+        The rows are indexed, not sliced: a slice per argument costs a reference-count increment
+        and decrement per call (measured ~45 ns a row, a third of a row's work at H = 20).
         Short loops from 0 over one row, each writing one array: the compiler vectorises these
         (not one long loop reading and writing nine arrays).
         """
-        H = c.shape[0]
-        for k in range(2 * H):
-            z[k] = _sigmoid(z[k] + b[k] + zr[k])  # i, f = σ(x W_ih^T + b + h_{t-1} W_hh^T)
-        for j in range(H):
-            z[2 * H + j] = _tanh(z[2 * H + j] + b[2 * H + j] + zr[2 * H + j])  # g = tanh(...) = c~_t
-        for j in range(H):
-            z[3 * H + j] = _sigmoid(z[3 * H + j] + b[3 * H + j] + zr[3 * H + j])  # o = σ(...)
-        for j in range(H):
-            c[j] = z[H + j] * c_prev[j] + z[j] * z[2 * H + j]  # c_t = f * c_{t-1} + i * g
-        for j in range(H):
-            r[j] = z[3 * H + j] * _tanh(c[j])  # r_t = o * tanh(c_t)
+        H = C.shape[2]
+        i, f, g, o = 0, H, 2 * H, 3 * H  # where each gate's H units start in a row of Z
+        for k in range(2 * H):  # i, f = σ(x W_ih^T + b + h_{t-1} W_hh^T)
+            Z[t, bb, i + k] = _sigmoid(Z[t, bb, i + k] + b[i + k] + R[bb, i + k])
+        for j in range(H):  # g = tanh(...) = c~_t
+            Z[t, bb, g + j] = _tanh(Z[t, bb, g + j] + b[g + j] + R[bb, g + j])
+        for j in range(H):  # o = σ(...)
+            Z[t, bb, o + j] = _sigmoid(Z[t, bb, o + j] + b[o + j] + R[bb, o + j])
+        for j in range(H):  # c_t = f * c_{t-1} + i * g
+            C[cn, bb, j] = Z[t, bb, f + j] * C[cp, bb, j] + Z[t, bb, i + j] * Z[t, bb, g + j]
+        for j in range(H):  # r_t = o * tanh(c_t)
+            Rt[rt, bb, j] = Z[t, bb, o + j] * _tanh(C[cn, bb, j])
 
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-    def _cell_row_backward(a, c, c_prev, dcn, dr, dz, tc, dc):
-        """Backward of :func:`_cell_row` for one batch row of one step.
+    def _cell_row_backward(A, t, bb, C, DCN, DR, DZ, tc, dc):
+        """Backward of :func:`_cell_row` for batch row bb of step t.
 
-        a (4H,) the activated gates i, f, g, o; c, c_prev (H,) c_t and c_{t-1}; dcn (H,) dL/dc_t
-        from step t+1 on entry, dL/dc_{t-1} (= dc_t * f) on exit; dr (H,) dL/dr_t; dz (4H,) out:
-        dL/dz_t. tc, dc (H,) scratch. One short loop per array written, as in the forward: one
-        loop writing five arrays is not vectorised (measured 6x slower at (64, 256)).
+        A[t, bb] (4H,) the activated gates i, f, g, o; C[t + 1, bb], C[t, bb] (H,) c_t and c_{t-1};
+        DCN[bb] (H,) dL/dc_t from step t+1 on entry, dL/dc_{t-1} (= dc_t * f) on exit; DR[bb] (H,)
+        dL/dr_t; DZ[t, bb] (4H,) out: dL/dz_t. tc, dc (H,) scratch. A, C, DZ are 3-D, DCN, DR 2-D,
+        indexed as in the forward. One short loop per array written, as in the forward: one loop
+        writing five arrays is not vectorised (measured 6x slower at (64, 256)).
         """
-        H = c.shape[0]
-        one = a.dtype.type(1.0)
-        for j in range(H):
-            tc[j] = _tanh(c[j])  # tanh(c_t), recomputed
-        for j in range(H):
-            dc[j] = dcn[j] + dr[j] * a[3 * H + j] * (one - tc[j] * tc[j])  # dc_t = dc_next + dr * o * (1 - tanh²)
-        for j in range(H):
-            dz[j] = dc[j] * a[2 * H + j] * (a[j] * (one - a[j]))  # di = dc * g, through σ (from output)
-        for j in range(H):
-            dz[H + j] = dc[j] * c_prev[j] * (a[H + j] * (one - a[H + j]))  # df = dc * c_{t-1}, through σ
-        for j in range(H):
-            dz[2 * H + j] = dc[j] * a[j] * (one - a[2 * H + j] * a[2 * H + j])  # dg = dc * i, through tanh
-        for j in range(H):
-            dz[3 * H + j] = dr[j] * tc[j] * (a[3 * H + j] * (one - a[3 * H + j]))  # do = dr * tanh(c_t), through σ
-        for j in range(H):
-            dcn[j] = dc[j] * a[H + j]  # dc_next = dc * f
+        H = C.shape[2]
+        i, f, g, o = 0, H, 2 * H, 3 * H
+        one = A.dtype.type(1.0)
+        for j in range(H):  # tanh(c_t), recomputed
+            tc[j] = _tanh(C[t + 1, bb, j])
+        for j in range(H):  # dc_t = dc_next + dr * o * (1 - tanh²(c_t))
+            dc[j] = DCN[bb, j] + DR[bb, j] * A[t, bb, o + j] * (one - tc[j] * tc[j])
+        for j in range(H):  # di = dc * g, through σ (its derivative from the output: i (1 - i))
+            DZ[t, bb, i + j] = dc[j] * A[t, bb, g + j] * (A[t, bb, i + j] * (one - A[t, bb, i + j]))
+        for j in range(H):  # df = dc * c_{t-1}, through σ
+            DZ[t, bb, f + j] = dc[j] * C[t, bb, j] * (A[t, bb, f + j] * (one - A[t, bb, f + j]))
+        for j in range(H):  # dg = dc * i, through tanh
+            DZ[t, bb, g + j] = dc[j] * A[t, bb, i + j] * (one - A[t, bb, g + j] * A[t, bb, g + j])
+        for j in range(H):  # do = dr * tanh(c_t), through σ
+            DZ[t, bb, o + j] = DR[bb, j] * tc[j] * (A[t, bb, o + j] * (one - A[t, bb, o + j]))
+        for j in range(H):  # dc_next = dc * f
+            DCN[bb, j] = dc[j] * A[t, bb, f + j]
 
     @_jit
     def _step(x, W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, h, c, zx, zr, r, gemm):
@@ -518,8 +524,11 @@ if AVAILABLE:
         B = x.shape[0]
         _matmul(x, W_ihT, W_ih, zx, gemm, _is_small(B, W_ihT))  # x_t W_ih^T                (B, 4H)
         _matmul(h, W_hhT, W_hh, zr, gemm, _is_small(B, W_hhT))  # h_{t-1} W_hh^T            (B, 4H)
-        for bb in range(x.shape[0]):
-            _cell_row(zx[bb], zr[bb], b, c[bb], c[bb], r[bb] if proj else h[bb])
+        # the row functions index 3-D arrays: these are views of one step (1, B, .)
+        Z, C = zx.reshape(1, B, zx.shape[1]), c.reshape(1, B, c.shape[1])
+        Rt = (r if proj else h).reshape(1, B, c.shape[1])  # r_t, = h_t without projection
+        for bb in range(B):
+            _cell_row(Z, 0, bb, zr, b, C, 0, 0, Rt, 0)
         if proj:
             _matmul(r, W_hrT, W_hr, h, gemm, _is_small(B, W_hrT))  # h_t = r_t W_hr^T        (B, P)
 
@@ -552,8 +561,10 @@ if AVAILABLE:
                     cs[cn, bb] = cs[ct, bb]
                     hs[t + 1, bb] = hs[t, bb]
                     continue
-                r = rs[t, bb] if proj else hs[t + 1, bb]  # r_t, = h_t without projection
-                _cell_row(acts[t, bb], rec[bb], b, cs[ct, bb], cs[cn, bb], r)
+                if proj:
+                    _cell_row(acts, t, bb, rec, b, cs, ct, cn, rs, t)  # r_t into rs[t]
+                else:
+                    _cell_row(acts, t, bb, rec, b, cs, ct, cn, hs, t + 1)  # h_t = r_t
             if proj:
                 _matmul(rs[t], W_hrT, W_hr, hs[t + 1], gemm, small_hr)  # h_t = r_t W_hr^T       (B, P)
                 if masked:
@@ -561,6 +572,24 @@ if AVAILABLE:
                         if valid[t, bb] == 0:
                             hs[t + 1, bb] = hs[t, bb]
         return acts, hs, cs, rs
+
+    @_jit
+    def _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm):
+        """:func:`_forward` keeping nothing per step: y (T, B, P) (zero at padded steps), h_T, c_T.
+
+        Three arrays back to Python instead of four plus a copy each of h_T and c_T made there
+        (~1.2 µs of a tiny model's ~25 µs).
+        """
+        T = x.shape[0]
+        _, hs, cs, _ = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, False, gemm)
+        h_T, c_T = hs[T].copy(), cs[T % 2].copy()
+        y = hs[1:]  # nothing else holds hs: y is a view of it
+        if valid.shape[0] > 0:
+            for t in range(T):
+                for bb in range(x.shape[1]):
+                    if valid[t, bb] == 0:
+                        y[t, bb] = 0
+        return y, h_T, c_T
 
     @_jit
     def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm):
@@ -581,23 +610,21 @@ if AVAILABLE:
         small_hh, small_hr = _is_small(B, W_hh), _is_small(B, W_hr)
         for t in range(T - 1, -1, -1):
             for bb in range(B):
-                dyb, dhb, dhn = dy[t, bb], dh[bb], dh_next[bb]
                 if masked and valid[t, bb] == 0:  # dy at padded steps is ignored
-                    dhb[:] = dhn
+                    dh[bb] = dh_next[bb]
                     continue
                 for j in range(P):
-                    dhb[j] = dyb[j] + dhn[j]  # dh_t = dy_t + dh_next
+                    dh[bb, j] = dy[t, bb, j] + dh_next[bb, j]  # dh_t = dy_t + dh_next
             if proj:
                 for bb in range(B):
                     if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
                         dhs[t, bb] = dh[bb]
                 _matmul(dh, W_hr, none, dr, gemm, small_hr)  # dr_t = dh_t W_hr                 (B, H)
             for bb in range(B):
-                dz = dz_all[t, bb]
                 if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
-                    dz[:] = 0
+                    dz_all[t, bb] = 0
                     continue
-                _cell_row_backward(acts[t, bb], cs[t + 1, bb], cs[t, bb], dc_next[bb], dr[bb], dz, tc, dc)
+                _cell_row_backward(acts, t, bb, cs, dc_next, dr, dz_all, tc, dc)
             _matmul(dz_all[t], W_hh, none, dh_next, gemm, small_hh)  # dh_next = dz W_hh     (B, P)
             if masked:
                 for bb in range(B):

@@ -23,6 +23,8 @@ ONNX's ``sequence_lens`` compute.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import backends, kernels, variants
@@ -41,6 +43,14 @@ def _reverse_index(T: int, lengths: np.ndarray | None) -> np.ndarray | None:
         return None
     t = np.arange(T)[:, None]
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+@lru_cache(maxsize=None)
+def _names(layer: int, d: int) -> tuple[str, str, str, str, str, str]:
+    """Parameter names of one layer and direction: weight_ih, weight_hh, bias_ih, bias_hh,
+    weight_hr, and their suffix ("_l0", "_l1_reverse", ...); made once, read on every forward."""
+    sfx = f"_l{layer}" + ("_reverse" if d else "")
+    return (f"weight_ih{sfx}", f"weight_hh{sfx}", f"bias_ih{sfx}", f"bias_hh{sfx}", f"weight_hr{sfx}", sfx)
 
 
 def _reverse(a: np.ndarray, rev: np.ndarray | None) -> np.ndarray:
@@ -129,10 +139,10 @@ class _Recurrent(Module):
 
     def _weights(self, layer: int, d: int):
         """(W_ih, W_hh, b = b_ih + b_hh or None, W_hr or None) of one layer and direction."""
-        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        ih, hh, bih, bhh, hr, sfx = _names(layer, d)
         p = self._params
-        b = p[f"bias_ih{sfx}"] + p[f"bias_hh{sfx}"] if self.bias else None
-        return p[f"weight_ih{sfx}"], p[f"weight_hh{sfx}"], b, p.get(f"weight_hr{sfx}"), sfx
+        b = p[bih] + p[bhh] if self.bias else None
+        return p[ih], p[hh], b, p.get(hr), sfx
 
     def _state_sizes(self) -> tuple[int, ...]:
         return (self.output_size, self.hidden_size)[: self._n_states]
@@ -176,11 +186,11 @@ class _Recurrent(Module):
         return None if (arr == T).all() else arr
 
     def _check_hx(self, hx, B, batched, where):
-        LD = self.num_layers * self.num_directions
+        LD = self.num_layers * (2 if self.bidirectional else 1)
         sizes = self._state_sizes()
-        names = ("h0", "c0")[: self._n_states]
         if hx is None:
             return [np.zeros((LD, B, s), dtype=self.dtype) for s in sizes]
+        names = ("h0", "c0")[: self._n_states]
         if self._n_states == 1:
             hx = (hx,)
         elif not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -205,12 +215,13 @@ class _Recurrent(Module):
     def forward(self, x, hx=None, lengths=None):
         x, batched, lengths, states = self._check_input(x, hx, lengths)
         T, B, _ = x.shape
-        D, L = self.num_directions, self.num_layers
+        D, L = 2 if self.bidirectional else 1, self.num_layers
         keep = self.requires_grad
-        mask = None if lengths is None else (np.arange(T)[:, None] < lengths[None, :])[..., None].astype(self.dtype)
-        rev = _reverse_index(T, lengths)
-        finals = [[] for _ in states]  # per state: the kernels' final (B, S) of each layer and direction
-        caches, drop_masks = [], []
+        mask = rev = None
+        if lengths is not None:
+            mask = (np.arange(T)[:, None] < lengths[None, :])[..., None].astype(self.dtype)
+            rev = _reverse_index(T, lengths)
+        fins, caches, drop_masks = [], [], []  # fins: the kernels' final states of each layer and direction
         inp = x
         for layer in range(L):
             outs = []
@@ -218,8 +229,7 @@ class _Recurrent(Module):
                 row = layer * D + d
                 xin = inp if d == 0 else np.ascontiguousarray(_reverse(inp, rev))
                 y_d, fin, cache = self._dir_forward(layer, d, xin, [s[row] for s in states], mask, keep)
-                for f_list, v in zip(finals, fin):
-                    f_list.append(v)
+                fins.append(fin)
                 outs.append(y_d if d == 0 else _reverse(y_d, rev))
                 caches.append(cache)
             out = outs[0] if D == 1 else np.concatenate(outs, axis=2)
@@ -231,8 +241,8 @@ class _Recurrent(Module):
             drop_masks.append(drop)
             inp = out
         self._cache = (caches, drop_masks, rev, batched, x.shape) if keep else None
-        # (L*D, B, S); the kernels return fresh final states, so one of them can be viewed, not copied
-        finals = [f[0][None] if len(f) == 1 else np.stack(f) for f in finals]
+        # (L*D, B, S) per state; the kernels return fresh final states, so one can be viewed, not copied
+        finals = [f[None] for f in fins[0]] if len(fins) == 1 else [np.stack(f) for f in zip(*fins)]
         y = inp
         if not batched:
             return y[:, 0], self._pack_states([f[:, 0] for f in finals])
