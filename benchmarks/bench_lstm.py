@@ -152,7 +152,7 @@ if kernels_numba.AVAILABLE:
         W_hhT = _transposed(W_hh, hs.shape[1])
         small = _is_small(hs.shape[1], W_hhT)
         for t in range(hs.shape[0] - 1):
-            _matmul(hs[t], W_hhT, W_hh, rec, gemm, small)
+            _matmul(hs, t, W_hhT, W_hh, rec, gemm, small)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm):
@@ -161,7 +161,7 @@ if kernels_numba.AVAILABLE:
         none = np.empty((0, 0), dtype=dz_all.dtype)
         small = _is_small(dz_all.shape[1], W_hh)
         for t in range(T - 1, -1, -1):
-            _matmul(dz_all[t], W_hh, none, dh_next, gemm, small)
+            _matmul(dz_all, t, W_hh, none, dh_next, gemm, small)
         G = dz_all.shape[2]
         dZ = dz_all.reshape(T * dz_all.shape[1], G)
         _gemm(gemm, dZ, True, x2, False, dW_ih)

@@ -102,8 +102,10 @@ def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
-def test_inference_keeps_nothing(dt):
-    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, lengths=[2, 6, 5])
+@pytest.mark.parametrize("P", [0, 2])
+@pytest.mark.parametrize("lengths", [None, [2, 6, 5]])  # None, P=0: the time loop of tiny models
+def test_inference_keeps_nothing(dt, P, lengths):
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, P=P, lengths=lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     y, h_T, c_T, cache = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)
     assert cache is None

@@ -405,40 +405,41 @@ if AVAILABLE:
         return b.size > 0 and M * b.size <= SMALL_PRODUCT
 
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-    def _matmul(a, b, bt, out, gemm, small):
-        """out = a @ b for C-contiguous a (M, K) and out (M, N).
+    def _matmul(A, t, b, bt, out, gemm, small):
+        """out = A[t] @ b for C-contiguous A (., M, K) and out (M, N).
 
         The matrix comes as b (K, N) and/or bt = b^T (N, K), both C-contiguous, either one empty
         (0, 0) when not at hand. Large products go to BLAS, on b when given ("NN"), else on bt
         ("NT"): which one the callers hold is decided once per call by :func:`_transposed`. Small
         ones (``small``, from :func:`_is_small`), where a BLAS call costs more than the work, are
         :func:`_small_matmul`. Inlined into the time loops, the choice made before them: a call
-        deciding per step measured 2x slower at (1, 20) @ (20, 80) (132 vs 65 ns).
+        deciding per step measured 2x slower at (1, 20) @ (20, 80) (132 vs 65 ns). A[t] is
+        indexed, not sliced, in the loop (a slice costs reference counting, ~30 ns a step).
         """
         if small:
-            _small_matmul(a, b, out)
+            _small_matmul(A, t, b, out)
         elif b.size > 0:
-            _gemm(gemm, a, False, b, False, out)
+            _gemm(gemm, A[t], False, b, False, out)
         else:
-            _gemm(gemm, a, False, bt, True, out)
+            _gemm(gemm, A[t], False, bt, True, out)
 
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-    def _small_matmul(a, b, out):
-        """out = a @ b, a (M, K), b (K, N), out (M, N): rows of axpys on b, vectorised over N."""
-        M, K = a.shape
+    def _small_matmul(A, t, b, out):
+        """out = A[t] @ b, A[t] (M, K), b (K, N), out (M, N): rows of axpys on b, vectorised over N."""
+        M, K = A.shape[1], A.shape[2]
         N = b.shape[1]
         K4 = K - K % 4
         for m in range(M):
-            o, am = out[m], a[m]
+            o = out[m]
             for n in range(N):
                 o[n] = 0
             for k in range(0, K4, 4):  # four rows of b per pass over o: a quarter of the loads/stores of o
-                a0, a1, a2, a3 = am[k], am[k + 1], am[k + 2], am[k + 3]
+                a0, a1, a2, a3 = A[t, m, k], A[t, m, k + 1], A[t, m, k + 2], A[t, m, k + 3]
                 w0, w1, w2, w3 = b[k], b[k + 1], b[k + 2], b[k + 3]
                 for n in range(N):  # vectorised over the output's columns
                     o[n] += a0 * w0[n] + a1 * w1[n] + a2 * w2[n] + a3 * w3[n]
             for k in range(K4, K):
-                a0, w0 = am[k], b[k]
+                a0, w0 = A[t, m, k], b[k]
                 for n in range(N):
                     o[n] += a0 * w0[n]
 
@@ -522,15 +523,16 @@ if AVAILABLE:
         """
         proj = W_hr.shape[0] > 0
         B = x.shape[0]
-        _matmul(x, W_ihT, W_ih, zx, gemm, _is_small(B, W_ihT))  # x_t W_ih^T                (B, 4H)
-        _matmul(h, W_hhT, W_hh, zr, gemm, _is_small(B, W_hhT))  # h_{t-1} W_hh^T            (B, 4H)
-        # the row functions index 3-D arrays: these are views of one step (1, B, .)
+        # _matmul and the row functions index 3-D arrays: these are views of one step (1, B, .)
+        x3, h3, r3 = x.reshape(1, B, x.shape[1]), h.reshape(1, B, h.shape[1]), r.reshape(1, B, r.shape[1])
+        _matmul(x3, 0, W_ihT, W_ih, zx, gemm, _is_small(B, W_ihT))  # x_t W_ih^T            (B, 4H)
+        _matmul(h3, 0, W_hhT, W_hh, zr, gemm, _is_small(B, W_hhT))  # h_{t-1} W_hh^T        (B, 4H)
         Z, C = zx.reshape(1, B, zx.shape[1]), c.reshape(1, B, c.shape[1])
-        Rt = (r if proj else h).reshape(1, B, c.shape[1])  # r_t, = h_t without projection
+        Rt = r3 if proj else h3  # r_t, = h_t without projection
         for bb in range(B):
             _cell_row(Z, 0, bb, zr, b, C, 0, 0, Rt, 0)
         if proj:
-            _matmul(r, W_hrT, W_hr, h, gemm, _is_small(B, W_hrT))  # h_t = r_t W_hr^T        (B, P)
+            _matmul(r3, 0, W_hrT, W_hr, h, gemm, _is_small(B, W_hrT))  # h_t = r_t W_hr^T    (B, P)
 
     @_jit
     def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm):
@@ -553,24 +555,33 @@ if AVAILABLE:
         W_hhT = _transposed(W_hh, B)  # (P, 4H), or (0, 0): see _transposed
         W_hrT = _transposed(W_hr, B)  # (H, P), or (0, 0) (also without projection)
         small_hh, small_hr = _is_small(B, W_hhT), _is_small(B, W_hrT)
+        R, r0 = (rs, 0) if proj else (hs, 1)  # r_t goes to R[t + r0]: rs[t], or h_t itself
+        if small_hh and not proj and not masked:
+            # tiny models: the same steps in a loop with no call and no test in it (measured ~80 ns
+            # a step faster at H = 20: a call in the loop, even one not taken, costs ~35 ns a step)
+            for t in range(T):
+                ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
+                _small_matmul(hs, t, W_hhT, rec)  # h_{t-1} W_hh^T                              (B, 4H)
+                for bb in range(B):
+                    _cell_row(acts, t, bb, rec, b, cs, ct, cn, hs, t + 1)
+            return acts, hs, cs, rs
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
-            _matmul(hs[t], W_hhT, W_hh, rec, gemm, small_hh)  # h_{t-1} W_hh^T              (B, 4H)
-            for bb in range(B):
-                if masked and valid[t, bb] == 0:  # padded row: keep the previous state
-                    cs[cn, bb] = cs[ct, bb]
-                    hs[t + 1, bb] = hs[t, bb]
-                    continue
-                if proj:
-                    _cell_row(acts, t, bb, rec, b, cs, ct, cn, rs, t)  # r_t into rs[t]
-                else:
-                    _cell_row(acts, t, bb, rec, b, cs, ct, cn, hs, t + 1)  # h_t = r_t
+            _matmul(hs, t, W_hhT, W_hh, rec, gemm, small_hh)  # h_{t-1} W_hh^T              (B, 4H)
+            for bb in range(B):  # every row, padded ones too: no test in this loop (~30 ns a step)
+                _cell_row(acts, t, bb, rec, b, cs, ct, cn, R, t + r0)
             if proj:
-                _matmul(rs[t], W_hrT, W_hr, hs[t + 1], gemm, small_hr)  # h_t = r_t W_hr^T       (B, P)
-                if masked:
-                    for bb in range(B):
-                        if valid[t, bb] == 0:
-                            hs[t + 1, bb] = hs[t, bb]
+                _matmul(rs, t, W_hrT, W_hr, hs[t + 1], gemm, small_hr)  # h_t = r_t W_hr^T       (B, P)
+            if masked:  # a padded row keeps the previous state; what its cell computed is dropped
+                for bb in range(B):
+                    if valid[t, bb] == 0:
+                        for j in range(H):
+                            cs[cn, bb, j] = cs[ct, bb, j]
+                        for j in range(P):
+                            hs[t + 1, bb, j] = hs[t, bb, j]
+                        if proj:  # r_t of a padded row stays 0, as dW_hr reads it
+                            for j in range(H):
+                                rs[t, bb, j] = 0
         return acts, hs, cs, rs
 
     @_jit
@@ -608,6 +619,7 @@ if AVAILABLE:
         tc, dc = np.empty(H, dtype=x.dtype), np.empty(H, dtype=x.dtype)  # scratch of one row
         none = np.empty((0, 0), dtype=x.dtype)  # "no transposed copy" for _matmul
         small_hh, small_hr = _is_small(B, W_hh), _is_small(B, W_hr)
+        dh3 = dh.reshape(1, B, P)  # dh as the 3-D array _matmul indexes
         for t in range(T - 1, -1, -1):
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # dy at padded steps is ignored
@@ -619,13 +631,13 @@ if AVAILABLE:
                 for bb in range(B):
                     if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
                         dhs[t, bb] = dh[bb]
-                _matmul(dh, W_hr, none, dr, gemm, small_hr)  # dr_t = dh_t W_hr                 (B, H)
+                _matmul(dh3, 0, W_hr, none, dr, gemm, small_hr)  # dr_t = dh_t W_hr             (B, H)
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
                     dz_all[t, bb] = 0
                     continue
                 _cell_row_backward(acts, t, bb, cs, dc_next, dr, dz_all, tc, dc)
-            _matmul(dz_all[t], W_hh, none, dh_next, gemm, small_hh)  # dh_next = dz W_hh     (B, P)
+            _matmul(dz_all, t, W_hh, none, dh_next, gemm, small_hh)  # dh_next = dz W_hh     (B, P)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
