@@ -165,7 +165,8 @@ class _Recurrent(Module):
         if T == 0:
             fail(where, "x", "at least one time step", "T = 0")
         x = np.ascontiguousarray(x)
-        lengths = self._check_lengths(lengths, T, B, batched, where)
+        if lengths is not None:
+            lengths = self._check_lengths(lengths, T, B, batched, where)
         states = self._check_hx(hx, B, batched, where)
         return x, batched, lengths, states
 
@@ -187,9 +188,10 @@ class _Recurrent(Module):
 
     def _check_hx(self, hx, B, batched, where):
         LD = self.num_layers * (2 if self.bidirectional else 1)
+        if hx is None:  # zeros: (h0, c0), or (h0,) for the RNN
+            h0 = np.zeros((LD, B, self.proj_size or self.hidden_size), dtype=self.dtype)
+            return [h0, np.zeros((LD, B, self.hidden_size), dtype=self.dtype)] if self._n_states == 2 else [h0]
         sizes = self._state_sizes()
-        if hx is None:
-            return [np.zeros((LD, B, s), dtype=self.dtype) for s in sizes]
         names = ("h0", "c0")[: self._n_states]
         if self._n_states == 1:
             hx = (hx,)
