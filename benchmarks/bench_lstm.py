@@ -113,6 +113,7 @@ class Case:
 
 CASES = [
     Case("tiny", 50, 1, 10, 20),
+    Case("small-b4", 100, 4, 32, 64),  # the corner of the "tiny and small" class (B <= 4, H <= 64)
     Case("small", 100, 32, 32, 128),
     Case("medium", 100, 64, 256, 256),
     Case("ptb-medium", 35, 20, 650, 650, L=2),
