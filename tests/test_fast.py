@@ -180,6 +180,36 @@ def test_module_no_grad_and_unbatched():
     assert_close(c_f, c_r, 1e-12, "c_n")
 
 
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("proj", [0, 2])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_short_inference_path_matches_the_general_one(dt, proj, backend):
+    # One plain layer, time-major, no hx, no lengths, under no_grad: LSTM.forward goes straight to
+    # the kernels, with the same numbers as the general path (_Recurrent.forward) on that layer.
+    m = lstmkit.LSTM(3, 4, proj_size=proj, dtype=dt, seed=3)
+    m.backend = backend
+    x = np.random.default_rng(0).normal(size=(6, 2, 3))
+    with m.no_grad():
+        y, (h, c) = m(x)
+        assert m._cache is None
+        assert y.shape == (6, 2, proj or 4) and h.shape == (1, 2, proj or 4) and c.shape == (1, 2, 4)
+        assert y.dtype == h.dtype == c.dtype == dt and y.flags.c_contiguous
+    m.requires_grad = False
+    y_g, (h_g, c_g) = super(lstmkit.LSTM, m).forward(x)  # the general path on the same layer
+    np.testing.assert_array_equal(y, y_g)
+    np.testing.assert_array_equal(h, h_g)
+    np.testing.assert_array_equal(c, c_g)
+    with m.no_grad():  # what the short path does not take goes to the general one, errors included
+        with pytest.raises(ValueError, match=r"LSTM: expected x finite values, got nan"):
+            m(np.full((2, 1, 3), np.nan))
+        with pytest.raises(ValueError, match=r"input_size=3"):
+            m(np.ones((2, 1, 5)))
+        with pytest.raises(ValueError, match=r"3-D array"):
+            m(np.ones((2, 1, 3, 1)))
+        y1, _ = m(x[:, 0])  # unbatched (T, I)
+        assert_close(y1, y[:, 0], TOL[dt], "unbatched")
+
+
 def test_backward_follows_the_forward_backend():
     # The forward's cache decides the backward, even if backend changes in between.
     ref, fast = _pair(np.float64, input_size=3, hidden_size=4)
