@@ -468,7 +468,7 @@ if AVAILABLE:
         R[bb] (4H,) is h_{t-1} W_hh^T; b (4H,); C[cp, bb] (H,) is c_{t-1} and C[cn, bb] gets c_t
         (cn may be cp: each unit reads its own); Rt[rt, bb] (H,) gets r_t. Z, C, Rt are 3-D, R 2-D.
         The rows are indexed, not sliced: a slice per argument costs a reference-count increment
-        and decrement per call (measured ~45 ns a row, a third of a row's work at H = 20).
+        and decrement per call (measured at H = 20: 157 ns a row sliced, 114 ns indexed).
         Short loops from 0 over one row, each writing one array: the compiler vectorises these
         (not one long loop reading and writing nine arrays).
         """
@@ -592,8 +592,8 @@ if AVAILABLE:
     def _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm):
         """:func:`_forward` keeping nothing per step: y (T, B, P) (zero at padded steps), h_T, c_T.
 
-        Three arrays back to Python instead of four plus a copy each of h_T and c_T made there
-        (~1.2 µs of a tiny model's ~25 µs).
+        Three arrays back to Python, the copies of h_T and c_T made here: each array handed back
+        costs ~0.45 µs, a copy made in Python ~0.3 µs (a tiny model's whole forward: ~20 µs).
         """
         T = x.shape[0]
         _, hs, cs, _ = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, False, gemm)
