@@ -281,6 +281,14 @@ def test_no_grad_restores_requires_grad_even_on_error_and_nests():
     with m.no_grad():
         pass
     assert m.requires_grad is False  # not forced back to True
+    m.requires_grad = True
+
+    @m.no_grad()  # as a decorator too, nesting through recursion
+    def depth(n):
+        assert m.requires_grad is False
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3 and m.requires_grad is True
 
 
 def test_float32_stays_float32():
