@@ -199,6 +199,12 @@ def test_short_inference_path_matches_the_general_one(dt, proj, backend):
     np.testing.assert_array_equal(y, y_g)
     np.testing.assert_array_equal(h, h_g)
     np.testing.assert_array_equal(c, c_g)
+    y2, (h2, c2) = m(x, (h, c))  # with a state: carried on, as the general path carries it
+    y2_g, (h2_g, c2_g) = super(lstmkit.LSTM, m).forward(x, (h, c))
+    for a, e in ((y2, y2_g), (h2, h2_g), (c2, c2_g)):
+        np.testing.assert_array_equal(a, e)
+    y12, _ = m(np.concatenate([x, x]))  # two halves with the state carried = the whole sequence
+    assert_close(y2, y12[6:], TOL[dt], "carried state")
     with m.no_grad():  # what the short path does not take goes to the general one, errors included
         with pytest.raises(ValueError, match=r"LSTM: expected x finite values, got nan"):
             m(np.full((2, 1, 3), np.nan))
@@ -206,6 +212,10 @@ def test_short_inference_path_matches_the_general_one(dt, proj, backend):
             m(np.ones((2, 1, 5)))
         with pytest.raises(ValueError, match=r"3-D array"):
             m(np.ones((2, 1, 3, 1)))
+        with pytest.raises(ValueError, match=r"h0"):  # a state of the wrong shape: the same message
+            m(x, (np.zeros((1, 3, proj or 4)), np.zeros((1, 2, 4))))
+        with pytest.raises(TypeError, match=r"hx"):
+            m(x, np.zeros((1, 2, 4)))
         y1, _ = m(x[:, 0])  # unbatched (T, I)
         assert_close(y1, y[:, 0], TOL[dt], "unbatched")
 
