@@ -183,16 +183,20 @@ def test_module_no_grad_and_unbatched():
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
 @pytest.mark.parametrize("proj", [0, 2])
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_short_inference_path_matches_the_general_one(dt, proj, backend):
-    # One plain layer, time-major, no hx, no lengths, under no_grad: LSTM.forward goes straight to
-    # the kernels, with the same numbers as the general path (_Recurrent.forward) on that layer.
-    m = lstmkit.LSTM(3, 4, proj_size=proj, dtype=dt, seed=3)
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_short_inference_path_matches_the_general_one(dt, proj, backend, batch_first):
+    # One plain layer, a batch, no lengths, under no_grad: LSTM.forward goes straight to the
+    # kernels, with the same numbers as the general path (_Recurrent.forward) on that layer.
+    m = lstmkit.LSTM(3, 4, proj_size=proj, dtype=dt, seed=3, batch_first=batch_first)
     m.backend = backend
     x = np.random.default_rng(0).normal(size=(6, 2, 3))
+    if batch_first:
+        x = x.transpose(1, 0, 2)  # (B, T, I), not contiguous: the path copies it
+    seq = (lambda a: a[:, 0]) if not batch_first else (lambda a: a[0])  # batch row 0 of y
     with m.no_grad():
         y, (h, c) = m(x)
         assert m._cache is None
-        assert y.shape == (6, 2, proj or 4) and h.shape == (1, 2, proj or 4) and c.shape == (1, 2, 4)
+        assert y.shape == (x.shape[0], x.shape[1], proj or 4) and h.shape == (1, 2, proj or 4) and c.shape == (1, 2, 4)
         assert y.dtype == h.dtype == c.dtype == dt and y.flags.c_contiguous
     m.requires_grad = False
     y_g, (h_g, c_g) = super(lstmkit.LSTM, m).forward(x)  # the general path on the same layer
@@ -203,8 +207,9 @@ def test_short_inference_path_matches_the_general_one(dt, proj, backend):
     y2_g, (h2_g, c2_g) = super(lstmkit.LSTM, m).forward(x, (h, c))
     for a, e in ((y2, y2_g), (h2, h2_g), (c2, c2_g)):
         np.testing.assert_array_equal(a, e)
-    y12, _ = m(np.concatenate([x, x]))  # two halves with the state carried = the whole sequence
-    assert_close(y2, y12[6:], TOL[dt], "carried state")
+    T_axis = 1 if batch_first else 0
+    y12, _ = m(np.concatenate([x, x], axis=T_axis))  # two halves, the state carried = the whole
+    assert_close(y2, y12[:, 6:] if batch_first else y12[6:], TOL[dt], "carried state")
     with m.no_grad():  # what the short path does not take goes to the general one, errors included
         with pytest.raises(ValueError, match=r"LSTM: expected x finite values, got nan"):
             m(np.full((2, 1, 3), np.nan))
@@ -216,8 +221,8 @@ def test_short_inference_path_matches_the_general_one(dt, proj, backend):
             m(x, (np.zeros((1, 3, proj or 4)), np.zeros((1, 2, 4))))
         with pytest.raises(TypeError, match=r"hx"):
             m(x, np.zeros((1, 2, 4)))
-        y1, _ = m(x[:, 0])  # unbatched (T, I)
-        assert_close(y1, y[:, 0], TOL[dt], "unbatched")
+        y1, _ = m(seq(x))  # unbatched (T, I): the general path
+        assert_close(y1, seq(y), TOL[dt], "unbatched")
 
 
 def test_backward_follows_the_forward_backend():
