@@ -16,6 +16,8 @@ def plot(sw: dict, path: str) -> None:
             ax.plot([float(v) for v in xs], [sw[axis][v][impl] for v in xs], style, label={"lstmkit": "lstmkit (numba)", "numpy": "lstmkit (numpy reference)"}.get(impl, impl))
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks([float(v) for v in xs], [str(v) for v in xs])  # the swept values, no minor labels
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(axis)
         ax.set_ylabel("forward + backward, ms (median)")
         ax.set_title(f"time against {axis} ({fixed})")
