@@ -291,6 +291,32 @@ def test_no_grad_restores_requires_grad_even_on_error_and_nests():
     assert depth(3) == 3 and m.requires_grad is True
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lstmkit.LSTM(3, 4, dtype=np.float64, seed=0),
+        lambda: lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, dtype=np.float64, seed=0),
+        lambda: lstmkit.LSTM(3, 4, peephole=True, layer_norm=True, dtype=np.float64, seed=0),  # the variant path
+        lambda: lstmkit.RNN(3, 4, num_layers=2, dtype=np.float64, seed=0),
+    ],
+    ids=["lstm", "stacked-bidir-proj", "variant", "rnn"],
+)
+def test_an_empty_batch_gives_empty_outputs(make, backend):
+    # B = 0 (e.g. the last, empty chunk of a split): shapes follow, nothing fails, no gradient
+    m = make()
+    x = np.zeros((5, 0, 3))
+    y, state = m(x)
+    D = 2 if m.bidirectional else 1
+    assert y.shape == (5, 0, D * m.output_size)
+    for s in (state if isinstance(state, tuple) else (state,)):
+        assert s.shape[1] == 0
+    dx, _ = m.backward(np.zeros_like(y))
+    assert dx.shape == x.shape
+    assert all(not g.any() for g in m.grads.values())
+    with m.no_grad():
+        assert m(x)[0].shape == y.shape
+
+
 def test_float32_stays_float32():
     m = lstmkit.LSTM(2, 3, num_layers=2, proj_size=2, seed=0)
     y, (h, c) = m(np.ones((4, 2, 2)))  # float64 input is cast to the module's dtype

@@ -74,7 +74,7 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     P = W_hh.shape[1]
     dt = x.dtype
     # Z = X W_ih^T + b : the input projection of every step in one GEMM       (T, B, 4H)
-    acts = (x.reshape(T * B, -1) @ W_ih.T).reshape(T, B, 4 * H)
+    acts = (x.reshape(T * B, x.shape[2]) @ W_ih.T).reshape(T, B, 4 * H)
     if b is not None:
         acts += b
     hs = np.empty((T + 1, B, P), dtype=dt)  # h_0 .. h_T
@@ -178,11 +178,11 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: LSTMCache):
             np.matmul(dz, W_hh, out=dh_next)
             dh_next += (1 - m) * dh
     dZ = dz_all.reshape(T * B, 4 * H)
-    dW_ih = dZ.T @ x.reshape(T * B, -1)  # (4H, I)
-    dW_hh = dZ.T @ hs[:-1].reshape(T * B, -1)  # (4H, P)
+    dW_ih = dZ.T @ x.reshape(T * B, x.shape[2])  # (4H, I)
+    dW_hh = dZ.T @ hs[:-1].reshape(T * B, hs.shape[2])  # (4H, P)
     db = dZ.sum(axis=0)  # (4H,)
-    dW_hr = dhs.reshape(T * B, -1).T @ rs.reshape(T * B, H) if W_hr is not None else None
-    dx = (dZ @ W_ih).reshape(T, B, -1)  # (T, B, I)
+    dW_hr = dhs.reshape(T * B, dhs.shape[2]).T @ rs.reshape(T * B, H) if W_hr is not None else None
+    dx = (dZ @ W_ih).reshape(T, B, W_ih.shape[1])  # (T, B, I)
     return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
 
 
@@ -203,7 +203,7 @@ def rnn_forward(x, W_ih, W_hh, b, h0, mask=None, keep=True, nonlinearity="tanh")
     H = W_hh.shape[0]
     hs = np.empty((T + 1, B, H), dtype=x.dtype)
     hs[0] = h0
-    Z = (x.reshape(T * B, -1) @ W_ih.T).reshape(T, B, H)  # one GEMM for every step
+    Z = (x.reshape(T * B, x.shape[2]) @ W_ih.T).reshape(T, B, H)  # one GEMM for every step
     if b is not None:
         Z += b
     for t in range(T):
@@ -245,9 +245,9 @@ def rnn_backward(dy, dh_T, W_ih, W_hh, cache: RNNCache, nonlinearity="tanh"):
             m = mask[t]
             dz *= m
             dh_next = dz @ W_hh + (1 - m) * dh
-    dZ = dz_all.reshape(T * B, -1)
-    dW_ih = dZ.T @ x.reshape(T * B, -1)
-    dW_hh = dZ.T @ hs[:-1].reshape(T * B, -1)
+    dZ = dz_all.reshape(T * B, dz_all.shape[2])
+    dW_ih = dZ.T @ x.reshape(T * B, x.shape[2])
+    dW_hh = dZ.T @ hs[:-1].reshape(T * B, hs.shape[2])
     db = dZ.sum(axis=0)
-    dx = (dZ @ W_ih).reshape(T, B, -1)
+    dx = (dZ @ W_ih).reshape(T, B, W_ih.shape[1])
     return dx, dW_ih, dW_hh, db, dh_next

@@ -323,7 +323,7 @@ def variant_forward(x, w: VariantWeights, h0, c0, opts: LSTMVariant, masks: Vari
     gc, cc = opts.gate_clip, opts.cell_clip
     xt = x * masks.x if masks.x is not None else x  # x~ = x ⊙ m_x                  (T, B, I)
     W_rec = w.W_hh * masks.W_hh if masks.W_hh is not None else w.W_hh  # W~_hh = W_hh ⊙ M  (4H, P)
-    a_x = (xt.reshape(T * B, -1) @ w.W_ih.T).reshape(T, B, 4 * H)  # a_x, one GEMM    (T, B, 4H)
+    a_x = (xt.reshape(T * B, xt.shape[2]) @ w.W_ih.T).reshape(T, B, 4 * H)  # a_x, one GEMM  (T, B, 4H)
     ln_x = None
     if opts.layer_norm:
         zx, ln_x = layer_norm_forward(a_x, w.g_ih)  # γ_ih ⊙ LN(a_x)
@@ -509,19 +509,19 @@ def variant_backward(dy, dh_T, dc_T, w: VariantWeights, opts: LSTMVariant, cache
         dc_next = dc_prev + dc_pass
     Bt = T * B
     if w.b is not None:
-        grads["b"] += dZ.reshape(Bt, -1).sum(axis=0)
+        grads["b"] += dZ.reshape(Bt, dZ.shape[2]).sum(axis=0)
     if opts.layer_norm:
         dA_x, dg_ih, _ = layer_norm_backward(dZ, w.g_ih, c.ln_x)
         grads["g_ih"] += dg_ih
     else:
         dA_x = dZ
     dA_x = dA_x.reshape(Bt, 4 * H)
-    grads["W_ih"] += dA_x.T @ c.x.reshape(Bt, -1)  # dW_ih = dA_x^T X~
-    dW_rec = dA_h.reshape(Bt, 4 * H).T @ c.hts.reshape(Bt, -1)  # dW~_hh = dA_h^T H~
+    grads["W_ih"] += dA_x.T @ c.x.reshape(Bt, c.x.shape[2])  # dW_ih = dA_x^T X~
+    dW_rec = dA_h.reshape(Bt, 4 * H).T @ c.hts.reshape(Bt, c.hts.shape[2])  # dW~_hh = dA_h^T H~
     grads["W_hh"] += dW_rec * masks.W_hh if masks.W_hh is not None else dW_rec  # W~ = W ⊙ M
     if w.W_hr is not None:
-        grads["W_hr"] += dhs.reshape(Bt, -1).T @ c.rs.reshape(Bt, H)
-    dx = (dA_x @ w.W_ih).reshape(T, B, -1)  # dx~
+        grads["W_hr"] += dhs.reshape(Bt, dhs.shape[2]).T @ c.rs.reshape(Bt, H)
+    dx = (dA_x @ w.W_ih).reshape(T, B, w.W_ih.shape[1])  # dx~
     if masks.x is not None:
         dx *= masks.x  # x~ = x ⊙ m_x
     return dx, grads, dh_next, dc_next
