@@ -127,8 +127,6 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     gemm = GEMM.get(dt, 0)
     n = threads.n_blocks(B, W_hh.size) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
     if n == 1:
-        if not keep and mask is None:  # inference on whole sequences, the commonest call: straight in
-            return (*_infer(_c(x, dt), *W, _c(h0, dt), _c(c0, dt), _NO_MASK, gemm), None)
         return _forward_block(x, *W, h0, c0, mask, keep, gemm)
     bounds = threads.bounds(B, n)
     y = np.empty((T, B, W_hh.shape[1]), dtype=dt)

