@@ -143,26 +143,23 @@ def make_torch(case: Case, state: dict):
 if kernels_numba.AVAILABLE:
     import numba
 
-    _gemm, _matmul, _is_small = kernels_numba._gemm, kernels_numba._matmul, kernels_numba._is_small
-    _transposed = kernels_numba._transposed
+    _gemm, _matmul, _operand = kernels_numba._gemm, kernels_numba._matmul, kernels_numba._operand
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
-    def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm):
+    def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm, mk, split):
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         _gemm(gemm, x2, False, W_ih, True, acts2)
-        W_hhT = _transposed(W_hh, hs.shape[1])
-        small = _is_small(hs.shape[1], W_hhT)
+        op = _operand(W_hh, True, hs.shape[1], mk, split)
         for t in range(hs.shape[0] - 1):
-            _matmul(hs, t, W_hhT, W_hh, rec, gemm, small)
+            _matmul(hs, t, op, rec, gemm, mk)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
-    def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm):
+    def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
         """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
         T = dz_all.shape[0]
-        none = np.empty((0, 0), dtype=dz_all.dtype)
-        small = _is_small(dz_all.shape[1], W_hh)
+        op = _operand(W_hh, False, dz_all.shape[1], mk, split)
         for t in range(T - 1, -1, -1):
-            _matmul(dz_all, t, W_hh, none, dh_next, gemm, small)
+            _matmul(dz_all, t, op, dh_next, gemm, mk)
         G = dz_all.shape[2]
         dZ = dz_all.reshape(T * dz_all.shape[1], G)
         _gemm(gemm, dZ, True, x2, False, dW_ih)
@@ -178,7 +175,8 @@ def floor_fn(case: Case, train: bool):
     """
     rng = np.random.default_rng(0)
     T, B, H, G = case.T, case.B, case.H, 4 * case.H
-    n = lk_threads.n_blocks(B, G * H)
+    mk = kernels_numba._packed_kernels(np.float32)
+    n = lk_threads.n_blocks(B, G * H, mk.size > 0)
     rows = [b1 - b0 for b0, b1 in zip(lk_threads.bounds(B, n), lk_threads.bounds(B, n)[1:])]
     ops = []  # per layer and direction: per block, its operands
     for layer in range(case.L):
@@ -197,11 +195,11 @@ def floor_fn(case: Case, train: bool):
 
     def fwd(o):
         x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o
-        _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm)
+        _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm, mk, n > 1)
 
     def bwd(o):
         x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o
-        _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm)
+        _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm, mk, n > 1)
 
     def run():
         for blocks in ops:
@@ -460,7 +458,7 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
         fns = {"lstmkit fwd": lk_fwd(fast), "numpy fwd": lk_fwd(ref), "torch fwd": torch_fwd, "onnxruntime fwd": ort_fwd}
         if case.train:
             fns.update({"lstmkit train": lk_train(fast), "numpy train": lk_train(ref), "torch train": torch_train})
-        if lk_threads.n_blocks(case.B, 4 * case.H * case.H) > 1:  # split: time the default beside it
+        if lk_threads.n_blocks(case.B, 4 * case.H * case.H, kernels_numba._packed_kernels(np.float32).size > 0) > 1:  # split: time the default beside it
             fns["lstmkit 1-thread fwd"] = one_thread(lk_fwd(fast))
             if case.train:
                 fns["lstmkit 1-thread train"] = one_thread(lk_train(fast))

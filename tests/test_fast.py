@@ -87,6 +87,7 @@ def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
         pytest.skip("this NumPy's BLAS has no ILP64 CBLAS gemm that lstmkit can find")
     if blas == "scipy":
         monkeypatch.setattr(kn, "GEMM", {})
+    monkeypatch.setattr(kn, "USE_PACKED", False)  # BLAS here; test_packed_gemm covers the packed products
     lengths = np.arange(B) % 5 + 1 if B > 1 else None
     x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, T=5, B=B, I=3, H=H, P=P, lengths=lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)

@@ -42,7 +42,7 @@ def _lstm(backend, dtype, **kw):
         ({"num_layers": 2, "proj_size": 2, "H": 4}, 3),
         ({"bias": False, "I": 1, "H": 20}, 1),  # tiny product: the compiled loop, not BLAS
         ({"I": 32, "H": 128}, 1),  # one row, large product: BLAS on W as stored
-        ({"I": 16, "H": 64}, 4),  # batch, large product: BLAS on W^T
+        ({"I": 16, "H": 64}, 4),  # batch, large product: packed weights (BLAS on W^T without AVX-512)
     ],
 )
 def test_stream_matches_torch_on_the_whole_sequence(backend, dtype, kw, B):

@@ -27,8 +27,10 @@ What is different from the reference, and why it is faster:
   vectorises (one loop writing several arrays is not vectorised: measured 6x slower), instead of
   ~15 NumPy calls, each with its own temporaries. They index the rows of the kernel's arrays
   rather than take slices of them (a slice costs reference counting on every call).
-* Small per-step products (tiny models, B=1) are a loop inlined into the time loop, the choice
-  between it and BLAS made once per call (:func:`_matmul`, :func:`_is_small`).
+* Each per-step product is done one of three ways, chosen once per call (:func:`_operand`) and
+  inlined into the time loop (:func:`_matmul`): small ones (tiny models, B=1) as a compiled loop;
+  a batch's, on CPUs with AVX-512, by :mod:`lstmkit.packed_gemm`'s register kernel on the weight
+  packed once per call (BLAS repacks it on every call); the largest by BLAS.
 * σ and tanh come from one exponential written here (:func:`_exp_parts`: Cody-Waite range
   reduction and a Taylor polynomial, error ~1 ulp), so the compiler can vectorise the loop (numba's
   own ``exp`` is a scalar libm call). σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
@@ -40,9 +42,7 @@ What is different from the reference, and why it is faster:
 * Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
   :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two pools
   taking turns inside one loop fight for the cores). If that BLAS cannot be found, numba's
-  ``np.dot`` (SciPy's BLAS) takes over. Products below ``SMALL_PRODUCT`` multiply-adds (tiny
-  models, B=1) are a compiled loop, cheaper than a BLAS call. The per-step products of a batch
-  read W_hh^T and W_hr^T, transposed once per call (see :func:`_transposed`).
+  ``np.dot`` (SciPy's BLAS) takes over.
 * :func:`_step` is one time step of one layer on state arrays updated in place: the kernel of
   :class:`lstmkit.stream.LSTMStream` (streaming inference, one call per step).
 
@@ -67,6 +67,8 @@ try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic, overload
+
+    from . import packed_gemm
 
     AVAILABLE = True
     UNAVAILABLE_REASON = ""
@@ -124,17 +126,17 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     dt = x.dtype
     W = (_c(W_ih, dt), _c(W_hh, dt), _c(b, dt) if b is not None else np.zeros(W_hh.shape[0], dtype=dt),
          _c(W_hr, dt) if W_hr is not None else _NONE[dt])  # fmt: skip
-    gemm = GEMM.get(dt, 0)
-    n = threads.n_blocks(B, W_hh.size) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
+    gemm, mk = GEMM.get(dt, 0), _packed_kernels(dt)
+    n = threads.n_blocks(B, W_hh.size, mk.size > 0) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
     if n == 1:
-        return _forward_block(x, *W, h0, c0, mask, keep, gemm)
+        return _forward_block(x, *W, h0, c0, mask, keep, gemm, mk, False)
     bounds = threads.bounds(B, n)
     y = np.empty((T, B, W_hh.shape[1]), dtype=dt)
 
     def block(k):
         rows = slice(bounds[k], bounds[k + 1])
         m = None if mask is None else mask[:, rows]
-        y_k, h_k, c_k, cache_k = _forward_block(x[:, rows], *W, h0[rows], c0[rows], m, keep, gemm)
+        y_k, h_k, c_k, cache_k = _forward_block(x[:, rows], *W, h0[rows], c0[rows], m, keep, gemm, mk, True)
         y[:, rows] = y_k
         return h_k, c_k, cache_k
 
@@ -144,16 +146,16 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     return y, h_T, c_T, (SplitLSTMCache(bounds, [p[2] for p in parts]) if keep else None)
 
 
-def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm):
-    """:func:`lstm_forward` on one block of rows (the whole batch when it is not split);
-    W_hr (0, 0) when there is no projection."""
+def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm, mk, split):
+    """:func:`lstm_forward` on one block of rows (the whole batch when it is not split, ``split``
+    False); W_hr (0, 0) when there is no projection; mk from :func:`_packed_kernels`."""
     T, B, _ = x.shape
     dt = W_ih.dtype
     valid = _valid(mask, T, B)
     x, h0, c0 = _c(x, dt), _c(h0, dt), _c(c0, dt)
     if not keep:
-        return (*_infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm), None)
-    acts, hs, cs, rs = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, True, gemm)
+        return (*_infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split), None)
+    acts, hs, cs, rs = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, True, gemm, mk, split)
     y = hs[1:] * mask if mask is not None else hs[1:].copy()
     return y, hs[T].copy(), cs[T].copy(), FastLSTMCache(x, acts, hs, cs, rs, valid)
 
@@ -173,16 +175,16 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
     split = isinstance(cache, SplitLSTMCache)
     dt = (cache.parts[0] if split else cache).x.dtype
     W = (_c(W_ih, dt), _c(W_hh, dt), _c(W_hr, dt) if W_hr is not None else _NONE[dt])
-    gemm = GEMM.get(dt, 0)
+    gemm, mk = GEMM.get(dt, 0), _packed_kernels(dt)
     if not split:
-        out = _backward_block(dy, dh_T, dc_T, *W, cache, gemm)
+        out = _backward_block(dy, dh_T, dc_T, *W, cache, gemm, mk, False)
     else:
         bounds = cache.bounds
         dx = np.empty((dy.shape[0], bounds[-1], W_ih.shape[1]), dtype=dt)
 
         def block(k):
             rows = slice(bounds[k], bounds[k + 1])
-            dx_k, *rest = _backward_block(dy[:, rows], dh_T[rows], dc_T[rows], *W, cache.parts[k], gemm)
+            dx_k, *rest = _backward_block(dy[:, rows], dh_T[rows], dc_T[rows], *W, cache.parts[k], gemm, mk, True)
             dx[:, rows] = dx_k
             return rest
 
@@ -194,12 +196,12 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
     return dx, dW_ih, dW_hh, db, (dW_hr if W_hr is not None else None), dh0, dc0
 
 
-def _backward_block(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache, gemm):
+def _backward_block(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache, gemm, mk, split):
     """:func:`lstm_backward` on one block of rows; W_hr (0, 0) when there is no projection."""
     dt = cache.x.dtype
     return _backward(
         _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), W_ih, W_hh, W_hr,
-        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm,
+        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm, mk, split,
     )  # fmt: skip
 
 
@@ -214,6 +216,17 @@ def _c(a, dt):
 # "absent" markers for the compiled kernels (no projection, no mask): empty, never written
 _NONE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64)}
 _NO_MASK = np.zeros((0, 0), dtype=np.uint8)
+
+
+# False: never the packed kernels (lstmkit.packed_gemm), BLAS as before (the tests run both ways)
+USE_PACKED = True
+_NO_KERNELS = np.zeros(0, dtype=np.int64)
+
+
+def _packed_kernels(dt):
+    """The packed-weight kernels' addresses for dtype dt (built on first use), or an empty array:
+    not this CPU (no AVX-512), or ``USE_PACKED`` off."""
+    return packed_gemm.kernels(dt) if USE_PACKED and AVAILABLE else _NO_KERNELS
 
 
 def _valid(mask, T, B):
@@ -394,33 +407,53 @@ if AVAILABLE:
     # Up to this many multiply-adds a product is done by the loop in _small_matmul rather than by
     # BLAS (measured on 2 cores: the loop wins at (1, 20) @ (20, 80), BLAS from (1, 64) @ (64, 256)).
     SMALL_PRODUCT = 1 << 13
+    # Above this many multiply-adds, two BLAS threads beat the single-threaded packed kernel
+    # (packed_gemm: (32, 256) @ (256, 1024) 110 vs 140 µs, (64, 256) @ (256, 1024) 191 vs 152 µs).
+    PACKED_MAX = 1 << 23
+    SMALL, NN, NT, PACKED = 0, 1, 2, 3  # how a per-step product is done (see _operand)
 
     @_jit
-    def _is_small(M, b):
-        """Whether (M, K) @ b, b (K, N), is done by :func:`_small_matmul` rather than by BLAS.
+    def _operand(W, transpose, M, mk, split):
+        """How the per-step product (M, K) @ B is done, B = W^T (``transpose``, W (N, K)) or W (W (K, N)),
+        and what it reads: (how, B2, Bp, tmp). Decided once per call, before the time loop.
 
-        Decided once per call, before the time loop, and passed to :func:`_matmul` as ``small``.
+        * SMALL: the compiled loop :func:`_small_matmul` on B2 = B (a copy when transposed), for up
+          to ``SMALL_PRODUCT`` multiply-adds, where a call costs more than the work (tiny models).
+        * PACKED: :mod:`lstmkit.packed_gemm`'s kernel on Bp, B packed once here (tmp: its scratch),
+          where ``mk`` (its kernels; empty: not on this CPU) exists, M >= 2, and either the batch
+          runs split on lstmkit's threads (``split``: BLAS is single-threaded then, and the kernel
+          beats it 1.4-3x) or the product is at most ``PACKED_MAX``.
+        * NN / NT: BLAS on B2 = B ("NN", B^T copied once: (16, 64) @ (64, 256) 4.0 µs vs 10.9 µs NT)
+          or, for one row of a product transposed, on W as stored ("NT": (1, 128) @ (128, 512)
+          2.0 µs vs 3.4 µs NN).
         """
-        return b.size > 0 and M * b.size <= SMALL_PRODUCT
+        K, N = (W.shape[1], W.shape[0]) if transpose else (W.shape[0], W.shape[1])
+        e2, e3 = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0), dtype=W.dtype)
+        if M * K * N <= SMALL_PRODUCT:
+            return SMALL, (np.ascontiguousarray(W.T) if transpose else W), e3, e2
+        if mk.size > 0 and M >= 2 and (split or M * K * N <= PACKED_MAX):
+            Bp = packed_gemm.pack(W, transpose, 128 // W.itemsize)  # two 512-bit vectors per panel row
+            return PACKED, e2, Bp, packed_gemm.scratch(M, Bp, N)
+        if not transpose:
+            return NN, W, e3, e2
+        if M == 1:
+            return NT, W, e3, e2
+        return NN, np.ascontiguousarray(W.T), e3, e2
 
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-    def _matmul(A, t, b, bt, out, gemm, small):
-        """out = A[t] @ b for C-contiguous A (., M, K) and out (M, N).
-
-        The matrix comes as b (K, N) and/or bt = b^T (N, K), both C-contiguous, either one empty
-        (0, 0) when not at hand. Large products go to BLAS, on b when given ("NN"), else on bt
-        ("NT"): which one the callers hold is decided once per call by :func:`_transposed`. Small
-        ones (``small``, from :func:`_is_small`), where a BLAS call costs more than the work, are
-        :func:`_small_matmul`. Inlined into the time loops, the choice made before them: a call
+    def _matmul(A, t, op, out, gemm, mk):
+        """out = A[t] @ B for C-contiguous A (., M, K) and out (M, N), done as ``op`` from
+        :func:`_operand` says. Inlined into the time loops, the choice made before them: a call
         deciding per step measured 2x slower at (1, 20) @ (20, 80) (132 vs 65 ns). A[t] is
         indexed, not sliced, in the loop (a slice costs reference counting, ~30 ns a step).
         """
-        if small:
-            _small_matmul(A, t, b, out)
-        elif b.size > 0:
-            _gemm(gemm, A[t], False, b, False, out)
+        how, B2, Bp, tmp = op
+        if how == SMALL:
+            _small_matmul(A, t, B2, out)
+        elif how == PACKED:
+            packed_gemm.matmul(A, t, Bp, out, tmp, mk)
         else:
-            _gemm(gemm, A[t], False, bt, True, out)
+            _gemm(gemm, A[t], False, B2, how == NT, out)
 
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
     def _small_matmul(A, t, b, out):
@@ -441,22 +474,6 @@ if AVAILABLE:
                 a0, w0 = A[t, m, k], b[k]
                 for n in range(N):
                     o[n] += a0 * w0[n]
-
-    @_jit
-    def _transposed(W, M):
-        """W^T (K, N) as a C-contiguous copy for the per-step products (M, K) @ W^T, made once per call
-        before the time loop; or an empty (0, 0) array when W as stored serves better.
-
-        h @ W^T with W^T stored (K, N) ("NN" for BLAS) measured 1.4-2.7x faster than the same
-        product on W as stored ("NT") for batches: (16, 64) @ (64, 256) 4.0 µs vs 10.9 µs,
-        (64, 256) @ (256, 1024) 123 µs vs 187 µs (OpenBLAS, 2 cores); the loop of :func:`_matmul`
-        for small products wants W^T too. For one row (M = 1) of a product too large for that loop,
-        NT is the faster one ((1, 128) @ (128, 512): 2.0 µs vs 3.4 µs) and the copy is skipped.
-        """
-        N, K = W.shape
-        if M == 1 and K * N > SMALL_PRODUCT:
-            return np.empty((0, 0), dtype=W.dtype)
-        return np.ascontiguousarray(W.T)
 
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
     def _cell_row(Z, t, bb, R, b, C, cp, cn, Rt, rt):
@@ -512,30 +529,30 @@ if AVAILABLE:
             DCN[bb, j] = dc[j] * A[t, bb, f + j]
 
     @_jit
-    def _step(x, W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, h, c, zx, zr, r, gemm):
+    def _step(x, op_ih, op_hh, b, op_hr, proj, h, c, zx, zr, r, gemm, mk):
         """One time step of one layer for a batch, in place: (h, c) <- the next state. Streaming.
 
-        x (B, I); W_ih (4H, I); W_hh (4H, P); b (4H,); W_hr (P, H), (0, 0) without projection;
-        W_ihT, W_hhT, W_hrT their transposes from :func:`_transposed` (or (0, 0)); h (B, P), c (B, H) the
+        x (B, I); op_ih, op_hh, op_hr: the products by W_ih^T, W_hh^T, W_hr^T from :func:`_operand`
+        (made once per stream; op_hr unused without ``proj``); b (4H,); h (B, P), c (B, H) the
         state; zx, zr (B, 4H) and r (B, H) scratch. After the call h holds h_t (r_t W_hr^T with
         projection), c holds c_t and zx the activated gates.
         """
-        proj = W_hr.shape[0] > 0
         B = x.shape[0]
         # _matmul and the row functions index 3-D arrays: these are views of one step (1, B, .)
         x3, h3, r3 = x.reshape(1, B, x.shape[1]), h.reshape(1, B, h.shape[1]), r.reshape(1, B, r.shape[1])
-        _matmul(x3, 0, W_ihT, W_ih, zx, gemm, _is_small(B, W_ihT))  # x_t W_ih^T            (B, 4H)
-        _matmul(h3, 0, W_hhT, W_hh, zr, gemm, _is_small(B, W_hhT))  # h_{t-1} W_hh^T        (B, 4H)
+        _matmul(x3, 0, op_ih, zx, gemm, mk)  # x_t W_ih^T                               (B, 4H)
+        _matmul(h3, 0, op_hh, zr, gemm, mk)  # h_{t-1} W_hh^T                           (B, 4H)
         Z, C = zx.reshape(1, B, zx.shape[1]), c.reshape(1, B, c.shape[1])
         Rt = r3 if proj else h3  # r_t, = h_t without projection
         for bb in range(B):
             _cell_row(Z, 0, bb, zr, b, C, 0, 0, Rt, 0)
         if proj:
-            _matmul(r3, 0, W_hrT, W_hr, h, gemm, _is_small(B, W_hrT))  # h_t = r_t W_hr^T    (B, P)
+            _matmul(r3, 0, op_hr, h, gemm, mk)  # h_t = r_t W_hr^T                      (B, P)
 
     @_jit
-    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm):
-        """Compiled body of :func:`lstm_forward`. W_hr (0, 0) means no projection, valid (0, 0) no mask."""
+    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm, mk, split):
+        """Compiled body of :func:`lstm_forward`. W_hr (0, 0) means no projection, valid (0, 0) no mask;
+        mk, split: see :func:`_operand`."""
         T, B, I = x.shape
         G, P = W_hh.shape
         H = G // 4
@@ -554,26 +571,25 @@ if AVAILABLE:
         cs[0] = c0
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
-        W_hhT = _transposed(W_hh, B)  # (P, 4H), or (0, 0): see _transposed
-        W_hrT = _transposed(W_hr, B)  # (H, P), or (0, 0) (also without projection)
-        small_hh, small_hr = _is_small(B, W_hhT), _is_small(B, W_hrT)
+        op_hh = _operand(W_hh, True, B, mk, split)  # by W_hh^T (P, 4H)
+        op_hr = _operand(W_hr, True, B, mk, split)  # by W_hr^T (H, P); (0, 0) without projection
         R, r0 = (rs, 0) if proj else (hs, 1)  # r_t goes to R[t + r0]: rs[t], or h_t itself
-        if small_hh and not proj and not masked:
+        if op_hh[0] == SMALL and not proj and not masked:
             # tiny models: the same steps in a loop with no call and no test in it (measured ~80 ns
             # a step faster at H = 20: a call in the loop, even one not taken, costs ~35 ns a step)
             for t in range(T):
                 ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
-                _small_matmul(hs, t, W_hhT, rec)  # h_{t-1} W_hh^T                              (B, 4H)
+                _small_matmul(hs, t, op_hh[1], rec)  # h_{t-1} W_hh^T                             (B, 4H)
                 for bb in range(B):
                     _cell_row(acts, t, bb, rec, b, cs, ct, cn, hs, t + 1)
             return acts, hs, cs, rs
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
-            _matmul(hs, t, W_hhT, W_hh, rec, gemm, small_hh)  # h_{t-1} W_hh^T              (B, 4H)
+            _matmul(hs, t, op_hh, rec, gemm, mk)  # h_{t-1} W_hh^T                          (B, 4H)
             for bb in range(B):  # every row, padded ones too: no test in this loop (~30 ns a step)
                 _cell_row(acts, t, bb, rec, b, cs, ct, cn, R, t + r0)
             if proj:
-                _matmul(rs, t, W_hrT, W_hr, hs[t + 1], gemm, small_hr)  # h_t = r_t W_hr^T       (B, P)
+                _matmul(rs, t, op_hr, hs[t + 1], gemm, mk)  # h_t = r_t W_hr^T                 (B, P)
             if masked:  # a padded row keeps the previous state; what its cell computed is dropped
                 for bb in range(B):
                     if valid[t, bb] == 0:
@@ -587,14 +603,14 @@ if AVAILABLE:
         return acts, hs, cs, rs
 
     @_jit
-    def _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm):
+    def _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split):
         """:func:`_forward` keeping nothing per step: y (T, B, P) (zero at padded steps), h_T, c_T.
 
         Three arrays back to Python, the copies of h_T and c_T made here: each array handed back
         costs ~0.45 µs, a copy made in Python ~0.3 µs (a tiny model's whole forward: ~20 µs).
         """
         T = x.shape[0]
-        _, hs, cs, _ = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, False, gemm)
+        _, hs, cs, _ = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, False, gemm, mk, split)
         h_T, c_T = hs[T].copy(), cs[T % 2].copy()
         y = hs[1:]  # nothing else holds hs: y is a view of it
         if valid.shape[0] > 0:
@@ -605,7 +621,7 @@ if AVAILABLE:
         return y, h_T, c_T
 
     @_jit
-    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm):
+    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm, mk, split):
         """Compiled body of :func:`lstm_backward`."""
         T, B, I = x.shape
         G, P = W_hh.shape
@@ -619,8 +635,8 @@ if AVAILABLE:
         dh = np.empty((B, P), dtype=x.dtype)
         dr = np.empty((B, H), dtype=x.dtype) if proj else dh  # without projection dr_t = dh_t
         tc, dc = np.empty(H, dtype=x.dtype), np.empty(H, dtype=x.dtype)  # scratch of one row
-        none = np.empty((0, 0), dtype=x.dtype)  # "no transposed copy" for _matmul
-        small_hh, small_hr = _is_small(B, W_hh), _is_small(B, W_hr)
+        op_hh = _operand(W_hh, False, B, mk, split)  # by W_hh (4H, P)
+        op_hr = _operand(W_hr, False, B, mk, split)  # by W_hr (P, H)
         dh3 = dh.reshape(1, B, P)  # dh as the 3-D array _matmul indexes
         for t in range(T - 1, -1, -1):
             for bb in range(B):
@@ -633,13 +649,13 @@ if AVAILABLE:
                 for bb in range(B):
                     if not masked or valid[t, bb] != 0:  # padded rows did not use W_hr
                         dhs[t, bb] = dh[bb]
-                _matmul(dh3, 0, W_hr, none, dr, gemm, small_hr)  # dr_t = dh_t W_hr             (B, H)
+                _matmul(dh3, 0, op_hr, dr, gemm, mk)  # dr_t = dh_t W_hr                       (B, H)
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # padded row: no gate gradient, dc passes through
                     dz_all[t, bb] = 0
                     continue
                 _cell_row_backward(acts, t, bb, cs, dc_next, dr, dz_all, tc, dc)
-            _matmul(dz_all, t, W_hh, none, dh_next, gemm, small_hh)  # dh_next = dz W_hh     (B, P)
+            _matmul(dz_all, t, op_hh, dh_next, gemm, mk)  # dh_next = dz W_hh              (B, P)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through

@@ -75,7 +75,9 @@ class LSTMStream:
 
             self._step_kernel = kernels_numba._step
             self._gemm = kernels_numba.GEMM.get(np.dtype(dt), 0)
-            transposed = lambda W: kernels_numba._transposed(W, B)  # noqa: E731  (W^T, or (0, 0) where W serves)
+            self._mk = kernels_numba._packed_kernels(dt)
+            # each product by a weight's transpose, prepared once per stream (a copy, or packed panels)
+            operand = lambda W: kernels_numba._operand(W, True, B, self._mk, False)  # noqa: E731
         self._layers = []  # per layer: the weights as the kernels want them, and scratch
         for layer in range(L):
             W_ih, W_hh, b, W_hr, _ = lstm._weights(layer, 0)
@@ -84,10 +86,10 @@ class LSTMStream:
             W_hr = W_hr.copy() if W_hr is not None else np.zeros((0, 0), dtype=dt)
             if self._fast:
                 scratch = (np.empty((B, 4 * H), dt), np.empty((B, 4 * H), dt), np.empty((B, H), dt))  # zx, zr, r
-                Ts = (transposed(W_ih), transposed(W_hh), transposed(W_hr))
+                ops = (operand(W_ih), operand(W_hh), operand(W_hr))
             else:
-                scratch, Ts = None, (None, None, None)
-            self._layers.append((W_ih, Ts[0], W_hh, Ts[1], b, W_hr, Ts[2], scratch))
+                scratch, ops = None, (None, None, None)
+            self._layers.append((W_ih, ops[0], W_hh, ops[1], b, W_hr, ops[2], scratch))
         self._h = np.zeros((L, B, P), dtype=dt)
         self._c = np.zeros((L, B, H), dtype=dt)
         self.reset(state)
@@ -126,10 +128,11 @@ class LSTMStream:
         inp = x.reshape(1, -1) if self.unbatched else x
         if not inp.flags.writeable:  # the compiled step takes writeable arrays (one signature)
             inp = inp.copy()
-        for layer, (W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, scratch) in enumerate(self._layers):
+        for layer, (W_ih, op_ih, W_hh, op_hh, b, W_hr, op_hr, scratch) in enumerate(self._layers):
             h, c = self._h[layer], self._c[layer]
             if self._fast:
-                self._step_kernel(inp, W_ih, W_ihT, W_hh, W_hhT, b, W_hr, W_hrT, h, c, *scratch, self._gemm)
+                proj = W_hr.size > 0
+                self._step_kernel(inp, op_ih, op_hh, b, op_hr, proj, h, c, *scratch, self._gemm, self._mk)
             else:  # the NumPy reference on a sequence of one step
                 _, h_t, c_t, _ = kernels.lstm_forward(
                     inp[None], W_ih, W_hh, b, W_hr if W_hr.size else None, h, c, None, False

@@ -66,10 +66,12 @@ def get_num_threads() -> int:
     return _state["threads"]
 
 
-def n_blocks(B: int, weights: int) -> int:
-    """How many blocks of rows a batch of B runs as, for a W_hh of ``weights`` elements (1: no split)."""
+def n_blocks(B: int, weights: int, packed: bool = False) -> int:
+    """How many blocks of rows a batch of B runs as, for a W_hh of ``weights`` elements (1: no split).
+    ``packed``: the blocks' per-step products run on packed weights (lstmkit.packed_gemm), which
+    keep their speed on one thread at any size, so ``MAX_WEIGHTS`` does not apply."""
     n = min(_state["threads"], B // MIN_ROWS)
-    if n < 2 or weights > MAX_WEIGHTS or _BLAS is None:
+    if n < 2 or (weights > MAX_WEIGHTS and not packed) or _BLAS is None:
         return 1
     return n
 

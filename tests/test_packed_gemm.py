@@ -1,0 +1,159 @@
+"""The packed-weight product (lstmkit.packed_gemm) and the kernels that use it.
+
+Oracles: NumPy's float64 matmul for the product itself; for the LSTM, the readable reference
+(kernels.py), itself checked against finite differences and PyTorch, and the compiled path with
+the packed product turned off (BLAS). Tolerances: float64 1e-12, float32 1e-5.
+
+The kernels need AVX-512; on a CPU without it these tests check that nothing asks for them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit import kernels, threads
+from oracles import assert_close
+
+kn = pytest.importorskip("lstmkit.kernels_numba")
+if not kn.AVAILABLE:  # pragma: no cover
+    pytest.skip(f"fast path unavailable: {kn.UNAVAILABLE_REASON}", allow_module_level=True)
+from lstmkit import packed_gemm  # noqa: E402  (imports numba)
+
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+HAS_KERNELS = packed_gemm.supported()
+needs_kernels = pytest.mark.skipif(not HAS_KERNELS, reason="this CPU has no AVX-512: the packed kernels are not built")
+
+
+def test_kernels_exist_exactly_where_the_cpu_has_avx512():
+    for dt in (np.float32, np.float64):
+        mk = packed_gemm.kernels(dt)
+        assert mk.size == (packed_gemm.MR_MAX + 1 if HAS_KERNELS else 0)
+        assert (mk[1:] != 0).all()
+    assert packed_gemm.kernels(np.int32).size == 0
+
+
+@needs_kernels
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("transpose", [True, False])
+@pytest.mark.parametrize(
+    "M, K, N",
+    [(2, 3, 16), (5, 37, 81), (8, 64, 256), (9, 256, 32), (17, 300, 33), (3, 600, 100), (12, 513, 48)],
+)  # rows: under, at and over one block (MR_MAX = 8); K: under, at and over a chunk (KC = 256);
+#    N: whole panels and a partial last one (NR = 32 float32, 16 float64)
+def test_packed_product_equals_numpy(dt, transpose, M, K, N):
+    rng = np.random.default_rng(0)
+    T = 3
+    A = rng.normal(size=(T, M, K)).astype(dt)
+    B = rng.normal(size=(K, N)).astype(dt)
+    W = np.ascontiguousarray(B.T) if transpose else B  # what the LSTM holds: W (N, K), or B itself
+    mk = packed_gemm.kernels(dt)
+    Bp = packed_gemm.pack(W, transpose, 128 // np.dtype(dt).itemsize)
+    assert Bp.shape == (-(-N // Bp.shape[2]), K, Bp.shape[2])
+    tmp = packed_gemm.scratch(M, Bp, N)
+    out = np.full((M, N), np.nan, dtype=dt)
+    for t in range(T):  # A[t] of a 3-D array, as the time loops index it
+        _run(A, t, Bp, out, tmp, mk)
+        want = A[t].astype(np.float64) @ B.astype(np.float64)
+        assert_close(out, want, TOL[dt], TOL[dt] * np.abs(want).max(), f"A[{t}] @ B")
+
+
+if kn.AVAILABLE:
+    import numba
+
+    @numba.njit
+    def _run(A, t, Bp, out, tmp, mk):
+        packed_gemm.matmul(A, t, Bp, out, tmp, mk)
+
+
+def test_how_each_product_is_done():
+    mk = packed_gemm.kernels(np.float32)
+    W = np.zeros((256, 64), np.float32)  # W_hh of H=64: B = W^T (64, 256)
+    assert kn._operand(np.zeros((80, 20), np.float32), True, 1, mk, False)[0] == kn.SMALL  # tiny: the loop
+    assert kn._operand(W, True, 1, mk, False)[0] == kn.NT  # one row: BLAS on W as stored
+    big = np.zeros((2600, 650), np.float32)
+    assert kn._operand(big, True, 20, mk, False)[0] == kn.NN  # too large for one thread: BLAS
+    if HAS_KERNELS:
+        assert kn._operand(W, True, 4, mk, False)[0] == kn.PACKED
+        assert kn._operand(big, True, 20, mk, True)[0] == kn.PACKED  # split: BLAS has one thread
+        how, _, Bp, tmp = kn._operand(W, False, 4, mk, False)  # backward: B = W (256, 64)
+        assert how == kn.PACKED and Bp.shape == (2, 256, 32) and tmp.shape == (0, 0)
+    assert kn._operand(W, True, 4, kn._NO_KERNELS, False)[0] == kn.NN  # no kernels: BLAS on W^T
+
+
+def _kernel_args(dt, T, B, I, H, P, lengths, seed=0):
+    rng = np.random.default_rng(seed)
+    Pp = P or H
+    k = 1 / np.sqrt(H)
+    x = rng.normal(size=(T, B, I)).astype(dt)
+    W_ih, W_hh = (k * rng.normal(size=(4 * H, I))).astype(dt), (k * rng.normal(size=(4 * H, Pp))).astype(dt)
+    b = rng.normal(size=4 * H).astype(dt)
+    W_hr = (k * rng.normal(size=(P, H))).astype(dt) if P else None
+    h0, c0 = rng.normal(size=(B, Pp)).astype(dt), rng.normal(size=(B, H)).astype(dt)
+    mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[..., None].astype(dt)
+    return x, W_ih, W_hh, b, W_hr, h0, c0, mask
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 40, 36), (2, 66, 0)])
+@pytest.mark.parametrize("packed", [True, False])
+def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, packed, monkeypatch):
+    monkeypatch.setattr(kn, "USE_PACKED", packed)
+    mk = kn._packed_kernels(dt)
+    expect = kn.PACKED if packed and HAS_KERNELS else kn.NN
+    assert kn._operand(np.zeros((4 * H, P or H), dt), True, B, mk, False)[0] == expect  # forward's W_hh^T
+    assert kn._operand(np.zeros((4 * H, P or H), dt), False, B, mk, False)[0] == expect  # backward's W_hh
+    lengths = (np.arange(B) % 5 + 1)[::-1] if B > 2 else None
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, 5, B, 3, H, P, lengths)
+    ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
+    for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
+        assert_close(a, e, TOL[dt], TOL[dt], name)
+    inf = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)
+    for name, a, e in zip(("y (inference)", "h_T (inference)", "c_T (inference)"), inf[:3], ref[:3]):
+        assert_close(a, e, TOL[dt], TOL[dt], name)
+    rng = np.random.default_rng(1)
+    dy, dh_T, dc_T = (rng.normal(size=a.shape).astype(dt) for a in (ref[0], h0, c0))
+    g_ref = kernels.lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, ref[3])
+    g_fast = kn.lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, fast[3])
+    for name, a, e in zip(("dx", "dW_ih", "dW_hh", "db", "dW_hr", "dh0", "dc0"), g_fast, g_ref):
+        if e is not None:
+            assert_close(a, e, TOL[dt], TOL[dt], name)
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("proj", [0, 20])
+def test_split_batch_on_packed_products_matches_reference(dt, proj):
+    B, H = 20, 40  # two blocks of 10 rows: 10 x 40 x 160 multiply-adds per step, packed when split
+    fast = lstmkit.LSTM(3, H, proj_size=proj, dtype=dt, seed=0)
+    ref = lstmkit.LSTM(3, H, proj_size=proj, dtype=dt, seed=0)
+    fast.backend, ref.backend = "numba", "numpy"
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, B, 3)).astype(dt)
+    lengths = rng.integers(1, 7, B)
+    threads.set_num_threads(2)
+    try:
+        assert threads.n_blocks(B, fast.weight_hh_l0.size, HAS_KERNELS) == 2
+        got = _train_step(fast, x, lengths)
+    finally:
+        threads.set_num_threads(1)
+    want = _train_step(ref, x, lengths)
+    for k in want:
+        assert_close(got[k], want[k], TOL[dt], TOL[dt], k)
+
+
+def _train_step(m, x, lengths, seed=2):
+    y, (h, c) = m(x, lengths=lengths)
+    rng = np.random.default_rng(seed)
+    dx, (dh, dc) = m.backward(rng.normal(size=y.shape).astype(m.dtype), (rng.normal(size=h.shape).astype(m.dtype), rng.normal(size=c.shape).astype(m.dtype)))
+    return {"y": y, "h_T": h, "c_T": c, "dx": dx, "dh0": dh, "dc0": dc, **{f"grad {k}": v for k, v in m.grads.items()}}
+
+
+def test_large_weights_split_only_with_packed_products():
+    threads.set_num_threads(2)
+    try:
+        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1) == 1
+        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1, packed=True) == 2
+    finally:
+        threads.set_num_threads(1)
