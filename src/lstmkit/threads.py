@@ -13,12 +13,15 @@ cores from lstmkit's threads; measured on 2 cores (H=64, B=16, T=1000), a split 
 20% slower than no split instead of 1.5x faster. Run with ``OPENBLAS_NUM_THREADS=1`` (BLAS
 single-threaded in the whole process) and lstmkit's threads are the only ones.
 
-When a batch is split (:func:`n_blocks`): at least ``MIN_ROWS`` rows per block, and W_hh small
-enough (``MAX_WEIGHTS`` elements) that every thread reading all of it per step costs less than
-the threads save. Measured on 2 cores with 2 threads, forward / training: H=128, B=32 6.0 / 15.6
+When a batch is split (:func:`n_blocks`): at least ``MIN_ROWS`` rows per block. Where the blocks'
+per-step products run on packed weights (:mod:`lstmkit.packed_gemm`, CPUs with AVX-512), at any
+W_hh size; otherwise only for a W_hh small enough (``MAX_WEIGHTS`` elements) that every thread
+reading all of it per step through single-threaded BLAS costs less than the threads save.
+Measured on 2 cores with 2 threads, forward / training, BLAS in the blocks: H=128, B=32 6.0 / 15.6
 ms against 7.6 / 20.0 unsplit; H=64, B=16, T=1000 9.1 / 26.1 against 11.4 / 32.3; bidirectional
 H=128 9.4 / 25.8 against 13.1 / 34.8; but H=256, B=64 (W_hh 1024x256) and PTB-medium (2600x650)
-were slower split, so they are not.
+were slower split. Packed, on a slower moment of the same host: H=256, B=64 44.0 / 130 ms split
+against 47.6 / 176 unsplit (torch 38.2 / 137); PTB-medium 76.0 / 222 against 80.4 / 228.
 
 The numbers are those of one block to round-off (BLAS may sum in another order for another
 number of rows); the same thread setting gives the same numbers every time.
