@@ -157,3 +157,20 @@ def test_large_weights_split_only_with_packed_products():
         assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1, packed=True) == 2
     finally:
         threads.set_num_threads(1)
+
+
+def test_kernels_that_fail_to_build_leave_blas(monkeypatch):
+    # numba's older releases bring an LLVM without opaque pointers: the IR is refused, BLAS stays
+    def refuse(dt):
+        raise RuntimeError("LLVM ERROR: invalid type 'ptr'")
+
+    monkeypatch.setattr(packed_gemm, "_build", refuse)
+    monkeypatch.setattr(packed_gemm, "supported", lambda: True)
+    monkeypatch.setattr(packed_gemm, "_built", {})
+    monkeypatch.setattr(packed_gemm, "UNAVAILABLE_REASON", {})
+    assert packed_gemm.kernels(np.float32).size == 0
+    assert "invalid type 'ptr'" in packed_gemm.UNAVAILABLE_REASON[np.dtype(np.float32)]
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(np.float64, 4, 3, 2, 30, 0, None)
+    assert kn._operand(W_hh, True, 3, kn._packed_kernels(np.float64), False)[0] == kn.NN
+    y = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)[0]
+    assert_close(y, kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)[0], 1e-12, 1e-12, "y")

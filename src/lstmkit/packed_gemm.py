@@ -120,14 +120,28 @@ def supported() -> bool:
 _NONE = np.zeros(0, dtype=np.int64)
 
 
+UNAVAILABLE_REASON = {}  # dtype -> why the kernels were not built, where they were not
+
+
 def kernels(dt) -> np.ndarray:
     """Addresses of the kernels for dtype dt, indexed by MR (1..MR_MAX; [0] unused); built once on
-    first use. An empty array where they cannot run (no AVX-512, another dtype)."""
+    first use. An empty array where they cannot run (no AVX-512, another dtype, or an LLVM that
+    does not take this IR: numba's older releases; ``UNAVAILABLE_REASON`` says which), and the
+    compiled kernels use BLAS instead."""
     dt = np.dtype(dt)
     if dt not in _built:
         with _lock:
             if dt not in _built:
-                _built[dt] = _build(dt) if dt in LANES and supported() else (None, _NONE)
+                _built[dt] = (None, _NONE)
+                if dt not in LANES:
+                    UNAVAILABLE_REASON[dt] = f"no kernels for {dt}"
+                elif not supported():
+                    UNAVAILABLE_REASON[dt] = "this CPU has no AVX-512"
+                else:
+                    try:
+                        _built[dt] = _build(dt)
+                    except Exception as exc:  # the IR needs LLVM 15+ (opaque pointers)
+                        UNAVAILABLE_REASON[dt] = f"LLVM did not build the kernels: {exc}"
     return _built[dt][1]
 
 
