@@ -96,7 +96,7 @@ def _kernel_args(dt, T, B, I, H, P, lengths, seed=0):
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
-@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 40, 36), (2, 66, 0)])
+@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0)])
 @pytest.mark.parametrize("packed", [True, False])
 def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, packed, monkeypatch):
     monkeypatch.setattr(kn, "USE_PACKED", packed)
@@ -104,6 +104,9 @@ def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, pa
     expect = kn.PACKED if packed and HAS_KERNELS else kn.NN
     assert kn._operand(np.zeros((4 * H, P or H), dt), True, B, mk, False)[0] == expect  # forward's W_hh^T
     assert kn._operand(np.zeros((4 * H, P or H), dt), False, B, mk, False)[0] == expect  # backward's W_hh
+    if P:  # the projection's products too: r_t W_hr^T forward, dh_t W_hr backward
+        assert kn._operand(np.zeros((P, H), dt), True, B, mk, False)[0] == expect
+        assert kn._operand(np.zeros((P, H), dt), False, B, mk, False)[0] == expect
     lengths = (np.arange(B) % 5 + 1)[::-1] if B > 2 else None
     x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, 5, B, 3, H, P, lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
