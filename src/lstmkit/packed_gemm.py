@@ -20,7 +20,7 @@ Measured on one core of this 2-core machine (float32, OpenBLAS single-threaded b
 (32, 256) @ (256, 1024) 98-110 µs vs 158-173 µs; (64, 1024) @ (1024, 256) 208 vs 278 µs;
 (4, 64) @ (64, 256) 0.9-1.4 µs vs 1.8-2.5 µs; (16, 64) @ (64, 256) 3.2 vs 4.2-6.0 µs. Against
 OpenBLAS on both cores it wins up to ~2^23 multiply-adds ((32, 256) @ (256, 1024): 110 vs 140 µs)
-and loses above ((64, 256) @ (256, 1024): 191 vs 152 µs): see ``kernels_numba._how``.
+and loses above ((64, 256) @ (256, 1024): 191 vs 152 µs): see ``kernels_numba._operand``.
 
 Built (once, on first use) only where the CPU has AVX-512 (:func:`kernels` returns an empty array
 elsewhere, and the compiled kernels use BLAS as before). Results differ from BLAS's in round-off
@@ -46,11 +46,16 @@ _built = {}  # dtype -> (library, addresses); the library must stay alive while 
 _lock = threading.Lock()
 
 
+def _fma(ty: str, lanes: int) -> str:
+    """The LLVM intrinsic for a fused multiply-add of two vectors of ``lanes`` ``ty``."""
+    return f"llvm.fma.v{lanes}{'f32' if ty == 'float' else 'f64'}"
+
+
 def _kernel_ir(MR: int, ty: str, lanes: int, name: str) -> str:
     """LLVM IR of the kernel for MR rows:  C[0:MR, 0:NR] (+)= A[0:MR, 0:K] @ Bp[0:K, 0:NR].
 
     Arguments: A (row stride lda), Bp (one panel, rows of NR = 2 lanes elements), C (row stride
-    ldc), K, acc (0: C is overwritten, else added to).
+    ldc), K >= 1 (the loop tests at its end), acc (0: C is overwritten, else added to).
     """
     v = f"<{lanes} x {ty}>"
     nr = 2 * lanes
@@ -76,8 +81,7 @@ def _kernel_ir(MR: int, ty: str, lanes: int, name: str) -> str:
               f"  %ax{r} = insertelement {v} poison, {ty} %as{r}, i64 0",
               f"  %av{r} = shufflevector {v} %ax{r}, {v} poison, <{lanes} x i32> zeroinitializer"]  # fmt: skip
         for u in range(2):
-            L.append(f"  %n{r}_{u} = call {v} @llvm.fma.v{lanes}{ty[0]}{'32' if ty == 'float' else '64'}"
-                     f"({v} %av{r}, {v} %b{u}, {v} %a{r}_{u})")  # fmt: skip
+            L.append(f"  %n{r}_{u} = call {v} @{_fma(ty, lanes)}({v} %av{r}, {v} %b{u}, {v} %a{r}_{u})")
     L += ["  %k1 = add i64 %k, 1", "  %done = icmp eq i64 %k1, %K", "  br i1 %done, label %exit, label %loop",
           "exit:"]  # fmt: skip
     for r in range(MR):
@@ -93,10 +97,9 @@ def _build(dt: np.dtype):
     from numba.core.registry import cpu_target
 
     ty, lanes = _LLVM[dt], LANES[dt]
-    suffix = f"v{lanes}{'f32' if ty == 'float' else 'f64'}"
     names = [f"lstmkit_packed_{ty}_{m}" for m in range(1, MR_MAX + 1)]
     text = "\n".join(_kernel_ir(m, ty, lanes, n) for m, n in zip(range(1, MR_MAX + 1), names))
-    text += f"\ndeclare <{lanes} x {ty}> @llvm.fma.{suffix}(<{lanes} x {ty}>, <{lanes} x {ty}>, <{lanes} x {ty}>)\n"
+    text += f"\ndeclare <{lanes} x {ty}> @{_fma(ty, lanes)}(<{lanes} x {ty}>, <{lanes} x {ty}>, <{lanes} x {ty}>)\n"
     # 512-bit vectors in registers: this CPU's tuning otherwise prefers (and splits to) 256 bits
     text += 'attributes #0 = { nounwind "min-legal-vector-width"="512" "prefer-vector-width"="512" }\n'
     module = llvm.parse_assembly(text)
