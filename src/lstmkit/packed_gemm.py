@@ -25,6 +25,10 @@ and loses above ((64, 256) @ (256, 1024): 191 vs 152 µs): see ``kernels_numba._
 Built (once, on first use) only where the CPU has AVX-512 (:func:`kernels` returns an empty array
 elsewhere, and the compiled kernels use BLAS as before). Results differ from BLAS's in round-off
 only (another order of the sums).
+
+:func:`matmul` is inlined into :mod:`lstmkit.kernels_numba`'s time loops, whose compiled code numba
+caches on disk keyed on *that* file: after editing this one, touch kernels_numba.py (or delete its
+``__pycache__``) so the cached loops are compiled again.
 """
 
 from __future__ import annotations
