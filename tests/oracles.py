@@ -30,6 +30,25 @@ def record_close(errors, peer, name, ours, ref, tol):
     return err
 
 
+def lstm_kernel_args(dt, T=6, B=3, I=4, H=5, P=0, lengths=None, seed=0):
+    """Random arguments for one direction's kernels (kernels.lstm_forward and its compiled twins):
+    x, W_ih, W_hh, b, W_hr (None without P), h0, c0, mask (None without lengths)."""
+    rng = np.random.default_rng(seed)
+    Pp = P or H
+    x = rng.normal(size=(T, B, I)).astype(dt)
+    k = 1 / np.sqrt(H)  # PyTorch's scale: float32 round-off stays near 1e-7 relative
+    W_ih = (k * rng.normal(size=(4 * H, I))).astype(dt)
+    W_hh = (k * rng.normal(size=(4 * H, Pp))).astype(dt)
+    b = rng.normal(size=4 * H).astype(dt)
+    W_hr = (k * rng.normal(size=(P, H))).astype(dt) if P else None
+    h0 = rng.normal(size=(B, Pp)).astype(dt)
+    c0 = rng.normal(size=(B, H)).astype(dt)
+    mask = None
+    if lengths is not None:
+        mask = (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[..., None].astype(dt)
+    return x, W_ih, W_hh, b, W_hr, h0, c0, mask
+
+
 # --------------------------------------------------------------------------------------------
 # finite differences
 # --------------------------------------------------------------------------------------------

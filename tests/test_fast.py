@@ -19,6 +19,7 @@ import pytest
 
 import lstmkit
 from lstmkit import backends, kernels
+from oracles import lstm_kernel_args
 
 kn = pytest.importorskip("lstmkit.kernels_numba")
 if not kn.AVAILABLE:  # pragma: no cover
@@ -38,28 +39,11 @@ def assert_close(actual, expected, tol, what):
         pytest.fail(f"{what}: max |diff| {np.abs(actual - expected).max():.3g} > tol {tol}; worst: {pairs}")
 
 
-def _kernel_args(dt, T=6, B=3, I=4, H=5, P=0, lengths=None, seed=0):
-    rng = np.random.default_rng(seed)
-    Pp = P or H
-    x = rng.normal(size=(T, B, I)).astype(dt)
-    k = 1 / np.sqrt(H)  # PyTorch's scale: float32 round-off stays near 1e-7 relative
-    W_ih = (k * rng.normal(size=(4 * H, I))).astype(dt)
-    W_hh = (k * rng.normal(size=(4 * H, Pp))).astype(dt)
-    b = rng.normal(size=4 * H).astype(dt)
-    W_hr = (k * rng.normal(size=(P, H))).astype(dt) if P else None
-    h0 = rng.normal(size=(B, Pp)).astype(dt)
-    c0 = rng.normal(size=(B, H)).astype(dt)
-    mask = None
-    if lengths is not None:
-        mask = (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[..., None].astype(dt)
-    return x, W_ih, W_hh, b, W_hr, h0, c0, mask
-
-
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
 @pytest.mark.parametrize("P", [0, 2])
 @pytest.mark.parametrize("lengths", [None, [6, 1, 4]])
 def test_kernels_match_reference(dt, P, lengths):
-    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, P=P, lengths=lengths)
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, P=P, lengths=lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
@@ -89,7 +73,7 @@ def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
         monkeypatch.setattr(kn, "GEMM", {})
     monkeypatch.setattr(kn, "USE_PACKED", False)  # BLAS here; test_packed_gemm covers the packed products
     lengths = np.arange(B) % 5 + 1 if B > 1 else None
-    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, T=5, B=B, I=3, H=H, P=P, lengths=lengths)
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, T=5, B=B, I=3, H=H, P=P, lengths=lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
@@ -106,7 +90,7 @@ def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
 @pytest.mark.parametrize("P", [0, 2])
 @pytest.mark.parametrize("lengths", [None, [2, 6, 5]])  # None, P=0: the time loop of tiny models
 def test_inference_keeps_nothing(dt, P, lengths):
-    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, P=P, lengths=lengths)
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, P=P, lengths=lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     y, h_T, c_T, cache = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)
     assert cache is None
@@ -117,7 +101,7 @@ def test_inference_keeps_nothing(dt, P, lengths):
 def test_activations_extreme_inputs():
     # Saturated gates: σ and tanh of the fast path at ±100 and beyond the clamp of its exp.
     for dt in (np.float64, np.float32):
-        x, W_ih, W_hh, b, W_hr, h0, c0, _ = _kernel_args(dt)
+        x, W_ih, W_hh, b, W_hr, h0, c0, _ = lstm_kernel_args(dt)
         x = (x * 300).astype(dt)
         ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep=True)
         fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep=True)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import lstmkit
-from lstmkit import kernels, threads
-from oracles import assert_close
+from lstmkit import kernels
+from oracles import assert_close, lstm_kernel_args
 
 kn = pytest.importorskip("lstmkit.kernels_numba")
 if not kn.AVAILABLE:  # pragma: no cover
@@ -82,19 +81,6 @@ def test_how_each_product_is_done():
     assert kn._operand(W, True, 4, kn._NO_KERNELS, False)[0] == kn.NN  # no kernels: BLAS on W^T
 
 
-def _kernel_args(dt, T, B, I, H, P, lengths, seed=0):
-    rng = np.random.default_rng(seed)
-    Pp = P or H
-    k = 1 / np.sqrt(H)
-    x = rng.normal(size=(T, B, I)).astype(dt)
-    W_ih, W_hh = (k * rng.normal(size=(4 * H, I))).astype(dt), (k * rng.normal(size=(4 * H, Pp))).astype(dt)
-    b = rng.normal(size=4 * H).astype(dt)
-    W_hr = (k * rng.normal(size=(P, H))).astype(dt) if P else None
-    h0, c0 = rng.normal(size=(B, Pp)).astype(dt), rng.normal(size=(B, H)).astype(dt)
-    mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[..., None].astype(dt)
-    return x, W_ih, W_hh, b, W_hr, h0, c0, mask
-
-
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
 @pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0)])
 @pytest.mark.parametrize("packed", [True, False])
@@ -108,7 +94,7 @@ def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, pa
         assert kn._operand(np.zeros((P, H), dt), True, B, mk, False)[0] == expect
         assert kn._operand(np.zeros((P, H), dt), False, B, mk, False)[0] == expect
     lengths = (np.arange(B) % 5 + 1)[::-1] if B > 2 else None
-    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(dt, 5, B, 3, H, P, lengths)
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, 5, B, 3, H, P, lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
@@ -125,43 +111,6 @@ def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, pa
             assert_close(a, e, TOL[dt], TOL[dt], name)
 
 
-@pytest.mark.parametrize("dt", [np.float64, np.float32])
-@pytest.mark.parametrize("proj", [0, 20])
-def test_split_batch_on_packed_products_matches_reference(dt, proj):
-    B, H = 20, 40  # two blocks of 10 rows: 10 x 40 x 160 multiply-adds per step, packed when split
-    fast = lstmkit.LSTM(3, H, proj_size=proj, dtype=dt, seed=0)
-    ref = lstmkit.LSTM(3, H, proj_size=proj, dtype=dt, seed=0)
-    fast.backend, ref.backend = "numba", "numpy"
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(6, B, 3)).astype(dt)
-    lengths = rng.integers(1, 7, B)
-    threads.set_num_threads(2)
-    try:
-        assert threads.n_blocks(B, fast.weight_hh_l0.size, HAS_KERNELS) == 2
-        got = _train_step(fast, x, lengths)
-    finally:
-        threads.set_num_threads(1)
-    want = _train_step(ref, x, lengths)
-    for k in want:
-        assert_close(got[k], want[k], TOL[dt], TOL[dt], k)
-
-
-def _train_step(m, x, lengths, seed=2):
-    y, (h, c) = m(x, lengths=lengths)
-    rng = np.random.default_rng(seed)
-    dx, (dh, dc) = m.backward(rng.normal(size=y.shape).astype(m.dtype), (rng.normal(size=h.shape).astype(m.dtype), rng.normal(size=c.shape).astype(m.dtype)))
-    return {"y": y, "h_T": h, "c_T": c, "dx": dx, "dh0": dh, "dc0": dc, **{f"grad {k}": v for k, v in m.grads.items()}}
-
-
-def test_large_weights_split_only_with_packed_products():
-    threads.set_num_threads(2)
-    try:
-        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1) == 1
-        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1, packed=True) == 2
-    finally:
-        threads.set_num_threads(1)
-
-
 def test_kernels_that_fail_to_build_leave_blas(monkeypatch):
     # numba's older releases bring an LLVM without opaque pointers: the IR is refused, BLAS stays
     def refuse(dt):
@@ -173,7 +122,7 @@ def test_kernels_that_fail_to_build_leave_blas(monkeypatch):
     monkeypatch.setattr(packed_gemm, "UNAVAILABLE_REASON", {})
     assert packed_gemm.kernels(np.float32).size == 0
     assert "invalid type 'ptr'" in packed_gemm.UNAVAILABLE_REASON[np.dtype(np.float32)]
-    x, W_ih, W_hh, b, W_hr, h0, c0, mask = _kernel_args(np.float64, 4, 3, 2, 30, 0, None)
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(np.float64, 4, 3, 2, 30, 0, None)
     assert kn._operand(W_hh, True, 3, kn._packed_kernels(np.float64), False)[0] == kn.NN
     y = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)[0]
     assert_close(y, kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)[0], 1e-12, 1e-12, "y")

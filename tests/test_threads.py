@@ -60,6 +60,25 @@ def test_split_batch_matches_reference(split, dtype, kw, B, with_lengths):
         assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("proj", [0, 20])
+def test_split_batch_on_packed_products_matches_reference(split, dtype, proj):
+    B, H = 20, 40  # two blocks of 10 rows: 10 x 40 x 160 multiply-adds per step, packed when split
+    fast = lstmkit.LSTM(3, H, proj_size=proj, dtype=dtype, seed=0)
+    ref = lstmkit.LSTM(3, H, proj_size=proj, dtype=dtype, seed=0)
+    fast.backend, ref.backend = "numba", "numpy"
+    mk = kn._packed_kernels(dtype)
+    assert threads.n_blocks(B, fast.weight_hh_l0.size, mk.size > 0) == 2
+    expect = kn.PACKED if mk.size else kn.NN  # BLAS where the CPU has no AVX-512
+    assert kn._operand(fast.weight_hh_l0, True, B // 2, mk, True)[0] == expect
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, B, 3)).astype(dtype)
+    lengths = rng.integers(1, 7, B)
+    got, want = _run(fast, x, lengths), _run(ref, x, lengths)
+    for k in want:
+        assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
+
+
 def test_split_forward_keeps_split_caches_and_inference_keeps_none(split):
     m = lstmkit.LSTM(3, 5, seed=0)
     m.backend = "numba"
@@ -115,6 +134,7 @@ def test_when_a_batch_is_split(monkeypatch):
         assert threads.n_blocks(16, 256 * 64) == 2  # at least MIN_ROWS rows per block
         assert threads.n_blocks(15, 256 * 64) == 1
         assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1) == 1  # large W_hh: one block
+        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1, packed=True) == 4  # ... unless packed
         assert threads.bounds(10, 3) == (0, 3, 6, 10)
     finally:
         threads.set_num_threads(1)
