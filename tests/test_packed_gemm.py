@@ -38,8 +38,10 @@ def test_kernels_exist_exactly_where_the_cpu_has_avx512():
 @pytest.mark.parametrize("transpose", [True, False])
 @pytest.mark.parametrize(
     "M, K, N",
-    [(2, 3, 16), (5, 37, 81), (8, 64, 256), (9, 256, 32), (17, 300, 33), (3, 600, 100), (12, 513, 48)],
-)  # rows: under, at and over one block (MR_MAX = 8); K: under, at and over a chunk (KC = 256);
+    [(2, 3, 16), (5, 37, 81), (8, 64, 256), (9, 256, 32), (17, 300, 33), (3, 600, 100), (12, 513, 48),
+     (1, 80, 20), (1, 300, 100)],
+)  # rows: one, under, at and over one block (MR_MAX = 8); K: under, at and over a chunk (KC = 256),
+#    and not a multiple of the accumulator sets few rows rotate through (packed_gemm._phases);
 #    N: whole panels and a partial last one (NR = 32 float32, 16 float64)
 def test_packed_product_equals_numpy(dt, transpose, M, K, N):
     rng = np.random.default_rng(0)
@@ -70,11 +72,12 @@ def test_how_each_product_is_done():
     mk = packed_gemm.kernels(np.float32)
     W = np.zeros((256, 64), np.float32)  # W_hh of H=64: B = W^T (64, 256)
     assert kn._operand(np.zeros((80, 20), np.float32), True, 1, mk, False)[0] == kn.SMALL  # tiny: the loop
-    assert kn._operand(W, True, 1, mk, False)[0] == kn.NT  # one row: BLAS on W as stored
+    assert kn._operand(W, True, 1, kn._NO_KERNELS, False)[0] == kn.NT  # one row, no kernels: BLAS on W as stored
     big = np.zeros((2600, 650), np.float32)
     assert kn._operand(big, True, 20, mk, False)[0] == kn.NN  # too large for one thread: BLAS
     if HAS_KERNELS:
         assert kn._operand(W, True, 4, mk, False)[0] == kn.PACKED
+        assert kn._operand(W, True, 1, mk, False)[0] == kn.PACKED  # one row too (a stream)
         assert kn._operand(big, True, 20, mk, True)[0] == kn.PACKED  # split: BLAS has one thread
         how, _, Bp, tmp = kn._operand(W, False, 4, mk, False)  # backward: B = W (256, 64)
         assert how == kn.PACKED and Bp.shape == (2, 256, 32) and tmp.shape == (0, 0)
@@ -82,16 +85,18 @@ def test_how_each_product_is_done():
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
-@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0)])
+@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0), (1, 130, 65)])
 @pytest.mark.parametrize("packed", [True, False])
 def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, packed, monkeypatch):
     monkeypatch.setattr(kn, "USE_PACKED", packed)
     mk = kn._packed_kernels(dt)
-    expect = kn.PACKED if packed and HAS_KERNELS else kn.NN
-    assert kn._operand(np.zeros((4 * H, P or H), dt), True, B, mk, False)[0] == expect  # forward's W_hh^T
+    on = packed and HAS_KERNELS
+    expect_t = kn.PACKED if on else kn.NT if B == 1 else kn.NN  # B^T: BLAS reads one row's W as stored
+    expect = kn.PACKED if on else kn.NN
+    assert kn._operand(np.zeros((4 * H, P or H), dt), True, B, mk, False)[0] == expect_t  # forward's W_hh^T
     assert kn._operand(np.zeros((4 * H, P or H), dt), False, B, mk, False)[0] == expect  # backward's W_hh
     if P:  # the projection's products too: r_t W_hr^T forward, dh_t W_hr backward
-        assert kn._operand(np.zeros((P, H), dt), True, B, mk, False)[0] == expect
+        assert kn._operand(np.zeros((P, H), dt), True, B, mk, False)[0] == expect_t
         assert kn._operand(np.zeros((P, H), dt), False, B, mk, False)[0] == expect
     lengths = (np.arange(B) % 5 + 1)[::-1] if B > 2 else None
     x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, 5, B, 3, H, P, lengths)

@@ -420,9 +420,10 @@ if AVAILABLE:
         * SMALL: the compiled loop :func:`_small_matmul` on B2 = B (a copy when transposed), for up
           to ``SMALL_PRODUCT`` multiply-adds, where a call costs more than the work (tiny models).
         * PACKED: :mod:`lstmkit.packed_gemm`'s kernel on Bp, B packed once here (tmp: its scratch),
-          where ``mk`` (its kernels; empty: not on this CPU) exists, M >= 2, and either the batch
-          runs split on lstmkit's threads (``split``: BLAS is single-threaded then, and the kernel
-          beats it 1.4-3x) or the product is at most ``PACKED_MAX``.
+          where ``mk`` (its kernels; empty: not on this CPU) exists and either the batch runs split
+          on lstmkit's threads (``split``: BLAS is single-threaded then, and the kernel beats it
+          1.4-3x) or the product is at most ``PACKED_MAX``. One row included: a stream of H = 128
+          measured 1.15 vs 1.28 ms for 100 steps against BLAS "NT", H = 650 26 vs 55 ms for 35.
         * NN / NT: BLAS on B2 = B ("NN", B^T copied once: (16, 64) @ (64, 256) 4.0 µs vs 10.9 µs NT)
           or, for one row of a product transposed, on W as stored ("NT": (1, 128) @ (128, 512)
           2.0 µs vs 3.4 µs NN).
@@ -431,7 +432,7 @@ if AVAILABLE:
         e2, e3 = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0), dtype=W.dtype)
         if M * K * N <= SMALL_PRODUCT:
             return SMALL, (np.ascontiguousarray(W.T) if transpose else W), e3, e2
-        if mk.size > 0 and M >= 2 and (split or M * K * N <= PACKED_MAX):
+        if mk.size > 0 and (split or M * K * N <= PACKED_MAX):
             Bp = packed_gemm.pack(W, transpose, 128 // W.itemsize)  # two 512-bit vectors per panel row
             return PACKED, e2, Bp, packed_gemm.scratch(M, Bp, N)
         if not transpose:
