@@ -15,8 +15,9 @@ of A[r, k] and 2 MR fused multiply-adds. It is written in LLVM IR below (:func:`
 way to have numba keep 16 accumulators in registers (a compiled loop keeps them in memory: measured
 2x slower than BLAS). With fewer than 4 rows, successive k go to 2-4 sets of accumulators, summed
 at the end, so at least 8 chains of multiply-adds run at once (one panel, (1, 80) @ (80, 20):
-55 vs 84 ns; (1, 128) @ (128, 32): 138 vs 183 ns). K runs in chunks of KC (a chunk of a panel stays in the L1 cache across the
-row blocks); the rows are split into near-equal blocks of at most MR_MAX.
+55 vs 84 ns; (1, 128) @ (128, 32): 138 vs 183 ns). K runs in chunks of KC (a chunk of a panel
+stays in the L1 cache across the row blocks); the rows are split into near-equal blocks of at most
+MR_MAX.
 
 Measured on one core of this 2-core machine (float32, OpenBLAS single-threaded beside it):
 (32, 256) @ (256, 1024) 98-110 µs vs 158-173 µs; (64, 1024) @ (1024, 256) 208 vs 278 µs;
