@@ -149,7 +149,7 @@ if kernels_numba.AVAILABLE:
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm, mk, split):
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         _gemm(gemm, x2, False, W_ih, True, acts2)
-        op = _operand(W_hh, True, hs.shape[1], mk, split)
+        op = _operand(W_hh, True, hs.shape[1], mk, split, True)  # no projection, no lengths: the loop
         for t in range(hs.shape[0] - 1):
             _matmul(hs, t, op, rec, gemm, mk)
 

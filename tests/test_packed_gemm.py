@@ -71,7 +71,13 @@ if kn.AVAILABLE:
 def test_how_each_product_is_done():
     mk = packed_gemm.kernels(np.float32)
     W = np.zeros((256, 64), np.float32)  # W_hh of H=64: B = W^T (64, 256)
-    assert kn._operand(np.zeros((80, 20), np.float32), True, 1, mk, False)[0] == kn.SMALL  # tiny: the loop
+    tiny = np.zeros((80, 20), np.float32)  # W_hh of H=20: (1, 20) @ (20, 80), 1600 multiply-adds
+    assert kn._operand(tiny, True, 1, mk, False, True)[0] == kn.SMALL  # one row in the forward's call-free loop
+    assert kn._operand(tiny, True, 1, kn._NO_KERNELS, False)[0] == kn.SMALL  # no kernels: the loop
+    if HAS_KERNELS:  # elsewhere the packed kernel does tiny products faster
+        assert kn._operand(tiny, True, 1, mk, False)[0] == kn.PACKED
+        assert kn._operand(tiny, False, 1, mk, False)[0] == kn.PACKED  # backward: (1, 80) @ (80, 20)
+        assert kn._operand(tiny, True, 4, mk, False, True)[0] == kn.PACKED  # four rows, even in that loop
     assert kn._operand(W, True, 1, kn._NO_KERNELS, False)[0] == kn.NT  # one row, no kernels: BLAS on W as stored
     big = np.zeros((2600, 650), np.float32)
     assert kn._operand(big, True, 20, mk, False)[0] == kn.NN  # too large for one thread: BLAS
@@ -85,14 +91,15 @@ def test_how_each_product_is_done():
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
-@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0), (1, 130, 65)])
+@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0), (1, 130, 65), (3, 10, 0), (1, 12, 5)])
 @pytest.mark.parametrize("packed", [True, False])
 def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, packed, monkeypatch):
     monkeypatch.setattr(kn, "USE_PACKED", packed)
     mk = kn._packed_kernels(dt)
     on = packed and HAS_KERNELS
-    expect_t = kn.PACKED if on else kn.NT if B == 1 else kn.NN  # B^T: BLAS reads one row's W as stored
-    expect = kn.PACKED if on else kn.NN
+    tiny = B * 4 * H * (P or H) <= kn.SMALL_PRODUCT  # without the kernels, the compiled loop
+    expect_t = kn.PACKED if on else kn.SMALL if tiny else kn.NT if B == 1 else kn.NN  # one row: W as stored
+    expect = kn.PACKED if on else kn.SMALL if tiny else kn.NN
     assert kn._operand(np.zeros((4 * H, P or H), dt), True, B, mk, False)[0] == expect_t  # forward's W_hh^T
     assert kn._operand(np.zeros((4 * H, P or H), dt), False, B, mk, False)[0] == expect  # backward's W_hh
     if P:  # the projection's products too: r_t W_hr^T forward, dh_t W_hr backward

@@ -413,28 +413,35 @@ if AVAILABLE:
     SMALL, NN, NT, PACKED = 0, 1, 2, 3  # how a per-step product is done (see _operand)
 
     @_jit
-    def _operand(W, transpose, M, mk, split):
+    def _operand(W, transpose, M, mk, split, loop=False):
         """How the per-step product (M, K) @ B is done, B = W^T (``transpose``, W (N, K)) or W (W (K, N)),
         and what it reads: (how, B2, Bp, tmp). Decided once per call, before the time loop.
 
         * SMALL: the compiled loop :func:`_small_matmul` on B2 = B (a copy when transposed), for up
-          to ``SMALL_PRODUCT`` multiply-adds, where a call costs more than the work (tiny models).
+          to ``SMALL_PRODUCT`` multiply-adds, where a call costs more than the work (tiny models):
+          without the packed kernels; or for one row (M = 1) where the caller runs it in a loop with
+          no call in it (``loop``: the forward without projection or lengths; H = 20: 30 vs 35 µs
+          for 50 steps, the packed kernel called from that loop).
         * PACKED: :mod:`lstmkit.packed_gemm`'s kernel on Bp, B packed once here (tmp: its scratch),
           where ``mk`` (its kernels; empty: not on this CPU) exists and either the batch runs split
           on lstmkit's threads (``split``: BLAS is single-threaded then, and the kernel beats it
-          1.4-3x) or the product is at most ``PACKED_MAX``. One row included: a stream of H = 128
-          measured 1.15 vs 1.28 ms for 100 steps against BLAS "NT", H = 650 26 vs 55 ms for 35.
+          1.4-3x) or the product is at most ``PACKED_MAX``. Tiny products included, where it beats
+          the compiled loop ((1, 80) @ (80, 20) 55 vs 140 ns, (4, 20) @ (20, 80) 210 vs 480 ns),
+          and one row: a stream of H = 128 measured 1.15 vs 1.28 ms for 100 steps against BLAS "NT",
+          of H = 650 26 vs 55 ms for 35.
         * NN / NT: BLAS on B2 = B ("NN", B^T copied once: (16, 64) @ (64, 256) 4.0 µs vs 10.9 µs NT)
           or, for one row of a product transposed, on W as stored ("NT": (1, 128) @ (128, 512)
           2.0 µs vs 3.4 µs NN).
         """
         K, N = (W.shape[1], W.shape[0]) if transpose else (W.shape[0], W.shape[1])
         e2, e3 = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0), dtype=W.dtype)
-        if M * K * N <= SMALL_PRODUCT:
-            return SMALL, (np.ascontiguousarray(W.T) if transpose else W), e3, e2
-        if mk.size > 0 and (split or M * K * N <= PACKED_MAX):
+        MKN = M * K * N  # multiply-adds; 0: an absent projection, never run
+        small = MKN <= SMALL_PRODUCT
+        if mk.size > 0 and MKN > 0 and (split or MKN <= PACKED_MAX) and not (small and loop and M == 1):
             Bp = packed_gemm.pack(W, transpose, 128 // W.itemsize)  # two 512-bit vectors per panel row
             return PACKED, e2, Bp, packed_gemm.scratch(M, Bp, N)
+        if small:
+            return SMALL, (np.ascontiguousarray(W.T) if transpose else W), e3, e2
         if not transpose:
             return NN, W, e3, e2
         if M == 1:
@@ -572,7 +579,7 @@ if AVAILABLE:
         cs[0] = c0
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
-        op_hh = _operand(W_hh, True, B, mk, split)  # by W_hh^T (P, 4H)
+        op_hh = _operand(W_hh, True, B, mk, split, not proj and not masked)  # by W_hh^T (P, 4H)
         op_hr = _operand(W_hr, True, B, mk, split)  # by W_hr^T (H, P); (0, 0) without projection
         R, r0 = (rs, 0) if proj else (hs, 1)  # r_t goes to R[t + r0]: rs[t], or h_t itself
         if op_hh[0] == SMALL and not proj and not masked:
