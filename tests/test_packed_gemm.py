@@ -84,6 +84,11 @@ def test_how_each_product_is_done():
     if HAS_KERNELS:
         assert kn._operand(W, True, 4, mk, False)[0] == kn.PACKED
         assert kn._operand(W, True, 1, mk, False)[0] == kn.PACKED  # one row too (a stream)
+        # packing pays from T M >= PACK_ROWS rows in all, or at once when the batch is split
+        assert kn._operand(W, True, 1, mk, False, False, kn.PACK_ROWS)[0] == kn.PACKED
+        assert kn._operand(W, True, 1, mk, False, False, kn.PACK_ROWS - 1)[0] == kn.NT  # one step of B=1
+        assert kn._operand(W, True, 4, mk, False, False, 1)[0] == kn.NN
+        assert kn._operand(W, True, 4, mk, True, False, 1)[0] == kn.PACKED
         assert kn._operand(big, True, 20, mk, True)[0] == kn.PACKED  # split: BLAS has one thread
         how, _, Bp, tmp = kn._operand(W, False, 4, mk, False)  # backward: B = W (256, 64)
         assert how == kn.PACKED and Bp.shape == (2, 256, 32) and tmp.shape == (0, 0)

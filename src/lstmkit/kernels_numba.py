@@ -410,10 +410,14 @@ if AVAILABLE:
     # Above this many multiply-adds, two BLAS threads beat the single-threaded packed kernel
     # (packed_gemm: (32, 256) @ (256, 1024) 110 vs 140 µs, (64, 256) @ (256, 1024) 191 vs 152 µs).
     PACKED_MAX = 1 << 23
+    # Packing W costs about as much as 16-55 rows of its product save (at ~0.3-1.1 ns an element):
+    # a product done for fewer rows in all (T M) is done by BLAS or the compiled loop.
+    PACK_ROWS = 32
+    PACK_STEPS = 1 << 30  # _operand's default T: a stream, stepped many times
     SMALL, NN, NT, PACKED = 0, 1, 2, 3  # how a per-step product is done (see _operand)
 
     @_jit
-    def _operand(W, transpose, M, mk, split, loop=False):
+    def _operand(W, transpose, M, mk, split, loop=False, T=PACK_STEPS):
         """How the per-step product (M, K) @ B is done, B = W^T (``transpose``, W (N, K)) or W (W (K, N)),
         and what it reads: (how, B2, Bp, tmp). Decided once per call, before the time loop.
 
@@ -423,12 +427,16 @@ if AVAILABLE:
           no call in it (``loop``: the forward without projection or lengths; H = 20: 30 vs 35 µs
           for 50 steps, the packed kernel called from that loop).
         * PACKED: :mod:`lstmkit.packed_gemm`'s kernel on Bp, B packed once here (tmp: its scratch),
-          where ``mk`` (its kernels; empty: not on this CPU) exists and either the batch runs split
-          on lstmkit's threads (``split``: BLAS is single-threaded then, and the kernel beats it
-          1.4-3x) or the product is at most ``PACKED_MAX``. Tiny products included, where it beats
-          the compiled loop ((1, 80) @ (80, 20) 55 vs 140 ns, (4, 20) @ (20, 80) 210 vs 480 ns),
-          and one row: a stream of H = 128 measured 1.15 vs 1.28 ms for 100 steps against BLAS "NT",
-          of H = 650 26 vs 55 ms for 35.
+          where ``mk`` (its kernels; empty: not on this CPU) exists and either
+          - the batch runs split on lstmkit's threads (``split``: BLAS is single-threaded then, and
+            the kernel beats it 1.4-3x; one step of PTB-medium, B=20, measured 3.4 ms a call
+            packed, 4.7 ms through BLAS), or
+          - the product is at most ``PACKED_MAX`` and done often enough to pay for the packing:
+            T steps of M rows, T M >= ``PACK_ROWS`` (default T: a stream, stepped many times;
+            ``LSTM.forward`` one step at a time, B=1, H=128: 25 µs a call through BLAS, 66 packed).
+          Tiny products included, where it beats the compiled loop ((1, 80) @ (80, 20) 55 vs
+          140 ns, (4, 20) @ (20, 80) 210 vs 480 ns), and one row: a stream of H = 128 measured
+          1.15 vs 1.28 ms for 100 steps against BLAS "NT", of H = 650 26 vs 55 ms for 35.
         * NN / NT: BLAS on B2 = B ("NN", B^T copied once: (16, 64) @ (64, 256) 4.0 µs vs 10.9 µs NT)
           or, for one row of a product transposed, on W as stored ("NT": (1, 128) @ (128, 512)
           2.0 µs vs 3.4 µs NN).
@@ -437,7 +445,8 @@ if AVAILABLE:
         e2, e3 = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0), dtype=W.dtype)
         MKN = M * K * N  # multiply-adds; 0: an absent projection, never run
         small = MKN <= SMALL_PRODUCT
-        if mk.size > 0 and MKN > 0 and (split or MKN <= PACKED_MAX) and not (small and loop and M == 1):
+        worth = split or (MKN <= PACKED_MAX and T * M >= PACK_ROWS)
+        if mk.size > 0 and MKN > 0 and worth and not (small and loop and M == 1):
             Bp = packed_gemm.pack(W, transpose, 128 // W.itemsize)  # two 512-bit vectors per panel row
             return PACKED, e2, Bp, packed_gemm.scratch(M, Bp, N)
         if small:
@@ -579,8 +588,8 @@ if AVAILABLE:
         cs[0] = c0
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
-        op_hh = _operand(W_hh, True, B, mk, split, not proj and not masked)  # by W_hh^T (P, 4H)
-        op_hr = _operand(W_hr, True, B, mk, split)  # by W_hr^T (H, P); (0, 0) without projection
+        op_hh = _operand(W_hh, True, B, mk, split, not proj and not masked, T)  # by W_hh^T (P, 4H)
+        op_hr = _operand(W_hr, True, B, mk, split, False, T)  # by W_hr^T (H, P); (0, 0) without projection
         R, r0 = (rs, 0) if proj else (hs, 1)  # r_t goes to R[t + r0]: rs[t], or h_t itself
         if op_hh[0] == SMALL and not proj and not masked:
             # tiny models: the same steps in a loop with no call and no test in it (measured ~80 ns
@@ -643,8 +652,8 @@ if AVAILABLE:
         dh = np.empty((B, P), dtype=x.dtype)
         dr = np.empty((B, H), dtype=x.dtype) if proj else dh  # without projection dr_t = dh_t
         tc, dc = np.empty(H, dtype=x.dtype), np.empty(H, dtype=x.dtype)  # scratch of one row
-        op_hh = _operand(W_hh, False, B, mk, split)  # by W_hh (4H, P)
-        op_hr = _operand(W_hr, False, B, mk, split)  # by W_hr (P, H)
+        op_hh = _operand(W_hh, False, B, mk, split, False, T)  # by W_hh (4H, P)
+        op_hr = _operand(W_hr, False, B, mk, split, False, T)  # by W_hr (P, H)
         dh3 = dh.reshape(1, B, P)  # dh as the 3-D array _matmul indexes
         for t in range(T - 1, -1, -1):
             for bb in range(B):
