@@ -149,15 +149,16 @@ if kernels_numba.AVAILABLE:
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm, mk, split):
         """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
         _gemm(gemm, x2, False, W_ih, True, acts2)
-        op = _operand(W_hh, True, hs.shape[1], mk, split, True)  # no projection, no lengths: the loop
-        for t in range(hs.shape[0] - 1):
+        T = hs.shape[0] - 1
+        op = _operand(W_hh, True, hs.shape[1], mk, split, True, T)  # no projection, no lengths: the loop
+        for t in range(T):
             _matmul(hs, t, op, rec, gemm, mk)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
         """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
         T = dz_all.shape[0]
-        op = _operand(W_hh, False, dz_all.shape[1], mk, split)
+        op = _operand(W_hh, False, dz_all.shape[1], mk, split, False, T)
         for t in range(T - 1, -1, -1):
             _matmul(dz_all, t, op, dh_next, gemm, mk)
         G = dz_all.shape[2]
