@@ -109,6 +109,33 @@ def test_activations_extreme_inputs():
         assert_close(fast[0], ref[0], TOL[dt], "y (saturated)")
 
 
+if kn.AVAILABLE:
+    import numba
+
+    @numba.njit
+    def _activations(z):
+        s, t = np.empty_like(z), np.empty_like(z)
+        for k in range(z.size):
+            s[k], t[k] = kn._sigmoid(z[k]), kn._tanh(z[k])
+        return s, t
+
+
+@pytest.mark.parametrize("dt, bound", [(np.float64, 4e-16), (np.float32, 4e-7)])
+def test_compiled_sigmoid_and_tanh_against_float64_numpy(dt, bound):
+    # float64: the exponential (~1 ulp); float32: the rational tanh (its documented 3.4e-7) and
+    # σ(z) = (1 + tanh(z/2))/2. Oracle: NumPy's float64 functions of the same (rounded) inputs.
+    z = np.concatenate([np.linspace(-30, 30, 200001), [0.0, 1e-30, -1e-8, 5e-4, -7.9, 7.9053, 9.0, 1e4, -1e4]])
+    z = z.astype(dt)
+    s, t = _activations(z)
+    z64 = z.astype(np.float64)
+    with np.errstate(over="ignore"):  # e^{-z} = inf for z < -709: σ = 1/(1 + inf) = 0
+        want_s, want_t = 1 / (1 + np.exp(-z64)), np.tanh(z64)
+    assert np.abs(s - want_s).max() <= bound and np.abs(t - want_t).max() <= bound
+    small = np.abs(z64) < 1e-3  # tanh near 0: relative accuracy kept (no cancellation)
+    assert (np.abs(t[small] - want_t[small]) <= bound * np.abs(want_t[small]) + 1e-45).all()
+    assert ((s >= 0) & (s <= 1) & (np.abs(t) <= 1)).all() and (t[z > 0] >= 0).all() and (t[z < 0] <= 0).all()
+
+
 def _pair(dt, **kw):
     """Two LSTMs with the same weights and dropout stream, one per backend."""
     ref = lstmkit.LSTM(dtype=dt, seed=3, **kw)

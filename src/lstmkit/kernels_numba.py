@@ -31,11 +31,14 @@ What is different from the reference, and why it is faster:
   inlined into the time loop (:func:`_matmul`): small ones (tiny models, B=1) as a compiled loop;
   a batch's, on CPUs with AVX-512, by :mod:`lstmkit.packed_gemm`'s register kernel on the weight
   packed once per call (BLAS repacks it on every call); the largest by BLAS.
-* σ and tanh come from one exponential written here (:func:`_exp_parts`: Cody-Waite range
-  reduction and a Taylor polynomial, error ~1 ulp), so the compiler can vectorise the loop (numba's
-  own ``exp`` is a scalar libm call). σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
+* σ and tanh are written here, so the compiler can vectorise the loop (numba's own ``exp`` is a
+  scalar libm call). float64: from one exponential (:func:`_exp_parts`: Cody-Waite range reduction
+  and a Taylor polynomial, error ~1 ulp); σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
   :func:`lstmkit.functional.sigmoid`; tanh(a) = -m/(2+m) with m = e^{-2|a|} - 1 = expm1(-2|a|),
-  accurate near 0 because m is formed without the cancellation of 1 - e^{-2|a|}.
+  accurate near 0 because m is formed without the cancellation of 1 - e^{-2|a|}. float32: tanh(x) =
+  p(x)/q(x), a rational function of degrees 13/6 (ONNX Runtime's and Eigen's coefficients, error
+  < 3.4e-7), and σ(z) = (1 + tanh(z/2))/2: fewer operations (a cell row 1.45x faster), well
+  inside float32's 1e-5 agreement with the reference.
 * Backward recomputes tanh(c_t) from c_t instead of keeping it, and the activations overwrite Z in
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
@@ -270,10 +273,8 @@ if AVAILABLE:
 
     @intrinsic
     def _as_float(typingctx, bits):
-        """Reinterpret the bits of an int32 as a float32 (int64 as float64): builds 2^n exactly."""
-        if bits == types.int32:
-            sig, llty = types.float32(types.int32), ir.FloatType()
-        elif bits == types.int64:
+        """Reinterpret the bits of an int64 as a float64: builds 2^n exactly."""
+        if bits == types.int64:
             sig, llty = types.float64(types.int64), ir.DoubleType()
         else:
             return None
@@ -284,27 +285,15 @@ if AVAILABLE:
         return sig, codegen
 
     def _exp_parts(x):
-        """e^x = s (1 + q) for x <= 0: returns (s, q) with s = 2^n and q = e^r - 1, |r| <= ln2/2."""
+        """e^x = s (1 + q) for float64 x <= 0: returns (s, q) with s = 2^n and q = e^r - 1, |r| <= ln2/2."""
         raise NotImplementedError  # compiled only: see the overload below
 
     @overload(_exp_parts, inline="always")
     def _exp_parts_impl(x):
-        # x = n ln2 + r (ln2 split in a high part exact in n*LN2_HI and a low part: Cody-Waite);
-        # e^r - 1 = r + r^2/2! + ... by Horner (7 terms float32, 13 terms float64: < 1 ulp
-        # truncation on |r| <= ln2/2). x is clamped so 2^n stays a normal number: below the clamp
-        # e^x < 2e-38 (float32) or 3e-308 (float64), which σ and tanh do not see.
-        if x == types.float32:
-            f = np.float32
-
-            def impl(x):
-                x = max(x, f(-87.0))
-                n = np.floor(x * f(1.4426950408889634) + f(0.5))
-                r = x - n * f(0.693359375) - n * f(-2.12194440e-4)
-                q = r * (f(1.0) + r * (f(1 / 2) + r * (f(1 / 6) + r * (f(1 / 24) + r * (f(1 / 120) + r * (f(1 / 720) + r * f(1 / 5040)))))))  # fmt: skip
-                s = _as_float(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
-                return s, q
-
-            return impl
+        # float64 (float32's σ and tanh are a rational function, below). x = n ln2 + r (ln2 split in a
+        # high part exact in n*LN2_HI and a low part: Cody-Waite); e^r - 1 = r + r^2/2! + ... by Horner
+        # (13 terms: < 1 ulp truncation on |r| <= ln2/2). x is clamped so 2^n stays a normal number:
+        # below the clamp e^x < 3e-308, which σ and tanh do not see.
         if x == types.float64:
 
             def impl(x):
@@ -318,22 +307,14 @@ if AVAILABLE:
             return impl
         return None
 
-    def _sigmoid(z):
-        """σ(z), compiled and vectorisable."""
-        raise NotImplementedError
-
-    @overload(_sigmoid)
-    def _sigmoid_impl(z):
-        # σ(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0, e = e^{-|z|} (never exp of a positive number)
-        f = np.float32 if z == types.float32 else np.float64
-
-        def impl(z):
-            s, q = _exp_parts(-abs(z))
-            e = s + s * q
-            num = f(1.0) if z >= f(0.0) else e
-            return num / (f(1.0) + e)
-
-        return impl
+    # float32 tanh(x) ~= p(x)/q(x) on |x| <= TANH_CLAMP (clamped outside, where tanh rounds to +-1):
+    # odd p of degree 13, even q of degree 6, the coefficients of ONNX Runtime's MLAS
+    # (MlasTanhConstants) and Eigen (generic_fast_tanh_float); largest error 3.4e-7 against float64
+    # tanh over [-12, 12], relative error 2.3e-7 near 0 (it is odd: no cancellation).
+    TANH_P = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
+              -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)  # x^1, x^3, .., x^13
+    TANH_Q = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)  # x^0 .. x^6
+    TANH_CLAMP = 7.90531110763549805
 
     def _tanh(z):
         """tanh(z), compiled and vectorisable."""
@@ -341,15 +322,56 @@ if AVAILABLE:
 
     @overload(_tanh)
     def _tanh_impl(z):
-        # tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
+        if z == types.float32:
+            # p(x)/q(x) (TANH_P, TANH_Q): ~15 vector operations, against ~25 through the exponential
+            # below (a cell row measured 1.45x faster: H=128 251 vs 366 ns)
+            f = np.float32
+            p1, p3, p5, p7, p9, p11, p13 = (f(c) for c in TANH_P)
+            q0, q2, q4, q6 = (f(c) for c in TANH_Q)
+            clamp = f(TANH_CLAMP)
+
+            def impl(z):
+                x = min(max(z, -clamp), clamp)
+                x2 = x * x
+                p = x * (p1 + x2 * (p3 + x2 * (p5 + x2 * (p7 + x2 * (p9 + x2 * (p11 + x2 * p13))))))
+                q = q0 + x2 * (q2 + x2 * (q4 + x2 * q6))
+                return p / q
+
+            return impl
+        # float64: tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
         # a = |z|, sign restored after. m has no cancellation when n = 0 (|a| < ln2/4).
-        f = np.float32 if z == types.float32 else np.float64
+        f = np.float64
 
         def impl(z):
             s, q = _exp_parts(f(-2.0) * abs(z))
             m = (s - f(1.0)) + s * q
             t = -m / (f(2.0) + m)
             return t if z >= f(0.0) else -t
+
+        return impl
+
+    def _sigmoid(z):
+        """σ(z), compiled and vectorisable."""
+        raise NotImplementedError
+
+    @overload(_sigmoid)
+    def _sigmoid_impl(z):
+        if z == types.float32:
+            # σ(z) = (1 + tanh(z/2)) / 2, with the rational tanh above (error < 2.3e-7)
+            f = np.float32
+
+            def impl(z):
+                return f(0.5) + f(0.5) * _tanh(f(0.5) * z)
+
+            return impl
+        # float64: σ(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0, e = e^{-|z|} (never exp of a positive number)
+        f = np.float64
+
+        def impl(z):
+            s, q = _exp_parts(-abs(z))
+            e = s + s * q
+            num = f(1.0) if z >= f(0.0) else e
+            return num / (f(1.0) + e)
 
         return impl
 
