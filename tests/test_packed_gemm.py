@@ -96,7 +96,9 @@ def test_how_each_product_is_done():
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
-@pytest.mark.parametrize("B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0), (1, 130, 65), (3, 10, 0), (1, 12, 5)])
+@pytest.mark.parametrize(
+    "B, H, P", [(4, 24, 0), (3, 70, 0), (5, 66, 33), (2, 66, 0), (1, 130, 65), (3, 10, 0), (1, 12, 5)]
+)  # one row; tiny products (the compiled loop without the kernels)
 @pytest.mark.parametrize("packed", [True, False])
 def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, packed, monkeypatch):
     monkeypatch.setattr(kn, "USE_PACKED", packed)

@@ -28,9 +28,10 @@ What is different from the reference, and why it is faster:
   ~15 NumPy calls, each with its own temporaries. They index the rows of the kernel's arrays
   rather than take slices of them (a slice costs reference counting on every call).
 * Each per-step product is done one of three ways, chosen once per call (:func:`_operand`) and
-  inlined into the time loop (:func:`_matmul`): small ones (tiny models, B=1) as a compiled loop;
-  a batch's, on CPUs with AVX-512, by :mod:`lstmkit.packed_gemm`'s register kernel on the weight
-  packed once per call (BLAS repacks it on every call); the largest by BLAS.
+  inlined into the time loop (:func:`_matmul`): on CPUs with AVX-512, by :mod:`lstmkit.packed_gemm`'s
+  register kernel on the weight packed once per call (BLAS repacks it on every call), where the
+  call does the product for enough rows to pay for the packing; a tiny model's one-row forward,
+  and tiny products without AVX-512, as a compiled loop; the largest, and the rest, by BLAS.
 * σ and tanh are written here, so the compiler can vectorise the loop (numba's own ``exp`` is a
   scalar libm call). float64: from one exponential (:func:`_exp_parts`: Cody-Waite range reduction
   and a Taylor polynomial, error ~1 ulp); σ(z) = 1/(1+e) or e/(1+e) with e = e^{-|z|}, as in
@@ -432,8 +433,9 @@ if AVAILABLE:
     # Above this many multiply-adds, two BLAS threads beat the single-threaded packed kernel
     # (packed_gemm: (32, 256) @ (256, 1024) 110 vs 140 µs, (64, 256) @ (256, 1024) 191 vs 152 µs).
     PACKED_MAX = 1 << 23
-    # Packing W costs about as much as 16-55 rows of its product save (at ~0.3-1.1 ns an element):
-    # a product done for fewer rows in all (T M) is done by BLAS or the compiled loop.
+    # Packing W costs about what 16-55 rows of its product save (estimated: packing at 0.3-1.1 ns an
+    # element, the product's gain over BLAS per row): a product done for fewer rows in all (T M,
+    # steps x batch) is done by BLAS or the compiled loop.
     PACK_ROWS = 32
     PACK_STEPS = 1 << 30  # _operand's default T: a stream, stepped many times
     SMALL, NN, NT, PACKED = 0, 1, 2, 3  # how a per-step product is done (see _operand)
