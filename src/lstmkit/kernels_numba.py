@@ -453,7 +453,7 @@ if AVAILABLE:
         * PACKED: :mod:`lstmkit.packed_gemm`'s kernel on Bp, B packed once here (tmp: its scratch),
           where ``mk`` (its kernels; empty: not on this CPU) exists and either
           - the batch runs split on lstmkit's threads (``split``: BLAS is single-threaded then, and
-            the kernel beats it 1.4-3x; one step of PTB-medium, B=20, measured 3.4 ms a call
+            the kernel beats it 1.4-3x; one step of PTB-medium, B=20, measured 3.4-4.4 ms a call
             packed, 4.7 ms through BLAS), or
           - the product is at most ``PACKED_MAX`` and done often enough to pay for the packing:
             T steps of M rows, T M >= ``PACK_ROWS`` (default T: a stream, stepped many times;
