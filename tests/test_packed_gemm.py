@@ -103,17 +103,19 @@ def test_how_each_product_is_done():
 def test_lstm_with_and_without_packed_products_matches_reference(dt, B, H, P, packed, monkeypatch):
     monkeypatch.setattr(kn, "USE_PACKED", packed)
     mk = kn._packed_kernels(dt)
+    T = kn.PACK_ROWS  # T B >= PACK_ROWS: enough rows in all that the kernels pack, even at B=1
+    lengths = T - 6 * (np.arange(B) % 5) if B > 2 else None
     on = packed and HAS_KERNELS
     tiny = B * 4 * H * (P or H) <= kn.SMALL_PRODUCT  # without the kernels, the compiled loop
     expect_t = kn.PACKED if on else kn.SMALL if tiny else kn.NT if B == 1 else kn.NN  # one row: W as stored
     expect = kn.PACKED if on else kn.SMALL if tiny else kn.NN
-    assert kn._operand(np.zeros((4 * H, P or H), dt), True, B, mk, False)[0] == expect_t  # forward's W_hh^T
-    assert kn._operand(np.zeros((4 * H, P or H), dt), False, B, mk, False)[0] == expect  # backward's W_hh
+    loop = not P and lengths is None  # as the forward asks (its call-free loop), for these T steps
+    assert kn._operand(np.zeros((4 * H, P or H), dt), True, B, mk, False, loop, T)[0] == expect_t  # forward's W_hh^T
+    assert kn._operand(np.zeros((4 * H, P or H), dt), False, B, mk, False, False, T)[0] == expect  # backward's W_hh
     if P:  # the projection's products too: r_t W_hr^T forward, dh_t W_hr backward
-        assert kn._operand(np.zeros((P, H), dt), True, B, mk, False)[0] == expect_t
-        assert kn._operand(np.zeros((P, H), dt), False, B, mk, False)[0] == expect
-    lengths = (np.arange(B) % 5 + 1)[::-1] if B > 2 else None
-    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, 5, B, 3, H, P, lengths)
+        assert kn._operand(np.zeros((P, H), dt), True, B, mk, False, False, T)[0] == expect_t
+        assert kn._operand(np.zeros((P, H), dt), False, B, mk, False, False, T)[0] == expect
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, T, B, 3, H, P, lengths)
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):

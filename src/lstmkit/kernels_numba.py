@@ -427,8 +427,9 @@ if AVAILABLE:
         code_a, code_b = np.int32(112 if trans_a else 111), np.int32(112 if trans_b else 111)
         _cblas_gemm(gemm, code_a, code_b, M, N, K, a, a.shape[1], b, b.shape[1], out, out.shape[1])
 
-    # Up to this many multiply-adds a product is done by the loop in _small_matmul rather than by
-    # BLAS (measured on 2 cores: the loop wins at (1, 20) @ (20, 80), BLAS from (1, 64) @ (64, 256)).
+    # Up to this many multiply-adds a product may be done by the loop in _small_matmul rather than
+    # by BLAS (measured on 2 cores: the loop wins at (1, 20) @ (20, 80), BLAS from (1, 64) @ (64, 256));
+    # where the packed kernels exist, only a one-row forward's is (see _operand).
     SMALL_PRODUCT = 1 << 13
     # Above this many multiply-adds, two BLAS threads beat the single-threaded packed kernel
     # (packed_gemm: (32, 256) @ (256, 1024) 110 vs 140 µs, (64, 256) @ (256, 1024) 191 vs 152 µs).

@@ -78,7 +78,7 @@ class LSTMStream:
             self._mk = kernels_numba._packed_kernels(dt)
             # each product by a weight's transpose, prepared once per stream (a copy, or packed panels)
             operand = lambda W: kernels_numba._operand(W, True, B, self._mk, False)  # noqa: E731
-        self._layers = []  # per layer: the weights as the kernels want them, and scratch
+        self._layers = []  # per layer: the weights as the kernels want them, whether it projects, scratch
         for layer in range(L):
             W_ih, W_hh, b, W_hr, _ = lstm._weights(layer, 0)
             W_ih, W_hh = W_ih.copy(), W_hh.copy()
@@ -89,7 +89,7 @@ class LSTMStream:
                 ops = (operand(W_ih), operand(W_hh), operand(W_hr))
             else:
                 scratch, ops = None, (None, None, None)
-            self._layers.append((W_ih, ops[0], W_hh, ops[1], b, W_hr, ops[2], scratch))
+            self._layers.append((W_ih, ops[0], W_hh, ops[1], b, W_hr, ops[2], W_hr.size > 0, scratch))
         self._h = np.zeros((L, B, P), dtype=dt)
         self._c = np.zeros((L, B, H), dtype=dt)
         self.reset(state)
@@ -128,10 +128,9 @@ class LSTMStream:
         inp = x.reshape(1, -1) if self.unbatched else x
         if not inp.flags.writeable:  # the compiled step takes writeable arrays (one signature)
             inp = inp.copy()
-        for layer, (W_ih, op_ih, W_hh, op_hh, b, W_hr, op_hr, scratch) in enumerate(self._layers):
+        for layer, (W_ih, op_ih, W_hh, op_hh, b, W_hr, op_hr, proj, scratch) in enumerate(self._layers):
             h, c = self._h[layer], self._c[layer]
             if self._fast:
-                proj = W_hr.size > 0
                 self._step_kernel(inp, op_ih, op_hh, b, op_hr, proj, h, c, *scratch, self._gemm, self._mk)
             else:  # the NumPy reference on a sequence of one step
                 _, h_t, c_t, _ = kernels.lstm_forward(
