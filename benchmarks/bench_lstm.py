@@ -143,6 +143,8 @@ def make_torch(case: Case, state: dict):
 if kernels_numba.AVAILABLE:
     import numba
 
+    from lstmkit import packed_gemm
+
     _gemm, _matmul, _operand = kernels_numba._gemm, kernels_numba._matmul, kernels_numba._operand
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
@@ -153,6 +155,14 @@ if kernels_numba.AVAILABLE:
         op = _operand(W_hh, True, hs.shape[1], mk, split, True, T)  # no projection, no lengths: the loop
         for t in range(T):
             _matmul(hs, t, op, rec, gemm, mk)
+
+    @numba.njit(cache=True, nogil=True)
+    def _floor_units(x2, W_iu, Wp, zu2, hs, ru, tmp, gemm, mk):
+        """One thread of the units split (lstmkit.kernels_units): X W_iu^T once, then h_{t-1} W_u^T
+        on its packed rows of W_hh per step (no barrier: the products alone)."""
+        _gemm(gemm, x2, False, W_iu, True, zu2)
+        for t in range(hs.shape[0] - 1):
+            packed_gemm.matmul(hs, t, Wp, ru, tmp, mk)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
@@ -202,12 +212,40 @@ def floor_fn(case: Case, train: bool):
         x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o
         _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm, mk, n > 1)
 
+    n_units = lk_threads.n_unit_blocks(H, G * H) if mk.size > 0 and case.D == 1 else 1
+    if not train and n_units > 1:  # inference splits the hidden units instead (lstmkit.kernels_units)
+        return _floor_units_fn(case, n_units, gemm, mk, rng)
+
     def run():
         for blocks in ops:
             each_block(fwd, blocks)
         if train:
             for blocks in reversed(ops):
                 each_block(bwd, blocks)
+
+    return run
+
+
+def _floor_units_fn(case: Case, n: int, gemm, mk, rng):
+    """floor_fn's inference where the hidden units are split over n threads: per layer, each
+    thread's products in its own thread."""
+    T, B, H = case.T, case.B, case.H
+    units = lk_threads.unit_bounds(H, n)
+    f = lambda *s: rng.uniform(-0.1, 0.1, size=s).astype(np.float32)  # noqa: E731
+    layers = []
+    for layer in range(case.L):
+        i_l = case.I if layer == 0 else H
+        parts = []
+        for k in range(n):
+            G_k = 4 * (units[k + 1] - units[k])
+            Wp = packed_gemm.pack(f(G_k, H), True, 32)
+            parts.append((f(T * B, i_l), f(G_k, i_l), Wp, f(T * B, G_k), f(T + 1, B, H), f(B, G_k),
+                          packed_gemm.scratch(B, Wp, G_k)))  # fmt: skip
+        layers.append(parts)
+
+    def run():
+        for parts in layers:
+            lk_threads.in_parallel(lambda k: _floor_units(*parts[k], gemm, mk), n)
 
     return run
 

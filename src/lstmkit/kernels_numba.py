@@ -124,13 +124,21 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
         y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
 
     With :func:`lstmkit.set_num_threads` above 1, a large enough batch runs as blocks of rows in
-    parallel threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`.
+    parallel threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`. The
+    inference of a layer with a W_hh larger than a core's L2 cache splits its hidden units over
+    the threads instead (:mod:`lstmkit.kernels_units`).
     """
     T, B, _ = x.shape
     dt = x.dtype
     W = (_c(W_ih, dt), _c(W_hh, dt), _c(b, dt) if b is not None else np.zeros(W_hh.shape[0], dtype=dt),
          _c(W_hr, dt) if W_hr is not None else _NONE[dt])  # fmt: skip
     gemm, mk = GEMM.get(dt, 0), _packed_kernels(dt)
+    if not keep and W_hr is None and gemm and mk.size > 0:  # a large layer's inference: units over the threads
+        n = threads.n_unit_blocks(W_hh.shape[1], W_hh.size)
+        if n > 1:
+            from .kernels_units import lstm_infer_units
+
+            return lstm_infer_units(_c(x, dt), *W[:3], _c(h0, dt), _c(c0, dt), mask, n)
     n = threads.n_blocks(B, W_hh.size, mk.size > 0) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
     if n == 1:
         return _forward_block(x, *W, h0, c0, mask, keep, gemm, mk, False)
