@@ -157,12 +157,33 @@ if kernels_numba.AVAILABLE:
             _matmul(hs, t, op, rec, gemm, mk)
 
     @numba.njit(cache=True, nogil=True)
-    def _floor_units(x2, W_iu, Wp, zu2, hs, ru, tmp, gemm, mk):
-        """One thread of the units split (lstmkit.kernels_units): X W_iu^T once, then h_{t-1} W_u^T
-        on its packed rows of W_hh per step (no barrier: the products alone)."""
-        _gemm(gemm, x2, False, W_iu, True, zu2)
+    def _floor_units(x2, W_ih, u0, Wp, zu2, hs, ru, tmp, gemm, mk):
+        """One thread of the units split's forward (lstmkit.kernels_units): X W_ih^T for its units'
+        rows of each gate, then h_{t-1} W_u^T on its packed rows of W_hh per step (no barrier:
+        the products alone)."""
+        H, Hu, I = hs.shape[2], ru.shape[1] // 4, x2.shape[1]
+        for q in range(4):
+            r0 = q * H + u0
+            kernels_numba._cblas_gemm(gemm, np.int32(111), np.int32(112), x2.shape[0], Hu, I, x2, I,
+                                      W_ih[r0 : r0 + Hu], I, zu2[:, q * Hu :], 4 * Hu)  # fmt: skip
         for t in range(hs.shape[0] - 1):
             packed_gemm.matmul(hs, t, Wp, ru, tmp, mk)
+
+    @numba.njit(cache=True, nogil=True)
+    def _floor_units_backward(x2, W_ih, u0, Wp_cols, dz_all, hs, dh, tmp, dW_ih, dW_hh, dx2, m0, m1, gemm, mk):
+        """One thread of the units split's backward: dz_t W_hh[:, u0:u1] per step, then its units'
+        rows of dW_ih, dW_hh and its rows m0:m1 of dX."""
+        T, B, G = dz_all.shape
+        H, Hu, I = G // 4, dh.shape[1], x2.shape[1]
+        for t in range(T - 1, -1, -1):
+            packed_gemm.matmul(dz_all, t, Wp_cols, dh, tmp, mk)
+        dZ, hp = dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
+        no, tr = np.int32(111), np.int32(112)
+        for q in range(4):
+            r0 = q * H + u0
+            kernels_numba._cblas_gemm(gemm, tr, no, Hu, I, T * B, dZ[:, r0:], G, x2, I, dW_ih[r0:], I)
+            kernels_numba._cblas_gemm(gemm, tr, no, Hu, H, T * B, dZ[:, r0:], G, hp, H, dW_hh[r0:], H)
+        kernels_numba._cblas_gemm(gemm, no, no, m1 - m0, I, G, dZ[m0:], G, W_ih, I, dx2[m0:], I)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
@@ -212,9 +233,9 @@ def floor_fn(case: Case, train: bool):
         x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o
         _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm, mk, n > 1)
 
-    n_units = lk_threads.n_unit_blocks(H, G * H) if mk.size > 0 and case.D == 1 else 1
-    if not train and n_units > 1:  # inference splits the hidden units instead (lstmkit.kernels_units)
-        return _floor_units_fn(case, n_units, gemm, mk, rng)
+    n_units = lk_threads.n_unit_blocks(H, G * H) if mk.size > 0 else 1
+    if n_units > 1:  # a large layer splits its hidden units instead (lstmkit.kernels_units)
+        return _floor_units_fn(case, n_units, train, gemm, mk, rng)
 
     def run():
         for blocks in ops:
@@ -226,26 +247,33 @@ def floor_fn(case: Case, train: bool):
     return run
 
 
-def _floor_units_fn(case: Case, n: int, gemm, mk, rng):
-    """floor_fn's inference where the hidden units are split over n threads: per layer, each
-    thread's products in its own thread."""
-    T, B, H = case.T, case.B, case.H
-    units = lk_threads.unit_bounds(H, n)
+def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng):
+    """floor_fn where the hidden units are split over n threads (lstmkit.kernels_units): per layer,
+    each thread's products in its own thread, forward, then (``train``) backward."""
+    T, B, H, G = case.T, case.B, case.H, 4 * case.H
+    units, rows = lk_threads.unit_bounds(H, n), lk_threads.bounds(T * B, n)
     f = lambda *s: rng.uniform(-0.1, 0.1, size=s).astype(np.float32)  # noqa: E731
-    layers = []
-    for layer in range(case.L):
-        i_l = case.I if layer == 0 else H
+    layers = []  # per layer and direction
+    for layer, _ in ((layer, d) for layer in range(case.L) for d in range(case.D)):
+        i_l = case.I if layer == 0 else case.D * H
+        x2, W_ih, hs, dz_all = f(T * B, i_l), f(G, i_l), f(T + 1, B, H), f(T, B, G)
+        dW_ih, dW_hh, dx2 = f(G, i_l), f(G, H), f(T * B, i_l)
         parts = []
         for k in range(n):
-            G_k = 4 * (units[k + 1] - units[k])
-            Wp = packed_gemm.pack(f(G_k, H), True, 32)
-            parts.append((f(T * B, i_l), f(G_k, i_l), Wp, f(T * B, G_k), f(T + 1, B, H), f(B, G_k),
-                          packed_gemm.scratch(B, Wp, G_k)))  # fmt: skip
+            u0, Hu = units[k], units[k + 1] - units[k]
+            Wp, Wc = packed_gemm.pack(f(4 * Hu, H), True, 32), packed_gemm.pack(f(G, Hu), False, 32)
+            fwd = (x2, W_ih, u0, Wp, f(T * B, 4 * Hu), hs, f(B, 4 * Hu), packed_gemm.scratch(B, Wp, 4 * Hu), gemm, mk)
+            bwd = (x2, W_ih, u0, Wc, dz_all, hs, f(B, Hu), packed_gemm.scratch(B, Wc, Hu), dW_ih, dW_hh, dx2,
+                   rows[k], rows[k + 1], gemm, mk)  # fmt: skip
+            parts.append((fwd, bwd))
         layers.append(parts)
 
     def run():
         for parts in layers:
-            lk_threads.in_parallel(lambda k: _floor_units(*parts[k], gemm, mk), n)
+            lk_threads.in_parallel(lambda k: _floor_units(*parts[k][0]), n)
+        if train:
+            for parts in reversed(layers):
+                lk_threads.in_parallel(lambda k: _floor_units_backward(*parts[k][1]), n)
 
     return run
 

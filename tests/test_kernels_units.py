@@ -1,8 +1,9 @@
-"""lstmkit.kernels_units: inference with the hidden units split over threads gives the reference's numbers.
+"""lstmkit.kernels_units: a layer with its hidden units split over threads gives the reference's numbers.
 
 Oracle: the NumPy reference kernels (checked against PyTorch and finite differences elsewhere),
-float64 to 1e-12 and float32 to 1e-5: outputs and final states. UNIT_WEIGHTS and MIN_UNITS are
-lowered so that small layers take the split; a spy on ``lstm_infer_units`` checks they did.
+float64 to 1e-12 and float32 to 1e-5: outputs, final states and every gradient. UNIT_WEIGHTS and
+MIN_UNITS are lowered so that small layers take the split; spies on ``lstm_forward_units`` and
+``lstm_backward_units`` check that they did.
 """
 
 from __future__ import annotations
@@ -28,27 +29,41 @@ TOL = {np.float64: 1e-12, np.float32: 1e-5}
 @pytest.fixture
 def units(monkeypatch):
     """Two threads; the units split from a W_hh of 1000 elements and 16 units per thread; the
-    calls of lstm_infer_units recorded (its n) in the list this yields."""
+    calls of lstm_forward_units ("fwd") and lstm_backward_units ("bwd") recorded in the list this yields."""
     monkeypatch.setattr(threads, "UNIT_WEIGHTS", 1000)
     monkeypatch.setattr(threads, "MIN_UNITS", 16)
     calls = []
-    real = ku.lstm_infer_units
+    for name, tag in (("lstm_forward_units", "fwd"), ("lstm_backward_units", "bwd")):
+        real = getattr(ku, name)
 
-    def spy(*args):
-        calls.append(args[-1])
-        return real(*args)
+        def spy(*args, _real=real, _tag=tag):
+            calls.append(_tag)
+            return _real(*args)
 
-    monkeypatch.setattr(ku, "lstm_infer_units", spy)
+        monkeypatch.setattr(ku, name, spy)
     threads.set_num_threads(2)
     yield calls
     threads.set_num_threads(1)
+
+
+def _run(m, x, hx, lengths, train):
+    if not train:
+        with m.no_grad():
+            y, (h, c) = m(x, hx, lengths=lengths)
+        return {"y": y, "h_T": h, "c_T": c}
+    y, (h, c) = m(x, hx, lengths=lengths)
+    rng = np.random.default_rng(2)
+    dy, dh, dc = (rng.normal(size=a.shape).astype(m.dtype) for a in (y, h, c))
+    dx, (dh0, dc0) = m.backward(dy, (dh, dc))
+    return {"y": y, "h_T": h, "c_T": c, "dx": dx, "dh0": dh0, "dc0": dc0, **{f"grad {k}": v for k, v in m.grads.items()}}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("B, H", [(3, 44), (1, 64), (6, 40)])
 @pytest.mark.parametrize("kw", [{}, {"num_layers": 2, "bidirectional": True}, {"batch_first": True}])
 @pytest.mark.parametrize("with_lengths", [False, True])
-def test_units_split_inference_matches_reference(units, dtype, B, H, kw, with_lengths):
+@pytest.mark.parametrize("train", [False, True])
+def test_units_split_matches_reference(units, dtype, B, H, kw, with_lengths, train):
     fast = lstmkit.LSTM(5, H, dtype=dtype, seed=0, **kw)
     ref = lstmkit.LSTM(5, H, dtype=dtype, seed=0, **kw)
     fast.backend, ref.backend = "numba", "numpy"
@@ -57,29 +72,26 @@ def test_units_split_inference_matches_reference(units, dtype, B, H, kw, with_le
     x = rng.normal(size=(B, T, 5) if kw.get("batch_first") else (T, B, 5)).astype(dtype)
     hx = tuple(rng.normal(size=(LD, B, H)).astype(dtype) for _ in range(2))
     lengths = rng.integers(1, T + 1, B) if with_lengths else None
-    with fast.no_grad():
-        got = fast(x, hx, lengths=lengths)
-    with ref.no_grad():
-        want = ref(x, hx, lengths=lengths)
-    assert units and set(units) == {2}  # the split ran (every layer and direction)
-    for name, a, b in (("y", got[0], want[0]), ("h_T", got[1][0], want[1][0]), ("c_T", got[1][1], want[1][1])):
-        assert_close(a, b, TOL[dtype], TOL[dtype], name)
+    got, want = _run(fast, x, hx, lengths, train), _run(ref, x, hx, lengths, train)
+    # the split ran for every layer and direction, forward and (training) backward
+    assert sorted(units) == ["bwd"] * (LD if train else 0) + ["fwd"] * LD
+    for k in want:
+        assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
 
 
-def test_training_and_projection_keep_the_row_split(units):
+def test_projection_keeps_the_row_split_and_the_cache_is_one_block(units):
     x = np.random.default_rng(0).normal(size=(5, 4, 3)).astype(np.float32)
-    m = lstmkit.LSTM(3, 40, seed=0)
-    m.backend = "numba"
-    m(x)  # requires_grad: the backward reads the row split's caches
-    m.backward(np.ones((5, 4, 40), np.float32))
     p = lstmkit.LSTM(3, 40, proj_size=8, seed=0)
     p.backend = "numba"
-    with p.no_grad():
-        p(x)
+    p(x)
+    p.backward(np.ones((5, 4, 8), np.float32))
     assert units == []
-    with m.no_grad():
-        m(x)
-    assert units == [2]
+    m = lstmkit.LSTM(3, 40, seed=0)
+    m.backend = "numba"
+    m(x)
+    (cache,) = m._cache[0]
+    assert isinstance(cache, kn.FastLSTMCache) and cache.acts.shape == (5, 4, 160)  # any backward reads it
+    assert units == ["fwd"]
 
 
 def test_when_the_units_are_split(monkeypatch):
@@ -98,21 +110,28 @@ def test_when_the_units_are_split(monkeypatch):
     assert threads.unit_bounds(1024, 4) == (0, 256, 512, 768, 1024)
 
 
-def test_a_failing_thread_releases_the_others(units, monkeypatch):
+@pytest.mark.parametrize("train", [False, True])
+def test_a_failing_thread_releases_the_others(units, monkeypatch, train):
     real_pack, packed = ku.packed_gemm.pack, []
 
     def pack(W, transpose, nr):  # the second thread to pack fails; the first is then waiting at step 0
         packed.append(1)
-        if len(packed) == 2:
+        if len(packed) == (4 if train else 2):  # training: the backward's second
             raise RuntimeError("pack failed")
         return real_pack(W, transpose, nr)
 
     monkeypatch.setattr(ku.packed_gemm, "pack", pack)
     m = lstmkit.LSTM(3, 40, seed=0)
     m.backend = "numba"
-    with pytest.raises(RuntimeError, match="pack failed"), m.no_grad():
-        m(np.ones((6, 2, 3), np.float32))
+    x = np.ones((6, 2, 3), np.float32)
+    with pytest.raises(RuntimeError, match="pack failed"):
+        if train:
+            m(x)
+            m.backward(np.ones((6, 2, 40), np.float32))
+        else:
+            with m.no_grad():
+                m(x)
     monkeypatch.setattr(ku.packed_gemm, "pack", real_pack)
     with m.no_grad():  # and the next call runs normally
-        y, _ = m(np.ones((6, 2, 3), np.float32))
-    assert np.isfinite(y).all() and units == [2, 2]
+        y, _ = m(x)
+    assert np.isfinite(y).all()

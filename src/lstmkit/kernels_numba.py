@@ -124,21 +124,20 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
         y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
 
     With :func:`lstmkit.set_num_threads` above 1, a large enough batch runs as blocks of rows in
-    parallel threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`. The
-    inference of a layer with a W_hh larger than a core's L2 cache splits its hidden units over
-    the threads instead (:mod:`lstmkit.kernels_units`).
+    parallel threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`. A
+    layer without projection whose W_hh is larger than a core's L2 cache splits its hidden units
+    over the threads instead (:mod:`lstmkit.kernels_units`), with one block's cache.
     """
     T, B, _ = x.shape
     dt = x.dtype
     W = (_c(W_ih, dt), _c(W_hh, dt), _c(b, dt) if b is not None else np.zeros(W_hh.shape[0], dtype=dt),
          _c(W_hr, dt) if W_hr is not None else _NONE[dt])  # fmt: skip
     gemm, mk = GEMM.get(dt, 0), _packed_kernels(dt)
-    if not keep and W_hr is None and gemm and mk.size > 0:  # a large layer's inference: units over the threads
-        n = threads.n_unit_blocks(W_hh.shape[1], W_hh.size)
-        if n > 1:
-            from .kernels_units import lstm_infer_units
+    n = threads.n_unit_blocks(W_hh.shape[1], W_hh.size) if W_hr is None and gemm and mk.size > 0 else 1
+    if n > 1:  # a large layer: its hidden units over the threads
+        from .kernels_units import lstm_forward_units
 
-            return lstm_infer_units(_c(x, dt), *W[:3], _c(h0, dt), _c(c0, dt), mask, n)
+        return lstm_forward_units(_c(x, dt), *W[:3], _c(h0, dt), _c(c0, dt), mask, keep, n)
     n = threads.n_blocks(B, W_hh.size, mk.size > 0) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
     if n == 1:
         return _forward_block(x, *W, h0, c0, mask, keep, gemm, mk, False)
@@ -188,6 +187,11 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
     dt = (cache.parts[0] if split else cache).x.dtype
     W = (_c(W_ih, dt), _c(W_hh, dt), _c(W_hr, dt) if W_hr is not None else _NONE[dt])
     gemm, mk = GEMM.get(dt, 0), _packed_kernels(dt)
+    n = threads.n_unit_blocks(W_hh.shape[1], W_hh.size) if not split and W_hr is None and gemm and mk.size > 0 else 1
+    if n > 1:  # a large layer: its hidden units over the threads
+        from .kernels_units import lstm_backward_units
+
+        return lstm_backward_units(_c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), W[0], W[1], cache, n)
     if not split:
         out = _backward_block(dy, dh_T, dc_T, *W, cache, gemm, mk, False)
     else:
@@ -711,6 +715,20 @@ if AVAILABLE:
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
                         for j in range(P):
                             dh_next[bb, j] += dh[bb, j]
+        dx, dW_ih, dW_hh, db = _after_loop(dz_all, x, hs, W_ih, gemm)
+        if proj:
+            dW_hr = np.empty((P, H), dtype=x.dtype)
+            _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
+        else:
+            dW_hr = np.zeros((0, 0), dtype=x.dtype)
+        return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
+
+    @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
+    def _after_loop(dz_all, x, hs, W_ih, gemm):
+        """The backward's products after the time loop, from dL/dz of every step dz_all (T, B, 4H):
+        dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,)."""
+        T, B, I = x.shape
+        G, P = dz_all.shape[2], hs.shape[2]
         dZ = dz_all.reshape(T * B, G)
         dW_ih = np.empty((G, I), dtype=x.dtype)
         _gemm(gemm, dZ, True, x.reshape(T * B, I), False, dW_ih)  # dW_ih = dZ^T X        (4H, I)
@@ -720,11 +738,6 @@ if AVAILABLE:
         for n in range(T * B):
             for k in range(G):
                 db[k] += dZ[n, k]
-        if proj:
-            dW_hr = np.empty((P, H), dtype=x.dtype)
-            _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
-        else:
-            dW_hr = np.zeros((0, 0), dtype=x.dtype)
         dx = np.empty((T, B, I), dtype=x.dtype)
         _gemm(gemm, dZ, False, W_ih, False, dx.reshape(T * B, I))  # dX = dZ W_ih         (T, B, I)
-        return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
+        return dx, dW_ih, dW_hh, db

@@ -1,35 +1,44 @@
-"""Compiled inference of a large LSTM layer with its hidden units split over lstmkit's threads.
+"""Compiled forward and backward of a large LSTM layer with its hidden units split over lstmkit's threads.
 
 The row split of :mod:`lstmkit.threads` gives each thread some rows of the batch and the whole
 time loop; each thread then reads all of W_hh at every step. When W_hh is larger than a core's
 L2 cache (PTB-medium's 2600 x 650: 6.8 MB against 2 MB), it comes from the shared cache at every
 step, once per thread, and that read is what the per-step product waits on. Here each of n threads
-takes the hidden units ``u0 .. u1-1`` instead, for every row of the batch, and with them the rows of
-W_ih and W_hh (and b) that feed those units' four gates::
+takes the hidden units ``u0 .. u1-1`` instead, for every row of the batch, and with them the rows
+of W_ih, W_hh and b that feed those units' four gates (gate q of unit u is row q H + u)::
 
-    rows_k = [q H + u  for q in (i, f, g, o)  for u in u0 .. u1-1]        (4 Hu,)   Hu = u1 - u0
-    Zu     = X W_ih[rows_k]^T                                            (T, B, 4Hu)  once, in the thread
-    per step t:
-      Ru   = h_{t-1} W_hh[rows_k]^T                                      (B, 4Hu)     all B rows, 1/n of W_hh
-      i, f, g, o, c_t, h_t of units u0 .. u1-1, as in :func:`lstmkit.kernels_numba._cell_row`
-      wait until every thread has written its units of h_t: the next step reads all of h_t
+    forward, thread k (Hu = u1 - u0 units):
+      Z_k  = X W_ih[q H + u0 : q H + u1]^T  for each gate q                (T, B, 4Hu)   once
+      per step t:
+        R_k  = h_{t-1} W_hh[rows_k]^T                                     (B, 4Hu)      all B rows, 1/n of W_hh
+        i, f, g, o, c_t, h_t of units u0 .. u1-1, as :func:`lstmkit.kernels_numba._cell_row`
+        wait until every thread has written its units of h_t (the next product reads all of h_t)
+    backward, thread k, per step t from T-1:
+        dh_t and the cell's backward for units u0 .. u1-1: their columns of dz_t (B, 4H)
+        wait until every thread has written its part of dz_t
+        dh_{t-1}[:, u0:u1] = dz_t W_hh[:, u0:u1]                          (B, Hu)       1/n of W_hh
+      then these units' rows of dW_ih, dW_hh, db, and 1/n of the rows of dX = dZ W_ih
 
-Each thread reads 1/n of W_hh per step for all B rows (twice the multiply-adds per byte read with
-n = 2). Measured on this 2-core machine, PTB-medium's per-step product: (20, 650) @ (650, 1300)
-per thread 280-330 µs against 390-460 µs for (10, 650) @ (650, 2600); the 2-layer forward
-55.8 vs 70.2 ms (medians of 15, interleaved; torch 57.3 in another run of the same comparison).
-At H=256, B=64 (W_hh 1 MB, in L2) it was 32.9 vs 33.9 ms, and at H=128 slower (4.83 vs 4.52):
-the threads meet once per step, which costs more than a read from L2 saves. So the split is used
-only where W_hh is larger than ``threads.UNIT_WEIGHTS`` (:func:`lstmkit.threads.n_unit_blocks`).
+Each thread reads 1/n of W_hh per step for all B rows: twice the multiply-adds per byte read with
+n = 2. Measured on this 2-core machine, PTB-medium's per-step product: (20, 650) @ (650, 1300) per
+thread 280-330 µs against 390-460 µs for (10, 650) @ (650, 2600). The 2-layer model, interleaved
+with torch in one process (11 rounds, two processes): forward 42.4 / 44.0 ms against 49.8 / 51.1
+with the rows split (torch 39.4 / 39.5); training 130.0 / 132.6 against 157.2 / 149.9 (torch
+140.9 / 150.7). At H=256, B=64 (W_hh 1 MB, in L2) the forward was no faster (41.1 vs 40.7 ms),
+and at H=128 or less slower (H=128, B=32: 4.67 vs 3.98 ms): the threads meet once per step,
+which costs more than a read from L2 saves. So the split is used only where W_hh is larger than
+``threads.UNIT_WEIGHTS`` (:func:`lstmkit.threads.n_unit_blocks`), for layers without projection.
 
 The threads meet at a spin barrier (an atomic counter): ``pause`` while waiting, then
 ``sched_yield`` after ``SPINS`` turns, so a thread waiting for one that lost its core (another
 process, or OpenBLAS's threads still spinning after a multi-threaded call) gives the core up
-instead of holding it. A thread that fails sets a flag that releases the others.
+instead of holding it. A thread that fails sets a flag that releases the others. All products in
+the threads are single-threaded (NumPy's BLAS is set to one thread meanwhile by
+:func:`lstmkit.threads.in_parallel`), so no other thread pool competes with the barrier.
 
-Only inference (nothing kept for backward), without projection: training keeps the row split,
-whose caches its backward reads. Same numbers as one block: each unit's sums are those of the
-packed kernel and of BLAS on the same k order (measured identical to the row split, to the bit).
+The forward keeps one block's cache (:class:`lstmkit.kernels_numba.FastLSTMCache`), so either
+backward can read it. Same numbers as one block to round-off: each unit's sums are the packed
+kernel's and BLAS's over the same k; BLAS may order the weight gradients' sums differently.
 
 numba caches the compiled loops on disk keyed on this file; they inline functions of
 kernels_numba and packed_gemm, so after editing those, touch this file too.
@@ -117,7 +126,7 @@ def _yield(typingctx, fn):
 @numba.njit(inline="always")
 def _barrier(sync, n, t, yield_fn):
     """Wait until all n threads have finished step t: sync[0] counts arrivals (n per step).
-    False if a thread failed (sync[1] set by :func:`lstm_infer_units`)."""
+    False if a thread failed (sync[1] set by :func:`_run_threads`)."""
     _atomic_add(sync, 0, 1)
     target = n * (t + 1)
     turns = 0
@@ -133,91 +142,244 @@ def _barrier(sync, n, t, yield_fn):
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-def _cell_units(Zu, t, bb, Ru, bu, C, cp, cn, Hs, u0):
-    """Batch row bb of step t for the units u0 .. u0+Hu-1, in place (:func:`kernels_numba._cell_row`
-    on a thread's units): Zu[t, bb] (4Hu,) holds x_t W_iu^T on entry, gate by gate (i, f, g, o),
-    and the activated gates on exit; Ru[bb] (4Hu,) h_{t-1} W_u^T; bu (4Hu,) b_ih + b_hh of these
-    rows; C[cp, bb, u0:] c_{t-1}, C[cn, bb, u0:] gets c_t; Hs[t + 1, bb, u0:] gets h_t.
-    One short loop per array written, as in the forward of one block (they vectorise)."""
-    Hu = Ru.shape[1] // 4
-    g, o = 2 * Hu, 3 * Hu  # i at 0, f at Hu
-    for k in range(2 * Hu):  # i, f = σ(x W_ih^T + b + h_{t-1} W_hh^T)
-        Zu[t, bb, k] = kn._sigmoid(Zu[t, bb, k] + bu[k] + Ru[bb, k])
-    for j in range(Hu):  # g = tanh(...)
-        Zu[t, bb, g + j] = kn._tanh(Zu[t, bb, g + j] + bu[g + j] + Ru[bb, g + j])
-    for j in range(Hu):  # o = σ(...)
-        Zu[t, bb, o + j] = kn._sigmoid(Zu[t, bb, o + j] + bu[o + j] + Ru[bb, o + j])
+def _cell_units(Z, zu0, t, bb, Ru, b, C, cp, cn, Hs, u0):
+    """Batch row bb of step t for the units u0 .. u0+Hu-1, in place: :func:`kernels_numba._cell_row`
+    on one thread's units.
+
+    Z (T, B, 4 zH): gate q of unit u0 + j is Z[t, bb, q zH + zu0 + j], x_t W_ih^T on entry and the
+    activated gate on exit (zH = H, zu0 = u0 in the whole-layer acts; zH = Hu, zu0 = 0 in a
+    thread's own array); Ru[bb, q Hu + j] is h_{t-1} W_hh^T for these units; b (4H,);
+    C[cp, bb, u0 + j] is c_{t-1}, C[cn, bb, u0 + j] gets c_t; Hs[t + 1, bb, u0 + j] gets h_t.
+
+    The loops run on 1-D views of each gate's run of units: indexed through offsets known only at
+    run time, the same loops were not vectorised (measured 81-93 µs against 14-16 µs a step at
+    B=20, Hu=330). One short loop per array written, as in the forward of one block.
+    """
+    Hu, zH, H = Ru.shape[1] // 4, Z.shape[2] // 4, C.shape[2]
+    z, r = Z[t, bb], Ru[bb]
+    for q in range(4):  # i, f, o = σ(x W_ih^T + b + h_{t-1} W_hh^T); g = tanh(...) = c~_t
+        zq, bq, rq = z[q * zH + zu0 : q * zH + zu0 + Hu], b[q * H + u0 : q * H + u0 + Hu], r[q * Hu : (q + 1) * Hu]
+        if q == 2:
+            for j in range(Hu):
+                zq[j] = kn._tanh(zq[j] + bq[j] + rq[j])
+        else:
+            for j in range(Hu):
+                zq[j] = kn._sigmoid(zq[j] + bq[j] + rq[j])
+    i, f, g, o = z[zu0:], z[zH + zu0 :], z[2 * zH + zu0 :], z[3 * zH + zu0 :]
+    c_prev, c, h = C[cp, bb, u0:], C[cn, bb, u0:], Hs[t + 1, bb, u0:]
     for j in range(Hu):  # c_t = f * c_{t-1} + i * g
-        C[cn, bb, u0 + j] = Zu[t, bb, Hu + j] * C[cp, bb, u0 + j] + Zu[t, bb, j] * Zu[t, bb, g + j]
+        c[j] = f[j] * c_prev[j] + i[j] * g[j]
     for j in range(Hu):  # h_t = o * tanh(c_t)
-        Hs[t + 1, bb, u0 + j] = Zu[t, bb, o + j] * kn._tanh(C[cn, bb, u0 + j])
+        h[j] = o[j] * kn._tanh(c[j])
+
+
+@numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
+def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
+    """Backward of :func:`_cell_units` (:func:`kernels_numba._cell_row_backward` on one thread's units).
+
+    A[t, bb, q H + u0 + j] the activated gates; C[t + 1, bb, u0 + j], C[t, bb, u0 + j] c_t, c_{t-1};
+    DCN[bb, j] (Hu,) dL/dc_t from step t+1 on entry, dL/dc_{t-1} on exit; DH[bb, j] dL/dh_t;
+    DZ[t, bb, q H + u0 + j] out: dL/dz_t; tc, dc (Hu,) scratch. On 1-D views, as the forward.
+    """
+    Hu, H = DCN.shape[1], C.shape[2]
+    one = A.dtype.type(1.0)
+    a, dz = A[t, bb], DZ[t, bb]
+    i, f, g, o = a[u0:], a[H + u0 :], a[2 * H + u0 :], a[3 * H + u0 :]
+    di, df, dg, do = dz[u0:], dz[H + u0 :], dz[2 * H + u0 :], dz[3 * H + u0 :]
+    c, c_prev, dcn, dh = C[t + 1, bb, u0:], C[t, bb, u0:], DCN[bb], DH[bb]
+    for j in range(Hu):  # tanh(c_t), recomputed
+        tc[j] = kn._tanh(c[j])
+    for j in range(Hu):  # dc_t = dc_next + dh * o * (1 - tanh²(c_t))
+        dc[j] = dcn[j] + dh[j] * o[j] * (one - tc[j] * tc[j])
+    for j in range(Hu):  # di = dc * g, through σ
+        di[j] = dc[j] * g[j] * (i[j] * (one - i[j]))
+    for j in range(Hu):  # df = dc * c_{t-1}, through σ
+        df[j] = dc[j] * c_prev[j] * (f[j] * (one - f[j]))
+    for j in range(Hu):  # dg = dc * i, through tanh
+        dg[j] = dc[j] * i[j] * (one - g[j] * g[j])
+    for j in range(Hu):  # do = dh * tanh(c_t), through σ
+        do[j] = dh[j] * tc[j] * (o[j] * (one - o[j]))
+    for j in range(Hu):  # dc_next = dc * f
+        dcn[j] = dc[j] * f[j]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
-def _infer_units(x, W_iu, Wp, bu, hs, cs, valid, gemm, mk, u0, sync, n, yield_fn):
-    """One of n threads of :func:`lstm_infer_units`: units u0 .. u0+Hu-1 of every row, all steps.
+def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, yield_fn):
+    """One of n threads of :func:`lstm_forward_units`: units u0 .. u1-1 of every row, all steps.
 
-    x (T, B, I); W_iu (4Hu, I) these units' rows of W_ih; Wp these rows of W_hh packed
-    (:func:`lstmkit.packed_gemm.pack`, transposed); bu (4Hu,); hs (T+1, B, H) and cs (2, B, H)
-    shared by the threads, each writing only its units; valid (T, B) or (0, 0).
+    x (T, B, I); W_ih (4H, I), b (4H,) whole; Wp the rows of W_hh for these units, gate by gate,
+    packed (:func:`lstmkit.packed_gemm.pack`, transposed). Shared by the threads, each writing
+    only its units: acts (T, B, 4H) (the gates), hs (T+1, B, H), cs (T+1 or 2 with ``keep``
+    False, B, H). valid (T, B) or (0, 0).
     """
     T, B, I = x.shape
-    Hu = W_iu.shape[0] // 4
-    Zu = np.empty((T, B, 4 * Hu), dtype=x.dtype)  # X W_iu^T                                (T, B, 4Hu)
-    kn._gemm(gemm, x.reshape(T * B, I), False, W_iu, True, Zu.reshape(T * B, 4 * Hu))
+    H, Hu = hs.shape[2], u1 - u0
+    # the gates go to acts (T, B, 4H) when kept, else to this thread's own (T, B, 4Hu)
+    Z = acts if keep else np.empty((T, B, 4 * Hu), dtype=x.dtype)
+    zH, zu0 = (H, u0) if keep else (Hu, 0)  # gate q of unit u0 + j is Z[., ., q zH + zu0 + j]
+    x2, Z2 = x.reshape(T * B, I), Z.reshape(T * B, 4 * zH)
+    for q in range(4):  # X W_ih[q H + u0 : q H + u1]^T into gate q's columns of Z (row stride 4 zH)
+        r0 = q * H + u0
+        kn._cblas_gemm(gemm, np.int32(111), np.int32(112), T * B, Hu, I, x2, I, W_ih[r0 : r0 + Hu], I, Z2[:, q * zH + zu0 :], 4 * zH)  # fmt: skip
     Ru = np.empty((B, 4 * Hu), dtype=x.dtype)
     tmp = packed_gemm.scratch(B, Wp, 4 * Hu)
     masked = valid.shape[0] > 0
     for t in range(T):
-        ct, cn = t % 2, (t + 1) % 2
+        ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
         packed_gemm.matmul(hs, t, Wp, Ru, tmp, mk)  # h_{t-1} W_u^T, all of h_{t-1}       (B, 4Hu)
         for bb in range(B):
-            _cell_units(Zu, t, bb, Ru, bu, cs, ct, cn, hs, u0)
+            _cell_units(Z, zu0, t, bb, Ru, b, cs, ct, cn, hs, u0)
         if masked:  # a padded row keeps the previous state
             for bb in range(B):
                 if valid[t, bb] == 0:
-                    for j in range(u0, u0 + Hu):
+                    for j in range(u0, u1):
                         cs[cn, bb, j] = cs[ct, bb, j]
                         hs[t + 1, bb, j] = hs[t, bb, j]
         if not _barrier(sync, n, t, yield_fn):  # every unit of h_t written before step t+1 reads it
             return
 
 
-def lstm_infer_units(x, W_ih, W_hh, b, h0, c0, mask, n):
-    """:func:`lstmkit.kernels_numba.lstm_forward` with ``keep=False`` and no projection, the hidden
-    units split over n threads (see the module docstring).
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
+def _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, grads, gemm, mk, u0, u1, m0, m1,
+                    sync, n, yield_fn):  # fmt: skip
+    """One of n threads of :func:`lstm_backward_units`: BPTT for units u0 .. u1-1 of every row.
+
+    Per step t (from T-1): dh_t and the cell's backward for these units (all their inputs are
+    this thread's own), writing their columns of dz_all[t] (T, B, 4H); then, once every thread
+    has written its part of dz_t, dh_{t-1} of these units = dz_t W_hh[:, u0:u1] (Wp: that block
+    packed, K = 4H). After the loop (every thread has passed the last step's barrier: dz_all is
+    whole), the products of :func:`kernels_numba._after_loop` split the same way: these units'
+    rows of dW_ih, dW_hh and db, and rows m0:m1 of dX (T B, I). grads = (dx, dW_ih, dW_hh, db, dh0,
+    dc0), shared, each thread writing its part; db zeros on entry.
+    """
+    dx, dW_ih, dW_hh, db, dh0, dc0 = grads
+    T, B, G = acts.shape
+    H, Hu = G // 4, u1 - u0
+    dh_next = np.empty((B, Hu), dtype=acts.dtype)  # dL/dh_t of these units from the later steps
+    dc_next = np.empty((B, Hu), dtype=acts.dtype)
+    for bb in range(B):
+        for j in range(Hu):
+            dh_next[bb, j] = dh_T[bb, u0 + j]
+            dc_next[bb, j] = dc_T[bb, u0 + j]
+    dh = np.empty((B, Hu), dtype=acts.dtype)
+    tc, dc = np.empty(Hu, dtype=acts.dtype), np.empty(Hu, dtype=acts.dtype)
+    tmp = packed_gemm.scratch(B, Wp, Hu)
+    masked = valid.shape[0] > 0
+    for s in range(T):
+        t = T - 1 - s
+        for bb in range(B):
+            if masked and valid[t, bb] == 0:  # dy at padded steps is ignored; no gate gradient
+                for j in range(Hu):
+                    dh[bb, j] = dh_next[bb, j]
+                for q in range(4):
+                    for j in range(Hu):
+                        dz_all[t, bb, q * H + u0 + j] = 0
+                continue
+            for j in range(Hu):  # dh_t = dy_t + dh_next
+                dh[bb, j] = dy[t, bb, u0 + j] + dh_next[bb, j]
+            _cell_units_backward(acts, t, bb, cs, dc_next, dh, dz_all, tc, dc, u0)
+        if not _barrier(sync, n, s, yield_fn):  # all of dz_t written before any thread reads it
+            return
+        packed_gemm.matmul(dz_all, t, Wp, dh_next, tmp, mk)  # dz_t W_hh[:, u0:u1]        (B, Hu)
+        if masked:
+            for bb in range(B):
+                if valid[t, bb] == 0:  # padded row: dh passes straight through
+                    for j in range(Hu):
+                        dh_next[bb, j] += dh[bb, j]
+    for bb in range(B):
+        for j in range(Hu):
+            dh0[bb, u0 + j] = dh_next[bb, j]
+            dc0[bb, u0 + j] = dc_next[bb, j]
+    I = x.shape[2]
+    x2, dZ, hp = x.reshape(T * B, I), dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
+    no, tr = np.int32(111), np.int32(112)  # CBLAS: as stored, transposed
+    for q in range(4):  # this gate's rows of these units: dW_ih = dZ^T X, dW_hh = dZ^T H_prev, db = Σ dZ
+        r0 = q * H + u0
+        kn._cblas_gemm(gemm, tr, no, Hu, I, T * B, dZ[:, r0:], G, x2, I, dW_ih[r0:], I)
+        kn._cblas_gemm(gemm, tr, no, Hu, H, T * B, dZ[:, r0:], G, hp, H, dW_hh[r0:], H)
+        for m in range(T * B):
+            for j in range(Hu):
+                db[r0 + j] += dZ[m, r0 + j]
+    dx2 = dx.reshape(T * B, I)
+    kn._cblas_gemm(gemm, no, no, m1 - m0, I, G, dZ[m0:], G, W_ih, I, dx2[m0:], I)  # dX = dZ W_ih, rows m0:m1
+
+
+def _run_threads(n, body):
+    """body(k, sync) in n threads (lstmkit.threads.in_parallel); a thread that fails sets sync[1],
+    which releases the others from the barrier, and its exception comes out here."""
+    sync = np.zeros(2, dtype=np.int64)  # [arrivals, a thread failed]
+
+    def run(k):
+        try:
+            body(k, sync)
+        except BaseException:
+            sync[1] = 1  # the other threads stop waiting for this one
+            raise
+
+    threads.in_parallel(run, n)
+
+
+def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
+    """:func:`lstmkit.kernels_numba.lstm_forward` without projection, the hidden units split over
+    n threads (:func:`lstmkit.threads.n_unit_blocks`; see the module docstring).
 
     Args: x (T, B, I); W_ih (4H, I); W_hh (4H, H); b (4H,); h0, c0 (B, H); mask (T, B, 1) or None;
-    n threads (:func:`lstmkit.threads.n_unit_blocks`). All of dtype x.dtype, C-contiguous.
-    Returns: y (T, B, H) with zeros at padded steps, h_T (B, H), c_T (B, H), None.
+    keep: keep the activations for backward. All of dtype x.dtype, C-contiguous.
+    Returns: y (T, B, H) with zeros at padded steps, h_T (B, H), c_T (B, H), and a
+    :class:`lstmkit.kernels_numba.FastLSTMCache` (one block's: any backward reads it) or None.
     """
     T, B, _ = x.shape
     G, H = W_hh.shape
     dt = x.dtype
     gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
     valid = kn._valid(mask, T, B)
-    hs = np.empty((T + 1, B, H), dtype=dt)  # h_0 .. h_T, each thread writing its units
+    acts = np.empty((T if keep else 0, B, G), dtype=dt)  # X W_ih^T, then the gates; each thread its units
+    hs = np.empty((T + 1, B, H), dtype=dt)  # h_0 .. h_T
     hs[0] = h0
-    cs = np.empty((2, B, H), dtype=dt)  # c_{t-1}, c_t (rolling)
+    cs = np.empty((T + 1 if keep else 2, B, H), dtype=dt)  # c_0 .. c_T (inference: 2 rolling)
     cs[0] = c0
     units = threads.unit_bounds(H, n)
     nr = 128 // dt.itemsize  # two 512-bit vectors per panel row
-    sync = np.zeros(2, dtype=np.int64)  # [arrivals, a thread failed]
 
-    def run(k):
-        try:
-            u0, u1 = units[k], units[k + 1]
-            rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])  # gates i, f, g, o
-            Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr)
-            _infer_units(x, np.ascontiguousarray(W_ih[rows]), Wp, np.ascontiguousarray(b[rows]), hs, cs, valid,
-                         gemm, mk, u0, sync, n, SCHED_YIELD)  # fmt: skip
-        except BaseException:
-            sync[1] = 1  # the other threads stop waiting for this one
-            raise
+    def body(k, sync):
+        u0, u1 = units[k], units[k + 1]
+        rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])  # gates i, f, g, o
+        Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr)
+        _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, SCHED_YIELD)
 
-    threads.in_parallel(run, n)
-    h_T, c_T = hs[T].copy(), cs[T % 2].copy()
-    y = hs[1:]  # nothing else holds hs: y is a view of it
-    if mask is not None:
-        y *= mask
-    return y, h_T, c_T, None
+    _run_threads(n, body)
+    h_T, c_T = hs[T].copy(), cs[T if keep else T % 2].copy()
+    if not keep:
+        y = hs[1:]  # nothing else holds hs: y is a view of it
+        if mask is not None:
+            y *= mask
+        return y, h_T, c_T, None
+    y = hs[1:] * mask if mask is not None else hs[1:].copy()
+    rs = np.zeros((0, B, H), dtype=dt)  # no projection
+    return y, h_T, c_T, kn.FastLSTMCache(x, acts, hs, cs, rs, valid)
+
+
+def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
+    """:func:`lstmkit.kernels_numba.lstm_backward` of a layer without projection, from one block's
+    cache, the hidden units split over n threads. Returns dx, dW_ih, dW_hh, db, None, dh0, dc0."""
+    x, acts, hs, cs, valid = cache.x, cache.acts, cache.hs, cache.cs, cache.valid
+    T, B, G = acts.shape
+    H = G // 4
+    dt = x.dtype
+    gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
+    I = x.shape[2]
+    dz_all = np.empty((T, B, G), dtype=dt)  # dL/dz_t for every step, each thread its units
+    grads = (np.empty((T, B, I), dtype=dt), np.empty((G, I), dtype=dt), np.empty((G, H), dtype=dt),
+             np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt))  # fmt: skip
+    units, rows = threads.unit_bounds(H, n), threads.bounds(T * B, n)
+    nr = 128 // dt.itemsize
+
+    def body(k, sync):
+        u0, u1 = units[k], units[k + 1]
+        Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[:, u0:u1]), False, nr)  # W_hh's columns: (4H, Hu)
+        _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, grads, gemm, mk, u0, u1,
+                        rows[k], rows[k + 1], sync, n, SCHED_YIELD)  # fmt: skip
+
+    _run_threads(n, body)
+    dx, dW_ih, dW_hh, db, dh0, dc0 = grads
+    return dx, dW_ih, dW_hh, db, None, dh0, dc0

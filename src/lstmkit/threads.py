@@ -23,9 +23,10 @@ H=128 9.4 / 25.8 against 13.1 / 34.8; but H=256, B=64 (W_hh 1024x256) and PTB-me
 were slower split. Packed, on a slower moment of the same host: H=256, B=64 44.0 / 130 ms split
 against 47.6 / 176 unsplit (torch 38.2 / 137); PTB-medium 76.0 / 222 against 80.4 / 228.
 
-Inference of a layer whose W_hh is larger than a core's L2 cache (``UNIT_WEIGHTS``; PTB-medium's)
-splits the hidden units over the threads instead (:func:`n_unit_blocks`, :mod:`lstmkit.kernels_units`):
-each thread reads its part of W_hh per step instead of all of it, and the threads meet once a step.
+A layer whose W_hh is larger than a core's L2 cache (``UNIT_WEIGHTS``; PTB-medium's) splits its
+hidden units over the threads instead, forward and backward (:func:`n_unit_blocks`,
+:mod:`lstmkit.kernels_units`): each thread reads its part of W_hh per step instead of all of it,
+and the threads meet once a step.
 
 The numbers are those of one block to round-off (BLAS may sum in another order for another
 number of rows); the same thread setting gives the same numbers every time.
@@ -44,8 +45,8 @@ from ._checks import fail
 
 MIN_ROWS = 8  # rows of the batch per block, at least
 MAX_WEIGHTS = 1 << 17  # elements of W_hh (4H * P), at most (512 KiB in float32)
-# Inference of a layer whose W_hh has more elements than this (2 MiB in float32: more than a core's
-# L2 here) splits its hidden units over the threads instead of its rows (lstmkit.kernels_units)
+# A layer whose W_hh has more elements than this (2 MiB in float32: more than a core's L2 here)
+# splits its hidden units over the threads instead of its rows (lstmkit.kernels_units)
 UNIT_WEIGHTS = 1 << 19
 MIN_UNITS = 32  # hidden units per thread, at least, when the units are split
 
@@ -88,9 +89,9 @@ def n_blocks(B: int, weights: int, packed: bool = False) -> int:
 
 
 def n_unit_blocks(H: int, weights: int) -> int:
-    """How many blocks of hidden units an inference over a W_hh of ``weights`` elements and H units
-    runs as, one thread each (1: none), where the packed kernels run (the caller checks): with a
-    W_hh above ``UNIT_WEIGHTS``, at least ``MIN_UNITS`` units per block."""
+    """How many blocks of hidden units a layer with a W_hh of ``weights`` elements and H units runs
+    as, one thread each (1: none), where the packed kernels run (the caller checks): with a W_hh
+    above ``UNIT_WEIGHTS``, at least ``MIN_UNITS`` units per block."""
     n = min(_state["threads"], H // MIN_UNITS)
     if n < 2 or weights <= UNIT_WEIGHTS or _BLAS is None:
         return 1
