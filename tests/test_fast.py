@@ -237,6 +237,44 @@ def test_short_inference_path_matches_the_general_one(dt, proj, backend, batch_f
         assert_close(y1, seq(y), TOL[dt], "unbatched")
 
 
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("proj", [0, 2])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_short_training_path_matches_the_general_one(dt, proj, backend, batch_first, with_state):
+    # One plain layer, a batch, no lengths, training: LSTM.forward and LSTM.backward go straight
+    # to the kernels, with the same numbers as the general paths (_Recurrent.forward/backward).
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 6, 3) if batch_first else (6, 2, 3))
+    hx = (rng.normal(size=(1, 2, proj or 4)), rng.normal(size=(1, 2, 4))) if with_state else None
+    dy = rng.normal(size=(2, 6, proj or 4) if batch_first else (6, 2, proj or 4))
+    d_state = (rng.normal(size=(1, 2, proj or 4)), rng.normal(size=(1, 2, 4))) if with_state else None
+    got, want = [], []
+    for out, general in ((got, False), (want, True)):
+        m = lstmkit.LSTM(3, 4, proj_size=proj, dtype=dt, seed=3, batch_first=batch_first)
+        m.backend = backend
+        fwd = super(lstmkit.LSTM, m).forward if general else m.forward
+        y, (h, c) = fwd(x, hx)
+        bwd = super(lstmkit.LSTM, m).backward if general else m.backward
+        dx, (dh0, dc0) = bwd(dy, d_state)
+        assert m._cache is None and dx.flags.c_contiguous and dx.shape == x.shape
+        out += [y, h, c, dx, dh0, dc0, *(m.grads[k] for k in sorted(m.grads))]
+    for a, e in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, e)
+    # a cache of the general path (lengths given) goes through the short backward too, and what
+    # the short backward does not take goes to the general one, errors included
+    m = lstmkit.LSTM(3, 4, proj_size=proj, dtype=dt, seed=3, batch_first=batch_first)
+    m.backend = backend
+    m(x, hx, lengths=[6, 3])
+    with pytest.raises(ValueError, match=r"dy"):
+        m.backward(dy[:1])
+    with pytest.raises(ValueError, match=r"finite"):
+        m.backward(np.full_like(dy, np.nan))
+    dx, _ = m.backward(dy, d_state)  # the failed calls left the cache as it was
+    assert np.isfinite(dx).all() and m._cache is None
+
+
 def test_backward_follows_the_forward_backend():
     # The forward's cache decides the backward, even if backend changes in between.
     ref, fast = _pair(np.float64, input_size=3, hidden_size=4)
