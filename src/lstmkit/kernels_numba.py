@@ -715,20 +715,6 @@ if AVAILABLE:
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
                         for j in range(P):
                             dh_next[bb, j] += dh[bb, j]
-        dx, dW_ih, dW_hh, db = _after_loop(dz_all, x, hs, W_ih, gemm)
-        if proj:
-            dW_hr = np.empty((P, H), dtype=x.dtype)
-            _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
-        else:
-            dW_hr = np.zeros((0, 0), dtype=x.dtype)
-        return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
-
-    @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-    def _after_loop(dz_all, x, hs, W_ih, gemm):
-        """The backward's products after the time loop, from dL/dz of every step dz_all (T, B, 4H):
-        dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,)."""
-        T, B, I = x.shape
-        G, P = dz_all.shape[2], hs.shape[2]
         dZ = dz_all.reshape(T * B, G)
         dW_ih = np.empty((G, I), dtype=x.dtype)
         _gemm(gemm, dZ, True, x.reshape(T * B, I), False, dW_ih)  # dW_ih = dZ^T X        (4H, I)
@@ -738,6 +724,11 @@ if AVAILABLE:
         for n in range(T * B):
             for k in range(G):
                 db[k] += dZ[n, k]
+        if proj:
+            dW_hr = np.empty((P, H), dtype=x.dtype)
+            _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
+        else:
+            dW_hr = np.zeros((0, 0), dtype=x.dtype)
         dx = np.empty((T, B, I), dtype=x.dtype)
         _gemm(gemm, dZ, False, W_ih, False, dx.reshape(T * B, I))  # dX = dZ W_ih         (T, B, I)
-        return dx, dW_ih, dW_hh, db
+        return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next

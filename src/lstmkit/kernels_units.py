@@ -248,7 +248,7 @@ def _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, gr
     this thread's own), writing their columns of dz_all[t] (T, B, 4H); then, once every thread
     has written its part of dz_t, dh_{t-1} of these units = dz_t W_hh[:, u0:u1] (Wp: that block
     packed, K = 4H). After the loop (every thread has passed the last step's barrier: dz_all is
-    whole), the products of :func:`kernels_numba._after_loop` split the same way: these units'
+    whole), the products after kernels_numba's backward loop split the same way: these units'
     rows of dW_ih, dW_hh and db, and rows m0:m1 of dX (T B, I). grads = (dx, dW_ih, dW_hh, db, dh0,
     dc0), shared, each thread writing its part; db zeros on entry.
     """

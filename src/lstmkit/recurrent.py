@@ -497,11 +497,12 @@ class LSTM(_Recurrent):
                 self._cache = None
                 if self.batch_first:
                     dy = dy.transpose(1, 0, 2)  # (T, B, P)
-                p, W_hr = self._params, self._params.get("weight_hr_l0")
+                ih, hh, _, _, hr, sfx = _names(0, 0)
+                p = self._params
                 kern = backends.for_cache(cache)
                 dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(
-                    np.ascontiguousarray(dy), dh, dc, p["weight_ih_l0"], p["weight_hh_l0"], W_hr, cache)  # fmt: skip
-                self._accumulate("_l0", dW_ih, dW_hh, db, dW_hr)
+                    np.ascontiguousarray(dy), dh, dc, p[ih], p[hh], p.get(hr), cache)  # fmt: skip
+                self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
                 if self.batch_first:
                     dx = dx.transpose(1, 0, 2)
                 return np.ascontiguousarray(dx), (dh0[None], dc0[None])
