@@ -27,6 +27,8 @@ Per shape (T steps, B batch, I input, H hidden, L layers, D directions), float32
 * Memory: bytes of the activations kept for backward (lstmkit: its caches; torch: the tensors
   autograd saves, through ``saved_tensors_hooks``), parameters excluded, input included.
 * The GEMM ceiling of this machine: NumPy's matmul at the largest product in the table.
+* How much of its cores the host gave, measured before each case (:func:`host_probe`): lstmkit's
+  packed kernel on one thread against all threads at once, each on its own operands.
 
 Writes ``results/bench_lstm.md``, ``results/bench_lstm.json`` and ``results/bench_lstm.png`` (time
 against T and against H) next to this file, or under ``--out``. The ONNX graph is built in
@@ -197,6 +199,49 @@ if kernels_numba.AVAILABLE:
         _gemm(gemm, dZ, True, x2, False, dW_ih)
         _gemm(gemm, dZ, True, hs[:T].reshape(dZ.shape[0], hs.shape[2]), False, dW_hh)
         _gemm(gemm, dZ, False, W_ih, False, dx2)
+
+
+# -- the host: how much of its cores it gave --------------------------------------------------------
+if kernels_numba.AVAILABLE:
+
+    @numba.njit(cache=True, nogil=True)
+    def _probe_kernel(A, Bp, out, tmp, mk, reps):
+        """reps products (8, 256) @ (256, 32) on packed B: operands in L1, bound by the multiply-adds."""
+        for _ in range(reps):
+            packed_gemm.matmul(A, 0, Bp, out, tmp, mk)
+
+
+def host_probe(threads: int, quick: bool) -> dict | None:
+    """How much of ``threads`` cores the host gives just now: GFLOP/s of lstmkit's packed kernel
+    (:func:`_probe_kernel`) on one thread, and in total on ``threads`` threads at once (lstmkit's
+    own, each on its own operands), in alternating turns; ``scaling`` = the second over the first.
+
+    The vCPUs of a shared host do not always run side by side at full speed: on this 2-core
+    machine the scaling measured anywhere from 1.0 to 2.0 from one minute to the next, and every
+    multi-threaded time in the tables moves with it. None where the kernel does not run (no AVX-512)
+    or with one thread.
+    """
+    mk = kernels_numba._packed_kernels(np.float32)
+    if threads < 2 or mk.size == 0:
+        return None
+    rng = np.random.default_rng(0)
+    ops = []
+    for _ in range(threads):
+        Bp = packed_gemm.pack(rng.normal(size=(32, 256)).astype(np.float32), True, 32)
+        ops.append((rng.normal(size=(1, 8, 256)).astype(np.float32), Bp, np.empty((8, 32), np.float32),
+                    packed_gemm.scratch(8, Bp, 32)))  # fmt: skip
+    reps, flops = 5000, 2 * 8 * 256 * 32
+    _probe_kernel(*ops[0], mk, 1)
+    one, many = [], []
+    for _ in range(3 if quick else 7):
+        t0 = time.perf_counter()
+        _probe_kernel(*ops[0], mk, reps)
+        one.append(reps * flops / (time.perf_counter() - t0) / 1e9)
+        t0 = time.perf_counter()
+        lk_threads.in_parallel(lambda k: _probe_kernel(*ops[k], mk, reps), threads)
+        many.append(threads * reps * flops / (time.perf_counter() - t0) / 1e9)
+    g1, gn = float(np.median(one)), float(np.median(many))
+    return {"GFLOP/s 1 thread": g1, f"GFLOP/s {threads} threads": gn, "scaling": gn / g1}
 
 
 def floor_fn(case: Case, train: bool):
@@ -626,7 +671,9 @@ def main(args) -> int:
         if only and case.name not in only:
             continue
         t0 = time.perf_counter()
+        host = host_probe(threads, args.quick)
         r = run_case(case, threads, budget, args.quick)
+        r["host"] = host
         f = case.flops_forward()
         r["gflops"] = {k: (3 * f if "train" in k else f) / (ms * 1e-3) / 1e9 for k, ms in r["ms"].items()}
         res["cases"].append(r)
@@ -634,6 +681,8 @@ def main(args) -> int:
         line = f"{case.name:13s} fwd lstmkit {ms['lstmkit fwd']:.3f} ms  torch {ms['torch fwd']:.3f}  ort {ms['onnxruntime fwd']:.3f}"
         if "lstmkit train" in ms:
             line += f" | train lstmkit {ms['lstmkit train']:.3f}  numpy {ms['numpy train']:.3f}  torch {ms['torch train']:.3f}"
+        if host:
+            line += f"  (cores: {host['scaling']:.2f}x one)"
         print(line + f"  [{time.perf_counter() - t0:.0f} s]", flush=True)
     os.makedirs(args.out, exist_ok=True)
     if not args.no_sweep:

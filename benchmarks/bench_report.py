@@ -67,6 +67,18 @@ def targets(res: dict) -> list[tuple[str, str, str, bool]]:
     return out
 
 
+def _host_lines(res: dict) -> list[str]:
+    """One line: how much of its cores the host gave before each case (bench_lstm.host_probe)."""
+    probes = [(r["case"]["name"], r["host"]) for r in res["cases"] if r.get("host")]
+    if not probes:
+        return []
+    n = res["environment"]["threads"]
+    each = ", ".join(f"{name} {h['scaling']:.2f}x ({h['GFLOP/s 1 thread']:.0f} → {h[f'GFLOP/s {n} threads']:.0f})" for name, h in probes)
+    return ["", f"Cores the host gave, measured before each case (lstmkit's packed kernel in L1: GFLOP/s on one thread → "
+                f"on {n} at once, each on its own operands; {n:.2f}x = {n} full cores): {each}. "
+                "Every multi-threaded time in the tables moves with it."]
+
+
 def markdown(res: dict) -> str:
     env = res["environment"]
     lines = [
@@ -87,6 +99,7 @@ def markdown(res: dict) -> str:
             else [""]
         ),
         f"GEMM ceiling (NumPy matmul {tuple(res['ceiling']['shape'])}): **{res['ceiling']['GFLOP/s']:.1f} GFLOP/s**.",
+        *_host_lines(res),
         "",
         "Times are medians in ms (spread = IQR/median in brackets). lstmkit = fast path (`backend='numba'`); "
         "numpy = the readable reference (`backend='numpy'`). Ratios < 1 mean lstmkit is faster. "
