@@ -59,11 +59,12 @@ Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H), G = 4H
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import threads
+from . import threads, workspace
 
 try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
     import numba
@@ -164,9 +165,16 @@ def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm, mk, split):
     dt = W_ih.dtype
     valid = _valid(mask, T, B)
     x, h0, c0 = _c(x, dt), _c(h0, dt), _c(c0, dt)
-    if not keep:
-        return (*_infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split), None)
-    acts, hs, cs, rs = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, True, gemm, mk, split)
+    G, P = W_hh.shape
+    none = _EMPTY3[dt]
+    acts = _take((T, B, G), dt)  # the gates: scratch in inference, else kept for backward
+    if not keep:  # hs is handed back (y is a view of it): never from the workspace
+        out = _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split, acts, none, none)
+        if acts is not none:
+            workspace.give(acts)
+        return (*out, None)
+    hs, cs = _take((T + 1, B, P), dt), _take((T + 1, B, G // 4), dt)  # given back by recycle()
+    acts, hs, cs, rs = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, True, gemm, mk, split, acts, hs, cs)
     y = hs[1:] * mask if mask is not None else hs[1:].copy()
     return y, hs[T].copy(), cs[T].copy(), FastLSTMCache(x, acts, hs, cs, rs, valid)
 
@@ -215,10 +223,23 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
 def _backward_block(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache, gemm, mk, split):
     """:func:`lstm_backward` on one block of rows; W_hr (0, 0) when there is no projection."""
     dt = cache.x.dtype
-    return _backward(
+    dz_all = _take(cache.acts.shape, dt)  # dL/dz_t of every step: scratch
+    out = _backward(
         _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), W_ih, W_hh, W_hr,
-        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm, mk, split,
+        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm, mk, split, dz_all,
     )  # fmt: skip
+    if dz_all is not _EMPTY3[dt]:
+        workspace.give(dz_all)
+    return out
+
+
+def recycle(cache) -> None:
+    """Give the arrays a training forward kept in ``cache`` (a :class:`FastLSTMCache` or
+    :class:`SplitLSTMCache`) back to :mod:`lstmkit.workspace` for the next forward. Only once
+    nothing will read the cache again (a layer calls it after its backward)."""
+    for part in cache.parts if isinstance(cache, SplitLSTMCache) else (cache,):
+        for a in (part.acts, part.hs, part.cs):
+            workspace.give(a)
 
 
 def _c(a, dt):
@@ -231,6 +252,16 @@ def _c(a, dt):
 
 # "absent" markers for the compiled kernels (no projection, no mask): empty, never written
 _NONE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64)}
+# for an array the compiled code makes itself (below workspace.MIN_BYTES: cheaper there, ~0.3 µs a
+# numpy.empty in Python against a few ns)
+_EMPTY3 = {np.dtype(t): np.zeros((0, 0, 0), dtype=t) for t in (np.float32, np.float64)}
+
+
+def _take(shape, dt):
+    """A large array from :mod:`lstmkit.workspace`, or for a small one the marker _EMPTY3[dt]."""
+    if math.prod(shape) * dt.itemsize < workspace.MIN_BYTES:
+        return _EMPTY3[dt]
+    return workspace.take(shape, dt)
 _NO_MASK = np.zeros((0, 0), dtype=np.uint8)
 
 
@@ -604,9 +635,12 @@ if AVAILABLE:
             _matmul(r3, 0, op_hr, h, gemm, mk)  # h_t = r_t W_hr^T                      (B, P)
 
     @_jit
-    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm, mk, split):
+    def _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, keep, gemm, mk, split, acts, hs, cs):
         """Compiled body of :func:`lstm_forward`. W_hr (0, 0) means no projection, valid (0, 0) no mask;
-        mk, split: see :func:`_operand`."""
+        mk, split: see :func:`_operand`. acts (T, B, 4H), hs (T+1, B, P), cs (T+1, or 2 without
+        ``keep``, B, H): where the gates and the states go, uninitialised on entry, from
+        :mod:`lstmkit.workspace`; each is made here instead where it is given empty (_EMPTY3).
+        Returns the four arrays (rs (T, B, H) with projection, else empty)."""
         T, B, I = x.shape
         G, P = W_hh.shape
         H = G // 4
@@ -614,15 +648,18 @@ if AVAILABLE:
         masked = valid.shape[0] > 0
         # Z = X W_ih^T : the input projection of every step in one GEMM (b is added in the loop,
         # saving a pass over this (T, B, 4H) array)                                     (T, B, 4H)
-        acts = np.empty((T, B, G), dtype=x.dtype)
+        if acts.size == 0:  # the marker (_EMPTY3): small enough to make here
+            acts = np.empty((T, B, G), dtype=x.dtype)
         if W_ih.size <= SMALL_PRODUCT:  # on a copy of W_ih^T ("NN"): 0.5 vs 1.0 µs at (50, 10) @ (10, 80)
             _gemm(gemm, x.reshape(T * B, I), False, np.ascontiguousarray(W_ih.T), False, acts.reshape(T * B, G))
         else:
             _gemm(gemm, x.reshape(T * B, I), False, W_ih, True, acts.reshape(T * B, G))
-        hs = np.empty((T + 1, B, P), dtype=x.dtype)  # h_0 .. h_T
-        hs[0] = h0
-        cs = np.empty((T + 1 if keep else 2, B, H), dtype=x.dtype)  # c_0 .. c_T (inference: 2 rolling)
-        cs[0] = c0
+        if hs.size == 0:
+            hs = np.empty((T + 1, B, P), dtype=x.dtype)
+        if cs.size == 0:
+            cs = np.empty((T + 1 if keep else 2, B, H), dtype=x.dtype)
+        hs[0] = h0  # h_0 .. h_T
+        cs[0] = c0  # c_0 .. c_T (inference: 2 rolling)
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
         rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
         op_hh = _operand(W_hh, True, B, mk, split, not proj and not masked, T)  # by W_hh^T (P, 4H)
@@ -657,14 +694,15 @@ if AVAILABLE:
         return acts, hs, cs, rs
 
     @_jit
-    def _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split):
-        """:func:`_forward` keeping nothing per step: y (T, B, P) (zero at padded steps), h_T, c_T.
+    def _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split, acts, hs, cs):
+        """:func:`_forward` keeping nothing per step: y (T, B, P) (zero at padded steps, a view of
+        hs), h_T, c_T; acts (T, B, 4H) is scratch, cs (2, B, H).
 
         Three arrays back to Python, the copies of h_T and c_T made here: each array handed back
         costs ~0.45 µs, a copy made in Python ~0.3 µs (a tiny model's whole forward: ~20 µs).
         """
         T = x.shape[0]
-        _, hs, cs, _ = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, False, gemm, mk, split)
+        _, hs, cs, _ = _forward(x, W_ih, W_hh, b, W_hr, h0, c0, valid, False, gemm, mk, split, acts, hs, cs)
         h_T, c_T = hs[T].copy(), cs[T % 2].copy()
         y = hs[1:]  # nothing else holds hs: y is a view of it
         if valid.shape[0] > 0:
@@ -675,14 +713,15 @@ if AVAILABLE:
         return y, h_T, c_T
 
     @_jit
-    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm, mk, split):
-        """Compiled body of :func:`lstm_backward`."""
+    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm, mk, split, dz_all):
+        """Compiled body of :func:`lstm_backward`; dz_all (T, B, 4H) scratch (dL/dz_t of every step)."""
         T, B, I = x.shape
         G, P = W_hh.shape
         H = G // 4
         proj = W_hr.shape[0] > 0
         masked = valid.shape[0] > 0
-        dz_all = np.empty((T, B, G), dtype=x.dtype)  # dL/dz_t for every step
+        if dz_all.size == 0:  # the marker: small enough to make here
+            dz_all = np.empty((T, B, G), dtype=x.dtype)
         dhs = np.zeros((T if proj else 0, B, P), dtype=x.dtype)  # dL/dh_t, for dW_hr
         dh_next = dh_T.copy()  # (B, P)
         dc_next = dc_T.copy()  # (B, H)

@@ -56,7 +56,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import kernels_numba as kn
-from . import packed_gemm, threads
+from . import packed_gemm, threads, workspace
 
 SPINS = 4000  # turns of `pause` (~15 ns each here: ~60 µs) before a waiting thread yields its core each turn
 
@@ -204,18 +204,19 @@ def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
-def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, yield_fn):
+def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, yield_fn, Zu):
     """One of n threads of :func:`lstm_forward_units`: units u0 .. u1-1 of every row, all steps.
 
     x (T, B, I); W_ih (4H, I), b (4H,) whole; Wp the rows of W_hh for these units, gate by gate,
     packed (:func:`lstmkit.packed_gemm.pack`, transposed). Shared by the threads, each writing
     only its units: acts (T, B, 4H) (the gates), hs (T+1, B, H), cs (T+1 or 2 with ``keep``
-    False, B, H). valid (T, B) or (0, 0).
+    False, B, H). valid (T, B) or (0, 0). Zu (T, B, 4(u1-u0)): this thread's gates when they are
+    not kept (scratch), or empty: made here.
     """
     T, B, I = x.shape
     H, Hu = hs.shape[2], u1 - u0
     # the gates go to acts (T, B, 4H) when kept, else to this thread's own (T, B, 4Hu)
-    Z = acts if keep else np.empty((T, B, 4 * Hu), dtype=x.dtype)
+    Z = acts if keep else (Zu if Zu.size > 0 else np.empty((T, B, 4 * Hu), dtype=x.dtype))
     zH, zu0 = (H, u0) if keep else (Hu, 0)  # gate q of unit u0 + j is Z[., ., q zH + zu0 + j]
     x2, Z2 = x.reshape(T * B, I), Z.reshape(T * B, 4 * zH)
     for q in range(4):  # X W_ih[q H + u0 : q H + u1]^T into gate q's columns of Z (row stride 4 zH)
@@ -333,10 +334,13 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
     dt = x.dtype
     gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
     valid = kn._valid(mask, T, B)
-    acts = np.empty((T if keep else 0, B, G), dtype=dt)  # X W_ih^T, then the gates; each thread its units
-    hs = np.empty((T + 1, B, H), dtype=dt)  # h_0 .. h_T
+    # kept for backward: from the workspace (given back by kernels_numba.recycle); hs is handed
+    # back in inference (y is a view of it), so it is new then
+    take = workspace.take if keep else np.empty
+    acts = take((T if keep else 0, B, G), dt)  # X W_ih^T, then the gates; each thread its units
+    hs = take((T + 1, B, H), dt)  # h_0 .. h_T
     hs[0] = h0
-    cs = np.empty((T + 1 if keep else 2, B, H), dtype=dt)  # c_0 .. c_T (inference: 2 rolling)
+    cs = take((T + 1 if keep else 2, B, H), dt)  # c_0 .. c_T (inference: 2 rolling)
     cs[0] = c0
     units = threads.unit_bounds(H, n)
     nr = 128 // dt.itemsize  # two 512-bit vectors per panel row
@@ -345,9 +349,16 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
         u0, u1 = units[k], units[k + 1]
         rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])  # gates i, f, g, o
         Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr)
-        _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, SCHED_YIELD)
+        Zu = scratch[k] if scratch else kn._EMPTY3[dt]
+        _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, SCHED_YIELD, Zu)
 
-    _run_threads(n, body)
+    # inference: each thread's gates (T, B, 4 Hu), scratch from the workspace
+    scratch = [] if keep else [workspace.take((T, B, 4 * (units[k + 1] - units[k])), dt) for k in range(n)]
+    try:
+        _run_threads(n, body)
+    finally:
+        for z in scratch:
+            workspace.give(z)
     h_T, c_T = hs[T].copy(), cs[T if keep else T % 2].copy()
     if not keep:
         y = hs[1:]  # nothing else holds hs: y is a view of it
@@ -368,7 +379,7 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
     dt = x.dtype
     gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
     I = x.shape[2]
-    dz_all = np.empty((T, B, G), dtype=dt)  # dL/dz_t for every step, each thread its units
+    dz_all = workspace.take((T, B, G), dt)  # dL/dz_t for every step, each thread its units: scratch
     grads = (np.empty((T, B, I), dtype=dt), np.empty((G, I), dtype=dt), np.empty((G, H), dtype=dt),
              np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt))  # fmt: skip
     units, rows = threads.unit_bounds(H, n), threads.bounds(T * B, n)
@@ -380,6 +391,9 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
         _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, grads, gemm, mk, u0, u1,
                         rows[k], rows[k + 1], sync, n, SCHED_YIELD)  # fmt: skip
 
-    _run_threads(n, body)
+    try:
+        _run_threads(n, body)
+    finally:
+        workspace.give(dz_all)
     dx, dW_ih, dW_hh, db, dh0, dc0 = grads
     return dx, dW_ih, dW_hh, db, None, dh0, dc0

@@ -502,6 +502,7 @@ class LSTM(_Recurrent):
                 kern = backends.for_cache(cache)
                 dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(
                     np.ascontiguousarray(dy), dh, dc, p[ih], p[hh], p.get(hr), cache)  # fmt: skip
+                backends.recycle(cache)  # its arrays serve the next forward (the layer dropped it above)
                 self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
                 if self.batch_first:
                     dx = dx.transpose(1, 0, 2)
@@ -613,6 +614,7 @@ class LSTM(_Recurrent):
         W_ih, W_hh, _, W_hr, sfx = self._weights(layer, d)
         kern = backends.for_cache(cache)  # the backward of whichever kernels ran the forward
         dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
+        backends.recycle(cache)  # backward dropped the layer's cache: nothing reads this one again
         self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
         return dx, (dh0, dc0)
 
