@@ -248,7 +248,7 @@ def floor_fn(case: Case, train: bool):
     """A callable making exactly the fast path's matrix products for ``case`` (random operands).
 
     When lstmkit would split the batch into blocks of rows on its threads (lstmkit.threads), so
-    does the floor: per layer and direction, each block's products in its own thread.
+    does the floor: per layer and direction, the blocks' products shared out to the threads alike.
     """
     rng = np.random.default_rng(0)
     T, B, H, G = case.T, case.B, case.H, 4 * case.H
@@ -267,8 +267,8 @@ def floor_fn(case: Case, train: bool):
     def each_block(fn, blocks):
         if len(blocks) == 1:
             fn(blocks[0])
-        else:
-            lk_threads.in_parallel(lambda k: fn(blocks[k]), len(blocks))
+        else:  # as lstmkit shares the blocks out to its threads
+            lk_threads.in_turn(lambda k: fn(blocks[k]), len(blocks))
 
     def fwd(o):
         x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o

@@ -63,14 +63,15 @@ def test_split_batch_matches_reference(split, dtype, kw, B, with_lengths):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("proj", [0, 20])
 def test_split_batch_on_packed_products_matches_reference(split, dtype, proj):
-    B, H = 20, 40  # two blocks of 10 rows: 10 x 40 x 160 multiply-adds per step, packed when split
+    B, H = 20, 40  # blocks of 5 rows or more: 5 x 40 x 160 multiply-adds per step, packed when split
     fast = lstmkit.LSTM(3, H, proj_size=proj, dtype=dtype, seed=0)
     ref = lstmkit.LSTM(3, H, proj_size=proj, dtype=dtype, seed=0)
     fast.backend, ref.backend = "numba", "numpy"
     mk = kn._packed_kernels(dtype)
-    assert threads.n_blocks(B, fast.weight_hh_l0.size, mk.size > 0) == 2
+    n = threads.n_blocks(B, fast.weight_hh_l0.size, mk.size > 0)
+    assert n == (4 if mk.size else 2)  # packed: two blocks a thread
     expect = kn.PACKED if mk.size else kn.NN  # BLAS where the CPU has no AVX-512
-    assert kn._operand(fast.weight_hh_l0, True, B // 2, mk, True)[0] == expect
+    assert kn._operand(fast.weight_hh_l0, True, B // n, mk, True)[0] == expect
     rng = np.random.default_rng(1)
     x = rng.normal(size=(6, B, 3)).astype(dtype)
     lengths = rng.integers(1, 7, B)
@@ -85,7 +86,8 @@ def test_split_forward_keeps_split_caches_and_inference_keeps_none(split):
     x = np.ones((4, 6, 3), np.float32)
     m(x)
     (cache,) = m._cache[0]
-    assert isinstance(cache, kn.SplitLSTMCache) and cache.bounds == (0, 3, 6)
+    n = threads.n_blocks(6, m.weight_hh_l0.size, kn._packed_kernels(np.float32).size > 0)
+    assert isinstance(cache, kn.SplitLSTMCache) and cache.bounds == threads.bounds(6, n) and n >= 2
     with m.no_grad():
         m(x)
     assert m._cache is None
@@ -134,7 +136,8 @@ def test_when_a_batch_is_split(monkeypatch):
         assert threads.n_blocks(16, 256 * 64) == 2  # at least MIN_ROWS rows per block
         assert threads.n_blocks(15, 256 * 64) == 1
         assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1) == 1  # large W_hh: one block
-        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1, packed=True) == 4  # ... unless packed
+        assert threads.n_blocks(64, threads.MAX_WEIGHTS + 1, packed=True) == 8  # ... unless packed: 2 a thread
+        assert threads.n_blocks(24, 256 * 64, packed=True) == 3  # at least MIN_ROWS rows per block
         assert threads.bounds(10, 3) == (0, 3, 6, 10)
     finally:
         threads.set_num_threads(1)
@@ -165,3 +168,58 @@ def test_a_forked_child_runs_split_batches_with_its_own_pool(split):
 def _forward_in_child(m, x):
     threads.set_num_threads(2)
     return m(x)[0]
+
+
+def test_in_turn_runs_every_block_once_on_the_threads_and_returns_them_in_order(split):
+    import threading
+
+    ran, names, others_done = [], set(), threading.Event()
+
+    def block(k):
+        names.add(threading.current_thread().name)
+        if k == 0:  # block 0 waits for the rest: only the other thread can run them meanwhile
+            assert others_done.wait(timeout=30)
+        ran.append(k)
+        if len(ran) == 6 and k != 0:
+            others_done.set()
+        return k * 10
+
+    assert threads.in_turn(block, 7) == [0, 10, 20, 30, 40, 50, 60]
+    assert sorted(ran) == list(range(7)) and len(names) == 2 and ran[-1] == 0
+
+
+def test_in_turn_stops_taking_blocks_after_a_failure_and_raises_it(split):
+    import time
+
+    get, _ = threads._BLAS
+    before, ran = get(), []
+
+    def block(k):
+        if k == 1:
+            raise RuntimeError("block 1 failed")
+        time.sleep(0.02)
+        ran.append(k)
+        return k
+
+    with pytest.raises(RuntimeError, match="block 1 failed"):
+        threads.in_turn(block, 20)
+    assert len(ran) < 19 and get() == before  # the blocks not started by then never ran
+
+
+def test_in_turn_on_one_thread_runs_the_blocks_here_in_order():
+    threads.set_num_threads(1)
+    assert threads.in_turn(lambda k: k + 1, 3) == [1, 2, 3]
+
+
+def test_split_training_step_survives_a_change_of_threads_between_forward_and_backward(split):
+    m = lstmkit.LSTM(3, 5, seed=0)
+    ref = lstmkit.LSTM(3, 5, seed=0)
+    m.backend, ref.backend = "numba", "numpy"
+    x = np.random.default_rng(0).normal(size=(4, 8, 3)).astype(np.float32)
+    y, _ = m(x)
+    assert isinstance(m._cache[0][0], kn.SplitLSTMCache)
+    threads.set_num_threads(1)  # the backward runs the forward's blocks on this thread
+    dx, _ = m.backward(np.ones_like(y))
+    y_r, _ = ref(x)
+    dx_r, _ = ref.backward(np.ones_like(y_r))
+    assert_close(dx, dx_r, 1e-5, 1e-5, "dx")

@@ -100,7 +100,7 @@ class FastLSTMCache:
 
 @dataclass
 class SplitLSTMCache:
-    """The caches of a forward whose batch ran as blocks of rows in parallel (:mod:`lstmkit.threads`):
+    """The caches of a forward whose batch ran as blocks of rows on the threads (:mod:`lstmkit.threads`):
     rows ``bounds[k]:bounds[k+1]`` are in ``parts[k]``; the backward runs the same blocks."""
 
     bounds: tuple  # (n+1,) row offsets 0 .. B
@@ -124,8 +124,8 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     Returns:
         y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
 
-    With :func:`lstmkit.set_num_threads` above 1, a large enough batch runs as blocks of rows in
-    parallel threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`. A
+    With :func:`lstmkit.set_num_threads` above 1, a large enough batch runs as blocks of rows,
+    shared out to the threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`. A
     layer without projection whose W_hh is larger than a core's L2 cache splits its hidden units
     over the threads instead (:mod:`lstmkit.kernels_units`), with one block's cache.
     """
@@ -152,7 +152,7 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
         y[:, rows] = y_k
         return h_k, c_k, cache_k
 
-    parts = threads.in_parallel(block, n)
+    parts = threads.in_turn(block, n)
     h_T = np.concatenate([p[0] for p in parts])
     c_T = np.concatenate([p[1] for p in parts])
     return y, h_T, c_T, (SplitLSTMCache(bounds, [p[2] for p in parts]) if keep else None)
@@ -186,7 +186,7 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
         dy: (T, B, P) gradient of the loss w.r.t. y (ignored at padded steps).
         dh_T: (B, P), dc_T: (B, H) gradients w.r.t. the final states.
         cache: what the forward returned: a :class:`FastLSTMCache`, or a :class:`SplitLSTMCache`,
-            whose blocks run again in parallel, their weight gradients summed in block order.
+            whose blocks run again on the threads, their weight gradients summed in block order.
     Returns:
         dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,), dW_hr (P, H) or None,
         dh0 (B, P), dc0 (B, H).
@@ -212,7 +212,7 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
             dx[:, rows] = dx_k
             return rest
 
-        parts = threads.in_parallel(block, len(cache.parts))
+        parts = threads.in_turn(block, len(cache.parts))
         # dW_ih, dW_hh, db, dW_hr summed over the blocks, always in block order (the same numbers every time)
         summed = [sum((p[j] for p in parts[1:]), parts[0][j]) for j in range(4)]
         out = (dx, *summed, np.concatenate([p[4] for p in parts]), np.concatenate([p[5] for p in parts]))
