@@ -4,7 +4,7 @@ The engine (this package's top level) imports NumPy only. Plots, rich output, th
 PyTorch and ONNX live at the edges and are imported where they are used.
 """
 
-from . import activations, backends, functional, layout, variants
+from . import activations, backends, functional, layout, variants, workspace
 from .cell import LSTMCell, LSTMStep, RNNCell
 from .functional import sigmoid, softmax, tanh
 from .module import Module
