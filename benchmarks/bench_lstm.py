@@ -213,11 +213,14 @@ if kernels_numba.AVAILABLE:
 
 def host_probe(threads: int, quick: bool) -> dict | None:
     """How much of ``threads`` cores the host gives just now: GFLOP/s of lstmkit's packed kernel
-    (:func:`_probe_kernel`) on one thread, and in total on ``threads`` threads at once (lstmkit's
-    own, each on its own operands), in alternating turns; ``scaling`` = the second over the first.
+    (:func:`_probe_kernel`) on one thread, then on ``threads`` threads at once (lstmkit's own, each
+    on its own operands), in alternating turns: each thread's own rate, slowest first, and the
+    total (all the work over the slowest thread's time, as a call waits for its slowest thread);
+    ``scaling`` = the total over one thread's rate.
 
-    The vCPUs of a shared host do not always run side by side at full speed: on this 2-core
-    machine the scaling measured anywhere from 1.0 to 2.0 from one minute to the next, and every
+    The vCPUs of a shared host do not run at one speed: on this 2-core machine, with both busy,
+    one measured ~170 GFLOP/s while the other ran ~110, and which one changed from moment to
+    moment (in separate processes too); the scaling measured anywhere from 1.0 to 2.0, and every
     multi-threaded time in the tables moves with it. None where the kernel does not run (no AVX-512)
     or with one thread.
     """
@@ -231,17 +234,21 @@ def host_probe(threads: int, quick: bool) -> dict | None:
         ops.append((rng.normal(size=(1, 8, 256)).astype(np.float32), Bp, np.empty((8, 32), np.float32),
                     packed_gemm.scratch(8, Bp, 32)))  # fmt: skip
     reps, flops = 5000, 2 * 8 * 256 * 32
+
+    def timed(k):
+        t0 = time.perf_counter()
+        _probe_kernel(*ops[k], mk, reps)
+        return time.perf_counter() - t0
+
     _probe_kernel(*ops[0], mk, 1)
-    one, many = [], []
+    one, each = [], []
     for _ in range(3 if quick else 7):
-        t0 = time.perf_counter()
-        _probe_kernel(*ops[0], mk, reps)
-        one.append(reps * flops / (time.perf_counter() - t0) / 1e9)
-        t0 = time.perf_counter()
-        lk_threads.in_parallel(lambda k: _probe_kernel(*ops[k], mk, reps), threads)
-        many.append(threads * reps * flops / (time.perf_counter() - t0) / 1e9)
-    g1, gn = float(np.median(one)), float(np.median(many))
-    return {"GFLOP/s 1 thread": g1, f"GFLOP/s {threads} threads": gn, "scaling": gn / g1}
+        one.append(reps * flops / timed(0) / 1e9)
+        each.append(sorted(reps * flops / t / 1e9 for t in lk_threads.in_parallel(timed, threads)))
+    g1 = float(np.median(one))
+    per = [float(v) for v in np.median(np.array(each), axis=0)]  # each thread's rate, slowest first
+    total = threads * per[0]  # the work of all threads over the slowest one's time
+    return {"GFLOP/s 1 thread": g1, "GFLOP/s per thread": per, f"GFLOP/s {threads} threads": total, "scaling": total / g1}
 
 
 def floor_fn(case: Case, train: bool):

@@ -73,9 +73,14 @@ def _host_lines(res: dict) -> list[str]:
     if not probes:
         return []
     n = res["environment"]["threads"]
-    each = ", ".join(f"{name} {h['scaling']:.2f}x ({h['GFLOP/s 1 thread']:.0f} → {h[f'GFLOP/s {n} threads']:.0f})" for name, h in probes)
+    def one(name, h):
+        per = h.get("GFLOP/s per thread")
+        each = f"; each {' / '.join(f'{v:.0f}' for v in per)}" if per else ""
+        return f"{name} {h['scaling']:.2f}x ({h['GFLOP/s 1 thread']:.0f} → {h[f'GFLOP/s {n} threads']:.0f}{each})"
+
     return ["", f"Cores the host gave, measured before each case (lstmkit's packed kernel in L1: GFLOP/s on one thread → "
-                f"on {n} at once, each on its own operands; {n:.2f}x = {n} full cores): {each}. "
+                f"on {n} at once, each on its own operands, as a call waits for its slowest thread; then each thread's own, "
+                f"slowest first; {n:.2f}x = {n} full cores): {', '.join(one(name, h) for name, h in probes)}. "
                 "Every multi-threaded time in the tables moves with it."]
 
 
