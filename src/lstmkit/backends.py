@@ -64,6 +64,6 @@ def recycle(cache) -> None:
     """Let the compiled kernels reuse the arrays of a training forward's ``cache`` that nothing will
     read again (a layer calls this after its backward): :func:`lstmkit.kernels_numba.recycle`.
     Nothing for the reference's caches."""
-    fast = _numba_kernels()
-    if fast.AVAILABLE and isinstance(cache, (fast.FastLSTMCache, fast.SplitLSTMCache)):
-        fast.recycle(cache)
+    kern = for_cache(cache)
+    if kern is not kernels:
+        kern.recycle(cache)

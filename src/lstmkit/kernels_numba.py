@@ -256,6 +256,7 @@ def _c(a, dt):
 
 # "absent" markers for the compiled kernels (no projection, no mask): empty, never written
 _NONE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64)}
+_NO_MASK = np.zeros((0, 0), dtype=np.uint8)
 # for an array the compiled code makes itself (below workspace.MIN_BYTES: cheaper there, ~0.3 µs a
 # numpy.empty in Python against a few ns)
 _EMPTY3 = {np.dtype(t): np.zeros((0, 0, 0), dtype=t) for t in (np.float32, np.float64)}
@@ -266,7 +267,6 @@ def _take(shape, dt):
     if math.prod(shape) * dt.itemsize < workspace.MIN_BYTES:
         return _EMPTY3[dt]
     return workspace.take(shape, dt)
-_NO_MASK = np.zeros((0, 0), dtype=np.uint8)
 
 
 # False: never the packed kernels (lstmkit.packed_gemm), BLAS as before (the tests run both ways)
