@@ -33,6 +33,21 @@ def test_kernels_exist_exactly_where_the_cpu_has_avx512():
     assert packed_gemm.kernels(np.int32).size == 0
 
 
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("transpose", [True, False])
+@pytest.mark.parametrize("K, N", [(1, 1), (5, 7), (20, 80), (64, 256), (3, 33), (650, 2600)])
+def test_pack_lays_out_the_panels_as_documented(dt, transpose, K, N):
+    # Bp[p, k, j] = B[k, p nr + j], zero past N, built here by padding B and reshaping it
+    nr = 128 // np.dtype(dt).itemsize
+    B = np.random.default_rng(1).normal(size=(K, N)).astype(dt)
+    W = np.ascontiguousarray(B.T) if transpose else B
+    npan = -(-N // nr)
+    padded = np.zeros((K, npan * nr), dtype=dt)
+    padded[:, :N] = B
+    want = padded.reshape(K, npan, nr).transpose(1, 0, 2)
+    np.testing.assert_array_equal(packed_gemm.pack(W, transpose, nr), want)
+
+
 @needs_kernels
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
 @pytest.mark.parametrize("transpose", [True, False])
