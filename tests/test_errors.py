@@ -91,3 +91,25 @@ def test_unbatched_and_batch_first_shapes():
     r = lstmkit.RNN(3, 4, bidirectional=True)
     y, h = r(np.zeros((7, 2, 3)))
     assert y.shape == (7, 2, 8) and h.shape == (2, 2, 4)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # NumPy's, from the fast pass
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_finite_check_takes_huge_finite_values_and_finds_every_nonfinite_one(dt):
+    # the check's fast pass (a sum of squares) overflows on huge finite values: those must still be
+    # accepted, and a nan, +inf or -inf anywhere among them reported with its index
+    from lstmkit._checks import check_float_array
+
+    big = np.finfo(dt).max / 2
+    x = np.full((3, 2, 4), big, dtype=dt)
+    x[0, 0, 0] = -big
+    np.testing.assert_array_equal(check_float_array(x, "f", "x", np.dtype(dt)), x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[2, 1, 3] = bad
+        with pytest.raises(ValueError, match=r"expected x finite values, got .* at index \(2, 1, 3\)"):
+            check_float_array(y, "f", "x", np.dtype(dt))
+        z = np.zeros((5,), dtype=dt)
+        z[4] = bad
+        with pytest.raises(ValueError, match=r"at index \(4,\)"):
+            check_float_array(z, "f", "x", np.dtype(dt))
