@@ -347,6 +347,12 @@ class Timing:
 
 
 SETTLE_S = 0.2  # pause between turns: the previous library's idle threads stop spinning (OpenBLAS: ~0.1 s)
+# Rounds per case (--quick: 3). The host's speed changes from second to second: over 40 s of
+# alternating the small case (H=128, B=32) with torch, one thread's probe rate ran 96-209 GFLOP/s
+# and each library's forward 2.7-4.5 ms, so a ratio of two medians depends on which moments each
+# library's turns fell in (single pairs 0.68-1.31). More, shorter turns sample more moments for
+# every library: 15 rounds instead of 7, for the same seconds of timed calls.
+ROUNDS = 15
 
 
 def interleave(fns: dict, budget: float, quick: bool) -> dict[str, Timing]:
@@ -357,7 +363,7 @@ def interleave(fns: dict, budget: float, quick: bool) -> dict[str, Timing]:
     one unrecorded call: thread pools of the library that ran before (OpenBLAS, OpenMP) keep
     spinning for a while after their last call, and would otherwise steal the cores from the next.
     """
-    rounds = 3 if quick else 7
+    rounds = 3 if quick else ROUNDS
     per_call = {}
     for name, fn in fns.items():
         fn()
@@ -663,6 +669,7 @@ def main(args) -> int:
         "cores": os.cpu_count(),
         "threads": threads,
         "quick": args.quick,
+        "rounds": 3 if args.quick else ROUNDS,
         "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT", "default"),
         "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "numpy": np.__version__,

@@ -106,7 +106,8 @@ def markdown(res: dict) -> str:
         f"GEMM ceiling (NumPy matmul {tuple(res['ceiling']['shape'])}): **{res['ceiling']['GFLOP/s']:.1f} GFLOP/s**.",
         *_host_lines(res),
         "",
-        "Times are medians in ms (spread = IQR/median in brackets). lstmkit = fast path (`backend='numba'`); "
+        "Times are medians in ms" + (f" of {env['rounds']} rounds of turns" if "rounds" in env else "")
+        + " (spread = IQR/median in brackets). lstmkit = fast path (`backend='numba'`); "
         "numpy = the readable reference (`backend='numpy'`). Ratios < 1 mean lstmkit is faster. "
         "Floor = lstmkit's own matrix products alone; outside = share of lstmkit's time spent outside them; "
         "overhead = (lstmkit − floor) per step per layer and direction.",
