@@ -523,7 +523,7 @@ if AVAILABLE:
         small = MKN <= SMALL_PRODUCT
         worth = split or (MKN <= PACKED_MAX and T * M >= PACK_ROWS)
         if mk.size > 0 and MKN > 0 and worth and not (small and loop and M == 1):
-            Bp = packed_gemm.pack(W, transpose, 128 // W.itemsize)  # two 512-bit vectors per panel row
+            Bp = packed_gemm.pack(W, transpose, packed_gemm.PANEL_BYTES // W.itemsize)
             return PACKED, e2, Bp, packed_gemm.scratch(M, Bp, N)
         if small:
             return SMALL, (np.ascontiguousarray(W.T) if transpose else W), e3, e2

@@ -343,7 +343,7 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
     cs = take((T + 1 if keep else 2, B, H), dt)  # c_0 .. c_T (inference: 2 rolling)
     cs[0] = c0
     units = threads.unit_bounds(H, n)
-    nr = 128 // dt.itemsize  # two 512-bit vectors per panel row
+    nr = packed_gemm.PANEL_BYTES // dt.itemsize
 
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]
@@ -383,7 +383,7 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
     grads = (np.empty((T, B, I), dtype=dt), np.empty((G, I), dtype=dt), np.empty((G, H), dtype=dt),
              np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt))  # fmt: skip
     units, rows = threads.unit_bounds(H, n), threads.bounds(T * B, n)
-    nr = 128 // dt.itemsize
+    nr = packed_gemm.PANEL_BYTES // dt.itemsize
 
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]

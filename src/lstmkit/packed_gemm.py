@@ -47,6 +47,7 @@ from numba.extending import intrinsic
 MR_MAX = 8  # rows of C per kernel call: 2 * 8 accumulators + 2 panel vectors + 1 broadcast <= 32 registers
 KC = 256  # multiply-adds per chunk of K
 LANES = {np.dtype(np.float32): 16, np.dtype(np.float64): 8}  # elements per 512-bit vector
+PANEL_BYTES = 128  # a row of a panel: two 512-bit vectors (NR = 32 float32, 16 float64)
 _LLVM = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 _built = {}  # dtype -> (library, addresses); the library must stay alive while its code runs
