@@ -83,3 +83,18 @@ def test_same_seed_same_model():
     b = TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=2, seed=7).fit(PATTERN)
     for k, v in a.model_.state_dict().items():
         np.testing.assert_array_equal(v, b.model_.state_dict()[k])
+
+
+@pytest.mark.parametrize("options", [None, {"layer_norm": True}, {"proj_size": 3}])
+def test_generation_steps_give_the_logits_of_one_pass_over_the_whole_text(gen, options):
+    # generate() runs the LSTM's stream one character at a time (variant options: the model on one
+    # character); oracle: the model over the whole sequence in one forward (float32: 1e-5)
+    g = gen if options is None else TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=1, lstm_options=options,
+                                                  seed=0).fit(PATTERN)  # fmt: skip
+    ids = g.encode("abcdbadcab")
+    logits, state = g._step_logits(ids[:3], None)
+    got = [logits[-1]]
+    step = g._stepper(state)
+    got += [step(i) for i in ids[3:]]
+    want, _ = g._step_logits(ids, None)
+    np.testing.assert_allclose(np.array(got), want[2:], rtol=1e-5, atol=1e-5)

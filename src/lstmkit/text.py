@@ -14,6 +14,9 @@ Sampling: with temperature τ and top-k,
 
     p_k ∝ exp(z_k / τ)  for the k largest z (others 0); "unknown" is never sampled.
 
+After the prime (one pass of the model over it), each character runs one step of the LSTM's
+stream (``lstm.stream()``: one compiled step per character, no per-call set-up) and the read-out.
+
 ``perplexity(text) = exp(mean_t -log p(char_{t+1}))`` on held-out text (state carried across the
 whole text); a uniform guess over V characters scores V.
 """
@@ -172,6 +175,38 @@ class TextGenerator:
             logits, state = self.model_(np.asarray(ids, dtype=np.int64)[None], state=state)  # (1, n, V)
         return logits[0].astype(np.float64), state
 
+    def _stepper(self, state):
+        """``step(id) -> logits (V,)``: the model on one more character, from ``state`` (the LSTM's
+        (h, c) after the characters so far), the state carried inside.
+
+        Through the LSTM's stream (``lstm.stream()``: checks and set-up once, one compiled step per
+        character) and the read-out ``z = h W^T + b``, as :class:`lstmkit.Linear` computes it; for
+        an LSTM with variant options (which the stream does not run), the model on one character.
+        """
+        rnn, head = self.model_.rnn, self.model_.head
+        if not rnn.variant.is_plain:
+
+            def step(i):
+                nonlocal state
+                logits, state = self._step_logits(np.array([i]), state)
+                return logits[-1]
+
+            return step
+        stream = rnn.stream(batch_size=1, state=state)
+        x = np.zeros((1, rnn.input_size), dtype=rnn.dtype)  # the one-hot row of the character
+        W, b = head.parameters()["weight"], head.parameters().get("bias")
+
+        def step(i):
+            x[0, i] = 1
+            h = stream.step(x)  # (1, P)
+            x[0, i] = 0
+            z = h[0] @ W.T  # (V,)
+            if b is not None:
+                z += b
+            return z.astype(np.float64)
+
+        return step
+
     def perplexity(self, text) -> float:
         """exp(mean -log p(next char)) over ``text`` (str or path), state carried from its start."""
         self._check_fitted("perplexity")
@@ -203,6 +238,7 @@ class TextGenerator:
         rng = check_rng(seed)
         logits, state = self._step_logits(self.encode(prime), None)
         z = logits[-1]
+        step = self._stepper(state)  # then one character at a time
         out = []
         for _ in range(length):
             z = z / temperature
@@ -213,8 +249,7 @@ class TextGenerator:
             p /= p.sum()
             nxt = int(rng.choice(len(p), p=p))
             out.append(self.vocab_[nxt])
-            logits, state = self._step_logits(np.array([nxt]), state)
-            z = logits[-1]
+            z = step(nxt)
         return prime + "".join(out)
 
     # -- persistence -----------------------------------------------------------------------
