@@ -486,8 +486,8 @@ if AVAILABLE:
     # (packed_gemm: (32, 256) @ (256, 1024) 110 vs 140 µs, (64, 256) @ (256, 1024) 191 vs 152 µs).
     PACKED_MAX = 1 << 23
     # Packing W costs about what 16-55 rows of its product save (estimated when packing took 0.3-1.1
-    # ns an element, now 0.3-0.5; the product's gain over BLAS per row): a product done for fewer rows in all (T M,
-    # steps x batch) is done by BLAS or the compiled loop.
+    # ns an element, now 0.3-0.5; the product's gain over BLAS per row): a product done for fewer
+    # rows in all (T M, steps x batch) is done by BLAS or the compiled loop.
     PACK_ROWS = 32
     PACK_STEPS = 1 << 30  # _operand's default T: a stream, stepped many times
     SMALL, NN, NT, PACKED = 0, 1, 2, 3  # how a per-step product is done (see _operand)
