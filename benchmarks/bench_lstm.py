@@ -1,6 +1,6 @@
 """lstmkit against torch.nn.LSTM and ONNX Runtime, interleaved in one process (issue 6).
 
-    python benchmarks/bench_lstm.py            # full run (what `make bench` does), ~10 min quiet
+    python benchmarks/bench_lstm.py            # full run (what `make bench` does), ~11 min
     python benchmarks/bench_lstm.py --quick    # few repetitions, for development on a busy machine
 
 Every implementation runs with the same number of threads (``--threads``, default 2): the BLAS and
