@@ -110,6 +110,17 @@ def test_when_the_units_are_split(monkeypatch):
     assert threads.unit_bounds(1024, 4) == (0, 256, 512, 768, 1024)
 
 
+def test_unit_blocks_are_never_empty_wherever_the_units_are_split():
+    # n_unit_blocks gives n blocks only with at least MIN_UNITS units each; rounding the inner bounds
+    # to multiples of 16 must then leave every block at least 16 units (this needs MIN_UNITS >= 16)
+    for n in (2, 3, 4):
+        for H in range(n * threads.MIN_UNITS, n * threads.MIN_UNITS + 200):
+            b = threads.unit_bounds(H, n)
+            assert b[0] == 0 and b[-1] == H and len(b) == n + 1
+            assert all(u % 16 == 0 for u in b[1:-1]), (H, n, b)
+            assert min(b1 - b0 for b0, b1 in zip(b, b[1:])) >= 16, (H, n, b)
+
+
 @pytest.mark.parametrize("train", [False, True])
 def test_a_failing_thread_releases_the_others(units, monkeypatch, train):
     real_pack, packed = ku.packed_gemm.pack, []
