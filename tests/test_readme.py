@@ -1,0 +1,124 @@
+"""The README's examples run as written.
+
+Every ```python block runs, in the README's order, in one namespace (as a reader going down the
+page has the earlier blocks' names), in a scratch directory. Where a block uses something the
+reader brings (``torch_lstm``, ``keras_model``, ``lengths``, a read-out ``W``, ``b``, files like
+``any.onnx``), ``READER`` makes a small one first, keyed on a piece of the block's text. Every
+``lstmkit ...`` line of the ```sh blocks runs through the CLI in-process, in the same directory
+(the shipped ``examples/`` copied there), and must end with exit 0, or with the code its comment
+gives as ``(exit N)``. Lines of other programs (``make``) are not run here. And each script of
+``examples/`` runs as it is, as the README says.
+
+A block added to the README that uses a new name of the reader's fails here until ``READER``
+makes one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"^```(\w+)\n(.*?)^```", README, re.S | re.M)
+
+# (a piece of a block's text, what the reader has made before running it)
+READER = [
+    ("lengths=lengths", "lengths = [20, 16, 9, 3]  # a length per sequence of x"),
+    (
+        "readout={",
+        "W = np.random.default_rng(1).normal(size=(2, lstm.num_directions * lstm.output_size))  # a read-out\n"
+        "W, b = W.astype(lstm.dtype), np.zeros(2, dtype=lstm.dtype)",
+    ),
+    (
+        "torch_lstm",
+        "import os\n"
+        "os.environ.setdefault('KERAS_BACKEND', 'torch')\n"
+        "import torch, keras\n"
+        "torch_lstm = torch.nn.LSTM(2, 4)\n"
+        "keras_model = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(4), keras.layers.Dense(3)])\n"
+        "keras_model.save('m.keras')\n"
+        "from lstmkit.interop import onnx as _onnx\n"
+        "_onnx.to_onnx(lstmkit.LSTM(2, 4, seed=0), None, 'any.onnx')\n"
+        "X = np.ones((5, 3, 2), dtype=np.float32)  # (T, B, I)\n"
+        "sequence_lens = np.array([5, 4, 2], dtype=np.int32)\n"
+        "initial_h = initial_c = np.zeros((1, 3, 4), dtype=np.float32)",
+    ),
+    ("for x_t in xs", "xs = np.ones((3, 1, lstm.input_size), dtype=lstm.dtype)  # (steps, B, I)"),
+]
+# files the CLI lines read that the reader brings: name -> how to make it here
+READER_FILES = {
+    "count.npz": lambda: np.savez("count.npz", **dict(zip("Xy", lstmkit.datasets.counting_task(64, 6, seed=0)))),
+    "clf.npz": lambda: shutil.copy("out/clf.npz", "clf.npz"),  # the classifier the Python example saved
+}
+
+
+PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+COMMANDS = [line for lang, code in BLOCKS if lang == "sh" for line in code.splitlines() if line.startswith("lstmkit ")]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The reader's directory (with examples/) and namespace, shared by the blocks in order."""
+    where = tmp_path_factory.mktemp("readme")
+    shutil.copytree(ROOT / "examples", where / "examples")
+    threads = lstmkit.get_num_threads()
+    yield where, {"__name__": "__readme__"}
+    lstmkit.set_num_threads(threads)  # a block sets it: leave it as found
+
+
+def test_the_readme_has_examples():
+    assert len(PYTHON) >= 8 and len(COMMANDS) >= 10
+
+
+@pytest.mark.parametrize("k", range(len(PYTHON)))
+def test_python_block_runs(k, page, monkeypatch, capsys):
+    where, namespace = page
+    monkeypatch.chdir(where)
+    code = PYTHON[k]
+    for piece, setup in READER:
+        if piece in code:
+            exec(setup, namespace)
+    try:
+        exec(compile(code, f"README.md python block {k + 1}", "exec"), namespace)
+    except Exception as exc:
+        pytest.fail(f"README python block {k + 1} failed: {exc!r}\n{code}")
+
+
+@pytest.mark.parametrize("line", COMMANDS)
+def test_command_line_runs(line, page, monkeypatch, capsys):
+    where, _ = page
+    monkeypatch.chdir(where)
+    argv = shlex.split(line, comments=True)[1:]
+    for name, make in READER_FILES.items():
+        if name in argv and not Path(name).exists():
+            make()
+    expected = re.search(r"\(exit (\d+)\)", line)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == (int(expected.group(1)) if expected else 0), f"{line}\n{err}"
+
+
+SCRIPTS = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
+def test_example_script_runs_as_it_is(script, tmp_path):
+    # "examples/ ... each runs as it is": a subprocess, as a reader runs it, in a scratch directory
+    # (the scripts write their plots to the working directory); one BLAS thread, as make demo
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{script.name} exited {r.returncode}\n{r.stderr[-2000:]}"
+    assert r.stdout.strip(), f"{script.name} printed nothing"
