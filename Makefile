@@ -34,7 +34,7 @@ demo: $(VENV)/.stamp-demo
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest
 
-# make bench: lstmkit vs torch vs ONNX Runtime on 2 threads (~15 min on a quiet machine; run it when
+# make bench: lstmkit vs torch vs ONNX Runtime on 2 threads (~11 min with 15 rounds; run it when
 # nothing else is running). Writes benchmarks/results/bench_lstm.{md,json,png}.
 # make bench BENCH_ARGS=--quick   few repetitions (development); BENCH_ARGS="--only tiny,long" etc.
 BENCH_ARGS ?=
