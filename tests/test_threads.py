@@ -188,6 +188,13 @@ def test_in_turn_runs_every_block_once_on_the_threads_and_returns_them_in_order(
     assert sorted(ran) == list(range(7)) and len(names) == 2 and ran[-1] == 0
 
 
+def test_in_parallel_of_one_block_runs_it_here(split, monkeypatch):
+    import threading
+
+    monkeypatch.setitem(threads._state, "pool", None)  # no pool made yet (a fresh process)
+    assert threads.in_parallel(lambda k: (k, threading.current_thread() is threading.main_thread()), 1) == [(0, True)]
+
+
 def test_in_turn_stops_taking_blocks_after_a_failure_and_raises_it(split):
     import time
 

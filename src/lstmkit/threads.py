@@ -128,8 +128,8 @@ def in_parallel(fn, n: int) -> list:
     get_threads, set_threads = _BLAS
     with _lock:
         pool = _state["pool"]
-        if pool is None or pool._max_workers < n - 1:
-            pool = _state["pool"] = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="lstmkit")
+        if pool is None or pool._max_workers < n - 1:  # (one worker at least: n = 1 runs fn(0) here alone)
+            pool = _state["pool"] = ThreadPoolExecutor(max_workers=max(1, n - 1), thread_name_prefix="lstmkit")
         before = get_threads()
         set_threads(1)
         futures = []
