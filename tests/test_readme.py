@@ -6,8 +6,8 @@ reader brings (``torch_lstm``, ``keras_model``, ``lengths``, a read-out ``W``, `
 ``any.onnx``), ``READER`` makes a small one first, keyed on a piece of the block's text. Every
 ``lstmkit ...`` line of the ```sh blocks runs through the CLI in-process, in the same directory
 (the shipped ``examples/`` copied there), and must end with exit 0, or with the code its comment
-gives as ``(exit N)``. Lines of other programs (``make``) are not run here. And each script of
-``examples/`` runs as it is, as the README says.
+gives as ``(exit N)``. Lines of other programs (``make``) are not run here. As the README also
+says: each script of ``examples/`` runs as it is, and each command's ``--help`` example works.
 
 A block added to the README that uses a new name of the reader's fails here until ``READER``
 makes one.
@@ -122,3 +122,37 @@ def test_example_script_runs_as_it_is(script, tmp_path):
     r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"{script.name} exited {r.returncode}\n{r.stderr[-2000:]}"
     assert r.stdout.strip(), f"{script.name} printed nothing"
+
+
+def _help_examples():
+    """(command, its --help example's lines) for every command, in COMMANDS order (train before predict)."""
+    import importlib
+
+    from lstmkit.cli import COMMANDS as commands
+
+    return [(name, [line.strip().split("   (")[0] for line in importlib.import_module(modpath).EXAMPLE.splitlines()])
+            for name, modpath in commands.items() if name != "demo"]  # the whole demo: tests/test_demo.py  # fmt: skip
+
+
+def _torch_state_dict():
+    import torch
+
+    torch.save(torch.nn.LSTM(3, 5, batch_first=True).state_dict(), "model.pt")
+
+
+@pytest.mark.parametrize("command, lines", _help_examples(), ids=[c for c, _ in _help_examples()])
+def test_help_example_runs(command, lines, page, monkeypatch, capsys):
+    # "each --help shows a working example": its lines in order, in the reader's directory (after
+    # the commands before it: predict reads what train wrote); the reader's model.pt made first
+    where, _ = page
+    monkeypatch.chdir(where)
+    for line in lines:
+        argv = shlex.split(line, comments=True)
+        if argv[:2] == ["python", "-c"]:  # the example's data-making line
+            exec(argv[2], {})
+            continue
+        assert argv[0] == "lstmkit", line
+        if "model.pt" in argv and not Path("model.pt").exists():
+            _torch_state_dict()
+        expected = 1 if command == "check" else 0  # check: exit 1 when a claim is wrong (seed 000 has some)
+        assert main(argv[1:]) == expected, f"{line}\n{capsys.readouterr().err}"
