@@ -130,6 +130,7 @@ def _help_examples():
 
     from lstmkit.cli import COMMANDS as commands
 
+    # a line's "   (after the 'lstmkit train' example)" is a note to the reader, not an argument
     return [(name, [line.strip().split("   (")[0] for line in importlib.import_module(modpath).EXAMPLE.splitlines()])
             for name, modpath in commands.items() if name != "demo"]  # the whole demo: tests/test_demo.py  # fmt: skip
 
