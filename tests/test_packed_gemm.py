@@ -45,7 +45,9 @@ def test_pack_lays_out_the_panels_as_documented(dt, transpose, K, N):
     padded = np.zeros((K, npan * nr), dtype=dt)
     padded[:, :N] = B
     want = padded.reshape(K, npan, nr).transpose(1, 0, 2)
-    np.testing.assert_array_equal(packed_gemm.pack(W, transpose, nr), want)
+    Bp = packed_gemm.pack(W, transpose, nr)
+    np.testing.assert_array_equal(Bp, want)
+    assert Bp.flags.c_contiguous and Bp.ctypes.data % 64 == 0  # on a cache line: whole-line loads
 
 
 @needs_kernels
