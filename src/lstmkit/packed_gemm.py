@@ -51,7 +51,9 @@ PANEL_BYTES = 128  # a row of a panel: two 512-bit vectors (NR = 32 float32, 16 
 # Bp starts on a 64-byte boundary (a cache line), so that every load of two vectors of a panel row
 # reads two whole lines (numba's np.empty gives 32 bytes: at 32 past a line, each 512-bit load
 # straddles two lines; measured one core, Bp at 32 against 0: (4, 64) @ (64, 256) 1.25 vs
-# 0.90 µs, (8, 128) @ (128, 512) 10.4 vs 9.2 µs; A and C at 32 past a line cost nothing)
+# 0.90 µs, (8, 128) @ (128, 512) 10.4 vs 9.2 µs; A and C at 32 past a line cost nothing). Where it
+# lands depends on the heap (7-10 of 24 test shapes were at 32 before); end to end, both versions
+# interleaved in one process, the difference was within the noise (±5%).
 ALIGN = 64
 _LLVM = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
