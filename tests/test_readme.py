@@ -58,10 +58,24 @@ READER = [
     ("for x_t in xs", "xs = np.ones((3, 1, lstm.input_size), dtype=lstm.dtype)  # (steps, B, I)"),
 ]
 # files the CLI lines read that the reader brings: name -> how to make it here
+def _torch_state_dict():
+    import torch
+
+    torch.save(torch.nn.LSTM(3, 5, batch_first=True).state_dict(), "model.pt")
+
+
 READER_FILES = {
     "count.npz": lambda: np.savez("count.npz", **dict(zip("Xy", lstmkit.datasets.counting_task(64, 6, seed=0)))),
     "clf.npz": lambda: shutil.copy("out/clf.npz", "clf.npz"),  # the classifier the Python example saved
+    "model.pt": _torch_state_dict,  # convert's --help example reads a PyTorch state_dict
 }
+
+
+def _bring(argv):
+    """Make the reader's files that the command line ``argv`` reads, where they are not here yet."""
+    for name, make in READER_FILES.items():
+        if name in argv and not Path(name).exists():
+            make()
 
 
 PYTHON = [code for lang, code in BLOCKS if lang == "python"]
@@ -101,9 +115,7 @@ def test_command_line_runs(line, page, monkeypatch, capsys):
     where, _ = page
     monkeypatch.chdir(where)
     argv = shlex.split(line, comments=True)[1:]
-    for name, make in READER_FILES.items():
-        if name in argv and not Path(name).exists():
-            make()
+    _bring(argv)
     expected = re.search(r"\(exit (\d+)\)", line)
     code = main(argv)
     err = capsys.readouterr().err
@@ -124,36 +136,30 @@ def test_example_script_runs_as_it_is(script, tmp_path):
     assert r.stdout.strip(), f"{script.name} printed nothing"
 
 
+# commands whose --help example another test runs: the whole demo (test_demo.py); train and predict
+# (test_cli_train.py, which also checks what they print and write)
+RUN_ELSEWHERE = {"demo", "train", "predict"}
+
+
 def _help_examples():
-    """(command, its --help example's lines) for every command, in COMMANDS order (train before predict)."""
+    """(command, its --help example's lines) for every command not in RUN_ELSEWHERE."""
     import importlib
 
     from lstmkit.cli import COMMANDS as commands
 
-    # a line's "   (after the 'lstmkit train' example)" is a note to the reader, not an argument
-    return [(name, [line.strip().split("   (")[0] for line in importlib.import_module(modpath).EXAMPLE.splitlines()])
-            for name, modpath in commands.items() if name != "demo"]  # the whole demo: tests/test_demo.py  # fmt: skip
-
-
-def _torch_state_dict():
-    import torch
-
-    torch.save(torch.nn.LSTM(3, 5, batch_first=True).state_dict(), "model.pt")
+    return [(name, importlib.import_module(modpath).EXAMPLE.strip().splitlines())
+            for name, modpath in commands.items() if name not in RUN_ELSEWHERE]  # fmt: skip
 
 
 @pytest.mark.parametrize("command, lines", _help_examples(), ids=[c for c, _ in _help_examples()])
 def test_help_example_runs(command, lines, page, monkeypatch, capsys):
-    # "each --help shows a working example": its lines in order, in the reader's directory (after
-    # the commands before it: predict reads what train wrote); the reader's model.pt made first
+    # "each --help shows a working example": its lines in order, in the reader's directory (the
+    # reader's model.pt made first)
     where, _ = page
     monkeypatch.chdir(where)
     for line in lines:
         argv = shlex.split(line, comments=True)
-        if argv[:2] == ["python", "-c"]:  # the example's data-making line
-            exec(argv[2], {})
-            continue
         assert argv[0] == "lstmkit", line
-        if "model.pt" in argv and not Path("model.pt").exists():
-            _torch_state_dict()
+        _bring(argv)
         expected = 1 if command == "check" else 0  # check: exit 1 when a claim is wrong (seed 000 has some)
         assert main(argv[1:]) == expected, f"{line}\n{capsys.readouterr().err}"
