@@ -4,6 +4,7 @@ envelope (no pickle on load, atomic writes, clear errors)."""
 from __future__ import annotations
 
 import io as _io
+import os
 import pickle
 import zipfile
 
@@ -154,6 +155,23 @@ def test_atomic_write_keeps_previous_file_on_crash(tmp_path, monkeypatch):
     arrays, meta = io.load_arrays(p)
     assert meta == {"epoch": 1} and arrays["w"].sum() == 3
     assert [f.name for f in tmp_path.iterdir()] == ["ckpt.npz"]  # no temporary left behind
+
+
+def test_atomic_write_gives_the_permissions_open_would(tmp_path):
+    # the temporary file is 0o600 (mkstemp); the written file is not: umask for a new file, the
+    # old file's mode for one replaced, as open(path, "wb") would leave them
+    old = os.umask(0o022)
+    try:
+        io.save_arrays(tmp_path / "a.npz", {"w": np.ones(2)}, {})
+        assert (tmp_path / "a.npz").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        io.atomic_write_bytes(tmp_path / "b.txt", lambda f: f.write(b"x"))
+        assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600
+        os.chmod(tmp_path / "a.npz", 0o640)
+        io.save_arrays(tmp_path / "a.npz", {"w": np.zeros(2)}, {})
+        assert (tmp_path / "a.npz").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
 
 
 def test_model_envelope_kind_and_version(tmp_path):
