@@ -71,6 +71,49 @@ def test_history_records_every_epoch():
     assert h["epoch"] == [1, 2, 3]
 
 
+def _history(epochs):
+    """A History written by hand: loss, accuracy and their val_ twins, lr and time per epoch."""
+    return History(
+        {"epoch": e, "loss": 1.0 / e, "accuracy": 0.5 + e / 20, "val_loss": [0.9, 0.6, 0.7, 0.8][e - 1],
+         "val_accuracy": 0.5, "lr": lr, "time": 0.1}
+        for e, lr in zip(range(1, epochs + 1), (0.1, 0.1, 0.05, 0.05))
+    )  # fmt: skip
+
+
+def test_history_plot_draws_each_quantity_with_its_validation_twin(tmp_path, monkeypatch):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure plot() closes, to read it back
+    h = _history(4)
+    assert h.curves() == ["loss", "accuracy", "lr"]  # lr changed (0.1 -> 0.05): drawn, last
+    # a history read back from a checkpoint has its keys sorted: loss still first
+    assert History([dict(sorted(e.items())) for e in h.epochs]).curves() == ["loss", "accuracy", "lr"]
+    assert History([{"epoch": 1, "loss": 1.0, "lr": 0.1}, {"epoch": 2, "loss": 0.5, "lr": 0.1}]).curves() == ["loss"]
+    h.plot(tmp_path / "curves.png", title="t")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (fig,) = figures
+    loss, acc, lr = fig.axes
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "accuracy", "lr"]
+    train, val, best = loss.get_lines()
+    assert list(train.get_xdata()) == [1, 2, 3, 4] and list(train.get_ydata()) == [1.0, 0.5, 1 / 3, 0.25]
+    assert list(val.get_ydata()) == [0.9, 0.6, 0.7, 0.8]
+    assert list(best.get_xdata()) == [2, 2]  # the lowest val_loss, 0.6, at epoch 2
+    assert [line.get_label() for line in acc.get_lines()][:2] == ["training", "validation"]
+    assert list(lr.get_lines()[0].get_ydata()) == [0.1, 0.1, 0.05, 0.05] and lr.get_yscale() == "log"
+    h.plot(tmp_path / "loss.png", keys=["loss"])
+    assert len(figures[1].axes) == 1
+
+
+def test_history_plot_errors_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="History.plot: expected history to hold at least one epoch, got an empty one"):
+        History().plot(tmp_path / "x.png")
+    with pytest.raises(ValueError, match=r"expected keys to name quantities from \['loss', 'accuracy', 'lr'\].*got 'val_loss'"):
+        _history(2).plot(tmp_path / "x.png", keys=["val_loss"])
+    with pytest.raises(TypeError, match="expected keys a list of logged names"):
+        _history(2).plot(tmp_path / "x.png", keys="loss")
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_padded_steps_do_not_influence_training():
     """Changing inputs and targets past each sequence's length changes nothing."""
     X, Y = counting_data(4, n=24, T=7)

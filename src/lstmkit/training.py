@@ -80,7 +80,7 @@ class History:
     """Every epoch's logs (``epoch``, ``loss``, metrics, ``val_*``, ``lr``, ``time`` in seconds).
 
     ``history.epochs`` is the list of dicts; ``history["val_loss"]`` the list of one key's values
-    (Keras' ``History.history[key]``).
+    (Keras' ``History.history[key]``); ``history.plot(path)`` draws the learning curves.
     """
 
     def __init__(self, epochs: Iterable[Mapping[str, Any]] = ()) -> None:
@@ -100,6 +100,65 @@ class History:
 
     def __repr__(self) -> str:
         return f"History({len(self)} epochs, keys={self.keys()})"
+
+    def curves(self, keys: Sequence[str] | None = None) -> list[str]:
+        """The quantities :meth:`plot` draws, one panel each: ``keys`` as given (each one logged,
+        without the ``val_`` prefix), or by default every logged one but ``epoch``, ``time`` and
+        ``val_*`` (drawn with its own quantity): ``loss`` first, then the metrics, and ``lr`` last,
+        only where it changed (a schedule)."""
+        where = "History.plot"
+        logged = [k for k in self.keys() if k not in ("epoch", "time") and not k.startswith("val_")]
+        logged.sort(key=lambda k: (k != "loss", k == "lr"))  # loss first, lr last (a resumed history's keys come sorted)
+        if keys is None:
+            return [k for k in logged if k != "lr" or len(set(self["lr"])) > 1]
+        if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
+            fail(where, "keys", "a list of logged names, e.g. ['loss']", repr(keys), exc=TypeError)
+        for k in keys:
+            if k not in logged:
+                fail(where, "keys", f"to name quantities from {logged} (val_<key> is drawn with <key>)", repr(k))
+        return list(keys)
+
+    def plot(self, path: str | os.PathLike, keys: Sequence[str] | None = None, title: str = "") -> None:
+        """Learning curves, written as a PNG to ``path`` (atomically): one panel per quantity
+        (:meth:`curves`; default loss, then each metric), its training value and, where logged,
+        its validation value (``val_<key>``) against the epoch, with a dotted line at the epoch of
+        the lowest ``val_loss`` where there is one.
+
+        matplotlib (an optional extra, ``lstmkit[cli]``) is imported here, never by the engine.
+        """
+        if not self.epochs:
+            fail("History.plot", "history", "to hold at least one epoch", "an empty one")
+        panels = self.curves(keys)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .io import atomic_write_bytes
+
+        epoch = self["epoch"]
+        best = None
+        if "val_loss" in self.keys():
+            val = self["val_loss"]
+            best = epoch[int(np.argmin(val))]
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+        for ax, k in zip(axes[0], panels):
+            ax.plot(epoch, self[k], "-", marker="." if len(epoch) < 50 else None, label="training" if k != "lr" else k)
+            if f"val_{k}" in self.keys():
+                ax.plot(epoch, self[f"val_{k}"], "-", marker="." if len(epoch) < 50 else None, label="validation")
+            if best is not None:
+                ax.axvline(best, color="grey", ls=":", lw=1, label=f"lowest val_loss (epoch {best})")
+            ax.set(xlabel="epoch", ylabel=k)
+            if k == "lr":
+                ax.set_yscale("log")
+            ax.legend(fontsize=8)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        try:
+            atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
+        finally:
+            plt.close(fig)
 
 
 def _check_X(X, model, where: str) -> np.ndarray:
