@@ -55,6 +55,65 @@ def test_train_from_a_long_csv_with_string_labels(tmp_path, capsys):
     assert "0 up" in out and "1 down" in out
 
 
+def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tmp_path, capsys):
+    # 3 epochs, then the same command with --epochs 6: it resumes at epoch 4 and ends with the
+    # weights of a 6-epoch run without a checkpoint (the library's resume, reached from the CLI)
+    d = trained
+    base = ["train", str(d / "count.npz"), "--per-step", "--hidden-size", "4", "--lr", "0.05", "--validation-split", "0.25"]
+    ck, png = str(tmp_path / "ck.npz"), tmp_path / "curves.png"
+    assert main([*base, "--epochs", "3", "--checkpoint", ck, "--model-out", str(tmp_path / "a.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "resuming" not in out and "epoch 1/3" not in out  # not a terminal: no progress by default
+    assert main([*base, "--epochs", "6", "--checkpoint", ck, "--model-out", str(tmp_path / "b.npz"), "--plot", str(png),
+                 "--verbose", "2"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert f"resuming from the checkpoint {ck}" in out and f"learning curves written to {png}" in out
+    assert "epoch 4/6 - loss " in out and "epoch 3/6" not in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main([*base, "--epochs", "6", "--model-out", str(tmp_path / "c.npz")]) == 0
+    resumed, straight = np.load(tmp_path / "b.npz"), np.load(tmp_path / "c.npz")
+    for k in resumed.files:
+        if k != "__meta__":  # the history's times differ
+            np.testing.assert_array_equal(resumed[k], straight[k], err_msg=k)
+    # the checkpoint of another model: one line that names the file and the mismatch
+    assert main([*base, "--hidden-size", "8", "--epochs", "7", "--checkpoint", ck, "--model-out", str(tmp_path / "d.npz")]) == 1
+    err = error_line(capsys)
+    assert f"load_checkpoint: {ck} was written for another model or trainer" in err and "weight_ih_l0 shape (32, 2)" in err
+    assert not (tmp_path / "d.npz").exists()
+
+
+def test_training_commands_take_verbose(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text("hello world. " * 40, encoding="utf-8")
+    gen = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "4", "--seq-len", "10",
+           "--batch-size", "4", "--length", "5"]  # fmt: skip
+    assert main(gen) == 0
+    assert "epoch 1/2" not in capsys.readouterr().out
+    assert main([*gen, "--verbose", "2"]) == 0
+    assert "epoch 2/2 - loss " in capsys.readouterr().out
+    fc = ["forecast", "builtin:airline", "--epochs", "2", "--hidden-size", "4", "--verbose", "2"]
+    assert main(fc) == 0
+    assert "epoch 2/2 - loss " in capsys.readouterr().out
+
+
+def test_progress_by_default_on_a_terminal_only(monkeypatch):
+    import argparse
+    import io
+    import sys
+
+    from lstmkit.commands._lstm import verbosity
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Tty())
+    assert verbosity(argparse.Namespace(verbose=None)) == 1
+    assert verbosity(argparse.Namespace(verbose=0)) == 0
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert verbosity(argparse.Namespace(verbose=None)) == 0
+    assert verbosity(argparse.Namespace(verbose=2)) == 2
+
+
 def test_missing_file(trained, capsys):
     assert main(["predict", str(trained / "nope.npz"), str(trained / "count.npz")]) == 1
     assert "nope.npz" in error_line(capsys)

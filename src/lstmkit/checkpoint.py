@@ -50,5 +50,12 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 
 def load_checkpoint(path: str | os.PathLike, trainer) -> None:
-    """Restore ``trainer`` (and its model) from ``path``; all or nothing."""
-    trainer.load_state_dict(read_checkpoint(path))
+    """Restore ``trainer`` (and its model) from ``path``; all or nothing. A checkpoint written for
+    another model or trainer raises ValueError naming the file and the first mismatch."""
+    ckpt = read_checkpoint(path)
+    try:
+        trainer.load_state_dict(ckpt)
+    except FileFormatError:
+        raise
+    except ValueError as e:
+        raise ValueError(f"load_checkpoint: {path} was written for another model or trainer: {e}") from e

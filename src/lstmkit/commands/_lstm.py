@@ -1,10 +1,12 @@
 """Shared by ``train``, ``forecast`` and ``generate``: the LSTM's options as flags, turned into the
 estimators' ``forget_bias`` and ``lstm_options`` (projection and the variants of
-:mod:`lstmkit.variants`). Values are checked by the library, so errors read as its errors."""
+:mod:`lstmkit.variants`), and ``--verbose``, the training progress. Values are checked by the
+library, so errors read as its errors."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def _forget_bias(text: str):
@@ -68,3 +70,18 @@ def lstm_options(args: argparse.Namespace) -> dict | None:
         if getattr(args, k):
             opts[k] = getattr(args, k)
     return opts or None
+
+
+def add_verbose_argument(g) -> None:
+    """``--verbose`` (training progress) in the group or parser ``g``; read it with :func:`verbosity`."""
+    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                   help="training progress: 0 none, 1 a live bar (one line per epoch when the output is not a "
+                        "terminal), 2 one line per epoch (default: 1 on a terminal, else 0)")  # fmt: skip
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """``--verbose`` as given, else 1 when stdout is a terminal (a live bar, as Keras' fit shows) and 0
+    when it is a file or a pipe (a log stays the command's own lines)."""
+    if args.verbose is not None:
+        return args.verbose
+    return 1 if sys.stdout.isatty() else 0

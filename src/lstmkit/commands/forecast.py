@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import CommandError
-from ._lstm import add_lstm_arguments, lstm_options
+from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 
 HELP = "forecast a time series with an LSTM, scored beside naive and seasonal-naive baselines"
 EXAMPLE = (
@@ -40,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=None, help="early stopping on --validation-split (default: off)")
     p.add_argument("--validation-split", type=float, default=0.0, help="fraction of training windows held out")
     p.add_argument("--seed", type=int, default=0)
+    add_verbose_argument(p)
     p.add_argument("--out", help="write the forecast to this CSV")
     p.add_argument("--plot", help="write a PNG of the series, backtest and forecast (matplotlib)")
     add_lstm_arguments(p)
@@ -127,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             dropout=args.dropout, forget_bias=args.forget_bias, lstm_options=lstm_options(args),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
             patience=args.patience, validation_split=args.validation_split, seed=args.seed,
+            verbose=verbosity(args),
         )  # fmt: skip
         result = None
         if args.backtest:

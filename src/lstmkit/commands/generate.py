@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._lstm import add_lstm_arguments, lstm_options
+from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
 EXAMPLE = (
@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, nargs="+", default=[1.0], help="one sample per temperature")
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    add_verbose_argument(p)
     add_lstm_arguments(p)
 
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         gen = TextGenerator(
             hidden_size=args.hidden_size, num_layers=args.num_layers, seq_len=args.seq_len, batch_size=args.batch_size,
             epochs=args.epochs, learning_rate=args.lr, seed=args.seed, forget_bias=args.forget_bias,
-            lstm_options=lstm_options(args),
+            lstm_options=lstm_options(args), verbose=verbosity(args),
         ).fit(train)  # fmt: skip
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         print(f"trained on {len(train)} characters ({len(gen.vocab_) - 1} distinct), {gen.n_updates_} updates; loss per epoch: {losses}")

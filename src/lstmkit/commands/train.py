@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from ._data import add_data_arguments, load_sequences
-from ._lstm import add_lstm_arguments, lstm_options
+from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
 EXAMPLE = (
@@ -36,7 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs (default: off)")
     h.add_argument("--validation-split", type=float, default=0.0)
     h.add_argument("--seed", type=int, default=0)
-    h.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2))
+    add_verbose_argument(h)
+    h.add_argument("--checkpoint", metavar="PATH",
+                   help="write a checkpoint here after every epoch (atomically); if it exists, resume from it "
+                        "(run the same command again after an interruption: the same weights as without one)")
+    h.add_argument("--plot", metavar="PNG", help="write the learning curves (loss and accuracy or MAE per epoch, "
+                                                   "validation beside training) to this PNG (matplotlib)")
     add_lstm_arguments(p)
 
 
@@ -51,11 +57,13 @@ def run(args: argparse.Namespace) -> int:
         dropout=args.dropout, readout=args.readout, forget_bias=args.forget_bias, lstm_options=lstm_options(args),
         epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, learning_rate=args.lr, clip=args.clip or None, patience=args.patience,
-        validation_split=args.validation_split, seed=args.seed, verbose=args.verbose,
+        validation_split=args.validation_split, seed=args.seed, verbose=verbosity(args),
     )  # fmt: skip
     if regress:
         est.set_params(per_step=bool(args.per_step))
-    est.fit(X, y, lengths)
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        print(f"resuming from the checkpoint {args.checkpoint}")
+    est.fit(X, y, lengths, checkpoint=args.checkpoint, resume=bool(args.checkpoint))
     est.save(args.model_out)
     score = est.score(X, y, lengths)
     name = "R²" if regress else "accuracy"
@@ -63,4 +71,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained {cls.__name__} on {len(X)} sequences of up to {X.shape[1]} steps, {X.shape[2]} features")
     print(f"epochs {est.n_epochs_}, {loss}, training {name} {score:.4f}")
     print(f"model saved to {args.model_out}")
+    if args.plot:
+        if est.history_.epochs:
+            est.history_.plot(args.plot, title=f"{cls.__name__}, {args.data}")
+            print(f"learning curves written to {args.plot}")
+        else:
+            print(f"no learning curves to write to {args.plot}: no epoch has run")
     return 0
