@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +50,16 @@ def test_threads_option_applies_for_the_command_and_is_set_back(monkeypatch, cap
     assert seen == [2] and lstmkit.get_num_threads() == 1
     assert main(["--threads", "0", "demo"]) == 1
     assert "set_num_threads" in capsys.readouterr().err and seen == [2]
+
+
+def test_a_reader_gone_away_ends_quietly_with_141():
+    # `lstmkit explain ... | head`: stdout is a pipe whose reader has closed (here before the first
+    # write, so the outcome is certain). No traceback, no error line; 141 = 128 + SIGPIPE, as a shell says
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        example = Path(__file__).parents[1] / "examples" / "seed000.toml"
+        p = subprocess.run([sys.executable, "-m", "lstmkit", "explain", str(example)], stdout=w, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(w)
+    assert p.returncode == 141 and p.stderr == ""

@@ -36,6 +36,7 @@ class Exit(IntEnum):
     ERROR = 1  # bad input, bad file, failed check
     USAGE = 2  # argparse's own code for bad command lines
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`lstmkit predict ... | head`), as the shell reports it
 
 
 class CommandError(Exception):
@@ -84,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lstmkit: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
+    except BrokenPipeError:
+        # the reader of stdout has gone (`| head`): stop quietly, like other tools, and point stdout at
+        # /dev/null so that the interpreter's last flush does not fail again
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):  # an in-process stdout without a file descriptor
+            pass
+        return Exit.BROKEN_PIPE
     except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:
         if show_tb:
             raise
