@@ -3,6 +3,8 @@ the happy paths, and each kind of bad input ending in one line, a non-zero exit,
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -33,8 +35,41 @@ def test_train_then_predict_with_score(trained, capsys):
     assert main(["predict", str(d / "m.npz"), str(d / "count.npz"), "--out", str(d / "p.csv")]) == 0
     out = capsys.readouterr().out
     assert "accuracy on" in out
-    rows = (d / "p.csv").read_text().splitlines()
-    assert rows[0] == "sequence,p0,p1,p2,p3,p4,p5" and len(rows) == 65
+    rows = list(csv.reader(open(d / "p.csv", newline="")))
+    # per-step model: one row per sequence and step (64 x 6), each class's probability beside it
+    assert rows[0] == ["sequence", "step", "prediction", "proba_0", "proba_1"] and len(rows) == 1 + 64 * 6
+    assert [r[:2] for r in rows[1:8]] == [["0", str(t)] for t in range(6)] + [["1", "0"]]
+    for r in rows[1:]:
+        p0, p1 = float(r[3]), float(r[4])
+        assert abs(p0 + p1 - 1) < 2e-6 and r[2] == ("1" if p1 > p0 else "0")
+
+
+def test_predict_rows_follow_lengths_group_names_and_outputs(trained, tmp_path, capsys):
+    d = trained
+    X, y = counting_task(5, 6, seed=1)
+    np.savez(tmp_path / "short.npz", X=X, y=y, lengths=np.array([6, 2, 4, 1, 3]))
+    assert main(["predict", str(d / "m.npz"), str(tmp_path / "short.npz"), "--out", str(tmp_path / "p.csv")]) == 0
+    assert "16 predictions for 5 sequences written to" in capsys.readouterr().out
+    rows = list(csv.reader(open(tmp_path / "p.csv", newline="")))[1:]
+    assert [(r[0], r[1]) for r in rows] == [(str(i), str(t)) for i, n in enumerate([6, 2, 4, 1, 3]) for t in range(n)]
+    # a long CSV: each row named by its --group value, in file order (a comma in a name is quoted)
+    lines = ["id,value,label"] + [f'"{name}",{v},{lab}' for name, v, lab in
+                                   [("b,2", 0.1, "up"), ("b,2", 0.9, "up"), ("a", 0.8, "down"), ("a", 0.2, "down")]]  # fmt: skip
+    (tmp_path / "g.csv").write_text("\n".join(lines) + "\n")
+    assert main(["train", str(tmp_path / "g.csv"), "--group", "id", "--target", "label", "--hidden-size", "2",
+                 "--epochs", "1", "--model-out", str(tmp_path / "g.npz")]) == 0  # fmt: skip
+    assert main(["predict", str(tmp_path / "g.npz"), str(tmp_path / "g.csv"), "--group", "id", "--features", "value",
+                 "--out", str(tmp_path / "g_p.csv")]) == 0  # fmt: skip
+    rows = list(csv.reader(open(tmp_path / "g_p.csv", newline="")))
+    assert rows[0] == ["sequence", "prediction", "proba_down", "proba_up"] and [r[0] for r in rows[1:]] == ["b,2", "a"]
+    # a regressor of two outputs: a column each, no probabilities
+    np.savez(tmp_path / "r.npz", X=X, y=np.stack([X[:, :, 0].sum(1), X[:, :, 1].sum(1)], axis=1))
+    assert main(["train", str(tmp_path / "r.npz"), "--task", "regress", "--hidden-size", "2", "--epochs", "1",
+                 "--model-out", str(tmp_path / "rm.npz")]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "rm.npz"), str(tmp_path / "r.npz")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["sequence", "prediction_0", "prediction_1"] and len(out) == 1 + 5 + 1  # rows, then R²
 
 
 def test_train_from_a_long_csv_with_string_labels(tmp_path, capsys):
@@ -51,8 +86,9 @@ def test_train_from_a_long_csv_with_string_labels(tmp_path, capsys):
     assert rc == 0
     assert "training accuracy 1.0000" in capsys.readouterr().out
     assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "seq.csv"), "--group", "id", "--target", "label"]) == 0
-    out = capsys.readouterr().out
-    assert "0 up" in out and "1 down" in out
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["sequence", "prediction", "proba_down", "proba_up"]
+    assert out[1].split()[:2] == ["s0", "up"] and out[2].split()[:2] == ["s1", "down"]
 
 
 def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tmp_path, capsys):

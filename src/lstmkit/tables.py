@@ -124,7 +124,8 @@ def _number(cell: str, path, column: str, line: int) -> float:
     return v
 
 
-def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False):
+def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False,
+                       ids: bool = False):
     """Sequences from a CSV, in one of two layouts:
 
     long (``group`` given): one row per time step; rows with the same value in the ``group``
@@ -135,7 +136,8 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
 
     ``features``: comma-separated names/indices (None: every column but group and target).
     Returns ``X, y, lengths`` with y None when ``target`` is None; labels stay strings unless
-    ``numeric_target``.
+    ``numeric_target``. ``ids=True`` adds a fourth value, each sequence's name (n,): its ``group``
+    value (long), or None (wide: a sequence is its row).
     """
     header, rows = read_csv(path)
     where = str(path)
@@ -151,7 +153,7 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     if g is None:
         X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
         y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
-        return X, y, None
+        return (X, y, None, None) if ids else (X, y, None)
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         groups.setdefault(r[g].strip(), []).append(i)
@@ -167,4 +169,5 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
             labels = [conv_target(rows[i][t], i + 2) for i in members]
             ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
     y = None if t is None else np.array(ys)
-    return X, y, (None if (lengths == T).all() else lengths)
+    lengths = None if (lengths == T).all() else lengths
+    return (X, y, lengths, list(groups)) if ids else (X, y, lengths)

@@ -22,18 +22,19 @@ def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True) -> 
         g.add_argument("--target", help=".csv: the target column")
 
 
-def load_sequences(path: str, args, need_target: bool, numeric_target: bool = False, per_step: bool = False):
-    """X (n, T, F) float, y or None, lengths or None from ``path``; errors name the file and the key."""
+def load_sequences(path: str, args, need_target: bool, numeric_target: bool = False, per_step: bool = False, ids: bool = False):
+    """X (n, T, F) float, y or None, lengths or None from ``path``; errors name the file and the key.
+    ``ids=True`` adds each sequence's name: a long CSV's ``--group`` values, else None (its index)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
     suffix = p.suffix.lower()
-    y = lengths = None
+    y = lengths = seq_ids = None
     if suffix == ".csv":
         target = getattr(args, "target", None)
         if need_target and target is None:
             raise CommandError(f"{p}: expected --target naming the label column of the CSV, got none.")
-        X, y, lengths = read_csv_sequences(p, args.features, target, args.group, per_step, numeric_target)
+        X, y, lengths, seq_ids = read_csv_sequences(p, args.features, target, args.group, per_step, numeric_target, ids=True)
     elif suffix in (".npz", ".npy"):
         from ..tables import read_array
 
@@ -66,7 +67,7 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
             raise CommandError(f"{p}: expected finite targets in {args.y_key!r}, got NaN/inf (NaN in data).")
     else:
         raise CommandError(f"{p}: expected a .csv, .npz or .npy file, got {suffix or 'no extension'!r}.")
-    return X, y, lengths
+    return (X, y, lengths, seq_ids) if ids else (X, y, lengths)
 
 
 def read_csv_sequences(*a, **k):

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from ..cli import CommandError
-from ._data import add_data_arguments, load_sequences
+from ._data import add_data_arguments, load_sequences, print_table
 
 HELP = "predict with a saved LSTM classifier or regressor (and score it when targets are given)"
 EXAMPLE = "lstmkit predict count_model.npz count.npz --out predictions.csv   (after the 'lstmkit train' example)"
@@ -16,8 +16,43 @@ EXAMPLE = "lstmkit predict count_model.npz count.npz --out predictions.csv   (af
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a model file written by 'lstmkit train' (or an estimator's save())")
     p.add_argument("data", help="inputs: .npz (X[, y, lengths]), .npy (X) or .csv")
-    p.add_argument("--out", help="write the predictions to this CSV (one row per sequence, or per step)")
+    p.add_argument("--out", help="write the predictions to this CSV: one row per sequence (per valid step for a "
+                                 "per-step model), named by its --group value or its index; a classifier adds "
+                                 "each class's probability")  # fmt: skip
     add_data_arguments(p)
+
+
+def prediction_table(est, pred, proba, names, lengths, per_step: bool) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of ``predict --out``.
+
+    pred: the estimator's predictions, (n,) or (n, O) per sequence, (n, T) or (n, T, O) per step;
+    proba: a classifier's probabilities, pred's shape plus (K,), or None; names: the sequences'
+    names (n,) or None (their indices); lengths (n,) or None: a per-step model's rows stop at each
+    sequence's last valid step (``per_step``: the model predicts at every step). Columns:
+    ``sequence``, ``step`` (per step), ``prediction`` (``prediction_0`` .. for O outputs), then
+    ``proba_<class>`` for each class.
+    """
+    n_out = 1 if pred.ndim == (2 if per_step else 1) else pred.shape[-1]
+    header = ["sequence", *(["step"] if per_step else []), *(["prediction"] if n_out == 1 else [f"prediction_{j}" for j in range(n_out)])]
+    if proba is not None:
+        header += [f"proba_{c}" for c in est.classes_]
+    ids = [str(v) for v in names] if names is not None else [str(i) for i in range(len(pred))]
+
+    def row(key, p, q):
+        return [*key, *(str(v) for v in np.ravel(p))] + ([] if q is None else [f"{v:.6g}" for v in q])
+
+    rows = []
+    for i in range(len(pred)):
+        if per_step:
+            T = pred.shape[1] if lengths is None else int(lengths[i])
+            rows += [row((ids[i], str(t)), pred[i, t], None if proba is None else proba[i, t]) for t in range(T)]
+        else:
+            rows.append(row((ids[i],), pred[i], None if proba is None else proba[i]))
+    return header, rows
+
+
+def _csv_cell(v: str) -> str:
+    return '"' + v.replace('"', '""') + '"' if any(ch in v for ch in ',"\n\r') else v
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,29 +61,29 @@ def run(args: argparse.Namespace) -> int:
     est = load(args.model, kind=("LSTMClassifier", "LSTMRegressor"))
     regress = type(est).__name__ == "LSTMRegressor"
     per_step = bool(getattr(est, "per_step_", False)) or getattr(est.model_, "head_mode", "last") == "all"
-    X, y, lengths = load_sequences(args.data, args, need_target=False, numeric_target=regress, per_step=per_step)
+    X, y, lengths, names = load_sequences(args.data, args, need_target=False, numeric_target=regress, per_step=per_step, ids=True)
     if X.shape[2] != est.n_features_in_:
         raise CommandError(f"{args.data}: expected {est.n_features_in_} features per step (as at fit), got {X.shape[2]}.")
     pred = est.predict(X, lengths)
+    proba = None if regress else est.predict_proba(X, lengths)
     if y is not None and not regress:
         seen = {str(c) for c in est.classes_}
         unseen = sorted({str(v) for v in np.ravel(y)} - seen)
         if unseen:
             raise CommandError(f"{args.data}: expected labels seen at fit {sorted(seen)}, got unseen labels {unseen[:5]}.")
         y = np.asarray(y).astype(est.classes_.dtype) if est.classes_.dtype.kind in "iuf" else np.asarray(y)
-    flat = pred.reshape(len(pred), -1)
+    header, rows = prediction_table(est, pred, proba, names, lengths, per_step)
+    what = f"{len(rows)} predictions" + (f" for {len(pred)} sequences" if len(rows) != len(pred) else "")
     if args.out:
         from ..io import atomic_write_bytes
 
-        lines = ["sequence," + ",".join(f"p{j}" for j in range(flat.shape[1]))]
-        lines += [f"{i}," + ",".join(str(v) for v in row) for i, row in enumerate(flat)]
-        atomic_write_bytes(args.out, lambda f: f.write(("\n".join(lines) + "\n").encode()))
-        print(f"{len(pred)} predictions written to {args.out}")
+        text = "".join(",".join(_csv_cell(v) for v in r) + "\n" for r in [header, *rows])
+        atomic_write_bytes(args.out, lambda f: f.write(text.encode("utf-8")))
+        print(f"{what} written to {args.out}")
     else:
-        for i, row in enumerate(flat[:20]):
-            print(i, " ".join(str(v) for v in row))
-        if len(flat) > 20:
-            print(f"... ({len(flat)} sequences; use --out to write them all)")
+        print_table([tuple(r) for r in rows[:20]], tuple(header))
+        if len(rows) > 20:
+            print(f"... ({what}; use --out to write them all)")
     if y is not None:
         name = "R²" if regress else "accuracy"
         print(f"{name} on {args.data}: {est.score(X, y, lengths):.4f}")
