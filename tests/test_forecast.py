@@ -54,6 +54,19 @@ def test_a_model_no_better_than_naive_is_flagged():
     assert any("naive" in n for n in r.notes) and r.skill_vs_naive <= 0
 
 
+def test_the_lag_note_needs_the_forecast_nearer_the_previous_value():
+    from lstmkit.forecast import _diagnose
+
+    metrics = {"lstm": {"MAE": 0.4}, "naive": {"MAE": 0.6}}
+    smooth = {0: 0.979, 1: 0.982}  # a good forecast of a smooth series: both correlations high
+    # it lies nearer the value it predicts (0.4) than the one before (0.6): not a lag
+    assert _diagnose(metrics, smooth, (0.6, 0.4)) == []
+    # it lies nearer the value before: a lag, said with three decimals so the two correlations differ
+    (note,) = _diagnose(metrics, smooth, (0.1, 0.4))
+    assert "(corr +0.982) than with the value it predicts (corr +0.979)" in note and "0.1 against 0.4" in note
+    assert _diagnose(metrics, {0: 0.99, 1: 0.9}, (0.1, 0.4)) == []  # correlates more with its target
+
+
 def test_scaling_is_fitted_on_the_training_part_only():
     y = np.concatenate([np.ones(40) + np.arange(40) % 2, 1000 + np.arange(10.0)])
     fc = LSTMForecaster(window=4, **dict(FAST, epochs=1))
