@@ -2,6 +2,9 @@
 BPTT, validation, early stopping, progress output."""
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -81,9 +84,10 @@ def _history(epochs):
 
 
 def test_history_plot_draws_each_quantity_with_its_validation_twin(tmp_path, monkeypatch):
-    plt = pytest.importorskip("matplotlib.pyplot")
+    figure = pytest.importorskip("matplotlib.figure")
     figures = []
-    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure plot() closes, to read it back
+    save = figure.Figure.savefig
+    monkeypatch.setattr(figure.Figure, "savefig", lambda fig, *a, **k: figures.append(fig) or save(fig, *a, **k))
     h = _history(4)
     assert h.curves() == ["loss", "accuracy", "lr"]  # lr changed (0.1 -> 0.05): drawn, last
     # a history read back from a checkpoint has its keys sorted: loss still first
@@ -102,6 +106,18 @@ def test_history_plot_draws_each_quantity_with_its_validation_twin(tmp_path, mon
     assert list(lr.get_lines()[0].get_ydata()) == [0.1, 0.1, 0.05, 0.05] and lr.get_yscale() == "log"
     h.plot(tmp_path / "loss.png", keys=["loss"])
     assert len(figures[1].axes) == 1
+
+
+def test_history_plot_leaves_pyplot_alone(tmp_path):
+    # a figure of its own: the backend a notebook or script chose stays, and pyplot gains no figure
+    pytest.importorskip("matplotlib")
+    code = (
+        "import matplotlib.pyplot as plt, lstmkit; "
+        "lstmkit.History([{'epoch': 1, 'loss': 1.0}, {'epoch': 2, 'loss': 0.5}]).plot(r'%s'); "
+        "print(plt.get_backend(), len(plt.get_fignums()))" % (tmp_path / "h.png")
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "svg"}, check=True)
+    assert r.stdout.split() == ["svg", "0"] and (tmp_path / "h.png").exists()
 
 
 def test_history_plot_errors_name_the_argument(tmp_path):

@@ -62,12 +62,10 @@ class MemoryResult:
 
     def plot(self, path) -> None:
         """Two panels: accuracy vs lag, and gradient norm vs k (log scale). Writes ``path``."""
-        import matplotlib
+        from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+        fig = Figure(figsize=(10, 4))
+        a, b = fig.subplots(1, 2)
         for c, marker, color in zip(CELLS, ("o", "s"), ("tab:blue", "tab:orange")):
             a.plot(self.lags, self.accuracy[c], marker + "-", color=color, label=c.upper())
             b.semilogy(self.grad_k, self.grad_trained[c] + 1e-30, "-", color=color, label=f"{c.upper()} trained")
@@ -79,7 +77,6 @@ class MemoryResult:
         b.legend(fontsize=8)
         fig.tight_layout()
         _save_fig(fig, path)
-        plt.close(fig)
 
 
 def _save_fig(fig, path) -> None:

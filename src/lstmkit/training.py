@@ -129,10 +129,7 @@ class History:
         if not self.epochs:
             fail("History.plot", "history", "to hold at least one epoch", "an empty one")
         panels = self.curves(keys)
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
         from .io import atomic_write_bytes
 
@@ -141,7 +138,8 @@ class History:
         if "val_loss" in self.keys():
             val = self["val_loss"]
             best = epoch[int(np.argmin(val))]
-        fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+        fig = Figure(figsize=(4.5 * len(panels), 3.6))
+        axes = fig.subplots(1, len(panels), squeeze=False)
         for ax, k in zip(axes[0], panels):
             ax.plot(epoch, self[k], "-", marker="." if len(epoch) < 50 else None, label="training" if k != "lr" else k)
             if f"val_{k}" in self.keys():
@@ -155,10 +153,7 @@ class History:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        try:
-            atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
-        finally:
-            plt.close(fig)
+        atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
 
 
 def _check_X(X, model, where: str) -> np.ndarray:

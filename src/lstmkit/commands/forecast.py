@@ -80,16 +80,14 @@ def load_series(data: str, column) -> np.ndarray:
 
 def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
     """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     from ..io import atomic_write_bytes
 
     y = np.asarray(y, dtype=np.float64)
     y1 = y if y.ndim == 1 else y[:, 0]
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4))
+    ax = fig.subplots()
     ax.plot(np.arange(len(y1)), y1, color="black", lw=1.2, label="series")
     if result is not None:
         styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
@@ -106,7 +104,6 @@ def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
-    plt.close(fig)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Pictures of a forward trace: gate heatmaps and per-unit traces (matplotlib, Agg, PNG bytes).
+"""Pictures of a forward trace: gate heatmaps and per-unit traces (matplotlib, PNG bytes).
 
 matplotlib is imported inside the functions; nothing here runs unless a picture is asked for.
 """
@@ -27,10 +27,7 @@ def _png(fig) -> bytes:
 
 def heatmaps_png(fw: ForwardTrace) -> bytes:
     """i, f, o, c̃ and c over time, one heatmap each (rows units, columns steps), as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     H, T = fw.example.hidden_size, fw.example.T
     fig = Figure(figsize=(2.2 * len(PANELS), 0.45 * H + 2.0), layout="constrained")
@@ -58,10 +55,7 @@ def heatmaps_png(fw: ForwardTrace) -> bytes:
 
 def traces_png(fw: ForwardTrace) -> bytes:
     """Per unit, c_t (long-term memory) and h_t (short-term memory) against t, as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     H, T = fw.example.hidden_size, fw.example.T
     show = min(H, 8)
