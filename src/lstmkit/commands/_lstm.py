@@ -84,4 +84,4 @@ def verbosity(args: argparse.Namespace) -> int:
     when it is a file or a pipe (a log stays the command's own lines)."""
     if args.verbose is not None:
         return args.verbose
-    return 1 if sys.stdout.isatty() else 0
+    return 1 if getattr(sys.stdout, "isatty", lambda: False)() else 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 
 import numpy as np
 
@@ -51,10 +53,6 @@ def prediction_table(est, pred, proba, names, lengths, per_step: bool) -> tuple[
     return header, rows
 
 
-def _csv_cell(v: str) -> str:
-    return '"' + v.replace('"', '""') + '"' if any(ch in v for ch in ',"\n\r') else v
-
-
 def run(args: argparse.Namespace) -> int:
     from ..saving import load
 
@@ -77,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from ..io import atomic_write_bytes
 
-        text = "".join(",".join(_csv_cell(v) for v in r) + "\n" for r in [header, *rows])
-        atomic_write_bytes(args.out, lambda f: f.write(text.encode("utf-8")))
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([header, *rows])  # quotes a name holding a comma
+        atomic_write_bytes(args.out, lambda f: f.write(buf.getvalue().encode("utf-8")))
         print(f"{what} written to {args.out}")
     else:
         print_table([tuple(r) for r in rows[:20]], tuple(header))
