@@ -106,6 +106,12 @@ def test_history_plot_draws_each_quantity_with_its_validation_twin(tmp_path, mon
     assert list(lr.get_lines()[0].get_ydata()) == [0.1, 0.1, 0.05, 0.05] and lr.get_yscale() == "log"
     h.plot(tmp_path / "loss.png", keys=["loss"])
     assert len(figures[1].axes) == 1
+    # validation from epoch 3 on (a run resumed with validation data): each curve at its own epochs
+    late = History([{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.8}, {"epoch": 3, "loss": 0.7, "val_loss": 0.9},
+                    {"epoch": 4, "loss": 0.6, "val_loss": 0.95}])  # fmt: skip
+    late.plot(tmp_path / "late.png")
+    train, val, best = figures[2].axes[0].get_lines()
+    assert list(val.get_xdata()) == [3, 4] and list(best.get_xdata()) == [3, 3]
 
 
 def test_history_plot_leaves_pyplot_alone(tmp_path):

@@ -133,17 +133,21 @@ class History:
 
         from .io import atomic_write_bytes
 
-        epoch = self["epoch"]
+        def series(key):  # (epochs, values) of the epochs that logged key (validation may start late)
+            pairs = [(e["epoch"], e[key]) for e in self.epochs if key in e]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+
         best = None
         if "val_loss" in self.keys():
-            val = self["val_loss"]
-            best = epoch[int(np.argmin(val))]
+            at, val = series("val_loss")
+            best = at[int(np.argmin(val))]
+        marker = "." if len(self.epochs) < 50 else None
         fig = Figure(figsize=(4.5 * len(panels), 3.6))
         axes = fig.subplots(1, len(panels), squeeze=False)
         for ax, k in zip(axes[0], panels):
-            ax.plot(epoch, self[k], "-", marker="." if len(epoch) < 50 else None, label="training" if k != "lr" else k)
+            ax.plot(*series(k), "-", marker=marker, label="training" if k != "lr" else k)
             if f"val_{k}" in self.keys():
-                ax.plot(epoch, self[f"val_{k}"], "-", marker="." if len(epoch) < 50 else None, label="validation")
+                ax.plot(*series(f"val_{k}"), "-", marker=marker, label="validation")
             if best is not None:
                 ax.axvline(best, color="grey", ls=":", lw=1, label=f"lowest val_loss (epoch {best})")
             ax.set(xlabel="epoch", ylabel=k)
