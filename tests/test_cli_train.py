@@ -150,6 +150,27 @@ def test_progress_by_default_on_a_terminal_only(monkeypatch):
     assert verbosity(argparse.Namespace(verbose=2)) == 2
 
 
+def test_predict_reads_the_csv_columns_the_model_was_trained_on(tmp_path, capsys):
+    # train names two of four columns; predict, given none, reads those two (not t, not the label)
+    rng = np.random.default_rng(0)
+    lines = ["id,t,a,b,label"] + [f"s{i},{t},{rng.random():.3f},{(i % 2) + 0.1 * t},{'odd' if i % 2 else 'even'}"
+                                  for i in range(20) for t in range(4)]  # fmt: skip
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    assert main(["train", str(tmp_path / "d.csv"), "--group", "id", "--target", "label", "--features", "a,b",
+                 "--hidden-size", "4", "--epochs", "2", "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    import lstmkit
+
+    assert lstmkit.load(tmp_path / "m.npz").feature_names_in_.tolist() == ["a", "b"]
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "d.csv"), "--group", "id", "--out", str(tmp_path / "1.csv")]) == 0
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "d.csv"), "--group", "id", "--features", "a,b",
+                 "--out", str(tmp_path / "2.csv")]) == 0  # fmt: skip
+    assert (tmp_path / "1.csv").read_text() == (tmp_path / "2.csv").read_text()
+    (tmp_path / "renamed.csv").write_text("\n".join([lines[0].replace(",b,", ",c,")] + lines[1:]) + "\n")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "renamed.csv"), "--group", "id"]) == 1
+    assert "got 'b'" in error_line(capsys)
+
+
 def test_missing_file(trained, capsys):
     assert main(["predict", str(trained / "nope.npz"), str(trained / "count.npz")]) == 1
     assert "nope.npz" in error_line(capsys)

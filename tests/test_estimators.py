@@ -166,6 +166,24 @@ def test_load_refuses_a_config_that_disagrees_with_the_weights(tmp_path):
         lstmkit.load(tmp_path / "evil.npz")
 
 
+def test_feature_names_are_saved_checked_and_dropped_by_a_refit(tmp_path):
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=10)
+    X = X[:, :, :2]
+    est = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y)
+    assert not hasattr(est, "feature_names_in_")  # arrays carry no names
+    est.feature_names_in_ = np.array(["price", "volume"], dtype=object)  # as 'lstmkit train' sets them from a CSV
+    est.save(tmp_path / "m.npz")
+    assert lstmkit.load(tmp_path / "m.npz").feature_names_in_.tolist() == ["price", "volume"]
+    est.fit(X, y)
+    assert not hasattr(est, "feature_names_in_")  # a refit on arrays: the old names no longer describe X
+    mf = read_model(tmp_path / "m.npz")
+    save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, feature_names_in=["price"]))
+    with pytest.raises(FileFormatError, match="feature_names_in: 2 column names"):
+        lstmkit.load(tmp_path / "bad.npz")
+
+
 @pytest.mark.parametrize(
     "opts",
     [

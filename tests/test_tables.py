@@ -36,8 +36,10 @@ def test_long_csv_sequences_are_grouped_and_padded(tmp_path):
     assert y_steps.tolist() == [["x", "y"], ["z", "z"]]  # padding repeats the last label (ignored)
     X_wide, _, none = read_csv_sequences(p, features="a,b")
     assert X_wide.shape == (3, 2, 1) and none is None
-    assert read_csv_sequences(p, target="label", group="id", ids=True)[3] == ["u", "v"]  # the group values, in file order
-    assert read_csv_sequences(p, features="a,b", ids=True)[3] is None  # wide: a sequence is its row
+    info = read_csv_sequences(p, target="label", group="id", info=True)[3]
+    assert info == {"ids": ["u", "v"], "features": ["a", "b"]}  # the group values in file order; the columns read
+    assert read_csv_sequences(p, features=["b"], group="id", info=True)[3]["features"] == ["b"]  # a list of names
+    assert read_csv_sequences(p, features="a,b", info=True)[3] == {"ids": None, "features": None}  # wide
 
 
 def test_arrays_text_and_missing_files(tmp_path):

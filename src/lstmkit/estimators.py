@@ -17,7 +17,8 @@ targets past a sequence's length are ignored (use any value there) and per-step 
 are meaningless.
 
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
-attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_features_in_``, ...);
+attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_features_in_``, ...;
+``feature_names_in_``, the CSV columns, where ``lstmkit train`` read a CSV: saved with the model);
 ``get_params``/``set_params`` are implemented here (sklearn is not needed), and ``__sklearn_tags__``
 imports sklearn only when sklearn itself asks, so ``sklearn.base.clone``, ``GridSearchCV`` and
 ``cross_val_score`` work on 3-D inputs.
@@ -250,6 +251,7 @@ class _SequenceEstimator:
         self.model_ = model
         self.history_ = history
         self.n_features_in_ = X.shape[2]
+        self.__dict__.pop("feature_names_in_", None)  # names of an earlier fit's columns; arrays carry none
         self.n_epochs_ = trainer.epoch
         self.best_epoch_ = trainer.best_epoch
         return self
@@ -301,6 +303,7 @@ class _SequenceEstimator:
         extra = {
             "model_config": self.model_.config(),
             "n_features_in": self.n_features_in_,
+            **({"feature_names_in": [str(v) for v in self.feature_names_in_]} if hasattr(self, "feature_names_in_") else {}),
             "history": self.history_.epochs,
             **self._extra(),
         }
@@ -326,6 +329,11 @@ class _SequenceEstimator:
             model.load_state_dict({k: v for k, v in mf.arrays.items()})
             est._restore_extra(mf.extra)
             est.n_features_in_ = int(mf.extra["n_features_in"])
+            if "feature_names_in" in mf.extra:
+                names = mf.extra["feature_names_in"]
+                if not isinstance(names, list) or len(names) != est.n_features_in_ or not all(isinstance(v, str) for v in names):
+                    raise ValueError(f"feature_names_in: {est.n_features_in_} column names, got {names!r:.80}")
+                est.feature_names_in_ = np.array(names, dtype=object)
             est.history_ = History(mf.extra.get("history", []))
         except (KeyError, TypeError, ValueError) as exc:
             raise FileFormatError(f"{path}: expected a valid {cls.__name__} model file, got one that fails to load ({exc}).") from None

@@ -125,7 +125,7 @@ def _number(cell: str, path, column: str, line: int) -> float:
 
 
 def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False,
-                       ids: bool = False):
+                       info: bool = False):
     """Sequences from a CSV, in one of two layouts:
 
     long (``group`` given): one row per time step; rows with the same value in the ``group``
@@ -134,10 +134,11 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     wide (no ``group``): one row per sequence; the ``features`` columns are its time steps,
         one feature each: X (n, T, 1), lengths None, y (n,).
 
-    ``features``: comma-separated names/indices (None: every column but group and target).
-    Returns ``X, y, lengths`` with y None when ``target`` is None; labels stay strings unless
-    ``numeric_target``. ``ids=True`` adds a fourth value, each sequence's name (n,): its ``group``
-    value (long), or None (wide: a sequence is its row).
+    ``features``: comma-separated names/indices, or a list of them (None: every column but group
+    and target). Returns ``X, y, lengths`` with y None when ``target`` is None; labels stay strings
+    unless ``numeric_target``. ``info=True`` adds a fourth value, a dict: ``"ids"``, each
+    sequence's name (its ``group`` value), and ``"features"``, the names of the columns read as
+    features, in order; both None in the wide layout (a sequence is its row, its columns steps).
     """
     header, rows = read_csv(path)
     where = str(path)
@@ -153,7 +154,7 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     if g is None:
         X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
         y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
-        return (X, y, None, None) if ids else (X, y, None)
+        return (X, y, None, {"ids": None, "features": None}) if info else (X, y, None)
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         groups.setdefault(r[g].strip(), []).append(i)
@@ -170,4 +171,4 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
             ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
     y = None if t is None else np.array(ys)
     lengths = None if (lengths == T).all() else lengths
-    return (X, y, lengths, list(groups)) if ids else (X, y, lengths)
+    return (X, y, lengths, {"ids": list(groups), "features": [header[j] for j in f_idx]}) if info else (X, y, lengths)

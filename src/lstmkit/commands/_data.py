@@ -14,7 +14,8 @@ def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True) -> 
     g = p.add_argument_group("data (.npz arrays, .npy X, or .csv)")
     g.add_argument("--x-key", default="X", help=".npz: name of the (n, T, F) input array (default: X)")
     g.add_argument("--lengths-key", default="lengths", help=".npz: name of the optional (n,) lengths array (default: lengths)")
-    g.add_argument("--features", help=".csv: comma-separated feature columns (default: all but --group/--target)")
+    g.add_argument("--features", help=".csv: comma-separated feature columns (default: those the model was trained on, "
+                                      "for predict; else all but --group/--target)")  # fmt: skip
     g.add_argument("--group", help=".csv long layout: column whose value names the sequence of each row (one row per step); "
                    "without it each row is one sequence whose feature columns are its steps")  # fmt: skip
     if with_target:
@@ -22,19 +23,25 @@ def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True) -> 
         g.add_argument("--target", help=".csv: the target column")
 
 
-def load_sequences(path: str, args, need_target: bool, numeric_target: bool = False, per_step: bool = False, ids: bool = False):
+def load_sequences(path: str, args, need_target: bool, numeric_target: bool = False, per_step: bool = False,
+                   info: bool = False, features=None):
     """X (n, T, F) float, y or None, lengths or None from ``path``; errors name the file and the key.
-    ``ids=True`` adds each sequence's name: a long CSV's ``--group`` values, else None (its index)."""
+    ``info=True`` adds a dict: ``"ids"``, each sequence's name (a long CSV's ``--group`` values, else
+    None: its index), and ``"features"``, a CSV's feature column names (else None). ``features``: a
+    CSV's feature columns when ``--features`` is not given (a list of names; None: all but
+    ``--group``/``--target``)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
     suffix = p.suffix.lower()
-    y = lengths = seq_ids = None
+    y = lengths = None
+    about = {"ids": None, "features": None}
     if suffix == ".csv":
         target = getattr(args, "target", None)
         if need_target and target is None:
             raise CommandError(f"{p}: expected --target naming the label column of the CSV, got none.")
-        X, y, lengths, seq_ids = read_csv_sequences(p, args.features, target, args.group, per_step, numeric_target, ids=True)
+        columns = args.features if args.features is not None else features
+        X, y, lengths, about = read_csv_sequences(p, columns, target, args.group, per_step, numeric_target, info=True)
     elif suffix in (".npz", ".npy"):
         from ..tables import read_array
 
@@ -67,7 +74,7 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
             raise CommandError(f"{p}: expected finite targets in {args.y_key!r}, got NaN/inf (NaN in data).")
     else:
         raise CommandError(f"{p}: expected a .csv, .npz or .npy file, got {suffix or 'no extension'!r}.")
-    return (X, y, lengths, seq_ids) if ids else (X, y, lengths)
+    return (X, y, lengths, about) if info else (X, y, lengths)
 
 
 def read_csv_sequences(*a, **k):

@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     est = load(args.model, kind=("LSTMClassifier", "LSTMRegressor"))
     regress = type(est).__name__ == "LSTMRegressor"
     per_step = bool(getattr(est, "per_step_", False)) or getattr(est.model_, "head_mode", "last") == "all"
-    X, y, lengths, names = load_sequences(args.data, args, need_target=False, numeric_target=regress, per_step=per_step, ids=True)
+    trained_on = getattr(est, "feature_names_in_", None)  # a CSV's feature columns at fit ('lstmkit train')
+    X, y, lengths, about = load_sequences(args.data, args, need_target=False, numeric_target=regress, per_step=per_step,
+                                          info=True, features=None if trained_on is None else list(trained_on))  # fmt: skip
     if X.shape[2] != est.n_features_in_:
         raise CommandError(f"{args.data}: expected {est.n_features_in_} features per step (as at fit), got {X.shape[2]}.")
     pred = est.predict(X, lengths)
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if unseen:
             raise CommandError(f"{args.data}: expected labels seen at fit {sorted(seen)}, got unseen labels {unseen[:5]}.")
         y = np.asarray(y).astype(est.classes_.dtype) if est.classes_.dtype.kind in "iuf" else np.asarray(y)
-    header, rows = prediction_table(est, pred, proba, names, lengths, per_step)
+    header, rows = prediction_table(est, pred, proba, about["ids"], lengths, per_step)
     what = f"{len(rows)} predictions" + (f" for {len(pred)} sequences" if len(rows) != len(pred) else "")
     if args.out:
         from ..io import atomic_write_bytes

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+import numpy as np
+
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from ..estimators import LSTMClassifier, LSTMRegressor
 
     regress = args.task == "regress"
-    X, y, lengths = load_sequences(args.data, args, need_target=True, numeric_target=regress, per_step=args.per_step)
+    X, y, lengths, about = load_sequences(args.data, args, need_target=True, numeric_target=regress, per_step=args.per_step, info=True)
     cls = LSTMRegressor if regress else LSTMClassifier
     est = cls(
         hidden_size=args.hidden_size, num_layers=args.num_layers, cell=args.cell, bidirectional=args.bidirectional,
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint and os.path.exists(args.checkpoint):
         print(f"resuming from the checkpoint {args.checkpoint}")
     est.fit(X, y, lengths, checkpoint=args.checkpoint, resume=bool(args.checkpoint))
+    if about["features"] is not None:  # a CSV's columns: 'lstmkit predict' reads the same ones by default
+        est.feature_names_in_ = np.array(about["features"], dtype=object)
     est.save(args.model_out)
     score = est.score(X, y, lengths)
     name = "R²" if regress else "accuracy"
