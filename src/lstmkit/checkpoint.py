@@ -55,7 +55,5 @@ def load_checkpoint(path: str | os.PathLike, trainer) -> None:
     ckpt = read_checkpoint(path)
     try:
         trainer.load_state_dict(ckpt)
-    except FileFormatError:
-        raise
     except ValueError as e:
         raise ValueError(f"load_checkpoint: {path} was written for another model or trainer: {e}") from e

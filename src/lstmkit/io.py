@@ -101,6 +101,11 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
         raise
 
 
+def save_png(fig, path: str | os.PathLike, dpi: int = 110) -> None:
+    """Write a matplotlib figure to ``path`` as a PNG, atomically (:func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
+
+
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
     """Write ``arrays`` and JSON-serialisable ``meta`` to ``path`` atomically (see module doc).
 

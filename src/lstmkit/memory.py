@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .datasets import recall_task
+from .io import save_png
 
 CELLS = ("rnn", "lstm")
 
@@ -76,14 +77,7 @@ class MemoryResult:
         a.legend()
         b.legend(fontsize=8)
         fig.tight_layout()
-        _save_fig(fig, path)
-
-
-def _save_fig(fig, path) -> None:
-    """Save a matplotlib figure atomically (PNG)."""
-    from .io import atomic_write_bytes
-
-    atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
+        save_png(fig, path)
 
 
 def make_model(cell: str, n_symbols: int, hidden_size: int, seed, forget_bias: float | None = None):

@@ -131,7 +131,7 @@ class History:
         panels = self.curves(keys)
         from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
-        from .io import atomic_write_bytes
+        from .io import save_png
 
         def series(key):  # (epochs, values) of the epochs that logged key (validation may start late)
             pairs = [(e["epoch"], e[key]) for e in self.epochs if key in e]
@@ -157,7 +157,7 @@ class History:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
+        save_png(fig, path)
 
 
 def _check_X(X, model, where: str) -> np.ndarray:

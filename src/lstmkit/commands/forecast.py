@@ -82,7 +82,7 @@ def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
     """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one PNG."""
     from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
-    from ..io import atomic_write_bytes
+    from ..io import save_png
 
     y = np.asarray(y, dtype=np.float64)
     y1 = y if y.ndim == 1 else y[:, 0]
@@ -103,7 +103,7 @@ def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
     ax.set(xlabel="time index", ylabel="value", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    save_png(fig, path)
 
 
 def run(args: argparse.Namespace) -> int:
