@@ -67,3 +67,56 @@ def test_experiment_table_and_plot(tmp_path):
     assert "lstm acc" in table and "rnn init" in table
     r.plot(tmp_path / "m.png")
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_to_dict_is_the_result_as_json(tmp_path):
+    import json
+
+    r = run_memory_experiment(lags=(3, 1, 3), steps=2, n_test=10, hidden_size=3, seed=0)
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert d["lags"] == [1, 3] and d["chance"] == 0.25  # sorted, each lag once
+    for c in ("rnn", "lstm"):
+        assert d["cells"][c]["accuracy"] == r.accuracy[c].tolist()
+        assert len(d["cells"][c]["grad_trained"]) == 5  # k = 0 .. lag + 1 at the longest lag
+    assert d["settings"]["steps"] == 2 and d["settings"]["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lags": ()}, "expected lags a non-empty sequence of ints >= 0, got ()"),
+        ({"lags": 5}, "expected lags a non-empty sequence"),
+        ({"lags": (2, -1)}, "expected each lag >= 0, got -1"),
+        ({"lags": (2.5,)}, "expected each lag an integer, got float 2.5"),
+        ({"n_symbols": 1}, "expected n_symbols >= 2, got 1"),
+        ({"steps": 0}, "expected steps >= 1, got 0"),
+        ({"lr": 0.0}, "expected lr a finite number > 0, got 0.0"),
+        ({"clip": float("nan")}, "expected clip a finite number > 0, got nan"),
+    ],
+)
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match="run_memory_experiment: " + message.replace("(", r"\(").replace(")", r"\)")):
+        run_memory_experiment(**{"lags": (1,), **kwargs})
+
+
+def test_cli_memory_prints_the_table_and_writes_plot_and_json(tmp_path, capsys):
+    import json
+
+    from lstmkit.cli import main
+
+    rc = main(["memory", "--lags", "1,2", "--steps", "2", "--n-test", "10", "--hidden-size", "3",
+               "--plot", str(tmp_path / "m.png"), "--json", str(tmp_path / "m.json")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0 and "lstm acc" in out and "rnn trained" in out
+    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "m.json").read_text())["lags"] == [1, 2]
+
+
+def test_cli_memory_names_the_option_in_errors(capsys):
+    from lstmkit.cli import main
+
+    assert main(["memory", "--symbols", "1"]) == 1
+    assert "memory: expected --symbols >= 2, got 1." in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["memory", "--lags", "3,x"])
+    assert exc.value.code == 2 and "expected comma-separated integers >= 0, got '3,x'" in capsys.readouterr().err

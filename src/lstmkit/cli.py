@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "predict": "lstmkit.commands.predict",
     "forecast": "lstmkit.commands.forecast",
     "generate": "lstmkit.commands.generate",
+    "memory": "lstmkit.commands.memory",
     "convert": "lstmkit.commands.convert",
 }
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_int, fail
 from .datasets import recall_task
 from .io import save_png
 
@@ -78,6 +79,20 @@ class MemoryResult:
         b.legend(fontsize=8)
         fig.tight_layout()
         save_png(fig, path)
+
+    def to_dict(self) -> dict:
+        """The result as plain lists and numbers (JSON-ready): lags, chance, settings, and per cell
+        accuracy, seconds, grad_init and grad_trained (indexed by k = 0 .. t)."""
+        cells = {
+            c: {
+                "accuracy": self.accuracy[c].tolist(),
+                "seconds": self.seconds[c].tolist(),
+                "grad_init": self.grad_init[c].tolist(),
+                "grad_trained": self.grad_trained[c].tolist(),
+            }
+            for c in CELLS
+        }
+        return {"lags": self.lags.tolist(), "chance": self.chance, "settings": dict(self.settings), "cells": cells}
 
 
 def make_model(cell: str, n_symbols: int, hidden_size: int, seed, forget_bias: float | None = None):
@@ -152,7 +167,18 @@ def run_memory_experiment(
     Jozefowicz et al. 2015); the RNN has no such gate. With PyTorch's default (0, σ = 0.5) the LSTM
     needs many more updates than this budget before it finds the long-lag signal.
     """
-    lags = np.asarray(sorted(int(k) for k in lags))
+    where = "run_memory_experiment"
+    if isinstance(lags, (int, np.integer)) or not len(lags):
+        fail(where, "lags", "a non-empty sequence of ints >= 0", repr(lags))
+    lags = np.asarray(sorted({check_int(k, where, "each lag", minimum=0) for k in lags}))
+    n_symbols = check_int(n_symbols, where, "n_symbols", minimum=2)
+    hidden_size = check_int(hidden_size, where, "hidden_size", minimum=1)
+    steps = check_int(steps, where, "steps", minimum=1)
+    batch_size = check_int(batch_size, where, "batch_size", minimum=1)
+    n_test = check_int(n_test, where, "n_test", minimum=1)
+    for name, v in (("lr", lr), ("clip", clip)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0 or not np.isfinite(v):
+            fail(where, name, "a finite number > 0", repr(v))
     acc = {c: np.zeros(len(lags)) for c in CELLS}
     secs = {c: np.zeros(len(lags)) for c in CELLS}
     models = {}
