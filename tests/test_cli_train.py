@@ -168,7 +168,13 @@ def test_predict_reads_the_csv_columns_the_model_was_trained_on(tmp_path, capsys
     (tmp_path / "renamed.csv").write_text("\n".join([lines[0].replace(",b,", ",c,")] + lines[1:]) + "\n")
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "renamed.csv"), "--group", "id"]) == 1
-    assert "got 'b'" in error_line(capsys)
+    err = error_line(capsys)
+    assert "got 'b'" in err and "The model was trained on columns ['a', 'b']; name this file's with --features." in err
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "renamed.csv"), "--group", "id", "--features", "a,c",
+                 "--out", str(tmp_path / "3.csv")]) == 0  # fmt: skip
+    assert (tmp_path / "3.csv").read_text() == (tmp_path / "1.csv").read_text()  # the same numbers under the new name
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "renamed.csv"), "--group", "key"]) == 1
+    assert "got 'key'." in (err := error_line(capsys)) and "trained on" not in err  # not a feature: no hint
 
 
 def test_missing_file(trained, capsys):

@@ -41,7 +41,12 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
         if need_target and target is None:
             raise CommandError(f"{p}: expected --target naming the label column of the CSV, got none.")
         columns = args.features if args.features is not None else features
-        X, y, lengths, about = read_csv_sequences(p, columns, target, args.group, per_step, numeric_target, info=True)
+        try:
+            X, y, lengths, about = read_csv_sequences(p, columns, target, args.group, per_step, numeric_target, info=True)
+        except KeyError as exc:  # a missing column: when the model chose them, say so and how to choose others
+            if args.features is not None or features is None or not any(f"got {f!r}." in str(exc) for f in features):
+                raise
+            raise CommandError(f"{exc.args[0]} The model was trained on columns {list(features)}; name this file's with --features.") from None
     elif suffix in (".npz", ".npy"):
         from ..tables import read_array
 
