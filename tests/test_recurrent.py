@@ -323,3 +323,26 @@ def test_float32_stays_float32():
     dx, (dh, dc) = m.backward(np.ones_like(y))
     for a in (y, h, c, dx, dh, dc, *m.grads.values()):
         assert a.dtype == np.float32
+
+
+def test_assigning_a_parameter_attribute_writes_the_parameter():
+    # m.weight_ih_l0 = W must change what the model computes (as load_state_dict does), not
+    # create a plain attribute that shadows the parameter while forward keeps the old weights
+    m = lstmkit.LSTM(3, 4, num_layers=2, seed=0)
+    ref = lstmkit.LSTM(3, 4, num_layers=2, seed=0)
+    W = np.random.default_rng(1).normal(size=(16, 4))  # float64: cast to the module's float32
+    m.weight_ih_l1 = W
+    ref.load_state_dict({**ref.state_dict(), "weight_ih_l1": W})
+    x = np.random.default_rng(2).normal(size=(5, 2, 3))
+    np.testing.assert_array_equal(m(x)[0], ref(x)[0])
+    np.testing.assert_array_equal(m.state_dict()["weight_ih_l1"], W.astype(np.float32))
+    assert m.weight_ih_l1 is m.parameters()["weight_ih_l1"] and "weight_ih_l1" not in vars(m)
+    before = m.state_dict()
+    for value, message in ((np.zeros((4, 16)), r"LSTM: expected weight_hh_l0 shape \(16, 4\), got shape \(4, 16\)"),
+                           (np.full((16, 4), np.nan), "LSTM: expected weight_hh_l0 finite values, got NaN or inf")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            m.weight_hh_l0 = value
+    for k, v in before.items():  # a refused value changes nothing
+        np.testing.assert_array_equal(m.state_dict()[k], v)
+    m.note = "any other attribute is a plain attribute"
+    assert m.note.startswith("any")

@@ -38,8 +38,23 @@ class Module:
             return params[name]
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
+    def __setattr__(self, name: str, value) -> None:
+        # ``m.weight_ih_l0 = W`` writes W into the parameter (checked as load_state_dict checks it:
+        # shape, numbers, finite; cast to the dtype), so the model uses it. A plain attribute of
+        # that name would shadow the parameter while forward and state_dict kept the old weights.
+        params = self.__dict__.get("_params")
+        if params is not None and name in params:
+            staged = self._staged({name: value}, type(self).__name__)
+            params[name][...] = staged[name]
+            return
+        object.__setattr__(self, name, value)
+
     def parameters(self) -> dict[str, np.ndarray]:
-        """The live parameter arrays (mutating them changes the model)."""
+        """The live parameter arrays, name -> array (mutating them changes the model).
+
+        Unlike ``torch.nn.Module.parameters()`` (an iterator of tensors) this is a dict keyed by
+        PyTorch's names: iterate ``.values()`` for the arrays, ``.items()`` for the pairs.
+        """
         return self._params
 
     def named_parameters(self) -> Iterator[tuple[str, np.ndarray]]:
@@ -70,6 +85,12 @@ class Module:
                 "Check num_layers, bias, bidirectional and proj_size match the saved model.",
                 exc=KeyError if not unexpected and missing else ValueError,
             )
+        for k, arr in self._staged(state, where).items():
+            self._params[k][...] = arr
+
+    def _staged(self, state: Mapping, where: str) -> dict[str, np.ndarray]:
+        """The values of ``state`` for known parameters, checked (numeric, the parameter's shape,
+        finite) and cast to its dtype; nothing is written. Unknown keys are skipped."""
         staged: dict[str, np.ndarray] = {}
         for k, v in state.items():
             if k not in self._params:
@@ -84,8 +105,7 @@ class Module:
             if not np.isfinite(arr).all():
                 fail(where, k, "finite values", "NaN or inf")
             staged[k] = arr
-        for k, arr in staged.items():
-            self._params[k][...] = arr
+        return staged
 
     def zero_grad(self) -> None:
         """Set every gradient to zero (the one place gradients are cleared)."""
