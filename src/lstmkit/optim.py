@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import fail
+from ._checks import check_int, fail
 from .module import Module
 
 
@@ -263,15 +263,19 @@ class StepLR(_Schedule):
 
 
 class CosineAnnealingLR(_Schedule):
-    """η_e = η_min + (η₀ - η_min)(1 + cos(π e / T_max)) / 2 after e epochs (e ≤ T_max)."""
+    """η_e = η_min + (η₀ - η_min)(1 + cos(π e / T_max)) / 2 after e epochs.
+
+    As PyTorch's: past T_max the cosine goes on, back up to η₀ at e = 2 T_max (period 2 T_max);
+    stop training at T_max epochs for one decay to η_min.
+    """
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):
         super().__init__(optimizer)
-        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        self.T_max, self.eta_min = check_int(T_max, "CosineAnnealingLR", "T_max", minimum=1), float(eta_min)
 
     def step(self, metric=None) -> None:
         self.epoch += 1
-        e = min(self.epoch, self.T_max)
+        e = self.epoch
         self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
 
 
