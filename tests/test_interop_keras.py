@@ -162,6 +162,10 @@ def test_refusals_name_the_option():
     for m, what in ((lstmkit.LSTM(3, 4, proj_size=2), "proj_size"), (lstmkit.LSTM(3, 4, peephole=True), "peephole")):
         with pytest.raises(ValueError, match=what):
             to_keras(m)
+    # lstmkit's hard_sigmoid is ONNX's (α = 0.2), Keras' has α = 1/6: refused, with the spec that is Keras' one
+    with pytest.raises(ValueError, match=r"got 'hard_sigmoid'\. Keras' hard_sigmoid is .* give \('hard_sigmoid', 1/6, 0\.5\)"):
+        to_keras(lstmkit.LSTM(3, 4, activations=("hard_sigmoid", "tanh", "tanh")))
+    to_keras(lstmkit.LSTM(3, 4, activations=(("hard_sigmoid", 1 / 6, 0.5), "tanh", "tanh")))  # and that one is taken
 
 
 def test_broken_files_are_refused_by_name(tmp_path):

@@ -79,7 +79,12 @@ def _keras_name(spec, where: str) -> str:
     for k, v in KERAS_TO_LSTMKIT.items():
         if get_activation(v) == a:
             return k
-    fail(where, "activations", f"activations Keras has ({sorted(KERAS_TO_LSTMKIT)})", repr(spec))
+    fix = ""
+    if a.name == "hard_sigmoid":  # the same name, other constants: say which Keras uses
+        fix = (f"Keras' hard_sigmoid is min(max(z/6 + 1/2, 0), 1); lstmkit's default (ONNX's) has α = 0.2: "
+               f"give ('hard_sigmoid', 1/6, 0.5) to have Keras' one.")  # fmt: skip
+    fail(where, "each activation", "one Keras has (sigmoid, tanh, relu, softsign, softplus, elu, affine, "
+         "('hard_sigmoid', 1/6, 0.5))", repr(spec), fix)  # fmt: skip
 
 
 # -- the neutral description both directions go through -------------------------------------------
