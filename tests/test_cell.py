@@ -87,3 +87,11 @@ def test_step_exposes_every_intermediate():
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match="LSTMCell.backward: expected a forward pass before backward"):
         lstmkit.LSTMCell(2, 3).backward(np.ones(3))
+
+
+def test_repr_shows_what_differs_from_the_defaults():
+    assert repr(lstmkit.LSTMCell(3, 4)) == "LSTMCell(3, 4, dtype=float32)"
+    assert repr(lstmkit.LSTMCell(3, 4, bias=False, peephole=True)) == "LSTMCell(3, 4, bias=False, dtype=float32, peephole=True)"
+    assert repr(lstmkit.RNNCell(3, 4, nonlinearity="relu", dtype=np.float64)) == "RNNCell(3, 4, nonlinearity='relu', dtype=float64)"
+    assert repr(lstmkit.RNN(3, 4, nonlinearity="relu")) == "RNN(3, 4, dtype=float32, nonlinearity='relu')"
+    assert repr(lstmkit.RNN(3, 4)) == "RNN(3, 4, dtype=float32)"

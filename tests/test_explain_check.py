@@ -142,3 +142,14 @@ def test_exercise_is_deterministic_and_sized():
     assert np.all(np.abs(w) <= 2.0) and np.allclose(w, np.round(w, 1))
     with pytest.raises(ValueError, match="expected ask a non-empty subset"):
         make(1, ask=("everything",))
+
+
+def test_a_list_of_examples_is_refused_with_the_way_to_pick_one():
+    from lstmkit.explain import explain, load
+
+    examples = load(f"{EXAMPLES}/seed000.toml")  # a list: a file may hold several examples
+    for fn in (explain, check):
+        with pytest.raises(TypeError, match=r"expected ex one WorkedExample, got a list of 1\. .* load\(path\)\[0\]"):
+            fn(examples)
+        with pytest.raises(TypeError, match="expected ex a WorkedExample .*, got dict"):
+            fn({"weights": {}})

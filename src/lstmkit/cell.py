@@ -88,6 +88,19 @@ class _CellBase(Module):
         self._add_variant_params(rng)
         self._cache = None
 
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity!r}"
+        s += f", dtype={self.dtype.name}"
+        variant = getattr(self, "variant", None)
+        for k, v in (variant.changed().items() if variant is not None else ()):
+            s += f", {k}={v!r}"
+        return s
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
     def _add_variant_params(self, rng: np.random.Generator) -> None:
         """Parameters of the options, created after the plain ones (none for the base)."""
 

@@ -661,6 +661,10 @@ class RNN(_Recurrent):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, dtype, seed)
 
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
+
     def _dir_forward(self, layer, d, x, states, mask, keep):
         W_ih, W_hh, b, _, _ = self._weights(layer, d)
         y, h_T, cache = kernels.rnn_forward(x, W_ih, W_hh, b, states[0], mask, keep, self.nonlinearity)

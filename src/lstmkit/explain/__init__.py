@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .check import CheckReport, Finding, check
 from .trace import backward, forward, hand_round
-from .worked import Claim, WorkedExample, from_dict, load
+from .worked import Claim, WorkedExample, from_dict, load, require_example
 
 FORMATS = ("text", "md", "latex", "html")
 
@@ -41,6 +41,7 @@ def explain(
     from .._checks import fail
     from . import build
 
+    require_example(ex, "explain")
     if fmt not in FORMATS:
         fail("explain", "fmt", f"one of {list(FORMATS)}", repr(fmt))
     if form not in build.FORMS:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .trace import ForwardTrace, forward, hand_round
-from .worked import GATES, Claim, WorkedExample, expected_weight_shape
+from .worked import GATES, Claim, WorkedExample, expected_weight_shape, require_example
 
 #: quantity -> the quantities of the same step (or "prev:" of step t-1) it is computed from
 DEPS: dict[str, tuple[str, ...]] = {
@@ -146,6 +146,7 @@ def _substitution(ex: WorkedExample, first_place: str) -> dict:
 
 def check(ex: WorkedExample) -> CheckReport:
     """Check every claim of ``ex`` (see the module docstring)."""
+    require_example(ex, "check")
     rep = CheckReport(ex)
     exact = forward(ex)
     hand_cache: dict[int, ForwardTrace] = {}

@@ -64,7 +64,7 @@ import numpy as np
 
 from ..functional import sigmoid, softmax, tanh
 from ..variants import LN_EPS
-from .worked import GATES, WorkedExample
+from .worked import GATES, WorkedExample, require_example
 
 ACT = {"i": "σ", "f": "σ", "g": "tanh", "o": "σ"}
 
@@ -114,6 +114,7 @@ def forward(
     ``decimals``: None for exact numbers, N for hand rounding to N decimals.
     ``substitute``: {(t, name): (n,) array with NaN where not substituted}.
     """
+    require_example(ex, "forward")
     rnd = lambda v: hand_round(v, decimals)  # noqa: E731
     sub = substitute or {}
     H = ex.hidden_size
@@ -309,6 +310,7 @@ def backward(ex: WorkedExample, loss: str | None = None) -> BackwardTrace:
     """
     from .._checks import fail
 
+    require_example(ex, "backward")
     loss = loss or default_loss(ex)
     if loss not in LOSSES:
         fail("explain --grad", "loss", f"one of {list(LOSSES)}", repr(loss))

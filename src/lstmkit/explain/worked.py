@@ -250,6 +250,16 @@ class WorkedExample:
 
 
 # -- reading ---------------------------------------------------------------------------------
+def require_example(ex, where: str) -> None:
+    """TypeError unless ``ex`` is one WorkedExample (``load`` returns a list of them)."""
+    if isinstance(ex, WorkedExample):
+        return
+    if isinstance(ex, (list, tuple)) and ex and all(isinstance(e, WorkedExample) for e in ex):
+        fail(where, "ex", "one WorkedExample", f"a {type(ex).__name__} of {len(ex)}",
+             "load() returns every example of the file: pass one, e.g. load(path)[0].", exc=TypeError)  # fmt: skip
+    fail(where, "ex", "a WorkedExample (from lstmkit.explain.load or from_dict)", type(ex).__name__, exc=TypeError)
+
+
 def load(path: str | Path) -> list[WorkedExample]:
     """Read a worked-example TOML file; returns its examples (one, or several ``[[examples]]``)."""
     path = Path(path)
