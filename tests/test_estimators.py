@@ -365,3 +365,31 @@ def test_unknown_or_bad_lstm_option_is_named_before_training(est):
         cls(lstm_options={"zoneout_cell": 1.5}).fit(*data)
     with pytest.raises(TypeError, match=f"{est}: expected lstm_options None or a dict"):
         cls(lstm_options=["peephole"]).fit(*data)
+
+
+def test_not_fitted_message_reads_as_one_sentence():
+    # the template "<where>: expected <arg> <what>, got <actual>. <fix>" with nothing left blank
+    X, _ = seq_data(n=2)
+    for est, method, call in [
+        (LSTMClassifier(), "predict", lambda e: e.predict(X)),
+        (LSTMClassifier(), "predict_proba", lambda e: e.predict_proba(X)),
+        (LSTMRegressor(), "score", lambda e: e.score(X, np.zeros(2))),
+    ]:
+        with pytest.raises(NotFittedError) as info:
+            call(est)
+        name = type(est).__name__
+        assert str(info.value) == (
+            f"{name}.{method}: expected a fitted estimator, got one that was never fitted. Call fit(X, y) before {method}()."
+        )
+
+
+def test_errors_name_the_method_the_user_called():
+    X, y = seq_data(n=10)
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    wrong = np.zeros((2, 3, 5))  # 5 features, the model was fitted on 2
+    for method, call in [("predict", lambda: clf.predict(wrong)), ("predict_proba", lambda: clf.predict_proba(wrong)),
+                         ("score", lambda: clf.score(wrong, ["up", "up"]))]:  # fmt: skip
+        with pytest.raises(ValueError, match=rf"^LSTMClassifier\.{method}: expected X 2 features \(as in fit\), got 5\."):
+            call()
+    with pytest.raises(ValueError, match=r"^LSTMClassifier\.predict: expected lengths"):
+        clf.predict(X, lengths=np.full(10, 99))

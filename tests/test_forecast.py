@@ -147,3 +147,20 @@ def test_mae_by_lead_by_hand():
     f = np.array([[[2.0], [2.0]], [[1.0], [9.0]]])
     r = BacktestResult(np.array([5, 6]), actual, {"lstm": f}, {"lstm": {"MAE": 1, "RMSE": 1, "MASE": 1}}, {}, 0.0)
     np.testing.assert_allclose(r.mae_by_lead()["lstm"], [(1 + 2) / 2, 0.0])  # lead 2: only |2 - 2|
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        (dict(hidden_size=0), "LSTMForecaster: expected hidden_size >= 1, got 0."),
+        (dict(num_layers=0), "LSTMForecaster: expected num_layers >= 1, got 0."),
+        (dict(learning_rate=-1), "LSTMForecaster: expected learning_rate a number > 0, got -1."),
+        (dict(optimizer="adagrad"), "LSTMForecaster: expected optimizer one of ['sgd', 'adam', 'adamw', 'rmsprop'], got 'adagrad'."),
+        (dict(clip=0), "LSTMForecaster: expected clip None or a number > 0, got 0."),
+        (dict(batch_size=0), "LSTMForecaster: expected batch_size >= 1, got 0."),
+    ],
+)
+def test_bad_hyper_parameters_name_the_forecaster_not_its_regressor(params, message):
+    with pytest.raises(ValueError) as info:
+        LSTMForecaster(window=3, epochs=1, **params).fit(np.arange(1.0, 30.0))
+    assert str(info.value) == message

@@ -98,3 +98,21 @@ def test_generation_steps_give_the_logits_of_one_pass_over_the_whole_text(gen, o
     got += [step(i) for i in ids[3:]]
     want, _ = g._step_logits(ids, None)
     np.testing.assert_allclose(np.array(got), want[2:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        (dict(hidden_size=0), "TextGenerator: expected hidden_size >= 1, got 0."),
+        (dict(num_layers=0), "TextGenerator: expected num_layers >= 1, got 0."),
+        (dict(learning_rate=-1), "TextGenerator: expected learning_rate a number > 0, got -1."),
+        (dict(optimizer="adagrad"), "TextGenerator: expected optimizer one of ['sgd', 'adam', 'adamw', 'rmsprop'], got 'adagrad'."),
+        (dict(dropout=1.5), "TextGenerator: expected dropout a number in [0, 1), got 1.5."),
+        (dict(clip=0), "TextGenerator: expected clip None or a number > 0, got 0."),
+    ],
+)
+def test_bad_hyper_parameters_name_the_generator(params, message):
+    # not the inner class that would have failed on it (LSTM, Adam, make_optimizer, Trainer)
+    with pytest.raises(ValueError) as info:
+        TextGenerator(seq_len=5, batch_size=2, **params).fit("abcabcabcabcabcabc")
+    assert str(info.value) == message

@@ -134,6 +134,41 @@ def _check_model_config(mc: dict, arrays: dict) -> None:
         raise ValueError(f"head.weight with {mc['output_size']} rows for the stored config, found {None if head is None else head.shape}")
 
 
+def check_hyper_parameters(est, name: str) -> None:
+    """The training hyper-parameters ``est`` has (``hidden_size``, ``epochs``, ``optimizer``,
+    ``learning_rate``, ``clip``, ``lstm_options``, ...: those of the estimators, the forecaster
+    and the text generator; an attribute it lacks is skipped), checked before anything is built so
+    that an error names ``name`` (the class the user made) and the parameter, not an inner class."""
+    has = lambda k: hasattr(est, k)  # noqa: E731
+    for k, lo in (("hidden_size", 1), ("num_layers", 1), ("epochs", 0), ("batch_size", 1)):
+        if has(k):
+            check_int(getattr(est, k), name, k, minimum=lo)
+    for k in ("patience", "bptt"):
+        if has(k) and getattr(est, k) is not None:
+            check_int(getattr(est, k), name, k, minimum=0 if k == "patience" else 1)
+    if has("optimizer") and str(est.optimizer).lower() not in OPTIMIZERS:
+        fail(name, "optimizer", f"one of {list(OPTIMIZERS)}", repr(est.optimizer))
+    cell = getattr(est, "cell", "lstm")
+    if cell not in CELLS:
+        fail(name, "cell", f"one of {list(CELLS)}", repr(cell))
+    number = lambda v: not isinstance(v, bool) and isinstance(v, (int, float, np.number))  # noqa: E731
+    for k, ok, what in (
+        ("learning_rate", lambda v: v > 0, "a number > 0"),
+        ("dropout", lambda v: 0 <= v < 1, "a number in [0, 1)"),
+        ("validation_split", lambda v: 0 <= v < 1, "a number in [0, 1)"),
+        ("weight_decay", lambda v: v >= 0, "a number >= 0"),
+    ):
+        if has(k) and not (number(v := getattr(est, k)) and ok(v)):
+            fail(name, k, what, repr(v))
+    if has("clip") and est.clip is not None and not (number(est.clip) and est.clip > 0):
+        fail(name, "clip", "None or a number > 0", repr(est.clip))
+    if has("forget_bias") and est.forget_bias is not None and not (number(est.forget_bias) and np.isfinite(est.forget_bias)):
+        fail(name, "forget_bias", "None or a finite number", repr(est.forget_bias))
+    check_lstm_options(getattr(est, "lstm_options", None), cell, name)
+    if has("dtype"):
+        check_dtype(est.dtype, name)
+
+
 class _SequenceEstimator:
     """Shared machinery: parameters, model building, training, saving. Subclasses define
     ``__init__`` (its signature is the list of hyper-parameters), ``fit`` (targets -> the loss's
@@ -183,9 +218,9 @@ class _SequenceEstimator:
 
     def _check_fitted(self, method: str) -> None:
         if not hasattr(self, "model_"):
-            fail(
-                f"{type(self).__name__}.{method}", "a fitted estimator", "", "one that was never fitted",
-                f"Call fit(X, y) before {method}().", exc=NotFittedError,
+            raise NotFittedError(
+                f"{type(self).__name__}.{method}: expected a fitted estimator, got one that was never fitted. "
+                f"Call fit(X, y) before {method}()."
             )
 
     # -- training ---------------------------------------------------------------------------
@@ -200,29 +235,7 @@ class _SequenceEstimator:
 
     def _check_params(self) -> None:
         """Hyper-parameters checked up front, errors naming this estimator and the parameter."""
-        name = type(self).__name__
-        for k, lo in (("hidden_size", 1), ("num_layers", 1), ("epochs", 0), ("batch_size", 1)):
-            check_int(getattr(self, k), name, k, minimum=lo)
-        for k in ("patience", "bptt"):
-            if getattr(self, k) is not None:
-                check_int(getattr(self, k), name, k, minimum=0 if k == "patience" else 1)
-        if str(self.optimizer).lower() not in OPTIMIZERS:
-            fail(name, "optimizer", f"one of {list(OPTIMIZERS)}", repr(self.optimizer))
-        if self.cell not in CELLS:
-            fail(name, "cell", f"one of {list(CELLS)}", repr(self.cell))
-        for k, ok, what in (
-            ("learning_rate", lambda v: v > 0, "a number > 0"),
-            ("dropout", lambda v: 0 <= v < 1, "a number in [0, 1)"),
-            ("validation_split", lambda v: 0 <= v < 1, "a number in [0, 1)"),
-            ("weight_decay", lambda v: v >= 0, "a number >= 0"),
-        ):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not ok(v):
-                fail(name, k, what, repr(v))
-        if self.clip is not None and (isinstance(self.clip, bool) or not isinstance(self.clip, (int, float, np.number)) or self.clip <= 0):
-            fail(name, "clip", "None or a number > 0", repr(self.clip))
-        check_lstm_options(self.lstm_options, self.cell, name)
-        check_dtype(self.dtype, name)
+        check_hyper_parameters(self, type(self).__name__)
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
@@ -406,17 +419,21 @@ class LSTMClassifier(_SequenceEstimator):
     def predict_proba(self, X, lengths=None) -> np.ndarray:
         """Class probabilities softmax(out): (n, C), or (n, T, C) for per-step labels."""
         X, lengths = self._check_X(X, lengths, "predict_proba")
+        return self._proba(X, lengths)
+
+    def _proba(self, X, lengths) -> np.ndarray:
+        """predict_proba on X and lengths already checked (by the method the user called)."""
         return softmax(self._raw_output(X, lengths).astype(np.float64), axis=-1)
 
     def predict(self, X, lengths=None) -> np.ndarray:
         """The most probable label: (n,), or (n, T) for per-step labels."""
-        self._check_fitted("predict")
-        return self.classes_[self.predict_proba(X, lengths).argmax(axis=-1)]
+        X, lengths = self._check_X(X, lengths, "predict")
+        return self.classes_[self._proba(X, lengths).argmax(axis=-1)]
 
     def score(self, X, y, lengths=None) -> float:
         """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as wrong)."""
         X, lengths = self._check_X(X, lengths, "score")
-        pred = self.predict(X, lengths)
+        pred = self.classes_[self._proba(X, lengths).argmax(axis=-1)]
         y = np.asarray(y)
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
@@ -512,6 +529,10 @@ class LSTMRegressor(_SequenceEstimator):
     def predict(self, X, lengths=None) -> np.ndarray:
         """Predictions in y's units and layout at fit: (n,), (n, k), (n, T) or (n, T, k)."""
         X, lengths = self._check_X(X, lengths, "predict")
+        return self._predict(X, lengths)
+
+    def _predict(self, X, lengths) -> np.ndarray:
+        """predict on X and lengths already checked (by the method the user called)."""
         out = self._raw_output(X, lengths).astype(np.float64) * self.y_scale_ + self.y_mean_
         if self.y_ndim_ == (2 if self.per_step_ else 1):
             out = out[..., 0]
@@ -521,7 +542,7 @@ class LSTMRegressor(_SequenceEstimator):
         """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)², per output over valid targets, averaged over outputs
         (scikit-learn's ``r2_score`` with multioutput="uniform_average")."""
         X, lengths = self._check_X(X, lengths, "score")
-        pred = self.predict(X, lengths)
+        pred = self._predict(X, lengths)
         y = np.asarray(y, dtype=np.float64)
         if y.shape != pred.shape:
             fail("LSTMRegressor.score", "y", f"shape {pred.shape}", f"shape {y.shape}")

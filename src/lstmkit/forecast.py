@@ -31,8 +31,7 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import check_int, fail
-from .estimators import NotFittedError
-from .models import check_lstm_options
+from .estimators import NotFittedError, check_hyper_parameters
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -201,7 +200,7 @@ class LSTMForecaster:
             check_int(self.seasonal_period, KIND, "seasonal_period", minimum=1)
         if self.difference not in (0, 1):
             fail(KIND, "difference", "0 or 1", repr(self.difference))
-        check_lstm_options(self.lstm_options, "lstm", KIND)
+        check_hyper_parameters(self, KIND)  # the regressor's, named as the forecaster's
 
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "regressor_"):

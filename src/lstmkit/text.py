@@ -28,7 +28,7 @@ import os
 import numpy as np
 
 from ._checks import check_int, check_rng, fail
-from .estimators import NotFittedError
+from .estimators import NotFittedError, check_hyper_parameters
 from .models import check_lstm_options
 from .saving import register
 
@@ -145,6 +145,7 @@ class TextGenerator:
         L = check_int(self.seq_len, KIND, "seq_len", minimum=1)
         B = check_int(self.batch_size, KIND, "batch_size", minimum=1)
         epochs = check_int(self.epochs, KIND, "epochs", minimum=1)
+        check_hyper_parameters(self, KIND)  # hidden_size, optimizer, ...: named as this class's
         options = check_lstm_options(self.lstm_options, "lstm", KIND)
         if len(text) < B * L + 1:
             fail(where, "text", f"at least batch_size*seq_len+1 = {B * L + 1} characters", len(text), "Use a smaller batch_size or seq_len.")
