@@ -393,3 +393,54 @@ def test_errors_name_the_method_the_user_called():
             call()
     with pytest.raises(ValueError, match=r"^LSTMClassifier\.predict: expected lengths"):
         clf.predict(X, lengths=np.full(10, 99))
+
+
+def _ragged(seed=0, lengths=(3, 5, 4, 2, 5, 1)):
+    rng = np.random.default_rng(seed)
+    seqs = [rng.normal(size=(n, 2)).astype(np.float32) for n in lengths]
+    return seqs, np.array(lengths)
+
+
+def test_ragged_per_step_labels_are_padded_like_x():
+    seqs, lengths = _ragged()
+    ys = [np.where(s[:, 0] > 0, "hi", "lo") for s in seqs]  # one label per step of each sequence
+    X = np.zeros((6, 5, 2), np.float32)  # the same data padded by hand, with its lengths
+    Y = np.full((6, 5), "lo", dtype=object)
+    for i, (s, yi) in enumerate(zip(seqs, ys)):
+        X[i, : len(s)], Y[i, : len(s)] = s, yi
+    a = LSTMClassifier(hidden_size=3, epochs=2, batch_size=4, seed=0).fit(seqs, ys, validation_data=(seqs, ys))
+    b = LSTMClassifier(hidden_size=3, epochs=2, batch_size=4, seed=0).fit(X, Y, lengths, validation_data=(X, Y, lengths))
+    assert a.per_step_ and a.classes_.tolist() == ["hi", "lo"]
+    for k, v in a.model_.state_dict().items():
+        np.testing.assert_array_equal(v, b.model_.state_dict()[k], err_msg=k)
+    pred = a.predict(seqs)  # (6, 5): the steps past each length are padding
+    hits = sum(int((pred[i, : len(yi)] == yi).sum()) for i, yi in enumerate(ys))
+    assert a.score(seqs, ys) == hits / lengths.sum()  # accuracy over the 20 valid steps
+    assert a.score(X, ys, lengths) == a.score(seqs, ys)  # an array X with lengths takes a ragged y too
+    with pytest.raises(ValueError) as info:
+        LSTMClassifier(epochs=1).fit(seqs, ys[:2] + [ys[2][:3]] + ys[3:])
+    assert str(info.value) == "LSTMClassifier.fit: expected y[2] 4 labels (one per step of sequence 2 of X), got 3."
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.score: expected y\[1\] 5 labels \(one per step of sequence 1 of X\), got 4\."):
+        a.score(seqs, [ys[0], ys[1][:4]] + ys[2:])
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected y 6 sequences of labels \(one per sequence of X\), got 5\."):
+        LSTMClassifier(epochs=1).fit(seqs, ys[:5])
+
+
+def test_ragged_per_step_targets_for_the_regressor():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    seqs, lengths = _ragged(seed=1)
+    ys = [np.cumsum(s[:, 0]) for s in seqs]  # (T_i,)
+    r = LSTMRegressor(hidden_size=3, epochs=2, batch_size=4, seed=0).fit(seqs, ys)
+    assert r.per_step_ and r.predict(seqs).shape == (6, 5)
+    pred = r.predict(seqs)
+    flat_pred = np.concatenate([pred[i, :n] for i, n in enumerate(lengths)])
+    assert r.score(seqs, ys) == pytest.approx(sklearn_metrics.r2_score(np.concatenate(ys), flat_pred), rel=1e-12)
+    yk = [np.stack([y, -2 * y], axis=1) for y in ys]  # (T_i, 2)
+    rk = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(seqs, yk, validation_data=(seqs, yk))
+    assert rk.predict(seqs).shape == (6, 5, 2) and len(rk.history_["val_loss"]) == 1
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.fit: expected y\[3\] 2 targets \(one per step of sequence 3 of X\), got 3\."):
+        LSTMRegressor(epochs=1).fit(seqs, ys[:3] + [np.zeros(3)] + ys[4:])
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.fit: expected y\[1\] shape \(5, 2\) \(as y\[0\]'s \(2,\) per step\), got shape \(5, 3\)"):
+        LSTMRegressor(epochs=1).fit(seqs, [yk[0], np.zeros((5, 3))] + yk[2:])
+    with pytest.raises(ValueError, match="expected y one row of targets per sequence with per_step=False"):
+        LSTMRegressor(epochs=1, per_step=False).fit(seqs, ys)

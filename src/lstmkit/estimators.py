@@ -12,7 +12,8 @@ Targets decide the read-out:
                 second dimension equals T; set ``per_step=False`` to say it is (n, k))
 
 X may also be a list of 2-D arrays (T_i, F) of different lengths: it is padded with zeros and the
-lengths are inferred. Otherwise pass ``lengths`` (n,) to ``fit``/``predict``/``score``; per-step
+lengths are inferred; per-step targets for it may be a list of arrays (T_i,) (or (T_i, k)), y[i]
+with one target per step of X[i], padded the same way. Otherwise pass ``lengths`` (n,) to ``fit``/``predict``/``score``; per-step
 targets past a sequence's length are ignored (use any value there) and per-step predictions there
 are meaningless.
 
@@ -106,6 +107,34 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
             fail(where, "lengths", f"values in [1, T={T}]", f"range [{lengths.min()}, {lengths.max()}]")
         lengths = lengths.astype(np.int64)
     return arr, lengths
+
+
+def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):
+    """Per-step targets as a list of arrays (T_i,) or (T_i, k) of different lengths, as for a list
+    of sequences X -> ``(array (n, T[, k]) padded like X, True)``; any other y -> ``(y, False)``.
+
+    y[i] must hold one target per valid step of sequence i (``lengths[i]``, or T without lengths);
+    the padding repeats y's first value (a valid label), and is ignored through ``lengths``.
+    """
+    if not isinstance(y, (list, tuple)) or not y or any(np.ndim(v) == 0 for v in y):
+        return y, False
+    items = [np.asarray(v) for v in y]
+    if len({a.shape for a in items}) == 1:
+        return y, False  # not ragged: read as one array ((n, T[, k]) or (n, k))
+    if len(items) != n:
+        fail(where, "y", f"{n} sequences of {what} (one per sequence of X)", len(items))
+    steps = np.full(n, T) if lengths is None else lengths
+    tail = items[0].shape[1:]
+    for i, a in enumerate(items):
+        if a.shape[0] != steps[i]:
+            fail(where, f"y[{i}]", f"{steps[i]} {what} (one per step of sequence {i} of X)", a.shape[0])
+        if a.shape[1:] != tail:
+            fail(where, f"y[{i}]", f"shape {(int(steps[i]),) + tail} (as y[0]'s {tail} per step)", f"shape {a.shape}")
+    flat = np.concatenate(items)  # their common dtype
+    out = np.full((n, T) + tail, flat[0], dtype=flat.dtype)  # (n, T[, k])
+    for i, a in enumerate(items):
+        out[i, : len(a)] = a
+    return out, True
 
 
 def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
@@ -253,6 +282,7 @@ class _SequenceEstimator:
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
             patience=self.patience, seed=trainer_seed, verbose=self.verbose,
+            settings={k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose")},  # what a resume compares
         )
         history = trainer.fit(
             X, Y, lengths, epochs=self.epochs, validation_data=validation,
@@ -399,8 +429,8 @@ class LSTMClassifier(_SequenceEstimator):
     def _encode(y, X, lengths, classes, per_step, where):
         """Labels -> (class indices, classes, per_step). ``classes=None`` learns them from y;
         otherwise a label not among them is an error naming it."""
-        y = np.asarray(y)
         n, T = X.shape[:2]
+        y = np.asarray(_pad_targets(y, lengths, n, T, where, "labels")[0])
         if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T) or (per_step is not None and (y.ndim == 2) != per_step):
             fail(where, "y", f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)", f"shape {y.shape}")
         per_step = y.ndim == 2
@@ -434,7 +464,7 @@ class LSTMClassifier(_SequenceEstimator):
         """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as wrong)."""
         X, lengths = self._check_X(X, lengths, "score")
         pred = self.classes_[self._proba(X, lengths).argmax(axis=-1)]
-        y = np.asarray(y)
+        y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
@@ -506,6 +536,10 @@ class LSTMRegressor(_SequenceEstimator):
         """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and
         std on y's valid targets (with ``standardize``); otherwise y must have the fitted layout."""
         n, T = X.shape[:2]
+        y, ragged = _pad_targets(y, lengths, n, T, where, "targets")
+        if ragged and self.per_step is False:
+            fail(where, "y", "one row of targets per sequence with per_step=False", "sequences of targets of different lengths",
+                 "Use per_step=None or True for per-step targets.")  # fmt: skip
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
@@ -543,7 +577,7 @@ class LSTMRegressor(_SequenceEstimator):
         (scikit-learn's ``r2_score`` with multioutput="uniform_average")."""
         X, lengths = self._check_X(X, lengths, "score")
         pred = self._predict(X, lengths)
-        y = np.asarray(y, dtype=np.float64)
+        y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMRegressor.score", "targets")[0], dtype=np.float64)
         if y.shape != pred.shape:
             fail("LSTMRegressor.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
