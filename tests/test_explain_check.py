@@ -131,6 +131,29 @@ def test_exercise_key_passes_blanks_and_mistakes_fail():
     assert verdicts.get("i_1 unit 1") == (None if i_sigma_same else FOLLOWS)
 
 
+def test_exercise_blanks_and_plain_answers_take_the_exercise_precision():
+    from lstmkit.explain.exercise import make
+
+    exercise, key = make(7, hidden_size=2, input_size=2, steps=2, decimals=1)
+    blank = check(from_dict(exercise)[0])
+    assert {f.decimals for f in blank.findings} == {1}
+    # by hand (seed 7's weights): z_i at step 1 = W_ii x_1 = [[4, 1], [2, 4]] @ [0, 1] = [1, 4],
+    # i_1 = σ([1, 4]) = [0.731, 0.982] -> [0.7, 1.0] at one decimal (at 0 decimals: [1, 1])
+    assert exercise["weights"]["W_ii"] == [[4, 1], [2, 4]] and exercise["inputs"]["x"][0] == [0, 1]
+    hand = {f.label: f.hand for f in blank.findings}
+    assert hand["i_1 unit 1"] == 0.7 and hand["i_1 unit 2"] == 1.0
+    # the key's numbers are those "by hand" values, blank for blank
+    keyed = {(c["step"], c["name"], u): v for c in key["claims"] for u, v in enumerate(c["value"])}
+    assert {(f.step, f.name, f.unit): f"{f.hand:.1f}" for f in blank.findings} == keyed
+    # an answer written "1" in a one-decimal exercise is judged at one decimal: 1 for i_1 unit 2 is right
+    exercise["claims"][1]["value"] = ["0.7", 1]
+    assert exercise["claims"][1]["name"] == "i"
+    found = {f.label: f for f in check(from_dict(exercise)[0]).findings}
+    assert found["i_1 unit 2"].decimals == 1 and not found["i_1 unit 2"].failing
+    with pytest.raises(ValueError, match="expected exercise.decimals an integer from 0 to 12, got -1"):
+        from_dict({**exercise, "exercise": {"decimals": -1}})
+
+
 def test_exercise_is_deterministic_and_sized():
     from lstmkit.explain.exercise import make
 

@@ -65,4 +65,12 @@ def test_read_sequence(tmp_path):
     np.testing.assert_array_equal(read_sequence(str(p)), [[1, 2], [3, 4]])
     with pytest.raises(FileNotFoundError):
         read_sequence(str(tmp_path / "none.csv"))
+    (tmp_path / "h.csv").write_text("\ufeffa,b\n1,2\n\n3,4\n")  # a header row (after a BOM), a blank line
+    np.testing.assert_array_equal(read_sequence(str(tmp_path / "h.csv")), [[1, 2], [3, 4]])
+    (tmp_path / "r.csv").write_text("a,b\n1,2\n3,x\n")
+    with pytest.raises(ValueError, match=r"expected --input 2 numbers on every row of .*r.csv, got '3,x' on data row 2"):
+        read_sequence(str(tmp_path / "r.csv"))
+    (tmp_path / "m.npz").write_bytes(b"PK\x03\x04\xb8\xff binary")
+    with pytest.raises(ValueError, match=r"got .*m.npz, a binary file"):
+        read_sequence(str(tmp_path / "m.npz"))
     assert "W_{ii}" in explain(example_from_model(lstmkit.LSTMCell(2, 2, seed=0), np.ones((1, 2))), "md")

@@ -214,3 +214,7 @@ def test_cli_exercise_round_trip(tmp_path, capsys):
     assert "Score: 20/20" in capsys.readouterr().out
     assert main(["check", str(ex)]) == 1
     assert "Score: 0/20" in capsys.readouterr().out
+    assert key.read_text().startswith("# The answer key of an lstmkit exercise") and "lstmkit check ex.toml" in key.read_text()
+    # another suffix: the key keeps it (ex2.txt -> ex2.key.txt), never another exercise's ex2.key.toml
+    assert main(["exercise", "--seed", "4", "--steps", "1", "--out", str(tmp_path / "ex2.txt")]) == 0
+    assert (tmp_path / "ex2.key.txt").exists() and not (tmp_path / "ex2.key.toml").exists()

@@ -90,3 +90,9 @@ def test_toml_syntax_error_names_the_file(tmp_path):
     p.write_text("title = \n")
     with pytest.raises(ValueError, match="bad.toml: expected a TOML worked-example file"):
         worked.load(p)
+
+
+def test_a_binary_file_is_not_a_worked_example(tmp_path):
+    (tmp_path / "model.npz").write_bytes(b"PK\x03\x04\xb8\xff binary")
+    with pytest.raises(ValueError, match=r"model.npz: expected a TOML worked-example file, got binary data\. .* --model FILE --input SEQ"):
+        worked.load(tmp_path / "model.npz")

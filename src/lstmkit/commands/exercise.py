@@ -20,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="0: integer weights in [-4, 4] (default); 1 or 2: that many decimals in [-2, 2]")
     p.add_argument("--ask", default="z,gates,c,h",
                    help="what to compute at each step, comma-separated among Wx, Wh, z, gates, c, h, y (default z,gates,c,h)")
-    p.add_argument("--out", "-o", required=True, help="the exercise file to write (the key goes to NAME.key.toml)")
-    p.add_argument("--key", default=None, help="where to write the answer key (default: beside --out, .key.toml)")
+    p.add_argument("--out", "-o", required=True, help="the exercise file to write (the key goes beside it: ex7.toml -> ex7.key.toml)")
+    p.add_argument("--key", default=None, help="where to write the answer key (default: beside --out, NAME.key.SUFFIX)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"exercise: expected --{name} between 1 and 16 (it is done by hand), got {v}.")
     exercise, key = make(args.seed, args.hidden, args.inputs, args.steps, args.decimals, args.weight_decimals, ask)
     out = Path(args.out)
-    key_path = Path(args.key) if args.key else out.with_name(out.stem + ".key.toml")
+    key_path = Path(args.key) if args.key else out.with_name(out.stem + ".key" + (out.suffix or ".toml"))
     if key_path.resolve() == out.resolve():
         raise CommandError(f"exercise: expected --key different from --out, got {key_path} for both.")
-    for path, doc in ((out, exercise), (key_path, key)):
-        data = dumps(doc, path.name).encode("utf-8")
+    for path, doc, key_of in ((out, exercise, None), (key_path, key, out.name)):
+        data = dumps(doc, path.name, key_of).encode("utf-8")
         atomic_write_bytes(path, lambda f, data=data: f.write(data))
     n = len(exercise["claims"])
     print(f"exercise written to {out} ({n} vector(s) of {args.hidden} number(s) to compute), answer key to {key_path}",

@@ -129,6 +129,12 @@ HEADER = """# An lstmkit exercise. Fill in every "?" (keep the quotes or write p
 # Names: Wx_i = W_ii x_t, Wh_i = W_hi h_(t-1), z_i = their sum (the pre-activation), g = c~.
 """
 
+KEY_HEADER = """# The answer key of an lstmkit exercise: every "?" computed by hand, each intermediate rounded
+# as the exercise asks and carried forward. Grade a filled-in copy of the exercise with:
+#   lstmkit check {exercise}
+# (checking this file itself passes: it is the computation.)
+"""
+
 
 def _toml_value(v) -> str:
     if isinstance(v, bool):
@@ -146,13 +152,15 @@ def _toml_value(v) -> str:
     raise TypeError(f"exercise.dumps: expected TOML-able values, got {type(v).__name__}")
 
 
-def dumps(doc: dict, name: str = "FILE") -> str:
-    """The exercise as TOML, matrices on one line each, with the explanatory header.
+def dumps(doc: dict, name: str = "FILE", key_of: str | None = None) -> str:
+    """The exercise as TOML, matrices on one line each, with the explanatory header (``name``: the
+    file's name, for the grading command). ``key_of``: the document is the answer key of the
+    exercise file of that name (the key's header instead).
 
     Written by hand (scalars, inline arrays, tables, arrays of tables) so that a matrix reads as
     ``W_ii = [[3, -4], [-3, -2]]``; :func:`tomllib.loads` reads it back unchanged.
     """
-    lines = [HEADER.format(name=name)]
+    lines = [HEADER.format(name=name) if key_of is None else KEY_HEADER.format(exercise=key_of)]
     tables, arrays = [], []
     for k, v in doc.items():
         if isinstance(v, dict):

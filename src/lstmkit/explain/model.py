@@ -87,15 +87,42 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
     )
 
 
+def _read_csv_steps(path: str) -> np.ndarray:
+    """(T, I) from a CSV file, one step per row, with or without a header row."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+    except UnicodeDecodeError:
+        fail("explain", "--input", "a .npy file, a .csv file (one step per row) or inline numbers", f"{path}, a binary file")
+    if rows and not _numeric(rows[0]):
+        rows = rows[1:]  # a header row
+    if not rows:
+        fail("explain", "--input", "a CSV with one step per row", f"{path} with no data rows")
+    for line, r in enumerate(rows, start=1):
+        if not _numeric(r) or len(r) != len(rows[0]):
+            fail("explain", "--input", f"{len(rows[0])} numbers on every row of {path}", f"{','.join(r)!r} on data row {line}")
+    return np.array([[float(v) for v in r] for r in rows])
+
+
+def _numeric(row: list[str]) -> bool:
+    try:
+        [float(v) for v in row]
+    except ValueError:
+        return False
+    return True
+
+
 def read_sequence(spec: str) -> np.ndarray:
-    """An input sequence from a .npy file (T, I), a .csv file (one step per row) or inline text
-    ``"1,0; 1,0; 0,1"`` (steps separated by ';')."""
+    """An input sequence (T, I) from a .npy file (T, I), a .csv file (one step per row, a header row
+    allowed) or inline text ``"1,0; 1,0; 0,1"`` (steps separated by ';')."""
     import os
 
     if spec.endswith(".npy") and os.path.exists(spec):
         a = np.load(spec, allow_pickle=False)
     elif os.path.exists(spec):
-        a = np.loadtxt(spec, delimiter=",", ndmin=2)
+        a = _read_csv_steps(spec)
     elif any(c.isdigit() for c in spec) and not spec.endswith((".npy", ".csv", ".txt")):
         try:
             a = np.array([[float(v) for v in row.split(",")] for row in spec.split(";") if row.strip()])

@@ -48,7 +48,8 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
     where = "slide 'Forwards at time step 1: i_1', eq. (14)"
 
 A file may hold several examples as ``[[examples]]`` tables; top-level keys are their defaults.
-A claim's precision is the number of decimals it is written with (``decimals = N`` overrides).
+A claim's precision is the number of decimals it is written with (``decimals = N`` overrides); in
+an exercise (an ``[exercise]`` table with ``decimals``) it is the exercise's, blanks included.
 """
 
 from __future__ import annotations
@@ -268,6 +269,9 @@ def load(path: str | Path) -> list[WorkedExample]:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: expected a TOML worked-example file, got a syntax error: {exc}.") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: expected a TOML worked-example file, got binary data. "
+                         "A model file is explained with --model FILE --input SEQ.") from None  # fmt: skip
     return from_dict(data, where=str(path))
 
 
@@ -475,7 +479,13 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         if v.shape != (H,):
             fail(where, f"{arg} value", f"{H} numbers (one per unit)", f"{v.shape[0]}")
         given[(_step(g["step"], T, where, arg), name)] = v
-    claims = tuple(_parse_claim(c, n, notation, H, I, T, where) for n, c in enumerate(d.get("claims", []), start=1))
+    exercise = d.get("exercise", {})
+    if not isinstance(exercise, Mapping):
+        fail(where, "[exercise]", "a table", type(exercise).__name__, exc=TypeError)
+    precision = exercise.get("decimals")  # an exercise's answers are all at its precision ("?" has none of its own)
+    if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 12):
+        fail(where, "exercise.decimals", "an integer from 0 to 12", repr(precision))
+    claims = tuple(_parse_claim(c, n, notation, H, I, T, where, precision) for n, c in enumerate(d.get("claims", []), start=1))
     for n, c in enumerate(claims, start=1):
         if c.name in ("logits", "y", "pred") and readout is None:
             fail(where, f"claim #{n} ({c.name})", "a [readout] section to compute it from", "none",
@@ -484,7 +494,7 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         title=str(d.get("title", where)), notation=notation, weights=weights, x=x, h0=h0, c0=c0,
         gates=gates, readout=readout, claims=claims, given=given,
         labels=None if labels is None else tuple(str(s) for s in labels),
-        source=str(d.get("source", "")), note=str(d.get("note", "")), exercise=dict(d.get("exercise", {})),
+        source=str(d.get("source", "")), note=str(d.get("note", "")), exercise=dict(exercise),
         variant=variant,
     )
 
@@ -521,7 +531,9 @@ def _parse_readout(r, H: int, T: int, where: str) -> Readout | None:
     return Readout(W_y, b_y, targets, None if classes is None else tuple(map(str, classes)))
 
 
-def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T: int, where: str) -> Claim:
+def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T: int, where: str, precision: int | None = None) -> Claim:
+    """One claim; its precision is its ``decimals`` key, else the exercise's (``precision``), else the
+    decimals it is written with."""
     arg = f"claim #{n}"
     unknown = sorted(set(c) - {"step", "name", "value", "unit", "where", "decimals"})
     if unknown:
@@ -529,7 +541,7 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
     if "name" not in c or "value" not in c:
         fail(where, arg, "keys name and value", sorted(c), exc=KeyError)
     value, dec, answered = _claim_value(c["value"], where, f"{arg} value")
-    dec = int(c.get("decimals", dec))
+    dec = int(c.get("decimals", dec if precision is None else precision))
     step = c.get("step")
     name = str(c["name"])
     if step is None:  # a parameter claim: the weight as printed in some place
