@@ -55,6 +55,29 @@ def test_pt_through_every_format(tmp_path, capsys):
         np.testing.assert_allclose((back[f"rnn.{k}"] + back[f"rnn.{kh}"]).numpy(), (net.lstm.state_dict()[k] + net.lstm.state_dict()[kh]).numpy(), rtol=0, atol=1e-6)
 
 
+def test_pt_keys_survive_a_round_trip_through_npz(tmp_path, capsys):
+    # .pt (self.lstm, self.fc) -> .npz -> .pt loads, strictly, into the same nn.Module
+    torch.manual_seed(2)
+    net = Net().eval()
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    for src, dst in (("net.pt", "net.npz"), ("net.npz", "back.pt"), ("net.pt", "copy.pt")):
+        assert main(["convert", str(tmp_path / src), str(tmp_path / dst)]) == 0, capsys.readouterr().err
+    x = torch.from_numpy(np.random.default_rng(2).normal(size=(2, 6, 3)).astype(np.float32))
+    for name in ("back.pt", "copy.pt"):
+        twin = Net().eval()
+        twin.load_state_dict(torch.load(tmp_path / name, weights_only=True), strict=True)
+        with torch.no_grad():
+            assert torch.equal(twin(x), net(x)), name
+    # other names on request; the input is never the output
+    assert main(["convert", str(tmp_path / "net.npz"), str(tmp_path / "named.pt"), "--torch-names", "encoder,out"]) == 0
+    keys = list(torch.load(tmp_path / "named.pt", weights_only=True))
+    assert keys[0] == "encoder.weight_ih_l0" and keys[-2:] == ["out.weight", "out.bias"]
+    capsys.readouterr()
+    before = (tmp_path / "net.pt").read_bytes()
+    assert main(["convert", str(tmp_path / "net.pt"), str(tmp_path / "net.pt")]) == 1
+    assert "expected OUT other than IN" in capsys.readouterr().err and (tmp_path / "net.pt").read_bytes() == before
+
+
 def test_onnx_options_and_rnn(tmp_path, capsys):
     torch.manual_seed(1)
     rnn = torch.nn.RNN(3, 4, nonlinearity="relu")

@@ -10,7 +10,9 @@ The format of each file is told by its name:
 What travels: the recurrent module (LSTM, RNN; LSTMCell/RNNCell between .npz and .pt) and an
 optional read-out Linear/Dense. An estimator's file (``clf.save``) converts to ONNX, with its
 read-out, head and token inputs. A state_dict does not record ``batch_first`` or an RNN's
-nonlinearity: give them with ``--batch-first`` and ``--nonlinearity``.
+nonlinearity: give them with ``--batch-first`` and ``--nonlinearity``. A .pt's key prefixes (``lstm.``,
+``fc.`` of a model's attributes) are kept through a .npz (in its ``extra``) and written back; or
+name them with ``--torch-names``.
 """
 
 from __future__ import annotations
@@ -31,8 +33,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="an RNN's nonlinearity when reading a .pt (default: tanh)")
     p.add_argument("--readout", metavar="PREFIX", help="name of the read-out Linear in a .pt with several (e.g. 'fc')")
     p.add_argument("--batch-first", action="store_true", help="the model takes (B, T, I) (not recorded in a .pt)")
+    p.add_argument("--torch-names", metavar="MODULE,READOUT", type=_torch_names,
+                   help="key prefixes of a written .pt, e.g. 'lstm,fc' for a model with self.lstm and self.fc "
+                        "(default: the input .pt's, kept through a .npz; else rnn,head, or bare nn.LSTM keys without a read-out)")  # fmt: skip
     p.add_argument("--lengths", action="store_true", help="ONNX export: add an int32 input 'lengths' (B,)")
     p.add_argument("--initial-state", action="store_true", help="ONNX export: add inputs 'h0' and 'c0'")
+
+
+def _torch_names(text: str) -> tuple[str, str]:
+    parts = [t.strip() for t in text.split(",")]
+    if len(parts) != 2 or not parts[1] or parts[0] == parts[1] or not all(t.replace("_", "a").replace(".", "a").isalnum() or t == "" for t in parts):
+        raise argparse.ArgumentTypeError(f"expected MODULE,READOUT (two different attribute names, MODULE may be empty), got {text!r}")
+    return parts[0], parts[1]
 
 
 def file_format(path: str, arg: str) -> str:
@@ -60,10 +72,11 @@ def read(path: str, fmt: str, args):
         f = read_lstm(path)
         return f.module, f.readout, f.extra
     if fmt == "pytorch":
-        from ..interop.pytorch import load_state_dict_file, module_from_state_dict
+        from ..interop.pytorch import load_state_dict_file, module_from_state_dict, state_dict_names
 
-        module, head = module_from_state_dict(load_state_dict_file(path), args.nonlinearity, args.readout)
-        return module, head, {}
+        state = load_state_dict_file(path)
+        module, head = module_from_state_dict(state, args.nonlinearity, args.readout)
+        return module, head, {"torch_names": list(state_dict_names(state, args.readout))}  # kept for a .pt written later
     if fmt == "keras":
         from ..interop.keras import read_keras_file
 
@@ -93,7 +106,10 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
     elif fmt == "pytorch":
         from ..interop.pytorch import save_state_dict_file
 
-        save_state_dict_file(path, module, readout)
+        names = args.torch_names or extra.get("torch_names")
+        if names is not None and readout is not None and not names[1]:  # a .pt without read-out, then one added: torch's default
+            names = None
+        save_state_dict_file(path, module, readout, None if names is None else tuple(names))
     elif fmt == "keras":
         if kind != "LSTM":
             raise CommandError(f"convert: expected an LSTM for a Keras file, got {kind}.")
@@ -109,7 +125,13 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cli import CommandError
+
     fmt_in, fmt_out = file_format(args.input, "IN"), file_format(args.output, "OUT")
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        raise CommandError(f"convert: expected OUT other than IN, got {args.output!r} for both (the input would be overwritten).")
+    if args.torch_names and fmt_out != "pytorch":
+        raise CommandError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
     module, readout, extra = read(args.input, fmt_in, args)
     if args.batch_first and hasattr(module, "batch_first"):
         module.batch_first = True

@@ -171,12 +171,14 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return _to_numpy(obj)
 
 
-def save_state_dict_file(path: str | os.PathLike, module, readout=None) -> None:
+def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: tuple[str, str | None] | None = None) -> None:
     """Write ``module`` (and a read-out) as a torch ``state_dict`` file.
 
     Without a read-out the keys are the module's own (load it into ``nn.LSTM(...)`` directly); with
     one they are ``rnn.<name>`` and ``head.weight``/``head.bias`` (a model with attributes
-    ``rnn`` and ``head``). Written atomically.
+    ``rnn`` and ``head``). ``names`` = (module prefix, read-out prefix) writes other prefixes:
+    ``("lstm", "fc")`` for a model with ``self.lstm`` and ``self.fc`` ("" for none; see
+    :func:`state_dict_names`). Written atomically.
     """
     import torch
 
@@ -185,24 +187,19 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None) -> None:
     changed = getattr(getattr(module, "variant", None), "changed", lambda: {})()
     if changed:
         fail("save_state_dict_file", "module", "a plain module (torch.nn has no variant options)", f"options {changed}")
-    sd = {k: torch.from_numpy(v) for k, v in module.state_dict().items()}
+    rnn_name, head_name = names if names is not None else ("rnn" if readout is not None else "", "head")
+    if readout is not None and (not head_name or head_name == rnn_name):
+        fail("save_state_dict_file", "names", "a read-out prefix other than the module's", repr(names))
+    pre = lambda name: f"{name}." if name else ""  # noqa: E731
+    sd = {pre(rnn_name) + k: torch.from_numpy(v) for k, v in module.state_dict().items()}
     if readout is not None:
-        sd = {f"rnn.{k}": v for k, v in sd.items()}
-        sd.update({f"head.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in readout.items() if v is not None})
+        sd.update({pre(head_name) + k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in readout.items() if v is not None})
     atomic_write_bytes(path, lambda f: torch.save(sd, f))
 
 
-def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = "tanh", readout: str | None = None):
-    """Rebuild ``(module, readout_or_None)`` from a state_dict's keys and shapes alone.
-
-    The recurrent part is found by PyTorch's names, with any prefix (``lstm.weight_ih_l0`` from a
-    model's ``self.lstm``): ``weight_hh`` (4H, P) makes an LSTM (``weight_hr`` gives proj_size),
-    (H, H) an RNN (``nonlinearity`` cannot be seen in weights: pass it), keys without ``_l<k>`` a
-    cell; ``_reverse`` keys make it bidirectional, ``bias_*`` keys give bias=True. The read-out is the
-    one other ``<prefix>weight`` (O, F) [+ ``<prefix>bias`` (O,)] in the dict, or the prefix named by
-    ``readout``. Any other key is refused by name.
-    """
-    where = "module_from_state_dict"
+def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
+    """A state_dict's parts: (recurrent prefix, its weights by PyTorch's names, read-out prefix or
+    None, read-out {"weight", "bias"} or None). See :func:`module_from_state_dict`."""
     groups: dict[str, dict[str, np.ndarray]] = {}
     rest: dict[str, np.ndarray] = {}
     for k, v in state.items():
@@ -214,7 +211,6 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
     if len(groups) != 1:
         fail(where, "state", "the weights of exactly one LSTM/RNN (weight_ih_l0, ...)", f"{len(groups)} groups {sorted(groups) or ''}")
     prefix, sd = next(iter(groups.items()))
-    module = _recurrent_from_keys(sd, nonlinearity, where)
     # read-out: the remaining keys must be one Linear
     heads: dict[str, dict[str, np.ndarray]] = {}
     for k, v in rest.items():
@@ -228,9 +224,32 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
         heads = {readout.rstrip("."): heads[readout.rstrip(".")]}
     if len(heads) > 1:
         fail(where, "state", "at most one Linear read-out", f"{sorted(heads)}", "Name the read-out with readout=PREFIX.")
-    head = None
-    if heads:
-        name, head = next(iter(heads.items()))
+    name, head = next(iter(heads.items())) if heads else (None, None)
+    return prefix.rstrip("."), sd, name, head
+
+
+def state_dict_names(state: Mapping[str, np.ndarray], readout: str | None = None) -> tuple[str, str | None]:
+    """The key prefixes of a state_dict's recurrent module and read-out: ("lstm", "fc") for the keys
+    ``lstm.weight_ih_l0, ..., fc.weight``; ("", None) for a bare ``nn.LSTM``'s. Give them back to
+    :func:`save_state_dict_file` (``names``) to write keys that load into the same ``nn.Module``."""
+    prefix, _, name, _ = _split(state, readout, "state_dict_names")
+    return prefix, name
+
+
+def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = "tanh", readout: str | None = None):
+    """Rebuild ``(module, readout_or_None)`` from a state_dict's keys and shapes alone.
+
+    The recurrent part is found by PyTorch's names, with any prefix (``lstm.weight_ih_l0`` from a
+    model's ``self.lstm``): ``weight_hh`` (4H, P) makes an LSTM (``weight_hr`` gives proj_size),
+    (H, H) an RNN (``nonlinearity`` cannot be seen in weights: pass it), keys without ``_l<k>`` a
+    cell; ``_reverse`` keys make it bidirectional, ``bias_*`` keys give bias=True. The read-out is the
+    one other ``<prefix>weight`` (O, F) [+ ``<prefix>bias`` (O,)] in the dict, or the prefix named by
+    ``readout``. Any other key is refused by name.
+    """
+    where = "module_from_state_dict"
+    _, sd, name, head = _split(state, readout, where)
+    module = _recurrent_from_keys(sd, nonlinearity, where)
+    if head is not None:
         W = head.get("weight")
         F = module.num_directions * module.output_size if hasattr(module, "num_directions") else module.hidden_size
         if W is None or W.ndim != 2 or W.shape[1] != F:
