@@ -132,3 +132,11 @@ def test_estimator_file_to_onnx(tmp_path, capsys):
     assert (logits.argmax(1) == np.searchsorted(clf.classes_, clf.predict(X, lengths=lengths))).all()
     assert main(["convert", str(tmp_path / "clf.npz"), str(tmp_path / "clf.keras")]) == 1
     assert "expected OUT to be .onnx" in capsys.readouterr().err
+
+
+def test_a_forecaster_file_is_refused_with_the_reason(tmp_path, capsys):
+    fc = lstmkit.LSTMForecaster(window=4, hidden_size=3, epochs=1, seed=0).fit(np.sin(np.arange(40.0)))
+    fc.save(tmp_path / "fc.npz")
+    assert main(["convert", str(tmp_path / "fc.npz"), str(tmp_path / "fc.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "got an LSTMForecaster (its window, scaling and differencing" in err and not (tmp_path / "fc.onnx").exists()

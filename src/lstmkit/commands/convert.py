@@ -92,6 +92,10 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
     from ..cli import CommandError
 
     kind = type(module).__name__
+    if hasattr(module, "regressor_"):  # a forecaster: its window, scaling and differencing are outside any network file
+        raise CommandError(f"convert: expected an LSTM/RNN or a classifier, regressor or text generator file, got an {kind} "
+                           "(its window, scaling and differencing have no place in an ONNX/PyTorch/Keras file; "
+                           "use it with 'lstmkit forecast --model' or LSTMForecaster.load).")  # fmt: skip
     if hasattr(module, "model_"):  # a fitted estimator: its whole model goes to ONNX
         if fmt != "onnx":
             raise CommandError(f"convert: expected OUT to be .onnx for an estimator's file ({kind}), got {path!r}.")
