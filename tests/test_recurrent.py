@@ -346,3 +346,16 @@ def test_assigning_a_parameter_attribute_writes_the_parameter():
         np.testing.assert_array_equal(m.state_dict()[k], v)
     m.note = "any other attribute is a plain attribute"
     assert m.note.startswith("any")
+
+
+def test_dropout_with_one_layer_warns_as_torch_does():
+    # dropout acts between stacked layers: with one layer it does nothing (torch.nn.LSTM warns too)
+    for cls in (lstmkit.LSTM, lstmkit.RNN):
+        with pytest.warns(UserWarning, match=rf"{cls.__name__}: dropout=0.5 acts between stacked layers, so with num_layers=1 it does nothing"):
+            cls(3, 4, dropout=0.5)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lstmkit.LSTM(3, 4, num_layers=2, dropout=0.5)
+        lstmkit.LSTM(3, 4, dropout=0.0)

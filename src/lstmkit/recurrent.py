@@ -23,6 +23,7 @@ ONNX's ``sequence_lens`` compute.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -92,6 +93,10 @@ class _Recurrent(Module):
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
+        if self.dropout > 0 and self.num_layers == 1:  # as torch.nn.LSTM warns
+            inside = " (or dropout_input / dropout_recurrent for dropout inside the layer)" if self._n_states == 2 else ""
+            warnings.warn(f"{name}: dropout={self.dropout} acts between stacked layers, so with num_layers=1 it does "
+                          f"nothing. Use num_layers > 1{inside}.", UserWarning, stacklevel=3)  # fmt: skip
         self.bidirectional = bool(bidirectional)
         self.dtype = check_dtype(dtype, name)
         self.seed = seed
