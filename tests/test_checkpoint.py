@@ -1,5 +1,6 @@
 """Checkpoints: resume == uninterrupted (bit for bit), atomic writes, no pickle, clear errors."""
 
+import io
 import json
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from lstmkit import io as lio
 from lstmkit.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from lstmkit.estimators import LSTMClassifier
 from lstmkit.io import FileFormatError
 from lstmkit.models import SequenceModel
 from lstmkit.training import Trainer
@@ -109,8 +111,17 @@ def test_failed_load_leaves_trainer_unchanged(tmp_path):
     t.fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "c.npz")
     other = Trainer(SequenceModel(3, 2, 6, seed=0), seed=0)  # hidden_size 6: shapes differ
     before = other.model.state_dict()
-    with pytest.raises(ValueError, match="c.npz was written for another model or trainer: SequenceModel.load_state_dict: expected state exactly the keys"):
+    with pytest.raises(ValueError, match="c.npz was written with model hidden_size 5, got 6. Resume with the same settings"):
         load_checkpoint(tmp_path / "c.npz", other)
+    assert other.epoch == 0
+    for k, v in before.items():
+        assert np.array_equal(other.model.parameters()[k], v)
+    # a checkpoint from before settings were recorded: the weights' keys and shapes still decide
+    arrays, meta = lio.load_arrays(tmp_path / "c.npz")
+    del meta["settings"]
+    lio.save_arrays(tmp_path / "old.npz", arrays, meta)
+    with pytest.raises(ValueError, match="old.npz was written for another model or trainer: Trainer.load_state_dict: expected model/ arrays exactly the model's keys"):
+        load_checkpoint(tmp_path / "old.npz", other)
     assert other.epoch == 0
     for k, v in before.items():
         assert np.array_equal(other.model.parameters()[k], v)
@@ -155,3 +166,209 @@ def test_resume_with_variant_regularisers_is_bit_for_bit(tmp_path):
     resumed.fit(X, Y, lengths, epochs=3, checkpoint=tmp_path / "c.npz", resume=True)
     for k, v in straight.model.parameters().items():
         assert np.array_equal(v, resumed.model.parameters()[k]), k
+
+
+# -- a resume continues the same run: settings that differ are refused --------------------------
+def trainer_with(**changes):
+    """make_trainer's settings (lr 0.01, batch_size 7, clip 1.0, patience 50, seed 5, a plateau
+    schedule with factor 0.7, a 2-layer model with dropout 0.25), some of them changed."""
+    model_kw = {"num_layers": 2, "dropout": 0.25, "forget_bias": 1.0, **changes.pop("model", {})}
+    kw = {"optimizer": "adam", "lr": 0.01, "batch_size": 7, "clip": 1.0, "patience": 50, "seed": 5,
+          "schedule": "plateau", "schedule_options": {"patience": 0, "factor": 0.7}, **changes}  # fmt: skip
+    return Trainer(SequenceModel(3, 2, 5, seed=11, **model_kw), **kw)
+
+
+@pytest.mark.parametrize(
+    "changes,shown",
+    [
+        ({"lr": 0.5}, "lr 0.01, got 0.5"),
+        ({"batch_size": 4}, "batch_size 7, got 4"),
+        ({"clip": None}, "clip 1.0, got None"),
+        ({"seed": 123}, "seed 5, got 123"),
+        ({"optimizer": "sgd"}, "optimizer 'Adam', got 'SGD'"),
+        ({"optimizer_options": {"weight_decay": 0.1}}, "optimizer weight_decay 0.0, got 0.1"),
+        ({"optimizer_options": {"betas": (0.8, 0.999)}}, "optimizer beta1 0.9, got 0.8"),
+        ({"patience": 3}, "patience 50, got 3"),
+        ({"shuffle": False}, "shuffle True, got False"),
+        ({"bptt": 2}, "bptt None, got 2"),
+        ({"schedule_options": {"patience": 0, "factor": 0.5}}, "schedule factor 0.7, got 0.5"),
+        ({"schedule": "cosine", "schedule_options": {"T_max": 6}}, "schedule 'ReduceLROnPlateau', got 'CosineAnnealingLR'"),
+        ({"model": {"dropout": 0.5}}, "model dropout 0.25, got 0.5"),
+    ],
+)
+def test_resume_with_other_settings_is_refused_and_changes_nothing(tmp_path, changes, shown):
+    X, Y, lengths = data()
+    path = tmp_path / "c.npz"
+    trainer_with().fit(X, Y, lengths, epochs=1, checkpoint=path)
+    other = trainer_with(**changes)
+    before = other.model.state_dict()
+    with pytest.raises(ValueError) as e:
+        other.fit(X, Y, lengths, epochs=3, checkpoint=path, resume=True)
+    assert str(e.value) == f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow) or start afresh."
+    assert other.epoch == 0 and other.optimizer.t == 0 and len(other.history) == 0
+    for k, v in before.items():
+        assert np.array_equal(other.model.parameters()[k], v), k
+    assert read_checkpoint(path)["meta"]["epoch"] == 1  # the checkpoint was not overwritten
+
+
+def test_resume_may_grow_epochs_and_change_the_display(tmp_path):
+    # the same run, only longer, with progress lines and a callback: the uninterrupted run's weights
+    X, Y, lengths = data()
+    straight = trainer_with()
+    straight.fit(X, Y, lengths, epochs=3)
+    trainer_with().fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "c.npz")
+    seen, out = [], io.StringIO()
+    resumed = trainer_with(verbose=2, stream=out, callbacks=[lambda t, logs: seen.append(logs["epoch"])])
+    resumed.fit(X, Y, lengths, epochs=3, checkpoint=tmp_path / "c.npz", resume=True)
+    assert seen == [2, 3] and "epoch 2/3" in out.getvalue() and "epoch 1/3" not in out.getvalue()
+    for k, v in straight.model.parameters().items():
+        assert np.array_equal(v, resumed.model.parameters()[k]), k
+
+
+def test_an_unseeded_run_resumes_unseeded_only(tmp_path):
+    X, Y, lengths = data()
+    trainer_with(seed=None).fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="c.npz was written with seed None, got 5. Resume with the same settings"):
+        load_checkpoint(tmp_path / "c.npz", trainer_with(seed=5))
+    resumed = trainer_with(seed=None)  # takes the checkpoint's random seed
+    load_checkpoint(tmp_path / "c.npz", resumed)
+    assert resumed.epoch == 1 and resumed.entropy == read_checkpoint(tmp_path / "c.npz")["meta"]["rng"]["entropy"]
+
+
+def test_a_checkpoint_without_recorded_settings_still_loads(tmp_path):
+    # files written before settings were recorded: no comparison, the checkpoint's optimizer wins
+    X, Y, lengths = data()
+    trainer_with().fit(X, Y, lengths, epochs=2, checkpoint=tmp_path / "c.npz")
+    arrays, meta = lio.load_arrays(tmp_path / "c.npz")
+    del meta["settings"]
+    lio.save_arrays(tmp_path / "old.npz", arrays, meta)
+    t = trainer_with(lr=0.5)
+    load_checkpoint(tmp_path / "old.npz", t)
+    assert t.epoch == 2 and t.optimizer.initial_lr == 0.01
+
+
+# -- the estimators: their hyper-parameters by their names ----------------------------------------
+def est_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 5, 3)).astype(np.float32)
+    return X, (X[:, :, 0].sum(1) > 0).astype(int)
+
+
+@pytest.mark.parametrize(
+    "changes,shown",
+    [
+        ({"learning_rate": 0.5}, "learning_rate 0.01, got 0.5"),
+        ({"batch_size": 4}, "batch_size 8, got 4"),
+        ({"seed": 123}, "seed 0, got 123"),
+        ({"validation_split": 0.25}, "validation_split 0.0, got 0.25"),
+        ({"clip": None}, "clip 5.0, got None"),
+        ({"weight_decay": 0.1}, "weight_decay 0.0, got 0.1"),
+        ({"hidden_size": 3}, "hidden_size 4, got 3"),
+        ({"lstm_options": {"peephole": True}}, "lstm_options None, got {'peephole': True}"),
+    ],
+)
+def test_estimator_resume_with_other_hyper_parameters_is_refused(tmp_path, changes, shown):
+    X, y = est_data()
+    path = tmp_path / "ck.npz"
+    params = {"hidden_size": 4, "batch_size": 8, "seed": 0}
+    LSTMClassifier(**params, epochs=1).fit(X, y, checkpoint=path)
+    est = LSTMClassifier(**{**params, **changes}, epochs=3)
+    with pytest.raises(ValueError) as e:
+        est.fit(X, y, checkpoint=path, resume=True)
+    assert str(e.value) == f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow) or start afresh."
+    assert not hasattr(est, "model_")
+
+
+def test_estimator_resume_may_grow_epochs_and_change_verbose(tmp_path, capsys):
+    X, y = est_data()
+    path = tmp_path / "ck.npz"
+    straight = LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=3).fit(X, y)
+    LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=1).fit(X, y, checkpoint=path)
+    resumed = LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=3, verbose=2).fit(X, y, checkpoint=path, resume=True)
+    assert "epoch 2/3" in capsys.readouterr().out and resumed.n_epochs_ == 3
+    for k, v in straight.model_.state_dict().items():
+        assert np.array_equal(v, resumed.model_.state_dict()[k]), k
+    # seed=None (a fresh random seed each fit): the resume takes the checkpoint's
+    LSTMClassifier(hidden_size=4, epochs=1).fit(X, y, checkpoint=tmp_path / "none.npz")
+    again = LSTMClassifier(hidden_size=4, epochs=2).fit(X, y, checkpoint=tmp_path / "none.npz", resume=True)
+    assert again.n_epochs_ == 2 and len(again.history_) == 2
+
+
+# -- a damaged checkpoint: refused before anything is written ------------------------------------
+def snapshot(t):
+    """Everything a load may write: model, optimizer, schedule, RNGs and the trainer's progress."""
+    opt = t.optimizer.state_dict()
+    return {
+        "model": t.model.state_dict(), "optim": opt["arrays"], "optim_scalars": opt["scalars"],
+        "schedule": t.schedule.state_dict(), "epoch": t.epoch, "history": json.dumps(t.history.epochs),
+        "early": (t.best, t.best_epoch, t.wait, t.stopped), "best_state": dict(t.best_state or {}),
+        "shuffle": json.dumps(t.shuffle_rng.bit_generator.state), "dropout": json.dumps(t.model.dropout_rng.bit_generator.state),
+        "entropy": t.entropy,
+    }  # fmt: skip
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], dict) and a[k] and isinstance(next(iter(a[k].values())), np.ndarray):
+            assert a[k].keys() == b[k].keys(), k
+            for name in a[k]:
+                assert np.array_equal(a[k][name], b[k][name]), (k, name)
+        else:
+            assert a[k] == b[k], k
+
+
+def _pop(d, key):
+    d.pop(key)
+
+
+DAMAGE = [  # (what, edit of (arrays, meta), the field the error names)
+    ("no early_stopping.wait", lambda a, m: _pop(m["early_stopping"], "wait"), "checkpoint field early_stopping.wait an integer >= 0, got nothing"),
+    ("epoch a string", lambda a, m: m.update(epoch="two"), "checkpoint field epoch an integer >= 0, got str 'two'"),
+    ("history a number", lambda a, m: m.update(history=5), "checkpoint field history a list of objects"),
+    ("history of numbers", lambda a, m: m.update(history=[1, 2]), "checkpoint field history a list of objects"),
+    ("entropy a string", lambda a, m: m["rng"].update(entropy="abc"), "checkpoint field rng.entropy an integer >= 0"),
+    ("entropy negative", lambda a, m: m["rng"].update(entropy=-1), "checkpoint field rng.entropy an integer >= 0"),
+    ("shuffle state broken", lambda a, m: m["rng"]["shuffle"].update(state="x"), "checkpoint field rng.shuffle the state of one of NumPy's bit generators"),
+    ("dropout state unknown", lambda a, m: m["rng"].update(dropout={"bit_generator": "Nope"}), "checkpoint field rng.dropout"),
+    ("shuffle state of another generator", lambda a, m: m["rng"].update(shuffle=np.random.PCG64DXSM(0).state), "Trainer.load_state_dict: expected rng.shuffle the state of a PCG64, got PCG64DXSM"),
+    ("stopped a string", lambda a, m: m["early_stopping"].update(stopped="yes"), "checkpoint field early_stopping.stopped true or false"),
+    ("best a string", lambda a, m: m["early_stopping"].update(best="low"), "checkpoint field early_stopping.best null or a number"),
+    ("optimizer.t a string", lambda a, m: m["optimizer"].update(t="2"), "checkpoint field optimizer.t an integer >= 0"),
+    ("no optimizer.lr", lambda a, m: _pop(m["optimizer"], "lr"), "checkpoint field optimizer.lr a number > 0, got nothing"),
+    ("settings a number", lambda a, m: m.update(settings=5), "checkpoint field settings an object"),
+    ("no optimizer.beta1", lambda a, m: _pop(m["optimizer"], "beta1"), "Trainer.load_state_dict: expected optimizer.beta1 a number, got nothing"),
+    ("schedule field gone", lambda a, m: _pop(m["schedule"], "bad_epochs"), "Trainer.load_state_dict: expected schedule fields"),
+    ("schedule.factor a string", lambda a, m: m["schedule"].update(factor="x"), "Trainer.load_state_dict: expected schedule.factor a value like 0.7"),
+    ("no model weight", lambda a, m: _pop(a, "model/head.bias"), "Trainer.load_state_dict: expected model/ arrays exactly the model's keys"),
+    # found by the optimizer's own load, after the model's weights were written: undone
+    ("optimizer slot of another shape", lambda a, m: a.update({"optim/exp_avg/head.weight": np.zeros((1, 1), np.float32)}), "Adam.load_state_dict: expected exp_avg/head.weight shape (2, 5), got shape (1, 1)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("what,edit,message", DAMAGE, ids=[d[0] for d in DAMAGE])
+def test_a_damaged_checkpoint_changes_nothing(tmp_path, what, edit, message):
+    X, Y, lengths = data()
+    trainer_with().fit(X, Y, lengths, epochs=2, checkpoint=tmp_path / "c.npz")
+    arrays, meta = lio.load_arrays(tmp_path / "c.npz")
+    edit(arrays, meta)
+    lio.save_arrays(tmp_path / "bad.npz", arrays, meta)
+    t = trainer_with()
+    t.fit(X, Y, lengths, epochs=1)  # a trainer one epoch in: its state differs from the file's
+    before = snapshot(t)
+    with pytest.raises(ValueError) as e:
+        load_checkpoint(tmp_path / "bad.npz", t)
+    assert str(tmp_path / "bad.npz") in str(e.value) and message in str(e.value), str(e.value)
+    assert_same(snapshot(t), before)
+    load_checkpoint(tmp_path / "c.npz", t)  # the file as written does load: the snapshot can tell
+    assert t.epoch == 2 and t.optimizer.t != before["optim_scalars"]["t"]
+
+
+def test_damaged_fields_are_file_format_errors(tmp_path):
+    X, Y, lengths = data()
+    trainer_with().fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "c.npz")
+    arrays, meta = lio.load_arrays(tmp_path / "c.npz")
+    meta["epoch"] = "two"
+    lio.save_arrays(tmp_path / "bad.npz", arrays, meta)
+    with pytest.raises(FileFormatError, match=r"bad.npz: expected checkpoint field epoch an integer >= 0, got str 'two'. The checkpoint is damaged"):
+        read_checkpoint(tmp_path / "bad.npz")

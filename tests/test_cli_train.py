@@ -111,11 +111,14 @@ def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tm
     for k in resumed.files:
         if k != "__meta__":  # the history's times differ
             np.testing.assert_array_equal(resumed[k], straight[k], err_msg=k)
-    # the checkpoint of another model: one line that names the file and the mismatch
-    assert main([*base, "--hidden-size", "8", "--epochs", "7", "--checkpoint", ck, "--model-out", str(tmp_path / "d.npz")]) == 1
-    err = error_line(capsys)
-    assert f"load_checkpoint: {ck} was written for another model or trainer" in err and "weight_ih_l0 shape (32, 2)" in err
-    assert not (tmp_path / "d.npz").exists()
+    # the checkpoint of another model, or of the same model trained otherwise: one line that names
+    # the file, the first setting that differs and both values (base has --hidden-size 4, --lr 0.05)
+    for flags, what in ((["--hidden-size", "8"], "hidden_size 4, got 8"), (["--lr", "0.1"], "learning_rate 0.05, got 0.1"),
+                        (["--batch-size", "8"], "batch_size 32, got 8"), (["--clip", "0"], "clip 5.0, got None")):  # fmt: skip
+        assert main([*base, *flags, "--epochs", "7", "--checkpoint", ck, "--model-out", str(tmp_path / "d.npz")]) == 1
+        err = error_line(capsys)
+        assert f"load_checkpoint: {ck} was written with {what}. Resume with the same settings (only epochs may grow)" in err, err
+        assert not (tmp_path / "d.npz").exists()
 
 
 def test_training_commands_take_verbose(tmp_path, capsys):

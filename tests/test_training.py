@@ -343,3 +343,54 @@ def test_training_on_token_ids_equals_training_on_one_hot():
     for k in a.parameters():
         assert np.array_equal(a.parameters()[k], b.parameters()[k])
     np.testing.assert_array_equal(predict(a, ids), predict(b, X))
+
+
+def test_settings_name_what_defines_the_run_and_leave_out_the_display():
+    t = Trainer(SequenceModel(3, 2, 4, seed=0), optimizer="sgd", lr=0.05, optimizer_options={"momentum": 0.9},
+                batch_size=8, clip=2.0, seed=3, verbose=2, schedule="step", schedule_options={"step_size": 2})  # fmt: skip
+    s = t.settings()
+    assert s["model hidden_size"] == 4 and s["optimizer"] == "SGD" and s["lr"] == 0.05 and s["optimizer momentum"] == 0.9
+    assert s["batch_size"] == 8 and s["clip"] == 2.0 and s["seed"] == 3 and s["schedule"] == "StepLR" and s["schedule step_size"] == 2
+    assert not {"epochs", "verbose", "stream", "callbacks", "schedule epoch"} & set(s)
+    assert Trainer(SequenceModel(3, 2, 4, seed=0), seed=None).settings()["seed"] is None
+    # a caller's own names (an estimator's hyper-parameters) replace the trainer's, the model's stay
+    c = Trainer(SequenceModel(3, 2, 4, seed=0), settings={"learning_rate": 0.05, "betas": (0.9, 0.99)}).settings()
+    assert c["learning_rate"] == 0.05 and c["betas"] == [0.9, 0.99] and c["model hidden_size"] == 4 and "lr" not in c
+    with pytest.raises(TypeError, match="Trainer: expected settings JSON values"):
+        Trainer(SequenceModel(3, 2, 4, seed=0), settings={"f": print})
+
+
+def test_load_state_dict_checks_everything_before_writing():
+    X, Y = counting_data(0, n=16, T=4)
+    src = Trainer(SequenceModel(2, 2, 3, seed=0), lr=0.05, batch_size=8, seed=1)
+    src.fit(X, Y, epochs=2)
+    sd = src.state_dict()
+    dst = Trainer(SequenceModel(2, 2, 3, seed=0), lr=0.05, batch_size=8, seed=1)
+    dst.fit(X, Y, epochs=1)
+
+    def state():
+        o = dst.optimizer.state_dict()
+        return dst.model.state_dict(), o["arrays"], o["scalars"], dst.epoch, len(dst.history), dst.wait, dst.shuffle_rng.bit_generator.state
+
+    def unchanged(before):
+        after = state()
+        for a, b in zip(before[:2], after[:2]):
+            assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+        assert before[2:] == after[2:]
+
+    before = state()
+    other = Trainer(SequenceModel(2, 2, 3, seed=0), lr=0.05, batch_size=4, seed=1)
+    with pytest.raises(ValueError, match=r"Trainer.load_state_dict: expected batch_size 8 \(as the state records it\), got 4. Resume with the same settings"):
+        other.load_state_dict(sd)
+    for field, value, message in (
+        ("epoch", "two", "expected checkpoint field epoch an integer >= 0, got str 'two'"),
+        ("history", 5, "expected checkpoint field history a list of objects"),
+        ("early_stopping", {"best": 0.1, "best_epoch": 1, "stopped": False}, "expected checkpoint field early_stopping.wait an integer >= 0, got nothing"),
+        ("rng", {**sd["meta"]["rng"], "entropy": "x"}, "expected checkpoint field rng.entropy"),
+    ):  # fmt: skip
+        bad = {"arrays": sd["arrays"], "meta": {**sd["meta"], field: value}}
+        with pytest.raises(ValueError, match=f"Trainer.load_state_dict: {message}"):
+            dst.load_state_dict(bad)
+        unchanged(before)
+    dst.load_state_dict(sd)  # the state as written loads
+    assert dst.epoch == 2 and dst.optimizer.t == src.optimizer.t

@@ -10,22 +10,57 @@ it was; read back with ``allow_pickle=False``). Contents::
     meta     {"format": "lstmkit-checkpoint", "format_version": 1, "epoch": e,
               "history": [...], "optimizer": {lr, t, hyper-parameters}, "schedule": {...},
               "rng": {"entropy", "shuffle": bit_generator.state, "dropout": bit_generator.state},
-              "early_stopping": {...}, "trainer": {...}, "model_config": {...}}
+              "early_stopping": {...}, "trainer": {...}, "model_config": {...},
+              "settings": {name: value}}
 
 Resume: build the same model and trainer, ``load_checkpoint(path, trainer)``, then
 ``trainer.fit(X, Y, epochs=N)`` runs the remaining epochs; the weights after N epochs equal those
-of an uninterrupted run bit for bit (tested). A failed load leaves the trainer and model unchanged.
+of an uninterrupted run bit for bit (tested).
+
+The same run, only longer. ``settings`` records what defines the run (:meth:`Trainer.settings
+<lstmkit.training.Trainer.settings>`): the model's configuration (``model hidden_size``, ...), and
+the trainer's loss, optimizer and its hyper-parameters, lr, batch_size, shuffle, clip, bptt,
+metrics, early stopping (patience, monitor, min_delta, restore_best), schedule and its options,
+and seed — or, for an estimator, its hyper-parameters by their own names (``learning_rate``,
+``validation_split``, ...). A resume whose settings differ in any of them would continue with the
+checkpoint's optimizer state and rates under the new batch size, clipping, ...: a run matching
+neither, so :func:`load_checkpoint` refuses it with a ValueError naming the first difference and
+both values. What may change when resuming (as Keras and PyTorch Lightning let a resumed run
+change them, and none of it alters the weights): the number of epochs (``fit(epochs=...)``,
+larger to go on; at or below the checkpoint's nothing runs), the progress display (``verbose``,
+``stream``), ``callbacks``, and an unseeded trainer (``seed=None``, an estimator's None or
+Generator seed) takes the checkpoint's seed. The data are the caller's (``X``, ``Y``, lengths and
+a Trainer's ``validation_data``/``validation_split``; an estimator's ``validation_split`` is a
+setting). To go on from the weights with other settings (fine-tuning), start a new run from them
+(``read_checkpoint(path)["arrays"]``'s ``model/`` entries into ``model.load_state_dict``) instead of
+resuming. A checkpoint written before settings were recorded loads without the comparison.
+
+A failed load — a checkpoint for another model or trainer (ValueError), a damaged or edited
+file (:class:`~lstmkit.io.FileFormatError` naming the file and the field) — leaves the trainer,
+its optimizer and its model exactly as they were: every field is checked before anything is
+written.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any, Mapping
+
+import numpy as np
 
 from . import __version__
+from ._checks import fail
 from .io import FileFormatError, load_arrays, save_arrays
 
 FORMAT = "lstmkit-checkpoint"
 FORMAT_VERSION = 1
+FIELDS = ("epoch", "history", "optimizer", "schedule", "rng", "early_stopping")
+RESUME_FIX = "Resume with the same settings (only epochs may grow) or start afresh."
+DAMAGED_FIX = "The checkpoint is damaged or was edited: resume from another one or start afresh."
+# bit generators a checkpoint's random states may name (NumPy's; each built only to check a state)
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+_MISSING = object()
 
 
 def save_checkpoint(path: str | os.PathLike, trainer) -> None:
@@ -36,24 +71,164 @@ def save_checkpoint(path: str | os.PathLike, trainer) -> None:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
-    """The checkpoint's ``{"arrays", "meta"}``, its envelope validated (FileFormatError if not one)."""
+    """The checkpoint's ``{"arrays", "meta"}``, its envelope and every field's type validated
+    (FileFormatError naming the file and the field if not one)."""
     arrays, meta = load_arrays(path)
     if meta.get("format") != FORMAT:
         raise FileFormatError(f"{path}: expected an lstmkit checkpoint (format {FORMAT!r}), got format {meta.get('format')!r}.")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise FileFormatError(f"{path}: expected checkpoint format_version <= {FORMAT_VERSION}, got {version!r}. Upgrade lstmkit.")
-    missing = [k for k in ("epoch", "history", "optimizer", "schedule", "rng", "early_stopping") if k not in meta]
+    missing = [k for k in FIELDS if k not in meta]
     if missing:
         raise FileFormatError(f"{path}: expected checkpoint fields {missing}, found none.")
+    check_meta(meta, str(path), FileFormatError)
     return {"arrays": arrays, "meta": meta}
 
 
 def load_checkpoint(path: str | os.PathLike, trainer) -> None:
-    """Restore ``trainer`` (and its model) from ``path``; all or nothing. A checkpoint written for
-    another model or trainer raises ValueError naming the file and the first mismatch."""
+    """Restore ``trainer`` (and its model) from ``path``; all or nothing.
+
+    A checkpoint written with other settings (see the module's docstring; only epochs may grow)
+    raises ValueError naming the file, the first setting that differs and both values; one written
+    for another model or trainer raises ValueError naming the file and the first mismatch; a
+    damaged one FileFormatError naming the file and the field."""
     ckpt = read_checkpoint(path)
+    diff = settings_difference(ckpt["meta"], trainer.settings())
+    if diff is not None:
+        name, recorded, current = diff
+        raise ValueError(f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}")
     try:
         trainer.load_state_dict(ckpt)
     except ValueError as e:
         raise ValueError(f"load_checkpoint: {path} was written for another model or trainer: {e}") from e
+
+
+# -- settings ---------------------------------------------------------------------------------
+def plain(value: Any) -> Any:
+    """``value`` as it reads back from a checkpoint's JSON: NumPy scalars as Python numbers,
+    tuples as lists, mapping keys as strings."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def settings_difference(meta: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+    """The first setting in which the run recorded in ``meta["settings"]`` differs from
+    ``current`` (a trainer's :meth:`settings`), as ``(name, recorded, current)`` with
+    ``_MISSING`` for a side without it; None if they agree or the checkpoint records none (one
+    written before settings were recorded). ``seed`` None on the current side (unseeded) agrees
+    with any recorded seed: the resumed run takes the checkpoint's."""
+    recorded = meta.get("settings")
+    if recorded is None:
+        return None
+    current = json.loads(json.dumps(plain(current)))  # compared as the checkpoint will hold it
+    for name in [*current, *(k for k in recorded if k not in current)]:
+        r, c = recorded.get(name, _MISSING), current.get(name, _MISSING)
+        if name == "seed" and c is None:
+            continue
+        if not _same(r, c):
+            return name, r, c
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON values equal, with bools told apart from the numbers 0 and 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def show_setting(value: Any) -> str:
+    """A setting's value as an error message shows it: a string quoted, a missing one as nothing."""
+    if value is _MISSING:
+        return "nothing"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# -- the fields' types ------------------------------------------------------------------------
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _got(v) -> str:
+    if v is _MISSING:
+        return "nothing (the field is missing)"
+    text = repr(v)
+    return f"{type(v).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def check_meta(meta: Mapping[str, Any], where: str, exc: type[Exception] = ValueError) -> None:
+    """Check the type of every field of a checkpoint's ``meta`` that restoring a trainer reads
+    (those :func:`read_checkpoint` requires, and the optional ``trainer``, ``model_config`` and
+    ``settings``), raising ``exc`` that names the field; nothing is changed. What depends on the
+    trainer (its optimizer's hyper-parameters, its schedule's fields, the weights) is checked by
+    :meth:`Trainer.load_state_dict <lstmkit.training.Trainer.load_state_dict>`."""
+
+    def check(name: str, value, ok, what: str) -> None:
+        if value is _MISSING or not ok(value):
+            fail(where, f"checkpoint field {name}", what, _got(value), DAMAGED_FIX, exc=exc)
+
+    def field(d, key):
+        return d.get(key, _MISSING) if isinstance(d, Mapping) else _MISSING
+
+    is_dict = lambda v: isinstance(v, dict)  # noqa: E731
+    check("epoch", field(meta, "epoch"), lambda v: _int(v) and v >= 0, "an integer >= 0")
+    check("history", field(meta, "history"), lambda v: isinstance(v, list) and all(map(is_dict, v)), "a list of objects (one per epoch)")
+    opt = field(meta, "optimizer")
+    check("optimizer", opt, is_dict, "an object")
+    check("optimizer.type", field(opt, "type"), lambda v: isinstance(v, str), "a name")
+    for k in ("lr", "initial_lr"):
+        check(f"optimizer.{k}", field(opt, k), lambda v: _number(v) and v > 0, "a number > 0")
+    check("optimizer.t", field(opt, "t"), lambda v: _int(v) and v >= 0, "an integer >= 0")
+    sched = field(meta, "schedule")
+    check("schedule", sched, lambda v: v is None or is_dict(v), "null or an object")
+    if sched is not None:
+        check("schedule.type", field(sched, "type"), lambda v: isinstance(v, str), "a name")
+    rng = field(meta, "rng")
+    check("rng", rng, is_dict, "an object")
+    check("rng.entropy", field(rng, "entropy"), _entropy_ok, "an integer >= 0 or a list of them (a SeedSequence's entropy)")
+    for k in ("shuffle", "dropout"):
+        check(f"rng.{k}", field(rng, k), _rng_state_ok, f"the state of one of NumPy's bit generators {list(BIT_GENERATORS)}")
+    es = field(meta, "early_stopping")
+    check("early_stopping", es, is_dict, "an object")
+    check("early_stopping.best", field(es, "best"), lambda v: v is None or _number(v), "null or a number")
+    check("early_stopping.best_epoch", field(es, "best_epoch"), lambda v: v is None or (_int(v) and v >= 0), "null or an integer >= 0")
+    check("early_stopping.wait", field(es, "wait"), lambda v: _int(v) and v >= 0, "an integer >= 0")
+    check("early_stopping.stopped", field(es, "stopped"), lambda v: isinstance(v, bool), "true or false")
+    for k in ("trainer", "model_config", "settings"):
+        if k in meta:
+            check(k, meta[k], is_dict, "an object")
+
+
+def _entropy_ok(v) -> bool:
+    ints = [v] if _int(v) else v if isinstance(v, list) and v else None
+    if ints is None or not all(_int(i) and i >= 0 for i in ints):
+        return False
+    try:
+        np.random.SeedSequence(v)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _rng_state_ok(state) -> bool:
+    if not isinstance(state, dict) or state.get("bit_generator") not in BIT_GENERATORS:
+        return False
+    try:
+        getattr(np.random, state["bit_generator"])().state = state  # a throw-away generator
+    except (TypeError, ValueError, KeyError, OverflowError):
+        return False
+    return True

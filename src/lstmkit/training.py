@@ -36,6 +36,7 @@ continues exactly as an uninterrupted one.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -43,13 +44,15 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import check_float_array, check_int, fail
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import RESUME_FIX, check_meta, load_checkpoint, plain, save_checkpoint, settings_difference, show_setting
 from .losses import mse, softmax_cross_entropy
 from .module import Module
 from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
 from .progress import make_progress
 
 LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse}
+# a schedule's fields that are its progress, not its options (base_lr is the optimizer's lr)
+_SCHEDULE_PROGRESS = ("epoch", "base_lr", "best", "bad_epochs", "cooldown_left")
 
 
 # -- metrics: each returns (sum over valid targets, number of valid targets) -------------------
@@ -218,6 +221,9 @@ class Trainer:
         seed: int or None; drives the validation split and the shuffling.
         verbose: 0 silent, 1 progress bar (plain lines when not a terminal), 2 a line per epoch.
         callbacks: callables ``cb(trainer, logs)`` after each epoch; returning True stops training.
+        settings: the caller's names and values for this run's settings (an estimator passes its
+            hyper-parameters), recorded in checkpoints and compared on resume instead of the
+            trainer's own (see :meth:`settings`); None: the trainer's own.
     """
 
     def __init__(
@@ -242,6 +248,7 @@ class Trainer:
         verbose: int = 0,
         callbacks: Sequence[Callable] = (),
         stream=None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         where = "Trainer"
         self.model = model
@@ -283,6 +290,15 @@ class Trainer:
         self.verbose = int(verbose)
         self.callbacks = list(callbacks)
         self.stream = stream
+        if settings is not None:
+            if not isinstance(settings, Mapping):
+                fail(where, "settings", "None or a mapping of name -> JSON value", type(settings).__name__, exc=TypeError)
+            try:
+                settings = json.loads(json.dumps(plain(settings)))
+            except (TypeError, ValueError):
+                fail(where, "settings", "JSON values (numbers, strings, lists, dicts, None)", repr(settings), exc=TypeError)
+        self._caller_settings = settings
+        self._seed = seed  # None: unseeded, a resume takes the checkpoint's seed
         # random streams: one for the validation split, one for shuffling (both from the seed)
         ss = np.random.SeedSequence(seed)
         self.entropy = ss.entropy  # recorded so a resumed run re-draws the same split
@@ -466,56 +482,142 @@ class Trainer:
                 "min_delta": self.min_delta, "restore_best": self.restore_best,
             },
             "model_config": self.model.config() if hasattr(self.model, "config") else {},
+            "settings": self.settings(),
         }
         return {"arrays": arrays, "meta": meta}
 
+    def settings(self) -> dict[str, Any]:
+        """What defines this run besides its data and its number of epochs, as a checkpoint records
+        it and a resume compares it (:mod:`lstmkit.checkpoint`), in this order: the caller's
+        ``settings`` (an estimator's hyper-parameters, by their names), the model's configuration
+        (``model <key>``) and the loss; or, without the caller's, the model's configuration and
+        the trainer's own settings: loss, optimizer (its class) and its hyper-parameters (``optimizer
+        <name>``), lr (the initial one), batch_size, shuffle, clip, bptt, metrics, patience,
+        monitor, min_delta, restore_best, the schedule (its class) and its options (``schedule
+        <name>``; a schedule of another class: the class only) and seed (None when unseeded).
+        Not in it, free to change on resume: epochs, verbose, stream, callbacks."""
+        config = self.model.config() if hasattr(self.model, "config") else {}
+        out: dict[str, Any] = {f"model {k}": v for k, v in config.items()}
+        if self._caller_settings is not None:
+            return plain({**self._caller_settings, **out, "loss": self.loss_name})
+        opt, sched = self.optimizer, self.schedule
+        out.update({"loss": self.loss_name, "optimizer": type(opt).__name__, "lr": opt.initial_lr})
+        out.update({f"optimizer {h}": getattr(opt, h) for h in opt.hyper})
+        out.update({
+            "batch_size": self.batch_size, "shuffle": self.shuffle, "clip": self.clip, "bptt": self.bptt,
+            "metrics": list(self.metrics), "patience": self.patience, "monitor": self.monitor,
+            "min_delta": self.min_delta, "restore_best": self.restore_best,
+            "schedule": None if sched is None else type(sched).__name__,
+        })  # fmt: skip
+        if isinstance(sched, tuple(SCHEDULES.values())):  # its options; not its progress (epoch, best, ...)
+            out.update({f"schedule {k}": v for k, v in sched.state_dict().items() if k not in _SCHEDULE_PROGRESS})
+        out["seed"] = None if self._seed is None else self.entropy
+        return plain(out)
+
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output, checking it all before changing anything."""
+        """Restore :meth:`state_dict`'s output, all or nothing: the settings it records are
+        compared with this trainer's (:meth:`settings`; only epochs may grow), then every field
+        is checked, and only then are the model, the optimizer, the schedule and the trainer
+        written. Any failure (ValueError naming the field) leaves all of them as they were."""
         where = "Trainer.load_state_dict"
+        if not isinstance(sd, Mapping) or not isinstance(sd.get("arrays"), Mapping) or not isinstance(sd.get("meta"), Mapping):
+            fail(where, "sd", "a mapping {'arrays': {...}, 'meta': {...}} (from Trainer.state_dict)", type(sd).__name__, exc=TypeError)
         arrays, meta = sd["arrays"], sd["meta"]
+        check_meta(meta, where)  # every field's type
+        diff = settings_difference(meta, self.settings())
+        if diff is not None:
+            name, recorded, current = diff
+            fail(where, name, f"{show_setting(recorded)} (as the state records it)", show_setting(current), RESUME_FIX)
+        # -- check everything against this trainer; nothing is written yet -----------------------
         groups: dict[str, dict[str, np.ndarray]] = {"model": {}, "optim": {}, "best": {}}
         for k, v in arrays.items():
             g, _, name = k.partition("/")
             if g not in groups:
                 fail(where, "arrays", "keys starting with model/, optim/ or best/", repr(k))
             groups[g][name] = v
-        # stage: build throw-away copies, load into them (all checks), then commit
+        params = self.model.parameters()
+        missing, unexpected = [k for k in params if k not in groups["model"]], [k for k in groups["model"] if k not in params]
+        if missing or unexpected:
+            fail(where, "model/ arrays", f"exactly the model's keys {list(params)}", f"missing {missing} and unexpected {unexpected}")
+        opt = meta["optimizer"]
+        if opt["type"] != type(self.optimizer).__name__:
+            fail(where, "optimizer", f"state of a {type(self.optimizer).__name__}", f"state of {opt['type']!r}")
+        for h in self.optimizer.hyper:
+            flag = isinstance(getattr(self.optimizer, h), bool)  # SGD's nesterov, RMSprop's centered
+            if h not in opt or not (isinstance(opt[h], bool) if flag else _is_number(opt[h])):
+                got = repr(opt[h]) if h in opt else "nothing (the field is missing)"
+                fail(where, f"optimizer.{h}", "true or false" if flag else "a number", got)
+        if groups["best"]:
+            probe = {k: params[k] for k in groups["best"] if k in params}
+            if set(probe) != set(params) or any(np.shape(groups["best"][k]) != probe[k].shape for k in probe):
+                fail(where, "best weights", "the model's keys and shapes", sorted(groups["best"]))
+        if (meta["schedule"] is None) != (self.schedule is None):
+            fail(where, "schedule", "the same kind of schedule as this trainer", meta["schedule"])
+        if self.schedule is not None:
+            s = dict(meta["schedule"])
+            if s.pop("type") != type(self.schedule).__name__:
+                fail(where, "schedule", type(self.schedule).__name__, meta["schedule"]["type"])
+            ours = self.schedule.state_dict()
+            if set(s) != set(ours):
+                fail(where, "schedule fields", f"{sorted(ours)}", sorted(s))
+            for k, v in s.items():
+                if not _same_kind(v, ours[k]):
+                    fail(where, f"schedule.{k}", f"a value like {ours[k]!r}", repr(v))
+        dropout_rng = self.model.dropout_rng
+        shuffle_rng = np.random.default_rng()
+        # each state set on a generator of the kind it will go to: a throw-away one for dropout's
+        for key, bit_generator in (("dropout", type(dropout_rng.bit_generator)()), ("shuffle", shuffle_rng.bit_generator)):
+            try:
+                bit_generator.state = meta["rng"][key]
+            except (TypeError, ValueError, KeyError, OverflowError):
+                fail(where, f"rng.{key}", f"the state of a {type(bit_generator).__name__}", meta["rng"][key].get("bit_generator"))
+        entropy = meta["rng"]["entropy"]
+        split_ss = np.random.SeedSequence(entropy).spawn(2)[0]
+        history = History(meta["history"])
+        es = meta["early_stopping"]
+        best_state = {k: np.array(v) for k, v in groups["best"].items()} or None
+        # -- write: the model's and the optimizer's loads check again; undone on any failure -----
         model_before = self.model.state_dict()
         opt_before = self.optimizer.state_dict()
         sched_before = None if self.schedule is None else self.schedule.state_dict()
-        dropout_before = self.model.dropout_rng.bit_generator.state
+        dropout_before = dropout_rng.bit_generator.state
         try:
             self.model.load_state_dict(groups["model"])
-            self.optimizer.load_state_dict({"scalars": meta["optimizer"], "arrays": groups["optim"]})
-            if groups["best"]:
-                probe = {k: self.model.parameters()[k] for k in groups["best"] if k in self.model.parameters()}
-                if set(probe) != set(self.model.parameters()) or any(np.shape(groups["best"][k]) != probe[k].shape for k in probe):
-                    fail(where, "best weights", "the model's keys and shapes", sorted(groups["best"]))
-            if (meta["schedule"] is None) != (self.schedule is None):
-                fail(where, "schedule", "the same kind of schedule as this trainer", meta["schedule"])
+            self.optimizer.load_state_dict({"scalars": opt, "arrays": groups["optim"]})
             if self.schedule is not None:
-                s = dict(meta["schedule"])
-                if s.pop("type") != type(self.schedule).__name__:
-                    fail(where, "schedule", type(self.schedule).__name__, meta["schedule"]["type"])
                 self.schedule.load_state_dict(s)
-            shuffle_rng = np.random.default_rng()
-            shuffle_rng.bit_generator.state = meta["rng"]["shuffle"]
-            self.model.dropout_rng.bit_generator.state = meta["rng"]["dropout"]
+            dropout_rng.bit_generator.state = meta["rng"]["dropout"]
         except BaseException:
             self.model.load_state_dict(model_before)
             self.optimizer.load_state_dict(opt_before)
             if sched_before is not None:
                 self.schedule.load_state_dict(sched_before)
-            self.model.dropout_rng.bit_generator.state = dropout_before
+            dropout_rng.bit_generator.state = dropout_before
             raise
         self.shuffle_rng = shuffle_rng
-        self.entropy = meta["rng"]["entropy"]
-        self._split_ss = np.random.SeedSequence(self.entropy).spawn(2)[0]
-        self.epoch = int(meta["epoch"])
-        self.history = History(meta["history"])
-        es = meta["early_stopping"]
-        self.best, self.best_epoch, self.wait, self.stopped = es["best"], es["best_epoch"], int(es["wait"]), bool(es["stopped"])
-        self.best_state = {k: np.array(v) for k, v in groups["best"].items()} or None
+        self.entropy = entropy
+        self._split_ss = split_ss
+        self.epoch = meta["epoch"]
+        self.history = history
+        self.best, self.best_epoch, self.wait, self.stopped = es["best"], es["best_epoch"], es["wait"], es["stopped"]
+        self.best_state = best_state
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _same_kind(value, ours) -> bool:
+    """A recorded field fits where ``ours`` (the live value) is: None fits a number's place and
+    the reverse (a schedule's ``best`` before and after its first epoch); otherwise the same
+    kind of value (number, bool, string)."""
+    if value is None or ours is None:
+        return value is None or _is_number(value)
+    if isinstance(ours, bool) or isinstance(value, bool):
+        return isinstance(ours, bool) and isinstance(value, bool)
+    if _is_number(ours):
+        return _is_number(value)
+    return type(value) is type(ours)
 
 
 def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray:
