@@ -180,7 +180,7 @@ def test_feature_names_are_saved_checked_and_dropped_by_a_refit(tmp_path):
     assert not hasattr(est, "feature_names_in_")  # a refit on arrays: the old names no longer describe X
     mf = read_model(tmp_path / "m.npz")
     save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, feature_names_in=["price"]))
-    with pytest.raises(FileFormatError, match="feature_names_in: 2 column names"):
+    with pytest.raises(FileFormatError, match=r"bad.npz: expected feature_names_in 2 column names \(one per feature, n_features_in\), got \[.price.\]\."):
         lstmkit.load(tmp_path / "bad.npz")
 
 
@@ -444,3 +444,18 @@ def test_ragged_per_step_targets_for_the_regressor():
         LSTMRegressor(epochs=1).fit(seqs, [yk[0], np.zeros((5, 3))] + yk[2:])
     with pytest.raises(ValueError, match="expected y one row of targets per sequence with per_step=False"):
         LSTMRegressor(epochs=1, per_step=False).fit(seqs, ys)
+
+
+def test_training_record_survives_save_and_load(tmp_path):
+    X, y = seq_data(n=24)
+    clf = LSTMClassifier(hidden_size=3, epochs=3, batch_size=8, seed=0).fit(X, y)
+    clf.save(tmp_path / "c.npz")
+    back = lstmkit.load(tmp_path / "c.npz")
+    assert back.n_epochs_ == 3 == len(back.history_)
+    losses = back.history_["loss"]  # without validation data the best epoch is the lowest training loss
+    assert back.best_epoch_ == 1 + int(np.argmin(losses)) == clf.best_epoch_
+    assert back.history_.epochs == clf.history_.epochs
+    early = LSTMRegressor(hidden_size=3, epochs=0, seed=0).fit(X, X.sum(axis=(1, 2)))  # no epoch run: no best epoch
+    early.save(tmp_path / "r.npz")
+    back = lstmkit.load(tmp_path / "r.npz")
+    assert (back.n_epochs_, back.best_epoch_, len(back.history_)) == (0, None, 0)

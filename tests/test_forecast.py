@@ -164,3 +164,12 @@ def test_bad_hyper_parameters_name_the_forecaster_not_its_regressor(params, mess
     with pytest.raises(ValueError) as info:
         LSTMForecaster(window=3, epochs=1, **params).fit(np.arange(1.0, 30.0))
     assert str(info.value) == message
+
+
+def test_the_regressors_training_record_survives_save_and_load(tmp_path):
+    fc = LSTMForecaster(window=4, **dict(FAST, epochs=2)).fit(np.sin(np.arange(40) / 3))
+    fc.save(tmp_path / "f.npz")
+    back = LSTMForecaster.load(tmp_path / "f.npz")
+    assert back.regressor_.n_epochs_ == 2 and len(back.training_history_) == 2
+    assert back.regressor_.best_epoch_ == 1 + int(np.argmin(back.training_history_["loss"]))
+    assert back.training_history_.epochs == fc.training_history_.epochs

@@ -587,3 +587,131 @@ def test_lstmkit_load_reads_bare_modules_too(tmp_path):
     np.testing.assert_array_equal(back(x)[0], m(x)[0])
     with pytest.raises(lstmkit.io.FileFormatError, match="expected a model of kind LSTMClassifier, got LSTM"):
         lstmkit.load(path, kind="LSTMClassifier")
+
+
+# -- estimator files whose metadata disagrees with the weights or with itself ---------------------------
+_CONSISTENT: dict[str, bytes] = {}
+
+
+def _estimator_file(tmp_path, kind: str) -> Path:
+    """A small fitted estimator of ``kind`` saved to tmp_path (each kind trained once per session)."""
+    if kind not in _CONSISTENT:
+        import tempfile
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(12, 4, 2)).astype(np.float32)
+        est = {
+            "clf": lambda: lstmkit.LSTMClassifier(hidden_size=3, epochs=2, batch_size=6, seed=0).fit(X, np.where(X[:, :, 0].sum(1) > 0, "up", "down")),
+            "ints": lambda: lstmkit.LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, (X[:, :, 0].sum(1) > 0).astype(int)),
+            "reg": lambda: lstmkit.LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, X.sum(axis=1)),  # k = 2 outputs
+            "gen": lambda: lstmkit.TextGenerator(hidden_size=4, epochs=2, seq_len=5, batch_size=2, seed=0).fit("abcd " * 6),
+            "fc": lambda: lstmkit.LSTMForecaster(window=4, horizon=2, hidden_size=3, epochs=1, seed=0).fit(np.sin(np.arange(30) / 3)),
+            "fc2": lambda: lstmkit.LSTMForecaster(window=4, hidden_size=3, epochs=1, seed=0).fit(np.stack([np.arange(1.0, 31), np.ones(30)], 1)),
+        }[kind]()
+        with tempfile.TemporaryDirectory() as d:
+            est.save(Path(d) / "e.npz")
+            _CONSISTENT[kind] = (Path(d) / "e.npz").read_bytes()
+    path = tmp_path / f"{kind}.npz"
+    path.write_bytes(_CONSISTENT[kind])
+    return path
+
+
+def _edit(path, out, edits=(), arrays_update=None):
+    """A copy of a model file with metadata values replaced: edits are (key path, value), value DROP deletes."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
+    meta = read_model(path).meta
+    for keys, value in edits:
+        target = meta
+        for k in keys[:-1]:
+            target = target[k]
+        if value is DROP:
+            del target[keys[-1]]
+        else:
+            target[keys[-1]] = value
+    arrays.update(arrays_update or {})
+    np.savez(out, __meta__=np.array(json.dumps(meta)), **arrays)
+    return out
+
+
+DROP = object()
+
+
+@pytest.mark.parametrize(
+    "kind,edits,message",
+    [
+        # the user's reports: classes on a 2-output model that are not 2 labels
+        ("ints", [(("extra", "classes"), [0, 1, 2])], r"expected classes 2 labels \(one per output of the model's read-out\), got 3: \[0, 1, 2\]\."),
+        ("ints", [(("extra", "classes"), [0])], r"expected classes 2 labels \(one per output of the model's read-out\), got 1: \[0\]\."),
+        ("clf", [(("extra", "classes"), ["up", "down"])], r"expected classes at least 2 distinct labels in sorted order \(as fit learns them\), got \['up', 'down'\]\."),
+        ("clf", [(("extra", "classes"), ["up", "up"])], r"expected classes at least 2 distinct labels in sorted order"),
+        ("clf", [(("extra", "classes"), [["down"], "up"])], r"expected classes a list of labels \(strings or numbers\), got \[\['down'\], 'up'\]\."),
+        ("clf", [(("extra", "classes_dtype"), "<U1")], r"expected classes labels that are str32 values, got \['down', 'up'\]\."),
+        ("clf", [(("extra", "classes_dtype"), "<M8[s]")], r"expected classes_dtype a NumPy dtype of bools, numbers or strings, got '<M8\[s\]'\."),
+        ("clf", [(("extra", "per_step"), True)], r"expected per_step False \(the model reads out head='last'\), got True\."),
+        ("clf", [(("extra", "n_features_in"), 3)], r"expected n_features_in 2 \(the LSTM's input_size\), got 3\."),
+        ("clf", [(("extra", "n_features_in"), True)], r"expected n_features_in 2 \(the LSTM's input_size\), got True\."),
+        ("clf", [(("extra", "feature_names_in"), ["a", "b", "c"])], r"expected feature_names_in 2 column names \(one per feature, n_features_in\)"),
+        ("clf", [(("config", "hidden_size"), 5)], r"expected config hidden_size 3 \(the stored model's\), got 5\."),
+        ("clf", [(("config", "lstm_options"), {"peephole": True})], r"expected config lstm_options \{\} \(the stored model's\), got \{'peephole': True\}\."),
+        ("clf", [(("config", "batch_size"), 0)], r"expected a valid LSTMClassifier model file, got one that fails to load \(LSTMClassifier: expected batch_size >= 1, got 0\.\)\."),
+        ("clf", [(("extra", "history"), "x")], r"expected history a list of JSON objects \(one per epoch\), got 'x'\."),
+        ("clf", [(("extra", "n_epochs"), 5)], r"expected n_epochs 2 \(the epochs in history\), got 5\."),
+        ("clf", [(("extra", "best_epoch"), 7)], r"expected best_epoch None or an epoch in \[1, 2\], got 7\."),
+        # the user's report: a regressor's scaling for 3 outputs on a 2-output model
+        ("reg", [(("extra", "y_mean"), [0.0, 1.0, 2.0])], r"expected y_mean a list of 2 finite numbers \(one per output of the model's read-out\), got \[0\.0, 1\.0, 2\.0\]\."),
+        ("reg", [(("extra", "y_scale"), [1.0, 0.0])], r"expected y_scale values > 0, got \[1\.0, 0\.0\]\."),
+        ("reg", [(("extra", "y_scale"), [1.0, "2"])], r"expected y_scale a list of 2 finite numbers"),
+        ("reg", [(("extra", "y_ndim"), 1)], r"expected y_ndim 2 \(y \(n, k\), per_step=False, k=2\), got 1\."),
+        ("reg", [(("extra", "y_ndim"), 7)], r"expected y_ndim 2 \(y \(n, k\), per_step=False, k=2\), got 7\."),
+        ("reg", [(("extra", "per_step"), True)], r"expected per_step False \(the model reads out head='last'\), got True\."),
+        ("reg", [(("config", "standardize"), "yes")], r"expected a valid LSTMRegressor model file, got one that fails to load \(LSTMRegressor: expected standardize True or False, got 'yes'\.\)\."),
+        # TextGenerator: the vocabulary is the one-hot input and the read-out's rows
+        ("gen", [(("extra", "vocab"), [0, 32, 97, 98, 99])], r"expected vocab 6 characters \(the model's input_size\), got 5\."),
+        ("gen", [(("extra", "vocab"), [0, 32, 97, 98, 99, 99])], r"expected vocab distinct code points, the first 0 \(unknown\), got \[0, 32, 97, 98, 99, 99\]\."),
+        ("gen", [(("extra", "vocab"), [32, 0, 97, 98, 99, 100])], r"expected vocab distinct code points, the first 0"),
+        ("gen", [(("extra", "vocab"), [0, 32, 97, 98, 99, 2**40])], r"expected vocab a list of Unicode code points"),
+        ("gen", [(("extra", "n_updates"), -1)], r"expected n_updates an integer >= 0, got -1\."),
+        ("gen", [(("extra", "history"), [1, 2])], r"expected history a list of JSON objects \(one per epoch\), got \[1, 2\]\."),
+        ("gen", [(("config", "model", "head"), "last")], r"expected model config head 'all', got 'last'\."),
+        ("gen", [(("config", "params", "hidden_size"), 8)], r"expected config hidden_size 4 \(the stored model's\), got 8\."),
+        # LSTMForecaster: horizon x series outputs, one scale per series, enough history to forecast from
+        ("fc", [(("config", "horizon"), 3)], r"expected config horizon 2 / 1 \(the model's outputs per window / the series\), got 3\."),
+        ("fc", [(("config", "hidden_size"), 5)], r"expected config hidden_size 3 \(the stored model's\), got 5\."),
+        ("fc", [(("config", "hidden_size"), 0)], r"expected a valid LSTMForecaster model file, got one that fails to load \(LSTMForecaster: expected hidden_size >= 1, got 0\.\)\."),
+        ("fc", [(("extra", "mean"), [0.0, 1.0])], r"expected mean 1 finite numbers \(one per series\), got \[0\.0, 1\.0\]\."),
+        ("fc", [(("extra", "scale"), [0.0])], r"expected scale 1 finite numbers > 0 \(one per series\), got \[0\.0\]\."),
+        ("fc", [(("extra", "history"), [[1.0], [2.0]])], r"expected history the fitted series as rows \(N >= window\+difference = 4, n_series >= 1\), got shape \(2, 1\)\."),
+        ("fc", [(("extra", "regressor", "y_mean"), [0.0])], r"expected regressor\.y_mean a list of 2 finite numbers"),
+        ("fc", [(("extra", "regressor", "n_features_in"), 2)], r"expected regressor\.n_features_in 1 \(the LSTM's input_size\), got 2\."),
+        ("fc2", [(("extra", "is_1d"), True)], r"expected is_1d true only for one series, got True with 2 series\."),
+        ("fc2", [(("extra", "history"), [[1.0]] * 10)], r"expected mean 1 finite numbers \(one per series\), got \[.*\]\."),
+    ],
+)  # fmt: skip
+def test_estimator_metadata_that_disagrees_with_the_model_is_refused_naming_the_field(tmp_path, kind, edits, message):
+    good = _estimator_file(tmp_path, kind)
+    bad = _edit(good, tmp_path / "bad.npz", edits)
+    with pytest.raises(FileFormatError, match=r"bad\.npz: " + message):
+        lstmkit.load(bad)
+    lstmkit.load(good)  # the same file without the edit loads
+
+
+def test_text_generator_vocab_must_match_the_read_out_rows(tmp_path):
+    # a read-out with one row more than the vocabulary (and a model config that says so): the
+    # input layer still has 6 one-hot columns, the read-out 7 rows
+    good = _estimator_file(tmp_path, "gen")
+    mf = read_model(good)
+    W, b = mf.arrays["head.weight"], mf.arrays["head.bias"]
+    bad = _edit(good, tmp_path / "bad.npz", [(("config", "model", "output_size"), 7)],
+                {"head.weight": np.vstack([W, W[:1]]), "head.bias": np.append(b, b[:1])})  # fmt: skip
+    with pytest.raises(FileFormatError, match=r"bad\.npz: expected vocab 7 characters \(the model's output_size\), got 6\."):
+        lstmkit.load(bad)
+
+
+def test_files_written_before_the_training_record_was_saved_still_load(tmp_path):
+    clf = _edit(_estimator_file(tmp_path, "clf"), tmp_path / "old_clf.npz", [(("extra", "n_epochs"), DROP), (("extra", "best_epoch"), DROP)])
+    back = lstmkit.load(clf)
+    assert not hasattr(back, "n_epochs_") and not hasattr(back, "best_epoch_") and len(back.history_) == 2
+    gen = _edit(_estimator_file(tmp_path, "gen"), tmp_path / "old_gen.npz", [(("extra", "history"), DROP)])
+    back = lstmkit.load(gen)
+    assert not hasattr(back, "history_") and len(back.generate("a", 5, seed=0)) == 6

@@ -116,3 +116,11 @@ def test_bad_hyper_parameters_name_the_generator(params, message):
     with pytest.raises(ValueError) as info:
         TextGenerator(seq_len=5, batch_size=2, **params).fit("abcabcabcabcabcabc")
     assert str(info.value) == message
+
+
+def test_history_survives_save_and_load(gen, tmp_path):
+    gen.save(tmp_path / "g.npz")
+    back = TextGenerator.load(tmp_path / "g.npz")
+    assert len(back.history_) == 15  # one entry per epoch (the fixture's epochs=15)
+    assert back.history_.epochs == gen.history_.epochs
+    assert back.n_updates_ == gen.n_updates_ == 15 * -(-((len(PATTERN) - 1) // 4) // 10)

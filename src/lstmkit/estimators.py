@@ -18,8 +18,10 @@ targets past a sequence's length are ignored (use any value there) and per-step 
 are meaningless.
 
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
-attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_features_in_``, ...;
-``feature_names_in_``, the CSV columns, where ``lstmkit train`` read a CSV: saved with the model);
+attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_epochs_``, ``best_epoch_``,
+``n_features_in_``, ...; ``feature_names_in_``, the CSV columns, where ``lstmkit train`` read a CSV),
+all saved with the model, and a file whose fields disagree with its weights or with each other is
+refused at load naming the field;
 ``get_params``/``set_params`` are implemented here (sklearn is not needed), and ``__sklearn_tags__``
 imports sklearn only when sklearn itself asks, so ``sklearn.base.clone``, ``GridSearchCV`` and
 ``cross_val_score`` work on 3-D inputs.
@@ -340,17 +342,23 @@ class _SequenceEstimator:
         params["dtype"] = np.dtype(params["dtype"]).name
         return params
 
-    def save(self, path) -> None:
-        """Write the fitted estimator to ``path`` (lstmkit model file; atomic; no pickle)."""
-        self._check_fitted("save")
-        extra = {
+    def _file_extra(self) -> dict[str, Any]:
+        """What the model file keeps beside the weights and the parameters (JSON): the model's
+        config, the learned preprocessing (:meth:`_extra`) and the training record."""
+        return {
             "model_config": self.model_.config(),
             "n_features_in": self.n_features_in_,
             **({"feature_names_in": [str(v) for v in self.feature_names_in_]} if hasattr(self, "feature_names_in_") else {}),
             "history": self.history_.epochs,
+            "n_epochs": self.n_epochs_,
+            "best_epoch": self.best_epoch_,
             **self._extra(),
         }
-        save_model(path, type(self).__name__, self._json_params(), self.model_.state_dict(), extra)
+
+    def save(self, path) -> None:
+        """Write the fitted estimator to ``path`` (lstmkit model file; atomic; no pickle)."""
+        self._check_fitted("save")
+        save_model(path, type(self).__name__, self._json_params(), self.model_.state_dict(), self._file_extra())
 
     @classmethod
     def load(cls, path):
@@ -360,28 +368,93 @@ class _SequenceEstimator:
         return load(path, kind=cls.__name__)
 
     @classmethod
-    def _from_model_file(cls, mf, path=""):
+    def _from_model_file(cls, mf, path="", prefix: str = ""):
+        """The estimator in ``mf``; any field that disagrees with the weights or with another field
+        is refused with a FileFormatError naming it (``prefix`` + its key in ``extra``)."""
         from .io import FileFormatError
-        from .training import History
 
+        refuse = _refuser(path, prefix)
         try:
             est = cls(**mf.config)
+            est._check_params()  # batch_size, ...: used by predict too
             mc = dict(mf.extra["model_config"])
             _check_model_config(mc, mf.arrays)
             model = SequenceModel(**mc)
             model.load_state_dict({k: v for k, v in mf.arrays.items()})
-            est._restore_extra(mf.extra)
-            est.n_features_in_ = int(mf.extra["n_features_in"])
+            _check_params_match_model(est, model, refuse)
+            n_features = mf.extra["n_features_in"]
+            if not _is_int(n_features) or n_features != model.input_size:
+                refuse("n_features_in", f"{model.input_size} (the LSTM's input_size)", repr(n_features))
+            est.n_features_in_ = n_features
             if "feature_names_in" in mf.extra:
                 names = mf.extra["feature_names_in"]
-                if not isinstance(names, list) or len(names) != est.n_features_in_ or not all(isinstance(v, str) for v in names):
-                    raise ValueError(f"feature_names_in: {est.n_features_in_} column names, got {names!r:.80}")
+                if not isinstance(names, list) or len(names) != n_features or not all(isinstance(v, str) for v in names):
+                    refuse("feature_names_in", f"{n_features} column names (one per feature, n_features_in)", f"{names!r:.80}")
                 est.feature_names_in_ = np.array(names, dtype=object)
-            est.history_ = History(mf.extra.get("history", []))
-        except (KeyError, TypeError, ValueError) as exc:
+            est._restore_extra(mf.extra, model, refuse)
+            _restore_record(est, mf.extra, refuse, epochs=True)
+        except FileFormatError:
+            raise
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: a label 1e308 as an int64
             raise FileFormatError(f"{path}: expected a valid {cls.__name__} model file, got one that fails to load ({exc}).") from None
         est.model_ = model
         return est
+
+
+def _refuser(path, prefix: str = ""):
+    """``refuse(field, expected, got)`` raises FileFormatError("<path>: expected <prefix><field> <expected>, got <got>.")."""
+    from .io import FileFormatError
+
+    def refuse(field: str, expected: str, got) -> None:
+        fail(str(path), prefix + field, expected, got, exc=FileFormatError)
+
+    return refuse
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _finite_numbers(v, n: int) -> bool:
+    """A JSON list of ``n`` finite numbers (bools are not numbers here)."""
+    return isinstance(v, list) and len(v) == n and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x) for x in v
+    )
+
+
+def _check_params_match_model(est, model: SequenceModel, refuse) -> None:
+    """The estimator's parameters that shape the network (those it has) must describe the stored one."""
+    cfg = model.config()
+    ours = est.get_params()
+    if "dtype" in ours:
+        ours["dtype"] = np.dtype(ours["dtype"]).name
+    ours["lstm_options"] = ours.get("lstm_options") or {}
+    for key in ("hidden_size", "num_layers", "cell", "bidirectional", "readout", "dtype", "lstm_options"):
+        if key in ours and (ours[key] != cfg[key] or isinstance(ours[key], bool) != isinstance(cfg[key], bool)):
+            refuse(f"config {key}", f"{cfg[key]!r} (the stored model's)", repr(ours[key]))
+
+
+def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:
+    """``history_`` (a list of JSON objects, one per epoch) and, with ``epochs``, ``n_epochs_`` and
+    ``best_epoch_``; a file written before they were saved loads without them."""
+    from .training import History
+
+    history = extra.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
+        refuse("history", "a list of JSON objects (one per epoch)", f"{history!r:.80}")
+    est.history_ = History(history)
+    if not epochs:
+        return
+    if "n_epochs" in extra:
+        n = extra["n_epochs"]
+        if not _is_int(n) or n != len(history):
+            refuse("n_epochs", f"{len(history)} (the epochs in history)", repr(n))
+        est.n_epochs_ = n
+    if "best_epoch" in extra:
+        best = extra["best_epoch"]
+        if best is not None and (not _is_int(best) or not 1 <= best <= len(history)):
+            refuse("best_epoch", f"None or an epoch in [1, {len(history)}]", repr(best))
+        est.best_epoch_ = best
 
 
 @register
@@ -473,12 +546,26 @@ class LSTMClassifier(_SequenceEstimator):
     def _extra(self):
         return {"classes": _json_scalar_list(self.classes_), "classes_dtype": self.classes_.dtype.str, "per_step": self.per_step_}
 
-    def _restore_extra(self, extra):
-        dt = np.dtype(extra["classes_dtype"])
-        if dt.kind not in "biufUO":
-            raise ValueError(f"unsupported classes dtype {dt}")
-        self.classes_ = np.array(extra["classes"], dtype=dt)
-        self.per_step_ = bool(extra["per_step"])
+    def _restore_extra(self, extra, model, refuse):
+        """classes_ (one per row of the read-out, sorted, distinct) and per_step_ (the model's head)."""
+        code = extra["classes_dtype"]
+        dt = np.dtype(code) if isinstance(code, str) else None
+        if dt is None or dt.kind not in "biufUO":
+            refuse("classes_dtype", "a NumPy dtype of bools, numbers or strings", repr(code))
+        classes, C = extra["classes"], model.output_size
+        if not isinstance(classes, list) or not all(isinstance(c, (str, int, float)) for c in classes):
+            refuse("classes", "a list of labels (strings or numbers)", f"{classes!r:.80}")
+        if len(classes) != C:
+            refuse("classes", f"{C} labels (one per output of the model's read-out)", f"{len(classes)}: {classes!r:.80}")
+        arr = np.array(classes, dtype=dt)
+        if arr.tolist() != classes or arr.ndim != 1:
+            refuse("classes", f"labels that are {dt.name} values", f"{classes!r:.80}")
+        if C < 2 or not np.array_equal(np.unique(arr), arr):
+            refuse("classes", "at least 2 distinct labels in sorted order (as fit learns them)", f"{classes!r:.80}")
+        per_step = extra["per_step"]
+        if not isinstance(per_step, bool) or per_step != (model.head_mode == "all"):
+            refuse("per_step", f"{model.head_mode == 'all'} (the model reads out head={model.head_mode!r})", repr(per_step))
+        self.classes_, self.per_step_ = arr, per_step
 
 
 @register
@@ -504,6 +591,13 @@ class LSTMRegressor(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.standardize, self.per_step = bptt, standardize, per_step
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            fail("LSTMRegressor", "standardize", "True or False", repr(self.standardize))
+        if self.per_step is not None and not isinstance(self.per_step, (bool, np.bool_)):
+            fail("LSTMRegressor", "per_step", "None, True or False", repr(self.per_step))
 
     def _target_layout(self, y: np.ndarray, n: int, T: int, where: str) -> tuple[bool, bool]:
         """(per_step, has_k_axis) for y; raises on shapes that fit no layout."""
@@ -594,8 +688,23 @@ class LSTMRegressor(_SequenceEstimator):
             "per_step": self.per_step_, "y_ndim": self.y_ndim_,
         }
 
-    def _restore_extra(self, extra):
+    def _restore_extra(self, extra, model, refuse):
+        """y_mean_, y_scale_ (one per output of the read-out; scales > 0), per_step_ (the model's
+        head) and y_ndim_ (a layout fit accepts for them)."""
+        k = model.output_size
+        for key in ("y_mean", "y_scale"):
+            if not _finite_numbers(extra[key], k):
+                refuse(key, f"a list of {k} finite numbers (one per output of the model's read-out)", f"{extra[key]!r:.80}")
+        if min(extra["y_scale"]) <= 0:
+            refuse("y_scale", "values > 0", f"{extra['y_scale']!r:.80}")
+        per_step, ndim = extra["per_step"], extra["y_ndim"]
+        if not isinstance(per_step, bool) or per_step != (model.head_mode == "all"):
+            refuse("per_step", f"{model.head_mode == 'all'} (the model reads out head={model.head_mode!r})", repr(per_step))
+        layouts = {2: "(n, T)", 3: "(n, T, k)"} if per_step else {1: "(n,)", 2: "(n, k)"}
+        if k > 1:  # several outputs need y's k axis
+            layouts.pop(min(layouts))
+        if not _is_int(ndim) or ndim not in layouts:
+            refuse("y_ndim", f"{' or '.join(map(str, layouts))} (y {' or '.join(layouts.values())}, per_step={per_step}, k={k})", repr(ndim))
         self.y_mean_ = np.array(extra["y_mean"], dtype=np.float64)
         self.y_scale_ = np.array(extra["y_scale"], dtype=np.float64)
-        self.per_step_, self.y_ndim_ = bool(extra["per_step"]), int(extra["y_ndim"])
-        self.n_outputs_ = len(self.y_mean_)
+        self.per_step_, self.y_ndim_, self.n_outputs_ = per_step, ndim, k

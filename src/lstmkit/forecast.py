@@ -310,8 +310,7 @@ class LSTMForecaster:
         extra = {
             "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
             "history": self.history_.tolist(),
-            "regressor": {"params": reg._json_params(), "model_config": reg.model_.config(),
-                          "n_features_in": reg.n_features_in_, "history": reg.history_.epochs, **reg._extra()},
+            "regressor": {"params": reg._json_params(), **reg._file_extra()},
         }  # fmt: skip
         save_model(path, KIND, self.get_params(), reg.model_.state_dict(), extra)
 
@@ -324,26 +323,54 @@ class LSTMForecaster:
 
     @classmethod
     def _from_model_file(cls, mf, path="") -> "LSTMForecaster":
-        from .estimators import LSTMRegressor
+        """The forecaster in ``mf``; a field that disagrees with the weights or with another field
+        (the regressor's outputs with horizon x series, the scaling with the series, ...) is refused
+        with a FileFormatError naming it."""
+        from .estimators import LSTMRegressor, _finite_numbers, _refuser
         from .io import FileFormatError
         from .modelfile import ModelFile
 
+        refuse = _refuser(path)
         try:
             fc = cls(**mf.config)
             fc._check_params()
             ex = mf.extra
             r = dict(ex["regressor"])
-            fc.regressor_ = LSTMRegressor._from_model_file(ModelFile("LSTMRegressor", r.pop("params"), mf.arrays, r, {}), path)
-            fc.mean_ = np.array(ex["mean"], dtype=np.float64)
-            fc.scale_ = np.array(ex["scale"], dtype=np.float64)
-            fc.history_ = np.array(ex["history"], dtype=np.float64)
-            fc.is_1d_ = bool(ex["is_1d"])
-            fc.n_series_ = fc.history_.shape[1]
-            if fc.mean_.shape != (fc.n_series_,) or fc.regressor_.n_features_in_ != fc.n_series_:
-                raise ValueError(f"{fc.n_series_} series but scaling for {fc.mean_.shape} and {fc.regressor_.n_features_in_} inputs")
+            reg = LSTMRegressor._from_model_file(ModelFile("LSTMRegressor", r.pop("params"), mf.arrays, r, {}), path, prefix="regressor.")
+            stored = reg.get_params()
+            for key in ("hidden_size", "num_layers", "bidirectional", "lstm_options"):  # the parameters that shape the network
+                ours, theirs = getattr(fc, key), stored[key]
+                if key == "lstm_options":
+                    ours, theirs = ours or {}, theirs or {}
+                if ours != theirs:
+                    refuse(f"config {key}", f"{theirs!r} (the stored model's)", repr(ours))
+            history = np.array(ex["history"], dtype=np.float64)
+            W, H, d = fc.window, fc.horizon, fc.difference
+            if history.ndim != 2 or history.shape[1] < 1 or len(history) < W + d:
+                refuse("history", f"the fitted series as rows (N >= window+difference = {W + d}, n_series >= 1)", f"shape {history.shape}")
+            bad = ~np.isfinite(history) | (history <= 0 if fc.log else False)
+            if bad.any():
+                at = tuple(int(i) for i in np.argwhere(bad)[0])
+                refuse("history", "finite values" + (" > 0 (log=True)" if fc.log else ""), f"{history[at]} at index {at}")
+            S = history.shape[1]
+            for key in ("mean", "scale"):
+                if not _finite_numbers(ex[key], S) or (key == "scale" and min(ex[key]) <= 0):
+                    refuse(key, f"{S} finite numbers{' > 0' if key == 'scale' else ''} (one per series)", f"{ex[key]!r:.80}")
+            if not isinstance(ex["is_1d"], bool) or (ex["is_1d"] and S != 1):
+                refuse("is_1d", "true only for one series" if isinstance(ex["is_1d"], bool) else "true or false", f"{ex['is_1d']!r} with {S} series")
+            if reg.n_features_in_ != S:
+                refuse("regressor.n_features_in", f"{S} (one input per series of history)", reg.n_features_in_)
+            if reg.per_step_:
+                refuse("regressor.per_step", "false (one forecast block per window)", "true")
+            if reg.n_outputs_ != H * S:
+                refuse("config horizon", f"{reg.n_outputs_} / {S} (the model's outputs per window / the series)", H)
+        except FileFormatError:
+            raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
-        fc.training_history_ = fc.regressor_.history_
+        fc.regressor_, fc.history_, fc.n_series_, fc.is_1d_ = reg, history, S, ex["is_1d"]
+        fc.mean_, fc.scale_ = np.array(ex["mean"], dtype=np.float64), np.array(ex["scale"], dtype=np.float64)
+        fc.training_history_ = reg.history_
         return fc
 
     # -- backtest --------------------------------------------------------------------------

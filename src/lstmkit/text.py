@@ -259,7 +259,7 @@ class TextGenerator:
         from .modelfile import save_model
 
         self._check_fitted("save")
-        extra = {"vocab": [ord(c) for c in self.vocab_], "n_updates": self.n_updates_}
+        extra = {"vocab": [ord(c) for c in self.vocab_], "n_updates": self.n_updates_, "history": self.history_.epochs}
         save_model(path, KIND, {"params": self.get_params(), "model": self.model_.config()}, self.model_.state_dict(), extra)
 
     @classmethod
@@ -271,24 +271,42 @@ class TextGenerator:
 
     @classmethod
     def _from_model_file(cls, mf, path="") -> "TextGenerator":
+        """The generator in ``mf``; a vocabulary that disagrees with the one-hot input or the
+        read-out, a model config fit never builds, ... is refused with a FileFormatError naming it."""
+        from .estimators import _check_params_match_model, _is_int, _refuser, _restore_record
         from .io import FileFormatError
         from .modelfile import check_sequence_model_config
         from .models import SequenceModel
 
+        refuse = _refuser(path)
         try:
             gen = cls(**mf.config["params"])
-            gen.vocab_ = "".join(chr(int(c)) for c in mf.extra["vocab"])
+            codes = mf.extra["vocab"]
+            if not isinstance(codes, list) or not all(_is_int(c) and 0 <= c <= 0x10FFFF for c in codes):
+                refuse("vocab", "a list of Unicode code points", f"{codes!r:.80}")
+            if not codes or codes[0] != ord(UNKNOWN) or len(set(codes)) != len(codes):
+                refuse("vocab", "distinct code points, the first 0 (unknown)", f"{codes!r:.80}")
             check_sequence_model_config(mf.config["model"], mf.arrays, path)  # sizes before allocating
             model = SequenceModel(**dict(mf.config["model"]))
-            if model.input_size != len(gen.vocab_):
-                raise ValueError(f"a vocabulary of {model.input_size} characters, found {len(gen.vocab_)}")
+            for key, value in (("inputs", "tokens"), ("head", "all"), ("readout", "linear"), ("cell", "lstm")):
+                if model.config()[key] != value:
+                    refuse(f"model config {key}", repr(value), repr(model.config()[key]))
+            for key, size in (("input_size", model.input_size), ("output_size", model.output_size)):
+                if size != len(codes):
+                    refuse("vocab", f"{size} characters (the model's {key})", len(codes))
             model.load_state_dict(mf.arrays)
-            n_updates = int(mf.extra.get("n_updates", 0))
+            _check_params_match_model(gen, model, refuse)
+            n_updates = mf.extra.get("n_updates", 0)
+            if not _is_int(n_updates) or n_updates < 0:
+                refuse("n_updates", "an integer >= 0", repr(n_updates))
+            if "history" in mf.extra:  # files written before it was saved load without it
+                _restore_record(gen, mf.extra, refuse, epochs=False)
         except FileFormatError:
             raise
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: chr() of a huge code point
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise FileFormatError(f"{path}: expected a valid TextGenerator model file, got one that fails to load ({exc}).") from None
         model.eval()
+        gen.vocab_ = "".join(chr(c) for c in codes)
         gen.model_, gen.n_updates_ = model, n_updates
         gen._index = {ch: i for i, ch in enumerate(gen.vocab_)}
         return gen
