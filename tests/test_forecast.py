@@ -173,3 +173,12 @@ def test_the_regressors_training_record_survives_save_and_load(tmp_path):
     assert back.regressor_.n_epochs_ == 2 and len(back.training_history_) == 2
     assert back.regressor_.best_epoch_ == 1 + int(np.argmin(back.training_history_["loss"]))
     assert back.training_history_.epochs == fc.training_history_.epochs
+
+
+def test_numpy_integers_as_parameters_save_and_load(tmp_path):
+    # a grid's np.arange values: saved as JSON numbers (np.int64 is not JSON serialisable)
+    fc = LSTMForecaster(window=np.int64(4), **dict(FAST, epochs=1, hidden_size=np.int64(3))).fit(np.sin(np.arange(30) / 3))
+    fc.save(tmp_path / "f.npz")
+    back = LSTMForecaster.load(tmp_path / "f.npz")
+    assert back.window == 4 and type(back.window) is int and back.hidden_size == 3
+    np.testing.assert_array_equal(back.predict(3), fc.predict(3))

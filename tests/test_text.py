@@ -124,3 +124,12 @@ def test_history_survives_save_and_load(gen, tmp_path):
     assert len(back.history_) == 15  # one entry per epoch (the fixture's epochs=15)
     assert back.history_.epochs == gen.history_.epochs
     assert back.n_updates_ == gen.n_updates_ == 15 * -(-((len(PATTERN) - 1) // 4) // 10)
+
+
+def test_numpy_integers_as_parameters_save_and_load(tmp_path):
+    # a grid's np.arange values: saved as JSON numbers (np.int64 is not JSON serialisable)
+    g = TextGenerator(hidden_size=np.int64(4), seq_len=np.int64(5), batch_size=2, seed=np.int64(0)).fit("abcabcabcabcabc")
+    g.save(tmp_path / "g.npz")
+    back = TextGenerator.load(tmp_path / "g.npz")
+    assert back.get_params() == {**g.get_params(), "hidden_size": 4, "seq_len": 5, "seed": 0}
+    assert type(back.hidden_size) is int and back.perplexity("abcab") == g.perplexity("abcab")

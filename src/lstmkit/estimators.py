@@ -139,6 +139,22 @@ def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):
     return out, True
 
 
+def json_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Hyper-parameters as JSON for a model file: NumPy scalars (a grid's np.arange values) as
+    Python numbers, tuples as lists, dict keys as strings."""
+
+    def plain(v):
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        return v
+
+    return {k: plain(v) for k, v in params.items()}
+
+
 def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
     """(n, T) bool: step t of sequence i is within its length."""
     if lengths is None:
@@ -326,17 +342,7 @@ class _SequenceEstimator:
     def _json_params(self) -> dict[str, Any]:
         """get_params() as JSON: NumPy scalars as Python numbers, tuples as lists, dtype by name,
         a Generator seed as None (its draws cannot be stored)."""
-
-        def plain(v):
-            if isinstance(v, np.generic):
-                return v.item()
-            if isinstance(v, (list, tuple)):
-                return [plain(x) for x in v]
-            if isinstance(v, dict):
-                return {str(k): plain(x) for k, x in v.items()}
-            return v
-
-        params = {k: plain(v) for k, v in self.get_params().items()}
+        params = json_params(self.get_params())
         if isinstance(params.get("seed"), np.random.Generator):
             params["seed"] = None
         params["dtype"] = np.dtype(params["dtype"]).name

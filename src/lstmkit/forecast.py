@@ -31,7 +31,7 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import check_int, fail
-from .estimators import NotFittedError, check_hyper_parameters
+from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -312,7 +312,7 @@ class LSTMForecaster:
             "history": self.history_.tolist(),
             "regressor": {"params": reg._json_params(), **reg._file_extra()},
         }  # fmt: skip
-        save_model(path, KIND, self.get_params(), reg.model_.state_dict(), extra)
+        save_model(path, KIND, json_params(self.get_params()), reg.model_.state_dict(), extra)
 
     @classmethod
     def load(cls, path) -> "LSTMForecaster":

@@ -28,7 +28,7 @@ import os
 import numpy as np
 
 from ._checks import check_int, check_rng, fail
-from .estimators import NotFittedError, check_hyper_parameters
+from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .models import check_lstm_options
 from .saving import register
 
@@ -260,7 +260,7 @@ class TextGenerator:
 
         self._check_fitted("save")
         extra = {"vocab": [ord(c) for c in self.vocab_], "n_updates": self.n_updates_, "history": self.history_.epochs}
-        save_model(path, KIND, {"params": self.get_params(), "model": self.model_.config()}, self.model_.state_dict(), extra)
+        save_model(path, KIND, {"params": json_params(self.get_params()), "model": self.model_.config()}, self.model_.state_dict(), extra)
 
     @classmethod
     def load(cls, path) -> "TextGenerator":
