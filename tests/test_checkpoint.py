@@ -225,6 +225,31 @@ def test_resume_may_grow_epochs_and_change_the_display(tmp_path):
         assert np.array_equal(v, resumed.model.parameters()[k]), k
 
 
+def test_resume_on_other_data_or_fewer_epochs_is_refused_and_changes_nothing(tmp_path):
+    X, Y, lengths = data()
+    trainer_with().fit(X, Y, lengths, epochs=3, checkpoint=tmp_path / "c.npz")
+    before = (tmp_path / "c.npz").read_bytes()
+    other = X.copy()
+    other[0, 0, 0] += 1.0  # one value changed: the same shapes
+    cases = [
+        ((other, Y, lengths, 5), r"c.npz was written while training on other data \(X \(30, 6, 3\), Y \(30, 6\), lengths \(30,\)\), "
+                                 r"got X \(30, 6, 3\), Y \(30, 6\), lengths \(30,\) \(the same shapes, other values\)\. Resume on the same data"),
+        ((X[:20], Y[:20], lengths[:20], 5), r"got X \(20, 6, 3\), Y \(20, 6\), lengths \(20,\)\."),
+        ((X, Y, None, 5), r"lengths None"),
+        ((X, Y, lengths, 2), r"c.npz has run 3 epochs already, got epochs=2\. Resume with epochs >= 3 to go on, or start afresh\."),
+    ]
+    for (x, y, n, epochs), message in cases:
+        t = trainer_with()
+        state = {k: v.copy() for k, v in t.model.parameters().items()}
+        with pytest.raises(ValueError, match=message):
+            t.fit(x, y, n, epochs=epochs, checkpoint=tmp_path / "c.npz", resume=True)
+        assert t.epoch == 0 and all(np.array_equal(v, state[k]) for k, v in t.model.parameters().items())
+    assert (tmp_path / "c.npz").read_bytes() == before  # the checkpoint is not touched either
+    t = trainer_with()
+    t.fit(X, Y, lengths, epochs=3, checkpoint=tmp_path / "c.npz", resume=True)  # the same data, as many epochs: done
+    assert t.epoch == 3
+
+
 def test_an_unseeded_run_resumes_unseeded_only(tmp_path):
     X, Y, lengths = data()
     trainer_with(seed=None).fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "c.npz")

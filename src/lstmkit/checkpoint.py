@@ -11,7 +11,7 @@ it was; read back with ``allow_pickle=False``). Contents::
               "history": [...], "optimizer": {lr, t, hyper-parameters}, "schedule": {...},
               "rng": {"entropy", "shuffle": bit_generator.state, "dropout": bit_generator.state},
               "early_stopping": {...}, "trainer": {...}, "model_config": {...},
-              "settings": {name: value}}
+              "settings": {name: value}, "data": {"shapes": [...], "digest": "..."}}
 
 Resume: build the same model and trainer, ``load_checkpoint(path, trainer)``, then
 ``trainer.fit(X, Y, epochs=N)`` runs the remaining epochs; the weights after N epochs equal those
@@ -27,11 +27,12 @@ checkpoint's optimizer state and rates under the new batch size, clipping, ...: 
 neither, so :func:`load_checkpoint` refuses it with a ValueError naming the first difference and
 both values. What may change when resuming (as Keras and PyTorch Lightning let a resumed run
 change them, and none of it alters the weights): the number of epochs (``fit(epochs=...)``,
-larger to go on; at or below the checkpoint's nothing runs), the progress display (``verbose``,
-``stream``), ``callbacks``, and an unseeded trainer (``seed=None``, an estimator's None or
-Generator seed) takes the checkpoint's seed. The data are the caller's (``X``, ``Y``, lengths and
-a Trainer's ``validation_data``/``validation_split``; an estimator's ``validation_split`` is a
-setting). To go on from the weights with other settings (fine-tuning), start a new run from them
+larger to go on; equal: nothing runs; fewer than the checkpoint has run: refused), the progress
+display (``verbose``, ``stream``), ``callbacks``, and an unseeded trainer (``seed=None``, an
+estimator's None or Generator seed) takes the checkpoint's seed. The data must be the same: ``data``
+records the shapes and a digest of ``X``, ``Y`` and lengths as ``fit`` received them, and a resume
+on other data is refused (a Trainer's ``validation_data`` is not recorded; an estimator's
+``validation_split`` is a setting). To go on from the weights with other settings (fine-tuning), start a new run from them
 (``read_checkpoint(path)["arrays"]``'s ``model/`` entries into ``model.load_state_dict``) instead of
 resuming. A checkpoint written before settings were recorded loads without the comparison.
 
@@ -43,6 +44,7 @@ written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any, Mapping
@@ -86,15 +88,44 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     return {"arrays": arrays, "meta": meta}
 
 
-def load_checkpoint(path: str | os.PathLike, trainer) -> None:
+def data_fingerprint(*arrays) -> dict[str, Any]:
+    """What a checkpoint records of the training data: each array's shape and one digest of their
+    dtypes, shapes and bytes (BLAKE2b; None entries count as absent)."""
+    h = hashlib.blake2b(digest_size=16)
+    shapes = []
+    for a in arrays:
+        if a is None:
+            h.update(b"none;")
+            shapes.append(None)
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape};".encode())
+        h.update(a.view(np.uint8).reshape(-1) if a.dtype.kind != "O" else repr(a.tolist()).encode())
+        shapes.append(list(a.shape))
+    return {"shapes": shapes, "digest": h.hexdigest()}
+
+
+def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any] | None = None, epochs: int | None = None) -> None:
     """Restore ``trainer`` (and its model) from ``path``; all or nothing.
 
     A checkpoint written with other settings (see the module's docstring; only epochs may grow)
     raises ValueError naming the file, the first setting that differs and both values; one written
     for another model or trainer raises ValueError naming the file and the first mismatch; a
-    damaged one FileFormatError naming the file and the field."""
+    damaged one FileFormatError naming the file and the field. ``data`` (:func:`data_fingerprint`
+    of this run's data) and ``epochs`` (this run's total), when given: a checkpoint written while
+    training on other data, or one past ``epochs`` already, raises ValueError too."""
     ckpt = read_checkpoint(path)
-    diff = settings_difference(ckpt["meta"], trainer.settings())
+    meta = ckpt["meta"]
+    recorded = meta.get("data")
+    if data is not None and isinstance(recorded, Mapping) and recorded.get("digest") != data["digest"]:
+        shapes = lambda d: ", ".join(f"{n} {tuple(s) if s is not None else None}" for n, s in zip(("X", "Y", "lengths"), d.get("shapes", [])))  # noqa: E731
+        same = " (the same shapes, other values)" if recorded.get("shapes") == data["shapes"] else ""
+        raise ValueError(f"load_checkpoint: {path} was written while training on other data ({shapes(recorded)}), "
+                         f"got {shapes(data)}{same}. Resume on the same data, or start afresh (another checkpoint path).")  # fmt: skip
+    if epochs is not None and meta["epoch"] > epochs:
+        raise ValueError(f"load_checkpoint: {path} has run {meta['epoch']} epochs already, got epochs={epochs}. "
+                         f"Resume with epochs >= {meta['epoch']} to go on, or start afresh.")  # fmt: skip
+    diff = settings_difference(meta, trainer.settings())
     if diff is not None:
         name, recorded, current = diff
         raise ValueError(f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}")
@@ -208,7 +239,7 @@ def check_meta(meta: Mapping[str, Any], where: str, exc: type[Exception] = Value
     check("early_stopping.best_epoch", field(es, "best_epoch"), lambda v: v is None or (_int(v) and v >= 0), "null or an integer >= 0")
     check("early_stopping.wait", field(es, "wait"), lambda v: _int(v) and v >= 0, "an integer >= 0")
     check("early_stopping.stopped", field(es, "stopped"), lambda v: isinstance(v, bool), "true or false")
-    for k in ("trainer", "model_config", "settings"):
+    for k in ("trainer", "model_config", "settings", "data"):
         if k in meta:
             check(k, meta[k], is_dict, "an object")
 

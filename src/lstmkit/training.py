@@ -44,7 +44,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import check_float_array, check_int, fail
-from .checkpoint import RESUME_FIX, check_meta, load_checkpoint, plain, save_checkpoint, settings_difference, show_setting
+from .checkpoint import RESUME_FIX, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint, settings_difference, show_setting
 from .losses import mse, softmax_cross_entropy
 from .module import Module
 from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
@@ -299,6 +299,7 @@ class Trainer:
                 fail(where, "settings", "JSON values (numbers, strings, lists, dicts, None)", repr(settings), exc=TypeError)
         self._caller_settings = settings
         self._seed = seed  # None: unseeded, a resume takes the checkpoint's seed
+        self._data = None  # data_fingerprint of the data fit last received (recorded in checkpoints)
         # random streams: one for the validation split, one for shuffling (both from the seed)
         ss = np.random.SeedSequence(seed)
         self.entropy = ss.entropy  # recorded so a resumed run re-draws the same split
@@ -328,9 +329,10 @@ class Trainer:
         epochs = check_int(epochs, where, "epochs", minimum=0)
         if resume and checkpoint is None:
             fail(where, "checkpoint", "a path with resume=True", None)
-        if resume and os.path.exists(checkpoint):
-            load_checkpoint(checkpoint, self)
         X, Y, lengths = _check_data(X, Y, lengths, self.model, where)
+        self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
+        if resume and os.path.exists(checkpoint):
+            load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
         (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
@@ -484,6 +486,8 @@ class Trainer:
             "model_config": self.model.config() if hasattr(self.model, "config") else {},
             "settings": self.settings(),
         }
+        if getattr(self, "_data", None) is not None:
+            meta["data"] = self._data
         return {"arrays": arrays, "meta": meta}
 
     def settings(self) -> dict[str, Any]:
