@@ -128,7 +128,9 @@ def test_make_optimizer_errors():
     assert isinstance(make_optimizer("AdamW", model, 0.1), AdamW)
     with pytest.raises(ValueError, match="make_optimizer: expected name one of"):
         make_optimizer("adagrad", model, 0.1)
-    with pytest.raises(ValueError, match="lr a positive number"):
-        Adam(model, lr=-1)
+    for bad in (-1, 0, float("inf"), float("nan"), True):
+        with pytest.raises(ValueError, match=r"Adam: expected lr a finite number > 0, got"):
+            Adam(model, lr=bad)
+    assert Adam(model, lr=np.float32(0.5)).lr == 0.5  # NumPy scalars are numbers too (an estimator's learning_rate)
     with pytest.raises(TypeError, match="an lstmkit Module"):
         Adam({"w": np.zeros(2)})

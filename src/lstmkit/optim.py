@@ -44,7 +44,7 @@ def clip_grad_norm(grads, max_norm: float) -> float:
 
     ``grads``: a Module or a dict name -> array (modified in place). Returns ‖g‖ before clipping.
     """
-    if not (isinstance(max_norm, (int, float)) and not isinstance(max_norm, bool) and max_norm > 0):
+    if not (isinstance(max_norm, (int, float, np.integer, np.floating)) and not isinstance(max_norm, (bool, np.bool_)) and max_norm > 0):
         fail("clip_grad_norm", "max_norm", "a positive number", repr(max_norm))
     g = _grads_of(grads)
     total = math.sqrt(sum(float(np.sum(np.square(v, dtype=np.float64))) for v in g.values()))
@@ -64,8 +64,8 @@ class Optimizer:
     def __init__(self, module: Module, lr: float) -> None:
         if not isinstance(module, Module):
             fail(type(self).__name__, "module", "an lstmkit Module (its parameters and grads)", type(module).__name__, exc=TypeError)
-        if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0):
-            fail(type(self).__name__, "lr", "a positive number", repr(lr))
+        if not (isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, (bool, np.bool_)) and math.isfinite(lr) and lr > 0):
+            fail(type(self).__name__, "lr", "a finite number > 0", repr(lr))
         self.module = module
         self.lr = float(lr)
         self.initial_lr = float(lr)
