@@ -147,6 +147,12 @@ def test_mae_by_lead_by_hand():
     f = np.array([[[2.0], [2.0]], [[1.0], [9.0]]])
     r = BacktestResult(np.array([5, 6]), actual, {"lstm": f}, {"lstm": {"MAE": 1, "RMSE": 1, "MASE": 1}}, {}, 0.0)
     np.testing.assert_allclose(r.mae_by_lead()["lstm"], [(1 + 2) / 2, 0.0])  # lead 2: only |2 - 2|
+    # a lead no origin scores (a test part shorter than the horizon) is n/a, not a perfect 0.0
+    actual[:, 1] = np.nan
+    np.testing.assert_allclose(r.mae_by_lead()["lstm"], [1.5, np.nan])
+    r.lag_corr = {1: 0.5}
+    lines = r.table().splitlines()
+    assert lines[4].split() == ["lstm", "1.5", "n/a"] and "scored at no origin" in lines[5]
 
 
 @pytest.mark.parametrize(

@@ -82,11 +82,12 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
 
     def mae_by_lead(self) -> dict[str, np.ndarray]:
-        """method -> (H,) MAE of each lead over the origins where it is scored."""
+        """method -> (H,) MAE of each lead over the origins where it is scored; NaN for a lead that
+        no origin scores (the test part ends before it)."""
         ok = ~np.isnan(self.actual)
         err = {k: np.where(ok, np.abs(np.nan_to_num(self.actual) - f), 0.0) for k, f in self.forecasts.items()}
         n = ok.sum(axis=(0, 2))  # (H,)
-        return {k: e.sum(axis=(0, 2)) / np.maximum(n, 1) for k, e in err.items()}
+        return {k: np.where(n > 0, e.sum(axis=(0, 2)) / np.maximum(n, 1), np.nan) for k, e in err.items()}
 
     def table(self) -> str:
         """A plain-text table: one row per method, MAE / RMSE / MASE, best MAE marked."""
@@ -96,9 +97,11 @@ class BacktestResult:
             mark = "  <- best" if name == best else ""
             lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{m['MASE']:>8.3f}{mark}")
         if self.actual.shape[1] > 1:
-            lines.append("MAE by lead " + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
+            lines.append(f"{'MAE by lead':<16}" + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
             for name, v in self.mae_by_lead().items():
-                lines.append(f"  {name:<14}" + " ".join(f"{x:7.1f}" for x in v))
+                lines.append(f"  {name:<14}" + " ".join(f"{x:7.1f}" if np.isfinite(x) else f"{'n/a':>7}" for x in v))
+            if np.isnan(next(iter(self.mae_by_lead().values()))).any():
+                lines.append("  (n/a: a lead beyond the end of the test part, scored at no origin)")
         lags = ", ".join(f"s={s}: {c:+.3f}" for s, c in self.lag_corr.items())
         lines.append(f"lag check corr(forecast_t, actual_(t-s)): {lags}")
         lines.append(f"skill vs naive (1 - MAE/MAE_naive): {self.skill_vs_naive:+.3f}")
