@@ -42,11 +42,11 @@ class Module:
         # ``m.weight_ih_l0 = W`` writes W into the parameter (checked as load_state_dict checks it:
         # shape, numbers, finite; cast to the dtype), so the model uses it. A plain attribute of
         # that name would shadow the parameter while forward and state_dict kept the old weights.
-        params = self.__dict__.get("_params")
-        if params is not None and name in params:
-            staged = self._staged({name: value}, type(self).__name__)
-            params[name][...] = staged[name]
-            return
+        if name[0] != "_":  # private attributes (the per-call caches among them) go straight through
+            params = self.__dict__.get("_params")
+            if params is not None and name in params:
+                params[name][...] = self._staged({name: value}, type(self).__name__)[name]
+                return
         object.__setattr__(self, name, value)
 
     def parameters(self) -> dict[str, np.ndarray]:
