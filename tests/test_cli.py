@@ -63,3 +63,49 @@ def test_a_reader_gone_away_ends_quietly_with_141():
     finally:
         os.close(w)
     assert p.returncode == 141 and p.stderr == ""
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.count("\n") == 0, err
+    assert err.startswith("lstmkit: error: ")
+    return err
+
+
+@pytest.fixture(scope="module")
+def counting(tmp_path_factory):
+    """A tiny per-step counting model trained on a long CSV (its classes the strings '0', '1'), and
+    the same sequences in an .npz with integer labels."""
+    import numpy as np
+
+    from lstmkit.datasets import counting_task
+
+    d = tmp_path_factory.mktemp("counting")
+    X, y = counting_task(24, 5, seed=0)
+    np.savez(d / "c.npz", X=X, y=y)
+    rows = [f"q{i},{int(X[i, t, 0])},{int(X[i, t, 1])},{y[i, t]}" for i in range(len(X)) for t in range(X.shape[1])]
+    (d / "c.csv").write_text("seq,x1,x2,y\n" + "\n".join(rows) + "\n")
+    assert main(["train", str(d / "c.csv"), "--per-step", "--group", "seq", "--target", "y", "--hidden-size", "4",
+                 "--epochs", "2", "--model-out", str(d / "m.npz")]) == 0  # fmt: skip
+    return d
+
+
+def test_a_damaged_data_file_is_one_line_naming_it(counting, tmp_path, capsys):
+    data = (counting / "c.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[:300])  # a zip without its directory (at the end)
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "text.npz").write_text("hello\n")  # np.load would try it as a pickle, and say so
+    for name, what in (("cut.npz", "got a truncated zip archive (.npz)"), ("empty.npz", "got an empty file"),
+                       ("text.npz", "got a file that is neither a zip archive (.npz) nor a .npy file (it begins b'hello\\n')")):  # fmt: skip
+        path = str(tmp_path / name)
+        assert main(["train", path, "--model-out", str(tmp_path / "m.npz")]) == 1
+        assert error_line(capsys).startswith(f"lstmkit: error: {path}: expected a NumPy .npz/.npy file, {what}")
+        assert main(["predict", str(counting / "m.npz"), path]) == 1
+        assert f"{path}: expected a NumPy .npz/.npy file, {what}" in error_line(capsys)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_csv_with_a_byte_order_mark(tmp_path, capsys):
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfa,b,label\n1,2,x\n3,4,y\n")  # as Excel writes 'CSV UTF-8'
+    assert main(["train", str(tmp_path / "bom.csv"), "--target", "label", "--features", "a", "--hidden-size", "2",
+                 "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip

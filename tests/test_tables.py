@@ -55,3 +55,38 @@ def test_arrays_text_and_missing_files(tmp_path):
     (tmp_path / "b.txt").write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(ValueError, match="expected UTF-8 text"):
         read_text(tmp_path / "b.txt")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_header(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b"\xef\xbb\xbfa,b,label\n1,2,x\n3,4,y\n")
+    np.testing.assert_array_equal(read_csv_columns(p, "a"), [[1], [3]])  # was: no column 'a', only '\ufeffa'
+    p.write_bytes(b"a,b\n\xff,2\n")
+    with pytest.raises(ValueError, match=r"bom.csv: expected a CSV in UTF-8, got undecodable bytes at position 4"):
+        read_csv_columns(p, "a")
+
+
+def test_a_file_numpy_cannot_read_is_named_with_what_it_is(tmp_path):
+    from lstmkit.tables import array_names
+
+    np.savez(tmp_path / "d.npz", X=np.ones((2, 3)), y=np.arange(2))
+    assert array_names(tmp_path / "d.npz") == ["X", "y"]
+    np.save(tmp_path / "a.npy", np.arange(100.0))
+    assert array_names(tmp_path / "a.npy") is None
+    data, npy = (tmp_path / "d.npz").read_bytes(), (tmp_path / "a.npy").read_bytes()
+    for name, content, what in (
+        ("cut.npz", data[:300], "a truncated zip archive (.npz): the directory of its arrays, at the end, is missing"),
+        ("empty.npz", b"", "an empty file"),
+        ("text.npz", b"hello\n", "a file that is neither a zip archive (.npz) nor a .npy file (it begins b'hello\\n')"),
+        ("cut.npy", npy[:150], "a truncated or damaged .npy file"),
+    ):
+        (tmp_path / name).write_bytes(content)
+        for read in (read_array, array_names):
+            with pytest.raises(ValueError) as e:  # was zipfile.BadZipFile, EOFError, or 'pickled data'
+                read(tmp_path / name)
+            assert str(e.value).startswith(f"{tmp_path / name}: expected a NumPy .npz/.npy file, got {what}"), str(e.value)
+    flipped = bytearray(data)
+    flipped[data.index(b"\x93NUMPY") + 140] ^= 0xFF  # a byte of X's data: the zip's CRC catches it
+    (tmp_path / "flip.npz").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match=r"flip.npz: expected an intact array 'X', got a damaged entry \(Bad CRC-32"):
+        read_array(tmp_path / "flip.npz", "X")

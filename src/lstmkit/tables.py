@@ -3,16 +3,20 @@
     read_csv(path)                        header (list of str), rows (list of list of str)
     read_csv_columns(path, columns)       (n_rows, len(columns)) float64, columns by name or 0-based index
     read_array(path, key=None)            ndarray from .npy / .npz (``key`` picks the array in an .npz)
+    array_names(path)                     the names of the arrays in an .npz (None for a .npy)
     read_text(path)                       str (UTF-8)
 
 Every error says which file, which column or row, what was expected and what was found. Arrays
-are read with ``allow_pickle=False``: nothing in a data file is ever executed.
+are read with ``allow_pickle=False``: nothing in a data file is ever executed. CSVs are read as
+UTF-8 with an optional byte-order mark (``utf-8-sig``: Excel writes one).
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +34,11 @@ def _path(path) -> Path:
 def read_csv(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
     """Read a CSV with a header row. Every row must have as many fields as the header."""
     p = _path(path)
-    with p.open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not part of the first header
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p}: expected a CSV in UTF-8, got undecodable bytes at position {exc.start}. Save it as UTF-8.") from None
     if not rows:
         raise ValueError(f"{p}: expected a CSV with a header row and data, got an empty file.")
     header = [h.strip() for h in rows[0]]
@@ -74,13 +81,47 @@ def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
     return out
 
 
+#: what np.load raises on a damaged file or entry (a zip's CRC, a deflate stream, a short .npy, ...)
+_NUMPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def _load_numpy(p: Path):
+    """``np.load(p, allow_pickle=False)``; a file that is not one NumPy reads raises ValueError
+    ``"<file>: expected a NumPy .npz/.npy file, got <what it is>."`` (empty, truncated, not a zip)."""
+    with p.open("rb") as f:
+        head = f.read(8)
+    if not head:
+        what = "an empty file"
+    elif head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:6] == b"\x93NUMPY":  # np.load's own test: a zip, or a .npy
+        try:
+            return np.load(p, allow_pickle=False)
+        except _NUMPY_ERRORS as exc:
+            if "allow_pickle" in str(exc):
+                raise ValueError(f"{p}: expected a NumPy .npz/.npy file without pickled objects, got an array of Python objects.") from None
+            if head[:6] == b"\x93NUMPY":
+                what = f"a truncated or damaged .npy file ({exc})"
+            elif isinstance(exc, zipfile.BadZipFile) and "not a zip file" in str(exc):  # no directory at the end
+                what = "a truncated zip archive (.npz): the directory of its arrays, at the end, is missing"
+            else:
+                what = f"a damaged zip archive (.npz) ({exc})"
+    else:  # np.load would try to unpickle it, and say only that pickles are refused
+        what = f"a file that is neither a zip archive (.npz) nor a .npy file (it begins {head!r})"
+    raise ValueError(f"{p}: expected a NumPy .npz/.npy file, got {what}.")
+
+
+def array_names(path: str | os.PathLike) -> list[str] | None:
+    """The names of the arrays in an .npz (None for a .npy); errors as :func:`read_array`'s."""
+    data = _load_numpy(_path(path))
+    if isinstance(data, np.ndarray):
+        return None
+    with data:
+        return list(data.files)
+
+
 def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
     """An array from ``.npy`` or ``.npz`` (``key`` names the array; an .npz with one array needs none)."""
     p = _path(path)
-    try:
-        data = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{p}: expected a NumPy .npy/.npz file without pickled objects, got an unreadable file ({exc}).") from None
+    data = _load_numpy(p)
     if isinstance(data, np.ndarray):
         return data
     with data:
@@ -93,8 +134,10 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
             raise KeyError(f"{p}: expected an array named one of {names}, got {key!r}.")
         try:
             return data[key]
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValueError(f"{p}: expected array {key!r} without pickled objects, got an unreadable entry ({exc}).") from None
+        except _NUMPY_ERRORS as exc:
+            if "allow_pickle" in str(exc):
+                raise ValueError(f"{p}: expected array {key!r} without pickled objects, got an array of Python objects.") from None
+            raise ValueError(f"{p}: expected an intact array {key!r}, got a damaged entry ({exc}).") from None
 
 
 def read_text(path: str | os.PathLike) -> str:

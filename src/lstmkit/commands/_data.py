@@ -48,15 +48,14 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
                 raise
             raise CommandError(f"{exc.args[0]} The model was trained on columns {list(features)}; name this file's with --features.") from None
     elif suffix in (".npz", ".npy"):
-        from ..tables import read_array
+        from ..tables import array_names, read_array
 
         if suffix == ".npy":
             X = read_array(p)
             if need_target:
                 raise CommandError(f"{p}: expected an .npz holding both {args.x_key!r} and {args.y_key!r} for training, got a single-array .npy.")
         else:
-            with np.load(p, allow_pickle=False) as z:
-                names = list(z.files)
+            names = array_names(p) or []  # a damaged, empty or foreign file: one line saying which
             X = read_array(p, args.x_key)
             y_key = getattr(args, "y_key", None)
             if y_key and y_key in names:
