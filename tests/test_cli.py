@@ -105,6 +105,14 @@ def test_a_damaged_data_file_is_one_line_naming_it(counting, tmp_path, capsys):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_plots_are_written_in_the_format_their_suffix_names(counting, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    base = ["train", str(counting / "c.npz"), "--per-step", "--hidden-size", "2", "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]
+    for suffix, magic in ((".pdf", b"%PDF"), (".svg", b"<?xml"), (".png", b"\x89PNG")):
+        assert main([*base, "--plot", str(tmp_path / f"c{suffix}")]) == 0
+        assert (tmp_path / f"c{suffix}").read_bytes()[:4] == magic[:4], suffix  # was PNG data under every name
+
+
 def test_a_csv_with_a_byte_order_mark(tmp_path, capsys):
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfa,b,label\n1,2,x\n3,4,y\n")  # as Excel writes 'CSV UTF-8'
     assert main(["train", str(tmp_path / "bom.csv"), "--target", "label", "--features", "a", "--hidden-size", "2",

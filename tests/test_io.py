@@ -184,3 +184,40 @@ def test_model_envelope_kind_and_version(tmp_path):
     io.save_arrays(p, {}, {"format": "lstmkit-model", "format_version": 99, "kind": "LSTM"})
     with pytest.raises(io.FileFormatError, match="expected format_version <= 1, got 99"):
         modelfile.read_model(p)
+
+
+def test_atomic_write_errors_name_the_file_being_written(tmp_path, monkeypatch):
+    written = []
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "f").write_text("a file")
+    for target, error in ((tmp_path / "adir", IsADirectoryError), (tmp_path / "f" / "x.npz", NotADirectoryError),
+                          (tmp_path / "f" / "g" / "x.npz", NotADirectoryError)):  # fmt: skip
+        with pytest.raises(error) as e:
+            io.atomic_write_bytes(target, written.append)
+        assert e.value.filename == str(target) and e.value.filename2 is None  # was the temporary file, or 'f'
+    assert written == []  # refused before the write: nothing was computed for nothing
+    assert "Not a directory (" + str(tmp_path / "f") + " is a file)" in str(e.value)
+
+    def replaced_by_a_folder(src, dst):  # a folder appeared at the destination meanwhile
+        raise IsADirectoryError(21, "Is a directory", src, dst)
+
+    monkeypatch.setattr(os, "replace", replaced_by_a_folder)
+    with pytest.raises(IsADirectoryError) as e:
+        io.atomic_write_bytes(tmp_path / "x.npz", lambda f: f.write(b"x"))
+    assert e.value.filename == str(tmp_path / "x.npz") and ".tmp" not in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "f"]  # no temporary file left behind
+
+
+def test_save_figure_writes_the_format_its_suffix_names(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    for name, magic in (("a.pdf", b"%PDF"), ("a.svg", b"<?xml"), ("a.png", b"\x89PNG"), ("a", b"\x89PNG")):
+        io.save_figure(fig, tmp_path / name)
+        assert (tmp_path / name).read_bytes()[: len(magic)] == magic, name
+    assert io.save_png is io.save_figure  # History.plot's name for it
+    with pytest.raises(ValueError, match=r"a\.txt: expected a figure file ending in one of .*\.pdf.*, got '\.txt'"):
+        io.save_figure(fig, tmp_path / "a.txt")
+    assert not (tmp_path / "a.txt").exists()

@@ -28,6 +28,7 @@ it, so a crash mid-write leaves any previous file intact.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -78,32 +79,63 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it into place.
 
     The file gets the permissions an ordinary ``open(path, "wb")`` would give it: those of the file
-    it replaces, or 0o666 less the umask for a new one (the temporary file is made 0o600)."""
+    it replaces, or 0o666 less the umask for a new one (the temporary file is made 0o600). An
+    ``OSError`` names ``path``, never the temporary file; a folder at ``path``, or a file among its
+    parents, is refused before ``write`` is called."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory (expected a file to write)", str(path))
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise NotADirectoryError(errno.ENOTDIR, f"Not a directory ({blocking} is a file)", str(path))
+    tmp = None
     try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        if isinstance(exc, OSError) and exc.errno is not None and _about_temporary(exc.filename, path):
+            # the temporary file, its folder or no file at all (a full disk): say which file was being written
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
-def save_png(fig, path: str | os.PathLike, dpi: int = 110) -> None:
-    """Write a matplotlib figure to ``path`` as a PNG, atomically (:func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
+def _about_temporary(filename, path: Path) -> bool:
+    """Whether an OSError's ``filename`` is atomic_write_bytes's own business: None, the folder of
+    ``path`` or a temporary file beside it (``.<name>.XXXX.tmp``)."""
+    if filename is None:
+        return True
+    f = Path(os.fsdecode(filename))
+    return f == path.parent or (f.parent == path.parent and f.name.startswith(f".{path.name}.") and f.name.endswith(".tmp"))
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:
+    """Write a matplotlib figure to ``path``, atomically (:func:`atomic_write_bytes`), in the format
+    its suffix names as matplotlib's ``savefig`` reads it (``.png``, ``.pdf``, ``.svg``, ...; PNG
+    when it has none)."""
+    fmt = Path(path).suffix[1:].lower() or "png"
+    formats = fig.canvas.get_supported_filetypes()
+    if fmt not in formats:
+        raise ValueError(f"{path}: expected a figure file ending in one of {', '.join('.' + k for k in sorted(formats))}, got '.{fmt}'.")
+    atomic_write_bytes(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
+
+
+#: the name History.plot (training.py) imports: it writes the format the suffix names, as save_figure
+save_png = save_figure
 
 
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:

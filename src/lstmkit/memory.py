@@ -29,7 +29,7 @@ import numpy as np
 
 from ._checks import check_int, fail
 from .datasets import recall_task
-from .io import save_png
+from .io import save_figure
 
 CELLS = ("rnn", "lstm")
 
@@ -63,7 +63,8 @@ class MemoryResult:
         return "\n".join(lines)
 
     def plot(self, path) -> None:
-        """Two panels: accuracy vs lag, and gradient norm vs k (log scale). Writes ``path``."""
+        """Two panels: accuracy vs lag, and gradient norm vs k (log scale). Writes ``path``, in the
+        format its suffix names (.png, .pdf, .svg: :func:`lstmkit.io.save_figure`)."""
         from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
         fig = Figure(figsize=(10, 4))
@@ -78,7 +79,7 @@ class MemoryResult:
         a.legend()
         b.legend(fontsize=8)
         fig.tight_layout()
-        save_png(fig, path)
+        save_figure(fig, path)
 
     def to_dict(self) -> dict:
         """The result as plain lists and numbers (JSON-ready): lags, chance, settings, and per cell
