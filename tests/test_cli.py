@@ -90,6 +90,16 @@ def counting(tmp_path_factory):
     return d
 
 
+def test_predict_scores_integer_labels_against_a_model_trained_on_csv_strings(counting, capsys):
+    # the model's classes are '0', '1' (a CSV's text); the .npz holds 0, 1: the same labels, the same score
+    capsys.readouterr()
+    assert main(["predict", str(counting / "m.npz"), str(counting / "c.csv"), "--group", "seq", "--target", "y"]) == 0
+    on_csv = capsys.readouterr().out.split("accuracy on")[1].split(": ")[1].strip()
+    assert main(["predict", str(counting / "m.npz"), str(counting / "c.npz")]) == 0
+    on_npz = capsys.readouterr().out.split("accuracy on")[1].split(": ")[1].strip()
+    assert on_npz == on_csv and float(on_npz) > 0.3  # was 0.0000: '1' != 1 at scoring
+
+
 def test_a_damaged_data_file_is_one_line_naming_it(counting, tmp_path, capsys):
     data = (counting / "c.npz").read_bytes()
     (tmp_path / "cut.npz").write_bytes(data[:300])  # a zip without its directory (at the end)

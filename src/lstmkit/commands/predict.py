@@ -53,6 +53,20 @@ def prediction_table(est, pred, proba, names, lengths, per_step: bool) -> tuple[
     return header, rows
 
 
+def labels_as_classes(y, classes: np.ndarray, where) -> np.ndarray:
+    """``y`` with each label replaced by the class it names, in the classes' dtype, so that scoring
+    compares what the unseen-label check compared: labels match classes as text (the integer 1 of
+    an .npz names the class '1' of a model trained on a CSV, and the text '1' the class 1); a label
+    naming no class is refused."""
+    by_name = {str(c): c for c in classes}
+    values, inverse = np.unique(np.asarray(y), return_inverse=True)
+    names = [str(v) for v in values]
+    unseen = sorted(set(names) - set(by_name))
+    if unseen:
+        raise CommandError(f"{where}: expected labels seen at fit {sorted(by_name)}, got unseen labels {unseen[:5]}.")
+    return np.array([by_name[n] for n in names], dtype=classes.dtype)[inverse].reshape(np.shape(y))
+
+
 def run(args: argparse.Namespace) -> int:
     from ..saving import load
 
@@ -67,11 +81,7 @@ def run(args: argparse.Namespace) -> int:
     pred = est.predict(X, lengths)
     proba = None if regress else est.predict_proba(X, lengths)
     if y is not None and not regress:
-        seen = {str(c) for c in est.classes_}
-        unseen = sorted({str(v) for v in np.ravel(y)} - seen)
-        if unseen:
-            raise CommandError(f"{args.data}: expected labels seen at fit {sorted(seen)}, got unseen labels {unseen[:5]}.")
-        y = np.asarray(y).astype(est.classes_.dtype) if est.classes_.dtype.kind in "iuf" else np.asarray(y)
+        y = labels_as_classes(y, est.classes_, args.data)
     header, rows = prediction_table(est, pred, proba, about["ids"], lengths, per_step)
     what = f"{len(rows)} predictions" + (f" for {len(pred)} sequences" if len(rows) != len(pred) else "")
     if args.out:
