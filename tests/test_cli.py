@@ -115,6 +115,119 @@ def test_a_damaged_data_file_is_one_line_naming_it(counting, tmp_path, capsys):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_ctrl_c_inside_a_compiled_kernel_is_an_interrupt(monkeypatch, capsys):
+    # numba turns a KeyboardInterrupt raised while a kernel runs into SystemError("CPUDispatcher(...)
+    # returned a result with an exception set"), the interrupt in its context
+    import lstmkit.commands.demo as demo
+
+    def interrupted(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("CPUDispatcher(<function lstm_forward>) returned a result with an exception set")
+
+    monkeypatch.setattr(demo, "run", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == "lstmkit: interrupted\n"
+
+    def broken(args):
+        raise SystemError("a bug, not an interrupt")
+
+    monkeypatch.setattr(demo, "run", broken)
+    with pytest.raises(SystemError, match="a bug"):  # any other SystemError keeps its traceback
+        main(["demo"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "d.npz", "--model-out", "m.npz", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["forecast", "s.csv", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["generate", "--text", "t.txt", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["memory", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["exercise", "--seed", "-1", "-o", "ex.toml"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["demo", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["train", "d.npz", "--model-out", "m.npz", "--lr", "0"], "argument --lr: expected a number > 0, got '0'"),
+        (["forecast", "s.csv", "--lr", "nan"], "argument --lr: expected a number > 0, got 'nan'"),
+        (["generate", "--text", "t.txt", "--lr", "-1"], "argument --lr: expected a number > 0, got '-1'"),
+        (["forecast", "s.csv", "--backtest", "-5"], "argument --backtest: expected an integer >= 0, got '-5'"),
+        (["forecast", "s.csv", "--season", "0"], "argument --season: expected an integer >= 1, got '0'"),
+        (["forecast", "s.csv", "--epochs", "-1"], "argument --epochs: expected an integer >= 0, got '-1'"),
+        (["forecast", "s.csv", "--steps", "0"], "argument --steps: expected an integer >= 1, got '0'"),
+        (["train", "d.npz", "--model-out", "m.npz", "--validation-split", "1"], "argument --validation-split: expected a number in [0, 1), got '1'"),
+        (["generate", "--text", "t.txt", "--max-chars", "-10"], "argument --max-chars: expected an integer >= 1, got '-10'"),
+        (["generate", "--model", "g.npz", "--temperature", "1", "0"], "argument --temperature: expected a number > 0, got '0'"),
+    ],
+)
+def test_option_values_are_refused_by_the_option_typed_before_any_work(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)  # nothing is read or written: the files named need not exist
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # demo made no folder
+
+
+def test_the_librarys_own_checks_name_the_options(tmp_path, capsys):
+    (tmp_path / "s.csv").write_text("v\n" + "\n".join(str(i % 7) for i in range(40)) + "\n")
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "v", "--backtest", "35", "--epochs", "1"]) == 1
+    assert error_line(capsys) == "lstmkit: error: forecast: expected --backtest at most N - 13 = 27 (enough training data), got 35."
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "v", "--window", "50", "--epochs", "1"]) == 1
+    assert "forecast: expected the series at least --window+--horizon+--difference = 51 values, got 40" in error_line(capsys)
+
+
+def test_every_file_a_command_writes_is_checked_before_it_runs(tmp_path, monkeypatch, capsys):
+    import argparse
+    import importlib
+
+    from lstmkit.cli import OUTPUTS, build_parser
+
+    # the table names real options of each command
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, outputs in OUTPUTS.items():
+        assert set(outputs) <= {a.dest for a in sub.choices[name]._actions}, name
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "f").write_text("a file")
+    ran = []
+    for name, modpath in COMMANDS.items():
+        monkeypatch.setattr(importlib.import_module(modpath), "run", lambda args: ran.append(args.command) or 0)
+    cases = [
+        (["train", "d.npz", "--model-out", "adir"], "train: expected --model-out a file to write, got 'adir', a folder."),
+        (["train", "d.npz", "--model-out", "f/x.npz"], "train: expected --model-out a file to write, got 'f/x.npz', inside 'f', which is a file."),
+        (["train", "d.npz", "--model-out", "m.npz", "--plot", "adir"], "train: expected --plot ending in .png, .pdf or .svg (the format written), got 'adir'."),
+        (["train", "d.npz", "--model-out", "m.npz", "--checkpoint", "adir"], "train: expected --checkpoint a file to write"),
+        (["predict", "m.npz", "d.npz", "--out", "adir"], "predict: expected --out a file to write, got 'adir', a folder."),
+        (["forecast", "s.csv", "--model-out", "f/g/m.npz"], "forecast: expected --model-out a file to write, got 'f/g/m.npz', inside 'f', which is a file."),
+        (["forecast", "s.csv", "--out", "adir"], "forecast: expected --out a file to write"),
+        (["forecast", "s.csv", "--plot", "p.jpg"], "forecast: expected --plot ending in .png, .pdf or .svg (the format written), got 'p.jpg'."),
+        (["generate", "--text", "t.txt", "--model-out", "adir"], "generate: expected --model-out a file to write"),
+        (["memory", "--json", "adir"], "memory: expected --json a file to write"),
+        (["memory", "--plot", "adir/m.txt"], "memory: expected --plot ending in .png, .pdf or .svg"),
+        (["convert", "m.npz", "adir"], "convert: expected OUT a file to write, got 'adir', a folder."),
+        (["exercise", "--seed", "1", "-o", "adir"], "exercise: expected --out a file to write"),
+        (["exercise", "--seed", "1", "-o", "e.toml", "--key", "f/k.toml"], "exercise: expected --key a file to write"),
+        (["explain", "w.toml", "-o", "adir"], "explain: expected --out a file to write"),
+        (["demo", "--out", "f"], "demo: expected --out a folder to write to, got 'f', a file."),
+    ]  # fmt: skip
+    for argv, message in cases:
+        assert main(argv) == 1, argv
+        assert error_line(capsys).startswith(f"lstmkit: error: {message}"), argv
+    assert ran == []  # nothing ran: no training before the failure
+    assert main(["train", "d.npz", "--model-out", "m.npz", "--plot", "adir/c.pdf"]) == 0 and ran == ["train"]
+
+
+def test_options_a_command_would_ignore_are_refused(tmp_path, capsys):
+    # the refusals come before the model is read: these files need not exist
+    assert main(["forecast", "--model", str(tmp_path / "f.npz"), "--backtest", "12"]) == 1
+    assert "forecast: expected --backtest without --model, got --backtest 12 with --model" in error_line(capsys)
+    assert main(["forecast", "--model", str(tmp_path / "f.npz"), "--model-out", str(tmp_path / "g.npz")]) == 1
+    assert "forecast: expected --model-out without --model, got both" in error_line(capsys)
+    assert main(["generate", "--model", str(tmp_path / "g.npz"), "--text", str(tmp_path / "t.txt")]) == 1
+    assert "generate: expected --text (train a new model) or --model (sample from a saved one), got both" in error_line(capsys)
+    assert main(["generate", "--model", str(tmp_path / "g.npz"), "--model-out", str(tmp_path / "h.npz")]) == 1
+    assert "generate: expected --model-out without --model, got both" in error_line(capsys)
+
+
 def test_plots_are_written_in_the_format_their_suffix_names(counting, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     base = ["train", str(counting / "c.npz"), "--per-step", "--hidden-size", "2", "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]

@@ -74,6 +74,8 @@ def test_forecast_and_generate_pass_the_flags(tmp_path, capsys):
         (["--activations", "sigmoid,tanh"], "expected three activations 'f,g,h'"),
         (["--activations", "leaky_relu:x,tanh,tanh"], "expected name:alpha[:beta] with numbers"),
         (["--forget-bias", "big"], "expected a number or 'none'"),
+        (["--zoneout-cell", "1.5"], "argument --zoneout-cell: expected a number in [0, 1), got '1.5'"),
+        (["--proj-size", "-1"], "argument --proj-size: expected an integer >= 0, got '-1'"),
     ],
 )
 def test_bad_flags_are_usage_errors(tmp_path, capsys, flags, message):
@@ -86,8 +88,9 @@ def test_bad_values_are_one_line_errors(tmp_path, capsys):
     X, y = counting_task(8, 4, seed=0)
     np.savez(tmp_path / "c.npz", X=X, y=y)
     base = ["train", str(tmp_path / "c.npz"), "--per-step", "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]
-    for flags, message in ((["--zoneout-cell", "1.5"], "LSTMClassifier lstm_options: expected zoneout_cell a number in [0, 1), got 1.5."),
-                           (["--activations", "sigmoid,tanh,nope"], "expected activations[2] one of"),
+    # the library's checks, in the options' words (a value out of range is refused before, by argparse)
+    for flags, message in ((["--activations", "sigmoid,tanh,nope"], "train: expected --activations[2] one of"),
+                           (["--proj-size", "6", "--hidden-size", "4"], "train: expected --proj-size smaller than --hidden-size=4, got 6."),
                            (["--cell", "rnn", "--peephole"], "expected lstm_options keys among ['bias', 'nonlinearity'] for cell='rnn'")):
         assert main(base + flags) == 1
         err = capsys.readouterr().err

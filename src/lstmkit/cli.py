@@ -3,7 +3,8 @@
 ``main(argv=None) -> int`` is callable in-process (tests do); ``entry()`` is the console script.
 Each subcommand lives in ``lstmkit.commands.<name>`` (see that package's docstring) and is listed
 in :data:`COMMANDS`. Errors print one line, ``lstmkit: error: ...``, and exit non-zero; the
-traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``).
+traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``). Before a command runs,
+the files it would write (:data:`OUTPUTS`) are checked, so that a bad path fails before the training.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from enum import IntEnum
 
 from . import __version__
+from .commands._options import check_outputs, integer, name_options
 from .threads import get_num_threads, set_num_threads
 
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
@@ -29,6 +31,22 @@ COMMANDS: dict[str, str] = {
     "generate": "lstmkit.commands.generate",
     "memory": "lstmkit.commands.memory",
     "convert": "lstmkit.commands.convert",
+}
+
+
+#: subcommand -> the files (and the folder) it writes: argparse dest -> (the option as typed, "file",
+#: "figure" (a --plot: .png, .pdf or .svg) or "folder"); checked before the command runs, so that
+#: a path that cannot be written fails at once, not after the training (commands._options)
+OUTPUTS: dict[str, dict[str, tuple[str, str]]] = {
+    "demo": {"out": ("--out", "folder")},
+    "explain": {"out": ("--out", "file")},
+    "exercise": {"out": ("--out", "file"), "key": ("--key", "file")},
+    "train": {"model_out": ("--model-out", "file"), "checkpoint": ("--checkpoint", "file"), "plot": ("--plot", "figure")},
+    "predict": {"out": ("--out", "file")},
+    "forecast": {"model_out": ("--model-out", "file"), "out": ("--out", "file"), "plot": ("--plot", "figure")},
+    "generate": {"model_out": ("--model-out", "file")},
+    "memory": {"plot": ("--plot", "figure"), "json": ("--json", "file")},
+    "convert": {"output": ("OUT", "file")},
 }
 
 
@@ -67,8 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        for action in p._actions:  # every command's --seed: NumPy takes integers >= 0 (-1 would fail in NumPy's words)
+            if "--seed" in action.option_strings:
+                action.type = integer(0)
+        p.set_defaults(_run=mod.run, _names=(getattr(mod, "OWNERS", ()), getattr(mod, "OPTIONS", {})))
     return parser
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in ``exc``'s chain of causes: Ctrl-C inside a compiled kernel
+    can surface as numba's ``SystemError: CPUDispatcher(...) returned a result with an exception set``."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,8 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.threads is not None:
             set_num_threads(args.threads)
+        check_outputs(args.command, args, OUTPUTS.get(args.command, {}))
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
+        print("lstmkit: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except SystemError as exc:
+        if not _interrupted(exc):
+            raise
         print("lstmkit: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
     except BrokenPipeError:
@@ -98,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         if show_tb:
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        if isinstance(exc, (ValueError, TypeError)):  # the library's argument names -> the options typed
+            msg = name_options(str(msg), args.command, *args._names) or msg
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(msg):
             msg = f"{exc.strerror}: {exc.filename}"
         print(f"lstmkit: error: {msg}", file=sys.stderr)

@@ -1,12 +1,16 @@
 """Shared by ``train``, ``forecast`` and ``generate``: the LSTM's options as flags, turned into the
 estimators' ``forget_bias`` and ``lstm_options`` (projection and the variants of
-:mod:`lstmkit.variants`), and ``--verbose``, the training progress. Values are checked by the
-library, so errors read as its errors."""
+:mod:`lstmkit.variants`), and ``--verbose``, the training progress. Each value's range is checked
+as the command line is parsed (:mod:`._options`); the rest (names of activations, --proj-size below
+--hidden-size) by the library."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+
+from ._options import fraction, integer, positive
 
 
 def _forget_bias(text: str):
@@ -14,9 +18,12 @@ def _forget_bias(text: str):
     if text.strip().lower() == "none":
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}")
+    return value
 
 
 def _activations(text: str) -> list:
@@ -40,19 +47,19 @@ def add_lstm_arguments(p: argparse.ArgumentParser, forget_bias: float | None = 1
     g = p.add_argument_group("LSTM options (variants: equations in lstmkit.variants; regularisers act in training only)")
     g.add_argument("--forget-bias", type=_forget_bias, default=forget_bias, metavar="X",
                    help=f"initial forget-gate bias b_if + b_hf ('none': uniform initialisation; default {forget_bias})")
-    g.add_argument("--proj-size", type=int, default=0, metavar="P", help="LSTMP: project h_t to P < hidden-size units")
+    g.add_argument("--proj-size", type=integer(0), default=0, metavar="P", help="LSTMP: project h_t to P < hidden-size units")
     g.add_argument("--peephole", action="store_true", help="peephole connections: i, f see c_{t-1}, o sees c_t")
     g.add_argument("--input-forget", action="store_true", help="coupled input and forget gate (CIFG): f = 1 - i")
-    g.add_argument("--gate-clip", type=float, default=None, metavar="X", help="clip every gate pre-activation to [-X, X] (ONNX clip)")
-    g.add_argument("--cell-clip", type=float, default=None, metavar="X", help="clip the cell state c_t to [-X, X]")
+    g.add_argument("--gate-clip", type=positive, default=None, metavar="X", help="clip every gate pre-activation to [-X, X] (ONNX clip)")
+    g.add_argument("--cell-clip", type=positive, default=None, metavar="X", help="clip the cell state c_t to [-X, X]")
     g.add_argument("--activations", type=_activations, default=None, metavar="F,G,H",
                    help="gate, candidate and output activations, ONNX names, e.g. hard_sigmoid,tanh,softsign or leaky_relu:0.1,tanh,tanh")
     g.add_argument("--layer-norm", action="store_true", help="layer-normalised LSTM (Ba et al. 2016)")
-    g.add_argument("--dropout-input", type=float, default=0.0, metavar="P", help="variational dropout on the inputs, one mask per sequence")
-    g.add_argument("--dropout-recurrent", type=float, default=0.0, metavar="P", help="variational dropout on h_{t-1}, one mask per sequence")
-    g.add_argument("--zoneout-cell", type=float, default=0.0, metavar="Z", help="zoneout on c (keep c_{t-1} with probability Z)")
-    g.add_argument("--zoneout-hidden", type=float, default=0.0, metavar="Z", help="zoneout on h")
-    g.add_argument("--dropconnect", type=float, default=0.0, metavar="P", help="DropConnect on the recurrent weights W_hh")
+    g.add_argument("--dropout-input", type=fraction, default=0.0, metavar="P", help="variational dropout on the inputs, one mask per sequence")
+    g.add_argument("--dropout-recurrent", type=fraction, default=0.0, metavar="P", help="variational dropout on h_{t-1}, one mask per sequence")
+    g.add_argument("--zoneout-cell", type=fraction, default=0.0, metavar="Z", help="zoneout on c (keep c_{t-1} with probability Z)")
+    g.add_argument("--zoneout-hidden", type=fraction, default=0.0, metavar="Z", help="zoneout on h")
+    g.add_argument("--dropconnect", type=fraction, default=0.0, metavar="P", help="DropConnect on the recurrent weights W_hh")
 
 
 def lstm_options(args: argparse.Namespace) -> dict | None:

@@ -11,6 +11,12 @@ import numpy as np
 
 from ..cli import CommandError
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
+from ._options import fraction, integer, positive
+
+#: the classes whose errors name their arguments, and those spelled otherwise on this command line:
+#: lstmkit.cli shows the options instead (commands._options.name_options)
+OWNERS = ("LSTMForecaster", "LSTMRegressor", "LSTM")
+OPTIONS = {"test_size": "--backtest", "seasonal_period": "--season", "learning_rate": "--lr", "y": "the series"}
 
 HELP = "forecast a time series with an LSTM, scored beside naive and seasonal-naive baselines"
 EXAMPLE = (
@@ -24,25 +30,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--column", help=".csv: comma-separated column(s) holding the series")
     p.add_argument("--model", help="use this saved forecaster instead of training (data then only extends the history)")
     p.add_argument("--model-out", help="save the trained forecaster to this file")
-    p.add_argument("--window", type=int, default=12, help="input steps per forecast (default 12)")
-    p.add_argument("--horizon", type=int, default=1, help="steps forecast at once, direct multi-output (default 1)")
-    p.add_argument("--season", type=int, default=None, help="seasonal period for the seasonal-naive baseline and MASE")
+    p.add_argument("--window", type=integer(1), default=12, help="input steps per forecast (default 12)")
+    p.add_argument("--horizon", type=integer(1), default=1, help="steps forecast at once, direct multi-output (default 1)")
+    p.add_argument("--season", type=integer(1), default=None, help="seasonal period for the seasonal-naive baseline and MASE")
     p.add_argument("--log", action="store_true", help="model log(y) (all values > 0)")
     p.add_argument("--difference", type=int, default=0, choices=(0, 1), help="1: model first differences")
-    p.add_argument("--backtest", type=int, default=0, metavar="N", help="hold out the last N values, fit on the rest, score")
-    p.add_argument("--steps", type=int, default=None, help="values to forecast after the series (default: horizon)")
-    p.add_argument("--hidden-size", type=int, default=32)
-    p.add_argument("--num-layers", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.0, help="between layers (num_layers > 1)")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--patience", type=int, default=None, help="early stopping on --validation-split (default: off)")
-    p.add_argument("--validation-split", type=float, default=0.0, help="fraction of training windows held out")
+    p.add_argument("--backtest", type=integer(0), default=0, metavar="N",
+                   help="hold out the last N values, fit on the rest, score (training only: not with --model)")
+    p.add_argument("--steps", type=integer(1), default=None, help="values to forecast after the series (default: horizon)")
+    p.add_argument("--hidden-size", type=integer(1), default=32)
+    p.add_argument("--num-layers", type=integer(1), default=1)
+    p.add_argument("--dropout", type=fraction, default=0.0, help="between layers (num_layers > 1)")
+    p.add_argument("--epochs", type=integer(0), default=100)
+    p.add_argument("--batch-size", type=integer(1), default=16)
+    p.add_argument("--lr", type=positive, default=0.01)
+    p.add_argument("--patience", type=integer(0), default=None, help="early stopping on --validation-split (default: off)")
+    p.add_argument("--validation-split", type=fraction, default=0.0, help="fraction of training windows held out")
     p.add_argument("--seed", type=int, default=0)
     add_verbose_argument(p)
     p.add_argument("--out", help="write the forecast to this CSV")
-    p.add_argument("--plot", help="write a PNG of the series, backtest and forecast (matplotlib)")
+    p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p)
 
 
@@ -79,10 +86,11 @@ def load_series(data: str, column) -> np.ndarray:
 
 
 def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
-    """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one PNG."""
+    """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one figure
+    (PNG, PDF or SVG by the suffix of ``path``)."""
     from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
-    from ..io import save_png
+    from ..io import save_figure
 
     y = np.asarray(y, dtype=np.float64)
     y1 = y if y.ndim == 1 else y[:, 0]
@@ -103,13 +111,20 @@ def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
     ax.set(xlabel="time index", ylabel="value", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    save_png(fig, path)
+    save_figure(fig, path)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..forecast import ForecastWarning, LSTMForecaster
 
     if args.model:
+        if args.backtest:  # a backtest fits on the start of the series: a loaded model has seen all of it
+            raise CommandError(f"forecast: expected --backtest without --model, got --backtest {args.backtest} with --model "
+                               f"{args.model}. A backtest refits the model on the series less its last {args.backtest} "
+                               f"values: leave out --model and give the training options.")  # fmt: skip
+        if args.model_out:
+            raise CommandError(f"forecast: expected --model-out without --model, got both. A loaded model is not "
+                               f"retrained: copy {args.model} instead.")  # fmt: skip
         fc = LSTMForecaster.load(args.model)
         y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
         if args.data:

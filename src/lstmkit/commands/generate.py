@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
+from ._options import fraction, integer, positive
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
 EXAMPLE = (
@@ -12,23 +13,28 @@ EXAMPLE = (
     "--prime 'def ' --length 200 --temperature 0.5 0.8 1.0"
 )
 
+#: the classes whose errors name their arguments, and those spelled otherwise on this command line:
+#: lstmkit.cli shows the options instead (commands._options.name_options)
+OWNERS = ("TextGenerator", "LSTM")
+OPTIONS = {"learning_rate": "--lr", "text": "--text"}
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text", help="training text: a UTF-8 file, or builtin:stdlib (Python's own standard-library source)")
     p.add_argument("--model", help="a saved TextGenerator to sample from (no training)")
     p.add_argument("--model-out", help="save the trained generator here")
-    p.add_argument("--max-chars", type=int, default=200_000, help="use at most this many characters of the text")
-    p.add_argument("--held-out", type=float, default=0.1, help="fraction kept aside (the end) for perplexity (default 0.1)")
-    p.add_argument("--hidden-size", type=int, default=128)
-    p.add_argument("--num-layers", type=int, default=1)
-    p.add_argument("--seq-len", type=int, default=50, help="truncated-BPTT chunk length")
-    p.add_argument("--batch-size", type=int, default=32, help="parallel text streams")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--max-chars", type=integer(1), default=200_000, help="use at most this many characters of the text")
+    p.add_argument("--held-out", type=fraction, default=0.1, help="fraction kept aside (the end) for perplexity (default 0.1)")
+    p.add_argument("--hidden-size", type=integer(1), default=128)
+    p.add_argument("--num-layers", type=integer(1), default=1)
+    p.add_argument("--seq-len", type=integer(1), default=50, help="truncated-BPTT chunk length")
+    p.add_argument("--batch-size", type=integer(1), default=32, help="parallel text streams")
+    p.add_argument("--epochs", type=integer(0), default=5)
+    p.add_argument("--lr", type=positive, default=0.01)
     p.add_argument("--prime", default="\n", help="text to start from")
-    p.add_argument("--length", type=int, default=300, help="characters to generate")
-    p.add_argument("--temperature", type=float, nargs="+", default=[1.0], help="one sample per temperature")
-    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--length", type=integer(0), default=300, help="characters to generate")
+    p.add_argument("--temperature", type=positive, nargs="+", default=[1.0], help="one sample per temperature")
+    p.add_argument("--top-k", type=integer(1), default=None)
     p.add_argument("--seed", type=int, default=0)
     add_verbose_argument(p)
     add_lstm_arguments(p)
@@ -49,12 +55,16 @@ def run(args: argparse.Namespace) -> int:
     from ..text import TextGenerator
 
     if args.model:
+        if args.text:
+            raise CommandError(f"generate: expected --text (train a new model) or --model (sample from a saved one), got both: "
+                               f"--text {args.text} would not be read. Leave out one of them.")  # fmt: skip
+        if args.model_out:
+            raise CommandError(f"generate: expected --model-out without --model, got both. A loaded model is not "
+                               f"retrained: copy {args.model} instead.")  # fmt: skip
         gen = TextGenerator.load(args.model)
     else:
         if not args.text:
             raise CommandError("generate: expected --text (a file or builtin:stdlib) to train on, or --model, got neither.")
-        if not 0 <= args.held_out < 1:
-            raise CommandError(f"generate: expected --held-out in [0, 1), got {args.held_out}.")
         text = read_training_text(args.text, args.max_chars)
         cut = int(len(text) * (1 - args.held_out))
         train, held = text[:cut], text[cut:]

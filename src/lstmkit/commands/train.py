@@ -9,6 +9,7 @@ import numpy as np
 
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
+from ._options import fraction, integer, non_negative, positive
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
 EXAMPLE = (
@@ -16,6 +17,11 @@ EXAMPLE = (
     "np.savez('count.npz', X=X, y=y)\"\n"
     "  lstmkit train count.npz --per-step --hidden-size 2 --readout identity --epochs 60 --model-out count_model.npz"
 )
+
+#: the classes whose errors name their arguments, and those spelled otherwise on this command line:
+#: lstmkit.cli shows the options instead (commands._options.name_options)
+OWNERS = ("LSTMClassifier", "LSTMRegressor", "LSTM", "RNN")
+OPTIONS = {"learning_rate": "--lr"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,26 +31,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-step", action="store_true", help="targets are per step (y (n, T)), e.g. seed 000's counting task")
     add_data_arguments(p)
     h = p.add_argument_group("model and training")
-    h.add_argument("--hidden-size", type=int, default=32)
-    h.add_argument("--num-layers", type=int, default=1)
+    h.add_argument("--hidden-size", type=integer(1), default=32)
+    h.add_argument("--num-layers", type=integer(1), default=1)
     h.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
     h.add_argument("--bidirectional", action="store_true")
-    h.add_argument("--dropout", type=float, default=0.0)
+    h.add_argument("--dropout", type=fraction, default=0.0)
     h.add_argument("--readout", choices=("linear", "identity"), default="linear", help="identity: y_t = softmax(h_t) as in seed 000")
-    h.add_argument("--epochs", type=int, default=50)
-    h.add_argument("--batch-size", type=int, default=32)
+    h.add_argument("--epochs", type=integer(0), default=50)
+    h.add_argument("--batch-size", type=integer(1), default=32)
     h.add_argument("--optimizer", choices=("adam", "adamw", "sgd", "rmsprop"), default="adam")
-    h.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
-    h.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0: off)")
-    h.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs (default: off)")
-    h.add_argument("--validation-split", type=float, default=0.0)
+    h.add_argument("--lr", type=positive, default=0.01, help="learning rate (default 0.01)")
+    h.add_argument("--clip", type=non_negative, default=5.0, help="max global gradient norm (0: off)")
+    h.add_argument("--patience", type=integer(0), default=None, help="early stopping patience in epochs (default: off)")
+    h.add_argument("--validation-split", type=fraction, default=0.0)
     h.add_argument("--seed", type=int, default=0)
     add_verbose_argument(h)
     h.add_argument("--checkpoint", metavar="PATH",
                    help="write a checkpoint here after every epoch (atomically); if it exists, resume from it "
                         "(run the same command again after an interruption: the same weights as without one)")
-    h.add_argument("--plot", metavar="PNG", help="write the learning curves (loss and accuracy or MAE per epoch, "
-                                                   "validation beside training) to this PNG (matplotlib)")
+    h.add_argument("--plot", metavar="FIGURE", help="write the learning curves (loss and accuracy or MAE per epoch, "
+                                                      "validation beside training) to this .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p)
 
 

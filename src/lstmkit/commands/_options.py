@@ -1,0 +1,131 @@
+"""Shared by the commands: option values and output paths checked before any work is done, and
+the library's errors in the command line's words.
+
+Argument types (``type=`` of ``add_argument``) refuse a value out of range while the command line is
+parsed, naming the option as typed (``lstmkit train: error: argument --lr: expected a number > 0,
+got '0'``), so that nothing is read, trained or written first; the library's own checks stay
+behind them. :func:`check_outputs` refuses, before a command runs, a path it could not write at the
+end: a folder where a file goes, a file where a folder goes, a plot in a format not written.
+:func:`name_options` rewrites an error of the library that names its arguments (``learning_rate``)
+to name the options (``--lr``); a command lists the classes whose errors it rewrites in ``OWNERS``
+and the arguments spelled otherwise on its command line in ``OPTIONS`` (:func:`lstmkit.cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+
+def integer(minimum: int):
+    """An argument type: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _number(text: str, ok, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive(text: str) -> float:
+    """An argument type: a finite number > 0 (a learning rate, a temperature, a clipping bound)."""
+    return _number(text, lambda v: v > 0, "a number > 0")
+
+
+def non_negative(text: str) -> float:
+    """An argument type: a finite number >= 0 (``--clip``: 0 turns it off)."""
+    return _number(text, lambda v: v >= 0, "a number >= 0")
+
+
+def fraction(text: str) -> float:
+    """An argument type: a number in [0, 1) (a dropout rate, a share of the data held out)."""
+    return _number(text, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+#: the figure formats ``--plot`` writes, by the file's suffix (as matplotlib's savefig picks them)
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def output_problem(path: str, folder: bool = False) -> str | None:
+    """Why ``path`` cannot be written as a file (``folder``: created as a folder), or None.
+
+    A folder where a file goes (or a file where a folder goes), a file among its parents, a
+    nearest existing parent this user cannot write to. Nothing is created."""
+    p = Path(path)
+    if p.exists():
+        if p.is_dir() != folder:
+            return "a folder" if p.is_dir() else "a file"
+        if folder:
+            return None if os.access(p, os.W_OK | os.X_OK) else "a folder this user cannot write to"
+    for parent in p.parents:  # the nearest that exists (a relative path's last is '.'): the file is made in it
+        if parent.exists():
+            if not parent.is_dir():
+                return f"inside {str(parent)!r}, which is a file"
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"in {str(parent)!r}, a folder this user cannot write to"
+            return None
+    return None
+
+
+def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None:
+    """Raise CommandError for the first of ``outputs`` (dest -> (option as typed, kind), kind
+    "file", "figure" or "folder") whose value in ``args`` cannot be written."""
+    from ..cli import CommandError
+
+    for dest, (option, kind) in outputs.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if kind == "figure" and Path(value).suffix.lower() not in FIGURE_SUFFIXES:
+            raise CommandError(f"{command}: expected {option} ending in .png, .pdf or .svg (the format written), got {value!r}.")
+        problem = output_problem(value, folder=kind == "folder")
+        if problem:
+            what = "a folder to write to" if kind == "folder" else "a file to write"
+            raise CommandError(f"{command}: expected {option} {what}, got {value!r}, {problem}.")
+
+
+#: the estimators' arguments that the training commands take as flags of the same name (``--hidden-size``
+#: for hidden_size); the others are spelled out in each command's own map
+SAME_NAME = ("hidden_size", "num_layers", "dropout", "epochs", "batch_size", "patience", "validation_split", "window",
+             "horizon", "difference", "seq_len", "forget_bias", "proj_size", "gate_clip", "cell_clip", "activations",
+             "dropout_input", "dropout_recurrent", "zoneout_cell", "zoneout_hidden", "dropconnect", "top_k", "temperature",
+             "length", "clip", "seed", "optimizer", "readout", "cell")  # fmt: skip
+
+
+def name_options(message: str, command: str, owners: tuple[str, ...], renamed: dict[str, str]) -> str | None:
+    """A library error's ``message`` in the command line's words, or None when it does not begin with
+    one of ``owners`` (``"LSTMForecaster.backtest: ..."``): the where becomes ``command`` and each
+    argument the option typed (``renamed``: argument -> option; :data:`SAME_NAME` -> ``--same-name``)
+    where the message uses it as a name (with an underscore, after 'expected ', in a formula), e.g.
+    ``forecast: expected --backtest at most N - 13 = 47 (enough training data), got 500.``"""
+    import re
+
+    where, sep, rest = message.partition(": ")
+    if not sep or where.split(".")[0].split(" ")[0] not in owners:
+        return None
+    options = {name: "--" + name.replace("_", "-") for name in SAME_NAME} | renamed
+
+    def option(m: re.Match) -> str:
+        name, before, after = m.group(0), rest[: m.start()], rest[m.end() :]
+        as_name = "_" in name or before.endswith("expected ") or before[-1:] in ("+", "*") or after[:1] in ("+", "*")
+        return options[name] if name in options and as_name else name
+
+    return f"{command}: " + re.sub(r"(?<![\w.-])[a-z]\w*", option, rest)
