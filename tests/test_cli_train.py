@@ -180,6 +180,26 @@ def test_predict_reads_the_csv_columns_the_model_was_trained_on(tmp_path, capsys
     assert "got 'key'." in (err := error_line(capsys)) and "trained on" not in err  # not a feature: no hint
 
 
+def test_predict_reads_the_step_columns_of_a_wide_csv_and_asks_for_group_on_a_long_one(tmp_path, capsys):
+    # wide: one row per sequence, the trained step columns (not the id) are read by default
+    rng = np.random.default_rng(0)
+    rows = [f"{i}," + ",".join(f"{v:.3f}" for v in rng.normal(size=4)) + f",{'pos' if i % 2 else 'neg'}" for i in range(12)]
+    (tmp_path / "w.csv").write_text("\n".join(["id,s1,s2,s3,s4,label", *rows]) + "\n")
+    assert main(["train", str(tmp_path / "w.csv"), "--target", "label", "--features", "s1,s2,s3,s4", "--hidden-size", "3",
+                 "--epochs", "1", "--model-out", str(tmp_path / "w.npz")]) == 0  # fmt: skip
+    for extra, out in (([], "1.csv"), (["--features", "s1,s2,s3,s4"], "2.csv")):
+        assert main(["predict", str(tmp_path / "w.npz"), str(tmp_path / "w.csv"), *extra, "--out", str(tmp_path / out)]) == 0
+    assert (tmp_path / "1.csv").read_text() == (tmp_path / "2.csv").read_text()
+    capsys.readouterr()
+    # long: a model trained with --group needs --group to read its rows as steps
+    (tmp_path / "l.csv").write_text("id,a,y\n0,1,1\n0,2,1\n1,3,0\n1,1,0\n")
+    assert main(["train", str(tmp_path / "l.csv"), "--group", "id", "--target", "y", "--hidden-size", "3", "--epochs", "1",
+                 "--model-out", str(tmp_path / "l.npz")]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "l.npz"), str(tmp_path / "l.csv")]) == 1
+    assert "expected --group naming the column that tells the sequences apart (the model was trained on a long CSV" in error_line(capsys)
+
+
 def test_missing_file(trained, capsys):
     assert main(["predict", str(trained / "nope.npz"), str(trained / "count.npz")]) == 1
     assert "nope.npz" in error_line(capsys)

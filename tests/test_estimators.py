@@ -184,6 +184,24 @@ def test_feature_names_are_saved_checked_and_dropped_by_a_refit(tmp_path):
         lstmkit.load(tmp_path / "bad.npz")
 
 
+def test_step_columns_are_saved_checked_and_dropped_by_a_refit(tmp_path):
+    # a wide CSV's columns, one step each ('lstmkit train' sets them): saved, checked, gone after a refit
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=10)
+    X = X[:, :, :1]
+    est = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y)
+    est.step_columns_in_ = np.array(["jan", "feb", "mar"], dtype=object)
+    est.save(tmp_path / "m.npz")
+    assert lstmkit.load(tmp_path / "m.npz").step_columns_in_.tolist() == ["jan", "feb", "mar"]
+    est.fit(X, y)
+    assert not hasattr(est, "step_columns_in_")
+    mf = read_model(tmp_path / "m.npz")
+    save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, step_columns_in=[]))
+    with pytest.raises(FileFormatError, match=r"bad.npz: expected step_columns_in column names .*, got \[\]\."):
+        lstmkit.load(tmp_path / "bad.npz")
+
+
 @pytest.mark.parametrize(
     "opts",
     [

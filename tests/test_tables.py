@@ -37,9 +37,9 @@ def test_long_csv_sequences_are_grouped_and_padded(tmp_path):
     X_wide, _, none = read_csv_sequences(p, features="a,b")
     assert X_wide.shape == (3, 2, 1) and none is None
     info = read_csv_sequences(p, target="label", group="id", info=True)[3]
-    assert info == {"ids": ["u", "v"], "features": ["a", "b"]}  # the group values in file order; the columns read
+    assert info == {"ids": ["u", "v"], "features": ["a", "b"], "steps": None}  # the group values in file order; the columns read
     assert read_csv_sequences(p, features=["b"], group="id", info=True)[3]["features"] == ["b"]  # a list of names
-    assert read_csv_sequences(p, features="a,b", info=True)[3] == {"ids": None, "features": None}  # wide
+    assert read_csv_sequences(p, features="a,b", info=True)[3] == {"ids": None, "features": None, "steps": ["a", "b"]}  # wide: its columns are steps
 
 
 def test_arrays_text_and_missing_files(tmp_path):

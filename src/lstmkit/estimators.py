@@ -19,7 +19,8 @@ are meaningless.
 
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
 attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_epochs_``, ``best_epoch_``,
-``n_features_in_``, ...; ``feature_names_in_``, the CSV columns, where ``lstmkit train`` read a CSV),
+``n_features_in_``, ...; ``feature_names_in_``, a long CSV's feature columns, or ``step_columns_in_``,
+a wide CSV's step columns, where ``lstmkit train`` read a CSV),
 all saved with the model, and a file whose fields disagree with its weights or with each other is
 refused at load naming the field;
 ``get_params``/``set_params`` are implemented here (sklearn is not needed), and ``__sklearn_tags__``
@@ -313,6 +314,7 @@ class _SequenceEstimator:
         self.history_ = history
         self.n_features_in_ = X.shape[2]
         self.__dict__.pop("feature_names_in_", None)  # names of an earlier fit's columns; arrays carry none
+        self.__dict__.pop("step_columns_in_", None)
         self.n_epochs_ = trainer.epoch
         self.best_epoch_ = trainer.best_epoch
         return self
@@ -355,6 +357,7 @@ class _SequenceEstimator:
             "model_config": self.model_.config(),
             "n_features_in": self.n_features_in_,
             **({"feature_names_in": [str(v) for v in self.feature_names_in_]} if hasattr(self, "feature_names_in_") else {}),
+            **({"step_columns_in": [str(v) for v in self.step_columns_in_]} if hasattr(self, "step_columns_in_") else {}),
             "history": self.history_.epochs,
             "n_epochs": self.n_epochs_,
             "best_epoch": self.best_epoch_,
@@ -397,6 +400,11 @@ class _SequenceEstimator:
                 if not isinstance(names, list) or len(names) != n_features or not all(isinstance(v, str) for v in names):
                     refuse("feature_names_in", f"{n_features} column names (one per feature, n_features_in)", f"{names!r:.80}")
                 est.feature_names_in_ = np.array(names, dtype=object)
+            if "step_columns_in" in mf.extra:  # a wide CSV's columns, one time step each ('lstmkit train')
+                names = mf.extra["step_columns_in"]
+                if not isinstance(names, list) or not names or n_features != 1 or not all(isinstance(v, str) for v in names):
+                    refuse("step_columns_in", "column names (a wide CSV's steps, one feature each)", f"{names!r:.80}")
+                est.step_columns_in_ = np.array(names, dtype=object)
             est._restore_extra(mf.extra, model, refuse)
             _restore_record(est, mf.extra, refuse, epochs=True)
         except FileFormatError:

@@ -181,7 +181,8 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     and target). Returns ``X, y, lengths`` with y None when ``target`` is None; labels stay strings
     unless ``numeric_target``. ``info=True`` adds a fourth value, a dict: ``"ids"``, each
     sequence's name (its ``group`` value), and ``"features"``, the names of the columns read as
-    features, in order; both None in the wide layout (a sequence is its row, its columns steps).
+    features, in order, both None in the wide layout (a sequence is its row); and ``"steps"``, the
+    wide layout's columns read as time steps, in order (None in the long layout).
     """
     header, rows = read_csv(path)
     where = str(path)
@@ -197,7 +198,7 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     if g is None:
         X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
         y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
-        return (X, y, None, {"ids": None, "features": None}) if info else (X, y, None)
+        return (X, y, None, {"ids": None, "features": None, "steps": [header[j] for j in f_idx]}) if info else (X, y, None)
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         groups.setdefault(r[g].strip(), []).append(i)
@@ -214,4 +215,4 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
             ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
     y = None if t is None else np.array(ys)
     lengths = None if (lengths == T).all() else lengths
-    return (X, y, lengths, {"ids": list(groups), "features": [header[j] for j in f_idx]}) if info else (X, y, lengths)
+    return (X, y, lengths, {"ids": list(groups), "features": [header[j] for j in f_idx], "steps": None}) if info else (X, y, lengths)

@@ -35,7 +35,7 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
         raise FileNotFoundError(2, "No such file", str(p))
     suffix = p.suffix.lower()
     y = lengths = None
-    about = {"ids": None, "features": None}
+    about = {"ids": None, "features": None, "steps": None}
     if suffix == ".csv":
         target = getattr(args, "target", None)
         if need_target and target is None:

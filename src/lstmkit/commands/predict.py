@@ -74,10 +74,19 @@ def run(args: argparse.Namespace) -> int:
     regress = type(est).__name__ == "LSTMRegressor"
     per_step = bool(getattr(est, "per_step_", False)) or getattr(est.model_, "head_mode", "last") == "all"
     trained_on = getattr(est, "feature_names_in_", None)  # a CSV's feature columns at fit ('lstmkit train')
+    if (trained_on is not None and args.group is None and args.features is None
+            and str(args.data).lower().endswith(".csv")):  # fmt: skip
+        raise CommandError(f"{args.data}: expected --group naming the column that tells the sequences apart (the model was "
+                           f"trained on a long CSV, a row per step, with columns {list(trained_on)}), got none.")  # fmt: skip
+    if args.group is None and getattr(est, "step_columns_in_", None) is not None:
+        trained_on = est.step_columns_in_  # a wide CSV's step columns at fit
     X, y, lengths, about = load_sequences(args.data, args, need_target=False, numeric_target=regress, per_step=per_step,
                                           info=True, features=None if trained_on is None else list(trained_on))  # fmt: skip
     if X.shape[2] != est.n_features_in_:
-        raise CommandError(f"{args.data}: expected {est.n_features_in_} features per step (as at fit), got {X.shape[2]}.")
+        hint = ""
+        if args.group is None and getattr(est, "feature_names_in_", None) is not None:
+            hint = " The model was trained on a long CSV (a row per step): name its sequence column with --group."
+        raise CommandError(f"{args.data}: expected {est.n_features_in_} features per step (as at fit), got {X.shape[2]}.{hint}")
     pred = est.predict(X, lengths)
     proba = None if regress else est.predict_proba(X, lengths)
     if y is not None and not regress:

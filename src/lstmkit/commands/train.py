@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     est.fit(X, y, lengths, checkpoint=args.checkpoint, resume=bool(args.checkpoint))
     if about["features"] is not None:  # a CSV's columns: 'lstmkit predict' reads the same ones by default
         est.feature_names_in_ = np.array(about["features"], dtype=object)
+    if about["steps"] is not None:  # a wide CSV's step columns: the same
+        est.step_columns_in_ = np.array(about["steps"], dtype=object)
     est.save(args.model_out)
     score = est.score(X, y, lengths)
     name = "R²" if regress else "accuracy"
