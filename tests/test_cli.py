@@ -240,3 +240,16 @@ def test_a_csv_with_a_byte_order_mark(tmp_path, capsys):
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfa,b,label\n1,2,x\n3,4,y\n")  # as Excel writes 'CSV UTF-8'
     assert main(["train", str(tmp_path / "bom.csv"), "--target", "label", "--features", "a", "--hidden-size", "2",
                  "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+
+
+def test_a_warning_is_one_line(tmp_path, capsys):
+    # the library's warnings read as the errors do: one line, without its file and source line
+    import numpy as np
+
+    X = np.random.default_rng(0).normal(size=(6, 3, 2))
+    np.savez(tmp_path / "d.npz", X=X, y=np.arange(6) % 2)
+    assert main(["train", str(tmp_path / "d.npz"), "--dropout", "0.5", "--hidden-size", "3", "--epochs", "1",
+                 "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["lstmkit: warning: LSTM: dropout=0.5 acts between stacked layers, so with num_layers=1 it does nothing. "
+                   "Use num_layers > 1 (or dropout_input / dropout_recurrent for dropout inside the layer)."]  # fmt: skip

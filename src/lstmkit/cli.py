@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from enum import IntEnum
 
 from . import __version__
@@ -112,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         return Exit.USAGE
     show_tb = args.traceback or os.environ.get("LSTMKIT_TRACEBACK") == "1"
     threads_before = get_num_threads()
+    show_before = warnings.showwarning
     try:
+        if not show_tb:  # a warning is one line too, without the library's file and source line
+            warnings.showwarning = _show_warning
         if args.threads is not None:
             set_num_threads(args.threads)
         check_outputs(args.command, args, OUTPUTS.get(args.command, {}))
@@ -144,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lstmkit: error: {msg}", file=sys.stderr)
         return Exit.ERROR
     finally:
+        warnings.showwarning = show_before
         set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"lstmkit: warning: {message}", file=sys.stderr if file is None else file)
 
 
 def entry() -> None:
