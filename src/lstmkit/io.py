@@ -134,10 +134,6 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:
     atomic_write_bytes(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
 
 
-#: the name History.plot (training.py) imports: it writes the format the suffix names, as save_figure
-save_png = save_figure
-
-
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
     """Write ``arrays`` and JSON-serialisable ``meta`` to ``path`` atomically (see module doc).
 

@@ -122,7 +122,8 @@ class History:
         return list(keys)
 
     def plot(self, path: str | os.PathLike, keys: Sequence[str] | None = None, title: str = "") -> None:
-        """Learning curves, written as a PNG to ``path`` (atomically): one panel per quantity
+        """Learning curves, written to ``path`` (atomically) in the format its suffix names (.png,
+        .pdf, .svg; :func:`lstmkit.io.save_figure`): one panel per quantity
         (:meth:`curves`; default loss, then each metric), its training value and, where logged,
         its validation value (``val_<key>``) against the epoch, with a dotted line at the epoch of
         the lowest ``val_loss`` where there is one.
@@ -134,7 +135,7 @@ class History:
         panels = self.curves(keys)
         from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
-        from .io import save_png
+        from .io import save_figure
 
         def series(key):  # (epochs, values) of the epochs that logged key (validation may start late)
             pairs = [(e["epoch"], e[key]) for e in self.epochs if key in e]
@@ -160,7 +161,7 @@ class History:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        save_png(fig, path)
+        save_figure(fig, path)
 
 
 def _check_X(X, model, where: str) -> np.ndarray:
