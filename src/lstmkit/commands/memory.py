@@ -9,14 +9,13 @@ import argparse
 import json
 import time
 
-from ..cli import CommandError
 
 HELP = "measure why an LSTM remembers where a simple RNN forgets: recall accuracy and gradient against the lag"
 EXAMPLE = "lstmkit memory --lags 2,5,10,20,30 --steps 300 --plot memory.png --json memory.json"
 
-#: run_memory_experiment's argument -> this command's option, for its error messages
-OPTIONS = {"n_symbols": "--symbols", "hidden_size": "--hidden-size", "steps": "--steps", "batch_size": "--batch-size",
-           "lr": "--lr", "clip": "--clip", "n_test": "--n-test"}  # fmt: skip
+#: whose errors name this command's options instead of their arguments (lstmkit.commands._options.name_options)
+OWNERS = ("run_memory_experiment",)
+OPTIONS = {"n_symbols": "--symbols", "steps": "--steps", "lr": "--lr", "n_test": "--n-test"}
 
 
 def _lags(text: str) -> list[int]:
@@ -50,17 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from ..memory import run_memory_experiment
 
     t0 = time.perf_counter()
-    try:
-        r = run_memory_experiment(
-            lags=args.lags, n_symbols=args.symbols, hidden_size=args.hidden_size, steps=args.steps,
-            batch_size=args.batch_size, lr=args.lr, clip=args.clip, n_test=args.n_test,
-            forget_bias=args.forget_bias, seed=args.seed,
-        )  # fmt: skip
-    except (TypeError, ValueError) as exc:  # the library names its arguments: name the options instead
-        msg = str(exc).replace("run_memory_experiment:", "memory:")
-        for name, option in OPTIONS.items():
-            msg = msg.replace(f"expected {name} ", f"expected {option} ")
-        raise CommandError(msg) from None
+    r = run_memory_experiment(
+        lags=args.lags, n_symbols=args.symbols, hidden_size=args.hidden_size, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, clip=args.clip, n_test=args.n_test,
+        forget_bias=args.forget_bias, seed=args.seed,
+    )  # fmt: skip
     print(r.table())
     print(f"\n{time.perf_counter() - t0:.1f} s")
     if args.plot:
