@@ -221,8 +221,9 @@ def check_meta(meta: Mapping[str, Any], where: str, exc: type[Exception] = Value
     opt = field(meta, "optimizer")
     check("optimizer", opt, is_dict, "an object")
     check("optimizer.type", field(opt, "type"), lambda v: isinstance(v, str), "a name")
-    for k in ("lr", "initial_lr"):
-        check(f"optimizer.{k}", field(opt, k), lambda v: _number(v) and v > 0, "a number > 0")
+    check("optimizer.initial_lr", field(opt, "initial_lr"), lambda v: _number(v) and v > 0, "a number > 0")
+    # the current rate may be 0: a cosine schedule reaches eta_min = 0 at T_max
+    check("optimizer.lr", field(opt, "lr"), lambda v: _number(v) and v >= 0, "a number >= 0")
     check("optimizer.t", field(opt, "t"), lambda v: _int(v) and v >= 0, "an integer >= 0")
     sched = field(meta, "schedule")
     check("schedule", sched, lambda v: v is None or is_dict(v), "null or an object")
