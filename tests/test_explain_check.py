@@ -176,3 +176,67 @@ def test_a_list_of_examples_is_refused_with_the_way_to_pick_one():
             fn(examples)
         with pytest.raises(TypeError, match="expected ex a WorkedExample .*, got dict"):
             fn({"weights": {}})
+
+
+def _one_unit(x, c0=0.0, **w):
+    """A one-unit cell, per-gate notation: every weight 0 unless given (so the gates are σ(0) = 0.5)."""
+    weights = {f"W_{p}{k}": [[0.0]] for p in "ih" for k in "ifco"}
+    weights.update({k: [[v]] for k, v in w.items()})
+    return weights, {"x": [[v] for v in x], "c0": [c0]}
+
+
+def test_values_from_earlier_right_numbers_rounded_otherwise_are_right():
+    # g = tanh(0.6 x); by hand at one decimal: g 0.5, i·g 0.3 (0.25 half away), c 0.3, tanh(c) 0.3,
+    # h_1 = 0.5 * 0.3 = 0.15 -> 0.2. Exactly: h_1 = 0.5 tanh(0.5 tanh 0.6) = 0.131 -> 0.1, so h_1 = 0.1 is
+    # right. Then Wh_f (t=2) = 4 h_1: 0.4 from the student's 0.1 (0.8 by hand, 0.52 exactly) and z_f = 0.4:
+    # both follow from right numbers and are right, not "follows from the wrong ..."
+    weights, inputs = _one_unit([0.6, 0.0], W_ic=1.0, W_hf=4.0)
+    claims = [{"step": 1, "name": "h", "value": "0.1"}, {"step": 2, "name": "Wh_f", "value": "0.4"},
+              {"step": 2, "name": "z_f", "value": "0.4"}]
+    rep = check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0])
+    verdicts = {f.label: (f.verdict, f.detail) for f in rep.findings}
+    assert rep.ok, verdicts
+    assert verdicts["W_hf·h (t=2) unit 1"][0] == OK_HAND and "follows from the earlier values as written (0.4)" in verdicts["W_hf·h (t=2) unit 1"][1]
+    # a wrong h_1 is still wrong, and what follows from it is said to follow
+    claims[0]["value"] = "0.3"
+    verdicts = {f.label: f.verdict for f in check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0]).findings}
+    assert verdicts["h_1 unit 1"] == NEW and verdicts["W_hf·h (t=2) unit 1"] == NEW
+
+
+def test_a_value_rounded_only_where_written_down_is_right():
+    # f = σ(-1.75) = 0.148, i = σ(1.75) = 0.852, c~ = tanh(0.78) = 0.653: written 0.1, 0.9, 0.7 (right).
+    # With c_0 = -0.6: c_1 = 0.1 * -0.6 + 0.9 * 0.7 = 0.57 -> 0.6 from those numbers; rounding f c_0 to
+    # -0.1 first (the key's way) gives 0.5, and exactly c_1 = 0.467. Both ways from right numbers are right.
+    weights, inputs = _one_unit([1.0], c0=-0.6, W_if=-1.75, W_ii=1.75, W_ic=0.78)
+    claims = [{"step": 1, "name": n, "value": v} for n, v in (("f", "0.1"), ("i", "0.9"), ("g", "0.7"), ("c", "0.6"))]
+    rep = check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0])
+    assert rep.ok, [(f.label, f.verdict, f.detail) for f in rep.findings]
+    claims[-1]["value"] = "0.8"  # from neither way
+    assert not check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0]).ok
+
+
+def test_a_right_value_cuts_off_earlier_errors():
+    # h_1 wrong, then Wh_f (t=2) right (so it cannot have used the wrong h_1), then z_f wrong: a new
+    # error with no "it also uses the wrong h_1"
+    weights, inputs = _one_unit([0.6, 0.0], W_ic=1.0, W_hf=4.0)
+    claims = [{"step": 1, "name": "h", "value": "0.5"}, {"step": 2, "name": "Wh_f", "value": "0.5"},
+              {"step": 2, "name": "z_f", "value": "0.9"}]
+    found = {f.label: f for f in check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0]).findings}
+    assert found["W_hf·h (t=2) unit 1"].verdict == OK and found["z_f (t=2) unit 1"].verdict == NEW
+    assert found["z_f (t=2) unit 1"].detail.startswith("a new error") and "uses the wrong" not in found["z_f (t=2) unit 1"].detail
+
+
+@pytest.mark.parametrize("value", ["1.5", "-1", "7"])
+def test_a_predicted_class_is_an_index_in_range(value):
+    doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]}, "readout": {"targets": [0]},
+           "claims": [{"step": 1, "name": "pred", "value": value}]}
+    f = check(from_dict(doc)[0]).findings[0]
+    assert f.verdict == RANGE and f.detail == "a predicted class is an index from 0 to 1" and f.label == "class_1"
+
+
+def test_an_exercise_asking_for_y_says_what_y_is():
+    from lstmkit.explain.exercise import dumps, make
+
+    exercise, key = make(3, ask=("h", "y"))
+    assert "# Read-out: y_t = softmax(h_t)" in dumps(exercise, "e.toml")
+    assert "Read-out" not in dumps(make(3)[0], "e.toml")

@@ -178,3 +178,24 @@ def test_given_values_fill_what_cannot_be_computed():
     # o = σ(Wxh_o + b_o) from the stated product: σ(0.236 + 0.005) = σ(0.241)
     assert r["o"][0] == pytest.approx(1 / (1 + math.exp(-0.241)))
     assert r.source["Wxh_o"] == "given" and r.source["c"] == "given" and np.isnan(r["i"]).all()
+
+
+def test_concat_notation_rounds_the_product_once_by_hand():
+    # W_f·[h_0, x_1] = 1 * 0.04 + 1 * 0.04 = 0.08 -> 0.1 at one decimal, as a person computes it; the
+    # two halves rounded apart (0.0 + 0.0) would give 0.0
+    ex = from_dict({"notation": "concat", "weights": {f"W_{k}": [[1.0, 1.0]] for k in "ifco"},
+                    "inputs": {"x": [[0.04]], "h0": [0.04]}})[0]
+    assert forward(ex, decimals=1).steps[0].values["Wxh_f"][0] == 0.1
+
+
+def test_hand_mode_shows_a_bias_as_written():
+    # b_f = 0.05 is data, not an intermediate: at --round 1 the sum reads [-0.1] + [0.05], not [0.1]
+    from lstmkit.explain import explain
+
+    ex = from_dict({"notation": "concat", "weights": {"W_f": [[1.0, 1.0]], "b_f": [0.05], "W_i": [[0.0, 0.0]],
+                    "W_c": [[0.0, 0.0]], "W_o": [[0.0, 0.0]]}, "inputs": {"x": [[-0.13]]}})[0]
+    text = explain(ex, decimals=1, width=200)
+    assert "σ([-0.1]ᵀ + [0.05]ᵀ)" in text and "[0.1]ᵀ)" not in text.split("f_1")[1].split("o_1")[0]
+    # two biases of a gate (seed 000's notation) are shown with their sum
+    two = from_dict({"weights": {"W_ii": [[1.0]], "W_hi": [[1.0]], "b_ii": [0.1], "b_hi": [0.05]}, "inputs": {"x": [[1.0]]}})[0]
+    assert "b_i = b_ii + b_hi" in explain(two, width=200)

@@ -65,6 +65,10 @@ class _Fmt:
     def vec(self, v, column=True) -> Vec:
         return Vec(tuple(fnum(a, self.d) for a in np.ravel(v)), column)
 
+    def given(self, v, column=True) -> Vec:
+        """A vector the example gives (a bias): as written, never rounded to the working precision."""
+        return Vec(tuple(fparam(a) for a in np.ravel(v)), column)
+
     def col(self, v, f=None) -> Mat:
         f = f or (lambda a: fnum(a, self.d))
         return Mat(tuple((f(a),) for a in np.ravel(v)))
@@ -152,7 +156,13 @@ def _setup(ex: WorkedExample, F: _Fmt) -> list:
                 part = "W"
             eqs.append(Equation(_wsym(ex, k, part), [F.mat(W)]))
         if G.b is not None and np.any(G.b != 0):
-            eqs.append(Equation(_bsym(ex, k), [F.mat(G.b[:, None])]))
+            L = SLIDE_LETTER(k)
+            two = ex.notation == "per_gate" and all(n in ex.weights for n in (f"b_i{L}", f"b_h{L}"))
+            rhs = [F.mat(G.b[:, None])]
+            if two:  # seed 000 writes both biases; the cell uses their sum
+                rhs = [seq(Sym("b", f"i{L}"), "+", Sym("b", f"h{L}")),
+                       seq(F.mat(ex.weights[f"b_i{L}"][:, None]), "+", F.mat(ex.weights[f"b_h{L}"][:, None]))] + rhs
+            eqs.append(Equation(_bsym(ex, k), rhs))
     missing = [GATE_WORD[k] for k in GATES if ex.gates[k].Wx is None and ex.gates[k].Wh is None]
     out.extend(eqs)
     if all(ex.gates[k].b is None or not np.any(ex.gates[k].b) for k in GATES):
@@ -217,8 +227,8 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
                 W = np.concatenate([G.Wh, G.Wx], axis=1)
                 hx = np.concatenate([V["h_prev"], V["x"]])
                 rhs.append(Call(act, _join([seq(F.mat(W), "×", F.col(hx, _hxfmt(F, ex.hidden_size))),
-                                            F.col(b) if has_b else None])))
-                rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.vec(b) if has_b else None])))
+                                            F.col(b, fparam) if has_b else None])))
+                rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.given(b) if has_b else None])))
             else:
                 parts = [seq(F.mat(G.Wx), "×", F.col(V["x"], finput))]
                 sums = [F.vec(V[f"Wx_{k}"])]
@@ -227,12 +237,12 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
                     sums.append(F.vec(V[f"Wh_{k}"]))
                 if has_b:
                     parts.append(F.col(b, fparam))
-                    sums.append(F.vec(b))
+                    sums.append(F.given(b))
                 rhs.append(Call(act, _join(parts)))
                 if len(sums) > 1:
                     rhs.append(Call(act, _join(sums)))
         elif rec.source.get(f"Wxh_{k}") == "given" or rec.source.get(f"z_{k}") == "given":
-            rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.vec(b) if has_b else None])))
+            rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.given(b) if has_b else None])))
         rhs.append(Call(act, F.vec(V[f"z_{k}"])))
         rhs.append(F.vec(V[k]))
         note = ""

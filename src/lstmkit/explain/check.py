@@ -6,14 +6,18 @@ For every claimed number (step, quantity, unit) ``check`` computes
 - the value a person gets by hand at the claim's precision: every intermediate rounded to that
   many decimals and carried forward (:func:`lstmkit.explain.trace.forward` with ``decimals``);
 - the value that follows from the author's *own* earlier numbers: the same hand computation
-  with every claimed value put in place of the computed one (claims of the same place first).
+  with every claimed value put in place of the computed one (claims of the same place first), and
+  the same without rounding (a person who rounds only what they write down).
 
 A claim is right when it agrees with the exact or the hand value at its precision (a claim of 0.9
-for 0.881 is right at one decimal). A wrong claim *follows from an earlier wrong value* when it
-agrees with what the author's own earlier numbers give, and those include a wrong claim; else
-it is a *new error*. Besides: a claim outside its function's range (σ in [0, 1], tanh in [-1, 1])
-is impossible; a claim with the wrong number of entries is flagged; and inputs, initial states,
-parameters or quantities stated in two places with different values are reported as conflicts.
+for 0.881 is right at one decimal), or with what the author's own earlier numbers give when none
+of those it comes from is wrong (earlier values right but rounded otherwise carry forward). A
+wrong claim *follows from an earlier wrong value* when it agrees with what the author's own
+earlier numbers give and those include a wrong claim (the nearest: a right claim in between cuts
+the chain); else it is a *new error*. Besides: a claim outside its function's range (σ in [0, 1],
+tanh in [-1, 1], a class index in 0..K-1) is impossible; a claim with the wrong number of entries
+is flagged; and inputs, initial states, parameters or quantities stated in two places with
+different values are reported as conflicts.
 """
 
 from __future__ import annotations
@@ -114,7 +118,7 @@ def symbol(name: str, t: int | None) -> str:
 
 def _label(name, t, unit):
     s = symbol(name, t)
-    return s if unit is None else f"{s} unit {unit + 1}"
+    return s if unit is None or name == "pred" else f"{s} unit {unit + 1}"
 
 
 def _normalize(c: Claim) -> tuple[int, str]:
@@ -150,7 +154,7 @@ def check(ex: WorkedExample) -> CheckReport:
     rep = CheckReport(ex)
     exact = forward(ex)
     hand_cache: dict[int, ForwardTrace] = {}
-    own_cache: dict[tuple[int, str], ForwardTrace] = {}
+    own_cache: dict[tuple[int | None, str], ForwardTrace] = {}
 
     def hand(d):
         if d not in hand_cache:
@@ -167,6 +171,7 @@ def check(ex: WorkedExample) -> CheckReport:
     step_claims = [c for c in ex.claims if not c.is_param and c.name != "x" and not (c.name in ("h_prev", "c_prev") and c.step == 1)]
     step_claims.sort(key=lambda c: (_normalize(c)[0], ORDER[_normalize(c)[1]]))
     wrong: dict[tuple[int, str, int], str] = {}  # (t, name, unit) -> label of a wrong claim
+    accepted: set[tuple[int, str, int]] = set()  # (t, name, unit) of the claims found right
     for c in step_claims:
         t, name = _normalize(c)
         n = exact.steps[t - 1].values[name].shape[0]
@@ -181,17 +186,23 @@ def check(ex: WorkedExample) -> CheckReport:
                                             detail=f"unit {u + 1} does not exist; there are {n}"))
                 continue
             claimed = float(c.value) if c.unit is not None else float(c.value[u])
-            rep.findings.append(_judge(ex, c, t, name, u, claimed, exact, hand(c.decimals), own(c.decimals, c.where), wrong))
+            rep.findings.append(_judge(ex, c, t, name, u, claimed, exact, hand(c.decimals), own(c.decimals, c.where),
+                                       own(None, c.where), wrong, accepted))
     rep.findings += _check_conflicts(ex)
     return rep
 
 
-def _judge(ex, c, t, name, u, claimed, exact, hand, own, wrong) -> Finding:
+def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted) -> Finding:
+    """The verdict on one claimed number. ``own``: the hand computation from the author's own
+    claimed numbers at the claim's precision; ``own_exact``: the same without rounding (a person
+    who rounds only what they write down). Right claims go into ``accepted``, wrong ones into
+    ``wrong`` (both read by :func:`_culprits`)."""
     d = c.decimals
     label = _label(name, t, u)
     e = float(exact.steps[t - 1].values[name][u])
     hv = float(hand.steps[t - 1].values[name][u])
     ov = float(own.steps[t - 1].computed[name][u])
+    oxv = float(own_exact.steps[t - 1].computed[name][u])
     f = Finding(OK, label, c.where, None, None if np.isnan(e) else e, None if np.isnan(hv) else hv,
                 None if np.isnan(ov) else ov, d, step=t, name=name, unit=u)
     if np.isnan(claimed):
@@ -199,6 +210,12 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, wrong) -> Finding:
         wrong[(t, name, u)] = label
         return f
     f.claimed = claimed
+    if name == "pred":
+        K = exact.steps[t - 1].values["y"].shape[0]
+        if claimed != int(claimed) or not 0 <= claimed < K:
+            f.verdict, f.detail = RANGE, f"a predicted class is an index from 0 to {K - 1}"
+            wrong[(t, name, u)] = label
+            return f
     if name in RANGES:
         lo, hi, fn = RANGES[name]
         if not lo - tol(d) <= claimed <= hi + tol(d):
@@ -212,20 +229,30 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, wrong) -> Finding:
         right = not np.isnan(e) and abs(claimed - e) <= tol(d)
         hand_right = not np.isnan(hv) and abs(claimed - hv) <= tol(d)
     if right:
+        accepted.add((t, name, u))
         return f
     if hand_right:
         f.verdict = OK_HAND
         f.detail = f"agrees with hand-rounding to {d} decimal(s) carried forward; exact rounds to {_fmt(hand_round(np.array(e), d), d)}"
+        accepted.add((t, name, u))
         return f
     if np.isnan(e) and np.isnan(ov):
         f.verdict, f.detail = UNCHECKED, "the example gives neither the weights nor the inputs this comes from"
         return f
     agrees_own = not np.isnan(ov) and abs(claimed - ov) <= tol(d)
-    culprits = _culprits(t, name, u, wrong, exact)
-    wrong[(t, name, u)] = label
-    if agrees_own and not culprits:
-        f.detail = "agrees with the example's own numbers (the weights it comes from are not given)"
+    if not agrees_own and not np.isnan(oxv) and abs(claimed - oxv) <= tol(d):
+        agrees_own, ov = True, oxv  # from the author's numbers, rounded only where written down
+    culprits = _culprits(t, name, u, wrong, accepted, exact)
+    if agrees_own and not culprits:  # it follows from earlier numbers that were all right
+        accepted.add((t, name, u))
+        if np.isnan(e):
+            f.detail = "agrees with the example's own numbers (the weights it comes from are not given)"
+        else:
+            f.verdict = OK_HAND
+            f.detail = (f"follows from the earlier values as written ({_fmt(ov, d)}), which are right but rounded "
+                        f"differently from the hand computation at {d} decimal(s)")  # fmt: skip
         return f
+    wrong[(t, name, u)] = label
     if agrees_own and culprits:
         f.verdict, f.culprits = FOLLOWS, tuple(culprits)
         f.detail = "follows from the wrong " + ", ".join(culprits)
@@ -247,8 +274,9 @@ MIXING = {(f"Wx_{k}", "x") for k in GATES} | {(f"Wh_{k}", "h_prev") for k in GAT
     ("logits", "h"), ("y", "logits"), ("pred", "y")}
 
 
-def _culprits(t, name, u, wrong, exact) -> list[str]:
-    """The nearest wrong claims among the values unit u of (t, name) is computed from."""
+def _culprits(t, name, u, wrong, accepted, exact) -> list[str]:
+    """The nearest wrong claims among the values unit u of (t, name) is computed from; a value
+    claimed and found right (``accepted``) stops the search: what came before it no longer matters."""
     found: list[str] = []
     seen = set()
     stack = [(t, d, None if (name, d) in MIXING else u) for d in DEPS[name]]
@@ -265,6 +293,9 @@ def _culprits(t, name, u, wrong, exact) -> list[str]:
         if hits:
             found += [h for h in hits if h not in found]
             continue
+        units = range(len(exact.steps[tt - 1].values[d])) if uu is None else (uu,)
+        if all((tt, d, k) in accepted for k in units):
+            continue  # claimed and right
         if exact.steps[tt - 1].source.get(d) == "given":
             continue  # the example states this value; nothing before it feeds it
         stack += [(tt, dd, None if (d, dd) in MIXING else uu) for dd in DEPS[d]]

@@ -161,6 +161,8 @@ def dumps(doc: dict, name: str = "FILE", key_of: str | None = None) -> str:
     ``W_ii = [[3, -4], [-3, -2]]``; :func:`tomllib.loads` reads it back unchanged.
     """
     lines = [HEADER.format(name=name) if key_of is None else KEY_HEADER.format(exercise=key_of)]
+    if key_of is None and "readout" in doc:
+        lines[0] += "# Read-out: y_t = softmax(h_t) (no weights), the class probabilities; [readout] targets are the classes.\n"
     tables, arrays = [], []
     for k, v in doc.items():
         if isinstance(v, dict):

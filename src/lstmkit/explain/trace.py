@@ -151,8 +151,11 @@ def forward(
         else:
             for k in GATES:
                 G = ex.gates[k]
-                put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x)  # W_{xk} x_t
-                put(f"Wh_{k}", None if G.Wh is None else G.Wh @ V["h_prev"])  # W_{hk} h_{t-1}
+                # in the concat notation W_k·[h_{t-1}, x_t] is one product, rounded once by hand;
+                # per gate, W_{xk} x_t and W_{hk} h_{t-1} are two, each rounded
+                concat = ex.notation == "concat"
+                put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x, raw=concat)  # W_{xk} x_t
+                put(f"Wh_{k}", None if G.Wh is None else G.Wh @ V["h_prev"], raw=concat)  # W_{hk} h_{t-1}
                 put(f"Wxh_{k}", V[f"Wx_{k}"] + V[f"Wh_{k}"])  # W_k·[h_{t-1}, x_t]
                 b = np.zeros(H) if G.b is None else G.b
                 put(f"z_{k}", V[f"Wxh_{k}"] + b)  # z_k = W_k·[h, x] + b_k
