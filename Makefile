@@ -15,7 +15,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.stamp-demo: pyproject.toml | $(PY)
-	$(PIP) -e ".[cli]"
+	$(PIP) -e ".[cli,fast]"
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(PY)

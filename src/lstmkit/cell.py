@@ -1,8 +1,9 @@
 """One time step, written to be read: ``LSTMCell`` and ``RNNCell``.
 
 This is the explainable reference. Every intermediate of a step is kept in a :class:`LSTMStep`,
-so later tools (explain, check, exercise) can show each number. The fused sequence layer in
-:mod:`lstmkit.lstm` computes the same thing faster and is tested to agree with this to round-off.
+so later tools (explain, check, exercise) can show each number. The sequence layers of
+:mod:`lstmkit.recurrent` (the fused kernels of :mod:`lstmkit.kernels`, or :mod:`lstmkit.kernels_numba`
+on the fast path) compute the same thing faster and are tested to agree with this to round-off.
 
 The LSTM cell, as in the seed decks (gate order i, f, g, o; g is the candidate memory c~)::
 

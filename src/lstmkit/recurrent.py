@@ -2,7 +2,8 @@
 
 Both stack ``num_layers`` layers, optionally in two directions, with dropout between layers,
 variable lengths, ``batch_first`` and unbatched input. The per-direction work is done by the
-fused kernels of :mod:`lstmkit.kernels`; this module only routes arrays between layers and
+fused kernels of the backend (:mod:`lstmkit.backends`: :mod:`lstmkit.kernels`, the NumPy reference,
+or :mod:`lstmkit.kernels_numba`); this module only routes arrays between layers and
 directions, so the options are written once for both cell types.
 
 Shapes (torch's): T steps, B batch, I input_size, H hidden_size, P = proj_size or H,
