@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   create .venv if needed, install lstmkit, run the main job end to end
 #   make test   create .venv if needed, install lstmkit with its test extras, run the test suite
-# Both are idempotent: a stamp per extra is refreshed only when pyproject.toml changes.
+# Both are idempotent: a stamp per extra is refreshed only when pyproject.toml (or, for demo, this file) changes.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +14,7 @@ PIP    := $(PY) -m pip install --disable-pip-version-check -q
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.stamp-demo: pyproject.toml | $(PY)
+$(VENV)/.stamp-demo: pyproject.toml Makefile | $(PY)
 	$(PIP) -e ".[cli,fast]"
 	@touch $@
 
