@@ -142,16 +142,8 @@ def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):
 
 def json_params(params: dict[str, Any]) -> dict[str, Any]:
     """Hyper-parameters as JSON for a model file: NumPy scalars (a grid's np.arange values) as
-    Python numbers, tuples as lists, dict keys as strings."""
-
-    def plain(v):
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, dict):
-            return {str(k): plain(x) for k, x in v.items()}
-        return v
+    Python numbers, tuples as lists, dict keys as strings (:func:`lstmkit.checkpoint.plain`)."""
+    from .checkpoint import plain
 
     return {k: plain(v) for k, v in params.items()}
 
