@@ -136,6 +136,22 @@ def test_compiled_sigmoid_and_tanh_against_float64_numpy(dt, bound):
     assert ((s >= 0) & (s <= 1) & (np.abs(t) <= 1)).all() and (t[z > 0] >= 0).all() and (t[z < 0] <= 0).all()
 
 
+def test_saturated_gates_are_exactly_open_or_shut():
+    # σ(±40) and tanh(±20) round to exactly 1 / 0 / -1 in float32 (NumPy and torch give them): a gate
+    # held open keeps c_t exactly, over any number of steps (at 0.99999988 it leaked 1.2% in 1e5)
+    z = np.array([40.0, -40.0, 20.0, -20.0, 7.91, -7.91, 9.0, 1e30, -1e30], np.float32)
+    s, t = _activations(z)
+    assert s[:2].tolist() == [1.0, 0.0] and t[2:4].tolist() == [1.0, -1.0] and t[4:].tolist() == [1, -1, 1, 1, -1]
+    lstm = lstmkit.LSTM(1, 1, seed=0)  # float32, the compiled kernels
+    lstm.backend = "numba"
+    for v in lstm.parameters().values():
+        v[...] = 0.0
+    lstm.bias_ih_l0 = np.array([-40.0, 40.0, 0.0, 40.0])  # i shut, f open, o open
+    with lstm.no_grad():
+        _, (h, c) = lstm(np.zeros((20000, 1, 1), np.float32), (np.zeros((1, 1, 1), np.float32), np.ones((1, 1, 1), np.float32)))
+    assert c.item() == 1.0 and h.item() == np.float32(np.tanh(np.float32(1.0)))
+
+
 def _pair(dt, **kw):
     """Two LSTMs with the same weights and dropout stream, one per backend."""
     ref = lstmkit.LSTM(dtype=dt, seed=3, **kw)

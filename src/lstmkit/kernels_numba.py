@@ -38,8 +38,12 @@ What is different from the reference, and why it is faster:
   :func:`lstmkit.functional.sigmoid`; tanh(a) = -m/(2+m) with m = e^{-2|a|} - 1 = expm1(-2|a|),
   accurate near 0 because m is formed without the cancellation of 1 - e^{-2|a|}. float32: tanh(x) =
   p(x)/q(x), a rational function of degrees 13/6 (ONNX Runtime's and Eigen's coefficients, error
-  < 3.4e-7), and σ(z) = (1 + tanh(z/2))/2: fewer operations (a cell row 1.45x faster), well
-  inside float32's 1e-5 agreement with the reference.
+  < 3.4e-7) for |x| < 7.9053, exactly ±1 beyond (where p/q stops at 0.99999976: a gate held open
+  by a large pre-activation is exactly 1, and c_t is kept exactly), and σ(z) = (1 + tanh(z/2))/2:
+  fewer operations (a cell row 1.45x faster), well inside float32's 1e-5 agreement with the
+  reference. Not inside it: gradients through gates saturated to within ~1e-6 of 0 or 1 (|z| > ~13,
+  e.g. unscaled inputs in the hundreds), where σ' = σ(1-σ) is a few ulps and the rational σ's error
+  is of its size: relative differences in dW up to ~1e-4 were measured there; scale the inputs.
 * Backward recomputes tanh(c_t) from c_t instead of keeping it, and the activations overwrite Z in
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
@@ -359,7 +363,7 @@ if AVAILABLE:
             return impl
         return None
 
-    # float32 tanh(x) ~= p(x)/q(x) on |x| <= TANH_CLAMP (clamped outside, where tanh rounds to +-1):
+    # float32 tanh(x) ~= p(x)/q(x) on |x| < TANH_CLAMP, +-1 outside (where tanh is within 2.7e-7 of +-1):
     # odd p of degree 13, even q of degree 6, the coefficients of ONNX Runtime's MLAS
     # (MlasTanhConstants) and Eigen (generic_fast_tanh_float); largest error 3.4e-7 against float64
     # tanh over [-12, 12], relative error 2.3e-7 near 0 (it is odd: no cancellation).
@@ -382,12 +386,16 @@ if AVAILABLE:
             q0, q2, q4, q6 = (f(c) for c in TANH_Q)
             clamp = f(TANH_CLAMP)
 
+            one = f(1.0)
+
             def impl(z):
                 x = min(max(z, -clamp), clamp)
                 x2 = x * x
                 p = x * (p1 + x2 * (p3 + x2 * (p5 + x2 * (p7 + x2 * (p9 + x2 * (p11 + x2 * p13))))))
                 q = q0 + x2 * (q2 + x2 * (q4 + x2 * q6))
-                return p / q
+                # saturated: exactly +-1 (p/q stops at 0.99999976 there), so that a gate pre-activation
+                # of 40 gives σ = 1 and a held c_t does not leak 1.2e-7 a step, and tanh' = 0
+                return p / q if abs(z) < clamp else (one if z > 0 else -one)
 
             return impl
         # float64: tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
