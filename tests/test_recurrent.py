@@ -359,3 +359,45 @@ def test_dropout_with_one_layer_warns_as_torch_does():
         warnings.simplefilter("error")
         lstmkit.LSTM(3, 4, num_layers=2, dropout=0.5)
         lstmkit.LSTM(3, 4, dropout=0.0)
+
+
+def test_no_grad_blocks_that_overlap_restore_the_mode_once_all_have_left():
+    # two threads' blocks on one model interleave as enter a, enter b, exit a, exit b: the model
+    # stays in no-grad mode until b leaves, then trains again (it used to stay in no-grad mode)
+    import threading
+
+    lstm = lstmkit.LSTM(2, 3, seed=0)
+    a, b = lstm.no_grad(), lstm.no_grad()
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)
+    assert lstm.requires_grad is False
+    b.__exit__(None, None, None)
+    assert lstm.requires_grad is True
+    x = np.ones((4, 1, 2), np.float32)
+
+    def infer():
+        for _ in range(50):
+            with lstm.no_grad():
+                lstm(x)
+
+    threads = [threading.Thread(target=infer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert lstm.requires_grad is True
+    y, _ = lstm(x)
+    lstm.backward(np.ones_like(y))  # a training step works after them
+    lstm.requires_grad = False
+    with lstm.no_grad():
+        pass
+    assert lstm.requires_grad is False  # and a model set to inference stays so
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_an_empty_batch_with_lengths(bidirectional):
+    m = lstmkit.LSTM(3, 4, bidirectional=bidirectional, seed=0)
+    y, (h, c) = m(np.zeros((5, 0, 3), np.float32), lengths=np.array([], dtype=np.int64))
+    assert y.shape == (5, 0, 4 * (1 + bidirectional)) and h.shape == (1 + bidirectional, 0, 4)
+    assert m.backward(np.zeros_like(y))[0].shape == (5, 0, 3)

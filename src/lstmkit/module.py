@@ -7,6 +7,7 @@ PyTorch, and are zeroed in one place, :meth:`Module.zero_grad`.
 
 from __future__ import annotations
 
+import threading
 from contextlib import ContextDecorator
 from typing import Iterator, Mapping
 
@@ -128,9 +129,15 @@ class Module:
     def no_grad(self) -> "_NoGrad":
         """``with module.no_grad():`` forward keeps no activations for backward (inference only).
 
-        ``requires_grad`` is False inside the block and back to what it was after, even on error.
+        ``requires_grad`` is False inside the block and back to what it was after, even on error;
+        blocks may nest or overlap in threads (the last to leave restores it). The mode belongs to
+        the module, not to a thread (torch's is per thread): a thread training the same module while
+        another is inside a block trains without a cache (backward says so).
         """
         return _NoGrad(self)
+
+
+_NO_GRAD_LOCK = threading.Lock()
 
 
 class _NoGrad(ContextDecorator):
@@ -145,9 +152,21 @@ class _NoGrad(ContextDecorator):
         return _NoGrad(self.module)
 
     def __enter__(self) -> Module:
-        self.previous = self.module.requires_grad
-        self.module.requires_grad = False
+        # blocks on one module may overlap (nested, or in several threads): the first to enter saves
+        # requires_grad and the last to leave restores it (each restoring what it saw on entry left
+        # a model in no-grad mode for good when two threads' blocks overlapped)
+        m = self.module.__dict__
+        with _NO_GRAD_LOCK:
+            depth = m.get("_no_grad_depth", 0)
+            if depth == 0:
+                m["_grad_before"] = self.module.requires_grad
+                self.module.requires_grad = False
+            m["_no_grad_depth"] = depth + 1
         return self.module
 
     def __exit__(self, *exc) -> None:
-        self.module.requires_grad = self.previous
+        m = self.module.__dict__
+        with _NO_GRAD_LOCK:
+            m["_no_grad_depth"] -= 1
+            if m["_no_grad_depth"] == 0:
+                self.module.requires_grad = m["_grad_before"]

@@ -186,7 +186,7 @@ class _Recurrent(Module):
             arr = arr.reshape(1)
         if arr.shape != (B,):
             fail(where, "lengths", f"shape ({B},), one length per sequence", f"shape {arr.shape}")
-        if arr.min() < 1 or arr.max() > T:
+        if arr.size and (arr.min() < 1 or arr.max() > T):  # (an empty batch has none to check)
             bad = int(arr[(arr < 1) | (arr > T)][0])
             fail(where, "lengths", f"values in [1, T={T}]", bad, "Pad the batch to the longest sequence.")
         arr = arr.astype(np.int64)
