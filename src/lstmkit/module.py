@@ -20,6 +20,8 @@ class Module:
     """Base class: a dict of named parameters with gradients of the same keys and shapes."""
 
     dtype: np.dtype
+    #: public attributes checked when set: name -> check(module, value), raising on a bad value
+    _set_checks: dict = {}
 
     def __init__(self) -> None:
         self._params: dict[str, np.ndarray] = {}
@@ -48,6 +50,9 @@ class Module:
             if params is not None and name in params:
                 params[name][...] = self._staged({name: value}, type(self).__name__)[name]
                 return
+            check = self._set_checks.get(name)
+            if check is not None:
+                check(self, value)
         object.__setattr__(self, name, value)
 
     def parameters(self) -> dict[str, np.ndarray]:

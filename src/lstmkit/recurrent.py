@@ -403,6 +403,8 @@ class LSTM(_Recurrent):
     # Which kernels run the time loop: "auto" (the compiled ones when numba is installed, else
     # NumPy), "numpy" (the readable reference, kernels.py) or "numba" (kernels_numba.py, required).
     backend = "auto"
+    # a bad name (or numba asked for and missing) is refused when set, not at the next forward
+    _set_checks = {"backend": lambda self, value: backends.select(value, type(self).__name__)}
 
     def _kernels(self):
         """The kernel module for this layer's forward (see :func:`lstmkit.backends.select`)."""
