@@ -74,3 +74,10 @@ def test_read_sequence(tmp_path):
     with pytest.raises(ValueError, match=r"got .*m.npz, a binary file"):
         read_sequence(str(tmp_path / "m.npz"))
     assert "W_{ii}" in explain(example_from_model(lstmkit.LSTMCell(2, 2, seed=0), np.ones((1, 2))), "md")
+
+
+def test_a_forecaster_is_refused_with_the_way_to_its_network():
+    fc = lstmkit.LSTMForecaster(window=3, hidden_size=2, epochs=1, seed=0)
+    for model in (fc, fc.fit(np.sin(np.arange(30.0)))):  # unfitted or fitted: the same reason
+        with pytest.raises(TypeError, match=r"got an LSTMForecaster\. Explain its network on scaled windows"):
+            example_from_model(model, np.ones((3, 1)))

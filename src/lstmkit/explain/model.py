@@ -25,6 +25,12 @@ from .worked import ENGINE_NAME, Readout, WorkedExample, _gates_from
 def _unwrap(model):
     """(lstm_or_cell, sequence_model_or_None, estimator_or_None)."""
     est = None
+    from ..forecast import LSTMForecaster
+
+    if isinstance(model, LSTMForecaster):  # its window, scaling and differencing sit around the network
+        fail("explain", "model", "an LSTM, a SequenceModel or an LSTMClassifier/LSTMRegressor/TextGenerator",
+             f"an {type(model).__name__}", "Explain its network on scaled windows: explain(example_from_model("
+             "fc.regressor_, window)).", exc=TypeError)  # fmt: skip
     if hasattr(model, "model_") or hasattr(type(model), "_from_model_file"):
         est = model
         if getattr(model, "model_", None) is None:
