@@ -141,7 +141,7 @@ def test_read_only_input_is_accepted(backend):
         (lambda: LSTMStream(lstmkit.RNN(3, 4)), TypeError, "lstm.*an lstmkit.LSTM.*RNN"),
         (lambda: lstmkit.LSTM(3, 4).stream(0), ValueError, "batch_size.*positive integer.*0"),
         (lambda: lstmkit.LSTM(3, 4).stream(2, unbatched=True), ValueError, "unbatched.*batch_size=1"),
-        (lambda: lstmkit.LSTM(3, 4).stream(2, (np.zeros((1, 3, 4)), np.zeros((1, 3, 4)))), ValueError, "h0.*batch size 2"),
+        (lambda: lstmkit.LSTM(3, 4).stream(2, (np.zeros((1, 3, 4)), np.zeros((1, 3, 4)))), ValueError, r"state\[0\] batch size 2 \(as the stream.s batch_size\)"),
     ],
 )
 def test_bad_streams_are_refused_with_the_argument_named(make, err, match):

@@ -192,16 +192,18 @@ class _Recurrent(Module):
         arr = arr.astype(np.int64)
         return None if (arr == T).all() else arr
 
-    def _check_hx(self, hx, B, batched, where):
+    def _check_hx(self, hx, B, batched, where, arg="hx", batch_of="x"):
+        """The states ``hx`` ((h, c) or h) as (LD, B, size) arrays, zeros for None; errors name
+        ``arg`` (its parts h0, c0 for hx; arg[0], arg[1] otherwise) and ``batch_of``, where B comes from."""
         LD = self.num_layers * self.num_directions
         sizes = self._state_sizes()
         if hx is None:
             return [np.zeros((LD, B, s), dtype=self.dtype) for s in sizes]
-        names = ("h0", "c0")[: self._n_states]
+        names = (("h0", "c0") if arg == "hx" else (f"{arg}[0]", f"{arg}[1]"))[: self._n_states]
         if self._n_states == 1:
-            hx = (hx,)
+            hx, names = (hx,), (arg,)
         elif not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            fail(where, "hx", "a pair (h0, c0)", type(hx).__name__, exc=TypeError)
+            fail(where, arg, f"a pair ({', '.join(names)})", type(hx).__name__, exc=TypeError)
         out = []
         for arr, size, name in zip(hx, sizes, names):
             arr = check_float_array(arr, where, name, self.dtype)
@@ -213,7 +215,7 @@ class _Recurrent(Module):
                 if arr.shape[0] != LD:
                     fail(where, name, f"first dimension num_layers*num_directions = {LD}", f"shape {arr.shape}")
                 if batched and arr.shape[1] != B:
-                    fail(where, name, f"batch size {B} (as x) in dimension 1", f"shape {arr.shape}")
+                    fail(where, name, f"batch size {B} (as {batch_of}) in dimension 1", f"shape {arr.shape}")
                 check_shape(arr, expected, where, name)
             out.append(arr if batched else arr[:, None, :])
         return out
@@ -287,7 +289,7 @@ class _Recurrent(Module):
             dy = dy[:, None, :]
         elif self.batch_first:
             dy = dy.transpose(1, 0, 2)
-        d_finals = self._check_hx(None if d_state is None else d_state, B, batched, where)
+        d_finals = self._check_hx(None if d_state is None else d_state, B, batched, where, "d_state", "dy")
         self._cache = None
         d_init = [np.empty_like(s) for s in d_finals]
         dout = np.ascontiguousarray(dy)
@@ -500,7 +502,7 @@ class LSTM(_Recurrent):
                     dh = np.zeros((B, P), dtype=self.dtype)
                     dc = dh if not self.proj_size else np.zeros((B, self.hidden_size), dtype=self.dtype)
                 else:
-                    dh, dc = (s[0] for s in self._check_hx(d_state, B, True, where))
+                    dh, dc = (s[0] for s in self._check_hx(d_state, B, True, where, "d_state", "dy"))
                 cache = c[0][0]
                 self._cache = None
                 if self.batch_first:

@@ -102,7 +102,7 @@ class LSTMStream:
             self._h[...] = 0
             self._c[...] = 0
             return
-        h0, c0 = self.lstm._check_hx(state, self.batch_size, not self.unbatched, f"{self._where}.reset")
+        h0, c0 = self.lstm._check_hx(state, self.batch_size, not self.unbatched, f"{self._where}.reset", "state", "the stream's batch_size")
         self._h[...] = h0
         self._c[...] = c0
 
