@@ -150,13 +150,18 @@ def test_write_files_load_in_keras(tmp_path):
 
 def test_refusals_name_the_option():
     with pytest.raises(ValueError, match="go_backwards"):
-        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, go_backwards=True)]))
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, go_backwards=True, return_sequences=True)]))
     with pytest.raises(ValueError, match="merge_mode"):
-        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode="sum")]))
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True), merge_mode="sum")]))
     with pytest.raises(ValueError, match="activation"):
-        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, activation="gelu")]))
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, activation="gelu", return_sequences=True)]))
     with pytest.raises(ValueError, match="Dense activation"):
-        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4), keras.layers.Dense(2, activation="softmax")]))
+        from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, return_sequences=True), keras.layers.Dense(2, activation="softmax")]))
+    # Keras' default, return_sequences=False, reads the last step only (bidirectional: the forward last
+    # and the backward first): refused, not imported as a model with another output
+    for layer in (keras.layers.LSTM(4), keras.layers.Bidirectional(keras.layers.LSTM(4))):
+        with pytest.raises(ValueError, match=r"expected return_sequences True .*, got False\. Set return_sequences=True"):
+            from_keras(keras.Sequential([keras.Input((None, 3)), layer, keras.layers.Dense(2)]))
     with pytest.raises(TypeError, match="GRU"):
         from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(4)]))
     for m, what in ((lstmkit.LSTM(3, 4, proj_size=2), "proj_size"), (lstmkit.LSTM(3, 4, peephole=True), "peephole")):

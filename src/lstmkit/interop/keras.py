@@ -22,7 +22,9 @@ outside Bidirectional, a ``merge_mode`` other than "concat", a non-linear Dense,
 the lstmkit options Keras has no twin for (proj_size, peephole, input_forget, clips, layer_norm,
 zoneout, dropconnect, different activations for the candidate and the cell output).
 
-Keras runs batch-major, (B, T, I); the lstmkit model is built with ``batch_first=True``.
+Keras runs batch-major, (B, T, I); the lstmkit model is built with ``batch_first=True``. A layer
+with ``return_sequences=False`` (the last step only; bidirectional: the forward direction's last
+step beside the backward's first) is refused by name rather than imported with another output.
 
 Files: :func:`read_keras_file` reads ``.keras`` (a zip of ``config.json`` + ``model.weights.h5``)
 and ``.weights.h5`` with ``json`` and ``h5py`` only — Keras is not imported and nothing in the file
@@ -92,6 +94,10 @@ def _lstm_options(cfg: Mapping, where: str) -> dict:
     """A Keras LSTM config (dict) -> lstmkit options, refusing what lstmkit cannot run."""
     if cfg.get("go_backwards"):
         fail(where, "go_backwards", "False (lstmkit runs reverse directions only inside a bidirectional LSTM)", True)
+    if not cfg.get("return_sequences", True):  # Keras' default is False; a config always states it
+        fail(where, "return_sequences", "True (an lstmkit LSTM returns every step; the read-out applies at each)", False,
+             "Set return_sequences=True on the Keras layer to move its weights, then read the last step "
+             "(y[:, -1], or h_n of both directions when bidirectional) where the Keras model read one.")  # fmt: skip
     g = _act_spec(cfg.get("activation", "tanh"), where)
     f = _act_spec(cfg.get("recurrent_activation", "sigmoid"), where)
     opts = {}
