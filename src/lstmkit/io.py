@@ -196,11 +196,16 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path, is_meta: bool)
                 f"entry {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) but holds "
                 f"{info.file_size - header_len} bytes",
             )
-        data = f.read(nbytes)
-        if len(data) != nbytes or f.read(1):
+        arr = np.empty(count, dtype=dtype)  # read straight into it: one copy of the data in memory, not two
+        buf, got = memoryview(arr).cast("B"), 0
+        while got < nbytes:  # in chunks: a zip entry's readinto reads (allocates) as much as it is asked
+            n = f.readinto(buf[got : got + (16 << 20)])
+            if not n:
+                break
+            got += n
+        if got != nbytes or f.read(1):
             raise _bad(path, f"entry {name!r} is truncated")
-    arr = np.frombuffer(data, dtype=dtype, count=count)
-    return arr.reshape(shape, order="F" if fortran else "C").copy()
+    return arr.reshape(shape, order="F" if fortran else "C")
 
 
 def _parse(data: bytes, path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
