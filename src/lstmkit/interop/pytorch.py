@@ -162,8 +162,14 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ... for what it refuses
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(where, f"{path}", "a state_dict saved with torch.save(module.state_dict(), path)", f"a file torch.load(weights_only=True) refuses ({msg})")
+        # torch's message opens with boilerplate (and advice to load with weights_only=False, which runs
+        # the file's code): keep the line that says what was refused
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        skip = ("Weights only load failed", "Check the documentation", "Please file an issue")
+        cause = [ln for ln in lines if "weights_only" not in ln and not ln.startswith(skip)]
+        msg = (cause or lines or [type(exc).__name__])[0].split(" Please use ")[0]
+        fail(where, f"{path}", "a state_dict saved with torch.save(module.state_dict(), path)", f"a file torch.load(weights_only=True) refuses ({msg})",
+             "lstmkit reads tensors only and never runs a file's code: save the module's state_dict().")  # fmt: skip
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]  # common checkpoint wrapper {"state_dict": ..., "epoch": ...}
     if not isinstance(obj, Mapping) or not all(isinstance(k, str) for k in obj):
