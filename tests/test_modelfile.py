@@ -715,3 +715,13 @@ def test_files_written_before_the_training_record_was_saved_still_load(tmp_path)
     gen = _edit(_estimator_file(tmp_path, "gen"), tmp_path / "old_gen.npz", [(("extra", "history"), DROP)])
     back = lstmkit.load(gen)
     assert not hasattr(back, "history_") and len(back.generate("a", 5, seed=0)) == 6
+
+
+@pytest.mark.parametrize("key, value", [("batch_first", "false"), ("batch_first", 0), ("bias", "no"), ("bidirectional", 1)])
+def test_a_flag_in_the_config_must_be_true_or_false(tmp_path, key, value):
+    # bool("false") is True: a hand-edited or foreign flag would load with the axes swapped
+    save_lstm(tmp_path / "m.npz", lstmkit.LSTM(3, 4, seed=0))
+    mf = read_model(tmp_path / "m.npz")
+    save_model(tmp_path / "bad.npz", mf.kind, dict(mf.config, **{key: value}), mf.arrays, mf.extra)
+    with pytest.raises(FileFormatError, match=rf"bad.npz: expected LSTM config {key} true or false, got {value!r}\."):
+        read_lstm(tmp_path / "bad.npz")

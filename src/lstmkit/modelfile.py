@@ -308,10 +308,14 @@ def read_lstm(path: str | os.PathLike) -> LSTMFile:
     """
     mf = read_model(path, MODULE_KINDS)
     cls = _module_classes()[mf.kind]
-    params = set(inspect.signature(cls.__init__).parameters) - {"self", "seed"}
+    sig = inspect.signature(cls.__init__).parameters
+    params = set(sig) - {"self", "seed"}
     unknown = sorted(set(mf.config) - params)
     if unknown:
         raise FileFormatError(f"{path}: expected {mf.kind} config keys among {sorted(params)}, got unknown keys {unknown}.")
+    for k, v in mf.config.items():  # a flag is true or false, not "false" (which bool() reads as True)
+        if isinstance(sig[k].default, bool) and not isinstance(v, bool):
+            raise FileFormatError(f"{path}: expected {mf.kind} config {k} true or false, got {v!r}.")
     rnn = {k[4:]: v for k, v in mf.arrays.items() if k.startswith("rnn.")}
     head = {k[5:]: v for k, v in mf.arrays.items() if k.startswith("head.")}
     other = sorted(k for k in mf.arrays if not k.startswith(("rnn.", "head.")))
@@ -327,7 +331,7 @@ def read_lstm(path: str | os.PathLike) -> LSTMFile:
         raise FileFormatError(f"{path}: expected a valid {mf.kind} config, got an error: {exc}") from None
     try:
         module.load_state_dict(rnn)
-        readout = _readout_arrays(head or None, _n_features(module), f"{path}") if head else {}
+        readout = _readout_arrays(head or None, _n_features(module), "read_lstm") if head else {}
     except (TypeError, ValueError, KeyError) as exc:
         msg = exc.args[0] if exc.args else exc
         raise FileFormatError(f"{path}: {msg}") from None
