@@ -233,3 +233,14 @@ def test_imported_lstm_gradients_match_autograd():
     check_close("nn.LSTM dx", dx, x.grad.numpy(), 1e-12)
     for k, p in net.named_parameters():
         check_close("nn.LSTM d(params)", ours.grads[k], p.grad.numpy(), 1e-12)
+
+
+def test_a_named_readout_leaves_the_other_layers_out_with_a_warning():
+    # lstm -> fc1 -> fc2: naming fc2 keeps lstm -> fc2 only, which is another model: say so
+    sd = {k: v.numpy() for k, v in torch.nn.LSTM(4, 5).state_dict().items()}
+    sd.update({"fc1.weight": np.zeros((5, 5), np.float32), "fc2.weight": np.zeros((2, 5), np.float32)})
+    with pytest.raises(ValueError, match="at most one Linear read-out"):
+        module_from_state_dict(sd)
+    with pytest.warns(UserWarning, match=r"the read-out is 'fc2'; the weights of \['fc1'\] are left out"):
+        module, head = module_from_state_dict(sd, readout="fc2")
+    assert head["weight"].shape == (2, 5)

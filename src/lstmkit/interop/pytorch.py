@@ -17,6 +17,7 @@ shapes by :func:`module_from_state_dict`. torch is imported inside each function
 from __future__ import annotations
 
 import os
+import warnings
 import re
 from typing import Mapping
 
@@ -205,7 +206,8 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: t
 
 def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
     """A state_dict's parts: (recurrent prefix, its weights by PyTorch's names, read-out prefix or
-    None, read-out {"weight", "bias"} or None). See :func:`module_from_state_dict`."""
+    None, read-out {"weight", "bias"} or None, the other layers left out when ``readout`` names one).
+    See :func:`module_from_state_dict`."""
     groups: dict[str, dict[str, np.ndarray]] = {}
     rest: dict[str, np.ndarray] = {}
     for k, v in state.items():
@@ -227,18 +229,19 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
     if readout is not None:
         if readout.rstrip(".") not in heads:
             fail(where, "readout", f"one of {sorted(heads)}", repr(readout), exc=KeyError)
+        left = sorted(h for h in heads if h != readout.rstrip("."))
         heads = {readout.rstrip("."): heads[readout.rstrip(".")]}
     if len(heads) > 1:
         fail(where, "state", "at most one Linear read-out", f"{sorted(heads)}", "Name the read-out with readout=PREFIX.")
     name, head = next(iter(heads.items())) if heads else (None, None)
-    return prefix.rstrip("."), sd, name, head
+    return prefix.rstrip("."), sd, name, head, left if readout is not None else []
 
 
 def state_dict_names(state: Mapping[str, np.ndarray], readout: str | None = None) -> tuple[str, str | None]:
     """The key prefixes of a state_dict's recurrent module and read-out: ("lstm", "fc") for the keys
     ``lstm.weight_ih_l0, ..., fc.weight``; ("", None) for a bare ``nn.LSTM``'s. Give them back to
     :func:`save_state_dict_file` (``names``) to write keys that load into the same ``nn.Module``."""
-    prefix, _, name, _ = _split(state, readout, "state_dict_names")
+    prefix, _, name, _, _ = _split(state, readout, "state_dict_names")
     return prefix, name
 
 
@@ -250,10 +253,14 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
     (H, H) an RNN (``nonlinearity`` cannot be seen in weights: pass it), keys without ``_l<k>`` a
     cell; ``_reverse`` keys make it bidirectional, ``bias_*`` keys give bias=True. The read-out is the
     one other ``<prefix>weight`` (O, F) [+ ``<prefix>bias`` (O,)] in the dict, or the prefix named by
-    ``readout``. Any other key is refused by name.
+    ``readout`` (other layers' weights are then left out, with a UserWarning naming them). Any
+    other key is refused by name.
     """
     where = "module_from_state_dict"
-    _, sd, name, head = _split(state, readout, where)
+    _, sd, name, head, left = _split(state, readout, where)
+    if left:  # another head of a multi-task model, or a layer in between: the user must know
+        warnings.warn(f"{where}: the read-out is {name!r}; the weights of {left} are left out "
+                      "(the model kept is the LSTM followed by that read-out alone).", UserWarning, stacklevel=2)  # fmt: skip
     module = _recurrent_from_keys(sd, nonlinearity, where)
     if head is not None:
         W = head.get("weight")
