@@ -477,3 +477,9 @@ def test_training_record_survives_save_and_load(tmp_path):
     early.save(tmp_path / "r.npz")
     back = lstmkit.load(tmp_path / "r.npz")
     assert (back.n_epochs_, back.best_epoch_, len(back.history_)) == (0, None, 0)
+
+
+def test_a_list_of_1d_sequences_is_refused_with_the_fix():
+    seqs = [np.arange(n, dtype=float) for n in (3, 5, 4)]
+    with pytest.raises(ValueError, match=r"expected X a list of 2-D sequences .*, got 1-D sequences \(lengths 3 to 5\)\. For one feature per step use \[s\[:, None\] for s in X\]\."):
+        LSTMClassifier(epochs=1).fit(seqs, [0, 1, 0])

@@ -91,6 +91,9 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
         if lengths is not None:
             fail(where, "lengths", "None when X is a list of sequences of different lengths", "an array")
         return pad_sequences(X, dtype)
+    if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 1 and len({np.shape(s) for s in X}) > 1:
+        fail(where, "X", "a list of 2-D sequences (T_i, n_features) (or one 3-D array)", f"1-D sequences (lengths {min(map(len, X))} to {max(map(len, X))})",
+             "For one feature per step use [s[:, None] for s in X].")  # fmt: skip
     arr = np.asarray(X)
     if arr.dtype.kind not in "biuf":
         fail(where, "X", "a numeric array (n_samples, T, n_features)", f"dtype {arr.dtype}", exc=TypeError)
@@ -579,7 +582,10 @@ class LSTMRegressor(_SequenceEstimator):
     """Sequence regressor: y (n,), (n, k), or per step (n, T) / (n, T, k); ``score`` is R².
 
     ``standardize=True`` trains on (y - mean) / std per output (fitted on the training targets)
-    and inverts it on prediction. ``per_step``: None infers it from y's shape (module docstring).
+    and inverts it on prediction. The loss and metrics of training (the progress lines,
+    ``history_``: loss, mae, val_*) are on those standardised targets: for one output, multiply
+    an MAE by ``y_scale_[0]`` for y's units (``score`` and ``predict`` are in y's units).
+    ``per_step``: None infers it from y's shape (module docstring).
     ``predict`` returns the shape of y at fit ((n,), (n, k), (n, T) or (n, T, k)).
     """
 
