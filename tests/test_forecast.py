@@ -188,3 +188,16 @@ def test_numpy_integers_as_parameters_save_and_load(tmp_path):
     back = LSTMForecaster.load(tmp_path / "f.npz")
     assert back.window == 4 and type(back.window) is int and back.hidden_size == 3
     np.testing.assert_array_equal(back.predict(3), fc.predict(3))
+
+
+def test_predict_after_a_backtest_goes_on_from_the_end_of_the_series():
+    # the model is the one fitted on y[:-8]; its forecast starts after y[-1], as a fresh fit on
+    # y[:-8] asked to go on from the whole y (it used to start after y[-9], silently)
+    y = np.sin(np.arange(60.0) / 3) + np.arange(60.0) / 30
+    fc = LSTMForecaster(window=6, **dict(FAST, epochs=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc.backtest(y, 8)
+    twin = LSTMForecaster(window=6, **dict(FAST, epochs=2)).fit(y[:-8])
+    np.testing.assert_array_equal(fc.predict(3), twin.predict(3, y))
+    assert not np.array_equal(fc.predict(3), twin.predict(3))

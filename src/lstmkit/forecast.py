@@ -382,6 +382,8 @@ class LSTMForecaster:
 
         For origin o (first unseen index) the LSTM, naive and seasonal-naive forecasts of leads
         1..H use the true history y[:o]; leads past the end of ``y`` are left out of the scores.
+        Afterwards the forecaster is the one fitted on ``y[:-test_size]``, and its history is the
+        whole ``y``: ``predict(k)`` goes on from the end of ``y`` (``fit(y)`` first to use it all).
         """
         where = f"{KIND}.backtest"
         y2, was_1d = as_series(y, where)
@@ -417,6 +419,7 @@ class LSTMForecaster:
         notes = _diagnose(metrics, lag_corr, distances)
         for n in notes:
             warnings.warn(n, ForecastWarning, stacklevel=2)
+        self.history_ = y2  # predict() goes on from the end of y, not from the end of the training part
         return BacktestResult(origins, actual, fc, metrics, lag_corr, skill, notes)
 
 
