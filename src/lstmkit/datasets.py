@@ -82,7 +82,9 @@ def stdlib_text(max_chars: int | None = 200_000, modules=STDLIB_TEXT_MODULES) ->
     """The source of some standard-library modules, concatenated (text found on every Python).
 
     Read with :func:`inspect.getsource`, nothing downloaded. Non-ASCII characters are kept.
-    Raises OSError if none of ``modules`` has source on this installation.
+    ``max_chars`` is a cap, not a promise: the default ``modules`` (STDLIB_TEXT_MODULES) hold about
+    180,000 characters; name more modules for more text. Raises OSError if none of ``modules`` has
+    source on this installation.
     """
     import importlib
     import inspect
