@@ -47,7 +47,7 @@ READER = [
         "os.environ.setdefault('KERAS_BACKEND', 'torch')\n"
         "import torch, keras\n"
         "torch_lstm = torch.nn.LSTM(2, 4)\n"
-        "keras_model = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(4), keras.layers.Dense(3)])\n"
+        "keras_model = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(4, return_sequences=True), keras.layers.Dense(3)])\n"
         "keras_model.save('m.keras')\n"
         "from lstmkit.interop import onnx as _onnx\n"
         "_onnx.to_onnx(lstmkit.LSTM(2, 4, seed=0), None, 'any.onnx')\n"
