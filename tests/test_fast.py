@@ -149,7 +149,8 @@ def test_saturated_gates_are_exactly_open_or_shut():
     lstm.bias_ih_l0 = np.array([-40.0, 40.0, 0.0, 40.0])  # i shut, f open, o open
     with lstm.no_grad():
         _, (h, c) = lstm(np.zeros((20000, 1, 1), np.float32), (np.zeros((1, 1, 1), np.float32), np.ones((1, 1, 1), np.float32)))
-    assert c.item() == 1.0 and h.item() == np.float32(np.tanh(np.float32(1.0)))
+    assert c.item() == 1.0  # exactly: f = 1, i = 0 at every step
+    assert abs(h.item() - np.tanh(1.0)) <= 4e-7  # o = 1: h = tanh(1), to the rational tanh's documented 3.4e-7
 
 
 def _pair(dt, **kw):

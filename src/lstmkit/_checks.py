@@ -24,6 +24,16 @@ def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=Va
     raise exc(msg)
 
 
+def is_int(v) -> bool:
+    """A JSON integer as read back: a Python int, not a bool."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    """A JSON number as read back: a Python int or float, not a bool."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def check_dtype(dtype, where: str = "lstmkit") -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise TypeError."""
     try:

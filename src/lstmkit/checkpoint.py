@@ -52,7 +52,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import __version__
-from ._checks import fail
+from ._checks import fail, is_int, is_number
 from .io import FileFormatError, load_arrays, save_arrays
 
 FORMAT = "lstmkit-checkpoint"
@@ -186,14 +186,6 @@ def show_setting(value: Any) -> str:
 
 
 # -- the fields' types ------------------------------------------------------------------------
-def _int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _got(v) -> str:
     if v is _MISSING:
         return "nothing (the field is missing)"
@@ -216,15 +208,15 @@ def check_meta(meta: Mapping[str, Any], where: str, exc: type[Exception] = Value
         return d.get(key, _MISSING) if isinstance(d, Mapping) else _MISSING
 
     is_dict = lambda v: isinstance(v, dict)  # noqa: E731
-    check("epoch", field(meta, "epoch"), lambda v: _int(v) and v >= 0, "an integer >= 0")
+    check("epoch", field(meta, "epoch"), lambda v: is_int(v) and v >= 0, "an integer >= 0")
     check("history", field(meta, "history"), lambda v: isinstance(v, list) and all(map(is_dict, v)), "a list of objects (one per epoch)")
     opt = field(meta, "optimizer")
     check("optimizer", opt, is_dict, "an object")
     check("optimizer.type", field(opt, "type"), lambda v: isinstance(v, str), "a name")
-    check("optimizer.initial_lr", field(opt, "initial_lr"), lambda v: _number(v) and v > 0, "a number > 0")
+    check("optimizer.initial_lr", field(opt, "initial_lr"), lambda v: is_number(v) and v > 0, "a number > 0")
     # the current rate may be 0: a cosine schedule reaches eta_min = 0 at T_max
-    check("optimizer.lr", field(opt, "lr"), lambda v: _number(v) and v >= 0, "a number >= 0")
-    check("optimizer.t", field(opt, "t"), lambda v: _int(v) and v >= 0, "an integer >= 0")
+    check("optimizer.lr", field(opt, "lr"), lambda v: is_number(v) and v >= 0, "a number >= 0")
+    check("optimizer.t", field(opt, "t"), lambda v: is_int(v) and v >= 0, "an integer >= 0")
     sched = field(meta, "schedule")
     check("schedule", sched, lambda v: v is None or is_dict(v), "null or an object")
     if sched is not None:
@@ -236,9 +228,9 @@ def check_meta(meta: Mapping[str, Any], where: str, exc: type[Exception] = Value
         check(f"rng.{k}", field(rng, k), _rng_state_ok, f"the state of one of NumPy's bit generators {list(BIT_GENERATORS)}")
     es = field(meta, "early_stopping")
     check("early_stopping", es, is_dict, "an object")
-    check("early_stopping.best", field(es, "best"), lambda v: v is None or _number(v), "null or a number")
-    check("early_stopping.best_epoch", field(es, "best_epoch"), lambda v: v is None or (_int(v) and v >= 0), "null or an integer >= 0")
-    check("early_stopping.wait", field(es, "wait"), lambda v: _int(v) and v >= 0, "an integer >= 0")
+    check("early_stopping.best", field(es, "best"), lambda v: v is None or is_number(v), "null or a number")
+    check("early_stopping.best_epoch", field(es, "best_epoch"), lambda v: v is None or (is_int(v) and v >= 0), "null or an integer >= 0")
+    check("early_stopping.wait", field(es, "wait"), lambda v: is_int(v) and v >= 0, "an integer >= 0")
     check("early_stopping.stopped", field(es, "stopped"), lambda v: isinstance(v, bool), "true or false")
     for k in ("trainer", "model_config", "settings", "data"):
         if k in meta:
@@ -246,8 +238,8 @@ def check_meta(meta: Mapping[str, Any], where: str, exc: type[Exception] = Value
 
 
 def _entropy_ok(v) -> bool:
-    ints = [v] if _int(v) else v if isinstance(v, list) and v else None
-    if ints is None or not all(_int(i) and i >= 0 for i in ints):
+    ints = [v] if is_int(v) else v if isinstance(v, list) and v else None
+    if ints is None or not all(is_int(i) and i >= 0 for i in ints):
         return False
     try:
         np.random.SeedSequence(v)

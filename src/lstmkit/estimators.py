@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_dtype, check_int, fail
+from ._checks import check_dtype, check_int, fail, is_int, is_number
 from .functional import softmax
 from .modelfile import save_model
 from .models import CELLS, SequenceModel, check_lstm_options
@@ -308,8 +308,8 @@ class _SequenceEstimator:
         self.model_ = model
         self.history_ = history
         self.n_features_in_ = X.shape[2]
-        self.__dict__.pop("feature_names_in_", None)  # names of an earlier fit's columns; arrays carry none
-        self.__dict__.pop("step_columns_in_", None)
+        for key, _, _ in CSV_COLUMNS:  # names of an earlier fit's columns; arrays carry none
+            self.__dict__.pop(key + "_", None)
         self.n_epochs_ = trainer.epoch
         self.best_epoch_ = trainer.best_epoch
         return self
@@ -351,8 +351,7 @@ class _SequenceEstimator:
         return {
             "model_config": self.model_.config(),
             "n_features_in": self.n_features_in_,
-            **({"feature_names_in": [str(v) for v in self.feature_names_in_]} if hasattr(self, "feature_names_in_") else {}),
-            **({"step_columns_in": [str(v) for v in self.step_columns_in_]} if hasattr(self, "step_columns_in_") else {}),
+            **{key: [str(v) for v in getattr(self, key + "_")] for key, _, _ in CSV_COLUMNS if hasattr(self, key + "_")},
             "history": self.history_.epochs,
             "n_epochs": self.n_epochs_,
             "best_epoch": self.best_epoch_,
@@ -387,19 +386,15 @@ class _SequenceEstimator:
             model.load_state_dict({k: v for k, v in mf.arrays.items()})
             _check_params_match_model(est, model, refuse)
             n_features = mf.extra["n_features_in"]
-            if not _is_int(n_features) or n_features != model.input_size:
+            if not is_int(n_features) or n_features != model.input_size:
                 refuse("n_features_in", f"{model.input_size} (the LSTM's input_size)", repr(n_features))
             est.n_features_in_ = n_features
-            if "feature_names_in" in mf.extra:
-                names = mf.extra["feature_names_in"]
-                if not isinstance(names, list) or len(names) != n_features or not all(isinstance(v, str) for v in names):
-                    refuse("feature_names_in", f"{n_features} column names (one per feature, n_features_in)", f"{names!r:.80}")
-                est.feature_names_in_ = np.array(names, dtype=object)
-            if "step_columns_in" in mf.extra:  # a wide CSV's columns, one time step each ('lstmkit train')
-                names = mf.extra["step_columns_in"]
-                if not isinstance(names, list) or not names or n_features != 1 or not all(isinstance(v, str) for v in names):
-                    refuse("step_columns_in", "column names (a wide CSV's steps, one feature each)", f"{names!r:.80}")
-                est.step_columns_in_ = np.array(names, dtype=object)
+            for key, fits, what in CSV_COLUMNS:  # a CSV's column names ('lstmkit train')
+                if key in mf.extra:
+                    names = mf.extra[key]
+                    if not isinstance(names, list) or not all(isinstance(v, str) for v in names) or not fits(names, n_features):
+                        refuse(key, what.format(n=n_features), f"{names!r:.80}")
+                    setattr(est, key + "_", np.array(names, dtype=object))
             est._restore_extra(mf.extra, model, refuse)
             _restore_record(est, mf.extra, refuse, epochs=True)
         except FileFormatError:
@@ -408,6 +403,14 @@ class _SequenceEstimator:
             raise FileFormatError(f"{path}: expected a valid {cls.__name__} model file, got one that fails to load ({exc}).") from None
         est.model_ = model
         return est
+
+
+#: the CSV column names 'lstmkit train' records (attribute = key + "_"): key, whether the names fit
+#: a model of n features, and what was expected
+CSV_COLUMNS = (
+    ("feature_names_in", lambda names, n: len(names) == n, "{n} column names (one per feature, n_features_in)"),
+    ("step_columns_in", lambda names, n: bool(names) and n == 1, "column names (a wide CSV's steps, one feature each)"),
+)
 
 
 def _refuser(path, prefix: str = ""):
@@ -420,15 +423,9 @@ def _refuser(path, prefix: str = ""):
     return refuse
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _finite_numbers(v, n: int) -> bool:
     """A JSON list of ``n`` finite numbers (bools are not numbers here)."""
-    return isinstance(v, list) and len(v) == n and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x) for x in v
-    )
+    return isinstance(v, list) and len(v) == n and all(is_number(x) and np.isfinite(x) for x in v)
 
 
 def _check_params_match_model(est, model: SequenceModel, refuse) -> None:
@@ -441,6 +438,14 @@ def _check_params_match_model(est, model: SequenceModel, refuse) -> None:
     for key in ("hidden_size", "num_layers", "cell", "bidirectional", "readout", "dtype", "lstm_options"):
         if key in ours and (ours[key] != cfg[key] or isinstance(ours[key], bool) != isinstance(cfg[key], bool)):
             refuse(f"config {key}", f"{cfg[key]!r} (the stored model's)", repr(ours[key]))
+
+
+def _restore_per_step(extra: dict, model: SequenceModel, refuse) -> bool:
+    """``per_step`` of a model file: true or false, as the model's head reads out (every step or the last)."""
+    per_step = extra["per_step"]
+    if not isinstance(per_step, bool) or per_step != (model.head_mode == "all"):
+        refuse("per_step", f"{model.head_mode == 'all'} (the model reads out head={model.head_mode!r})", repr(per_step))
+    return per_step
 
 
 def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:
@@ -456,12 +461,12 @@ def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:
         return
     if "n_epochs" in extra:
         n = extra["n_epochs"]
-        if not _is_int(n) or n != len(history):
+        if not is_int(n) or n != len(history):
             refuse("n_epochs", f"{len(history)} (the epochs in history)", repr(n))
         est.n_epochs_ = n
     if "best_epoch" in extra:
         best = extra["best_epoch"]
-        if best is not None and (not _is_int(best) or not 1 <= best <= len(history)):
+        if best is not None and (not is_int(best) or not 1 <= best <= len(history)):
             refuse("best_epoch", f"None or an epoch in [1, {len(history)}]", repr(best))
         est.best_epoch_ = best
 
@@ -540,12 +545,16 @@ class LSTMClassifier(_SequenceEstimator):
     def predict(self, X, lengths=None) -> np.ndarray:
         """The most probable label: (n,), or (n, T) for per-step labels."""
         X, lengths = self._check_X(X, lengths, "predict")
+        return self._predict(X, lengths)
+
+    def _predict(self, X, lengths) -> np.ndarray:
+        """predict on X and lengths already checked (by the method the user called)."""
         return self.classes_[self._proba(X, lengths).argmax(axis=-1)]
 
     def score(self, X, y, lengths=None) -> float:
         """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as wrong)."""
         X, lengths = self._check_X(X, lengths, "score")
-        pred = self.classes_[self._proba(X, lengths).argmax(axis=-1)]
+        pred = self._predict(X, lengths)
         y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
@@ -571,10 +580,7 @@ class LSTMClassifier(_SequenceEstimator):
             refuse("classes", f"labels that are {dt.name} values", f"{classes!r:.80}")
         if C < 2 or not np.array_equal(np.unique(arr), arr):
             refuse("classes", "at least 2 distinct labels in sorted order (as fit learns them)", f"{classes!r:.80}")
-        per_step = extra["per_step"]
-        if not isinstance(per_step, bool) or per_step != (model.head_mode == "all"):
-            refuse("per_step", f"{model.head_mode == 'all'} (the model reads out head={model.head_mode!r})", repr(per_step))
-        self.classes_, self.per_step_ = arr, per_step
+        self.classes_, self.per_step_ = arr, _restore_per_step(extra, model, refuse)
 
 
 @register
@@ -709,13 +715,11 @@ class LSTMRegressor(_SequenceEstimator):
                 refuse(key, f"a list of {k} finite numbers (one per output of the model's read-out)", f"{extra[key]!r:.80}")
         if min(extra["y_scale"]) <= 0:
             refuse("y_scale", "values > 0", f"{extra['y_scale']!r:.80}")
-        per_step, ndim = extra["per_step"], extra["y_ndim"]
-        if not isinstance(per_step, bool) or per_step != (model.head_mode == "all"):
-            refuse("per_step", f"{model.head_mode == 'all'} (the model reads out head={model.head_mode!r})", repr(per_step))
+        per_step, ndim = _restore_per_step(extra, model, refuse), extra["y_ndim"]
         layouts = {2: "(n, T)", 3: "(n, T, k)"} if per_step else {1: "(n,)", 2: "(n, k)"}
         if k > 1:  # several outputs need y's k axis
             layouts.pop(min(layouts))
-        if not _is_int(ndim) or ndim not in layouts:
+        if not is_int(ndim) or ndim not in layouts:
             refuse("y_ndim", f"{' or '.join(map(str, layouts))} (y {' or '.join(layouts.values())}, per_step={per_step}, k={k})", repr(ndim))
         self.y_mean_ = np.array(extra["y_mean"], dtype=np.float64)
         self.y_scale_ = np.array(extra["y_scale"], dtype=np.float64)

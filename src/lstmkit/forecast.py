@@ -329,7 +329,7 @@ class LSTMForecaster:
         """The forecaster in ``mf``; a field that disagrees with the weights or with another field
         (the regressor's outputs with horizon x series, the scaling with the series, ...) is refused
         with a FileFormatError naming it."""
-        from .estimators import LSTMRegressor, _finite_numbers, _refuser
+        from .estimators import LSTMRegressor, _check_params_match_model, _finite_numbers, _refuser
         from .io import FileFormatError
         from .modelfile import ModelFile
 
@@ -340,13 +340,7 @@ class LSTMForecaster:
             ex = mf.extra
             r = dict(ex["regressor"])
             reg = LSTMRegressor._from_model_file(ModelFile("LSTMRegressor", r.pop("params"), mf.arrays, r, {}), path, prefix="regressor.")
-            stored = reg.get_params()
-            for key in ("hidden_size", "num_layers", "bidirectional", "lstm_options"):  # the parameters that shape the network
-                ours, theirs = getattr(fc, key), stored[key]
-                if key == "lstm_options":
-                    ours, theirs = ours or {}, theirs or {}
-                if ours != theirs:
-                    refuse(f"config {key}", f"{theirs!r} (the stored model's)", repr(ours))
+            _check_params_match_model(fc, reg.model_, refuse)  # the parameters that shape the network
             history = np.array(ex["history"], dtype=np.float64)
             W, H, d = fc.window, fc.horizon, fc.difference
             if history.ndim != 2 or history.shape[1] < 1 or len(history) < W + d:

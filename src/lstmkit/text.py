@@ -273,7 +273,8 @@ class TextGenerator:
     def _from_model_file(cls, mf, path="") -> "TextGenerator":
         """The generator in ``mf``; a vocabulary that disagrees with the one-hot input or the
         read-out, a model config fit never builds, ... is refused with a FileFormatError naming it."""
-        from .estimators import _check_params_match_model, _is_int, _refuser, _restore_record
+        from ._checks import is_int
+        from .estimators import _check_params_match_model, _refuser, _restore_record
         from .io import FileFormatError
         from .modelfile import check_sequence_model_config
         from .models import SequenceModel
@@ -282,7 +283,7 @@ class TextGenerator:
         try:
             gen = cls(**mf.config["params"])
             codes = mf.extra["vocab"]
-            if not isinstance(codes, list) or not all(_is_int(c) and 0 <= c <= 0x10FFFF for c in codes):
+            if not isinstance(codes, list) or not all(is_int(c) and 0 <= c <= 0x10FFFF for c in codes):
                 refuse("vocab", "a list of Unicode code points", f"{codes!r:.80}")
             if not codes or codes[0] != ord(UNKNOWN) or len(set(codes)) != len(codes):
                 refuse("vocab", "distinct code points, the first 0 (unknown)", f"{codes!r:.80}")
@@ -297,7 +298,7 @@ class TextGenerator:
             model.load_state_dict(mf.arrays)
             _check_params_match_model(gen, model, refuse)
             n_updates = mf.extra.get("n_updates", 0)
-            if not _is_int(n_updates) or n_updates < 0:
+            if not is_int(n_updates) or n_updates < 0:
                 refuse("n_updates", "an integer >= 0", repr(n_updates))
             if "history" in mf.extra:  # files written before it was saved load without it
                 _restore_record(gen, mf.extra, refuse, epochs=False)

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._checks import check_float_array, check_int, fail
+from ._checks import check_float_array, check_int, fail, is_number
 from .checkpoint import RESUME_FIX, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint, settings_difference, show_setting
 from .losses import mse, softmax_cross_entropy
 from .module import Module
@@ -549,7 +549,7 @@ class Trainer:
             fail(where, "optimizer", f"state of a {type(self.optimizer).__name__}", f"state of {opt['type']!r}")
         for h in self.optimizer.hyper:
             flag = isinstance(getattr(self.optimizer, h), bool)  # SGD's nesterov, RMSprop's centered
-            if h not in opt or not (isinstance(opt[h], bool) if flag else _is_number(opt[h])):
+            if h not in opt or not (isinstance(opt[h], bool) if flag else is_number(opt[h])):
                 got = repr(opt[h]) if h in opt else "nothing (the field is missing)"
                 fail(where, f"optimizer.{h}", "true or false" if flag else "a number", got)
         if groups["best"]:
@@ -608,20 +608,16 @@ class Trainer:
         self.best_state = best_state
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _same_kind(value, ours) -> bool:
     """A recorded field fits where ``ours`` (the live value) is: None fits a number's place and
     the reverse (a schedule's ``best`` before and after its first epoch); otherwise the same
     kind of value (number, bool, string)."""
     if value is None or ours is None:
-        return value is None or _is_number(value)
+        return value is None or is_number(value)
     if isinstance(ours, bool) or isinstance(value, bool):
         return isinstance(ours, bool) and isinstance(value, bool)
-    if _is_number(ours):
-        return _is_number(value)
+    if is_number(ours):
+        return is_number(value)
     return type(value) is type(ours)
 
 
