@@ -26,6 +26,11 @@ O output_size (= D*P with the identity read-out). Always batch first:
 Parameters and gradients carry prefixed PyTorch names — ``rnn.weight_ih_l0``, ``rnn.bias_hh_l0``,
 ``head.weight``, ``head.bias`` — in ``state_dict()`` and ``grads`` (the same arrays as the
 sub-modules', so optimizers and the layers see one set).
+
+A model built elsewhere (an imported LSTM and read-out dict) becomes one with
+:meth:`SequenceModel.from_parts`; ``model.save(path)`` writes an lstmkit model file of kind
+``SequenceModel`` (``config`` = :meth:`~SequenceModel.config`, arrays = ``state_dict()``) that
+``lstmkit.load(path)`` reads back.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from ._checks import check_dtype, check_int, fail
 from .layers import Linear
 from .module import Module
 from .recurrent import LSTM, RNN
+from .saving import register
 
 HEADS = ("all", "last")
 READOUTS = ("linear", "identity")
@@ -93,6 +99,7 @@ def _spawn(seed, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
+@register
 class SequenceModel(Module):
     """Recurrent layer + read-out (see the module docstring for the equations and shapes).
 
@@ -284,6 +291,62 @@ class SequenceModel(Module):
             "dtype": self.dtype.name,
             "inputs": self.inputs,
         }
+
+    # -- built from parts, saved, loaded -------------------------------------------------------
+    @classmethod
+    def from_parts(cls, rnn, readout: Mapping[str, np.ndarray] | None = None, head: str = "all", inputs: str = "features") -> "SequenceModel":
+        """An lstmkit ``LSTM``/``RNN`` (any ``batch_first``) and a read-out dict -> a SequenceModel
+        with copies of their weights: ``readout={"weight": (O, D*P), "bias": (O,)}`` (no "bias":
+        zeros) gives readout="linear", None the identity read-out."""
+        where = "SequenceModel.from_parts"
+        cell = next((k for k, c in CELLS.items() if type(rnn) is c), None)
+        if cell is None:
+            fail(where, "rnn", "an lstmkit LSTM or RNN", type(rnn).__name__, exc=TypeError)
+        options = {} if rnn.bias else {"bias": False}
+        if cell == "lstm":
+            options.update(rnn.variant.changed(), **({"proj_size": rnn.proj_size} if rnn.proj_size else {}))
+        elif rnn.nonlinearity != "tanh":
+            options["nonlinearity"] = rnn.nonlinearity
+        W = None if readout is None else np.asarray(readout["weight"])
+        model = cls(
+            rnn.input_size, None if W is None else W.shape[0], rnn.hidden_size, rnn.num_layers, cell, head,
+            "identity" if W is None else "linear", rnn.bidirectional, rnn.dropout, lstm_options=options,
+            dtype=rnn.dtype, seed=0, inputs=inputs,
+        )  # fmt: skip
+        state = {"rnn." + k: v for k, v in rnn.state_dict().items()}
+        if W is not None:
+            state["head.weight"] = W
+            bias = readout.get("bias")
+            state["head.bias"] = np.zeros(W.shape[0], dtype=model.dtype) if bias is None else np.asarray(bias)
+        model.load_state_dict(state)  # names a read-out of the wrong width
+        return model
+
+    def save(self, path) -> None:
+        """Write the model to ``path``: an lstmkit model file of kind ``SequenceModel`` (atomic; no pickle)."""
+        from .modelfile import save_model
+
+        save_model(path, "SequenceModel", self.config(), self.state_dict())
+
+    @classmethod
+    def _from_model_file(cls, mf, path=""):
+        """The model in ``mf`` (``lstmkit.load``); its config is checked against its arrays first."""
+        from .io import FileFormatError
+        from .modelfile import check_sequence_model_config
+
+        check_sequence_model_config(mf.config, mf.arrays, path)
+        known = set(inspect.signature(cls.__init__).parameters) - {"self", "seed"}
+        unknown = sorted(set(mf.config) - known)
+        if unknown:
+            raise FileFormatError(f"{path}: expected SequenceModel config keys among {sorted(known)}, got unknown keys {unknown}.")
+        bad = sorted(k for k, a in mf.arrays.items() if a.dtype.kind != "f")
+        if bad:
+            raise FileFormatError(f"{path}: expected float32/float64 arrays, got {bad} of another dtype.")
+        try:
+            model = cls(**mf.config, seed=0)
+            model.load_state_dict(mf.arrays)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise FileFormatError(f"{path}: expected a valid SequenceModel, got an error: {exc.args[0] if exc.args else exc}") from None
+        return model
 
     def __repr__(self) -> str:
         return f"SequenceModel({self.rnn!r}, head={self.head_mode!r}, readout={self.head!r})"
