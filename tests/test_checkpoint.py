@@ -2,6 +2,7 @@
 
 import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -129,9 +130,29 @@ def test_failed_load_leaves_trainer_unchanged(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
     with pytest.raises(FileFormatError, match="not a valid lstmkit file"):
         load_checkpoint(tmp_path / "junk.npz", t)
-    lio.save_arrays(tmp_path / "model.npz", {"a": np.zeros(2)}, {"format": "lstmkit-model"})
+    lio.save_arrays(tmp_path / "model.npz", {"model/a": np.zeros(2)}, {"format": "lstmkit-model"})
     with pytest.raises(FileFormatError, match="expected an lstmkit checkpoint"):
         load_checkpoint(tmp_path / "model.npz", t)
+
+
+def test_an_entry_a_checkpoint_never_holds_is_refused_before_anything_is_inflated(tmp_path, monkeypatch):
+    X, Y, lengths = data()
+    t = make_trainer()
+    t.fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "c.npz")
+    # 16 MiB of zeros beside the checkpoint's own entries, deflated to a few KiB: a zip bomb that
+    # Trainer.load_state_dict would refuse by its name ('keys starting with model/, ...') only
+    # after inflating it; its name alone refuses it now, from the zip directory
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (16 << 20,)})
+    with zipfile.ZipFile(tmp_path / "c.npz", "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("extra/big.npy", header.getvalue() + bytes(16 << 20))
+    opened, real_open = [], zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(name) or real_open(self, name, *a, **k))
+    before = t.model.state_dict()
+    with pytest.raises(FileFormatError, match=r"c.npz: not a valid lstmkit file: unexpected entry 'extra/big.npy' \(expected arrays named model/\*, optim/\* or best/\*\)"):
+        load_checkpoint(tmp_path / "c.npz", t)
+    assert opened == []  # no entry read, not even the metadata
+    assert all(np.array_equal(t.model.parameters()[k], v) for k, v in before.items())
 
 
 def test_fit_resume_flag(tmp_path):

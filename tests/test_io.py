@@ -81,6 +81,43 @@ def test_unsupported_compression_and_limits(tmp_path):
         load_arrays(tmp_path / "ok.npz", max_bytes=100)
 
 
+def _zeros_npy(n_bytes: int) -> bytes:
+    """A valid .npy of ``n_bytes`` zero bytes (uint8): deflated, it shrinks a thousandfold."""
+    buf = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "|u1", "fortran_order": False, "shape": (n_bytes,)})
+    return buf.getvalue() + bytes(n_bytes)
+
+
+def count_opens(monkeypatch) -> list[str]:
+    """The zip entries opened (each read, and so decompressed, through ZipFile.open) from now on."""
+    opened, real = [], zipfile.ZipFile.open
+
+    def spy(self, name, *a, **k):
+        opened.append(getattr(name, "filename", name))
+        return real(self, name, *a, **k)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    return opened
+
+
+def test_names_refuse_an_unexpected_entry_before_anything_is_inflated(tmp_path, monkeypatch):
+    # 32 MiB of zeros in a deflated entry the caller does not expect: its name alone refuses it
+    big = 32 << 20
+    entries = [META, ("model/w.npy", _npy(np.ones(2))), ("evil.npy", _zeros_npy(big))]
+    path = _zip(tmp_path / "bomb.npz", entries, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < big // 100  # the bomb: small on disk, large when inflated
+    opened = count_opens(monkeypatch)
+    with pytest.raises(FileFormatError, match=r"bomb.npz: not a valid lstmkit file: unexpected entry 'evil.npy' \(expected arrays named model/\* or best/\*\)"):
+        load_arrays(path, names=("model/*", "best/*"))
+    assert opened == []  # not even the metadata: the zip directory decided
+    # exact names work as patterns do; without names (the old call) every entry is read
+    arrays, _ = load_arrays(_zip(tmp_path / "ok.npz", entries[:2]), names=["model/w"])
+    assert list(arrays) == ["model/w"]
+    opened.clear()
+    arrays, _ = load_arrays(path)
+    assert arrays["evil"].nbytes == big and "evil.npy" in opened
+
+
 def test_os_errors_pass_through(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_arrays(tmp_path / "none.npz")
@@ -176,7 +213,7 @@ def test_atomic_write_gives_the_permissions_open_would(tmp_path):
 
 def test_model_envelope_kind_and_version(tmp_path):
     p = tmp_path / "m.npz"
-    modelfile.save_model(p, "LSTM", {"hidden_size": 3}, {"w": np.ones(2)}, {"classes": ["a", "b"]})
+    modelfile.save_model(p, "LSTM", {"hidden_size": 3}, {"rnn.w": np.ones(2)}, {"classes": ["a", "b"]})
     mf = modelfile.read_model(p, "LSTM")
     assert mf.config == {"hidden_size": 3} and mf.extra == {"classes": ["a", "b"]}
     with pytest.raises(io.FileFormatError, match="expected a model of kind RNN, got LSTM"):

@@ -78,6 +78,21 @@ def test_round_trip_is_exact(tmp_path, make):
     np.testing.assert_array_equal(f.predict(x), out[0] if isinstance(out, tuple) else out)
 
 
+def test_an_entry_a_model_file_never_holds_is_refused_before_anything_is_inflated(tmp_path, monkeypatch):
+    _, path = small_file(tmp_path)
+    # 16 MiB of zeros deflated to a few KiB, under a name no model file has (rnn.* and head.* only)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (16 << 20,)})
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("payload.npy", header.getvalue() + bytes(16 << 20))
+    opened, real_open = [], zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(name) or real_open(self, name, *a, **k))
+    for load in (read_model, read_lstm, lstmkit.load):
+        with pytest.raises(FileFormatError, match=r"m.npz: not a valid lstmkit file: unexpected entry 'payload.npy' \(expected arrays named rnn.\* or head.\*\)"):
+            load(path)
+    assert opened == []  # no entry read, not even the metadata
+
+
 def test_envelope_is_documented_json(tmp_path):
     _, path = small_file(tmp_path)
     with zipfile.ZipFile(path) as zf:

@@ -57,6 +57,9 @@ from .io import FileFormatError, load_arrays, save_arrays
 
 FORMAT = "lstmkit-checkpoint"
 FORMAT_VERSION = 1
+#: the array names a checkpoint holds (Trainer.state_dict): any other entry is refused from the zip
+#: directory, before anything is decompressed (lstmkit.io)
+ARRAY_NAMES = ("model/*", "optim/*", "best/*")
 FIELDS = ("epoch", "history", "optimizer", "schedule", "rng", "early_stopping")
 RESUME_FIX = "Resume with the same settings (only epochs may grow) or start afresh."
 DAMAGED_FIX = "The checkpoint is damaged or was edited: resume from another one or start afresh."
@@ -74,8 +77,9 @@ def save_checkpoint(path: str | os.PathLike, trainer) -> None:
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """The checkpoint's ``{"arrays", "meta"}``, its envelope and every field's type validated
-    (FileFormatError naming the file and the field if not one)."""
-    arrays, meta = load_arrays(path)
+    (FileFormatError naming the file and the field if not one; one naming the entry for an array
+    not under model/, optim/ or best/, refused before any entry is decompressed)."""
+    arrays, meta = load_arrays(path, names=ARRAY_NAMES)
     if meta.get("format") != FORMAT:
         raise FileFormatError(f"{path}: expected an lstmkit checkpoint (format {FORMAT!r}), got format {meta.get('format')!r}.")
     version = meta.get("format_version")

@@ -9,8 +9,10 @@ Reading never unpickles and never trusts a size it has not checked. :func:`load_
 
 1. reads the whole file into memory (refusing files above ``max_bytes``),
 2. checks the zip directory: at most :data:`MAX_ENTRIES` entries, each ``<name>.npy`` with a
-   name of :data:`NAME_RE` (no absolute paths, no ``..``, no duplicates), stored or deflated,
-   total declared size <= ``max_bytes`` (nothing is ever extracted to disk),
+   name of :data:`NAME_RE` (no absolute paths, no ``..``, no duplicates) and, when the caller
+   says which names it accepts (``names``), one of those, stored or deflated, total declared size
+   <= ``max_bytes`` (nothing is ever extracted to disk, and nothing is decompressed before every
+   entry of the directory has passed: an entry the caller would refuse costs no memory),
 3. parses each ``.npy`` header itself (``numpy.lib.format``, a literal parser, not ``eval``):
    version 1.0 or 2.0, a numeric dtype without object fields (a pickled payload needs an object
    dtype, so it is refused before a byte of it is read), a shape whose element count is at most
@@ -29,6 +31,7 @@ it, so a crash mid-write leaves any previous file intact.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import io
 import json
 import math
@@ -37,7 +40,7 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -208,20 +211,29 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path, is_meta: bool)
     return arr.reshape(shape, order="F" if fortran else "C")
 
 
-def _parse(data: bytes, path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _accepted(base: str, names: tuple[str, ...] | None) -> bool:
+    """Whether an array name is among ``names`` (exact names or fnmatch patterns: ``model/*``);
+    any name when ``names`` is None."""
+    return names is None or any(fnmatch.fnmatchcase(base, n) for n in names)
+
+
+def _parse(data: bytes, path, names: tuple[str, ...] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise _bad(path, "it is not a zip (.npz) archive; it may be truncated or of another format")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = zf.infolist()
         if len(infos) > MAX_ENTRIES:
             raise _bad(path, f"{len(infos)} entries (at most {MAX_ENTRIES})")
-        names = [i.filename for i in infos]
+        filenames = [i.filename for i in infos]
         seen = set()
         total = 0
         for info in infos:
             base = info.filename[:-4] if info.filename.endswith(".npy") else None
             if base is None or not (base == META_KEY or (len(base) <= NAME_MAX and NAME_RE.match(base))):
                 raise _bad(path, f"unexpected entry {info.filename!r} (expected <name>.npy)")
+            if base != META_KEY and not _accepted(base, names):  # refused from the directory: never inflated
+                listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0] if names else "nothing"
+                raise _bad(path, f"unexpected entry {info.filename!r} (expected arrays named {listed})")
             if info.filename in seen:
                 raise _bad(path, f"duplicate entry {info.filename!r}")
             seen.add(info.filename)
@@ -230,7 +242,7 @@ def _parse(data: bytes, path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             total += info.file_size
             if total > MAX_BYTES:
                 raise _bad(path, f"entries add up to more than {MAX_BYTES} bytes")
-        if META_KEY + ".npy" not in names:
+        if META_KEY + ".npy" not in filenames:
             raise FileFormatError(f"{path}: expected an lstmkit file with metadata ({META_KEY}.npy), found none.")
         arrays: dict[str, np.ndarray] = {}
         meta_arr = None
@@ -251,13 +263,19 @@ def _parse(data: bytes, path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
-def load_arrays(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def load_arrays(
+    path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, names: Iterable[str] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a file written by :func:`save_arrays`; raise :class:`FileFormatError` if it is not one.
 
     Returns ``(arrays, meta)``: a dict name -> array (C-contiguous copies) and the metadata dict.
     Nothing is executed and nothing is allocated before its size is checked (see module doc).
+    ``names``: the array names the caller accepts, each exact or an fnmatch pattern (``model/*``,
+    ``rnn.*``); an entry named otherwise is refused from the zip directory, naming it, before any
+    entry is decompressed. None (the default) accepts any valid name.
     Only ``OSError`` from opening/reading the file itself passes through unchanged.
     """
+    names = None if names is None else (names,) if isinstance(names, str) else tuple(names)
     path = Path(path)
     with open(path, "rb") as f:  # OSError (missing file, directory, permission) passes through
         size = os.fstat(f.fileno()).st_size
@@ -265,7 +283,7 @@ def load_arrays(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> tuple
             raise FileFormatError(f"{path}: expected a file of at most {max_bytes} bytes, got {size} bytes.")
         data = f.read(max_bytes + 1)
     try:
-        return _parse(data, path)
+        return _parse(data, path, names)
     except FileFormatError:
         raise
     except RecursionError:

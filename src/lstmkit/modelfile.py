@@ -43,6 +43,9 @@ FORMAT_VERSION = 1
 META_KEYS = ("format", "format_version", "lstmkit_version", "kind", "config", "extra")
 #: kinds written by :func:`save_lstm`
 MODULE_KINDS = ("LSTM", "RNN", "LSTMCell", "RNNCell")
+#: the array names of every kind: the recurrent layer's and the read-out's weights; a file holding
+#: another is refused from its zip directory, before anything is decompressed (lstmkit.io)
+ARRAY_NAMES = ("rnn.*", "head.*")
 
 
 class ModelFile(NamedTuple):
@@ -85,11 +88,12 @@ def read_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
     """Read and validate a model file's envelope.
 
     Raises :class:`lstmkit.io.FileFormatError` when the file is not an lstmkit model, was written by
-    a newer format version, has unknown or ill-typed metadata keys, holds a non-finite floating
-    array, or (if ``kind`` is given) holds another kind of model. Shapes are checked by the loader
-    of each kind (``Module.load_state_dict`` checks every key and shape).
+    a newer format version, has unknown or ill-typed metadata keys, holds an array not named
+    ``rnn.*`` or ``head.*`` (:data:`ARRAY_NAMES`; refused before any array is decompressed) or a
+    non-finite floating array, or (if ``kind`` is given) holds another kind of model. Shapes are
+    checked by the loader of each kind (``Module.load_state_dict`` checks every key and shape).
     """
-    arrays, meta = load_arrays(path)
+    arrays, meta = load_arrays(path, names=ARRAY_NAMES)
     if meta.get("format") != FORMAT:
         raise FileFormatError(f"{path}: expected an lstmkit model file (format {FORMAT!r}), got format {meta.get('format')!r}.")
     version = meta.get("format_version")
