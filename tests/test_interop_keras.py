@@ -1,6 +1,7 @@
 """Keras 3 interop, checked against Keras itself running on its torch backend (no TensorFlow):
 LSTM and Bidirectional(LSTM) stacks with a Dense read-out, weights both ways, and .keras /
-.weights.h5 files read without importing Keras."""
+.weights.h5 files read without importing Keras; Keras' return_sequences=False as a
+SequenceModel(head="last") both ways."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import lstmkit  # noqa: E402
 import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", message="The structure of `inputs`")
-from lstmkit.interop.keras import from_keras, read_keras_file, to_keras, write_keras_file  # noqa: E402
+from lstmkit.interop.keras import from_keras, model_from_keras, read_keras_file, to_keras, write_keras_file  # noqa: E402
 
 assert keras.backend.backend() == "torch"
 ERRORS: dict[str, float] = {}
@@ -36,12 +37,13 @@ def report_errors():
     print("\nmax |lstmkit - keras| per quantity:", {k: f"{v:.2g}" for k, v in ERRORS.items()})
 
 
-def keras_model(I, H, L, bi, bias, dense, *, activation="tanh", recurrent_activation="sigmoid", dtype="float64", seed=0):
-    """A Keras model with random weights everywhere (biases too: a wrong gate order shows)."""
+def keras_model(I, H, L, bi, bias, dense, *, activation="tanh", recurrent_activation="sigmoid", dtype="float64", seed=0, last=False):
+    """A Keras model with random weights everywhere (biases too: a wrong gate order shows);
+    ``last``: the last LSTM layer returns its last step only (return_sequences=False)."""
     rng = np.random.default_rng(seed)
     layers = [keras.Input((None, I), dtype=dtype)]
-    for _ in range(L):
-        lstm = keras.layers.LSTM(H, return_sequences=True, use_bias=bias, activation=activation, recurrent_activation=recurrent_activation, dtype=dtype)
+    for k in range(L):
+        lstm = keras.layers.LSTM(H, return_sequences=not (last and k == L - 1), use_bias=bias, activation=activation, recurrent_activation=recurrent_activation, dtype=dtype)
         layers.append(keras.layers.Bidirectional(lstm, dtype=dtype) if bi else lstm)
     if dense:
         layers.append(keras.layers.Dense(2, dtype=dtype))
@@ -158,9 +160,9 @@ def test_refusals_name_the_option():
     with pytest.raises(ValueError, match="Dense activation"):
         from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, return_sequences=True), keras.layers.Dense(2, activation="softmax")]))
     # Keras' default, return_sequences=False, reads the last step only (bidirectional: the forward last
-    # and the backward first): refused, not imported as a model with another output
+    # and the backward first): from_keras (an LSTM over every step) refuses it, pointing to model_from_keras
     for layer in (keras.layers.LSTM(4), keras.layers.Bidirectional(keras.layers.LSTM(4))):
-        with pytest.raises(ValueError, match=r"expected return_sequences True .*, got False\. Set return_sequences=True"):
+        with pytest.raises(ValueError, match=r"expected return_sequences True on the last LSTM layer .*, got False\. Use .*model_from_keras"):
             from_keras(keras.Sequential([keras.Input((None, 3)), layer, keras.layers.Dense(2)]))
     with pytest.raises(TypeError, match="GRU"):
         from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(4)]))
@@ -220,3 +222,86 @@ def test_keras_files_are_read_with_keras_blocked(tmp_path):
     r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=src), timeout=60)
     assert r.returncode == 0, r.stderr
     check_close("read .keras with keras blocked", np.load(tmp_path / "y.npy"), expected, 1e-12)
+
+
+# -- return_sequences=False: the last step only, lstmkit's SequenceModel(head="last") -----------------
+LAST_GRID = list(itertools.product((1, 2), (False, True), (False, True)))
+
+
+@pytest.mark.parametrize("L, bi, dense", LAST_GRID)
+def test_last_step_models_match_keras(L, bi, dense, tmp_path):
+    """LSTM(H) [+ Dense(O)], Keras' commonest sequence model, in float32: Keras' numbers, from the live
+    model and from its .keras file, and back to Keras with the same weights."""
+    model = keras_model(3, 4, L, bi, True, dense, dtype="float32", seed=10 + L + 2 * bi + 4 * dense, last=True)
+    x = np.random.default_rng(8).normal(size=(3, 6, 3)).astype(np.float32)
+    ref = keras_run(model, x)  # (B, O) or (B, D*H)
+    assert ref.shape == (3, 2 if dense else 4 * (1 + bi))
+    seq = model_from_keras(model)
+    assert (seq.head_mode, seq.readout, seq.rnn.num_layers, seq.rnn.bidirectional) == ("last", "linear" if dense else "identity", L, bi)
+    check_close("return_sequences=False (float32)", seq.eval()(x)[0], ref, 1e-5)
+    model.save(tmp_path / "m.keras")
+    check_close("return_sequences=False .keras (float32)", model_from_keras(tmp_path / "m.keras").eval()(x)[0], ref, 1e-5)
+    again = to_keras(seq)
+    assert not again.layers[L - 1].get_config().get("return_sequences", False)
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    check_close("return_sequences=False exported (float32)", keras_run(again, x), ref, 1e-5)
+
+
+@pytest.mark.parametrize("head, readout, bi", [("last", "linear", True), ("last", "identity", False), ("all", "linear", False), ("all", "identity", True)])
+def test_sequence_model_to_keras_and_back(head, readout, bi, tmp_path):
+    """lstmkit -> Keras (a .keras file, loaded by Keras) -> lstmkit: Keras computes lstmkit's numbers."""
+    seq = lstmkit.SequenceModel(3, 2 if readout == "linear" else None, 4, num_layers=2, head=head, readout=readout, bidirectional=bi, seed=3)
+    x = np.random.default_rng(9).normal(size=(2, 5, 3)).astype(np.float32)
+    ours = seq.eval()(x)[0]
+    write_keras_file(tmp_path / "s.keras", seq)
+    loaded = keras.saving.load_model(tmp_path / "s.keras", safe_mode=True)
+    assert isinstance(loaded.layers[-1], keras.layers.Dense) == (readout == "linear")
+    recurrent = [lay for lay in loaded.layers if isinstance(lay, (keras.layers.LSTM, keras.layers.Bidirectional))]
+    sequences = [(lay.forward_layer if bi else lay).return_sequences for lay in recurrent]
+    assert sequences == [True, head == "all"]
+    check_close(f"SequenceModel head={head} in keras (float32)", keras_run(loaded, x), ours, 1e-5)
+    back = model_from_keras(tmp_path / "s.keras")
+    assert back.config() == seq.config()
+    check_close(f"SequenceModel head={head} keras -> lstmkit (float32)", back.eval()(x)[0], ours, 1e-5)
+    if head == "all":  # the (LSTM, readout) readers are unchanged for models over every step
+        module, ro = read_keras_file(tmp_path / "s.keras")
+        assert type(module) is lstmkit.LSTM and (ro is None) == (readout == "identity")
+
+
+def test_return_sequences_false_refusals(tmp_path):
+    import json
+    import zipfile
+
+    # on a layer before the last: its next layer reads every step. Keras builds no such model, so
+    # the attribute is flipped on a built one (live) and in config.json (file)
+    model = keras_model(3, 4, 2, True, True, True, dtype="float32", last=True)
+    model.layers[0].forward_layer.return_sequences = model.layers[0].backward_layer.return_sequences = False
+    for fn in (model_from_keras, from_keras):
+        with pytest.raises(ValueError, match=r"expected layer 'bidirectional\w*' return_sequences True on every LSTM layer but the last .*, got False\."):
+            fn(model)
+    plain = keras_model(3, 4, 2, False, True, False, dtype="float32")
+    plain.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(files["config.json"])
+    first = next(c for c in config["config"]["layers"] if c["class_name"] == "LSTM")
+    first["config"]["return_sequences"] = False
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "bad.keras", "w") as zf:
+        for n, data in files.items():
+            zf.writestr(n, data)
+    with pytest.raises(ValueError, match=rf"model_from_keras: expected layer {first['config']['name']!r} return_sequences True on every"):
+        model_from_keras(tmp_path / "bad.keras")
+    # read_keras_file, like from_keras, returns an LSTM over every step: the last step only is refused
+    keras_model(3, 4, 1, False, True, True, dtype="float32", last=True).save(tmp_path / "last.keras")
+    with pytest.raises(ValueError, match=r"read_keras_file: expected return_sequences True on the last LSTM layer .*model_from_keras"):
+        read_keras_file(tmp_path / "last.keras")
+    # what a Keras LSTM model cannot hold
+    seq = lstmkit.SequenceModel(3, 2, 4, head="last", seed=0)
+    with pytest.raises(ValueError, match="expected readout None for a SequenceModel"):
+        to_keras(seq, seq.head.state_dict())
+    with pytest.raises(ValueError, match=r"expected model inputs 'features' .*, got 'tokens'"):
+        to_keras(lstmkit.SequenceModel(3, 2, 4, head="last", inputs="tokens", seed=0))
+    with pytest.raises(TypeError, match="expected module an lstmkit LSTM or SequenceModel, got RNN"):
+        to_keras(lstmkit.SequenceModel(3, 2, 4, cell="rnn", seed=0))

@@ -22,9 +22,26 @@ outside Bidirectional, a ``merge_mode`` other than "concat", a non-linear Dense,
 the lstmkit options Keras has no twin for (proj_size, peephole, input_forget, clips, layer_norm,
 zoneout, dropconnect, different activations for the candidate and the cell output).
 
-Keras runs batch-major, (B, T, I); the lstmkit model is built with ``batch_first=True``. A layer
-with ``return_sequences=False`` (the last step only; bidirectional: the forward direction's last
-step beside the backward's first) is refused by name rather than imported with another output.
+Keras runs batch-major, (B, T, I); the lstmkit model is built with ``batch_first=True``.
+
+The last step only: Keras' default ``return_sequences=False`` on the last recurrent layer (every
+earlier one must return sequences: the next layer reads every step) is lstmkit's
+:class:`~lstmkit.SequenceModel` with ``head="last"`` — h at the last step; bidirectional: the
+forward direction's last step beside the backward's step 0, exactly Keras' ``Bidirectional(LSTM(H))``
+output — and the Dense is its linear read-out (none: the identity read-out)::
+
+    keras.Sequential([Input((None, I)),                  SequenceModel(I, O, H, num_layers=L,
+        LSTM(H, return_sequences=True)  x L-1                head="last" (False) / "all" (True),
+        LSTM(H, return_sequences=False|True),                readout="linear" (Dense) / "identity",
+        Dense(O)])                                           bidirectional=..., dropout=..., lstm_options=...)
+
+:func:`model_from_keras` (a live model or a ``.keras``/``.weights.h5`` path) returns that
+SequenceModel for either setting; :func:`to_keras` / :func:`write_keras_file` take one and write
+``return_sequences=head == "all"`` on the last layer. :func:`from_keras` and
+:func:`read_keras_file` keep returning ``(LSTM, readout)``, an LSTM run over every step with the
+read-out applied at each, and so refuse ``return_sequences=False`` by name, pointing to
+:func:`model_from_keras`. A SequenceModel's ``inputs="tokens"`` and ``cell="rnn"`` have no Keras
+twin here and are refused; a Dense without bias comes in as a zero bias.
 
 Files: :func:`read_keras_file` reads ``.keras`` (a zip of ``config.json`` + ``model.weights.h5``)
 and ``.weights.h5`` with ``json`` and ``h5py`` only — Keras is not imported and nothing in the file
@@ -91,13 +108,10 @@ def _keras_name(spec, where: str) -> str:
 
 # -- the neutral description both directions go through -------------------------------------------
 def _lstm_options(cfg: Mapping, where: str) -> dict:
-    """A Keras LSTM config (dict) -> lstmkit options, refusing what lstmkit cannot run."""
+    """A Keras LSTM config (dict) -> lstmkit options, refusing what lstmkit cannot run.
+    (``return_sequences`` is the layer's ``"sequences"``, checked by :func:`_build`.)"""
     if cfg.get("go_backwards"):
         fail(where, "go_backwards", "False (lstmkit runs reverse directions only inside a bidirectional LSTM)", True)
-    if not cfg.get("return_sequences", True):  # Keras' default is False; a config always states it
-        fail(where, "return_sequences", "True (an lstmkit LSTM returns every step; the read-out applies at each)", False,
-             "Set return_sequences=True on the Keras layer to move its weights, then read the last step "
-             "(y[:, -1], or h_n of both directions when bidirectional) where the Keras model read one.")  # fmt: skip
     g = _act_spec(cfg.get("activation", "tanh"), where)
     f = _act_spec(cfg.get("recurrent_activation", "sigmoid"), where)
     opts = {}
@@ -110,9 +124,14 @@ def _lstm_options(cfg: Mapping, where: str) -> dict:
 
 
 def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where: str):
-    """layers: [{"units", "use_bias", "options", "dirs": [(kernel, recurrent_kernel, bias)...]}] -> LSTM."""
+    """layers: [{"name", "units", "use_bias", "options", "sequences", "dirs": [(kernel, recurrent_kernel,
+    bias)...]}] -> ``(LSTM, readout_or_None, head)``, head "last" when the last layer returns its
+    last step only (``sequences`` False)."""
     first = layers[0]
     D = len(first["dirs"])
+    for lay in layers[:-1]:
+        if not lay["sequences"]:
+            fail(where, f"layer {lay['name']!r} return_sequences", "True on every LSTM layer but the last (the next layer reads every step)", False)
     for k, lay in enumerate(layers):
         for key in ("units", "use_bias", "options"):
             if lay[key] != first[key]:
@@ -138,7 +157,35 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
         readout = {"weight": np.ascontiguousarray(kernel.T).astype(dt)}
         if dense.get("bias") is not None:
             readout["bias"] = np.asarray(dense["bias"]).astype(dt)
+    return module, readout, "all" if layers[-1]["sequences"] else "last"
+
+
+def _every_step(built, where: str):
+    """:func:`_build`'s result as ``(LSTM, readout)``, refusing a model that reads its last step only."""
+    module, readout, head = built
+    if head == "last":
+        fail(where, "return_sequences", "True on the last LSTM layer (this returns an LSTM run over every step, the read-out applied at each)", False,
+             "Use lstmkit.interop.keras.model_from_keras(...), which returns a SequenceModel(head='last') computing what the Keras model computes.")  # fmt: skip
     return module, readout
+
+
+def model_from_keras(obj_or_path):
+    """A Keras model (live, or a ``.keras`` / ``.weights.h5`` path) -> :class:`lstmkit.SequenceModel`.
+
+    ``head="last"`` when the last LSTM layer has ``return_sequences=False``, else ``"all"``;
+    ``readout="linear"`` with the Keras ``Dense`` (its weights), else ``"identity"``. The model is
+    batch first like Keras: ``out, state = model(x)`` with x (B, T, I) gives out (B, O) ("last") or
+    (B, T, O) ("all"), Keras' ``model(x)``. A ``.weights.h5`` holds no configuration: it is read
+    with Keras' defaults and head="all" (use the ``.keras`` file of a return_sequences=False model).
+    Layers and refusals: :func:`from_keras` (module docstring).
+    """
+    from ..models import SequenceModel
+
+    if isinstance(obj_or_path, (str, os.PathLike)):
+        module, readout, head = _read_file(obj_or_path, "model_from_keras")
+    else:
+        module, readout, head = _from_live(obj_or_path, "model_from_keras")
+    return SequenceModel.from_parts(module, readout, head)
 
 
 # -- live Keras objects -----------------------------------------------------------------------------
@@ -147,10 +194,14 @@ def from_keras(obj):
 
     Returns ``(module, readout_or_None)``: an lstmkit :class:`~lstmkit.LSTM` with
     ``batch_first=True`` (Keras is batch-major) and the read-out dict of the Dense layer. The
-    layers must be built (called once or given an Input).
+    layers must be built (called once or given an Input). Every LSTM layer must return sequences;
+    for a Keras model whose last one returns the last step only, use :func:`model_from_keras`.
     """
+    return _every_step(_from_live(obj, "from_keras"), "from_keras")
+
+
+def _from_live(obj, where: str):
     keras = _keras()
-    where = "from_keras"
     if isinstance(obj, (keras.layers.LSTM, keras.layers.Bidirectional)):
         layer_list = [obj]
     elif isinstance(obj, keras.Model):
@@ -172,7 +223,7 @@ def from_keras(obj):
             if not bwd_cfg.get("go_backwards"):
                 fail(where, f"layer {lay.name!r} backward_layer go_backwards", "True", False)
             bwd_cfg = dict(bwd_cfg, go_backwards=False)
-            rec.append(_live_layer([lay.forward_layer, lay.backward_layer], where, [fwd_cfg, bwd_cfg]))
+            rec.append(dict(_live_layer([lay.forward_layer, lay.backward_layer], where, [fwd_cfg, bwd_cfg]), name=lay.name))
         elif isinstance(lay, keras.layers.Dense):
             dense = _dense(lay.get_config(), [np.asarray(w) for w in lay.get_weights()], where)
         elif isinstance(lay, keras.layers.Dropout) and rec:
@@ -196,7 +247,8 @@ def _live_layer(layers, where, configs=None) -> dict:
         if not w:
             fail(where, f"layer {lay.name!r}", "built weights", "none", "Call the model once or give it an Input.")
         dirs.append((w[0], w[1], w[2] if cfg.get("use_bias", True) else None))
-    return {"units": configs[0]["units"], "use_bias": bool(configs[0].get("use_bias", True)), "options": opts[0], "dirs": dirs}
+    sequences = bool(configs[0].get("return_sequences", False))  # Keras' default: the last step only
+    return {"name": layers[0].name, "units": configs[0]["units"], "use_bias": bool(configs[0].get("use_bias", True)), "options": opts[0], "sequences": sequences, "dirs": dirs}
 
 
 def _dense(cfg: Mapping, weights: list, where: str) -> dict:
@@ -206,16 +258,19 @@ def _dense(cfg: Mapping, weights: list, where: str) -> dict:
 
 
 def to_keras(module, readout=None):
-    """An lstmkit ``LSTM`` (and read-out) -> a built ``keras.Sequential`` with the same weights.
+    """An lstmkit ``LSTM`` (and read-out) or ``SequenceModel`` -> a built ``keras.Sequential`` with the same weights.
 
     Layers: ``Input((None, I))``, then per lstmkit layer ``LSTM(H, return_sequences=True)`` (in
     ``Bidirectional`` when bidirectional), with ``Dropout`` between them when ``dropout`` > 0, then
     ``Dense(O)`` for the read-out. The model takes (B, T, I) and returns (B, T, D*H) or (B, T, O).
+    A SequenceModel brings its own read-out (``readout`` must be None; the identity one: no Dense)
+    and, with head="last", ``return_sequences=False`` on the last layer: the model returns (B, O).
     """
     keras = _keras()
     where = "to_keras"
+    module, readout, sequences = _unwrap(module, readout, where)
     if type(module) is not LSTM:
-        fail(where, "module", "an lstmkit LSTM", type(module).__name__, exc=TypeError)
+        fail(where, "module", "an lstmkit LSTM or SequenceModel", type(module).__name__, exc=TypeError)
     changed = module.variant.changed() if hasattr(module, "variant") else {}
     bad = [k for k in _NO_KERAS_TWIN if k in changed] + (["proj_size"] if module.proj_size else [])
     if bad:
@@ -234,10 +289,11 @@ def to_keras(module, readout=None):
     for k in range(module.num_layers):
         if k and module.dropout:
             layers.append(keras.layers.Dropout(module.dropout))
+        lstm = keras.layers.LSTM(**dict(kw, return_sequences=sequences or k < module.num_layers - 1), dtype=dtype)
         if module.bidirectional:
-            layers.append(keras.layers.Bidirectional(keras.layers.LSTM(**kw, dtype=dtype), merge_mode="concat", dtype=dtype))
+            layers.append(keras.layers.Bidirectional(lstm, merge_mode="concat", dtype=dtype))
         else:
-            layers.append(keras.layers.LSTM(**kw, dtype=dtype))
+            layers.append(lstm)
         for d in range(module.num_directions):
             sfx = f"_l{k}" + ("_reverse" if d else "")
             kk = layout.to_keras({n[: -len(sfx)]: v for n, v in sd.items() if n.endswith(sfx)})
@@ -258,6 +314,17 @@ def to_keras(module, readout=None):
         elif isinstance(lay, keras.layers.Dense):
             lay.set_weights([W.T] + ([np.asarray(readout["bias"])] if readout.get("bias") is not None else []))
     return model
+
+
+def _unwrap(module, readout, where: str):
+    """``(module, readout)`` or a SequenceModel -> ``(LSTM, readout, every step?)``."""
+    if not (hasattr(module, "rnn") and hasattr(module, "head_mode")):
+        return module, readout, True
+    if readout is not None:
+        fail(where, "readout", "None for a SequenceModel (its own read-out is exported)", "a read-out")
+    if module.inputs != "features":
+        fail(where, "model inputs", "'features' (the Keras model takes feature vectors)", repr(module.inputs), "One-hot the ids and use a model with inputs='features'.")
+    return module.rnn, None if module.head is None else module.head.state_dict(), module.head_mode == "all"
 
 
 # -- files, without Keras -------------------------------------------------------------------------
@@ -288,11 +355,15 @@ def read_keras_file(path: str | os.PathLike):
     ``.keras``: the layer list and options come from ``config.json`` (plain JSON), the weights from
     ``model.weights.h5`` (h5py). ``.weights.h5``: the groups ``layers/lstm*`` or
     ``layers/bidirectional*`` (in their numbering order) and at most one ``layers/dense*``; Keras'
-    default activations are assumed because the file holds no configuration.
+    default activations are assumed because the file holds no configuration. Every LSTM layer
+    must return sequences; :func:`model_from_keras` reads a file whose last one does not.
     """
+    return _every_step(_read_file(path, "read_keras_file"), "read_keras_file")
+
+
+def _read_file(path, where: str):
     import h5py
 
-    where = "read_keras_file"
     path = os.fspath(path)
     config = None
     if path.endswith(".keras"):
@@ -353,7 +424,8 @@ def _from_config(config: Mapping, groups, where: str):
         if cls == "LSTM":
             opts = _lstm_options(c, f"{where} layer {c.get('name')!r}")
             w = _h5_vars(g)
-            rec.append({"units": c["units"], "use_bias": bool(c.get("use_bias", True)), "options": opts, "dirs": [(w[0], w[1], w[2] if len(w) > 2 else None)]})
+            rec.append({"name": c.get("name"), "units": c["units"], "use_bias": bool(c.get("use_bias", True)), "options": opts,
+                        "sequences": bool(c.get("return_sequences", False)), "dirs": [(w[0], w[1], w[2] if len(w) > 2 else None)]})  # fmt: skip
         elif cls == "Bidirectional":
             if c.get("merge_mode", "concat") != "concat":
                 fail(where, f"layer {c.get('name')!r} merge_mode", "'concat'", repr(c.get("merge_mode")))
@@ -366,7 +438,8 @@ def _from_config(config: Mapping, groups, where: str):
             for side in ("forward_layer", "backward_layer"):
                 w = _h5_vars(g[side])
                 dirs.append((w[0], w[1], w[2] if len(w) > 2 else None))
-            rec.append({"units": ic["units"], "use_bias": bool(ic.get("use_bias", True)), "options": opts, "dirs": dirs})
+            rec.append({"name": c.get("name"), "units": ic["units"], "use_bias": bool(ic.get("use_bias", True)), "options": opts,
+                        "sequences": bool(ic.get("return_sequences", False)), "dirs": dirs})  # fmt: skip
         elif cls == "Dense":
             dense = _dense(c, _h5_vars(g), where)
         else:
@@ -395,7 +468,7 @@ def _from_weights_only(groups, where: str):
         for side in sides:
             w = _h5_vars(g[side] if side else g)
             dirs.append((w[0], w[1], w[2] if len(w) > 2 else None))
-        rec.append({"units": dirs[0][1].shape[0], "use_bias": dirs[0][2] is not None, "options": {}, "dirs": dirs})
+        rec.append({"name": n, "units": dirs[0][1].shape[0], "use_bias": dirs[0][2] is not None, "options": {}, "sequences": True, "dirs": dirs})
     dense = None
     if denses:
         w = _h5_vars(groups[denses[0]])
@@ -404,7 +477,7 @@ def _from_weights_only(groups, where: str):
 
 
 def write_keras_file(path: str | os.PathLike, module, readout=None) -> None:
-    """Save ``module`` (+ read-out) as Keras: ``.keras`` (model) or ``.weights.h5`` (weights only).
+    """Save ``module`` (+ read-out) or a SequenceModel as Keras: ``.keras`` (model) or ``.weights.h5`` (weights only).
 
     The model is :func:`to_keras`'s Sequential; a ``.weights.h5`` loads into that same architecture.
     """
