@@ -15,7 +15,7 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import lstmkit  # noqa: E402
-from lstmkit.interop.onnx import OnnxLSTM, lstm_from_node, lstms_from_onnx, model_from_onnx, to_onnx  # noqa: E402
+from lstmkit.interop.onnx import OnnxLSTM, lstm_from_node, lstms_from_onnx, model_from_onnx, sequence_model_from_onnx, to_onnx  # noqa: E402
 
 ERRORS: dict[str, float] = {}
 TOL = 1e-5  # float32 in onnxruntime against lstmkit in float64
@@ -308,6 +308,15 @@ def test_export_sequence_model_runs_in_onnxruntime(cell, head, readout, inputs, 
         got, ref = got[valid], ref[valid]
     check_close("export SequenceModel out", got, ref, 2e-5)
     assert got.shape[-1] == (3 if readout == "linear" else D * H)
+    # and back: the head ("last" reads Y_h), read-out and token inputs come from the graph
+    back = sequence_model_from_onnx(onnx_model, dtype=np.float64)
+    assert back.config() == model.config()
+    with back.no_grad():
+        again, _ = back.eval()(x, lengths=lengths.astype(np.int64))
+    check_close("SequenceModel read back from ONNX", again[valid] if head == "all" else again, got, 2e-5)
+    if head == "last":  # model_from_onnx returns an LSTM over every step: refused, pointing to the reader that fits
+        with pytest.raises(ValueError, match=r"reads the last step \(Y_h\)\. Use .*sequence_model_from_onnx"):
+            model_from_onnx(onnx_model)
 
 
 def test_export_fitted_estimator(tmp_path):
@@ -354,3 +363,28 @@ def test_import_graph_written_by_torch_onnx_export(tmp_path, batch_first):
     with torch.no_grad():
         ref = net(x).numpy()
     check_close("torch.onnx.export graph -> lstmkit", lstmkit.modelfile.LSTMFile(module, head, {}).predict(x.numpy()), ref, 1e-6)
+
+
+@pytest.mark.parametrize("pick", ["gather", "slice"])
+def test_graph_picking_a_step_by_index_is_refused(tmp_path, pick):
+    """torch's lstm(x)[0][:, -1] (a Gather) or fc(lstm(x)[0][:, -1:]) (a Slice) picks a step of Y: neither an
+    output over every step nor a SequenceModel's Y_h; refused, not read as a model over every step."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    class Last(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(3, 4, batch_first=True)
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            y = self.lstm(x)[0]
+            return y[:, -1] if pick == "gather" else self.fc(y[:, -1:])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Last().eval(), (torch.randn(2, 5, 3),), tmp_path / "last.onnx", dynamo=False, input_names=["x"], output_names=["out"])
+    for read in (model_from_onnx, sequence_model_from_onnx):
+        with pytest.raises(ValueError, match=r"expected model an output from every step \(Y\) or the last layer's Y_h, got a (Gather|Slice) node"):
+            read(tmp_path / "last.onnx")

@@ -24,7 +24,12 @@ Import (:func:`lstm_from_node`): an ``LSTM`` node with constant W, R [, B, P] be
 initial_h/initial_c, direction forward / reverse / bidirectional, layout 0/1, clip, input_forget,
 activations with alpha/beta). :func:`model_from_onnx` reads a whole graph that is a stack of LSTM
 (or RNN) nodes with an optional MatMul[+Add] read-out — such as :func:`to_onnx` writes — back into
-an lstmkit module and read-out. onnx is imported inside the functions.
+an lstmkit module and read-out applied at every step; :func:`sequence_model_from_onnx` reads the
+same graphs into a :class:`lstmkit.SequenceModel`, and also those whose output reads the last
+layer's ``Y_h`` (a SequenceModel's head="last", as :func:`to_onnx` writes it) and those that take
+token ids. Which output the graph's first output comes from is traced back through the glue ops;
+a ``Gather``/``Slice`` on that path (``y[:, -1]`` picked by index) is refused by both rather than
+read as another model. onnx is imported inside the functions.
 
 Activation parameters follow onnxruntime: ``activation_alpha`` values are taken, in order, by the
 activations that have an alpha (HardSigmoid, LeakyRelu, ThresholdedRelu, ScaledTanh, Affine, Elu),
@@ -438,9 +443,70 @@ def model_from_onnx(model_or_path, dtype=np.float32):
     Only the weights and options are read: sequence lengths and initial states are arguments of the
     lstmkit call (a graph with non-zero constant initial states is refused). Graphs written by
     ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` (+ ``nn.Linear``) read back the same way.
+    The graph's output must be every step (``Y``); one that reads ``Y_h`` (a SequenceModel's
+    head="last") is refused, pointing to :func:`sequence_model_from_onnx`.
     """
     model = _load_model(model_or_path)
     where = "model_from_onnx"
+    module, readout = _read_graph(model, dtype, where)
+    if _graph_head(model, where) == "last":
+        fail(where, "model", "a graph whose output is every step (Y), the read-out applied at each", "one that reads the last step (Y_h)",
+             "Use lstmkit.interop.onnx.sequence_model_from_onnx(...), which returns a SequenceModel(head='last').")  # fmt: skip
+    return module, readout
+
+
+def sequence_model_from_onnx(model_or_path, dtype=np.float32):
+    """Read a graph (as :func:`to_onnx` writes for an LSTM, RNN or SequenceModel) into a :class:`lstmkit.SequenceModel`.
+
+    ``head="last"`` when the graph's output comes from the last layer's ``Y_h`` (each direction's
+    final state at each sequence's last valid step), else ``"all"``; ``readout="linear"`` with a
+    MatMul[+Add] read-out (no Add: zero bias), else ``"identity"``; ``inputs="tokens"`` when the
+    graph's input ``x`` holds integer ids. The model is batch first, whatever the graph's layout.
+    Graphs and refusals: :func:`model_from_onnx`.
+    """
+    from onnx import TensorProto
+
+    from ..models import SequenceModel
+
+    model = _load_model(model_or_path)
+    where = "sequence_model_from_onnx"
+    module, readout = _read_graph(model, dtype, where)
+    head = _graph_head(model, where) or "all"
+    ints = (TensorProto.INT64, TensorProto.INT32)
+    tokens = bool(model.graph.input) and model.graph.input[0].type.tensor_type.elem_type in ints
+    return SequenceModel.from_parts(module, readout, head, "tokens" if tokens else "features")
+
+
+def _graph_head(model, where: str) -> str | None:
+    """Trace the graph's first output back to a recurrent node: "all" from the last node's Y, "last"
+    from its Y_h; None when the trace ends elsewhere. A Gather/Slice on the way (steps picked by
+    index) is refused."""
+    constants = _constants(model)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
+    name = model.graph.output[0].name if model.graph.output else ""
+    while name in producer:
+        node = producer[name]
+        if node.op_type in ("LSTM", "RNN"):
+            idx = list(node.output).index(name)
+            if node is not rec[-1] or idx > 1:
+                return None
+            return "all" if idx == 0 else "last"
+        if node.op_type in ("Gather", "Slice"):
+            fail(where, "model", "an output from every step (Y) or the last layer's Y_h", f"a {node.op_type} node {node.name or node.output[0]!r} on the way to it (steps picked by index)",
+                 "Export the model's every step, or a SequenceModel(head='last') with lstmkit.interop.onnx.to_onnx.")  # fmt: skip
+        data = [i for i in node.input if i and i not in constants]
+        if node.op_type in ("MatMul", "Add"):
+            if len(data) != 1:
+                return None
+            name = data[0]
+        else:
+            name = node.input[0] if node.input else ""
+    return None
+
+
+def _read_graph(model, dtype, where: str):
+    """The recurrent module and read-out of a graph (see :func:`model_from_onnx`)."""
     constants = _constants(model)
     rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     if not rec:
