@@ -381,7 +381,7 @@ def _pop(d, key):
     d.pop(key)
 
 
-DAMAGE = [  # (what, edit of (arrays, meta), the field the error names)
+DAMAGE = [  # (what, edit of (arrays, meta), the field the error names): a damaged or edited file
     ("no early_stopping.wait", lambda a, m: _pop(m["early_stopping"], "wait"), "checkpoint field early_stopping.wait an integer >= 0, got nothing"),
     ("epoch a string", lambda a, m: m.update(epoch="two"), "checkpoint field epoch an integer >= 0, got str 'two'"),
     ("history a number", lambda a, m: m.update(history=5), "checkpoint field history a list of objects"),
@@ -390,23 +390,30 @@ DAMAGE = [  # (what, edit of (arrays, meta), the field the error names)
     ("entropy negative", lambda a, m: m["rng"].update(entropy=-1), "checkpoint field rng.entropy an integer >= 0"),
     ("shuffle state broken", lambda a, m: m["rng"]["shuffle"].update(state="x"), "checkpoint field rng.shuffle the state of one of NumPy's bit generators"),
     ("dropout state unknown", lambda a, m: m["rng"].update(dropout={"bit_generator": "Nope"}), "checkpoint field rng.dropout"),
-    ("shuffle state of another generator", lambda a, m: m["rng"].update(shuffle=np.random.PCG64DXSM(0).state), "Trainer.load_state_dict: expected rng.shuffle the state of a PCG64, got PCG64DXSM"),
+    # the trainer's shuffling generator is always a PCG64: another one was edited in
+    ("shuffle state of another generator", lambda a, m: m["rng"].update(shuffle=np.random.PCG64DXSM(0).state), "bad.npz: expected checkpoint field rng.shuffle the state of a PCG64, got PCG64DXSM"),
     ("stopped a string", lambda a, m: m["early_stopping"].update(stopped="yes"), "checkpoint field early_stopping.stopped true or false"),
     ("best a string", lambda a, m: m["early_stopping"].update(best="low"), "checkpoint field early_stopping.best null or a number"),
     ("optimizer.t a string", lambda a, m: m["optimizer"].update(t="2"), "checkpoint field optimizer.t an integer >= 0"),
     ("no optimizer.lr", lambda a, m: _pop(m["optimizer"], "lr"), "checkpoint field optimizer.lr a number >= 0, got nothing"),
     ("settings a number", lambda a, m: m.update(settings=5), "checkpoint field settings an object"),
-    ("no optimizer.beta1", lambda a, m: _pop(m["optimizer"], "beta1"), "Trainer.load_state_dict: expected optimizer.beta1 a number, got nothing"),
-    ("schedule field gone", lambda a, m: _pop(m["schedule"], "bad_epochs"), "Trainer.load_state_dict: expected schedule fields"),
-    ("schedule.factor a string", lambda a, m: m["schedule"].update(factor="x"), "Trainer.load_state_dict: expected schedule.factor a value like 0.7"),
+    # the fields that depend on the trainer (its optimizer's, its schedule's), found by Trainer.load_state_dict
+    ("no optimizer.beta1", lambda a, m: _pop(m["optimizer"], "beta1"), "bad.npz: expected checkpoint field optimizer.beta1 a number, got nothing (the field is missing)"),
+    ("optimizer.eps a string", lambda a, m: m["optimizer"].update(eps="1e-8"), "bad.npz: expected checkpoint field optimizer.eps a number, got str '1e-8'"),
+    ("schedule field gone", lambda a, m: _pop(m["schedule"], "bad_epochs"), "bad.npz: expected checkpoint field schedule the fields of a ReduceLROnPlateau"),
+    ("schedule.factor a string", lambda a, m: m["schedule"].update(factor="x"), "bad.npz: expected checkpoint field schedule.factor a value like 0.7"),
+    ("best weights of another shape", lambda a, m: a.update({"best/head.bias": np.zeros(3, np.float32)}), "bad.npz: expected checkpoint field best weights of the model's keys and shapes"),
+]  # fmt: skip
+OTHER = [  # (what, edit, the mismatch the error names): well-formed, for another model or trainer
     ("no model weight", lambda a, m: _pop(a, "model/head.bias"), "Trainer.load_state_dict: expected model/ arrays exactly the model's keys"),
+    ("another optimizer", lambda a, m: m["optimizer"].update(type="SGD"), "Trainer.load_state_dict: expected optimizer state of a Adam, got state of 'SGD'"),
     # found by the optimizer's own load, after the model's weights were written: undone
     ("optimizer slot of another shape", lambda a, m: a.update({"optim/exp_avg/head.weight": np.zeros((1, 1), np.float32)}), "Adam.load_state_dict: expected exp_avg/head.weight shape (2, 5), got shape (1, 1)"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("what,edit,message", DAMAGE, ids=[d[0] for d in DAMAGE])
-def test_a_damaged_checkpoint_changes_nothing(tmp_path, what, edit, message):
+@pytest.mark.parametrize("what,edit,message,damaged", [(*d, True) for d in DAMAGE] + [(*o, False) for o in OTHER], ids=[d[0] for d in DAMAGE + OTHER])
+def test_a_damaged_checkpoint_changes_nothing(tmp_path, what, edit, message, damaged):
     X, Y, lengths = data()
     trainer_with().fit(X, Y, lengths, epochs=2, checkpoint=tmp_path / "c.npz")
     arrays, meta = lio.load_arrays(tmp_path / "c.npz")
@@ -418,6 +425,11 @@ def test_a_damaged_checkpoint_changes_nothing(tmp_path, what, edit, message):
     with pytest.raises(ValueError) as e:
         load_checkpoint(tmp_path / "bad.npz", t)
     assert str(tmp_path / "bad.npz") in str(e.value) and message in str(e.value), str(e.value)
+    # a damaged field is called damaged, naming it; only a well-formed file of another model or
+    # trainer is called that
+    assert isinstance(e.value, FileFormatError) == damaged, str(e.value)
+    assert ("The checkpoint is damaged or was edited" in str(e.value)) == damaged, str(e.value)
+    assert ("was written for another model or trainer" in str(e.value)) != damaged, str(e.value)
     assert_same(snapshot(t), before)
     load_checkpoint(tmp_path / "c.npz", t)  # the file as written does load: the snapshot can tell
     assert t.epoch == 2 and t.optimizer.t != before["optim_scalars"]["t"]

@@ -392,5 +392,21 @@ def test_load_state_dict_checks_everything_before_writing():
         with pytest.raises(ValueError, match=f"Trainer.load_state_dict: {message}"):
             dst.load_state_dict(bad)
         unchanged(before)
+    # a field the trainer's optimizer needs, missing: damaged (DamagedCheckpoint), naming the field;
+    # a state for another optimizer or model: a plain ValueError
+    from lstmkit.checkpoint import DamagedCheckpoint
+
+    opt = {k: v for k, v in sd["meta"]["optimizer"].items() if k != "beta1"}
+    with pytest.raises(DamagedCheckpoint, match=r"Trainer.load_state_dict: expected checkpoint field optimizer.beta1 a number, got nothing \(the field is missing\). The checkpoint is damaged or was edited"):
+        dst.load_state_dict({"arrays": sd["arrays"], "meta": {**sd["meta"], "optimizer": opt}})
+    unchanged(before)
+    for bad, message in (
+        ({"arrays": sd["arrays"], "meta": {**sd["meta"], "optimizer": {**sd["meta"]["optimizer"], "type": "SGD"}}}, "expected optimizer state of a Adam, got state of 'SGD'"),
+        ({"arrays": {k: v for k, v in sd["arrays"].items() if k != "model/head.bias"}, "meta": sd["meta"]}, "expected model/ arrays exactly the model's keys"),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match=f"Trainer.load_state_dict: {message}") as e:
+            dst.load_state_dict(bad)
+        assert not isinstance(e.value, DamagedCheckpoint)
+        unchanged(before)
     dst.load_state_dict(sd)  # the state as written loads
     assert dst.epoch == 2 and dst.optimizer.t == src.optimizer.t

@@ -68,6 +68,14 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _MISSING = object()
 
 
+class DamagedCheckpoint(ValueError):
+    """A checkpoint field that is missing or of the wrong type or kind (the file was damaged or
+    edited), as :meth:`Trainer.load_state_dict <lstmkit.training.Trainer.load_state_dict>` finds
+    it; told apart from a checkpoint written for another model or trainer (a plain ValueError),
+    and reported by :func:`load_checkpoint` as a :class:`~lstmkit.io.FileFormatError` naming the
+    file and the field."""
+
+
 def save_checkpoint(path: str | os.PathLike, trainer) -> None:
     """Write ``trainer.state_dict()`` (model, optimizer, RNGs, epoch, history, ...) atomically."""
     sd = trainer.state_dict()
@@ -114,8 +122,10 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
 
     A checkpoint written with other settings (see the module's docstring; only epochs may grow)
     raises ValueError naming the file, the first setting that differs and both values; one written
-    for another model or trainer raises ValueError naming the file and the first mismatch; a
-    damaged one FileFormatError naming the file and the field. ``data`` (:func:`data_fingerprint`
+    for another model or trainer (other parameter names or shapes, another optimizer or schedule)
+    raises ValueError naming the file and the first mismatch; a damaged one, a field missing or of
+    the wrong type (``optimizer.beta1``, ``schedule.factor``, ``rng.shuffle``, ...),
+    FileFormatError naming the file and the field. ``data`` (:func:`data_fingerprint`
     of this run's data) and ``epochs`` (this run's total), when given: a checkpoint written while
     training on other data, or one past ``epochs`` already, raises ValueError too."""
     ckpt = read_checkpoint(path)
@@ -135,6 +145,8 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
         raise ValueError(f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}")
     try:
         trainer.load_state_dict(ckpt)
+    except DamagedCheckpoint as e:  # worded as read_checkpoint's refusals: the file, then the field
+        raise FileFormatError(f"{path}: {str(e).removeprefix('Trainer.load_state_dict: ')}") from e
     except ValueError as e:
         raise ValueError(f"load_checkpoint: {path} was written for another model or trainer: {e}") from e
 

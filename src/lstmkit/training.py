@@ -44,7 +44,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import check_float_array, check_int, fail, is_number
-from .checkpoint import RESUME_FIX, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint, settings_difference, show_setting
+from .checkpoint import (
+    DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint,
+    settings_difference, show_setting,
+)
 from .losses import mse, softmax_cross_entropy
 from .module import Module
 from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
@@ -523,12 +526,19 @@ class Trainer:
         """Restore :meth:`state_dict`'s output, all or nothing: the settings it records are
         compared with this trainer's (:meth:`settings`; only epochs may grow), then every field
         is checked, and only then are the model, the optimizer, the schedule and the trainer
-        written. Any failure (ValueError naming the field) leaves all of them as they were."""
+        written. Any failure (ValueError naming the field) leaves all of them as they were: a
+        field missing or of the wrong type (the state was damaged or edited) raises
+        :class:`~lstmkit.checkpoint.DamagedCheckpoint`, a ValueError; a state for another model or
+        trainer (other parameter names or shapes, another optimizer or schedule) a plain one."""
         where = "Trainer.load_state_dict"
+
+        def damaged(field: str, expected: str, got) -> None:
+            fail(where, f"checkpoint field {field}", expected, got, DAMAGED_FIX, exc=DamagedCheckpoint)
+
         if not isinstance(sd, Mapping) or not isinstance(sd.get("arrays"), Mapping) or not isinstance(sd.get("meta"), Mapping):
             fail(where, "sd", "a mapping {'arrays': {...}, 'meta': {...}} (from Trainer.state_dict)", type(sd).__name__, exc=TypeError)
         arrays, meta = sd["arrays"], sd["meta"]
-        check_meta(meta, where)  # every field's type
+        check_meta(meta, where, DamagedCheckpoint)  # every field's type
         diff = settings_difference(meta, self.settings())
         if diff is not None:
             name, recorded, current = diff
@@ -550,24 +560,24 @@ class Trainer:
         for h in self.optimizer.hyper:
             flag = isinstance(getattr(self.optimizer, h), bool)  # SGD's nesterov, RMSprop's centered
             if h not in opt or not (isinstance(opt[h], bool) if flag else is_number(opt[h])):
-                got = repr(opt[h]) if h in opt else "nothing (the field is missing)"
-                fail(where, f"optimizer.{h}", "true or false" if flag else "a number", got)
-        if groups["best"]:
+                got = f"{type(opt[h]).__name__} {opt[h]!r}" if h in opt else "nothing (the field is missing)"
+                damaged(f"optimizer.{h}", "true or false" if flag else "a number", got)
+        if groups["best"]:  # the model/ weights are this model's: best/ weights that are not, were edited
             probe = {k: params[k] for k in groups["best"] if k in params}
             if set(probe) != set(params) or any(np.shape(groups["best"][k]) != probe[k].shape for k in probe):
-                fail(where, "best weights", "the model's keys and shapes", sorted(groups["best"]))
+                damaged("best", "weights of the model's keys and shapes (as model/ has them)", sorted(groups["best"]))
         if (meta["schedule"] is None) != (self.schedule is None):
             fail(where, "schedule", "the same kind of schedule as this trainer", meta["schedule"])
         if self.schedule is not None:
             s = dict(meta["schedule"])
             if s.pop("type") != type(self.schedule).__name__:
                 fail(where, "schedule", type(self.schedule).__name__, meta["schedule"]["type"])
-            ours = self.schedule.state_dict()
+            ours = self.schedule.state_dict()  # a schedule of this class: fields missing or unknown were edited
             if set(s) != set(ours):
-                fail(where, "schedule fields", f"{sorted(ours)}", sorted(s))
+                damaged("schedule", f"the fields of a {type(self.schedule).__name__} {sorted(ours)}", sorted(s))
             for k, v in s.items():
                 if not _same_kind(v, ours[k]):
-                    fail(where, f"schedule.{k}", f"a value like {ours[k]!r}", repr(v))
+                    damaged(f"schedule.{k}", f"a value like {ours[k]!r}", repr(v))
         dropout_rng = self.model.dropout_rng
         shuffle_rng = np.random.default_rng()
         # each state set on a generator of the kind it will go to: a throw-away one for dropout's
@@ -575,7 +585,10 @@ class Trainer:
             try:
                 bit_generator.state = meta["rng"][key]
             except (TypeError, ValueError, KeyError, OverflowError):
-                fail(where, f"rng.{key}", f"the state of a {type(bit_generator).__name__}", meta["rng"][key].get("bit_generator"))
+                expected, got = f"the state of a {type(bit_generator).__name__}", meta["rng"][key].get("bit_generator")
+                if key == "shuffle":  # always a PCG64 (default_rng): another one was edited in
+                    damaged("rng.shuffle", expected, got)
+                fail(where, "rng.dropout", f"{expected} (the model's dropout generator)", got)  # a model built with another generator
         entropy = meta["rng"]["entropy"]
         split_ss = np.random.SeedSequence(entropy).spawn(2)[0]
         history = History(meta["history"])
