@@ -140,3 +140,54 @@ def test_a_forecaster_file_is_refused_with_the_reason(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "fc.npz"), str(tmp_path / "fc.onnx")]) == 1
     err = capsys.readouterr().err
     assert "got an LSTMForecaster (its window, scaling and differencing" in err and not (tmp_path / "fc.onnx").exists()
+
+
+def keras_last_step_model(L, bi, dense, seed):
+    """Keras' commonest sequence model: LSTM(H) (return_sequences=False on the last layer) [+ Dense(O)]."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((None, 3))]
+    for k in range(L):
+        lstm = keras.layers.LSTM(4, return_sequences=k < L - 1, bias_initializer="random_normal")
+        layers.append(keras.layers.Bidirectional(lstm) if bi else lstm)
+    if dense:
+        layers.append(keras.layers.Dense(2, bias_initializer="random_normal"))
+    return keras.Sequential(layers)
+
+
+@pytest.mark.parametrize("L, bi, dense", [(1, True, True), (2, False, False)])
+def test_keras_last_step_through_npz_onnx_and_back(tmp_path, capsys, L, bi, dense):
+    """.keras (return_sequences=False) -> .npz -> .onnx -> .npz -> .keras: every file computes Keras' numbers."""
+    import warnings
+
+    keras = pytest.importorskip("keras")
+    model = keras_last_step_model(L, bi, dense, seed=L)
+    model.save(tmp_path / "k.keras")
+    x = np.random.default_rng(5).normal(size=(3, 6, 3)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = keras.ops.convert_to_numpy(model(x))  # (B, O) or (B, D*H)
+    chain = ["k.keras", "k.npz", "k.onnx", "k2.npz", "back.keras"]
+    for src, dst in zip(chain, chain[1:]):
+        assert main(["convert", str(tmp_path / src), str(tmp_path / dst)]) == 0, capsys.readouterr().err
+        assert "head='last'" in capsys.readouterr().out
+    for name in ("k.npz", "k2.npz"):
+        seq = lstmkit.load(tmp_path / name)
+        assert type(seq) is lstmkit.SequenceModel and seq.head_mode == "last"
+        assert np.abs(seq.eval()(x)[0] - ref).max() < 1e-5, name
+    sess = ort.InferenceSession(str(tmp_path / "k.onnx"), providers=["CPUExecutionProvider"])
+    assert np.abs(sess.run(["out"], {"x": x})[0] - ref).max() < 1e-5
+    back = keras.saving.load_model(tmp_path / "back.keras", safe_mode=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.abs(keras.ops.convert_to_numpy(back(x)) - ref).max() < 1e-5
+
+
+def test_keras_last_step_refused_where_a_format_cannot_say_it(tmp_path, capsys):
+    keras_last_step_model(1, False, True, seed=0).save(tmp_path / "k.keras")
+    for out in ("k.pt", "k.weights.h5"):
+        assert main(["convert", str(tmp_path / "k.keras"), str(tmp_path / out)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("lstmkit: error:") and err.count("\n") == 1, err
+        assert "expected OUT .npz, .keras or .onnx for a SequenceModel with head='last'" in err and "holds weights only" in err
+        assert not (tmp_path / out).exists()

@@ -13,6 +13,13 @@ read-out, head and token inputs. A state_dict does not record ``batch_first`` or
 nonlinearity: give them with ``--batch-first`` and ``--nonlinearity``. A .pt's key prefixes (``lstm.``,
 ``fc.`` of a model's attributes) are kept through a .npz (in its ``extra``) and written back; or
 name them with ``--torch-names``.
+
+A model that reads its last step only — a Keras model whose last LSTM has
+``return_sequences=False`` (Keras' default), an ONNX graph whose output reads the last layer's
+``Y_h`` — travels as a :class:`lstmkit.SequenceModel` with head="last" (and so does any
+SequenceModel file): to ``.npz`` (kind ``SequenceModel``, ``lstmkit.load``), ``.keras`` and
+``.onnx``. A ``.pt`` state_dict and a ``.weights.h5`` hold weights only, not that the read-out
+reads the last step (read back, they would be a model over every step): refused.
 """
 
 from __future__ import annotations
@@ -78,12 +85,18 @@ def read(path: str, fmt: str, args):
         module, head = module_from_state_dict(state, args.nonlinearity, args.readout)
         return module, head, {"torch_names": list(state_dict_names(state, args.readout))}  # kept for a .pt written later
     if fmt == "keras":
-        from ..interop.keras import read_keras_file
+        from ..interop.keras import model_from_keras, read_keras_file
 
-        module, head = read_keras_file(path)
+        model = model_from_keras(path)
+        if model.head_mode == "last":  # return_sequences=False on the last layer
+            return model, None, {}
+        module, head = read_keras_file(path)  # over every step: the LSTM and its Dense as they are
         return module, head, {}
-    from ..interop.onnx import model_from_onnx
+    from ..interop.onnx import model_from_onnx, sequence_model_from_onnx
 
+    model = sequence_model_from_onnx(path)
+    if model.head_mode == "last":  # the graph's output reads Y_h
+        return model, None, {}
     module, head = model_from_onnx(path)
     return module, head, {}
 
@@ -103,6 +116,18 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
 
         to_onnx(module, None, path, lengths=args.lengths, initial_state=args.initial_state)
         return
+    if hasattr(module, "head_mode"):  # a SequenceModel: its head travels with it where the format can say it
+        if fmt == "lstmkit":
+            module.save(path)
+            return
+        if fmt == "onnx" or (fmt == "keras" and path.lower().endswith(".keras")):
+            _write_sequence_model(path, fmt, module, args)
+            return
+        if module.head_mode == "last" or module.inputs != "features":
+            what = "head='last'" if module.head_mode == "last" else f"inputs={module.inputs!r}"
+            raise CommandError(f"convert: expected OUT .npz, .keras or .onnx for a SequenceModel with {what}, got {path!r} "
+                               "(a PyTorch state_dict or .weights.h5 holds weights only: read back, it would be another model).")  # fmt: skip
+        module, readout = module.rnn, None if module.head is None else module.head.state_dict()
     if fmt == "lstmkit":
         from ..modelfile import save_lstm
 
@@ -128,6 +153,17 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
         to_onnx(module, readout, path, lengths=args.lengths, initial_state=args.initial_state)
 
 
+def _write_sequence_model(path: str, fmt: str, model, args) -> None:
+    if fmt == "keras":
+        from ..interop.keras import write_keras_file
+
+        write_keras_file(path, model)
+    else:
+        from ..interop.onnx import to_onnx
+
+        to_onnx(model, None, path, lengths=args.lengths, initial_state=args.initial_state)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..cli import CommandError
 
@@ -146,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         head = f" + read-out {F} -> {O}"
     if hasattr(module, "model_"):
         desc = f"{type(module).__name__} with {module.model_!r}"
-    elif hasattr(module, "extra_repr"):
+    elif hasattr(module, "extra_repr") or hasattr(module, "head_mode"):
         desc = repr(module)
     else:
         desc = f"{type(module).__name__}({module.input_size}, {module.hidden_size})"
