@@ -246,6 +246,32 @@ def test_resume_may_grow_epochs_and_change_the_display(tmp_path):
         assert np.array_equal(v, resumed.model.parameters()[k]), k
 
 
+def test_names_read_in_any_case_compare_as_read(tmp_path):
+    # an estimator takes optimizer="ADAM" for "adam" (make_optimizer lowercases): the same run, and
+    # a resume with the other spelling ends with the uninterrupted run's weights
+    X, Y, lengths = data()
+    y = Y[:, -1]
+    straight = LSTMClassifier(hidden_size=4, epochs=2, optimizer="adam", seed=0).fit(X, y, lengths)
+    LSTMClassifier(hidden_size=4, epochs=1, optimizer="ADAM", seed=0).fit(X, y, lengths, checkpoint=tmp_path / "e.npz")
+    resumed = LSTMClassifier(hidden_size=4, epochs=2, optimizer="adam", seed=0).fit(X, y, lengths, checkpoint=tmp_path / "e.npz", resume=True)
+    assert resumed.n_epochs_ == 2
+    for k, v in straight.model_.parameters().items():
+        assert np.array_equal(v, resumed.model_.parameters()[k]), k
+    # (the resumed run wrote the checkpoint after its epoch 2: in its own spelling)
+    with pytest.raises(ValueError, match=r"e.npz was written with optimizer 'adam', got 'sgd'\. Resume with the same settings"):
+        LSTMClassifier(hidden_size=4, epochs=3, optimizer="sgd", seed=0).fit(X, y, lengths, checkpoint=tmp_path / "e.npz", resume=True)
+    # an activation's name, in any case, with or without '_', its default parameters spelled out or not
+    def trainer(acts):
+        return trainer_with(model={"lstm_options": {"activations": acts}})
+
+    trainer(["Hard_Sigmoid", "tanh", "TANH"]).fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "t.npz")
+    resumed = trainer([["hardsigmoid", 0.2, 0.5], "Tanh", "tanh"])
+    resumed.fit(X, Y, lengths, epochs=2, checkpoint=tmp_path / "t.npz", resume=True)
+    assert resumed.epoch == 2
+    with pytest.raises(ValueError, match=r"t.npz was written with model lstm_options .*, got .*'softsign'"):
+        trainer(["hard_sigmoid", "softsign", "tanh"]).fit(X, Y, lengths, epochs=2, checkpoint=tmp_path / "t.npz", resume=True)
+
+
 def test_resume_on_other_data_or_fewer_epochs_is_refused_and_changes_nothing(tmp_path):
     X, Y, lengths = data()
     trainer_with().fit(X, Y, lengths, epochs=3, checkpoint=tmp_path / "c.npz")

@@ -169,7 +169,9 @@ def settings_difference(meta: Mapping[str, Any], current: Mapping[str, Any]) -> 
     ``current`` (a trainer's :meth:`settings`), as ``(name, recorded, current)`` with
     ``_MISSING`` for a side without it; None if they agree or the checkpoint records none (one
     written before settings were recorded). ``seed`` None on the current side (unseeded) agrees
-    with any recorded seed: the resumed run takes the checkpoint's."""
+    with any recorded seed: the resumed run takes the checkpoint's. Names that lstmkit reads in
+    any case are compared as it reads them (:func:`normal_setting`): ``"ADAM"`` agrees with
+    ``"adam"``."""
     recorded = meta.get("settings")
     if recorded is None:
         return None
@@ -178,9 +180,29 @@ def settings_difference(meta: Mapping[str, Any], current: Mapping[str, Any]) -> 
         r, c = recorded.get(name, _MISSING), current.get(name, _MISSING)
         if name == "seed" and c is None:
             continue
-        if not _same(r, c):
+        if not _same(normal_setting(name, r), normal_setting(name, c)):
             return name, r, c
     return None
+
+
+def normal_setting(name: str, value: Any) -> Any:
+    """A recorded setting as the library reads it, so that two spellings of one run compare equal:
+    an optimizer's name in lower case (``make_optimizer`` and the estimators take ``"ADAM"`` for
+    ``"adam"``; a Trainer records its class, ``"Adam"``) and ``lstm_options``' activations by
+    their canonical spec (``get_activation`` takes ``"Hard_Sigmoid"``, ``"HardSigmoid"`` and
+    ``["hard_sigmoid", 0.2, 0.5]``, its defaults, for ``"hard_sigmoid"``). Any other value, and one
+    that does not read as an activation, as it is."""
+    key = name.removeprefix("model ")
+    if key == "optimizer" and isinstance(value, str):
+        return value.lower()
+    if key == "lstm_options" and isinstance(value, dict) and isinstance(value.get("activations"), list):
+        from .activations import get_activation
+
+        try:
+            return {**value, "activations": plain([get_activation(a).spec() for a in value["activations"]])}
+        except (TypeError, ValueError):
+            return value
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:
