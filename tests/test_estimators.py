@@ -1,5 +1,7 @@
 """LSTMClassifier / LSTMRegressor: scikit-learn conventions, seed 000's task, saving, errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -164,6 +166,32 @@ def test_load_refuses_a_config_that_disagrees_with_the_weights(tmp_path):
     save_model(tmp_path / "evil.npz", mf.kind, mf.config, mf.arrays, extra)
     with pytest.raises(FileFormatError, match="fails to load"):
         lstmkit.load(tmp_path / "evil.npz")
+
+
+@pytest.mark.parametrize(
+    "field,value,expected",
+    [
+        ("seed", "x", "seed None, an integer >= 0 or a numpy.random.Generator, got str 'x'"),
+        ("seed", 1.5, "seed None, an integer >= 0 or a numpy.random.Generator, got float 1.5"),
+        ("seed", -1, "seed None, an integer >= 0 or a numpy.random.Generator, got int -1"),  # SeedSequence refuses it
+        ("seed", True, "seed None, an integer >= 0 or a numpy.random.Generator, got bool True"),
+        ("verbose", "x", "verbose 0, 1 or 2 (an integer >= 0), got str 'x'"),
+        ("verbose", None, "verbose 0, 1 or 2 (an integer >= 0), got NoneType None"),
+        ("epochs", "50", "epochs an integer, got str '50'"),  # an existing check, the same path
+    ],
+)
+def test_load_checks_the_hyper_parameters_as_fit_does(tmp_path, field, value, expected):
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=10)
+    for cls, target in ((LSTMClassifier, y), (LSTMRegressor, X[:, -1, 0])):
+        cls(hidden_size=3, epochs=1, seed=0).fit(X, target).save(tmp_path / "m.npz")
+        mf = read_model(tmp_path / "m.npz")
+        save_model(tmp_path / "bad.npz", mf.kind, dict(mf.config, **{field: value}), mf.arrays, mf.extra)
+        with pytest.raises(FileFormatError, match=rf"bad.npz: expected a valid {cls.__name__} model file, .*\({cls.__name__}: expected {re.escape(expected)}\.\)"):
+            lstmkit.load(tmp_path / "bad.npz")
+        with pytest.raises(TypeError, match=rf"^{cls.__name__}: expected {re.escape(expected)}\.$"):  # fit's words
+            cls(hidden_size=3, **{field: value}).fit(X, target)
 
 
 def test_feature_names_are_saved_checked_and_dropped_by_a_refit(tmp_path):

@@ -181,7 +181,8 @@ def check_hyper_parameters(est, name: str) -> None:
     """The training hyper-parameters ``est`` has (``hidden_size``, ``epochs``, ``optimizer``,
     ``learning_rate``, ``clip``, ``lstm_options``, ...: those of the estimators, the forecaster
     and the text generator; an attribute it lacks is skipped), checked before anything is built so
-    that an error names ``name`` (the class the user made) and the parameter, not an inner class."""
+    that an error names ``name`` (the class the user made) and the parameter, not an inner class.
+    A model file's hyper-parameters are checked by the same function when it is loaded."""
     has = lambda k: hasattr(est, k)  # noqa: E731
     for k, lo in (("hidden_size", 1), ("num_layers", 1), ("epochs", 0), ("batch_size", 1)):
         if has(k):
@@ -210,6 +211,12 @@ def check_hyper_parameters(est, name: str) -> None:
     check_lstm_options(getattr(est, "lstm_options", None), cell, name)
     if has("dtype"):
         check_dtype(est.dtype, name)
+    integer = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))  # noqa: E731
+    # a seed NumPy's SeedSequence takes (or a Generator, whose draws seed the run)
+    if has("seed") and not (est.seed is None or isinstance(est.seed, np.random.Generator) or (integer(est.seed) and est.seed >= 0)):
+        fail(name, "seed", "None, an integer >= 0 or a numpy.random.Generator", f"{type(est.seed).__name__} {est.seed!r}", exc=TypeError)
+    if has("verbose") and not (isinstance(est.verbose, (int, np.integer)) and est.verbose >= 0):  # True: 1
+        fail(name, "verbose", "0, 1 or 2 (an integer >= 0)", f"{type(est.verbose).__name__} {est.verbose!r}", exc=TypeError)
 
 
 class _SequenceEstimator:
