@@ -226,6 +226,38 @@ def test_options_a_command_would_ignore_are_refused(tmp_path, capsys):
     assert "generate: expected --text (train a new model) or --model (sample from a saved one), got both" in error_line(capsys)
     assert main(["generate", "--model", str(tmp_path / "g.npz"), "--model-out", str(tmp_path / "h.npz")]) == 1
     assert "generate: expected --model-out without --model, got both" in error_line(capsys)
+    # the training options beside --model: a loaded model is not retrained, so they would be ignored;
+    # typed, even at their default value (forecast's --epochs is 100), they are refused
+    for argv, message in (
+        (["forecast", "--model", "f.npz", "--epochs", "100"], "forecast: expected --epochs without --model, got both. A loaded model is not retrained"),
+        (["forecast", "--model", "f.npz", "--lr", "0.1", "--window", "4", "--log", "--peephole"],
+         "forecast: expected the training options without --model, got --lr, --window, --log, --peephole with --model."),
+        (["forecast", "--model", "f.npz", "--backtest", "0"], "forecast: expected --backtest without --model, got both."),
+        (["generate", "--model", "g.npz", "--hidden-size", "8"], "generate: expected --hidden-size without --model, got both."),
+        (["generate", "--model", "g.npz", "--epochs", "1", "--verbose", "2"], "generate: expected the training options without --model, got --epochs, --verbose with --model."),
+    ):  # fmt: skip
+        assert main([argv[0], "--model", str(tmp_path / argv[2]), *argv[3:]]) == 1, argv
+        assert error_line(capsys).startswith(f"lstmkit: error: {message}"), argv
+    # what a loaded model reads is taken: these fail only for want of the file
+    for argv in (["forecast", "--model", "f.npz", "--steps", "2", "--column", "y", "--out", "o.csv", "--plot", "p.png"],
+                 ["generate", "--model", "g.npz", "--prime", "a", "--length", "3", "--temperature", "0.5", "--top-k", "2", "--seed", "1"]):  # fmt: skip
+        assert main([argv[0], "--model", str(tmp_path / argv[2]), *argv[3:]]) == 1, argv
+        assert "No such file or directory" in error_line(capsys), argv
+
+
+def test_typed_options_are_told_from_defaults_which_stay_argparse_s():
+    from lstmkit.cli import build_parser
+    from lstmkit.commands._options import typed_options
+
+    parser = build_parser()
+    args = parser.parse_args(["forecast", "s.csv"])
+    assert (args.epochs, args.lr, args.log, args.temperature if hasattr(args, "temperature") else None) == (100, 0.01, False, None)
+    assert typed_options(args) == []
+    args = parser.parse_args(["forecast", "s.csv", "--epochs", "100", "--log", "--seed", "3", "--epochs", "7"])
+    assert args.epochs == 7 and args.seed == 3 and typed_options(args) == ["--epochs", "--log", "--seed"]
+    assert typed_options(args, ("seed",)) == ["--epochs", "--log"]
+    assert typed_options(parser.parse_args(["generate", "--temperature", "0.5", "1"])) == ["--temperature"]
+    assert typed_options(parser.parse_args(["generate"])) == [] and parser.parse_args(["generate"]).temperature == [1.0]
 
 
 def test_plots_are_written_in_the_format_their_suffix_names(counting, tmp_path, capsys):

@@ -9,6 +9,8 @@ end: a folder where a file goes, a file where a folder goes, a plot in a format 
 :func:`name_options` rewrites an error of the library that names its arguments (``learning_rate``)
 to name the options (``--lr``); a command lists the classes whose errors it rewrites in ``OWNERS``
 and the arguments spelled otherwise on its command line in ``OPTIONS`` (:func:`lstmkit.cli.main`).
+:func:`record_typed` lets a command tell an option typed from its default, so that
+:func:`refuse_with_model` refuses, beside ``--model``, the options a loaded model would ignore.
 """
 
 from __future__ import annotations
@@ -100,6 +102,54 @@ def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None
         if problem:
             what = "a folder to write to" if kind == "folder" else "a file to write"
             raise CommandError(f"{command}: expected {option} {what}, got {value!r}, {problem}.")
+
+
+#: the attribute of the parsed arguments that :func:`record_typed` fills: dest -> the option as typed
+TYPED = "_typed"
+_RECORDING: dict[type, type] = {}
+
+
+def record_typed(parser: argparse.ArgumentParser) -> None:
+    """Make each option of ``parser`` note, when it is typed on the command line, its dest and
+    the option in ``args._typed`` (read it with :func:`typed_options`), so that a command can
+    tell a value typed from its default (``--epochs 100`` from no ``--epochs``), the defaults
+    staying argparse's own (and ``--help``'s). Call it after the options are added."""
+    for action in parser._actions:  # argparse keeps them there, argument groups' too
+        if not action.option_strings or isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+            continue
+        cls = type(action)
+        if cls not in _RECORDING:
+
+            def __call__(self, parser, namespace, values, option_string=None, _base=cls):
+                typed = dict(getattr(namespace, TYPED, None) or {})  # a copy: the default is never changed
+                typed.setdefault(self.dest, option_string or self.option_strings[0])
+                setattr(namespace, TYPED, typed)
+                _base.__call__(self, parser, namespace, values, option_string)
+
+            _RECORDING[cls] = type(cls.__name__, (cls,), {"__call__": __call__, "__doc__": cls.__doc__})
+        action.__class__ = _RECORDING[cls]
+
+
+def typed_options(args: argparse.Namespace, besides=()) -> list[str]:
+    """The options typed on the command line (as typed, in order), but those whose dest is in
+    ``besides``; every option's parser went through :func:`record_typed`."""
+    return [option for dest, option in (getattr(args, TYPED, None) or {}).items() if dest not in besides]
+
+
+def refuse_with_model(command: str, args: argparse.Namespace, used: tuple[str, ...]) -> None:
+    """Raise CommandError when an option that a loaded model does not read (its dest not in
+    ``used``) was typed beside ``--model``: it would be ignored without a word."""
+    from ..cli import CommandError
+
+    unused = typed_options(args, used)
+    if unused:
+        one = len(unused) == 1
+        raise CommandError(
+            f"{command}: expected {unused[0] if one else 'the training options'} without --model, got "
+            f"{'both' if one else ', '.join(unused) + ' with --model'}. A loaded model is not retrained: "
+            f"{'it sets' if one else 'they set'} up the training of a new model and would be ignored; leave "
+            f"{'it' if one else 'them'} out, or leave out --model to train a new model."
+        )
 
 
 #: the estimators' arguments that the training commands take as flags of the same name (``--hidden-size``

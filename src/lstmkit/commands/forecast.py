@@ -11,7 +11,10 @@ import numpy as np
 
 from ..cli import CommandError
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import fraction, integer, positive
+from ._options import fraction, integer, positive, record_typed, refuse_with_model
+
+#: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
+WITH_MODEL = ("data", "column", "model", "steps", "out", "plot")
 
 #: the classes whose errors name their arguments, and those spelled otherwise on this command line:
 #: lstmkit.cli shows the options instead (commands._options.name_options)
@@ -28,7 +31,8 @@ EXAMPLE = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="?", help="series: a .csv (with --column), a .npy (N,) or (N, S), or builtin:airline")
     p.add_argument("--column", help=".csv: comma-separated column(s) holding the series")
-    p.add_argument("--model", help="use this saved forecaster instead of training (data then only extends the history)")
+    p.add_argument("--model", help="use this saved forecaster instead of training (data then only extends the history; "
+                                  "the training options are refused with it)")
     p.add_argument("--model-out", help="save the trained forecaster to this file")
     p.add_argument("--window", type=integer(1), default=12, help="input steps per forecast (default 12)")
     p.add_argument("--horizon", type=integer(1), default=1, help="steps forecast at once, direct multi-output (default 1)")
@@ -51,6 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="write the forecast to this CSV")
     p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p)
+    record_typed(p)  # which were typed: with --model, those it would not read are refused
 
 
 def load_series(data: str, column) -> np.ndarray:
@@ -125,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         if args.model_out:
             raise CommandError(f"forecast: expected --model-out without --model, got both. A loaded model is not "
                                f"retrained: copy {args.model} instead.")  # fmt: skip
+        refuse_with_model("forecast", args, WITH_MODEL)  # --epochs, --window, ...: not read, so not taken
         fc = LSTMForecaster.load(args.model)
         y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
         if args.data:

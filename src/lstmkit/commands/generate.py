@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import fraction, integer, positive
+from ._options import fraction, integer, positive, record_typed, refuse_with_model
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
 EXAMPLE = (
     "lstmkit generate --text builtin:stdlib --epochs 2 --hidden-size 64 --model-out chars.npz "
     "--prime 'def ' --length 200 --temperature 0.5 0.8 1.0"
 )
+
+#: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
+WITH_MODEL = ("model", "prime", "length", "temperature", "top_k", "seed")
 
 #: the classes whose errors name their arguments, and those spelled otherwise on this command line:
 #: lstmkit.cli shows the options instead (commands._options.name_options)
@@ -21,7 +24,7 @@ OPTIONS = {"learning_rate": "--lr", "text": "--text"}
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text", help="training text: a UTF-8 file, or builtin:stdlib (Python's own standard-library source)")
-    p.add_argument("--model", help="a saved TextGenerator to sample from (no training)")
+    p.add_argument("--model", help="a saved TextGenerator to sample from (no training: the training options are refused with it)")
     p.add_argument("--model-out", help="save the trained generator here")
     p.add_argument("--max-chars", type=integer(1), default=200_000, help="use at most this many characters of the text")
     p.add_argument("--held-out", type=fraction, default=0.1, help="fraction kept aside (the end) for perplexity (default 0.1)")
@@ -38,6 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     add_verbose_argument(p)
     add_lstm_arguments(p)
+    record_typed(p)  # which were typed: with --model, those it would not read are refused
 
 
 def read_training_text(spec: str, max_chars: int) -> str:
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if args.model_out:
             raise CommandError(f"generate: expected --model-out without --model, got both. A loaded model is not "
                                f"retrained: copy {args.model} instead.")  # fmt: skip
+        refuse_with_model("generate", args, WITH_MODEL)  # --epochs, --hidden-size, ...: not read, so not taken
         gen = TextGenerator.load(args.model)
     else:
         if not args.text:
