@@ -2,7 +2,7 @@
 
 Every ```python block runs, in the README's order, in one namespace (as a reader going down the
 page has the earlier blocks' names), in a scratch directory. Where a block uses something the
-reader brings (``torch_lstm``, ``keras_model``, ``lengths``, a read-out ``W``, ``b``, files like
+reader brings (``torch_lstm``, ``keras_model``, ``keras_last``, ``lengths``, a read-out ``W``, ``b``, files like
 ``any.onnx``), ``READER`` makes a small one first, keyed on a piece of the block's text. Every
 ``lstmkit ...`` line of the ```sh blocks runs through the CLI in-process, in the same directory
 (the shipped ``examples/`` copied there), and must end with exit 0, or with the code its comment
@@ -49,6 +49,7 @@ READER = [
         "torch_lstm = torch.nn.LSTM(2, 4)\n"
         "keras_model = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(4, return_sequences=True), keras.layers.Dense(3)])\n"
         "keras_model.save('m.keras')\n"
+        "keras_last = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(4), keras.layers.Dense(3)])\n"
         "from lstmkit.interop import onnx as _onnx\n"
         "_onnx.to_onnx(lstmkit.LSTM(2, 4, seed=0), None, 'any.onnx')\n"
         "X = np.ones((5, 3, 2), dtype=np.float32)  # (T, B, I)\n"
