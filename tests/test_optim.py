@@ -8,6 +8,7 @@ import pytest
 from lstmkit.models import SequenceModel
 from lstmkit.optim import (
     SGD, Adam, AdamW, CosineAnnealingLR, ReduceLROnPlateau, RMSprop, StepLR, clip_grad_norm, make_optimizer,
+    make_schedule,
 )
 
 torch = pytest.importorskip("torch")
@@ -134,3 +135,147 @@ def test_make_optimizer_errors():
     assert Adam(model, lr=np.float32(0.5)).lr == 0.5  # NumPy scalars are numbers too (an estimator's learning_rate)
     with pytest.raises(TypeError, match="an lstmkit Module"):
         Adam({"w": np.zeros(2)})
+
+
+# -- hyper-parameters out of range, and state that cannot be an optimizer's --------------------
+# torch.optim refuses each of these in its constructor ("Invalid beta parameter at index 0", ...),
+# so the cases are checked against torch's own refusal as well as ours.
+BAD_HYPER = [
+    (Adam, dict(betas=(1.5, 0.9)), "Adam: expected betas[0] a finite number in [0, 1), got 1.5"),
+    (Adam, dict(betas=(0.9, 1.0)), "Adam: expected betas[1] a finite number in [0, 1), got 1.0"),
+    (Adam, dict(eps=-1.0), "Adam: expected eps a finite number >= 0, got -1.0"),
+    (Adam, dict(weight_decay=-1.0), "Adam: expected weight_decay a finite number >= 0, got -1.0"),
+    (AdamW, dict(betas=(-0.1, 0.9)), "AdamW: expected betas[0] a finite number in [0, 1), got -0.1"),
+    (SGD, dict(momentum=-1.0), "SGD: expected momentum a finite number >= 0, got -1.0"),
+    (SGD, dict(weight_decay=-0.5), "SGD: expected weight_decay a finite number >= 0, got -0.5"),
+    (RMSprop, dict(alpha=-0.5), "RMSprop: expected alpha a finite number in [0, 1], got -0.5"),
+    (RMSprop, dict(momentum=-1.0), "RMSprop: expected momentum a finite number >= 0, got -1.0"),
+    (RMSprop, dict(eps=-1e-8), "RMSprop: expected eps a finite number >= 0, got -1e-08"),
+]
+TORCH_OF = {Adam: torch.optim.Adam, AdamW: torch.optim.AdamW, SGD: torch.optim.SGD, RMSprop: torch.optim.RMSprop}
+
+
+@pytest.mark.parametrize("cls,kw,message", BAD_HYPER)
+def test_optimizer_hyper_parameters_out_of_range_are_refused_as_torch_refuses_them(cls, kw, message):
+    model = SequenceModel(3, 2, 4, seed=0)
+    with pytest.raises(ValueError):  # torch refuses it too
+        TORCH_OF[cls]([torch.zeros(1, requires_grad=True)], lr=0.1, **kw)
+    with pytest.raises(ValueError) as err:
+        cls(model, lr=0.1, **kw)
+    assert str(err.value) == message + "."
+
+
+def test_optimizer_flags_and_pairs_must_be_what_they_say():
+    model = SequenceModel(3, 2, 4, seed=0)
+    with pytest.raises(TypeError, match=r"SGD: expected nesterov True or False, got 'yes'"):
+        SGD(model, lr=0.1, momentum=0.9, nesterov="yes")
+    with pytest.raises(TypeError, match=r"Adam: expected betas a pair \(beta1, beta2\), got 0.9"):
+        Adam(model, betas=0.9)
+    with pytest.raises(TypeError, match=r"RMSprop: expected eps a finite number >= 0, got 'small'"):
+        RMSprop(model, eps="small")
+
+
+def test_make_optimizer_and_make_schedule_name_an_unknown_option():
+    model = SequenceModel(3, 2, 4, seed=0)
+    with pytest.raises(TypeError, match=r"make_optimizer: expected Adam option 'foo' one of \['betas', 'eps', 'weight_decay'\], got 'foo'"):
+        make_optimizer("adam", model, 0.1, foo=1)
+    opt = make_optimizer("sgd", model, 0.1)
+    with pytest.raises(TypeError, match=r"make_schedule: expected StepLR option 'steps' one of \['step_size', 'gamma'\]"):
+        make_schedule("step", opt, steps=3)
+    with pytest.raises(ValueError, match=r"make_schedule: expected name one of \['step', 'cosine', 'plateau'\], got 'linear'"):
+        make_schedule("linear", opt)
+    assert isinstance(make_schedule("cosine", opt, T_max=3), CosineAnnealingLR)
+
+
+@pytest.mark.parametrize(
+    "cls,kw,message",
+    [
+        (StepLR, dict(step_size=0), "StepLR: expected step_size >= 1, got 0"),  # it divided by zero at the first step
+        (StepLR, dict(step_size=2, gamma=-1.0), "StepLR: expected gamma a finite number > 0, got -1.0"),
+        (CosineAnnealingLR, dict(T_max=5, eta_min=-0.1), "CosineAnnealingLR: expected eta_min a finite number >= 0, got -0.1"),
+        (ReduceLROnPlateau, dict(factor=1.0), "ReduceLROnPlateau: expected factor a finite number in (0, 1), got 1.0"),
+        (ReduceLROnPlateau, dict(patience=-1), "ReduceLROnPlateau: expected patience >= 0, got -1"),
+        (ReduceLROnPlateau, dict(cooldown=-2), "ReduceLROnPlateau: expected cooldown >= 0, got -2"),
+    ],
+)
+def test_schedule_options_out_of_range_are_refused(cls, kw, message):
+    opt = SGD(SequenceModel(3, 2, 4, seed=0), lr=0.1)
+    with pytest.raises(ValueError) as err:
+        cls(opt, **kw)
+    assert str(err.value) == message + "."
+
+
+def _adam_after_steps(n=2):
+    model = SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    opt = Adam(model, lr=0.01)
+    for _ in range(n):
+        for g in model.grads.values():
+            g[...] = 0.5
+        opt.step()
+    return model, opt
+
+
+def _damaged(sd, scalars=None, arrays=None, drop=()):
+    out = {"scalars": {**sd["scalars"], **(scalars or {})}, "arrays": {**sd["arrays"], **(arrays or {})}}
+    for k in drop:
+        del out["arrays"][k]
+    return out
+
+
+def test_optimizer_load_state_dict_refuses_damaged_state_and_changes_nothing():
+    model, opt = _adam_after_steps()
+    sd = opt.state_dict()
+    key = next(k for k in sd["arrays"] if k.startswith("exp_avg_sq/"))
+    name = key.partition("/")[2]
+    shape = sd["arrays"][key].shape
+    cases = [
+        (_damaged(sd, scalars={"beta1": 7}), ValueError, "expected beta1 a finite number in [0, 1), got 7"),
+        (_damaged(sd, scalars={"t": -1}), ValueError, "expected scalars['t'] an integer >= 0 (steps taken), got -1"),
+        (_damaged(sd, scalars={"lr": "x"}), TypeError, "expected scalars['lr'] a finite number >= 0, got 'x'"),
+        (_damaged(sd, arrays={key: np.full(shape, np.nan)}), ValueError, f"expected {key} finite values, got nan or inf"),
+        (_damaged(sd, arrays={key: -np.ones(shape)}), ValueError, f"expected {key} values >= 0 (a mean of squares), got min -1.0"),
+        (_damaged(sd, arrays={key: np.ones(shape, dtype=np.int64)}), TypeError, f"expected {key} a float array, got dtype int64"),
+        (_damaged(sd, drop=[key]), ValueError, f"expected state array '{key}' present after 2 steps, got nothing"),
+        ({"scalars": {"type": "Adam", "lr": 9.0, "initial_lr": 9.0, "t": 99}, "arrays": {}}, ValueError,
+         "expected scalars['beta1'] present, got nothing"),  # it set lr and t, then failed on a KeyError
+    ]  # fmt: skip
+    before = (opt.lr, opt.t, opt.beta1, {k: v.copy() for k, v in opt.state_dict()["arrays"].items()})
+    for bad, exc, message in cases:
+        with pytest.raises(exc) as err:
+            opt.load_state_dict(bad)
+        assert str(err.value) == f"Adam.load_state_dict: {message}."
+        assert (opt.lr, opt.t, opt.beta1) == before[:3]
+        after = opt.state_dict()["arrays"]
+        assert after.keys() == before[3].keys() and all(np.array_equal(after[k], v) for k, v in before[3].items())
+    assert name in model.parameters()
+    opt.load_state_dict(sd)  # the good state still loads
+
+
+def test_optimizer_state_before_the_first_step_has_no_slots_and_loads():
+    model = SequenceModel(3, 2, 4, seed=0)
+    fresh = Adam(model, lr=0.01).state_dict()
+    assert fresh["arrays"] == {}
+    Adam(model, lr=0.01).load_state_dict(fresh)
+    sgd = SGD(model, lr=0.1)  # without momentum SGD keeps no slots, even after steps
+    sgd.step()
+    SGD(model, lr=0.1).load_state_dict(sgd.state_dict())
+
+
+def test_schedule_load_state_dict_checks_every_field_first():
+    opt = SGD(SequenceModel(3, 2, 4, seed=0), lr=0.1)
+    s = StepLR(opt, step_size=2)
+    s.step()
+    for bad, message in [
+        ({"epoch": 77, "bogus": 1}, "expected state keys ['base_lr', 'epoch', 'gamma', 'step_size'], got 'bogus'"),
+        ({"epoch": -5}, "expected epoch >= 0, got -5"),
+        ({"epoch": 3, "step_size": 0}, "expected step_size >= 1, got 0"),
+    ]:
+        with pytest.raises(ValueError) as err:
+            s.load_state_dict(bad)
+        assert str(err.value) == f"StepLR.load_state_dict: {message}."
+        assert s.state_dict() == {"base_lr": 0.1, "epoch": 1, "step_size": 2, "gamma": 0.1}
+    p = ReduceLROnPlateau(opt)
+    with pytest.raises(TypeError, match=r"ReduceLROnPlateau.load_state_dict: expected best a finite number, got 'x'"):
+        p.load_state_dict({"best": "x"})
+    p.load_state_dict({"best": 0.5, "bad_epochs": 2})
+    assert (p.best, p.bad_epochs) == (0.5, 2)

@@ -55,6 +55,33 @@ def check_int(value, where: str, arg: str, *, minimum: int | None = None) -> int
     return value
 
 
+def check_real(value, where: str, arg: str, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as float: a finite real number (not a bool) in the interval given.
+
+    ``low``/``high`` bound it (None: unbounded), inclusive unless ``low_open``/``high_open``;
+    the message names the interval, e.g. "a finite number in [0, 1)".
+    """
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+    v = float(value) if ok else math.nan
+    ok = ok and math.isfinite(v)
+    if ok and low is not None:
+        ok = v > low if low_open else v >= low
+    if ok and high is not None:
+        ok = v < high if high_open else v <= high
+    if not ok:
+        if low is not None and high is not None:
+            what = f"a finite number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        elif low is not None:
+            what = f"a finite number {'>' if low_open else '>='} {low:g}"
+        elif high is not None:
+            what = f"a finite number {'<' if high_open else '<='} {high:g}"
+        else:
+            what = "a finite number"
+        fail(where, arg, what, repr(value), exc=ValueError if is_number(value) or isinstance(value, (np.integer, np.floating)) else TypeError)
+    return v
+
+
 def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool = True) -> np.ndarray:
     """Convert ``x`` to a C-contiguous array of ``dtype``.
 

@@ -13,9 +13,13 @@ parameter, g its gradient, η the learning rate, λ the weight decay and t the s
              (centered: a ← α a + (1-α) g;  d = √(s - a²) + ε)
              momentum μ > 0: b ← μ b + g/d;  θ ← θ - η b      else θ ← θ - η g/d
 
+Hyper-parameters are checked as PyTorch checks them (0 <= β < 1, ε, λ, μ >= 0, ...), once, by
+each class's ``_checked`` — in ``__init__`` and again in ``load_state_dict``.
+
 ``opt.state_dict()`` returns ``{"scalars": {...JSON...}, "arrays": {"<slot>/<param>": array}}``
-and ``opt.load_state_dict(sd)`` restores it (checked first, all or nothing), so a checkpoint can
-resume the exact sequence of updates.
+and ``opt.load_state_dict(sd)`` restores it (checked first, all or nothing: a slot array missing
+after the first step, not finite, or negative where it is a mean of squares is refused), so a
+checkpoint can resume the exact sequence of updates.
 
 ``clip_grad_norm(grads, max_norm)`` scales all gradients together so their global L2 norm is at
 most ``max_norm`` and returns the norm before clipping (PyTorch's ``clip_grad_norm_``).
@@ -26,12 +30,13 @@ StepLR, CosineAnnealingLR, ReduceLROnPlateau, each with JSON ``state_dict()``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import check_int, fail
+from ._checks import check_int, check_real, fail, is_int
 from .module import Module
 
 
@@ -60,6 +65,7 @@ class Optimizer:
 
     slots: tuple[str, ...] = ()  # names of per-parameter state arrays
     hyper: tuple[str, ...] = ()  # names of scalar hyper-parameters (saved with the state)
+    squares: tuple[str, ...] = ()  # slots that are means of squares (never negative)
 
     def __init__(self, module: Module, lr: float) -> None:
         if not isinstance(module, Module):
@@ -91,6 +97,15 @@ class Optimizer:
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    @classmethod
+    def _checked(cls, hyper: Mapping[str, Any], where: str) -> dict[str, Any]:  # pragma: no cover
+        """The hyper-parameters (names of ``hyper``) checked and normalised, or an error naming one."""
+        raise NotImplementedError
+
+    def _used_slots(self) -> tuple[str, ...]:
+        """The slots ``_update`` fills for every parameter with these hyper-parameters."""
+        return self.slots
+
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         scalars = {"type": type(self).__name__, "lr": self.lr, "initial_lr": self.initial_lr, "t": self.t}
@@ -99,10 +114,24 @@ class Optimizer:
         return {"scalars": scalars, "arrays": arrays}
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output. Everything is checked before anything is set: on
+        an error (naming the field) the optimizer is as it was."""
         where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(sd, Mapping):
+            fail(where, "sd", "a mapping {'scalars': ..., 'arrays': ...}", type(sd).__name__, exc=TypeError)
         scalars, arrays = sd.get("scalars", {}), sd.get("arrays", {})
+        if not isinstance(scalars, Mapping) or not isinstance(arrays, Mapping):
+            fail(where, "sd", "'scalars' and 'arrays' mappings", f"{type(scalars).__name__} and {type(arrays).__name__}", exc=TypeError)
         if scalars.get("type") != type(self).__name__:
             fail(where, "state", f"of a {type(self).__name__}", f"state of {scalars.get('type')!r}")
+        missing = [k for k in ("lr", "initial_lr", "t", *self.hyper) if k not in scalars]
+        if missing:
+            fail(where, f"scalars[{missing[0]!r}]", "present", "nothing")
+        lr = check_real(scalars["lr"], where, "scalars['lr']", low=0.0)  # a schedule may reach 0
+        initial_lr = check_real(scalars["initial_lr"], where, "scalars['initial_lr']", low=0.0, low_open=True)
+        if not is_int(scalars["t"]) or scalars["t"] < 0:
+            fail(where, "scalars['t']", "an integer >= 0 (steps taken)", repr(scalars["t"]))
+        hyper = self._checked({h: scalars[h] for h in self.hyper}, where)
         params = self.module.parameters()
         staged: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
         for key, v in arrays.items():
@@ -111,10 +140,23 @@ class Optimizer:
                 fail(where, "state arrays", f"keys '<slot>/<param>' with slot in {list(self.slots)}", repr(key))
             if np.shape(v) != params[name].shape:
                 fail(where, key, f"shape {params[name].shape}", f"shape {np.shape(v)}")
+            if not isinstance(v, np.ndarray) or v.dtype.kind != "f":
+                fail(where, key, "a float array", f"dtype {getattr(v, 'dtype', type(v).__name__)}", exc=TypeError)
+            if not np.all(np.isfinite(v)):
+                fail(where, key, "finite values", "nan or inf")
+            if slot in self.squares and np.any(v < 0):
+                fail(where, key, "values >= 0 (a mean of squares)", f"min {float(v.min())!r}")
             staged[slot][name] = np.array(v, dtype=params[name].dtype)
-        self.lr, self.initial_lr, self.t = float(scalars["lr"]), float(scalars["initial_lr"]), int(scalars["t"])
-        for h in self.hyper:
-            setattr(self, h, scalars[h])
+        if scalars["t"] > 0:  # after a step, _update has filled its slots for every parameter
+            probe = object.__new__(type(self))
+            probe.__dict__.update(hyper)
+            for slot in probe._used_slots():
+                absent = [n for n in params if n not in staged[slot]]
+                if absent:
+                    fail(where, f"state array '{slot}/{absent[0]}'", f"present after {scalars['t']} steps", "nothing")
+        self.lr, self.initial_lr, self.t = lr, initial_lr, int(scalars["t"])
+        for h, v in hyper.items():
+            setattr(self, h, v)
         self.state = staged
 
     def __repr__(self) -> str:
@@ -130,10 +172,23 @@ class SGD(Optimizer):
 
     def __init__(self, module, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(module, lr)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            fail("SGD", "nesterov", "momentum > 0 and dampening = 0", f"momentum={momentum}, dampening={dampening}")
-        self.momentum, self.dampening = float(momentum), float(dampening)
-        self.nesterov, self.weight_decay = bool(nesterov), float(weight_decay)
+        hyper = dict(momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay)
+        self.__dict__.update(self._checked(hyper, "SGD"))
+
+    @classmethod
+    def _checked(cls, hyper, where):
+        out = {
+            "momentum": check_real(hyper["momentum"], where, "momentum", low=0.0),
+            "dampening": check_real(hyper["dampening"], where, "dampening", low=0.0, high=1.0),
+            "nesterov": _flag(hyper["nesterov"], where, "nesterov"),
+            "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
+        }
+        if out["nesterov"] and (out["momentum"] <= 0 or out["dampening"] != 0):
+            fail(where, "nesterov", "momentum > 0 and dampening = 0", f"momentum={out['momentum']}, dampening={out['dampening']}")
+        return out
+
+    def _used_slots(self):
+        return self.slots if self.momentum else ()
 
     def _update(self, name, p, g):
         if self.weight_decay:
@@ -154,12 +209,26 @@ class Adam(Optimizer):
 
     slots = ("exp_avg", "exp_avg_sq")
     hyper = ("beta1", "beta2", "eps", "weight_decay")
+    squares = ("exp_avg_sq",)
     _decoupled = False
 
     def __init__(self, module, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(module, lr)
-        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        where = type(self).__name__
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            fail(where, "betas", "a pair (beta1, beta2)", repr(betas), exc=TypeError)
+        hyper = dict(beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
+        self.__dict__.update(self._checked(hyper, where))
+
+    @classmethod
+    def _checked(cls, hyper, where):
+        loading = where.endswith("load_state_dict")  # the constructor's argument is betas=(β₁, β₂)
+        return {
+            "beta1": check_real(hyper["beta1"], where, "beta1" if loading else "betas[0]", low=0.0, high=1.0, high_open=True),
+            "beta2": check_real(hyper["beta2"], where, "beta2" if loading else "betas[1]", low=0.0, high=1.0, high_open=True),
+            "eps": check_real(hyper["eps"], where, "eps", low=0.0),
+            "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
+        }
 
     def _update(self, name, p, g):
         b1, b2 = self.beta1, self.beta2
@@ -193,11 +262,25 @@ class RMSprop(Optimizer):
 
     slots = ("square_avg", "grad_avg", "momentum_buffer")
     hyper = ("alpha", "eps", "weight_decay", "momentum", "centered")
+    squares = ("square_avg",)
 
     def __init__(self, module, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(module, lr)
-        self.alpha, self.eps, self.weight_decay = float(alpha), float(eps), float(weight_decay)
-        self.momentum, self.centered = float(momentum), bool(centered)
+        hyper = dict(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        self.__dict__.update(self._checked(hyper, "RMSprop"))
+
+    @classmethod
+    def _checked(cls, hyper, where):
+        return {
+            "alpha": check_real(hyper["alpha"], where, "alpha", low=0.0, high=1.0),
+            "eps": check_real(hyper["eps"], where, "eps", low=0.0),
+            "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
+            "momentum": check_real(hyper["momentum"], where, "momentum", low=0.0),
+            "centered": _flag(hyper["centered"], where, "centered"),
+        }
+
+    def _used_slots(self):
+        return ("square_avg",) + (("grad_avg",) if self.centered else ()) + (("momentum_buffer",) if self.momentum > 0 else ())
 
     def _update(self, name, p, g):
         a = self.alpha
@@ -230,24 +313,58 @@ def make_optimizer(name: str, module: Module, lr: float, **kwargs) -> Optimizer:
     key = str(name).lower()
     if key not in OPTIMIZERS:
         fail("make_optimizer", "name", f"one of {list(OPTIMIZERS)}", repr(name))
-    return OPTIMIZERS[key](module, lr=lr, **kwargs)
+    cls = OPTIMIZERS[key]
+    _check_options(cls, kwargs, "make_optimizer", ("self", "module", "lr"))
+    return cls(module, lr=lr, **kwargs)
+
+
+def _check_options(cls, options: Mapping[str, Any], where: str, taken: tuple[str, ...]) -> None:
+    """Refuse an option ``cls`` does not take (Python's own TypeError names no choices)."""
+    known = [n for n in inspect.signature(cls.__init__).parameters if n not in taken]
+    for k in options:
+        if k not in known:
+            fail(where, f"{cls.__name__} option {k!r}", f"one of {known}", repr(k), exc=TypeError)
+
+
+def _flag(value, where: str, arg: str) -> bool:
+    """A boolean option: True/False (NumPy's too), not 1, 0 or "false"."""
+    if not isinstance(value, (bool, np.bool_)):
+        fail(where, arg, "True or False", repr(value), exc=TypeError)
+    return bool(value)
 
 
 # -- learning-rate schedules (per epoch) -----------------------------------------------------
 class _Schedule:
+    """Base: the epoch count and the learning rate at epoch 0; options checked by ``_checked``."""
+
     def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            fail(type(self).__name__, "optimizer", "an lstmkit Optimizer", type(optimizer).__name__, exc=TypeError)
         self.optimizer = optimizer
         self.base_lr = optimizer.initial_lr
         self.epoch = 0
+
+    def _checked(self, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """The schedule's fields (options and counters) checked and normalised; each subclass
+        adds its own to the base's (``epoch``, ``base_lr``)."""
+        return {
+            "epoch": _count(values["epoch"], where, "epoch"),
+            "base_lr": check_real(values["base_lr"], where, "base_lr", low=0.0, low_open=True),
+        }
 
     def state_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
-        for k, v in sd.items():
-            if k not in vars(self) or k == "optimizer":
-                fail(f"{type(self).__name__}.load_state_dict", "state", f"keys {sorted(self.state_dict())}", repr(k))
-            setattr(self, k, v)
+        """Restore :meth:`state_dict`'s output, every field checked first (all or nothing)."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(sd, Mapping):
+            fail(where, "sd", "a mapping", type(sd).__name__, exc=TypeError)
+        keys = sorted(self.state_dict())
+        for k in sd:
+            if k not in keys:
+                fail(where, "state", f"keys {keys}", repr(k))
+        self.__dict__.update(self._checked({**self.state_dict(), **sd}, where))
 
 
 class StepLR(_Schedule):
@@ -255,7 +372,14 @@ class StepLR(_Schedule):
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
         super().__init__(optimizer)
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.__dict__.update(self._checked({**self.state_dict(), "step_size": step_size, "gamma": gamma}, "StepLR"))
+
+    def _checked(self, values, where):
+        return {
+            **super()._checked(values, where),
+            "step_size": check_int(values["step_size"], where, "step_size", minimum=1),
+            "gamma": check_real(values["gamma"], where, "gamma", low=0.0, low_open=True),
+        }
 
     def step(self, metric=None) -> None:
         self.epoch += 1
@@ -271,7 +395,14 @@ class CosineAnnealingLR(_Schedule):
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):
         super().__init__(optimizer)
-        self.T_max, self.eta_min = check_int(T_max, "CosineAnnealingLR", "T_max", minimum=1), float(eta_min)
+        self.__dict__.update(self._checked({**self.state_dict(), "T_max": T_max, "eta_min": eta_min}, "CosineAnnealingLR"))
+
+    def _checked(self, values, where):
+        return {
+            **super()._checked(values, where),
+            "T_max": check_int(values["T_max"], where, "T_max", minimum=1),
+            "eta_min": check_real(values["eta_min"], where, "eta_min", low=0.0),
+        }
 
     def step(self, metric=None) -> None:
         self.epoch += 1
@@ -285,13 +416,28 @@ class ReduceLROnPlateau(_Schedule):
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, cooldown=0, min_lr=0.0):
         super().__init__(optimizer)
-        if mode not in ("min", "max"):
-            fail("ReduceLROnPlateau", "mode", "'min' or 'max'", repr(mode))
-        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
-        self.threshold, self.cooldown, self.min_lr = float(threshold), int(cooldown), float(min_lr)
         self.best: float | None = None
         self.bad_epochs = 0
         self.cooldown_left = 0
+        options = dict(mode=mode, factor=factor, patience=patience, threshold=threshold, cooldown=cooldown, min_lr=min_lr)
+        self.__dict__.update(self._checked({**self.state_dict(), **options}, "ReduceLROnPlateau"))
+
+    def _checked(self, values, where):
+        if values["mode"] not in ("min", "max"):
+            fail(where, "mode", "'min' or 'max'", repr(values["mode"]))
+        best = values["best"]
+        return {
+            **super()._checked(values, where),
+            "mode": values["mode"],
+            "factor": check_real(values["factor"], where, "factor", low=0.0, high=1.0, low_open=True, high_open=True),
+            "patience": _count(values["patience"], where, "patience"),
+            "threshold": check_real(values["threshold"], where, "threshold", low=0.0),
+            "cooldown": _count(values["cooldown"], where, "cooldown"),
+            "min_lr": check_real(values["min_lr"], where, "min_lr", low=0.0),
+            "best": None if best is None else check_real(best, where, "best"),
+            "bad_epochs": _count(values["bad_epochs"], where, "bad_epochs"),
+            "cooldown_left": _count(values["cooldown_left"], where, "cooldown_left"),
+        }
 
     def _better(self, a: float, best: float) -> bool:
         # PyTorch's threshold_mode="rel"
@@ -317,3 +463,17 @@ class ReduceLROnPlateau(_Schedule):
 
 
 SCHEDULES = {"step": StepLR, "cosine": CosineAnnealingLR, "plateau": ReduceLROnPlateau}
+
+
+def make_schedule(name: str, optimizer: Optimizer, **kwargs) -> _Schedule:
+    """Build a schedule by name ('step', 'cosine', 'plateau'), its options checked by name."""
+    if name not in SCHEDULES:
+        fail("make_schedule", "name", f"one of {list(SCHEDULES)}", repr(name))
+    cls = SCHEDULES[name]
+    _check_options(cls, kwargs, "make_schedule", ("self", "optimizer"))
+    return cls(optimizer, **kwargs)
+
+
+def _count(value, where: str, arg: str) -> int:
+    """A counter: an integer >= 0 (a float or a bool is refused; NumPy's integers are taken)."""
+    return check_int(value, where, arg, minimum=0)
