@@ -305,3 +305,22 @@ def test_return_sequences_false_refusals(tmp_path):
         to_keras(lstmkit.SequenceModel(3, 2, 4, head="last", inputs="tokens", seed=0))
     with pytest.raises(TypeError, match="expected module an lstmkit LSTM or SequenceModel, got RNN"):
         to_keras(lstmkit.SequenceModel(3, 2, 4, cell="rnn", seed=0))
+
+
+@pytest.mark.parametrize("name,method", [("w.keras", "save"), ("w.weights.h5", "save_weights")])
+def test_a_failed_write_leaves_the_file_that_was_there(tmp_path, monkeypatch, name, method):
+    m = lstmkit.LSTM(3, 4, batch_first=True, dtype=np.float32, seed=7)
+    path = tmp_path / name
+    write_keras_file(path, m)
+    before = path.read_bytes()
+
+    def broken(self, filepath, *args, **kwargs):  # Keras dying half-way: a partial file, then an error
+        with open(filepath, "wb") as f:
+            f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, method, broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_keras_file(path, lstmkit.LSTM(3, 4, batch_first=True, dtype=np.float32, seed=8))
+    assert path.read_bytes() == before  # Keras wrote into the file itself: it was left with b"partial"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary file left beside it

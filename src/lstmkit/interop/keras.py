@@ -480,12 +480,24 @@ def write_keras_file(path: str | os.PathLike, module, readout=None) -> None:
     """Save ``module`` (+ read-out) or a SequenceModel as Keras: ``.keras`` (model) or ``.weights.h5`` (weights only).
 
     The model is :func:`to_keras`'s Sequential; a ``.weights.h5`` loads into that same architecture.
+    Keras writes into a temporary folder; the file is then put in place atomically
+    (:func:`lstmkit.io.atomic_write_bytes`), so a failed save leaves the file that was there.
     """
-    model = to_keras(module, readout)
+    import tempfile
+
+    from ..io import atomic_write_bytes
+
     path = os.fspath(path)
-    if path.endswith(".weights.h5"):
-        model.save_weights(path)
-    elif path.endswith(".keras"):
-        model.save(path)
-    else:
+    suffix = ".weights.h5" if path.endswith(".weights.h5") else ".keras" if path.endswith(".keras") else None
+    if suffix is None:
         fail("write_keras_file", "path", "a name ending in .keras or .weights.h5", repr(path))
+    model = to_keras(module, readout)
+    with tempfile.TemporaryDirectory(prefix="lstmkit-keras-") as tmp:
+        staged = os.path.join(tmp, "model" + suffix)  # Keras wants the suffix on the name it writes
+        if suffix == ".weights.h5":
+            model.save_weights(staged)
+        else:
+            model.save(staged)
+        with open(staged, "rb") as f:
+            data = f.read()
+    atomic_write_bytes(path, lambda f: f.write(data))
