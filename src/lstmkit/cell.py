@@ -220,9 +220,25 @@ class LSTMCell(_CellBase):
         return cell
 
     def to_per_gate(self) -> dict[str, np.ndarray]:
+        """This cell's weights in seed 000's per-gate notation (copies; see :func:`layout.to_per_gate`).
+
+        Returns:
+            ``W_ii, W_if, W_ic, W_io`` (each (H, I)), ``W_hi, W_hf, W_hc, W_ho`` (each (H, H)) and,
+            with bias, ``b_ii, b_if, b_ic, b_io, b_hi, b_hf, b_hc, b_ho`` (each (H,)); the candidate
+            is called ``c`` as in the seed. The variant parameters (peephole, layer norm) are not
+            included. :meth:`from_per_gate` takes the result back.
+        """
         return layout.to_per_gate(self._params)
 
     def to_concat(self) -> dict[str, np.ndarray]:
+        """This cell's weights in seeds 001/003's ``W_*·[h_{t-1}, x_t] + b_*`` notation (see :func:`layout.to_concat`).
+
+        Returns:
+            ``W_i, W_f, W_c, W_o`` (each (H, H+I), the h columns first, then x) and ``b_i, b_f, b_c,
+            b_o`` (each (H,), ``b_ih + b_hh`` of the gate; zeros without bias). The variant
+            parameters (peephole, layer norm) are not included. :meth:`from_concat` with
+            ``input_size=I`` takes the result back (the bias all in ``bias_ih``).
+        """
         return layout.to_concat(self._params)
 
     # -- forward / backward -----------------------------------------------------------------
@@ -302,7 +318,15 @@ class LSTMCell(_CellBase):
         return hx
 
     def forward(self, x, hx=None):
-        """``(h_t, c_t)`` for one step; keeps the step for :meth:`backward`."""
+        """``(h_t, c_t)`` for one step; keeps the step for :meth:`backward` (when ``requires_grad``).
+
+        Args:
+            x: x_t, (B, I), or (I,) for one unbatched sample.
+            hx: ``(h_prev, c_prev)`` = (h_{t-1}, c_{t-1}), each (B, H) (each (H,) with a 1-D x), or
+                None for zeros.
+        Returns:
+            ``(h_t, c_t)``, each (B, H); each (H,) with a 1-D x.
+        """
         s = self.step(x, hx)
         self._cache = (s, np.ndim(x) == 2) if self.requires_grad else None
         if np.ndim(x) == 2:
@@ -431,7 +455,7 @@ class RNNCell(_CellBase):
         h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)      (or relu)
 
     Parameters ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,).
-    ``h = cell(x, h_prev=None)``; ``dx, dh_prev = cell.backward(dh)``.
+    ``h = cell(x, hx=None)`` with hx = h_{t-1} (zeros when None); ``dx, dh_prev = cell.backward(dh)``.
     """
 
     gate_count = 1
@@ -443,6 +467,16 @@ class RNNCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, dtype, seed)
 
     def forward(self, x, hx=None):
+        """h_t = tanh(z) or max(z, 0), z = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, for one step.
+
+        Keeps (x, h_{t-1}, h_t) for :meth:`backward` (when ``requires_grad``).
+
+        Args:
+            x: x_t, (B, I), or (I,) for one unbatched sample.
+            hx: h_{t-1}, (B, H) ((H,) with a 1-D x), or None for zeros.
+        Returns:
+            h_t, (B, H); (H,) with a 1-D x.
+        """
         where = "RNNCell"
         x, batched = self._check_x(x, where)
         h_prev = self._check_state(hx, x.shape[0], batched, where, "hx")
@@ -454,6 +488,19 @@ class RNNCell(_CellBase):
     __call__ = forward
 
     def backward(self, dh):
+        """Back-propagate the last :meth:`forward` one step.
+
+        dz = dh * (1 - h_t²) for tanh, dh * [h_t > 0] for relu (both from the output h_t); then
+        dW_ih += dz^T x, dW_hh += dz^T h_{t-1} and (with bias) db_ih, db_hh += Σ_B dz in
+        ``cell.grads``, dx = dz W_ih and dh_prev = dz W_hh.
+
+        Args:
+            dh: dL/dh_t, shaped like h_t: (B, H), or (H,) after a 1-D x.
+        Returns:
+            ``dx, dh_prev``: (B, I) and (B, H); (I,) and (H,) after a 1-D x.
+        Raises:
+            RuntimeError: no forward since the last backward (or ``requires_grad`` was off).
+        """
         where = "RNNCell.backward"
         if self._cache is None:
             fail(where, "a forward pass", "before backward", "none", "Call the cell on an input first.", exc=RuntimeError)

@@ -222,6 +222,24 @@ class _Recurrent(Module):
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, x, hx=None, lengths=None):
+        """Run every layer and direction over the sequence (the general path; RNN's forward).
+
+        Layer by layer, each direction runs its kernel (the reverse one on each sequence reversed
+        within its length); layer l > 0 reads the previous layer's output (D*P), times the
+        inter-layer dropout mask in training mode. Keeps the caches for :meth:`backward` when
+        ``requires_grad``.
+
+        Args:
+            x: (T, B, I), (B, T, I) with batch_first, or (T, I) unbatched.
+            hx: initial states, None for zeros. LSTM: ``(h0, c0)`` with h0 (D*L, B, P) and
+                c0 (D*L, B, H); RNN: h0 (D*L, B, H). Unbatched: without the B axis.
+            lengths: (B,) integers in [1, T] (a scalar or (1,) unbatched), or None for all T.
+        Returns:
+            y: (T, B, D*P) ((B, T, D*P) with batch_first, (T, D*P) unbatched; the RNN's P is H),
+            zeros at padded steps; the final states: LSTM ``(h_n, c_n)`` with h_n (D*L, B, P) and
+            c_n (D*L, B, H), RNN h_n (D*L, B, H); unbatched without the B axis. Row l*D + d
+            is layer l, direction d; each is the state at the sequence's last valid step.
+        """
         x, batched, lengths, states = self._check_input(x, hx, lengths)
         T, B, _ = x.shape
         D, L = self.num_directions, self.num_layers
@@ -368,18 +386,21 @@ class LSTM(_Recurrent):
 
     Variants (keyword-only, all off by default; equations in :mod:`lstmkit.variants`):
 
-        peephole=False        i, f see c_{t-1} and o sees c_t: z_i += p_i ⊙ c_{t-1}, z_f += p_f ⊙ c_{t-1},
-                              z_o += p_o ⊙ c_t (Gers & Schmidhuber 2000; ONNX ``P``).
+        peephole=False        i, f see c_{t-1} and o sees c'_t, the new cell state after cell_clip and
+                              before zoneout_cell (c'_t = c_t at unpadded steps when zoneout_cell = 0):
+                              z_i += p_i ⊙ c_{t-1}, z_f += p_f ⊙ c_{t-1}, z_o += p_o ⊙ c'_t
+                              (Gers & Schmidhuber 2000; ONNX ``P``).
         input_forget=False    coupled gates (CIFG), f = 1 - i (ONNX ``input_forget``); the f rows of
                               the weights stay in the packed layout, unused (their gradient is 0).
         gate_clip=None        clip each gate pre-activation to [-gate_clip, gate_clip] (ONNX ``clip``,
                               as onnxruntime computes it).
-        cell_clip=None        clip the cell state c_t to [-cell_clip, cell_clip] (TensorFlow's cell_clip).
+        cell_clip=None        clip the new cell state c'_t to [-cell_clip, cell_clip] (TensorFlow's
+                              cell_clip), before zoneout_cell.
         activations=("sigmoid", "tanh", "tanh")   (f, g, h) as in ONNX: f for i, f, o; g for the
-                              candidate; h for c_t on its way to h_t. Names or (name, alpha[, beta]),
+                              candidate; h for c'_t on its way to h_t. Names or (name, alpha[, beta]),
                               see :mod:`lstmkit.activations`.
-        layer_norm=False      z = γ_ih ⊙ LN(W_ih x~) + γ_hh ⊙ LN(W_hh h~) + b and h = o ⊙ h(γ_c ⊙ LN(c) + β_c)
-                              (Ba et al. 2016).
+        layer_norm=False      z = γ_ih ⊙ LN(W_ih x~) + γ_hh ⊙ LN(W_hh h~) + b and
+                              h' = o ⊙ h(γ_c ⊙ LN(c'_t) + β_c) (Ba et al. 2016).
         dropout_input=0.0     variational dropout on each layer's input, one mask per sequence
                               (Gal & Ghahramani 2016; Keras ``dropout``).
         dropout_recurrent=0.0 variational dropout on h_{t-1} in the recurrent product, one mask per
@@ -455,6 +476,18 @@ class LSTM(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size, dtype, seed)
 
     def forward(self, x, hx=None, lengths=None):
+        """``y, (h_n, c_n) = lstm(x, hx=None, lengths=None)``: the LSTM over the whole sequence.
+
+        Args:
+            x: (T, B, I), (B, T, I) with batch_first, or (T, I) unbatched.
+            hx: ``(h0, c0)`` with h0 (D*L, B, P) and c0 (D*L, B, H) ((D*L, P) and (D*L, H)
+                unbatched), or None for zeros.
+            lengths: (B,) integers in [1, T] (see the module docstring), or None for all T.
+        Returns:
+            y (T, B, D*P) ((B, T, D*P) with batch_first, (T, D*P) unbatched; zeros at padded
+            steps) and ``(h_n, c_n)``, h_n (D*L, B, P) and c_n (D*L, B, H) ((D*L, P) and
+            (D*L, H) unbatched), row l*D + d for layer l, direction d.
+        """
         # The commonest calls (one plain layer, one direction, a batch, no lengths) go straight to
         # the kernels: the same checks and the same kernel call as the general path, with less
         # Python (~4 µs of a tiny model's ~25 µs forward), and a cache of the general path's form
@@ -486,6 +519,19 @@ class LSTM(_Recurrent):
     __call__ = forward
 
     def backward(self, dy, d_state=None):
+        """Back-propagate through the last forward; parameter gradients accumulate into ``grads``.
+
+        Args:
+            dy: dL/dy, y's shape: (T, B, D*P), (B, T, D*P) with batch_first, (T, D*P) unbatched.
+            d_state: ``(dh_n, dc_n)``, dL/dh_n (D*L, B, P) and dL/dc_n (D*L, B, H) ((D*L, P)
+                and (D*L, H) unbatched), or None for zeros.
+        Returns:
+            dx, x's shape ((T, B, I), (B, T, I) with batch_first, (T, I) unbatched), and
+            ``(dh0, dc0)``, shaped as hx's ``(h0, c0)``: (D*L, B, P) and (D*L, B, H) ((D*L, P)
+            and (D*L, H) unbatched).
+        Raises:
+            RuntimeError: no forward (with ``requires_grad``) since the last backward.
+        """
         # The shortcut's partner: one plain layer, one direction, a batch (forward's shortcut or
         # the general path with those): the same checks and kernel call as _Recurrent.backward,
         # with less Python (a tiny model's training step: ~7 µs of ~80). Anything else, and any dy

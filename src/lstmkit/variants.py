@@ -5,7 +5,7 @@ runs this kernel instead (with no option set it computes the same numbers, and a
 
 Options (:class:`LSTMVariant`, one frozen dataclass; every field off by default)::
 
-    peephole          i and f see c_{t-1}, o sees c_t (Gers & Schmidhuber 2000; ONNX ``P``)
+    peephole          i and f see c_{t-1}, o sees c' (before zoneout) (Gers & Schmidhuber 2000; ONNX ``P``)
     input_forget      coupled input and forget gate, f = 1 - i (CIFG; ONNX ``input_forget``)
     gate_clip         clip every gate pre-activation to [-gate_clip, gate_clip] (ONNX ``clip``)
     cell_clip         clip the new cell state to [-cell_clip, cell_clip] (TF ``LSTMCell(cell_clip)``)
@@ -125,12 +125,12 @@ def _clip_value(value, where: str, arg: str):
 class LSTMVariant:
     """The variant options of an LSTM layer (see the module docstring for the equations)."""
 
-    peephole: bool = False  # i, f see c_{t-1}; o sees c_t (weights p_i, p_f, p_o)
+    peephole: bool = False  # i, f see c_{t-1}; o sees c', before zoneout (weights p_i, p_f, p_o)
     input_forget: bool = False  # f = 1 - i (CIFG)
     gate_clip: float | None = None  # clip gate pre-activations (ONNX clip)
-    cell_clip: float | None = None  # clip the cell state c_t
+    cell_clip: float | None = None  # clip the new cell state c' (before zoneout)
     activations: tuple = DEFAULT_ACTIVATIONS  # (f, g, h) as names or (name, alpha[, beta])
-    layer_norm: bool = False  # LN on a_x, a_h (4H) and c_t (H)
+    layer_norm: bool = False  # LN on a_x, a_h (4H) and c' (H)
     dropout_input: float = 0.0  # variational dropout on x_t, one mask per sequence
     dropout_recurrent: float = 0.0  # variational dropout on h_{t-1}, one mask per sequence
     zoneout_cell: float = 0.0  # zoneout probability on c
@@ -224,11 +224,11 @@ class VariantWeights:
     W_hr: np.ndarray | None = None  # (P, H) projection
     p_i: np.ndarray | None = None  # (H,) peephole of i on c_{t-1}
     p_f: np.ndarray | None = None  # (H,) peephole of f on c_{t-1}
-    p_o: np.ndarray | None = None  # (H,) peephole of o on c_t
+    p_o: np.ndarray | None = None  # (H,) peephole of o on c' (before zoneout)
     g_ih: np.ndarray | None = None  # (4H,) LN gain on a_x
     g_hh: np.ndarray | None = None  # (4H,) LN gain on a_h
-    g_c: np.ndarray | None = None  # (H,) LN gain on c_t
-    b_c: np.ndarray | None = None  # (H,) LN shift on c_t
+    g_c: np.ndarray | None = None  # (H,) LN gain on c'
+    b_c: np.ndarray | None = None  # (H,) LN shift on c' (None without bias)
 
 
 @dataclass
@@ -280,7 +280,7 @@ class VariantCache:
     cs: np.ndarray  # (T+1, B, H) c_0 .. c_T
     c_new: np.ndarray  # (T, B, H) c' (after cell clip, before zoneout)
     c_raw: np.ndarray | None  # (T, B, H) c' before cell clip (cell_clip only)
-    ns: np.ndarray  # (T, B, H) n = LN(c') or c'
+    ns: np.ndarray  # (T, B, H) n = γ_c ⊙ LN(c') + β_c with layer_norm, else c' (the c_new array)
     hn: np.ndarray  # (T, B, H) h(n)
     rs: np.ndarray | None  # (T, B, H) r (projection only)
     ln_x: tuple | None  # LN cache of a_x (â (T,B,4H), rstd (T,B,1))
