@@ -13,7 +13,7 @@ lists, with ONNX's definitions and onnxruntime's default parameters::
     thresholded_relu(z)   = z if z > α else 0      (α=1)           ' = [z > α]
     scaled_tanh(z)        = α tanh(β z)        (α=1, β=1)          ' = α β (1 - tanh²(β z))
     hard_sigmoid(z)       = min(max(α z + β, 0), 1)  (α=0.2, β=0.5) ' = α [0 < α z + β < 1]
-    elu(z)                = z if z >= 0 else α (e^z - 1)  (α=1)    ' = 1 if z >= 0 else y + α
+    elu(z)                = z if z >= 0 else α (e^z - 1)  (α=1)    ' = 1 if z >= 0 else y + α  (z < 0: from y)
     softsign(z)           = z / (1 + |z|)                          ' = 1 / (1 + |z|)²
     softplus(z)           = log(1 + e^z)                           ' = σ(z) = 1 - e^{-y} (from y)
 
@@ -82,7 +82,10 @@ class Activation:
         return np.logaddexp(0.0, z).astype(z.dtype, copy=False)  # softplus, stable for any z
 
     def grad(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """dy/dz at z, given y = fn(z) (σ, tanh and softplus use only y, as in the module doc)."""
+        """dy/dz at z, given y = fn(z) (σ, tanh and softplus use only y; elu uses y + α where z < 0).
+
+        z and y have the same shape; the result has it too. The others use z (and α, β) only.
+        """
         n, a, b = self.name, self.alpha, self.beta
         if n == "sigmoid":
             return y * (1.0 - y)  # σ' from the output

@@ -4,9 +4,13 @@ Each derivative is written from the forward *output*, as back-propagation uses i
 
     σ(z)    = 1 / (1 + e^{-z})          σ'(z)    = σ(z) (1 - σ(z))
     tanh(z)                             tanh'(z) = 1 - tanh(z)²
-    softmax(z)_k = e^{z_k} / Σ_j e^{z_j}
+    relu(z) = max(z, 0)                 relu'(z) = [relu(z) > 0]   (1 where the output is > 0, else 0)
+    softmax(z)_k     = e^{z_k} / Σ_j e^{z_j}
+    log_softmax(z)_k = z_k - log Σ_j e^{z_j}
 
-Shapes: every function is elementwise (softmax along ``axis``) and keeps its input's shape.
+(softmax and log_softmax subtract m = max_j z_j before exponentiating; they have no derivative here.)
+
+Shapes: every function is elementwise (softmax and log_softmax along ``axis``) and keeps its input's shape.
 """
 
 from __future__ import annotations

@@ -21,16 +21,21 @@ Variable lengths: ``mask`` (T, B, 1) is 1 where t < length_b. Where it is 0 the 
 h_t = h_{t-1}, c_t = c_{t-1}, and the output y_t is 0. The final state is therefore the state at
 each sequence's last valid step (PyTorch packed sequences, ONNX ``sequence_lens``).
 
-Backward (``dh_next``/``dc_next`` are the gradients flowing from step t+1 into step t)::
+Backward (``dh_next``/``dc_next`` are the gradients flowing from step t+1 into step t; m_t =
+``mask[t]`` (B, 1), and every m term drops out without lengths, m = 1; capitals stack the T steps
+as (T*B, ·) rows: X, H_prev = h_0 .. h_{T-1}, R = r_1 .. r_T, dZ = dz_1 .. dz_T, dH = dH_1 .. dH_T)::
 
-    dh_t   = dy_t + dh_next
-    dW_hr += dh_t^T r_t ;  dr_t = dh_t W_hr                   (projection only)
+    dy    *= m                                                before the loop (padded y_t are constant 0)
+    dh_t   = dy_t + dh_next                                   (B, P)
+    dH_t   = dh_t * m_t ;  dr_t = dh_t W_hr                   (projection only; else dr_t = dh_t)
     do     = dr_t * tanh(c_t)
-    dc_t   = dc_next + dr_t * o * (1 - tanh(c_t)^2)
-    di = dc_t * g ;  df = dc_t * c_{t-1} ;  dg = dc_t * i ;   dc_next = dc_t * f
-    dz_t   = [di σ'(i), df σ'(f), dg (1 - g^2), do σ'(o)]     (σ' = s(1-s) from the output s)
-    dh_next = dz_t W_hh
-  after the loop:  dW_ih = dZ^T X,  dW_hh = dZ^T H_prev,  db = Σ dZ,  dX = dZ W_ih.
+    dc_t   = dc_next + dr_t * o * (1 - tanh(c_t)^2)           (1 - tanh² from the output)
+    di = dc_t * g ;  df = dc_t * c_{t-1} ;  dg = dc_t * i
+    dz_t   = [di σ'(i), df σ'(f), dg (1 - g^2), do σ'(o)] * m_t   (B, 4H)  (σ' = s(1-s) from the output s)
+    dc_next = m_t * (dc_t * f) + (1 - m_t) * dc_next          padded rows: passed straight through
+    dh_next = dz_t W_hh + (1 - m_t) * dh_t                    padded rows: passed straight through
+  after the loop:  dW_ih = dZ^T X,  dW_hh = dZ^T H_prev,  db = Σ dZ,  dW_hr = dH^T R (projection only),
+                   dX = dZ W_ih;  dh0 = dh_next, dc0 = dc_next.
 
 Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H).
 """
@@ -188,9 +193,11 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: LSTMCache):
 
 @dataclass
 class RNNCache:
+    """What :func:`rnn_backward` reads. Arrays are time-major."""
+
     x: np.ndarray  # (T, B, I)
-    hs: np.ndarray  # (T+1, B, H)
-    mask: np.ndarray | None
+    hs: np.ndarray  # (T+1, B, H) h_0 .. h_T
+    mask: np.ndarray | None  # (T, B, 1) lengths mask, 1 where t < length_b; None without lengths
 
 
 def rnn_forward(x, W_ih, W_hh, b, h0, mask=None, keep=True, nonlinearity="tanh"):
@@ -221,9 +228,19 @@ def rnn_forward(x, W_ih, W_hh, b, h0, mask=None, keep=True, nonlinearity="tanh")
 
 
 def rnn_backward(dy, dh_T, W_ih, W_hh, cache: RNNCache, nonlinearity="tanh"):
-    """BPTT for :func:`rnn_forward`: dz_t = (dy_t + dh_next) * act'(h_t); dh_next = dz_t W_hh.
+    """BPTT for :func:`rnn_forward`, m_t = ``mask[t]`` (m = 1 without lengths)::
 
-    Returns dx (T, B, I), dW_ih, dW_hh, db, dh0.
+        dy    *= m                                             (padded y_t are constant 0)
+        dz_t   = (dy_t + dh_next) * act'(h_t) * m_t            act' from the output: 1 - h_t², or [h_t > 0]
+        dh_next = dz_t W_hh + (1 - m_t) * (dy_t + dh_next)     padded rows: passed straight through
+      after the loop:  dW_ih = dZ^T X,  dW_hh = dZ^T H_prev,  db = Σ dZ,  dX = dZ W_ih;  dh0 = dh_next.
+
+    Args:
+        dy: (T, B, H) gradient w.r.t. y (ignored at padded steps).  dh_T: (B, H) gradient w.r.t. h_T.
+        W_ih: (H, I); W_hh: (H, H).  cache: the :class:`RNNCache` of :func:`rnn_forward`.
+        nonlinearity: "tanh" or "relu", as in the forward.
+    Returns:
+        dx (T, B, I), dW_ih (H, I), dW_hh (H, H), db (H,), dh0 (B, H).
     """
     x, hs, mask = cache.x, cache.hs, cache.mask
     T, B, _ = x.shape
