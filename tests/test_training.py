@@ -410,3 +410,26 @@ def test_load_state_dict_checks_everything_before_writing():
         unchanged(before)
     dst.load_state_dict(sd)  # the state as written loads
     assert dst.epoch == 2 and dst.optimizer.t == src.optimizer.t
+
+
+def test_fit_refuses_targets_whose_steps_are_not_xs():
+    X = np.random.default_rng(0).normal(size=(16, 5, 3))
+    per_step = SequenceModel(3, 2, 4, seed=0)  # head "all": one target per step
+    with pytest.raises(ValueError, match=r"Trainer.fit: expected Y one target per step: shape \(16, 5, \.\.\.\) as X's 5 steps, got shape \(16, 7\)"):
+        Trainer(per_step).fit(X, np.zeros((16, 7), dtype=int), epochs=1)  # it trained on Y[:, :5]
+    with pytest.raises(ValueError, match=r"expected Y one target per step: shape \(16, 5, \.\.\.\) as X's 5 steps, got shape \(16, 9, 1\)"):
+        Trainer(SequenceModel(3, 1, 4, seed=0), loss="mse").fit(X, np.zeros((16, 9, 1)), epochs=1)
+    with pytest.raises(ValueError, match=r"expected Y one target per step: shape \(16, 5, \.\.\.\) as X's 5 steps, got shape \(16,\)"):
+        Trainer(per_step).fit(X, np.zeros(16, dtype=int), epochs=1)
+    last = SequenceModel(3, 2, 4, head="last", seed=0)
+    with pytest.raises(ValueError, match=r"expected Y one target per sequence: shape \(16,\) or \(16, n_outputs\)"):
+        Trainer(last).fit(X, np.zeros((16, 5, 1), dtype=int), epochs=1)
+    Trainer(per_step).fit(X, np.zeros((16, 5), dtype=int), epochs=1)  # the right shapes still train
+    Trainer(last).fit(X, np.zeros(16, dtype=int), epochs=1)
+
+
+def test_trainer_names_an_unknown_schedule_option():
+    with pytest.raises(TypeError, match=r"make_schedule: expected StepLR option 'step' one of \['step_size', 'gamma'\], got 'step'"):
+        Trainer(SequenceModel(3, 2, 4, seed=0), schedule="step", schedule_options={"step": 2})
+    with pytest.raises(TypeError, match=r"make_optimizer: expected Adam option 'foo' one of"):
+        Trainer(SequenceModel(3, 2, 4, seed=0), optimizer_options={"foo": 1})

@@ -50,7 +50,7 @@ from .checkpoint import (
 )
 from .losses import mse, softmax_cross_entropy
 from .module import Module
-from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer
+from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer, make_schedule
 from .progress import make_progress
 
 LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse}
@@ -187,6 +187,11 @@ def _check_data(X, Y, lengths, model, where: str):
     Y = np.asarray(Y)
     if Y.shape[:1] != (n,):
         fail(where, "Y", f"{n} rows (one per sequence in X)", f"shape {Y.shape}")
+    head = getattr(model, "head_mode", None)  # a SequenceModel's "all"/"last"; a custom Module's targets are its loss's business
+    if head == "all" and (Y.ndim < 2 or Y.shape[1] != T):  # a longer Y was sliced to X's steps without a word
+        fail(where, "Y", f"one target per step: shape ({n}, {T}, ...) as X's {T} steps", f"shape {Y.shape}")
+    if head == "last" and Y.ndim > 2:
+        fail(where, "Y", f"one target per sequence: shape ({n},) or ({n}, n_outputs) (the model reads the last step)", f"shape {Y.shape}")
     if lengths is not None:
         lengths = np.asarray(lengths)
         if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
@@ -270,7 +275,7 @@ class Trainer:
         if isinstance(schedule, str):
             if schedule not in SCHEDULES:
                 fail(where, "schedule", f"None, one of {list(SCHEDULES)} or a schedule object", repr(schedule))
-            schedule = SCHEDULES[schedule](self.optimizer, **dict(schedule_options or {}))
+            schedule = make_schedule(schedule, self.optimizer, **dict(schedule_options or {}))
         self.schedule = schedule
         self.batch_size = check_int(batch_size, where, "batch_size", minimum=1)
         self.shuffle = bool(shuffle)
