@@ -257,3 +257,17 @@ def test_save_figure_writes_the_format_its_suffix_names(tmp_path):
     with pytest.raises(ValueError, match=r"a\.txt: expected a figure file ending in one of .*\.pdf.*, got '\.txt'"):
         io.save_figure(fig, tmp_path / "a.txt")
     assert not (tmp_path / "a.txt").exists()
+
+
+def test_max_bytes_bounds_the_entries_declared_sizes_too(tmp_path):
+    # a deflated file of a few KiB whose entries declare 1 MiB: under a max_bytes of 64 KiB for the
+    # file, over it for what the entries would inflate to (the bound was always MAX_BYTES, 2 GiB)
+    stored, path = tmp_path / "stored.npz", tmp_path / "big.npz"
+    save_arrays(stored, {"w": np.zeros(2**18, dtype=np.float32)}, {"k": 1})
+    with zipfile.ZipFile(stored) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+    assert path.stat().st_size < 2**16
+    assert load_arrays(path)[0]["w"].shape == (2**18,)
+    with pytest.raises(FileFormatError, match=r"entries add up to more than 65536 bytes"):
+        load_arrays(path, max_bytes=2**16)

@@ -217,7 +217,7 @@ def _accepted(base: str, names: tuple[str, ...] | None) -> bool:
     return names is None or any(fnmatch.fnmatchcase(base, n) for n in names)
 
 
-def _parse(data: bytes, path, names: tuple[str, ...] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _parse(data: bytes, path, names: tuple[str, ...] | None = None, max_bytes: int = MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise _bad(path, "it is not a zip (.npz) archive; it may be truncated or of another format")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -240,8 +240,8 @@ def _parse(data: bytes, path, names: tuple[str, ...] | None = None) -> tuple[dic
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise _bad(path, f"entry {info.filename!r} uses compression method {info.compress_type}")
             total += info.file_size
-            if total > MAX_BYTES:
-                raise _bad(path, f"entries add up to more than {MAX_BYTES} bytes")
+            if total > max_bytes:  # the caller's bound, as for the file itself (it was always MAX_BYTES)
+                raise _bad(path, f"entries add up to more than {max_bytes} bytes")
         if META_KEY + ".npy" not in filenames:
             raise FileFormatError(f"{path}: expected an lstmkit file with metadata ({META_KEY}.npy), found none.")
         arrays: dict[str, np.ndarray] = {}
@@ -283,7 +283,7 @@ def load_arrays(
             raise FileFormatError(f"{path}: expected a file of at most {max_bytes} bytes, got {size} bytes.")
         data = f.read(max_bytes + 1)
     try:
-        return _parse(data, path, names)
+        return _parse(data, path, names, max_bytes)
     except FileFormatError:
         raise
     except RecursionError:
