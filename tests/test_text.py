@@ -133,3 +133,16 @@ def test_numpy_integers_as_parameters_save_and_load(tmp_path):
     back = TextGenerator.load(tmp_path / "g.npz")
     assert back.get_params() == {**g.get_params(), "hidden_size": 4, "seq_len": 5, "seed": 0}
     assert type(back.hidden_size) is int and back.perplexity("abcab") == g.perplexity("abcab")
+
+
+def test_a_model_file_with_a_bad_seed_is_refused_at_load_as_fit_refuses_it(tmp_path):
+    import lstmkit
+    from lstmkit.modelfile import read_model, save_model
+
+    TextGenerator(hidden_size=4, epochs=1, seq_len=8, batch_size=2, seed=0).fit("abcabcabcabcabcabc").save(tmp_path / "g.npz")
+    mf = read_model(tmp_path / "g.npz")
+    save_model(tmp_path / "bad.npz", mf.kind, dict(mf.config, params=dict(mf.config["params"], seed="x")), mf.arrays, mf.extra)
+    with pytest.raises(FileFormatError, match=r"bad.npz: expected a valid TextGenerator model file, .*expected seed None, an integer >= 0"):
+        lstmkit.load(tmp_path / "bad.npz")  # it loaded, the seed "x" in its parameters
+    with pytest.raises(TypeError, match=r"expected seed None, an integer >= 0"):
+        TextGenerator(hidden_size=4, epochs=1, seq_len=8, batch_size=2, seed="x").fit("abcabcabcabcabcabc")

@@ -282,6 +282,7 @@ class TextGenerator:
         refuse = _refuser(path)
         try:
             gen = cls(**mf.config["params"])
+            check_hyper_parameters(gen, KIND)  # as fit checks them: a seed "x" loaded
             codes = mf.extra["vocab"]
             if not isinstance(codes, list) or not all(is_int(c) and 0 <= c <= 0x10FFFF for c in codes):
                 refuse("vocab", "a list of Unicode code points", f"{codes!r:.80}")
