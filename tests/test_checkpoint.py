@@ -432,7 +432,7 @@ DAMAGE = [  # (what, edit of (arrays, meta), the field the error names): a damag
 ]  # fmt: skip
 OTHER = [  # (what, edit, the mismatch the error names): well-formed, for another model or trainer
     ("no model weight", lambda a, m: _pop(a, "model/head.bias"), "Trainer.load_state_dict: expected model/ arrays exactly the model's keys"),
-    ("another optimizer", lambda a, m: m["optimizer"].update(type="SGD"), "Trainer.load_state_dict: expected optimizer state of a Adam, got state of 'SGD'"),
+    ("another optimizer", lambda a, m: m["optimizer"].update(type="SGD"), "Trainer.load_state_dict: expected optimizer state of an Adam, got state of 'SGD'"),
     # found by the optimizer's own load, after the model's weights were written: undone
     ("optimizer slot of another shape", lambda a, m: a.update({"optim/exp_avg/head.weight": np.zeros((1, 1), np.float32)}), "Adam.load_state_dict: expected exp_avg/head.weight shape (2, 5), got shape (1, 1)"),
 ]  # fmt: skip
@@ -469,3 +469,14 @@ def test_damaged_fields_are_file_format_errors(tmp_path):
     lio.save_arrays(tmp_path / "bad.npz", arrays, meta)
     with pytest.raises(FileFormatError, match=r"bad.npz: expected checkpoint field epoch an integer >= 0, got str 'two'. The checkpoint is damaged"):
         read_checkpoint(tmp_path / "bad.npz")
+
+
+def test_lstm_options_none_and_empty_are_one_setting(tmp_path):
+    # LSTMClassifier builds the same model from lstm_options=None and {}: a resume across the two is the same run
+    X, Y, lengths = data()
+    y = Y[:, -1]
+    straight = LSTMClassifier(hidden_size=4, epochs=2, seed=0).fit(X, y, lengths)
+    LSTMClassifier(hidden_size=4, epochs=1, lstm_options={}, seed=0).fit(X, y, lengths, checkpoint=tmp_path / "e.npz")
+    resumed = LSTMClassifier(hidden_size=4, epochs=2, lstm_options=None, seed=0).fit(X, y, lengths, checkpoint=tmp_path / "e.npz", resume=True)
+    for k, v in straight.model_.parameters().items():
+        assert np.array_equal(v, resumed.model_.parameters()[k]), k

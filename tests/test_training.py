@@ -401,7 +401,7 @@ def test_load_state_dict_checks_everything_before_writing():
         dst.load_state_dict({"arrays": sd["arrays"], "meta": {**sd["meta"], "optimizer": opt}})
     unchanged(before)
     for bad, message in (
-        ({"arrays": sd["arrays"], "meta": {**sd["meta"], "optimizer": {**sd["meta"]["optimizer"], "type": "SGD"}}}, "expected optimizer state of a Adam, got state of 'SGD'"),
+        ({"arrays": sd["arrays"], "meta": {**sd["meta"], "optimizer": {**sd["meta"]["optimizer"], "type": "SGD"}}}, "expected optimizer state of an Adam, got state of 'SGD'"),
         ({"arrays": {k: v for k, v in sd["arrays"].items() if k != "model/head.bias"}, "meta": sd["meta"]}, "expected model/ arrays exactly the model's keys"),
     ):  # fmt: skip
         with pytest.raises(ValueError, match=f"Trainer.load_state_dict: {message}") as e:

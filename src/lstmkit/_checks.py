@@ -24,6 +24,11 @@ def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=Va
     raise exc(msg)
 
 
+def a_or_an(word: str) -> str:
+    """``word`` with its indefinite article, by its first letter: "an Adam", "a StepLR"."""
+    return f"{'an' if word[:1] in 'AEIOUaeiou' else 'a'} {word}"
+
+
 def is_int(v) -> bool:
     """A JSON integer as read back: a Python int, not a bool."""
     return isinstance(v, int) and not isinstance(v, bool)

@@ -190,11 +190,14 @@ def normal_setting(name: str, value: Any) -> Any:
     an optimizer's name in lower case (``make_optimizer`` and the estimators take ``"ADAM"`` for
     ``"adam"``; a Trainer records its class, ``"Adam"``) and ``lstm_options``' activations by
     their canonical spec (``get_activation`` takes ``"Hard_Sigmoid"``, ``"HardSigmoid"`` and
-    ``["hard_sigmoid", 0.2, 0.5]``, its defaults, for ``"hard_sigmoid"``). Any other value, and one
+    ``["hard_sigmoid", 0.2, 0.5]``, its defaults, for ``"hard_sigmoid"``; ``None`` for ``{}``, which
+    the estimators build the same model from). Any other value, and one
     that does not read as an activation, as it is."""
     key = name.removeprefix("model ")
     if key == "optimizer" and isinstance(value, str):
         return value.lower()
+    if key == "lstm_options" and value is None:  # the estimators build the same model from None and {}
+        return {}
     if key == "lstm_options" and isinstance(value, dict) and isinstance(value.get("activations"), list):
         from .activations import get_activation
 

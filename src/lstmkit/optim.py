@@ -36,7 +36,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import check_int, check_real, fail, is_int
+from ._checks import a_or_an, check_int, check_real, fail, is_int
 from .module import Module
 
 
@@ -123,7 +123,7 @@ class Optimizer:
         if not isinstance(scalars, Mapping) or not isinstance(arrays, Mapping):
             fail(where, "sd", "'scalars' and 'arrays' mappings", f"{type(scalars).__name__} and {type(arrays).__name__}", exc=TypeError)
         if scalars.get("type") != type(self).__name__:
-            fail(where, "state", f"of a {type(self).__name__}", f"state of {scalars.get('type')!r}")
+            fail(where, "state", f"of {a_or_an(type(self).__name__)}", f"state of {scalars.get('type')!r}")
         missing = [k for k in ("lr", "initial_lr", "t", *self.hyper) if k not in scalars]
         if missing:
             fail(where, f"scalars[{missing[0]!r}]", "present", "nothing")

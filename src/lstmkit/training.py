@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._checks import check_float_array, check_int, fail, is_number
+from ._checks import a_or_an, check_float_array, check_int, fail, is_number
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint,
     settings_difference, show_setting,
@@ -561,7 +561,7 @@ class Trainer:
             fail(where, "model/ arrays", f"exactly the model's keys {list(params)}", f"missing {missing} and unexpected {unexpected}")
         opt = meta["optimizer"]
         if opt["type"] != type(self.optimizer).__name__:
-            fail(where, "optimizer", f"state of a {type(self.optimizer).__name__}", f"state of {opt['type']!r}")
+            fail(where, "optimizer", f"state of {a_or_an(type(self.optimizer).__name__)}", f"state of {opt['type']!r}")
         for h in self.optimizer.hyper:
             flag = isinstance(getattr(self.optimizer, h), bool)  # SGD's nesterov, RMSprop's centered
             if h not in opt or not (isinstance(opt[h], bool) if flag else is_number(opt[h])):
