@@ -429,12 +429,22 @@ DAMAGE = [  # (what, edit of (arrays, meta), the field the error names): a damag
     ("schedule field gone", lambda a, m: _pop(m["schedule"], "bad_epochs"), "bad.npz: expected checkpoint field schedule the fields of a ReduceLROnPlateau"),
     ("schedule.factor a string", lambda a, m: m["schedule"].update(factor="x"), "bad.npz: expected checkpoint field schedule.factor a value like 0.7"),
     ("best weights of another shape", lambda a, m: a.update({"best/head.bias": np.zeros(3, np.float32)}), "bad.npz: expected checkpoint field best weights of the model's keys and shapes"),
+    ("history shorter than the epochs", lambda a, m: m["history"].pop(), "bad.npz: expected checkpoint field history 2 entries (one per epoch run)"),
+    ("history value a string", lambda a, m: m["history"][0].update(loss="x"), "bad.npz: expected checkpoint field history[0].loss a number, got str 'x'"),
+    ("schedule epoch negative", lambda a, m: m["schedule"].update(epoch=-5), "bad.npz: expected checkpoint state that loads, got ReduceLROnPlateau.load_state_dict: expected epoch >= 0, got -5"),
+    ("optimizer.beta1 out of range", lambda a, m: m["optimizer"].update(beta1=7), "bad.npz: expected checkpoint state that loads, got Adam.load_state_dict: expected beta1 a finite number in [0, 1), got 7"),
+    # the model's names and shapes are this trainer's, so what the loads refuse was edited or damaged:
+    # found after the model's weights were written, and undone
+    ("optimizer slot of another shape", lambda a, m: a.update({"optim/exp_avg/head.weight": np.zeros((1, 1), np.float32)}), "bad.npz: expected checkpoint state that loads, got Adam.load_state_dict: expected exp_avg/head.weight shape (2, 5), got shape (1, 1)"),
+    ("optimizer slot missing", lambda a, m: _pop(a, "optim/exp_avg/head.weight"), "got Adam.load_state_dict: expected state array 'exp_avg/head.weight' present after"),
+    ("optimizer slot nan", lambda a, m: a["optim/exp_avg/head.weight"].fill(np.nan), "got Adam.load_state_dict: expected exp_avg/head.weight finite values, got nan or inf"),
+    ("mean of squares negative", lambda a, m: a["optim/exp_avg_sq/head.bias"].fill(-1.0), "got Adam.load_state_dict: expected exp_avg_sq/head.bias values >= 0 (a mean of squares), got min -1.0"),
+    ("model weight nan", lambda a, m: a["model/head.bias"].fill(np.nan), "bad.npz: expected checkpoint state that loads, got SequenceModel.load_state_dict: expected head.bias finite values, got NaN or inf"),
 ]  # fmt: skip
 OTHER = [  # (what, edit, the mismatch the error names): well-formed, for another model or trainer
     ("no model weight", lambda a, m: _pop(a, "model/head.bias"), "Trainer.load_state_dict: expected model/ arrays exactly the model's keys"),
     ("another optimizer", lambda a, m: m["optimizer"].update(type="SGD"), "Trainer.load_state_dict: expected optimizer state of an Adam, got state of 'SGD'"),
-    # found by the optimizer's own load, after the model's weights were written: undone
-    ("optimizer slot of another shape", lambda a, m: a.update({"optim/exp_avg/head.weight": np.zeros((1, 1), np.float32)}), "Adam.load_state_dict: expected exp_avg/head.weight shape (2, 5), got shape (1, 1)"),
+    ("a weight of another shape", lambda a, m: a.update({"model/head.weight": np.zeros((3, 5), np.float32)}), "Trainer.load_state_dict: expected model/head.weight shape (2, 5) (this model's), got shape (3, 5)"),
 ]  # fmt: skip
 
 

@@ -251,6 +251,11 @@ def check_meta(meta: Mapping[str, Any], where: str, exc: type[Exception] = Value
     is_dict = lambda v: isinstance(v, dict)  # noqa: E731
     check("epoch", field(meta, "epoch"), lambda v: is_int(v) and v >= 0, "an integer >= 0")
     check("history", field(meta, "history"), lambda v: isinstance(v, list) and all(map(is_dict, v)), "a list of objects (one per epoch)")
+    history, epoch = meta["history"], meta["epoch"]
+    check("history", history, lambda v: len(v) == epoch, f"{epoch} entries (one per epoch run)")
+    for k, logs in enumerate(history):  # epoch, loss, metrics, lr, time: numbers (a metric never reached: null)
+        for key, value in logs.items():
+            check(f"history[{k}].{key}", value, lambda v: v is None or is_number(v), "a number")
     opt = field(meta, "optimizer")
     check("optimizer", opt, is_dict, "an object")
     check("optimizer.type", field(opt, "type"), lambda v: isinstance(v, str), "a name")

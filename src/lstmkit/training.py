@@ -559,6 +559,9 @@ class Trainer:
         missing, unexpected = [k for k in params if k not in groups["model"]], [k for k in groups["model"] if k not in params]
         if missing or unexpected:
             fail(where, "model/ arrays", f"exactly the model's keys {list(params)}", f"missing {missing} and unexpected {unexpected}")
+        for k, v in groups["model"].items():  # another shape: another model (what the loads below refuse: damage)
+            if np.shape(v) != params[k].shape:
+                fail(where, f"model/{k}", f"shape {params[k].shape} (this model's)", f"shape {np.shape(v)}")
         opt = meta["optimizer"]
         if opt["type"] != type(self.optimizer).__name__:
             fail(where, "optimizer", f"state of {a_or_an(type(self.optimizer).__name__)}", f"state of {opt['type']!r}")
@@ -610,12 +613,16 @@ class Trainer:
             if self.schedule is not None:
                 self.schedule.load_state_dict(s)
             dropout_rng.bit_generator.state = meta["rng"]["dropout"]
-        except BaseException:
+        except BaseException as exc:
             self.model.load_state_dict(model_before)
             self.optimizer.load_state_dict(opt_before)
             if sched_before is not None:
                 self.schedule.load_state_dict(sched_before)
             dropout_rng.bit_generator.state = dropout_before
+            if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, DamagedCheckpoint):
+                # names, shapes and kinds are this trainer's (checked above): what is refused now is a
+                # value no run writes (a NaN weight, a negative mean of squares, a slot missing, ...)
+                fail(where, "checkpoint state", "that loads", str(exc).rstrip("."), DAMAGED_FIX, exc=DamagedCheckpoint)
             raise
         self.shuffle_rng = shuffle_rng
         self.entropy = entropy
