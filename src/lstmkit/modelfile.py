@@ -26,6 +26,13 @@ Bare modules (:func:`save_lstm` / :func:`load_lstm` / :func:`read_lstm`) use the
     head.bias      (O,)    optional, only with head.weight
 
 Inference from such a file needs NumPy only (``read_lstm(path).predict(x)``).
+
+A :class:`lstmkit.models.SequenceModel` (``model.save(path)``; what a Keras model with
+``return_sequences=False`` or an ONNX graph reading ``Y_h`` converts to) has kind
+``SequenceModel``: its ``config`` is ``model.config()`` (head "all" or "last", read-out, inputs,
+...) and its arrays its ``state_dict()`` (``rnn.*``, ``head.*``); ``lstmkit.load(path)`` reads it.
+The estimators' kinds (``LSTMClassifier``, ...) keep the same arrays and their own ``config`` and
+``extra``.
 """
 
 from __future__ import annotations
