@@ -316,3 +316,18 @@ def test_train_and_predict_help_examples_run_as_written(tmp_path, monkeypatch, c
     assert "training accuracy" in capsys.readouterr().out
     assert main(shlex.split(predict.EXAMPLE.split("(")[0])[1:]) == 0
     assert (tmp_path / "predictions.csv").exists()
+
+
+def test_a_model_trained_on_csv_labels_0_and_1_reads_labels_0_0_and_1_0(tmp_path, capsys):
+    # labels written 0/1 at fit and 0.0/1.0 later are the same numbers: nothing unseen, every one scored
+    rows = [f"{i},{i % 3},{i % 5},{i % 2}" for i in range(12)]
+    (tmp_path / "a.csv").write_text("\n".join(["id,s1,s2,label", *rows]) + "\n")
+    (tmp_path / "b.csv").write_text("\n".join(["id,s1,s2,label", *(r + ".0" for r in rows)]) + "\n")
+    assert main(["train", str(tmp_path / "a.csv"), "--target", "label", "--features", "s1,s2", "--hidden-size", "2",
+                 "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    from lstmkit.saving import load
+
+    assert load(tmp_path / "m.npz").classes_.tolist() == [0, 1]
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "b.csv"), "--target", "label"]) == 0
+    assert "accuracy on" in capsys.readouterr().out

@@ -25,6 +25,7 @@ def test_csv_columns_and_errors(tmp_path):
         read_csv_columns(p, "y")
 
 
+@pytest.mark.filterwarnings("ignore::lstmkit.tables.CSVWarning")  # u's label varies (x then y): warned of below
 def test_long_csv_sequences_are_grouped_and_padded(tmp_path):
     p = tmp_path / "s.csv"
     p.write_text("id,a,b,label\nu,1,2,x\nu,3,4,y\nv,5,6,z\n")
@@ -90,3 +91,39 @@ def test_a_file_numpy_cannot_read_is_named_with_what_it_is(tmp_path):
     (tmp_path / "flip.npz").write_bytes(bytes(flipped))
     with pytest.raises(ValueError, match=r"flip.npz: expected an intact array 'X', got a damaged entry \(Bad CRC-32"):
         read_array(tmp_path / "flip.npz", "X")
+
+
+def test_csv_labels_that_all_read_as_numbers_are_numbers(tmp_path):
+    # 1 and 1.0 are one number: as numbers they make two classes, 0 and 1 (as text they made three)
+    p = tmp_path / "w.csv"
+    p.write_text("a,b,label\n1,2,1\n3,4,1.0\n5,6,0\n7,8,+0e0\n")
+    _, y, _ = read_csv_sequences(p, features="a,b", target="label")
+    assert y.dtype.kind == "i" and y.tolist() == [1, 1, 0, 0]
+    p.write_text("a,b,label\n1,2,0.5\n3,4,1\n")  # not all integral: floats
+    assert read_csv_sequences(p, features="a,b", target="label")[1].tolist() == [0.5, 1.0]
+    for cells in (("1", "cat"), ("1", "nan"), ("1", "1_0"), ("1", "inf")):  # one cell is not a finite number: all text
+        p.write_text(f"a,label\n1,{cells[0]}\n2,{cells[1]}\n")
+        assert read_csv_sequences(p, features="a", target="label")[1].tolist() == list(cells)
+    p.write_text("id,a,label\nu,1,1.0\nu,2,2\nv,3,1\n")  # per step, padded with the last label
+    assert read_csv_sequences(p, target="label", group="id", per_step=True)[1].tolist() == [[1, 2], [1, 1]]
+
+
+def test_long_csv_warns_of_a_target_varying_in_a_group_and_of_interleaved_groups(tmp_path):
+    from lstmkit.tables import CSVWarning
+
+    p = tmp_path / "s.csv"
+    p.write_text("id,a,label\nu,1,x\nu,2,y\nv,3,z\nv,4,z\nw,5,q\n")  # u's label changes: x then y
+    with pytest.warns(CSVWarning) as record:
+        _, y, _ = read_csv_sequences(p, target="label", group="id")
+    assert y.tolist() == ["y", "z", "q"] and len(record) == 1  # once, however many groups
+    assert "the target 'label' varies within 1 of 3 groups" in str(record[0].message) and "--per-step" in str(record[0].message)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_csv_sequences(p, target="label", group="id", per_step=True)  # a label per row: nothing to warn of
+    p.write_text("id,a,label\nu,1,x\nv,2,y\nu,3,x\n")  # u's rows on lines 2 and 4, v's between
+    with pytest.warns(CSVWarning, match=r"1 of 2 groups of column 'id' \(first 'u'\) have their rows interleaved") as record:
+        X, _, _ = read_csv_sequences(p, target="label", group="id")
+    assert len(record) == 1 and "file order" in str(record[0].message)
+    np.testing.assert_array_equal(X[0, :, 0], [1, 3])  # file order

@@ -15,11 +15,18 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+
+class CSVWarning(UserWarning):
+    """A CSV read as asked but perhaps not as meant (a long CSV's target varying within a group, its
+    groups' rows interleaved)."""
 
 
 def _path(path) -> Path:
@@ -167,6 +174,23 @@ def _number(cell: str, path, column: str, line: int) -> float:
     return v
 
 
+#: a cell that reads as a finite number in a CSV (Python's float() takes '1_0', 'nan', 'inf' too: not these)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def labels_from_text(cells) -> np.ndarray:
+    """A CSV's label cells as an array: numbers when every cell reads as a finite number (integers
+    when every value is integral, so that ``1`` and ``1.0`` are one class), else the text as it is.
+    ``cells`` is a list, or a list of equal-length lists (a label per step)."""
+    text = np.array(cells, dtype=str)
+    if text.size == 0 or not all(_NUMBER.fullmatch(c) for c in text.ravel()):
+        return text
+    values = text.astype(np.float64)
+    if np.isfinite(values).all() and (values == np.round(values)).all() and (np.abs(values) < 2**53).all():
+        return values.astype(np.int64)
+    return values if np.isfinite(values).all() else text
+
+
 def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False,
                        info: bool = False):
     """Sequences from a CSV, in one of two layouts:
@@ -178,8 +202,14 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
         one feature each: X (n, T, 1), lengths None, y (n,).
 
     ``features``: comma-separated names/indices, or a list of them (None: every column but group
-    and target). Returns ``X, y, lengths`` with y None when ``target`` is None; labels stay strings
-    unless ``numeric_target``. ``info=True`` adds a fourth value, a dict: ``"ids"``, each
+    and target). Returns ``X, y, lengths`` with y None when ``target`` is None; labels are numbers
+    when ``numeric_target`` or when every label cell reads as a finite number (integers when all are
+    integral: ``1`` and ``1.0`` are one class), else strings.
+
+    Long layout, warned of (:class:`CSVWarning`), not refused: a target that varies within a group
+    without ``per_step`` (the last row's is used), and a group whose rows are interleaved with
+    another group's (each sequence takes its rows in file order: sort the file by group, then time,
+    if that is not what was meant). ``info=True`` adds a fourth value, a dict: ``"ids"``, each
     sequence's name (its ``group`` value), and ``"features"``, the names of the columns read as
     features, in order, both None in the wide layout (a sequence is its row); and ``"steps"``, the
     wide layout's columns read as time steps, in order (None in the long layout).
@@ -198,6 +228,7 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     if g is None:
         X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
         y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
+        y = y if y is None or numeric_target else labels_from_text(y)
         return (X, y, None, {"ids": None, "features": None, "steps": [header[j] for j in f_idx]}) if info else (X, y, None)
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
@@ -206,13 +237,23 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     X = np.zeros((n, T, F))
     lengths = np.zeros(n, dtype=np.int64)
     ys = []
+    varying = 0  # groups whose target changes from row to row (only the last is used without per_step)
+    interleaved = [k for k, v in groups.items() if v[-1] - v[0] + 1 != len(v)]  # another group's rows among theirs
+    if interleaved:
+        warnings.warn(f"{path}: {len(interleaved)} of {n} groups of column {header[g]!r} (first {interleaved[0]!r}) have their "
+                      f"rows interleaved with other groups' rows; each sequence takes its rows in file order. Sort the "
+                      f"file by {header[g]!r} (then time) if that is not the order meant.", CSVWarning, stacklevel=2)  # fmt: skip
     for b, members in enumerate(groups.values()):
         lengths[b] = len(members)
         for s, i in enumerate(members):
             X[b, s] = [_number(rows[i][j], path, header[j], i + 2) for j in f_idx]
         if t is not None:
             labels = [conv_target(rows[i][t], i + 2) for i in members]
+            varying += not per_step and any(v != labels[-1] for v in labels)
             ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
-    y = None if t is None else np.array(ys)
+    if varying:
+        warnings.warn(f"{path}: the target {header[t]!r} varies within {varying} of {n} groups; each sequence is labelled "
+                      f"with its last row's value. Give --per-step (per_step=True) for a label per row.", CSVWarning, stacklevel=2)  # fmt: skip
+    y = None if t is None else np.array(ys) if numeric_target else labels_from_text(ys)
     lengths = None if (lengths == T).all() else lengths
     return (X, y, lengths, {"ids": list(groups), "features": [header[j] for j in f_idx], "steps": None}) if info else (X, y, lengths)
