@@ -331,3 +331,30 @@ def test_a_model_trained_on_csv_labels_0_and_1_reads_labels_0_0_and_1_0(tmp_path
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "b.csv"), "--target", "label"]) == 0
     assert "accuracy on" in capsys.readouterr().out
+
+
+def test_forecast_refuses_rows_out_of_time_order_and_warns_of_gaps(tmp_path, capsys):
+    # 36 months from 2000-01; the forecaster reads the rows in file order as evenly spaced steps
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(36)]
+    rows = [f"{m},{100 + k}" for k, m in enumerate(months)]
+    fast = ["--column", "sales", "--epochs", "0", "--window", "3", "--hidden-size", "2"]
+    swapped = rows[:5] + [rows[6], rows[5]] + rows[7:]  # 2000-07 before 2000-06
+    (tmp_path / "s.csv").write_text("\n".join(["month,sales", *swapped]) + "\n")
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 1
+    assert "expected the rows in time order (column 'month' increasing), got '2000-06' on line 8 after '2000-07' on line 7" in error_line(capsys)
+    (tmp_path / "g.csv").write_text("\n".join(["month,sales", *rows[:12], *rows[24:]]) + "\n")  # 2001 missing: one step of 13 months
+    assert main(["forecast", str(tmp_path / "g.csv"), *fast]) == 0
+    err = capsys.readouterr().err
+    assert err.count("lstmkit: warning:") == 1 and "column 'month' is unevenly spaced: 1 of 23 steps differ from the usual 1 month" in err
+    assert "from '2000-12' to '2002-01'" in err
+    days = [f"2000-01-{d:02d},{d}" for d in (1, 2, 3, 5, 6)]  # days: the 4th missing
+    (tmp_path / "d.csv").write_text("\n".join(["date,sales", *days]) + "\n")
+    assert main(["forecast", str(tmp_path / "d.csv"), *fast]) == 0
+    assert "usual 1 day, the first from '2000-01-03' to '2000-01-05'" in capsys.readouterr().err
+    # month starts (days 28 to 31 apart) and numbered steps in order are even: nothing said
+    (tmp_path / "m.csv").write_text("\n".join(["date,sales", *(f"{m}-01,{k}" for k, m in enumerate(months))]) + "\n")
+    (tmp_path / "t.csv").write_text("\n".join(["t,sales", *(f"{k * 0.5},{k}" for k in range(20))]) + "\n")
+    (tmp_path / "x.csv").write_text("\n".join(["other,sales", *(f"{-k},{k}" for k in range(20))]) + "\n")  # not a time: not read
+    for name in ("m.csv", "t.csv", "x.csv"):
+        assert main(["forecast", str(tmp_path / name), *fast]) == 0
+        assert capsys.readouterr().err == ""

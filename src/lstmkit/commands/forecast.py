@@ -4,6 +4,7 @@ naive baselines, forecast ahead, and optionally plot."""
 from __future__ import annotations
 
 import argparse
+import re
 import warnings
 from pathlib import Path
 
@@ -76,7 +77,9 @@ def load_series(data: str, column) -> np.ndarray:
             raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
         from ..tables import read_csv_columns
 
-        y = read_csv_columns(p, [c.strip() for c in column.split(",")])
+        columns = [c.strip() for c in column.split(",")]
+        y = read_csv_columns(p, columns)
+        check_time_column(p, columns)
         return y[:, 0] if y.shape[1] == 1 else y
     if p.suffix.lower() == ".npy":
         from ..tables import read_array
@@ -88,6 +91,70 @@ def load_series(data: str, column) -> np.ndarray:
             raise CommandError(f"{p}: expected finite values, got NaN/inf (NaN in data).")
         return y.astype(np.float64)
     raise CommandError(f"{p}: expected a .csv or .npy series (or builtin:airline), got {p.suffix or 'no extension'!r}.")
+
+
+#: names of a first column read as the time of each row when it holds numbers (dates are read whatever its name)
+TIME_NAMES = re.compile(r"(?i)^(t|time.*|date.*|.*_?(date|time)|year|month|week|day|quarter|period|step|index|timestamp)$")
+_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
+def _times(cells: list[str]):
+    """The cells as times and their unit, or None: ISO ``YYYY-MM`` as months, ``YYYY-MM-DD`` as
+    days (as months when every date is the same day of the month, or the month's last day), numbers as
+    themselves."""
+    import calendar
+    import datetime
+
+    dates = [_DATE.fullmatch(c) for c in cells]
+    if all(dates):
+        try:
+            ymd = [(int(m[1]), int(m[2]), int(m[3]) if m[3] else None) for m in dates]
+            if all(d is None for _, _, d in ymd):
+                return np.array([y * 12 + mo - 1 for y, mo, _ in ymd], dtype=float), "month"
+            if any(d is None for _, _, d in ymd):
+                return None
+            days = [datetime.date(y, mo, d) for y, mo, d in ymd]
+        except ValueError:  # month 13, day 31 of April: not dates
+            return None
+        if len({d.day for d in days}) == 1 or all(d.day == calendar.monthrange(d.year, d.month)[1] for d in days):
+            return np.array([d.year * 12 + d.month - 1 for d in days], dtype=float), "month"
+        return np.array([d.toordinal() for d in days], dtype=float), "day"
+    try:
+        values = np.array([float(c) for c in cells])
+    except ValueError:
+        return None
+    return (values, "") if np.isfinite(values).all() else None
+
+
+def check_time_column(path, series_columns) -> None:
+    """When a CSV's first column, not among the series, reads as times (ISO dates, or numbers under a
+    name like 'date', 'year', 't'): refuse rows out of time order (a forecaster reads the rows as the
+    order of time), and warn of uneven steps (a month missing, say): the forecaster assumes even ones."""
+    from ..tables import column_index, read_csv
+
+    header, rows = read_csv(path)
+    if len(rows) < 2 or 0 in {column_index(header, c, str(path)) for c in series_columns}:
+        return
+    cells = [r[0].strip() for r in rows]
+    found = _times(cells)
+    if found is None or (found[1] == "" and not TIME_NAMES.match(header[0])):
+        return
+    t, unit = found
+    step = np.diff(t)
+    if (step <= 0).any():
+        i = int(np.argmax(step <= 0))
+        raise CommandError(f"{path}: expected the rows in time order (column {header[0]!r} increasing), got {cells[i + 1]!r} "
+                           f"on line {i + 3} after {cells[i]!r} on line {i + 2}. The series is read in file order: sort "
+                           f"the file by {header[0]!r}.")  # fmt: skip
+    usual = float(np.median(step))
+    uneven = ~np.isclose(step, usual, rtol=1e-9, atol=0)
+    if uneven.any():
+        i = int(np.argmax(uneven))
+        units = f" {unit}" + ("" if usual == 1 else "s") if unit else ""
+        warnings.warn(f"{path}: column {header[0]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
+                      f"from the usual {usual:g}{units}, the first from {cells[i]!r} to {cells[i + 1]!r} (line {i + 3}). "
+                      f"The forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast "
+                      f"in time.", stacklevel=2)  # fmt: skip
 
 
 def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
