@@ -511,3 +511,70 @@ def test_a_list_of_1d_sequences_is_refused_with_the_fix():
     seqs = [np.arange(n, dtype=float) for n in (3, 5, 4)]
     with pytest.raises(ValueError, match=r"expected X a list of 2-D sequences .*, got 1-D sequences \(lengths 3 to 5\)\. For one feature per step use \[s\[:, None\] for s in X\]\."):
         LSTMClassifier(epochs=1).fit(seqs, [0, 1, 0])
+
+
+# -- the stress test's defects ------------------------------------------------------------------
+def stress_data():
+    """The stress test's X (40, 6, 3) and a label per sequence that depends on it."""
+    X = np.random.default_rng(0).normal(size=(40, 6, 3))
+    return X, (X[:, :, 0].sum(axis=1) > 0).astype(int)
+
+
+def test_no_samples_or_no_time_steps_are_refused_by_fit_predict_and_score():
+    # scikit-learn's check_array refuses 0 samples ("minimum of 1 is required") in fit and predict
+    # alike; the estimators do the same with lstmkit's template (before: NumPy's "need at least one
+    # array to concatenate" from predict, and "range() arg 3 must not be zero" from fit with T = 0)
+    X, y = stress_data()
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    reg = LSTMRegressor(hidden_size=2, epochs=1, seed=0).fit(X, y.astype(float))
+    empty = r"expected X at least one sample \(shape \(n_samples, T, n_features\)\), got shape \(0, 6, 3\)\."
+    for call, where in ((lambda: LSTMClassifier(epochs=1).fit(X[:0], y[:0]), "LSTMClassifier.fit"),
+                        (lambda: clf.predict(X[:0]), "LSTMClassifier.predict"),
+                        (lambda: clf.predict_proba(X[:0]), "LSTMClassifier.predict_proba"),
+                        (lambda: clf.score(X[:0], y[:0]), "LSTMClassifier.score"),
+                        (lambda: reg.predict(X[:0]), "LSTMRegressor.predict"),
+                        (lambda: reg.score(X[:0], y[:0]), "LSTMRegressor.score")):  # fmt: skip
+        with pytest.raises(ValueError, match="^" + re.escape(where) + ": " + empty):
+            call()
+    steps = r"expected X at least one time step \(shape \(n_samples, T, n_features\)\), got shape \(40, 0, 3\)\."
+    with pytest.raises(ValueError, match="^LSTMClassifier.fit: " + steps):
+        LSTMClassifier(epochs=1).fit(X[:, :0], y)
+    with pytest.raises(ValueError, match="^LSTMRegressor.fit: " + steps):
+        LSTMRegressor(epochs=1).fit(X[:, :0], y.astype(float))
+    with pytest.raises(ValueError, match="^LSTMClassifier.predict: " + steps):
+        clf.predict(X[:, :0])
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected X at least one feature .*got shape \(40, 6, 0\)\."):
+        LSTMClassifier(epochs=1).fit(X[:, :, :0], y)
+
+
+def test_nan_past_lengths_is_ignored_and_trains_as_zero_padding():
+    # padding is never read by the model, but dW_ih = dZ^T X would make 0 * NaN = NaN: fit must
+    # zero it (in a copy) and so give, bit for bit, the weights that zero padding gives
+    X, y = stress_data()
+    lengths = np.random.default_rng(1).integers(2, 7, size=40)
+    lengths[0] = 5
+    past = np.arange(6)[None, :] >= lengths[:, None]  # (40, 6): padding
+    X0, Xn = np.where(past[..., None], 0.0, X), np.where(past[..., None], np.nan, X)
+    Xn[0, 5] = [np.nan, np.inf, -np.inf]
+    before = Xn.copy()
+    a = LSTMClassifier(hidden_size=3, epochs=2, batch_size=16, seed=0).fit(X0, y, lengths)
+    b = LSTMClassifier(hidden_size=3, epochs=2, batch_size=16, seed=0).fit(Xn, y, lengths, validation_data=(Xn, y, lengths))
+    for k, v in a.model_.state_dict().items():
+        np.testing.assert_array_equal(v, b.model_.state_dict()[k], err_msg=k)
+    np.testing.assert_array_equal(b.predict_proba(Xn, lengths), a.predict_proba(X0, lengths))
+    np.testing.assert_array_equal(Xn, before)  # the caller's array is left as it was
+    # per-step targets too, for the regressor (targets past lengths were already ignored)
+    Y = np.where(past, np.nan, X[:, :, 1])
+    r0 = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X0, Y, lengths)
+    rn = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(Xn, Y, lengths)
+    np.testing.assert_array_equal(r0.predict(X0, lengths), rn.predict(Xn, lengths))
+    # within a sequence's length a NaN is still refused, with its index
+    Xn[3, lengths[3] - 1, 2] = np.nan
+    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected X finite values, got nan at index \(3, {lengths[3] - 1}, 2\)\. Remove or impute"):
+        LSTMClassifier(epochs=1).fit(Xn, y, lengths)
+    # a ragged list is checked too (it was padded and passed on unchecked: Trainer.fit refused it)
+    seqs = [X[i, : 2 + i % 4] for i in range(8)]
+    seqs[5] = seqs[5].copy()
+    seqs[5][1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected X finite values, got nan at index \(5, 1, 0\)"):
+        LSTMClassifier(epochs=1).fit(seqs, y[:8])

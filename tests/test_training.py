@@ -433,3 +433,16 @@ def test_trainer_names_an_unknown_schedule_option():
         Trainer(SequenceModel(3, 2, 4, seed=0), schedule="step", schedule_options={"step": 2})
     with pytest.raises(TypeError, match=r"make_optimizer: expected Adam option 'foo' one of"):
         Trainer(SequenceModel(3, 2, 4, seed=0), optimizer_options={"foo": 1})
+
+
+def test_no_sequences_or_no_steps_are_refused_by_name():
+    # before: NumPy's "need at least one array to concatenate" (predict) and Python's
+    # "range() arg 3 must not be zero" (fit with T = 0)
+    model = SequenceModel(3, 2, 4, seed=0)
+    X = np.zeros((5, 4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected X at least one time step, got shape \(5, 0, 3\)\.$"):
+        Trainer(model).fit(X[:, :0], np.zeros(5, dtype=int), epochs=1)
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected X at least one sample, got shape \(0, 4, 3\)\.$"):
+        Trainer(model).fit(X[:0], np.zeros(0, dtype=int), epochs=1)
+    with pytest.raises(ValueError, match=r"^predict: expected X at least one sample, got shape \(0, 4, 3\)\.$"):
+        predict(model, X[:0])

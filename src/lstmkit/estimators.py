@@ -86,32 +86,48 @@ def pad_sequences(seqs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """X (n, T, F) as a float array of ``dtype`` (lists of ragged sequences padded)."""
+    """X (n, T, F) as a float array of ``dtype`` (lists of ragged sequences padded).
+
+    Refused: no sample, no time step or no feature (n, T or F of 0; scikit-learn's check_array
+    refuses n_samples=0 the same way), and a NaN or inf within a sequence's length. Values past
+    a sequence's length (``lengths``) are ignored and may be NaN or inf (missing): such padding
+    is replaced by zeros in a copy, as the gradient dW_ih = dZ^T X would turn 0 * NaN into NaN.
+    """
     if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2 and len({np.shape(s) for s in X}) > 1:
         if lengths is not None:
             fail(where, "lengths", "None when X is a list of sequences of different lengths", "an array")
-        return pad_sequences(X, dtype)
-    if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 1 and len({np.shape(s) for s in X}) > 1:
-        fail(where, "X", "a list of 2-D sequences (T_i, n_features) (or one 3-D array)", f"1-D sequences (lengths {min(map(len, X))} to {max(map(len, X))})",
-             "For one feature per step use [s[:, None] for s in X].")  # fmt: skip
-    arr = np.asarray(X)
-    if arr.dtype.kind not in "biuf":
-        fail(where, "X", "a numeric array (n_samples, T, n_features)", f"dtype {arr.dtype}", exc=TypeError)
-    if arr.ndim != 3:
-        fix = "For one feature per step use X[..., None]; for a table of single vectors use X[:, None, :]." if arr.ndim == 2 else ""
-        fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{arr.ndim}-D shape {arr.shape}", fix)
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        fail(where, "X", "finite values", f"{arr[bad]} at index {bad}", "Remove or impute missing values first.")
+        arr, lengths = pad_sequences(X, dtype)
+    else:
+        if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 1 and len({np.shape(s) for s in X}) > 1:
+            fail(where, "X", "a list of 2-D sequences (T_i, n_features) (or one 3-D array)", f"1-D sequences (lengths {min(map(len, X))} to {max(map(len, X))})",
+                 "For one feature per step use [s[:, None] for s in X].")  # fmt: skip
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "biuf":
+            fail(where, "X", "a numeric array (n_samples, T, n_features)", f"dtype {arr.dtype}", exc=TypeError)
+        if arr.ndim != 3:
+            fix = "For one feature per step use X[..., None]; for a table of single vectors use X[:, None, :]." if arr.ndim == 2 else ""
+            fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{arr.ndim}-D shape {arr.shape}", fix)
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    n, T, F = arr.shape
+    for size, what in ((n, "at least one sample"), (T, "at least one time step"), (F, "at least one feature")):
+        if size == 0:
+            fail(where, "X", f"{what} (shape (n_samples, T, n_features))", f"shape {arr.shape}")
     if lengths is not None:
         lengths = np.asarray(lengths)
-        n, T = arr.shape[:2]
         if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
             fail(where, "lengths", f"integers of shape ({n},)", f"dtype {lengths.dtype} shape {lengths.shape}")
         if lengths.min() < 1 or lengths.max() > T:
             fail(where, "lengths", f"values in [1, T={T}]", f"range [{lengths.min()}, {lengths.max()}]")
         lengths = lengths.astype(np.int64)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        valid = _valid_steps(lengths, n, T)[..., None]  # (n, T, 1)
+        bad = ~finite & valid
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            fail(where, "X", "finite values", f"{arr[at]} at index {at}", "Remove or impute missing values first"
+                 " (values past a sequence's length, through lengths, are ignored and may be NaN).")  # fmt: skip
+        arr = np.where(valid, arr, 0).astype(dtype, copy=False)  # the padding zeroed, in a copy: 0 * NaN is NaN in dW_ih
     return arr, lengths
 
 

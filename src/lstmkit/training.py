@@ -168,15 +168,19 @@ class History:
 
 
 def _check_X(X, model, where: str) -> np.ndarray:
-    """X (N, T, I) floats, or (N, T) integer token ids for a model with inputs="tokens"."""
+    """X (N, T, I) floats, or (N, T) integer token ids for a model with inputs="tokens"; at least
+    one sequence and one step (N = 0 or T = 0 is refused, as scikit-learn refuses 0 samples)."""
     if getattr(model, "inputs", "features") == "tokens":
         X = np.asarray(X)
         if X.dtype.kind not in "iu" or X.ndim != 2:
             fail(where, "X", "integer token ids (n_samples, T) for a model with inputs='tokens'", f"dtype {X.dtype} shape {X.shape}", exc=TypeError if X.dtype.kind not in "iu" else ValueError)
-        return X
-    X = check_float_array(X, where, "X", model.dtype)
-    if X.ndim != 3:
-        fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
+    else:
+        X = check_float_array(X, where, "X", model.dtype)
+        if X.ndim != 3:
+            fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
+    for size, what in zip(X.shape[:2], ("at least one sample", "at least one time step")):
+        if size == 0:
+            fail(where, "X", what, f"shape {X.shape}")
     return X
 
 
