@@ -358,3 +358,20 @@ def test_forecast_refuses_rows_out_of_time_order_and_warns_of_gaps(tmp_path, cap
     for name in ("m.csv", "t.csv", "x.csv"):
         assert main(["forecast", str(tmp_path / name), *fast]) == 0
         assert capsys.readouterr().err == ""
+
+
+def test_predict_checks_the_targets_shape_before_printing(trained, tmp_path, capsys):
+    # the per-step model of `trained` with a label per sequence, and a per-sequence model with a label per step:
+    # one error line, and no prediction table before it
+    X, y = counting_task(6, 6, seed=1)
+    np.savez(tmp_path / "last.npz", X=X, y=y[:, -1])
+    assert main(["predict", str(trained / "m.npz"), str(tmp_path / "last.npz")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "expected targets of shape (6, 6) (the model predicts at every step), got shape (6,) (one per sequence)" in captured.err
+    np.savez(tmp_path / "seq.npz", X=X, y=np.arange(6) % 2)
+    assert main(["train", str(tmp_path / "seq.npz"), "--hidden-size", "2", "--epochs", "1", "--model-out", str(tmp_path / "s.npz")]) == 0
+    capsys.readouterr()
+    np.savez(tmp_path / "steps.npz", X=X, y=y)
+    assert main(["predict", str(tmp_path / "s.npz"), str(tmp_path / "steps.npz")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "expected targets of shape (6,) (the model predicts one value per sequence), got shape (6, 6) (one per step)" in captured.err

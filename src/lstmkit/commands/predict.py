@@ -78,6 +78,21 @@ def labels_as_classes(y, classes: np.ndarray, where) -> np.ndarray:
     return np.array([by_name[n] for n in names], dtype=classes.dtype)[inverse].reshape(np.shape(y))
 
 
+def check_targets(y, X, per_step: bool, regress: bool, where) -> None:
+    """Refuse targets whose shape is not the model's: (n, T) per step (a regressor's (n, T, O) too),
+    (n,) per sequence (a regressor's (n, O) too)."""
+    n, T = X.shape[:2]
+    shape = np.shape(y)
+    ok = shape[:2] == (n, T) if per_step else shape[:1] == (n,)
+    ndim = (2, 3) if per_step and regress else (2,) if per_step else (1, 2) if regress else (1,)
+    if not ok or len(shape) not in ndim:
+        want, other = (f"({n}, {T})", "one per sequence") if per_step else (f"({n},)", "one per step")
+        what = "at every step" if per_step else "one value per sequence"
+        got = f" ({other})" if len(shape) == (1 if per_step else 2) and shape[0] == n else ""
+        raise CommandError(f"{where}: expected targets of shape {want} (the model predicts {what}), got shape {shape}{got}. "
+                           f"Score it on data with targets like those it was trained on, or leave them out (--y-key, --target).")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from ..saving import load
 
@@ -98,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         if args.group is None and getattr(est, "feature_names_in_", None) is not None:
             hint = " The model was trained on a long CSV (a row per step): name its sequence column with --group."
         raise CommandError(f"{args.data}: expected {est.n_features_in_} features per step (as at fit), got {X.shape[2]}.{hint}")
+    if y is not None:
+        check_targets(y, X, per_step, regress, args.data)  # before anything is printed
     pred = est.predict(X, lengths)
     proba = None if regress else est.predict_proba(X, lengths)
     if y is not None and not regress:
