@@ -42,7 +42,7 @@ def test_cli_model_and_input(trained, tmp_path, capsys):
     assert "Step 4" in out and "y_4 = softmax(W_y h_4 + b_y)" in out
     assert main(["explain", "--model", str(path), "--input", "1,0; 0,1", "--format", "md"]) == 0
     assert "## Step 2" in capsys.readouterr().out
-    assert main(["explain", "--model", str(path)]) == 1
+    assert main(["explain", "--model", str(path)]) == 2
     assert "--model without --input" in capsys.readouterr().err
 
 

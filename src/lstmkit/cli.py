@@ -53,14 +53,20 @@ OUTPUTS: dict[str, dict[str, tuple[str, str]]] = {
 
 class Exit(IntEnum):
     OK = 0
-    ERROR = 1  # bad input, bad file, failed check
-    USAGE = 2  # argparse's own code for bad command lines
+    ERROR = 1  # bad input, bad file, failed check: what the files hold
+    USAGE = 2  # a bad command line whatever the files hold (argparse's own code; UsageError): a value out of
+    #            range, an argument missing, options that do not go together
     INTERRUPTED = 130
     BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`lstmkit predict ... | head`), as the shell reports it
 
 
 class CommandError(Exception):
     """An error to report in one line (no traceback): bad file, bad column, unseen label, ..."""
+
+
+class UsageError(CommandError):
+    """A command line wrong whatever the files hold, found after argparse (an argument missing, options
+    that do not go together): one line, exit 2 as argparse's own refusals."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
     parser.add_argument(
-        "--threads", type=int, default=None, metavar="N",
+        "--threads", type=integer(1), default=None, metavar="N",
         help="let the compiled kernels run a batch as N blocks on N threads (lstmkit.set_num_threads; default 1)",
     )  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -137,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         except (AttributeError, OSError, ValueError):  # an in-process stdout without a file descriptor
             pass
         return Exit.BROKEN_PIPE
+    except UsageError as exc:
+        if show_tb:
+            raise
+        print(f"lstmkit: error: {exc}", file=sys.stderr)
+        return Exit.USAGE
     except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:
         if show_tb:
             raise

@@ -137,14 +137,14 @@ def typed_options(args: argparse.Namespace, besides=()) -> list[str]:
 
 
 def refuse_with_model(command: str, args: argparse.Namespace, used: tuple[str, ...]) -> None:
-    """Raise CommandError when an option that a loaded model does not read (its dest not in
+    """Raise UsageError (exit 2) when an option that a loaded model does not read (its dest not in
     ``used``) was typed beside ``--model``: it would be ignored without a word."""
-    from ..cli import CommandError
+    from ..cli import UsageError
 
     unused = typed_options(args, used)
     if unused:
         one = len(unused) == 1
-        raise CommandError(
+        raise UsageError(
             f"{command}: expected {unused[0] if one else 'the training options'} without --model, got "
             f"{'both' if one else ', '.join(unused) + ' with --model'}. A loaded model is not retrained: "
             f"{'it sets' if one else 'they set'} up the training of a new model and would be ignored; leave "

@@ -25,22 +25,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
+    from ..cli import UsageError
     from ..explain.exercise import dumps, make
     from ..io import atomic_write_bytes
 
     ask = tuple(a.strip() for a in args.ask.split(",") if a.strip())
     if not 0 <= args.decimals <= 6:
-        raise CommandError(f"exercise: expected --decimals between 0 and 6, got {args.decimals}.")
+        raise UsageError(f"exercise: expected --decimals between 0 and 6, got {args.decimals}.")
     for name in ("hidden", "inputs", "steps"):
         v = getattr(args, name)
         if not 1 <= v <= 16:
-            raise CommandError(f"exercise: expected --{name} between 1 and 16 (it is done by hand), got {v}.")
+            raise UsageError(f"exercise: expected --{name} between 1 and 16 (it is done by hand), got {v}.")
     exercise, key = make(args.seed, args.hidden, args.inputs, args.steps, args.decimals, args.weight_decimals, ask)
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out.with_name(out.stem + ".key" + (out.suffix or ".toml"))
     if key_path.resolve() == out.resolve():
-        raise CommandError(f"exercise: expected --key different from --out, got {key_path} for both.")
+        raise UsageError(f"exercise: expected --key different from --out, got {key_path} for both.")
     for path, doc, key_of in ((out, exercise, None), (key_path, key, out.name)):
         data = dumps(doc, path.name, key_of).encode("utf-8")
         atomic_write_bytes(path, lambda f, data=data: f.write(data))

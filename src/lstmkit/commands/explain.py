@@ -50,23 +50,23 @@ def _model_example(path, spec):
 def run(args: argparse.Namespace) -> int:
     import shutil
 
-    from ..cli import CommandError
+    from ..cli import CommandError, UsageError
     from ..explain import explain, load
     from ..io import atomic_write_bytes
 
     if args.round is not None and not 0 <= args.round <= 10:
-        raise CommandError(f"explain: expected --round between 0 and 10, got {args.round}.")
+        raise UsageError(f"explain: expected --round between 0 and 10, got {args.round}.")
     if not 0 <= args.digits <= 12:
-        raise CommandError(f"explain: expected --digits between 0 and 12, got {args.digits}.")
+        raise UsageError(f"explain: expected --digits between 0 and 12, got {args.digits}.")
     if args.model:
         if args.file or not args.input:
-            raise CommandError("explain: expected either a worked-example FILE or --model with --input, got "
-                               + ("both" if args.file else "--model without --input") + ".")
+            raise UsageError("explain: expected either a worked-example FILE or --model with --input, got "
+                             + ("both" if args.file else "--model without --input") + ".")
         examples = [_model_example(args.model, args.input)]
     elif args.file:
         examples = _select(load(args.file), args.example, "explain")
     else:
-        raise CommandError("explain: expected a worked-example FILE (or --model and --input), got neither.")
+        raise UsageError("explain: expected a worked-example FILE (or --model and --input), got neither.")
     if args.fmt in ("html", "latex") and len(examples) > 1:
         raise CommandError(f"explain: expected one example for --format {args.fmt} (one page each), got "
                            f"{len(examples)} in {args.file}. Pick one with --example K.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CommandError
+from ..cli import CommandError, UsageError
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import fraction, integer, positive, record_typed, refuse_with_model
 
@@ -191,11 +191,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.model:
         if args.backtest:  # a backtest fits on the start of the series: a loaded model has seen all of it
-            raise CommandError(f"forecast: expected --backtest without --model, got --backtest {args.backtest} with --model "
+            raise UsageError(f"forecast: expected --backtest without --model, got --backtest {args.backtest} with --model "
                                f"{args.model}. A backtest refits the model on the series less its last {args.backtest} "
                                f"values: leave out --model and give the training options.")  # fmt: skip
         if args.model_out:
-            raise CommandError(f"forecast: expected --model-out without --model, got both. A loaded model is not "
+            raise UsageError(f"forecast: expected --model-out without --model, got both. A loaded model is not "
                                f"retrained: copy {args.model} instead.")  # fmt: skip
         refuse_with_model("forecast", args, WITH_MODEL)  # --epochs, --window, ...: not read, so not taken
         fc = LSTMForecaster.load(args.model)
@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
         result = None
     else:
         if not args.data:
-            raise CommandError("forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none.")
+            raise UsageError("forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none.")
         y = load_series(args.data, args.column)
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,

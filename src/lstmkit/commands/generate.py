@@ -55,21 +55,21 @@ def read_training_text(spec: str, max_chars: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
+    from ..cli import CommandError, UsageError
     from ..text import TextGenerator
 
     if args.model:
         if args.text:
-            raise CommandError(f"generate: expected --text (train a new model) or --model (sample from a saved one), got both: "
+            raise UsageError(f"generate: expected --text (train a new model) or --model (sample from a saved one), got both: "
                                f"--text {args.text} would not be read. Leave out one of them.")  # fmt: skip
         if args.model_out:
-            raise CommandError(f"generate: expected --model-out without --model, got both. A loaded model is not "
+            raise UsageError(f"generate: expected --model-out without --model, got both. A loaded model is not "
                                f"retrained: copy {args.model} instead.")  # fmt: skip
         refuse_with_model("generate", args, WITH_MODEL)  # --epochs, --hidden-size, ...: not read, so not taken
         gen = TextGenerator.load(args.model)
     else:
         if not args.text:
-            raise CommandError("generate: expected --text (a file or builtin:stdlib) to train on, or --model, got neither.")
+            raise UsageError("generate: expected --text (a file or builtin:stdlib) to train on, or --model, got neither.")
         text = read_training_text(args.text, args.max_chars)
         cut = int(len(text) * (1 - args.held_out))
         train, held = text[:cut], text[cut:]
