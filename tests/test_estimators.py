@@ -578,3 +578,62 @@ def test_nan_past_lengths_is_ignored_and_trains_as_zero_padding():
     seqs[5][1, 0] = np.nan
     with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected X finite values, got nan at index \(5, 1, 0\)"):
         LSTMClassifier(epochs=1).fit(seqs, y[:8])
+
+
+def test_nan_labels_are_refused_with_their_index():
+    # scikit-learn refuses NaN in y for a classifier ("Input y contains NaN"); lstmkit made NaN a
+    # class (classes_ [0., 1., nan]), per sequence and per step
+    X, y = stress_data()
+    yf = y.astype(float)
+    yf[3] = np.nan
+    fix = r"Drop the samples with missing labels"
+    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected y finite labels, got nan at index \(3,\)\. {fix}"):
+        LSTMClassifier(epochs=1).fit(X, yf)
+    yo = y.astype(object)
+    yo[7] = float("inf")
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected y finite labels, got inf at index \(7,\)"):
+        LSTMClassifier(epochs=1).fit(X, yo)
+    lengths = np.full(40, 4)
+    ys = (X[:, :, 1] > 0).astype(float)  # (40, 6) a label per step
+    ys[:, 4:] = np.nan  # past lengths: ignored, as before
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, ys, lengths)
+    assert clf.classes_.tolist() == [0.0, 1.0]
+    assert 0 <= clf.score(X, ys, lengths) <= 1
+    ys[5, 2] = np.nan  # within sequence 5's 4 steps
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected y finite labels, got nan at index \(5, 2\)"):
+        LSTMClassifier(epochs=1).fit(X, ys, lengths)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit validation_data: expected y finite labels, got nan at index \(3,\)"):
+        LSTMClassifier(epochs=1).fit(X, y, validation_data=(X, yf))
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.score: expected y finite labels, got nan at index \(3,\)"):
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y).score(X, yf)
+
+
+def test_continuous_targets_are_refused_with_the_regressor_as_the_fix():
+    # scikit-learn: "Unknown label type: continuous"; lstmkit learned one class per sample (40)
+    X, y = stress_data()
+    target = X[:, :, 0].sum(axis=1)
+    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected y class labels \(integers, strings, or whole floats such as 0.0 and 1.0\), got continuous values such as {float(target[0])!r} at index \(0,\)\. For real-valued targets use LSTMRegressor \(lstmkit train: --task regress\)\.$"):
+        LSTMClassifier(epochs=1).fit(X, target)
+    half = y.astype(float)
+    half[9] = 0.5  # one fraction is enough
+    with pytest.raises(ValueError, match=r"got continuous values such as 0.5 at index \(9,\)"):
+        LSTMClassifier(epochs=1).fit(X, half)
+    with pytest.raises(ValueError, match=r"got continuous values such as 0.5 at index \(9,\)"):
+        LSTMClassifier(epochs=1).fit(X, half.tolist())
+    # whole floats are labels, as scikit-learn's type_of_target calls [0.0, 1.0] binary
+    assert LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y.astype(float)).classes_.tolist() == [0.0, 1.0]
+    assert LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y * 2.0 - 1).classes_.tolist() == [-1.0, 1.0]
+
+
+@pytest.mark.parametrize("labels,types", [(["a", 1], "int, str"), ([None, 1], "NoneType, int"), ([None, "b"], "NoneType, str")])
+def test_labels_of_mixed_types_are_refused_naming_the_types(labels, types):
+    # np.unique's bare "'<' not supported between instances of 'int' and 'str'" before
+    X, _ = stress_data()
+    y = np.array(labels * 20, dtype=object)
+    with pytest.raises(TypeError, match=rf"^LSTMClassifier.fit: expected y labels of one kind \(all strings or all numbers\), got labels of types {types}\. Convert them"):
+        LSTMClassifier(epochs=1).fit(X, y)
+    with pytest.raises(TypeError, match=rf"^LSTMClassifier.fit: expected y labels of one kind .*got labels of types {types}\."):
+        LSTMClassifier(epochs=1).fit(X[:2], labels)
+    # validation labels of one kind, but not the training labels' kind: unseen, not a TypeError
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit validation_data: expected y labels seen at fit \['a', 'b'\], got unseen labels \[1, 2\]"):
+        LSTMClassifier(epochs=1).fit(X, np.array(["a", "b"] * 20, dtype=object), validation_data=(X[:2], np.array([1, 2], dtype=object)))

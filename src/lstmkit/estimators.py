@@ -174,6 +174,72 @@ def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
     return np.arange(T)[None, :] < lengths[:, None]
 
 
+def _first(bad: np.ndarray) -> tuple[int, ...]:
+    """The index of the first True of ``bad``."""
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def _check_finite_targets(y: np.ndarray, valid: np.ndarray, where: str, what: str, fix: str) -> None:
+    """Refuse a NaN or inf among y's valid targets (``valid`` broadcasts over y's leading
+    axes), naming the first one's index; targets past a sequence's length are not looked at."""
+    if y.dtype.kind == "O":  # labels as Python objects: their floats
+        bad = np.vectorize(lambda v: isinstance(v, (float, np.floating)) and not np.isfinite(v), otypes=[bool])(y) if y.size else np.zeros(y.shape, bool)
+    elif y.dtype.kind in "fc":
+        bad = ~np.isfinite(y)
+    else:
+        return
+    bad &= valid.reshape(valid.shape + (1,) * (y.ndim - valid.ndim))
+    if bad.any():
+        at = _first(bad)
+        fail(where, "y", what, f"{y[at]} at index {at}", fix)
+
+
+def _refuse_mixed_list(y, where: str) -> None:
+    """Labels given as a list (of labels, or of per-step lists) mixing strings with other types:
+    NumPy would silently make strings of them all (['a', 1] -> ['a', '1']); refused as a mix
+    that an array of objects cannot order is (:func:`_check_labels`)."""
+    if not isinstance(y, (list, tuple)):
+        return
+    try:
+        items = [y]
+        if np.asarray(y).dtype.kind != "U":
+            return  # no strings made (the common case, looked at once)
+    except ValueError:  # ragged per-step lists: one by one
+        items = [v for v in y if np.asarray(v).dtype.kind == "U"]
+    leaves = [v for item in items for v in np.asarray(item, dtype=object).ravel()]
+    strings = [isinstance(v, str) for v in leaves]
+    if any(strings) and not all(strings):
+        kinds = sorted({type(v).__name__ for v in leaves})
+        fail(where, "y", "labels of one kind (all strings or all numbers)", f"labels of types {', '.join(kinds)}",
+             "Convert them to one type, e.g. numpy.asarray(y, dtype=str), or drop the samples without a label.", exc=TypeError)  # fmt: skip
+
+
+def _check_labels(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
+    """A classifier's labels y (n,) or (n, T) -> its valid labels (m,), refused (naming y) when
+    one is NaN or inf, when floats are not whole numbers (continuous targets: scikit-learn's
+    "Unknown label type: continuous"; 0.0 and 1.0 are labels) or when their types cannot be
+    ordered together (a mix of strings, numbers and None: np.unique's bare TypeError)."""
+    _check_finite_targets(y, valid, where, "finite labels",
+                          "Drop the samples with missing labels (per step: end the sequence before them, through lengths).")  # fmt: skip
+    labels = y[valid]  # (m,), in the order of np.argwhere(valid)
+    numbers = labels
+    if labels.dtype.kind == "O" and all(is_number(v) or isinstance(v, (np.integer, np.floating)) for v in labels):
+        numbers = labels.astype(np.float64)
+    if numbers.dtype.kind == "f" and not (whole := numbers == np.round(numbers)).all():
+        k = int(np.argmin(whole))  # the first label with a fraction
+        at = tuple(int(i) for i in np.argwhere(valid)[k])
+        fail(where, "y", "class labels (integers, strings, or whole floats such as 0.0 and 1.0)",
+             f"continuous values such as {float(numbers[k])!r} at index {at}",
+             "For real-valued targets use LSTMRegressor (lstmkit train: --task regress).")  # fmt: skip
+    try:
+        np.unique(labels)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in labels})
+        fail(where, "y", "labels of one kind (all strings or all numbers)", f"labels of type{'s' * (len(kinds) > 1)} {', '.join(kinds)}",
+             "Convert them to one type, e.g. numpy.asarray(y, dtype=str), or drop the samples without a label.", exc=TypeError)  # fmt: skip
+    return labels
+
+
 def _json_scalar_list(values: np.ndarray) -> list:
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
 
@@ -496,7 +562,12 @@ def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:
 
 @register
 class LSTMClassifier(_SequenceEstimator):
-    """Sequence classifier: a label per sequence (y (n,)) or per step (y (n, T)); any label values.
+    """Sequence classifier: a label per sequence (y (n,)) or per step (y (n, T)).
+
+    Labels are integers, strings, bools or whole floats (0.0, 1.0), all of one kind. Refused, as
+    scikit-learn refuses them: a NaN or inf label (with its index; per step, only within the
+    sequence's length), floats with a fraction (continuous targets: use :class:`LSTMRegressor`)
+    and a mix of types that cannot be ordered (``['a', 1]``, ``[None, 1]``).
 
     ``fit(X, y, lengths=None)``; ``predict(X, lengths=None)`` -> labels (n,) or (n, T);
     ``predict_proba`` -> (n, C) or (n, T, C) with columns in ``classes_`` order; ``score`` ->
@@ -540,17 +611,23 @@ class LSTMClassifier(_SequenceEstimator):
         """Labels -> (class indices, classes, per_step). ``classes=None`` learns them from y;
         otherwise a label not among them is an error naming it."""
         n, T = X.shape[:2]
+        _refuse_mixed_list(y, where)
         y = np.asarray(_pad_targets(y, lengths, n, T, where, "labels")[0])
         if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T) or (per_step is not None and (y.ndim == 2) != per_step):
             fail(where, "y", f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)", f"shape {y.shape}")
         per_step = y.ndim == 2
         valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
+        labels = _check_labels(y, valid, where)  # finite, not continuous, of one kind
         if classes is None:
-            classes = np.unique(y[valid])
+            classes = np.unique(labels)
             if len(classes) < 2:
                 fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
         else:
-            unseen = np.setdiff1d(y[valid], classes)
+            try:
+                unseen = np.setdiff1d(labels, classes)
+            except TypeError:  # labels of one kind, but not the kind of classes_ (None among 0/1)
+                known = classes.tolist()
+                unseen = np.array([v for v in labels.tolist() if v not in known], dtype=object)
             if unseen.size:
                 fail(where, "y", f"labels seen at fit {classes.tolist()}", f"unseen labels {unseen[:5].tolist()}")
         codes = np.where(valid, np.searchsorted(classes, np.where(valid, y, classes[0])), 0).astype(np.int64)
@@ -575,13 +652,15 @@ class LSTMClassifier(_SequenceEstimator):
         return self.classes_[self._proba(X, lengths).argmax(axis=-1)]
 
     def score(self, X, y, lengths=None) -> float:
-        """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as wrong)."""
+        """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as
+        wrong; a NaN or inf label is refused, as scikit-learn's accuracy_score refuses it)."""
         X, lengths = self._check_X(X, lengths, "score")
         pred = self._predict(X, lengths)
         y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        _check_finite_targets(y, valid, "LSTMClassifier.score", "finite labels", "Drop the samples with missing labels.")
         return float((pred == y)[valid].mean())
 
     def _extra(self):
