@@ -375,3 +375,34 @@ def test_predict_checks_the_targets_shape_before_printing(trained, tmp_path, cap
     assert main(["predict", str(tmp_path / "s.npz"), str(tmp_path / "steps.npz")]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "expected targets of shape (6,) (the model predicts one value per sequence), got shape (6, 6) (one per step)" in captured.err
+
+
+def test_ctrl_c_in_train_names_the_checkpoint_s_epoch_and_how_to_resume(trained, tmp_path, monkeypatch, capsys):
+    import lstmkit.training as training
+
+    written = []
+
+    def save_then_interrupt(path, trainer):  # Ctrl-C just after the second epoch's checkpoint is written
+        save(path, trainer)
+        written.append(path)
+        if len(written) == 2:
+            raise KeyboardInterrupt
+
+    save = training.save_checkpoint
+    monkeypatch.setattr(training, "save_checkpoint", save_then_interrupt)
+    ck = str(tmp_path / "ck.npz")
+    argv = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--epochs", "5", "--checkpoint", ck,
+            "--model-out", str(tmp_path / "m.npz")]  # fmt: skip
+    assert main(argv) == 130
+    assert capsys.readouterr().err == (f"lstmkit: interrupted: the checkpoint {ck} holds epoch 2 of 5; run the same command "
+                                       f"again (with --checkpoint {ck}) to resume from it, to the weights an uninterrupted run gives\n")  # fmt: skip
+    monkeypatch.setattr(training, "save_checkpoint", save)
+    assert main(argv) == 0 and f"resuming from the checkpoint {ck}" in capsys.readouterr().out  # as said
+    (tmp_path / "ck.npz").unlink()
+
+    def interrupt(path, trainer):  # before the first checkpoint
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "save_checkpoint", interrupt)
+    assert main(argv) == 130
+    assert capsys.readouterr().err == f"lstmkit: interrupted: no checkpoint written to {ck} yet (one is written at the end of each epoch)\n"

@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             set_num_threads(args.threads)
         check_outputs(args.command, args, OUTPUTS.get(args.command, {}))
         return int(args._run(args) or 0)
-    except KeyboardInterrupt:
-        print("lstmkit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a command may say what it leaves (train: the checkpoint's epoch)
+        print("lstmkit: interrupted" + (f": {exc.args[0]}" if exc.args else ""), file=sys.stderr)
         return Exit.INTERRUPTED
     except SystemError as exc:
         if not _interrupted(exc):

@@ -54,6 +54,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_lstm_arguments(p)
 
 
+def interrupted_note(checkpoint: str, epochs: int) -> str:
+    """What an interrupted ``train --checkpoint`` leaves: the epoch the checkpoint holds, and how to resume."""
+    from ..checkpoint import read_checkpoint
+
+    if not os.path.exists(checkpoint):
+        return f"no checkpoint written to {checkpoint} yet (one is written at the end of each epoch)"
+    try:
+        epoch = read_checkpoint(checkpoint)["meta"]["epoch"]
+    except (ValueError, OSError) as exc:  # written whole (atomically), so not expected: say so rather than guess
+        return f"the checkpoint {checkpoint} could not be read ({exc})"
+    return (f"the checkpoint {checkpoint} holds epoch {epoch} of {epochs}; run the same command again (with --checkpoint "
+            f"{checkpoint}) to resume from it, to the weights an uninterrupted run gives")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..estimators import LSTMClassifier, LSTMRegressor
 
@@ -71,7 +85,14 @@ def run(args: argparse.Namespace) -> int:
         est.set_params(per_step=bool(args.per_step))
     if args.checkpoint and os.path.exists(args.checkpoint):
         print(f"resuming from the checkpoint {args.checkpoint}")
-    est.fit(X, y, lengths, checkpoint=args.checkpoint, resume=bool(args.checkpoint))
+    try:
+        est.fit(X, y, lengths, checkpoint=args.checkpoint, resume=bool(args.checkpoint))
+    except (KeyboardInterrupt, SystemError) as exc:  # numba: SystemError with the interrupt in its context
+        from ..cli import _interrupted
+
+        if not _interrupted(exc) or not args.checkpoint:
+            raise
+        raise KeyboardInterrupt(interrupted_note(args.checkpoint, args.epochs)) from None
     if about["features"] is not None:  # a CSV's columns: 'lstmkit predict' reads the same ones by default
         est.feature_names_in_ = np.array(about["features"], dtype=object)
     if about["steps"] is not None:  # a wide CSV's step columns: the same
