@@ -146,3 +146,16 @@ def test_a_model_file_with_a_bad_seed_is_refused_at_load_as_fit_refuses_it(tmp_p
         lstmkit.load(tmp_path / "bad.npz")  # it loaded, the seed "x" in its parameters
     with pytest.raises(TypeError, match=r"expected seed None, an integer >= 0"):
         TextGenerator(hidden_size=4, epochs=1, seq_len=8, batch_size=2, seed="x").fit("abcabcabcabcabcabc")
+
+
+def test_a_prime_s_characters_never_seen_at_fit_are_warned_of_by_name(gen):
+    from lstmkit.text import TextWarning
+
+    with pytest.warns(TextWarning, match=r"prime has 2 characters not in the vocabulary \(never seen at fit\): 'Z', 'e'") as record:
+        out = gen.generate("aZeZ", 4, seed=0)
+    assert len(record) == 1 and out.startswith("aZeZ")  # the prime is kept as written
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gen.generate("abcd", 4, seed=0)  # all seen: nothing said

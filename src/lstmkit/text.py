@@ -24,6 +24,7 @@ whole text); a uniform guess over V characters scores V.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -33,6 +34,10 @@ from .models import check_lstm_options
 from .saving import register
 
 KIND = "TextGenerator"
+
+
+class TextWarning(UserWarning):
+    """Text read otherwise than written: characters of a prime never seen at fit, read as "unknown"."""
 UNKNOWN = "\x00"  # vocabulary entry 0: any character not seen at fit
 
 
@@ -237,6 +242,12 @@ class TextGenerator:
         if not isinstance(prime, str) or not prime:
             fail(where, "prime", "a non-empty str", repr(prime), "Use for example prime='\\n'.")
         rng = check_rng(seed)
+        unseen = sorted({ch for ch in prime if ch not in self._index})
+        if unseen:
+            shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {len(unseen) - 10} more" if len(unseen) > 10 else "")
+            warnings.warn(f"{where}: prime has {len(unseen)} character{'s' if len(unseen) != 1 else ''} not in the vocabulary "
+                          f"(never seen at fit): {shown}; the model reads {'them' if len(unseen) != 1 else 'it'} as "
+                          f"'unknown', which tells it nothing. Use characters of the training text.", TextWarning, stacklevel=2)  # fmt: skip
         logits, state = self._step_logits(self.encode(prime), None)
         z = logits[-1]
         step = self._stepper(state)  # then one character at a time
