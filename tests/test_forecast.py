@@ -201,3 +201,15 @@ def test_predict_after_a_backtest_goes_on_from_the_end_of_the_series():
     twin = LSTMForecaster(window=6, **dict(FAST, epochs=2)).fit(y[:-8])
     np.testing.assert_array_equal(fc.predict(3), twin.predict(3, y))
     assert not np.array_equal(fc.predict(3), twin.predict(3))
+
+
+def test_a_series_too_short_for_the_seasonal_period_says_so():
+    # 144 values, seasonal_period 500: the seasonal baseline needs 501 values to fit on, 1 more to test; no
+    # test_size can do (the message was "test_size at most N - 501 = -357")
+    fc = LSTMForecaster(window=4, seasonal_period=500, **dict(FAST, epochs=0))
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.backtest: expected y at least 502 values for a backtest "
+                                         r"\(seasonal_period \+ 1 = 501 to fit on, and 1 to test\), got 144 values. "
+                                         r"Use a longer series, or a smaller seasonal_period.$"):  # fmt: skip
+        fc.backtest(np.arange(144.0), test_size=12)
+    with pytest.raises(ValueError, match=r"expected y at least 10 values for a backtest \(window \+ horizon \+ difference = 9"):
+        LSTMForecaster(window=6, horizon=2, difference=1, **dict(FAST, epochs=0)).backtest(np.arange(9.0), test_size=1)

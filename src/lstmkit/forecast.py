@@ -384,7 +384,13 @@ class LSTMForecaster:
         N = len(y2)
         test_size = check_int(test_size, where, "test_size", minimum=1)
         m = self.seasonal_period or 1
-        min_train = max(self.window + self.horizon + self.difference, m + 1)
+        span = self.window + self.horizon + self.difference
+        min_train = max(span, m + 1)
+        if N - min_train < 1:  # no test_size would do: the series is too short for these settings
+            why = (f"seasonal_period + 1 = {m + 1} to fit on" if m + 1 > span else
+                   f"window + horizon + difference = {span} to fit on")  # fmt: skip
+            fail(where, "y", f"at least {min_train + 1} values for a backtest ({why}, and 1 to test)", f"{N} values",
+                 "Use a longer series" + (", or a smaller seasonal_period." if m + 1 > span else ", or a smaller window or horizon."))
         if N - test_size < min_train:
             fail(where, "test_size", f"at most N - {min_train} = {N - min_train} (enough training data)", test_size)
         self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size])
