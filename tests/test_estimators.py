@@ -637,3 +637,49 @@ def test_labels_of_mixed_types_are_refused_naming_the_types(labels, types):
     # validation labels of one kind, but not the training labels' kind: unseen, not a TypeError
     with pytest.raises(ValueError, match=r"^LSTMClassifier.fit validation_data: expected y labels seen at fit \['a', 'b'\], got unseen labels \[1, 2\]"):
         LSTMClassifier(epochs=1).fit(X, np.array(["a", "b"] * 20, dtype=object), validation_data=(X[:2], np.array([1, 2], dtype=object)))
+
+
+def test_regressor_score_checks_y_as_fit_does_and_reads_a_column():
+    X, _ = stress_data()
+    y = X[:, :, 0].sum(axis=1)
+    reg = LSTMRegressor(hidden_size=3, epochs=2, seed=0).fit(X, y)
+    # R² from its definition, on the model's own predictions
+    pred = reg.predict(X)
+    r2 = 1 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    assert reg.score(X, y) == pytest.approx(r2, rel=1e-12)
+    # a column y (n, 1) for one output is read as (n,) (scikit-learn's r2_score ravels it); it was refused
+    assert reg.score(X, y[:, None]) == pytest.approx(r2, rel=1e-12)
+    col = LSTMRegressor(hidden_size=3, epochs=2, seed=0).fit(X, y[:, None])  # fitted on (n, 1): predicts (n, 1)
+    assert col.predict(X).shape == (40, 1) and col.score(X, y) == pytest.approx(col.score(X, y[:, None]), rel=1e-12)
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.score: expected y shape \(40,\), got shape \(40, 2\)"):
+        reg.score(X, np.stack([y, y], axis=1))
+    # NaN/inf targets were scored 0.0; refused as fit refuses them, with the index
+    for bad, shown in ((np.nan, "nan"), (np.inf, "inf")):
+        yb = y.copy()
+        yb[4] = bad
+        with pytest.raises(ValueError, match=rf"^LSTMRegressor.score: expected y finite values, got {shown} at index \(4,\)\. Drop the samples"):
+            reg.score(X, yb)
+        with pytest.raises(ValueError, match=rf"^LSTMRegressor.fit: expected y finite values, got {shown} at index \(4,\)\. Drop the samples"):
+            LSTMRegressor(epochs=1).fit(X, yb)
+    with pytest.raises(TypeError, match=r"^LSTMRegressor.score: expected y numeric targets, got dtype <U1"):
+        reg.score(X, np.array(["a"] * 40))
+    # one sample: R² is undefined; scikit-learn's r2_score warns and returns nan (it returned 0.0)
+    with pytest.warns(UserWarning, match=r"^LSTMRegressor.score: R² is not defined with fewer than 2 targets \(got 1\); returning nan"):
+        assert np.isnan(reg.score(X[:1], y[:1]))
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    with pytest.warns(UserWarning):  # UndefinedMetricWarning
+        assert np.isnan(sklearn_metrics.r2_score(y[:1], pred[:1]))
+    assert reg.score(X, y) == pytest.approx(sklearn_metrics.r2_score(y, pred), rel=1e-12)
+
+
+def test_regressor_per_step_nan_targets_are_refused_within_lengths_only():
+    X, _ = stress_data()
+    Y = X[:, :, 1].copy()  # (40, 6) per step
+    lengths = np.full(40, 5)
+    Y[:, 5] = np.nan  # past lengths: ignored
+    reg = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, Y, lengths)
+    assert np.isfinite(reg.score(X, Y, lengths))
+    assert reg.score(X, Y[..., None], lengths) == reg.score(X, Y, lengths)  # (n, T, 1) for one output
+    Y[2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.score: expected y finite values, got nan at index \(2, 3\)"):
+        reg.score(X, Y, lengths)

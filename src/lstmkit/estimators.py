@@ -52,6 +52,7 @@ learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import numpy as np
@@ -177,6 +178,9 @@ def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
 def _first(bad: np.ndarray) -> tuple[int, ...]:
     """The index of the first True of ``bad``."""
     return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+MISSING_TARGETS = "Drop the samples with missing targets (per step: end the sequence before them, through lengths)."
 
 
 def _check_finite_targets(y: np.ndarray, valid: np.ndarray, where: str, what: str, fix: str) -> None:
@@ -760,8 +764,7 @@ class LSTMRegressor(_SequenceEstimator):
         per_step, has_k = self._target_layout(y, n, T, where)
         Y = y.astype(np.float64) if has_k else y.astype(np.float64)[..., None]  # (n[, T], k)
         valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
-        if not np.isfinite(Y[valid]).all():
-            fail(where, "y", "finite values", "NaN or inf")
+        _check_finite_targets(y, valid, where, "finite values", MISSING_TARGETS)
         if stats is None:
             if self.standardize:
                 mean, scale = Y[valid].mean(axis=0), Y[valid].std(axis=0)
@@ -788,15 +791,32 @@ class LSTMRegressor(_SequenceEstimator):
 
     def score(self, X, y, lengths=None) -> float:
         """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)², per output over valid targets, averaged over outputs
-        (scikit-learn's ``r2_score`` with multioutput="uniform_average")."""
+        (scikit-learn's ``r2_score`` with multioutput="uniform_average"; an output whose targets
+        are all equal scores 1.0 if predicted exactly, else 0.0, as its ``force_finite=True``).
+
+        y is checked as ``fit`` checks it: numeric, finite within each sequence's length. For one
+        output, a column (n, 1) is read as (n,) and the reverse, as scikit-learn reads y.
+        With fewer than 2 valid targets R² is undefined: as ``r2_score``, this warns
+        (UserWarning) and returns nan."""
+        where = "LSTMRegressor.score"
         X, lengths = self._check_X(X, lengths, "score")
         pred = self._predict(X, lengths)
-        y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMRegressor.score", "targets")[0], dtype=np.float64)
+        y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], where, "targets")[0])
+        if y.dtype.kind not in "biuf":
+            fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
+        y = y.astype(np.float64)
+        if self.n_outputs_ == 1 and y.shape != pred.shape and pred.shape in (y.shape + (1,), y.shape[:-1]) and y.size == pred.size:
+            y = y.reshape(pred.shape)  # a column for one output (scikit-learn ravels it)
         if y.shape != pred.shape:
-            fail("LSTMRegressor.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
+            fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        _check_finite_targets(y, valid, where, "finite values", MISSING_TARGETS)
         k = self.n_outputs_
         yt, yp = y[valid].reshape(-1, k), pred[valid].reshape(-1, k)
+        if len(yt) < 2:
+            warnings.warn(f"{where}: R² is not defined with fewer than 2 targets (got {len(yt)}); returning nan, as "
+                          "scikit-learn's r2_score does.", UserWarning, stacklevel=2)  # fmt: skip
+            return float("nan")
         ss_res = ((yt - yp) ** 2).sum(axis=0)
         ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
         r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
