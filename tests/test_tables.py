@@ -127,3 +127,14 @@ def test_long_csv_warns_of_a_target_varying_in_a_group_and_of_interleaved_groups
         X, _, _ = read_csv_sequences(p, target="label", group="id")
     assert len(record) == 1 and "file order" in str(record[0].message)
     np.testing.assert_array_equal(X[0, :, 0], [1, 3])  # file order
+
+
+def test_a_csv_separated_by_semicolons_is_named_as_such(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("month;passengers\n1949-01;112\n")  # read with commas: one column named 'month;passengers'
+    with pytest.raises(KeyError, match="The file seems to use ';' between fields; lstmkit reads CSVs separated by commas"):
+        read_csv_columns(p, "passengers")
+    p.write_text("month,passengers\n1949-01,112\n")
+    with pytest.raises(KeyError) as err:
+        read_csv_columns(p, "pasengers")
+    assert "seems to use" not in str(err.value)

@@ -65,7 +65,12 @@ def column_index(header: list[str], column, where: str) -> int:
         j = int(column)
         if 0 <= j < len(header):
             return j
-    raise KeyError(f"{where}: expected a column among {header} (or an index 0..{len(header) - 1}), got {column!r}.")
+    hint = ""
+    if len(header) == 1:  # one column, its name holding another separator: the file is not comma-separated
+        sep = next((s for s in (";", "\t", "|") if s in header[0]), None)
+        if sep is not None:
+            hint = f" The file seems to use {sep!r} between fields; lstmkit reads CSVs separated by commas: save it with commas."
+    raise KeyError(f"{where}: expected a column among {header} (or an index 0..{len(header) - 1}), got {column!r}.{hint}")
 
 
 def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
