@@ -81,3 +81,11 @@ def test_a_forecaster_is_refused_with_the_way_to_its_network():
     for model in (fc, fc.fit(np.sin(np.arange(30.0)))):  # unfitted or fitted: the same reason
         with pytest.raises(TypeError, match=r"got an LSTMForecaster\. Explain its network on scaled windows"):
             example_from_model(model, np.ones((3, 1)))
+
+
+def test_input_neither_a_file_nor_numbers_says_what_input_takes(trained, capsys):
+    _, path, _ = trained
+    assert main(["explain", "--model", str(path), "--input", "a,b"]) == 1
+    err = capsys.readouterr().err
+    assert "expected --input a .npy or .csv file of the sequence (T, I), or its numbers inline like '1,0; 1,0; 0,1'" in err
+    assert "got 'a,b', which is neither a file nor numbers" in err and "No such file" not in err

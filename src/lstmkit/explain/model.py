@@ -134,8 +134,11 @@ def read_sequence(spec: str) -> np.ndarray:
             a = np.array([[float(v) for v in row.split(",")] for row in spec.split(";") if row.strip()])
         except ValueError:
             fail("explain", "--input", "numbers like '1,0; 1,0; 0,1' (steps separated by ';')", repr(spec))
-    else:
+    elif spec.endswith((".npy", ".csv", ".txt")):
         raise FileNotFoundError(2, "No such file", spec)
+    else:  # neither a file nor numbers ('a,b'): say what --input takes
+        fail("explain", "--input", "a .npy or .csv file of the sequence (T, I), or its numbers inline like '1,0; 1,0; 0,1' "
+             "(a step's inputs separated by ',', steps by ';')", f"{spec!r}, which is neither a file nor numbers")
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 1:
         a = a[:, None]
