@@ -299,3 +299,10 @@ def test_usage_errors_exit_2_as_argparse_s(tmp_path, capsys):
     for argv in (["forecast"], ["generate"], ["explain"], ["exercise", "--seed", "1", "--out", str(tmp_path / "e.toml"), "--hidden", "0"]):
         assert main(argv) == 2, argv
         assert error_line(capsys).startswith(f"lstmkit: error: {argv[0]}: expected "), argv
+
+
+def test_an_unknown_builtin_lists_the_builtin_names(capsys):
+    assert main(["forecast", "builtin:nope", "--column", "x"]) == 1
+    assert error_line(capsys) == "lstmkit: error: forecast: expected a series file or a built-in one among ['builtin:airline'], got 'builtin:nope'."
+    assert main(["generate", "--text", "builtin:nope"]) == 1
+    assert error_line(capsys) == "lstmkit: error: generate: expected --text a file or a built-in text among ['builtin:stdlib'], got 'builtin:nope'."

@@ -66,6 +66,8 @@ def load_series(data: str, column) -> np.ndarray:
 
         with resources.as_file(resources.files("lstmkit").joinpath("data/airline_passengers.csv")) as csv_path:
             return load_series(str(csv_path), column or "passengers")
+    if data.startswith("builtin:"):
+        raise CommandError(f"forecast: expected a series file or a built-in one among ['builtin:airline'], got {data!r}.")
     p = Path(data)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))

@@ -49,6 +49,10 @@ def read_training_text(spec: str, max_chars: int) -> str:
         from ..datasets import stdlib_text
 
         return stdlib_text(max_chars)
+    if spec.startswith("builtin:"):
+        from ..cli import CommandError
+
+        raise CommandError(f"generate: expected --text a file or a built-in text among ['builtin:stdlib'], got {spec!r}.")
     from ..tables import read_text
 
     return read_text(spec)[:max_chars]
