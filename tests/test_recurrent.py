@@ -401,3 +401,12 @@ def test_an_empty_batch_with_lengths(bidirectional):
     y, (h, c) = m(np.zeros((5, 0, 3), np.float32), lengths=np.array([], dtype=np.int64))
     assert y.shape == (5, 0, 4 * (1 + bidirectional)) and h.shape == (1 + bidirectional, 0, 4)
     assert m.backward(np.zeros_like(y))[0].shape == (5, 0, 3)
+
+
+def test_a_length_of_zero_is_told_to_leave_the_empty_sequence_out_not_to_pad():
+    lstm = lstmkit.LSTM(2, 3, seed=0)
+    X = np.zeros((4, 2, 2))  # (T, B, I)
+    with pytest.raises(ValueError, match=r"expected lengths values in \[1, T=4\], got 0. A sequence has at least one step \(lengths >= 1\)"):
+        lstm(X, lengths=np.array([4, 0]))
+    with pytest.raises(ValueError, match=r"got 5. Pad the batch to the longest sequence."):
+        lstm(X, lengths=np.array([4, 5]))

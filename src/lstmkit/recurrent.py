@@ -188,7 +188,9 @@ class _Recurrent(Module):
             fail(where, "lengths", f"shape ({B},), one length per sequence", f"shape {arr.shape}")
         if arr.size and (arr.min() < 1 or arr.max() > T):  # (an empty batch has none to check)
             bad = int(arr[(arr < 1) | (arr > T)][0])
-            fail(where, "lengths", f"values in [1, T={T}]", bad, "Pad the batch to the longest sequence.")
+            fix = ("A sequence has at least one step (lengths >= 1): leave the empty ones out of the batch." if bad < 1 else
+                   "Pad the batch to the longest sequence.")  # fmt: skip
+            fail(where, "lengths", f"values in [1, T={T}]", bad, fix)
         arr = arr.astype(np.int64)
         return None if (arr == T).all() else arr
 
