@@ -1,6 +1,7 @@
 """LSTMClassifier / LSTMRegressor: scikit-learn conventions, seed 000's task, saving, errors."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -683,3 +684,37 @@ def test_regressor_per_step_nan_targets_are_refused_within_lengths_only():
     Y[2, 3] = np.nan
     with pytest.raises(ValueError, match=r"^LSTMRegressor.score: expected y finite values, got nan at index \(2, 3\)"):
         reg.score(X, Y, lengths)
+
+
+def test_one_hot_labels_of_width_T_warn_with_argmax_as_the_fix():
+    # with 6 classes and T = 6, one-hot labels per sequence have the shape of labels per step:
+    # fit trained a per-step binary model without a word
+    X, _ = stress_data()
+    labels = np.arange(40) % 6
+    with pytest.warns(UserWarning, match=r"^LSTMClassifier.fit: y of shape \(40, 6\) looks one-hot \(0/1 with exactly one 1 in every row\); it is read as one label per step \(T=6\)\. For one label per sequence pass y.argmax\(1\)\.$"):
+        clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, np.eye(6, dtype=int)[labels])
+    assert clf.per_step_  # still read as documented: a warning, not a guess
+    with pytest.warns(UserWarning, match="looks one-hot"):
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, np.eye(6, dtype=bool)[labels])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # per-step 0/1 labels with more than one 1 in a row: no warning
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, (X[:, :, 1] > 0).astype(int))
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, labels)  # argmax(1): one label per sequence
+
+
+def test_features_far_from_unit_scale_warn_to_standardise():
+    X, y = stress_data()
+    big = r"X's features are far from unit scale \(feature {j}: .*\): the LSTM's gates saturate and training may fail\. Standardise X"
+    with pytest.warns(UserWarning, match="^LSTMClassifier.fit: " + big.format(j=0)):
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X * 1e6, y)
+    year = X.copy()
+    year[:, :, 2] += 2000  # |mean| 2000 > 1e3, std 1: a calendar year as a feature
+    with pytest.warns(UserWarning, match=r"^LSTMRegressor.fit: X's features are far from unit scale \(feature 2: mean 2e\+03, std [\d.]+; warned above 1000\): .* Standardise X"):
+        LSTMRegressor(hidden_size=2, epochs=1, seed=0).fit(year, y.astype(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # standardised X (and up to the limit, 1e3): no warning
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X * 500, y)
+        lengths = np.full(40, 3)
+        padded = X.copy()
+        padded[:, 3:] = 1e9  # padding is not looked at
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(padded, y, lengths)

@@ -17,6 +17,13 @@ with one target per step of X[i], padded the same way. Otherwise pass ``lengths`
 targets past a sequence's length are ignored (use any value there) and per-step predictions there
 are meaningless.
 
+Inputs ``fit`` warns about (UserWarning; training goes on): features far from unit scale (a
+feature's |mean| or std above ``FEATURE_SCALE_LIMIT`` = 1e3: standardise X), and, for the
+classifier, a y (n, T) of 0/1 with one 1 in every row, which is read as a label per step but
+looks like one-hot labels per sequence (pass ``y.argmax(1)``). An X with no sample, no time step
+or no feature is refused by ``fit``, ``predict`` and ``score`` alike (as scikit-learn refuses
+0 samples).
+
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
 attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_epochs_``, ``best_epoch_``,
 ``n_features_in_``, ...; ``feature_names_in_``, a long CSV's feature columns, or ``step_columns_in_``,
@@ -173,6 +180,29 @@ def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
     if lengths is None:
         return np.ones((n, T), dtype=bool)
     return np.arange(T)[None, :] < lengths[:, None]
+
+
+#: fit warns when a feature's |mean| or standard deviation over the valid steps exceeds this: the
+#: gates' sigmoid and tanh saturate for |pre-activation| of a few units, so inputs of order 1e3
+#: and more stall learning (the weights start at about 1/sqrt(hidden_size)); a year (~2000) warns
+FEATURE_SCALE_LIMIT = 1e3
+
+
+def _warn_unscaled(X: np.ndarray, lengths, where: str) -> None:
+    """A UserWarning, telling the user to standardise X, when a feature's scale is far above 1
+    (:data:`FEATURE_SCALE_LIMIT`); the padding past ``lengths`` is left out."""
+    n, T, F = X.shape
+    V = X.reshape(-1, F) if lengths is None else X[_valid_steps(lengths, n, T)]  # (valid steps, F)
+    mean, std = V.mean(axis=0, dtype=np.float64), V.std(axis=0, dtype=np.float64)
+    size = np.maximum(np.abs(mean), std)
+    j = int(size.argmax())
+    if size[j] > FEATURE_SCALE_LIMIT:
+        warnings.warn(
+            f"{where}: X's features are far from unit scale (feature {j}: mean {mean[j]:.3g}, std {std[j]:.3g}; "
+            f"warned above {FEATURE_SCALE_LIMIT:g}): the LSTM's gates saturate and training may fail. Standardise X, "
+            "e.g. mu, sd = X.mean(axis=(0, 1)), X.std(axis=(0, 1)); fit((X - mu) / sd, y), and use the same mu, sd on new data.",
+            UserWarning, stacklevel=3,
+        )
 
 
 def _first(bad: np.ndarray) -> tuple[int, ...]:
@@ -603,6 +633,7 @@ class LSTMClassifier(_SequenceEstimator):
         self._check_params()
         dtype = check_dtype(self.dtype, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
+        _warn_unscaled(X, lengths, where)
         codes, classes, per_step = self._encode(y, X, lengths, None, None, where)
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
@@ -623,6 +654,9 @@ class LSTMClassifier(_SequenceEstimator):
         valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
         labels = _check_labels(y, valid, where)  # finite, not continuous, of one kind
         if classes is None:
+            if per_step and y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and ((y == 1).sum(axis=1) == 1).all():
+                warnings.warn(f"{where}: y of shape {y.shape} looks one-hot (0/1 with exactly one 1 in every row); it is read "
+                              f"as one label per step (T={T}). For one label per sequence pass y.argmax(1).", UserWarning, stacklevel=3)  # fmt: skip
             classes = np.unique(labels)
             if len(classes) < 2:
                 fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")
@@ -743,6 +777,7 @@ class LSTMRegressor(_SequenceEstimator):
         self._check_params()
         dtype = check_dtype(self.dtype, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
+        _warn_unscaled(X, lengths, where)
         Z, stats = self._scale(y, X, lengths, None, dtype, where)
         scale = lambda yv, Xv, lv: self._scale(yv, Xv, lv, stats, dtype, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], scale, where)
