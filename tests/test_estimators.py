@@ -176,8 +176,8 @@ def test_load_refuses_a_config_that_disagrees_with_the_weights(tmp_path):
         ("seed", 1.5, "seed None, an integer >= 0 or a numpy.random.Generator, got float 1.5"),
         ("seed", -1, "seed None, an integer >= 0 or a numpy.random.Generator, got int -1"),  # SeedSequence refuses it
         ("seed", True, "seed None, an integer >= 0 or a numpy.random.Generator, got bool True"),
-        ("verbose", "x", "verbose 0, 1 or 2 (an integer >= 0), got str 'x'"),
-        ("verbose", None, "verbose 0, 1 or 2 (an integer >= 0), got NoneType None"),
+        ("verbose", "x", "verbose 0, 1 or 2, got str 'x'"),
+        ("verbose", None, "verbose 0, 1 or 2, got NoneType None"),
         ("epochs", "50", "epochs an integer, got str '50'"),  # an existing check, the same path
     ],
 )
@@ -718,3 +718,28 @@ def test_features_far_from_unit_scale_warn_to_standardise():
         padded = X.copy()
         padded[:, 3:] = 1e9  # padding is not looked at
         LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(padded, y, lengths)
+
+
+@pytest.mark.parametrize("verbose", [5, -1, 3])
+def test_verbose_outside_the_documented_levels_is_refused(verbose):
+    # the docstrings say 0, 1 or 2; 5 was accepted (and printed as 2)
+    X, y = stress_data()
+    with pytest.raises(ValueError, match=rf"^LSTMClassifier: expected verbose 0, 1 or 2, got {verbose}\. 0: silent, 1: a progress bar, 2: a line per epoch\.$"):
+        LSTMClassifier(hidden_size=2, epochs=1, verbose=verbose).fit(X, y)
+    for ok in (0, 1, 2, True, np.int64(2)):
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0, verbose=ok)._check_params()
+
+
+def test_patience_without_validation_data_monitors_the_training_loss():
+    # not ignored: without validation_split/validation_data the Trainer monitors "loss" (its
+    # monitor=None). A learning rate of 2 makes epoch 2's training loss rise above epoch 1's, so
+    # patience=1 stops after epoch 2 (Keras: `patience` epochs without improvement) and restores
+    # epoch 1's weights: those of a 1-epoch fit with the same seed
+    X, y = stress_data()
+    stopped = LSTMClassifier(hidden_size=3, epochs=10, learning_rate=2.0, patience=1, seed=0).fit(X, y)
+    losses = stopped.history_["loss"]
+    assert "val_loss" not in stopped.history_.keys() and len(losses) == 2 and losses[1] > losses[0]
+    assert (stopped.n_epochs_, stopped.best_epoch_) == (2, 1)
+    one = LSTMClassifier(hidden_size=3, epochs=1, learning_rate=2.0, seed=0).fit(X, y)
+    for k, v in one.model_.state_dict().items():
+        np.testing.assert_array_equal(stopped.model_.state_dict()[k], v, err_msg=k)

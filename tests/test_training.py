@@ -446,3 +446,13 @@ def test_no_sequences_or_no_steps_are_refused_by_name():
         Trainer(model).fit(X[:0], np.zeros(0, dtype=int), epochs=1)
     with pytest.raises(ValueError, match=r"^predict: expected X at least one sample, got shape \(0, 4, 3\)\.$"):
         predict(model, X[:0])
+
+
+def test_verbose_must_be_a_documented_level():
+    model = SequenceModel(3, 2, 4, seed=0)
+    for bad in (5, -1):
+        with pytest.raises(ValueError, match=rf"^Trainer: expected verbose 0, 1 or 2 \(0: silent, 1: a progress bar, 2: a line per epoch\), got {bad}\.$"):
+            Trainer(model, verbose=bad)
+    with pytest.raises(TypeError, match=r"^Trainer: expected verbose 0, 1 or 2 .*, got '2'\.$"):
+        Trainer(model, verbose="2")
+    assert Trainer(model, verbose=True).verbose == 1 and Trainer(model, verbose=np.int64(2)).verbose == 2

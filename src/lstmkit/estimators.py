@@ -49,8 +49,11 @@ Hyper-parameters (both estimators):
         are saved with the model. (RNN: ``bias``, ``nonlinearity``.)
     epochs, batch_size, optimizer ("adam", "adamw", "sgd", "rmsprop"), learning_rate,
     weight_decay, clip (max gradient norm; None: off), patience (early stopping; None: off) with
-    restore of the best weights, validation_split, bptt (truncated BPTT chunk; per-step targets),
-    seed (None: a different run each time), dtype ("float32"/"float64"), verbose (0, 1, 2).
+    restore of the best weights (it monitors val_loss with validation_split or validation_data,
+    else the training loss, which often falls every epoch: then all epochs run),
+    validation_split, bptt (truncated BPTT chunk; per-step targets), seed (None: a different run
+    each time), dtype ("float32"/"float64"), verbose (0 silent, 1 a progress bar, 2 a line per
+    epoch; other values are refused).
 LSTMRegressor also: standardize (train on standardised targets, predict in y's units), per_step.
 Defaults differ from Keras' in two places, chosen for the small models this library trains:
 learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
@@ -331,8 +334,11 @@ def check_hyper_parameters(est, name: str) -> None:
     # a seed NumPy's SeedSequence takes (or a Generator, whose draws seed the run)
     if has("seed") and not (est.seed is None or isinstance(est.seed, np.random.Generator) or (integer(est.seed) and est.seed >= 0)):
         fail(name, "seed", "None, an integer >= 0 or a numpy.random.Generator", f"{type(est.seed).__name__} {est.seed!r}", exc=TypeError)
-    if has("verbose") and not (isinstance(est.verbose, (int, np.integer)) and est.verbose >= 0):  # True: 1
-        fail(name, "verbose", "0, 1 or 2 (an integer >= 0)", f"{type(est.verbose).__name__} {est.verbose!r}", exc=TypeError)
+    if has("verbose"):  # the documented levels (True: 1, False: 0); 5 was taken as 2
+        if not isinstance(est.verbose, (int, np.integer)):
+            fail(name, "verbose", "0, 1 or 2", f"{type(est.verbose).__name__} {est.verbose!r}", exc=TypeError)
+        if est.verbose not in (0, 1, 2):
+            fail(name, "verbose", "0, 1 or 2", f"{est.verbose!r}", "0: silent, 1: a progress bar, 2: a line per epoch.")
 
 
 class _SequenceEstimator:
@@ -625,8 +631,8 @@ class LSTMClassifier(_SequenceEstimator):
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
         ``validation_data``: (X, y) or (X, y, lengths) to report val_loss/val_accuracy per epoch
-        and to drive early stopping (instead of ``validation_split``); its labels must be among
-        the training labels. ``checkpoint``: a path written (atomically) after every epoch.
+        and to drive early stopping (instead of ``validation_split``; without either, ``patience``
+        monitors the training loss); its labels must be among the training labels. ``checkpoint``: a path written (atomically) after every epoch.
         ``resume=True``: if it exists, continue from it — with the same data and parameters the
         result is the same, bit for bit, as an uninterrupted fit."""
         where = "LSTMClassifier.fit"

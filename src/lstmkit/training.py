@@ -300,6 +300,9 @@ class Trainer:
         self.monitor = monitor
         self.min_delta = float(min_delta)
         self.restore_best = bool(restore_best)
+        if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):  # True: 1
+            fail(where, "verbose", "0, 1 or 2 (0: silent, 1: a progress bar, 2: a line per epoch)", repr(verbose),
+                 exc=ValueError if isinstance(verbose, (int, np.integer)) else TypeError)  # fmt: skip
         self.verbose = int(verbose)
         self.callbacks = list(callbacks)
         self.stream = stream
