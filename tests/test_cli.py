@@ -306,3 +306,30 @@ def test_an_unknown_builtin_lists_the_builtin_names(capsys):
     assert error_line(capsys) == "lstmkit: error: forecast: expected a series file or a built-in one among ['builtin:airline'], got 'builtin:nope'."
     assert main(["generate", "--text", "builtin:nope"]) == 1
     assert error_line(capsys) == "lstmkit: error: generate: expected --text a file or a built-in text among ['builtin:stdlib'], got 'builtin:nope'."
+
+
+def test_an_output_named_for_another_format_is_refused_before_the_command_runs(tmp_path, monkeypatch, capsys):
+    # predict writes CSV text, exercise TOML, train an .npz model file: a name saying otherwise is refused, in one
+    # line naming the suffixes written, before anything runs
+    import lstmkit.commands.exercise as exercise
+    import lstmkit.commands.predict as predict
+    import lstmkit.commands.train as train
+
+    ran = []
+    for mod in (train, predict, exercise):
+        monkeypatch.setattr(mod, "run", lambda args, name=mod.__name__: ran.append(name) or 0)
+    monkeypatch.chdir(tmp_path)
+    for argv, message in (
+        (["predict", "m.npz", "d.npz", "--out", "p.npz"], "predict: expected --out ending in .csv (the format written), got 'p.npz'."),
+        (["exercise", "--seed", "7", "--out", "ex7.json"], "exercise: expected --out ending in .toml or .txt (the format written), got 'ex7.json'."),
+        (["train", "d.npz", "--model-out", "x.txt"], "train: expected --model-out ending in .npz (the format written), got 'x.txt'."),
+        (["train", "d.npz", "--model-out", "m.npz", "--checkpoint", "ck"], "train: expected --checkpoint ending in .npz (the format written), got 'ck'."),
+        (["forecast", "s.csv", "--out", "f.json"], "forecast: expected --out ending in .csv (the format written), got 'f.json'."),
+        (["memory", "--json", "m.txt"], "memory: expected --json ending in .json (the format written), got 'm.txt'."),
+    ):  # fmt: skip
+        assert main(argv) == 1, argv
+        assert error_line(capsys) == f"lstmkit: error: {message}", argv
+    assert ran == []
+    for argv in (["predict", "m.npz", "d.npz", "--out", "P.CSV"], ["exercise", "--seed", "7", "--out", "ex7.toml"],
+                 ["train", "d.npz", "--model-out", "m.npz", "--checkpoint", "ck.npz"]):  # fmt: skip
+        assert main(argv) == 0, argv

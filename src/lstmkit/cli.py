@@ -36,17 +36,19 @@ COMMANDS: dict[str, str] = {
 
 
 #: subcommand -> the files (and the folder) it writes: argparse dest -> (the option as typed, "file",
-#: "figure" (a --plot: .png, .pdf or .svg) or "folder"); checked before the command runs, so that
-#: a path that cannot be written fails at once, not after the training (commands._options)
+#: "figure" (a --plot: .png, .pdf or .svg) or "folder"[, the suffixes of the format a file is written in]);
+#: checked before the command runs, so that a path that cannot be written (or would hold another format
+#: than its name says) fails at once, not after the training (commands._options)
 OUTPUTS: dict[str, dict[str, tuple[str, str]]] = {
     "demo": {"out": ("--out", "folder")},
     "explain": {"out": ("--out", "file")},
-    "exercise": {"out": ("--out", "file"), "key": ("--key", "file")},
-    "train": {"model_out": ("--model-out", "file"), "checkpoint": ("--checkpoint", "file"), "plot": ("--plot", "figure")},
-    "predict": {"out": ("--out", "file")},
-    "forecast": {"model_out": ("--model-out", "file"), "out": ("--out", "file"), "plot": ("--plot", "figure")},
-    "generate": {"model_out": ("--model-out", "file")},
-    "memory": {"plot": ("--plot", "figure"), "json": ("--json", "file")},
+    "exercise": {"out": ("--out", "file", (".toml", ".txt")), "key": ("--key", "file", (".toml", ".txt"))},
+    "train": {"model_out": ("--model-out", "file", (".npz",)), "checkpoint": ("--checkpoint", "file", (".npz",)),
+              "plot": ("--plot", "figure")},
+    "predict": {"out": ("--out", "file", (".csv",))},
+    "forecast": {"model_out": ("--model-out", "file", (".npz",)), "out": ("--out", "file", (".csv",)), "plot": ("--plot", "figure")},
+    "generate": {"model_out": ("--model-out", "file", (".npz",))},
+    "memory": {"plot": ("--plot", "figure"), "json": ("--json", "file", (".json",))},
     "convert": {"output": ("OUT", "file")},
 }
 
