@@ -406,3 +406,25 @@ def test_ctrl_c_in_train_names_the_checkpoint_s_epoch_and_how_to_resume(trained,
     monkeypatch.setattr(training, "save_checkpoint", interrupt)
     assert main(argv) == 130
     assert capsys.readouterr().err == f"lstmkit: interrupted: no checkpoint written to {ck} yet (one is written at the end of each epoch)\n"
+
+
+def test_counts_of_one_are_singular(tmp_path, capsys):
+    # one feature per step (a wide CSV), and one value forecast: "1 feature", "the next 1 value"
+    rows = [f"{i % 3},{i % 5},{i % 2}" for i in range(8)]
+    (tmp_path / "w.csv").write_text("\n".join(["s1,s2,label", *rows]) + "\n")
+    assert main(["train", str(tmp_path / "w.csv"), "--target", "label", "--hidden-size", "2", "--epochs", "1",
+                 "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    assert "on 8 sequences of up to 2 steps, 1 feature\n" in capsys.readouterr().out
+    (tmp_path / "s.csv").write_text("\n".join(["y", *(str(k % 4) for k in range(12))]) + "\n")
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "y", "--epochs", "0", "--window", "3", "--hidden-size", "2"]) == 0
+    assert "forecast of the next 1 value (direct):" in capsys.readouterr().out
+
+
+def test_generate_counts_the_characters_left_to_train_on(tmp_path, capsys):
+    # --max-chars 5 keeps 5 characters, --held-out 0.1 keeps int(5 * 0.9) = 4 to train on, 1 held out: the
+    # message says where the 5 went (it said 'got 4' beside --max-chars 5)
+    (tmp_path / "t.txt").write_text("abcdefgh")
+    assert main(["generate", "--text", str(tmp_path / "t.txt"), "--max-chars", "5", "--seq-len", "2", "--batch-size", "2"]) == 1
+    assert error_line(capsys) == ("lstmkit: error: generate: expected at least --batch-size*--seq-len+1 = 5 characters to train on, "
+                                  "got 4 (--max-chars 5, less 1 held out by --held-out 0.1). Use a longer text (or a larger "
+                                  "--max-chars), or a smaller --batch-size or --seq-len.")  # fmt: skip

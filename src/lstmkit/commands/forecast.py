@@ -12,7 +12,7 @@ import numpy as np
 
 from ..cli import CommandError, UsageError
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import fraction, integer, positive, record_typed, refuse_with_model
+from ._options import count, fraction, integer, positive, record_typed, refuse_with_model
 
 #: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
 WITH_MODEL = ("data", "column", "model", "steps", "out", "plot")
@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ForecastWarning)  # the notes are printed with the table
                 result = fc.backtest(y, args.backtest)
-            print(f"backtest on the last {args.backtest} values (fit on the first {len(y) - args.backtest}):")
+            print(f"backtest on the last {count(args.backtest, 'value')} (fit on the first {len(y) - args.backtest}):")
             print(result.table())
             print()
         fc.fit(y)  # the final model uses the whole series
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
             fc.save(args.model_out)
             print(f"model saved to {args.model_out}")
     f = fc.predict(args.steps, y)
-    print(f"forecast of the next {len(f)} values ({'direct' if len(f) <= fc.horizon else 'direct blocks of ' + str(fc.horizon) + ', recursive'}):")
+    print(f"forecast of the next {count(len(f), 'value')} ({'direct' if len(f) <= fc.horizon else 'direct blocks of ' + str(fc.horizon) + ', recursive'}):")
     print(" ".join(f"{v:.2f}" for v in np.ravel(f[:, 0] if f.ndim == 2 else f)))
     if args.out:
         from ..io import atomic_write_bytes

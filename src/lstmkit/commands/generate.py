@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import fraction, integer, positive, record_typed, refuse_with_model
+from ._options import count, fraction, integer, positive, record_typed, refuse_with_model
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
 EXAMPLE = (
@@ -77,13 +77,20 @@ def run(args: argparse.Namespace) -> int:
         text = read_training_text(args.text, args.max_chars)
         cut = int(len(text) * (1 - args.held_out))
         train, held = text[:cut], text[cut:]
+        need = args.batch_size * args.seq_len + 1  # TextGenerator.fit's least: a chunk per stream, and the next character
+        if len(train) < need:  # say where the characters went (--max-chars, --held-out): fit sees only the training part
+            source = f"--max-chars {args.max_chars}" if len(text) == args.max_chars else f"the text's {len(text)}"
+            got = f"{len(train)} ({source}, less {len(held)} held out by --held-out {args.held_out:g})" if held else str(len(train))
+            raise CommandError(f"generate: expected at least --batch-size*--seq-len+1 = {need} characters to train on, got {got}. "
+                               f"Use a longer text (or a larger --max-chars), or a smaller --batch-size or --seq-len.")  # fmt: skip
         gen = TextGenerator(
             hidden_size=args.hidden_size, num_layers=args.num_layers, seq_len=args.seq_len, batch_size=args.batch_size,
             epochs=args.epochs, learning_rate=args.lr, seed=args.seed, forget_bias=args.forget_bias,
             lstm_options=lstm_options(args), verbose=verbosity(args),
         ).fit(train)  # fmt: skip
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
-        print(f"trained on {len(train)} characters ({len(gen.vocab_) - 1} distinct), {gen.n_updates_} updates; loss per epoch: {losses}")
+        print(f"trained on {count(len(train), 'character')} ({len(gen.vocab_) - 1} distinct), {count(gen.n_updates_, 'update')}; "
+              f"loss per epoch: {losses}")
         if len(held) > 1:
             print(f"held-out perplexity: {gen.perplexity(held):.2f} (uniform guess: {len(gen.vocab_)})")
         if args.model_out:

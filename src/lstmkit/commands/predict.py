@@ -10,6 +10,7 @@ import numpy as np
 
 from ..cli import CommandError
 from ._data import add_data_arguments, load_sequences, print_table
+from ._options import count
 
 HELP = "predict with a saved LSTM classifier or regressor (and score it when targets are given)"
 EXAMPLE = "lstmkit predict count_model.npz count.npz --out predictions.csv   (after the 'lstmkit train' example)"
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if y is not None and not regress:
         y = labels_as_classes(y, est.classes_, args.data)
     header, rows = prediction_table(est, pred, proba, about["ids"], lengths, per_step)
-    what = f"{len(rows)} predictions" + (f" for {len(pred)} sequences" if len(rows) != len(pred) else "")
+    what = count(len(rows), "prediction") + (f" for {count(len(pred), 'sequence')}" if len(rows) != len(pred) else "")
     if args.out:
         from ..io import atomic_write_bytes
 

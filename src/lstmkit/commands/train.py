@@ -9,7 +9,7 @@ import numpy as np
 
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import fraction, integer, non_negative, positive
+from ._options import count, fraction, integer, non_negative, positive
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
 EXAMPLE = (
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     score = est.score(X, y, lengths)
     name = "R²" if regress else "accuracy"
     loss = f"final loss {est.history_.epochs[-1]['loss']:.4f}" if est.history_.epochs else "no training (0 epochs)"
-    print(f"trained {cls.__name__} on {len(X)} sequences of up to {X.shape[1]} steps, {X.shape[2]} features")
+    print(f"trained {cls.__name__} on {count(len(X), 'sequence')} of up to {count(X.shape[1], 'step')}, {count(X.shape[2], 'feature')}")
     print(f"epochs {est.n_epochs_}, {loss}, training {name} {score:.4f}")
     print(f"model saved to {args.model_out}")
     if args.plot:
