@@ -135,7 +135,7 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
         valid = _valid_steps(lengths, n, T)[..., None]  # (n, T, 1)
         bad = ~finite & valid
         if bad.any():
-            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            at = _first(bad)
             fail(where, "X", "finite values", f"{arr[at]} at index {at}", "Remove or impute missing values first"
                  " (values past a sequence's length, through lengths, are ignored and may be NaN).")  # fmt: skip
         arr = np.where(valid, arr, 0).astype(dtype, copy=False)  # the padding zeroed, in a copy: 0 * NaN is NaN in dW_ih
