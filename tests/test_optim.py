@@ -223,10 +223,9 @@ def _damaged(sd, scalars=None, arrays=None, drop=()):
 
 
 def test_optimizer_load_state_dict_refuses_damaged_state_and_changes_nothing():
-    model, opt = _adam_after_steps()
+    _, opt = _adam_after_steps()
     sd = opt.state_dict()
     key = next(k for k in sd["arrays"] if k.startswith("exp_avg_sq/"))
-    name = key.partition("/")[2]
     shape = sd["arrays"][key].shape
     cases = [
         (_damaged(sd, scalars={"beta1": 7}), ValueError, "expected beta1 a finite number in [0, 1), got 7"),
@@ -247,7 +246,6 @@ def test_optimizer_load_state_dict_refuses_damaged_state_and_changes_nothing():
         assert (opt.lr, opt.t, opt.beta1) == before[:3]
         after = opt.state_dict()["arrays"]
         assert after.keys() == before[3].keys() and all(np.array_equal(after[k], v) for k, v in before[3].items())
-    assert name in model.parameters()
     opt.load_state_dict(sd)  # the good state still loads
 
 

@@ -24,6 +24,21 @@ def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=Va
     raise exc(msg)
 
 
+def or_list(words) -> str:
+    """Words as a phrase of choices: "a", "a or b", "a, b or c"."""
+    words = list(words)
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+def check_verbose(value, where: str) -> int:
+    """A verbosity: 0 (silent), 1 (a progress bar) or 2 (a line per epoch); True reads as 1."""
+    if not isinstance(value, (int, np.integer)):
+        fail(where, "verbose", "0, 1 or 2", f"{type(value).__name__} {value!r}", exc=TypeError)
+    if value not in (0, 1, 2):
+        fail(where, "verbose", "0, 1 or 2", repr(value), "0: silent, 1: a progress bar, 2: a line per epoch.")
+    return int(value)
+
+
 def a_or_an(word: str) -> str:
     """``word`` with its indefinite article, by its first letter: "an Adam", "a StepLR"."""
     return f"{'an' if word[:1] in 'AEIOUaeiou' else 'a'} {word}"

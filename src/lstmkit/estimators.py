@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_dtype, check_int, fail, is_int, is_number
+from ._checks import check_dtype, check_int, check_verbose, fail, is_int, is_number
 from .functional import softmax
 from .modelfile import save_model
 from .models import CELLS, SequenceModel, check_lstm_options
@@ -335,10 +335,7 @@ def check_hyper_parameters(est, name: str) -> None:
     if has("seed") and not (est.seed is None or isinstance(est.seed, np.random.Generator) or (integer(est.seed) and est.seed >= 0)):
         fail(name, "seed", "None, an integer >= 0 or a numpy.random.Generator", f"{type(est.seed).__name__} {est.seed!r}", exc=TypeError)
     if has("verbose"):  # the documented levels (True: 1, False: 0); 5 was taken as 2
-        if not isinstance(est.verbose, (int, np.integer)):
-            fail(name, "verbose", "0, 1 or 2", f"{type(est.verbose).__name__} {est.verbose!r}", exc=TypeError)
-        if est.verbose not in (0, 1, 2):
-            fail(name, "verbose", "0, 1 or 2", f"{est.verbose!r}", "0: silent, 1: a progress bar, 2: a line per epoch.")
+        check_verbose(est.verbose, name)
 
 
 class _SequenceEstimator:

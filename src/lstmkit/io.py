@@ -44,6 +44,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from ._checks import or_list
+
 META_KEY = "__meta__"
 #: refuse arrays above this many elements when loading (guards against absurd shapes)
 MAX_ELEMENTS = 2**31
@@ -232,8 +234,7 @@ def _parse(data: bytes, path, names: tuple[str, ...] | None = None, max_bytes: i
             if base is None or not (base == META_KEY or (len(base) <= NAME_MAX and NAME_RE.match(base))):
                 raise _bad(path, f"unexpected entry {info.filename!r} (expected <name>.npy)")
             if base != META_KEY and not _accepted(base, names):  # refused from the directory: never inflated
-                listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0] if names else "nothing"
-                raise _bad(path, f"unexpected entry {info.filename!r} (expected arrays named {listed})")
+                raise _bad(path, f"unexpected entry {info.filename!r} (expected arrays named {or_list(names) if names else 'nothing'})")
             if info.filename in seen:
                 raise _bad(path, f"duplicate entry {info.filename!r}")
             seen.add(info.filename)

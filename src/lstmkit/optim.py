@@ -102,9 +102,10 @@ class Optimizer:
         """The hyper-parameters (names of ``hyper``) checked and normalised, or an error naming one."""
         raise NotImplementedError
 
-    def _used_slots(self) -> tuple[str, ...]:
-        """The slots ``_update`` fills for every parameter with these hyper-parameters."""
-        return self.slots
+    @classmethod
+    def _used_slots(cls, hyper: Mapping[str, Any]) -> tuple[str, ...]:
+        """The slots ``_update`` fills for every parameter with the hyper-parameters ``hyper``."""
+        return cls.slots
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -148,9 +149,7 @@ class Optimizer:
                 fail(where, key, "values >= 0 (a mean of squares)", f"min {float(v.min())!r}")
             staged[slot][name] = np.array(v, dtype=params[name].dtype)
         if scalars["t"] > 0:  # after a step, _update has filled its slots for every parameter
-            probe = object.__new__(type(self))
-            probe.__dict__.update(hyper)
-            for slot in probe._used_slots():
+            for slot in self._used_slots(hyper):
                 absent = [n for n in params if n not in staged[slot]]
                 if absent:
                     fail(where, f"state array '{slot}/{absent[0]}'", f"present after {scalars['t']} steps", "nothing")
@@ -187,8 +186,9 @@ class SGD(Optimizer):
             fail(where, "nesterov", "momentum > 0 and dampening = 0", f"momentum={out['momentum']}, dampening={out['dampening']}")
         return out
 
-    def _used_slots(self):
-        return self.slots if self.momentum else ()
+    @classmethod
+    def _used_slots(cls, hyper):
+        return cls.slots if hyper["momentum"] else ()
 
     def _update(self, name, p, g):
         if self.weight_decay:
@@ -218,14 +218,13 @@ class Adam(Optimizer):
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             fail(where, "betas", "a pair (beta1, beta2)", repr(betas), exc=TypeError)
         hyper = dict(beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
-        self.__dict__.update(self._checked(hyper, where))
+        self.__dict__.update(self._checked(hyper, where, ("betas[0]", "betas[1]")))  # the arguments as given
 
     @classmethod
-    def _checked(cls, hyper, where):
-        loading = where.endswith("load_state_dict")  # the constructor's argument is betas=(β₁, β₂)
+    def _checked(cls, hyper, where, beta_names=("beta1", "beta2")):
         return {
-            "beta1": check_real(hyper["beta1"], where, "beta1" if loading else "betas[0]", low=0.0, high=1.0, high_open=True),
-            "beta2": check_real(hyper["beta2"], where, "beta2" if loading else "betas[1]", low=0.0, high=1.0, high_open=True),
+            "beta1": check_real(hyper["beta1"], where, beta_names[0], low=0.0, high=1.0, high_open=True),
+            "beta2": check_real(hyper["beta2"], where, beta_names[1], low=0.0, high=1.0, high_open=True),
             "eps": check_real(hyper["eps"], where, "eps", low=0.0),
             "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
         }
@@ -279,8 +278,9 @@ class RMSprop(Optimizer):
             "centered": _flag(hyper["centered"], where, "centered"),
         }
 
-    def _used_slots(self):
-        return ("square_avg",) + (("grad_avg",) if self.centered else ()) + (("momentum_buffer",) if self.momentum > 0 else ())
+    @classmethod
+    def _used_slots(cls, hyper):
+        return ("square_avg",) + (("grad_avg",) if hyper["centered"] else ()) + (("momentum_buffer",) if hyper["momentum"] > 0 else ())
 
     def _update(self, name, p, g):
         a = self.alpha

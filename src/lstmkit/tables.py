@@ -183,6 +183,16 @@ def _number(cell: str, path, column: str, line: int) -> float:
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
+def label_key(value) -> str:
+    """A label as text, a number spelled as its value, as :func:`labels_from_text` reads a CSV's
+    (``1``, ``'1'``, ``'1.0'`` and ``1.0`` are one label)."""
+    text = str(value).strip()
+    if _NUMBER.fullmatch(text):
+        v = float(text)
+        return str(int(v)) if v == int(v) and abs(v) < 2**53 else repr(v)
+    return text
+
+
 def labels_from_text(cells) -> np.ndarray:
     """A CSV's label cells as an array: numbers when every cell reads as a finite number (integers
     when every value is integral, so that ``1`` and ``1.0`` are one class), else the text as it is.

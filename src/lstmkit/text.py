@@ -36,6 +36,12 @@ from .saving import register
 KIND = "TextGenerator"
 
 
+def min_text_length(batch_size: int, seq_len: int) -> int:
+    """The fewest characters ``fit`` trains on: a chunk of seq_len for each of batch_size
+    streams, and the character after the last (the last target)."""
+    return batch_size * seq_len + 1
+
+
 class TextWarning(UserWarning):
     """Text read otherwise than written: characters of a prime never seen at fit, read as "unknown"."""
 UNKNOWN = "\x00"  # vocabulary entry 0: any character not seen at fit
@@ -152,8 +158,8 @@ class TextGenerator:
         epochs = check_int(self.epochs, KIND, "epochs", minimum=1)
         check_hyper_parameters(self, KIND)  # hidden_size, optimizer, ...: named as this class's
         options = check_lstm_options(self.lstm_options, "lstm", KIND)
-        if len(text) < B * L + 1:
-            fail(where, "text", f"at least batch_size*seq_len+1 = {B * L + 1} characters", len(text), "Use a smaller batch_size or seq_len.")
+        if len(text) < min_text_length(B, L):
+            fail(where, "text", f"at least batch_size*seq_len+1 = {min_text_length(B, L)} characters", len(text), "Use a smaller batch_size or seq_len.")
         vocab = UNKNOWN + "".join(sorted(set(text) - {UNKNOWN}))
         index = {ch: i for i, ch in enumerate(vocab)}
         ids = np.array([index[ch] for ch in text], dtype=np.int64)

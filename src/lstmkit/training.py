@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._checks import a_or_an, check_float_array, check_int, fail, is_number
+from ._checks import a_or_an, check_float_array, check_int, check_verbose, fail, is_number
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint,
     settings_difference, show_setting,
@@ -300,9 +300,7 @@ class Trainer:
         self.monitor = monitor
         self.min_delta = float(min_delta)
         self.restore_best = bool(restore_best)
-        if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):  # True: 1
-            fail(where, "verbose", "0, 1 or 2 (0: silent, 1: a progress bar, 2: a line per epoch)", repr(verbose),
-                 exc=ValueError if isinstance(verbose, (int, np.integer)) else TypeError)  # fmt: skip
+        check_verbose(verbose, where)
         self.verbose = int(verbose)
         self.callbacks = list(callbacks)
         self.stream = stream

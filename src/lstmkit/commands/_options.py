@@ -96,6 +96,7 @@ def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None
     """Raise CommandError for the first of ``outputs`` (dest -> (option as typed, kind[, suffixes]),
     kind "file", "figure" or "folder") whose value in ``args`` cannot be written, or whose suffix is
     not among those of the format the command writes there (a figure's: :data:`FIGURE_SUFFIXES`)."""
+    from .._checks import or_list
     from ..cli import CommandError
 
     for dest, (option, kind, *written) in outputs.items():
@@ -104,15 +105,14 @@ def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None
             continue
         suffixes = FIGURE_SUFFIXES if kind == "figure" else written[0] if written else None
         wrong = bool(suffixes) and Path(value).suffix.lower() not in suffixes
-        names = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if wrong and len(suffixes) > 1 else suffixes and suffixes[0]
         if wrong and kind == "figure":
-            raise CommandError(f"{command}: expected {option} ending in {names} (the format written), got {value!r}.")
+            raise CommandError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
         problem = output_problem(value, folder=kind == "folder")
         if problem:  # a folder where a file goes, first: its name has no suffix to speak of
             what = "a folder to write to" if kind == "folder" else "a file to write"
             raise CommandError(f"{command}: expected {option} {what}, got {value!r}, {problem}.")
         if wrong:
-            raise CommandError(f"{command}: expected {option} ending in {names} (the format written), got {value!r}.")
+            raise CommandError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
 
 
 #: the attribute of the parsed arguments that :func:`record_typed` fills: dest -> the option as typed

@@ -60,7 +60,7 @@ def read_training_text(spec: str, max_chars: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import CommandError, UsageError
-    from ..text import TextGenerator
+    from ..text import TextGenerator, min_text_length
 
     if args.model:
         if args.text:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         text = read_training_text(args.text, args.max_chars)
         cut = int(len(text) * (1 - args.held_out))
         train, held = text[:cut], text[cut:]
-        need = args.batch_size * args.seq_len + 1  # TextGenerator.fit's least: a chunk per stream, and the next character
+        need = min_text_length(args.batch_size, args.seq_len)  # what TextGenerator.fit needs, said with the options
         if len(train) < need:  # say where the characters went (--max-chars, --held-out): fit sees only the training part
             source = f"--max-chars {args.max_chars}" if len(text) == args.max_chars else f"the text's {len(text)}"
             got = f"{len(train)} ({source}, less {len(held)} held out by --held-out {args.held_out:g})" if held else str(len(train))

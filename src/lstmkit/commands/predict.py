@@ -54,25 +54,16 @@ def prediction_table(est, pred, proba, names, lengths, per_step: bool) -> tuple[
     return header, rows
 
 
-def _label_key(value) -> str:
-    """A label as text, a number spelled as its value (``1``, ``'1'``, ``'1.0'`` and ``1.0`` are one label)."""
-    from ..tables import _NUMBER
-
-    text = str(value).strip()
-    if _NUMBER.fullmatch(text):
-        v = float(text)
-        return str(int(v)) if v == int(v) and abs(v) < 2**53 else repr(v)
-    return text
-
-
 def labels_as_classes(y, classes: np.ndarray, where) -> np.ndarray:
     """``y`` with each label replaced by the class it names, in the classes' dtype, so that scoring
     compares what the unseen-label check compared: labels match classes as text, numbers by value
     (the integer 1 of an .npz names the class '1' of a model trained on a CSV, and the text '1' or
     '1.0' the class 1); a label naming no class is refused."""
-    by_name = {_label_key(c): c for c in classes}
+    from ..tables import label_key
+
+    by_name = {label_key(c): c for c in classes}
     values, inverse = np.unique(np.asarray(y), return_inverse=True)
-    names = [_label_key(v) for v in values]
+    names = [label_key(v) for v in values]
     unseen = sorted({str(v) for v, n in zip(values, names) if n not in by_name})
     if unseen:
         raise CommandError(f"{where}: expected labels seen at fit {sorted(str(c) for c in classes)}, got unseen labels {unseen[:5]}.")
