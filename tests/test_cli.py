@@ -201,26 +201,28 @@ def test_every_file_a_command_writes_is_checked_before_it_runs(tmp_path, monkeyp
     ran = []
     for name, modpath in COMMANDS.items():
         monkeypatch.setattr(importlib.import_module(modpath), "run", lambda args: ran.append(args.command) or 0)
+    # what the disk holds (a folder where a file goes): 1; a plot's name in a format not written is a
+    # usage error whatever the disk holds: 2
     cases = [
-        (["train", "d.npz", "--model-out", "adir"], "train: expected --model-out a file to write, got 'adir', a folder."),
-        (["train", "d.npz", "--model-out", "f/x.npz"], "train: expected --model-out a file to write, got 'f/x.npz', inside 'f', which is a file."),
-        (["train", "d.npz", "--model-out", "m.npz", "--plot", "adir"], "train: expected --plot ending in .png, .pdf or .svg (the format written), got 'adir'."),
-        (["train", "d.npz", "--model-out", "m.npz", "--checkpoint", "adir"], "train: expected --checkpoint a file to write"),
-        (["predict", "m.npz", "d.npz", "--out", "adir"], "predict: expected --out a file to write, got 'adir', a folder."),
-        (["forecast", "s.csv", "--model-out", "f/g/m.npz"], "forecast: expected --model-out a file to write, got 'f/g/m.npz', inside 'f', which is a file."),
-        (["forecast", "s.csv", "--out", "adir"], "forecast: expected --out a file to write"),
-        (["forecast", "s.csv", "--plot", "p.jpg"], "forecast: expected --plot ending in .png, .pdf or .svg (the format written), got 'p.jpg'."),
-        (["generate", "--text", "t.txt", "--model-out", "adir"], "generate: expected --model-out a file to write"),
-        (["memory", "--json", "adir"], "memory: expected --json a file to write"),
-        (["memory", "--plot", "adir/m.txt"], "memory: expected --plot ending in .png, .pdf or .svg"),
-        (["convert", "m.npz", "adir"], "convert: expected OUT a file to write, got 'adir', a folder."),
-        (["exercise", "--seed", "1", "-o", "adir"], "exercise: expected --out a file to write"),
-        (["exercise", "--seed", "1", "-o", "e.toml", "--key", "f/k.toml"], "exercise: expected --key a file to write"),
-        (["explain", "w.toml", "-o", "adir"], "explain: expected --out a file to write"),
-        (["demo", "--out", "f"], "demo: expected --out a folder to write to, got 'f', a file."),
+        (["train", "d.npz", "--model-out", "adir"], 1, "train: expected --model-out a file to write, got 'adir', a folder."),
+        (["train", "d.npz", "--model-out", "f/x.npz"], 1, "train: expected --model-out a file to write, got 'f/x.npz', inside 'f', which is a file."),
+        (["train", "d.npz", "--model-out", "m.npz", "--plot", "adir"], 2, "train: expected --plot ending in .png, .pdf or .svg (the format written), got 'adir'."),
+        (["train", "d.npz", "--model-out", "m.npz", "--checkpoint", "adir"], 1, "train: expected --checkpoint a file to write"),
+        (["predict", "m.npz", "d.npz", "--out", "adir"], 1, "predict: expected --out a file to write, got 'adir', a folder."),
+        (["forecast", "s.csv", "--model-out", "f/g/m.npz"], 1, "forecast: expected --model-out a file to write, got 'f/g/m.npz', inside 'f', which is a file."),
+        (["forecast", "s.csv", "--out", "adir"], 1, "forecast: expected --out a file to write"),
+        (["forecast", "s.csv", "--plot", "p.jpg"], 2, "forecast: expected --plot ending in .png, .pdf or .svg (the format written), got 'p.jpg'."),
+        (["generate", "--text", "t.txt", "--model-out", "adir"], 1, "generate: expected --model-out a file to write"),
+        (["memory", "--json", "adir"], 1, "memory: expected --json a file to write"),
+        (["memory", "--plot", "adir/m.txt"], 2, "memory: expected --plot ending in .png, .pdf or .svg"),
+        (["convert", "m.npz", "adir"], 1, "convert: expected OUT a file to write, got 'adir', a folder."),
+        (["exercise", "--seed", "1", "-o", "adir"], 1, "exercise: expected --out a file to write"),
+        (["exercise", "--seed", "1", "-o", "e.toml", "--key", "f/k.toml"], 1, "exercise: expected --key a file to write"),
+        (["explain", "w.toml", "-o", "adir"], 1, "explain: expected --out a file to write"),
+        (["demo", "--out", "f"], 1, "demo: expected --out a folder to write to, got 'f', a file."),
     ]  # fmt: skip
-    for argv, message in cases:
-        assert main(argv) == 1, argv
+    for argv, code, message in cases:
+        assert main(argv) == code, argv
         assert error_line(capsys).startswith(f"lstmkit: error: {message}"), argv
     assert ran == []  # nothing ran: no training before the failure
     assert main(["train", "d.npz", "--model-out", "m.npz", "--plot", "adir/c.pdf"]) == 0 and ran == ["train"]
@@ -319,7 +321,8 @@ def test_an_unknown_builtin_lists_the_builtin_names(capsys):
 
 def test_an_output_named_for_another_format_is_refused_before_the_command_runs(tmp_path, monkeypatch, capsys):
     # predict writes CSV text, exercise TOML, train an .npz model file: a name saying otherwise is refused, in one
-    # line naming the suffixes written, before anything runs
+    # line naming the suffixes written, before anything runs; a usage error whatever the disk holds: exit 2, as
+    # argparse's refusals (it exited 1, as a file that cannot be written)
     import lstmkit.commands.exercise as exercise
     import lstmkit.commands.predict as predict
     import lstmkit.commands.train as train
@@ -335,8 +338,9 @@ def test_an_output_named_for_another_format_is_refused_before_the_command_runs(t
         (["train", "d.npz", "--model-out", "m.npz", "--checkpoint", "ck"], "train: expected --checkpoint ending in .npz (the format written), got 'ck'."),
         (["forecast", "s.csv", "--out", "f.json"], "forecast: expected --out ending in .csv (the format written), got 'f.json'."),
         (["memory", "--json", "m.txt"], "memory: expected --json ending in .json (the format written), got 'm.txt'."),
+        (["train", "d.npz", "--model-out", "m.npz", "--plot", "fig.bmp"], "train: expected --plot ending in .png, .pdf or .svg (the format written), got 'fig.bmp'."),
     ):  # fmt: skip
-        assert main(argv) == 1, argv
+        assert main(argv) == 2, argv
         assert error_line(capsys) == f"lstmkit: error: {message}", argv
     assert ran == []
     for argv in (["predict", "m.npz", "d.npz", "--out", "P.CSV"], ["exercise", "--seed", "7", "--out", "ex7.toml"],

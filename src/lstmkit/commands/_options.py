@@ -93,11 +93,13 @@ def output_problem(path: str, folder: bool = False) -> str | None:
 
 
 def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None:
-    """Raise CommandError for the first of ``outputs`` (dest -> (option as typed, kind[, suffixes]),
-    kind "file", "figure" or "folder") whose value in ``args`` cannot be written, or whose suffix is
-    not among those of the format the command writes there (a figure's: :data:`FIGURE_SUFFIXES`)."""
+    """Refuse the first of ``outputs`` (dest -> (option as typed, kind[, suffixes]), kind "file",
+    "figure" or "folder") whose value in ``args`` cannot be written (CommandError: what the disk
+    holds, exit 1), or whose suffix is not among those of the format the command writes there (a
+    figure's: :data:`FIGURE_SUFFIXES`; UsageError: the command line is wrong whatever the disk
+    holds, exit 2)."""
     from .._checks import or_list
-    from ..cli import CommandError
+    from ..cli import CommandError, UsageError
 
     for dest, (option, kind, *written) in outputs.items():
         value = getattr(args, dest, None)
@@ -106,13 +108,13 @@ def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None
         suffixes = FIGURE_SUFFIXES if kind == "figure" else written[0] if written else None
         wrong = bool(suffixes) and Path(value).suffix.lower() not in suffixes
         if wrong and kind == "figure":
-            raise CommandError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
+            raise UsageError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
         problem = output_problem(value, folder=kind == "folder")
         if problem:  # a folder where a file goes, first: its name has no suffix to speak of
             what = "a folder to write to" if kind == "folder" else "a file to write"
             raise CommandError(f"{command}: expected {option} {what}, got {value!r}, {problem}.")
         if wrong:
-            raise CommandError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
+            raise UsageError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
 
 
 #: the attribute of the parsed arguments that :func:`record_typed` fills: dest -> the option as typed
