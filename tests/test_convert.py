@@ -16,6 +16,7 @@ pytest.importorskip("h5py")
 
 import lstmkit  # noqa: E402
 from lstmkit.cli import main  # noqa: E402
+from lstmkit.interop.onnx import to_onnx  # noqa: E402
 
 
 class Net(torch.nn.Module):
@@ -190,4 +191,23 @@ def test_keras_last_step_refused_where_a_format_cannot_say_it(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("lstmkit: error:") and err.count("\n") == 1, err
         assert "expected OUT .npz, .keras or .onnx for a SequenceModel with head='last'" in err and "holds weights only" in err
+        assert not (tmp_path / out).exists()
+
+
+@pytest.mark.parametrize("head", ["all", "last"])
+def test_onnx_token_graph_converts_to_a_token_sequence_model(tmp_path, capsys, head):
+    """A graph that takes token ids (a Gather of the ids before the LSTM) is a SequenceModel(inputs='tokens')
+    whatever its head: with head='all' it became a features LSTM file, the ids' lookup lost."""
+    seq = lstmkit.SequenceModel(5, 3, 4, num_layers=2, bidirectional=True, head=head, inputs="tokens", seed=0)
+    to_onnx(seq, path=tmp_path / "t.onnx")
+    ids = np.random.default_rng(0).integers(0, 5, size=(2, 6))
+    ref = ort.InferenceSession(str(tmp_path / "t.onnx"), providers=["CPUExecutionProvider"]).run(["out"], {"x": ids})[0]
+    assert main(["convert", str(tmp_path / "t.onnx"), str(tmp_path / "t.npz")]) == 0, capsys.readouterr().err
+    back = lstmkit.load(tmp_path / "t.npz")
+    assert type(back) is lstmkit.SequenceModel and back.inputs == "tokens" and back.head_mode == head
+    assert np.abs(back.eval()(ids)[0] - ref).max() < 1e-5
+    for out in ("t.pt", "t.weights.h5", "t.keras"):  # these take feature vectors: refused, nothing written
+        assert main(["convert", str(tmp_path / "t.onnx"), str(tmp_path / out)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("lstmkit: error:") and err.count("\n") == 1 and "tokens" in err, err
         assert not (tmp_path / out).exists()

@@ -20,6 +20,11 @@ A model that reads its last step only — a Keras model whose last LSTM has
 SequenceModel file): to ``.npz`` (kind ``SequenceModel``, ``lstmkit.load``), ``.keras`` and
 ``.onnx``. A ``.pt`` state_dict and a ``.weights.h5`` hold weights only, not that the read-out
 reads the last step (read back, they would be a model over every step): refused.
+
+An ONNX graph whose input ``x`` holds token ids (a ``Gather`` of the ids before the LSTM, as
+:func:`lstmkit.interop.onnx.to_onnx` writes a SequenceModel with ``inputs="tokens"``) travels as a
+SequenceModel with ``inputs="tokens"``, whatever its head: to ``.npz`` and ``.onnx``. Keras, a
+``.pt`` and a ``.weights.h5`` take feature vectors: refused, rather than dropping the ids' lookup.
 """
 
 from __future__ import annotations
@@ -95,7 +100,7 @@ def read(path: str, fmt: str, args):
     from ..interop.onnx import model_from_onnx, sequence_model_from_onnx
 
     model = sequence_model_from_onnx(path)
-    if model.head_mode == "last":  # the graph's output reads Y_h
+    if model.head_mode == "last" or model.inputs == "tokens":  # the graph's output reads Y_h, or its input is ids
         return model, None, {}
     module, head = model_from_onnx(path)
     return module, head, {}
@@ -124,8 +129,9 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
             _write_sequence_model(path, fmt, module, args)
             return
         if module.head_mode == "last" or module.inputs != "features":
-            what = "head='last'" if module.head_mode == "last" else f"inputs={module.inputs!r}"
-            raise CommandError(f"convert: expected OUT .npz, .keras or .onnx for a SequenceModel with {what}, got {path!r} "
+            what = " and ".join(w for w, bad in (("head='last'", module.head_mode == "last"), (f"inputs={module.inputs!r}", module.inputs != "features")) if bad)
+            formats = ".npz, .keras or .onnx" if module.inputs == "features" else ".npz or .onnx"  # Keras' model takes feature vectors
+            raise CommandError(f"convert: expected OUT {formats} for a SequenceModel with {what}, got {path!r} "
                                "(a PyTorch state_dict or .weights.h5 holds weights only: read back, it would be another model).")  # fmt: skip
         module, readout = module.rnn, None if module.head is None else module.head.state_dict()
     if fmt == "lstmkit":

@@ -444,7 +444,8 @@ def model_from_onnx(model_or_path, dtype=np.float32):
     lstmkit call (a graph with non-zero constant initial states is refused). Graphs written by
     ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` (+ ``nn.Linear``) read back the same way.
     The graph's output must be every step (``Y``); one that reads ``Y_h`` (a SequenceModel's
-    head="last") is refused, pointing to :func:`sequence_model_from_onnx`.
+    head="last") is refused, pointing to :func:`sequence_model_from_onnx`; so is one whose input
+    holds token ids (an LSTM takes feature vectors: the ids' Gather would be lost).
     """
     model = _load_model(model_or_path)
     where = "model_from_onnx"
@@ -452,7 +453,17 @@ def model_from_onnx(model_or_path, dtype=np.float32):
     if _graph_head(model, where) == "last":
         fail(where, "model", "a graph whose output is every step (Y), the read-out applied at each", "one that reads the last step (Y_h)",
              "Use lstmkit.interop.onnx.sequence_model_from_onnx(...), which returns a SequenceModel(head='last').")  # fmt: skip
+    if _token_input(model):
+        fail(where, "model", "a graph whose input x holds feature vectors (this returns an LSTM, which takes them)", "one whose x holds integer token ids",
+             "Use lstmkit.interop.onnx.sequence_model_from_onnx(...), which returns a SequenceModel(inputs='tokens').")  # fmt: skip
     return module, readout
+
+
+def _token_input(model) -> bool:
+    """True when the graph's first input holds integer ids (a SequenceModel's inputs="tokens")."""
+    from onnx import TensorProto
+
+    return bool(model.graph.input) and model.graph.input[0].type.tensor_type.elem_type in (TensorProto.INT64, TensorProto.INT32)
 
 
 def sequence_model_from_onnx(model_or_path, dtype=np.float32):
@@ -464,17 +475,13 @@ def sequence_model_from_onnx(model_or_path, dtype=np.float32):
     graph's input ``x`` holds integer ids. The model is batch first, whatever the graph's layout.
     Graphs and refusals: :func:`model_from_onnx`.
     """
-    from onnx import TensorProto
-
     from ..models import SequenceModel
 
     model = _load_model(model_or_path)
     where = "sequence_model_from_onnx"
     module, readout = _read_graph(model, dtype, where)
     head = _graph_head(model, where) or "all"
-    ints = (TensorProto.INT64, TensorProto.INT32)
-    tokens = bool(model.graph.input) and model.graph.input[0].type.tensor_type.elem_type in ints
-    return SequenceModel.from_parts(module, readout, head, "tokens" if tokens else "features")
+    return SequenceModel.from_parts(module, readout, head, "tokens" if _token_input(model) else "features")
 
 
 def _graph_head(model, where: str) -> str | None:
