@@ -391,3 +391,39 @@ def test_graph_picking_a_step_by_index_is_refused(tmp_path, pick):
     for read in (model_from_onnx, sequence_model_from_onnx):
         with pytest.raises(ValueError, match=r"expected model an output from every step \(Y\) or the last layer's Y_h, got a (Gather|Slice) node"):
             read(tmp_path / "last.onnx")
+
+
+@pytest.mark.parametrize("cell, bi, batch_first", [("lstm", True, True), ("rnn", False, True), ("lstm", False, False)])
+def test_import_token_graph_with_an_embedding_written_by_torch(tmp_path, cell, bi, batch_first):
+    """torch.onnx.export of nn.Embedding + nn.LSTM/RNN + nn.Linear: the ids index the embedding's weight E (V, I),
+    not the identity. Folded into layer 0 (W E^T, (G*H, V)), the SequenceModel on one-hot rows computes what
+    torch computes; it read E as absent and ran one-hot rows of size I through the LSTM."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    rnn_cls = torch.nn.LSTM if cell == "lstm" else torch.nn.RNN
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(7, 3)
+            self.rnn = rnn_cls(3, 4, num_layers=2, bidirectional=bi, batch_first=batch_first)
+            self.fc = torch.nn.Linear(4 * (1 + bi), 2)
+
+        def forward(self, ids):
+            return self.fc(self.rnn(self.emb(ids))[0])
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    ids = torch.randint(0, 7, (2, 5))  # (B, T)
+    x = ids if batch_first else ids.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), tmp_path / "e.onnx", dynamo=False, input_names=["x"], output_names=["out"])
+    seq = sequence_model_from_onnx(tmp_path / "e.onnx")
+    assert seq.inputs == "tokens" and seq.input_size == 7 and seq.cell == cell
+    with torch.no_grad():
+        ref = net(x).numpy()
+    with seq.no_grad():
+        got = seq.eval()(ids.numpy())[0]  # batch first, whatever the graph's layout
+    check_close("torch.onnx.export Embedding graph -> SequenceModel", got, ref if batch_first else ref.transpose(1, 0, 2), 1e-6)

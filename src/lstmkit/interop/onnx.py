@@ -27,7 +27,8 @@ activations with alpha/beta). :func:`model_from_onnx` reads a whole graph that i
 an lstmkit module and read-out applied at every step; :func:`sequence_model_from_onnx` reads the
 same graphs into a :class:`lstmkit.SequenceModel`, and also those whose output reads the last
 layer's ``Y_h`` (a SequenceModel's head="last", as :func:`to_onnx` writes it) and those that take
-token ids. Which output the graph's first output comes from is traced back through the glue ops;
+token ids (the ids' ``Gather`` table folded into layer 0's W: to_onnx's identity, or the weight of
+an ``nn.Embedding`` exported by torch). Which output the graph's first output comes from is traced back through the glue ops;
 a ``Gather``/``Slice`` on that path (``y[:, -1]`` picked by index) is refused by both rather than
 read as another model. onnx is imported inside the functions.
 
@@ -472,7 +473,9 @@ def sequence_model_from_onnx(model_or_path, dtype=np.float32):
     ``head="last"`` when the graph's output comes from the last layer's ``Y_h`` (each direction's
     final state at each sequence's last valid step), else ``"all"``; ``readout="linear"`` with a
     MatMul[+Add] read-out (no Add: zero bias), else ``"identity"``; ``inputs="tokens"`` when the
-    graph's input ``x`` holds integer ids. The model is batch first, whatever the graph's layout.
+    graph's input ``x`` holds integer ids, looked up by a Gather from a constant table E (V, I),
+    which is folded into the first layer: ``input_size`` is V and ``weight_ih_l0`` is W_ih E^T
+    (:func:`_fold_embedding`). The model is batch first, whatever the graph's layout.
     Graphs and refusals: :func:`model_from_onnx`.
     """
     from ..models import SequenceModel
@@ -529,6 +532,8 @@ def _read_graph(model, dtype, where: str):
     others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", "MatMul", "Add"})
     if others:
         fail(where, "model", f"only LSTM/RNN nodes, a MatMul[+Add] read-out and {sorted(_GLUE_OPS)}", f"ops {others}")
+    if _token_input(model):
+        constants = _fold_embedding(model, constants, rec[0], where)
     if rec[0].op_type == "LSTM":
         parts = [lstm_from_node(n, constants, dtype) for n in rec]
         first = parts[0].lstm
@@ -555,6 +560,33 @@ def _read_graph(model, dtype, where: str):
     else:
         module = _rnn_from_nodes(model, rec, constants, dtype, where)
     return module, _readout_from_graph(model, constants, module, where)
+
+
+def _fold_embedding(model, constants, first, where: str) -> dict:
+    """A token graph's lookup x_t = E[k_t] folded into the first recurrent node's W.
+
+    The ids must be indexed by one ``Gather`` (axis 0) from a constant table E (V, I): the identity
+    from :func:`to_onnx` (one-hot rows; nothing to fold), an ``nn.Embedding``'s weight from
+    ``torch.onnx.export``. As W x_t = W E[k] = (W E^T)[:, k], the node with W' = W E^T (D, G*H, V)
+    run on one-hot rows e_k computes what the graph computes; ``constants`` is returned with W'.
+    """
+    ids = {model.graph.input[0].name}
+    for n in model.graph.node:  # the ids, maybe cast to int64 first
+        if n.op_type in ("Cast", "Identity") and n.input and n.input[0] in ids:
+            ids.update(n.output)
+    lookups = [n for n in model.graph.node if n.op_type == "Gather" and len(n.input) == 2 and n.input[1] in ids]
+    table = constants.get(lookups[0].input[0]) if len(lookups) == 1 else None
+    if table is None or table.ndim != 2 or _attrs(lookups[0]).get("axis", 0) != 0:
+        fail(where, "model", "token ids x looked up by one Gather (axis 0) from a constant table (V, I)",
+             f"{len(lookups)} Gather nodes indexed by x" + ("" if len(lookups) != 1 else " from a runtime or non 2-D table"))  # fmt: skip
+    W = constants.get(first.input[1]) if len(first.input) > 1 else None
+    if W is None or W.ndim != 3 or W.shape[2] != table.shape[1]:
+        fail(where, "token lookup table", f"shape (V, {'I' if W is None or W.ndim != 3 else W.shape[2]}) (the first {first.op_type} node's input size)", f"shape {table.shape}")
+    V = table.shape[0]
+    if table.shape == (V, V) and np.array_equal(table, np.eye(V, dtype=table.dtype)):
+        return constants  # one-hot rows already
+    folded = (W.astype(np.float64) @ table.T.astype(np.float64)).astype(W.dtype)  # (D, G*H, I) @ (I, V)
+    return {**constants, first.input[1]: folded}
 
 
 def _batch_first(model) -> bool:
