@@ -167,13 +167,25 @@ def test_ctrl_c_inside_a_compiled_kernel_is_an_interrupt(monkeypatch, capsys):
         (["train", "d.npz", "--model-out", "m.npz", "--validation-split", "1"], "argument --validation-split: expected a number in [0, 1), got '1'"),
         (["generate", "--text", "t.txt", "--max-chars", "-10"], "argument --max-chars: expected an integer >= 1, got '-10'"),
         (["generate", "--model", "g.npz", "--temperature", "1", "0"], "argument --temperature: expected a number > 0, got '0'"),
+        # explain's and exercise's ranges: they were checked in the command's run (one line, no usage line)
+        (["explain", "w.toml", "--round", "11"], "argument --round: expected an integer between 0 and 10, got '11'"),
+        (["explain", "w.toml", "--round", "-1"], "argument --round: expected an integer between 0 and 10, got '-1'"),
+        (["explain", "w.toml", "--digits", "13"], "argument --digits: expected an integer between 0 and 12, got '13'"),
+        (["explain", "w.toml", "--example", "0"], "argument --example: expected an integer >= 1, got '0'"),
+        (["exercise", "--seed", "1", "-o", "ex.toml", "--hidden", "0"], "argument --hidden: expected an integer between 1 and 16 (it is done by hand), got '0'"),
+        (["exercise", "--seed", "1", "-o", "ex.toml", "--inputs", "17"], "argument --inputs: expected an integer between 1 and 16 (it is done by hand), got '17'"),
+        (["exercise", "--seed", "1", "-o", "ex.toml", "--steps", "x"], "argument --steps: expected an integer between 1 and 16 (it is done by hand), got 'x'"),
+        (["exercise", "--seed", "1", "-o", "ex.toml", "--decimals", "7"], "argument --decimals: expected an integer between 0 and 6, got '7'"),
+        (["exercise", "--seed", "1", "-o", "ex.toml", "--ask", "z,foo"], "argument --ask: expected comma-separated names among Wx, Wh, z, gates, c, h, y, got 'z,foo'"),
+        (["exercise", "--seed", "1", "-o", "ex.toml", "--ask", ","], "argument --ask: expected comma-separated names among Wx, Wh, z, gates, c, h, y, got ','"),
     ],
 )
 def test_option_values_are_refused_by_the_option_typed_before_any_work(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)  # nothing is read or written: the files named need not exist
     with pytest.raises(SystemExit) as e:
         main(argv)
-    assert e.value.code == 2 and message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and err.startswith(f"usage: lstmkit {argv[0]} ")
     assert list(tmp_path.iterdir()) == []  # demo made no folder
 
 
@@ -307,7 +319,7 @@ def test_usage_errors_exit_2_as_argparse_s(tmp_path, capsys):
         main(["predict"])
     assert exit_.value.code == 2
     capsys.readouterr()
-    for argv in (["forecast"], ["generate"], ["explain"], ["exercise", "--seed", "1", "--out", str(tmp_path / "e.toml"), "--hidden", "0"]):
+    for argv in (["forecast"], ["generate"], ["explain"]):
         assert main(argv) == 2, argv
         assert error_line(capsys).startswith(f"lstmkit: error: {argv[0]}: expected "), argv
 

@@ -26,19 +26,21 @@ def count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def integer(minimum: int):
-    """An argument type: an integer >= ``minimum``."""
+def integer(minimum: int, maximum: int | None = None, why: str = ""):
+    """An argument type: an integer >= ``minimum`` (and <= ``maximum``); ``why`` the range, said
+    beside it when a value is refused: ``integer(1, 16, "it is done by hand")``."""
+    span = (f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}") + (f" ({why})" if why else "")
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected an integer {span}, got {text!r}")
         return value
 
-    parse.__name__ = f"integer >= {minimum}"
+    parse.__name__ = f"integer {span}"
     return parse
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._options import integer
+
 HELP = "show a worked example (or a model on an input) step by step: gates, c_t, h_t, read-out, BPTT"
 EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # the slides' numbers, by hand"
 
@@ -19,13 +21,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--form", choices=("steps", "table", "memory"), default="steps",
                    help="steps: equations as seed 000; table: gate tables as seed 001; "
                         "memory: one unit with long/short-term memory as seed 002 (default: steps)")
-    p.add_argument("--round", type=int, default=None, metavar="N",
-                   help="hand mode: round every intermediate to N decimals and carry it forward")
-    p.add_argument("--digits", type=int, default=3, metavar="D", help="decimals shown for exact numbers (default 3)")
+    p.add_argument("--round", type=integer(0, 10), default=None, metavar="N",
+                   help="hand mode: round every intermediate to N decimals (0 to 10) and carry it forward")
+    p.add_argument("--digits", type=integer(0, 12), default=3, metavar="D",
+                   help="decimals shown for exact numbers (0 to 12; default 3)")
     p.add_argument("--grad", action="store_true", help="add back-propagation through time, step by step")
     p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
                    help="loss for --grad: xent (cross-entropy of the read-out; default with targets) or sum_h (sum of h_T)")
-    p.add_argument("--example", type=int, default=None, metavar="K", help="only the K-th example of a file with several (1-based)")
+    p.add_argument("--example", type=integer(1), default=None, metavar="K", help="only the K-th example of a file with several (1-based)")
     p.add_argument("--width", type=int, default=None, help="terminal width for text (default: the terminal's)")
     p.add_argument("--out", "-o", default=None, help="write to this file (atomically) instead of standard output")
 
@@ -54,10 +57,6 @@ def run(args: argparse.Namespace) -> int:
     from ..explain import explain, load
     from ..io import atomic_write_bytes
 
-    if args.round is not None and not 0 <= args.round <= 10:
-        raise UsageError(f"explain: expected --round between 0 and 10, got {args.round}.")
-    if not 0 <= args.digits <= 12:
-        raise UsageError(f"explain: expected --digits between 0 and 12, got {args.digits}.")
     if args.model:
         if args.file or not args.input:
             raise UsageError("explain: expected either a worked-example FILE or --model with --input, got "
