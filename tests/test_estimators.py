@@ -571,7 +571,7 @@ def test_nan_past_lengths_is_ignored_and_trains_as_zero_padding():
     np.testing.assert_array_equal(r0.predict(X0, lengths), rn.predict(Xn, lengths))
     # within a sequence's length a NaN is still refused, with its index
     Xn[3, lengths[3] - 1, 2] = np.nan
-    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected X finite values, got nan at index \(3, {lengths[3] - 1}, 2\)\. Remove or impute"):
+    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected X finite values, got nan at index \(3, {lengths[3] - 1}, 2\) \(sample 3, step {lengths[3] - 1}\)\. Remove or impute"):
         LSTMClassifier(epochs=1).fit(Xn, y, lengths)
     # a ragged list is checked too (it was padded and passed on unchecked: Trainer.fit refused it)
     seqs = [X[i, : 2 + i % 4] for i in range(8)]

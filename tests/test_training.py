@@ -153,6 +153,51 @@ def test_padded_steps_do_not_influence_training():
         np.testing.assert_array_equal(models[0].parameters()[k], models[1].parameters()[k])
 
 
+def test_nan_past_lengths_trains_as_zero_padding():
+    """X past a sequence's length may be NaN or inf (missing), as the estimators take it: zeroed in
+    a copy (0 * NaN would be NaN in dW_ih), so training gives the weights of zero padding bit for
+    bit, validation data too, and the caller's array is left as it was. Within a sequence's length
+    a NaN is refused, naming its sample and step (Trainer.fit refused NaN anywhere before)."""
+    X, Y = counting_data(4, n=24, T=7)
+    lengths = np.random.default_rng(0).integers(1, 8, size=24)
+    pad = np.arange(7)[None] >= lengths[:, None]  # (24, 7): past the length
+    X0, Xn = X.copy(), X.copy()
+    X0[pad], Xn[pad] = 0.0, np.nan
+    Xn[int(np.argmax(lengths < 7)), 6] = [np.inf, -np.inf]
+    before = Xn.copy()
+    runs = []
+    for x in (X0, Xn):
+        model = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+        trainer = Trainer(model, batch_size=6, seed=0)
+        history = trainer.fit(x[8:], Y[8:], lengths[8:], epochs=2, validation_data=(x[:8], Y[:8], lengths[:8]))
+        runs.append((model, [{k: v for k, v in e.items() if k != "time"} for e in history.epochs], trainer))
+    (zero, h0, t0), (nan, hn, tn) = runs
+    for k in zero.parameters():
+        np.testing.assert_array_equal(nan.parameters()[k], zero.parameters()[k], err_msg=k)
+    assert hn == h0 and np.isfinite(hn[-1]["val_loss"])  # the validation data's padding zeroed too
+    assert tn.evaluate(Xn, Y, lengths) == t0.evaluate(X0, Y, lengths)
+    np.testing.assert_array_equal(predict(nan, Xn, lengths), predict(zero, X0, lengths))
+    np.testing.assert_array_equal(Xn, before)  # the caller's array is left as it was
+    # a held-out fraction is cut from the zeroed copy: the same run
+    split = [SequenceModel(2, 2, 3, dtype=np.float64, seed=0) for _ in range(2)]
+    for m, x in zip(split, (X0, Xn)):
+        fit(m, x, Y, lengths, epochs=1, batch_size=6, seed=0, validation_split=0.25)
+    np.testing.assert_array_equal(split[1].parameters()["head.weight"], split[0].parameters()["head.weight"])
+    # within a sequence's length: refused, naming the sample and the step, in fit, its validation data and predict
+    Xb = Xn.copy()
+    Xb[3, lengths[3] - 1, 1] = np.nan
+    message = rf"expected X finite values, got nan at index \(3, {lengths[3] - 1}, 1\) \(sample 3, step {lengths[3] - 1}\)\. Remove or impute"
+    with pytest.raises(ValueError, match=rf"^Trainer.fit: {message}"):
+        Trainer(SequenceModel(2, 2, 3, seed=0)).fit(Xb, Y, lengths, epochs=1)
+    with pytest.raises(ValueError, match=rf"^Trainer.fit: {message}"):
+        Trainer(SequenceModel(2, 2, 3, seed=0)).fit(X0, Y, lengths, epochs=1, validation_data=(Xb, Y, lengths))
+    with pytest.raises(ValueError, match=rf"^predict: {message}"):
+        predict(zero, Xb, lengths)
+    i, t, f = np.argwhere(~np.isfinite(Xn))[0]
+    with pytest.raises(ValueError, match=rf"^Trainer.fit: expected X finite values, got \S+ at index \({i}, {t}, {f}\) \(sample {i}, step {t}\)"):
+        Trainer(SequenceModel(2, 2, 3, seed=0)).fit(Xn, Y, epochs=1)  # without lengths every step is within
+
+
 def test_truncated_bptt_carries_state_and_cuts_gradients():
     """bptt=T is full BPTT; with bptt=k the first chunk's update equals training on that chunk
     alone, and the second chunk starts from the first chunk's final state."""

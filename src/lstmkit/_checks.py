@@ -113,14 +113,52 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
         arr = x
     else:
         arr = _as_float_array(x, where, arg, dtype)
+    if finite and not all_finite(arr):
+        at = first_index(~np.isfinite(arr))
+        fail(where, arg, "finite values", f"{arr[at]} at index {at}")
+    return arr
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """Whether every value of the float array ``arr`` is finite."""
     # the sum of squares is finite when every value is (one BLAS pass, no temporary: 2.5x faster
     # than a sum at (100, 32, 128), 36 vs 90 µs); only when it is not, whether from a nan/inf or from
     # finite values overflowing (|x| > ~1e19 in float32; NumPy then warns of the overflow, as it
     # did of the sum's before), look value by value
-    if finite and not math.isfinite(np.dot(flat := arr.reshape(-1), flat)) and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        fail(where, arg, "finite values", f"{arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
-    return arr
+    return math.isfinite(np.dot(flat := arr.reshape(-1), flat)) or bool(np.isfinite(arr).all())
+
+
+def first_index(bad: np.ndarray) -> tuple[int, ...]:
+    """The index of the first True of ``bad``."""
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def valid_steps(lengths: np.ndarray | None, n: int, T: int) -> np.ndarray:
+    """(n, T) bool: step t of sequence i is within its length (every step without ``lengths``)."""
+    if lengths is None:
+        return np.ones((n, T), dtype=bool)
+    return np.arange(T)[None, :] < lengths[:, None]
+
+
+def check_finite_steps(X: np.ndarray, lengths: np.ndarray | None, where: str, arg: str = "X") -> np.ndarray:
+    """X (n, T, F) floats with every value within a sequence's length finite; ``lengths`` (n,)
+    already checked, or None (every step is within).
+
+    A NaN or inf within a sequence's length raises ValueError naming its index, sample and step.
+    Values past a sequence's length are ignored and may be NaN or inf (missing): such padding is
+    replaced by zeros in a copy, as the gradient dW_ih = dZ^T X would turn 0 * NaN into NaN; the
+    caller's array is never written, and returned as it is when every value is finite. Shared by
+    the estimators and the Trainer, so that both take the same data.
+    """
+    if all_finite(X):
+        return X
+    valid = valid_steps(lengths, *X.shape[:2])[..., None]  # (n, T, 1)
+    bad = ~np.isfinite(X) & valid
+    if bad.any():
+        at = first_index(bad)
+        fail(where, arg, "finite values", f"{X[at]} at index {at} (sample {at[0]}, step {at[1]})", "Remove or impute missing values"
+             " first (values past a sequence's length, through lengths, are ignored and may be NaN).")  # fmt: skip
+    return np.where(valid, X, 0).astype(X.dtype, copy=False)  # the padding zeroed, in a copy: 0 * NaN is NaN in dW_ih
 
 
 def _as_float_array(x, where: str, arg: str, dtype: np.dtype) -> np.ndarray:

@@ -67,7 +67,9 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_dtype, check_int, check_verbose, fail, is_int, is_number
+from ._checks import (
+    check_dtype, check_finite_steps, check_int, check_verbose, fail, first_index, is_int, is_number, valid_steps,
+)
 from .functional import softmax
 from .modelfile import save_model
 from .models import CELLS, SequenceModel, check_lstm_options
@@ -102,7 +104,8 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
     Refused: no sample, no time step or no feature (n, T or F of 0; scikit-learn's check_array
     refuses n_samples=0 the same way), and a NaN or inf within a sequence's length. Values past
     a sequence's length (``lengths``) are ignored and may be NaN or inf (missing): such padding
-    is replaced by zeros in a copy, as the gradient dW_ih = dZ^T X would turn 0 * NaN into NaN.
+    is replaced by zeros in a copy, as the gradient dW_ih = dZ^T X would turn 0 * NaN into NaN
+    (:func:`~lstmkit._checks.check_finite_steps`, as the Trainer takes X).
     """
     if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2 and len({np.shape(s) for s in X}) > 1:
         if lengths is not None:
@@ -130,16 +133,7 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
         if lengths.min() < 1 or lengths.max() > T:
             fail(where, "lengths", f"values in [1, T={T}]", f"range [{lengths.min()}, {lengths.max()}]")
         lengths = lengths.astype(np.int64)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        valid = _valid_steps(lengths, n, T)[..., None]  # (n, T, 1)
-        bad = ~finite & valid
-        if bad.any():
-            at = _first(bad)
-            fail(where, "X", "finite values", f"{arr[at]} at index {at}", "Remove or impute missing values first"
-                 " (values past a sequence's length, through lengths, are ignored and may be NaN).")  # fmt: skip
-        arr = np.where(valid, arr, 0).astype(dtype, copy=False)  # the padding zeroed, in a copy: 0 * NaN is NaN in dW_ih
-    return arr, lengths
+    return check_finite_steps(arr, lengths, where), lengths
 
 
 def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):
@@ -178,13 +172,6 @@ def json_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(v) for k, v in params.items()}
 
 
-def _valid_steps(lengths, n: int, T: int) -> np.ndarray:
-    """(n, T) bool: step t of sequence i is within its length."""
-    if lengths is None:
-        return np.ones((n, T), dtype=bool)
-    return np.arange(T)[None, :] < lengths[:, None]
-
-
 #: fit warns when a feature's |mean| or standard deviation over the valid steps exceeds this: the
 #: gates' sigmoid and tanh saturate for |pre-activation| of a few units, so inputs of order 1e3
 #: and more stall learning (the weights start at about 1/sqrt(hidden_size)); a year (~2000) warns
@@ -195,7 +182,7 @@ def _warn_unscaled(X: np.ndarray, lengths, where: str) -> None:
     """A UserWarning, telling the user to standardise X, when a feature's scale is far above 1
     (:data:`FEATURE_SCALE_LIMIT`); the padding past ``lengths`` is left out."""
     n, T, F = X.shape
-    V = X.reshape(-1, F) if lengths is None else X[_valid_steps(lengths, n, T)]  # (valid steps, F)
+    V = X.reshape(-1, F) if lengths is None else X[valid_steps(lengths, n, T)]  # (valid steps, F)
     mean, std = V.mean(axis=0, dtype=np.float64), V.std(axis=0, dtype=np.float64)
     size = np.maximum(np.abs(mean), std)
     j = int(size.argmax())
@@ -206,11 +193,6 @@ def _warn_unscaled(X: np.ndarray, lengths, where: str) -> None:
             "e.g. mu, sd = X.mean(axis=(0, 1)), X.std(axis=(0, 1)); fit((X - mu) / sd, y), and use the same mu, sd on new data.",
             UserWarning, stacklevel=3,
         )
-
-
-def _first(bad: np.ndarray) -> tuple[int, ...]:
-    """The index of the first True of ``bad``."""
-    return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
 MISSING_TARGETS = "Drop the samples with missing targets (per step: end the sequence before them, through lengths)."
@@ -227,7 +209,7 @@ def _check_finite_targets(y: np.ndarray, valid: np.ndarray, where: str, what: st
         return
     bad &= valid.reshape(valid.shape + (1,) * (y.ndim - valid.ndim))
     if bad.any():
-        at = _first(bad)
+        at = first_index(bad)
         fail(where, "y", what, f"{y[at]} at index {at}", fix)
 
 
@@ -654,7 +636,7 @@ class LSTMClassifier(_SequenceEstimator):
         if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T) or (per_step is not None and (y.ndim == 2) != per_step):
             fail(where, "y", f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)", f"shape {y.shape}")
         per_step = y.ndim == 2
-        valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
+        valid = valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
         labels = _check_labels(y, valid, where)  # finite, not continuous, of one kind
         if classes is None:
             if per_step and y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and ((y == 1).sum(axis=1) == 1).all():
@@ -700,7 +682,7 @@ class LSTMClassifier(_SequenceEstimator):
         y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
-        valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        valid = valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
         _check_finite_targets(y, valid, "LSTMClassifier.score", "finite labels", "Drop the samples with missing labels.")
         return float((pred == y)[valid].mean())
 
@@ -801,7 +783,7 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
         per_step, has_k = self._target_layout(y, n, T, where)
         Y = y.astype(np.float64) if has_k else y.astype(np.float64)[..., None]  # (n[, T], k)
-        valid = _valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
+        valid = valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
         _check_finite_targets(y, valid, where, "finite values", MISSING_TARGETS)
         if stats is None:
             if self.standardize:
@@ -847,7 +829,7 @@ class LSTMRegressor(_SequenceEstimator):
             y = y.reshape(pred.shape)  # a column for one output (scikit-learn ravels it)
         if y.shape != pred.shape:
             fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
-        valid = _valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        valid = valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
         _check_finite_targets(y, valid, where, "finite values", MISSING_TARGETS)
         k = self.n_outputs_
         yt, yp = y[valid].reshape(-1, k), pred[valid].reshape(-1, k)

@@ -16,7 +16,9 @@ Data (batch first, as :class:`~lstmkit.models.SequenceModel`):
     lengths (N,) ints in [1, T] or None.
     Y for ``loss="cross_entropy"``: class indices, (N, T) with head="all" or (N,) with head="last".
     Y for ``loss="mse"``: the model's output shape, (N, T, O) or (N, O).
-With head="all", steps past a sequence's length are masked out of the loss and metrics.
+With head="all", steps past a sequence's length are masked out of the loss and metrics. X past a
+sequence's length may be NaN or inf (missing; zeroed in a copy, as the estimators take it); within
+it, a NaN or inf is refused naming its sample and step.
 
 Truncated BPTT (``bptt=k``, head="all" only): each batch of long sequences is cut into chunks of k
 steps; the state at the end of a chunk is the initial state of the next (char-rnn style) but no
@@ -43,7 +45,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._checks import a_or_an, check_float_array, check_int, check_verbose, fail, is_number
+from ._checks import a_or_an, check_finite_steps, check_float_array, check_int, check_verbose, fail, is_number
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint,
     settings_difference, show_setting,
@@ -167,26 +169,41 @@ class History:
         save_figure(fig, path)
 
 
-def _check_X(X, model, where: str) -> np.ndarray:
+def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     """X (N, T, I) floats, or (N, T) integer token ids for a model with inputs="tokens"; at least
-    one sequence and one step (N = 0 or T = 0 is refused, as scikit-learn refuses 0 samples)."""
+    one sequence and one step (N = 0 or T = 0 is refused, as scikit-learn refuses 0 samples);
+    ``lengths`` (N,) ints in [1, T] or None. Returns (X, lengths as int64 or None).
+
+    A NaN or inf within a sequence's length is refused naming its sample and step; past it
+    (padding) it is accepted and zeroed in a copy, as the estimators take X
+    (:func:`~lstmkit._checks.check_finite_steps`)."""
     if getattr(model, "inputs", "features") == "tokens":
         X = np.asarray(X)
         if X.dtype.kind not in "iu" or X.ndim != 2:
             fail(where, "X", "integer token ids (n_samples, T) for a model with inputs='tokens'", f"dtype {X.dtype} shape {X.shape}", exc=TypeError if X.dtype.kind not in "iu" else ValueError)
     else:
-        X = check_float_array(X, where, "X", model.dtype)
+        X = check_float_array(X, where, "X", model.dtype, finite=False)  # finite within lengths: below
         if X.ndim != 3:
             fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
     for size, what in zip(X.shape[:2], ("at least one sample", "at least one time step")):
         if size == 0:
             fail(where, "X", what, f"shape {X.shape}")
-    return X
+    n, T = X.shape[:2]
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
+            fail(where, "lengths", f"integers of shape ({n},)", f"dtype {lengths.dtype} shape {lengths.shape}")
+        if lengths.min() < 1 or lengths.max() > T:
+            fail(where, "lengths", f"values in [1, {T}]", f"range [{lengths.min()}, {lengths.max()}]")
+        lengths = lengths.astype(np.int64)
+    if X.dtype.kind == "f":
+        X = check_finite_steps(X, lengths, where)
+    return X, lengths
 
 
 def _check_data(X, Y, lengths, model, where: str):
     """Validate one data set; returns (X, Y, lengths or None)."""
-    X = _check_X(X, model, where)
+    X, lengths = _check_X(X, lengths, model, where)
     n, T = X.shape[:2]
     Y = np.asarray(Y)
     if Y.shape[:1] != (n,):
@@ -196,13 +213,6 @@ def _check_data(X, Y, lengths, model, where: str):
         fail(where, "Y", f"one target per step: shape ({n}, {T}, ...) as X's {T} steps", f"shape {Y.shape}")
     if head == "last" and Y.ndim > 2:
         fail(where, "Y", f"one target per sequence: shape ({n},) or ({n}, n_outputs) (the model reads the last step)", f"shape {Y.shape}")
-    if lengths is not None:
-        lengths = np.asarray(lengths)
-        if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
-            fail(where, "lengths", f"integers of shape ({n},)", f"dtype {lengths.dtype} shape {lengths.shape}")
-        if lengths.min() < 1 or lengths.max() > T:
-            fail(where, "lengths", f"values in [1, {T}]", f"range [{lengths.min()}, {lengths.max()}]")
-        lengths = lengths.astype(np.int64)
     return X, Y, lengths
 
 
@@ -652,15 +662,16 @@ def _same_kind(value, ours) -> bool:
 
 
 def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray:
-    """Run ``model`` in eval mode without caches over X (N, T, I) in batches; (N, T, O) or (N, O)."""
-    X = _check_X(X, model, "predict")
+    """Run ``model`` in eval mode without caches over X (N, T, I) in batches; (N, T, O) or (N, O).
+    X past ``lengths`` may be NaN or inf, as in :meth:`Trainer.fit`."""
+    X, lengths = _check_X(X, lengths, model, "predict")
     was_training = model.training
     model.eval()
     outs = []
     try:
         with model.no_grad():
             for s in range(0, len(X), batch_size):
-                lb = None if lengths is None else np.asarray(lengths)[s : s + batch_size]
+                lb = None if lengths is None else lengths[s : s + batch_size]
                 out, _ = model(X[s : s + batch_size], lb)
                 outs.append(out)
     finally:
