@@ -432,7 +432,13 @@ DAMAGE = [  # (what, edit of (arrays, meta), the field the error names): a damag
     ("history shorter than the epochs", lambda a, m: m["history"].pop(), "bad.npz: expected checkpoint field history 2 entries (one per epoch run)"),
     ("history value a string", lambda a, m: m["history"][0].update(loss="x"), "bad.npz: expected checkpoint field history[0].loss a number, got str 'x'"),
     ("schedule epoch negative", lambda a, m: m["schedule"].update(epoch=-5), "bad.npz: expected checkpoint state that loads, got ReduceLROnPlateau.load_state_dict: expected epoch >= 0, got -5"),
-    ("optimizer.beta1 out of range", lambda a, m: m["optimizer"].update(beta1=7), "bad.npz: expected checkpoint state that loads, got Adam.load_state_dict: expected beta1 a finite number in [0, 1), got 7"),
+    # a hyper-parameter that is not what the settings recorded beside it make (they are this
+    # trainer's): edited, even within range (beta1 0.5 loaded silently); its lr is the initial one
+    ("optimizer.beta1 in range, not the settings'", lambda a, m: m["optimizer"].update(beta1=0.5), "bad.npz: expected checkpoint field optimizer.beta1 0.9 (as its settings record 'optimizer beta1'), got 0.5. The checkpoint is damaged"),
+    ("optimizer.beta1 out of range", lambda a, m: m["optimizer"].update(beta1=7), "bad.npz: expected checkpoint field optimizer.beta1 0.9 (as its settings record 'optimizer beta1'), got 7."),
+    ("optimizer.weight_decay not the settings'", lambda a, m: m["optimizer"].update(weight_decay=0.25), "bad.npz: expected checkpoint field optimizer.weight_decay 0.0 (as its settings record 'optimizer weight_decay'), got 0.25."),
+    ("optimizer.initial_lr not the settings' lr", lambda a, m: m["optimizer"].update(initial_lr=0.5), "bad.npz: expected checkpoint field optimizer.initial_lr 0.01 (as its settings record 'lr'), got 0.5."),
+    ("schedule.base_lr not the optimizer's", lambda a, m: m["schedule"].update(base_lr=0.5), "bad.npz: expected checkpoint field schedule.base_lr 0.01 (as optimizer.initial_lr), got 0.5."),
     # the model's names and shapes are this trainer's, so what the loads refuse was edited or damaged:
     # found after the model's weights were written, and undone
     ("optimizer slot of another shape", lambda a, m: a.update({"optim/exp_avg/head.weight": np.zeros((1, 1), np.float32)}), "bad.npz: expected checkpoint state that loads, got Adam.load_state_dict: expected exp_avg/head.weight shape (2, 5), got shape (1, 1)"),
@@ -469,6 +475,42 @@ def test_a_damaged_checkpoint_changes_nothing(tmp_path, what, edit, message, dam
     assert_same(snapshot(t), before)
     load_checkpoint(tmp_path / "c.npz", t)  # the file as written does load: the snapshot can tell
     assert t.epoch == 2 and t.optimizer.t != before["optim_scalars"]["t"]
+
+
+def test_an_lr_changed_by_a_schedule_or_a_callback_resumes(tmp_path):
+    # the current lr is not the settings' (the initial one) once a schedule or a callback has
+    # changed it: such a checkpoint is the run's own and loads; only its initial_lr is compared
+    X, Y, lengths = data()
+    halve = lambda t, logs: setattr(t.optimizer, "lr", t.optimizer.lr / 2)  # noqa: E731
+    for kw in ({"schedule": "cosine", "schedule_options": {"T_max": 6}}, {"schedule": None, "callbacks": [halve]}):
+        straight = trainer_with(**kw)
+        straight.fit(X, Y, lengths, epochs=3)
+        trainer_with(**kw).fit(X, Y, lengths, epochs=2, checkpoint=tmp_path / "c.npz")
+        opt = read_checkpoint(tmp_path / "c.npz")["meta"]["optimizer"]
+        assert opt["lr"] != opt["initial_lr"] == 0.01
+        resumed = trainer_with(**kw)
+        resumed.fit(X, Y, lengths, epochs=3, checkpoint=tmp_path / "c.npz", resume=True)
+        assert resumed.optimizer.lr == straight.optimizer.lr
+        for k, v in straight.model.parameters().items():
+            assert np.array_equal(v, resumed.model.parameters()[k]), k
+
+
+def test_an_estimator_checkpoint_whose_optimizer_was_edited_is_damaged(tmp_path):
+    # an estimator records its hyper-parameters (learning_rate, weight_decay, ...), not Adam's betas:
+    # the settings make the optimizer, so a beta1 they do not make was edited (it loaded silently)
+    X, y = est_data()
+    path = tmp_path / "ck.npz"
+    LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=1).fit(X, y, checkpoint=path)
+    arrays, meta = lio.load_arrays(path)
+    meta["optimizer"]["beta1"] = 0.5
+    lio.save_arrays(tmp_path / "bad.npz", arrays, meta)
+    est = LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=2)
+    with pytest.raises(FileFormatError) as e:
+        est.fit(X, y, checkpoint=tmp_path / "bad.npz", resume=True)
+    assert str(e.value) == (f"{tmp_path / 'bad.npz'}: expected checkpoint field optimizer.beta1 0.9 (as the settings it records make it), got 0.5. "
+                            "The checkpoint is damaged or was edited: resume from another one or start afresh.")  # fmt: skip
+    assert not hasattr(est, "model_")
+    assert est.fit(X, y, checkpoint=path, resume=True).n_epochs_ == 2  # the file as written resumes
 
 
 def test_damaged_fields_are_file_format_errors(tmp_path):

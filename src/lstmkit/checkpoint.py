@@ -37,7 +37,8 @@ on other data is refused (a Trainer's ``validation_data`` is not recorded; an es
 resuming. A checkpoint written before settings were recorded loads without the comparison.
 
 A failed load — a checkpoint for another model or trainer (ValueError), a damaged or edited
-file (:class:`~lstmkit.io.FileFormatError` naming the file and the field) — leaves the trainer,
+file (:class:`~lstmkit.io.FileFormatError` naming the file and the field; among them an optimizer
+hyper-parameter that disagrees with the settings recorded in the same file) — leaves the trainer,
 its optimizer and its model exactly as they were: every field is checked before anything is
 written.
 """
@@ -124,8 +125,10 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
     raises ValueError naming the file, the first setting that differs and both values; one written
     for another model or trainer (other parameter names or shapes, another optimizer or schedule)
     raises ValueError naming the file and the first mismatch; a damaged one, a field missing or of
-    the wrong type (``optimizer.beta1``, ``schedule.factor``, ``rng.shuffle``, ...),
-    FileFormatError naming the file and the field. ``data`` (:func:`data_fingerprint`
+    the wrong type (``optimizer.beta1``, ``schedule.factor``, ``rng.shuffle``, ...), or one that
+    disagrees with the settings recorded in the same file (``optimizer.beta1`` 0.5 where they make
+    it 0.9; ``optimizer.initial_lr`` and ``schedule.base_lr`` other than their ``lr``),
+    FileFormatError naming the file, the field and both values. ``data`` (:func:`data_fingerprint`
     of this run's data) and ``epochs`` (this run's total), when given: a checkpoint written while
     training on other data, or one past ``epochs`` already, raises ValueError too."""
     ckpt = read_checkpoint(path)
@@ -180,7 +183,7 @@ def settings_difference(meta: Mapping[str, Any], current: Mapping[str, Any]) -> 
         r, c = recorded.get(name, _MISSING), current.get(name, _MISSING)
         if name == "seed" and c is None:
             continue
-        if not _same(normal_setting(name, r), normal_setting(name, c)):
+        if not same_value(normal_setting(name, r), normal_setting(name, c)):
             return name, r, c
     return None
 
@@ -208,14 +211,14 @@ def normal_setting(name: str, value: Any) -> Any:
     return value
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     """JSON values equal, with bools told apart from the numbers 0 and 1."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     return a == b
 
 

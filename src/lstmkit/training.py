@@ -47,8 +47,8 @@ import numpy as np
 
 from ._checks import a_or_an, check_finite_steps, check_float_array, check_int, check_verbose, fail, is_number
 from .checkpoint import (
-    DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, save_checkpoint,
-    settings_difference, show_setting,
+    DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
+    save_checkpoint, settings_difference, show_setting,
 )
 from .losses import mse, softmax_cross_entropy
 from .module import Module
@@ -547,9 +547,11 @@ class Trainer:
         compared with this trainer's (:meth:`settings`; only epochs may grow), then every field
         is checked, and only then are the model, the optimizer, the schedule and the trainer
         written. Any failure (ValueError naming the field) leaves all of them as they were: a
-        field missing or of the wrong type (the state was damaged or edited) raises
-        :class:`~lstmkit.checkpoint.DamagedCheckpoint`, a ValueError; a state for another model or
-        trainer (other parameter names or shapes, another optimizer or schedule) a plain one."""
+        field missing or of the wrong type, or an optimizer hyper-parameter (its initial_lr, a
+        schedule's base_lr) that is not what the settings recorded beside it make (the state was
+        damaged or edited) raises :class:`~lstmkit.checkpoint.DamagedCheckpoint`, a ValueError; a
+        state for another model or trainer (other parameter names or shapes, another optimizer or
+        schedule) a plain one. The current lr is not compared: a schedule or a callback changes it."""
         where = "Trainer.load_state_dict"
 
         def damaged(field: str, expected: str, got) -> None:
@@ -585,6 +587,17 @@ class Trainer:
             if h not in opt or not (isinstance(opt[h], bool) if flag else is_number(opt[h])):
                 got = f"{type(opt[h]).__name__} {opt[h]!r}" if h in opt else "nothing (the field is missing)"
                 damaged(f"optimizer.{h}", "true or false" if flag else "a number", got)
+        if meta.get("settings") is not None:  # without (a file from before settings): the checkpoint's optimizer wins
+            # the settings it records are this trainer's (compared above), so its optimizer is what they
+            # make: a hyper-parameter that is not (edited in range, beta1 0.5 where they say 0.9) is
+            # damage. Its lr is the initial one (settings' "lr"); the current lr is not compared: a
+            # schedule (ReduceLROnPlateau's by the metric's history) or a callback may have changed it
+            for h in ("initial_lr", *self.optimizer.hyper):
+                key = "lr" if h == "initial_lr" else f"optimizer {h}"
+                ours = getattr(self.optimizer, h)
+                if not same_value(opt[h], ours):
+                    how = f"as its settings record {key!r}" if key in meta["settings"] else "as the settings it records make it"
+                    damaged(f"optimizer.{h}", f"{show_setting(ours)} ({how})", show_setting(opt[h]))
         if groups["best"]:  # the model/ weights are this model's: best/ weights that are not, were edited
             probe = {k: params[k] for k in groups["best"] if k in params}
             if set(probe) != set(params) or any(np.shape(groups["best"][k]) != probe[k].shape for k in probe):
@@ -601,6 +614,8 @@ class Trainer:
             for k, v in s.items():
                 if not _same_kind(v, ours[k]):
                     damaged(f"schedule.{k}", f"a value like {ours[k]!r}", repr(v))
+            if "base_lr" in s and not same_value(s["base_lr"], opt["initial_lr"]):  # a schedule starts from its optimizer's lr
+                damaged("schedule.base_lr", f"{show_setting(opt['initial_lr'])} (as optimizer.initial_lr)", show_setting(s["base_lr"]))
         dropout_rng = self.model.dropout_rng
         shuffle_rng = np.random.default_rng()
         # each state set on a generator of the kind it will go to: a throw-away one for dropout's
