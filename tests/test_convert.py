@@ -211,3 +211,17 @@ def test_onnx_token_graph_converts_to_a_token_sequence_model(tmp_path, capsys, h
         err = capsys.readouterr().err
         assert err.startswith("lstmkit: error:") and err.count("\n") == 1 and "tokens" in err, err
         assert not (tmp_path / out).exists()
+
+
+
+def test_sequence_model_over_every_step_to_weights_h5(tmp_path, capsys):
+    """A SequenceModel file over every step goes to .weights.h5 as its LSTM and Dense, which load into Keras' twin
+    of it (it was refused: 'expected an LSTM for a Keras file, got SequenceModel')."""
+    keras = pytest.importorskip("keras")
+    seq = lstmkit.SequenceModel(3, 2, 4, bidirectional=True, seed=0).eval()
+    seq.save(tmp_path / "s.npz")
+    assert main(["convert", str(tmp_path / "s.npz"), str(tmp_path / "s.weights.h5")]) == 0, capsys.readouterr().err
+    twin = keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True)), keras.layers.Dense(2)])
+    twin.load_weights(tmp_path / "s.weights.h5")
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    assert np.abs(keras.ops.convert_to_numpy(twin(x)) - seq(x)[0]).max() < 1e-5
