@@ -4,6 +4,8 @@ the happy paths, and each kind of bad input ending in one line, a non-zero exit,
 from __future__ import annotations
 
 import csv
+import io
+import sys
 
 import numpy as np
 import pytest
@@ -428,3 +430,32 @@ def test_generate_counts_the_characters_left_to_train_on(tmp_path, capsys):
     assert error_line(capsys) == ("lstmkit: error: generate: expected at least --batch-size*--seq-len+1 = 5 characters to train on, "
                                   "got 4 (--max-chars 5, less 1 held out by --held-out 0.1). Use a longer text (or a larger "
                                   "--max-chars), or a smaller --batch-size or --seq-len.")  # fmt: skip
+
+
+class ReaderGone(io.StringIO):
+    """A stdout whose reader has gone (``| head`` once it has its lines): every write is a broken pipe."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_gone_stops_a_command_printing_its_product_not_one_writing_a_file(trained, tmp_path, monkeypatch, capsys):
+    # train, predict --out, generate --model-out write a file: what they print is said beside it, so they carry
+    # on to write it, and exit 0 (train ended at its first progress line, 141, without its model, the
+    # checkpoint at epoch 1); predict's table and generate's samples are what they print: 141, quietly
+    from lstmkit.checkpoint import read_checkpoint
+    from lstmkit.saving import load
+
+    (tmp_path / "t.txt").write_text("hello world.\n" * 20, encoding="utf-8")
+    gen = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "4", "--seq-len", "10",
+           "--batch-size", "4", "--length", "5", "--verbose", "2"]  # fmt: skip
+    monkeypatch.setattr(sys, "stdout", ReaderGone())
+    assert main(["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--epochs", "3", "--verbose", "2",
+                 "--checkpoint", str(tmp_path / "ck.npz"), "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    assert load(tmp_path / "m.npz").n_epochs_ == 3 and read_checkpoint(tmp_path / "ck.npz")["meta"]["epoch"] == 3
+    assert main(["predict", str(tmp_path / "m.npz"), str(trained / "count.npz"), "--out", str(tmp_path / "p.csv")]) == 0
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 1 + 64 * 6
+    assert main([*gen, "--model-out", str(tmp_path / "g.npz")]) == 0 and (tmp_path / "g.npz").exists()
+    assert main(["predict", str(tmp_path / "m.npz"), str(trained / "count.npz")]) == 141
+    assert main(gen) == 141
+    assert sys.stdout.getvalue() == "" and capsys.readouterr().err == ""  # no error line, no traceback

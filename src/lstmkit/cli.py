@@ -5,6 +5,11 @@ Each subcommand lives in ``lstmkit.commands.<name>`` (see that package's docstri
 in :data:`COMMANDS`. Errors print one line, ``lstmkit: error: ...``, and exit non-zero; the
 traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``). Before a command runs,
 the files it would write (:data:`OUTPUTS`) are checked, so that a bad path fails before the training.
+
+When the reader of stdout goes away (``lstmkit ... | head``), a command whose only output is stdout
+stops at once, quietly (:attr:`Exit.BROKEN_PIPE`); one that writes a file (``train``, ``predict
+--out``, ...) carries on to write it, its printing going nowhere, and exits as it would have
+(:class:`_SideOutput`).
 """
 
 from __future__ import annotations
@@ -114,6 +119,51 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
+class _SideOutput:
+    """``sys.stdout`` while a command that writes a file runs (``train``, ``predict --out``, ...): what
+    it prints is said beside its product, so when the reader goes away (``lstmkit train ... --verbose 2
+    | head``), the rest goes nowhere and the command carries on to write its files. (A BrokenPipeError
+    in a progress line ended the training: no model, the checkpoint an epoch old.)"""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.gone = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.gone = True
+        _to_devnull(self.stream)
+
+    def __getattr__(self, name: str):  # isatty, fileno, encoding, ...: the stream's own
+        return getattr(self.stream, name)
+
+
+def _to_devnull(stream) -> None:
+    """Point ``stream``'s file descriptor at os.devnull: its reader has gone, and what it still holds
+    must not fail again at the interpreter's last flush ("Exception ignored ... BrokenPipeError", exit 120)."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(fd, stream.fileno())
+        finally:
+            os.close(fd)
+    except (AttributeError, OSError, ValueError):  # an in-process stdout without a file descriptor
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -123,13 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     show_tb = args.traceback or os.environ.get("LSTMKIT_TRACEBACK") == "1"
     threads_before = get_num_threads()
     show_before = warnings.showwarning
+    stdout = sys.stdout
     try:
         if not show_tb:  # a warning is one line too, without the library's file and source line
             warnings.showwarning = _show_warning
         if args.threads is not None:
             set_num_threads(args.threads)
-        check_outputs(args.command, args, OUTPUTS.get(args.command, {}))
-        return int(args._run(args) or 0)
+        outputs = OUTPUTS.get(args.command, {})
+        check_outputs(args.command, args, outputs)
+        if any(getattr(args, dest, None) is not None for dest in outputs):  # a file to write: its product
+            sys.stdout = _SideOutput(stdout)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # here, not at the interpreter's exit: a reader gone is told below
+        return code
     except KeyboardInterrupt as exc:  # a command may say what it leaves (train: the checkpoint's epoch)
         print("lstmkit: interrupted" + (f": {exc.args[0]}" if exc.args else ""), file=sys.stderr)
         return Exit.INTERRUPTED
@@ -139,12 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         print("lstmkit: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
     except BrokenPipeError:
-        # the reader of stdout has gone (`| head`): stop quietly, like other tools, and point stdout at
-        # /dev/null so that the interpreter's last flush does not fail again
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (AttributeError, OSError, ValueError):  # an in-process stdout without a file descriptor
-            pass
+        # the reader of stdout has gone (`| head`) and stdout was the product: stop quietly, like other tools
+        _to_devnull(stdout)
         return Exit.BROKEN_PIPE
     except UsageError as exc:
         if show_tb:
@@ -162,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lstmkit: error: {msg}", file=sys.stderr)
         return Exit.ERROR
     finally:
+        if sys.stdout is not stdout:  # a file's command, ended by an error too: what it holds goes now, or nowhere
+            sys.stdout.flush()
+            sys.stdout = stdout
         warnings.showwarning = show_before
         set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
 
