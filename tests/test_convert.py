@@ -225,3 +225,16 @@ def test_sequence_model_over_every_step_to_weights_h5(tmp_path, capsys):
     twin.load_weights(tmp_path / "s.weights.h5")
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
     assert np.abs(keras.ops.convert_to_numpy(twin(x)) - seq(x)[0]).max() < 1e-5
+
+
+@pytest.mark.parametrize("option", [{"activation": "relu"}, {"recurrent_activation": "hard_sigmoid"}])
+def test_other_activations_than_keras_defaults_are_refused_to_weights_h5(tmp_path, capsys, option):
+    """A .weights.h5 holds no configuration: read back, Keras' default activations are assumed. A relu LSTM went
+    .keras -> .weights.h5 -> .npz as a tanh one; refused, pointing to .keras, which keeps them."""
+    keras = pytest.importorskip("keras")
+    keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, return_sequences=True, **option)]).save(tmp_path / "k.keras")
+    assert main(["convert", str(tmp_path / "k.keras"), str(tmp_path / "k.weights.h5")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lstmkit: error: convert: expected OUT .keras for an LSTM with activations") and err.count("\n") == 1, err
+    assert "Keras' default activations would be assumed" in err and not (tmp_path / "k.weights.h5").exists()
+    assert main(["convert", str(tmp_path / "k.keras"), str(tmp_path / "k2.keras")]) == 0, capsys.readouterr().err

@@ -19,7 +19,9 @@ A model that reads its last step only — a Keras model whose last LSTM has
 ``Y_h`` — travels as a :class:`lstmkit.SequenceModel` with head="last" (and so does any
 SequenceModel file): to ``.npz`` (kind ``SequenceModel``, ``lstmkit.load``), ``.keras`` and
 ``.onnx``. A ``.pt`` state_dict and a ``.weights.h5`` hold weights only, not that the read-out
-reads the last step (read back, they would be a model over every step): refused.
+reads the last step (read back, they would be a model over every step): refused. So is an LSTM
+with other activations than Keras' defaults to ``.weights.h5`` (read back, the defaults would be
+assumed): write ``.keras``, which keeps them.
 
 An ONNX graph whose input ``x`` holds token ids (a ``Gather`` of the ids before the LSTM, as
 :func:`lstmkit.interop.onnx.to_onnx` writes a SequenceModel with ``inputs="tokens"``) travels as a
@@ -149,6 +151,10 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
     elif fmt == "keras":
         if kind != "LSTM":
             raise CommandError(f"convert: expected an LSTM for a Keras file, got {kind}.")
+        acts = module.variant.changed().get("activations")
+        if acts is not None and path.lower().endswith(".weights.h5"):  # read back with Keras' defaults: another model
+            raise CommandError(f"convert: expected OUT .keras for an LSTM with activations {tuple(acts)}, got {path!r} "
+                               "(a .weights.h5 holds weights only: read back, Keras' default activations would be assumed).")  # fmt: skip
         from ..interop.keras import write_keras_file
 
         write_keras_file(path, module, readout)
