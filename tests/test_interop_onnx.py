@@ -427,3 +427,40 @@ def test_import_token_graph_with_an_embedding_written_by_torch(tmp_path, cell, b
     with seq.no_grad():
         got = seq.eval()(ids.numpy())[0]  # batch first, whatever the graph's layout
     check_close("torch.onnx.export Embedding graph -> SequenceModel", got, ref if batch_first else ref.transpose(1, 0, 2), 1e-6)
+
+
+@pytest.mark.parametrize("graph", ["projection", "cell state", "parallel", "parallel, the last first"])
+def test_graph_computing_something_else_is_refused(tmp_path, graph):
+    """torch.onnx.export graphs made of the ops a stack reads, wired otherwise: a Linear before the LSTM (its
+    MatMul was read as the read-out after it), the cell state c_n as the output (read as Y, every step), two
+    LSTMs side by side on x, concatenated (read as a stack of two, whichever comes first in the output).
+    Each was read into another model."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.LSTM(4 if graph != "projection" else 3, 4, batch_first=True)
+            self.b = torch.nn.Linear(4, 3) if graph == "projection" else torch.nn.LSTM(4, 4, batch_first=True)
+
+        def forward(self, x):
+            if graph == "projection":
+                return self.a(self.b(x))[0]
+            if graph == "cell state":
+                return self.a(x)[1][1]
+            ya, yb = self.a(x)[0], self.b(x)[0]  # nodes a, b in this order
+            return torch.cat([ya, yb] if graph == "parallel" else [yb, ya], dim=-1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Net().eval(), (torch.randn(2, 5, 4),), tmp_path / "g.onnx", dynamo=False, input_names=["x"], output_names=["out"])
+    message = {
+        "projection": r"expected model a MatMul\[\+Add\] read-out only between the last recurrent node and the output, got a MatMul node",
+        "cell state": r"expected model an output from the last recurrent node's Y \(every step\) or Y_h \(the last step\), got one from the cell state Y_c",
+        "parallel": r"expected model an output from the last recurrent node's Y .*, got one from LSTM node 0 of 2",
+        "parallel, the last first": r"expected LSTM node 1 input the previous node's Y, got 'x'",
+    }[graph]
+    for read in (model_from_onnx, sequence_model_from_onnx):
+        with pytest.raises(ValueError, match=message):
+            read(tmp_path / "g.onnx")

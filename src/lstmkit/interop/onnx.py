@@ -29,8 +29,10 @@ same graphs into a :class:`lstmkit.SequenceModel`, and also those whose output r
 layer's ``Y_h`` (a SequenceModel's head="last", as :func:`to_onnx` writes it) and those that take
 token ids (the ids' ``Gather`` table folded into layer 0's W: to_onnx's identity, or the weight of
 an ``nn.Embedding`` exported by torch). Which output the graph's first output comes from is traced back through the glue ops;
-a ``Gather``/``Slice`` on that path (``y[:, -1]`` picked by index) is refused by both rather than
-read as another model. onnx is imported inside the functions.
+a ``Gather``/``Slice`` on that path (``y[:, -1]`` picked by index), an output from anything but the
+last node's Y or Y_h (its Y_c, an earlier node), a MatMul/Add off that path (a Linear before the
+LSTM) and nodes that do not chain x -> node 0 -> node 1 ... are refused by both rather than read
+as another model. onnx is imported inside the functions.
 
 Activation parameters follow onnxruntime: ``activation_alpha`` values are taken, in order, by the
 activations that have an alpha (HardSigmoid, LeakyRelu, ThresholdedRelu, ScaledTanh, Affine, Elu),
@@ -483,36 +485,68 @@ def sequence_model_from_onnx(model_or_path, dtype=np.float32):
     model = _load_model(model_or_path)
     where = "sequence_model_from_onnx"
     module, readout = _read_graph(model, dtype, where)
-    head = _graph_head(model, where) or "all"
+    head = _graph_head(model, where)
     return SequenceModel.from_parts(module, readout, head, "tokens" if _token_input(model) else "features")
 
 
-def _graph_head(model, where: str) -> str | None:
+def _graph_head(model, where: str) -> str:
     """Trace the graph's first output back to a recurrent node: "all" from the last node's Y, "last"
-    from its Y_h; None when the trace ends elsewhere. A Gather/Slice on the way (steps picked by
-    index) is refused."""
+    from its Y_h. Refused, as computing something else than the model read: a trace that ends
+    elsewhere (Y_c, an earlier node, no recurrent node), a Gather/Slice on the way (steps picked by
+    index), a MatMul/Add off the way (the read-out is the one between the last node and the output:
+    a projection before the LSTM is not one) and recurrent nodes that do not chain (each takes the
+    previous one's Y, the first the input x, or its ids' lookup)."""
     constants = _constants(model)
     producer = {o: n for n in model.graph.node for o in n.output}
     rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     name = model.graph.output[0].name if model.graph.output else ""
+    path, node = [], None
     while name in producer:
         node = producer[name]
         if node.op_type in ("LSTM", "RNN"):
-            idx = list(node.output).index(name)
-            if node is not rec[-1] or idx > 1:
-                return None
-            return "all" if idx == 0 else "last"
+            break
         if node.op_type in ("Gather", "Slice"):
             fail(where, "model", "an output from every step (Y) or the last layer's Y_h", f"a {node.op_type} node {node.name or node.output[0]!r} on the way to it (steps picked by index)",
                  "Export the model's every step, or a SequenceModel(head='last') with lstmkit.interop.onnx.to_onnx.")  # fmt: skip
+        path.append(node)
         data = [i for i in node.input if i and i not in constants]
-        if node.op_type in ("MatMul", "Add"):
-            if len(data) != 1:
-                return None
-            name = data[0]
-        else:
-            name = node.input[0] if node.input else ""
-    return None
+        name = (data[0] if len(data) == 1 else "") if node.op_type in ("MatMul", "Add") else (node.input[0] if node.input else "")
+        node = None
+    idx = list(node.output).index(name) if node is not None else -1
+    if node is not rec[-1] or idx > 1:
+        got = ("the cell state Y_c of " if idx == 2 else "") + (f"{node.op_type} node {rec.index(node)} of {len(rec)}" if node is not None else f"{name or 'a node'!r}, not a recurrent node")
+        fail(where, "model", "an output from the last recurrent node's Y (every step) or Y_h (the last step)", f"one from {got}")
+    stray = [n for n in model.graph.node if n.op_type in ("MatMul", "Add") and n not in path]
+    if stray:
+        fail(where, "model", "a MatMul[+Add] read-out only between the last recurrent node and the output",
+             f"a {stray[0].op_type} node {stray[0].name or stray[0].output[0]!r} elsewhere (a layer before the LSTM has no lstmkit twin)")  # fmt: skip
+    for k, n in enumerate(rec):  # the stack: x -> node 0 -> node 1 -> ...
+        came = _trace_input(n.input[0], producer, constants)
+        want = (rec[k - 1], 0) if k else (None, model.graph.input[0].name if model.graph.input else "")
+        if came != want:
+            fail(where, f"{n.op_type} node {k} input", "the previous node's Y" if k else "the graph's input x (or its ids' lookup)", _described(came))
+    return "all" if idx == 0 else "last"
+
+
+def _trace_input(name, producer, constants):
+    """Follow ``name`` back through the glue ops to ``(recurrent node, output index)`` or, at a graph
+    input (or any other name nothing makes), ``(None, name)``; a Gather from a constant table (a token
+    lookup) is followed to its ids."""
+    while name in producer:
+        node = producer[name]
+        if node.op_type in ("LSTM", "RNN"):
+            return node, list(node.output).index(name)
+        if node.op_type not in _GLUE_OPS or not node.input:
+            return node, name
+        name = node.input[1] if node.op_type == "Gather" and node.input[0] in constants else node.input[0]
+    return None, name
+
+
+def _described(came) -> str:
+    node, what = came
+    if node is None:
+        return f"{what!r}"
+    return f"output {what} of {node.op_type} node {node.name or node.output[0]!r}" if node.op_type in ("LSTM", "RNN") else f"{what!r} of a {node.op_type} node"
 
 
 def _read_graph(model, dtype, where: str):
