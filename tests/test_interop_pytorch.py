@@ -244,3 +244,21 @@ def test_a_named_readout_leaves_the_other_layers_out_with_a_warning():
     with pytest.warns(UserWarning, match=r"the read-out is 'fc2'; the weights of \['fc1'\] are left out"):
         module, head = module_from_state_dict(sd, readout="fc2")
     assert head["weight"].shape == (2, 5)
+
+
+@pytest.mark.parametrize("before", ["embedding", "projection"])
+def test_a_layer_before_the_lstm_is_not_taken_for_the_readout(before):
+    """nn.Embedding(7, 4) or nn.Linear(4, 3) registered before the LSTM, nothing after: the one weight beside the
+    LSTM's has a read-out's shape (O, D*H) but is what the LSTM reads. It was taken for a read-out after it."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pre = nn.Embedding(7, 4) if before == "embedding" else nn.Linear(4, 3)
+            self.lstm = nn.LSTM(4 if before == "embedding" else 3, 4)
+
+    sd = {k: v.numpy() for k, v in Net().state_dict().items()}
+    with pytest.raises(ValueError, match=r"expected pre.weight a read-out after the LSTM .*, got keys before the LSTM's .* name it with readout='pre'"):
+        module_from_state_dict(sd)
+    module, head = module_from_state_dict(sd, readout="pre")  # named: the user says it is one
+    assert head["weight"].shape == sd["pre.weight"].shape

@@ -234,6 +234,12 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
     if len(heads) > 1:
         fail(where, "state", "at most one Linear read-out", f"{sorted(heads)}", "Name the read-out with readout=PREFIX.")
     name, head = next(iter(heads.items())) if heads else (None, None)
+    keys = list(state)
+    if readout is None and name is not None and keys.index(f"{name}.weight" if name else "weight") < keys.index(prefix + next(iter(sd))):
+        # a model registers its layers in the order it runs them: weights before the LSTM's are a layer before it
+        fail(where, f"{name}.weight", "a read-out after the LSTM (its keys after the LSTM's, in the order a model registers its layers)",
+             "keys before the LSTM's (an nn.Embedding or a Linear the LSTM reads, which lstmkit cannot carry)",
+             f"If it is the read-out, name it with readout={name!r} (convert: --readout {name}).")  # fmt: skip
     return prefix.rstrip("."), sd, name, head, left if readout is not None else []
 
 
@@ -254,7 +260,9 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
     cell; ``_reverse`` keys make it bidirectional, ``bias_*`` keys give bias=True. The read-out is the
     one other ``<prefix>weight`` (O, F) [+ ``<prefix>bias`` (O,)] in the dict, or the prefix named by
     ``readout`` (other layers' weights are then left out, with a UserWarning naming them). Any
-    other key is refused by name.
+    other key is refused by name. A model registers its layers in the order it runs them, so an
+    unnamed read-out whose keys come before the recurrent ones is refused: it is a layer the LSTM
+    reads (an ``nn.Embedding``, a projection), not a read-out (name it if it is one).
     """
     where = "module_from_state_dict"
     _, sd, name, head, left = _split(state, readout, where)
