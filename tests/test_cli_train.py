@@ -459,3 +459,27 @@ def test_a_reader_gone_stops_a_command_printing_its_product_not_one_writing_a_fi
     assert main(["predict", str(tmp_path / "m.npz"), str(trained / "count.npz")]) == 141
     assert main(gen) == 141
     assert sys.stdout.getvalue() == "" and capsys.readouterr().err == ""  # no error line, no traceback
+
+
+def test_progress_eta_leaves_out_the_first_epoch_of_a_run():
+    # a fake clock: epoch 1 takes 2 s (numba compiling the kernels in it), the others 0.03 s. The ETA
+    # is drawn from epochs 2 onwards, none after epoch 1 alone ('ETA ...'; it said 2 s * 99 = 'ETA 198.0s'
+    # of a 5-second run); the same after a resume, whose first epoch compiles again
+    from lstmkit.progress import PlainLines
+
+    def run(first: int, epochs: int) -> list[str]:
+        ticks = iter([0.0, 2.0] + [t for k in range(1, epochs) for t in (2.0 + 0.03 * (k - 1), 2.0 + 0.03 * k)])
+        buf = io.StringIO()
+        lines = PlainLines(buf, clock=lambda: next(ticks))
+        for e in range(first, epochs):
+            lines.start_epoch(e, epochs, 1)
+            lines.end_epoch({"epoch": e + 1, "loss": 0.5})
+        return buf.getvalue().splitlines()
+
+    out = run(0, 100)
+    assert out[0] == "epoch 1/100 - loss 0.5000 - 2.00s - ETA ..."
+    assert out[1] == "epoch 2/100 - loss 0.5000 - 0.03s - ETA 2.9s"  # 98 epochs left at 0.03 s
+    assert out[2].endswith(" - 0.03s - ETA 2.9s") and out[-1].endswith(" - ETA 0.0s")
+    resumed = run(60, 100)  # epochs 61..100 of a resumed run: epoch 61 compiles
+    assert resumed[0] == "epoch 61/100 - loss 0.5000 - 2.00s - ETA ..." and resumed[1].endswith(" - ETA 1.1s")
+    assert run(0, 1) == ["epoch 1/1 - loss 0.5000 - 2.00s - ETA 0.0s"]  # nothing left: nothing to estimate
