@@ -192,6 +192,25 @@ def test_broken_files_are_refused_by_name(tmp_path):
         read_keras_file(tmp_path / "none.weights.h5")
 
 
+def test_functional_files_are_read_when_their_layers_chain(tmp_path):
+    """A Functional model is read as the stack its layers are listed in only when each reads the one before and
+    the last is its one output: two LSTMs side by side on the input (outputs [y_a, Dense(y_b)]) were read as a
+    stack of two with a Dense, another model."""
+    inp = keras.Input((None, 4))
+    chain = keras.Model(inp, keras.layers.Dense(2)(keras.layers.LSTM(4, return_sequences=True)(keras.layers.LSTM(4, return_sequences=True)(inp))))
+    chain.save(tmp_path / "chain.keras")
+    x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32)
+    module, head = read_keras_file(tmp_path / "chain.keras")
+    check_close("Functional chain read from .keras", lstmkit.modelfile.LSTMFile(module, head, {}).predict(x), keras_run(chain, x), 1e-5)
+    y_a, y_b = keras.layers.LSTM(4, return_sequences=True)(inp), keras.layers.LSTM(4, return_sequences=True)(inp)
+    keras.Model(inp, [y_a, keras.layers.Dense(2)(y_b)]).save(tmp_path / "branches.keras")
+    with pytest.raises(ValueError, match=r"to read the layer before it, .* \(a chain of layers, as a Sequential\), got one reading \['input_layer'\]"):
+        read_keras_file(tmp_path / "branches.keras")
+    keras.Model(inp, [chain.layers[1].output, chain.output]).save(tmp_path / "two_outputs.keras")
+    with pytest.raises(ValueError, match=r"expected model outputs one, the last layer"):
+        model_from_keras(tmp_path / "two_outputs.keras")
+
+
 def test_keras_files_are_read_with_keras_blocked(tmp_path):
     """read_keras_file needs json + h5py only: run it where keras, torch and tensorflow cannot load."""
     import subprocess

@@ -46,7 +46,8 @@ twin here and are refused; a Dense without bias comes in as a zero bias.
 Files: :func:`read_keras_file` reads ``.keras`` (a zip of ``config.json`` + ``model.weights.h5``)
 and ``.weights.h5`` with ``json`` and ``h5py`` only — Keras is not imported and nothing in the file
 is executed (for a bare ``.weights.h5`` the architecture is inferred from the weights' shapes, with
-Keras' default activations). :func:`write_keras_file` builds the Keras model and saves it.
+Keras' default activations). A Functional model is read as the stack its layers are listed in
+only when each layer reads the one before and the last is the one output (branches are refused). :func:`write_keras_file` builds the Keras model and saves it.
 """
 
 from __future__ import annotations
@@ -400,6 +401,8 @@ def _from_config(config: Mapping, groups, where: str):
     layer_cfgs = cfg.get("layers")
     if not isinstance(layer_cfgs, list):
         fail(where, "config.json", "a Sequential or Functional model with a 'layers' list", f"class {config.get('class_name')!r}")
+    if "output_layers" in cfg:  # Functional: the layers must run one after the other, as a Sequential's do
+        _check_chain(layer_cfgs, cfg["output_layers"], where)
     counts: dict[str, int] = {}
     rec, dense, dropout, I = [], None, 0.0, None
     for lc in layer_cfgs:
@@ -448,6 +451,32 @@ def _from_config(config: Mapping, groups, where: str):
         fail(where, "config.json", "at least one LSTM layer", "none")
     I = rec[0]["dirs"][0][0].shape[0] if I is None else I
     return _build(I, rec, dense, dropout, where)
+
+
+def _check_chain(layer_cfgs: list, outputs, where: str) -> None:
+    """A Functional model's config: each layer reads the one before it (its ``inbound_nodes`` name it)
+    and the last is the model's one output. Branches (two LSTMs on the input, several outputs) would
+    otherwise be read as a stack."""
+    names = [lc.get("name") or lc.get("config", {}).get("name") for lc in layer_cfgs]
+    for prev, name, lc in zip(names, names[1:], layer_cfgs[1:]):
+        read = sorted(set(_histories(lc.get("inbound_nodes", []))))
+        if read != [prev]:
+            fail(where, f"layer {name!r}", f"to read the layer before it, {prev!r} (a chain of layers, as a Sequential)", f"one reading {read}")
+    outs = outputs if outputs and isinstance(outputs[0], list) else [outputs]
+    if [o[0] for o in outs] != names[-1:]:
+        fail(where, "model outputs", f"one, the last layer {names[-1]!r}", [o[0] for o in outs])
+
+
+def _histories(obj):
+    """The layer names in every ``keras_history`` of an ``inbound_nodes`` entry (Keras 3 config)."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("keras_history"), list) and obj["keras_history"]:
+            yield obj["keras_history"][0]
+        for v in obj.values():
+            yield from _histories(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _histories(v)
 
 
 def _from_weights_only(groups, where: str):
