@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,13 @@ def test_cli_memory_names_the_option_in_errors(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["memory", "--lags", "3,x"])
     assert exc.value.code == 2 and "expected comma-separated integers >= 0, got '3,x'" in capsys.readouterr().err
+
+
+def test_memory_command_says_what_its_time_is(capsys):
+    # the last line was a bare '6.2 s': it says what took that long
+    from lstmkit.cli import main
+
+    assert main(["memory", "--lags", "1,2", "--steps", "2", "--n-test", "10", "--hidden-size", "3"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert re.fullmatch(r"the whole experiment took \d+\.\d s \(both networks trained and tested at 2 lags, "
+                        r"their gradients measured at the longest\)", last), last  # fmt: skip
