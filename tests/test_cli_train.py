@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 
 import numpy as np
@@ -483,3 +484,13 @@ def test_progress_eta_leaves_out_the_first_epoch_of_a_run():
     resumed = run(60, 100)  # epochs 61..100 of a resumed run: epoch 61 compiles
     assert resumed[0] == "epoch 61/100 - loss 0.5000 - 2.00s - ETA ..." and resumed[1].endswith(" - ETA 1.1s")
     assert run(0, 1) == ["epoch 1/1 - loss 0.5000 - 2.00s - ETA 0.0s"]  # nothing left: nothing to estimate
+
+
+def test_generate_counts_the_same_characters_for_training_and_the_uniform_guess(tmp_path, capsys):
+    # 'hello world. ' has 9 distinct characters; the vocabulary's 10th entry, 'unknown', is never sampled: the
+    # uniform guess is over the 9 (it said '9 distinct' and 'uniform guess: 10')
+    (tmp_path / "t.txt").write_text("hello world. " * 40, encoding="utf-8")
+    assert main(["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "1", "--hidden-size", "4", "--seq-len", "10",
+                 "--batch-size", "4", "--length", "5"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "(9 distinct)" in out and re.search(r"held-out perplexity: \d+\.\d\d \(a uniform guess over the 9 characters: 9\)\n", out), out

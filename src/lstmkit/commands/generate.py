@@ -89,10 +89,11 @@ def run(args: argparse.Namespace) -> int:
             lstm_options=lstm_options(args), verbose=verbosity(args),
         ).fit(train)  # fmt: skip
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
-        print(f"trained on {count(len(train), 'character')} ({len(gen.vocab_) - 1} distinct), {count(gen.n_updates_, 'update')}; "
+        distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
+        print(f"trained on {count(len(train), 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
               f"loss per epoch: {losses}")
-        if len(held) > 1:
-            print(f"held-out perplexity: {gen.perplexity(held):.2f} (uniform guess: {len(gen.vocab_)})")
+        if len(held) > 1:  # a guess spread evenly over the characters seen scores their number
+            print(f"held-out perplexity: {gen.perplexity(held):.2f} (a uniform guess over the {distinct} characters: {distinct})")
         if args.model_out:
             gen.save(args.model_out)
             print(f"model saved to {args.model_out}")
