@@ -138,3 +138,23 @@ def test_a_csv_separated_by_semicolons_is_named_as_such(tmp_path):
     with pytest.raises(KeyError) as err:
         read_csv_columns(p, "pasengers")
     assert "seems to use" not in str(err.value)
+
+
+def test_a_wide_csv_with_missing_values_is_told_of_the_long_layout(tmp_path):
+    # sequences of different lengths written a row each: the short ones end in empty cells (a spreadsheet's
+    # export) or in fewer fields. Both name the row and point to the long layout (it said "expected a number
+    # in column 'x3', got ''")
+    p = tmp_path / "w.csv"
+    fix = "Sequences of different lengths? Use the long layout: a row per step, a column naming each row's sequence, read with --group COLUMN (group=COLUMN)."
+    p.write_text("x1,x2,x3,label\n1,2,3,a\n4,5,,b\n")
+    with pytest.raises(ValueError) as e:
+        read_csv_sequences(p, target="label")
+    assert str(e.value) == (f"{p}: expected a number in every step column of a wide CSV (a row per sequence; its steps 'x1', 'x2', "
+                            f"'x3'), got an empty cell in column 'x3' on line 3 (missing values). {fix}")  # fmt: skip
+    p.write_text("x1,x2,x3,label\n1,2,3,a\n4,5,b\n")
+    with pytest.raises(ValueError) as e:
+        read_csv_sequences(p, target="label")
+    assert str(e.value) == f"{p}: expected 4 fields on every row (as in the header), got 3 on line 3 (ragged CSV). {fix}"
+    p.write_text("id,x,label\nu,1,a\nu,,a\n")  # the long layout: a missing value, not a shorter sequence
+    with pytest.raises(ValueError, match=r"expected a number in column 'x', got '' on line 3\.$"):
+        read_csv_sequences(p, target="label", group="id")

@@ -206,6 +206,16 @@ def labels_from_text(cells) -> np.ndarray:
     return values if np.isfinite(values).all() else text
 
 
+#: what a wide CSV's rows of missing values or of different lengths are told
+_WIDE_ROWS_FIX = ("Sequences of different lengths? Use the long layout: a row per step, a column naming each row's "
+                  "sequence, read with --group COLUMN (group=COLUMN).")  # fmt: skip
+
+
+def _span(names: list[str]) -> str:
+    """Column names as a message shows them: all of a few, the first and last of many."""
+    return ", ".join(repr(n) for n in names) if len(names) <= 4 else f"{names[0]!r} .. {names[-1]!r}"
+
+
 def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False,
                        info: bool = False):
     """Sequences from a CSV, in one of two layouts:
@@ -214,7 +224,9 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
         column form one sequence, in file order. X (n, T_max, F) zero-padded, lengths (n,).
         The target is the sequence's last row's (``per_step=False``) or every row's (y (n, T_max)).
     wide (no ``group``): one row per sequence; the ``features`` columns are its time steps,
-        one feature each: X (n, T, 1), lengths None, y (n,).
+        one feature each: X (n, T, 1), lengths None, y (n,). Every row has a value in every step
+        column: an empty cell or a short row is refused, pointing to the long layout (sequences of
+        different lengths).
 
     ``features``: comma-separated names/indices, or a list of them (None: every column but group
     and target). Returns ``X, y, lengths`` with y None when ``target`` is None; labels are numbers
@@ -229,7 +241,12 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     features, in order, both None in the wide layout (a sequence is its row); and ``"steps"``, the
     wide layout's columns read as time steps, in order (None in the long layout).
     """
-    header, rows = read_csv(path)
+    try:
+        header, rows = read_csv(path)
+    except ValueError as exc:  # rows of different lengths: in the wide layout, most likely sequences of different lengths
+        if group is None and str(exc).endswith("(ragged CSV)."):
+            raise ValueError(f"{exc} {_WIDE_ROWS_FIX}") from None
+        raise
     where = str(path)
     g = None if group is None else column_index(header, group, where)
     t = None if target is None else column_index(header, target, where)
@@ -241,6 +258,12 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
         return _number(cell, path, header[t], line) if numeric_target else cell.strip()
 
     if g is None:
+        for i, r in enumerate(rows):
+            empty = next((j for j in f_idx if not r[j].strip()), None)
+            if empty is not None:  # a short sequence's row, padded with empty cells (a spreadsheet's export)
+                raise ValueError(f"{path}: expected a number in every step column of a wide CSV (a row per sequence; "
+                                 f"its steps {_span([header[j] for j in f_idx])}), got an empty cell in column "
+                                 f"{header[empty]!r} on line {i + 2} (missing values). {_WIDE_ROWS_FIX}")  # fmt: skip
         X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
         y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
         y = y if y is None or numeric_target else labels_from_text(y)
