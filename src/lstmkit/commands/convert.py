@@ -130,9 +130,10 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
         if fmt == "onnx" or (fmt == "keras" and path.lower().endswith(".keras")):
             _write_sequence_model(path, fmt, module, args)
             return
-        if module.head_mode == "last" or module.inputs != "features":
-            what = " and ".join(w for w, bad in (("head='last'", module.head_mode == "last"), (f"inputs={module.inputs!r}", module.inputs != "features")) if bad)
-            formats = ".npz, .keras or .onnx" if module.inputs == "features" else ".npz or .onnx"  # Keras' model takes feature vectors
+        last, tokens = module.head_mode == "last", module.inputs != "features"
+        if last or tokens:
+            what = " and ".join(w for w, bad in (("head='last'", last), (f"inputs={module.inputs!r}", tokens)) if bad)
+            formats = ".npz or .onnx" if tokens else ".npz, .keras or .onnx"  # Keras' model takes feature vectors
             raise CommandError(f"convert: expected OUT {formats} for a SequenceModel with {what}, got {path!r} "
                                "(a PyTorch state_dict or .weights.h5 holds weights only: read back, it would be another model).")  # fmt: skip
         module, readout = module.rnn, None if module.head is None else module.head.state_dict()

@@ -615,7 +615,8 @@ def _fold_embedding(model, constants, first, where: str) -> dict:
              f"{len(lookups)} Gather nodes indexed by x" + ("" if len(lookups) != 1 else " from a runtime or non 2-D table"))  # fmt: skip
     W = constants.get(first.input[1]) if len(first.input) > 1 else None
     if W is None or W.ndim != 3 or W.shape[2] != table.shape[1]:
-        fail(where, "token lookup table", f"shape (V, {'I' if W is None or W.ndim != 3 else W.shape[2]}) (the first {first.op_type} node's input size)", f"shape {table.shape}")
+        size = "I" if W is None or W.ndim != 3 else W.shape[2]
+        fail(where, "token lookup table", f"shape (V, {size}) (the first {first.op_type} node's input size)", f"shape {table.shape}")
     V = table.shape[0]
     if table.shape == (V, V) and np.array_equal(table, np.eye(V, dtype=table.dtype)):
         return constants  # one-hot rows already
