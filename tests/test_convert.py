@@ -1,11 +1,14 @@
 """``lstmkit convert``: a PyTorch model through every format and back, checked against torch and
-onnxruntime; bad inputs give one-line errors."""
+onnxruntime; bad inputs give one-line errors; and the matrix of every source format x every target,
+over the models each holds: the same numbers, or a one-line refusal and no file."""
 
 from __future__ import annotations
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+
+from typing import NamedTuple  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -17,6 +20,7 @@ pytest.importorskip("h5py")
 import lstmkit  # noqa: E402
 from lstmkit.cli import main  # noqa: E402
 from lstmkit.interop.onnx import to_onnx  # noqa: E402
+from oracles import assert_close  # noqa: E402
 
 
 class Net(torch.nn.Module):
@@ -238,3 +242,355 @@ def test_other_activations_than_keras_defaults_are_refused_to_weights_h5(tmp_pat
     assert err.startswith("lstmkit: error: convert: expected OUT .keras for an LSTM with activations") and err.count("\n") == 1, err
     assert "Keras' default activations would be assumed" in err and not (tmp_path / "k.weights.h5").exists()
     assert main(["convert", str(tmp_path / "k.keras"), str(tmp_path / "k2.keras")]) == 0, capsys.readouterr().err
+
+
+# -- the convert matrix ---------------------------------------------------------------------------
+# Every source format convert reads x every target it writes, over the models each source can hold.
+# Each pair either computes the source's numbers on random input (the source run by its own runtime:
+# lstmkit for .npz, torch for .pt, Keras for .keras/.weights.h5, onnxruntime for .onnx; the converted
+# file by its own), or convert refuses in one line naming what cannot travel, and writes nothing.
+# A conversion that silently computes something else is the one outcome not allowed.
+I, H, O, V, B, T = 3, 4, 2, 5, 2, 5
+TARGETS = ("npz", "pt", "keras", "weights.h5", "onnx")
+
+
+class Spec(NamedTuple):
+    cell: str = "lstm"  # lstm, rnn, lstmcell, rnncell
+    L: int = 1
+    bi: bool = False
+    proj: int = 0
+    readout: bool = True  # a Linear/Dense after the recurrent layer (O outputs)
+    head: str = "all"  # "all": an output per step; "last": one per sequence
+    inputs: str = "features"  # "features" x (B, T, I); "tokens" ids (B, T) in [0, V)
+    batch_first: bool = True  # the layout the source takes (a .pt's: given with --batch-first)
+    nonlinearity: str = "tanh"  # an RNN's (a .pt's: given with --nonlinearity)
+    activation: str = "tanh"  # Keras' activation (candidate and cell output)
+    recurrent_activation: str = "sigmoid"  # Keras' (the gates')
+    bias: bool = True
+    peephole: bool = False  # an lstmkit variant that torch and Keras have no twin for
+
+
+#: name -> (how the source is made, what it holds)
+SOURCES = {
+    "npz-lstm-time-major": ("module", Spec(batch_first=False)),
+    "npz-lstm-2bi-no-bias": ("module", Spec(L=2, bi=True, readout=False, bias=False)),
+    "npz-lstm-proj-bi": ("module", Spec(L=2, bi=True, proj=2)),
+    "npz-lstm-peephole": ("module", Spec(peephole=True)),
+    "npz-rnn-relu-bi": ("module", Spec(cell="rnn", bi=True, nonlinearity="relu")),
+    "npz-lstmcell": ("module", Spec(cell="lstmcell")),
+    "npz-rnncell": ("module", Spec(cell="rnncell", readout=False)),
+    "npz-seq-tokens": ("seq", Spec(inputs="tokens")),
+    "npz-seq-last-2bi": ("seq", Spec(head="last", L=2, bi=True)),
+    "npz-seq-tokens-last-identity": ("seq", Spec(inputs="tokens", head="last", readout=False)),
+    "npz-seq-identity-bi": ("seq", Spec(bi=True, readout=False)),
+    "npz-seq-rnn-last": ("seq", Spec(cell="rnn", head="last")),
+    "npz-seq-last-proj": ("seq", Spec(head="last", proj=2)),
+    "npz-classifier": ("classifier", Spec(head="last")),
+    "npz-classifier-per-step": ("classifier", Spec()),
+    "npz-text-generator": ("generator", Spec(inputs="tokens")),
+    "npz-regressor": ("regressor", Spec(head="last")),
+    "npz-forecaster": ("forecaster", Spec()),
+    "pt-lstm-2bi": ("torch", Spec(L=2, bi=True)),
+    "pt-lstm-bare-time-major-no-bias": ("torch", Spec(readout=False, batch_first=False, bias=False)),
+    "pt-lstm-proj": ("torch", Spec(L=2, proj=2)),
+    "pt-rnn-relu": ("torch", Spec(cell="rnn", nonlinearity="relu")),
+    "pt-lstmcell": ("torch", Spec(cell="lstmcell")),
+    "pt-embedding": ("torch", Spec(inputs="tokens")),
+    "pt-embedding-no-readout": ("torch", Spec(inputs="tokens", readout=False)),
+    "pt-whole-module": ("torch-module", Spec()),
+    "keras-last": ("keras", Spec(head="last")),
+    "keras-2bi": ("keras", Spec(L=2, bi=True, readout=False)),
+    "keras-2bi-last": ("keras", Spec(L=2, bi=True, head="last")),
+    "keras-relu": ("keras", Spec(activation="relu")),
+    "keras-hard-sigmoid": ("keras", Spec(recurrent_activation="hard_sigmoid")),
+    "keras-embedding": ("keras", Spec(inputs="tokens")),
+    "h5-2bi": ("keras-weights", Spec(L=2, bi=True)),
+    "h5-no-dense": ("keras-weights", Spec(readout=False)),
+    "onnx-torch-2bi": ("torch-onnx", Spec(L=2, bi=True)),
+    "onnx-torch-rnn-time-major": ("torch-onnx", Spec(cell="rnn", readout=False, batch_first=False)),
+    "onnx-torch-embedding": ("torch-onnx", Spec(inputs="tokens")),
+    "onnx-torch-embedding-rnn-time-major": ("torch-onnx", Spec(cell="rnn", inputs="tokens", batch_first=False)),
+    "onnx-seq-tokens-2bi": ("onnx", Spec(inputs="tokens", L=2, bi=True)),
+    "onnx-seq-last-2bi": ("onnx", Spec(head="last", L=2, bi=True)),
+    "onnx-seq-tokens-last-identity": ("onnx", Spec(inputs="tokens", head="last", readout=False)),
+    "onnx-seq-rnn": ("onnx", Spec(cell="rnn")),
+    "onnx-seq-peephole": ("onnx", Spec(peephole=True)),
+}
+SUFFIX = {"module": "npz", "seq": "npz", "classifier": "npz", "regressor": "npz", "generator": "npz", "forecaster": "npz", "torch": "pt", "torch-module": "pt",
+          "keras": "keras", "keras-weights": "weights.h5", "torch-onnx": "onnx", "onnx": "onnx"}  # fmt: skip
+
+
+def refusal(kind: str, s: Spec, target: str) -> tuple[str, ...]:
+    """What the error must name when ``kind``/``s`` cannot travel to ``target`` (any one of them); () if it can."""
+    if kind == "forecaster":
+        return ("window, scaling and differencing",)
+    if kind == "torch-module":
+        return ("weights_only=True",)
+    if kind in ("classifier", "regressor", "generator"):
+        return () if target == "onnx" else ("expected OUT to be .onnx",)
+    if kind == "torch" and s.inputs == "tokens":  # emb.weight beside fc.weight, or before the LSTM's: not a read-out
+        return ("at most one Linear read-out",) if s.readout else ("a read-out after the LSTM",)
+    if kind == "keras" and s.inputs == "tokens":
+        return ("got Embedding",)
+    why = []
+    keras = target in ("keras", "weights.h5")
+    if s.cell in ("lstmcell", "rnncell") and (keras or target == "onnx"):
+        why.append({"lstmcell": "got LSTMCell", "rnncell": "got RNNCell"}[s.cell])
+    if s.cell == "rnn" and keras:
+        why.append("got RNN")
+    if s.proj and (keras or target == "onnx"):
+        why.append("proj_size")
+    if s.head == "last" and target in ("pt", "weights.h5"):
+        why.append("head='last'")
+    if s.inputs == "tokens" and target in ("pt", "weights.h5", "keras"):
+        why.append("tokens")
+    if s.peephole and target in ("pt", "keras", "weights.h5"):
+        why.append("peephole")
+    if (s.activation, s.recurrent_activation) != ("tanh", "sigmoid") and target in ("pt", "weights.h5"):
+        why.append("activations")
+    return tuple(why)
+
+
+def matrix_input(s: Spec, seed: int):
+    """Random input, batch first: ids (B, T), a cell's x (B, I), else x (B, T, I)."""
+    rng = np.random.default_rng(seed)
+    if s.inputs == "tokens":
+        return rng.integers(0, V, size=(B, T))
+    return rng.normal(size=(B, I) if s.cell.endswith("cell") else (B, T, I)).astype(np.float32)
+
+
+def time_major(f, x, tm: bool):
+    """f run on x (B, T, ...) given to it as (T, B, ...) when ``tm``, its per-step output put back batch first."""
+    if not tm or x.ndim < 2 or (x.ndim == 2 and x.dtype.kind == "f"):  # a cell's (B, I): no time axis
+        return f(x)
+    y = f(np.ascontiguousarray(np.swapaxes(x, 0, 1)))
+    return np.swapaxes(y, 0, 1) if y.ndim == 3 else y
+
+
+# the sources, each in its own tool
+def lstmkit_sequence_model(s: Spec, seed: int):
+    options = {"proj_size": s.proj} if s.proj else {}
+    options.update({"peephole": True} if s.peephole else {}, **({"nonlinearity": s.nonlinearity} if s.nonlinearity != "tanh" else {}))
+    return lstmkit.SequenceModel(
+        V if s.inputs == "tokens" else I, O if s.readout else None, H, s.L, s.cell, s.head, "linear" if s.readout else "identity",
+        s.bi, lstm_options=options, seed=seed, inputs=s.inputs,
+    )  # fmt: skip
+
+
+def lstmkit_module(s: Spec, seed: int):
+    if s.cell == "lstm":
+        m = lstmkit.LSTM(I, H, s.L, s.bias, s.batch_first, bidirectional=s.bi, proj_size=s.proj, seed=seed, **({"peephole": True} if s.peephole else {}))
+    elif s.cell == "rnn":
+        m = lstmkit.RNN(I, H, s.L, s.nonlinearity, s.bias, s.batch_first, bidirectional=s.bi, seed=seed)
+    else:
+        m = lstmkit.LSTMCell(I, H, s.bias, seed=seed) if s.cell == "lstmcell" else lstmkit.RNNCell(I, H, s.bias, s.nonlinearity, seed=seed)
+    F = (1 + s.bi) * (s.proj or H) if hasattr(m, "num_directions") else H
+    rng = np.random.default_rng(seed)
+    readout = {"weight": rng.normal(size=(O, F)).astype(np.float32), "bias": rng.normal(size=O).astype(np.float32)} if s.readout else None
+    return m.eval(), readout
+
+
+def torch_net(s: Spec, names=("lstm", "fc"), batch_first=None):
+    """The PyTorch model of ``s``: attributes ``names`` = (recurrent, read-out); "" for a bare module."""
+    nn = torch.nn
+    bf = s.batch_first if batch_first is None else batch_first
+    if s.cell == "lstm":
+        rnn = nn.LSTM(I, H, s.L, bias=s.bias, batch_first=bf, bidirectional=s.bi, proj_size=s.proj)
+    elif s.cell == "rnn":
+        rnn = nn.RNN(I, H, s.L, nonlinearity=s.nonlinearity, bias=s.bias, batch_first=bf, bidirectional=s.bi)
+    else:
+        rnn = nn.LSTMCell(I, H, bias=s.bias) if s.cell == "lstmcell" else nn.RNNCell(I, H, bias=s.bias, nonlinearity=s.nonlinearity)
+    F = (1 + s.bi) * (s.proj or H) if not s.cell.endswith("cell") else H
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            if s.inputs == "tokens":
+                self.emb = nn.Embedding(V, I)  # registered first, as it runs first
+            setattr(self, names[0], rnn)
+            if s.readout:
+                setattr(self, names[1], nn.Linear(F, O))
+
+        def forward(self, x):
+            y = rnn(self.emb(x) if s.inputs == "tokens" else x)
+            y = y[0] if isinstance(y, tuple) else y  # (y, state) of a layer, (h, c) of an LSTMCell
+            return getattr(self, names[1])(y) if s.readout else y
+
+    net = Model() if names[0] else rnn
+    for p in net.parameters():  # random everywhere, biases too: a wrong gate order shows
+        torch.nn.init.normal_(p, std=0.5)
+    return net.eval()
+
+
+def torch_run(net, x, batch_first=True):
+    """torch on x (batch first): a model's output, a bare layer's y of (y, state), a cell's h of (h, c)."""
+
+    def run(a):
+        out = net(torch.from_numpy(a))
+        return (out[0] if isinstance(out, tuple) else out).numpy()
+
+    with torch.no_grad():
+        return time_major(run, x, not batch_first)
+
+
+def keras_net(s: Spec, seed: int | None = 0):
+    """The Keras model of ``s`` (random weights with ``seed``; None: as built)."""
+    keras = pytest.importorskip("keras")
+    layers = [keras.Input((None,), dtype="int64"), keras.layers.Embedding(V, I)] if s.inputs == "tokens" else [keras.Input((None, I))]
+    for k in range(s.L):
+        lstm = keras.layers.LSTM(H, return_sequences=s.head == "all" or k < s.L - 1, activation=s.activation,
+                                 recurrent_activation=s.recurrent_activation, use_bias=s.bias)  # fmt: skip
+        layers.append(keras.layers.Bidirectional(lstm) if s.bi else lstm)
+    if s.readout:
+        layers.append(keras.layers.Dense(O))
+    model = keras.Sequential(layers)
+    if seed is not None:
+        rng = np.random.default_rng(seed)
+        for lay in model.layers:
+            lay.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+    return model
+
+
+def keras_run(model, x):
+    import warnings
+
+    keras = pytest.importorskip("keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def ort_run(path, x, tm=None):
+    """onnxruntime on x (batch first), given time major when ``tm`` (None: when the graph names its input's
+    dims (T, B, ...), as lstmkit writes them); its ``proba`` if it has one (a classifier's), else its first output."""
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    names = [o.name for o in sess.get_outputs()]
+    name = "proba" if "proba" in names else names[0]
+    tm = inp.shape[0] == "T" if tm is None else tm
+    return time_major(lambda a: sess.run([name], {inp.name: a.astype(np.int64) if a.dtype.kind == "i" else a})[0], x, tm)
+
+
+def make_source(path, kind: str, s: Spec, x, seed: int):
+    """Write the source file of ``kind`` to ``path``; return its outputs on x, by its own runtime."""
+    import warnings
+
+    if kind == "module":
+        module, readout = lstmkit_module(s, seed)
+        lstmkit.save_lstm(path, module, readout)
+        f = lstmkit.modelfile.LSTMFile(module, readout, {}).predict
+        return time_major(f, x, not getattr(module, "batch_first", True))
+    if kind in ("seq", "onnx"):
+        model = lstmkit_sequence_model(s, seed)
+        if kind == "seq":
+            model.save(path)
+            with model.no_grad():
+                return model.eval()(x)[0]
+        to_onnx(model, path=path)
+        return ort_run(path, x)
+    if kind in ("classifier", "regressor", "generator", "forecaster"):
+        rng = np.random.default_rng(seed)
+        if kind == "forecaster":
+            lstmkit.LSTMForecaster(window=4, hidden_size=H, epochs=1, seed=seed).fit(np.sin(np.arange(30.0))).save(path)
+            return None
+        if kind == "generator":  # V = 5: 'abcd' and the unknown character
+            gen = lstmkit.TextGenerator(hidden_size=H, seq_len=5, batch_size=2, epochs=1, seed=seed).fit("abcdbcadcabd" * 2)
+            gen.save(path)
+            with gen.model_.no_grad():
+                return gen.model_.eval()(x)[0]
+        X = rng.normal(size=(8, T, I)).astype(np.float32)
+        if kind == "classifier":
+            y = (X[:, :, 0] > 0).astype(int) if s.head == "all" else (X[:, :, 0].sum(1) > 0).astype(int)
+            est = lstmkit.LSTMClassifier(hidden_size=H, bidirectional=True, epochs=1, batch_size=8, seed=seed).fit(X, y)
+            est.save(path)
+            return est.predict_proba(x)
+        est = lstmkit.LSTMRegressor(hidden_size=H, epochs=1, batch_size=8, seed=seed).fit(X, X.sum(axis=(1, 2)) + 3)
+        est.save(path)
+        return est.predict(x)[:, None]  # the ONNX graph keeps the trailing axis of one output
+    if kind in ("torch", "torch-module", "torch-onnx"):
+        torch.manual_seed(seed)
+        net = torch_net(s, names=("lstm", "fc") if s.readout or s.inputs == "tokens" else ("", "fc"))
+        if kind == "torch":
+            torch.save(net.state_dict(), path)
+        elif kind == "torch-module":
+            torch.save(Net(), path)  # a pickled module: code, not weights
+            return None
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a = x if s.batch_first else np.swapaxes(x, 0, 1)
+                torch.onnx.export(net, (torch.from_numpy(np.ascontiguousarray(a)),), path, dynamo=False, input_names=["x"], output_names=["out"])
+            return ort_run(path, x, tm=not s.batch_first)
+        return torch_run(net, x, s.batch_first)
+    model = keras_net(s, seed)
+    if kind == "keras":
+        model.save(path)
+    else:
+        model.save_weights(path)
+    return keras_run(model, x)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    """name -> (path, kind, spec, x, the source's outputs on x); each source made once, when first asked for."""
+    made = {}
+    folder = tmp_path_factory.mktemp("sources")
+
+    def get(name):
+        if name not in made:
+            kind, s = SOURCES[name]
+            seed = list(SOURCES).index(name)
+            x = matrix_input(s, seed)
+            path = folder / f"{name}.{SUFFIX[kind]}"
+            made[name] = (path, kind, s, x, make_source(path, kind, s, x, seed))
+        return made[name]
+
+    return get
+
+
+def run_converted(path, target: str, s: Spec, x):
+    """The converted file's outputs on x (batch first), by its own runtime; for a .pt and a .weights.h5, which
+    hold weights only, loaded into the model ``s`` describes (as their user would)."""
+    if target == "npz":
+        mf = lstmkit.modelfile.read_model(path)
+        if mf.kind in lstmkit.modelfile.MODULE_KINDS:
+            f = lstmkit.read_lstm(path)
+            return time_major(f.predict, x, not getattr(f.module, "batch_first", True))
+        model = lstmkit.load(path)
+        with model.no_grad():
+            return model.eval()(x)[0]
+    if target == "pt":
+        state = torch.load(path, weights_only=True)
+        rnn_name = next(k for k in state if "weight_ih" in k).rpartition(".")[0]
+        head_name = next((k.rpartition(".")[0] for k in state if k.rpartition(".")[0] != rnn_name), "head")
+        net = torch_net(s, names=(rnn_name, head_name), batch_first=True)
+        net.load_state_dict(state, strict=True)
+        return torch_run(net, x)
+    if target == "keras":
+        keras = pytest.importorskip("keras")
+        return keras_run(keras.saving.load_model(path, safe_mode=True), x)
+    if target == "weights.h5":
+        model = keras_net(s, seed=None)
+        model.load_weights(path)
+        return keras_run(model, x)
+    return ort_run(path, x)
+
+
+@pytest.mark.parametrize("source, target", [(s, t) for s in SOURCES for t in TARGETS])
+def test_convert_matrix(sources, tmp_path, capsys, source, target):
+    path, kind, s, x, ref = sources(source)
+    out = tmp_path / f"out.{target}"
+    args = ["convert", str(path), str(out)]
+    if path.suffix == ".pt":  # what a state_dict does not record
+        args += (["--batch-first"] if s.batch_first else []) + (["--nonlinearity", s.nonlinearity] if s.cell.startswith("rnn") else [])
+    code = main(args)
+    err = capsys.readouterr().err
+    why = refusal(kind, s, target)
+    if why:
+        assert code == 1, f"{source} -> .{target}: expected a refusal naming {' or '.join(why)}, got exit {code}"
+        assert err.startswith("lstmkit: error:") and err.count("\n") == 1 and any(w in err for w in why), err
+        assert not out.exists()
+        return
+    assert code == 0, err
+    got = run_converted(out, target, s, x)
+    assert_close(got, ref, 1e-5 * max(1.0, float(np.abs(ref).max())), name=f"{source} -> .{target}")
