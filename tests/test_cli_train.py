@@ -106,7 +106,7 @@ def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tm
     assert main([*base, "--epochs", "6", "--checkpoint", ck, "--model-out", str(tmp_path / "b.npz"), "--plot", str(png),
                  "--verbose", "2"]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert f"resuming from the checkpoint {ck}" in out and f"learning curves written to {png}" in out
+    assert f"resuming from the checkpoint {ck}: 3 epochs of 6 done" in out and f"learning curves written to {png}" in out
     assert "epoch 4/6 - loss " in out and "epoch 3/6" not in out
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main([*base, "--epochs", "6", "--model-out", str(tmp_path / "c.npz")]) == 0
@@ -114,14 +114,26 @@ def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tm
     for k in resumed.files:
         if k != "__meta__":  # the history's times differ
             np.testing.assert_array_equal(resumed[k], straight[k], err_msg=k)
-    # the checkpoint of another model, or of the same model trained otherwise: one line that names
-    # the file, the first setting that differs and both values (base has --hidden-size 4, --lr 0.05)
-    for flags, what in ((["--hidden-size", "8"], "hidden_size 4, got 8"), (["--lr", "0.1"], "learning_rate 0.05, got 0.1"),
-                        (["--batch-size", "8"], "batch_size 32, got 8"), (["--clip", "0"], "clip 5.0, got None")):  # fmt: skip
+    # the checkpoint of another model, or of the same model trained otherwise: one line that names the file,
+    # the first option that differs as typed and both values (base has --hidden-size 4, --lr 0.05), and no
+    # 'resuming' before it (it said 'resuming from the checkpoint', then named learning_rate 0.05)
+    fix = "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path)."
+    capsys.readouterr()
+    for flags, what in ((["--hidden-size", "8"], "--hidden-size 4, got --hidden-size 8"), (["--lr", "0.1"], "--lr 0.05, got --lr 0.1"),
+                        (["--batch-size", "8"], "--batch-size 32, got --batch-size 8"), (["--clip", "0"], "--clip 5.0, got --clip 0"),
+                        (["--bidirectional"], "no --bidirectional, got --bidirectional"),
+                        (["--peephole", "--dropout-recurrent", "0.2"], "no LSTM options, got --peephole --dropout-recurrent 0.2")):  # fmt: skip
         assert main([*base, *flags, "--epochs", "7", "--checkpoint", ck, "--model-out", str(tmp_path / "d.npz")]) == 1
-        err = error_line(capsys)
-        assert f"load_checkpoint: {ck} was written with {what}. Resume with the same settings (only epochs may grow)" in err, err
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == f"lstmkit: error: train: the checkpoint {ck} was written with {what}. {fix}\n"
         assert not (tmp_path / "d.npz").exists()
+    assert main([*base, "--epochs", "5", "--checkpoint", ck, "--model-out", str(tmp_path / "d.npz")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (f"lstmkit: error: train: the checkpoint {ck} has run 6 epochs already, got --epochs 5. "
+                                                   f"Give --epochs 6 or more to go on, or start afresh (another --checkpoint path).\n")  # fmt: skip
+    from lstmkit.checkpoint import read_checkpoint
+
+    assert read_checkpoint(ck)["meta"]["epoch"] == 6  # the refused runs wrote nothing
 
 
 def test_training_commands_take_verbose(tmp_path, capsys):

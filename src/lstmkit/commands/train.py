@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import warnings
 
 import numpy as np
 
+from ..cli import CommandError
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import count, fraction, integer, non_negative, positive
@@ -22,6 +25,15 @@ EXAMPLE = (
 #: lstmkit.cli shows the options instead (commands._options.name_options)
 OWNERS = ("LSTMClassifier", "LSTMRegressor", "LSTM", "RNN")
 OPTIONS = {"learning_rate": "--lr"}
+
+#: the settings a checkpoint records (the estimators' parameters) and the options that set them: a resume
+#: refused for a setting names the option (the library names the parameter, load_checkpoint's words)
+FLAGS = {
+    "hidden_size": "--hidden-size", "num_layers": "--num-layers", "cell": "--cell", "bidirectional": "--bidirectional",
+    "dropout": "--dropout", "readout": "--readout", "forget_bias": "--forget-bias", "batch_size": "--batch-size",
+    "optimizer": "--optimizer", "learning_rate": "--lr", "clip": "--clip", "patience": "--patience",
+    "validation_split": "--validation-split", "seed": "--seed", "per_step": "--per-step", "lstm_options": None,
+}  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,6 +80,77 @@ def interrupted_note(checkpoint: str, epochs: int) -> str:
             f"{checkpoint}) to resume from it, to the weights an uninterrupted run gives")
 
 
+def _as_typed(name: str, text: str) -> str:
+    """A setting's value, as load_checkpoint shows it (``show_setting``), as its options are typed:
+    ``--lr 0.01``, ``--bidirectional`` / ``no --bidirectional``, ``--clip 0`` for no clipping,
+    ``lstm_options`` as its flags (``--peephole --dropout-recurrent 0.2``, ``no LSTM options``)."""
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):  # 'nothing' (a setting the checkpoint lacks), ...
+        value = text
+    if name == "lstm_options":
+        if not isinstance(value, dict):
+            return "no LSTM options" if not value else f"LSTM options {value}"
+        flags = []
+        for key, v in value.items():
+            flag = "--" + key.replace("_", "-")
+            if key == "activations" and isinstance(v, list):  # [name or [name, alpha, ...]] * 3, as --activations reads it
+                v = ",".join(":".join(str(p) for p in a) if isinstance(a, list) else str(a) for a in v)
+            flags.append(flag if v is True else f"{flag} {v}")
+        return " ".join(flags)
+    flag = FLAGS[name]
+    if isinstance(value, bool) or (name == "per_step" and value is None):
+        return flag if value else f"no {flag}"
+    if value is None:
+        return {"clip": f"{flag} 0", "forget_bias": f"{flag} none"}.get(name, f"no {flag}")
+    return f"{flag} {value}"
+
+
+def resume_refused(message: str, path: str, epochs: int) -> str | None:
+    """load_checkpoint's refusal of ``path`` in this command's words (``--lr``, not ``learning_rate``), or
+    None when ``message`` is not one naming a setting or the epochs (other data, another model: as it is)."""
+    from ..checkpoint import RESUME_FIX
+
+    head = f"load_checkpoint: {path} "
+    if not message.startswith(head):
+        return None
+    rest = message[len(head) :]
+    fix = "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path)."
+    ran = re.match(r"has run (\d+) epochs already, got epochs=", rest)
+    if ran:
+        return (f"train: the checkpoint {path} has run {ran.group(1)} epochs already, got --epochs {epochs}. Give --epochs "
+                f"{ran.group(1)} or more to go on, or start afresh (another --checkpoint path).")  # fmt: skip
+    name = next((n for n in FLAGS if rest.startswith(f"was written with {n} ")), None)
+    if name is None or not rest.endswith(f". {RESUME_FIX}"):
+        return None
+    recorded, sep, current = rest[len(f"was written with {name} ") : -len(f". {RESUME_FIX}")].partition(", got ")
+    if not sep:
+        return None
+    return f"train: the checkpoint {path} was written with {_as_typed(name, recorded)}, got {_as_typed(name, current)}. {fix}"
+
+
+def resumable(est, X, y, lengths, path: str, epochs: int) -> int:
+    """The epoch the checkpoint ``path`` holds, once a copy of ``est`` has loaded it in a fit that
+    stops there (no epoch runs, nothing is written): every check of a resume (settings, data,
+    epochs) is made before anything is said or trained, and a refusal names the options."""
+    from ..checkpoint import read_checkpoint
+
+    epoch = read_checkpoint(path)["meta"]["epoch"]
+    probe = type(est)(**{**est.get_params(), "epochs": min(epoch, epochs), "verbose": 0})
+    try:
+        with warnings.catch_warnings():  # the fit itself says them
+            warnings.simplefilter("ignore")
+            probe.fit(X, y, lengths, checkpoint=path, resume=True)
+    except ValueError as exc:
+        message = resume_refused(str(exc), path, epochs)
+        if message is None:
+            raise
+        raise CommandError(message) from None
+    return epoch
+
+
 def run(args: argparse.Namespace) -> int:
     from ..estimators import LSTMClassifier, LSTMRegressor
 
@@ -83,8 +166,9 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if regress:
         est.set_params(per_step=bool(args.per_step))
-    if args.checkpoint and os.path.exists(args.checkpoint):
-        print(f"resuming from the checkpoint {args.checkpoint}")
+    if args.checkpoint and os.path.exists(args.checkpoint):  # said once it has loaded: a refusal comes first
+        epoch = resumable(est, X, y, lengths, args.checkpoint, args.epochs)
+        print(f"resuming from the checkpoint {args.checkpoint}: {count(epoch, 'epoch')} of {args.epochs} done")
     try:
         est.fit(X, y, lengths, checkpoint=args.checkpoint, resume=bool(args.checkpoint))
     except (KeyboardInterrupt, SystemError) as exc:  # numba: SystemError with the interrupt in its context
