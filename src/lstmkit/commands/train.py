@@ -151,6 +151,36 @@ def resumable(est, X, y, lengths, path: str, epochs: int) -> int:
     return epoch
 
 
+def validation_rows(n: int, split: float, seed: int) -> np.ndarray | None:
+    """The rows (sorted) of ``n`` that an estimator's fit holds out for ``validation_split=split``
+    with the integer ``seed``, drawn as it draws them: the Trainer's seed is the second child of
+    ``SeedSequence(seed)`` (``_fit``), and its split the first ``round(n * split)`` rows of a
+    permutation from the first child of its own (``Trainer._split``). None without a split.
+    (tests/test_cli_train.py checks them against the validation metrics the fit logs.)"""
+    if not split:
+        return None
+    trainer_seed = int(np.random.SeedSequence(seed).spawn(2)[1].generate_state(1)[0])
+    perm = np.random.default_rng(np.random.SeedSequence(trainer_seed).spawn(2)[0]).permutation(n)
+    return np.sort(perm[: int(round(n * split))])
+
+
+def scores(est, X, y, lengths, args) -> str:
+    """'training accuracy 0.8600' (R² for a regressor) on the rows trained on, and with
+    ``--validation-split`` the same on the rows held out, as Keras reports accuracy and val_accuracy."""
+    name = "R²" if args.task == "regress" else "accuracy"
+    rows = validation_rows(len(X), args.validation_split, args.seed)
+    if rows is None:
+        return f"training {name} {est.score(X, y, lengths):.4f}"
+    held = np.zeros(len(X), dtype=bool)
+    held[rows] = True
+
+    def score(mask):
+        return est.score(X[mask], y[mask], None if lengths is None else lengths[mask])
+
+    return (f"training {name} {score(~held):.4f} ({count(int((~held).sum()), 'sequence')}), validation {name} "
+            f"{score(held):.4f} ({int(held.sum())} held out by --validation-split {args.validation_split:g})")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from ..estimators import LSTMClassifier, LSTMRegressor
 
@@ -182,11 +212,9 @@ def run(args: argparse.Namespace) -> int:
     if about["steps"] is not None:  # a wide CSV's step columns: the same
         est.step_columns_in_ = np.array(about["steps"], dtype=object)
     est.save(args.model_out)
-    score = est.score(X, y, lengths)
-    name = "R²" if regress else "accuracy"
     loss = f"final loss {est.history_.epochs[-1]['loss']:.4f}" if est.history_.epochs else "no training (0 epochs)"
     print(f"trained {cls.__name__} on {count(len(X), 'sequence')} of up to {count(X.shape[1], 'step')}, {count(X.shape[2], 'feature')}")
-    print(f"epochs {est.n_epochs_}, {loss}, training {name} {score:.4f}")
+    print(f"epochs {est.n_epochs_}, {loss}, {scores(est, X, y, lengths, args)}")
     print(f"model saved to {args.model_out}")
     if args.plot:
         if est.history_.epochs:
