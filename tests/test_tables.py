@@ -158,3 +158,27 @@ def test_a_wide_csv_with_missing_values_is_told_of_the_long_layout(tmp_path):
     p.write_text("id,x,label\nu,1,a\nu,,a\n")  # the long layout: a missing value, not a shorter sequence
     with pytest.raises(ValueError, match=r"expected a number in column 'x', got '' on line 3\.$"):
         read_csv_sequences(p, target="label", group="id")
+
+
+def test_a_long_csv_warns_of_a_time_index_read_as_a_feature(tmp_path):
+    import warnings
+
+    from lstmkit.tables import CSVWarning
+
+    # t counts the rows of each group (0, 1, 2, ...; 5, 6 where a sequence starts later): read as a feature
+    # unless the features are named (it became an input without a word)
+    p = tmp_path / "l.csv"
+    p.write_text("id,t,price,label\nu,0,1.5,a\nu,1,0.5,a\nu,2,2.5,a\nv,5,1.0,b\nv,6,3.0,b\n")
+    with pytest.warns(CSVWarning) as record:
+        read_csv_sequences(p, target="label", group="id")
+    assert len(record) == 1 and str(record[0].message) == (
+        f"{p}: column 't' goes up by exactly 1 from row to row within every group of 'id' (a time index or a row "
+        f"counter?): read as a feature, it gives the model each step's position. If that is not meant, leave it out "
+        f"with --features price (features=[...]).")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_csv_sequences(p, features="t,price", target="label", group="id")  # named: meant
+        p.write_text("id,t,price,label\nu,0,1.5,a\nu,1,0.5,a\nu,3,2.5,a\nv,5,1.0,b\nv,6,3.0,b\n")  # a step of 2: not a counter
+        read_csv_sequences(p, target="label", group="id")
+        p.write_text("id,t,price,label\nu,0,1.5,a\nu,1,0.5,a\nv,5,1.0,b\nv,6,3.0,b\n")  # two steps in all: too few to tell
+        read_csv_sequences(p, target="label", group="id")

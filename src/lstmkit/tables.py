@@ -26,7 +26,7 @@ import numpy as np
 
 class CSVWarning(UserWarning):
     """A CSV read as asked but perhaps not as meant (a long CSV's target varying within a group, its
-    groups' rows interleaved)."""
+    groups' rows interleaved, a time index read as a feature)."""
 
 
 def _path(path) -> Path:
@@ -216,6 +216,18 @@ def _span(names: list[str]) -> str:
     return ", ".join(repr(n) for n in names) if len(names) <= 4 else f"{names[0]!r} .. {names[-1]!r}"
 
 
+def _step_counters(X: np.ndarray, lengths: np.ndarray) -> list[int]:
+    """The features of a long CSV's sequences X (n, T, F) that go up by exactly 1 from each step to
+    the next within every sequence (of ``lengths`` steps): a time index or a row counter, such as
+    t = 0, 1, 2, ... or the position of the row in its group. Fewer than 3 such steps in all tell
+    nothing (two sequences of two rows, a measurement going 1, 2 and 3, 4): none is named."""
+    within = np.arange(X.shape[1] - 1)[None, :] < lengths[:, None] - 1  # (n, T-1): both steps in the sequence
+    if within.sum() < 3:
+        return []
+    step = np.diff(X, axis=1)[within]  # (pairs, F)
+    return [k for k in range(X.shape[2]) if (step[:, k] == 1).all()]
+
+
 def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False,
                        info: bool = False):
     """Sequences from a CSV, in one of two layouts:
@@ -236,7 +248,9 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     Long layout, warned of (:class:`CSVWarning`), not refused: a target that varies within a group
     without ``per_step`` (the last row's is used), and a group whose rows are interleaved with
     another group's (each sequence takes its rows in file order: sort the file by group, then time,
-    if that is not what was meant). ``info=True`` adds a fourth value, a dict: ``"ids"``, each
+    if that is not what was meant), and, when ``features`` is None, a feature column that goes up by
+    exactly 1 from row to row within every group (a time index or row counter read as an input:
+    name the features to leave it out). ``info=True`` adds a fourth value, a dict: ``"ids"``, each
     sequence's name (its ``group`` value), and ``"features"``, the names of the columns read as
     features, in order, both None in the wide layout (a sequence is its row); and ``"steps"``, the
     wide layout's columns read as time steps, in order (None in the long layout).
@@ -289,6 +303,18 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
             labels = [conv_target(rows[i][t], i + 2) for i in members]
             varying += not per_step and any(v != labels[-1] for v in labels)
             ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
+    if features is None:  # every column but group and target: one counting the steps was likely not meant as an input
+        counters = _step_counters(X, lengths)
+        if counters:
+            names = [header[f_idx[k]] for k in counters]
+            others = [header[j] for k, j in enumerate(f_idx) if k not in counters]
+            one = len(names) == 1
+            leave = (f"If that is not meant, leave {'it' if one else 'them'} out with --features {','.join(others)} "
+                     f"(features=[...])." if others else "(It is the only feature column.)")  # fmt: skip
+            warnings.warn(f"{path}: {'column' if one else 'columns'} {_span(names)} {'goes' if one else 'go'} up by "
+                          f"exactly 1 from row to row within every group of {header[g]!r} (a time index or a row "
+                          f"counter?): read as {'a feature, it gives' if one else 'features, they give'} the model each "
+                          f"step's position. {leave}", CSVWarning, stacklevel=2)  # fmt: skip
     if varying:
         warnings.warn(f"{path}: the target {header[t]!r} varies within {varying} of {n} groups; each sequence is labelled "
                       f"with its last row's value. Give --per-step (per_step=True) for a label per row.", CSVWarning, stacklevel=2)  # fmt: skip
