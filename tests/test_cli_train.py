@@ -530,3 +530,39 @@ def test_train_reports_accuracy_on_the_rows_trained_on_and_on_those_held_out(tra
     est, held = load(tmp_path / "m.npz"), np.isin(np.arange(64), validation_rows(64, 0.25, 3))
     assert est.score(X[held], y[held]) == est.history_.epochs[-1]["val_accuracy"]
     assert "training accuracy" in capsys.readouterr().out
+
+
+def test_train_names_the_csv_columns_it_reads_and_warns_of_a_time_index(tmp_path, capsys):
+    # id,t,price,volume,label with t = 0, 1, 2, ... in each sequence: the features are named, and t is
+    # warned of with the --features that leaves it out (it said '3 features' and trained on t without a word)
+    rng = np.random.default_rng(0)
+    lines = ["id,t,price,volume,label"] + [f"s{i},{t},{rng.random():.3f},{rng.integers(100)},{i % 2}"
+                                           for i in range(12) for t in range(3 + i % 2)]  # fmt: skip
+    (tmp_path / "long.csv").write_text("\n".join(lines) + "\n")
+    argv = ["train", str(tmp_path / "long.csv"), "--group", "id", "--target", "label", "--hidden-size", "2", "--epochs", "1",
+            "--model-out", str(tmp_path / "m.npz")]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "3 features\nfeatures: t, price, volume\n" in captured.out
+    assert captured.err == (f"lstmkit: warning: {tmp_path / 'long.csv'}: column 't' goes up by exactly 1 from row to row within "
+                            f"every group of 'id' (a time index or a row counter?): read as a feature, it gives the model each "
+                            f"step's position. If that is not meant, leave it out with --features price,volume (features=[...]).\n")  # fmt: skip
+    assert main([*argv, "--features", "price,volume"]) == 0
+    captured = capsys.readouterr()
+    assert "2 features\nfeatures: price, volume\n" in captured.out and captured.err == ""
+    # a wide CSV: its step columns
+    (tmp_path / "w.csv").write_text("a,b,c,label\n1,2,3,x\n3,1,2,y\n")
+    assert main(["train", str(tmp_path / "w.csv"), "--target", "label", "--hidden-size", "2", "--epochs", "1",
+                 "--model-out", str(tmp_path / "w.npz")]) == 0  # fmt: skip
+    assert "1 feature\nsteps (a row per sequence): a, b, c\n" in capsys.readouterr().out
+
+
+def test_features_help_says_each_command_s_default(capsys):
+    # train's said 'those the model was trained on, for predict', a default of predict's
+    for command, default in (("train", "default: every column but --group and --target (a time index too"),
+                             ("predict", "default: the columns the model was trained on (every column but --group")):  # fmt: skip
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        help_text = text.split("--features FEATURES .csv:")[1].split("--group GROUP")[0]
+        assert default in help_text and ("trained on" in help_text) == (command == "predict")

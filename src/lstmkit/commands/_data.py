@@ -10,12 +10,17 @@ import numpy as np
 from ..cli import CommandError
 
 
-def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True) -> None:
+def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True, trained: bool = False) -> None:
+    """The data options; ``trained``: the command reads data for a trained model (predict), whose
+    CSV columns are the default --features."""
     g = p.add_argument_group("data (.npz arrays, .npy X, or .csv)")
     g.add_argument("--x-key", default="X", help=".npz: name of the (n, T, F) input array (default: X)")
     g.add_argument("--lengths-key", default="lengths", help=".npz: name of the optional (n,) lengths array (default: lengths)")
-    g.add_argument("--features", help=".csv: comma-separated feature columns (default: those the model was trained on, "
-                                      "for predict; else all but --group/--target)")  # fmt: skip
+    every = "every column but --group and --target"
+    default = (f"the columns the model was trained on ({every} for a model trained on arrays)" if trained
+               else f"{every} (a time index too: name the others to leave it out)")  # fmt: skip
+    g.add_argument("--features", help=f".csv: comma-separated columns, each step's features (with --group) or the steps "
+                                      f"(without); default: {default}")  # fmt: skip
     g.add_argument("--group", help=".csv long layout: column whose value names the sequence of each row (one row per step); "
                    "without it each row is one sequence whose feature columns are its steps")  # fmt: skip
     if with_target:

@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="write the predictions to this CSV: one row per sequence (per valid step for a "
                                  "per-step model), named by its --group value or its index; a classifier adds "
                                  "each class's probability")  # fmt: skip
-    add_data_arguments(p)
+    add_data_arguments(p, trained=True)
 
 
 def prediction_table(est, pred, proba, names, lengths, per_step: bool) -> tuple[list[str], list[list[str]]]:

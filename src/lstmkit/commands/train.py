@@ -151,6 +151,14 @@ def resumable(est, X, y, lengths, path: str, epochs: int) -> int:
     return epoch
 
 
+def shown(names, most: int = 12) -> str:
+    """Column names as a list to read: all of them, or the first and last few of many."""
+    names = [str(n) for n in names]
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[: most - 2])}, ..., {names[-1]} ({len(names)} columns)"
+
+
 def validation_rows(n: int, split: float, seed: int) -> np.ndarray | None:
     """The rows (sorted) of ``n`` that an estimator's fit holds out for ``validation_split=split``
     with the integer ``seed``, drawn as it draws them: the Trainer's seed is the second child of
@@ -214,6 +222,10 @@ def run(args: argparse.Namespace) -> int:
     est.save(args.model_out)
     loss = f"final loss {est.history_.epochs[-1]['loss']:.4f}" if est.history_.epochs else "no training (0 epochs)"
     print(f"trained {cls.__name__} on {count(len(X), 'sequence')} of up to {count(X.shape[1], 'step')}, {count(X.shape[2], 'feature')}")
+    if about["features"] is not None:  # a long CSV's columns read as inputs: a time index among them is seen here
+        print(f"features: {shown(about['features'])}")
+    elif about["steps"] is not None:
+        print(f"steps (a row per sequence): {shown(about['steps'])}")
     print(f"epochs {est.n_epochs_}, {loss}, {scores(est, X, y, lengths, args)}")
     print(f"model saved to {args.model_out}")
     if args.plot:
