@@ -27,7 +27,8 @@ OWNERS = ("LSTMClassifier", "LSTMRegressor", "LSTM", "RNN")
 OPTIONS = {"learning_rate": "--lr"}
 
 #: the settings a checkpoint records (the estimators' parameters) and the options that set them: a resume
-#: refused for a setting names the option (the library names the parameter, load_checkpoint's words)
+#: refused for a setting names the option (the library names the parameter, load_checkpoint's words);
+#: lstm_options is shown as the flags of its entries (--peephole, --dropout-recurrent 0.2, ...)
 FLAGS = {
     "hidden_size": "--hidden-size", "num_layers": "--num-layers", "cell": "--cell", "bidirectional": "--bidirectional",
     "dropout": "--dropout", "readout": "--readout", "forget_bias": "--forget-bias", "batch_size": "--batch-size",

@@ -35,7 +35,8 @@ def explain(
     """Explain ``ex`` in ``fmt`` ("text", "md", "latex", "html") and ``form`` ("steps", "table", "memory").
 
     ``decimals``: hand mode, every intermediate rounded to that many decimals and carried forward
-    (None: exact numbers shown with ``digits`` decimals). ``grad``: add BPTT for ``loss``.
+    (None: exact numbers shown with ``digits`` decimals). ``grad``: add BPTT for ``loss``, by hand
+    as well when ``decimals`` is given.
     ``width`` and ``color`` apply to the terminal text.
     """
     from .._checks import fail
@@ -47,7 +48,7 @@ def explain(
     if form not in build.FORMS:
         fail("explain", "form", f"one of {list(build.FORMS)}", repr(form))
     fw = forward(ex, decimals)
-    bw = backward(ex, loss) if grad else None
+    bw = backward(ex, loss, decimals) if grad else None  # by hand too when decimals
     doc = build.document(fw, form=form, digits=digits, bw=bw, figures=fmt == "html")
     if fmt == "text":
         from .render_text import render

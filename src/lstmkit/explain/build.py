@@ -35,10 +35,12 @@ SLIDE_ORDER = ("i", "f", "o", "g")
 
 
 def fnum(v: float, d: int) -> str:
-    """A computed number with d decimals; NaN (unknown) is '?'; -0.0 prints as 0.0."""
+    """A computed number with d decimals; NaN (unknown) is '?'; -0.0 prints as 0.0; inf as ∞."""
     v = float(v)
     if np.isnan(v):
         return "?"
+    if np.isinf(v):
+        return "∞" if v > 0 else "-∞"
     s = f"{v:.{d}f}"
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
@@ -125,8 +127,6 @@ def document(
             raise ValueError(f"explain: expected form one of {list(FORMS)}, got {form!r}.")
     if bw is not None:
         doc.add(*_backward(ex, fw, bw, digits))
-        if fw.decimals is not None:
-            doc.add(Para("The backward pass above uses exact numbers (the forward pass was rounded by hand)."))
     if figures:
         doc.add(Heading("Pictures", 2),
                 Figure("heatmaps", "Gate activations i, f, o, c̃ and the cell state c over time (rows: units, columns: steps)"),
@@ -686,31 +686,48 @@ def _memory_form(ex: WorkedExample, rec, F: _Fmt) -> list:
 
 # -- backward ----------------------------------------------------------------------------------
 def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: int) -> list:
-    F = _Fmt(digits)
-    T = ex.T
+    """BPTT, step by step; by hand (``bw.decimals``) at the forward pass's precision."""
+    F = _Fmt(digits if bw.decimals is None else bw.decimals)
+    T, r = ex.T, ex.readout
     if bw.loss_kind == "xent":
         lw = "L = Σ_t -log y_t[target_t] (cross-entropy of the read-out, summed over the steps)"
     else:
         lw = f"L = Σ_j h_{T}[j] (the sum of the last output)"
+    hand = "" if bw.decimals is None else (
+        f" By hand, as the forward pass: every gradient below is rounded to {bw.decimals} decimal(s) and carried "
+        "back, each line computed from the rounded numbers it shows.")
     out = [Heading("Backward: back-propagation through time", 2),
-           Para(f"Loss {lw} = {bw.loss:.{digits}f}. Walking back from t = {T} to 1, dh_next and dc_next are the "
+           Para(f"Loss {lw} = {fnum(bw.loss, F.d)}. Walking back from t = {T} to 1, dh_next and dc_next are the "
                 "gradients arriving from step t+1 (zero at the last step); each step passes dh_prev and dc_prev "
-                "back as the next dh_next and dc_next.")]
+                "back as the next dh_next and dc_next." + hand),
+           _loss_equation(ex, fw, bw, F)]
     for b in bw.steps:
         t = b.t
         rec = fw.steps[t - 1]
         v = b.values
         s = lambda name, sub=None: Sym(name, str(t) if sub is None else sub)  # noqa: E731
         out.append(Heading(f"Backward step {t}", 3))
-        out.append(Equation(Sym("dh", str(t)), [seq(Sym("∂L_" + str(t) + "/∂h", str(t)), "+", Sym("dh_next")),
+        dL_dh = Sym("∂L_" + str(t) + "/∂h", str(t))
+        if bw.loss_kind == "xent":  # d(-log softmax(a)[target])/da = y - onehot(target)
+            tgt = r.targets[t - 1]
+            onehot = np.eye(len(rec["y"]))[tgt]
+            diff = [seq(s("y"), "-", Call("onehot", Num(str(tgt)))), seq(F.vec(rec["y"]), "-", F.given(onehot)), F.vec(v["dlogits"])]
+            if r.W_y is None:
+                out.append(Equation(dL_dh, diff, f"y_{t} = softmax(h_{t}), target class {tgt}"))
+            else:
+                dL_da = Sym("∂L_" + str(t) + "/∂a", str(t))
+                out.append(Equation(dL_da, diff, f"a_{t} = W_y h_{t} + b_y, y_{t} = softmax(a_{t}), target class {tgt}"))
+                out.append(Equation(dL_dh, [seq(Sym("W", "y", sup="⊤"), dL_da),
+                                            seq(F.mat(r.W_y.T), "×", F.col(v["dlogits"])), F.vec(v["dh_out"])]))
+        out.append(Equation(Sym("dh", str(t)), [seq(dL_dh, "+", Sym("dh_next")),
                                                  seq(F.vec(v["dh_out"]), "+", F.vec(v["dh_next"])), F.vec(v["dh"])]))
         out.append(Equation(Sym("do", str(t)), [seq(s("dh"), "*", Call("tanh", s("c"))),
                                                  seq(F.vec(v["dh"]), "*", F.vec(rec["tanh_c"])), F.vec(v["do"])]))
         out.append(Equation(Sym("dc", str(t)), [
             seq(s("dh"), "*", s("o"), "*", Call("", seq(Num("1"), "-", Call("tanh²", s("c")))), "+", Sym("dc_next")),
-            seq(F.vec(v["dh"]), "*", F.vec(rec["o"]), "*", F.vec(1 - rec["tanh_c"] ** 2), "+", F.vec(v["dc_next"])),
+            seq(F.vec(v["dh"]), "*", F.vec(rec["o"]), "*", F.vec(v["dtanh_c"]), "+", F.vec(v["dc_next"])),
             F.vec(v["dc"])]))
-        for k, src, word in (("i", "g", "c̃"), ("f", "c_prev", "c_prev"), ("g", "i", "i")):
+        for k, src in (("i", "g"), ("f", "c_prev"), ("g", "i")):
             lhs = Sym("dc̃" if k == "g" else f"d{k}", str(t))
             other = Sym("c", str(t - 1)) if src == "c_prev" else gate_sym(src, t)
             out.append(Equation(lhs, [seq(s("dc"), "*", other), seq(F.vec(v["dc"]), "*", F.vec(rec[src])), F.vec(v[f"d{k}"])]))
@@ -718,11 +735,11 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
             g = gate_sym(k, t)
             gname = "c̃" if k == "g" else k
             if k == "g":
-                deriv, num = seq(Num("1"), "-", Sym(f"c̃²", str(t))), F.vec(1 - rec["g"] ** 2)
+                deriv = seq(Num("1"), "-", Sym("c̃²", str(t)))
             else:
-                deriv, num = seq(g, Call("", seq(Num("1"), "-", g))), F.vec(rec[k] * (1 - rec[k]))
+                deriv = seq(g, Call("", seq(Num("1"), "-", g)))
             out.append(Equation(Sym(f"dz_{gname}", str(t)), [seq(Sym(f"d{gname}", str(t)), "*", Call("", deriv)),
-                                                              seq(F.vec(v["do" if k == "o" else f"d{k}"]), "*", num),
+                                                              seq(F.vec(v[f"d{k}"]), "*", F.vec(v[f"d{k}_dz"])),
                                                               F.vec(v[f"dz_{k}"])]))
         out.append(Equation(Sym("dc_prev"), [seq(s("dc"), "*", s("f")), seq(F.vec(v["dc"]), "*", F.vec(rec["f"])), F.vec(v["dc_prev"])],
                             f"passed back as dc_next of step {t - 1}" if t > 1 else "= dL/dc_0"))
@@ -734,7 +751,27 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
     rows = []
     for name, g in bw.param_grads.items():
         g = np.atleast_1d(g)
-        rows.append([name, "; ".join(", ".join(fnum(a, digits) for a in np.atleast_1d(row)) for row in (g if g.ndim == 2 else [g]))])
-    out.append(Table(["parameter", "dL/dparameter (rows separated by ;)"], rows,
-                     "Parameter gradients, summed over the steps (the engine's LSTMCell.backward)"))
+        rows.append([name, "; ".join(", ".join(fnum(a, F.d) for a in np.atleast_1d(row)) for row in (g if g.ndim == 2 else [g]))])
+    how = ("the engine's LSTMCell.backward" if bw.decimals is None else
+           f"by hand: each entry a sum of the steps' rounded dz_t times x_t or h_(t-1), rounded once to {bw.decimals} decimal(s)")
+    out.append(Table(["parameter", "dL/dparameter (rows separated by ;)"], rows, f"Parameter gradients, summed over the steps ({how})"))
     return out
+
+
+def _loss_equation(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, F: _Fmt) -> Equation:
+    """L as the sum of its terms: the symbols, the numbers they read, each term, the total."""
+    by_t = {b.t: b for b in bw.steps}
+    if bw.loss_kind == "xent":
+        sym, args, terms = [], [], []
+        for t in range(1, ex.T + 1):
+            tgt = ex.readout.targets[t - 1]
+            sym += ["-", Call("log", Sym("y", f"{t}[{tgt}]"))]
+            args += ["-", Call("log", Num(fnum(fw.steps[t - 1]["y"][tgt], F.d)))]
+            terms += ["+", Num(fnum(by_t[t]["loss"][0], F.d))]
+        note = ("" if np.isfinite(bw.loss) else
+                f"a y_t[target_t] rounds to 0 at {F.d} decimal(s): its -log is infinite by hand; more decimals "
+                "(--round) give a finite loss, and the gradients below do not need it")
+        return Equation(Sym("L"), [seq(*sym), seq(*args), seq(*terms[1:]), Num(fnum(bw.loss, F.d))], note)
+    h = fw.steps[-1]["h"]
+    sym = _join([Sym("h", f"{ex.T}[{j + 1}]") for j in range(len(h))])
+    return Equation(Sym("L"), [sym, _join([Num(fnum(a, F.d)) for a in h]), Num(fnum(bw.loss, F.d))])

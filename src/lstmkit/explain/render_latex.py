@@ -9,7 +9,7 @@ from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Op, Para, 
 
 _OPS = {"×": r"\times", "*": "*", "·": r"\cdot", "-": "-", "+": "+", "=": "=", ",": ",", "[": "[", "]": "]",
         "⊙": r"\odot", "/": "/"}
-_FN = {"σ": r"\sigma", "tanh": r"\tanh", "tanh²": r"\tanh^2", "softmax": r"\operatorname{softmax}", "": "", "f": "f", "F": "F"}
+_FN = {"σ": r"\sigma", "tanh": r"\tanh", "log": r"\log", "tanh²": r"\tanh^2", "softmax": r"\operatorname{softmax}", "": "", "f": "f", "F": "F"}
 _UNI = [("c\u0303", r"\tilde{c}"), ("σ", r"\sigma "), ("Σ", r"\Sigma "), ("∂", r"\partial "), ("²", "^2"),
         ("ᵀ", r"^\top "), ("⊤", r"\top "), ("·", r"\cdot "), ("×", r"\times "), ("→", r"\to "),
         ("⊙", r"\odot "), ("μ", r"\mu "), ("γ", r"\gamma "), ("β", r"\beta "), ("ε", r"\epsilon "), ("α", r"\alpha "),
@@ -25,6 +25,8 @@ def _uni_math(s: str) -> str:
 def _name_tex(name: str) -> str:
     if " " in name or name.startswith("%") or (len(name) > 6 and name.isalpha()):
         return r"\text{" + tex_escape(name) + "}"
+    if "/" in name:  # ∂L_3/∂h: each side its own subscript
+        return "/".join(_name_tex(part) for part in name.split("/"))
     s = _uni_math(name).replace("%", r"\%")
     if "_" in s:  # dz_i -> {dz_{i}}: the group keeps a later subscript legal
         head, tail = s.split("_", 1)

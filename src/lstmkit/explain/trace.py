@@ -47,12 +47,26 @@ numbers this way); the value before substitution stays in ``computed``.
 Backward (:func:`backward`), for a loss L summed over steps, walking t = T..1 with the carried
 gradients named as they flow (dh_next = dL/dh_t from step t+1, dc_next = dL/dc_t from step t+1)::
 
-    dh      = dL_t/dh_t + dh_next               (from the read-out at t, and from the future)
+    loss    = -log y_t[target_t]  ("xent", each step)  or  Σ_j h_T[j]  ("sum_h", step T)
+    dlogits = y_t - onehot(target_t)            d(-log softmax)/dlogits ("xent")
+    dh_out  = W_yᵀ dlogits (or dlogits)         dL_t/dh_t; "sum_h": 1 at step T, else 0
+    dh      = dh_out + dh_next                  (from the read-out at t, and from the future)
     do      = dh * tanh(c_t)
-    dc      = dh * o_t * (1 - tanh²(c_t)) + dc_next
-    di = dc * g_t,   df = dc * c_{t-1},   dg = dc * i_t,   dc_prev = dc * f_t
-    dz_i = di i(1-i),  dz_f = df f(1-f),  dz_g = dg (1-g²),  dz_o = do o(1-o)   (from the outputs)
-    dh_prev = Σ_k W_{h k}ᵀ dz_k,   dx = Σ_k W_{x k}ᵀ dz_k,   dW_{x k} += dz_k x_tᵀ,  ...
+    dtanh_c = 1 - tanh²(c_t)                    (from the output tanh(c_t))
+    dc      = dh * o_t * dtanh_c + dc_next
+    di = dc * g_t,   df = dc * c_{t-1},   dg = dc * i_t
+    di_dz = i(1-i), df_dz = f(1-f), dg_dz = 1-g², do_dz = o(1-o)   (from the outputs)
+    dz_k    = dk * dk_dz
+    dc_prev = dc * f_t
+    dh_prev = Σ_k W_{h k}ᵀ dz_k,   dx = Σ_k W_{x k}ᵀ dz_k
+    dW_{x k} = Σ_t dz_k x_tᵀ,  dW_{h k} = Σ_t dz_k h_{t-1}ᵀ,  db_k = Σ_t dz_k,  dW_y = Σ_t dlogits h_tᵀ
+
+By hand (``decimals=N``) the backward pass reads the hand-rounded forward pass and rounds every
+named quantity above to N decimals, as the forward does (one rounding per line: a product, a sum
+of products or a matrix product is rounded once), carrying the rounded values back; the loss is
+the sum of the rounded per-step terms, rounded. Exact, the engine's cell does each step's
+backward (dh_prev, dc_prev, dx and the parameter gradients); the other lines are the formulas.
+``substitute`` (claimed values, as for :func:`forward`) replaces forward and backward values alike.
 """
 
 from __future__ import annotations
@@ -281,10 +295,14 @@ LOSSES = ("xent", "sum_h")
 
 @dataclass
 class BackwardStep:
-    """The gradients at step t, named as they flow (all (H,), dx (I,))."""
+    """The gradients at step t, named as they flow (all (H,), dx (I,), dlogits (K,), loss (1,)):
+    ``values`` (used, carried back), ``computed`` (from the formula), ``source`` as for
+    :class:`StepRecord`."""
 
     t: int
     values: dict[str, np.ndarray]
+    computed: dict[str, np.ndarray] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -294,22 +312,31 @@ class BackwardStep:
 class BackwardTrace:
     example: WorkedExample
     loss_kind: str  # "xent" | "sum_h"
-    loss: float
+    loss: float  # the steps' "loss" terms summed (by hand: rounded)
     steps: list[BackwardStep]  # in the order computed: t = T, T-1, ..., 1
     dh0: np.ndarray  # (H,)
     dc0: np.ndarray  # (H,)
     param_grads: dict[str, np.ndarray]  # the example's own weight names -> dL/dW
+    decimals: int | None = None  # None = exact; N: by hand, as the forward trace it reads
 
 
 def default_loss(ex: WorkedExample) -> str:
     return "xent" if ex.readout is not None and ex.readout.targets is not None else "sum_h"
 
 
-def backward(ex: WorkedExample, loss: str | None = None) -> BackwardTrace:
-    """BPTT through the whole example (exact numbers; the engine's cell does each step's backward).
+def backward(
+    ex: WorkedExample,
+    loss: str | None = None,
+    decimals: int | None = None,
+    substitute: Mapping[tuple[int, str], np.ndarray] | None = None,
+) -> BackwardTrace:
+    """BPTT through the whole example (see the module docstring), exact or by hand.
 
     loss "xent": L = Σ_t -log y_t[target_t] with y_t the read-out (seed 000's training loss);
     loss "sum_h": L = Σ_j h_T[j] (a plain probe when there are no targets).
+    ``decimals``: None for exact numbers, N to work by hand from :func:`forward` with the same
+    ``decimals``. ``substitute``: {(t, name): (n,) array, NaN where not substituted}, forward and
+    backward names alike.
     """
     from .._checks import fail
 
@@ -324,53 +351,83 @@ def backward(ex: WorkedExample, loss: str | None = None) -> BackwardTrace:
         fail("explain --grad", "example", "the seeds' plain cell (BPTT is shown step by step for it only)",
              f"variant options {ex.variant.changed()}", "Leave out --grad: the forward pass shows the variant's terms.")
     cell = ex.cell()  # raises a clear error when a gate's weights are missing
-    fw = forward(ex)
-    H, T = ex.hidden_size, ex.T
+    rnd = lambda v: hand_round(v, decimals)  # noqa: E731
+    sub = substitute or {}
+    use_engine = decimals is None and not sub
+    fw = forward(ex, decimals, substitute)
+    H, I, T = ex.hidden_size, ex.input_size, ex.T
     r = ex.readout
-    # dL_t/dh_t from the loss at each step
-    dh_out = np.zeros((T, H))
-    L = 0.0
-    dWy = None if r is None or r.W_y is None else np.zeros_like(r.W_y)
-    dby = None if dWy is None else np.zeros_like(r.b_y)
-    for t in range(T):
-        rec = fw.steps[t]
-        if loss == "xent":
-            y, tgt = rec["y"], r.targets[t]
-            L += -np.log(y[tgt])
-            dlogits = y.copy()
-            dlogits[tgt] -= 1.0  # d(-log softmax)/dlogits = y - onehot
-            if r.W_y is None:
-                dh_out[t] = dlogits
-            else:
-                dh_out[t] = r.W_y.T @ dlogits
-                dWy += np.outer(dlogits, rec["h"])
-                dby += dlogits
-        elif t == T - 1:
-            L = float(rec["h"].sum())
-            dh_out[t] = 1.0
-    cell.zero_grad()
+    Wh = {k: ex.gates[k].Wh for k in GATES}  # (H, H)
+    Wx = {k: ex.gates[k].Wx for k in GATES}  # (H, I)
+    if use_engine:
+        cell.zero_grad()
     dh_next, dc_next = np.zeros(H), np.zeros(H)
     steps = []
     for t in range(T, 0, -1):
-        rec = fw.steps[t - 1]
-        v: dict[str, np.ndarray] = {"dh_out": dh_out[t - 1], "dh_next": dh_next, "dc_next": dc_next}
-        dh = dh_out[t - 1] + dh_next  # from the read-out at t and from the future
-        i, f, g, o, tc, cp = (rec[n] for n in ("i", "f", "g", "o", "tanh_c", "c_prev"))
-        do = dh * tc  # h = o * tanh(c)
-        dc = dh * o * (1.0 - tc**2) + dc_next  # through tanh(c): 1 - tanh² from the output
-        di, df, dg = dc * g, dc * cp, dc * i  # c = f*c_prev + i*g
-        dz = {"i": di * i * (1 - i), "f": df * f * (1 - f), "g": dg * (1 - g**2), "o": do * o * (1 - o)}
-        v.update(dh=dh, do=do, dc=dc, di=di, df=df, dg=dg, **{f"dz_{k}": dz[k] for k in GATES})
-        # the engine's backward of this step (recomputes the step for its cache)
-        cell.forward(rec["x"][None, :], (rec["h_prev"][None, :], rec["c_prev"][None, :]))
-        dx, (dh_prev, dc_prev) = cell.backward(dh[None, :], dc_next[None, :])
-        v.update(dc_prev=dc_prev[0], dh_prev=dh_prev[0], dx=dx[0])
-        steps.append(BackwardStep(t, v))
-        dh_next, dc_next = dh_prev[0], dc_prev[0]
-    grads = _grads_in_notation(ex, cell.grads)
-    if dWy is not None:
-        grads["W_y"], grads["b_y"] = dWy, dby
-    return BackwardTrace(ex, loss, float(L), steps, dh_next, dc_next, grads)
+        V = fw.steps[t - 1].values
+        b = BackwardStep(t, {})
+
+        def put(name, value, n=H, raw=False):
+            v = np.asarray(value, dtype=np.float64).reshape(n)
+            v = v if raw else rnd(v)
+            b.computed[name], b.values[name], b.source[name] = v, v.copy(), "computed"
+            s = sub.get((t, name))
+            if s is not None and not np.isnan(s).all():
+                b.values[name], b.source[name] = np.where(np.isnan(s), v, s), "claimed"
+            return b.values[name]
+
+        # the loss at step t and dL_t/dh_t from the read-out
+        if loss == "xent":
+            y, tgt = V["y"], r.targets[t - 1]
+            put("loss", -np.log(y[tgt]) if y[tgt] > 0 else np.inf, n=1)  # L_t = -log y_t[target_t]
+            dlogits = put("dlogits", y - np.eye(len(y))[tgt], n=len(y))  # d(-log softmax)/dlogits = y - onehot
+            put("dh_out", dlogits if r.W_y is None else r.W_y.T @ dlogits)  # back through W_y h + b_y
+        elif t == T:
+            put("loss", V["h"].sum(), n=1)  # L = Σ_j h_T[j]
+            put("dh_out", np.ones(H), raw=True)
+        else:
+            put("dh_out", np.zeros(H), raw=True)
+        put("dh_next", dh_next, raw=True)  # dL/dh_t from step t+1
+        put("dc_next", dc_next, raw=True)  # dL/dc_t from step t+1
+        v = b.values
+        i, f, g, o, tc, cp = (V[n] for n in ("i", "f", "g", "o", "tanh_c", "c_prev"))
+        dh = put("dh", v["dh_out"] + v["dh_next"])  # from the read-out at t and from the future
+        put("do", dh * tc)  # h = o * tanh(c)
+        put("dtanh_c", 1.0 - tc**2)  # tanh' from the output: 1 - tanh²(c)
+        dc = put("dc", dh * o * v["dtanh_c"] + v["dc_next"])  # back through tanh(c), plus the future's
+        put("di", dc * g)  # c = f*c_prev + i*g
+        put("df", dc * cp)
+        put("dg", dc * i)
+        for k, d_dz in (("i", i * (1 - i)), ("f", f * (1 - f)), ("g", 1 - g**2), ("o", o * (1 - o))):
+            put(f"d{k}_dz", d_dz)  # σ' = σ(1-σ), tanh' = 1 - tanh², from the outputs
+        for k in GATES:
+            put(f"dz_{k}", v[f"d{k}"] * v[f"d{k}_dz"])  # back through the activation
+        put("dc_prev", dc * f)  # to c_{t-1}
+        put("dh_prev", sum(Wh[k].T @ v[f"dz_{k}"] for k in GATES))  # Σ_k W_hkᵀ dz_k, rounded once
+        put("dx", sum(Wx[k].T @ v[f"dz_{k}"] for k in GATES), n=I)  # Σ_k W_xkᵀ dz_k
+        if use_engine:  # exact: the engine's backward of this step (recomputes the step for its cache)
+            cell.forward(V["x"][None, :], (V["h_prev"][None, :], V["c_prev"][None, :]))
+            dx, (dh_prev, dc_prev) = cell.backward(v["dh"][None, :], v["dc_next"][None, :])
+            for name, val in (("dc_prev", dc_prev[0]), ("dh_prev", dh_prev[0]), ("dx", dx[0])):
+                b.values[name] = b.computed[name] = val
+                b.source[name] = "engine"
+        steps.append(b)
+        dh_next, dc_next = v["dh_prev"], v["dc_prev"]
+    L = float(rnd(np.array(sum(float(s["loss"][0]) for s in steps if "loss" in s.values))))
+    if use_engine:
+        grads = _grads_in_notation(ex, cell.grads)
+    else:  # by hand: each entry a sum over the steps of rounded numbers' products, rounded once
+        by_t = {s.t: s for s in steps}
+        packed = {
+            "weight_ih": np.concatenate([sum(np.outer(by_t[t]["dz_" + k], fw.steps[t - 1]["x"]) for t in by_t) for k in GATES]),
+            "weight_hh": np.concatenate([sum(np.outer(by_t[t]["dz_" + k], fw.steps[t - 1]["h_prev"]) for t in by_t) for k in GATES]),
+            "bias_ih": np.concatenate([sum(by_t[t]["dz_" + k] for t in by_t) for k in GATES]),
+        }
+        grads = _grads_in_notation(ex, {n: rnd(a) for n, a in packed.items()})
+    if loss == "xent" and r.W_y is not None:
+        grads["W_y"] = rnd(sum(np.outer(s["dlogits"], fw.steps[s.t - 1]["h"]) for s in steps))  # Σ_t dlogits h_tᵀ
+        grads["b_y"] = rnd(sum(s["dlogits"] for s in steps))
+    return BackwardTrace(ex, loss, L, steps, dh_next, dc_next, grads, decimals)
 
 
 def _grads_in_notation(ex: WorkedExample, g: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -1,0 +1,389 @@
+"""BPTT by hand (``explain --round N --grad``): every printed number is recomputed here by a separate,
+plain-Python hand calculation written from the formulas (every intermediate rounded half away from
+zero and carried, forward and back), and every printed line adds up at the precision it is shown.
+
+The rounding convention is the forward pass's: one rounding per written line (a product, a sum of
+products or a matrix product is rounded once), the loss is the sum of the rounded per-step terms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lstmkit.cli import main
+from lstmkit.explain import backward, check, explain, worked
+from lstmkit.explain.check import OK, OK_HAND
+from lstmkit.explain.worked import from_dict
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+LETTERS = {"i": "i", "f": "f", "g": "c", "o": "o"}  # seed 000 names the candidate's weights W_ic, W_hc
+
+
+# -- the hand calculation, from the formulas ---------------------------------------------------
+def rnd(v: float, d: int) -> float:
+    """What a person writes for v at d decimals: ties away from zero, of the decimal v stands for
+    (0.1 + 0.2 = 0.30000000000000004 is 0.3; 0.7 * 0.5 = 0.35 rounds to 0.4)."""
+    return float(Decimal(repr(round(v, 12))).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP))
+
+
+def R(v, d):
+    return [rnd(a, d) for a in v]
+
+
+def mv(M, v):
+    """M v for a list of rows."""
+    return [sum(a * b for a, b in zip(row, v)) for row in M]
+
+
+def mtv(M, v):
+    """Mᵀ v."""
+    return [sum(M[j][m] * v[j] for j in range(len(M))) for m in range(len(M[0]))]
+
+
+def sig(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def softmax(a):
+    e = [math.exp(v - max(a)) for v in a]
+    return [v / sum(e) for v in e]
+
+
+def hand_bptt(w, x, h0, c0, targets, d, Wy=None, by=None):
+    """The seeds' per-gate cell by hand at d decimals, forward then back (read-out softmax(W_y h + b_y)
+    or softmax(h), cross-entropy); returns (forward steps, backward steps by t, loss terms, L, grads)."""
+    H = len(h0)
+    b = {k: [w.get(f"b_i{L}", [0] * H)[j] + w.get(f"b_h{L}", [0] * H)[j] for j in range(H)] for k, L in LETTERS.items()}
+    fw, h, c = [], list(h0), list(c0)
+    for xt in x:
+        s = {"x": xt, "h_prev": h, "c_prev": c}
+        for k, L in LETTERS.items():
+            Wx, Wh = R(mv(w[f"W_i{L}"], xt), d), R(mv(w[f"W_h{L}"], h), d)
+            Wxh = R([p + q for p, q in zip(Wx, Wh)], d)
+            z = R([p + q for p, q in zip(Wxh, b[k])], d)
+            s[k] = R([math.tanh(a) if k == "g" else sig(a) for a in z], d)
+        s["c"] = R([p + q for p, q in zip(R([f * cp for f, cp in zip(s["f"], c)], d), R([i * g for i, g in zip(s["i"], s["g"])], d))], d)
+        s["tanh_c"] = R([math.tanh(a) for a in s["c"]], d)
+        s["h"] = R([o * tc for o, tc in zip(s["o"], s["tanh_c"])], d)
+        logits = s["h"] if Wy is None else R([p + q for p, q in zip(mv(Wy, s["h"]), by)], d)
+        s["y"] = R(softmax(logits), d)
+        fw.append(s)
+        h, c = s["h"], s["c"]
+    bw, terms = {}, []
+    dh_next, dc_next = [0.0] * H, [0.0] * H
+    for t in range(len(x), 0, -1):
+        s, g = fw[t - 1], {}
+        y, tgt = s["y"], targets[t - 1]
+        terms.insert(0, rnd(-math.log(y[tgt]), d))
+        g["dlogits"] = R([y[j] - (j == tgt) for j in range(len(y))], d)
+        g["dh_out"] = g["dlogits"] if Wy is None else R(mtv(Wy, g["dlogits"]), d)
+        g["dh_next"], g["dc_next"] = dh_next, dc_next
+        g["dh"] = R([p + q for p, q in zip(g["dh_out"], dh_next)], d)
+        g["do"] = R([p * q for p, q in zip(g["dh"], s["tanh_c"])], d)
+        g["dtanh_c"] = R([1 - a * a for a in s["tanh_c"]], d)
+        g["dc"] = R([p * o * q + n for p, o, q, n in zip(g["dh"], s["o"], g["dtanh_c"], dc_next)], d)
+        g["di"] = R([p * q for p, q in zip(g["dc"], s["g"])], d)
+        g["df"] = R([p * q for p, q in zip(g["dc"], s["c_prev"])], d)
+        g["dg"] = R([p * q for p, q in zip(g["dc"], s["i"])], d)
+        for k in "ifo":
+            g[f"d{k}_dz"] = R([a * (1 - a) for a in s[k]], d)
+        g["dg_dz"] = R([1 - a * a for a in s["g"]], d)
+        for k in "ifgo":
+            g[f"dz_{k}"] = R([p * q for p, q in zip(g[f"d{k}"], g[f"d{k}_dz"])], d)
+        g["dc_prev"] = R([p * q for p, q in zip(g["dc"], s["f"])], d)
+        g["dh_prev"] = R([sum(col) for col in zip(*(mtv(w[f"W_h{L}"], g[f"dz_{k}"]) for k, L in LETTERS.items()))], d)
+        g["dx"] = R([sum(col) for col in zip(*(mtv(w[f"W_i{L}"], g[f"dz_{k}"]) for k, L in LETTERS.items()))], d)
+        bw[t] = g
+        dh_next, dc_next = g["dh_prev"], g["dc_prev"]
+    grads = {}
+    ts = range(1, len(x) + 1)
+    for k, L in LETTERS.items():
+        grads[f"W_i{L}"] = [[rnd(sum(bw[t][f"dz_{k}"][j] * fw[t - 1]["x"][m] for t in ts), d) for m in range(len(x[0]))] for j in range(H)]
+        grads[f"W_h{L}"] = [[rnd(sum(bw[t][f"dz_{k}"][j] * fw[t - 1]["h_prev"][m] for t in ts), d) for m in range(H)] for j in range(H)]
+        grads[f"b_i{L}"] = grads[f"b_h{L}"] = [rnd(sum(bw[t][f"dz_{k}"][j] for t in ts), d) for j in range(H)]
+    if Wy is not None:
+        grads["W_y"] = [[rnd(sum(bw[t]["dlogits"][j] * fw[t - 1]["h"][m] for t in ts), d) for m in range(H)] for j in range(len(Wy))]
+        grads["b_y"] = [rnd(sum(bw[t]["dlogits"][j] for t in ts), d) for j in range(len(Wy))]
+    return fw, bw, terms, rnd(sum(terms), d), grads
+
+
+# -- reading the printed text ------------------------------------------------------------------
+VEC = re.compile(r"\[([^\[\]]*)\]ᵀ")
+
+
+def _vectors(line: str) -> list[list[float]]:
+    return [[float(a) for a in m.split(", ")] for m in VEC.findall(line)]
+
+
+def _equations(text: str) -> list[tuple[str, list[str]]]:
+    """(lhs, [rhs of each '=' line]) of every equation: the '=' rows of a block, notes left out."""
+    out = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = block.splitlines()
+        # a heading ("Backward step 3") or a paragraph may come first; an equation's lhs is one word
+        start = next((n for n, s in enumerate(lines) if re.match(r"\S+ = ", s)), None)
+        if start is None:
+            continue
+        lines = lines[start:]
+        lhs, first = lines[0].split(" = ", 1)
+        col = sum(not unicodedata.combining(ch) for ch in lhs) + 1  # the tilde of c̃ takes no column
+        rhs = [first]
+        for s in lines[1:]:
+            if s[col:col + 2] == "= " and not s[:col].strip():
+                rhs.append(s[col + 2:])
+        out.append((lhs.strip(), rhs))
+    return out
+
+
+def _steps(text: str) -> dict[int, dict[str, list[list[float]]]]:
+    """Backward step t -> lhs -> every vector printed in its equation, in order."""
+    out = {}
+    for part in text.split("\nBackward step ")[1:]:
+        t = int(part.split("\n", 1)[0])
+        out[t] = {lhs: [v for r in rhs for v in _vectors(r)] for lhs, rhs in _equations(part.split("Parameter gradients")[0])}
+    return out
+
+
+def _param_rows(text: str) -> dict[str, list[float]]:
+    table = text.split("dL/dparameter (rows separated by ;)")[-1]
+    rows = {}
+    for s in table.splitlines():
+        m = re.match(r"\s*(\w+)\s+(-?\d.*)$", s)
+        if m:
+            rows[m.group(1)] = [float(a) for a in re.split(r"[;,]\s*", m.group(2).strip())]
+    return rows
+
+
+def _flat(a) -> list[float]:
+    return [float(v) for v in np.ravel(a)]
+
+
+def _expected_step(fw, g, t):
+    """The vectors each backward equation of step t shows, in the order printed."""
+    s = fw[t - 1]
+    onehot = [float(j == g["_tgt"]) for j in range(len(s["y"]))]
+    sub = lambda k: f"{k}_{t}"  # noqa: E731
+    return {
+        f"∂L_{t}/∂h_{t}": [s["y"], onehot, g["dlogits"]],
+        sub("dh"): [g["dh_out"], g["dh_next"], g["dh"]],
+        sub("do"): [g["dh"], s["tanh_c"], g["do"]],
+        sub("dc"): [g["dh"], s["o"], g["dtanh_c"], g["dc_next"], g["dc"]],
+        sub("di"): [g["dc"], s["g"], g["di"]],
+        sub("df"): [g["dc"], s["c_prev"], g["df"]],
+        sub("dc̃"): [g["dc"], s["i"], g["dg"]],
+        **{f"dz_{'c̃' if k == 'g' else k}_{t}": [g[f"d{k}"], g[f"d{k}_dz"], g[f"dz_{k}"]] for k in "ifgo"},
+        "dc_prev": [g["dc"], s["f"], g["dc_prev"]],
+        "dh_prev": [g["dh_prev"]],
+        sub("dx"): [g["dx"]],
+    }
+
+
+def _assert_text_is_the_hand_calculation(text, ex, d, Wy=None, by=None):
+    w = {k: v.tolist() for k, v in ex.weights.items()}
+    targets = list(ex.readout.targets)
+    fw, bw, terms, L, grads = hand_bptt(w, ex.x.tolist(), ex.h0.tolist(), ex.c0.tolist(), targets, d, Wy, by)
+    printed = _steps(text)
+    assert sorted(printed) == list(range(1, ex.T + 1))
+    for t, g in bw.items():
+        want = _expected_step(fw, {**g, "_tgt": targets[t - 1]}, t)
+        if Wy is not None:  # ∂L/∂a = y - onehot, then ∂L/∂h = W_yᵀ ∂L/∂a (a matrix block: its result only)
+            want[f"∂L_{t}/∂a_{t}"] = want.pop(f"∂L_{t}/∂h_{t}")
+            want[f"∂L_{t}/∂h_{t}"] = [g["dh_out"]]
+        assert set(printed[t]) == set(want), t
+        for lhs, vecs in want.items():
+            got = printed[t][lhs]
+            assert [len(v) for v in got] == [len(v) for v in vecs], (t, lhs)
+            assert _flat(np.concatenate(got)) == pytest.approx(_flat(np.concatenate(vecs)), abs=1e-9), (t, lhs, got, vecs)
+    # the loss: -log of each y_t[target], each term rounded, their sum rounded
+    loss = dict(_equations(text.split("Backward: back-propagation")[1]))["L"]
+    assert [float(a) for a in re.findall(r"log\((-?[\d.]+)\)", loss[1])] == pytest.approx(
+        [fw[t]["y"][targets[t]] for t in range(ex.T)], abs=1e-9)
+    assert [float(a) for a in loss[2].split(" + ")] == pytest.approx(terms, abs=1e-9)
+    assert float(loss[3]) == pytest.approx(L, abs=1e-9)
+    assert re.search(rf"= {L:.{d}f}\.\s+Walking back", text)
+    rows = _param_rows(text)
+    assert set(rows) == set(grads)
+    for name, g in grads.items():
+        assert rows[name] == pytest.approx(_flat(g), abs=1e-9), name
+
+
+# a two-unit cell with biases, non-zero initial states and three steps: at two decimals every
+# gradient is non-zero somewhere, so each line carries real numbers
+SMALL = {
+    "notation": "per_gate",
+    "weights": {
+        "W_ii": [[0.5, -1.0], [1.5, 0.2]], "W_if": [[1.0, 0.3], [-0.4, 0.8]],
+        "W_ic": [[-0.7, 1.2], [0.9, -0.6]], "W_io": [[0.6, 0.1], [-1.1, 0.4]],
+        "W_hi": [[0.3, -0.2], [0.1, 0.5]], "W_hf": [[-0.5, 0.4], [0.2, 0.3]],
+        "W_hc": [[0.8, -0.3], [-0.6, 0.7]], "W_ho": [[0.2, 0.6], [-0.4, 0.1]],
+        "b_ii": [0.1, -0.2], "b_if": [0.5, 0.4], "b_hc": [0.05, -0.1], "b_io": [0.0, 0.3],
+    },
+    "inputs": {"x": [[1.0, 0.0], [0.5, -1.0], [0.0, 1.0]], "h0": [0.2, -0.1], "c0": [0.4, -0.3]},
+    "readout": {"targets": [1, 0, 1]},
+}
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_every_printed_backward_number_is_the_hand_calculation(d):
+    ex = from_dict(SMALL)[0]
+    _assert_text_is_the_hand_calculation(explain(ex, "text", decimals=d, grad=True, width=200), ex, d)
+
+
+def test_seed000_round1_backward_is_the_hand_calculation():
+    # the audited case: `lstmkit explain examples/seed000.toml --round 1 --grad`. By hand, step 3:
+    # dh_3 = y_3 - onehot(1) = [0.2, 0.8] - [0, 1] = [0.2, -0.2]; do_3 = dh_3 * tanh(c_3)
+    # = [0.2 * -0.8, -0.2 * 0.7] = [-0.16, -0.14] -> [-0.2, -0.1] (it printed 0.198 * -0.800 = -0.145)
+    ex = worked.load(f"{EXAMPLES}/seed000.toml")[0]
+    text = explain(ex, "text", decimals=1, grad=True, width=100)
+    _assert_text_is_the_hand_calculation(text, ex, 1)
+    do3 = _steps(text)[3]["do_3"]
+    assert do3 == [[0.2, -0.2], [-0.8, 0.7], [-0.2, -0.1]], do3
+
+
+def test_a_read_out_matrix_by_hand():
+    ex = from_dict({**SMALL, "readout": {"W_y": [[1.0, -0.5], [0.3, 0.8], [-1.2, 0.4]], "b_y": [0.1, 0.0, -0.1],
+                                         "targets": [2, 0, 1]}})[0]
+    text = explain(ex, "text", decimals=2, grad=True, width=200)
+    _assert_text_is_the_hand_calculation(text, ex, 2, ex.readout.W_y.tolist(), ex.readout.b_y.tolist())
+
+
+# -- every printed line adds up at its precision --------------------------------------------------
+_FN = {"σ": sig, "tanh": math.tanh}
+
+
+def _value(expr: str):
+    """A line of vectors and * + - evaluated elementwise, or None when it holds anything else."""
+    names = {}
+
+    def name(m):
+        names[f"v{len(names)}"] = np.array([float(a) for a in m.group(1).split(", ")])
+        return f"v{len(names) - 1}"
+
+    code = VEC.sub(name, expr)
+    if not names or not re.fullmatch(r"[v\d\s*+-]+", code):
+        return None
+    return eval(code, {}, names)  # noqa: S307 - vectors and * + - only, checked above
+
+
+def _line_problems(text: str, d: int) -> list[str]:
+    """Each pair of consecutive right-hand sides where the later one is a single vector: the
+    earlier one, evaluated from the printed numbers (an activation of one vector too), must round
+    to it; the loss line's terms and total likewise."""
+    half = 0.5 * 10.0**-d + 1e-9
+    bad, checked = [], 0
+    for lhs, rhs in _equations(text):
+        if lhs == "L":  # Σ_t -log y_t[target_t] (each term, then the sum) or Σ_j h_T[j]
+            if "log(" in rhs[1]:  # a y that rounds to 0 has an infinite -log, written ∞
+                ys = [float(a) for a in re.findall(r"log\((-?[\d.]+)\)", rhs[1])]
+                terms, total = [float(a.replace("∞", "inf")) for a in rhs[2].split(" + ")], float(rhs[3].replace("∞", "inf"))
+                ok = all(v == math.inf if y == 0 else abs(-math.log(y) - v) <= half for y, v in zip(ys, terms))
+                if total == math.inf:
+                    bad += [] if ok and math.inf in terms else [f"L: {rhs}"]
+                    continue
+            else:
+                terms, total, ok = [float(a) for a in rhs[1].split(" + ")], float(rhs[2]), True
+            bad += [] if ok and abs(sum(terms) - total) <= half else [f"L: {rhs}"]
+            checked += 1
+            continue
+        for a, b in zip(rhs, rhs[1:]):
+            fn = re.match(r"(σ|tanh)\((.*)\)$", a)
+            fb = re.match(r"(σ|tanh)\((.*)\)$", b)
+            if fn and fb and fn.group(1) == fb.group(1):
+                a, b = fn.group(2), fb.group(2)  # σ(x + y) = σ(z): compare the arguments
+                fn = None
+            if not re.fullmatch(VEC.pattern, b):
+                continue
+            want = np.array(_vectors(b)[0])
+            if fn and re.fullmatch(VEC.pattern, fn.group(2)):
+                got = np.array([_FN[fn.group(1)](v) for v in _vectors(fn.group(2))[0]])
+            else:
+                got = _value(a)
+            if got is None:
+                continue
+            checked += 1
+            if np.any(np.abs(got - want) > half):
+                bad.append(f"{lhs}: {a} = {b} (gives {np.round(got, d + 3).tolist()})")
+    assert checked > 0
+    return bad
+
+
+@st.composite
+def examples(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    H, I, T = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    one = lambda *shape: (rng.integers(-20, 21, size=shape) / 10).tolist()  # noqa: E731
+    w = {f"W_i{L}": one(H, I) for L in "ifco"} | {f"W_h{L}": one(H, H) for L in "ifco"} | {f"b_i{L}": one(H) for L in "ifco"}
+    d = {"weights": w, "inputs": {"x": one(T, I), "h0": one(H), "c0": one(H)}}
+    K = draw(st.sampled_from([None, 2, 3]))
+    targets = rng.integers(0, K or H, size=T).tolist()
+    d["readout"] = {"targets": targets} if K is None else {"W_y": one(K, H), "b_y": one(K), "targets": targets}
+    if K is None and H == 1:
+        d["readout"] = None  # softmax of one unit: a cross-entropy of 0; probe with sum_h instead
+    return from_dict({k: v for k, v in d.items() if v is not None})[0], draw(st.integers(1, 3))
+
+
+@settings(max_examples=60)
+@given(case=examples())
+def test_every_line_adds_up_at_its_precision(case):
+    ex, d = case
+    text = explain(ex, "text", decimals=d, grad=True, width=400)
+    assert _line_problems(text, d) == []
+    assert _line_problems(explain(ex, "text", decimals=d, grad=True, loss="sum_h", width=400), d) == []
+
+
+def test_the_old_lines_did_not_add_up():
+    # the check above finds the audit's lines: 0.198 * -0.800 printed as -0.145
+    text = "do_3 = dh_3 * tanh(c_3)\n     = [0.198, -0.198]ᵀ * [-0.800, 0.700]ᵀ\n     = [-0.145, -0.135]ᵀ\n"
+    assert _line_problems(text, 3) == ["do_3: [0.198, -0.198]ᵀ * [-0.800, 0.700]ᵀ = [-0.145, -0.135]ᵀ (gives [-0.1584, -0.1386])"]
+
+
+# -- the formats show the same numbers ------------------------------------------------------------
+def _numbers(s: str) -> list[str]:
+    return [n.lstrip("-") if float(n) == 0 else n for n in re.findall(r"-?\d+\.\d+", s)]
+
+
+def test_every_format_shows_the_same_backward_numbers():
+    ex = from_dict(SMALL)[0]
+    part = lambda s: s.split("Backward: back-propagation through time")[1].split("Pictures")[0]  # noqa: E731
+    text = _numbers(part(explain(ex, "text", decimals=2, grad=True, width=400)))
+    assert len(text) > 200  # every line of three steps and the table
+    for fmt in ("md", "latex", "html"):
+        assert _numbers(part(explain(ex, fmt, decimals=2, grad=True))) == text, fmt
+
+
+def test_hand_backward_trace_is_the_hand_calculation():
+    # the library call explain() renders: backward(ex, loss, decimals)
+    ex = from_dict(SMALL)[0]
+    w = {k: v.tolist() for k, v in ex.weights.items()}
+    _, bw, _, L, grads = hand_bptt(w, ex.x.tolist(), ex.h0.tolist(), ex.c0.tolist(), [1, 0, 1], 2)
+    tr = backward(ex, decimals=2)
+    assert tr.loss == pytest.approx(L, abs=1e-12) and tr.decimals == 2
+    for s in tr.steps:
+        for name in ("dh", "dc", "dz_i", "dz_g", "dh_prev", "dc_prev", "dx"):
+            np.testing.assert_allclose(s[name], bw[s.t][name], atol=1e-12, err_msg=f"{name} (t={s.t})")
+    np.testing.assert_allclose(tr.dh0, bw[1]["dh_prev"], atol=1e-12)
+    for name, g in grads.items():
+        np.testing.assert_allclose(tr.param_grads[name], g, atol=1e-12, err_msg=name)
+
+
+def test_a_probability_that_rounds_to_zero_has_an_infinite_loss_by_hand():
+    # one unit: i = f = o = σ(0) = 0.5 and c~ = tanh(2) = 0.96 -> 1.0 at one decimal; c_1 = 0.5 * 1.0 = 0.5,
+    # h_1 = 0.5 * tanh(0.5) = 0.5 * 0.5 = 0.25 -> 0.3; a = [10, -10] * 0.3 = [3.0, -3.0],
+    # y = softmax = [0.998, 0.002] -> [1.0, 0.0]: -log y[1] = -log 0.0 is infinite; ∂L/∂a = [1.0, -1.0] is not
+    ex = from_dict({"weights": {"W_ic": [[2.0]], "W_ii": [[0.0]], "W_if": [[0.0]], "W_io": [[0.0]],
+                                **{f"W_h{L}": [[0.0]] for L in "ifco"}},
+                    "inputs": {"x": [[1.0]]}, "readout": {"W_y": [[10.0], [-10.0]], "targets": [1]}})[0]
+    text = explain(ex, "text", decimals=1, grad=True, width=300)
+    L = dict(_equations(text.split("Backward: back-propagation")[1]))["L"]
+    assert L[1:] == ["- log(0.0)", "∞", "∞"] and "its -log is infinite by hand" in text
+    assert _steps(text)[1]["∂L_1/∂a_1"] == [[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]
