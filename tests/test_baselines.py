@@ -26,3 +26,10 @@ def test_lag_profile_exposes_a_forecast_that_repeats_the_last_value():
     idx = np.arange(10, 60)
     lag = bl.lag_profile(y[idx - 1], y, idx)  # the naive forecast
     assert lag[1] == pytest.approx(1.0) and lag[0] < lag[1]
+
+
+def test_mase_scale_is_per_series_never_pooled_across_units():
+    # sales [10, 30, 20] and °C [1.0, 1.5, 1.0]: naive steps |20|, |10| and |0.5|, |0.5|; one scale each
+    train = np.array([[10.0, 1.0], [30.0, 1.5], [20.0, 1.0]])
+    np.testing.assert_allclose(bl.mase_scale(train, 1), [15.0, 0.5])  # pooled it was (20 + 10 + 0.5 + 0.5) / 4 = 7.75
+    assert bl.mase_scale(train[:, 0], 1) == 15.0 and isinstance(bl.mase_scale(train[:, 0], 1), float)

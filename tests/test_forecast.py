@@ -213,3 +213,91 @@ def test_a_series_too_short_for_the_seasonal_period_says_so():
         fc.backtest(np.arange(144.0), test_size=12)
     with pytest.raises(ValueError, match=r"expected y at least 10 values for a backtest \(window \+ horizon \+ difference = 9"):
         LSTMForecaster(window=6, horizon=2, difference=1, **dict(FAST, epochs=0)).backtest(np.arange(9.0), test_size=1)
+
+
+def _two_series(n=60):
+    """Daily sales (hundreds) and temperature (°C): two series in units that must not be pooled."""
+    t = np.arange(n)
+    sales = 100 + 10 * np.sin(2 * np.pi * t / 7) + 0.5 * t
+    temperature = 15 + np.sin(t / 5)
+    return np.stack([sales, temperature], axis=1)
+
+
+def test_several_series_are_scored_each_on_its_own():
+    # the table averaged sales and °C: naive MAE (9.28 sales + 1.35 °C) / 2 = 5.3, a figure of no unit
+    Y = _two_series()
+    fc = LSTMForecaster(window=7, horizon=2, seasonal_period=7, **dict(FAST, epochs=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ForecastWarning)
+        r = fc.backtest(Y, test_size=10, names=["sales", "temperature"])
+    # the naive rows recomputed series by series: |y_(o+l-1) - y_(o-1)| over the pairs inside the series
+    pairs = [(o, o + l) for o in r.origins for l in range(2) if o + l < len(Y)]
+    naive = [np.mean([abs(Y[t, j] - Y[o - 1, j]) for o, t in pairs]) for j in range(2)]
+    in_sample = [np.mean(np.abs(Y[7:50, j] - Y[:43, j])) for j in range(2)]  # seasonal-naive MAE on the 50 fitted
+    np.testing.assert_allclose(r.metrics["naive"]["MAE"], naive)
+    np.testing.assert_allclose(r.metrics["naive"]["MASE"], np.divide(naive, in_sample))
+    assert r.metrics["lstm"]["RMSE"].shape == (2,) and r.skill_vs_naive.shape == (2,) and r.lag_corr[0].shape == (2,)
+    assert r.mae_by_lead()["naive"].shape == (2, 2)  # (lead, series)
+    # one series' result, with floats, by name or position; the same numbers as the arrays
+    temp = r.series("temperature")
+    assert temp.metrics["naive"]["MAE"] == pytest.approx(naive[1]) and temp.names == ("temperature",)
+    assert r.series(1) is temp and temp.actual.shape == (10, 2, 1)
+    with pytest.raises(KeyError, match=r"expected key a position 0..1 or a name among \['sales', 'temperature'\], got 'rain'"):
+        r.series("rain")
+    # a table per series, under its name, each as a single series' table
+    sales_table, temp_table = r.table().split("\n\n")
+    assert sales_table == "sales:\n" + r.series(0).table() and temp_table == "temperature:\n" + temp.table()
+    assert all(n.startswith(("sales: ", "temperature: ")) for n in r.notes)
+    with pytest.raises(ValueError, match=r"expected names 2 non-empty strings \(one per series\), got \['sales'\]"):
+        fc.backtest(Y, test_size=10, names=["sales"])
+
+
+def test_one_series_scores_as_before():
+    # one series: floats, no name in the table, series(0) is the result itself
+    y = _two_series()[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ForecastWarning)
+        r = LSTMForecaster(window=7, **dict(FAST, epochs=1)).backtest(y, test_size=5)
+    assert isinstance(r.metrics["lstm"]["MAE"], float) and isinstance(r.skill_vs_naive, float)
+    assert r.series(0) is r and r.table().startswith("method ") and r.mae_by_lead()["naive"].shape == (1,)
+    assert r.metrics["naive"]["MAE"] == pytest.approx(np.mean(np.abs(y[-5:] - y[-6:-1])))
+
+
+def test_several_series_on_the_command_line_are_named_everywhere(tmp_path, capsys):
+    # the table averaged the series, the terminal printed the first series alone, unnamed, and the CSV
+    # named them 'series0', 'series1'
+    from lstmkit.cli import main
+
+    Y = _two_series()
+    (tmp_path / "s.csv").write_text("\n".join(["sales,temperature", *(f"{a:.3f},{b:.3f}" for a, b in Y)]) + "\n")
+    argv = ["forecast", str(tmp_path / "s.csv"), "--column", "sales,temperature", "--horizon", "3", "--backtest", "8",
+            "--epochs", "1", "--hidden-size", "2", "--out", str(tmp_path / "f.csv")]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "\nsales:\nmethod " in out and "\n\ntemperature:\nmethod " in out
+    assert "forecast of the next 3 values (direct):\nsales  " in out
+    table = (tmp_path / "f.csv").read_text().splitlines()
+    assert table[0] == "step,sales,temperature" and [r.split(",")[0] for r in table[1:]] == ["1", "2", "3"]
+    rows = np.array([[float(v) for v in r.split(",")[1:]] for r in table[1:]])
+    lines = out.split("(direct):\n")[1].splitlines()
+    assert lines[1].startswith("temperature  ") and [float(v) for v in lines[1].split()[1:]] == pytest.approx(rows[:, 1], abs=0.006)
+    # a column given by its index is named by its header; a .npy names none: series0
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "1", "--epochs", "0", "--out", str(tmp_path / "g.csv")]) == 0
+    assert (tmp_path / "g.csv").read_text().splitlines()[0] == "step,temperature"
+    np.save(tmp_path / "s.npy", Y)
+    assert main(["forecast", str(tmp_path / "s.npy"), "--epochs", "0", "--out", str(tmp_path / "n.csv")]) == 0
+    assert (tmp_path / "n.csv").read_text().splitlines()[:2][0] == "step,series0,series1"
+    assert (tmp_path / "n.csv").read_text().splitlines()[1].startswith("1,")
+
+
+def test_several_series_are_plotted_a_panel_each_named(tmp_path, monkeypatch):
+    import lstmkit.io
+    from lstmkit.cli import main
+
+    figures = []
+    monkeypatch.setattr(lstmkit.io, "save_figure", lambda fig, path: figures.append(fig))
+    (tmp_path / "s.csv").write_text("\n".join(["sales,temperature", *(f"{a:.3f},{b:.3f}" for a, b in _two_series(40))]) + "\n")
+    argv = ["forecast", str(tmp_path / "s.csv"), "--column", "sales,temperature", "--horizon", "2", "--backtest", "4",
+            "--epochs", "0", "--hidden-size", "2", "--plot", str(tmp_path / "p.png")]  # fmt: skip
+    assert main(argv) == 0
+    assert [a.get_ylabel() for a in figures[0].axes] == ["sales", "temperature"]  # the first series alone, as 'value'

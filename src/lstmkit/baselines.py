@@ -14,7 +14,9 @@ Errors over pairs (y_j, ŷ_j), j = 1..n:
                                                                  on the training part (m = 1 when
                                                                  there is no season; Hyndman & Koehler 2006)
 
-Shapes: a series is (N,) or (N, S) for S series; forecasts are (n_origins, horizon[, S]).
+Shapes: a series is (N,) or (N, S) for S series; forecasts are (n_origins, horizon[, S]). MAE, RMSE
+and MASE score one series: errors of series in different units (sales, °C) pooled into one figure
+mean nothing, so score each series on its own (as ``LSTMForecaster.backtest`` does).
 """
 
 from __future__ import annotations
@@ -49,13 +51,15 @@ def rmse(y: np.ndarray, y_hat: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(y) - np.asarray(y_hat)) ** 2)))
 
 
-def mase_scale(train: np.ndarray, period: int = 1) -> float:
-    """(1/(N-m)) Σ_{t=m}^{N-1} |y_t - y_{t-m}| on the training part (all series pooled)."""
+def mase_scale(train: np.ndarray, period: int = 1) -> float | np.ndarray:
+    """(1/(N-m)) Σ_{t=m}^{N-1} |y_t - y_{t-m}| on the training part: a float for (N,), one per series
+    (S,) for (N, S), each in its series' own units (never pooled across series)."""
     train = np.asarray(train, dtype=np.float64)
     m = int(period)
     if len(train) <= m:
         raise ValueError(f"mase_scale: expected more than period={m} training values, got {len(train)}.")
-    return float(np.mean(np.abs(train[m:] - train[:-m])))
+    scale = np.mean(np.abs(train[m:] - train[:-m]), axis=0)  # () or (S,)
+    return float(scale) if scale.ndim == 0 else scale
 
 
 def mase(y: np.ndarray, y_hat: np.ndarray, scale: float) -> float:

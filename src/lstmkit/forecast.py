@@ -69,28 +69,49 @@ class BacktestResult:
     """Scores of the LSTM and the baselines on the same held-out (origin, lead) pairs.
 
     forecasts: method -> (n_origins, H, S) forecasts; actual: (n_origins, H, S) with NaN where the
-    lead runs past the series; metrics: method -> {"MAE", "RMSE", "MASE"}; lag_corr: s -> corr(ŷ_t,
-    y_{t-s}) of the lead-1 LSTM forecasts; origins: (n_origins,) indices of the first unseen value.
+    lead runs past the series; origins: (n_origins,) indices of the first unseen value; names: the
+    S series' names. Each series is scored on its own (errors in sales and in °C pooled into one
+    figure mean nothing): metrics: method -> {"MAE", "RMSE", "MASE"}; lag_corr: s -> corr(ŷ_t,
+    y_{t-s}) of the lead-1 LSTM forecasts; skill_vs_naive: 1 - MAE_lstm / MAE_naive (> 0: better
+    than naive). Each is a float for one series and an (S,) array, one per series, for several;
+    :meth:`series` gives one series' result with floats.
     """
 
     origins: np.ndarray
     actual: np.ndarray
     forecasts: dict[str, np.ndarray]
-    metrics: dict[str, dict[str, float]]
-    lag_corr: dict[int, float]
-    skill_vs_naive: float  # 1 - MAE_lstm / MAE_naive (> 0: better than naive)
+    metrics: dict[str, dict[str, float | np.ndarray]]
+    lag_corr: dict[int, float | np.ndarray]
+    skill_vs_naive: float | np.ndarray
     notes: list[str] = field(default_factory=list)
+    names: tuple[str, ...] = ()
+    parts: list["BacktestResult"] = field(default_factory=list, repr=False)  # several series: one result each
+
+    def series(self, key: int | str) -> "BacktestResult":
+        """One series' result (metrics as floats), by position or by name."""
+        S = self.actual.shape[2]
+        names = list(self.names) or [f"series{j}" for j in range(S)]
+        if isinstance(key, str) and key in names:
+            key = names.index(key)
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)) or not -S <= key < S:
+            fail("BacktestResult.series", "key", f"a position 0..{S - 1} or a name among {names}", repr(key), exc=KeyError)
+        return self.parts[key] if self.parts else self
 
     def mae_by_lead(self) -> dict[str, np.ndarray]:
-        """method -> (H,) MAE of each lead over the origins where it is scored; NaN for a lead that
-        no origin scores (the test part ends before it)."""
+        """method -> MAE of each lead over the origins where it is scored: (H,) for one series, (H, S)
+        for several (each series on its own); NaN for a lead that no origin scores (the test part
+        ends before it)."""
         ok = ~np.isnan(self.actual)
         err = {k: np.where(ok, np.abs(np.nan_to_num(self.actual) - f), 0.0) for k, f in self.forecasts.items()}
-        n = ok.sum(axis=(0, 2))  # (H,)
-        return {k: np.where(n > 0, e.sum(axis=(0, 2)) / np.maximum(n, 1), np.nan) for k, e in err.items()}
+        n = ok.sum(axis=0)  # (H, S)
+        by_lead = {k: np.where(n > 0, e.sum(axis=0) / np.maximum(n, 1), np.nan) for k, e in err.items()}  # (H, S)
+        return {k: v[:, 0] for k, v in by_lead.items()} if self.actual.shape[2] == 1 else by_lead
 
     def table(self) -> str:
-        """A plain-text table: one row per method, MAE / RMSE / MASE, best MAE marked."""
+        """A plain-text table: one row per method, MAE / RMSE / MASE, best MAE marked; several series:
+        one such table each, under its name."""
+        if self.parts:
+            return "\n\n".join(f"{name}:\n{part.table()}" for name, part in zip(self.names, self.parts))
         best = min(self.metrics, key=lambda k: self.metrics[k]["MAE"])
         lines = [f"{'method':<16}{'MAE':>10}{'RMSE':>10}{'MASE':>8}", "-" * 44]
         for name, m in self.metrics.items():
@@ -371,18 +392,22 @@ class LSTMForecaster:
         return fc
 
     # -- backtest --------------------------------------------------------------------------
-    def backtest(self, y, test_size: int) -> BacktestResult:
+    def backtest(self, y, test_size: int, names=None) -> BacktestResult:
         """Fit on ``y[:-test_size]``; forecast from every origin in the last ``test_size`` values.
 
         For origin o (first unseen index) the LSTM, naive and seasonal-naive forecasts of leads
         1..H use the true history y[:o]; leads past the end of ``y`` are left out of the scores.
-        Afterwards the forecaster is the one fitted on ``y[:-test_size]``, and its history is the
-        whole ``y``: ``predict(k)`` goes on from the end of ``y`` (``fit(y)`` first to use it all).
+        Several series (``y`` (N, S)) are scored each on its own, MASE on its own in-sample scale;
+        ``names`` (S strings, default series0, series1, ...) name them in the table and the
+        warnings. Afterwards the forecaster is the one fitted on ``y[:-test_size]``, and its
+        history is the whole ``y``: ``predict(k)`` goes on from the end of ``y`` (``fit(y)`` first
+        to use it all).
         """
         where = f"{KIND}.backtest"
         y2, was_1d = as_series(y, where)
-        N = len(y2)
+        N, S = y2.shape
         test_size = check_int(test_size, where, "test_size", minimum=1)
+        names = _series_names(names, S, where)
         m = self.seasonal_period or 1
         span = self.window + self.horizon + self.difference
         min_train = max(span, m + 1)
@@ -394,7 +419,7 @@ class LSTMForecaster:
         if N - test_size < min_train:
             fail(where, "test_size", f"at most N - {min_train} = {N - min_train} (enough training data)", test_size)
         self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size])
-        H, S = self.horizon, y2.shape[1]
+        H = self.horizon
         origins = np.arange(N - test_size, N)
         histories = [y2[:o] for o in origins]
         lstm = self._forecast_block(histories)  # (n, H, S)
@@ -406,21 +431,52 @@ class LSTMForecaster:
         for i, o in enumerate(origins):
             k = min(H, N - o)
             actual[i, :k] = y2[o : o + k]
-        ok = ~np.isnan(actual)
-        scale = bl.mase_scale(y2[: N - test_size], m)
-        metrics = {
-            name: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], scale)}
-            for name, f in fc.items()
-        }
-        lag_corr = bl.lag_profile(lstm[:, 0, 0], y2[:, 0], origins)  # lead 1, first series
-        # how far the lead-1 forecast lies from the value before its target, and from its target
-        distances = (float(np.mean(np.abs(lstm[:, 0, 0] - y2[origins - 1, 0]))), float(np.mean(np.abs(lstm[:, 0, 0] - y2[origins, 0]))))
-        skill = 1.0 - metrics["lstm"]["MAE"] / metrics["naive"]["MAE"] if metrics["naive"]["MAE"] > 0 else float("nan")
-        notes = _diagnose(metrics, lag_corr, distances)
-        for n in notes:
+        scales = bl.mase_scale(y2[: N - test_size], m)  # (S,): each series' in-sample scale
+        parts = [_score_series(origins, actual[:, :, j : j + 1], {k: f[:, :, j : j + 1] for k, f in fc.items()},
+                               y2[:, j], float(scales[j]), names[j]) for j in range(S)]  # fmt: skip
+        if S == 1:
+            result = parts[0]
+        else:
+            result = BacktestResult(
+                origins, actual, fc,
+                {k: {score: np.array([p.metrics[k][score] for p in parts]) for score in parts[0].metrics[k]} for k in fc},
+                {s: np.array([p.lag_corr[s] for p in parts]) for s in parts[0].lag_corr},
+                np.array([p.skill_vs_naive for p in parts]),
+                [f"{p.names[0]}: {n}" for p in parts for n in p.notes], names, parts,
+            )  # fmt: skip
+        for n in result.notes:
             warnings.warn(n, ForecastWarning, stacklevel=2)
         self.history_ = y2  # predict() goes on from the end of y, not from the end of the training part
-        return BacktestResult(origins, actual, fc, metrics, lag_corr, skill, notes)
+        return result
+
+
+def _series_names(names, S: int, where: str) -> tuple[str, ...]:
+    """``names`` as S strings; None: series0, series1, ..."""
+    if names is None:
+        return tuple(f"series{j}" for j in range(S))
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)
+    if len(names) != S or not all(isinstance(n, str) and n for n in names):
+        fail(where, "names", f"{S} non-empty strings (one per series)", f"{names!r:.80}")
+    return tuple(names)
+
+
+def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: np.ndarray, scale: float, name: str) -> BacktestResult:
+    """One series' scores: actual and forecasts (n, H, 1), y (N,) the whole series, scale its
+    in-sample seasonal-naive MAE (MASE's denominator)."""
+    ok = ~np.isnan(actual)
+    metrics = {
+        k: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], scale)}
+        for k, f in forecasts.items()
+    }
+    lead1 = forecasts["lstm"][:, 0, 0]  # (n,)
+    lag_corr = bl.lag_profile(lead1, y, origins)
+    # how far the lead-1 forecast lies from the value before its target, and from its target
+    distances = (float(np.mean(np.abs(lead1 - y[origins - 1]))), float(np.mean(np.abs(lead1 - y[origins]))))
+    skill = 1.0 - metrics["lstm"]["MAE"] / metrics["naive"]["MAE"] if metrics["naive"]["MAE"] > 0 else float("nan")
+    notes = _diagnose(metrics, lag_corr, distances)
+    return BacktestResult(origins, actual, forecasts, metrics, lag_corr, skill, notes, (name,))
 
 
 def _diagnose(metrics: dict, lag_corr: dict, distances: tuple[float, float]) -> list[str]:

@@ -53,14 +53,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validation-split", type=fraction, default=0.0, help="fraction of training windows held out")
     p.add_argument("--seed", type=int, default=0)
     add_verbose_argument(p)
-    p.add_argument("--out", help="write the forecast to this CSV")
+    p.add_argument("--out", help="write the forecast to this CSV: the step number and a column per series, named as in the data")
     p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p)
     record_typed(p)  # which were typed: with --model, those it would not read are refused
 
 
-def load_series(data: str, column) -> np.ndarray:
-    """(N,) or (N, S) float64 from builtin:airline, a CSV column list, or a .npy file."""
+def load_series(data: str, column):
+    """What ``data`` holds: ((N,) or (N, S) float64, the S series' names, or None when the file names
+    none: a .npy), from builtin:airline, a CSV column list, or a .npy file."""
     if data == "builtin:airline":
         from importlib import resources
 
@@ -72,17 +73,16 @@ def load_series(data: str, column) -> np.ndarray:
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
     if p.suffix.lower() == ".csv":
+        from ..tables import column_index, read_csv, read_csv_columns
+
+        header, _ = read_csv(p)
         if not column:
-            from ..tables import read_csv
-
-            header, _ = read_csv(p)
             raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
-        from ..tables import read_csv_columns
-
         columns = [c.strip() for c in column.split(",")]
         y = read_csv_columns(p, columns)
+        names = [header[column_index(header, c, str(p))] for c in columns]
         check_time_column(p, columns)
-        return y[:, 0] if y.shape[1] == 1 else y
+        return (y[:, 0] if y.shape[1] == 1 else y), names
     if p.suffix.lower() == ".npy":
         from ..tables import read_array
 
@@ -91,7 +91,7 @@ def load_series(data: str, column) -> np.ndarray:
             raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
         if not np.isfinite(y).all():
             raise CommandError(f"{p}: expected finite values, got NaN/inf (NaN in data).")
-        return y.astype(np.float64)
+        return y.astype(np.float64), None
     raise CommandError(f"{p}: expected a .csv or .npy series (or builtin:airline), got {p.suffix or 'no extension'!r}.")
 
 
@@ -159,38 +159,59 @@ def check_time_column(path, series_columns) -> None:
                       f"in time.", stacklevel=2)  # fmt: skip
 
 
-def plot_forecast(path, y, result=None, forecast=None, title="") -> None:
+def plot_forecast(path, y, result=None, forecast=None, title="", names=None) -> None:
     """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one figure
-    (PNG, PDF or SVG by the suffix of ``path``)."""
+    (PNG, PDF or SVG by the suffix of ``path``): one panel per series, its name (``names``) on the
+    y axis."""
     from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     from ..io import save_figure
 
     y = np.asarray(y, dtype=np.float64)
-    y1 = y if y.ndim == 1 else y[:, 0]
-    fig = Figure(figsize=(9, 4))
-    ax = fig.subplots()
-    ax.plot(np.arange(len(y1)), y1, color="black", lw=1.2, label="series")
-    if result is not None:
-        styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
-        lead1 = result.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
-        for name, f in result.forecasts.items():
-            c, ls = styles.get(name, ("tab:green", "-"))
-            mae1, mae = lead1[name][0], result.metrics[name]["MAE"]
-            ax.plot(result.origins, f[:, 0, 0], ls, color=c, label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")
-        ax.axvline(result.origins[0] - 0.5, color="grey", lw=0.8)
-    if forecast is not None:
-        f1 = np.asarray(forecast) if np.ndim(forecast) == 1 else np.asarray(forecast)[:, 0]
-        ax.plot(np.arange(len(y1), len(y1) + len(f1)), f1, "-", color="tab:orange", lw=2, label="forecast ahead")
-    ax.set(xlabel="time index", ylabel="value", title=title)
-    ax.legend(fontsize=8)
+    y2 = y[:, None] if y.ndim == 1 else y  # (N, S)
+    N, S = y2.shape
+    f2 = None if forecast is None else np.asarray(forecast, dtype=np.float64).reshape(-1, S)  # (k, S)
+    x, x_ahead = np.arange(N, dtype=np.float64), np.arange(N, N + (0 if f2 is None else len(f2)), dtype=np.float64)
+    fig = Figure(figsize=(9, 1.5 + 2.5 * S) if S > 1 else (9, 4))
+    axes = np.atleast_1d(fig.subplots(S, 1, sharex=True, squeeze=False)[:, 0])
+    for j, ax in enumerate(axes):
+        ax.plot(x, y2[:, j], color="black", lw=1.2, label="series")
+        if result is not None:
+            r = result.series(j)
+            styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
+            lead1 = r.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
+            for name, f in r.forecasts.items():
+                c, ls = styles.get(name, ("tab:green", "-"))
+                mae1, mae = lead1[name][0], r.metrics[name]["MAE"]
+                ax.plot(x[r.origins], f[:, 0, 0], ls, color=c, label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")
+            o = r.origins[0]
+            ax.axvline((x[o - 1] + x[o]) / 2, color="grey", lw=0.8)
+        if f2 is not None:
+            ax.plot(x_ahead, f2[:, j], "-", color="tab:orange", lw=2, label="forecast ahead")
+        ax.set_ylabel(names[j] if names else "value")
+        ax.legend(fontsize=8)
+    axes[-1].set_xlabel("time index")
+    axes[0].set_title(title)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def forecast_table(f: np.ndarray, names: list[str]) -> str:
+    """The forecast (k, S) as CSV text: the step number and a column per series, named as in the data."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["step", *names])
+    w.writerows([i + 1, *(f"{v:.6g}" for v in row)] for i, row in enumerate(f))
+    return buf.getvalue()
 
 
 def run(args: argparse.Namespace) -> int:
     from ..forecast import ForecastWarning, LSTMForecaster
 
+    names = None
     if args.model:
         if args.backtest:  # a backtest fits on the start of the series: a loaded model has seen all of it
             raise UsageError(f"forecast: expected --backtest without --model, got --backtest {args.backtest} with --model "
@@ -203,12 +224,12 @@ def run(args: argparse.Namespace) -> int:
         fc = LSTMForecaster.load(args.model)
         y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
         if args.data:
-            y = load_series(args.data, args.column)
+            y, names = load_series(args.data, args.column)
         result = None
     else:
         if not args.data:
             raise UsageError("forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none.")
-        y = load_series(args.data, args.column)
+        y, names = load_series(args.data, args.column)
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
             difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,
@@ -221,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         if args.backtest:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ForecastWarning)  # the notes are printed with the table
-                result = fc.backtest(y, args.backtest)
+                result = fc.backtest(y, args.backtest, names=names)
             print(f"backtest on the last {count(args.backtest, 'value')} (fit on the first {len(y) - args.backtest}):")
             print(result.table())
             print()
@@ -230,17 +251,24 @@ def run(args: argparse.Namespace) -> int:
             fc.save(args.model_out)
             print(f"model saved to {args.model_out}")
     f = fc.predict(args.steps, y)
-    print(f"forecast of the next {count(len(f), 'value')} ({'direct' if len(f) <= fc.horizon else 'direct blocks of ' + str(fc.horizon) + ', recursive'}):")
-    print(" ".join(f"{v:.2f}" for v in np.ravel(f[:, 0] if f.ndim == 2 else f)))
+    f2 = f[:, None] if f.ndim == 1 else f  # (k, S)
+    labels = names or [f"series{j}" for j in range(f2.shape[1])]  # a .npy, a model without data: unnamed
+    how = "direct" if len(f) <= fc.horizon else f"direct blocks of {fc.horizon}, recursive"
+    print(f"forecast of the next {count(len(f), 'value')} ({how}):")
+    if f2.shape[1] == 1:
+        print(" ".join(f"{v:.2f}" for v in f2[:, 0]))
+    else:  # a line per series, named (each in its own units), the values of a step one above the other
+        cells = [[f"{v:.2f}" for v in col] for col in f2.T]
+        width, value_width = max(len(n) for n in labels), max(len(c) for col in cells for c in col)
+        for name, col in zip(labels, cells):
+            print(f"{name:<{width}}  " + " ".join(c.rjust(value_width) for c in col))
     if args.out:
         from ..io import atomic_write_bytes
 
-        rows = np.atleast_2d(f.T).T
-        text = "step," + ",".join(f"series{j}" for j in range(rows.shape[1])) + "\n"
-        text += "".join(f"{i + 1}," + ",".join(f"{v:.6g}" for v in r) + "\n" for i, r in enumerate(rows))
+        text = forecast_table(f2, labels)
         atomic_write_bytes(args.out, lambda fh: fh.write(text.encode()))
         print(f"forecast written to {args.out}")
     if args.plot:
-        plot_forecast(args.plot, y, result, f, title=str(args.data or args.model))
+        plot_forecast(args.plot, y, result, f, title=str(args.data or args.model), names=names)
         print(f"plot written to {args.plot}")
     return 0
