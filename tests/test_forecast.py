@@ -263,41 +263,118 @@ def test_one_series_scores_as_before():
     assert r.metrics["naive"]["MAE"] == pytest.approx(np.mean(np.abs(y[-5:] - y[-6:-1])))
 
 
+def _dated_csv(path, dates, Y, header="date,sales,temperature"):
+    path.write_text("\n".join([header, *(f"{d}," + ",".join(f"{v:.3f}" for v in row) for d, row in zip(dates, Y))]) + "\n")
+
+
 def test_several_series_on_the_command_line_are_named_everywhere(tmp_path, capsys):
-    # the table averaged the series, the terminal printed the first series alone, unnamed, and the CSV
-    # named them 'series0', 'series1'
+    # the table, the terminal and the CSV named only 'series0', 'series1' or nothing, and the terminal
+    # printed the first series alone
+    import datetime
+
     from lstmkit.cli import main
 
     Y = _two_series()
-    (tmp_path / "s.csv").write_text("\n".join(["sales,temperature", *(f"{a:.3f},{b:.3f}" for a, b in Y)]) + "\n")
+    dates = [(datetime.date(2024, 1, 1) + datetime.timedelta(k)).isoformat() for k in range(len(Y))]  # to 2024-02-29
+    _dated_csv(tmp_path / "s.csv", dates, Y)
     argv = ["forecast", str(tmp_path / "s.csv"), "--column", "sales,temperature", "--horizon", "3", "--backtest", "8",
             "--epochs", "1", "--hidden-size", "2", "--out", str(tmp_path / "f.csv")]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "\nsales:\nmethod " in out and "\n\ntemperature:\nmethod " in out
-    assert "forecast of the next 3 values (direct):\nsales  " in out
+    assert "forecast of the next 3 values (direct), 2024-03-01 to 2024-03-03:\nsales  " in out
     table = (tmp_path / "f.csv").read_text().splitlines()
-    assert table[0] == "step,sales,temperature" and [r.split(",")[0] for r in table[1:]] == ["1", "2", "3"]
+    assert table[0] == "date,sales,temperature" and [r.split(",")[0] for r in table[1:]] == ["2024-03-01", "2024-03-02", "2024-03-03"]
     rows = np.array([[float(v) for v in r.split(",")[1:]] for r in table[1:]])
-    lines = out.split("(direct):\n")[1].splitlines()
+    lines = out.split("2024-03-03:\n")[1].splitlines()
     assert lines[1].startswith("temperature  ") and [float(v) for v in lines[1].split()[1:]] == pytest.approx(rows[:, 1], abs=0.006)
     # a column given by its index is named by its header; a .npy names none: series0
     assert main(["forecast", str(tmp_path / "s.csv"), "--column", "1", "--epochs", "0", "--out", str(tmp_path / "g.csv")]) == 0
-    assert (tmp_path / "g.csv").read_text().splitlines()[0] == "step,temperature"
+    assert (tmp_path / "g.csv").read_text().splitlines()[0] == "date,sales"
     np.save(tmp_path / "s.npy", Y)
     assert main(["forecast", str(tmp_path / "s.npy"), "--epochs", "0", "--out", str(tmp_path / "n.csv")]) == 0
     assert (tmp_path / "n.csv").read_text().splitlines()[:2][0] == "step,series0,series1"
     assert (tmp_path / "n.csv").read_text().splitlines()[1].startswith("1,")
 
 
-def test_several_series_are_plotted_a_panel_each_named(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "cells, ahead",
+    [
+        (["2000-11", "2000-12"], ["2001-01", "2001-02"]),  # months
+        (["1999-10", "2000-01"], ["2000-04", "2000-07"]),  # quarters
+        (["2000-01-15", "2000-02-15"], ["2000-03-15", "2000-04-15"]),  # the same day of each month
+        (["2000-11-30", "2000-12-31"], ["2001-01-31", "2001-02-28"]),  # month ends
+        (["2024-02-27", "2024-02-28"], ["2024-02-29", "2024-03-01"]),  # days, over a leap day
+        (["2024-01-01", "2024-01-08"], ["2024-01-15", "2024-01-22"]),  # weeks
+        (["1998", "1999"], ["2000", "2001"]),  # years as numbers
+        (["0.5", "1.0"], ["1.5", "2"]),  # numbers
+    ],
+)
+def test_times_ahead_go_on_at_the_usual_step_written_as_the_column_writes_them(tmp_path, cells, ahead):
+    from lstmkit.commands.forecast import check_time_column
+
+    (tmp_path / "s.csv").write_text("date,y\n" + "".join(f"{c},{k}\n" for k, c in enumerate(cells)))
+    time = check_time_column(tmp_path / "s.csv", ["y"])
+    assert time.name == "date" and time.cells == tuple(cells)
+    assert time.text(time.ahead(2)) == ahead
+
+
+def test_dates_reach_the_plot_and_the_series_name_its_axis(tmp_path, monkeypatch):
     import lstmkit.io
     from lstmkit.cli import main
 
     figures = []
     monkeypatch.setattr(lstmkit.io, "save_figure", lambda fig, path: figures.append(fig))
-    (tmp_path / "s.csv").write_text("\n".join(["sales,temperature", *(f"{a:.3f},{b:.3f}" for a, b in _two_series(40))]) + "\n")
-    argv = ["forecast", str(tmp_path / "s.csv"), "--column", "sales,temperature", "--horizon", "2", "--backtest", "4",
-            "--epochs", "0", "--hidden-size", "2", "--plot", str(tmp_path / "p.png")]  # fmt: skip
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(40)]
+    _dated_csv(tmp_path / "m.csv", months, _two_series(40)[:, :1], header="month,sales")
+    argv = ["forecast", str(tmp_path / "m.csv"), "--column", "sales", "--horizon", "2", "--backtest", "4", "--epochs", "0",
+            "--hidden-size", "2", "--plot", str(tmp_path / "p.png")]  # fmt: skip
     assert main(argv) == 0
-    assert [a.get_ylabel() for a in figures[0].axes] == ["sales", "temperature"]  # the first series alone, as 'value'
+    (ax,) = figures[0].axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("month", "sales")  # they were 'time index' and 'value'
+    import matplotlib.dates as mdates
+
+    lines = {line.get_label(): line.get_xdata() for line in ax.get_lines()}
+    first, ahead = mdates.num2date(lines["series"][0]), mdates.num2date(lines["forecast ahead"])
+    assert (first.year, first.month) == (2000, 1) and [(d.year, d.month) for d in ahead] == [(2003, 5), (2003, 6)]
+    # several series: a panel each, named
+    _dated_csv(tmp_path / "s.csv", months, _two_series(40))
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "sales,temperature", *argv[4:]]) == 0
+    assert [a.get_ylabel() for a in figures[1].axes] == ["sales", "temperature"]
+
+
+def test_the_time_column_is_found_named_or_refused(tmp_path, capsys):
+    from lstmkit.cli import main
+
+    days = [f"2024-01-{d:02d}" for d in range(1, 21)]
+    rows = [f"{k % 3},{k},{d},{k * 2}" for k, d in enumerate(days)]
+    (tmp_path / "s.csv").write_text("\n".join(["store,sales,day,idx", *rows]) + "\n")
+    fast = ["--column", "sales", "--epochs", "0", "--window", "3", "--hidden-size", "2", "--out", str(tmp_path / "f.csv")]
+    # dates in another column than the first are found; numbers there are not times
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 0
+    first = lambda: [r.split(",")[0] for r in (tmp_path / "f.csv").read_text().splitlines()[:2]]  # noqa: E731
+    assert first() == ["day", "2024-01-21"]
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "idx"]) == 0
+    assert first() == ["idx", "40"]
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "none"]) == 0
+    assert first() == ["step", "1"]
+    capsys.readouterr()
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "store"]) == 1  # 0, 1, 2, 0: out of order
+    assert "expected the rows in time order (column 'store' increasing), got '0' on line 5 after '2' on line 4" in capsys.readouterr().err
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "sales"]) == 2
+    assert "expected --time-column another column than the series, got 'sales'" in capsys.readouterr().err
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "when"]) == 1
+    assert "--time-column: expected a column among ['store', 'sales', 'day', 'idx']" in capsys.readouterr().err
+    np.save(tmp_path / "s.npy", np.arange(20.0))
+    assert main(["forecast", str(tmp_path / "s.npy"), "--epochs", "0", "--time-column", "day"]) == 2
+    assert "expected --time-column with a .csv" in capsys.readouterr().err
+    # times the forecaster cannot read: named, refused; found by their name, said
+    stamps = [f"2024-01-01 {h:02d}:00,{h}" for h in range(20)]
+    (tmp_path / "h.csv").write_text("\n".join(["timestamp,load", *stamps]) + "\n")
+    fast[1] = "load"
+    assert main(["forecast", str(tmp_path / "h.csv"), *fast, "--time-column", "timestamp"]) == 1
+    assert ("expected --time-column 'timestamp' to hold times (YYYY-MM, YYYY-MM-DD or numbers, one form throughout, "
+            "on 2 rows or more), got '2024-01-01 00:00' on line 2.") in capsys.readouterr().err  # fmt: skip
+    assert main(["forecast", str(tmp_path / "h.csv"), *fast]) == 0
+    err = capsys.readouterr().err
+    assert "column 'timestamp' is not read as times (YYYY-MM, YYYY-MM-DD or numbers), got '2024-01-01 00:00' on line 2" in err

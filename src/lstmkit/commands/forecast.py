@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbo
 from ._options import count, fraction, integer, positive, record_typed, refuse_with_model
 
 #: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
-WITH_MODEL = ("data", "column", "model", "steps", "out", "plot")
+WITH_MODEL = ("data", "column", "time_column", "model", "steps", "out", "plot")
 
 #: the classes whose errors name their arguments, and those spelled otherwise on this command line:
 #: lstmkit.cli shows the options instead (commands._options.name_options)
@@ -32,6 +33,11 @@ EXAMPLE = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="?", help="series: a .csv (with --column), a .npy (N,) or (N, S), or builtin:airline")
     p.add_argument("--column", help=".csv: comma-separated column(s) holding the series")
+    p.add_argument("--time-column", metavar="NAME",
+                   help=".csv: the column of times (YYYY-MM, YYYY-MM-DD, or numbers), checked to be in order; the "
+                        "forecast (--out, --plot) then carries the times ahead, at the series' usual step. Default: "
+                        "the first column of dates, else the first column when it holds numbers under a name like "
+                        "date, year or t; 'none': read no times")  # fmt: skip
     p.add_argument("--model", help="use this saved forecaster instead of training (data then only extends the history; "
                                   "the training options are refused with it)")
     p.add_argument("--model-out", help="save the trained forecaster to this file")
@@ -53,20 +59,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validation-split", type=fraction, default=0.0, help="fraction of training windows held out")
     p.add_argument("--seed", type=int, default=0)
     add_verbose_argument(p)
-    p.add_argument("--out", help="write the forecast to this CSV: the step number and a column per series, named as in the data")
+    p.add_argument("--out", help="write the forecast to this CSV: a column per series, named as in the data, beside "
+                                "the times ahead (or the step number)")
     p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p)
     record_typed(p)  # which were typed: with --model, those it would not read are refused
 
 
-def load_series(data: str, column):
-    """What ``data`` holds: ((N,) or (N, S) float64, the S series' names, or None when the file names
-    none: a .npy), from builtin:airline, a CSV column list, or a .npy file."""
+def load_series(data: str, column, time_column: str | None = None):
+    """What ``data`` holds: ((N,) or (N, S) float64, the S series' names (None when the file names
+    none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV column list, or a .npy file."""
     if data == "builtin:airline":
         from importlib import resources
 
         with resources.as_file(resources.files("lstmkit").joinpath("data/airline_passengers.csv")) as csv_path:
-            return load_series(str(csv_path), column or "passengers")
+            return load_series(str(csv_path), column or "passengers", time_column)
     if data.startswith("builtin:"):
         raise CommandError(f"forecast: expected a series file or a built-in one among ['builtin:airline'], got {data!r}.")
     p = Path(data)
@@ -81,8 +88,11 @@ def load_series(data: str, column):
         columns = [c.strip() for c in column.split(",")]
         y = read_csv_columns(p, columns)
         names = [header[column_index(header, c, str(p))] for c in columns]
-        check_time_column(p, columns)
-        return (y[:, 0] if y.shape[1] == 1 else y), names
+        time = check_time_column(p, columns, time_column)
+        return (y[:, 0] if y.shape[1] == 1 else y), names, time
+    if time_column is not None:
+        raise UsageError(f"forecast: expected --time-column with a .csv, got it with {p.suffix or 'no extension'!r} "
+                         f"(a {p.suffix or 'file'} holds no times).")  # fmt: skip
     if p.suffix.lower() == ".npy":
         from ..tables import read_array
 
@@ -91,7 +101,7 @@ def load_series(data: str, column):
             raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
         if not np.isfinite(y).all():
             raise CommandError(f"{p}: expected finite values, got NaN/inf (NaN in data).")
-        return y.astype(np.float64), None
+        return y.astype(np.float64), None, None
     raise CommandError(f"{p}: expected a .csv or .npy series (or builtin:airline), got {p.suffix or 'no extension'!r}.")
 
 
@@ -128,41 +138,122 @@ def _times(cells: list[str]):
     return (values, "") if np.isfinite(values).all() else None
 
 
-def check_time_column(path, series_columns) -> None:
-    """When a CSV's first column, not among the series, reads as times (ISO dates, or numbers under a
-    name like 'date', 'year', 't'): refuse rows out of time order (a forecaster reads the rows as the
-    order of time), and warn of uneven steps (a month missing, say): the forecaster assumes even ones."""
+@dataclass(frozen=True)
+class TimeColumn:
+    """A CSV's column of times, in order (:func:`check_time_column`): the times of the rows, and
+    those ahead at the usual step."""
+
+    name: str  # the column's header
+    cells: tuple[str, ...]  # the times as written
+    t: np.ndarray  # (N,) months since year 0 ('month'), day numbers ('day'), or the numbers themselves ('')
+    unit: str  # 'month', 'day' or ''
+    step: float  # the usual (median) step between rows, in units
+
+    def ahead(self, k: int) -> np.ndarray:
+        """(k,) the next k times after the last row, at the usual step (as ``t``)."""
+        return self.t[-1] + self.step * np.arange(1, k + 1)
+
+    def text(self, t: np.ndarray) -> list[str]:
+        """Times ``t`` (as ``t``) written as the column writes them: YYYY-MM, YYYY-MM-DD (on the same
+        day of the month as the column, or the month's last day when the column's are), numbers."""
+        import calendar
+        import datetime
+
+        if self.unit == "day":
+            return [datetime.date.fromordinal(int(v)).isoformat() for v in t]
+        if self.unit == "month":
+            months = [divmod(int(v), 12) for v in t]  # (year, month - 1)
+            if len(self.cells[0]) == 7:  # YYYY-MM
+                return [f"{y:04d}-{m + 1:02d}" for y, m in months]
+            days = {int(c[8:10]) for c in self.cells}
+            ends = all(int(c[8:10]) == calendar.monthrange(int(c[:4]), int(c[5:7]))[1] for c in self.cells)
+            day = None if ends and len(days) > 1 else days.pop()
+            return [f"{y:04d}-{m + 1:02d}-{min(day or 31, calendar.monthrange(y, m + 1)[1]):02d}" for y, m in months]
+        integral = all(re.fullmatch(r"[+-]?\d+", c) for c in self.cells) and float(self.step).is_integer()
+        return [str(int(round(v))) if integral else f"{v:.12g}" for v in t]
+
+    def x(self, t: np.ndarray) -> np.ndarray:
+        """Times ``t`` as a figure's x values: matplotlib's date numbers for dates, else the numbers."""
+        if not self.unit:
+            return np.asarray(t, dtype=np.float64)
+        from matplotlib.dates import date2num
+
+        if self.unit == "day":  # day ordinals: day 1 is 0001-01-01
+            days = np.asarray(t, dtype=np.int64) - 719163 + np.datetime64("1970-01-01", "D")
+        else:  # months since year 0
+            days = (np.asarray(t, dtype=np.int64) - 1970 * 12 + np.datetime64("1970-01", "M")).astype("datetime64[D]")
+        return date2num(days)
+
+
+def check_time_column(path, series_columns, column: str | None = None) -> TimeColumn | None:
+    """The CSV's column of times, checked, or None.
+
+    ``column`` names it (--time-column; 'none': no times). By default it is the first column, not
+    among the series, that holds ISO dates (YYYY-MM or YYYY-MM-DD), else the first column when it
+    holds numbers under a name like 'date', 'year', 't' (a column of numbers elsewhere, a month of
+    the year say, is data). A column named like times that holds neither is warned of. Rows out of
+    time order are refused (a forecaster reads the rows as the order of time); uneven steps (a
+    month missing, say) are warned of: the forecaster assumes even ones."""
     from ..tables import column_index, read_csv
 
     header, rows = read_csv(path)
-    if len(rows) < 2 or 0 in {column_index(header, c, str(path)) for c in series_columns}:
-        return
-    cells = [r[0].strip() for r in rows]
-    found = _times(cells)
-    if found is None or (found[1] == "" and not TIME_NAMES.match(header[0])):
-        return
+    series = {column_index(header, c, str(path)) for c in series_columns}
+    if column is not None and column.strip().lower() == "none":
+        return None
+    if column is not None:
+        j = column_index(header, column.strip(), f"{path}: --time-column")
+        if j in series:
+            raise UsageError(f"forecast: expected --time-column another column than the series, got {header[j]!r}, "
+                             f"which --column names as a series.")  # fmt: skip
+        cells = [r[j].strip() for r in rows]
+        found = _times(cells) if len(cells) >= 2 else None
+        if found is None:
+            bad = next((i for i, c in enumerate(cells) if _times([c, c]) is None), None)
+            got = (f"{len(cells)} row" if len(cells) < 2 else f"{cells[bad]!r} on line {bad + 2}" if bad is not None
+                   else "both YYYY-MM and YYYY-MM-DD")  # fmt: skip
+            raise CommandError(f"{path}: expected --time-column {header[j]!r} to hold times (YYYY-MM, YYYY-MM-DD or "
+                               f"numbers, one form throughout, on 2 rows or more), got {got}.")  # fmt: skip
+    else:
+        j = found = None
+        others = [k for k in range(len(header)) if k not in series] if len(rows) >= 2 else []
+        for k in others:
+            times = _times([r[k].strip() for r in rows])
+            if times is not None and (times[1] or (k == 0 and TIME_NAMES.match(header[0]))):
+                j, found = k, times
+                break
+        if j is None:
+            named = [k for k in others if TIME_NAMES.match(header[k]) and _times([r[k].strip() for r in rows]) is None]
+            if named:  # it looks like times: say why it is not read
+                k = named[0]
+                warnings.warn(f"{path}: column {header[k]!r} is not read as times (YYYY-MM, YYYY-MM-DD or numbers), "
+                              f"got {rows[0][k].strip()!r} on line 2: the forecast is numbered by step.", stacklevel=2)  # fmt: skip
+            return None
+        cells = [r[j].strip() for r in rows]
     t, unit = found
     step = np.diff(t)
     if (step <= 0).any():
         i = int(np.argmax(step <= 0))
-        raise CommandError(f"{path}: expected the rows in time order (column {header[0]!r} increasing), got {cells[i + 1]!r} "
+        raise CommandError(f"{path}: expected the rows in time order (column {header[j]!r} increasing), got {cells[i + 1]!r} "
                            f"on line {i + 3} after {cells[i]!r} on line {i + 2}. The series is read in file order: sort "
-                           f"the file by {header[0]!r}.")  # fmt: skip
+                           f"the file by {header[j]!r}.")  # fmt: skip
     usual = float(np.median(step))
+    if unit:  # whole months or days
+        usual = float(max(1, round(usual)))
     uneven = ~np.isclose(step, usual, rtol=1e-9, atol=0)
     if uneven.any():
         i = int(np.argmax(uneven))
         units = f" {unit}" + ("" if usual == 1 else "s") if unit else ""
-        warnings.warn(f"{path}: column {header[0]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
+        warnings.warn(f"{path}: column {header[j]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
                       f"from the usual {usual:g}{units}, the first from {cells[i]!r} to {cells[i + 1]!r} (line {i + 3}). "
                       f"The forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast "
                       f"in time.", stacklevel=2)  # fmt: skip
+    return TimeColumn(header[j], tuple(cells), t, unit, usual)
 
 
-def plot_forecast(path, y, result=None, forecast=None, title="", names=None) -> None:
+def plot_forecast(path, y, result=None, forecast=None, title="", names=None, time: TimeColumn | None = None) -> None:
     """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one figure
     (PNG, PDF or SVG by the suffix of ``path``): one panel per series, its name (``names``) on the
-    y axis."""
+    y axis; the times of ``time`` on the x axis (dates as dates), else the row index."""
     from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     from ..io import save_figure
@@ -171,7 +262,10 @@ def plot_forecast(path, y, result=None, forecast=None, title="", names=None) -> 
     y2 = y[:, None] if y.ndim == 1 else y  # (N, S)
     N, S = y2.shape
     f2 = None if forecast is None else np.asarray(forecast, dtype=np.float64).reshape(-1, S)  # (k, S)
-    x, x_ahead = np.arange(N, dtype=np.float64), np.arange(N, N + (0 if f2 is None else len(f2)), dtype=np.float64)
+    if time is None:
+        x, x_ahead = np.arange(N, dtype=np.float64), np.arange(N, N + (0 if f2 is None else len(f2)), dtype=np.float64)
+    else:
+        x, x_ahead = time.x(time.t), time.x(time.ahead(0 if f2 is None else len(f2)))
     fig = Figure(figsize=(9, 1.5 + 2.5 * S) if S > 1 else (9, 4))
     axes = np.atleast_1d(fig.subplots(S, 1, sharex=True, squeeze=False)[:, 0])
     for j, ax in enumerate(axes):
@@ -190,28 +284,32 @@ def plot_forecast(path, y, result=None, forecast=None, title="", names=None) -> 
             ax.plot(x_ahead, f2[:, j], "-", color="tab:orange", lw=2, label="forecast ahead")
         ax.set_ylabel(names[j] if names else "value")
         ax.legend(fontsize=8)
-    axes[-1].set_xlabel("time index")
+    if time is not None and time.unit:
+        axes[-1].xaxis_date()
+    axes[-1].set_xlabel(time.name if time is not None else "time index")
     axes[0].set_title(title)
     fig.tight_layout()
     save_figure(fig, path)
 
 
-def forecast_table(f: np.ndarray, names: list[str]) -> str:
-    """The forecast (k, S) as CSV text: the step number and a column per series, named as in the data."""
+def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> str:
+    """The forecast (k, S) as CSV text: the times ahead (or the step number) and a column per
+    series, named as in the data."""
     import csv
     import io
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["step", *names])
-    w.writerows([i + 1, *(f"{v:.6g}" for v in row)] for i, row in enumerate(f))
+    w.writerow([time.name if time is not None else "step", *names])
+    when = time.text(time.ahead(len(f))) if time is not None else [str(i + 1) for i in range(len(f))]
+    w.writerows([t, *(f"{v:.6g}" for v in row)] for t, row in zip(when, f))
     return buf.getvalue()
 
 
 def run(args: argparse.Namespace) -> int:
     from ..forecast import ForecastWarning, LSTMForecaster
 
-    names = None
+    names, time = None, None
     if args.model:
         if args.backtest:  # a backtest fits on the start of the series: a loaded model has seen all of it
             raise UsageError(f"forecast: expected --backtest without --model, got --backtest {args.backtest} with --model "
@@ -224,12 +322,12 @@ def run(args: argparse.Namespace) -> int:
         fc = LSTMForecaster.load(args.model)
         y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
         if args.data:
-            y, names = load_series(args.data, args.column)
+            y, names, time = load_series(args.data, args.column, args.time_column)
         result = None
     else:
         if not args.data:
             raise UsageError("forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none.")
-        y, names = load_series(args.data, args.column)
+        y, names, time = load_series(args.data, args.column, args.time_column)
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
             difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,
@@ -254,7 +352,8 @@ def run(args: argparse.Namespace) -> int:
     f2 = f[:, None] if f.ndim == 1 else f  # (k, S)
     labels = names or [f"series{j}" for j in range(f2.shape[1])]  # a .npy, a model without data: unnamed
     how = "direct" if len(f) <= fc.horizon else f"direct blocks of {fc.horizon}, recursive"
-    print(f"forecast of the next {count(len(f), 'value')} ({how}):")
+    when = "" if time is None else f", {' to '.join(dict.fromkeys(time.text(time.ahead(len(f))[[0, -1]])))}"
+    print(f"forecast of the next {count(len(f), 'value')} ({how}){when}:")
     if f2.shape[1] == 1:
         print(" ".join(f"{v:.2f}" for v in f2[:, 0]))
     else:  # a line per series, named (each in its own units), the values of a step one above the other
@@ -265,10 +364,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from ..io import atomic_write_bytes
 
-        text = forecast_table(f2, labels)
+        text = forecast_table(f2, labels, time)
         atomic_write_bytes(args.out, lambda fh: fh.write(text.encode()))
         print(f"forecast written to {args.out}")
     if args.plot:
-        plot_forecast(args.plot, y, result, f, title=str(args.data or args.model), names=names)
+        plot_forecast(args.plot, y, result, f, title=str(args.data or args.model), names=names, time=time)
         print(f"plot written to {args.plot}")
     return 0
