@@ -113,3 +113,30 @@ def test_finite_check_takes_huge_finite_values_and_finds_every_nonfinite_one(dt)
         z[4] = bad
         with pytest.raises(ValueError, match=r"at index \(4,\)"):
             check_float_array(z, "f", "x", np.dtype(dt))
+
+
+@pytest.mark.parametrize(
+    "lengths,exc,message",
+    [
+        ([3, 0, 2, 4], ValueError, "expected lengths values in [1, T=4], got 0 at index 1. A sequence has at least one step (lengths >= 1): leave the empty ones out of the batch."),
+        ([3, 5, 2, 4], ValueError, "expected lengths values in [1, T=4], got 5 at index 1. Pad the batch to the longest sequence."),
+        ([3, 2], ValueError, "expected lengths shape (4,), one length per sequence, got shape (2,)."),
+        ([3.0, 1.0, 2.0, 4.0], TypeError, "expected lengths an integer array, got dtype float64."),
+    ],
+)
+def test_lengths_are_checked_in_one_wording_by_the_layers_the_trainer_and_the_estimators(lengths, exc, message):
+    # three checks said it three ways: the estimators "[1, T=4]", the Trainer "[1, 4]" (both with
+    # the range, "got range [0, 4]"), the layers the value and, for a 0, the hint to leave it out
+    X = np.zeros((4, 4, 2))  # (n, T, F)
+    y = np.array([0, 1, 0, 1])
+    calls = {
+        "LSTM": lambda: LSTM(2, 3, batch_first=True)(X, lengths=lengths),
+        "Trainer.fit": lambda: lstmkit.Trainer(lstmkit.SequenceModel(2, 2, 3, head="last", dtype=np.float64)).fit(X, y, lengths, epochs=1),
+        "predict": lambda: lstmkit.training.predict(lstmkit.SequenceModel(2, 2, 3, dtype=np.float64), X, lengths),
+        "LSTMClassifier.fit": lambda: lstmkit.LSTMClassifier(epochs=1).fit(X, y, lengths),
+        "LSTMRegressor.fit": lambda: lstmkit.LSTMRegressor(epochs=1).fit(X, y.astype(float), lengths),
+    }
+    for where, call in calls.items():
+        with pytest.raises(exc) as info:
+            call()
+        assert str(info.value) == f"{where}: {message}"

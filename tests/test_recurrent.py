@@ -406,7 +406,7 @@ def test_an_empty_batch_with_lengths(bidirectional):
 def test_a_length_of_zero_is_told_to_leave_the_empty_sequence_out_not_to_pad():
     lstm = lstmkit.LSTM(2, 3, seed=0)
     X = np.zeros((4, 2, 2))  # (T, B, I)
-    with pytest.raises(ValueError, match=r"expected lengths values in \[1, T=4\], got 0. A sequence has at least one step \(lengths >= 1\)"):
+    with pytest.raises(ValueError, match=r"^LSTM: expected lengths values in \[1, T=4\], got 0 at index 1\. A sequence has at least one step \(lengths >= 1\): leave the empty ones out of the batch\.$"):
         lstm(X, lengths=np.array([4, 0]))
-    with pytest.raises(ValueError, match=r"got 5. Pad the batch to the longest sequence."):
+    with pytest.raises(ValueError, match=r"^LSTM: expected lengths values in \[1, T=4\], got 5 at index 1\. Pad the batch to the longest sequence\.$"):
         lstm(X, lengths=np.array([4, 5]))

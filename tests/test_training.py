@@ -485,11 +485,11 @@ def test_no_sequences_or_no_steps_are_refused_by_name():
     # "range() arg 3 must not be zero" (fit with T = 0)
     model = SequenceModel(3, 2, 4, seed=0)
     X = np.zeros((5, 4, 3), np.float32)
-    with pytest.raises(ValueError, match=r"^Trainer.fit: expected X at least one time step, got shape \(5, 0, 3\)\.$"):
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected X at least one time step \(shape \(n_samples, T, n_features\)\), got shape \(5, 0, 3\)\.$"):
         Trainer(model).fit(X[:, :0], np.zeros(5, dtype=int), epochs=1)
-    with pytest.raises(ValueError, match=r"^Trainer.fit: expected X at least one sample, got shape \(0, 4, 3\)\.$"):
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected X at least one sample \(shape \(n_samples, T, n_features\)\), got shape \(0, 4, 3\)\.$"):
         Trainer(model).fit(X[:0], np.zeros(0, dtype=int), epochs=1)
-    with pytest.raises(ValueError, match=r"^predict: expected X at least one sample, got shape \(0, 4, 3\)\.$"):
+    with pytest.raises(ValueError, match=r"^predict: expected X at least one sample \(shape \(n_samples, T, n_features\)\), got shape \(0, 4, 3\)\.$"):
         predict(model, X[:0])
 
 

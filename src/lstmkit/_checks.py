@@ -140,6 +140,39 @@ def valid_steps(lengths: np.ndarray | None, n: int, T: int) -> np.ndarray:
     return np.arange(T)[None, :] < lengths[:, None]
 
 
+def check_lengths(lengths, n: int, T: int, where: str, arg: str = "lengths") -> np.ndarray:
+    """``lengths`` (n,) integers in [1, T], one per sequence of a batch padded to T steps, as int64.
+
+    The one check of the estimators, the Trainer and the recurrent layers: a wrong dtype is a
+    TypeError, a wrong shape or a value out of range a ValueError naming the first such value and
+    its index, with the fix for it (a length of 0: leave the empty sequence out; one above T: pad)."""
+    arr = np.asarray(lengths)
+    if arr.dtype.kind not in "iu":
+        fail(where, arg, "an integer array", f"dtype {arr.dtype}", exc=TypeError)
+    if arr.shape != (n,):
+        fail(where, arg, f"shape ({n},), one length per sequence", f"shape {arr.shape}")
+    bad = (arr < 1) | (arr > T)
+    if bad.any():  # (an empty batch has none)
+        i = int(np.argmax(bad))
+        fix = ("A sequence has at least one step (lengths >= 1): leave the empty ones out of the batch." if arr[i] < 1 else
+               "Pad the batch to the longest sequence.")  # fmt: skip
+        fail(where, arg, f"values in [1, T={T}]", f"{arr[i]} at index {i}", fix)
+    return arr.astype(np.int64)
+
+
+def check_sequences(arr: np.ndarray, where: str, arg: str = "X", layout: str = "(n_samples, T, n_features)") -> None:
+    """``arr`` a batch of sequences of ``layout`` (its number of axes) with at least one sample, one
+    time step and (a 3-D layout) one feature, as scikit-learn refuses 0 samples; shared by the
+    estimators and the Trainer. A 2-D array where a 3-D one is expected is told how to add the axis."""
+    ndim = layout.count(",") + 1
+    if arr.ndim != ndim:
+        fix = "For one feature per step use X[..., None]; for a table of single vectors use X[:, None, :]." if (ndim, arr.ndim) == (3, 2) else ""
+        fail(where, arg, f"a {ndim}-D array {layout}", f"{arr.ndim}-D shape {arr.shape}", fix)
+    for size, what in zip(arr.shape, ("at least one sample", "at least one time step", "at least one feature")):
+        if size == 0:
+            fail(where, arg, f"{what} (shape {layout})", f"shape {arr.shape}")
+
+
 def check_finite_steps(X: np.ndarray, lengths: np.ndarray | None, where: str, arg: str = "X") -> np.ndarray:
     """X (n, T, F) floats with every value within a sequence's length finite; ``lengths`` (n,)
     already checked, or None (every step is within).

@@ -68,7 +68,8 @@ from typing import Any
 import numpy as np
 
 from ._checks import (
-    check_dtype, check_finite_steps, check_int, check_verbose, fail, first_index, is_int, is_number, valid_steps,
+    check_dtype, check_finite_steps, check_int, check_lengths, check_sequences, check_verbose, fail, first_index, is_int,
+    is_number, valid_steps,
 )
 from .functional import softmax
 from .modelfile import save_model
@@ -118,21 +119,10 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
         arr = np.asarray(X)
         if arr.dtype.kind not in "biuf":
             fail(where, "X", "a numeric array (n_samples, T, n_features)", f"dtype {arr.dtype}", exc=TypeError)
-        if arr.ndim != 3:
-            fix = "For one feature per step use X[..., None]; for a table of single vectors use X[:, None, :]." if arr.ndim == 2 else ""
-            fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{arr.ndim}-D shape {arr.shape}", fix)
-        arr = np.ascontiguousarray(arr, dtype=dtype)
-    n, T, F = arr.shape
-    for size, what in ((n, "at least one sample"), (T, "at least one time step"), (F, "at least one feature")):
-        if size == 0:
-            fail(where, "X", f"{what} (shape (n_samples, T, n_features))", f"shape {arr.shape}")
+    check_sequences(arr, where)  # 3-D, at least one sample, step and feature
+    arr = np.ascontiguousarray(arr, dtype=dtype)
     if lengths is not None:
-        lengths = np.asarray(lengths)
-        if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
-            fail(where, "lengths", f"integers of shape ({n},)", f"dtype {lengths.dtype} shape {lengths.shape}")
-        if lengths.min() < 1 or lengths.max() > T:
-            fail(where, "lengths", f"values in [1, T={T}]", f"range [{lengths.min()}, {lengths.max()}]")
-        lengths = lengths.astype(np.int64)
+        lengths = check_lengths(lengths, *arr.shape[:2], where)
     return check_finite_steps(arr, lengths, where), lengths
 
 

@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import backends, kernels, variants
-from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
+from ._checks import check_dtype, check_float_array, check_int, check_lengths, check_rng, check_shape, fail
 from .module import Module
 from .variants import LSTMVariant
 
@@ -180,18 +180,9 @@ class _Recurrent(Module):
         if lengths is None:
             return None
         arr = np.asarray(lengths)
-        if arr.dtype.kind not in "iu":
-            fail(where, "lengths", "an integer array", f"dtype {arr.dtype}", exc=TypeError)
-        if not batched and arr.ndim == 0:
+        if not batched and arr.ndim == 0:  # unbatched: one length
             arr = arr.reshape(1)
-        if arr.shape != (B,):
-            fail(where, "lengths", f"shape ({B},), one length per sequence", f"shape {arr.shape}")
-        if arr.size and (arr.min() < 1 or arr.max() > T):  # (an empty batch has none to check)
-            bad = int(arr[(arr < 1) | (arr > T)][0])
-            fix = ("A sequence has at least one step (lengths >= 1): leave the empty ones out of the batch." if bad < 1 else
-                   "Pad the batch to the longest sequence.")  # fmt: skip
-            fail(where, "lengths", f"values in [1, T={T}]", bad, fix)
-        arr = arr.astype(np.int64)
+        arr = check_lengths(arr, B, T, where)  # (B,) int64 in [1, T]
         return None if (arr == T).all() else arr
 
     def _check_hx(self, hx, B, batched, where, arg="hx", batch_of="x"):

@@ -45,7 +45,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._checks import a_or_an, check_finite_steps, check_float_array, check_int, check_verbose, fail, is_number
+from ._checks import (
+    a_or_an, check_finite_steps, check_float_array, check_int, check_lengths, check_sequences, check_verbose, fail, is_number,
+)
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
     save_checkpoint, settings_difference, show_setting,
@@ -171,7 +173,7 @@ class History:
 
 def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     """X (N, T, I) floats, or (N, T) integer token ids for a model with inputs="tokens"; at least
-    one sequence and one step (N = 0 or T = 0 is refused, as scikit-learn refuses 0 samples);
+    one sequence, one step and one feature (as scikit-learn refuses 0 samples);
     ``lengths`` (N,) ints in [1, T] or None. Returns (X, lengths as int64 or None).
 
     A NaN or inf within a sequence's length is refused naming its sample and step; past it
@@ -181,21 +183,12 @@ def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | No
         X = np.asarray(X)
         if X.dtype.kind not in "iu" or X.ndim != 2:
             fail(where, "X", "integer token ids (n_samples, T) for a model with inputs='tokens'", f"dtype {X.dtype} shape {X.shape}", exc=TypeError if X.dtype.kind not in "iu" else ValueError)
+        check_sequences(X, where, "X", "(n_samples, T)")  # not empty
     else:
         X = check_float_array(X, where, "X", model.dtype, finite=False)  # finite within lengths: below
-        if X.ndim != 3:
-            fail(where, "X", "a 3-D array (n_samples, T, n_features)", f"{X.ndim}-D shape {X.shape}")
-    for size, what in zip(X.shape[:2], ("at least one sample", "at least one time step")):
-        if size == 0:
-            fail(where, "X", what, f"shape {X.shape}")
-    n, T = X.shape[:2]
+        check_sequences(X, where)  # 3-D, not empty
     if lengths is not None:
-        lengths = np.asarray(lengths)
-        if lengths.dtype.kind not in "iu" or lengths.shape != (n,):
-            fail(where, "lengths", f"integers of shape ({n},)", f"dtype {lengths.dtype} shape {lengths.shape}")
-        if lengths.min() < 1 or lengths.max() > T:
-            fail(where, "lengths", f"values in [1, {T}]", f"range [{lengths.min()}, {lengths.max()}]")
-        lengths = lengths.astype(np.int64)
+        lengths = check_lengths(lengths, *X.shape[:2], where)
     if X.dtype.kind == "f":
         X = check_finite_steps(X, lengths, where)
     return X, lengths
