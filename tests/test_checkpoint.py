@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lstmkit import io as lio
-from lstmkit.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from lstmkit.checkpoint import ResumeRefused, load_checkpoint, read_checkpoint, save_checkpoint
 from lstmkit.estimators import LSTMClassifier
 from lstmkit.io import FileFormatError
 from lstmkit.models import SequenceModel
@@ -112,8 +112,10 @@ def test_failed_load_leaves_trainer_unchanged(tmp_path):
     t.fit(X, Y, lengths, epochs=1, checkpoint=tmp_path / "c.npz")
     other = Trainer(SequenceModel(3, 2, 6, seed=0), seed=0)  # hidden_size 6: shapes differ
     before = other.model.state_dict()
-    with pytest.raises(ValueError, match="c.npz was written with model hidden_size 5, got 6. Resume with the same settings"):
+    with pytest.raises(ResumeRefused, match="c.npz was written with model hidden_size 5, got 6. Resume with the same settings") as e:
         load_checkpoint(tmp_path / "c.npz", other)
+    # what a caller needs to word it in its own terms (the CLI names its options), beside the message
+    assert (e.value.reason, e.value.setting, e.value.recorded, e.value.current, e.value.missing) == ("settings", "model hidden_size", 5, 6, ())
     assert other.epoch == 0
     for k, v in before.items():
         assert np.array_equal(other.model.parameters()[k], v)
@@ -288,8 +290,9 @@ def test_resume_on_other_data_or_fewer_epochs_is_refused_and_changes_nothing(tmp
     for (x, y, n, epochs), message in cases:
         t = trainer_with()
         state = {k: v.copy() for k, v in t.model.parameters().items()}
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ResumeRefused, match=message) as e:
             t.fit(x, y, n, epochs=epochs, checkpoint=tmp_path / "c.npz", resume=True)
+        assert (e.value.reason, e.value.epoch, e.value.epochs) == (("epochs", 3, 2) if epochs == 2 else ("data", None, None))
         assert t.epoch == 0 and all(np.array_equal(v, state[k]) for k, v in t.model.parameters().items())
     assert (tmp_path / "c.npz").read_bytes() == before  # the checkpoint is not touched either
     t = trainer_with()

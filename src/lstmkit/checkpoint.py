@@ -70,6 +70,20 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _MISSING = object()
 
 
+class ResumeRefused(ValueError):
+    """A checkpoint that this run may not resume (:func:`load_checkpoint`), with what a caller needs
+    to word the refusal in its own terms (the CLI names its options): ``reason`` "settings" (the
+    first setting that differs: ``setting``, ``recorded``, ``current``, a side without it as
+    ``None`` in ``missing``), "epochs" (the checkpoint has run ``epoch`` epochs, past this run's
+    ``epochs``) or "data" (written while training on other data)."""
+
+    def __init__(self, message: str, reason: str, *, setting: str | None = None, recorded: Any = None,
+                 current: Any = None, missing: tuple = (), epoch: int | None = None, epochs: int | None = None):  # fmt: skip
+        super().__init__(message)
+        self.reason, self.setting, self.recorded, self.current = reason, setting, recorded, current
+        self.missing, self.epoch, self.epochs = missing, epoch, epochs
+
+
 class DamagedCheckpoint(ValueError):
     """A checkpoint field that is missing or of the wrong type or kind (the file was damaged or
     edited), as :meth:`Trainer.load_state_dict <lstmkit.training.Trainer.load_state_dict>` finds
@@ -131,22 +145,29 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
     it 0.9; ``optimizer.initial_lr`` and ``schedule.base_lr`` other than their ``lr``),
     FileFormatError naming the file, the field and both values. ``data`` (:func:`data_fingerprint`
     of this run's data) and ``epochs`` (this run's total), when given: a checkpoint written while
-    training on other data, or one past ``epochs`` already, raises ValueError too."""
+    training on other data, or one past ``epochs`` already, raises ValueError too. The refusals
+    of a resume (other settings, other data, past ``epochs``) are :class:`ResumeRefused`, a
+    ValueError that carries the setting and both values, or the epochs."""
     ckpt = read_checkpoint(path)
     meta = ckpt["meta"]
     recorded = meta.get("data")
     if data is not None and isinstance(recorded, Mapping) and recorded.get("digest") != data["digest"]:
         shapes = lambda d: ", ".join(f"{n} {tuple(s) if s is not None else None}" for n, s in zip(("X", "Y", "lengths"), d.get("shapes", [])))  # noqa: E731
         same = " (the same shapes, other values)" if recorded.get("shapes") == data["shapes"] else ""
-        raise ValueError(f"load_checkpoint: {path} was written while training on other data ({shapes(recorded)}), "
-                         f"got {shapes(data)}{same}. Resume on the same data, or start afresh (another checkpoint path).")  # fmt: skip
+        raise ResumeRefused(f"load_checkpoint: {path} was written while training on other data ({shapes(recorded)}), "
+                            f"got {shapes(data)}{same}. Resume on the same data, or start afresh (another checkpoint path).", "data")  # fmt: skip
     if epochs is not None and meta["epoch"] > epochs:
-        raise ValueError(f"load_checkpoint: {path} has run {meta['epoch']} epochs already, got epochs={epochs}. "
-                         f"Resume with epochs >= {meta['epoch']} to go on, or start afresh.")  # fmt: skip
+        raise ResumeRefused(f"load_checkpoint: {path} has run {meta['epoch']} epochs already, got epochs={epochs}. "
+                            f"Resume with epochs >= {meta['epoch']} to go on, or start afresh.", "epochs", epoch=meta["epoch"], epochs=epochs)  # fmt: skip
     diff = settings_difference(meta, trainer.settings())
     if diff is not None:
         name, recorded, current = diff
-        raise ValueError(f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}")
+        missing = tuple(side for side, v in (("recorded", recorded), ("current", current)) if v is _MISSING)
+        raise ResumeRefused(
+            f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}",
+            "settings", setting=name, recorded=None if recorded is _MISSING else recorded,
+            current=None if current is _MISSING else current, missing=missing,
+        )  # fmt: skip
     try:
         trainer.load_state_dict(ckpt)
     except DamagedCheckpoint as e:  # worded as read_checkpoint's refusals: the file, then the field

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import warnings
 
 import numpy as np
@@ -81,24 +80,22 @@ def interrupted_note(checkpoint: str, epochs: int) -> str:
             f"{checkpoint}) to resume from it, to the weights an uninterrupted run gives")
 
 
-def _as_typed(name: str, text: str) -> str:
-    """A setting's value, as load_checkpoint shows it (``show_setting``), as its options are typed:
-    ``--lr 0.01``, ``--bidirectional`` / ``no --bidirectional``, ``--clip 0`` for no clipping,
-    ``lstm_options`` as its flags (``--peephole --dropout-recurrent 0.2``, ``no LSTM options``)."""
-    import ast
-
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):  # 'nothing' (a setting the checkpoint lacks), ...
-        value = text
+def _as_typed(name: str, value, missing: bool = False) -> str:
+    """A setting's value as its options are typed: ``--lr 0.01``, ``--bidirectional`` /
+    ``no --bidirectional``, ``--clip 0`` for no clipping, ``lstm_options`` as its flags
+    (``--peephole --dropout-recurrent 0.2``, ``no LSTM options``); ``missing``: a side without it."""
+    if missing:
+        return f"no {name} setting"
     if name == "lstm_options":
         if not isinstance(value, dict):
             return "no LSTM options" if not value else f"LSTM options {value}"
+        if not value:
+            return "no LSTM options"
         flags = []
         for key, v in value.items():
             flag = "--" + key.replace("_", "-")
-            if key == "activations" and isinstance(v, list):  # [name or [name, alpha, ...]] * 3, as --activations reads it
-                v = ",".join(":".join(str(p) for p in a) if isinstance(a, list) else str(a) for a in v)
+            if key == "activations" and isinstance(v, (list, tuple)):  # [name or [name, alpha, ...]] * 3, as --activations reads it
+                v = ",".join(":".join(str(p) for p in a) if isinstance(a, (list, tuple)) else str(a) for a in v)
             flags.append(flag if v is True else f"{flag} {v}")
         return " ".join(flags)
     flag = FLAGS[name]
@@ -109,34 +106,26 @@ def _as_typed(name: str, text: str) -> str:
     return f"{flag} {value}"
 
 
-def resume_refused(message: str, path: str, epochs: int) -> str | None:
-    """load_checkpoint's refusal of ``path`` in this command's words (``--lr``, not ``learning_rate``), or
-    None when ``message`` is not one naming a setting or the epochs (other data, another model: as it is)."""
-    from ..checkpoint import RESUME_FIX
-
-    head = f"load_checkpoint: {path} "
-    if not message.startswith(head):
-        return None
-    rest = message[len(head) :]
+def resume_refused(exc, path: str) -> str | None:
+    """load_checkpoint's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of ``path`` in this
+    command's words (``--lr``, not ``learning_rate``), or None where it names no option (other data)."""
     fix = "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path)."
-    ran = re.match(r"has run (\d+) epochs already, got epochs=", rest)
-    if ran:
-        return (f"train: the checkpoint {path} has run {ran.group(1)} epochs already, got --epochs {epochs}. Give --epochs "
-                f"{ran.group(1)} or more to go on, or start afresh (another --checkpoint path).")  # fmt: skip
-    name = next((n for n in FLAGS if rest.startswith(f"was written with {n} ")), None)
-    if name is None or not rest.endswith(f". {RESUME_FIX}"):
+    if exc.reason == "epochs":
+        return (f"train: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give --epochs "
+                f"{exc.epoch} or more to go on, or start afresh (another --checkpoint path).")  # fmt: skip
+    if exc.reason != "settings" or exc.setting not in FLAGS:
         return None
-    recorded, sep, current = rest[len(f"was written with {name} ") : -len(f". {RESUME_FIX}")].partition(", got ")
-    if not sep:
-        return None
-    return f"train: the checkpoint {path} was written with {_as_typed(name, recorded)}, got {_as_typed(name, current)}. {fix}"
+    name = exc.setting
+    was = _as_typed(name, exc.recorded, "recorded" in exc.missing)
+    got = _as_typed(name, exc.current, "current" in exc.missing)
+    return f"train: the checkpoint {path} was written with {was}, got {got}. {fix}"
 
 
 def resumable(est, X, y, lengths, path: str, epochs: int) -> int:
     """The epoch the checkpoint ``path`` holds, once a copy of ``est`` has loaded it in a fit that
     stops there (no epoch runs, nothing is written): every check of a resume (settings, data,
     epochs) is made before anything is said or trained, and a refusal names the options."""
-    from ..checkpoint import read_checkpoint
+    from ..checkpoint import ResumeRefused, read_checkpoint
 
     epoch = read_checkpoint(path)["meta"]["epoch"]
     probe = type(est)(**{**est.get_params(), "epochs": min(epoch, epochs), "verbose": 0})
@@ -144,8 +133,8 @@ def resumable(est, X, y, lengths, path: str, epochs: int) -> int:
         with warnings.catch_warnings():  # the fit itself says them
             warnings.simplefilter("ignore")
             probe.fit(X, y, lengths, checkpoint=path, resume=True)
-    except ValueError as exc:
-        message = resume_refused(str(exc), path, epochs)
+    except ResumeRefused as exc:
+        message = resume_refused(exc, path)
         if message is None:
             raise
         raise CommandError(message) from None
