@@ -588,11 +588,11 @@ def test_nan_labels_are_refused_with_their_index():
     yf = y.astype(float)
     yf[3] = np.nan
     fix = r"Drop the samples with missing labels"
-    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected y finite labels, got nan at index \(3,\)\. {fix}"):
+    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected y finite labels, got nan at index \(3,\) \(sample 3\)\. {fix}"):
         LSTMClassifier(epochs=1).fit(X, yf)
     yo = y.astype(object)
     yo[7] = float("inf")
-    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected y finite labels, got inf at index \(7,\)"):
+    with pytest.raises(ValueError, match=rf"^LSTMClassifier.fit: expected y finite labels, got inf at index \(7,\) \(sample 7\)\. {fix}"):
         LSTMClassifier(epochs=1).fit(X, yo)
     lengths = np.full(40, 4)
     ys = (X[:, :, 1] > 0).astype(float)  # (40, 6) a label per step
@@ -601,11 +601,11 @@ def test_nan_labels_are_refused_with_their_index():
     assert clf.classes_.tolist() == [0.0, 1.0]
     assert 0 <= clf.score(X, ys, lengths) <= 1
     ys[5, 2] = np.nan  # within sequence 5's 4 steps
-    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected y finite labels, got nan at index \(5, 2\)"):
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected y finite labels, got nan at index \(5, 2\) \(sample 5, step 2\)\."):
         LSTMClassifier(epochs=1).fit(X, ys, lengths)
-    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit validation_data: expected y finite labels, got nan at index \(3,\)"):
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit validation_data: expected y finite labels, got nan at index \(3,\) \(sample 3\)\."):
         LSTMClassifier(epochs=1).fit(X, y, validation_data=(X, yf))
-    with pytest.raises(ValueError, match=r"^LSTMClassifier.score: expected y finite labels, got nan at index \(3,\)"):
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.score: expected y finite labels, got nan at index \(3,\) \(sample 3\)\."):
         LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y).score(X, yf)
 
 
@@ -658,9 +658,9 @@ def test_regressor_score_checks_y_as_fit_does_and_reads_a_column():
     for bad, shown in ((np.nan, "nan"), (np.inf, "inf")):
         yb = y.copy()
         yb[4] = bad
-        with pytest.raises(ValueError, match=rf"^LSTMRegressor.score: expected y finite values, got {shown} at index \(4,\)\. Drop the samples"):
+        with pytest.raises(ValueError, match=rf"^LSTMRegressor.score: expected y finite values, got {shown} at index \(4,\) \(sample 4\)\. Drop the samples"):
             reg.score(X, yb)
-        with pytest.raises(ValueError, match=rf"^LSTMRegressor.fit: expected y finite values, got {shown} at index \(4,\)\. Drop the samples"):
+        with pytest.raises(ValueError, match=rf"^LSTMRegressor.fit: expected y finite values, got {shown} at index \(4,\) \(sample 4\)\. Drop the samples"):
             LSTMRegressor(epochs=1).fit(X, yb)
     with pytest.raises(TypeError, match=r"^LSTMRegressor.score: expected y numeric targets, got dtype <U1"):
         reg.score(X, np.array(["a"] * 40))
@@ -682,7 +682,7 @@ def test_regressor_per_step_nan_targets_are_refused_within_lengths_only():
     assert np.isfinite(reg.score(X, Y, lengths))
     assert reg.score(X, Y[..., None], lengths) == reg.score(X, Y, lengths)  # (n, T, 1) for one output
     Y[2, 3] = np.nan
-    with pytest.raises(ValueError, match=r"^LSTMRegressor.score: expected y finite values, got nan at index \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.score: expected y finite values, got nan at index \(2, 3\) \(sample 2, step 3\)\."):
         reg.score(X, Y, lengths)
 
 

@@ -198,6 +198,115 @@ def test_nan_past_lengths_trains_as_zero_padding():
         Trainer(SequenceModel(2, 2, 3, seed=0)).fit(Xn, Y, epochs=1)  # without lengths every step is within
 
 
+def _regression_data(n=24, T=7):
+    """X (n, T, 2), Y (n, T, 1) the running sum of X's first feature, lengths (n,) in [1, T]."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, T, 2))
+    return X, np.cumsum(X[..., :1], axis=1), rng.integers(1, T + 1, size=n)
+
+
+def test_nan_targets_past_lengths_train_as_zero_targets():
+    """Y past a sequence's length is padding, out of the loss: NaN or inf there trains bit for bit
+    as zeros (weights, and the history, whose mae was NaN: |out - NaN| * 0 is NaN), in fit, its
+    validation data, a held-out fraction and evaluate; the caller's Y is left as it was."""
+    X, Y, lengths = _regression_data()
+    pad = np.arange(7)[None] >= lengths[:, None]  # (24, 7)
+    Y0, Yn = Y.copy(), Y.copy()
+    Y0[pad], Yn[pad] = 0.0, np.nan
+    Yn[int(np.argmax(lengths < 7)), 6] = np.inf
+    before = Yn.copy()
+    runs = []
+    for y in (Y0, Yn):
+        model = SequenceModel(2, 1, 3, dtype=np.float64, seed=0)
+        trainer = Trainer(model, loss="mse", metrics=["mae"], batch_size=6, seed=0)
+        history = trainer.fit(X[8:], y[8:], lengths[8:], epochs=2, validation_data=(X[:8], y[:8], lengths[:8]))
+        runs.append((model, [{k: v for k, v in e.items() if k != "time"} for e in history.epochs], trainer))
+    (zero, h0, t0), (nan, hn, tn) = runs
+    for k in zero.parameters():
+        np.testing.assert_array_equal(nan.parameters()[k], zero.parameters()[k], err_msg=k)
+    assert hn == h0 and np.isfinite([e["mae"] + e["val_mae"] for e in hn]).all()
+    assert tn.evaluate(X, Yn, lengths) == t0.evaluate(X, Y0, lengths)
+    np.testing.assert_array_equal(Yn, before)  # the caller's array is left as it was
+    split = [SequenceModel(2, 1, 3, dtype=np.float64, seed=0) for _ in range(2)]
+    for m, y in zip(split, (Y0, Yn)):
+        fit(m, X, y, lengths, loss="mse", epochs=1, batch_size=6, seed=0, validation_split=0.25)
+    np.testing.assert_array_equal(split[1].parameters()["head.weight"], split[0].parameters()["head.weight"])
+
+
+def test_nan_targets_within_a_sequence_are_refused_naming_sample_and_step():
+    """A NaN or inf target the loss reads is refused before training, naming Y, the sample and
+    the step; it failed in backprop as "Linear.backward: expected dy finite values, got nan at
+    index (7, 0, 0)", 7 the row of a shuffled batch, after the batches before it had trained."""
+    X, Y, lengths = _regression_data()
+    Yb = Y.copy()
+    Yb[5, lengths[5] - 1, 0] = np.nan  # the last step of sequence 5
+    message = rf"expected Y finite values, got nan at index \(5, {lengths[5] - 1}, 0\) \(sample 5, step {lengths[5] - 1}\)\. Drop the samples with missing targets"
+    model = SequenceModel(2, 1, 3, dtype=np.float64, seed=0)
+    weights = model.state_dict()
+    trainer = Trainer(model, loss="mse", batch_size=4, seed=0)
+    for call in (
+        lambda: trainer.fit(X, Yb, lengths, epochs=1),
+        lambda: trainer.fit(X, Y, lengths, epochs=1, validation_data=(X, Yb, lengths)),
+        lambda: trainer.fit(X, Yb, lengths, epochs=1, validation_split=0.25),
+    ):
+        with pytest.raises(ValueError, match=rf"^Trainer.fit: {message}"):
+            call()
+    with pytest.raises(ValueError, match=rf"^Trainer.evaluate: {message}"):
+        trainer.evaluate(X, Yb, lengths)
+    Yl = Y[:, -1].copy()  # (24, 1) one target per sequence
+    Yl[3] = np.inf
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected Y finite values, got inf at index \(3, 0\) \(sample 3\)\."):
+        Trainer(SequenceModel(2, 1, 3, head="last", seed=0), loss="mse").fit(X, Yl, epochs=1)
+    with pytest.raises(TypeError, match=r"^Trainer.fit: expected Y numeric targets \(loss='mse'\), got dtype <U1\."):
+        trainer.fit(X, np.full(Y.shape, "a"), lengths, epochs=1)
+    for k, v in weights.items():  # nothing trained
+        np.testing.assert_array_equal(model.parameters()[k], v, err_msg=k)
+    assert trainer.epoch == 0
+
+
+def test_class_indices_out_of_range_are_refused_naming_sample_and_step():
+    """A class index >= C (the model's outputs) or < 0 is refused before training, naming Y, the
+    range, the value, the sample and the step (softmax_cross_entropy refused the batch holding it
+    with the batch's range, "expected targets values in [0, 2), got range [0, 2]", after the
+    batches before it had trained). Past a sequence's length any integer is padding: -1 there
+    trains bit for bit as 0."""
+    X, Y = counting_data(4, n=24, T=7)
+    lengths = np.random.default_rng(0).integers(1, 8, size=24)
+    model = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    weights = model.state_dict()
+    trainer = Trainer(model, batch_size=4, seed=0)
+    for bad in (2, -1):
+        Yb = Y.copy()
+        Yb[9, lengths[9] - 1] = bad
+        message = rf"expected Y class indices in \[0, 2\) \(one per output of the model\), got {bad} at index \(9, {lengths[9] - 1}\) \(sample 9, step {lengths[9] - 1}\)\. Encode labels as 0\.\.1, or build the model with one output per class\.$"
+        for call in (
+            lambda: trainer.fit(X, Yb, lengths, epochs=1),
+            lambda: trainer.fit(X, Y, lengths, epochs=1, validation_data=(X, Yb, lengths)),
+        ):
+            with pytest.raises(ValueError, match=rf"^Trainer.fit: {message}"):
+                call()
+        with pytest.raises(ValueError, match=rf"^Trainer.evaluate: {message}"):
+            trainer.evaluate(X, Yb, lengths)
+    for k, v in weights.items():  # nothing trained
+        np.testing.assert_array_equal(model.parameters()[k], v, err_msg=k)
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected Y class indices in \[0, 3\) \(one per output of the model\), got 3 at index \(4,\) \(sample 4\)\."):
+        Trainer(SequenceModel(2, 3, 3, head="last", seed=0)).fit(X, np.where(np.arange(24) == 4, 3, 0), epochs=1)
+    with pytest.raises(TypeError, match=r"^Trainer.fit: expected Y integer class indices \(loss='cross_entropy'\), got dtype float64\. Encode labels as 0\.\.C-1\.$"):
+        trainer.fit(X, Y.astype(float), lengths, epochs=1)
+    # padding: -1 (or any integer) past the length is out of the loss, as 0 is
+    pad = np.arange(7)[None] >= lengths[:, None]
+    Yp = Y.copy()
+    Yp[pad] = -1
+    runs = []
+    for y in (np.where(pad, 0, Y), Yp):
+        m = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+        h = fit(m, X, y, lengths, epochs=2, batch_size=6, seed=0)
+        runs.append((m, [{k: v for k, v in e.items() if k != "time"} for e in h.epochs]))
+    for k in runs[0][0].parameters():
+        np.testing.assert_array_equal(runs[1][0].parameters()[k], runs[0][0].parameters()[k], err_msg=k)
+    assert runs[1][1] == runs[0][1]
+
+
 def test_truncated_bptt_carries_state_and_cuts_gradients():
     """bptt=T is full BPTT; with bptt=k the first chunk's update equals training on that chunk
     alone, and the second chunk starts from the first chunk's final state."""

@@ -173,6 +173,45 @@ def check_sequences(arr: np.ndarray, where: str, arg: str = "X", layout: str = "
             fail(where, arg, f"{what} (shape {layout})", f"shape {arr.shape}")
 
 
+def at_sample(at: tuple[int, ...], steps: bool) -> str:
+    """An index of a batch with the sample (and the step) it is: "(3, 2, 0) (sample 3, step 2)"."""
+    return f"{at} (sample {at[0]}" + (f", step {at[1]})" if steps else ")")
+
+
+#: how to fix a NaN or inf among the targets (the estimators' y, the Trainer's Y)
+MISSING_TARGETS = "Drop the samples with missing targets (per step: end the sequence before them, through lengths)."
+#: how to fix a NaN or inf within a sequence's inputs
+MISSING_INPUTS = "Remove or impute missing values first (values past a sequence's length, through lengths, are ignored and may be NaN)."
+
+
+def check_finite_within(A: np.ndarray, valid: np.ndarray, where: str, arg: str, fix: str,
+                        what: str = "finite values") -> np.ndarray:
+    """``A`` (n, ...) with every value ``valid`` selects finite, ``valid`` (n,) (a row per sequence)
+    or (n, T) (a step of a sequence), broadcast over A's trailing axes.
+
+    A NaN or inf where valid raises ValueError naming its index and its sample (and step). Values
+    elsewhere (padding past a sequence's length) are ignored and may be NaN or inf: they are
+    replaced by zeros in a copy (0 * NaN is NaN in a gradient); the caller's array is never
+    written, and returned as it is when every value is finite. Labels of dtype object (the
+    classifier's) are looked at for floats and returned as they are.
+    """
+    if A.dtype.kind == "O":
+        nonfinite = lambda v: isinstance(v, (float, np.floating)) and not np.isfinite(v)  # noqa: E731
+        bad = np.vectorize(nonfinite, otypes=[bool])(A) if A.size else np.zeros(A.shape, bool)
+    elif A.dtype.kind in "fc":
+        bad = ~np.isfinite(A)
+    else:
+        return A  # integers, bools, strings: nothing to be NaN
+    steps = valid.ndim > 1
+    valid = valid.reshape(valid.shape + (1,) * (A.ndim - valid.ndim))  # broadcast over trailing axes
+    if (bad_valid := bad & valid).any():
+        at = first_index(bad_valid)
+        fail(where, arg, what, f"{A[at]} at index {at_sample(at, steps)}", fix)
+    if A.dtype.kind == "O" or not bad.any():
+        return A
+    return np.where(valid, A, 0).astype(A.dtype, copy=False)  # the padding zeroed, in a copy
+
+
 def check_finite_steps(X: np.ndarray, lengths: np.ndarray | None, where: str, arg: str = "X") -> np.ndarray:
     """X (n, T, F) floats with every value within a sequence's length finite; ``lengths`` (n,)
     already checked, or None (every step is within).
@@ -180,18 +219,13 @@ def check_finite_steps(X: np.ndarray, lengths: np.ndarray | None, where: str, ar
     A NaN or inf within a sequence's length raises ValueError naming its index, sample and step.
     Values past a sequence's length are ignored and may be NaN or inf (missing): such padding is
     replaced by zeros in a copy, as the gradient dW_ih = dZ^T X would turn 0 * NaN into NaN; the
-    caller's array is never written, and returned as it is when every value is finite. Shared by
-    the estimators and the Trainer, so that both take the same data.
+    caller's array is never written, and returned as it is when every value is finite
+    (:func:`check_finite_within`). Shared by the estimators and the Trainer, so that both take the
+    same data.
     """
     if all_finite(X):
         return X
-    valid = valid_steps(lengths, *X.shape[:2])[..., None]  # (n, T, 1)
-    bad = ~np.isfinite(X) & valid
-    if bad.any():
-        at = first_index(bad)
-        fail(where, arg, "finite values", f"{X[at]} at index {at} (sample {at[0]}, step {at[1]})", "Remove or impute missing values"
-             " first (values past a sequence's length, through lengths, are ignored and may be NaN).")  # fmt: skip
-    return np.where(valid, X, 0).astype(X.dtype, copy=False)  # the padding zeroed, in a copy: 0 * NaN is NaN in dW_ih
+    return check_finite_within(X, valid_steps(lengths, *X.shape[:2]), where, arg, MISSING_INPUTS)
 
 
 def _as_float_array(x, where: str, arg: str, dtype: np.dtype) -> np.ndarray:

@@ -68,8 +68,8 @@ from typing import Any
 import numpy as np
 
 from ._checks import (
-    check_dtype, check_finite_steps, check_int, check_lengths, check_sequences, check_verbose, fail, first_index, is_int,
-    is_number, valid_steps,
+    MISSING_TARGETS, check_dtype, check_finite_steps, check_finite_within, check_int, check_lengths, check_sequences,
+    check_verbose, fail, is_int, is_number, valid_steps,
 )
 from .functional import softmax
 from .modelfile import save_model
@@ -185,22 +185,11 @@ def _warn_unscaled(X: np.ndarray, lengths, where: str) -> None:
         )
 
 
-MISSING_TARGETS = "Drop the samples with missing targets (per step: end the sequence before them, through lengths)."
-
-
 def _check_finite_targets(y: np.ndarray, valid: np.ndarray, where: str, what: str, fix: str) -> None:
     """Refuse a NaN or inf among y's valid targets (``valid`` broadcasts over y's leading
-    axes), naming the first one's index; targets past a sequence's length are not looked at."""
-    if y.dtype.kind == "O":  # labels as Python objects: their floats
-        bad = np.vectorize(lambda v: isinstance(v, (float, np.floating)) and not np.isfinite(v), otypes=[bool])(y) if y.size else np.zeros(y.shape, bool)
-    elif y.dtype.kind in "fc":
-        bad = ~np.isfinite(y)
-    else:
-        return
-    bad &= valid.reshape(valid.shape + (1,) * (y.ndim - valid.ndim))
-    if bad.any():
-        at = first_index(bad)
-        fail(where, "y", what, f"{y[at]} at index {at}", fix)
+    axes), naming the first one's index, sample and step; targets past a sequence's length are
+    not looked at (:func:`~lstmkit._checks.check_finite_within`, as the Trainer checks Y)."""
+    check_finite_within(y, valid, where, "y", fix, what)
 
 
 def _refuse_mixed_list(y, where: str) -> None:

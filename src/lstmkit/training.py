@@ -18,7 +18,10 @@ Data (batch first, as :class:`~lstmkit.models.SequenceModel`):
     Y for ``loss="mse"``: the model's output shape, (N, T, O) or (N, O).
 With head="all", steps past a sequence's length are masked out of the loss and metrics. X past a
 sequence's length may be NaN or inf (missing; zeroed in a copy, as the estimators take it); within
-it, a NaN or inf is refused naming its sample and step.
+it, a NaN or inf is refused naming its sample and step. Y likewise, with the losses above: past a
+sequence's length any target is padding (NaN or inf zeroed in a copy; a class index -1, say,
+ignored); within it (every row with head="last") a NaN or inf, or a class index outside [0, C) for
+a model of C outputs, is refused before training starts, naming its sample and step.
 
 Truncated BPTT (``bptt=k``, head="all" only): each batch of long sequences is cut into chunks of k
 steps; the state at the end of a chunk is the initial state of the next (char-rnn style) but no
@@ -46,7 +49,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import (
-    a_or_an, check_finite_steps, check_float_array, check_int, check_lengths, check_sequences, check_verbose, fail, is_number,
+    MISSING_TARGETS, a_or_an, at_sample, check_finite_steps, check_finite_within, check_float_array, check_int, check_lengths,
+    check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
@@ -194,8 +198,15 @@ def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | No
     return X, lengths
 
 
-def _check_data(X, Y, lengths, model, where: str):
-    """Validate one data set; returns (X, Y, lengths or None)."""
+def _check_data(X, Y, lengths, model, loss_fn, where: str):
+    """Validate one data set; returns (X, Y, lengths or None).
+
+    With a loss of this module (:data:`LOSSES`) Y's valid targets (every step within a sequence's
+    length with head="all", every row with head="last") are checked before training starts, naming
+    Y, the index, the sample and the step: for "mse" numbers, finite (NaN or inf past a sequence's
+    length is padding, zeroed in a copy as X's); for "cross_entropy" integer class indices in
+    [0, C) for a model of C outputs (past a sequence's length any integer, -1 say, is ignored).
+    A custom loss gets Y as it is (its targets are its business)."""
     X, lengths = _check_X(X, lengths, model, where)
     n, T = X.shape[:2]
     Y = np.asarray(Y)
@@ -206,7 +217,29 @@ def _check_data(X, Y, lengths, model, where: str):
         fail(where, "Y", f"one target per step: shape ({n}, {T}, ...) as X's {T} steps", f"shape {Y.shape}")
     if head == "last" and Y.ndim > 2:
         fail(where, "Y", f"one target per sequence: shape ({n},) or ({n}, n_outputs) (the model reads the last step)", f"shape {Y.shape}")
+    if head in ("all", "last") and loss_fn in (mse, softmax_cross_entropy):
+        valid = valid_steps(lengths, n, T) if head == "all" else np.ones(n, dtype=bool)  # the targets the loss reads
+        Y = _check_targets(Y, valid, loss_fn, getattr(model, "output_size", None), where)
     return X, Y, lengths
+
+
+def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: str) -> np.ndarray:
+    """Y's targets where ``valid`` ((n,) or (n, T)) as ``loss_fn`` reads them: numbers, finite, for
+    mse (the padding's NaN or inf zeroed in a copy); integer class indices in [0, n_classes) for
+    softmax_cross_entropy (n_classes None: not bounded above)."""
+    if loss_fn is mse:
+        if Y.dtype.kind not in "biuf":
+            fail(where, "Y", "numeric targets (loss='mse')", f"dtype {Y.dtype}", exc=TypeError)
+        return check_finite_within(Y, valid, where, "Y", MISSING_TARGETS)
+    if Y.dtype.kind not in "iu":
+        fail(where, "Y", "integer class indices (loss='cross_entropy')", f"dtype {Y.dtype}", "Encode labels as 0..C-1.", exc=TypeError)
+    bad = (Y < 0) if n_classes is None else (Y < 0) | (Y >= n_classes)  # (n[, T]) as valid
+    if Y.ndim == valid.ndim and (bad := bad & valid).any():  # (another shape: the loss says which)
+        at = first_index(bad)
+        expected = "class indices >= 0" if n_classes is None else f"class indices in [0, {n_classes}) (one per output of the model)"
+        fix = "" if n_classes is None else f"Encode labels as 0..{n_classes - 1}, or build the model with one output per class."
+        fail(where, "Y", expected, f"{Y[at]} at index {at_sample(at, steps=valid.ndim > 1)}", fix)
+    return Y
 
 
 def _step_mask(lengths: np.ndarray | None, B: int, T: int, start: int = 0) -> np.ndarray | None:
@@ -346,7 +379,7 @@ class Trainer:
         epochs = check_int(epochs, where, "epochs", minimum=0)
         if resume and checkpoint is None:
             fail(where, "checkpoint", "a path with resume=True", None)
-        X, Y, lengths = _check_data(X, Y, lengths, self.model, where)
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where)
         self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
         if resume and os.path.exists(checkpoint):
             load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
@@ -445,7 +478,7 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 fail(where, "validation_data", "a tuple (X, Y) or (X, Y, lengths)", type(validation_data).__name__, exc=TypeError)
-            return (X, Y, lengths), _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, where)
+            return (X, Y, lengths), _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, self.loss_fn, where)
         if not validation_split:
             return (X, Y, lengths), None
         if not (isinstance(validation_split, float) and 0 < validation_split < 1):
@@ -466,7 +499,7 @@ class Trainer:
 
     def evaluate(self, X, Y, lengths=None) -> dict[str, float]:
         """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout)."""
-        X, Y, lengths = _check_data(X, Y, lengths, self.model, "Trainer.evaluate")
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate")
         out = self.predict(X, lengths)
         mask = _step_mask(lengths, *X.shape[:2]) if self.model.head_mode == "all" else None
         loss, _ = self.loss_fn(out, Y, mask)
