@@ -602,6 +602,27 @@ def test_no_sequences_or_no_steps_are_refused_by_name():
         predict(model, X[:0])
 
 
+def test_features_and_token_ids_are_checked_before_training():
+    """X's feature count and token ids out of [0, input_size) are refused before anything trains,
+    naming X (the LSTM refused the first batch as "LSTM: expected x feature size ...", and a token id
+    the batch holding it, after the batches before it had trained)."""
+    X, Y = counting_data(4, n=24, T=7)
+    model = SequenceModel(2, 2, 3, seed=0)
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected X 2 features \(the model's input_size\), got 3\.$"):
+        Trainer(model).fit(np.zeros((24, 7, 3)), Y, epochs=1)
+    with pytest.raises(ValueError, match=r"^predict: expected X 2 features \(the model's input_size\), got 3\.$"):
+        predict(model, np.zeros((24, 7, 3)))
+    tokens = SequenceModel(2, 2, 3, inputs="tokens", seed=0)
+    weights = tokens.state_dict()
+    ids = X.argmax(-1)  # (24, 7) ids 0, 1
+    ids[20, 4] = 2
+    for call, where in ((lambda: Trainer(tokens, batch_size=4, shuffle=False).fit(ids, Y, epochs=1), "Trainer.fit"), (lambda: predict(tokens, ids), "predict")):
+        with pytest.raises(ValueError, match=rf"^{where}: expected X token ids in \[0, input_size=2\), got 2 at index \(20, 4\) \(sample 20, step 4\)\.$"):
+            call()
+    for k, v in weights.items():  # nothing trained
+        np.testing.assert_array_equal(tokens.parameters()[k], v, err_msg=k)
+
+
 def test_verbose_must_be_a_documented_level():
     model = SequenceModel(3, 2, 4, seed=0)
     for bad in (5, -1):

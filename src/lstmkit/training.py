@@ -176,21 +176,29 @@ class History:
 
 
 def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """X (N, T, I) floats, or (N, T) integer token ids for a model with inputs="tokens"; at least
-    one sequence, one step and one feature (as scikit-learn refuses 0 samples);
-    ``lengths`` (N,) ints in [1, T] or None. Returns (X, lengths as int64 or None).
+    """X (N, T, I) floats, or (N, T) integer token ids in [0, I) for a model with inputs="tokens";
+    at least one sequence, one step and one feature (as scikit-learn refuses 0 samples); I the
+    model's input_size (where it has one); ``lengths`` (N,) ints in [1, T] or None. Returns (X,
+    lengths as int64 or None). Checked before anything runs, so that a fit does not stop in a
+    later batch (a token id out of range) with some batches trained.
 
     A NaN or inf within a sequence's length is refused naming its sample and step; past it
     (padding) it is accepted and zeroed in a copy, as the estimators take X
     (:func:`~lstmkit._checks.check_finite_steps`)."""
+    I = getattr(model, "input_size", None)
     if getattr(model, "inputs", "features") == "tokens":
         X = np.asarray(X)
         if X.dtype.kind not in "iu" or X.ndim != 2:
             fail(where, "X", "integer token ids (n_samples, T) for a model with inputs='tokens'", f"dtype {X.dtype} shape {X.shape}", exc=TypeError if X.dtype.kind not in "iu" else ValueError)
         check_sequences(X, where, "X", "(n_samples, T)")  # not empty
+        if I is not None and (bad := (X < 0) | (X >= I)).any():  # padding too: the model one-hot encodes every step
+            at = first_index(bad)
+            fail(where, "X", f"token ids in [0, input_size={I})", f"{X[at]} at index {at_sample(at, steps=True)}")
     else:
         X = check_float_array(X, where, "X", model.dtype, finite=False)  # finite within lengths: below
         check_sequences(X, where)  # 3-D, not empty
+        if I is not None and X.shape[2] != I:
+            fail(where, "X", f"{I} features (the model's input_size)", X.shape[2])
     if lengths is not None:
         lengths = check_lengths(lengths, *X.shape[:2], where)
     if X.dtype.kind == "f":
