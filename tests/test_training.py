@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import lstmkit
 from lstmkit.models import SequenceModel
 from lstmkit.training import History, Trainer, fit, predict
 
@@ -621,6 +622,25 @@ def test_features_and_token_ids_are_checked_before_training():
             call()
     for k, v in weights.items():  # nothing trained
         np.testing.assert_array_equal(tokens.parameters()[k], v, err_msg=k)
+
+
+def test_clip_and_seed_are_checked_as_the_estimators_check_them():
+    """clip: one check for the Trainer and the estimators (the Trainer said "a positive number",
+    took True and refused numpy.float32(0.5)). seed: NumPy's SeedSequence refused a bad one
+    without naming it."""
+    model = SequenceModel(2, 2, 3, seed=0)
+    X, Y = counting_data(0, n=8, T=3)
+    for bad in (0, -1.0, float("nan"), True, "1"):
+        message = rf"expected clip None or a number > 0, got {bad!r}\.$"
+        with pytest.raises(ValueError, match=rf"^Trainer: {message}"):
+            Trainer(model, clip=bad)
+        with pytest.raises(ValueError, match=rf"^LSTMClassifier: {message}"):
+            lstmkit.LSTMClassifier(clip=bad).fit(X, Y[:, -1])
+    assert Trainer(model, clip=np.float32(0.5)).clip == 0.5 and Trainer(model).clip is None
+    for bad in ("a", -1, True, np.random.default_rng(0)):
+        with pytest.raises(TypeError, match=rf"^Trainer: expected seed None or an integer >= 0, got {type(bad).__name__} "):
+            Trainer(model, seed=bad)
+    assert Trainer(model, seed=np.int64(3)).settings()["seed"] == 3
 
 
 def test_verbose_must_be_a_documented_level():

@@ -248,6 +248,26 @@ def check_shape(arr: np.ndarray, expected: tuple, where: str, arg: str, fix: str
         fail(where, arg, f"shape {tuple(expected)}", f"shape {tuple(arr.shape)}", fix)
 
 
+def check_clip(clip, where: str):
+    """A bound on the gradient's global norm: None (no clipping) or a number > 0, not a bool;
+    returned as it is, else ValueError. The estimators' and the Trainer's clip."""
+    number = isinstance(clip, (int, float, np.integer, np.floating)) and not isinstance(clip, (bool, np.bool_))
+    if not (clip is None or (number and clip > 0)):
+        fail(where, "clip", "None or a number > 0", repr(clip))
+    return clip
+
+
+def check_seed(seed, where: str, *, generator: bool = True):
+    """A seed NumPy's SeedSequence takes: None or an integer >= 0, or with ``generator`` a
+    numpy.random.Generator (whose draws seed the run); returned as it is, else TypeError. The
+    estimators' (a Generator too) and the Trainer's (None or an integer) seed."""
+    integer = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
+    if not (seed is None or (integer and seed >= 0) or (generator and isinstance(seed, np.random.Generator))):
+        what = "None, an integer >= 0 or a numpy.random.Generator" if generator else "None or an integer >= 0"
+        fail(where, "seed", what, f"{type(seed).__name__} {seed!r}", exc=TypeError)
+    return seed
+
+
 def check_rng(seed) -> np.random.Generator:
     """Turn ``None``, an int or a Generator into a ``numpy.random.Generator``."""
     if isinstance(seed, np.random.Generator):

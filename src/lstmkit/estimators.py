@@ -68,8 +68,8 @@ from typing import Any
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, check_dtype, check_finite_steps, check_finite_within, check_int, check_lengths, check_sequences,
-    check_verbose, fail, is_int, is_number, valid_steps,
+    MISSING_TARGETS, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int, check_lengths,
+    check_seed, check_sequences, check_verbose, fail, is_int, is_number, valid_steps,
 )
 from .functional import softmax
 from .modelfile import save_model
@@ -284,17 +284,15 @@ def check_hyper_parameters(est, name: str) -> None:
     ):
         if has(k) and not (number(v := getattr(est, k)) and ok(v)):
             fail(name, k, what, repr(v))
-    if has("clip") and est.clip is not None and not (number(est.clip) and est.clip > 0):
-        fail(name, "clip", "None or a number > 0", repr(est.clip))
+    if has("clip"):  # as the Trainer checks it
+        check_clip(est.clip, name)
     if has("forget_bias") and est.forget_bias is not None and not (number(est.forget_bias) and np.isfinite(est.forget_bias)):
         fail(name, "forget_bias", "None or a finite number", repr(est.forget_bias))
     check_lstm_options(getattr(est, "lstm_options", None), cell, name)
     if has("dtype"):
         check_dtype(est.dtype, name)
-    integer = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))  # noqa: E731
-    # a seed NumPy's SeedSequence takes (or a Generator, whose draws seed the run)
-    if has("seed") and not (est.seed is None or isinstance(est.seed, np.random.Generator) or (integer(est.seed) and est.seed >= 0)):
-        fail(name, "seed", "None, an integer >= 0 or a numpy.random.Generator", f"{type(est.seed).__name__} {est.seed!r}", exc=TypeError)
+    if has("seed"):  # a seed NumPy's SeedSequence takes (or a Generator, whose draws seed the run)
+        check_seed(est.seed, name)
     if has("verbose"):  # the documented levels (True: 1, False: 0); 5 was taken as 2
         check_verbose(est.verbose, name)
 

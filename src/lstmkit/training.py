@@ -49,8 +49,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, a_or_an, at_sample, check_finite_steps, check_finite_within, check_float_array, check_int, check_lengths,
-    check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
+    MISSING_TARGETS, a_or_an, at_sample, check_clip, check_finite_steps, check_finite_within, check_float_array, check_int,
+    check_lengths, check_seed, check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
@@ -327,9 +327,7 @@ class Trainer:
         self.schedule = schedule
         self.batch_size = check_int(batch_size, where, "batch_size", minimum=1)
         self.shuffle = bool(shuffle)
-        if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
-            fail(where, "clip", "None or a positive number", repr(clip))
-        self.clip = clip
+        self.clip = check_clip(clip, where)
         self.bptt = None if bptt is None else check_int(bptt, where, "bptt", minimum=1)
         if self.bptt is not None and getattr(model, "head_mode", "all") != "all":
             fail(where, "bptt", "None with head='last' (truncated BPTT needs a loss at every step)", self.bptt)
@@ -356,7 +354,7 @@ class Trainer:
             except (TypeError, ValueError):
                 fail(where, "settings", "JSON values (numbers, strings, lists, dicts, None)", repr(settings), exc=TypeError)
         self._caller_settings = settings
-        self._seed = seed  # None: unseeded, a resume takes the checkpoint's seed
+        self._seed = check_seed(seed, where, generator=False)  # None: unseeded, a resume takes the checkpoint's seed
         self._data = None  # data_fingerprint of the data fit last received (recorded in checkpoints)
         # random streams: one for the validation split, one for shuffling (both from the seed)
         ss = np.random.SeedSequence(seed)
