@@ -165,7 +165,7 @@ class LSTMForecaster:
         dropout: float = 0.0,
         forget_bias: float | None = 1.0,
         lstm_options: dict | None = None,
-        epochs: int = 200,
+        epochs: int = 100,
         batch_size: int = 16,
         optimizer: str = "adam",
         learning_rate: float = 0.01,

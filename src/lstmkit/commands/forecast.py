@@ -12,11 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import CommandError, UsageError
+from ..forecast import LSTMForecaster
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import count, fraction, integer, positive, record_typed, refuse_with_model
 
 #: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
 WITH_MODEL = ("data", "column", "time_column", "model", "steps", "out", "plot")
+
+#: the library's defaults, which the options take as theirs (so that the command line and Python agree)
+DEFAULTS = LSTMForecaster().get_params()
 
 #: the classes whose errors name their arguments, and those spelled otherwise on this command line:
 #: lstmkit.cli shows the options instead (commands._options.name_options)
@@ -31,6 +35,7 @@ EXAMPLE = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
     p.add_argument("data", nargs="?", help="series: a .csv (with --column), a .npy (N,) or (N, S), or builtin:airline")
     p.add_argument("--column", help=".csv: comma-separated column(s) holding the series")
     p.add_argument("--time-column", metavar="NAME",
@@ -41,28 +46,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="use this saved forecaster instead of training (data then only extends the history; "
                                   "the training options are refused with it)")
     p.add_argument("--model-out", help="save the trained forecaster to this file")
-    p.add_argument("--window", type=integer(1), default=12, help="input steps per forecast (default 12)")
-    p.add_argument("--horizon", type=integer(1), default=1, help="steps forecast at once, direct multi-output (default 1)")
-    p.add_argument("--season", type=integer(1), default=None, help="seasonal period for the seasonal-naive baseline and MASE")
-    p.add_argument("--log", action="store_true", help="model log(y) (all values > 0)")
-    p.add_argument("--difference", type=int, default=0, choices=(0, 1), help="1: model first differences")
+    p.add_argument("--window", type=integer(1), default=d["window"], help="input steps per forecast (default %(default)s)")
+    p.add_argument("--horizon", type=integer(1), default=d["horizon"], help="steps forecast at once, direct multi-output (default %(default)s)")
+    p.add_argument("--season", type=integer(1), default=d["seasonal_period"],
+                   help="seasonal period for the seasonal-naive baseline and MASE (default: none)")
+    p.add_argument("--log", action="store_true", default=d["log"], help="model log(y) (all values > 0)")
+    p.add_argument("--difference", type=int, default=d["difference"], choices=(0, 1), help="1: model first differences (default %(default)s)")
     p.add_argument("--backtest", type=integer(0), default=0, metavar="N",
                    help="hold out the last N values, fit on the rest, score (training only: not with --model)")
     p.add_argument("--steps", type=integer(1), default=None, help="values to forecast after the series (default: horizon)")
-    p.add_argument("--hidden-size", type=integer(1), default=32)
-    p.add_argument("--num-layers", type=integer(1), default=1)
-    p.add_argument("--dropout", type=fraction, default=0.0, help="between layers (num_layers > 1)")
-    p.add_argument("--epochs", type=integer(0), default=100)
-    p.add_argument("--batch-size", type=integer(1), default=16)
-    p.add_argument("--lr", type=positive, default=0.01)
-    p.add_argument("--patience", type=integer(0), default=None, help="early stopping on --validation-split (default: off)")
-    p.add_argument("--validation-split", type=fraction, default=0.0, help="fraction of training windows held out")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden-size", type=integer(1), default=d["hidden_size"], help="LSTM units (default %(default)s)")
+    p.add_argument("--num-layers", type=integer(1), default=d["num_layers"], help="stacked LSTM layers (default %(default)s)")
+    p.add_argument("--dropout", type=fraction, default=d["dropout"], help="between layers (num_layers > 1; default %(default)s)")
+    p.add_argument("--epochs", type=integer(0), default=d["epochs"], help="training epochs (default %(default)s)")
+    p.add_argument("--batch-size", type=integer(1), default=d["batch_size"], help="windows per update (default %(default)s)")
+    p.add_argument("--lr", type=positive, default=d["learning_rate"], help="learning rate (default %(default)s)")
+    p.add_argument("--patience", type=integer(0), default=d["patience"], help="early stopping on --validation-split (default: off)")
+    p.add_argument("--validation-split", type=fraction, default=d["validation_split"],
+                   help="fraction of training windows held out (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d["seed"], help="random seed (default %(default)s)")
     add_verbose_argument(p)
     p.add_argument("--out", help="write the forecast to this CSV: a column per series, named as in the data, beside "
                                 "the times ahead (or the step number)")
     p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
-    add_lstm_arguments(p)
+    add_lstm_arguments(p, forget_bias=d["forget_bias"])
     record_typed(p)  # which were typed: with --model, those it would not read are refused
 
 
@@ -307,7 +314,7 @@ def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..forecast import ForecastWarning, LSTMForecaster
+    from ..forecast import ForecastWarning
 
     names, time = None, None
     if args.model:
