@@ -30,14 +30,14 @@ def test_seed000_findings():
     # c_3 and h_3 do follow from those: f*c_2 + i*c~ = [0.4*-0.8 + 0.4*-1.0, 0.6*1.0 + 0] = [-0.72, 0.6];
     # h_3 = 0.5 * tanh([-0.7, 0.6]) = [-0.30, 0.27] -> [-0.3, 0.3].
     expected = [(CONFLICT, "x_1 unit 2")]
-    expected += [(NEW, f"{g}_3 unit {u}") for g in ("i", "f", "o", "c~") for u in (1, 2)]
+    expected += [(NEW, f"{g}_3 unit {u}") for g in ("i", "f", "o", "c̃") for u in (1, 2)]
     expected += [(FOLLOWS, f"{q}_3 unit {u}") for q in ("c", "h") for u in (1, 2)]
     assert _problems(rep) == sorted(expected)
     # steps 1-2 agree by hand (c_1 = 0.8 by hand, 0.748 exact)
     c1 = [f for f in rep.findings if f.label == "c_1 unit 1"]
     assert c1 and all(f.verdict == OK_HAND and f.hand == 0.8 and round(f.exact, 3) == 0.748 for f in c1)
     c3 = next(f for f in rep.findings if f.label == "c_3 unit 1")
-    assert set(c3.culprits) == {"i_3 unit 1", "f_3 unit 1", "c~_3 unit 1"}
+    assert set(c3.culprits) == {"i_3 unit 1", "f_3 unit 1", "c̃_3 unit 1"}
     assert not rep.ok
 
 
@@ -49,8 +49,8 @@ def test_seed001_findings():
     # i*C~ cells 1, 2 are not i_t*C~_t of the same table (0.1*1.0 = 0.1, 1.256*0.2 = 0.251); C_t has 5 entries;
     # W_i, W_C printed as columns (need 3x6). Output table: W_o printed 3x3; h_t cell 2: σ(0.408)*0.388 = 0.233, not 0.223.
     expected = [
-        (CONFLICT, "f_1 unit 2"), (NEW, "f_1 unit 2"), (NEW, "f*c_prev (t=1) unit 2"), (RANGE, "i_1 unit 2"),
-        (NEW, "i*c~_1 unit 1"), (NEW, "i*c~_1 unit 2"), (SHAPE, "c_1"), (SHAPE, "W_i"), (SHAPE, "W_c"), (SHAPE, "W_o"),
+        (CONFLICT, "f_1 unit 2"), (NEW, "f_1 unit 2"), (NEW, "f_1 * c_0 unit 2"), (RANGE, "i_1 unit 2"),
+        (NEW, "i_1 * c̃_1 unit 1"), (NEW, "i_1 * c̃_1 unit 2"), (SHAPE, "c_1"), (SHAPE, "W_i"), (SHAPE, "W_c"), (SHAPE, "W_o"),
         (NEW, "h_1 unit 2"),
     ]
     assert _problems(rep) == sorted(expected)
@@ -65,10 +65,10 @@ def test_seed002_findings():
     # 3, 4: tanh(±3) = ±0.995 right.  5: z = 2*1 + 1*(-1) = 1 -> tanh(1) = 0.76; the slide pairs the weights
     #    the other way (1*1 + 2*(-1) = -1) and gets -0.76.  6: z = 1*1 + 1*(-1) = 0 -> 0.0 right.
     assert [_problems(r) for r in reps] == [
-        [(NEW, "z_f (t=1) unit 1")],
-        [(FOLLOWS, "f_1 unit 1"), (NEW, "z_f (t=1) unit 1")],
+        [(NEW, "z_f_1 unit 1")],
+        [(FOLLOWS, "f_1 unit 1"), (NEW, "z_f_1 unit 1")],
         [], [],
-        [(FOLLOWS, "c~_1 unit 1"), (NEW, "z_c~ (t=1) unit 1")],
+        [(FOLLOWS, "c̃_1 unit 1"), (NEW, "z_c̃_1 unit 1")],
         [],
     ]
 
@@ -126,7 +126,7 @@ def test_exercise_key_passes_blanks_and_mistakes_fail():
     i_claim["value"][0] = f"{1 / (1 + np.exp(-(z + 1.0))):.1f}"
     rep = check(from_dict(key)[0])
     verdicts = {f.label: f.verdict for f in rep.findings if f.failing}
-    assert verdicts.get("z_i (t=1) unit 1") == NEW
+    assert verdicts.get("z_i_1 unit 1") == NEW
     i_sigma_same = f"{1 / (1 + np.exp(-z)):.1f}" == i_claim["value"][0]
     assert verdicts.get("i_1 unit 1") == (None if i_sigma_same else FOLLOWS)
 
@@ -196,11 +196,11 @@ def test_values_from_earlier_right_numbers_rounded_otherwise_are_right():
     rep = check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0])
     verdicts = {f.label: (f.verdict, f.detail) for f in rep.findings}
     assert rep.ok, verdicts
-    assert verdicts["W_hf·h (t=2) unit 1"][0] == OK_HAND and "follows from the earlier values as written (0.4)" in verdicts["W_hf·h (t=2) unit 1"][1]
+    assert verdicts["W_hf h_1 unit 1"][0] == OK_HAND and "follows from the earlier values as written (0.4)" in verdicts["W_hf h_1 unit 1"][1]
     # a wrong h_1 is still wrong, and what follows from it is said to follow
     claims[0]["value"] = "0.3"
     verdicts = {f.label: f.verdict for f in check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0]).findings}
-    assert verdicts["h_1 unit 1"] == NEW and verdicts["W_hf·h (t=2) unit 1"] == NEW
+    assert verdicts["h_1 unit 1"] == NEW and verdicts["W_hf h_1 unit 1"] == NEW
 
 
 def test_a_value_rounded_only_where_written_down_is_right():
@@ -222,8 +222,8 @@ def test_a_right_value_cuts_off_earlier_errors():
     claims = [{"step": 1, "name": "h", "value": "0.5"}, {"step": 2, "name": "Wh_f", "value": "0.5"},
               {"step": 2, "name": "z_f", "value": "0.9"}]
     found = {f.label: f for f in check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0]).findings}
-    assert found["W_hf·h (t=2) unit 1"].verdict == OK and found["z_f (t=2) unit 1"].verdict == NEW
-    assert found["z_f (t=2) unit 1"].detail.startswith("a new error") and "uses the wrong" not in found["z_f (t=2) unit 1"].detail
+    assert found["W_hf h_1 unit 1"].verdict == OK and found["z_f_2 unit 1"].verdict == NEW
+    assert found["z_f_2 unit 1"].detail.startswith("a new error") and "uses the wrong" not in found["z_f_2 unit 1"].detail
 
 
 @pytest.mark.parametrize("value", ["1.5", "-1", "7"])
@@ -240,3 +240,17 @@ def test_an_exercise_asking_for_y_says_what_y_is():
     exercise, key = make(3, ask=("h", "y"))
     assert "# Read-out: y_t = softmax(h_t)" in dumps(exercise, "e.toml")
     assert "Read-out" not in dumps(make(3)[0], "e.toml")
+
+
+def test_values_are_named_as_explain_writes_them():
+    # one style, explain's: the step as a subscript of each symbol (f_1 * c_0, z_c̃_1, W_hf h_1), never
+    # "z_c~ (t=1)" beside "c~_1"
+    from lstmkit.explain import explain
+
+    ex = worked.load(f"{EXAMPLES}/seed001.toml")[0]
+    labels = [f.label for f in check(ex).findings]
+    assert not any("(t=" in s or "~" in s for s in labels), labels
+    assert "c_1 = f_1 * c_0 + i_1 * c̃_1" in explain(worked.load(f"{EXAMPLES}/seed000.toml")[0], "text", width=200)
+    assert {"f_1 * c_0 unit 2", "i_1 * c̃_1 unit 1"} <= set(labels)
+    z = [f.label for ex2 in worked.load(f"{EXAMPLES}/seed002.toml") for f in check(ex2).findings if f.name.startswith("z_")]
+    assert "z_c̃_1 unit 1" in z and "z_f_1 unit 1" in z

@@ -18,6 +18,9 @@ the chain); else it is a *new error*. Besides: a claim outside its function's ra
 tanh in [-1, 1], a class index in 0..K-1) is impossible; a claim with the wrong number of entries
 is flagged; and inputs, initial states, parameters or quantities stated in two places with
 different values are reported as conflicts.
+
+Values are named as ``explain`` writes them: ``i_3``, ``c̃_2``, ``z_f_1``, ``W_if x_1``,
+``W_f·[h_0, x_1]``, ``f_1 * c_0``.
 """
 
 from __future__ import annotations
@@ -104,16 +107,18 @@ class CheckReport:
 
 
 def symbol(name: str, t: int | None) -> str:
-    """Plain-text symbol of a quantity at step t: ``i_3``, ``c~_2``, ``z_f,1``, ``W_f·[h,x]_1``."""
-    base = {"g": "c~", "tanh_c": "tanh(c)", "fc": "f*c_prev", "ig": "i*c~", "c_prev": "c_prev",
-            "h_prev": "h_prev", "pred": "class"}.get(name, name)
-    for pre, word in (("Wxh_", "W_{}·[h,x]"), ("Wx_", "W_x{}·x"), ("Wh_", "W_h{}·h"), ("z_", "z_{}")):
+    """Plain-text symbol of a quantity at step t, as ``explain`` writes it: ``i_3``, ``c̃_2``,
+    ``z_c̃_2``, ``W_if x_1``, ``W_hf h_1`` (at step 2), ``W_f·[h_0, x_1]``, ``f_1 * c_0``."""
+    if t is None:
+        return name
+    p, n = t - 1, lambda k: "c̃" if k == "g" else k  # noqa: E731
+    letter = {"i": "i", "f": "f", "g": "c", "o": "o"}
+    for pre, word in (("Wxh_", "W_{L}·[h_{p}, x_{t}]"), ("Wx_", "W_i{L} x_{t}"), ("Wh_", "W_h{L} h_{p}"), ("z_", "z_{k}_{t}")):
         if name.startswith(pre):
             k = name[len(pre):]
-            base = word.format("c~" if k == "g" else k)
-    if t is None:
-        return base
-    return f"{base}_{t}" if "_" not in base and "(" not in base and "·" not in base else f"{base} (t={t})"
+            return word.format(L=letter[k], k=n(k), p=p, t=t)
+    return {"h_prev": f"h_{p}", "c_prev": f"c_{p}", "fc": f"f_{t} * c_{p}", "ig": f"i_{t} * c̃_{t}",
+            "tanh_c": f"tanh(c_{t})", "logits": f"W_y h_{t} + b_y", "pred": f"class_{t}"}.get(name, f"{n(name)}_{t}")
 
 
 def _label(name, t, unit):
