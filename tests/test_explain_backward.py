@@ -387,3 +387,121 @@ def test_a_probability_that_rounds_to_zero_has_an_infinite_loss_by_hand():
     L = dict(_equations(text.split("Backward: back-propagation")[1]))["L"]
     assert L[1:] == ["- log(0.0)", "∞", "∞"] and "its -log is infinite by hand" in text
     assert _steps(text)[1]["∂L_1/∂a_1"] == [[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]
+
+
+# -- check: a hand calculation of the backward pass as explain shows it is right ----------------
+BW_NAMES = ("dlogits", "dh_out", "dh", "do", "dtanh_c", "dc", "di", "df", "dg", "di_dz", "df_dz", "dg_dz", "do_dz",
+            "dz_i", "dz_f", "dz_g", "dz_o", "dc_prev", "dh_prev", "dx")
+
+
+def _written(v, d):
+    """A number as a person writes it at d decimals (a string keeps its trailing zeros: "0.50")."""
+    if isinstance(v, list):
+        return [_written(a, d) for a in v]
+    return f"{v:.{d}f}".replace("-0.00", "0.00") if abs(v) >= 0.5 * 10**-d else f"{0:.{d}f}"
+
+
+def _hand_claims(d, doc=SMALL):
+    """Every number of the hand calculation at d decimals as claims: h, c, y forward, then every
+    backward quantity of every step, the loss terms, L and each parameter's gradient."""
+    ex = from_dict(doc)[0]
+    w = {k: v.tolist() for k, v in ex.weights.items()}
+    fw, bw, terms, L, grads = hand_bptt(w, ex.x.tolist(), ex.h0.tolist(), ex.c0.tolist(), list(ex.readout.targets), d)
+    claims = [{"step": t, "name": n, "value": _written(fw[t - 1][n], d)} for t in range(1, ex.T + 1) for n in ("c", "h", "y")]
+    for t in range(ex.T, 0, -1):
+        claims += [{"step": t, "name": n, "value": _written(bw[t][n], d)} for n in BW_NAMES]
+        claims += [{"step": t, "name": "loss", "value": _written(terms[t - 1], d)},
+                   {"step": t, "name": "dh_next", "value": _written(bw[t]["dh_next"], d)}]
+    claims += [{"name": "L", "value": _written(L, d)}] + [{"name": "d" + n, "value": _written(g, d)} for n, g in grads.items()]
+    return {**doc, "claims": claims}, bw
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_check_accepts_the_backward_pass_worked_by_hand(d):
+    doc, _ = _hand_claims(d)
+    rep = check(from_dict(doc)[0])
+    assert rep.ok, [(f.label, f.verdict, f.claimed, f.hand, f.detail) for f in rep.findings if f.failing]
+    assert all(f.verdict in (OK, OK_HAND) for f in rep.findings)
+    n_grads = sum(np.size(c["value"]) for c in doc["claims"] if "step" not in c)
+    assert len(rep.findings) == sum(np.size(c["value"]) for c in doc["claims"])  # every number judged
+    assert n_grads == 1 + 4 * (2 * 2 + 2 * 2 + 2 * 2)  # L; per gate W_i* and W_h* (2x2), b_i* and b_h* (2)
+
+
+def test_check_points_at_the_first_wrong_backward_number():
+    # one decimal: dc_3 unit 1 written 0.3 too high is the new error; di_3 unit 1 worked on from it
+    # (the wrong dc_3 times c̃_3, rounded) follows from it; the numbers before it stay right
+    doc, bw = _hand_claims(1)
+    at = {(c.get("step"), c["name"]): c for c in doc["claims"]}
+    wrong = bw[3]["dc"][0] + 0.3
+    at[(3, "dc")]["value"][0] = _written(wrong, 1)
+    g3 = hand_bptt({k: v for k, v in SMALL["weights"].items()}, SMALL["inputs"]["x"], SMALL["inputs"]["h0"],
+                   SMALL["inputs"]["c0"], [1, 0, 1], 1)[0][2]["g"][0]  # c̃_3 unit 1 by hand
+    at[(3, "di")]["value"][0] = _written(rnd(wrong * g3, 1), 1)
+    assert rnd(wrong * g3, 1) != bw[3]["di"][0]  # the mistake shows in di_3
+    rep = check(from_dict(doc)[0])
+    failing = [f for f in rep.findings if f.failing]
+    assert (failing[0].label, failing[0].verdict) == ("dc_3 unit 1", "new error"), [(f.label, f.verdict) for f in failing]
+    di = next(f for f in rep.findings if f.label == "di_3 unit 1")
+    assert di.verdict == "follows" and di.culprits == ("dc_3 unit 1",)
+    before = [f for f in rep.findings if f.step == 3 and f.name in ("dh", "do", "dtanh_c")]
+    assert before and not any(f.failing for f in before)
+
+
+def test_check_backward_claims_cli(tmp_path, capsys):
+    import tomllib  # noqa: F401 - the file is written by the exercise module's TOML writer
+    from lstmkit.explain.exercise import dumps
+
+    doc, _ = _hand_claims(2)
+    path = tmp_path / "bptt.toml"
+    path.write_text(dumps(doc, "bptt.toml"))
+    assert main(["check", str(path)]) == 0
+    assert "all claims agree" in capsys.readouterr().out
+    assert main(["check", str(path), "--loss", "sum_h"]) == 1  # the same numbers are not those of another loss
+    out = capsys.readouterr().out
+    assert "∂L_3/∂a_3 unit 1" in out or "dh_3 unit 1" in out or "∂L_3/∂h_3 unit 1" in out
+
+
+def test_backward_claims_of_a_cell_backward_cannot_run_on_are_not_checkable():
+    doc, _ = _hand_claims(1)
+    doc = {**doc, "readout": {"targets": [1, 0, 1], "W_y": [[1.0, 0.0], [0.0, 1.0]]},
+           "weights": {k: v for k, v in doc["weights"].items() if k != "W_hc"}}
+    rep = check(from_dict({**doc, "claims": doc["claims"][-25:]})[0])
+    f = next(f for f in rep.findings if f.name == "dc_prev")
+    assert f.verdict == "not checkable" and "expected weights for all four gates" in f.detail
+
+
+def test_a_gradient_summed_from_a_wrong_dz_follows_from_it():
+    # dz_c̃_3 unit 1 written 0.5 too high; db_ic unit 1 = Σ_t dz_c̃_t unit 1 summed with it follows from it
+    doc, bw = _hand_claims(2)
+    at = {(c.get("step"), c["name"]): c for c in doc["claims"]}
+    at[(3, "dz_g")]["value"][0] = _written(bw[3]["dz_g"][0] + 0.5, 2)
+    for name in ("db_ic", "db_hc"):
+        at[(None, name)]["value"][0] = _written(rnd(sum(bw[t]["dz_g"][0] for t in (1, 2, 3)) + 0.5, 2), 2)
+    found = {f.label: f for f in check(from_dict(doc)[0]).findings}
+    assert found["dz_c̃_3 unit 1"].verdict == "new error"
+    assert found["db_ic entry (1)"].verdict == "follows" and found["db_ic entry (1)"].culprits == ("dz_c̃_3 unit 1",)
+    assert found["db_ic entry (2)"].verdict in (OK, OK_HAND) and found["dW_ic entry (1, 2)"].verdict in (OK, OK_HAND)
+
+
+@pytest.mark.parametrize("notation", ["concat", "unit"])
+def test_check_agrees_with_explain_in_every_notation(notation):
+    # the numbers explain --round 2 --grad prints, written down as claims, are all right; each one
+    # changed by 0.05 is not
+    if notation == "concat":
+        rng = np.random.default_rng(4)
+        doc = {"notation": "concat", "weights": {f"W_{L}": (rng.integers(-9, 10, (2, 3)) / 5).tolist() for L in "ifco"},
+               "inputs": {"x": [[1.0], [-0.5]], "h0": [0.1, 0.2]}, "readout": {"targets": [0, 1]}}
+    else:
+        doc = {"notation": "unit", "weights": {"Wi1": 1.0, "Ws1": 2.0, "Wi2": 1.0, "Ws2": -1.0, "Wi3": 0.5, "Ws3": 1.5,
+                                               "Wi4": -1.0, "Ws4": 0.5, "Bias1": 0.2}, "inputs": {"x": [1.0, -1.0]}}
+    ex = from_dict(doc)[0]
+    bw = backward(ex, decimals=2)
+    claims = [{"step": s.t, "name": n, "value": _written(s[n].tolist(), 2)} for s in bw.steps for n in BW_NAMES if n in s.values]
+    claims += [{"name": "d" + n, "value": _written(np.asarray(g).tolist(), 2)} for n, g in bw.param_grads.items()]
+    claims += [{"name": "loss", "value": _written(bw.loss, 2)}]
+    rep = check(from_dict({**doc, "claims": claims})[0])
+    assert rep.ok and rep.count(OK, OK_HAND) == len(rep.findings) > 20, [(f.label, f.verdict) for f in rep.findings if f.failing]
+    for c in claims[-4:]:
+        c["value"] = _written((np.asarray(c["value"], dtype=float) + 0.05).tolist(), 2)
+    rep = check(from_dict({**doc, "claims": claims})[0])
+    assert {f.name for f in rep.findings if f.failing} == {c["name"] for c in claims[-4:]}

@@ -15,6 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="list every checked value, not only the problems and notes")
     p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text", help="output format")
     p.add_argument("--example", type=int, default=None, metavar="K", help="only the K-th example of the file (1-based)")
+    p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
+                   help="the loss of claimed gradients, as explain --grad --loss (default: xent with targets, else sum_h)")
     p.add_argument("--width", type=int, default=None, help="terminal width for text")
 
 
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from .explain import _select
 
     examples = _select(load(args.file), args.example, "check")
-    reports = [check(ex) for ex in examples]
+    reports = [check(ex, args.loss) for ex in examples]
     if args.fmt == "json":
         sys.stdout.write(_json(reports))
     else:

@@ -9,6 +9,13 @@ For every claimed number (step, quantity, unit) ``check`` computes
   with every claimed value put in place of the computed one (claims of the same place first), and
   the same without rounding (a person who rounds only what they write down).
 
+Claims of the backward pass (``explain --grad``'s numbers: dh_t, dc_t, dz_i, ..., dh_prev, the loss
+L and the parameter gradients dW) are judged the same way, from
+:func:`lstmkit.explain.trace.backward` exact, by hand at the claim's precision (from the hand
+forward pass, each gradient rounded and carried back, as ``explain --round N --grad`` shows it),
+and from the author's own numbers, forward and backward; "earlier" there means computed before,
+so a step's gradients come after those of the step after it.
+
 A claim is right when it agrees with the exact or the hand value at its precision (a claim of 0.9
 for 0.881 is right at one decimal), or with what the author's own earlier numbers give when none
 of those it comes from is wrong (earlier values right but rounded otherwise carry forward). A
@@ -20,7 +27,7 @@ is flagged; and inputs, initial states, parameters or quantities stated in two p
 different values are reported as conflicts.
 
 Values are named as ``explain`` writes them: ``i_3``, ``c̃_2``, ``z_f_1``, ``W_if x_1``,
-``W_f·[h_0, x_1]``, ``f_1 * c_0``.
+``W_f·[h_0, x_1]``, ``f_1 * c_0``, ``dz_c̃_3``, ``dW_ii entry (1, 2)``.
 """
 
 from __future__ import annotations
@@ -29,10 +36,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .trace import ForwardTrace, forward, hand_round
-from .worked import GATES, Claim, WorkedExample, expected_weight_shape, require_example
+from .trace import BackwardTrace, ForwardTrace, backward, default_loss, forward, hand_round
+from .worked import BACKWARD_QUANTITIES, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
 
-#: quantity -> the quantities of the same step (or "prev:" of step t-1) it is computed from
+#: quantity -> the quantities of the same step (or "prev:" of step t-1, "next:" of step t+1) it is
+#: computed from; the backward pass's after the forward's (:func:`_deps` fills in the loss's)
 DEPS: dict[str, tuple[str, ...]] = {
     "x": (), "h_prev": ("prev:h",), "c_prev": ("prev:c",),
     **{f"Wx_{k}": ("x",) for k in GATES}, **{f"Wh_{k}": ("h_prev",) for k in GATES},
@@ -40,7 +48,14 @@ DEPS: dict[str, tuple[str, ...]] = {
     **{k: (f"z_{k}",) for k in GATES},
     "fc": ("f", "c_prev"), "ig": ("i", "g"), "c": ("fc", "ig"), "tanh_c": ("c",), "h": ("o", "tanh_c"),
     "logits": ("h",), "y": ("logits",), "pred": ("y",),
+    # backward, step t (BPTT walks t = T..1: "next:" was computed before)
+    "loss": ("y",), "dlogits": ("y",), "dh_out": ("dlogits",), "dh_next": ("next:dh_prev",), "dc_next": ("next:dc_prev",),
+    "dh": ("dh_out", "next:dh_prev"), "do": ("dh", "tanh_c"), "dtanh_c": ("tanh_c",),
+    "dc": ("dh", "o", "dtanh_c", "next:dc_prev"), "di": ("dc", "g"), "df": ("dc", "c_prev"), "dg": ("dc", "i"),
+    **{f"d{k}_dz": (k,) for k in GATES}, **{f"dz_{k}": (f"d{k}", f"d{k}_dz") for k in GATES},
+    "dc_prev": ("dc", "f"), "dh_prev": tuple(f"dz_{k}" for k in GATES), "dx": tuple(f"dz_{k}" for k in GATES),
 }
+assert tuple(DEPS)[-len(BACKWARD_QUANTITIES):] == BACKWARD_QUANTITIES
 RANGES = {"i": (0.0, 1.0, "σ"), "f": (0.0, 1.0, "σ"), "o": (0.0, 1.0, "σ"), "y": (0.0, 1.0, "softmax"),
           "g": (-1.0, 1.0, "tanh"), "tanh_c": (-1.0, 1.0, "tanh"), "h": (-1.0, 1.0, "o·tanh")}
 ORDER = {n: i for i, n in enumerate(DEPS)}
@@ -61,7 +76,7 @@ class Finding:
     """One checked number (or one conflict / shape problem)."""
 
     verdict: str  # one of the verdict constants above
-    label: str  # "i_3 unit 1", "W_o", "x_1 unit 2"
+    label: str  # "i_3 unit 1", "W_o", "x_1 unit 2", "dW_ii entry (1, 2)"
     where: str  # the claim's place
     claimed: float | str | None = None
     exact: float | None = None
@@ -71,7 +86,7 @@ class Finding:
     detail: str = ""  # one sentence: why
     step: int | None = None
     name: str = ""
-    unit: int | None = None  # 0-based
+    unit: int | None = None  # 0-based (an entry of the flattened array, for a gradient dW)
     culprits: tuple[str, ...] = ()  # the earlier wrong values it follows from
 
     @property
@@ -108,41 +123,71 @@ class CheckReport:
 
 def symbol(name: str, t: int | None) -> str:
     """Plain-text symbol of a quantity at step t, as ``explain`` writes it: ``i_3``, ``c̃_2``,
-    ``z_c̃_2``, ``W_if x_1``, ``W_hf h_1`` (at step 2), ``W_f·[h_0, x_1]``, ``f_1 * c_0``."""
+    ``z_c̃_2``, ``W_if x_1``, ``W_hf h_1`` (at step 2), ``W_f·[h_0, x_1]``, ``f_1 * c_0``, ``dz_i_3``,
+    ``1 - tanh²(c_3)``; without a step ``L`` (the loss) and a gradient's own name (``dW_ii``)."""
     if t is None:
-        return name
+        return "L" if name == "loss" else name
     p, n = t - 1, lambda k: "c̃" if k == "g" else k  # noqa: E731
     letter = {"i": "i", "f": "f", "g": "c", "o": "o"}
-    for pre, word in (("Wxh_", "W_{L}·[h_{p}, x_{t}]"), ("Wx_", "W_i{L} x_{t}"), ("Wh_", "W_h{L} h_{p}"), ("z_", "z_{k}_{t}")):
+    for pre, word in (("Wxh_", "W_{L}·[h_{p}, x_{t}]"), ("Wx_", "W_i{L} x_{t}"), ("Wh_", "W_h{L} h_{p}"),
+                      ("z_", "z_{k}_{t}"), ("dz_", "dz_{k}_{t}")):
         if name.startswith(pre):
             k = name[len(pre):]
             return word.format(L=letter[k], k=n(k), p=p, t=t)
+    if name.endswith("_dz"):  # gate k's derivative from its output
+        k = name[1]
+        return f"1 - c̃²_{t}" if k == "g" else f"{k}_{t} (1 - {k}_{t})"
     return {"h_prev": f"h_{p}", "c_prev": f"c_{p}", "fc": f"f_{t} * c_{p}", "ig": f"i_{t} * c̃_{t}",
-            "tanh_c": f"tanh(c_{t})", "logits": f"W_y h_{t} + b_y", "pred": f"class_{t}"}.get(name, f"{n(name)}_{t}")
+            "tanh_c": f"tanh(c_{t})", "logits": f"W_y h_{t} + b_y", "pred": f"class_{t}", "loss": f"L_{t}",
+            "dlogits": f"∂L_{t}/∂a_{t}", "dh_out": f"∂L_{t}/∂h_{t}", "dtanh_c": f"1 - tanh²(c_{t})", "dg": f"dc̃_{t}",
+            }.get(name, f"{n(name)}_{t}")
 
 
-def _label(name, t, unit):
+def _label(name, t, unit, shape=None):
+    """The symbol and, for a vector, the unit (a gradient of a matrix: its entry (row, column))."""
     s = symbol(name, t)
-    return s if unit is None or name == "pred" else f"{s} unit {unit + 1}"
+    if unit is None or name in ("pred", "loss"):
+        return s
+    if t is None:
+        idx = np.unravel_index(unit, shape) if shape else (unit,)
+        return f"{s} entry ({', '.join(str(int(i) + 1) for i in idx)})"
+    return f"{s} unit {unit + 1}"
 
 
-def _normalize(c: Claim) -> tuple[int, str]:
-    """A claim about h_{t-1} / c_{t-1} at step t > 1 is a claim about h / c at step t-1."""
+def _normalize(c: Claim, T: int) -> tuple[int | None, str]:
+    """A claim about h_{t-1} / c_{t-1} at step t > 1 is a claim about h / c at step t-1; one about
+    dh_next / dc_next at step t < T is one about dh_prev / dc_prev of step t+1."""
     if c.name in ("h_prev", "c_prev") and c.step > 1:
         return c.step - 1, c.name[0]
+    if c.name in ("dh_next", "dc_next") and c.step < T:
+        return c.step + 1, c.name.replace("next", "prev")
     return c.step, c.name
+
+
+def _is_input(c: Claim, T: int) -> bool:
+    """h_0, c_0 (at step 1) and the zero gradients arriving at step T: inputs, not computed."""
+    return (c.name in ("h_prev", "c_prev") and c.step == 1) or (c.name in ("dh_next", "dc_next") and c.step == T)
+
+
+def _size(ex: WorkedExample, name: str) -> int:
+    """Entries of a per-step quantity."""
+    if name in ("pred", "loss"):
+        return 1
+    if name in ("y", "logits", "dlogits") and ex.readout is not None and ex.readout.W_y is not None:
+        return len(ex.readout.W_y)
+    return ex.input_size if name in ("x", "dx") else ex.hidden_size
 
 
 def _substitution(ex: WorkedExample, first_place: str) -> dict:
     """Claimed values as a substitution map, the claims of ``first_place`` taking precedence."""
     sub: dict[tuple[int, str], np.ndarray] = {}
-    claims = sorted((c for c in ex.claims if not c.is_param and c.answered and c.name not in ("x",)),
+    claims = sorted((c for c in ex.claims if c.step is not None and c.answered and c.name not in ("x",)),
                     key=lambda c: c.where == first_place)  # first_place last: it wins
     for c in claims:
-        t, name = _normalize(c)
-        if name in ("h_prev", "c_prev"):  # t = 1: the initial state is an input, not substituted
+        if _is_input(c, ex.T):  # the initial state and the zero gradients at step T are inputs
             continue
-        n = 1 if name == "pred" else (len(ex.readout.W_y) if name in ("y", "logits") and ex.readout and ex.readout.W_y is not None else ex.hidden_size)
+        t, name = _normalize(c, ex.T)
+        n = _size(ex, name)
         cur = sub.setdefault((t, name), np.full(n, np.nan))
         if c.unit is not None:
             if c.unit < n:
@@ -153,61 +198,110 @@ def _substitution(ex: WorkedExample, first_place: str) -> dict:
     return sub
 
 
-def check(ex: WorkedExample) -> CheckReport:
-    """Check every claim of ``ex`` (see the module docstring)."""
+@dataclass
+class _Run:
+    """One computation of the example: its forward trace and, when claims need it, its backward."""
+
+    fw: ForwardTrace
+    bw: BackwardTrace | None
+
+    def record(self, t: int, name: str):
+        """The record of step t that holds ``name`` (forward or backward)."""
+        if name in BACKWARD_QUANTITIES:
+            return next(s for s in self.bw.steps if s.t == t)
+        return self.fw.steps[t - 1]
+
+    def get(self, t: int | None, name: str, u: int, computed: bool = False) -> float:
+        """Entry u of ``name`` at step t (``computed``: before substitution); a total when t is None."""
+        if t is None:
+            return float(self.bw.loss) if name == "loss" else float(np.ravel(self.bw.param_grads[name[1:]])[u])
+        rec = self.record(t, name)
+        return float((rec.computed if computed else rec.values)[name][u])
+
+
+def _sort_key(c: Claim, T: int):
+    """Forward claims step by step, then the backward pass's from step T down, then the totals."""
+    t, name = _normalize(c, T)
+    if t is None:
+        return (2, 0, 0)
+    return (1, -t, ORDER[name]) if name in BACKWARD_QUANTITIES else (0, t, ORDER[name])
+
+
+def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
+    """Check every claim of ``ex`` (see the module docstring). ``loss``: the loss of the backward
+    pass's claims, "xent" or "sum_h" (default: as ``explain --grad``, xent with targets)."""
     require_example(ex, "check")
     rep = CheckReport(ex)
-    exact = forward(ex)
-    hand_cache: dict[int, ForwardTrace] = {}
-    own_cache: dict[tuple[int | None, str], ForwardTrace] = {}
+    T = ex.T
+    loss = loss or default_loss(ex)
+    grads = [c for c in ex.claims if c.is_total or c.name in BACKWARD_QUANTITIES]
+    why_not = None  # why the backward pass cannot be computed, if it cannot
+    exact_bw = None
+    if grads:
+        try:
+            exact_bw = backward(ex, loss)
+        except ValueError as exc:
+            why_not = str(exc)
+    runs: dict[tuple[int | None, str | None], _Run] = {(None, None): _Run(forward(ex), exact_bw)}
 
-    def hand(d):
-        if d not in hand_cache:
-            hand_cache[d] = forward(ex, decimals=d)
-        return hand_cache[d]
+    def run(d, place=None):
+        """By hand at d decimals (None: exact) from the author's own numbers of ``place`` first (None: none)."""
+        if (d, place) not in runs:
+            sub = None if place is None else _substitution(ex, place)
+            runs[(d, place)] = _Run(forward(ex, d, sub), backward(ex, loss, d, sub) if exact_bw is not None else None)
+        return runs[(d, place)]
 
-    def own(d, place):
-        if (d, place) not in own_cache:
-            own_cache[(d, place)] = forward(ex, decimals=d, substitute=_substitution(ex, place))
-        return own_cache[(d, place)]
-
+    exact = runs[(None, None)]
     rep.findings += _check_params(ex)
     rep.findings += _check_inputs(ex)
-    step_claims = [c for c in ex.claims if not c.is_param and c.name != "x" and not (c.name in ("h_prev", "c_prev") and c.step == 1)]
-    step_claims.sort(key=lambda c: (_normalize(c)[0], ORDER[_normalize(c)[1]]))
-    wrong: dict[tuple[int, str, int], str] = {}  # (t, name, unit) -> label of a wrong claim
-    accepted: set[tuple[int, str, int]] = set()  # (t, name, unit) of the claims found right
+    step_claims = [c for c in ex.claims if not c.is_param and c.name != "x" and not (c.step and _is_input(c, T))]
+    step_claims.sort(key=lambda c: _sort_key(c, T))
+    wrong: dict[tuple[int | None, str, int], str] = {}  # (t, name, unit) -> label of a wrong claim
+    accepted: set[tuple[int | None, str, int]] = set()  # (t, name, unit) of the claims found right
     for c in step_claims:
-        t, name = _normalize(c)
-        n = exact.steps[t - 1].values[name].shape[0]
-        if c.unit is None and c.value.shape != (n,):
-            rep.findings.append(Finding(SHAPE, _label(name, t, None), c.where, str(c.value.tolist()), step=t, name=name,
-                                        detail=f"written with {c.value.size} entries; the cell computes {n}"))
+        t, name = _normalize(c, T)
+        shape = None
+        if t is None and exact_bw is not None:
+            shape = () if name == "loss" else np.shape(exact_bw.param_grads.get(name[1:], np.zeros(0)))
+        absent = exact_bw is not None and (name[1:] not in exact_bw.param_grads if t is None and name != "loss" else
+                                           t is not None and name not in exact.record(t, name).values)
+        if (c.name in BACKWARD_QUANTITIES or c.is_total) and (exact_bw is None or absent):
+            detail = (f"the backward pass cannot be computed: {why_not}" if exact_bw is None else
+                      f"{name[1:] if t is None else symbol(name, t)} takes no part in the loss {loss!r}")
+            rep.findings.append(Finding(UNCHECKED, _label(name, t, None), c.where, step=t, name=name, decimals=c.decimals,
+                                        detail=detail))
             continue
+        n = exact.record(t, name).values[name].shape[0] if t is not None else int(np.prod(shape))
+        if c.unit is None and c.value.size != n or (c.unit is None and t is not None and c.value.shape != (n,)):
+            has = "the cell computes" if t is not None else f"{name} has shape {shape}:"
+            rep.findings.append(Finding(SHAPE, _label(name, t, None), c.where, str(c.value.tolist()), step=t, name=name,
+                                        detail=f"written with {c.value.size} entries; {has} {n}"))
+            continue
+        values = np.ravel(c.value)
         units = [c.unit] if c.unit is not None else range(n)
         for u in units:
             if u >= n:
                 rep.findings.append(Finding(SHAPE, _label(name, t, u), c.where, step=t, name=name,
                                             detail=f"unit {u + 1} does not exist; there are {n}"))
                 continue
-            claimed = float(c.value) if c.unit is not None else float(c.value[u])
-            rep.findings.append(_judge(ex, c, t, name, u, claimed, exact, hand(c.decimals), own(c.decimals, c.where),
-                                       own(None, c.where), wrong, accepted))
+            claimed = float(c.value) if c.unit is not None else float(values[u])
+            rep.findings.append(_judge(ex, c, t, name, u, claimed, exact, run(c.decimals), run(c.decimals, c.where),
+                                       run(None, c.where), wrong, accepted, shape))
     rep.findings += _check_conflicts(ex)
     return rep
 
 
-def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted) -> Finding:
+def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted, shape=None) -> Finding:
     """The verdict on one claimed number. ``own``: the hand computation from the author's own
     claimed numbers at the claim's precision; ``own_exact``: the same without rounding (a person
     who rounds only what they write down). Right claims go into ``accepted``, wrong ones into
     ``wrong`` (both read by :func:`_culprits`)."""
     d = c.decimals
-    label = _label(name, t, u)
-    e = float(exact.steps[t - 1].values[name][u])
-    hv = float(hand.steps[t - 1].values[name][u])
-    ov = float(own.steps[t - 1].computed[name][u])
-    oxv = float(own_exact.steps[t - 1].computed[name][u])
+    label = _label(name, t, u, shape)
+    e = exact.get(t, name, u)
+    hv = hand.get(t, name, u)
+    ov = own.get(t, name, u, computed=True)
+    oxv = own_exact.get(t, name, u, computed=True)
     f = Finding(OK, label, c.where, None, None if np.isnan(e) else e, None if np.isnan(hv) else hv,
                 None if np.isnan(ov) else ov, d, step=t, name=name, unit=u)
     if np.isnan(claimed):
@@ -216,7 +310,7 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
         return f
     f.claimed = claimed
     if name == "pred":
-        K = exact.steps[t - 1].values["y"].shape[0]
+        K = exact.fw.steps[t - 1].values["y"].shape[0]
         if claimed != int(claimed) or not 0 <= claimed < K:
             f.verdict, f.detail = RANGE, f"a predicted class is an index from 0 to {K - 1}"
             wrong[(t, name, u)] = label
@@ -232,7 +326,7 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
         hand_right = not np.isnan(hv) and int(claimed) == int(hv)
     else:
         right = not np.isnan(e) and abs(claimed - e) <= tol(d)
-        hand_right = not np.isnan(hv) and abs(claimed - hv) <= tol(d)
+        hand_right = not np.isnan(hv) and (abs(claimed - hv) <= tol(d) or claimed == hv)  # claimed == hv: both ∞
     if right:
         accepted.add((t, name, u))
         return f
@@ -247,7 +341,7 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
     agrees_own = not np.isnan(ov) and abs(claimed - ov) <= tol(d)
     if not agrees_own and not np.isnan(oxv) and abs(claimed - oxv) <= tol(d):
         agrees_own, ov = True, oxv  # from the author's numbers, rounded only where written down
-    culprits = _culprits(t, name, u, wrong, accepted, exact)
+    culprits = _culprits(ex, t, name, u, wrong, accepted, exact, shape)
     if agrees_own and not culprits:  # it follows from earlier numbers that were all right
         accepted.add((t, name, u))
         if np.isnan(e):
@@ -274,23 +368,70 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
     return f
 
 
-#: edges along which every unit feeds every unit (matrix products, softmax); others are unit-wise
+#: edges along which every unit feeds every unit (matrix products, softmax, the loss); others are unit-wise
 MIXING = {(f"Wx_{k}", "x") for k in GATES} | {(f"Wh_{k}", "h_prev") for k in GATES} | {
-    ("logits", "h"), ("y", "logits"), ("pred", "y")}
+    ("logits", "h"), ("y", "logits"), ("pred", "y"), ("loss", "y"), ("loss", "h"), ("dh_out", "dlogits")} | {
+    (g, f"dz_{k}") for g in ("dh_prev", "dx") for k in GATES}
 
 
-def _culprits(t, name, u, wrong, accepted, exact) -> list[str]:
+def _deps(name: str, loss: str | None) -> tuple[str, ...]:
+    """DEPS, with the loss's: -log y_t[target] ("xent") or Σ h_T ("sum_h", whose dh_out is a constant)."""
+    if loss == "sum_h" and name in ("loss", "dh_out"):
+        return ("h",) if name == "loss" else ()
+    return DEPS[name]
+
+
+def _grad_source(ex: WorkedExample, w: str) -> tuple[str, str]:
+    """(gate k, or "y" for the read-out; the part: "x", "h", "hx" (concat's [h, x]), "y" (W_y's h_t)
+    or "b") of the weight named ``w`` in the example's notation."""
+    if w in ("W_y", "b_y"):
+        return "y", "y" if w == "W_y" else "b"
+    for k in GATES:
+        L = SEED_LETTER[k]
+        names = {"per_gate": {f"W_i{L}": "x", f"W_h{L}": "h", f"b_i{L}": "b", f"b_h{L}": "b"},
+                 "concat": {f"W_{L}": "hx", f"b_{L}": "b"}}.get(
+            ex.notation, {ex.weight_label(k, "x"): "x", ex.weight_label(k, "h"): "h", ex.weight_label(k, "b"): "b"})
+        if w in names:
+            return k, names[w]
+    raise KeyError(w)
+
+
+def _total_deps(ex: WorkedExample, name: str, u: int, shape) -> list[tuple[int, str, int]]:
+    """What entry u of a total is summed from: L from each step's term; dW of gate k, row r, column m
+    from dz_k[r] times x_t[m] or h_{t-1}[m] at each step (db: dz_k[r]); dW_y from dlogits and h_t."""
+    ts = range(1, ex.T + 1)
+    if name == "loss":
+        return [(t, "loss", 0) for t in ts]
+    k, part = _grad_source(ex, name[1:])
+    if ex.notation == "unit":  # one unit: Wi (I,) by input, Ws and Bias one number
+        row, col = 0, u
+    else:
+        row, col = (int(i) for i in np.unravel_index(u, shape)) if len(shape) == 2 else (u, None)
+    out = [(t, "dlogits" if k == "y" else f"dz_{k}", row) for t in ts]
+    H = ex.hidden_size
+    src = {"x": ("x", col), "h": ("h_prev", col), "y": ("h", col), "b": None,
+           "hx": None if col is None else ("h_prev", col) if col < H else ("x", col - H)}[part]
+    return out + ([] if src is None else [(t, *src) for t in ts])
+
+
+def _culprits(ex, t, name, u, wrong, accepted, exact, shape=None) -> list[str]:
     """The nearest wrong claims among the values unit u of (t, name) is computed from; a value
     claimed and found right (``accepted``) stops the search: what came before it no longer matters."""
     found: list[str] = []
     seen = set()
-    stack = [(t, d, None if (name, d) in MIXING else u) for d in DEPS[name]]
+    loss = None if exact.bw is None else exact.bw.loss_kind
+    if t is None:
+        stack = _total_deps(ex, name, u, shape)
+    else:
+        stack = [(t, d, None if (name, d) in MIXING else u) for d in _deps(name, loss)]
     while stack:
         tt, d, uu = stack.pop()
         if d.startswith("prev:"):
             tt, d = tt - 1, d[5:]
-            if tt < 1:
-                continue
+        elif d.startswith("next:"):
+            tt, d = tt + 1, d[5:]
+        if not 1 <= tt <= ex.T:
+            continue
         if (tt, d, uu) in seen:
             continue
         seen.add((tt, d, uu))
@@ -298,12 +439,13 @@ def _culprits(t, name, u, wrong, accepted, exact) -> list[str]:
         if hits:
             found += [h for h in hits if h not in found]
             continue
-        units = range(len(exact.steps[tt - 1].values[d])) if uu is None else (uu,)
+        rec = exact.record(tt, d)
+        units = range(len(rec.values[d])) if uu is None else (uu,)
         if all((tt, d, k) in accepted for k in units):
             continue  # claimed and right
-        if exact.steps[tt - 1].source.get(d) == "given":
+        if rec.source.get(d) == "given":
             continue  # the example states this value; nothing before it feeds it
-        stack += [(tt, dd, None if (d, dd) in MIXING else uu) for dd in DEPS[d]]
+        stack += [(tt, dd, None if (d, dd) in MIXING else uu) for dd in _deps(d, loss)]
     return found
 
 
@@ -340,15 +482,18 @@ def _check_params(ex: WorkedExample) -> list[Finding]:
 
 
 def _check_inputs(ex: WorkedExample) -> list[Finding]:
-    """Claims about x_t, h_0, c_0 restate inputs: compare them with [inputs]."""
+    """Claims about x_t, h_0, c_0 restate inputs: compare them with [inputs]; dh_next and dc_next
+    at step T are zero (nothing comes back from after the last step)."""
     out = []
     for c in ex.claims:
-        if c.is_param:
+        if c.step is None:
             continue
         if c.name == "x":
             ref, label = ex.x[c.step - 1], f"x_{c.step}"
         elif c.name in ("h_prev", "c_prev") and c.step == 1:
             ref, label = (ex.h0 if c.name == "h_prev" else ex.c0), f"{c.name[0]}_0"
+        elif _is_input(c, ex.T):
+            ref, label = np.zeros(ex.hidden_size), symbol(c.name, c.step)
         else:
             continue
         vals = [float(c.value)] if c.unit is not None else list(np.atleast_1d(c.value))
@@ -359,8 +504,9 @@ def _check_inputs(ex: WorkedExample) -> list[Finding]:
         for u, v in zip(units, vals):
             lab = f"{label} unit {u + 1}"
             if abs(v - ref[u]) > tol(c.decimals):
+                src = "[inputs]" if c.name in ("x", "h_prev", "c_prev") else f"0, as nothing comes back from after step {ex.T}"
                 out.append(Finding(CONFLICT, lab, c.where, v, exact=float(ref[u]), decimals=c.decimals, step=c.step, name=c.name, unit=u,
-                                   detail=f"differs from [inputs] ({_fmt(ref[u], c.decimals)}), the value the computation uses"))
+                                   detail=f"differs from {src} ({_fmt(ref[u], c.decimals)}), the value the computation uses"))
             else:
                 out.append(Finding(OK, lab, c.where, v, exact=float(ref[u]), decimals=c.decimals, step=c.step, name=c.name, unit=u))
     return out
@@ -368,12 +514,14 @@ def _check_inputs(ex: WorkedExample) -> list[Finding]:
 
 def _check_conflicts(ex: WorkedExample) -> list[Finding]:
     """The same quantity written with different values in two places."""
-    groups: dict[tuple[int, str, int], list[tuple[float, int, str]]] = {}
+    groups: dict[tuple[int | None, str, int], list[tuple[float, int, str]]] = {}
+    shapes = {}
     for c in ex.claims:
         if c.is_param or not c.answered or c.name == "x":
             continue
-        t, name = _normalize(c)
-        vals = [(c.unit, float(c.value))] if c.unit is not None else list(enumerate(np.atleast_1d(c.value).tolist()))
+        t, name = _normalize(c, ex.T)
+        shapes[name] = c.value.shape
+        vals = [(c.unit, float(c.value))] if c.unit is not None else list(enumerate(np.ravel(c.value).tolist()))
         for u, v in vals:
             if not np.isnan(v):
                 groups.setdefault((t, name, u), []).append((v, c.decimals, c.where))
@@ -388,7 +536,7 @@ def _check_conflicts(ex: WorkedExample) -> list[Finding]:
         rounded = {w: float(hand_round(np.array(v), d)) for w, (v, _) in places.items()}
         if len(set(rounded.values())) > 1:
             txt = "; ".join(f"{v:g} at {w or '(no place given)'}" for w, (v, _) in places.items())
-            out.append(Finding(CONFLICT, _label(name, t, u), " / ".join(places), decimals=d, step=t, name=name, unit=u,
+            out.append(Finding(CONFLICT, _label(name, t, u, shapes[name] if t is None else None), " / ".join(places), decimals=d, step=t, name=name, unit=u,
                                detail=f"written differently in two places: {txt}"))
     return out
 

@@ -386,6 +386,7 @@ def backward(
             put("loss", V["h"].sum(), n=1)  # L = Σ_j h_T[j]
             put("dh_out", np.ones(H), raw=True)
         else:
+            put("loss", np.zeros(1), n=1, raw=True)  # "sum_h" reads h_T only
             put("dh_out", np.zeros(H), raw=True)
         put("dh_next", dh_next, raw=True)  # dL/dh_t from step t+1
         put("dc_next", dc_next, raw=True)  # dL/dc_t from step t+1
@@ -413,7 +414,7 @@ def backward(
                 b.source[name] = "engine"
         steps.append(b)
         dh_next, dc_next = v["dh_prev"], v["dc_prev"]
-    L = float(rnd(np.array(sum(float(s["loss"][0]) for s in steps if "loss" in s.values))))
+    L = float(rnd(np.array(sum(float(s["loss"][0]) for s in steps))))
     if use_engine:
         grads = _grads_in_notation(ex, cell.grads)
     else:  # by hand: each entry a sum over the steps of rounded numbers' products, rounded once

@@ -43,7 +43,9 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
 
     [[claims]]                       # a number the author wrote down; ``check`` verifies it
     step  = 1                        # 1-based time step (leave out for a parameter claim)
-    name  = "i"                      # a quantity (see QUANTITIES) or a weight name
+    name  = "i"                      # a quantity (see QUANTITIES and BACKWARD_QUANTITIES) or a weight name;
+                                     #   without a step: "loss" (L, summed over the steps) or "d" and a
+                                     #   weight name ("dW_ii", "db_y"), a gradient as --grad shows it
     value = [1.0, 0.9]               # all units, or one unit with ``unit = 2``; strings keep "0.50"
     where = "slide 'Forwards at time step 1: i_1', eq. (14)"
 
@@ -76,10 +78,18 @@ QUANTITIES = (
     + GATES
     + ("fc", "ig", "c", "tanh_c", "h", "logits", "y", "pred")
 )
+#: every per-step quantity of the backward pass (``explain --grad``), in the order a step computes
+#: them (:mod:`lstmkit.explain.trace`): the step's loss term, dL/dlogits, dL_t/dh_t, the gradients
+#: arriving from step t+1, then back through the cell; d{k}_dz is gate k's derivative from its output
+BACKWARD_QUANTITIES = (
+    ("loss", "dlogits", "dh_out", "dh_next", "dc_next", "dh", "do", "dtanh_c", "dc", "di", "df", "dg")
+    + tuple(f"d{k}_dz" for k in GATES) + tuple(f"dz_{k}" for k in GATES) + ("dc_prev", "dh_prev", "dx")
+)
 _ALIASES = {
-    "c~": "g", "ctilde": "g", "C~": "g", "c_tilde": "g", "C": "c", "C_prev": "c_prev",
+    "c~": "g", "ctilde": "g", "C~": "g", "c_tilde": "g", "c\u0303": "g", "C": "c", "C_prev": "c_prev",
     "tanh_C": "tanh_c", "tanh(c)": "tanh_c", "f*c_prev": "fc", "i*g": "ig", "i*c~": "ig",
     "probs": "y", "softmax": "y", "class": "pred",
+    "dc~": "dg", "dc\u0303": "dg", "dC~": "dg", "dc~_dz": "dg_dz", "dL/dlogits": "dlogits", "dL/dh": "dh_out",
 }
 NOTATIONS = ("per_gate", "concat", "unit")
 _TOP_KEYS = {"title", "source", "notation", "note", "hidden_size", "input_size", "weights", "inputs",
@@ -108,7 +118,7 @@ def canonical_name(name: str) -> str:
     name = str(name).strip()
     if name in _ALIASES:
         return _ALIASES[name]
-    for pre in ("Wx_", "Wh_", "Wxh_", "z_"):
+    for pre in ("Wx_", "Wh_", "Wxh_", "z_", "dz_"):
         if name.startswith(pre) and name[len(pre):] in _ALIASES:
             return pre + _ALIASES[name[len(pre):]]
         if name.startswith(pre) and name[len(pre):] == "c":
@@ -130,7 +140,13 @@ class Claim:
 
     @property
     def is_param(self) -> bool:
-        return self.step is None
+        """A weight as printed somewhere (no step)."""
+        return self.step is None and not self.is_total
+
+    @property
+    def is_total(self) -> bool:
+        """The loss L or a parameter's gradient ("dW_ii"): a sum over the steps (no step)."""
+        return self.step is None and (self.name == "loss" or self.name.startswith("d"))
 
 
 @dataclass(frozen=True)
@@ -544,17 +560,23 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
     dec = int(c.get("decimals", dec if precision is None else precision))
     step = c.get("step")
     name = str(c["name"])
-    if step is None:  # a parameter claim: the weight as printed in some place
-        if expected_weight_shape(notation, name, H, I) is None:
-            fail(where, f"{arg} name", f"a weight name of the {notation!r} notation (no step given)", repr(name), exc=KeyError)
+    if step is None:  # a parameter as printed in some place, or a total: the loss L, a gradient dW
+        name = "loss" if name in ("loss", "L") else name
+        weight = name[1:] if name.startswith("d") else name
+        if name != "loss" and weight not in ("W_y", "b_y") and expected_weight_shape(notation, weight, H, I) is None:
+            fail(where, f"{arg} name", f"a weight name of the {notation!r} notation, 'loss', or 'd' and a weight name "
+                 "for its gradient (no step given)", repr(name), exc=KeyError)
+        if "unit" in c:
+            fail(where, f"{arg} unit", "a unit of a quantity at a step", f"unit {c['unit']!r} without a step",
+                 "Give every entry of a weight (or its gradient) in value.")
         return Claim(name, value, None, None, dec, str(c.get("where", "")), answered)
     step = _step(step, T, where, arg)
     name = canonical_name(name)
-    if name not in QUANTITIES:
-        fail(where, f"{arg} name", f"a quantity among {list(QUANTITIES)}", repr(c["name"]), exc=KeyError)
+    if name not in QUANTITIES + BACKWARD_QUANTITIES:
+        fail(where, f"{arg} name", f"a quantity among {list(QUANTITIES + BACKWARD_QUANTITIES)}", repr(c["name"]), exc=KeyError)
     unit = c.get("unit")
     if unit is not None:
-        size = I if name == "x" else None
+        size = I if name in ("x", "dx") else None
         if isinstance(unit, bool) or not isinstance(unit, int) or unit < 1 or (size and unit > size):
             fail(where, f"{arg} unit", "a 1-based unit number", repr(unit))
         unit -= 1
