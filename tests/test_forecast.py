@@ -191,6 +191,16 @@ def test_numpy_integers_as_parameters_save_and_load(tmp_path):
     np.testing.assert_array_equal(back.predict(3), fc.predict(3))
 
 
+def test_a_generator_seed_is_saved_as_none(tmp_path):
+    # the seed check takes a numpy.random.Generator; save wrote it into the file's JSON and failed
+    # ('Object of type Generator is not JSON serializable'): its draws cannot be stored
+    fc = LSTMForecaster(window=4, **dict(FAST, epochs=1, seed=np.random.default_rng(0))).fit(np.sin(np.arange(30) / 3))
+    fc.save(tmp_path / "f.npz")
+    back = LSTMForecaster.load(tmp_path / "f.npz")
+    assert back.seed is None
+    np.testing.assert_array_equal(back.predict(3), fc.predict(3))
+
+
 def test_predict_after_a_backtest_goes_on_from_the_end_of_the_series():
     # the model is the one fitted on y[:-8]; its forecast starts after y[-1], as a fresh fit on
     # y[:-8] asked to go on from the whole y (it used to start after y[-9], silently)

@@ -85,6 +85,21 @@ def test_same_seed_same_model():
         np.testing.assert_array_equal(v, b.model_.state_dict()[k])
 
 
+def test_a_generator_seed_seeds_each_fit_with_its_next_draw(tmp_path):
+    # the estimators' rule (check_seed takes a Generator): TextGenerator handed it on to the Trainer,
+    # which refused it ('Trainer: expected seed None or an integer >= 0, got Generator ...')
+    make = lambda seed: TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=1, seed=seed)  # noqa: E731
+    rng = np.random.default_rng(11)
+    a = make(rng).fit(PATTERN)
+    b = make(int(np.random.default_rng(11).integers(2**63))).fit(PATTERN)  # the draw it documents
+    for k, v in a.model_.state_dict().items():
+        np.testing.assert_array_equal(v, b.model_.state_dict()[k], err_msg=k)
+    again = make(rng).fit(PATTERN)  # the Generator has moved on: another run
+    assert not np.array_equal(again.model_.state_dict()["head.weight"], a.model_.state_dict()["head.weight"])
+    a.save(tmp_path / "g.npz")  # its draws cannot be stored: saved as None
+    assert TextGenerator.load(tmp_path / "g.npz").seed is None
+
+
 @pytest.mark.parametrize("options", [None, {"layer_norm": True}, {"proj_size": 3}])
 def test_generation_steps_give_the_logits_of_one_pass_over_the_whole_text(gen, options):
     # generate() runs the LSTM's stream one character at a time (variant options: the model on one

@@ -268,6 +268,16 @@ def check_seed(seed, where: str, *, generator: bool = True):
     return seed
 
 
+def run_seed(seed) -> int | None:
+    """A seed checked by :func:`check_seed` as the seed of one run: a Generator gives its next draw
+    (an int in [0, 2**63), so that the run advances it and the next fit differs), None and an
+    integer are returned as they are. What the estimators and the text generator pass on to the
+    Trainer, which takes None or an integer only."""
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(2**63))
+    return seed
+
+
 def check_rng(seed) -> np.random.Generator:
     """Turn ``None``, an int or a Generator into a ``numpy.random.Generator``."""
     if isinstance(seed, np.random.Generator):

@@ -69,7 +69,7 @@ import numpy as np
 
 from ._checks import (
     MISSING_TARGETS, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int, check_lengths,
-    check_seed, check_sequences, check_verbose, fail, is_int, is_number, valid_steps,
+    check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
 )
 from .functional import softmax
 from .modelfile import save_model
@@ -156,10 +156,11 @@ def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):
 
 def json_params(params: dict[str, Any]) -> dict[str, Any]:
     """Hyper-parameters as JSON for a model file: NumPy scalars (a grid's np.arange values) as
-    Python numbers, tuples as lists, dict keys as strings (:func:`lstmkit.checkpoint.plain`)."""
+    Python numbers, tuples as lists, dict keys as strings (:func:`lstmkit.checkpoint.plain`), a
+    Generator seed as None (its draws cannot be stored)."""
     from .checkpoint import plain
 
-    return {k: plain(v) for k, v in params.items()}
+    return {k: None if isinstance(v, np.random.Generator) else plain(v) for k, v in params.items()}
 
 
 #: fit warns when a feature's |mean| or standard deviation over the valid steps exceeds this: the
@@ -369,10 +370,7 @@ class _SequenceEstimator:
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was)."""
         name = type(self).__name__
-        seed = self.seed
-        if isinstance(seed, np.random.Generator):
-            seed = int(seed.integers(2**63))
-        model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
+        model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(run_seed(self.seed)).spawn(2))
         model = self._build_model(X.shape[2], n_outputs, head, model_seed)
         if self.readout == "identity" and model.output_size != n_outputs:
             fail(name, "readout", f"'linear' unless hidden_size*directions equals the {n_outputs} outputs", "'identity'")
@@ -422,11 +420,8 @@ class _SequenceEstimator:
 
     # -- saving -----------------------------------------------------------------------------
     def _json_params(self) -> dict[str, Any]:
-        """get_params() as JSON: NumPy scalars as Python numbers, tuples as lists, dtype by name,
-        a Generator seed as None (its draws cannot be stored)."""
+        """get_params() as JSON (:func:`json_params`: a Generator seed as None), dtype by name."""
         params = json_params(self.get_params())
-        if isinstance(params.get("seed"), np.random.Generator):
-            params["seed"] = None
         params["dtype"] = np.dtype(params["dtype"]).name
         return params
 

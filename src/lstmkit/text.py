@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_int, check_rng, fail
+from ._checks import check_int, check_rng, fail, run_seed
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .models import check_lstm_options
 from .saving import register
@@ -70,7 +70,8 @@ class TextGenerator:
     lstm_options : dict     proj_size and the LSTM variants, e.g. {"layer_norm": True,
                             "dropout_recurrent": 0.25} (see :class:`lstmkit.LSTMClassifier`)
     optimizer, learning_rate, clip : the update rule (global-norm clipping, None for none)
-    seed : int|None         initialisation (training order is fixed by the text)
+    seed : int|None|Generator  initialisation (training order is fixed by the text); a
+                            numpy.random.Generator seeds each fit with its next draw (saved as None)
 
     Learned: ``vocab_`` (str, index 0 is "unknown"), ``model_`` (SequenceModel), ``history_``
     (:class:`lstmkit.History`, one entry per epoch), ``n_updates_``.
@@ -163,16 +164,17 @@ class TextGenerator:
         vocab = UNKNOWN + "".join(sorted(set(text) - {UNKNOWN}))
         index = {ch: i for i, ch in enumerate(vocab)}
         ids = np.array([index[ch] for ch in text], dtype=np.int64)
+        seed = run_seed(self.seed)  # a Generator's draw: the Trainer takes None or an integer
         n = (len(ids) - 1) // B  # stream b is ids[b*n : (b+1)*n], its targets shifted by one
         X = ids[: B * n].reshape(B, n)  # (B, n) token ids, one-hot encoded by the model per chunk
         Y = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
         model = SequenceModel(
             len(vocab), len(vocab), self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-            forget_bias=self.forget_bias, lstm_options=options, head="all", inputs="tokens", dtype=np.float32, seed=self.seed,
+            forget_bias=self.forget_bias, lstm_options=options, head="all", inputs="tokens", dtype=np.float32, seed=seed,
         )  # fmt: skip
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
-            shuffle=False, clip=self.clip, bptt=L, seed=self.seed, verbose=self.verbose,
+            shuffle=False, clip=self.clip, bptt=L, seed=seed, verbose=self.verbose,
         )  # fmt: skip
         history = trainer.fit(X, Y, epochs=epochs)
         model.eval()
