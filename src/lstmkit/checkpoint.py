@@ -30,8 +30,9 @@ change them, and none of it alters the weights): the number of epochs (``fit(epo
 larger to go on; equal: nothing runs; fewer than the checkpoint has run: refused), the progress
 display (``verbose``, ``stream``), ``callbacks``, and an unseeded trainer (``seed=None``, an
 estimator's None or Generator seed) takes the checkpoint's seed. The data must be the same: ``data``
-records the shapes and a digest of ``X``, ``Y`` and lengths as ``fit`` trains on them (X's NaN
-padding past lengths zeroed: the same data as zero padding), and a resume
+records the shapes and a digest of ``X``, ``Y`` and lengths as ``fit`` trains on them (the NaN or
+inf padding past lengths of X and of a real-valued Y zeroed: the same data as zero padding; a
+class index there, -1 say, is kept as it is), and a resume
 on other data is refused (a Trainer's ``validation_data`` is not recorded; an estimator's
 ``validation_split`` is a setting). To go on from the weights with other settings (fine-tuning), start a new run from them
 (``read_checkpoint(path)["arrays"]``'s ``model/`` entries into ``model.load_state_dict``) instead of
