@@ -218,3 +218,20 @@ def test_cli_exercise_round_trip(tmp_path, capsys):
     # another suffix: the key keeps it (ex2.txt -> ex2.key.txt), never another exercise's ex2.key.toml
     assert main(["exercise", "--seed", "4", "--steps", "1", "--out", str(tmp_path / "ex2.txt")]) == 0
     assert (tmp_path / "ex2.key.txt").exists() and not (tmp_path / "ex2.key.toml").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "w.toml", "--width", "-5"], "argument --width: expected an integer between 20 and 1000 (terminal columns), got '-5'"),
+    (["explain", "w.toml", "--width", "0"], "argument --width: expected an integer between 20 and 1000 (terminal columns), got '0'"),
+    (["check", "w.toml", "--width", "5"], "argument --width: expected an integer between 20 and 1000 (terminal columns), got '5'"),
+    (["check", "w.toml", "--example", "0"], "argument --example: expected an integer >= 1, got '0'"),
+])
+def test_cli_width_and_example_are_refused_out_of_range(tmp_path, monkeypatch, capsys, argv, message):
+    # --width -5 printed nothing and exited 0; --width 0 fell back to the default silently
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and err.startswith(f"usage: lstmkit {argv[0]} ")
+    assert main(["explain", f"{EXAMPLES}/seed000.toml", "--width", "20"]) == 0
+    assert max(len(s) for s in capsys.readouterr().out.splitlines() if "─" in s) == 20  # headings' rules fill the width

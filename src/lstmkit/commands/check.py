@@ -6,6 +6,9 @@ import argparse
 import json
 import sys
 
+from ._options import integer
+from .explain import WIDTH
+
 HELP = "check the claimed numbers of a worked example (or a filled-in exercise); exit 1 if any is wrong"
 EXAMPLE = "lstmkit check examples/seed000.toml"
 
@@ -14,10 +17,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a worked-example TOML file with [[claims]]")
     p.add_argument("--all", action="store_true", help="list every checked value, not only the problems and notes")
     p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text", help="output format")
-    p.add_argument("--example", type=int, default=None, metavar="K", help="only the K-th example of the file (1-based)")
+    p.add_argument("--example", type=integer(1), default=None, metavar="K", help="only the K-th example of the file (1-based)")
     p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
                    help="the loss of claimed gradients, as explain --grad --loss (default: xent with targets, else sum_h)")
-    p.add_argument("--width", type=int, default=None, help="terminal width for text")
+    p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
+                   help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
 
 
 def _json(reports) -> str:

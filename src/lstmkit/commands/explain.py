@@ -9,6 +9,8 @@ from ._options import integer
 
 HELP = "show a worked example (or a model on an input) step by step: gates, c_t, h_t, read-out, BPTT"
 EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # the slides' numbers, by hand"
+#: --width's range: narrower wraps the equations' symbols word by word (check's --width too)
+WIDTH = (20, 1000)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
                    help="loss for --grad: xent (cross-entropy of the read-out; default with targets) or sum_h (sum of h_T)")
     p.add_argument("--example", type=integer(1), default=None, metavar="K", help="only the K-th example of a file with several (1-based)")
-    p.add_argument("--width", type=int, default=None, help="terminal width for text (default: the terminal's)")
+    p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
+                   help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
     p.add_argument("--out", "-o", default=None, help="write to this file (atomically) instead of standard output")
 
 
