@@ -21,3 +21,18 @@ def test_quick_demo_writes_every_part(tmp_path, capsys):
 def test_skip_leaves_parts_out(tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--quick", "--skip", "text", "memory", "forecast", "counting", "digits"]) == 0
     assert (tmp_path / "seed000.txt").exists() and not (tmp_path / "text.txt").exists()
+
+
+def test_the_text_part_reads_perplexity_against_the_characters_seen(tmp_path):
+    # as 'lstmkit generate' says it: a uniform guess over the characters of the training text
+    # scores their number; it said 'a uniform guess scores' one more (the vocabulary's 'unknown'
+    # entry, never sampled)
+    import re
+
+    from lstmkit.commands.demo import text_part
+    from lstmkit.datasets import stdlib_text
+
+    text = stdlib_text(20_000)  # what --quick trains on: its first 90%
+    n = len(set(text[: int(len(text) * 0.9)]))
+    report, _ = text_part(tmp_path, quick=True, seed=0)
+    assert re.search(rf"held-out perplexity \d+\.\d\d per character \(a uniform guess over the {n} characters: {n}\)\n", report), report

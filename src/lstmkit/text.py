@@ -18,7 +18,8 @@ After the prime (one pass of the model over it), each character runs one step of
 stream (``lstm.stream()``: one compiled step per character, no per-call set-up) and the read-out.
 
 ``perplexity(text) = exp(mean_t -log p(char_{t+1}))`` on held-out text (state carried across the
-whole text); a uniform guess over V characters scores V.
+whole text); a uniform guess over the V - 1 characters seen at fit scores V - 1
+(:func:`uniform_guess` says so).
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ def min_text_length(batch_size: int, seq_len: int) -> int:
     """The fewest characters ``fit`` trains on: a chunk of seq_len for each of batch_size
     streams, and the character after the last (the last target)."""
     return batch_size * seq_len + 1
+
+
+def uniform_guess(gen: "TextGenerator") -> str:
+    """What a perplexity is read against, as ``lstmkit generate`` and ``lstmkit demo`` print it:
+    "a uniform guess over the 23 characters: 23". The characters are those seen at fit
+    (``vocab_`` less its entry 0, "unknown", which is never sampled); a guess spread evenly over
+    them scores their number."""
+    n = len(gen.vocab_) - 1
+    return f"a uniform guess over the {n} characters: {n}"
 
 
 class TextWarning(UserWarning):

@@ -143,7 +143,7 @@ def forecast_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
 def text_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     """A character-level LSTM trained on Python's own standard-library source."""
     from ..datasets import stdlib_text
-    from ..text import TextGenerator
+    from ..text import TextGenerator, uniform_guess
 
     text = stdlib_text(20_000 if quick else 184_000)
     cut = int(len(text) * 0.9)
@@ -154,7 +154,7 @@ def text_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     lines = [
         "Seed 003: character-level LSTM on Python's standard-library source (read locally, never downloaded)",
         f"{len(train)} training characters, {len(gen.vocab_) - 1} distinct; {gen.n_updates_} updates of truncated BPTT (50 steps)",
-        f"held-out perplexity {ppl:.2f} per character (a uniform guess scores {len(gen.vocab_)})",
+        f"held-out perplexity {ppl:.2f} per character ({uniform_guess(gen)})",
     ]
     for t in (0.6, 0.8, 1.0):
         lines += ["", f"--- temperature {t} ---", gen.generate("def ", 300 if not quick else 60, temperature=t, seed=seed)]

@@ -60,7 +60,7 @@ def read_training_text(spec: str, max_chars: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import CommandError, UsageError
-    from ..text import TextGenerator, min_text_length
+    from ..text import TextGenerator, min_text_length, uniform_guess
 
     if args.model:
         if args.text:
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
         print(f"trained on {count(len(train), 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
               f"loss per epoch: {losses}")
-        if len(held) > 1:  # a guess spread evenly over the characters seen scores their number
-            print(f"held-out perplexity: {gen.perplexity(held):.2f} (a uniform guess over the {distinct} characters: {distinct})")
+        if len(held) > 1:
+            print(f"held-out perplexity: {gen.perplexity(held):.2f} ({uniform_guess(gen)})")
         if args.model_out:
             gen.save(args.model_out)
             print(f"model saved to {args.model_out}")
