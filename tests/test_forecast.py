@@ -118,8 +118,10 @@ def test_sklearn_conventions_and_errors():
     assert clone(fc).get_params() == fc.get_params()
     with pytest.raises(NotFittedError, match="Call fit"):
         fc.predict()
-    with pytest.raises(ValueError, match="expected y finite values, got nan at index"):
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y finite values, got nan at index \(1,\)\. Fill or drop missing values first\.$"):
         fc.fit(np.array([1.0, np.nan] + [1.0] * 20))
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y finite values, got -inf at index \(7, 1\)\. Fill or drop"):
+        fc.fit(np.column_stack([np.ones(22), np.r_[np.ones(7), -np.inf, np.ones(14)]]))
     with pytest.raises(ValueError, match="expected y at least"):
         fc.fit(np.arange(5.0))
     with pytest.raises(ValueError, match="expected y values > 0 with log=True"):

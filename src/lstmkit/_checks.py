@@ -102,12 +102,13 @@ def check_real(value, where: str, arg: str, *, low: float | None = None, high: f
     return v
 
 
-def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool = True) -> np.ndarray:
+def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool = True, fix: str = "") -> np.ndarray:
     """Convert ``x`` to a C-contiguous array of ``dtype``.
 
     Accepts any real floating input (it is cast to ``dtype``); integer, boolean, complex and
     object inputs raise TypeError because silently treating labels or indices as features is a
-    common mistake. Non-finite values raise ValueError when ``finite``.
+    common mistake. Non-finite values raise ValueError when ``finite``, naming the first one and
+    its index, followed by ``fix`` (how to mend the data, where the caller knows it).
     """
     if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:  # the common case, cheaply
         arr = x
@@ -115,7 +116,7 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
         arr = _as_float_array(x, where, arg, dtype)
     if finite and not all_finite(arr):
         at = first_index(~np.isfinite(arr))
-        fail(where, arg, "finite values", f"{arr[at]} at index {at}")
+        fail(where, arg, "finite values", f"{arr[at]} at index {at}", fix)
     return arr
 
 

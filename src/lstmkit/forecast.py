@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import check_int, fail
+from ._checks import check_float_array, check_int, fail
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .saving import register
 
@@ -46,12 +46,9 @@ def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
         fail(where, arg, "a real numeric array (N,) or (N, n_series)", f"dtype {arr.dtype}", exc=TypeError)
-    arr = arr.astype(np.float64)
     if arr.ndim not in (1, 2):
         fail(where, arg, "a 1-D series (N,) or a 2-D array (N, n_series)", f"{arr.ndim}-D shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        fail(where, arg, "finite values", f"{arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}", "Fill or drop missing values first.")
+    arr = check_float_array(arr.astype(np.float64), where, arg, np.float64, fix="Fill or drop missing values first.")
     was_1d = arr.ndim == 1
     return (arr[:, None] if was_1d else arr), was_1d
 
