@@ -511,7 +511,6 @@ def test_generate_counts_the_same_characters_for_training_and_the_uniform_guess(
 def test_train_reports_accuracy_on_the_rows_trained_on_and_on_those_held_out(trained, tmp_path, capsys):
     # --validation-split 0.25: the accuracy after training is on the 48 sequences trained on, and beside it on
     # the 16 held out, as Keras' accuracy and val_accuracy (it was on all 64, the held-out ones included)
-    from lstmkit.commands.train import validation_rows
     from lstmkit.saving import load
 
     X, y = (np.load(trained / "count.npz")[k] for k in ("X", "y"))
@@ -519,7 +518,9 @@ def test_train_reports_accuracy_on_the_rows_trained_on_and_on_those_held_out(tra
             "0.25", "--model-out", str(tmp_path / "m.npz")]  # fmt: skip
     assert main(argv) == 0
     line = capsys.readouterr().out.splitlines()[1]
-    est, held = load(tmp_path / "m.npz"), np.isin(np.arange(64), validation_rows(64, 0.25, 0))
+    est = load(tmp_path / "m.npz")
+    first = est.validation_indices_
+    held = np.isin(np.arange(64), first)  # the rows the fit held out, saved with the model
     assert held.sum() == 16
     fit_acc, val_acc = est.score(X[~held], y[~held]), est.score(X[held], y[held])
     # the rows are those the fit held out: their accuracy is the val_accuracy its last epoch logged
@@ -527,7 +528,9 @@ def test_train_reports_accuracy_on_the_rows_trained_on_and_on_those_held_out(tra
     assert line == (f"epochs 4, final loss {est.history_.epochs[-1]['loss']:.4f}, training accuracy {fit_acc:.4f} (48 sequences), "
                     f"validation accuracy {val_acc:.4f} (16 held out by --validation-split 0.25)")  # fmt: skip
     assert main([*argv[:-2], "--seed", "3", "--model-out", str(tmp_path / "m.npz")]) == 0  # another seed, other rows
-    est, held = load(tmp_path / "m.npz"), np.isin(np.arange(64), validation_rows(64, 0.25, 3))
+    est = load(tmp_path / "m.npz")
+    held = np.isin(np.arange(64), est.validation_indices_)
+    assert held.sum() == 16 and not np.array_equal(est.validation_indices_, first)
     assert est.score(X[held], y[held]) == est.history_.epochs[-1]["val_accuracy"]
     assert "training accuracy" in capsys.readouterr().out
 

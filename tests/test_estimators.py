@@ -157,6 +157,42 @@ def test_fit_with_checkpoint_resumes_to_the_same_model(tmp_path):
     assert len(resumed.history_) == 4
 
 
+def test_the_rows_validation_split_holds_out_are_recorded_saved_and_kept_by_a_resume(tmp_path):
+    # validation_indices_: the rows the val_* of history_ score ('lstmkit train' drew them again with a copy of
+    # the Trainer's draw); None without a split or with validation_data
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=30)
+    clf = LSTMClassifier(hidden_size=4, epochs=2, validation_split=0.2, seed=3).fit(X, y)
+    rows = clf.validation_indices_
+    assert rows.dtype == np.int64 and len(rows) == 6 and (np.diff(rows) > 0).all() and 0 <= rows[0] and rows[-1] < 30  # 30 * 0.2
+    assert clf.score(X[rows], y[rows]) == clf.history_.epochs[-1]["val_accuracy"]  # k/6 both
+    t = X.sum(axis=(1, 2))
+    reg = LSTMRegressor(hidden_size=3, epochs=1, validation_split=0.5, seed=0).fit(X, t)
+    r = reg.validation_indices_
+    assert len(r) == 15  # val_mae is on standardised targets: |ŷ - y| / y_scale_
+    np.testing.assert_allclose(np.abs(reg.predict(X[r]) - t[r]).mean() / reg.y_scale_[0], reg.history_.epochs[-1]["val_mae"], rtol=1e-5)
+    assert LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y).validation_indices_ is None
+    assert LSTMClassifier(hidden_size=3, epochs=1, validation_split=0.2, seed=0).fit(X, y, validation_data=(X, y)).validation_indices_ is None
+    clf.save(tmp_path / "c.npz")
+    np.testing.assert_array_equal(lstmkit.load(tmp_path / "c.npz").validation_indices_, rows)
+    mf = read_model(tmp_path / "c.npz")
+    for bad in ([5, 3], [-1, 2], [2.0], []):
+        save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, validation_indices=bad))
+        with pytest.raises(FileFormatError, match=rf"^.*bad.npz: expected validation_indices None or distinct rows >= 0 in ascending order .*, got {re.escape(repr(bad))}\.$"):
+            lstmkit.load(tmp_path / "bad.npz")
+    save_model(tmp_path / "bad.npz", mf.kind, dict(mf.config, validation_split=0.0), mf.arrays, mf.extra)
+    with pytest.raises(FileFormatError, match=r"bad.npz: expected validation_indices None with validation_split=0.0 \(no rows held out\)"):
+        lstmkit.load(tmp_path / "bad.npz")
+    # unseeded and resumed: the resumed run takes the checkpoint's seed, and so its rows
+    path = tmp_path / "ck.npz"
+    first = LSTMClassifier(hidden_size=4, epochs=1, validation_split=0.2).fit(X, y, checkpoint=path)
+    resumed = LSTMClassifier(hidden_size=4, epochs=2, validation_split=0.2).fit(X, y, checkpoint=path, resume=True)
+    np.testing.assert_array_equal(resumed.validation_indices_, first.validation_indices_)
+    rows = resumed.validation_indices_
+    assert resumed.score(X[rows], y[rows]) == resumed.history_.epochs[-1]["val_accuracy"]
+
+
 def test_load_refuses_a_config_that_disagrees_with_the_weights(tmp_path):
     from lstmkit.modelfile import read_model, save_model
 

@@ -26,10 +26,13 @@ or no feature is refused by ``fit``, ``predict`` and ``score`` alike (as scikit-
 
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
 attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_epochs_``, ``best_epoch_``,
-``n_features_in_``, ...; ``feature_names_in_``, a long CSV's feature columns, or ``step_columns_in_``,
-a wide CSV's step columns, where ``lstmkit train`` read a CSV),
+``n_features_in_``, ``validation_indices_``, ...; ``feature_names_in_``, a long CSV's feature
+columns, or ``step_columns_in_``, a wide CSV's step columns, where ``lstmkit train`` read a CSV),
 all saved with the model, and a file whose fields disagree with its weights or with each other is
-refused at load naming the field;
+refused at load naming the field. ``validation_indices_``: the rows of X (int64, ascending) that
+``validation_split`` held out of training, those the val_* of ``history_`` score (e.g.
+``clf.score(X[rows], y[rows])`` is the last epoch's val_accuracy); None without a split or with
+``validation_data``; a file saved before it was recorded loads without it;
 ``get_params``/``set_params`` are implemented here (sklearn is not needed), and ``__sklearn_tags__``
 imports sklearn only when sklearn itself asks, so ``sklearn.base.clone``, ``GridSearchCV`` and
 ``cross_val_score`` work on 3-D inputs.
@@ -51,7 +54,9 @@ Hyper-parameters (both estimators):
     weight_decay, clip (max gradient norm; None: off), patience (early stopping; None: off) with
     restore of the best weights (it monitors val_loss with validation_split or validation_data,
     else the training loss, which often falls every epoch: then all epochs run),
-    validation_split, bptt (truncated BPTT chunk; per-step targets), seed (None: a different run
+    validation_split (a seeded random fraction of the sequences, held out of training and scored
+    as val_* every epoch; their rows are ``validation_indices_``), bptt (truncated BPTT chunk;
+    per-step targets), seed (None: a different run
     each time), dtype ("float32"/"float64"), verbose (0 silent, 1 a progress bar, 2 a line per
     epoch; other values are refused).
 LSTMRegressor also: standardize (train on standardised targets, predict in y's units), per_step.
@@ -374,6 +379,7 @@ class _SequenceEstimator:
         model = self._build_model(X.shape[2], n_outputs, head, model_seed)
         if self.readout == "identity" and model.output_size != n_outputs:
             fail(name, "readout", f"'linear' unless hidden_size*directions equals the {n_outputs} outputs", "'identity'")
+        split = 0.0 if validation is not None else float(self.validation_split or 0.0)
         trainer = Trainer(
             model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
@@ -382,10 +388,13 @@ class _SequenceEstimator:
             settings={k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose")},  # what a resume compares
         )
         history = trainer.fit(
-            X, Y, lengths, epochs=self.epochs, validation_data=validation,
-            validation_split=0.0 if validation is not None else float(self.validation_split or 0.0),
+            X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
             checkpoint=checkpoint, resume=resume,
         )
+        held = None
+        if split:  # the rows the Trainer held out, drawn by its own split of their indices (a resume's: the checkpoint's)
+            rows = np.arange(len(X))
+            held = trainer._split(rows, rows, None, None, split)[1][0]  # (n_val,) sorted
         for k, v in learned.items():
             setattr(self, k, v)
         self.model_ = model
@@ -395,6 +404,7 @@ class _SequenceEstimator:
             self.__dict__.pop(key + "_", None)
         self.n_epochs_ = trainer.epoch
         self.best_epoch_ = trainer.best_epoch
+        self.validation_indices_ = held
         return self
 
     def _validation(self, validation_data, dtype, n_features: int, encode, where: str):
@@ -435,6 +445,8 @@ class _SequenceEstimator:
             "history": self.history_.epochs,
             "n_epochs": self.n_epochs_,
             "best_epoch": self.best_epoch_,
+            **({"validation_indices": None if self.validation_indices_ is None else self.validation_indices_.tolist()}
+               if hasattr(self, "validation_indices_") else {}),
             **self._extra(),
         }
 
@@ -477,6 +489,7 @@ class _SequenceEstimator:
                     setattr(est, key + "_", np.array(names, dtype=object))
             est._restore_extra(mf.extra, model, refuse)
             _restore_record(est, mf.extra, refuse, epochs=True)
+            _restore_validation_indices(est, mf.extra, refuse)
         except FileFormatError:
             raise
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: a label 1e308 as an int64
@@ -549,6 +562,22 @@ def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:
         if best is not None and (not is_int(best) or not 1 <= best <= len(history)):
             refuse("best_epoch", f"None or an epoch in [1, {len(history)}]", repr(best))
         est.best_epoch_ = best
+
+
+def _restore_validation_indices(est, extra: dict, refuse) -> None:
+    """``validation_indices_``: None, or (with ``validation_split`` > 0) distinct rows >= 0 in
+    ascending order, as fit records them; a file written before they were saved loads without."""
+    if "validation_indices" not in extra:
+        return
+    rows = extra["validation_indices"]
+    if rows is not None:
+        split = est.validation_split
+        if not (isinstance(rows, list) and rows and all(is_int(i) and i >= 0 for i in rows) and rows == sorted(set(rows))):
+            refuse("validation_indices", "None or distinct rows >= 0 in ascending order (those validation_split held out)", f"{rows!r:.80}")
+        if not split:
+            refuse("validation_indices", f"None with validation_split={split!r} (no rows held out)", f"{rows!r:.80}")
+        rows = np.array(rows, dtype=np.int64)
+    est.validation_indices_ = rows
 
 
 @register

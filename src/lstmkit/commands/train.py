@@ -149,24 +149,12 @@ def shown(names, most: int = 12) -> str:
     return f"{', '.join(names[: most - 2])}, ..., {names[-1]} ({len(names)} columns)"
 
 
-def validation_rows(n: int, split: float, seed: int) -> np.ndarray | None:
-    """The rows (sorted) of ``n`` that an estimator's fit holds out for ``validation_split=split``
-    with the integer ``seed``, drawn as it draws them: the Trainer's seed is the second child of
-    ``SeedSequence(seed)`` (``_fit``), and its split the first ``round(n * split)`` rows of a
-    permutation from the first child of its own (``Trainer._split``). None without a split.
-    (tests/test_cli_train.py checks them against the validation metrics the fit logs.)"""
-    if not split:
-        return None
-    trainer_seed = int(np.random.SeedSequence(seed).spawn(2)[1].generate_state(1)[0])
-    perm = np.random.default_rng(np.random.SeedSequence(trainer_seed).spawn(2)[0]).permutation(n)
-    return np.sort(perm[: int(round(n * split))])
-
-
 def scores(est, X, y, lengths, args) -> str:
     """'training accuracy 0.8600' (R² for a regressor) on the rows trained on, and with
-    ``--validation-split`` the same on the rows held out, as Keras reports accuracy and val_accuracy."""
+    ``--validation-split`` the same on the rows the fit held out (``validation_indices_``), as
+    Keras reports accuracy and val_accuracy."""
     name = "R²" if args.task == "regress" else "accuracy"
-    rows = validation_rows(len(X), args.validation_split, args.seed)
+    rows = est.validation_indices_
     if rows is None:
         return f"training {name} {est.score(X, y, lengths):.4f}"
     held = np.zeros(len(X), dtype=bool)
