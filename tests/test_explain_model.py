@@ -89,3 +89,67 @@ def test_input_neither_a_file_nor_numbers_says_what_input_takes(trained, capsys)
     err = capsys.readouterr().err
     assert "expected --input a .npy or .csv file of the sequence (T, I), or its numbers inline like '1,0; 1,0; 0,1'" in err
     assert "got 'a,b', which is neither a file nor numbers" in err and "No such file" not in err
+
+
+@pytest.fixture(scope="module")
+def default_models(tmp_path_factory):
+    # what `lstmkit train` makes by default: a label per sequence (head="last"), or a regressor
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4, 2))
+    d = tmp_path_factory.mktemp("models")
+    clf = lstmkit.LSTMClassifier(hidden_size=3, epochs=2, batch_size=8, seed=0, dtype="float64")
+    clf.fit(X, np.where(X[:, :, 0].sum(1) > 0, "up", "down"))
+    reg = lstmkit.LSTMRegressor(hidden_size=3, epochs=2, batch_size=8, seed=0, dtype="float64").fit(X, 3 + 2 * X[:, :, 1].sum(1))
+    step = lstmkit.LSTMRegressor(hidden_size=2, epochs=2, batch_size=8, seed=0, dtype="float64").fit(X, np.cumsum(X, axis=1))
+    for name, est in (("clf", clf), ("reg", reg), ("step", step)):
+        est.save(d / f"{name}.npz")
+    return {"clf": clf, "reg": reg, "step": step, "dir": d, "X": X}
+
+
+def test_a_sequence_classifier_reads_out_at_the_last_step(default_models):
+    clf, X = default_models["clf"], default_models["X"]
+    assert clf.model_.head_mode == "last"
+    ex = example_from_model(lstmkit.load(default_models["dir"] / "clf.npz"), X[5])
+    fw = forward(ex)
+    # the estimator's own predict_proba (its fused layer and read-out) on the same sequence
+    np.testing.assert_allclose(fw.steps[-1]["y"], clf.predict_proba(X[5:6])[0], atol=1e-10)
+    assert all("y" not in r.values for r in fw.steps[:-1]) and not ex.note
+    text = explain(ex, "text", width=200)
+    assert "y_4 = softmax(W_y h_4 + b_y)" in text and "y_3 =" not in text and "read-out is not shown" not in text
+    assert f"predicted class {list(clf.classes_).index(clf.predict(X[5:6])[0])} ({clf.predict(X[5:6])[0]})" in text
+    assert "Read-out: y_4 = softmax(W_y h_4 + b_y), at the last step only" in text
+
+
+def test_a_regressor_reads_out_its_values_in_ys_units(default_models):
+    reg, step, X = default_models["reg"], default_models["step"], default_models["X"]
+    fw = forward(example_from_model(lstmkit.load(default_models["dir"] / "reg.npz"), X[2]))
+    assert fw.steps[-1]["y"] == pytest.approx(reg.predict(X[2:3])[0], abs=1e-10)  # predict: in y's units
+    assert "pred" not in fw.steps[-1].values
+    ex = example_from_model(lstmkit.load(default_models["dir"] / "step.npz"), X[2])
+    np.testing.assert_allclose(np.stack([r["y"] for r in forward(ex).steps]), step.predict(X[2:3])[0], atol=1e-10)
+    text = explain(ex, "text", width=200)
+    assert "y_4 = a_4 * y_scale + y_mean" in text and "softmax(" not in text
+    assert main(["explain", "--model", str(default_models["dir"] / "reg.npz"), "--input", "1,0; 0,1", "-f", "md"]) == 0
+
+
+def test_a_bare_sequence_model_shows_its_outputs_and_says_what_they_are():
+    from lstmkit.models import SequenceModel
+
+    seq = SequenceModel(2, 2, 3, head="last", dtype=np.float64, seed=0)
+    x = np.array([[1.0, 0.0], [0.5, -1.0]])
+    fw = forward(example_from_model(seq, x))
+    np.testing.assert_allclose(fw.steps[-1]["y"], seq(x[None])[0][0], atol=1e-12)
+    text = explain(example_from_model(seq, x), "text", width=400)
+    assert "does not say whether they are logits" in text and text.startswith("SequenceModel: 3 unit(s)")
+
+
+def test_the_note_of_a_deeper_network_says_why_there_is_no_read_out():
+    # precisely why there is no read-out; one sentence, lower case after a semicolon (it read
+    # "...forward direction; The model's read-out is not shown (shown for one-layer classifiers ...)")
+    from lstmkit.models import SequenceModel
+
+    seq = SequenceModel(2, 2, 3, num_layers=2, dtype=np.float64, seed=0)
+    ex = example_from_model(seq, np.ones((3, 2)))
+    assert ex.note == ("The network has 2 layer(s); this shows the first layer, forward direction; the model's read-out "
+                       "is not shown: it reads layer 2's h_t, and the numbers below are layer 1's.")
+    assert ex.readout is None

@@ -171,13 +171,35 @@ def _setup(ex: WorkedExample, F: _Fmt) -> list:
         out.append(Para("Not given (so not computed unless the example states the value): " + ", ".join(missing) + "."))
     if ex.readout is not None:
         r = ex.readout
-        txt = "Read-out: y_t = softmax(h_t)" if r.W_y is None else "Read-out: y_t = softmax(W_y h_t + b_y)"
+        s = "t" if r.head == "all" else str(T)
+        a = f"h_{s}" if r.W_y is None else f"W_y h_{s} + b_y"
+        if r.task == "regress":
+            txt = f"Read-out: y_{s} = {a}" if _unscaled(r) else f"Read-out: a_{s} = {a}, y_{s} = a_{s} * y_scale + y_mean"
+            txt += " (the values predicted, no softmax)"
+        else:
+            txt = f"Read-out: y_{s} = softmax({a})"
+        if r.head == "last":
+            txt += f", at the last step only (the model reads one output per sequence, from h_{T})"
         if r.targets is not None:
             txt += "; targets " + ", ".join(f"t={t + 1}: class {c}" for t, c in enumerate(r.targets))
-        out.append(Para(txt + "."))
+        out.append(Para(txt + "." + (f" {r.note}" if r.note else "")))
         if r.W_y is not None:
             out += [Equation(Sym("W", "y"), [F.mat(r.W_y)]), Equation(Sym("b", "y"), [F.mat(r.b_y[:, None])])]
+        if r.task == "regress" and not _unscaled(r):
+            out += [Equation(Sym("y_scale"), [F.mat(_regress_scale(r)[0][:, None])]),
+                    Equation(Sym("y_mean"), [F.mat(_regress_scale(r)[1][:, None])])]
     return out
+
+
+def _regress_scale(r):
+    """(y_scale, y_mean) of a regressor's read-out that scales (one of them given), 1 and 0 where not."""
+    K = len(r.y_scale if r.y_scale is not None else r.y_mean)
+    return (np.ones(K) if r.y_scale is None else r.y_scale), (np.zeros(K) if r.y_mean is None else r.y_mean)
+
+
+def _unscaled(r) -> bool:
+    """A regressor's values are its outputs as they are (y_scale 1, y_mean 0)."""
+    return (r.y_scale is None or np.all(r.y_scale == 1)) and (r.y_mean is None or not np.any(r.y_mean))
 
 
 def _bsym(ex, k):
@@ -295,9 +317,11 @@ def _join(terms) -> "Seq":
 
 
 def _readout(ex, rec, F) -> list:
-    if ex.readout is None:
+    if ex.readout is None or "y" not in rec.values:  # none, or only at the last step
         return []
     r, t, V = ex.readout, rec.t, rec.values
+    if r.task == "regress":
+        return _regress_readout(r, t, V, F)
     if r.W_y is None:
         rhs = [Call("softmax", Sym("h", str(t))), Call("softmax", F.vec(V["h"])), F.vec(V["y"])]
     else:
@@ -306,12 +330,32 @@ def _readout(ex, rec, F) -> list:
                Call("softmax", F.vec(V["logits"])), F.vec(V["y"])]
     pred = V["pred"][0]
     note = "" if np.isnan(pred) else f"predicted class {int(pred)}"
-    if not np.isnan(pred) and r.classes:
+    if not np.isnan(pred) and r.classes and r.classes[int(pred)] != str(int(pred)):
         note += f" ({r.classes[int(pred)]})"
     if r.targets is not None and not np.isnan(pred):
         ok = int(pred) == r.targets[t - 1]
         note += f"; target {r.targets[t - 1]}: " + ("correct" if ok else "wrong")
     return [Equation(Sym("y", str(t)), rhs, note)]
+
+
+def _regress_readout(r, t, V, F) -> list:
+    """A regressor's values a_t = W_y h_t + b_y and, scaled back, y_t = a_t * y_scale + y_mean."""
+    scaled = not _unscaled(r)
+    lhs = Sym("a" if scaled else "y", str(t))
+    if r.W_y is None:
+        rhs = [Sym("h", str(t)), F.vec(V["logits"])]
+    else:
+        rhs = [seq(Sym("W", "y"), Sym("h", str(t)), "+", Sym("b", "y")),
+               seq(F.mat(r.W_y), "×", F.col(V["h"]), "+", F.col(r.b_y, fparam)), F.vec(V["logits"])]
+    note = "" if scaled else "the model's outputs" if r.note else "the values predicted"
+    out = [Equation(lhs, rhs, note)]
+    if scaled:
+        scale, mean = _regress_scale(r)
+        out.append(Equation(Sym("y", str(t)), [
+            seq(Sym("a", str(t)), "*", Sym("y_scale"), "+", Sym("y_mean")),
+            seq(F.vec(V["logits"]), "*", F.given(scale), "+", F.given(mean)), F.vec(V["y"])],
+            "the values predicted, in y's units: the model was trained on (y - y_mean) / y_scale"))
+    return out
 
 
 # -- variants (steps form) ----------------------------------------------------------------------

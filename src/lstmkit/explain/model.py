@@ -4,10 +4,11 @@
 ``fit`` or ``lstmkit.load``), a :class:`~lstmkit.models.SequenceModel`, an :class:`~lstmkit.LSTM`
 or an :class:`~lstmkit.LSTMCell`, and an input sequence x (T, I), and returns a
 :class:`~lstmkit.explain.worked.WorkedExample` in seed 000's per-gate notation: the first layer's
-weights, the sequence, zero initial states and, for a one-layer classifier with an output at every
-step, its read-out y_t = softmax(W_y h_t + b_y). Deeper or bidirectional networks are explained
-through their first layer's forward direction (the example's note says so); a projected one
-(proj_size) is refused. A variant LSTM (:mod:`lstmkit.variants`) keeps its options: peepholes
+weights, the sequence, zero initial states and the model's read-out: y_t = softmax(W_y h_t + b_y)
+for a classifier (at every step, or at the last only with head="last"), the values
+W_y h_t + b_y scaled back into y's units for a regressor. Deeper or bidirectional networks are
+explained through their first layer's forward direction, without the read-out, which reads the
+last layer (both directions); the example's note says so. A projected one (proj_size) is refused. A variant LSTM (:mod:`lstmkit.variants`) keeps its options: peepholes
 (weights w_ci, w_cf, w_co), CIFG, clips, activations, layer norm (gains gamma_ih, gamma_hh,
 gamma_c, beta_c) and zoneout as it acts at inference; the dropouts and DropConnect act in training
 only, so the explanation (the model in use) has none of them and says so.
@@ -31,7 +32,8 @@ def _unwrap(model):
         fail("explain", "model", "an LSTM, a SequenceModel or an LSTMClassifier/LSTMRegressor/TextGenerator",
              f"an {type(model).__name__}", "Explain its network on scaled windows: explain(example_from_model("
              "fc.regressor_, window)).", exc=TypeError)  # fmt: skip
-    if hasattr(model, "model_") or hasattr(type(model), "_from_model_file"):
+    is_seq = hasattr(model, "rnn") and hasattr(model, "head_mode")  # a SequenceModel is saved as a file too
+    if not is_seq and (hasattr(model, "model_") or hasattr(type(model), "_from_model_file")):
         est = model
         if getattr(model, "model_", None) is None:
             fail("explain", "model", "a fitted estimator", "an unfitted one", "Call fit (or lstmkit.load) first.")
@@ -73,24 +75,49 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
     weights.update({name: params[engine] for name, engine in ENGINE_NAME.items() if engine in params})
     gates = _gates_from("per_gate", weights, H, I, where)
     readout = None
-    if (seq is not None and seq.head_mode == "all" and not notes and est is not None and hasattr(est, "classes_")):
-        if seq.head is not None:
-            hp = seq.head.state_dict()
-            W_y = np.asarray(hp["weight"], dtype=np.float64)
-            b_y = np.asarray(hp.get("bias", np.zeros(W_y.shape[0])), dtype=np.float64)
-        else:
-            W_y = b_y = None
-        readout = Readout(W_y, b_y, None, tuple(str(c) for c in est.classes_))
+    if seq is not None and notes:  # the read-out reads the last layer (both directions): not shown here
+        T, last = x.shape[0], seq.head_mode == "last"
+        reads = f"h_{T}" if last else "h_t"
+        if rnn.bidirectional:  # head="last": each direction's final state, →h_T and ←h_1
+            reads = f"[→h_{T}, ←h_1]" if last else "[→h_t, ←h_t]"
+        layer = f"layer {rnn.num_layers}'s " if rnn.num_layers > 1 else ""
+        both = " of both directions" if rnn.bidirectional else ""
+        shown = {(True, True): "layer 1's forward direction's", (True, False): "layer 1's",
+                 (False, True): "the forward direction's"}[(rnn.num_layers > 1, rnn.bidirectional)]
+        notes.append(f"the model's read-out is not shown: it reads {layer}{reads}{both}, and the numbers below are {shown}")
     elif seq is not None:
-        notes.append("the model's read-out is not shown (shown for one-layer classifiers with an output at every step)")
-    kind = type(est).__name__ if est is not None else type(rnn).__name__
+        readout = _readout(seq, est)
+    kind = type(est if est is not None else seq if seq is not None else rnn).__name__
+    note = "; ".join(notes)
     return WorkedExample(
         title=title or f"{kind}: {H} unit(s), {I} input(s), {x.shape[0]} step(s)",
         notation="per_gate", weights=weights, x=x, h0=np.zeros(H), c0=np.zeros(H), gates=gates,
         readout=readout, labels=None if labels is None else tuple(map(str, labels)),
-        source="a trained lstmkit model", note="; ".join(n[0].upper() + n[1:] for n in notes) + ("." if notes else ""),
+        source="a trained lstmkit model", note=note[:1].upper() + note[1:] + ("." if notes else ""),
         variant=variant,
     )
+
+
+def _readout(seq, est) -> Readout:
+    """The read-out of a one-layer, one-direction SequenceModel: W_y h + b_y (or h) at every step or
+    at the last (head="last"); softmax for a classifier (and a TextGenerator), the values scaled
+    back into y's units for a regressor, the bare output for a SequenceModel without its estimator."""
+    W_y = b_y = None
+    if seq.head is not None:
+        hp = seq.head.state_dict()
+        W_y = np.asarray(hp["weight"], dtype=np.float64)  # (K, H)
+        b_y = np.asarray(hp.get("bias", np.zeros(W_y.shape[0])), dtype=np.float64)  # (K,)
+    head = seq.head_mode
+    if est is not None and hasattr(est, "classes_"):
+        return Readout(W_y, b_y, None, tuple(str(c) for c in est.classes_), head=head)
+    if est is not None and hasattr(est, "vocab_"):  # a TextGenerator: the next character's probabilities
+        return Readout(W_y, b_y, None, tuple(est.vocab_), head=head)
+    if est is not None and hasattr(est, "y_scale_"):
+        return Readout(W_y, b_y, head=head, task="regress", y_mean=np.asarray(est.y_mean_, dtype=np.float64),
+                       y_scale=np.asarray(est.y_scale_, dtype=np.float64))
+    return Readout(W_y, b_y, head=head, task="regress",
+                   note="These are the model's outputs: a SequenceModel file does not say whether they are "
+                        "logits (a softmax would give the probabilities) or values.")
 
 
 def _read_csv_steps(path: str) -> np.ndarray:

@@ -13,6 +13,8 @@ Forward, step t (gates k in i, f, g, o; ``act`` is σ for i, f, o and tanh for g
     tanh_c = tanh(c_t)
     h_t    = o_t * tanh_c                output (short-term memory)
     logits = W_y h_t + b_y (or h_t);  y_t = softmax(logits);  pred = argmax y_t
+                                 (a model's read-out: at step T only with head="last"; a regressor's
+                                 y_t = logits * y_scale + y_mean, no softmax, no pred)
 
 A variant cell (the example's ``[options]``, :mod:`lstmkit.variants`) computes, in this order
 (f_a, g_a, h_a are its activations (f, g, h); without an option its line is left out)::
@@ -190,14 +192,18 @@ def forward(
                 for name, val in (("c", s.c[0]), ("tanh_c", s.tanh_c[0]), ("h", s.h[0])):
                     rec.values[name] = rec.computed[name] = val
                     rec.source[name] = "engine"
-        if ex.readout is not None:
+        if ex.readout is not None and ex.readout.at(t, ex.T):
             r = ex.readout
             K = H if r.W_y is None else r.W_y.shape[0]
-            put("logits", V["h"] if r.W_y is None else r.W_y @ V["h"] + r.b_y, n=K)  # W_y h_t + b_y
-            y = V["logits"]
-            put("y", np.full(K, np.nan) if np.isnan(y).any() else softmax(y), n=K)  # softmax
-            y = V["y"]
-            put("pred", np.nan if np.isnan(y).any() else float(np.argmax(y)), n=1, raw=True)
+            put("logits", V["h"] if r.W_y is None else r.W_y @ V["h"] + r.b_y, n=K)  # a_t = W_y h_t + b_y
+            a = V["logits"]
+            if r.task == "regress":  # the values, in y's units: a_t * y_scale + y_mean
+                scale = np.ones(K) if r.y_scale is None else r.y_scale
+                put("y", a * scale + (np.zeros(K) if r.y_mean is None else r.y_mean), n=K)
+            else:
+                put("y", np.full(K, np.nan) if np.isnan(a).any() else softmax(a), n=K)  # softmax
+                y = V["y"]
+                put("pred", np.nan if np.isnan(y).any() else float(np.argmax(y)), n=1, raw=True)
         h_prev, c_prev = V["h"], V["c"]
         steps.append(rec)
     return ForwardTrace(ex, decimals, steps)
@@ -347,6 +353,9 @@ def backward(
     if loss == "xent" and (ex.readout is None or ex.readout.targets is None):
         fail("explain --grad", "loss 'xent'", "a [readout] with targets", "none",
              "Add targets to [readout], or use --loss sum_h.")
+    if loss == "xent" and (ex.readout.head, ex.readout.task) != ("all", "classify"):
+        fail("explain --grad", "loss 'xent'", "a softmax read-out at every step",
+             f"head={ex.readout.head!r}, task={ex.readout.task!r}", "Use --loss sum_h.")
     if not ex.is_plain:
         fail("explain --grad", "example", "the seeds' plain cell (BPTT is shown step by step for it only)",
              f"variant options {ex.variant.changed()}", "Leave out --grad: the forward pass shows the variant's terms.")

@@ -151,12 +151,25 @@ class Claim:
 
 @dataclass(frozen=True)
 class Readout:
-    """``y_t = softmax(W_y h_t + b_y)``; ``W_y`` None means ``y_t = softmax(h_t)`` (seed 000)."""
+    """``y_t = softmax(W_y h_t + b_y)``; ``W_y`` None means ``y_t = softmax(h_t)`` (seed 000).
+
+    A trained model's read-out (:mod:`lstmkit.explain.model`) may act at the last step only
+    (``head="last"``, a label per sequence) and may be a regressor's: ``a_t = W_y h_t + b_y`` are
+    the values, ``y_t = a_t * y_scale + y_mean`` the prediction in y's units (no softmax)."""
 
     W_y: np.ndarray | None = None  # (K, H)
     b_y: np.ndarray | None = None  # (K,)
     targets: tuple[int, ...] | None = None  # the correct class at each step
     classes: tuple[str, ...] | None = None  # class names (optional)
+    head: str = "all"  # "all": at every step; "last": at step T only
+    task: str = "classify"  # "classify": softmax and the class; "regress": the values themselves
+    y_mean: np.ndarray | None = None  # "regress": (K,) added back after scaling (None: 0)
+    y_scale: np.ndarray | None = None  # "regress": (K,) the standardised output's scale (None: 1)
+    note: str = ""  # said beside the read-out ("a SequenceModel file does not say ...")
+
+    def at(self, t: int, T: int) -> bool:
+        """Whether the read-out acts at step t of T."""
+        return self.head == "all" or t == T
 
 
 @dataclass(frozen=True)
