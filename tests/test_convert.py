@@ -244,6 +244,57 @@ def test_other_activations_than_keras_defaults_are_refused_to_weights_h5(tmp_pat
     assert main(["convert", str(tmp_path / "k.keras"), str(tmp_path / "k2.keras")]) == 0, capsys.readouterr().err
 
 
+def test_an_estimators_onnx_converts_back_naming_what_is_not_kept(tmp_path, capsys):
+    """clf.npz -> clf.onnx -> back.npz: the SequenceModel computing the graph's logits 'out', the output line naming
+    the 'proba' (and its classes) left behind; a regressor's graph in y's units. Both were refused, in an error
+    naming sequence_model_from_onnx, a function the user never called."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 5, 2)).astype(np.float32)
+    lstmkit.LSTMClassifier(hidden_size=3, epochs=1, batch_size=8, seed=0).fit(X, np.where(X[:, :, 0].sum(1) > 0, "up", "down")).save(tmp_path / "clf.npz")
+    lstmkit.LSTMRegressor(hidden_size=3, epochs=1, batch_size=8, seed=0).fit(X, X.sum(axis=(1, 2)) * 10 + 5).save(tmp_path / "reg.npz")
+    for name in ("clf", "reg"):
+        for src, dst in ((f"{name}.npz", f"{name}.onnx"), (f"{name}.onnx", f"{name}_back.npz")):
+            assert main(["convert", str(tmp_path / src), str(tmp_path / dst)]) == 0, capsys.readouterr().err
+        line = capsys.readouterr().out.splitlines()[-1]
+        kept = "its output 'proba' (a Softmax of the first, over classes ['down', 'up']) is not kept: the model outputs the logits"
+        assert (kept in line) == (name == "clf"), line
+        out = ort.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"]).run(["out"], {"x": X})[0]
+        back = lstmkit.load(tmp_path / f"{name}_back.npz")
+        assert type(back) is lstmkit.SequenceModel and back.head_mode == "last"
+        with back.no_grad():
+            assert_close(back.eval()(X)[0], out, 1e-5 * np.abs(out).max(), name=f"{name}.onnx -> .npz")
+
+
+def test_onnx_refusals_name_the_command_and_its_argument(tmp_path, capsys):
+    """A graph convert cannot read is refused as 'convert: expected IN ...', not in the words of the library's
+    sequence_model_from_onnx; a softmax over the steps is refused (it is no classifier's probabilities)."""
+    import warnings
+
+    class Relu(torch.nn.Module):
+        def __init__(self, act):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(3, 4, batch_first=True)
+            self.act = act
+
+        def forward(self, x):
+            return self.act(self.lstm(x)[0])
+
+    for name, act in (("relu", torch.nn.ReLU()), ("steps", torch.nn.Softmax(dim=1))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Relu(act).eval(), (torch.randn(2, 5, 3),), tmp_path / f"{name}.onnx", dynamo=False, input_names=["x"], output_names=["out"])
+    (tmp_path / "bad.onnx").write_bytes(b"\xff\xff garbage")
+    for name, message in (
+        ("relu", "lstmkit: error: convert: expected IN only LSTM/RNN nodes, a MatMul[+Add] read-out, a softmax on the output and"),
+        ("steps", "lstmkit: error: convert: expected Softmax node '/act/Softmax' over the last axis (the classes), got axis 1 of 3 axes."),
+        ("bad", "lstmkit: error: convert: expected IN an ONNX model file, got '"),
+    ):
+        assert main(["convert", str(tmp_path / f"{name}.onnx"), str(tmp_path / "out.npz")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(message) and err.count("\n") == 1 and "_from_onnx" not in err, err
+        assert not (tmp_path / "out.npz").exists()
+
+
 # -- the convert matrix ---------------------------------------------------------------------------
 # Every source format convert reads x every target it writes, over the models each source can hold.
 # Each pair either computes the source's numbers on random input (the source run by its own runtime:
@@ -268,6 +319,8 @@ class Spec(NamedTuple):
     recurrent_activation: str = "sigmoid"  # Keras' (the gates')
     bias: bool = True
     peephole: bool = False  # an lstmkit variant that torch and Keras have no twin for
+    estimator: str = ""  # an estimator-onnx source's: "classifier" or "regressor"
+    softmax: bool = False  # a torch model's softmax after its read-out (what converts is the logits before it)
 
 
 #: name -> (how the source is made, what it holds)
@@ -315,9 +368,13 @@ SOURCES = {
     "onnx-seq-tokens-last-identity": ("onnx", Spec(inputs="tokens", head="last", readout=False)),
     "onnx-seq-rnn": ("onnx", Spec(cell="rnn")),
     "onnx-seq-peephole": ("onnx", Spec(peephole=True)),
+    "onnx-classifier": ("estimator-onnx", Spec(head="last", bi=True, estimator="classifier")),
+    "onnx-classifier-per-step": ("estimator-onnx", Spec(bi=True, estimator="classifier")),
+    "onnx-regressor": ("estimator-onnx", Spec(head="last", estimator="regressor")),
+    "onnx-torch-softmax": ("torch-onnx", Spec(L=2, softmax=True)),
 }
 SUFFIX = {"module": "npz", "seq": "npz", "classifier": "npz", "regressor": "npz", "generator": "npz", "forecaster": "npz", "torch": "pt", "torch-module": "pt",
-          "keras": "keras", "keras-weights": "weights.h5", "torch-onnx": "onnx", "onnx": "onnx"}  # fmt: skip
+          "keras": "keras", "keras-weights": "weights.h5", "torch-onnx": "onnx", "onnx": "onnx", "estimator-onnx": "onnx"}  # fmt: skip
 
 
 def refusal(kind: str, s: Spec, target: str) -> tuple[str, ...]:
@@ -414,7 +471,8 @@ def torch_net(s: Spec, names=("lstm", "fc"), batch_first=None):
         def forward(self, x):
             y = rnn(self.emb(x) if s.inputs == "tokens" else x)
             y = y[0] if isinstance(y, tuple) else y  # (y, state) of a layer, (h, c) of an LSTMCell
-            return getattr(self, names[1])(y) if s.readout else y
+            y = getattr(self, names[1])(y) if s.readout else y
+            return torch.softmax(y, -1) if s.softmax else y
 
     net = Model() if names[0] else rnn
     for p in net.parameters():  # random everywhere, biases too: a wrong gate order shows
@@ -488,7 +546,7 @@ def make_source(path, kind: str, s: Spec, x, seed: int):
                 return model.eval()(x)[0]
         to_onnx(model, path=path)
         return ort_run(path, x)
-    if kind in ("classifier", "regressor", "generator", "forecaster"):
+    if kind in ("classifier", "regressor", "generator", "forecaster", "estimator-onnx"):
         rng = np.random.default_rng(seed)
         if kind == "forecaster":
             lstmkit.LSTMForecaster(window=4, hidden_size=H, epochs=1, seed=seed).fit(np.sin(np.arange(30.0))).save(path)
@@ -499,13 +557,17 @@ def make_source(path, kind: str, s: Spec, x, seed: int):
             with gen.model_.no_grad():
                 return gen.model_.eval()(x)[0]
         X = rng.normal(size=(8, T, I)).astype(np.float32)
-        if kind == "classifier":
+        if kind == "classifier" or s.estimator == "classifier":
             y = (X[:, :, 0] > 0).astype(int) if s.head == "all" else (X[:, :, 0].sum(1) > 0).astype(int)
             est = lstmkit.LSTMClassifier(hidden_size=H, bidirectional=True, epochs=1, batch_size=8, seed=seed).fit(X, y)
-            est.save(path)
-            return est.predict_proba(x)
-        est = lstmkit.LSTMRegressor(hidden_size=H, epochs=1, batch_size=8, seed=seed).fit(X, X.sum(axis=(1, 2)) + 3)
+        else:
+            est = lstmkit.LSTMRegressor(hidden_size=H, epochs=1, batch_size=8, seed=seed).fit(X, X.sum(axis=(1, 2)) + 3)
+        if kind == "estimator-onnx":  # its graph the source: the first output, a classifier's logits (its proba is not kept)
+            to_onnx(est, path=path)
+            return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["out"], {"x": x})[0]
         est.save(path)
+        if kind == "classifier":
+            return est.predict_proba(x)
         return est.predict(x)[:, None]  # the ONNX graph keeps the trailing axis of one output
     if kind in ("torch", "torch-module", "torch-onnx"):
         torch.manual_seed(seed)
@@ -563,7 +625,7 @@ def run_converted(path, target: str, s: Spec, x):
         state = torch.load(path, weights_only=True)
         rnn_name = next(k for k in state if "weight_ih" in k).rpartition(".")[0]
         head_name = next((k.rpartition(".")[0] for k in state if k.rpartition(".")[0] != rnn_name), "head")
-        net = torch_net(s, names=(rnn_name, head_name), batch_first=True)
+        net = torch_net(s._replace(softmax=False), names=(rnn_name, head_name), batch_first=True)
         net.load_state_dict(state, strict=True)
         return torch_run(net, x)
     if target == "keras":
@@ -584,7 +646,7 @@ def test_convert_matrix(sources, tmp_path, capsys, source, target):
     if path.suffix == ".pt":  # what a state_dict does not record
         args += (["--batch-first"] if s.batch_first else []) + (["--nonlinearity", s.nonlinearity] if s.cell.startswith("rnn") else [])
     code = main(args)
-    err = capsys.readouterr().err
+    out_text, err = capsys.readouterr()
     why = refusal(kind, s, target)
     if why:
         assert code == 1, f"{source} -> .{target}: expected a refusal naming {' or '.join(why)}, got exit {code}"
@@ -593,4 +655,8 @@ def test_convert_matrix(sources, tmp_path, capsys, source, target):
         return
     assert code == 0, err
     got = run_converted(out, target, s, x)
+    if s.softmax:  # converted: the logits before it, and the output line says so
+        assert "its Softmax on the output is not kept" in out_text, out_text
+        got = np.exp(got - got.max(-1, keepdims=True))
+        got = got / got.sum(-1, keepdims=True)
     assert_close(got, ref, 1e-5 * max(1.0, float(np.abs(ref).max())), name=f"{source} -> .{target}")

@@ -15,7 +15,7 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import lstmkit  # noqa: E402
-from lstmkit.interop.onnx import OnnxLSTM, lstm_from_node, lstms_from_onnx, model_from_onnx, sequence_model_from_onnx, to_onnx  # noqa: E402
+from lstmkit.interop.onnx import OnnxLSTM, lstm_from_node, lstms_from_onnx, model_from_onnx, read_onnx, sequence_model_from_onnx, to_onnx  # noqa: E402
 
 ERRORS: dict[str, float] = {}
 TOL = 1e-5  # float32 in onnxruntime against lstmkit in float64
@@ -337,6 +337,74 @@ def test_export_fitted_estimator(tmp_path):
     reg = lstmkit.LSTMRegressor(hidden_size=4, epochs=2, batch_size=10, seed=0).fit(X, yr)
     out = session(to_onnx(reg)).run(["out"], {"x": X})[0]
     check_close("export LSTMRegressor (y units)", out[:, 0] / 100, reg.predict(X) / 100, 2e-6)
+
+
+@pytest.mark.parametrize("per_step", [False, True])
+def test_estimator_graphs_read_back(tmp_path, per_step):
+    """An estimator's graph read back as the SequenceModel that computes its first output: a classifier's
+    logits 'out', its 'proba' (a Softmax of them) and classes named beside; a regressor's 'out' in y's units,
+    its '* y_scale + y_mean' folded into the read-out. Both were refused ('got ops ['Softmax']', ['Mul'])."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 5, 2)).astype(np.float32)
+    lengths = np.array([5, 3, 4] * 4)
+    labels = np.where(X[:, :, 0] > 0, "up", "down") if per_step else np.where(X[:, :, 0].sum(1) > 0, "up", "down")
+    clf = lstmkit.LSTMClassifier(hidden_size=4, epochs=1, batch_size=6, seed=0).fit(X, labels, lengths=lengths)
+    reg = lstmkit.LSTMRegressor(hidden_size=4, epochs=1, batch_size=6, seed=0).fit(X, X.sum(axis=(1, 2)) * 100 + 7, lengths=lengths)
+    for est, name in ((clf, "clf"), (reg, "reg")):
+        if name == "reg" and per_step:
+            continue
+        graph = to_onnx(est, lengths=True)
+        out = session(graph).run(["out"], {"x": X, "lengths": lengths.astype(np.int32)})[0]
+        g = read_onnx(graph)
+        assert (g.head, g.softmax) == ("all" if per_step else "last", None)
+        assert (g.proba, g.classes) == (("proba", ["down", "up"]) if name == "clf" else (None, None))
+        seq = sequence_model_from_onnx(graph)
+        with seq.no_grad():
+            got = seq.eval()(X, lengths=lengths)[0]
+        if per_step:
+            valid = np.arange(5)[None, :] < lengths[:, None]
+            got, out = got[valid], out[valid]
+        scale = 100.0 if name == "reg" else 1.0
+        check_close(f"{name} graph read back{' per step' if per_step else ''}", got / scale, out / scale, 2e-6)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_torch_graph_with_a_softmax_after_the_readout(tmp_path, op):
+    """torch's softmax(fc(lstm(x))) (or log_softmax): the model read computes the logits, a warning says the
+    softmax is not part of it; applied to them, it gives torch's output. Over another axis than the last
+    (the steps), it is refused. Both were refused: 'got ops ['Softmax']'."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    class Net(torch.nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(3, 4, batch_first=True, bidirectional=True)
+            self.fc = torch.nn.Linear(8, 3)
+            self.dim = dim
+
+        def forward(self, x):
+            return getattr(torch, op)(self.fc(self.lstm(x)[0]), self.dim)
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 3)
+    for dim in (-1, 1):
+        net = Net(dim).eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (x,), tmp_path / f"s{dim}.onnx", dynamo=False, input_names=["x"], output_names=["out"])
+        if dim == -1:
+            with torch.no_grad():
+                ref = net(x).numpy()
+    with pytest.warns(UserWarning, match=r"model_from_onnx: the graph's (Log)?Softmax on its output is not part of the model returned"):
+        module, head = model_from_onnx(tmp_path / "s-1.onnx")
+    logits = lstmkit.modelfile.LSTMFile(module, head, {}).predict(x.numpy())
+    z = logits - logits.max(-1, keepdims=True)
+    got = z - np.log(np.exp(z).sum(-1, keepdims=True)) if op == "log_softmax" else np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    check_close(f"torch {op} graph, applied to the logits read", got, ref, 1e-6)
+    for read in (model_from_onnx, sequence_model_from_onnx):
+        with pytest.raises(ValueError, match=r"expected (Log)?Softmax node .* over the last axis \(the classes\), got axis 1 of 3 axes"):
+            read(tmp_path / "s1.onnx")
 
 
 @pytest.mark.parametrize("batch_first", [False, True])

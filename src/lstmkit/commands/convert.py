@@ -27,12 +27,19 @@ An ONNX graph whose input ``x`` holds token ids (a ``Gather`` of the ids before 
 :func:`lstmkit.interop.onnx.to_onnx` writes a SequenceModel with ``inputs="tokens"``) travels as a
 SequenceModel with ``inputs="tokens"``, whatever its head: to ``.npz`` and ``.onnx``. Keras, a
 ``.pt`` and a ``.weights.h5`` take feature vectors: refused, rather than dropping the ids' lookup.
+
+An estimator's ONNX graph reads back as the SequenceModel computing its first output ``out`` (a
+regressor's scaling folded into the read-out); a Softmax beside it (a classifier's ``proba``) or
+on it (torch's ``softmax(fc(y))``: the model computes the logits before it) is not kept, and the
+output line says so, with the classes the graph's metadata names
+(:func:`lstmkit.interop.onnx.read_onnx`).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, NamedTuple
 
 HELP = "convert an LSTM (and its read-out) between lstmkit .npz, PyTorch .pt, Keras .keras/.weights.h5 and ONNX .onnx"
 EXAMPLE = "lstmkit convert model.pt model.onnx --batch-first"
@@ -71,8 +78,18 @@ def file_format(path: str, arg: str) -> str:
     raise CommandError(f"convert: expected {arg} to end in one of {', '.join(FORMATS)}, got {path!r}.")
 
 
-def read(path: str, fmt: str, args):
-    """Return ``(module, readout_or_None, extra)`` from a file of format ``fmt``."""
+class Source(NamedTuple):
+    """What :func:`read` finds in IN."""
+
+    module: Any  # an lstmkit module, SequenceModel or fitted estimator
+    readout: dict | None  # a module's read-out, applied at every step
+    extra: dict  # kept through a .npz (a .pt's key prefixes)
+    title: str  # what IN is, for the output line
+    notes: tuple[str, ...] = ()  # what the output line says IN held beyond what travels, or how it was read
+
+
+def read(path: str, fmt: str, args) -> Source:
+    """What the file ``path`` of format ``fmt`` holds (see :class:`Source`)."""
     if not Path(path).exists():
         raise FileNotFoundError(2, "No such file", path)
     if fmt == "lstmkit":
@@ -82,30 +99,35 @@ def read(path: str, fmt: str, args):
             from ..saving import load
 
             est = load(path)
-            return est, None, {}
+            return Source(est, None, {}, TITLES[fmt])
         f = read_lstm(path)
-        return f.module, f.readout, f.extra
+        return Source(f.module, f.readout, f.extra, TITLES[fmt])
     if fmt == "pytorch":
         from ..interop.pytorch import load_state_dict_file, module_from_state_dict, state_dict_names
 
         state = load_state_dict_file(path)
         module, head = module_from_state_dict(state, args.nonlinearity, args.readout)
-        return module, head, {"torch_names": list(state_dict_names(state, args.readout))}  # kept for a .pt written later
+        return Source(module, head, {"torch_names": list(state_dict_names(state, args.readout))}, TITLES[fmt])  # kept for a .pt written later
     if fmt == "keras":
         from ..interop.keras import model_from_keras, read_keras_file
 
         model = model_from_keras(path)
         if model.head_mode == "last":  # return_sequences=False on the last layer
-            return model, None, {}
+            return Source(model, None, {}, TITLES[fmt])
         module, head = read_keras_file(path)  # over every step: the LSTM and its Dense as they are
-        return module, head, {}
-    from ..interop.onnx import model_from_onnx, sequence_model_from_onnx
+        return Source(module, head, {}, TITLES[fmt])
+    from ..interop.onnx import read_onnx
 
-    model = sequence_model_from_onnx(path)
-    if model.head_mode == "last" or model.inputs == "tokens":  # the graph's output reads Y_h, or its input is ids
-        return model, None, {}
-    module, head = model_from_onnx(path)
-    return module, head, {}
+    g = read_onnx(path, where="convert", arg="IN")
+    notes = []
+    if g.softmax is not None:
+        notes.append(f"its {g.softmax} on the output is not kept: the model outputs the logits before it")
+    if g.proba is not None:
+        classes = "" if g.classes is None else f", over classes {g.classes}"
+        notes.append(f"its output {g.proba!r} (a Softmax of the first{classes}) is not kept: the model outputs the logits, a column per class")
+    if g.head == "last" or g.inputs == "tokens":  # the graph's output reads Y_h, or its input is ids
+        return Source(g.sequence_model(), None, {}, TITLES[fmt], tuple(notes))
+    return Source(g.module, g.readout, {}, TITLES[fmt], tuple(notes))
 
 
 def write(path: str, fmt: str, module, readout, extra, args) -> None:
@@ -186,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"convert: expected OUT other than IN, got {args.output!r} for both (the input would be overwritten).")
     if args.torch_names and fmt_out != "pytorch":
         raise CommandError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
-    module, readout, extra = read(args.input, fmt_in, args)
+    module, readout, extra, title, notes = read(args.input, fmt_in, args)
     if args.batch_first and hasattr(module, "batch_first"):
         module.batch_first = True
     write(args.output, fmt_out, module, readout, extra, args)
@@ -200,5 +222,5 @@ def run(args: argparse.Namespace) -> int:
         desc = repr(module)
     else:
         desc = f"{type(module).__name__}({module.input_size}, {module.hidden_size})"
-    print(f"{args.input} ({TITLES[fmt_in]}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}")
+    print(f"{args.input} ({title}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}" + "".join(f"; {n}" for n in notes))
     return 0

@@ -30,9 +30,14 @@ layer's ``Y_h`` (a SequenceModel's head="last", as :func:`to_onnx` writes it) an
 token ids (the ids' ``Gather`` table folded into layer 0's W: to_onnx's identity, or the weight of
 an ``nn.Embedding`` exported by torch). Which output the graph's first output comes from is traced back through the glue ops;
 a ``Gather``/``Slice`` on that path (``y[:, -1]`` picked by index), an output from anything but the
-last node's Y or Y_h (its Y_c, an earlier node), a MatMul/Add off that path (a Linear before the
+last node's Y or Y_h (its Y_c, an earlier node), a MatMul/Add/Mul off that path (a Linear before the
 LSTM) and nodes that do not chain x -> node 0 -> node 1 ... are refused by both rather than read
-as another model. onnx is imported inside the functions.
+as another model. The MatMul, Add and Mul on the path are one read-out (a regressor's ``* y_scale
++ y_mean`` folded into its Linear). A softmax over the last axis is read where a classifier has
+it: making the first output (torch's ``softmax(fc(y))``: the model returned computes the logits
+before it, and a warning says so) or another output from the first (to_onnx's ``proba`` beside
+``out``, with the classes in the metadata). :func:`read_onnx` returns all of it, the softmax and
+classes included (``lstmkit convert`` names them). onnx is imported inside the functions.
 
 Activation parameters follow onnxruntime: ``activation_alpha`` values are taken, in order, by the
 activations that have an alpha (HardSigmoid, LeakyRelu, ThresholdedRelu, ScaledTanh, Affine, Elu),
@@ -42,7 +47,7 @@ activations that have an alpha (HardSigmoid, LeakyRelu, ThresholdedRelu, ScaledT
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 
@@ -413,7 +418,7 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
     return OnnxLSTM(lstm, direction, int(a.get("layout", 0)))
 
 
-def _load_model(model_or_path):
+def _load_model(model_or_path, where: str = "lstmkit.interop.onnx", arg: str | None = None):
     import onnx
 
     if isinstance(model_or_path, (str, os.PathLike)):
@@ -422,7 +427,8 @@ def _load_model(model_or_path):
         except FileNotFoundError:
             raise
         except Exception as exc:  # protobuf DecodeError, ...
-            fail("lstmkit.interop.onnx", f"{model_or_path}", "an ONNX model file", f"a file onnx cannot parse ({type(exc).__name__}: {exc})")
+            got = f"a file onnx cannot parse ({type(exc).__name__}: {exc})"
+            fail(where, arg or f"{model_or_path}", "an ONNX model file", got if arg is None else f"{str(model_or_path)!r}, {got}")
     return model_or_path
 
 
@@ -435,31 +441,171 @@ def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
 
 #: ops allowed around the recurrent nodes in a graph read back by model_from_onnx
 _GLUE_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Concat", "Slice", "Identity", "Constant", "ConstantOfShape", "Expand", "Shape", "Gather", "Cast"}
+#: ops of the read-out between the last recurrent node and the output, each with a constant operand
+_READOUT_OPS = ("MatMul", "Add", "Mul")
+#: a classifier's normalisation of its output (last axis), which no lstmkit module holds
+_SOFTMAX_OPS = ("Softmax", "LogSoftmax")
+
+
+class OnnxGraph(NamedTuple):
+    """What :func:`read_onnx` finds in a graph.
+
+    ``module`` and ``readout`` compute the graph's first output (``readout`` folds every MatMul,
+    Add and Mul between the last recurrent node and that output into ``out = y W^T + b``: a
+    Linear's, and a regressor's ``* y_scale + y_mean`` as :func:`to_onnx` writes it), or its input
+    when that output is a ``softmax`` of it (``softmax``: the node's op, "Softmax" or "LogSoftmax";
+    the module outputs the logits before it). ``proba``: the name of an output that is a Softmax of
+    the first one, beside it (a classifier's ``proba`` as :func:`to_onnx` writes it), or None;
+    ``classes``: the labels of its columns from the model's metadata (``lstmkit.classes``), or None.
+    ``head``: "all" or "last"; ``inputs``: "features" or "tokens".
+    """
+
+    module: LSTM | RNN
+    readout: dict | None
+    head: str
+    inputs: str
+    softmax: str | None
+    proba: str | None
+    classes: list | None
+
+    def sequence_model(self):
+        """The graph as a :class:`lstmkit.SequenceModel` (batch first)."""
+        from ..models import SequenceModel
+
+        return SequenceModel.from_parts(self.module, self.readout, self.head, self.inputs)
+
+
+def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg: str = "model") -> OnnxGraph:
+    """Read a graph (as :func:`to_onnx` writes, or ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` [+
+    ``nn.Embedding`` before, ``nn.Linear`` and a softmax after]) into an :class:`OnnxGraph`: the recurrent
+    module, the read-out, the head, the inputs and what the graph computes beyond them (a softmax).
+
+    What is read and what is refused: :func:`model_from_onnx` and :func:`sequence_model_from_onnx`,
+    which return parts of it. A Softmax or LogSoftmax over the last axis is read when it makes the
+    graph's first output (the module and read-out compute its input, the logits) or another output
+    from the first one (a classifier's ``proba``); anywhere else, or over another axis, it is refused.
+    ``where`` and ``arg`` name the caller and the graph in error messages (``lstmkit convert``: "IN").
+    """
+    model = _load_model(model_or_path, where, None if arg == "model" else arg)
+    constants = _constants(model)
+    rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
+    if not rec:
+        fail(where, arg, "at least one LSTM or RNN node", "none")
+    kinds = {n.op_type for n in rec}
+    if len(kinds) != 1:
+        fail(where, arg, "LSTM or RNN nodes, not both", sorted(kinds))
+    for k, n in enumerate(rec):  # initial states are runtime inputs of lstmkit (zeros by default)
+        for idx, label in ((5, "initial_h"), (6, "initial_c")):
+            name = n.input[idx] if len(n.input) > idx else ""
+            if name in constants and np.any(constants[name]):
+                fail(where, f"{n.op_type} node {k} {label}", "zeros or a runtime input (lstmkit keeps no stored state)", "non-zero constants")
+    others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", *_READOUT_OPS, *_SOFTMAX_OPS})
+    if others:
+        fail(where, arg, f"only LSTM/RNN nodes, a MatMul[+Add] read-out, a softmax on the output and {sorted(_GLUE_OPS)}", f"ops {others}")
+    softmax = _softmax_node(model, where, arg)
+    head, path = _graph_head(model, softmax, where, arg)
+    inputs = "tokens" if _token_input(model) else "features"
+    if inputs == "tokens":
+        constants = _fold_embedding(model, constants, rec[0], where, arg)
+    if rec[0].op_type == "LSTM":
+        module = _lstm_from_nodes(model, rec, constants, dtype, where, arg)
+    else:
+        module = _rnn_from_nodes(model, rec, constants, dtype, where)
+    readout = _readout_from_path(path, constants, module, where)
+    first = model.graph.output[0].name
+    on_output = softmax is not None and softmax.output[0] == first
+    return OnnxGraph(
+        module, readout, head, inputs, softmax.op_type if on_output else None,
+        None if softmax is None or on_output else softmax.output[0], _classes(model),
+    )  # fmt: skip
+
+
+def _classes(model) -> list | None:
+    """The labels that :func:`to_onnx` stores for a classifier's ``proba`` (``lstmkit.classes``), or None."""
+    import json
+
+    props = {p.key: p.value for p in model.metadata_props}
+    try:
+        classes = json.loads(props["lstmkit.classes"])
+    except (KeyError, ValueError):
+        return None
+    return classes if isinstance(classes, list) else None
+
+
+def _softmax_node(model, where: str, arg: str):
+    """The graph's one Softmax/LogSoftmax over the last axis, making its first output or another output
+    from the first one; None if it has none. Any other is refused: it would be lost, or computes
+    something the read-out does not (over the steps, before the read-out)."""
+    nodes = [n for n in model.graph.node if n.op_type in _SOFTMAX_OPS]
+    if not nodes:
+        return None
+    first = model.graph.output[0] if model.graph.output else None
+    node = nodes[0]
+    outputs = {o.name for o in model.graph.output}
+    placed = first is not None and (node.output[0] == first.name or (node.input[0] == first.name and node.output[0] in outputs))
+    if len(nodes) > 1 or not placed:
+        where_ = f"{len(nodes)} of them" if len(nodes) > 1 else f"a {node.op_type} node {node.name or node.output[0]!r} elsewhere"
+        fail(where, arg, "a softmax only on the graph's output (a classifier's probabilities)", where_)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    axis = _attrs(node).get("axis", -1 if opset >= 13 else 1)
+    dims = first.type.tensor_type.shape.dim if first.type.tensor_type.HasField("shape") else []
+    if axis != -1 and not (dims and axis == len(dims) - 1):
+        fail(where, f"{node.op_type} node {node.name or node.output[0]!r}", "over the last axis (the classes)", f"axis {axis} of {len(dims) or 'an unknown number of'} axes")
+    return node
 
 
 def model_from_onnx(model_or_path, dtype=np.float32):
     """Read a stacked LSTM/RNN graph (as :func:`to_onnx` writes) into ``(module, readout_or_None)``.
 
     The recurrent nodes must agree in hidden_size, direction (forward or bidirectional) and
-    options, and chain (layer l+1's input size is D*H); the read-out is a MatMul by a constant
-    (F, O) optionally followed by an Add of a constant (O,). Any other op is refused by name.
-    Only the weights and options are read: sequence lengths and initial states are arguments of the
-    lstmkit call (a graph with non-zero constant initial states is refused). Graphs written by
-    ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` (+ ``nn.Linear``) read back the same way.
+    options, and chain (layer l+1's input size is D*H); the read-out is what lies between the last
+    recurrent node and the output: a MatMul by a constant (F, O), an Add of a constant (O,) and a
+    Mul by one (a regressor's ``* y_scale + y_mean``), folded into one ``{"weight", "bias"}``. Any
+    other op is refused by name. Only the weights and options are read: sequence lengths and
+    initial states are arguments of the lstmkit call (a graph with non-zero constant initial states
+    is refused). Graphs written by ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` (+
+    ``nn.Linear``) read back the same way. A softmax over the last axis on the output (a
+    classifier's probabilities) is not part of what is returned, which computes the logits before
+    it (a warning says so); one that makes another output from the first (``proba`` beside ``out``,
+    as :func:`to_onnx` writes a classifier) is left out silently: the first output is computed.
     The graph's output must be every step (``Y``); one that reads ``Y_h`` (a SequenceModel's
     head="last") is refused, pointing to :func:`sequence_model_from_onnx`; so is one whose input
     holds token ids (an LSTM takes feature vectors: the ids' Gather would be lost).
     """
-    model = _load_model(model_or_path)
     where = "model_from_onnx"
-    module, readout = _read_graph(model, dtype, where)
-    if _graph_head(model, where) == "last":
+    g = read_onnx(model_or_path, dtype, where=where)
+    if g.head == "last":
         fail(where, "model", "a graph whose output is every step (Y), the read-out applied at each", "one that reads the last step (Y_h)",
              "Use lstmkit.interop.onnx.sequence_model_from_onnx(...), which returns a SequenceModel(head='last').")  # fmt: skip
-    if _token_input(model):
+    if g.inputs == "tokens":
         fail(where, "model", "a graph whose input x holds feature vectors (this returns an LSTM, which takes them)", "one whose x holds integer token ids",
              "Use lstmkit.interop.onnx.sequence_model_from_onnx(...), which returns a SequenceModel(inputs='tokens').")  # fmt: skip
-    return module, readout
+    _warn_softmax(g, where)
+    return g.module, g.readout
+
+
+def sequence_model_from_onnx(model_or_path, dtype=np.float32):
+    """Read a graph (as :func:`to_onnx` writes for an LSTM, RNN, SequenceModel or estimator) into a :class:`lstmkit.SequenceModel`.
+
+    ``head="last"`` when the graph's output comes from the last layer's ``Y_h`` (each direction's
+    final state at each sequence's last valid step), else ``"all"``; ``readout="linear"`` with a
+    MatMul[+Add] read-out (no Add: zero bias; a Mul folded in), else ``"identity"``;
+    ``inputs="tokens"`` when the graph's input ``x`` holds integer ids, looked up by a Gather from a
+    constant table E (V, I), which is folded into the first layer: ``input_size`` is V and
+    ``weight_ih_l0`` is W_ih E^T (:func:`_fold_embedding`). The model is batch first, whatever the
+    graph's layout. Graphs, a softmax and refusals: :func:`model_from_onnx`.
+    """
+    g = read_onnx(model_or_path, dtype, where="sequence_model_from_onnx")
+    _warn_softmax(g, "sequence_model_from_onnx")
+    return g.sequence_model()
+
+
+def _warn_softmax(g: OnnxGraph, where: str) -> None:
+    if g.softmax is not None:
+        import warnings
+
+        warnings.warn(f"{where}: the graph's {g.softmax} on its output is not part of the model returned, which computes the logits before it "
+                      f"(apply {'softmax' if g.softmax == 'Softmax' else 'log-softmax'} over the last axis for the graph's output).", stacklevel=3)  # fmt: skip
 
 
 def _token_input(model) -> bool:
@@ -469,63 +615,46 @@ def _token_input(model) -> bool:
     return bool(model.graph.input) and model.graph.input[0].type.tensor_type.elem_type in (TensorProto.INT64, TensorProto.INT32)
 
 
-def sequence_model_from_onnx(model_or_path, dtype=np.float32):
-    """Read a graph (as :func:`to_onnx` writes for an LSTM, RNN or SequenceModel) into a :class:`lstmkit.SequenceModel`.
-
-    ``head="last"`` when the graph's output comes from the last layer's ``Y_h`` (each direction's
-    final state at each sequence's last valid step), else ``"all"``; ``readout="linear"`` with a
-    MatMul[+Add] read-out (no Add: zero bias), else ``"identity"``; ``inputs="tokens"`` when the
-    graph's input ``x`` holds integer ids, looked up by a Gather from a constant table E (V, I),
-    which is folded into the first layer: ``input_size`` is V and ``weight_ih_l0`` is W_ih E^T
-    (:func:`_fold_embedding`). The model is batch first, whatever the graph's layout.
-    Graphs and refusals: :func:`model_from_onnx`.
-    """
-    from ..models import SequenceModel
-
-    model = _load_model(model_or_path)
-    where = "sequence_model_from_onnx"
-    module, readout = _read_graph(model, dtype, where)
-    head = _graph_head(model, where)
-    return SequenceModel.from_parts(module, readout, head, "tokens" if _token_input(model) else "features")
-
-
-def _graph_head(model, where: str) -> str:
+def _graph_head(model, softmax, where: str, arg: str) -> tuple[str, list]:
     """Trace the graph's first output back to a recurrent node: "all" from the last node's Y, "last"
-    from its Y_h. Refused, as computing something else than the model read: a trace that ends
-    elsewhere (Y_c, an earlier node, no recurrent node), a Gather/Slice on the way (steps picked by
-    index), a MatMul/Add off the way (the read-out is the one between the last node and the output:
-    a projection before the LSTM is not one) and recurrent nodes that do not chain (each takes the
-    previous one's Y, the first the input x, or its ids' lookup)."""
+    from its Y_h, with the nodes on the way (output first). Refused, as computing something else than
+    the model read: a trace that ends elsewhere (Y_c, an earlier node, no recurrent node), a
+    Gather/Slice on the way (steps picked by index), a MatMul/Add/Mul off the way (the read-out is the
+    one between the last node and the output: a projection before the LSTM is not one) and recurrent
+    nodes that do not chain (each takes the previous one's Y, the first the input x, or its ids'
+    lookup). ``softmax`` (:func:`_softmax_node`), when it makes the output, is passed over."""
     constants = _constants(model)
     producer = {o: n for n in model.graph.node for o in n.output}
     rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     name = model.graph.output[0].name if model.graph.output else ""
+    if softmax is not None and softmax.output[0] == name:  # the probabilities: the model is what makes the logits
+        name = softmax.input[0]
     path, node = [], None
     while name in producer:
         node = producer[name]
         if node.op_type in ("LSTM", "RNN"):
             break
         if node.op_type in ("Gather", "Slice"):
-            fail(where, "model", "an output from every step (Y) or the last layer's Y_h", f"a {node.op_type} node {node.name or node.output[0]!r} on the way to it (steps picked by index)",
+            fail(where, arg, "an output from every step (Y) or the last layer's Y_h", f"a {node.op_type} node {node.name or node.output[0]!r} on the way to it (steps picked by index)",
                  "Export the model's every step, or a SequenceModel(head='last') with lstmkit.interop.onnx.to_onnx.")  # fmt: skip
         path.append(node)
         data = [i for i in node.input if i and i not in constants]
-        name = (data[0] if len(data) == 1 else "") if node.op_type in ("MatMul", "Add") else (node.input[0] if node.input else "")
+        name = (data[0] if len(data) == 1 else "") if node.op_type in _READOUT_OPS else (node.input[0] if node.input else "")
         node = None
     idx = list(node.output).index(name) if node is not None else -1
     if node is not rec[-1] or idx > 1:
         got = ("the cell state Y_c of " if idx == 2 else "") + (f"{node.op_type} node {rec.index(node)} of {len(rec)}" if node is not None else f"{name or 'a node'!r}, not a recurrent node")
-        fail(where, "model", "an output from the last recurrent node's Y (every step) or Y_h (the last step)", f"one from {got}")
-    stray = [n for n in model.graph.node if n.op_type in ("MatMul", "Add") and n not in path]
+        fail(where, arg, "an output from the last recurrent node's Y (every step) or Y_h (the last step)", f"one from {got}")
+    stray = [n for n in model.graph.node if n.op_type in _READOUT_OPS and n not in path]
     if stray:
-        fail(where, "model", "a MatMul[+Add] read-out only between the last recurrent node and the output",
+        fail(where, arg, "a MatMul[+Add] read-out only between the last recurrent node and the output",
              f"a {stray[0].op_type} node {stray[0].name or stray[0].output[0]!r} elsewhere (a layer before the LSTM has no lstmkit twin)")  # fmt: skip
     for k, n in enumerate(rec):  # the stack: x -> node 0 -> node 1 -> ...
         came = _trace_input(n.input[0], producer, constants)
         want = (rec[k - 1], 0) if k else (None, model.graph.input[0].name if model.graph.input else "")
         if came != want:
             fail(where, f"{n.op_type} node {k} input", "the previous node's Y" if k else "the graph's input x (or its ids' lookup)", _described(came))
-    return "all" if idx == 0 else "last"
+    return ("all" if idx == 0 else "last"), path
 
 
 def _trace_input(name, producer, constants):
@@ -549,54 +678,35 @@ def _described(came) -> str:
     return f"output {what} of {node.op_type} node {node.name or node.output[0]!r}" if node.op_type in ("LSTM", "RNN") else f"{what!r} of a {node.op_type} node"
 
 
-def _read_graph(model, dtype, where: str):
-    """The recurrent module and read-out of a graph (see :func:`model_from_onnx`)."""
-    constants = _constants(model)
-    rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
-    if not rec:
-        fail(where, "model", "at least one LSTM or RNN node", "none")
-    kinds = {n.op_type for n in rec}
-    if len(kinds) != 1:
-        fail(where, "model", "LSTM or RNN nodes, not both", sorted(kinds))
-    for k, n in enumerate(rec):  # initial states are runtime inputs of lstmkit (zeros by default)
-        for idx, label in ((5, "initial_h"), (6, "initial_c")):
-            name = n.input[idx] if len(n.input) > idx else ""
-            if name in constants and np.any(constants[name]):
-                fail(where, f"{n.op_type} node {k} {label}", "zeros or a runtime input (lstmkit keeps no stored state)", "non-zero constants")
-    others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", "MatMul", "Add"})
-    if others:
-        fail(where, "model", f"only LSTM/RNN nodes, a MatMul[+Add] read-out and {sorted(_GLUE_OPS)}", f"ops {others}")
-    if _token_input(model):
-        constants = _fold_embedding(model, constants, rec[0], where)
-    if rec[0].op_type == "LSTM":
-        parts = [lstm_from_node(n, constants, dtype) for n in rec]
-        first = parts[0].lstm
-        for k, p in enumerate(parts):
-            if p.direction == "reverse":
-                fail(where, f"LSTM node {k}", "direction forward or bidirectional (lstmkit.LSTM has no reverse-only)", "'reverse'", "Run it with lstms_from_onnx() instead.")
-            if p.layout != 0 and len(parts) > 1:
-                fail(where, f"LSTM node {k}", "layout 0 in a stack", f"layout {p.layout}")
-            for attr in ("hidden_size", "bidirectional", "bias", "variant"):
-                if getattr(p.lstm, attr) != getattr(first, attr):
-                    fail(where, f"LSTM node {k} {attr}", f"{getattr(first, attr)!r} as node 0", repr(getattr(p.lstm, attr)))
-        D, H = first.num_directions, first.hidden_size
-        module = LSTM(
-            first.input_size, H, len(parts), first.bias, batch_first=parts[0].layout == 1 or _batch_first(model),
-            bidirectional=D == 2,
-            dtype=dtype, seed=0, **first.variant.changed(),
-        )
-        state = {}
-        for k, p in enumerate(parts):
-            if k and p.lstm.input_size != D * H:
-                fail(where, f"LSTM node {k} input size", f"D*H = {D * H} (the previous layer's output)", p.lstm.input_size)
-            state.update({n.replace("_l0", f"_l{k}"): v for n, v in p.lstm.state_dict().items()})
-        module.load_state_dict(state)
-    else:
-        module = _rnn_from_nodes(model, rec, constants, dtype, where)
-    return module, _readout_from_graph(model, constants, module, where)
+def _lstm_from_nodes(model, rec, constants, dtype, where: str, arg: str) -> LSTM:
+    """One lstmkit LSTM from a chain of ONNX LSTM nodes (a layer each) that agree in their options."""
+    parts = [lstm_from_node(n, constants, dtype) for n in rec]
+    first = parts[0].lstm
+    for k, p in enumerate(parts):
+        if p.direction == "reverse":
+            fail(where, f"LSTM node {k}", "direction forward or bidirectional (lstmkit.LSTM has no reverse-only)", "'reverse'",
+                 "Run it with lstms_from_onnx() instead." if arg == "model" else "")  # fmt: skip
+        if p.layout != 0 and len(parts) > 1:
+            fail(where, f"LSTM node {k}", "layout 0 in a stack", f"layout {p.layout}")
+        for attr in ("hidden_size", "bidirectional", "bias", "variant"):
+            if getattr(p.lstm, attr) != getattr(first, attr):
+                fail(where, f"LSTM node {k} {attr}", f"{getattr(first, attr)!r} as node 0", repr(getattr(p.lstm, attr)))
+    D, H = first.num_directions, first.hidden_size
+    module = LSTM(
+        first.input_size, H, len(parts), first.bias, batch_first=parts[0].layout == 1 or _batch_first(model),
+        bidirectional=D == 2,
+        dtype=dtype, seed=0, **first.variant.changed(),
+    )
+    state = {}
+    for k, p in enumerate(parts):
+        if k and p.lstm.input_size != D * H:
+            fail(where, f"LSTM node {k} input size", f"D*H = {D * H} (the previous layer's output)", p.lstm.input_size)
+        state.update({n.replace("_l0", f"_l{k}"): v for n, v in p.lstm.state_dict().items()})
+    module.load_state_dict(state)
+    return module
 
 
-def _fold_embedding(model, constants, first, where: str) -> dict:
+def _fold_embedding(model, constants, first, where: str, arg: str) -> dict:
     """A token graph's lookup x_t = E[k_t] folded into the first recurrent node's W.
 
     The ids must be indexed by one ``Gather`` (axis 0) from a constant table E (V, I): the identity
@@ -611,7 +721,7 @@ def _fold_embedding(model, constants, first, where: str) -> dict:
     lookups = [n for n in model.graph.node if n.op_type == "Gather" and len(n.input) == 2 and n.input[1] in ids]
     table = constants.get(lookups[0].input[0]) if len(lookups) == 1 else None
     if table is None or table.ndim != 2 or _attrs(lookups[0]).get("axis", 0) != 0:
-        fail(where, "model", "token ids x looked up by one Gather (axis 0) from a constant table (V, I)",
+        fail(where, arg, "token ids x looked up by one Gather (axis 0) from a constant table (V, I)",
              f"{len(lookups)} Gather nodes indexed by x" + ("" if len(lookups) != 1 else " from a runtime or non 2-D table"))  # fmt: skip
     W = constants.get(first.input[1]) if len(first.input) > 1 else None
     if W is None or W.ndim != 3 or W.shape[2] != table.shape[1]:
@@ -668,23 +778,40 @@ def _rnn_from_nodes(model, nodes, constants, dtype, where):
     return module
 
 
-def _readout_from_graph(model, constants, module, where):
-    mms = [n for n in model.graph.node if n.op_type == "MatMul"]
-    adds = [n for n in model.graph.node if n.op_type == "Add"]
-    if not mms:
-        if adds:
-            fail(where, "model", "an Add only after a MatMul read-out", f"{len(adds)} Add nodes")
-        return None
-    if len(mms) > 1 or len(adds) > 1:
-        fail(where, "model", "at most one MatMul[+Add] read-out", f"{len(mms)} MatMul and {len(adds)} Add nodes")
-    W = next((constants[i] for i in mms[0].input if i in constants), None)
+def _readout_from_path(path, constants, module, where: str):
+    """The read-out between the last recurrent node and the output as one ``{"weight": (O, F), "bias": (O,)}``
+    (None when there is none; no "bias" without an Add): the MatMul, Add and Mul nodes on ``path``
+    (output first, from :func:`_graph_head`), each with one constant operand, composed in float64 in
+    the order they run, ``out = y A + c``: a MatMul ``y W`` (W (F, O), after y) makes A = A W and
+    c = c W; an Add of b ((O,) or a scalar) c = c + b; a Mul by s A = A s and c = c s. So a Linear
+    (MatMul + Add) and a regressor's ``* y_scale + y_mean`` after it are one read-out."""
     F = module.num_directions * module.output_size
-    if W is None or W.ndim != 2 or W.shape[0] != F:
-        fail(where, "read-out MatMul", f"a constant of shape ({F}, O)", "none" if W is None else f"shape {W.shape}")
-    readout = {"weight": np.ascontiguousarray(W.T).astype(module.dtype)}
-    if adds:
-        b = next((constants[i] for i in adds[0].input if i in constants), None)
-        if b is None or b.shape != (W.shape[1],) or mms[0].output[0] not in adds[0].input:
-            fail(where, "read-out Add", f"a constant of shape ({W.shape[1]},) added to the MatMul", "something else")
-        readout["bias"] = b.astype(module.dtype)
+    A, c, width = None, None, F  # out = y A + c so far; A None: the identity (F, F)
+    for node in reversed(path):
+        if node.op_type not in _READOUT_OPS:
+            continue
+        k = next((i for i, n in enumerate(node.input) if n in constants), None)
+        value = None if k is None else np.asarray(constants[node.input[k]], dtype=np.float64)
+        if node.op_type == "MatMul":
+            if value is None or k != 1 or value.ndim != 2 or value.shape[0] != width:
+                got = "none" if value is None else f"shape {value.shape}" + (" before y" if k == 0 else "")
+                fail(where, "read-out MatMul", f"y times a constant of shape ({width}, O)", got)
+            A = value if A is None else A @ value
+            c = None if c is None else c @ value
+            width = value.shape[1]
+            continue
+        if value is None or value.ndim > 1 or value.size not in (1, width):
+            fail(where, f"read-out {node.op_type}", f"a constant of shape ({width},) or a scalar", "none" if value is None else f"shape {value.shape}")
+        v = np.broadcast_to(value.reshape(-1), (width,))
+        if node.op_type == "Add":
+            c = v.copy() if c is None else c + v
+        else:  # Mul
+            A = np.diag(v) if A is None else A * v
+            c = None if c is None else c * v
+    if A is None and c is None:
+        return None
+    A = np.eye(F) if A is None else A
+    readout = {"weight": np.ascontiguousarray(A.T).astype(module.dtype)}
+    if c is not None:
+        readout["bias"] = c.astype(module.dtype)
     return readout
