@@ -301,6 +301,74 @@ def test_per_step_padding_labels_are_ignored():
     assert 0 <= clf.score(X, y, lengths) <= 1
 
 
+def test_per_step_predictions_past_a_sequence_s_length_are_no_predictions():
+    # they held what the model makes of no input, undocumented: a probability, a label or a number like
+    # any other; now NaN, and for labels padding_value, -1 for integer labels. Oracle: each sequence
+    # run alone, without padding
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 5, 2))
+    lengths = np.array([5, 3, 2, 5, 1, 4, 2, 5])
+    pad = np.arange(5)[None] >= lengths[:, None]  # (8, 5): the steps past each length
+    y = (X[..., 0] > 0).astype(np.int64)
+    clf = LSTMClassifier(hidden_size=3, epochs=2, seed=0, dtype="float64").fit(X, y, lengths)
+    proba, pred = clf.predict_proba(X, lengths), clf.predict(X, lengths)
+    assert proba.shape == (8, 5, 2) and np.isnan(proba[pad]).all() and not np.isnan(proba[~pad]).any()
+    assert pred.dtype == np.int64 and (pred[pad] == -1).all() and np.isin(pred[~pad], [0, 1]).all()
+    for i, n in enumerate(lengths):  # within its length, a sequence's own predictions
+        np.testing.assert_allclose(proba[i, :n], clf.predict_proba(X[i : i + 1, :n])[0], rtol=1e-12, err_msg=str(i))
+        np.testing.assert_array_equal(pred[i, :n], clf.predict(X[i : i + 1, :n])[0], err_msg=str(i))
+    seqs = [X[i, :n] for i, n in enumerate(lengths)]  # a list of sequences: its lengths, the same padding
+    np.testing.assert_array_equal(clf.predict(seqs), pred)
+    assert clf.score(X, y, lengths) == np.mean(pred[~pad] == y[~pad])  # the padding is not scored
+    assert clf.predict(X).dtype == np.int64 and not (clf.predict(X) == -1).any()  # no lengths: nothing padded
+    np.testing.assert_array_equal(clf.predict(X, lengths, padding_value=9)[pad], 9)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.predict: expected padding_value a value that is no class \(classes_ \[0, 1\]\), got 1\. A padded"):
+        clf.predict(X, lengths, padding_value=1)
+
+    t = X[..., 0] + X[..., 1]
+    reg = LSTMRegressor(hidden_size=3, epochs=2, seed=0, dtype="float64").fit(X, t, lengths)
+    out = reg.predict(X, lengths)
+    assert out.shape == (8, 5) and np.isnan(out[pad]).all() and not np.isnan(out[~pad]).any()
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(out[i, :n], reg.predict(X[i : i + 1, :n])[0], rtol=1e-12, err_msg=str(i))
+    r2 = 1 - ((t - out)[~pad] ** 2).sum() / ((t[~pad] - t[~pad].mean()) ** 2).sum()  # over the valid steps only
+    assert reg.score(X, t, lengths) == pytest.approx(r2, rel=1e-12)
+    per_sequence = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, t.sum(axis=1), lengths)
+    assert not np.isnan(per_sequence.predict(X, lengths)).any()  # one prediction per sequence: none padded
+
+
+@pytest.mark.parametrize(
+    "labels, padding, dtype",
+    [
+        (["lo", "hi"], "", np.dtype("<U2")),  # strings: the empty string
+        ([0.0, 1.0], np.nan, np.dtype(np.float64)),  # whole floats: NaN
+        ([-1, 1], None, np.dtype(object)),  # -1 is a class: None
+        (["", "x"], None, np.dtype(object)),  # "" is a class: None
+        ([False, True], None, np.dtype(object)),  # bools have no third value
+        (np.array([0, 1], dtype=np.uint8), -1, np.dtype(np.int64)),  # unsigned: widened to hold -1
+    ],
+)
+def test_per_step_label_padding_is_no_class_of_the_labels_kind(labels, padding, dtype):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(12, 4, 2))
+    lengths = np.array([4, 2, 3, 1] * 3)
+    pad = np.arange(4)[None] >= lengths[:, None]
+    y = np.asarray(labels)[(X[..., 0] > 0).astype(int)]
+    clf = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y, lengths)
+    pred = clf.predict(X, lengths)
+    assert pred.dtype == dtype, pred.dtype
+    if isinstance(padding, float):
+        assert np.isnan(pred[pad]).all()
+    else:
+        assert pred[pad].tolist() == [padding] * int(pad.sum())
+    assert set(pred[~pad].tolist()) <= set(np.asarray(labels).tolist())
+    if labels[0] == "lo":  # a value given: the labels' kind widened to hold it, or dtype object for another kind
+        given = clf.predict(X, lengths, padding_value="<pad>")
+        assert given.dtype == np.dtype("<U5") and set(given[pad].tolist()) == {"<pad>"}
+        given = clf.predict(X, lengths, padding_value=-1)
+        assert given.dtype == object and set(given[pad].tolist()) == {-1} and set(given[~pad].tolist()) <= {"lo", "hi"}
+
+
 def test_grid_search_over_3d_inputs():
     model_selection = pytest.importorskip("sklearn.model_selection")
     X, y = seq_data(n=30)

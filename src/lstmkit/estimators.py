@@ -14,8 +14,10 @@ Targets decide the read-out:
 X may also be a list of 2-D arrays (T_i, F) of different lengths: it is padded with zeros and the
 lengths are inferred; per-step targets for it may be a list of arrays (T_i,) (or (T_i, k)), y[i]
 with one target per step of X[i], padded the same way. Otherwise pass ``lengths`` (n,) to ``fit``/``predict``/``score``; per-step
-targets past a sequence's length are ignored (use any value there) and per-step predictions there
-are meaningless.
+targets past a sequence's length are ignored (use any value there), and per-step predictions
+there are no predictions: NaN in ``predict_proba`` and the regressor's ``predict``, and the
+classifier's ``padding_value`` (-1, NaN or "" by the labels' kind) in its ``predict``, so that
+``pred[i, :lengths[i]]`` are sequence i's and a padded step is never read as a class.
 
 Inputs ``fit`` warns about (UserWarning; training goes on): features far from unit scale (a
 feature's |mean| or std above ``FEATURE_SCALE_LIMIT`` = 1e3: standardise X), and, for the
@@ -189,6 +191,39 @@ def _warn_unscaled(X: np.ndarray, lengths, where: str) -> None:
             "e.g. mu, sd = X.mean(axis=(0, 1)), X.std(axis=(0, 1)); fit((X - mu) / sd, y), and use the same mu, sd on new data.",
             UserWarning, stacklevel=3,
         )
+
+
+def _blank_padding(out: np.ndarray, lengths, value) -> np.ndarray:
+    """Per-step predictions ``out`` (n, T, ...) with the steps past each sequence's length set to
+    ``value`` (in place; ``out`` is the estimator's own array): what the model computes there
+    from no input is no prediction. Without ``lengths`` every step is a sequence's."""
+    if lengths is not None:
+        out[~valid_steps(lengths, *out.shape[:2])] = value
+    return out
+
+
+def _padding_label(classes: np.ndarray, value, where: str):
+    """``(value, dtype)``: what marks a step past a sequence's length among per-step labels, and
+    the labels' dtype that holds it beside ``classes``.
+
+    ``value`` None picks one that is no class, by the labels' kind: -1 for integers, NaN for
+    floats, "" for strings, and None (labels of dtype object) for bools and objects or where
+    that value is a class. A value of the classes' kind keeps their kind (int64 for -1 beside
+    unsigned integers); another kind gives dtype object. A class is refused: a padded step
+    would read as a prediction of it."""
+    if value is None:
+        kind = classes.dtype.kind
+        value = -1 if kind in "iu" else np.nan if kind == "f" else "" if kind == "U" else None
+        if value is not None and value in classes.tolist():
+            value = None
+    elif np.ndim(value) != 0:
+        fail(where, "padding_value", "one label-like value (a scalar) for every padded step", f"shape {np.shape(value)}", exc=TypeError)
+    elif any(value == c for c in classes.tolist()):
+        fail(where, "padding_value", f"a value that is no class (classes_ {classes.tolist()!r:.80})", repr(value),
+             "A padded step would read as a prediction of that class; leave padding_value out for one that is no class.")  # fmt: skip
+    a, b = classes.dtype.kind, np.asarray(value).dtype.kind
+    same_kind = (a in "iuf" and b in "iuf") or a == b == "U"
+    return value, np.result_type(classes.dtype, np.asarray(value).dtype) if same_kind else np.dtype(object)
 
 
 def _check_finite_targets(y: np.ndarray, valid: np.ndarray, where: str, what: str, fix: str) -> None:
@@ -589,8 +624,9 @@ class LSTMClassifier(_SequenceEstimator):
     sequence's length), floats with a fraction (continuous targets: use :class:`LSTMRegressor`)
     and a mix of types that cannot be ordered (``['a', 1]``, ``[None, 1]``).
 
-    ``fit(X, y, lengths=None)``; ``predict(X, lengths=None)`` -> labels (n,) or (n, T);
-    ``predict_proba`` -> (n, C) or (n, T, C) with columns in ``classes_`` order; ``score`` ->
+    ``fit(X, y, lengths=None)``; ``predict(X, lengths=None, padding_value=None)`` -> labels (n,)
+    or (n, T), ``padding_value`` past each sequence's length; ``predict_proba`` -> (n, C) or
+    (n, T, C) with columns in ``classes_`` order, NaN past each sequence's length; ``score`` ->
     accuracy over valid targets. See the module docstring for the hyper-parameters.
     """
 
@@ -658,21 +694,44 @@ class LSTMClassifier(_SequenceEstimator):
         return codes, classes, per_step
 
     def predict_proba(self, X, lengths=None) -> np.ndarray:
-        """Class probabilities softmax(out): (n, C), or (n, T, C) for per-step labels."""
+        """Class probabilities softmax(out), float64, a column per class in ``classes_`` order:
+        (n, C) for labels per sequence, (n, T, C) for labels per step.
+
+        Per step, the steps past a sequence's length (``lengths``, or those a list of sequences of
+        different lengths leaves) are NaN: no probability (what the model computes there from no
+        input would read as one)."""
         X, lengths = self._check_X(X, lengths, "predict_proba")
-        return self._proba(X, lengths)
+        proba = self._proba(X, lengths)
+        return _blank_padding(proba, lengths, np.nan) if self.per_step_ else proba
 
     def _proba(self, X, lengths) -> np.ndarray:
         """predict_proba on X and lengths already checked (by the method the user called)."""
         return softmax(self._raw_output(X, lengths).astype(np.float64), axis=-1)
 
-    def predict(self, X, lengths=None) -> np.ndarray:
-        """The most probable label: (n,), or (n, T) for per-step labels."""
+    def predict(self, X, lengths=None, padding_value=None) -> np.ndarray:
+        """The most probable label, one of ``classes_``: (n,) for labels per sequence, (n, T) per step.
+
+        Per step with ``lengths`` (or a list of sequences of different lengths), the steps past a
+        sequence's length hold ``padding_value``, no label: ``pred[i, :lengths[i]]`` are sequence
+        i's labels. None (the default) picks a value that is no class, by the labels' kind:
+
+            integers   -1      floats   NaN      strings   ""
+            bools, objects, or a kind whose value above is a class: None (an array of dtype object)
+
+        A value given is used as it is (a class is refused); it widens the labels' dtype to hold
+        it (int64 for -1 beside unsigned integers; dtype object for a value of another kind,
+        e.g. None or -1 beside strings). Without lengths, and for labels per sequence, nothing is
+        padded and ``padding_value`` is not used: the labels have ``classes_``' dtype."""
         X, lengths = self._check_X(X, lengths, "predict")
-        return self._predict(X, lengths)
+        labels = self._predict(X, lengths)
+        if not self.per_step_ or lengths is None:
+            return labels
+        value, dtype = _padding_label(self.classes_, padding_value, "LSTMClassifier.predict")
+        return _blank_padding(labels.astype(dtype), lengths, value)
 
     def _predict(self, X, lengths) -> np.ndarray:
-        """predict on X and lengths already checked (by the method the user called)."""
+        """The most probable label at every step, the padding's too (what ``score`` compares
+        within lengths), on X and lengths already checked (by the method the user called)."""
         return self.classes_[self._proba(X, lengths).argmax(axis=-1)]
 
     def score(self, X, y, lengths=None) -> float:
@@ -718,7 +777,8 @@ class LSTMRegressor(_SequenceEstimator):
     ``history_``: loss, mae, val_*) are on those standardised targets: for one output, multiply
     an MAE by ``y_scale_[0]`` for y's units (``score`` and ``predict`` are in y's units).
     ``per_step``: None infers it from y's shape (module docstring).
-    ``predict`` returns the shape of y at fit ((n,), (n, k), (n, T) or (n, T, k)).
+    ``predict`` returns the shape of y at fit ((n,), (n, k), (n, T) or (n, T, k)), per step NaN
+    past each sequence's length.
     """
 
     _estimator_type = "regressor"
@@ -799,12 +859,18 @@ class LSTMRegressor(_SequenceEstimator):
         return Z, stats
 
     def predict(self, X, lengths=None) -> np.ndarray:
-        """Predictions in y's units and layout at fit: (n,), (n, k), (n, T) or (n, T, k)."""
+        """Predictions in y's units and layout at fit, float64: (n,), (n, k), (n, T) or (n, T, k).
+
+        Per step, the steps past a sequence's length (``lengths``, or those a list of sequences of
+        different lengths leaves) are NaN: no prediction (what the model computes there from no
+        input would read as one)."""
         X, lengths = self._check_X(X, lengths, "predict")
-        return self._predict(X, lengths)
+        out = self._predict(X, lengths)
+        return _blank_padding(out, lengths, np.nan) if self.per_step_ else out
 
     def _predict(self, X, lengths) -> np.ndarray:
-        """predict on X and lengths already checked (by the method the user called)."""
+        """Predictions at every step, the padding's too (what ``score`` compares within lengths),
+        on X and lengths already checked (by the method the user called)."""
         out = self._raw_output(X, lengths).astype(np.float64) * self.y_scale_ + self.y_mean_
         if self.y_ndim_ == (2 if self.per_step_ else 1):
             out = out[..., 0]
