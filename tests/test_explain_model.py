@@ -153,3 +153,11 @@ def test_the_note_of_a_deeper_network_says_why_there_is_no_read_out():
     assert ex.note == ("The network has 2 layer(s); this shows the first layer, forward direction; the model's read-out "
                        "is not shown: it reads layer 2's h_t, and the numbers below are layer 1's.")
     assert ex.readout is None
+
+
+def test_a_trained_model_is_not_said_to_be_seed_000s_example():
+    # it said "notation: per-gate matrices, ... (seed 000)" of any trained model
+    ex = example_from_model(lstmkit.LSTMCell(2, 2, seed=0), np.ones((1, 2)))
+    text = explain(ex, "text", width=300)
+    assert "notation: per-gate matrices, W_i* x_t + W_h* h_{t-1} + b (seed 000's notation)." in text
+    assert "(seed 000)" not in text

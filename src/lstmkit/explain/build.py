@@ -213,9 +213,11 @@ def SLIDE_LETTER(k):  # noqa: N802 - a tiny table
 
 
 def _notation_words(ex):
-    return {"per_gate": "per-gate matrices, W_i* x_t + W_h* h_{t-1} + b (seed 000)",
-            "concat": "one matrix per gate on [h_{t-1}, x_t] (seeds 001/003)",
-            "unit": "one unit, Ws·zs(t-1) + Wi·x(t) + Bias (seed 002)"}[ex.notation]
+    """The notation in words, and the seed deck it comes from (not the example's source: a trained
+    model is explained in seed 000's notation too)."""
+    return {"per_gate": "per-gate matrices, W_i* x_t + W_h* h_{t-1} + b (seed 000's notation)",
+            "concat": "one matrix per gate on [h_{t-1}, x_t] (seeds 001/003's notation)",
+            "unit": "one unit, Ws·zs(t-1) + Wi·x(t) + Bias (seed 002's notation)"}[ex.notation]
 
 
 # -- steps form (seed 000) ---------------------------------------------------------------------
