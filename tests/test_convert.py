@@ -295,6 +295,41 @@ def test_onnx_refusals_name_the_command_and_its_argument(tmp_path, capsys):
         assert not (tmp_path / "out.npz").exists()
 
 
+def test_a_training_checkpoint_converts_to_its_model(tmp_path, capsys):
+    """A checkpoint (an interrupted run's) as IN: its model, a SequenceModel of the weights it holds, to any format
+    a SequenceModel goes to; the output line says which weights, and what an estimator's checkpoint does not hold.
+    It was 'not a valid lstmkit file: unexpected entry 'model/rnn.weight_ih_l0.npy''."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 5, 2)).astype(np.float32)
+    lengths = np.array([5, 3] * 8)
+    clf = lstmkit.LSTMClassifier(hidden_size=3, epochs=2, batch_size=8, seed=0)
+    clf.fit(X, (X[:, :, 0].sum(1) > 0).astype(int), lengths=lengths, checkpoint=tmp_path / "ck.npz")
+    assert main(["convert", str(tmp_path / "ck.npz"), str(tmp_path / "model.npz")]) == 0, capsys.readouterr().err
+    line = capsys.readouterr().out
+    assert line.startswith(f"{tmp_path / 'ck.npz'} (lstmkit training checkpoint, epoch 2) -> ") and "the weights after epoch 2" in line, line
+    assert "its outputs a score per class, in the labels' sorted order (the labels are not in a checkpoint)" in line
+    assert f"finish the run (the same 'lstmkit train' command with --checkpoint {tmp_path / 'ck.npz'})" in line
+    model = lstmkit.load(tmp_path / "model.npz")
+    assert type(model) is lstmkit.SequenceModel
+    for k, v in clf.model_.state_dict().items():  # the weights of the run, exactly
+        np.testing.assert_array_equal(model.state_dict()[k], v)
+    # to ONNX: trained with lengths, so it says --lengths is wanted for padded batches, unless it is given
+    for extra, said in (([], True), (["--lengths"], False)):
+        assert main(["convert", str(tmp_path / "ck.npz"), str(tmp_path / "ck.onnx"), *extra]) == 0
+        assert ("trained with lengths (padded sequences): give --lengths" in capsys.readouterr().out) == said
+    # a Trainer's run with early stopping: the best weights so far, which it ends with (restore_best)
+    Xr, Yr = rng.normal(size=(8, 5, 3)).astype(np.float32), rng.normal(size=(8, 2)).astype(np.float32)
+    seq = lstmkit.SequenceModel(3, 2, 4, head="last", seed=0)
+    trainer = lstmkit.Trainer(seq, loss="mse", optimizer="sgd", lr=3.0, patience=5, seed=0)  # a rate that overshoots: epoch 1 is the best
+    trainer.fit(Xr, Yr, epochs=4, checkpoint=tmp_path / "t.npz")
+    assert trainer.best_epoch == 1
+    assert main(["convert", str(tmp_path / "t.npz"), str(tmp_path / "t_model.npz")]) == 0
+    line = capsys.readouterr().out
+    assert "early stopping's best weights so far, of epoch 1 (what the run ends with)" in line and "network only" not in line, line
+    for k, v in seq.state_dict().items():
+        np.testing.assert_array_equal(lstmkit.load(tmp_path / "t_model.npz").state_dict()[k], v)
+
+
 # -- the convert matrix ---------------------------------------------------------------------------
 # Every source format convert reads x every target it writes, over the models each source can hold.
 # Each pair either computes the source's numbers on random input (the source run by its own runtime:
@@ -372,9 +407,10 @@ SOURCES = {
     "onnx-classifier-per-step": ("estimator-onnx", Spec(bi=True, estimator="classifier")),
     "onnx-regressor": ("estimator-onnx", Spec(head="last", estimator="regressor")),
     "onnx-torch-softmax": ("torch-onnx", Spec(L=2, softmax=True)),
+    "npz-checkpoint": ("checkpoint", Spec(head="last")),
 }
 SUFFIX = {"module": "npz", "seq": "npz", "classifier": "npz", "regressor": "npz", "generator": "npz", "forecaster": "npz", "torch": "pt", "torch-module": "pt",
-          "keras": "keras", "keras-weights": "weights.h5", "torch-onnx": "onnx", "onnx": "onnx", "estimator-onnx": "onnx"}  # fmt: skip
+          "keras": "keras", "keras-weights": "weights.h5", "torch-onnx": "onnx", "onnx": "onnx", "estimator-onnx": "onnx", "checkpoint": "npz"}  # fmt: skip
 
 
 def refusal(kind: str, s: Spec, target: str) -> tuple[str, ...]:
@@ -546,7 +582,7 @@ def make_source(path, kind: str, s: Spec, x, seed: int):
                 return model.eval()(x)[0]
         to_onnx(model, path=path)
         return ort_run(path, x)
-    if kind in ("classifier", "regressor", "generator", "forecaster", "estimator-onnx"):
+    if kind in ("classifier", "regressor", "generator", "forecaster", "estimator-onnx", "checkpoint"):
         rng = np.random.default_rng(seed)
         if kind == "forecaster":
             lstmkit.LSTMForecaster(window=4, hidden_size=H, epochs=1, seed=seed).fit(np.sin(np.arange(30.0))).save(path)
@@ -557,6 +593,10 @@ def make_source(path, kind: str, s: Spec, x, seed: int):
             with gen.model_.no_grad():
                 return gen.model_.eval()(x)[0]
         X = rng.normal(size=(8, T, I)).astype(np.float32)
+        if kind == "checkpoint":  # a classifier's run, its checkpoint the source: the network as it was trained
+            est = lstmkit.LSTMClassifier(hidden_size=H, epochs=2, batch_size=8, seed=seed).fit(X, (X[:, :, 0].sum(1) > 0).astype(int), checkpoint=path)
+            with est.model_.no_grad():
+                return est.model_.eval()(x)[0]
         if kind == "classifier" or s.estimator == "classifier":
             y = (X[:, :, 0] > 0).astype(int) if s.head == "all" else (X[:, :, 0].sum(1) > 0).astype(int)
             est = lstmkit.LSTMClassifier(hidden_size=H, bidirectional=True, epochs=1, batch_size=8, seed=seed).fit(X, y)

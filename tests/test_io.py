@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lstmkit import io, modelfile
-from lstmkit.io import MAX_ENTRIES, FileFormatError, load_arrays, save_arrays
+from lstmkit.io import MAX_ENTRIES, FileFormatError, load_arrays, read_meta, save_arrays
 
 
 def test_round_trip_and_compressed(tmp_path):
@@ -116,6 +116,23 @@ def test_names_refuse_an_unexpected_entry_before_anything_is_inflated(tmp_path, 
     opened.clear()
     arrays, _ = load_arrays(path)
     assert arrays["evil"].nbytes == big and "evil.npy" in opened
+
+
+def test_read_meta_reads_the_metadata_alone(tmp_path, monkeypatch):
+    # a file told apart by its metadata (a model file from a checkpoint): every name checked, no array inflated
+    big = 32 << 20
+    meta = ("__meta__.npy", _npy(np.array('{"format": "x"}')))
+    path = _zip(tmp_path / "ck.npz", [meta, ("model/w.npy", _npy(np.ones(2))), ("optim/m.npy", _zeros_npy(big))], zipfile.ZIP_DEFLATED)
+    opened = count_opens(monkeypatch)
+    names, got = read_meta(path, names=("model/*", "optim/*"))
+    assert sorted(names) == ["model/w", "optim/m"] and got == {"format": "x"}
+    assert opened == ["__meta__.npy"]  # the 32 MiB entry never read
+    opened.clear()
+    with pytest.raises(FileFormatError, match=r"ck.npz: not a valid lstmkit file: unexpected entry 'optim/m.npy' \(expected arrays named model/\*\)"):
+        read_meta(path, names=("model/*",))
+    assert opened == []  # refused from the zip directory, as load_arrays refuses it
+    with pytest.raises(FileFormatError, match="metadata"):  # and the metadata checked as load_arrays checks it
+        read_meta(_zip(tmp_path / "none.npz", [("model/w.npy", _npy(np.ones(2)))]))
 
 
 def test_os_errors_pass_through(tmp_path):

@@ -93,6 +93,63 @@ def test_an_entry_a_model_file_never_holds_is_refused_before_anything_is_inflate
     assert opened == []  # no entry read, not even the metadata
 
 
+def test_a_training_checkpoint_is_told_from_a_model_file(tmp_path, monkeypatch, capsys):
+    """A checkpoint given where a model file is read (lstmkit.load, predict, explain --model, convert) is refused
+    as a training checkpoint, saying how to get its model, from its zip directory and metadata alone: an entry
+    of the checkpoint's layout is never inflated, and an entry of neither layout is refused as it was. It was
+    'not a valid lstmkit file: unexpected entry 'model/rnn.weight_ih_l0.npy' (expected arrays named rnn.* or head.*)'."""
+    from lstmkit.cli import main
+
+    X = RNG.normal(size=(8, 5, 2)).astype(np.float32)
+    lstmkit.LSTMClassifier(hidden_size=3, epochs=2, batch_size=4, seed=0).fit(X, np.arange(8) % 2, checkpoint=tmp_path / "ck.npz")
+    np.savez(tmp_path / "data.npz", X=X)
+    path = tmp_path / "ck.npz"
+    message = (f"{path}: expected a model file, got a training checkpoint (the weights and optimizer state of a run at epoch 2, "
+               f"to resume it). For its model, finish the run (the same 'lstmkit train' command with --checkpoint {path} writes "
+               f"--model-out; --epochs 2 writes it as it is now), or take its weights as they are: 'lstmkit convert {path} model.npz' "
+               "(lstmkit.saving.checkpoint_model in Python).")  # fmt: skip
+    for load in (read_model, read_lstm, lstmkit.load, lstmkit.LSTMClassifier.load):
+        with pytest.raises(FileFormatError) as info:
+            load(path)
+        assert str(info.value) == message
+    for argv in (["predict", str(path), str(tmp_path / "data.npz")], ["explain", "--model", str(path), "--input", "1,0; 0,1"]):
+        assert main(argv) == 1
+        assert capsys.readouterr().err == f"lstmkit: error: {message}\n"
+    # 16 MiB of zeros deflated, under a name of the checkpoint's layout: told from the metadata, never inflated
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (16 << 20,)})
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("optim/payload.npy", header.getvalue() + bytes(16 << 20))
+    opened, real_open = [], zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(getattr(name, "filename", name)) or real_open(self, name, *a, **k))
+    with pytest.raises(FileFormatError, match="got a training checkpoint"):
+        lstmkit.load(path)
+    assert opened == ["__meta__.npy"]
+    # another entry beside the checkpoint's: neither layout, refused as before, nothing read
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("payload.npy", header.getvalue())
+    opened.clear()
+    with pytest.raises(FileFormatError, match=r"not a valid lstmkit file: unexpected entry 'model/rnn.weight_ih_l0.npy' \(expected arrays named rnn.\* or head.\*\)"):
+        lstmkit.load(path)
+    assert opened == []
+
+
+def test_checkpoint_model_takes_the_model_out_of_a_checkpoint(tmp_path):
+    """lstmkit.saving.checkpoint_model: the run's SequenceModel with the checkpoint's weights, checked as a resume
+    checks the file; a model file is not a checkpoint."""
+    from lstmkit.saving import checkpoint_model
+
+    X = RNG.normal(size=(8, 5, 2)).astype(np.float32)
+    reg = lstmkit.LSTMRegressor(hidden_size=3, epochs=2, batch_size=4, seed=0).fit(X, X.sum(axis=(1, 2)), checkpoint=tmp_path / "ck.npz")
+    ck = checkpoint_model(tmp_path / "ck.npz")
+    assert (ck.epoch, ck.weights_epoch) == (2, 2) and ck.model.config() == reg.model_.config()
+    for k, v in reg.model_.state_dict().items():
+        np.testing.assert_array_equal(ck.model.state_dict()[k], v)
+    _, model_file = small_file(tmp_path)
+    with pytest.raises(FileFormatError, match=r"expected an lstmkit checkpoint \(format 'lstmkit-checkpoint'\)|unexpected entry"):
+        checkpoint_model(model_file)
+
+
 def test_envelope_is_documented_json(tmp_path):
     _, path = small_file(tmp_path)
     with zipfile.ZipFile(path) as zf:

@@ -21,6 +21,9 @@ Reading never unpickles and never trusts a size it has not checked. :func:`load_
 5. parses the metadata as strict JSON (no NaN/Infinity, at most :data:`MAX_META_CHARS`
    characters) into a dict.
 
+:func:`read_meta` makes the same checks of the zip directory and reads the metadata alone, no array
+decompressed (to tell a file's kind, as a model file told from a training checkpoint).
+
 Any failure is a :class:`FileFormatError` (a ``ValueError``) that names the file and the problem;
 only a file that cannot be opened at all raises ``OSError`` (``FileNotFoundError``, ...).
 
@@ -219,7 +222,9 @@ def _accepted(base: str, names: tuple[str, ...] | None) -> bool:
     return names is None or any(fnmatch.fnmatchcase(base, n) for n in names)
 
 
-def _parse(data: bytes, path, names: tuple[str, ...] | None = None, max_bytes: int = MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _parse(
+    data: bytes, path, names: tuple[str, ...] | None = None, max_bytes: int = MAX_BYTES, arrays_too: bool = True
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise _bad(path, "it is not a zip (.npz) archive; it may be truncated or of another format")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -249,6 +254,9 @@ def _parse(data: bytes, path, names: tuple[str, ...] | None = None, max_bytes: i
         meta_arr = None
         for info in infos:
             is_meta = info.filename == META_KEY + ".npy"
+            if not (is_meta or arrays_too):  # read_meta: the metadata alone is inflated
+                arrays[info.filename[:-4]] = None
+                continue
             if is_meta and info.file_size > 4 * MAX_META_CHARS + 1024:
                 raise _bad(path, f"metadata of {info.file_size} bytes (at most {4 * MAX_META_CHARS})")
             arr = _read_entry(zf, info, path, is_meta)
@@ -276,6 +284,19 @@ def load_arrays(
     entry is decompressed. None (the default) accepts any valid name.
     Only ``OSError`` from opening/reading the file itself passes through unchanged.
     """
+    return _load(path, max_bytes, names, arrays_too=True)
+
+
+def read_meta(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, names: Iterable[str] | None = None) -> tuple[list[str], dict[str, Any]]:
+    """The names of the arrays in a file written by :func:`save_arrays` and its metadata, with the checks
+    of :func:`load_arrays` on the zip directory (every entry's name against ``names``) and on the
+    metadata; no array is decompressed, so a file is told apart (a model file, a checkpoint) at the
+    cost of its metadata alone. Raises :class:`FileFormatError` as :func:`load_arrays` does."""
+    arrays, meta = _load(path, max_bytes, names, arrays_too=False)
+    return list(arrays), meta
+
+
+def _load(path, max_bytes: int, names, arrays_too: bool):
     names = None if names is None else (names,) if isinstance(names, str) else tuple(names)
     path = Path(path)
     with open(path, "rb") as f:  # OSError (missing file, directory, permission) passes through
@@ -284,7 +305,7 @@ def load_arrays(
             raise FileFormatError(f"{path}: expected a file of at most {max_bytes} bytes, got {size} bytes.")
         data = f.read(max_bytes + 1)
     try:
-        return _parse(data, path, names, max_bytes)
+        return _parse(data, path, names, max_bytes, arrays_too)
     except FileFormatError:
         raise
     except RecursionError:

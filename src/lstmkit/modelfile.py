@@ -43,7 +43,7 @@ from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
-from .io import FileFormatError, load_arrays, save_arrays
+from .io import FileFormatError, load_arrays, read_meta, save_arrays
 
 FORMAT = "lstmkit-model"
 FORMAT_VERSION = 1
@@ -99,8 +99,15 @@ def read_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
     ``rnn.*`` or ``head.*`` (:data:`ARRAY_NAMES`; refused before any array is decompressed) or a
     non-finite floating array, or (if ``kind`` is given) holds another kind of model. Shapes are
     checked by the loader of each kind (``Module.load_state_dict`` checks every key and shape).
+    A training checkpoint is refused as one, saying how to get its model (:func:`training_checkpoint`).
     """
-    arrays, meta = load_arrays(path, names=ARRAY_NAMES)
+    try:
+        arrays, meta = load_arrays(path, names=ARRAY_NAMES)
+    except FileFormatError:
+        checkpoint = training_checkpoint(path)
+        if checkpoint is not None:
+            raise FileFormatError(not_a_model_file(path, checkpoint)) from None
+        raise
     if meta.get("format") != FORMAT:
         raise FileFormatError(f"{path}: expected an lstmkit model file (format {FORMAT!r}), got format {meta.get('format')!r}.")
     version = meta.get("format_version")
@@ -132,6 +139,32 @@ def read_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
             raise FileFormatError(f"{path}: expected finite values in array {k!r}, got {a[bad]} at index {bad}.")
     return ModelFile(file_kind, config, arrays, extra, meta)
+
+
+def training_checkpoint(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The metadata of ``path`` when it is a training checkpoint (:mod:`lstmkit.checkpoint`: arrays under
+    ``model/``, ``optim/`` and ``best/``, format ``"lstmkit-checkpoint"``), told from its zip directory
+    and its metadata alone (:func:`lstmkit.io.read_meta`: every entry's name checked, none
+    decompressed); None when it is not one."""
+    from .checkpoint import ARRAY_NAMES as CHECKPOINT_ARRAYS, FORMAT as CHECKPOINT_FORMAT
+
+    try:
+        _, meta = read_meta(path, names=CHECKPOINT_ARRAYS)
+    except FileFormatError:
+        return None
+    return meta if meta.get("format") == CHECKPOINT_FORMAT else None
+
+
+def not_a_model_file(path, checkpoint: Mapping[str, Any]) -> str:
+    """What a reader of model files says of a training checkpoint (its metadata ``checkpoint``): what it
+    is, and the two ways to a model, finishing the run or taking its weights as they are."""
+    epoch = checkpoint.get("epoch")
+    epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
+    now = "" if epoch is None else f"; --epochs {epoch} writes it as it is now"
+    return (f"{path}: expected a model file, got a training checkpoint (the weights and optimizer state of a run"
+            f"{'' if epoch is None else f' at epoch {epoch}'}, to resume it). For its model, finish the run (the same "
+            f"'lstmkit train' command with --checkpoint {path} writes --model-out{now}), or take its weights as they are: "
+            f"'lstmkit convert {path} model.npz' (lstmkit.saving.checkpoint_model in Python).")  # fmt: skip
 
 
 # -- bare modules --------------------------------------------------------------------------------

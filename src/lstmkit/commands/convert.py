@@ -33,6 +33,13 @@ regressor's scaling folded into the read-out); a Softmax beside it (a classifier
 on it (torch's ``softmax(fc(y))``: the model computes the logits before it) is not kept, and the
 output line says so, with the classes the graph's metadata names
 (:func:`lstmkit.interop.onnx.read_onnx`).
+
+A training checkpoint as IN (:mod:`lstmkit.checkpoint`; told from its entries and metadata before
+any array is decompressed) converts as its model, :func:`lstmkit.saving.checkpoint_model`'s
+SequenceModel; the output line says which weights (its last epoch's, or early stopping's best so
+far), what an estimator's checkpoint does not hold (labels, target scaling, vocabulary: for the
+estimator's file, finish the run) and, for an ONNX OUT without ``--lengths``, that the run was
+trained with lengths.
 """
 
 from __future__ import annotations
@@ -93,8 +100,10 @@ def read(path: str, fmt: str, args) -> Source:
     if not Path(path).exists():
         raise FileNotFoundError(2, "No such file", path)
     if fmt == "lstmkit":
-        from ..modelfile import MODULE_KINDS, read_lstm, read_model
+        from ..modelfile import MODULE_KINDS, read_lstm, read_model, training_checkpoint
 
+        if training_checkpoint(path) is not None:
+            return _read_checkpoint(path, args)
         if read_model(path).kind not in MODULE_KINDS:  # an estimator's file (lstmkit.load)
             from ..saving import load
 
@@ -128,6 +137,31 @@ def read(path: str, fmt: str, args) -> Source:
     if g.head == "last" or g.inputs == "tokens":  # the graph's output reads Y_h, or its input is ids
         return Source(g.sequence_model(), None, {}, TITLES[fmt], tuple(notes))
     return Source(g.module, g.readout, {}, TITLES[fmt], tuple(notes))
+
+
+def _read_checkpoint(path: str, args) -> Source:
+    """A training checkpoint's model (lstmkit.saving.checkpoint_model), and what the output line says of it."""
+    from ..saving import checkpoint_model
+
+    ck = checkpoint_model(path)
+    settings = ck.meta.get("settings") or {}
+    if ck.weights_epoch != ck.epoch:
+        notes = [f"early stopping's best weights so far, of epoch {ck.weights_epoch} (what the run ends with)"]
+    else:
+        notes = [f"the weights after epoch {ck.epoch}"]
+    if "learning_rate" in settings:  # an estimator's run: its labels, target scaling or vocabulary are in its model file only
+        if ck.model.inputs == "tokens":
+            outputs = "scores over token ids (the vocabulary is not in a checkpoint)"
+        elif settings.get("loss") == "cross_entropy":
+            outputs = "a score per class, in the labels' sorted order (the labels are not in a checkpoint)"
+        else:
+            outputs = "standardised targets (the targets' mean and scale are not in a checkpoint)"
+        notes.append(f"the network only, its outputs {outputs}: for the estimator's file, finish the run "
+                     f"(the same 'lstmkit train' command with --checkpoint {path})")  # fmt: skip
+    shapes = (ck.meta.get("data") or {}).get("shapes") or []
+    if len(shapes) > 2 and shapes[2] is not None and args.output.lower().endswith(".onnx") and not args.lengths:
+        notes.append("trained with lengths (padded sequences): give --lengths to run padded batches as it did")
+    return Source(ck.model, None, {}, f"lstmkit training checkpoint, epoch {ck.epoch}", tuple(notes))
 
 
 def write(path: str, fmt: str, module, readout, extra, args) -> None:
