@@ -330,6 +330,16 @@ def test_a_training_checkpoint_converts_to_its_model(tmp_path, capsys):
         np.testing.assert_array_equal(lstmkit.load(tmp_path / "t_model.npz").state_dict()[k], v)
 
 
+def test_lengths_help_says_when_it_is_needed(capsys):
+    """A model trained on padded sequences, exported without --lengths, runs every sequence to the batch's last
+    step (predict_proba(X, lengths) and onnxruntime differed by up to 0.99). A model file does not record whether
+    it was, so --lengths' help says when it is needed."""
+    with pytest.raises(SystemExit):
+        main(["convert", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "without it every sequence runs to the batch's last step, so a model for padded sequences of different lengths needs it" in text
+
+
 # -- the convert matrix ---------------------------------------------------------------------------
 # Every source format convert reads x every target it writes, over the models each source can hold.
 # Each pair either computes the source's numbers on random input (the source run by its own runtime:

@@ -64,7 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--torch-names", metavar="MODULE,READOUT", type=_torch_names,
                    help="key prefixes of a written .pt, e.g. 'lstm,fc' for a model with self.lstm and self.fc "
                         "(default: the input .pt's, kept through a .npz; else rnn,head, or bare nn.LSTM keys without a read-out)")  # fmt: skip
-    p.add_argument("--lengths", action="store_true", help="ONNX export: add an int32 input 'lengths' (B,)")
+    p.add_argument("--lengths", action="store_true",
+                   help="ONNX export: add an int32 input 'lengths' (B,); without it every sequence runs to the batch's last step, "
+                        "so a model for padded sequences of different lengths needs it (a model file does not record "
+                        "whether it was trained on them)")  # fmt: skip
     p.add_argument("--initial-state", action="store_true", help="ONNX export: add inputs 'h0' and 'c0'")
 
 
