@@ -406,7 +406,9 @@ def test_failed_save_keeps_the_previous_model_file(tmp_path, monkeypatch):
         (dict(optimizer="adagrad"), "LSTMClassifier: expected optimizer one of"),
         (dict(learning_rate=-1), "LSTMClassifier: expected learning_rate a number > 0, got -1"),
         (dict(dropout=1.0), r"LSTMClassifier: expected dropout a number in \[0, 1\)"),
-        (dict(clip=0), "LSTMClassifier: expected clip None or a number > 0"),
+        (dict(clip=0), r"^LSTMClassifier: expected clip None or a finite number > 0, got 0\.$"),
+        (dict(clip=float("inf")), r"^LSTMClassifier: expected clip None or a finite number > 0, got inf\.$"),  # fitted, then save failed
+        (dict(clip=True), r"^LSTMClassifier: expected clip None or a finite number > 0, got True\.$"),
         (dict(cell="gru"), "LSTMClassifier: expected cell one of"),
         (dict(dtype="float16"), "LSTMClassifier: expected dtype"),
     ],

@@ -123,7 +123,8 @@ def test_generation_steps_give_the_logits_of_one_pass_over_the_whole_text(gen, o
         (dict(learning_rate=-1), "TextGenerator: expected learning_rate a number > 0, got -1."),
         (dict(optimizer="adagrad"), "TextGenerator: expected optimizer one of ['sgd', 'adam', 'adamw', 'rmsprop'], got 'adagrad'."),
         (dict(dropout=1.5), "TextGenerator: expected dropout a number in [0, 1), got 1.5."),
-        (dict(clip=0), "TextGenerator: expected clip None or a number > 0, got 0."),
+        (dict(clip=0), "TextGenerator: expected clip None or a finite number > 0, got 0."),
+        (dict(clip=float("inf")), "TextGenerator: expected clip None or a finite number > 0, got inf."),  # fitted, then save failed
     ],
 )
 def test_bad_hyper_parameters_name_the_generator(params, message):

@@ -630,11 +630,12 @@ def test_clip_and_seed_are_checked_as_the_estimators_check_them():
     without naming it."""
     model = SequenceModel(2, 2, 3, seed=0)
     X, Y = counting_data(0, n=8, T=3)
-    for bad in (0, -1.0, float("nan"), True, "1"):
-        message = rf"expected clip None or a number > 0, got {bad!r}\.$"
-        with pytest.raises(ValueError, match=rf"^Trainer: {message}"):
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "1"):  # inf: fitted, then a model file refused it
+        message = rf"expected clip None or a finite number > 0, got {bad!r}\.$"
+        exc = TypeError if isinstance(bad, (bool, str)) else ValueError
+        with pytest.raises(exc, match=rf"^Trainer: {message}"):
             Trainer(model, clip=bad)
-        with pytest.raises(ValueError, match=rf"^LSTMClassifier: {message}"):
+        with pytest.raises(exc, match=rf"^LSTMClassifier: {message}"):
             lstmkit.LSTMClassifier(clip=bad).fit(X, Y[:, -1])
     assert Trainer(model, clip=np.float32(0.5)).clip == 0.5 and Trainer(model).clip is None
     for bad in ("a", -1, True, np.random.default_rng(0)):

@@ -462,6 +462,7 @@ def test_activation_derivatives_match_finite_differences(name):
         (dict(gate_clip=-1.0), ValueError, "LSTM: expected gate_clip None or a finite number > 0, got -1.0"),
         (dict(cell_clip=float("inf")), ValueError, "expected cell_clip None or a finite number > 0, got inf"),
         (dict(cell_clip="1"), TypeError, "expected cell_clip None or a finite number > 0, got '1'"),
+        (dict(gate_clip=True), TypeError, "expected gate_clip None or a finite number > 0, got True"),  # as the gradient's clip
         (dict(zoneout_cell=1.0), ValueError, "expected zoneout_cell a number in [0, 1), got 1.0"),
         (dict(dropout_input=-0.1), ValueError, "expected dropout_input a number in [0, 1), got -0.1"),
         (dict(dropconnect=True), TypeError, "expected dropconnect a number in [0, 1), got True"),

@@ -249,12 +249,17 @@ def check_shape(arr: np.ndarray, expected: tuple, where: str, arg: str, fix: str
         fail(where, arg, f"shape {tuple(expected)}", f"shape {tuple(arr.shape)}", fix)
 
 
-def check_clip(clip, where: str):
-    """A bound on the gradient's global norm: None (no clipping) or a number > 0, not a bool;
-    returned as it is, else ValueError. The estimators' and the Trainer's clip."""
+def check_clip(clip, where: str, arg: str = "clip"):
+    """A clipping bound: None (no clipping) or a finite number > 0; returned as it is. Another
+    number raises ValueError, anything else (a bool, a str) TypeError, naming ``arg``. The one
+    rule for the gradient's global norm (the Trainer's, the estimators', the forecaster's and the
+    text generator's ``clip``) and the LSTM variants' ``gate_clip`` and ``cell_clip``; infinity,
+    which clips nothing, is refused, as a model file's JSON holds none (None says no clipping)."""
+    if clip is None:
+        return None
     number = isinstance(clip, (int, float, np.integer, np.floating)) and not isinstance(clip, (bool, np.bool_))
-    if not (clip is None or (number and clip > 0)):
-        fail(where, "clip", "None or a number > 0", repr(clip))
+    if not (number and math.isfinite(clip) and clip > 0):
+        fail(where, arg, "None or a finite number > 0", repr(clip), exc=ValueError if number else TypeError)
     return clip
 
 

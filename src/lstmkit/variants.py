@@ -89,7 +89,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._checks import fail
+from ._checks import check_clip, fail
 from .activations import Activation, get_activation
 
 LN_EPS = 1e-5  # ε of every layer norm here (PyTorch's LayerNorm default)
@@ -111,14 +111,10 @@ def _rate(value, where: str, arg: str) -> float:
 
 
 def _clip_value(value, where: str, arg: str):
-    """None or a finite threshold > 0."""
-    if value is None:
-        return None
-    if not _is_number(value):
-        fail(where, arg, "None or a finite number > 0", repr(value), exc=TypeError)
-    if not (value > 0 and np.isfinite(value)):
-        fail(where, arg, "None or a finite number > 0", repr(value))
-    return float(value)
+    """None or a finite threshold > 0 (:func:`~lstmkit._checks.check_clip`, the gradient clip's
+    rule), as a float."""
+    value = check_clip(value, where, arg)
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
