@@ -340,6 +340,18 @@ def test_lengths_help_says_when_it_is_needed(capsys):
     assert "without it every sequence runs to the batch's last step, so a model for padded sequences of different lengths needs it" in text
 
 
+def test_a_weights_h5_says_how_it_was_read(tmp_path, capsys):
+    """A .weights.h5 holds no configuration: the output line says it was read as an LSTM over every step with
+    Keras' default activations."""
+    lstmkit.save_lstm(tmp_path / "m.npz", lstmkit.LSTM(3, 4, seed=0))
+    assert main(["convert", str(tmp_path / "m.npz"), str(tmp_path / "m.weights.h5")]) == 0
+    assert "default activations" not in capsys.readouterr().out
+    assert main(["convert", str(tmp_path / "m.weights.h5"), str(tmp_path / "back.npz")]) == 0
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1 and line.rstrip().endswith(
+        "; read as a .weights.h5 is: an LSTM over every step with Keras' default activations (a .keras keeps its configuration)"), line
+
+
 # -- the convert matrix ---------------------------------------------------------------------------
 # Every source format convert reads x every target it writes, over the models each source can hold.
 # Each pair either computes the source's numbers on random input (the source run by its own runtime:

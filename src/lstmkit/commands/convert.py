@@ -32,7 +32,8 @@ An estimator's ONNX graph reads back as the SequenceModel computing its first ou
 regressor's scaling folded into the read-out); a Softmax beside it (a classifier's ``proba``) or
 on it (torch's ``softmax(fc(y))``: the model computes the logits before it) is not kept, and the
 output line says so, with the classes the graph's metadata names
-(:func:`lstmkit.interop.onnx.read_onnx`).
+(:func:`lstmkit.interop.onnx.read_onnx`). The output line also says how a ``.weights.h5`` was
+read (an LSTM over every step, Keras' default activations: it holds no configuration).
 
 A training checkpoint as IN (:mod:`lstmkit.checkpoint`; told from its entries and metadata before
 any array is decompressed) converts as its model, :func:`lstmkit.saving.checkpoint_model`'s
@@ -123,6 +124,9 @@ def read(path: str, fmt: str, args) -> Source:
     if fmt == "keras":
         from ..interop.keras import model_from_keras, read_keras_file
 
+        if not path.lower().endswith(".keras"):  # .weights.h5: weights without the model's configuration
+            module, head = read_keras_file(path)
+            return Source(module, head, {}, TITLES[fmt], (WEIGHTS_H5,))
         model = model_from_keras(path)
         if model.head_mode == "last":  # return_sequences=False on the last layer
             return Source(model, None, {}, TITLES[fmt])
@@ -140,6 +144,10 @@ def read(path: str, fmt: str, args) -> Source:
     if g.head == "last" or g.inputs == "tokens":  # the graph's output reads Y_h, or its input is ids
         return Source(g.sequence_model(), None, {}, TITLES[fmt], tuple(notes))
     return Source(g.module, g.readout, {}, TITLES[fmt], tuple(notes))
+
+
+#: how a .weights.h5 is read (it holds no configuration)
+WEIGHTS_H5 = "read as a .weights.h5 is: an LSTM over every step with Keras' default activations (a .keras keeps its configuration)"
 
 
 def _read_checkpoint(path: str, args) -> Source:
