@@ -108,11 +108,17 @@ def test_onnx_options_and_rnn(tmp_path, capsys):
         (["proj.npz", "out.onnx"], "proj_size"),
         (["peep.npz", "out.pt"], "peephole"),
         (["peep.npz", "out.keras"], "peephole"),
+        # the library's readers and writers are the command's words: 'convert:', not 'load_state_dict_file:'
+        (["bad.pt", "out.npz"], "lstmkit: error: convert: expected bad.pt a state_dict saved with torch.save"),
+        (["bad.keras", "out.npz"], "lstmkit: error: convert: expected bad.keras a .keras zip"),
+        (["bad.weights.h5", "out.npz"], "lstmkit: error: convert: expected bad.weights.h5 an HDF5 weights file"),
+        (["proj.npz", "out.keras"], "lstmkit: error: convert: expected module options Keras LSTM has, got proj_size set."),
     ],
 )
 def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 truncated")
+    for name in ("bad.npz", "bad.pt", "bad.keras", "bad.weights.h5"):
+        (tmp_path / name).write_bytes(b"PK\x03\x04 truncated")
     (tmp_path / "bad.onnx").write_bytes(b"\xff\xff garbage")
     lstmkit.save_lstm(tmp_path / "cell.npz", lstmkit.LSTMCell(3, 4, seed=0))
     lstmkit.save_lstm(tmp_path / "proj.npz", lstmkit.LSTM(3, 4, proj_size=2, seed=0))
@@ -712,7 +718,7 @@ def test_convert_matrix(sources, tmp_path, capsys, source, target):
     why = refusal(kind, s, target)
     if why:
         assert code == 1, f"{source} -> .{target}: expected a refusal naming {' or '.join(why)}, got exit {code}"
-        assert err.startswith("lstmkit: error:") and err.count("\n") == 1 and any(w in err for w in why), err
+        assert err.startswith("lstmkit: error: convert: ") and err.count("\n") == 1 and any(w in err for w in why), err
         assert not out.exists()
         return
     assert code == 0, err

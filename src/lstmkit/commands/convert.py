@@ -245,6 +245,24 @@ def _write_sequence_model(path: str, fmt: str, model, args) -> None:
         to_onnx(model, None, path, lengths=args.lengths, initial_state=args.initial_state)
 
 
+#: the library functions convert calls whose errors begin with their name ("to_onnx: expected ..."): the
+#: command's user called none of them, so those errors begin with "convert:" instead
+LIBRARY = ("load_state_dict_file", "module_from_state_dict", "save_state_dict_file", "lstmkit.interop.pytorch",
+           "model_from_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx", "lstmkit.interop.onnx")  # fmt: skip
+
+
+def _in_command_words(exc: Exception) -> Exception | None:
+    """``exc`` (a ValueError or TypeError of the library) beginning with "convert:" instead of the name of
+    one of :data:`LIBRARY`; None when it begins otherwise."""
+    where, sep, rest = str(exc).partition(": ")
+    if not sep or where not in LIBRARY:
+        return None
+    try:
+        return type(exc)(f"convert: {rest}")
+    except TypeError:  # an exception class built otherwise: left as it is
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..cli import CommandError
 
@@ -253,10 +271,16 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"convert: expected OUT other than IN, got {args.output!r} for both (the input would be overwritten).")
     if args.torch_names and fmt_out != "pytorch":
         raise CommandError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
-    module, readout, extra, title, notes = read(args.input, fmt_in, args)
-    if args.batch_first and hasattr(module, "batch_first"):
-        module.batch_first = True
-    write(args.output, fmt_out, module, readout, extra, args)
+    try:
+        module, readout, extra, title, notes = read(args.input, fmt_in, args)
+        if args.batch_first and hasattr(module, "batch_first"):
+            module.batch_first = True
+        write(args.output, fmt_out, module, readout, extra, args)
+    except (ValueError, TypeError) as exc:
+        worded = _in_command_words(exc)
+        if worded is None:
+            raise
+        raise worded from exc
     head = ""
     if readout is not None:
         O, F = readout["weight"].shape
