@@ -269,6 +269,11 @@ def test_an_estimators_onnx_converts_back_naming_what_is_not_kept(tmp_path, caps
         assert type(back) is lstmkit.SequenceModel and back.head_mode == "last"
         with back.no_grad():
             assert_close(back.eval()(X)[0], out, 1e-5 * np.abs(out).max(), name=f"{name}.onnx -> .npz")
+    # a text generator's graph: its vocabulary, in the graph's metadata, is named as not kept
+    lstmkit.TextGenerator(hidden_size=3, seq_len=5, batch_size=2, epochs=1, seed=0).fit("abcdbcadcabd" * 2).save(tmp_path / "gen.npz")
+    for src, dst in (("gen.npz", "gen.onnx"), ("gen.onnx", "gen_back.npz")):
+        assert main(["convert", str(tmp_path / src), str(tmp_path / dst)]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.rstrip().endswith("; its vocabulary (5 characters, one per id) is not kept: the model takes the ids")
 
 
 def test_onnx_refusals_name_the_command_and_its_argument(tmp_path, capsys):

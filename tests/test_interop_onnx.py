@@ -368,6 +368,22 @@ def test_estimator_graphs_read_back(tmp_path, per_step):
         check_close(f"{name} graph read back{' per step' if per_step else ''}", got / scale, out / scale, 2e-6)
 
 
+def test_text_generator_graph_carries_its_vocabulary():
+    """A text generator's graph takes ids of its vocabulary: the characters are stored beside the classifier's
+    classes (lstmkit.vocabulary, id i -> vocab_[i], 0 the 'unknown' entry), and read back with the graph; its
+    graph held no vocabulary, so its ids meant nothing outside lstmkit."""
+    gen = lstmkit.TextGenerator(hidden_size=4, seq_len=5, batch_size=2, epochs=1, seed=0).fit("abcdbcadcabd" * 2)
+    graph = to_onnx(gen)
+    props = {p.key: p.value for p in graph.metadata_props}
+    assert json.loads(props["lstmkit.vocabulary"]) == list(gen.vocab_) and gen.vocab_[0] == "\x00"
+    g = read_onnx(graph)
+    assert g.inputs == "tokens" and g.vocabulary == list(gen.vocab_) and g.classes is None
+    ids = np.array([[gen.vocab_.index(c) for c in "abcad"]])
+    with gen.model_.no_grad():
+        ref = gen.model_.eval()(ids)[0]
+    check_close("text generator graph", session(graph).run(["out"], {"x": ids})[0], ref, 2e-6)
+
+
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_torch_graph_with_a_softmax_after_the_readout(tmp_path, op):
     """torch's softmax(fc(lstm(x))) (or log_softmax): the model read computes the logits, a warning says the

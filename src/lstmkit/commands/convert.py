@@ -141,6 +141,8 @@ def read(path: str, fmt: str, args) -> Source:
     if g.proba is not None:
         classes = "" if g.classes is None else f", over classes {g.classes}"
         notes.append(f"its output {g.proba!r} (a Softmax of the first{classes}) is not kept: the model outputs the logits, a column per class")
+    if g.vocabulary is not None:
+        notes.append(f"its vocabulary ({len(g.vocabulary)} characters, one per id) is not kept: the model takes the ids")
     if g.head == "last" or g.inputs == "tokens":  # the graph's output reads Y_h, or its input is ids
         return Source(g.sequence_model(), None, {}, TITLES[fmt], tuple(notes))
     return Source(g.module, g.readout, {}, TITLES[fmt], tuple(notes))

@@ -46,6 +46,7 @@ activations that have an alpha (HardSigmoid, LeakyRelu, ThresholdedRelu, ScaledT
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Mapping, NamedTuple
 
@@ -101,7 +102,8 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
     Gather from the identity) are exported with it. A classifier's graph adds ``proba`` =
     softmax(out) and stores its ``classes_`` as JSON in the metadata property ``lstmkit.classes``;
     a regressor's ``out`` is in y's units (``out * y_scale_ + y_mean_``; the trailing axis of size 1
-    that ``predict`` drops for 1-D targets is kept).
+    that ``predict`` drops for 1-D targets is kept); a text generator's graph takes the ids of its
+    ``vocab_``, stored as a JSON list of its characters (index 0: "unknown") in ``lstmkit.vocabulary``.
 
     ``readout``: ``{"weight": (O, D*P), "bias": (O,)}`` applied to every step. ``lengths`` adds an
     int32 input ``lengths`` (B,); ``initial_state`` adds inputs ``h0`` (and ``c0``). Returns the
@@ -247,10 +249,14 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
             outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [L * D, "B", H]))
     graph = helper.make_graph(nodes, "lstmkit", inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="lstmkit", ir_version=IR_VERSION)
+    props = {}
     if classes is not None:  # the labels of proba's columns, as JSON in the model's metadata
-        import json
-
-        helper.set_model_props(model, {"lstmkit.classes": json.dumps([c.item() if hasattr(c, "item") else c for c in classes])})
+        props["lstmkit.classes"] = json.dumps([c.item() if hasattr(c, "item") else c for c in classes])
+    vocab = getattr(estimator, "vocab_", None)
+    if vocab is not None:  # a text generator's: the character of each id x holds
+        props["lstmkit.vocabulary"] = json.dumps(list(vocab))
+    if props:
+        helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     if path is not None:
         from ..io import atomic_write_bytes
@@ -457,7 +463,8 @@ class OnnxGraph(NamedTuple):
     the module outputs the logits before it). ``proba``: the name of an output that is a Softmax of
     the first one, beside it (a classifier's ``proba`` as :func:`to_onnx` writes it), or None;
     ``classes``: the labels of its columns from the model's metadata (``lstmkit.classes``), or None.
-    ``head``: "all" or "last"; ``inputs``: "features" or "tokens".
+    ``head``: "all" or "last"; ``inputs``: "features" or "tokens"; ``vocabulary``: a token graph's
+    characters, one per id (``lstmkit.vocabulary``, as :func:`to_onnx` writes a text generator), or None.
     """
 
     module: LSTM | RNN
@@ -467,6 +474,7 @@ class OnnxGraph(NamedTuple):
     softmax: str | None
     proba: str | None
     classes: list | None
+    vocabulary: list | None = None
 
     def sequence_model(self):
         """The graph as a :class:`lstmkit.SequenceModel` (batch first)."""
@@ -516,20 +524,20 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     on_output = softmax is not None and softmax.output[0] == first
     return OnnxGraph(
         module, readout, head, inputs, softmax.op_type if on_output else None,
-        None if softmax is None or on_output else softmax.output[0], _classes(model),
+        None if softmax is None or on_output else softmax.output[0], _metadata_list(model, "lstmkit.classes"),
+        _metadata_list(model, "lstmkit.vocabulary") if inputs == "tokens" else None,
     )  # fmt: skip
 
 
-def _classes(model) -> list | None:
-    """The labels that :func:`to_onnx` stores for a classifier's ``proba`` (``lstmkit.classes``), or None."""
-    import json
-
+def _metadata_list(model, key: str) -> list | None:
+    """A JSON list that :func:`to_onnx` stores in the model's metadata (``lstmkit.classes``,
+    ``lstmkit.vocabulary``), or None."""
     props = {p.key: p.value for p in model.metadata_props}
     try:
-        classes = json.loads(props["lstmkit.classes"])
+        value = json.loads(props[key])
     except (KeyError, ValueError):
         return None
-    return classes if isinstance(classes, list) else None
+    return value if isinstance(value, list) else None
 
 
 def _softmax_node(model, where: str, arg: str):
