@@ -140,3 +140,17 @@ def test_lengths_are_checked_in_one_wording_by_the_layers_the_trainer_and_the_es
         with pytest.raises(exc) as info:
             call()
         assert str(info.value) == f"{where}: {message}"
+
+
+def test_messages_read_a_name_with_its_article_as_it_is_said(tmp_path):
+    # "an LSTM" (el-es-tee-em), "a GRU", "an Adam": an acronym by its first letter's sound, a word by its first letter
+    from lstmkit._checks import a_or_an
+
+    said = {"LSTM": "an", "RNN": "an", "SGD": "an", "GRU": "a", "Adam": "an", "StepLR": "a", "SequenceModel": "a", "LSTMClassifier": "an"}
+    assert {w: a_or_an(w).split()[0] for w in said} == said
+    # where a model file for another module is loaded
+    from lstmkit.modelfile import load_lstm, save_lstm
+
+    save_lstm(tmp_path / "m.npz", lstmkit.LSTM(3, 4, seed=0))
+    with pytest.raises(lstmkit.io.FileFormatError, match=r"expected an RNN with config .*, got an LSTM with config"):
+        load_lstm(tmp_path / "m.npz", into=lstmkit.RNN(3, 5, seed=0))

@@ -40,7 +40,10 @@ def check_verbose(value, where: str) -> int:
 
 
 def a_or_an(word: str) -> str:
-    """``word`` with its indefinite article, by its first letter: "an Adam", "a StepLR"."""
+    """``word`` with its indefinite article, by how it is read: "an Adam", "a StepLR"; a name that
+    opens with an acronym is read letter by letter: "an LSTM", "an RNN", "an SGD", "a GRU"."""
+    if len(word) > 1 and word[0].isupper() and word[1].isupper():  # LSTM: "el-es-tee-em"
+        return f"{'an' if word[0] in 'AEFHILMNORSX' else 'a'} {word}"
     return f"{'an' if word[:1] in 'AEIOUaeiou' else 'a'} {word}"
 
 

@@ -43,6 +43,7 @@ from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
+from ._checks import a_or_an
 from .io import FileFormatError, load_arrays, read_meta, save_arrays
 
 FORMAT = "lstmkit-model"
@@ -299,9 +300,9 @@ def _check_sizes(path, kind: str, config: dict, arrays: dict) -> None:
     G = 4 if kind.startswith("LSTM") else 1
     w_ih, w_hh = arrays.get(f"rnn.weight_ih{suffix}"), arrays.get(f"rnn.weight_hh{suffix}")
     if w_ih is None or w_hh is None or w_ih.ndim != 2 or w_hh.ndim != 2:
-        raise FileFormatError(f"{path}: expected 2-D arrays rnn.weight_ih{suffix} and rnn.weight_hh{suffix} for a {kind}, got {sorted(arrays)}.")
+        raise FileFormatError(f"{path}: expected 2-D arrays rnn.weight_ih{suffix} and rnn.weight_hh{suffix} for {a_or_an(kind)}, got {sorted(arrays)}.")
     if w_hh.shape[0] % G:
-        raise FileFormatError(f"{path}: expected rnn.weight_hh{suffix} with {G}*H rows for a {kind}, got shape {w_hh.shape}.")
+        raise FileFormatError(f"{path}: expected rnn.weight_hh{suffix} with {G}*H rows for {a_or_an(kind)}, got shape {w_hh.shape}.")
     for key, value in (("hidden_size", w_hh.shape[0] // G), ("input_size", w_ih.shape[1])):
         if config.get(key) != value:
             raise FileFormatError(f"{path}: expected config {key} = {value} (from the weights' shapes), got {config.get(key)!r}.")
@@ -395,8 +396,8 @@ def load_lstm(path: str | os.PathLike, into=None):
         return loaded
     if type(into) is not type(loaded) or module_config(into) != module_config(loaded):
         raise FileFormatError(
-            f"{path}: expected a {type(into).__name__} with config {module_config(into)}, "
-            f"got a {type(loaded).__name__} with config {module_config(loaded)}."
+            f"{path}: expected {a_or_an(type(into).__name__)} with config {module_config(into)}, "
+            f"got {a_or_an(type(loaded).__name__)} with config {module_config(loaded)}."
         )
     into.load_state_dict(loaded.state_dict())
     return into
