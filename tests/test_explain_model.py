@@ -140,7 +140,7 @@ def test_a_bare_sequence_model_shows_its_outputs_and_says_what_they_are():
     fw = forward(example_from_model(seq, x))
     np.testing.assert_allclose(fw.steps[-1]["y"], seq(x[None])[0][0], atol=1e-12)
     text = explain(example_from_model(seq, x), "text", width=400)
-    assert "does not say whether they are logits" in text and text.startswith("SequenceModel: 3 unit(s)")
+    assert "does not say whether they are logits" in text and text.startswith("SequenceModel: 3 units")
 
 
 def test_the_note_of_a_deeper_network_says_why_there_is_no_read_out():
@@ -150,7 +150,7 @@ def test_the_note_of_a_deeper_network_says_why_there_is_no_read_out():
 
     seq = SequenceModel(2, 2, 3, num_layers=2, dtype=np.float64, seed=0)
     ex = example_from_model(seq, np.ones((3, 2)))
-    assert ex.note == ("The network has 2 layer(s); this shows the first layer, forward direction; the model's read-out "
+    assert ex.note == ("The network has 2 layers; this shows the first layer, forward direction; the model's read-out "
                        "is not shown: it reads layer 2's h_t, and the numbers below are layer 1's.")
     assert ex.readout is None
 

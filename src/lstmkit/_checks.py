@@ -39,6 +39,11 @@ def check_verbose(value, where: str) -> int:
     return int(value)
 
 
+def count(n: int, word: str) -> str:
+    """``n`` and ``word``, plural but for 1: ``count(1, "feature")`` -> "1 feature", ``count(3, "value")`` -> "3 values"."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def a_or_an(word: str) -> str:
     """``word`` with its indefinite article, by how it is read: "an Adam", "a StepLR"; a name that
     opens with an acronym is read letter by letter: "an LSTM", "an RNN", "an SGD", "a GRU"."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Sym, Table, Vec, seq
+from .._checks import count
 from ..variants import LN_EPS
 from .trace import ACT, BackwardTrace, ForwardTrace
 from .worked import GATES, UNIT_INDEX, WorkedExample
@@ -102,7 +103,7 @@ def document(
     ex = fw.example
     d = fw.decimals if fw.decimals is not None else digits
     F = _Fmt(d)
-    mode = "exact" if fw.decimals is None else f"by hand: every intermediate rounded to {fw.decimals} decimal(s) and carried forward"
+    mode = "exact" if fw.decimals is None else f"by hand: every intermediate rounded to {count(fw.decimals, 'decimal')} and carried forward"
     doc = Document(ex.title, subtitle=f"{ex.source}. Numbers {mode}." if ex.source else f"Numbers {mode}.")
     if ex.note:
         doc.add(Para(ex.note))
@@ -740,7 +741,7 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
     else:
         lw = f"L = Σ_j h_{T}[j] (the sum of the last output)"
     hand = "" if bw.decimals is None else (
-        f" By hand, as the forward pass: every gradient below is rounded to {bw.decimals} decimal(s) and carried "
+        f" By hand, as the forward pass: every gradient below is rounded to {count(bw.decimals, 'decimal')} and carried "
         "back, each line computed from the rounded numbers it shows.")
     out = [Heading("Backward: back-propagation through time", 2),
            Para(f"Loss {lw} = {fnum(bw.loss, F.d)}. Walking back from t = {T} to 1, dh_next and dc_next are the "
@@ -799,7 +800,7 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
         g = np.atleast_1d(g)
         rows.append([name, "; ".join(", ".join(fnum(a, F.d) for a in np.atleast_1d(row)) for row in (g if g.ndim == 2 else [g]))])
     how = ("the engine's LSTMCell.backward" if bw.decimals is None else
-           f"by hand: each entry a sum of the steps' rounded dz_t times x_t or h_(t-1), rounded once to {bw.decimals} decimal(s)")
+           f"by hand: each entry a sum of the steps' rounded dz_t times x_t or h_(t-1), rounded once to {count(bw.decimals, 'decimal')}")
     out.append(Table(["parameter", "dL/dparameter (rows separated by ;)"], rows, f"Parameter gradients, summed over the steps ({how})"))
     return out
 
@@ -815,7 +816,7 @@ def _loss_equation(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, F: _F
             args += ["-", Call("log", Num(fnum(fw.steps[t - 1]["y"][tgt], F.d)))]
             terms += ["+", Num(fnum(by_t[t]["loss"][0], F.d))]
         note = ("" if np.isfinite(bw.loss) else
-                f"a y_t[target_t] rounds to 0 at {F.d} decimal(s): its -log is infinite by hand; more decimals "
+                f"a y_t[target_t] rounds to 0 at {count(F.d, 'decimal')}: its -log is infinite by hand; more decimals "
                 "(--round) give a finite loss, and the gradients below do not need it")
         return Equation(Sym("L"), [seq(*sym), seq(*args), seq(*terms[1:]), Num(fnum(bw.loss, F.d))], note)
     h = fw.steps[-1]["h"]

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import count
 from .trace import BackwardTrace, ForwardTrace, backward, default_loss, forward, hand_round
 from .worked import BACKWARD_QUANTITIES, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
 
@@ -109,15 +110,16 @@ class CheckReport:
     def summary(self) -> str:
         n = len(self.findings)
         bad = [f for f in self.findings if f.failing]
-        parts = [f"{n} value(s) checked", f"{self.count(OK, OK_HAND)} right"]
+        parts = [f"{count(n, 'value')} checked", f"{self.count(OK, OK_HAND)} right"]
         if self.count(OK_HAND):
             parts[-1] += f" ({self.count(OK_HAND)} only by hand-rounding)"
-        for v, word in ((NEW, "new error(s)"), (FOLLOWS, "following from an earlier wrong value"),
-                        (CONFLICT, "conflict(s) between two places"), (RANGE, "impossible value(s)"),
-                        (SHAPE, "wrong size(s)"), (BLANK, "not answered"), (UNCHECKED, "not checkable")):
+        for v, one, many in ((NEW, "new error", "new errors"), (FOLLOWS, *2 * ("following from an earlier wrong value",)),
+                             (CONFLICT, "conflict between two places", "conflicts between two places"),
+                             (RANGE, "impossible value", "impossible values"), (SHAPE, "wrong size", "wrong sizes"),
+                             (BLANK, *2 * ("not answered",)), (UNCHECKED, *2 * ("not checkable",))):
             if self.count(v):
-                parts.append(f"{self.count(v)} {word}")
-        head = "all claims agree" if not bad else f"{len(bad)} problem(s)"
+                parts.append(f"{self.count(v)} {one if self.count(v) == 1 else many}")
+        head = "all claims agree" if not bad else count(len(bad), "problem")
         return f"{head}: " + ", ".join(parts)
 
 
@@ -332,7 +334,7 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
         return f
     if hand_right:
         f.verdict = OK_HAND
-        f.detail = f"agrees with hand-rounding to {d} decimal(s) carried forward; exact rounds to {_fmt(hand_round(np.array(e), d), d)}"
+        f.detail = f"agrees with hand-rounding to {count(d, 'decimal')} carried forward; exact rounds to {_fmt(hand_round(np.array(e), d), d)}"
         accepted.add((t, name, u))
         return f
     if np.isnan(e) and np.isnan(ov):
@@ -349,7 +351,7 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
         else:
             f.verdict = OK_HAND
             f.detail = (f"follows from the earlier values as written ({_fmt(ov, d)}), which are right but rounded "
-                        f"differently from the hand computation at {d} decimal(s)")  # fmt: skip
+                        f"differently from the hand computation at {count(d, 'decimal')}")  # fmt: skip
         return f
     wrong[(t, name, u)] = label
     if agrees_own and culprits:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_rng, fail
+from .._checks import check_int, check_rng, count, fail
 from .trace import forward
 from .worked import GATES, SEED_LETTER, from_dict
 
@@ -83,7 +83,7 @@ def make(
         "exercise": {
             "seed": seed,
             "decimals": decimals,
-            "instructions": (f"Compute every '?' by hand. Round every intermediate result to {decimals} decimal(s) "
+            "instructions": (f"Compute every '?' by hand. Round every intermediate result to {count(decimals, 'decimal')} "
                              "and carry the rounded value forward. Biases are 0. "
                              "Grade with: lstmkit check THIS_FILE"),
         },

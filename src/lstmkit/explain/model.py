@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_float_array, fail
+from .._checks import check_float_array, count, fail
 from .. import layout
 from .worked import ENGINE_NAME, Readout, WorkedExample, _gates_from
 
@@ -62,7 +62,7 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
         params = {k[: -len("_l0")]: np.asarray(sd[k], dtype=np.float64) for k in sd if k.endswith("_l0")}
         I, H = rnn.input_size, rnn.hidden_size
         if rnn.num_layers > 1 or rnn.bidirectional:
-            notes.append(f"the network has {rnn.num_layers} layer(s){' and two directions' if rnn.bidirectional else ''}; "
+            notes.append(f"the network has {count(rnn.num_layers, 'layer')}{' and two directions' if rnn.bidirectional else ''}; "
                          "this shows the first layer, forward direction")
     else:
         fail(where, "model", "an lstmkit LSTM, LSTMCell, SequenceModel or fitted LSTM estimator", type(rnn).__name__, exc=TypeError)
@@ -90,7 +90,7 @@ def example_from_model(model, x, labels=None, title: str | None = None) -> Worke
     kind = type(est if est is not None else seq if seq is not None else rnn).__name__
     note = "; ".join(notes)
     return WorkedExample(
-        title=title or f"{kind}: {H} unit(s), {I} input(s), {x.shape[0]} step(s)",
+        title=title or f"{kind}: {count(H, 'unit')}, {count(I, 'input')}, {count(x.shape[0], 'step')}",
         notation="per_gate", weights=weights, x=x, h0=np.zeros(H), c0=np.zeros(H), gates=gates,
         readout=readout, labels=None if labels is None else tuple(map(str, labels)),
         source="a trained lstmkit model", note=note[:1].upper() + note[1:] + ("." if notes else ""),
