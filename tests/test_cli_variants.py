@@ -88,10 +88,45 @@ def test_bad_values_are_one_line_errors(tmp_path, capsys):
     X, y = counting_task(8, 4, seed=0)
     np.savez(tmp_path / "c.npz", X=X, y=y)
     base = ["train", str(tmp_path / "c.npz"), "--per-step", "--epochs", "1", "--model-out", str(tmp_path / "m.npz")]
-    # the library's checks, in the options' words (a value out of range is refused before, by argparse)
+    # the library's checks, in the options' words (a value out of range is refused before, by argparse): usage errors
     for flags, message in ((["--activations", "sigmoid,tanh,nope"], "train: expected --activations[2] one of"),
                            (["--proj-size", "6", "--hidden-size", "4"], "train: expected --proj-size smaller than --hidden-size=4, got 6."),
                            (["--cell", "rnn", "--peephole"], "expected lstm_options keys among ['bias', 'nonlinearity'] for cell='rnn'")):
-        assert main(base + flags) == 1
+        assert main(base + flags) == 2
         err = capsys.readouterr().err
         assert err.startswith("lstmkit: error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+ACTIVATIONS = ("expected --activations[0] one of ['affine', 'elu', 'hard_sigmoid', 'leaky_relu', 'relu', 'scaled_tanh', "
+               "'sigmoid', 'softplus', 'softsign', 'tanh', 'thresholded_relu'] (ONNX's CamelCase names also work), got 'foo'.")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "d.npz", "--model-out", "m.npz"],
+        ["forecast", "s.npy", "--model-out", "m.npz", "--out", "f.csv"],
+        ["forecast", "builtin:airline", "--model-out", "m.npz"],
+        ["generate", "--text", "t.txt", "--model-out", "m.npz"],
+        ["generate", "--text", "builtin:stdlib", "--model-out", "m.npz"],
+    ],
+)
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--proj-size", "8", "--hidden-size", "4"], "expected --proj-size smaller than --hidden-size=4, got 8."),
+        (["--proj-size", "4", "--hidden-size", "4"], "expected --proj-size smaller than --hidden-size=4, got 4."),
+        (["--activations", "foo,tanh,tanh"], ACTIVATIONS),
+        (["--activations", "sigmoid,tanh,leaky_relu:0.1:2"], "expected --activations[2] at most 1 parameter(s) for 'leaky_relu', got 2: (0.1, 2.0)."),
+    ],
+)
+def test_the_librarys_lstm_rules_are_usage_errors_before_any_data_is_read(tmp_path, monkeypatch, capsys, argv, flags, message):
+    # the library refused these once the data was loaded (exit 1): its own rules, now called as the command line is
+    # read, in the options' words; the data files named do not exist and are never looked for, nothing is written
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + flags) == 2
+    err = capsys.readouterr().err
+    assert err == f"lstmkit: error: {argv[0]}: {message}\n", err
+    assert list(tmp_path.iterdir()) == []
+

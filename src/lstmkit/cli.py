@@ -4,7 +4,9 @@
 Each subcommand lives in ``lstmkit.commands.<name>`` (see that package's docstring) and is listed
 in :data:`COMMANDS`. Errors print one line, ``lstmkit: error: ...``, and exit non-zero; the
 traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``). Before a command runs,
-the files it would write (:data:`OUTPUTS`) are checked, so that a bad path fails before the training.
+the checks its options added (:func:`lstmkit.commands._options.add_check`: --proj-size against
+--hidden-size, a data file's suffix, ...) refuse a bad command line, and the files it would write
+(:data:`OUTPUTS`) are checked, so that a bad path fails before the training.
 
 When the reader of stdout goes away (``lstmkit ... | head``), a command whose only output is stdout
 stops at once, quietly (:attr:`Exit.BROKEN_PIPE`); one that writes a file (``train``, ``predict
@@ -22,7 +24,7 @@ import warnings
 from enum import IntEnum
 
 from . import __version__
-from .commands._options import check_outputs, integer, name_options
+from .commands._options import CHECKS, check_outputs, integer, name_options
 from .threads import get_num_threads, set_num_threads
 
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
@@ -179,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _show_warning
         if args.threads is not None:
             set_num_threads(args.threads)
+        for check in getattr(args, CHECKS, None) or ():  # the command line's refusals that no type= makes (add_check)
+            check(args)
         outputs = OUTPUTS.get(args.command, {})
         check_outputs(args.command, args, outputs)
         if any(getattr(args, dest, None) is not None for dest in outputs):  # a file to write: its product

@@ -2,7 +2,8 @@
 estimators' ``forget_bias`` and ``lstm_options`` (projection and the variants of
 :mod:`lstmkit.variants`), and ``--verbose``, the training progress. Each value's range is checked
 as the command line is parsed (:mod:`._options`); the rest (names of activations, --proj-size below
---hidden-size) by the library."""
+--hidden-size, variants of an RNN) by the library's own rules, called before the command runs
+(:func:`check_lstm_arguments`): a usage error, before any data is read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import argparse
 import math
 import sys
 
-from ._options import fraction, integer, positive
+from ._options import add_check, fraction, integer, name_options, positive
 
 
 def _forget_bias(text: str):
@@ -60,6 +61,7 @@ def add_lstm_arguments(p: argparse.ArgumentParser, forget_bias: float | None = 1
     g.add_argument("--zoneout-cell", type=fraction, default=0.0, metavar="Z", help="zoneout on c (keep c_{t-1} with probability Z)")
     g.add_argument("--zoneout-hidden", type=fraction, default=0.0, metavar="Z", help="zoneout on h")
     g.add_argument("--dropconnect", type=fraction, default=0.0, metavar="P", help="DropConnect on the recurrent weights W_hh")
+    add_check(p, check_lstm_arguments)
 
 
 def lstm_options(args: argparse.Namespace) -> dict | None:
@@ -77,6 +79,29 @@ def lstm_options(args: argparse.Namespace) -> dict | None:
         if getattr(args, k):
             opts[k] = getattr(args, k)
     return opts or None
+
+
+def check_lstm_arguments(args: argparse.Namespace) -> None:
+    """Refuse (UsageError, exit 2), before the command runs, the LSTM's flags that the library would
+    refuse once the data is loaded: names of activations, variants of an RNN (``--cell rnn``),
+    ``--proj-size`` not below ``--hidden-size``. The rules are the library's: ``lstm_options`` goes
+    through :func:`lstmkit.models.check_lstm_options` as the estimators' does, and with
+    ``--proj-size`` a layer is built, of one input and one layer (no larger than the training's), for
+    the layer's own rule. The message is the library's, in the options' words (``train: expected
+    --proj-size smaller than --hidden-size=4, got 8.``). With ``--model`` nothing is built: the
+    command refuses these flags beside it (:func:`._options.refuse_with_model`)."""
+    if getattr(args, "model", None):
+        return
+    from ..cli import UsageError
+    from ..models import CELLS, check_lstm_options
+
+    cell = getattr(args, "cell", "lstm")
+    try:
+        options = check_lstm_options(lstm_options(args), cell, "LSTM")
+        if options.get("proj_size"):
+            CELLS[cell](1, args.hidden_size, **options)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(name_options(str(exc), args.command, *args._names) or str(exc)) from None
 
 
 def add_verbose_argument(g) -> None:

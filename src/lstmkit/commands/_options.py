@@ -4,7 +4,9 @@ the library's errors in the command line's words.
 Argument types (``type=`` of ``add_argument``) refuse a value out of range while the command line is
 parsed, naming the option as typed (``lstmkit train: error: argument --lr: expected a number > 0,
 got '0'``), so that nothing is read, trained or written first; the library's own checks stay
-behind them. :func:`check_outputs` refuses, before a command runs, a path it could not write at the
+behind them; :func:`add_check` adds a check of the parsed command line that a type cannot make
+(options that do not go together, a rule of the library), run before the command.
+:func:`check_outputs` refuses, before a command runs, a path it could not write at the
 end: a folder where a file goes, a file where a folder goes, a plot in a format not written.
 :func:`name_options` rewrites an error of the library that names its arguments (``learning_rate``)
 to name the options (``--lr``); a command lists the classes whose errors it rewrites in ``OWNERS``
@@ -67,6 +69,18 @@ def non_negative(text: str) -> float:
 def fraction(text: str) -> float:
     """An argument type: a number in [0, 1) (a dropout rate, a share of the data held out)."""
     return _number(text, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+#: the attribute of the parsed arguments holding the checks :func:`add_check` adds
+CHECKS = "_checks"
+
+
+def add_check(parser: argparse.ArgumentParser, check) -> None:
+    """Have :func:`lstmkit.cli.main` call ``check(args)`` once the command line is parsed, before the
+    command runs: a refusal of the command line (UsageError, exit 2) that no ``type=`` can make,
+    because it reads several options or a rule of the library, comes before anything is read or
+    written. Checks run in the order added."""
+    parser.set_defaults(**{CHECKS: (*(parser.get_default(CHECKS) or ()), check)})
 
 
 #: the figure formats ``--plot`` writes, by the file's suffix (as matplotlib's savefig picks them)
