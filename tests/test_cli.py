@@ -355,11 +355,36 @@ def test_usage_errors_exit_2_as_argparse_s(tmp_path, capsys):
         assert error_line(capsys).startswith(f"lstmkit: error: {argv[0]}: expected "), argv
 
 
-def test_an_unknown_builtin_lists_the_builtin_names(capsys):
-    assert main(["forecast", "builtin:nope", "--column", "x"]) == 1
-    assert error_line(capsys) == "lstmkit: error: forecast: expected a series file or a built-in one among ['builtin:airline'], got 'builtin:nope'."
-    assert main(["generate", "--text", "builtin:nope"]) == 1
-    assert error_line(capsys) == "lstmkit: error: generate: expected --text a file or a built-in text among ['builtin:stdlib'], got 'builtin:nope'."
+def test_an_unknown_builtin_lists_the_builtin_names(tmp_path, monkeypatch, capsys):
+    # a value of the command line, whatever the files hold: a usage error (it exited 1), before anything is read
+    # (--model names no file) or written
+    monkeypatch.chdir(tmp_path)
+    for argv, message in (
+        (["forecast", "builtin:nope", "--column", "x"], "forecast: expected a series file or a built-in one among ['builtin:airline'], got 'builtin:nope'."),
+        (["forecast", "builtin:nope", "--model", "f.npz", "--out", "f.csv"], "forecast: expected a series file or a built-in one among ['builtin:airline'], got 'builtin:nope'."),
+        (["generate", "--text", "builtin:nope"], "generate: expected --text a file or a built-in text among ['builtin:stdlib'], got 'builtin:nope'."),
+        (["generate", "--text", "builtin:nope", "--model-out", "g.npz"], "generate: expected --text a file or a built-in text among ['builtin:stdlib'], got 'builtin:nope'."),
+    ):  # fmt: skip
+        assert main(argv) == 2, argv
+        assert error_line(capsys) == f"lstmkit: error: {message}", argv
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_file_no_reader_takes_is_a_usage_error_before_anything_is_read(tmp_path, monkeypatch, capsys):
+    # the suffix says no reader takes the file, whatever it holds: exit 2, naming the suffixes read (it exited 1,
+    # after the model was loaded, or as a missing file); the files named need not exist: nothing is read
+    monkeypatch.chdir(tmp_path)
+    for argv, message in (
+        (["train", "d.txt", "--model-out", "m.npz"], "d.txt: expected a .csv, .npz or .npy file, got '.txt'."),
+        (["train", "data", "--model-out", "m.npz"], "data: expected a .csv, .npz or .npy file, got 'no extension'."),
+        (["predict", "m.npz", "d.xlsx", "--out", "p.csv"], "d.xlsx: expected a .csv, .npz or .npy file, got '.xlsx'."),
+        (["forecast", "s.txt", "--out", "f.csv"], "s.txt: expected a .csv or .npy series (or builtin:airline), got '.txt'."),
+        (["forecast", "s.npz", "--model", "f.npz"], "s.npz: expected a .csv or .npy series (or builtin:airline), got '.npz'."),
+        (["forecast", "s.npy", "--model", "f.npz", "--time-column", "t"], "forecast: expected --time-column with a .csv, got it with '.npy' (a .npy holds no times)."),
+    ):  # fmt: skip
+        assert main(argv) == 2, argv
+        assert error_line(capsys) == f"lstmkit: error: {message}", argv
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_output_named_for_another_format_is_refused_before_the_command_runs(tmp_path, monkeypatch, capsys):

@@ -1,4 +1,5 @@
-"""Shared by the commands: read sequences and labels from .npz / .npy / .csv with one-line errors."""
+"""Shared by the commands: read sequences and labels from .npz / .npy / .csv with one-line errors.
+A data file of another suffix is refused before the command runs (:func:`check_data_suffix`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CommandError
+from ..cli import CommandError, UsageError
+from ._options import add_check
 
 
 def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True, trained: bool = False) -> None:
@@ -26,6 +28,22 @@ def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True, tra
     if with_target:
         g.add_argument("--y-key", default="y", help=".npz: name of the target array (default: y)")
         g.add_argument("--target", help=".csv: the target column")
+    add_check(p, lambda args: check_data_suffix(args.data))
+
+
+#: the suffixes of the data files :func:`load_sequences` reads
+SUFFIXES = (".csv", ".npz", ".npy")
+
+
+def check_data_suffix(path: str) -> str:
+    """``path``'s suffix (lower case), one of :data:`SUFFIXES`; another is refused as a usage error
+    (no reader for it, whatever the file holds), before the file is looked for."""
+    from .._checks import or_list
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UsageError(f"{Path(path)}: expected a {or_list(SUFFIXES)} file, got {suffix or 'no extension'!r}.")
+    return suffix
 
 
 def load_sequences(path: str, args, need_target: bool, numeric_target: bool = False, per_step: bool = False,
@@ -35,10 +53,10 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
     None: its index), and ``"features"``, a CSV's feature column names (else None). ``features``: a
     CSV's feature columns when ``--features`` is not given (a list of names; None: all but
     ``--group``/``--target``)."""
+    suffix = check_data_suffix(path)
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
-    suffix = p.suffix.lower()
     y = lengths = None
     about = {"ids": None, "features": None, "steps": None}
     if suffix == ".csv":
@@ -52,7 +70,7 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
             if args.features is not None or features is None or not any(f"got {f!r}." in str(exc) for f in features):
                 raise
             raise CommandError(f"{exc.args[0]} The model was trained on columns {list(features)}; name this file's with --features.") from None
-    elif suffix in (".npz", ".npy"):
+    else:  # .npz or .npy
         from ..tables import array_names, read_array
 
         if suffix == ".npy":
@@ -81,8 +99,6 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
             raise CommandError(f"{p}: expected finite inputs, got {X[bad]} at index {bad} (NaN/inf in data).")
         if y is not None and y.dtype.kind == "f" and not np.isfinite(y).all():
             raise CommandError(f"{p}: expected finite targets in {args.y_key!r}, got NaN/inf (NaN in data).")
-    else:
-        raise CommandError(f"{p}: expected a .csv, .npz or .npy file, got {suffix or 'no extension'!r}.")
     return (X, y, lengths, about) if info else (X, y, lengths)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..cli import CommandError, UsageError
 from ..forecast import LSTMForecaster
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import count, fraction, integer, positive, record_typed, refuse_with_model
+from ._options import add_check, count, fraction, integer, positive, record_typed, refuse_with_model
 
 #: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
 WITH_MODEL = ("data", "column", "time_column", "model", "steps", "out", "plot")
@@ -71,18 +71,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p, forget_bias=d["forget_bias"])
     record_typed(p)  # which were typed: with --model, those it would not read are refused
+    add_check(p, lambda args: check_series_name(args.data, args.time_column))
+
+
+#: the built-in series (the data argument)
+BUILTIN_SERIES = ("builtin:airline",)
+#: the suffixes of the series files :func:`load_series` reads
+SUFFIXES = (".csv", ".npy")
+
+
+def check_series_name(data: str | None, time_column: str | None = None) -> None:
+    """Refuse (UsageError, exit 2) a series ``data`` that no reader takes, whatever the files hold: a
+    built-in name not among :data:`BUILTIN_SERIES`, a file's suffix not among :data:`SUFFIXES`,
+    ``--time-column`` with another file than a .csv. Run before the command (nothing read yet), and by
+    :func:`load_series`."""
+    if data is None or data in BUILTIN_SERIES:  # none: the command says what it needs
+        return
+    if data.startswith("builtin:"):
+        raise UsageError(f"forecast: expected a series file or a built-in one among {list(BUILTIN_SERIES)}, got {data!r}.")
+    p = Path(data)
+    suffix = p.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UsageError(f"{p}: expected a .csv or .npy series (or builtin:airline), got {p.suffix or 'no extension'!r}.")
+    if time_column is not None and suffix != ".csv":
+        raise UsageError(f"forecast: expected --time-column with a .csv, got it with {p.suffix or 'no extension'!r} "
+                         f"(a {p.suffix or 'file'} holds no times).")  # fmt: skip
 
 
 def load_series(data: str, column, time_column: str | None = None):
     """What ``data`` holds: ((N,) or (N, S) float64, the S series' names (None when the file names
     none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV column list, or a .npy file."""
+    check_series_name(data, time_column)
     if data == "builtin:airline":
         from importlib import resources
 
         with resources.as_file(resources.files("lstmkit").joinpath("data/airline_passengers.csv")) as csv_path:
             return load_series(str(csv_path), column or "passengers", time_column)
-    if data.startswith("builtin:"):
-        raise CommandError(f"forecast: expected a series file or a built-in one among ['builtin:airline'], got {data!r}.")
     p = Path(data)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
@@ -97,19 +121,14 @@ def load_series(data: str, column, time_column: str | None = None):
         names = [header[column_index(header, c, str(p))] for c in columns]
         time = check_time_column(p, columns, time_column)
         return (y[:, 0] if y.shape[1] == 1 else y), names, time
-    if time_column is not None:
-        raise UsageError(f"forecast: expected --time-column with a .csv, got it with {p.suffix or 'no extension'!r} "
-                         f"(a {p.suffix or 'file'} holds no times).")  # fmt: skip
-    if p.suffix.lower() == ".npy":
-        from ..tables import read_array
+    from ..tables import read_array  # a .npy
 
-        y = read_array(p)
-        if y.dtype.kind not in "iuf" or y.ndim not in (1, 2):
-            raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
-        if not np.isfinite(y).all():
-            raise CommandError(f"{p}: expected finite values, got NaN/inf (NaN in data).")
-        return y.astype(np.float64), None, None
-    raise CommandError(f"{p}: expected a .csv or .npy series (or builtin:airline), got {p.suffix or 'no extension'!r}.")
+    y = read_array(p)
+    if y.dtype.kind not in "iuf" or y.ndim not in (1, 2):
+        raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
+    if not np.isfinite(y).all():
+        raise CommandError(f"{p}: expected finite values, got NaN/inf (NaN in data).")
+    return y.astype(np.float64), None, None
 
 
 #: names of a first column read as the time of each row when it holds numbers (dates are read whatever its name)

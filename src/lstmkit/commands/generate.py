@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import count, fraction, integer, positive, record_typed, refuse_with_model
+from ._options import add_check, count, fraction, integer, positive, record_typed, refuse_with_model
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
 EXAMPLE = (
@@ -42,17 +42,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_verbose_argument(p)
     add_lstm_arguments(p)
     record_typed(p)  # which were typed: with --model, those it would not read are refused
+    add_check(p, lambda args: check_text_name(args.text))
+
+
+#: the built-in texts (--text)
+BUILTIN_TEXTS = ("builtin:stdlib",)
+
+
+def check_text_name(spec: str | None) -> None:
+    """Refuse (UsageError, exit 2) a ``--text builtin:NAME`` not among :data:`BUILTIN_TEXTS`: a value of
+    the command line, refused before the command runs."""
+    if spec is not None and spec.startswith("builtin:") and spec not in BUILTIN_TEXTS:
+        from ..cli import UsageError
+
+        raise UsageError(f"generate: expected --text a file or a built-in text among {list(BUILTIN_TEXTS)}, got {spec!r}.")
 
 
 def read_training_text(spec: str, max_chars: int) -> str:
+    check_text_name(spec)
     if spec == "builtin:stdlib":
         from ..datasets import stdlib_text
 
         return stdlib_text(max_chars)
-    if spec.startswith("builtin:"):
-        from ..cli import CommandError
-
-        raise CommandError(f"generate: expected --text a file or a built-in text among ['builtin:stdlib'], got {spec!r}.")
     from ..tables import read_text
 
     return read_text(spec)[:max_chars]
