@@ -198,6 +198,15 @@ def test_ctrl_c_inside_a_compiled_kernel_is_an_interrupt(monkeypatch, capsys):
         (["train", "d.npz", "--model-out", "m.npz", "--validation-split", "1"], "argument --validation-split: expected a number in [0, 1), got '1'"),
         (["generate", "--text", "t.txt", "--max-chars", "-10"], "argument --max-chars: expected an integer >= 1, got '-10'"),
         (["generate", "--model", "g.npz", "--temperature", "1", "0"], "argument --temperature: expected a number > 0, got '0'"),
+        # memory's: they were refused by the library once the command ran (exit 1, no usage line)
+        (["memory", "--steps", "0"], "argument --steps: expected an integer >= 1, got '0'"),
+        (["memory", "--symbols", "1"], "argument --symbols: expected an integer >= 2, got '1'"),
+        (["memory", "--hidden-size", "0"], "argument --hidden-size: expected an integer >= 1, got '0'"),
+        (["memory", "--batch-size", "-2"], "argument --batch-size: expected an integer >= 1, got '-2'"),
+        (["memory", "--n-test", "0"], "argument --n-test: expected an integer >= 1, got '0'"),
+        (["memory", "--lr", "0"], "argument --lr: expected a number > 0, got '0'"),
+        (["memory", "--clip", "nan"], "argument --clip: expected a number > 0, got 'nan'"),
+        (["memory", "--forget-bias", "inf"], "argument --forget-bias: expected a finite number, got 'inf'"),
         # explain's and exercise's ranges: they were checked in the command's run (one line, no usage line)
         (["explain", "w.toml", "--round", "11"], "argument --round: expected an integer between 0 and 10, got '11'"),
         (["explain", "w.toml", "--round", "-1"], "argument --round: expected an integer between 0 and 10, got '-1'"),

@@ -117,8 +117,10 @@ def test_cli_memory_prints_the_table_and_writes_plot_and_json(tmp_path, capsys):
 def test_cli_memory_names_the_option_in_errors(capsys):
     from lstmkit.cli import main
 
-    assert main(["memory", "--symbols", "1"]) == 1
-    assert "memory: expected --symbols >= 2, got 1." in capsys.readouterr().err
+    # refused as the command line is parsed (the library refused it once the command ran: exit 1, no usage line)
+    with pytest.raises(SystemExit) as exc:
+        main(["memory", "--symbols", "1"])
+    assert exc.value.code == 2 and "argument --symbols: expected an integer >= 2, got '1'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["memory", "--lags", "3,x"])
     assert exc.value.code == 2 and "expected comma-separated integers >= 0, got '3,x'" in capsys.readouterr().err

@@ -56,6 +56,11 @@ def _number(text: str, ok, what: str) -> float:
     return value
 
 
+def number(text: str) -> float:
+    """An argument type: a finite number (an initial bias)."""
+    return _number(text, lambda v: True, "a finite number")
+
+
 def positive(text: str) -> float:
     """An argument type: a finite number > 0 (a learning rate, a temperature, a clipping bound)."""
     return _number(text, lambda v: v > 0, "a number > 0")
