@@ -1,0 +1,54 @@
+"""``lstmkit convert``'s command line: the refusals that need no file read, usage errors (exit 2) before
+IN is opened. (The conversions themselves, and the refusals of what a file holds: tests/test_convert.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+import lstmkit
+from lstmkit.cli import main
+
+FORMATS = ".npz, .pt, .pth, .keras, .weights.h5, .h5, .onnx"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        # OUT in a format no writer has (it exited 1)
+        (["m.npz", "m.xyz"], f"convert: expected OUT to end in one of {FORMATS}, got 'm.xyz'."),
+        (["m.npz", "m"], f"convert: expected OUT to end in one of {FORMATS}, got 'm'."),
+        # OUT the very file IN names, however spelled (it exited 1)
+        (["m.npz", "m.npz"], "convert: expected OUT other than IN, got 'm.npz' for both (the input would be overwritten)."),
+        (["m.npz", "./sub/../m.npz"], "convert: expected OUT other than IN, got './sub/../m.npz' for both (the input would be overwritten)."),
+        # --torch-names names the keys of a written .pt only (it exited 1)
+        (["m.npz", "m.onnx", "--torch-names", "lstm,fc"], "convert: expected --torch-names with a .pt/.pth OUT, got 'm.onnx'."),
+        (["m.pt", "m.npz", "--torch-names", "lstm,fc"], "convert: expected --torch-names with a .pt/.pth OUT, got 'm.npz'."),
+    ],
+)
+def test_command_line_refusals_are_usage_errors_before_in_is_read(tmp_path, monkeypatch, capsys, argv, message):
+    # IN is junk where it exists: a refusal after reading it would name it instead
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for name in ("m.npz", "m.pt"):
+        (tmp_path / name).write_bytes(b"PK\x03\x04 truncated")
+    assert main(["convert", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err == f"lstmkit: error: {message}\n", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "m.pt", "sub"]
+    assert (tmp_path / "m.npz").read_bytes() == b"PK\x03\x04 truncated"
+
+
+def test_a_refusal_of_the_command_line_comes_before_a_missing_in(tmp_path, monkeypatch, capsys):
+    # whatever the disk holds: IN need not exist for OUT's format to be refused
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", "missing.npz", "out.xyz"]) == 2
+    assert capsys.readouterr().err == f"lstmkit: error: convert: expected OUT to end in one of {FORMATS}, got 'out.xyz'.\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_torch_names_with_a_pt_out_is_taken(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    lstmkit.save_lstm("m.npz", lstmkit.LSTM(3, 4, seed=0))
+    assert main(["convert", "m.npz", "m.pth", "--torch-names", "enc,out"]) == 0
+    assert "m.npz (lstmkit model file) -> m.pth (PyTorch state_dict)" in capsys.readouterr().out
