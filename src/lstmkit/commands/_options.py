@@ -23,11 +23,6 @@ import os
 from pathlib import Path
 
 
-def count(n: int, word: str) -> str:
-    """``n`` and ``word``, plural but for 1: ``count(1, "feature")`` -> "1 feature", ``count(3, "value")`` -> "3 values"."""
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def integer(minimum: int, maximum: int | None = None, why: str = ""):
     """An argument type: an integer >= ``minimum`` (and <= ``maximum``); ``why`` the range, said
     beside it when a value is refused: ``integer(1, 16, "it is done by hand")``."""

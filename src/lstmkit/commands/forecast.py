@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import count
 from ..cli import CommandError, UsageError
 from ..forecast import LSTMForecaster
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import add_check, count, fraction, integer, positive, record_typed, refuse_with_model
+from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
 
 #: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
 WITH_MODEL = ("data", "column", "time_column", "model", "steps", "out", "plot")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .._checks import count
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import add_check, count, fraction, integer, positive, record_typed, refuse_with_model
+from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
 EXAMPLE = (

@@ -9,7 +9,8 @@ import argparse
 import json
 import time
 
-from ._options import count, integer, number, positive
+from .._checks import count
+from ._options import integer, number, positive
 
 HELP = "measure why an LSTM remembers where a simple RNN forgets: recall accuracy and gradient against the lag"
 EXAMPLE = "lstmkit memory --lags 2,5,10,20,30 --steps 300 --plot memory.png --json memory.json"

@@ -8,9 +8,9 @@ import io
 
 import numpy as np
 
+from .._checks import count
 from ..cli import CommandError
 from ._data import add_data_arguments, load_sequences, print_table
-from ._options import count
 
 HELP = "predict with a saved LSTM classifier or regressor (and score it when targets are given)"
 EXAMPLE = "lstmkit predict count_model.npz count.npz --out predictions.csv   (after the 'lstmkit train' example)"

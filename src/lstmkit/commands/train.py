@@ -8,10 +8,11 @@ import warnings
 
 import numpy as np
 
+from .._checks import count
 from ..cli import CommandError
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import count, fraction, integer, non_negative, positive
+from ._options import fraction, integer, non_negative, positive
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
 EXAMPLE = (
