@@ -79,7 +79,7 @@ def test_pt_keys_survive_a_round_trip_through_npz(tmp_path, capsys):
     assert keys[0] == "encoder.weight_ih_l0" and keys[-2:] == ["out.weight", "out.bias"]
     capsys.readouterr()
     before = (tmp_path / "net.pt").read_bytes()
-    assert main(["convert", str(tmp_path / "net.pt"), str(tmp_path / "net.pt")]) == 1
+    assert main(["convert", str(tmp_path / "net.pt"), str(tmp_path / "net.pt")]) == 2  # a usage error (cab3415)
     assert "expected OUT other than IN" in capsys.readouterr().err and (tmp_path / "net.pt").read_bytes() == before
 
 
@@ -296,7 +296,7 @@ def test_onnx_refusals_name_the_command_and_its_argument(tmp_path, capsys):
             torch.onnx.export(Relu(act).eval(), (torch.randn(2, 5, 3),), tmp_path / f"{name}.onnx", dynamo=False, input_names=["x"], output_names=["out"])
     (tmp_path / "bad.onnx").write_bytes(b"\xff\xff garbage")
     for name, message in (
-        ("relu", "lstmkit: error: convert: expected IN only LSTM/RNN nodes, a MatMul[+Add] read-out, a softmax on the output and"),
+        ("relu", "lstmkit: error: convert: expected IN only LSTM/RNN nodes, a MatMul[+Add] or Gemm read-out, a softmax on the output and"),
         ("steps", "lstmkit: error: convert: expected Softmax node '/act/Softmax' over the last axis (the classes), got axis 1 of 3 axes."),
         ("bad", "lstmkit: error: convert: expected IN an ONNX model file, got '"),
     ):
@@ -389,6 +389,7 @@ class Spec(NamedTuple):
     peephole: bool = False  # an lstmkit variant that torch and Keras have no twin for
     estimator: str = ""  # an estimator-onnx source's: "classifier" or "regressor"
     softmax: bool = False  # a torch model's softmax after its read-out (what converts is the logits before it)
+    last: str = "h_n[-1]"  # how a torch model with head="last" picks it: h_n[-1], y[:, -1] (time major y[-1]) or torch.cat((h_n[-2], h_n[-1]), 1)
 
 
 #: name -> (how the source is made, what it holds)
@@ -440,6 +441,9 @@ SOURCES = {
     "onnx-classifier-per-step": ("estimator-onnx", Spec(bi=True, estimator="classifier")),
     "onnx-regressor": ("estimator-onnx", Spec(head="last", estimator="regressor")),
     "onnx-torch-softmax": ("torch-onnx", Spec(L=2, softmax=True)),
+    "onnx-torch-h-last-2": ("torch-onnx", Spec(L=2, head="last")),
+    "onnx-torch-y-last-time-major-softmax": ("torch-onnx", Spec(head="last", batch_first=False, last="y[:, -1]", softmax=True)),
+    "onnx-torch-cat-last-bi": ("torch-onnx", Spec(bi=True, head="last", last="cat")),
     "npz-checkpoint": ("checkpoint", Spec(head="last")),
 }
 SUFFIX = {"module": "npz", "seq": "npz", "classifier": "npz", "regressor": "npz", "generator": "npz", "forecaster": "npz", "torch": "pt", "torch-module": "pt",
@@ -539,6 +543,9 @@ def torch_net(s: Spec, names=("lstm", "fc"), batch_first=None):
 
         def forward(self, x):
             y = rnn(self.emb(x) if s.inputs == "tokens" else x)
+            if s.head == "last":  # torch's sequence classifier: the last layer's final state
+                out, (h, _) = y
+                y = {"h_n[-1]": lambda: h[-1], "y[:, -1]": lambda: out[:, -1] if bf else out[-1], "cat": lambda: torch.cat((h[-2], h[-1]), 1)}[s.last]()
             y = y[0] if isinstance(y, tuple) else y  # (y, state) of a layer, (h, c) of an LSTMCell
             y = getattr(self, names[1])(y) if s.readout else y
             return torch.softmax(y, -1) if s.softmax else y

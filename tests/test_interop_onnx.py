@@ -452,29 +452,189 @@ def test_import_graph_written_by_torch_onnx_export(tmp_path, batch_first):
     check_close("torch.onnx.export graph -> lstmkit", lstmkit.modelfile.LSTMFile(module, head, {}).predict(x.numpy()), ref, 1e-6)
 
 
-@pytest.mark.parametrize("pick", ["gather", "slice"])
-def test_graph_picking_a_step_by_index_is_refused(tmp_path, pick):
-    """torch's lstm(x)[0][:, -1] (a Gather) or fc(lstm(x)[0][:, -1:]) (a Slice) picks a step of Y: neither an
-    output over every step nor a SequenceModel's Y_h; refused, not read as a model over every step."""
+# -- torch's sequence classifier: fc(h_n[-1]) and its spellings, read as head="last" ----------------------------
+def torch_classifier(pick, L, bi, batch_first, fc=True, softmax=False, packed=False):
+    """The commonest PyTorch sequence classifier, ``fc(h_n[-1])``, with its other spellings (``pick``)."""
     torch = pytest.importorskip("torch")
-    import warnings
 
-    class Last(torch.nn.Module):
+    class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = torch.nn.LSTM(3, 4, batch_first=True)
-            self.fc = torch.nn.Linear(4, 2)
+            self.lstm = torch.nn.LSTM(3, 4, L, batch_first=batch_first, bidirectional=bi)
+            wide = pick in ("y[:, -1]", "y[:, 0]", "y[:, -1:]", "cat(h_n[-2], h_n[-1])")
+            self.fc = torch.nn.Linear(4 * (1 + bi) if wide else 4, 2) if fc else None
 
-        def forward(self, x):
-            y = self.lstm(x)[0]
-            return y[:, -1] if pick == "gather" else self.fc(y[:, -1:])
+        def forward(self, x, lengths=None):
+            if packed:  # padded sequences: torch's pack_padded_sequence (sorted by length, as its export needs)
+                x = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=packed == "sorted")
+            y, (h, _) = self.lstm(x)
+            step = (lambda k: y[:, k]) if batch_first else (lambda k: y[k])  # time major: y[-1]
+            z = {
+                "h_n[-1]": lambda: h[-1], "h_n[0]": lambda: h[0], "h_n.squeeze(0)": lambda: h.squeeze(0),
+                "y[:, -1]": lambda: step(-1), "y[:, 0]": lambda: step(0), "y[:, -1:]": lambda: y[:, -1:] if batch_first else y[-1:],
+                "cat(h_n[-2], h_n[-1])": lambda: torch.cat((h[-2], h[-1]), dim=1),
+            }[pick]()  # fmt: skip
+            z = self.fc(z) if fc else z
+            return torch.softmax(z, -1) if softmax else z
 
-    with warnings.catch_warnings():
+    torch.manual_seed(L * 4 + bi * 2 + batch_first)
+    net = Net().eval()
+    for p in net.parameters():  # random everywhere, biases too: a wrong gate or step shows
+        torch.nn.init.normal_(p, std=0.5)
+    return net
+
+
+def export_torch(net, path, exporter, batch_first, lengths=False):
+    """``torch.onnx.export`` with the batch and step axes dynamic (but with ``lengths``), by the TorchScript exporter (dynamo=False,
+    ``dynamic_axes``) or the dynamo one (torch 2.13's default, ``dynamic_shapes``; it needs onnxscript)."""
+    torch = pytest.importorskip("torch")
+    import contextlib
+    import io
+    import warnings
+
+    x = torch.randn(3, 5, 3) if batch_first else torch.randn(5, 3, 3)
+    args, names = ((x, torch.tensor([5, 4, 2])), ["x", "lengths"]) if lengths else ((x,), ["x"])
+    axes = {0: "B", 1: "T"} if batch_first else {0: "T", 1: "B"}
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+        kw = {"dynamic_shapes": [{k: torch.export.Dim(v) for k, v in axes.items()}]}
+    else:
+        kw = {} if lengths else {"dynamic_axes": {"x": axes}}  # with a packed sequence, the TorchScript exporter fails on dynamic axes
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        torch.onnx.export(Last().eval(), (torch.randn(2, 5, 3),), tmp_path / "last.onnx", dynamo=False, input_names=["x"], output_names=["out"])
+        torch.onnx.export(net, args, path, dynamo=exporter == "dynamo", input_names=names, output_names=["out"], **kw)
+
+
+HEAD_LAST_PICKS = [("h_n[-1]", 1, False), ("h_n[-1]", 2, False), ("h_n.squeeze(0)", 1, False), ("y[:, -1]", 1, False), ("y[:, -1]", 2, False),
+                   ("cat(h_n[-2], h_n[-1])", 1, True), ("cat(h_n[-2], h_n[-1])", 2, True)]  # fmt: skip
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("pick, L, bi", HEAD_LAST_PICKS)
+def test_torch_sequence_classifier_reads_as_head_last(tmp_path, pick, L, bi, batch_first, exporter):
+    """fc(h_n[-1]) exported by torch: a Gather (or Squeeze) of h_n and a Gemm (the Linear, transB=1), or for y[:, -1]
+    a Gather of Y's last step (time major: y[-1]). One direction's final state at the last step is head='last':
+    read as SequenceModel(head='last'), which computes torch's numbers and onnxruntime's, on other sizes than the
+    export's. So is torch.cat((h_n[-2], h_n[-1]), 1), both directions' final states. All were refused ('got ops
+    ['Gemm']', or the Gather)."""
+    torch = pytest.importorskip("torch")
+    net = torch_classifier(pick, L, bi, batch_first)
+    export_torch(net, tmp_path / "m.onnx", exporter, batch_first)
+    seq = sequence_model_from_onnx(tmp_path / "m.onnx", dtype=np.float64)
+    config = seq.config()
+    assert (config["head"], config["num_layers"], config["bidirectional"], config["output_size"]) == ("last", L, bi, 2)
+    x = np.random.default_rng(0).normal(size=(4, 5 if exporter == "dynamo" else 7, 3)).astype(np.float32)  # (B, T, I); dynamo fixes T of a time-major y[-1]
+    x_in = x if batch_first else np.ascontiguousarray(x.swapaxes(0, 1))
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x_in)).numpy()
+    with seq.no_grad():
+        got = seq.eval()(x.astype(np.float64))[0]  # batch first, whatever the graph's layout
+    check_close(f"torch {pick} graph ({exporter}) -> SequenceModel", got, ref)
+    check_close(f"torch {pick} graph ({exporter}) in onnxruntime", session(onnx.load(tmp_path / "m.onnx")).run(["out"], {"x": x_in})[0], ref)
+    with pytest.raises(ValueError, match=r"reads the last step \(Y_h\)\. Use .*sequence_model_from_onnx"):
+        model_from_onnx(tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_torch_sequence_classifier_with_a_softmax_or_no_linear(tmp_path, exporter):
+    """softmax(fc(h_n[-1])): the model read computes the logits (a warning says so); y[:, -1] with no Linear: the
+    identity read-out. Both against torch."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).normal(size=(4, 6, 3)).astype(np.float32)
+    for name, net in (("softmax", torch_classifier("h_n[-1]", 2, False, True, softmax=True)), ("no fc", torch_classifier("y[:, -1]", 1, False, True, fc=False))):
+        export_torch(net, tmp_path / "m.onnx", exporter, True)
+        with torch.no_grad():
+            ref = net(torch.from_numpy(x)).numpy()
+        if name == "softmax":
+            with pytest.warns(UserWarning, match=r"the graph's Softmax on its output is not part of the model returned"):
+                seq = sequence_model_from_onnx(tmp_path / "m.onnx", dtype=np.float64)
+        else:
+            seq = sequence_model_from_onnx(tmp_path / "m.onnx", dtype=np.float64)
+        assert (seq.config()["head"], seq.config()["readout"]) == ("last", "linear" if name == "softmax" else "identity")
+        with seq.no_grad():
+            got = seq.eval()(x.astype(np.float64))[0]
+        if name == "softmax":
+            got = np.exp(got - got.max(-1, keepdims=True))
+            got /= got.sum(-1, keepdims=True)
+        check_close(f"torch {name} h_n[-1] graph ({exporter}) -> SequenceModel", got, ref)
+
+
+def test_torch_sequence_classifier_of_padded_sequences(tmp_path):
+    """fc(h_n[-1]) of pack_padded_sequence(x, lengths) (enforce_sorted=True): the LSTM nodes take sequence_lens,
+    and Y_h is each sequence's state at its length: head='last' run with the lengths. Unsorted (enforce_sorted=False)
+    the graph sorts the batch by length at run time (TopK, ScatterElements): refused by name."""
+    torch = pytest.importorskip("torch")
+    net = torch_classifier("h_n[-1]", 2, False, True, packed="sorted")
+    export_torch(net, tmp_path / "m.onnx", "torchscript", True, lengths=True)
+    x = np.random.default_rng(2).normal(size=(3, 5, 3)).astype(np.float32)
+    lengths = np.array([5, 4, 2])
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x), torch.from_numpy(lengths)).numpy()
+    seq = sequence_model_from_onnx(tmp_path / "m.onnx", dtype=np.float64)
+    with seq.no_grad():
+        got = seq.eval()(x.astype(np.float64), lengths=lengths)[0]
+    check_close("torch packed h_n[-1] graph -> SequenceModel", got, ref)
+    export_torch(torch_classifier("h_n[-1]", 2, False, True, packed="unsorted"), tmp_path / "u.onnx", "torchscript", True, lengths=True)
+    with pytest.raises(ValueError, match=r"got ops \['ScatterElements', 'TopK'\]"):
+        sequence_model_from_onnx(tmp_path / "u.onnx")
+
+
+REFUSED_PICKS = {
+    ("h_n[0]", 2, False): r"got one from LSTM node 0 of 2 as the read-out's input\. Node 0 is layer 0: head='last' reads the last layer's final state",
+    ("y[:, 0]", 1, False): r"got one from LSTM node 0 of 1 \(step 0\)\.$",
+    ("h_n[-1]", 1, True): r"got one from LSTM node 0 of 1 \(backward: step 0, its final state\) as the read-out's input\. A bidirectional h_n\[-1\] is the backward direction alone",
+    ("y[:, -1]", 1, True): r"got one from LSTM node 0 of 1 \(forward: step T-1, its final state; backward: step T-1\)\. The backward direction at step T-1 has seen one step",
+    ("y[:, -1:]", 1, False): r"got one from LSTM node 0 of 1 \(step T-1, its final state\), in an array of 3 axes where head='last' gives \(B, 2\)\.$",
+}
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("pick, L, bi", list(REFUSED_PICKS))
+def test_torch_selections_that_are_no_head_are_refused(tmp_path, pick, L, bi, batch_first):
+    """Other steps or layers than the last layer's final state are no lstmkit head: refused, saying what was picked.
+    A bidirectional h_n[-1] is the backward direction alone; its y[:, -1] holds the backward direction after one
+    step (lstmkit's head='last' takes its final state, at step 0: run below, the numbers differ); fc(y[:, -1:])
+    keeps a step axis. Before, a Gather or Slice was refused whatever it picked, and h_n[0] was 'got ops ['Gemm']'."""
+    torch = pytest.importorskip("torch")
+    net = torch_classifier(pick, L, bi, batch_first)
+    export_torch(net, tmp_path / "m.onnx", "torchscript", batch_first)
     for read in (model_from_onnx, sequence_model_from_onnx):
-        with pytest.raises(ValueError, match=r"expected model an output from every step \(Y\) or the last layer's Y_h, got a (Gather|Slice) node"):
-            read(tmp_path / "last.onnx")
+        with pytest.raises(ValueError, match=r"expected model an output from the last recurrent node's Y \(every step\) or Y_h \(the last step\), " + REFUSED_PICKS[pick, L, bi]):
+            read(tmp_path / "m.onnx")
+    if pick == "y[:, -1]":  # the same weights read as head='last' (torch.cat((h_n[-2], h_n[-1]), 1)) compute other numbers
+        same = torch_classifier("cat(h_n[-2], h_n[-1])", L, bi, batch_first)
+        same.load_state_dict(net.state_dict())
+        export_torch(same, tmp_path / "cat.onnx", "torchscript", batch_first)
+        x = np.random.default_rng(3).normal(size=(5, 3, 3) if not batch_first else (3, 5, 3)).astype(np.float32)
+        with torch.no_grad():
+            ref = net(torch.from_numpy(x)).numpy()
+        seq = sequence_model_from_onnx(tmp_path / "cat.onnx")
+        with seq.no_grad():
+            got = seq.eval()(x if batch_first else np.ascontiguousarray(x.swapaxes(0, 1)))[0]
+        assert np.abs(got - ref).max() > 1e-2
+
+
+def test_gemm_attributes_are_honoured_or_refused(tmp_path):
+    """The read-out's Gemm: alpha y B' + beta C with transB (torch's Linear: 1, alpha = beta = 1). Other alpha, beta
+    and transB=0 (B stored (F, O)) are read as onnxruntime computes them; transA=1 is refused."""
+    net = torch_classifier("h_n[-1]", 1, False, True)
+    export_torch(net, tmp_path / "m.onnx", "torchscript", True)
+    model = onnx.load(tmp_path / "m.onnx")
+    (gemm,) = [n for n in model.graph.node if n.op_type == "Gemm"]
+    weights = {t.name: t for t in model.graph.initializer}
+    W = numpy_helper.to_array(weights[gemm.input[1]])
+    weights[gemm.input[1]].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(W.T), gemm.input[1]))
+    del gemm.attribute[:]
+    gemm.attribute.extend([helper.make_attribute("alpha", 0.5), helper.make_attribute("beta", -2.0), helper.make_attribute("transB", 0)])
+    x = np.random.default_rng(4).normal(size=(3, 6, 3)).astype(np.float32)
+    ref = session(model).run(["out"], {"x": x})[0]
+    seq = sequence_model_from_onnx(model, dtype=np.float64)
+    with seq.no_grad():
+        check_close("Gemm alpha, beta, transB=0 read-out", seq.eval()(x.astype(np.float64))[0], ref)
+    gemm.attribute.extend([helper.make_attribute("transA", 1)])
+    with pytest.raises(ValueError, match=r"expected read-out Gemm node '.*' transA=0 and y as its A, got transA=1"):
+        sequence_model_from_onnx(model)
 
 
 @pytest.mark.parametrize("cell, bi, batch_first", [("lstm", True, True), ("rnn", False, True), ("lstm", False, False)])
@@ -540,10 +700,10 @@ def test_graph_computing_something_else_is_refused(tmp_path, graph):
         warnings.simplefilter("ignore")
         torch.onnx.export(Net().eval(), (torch.randn(2, 5, 4),), tmp_path / "g.onnx", dynamo=False, input_names=["x"], output_names=["out"])
     message = {
-        "projection": r"expected model a MatMul\[\+Add\] read-out only between the last recurrent node and the output, got a MatMul node",
+        "projection": r"expected model a MatMul\[\+Add\] or Gemm read-out only between the last recurrent node and the output, got a MatMul node",
         "cell state": r"expected model an output from the last recurrent node's Y \(every step\) or Y_h \(the last step\), got one from the cell state Y_c",
         "parallel": r"expected model an output from the last recurrent node's Y .*, got one from LSTM node 0 of 2",
-        "parallel, the last first": r"expected LSTM node 1 input the previous node's Y, got 'x'",
+        "parallel, the last first": r"expected model an output from the last recurrent node's Y .*, got one from LSTM node 0 of 2 and LSTM node 1 of 2 \(every step\)",
     }[graph]
     for read in (model_from_onnx, sequence_model_from_onnx):
         with pytest.raises(ValueError, match=message):

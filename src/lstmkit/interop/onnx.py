@@ -28,12 +28,18 @@ an lstmkit module and read-out applied at every step; :func:`sequence_model_from
 same graphs into a :class:`lstmkit.SequenceModel`, and also those whose output reads the last
 layer's ``Y_h`` (a SequenceModel's head="last", as :func:`to_onnx` writes it) and those that take
 token ids (the ids' ``Gather`` table folded into layer 0's W: to_onnx's identity, or the weight of
-an ``nn.Embedding`` exported by torch). Which output the graph's first output comes from is traced back through the glue ops;
-a ``Gather``/``Slice`` on that path (``y[:, -1]`` picked by index), an output from anything but the
-last node's Y or Y_h (its Y_c, an earlier node), a MatMul/Add/Mul off that path (a Linear before the
-LSTM) and nodes that do not chain x -> node 0 -> node 1 ... are refused by both rather than read
-as another model. The MatMul, Add and Mul on the path are one read-out (a regressor's ``* y_scale
-+ y_mean`` folded into its Linear). A softmax over the last axis is read where a classifier has
+an ``nn.Embedding`` exported by torch). What the graph's first output holds is found by running
+its glue ops (Transpose, Reshape, Gather, Slice, Squeeze, Concat, ...) on the ids of the recurrent
+nodes' elements (:class:`_Plumbing`): the last node's Y (every step), or its final states, however
+they are picked (``Y_h``; torch's ``fc(h_n[-1])`` of a one-direction LSTM of any depth,
+``h_n.squeeze(0)``, ``y[:, -1]``, time major ``y[-1]``, a bidirectional one's ``torch.cat((h_n[-2],
+h_n[-1]), 1)``). Anything else (the cell state, an earlier node or layer such as ``h_n[0]``, other
+steps, a bidirectional ``h_n[-1]``, its backward direction alone, or ``y[:, -1]``, its backward
+direction after one step), a MatMul/Gemm/Add/Mul off that path (a Linear before the LSTM) and nodes
+that do not chain x -> node 0 -> node 1 ... are refused by both, saying what was picked, rather than
+read as another model. The MatMul, Gemm (torch's Linear: ``alpha``, ``beta`` and ``transB`` read,
+``transA`` refused), Add and Mul on the path are one read-out (a regressor's ``* y_scale + y_mean``
+folded into its Linear). A softmax over the last axis is read where a classifier has
 it: making the first output (torch's ``softmax(fc(y))``: the model returned computes the logits
 before it, and a warning says so) or another output from the first (to_onnx's ``proba`` beside
 ``out``, with the classes in the metadata). :func:`read_onnx` returns all of it, the softmax and
@@ -448,7 +454,7 @@ def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
 #: ops allowed around the recurrent nodes in a graph read back by model_from_onnx
 _GLUE_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Concat", "Slice", "Identity", "Constant", "ConstantOfShape", "Expand", "Shape", "Gather", "Cast"}
 #: ops of the read-out between the last recurrent node and the output, each with a constant operand
-_READOUT_OPS = ("MatMul", "Add", "Mul")
+_READOUT_OPS = ("MatMul", "Gemm", "Add", "Mul")
 #: a classifier's normalisation of its output (last axis), which no lstmkit module holds
 _SOFTMAX_OPS = ("Softmax", "LogSoftmax")
 
@@ -509,7 +515,7 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
                 fail(where, f"{n.op_type} node {k} {label}", "zeros or a runtime input (lstmkit keeps no stored state)", "non-zero constants")
     others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", *_READOUT_OPS, *_SOFTMAX_OPS})
     if others:
-        fail(where, arg, f"only LSTM/RNN nodes, a MatMul[+Add] read-out, a softmax on the output and {sorted(_GLUE_OPS)}", f"ops {others}")
+        fail(where, arg, f"only LSTM/RNN nodes, a MatMul[+Add] or Gemm read-out, a softmax on the output and {sorted(_GLUE_OPS)}", f"ops {others}")
     softmax = _softmax_node(model, where, arg)
     head, path = _graph_head(model, softmax, where, arg)
     inputs = "tokens" if _token_input(model) else "features"
@@ -624,11 +630,14 @@ def _token_input(model) -> bool:
 
 
 def _graph_head(model, softmax, where: str, arg: str) -> tuple[str, list]:
-    """Trace the graph's first output back to a recurrent node: "all" from the last node's Y, "last"
-    from its Y_h, with the nodes on the way (output first). Refused, as computing something else than
-    the model read: a trace that ends elsewhere (Y_c, an earlier node, no recurrent node), a
-    Gather/Slice on the way (steps picked by index), a MatMul/Add/Mul off the way (the read-out is the
-    one between the last node and the output: a projection before the LSTM is not one) and recurrent
+    """What the graph's first output is: "all", the last recurrent node's Y (every step), or "last",
+    its final states (head="last"), with the read-out nodes on the way (output first). Found by
+    running the graph's plumbing on element ids (:class:`_Plumbing`), so any way of writing the same
+    selection reads the same: ``Y_h``, torch's ``h_n[-1]``, ``h_n.squeeze(0)``, ``y[:, -1]`` (time
+    major ``y[-1]``) of one direction, ``torch.cat((h_n[-2], h_n[-1]), 1)`` of two. Refused, as
+    computing something else than the model read: anything else (the cell state, an earlier node,
+    other steps or layers, a bidirectional ``h_n[-1]``, the backward direction's ``y[:, -1]``), a
+    MatMul/Gemm/Add/Mul off the way (a projection before the LSTM has no lstmkit twin) and recurrent
     nodes that do not chain (each takes the previous one's Y, the first the input x, or its ids'
     lookup). ``softmax`` (:func:`_softmax_node`), when it makes the output, is passed over."""
     constants = _constants(model)
@@ -637,32 +646,319 @@ def _graph_head(model, softmax, where: str, arg: str) -> tuple[str, list]:
     name = model.graph.output[0].name if model.graph.output else ""
     if softmax is not None and softmax.output[0] == name:  # the probabilities: the model is what makes the logits
         name = softmax.input[0]
-    path, node = [], None
-    while name in producer:
-        node = producer[name]
-        if node.op_type in ("LSTM", "RNN"):
-            break
-        if node.op_type in ("Gather", "Slice"):
-            fail(where, arg, "an output from every step (Y) or the last layer's Y_h", f"a {node.op_type} node {node.name or node.output[0]!r} on the way to it (steps picked by index)",
-                 "Export the model's every step, or a SequenceModel(head='last') with lstmkit.interop.onnx.to_onnx.")  # fmt: skip
-        path.append(node)
-        data = [i for i in node.input if i and i not in constants]
-        name = (data[0] if len(data) == 1 else "") if node.op_type in _READOUT_OPS else (node.input[0] if node.input else "")
-        node = None
-    idx = list(node.output).index(name) if node is not None else -1
-    if node is not rec[-1] or idx > 1:
-        got = ("the cell state Y_c of " if idx == 2 else "") + (f"{node.op_type} node {rec.index(node)} of {len(rec)}" if node is not None else f"{name or 'a node'!r}, not a recurrent node")
-        fail(where, arg, "an output from the last recurrent node's Y (every step) or Y_h (the last step)", f"one from {got}")
-    stray = [n for n in model.graph.node if n.op_type in _READOUT_OPS and n not in path]
+    head, chain = _Plumbing(model, constants, rec, where, arg).head(name)
+    data = _data_names(model)
+    stray = [n for n in model.graph.node if n.op_type in _READOUT_OPS and n not in chain and any(i in data for i in n.input)]
     if stray:
-        fail(where, arg, "a MatMul[+Add] read-out only between the last recurrent node and the output",
+        fail(where, arg, "a MatMul[+Add] or Gemm read-out only between the last recurrent node and the output",
              f"a {stray[0].op_type} node {stray[0].name or stray[0].output[0]!r} elsewhere (a layer before the LSTM has no lstmkit twin)")  # fmt: skip
     for k, n in enumerate(rec):  # the stack: x -> node 0 -> node 1 -> ...
         came = _trace_input(n.input[0], producer, constants)
         want = (rec[k - 1], 0) if k else (None, model.graph.input[0].name if model.graph.input else "")
         if came != want:
             fail(where, f"{n.op_type} node {k} input", "the previous node's Y" if k else "the graph's input x (or its ids' lookup)", _described(came))
-    return ("all" if idx == 0 else "last"), path
+    return head, chain[::-1]
+
+
+def _data_names(model) -> set:
+    """The names computed from the graph's input x by anything but its shape (a Shape node's output and
+    what is computed from it alone, such as torch's zero initial states, are not data)."""
+    data = {model.graph.input[0].name} if model.graph.input else set()
+    for n in model.graph.node:  # graph order is topological
+        if n.op_type != "Shape" and any(i in data for i in n.input):
+            data.update(n.output)
+    return data
+
+
+class _Ids(NamedTuple):
+    """A tensor of the graph as the ids of its elements (:class:`_Plumbing`) and the read-out nodes applied to it."""
+
+    ids: np.ndarray  # int64; below _OUT_BASE an element of a recurrent node's output, above it one of a read-out's
+    chain: tuple = ()  # the read-out nodes applied, in the order they run
+
+
+_OUT_BASE, _OUT_WIDTH, _NODE_STRIDE = 1 << 50, 1 << 20, 1 << 40
+
+
+class _Plumbing:
+    """The graph run on element ids instead of numbers, to see which elements of the recurrent nodes'
+    outputs reach the output and where: the glue ops (Transpose, Reshape, Gather, Slice, Squeeze,
+    Concat, ...) only move elements, so running them on ids (with the shape arithmetic they need run
+    on numbers) shows what they select. Node k's Y (T, D, B, H) holds ids k·2^40 + its flat index;
+    its Y_h holds, for each direction, the ids of Y at the step where it ends (forward T-1, backward
+    0: the same values, when every sequence runs to T) or new ids with sequence_lens; Y_c new ids. A
+    read-out op (MatMul, Gemm, Add, Mul by a constant) on ids makes each row of its input (the
+    features, last axis) one code, and element j of its output row ``_OUT_BASE + code·2^20 + j``.
+    The graph's input x gets its declared sizes, and distinct ones (3, 2, 4, ...) for symbolic dims."""
+
+    def __init__(self, model, constants, rec, where: str, arg: str):
+        self.model, self.constants, self.rec, self.where, self.arg = model, constants, rec, where, arg
+        self.producer = {o: n for n in model.graph.node for o in n.output if o}
+        self.values: dict = {}
+        self.info: dict = {}  # recurrent node index -> (T, D, B, H, ends, seq)
+        self.rows: dict = {}  # row of ids (a tuple) -> code, for the read-out's input
+        self.x_shape: tuple = ()
+        x = model.graph.input[0] if model.graph.input else None
+        if x is not None:
+            dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
+            free = iter(s for s in (3, 2, 4, 6, 7, 8, 9) if s not in dims)
+            self.x_shape = tuple(d or next(free) for d in dims)
+            from onnx import helper
+
+            dtype = helper.tensor_dtype_to_np_dtype(x.type.tensor_type.elem_type)
+            self.values[x.name] = np.zeros(self.x_shape, dtype=dtype)
+
+    # -- the output, read ---------------------------------------------------------------------------------
+    def head(self, name: str) -> tuple[str, list]:
+        """("all" or "last", the read-out nodes in the order they run) for the output ``name``, or refused."""
+        v = self.value(name) if name else None
+        if not isinstance(v, _Ids):
+            node = self.producer.get(name)
+            fail(self.where, self.arg, "an output from the last recurrent node's Y (every step) or Y_h (the last step)",
+                 f"one from {name or 'a node'!r}, not a recurrent node" + (f" (a {node.op_type} node of constants or of x)" if node is not None else ""))  # fmt: skip
+        every_state, final_state = every, final = self._expected(len(self.rec) - 1)
+        if v.chain:  # a read-out's output: each row of its input one code
+            width = v.ids.shape[-1] if v.ids.ndim else 0
+            every, final = (self._out_ids(self._codes(e), width) for e in (every, final))
+        node_outputs = [self.values.get(o) for o in self.rec[-1].output[:2]] if not v.chain else []  # the node's own Y, Y_h, as written
+        for head, want, raw in zip(("all", "last"), (every, final), node_outputs + [None, None]):
+            if any(w is not None and v.ids.shape == w.shape and np.array_equal(v.ids, w) for w in (want, getattr(raw, "ids", None))):
+                return head, list(v.chain)
+        state = v.ids
+        if v.chain:  # back to the read-out's input rows, to say which elements it read
+            inverse = {c: r for r, c in self.rows.items()}
+            state = np.array([inverse[int(c)] for c in np.unique((v.ids - _OUT_BASE) // _OUT_WIDTH)])
+        picked, note = set(np.unique(state).tolist()), ""
+        T, D, B, H, ends, seq = self.info[len(self.rec) - 1]
+        w = v.ids.shape[-1] if v.chain and v.ids.ndim else D * H
+        if picked <= set(final_state.reshape(-1).tolist()):  # the final states, arranged otherwise
+            note = f", in an array of {v.ids.ndim} axes where head='last' gives (B, {w})"
+        elif picked <= set(every_state.reshape(-1).tolist()) and len(picked) == every_state.size:
+            note = f", arranged otherwise than every step as the input x is: {'(B, T' if every.shape[0] == B else '(T, B'}, {w})"
+        self._refuse(state, note)
+
+    def _expected(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Node k's Y as every step, (T, B, D*H) (batch first: (B, T, D*H), as the graph's x), and its final states (B, D*H)."""
+        if k not in self.info:
+            self._recurrent(self.rec[k])
+        T, D, B, H, ends, seq = self.info[k]
+        Y, Yh = self._node_ids(k)[:2]
+        every = Y.transpose(0, 2, 1, 3).reshape(T, B, D * H)
+        shape = self.x_shape
+        batch_first = len(shape) >= 2 and shape[0] != shape[1] and shape[0] == B
+        if len(shape) >= 2 and shape[0] == shape[1]:  # sizes that tell nothing: the layout to_onnx and torch write
+            batch_first = _batch_first(self.model)
+        return (every.transpose(1, 0, 2) if batch_first else every), Yh.transpose(1, 0, 2).reshape(B, D * H)
+
+    def _codes(self, feats: np.ndarray) -> np.ndarray:
+        """The code of each row (last axis) of ``feats``; a row no read-out input had gets a new one."""
+        flat = feats.reshape(-1, feats.shape[-1])
+        return np.array([self.rows.setdefault(tuple(r), len(self.rows)) for r in flat.tolist()], dtype=np.int64).reshape(feats.shape[:-1])
+
+    @staticmethod
+    def _out_ids(codes: np.ndarray, width: int) -> np.ndarray:
+        return _OUT_BASE + codes[..., None] * _OUT_WIDTH + np.arange(width)
+
+    # -- running the graph ----------------------------------------------------------------------------------
+    def value(self, name: str):
+        if name in self.values:
+            return self.values[name]
+        if name in self.constants:
+            return np.asarray(self.constants[name])
+        node = self.producer.get(name)
+        if node is None:
+            fail(self.where, self.arg, "a graph whose every input but x is optional (lengths, initial states)", f"the input {name!r} used on the way to the output")
+        if node.op_type in ("LSTM", "RNN"):
+            self._recurrent(node)
+        else:
+            outs = self._run(node, [self.value(i) if i else None for i in node.input])
+            self.values.update(zip(node.output, outs))
+        return self.values[name]
+
+    def _recurrent(self, node) -> None:
+        k = self.rec.index(node)
+        X = self.value(node.input[0])
+        a = _attrs(node)
+        layout = int(a.get("layout", 0))
+        shape = (X.ids if isinstance(X, _Ids) else np.asarray(X)).shape
+        T, B = (shape[1], shape[0]) if layout else (shape[0], shape[1])
+        direction = a.get("direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        D = 2 if direction == "bidirectional" else 1
+        R = self.constants.get(node.input[2]) if len(node.input) > 2 else None
+        H = int(a.get("hidden_size", 0)) or (R.shape[-1] if R is not None else 1)
+        ends = [T - 1, 0] if D == 2 else [0 if direction == "reverse" else T - 1]  # the step where each direction's run ends
+        seq = len(node.input) > 4 and bool(node.input[4])
+        self.info[k] = (T, D, B, H, ends, seq)
+        Y, Yh, Yc = self._node_ids(k)
+        if layout:
+            Y, Yh, Yc = Y.transpose(2, 0, 1, 3), Yh.transpose(1, 0, 2), Yc.transpose(1, 0, 2)
+        self.values.update(zip(node.output, (_Ids(Y), _Ids(Yh), _Ids(Yc))))
+
+    def _node_ids(self, k: int):
+        """Node k's Y (T, D, B, H), Y_h and Y_c (D, B, H) as ids (layout 0)."""
+        T, D, B, H, ends, seq = self.info[k]
+        n = T * D * B * H
+        Y = k * _NODE_STRIDE + np.arange(n, dtype=np.int64).reshape(T, D, B, H)
+        fresh = k * _NODE_STRIDE + n + np.arange(2 * D * B * H, dtype=np.int64).reshape(2, D, B, H)
+        Yh = fresh[0] if seq else np.stack([Y[ends[d], d] for d in range(D)])
+        return Y, Yh, fresh[1]
+
+    def _run(self, node, ins) -> list:
+        """One node on ids or numbers; ops that mix elements other than a read-out's are refused."""
+        op, a = node.op_type, _attrs(node)
+        ids = [v for v in ins if isinstance(v, _Ids)]
+        if op in _READOUT_OPS and ids:
+            return [self._readout(node, ins, a)]
+        if ids and op in ("Shape",):
+            x = ids[0].ids
+            return [np.array(x.shape[a.get("start", 0) : a.get("end", x.ndim)], dtype=np.int64)]
+        label = f"a {op} node {node.name or node.output[0]!r}"
+        if any(tuple(map(id, v.chain)) != tuple(map(id, ids[0].chain)) for v in ids):
+            fail(self.where, self.arg, "one read-out after the last recurrent node", f"{label} joining two")
+        if ids and (not isinstance(ins[0], _Ids) or (op == "Concat" and len(ids) < sum(v is not None for v in ins))):
+            fail(self.where, self.arg, "an output from the last recurrent node's Y (every step) or Y_h (the last step)",
+                 f"{label} mixing its elements with other values" if op == "Concat" else f"{label} taking them as its {('indices', 'shape')[op != 'Gather']}")  # fmt: skip
+        out = _glue(op, a, [v.ids if isinstance(v, _Ids) else v for v in ins], node, self.where)
+        return [_Ids(np.asarray(out[0], dtype=np.int64), ids[0].chain)] if ids else out
+
+    def _readout(self, node, ins, a) -> _Ids:
+        op = node.op_type
+        data = [k for k, v in enumerate(ins) if isinstance(v, _Ids)]
+        x = ins[data[0]]
+        if len(data) > 1 or x.ids.ndim == 0:
+            fail(self.where, self.arg, f"a read-out {op} of the last recurrent node's output by a constant", f"a {op} node {node.name or node.output[0]!r} of two of the graph's tensors")
+        if op == "Gemm" and (a.get("transA", 0) or data[0] != 0):
+            fail(self.where, f"read-out Gemm node {node.name or node.output[0]!r}", "transA=0 and y as its A", f"transA={a.get('transA', 0)}" if a.get("transA", 0) else "y as its B")
+        if x.chain:  # already a read-out's output: its rows keep their codes
+            codes = (x.ids[..., 0] - _OUT_BASE) // _OUT_WIDTH
+            if x.ids.ndim < 1 or not np.array_equal(x.ids, self._out_ids(codes, x.ids.shape[-1])):
+                fail(self.where, self.arg, "a read-out acting on the last axis", f"a {op} node {node.name or node.output[0]!r} after its rows were reordered")
+        else:
+            codes = self._state_codes(x.ids)
+        width = x.ids.shape[-1]
+        if op in ("MatMul", "Gemm"):
+            w = ins[1] if data[0] == 0 else ins[0]
+            w = np.asarray(w) if w is not None else np.zeros((width, 0))
+            width = w.shape[0 if op == "Gemm" and a.get("transB", 0) else -1] if w.ndim == 2 else width
+        return _Ids(self._out_ids(codes, width), x.chain + (node,))
+
+    def _state_codes(self, ids: np.ndarray) -> np.ndarray:
+        """Codes of the read-out's input rows: each must be the last node's features at a step, or its final state."""
+        last = len(self.rec) - 1
+        every, final = self._expected(last)
+        known = {tuple(r) for e in (every, final) for r in e.reshape(-1, e.shape[-1]).tolist()}
+        rows = ids.reshape(-1, ids.shape[-1]).tolist() if ids.ndim else []
+        if ids.ndim == 0 or any(tuple(r) not in known for r in rows):
+            self._refuse(ids, " as the read-out's input")
+        return self._codes(ids)
+
+    # -- saying what it is ----------------------------------------------------------------------------------
+    def _refuse(self, ids: np.ndarray, note: str = ""):
+        what, hints = self._described(ids)
+        fail(self.where, self.arg, "an output from the last recurrent node's Y (every step) or Y_h (the last step)", f"one from {what}{note}",
+             "; ".join(h[0].upper() + h[1:] for h in dict.fromkeys(hints)) + "." if hints else "")  # fmt: skip
+
+    def _described(self, ids: np.ndarray) -> tuple[str, list]:
+        """Which recurrent outputs ``ids`` hold (nodes, directions and steps), and why that is no head."""
+        n_rec, last = len(self.rec), len(self.rec) - 1
+        parts, hints = [], []
+        ids = np.unique(ids)
+        ids = ids[ids < _OUT_BASE]
+        for k in sorted({int(i) // _NODE_STRIDE for i in ids}):
+            T, D, B, H, ends, seq = self.info[k]
+            mine = ids[ids // _NODE_STRIDE == k] - k * _NODE_STRIDE
+            op = self.rec[k].op_type
+            n = T * D * B * H
+            if (mine >= n + D * B * H).any():
+                parts.append(f"the cell state Y_c of {op} node {k} of {n_rec}")
+            if k != last:
+                parts.append(f"{op} node {k} of {n_rec}")
+                hints.append(f"node {k} is layer {k}: head='last' reads the last layer's final state (h_n[-1] of a one-direction torch LSTM)")
+                continue
+            dirs = []
+            y = mine[mine < n]
+            t_idx, d_idx = y // (D * B * H), (y // (B * H)) % D
+            for d in range(D):
+                steps = sorted({int(t) for t in t_idx[d_idx == d]})
+                name = ("forward: ", "backward: ")[d] if D == 2 else ""
+                finals = seq and ((mine >= n) & (mine < n + D * B * H) & ((mine - n) // (B * H) == d)).any()
+                if finals:
+                    dirs.append(f"{name}its final state")
+                if not steps:
+                    continue
+                if steps == list(range(T)):
+                    dirs.append(f"{name}every step")
+                else:
+                    shown = ", ".join("T-1" if t == T - 1 else str(t) for t in steps[:4]) + (", ..." if len(steps) > 4 else "")
+                    dirs.append(f"{name}step{'s' if len(steps) > 1 else ''} {shown}" + (", its final state" if steps == [ends[d]] and not seq else ""))
+                    if seq and ends[d] in steps:
+                        hints.append("with sequence_lens, Y at a step past a sequence's end is 0, not its last state")
+                    if d == 1 and T - 1 in steps and not seq:
+                        hints.append("the backward direction at step T-1 has seen one step: head='last' reads it at step 0, its final state")
+            if D == 2 and len(dirs) == 1 and dirs[0].startswith("backward"):
+                hints.append("a bidirectional h_n[-1] is the backward direction alone: head='last' reads both, torch.cat((h_n[-2], h_n[-1]), 1)")
+            parts.append(f"{op} node {k} of {n_rec} ({'; '.join(dirs)})")
+        return " and ".join(parts), hints
+
+
+def _glue(op: str, a: dict, ins: list, node, where: str) -> list:
+    """What an ONNX glue op computes (on ids or on the numbers of a shape), in numpy."""
+    x = ins[0] if ins else None
+    if op in ("Identity", "Cast"):
+        return [x]
+    if op == "Constant":
+        from onnx import numpy_helper
+
+        return [numpy_helper.to_array(a["value"]) if "value" in a else np.asarray(next(iter(a.values())))]
+    if op == "Transpose":
+        return [np.transpose(x, a.get("perm"))]
+    if op == "Reshape":
+        shape = [int(s) for s in np.asarray(ins[1]).reshape(-1)]
+        if not a.get("allowzero", 0):
+            shape = [x.shape[i] if s == 0 else s for i, s in enumerate(shape)]
+        return [np.reshape(x, shape)]
+    if op in ("Squeeze", "Unsqueeze"):
+        axes = a.get("axes") if len(ins) < 2 or ins[1] is None else [int(v) for v in np.asarray(ins[1]).reshape(-1)]
+        if op == "Squeeze":
+            axes = [i for i, s in enumerate(x.shape) if s == 1] if axes is None else axes
+            return [np.squeeze(x, tuple(int(ax) % x.ndim for ax in axes))]
+        out_nd = x.ndim + len(axes)
+        return [np.expand_dims(x, tuple(int(ax) % out_nd for ax in axes))]
+    if op == "Concat":
+        return [np.concatenate([np.asarray(v) for v in ins if v is not None], axis=a.get("axis", 0))]
+    if op == "Gather":
+        return [np.take(x, np.asarray(ins[1], dtype=np.int64), axis=a.get("axis", 0))]
+    if op == "Slice":
+        if len(ins) > 1:
+            starts, ends = (np.asarray(v).reshape(-1).tolist() for v in ins[1:3])
+            axes = np.asarray(ins[3]).reshape(-1).tolist() if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
+            steps = np.asarray(ins[4]).reshape(-1).tolist() if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+        else:  # opset < 10: attributes
+            starts, ends = a["starts"], a["ends"]
+            axes, steps = a.get("axes", list(range(len(starts)))), [1] * len(starts)
+        index = [slice(None)] * x.ndim
+        for s, e, ax, st in zip(starts, ends, axes, steps):
+            index[int(ax) % x.ndim] = slice(int(s), int(e), int(st))
+        return [x[tuple(index)]]
+    if op == "Shape":
+        return [np.array(np.shape(x)[a.get("start", 0) : a.get("end", np.ndim(x))], dtype=np.int64)]
+    if op == "ConstantOfShape":
+        from onnx import numpy_helper
+
+        value = numpy_helper.to_array(a["value"]).reshape(-1)[0] if "value" in a else np.float32(0)
+        return [np.full([int(s) for s in np.asarray(x).reshape(-1)], value)]
+    if op == "Expand":
+        shape = [int(s) for s in np.asarray(ins[1]).reshape(-1)]
+        return [np.broadcast_to(x, np.broadcast_shapes(np.shape(x), tuple(shape)))]
+    if op in ("Add", "Mul"):  # shape arithmetic
+        return [(np.add if op == "Add" else np.multiply)(np.asarray(ins[0]), np.asarray(ins[1]))]
+    if op in ("MatMul", "Gemm"):  # a projection of x before the recurrent nodes: shapes only matter
+        A, Bm = np.asarray(ins[0]), np.asarray(ins[1])
+        A = A.T if a.get("transA", 0) else A
+        Bm = Bm.T if a.get("transB", 0) else Bm
+        return [np.matmul(A.astype(np.float64), Bm.astype(np.float64))]
+    fail(where, f"{op} node {node.name or node.output[0]!r}", "an op lstmkit can follow", repr(op))
 
 
 def _trace_input(name, producer, constants):
@@ -797,6 +1093,24 @@ def _readout_from_path(path, constants, module, where: str):
     A, c, width = None, None, F  # out = y A + c so far; A None: the identity (F, F)
     for node in reversed(path):
         if node.op_type not in _READOUT_OPS:
+            continue
+        if node.op_type == "Gemm":  # alpha y B' + beta C, B' = B^T with transB (torch's Linear)
+            a = _attrs(node)
+            W = constants.get(node.input[1]) if len(node.input) > 1 else None
+            W = None if W is None else np.asarray(W, dtype=np.float64)
+            W = W.T if W is not None and W.ndim == 2 and a.get("transB", 0) else W
+            if W is None or W.ndim != 2 or W.shape[0] != width:
+                fail(where, "read-out Gemm", f"y times a constant of shape ({width}, O) (transB=1: (O, {width}))", "none" if W is None else f"shape {W.shape}")
+            W = float(a.get("alpha", 1.0)) * W
+            A = W if A is None else A @ W
+            c = None if c is None else c @ W
+            width = W.shape[1]
+            C = constants.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+            if len(node.input) > 2 and node.input[2] and (C is None or np.ndim(C) > 2 or np.size(C) not in (1, width) or (np.ndim(C) == 2 and np.shape(C)[1] != np.size(C))):
+                fail(where, "read-out Gemm C", f"a constant of shape ({width},), (1, {width}) or a scalar", "none" if C is None else f"shape {np.shape(C)}")
+            if C is not None:
+                v = float(a.get("beta", 1.0)) * np.broadcast_to(np.asarray(C, dtype=np.float64).reshape(-1), (width,))
+                c = v.copy() if c is None else c + v
             continue
         k = next((i for i, n in enumerate(node.input) if n in constants), None)
         value = None if k is None else np.asarray(constants[node.input[k]], dtype=np.float64)
