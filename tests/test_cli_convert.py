@@ -14,6 +14,9 @@ FORMATS = ".npz, .pt, .pth, .keras, .weights.h5, .h5, .onnx"
 @pytest.mark.parametrize(
     "argv, message",
     [
+        # IN in a format no reader has (it exited 1)
+        (["in.txt", "out.npz"], f"convert: expected IN to end in one of {FORMATS}, got 'in.txt'."),
+        (["missing.txt", "out.npz"], f"convert: expected IN to end in one of {FORMATS}, got 'missing.txt'."),
         # OUT in a format no writer has (it exited 1)
         (["m.npz", "m.xyz"], f"convert: expected OUT to end in one of {FORMATS}, got 'm.xyz'."),
         (["m.npz", "m"], f"convert: expected OUT to end in one of {FORMATS}, got 'm'."),
@@ -29,12 +32,12 @@ def test_command_line_refusals_are_usage_errors_before_in_is_read(tmp_path, monk
     # IN is junk where it exists: a refusal after reading it would name it instead
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
-    for name in ("m.npz", "m.pt"):
+    for name in ("m.npz", "m.pt", "in.txt"):
         (tmp_path / name).write_bytes(b"PK\x03\x04 truncated")
     assert main(["convert", *argv]) == 2
     err = capsys.readouterr().err
     assert err == f"lstmkit: error: {message}\n", err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "m.pt", "sub"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "m.npz", "m.pt", "sub"]
     assert (tmp_path / "m.npz").read_bytes() == b"PK\x03\x04 truncated"
 
 

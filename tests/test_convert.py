@@ -101,7 +101,6 @@ def test_onnx_options_and_rnn(tmp_path, capsys):
     "args, message",
     [
         (["missing.pt", "out.npz"], "No such file"),
-        (["in.txt", "out.npz"], "expected IN to end in one of"),
         (["bad.npz", "out.onnx"], "not a valid lstmkit file"),
         (["bad.onnx", "out.npz"], "onnx cannot parse"),
         (["cell.npz", "out.onnx"], "expected an LSTM or RNN for ONNX, got LSTMCell"),

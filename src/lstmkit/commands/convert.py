@@ -79,16 +79,16 @@ def _torch_names(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def file_format(path: str, arg: str, error: type | None = None) -> str:
-    """The format of ``path`` by its suffix (:data:`FORMATS`); a suffix none has is refused as ``error``
-    (default CommandError)."""
-    from ..cli import CommandError
+def file_format(path: str, arg: str) -> str:
+    """The format of ``path`` by its suffix (:data:`FORMATS`); a suffix none has is a usage error
+    (UsageError, exit 2), whatever the file holds."""
+    from ..cli import UsageError
 
     name = Path(path).name.lower()
     for ext in sorted(FORMATS, key=len, reverse=True):
         if name.endswith(ext):
             return FORMATS[ext]
-    raise (error or CommandError)(f"convert: expected {arg} to end in one of {', '.join(FORMATS)}, got {path!r}.")
+    raise UsageError(f"convert: expected {arg} to end in one of {', '.join(FORMATS)}, got {path!r}.")
 
 
 class Source(NamedTuple):
@@ -270,14 +270,14 @@ def _in_command_words(exc: Exception) -> Exception | None:
 def run(args: argparse.Namespace) -> int:
     from ..cli import UsageError
 
-    # the command line's refusals, whatever IN holds (exit 2), before IN is read: OUT in a format not
-    # written, OUT the very file IN names, --torch-names for another file than a .pt
-    fmt_out = file_format(args.output, "OUT", UsageError)
+    # the command line's refusals, whatever IN holds (exit 2), before IN is read: IN in a format not
+    # read, OUT in a format not written, OUT the very file IN names, --torch-names for another file than a .pt
+    fmt_in = file_format(args.input, "IN")
+    fmt_out = file_format(args.output, "OUT")
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise UsageError(f"convert: expected OUT other than IN, got {args.output!r} for both (the input would be overwritten).")
     if args.torch_names and fmt_out != "pytorch":
         raise UsageError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
-    fmt_in = file_format(args.input, "IN")
     try:
         module, readout, extra, title, notes = read(args.input, fmt_in, args)
         if args.batch_first and hasattr(module, "batch_first"):
