@@ -91,7 +91,11 @@ def test_bad_values_are_one_line_errors(tmp_path, capsys):
     # the library's checks, in the options' words (a value out of range is refused before, by argparse): usage errors
     for flags, message in ((["--activations", "sigmoid,tanh,nope"], "train: expected --activations[2] one of"),
                            (["--proj-size", "6", "--hidden-size", "4"], "train: expected --proj-size smaller than --hidden-size=4, got 6."),
-                           (["--cell", "rnn", "--peephole"], "expected lstm_options keys among ['bias', 'nonlinearity'] for cell='rnn'")):
+                           # the flags as typed, not half of them as lstm_options keys ("got unknown ['peephole', '--zoneout-cell']")
+                           (["--cell", "rnn", "--peephole", "--zoneout-cell", "0.1"],
+                            "train: expected none of the LSTM's options with --cell rnn, got --peephole, --zoneout-cell. "
+                            "Leave them out, or train an LSTM (--cell lstm).\n"),
+                           (["--cell", "rnn", "--proj-size", "2"], "with --cell rnn, got --proj-size. ")):
         assert main(base + flags) == 2
         err = capsys.readouterr().err
         assert err.startswith("lstmkit: error: ") and message in err and "Traceback" not in err

@@ -96,6 +96,10 @@ def check_lstm_arguments(args: argparse.Namespace) -> None:
     from ..models import CELLS, check_lstm_options
 
     cell = getattr(args, "cell", "lstm")
+    if cell != "lstm" and lstm_options(args):  # every flag of this group is the LSTM's (projection, variants)
+        flags = ", ".join("--" + k.replace("_", "-") for k in lstm_options(args))
+        raise UsageError(f"{args.command}: expected none of the LSTM's options with --cell {cell}, got {flags}. "
+                         "Leave them out, or train an LSTM (--cell lstm).")  # fmt: skip
     try:
         options = check_lstm_options(lstm_options(args), cell, "LSTM")
         if options.get("proj_size"):
