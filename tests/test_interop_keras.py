@@ -148,6 +148,10 @@ def test_write_files_load_in_keras(tmp_path):
     fresh = to_keras(lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=np.float64, seed=99), {"weight": np.zeros((2, 8)), "bias": np.zeros(2)})
     fresh.load_weights(tmp_path / "w.weights.h5")
     check_model("written .weights.h5 in keras", fresh, m, head, x)
+    # a suffix in capitals is the same format, as convert reads suffixes (M.KERAS was refused, then not read as a zip)
+    write_keras_file(tmp_path / "W.KERAS", m, head)
+    back, back_head = read_keras_file(tmp_path / "W.KERAS")
+    assert np.allclose(back(x)[0], m(x)[0], atol=1e-12) and np.allclose(back_head["weight"], head["weight"])
 
 
 def test_refusals_name_the_option():

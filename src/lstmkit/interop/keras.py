@@ -367,7 +367,7 @@ def _read_file(path, where: str):
 
     path = os.fspath(path)
     config = None
-    if path.endswith(".keras"):
+    if path.lower().endswith(".keras"):  # as convert reads suffixes: M.KERAS is a .keras zip
         try:
             with zipfile.ZipFile(path) as zf:
                 config = json.loads(zf.read("config.json"))
@@ -517,7 +517,8 @@ def write_keras_file(path: str | os.PathLike, module, readout=None) -> None:
     from ..io import atomic_write_bytes
 
     path = os.fspath(path)
-    suffix = ".weights.h5" if path.endswith(".weights.h5") else ".keras" if path.endswith(".keras") else None
+    name = path.lower()  # as convert reads suffixes; Keras itself writes the temporary file under its own
+    suffix = ".weights.h5" if name.endswith(".weights.h5") else ".keras" if name.endswith(".keras") else None
     if suffix is None:
         fail("write_keras_file", "path", "a name ending in .keras or .weights.h5", repr(path))
     model = to_keras(module, readout)
