@@ -652,3 +652,20 @@ def test_verbose_must_be_a_documented_level():
     with pytest.raises(TypeError, match=r"^Trainer: expected verbose 0, 1 or 2, got str '2'\.$"):
         Trainer(model, verbose="2")
     assert Trainer(model, verbose=True).verbose == 1 and Trainer(model, verbose=np.int64(2)).verbose == 2
+
+
+def test_validation_indices_are_the_rows_the_val_metrics_score():
+    # the rows validation_split held out, as the Trainer says after fit: evaluated on them alone, the final
+    # model scores the last epoch's val_loss (no early stopping: the final weights are those it was scored with)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 5, 2))
+    Y = (X.sum(axis=2) > 0).astype(np.int64)
+    t = Trainer(SequenceModel(2, 4, 2, dtype=np.float64, seed=0), batch_size=8, seed=1)
+    assert t.validation_indices is None
+    t.fit(X, Y, epochs=2, validation_split=0.25)
+    rows = t.validation_indices
+    assert rows.dtype == np.int64 and len(rows) == 10 and np.all(np.diff(rows) > 0)
+    assert np.isclose(t.evaluate(X[rows], Y[rows])["loss"], t.history.epochs[-1]["val_loss"], rtol=1e-12)
+    assert not np.isclose(t.evaluate(np.delete(X, rows, 0), np.delete(Y, rows, 0))["loss"], t.history.epochs[-1]["val_loss"])
+    t.fit(X, Y, epochs=1, validation_data=(X[:4], Y[:4]))  # explicit validation data: no rows held out
+    assert t.validation_indices is None

@@ -426,10 +426,7 @@ class _SequenceEstimator:
             X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
             checkpoint=checkpoint, resume=resume,
         )
-        held = None
-        if split:  # the rows the Trainer held out, drawn by its own split of their indices (a resume's: the checkpoint's)
-            rows = np.arange(len(X))
-            held = trainer._split(rows, rows, None, None, split)[1][0]  # (n_val,) sorted
+        held = trainer.validation_indices  # the rows its split held out (a resume's: the checkpoint's seed draws the same)
         for k, v in learned.items():
             setattr(self, k, v)
         self.model_ = model

@@ -281,6 +281,10 @@ class Trainer:
         settings: the caller's names and values for this run's settings (an estimator passes its
             hyper-parameters), recorded in checkpoints and compared on resume instead of the
             trainer's own (see :meth:`settings`); None: the trainer's own.
+
+    After :meth:`fit`: ``epoch``, ``history``, ``best_epoch``, and ``validation_indices``, the rows
+    of X (int64, ascending) that ``validation_split`` held out, those the val_* metrics score
+    (None without a split, or with ``validation_data``).
     """
 
     def __init__(
@@ -366,6 +370,7 @@ class Trainer:
         self.history = History()
         self.best: float | None = None
         self.best_epoch: int | None = None
+        self.validation_indices: np.ndarray | None = None  # (n_val,) the rows validation_split held out (fit)
         self.best_state: dict[str, np.ndarray] | None = None
         self.wait = 0
         self.stopped = False
@@ -484,8 +489,10 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 fail(where, "validation_data", "a tuple (X, Y) or (X, Y, lengths)", type(validation_data).__name__, exc=TypeError)
+            self.validation_indices = None
             return (X, Y, lengths), _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, self.loss_fn, where)
         if not validation_split:
+            self.validation_indices = None
             return (X, Y, lengths), None
         if not (isinstance(validation_split, float) and 0 < validation_split < 1):
             fail(where, "validation_split", "a float in (0, 1)", repr(validation_split))
@@ -495,6 +502,7 @@ class Trainer:
             fail(where, "validation_split", f"a fraction leaving at least one sequence on each side of {n}", validation_split)
         perm = np.random.default_rng(self._split_ss).permutation(n)
         va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        self.validation_indices = va.astype(np.int64)
         pick = lambda idx: (X[idx], Y[idx], None if lengths is None else lengths[idx])  # noqa: E731
         return pick(tr), pick(va)
 
