@@ -153,6 +153,22 @@ def test_saturated_gates_are_exactly_open_or_shut():
     assert abs(h.item() - np.tanh(1.0)) <= 4e-7  # o = 1: h = tanh(1), to the rational tanh's documented 3.4e-7
 
 
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_a_nan_stays_nan_as_in_the_reference(dt):
+    # NaN in, NaN out, as NumPy's functions give it: the float32 rational tanh's saturation test turned a
+    # NaN pre-activation into -1 (a NaN weight ran on silently, every output finite, where the reference
+    # path gave NaN); ±inf still saturates
+    z = np.array([np.nan, np.inf, -np.inf], dt)
+    s, t = _activations(z)
+    assert np.isnan(s[0]) and np.isnan(t[0]) and t[1:].tolist() == [1.0, -1.0]
+    assert s[1] == 1.0 and 0 <= float(s[2]) < 1e-300  # float64's exponential stops at its clamp, e^-709: σ(-inf) ~ 3e-308
+    ref, fast = _pair(dt, input_size=3, hidden_size=4)
+    for m in (ref, fast):
+        m.weight_hh_l0[0, 0] = np.nan
+    x = np.random.default_rng(0).normal(size=(5, 2, 3)).astype(dt)
+    (y_ref, _), (y_fast, _) = ref(x), fast(x)
+    assert np.isnan(y_ref).any() and np.array_equal(np.isnan(y_fast), np.isnan(y_ref))
+
 def _pair(dt, **kw):
     """Two LSTMs with the same weights and dropout stream, one per backend."""
     ref = lstmkit.LSTM(dtype=dt, seed=3, **kw)

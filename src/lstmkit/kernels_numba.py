@@ -386,16 +386,19 @@ if AVAILABLE:
             q0, q2, q4, q6 = (f(c) for c in TANH_Q)
             clamp = f(TANH_CLAMP)
 
-            one = f(1.0)
+            one, zero = f(1.0), f(0.0)
 
             def impl(z):
-                x = min(max(z, -clamp), clamp)
+                # saturated: exactly +-1 (p/q stops at 0.99999976 there), so that a gate pre-activation
+                # of 40 gives σ = 1 and a held c_t does not leak 1.2e-7 a step, and tanh' = 0. A NaN is
+                # not saturated (the comparison is false): it goes through p/q and stays NaN, as the
+                # reference's tanh keeps it (a clamp by min/max turned it into -1)
+                saturated = abs(z) >= clamp
+                x = zero if saturated else z  # p/q is not used there: kept finite
                 x2 = x * x
                 p = x * (p1 + x2 * (p3 + x2 * (p5 + x2 * (p7 + x2 * (p9 + x2 * (p11 + x2 * p13))))))
                 q = q0 + x2 * (q2 + x2 * (q4 + x2 * q6))
-                # saturated: exactly +-1 (p/q stops at 0.99999976 there), so that a gate pre-activation
-                # of 40 gives σ = 1 and a held c_t does not leak 1.2e-7 a step, and tanh' = 0
-                return p / q if abs(z) < clamp else (one if z > 0 else -one)
+                return (one if z > 0 else -one) if saturated else p / q
 
             return impl
         # float64: tanh(a) = (1 - e^{-2a}) / (1 + e^{-2a}) = -m / (2 + m),  m = expm1(-2a) = (s - 1) + s q,
