@@ -202,12 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         # the reader of stdout has gone (`| head`) and stdout was the product: stop quietly, like other tools
         _to_devnull(stdout)
         return Exit.BROKEN_PIPE
-    except UsageError as exc:
-        if show_tb:
-            raise
-        print(f"lstmkit: error: {exc}", file=sys.stderr)
-        return Exit.USAGE
-    except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:
+    except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:  # a UsageError too
         if show_tb:
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
@@ -216,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(msg):
             msg = f"{exc.strerror}: {exc.filename}"
         print(f"lstmkit: error: {msg}", file=sys.stderr)
-        return Exit.ERROR
+        return Exit.USAGE if isinstance(exc, UsageError) else Exit.ERROR
     finally:
         if sys.stdout is not stdout:  # a file's command, ended by an error too: what it holds goes now, or nowhere
             sys.stdout.flush()
