@@ -73,9 +73,19 @@ def check_dtype(dtype, where: str = "lstmkit") -> np.dtype:
     return dt
 
 
+def _integer(v) -> bool:
+    """An integer, NumPy's included, not a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _real(v) -> bool:
+    """A real or integer number, NumPy's included, not a bool (finite or not)."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
 def check_int(value, where: str, arg: str, *, minimum: int | None = None) -> int:
     """Return ``value`` as int; reject bools, floats and values below ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not _integer(value):
         fail(where, arg, "an integer", f"{type(value).__name__} {value!r}", exc=TypeError)
     value = int(value)
     if minimum is not None and value < minimum:
@@ -90,9 +100,9 @@ def check_real(value, where: str, arg: str, *, low: float | None = None, high: f
     ``low``/``high`` bound it (None: unbounded), inclusive unless ``low_open``/``high_open``;
     the message names the interval, e.g. "a finite number in [0, 1)".
     """
-    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
-    v = float(value) if ok else math.nan
-    ok = ok and math.isfinite(v)
+    number = _real(value)
+    v = float(value) if number else math.nan
+    ok = math.isfinite(v)
     if ok and low is not None:
         ok = v > low if low_open else v >= low
     if ok and high is not None:
@@ -106,7 +116,7 @@ def check_real(value, where: str, arg: str, *, low: float | None = None, high: f
             what = f"a finite number {'<' if high_open else '<='} {high:g}"
         else:
             what = "a finite number"
-        fail(where, arg, what, repr(value), exc=ValueError if is_number(value) or isinstance(value, (np.integer, np.floating)) else TypeError)
+        fail(where, arg, what, repr(value), exc=ValueError if number else TypeError)
     return v
 
 
@@ -263,11 +273,8 @@ def check_clip(clip, where: str, arg: str = "clip"):
     rule for the gradient's global norm (the Trainer's, the estimators', the forecaster's and the
     text generator's ``clip``) and the LSTM variants' ``gate_clip`` and ``cell_clip``; infinity,
     which clips nothing, is refused, as a model file's JSON holds none (None says no clipping)."""
-    if clip is None:
-        return None
-    number = isinstance(clip, (int, float, np.integer, np.floating)) and not isinstance(clip, (bool, np.bool_))
-    if not (number and math.isfinite(clip) and clip > 0):
-        fail(where, arg, "None or a finite number > 0", repr(clip), exc=ValueError if number else TypeError)
+    if clip is not None and not (_real(clip) and math.isfinite(clip) and clip > 0):
+        fail(where, arg, "None or a finite number > 0", repr(clip), exc=ValueError if _real(clip) else TypeError)
     return clip
 
 
@@ -275,8 +282,7 @@ def check_seed(seed, where: str, *, generator: bool = True):
     """A seed NumPy's SeedSequence takes: None or an integer >= 0, or with ``generator`` a
     numpy.random.Generator (whose draws seed the run); returned as it is, else TypeError. The
     estimators' (a Generator too) and the Trainer's (None or an integer) seed."""
-    integer = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
-    if not (seed is None or (integer and seed >= 0) or (generator and isinstance(seed, np.random.Generator))):
+    if not (seed is None or (_integer(seed) and seed >= 0) or (generator and isinstance(seed, np.random.Generator))):
         what = "None, an integer >= 0 or a numpy.random.Generator" if generator else "None or an integer >= 0"
         fail(where, "seed", what, f"{type(seed).__name__} {seed!r}", exc=TypeError)
     return seed
@@ -292,10 +298,9 @@ def run_seed(seed) -> int | None:
     return seed
 
 
-def check_rng(seed) -> np.random.Generator:
-    """Turn ``None``, an int or a Generator into a ``numpy.random.Generator``."""
-    if isinstance(seed, np.random.Generator):
+def check_rng(seed, where: str = "lstmkit") -> np.random.Generator:
+    """Turn ``None``, an integer >= 0 or a Generator into a ``numpy.random.Generator``; anything
+    else raises TypeError (:func:`check_seed`), a negative integer too, not NumPy's bare error."""
+    if isinstance(check_seed(seed, where), np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    fail("lstmkit", "seed", "None, an int or a numpy.random.Generator", repr(seed), exc=TypeError)
+    return np.random.default_rng(seed)
