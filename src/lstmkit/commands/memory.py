@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-test", type=integer(1), default=500, help="fresh test sequences per lag (default 500)")
     p.add_argument("--forget-bias", type=number, default=3.0,
                    help="the LSTM's initial forget-gate bias, f_t starting near σ(value) (default 3.0; 0 is PyTorch's)")  # fmt: skip
-    p.add_argument("--seed", type=integer(0), default=0)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", help="write a figure (.png, .pdf or .svg): accuracy against the lag, gradient norm against k (matplotlib)")
     p.add_argument("--json", help="write the figures (accuracy, seconds, gradient norms, settings) to this JSON file")
 
