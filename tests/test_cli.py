@@ -316,7 +316,7 @@ def test_typed_options_are_told_from_defaults_which_stay_argparse_s():
 
     parser = build_parser()
     args = parser.parse_args(["forecast", "s.csv"])
-    assert (args.epochs, args.lr, args.log, args.temperature if hasattr(args, "temperature") else None) == (100, 0.01, False, None)
+    assert (args.epochs, args.lr, args.log) == (100, 0.01, False)
     assert typed_options(args) == []
     args = parser.parse_args(["forecast", "s.csv", "--epochs", "100", "--log", "--seed", "3", "--epochs", "7"])
     assert args.epochs == 7 and args.seed == 3 and typed_options(args) == ["--epochs", "--log", "--seed"]
