@@ -129,8 +129,11 @@ def test_make_optimizer_errors():
     assert isinstance(make_optimizer("AdamW", model, 0.1), AdamW)
     with pytest.raises(ValueError, match="make_optimizer: expected name one of"):
         make_optimizer("adagrad", model, 0.1)
-    for bad in (-1, 0, float("inf"), float("nan"), True):
-        with pytest.raises(ValueError, match=r"Adam: expected lr a finite number > 0, got"):
+    for bad in (-1, 0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=rf"^Adam: expected lr a finite number > 0, got {bad!r}\.$"):
+            Adam(model, lr=bad)
+    for bad in (True, "0.1", None):  # not a number: a bool is no learning rate (torch.optim.Adam takes lr=True and steps by it)
+        with pytest.raises(TypeError, match=rf"^Adam: expected lr a finite number > 0, got {bad!r}\.$"):
             Adam(model, lr=bad)
     assert Adam(model, lr=np.float32(0.5)).lr == 0.5  # NumPy scalars are numbers too (an estimator's learning_rate)
     with pytest.raises(TypeError, match="an lstmkit Module"):

@@ -70,11 +70,10 @@ class Optimizer:
     def __init__(self, module: Module, lr: float) -> None:
         if not isinstance(module, Module):
             fail(type(self).__name__, "module", "an lstmkit Module (its parameters and grads)", type(module).__name__, exc=TypeError)
-        if not (isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, (bool, np.bool_)) and math.isfinite(lr) and lr > 0):
-            fail(type(self).__name__, "lr", "a finite number > 0", repr(lr))
+        lr = check_real(lr, type(self).__name__, "lr", low=0, low_open=True)
         self.module = module
-        self.lr = float(lr)
-        self.initial_lr = float(lr)
+        self.lr = lr
+        self.initial_lr = lr
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
 

@@ -89,7 +89,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._checks import check_clip, fail
+from ._checks import check_clip, check_real, fail
 from .activations import Activation, get_activation
 
 LN_EPS = 1e-5  # ε of every layer norm here (PyTorch's LayerNorm default)
@@ -97,17 +97,9 @@ LN_EPS = 1e-5  # ε of every layer norm here (PyTorch's LayerNorm default)
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "tanh")
 
 
-def _is_number(value) -> bool:
-    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
-
-
 def _rate(value, where: str, arg: str) -> float:
     """A probability in [0, 1) (TypeError for a non-number, ValueError out of range)."""
-    if not _is_number(value):
-        fail(where, arg, "a number in [0, 1)", repr(value), exc=TypeError)
-    if not 0 <= value < 1:
-        fail(where, arg, "a number in [0, 1)", repr(value))
-    return float(value)
+    return check_real(value, where, arg, low=0, high=1, high_open=True)
 
 
 def _clip_value(value, where: str, arg: str):
