@@ -98,7 +98,11 @@ def hand_round(v: np.ndarray, decimals: int | None) -> np.ndarray:
 
 @dataclass
 class StepRecord:
-    """Every number of step t: ``values`` (used, carried forward), ``computed`` (from the formula)."""
+    """Every number of step t: ``values`` (used, carried on), ``computed`` (from the formula).
+
+    The forward pass's quantities, or the backward pass's gradients named as they flow (all (H,),
+    dx (I,), dlogits (K,), loss (1,)).
+    """
 
     t: int  # 1-based
     values: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (H,) (x: (I,), y: (K,), pred: (1,))
@@ -120,6 +124,41 @@ def _unknown(n: int) -> np.ndarray:
     return np.full(n, np.nan)
 
 
+def _recorder(
+    rec: StepRecord,
+    H: int,
+    decimals: int | None,
+    sub: Mapping[tuple[int, str], np.ndarray],
+    given: Mapping[tuple[int, str], np.ndarray] | None = None,
+):
+    """``put(name, value, n=H, raw=False) -> used`` for step ``rec``, forward or backward alike.
+
+    ``put`` records ``value`` (None: unknown, all NaN), rounded to ``decimals`` unless ``raw``, as
+    ``rec.computed[name]``; fills its NaN from ``given`` (the forward pass's stated numbers); lets a
+    claim in ``sub`` replace it; stores what is used as ``rec.values[name]``, where it came from as
+    ``rec.source[name]``, and returns it.
+    """
+    t, given = rec.t, given or {}
+
+    def put(name: str, value, n: int = H, raw: bool = False) -> np.ndarray:
+        v = _unknown(n) if value is None else np.asarray(value, dtype=np.float64).reshape(n)
+        v = v if raw else hand_round(v, decimals)
+        rec.computed[name] = v
+        used, src = v.copy(), "computed" if not np.isnan(v).all() else "unknown"
+        if (t, name) in given and np.isnan(v).any():
+            used = np.where(np.isnan(v), given[(t, name)], v)
+            src = "given"
+        if (t, name) in sub:
+            s = sub[(t, name)]
+            if not np.isnan(s).all():
+                used = np.where(np.isnan(s), used, s)
+                src = "claimed"
+        rec.values[name], rec.source[name] = used, src
+        return used
+
+    return put
+
+
 def forward(
     ex: WorkedExample,
     decimals: int | None = None,
@@ -131,7 +170,6 @@ def forward(
     ``substitute``: {(t, name): (n,) array with NaN where not substituted}.
     """
     require_example(ex, "forward")
-    rnd = lambda v: hand_round(v, decimals)  # noqa: E731
     sub = substitute or {}
     H = ex.hidden_size
     use_engine = decimals is None and not sub and ex.complete and not ex.given
@@ -140,24 +178,7 @@ def forward(
     steps = []
     for t in range(1, ex.T + 1):
         rec = StepRecord(t)
-
-        def put(name, value, n=H, raw=False):
-            v = _unknown(n) if value is None else np.asarray(value, dtype=np.float64).reshape(n)
-            v = v if raw else rnd(v)
-            rec.computed[name] = v
-            used, src = v.copy(), "computed" if not np.isnan(v).all() else "unknown"
-            if (t, name) in ex.given and np.isnan(v).any():
-                g = ex.given[(t, name)]
-                used = np.where(np.isnan(v), g, v)
-                src = "given"
-            if (t, name) in sub:
-                s = sub[(t, name)]
-                if not np.isnan(s).all():
-                    used = np.where(np.isnan(s), used, s)
-                    src = "claimed"
-            rec.values[name], rec.source[name] = used, src
-            return used
-
+        put = _recorder(rec, H, decimals, sub, ex.given)
         V = rec.values
         x = put("x", ex.x[t - 1], n=ex.input_size, raw=True)
         put("h_prev", h_prev, raw=True)
@@ -300,26 +321,11 @@ LOSSES = ("xent", "sum_h")
 
 
 @dataclass
-class BackwardStep:
-    """The gradients at step t, named as they flow (all (H,), dx (I,), dlogits (K,), loss (1,)):
-    ``values`` (used, carried back), ``computed`` (from the formula), ``source`` as for
-    :class:`StepRecord`."""
-
-    t: int
-    values: dict[str, np.ndarray]
-    computed: dict[str, np.ndarray] = field(default_factory=dict)
-    source: dict[str, str] = field(default_factory=dict)
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.values[name]
-
-
-@dataclass
 class BackwardTrace:
     example: WorkedExample
     loss_kind: str  # "xent" | "sum_h"
     loss: float  # the steps' "loss" terms summed (by hand: rounded)
-    steps: list[BackwardStep]  # in the order computed: t = T, T-1, ..., 1
+    steps: list[StepRecord]  # the gradients, named as they flow; in the order computed: t = T, ..., 1
     dh0: np.ndarray  # (H,)
     dc0: np.ndarray  # (H,)
     param_grads: dict[str, np.ndarray]  # the example's own weight names -> dL/dW
@@ -374,17 +380,8 @@ def backward(
     steps = []
     for t in range(T, 0, -1):
         V = fw.steps[t - 1].values
-        b = BackwardStep(t, {})
-
-        def put(name, value, n=H, raw=False):
-            v = np.asarray(value, dtype=np.float64).reshape(n)
-            v = v if raw else rnd(v)
-            b.computed[name], b.values[name], b.source[name] = v, v.copy(), "computed"
-            s = sub.get((t, name))
-            if s is not None and not np.isnan(s).all():
-                b.values[name], b.source[name] = np.where(np.isnan(s), v, s), "claimed"
-            return b.values[name]
-
+        b = StepRecord(t)
+        put = _recorder(b, H, decimals, sub)
         # the loss at step t and dL_t/dh_t from the read-out
         if loss == "xent":
             y, tgt = V["y"], r.targets[t - 1]
