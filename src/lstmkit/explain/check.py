@@ -130,12 +130,11 @@ def symbol(name: str, t: int | None) -> str:
     if t is None:
         return "L" if name == "loss" else name
     p, n = t - 1, lambda k: "c̃" if k == "g" else k  # noqa: E731
-    letter = {"i": "i", "f": "f", "g": "c", "o": "o"}
     for pre, word in (("Wxh_", "W_{L}·[h_{p}, x_{t}]"), ("Wx_", "W_i{L} x_{t}"), ("Wh_", "W_h{L} h_{p}"),
                       ("z_", "z_{k}_{t}"), ("dz_", "dz_{k}_{t}")):
         if name.startswith(pre):
             k = name[len(pre):]
-            return word.format(L=letter[k], k=n(k), p=p, t=t)
+            return word.format(L=SEED_LETTER[k], k=n(k), p=p, t=t)
     if name.endswith("_dz"):  # gate k's derivative from its output
         k = name[1]
         return f"1 - c̃²_{t}" if k == "g" else f"{k}_{t} (1 - {k}_{t})"
