@@ -38,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._checks import count
     from ..cli import UsageError
     from ..explain.exercise import dumps, make
     from ..io import atomic_write_bytes
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         data = dumps(doc, path.name, key_of).encode("utf-8")
         atomic_write_bytes(path, lambda f, data=data: f.write(data))
     n = len(exercise["claims"])
-    print(f"exercise written to {out} ({n} vector(s) of {args.hidden} number(s) to compute), answer key to {key_path}",
-          file=sys.stderr)
+    print(f"exercise written to {out} ({count(n, 'vector')} of {count(args.hidden, 'number')} to compute), "
+          f"answer key to {key_path}", file=sys.stderr)
     print(f"grade a filled-in copy with: lstmkit check {out}", file=sys.stderr)
     return 0

@@ -138,7 +138,7 @@ def document(
 def _setup(ex: WorkedExample, F: _Fmt) -> list:
     out = [Heading("The example", 2)]
     H, I, T = ex.hidden_size, ex.input_size, ex.T
-    out.append(Para(f"{H} hidden unit(s), {I} input(s), {T} step(s); notation: {_notation_words(ex)}."))
+    out.append(Para(f"{count(H, 'hidden unit')}, {count(I, 'input')}, {count(T, 'step')}; notation: {_notation_words(ex)}."))
     rows = []
     for t in range(1, T + 1):
         lab = ex.labels[t - 1] if ex.labels else ""

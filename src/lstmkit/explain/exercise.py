@@ -77,7 +77,7 @@ def make(
     h0 = np.zeros(H)
     c0 = np.zeros(H)
     doc: dict[str, Any] = {
-        "title": f"Exercise {seed}: an LSTM with {H} unit(s), {I} input(s), {T} step(s)",
+        "title": f"Exercise {seed}: an LSTM with {count(H, 'unit')}, {count(I, 'input')}, {count(T, 'step')}",
         "source": f"lstmkit exercise --seed {seed}",
         "notation": "per_gate",
         "exercise": {

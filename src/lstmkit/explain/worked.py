@@ -246,7 +246,7 @@ class WorkedExample:
 
         if not self.complete:
             missing = [k for k, g in self.gates.items() if g.Wx is None or g.Wh is None]
-            fail(self.title, "weights", "for all four gates", f"none for gate(s) {missing}",
+            fail(self.title, "weights", "for all four gates", f"none for {'gate' if len(missing) == 1 else 'gates'} {missing}",
                  "Give every gate's matrices to compute the whole cell.")
         packed = {
             "weight_ih": np.concatenate([self.gates[k].Wx for k in GATES]),
