@@ -62,6 +62,15 @@ def _reverse(a: np.ndarray, rev: np.ndarray | None) -> np.ndarray:
     return a[rev, np.arange(a.shape[1])[None, :]]
 
 
+def check_proj_size(proj_size: int, hidden_size: int, where: str = "LSTM") -> int:
+    """``proj_size`` (an integer >= 0: 0 for no projection) checked against ``hidden_size``, as torch's
+    LSTM: a projection is smaller than the hidden state (``LSTM: expected proj_size smaller than
+    hidden_size=4, got 8.``). The layer's rule, called by the command line before any data is read."""
+    if proj_size >= hidden_size:
+        fail(where, "proj_size", f"smaller than hidden_size={hidden_size}", proj_size)
+    return proj_size
+
+
 class _Recurrent(Module):
     """Layer stacking, directions, dropout, lengths and checks shared by LSTM and RNN."""
 
@@ -86,9 +95,7 @@ class _Recurrent(Module):
         self.input_size = check_int(input_size, name, "input_size", minimum=1)
         self.hidden_size = check_int(hidden_size, name, "hidden_size", minimum=1)
         self.num_layers = check_int(num_layers, name, "num_layers", minimum=1)
-        self.proj_size = check_int(proj_size, name, "proj_size", minimum=0)
-        if self.proj_size >= self.hidden_size:
-            fail(name, "proj_size", f"smaller than hidden_size={self.hidden_size}", self.proj_size)
+        self.proj_size = check_proj_size(check_int(proj_size, name, "proj_size", minimum=0), self.hidden_size, name)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             fail(name, "dropout", "a number in [0, 1)", repr(dropout))
         self.bias = bool(bias)

@@ -11,7 +11,7 @@ import argparse
 import math
 import sys
 
-from ._options import add_check, fraction, integer, name_options, positive
+from ._options import add_check, fraction, integer, name_options, option_name, positive
 
 
 def _forget_bias(text: str):
@@ -85,25 +85,25 @@ def check_lstm_arguments(args: argparse.Namespace) -> None:
     """Refuse (UsageError, exit 2), before the command runs, the LSTM's flags that the library would
     refuse once the data is loaded: names of activations, variants of an RNN (``--cell rnn``),
     ``--proj-size`` not below ``--hidden-size``. The rules are the library's: ``lstm_options`` goes
-    through :func:`lstmkit.models.check_lstm_options` as the estimators' does, and with
-    ``--proj-size`` a layer is built, of one input and one layer (no larger than the training's), for
-    the layer's own rule. The message is the library's, in the options' words (``train: expected
+    through :func:`lstmkit.models.check_lstm_options` as the estimators' does, and ``--proj-size``
+    through the layer's own rule (:func:`lstmkit.recurrent.check_proj_size`). The message is the library's, in the options' words (``train: expected
     --proj-size smaller than --hidden-size=4, got 8.``). With ``--model`` nothing is built: the
     command refuses these flags beside it (:func:`._options.refuse_with_model`)."""
     if getattr(args, "model", None):
         return
     from ..cli import UsageError
-    from ..models import CELLS, check_lstm_options
+    from ..models import check_lstm_options
+    from ..recurrent import check_proj_size
 
-    cell = getattr(args, "cell", "lstm")
-    if cell != "lstm" and lstm_options(args):  # every flag of this group is the LSTM's (projection, variants)
-        flags = ", ".join("--" + k.replace("_", "-") for k in lstm_options(args))
+    cell, options = getattr(args, "cell", "lstm"), lstm_options(args)
+    if cell != "lstm" and options:  # every flag of this group is the LSTM's (projection, variants)
+        flags = ", ".join(option_name(k) for k in options)
         raise UsageError(f"{args.command}: expected none of the LSTM's options with --cell {cell}, got {flags}. "
                          "Leave them out, or train an LSTM (--cell lstm).")  # fmt: skip
     try:
-        options = check_lstm_options(lstm_options(args), cell, "LSTM")
+        options = check_lstm_options(options, cell, "LSTM")
         if options.get("proj_size"):
-            CELLS[cell](1, args.hidden_size, **options)
+            check_proj_size(options["proj_size"], args.hidden_size)
     except (ValueError, TypeError) as exc:
         raise UsageError(name_options(str(exc), args.command, *args._names) or str(exc)) from None
 
