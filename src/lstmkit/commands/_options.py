@@ -182,11 +182,20 @@ def refuse_with_model(command: str, args: argparse.Namespace, used: tuple[str, .
 
 
 #: the estimators' arguments that the training commands take as flags of the same name (``--hidden-size``
-#: for hidden_size); the others are spelled out in each command's own map
+#: for hidden_size, ``--peephole`` for lstm_options' peephole); the others are spelled out in each command's
+#: own map (``OPTIONS``)
 SAME_NAME = ("hidden_size", "num_layers", "dropout", "epochs", "batch_size", "patience", "validation_split", "window",
              "horizon", "difference", "seq_len", "forget_bias", "proj_size", "gate_clip", "cell_clip", "activations",
              "dropout_input", "dropout_recurrent", "zoneout_cell", "zoneout_hidden", "dropconnect", "top_k", "temperature",
-             "length", "clip", "seed", "optimizer", "readout", "cell")  # fmt: skip
+             "length", "clip", "seed", "optimizer", "readout", "cell", "bidirectional", "per_step", "peephole",
+             "input_forget", "layer_norm")  # fmt: skip
+
+
+def option_name(name: str, renamed: dict[str, str] | None = None) -> str:
+    """The option that sets the library's argument ``name`` on a command line: ``renamed``'s (a
+    command's ``OPTIONS``: learning_rate -> ``--lr``), else the flag of the same name (``proj_size`` ->
+    ``--proj-size``), as :data:`SAME_NAME` lists them."""
+    return (renamed or {}).get(name) or "--" + name.replace("_", "-")
 
 
 def name_options(message: str, command: str, owners: tuple[str, ...], renamed: dict[str, str]) -> str | None:
@@ -200,7 +209,7 @@ def name_options(message: str, command: str, owners: tuple[str, ...], renamed: d
     where, sep, rest = message.partition(": ")
     if not sep or where.split(".")[0].split(" ")[0] not in owners:
         return None
-    options = {name: "--" + name.replace("_", "-") for name in SAME_NAME} | renamed
+    options = {name: option_name(name, renamed) for name in (*SAME_NAME, *renamed)}
 
     def option(m: re.Match) -> str:
         name, before, after = m.group(0), rest[: m.start()], rest[m.end() :]

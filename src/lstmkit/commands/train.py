@@ -12,7 +12,7 @@ from .._checks import count
 from ..cli import CommandError
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import fraction, integer, non_negative, positive
+from ._options import fraction, integer, non_negative, option_name, positive
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
 EXAMPLE = (
@@ -26,15 +26,11 @@ EXAMPLE = (
 OWNERS = ("LSTMClassifier", "LSTMRegressor", "LSTM", "RNN")
 OPTIONS = {"learning_rate": "--lr"}
 
-#: the settings a checkpoint records (the estimators' parameters) and the options that set them: a resume
-#: refused for a setting names the option (the library names the parameter, load_checkpoint's words);
-#: lstm_options is shown as the flags of its entries (--peephole, --dropout-recurrent 0.2, ...)
-FLAGS = {
-    "hidden_size": "--hidden-size", "num_layers": "--num-layers", "cell": "--cell", "bidirectional": "--bidirectional",
-    "dropout": "--dropout", "readout": "--readout", "forget_bias": "--forget-bias", "batch_size": "--batch-size",
-    "optimizer": "--optimizer", "learning_rate": "--lr", "clip": "--clip", "patience": "--patience",
-    "validation_split": "--validation-split", "seed": "--seed", "per_step": "--per-step", "lstm_options": None,
-}  # fmt: skip
+#: the settings a checkpoint records (the estimators' parameters) that an option sets: a resume refused
+#: for one names the option (the library names the parameter, load_checkpoint's words; option_name spells
+#: it); lstm_options is shown as the flags of its entries (--peephole, --dropout-recurrent 0.2, ...)
+FLAGS = frozenset(("hidden_size", "num_layers", "cell", "bidirectional", "dropout", "readout", "forget_bias", "batch_size",
+                   "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "per_step", "lstm_options"))  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -94,12 +90,12 @@ def _as_typed(name: str, value, missing: bool = False) -> str:
             return "no LSTM options"
         flags = []
         for key, v in value.items():
-            flag = "--" + key.replace("_", "-")
+            flag = option_name(key)
             if key == "activations" and isinstance(v, (list, tuple)):  # [name or [name, alpha, ...]] * 3, as --activations reads it
                 v = ",".join(":".join(str(p) for p in a) if isinstance(a, (list, tuple)) else str(a) for a in v)
             flags.append(flag if v is True else f"{flag} {v}")
         return " ".join(flags)
-    flag = FLAGS[name]
+    flag = option_name(name, OPTIONS)
     if isinstance(value, bool) or (name == "per_step" and value is None):
         return flag if value else f"no {flag}"
     if value is None:
