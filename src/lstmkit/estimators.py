@@ -226,13 +226,6 @@ def _padding_label(classes: np.ndarray, value, where: str):
     return value, np.result_type(classes.dtype, np.asarray(value).dtype) if same_kind else np.dtype(object)
 
 
-def _check_finite_targets(y: np.ndarray, valid: np.ndarray, where: str, what: str, fix: str) -> None:
-    """Refuse a NaN or inf among y's valid targets (``valid`` broadcasts over y's leading
-    axes), naming the first one's index, sample and step; targets past a sequence's length are
-    not looked at (:func:`~lstmkit._checks.check_finite_within`, as the Trainer checks Y)."""
-    check_finite_within(y, valid, where, "y", fix, what)
-
-
 def _refuse_mixed_list(y, where: str) -> None:
     """Labels given as a list (of labels, or of per-step lists) mixing strings with other types:
     NumPy would silently make strings of them all (['a', 1] -> ['a', '1']); refused as a mix
@@ -248,9 +241,14 @@ def _refuse_mixed_list(y, where: str) -> None:
     leaves = [v for item in items for v in np.asarray(item, dtype=object).ravel()]
     strings = [isinstance(v, str) for v in leaves]
     if any(strings) and not all(strings):
-        kinds = sorted({type(v).__name__ for v in leaves})
-        fail(where, "y", "labels of one kind (all strings or all numbers)", f"labels of types {', '.join(kinds)}",
-             "Convert them to one type, e.g. numpy.asarray(y, dtype=str), or drop the samples without a label.", exc=TypeError)  # fmt: skip
+        _mixed_labels(leaves, where)
+
+
+def _mixed_labels(labels, where: str) -> None:
+    """Refuse ``labels`` as labels of more than one kind (TypeError naming their types)."""
+    kinds = sorted({type(v).__name__ for v in labels})
+    fail(where, "y", "labels of one kind (all strings or all numbers)", f"labels of type{'s' * (len(kinds) > 1)} {', '.join(kinds)}",
+         "Convert them to one type, e.g. numpy.asarray(y, dtype=str), or drop the samples without a label.", exc=TypeError)  # fmt: skip
 
 
 def _check_labels(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
@@ -258,8 +256,8 @@ def _check_labels(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
     one is NaN or inf, when floats are not whole numbers (continuous targets: scikit-learn's
     "Unknown label type: continuous"; 0.0 and 1.0 are labels) or when their types cannot be
     ordered together (a mix of strings, numbers and None: np.unique's bare TypeError)."""
-    _check_finite_targets(y, valid, where, "finite labels",
-                          "Drop the samples with missing labels (per step: end the sequence before them, through lengths).")  # fmt: skip
+    check_finite_within(y, valid, where, "y", "Drop the samples with missing labels (per step: end the sequence before them, through lengths).",
+                        "finite labels")  # fmt: skip
     labels = y[valid]  # (m,), in the order of np.argwhere(valid)
     numbers = labels
     if labels.dtype.kind == "O" and all(is_number(v) or isinstance(v, (np.integer, np.floating)) for v in labels):
@@ -273,9 +271,7 @@ def _check_labels(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
     try:
         np.unique(labels)
     except TypeError:
-        kinds = sorted({type(v).__name__ for v in labels})
-        fail(where, "y", "labels of one kind (all strings or all numbers)", f"labels of type{'s' * (len(kinds) > 1)} {', '.join(kinds)}",
-             "Convert them to one type, e.g. numpy.asarray(y, dtype=str), or drop the samples without a label.", exc=TypeError)  # fmt: skip
+        _mixed_labels(labels, where)
     return labels
 
 
@@ -740,7 +736,7 @@ class LSTMClassifier(_SequenceEstimator):
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
-        _check_finite_targets(y, valid, "LSTMClassifier.score", "finite labels", "Drop the samples with missing labels.")
+        check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
         return float((pred == y)[valid].mean())
 
     def _extra(self):
@@ -842,7 +838,7 @@ class LSTMRegressor(_SequenceEstimator):
         per_step, has_k = self._target_layout(y, n, T, where)
         Y = y.astype(np.float64) if has_k else y.astype(np.float64)[..., None]  # (n[, T], k)
         valid = valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
-        _check_finite_targets(y, valid, where, "finite values", MISSING_TARGETS)
+        check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         if stats is None:
             if self.standardize:
                 mean, scale = Y[valid].mean(axis=0), Y[valid].std(axis=0)
@@ -894,7 +890,7 @@ class LSTMRegressor(_SequenceEstimator):
         if y.shape != pred.shape:
             fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
-        _check_finite_targets(y, valid, where, "finite values", MISSING_TARGETS)
+        check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
         yt, yp = y[valid].reshape(-1, k), pred[valid].reshape(-1, k)
         if len(yt) < 2:
