@@ -252,7 +252,7 @@ def _write_sequence_model(path: str, fmt: str, model, args) -> None:
 #: the library functions convert calls whose errors begin with their name ("to_onnx: expected ..."): the
 #: command's user called none of them, so those errors begin with "convert:" instead
 LIBRARY = ("load_state_dict_file", "module_from_state_dict", "save_state_dict_file", "lstmkit.interop.pytorch",
-           "model_from_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx", "lstmkit.interop.onnx")  # fmt: skip
+           "model_from_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx")  # fmt: skip
 
 
 def _in_command_words(exc: Exception) -> Exception | None:
