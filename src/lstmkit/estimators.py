@@ -78,6 +78,7 @@ from ._checks import (
     MISSING_TARGETS, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int, check_lengths,
     check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
 )
+from .checkpoint import plain
 from .functional import softmax
 from .modelfile import save_model
 from .models import CELLS, SequenceModel, check_lstm_options
@@ -165,8 +166,6 @@ def json_params(params: dict[str, Any]) -> dict[str, Any]:
     """Hyper-parameters as JSON for a model file: NumPy scalars (a grid's np.arange values) as
     Python numbers, tuples as lists, dict keys as strings (:func:`lstmkit.checkpoint.plain`), a
     Generator seed as None (its draws cannot be stored)."""
-    from .checkpoint import plain
-
     return {k: None if isinstance(v, np.random.Generator) else plain(v) for k, v in params.items()}
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import check_float_array, check_int, fail
+from ._checks import check_float_array, check_int, fail, first_index
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .saving import register
 
@@ -233,8 +233,8 @@ class LSTMForecaster:
         u = y
         if self.log:
             if (y <= 0).any():
-                bad = np.argwhere(y <= 0)[0]
-                fail(KIND, "y", "values > 0 with log=True", f"{y[tuple(bad)]} at index {tuple(int(i) for i in bad)}", "Use log=False.")
+                at = first_index(y <= 0)
+                fail(KIND, "y", "values > 0 with log=True", f"{y[at]} at index {at}", "Use log=False.")
             u = np.log(y)
         return np.diff(u, axis=0) if self.difference else u
 
@@ -365,7 +365,7 @@ class LSTMForecaster:
                 refuse("history", f"the fitted series as rows (N >= window+difference = {W + d}, n_series >= 1)", f"shape {history.shape}")
             bad = ~np.isfinite(history) | (history <= 0 if fc.log else False)
             if bad.any():
-                at = tuple(int(i) for i in np.argwhere(bad)[0])
+                at = first_index(bad)
                 refuse("history", "finite values" + (" > 0 (log=True)" if fc.log else ""), f"{history[at]} at index {at}")
             S = history.shape[1]
             for key in ("mean", "scale"):

@@ -347,7 +347,7 @@ class _Schedule:
         """The schedule's fields (options and counters) checked and normalised; each subclass
         adds its own to the base's (``epoch``, ``base_lr``)."""
         return {
-            "epoch": _count(values["epoch"], where, "epoch"),
+            "epoch": check_int(values["epoch"], where, "epoch", minimum=0),
             "base_lr": check_real(values["base_lr"], where, "base_lr", low=0.0, low_open=True),
         }
 
@@ -429,13 +429,13 @@ class ReduceLROnPlateau(_Schedule):
             **super()._checked(values, where),
             "mode": values["mode"],
             "factor": check_real(values["factor"], where, "factor", low=0.0, high=1.0, low_open=True, high_open=True),
-            "patience": _count(values["patience"], where, "patience"),
+            "patience": check_int(values["patience"], where, "patience", minimum=0),
             "threshold": check_real(values["threshold"], where, "threshold", low=0.0),
-            "cooldown": _count(values["cooldown"], where, "cooldown"),
+            "cooldown": check_int(values["cooldown"], where, "cooldown", minimum=0),
             "min_lr": check_real(values["min_lr"], where, "min_lr", low=0.0),
             "best": None if best is None else check_real(best, where, "best"),
-            "bad_epochs": _count(values["bad_epochs"], where, "bad_epochs"),
-            "cooldown_left": _count(values["cooldown_left"], where, "cooldown_left"),
+            "bad_epochs": check_int(values["bad_epochs"], where, "bad_epochs", minimum=0),
+            "cooldown_left": check_int(values["cooldown_left"], where, "cooldown_left", minimum=0),
         }
 
     def _better(self, a: float, best: float) -> bool:
@@ -471,8 +471,3 @@ def make_schedule(name: str, optimizer: Optimizer, **kwargs) -> _Schedule:
     cls = SCHEDULES[name]
     _check_options(cls, kwargs, "make_schedule", ("self", "optimizer"))
     return cls(optimizer, **kwargs)
-
-
-def _count(value, where: str, arg: str) -> int:
-    """A counter: an integer >= 0 (a float or a bool is refused; NumPy's integers are taken)."""
-    return check_int(value, where, arg, minimum=0)

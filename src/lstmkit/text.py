@@ -29,12 +29,13 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_int, check_rng, fail, run_seed
+from ._checks import check_int, check_rng, fail, is_int, run_seed
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .models import check_lstm_options
 from .saving import register
 
 KIND = "TextGenerator"
+UNKNOWN = "\x00"  # vocabulary entry 0: any character not seen at fit
 
 
 def min_text_length(batch_size: int, seq_len: int) -> int:
@@ -54,7 +55,6 @@ def uniform_guess(gen: "TextGenerator") -> str:
 
 class TextWarning(UserWarning):
     """Text read otherwise than written: characters of a prime never seen at fit, read as "unknown"."""
-UNKNOWN = "\x00"  # vocabulary entry 0: any character not seen at fit
 
 
 def _as_text(text, where: str) -> str:
@@ -302,7 +302,6 @@ class TextGenerator:
     def _from_model_file(cls, mf, path="") -> "TextGenerator":
         """The generator in ``mf``; a vocabulary that disagrees with the one-hot input or the
         read-out, a model config fit never builds, ... is refused with a FileFormatError naming it."""
-        from ._checks import is_int
         from .estimators import _check_params_match_model, _refuser, _restore_record
         from .io import FileFormatError
         from .modelfile import check_sequence_model_config

@@ -346,8 +346,7 @@ class Trainer:
         self.monitor = monitor
         self.min_delta = float(min_delta)
         self.restore_best = bool(restore_best)
-        check_verbose(verbose, where)
-        self.verbose = int(verbose)
+        self.verbose = check_verbose(verbose, where)
         self.callbacks = list(callbacks)
         self.stream = stream
         if settings is not None:
