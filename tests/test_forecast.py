@@ -346,9 +346,10 @@ def test_several_series_on_the_command_line_are_named_everywhere(tmp_path, capsy
 )
 def test_times_ahead_go_on_at_the_usual_step_written_as_the_column_writes_them(tmp_path, cells, ahead):
     from lstmkit.commands.forecast import check_time_column
+    from lstmkit.tables import read_csv
 
     (tmp_path / "s.csv").write_text("date,y\n" + "".join(f"{c},{k}\n" for k, c in enumerate(cells)))
-    time = check_time_column(tmp_path / "s.csv", ["y"])
+    time = check_time_column(tmp_path / "s.csv", *read_csv(tmp_path / "s.csv"), ["y"])
     assert time.name == "date" and time.cells == tuple(cells)
     assert time.text(time.ahead(2)) == ahead
 
@@ -412,3 +413,17 @@ def test_the_time_column_is_found_named_or_refused(tmp_path, capsys):
     assert main(["forecast", str(tmp_path / "h.csv"), *fast]) == 0
     err = capsys.readouterr().err
     assert "column 'timestamp' is not read as times (YYYY-MM, YYYY-MM-DD or numbers), got '2024-01-01 00:00' on line 2" in err
+
+
+def test_a_series_csv_is_read_once_for_its_series_names_and_times(tmp_path, monkeypatch):
+    # the file was parsed three times (header, columns, times): once now, the three read from it
+    import lstmkit.tables
+    from lstmkit.commands.forecast import load_series
+
+    read, calls = lstmkit.tables.read_csv, []
+    monkeypatch.setattr(lstmkit.tables, "read_csv", lambda path: calls.append(path) or read(path))
+    (tmp_path / "s.csv").write_text("month,a,b\n2000-01,1,2\n2000-02,3,4\n2000-03,5,6\n")
+    y, names, time = load_series(str(tmp_path / "s.csv"), "b, 1")
+    np.testing.assert_array_equal(y, [[2, 1], [4, 3], [6, 5]])
+    assert names == ["b", "a"] and time.name == "month" and time.cells == ("2000-01", "2000-02", "2000-03")
+    assert len(calls) == 1

@@ -2,6 +2,8 @@
 
     read_csv(path)                        header (list of str), rows (list of list of str)
     read_csv_columns(path, columns)       (n_rows, len(columns)) float64, columns by name or 0-based index
+    csv_columns(header, rows, columns, where)
+                                          the same, of a CSV already read (read_csv's header, rows)
     read_array(path, key=None)            ndarray from .npy / .npz (``key`` picks the array in an .npz)
     array_names(path)                     the names of the arrays in an .npz (None for a .npy)
     read_text(path)                       str (UTF-8)
@@ -76,20 +78,19 @@ def column_index(header: list[str], column, where: str) -> int:
 def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
     """The named (or indexed) columns as a (n_rows, len(columns)) float64 array; NaN/inf/text refused."""
     header, rows = read_csv(path)
+    return csv_columns(header, rows, columns, str(path))
+
+
+def csv_columns(header: list[str], rows: list[list[str]], columns, where: str) -> np.ndarray:
+    """:func:`read_csv_columns` of a CSV already read (:func:`read_csv`'s ``header, rows``): the named
+    (or indexed) columns as a (n_rows, len(columns)) float64 array, errors beginning with ``where``."""
     if isinstance(columns, (str, int, np.integer)):
         columns = [columns]
-    idx = [column_index(header, c, str(path)) for c in columns]
+    idx = [column_index(header, c, where) for c in columns]
     out = np.empty((len(rows), len(idx)))
     for i, r in enumerate(rows):
         for k, j in enumerate(idx):
-            cell = r[j].strip()
-            try:
-                v = float(cell)
-            except ValueError:
-                raise ValueError(f"{path}: expected a number in column {header[j]!r}, got {cell!r} on line {i + 2}.") from None
-            if not np.isfinite(v):
-                raise ValueError(f"{path}: expected finite numbers in column {header[j]!r}, got {cell!r} on line {i + 2} (NaN/inf in data).")
-            out[i, k] = v
+            out[i, k] = _number(r[j].strip(), where, header[j], i + 2)
     return out
 
 

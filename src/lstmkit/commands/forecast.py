@@ -112,16 +112,15 @@ def load_series(data: str, column, time_column: str | None = None):
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
     if p.suffix.lower() == ".csv":
-        from ..tables import column_index, read_csv, read_csv_columns
+        from ..tables import column_index, csv_columns, read_csv
 
-        header, _ = read_csv(p)
+        header, rows = read_csv(p)  # once: the series and the times are read from these
         if not column:
             raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
-        columns = [c.strip() for c in column.split(",")]
-        y = read_csv_columns(p, columns)
-        names = [header[column_index(header, c, str(p))] for c in columns]
-        time = check_time_column(p, columns, time_column)
-        return (y[:, 0] if y.shape[1] == 1 else y), names, time
+        series = [column_index(header, c.strip(), str(p)) for c in column.split(",")]
+        y = csv_columns(header, rows, series, str(p))
+        time = check_time_column(p, header, rows, series, time_column)
+        return (y[:, 0] if y.shape[1] == 1 else y), [header[j] for j in series], time
     from ..tables import read_array  # a .npy
 
     y = read_array(p)
@@ -212,8 +211,10 @@ class TimeColumn:
         return date2num(days)
 
 
-def check_time_column(path, series_columns, column: str | None = None) -> TimeColumn | None:
-    """The CSV's column of times, checked, or None.
+def check_time_column(path, header: list[str], rows: list[list[str]], series_columns,
+                      column: str | None = None) -> TimeColumn | None:
+    """The column of times of the CSV ``path`` (its ``header, rows``, as :func:`lstmkit.tables.read_csv`
+    reads them), checked, or None; ``series_columns`` (names or indices) hold the series.
 
     ``column`` names it (--time-column; 'none': no times). By default it is the first column, not
     among the series, that holds ISO dates (YYYY-MM or YYYY-MM-DD), else the first column when it
@@ -221,9 +222,8 @@ def check_time_column(path, series_columns, column: str | None = None) -> TimeCo
     the year say, is data). A column named like times that holds neither is warned of. Rows out of
     time order are refused (a forecaster reads the rows as the order of time); uneven steps (a
     month missing, say) are warned of: the forecaster assumes even ones."""
-    from ..tables import column_index, read_csv
+    from ..tables import column_index
 
-    header, rows = read_csv(path)
     series = {column_index(header, c, str(path)) for c in series_columns}
     if column is not None and column.strip().lower() == "none":
         return None
