@@ -495,6 +495,18 @@ def test_check_agrees_with_explain_in_every_notation(notation):
         doc = {"notation": "unit", "weights": {"Wi1": 1.0, "Ws1": 2.0, "Wi2": 1.0, "Ws2": -1.0, "Wi3": 0.5, "Ws3": 1.5,
                                                "Wi4": -1.0, "Ws4": 0.5, "Bias1": 0.2}, "inputs": {"x": [1.0, -1.0]}}
     ex = from_dict(doc)[0]
+    # the hand path (rounding each line, explain's own formulas) at 12 decimals is the exact path
+    # (the engine's cell backward) to round-off: the claims judged below come from formulas that are right
+    exact, fine = backward(ex), backward(ex, decimals=12)
+    assert {s.source[n] for s in exact.steps for n in s.values} >= {"engine"}
+    assert "engine" not in {s.source[n] for s in fine.steps for n in s.values}
+    assert [s.t for s in fine.steps] == [s.t for s in exact.steps] and fine.param_grads.keys() == exact.param_grads.keys()
+    pairs = [(f"step {a.t} {n}", b[n], a[n]) for a, b in zip(exact.steps, fine.steps) for n in a.values]
+    assert all(a.values.keys() == b.values.keys() for a, b in zip(exact.steps, fine.steps))
+    pairs += [(f"d{n}", fine.param_grads[n], g) for n, g in exact.param_grads.items()]
+    pairs += [("loss", fine.loss, exact.loss), ("dh0", fine.dh0, exact.dh0), ("dc0", fine.dc0, exact.dc0)]
+    for what, by_hand, exact_value in pairs:
+        np.testing.assert_allclose(by_hand, exact_value, rtol=0, atol=1e-9, err_msg=f"{notation}: {what}, by hand (12 decimals) vs exact")
     bw = backward(ex, decimals=2)
     claims = [{"step": s.t, "name": n, "value": _written(s[n].tolist(), 2)} for s in bw.steps for n in BW_NAMES if n in s.values]
     claims += [{"name": "d" + n, "value": _written(np.asarray(g).tolist(), 2)} for n, g in bw.param_grads.items()]
