@@ -287,6 +287,9 @@ def test_sequence_model_to_keras_and_back(head, readout, bi, tmp_path):
     back = model_from_keras(tmp_path / "s.keras")
     assert back.config() == seq.config()
     check_close(f"SequenceModel head={head} keras -> lstmkit (float32)", back.eval()(x)[0], ours, 1e-5)
+    rnn, sro = seq.parts()  # what to_keras writes: from_parts' inverse
+    assert rnn is seq.rnn and (sro is None) == (readout == "identity")
+    np.testing.assert_array_equal(lstmkit.SequenceModel.from_parts(rnn, sro, head).eval()(x)[0], ours)
     if head == "all":  # the (LSTM, readout) readers are unchanged for models over every step
         module, ro = read_keras_file(tmp_path / "s.keras")
         assert type(module) is lstmkit.LSTM and (ro is None) == (readout == "identity")

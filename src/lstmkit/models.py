@@ -321,6 +321,12 @@ class SequenceModel(Module):
         model.load_state_dict(state)  # names a read-out of the wrong width
         return model
 
+    def parts(self) -> tuple:
+        """``(rnn, readout)``, the inverse of :meth:`from_parts`: the recurrent layer itself and its
+        read-out as ``{"weight": (O, D*P), "bias": (O,)}`` (None for the identity read-out).
+        ``from_parts(*m.parts(), m.head_mode, m.inputs)`` computes what ``m`` does."""
+        return self.rnn, None if self.head is None else self.head.state_dict()
+
     def save(self, path) -> None:
         """Write the model to ``path``: an lstmkit model file of kind ``SequenceModel`` (atomic; no pickle)."""
         from .modelfile import save_model

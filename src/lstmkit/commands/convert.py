@@ -207,7 +207,7 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
             formats = ".npz or .onnx" if tokens else ".npz, .keras or .onnx"  # Keras' model takes feature vectors
             raise CommandError(f"convert: expected OUT {formats} for a SequenceModel with {what}, got {path!r} "
                                "(a PyTorch state_dict or .weights.h5 holds weights only: read back, it would be another model).")  # fmt: skip
-        module, readout = module.rnn, None if module.head is None else module.head.state_dict()
+        module, readout = module.parts()
         kind = type(module).__name__  # what is written now: the SequenceModel's LSTM or RNN
     if fmt == "lstmkit":
         from ..modelfile import save_lstm

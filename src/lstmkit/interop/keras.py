@@ -325,7 +325,7 @@ def _unwrap(module, readout, where: str):
         fail(where, "readout", "None for a SequenceModel (its own read-out is exported)", "a read-out")
     if module.inputs != "features":
         fail(where, "model inputs", "'features' (the Keras model takes feature vectors)", repr(module.inputs), "One-hot the ids and use a model with inputs='features'.")
-    return module.rnn, None if module.head is None else module.head.state_dict(), module.head_mode == "all"
+    return *module.parts(), module.head_mode == "all"
 
 
 # -- files, without Keras -------------------------------------------------------------------------

@@ -127,8 +127,7 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         if readout is not None:
             fail(where, "readout", "None for a SequenceModel (its own read-out is exported)", "a read-out")
         head_mode, tokens, is_seq = seq.head_mode, seq.inputs == "tokens", True
-        readout = None if seq.head is None else seq.head.state_dict()
-        module = seq.rnn
+        module, readout = seq.parts()
     is_lstm = type(module) is LSTM
     if not is_lstm and type(module) is not RNN:
         fail(where, "module", "an lstmkit LSTM, RNN, SequenceModel or fitted estimator", type(module).__name__, exc=TypeError)
