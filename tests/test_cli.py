@@ -291,6 +291,17 @@ def test_options_a_command_would_ignore_are_refused(tmp_path, capsys):
     assert "generate: expected --text (train a new model) or --model (sample from a saved one), got both" in error_line(capsys)
     assert main(["generate", "--model", str(tmp_path / "g.npz"), "--model-out", str(tmp_path / "h.npz")]) == 2
     assert "generate: expected --model-out without --model, got both" in error_line(capsys)
+    # refused before the outputs are checked: a folder named by --model-out is not the error (it exited 1, 'a folder')
+    adir = tmp_path / "adir"
+    adir.mkdir()
+    for argv, message in (
+        (["forecast", "--model", str(tmp_path / "f.npz"), "--model-out", str(adir)], "forecast: expected --model-out without --model, got both."),
+        (["generate", "--model", str(tmp_path / "g.npz"), "--model-out", str(adir)], "generate: expected --model-out without --model, got both."),
+        (["forecast", "--out", str(adir)], "forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none."),
+        (["generate", "--model-out", str(adir)], "generate: expected --text (a file or builtin:stdlib) to train on, or --model, got neither."),
+    ):  # fmt: skip
+        assert main(argv) == 2, argv
+        assert error_line(capsys).startswith(f"lstmkit: error: {message}"), argv
     # the training options beside --model: a loaded model is not retrained, so they would be ignored;
     # typed, even at their default value (forecast's --epochs is 100), they are refused
     for argv, message in (

@@ -73,6 +73,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_lstm_arguments(p, forget_bias=d["forget_bias"])
     record_typed(p)  # which were typed: with --model, those it would not read are refused
     add_check(p, lambda args: check_series_name(args.data, args.time_column))
+    add_check(p, check_model_options)
+
+
+def check_model_options(args: argparse.Namespace) -> None:
+    """Refuse (UsageError, exit 2), before the command runs, a command line that neither trains nor
+    loads a model (no series, no --model), or that loads one beside the options it would not read:
+    --backtest N (N > 0: a backtest refits), --model-out (a copy), the training options
+    (:func:`._options.refuse_with_model`)."""
+    if not args.model:
+        if not args.data:
+            raise UsageError("forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none.")
+        return
+    if args.backtest:  # a backtest fits on the start of the series: a loaded model has seen all of it
+        raise UsageError(f"forecast: expected --backtest without --model, got --backtest {args.backtest} with --model "
+                         f"{args.model}. A backtest refits the model on the series less its last {args.backtest} "
+                         f"values: leave out --model and give the training options.")  # fmt: skip
+    if args.model_out:
+        raise UsageError(f"forecast: expected --model-out without --model, got both. A loaded model is not "
+                         f"retrained: copy {args.model} instead.")  # fmt: skip
+    # --epochs, --window, ...: not read, so not taken; --backtest 0 (no backtest) among them, as an option that
+    # would be ignored: no refit to speak of
+    refuse_with_model("forecast", args, WITH_MODEL)
 
 
 #: the built-in series (the data argument)
@@ -337,23 +359,13 @@ def run(args: argparse.Namespace) -> int:
     from ..forecast import ForecastWarning
 
     names, time = None, None
-    if args.model:
-        if args.backtest:  # a backtest fits on the start of the series: a loaded model has seen all of it
-            raise UsageError(f"forecast: expected --backtest without --model, got --backtest {args.backtest} with --model "
-                               f"{args.model}. A backtest refits the model on the series less its last {args.backtest} "
-                               f"values: leave out --model and give the training options.")  # fmt: skip
-        if args.model_out:
-            raise UsageError(f"forecast: expected --model-out without --model, got both. A loaded model is not "
-                               f"retrained: copy {args.model} instead.")  # fmt: skip
-        refuse_with_model("forecast", args, WITH_MODEL)  # --epochs, --window, ...: not read, so not taken
+    if args.model:  # the options beside it were checked before the command ran (check_model_options)
         fc = LSTMForecaster.load(args.model)
         y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
         if args.data:
             y, names, time = load_series(args.data, args.column, args.time_column)
         result = None
     else:
-        if not args.data:
-            raise UsageError("forecast: expected a series (a .csv with --column, a .npy, or builtin:airline), got none.")
         y, names, time = load_series(args.data, args.column, args.time_column)
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,

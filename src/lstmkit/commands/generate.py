@@ -44,6 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_lstm_arguments(p)
     record_typed(p)  # which were typed: with --model, those it would not read are refused
     add_check(p, lambda args: check_text_name(args.text))
+    add_check(p, check_model_options)
 
 
 #: the built-in texts (--text)
@@ -59,6 +60,25 @@ def check_text_name(spec: str | None) -> None:
         raise UsageError(f"generate: expected --text a file or a built-in text among {list(BUILTIN_TEXTS)}, got {spec!r}.")
 
 
+def check_model_options(args: argparse.Namespace) -> None:
+    """Refuse (UsageError, exit 2), before the command runs, a command line that neither trains nor
+    loads a model (no --text, no --model), or that loads one beside the options it would not read:
+    --text, --model-out (a copy), the training options (:func:`._options.refuse_with_model`)."""
+    from ..cli import UsageError
+
+    if not args.model:
+        if not args.text:
+            raise UsageError("generate: expected --text (a file or builtin:stdlib) to train on, or --model, got neither.")
+        return
+    if args.text:
+        raise UsageError(f"generate: expected --text (train a new model) or --model (sample from a saved one), got both: "
+                         f"--text {args.text} would not be read. Leave out one of them.")  # fmt: skip
+    if args.model_out:
+        raise UsageError(f"generate: expected --model-out without --model, got both. A loaded model is not "
+                         f"retrained: copy {args.model} instead.")  # fmt: skip
+    refuse_with_model("generate", args, WITH_MODEL)  # --epochs, --hidden-size, ...: not read, so not taken
+
+
 def read_training_text(spec: str, max_chars: int) -> str:
     check_text_name(spec)
     if spec == "builtin:stdlib":
@@ -71,21 +91,12 @@ def read_training_text(spec: str, max_chars: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError, UsageError
+    from ..cli import CommandError
     from ..text import TextGenerator, min_text_length, uniform_guess
 
-    if args.model:
-        if args.text:
-            raise UsageError(f"generate: expected --text (train a new model) or --model (sample from a saved one), got both: "
-                               f"--text {args.text} would not be read. Leave out one of them.")  # fmt: skip
-        if args.model_out:
-            raise UsageError(f"generate: expected --model-out without --model, got both. A loaded model is not "
-                               f"retrained: copy {args.model} instead.")  # fmt: skip
-        refuse_with_model("generate", args, WITH_MODEL)  # --epochs, --hidden-size, ...: not read, so not taken
+    if args.model:  # the options beside it were checked before the command ran (check_model_options)
         gen = TextGenerator.load(args.model)
     else:
-        if not args.text:
-            raise UsageError("generate: expected --text (a file or builtin:stdlib) to train on, or --model, got neither.")
         text = read_training_text(args.text, args.max_chars)
         cut = int(len(text) * (1 - args.held_out))
         train, held = text[:cut], text[cut:]
