@@ -35,14 +35,15 @@ def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True, tra
 SUFFIXES = (".csv", ".npz", ".npy")
 
 
-def check_data_suffix(path: str) -> str:
-    """``path``'s suffix (lower case), one of :data:`SUFFIXES`; another is refused as a usage error
-    (no reader for it, whatever the file holds), before the file is looked for."""
+def check_data_suffix(path: str, suffixes: tuple[str, ...] = SUFFIXES, what: str = "file") -> str:
+    """``path``'s suffix (lower case), one of ``suffixes`` (the readers'); another is refused as a usage
+    error (no reader for it, whatever the file holds), before the file is looked for: ``d.txt: expected
+    a .csv, .npz or .npy file, got '.txt'.`` (``what``: the file's name for what it holds)."""
     from .._checks import or_list
 
     suffix = Path(path).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise UsageError(f"{Path(path)}: expected a {or_list(SUFFIXES)} file, got {suffix or 'no extension'!r}.")
+    if suffix not in suffixes:
+        raise UsageError(f"{Path(path)}: expected a {or_list(suffixes)} {what}, got {suffix or 'no extension'!r}.")
     return suffix
 
 
@@ -52,9 +53,10 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
     ``info=True`` adds a dict: ``"ids"``, each sequence's name (a long CSV's ``--group`` values, else
     None: its index), and ``"features"``, a CSV's feature column names (else None). ``features``: a
     CSV's feature columns when ``--features`` is not given (a list of names; None: all but
-    ``--group``/``--target``)."""
-    suffix = check_data_suffix(path)
+    ``--group``/``--target``). ``path``'s suffix is one read (:func:`check_data_suffix`, run before
+    the command)."""
     p = Path(path)
+    suffix = p.suffix.lower()
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
     y = lengths = None

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import count
+from .._checks import count, or_list
 from ..cli import CommandError, UsageError
 from ..forecast import LSTMForecaster
+from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
 
@@ -106,25 +107,22 @@ SUFFIXES = (".csv", ".npy")
 def check_series_name(data: str | None, time_column: str | None = None) -> None:
     """Refuse (UsageError, exit 2) a series ``data`` that no reader takes, whatever the files hold: a
     built-in name not among :data:`BUILTIN_SERIES`, a file's suffix not among :data:`SUFFIXES`,
-    ``--time-column`` with another file than a .csv. Run before the command (nothing read yet), and by
-    :func:`load_series`."""
+    ``--time-column`` with another file than a .csv. Run before the command (nothing read yet)."""
     if data is None or data in BUILTIN_SERIES:  # none: the command says what it needs
         return
     if data.startswith("builtin:"):
         raise UsageError(f"forecast: expected a series file or a built-in one among {list(BUILTIN_SERIES)}, got {data!r}.")
-    p = Path(data)
-    suffix = p.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise UsageError(f"{p}: expected a .csv or .npy series (or builtin:airline), got {p.suffix or 'no extension'!r}.")
+    suffix = check_data_suffix(data, SUFFIXES, f"series (or {or_list(BUILTIN_SERIES)})")
     if time_column is not None and suffix != ".csv":
-        raise UsageError(f"forecast: expected --time-column with a .csv, got it with {p.suffix or 'no extension'!r} "
-                         f"(a {p.suffix or 'file'} holds no times).")  # fmt: skip
+        written = Path(data).suffix
+        raise UsageError(f"forecast: expected --time-column with a .csv, got it with {written or 'no extension'!r} "
+                         f"(a {written or 'file'} holds no times).")  # fmt: skip
 
 
 def load_series(data: str, column, time_column: str | None = None):
     """What ``data`` holds: ((N,) or (N, S) float64, the S series' names (None when the file names
-    none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV column list, or a .npy file."""
-    check_series_name(data, time_column)
+    none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV column list, or a .npy
+    file; ``data`` is one :func:`check_series_name` takes (run before the command)."""
     if data == "builtin:airline":
         from importlib import resources
 

@@ -80,7 +80,7 @@ def check_model_options(args: argparse.Namespace) -> None:
 
 
 def read_training_text(spec: str, max_chars: int) -> str:
-    check_text_name(spec)
+    """At most ``max_chars`` of the text ``spec`` names, one :func:`check_text_name` takes (run before the command)."""
     if spec == "builtin:stdlib":
         from ..datasets import stdlib_text
 
