@@ -21,7 +21,7 @@ import lstmkit  # noqa: E402
 import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", message="The structure of `inputs`")
-from lstmkit.interop.keras import from_keras, model_from_keras, read_keras_file, to_keras, write_keras_file  # noqa: E402
+from lstmkit.interop.keras import from_keras, model_from_keras, read_keras, read_keras_file, to_keras, write_keras_file  # noqa: E402
 
 assert keras.backend.backend() == "torch"
 ERRORS: dict[str, float] = {}
@@ -287,6 +287,9 @@ def test_sequence_model_to_keras_and_back(head, readout, bi, tmp_path):
     back = model_from_keras(tmp_path / "s.keras")
     assert back.config() == seq.config()
     check_close(f"SequenceModel head={head} keras -> lstmkit (float32)", back.eval()(x)[0], ours, 1e-5)
+    module, ro, mode = read_keras(tmp_path / "s.keras")  # the file's parts, read once: model_from_keras's model
+    assert mode == head and type(module) is lstmkit.LSTM and (ro is None) == (readout == "identity")
+    check_close(f"read_keras head={head} (float32)", lstmkit.SequenceModel.from_parts(module, ro, mode).eval()(x)[0], ours, 1e-5)
     rnn, sro = seq.parts()  # what to_keras writes: from_parts' inverse
     assert rnn is seq.rnn and (sro is None) == (readout == "identity")
     np.testing.assert_array_equal(lstmkit.SequenceModel.from_parts(rnn, sro, head).eval()(x)[0], ours)

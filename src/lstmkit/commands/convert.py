@@ -124,16 +124,17 @@ def read(path: str, fmt: str, args) -> Source:
         module, head = module_from_state_dict(state, args.nonlinearity, args.readout)
         return Source(module, head, {"torch_names": list(state_dict_names(state, args.readout))}, TITLES[fmt])  # kept for a .pt written later
     if fmt == "keras":
-        from ..interop.keras import model_from_keras, read_keras_file
+        from ..interop.keras import read_keras, read_keras_file
 
         if not path.lower().endswith(".keras"):  # .weights.h5: weights without the model's configuration
             module, head = read_keras_file(path)
             return Source(module, head, {}, TITLES[fmt], (WEIGHTS_H5,))
-        model = model_from_keras(path)
-        if model.head_mode == "last":  # return_sequences=False on the last layer
-            return Source(model, None, {}, TITLES[fmt])
-        module, head = read_keras_file(path)  # over every step: the LSTM and its Dense as they are
-        return Source(module, head, {}, TITLES[fmt])
+        module, head, mode = read_keras(path)
+        if mode == "last":  # return_sequences=False on the last layer
+            from ..models import SequenceModel
+
+            return Source(SequenceModel.from_parts(module, head, mode), None, {}, TITLES[fmt])
+        return Source(module, head, {}, TITLES[fmt])  # over every step: the LSTM and its Dense as they are
     from ..interop.onnx import read_onnx
 
     g = read_onnx(path, where="convert", arg="IN")
@@ -252,7 +253,7 @@ def _write_sequence_model(path: str, fmt: str, model, args) -> None:
 #: the library functions convert calls whose errors begin with their name ("to_onnx: expected ..."): the
 #: command's user called none of them, so those errors begin with "convert:" instead
 LIBRARY = ("load_state_dict_file", "module_from_state_dict", "save_state_dict_file", "lstmkit.interop.pytorch",
-           "model_from_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx")  # fmt: skip
+           "read_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx")  # fmt: skip
 
 
 def _in_command_words(exc: Exception) -> Exception | None:

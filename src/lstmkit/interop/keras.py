@@ -40,7 +40,8 @@ SequenceModel for either setting; :func:`to_keras` / :func:`write_keras_file` ta
 ``return_sequences=head == "all"`` on the last layer. :func:`from_keras` and
 :func:`read_keras_file` keep returning ``(LSTM, readout)``, an LSTM run over every step with the
 read-out applied at each, and so refuse ``return_sequences=False`` by name, pointing to
-:func:`model_from_keras`. A SequenceModel's ``inputs="tokens"`` and ``cell="rnn"`` have no Keras
+:func:`model_from_keras`; :func:`read_keras` returns a file's parts, ``(LSTM, readout, head)``, either
+setting. A SequenceModel's ``inputs="tokens"`` and ``cell="rnn"`` have no Keras
 twin here and are refused; a Dense without bias comes in as a zero bias.
 
 Files: :func:`read_keras_file` reads ``.keras`` (a zip of ``config.json`` + ``model.weights.h5``)
@@ -360,6 +361,16 @@ def read_keras_file(path: str | os.PathLike):
     must return sequences; :func:`model_from_keras` reads a file whose last one does not.
     """
     return _every_step(_read_file(path, "read_keras_file"), "read_keras_file")
+
+
+def read_keras(path: str | os.PathLike):
+    """Read a ``.keras`` or ``.weights.h5`` file once into ``(lstmkit.LSTM, readout_or_None, head)``,
+    without Keras: head "last" when the last LSTM layer has ``return_sequences=False`` (a
+    ``.weights.h5``, which holds no configuration: "all"), else "all". The read-out is the Dense's
+    as the file holds it (no "bias" without one); ``SequenceModel.from_parts(*read_keras(path))`` is
+    :func:`model_from_keras`'s model. ``lstmkit convert`` reads a ``.keras`` with it.
+    """
+    return _read_file(path, "read_keras")
 
 
 def _read_file(path, where: str):
