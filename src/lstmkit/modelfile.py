@@ -363,9 +363,6 @@ def read_lstm(path: str | os.PathLike) -> LSTMFile:
             raise FileFormatError(f"{path}: expected {mf.kind} config {k} true or false, got {v!r}.")
     rnn = {k[4:]: v for k, v in mf.arrays.items() if k.startswith("rnn.")}
     head = {k[5:]: v for k, v in mf.arrays.items() if k.startswith("head.")}
-    other = sorted(k for k in mf.arrays if not k.startswith(("rnn.", "head.")))
-    if other:
-        raise FileFormatError(f"{path}: expected arrays named rnn.* or head.*, got {other}.")
     for k, a in mf.arrays.items():
         if a.dtype.kind != "f":
             raise FileFormatError(f"{path}: expected a float32/float64 array {k!r}, got dtype {a.dtype}.")
