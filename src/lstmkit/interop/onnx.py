@@ -516,7 +516,7 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     if others:
         fail(where, arg, f"only LSTM/RNN nodes, a MatMul[+Add] or Gemm read-out, a softmax on the output and {sorted(_GLUE_OPS)}", f"ops {others}")
     softmax = _softmax_node(model, where, arg)
-    head, path = _graph_head(model, softmax, where, arg)
+    head, path = _graph_head(model, softmax, constants, rec, where, arg)
     inputs = "tokens" if _token_input(model) else "features"
     if inputs == "tokens":
         constants = _fold_embedding(model, constants, rec[0], where, arg)
@@ -628,9 +628,10 @@ def _token_input(model) -> bool:
     return bool(model.graph.input) and model.graph.input[0].type.tensor_type.elem_type in (TensorProto.INT64, TensorProto.INT32)
 
 
-def _graph_head(model, softmax, where: str, arg: str) -> tuple[str, list]:
+def _graph_head(model, softmax, constants, rec, where: str, arg: str) -> tuple[str, list]:
     """What the graph's first output is: "all", the last recurrent node's Y (every step), or "last",
-    its final states (head="last"), with the read-out nodes on the way (output first). Found by
+    its final states (head="last"), with the read-out nodes on the way (in the order they run); ``rec``:
+    the recurrent nodes, ``constants``: :func:`_constants`. Found by
     running the graph's plumbing on element ids (:class:`_Plumbing`), so any way of writing the same
     selection reads the same: ``Y_h``, torch's ``h_n[-1]``, ``h_n.squeeze(0)``, ``y[:, -1]`` (time
     major ``y[-1]``) of one direction, ``torch.cat((h_n[-2], h_n[-1]), 1)`` of two. Refused, as
@@ -639,24 +640,22 @@ def _graph_head(model, softmax, where: str, arg: str) -> tuple[str, list]:
     MatMul/Gemm/Add/Mul off the way (a projection before the LSTM has no lstmkit twin) and recurrent
     nodes that do not chain (each takes the previous one's Y, the first the input x, or its ids'
     lookup). ``softmax`` (:func:`_softmax_node`), when it makes the output, is passed over."""
-    constants = _constants(model)
-    producer = {o: n for n in model.graph.node for o in n.output}
-    rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     name = model.graph.output[0].name if model.graph.output else ""
     if softmax is not None and softmax.output[0] == name:  # the probabilities: the model is what makes the logits
         name = softmax.input[0]
-    head, chain = _Plumbing(model, constants, rec, where, arg).head(name)
+    plumbing = _Plumbing(model, constants, rec, where, arg)
+    head, chain = plumbing.head(name)
     data = _data_names(model)
     stray = [n for n in model.graph.node if n.op_type in _READOUT_OPS and n not in chain and any(i in data for i in n.input)]
     if stray:
         fail(where, arg, "a MatMul[+Add] or Gemm read-out only between the last recurrent node and the output",
              f"a {stray[0].op_type} node {stray[0].name or stray[0].output[0]!r} elsewhere (a layer before the LSTM has no lstmkit twin)")  # fmt: skip
     for k, n in enumerate(rec):  # the stack: x -> node 0 -> node 1 -> ...
-        came = _trace_input(n.input[0], producer, constants)
+        came = _trace_input(n.input[0], plumbing.producer, constants)
         want = (rec[k - 1], 0) if k else (None, model.graph.input[0].name if model.graph.input else "")
         if came != want:
             fail(where, f"{n.op_type} node {k} input", "the previous node's Y" if k else "the graph's input x (or its ids' lookup)", _described(came))
-    return head, chain[::-1]
+    return head, chain
 
 
 def _data_names(model) -> set:
@@ -1083,44 +1082,31 @@ def _rnn_from_nodes(model, nodes, constants, dtype, where):
 
 def _readout_from_path(path, constants, module, where: str):
     """The read-out between the last recurrent node and the output as one ``{"weight": (O, F), "bias": (O,)}``
-    (None when there is none; no "bias" without an Add): the MatMul, Add and Mul nodes on ``path``
-    (output first, from :func:`_graph_head`), each with one constant operand, composed in float64 in
-    the order they run, ``out = y A + c``: a MatMul ``y W`` (W (F, O), after y) makes A = A W and
-    c = c W; an Add of b ((O,) or a scalar) c = c + b; a Mul by s A = A s and c = c s. So a Linear
-    (MatMul + Add) and a regressor's ``* y_scale + y_mean`` after it are one read-out."""
+    (None when there is none; no "bias" without an Add): the MatMul, Gemm, Add and Mul nodes on
+    ``path`` (in the order they run, from :func:`_graph_head`), each with one constant operand,
+    composed in float64, ``out = y A + c``: a MatMul ``y W`` (W (F, O), after y) makes A = A W and
+    c = c W, and so does a Gemm ``alpha y B' + beta C`` with W = alpha B', then c = c + beta C; an
+    Add of b ((O,) or a scalar) c = c + b; a Mul by s A = A s and c = c s. So a Linear (MatMul +
+    Add) and a regressor's ``* y_scale + y_mean`` after it are one read-out."""
     F = module.num_directions * module.output_size
     A, c, width = None, None, F  # out = y A + c so far; A None: the identity (F, F)
-    for node in reversed(path):
-        if node.op_type not in _READOUT_OPS:
-            continue
-        if node.op_type == "Gemm":  # alpha y B' + beta C, B' = B^T with transB (torch's Linear)
-            a = _attrs(node)
-            W = constants.get(node.input[1]) if len(node.input) > 1 else None
-            W = None if W is None else np.asarray(W, dtype=np.float64)
-            W = W.T if W is not None and W.ndim == 2 and a.get("transB", 0) else W
-            if W is None or W.ndim != 2 or W.shape[0] != width:
-                fail(where, "read-out Gemm", f"y times a constant of shape ({width}, O) (transB=1: (O, {width}))", "none" if W is None else f"shape {W.shape}")
-            W = float(a.get("alpha", 1.0)) * W
+    for node in path:
+        if node.op_type in ("MatMul", "Gemm"):
+            W = _readout_weight(node, constants, width, where)  # y W, W (width, O)
             A = W if A is None else A @ W
             c = None if c is None else c @ W
             width = W.shape[1]
-            C = constants.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-            if len(node.input) > 2 and node.input[2] and (C is None or np.ndim(C) > 2 or np.size(C) not in (1, width) or (np.ndim(C) == 2 and np.shape(C)[1] != np.size(C))):
-                fail(where, "read-out Gemm C", f"a constant of shape ({width},), (1, {width}) or a scalar", "none" if C is None else f"shape {np.shape(C)}")
-            if C is not None:
-                v = float(a.get("beta", 1.0)) * np.broadcast_to(np.asarray(C, dtype=np.float64).reshape(-1), (width,))
-                c = v.copy() if c is None else c + v
+            if node.op_type == "Gemm":  # + beta C
+                a = _attrs(node)
+                C = constants.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+                if len(node.input) > 2 and node.input[2] and (C is None or np.ndim(C) > 2 or np.size(C) not in (1, width) or (np.ndim(C) == 2 and np.shape(C)[1] != np.size(C))):
+                    fail(where, "read-out Gemm C", f"a constant of shape ({width},), (1, {width}) or a scalar", "none" if C is None else f"shape {np.shape(C)}")
+                if C is not None:
+                    v = float(a.get("beta", 1.0)) * np.broadcast_to(np.asarray(C, dtype=np.float64).reshape(-1), (width,))
+                    c = v.copy() if c is None else c + v
             continue
         k = next((i for i, n in enumerate(node.input) if n in constants), None)
         value = None if k is None else np.asarray(constants[node.input[k]], dtype=np.float64)
-        if node.op_type == "MatMul":
-            if value is None or k != 1 or value.ndim != 2 or value.shape[0] != width:
-                got = "none" if value is None else f"shape {value.shape}" + (" before y" if k == 0 else "")
-                fail(where, "read-out MatMul", f"y times a constant of shape ({width}, O)", got)
-            A = value if A is None else A @ value
-            c = None if c is None else c @ value
-            width = value.shape[1]
-            continue
         if value is None or value.ndim > 1 or value.size not in (1, width):
             fail(where, f"read-out {node.op_type}", f"a constant of shape ({width},) or a scalar", "none" if value is None else f"shape {value.shape}")
         v = np.broadcast_to(value.reshape(-1), (width,))
@@ -1136,3 +1122,22 @@ def _readout_from_path(path, constants, module, where: str):
     if c is not None:
         readout["bias"] = c.astype(module.dtype)
     return readout
+
+
+def _readout_weight(node, constants, width: int, where: str) -> np.ndarray:
+    """The W (width, O), float64, of a read-out MatMul or Gemm as ``y W``: a MatMul's constant after
+    y; a Gemm's ``alpha B'``, B' = B^T with transB (torch's Linear; its ``beta C`` is the caller's)."""
+    if node.op_type == "Gemm":
+        a = _attrs(node)
+        W = constants.get(node.input[1]) if len(node.input) > 1 else None
+        W = None if W is None else np.asarray(W, dtype=np.float64)
+        W = W.T if W is not None and W.ndim == 2 and a.get("transB", 0) else W
+        if W is None or W.ndim != 2 or W.shape[0] != width:
+            fail(where, "read-out Gemm", f"y times a constant of shape ({width}, O) (transB=1: (O, {width}))", "none" if W is None else f"shape {W.shape}")
+        return float(a.get("alpha", 1.0)) * W
+    k = next((i for i, n in enumerate(node.input) if n in constants), None)
+    W = None if k is None else np.asarray(constants[node.input[k]], dtype=np.float64)
+    if W is None or k != 1 or W.ndim != 2 or W.shape[0] != width:
+        got = "none" if W is None else f"shape {W.shape}" + (" before y" if k == 0 else "")
+        fail(where, "read-out MatMul", f"y times a constant of shape ({width}, O)", got)
+    return W
