@@ -404,8 +404,15 @@ def test_failed_save_keeps_the_previous_model_file(tmp_path, monkeypatch):
         (dict(hidden_size=0), "LSTMClassifier: expected hidden_size >= 1, got 0"),
         (dict(epochs=2.5), "LSTMClassifier: expected epochs an integer"),
         (dict(optimizer="adagrad"), "LSTMClassifier: expected optimizer one of"),
-        (dict(learning_rate=-1), "LSTMClassifier: expected learning_rate a number > 0, got -1"),
-        (dict(dropout=1.0), r"LSTMClassifier: expected dropout a number in \[0, 1\)"),
+        (dict(learning_rate=-1), r"^LSTMClassifier: expected learning_rate a finite number > 0, got -1\.$"),
+        (dict(learning_rate=float("inf")), r"^LSTMClassifier: expected learning_rate a finite number > 0, got inf\.$"),  # not Adam's words
+        (dict(learning_rate="0.1"), r"^LSTMClassifier: expected learning_rate a finite number > 0, got '0.1'\.$"),
+        (dict(dropout=1.0), r"^LSTMClassifier: expected dropout a finite number in \[0, 1\), got 1.0\.$"),
+        (dict(validation_split=float("nan")), r"^LSTMClassifier: expected validation_split a finite number in \[0, 1\), got nan\.$"),
+        (dict(weight_decay=float("inf")), r"^LSTMClassifier: expected weight_decay a finite number >= 0, got inf\.$"),  # not Adam's words
+        (dict(weight_decay=-0.1), r"^LSTMClassifier: expected weight_decay a finite number >= 0, got -0.1\.$"),
+        (dict(forget_bias=float("inf")), r"^LSTMClassifier: expected forget_bias None or a finite number, got inf\.$"),
+        (dict(forget_bias="1"), r"^LSTMClassifier: expected forget_bias None or a finite number, got '1'\.$"),
         (dict(clip=0), r"^LSTMClassifier: expected clip None or a finite number > 0, got 0\.$"),
         (dict(clip=float("inf")), r"^LSTMClassifier: expected clip None or a finite number > 0, got inf\.$"),  # fitted, then save failed
         (dict(clip=True), r"^LSTMClassifier: expected clip None or a finite number > 0, got True\.$"),
@@ -417,6 +424,14 @@ def test_bad_hyper_parameters_fail_before_training(params, message):
     X, y = seq_data(n=6)
     with pytest.raises((ValueError, TypeError), match=message):
         LSTMClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["learning_rate", "dropout", "validation_split", "weight_decay", "forget_bias"])
+@pytest.mark.parametrize("bad", ["0.1", True, [0.1]])
+def test_hyper_parameter_that_is_no_number_is_a_type_error(name, bad):
+    # as clip's: a number out of range is a ValueError, anything else (a bool too) a TypeError
+    with pytest.raises(TypeError, match=rf"^LSTMRegressor: expected {name} (None or )?a finite number.*, got {re.escape(repr(bad))}\.$"):
+        LSTMRegressor(**{name: bad}).fit(np.zeros((6, 3, 2)), np.zeros(6))
 
 
 

@@ -120,9 +120,10 @@ def test_generation_steps_give_the_logits_of_one_pass_over_the_whole_text(gen, o
     [
         (dict(hidden_size=0), "TextGenerator: expected hidden_size >= 1, got 0."),
         (dict(num_layers=0), "TextGenerator: expected num_layers >= 1, got 0."),
-        (dict(learning_rate=-1), "TextGenerator: expected learning_rate a number > 0, got -1."),
+        (dict(learning_rate=-1), "TextGenerator: expected learning_rate a finite number > 0, got -1."),
+        (dict(learning_rate=float("inf")), "TextGenerator: expected learning_rate a finite number > 0, got inf."),  # not Adam's words
         (dict(optimizer="adagrad"), "TextGenerator: expected optimizer one of ['sgd', 'adam', 'adamw', 'rmsprop'], got 'adagrad'."),
-        (dict(dropout=1.5), "TextGenerator: expected dropout a number in [0, 1), got 1.5."),
+        (dict(dropout=1.5), "TextGenerator: expected dropout a finite number in [0, 1), got 1.5."),
         (dict(clip=0), "TextGenerator: expected clip None or a finite number > 0, got 0."),
         (dict(clip=float("inf")), "TextGenerator: expected clip None or a finite number > 0, got inf."),  # fitted, then save failed
     ],

@@ -94,12 +94,16 @@ def check_int(value, where: str, arg: str, *, minimum: int | None = None) -> int
 
 
 def check_real(value, where: str, arg: str, *, low: float | None = None, high: float | None = None,
-               low_open: bool = False, high_open: bool = False) -> float:
+               low_open: bool = False, high_open: bool = False, none: bool = False) -> float | None:
     """Return ``value`` as float: a finite real number (not a bool) in the interval given.
 
     ``low``/``high`` bound it (None: unbounded), inclusive unless ``low_open``/``high_open``;
-    the message names the interval, e.g. "a finite number in [0, 1)".
+    the message names the interval, e.g. "a finite number in [0, 1)". With ``none``, None is
+    taken too (and returned), and the message says so: "None or a finite number > 0". A number
+    out of range raises ValueError, anything else TypeError.
     """
+    if none and value is None:
+        return None
     number = _real(value)
     v = float(value) if number else math.nan
     ok = math.isfinite(v)
@@ -116,7 +120,7 @@ def check_real(value, where: str, arg: str, *, low: float | None = None, high: f
             what = f"a finite number {'<' if high_open else '<='} {high:g}"
         else:
             what = "a finite number"
-        fail(where, arg, what, repr(value), exc=ValueError if number else TypeError)
+        fail(where, arg, ("None or " if none else "") + what, repr(value), exc=ValueError if number else TypeError)
     return v
 
 
@@ -273,8 +277,7 @@ def check_clip(clip, where: str, arg: str = "clip"):
     rule for the gradient's global norm (the Trainer's, the estimators', the forecaster's and the
     text generator's ``clip``) and the LSTM variants' ``gate_clip`` and ``cell_clip``; infinity,
     which clips nothing, is refused, as a model file's JSON holds none (None says no clipping)."""
-    if clip is not None and not (_real(clip) and math.isfinite(clip) and clip > 0):
-        fail(where, arg, "None or a finite number > 0", repr(clip), exc=ValueError if _real(clip) else TypeError)
+    check_real(clip, where, arg, low=0, low_open=True, none=True)
     return clip
 
 

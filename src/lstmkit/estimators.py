@@ -76,7 +76,7 @@ import numpy as np
 
 from ._checks import (
     MISSING_TARGETS, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int, check_lengths,
-    check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
+    check_real, check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
 )
 from .checkpoint import plain
 from .functional import softmax
@@ -311,19 +311,17 @@ def check_hyper_parameters(est, name: str) -> None:
     cell = getattr(est, "cell", "lstm")
     if cell not in CELLS:
         fail(name, "cell", f"one of {list(CELLS)}", repr(cell))
-    number = lambda v: not isinstance(v, bool) and isinstance(v, (int, float, np.number))  # noqa: E731
-    for k, ok, what in (
-        ("learning_rate", lambda v: v > 0, "a number > 0"),
-        ("dropout", lambda v: 0 <= v < 1, "a number in [0, 1)"),
-        ("validation_split", lambda v: 0 <= v < 1, "a number in [0, 1)"),
-        ("weight_decay", lambda v: v >= 0, "a number >= 0"),
+    for k, bounds in (
+        ("learning_rate", dict(low=0, low_open=True)),  # finite: Adam would refuse inf, naming itself
+        ("dropout", dict(low=0, high=1, high_open=True)),
+        ("validation_split", dict(low=0, high=1, high_open=True)),
+        ("weight_decay", dict(low=0)),
+        ("forget_bias", dict(none=True)),
     ):
-        if has(k) and not (number(v := getattr(est, k)) and ok(v)):
-            fail(name, k, what, repr(v))
+        if has(k):
+            check_real(getattr(est, k), name, k, **bounds)
     if has("clip"):  # as the Trainer checks it
         check_clip(est.clip, name)
-    if has("forget_bias") and est.forget_bias is not None and not (number(est.forget_bias) and np.isfinite(est.forget_bias)):
-        fail(name, "forget_bias", "None or a finite number", repr(est.forget_bias))
     check_lstm_options(getattr(est, "lstm_options", None), cell, name)
     if has("dtype"):
         check_dtype(est.dtype, name)
