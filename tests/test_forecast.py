@@ -163,7 +163,7 @@ def test_mae_by_lead_by_hand():
     [
         (dict(hidden_size=0), "LSTMForecaster: expected hidden_size >= 1, got 0."),
         (dict(num_layers=0), "LSTMForecaster: expected num_layers >= 1, got 0."),
-        (dict(learning_rate=-1), "LSTMForecaster: expected learning_rate a number > 0, got -1."),
+        (dict(learning_rate=-1), "LSTMForecaster: expected learning_rate a finite number > 0, got -1."),
         (dict(optimizer="adagrad"), "LSTMForecaster: expected optimizer one of ['sgd', 'adam', 'adamw', 'rmsprop'], got 'adagrad'."),
         (dict(clip=0), "LSTMForecaster: expected clip None or a finite number > 0, got 0."),
         (dict(clip=float("inf")), "LSTMForecaster: expected clip None or a finite number > 0, got inf."),  # fitted, then save failed
