@@ -122,7 +122,7 @@ ACTIVATIONS = ("expected --activations[0] one of ['affine', 'elu', 'hard_sigmoid
         (["--proj-size", "8", "--hidden-size", "4"], "expected --proj-size smaller than --hidden-size=4, got 8."),
         (["--proj-size", "4", "--hidden-size", "4"], "expected --proj-size smaller than --hidden-size=4, got 4."),
         (["--activations", "foo,tanh,tanh"], ACTIVATIONS),
-        (["--activations", "sigmoid,tanh,leaky_relu:0.1:2"], "expected --activations[2] at most 1 parameter(s) for 'leaky_relu', got 2: (0.1, 2.0)."),
+        (["--activations", "sigmoid,tanh,leaky_relu:0.1:2"], "expected --activations[2] at most 1 parameter for 'leaky_relu', got 2: (0.1, 2.0)."),
     ],
 )
 def test_the_librarys_lstm_rules_are_usage_errors_before_any_data_is_read(tmp_path, monkeypatch, capsys, argv, flags, message):

@@ -471,7 +471,7 @@ def test_activation_derivatives_match_finite_differences(name):
         (dict(activations=("sigmoid", "tanh")), ValueError, "expected activations a sequence of 3 activations (f, g, h)"),
         (dict(activations="tanh"), ValueError, "expected activations a sequence of 3 activations"),
         (dict(activations=("sigmoid", "swish", "tanh")), ValueError, "expected activations[1] one of ["),
-        (dict(activations=(("elu", 1.0, 2.0), "tanh", "tanh")), ValueError, "expected activations[0] at most 1 parameter(s) for 'elu'"),
+        (dict(activations=(("elu", 1.0, 2.0), "tanh", "tanh")), ValueError, "expected activations[0] at most 1 parameter for 'elu'"),
         (dict(activations=(("affine", "a"), "tanh", "tanh")), TypeError, "expected activations[0] alpha a finite number"),
         (dict(activations=(3, "tanh", "tanh")), TypeError, "expected activations[0] a name or (name, alpha[, beta]), got 3"),
     ],

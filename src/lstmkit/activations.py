@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import fail
+from ._checks import count, fail
 from .functional import sigmoid
 
 #: name -> (default alpha, default beta); None where the function takes no parameter
@@ -135,7 +135,7 @@ def get_activation(spec, where: str = "activations", arg: str = "activation") ->
     defaults = DEFAULTS[name]
     n_params = sum(d is not None for d in defaults)
     if len(params) > n_params:
-        fail(where, arg, f"at most {n_params} parameter(s) for {name!r}", f"{len(params)}: {params!r}")
+        fail(where, arg, f"at most {count(n_params, 'parameter')} for {name!r}", f"{len(params)}: {params!r}")
     values = list(defaults)
     for k, v in enumerate(params):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v):
