@@ -182,3 +182,13 @@ def test_a_long_csv_warns_of_a_time_index_read_as_a_feature(tmp_path):
         read_csv_sequences(p, target="label", group="id")
         p.write_text("id,t,price,label\nu,0,1.5,a\nu,1,0.5,a\nv,5,1.0,b\nv,6,3.0,b\n")  # two steps in all: too few to tell
         read_csv_sequences(p, target="label", group="id")
+
+
+def test_label_text_reads_numbers_as_their_value_and_keeps_the_rest():
+    from lstmkit.tables import label_key, labels_from_text
+
+    # '1', '1.0' and 1 are one label; 2**53 and beyond stay floats (an int64 would not hold them all exactly)
+    assert [label_key(v) for v in ("1", " 1.0", 1, 1.0, "-2e0", "0.5", "a", 2.0**53)] == ["1", "1", "1", "1", "-2", "0.5", "a", "9007199254740992.0"]
+    assert labels_from_text(["1", "1.0", "2"]).tolist() == [1, 1, 2] and labels_from_text(["0.5", "1"]).tolist() == [0.5, 1.0]
+    # a number too large for a float is text in both (label_key raised OverflowError: int(inf))
+    assert label_key("1e400") == "1e400" and labels_from_text(["1e400", "1"]).tolist() == ["1e400", "1"]

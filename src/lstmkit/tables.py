@@ -190,7 +190,9 @@ def label_key(value) -> str:
     text = str(value).strip()
     if _NUMBER.fullmatch(text):
         v = float(text)
-        return str(int(v)) if v == int(v) and abs(v) < 2**53 else repr(v)
+        if not np.isfinite(v):  # '1e400': text, as labels_from_text keeps it (int(inf) raised OverflowError)
+            return text
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
     return text
 
 
@@ -202,9 +204,11 @@ def labels_from_text(cells) -> np.ndarray:
     if text.size == 0 or not all(_NUMBER.fullmatch(c) for c in text.ravel()):
         return text
     values = text.astype(np.float64)
-    if np.isfinite(values).all() and (values == np.round(values)).all() and (np.abs(values) < 2**53).all():
+    if not np.isfinite(values).all():  # '1e400' overflows: the labels stay text
+        return text
+    if (values == np.round(values)).all() and (np.abs(values) < 2**53).all():
         return values.astype(np.int64)
-    return values if np.isfinite(values).all() else text
+    return values
 
 
 #: what a wide CSV's rows of missing values or of different lengths are told
