@@ -16,12 +16,12 @@ from lstmkit.io import MAX_ENTRIES, FileFormatError, load_arrays, read_meta, sav
 
 
 def test_round_trip_and_compressed(tmp_path):
-    arrays = {"model/rnn.w": np.ones(2), "a.b": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array([1, 2], np.int64), "f": np.asfortranarray(np.ones((2, 3)))}
+    arrays = {"model/rnn.w": np.ones(2), "a.b": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array([1, 2], np.int64), "f": np.asfortranarray(np.arange(6.0).reshape(2, 3))}
     save_arrays(tmp_path / "x.npz", arrays, {"k": [1, "v"]})
     got, meta = load_arrays(tmp_path / "x.npz")
     assert meta == {"k": [1, "v"]}
     for k, v in arrays.items():
-        assert got[k].dtype == v.dtype
+        assert got[k].dtype == v.dtype and got[k].flags.c_contiguous, k  # a Fortran-order entry too: C-contiguous, as documented
         np.testing.assert_array_equal(got[k], v)
     np.savez_compressed(tmp_path / "c.npz", __meta__=np.array("{}"), w=np.ones(3))
     got, meta = load_arrays(tmp_path / "c.npz")

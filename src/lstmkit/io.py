@@ -213,7 +213,7 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path, is_meta: bool)
             got += n
         if got != nbytes or f.read(1):
             raise _bad(path, f"entry {name!r} is truncated")
-    return arr.reshape(shape, order="F" if fortran else "C")
+    return np.ascontiguousarray(arr.reshape(shape, order="F")) if fortran else arr.reshape(shape)
 
 
 def _accepted(base: str, names: tuple[str, ...] | None) -> bool:
