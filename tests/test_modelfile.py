@@ -148,6 +148,15 @@ def test_checkpoint_model_takes_the_model_out_of_a_checkpoint(tmp_path):
     _, model_file = small_file(tmp_path)
     with pytest.raises(FileFormatError, match=r"expected an lstmkit checkpoint \(format 'lstmkit-checkpoint'\)|unexpected entry"):
         checkpoint_model(model_file)
+    # a non-finite weight: named as read_model names one (the array as the file names it, the value, its index)
+    from lstmkit.io import load_arrays, save_arrays
+
+    arrays, meta = load_arrays(tmp_path / "ck.npz")
+    arrays["model/rnn.weight_hh_l0"][1, 2] = np.inf
+    save_arrays(tmp_path / "inf.npz", arrays, meta)
+    with pytest.raises(FileFormatError) as info:
+        checkpoint_model(tmp_path / "inf.npz")
+    assert str(info.value) == f"{tmp_path / 'inf.npz'}: expected finite values in array 'model/rnn.weight_hh_l0', got inf at index (1, 2)."
 
 
 def test_envelope_is_documented_json(tmp_path):

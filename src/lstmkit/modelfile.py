@@ -135,11 +135,17 @@ def read_model(path: str | os.PathLike, kind: str | tuple[str, ...] | None = Non
         raise FileFormatError(
             f"{path}: expected JSON objects for config and extra, got {type(config).__name__} and {type(extra).__name__}."
         )
+    check_finite(path, arrays)
+    return ModelFile(file_kind, config, arrays, extra, meta)
+
+
+def check_finite(path, arrays: Mapping[str, np.ndarray], prefix: str = "") -> None:
+    """Refuse (FileFormatError) a floating array of the file ``path`` holding NaN or infinity, naming the
+    array (its name in the file: ``prefix`` + its key) and the first such value and its index."""
     for k, a in arrays.items():
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-            raise FileFormatError(f"{path}: expected finite values in array {k!r}, got {a[bad]} at index {bad}.")
-    return ModelFile(file_kind, config, arrays, extra, meta)
+            raise FileFormatError(f"{path}: expected finite values in array {prefix + k!r}, got {a[bad]} at index {bad}.")
 
 
 def training_checkpoint(path: str | os.PathLike) -> dict[str, Any] | None:

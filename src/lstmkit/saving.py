@@ -18,10 +18,8 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from .io import FileFormatError
-from .modelfile import MODULE_KINDS, ModelFile, read_lstm, read_model
+from .modelfile import MODULE_KINDS, ModelFile, check_finite, read_lstm, read_model
 
 #: kind (class name) -> class with a ``_from_model_file`` classmethod
 KINDS: dict[str, type] = {}
@@ -80,9 +78,7 @@ def checkpoint_model(path: str | os.PathLike) -> CheckpointModel:
                               "(a Trainer's model without config()). Build the model and load the checkpoint's model/ arrays into it.")  # fmt: skip
     group = "best" if any(k.startswith("best/") for k in ckpt["arrays"]) else "model"
     arrays = {k[len(group) + 1 :]: a for k, a in ckpt["arrays"].items() if k.startswith(group + "/")}
-    for k, a in arrays.items():
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise FileFormatError(f"{path}: expected finite weights, got NaN or infinity in {group}/{k}.")
+    check_finite(path, arrays, group + "/")
     model = SequenceModel._from_model_file(ModelFile("SequenceModel", dict(config), arrays, {}, {}), path)
     epoch = meta["epoch"]
     best = meta["early_stopping"].get("best_epoch")
