@@ -188,28 +188,23 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
         raise CommandError(f"convert: expected an LSTM/RNN or a classifier, regressor or text generator file, got an {kind} "
                            "(its window, scaling and differencing have no place in an ONNX/PyTorch/Keras file; "
                            "use it with 'lstmkit forecast --model' or LSTMForecaster.load).")  # fmt: skip
+    whole = hasattr(module, "model_") or hasattr(module, "head_mode")  # written whole, by a writer that checks it
     if hasattr(module, "model_"):  # a fitted estimator: its whole model goes to ONNX
         if fmt != "onnx":
             raise CommandError(f"convert: expected OUT to be .onnx for an estimator's file ({kind}), got {path!r}.")
-        from ..interop.onnx import to_onnx
-
-        to_onnx(module, None, path, lengths=args.lengths, initial_state=args.initial_state)
-        return
-    if hasattr(module, "head_mode"):  # a SequenceModel: its head travels with it where the format can say it
+    elif whole:  # a SequenceModel: its head travels with it where the format can say it
         if fmt == "lstmkit":
             module.save(path)
             return
-        if fmt == "onnx" or (fmt == "keras" and path.lower().endswith(".keras")):
-            _write_sequence_model(path, fmt, module, args)
-            return
-        last, tokens = module.head_mode == "last", module.inputs != "features"
-        if last or tokens:
-            what = " and ".join(w for w, bad in (("head='last'", last), (f"inputs={module.inputs!r}", tokens)) if bad)
-            formats = ".npz or .onnx" if tokens else ".npz, .keras or .onnx"  # Keras' model takes feature vectors
-            raise CommandError(f"convert: expected OUT {formats} for a SequenceModel with {what}, got {path!r} "
-                               "(a PyTorch state_dict or .weights.h5 holds weights only: read back, it would be another model).")  # fmt: skip
-        module, readout = module.parts()
-        kind = type(module).__name__  # what is written now: the SequenceModel's LSTM or RNN
+        if not (fmt == "onnx" or (fmt == "keras" and path.lower().endswith(".keras"))):  # weights only: the LSTM and read-out
+            last, tokens = module.head_mode == "last", module.inputs != "features"
+            if last or tokens:
+                what = " and ".join(w for w, bad in (("head='last'", last), (f"inputs={module.inputs!r}", tokens)) if bad)
+                formats = ".npz or .onnx" if tokens else ".npz, .keras or .onnx"  # Keras' model takes feature vectors
+                raise CommandError(f"convert: expected OUT {formats} for a SequenceModel with {what}, got {path!r} "
+                                   "(a PyTorch state_dict or .weights.h5 holds weights only: read back, it would be another model).")  # fmt: skip
+            (module, readout), whole = module.parts(), False
+            kind = type(module).__name__  # what is written now: the SequenceModel's LSTM or RNN
     if fmt == "lstmkit":
         from ..modelfile import save_lstm
 
@@ -222,32 +217,22 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
             names = None
         save_state_dict_file(path, module, readout, None if names is None else tuple(names))
     elif fmt == "keras":
-        if kind != "LSTM":
-            raise CommandError(f"convert: expected an LSTM for a Keras file, got {kind}.")
-        acts = module.variant.changed().get("activations")
-        if acts is not None and path.lower().endswith(".weights.h5"):  # read back with Keras' defaults: another model
-            raise CommandError(f"convert: expected OUT .keras for an LSTM with activations {tuple(acts)}, got {path!r} "
-                               "(a .weights.h5 holds weights only: read back, Keras' default activations would be assumed).")  # fmt: skip
+        if not whole:
+            if kind != "LSTM":
+                raise CommandError(f"convert: expected an LSTM for a Keras file, got {kind}.")
+            acts = module.variant.changed().get("activations")
+            if acts is not None and path.lower().endswith(".weights.h5"):  # read back with Keras' defaults: another model
+                raise CommandError(f"convert: expected OUT .keras for an LSTM with activations {tuple(acts)}, got {path!r} "
+                                   "(a .weights.h5 holds weights only: read back, Keras' default activations would be assumed).")  # fmt: skip
         from ..interop.keras import write_keras_file
 
         write_keras_file(path, module, readout)
     else:
-        if kind not in ("LSTM", "RNN"):
+        if not whole and kind not in ("LSTM", "RNN"):
             raise CommandError(f"convert: expected an LSTM or RNN for ONNX, got {kind}.")
         from ..interop.onnx import to_onnx
 
         to_onnx(module, readout, path, lengths=args.lengths, initial_state=args.initial_state)
-
-
-def _write_sequence_model(path: str, fmt: str, model, args) -> None:
-    if fmt == "keras":
-        from ..interop.keras import write_keras_file
-
-        write_keras_file(path, model)
-    else:
-        from ..interop.onnx import to_onnx
-
-        to_onnx(model, None, path, lengths=args.lengths, initial_state=args.initial_state)
 
 
 #: the library functions convert calls whose errors begin with their name ("to_onnx: expected ..."): the
