@@ -226,6 +226,7 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
         if leaf not in ("weight", "bias"):
             fail(where, "state", "only the recurrent weights and one Linear read-out", f"the key {k!r}", "Remove other layers' keys first.")
         heads.setdefault(base, {})[leaf] = v
+    left = []  # the other layers' prefixes, left out when readout names one
     if readout is not None:
         if readout.rstrip(".") not in heads:
             fail(where, "readout", f"one of {sorted(heads)}", repr(readout), exc=KeyError)
@@ -240,7 +241,7 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
         fail(where, f"{name}.weight", "a read-out after the LSTM (its keys after the LSTM's, in the order a model registers its layers)",
              "keys before the LSTM's (an nn.Embedding or a Linear the LSTM reads, which lstmkit cannot carry)",
              f"If it is the read-out, name it with readout={name!r} (convert: --readout {name}).")  # fmt: skip
-    return prefix.rstrip("."), sd, name, head, left if readout is not None else []
+    return prefix.rstrip("."), sd, name, head, left
 
 
 def state_dict_names(state: Mapping[str, np.ndarray], readout: str | None = None) -> tuple[str, str | None]:
