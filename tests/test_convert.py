@@ -340,6 +340,25 @@ def test_a_training_checkpoint_converts_to_its_model(tmp_path, capsys):
         np.testing.assert_array_equal(lstmkit.load(tmp_path / "t_model.npz").state_dict()[k], v)
 
 
+def test_an_npz_in_is_read_once(tmp_path, monkeypatch, capsys):
+    """An .npz IN is told apart (model file or checkpoint, module or estimator) from its metadata alone,
+    then its arrays read once: each entry inflated once (it was up to three times, every array
+    decompressed to learn the kind)."""
+    import zipfile
+
+    X = np.random.default_rng(0).normal(size=(8, 5, 2)).astype(np.float32)
+    lstmkit.save_lstm(tmp_path / "m.npz", lstmkit.LSTM(2, 3, seed=0), {"weight": np.ones((2, 3), np.float32)})
+    lstmkit.LSTMClassifier(hidden_size=3, epochs=1, batch_size=4, seed=0).fit(X, np.arange(8) % 2, checkpoint=tmp_path / "ck.npz").save(tmp_path / "clf.npz")
+    opened, real_open = [], zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(getattr(name, "filename", name)) or real_open(self, name, *a, **k))
+    for name, out in (("m.npz", "m.pt"), ("clf.npz", "clf.onnx"), ("ck.npz", "ck.onnx")):
+        opened.clear()
+        assert main(["convert", str(tmp_path / name), str(tmp_path / out)]) == 0, capsys.readouterr().err
+        with zipfile.ZipFile(tmp_path / name) as z:
+            entries = sorted(z.namelist())
+        assert sorted(opened) == sorted(entries + ["__meta__.npy"]), (name, opened)  # the metadata read twice, each array once
+
+
 def test_lengths_help_says_when_it_is_needed(capsys):
     """A model trained on padded sequences, exported without --lengths, runs every sequence to the batch's last
     step (predict_proba(X, lengths) and onnxruntime differed by up to 0.99). A model file does not record whether

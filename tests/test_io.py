@@ -124,8 +124,7 @@ def test_read_meta_reads_the_metadata_alone(tmp_path, monkeypatch):
     meta = ("__meta__.npy", _npy(np.array('{"format": "x"}')))
     path = _zip(tmp_path / "ck.npz", [meta, ("model/w.npy", _npy(np.ones(2))), ("optim/m.npy", _zeros_npy(big))], zipfile.ZIP_DEFLATED)
     opened = count_opens(monkeypatch)
-    names, got = read_meta(path, names=("model/*", "optim/*"))
-    assert sorted(names) == ["model/w", "optim/m"] and got == {"format": "x"}
+    assert read_meta(path, names=("model/*", "optim/*")) == {"format": "x"}
     assert opened == ["__meta__.npy"]  # the 32 MiB entry never read
     opened.clear()
     with pytest.raises(FileFormatError, match=r"ck.npz: not a valid lstmkit file: unexpected entry 'optim/m.npy' \(expected arrays named model/\*\)"):

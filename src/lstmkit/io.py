@@ -255,7 +255,6 @@ def _parse(
         for info in infos:
             is_meta = info.filename == META_KEY + ".npy"
             if not (is_meta or arrays_too):  # read_meta: the metadata alone is inflated
-                arrays[info.filename[:-4]] = None
                 continue
             if is_meta and info.file_size > 4 * MAX_META_CHARS + 1024:
                 raise _bad(path, f"metadata of {info.file_size} bytes (at most {4 * MAX_META_CHARS})")
@@ -287,13 +286,12 @@ def load_arrays(
     return _load(path, max_bytes, names, arrays_too=True)
 
 
-def read_meta(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, names: Iterable[str] | None = None) -> tuple[list[str], dict[str, Any]]:
-    """The names of the arrays in a file written by :func:`save_arrays` and its metadata, with the checks
-    of :func:`load_arrays` on the zip directory (every entry's name against ``names``) and on the
-    metadata; no array is decompressed, so a file is told apart (a model file, a checkpoint) at the
-    cost of its metadata alone. Raises :class:`FileFormatError` as :func:`load_arrays` does."""
-    arrays, meta = _load(path, max_bytes, names, arrays_too=False)
-    return list(arrays), meta
+def read_meta(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, names: Iterable[str] | None = None) -> dict[str, Any]:
+    """The metadata of a file written by :func:`save_arrays`, with the checks of :func:`load_arrays` on
+    the zip directory (every entry's name against ``names``) and on the metadata; no array is
+    decompressed, so a file is told apart (a model file, a checkpoint) at the cost of its metadata
+    alone. Raises :class:`FileFormatError` as :func:`load_arrays` does."""
+    return _load(path, max_bytes, names, arrays_too=False)[1]
 
 
 def _load(path, max_bytes: int, names, arrays_too: bool):

@@ -156,7 +156,7 @@ def training_checkpoint(path: str | os.PathLike) -> dict[str, Any] | None:
     from .checkpoint import ARRAY_NAMES as CHECKPOINT_ARRAYS, FORMAT as CHECKPOINT_FORMAT
 
     try:
-        _, meta = read_meta(path, names=CHECKPOINT_ARRAYS)
+        meta = read_meta(path, names=CHECKPOINT_ARRAYS)
     except FileFormatError:
         return None
     return meta if meta.get("format") == CHECKPOINT_FORMAT else None

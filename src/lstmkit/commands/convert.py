@@ -35,8 +35,8 @@ output line says so, with the classes the graph's metadata names
 (:func:`lstmkit.interop.onnx.read_onnx`). The output line also says how a ``.weights.h5`` was
 read (an LSTM over every step, Keras' default activations: it holds no configuration).
 
-A training checkpoint as IN (:mod:`lstmkit.checkpoint`; told from its entries and metadata before
-any array is decompressed) converts as its model, :func:`lstmkit.saving.checkpoint_model`'s
+A training checkpoint as IN (:mod:`lstmkit.checkpoint`; told from its metadata before any array is
+decompressed) converts as its model, :func:`lstmkit.saving.checkpoint_model`'s
 SequenceModel; the output line says which weights (its last epoch's, or early stopping's best so
 far), what an estimator's checkpoint does not hold (labels, target scaling, vocabulary: for the
 estimator's file, finish the run) and, for an ONNX OUT without ``--lengths``, that the run was
@@ -99,6 +99,7 @@ class Source(NamedTuple):
     extra: dict  # kept through a .npz (a .pt's key prefixes)
     title: str  # what IN is, for the output line
     notes: tuple[str, ...] = ()  # what the output line says IN held beyond what travels, or how it was read
+    lengths: bool = False  # trained with lengths (a checkpoint's run): an ONNX OUT without --lengths is noted
 
 
 def read(path: str, fmt: str, args) -> Source:
@@ -106,15 +107,17 @@ def read(path: str, fmt: str, args) -> Source:
     if not Path(path).exists():
         raise FileNotFoundError(2, "No such file", path)
     if fmt == "lstmkit":
-        from ..modelfile import MODULE_KINDS, read_lstm, read_model, training_checkpoint
+        from ..checkpoint import FORMAT as CHECKPOINT_FORMAT
+        from ..io import read_meta
+        from ..modelfile import MODULE_KINDS, read_lstm
 
-        if training_checkpoint(path) is not None:
-            return _read_checkpoint(path, args)
-        if read_model(path).kind not in MODULE_KINDS:  # an estimator's file (lstmkit.load)
+        meta = read_meta(path)  # the metadata alone tells which reader reads the arrays, once
+        if meta.get("format") == CHECKPOINT_FORMAT:
+            return _read_checkpoint(path)
+        if meta.get("kind") not in MODULE_KINDS:  # an estimator's or a SequenceModel's file (lstmkit.load)
             from ..saving import load
 
-            est = load(path)
-            return Source(est, None, {}, TITLES[fmt])
+            return Source(load(path), None, {}, TITLES[fmt])
         f = read_lstm(path)
         return Source(f.module, f.readout, f.extra, TITLES[fmt])
     if fmt == "pytorch":
@@ -155,7 +158,7 @@ def read(path: str, fmt: str, args) -> Source:
 WEIGHTS_H5 = "read as a .weights.h5 is: an LSTM over every step with Keras' default activations (a .keras keeps its configuration)"
 
 
-def _read_checkpoint(path: str, args) -> Source:
+def _read_checkpoint(path: str) -> Source:
     """A training checkpoint's model (lstmkit.saving.checkpoint_model), and what the output line says of it."""
     from ..saving import checkpoint_model
 
@@ -174,10 +177,9 @@ def _read_checkpoint(path: str, args) -> Source:
             outputs = "standardised targets (the targets' mean and scale are not in a checkpoint)"
         notes.append(f"the network only, its outputs {outputs}: for the estimator's file, finish the run "
                      f"(the same 'lstmkit train' command with --checkpoint {path})")  # fmt: skip
-    shapes = (ck.meta.get("data") or {}).get("shapes") or []
-    if len(shapes) > 2 and shapes[2] is not None and args.output.lower().endswith(".onnx") and not args.lengths:
-        notes.append("trained with lengths (padded sequences): give --lengths to run padded batches as it did")
-    return Source(ck.model, None, {}, f"lstmkit training checkpoint, epoch {ck.epoch}", tuple(notes))
+    shapes = (ck.meta.get("data") or {}).get("shapes") or []  # (X, Y, lengths): lengths None without them
+    lengths = len(shapes) > 2 and shapes[2] is not None
+    return Source(ck.model, None, {}, f"lstmkit training checkpoint, epoch {ck.epoch}", tuple(notes), lengths)
 
 
 def write(path: str, fmt: str, module, readout, extra, args) -> None:
@@ -265,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
     if args.torch_names and fmt_out != "pytorch":
         raise UsageError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
     try:
-        module, readout, extra, title, notes = read(args.input, fmt_in, args)
+        module, readout, extra, title, notes, lengths = read(args.input, fmt_in, args)
         if args.batch_first and hasattr(module, "batch_first"):
             module.batch_first = True
         write(args.output, fmt_out, module, readout, extra, args)
@@ -284,5 +286,7 @@ def run(args: argparse.Namespace) -> int:
         desc = repr(module)
     else:
         desc = f"{type(module).__name__}({module.input_size}, {module.hidden_size})"
+    if lengths and fmt_out == "onnx" and not args.lengths:
+        notes += ("trained with lengths (padded sequences): give --lengths to run padded batches as it did",)
     print(f"{args.input} ({title}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}" + "".join(f"; {n}" for n in notes))
     return 0
