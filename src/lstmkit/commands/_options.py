@@ -123,14 +123,14 @@ def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None
             continue
         suffixes = FIGURE_SUFFIXES if kind == "figure" else written[0] if written else None
         wrong = bool(suffixes) and Path(value).suffix.lower() not in suffixes
-        if wrong and kind == "figure":
-            raise UsageError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
         problem = output_problem(value, folder=kind == "folder")
-        if problem:  # a folder where a file goes, first: its name has no suffix to speak of
+        # a file's problem on disk is said first (a folder where a file goes: its name has no suffix to
+        # speak of); a figure's suffix first, whatever the disk holds (--plot adir: not a figure's name)
+        if wrong and (kind == "figure" or not problem):
+            raise UsageError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
+        if problem:
             what = "a folder to write to" if kind == "folder" else "a file to write"
             raise CommandError(f"{command}: expected {option} {what}, got {value!r}, {problem}.")
-        if wrong:
-            raise UsageError(f"{command}: expected {option} ending in {or_list(suffixes)} (the format written), got {value!r}.")
 
 
 #: the attribute of the parsed arguments that :func:`record_typed` fills: dest -> the option as typed
