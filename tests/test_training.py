@@ -669,3 +669,30 @@ def test_validation_indices_are_the_rows_the_val_metrics_score():
     assert not np.isclose(t.evaluate(np.delete(X, rows, 0), np.delete(Y, rows, 0))["loss"], t.history.epochs[-1]["val_loss"])
     t.fit(X, Y, epochs=1, validation_data=(X[:4], Y[:4]))  # explicit validation data: no rows held out
     assert t.validation_indices is None
+
+
+def test_validation_data_is_checked_once_per_fit(monkeypatch):
+    # each data set a fit receives is checked (and its padding zeroed in a copy) once: the validation data
+    # before the first epoch, not again by every epoch's evaluation (it was twice per epoch: evaluate's
+    # check, then predict's); the val_* logged are what evaluate gives on the same data
+    import lstmkit.training as training
+
+    rng = np.random.default_rng(4)
+    X, Xv = rng.normal(size=(12, 5, 2)), rng.normal(size=(6, 5, 2))
+    Y, Yv = (X.sum(axis=2) > 0).astype(np.int64), (Xv.sum(axis=2) > 0).astype(np.int64)
+    lengths, lv = np.full(12, 5), np.array([5, 4, 3, 5, 2, 1])
+    checked = []
+    check = training._check_X
+
+    def counted(X, lengths, model, where):
+        checked.append((where, len(X)))
+        return check(X, lengths, model, where)
+
+    monkeypatch.setattr(training, "_check_X", counted)
+    t = Trainer(SequenceModel(2, 3, 2, dtype=np.float64, seed=0), batch_size=4, seed=0)
+    h = t.fit(X, Y, lengths, epochs=3, validation_data=(Xv, Yv, lv))
+    assert len(h) == 3 and checked == [("Trainer.fit", 12), ("Trainer.fit", 6)]
+    assert t.evaluate(Xv, Yv, lv) == {k.removeprefix("val_"): v for k, v in h.epochs[-1].items() if k.startswith("val_")}
+    checked.clear()  # a held-out fraction: a part of the training data, checked with it
+    Trainer(SequenceModel(2, 3, 2, dtype=np.float64, seed=0), batch_size=4, seed=0).fit(X, Y, epochs=3, validation_split=0.25)
+    assert checked == [("Trainer.fit", 12)]

@@ -404,8 +404,8 @@ class Trainer:
                 t0 = time.perf_counter()
                 progress.start_epoch(self.epoch, epochs, -(-len(X) // self.batch_size))
                 logs = {"epoch": self.epoch + 1, **self._train_epoch(X, Y, lengths, progress)}
-                if val is not None:
-                    logs.update({f"val_{k}": v for k, v in self.evaluate(*val).items()})
+                if val is not None:  # checked once, by _split
+                    logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
                 logs["lr"] = self.optimizer.lr  # the rate used during this epoch
                 logs["time"] = time.perf_counter() - t0
                 self._end_epoch(logs, monitor, checkpoint)
@@ -512,8 +512,12 @@ class Trainer:
 
     def evaluate(self, X, Y, lengths=None) -> dict[str, float]:
         """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout)."""
-        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate")
-        out = self.predict(X, lengths)
+        return self._evaluate(*_check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate"))
+
+    def _evaluate(self, X: np.ndarray, Y: np.ndarray, lengths: np.ndarray | None) -> dict[str, float]:
+        """:meth:`evaluate` of data already checked (:func:`_check_data`): fit's validation data,
+        checked once per fit, not once per epoch."""
+        out = _predict(self.model, X, lengths, self.batch_size)
         mask = _step_mask(lengths, *X.shape[:2]) if self.model.head_mode == "all" else None
         loss, _ = self.loss_fn(out, Y, mask)
         logs = {"loss": loss}
@@ -719,6 +723,11 @@ def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray
     """Run ``model`` in eval mode without caches over X (N, T, I) in batches; (N, T, O) or (N, O).
     X past ``lengths`` may be NaN or inf, as in :meth:`Trainer.fit`."""
     X, lengths = _check_X(X, lengths, model, "predict")
+    return _predict(model, X, lengths, batch_size)
+
+
+def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_size: int) -> np.ndarray:
+    """:func:`predict` of X and lengths already checked (:func:`_check_X`)."""
     was_training = model.training
     model.eval()
     outs = []
