@@ -9,7 +9,7 @@ import pytest
 
 from lstmkit import io as lio
 from lstmkit.checkpoint import ResumeRefused, load_checkpoint, read_checkpoint, save_checkpoint
-from lstmkit.estimators import LSTMClassifier
+from lstmkit.estimators import LSTMClassifier, LSTMRegressor
 from lstmkit.io import FileFormatError
 from lstmkit.models import SequenceModel
 from lstmkit.training import Trainer
@@ -365,6 +365,29 @@ def test_estimator_resume_with_other_hyper_parameters_is_refused(tmp_path, chang
         est.fit(X, y, checkpoint=path, resume=True)
     assert str(e.value) == f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow) or start afresh."
     assert not hasattr(est, "model_")
+
+
+def test_a_setting_that_changes_the_data_is_named_before_the_data(tmp_path):
+    # a regressor resuming a classifier's checkpoint: it trains on scaled numbers where the classifier
+    # trained on class indices, so the data differ too, but what the user changed is the task, the loss
+    # (compared first: the estimators' other parameters differ because of it); it was refused as 'other
+    # data'. Likewise a dtype: X in float64 where it was float32
+    X, y = est_data()
+    path = tmp_path / "ck.npz"
+    LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=1).fit(X, y, checkpoint=path)
+    fix = "Resume with the same settings (only epochs may grow) or start afresh."
+    cases = [
+        (LSTMRegressor(hidden_size=4, batch_size=8, seed=0, epochs=2), y.astype(np.float64), ("loss", "cross_entropy", "mse"),
+         "loss 'cross_entropy', got 'mse'"),
+        (LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=2, dtype="float64"), y, ("dtype", "float32", "float64"),
+         "dtype 'float32', got 'float64'"),
+    ]  # fmt: skip
+    for est, target, (setting, recorded, current), shown in cases:
+        with pytest.raises(ResumeRefused) as e:
+            est.fit(X, target, checkpoint=path, resume=True)
+        assert (e.value.reason, e.value.setting, e.value.recorded, e.value.current) == ("settings", setting, recorded, current)
+        assert str(e.value) == f"load_checkpoint: {path} was written with {shown}. {fix}"
+        assert not hasattr(est, "model_")
 
 
 def test_estimator_resume_may_grow_epochs_and_change_verbose(tmp_path, capsys):

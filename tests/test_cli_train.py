@@ -136,6 +136,21 @@ def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tm
     assert read_checkpoint(ck)["meta"]["epoch"] == 6  # the refused runs wrote nothing
 
 
+def test_train_resume_with_another_task_names_the_task(trained, tmp_path, capsys):
+    # a classifier's checkpoint resumed with --task regress (and the reverse): refused naming --task and
+    # both values, before anything is printed; it was refused as written 'while training on other data'
+    base = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--model-out", str(tmp_path / "m.npz")]
+    for was, got in (("classify", "regress"), ("regress", "classify")):
+        ck = str(tmp_path / f"{was}.npz")
+        assert main([*base, "--task", was, "--epochs", "1", "--checkpoint", ck]) == 0
+        capsys.readouterr()
+        assert main([*base, "--task", got, "--epochs", "2", "--checkpoint", ck]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == (
+            f"lstmkit: error: train: the checkpoint {ck} was written with --task {was}, got --task {got}. "
+            f"Resume with --task {was}, or start afresh without --checkpoint (or with another path).\n")  # fmt: skip
+
+
 def test_training_commands_take_verbose(tmp_path, capsys):
     (tmp_path / "t.txt").write_text("hello world. " * 40, encoding="utf-8")
     gen = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "4", "--seq-len", "10",

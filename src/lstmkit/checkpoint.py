@@ -25,18 +25,21 @@ and seed — or, for an estimator, its hyper-parameters by their own names (``le
 ``validation_split``, ...). A resume whose settings differ in any of them would continue with the
 checkpoint's optimizer state and rates under the new batch size, clipping, ...: a run matching
 neither, so :func:`load_checkpoint` refuses it with a ValueError naming the first difference and
-both values. What may change when resuming (as Keras and PyTorch Lightning let a resumed run
-change them, and none of it alters the weights): the number of epochs (``fit(epochs=...)``,
-larger to go on; equal: nothing runs; fewer than the checkpoint has run: refused), the progress
-display (``verbose``, ``stream``), ``callbacks``, and an unseeded trainer (``seed=None``, an
+both values: the loss first (another loss is another task, a classifier's where a regressor's was:
+its targets, and so its data, differ too), then in the order :meth:`Trainer.settings
+<lstmkit.training.Trainer.settings>` gives them. What may change when resuming (as Keras and
+PyTorch Lightning let a resumed run change them, and none of it alters the weights): the number
+of epochs (``fit(epochs=...)``, larger to go on; equal: nothing runs; fewer than the checkpoint
+has run: refused), the progress display (``verbose``, ``stream``), ``callbacks``, and an unseeded trainer (``seed=None``, an
 estimator's None or Generator seed) takes the checkpoint's seed. The data must be the same: ``data``
 records the shapes and a digest of ``X``, ``Y`` and lengths as ``fit`` trains on them (the NaN or
 inf padding past lengths of X and of a real-valued Y zeroed: the same data as zero padding; a
 class index there, -1 say, is kept as it is), and a resume
-on other data is refused (a Trainer's ``validation_data`` is not recorded; an estimator's
-``validation_split`` is a setting). To go on from the weights with other settings (fine-tuning), start a new run from them
-(``read_checkpoint(path)["arrays"]``'s ``model/`` entries into ``model.load_state_dict``) instead of
-resuming. A checkpoint written before settings were recorded loads without the comparison.
+on other data is refused, once the settings agree (a setting that changes what is trained on, an
+estimator's dtype say, is named as the setting; a Trainer's ``validation_data`` is not recorded;
+an estimator's ``validation_split`` is a setting). To go on from the weights with other settings
+(fine-tuning), start a new run from them (``read_checkpoint(path)["arrays"]``'s ``model/``
+entries into ``model.load_state_dict``) instead of resuming. A checkpoint written before settings were recorded loads without the comparison.
 
 A failed load — a checkpoint for another model or trainer (ValueError), a damaged or edited
 file (:class:`~lstmkit.io.FileFormatError` naming the file and the field; among them an optimizer
@@ -147,10 +150,20 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
     FileFormatError naming the file, the field and both values. ``data`` (:func:`data_fingerprint`
     of this run's data) and ``epochs`` (this run's total), when given: a checkpoint written while
     training on other data, or one past ``epochs`` already, raises ValueError too. The refusals
-    of a resume (other settings, other data, past ``epochs``) are :class:`ResumeRefused`, a
-    ValueError that carries the setting and both values, or the epochs."""
+    of a resume are :class:`ResumeRefused`, a ValueError that carries the setting and both
+    values, or the epochs, in this order: other settings (the loss first: another task), other
+    data, past ``epochs``."""
     ckpt = read_checkpoint(path)
     meta = ckpt["meta"]
+    diff = settings_difference(meta, trainer.settings())  # first: a setting may be why the data differ (the loss, dtype)
+    if diff is not None:
+        name, recorded, current = diff
+        missing = tuple(side for side, v in (("recorded", recorded), ("current", current)) if v is _MISSING)
+        raise ResumeRefused(
+            f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}",
+            "settings", setting=name, recorded=None if recorded is _MISSING else recorded,
+            current=None if current is _MISSING else current, missing=missing,
+        )  # fmt: skip
     recorded = meta.get("data")
     if data is not None and isinstance(recorded, Mapping) and recorded.get("digest") != data["digest"]:
         shapes = lambda d: ", ".join(f"{n} {tuple(s) if s is not None else None}" for n, s in zip(("X", "Y", "lengths"), d.get("shapes", [])))  # noqa: E731
@@ -160,15 +173,6 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
     if epochs is not None and meta["epoch"] > epochs:
         raise ResumeRefused(f"load_checkpoint: {path} has run {meta['epoch']} epochs already, got epochs={epochs}. "
                             f"Resume with epochs >= {meta['epoch']} to go on, or start afresh.", "epochs", epoch=meta["epoch"], epochs=epochs)  # fmt: skip
-    diff = settings_difference(meta, trainer.settings())
-    if diff is not None:
-        name, recorded, current = diff
-        missing = tuple(side for side, v in (("recorded", recorded), ("current", current)) if v is _MISSING)
-        raise ResumeRefused(
-            f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}",
-            "settings", setting=name, recorded=None if recorded is _MISSING else recorded,
-            current=None if current is _MISSING else current, missing=missing,
-        )  # fmt: skip
     try:
         trainer.load_state_dict(ckpt)
     except DamagedCheckpoint as e:  # worded as read_checkpoint's refusals: the file, then the field
@@ -194,15 +198,16 @@ def settings_difference(meta: Mapping[str, Any], current: Mapping[str, Any]) -> 
     """The first setting in which the run recorded in ``meta["settings"]`` differs from
     ``current`` (a trainer's :meth:`settings`), as ``(name, recorded, current)`` with
     ``_MISSING`` for a side without it; None if they agree or the checkpoint records none (one
-    written before settings were recorded). ``seed`` None on the current side (unseeded) agrees
-    with any recorded seed: the resumed run takes the checkpoint's. Names that lstmkit reads in
-    any case are compared as it reads them (:func:`normal_setting`): ``"ADAM"`` agrees with
-    ``"adam"``."""
+    written before settings were recorded). ``loss`` is compared first: another loss is another
+    task (a regressor's where a classifier's was), whose other settings differ because of it.
+    ``seed`` None on the current side (unseeded) agrees with any recorded seed: the resumed run
+    takes the checkpoint's. Names that lstmkit reads in any case are compared as it reads them
+    (:func:`normal_setting`): ``"ADAM"`` agrees with ``"adam"``."""
     recorded = meta.get("settings")
     if recorded is None:
         return None
     current = json.loads(json.dumps(plain(current)))  # compared as the checkpoint will hold it
-    for name in [*current, *(k for k in recorded if k not in current)]:
+    for name in dict.fromkeys(["loss", *current, *recorded]):  # the loss, then current's order, then recorded's others
         r, c = recorded.get(name, _MISSING), current.get(name, _MISSING)
         if name == "seed" and c is None:
             continue

@@ -31,6 +31,8 @@ OPTIONS = {"learning_rate": "--lr"}
 #: it); lstm_options is shown as the flags of its entries (--peephole, --dropout-recurrent 0.2, ...)
 FLAGS = frozenset(("hidden_size", "num_layers", "cell", "bidirectional", "dropout", "readout", "forget_bias", "batch_size",
                    "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "per_step", "lstm_options"))  # fmt: skip
+#: --task as a checkpoint records it: the loss of the estimator it picks
+TASKS = {"cross_entropy": "classify", "mse": "regress"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,11 +107,16 @@ def _as_typed(name: str, value, missing: bool = False) -> str:
 
 def resume_refused(exc, path: str) -> str | None:
     """load_checkpoint's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of ``path`` in this
-    command's words (``--lr``, not ``learning_rate``), or None where it names no option (other data)."""
+    command's words (``--lr``, not ``learning_rate``; another loss as another ``--task``), or None
+    where it names no option (other data)."""
     fix = "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path)."
     if exc.reason == "epochs":
         return (f"train: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give --epochs "
                 f"{exc.epoch} or more to go on, or start afresh (another --checkpoint path).")  # fmt: skip
+    if exc.reason == "settings" and exc.setting == "loss" and exc.recorded in TASKS and exc.current in TASKS:
+        was, got = TASKS[exc.recorded], TASKS[exc.current]
+        return (f"train: the checkpoint {path} was written with --task {was}, got --task {got}. Resume with --task {was}, "
+                f"or start afresh without --checkpoint (or with another path).")  # fmt: skip
     if exc.reason != "settings" or exc.setting not in FLAGS:
         return None
     name = exc.setting
