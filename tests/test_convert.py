@@ -128,6 +128,34 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, message):
     assert not (tmp_path / args[1]).exists()
 
 
+def test_a_files_proj_size_keeps_its_word(tmp_path, capsys):
+    # convert has no --proj-size: the word is the file's, not an option (the training commands say --proj-size)
+    lstmkit.save_lstm(tmp_path / "proj.npz", lstmkit.LSTM(3, 4, proj_size=2, seed=0))
+    assert main(["convert", str(tmp_path / "proj.npz"), str(tmp_path / "out.onnx")]) == 1
+    assert capsys.readouterr().err == ("lstmkit: error: convert: expected module options the ONNX LSTM operator can "
+                                       "express, got proj_size set. Export a model without them.\n")  # fmt: skip
+
+
+def test_the_librarys_errors_are_worded_by_name_options_as_every_command_s(tmp_path, capsys, monkeypatch):
+    # convert lets the library's error through; lstmkit.cli words it with convert's OWNERS, OPTIONS and SAME_NAME
+    import lstmkit.cli as cli
+    from lstmkit.commands import convert
+
+    calls, words = [], cli.name_options
+
+    def spy(message, *names):
+        calls.append((message, names))
+        return words(message, *names)
+
+    monkeypatch.setattr(cli, "name_options", spy)
+    torch.save({"weight_ih_l0": torch.zeros(16, 3, dtype=torch.int64)}, tmp_path / "int.pt")
+    assert main(["convert", str(tmp_path / "int.pt"), str(tmp_path / "out.npz")]) == 1
+    assert calls == [("lstmkit.interop.pytorch: expected state_dict['weight_ih_l0'] a floating-point tensor, got dtype torch.int64.",
+                      ("convert", convert.OWNERS, convert.OPTIONS, convert.SAME_NAME))]  # fmt: skip
+    assert capsys.readouterr().err == ("lstmkit: error: convert: expected state_dict['weight_ih_l0'] a floating-point "
+                                       "tensor, got dtype torch.int64.\n")  # fmt: skip
+
+
 def test_estimator_file_to_onnx(tmp_path, capsys):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 5, 2)).astype(np.float32)

@@ -24,7 +24,7 @@ import warnings
 from enum import IntEnum
 
 from . import __version__
-from .commands._options import CHECKS, check_outputs, integer, name_options
+from .commands._options import CHECKS, SAME_NAME, check_outputs, integer, name_options
 from .threads import get_num_threads, set_num_threads
 
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         for action in p._actions:  # every command's --seed: NumPy takes integers >= 0 (-1 would fail in NumPy's words)
             if "--seed" in action.option_strings:
                 action.type = integer(0)
-        p.set_defaults(_run=mod.run, _names=(getattr(mod, "OWNERS", ()), getattr(mod, "OPTIONS", {})))
+        names = (getattr(mod, "OWNERS", ()), getattr(mod, "OPTIONS", {}), getattr(mod, "SAME_NAME", SAME_NAME))
+        p.set_defaults(_run=mod.run, _names=names)  # name_options' arguments after the message and command
     return parser
 
 

@@ -9,8 +9,10 @@ behind them; :func:`add_check` adds a check of the parsed command line that a ty
 :func:`check_outputs` refuses, before a command runs, a path it could not write at the
 end: a folder where a file goes, a file where a folder goes, a plot in a format not written.
 :func:`name_options` rewrites an error of the library that names its arguments (``learning_rate``)
-to name the options (``--lr``); a command lists the classes whose errors it rewrites in ``OWNERS``
-and the arguments spelled otherwise on its command line in ``OPTIONS`` (:func:`lstmkit.cli.main`).
+to name the options (``--lr``); a command lists the classes (or functions) whose errors it rewrites
+in ``OWNERS``, the arguments spelled otherwise on its command line in ``OPTIONS``, and, where they
+are not the training commands' (:data:`SAME_NAME`), the arguments it takes as flags of the same name
+in ``SAME_NAME`` (``convert``: none, so that a file's ``proj_size`` stays the word; :func:`lstmkit.cli.main`).
 :func:`record_typed` lets a command tell an option typed from its default, so that
 :func:`refuse_with_model` refuses, beside ``--model``, the options a loaded model would ignore.
 """
@@ -198,18 +200,20 @@ def option_name(name: str, renamed: dict[str, str] | None = None) -> str:
     return (renamed or {}).get(name) or "--" + name.replace("_", "-")
 
 
-def name_options(message: str, command: str, owners: tuple[str, ...], renamed: dict[str, str]) -> str | None:
+def name_options(message: str, command: str, owners: tuple[str, ...], renamed: dict[str, str],
+                 same_name: tuple[str, ...] = SAME_NAME) -> str | None:
     """A library error's ``message`` in the command line's words, or None when it does not begin with
-    one of ``owners`` (``"LSTMForecaster.backtest: ..."``): the where becomes ``command`` and each
-    argument the option typed (``renamed``: argument -> option; :data:`SAME_NAME` -> ``--same-name``)
-    where the message uses it as a name (with an underscore, after 'expected ', in a formula), e.g.
+    one of ``owners``, alone or before a '.' or a space (``"LSTMForecaster.backtest: ..."``,
+    ``"to_onnx: ..."``): the where becomes ``command`` and each argument the option typed (``renamed``:
+    argument -> option; those of ``same_name`` -> ``--same-name``; any other stays the word) where the
+    message uses it as a name (with an underscore, after 'expected ', in a formula), e.g.
     ``forecast: expected --backtest at most N - 13 = 47 (enough training data), got 500.``"""
     import re
 
     where, sep, rest = message.partition(": ")
-    if not sep or where.split(".")[0].split(" ")[0] not in owners:
+    if not sep or not any(where == o or where.startswith((o + ".", o + " ")) for o in owners):
         return None
-    options = {name: option_name(name, renamed) for name in (*SAME_NAME, *renamed)}
+    options = {name: option_name(name, renamed) for name in (*same_name, *renamed)}
 
     def option(m: re.Match) -> str:
         name, before, after = m.group(0), rest[: m.start()], rest[m.end() :]

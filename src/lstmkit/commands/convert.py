@@ -55,6 +55,16 @@ EXAMPLE = "lstmkit convert model.pt model.onnx --batch-first"
 FORMATS = {".npz": "lstmkit", ".pt": "pytorch", ".pth": "pytorch", ".keras": "keras", ".weights.h5": "keras", ".h5": "keras", ".onnx": "onnx"}
 TITLES = {"lstmkit": "lstmkit model file", "pytorch": "PyTorch state_dict", "keras": "Keras", "onnx": "ONNX"}
 
+#: the library functions convert calls whose errors begin with their name ("to_onnx: expected ..."): the
+#: command's user called none of them, so lstmkit.cli has those errors begin with "convert:" instead
+#: (commands._options.name_options)
+OWNERS = ("load_state_dict_file", "module_from_state_dict", "save_state_dict_file", "lstmkit.interop.pytorch",
+          "read_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx")  # fmt: skip
+OPTIONS: dict[str, str] = {}
+#: no argument of the library is a flag of the same name here: the words of those errors are a file's
+#: (its proj_size, peephole), not options of this command (there is no --proj-size)
+SAME_NAME: tuple[str, ...] = ()
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="IN", help="file to read (format from its extension: " + ", ".join(FORMATS) + ")")
@@ -237,24 +247,6 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
         to_onnx(module, readout, path, lengths=args.lengths, initial_state=args.initial_state)
 
 
-#: the library functions convert calls whose errors begin with their name ("to_onnx: expected ..."): the
-#: command's user called none of them, so those errors begin with "convert:" instead
-LIBRARY = ("load_state_dict_file", "module_from_state_dict", "save_state_dict_file", "lstmkit.interop.pytorch",
-           "read_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx")  # fmt: skip
-
-
-def _in_command_words(exc: Exception) -> Exception | None:
-    """``exc`` (a ValueError or TypeError of the library) beginning with "convert:" instead of the name of
-    one of :data:`LIBRARY`; None when it begins otherwise."""
-    where, sep, rest = str(exc).partition(": ")
-    if not sep or where not in LIBRARY:
-        return None
-    try:
-        return type(exc)(f"convert: {rest}")
-    except TypeError:  # an exception class built otherwise: left as it is
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     from ..cli import UsageError
 
@@ -266,16 +258,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"convert: expected OUT other than IN, got {args.output!r} for both (the input would be overwritten).")
     if args.torch_names and fmt_out != "pytorch":
         raise UsageError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
-    try:
-        module, readout, extra, title, notes, lengths = read(args.input, fmt_in, args)
-        if args.batch_first and hasattr(module, "batch_first"):
-            module.batch_first = True
-        write(args.output, fmt_out, module, readout, extra, args)
-    except (ValueError, TypeError) as exc:
-        worded = _in_command_words(exc)
-        if worded is None:
-            raise
-        raise worded from exc
+    module, readout, extra, title, notes, lengths = read(args.input, fmt_in, args)
+    if args.batch_first and hasattr(module, "batch_first"):
+        module.batch_first = True
+    write(args.output, fmt_out, module, readout, extra, args)
     head = ""
     if readout is not None:
         O, F = readout["weight"].shape

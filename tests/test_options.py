@@ -1,0 +1,42 @@
+"""``lstmkit.commands._options.name_options``: a library error in a command's words. (The option types,
+add_check, check_outputs and record_typed are tested through the command line: tests/test_cli.py.)"""
+
+from __future__ import annotations
+
+from lstmkit.commands import convert
+from lstmkit.commands._options import name_options
+
+# an error of lstmkit.interop.onnx.to_onnx, as it words it
+ONNX = "to_onnx: expected module options the ONNX LSTM operator can express, got proj_size set. Export a model without them."
+
+
+def test_same_name_arguments_are_renamed_only_where_the_command_has_those_flags():
+    # a training command takes proj_size as --proj-size (the default, SAME_NAME): the flag typed
+    assert name_options(ONNX, "train", ("to_onnx",), {}) == (
+        "train: expected module options the ONNX LSTM operator can express, got --proj-size set. Export a model without them.")
+    # convert has no --proj-size: proj_size is the file's, the word stays; only the where is the command
+    assert name_options(ONNX, "convert", ("to_onnx",), {}, ()) == (
+        "convert: expected module options the ONNX LSTM operator can express, got proj_size set. Export a model without them.")
+    # a name given to rename is renamed whatever same_name holds
+    assert name_options(ONNX, "x", ("to_onnx",), {"proj_size": "--proj"}, ()) == (
+        "x: expected module options the ONNX LSTM operator can express, got --proj set. Export a model without them.")
+
+
+def test_an_owner_is_the_where_alone_or_before_a_dot_or_a_space():
+    msg = "lstmkit.interop.pytorch: expected state_dict['w'] a floating-point tensor, got dtype torch.int64."
+    assert name_options(msg, "convert", ("lstmkit.interop.pytorch",), {}, ()) == (
+        "convert: expected state_dict['w'] a floating-point tensor, got dtype torch.int64.")
+    assert name_options(msg, "convert", ("lstmkit.interop",), {}, ()) is not None  # before a dot
+    assert name_options(msg, "convert", ("lstmkit.interop.pytorchx", "lstmk", "interop"), {}, ()) is None
+    assert name_options("LSTMForecaster.backtest: expected x", "forecast", ("LSTMForecaster",), {}) == "forecast: expected x"
+    assert name_options("LSTM (layer 0): expected x", "train", ("LSTM",), {}) == "train: expected x"
+    assert name_options("LSTMCell: expected x", "train", ("LSTM",), {}) is None
+    assert name_options("no where here", "train", ("LSTM",), {}) is None
+
+
+def test_convert_s_names_word_its_library_s_errors_and_rename_nothing():
+    assert name_options(ONNX, "convert", convert.OWNERS, convert.OPTIONS, convert.SAME_NAME) == (
+        "convert: expected module options the ONNX LSTM operator can express, got proj_size set. Export a model without them.")
+    msg = "load_state_dict_file: expected bad.pt a state_dict saved with torch.save, got hidden_size, num_layers."
+    assert name_options(msg, "convert", convert.OWNERS, convert.OPTIONS, convert.SAME_NAME) == (
+        "convert: expected bad.pt a state_dict saved with torch.save, got hidden_size, num_layers.")
