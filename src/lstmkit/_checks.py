@@ -93,6 +93,30 @@ def check_int(value, where: str, arg: str, *, minimum: int | None = None) -> int
     return value
 
 
+def check_bool(value, where: str, arg: str, *, none: bool = False) -> bool | None:
+    """Return ``value`` as a Python bool: True or False (NumPy's bool too). Anything else, a str
+    ("false", which ``bool()`` reads as True), an integer (1, 0), a float or None, raises TypeError
+    naming ``arg``, as torch refuses ``batch_first="false"``: a flag is never read from a value's
+    truthiness. With ``none``, None is taken too (and returned), and the message says so. The one
+    check of every flag of the layers, the models and the estimators."""
+    if none and value is None:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        fail(where, arg, "None, True or False" if none else "True or False", f"{value!r:.80}", exc=TypeError)
+    return bool(value)
+
+
+def check_choice(value, choices, where: str, arg: str) -> str:
+    """Return ``value`` if it is one of the strings ``choices`` (matched exactly, as torch matches
+    ``nonlinearity``); anything else raises ValueError listing them, with the choice meant where
+    only the case differs (``head="Last"``: "Did you mean 'last'?")."""
+    choices = list(choices)
+    if not (isinstance(value, str) and value in choices):
+        close = [c for c in choices if isinstance(value, str) and c.lower() == value.lower()]
+        fail(where, arg, f"one of {choices}", f"{value!r:.80}", f"Did you mean {close[0]!r}?" if close else "")
+    return value
+
+
 def check_real(value, where: str, arg: str, *, low: float | None = None, high: float | None = None,
                low_open: bool = False, high_open: bool = False, none: bool = False) -> float | None:
     """Return ``value`` as float: a finite real number (not a bool) in the interval given.

@@ -26,10 +26,13 @@ from typing import Mapping
 import numpy as np
 
 from . import layout
-from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
+from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_rng, check_shape, fail
 from .functional import sigmoid, tanh
 from .module import Module
 from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
+
+#: the RNN's nonlinearity choices (torch's)
+NONLINEARITIES = ("tanh", "relu")
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class _CellBase(Module):
         name = type(self).__name__
         self.input_size = check_int(input_size, name, "input_size", minimum=1)
         self.hidden_size = check_int(hidden_size, name, "hidden_size", minimum=1)
-        self.bias = bool(bias)
+        self.bias = check_bool(bias, name, "bias")
         self.dtype = check_dtype(dtype, name)
         rng = check_rng(seed)
         G, H, I = self.gate_count, self.hidden_size, self.input_size
@@ -461,9 +464,7 @@ class RNNCell(_CellBase):
     gate_count = 1
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32, seed=None):
-        if nonlinearity not in ("tanh", "relu"):
-            fail("RNNCell", "nonlinearity", "'tanh' or 'relu'", repr(nonlinearity))
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = check_choice(nonlinearity, NONLINEARITIES, "RNNCell", "nonlinearity")
         super().__init__(input_size, hidden_size, bias, dtype, seed)
 
     def forward(self, x, hx=None):

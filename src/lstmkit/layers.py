@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_dtype, check_float_array, check_int, check_rng, check_shape, fail
+from ._checks import check_bool, check_dtype, check_float_array, check_int, check_rng, check_shape, fail
 from .module import Module
 
 
@@ -42,7 +42,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_int(in_features, "Linear", "in_features", minimum=1)
         self.out_features = check_int(out_features, "Linear", "out_features", minimum=1)
-        self.has_bias = bool(bias)  # (``self.bias`` is the parameter, as in PyTorch)
+        self.has_bias = check_bool(bias, "Linear", "bias")  # (``self.bias`` is the parameter, as in PyTorch)
         self.dtype = check_dtype(dtype, "Linear")
         rng = check_rng(seed)
         k = 1.0 / np.sqrt(self.in_features)

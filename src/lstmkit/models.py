@@ -41,7 +41,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import check_dtype, check_int, fail
+from ._checks import check_bool, check_choice, check_dtype, check_int, fail
+from .cell import NONLINEARITIES
 from .layers import Linear
 from .module import Module
 from .recurrent import LSTM, RNN
@@ -67,8 +68,10 @@ def check_lstm_options(options, cell: str = "lstm", where: str = "SequenceModel"
     """Validate ``lstm_options`` in one place; returns it as a new dict.
 
     Unknown names are refused by name (with the closest known one), names the caller sets itself
-    are refused as such, and for the LSTM the variant values are checked
-    (:meth:`lstmkit.variants.LSTMVariant.checked`), so a bad option fails before any training.
+    are refused as such, and the values are checked as the layer checks them (``bias`` a bool,
+    ``proj_size`` an integer >= 0, ``nonlinearity`` a name; for the LSTM the variants, by
+    :meth:`lstmkit.variants.LSTMVariant.checked`), so a bad option fails before any training,
+    naming ``where``.
     """
     if options is None:
         return {}
@@ -84,11 +87,18 @@ def check_lstm_options(options, cell: str = "lstm", where: str = "SequenceModel"
         close = difflib.get_close_matches(unknown[0], known, n=1)
         fix = f"Did you mean {close[0]!r}?" if close else ""
         fail(where, "lstm_options", f"keys among {known} for cell={cell!r}", f"unknown {unknown}", fix, exc=TypeError)
+    at = f"{where} lstm_options"  # the layer's own checks, made before it is built, naming the caller
+    if "bias" in options:
+        check_bool(options["bias"], at, "bias")
+    if "proj_size" in options:
+        check_int(options["proj_size"], at, "proj_size", minimum=0)
+    if "nonlinearity" in options:
+        check_choice(options["nonlinearity"], NONLINEARITIES, at, "nonlinearity")
     if cell == "lstm":
         from .variants import LSTMVariant
 
         fields = LSTMVariant.__dataclass_fields__
-        LSTMVariant.checked(f"{where} lstm_options", **{k: v for k, v in options.items() if k in fields})
+        LSTMVariant.checked(at, **{k: v for k, v in options.items() if k in fields})
     return options
 
 
@@ -142,14 +152,11 @@ class SequenceModel(Module):
     ) -> None:
         super().__init__()
         where = "SequenceModel"
-        if cell not in CELLS:
-            fail(where, "cell", f"one of {list(CELLS)}", repr(cell))
-        if head not in HEADS:
-            fail(where, "head", f"one of {list(HEADS)}", repr(head))
-        if readout not in READOUTS:
-            fail(where, "readout", f"one of {list(READOUTS)}", repr(readout))
-        if inputs not in INPUTS:
-            fail(where, "inputs", f"one of {list(INPUTS)}", repr(inputs))
+        check_choice(cell, CELLS, where, "cell")
+        check_choice(head, HEADS, where, "head")
+        check_choice(readout, READOUTS, where, "readout")
+        check_choice(inputs, INPUTS, where, "inputs")
+        bidirectional = check_bool(bidirectional, where, "bidirectional")
         if forget_bias is not None and cell != "lstm":
             fail(where, "forget_bias", "None with cell='rnn' (an RNN has no forget gate)", repr(forget_bias))
         options = check_lstm_options(lstm_options, cell, where)
@@ -165,7 +172,7 @@ class SequenceModel(Module):
         feat = self.rnn.num_directions * self.rnn.output_size  # D*P: size of h fed to the read-out
         self.features = feat
         if readout == "identity":
-            if output_size is not None and output_size != feat:
+            if output_size is not None and check_int(output_size, where, "output_size", minimum=1) != feat:
                 fail(where, "output_size", f"{feat} (= D*P) with readout='identity'", output_size, "Use readout='linear'.")
             self.output_size = feat
             self.head = None

@@ -13,7 +13,7 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from ._checks import fail
+from ._checks import check_bool, fail
 
 
 class Module:
@@ -123,8 +123,9 @@ class Module:
 
     # -- modes -----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
-        """Training mode: dropout is active. Returns self."""
-        self.training = bool(mode)
+        """Training mode: dropout is active (``mode=False``: evaluation). Returns self. ``mode`` is True
+        or False, as torch refuses another value (``train("false")`` would read as True)."""
+        self.training = check_bool(mode, f"{type(self).__name__}.train", "mode")
         return self
 
     def eval(self) -> "Module":

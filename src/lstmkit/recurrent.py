@@ -30,7 +30,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import backends, kernels, variants
-from ._checks import check_dtype, check_float_array, check_int, check_lengths, check_rng, check_shape, fail
+from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_lengths, check_rng, check_shape, fail
+from .cell import NONLINEARITIES
 from .module import Module
 from .variants import LSTMVariant
 
@@ -98,14 +99,14 @@ class _Recurrent(Module):
         self.proj_size = check_proj_size(check_int(proj_size, name, "proj_size", minimum=0), self.hidden_size, name)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             fail(name, "dropout", "a number in [0, 1)", repr(dropout))
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
+        self.bias = check_bool(bias, name, "bias")
+        self.batch_first = check_bool(batch_first, name, "batch_first")
         self.dropout = float(dropout)
         if self.dropout > 0 and self.num_layers == 1:  # as torch.nn.LSTM warns
             inside = " (or dropout_input / dropout_recurrent for dropout inside the layer)" if self._n_states == 2 else ""
             warnings.warn(f"{name}: dropout={self.dropout} acts between stacked layers, so with num_layers=1 it does "
                           f"nothing. Use num_layers > 1{inside}.", UserWarning, stacklevel=3)  # fmt: skip
-        self.bidirectional = bool(bidirectional)
+        self.bidirectional = check_bool(bidirectional, name, "bidirectional")
         self.dtype = check_dtype(dtype, name)
         self.seed = seed
         # one stream for initialisation, one for dropout masks: both from the seed
@@ -712,9 +713,7 @@ class RNN(_Recurrent):
         dtype=np.float32,
         seed=None,
     ) -> None:
-        if nonlinearity not in ("tanh", "relu"):
-            fail("RNN", "nonlinearity", "'tanh' or 'relu'", repr(nonlinearity))
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = check_choice(nonlinearity, NONLINEARITIES, "RNN", "nonlinearity")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, dtype, seed)
 
     def extra_repr(self) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backends, kernels
-from ._checks import check_float_array, fail
+from ._checks import check_bool, check_float_array, fail
 
 
 class LSTMStream:
@@ -60,7 +60,7 @@ class LSTMStream:
                  "Step with LSTM.forward on one time step instead.")  # fmt: skip
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             fail(where, "batch_size", "a positive integer", repr(batch_size))
-        if unbatched and batch_size != 1:
+        if check_bool(unbatched, where, "unbatched") and batch_size != 1:
             fail(where, "unbatched", "batch_size=1", f"batch_size={batch_size}")
         self.lstm = lstm
         self.batch_size = int(batch_size)

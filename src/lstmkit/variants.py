@@ -89,7 +89,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._checks import check_clip, check_real, fail
+from ._checks import check_bool, check_clip, check_real, fail
 from .activations import Activation, get_activation
 
 LN_EPS = 1e-5  # ε of every layer norm here (PyTorch's LayerNorm default)
@@ -138,12 +138,12 @@ class LSTMVariant:
             fail(where, "activations", "a sequence of 3 activations (f, g, h)", repr(acts), "e.g. ('sigmoid', 'tanh', 'tanh').")
         acts = tuple(get_activation(a, where, f"activations[{k}]") for k, a in enumerate(acts))
         return cls(
-            peephole=bool(o["peephole"]),
-            input_forget=bool(o["input_forget"]),
+            peephole=check_bool(o["peephole"], where, "peephole"),
+            input_forget=check_bool(o["input_forget"], where, "input_forget"),
             gate_clip=_clip_value(o["gate_clip"], where, "gate_clip"),
             cell_clip=_clip_value(o["cell_clip"], where, "cell_clip"),
             activations=tuple(a.spec() for a in acts),
-            layer_norm=bool(o["layer_norm"]),
+            layer_norm=check_bool(o["layer_norm"], where, "layer_norm"),
             dropout_input=_rate(o["dropout_input"], where, "dropout_input"),
             dropout_recurrent=_rate(o["dropout_recurrent"], where, "dropout_recurrent"),
             zoneout_cell=_rate(o["zoneout_cell"], where, "zoneout_cell"),

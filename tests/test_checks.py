@@ -1,0 +1,131 @@
+"""The checks of constructor arguments: a flag is True or False, a size an integer, a choice one of
+its names, each refused in one wording (``_checks.check_bool``, ``check_int``, ``check_choice``)
+by every layer, model and estimator, not read as something else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lstmkit
+from lstmkit import LSTM, RNN, LSTMCell, RNNCell, SequenceModel
+from lstmkit._checks import check_bool, check_choice
+from lstmkit.layers import Linear
+
+# each is truthy or falsy to bool(): "false" read as True made LSTM(4, 8, batch_first="false") batch-first
+NOT_BOOLS = ["false", "True", 1, 0, None, 1.0, np.int64(1), []]
+
+
+def test_check_bool_takes_python_and_numpy_bools_and_returns_python_bools():
+    for value, want in ((True, True), (False, False), (np.True_, True), (np.bool_(False), False)):
+        assert check_bool(value, "W", "flag") is want
+    assert check_bool(None, "W", "flag", none=True) is None
+    for value in NOT_BOOLS:
+        with pytest.raises(TypeError) as err:
+            check_bool(value, "W", "flag")
+        assert str(err.value) == f"W: expected flag True or False, got {value!r}."
+    with pytest.raises(TypeError, match=r"^W: expected flag None, True or False, got 'no'\.$"):
+        check_bool("no", "W", "flag", none=True)
+
+
+# (build with the flag set to v, where the message says it is, the flag's name)
+FLAGS = [
+    (lambda v: LSTM(3, 4, batch_first=v), "LSTM", "batch_first"),
+    (lambda v: LSTM(3, 4, bias=v), "LSTM", "bias"),
+    (lambda v: LSTM(3, 4, bidirectional=v), "LSTM", "bidirectional"),
+    (lambda v: LSTM(3, 4, peephole=v), "LSTM", "peephole"),
+    (lambda v: LSTM(3, 4, input_forget=v), "LSTM", "input_forget"),
+    (lambda v: LSTM(3, 4, layer_norm=v), "LSTM", "layer_norm"),
+    (lambda v: RNN(3, 4, batch_first=v), "RNN", "batch_first"),
+    (lambda v: RNN(3, 4, bias=v), "RNN", "bias"),
+    (lambda v: RNN(3, 4, bidirectional=v), "RNN", "bidirectional"),
+    (lambda v: LSTMCell(3, 4, bias=v), "LSTMCell", "bias"),
+    (lambda v: LSTMCell(3, 4, peephole=v), "LSTMCell", "peephole"),
+    (lambda v: LSTMCell(3, 4, input_forget=v), "LSTMCell", "input_forget"),
+    (lambda v: LSTMCell(3, 4, layer_norm=v), "LSTMCell", "layer_norm"),
+    (lambda v: RNNCell(3, 4, bias=v), "RNNCell", "bias"),
+    (lambda v: Linear(3, 4, bias=v), "Linear", "bias"),
+    (lambda v: SequenceModel(3, 2, 4, bidirectional=v), "SequenceModel", "bidirectional"),
+    (lambda v: SequenceModel(3, 2, 4, lstm_options={"bias": v}), "SequenceModel lstm_options", "bias"),
+    (lambda v: SequenceModel(3, 2, 4, cell="rnn", lstm_options={"bias": v}), "SequenceModel lstm_options", "bias"),
+    (lambda v: SequenceModel(3, 2, 4, lstm_options={"peephole": v}), "SequenceModel lstm_options", "peephole"),
+    (lambda v: LSTM(3, 4).stream(unbatched=v), "LSTMStream", "unbatched"),
+    (lambda v: LSTM(3, 4).train(v), "LSTM.train", "mode"),
+    (lambda v: SequenceModel(3, 2, 4).train(v), "SequenceModel.train", "mode"),
+]
+
+
+@pytest.mark.parametrize("value", NOT_BOOLS, ids=repr)
+@pytest.mark.parametrize("build,where,arg", FLAGS, ids=[f"{w}-{a}" for _, w, a in FLAGS])
+def test_a_flag_is_true_or_false_not_a_value_bool_would_read(build, where, arg, value):
+    with pytest.raises(TypeError) as err:
+        build(value)
+    assert str(err.value) == f"{where}: expected {arg} True or False, got {value!r}."
+
+
+@pytest.mark.parametrize("build,where,arg", FLAGS, ids=[f"{w}-{a}" for _, w, a in FLAGS])
+def test_numpy_bools_are_taken_as_flags(build, where, arg):
+    build(np.True_), build(np.False_)
+
+
+def test_flags_are_kept_as_python_bools():
+    m = LSTM(3, 4, batch_first=np.True_, bidirectional=np.False_, bias=np.True_, peephole=np.True_)
+    assert [type(v) for v in (m.batch_first, m.bidirectional, m.bias, m.variant.peephole)] == [bool] * 4
+    assert m.batch_first and not m.bidirectional and m.variant.peephole
+
+
+# (build, the exact message): sizes are integers, as torch refuses float sizes (and lstmkit bools)
+SIZES = [
+    (lambda: LSTM(3, 64.0), TypeError, "LSTM: expected hidden_size an integer, got float 64.0."),
+    (lambda: LSTM(3, 4, num_layers=True), TypeError, "LSTM: expected num_layers an integer, got bool True."),
+    (lambda: LSTM("4", 4), TypeError, "LSTM: expected input_size an integer, got str '4'."),
+    (lambda: LSTM(3, 4, proj_size=-1), ValueError, "LSTM: expected proj_size >= 0, got -1."),
+    (lambda: RNNCell(3, 4.0), TypeError, "RNNCell: expected hidden_size an integer, got float 4.0."),
+    # with readout="identity" 4.0 equalled D*P = 4 and was taken
+    (lambda: SequenceModel(3, 4.0, 4, readout="identity"), TypeError, "SequenceModel: expected output_size an integer, got float 4.0."),
+    (lambda: SequenceModel(3, True, 1, readout="identity"), TypeError, "SequenceModel: expected output_size an integer, got bool True."),
+    (lambda: SequenceModel(3, 2, 4, lstm_options={"proj_size": 2.0}), TypeError,
+     "SequenceModel lstm_options: expected proj_size an integer, got float 2.0."),
+]
+
+
+@pytest.mark.parametrize("build,exc,message", SIZES, ids=[m.split(",")[0] for _, _, m in SIZES])
+def test_sizes_are_integers(build, exc, message):
+    with pytest.raises(exc) as err:
+        build()
+    assert str(err.value) == message
+
+
+def test_check_choice_lists_the_choices_and_the_one_meant():
+    assert check_choice("last", ("all", "last"), "W", "head") == "last"
+    for value, fix in (("Last", " Did you mean 'last'?"), ("first", ""), (None, ""), (["last"], ""), (1, "")):
+        with pytest.raises(ValueError) as err:
+            check_choice(value, ("all", "last"), "W", "head")
+        assert str(err.value) == f"W: expected head one of ['all', 'last'], got {value!r}.{fix}"
+
+
+CHOICES = [
+    (lambda: RNN(3, 4, nonlinearity="Tanh"), "RNN: expected nonlinearity one of ['tanh', 'relu'], got 'Tanh'. Did you mean 'tanh'?"),
+    (lambda: RNNCell(3, 4, nonlinearity="ReLU"), "RNNCell: expected nonlinearity one of ['tanh', 'relu'], got 'ReLU'. Did you mean 'relu'?"),
+    (lambda: SequenceModel(3, 2, 4, head="Last"), "SequenceModel: expected head one of ['all', 'last'], got 'Last'. Did you mean 'last'?"),
+    (lambda: SequenceModel(3, 2, 4, readout="Linear"), "SequenceModel: expected readout one of ['linear', 'identity'], got 'Linear'. Did you mean 'linear'?"),
+    (lambda: SequenceModel(3, 2, 4, cell="LSTM"), "SequenceModel: expected cell one of ['lstm', 'rnn'], got 'LSTM'. Did you mean 'lstm'?"),
+    (lambda: SequenceModel(3, 2, 4, cell=["lstm"]), "SequenceModel: expected cell one of ['lstm', 'rnn'], got ['lstm']."),  # was: unhashable type
+    (lambda: SequenceModel(3, 2, 4, inputs="ids"), "SequenceModel: expected inputs one of ['features', 'tokens'], got 'ids'."),
+    (lambda: SequenceModel(3, 2, 4, cell="rnn", lstm_options={"nonlinearity": "Relu"}),
+     "SequenceModel lstm_options: expected nonlinearity one of ['tanh', 'relu'], got 'Relu'. Did you mean 'relu'?"),
+]
+
+
+@pytest.mark.parametrize("build,message", CHOICES, ids=[m.split(",")[0] for _, m in CHOICES])
+def test_a_choice_is_one_of_its_names(build, message):
+    with pytest.raises(ValueError) as err:
+        build()
+    assert str(err.value) == message
+
+
+def test_a_flag_from_a_string_no_longer_builds_a_batch_first_model():
+    """The report: LSTM(4, 8, batch_first="false") was batch-first (a non-empty str is truthy)."""
+    with pytest.raises(TypeError, match=r"^LSTM: expected batch_first True or False, got 'false'\.$"):
+        lstmkit.LSTM(4, 8, batch_first="false")
+    assert lstmkit.LSTM(4, 8, batch_first=False).batch_first is False
