@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lstmkit
-from lstmkit import LSTM, RNN, LSTMCell, RNNCell, SequenceModel
+from lstmkit import LSTM, RNN, LSTMCell, LSTMClassifier, LSTMForecaster, LSTMRegressor, RNNCell, SequenceModel
 from lstmkit._checks import check_bool, check_choice
 from lstmkit.layers import Linear
 
@@ -74,6 +74,41 @@ def test_flags_are_kept_as_python_bools():
     assert m.batch_first and not m.bidirectional and m.variant.peephole
 
 
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 3, 2)).astype(np.float32)  # (n, T, F)
+    return X, np.array([0, 1] * 4), rng.normal(size=8)
+
+
+# (estimator, flag, the words of what it takes): __init__ stores, fit refuses before training
+ESTIMATOR_FLAGS = [
+    (LSTMClassifier, "bidirectional", "True or False"),
+    (LSTMRegressor, "bidirectional", "True or False"),
+    (LSTMRegressor, "standardize", "True or False"),
+    (LSTMRegressor, "per_step", "None, True or False"),
+    (LSTMForecaster, "bidirectional", "True or False"),
+    (LSTMForecaster, "log", "True or False"),
+]
+
+
+def _fit(est):
+    X, labels, targets = _data()
+    if isinstance(est, LSTMForecaster):
+        return est.fit(np.arange(1.0, 41.0))
+    return est.fit(X, labels if isinstance(est, LSTMClassifier) else targets)
+
+
+@pytest.mark.parametrize("cls,arg,what", ESTIMATOR_FLAGS, ids=[f"{c.__name__}-{a}" for c, a, _ in ESTIMATOR_FLAGS])
+def test_estimator_flags_are_stored_by_init_and_refused_by_fit(cls, arg, what):
+    small = dict(hidden_size=2, epochs=1) if cls is not LSTMForecaster else dict(window=3, hidden_size=2, epochs=1)
+    est = cls(**{arg: "false"}, **small)
+    assert est.get_params()[arg] == "false"  # scikit-learn: __init__ only stores
+    with pytest.raises(TypeError) as err:
+        _fit(est)
+    assert str(err.value) == f"{cls.__name__}: expected {arg} {what}, got 'false'."
+    _fit(cls(**{arg: np.False_}, **small))  # NumPy's bool is a bool
+
+
 # (build, the exact message): sizes are integers, as torch refuses float sizes (and lstmkit bools)
 SIZES = [
     (lambda: LSTM(3, 64.0), TypeError, "LSTM: expected hidden_size an integer, got float 64.0."),
@@ -86,6 +121,10 @@ SIZES = [
     (lambda: SequenceModel(3, True, 1, readout="identity"), TypeError, "SequenceModel: expected output_size an integer, got bool True."),
     (lambda: SequenceModel(3, 2, 4, lstm_options={"proj_size": 2.0}), TypeError,
      "SequenceModel lstm_options: expected proj_size an integer, got float 2.0."),
+    # difference=True and 1.0 were read as 1
+    (lambda: _fit(LSTMForecaster(window=3, difference=True, epochs=1)), TypeError, "LSTMForecaster: expected difference an integer, got bool True."),
+    (lambda: _fit(LSTMForecaster(window=3, difference=1.0, epochs=1)), TypeError, "LSTMForecaster: expected difference an integer, got float 1.0."),
+    (lambda: _fit(LSTMForecaster(window=3, difference=2, epochs=1)), ValueError, "LSTMForecaster: expected difference 0 or 1, got 2."),
 ]
 
 
@@ -114,6 +153,10 @@ CHOICES = [
     (lambda: SequenceModel(3, 2, 4, inputs="ids"), "SequenceModel: expected inputs one of ['features', 'tokens'], got 'ids'."),
     (lambda: SequenceModel(3, 2, 4, cell="rnn", lstm_options={"nonlinearity": "Relu"}),
      "SequenceModel lstm_options: expected nonlinearity one of ['tanh', 'relu'], got 'Relu'. Did you mean 'relu'?"),
+    # named as the estimator, not as the SequenceModel fit builds
+    (lambda: _fit(LSTMClassifier(readout="Identity", epochs=1)),
+     "LSTMClassifier: expected readout one of ['linear', 'identity'], got 'Identity'. Did you mean 'identity'?"),
+    (lambda: _fit(LSTMRegressor(cell="RNN", epochs=1)), "LSTMRegressor: expected cell one of ['lstm', 'rnn'], got 'RNN'. Did you mean 'rnn'?"),
 ]
 
 

@@ -75,13 +75,13 @@ from typing import Any
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int, check_lengths,
-    check_real, check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
+    MISSING_TARGETS, check_bool, check_choice, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int,
+    check_lengths, check_real, check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
 )
 from .checkpoint import plain
 from .functional import softmax
 from .modelfile import save_model
-from .models import CELLS, SequenceModel, check_lstm_options
+from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS
 from .saving import register
 from .training import Trainer, predict
@@ -308,9 +308,14 @@ def check_hyper_parameters(est, name: str) -> None:
             check_int(getattr(est, k), name, k, minimum=0 if k == "patience" else 1)
     if has("optimizer") and str(est.optimizer).lower() not in OPTIMIZERS:
         fail(name, "optimizer", f"one of {list(OPTIMIZERS)}", repr(est.optimizer))
-    cell = getattr(est, "cell", "lstm")
-    if cell not in CELLS:
-        fail(name, "cell", f"one of {list(CELLS)}", repr(cell))
+    cell = check_choice(getattr(est, "cell", "lstm"), CELLS, name, "cell")
+    if has("readout"):
+        check_choice(est.readout, READOUTS, name, "readout")
+    for k in ("bidirectional", "standardize", "log"):  # flags: True or False, not "false" (which bool() reads as True)
+        if has(k):
+            check_bool(getattr(est, k), name, k)
+    if has("per_step"):
+        check_bool(est.per_step, name, "per_step", none=True)
     for k, bounds in (
         ("learning_rate", dict(low=0, low_open=True)),  # finite: Adam would refuse inf, naming itself
         ("dropout", dict(low=0, high=1, high_open=True)),
@@ -785,13 +790,6 @@ class LSTMRegressor(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.standardize, self.per_step = bptt, standardize, per_step
         self.seed, self.dtype, self.verbose = seed, dtype, verbose
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if not isinstance(self.standardize, (bool, np.bool_)):
-            fail("LSTMRegressor", "standardize", "True or False", repr(self.standardize))
-        if self.per_step is not None and not isinstance(self.per_step, (bool, np.bool_)):
-            fail("LSTMRegressor", "per_step", "None, True or False", repr(self.per_step))
 
     def _target_layout(self, y: np.ndarray, n: int, T: int, where: str) -> tuple[bool, bool]:
         """(per_step, has_k_axis) for y; raises on shapes that fit no layout."""

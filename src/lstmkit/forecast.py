@@ -219,9 +219,9 @@ class LSTMForecaster:
         check_int(self.horizon, KIND, "horizon", minimum=1)
         if self.seasonal_period is not None:
             check_int(self.seasonal_period, KIND, "seasonal_period", minimum=1)
-        if self.difference not in (0, 1):
+        if check_int(self.difference, KIND, "difference") not in (0, 1):  # True, 1.0: refused, not read as 1
             fail(KIND, "difference", "0 or 1", repr(self.difference))
-        check_hyper_parameters(self, KIND)  # the regressor's, named as the forecaster's
+        check_hyper_parameters(self, KIND)  # the regressor's (bidirectional, log too), named as the forecaster's
 
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "regressor_"):
