@@ -2,13 +2,14 @@
 
 import io
 import json
+import os
 import zipfile
 
 import numpy as np
 import pytest
 
 from lstmkit import io as lio
-from lstmkit.checkpoint import ResumeRefused, load_checkpoint, read_checkpoint, save_checkpoint
+from lstmkit.checkpoint import CheckpointPath, ResumeRefused, load_checkpoint, read_checkpoint, save_checkpoint
 from lstmkit.estimators import LSTMClassifier, LSTMRegressor
 from lstmkit.io import FileFormatError
 from lstmkit.models import SequenceModel
@@ -232,6 +233,23 @@ def test_resume_with_other_settings_is_refused_and_changes_nothing(tmp_path, cha
     for k, v in before.items():
         assert np.array_equal(other.model.parameters()[k], v), k
     assert read_checkpoint(path)["meta"]["epoch"] == 1  # the checkpoint was not overwritten
+
+
+def test_a_checkpoint_path_is_told_when_a_resume_goes_ahead(tmp_path):
+    # on_resume(trainer): once the checkpoint is loaded and every check passed, before the first epoch
+    # (the callback's epochs come after it); not on a fresh start, nor with a refusal
+    X, Y, lengths = data()
+    seen = []
+    path = CheckpointPath(tmp_path / "c.npz", lambda t: seen.append(("resumed", t.epoch, len(t.history))))
+    assert os.fspath(path) == str(path) == str(tmp_path / "c.npz")
+    trainer_with().fit(X, Y, lengths, epochs=1, checkpoint=path, resume=True)
+    assert seen == [] and read_checkpoint(tmp_path / "c.npz")["meta"]["epoch"] == 1
+    with pytest.raises(ResumeRefused):
+        trainer_with(lr=0.5).fit(X, Y, lengths, epochs=2, checkpoint=path, resume=True)
+    assert seen == []
+    t = trainer_with(callbacks=[lambda t, logs: seen.append(("epoch", logs["epoch"]))])
+    t.fit(X, Y, lengths, epochs=3, checkpoint=path, resume=True)
+    assert seen == [("resumed", 1, 1), ("epoch", 2), ("epoch", 3)] and read_checkpoint(tmp_path / "c.npz")["meta"]["epoch"] == 3
 
 
 def test_resume_may_grow_epochs_and_change_the_display(tmp_path):

@@ -151,6 +151,51 @@ def test_train_resume_with_another_task_names_the_task(trained, tmp_path, capsys
             f"Resume with --task {was}, or start afresh without --checkpoint (or with another path).\n")  # fmt: skip
 
 
+def test_train_resume_reads_the_checkpoint_once_and_hashes_the_data_once(trained, tmp_path, monkeypatch, capsys):
+    # the fit that resumes reads the checkpoint's file and hashes the data, once each; 'resuming' is said
+    # when it has checked the resume, before the first epoch (it was three reads and two hashes: the epoch
+    # read for 'resuming', then a probe fit that loaded the checkpoint so that a refusal came first, then the fit)
+    import lstmkit.checkpoint as checkpoint
+    import lstmkit.training as training
+
+    calls = []
+    load_arrays, fingerprint = checkpoint.load_arrays, training.data_fingerprint
+    monkeypatch.setattr(checkpoint, "load_arrays", lambda *a, **k: calls.append("read") or load_arrays(*a, **k))
+    monkeypatch.setattr(training, "data_fingerprint", lambda *a: calls.append("hash") or fingerprint(*a))
+    ck = str(tmp_path / "ck.npz")
+    base = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--checkpoint", ck, "--model-out", str(tmp_path / "m.npz")]
+    assert main([*base, "--epochs", "2"]) == 0 and calls == ["hash"]  # a fresh start: nothing to read
+    calls.clear()
+    capsys.readouterr()
+    assert main([*base, "--epochs", "3", "--verbose", "2"]) == 0 and calls == ["hash", "read"]
+    out = capsys.readouterr().out
+    assert out.startswith(f"resuming from the checkpoint {ck}: 2 epochs of 3 done\nepoch 3/3 - loss ")
+
+
+def test_train_resume_says_the_fit_s_warnings_after_resuming_and_none_with_a_refusal(tmp_path, monkeypatch):
+    # features far from unit scale: the estimator warns as its fit starts, before the checkpoint is loaded;
+    # a refused resume says its one line alone, and a resume says 'resuming' first, as when a probe fit
+    # (warnings silenced) came before the fit (stdout and stderr in one stream, as a terminal shows them)
+    X, y = counting_task(16, 4, seed=0)
+    np.savez(tmp_path / "big.npz", X=X * 1e4, y=y)
+    ck = str(tmp_path / "ck.npz")
+    base = ["train", str(tmp_path / "big.npz"), "--per-step", "--hidden-size", "2", "--checkpoint", ck, "--model-out", str(tmp_path / "m.npz")]
+    assert main([*base, "--epochs", "1"]) == 0
+    both = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", both)
+    monkeypatch.setattr(sys, "stderr", both)
+    assert main([*base, "--epochs", "2", "--lr", "0.1"]) == 1
+    assert both.getvalue() == (f"lstmkit: error: train: the checkpoint {ck} was written with --lr 0.01, got --lr 0.1. "
+                               "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path).\n")  # fmt: skip
+    both.seek(0)
+    both.truncate()
+    assert main([*base, "--epochs", "2"]) == 0
+    lines = both.getvalue().splitlines()
+    assert lines[0] == f"resuming from the checkpoint {ck}: 1 epoch of 2 done"
+    assert lines[1].startswith("lstmkit: warning: LSTMClassifier.fit: X's features are far from unit scale (feature ")
+    assert lines[2].startswith("trained LSTMClassifier on 16 sequences") and not any("warning" in line for line in lines[2:])
+
+
 def test_training_commands_take_verbose(tmp_path, capsys):
     (tmp_path / "t.txt").write_text("hello world. " * 40, encoding="utf-8")
     gen = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "4", "--seq-len", "10",

@@ -53,7 +53,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -86,6 +86,29 @@ class ResumeRefused(ValueError):
         super().__init__(message)
         self.reason, self.setting, self.recorded, self.current = reason, setting, recorded, current
         self.missing, self.epoch, self.epochs = missing, epoch, epochs
+
+
+class CheckpointPath(os.PathLike):
+    """A checkpoint's path that says when a fit has resumed from it: ``on_resume(trainer)`` is
+    called by :meth:`Trainer.fit <lstmkit.training.Trainer.fit>` once the checkpoint has been read
+    and restored and every check of the resume has passed (settings, data, epochs, the validation
+    split, the monitor), before the first epoch runs; not at all on a fresh start or a refusal.
+    Anywhere else it is the path (``os.fspath``, ``str``): an estimator's ``fit(checkpoint=...)``
+    passes it on as it is. ``lstmkit train`` says 'resuming' there, so that a refusal comes first
+    and the checkpoint is read once."""
+
+    def __init__(self, path: str | os.PathLike, on_resume: Callable[[Any], None]) -> None:
+        self.path = os.fspath(path)
+        self.on_resume = on_resume
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"CheckpointPath({self.path!r})"
 
 
 class DamagedCheckpoint(ValueError):

@@ -53,7 +53,7 @@ from ._checks import (
     check_lengths, check_seed, check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
-    DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
+    DAMAGED_FIX, RESUME_FIX, CheckpointPath, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
     save_checkpoint, settings_difference, show_setting,
 )
 from .losses import mse, softmax_cross_entropy
@@ -383,7 +383,9 @@ class Trainer:
         ``self.epoch``). Returns the :class:`History` (also ``self.history``).
 
         ``checkpoint``: a path written atomically after every epoch. ``resume=True``: if that
-        file exists, first restore this trainer and its model from it (see :mod:`lstmkit.checkpoint`).
+        file exists, first restore this trainer and its model from it (see :mod:`lstmkit.checkpoint`);
+        a :class:`~lstmkit.checkpoint.CheckpointPath` is then told, once every check has passed and
+        before the first epoch runs (its ``on_resume(self)``).
         """
         where = "Trainer.fit"
         epochs = check_int(epochs, where, "epochs", minimum=0)
@@ -391,13 +393,16 @@ class Trainer:
             fail(where, "checkpoint", "a path with resume=True", None)
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where)
         self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
-        if resume and os.path.exists(checkpoint):
+        resumed = resume and os.path.exists(checkpoint)
+        if resumed:
             load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
         (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
+        if resumed and isinstance(checkpoint, CheckpointPath):  # every check made: the resume goes ahead
+            checkpoint.on_resume(self)
         progress = make_progress(self.verbose, self.stream)
         try:
             while self.epoch < epochs and not self.stopped:

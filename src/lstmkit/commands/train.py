@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import warnings
 
@@ -125,24 +126,30 @@ def resume_refused(exc, path: str) -> str | None:
     return f"train: the checkpoint {path} was written with {was}, got {got}. {fix}"
 
 
-def resumable(est, X, y, lengths, path: str, epochs: int) -> int:
-    """The epoch the checkpoint ``path`` holds, once a copy of ``est`` has loaded it in a fit that
-    stops there (no epoch runs, nothing is written): every check of a resume (settings, data,
-    epochs) is made before anything is said or trained, and a refusal names the options."""
-    from ..checkpoint import ResumeRefused, read_checkpoint
+def fit_resuming(est, X, y, lengths, path: str, epochs: int) -> None:
+    """``est.fit`` resumed from the checkpoint ``path`` (it exists), which the fit reads once: once it
+    has loaded it and made every check of a resume (settings, data, epochs), before the first epoch,
+    'resuming ...' is printed; a refusal comes before anything is said, naming the options. The
+    warnings the fit gives before then (features far from unit scale, ...) are held until 'resuming'
+    is printed, and dropped with a refusal: a refused command says one line."""
+    from ..checkpoint import CheckpointPath, ResumeRefused
 
-    epoch = read_checkpoint(path)["meta"]["epoch"]
-    probe = type(est)(**{**est.get_params(), "epochs": min(epoch, epochs), "verbose": 0})
-    try:
-        with warnings.catch_warnings():  # the fit itself says them
-            warnings.simplefilter("ignore")
-            probe.fit(X, y, lengths, checkpoint=path, resume=True)
-    except ResumeRefused as exc:
-        message = resume_refused(exc, path)
-        if message is None:
-            raise
-        raise CommandError(message) from None
-    return epoch
+    with contextlib.ExitStack() as held:
+        caught = held.enter_context(warnings.catch_warnings(record=True))
+
+        def resumed(trainer) -> None:
+            held.close()  # warnings are shown again as the fit gives them
+            print(f"resuming from the checkpoint {path}: {count(trainer.epoch, 'epoch')} of {epochs} done")
+            for w in caught:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+
+        try:
+            est.fit(X, y, lengths, checkpoint=CheckpointPath(path, resumed), resume=True)
+        except ResumeRefused as exc:
+            message = resume_refused(exc, path)
+            if message is None:
+                raise
+            raise CommandError(message) from None
 
 
 def shown(names, most: int = 12) -> str:
@@ -186,11 +193,11 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if regress:
         est.set_params(per_step=bool(args.per_step))
-    if args.checkpoint and os.path.exists(args.checkpoint):  # said once it has loaded: a refusal comes first
-        epoch = resumable(est, X, y, lengths, args.checkpoint, args.epochs)
-        print(f"resuming from the checkpoint {args.checkpoint}: {count(epoch, 'epoch')} of {args.epochs} done")
     try:
-        est.fit(X, y, lengths, checkpoint=args.checkpoint, resume=bool(args.checkpoint))
+        if args.checkpoint and os.path.exists(args.checkpoint):
+            fit_resuming(est, X, y, lengths, args.checkpoint, args.epochs)
+        else:
+            est.fit(X, y, lengths, checkpoint=args.checkpoint)
     except (KeyboardInterrupt, SystemError) as exc:  # numba: SystemError with the interrupt in its context
         from ..cli import _interrupted
 
