@@ -332,6 +332,59 @@ def examples(draw):
     return from_dict({k: v for k, v in d.items() if v is not None})[0], draw(st.integers(1, 3))
 
 
+# -- matrix products (dh_prev, dx, ∂L/∂h through W_y), read from the Markdown's LaTeX ------------
+BMAT = r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}"
+
+
+def _bmatrix(body: str) -> list[list[float]]:
+    return [[float(a) for a in row.split(" & ")] for row in body.split(r" \\ ")]
+
+
+def _md_equations(md: str) -> list[tuple[str, list[str]]]:
+    """(lhs, [rhs of each line]) of every $$ aligned block of the Markdown."""
+    out = []
+    for block in re.findall(r"\\begin\{aligned\}\n(.*?)\n\\end\{aligned\}", md, re.S):
+        lines = block.split(" \\\\\n")
+        out.append((lines[0].split(" &= ", 1)[0].removeprefix("{}"), [s.split("&= ", 1)[1] for s in lines]))
+    return out
+
+
+def _products(line: str) -> list[tuple[list[list[float]], list[float]]] | None:
+    """A line M_1 × v_1 + M_2 × v_2 + ... as [(M_1, v_1), ...]; None for any other line."""
+    pair = rf"{BMAT} \\times {BMAT}"
+    if not re.fullmatch(rf"{pair}( \+ {pair})*", line):
+        return None
+    found = re.findall(pair, line)
+    return [(_bmatrix(m), [r[0] for r in _bmatrix(v)]) for m, v in found]
+
+
+def _backward_steps_md(md: str) -> dict[int, dict[str, list[str]]]:
+    """Backward step t -> lhs -> its right-hand sides, from the Markdown."""
+    out = {}
+    for part in md.split("### Backward step ")[1:]:
+        t = int(part.split("\n", 1)[0])
+        out[t] = dict(_md_equations(part.split("*Parameter gradients")[0]))
+    return out
+
+
+def _product_problems(md: str, d: int) -> tuple[list[str], int]:
+    """Each line of matrix products followed by one vector: Σ M v from the printed numbers must
+    round to that vector at d decimals. Returns (the lines that do not, how many were checked)."""
+    half = 0.5 * 10.0**-d + 1e-9
+    bad, checked = [], 0
+    for lhs, rhs in _md_equations(md.split("## Backward: back-propagation")[1]):
+        for a, b in zip(rhs, rhs[1:]):
+            prods, vec = _products(a), re.fullmatch(r"\[([^\[\]]*)\]\^\\top", b)
+            if prods is None or vec is None:
+                continue
+            want = [float(v) for v in vec.group(1).split(", ")]
+            got = [sum(M[r][c] * v[c] for M, v in prods for c in range(len(v))) for r in range(len(want))]
+            checked += 1
+            if any(abs(g - w) > half for g, w in zip(got, want)):
+                bad.append(f"{lhs}: {a} = {b} (gives {[round(g, d + 3) for g in got]})")
+    return bad, checked
+
+
 @settings(max_examples=60)
 @given(case=examples())
 def test_every_line_adds_up_at_its_precision(case):
@@ -339,6 +392,84 @@ def test_every_line_adds_up_at_its_precision(case):
     text = explain(ex, "text", decimals=d, grad=True, width=400)
     assert _line_problems(text, d) == []
     assert _line_problems(explain(ex, "text", decimals=d, grad=True, loss="sum_h", width=400), d) == []
+    # dh_prev = Σ_k W_hkᵀ dz_k and dx_t = Σ_k W_xkᵀ dz_k (and ∂L/∂h = W_yᵀ ∂L/∂a) with their numbers
+    for loss in (None, "sum_h"):
+        bad, checked = _product_problems(explain(ex, "md", decimals=d, grad=True, loss=loss), d)
+        assert bad == [] and checked >= 2 * ex.T, (bad, checked)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_dh_prev_and_dx_show_their_numbers_by_hand(d):
+    # each line: the symbols, then W_hkᵀ × dz_k summed over the gates k = i, f, c~, o with the weights
+    # transposed and dz_k as the hand calculation carries it, then the sum rounded once (hand_bptt)
+    ex = from_dict(SMALL)[0]
+    w = SMALL["weights"]
+    _, bw, _, _, _ = hand_bptt(w, ex.x.tolist(), ex.h0.tolist(), ex.c0.tolist(), [1, 0, 1], d)
+    steps = _backward_steps_md(explain(ex, "md", decimals=d, grad=True))
+    assert sorted(steps) == [1, 2, 3]
+    for t, eqs in steps.items():
+        for lhs, part, name in (("{dh_{prev}}", "h", "dh_prev"), (f"dx_{{{t}}}", "i", "dx")):
+            sym, products, result = eqs[lhs]
+            gate = {"i": "i", "f": "f", "g": r"\tilde{c}", "o": "o"}
+            assert sym == " + ".join(f"W_{{{part}{L}}}^{{\\top }} {{dz_{{{gate[k]}}}}}_{{{t}}}" for k, L in LETTERS.items())
+            transposed = [[list(col) for col in zip(*w[f"W_{part}{L}"])] for L in LETTERS.values()]
+            assert [M for M, _ in _products(products)] == transposed, (t, name)
+            assert [v for _, v in _products(products)] == [bw[t][f"dz_{k}"] for k in LETTERS], (t, name)
+            assert _vectors(result.replace("^\\top", "ᵀ")) == [bw[t][name]], (t, name)
+
+
+def test_seed000_dh_prev_with_its_numbers():
+    # the slides' example at one decimal, step 3: dz_c~_3 = [0.1, 0.0], the other dz_3 are 0, so
+    # dh_prev = W_hcᵀ [0.1, 0.0] = [[-4, 4], [-8, 3]] [0.1, 0.0] = [-0.4, -0.8]
+    ex = worked.load(f"{EXAMPLES}/seed000.toml")[0]
+    text = explain(ex, "text", decimals=1, grad=True, width=100)
+    block = text.split("dh_prev = W_hiᵀ dz_i_3")[1].split("\n\n")[0].splitlines()
+    assert block[1:4] == [
+        "        = ⎡1  4⎤ × ⎡0.0⎤ + ⎡-1 0⎤ × ⎡0.0⎤ + ⎡-4 4⎤ × ⎡0.1⎤ + ⎡1 2⎤ × ⎡0.0⎤",
+        "          ⎣0 -2⎦   ⎣0.0⎦   ⎣-2 0⎦   ⎣0.0⎦   ⎣-8 3⎦   ⎣0.0⎦   ⎣0 1⎦   ⎣0.0⎦",
+        "        = [-0.4, -0.8]ᵀ"], block
+
+
+def test_every_format_shows_the_products_of_dh_prev_and_dx():
+    # per step, dh_prev and dx each show four products W_kᵀ × dz_k (no read-out matrix here)
+    ex = from_dict(SMALL)[0]
+    times = {"text": "×", "md": r"\times", "latex": r"\times", "html": "<mo>×</mo>"}
+    for fmt, sign in times.items():
+        out = explain(ex, fmt, decimals=2, grad=True, width=400)
+        backward_part = out.split("Backward: back-propagation through time")[1]
+        assert backward_part.count(sign) == 8 * ex.T, fmt
+
+
+@pytest.mark.parametrize("notation", ["concat", "unit"])
+def test_dh_prev_and_dx_in_the_other_notations(notation):
+    # seeds 001/003: W_k acts on [h_{t-1}, x_t], so dh_prev takes the columns of W_k on h, dx those on x;
+    # seed 002: one unit, Ws and Wi numbered by gate (3 = input, 1 = forget, 2 = candidate, 4 = output)
+    if notation == "concat":
+        W = {"W_i": [[0.2, -0.4, 1.0], [0.6, 0.2, -0.8]], "W_f": [[1.0, 0.4, 0.2], [-0.6, 0.2, 0.8]],
+             "W_c": [[-0.2, 0.6, 1.2], [0.4, -1.0, 0.6]], "W_o": [[0.8, 0.2, -0.4], [0.2, 0.6, 1.0]]}
+        doc = {"notation": "concat", "weights": W, "inputs": {"x": [[1.0], [-0.5]], "h0": [0.1, 0.2]},
+               "readout": {"targets": [0, 1]}}
+        h_part = [[[row[0], row[1]] for row in W[f"W_{L}"]] for L in "ifco"]
+        x_part = [[[row[2]] for row in W[f"W_{L}"]] for L in "ifco"]
+        names = {"h": [f"W_{{{L},h}}" for L in "ifco"], "x": [f"W_{{{L},x}}" for L in "ifco"]}
+    else:
+        doc = {"notation": "unit", "weights": {"Wi1": 1.0, "Ws1": 2.0, "Wi2": 1.0, "Ws2": -1.0, "Wi3": 0.5, "Ws3": 1.5,
+                                               "Wi4": -1.0, "Ws4": 0.5}, "inputs": {"x": [1.0, -1.0]}}
+        h_part = [[[1.5]], [[2.0]], [[-1.0]], [[0.5]]]  # Ws3, Ws1, Ws2, Ws4: gates i, f, c~, o
+        x_part = [[[0.5]], [[1.0]], [[1.0]], [[-1.0]]]
+        names = {"h": ["Ws3", "Ws1", "Ws2", "Ws4"], "x": ["Wi3", "Wi1", "Wi2", "Wi4"]}
+    ex = from_dict(doc)[0]
+    md = explain(ex, "md", decimals=2, grad=True)
+    bad, checked = _product_problems(md, 2)
+    assert bad == [] and checked == 2 * ex.T
+    bw = backward(ex, decimals=2)
+    for t, eqs in _backward_steps_md(md).items():
+        s = next(b for b in bw.steps if b.t == t)
+        for lhs, part, blocks in (("{dh_{prev}}", "h", h_part), (f"dx_{{{t}}}", "x", x_part)):
+            sym, products, _ = eqs[lhs]
+            assert [re.sub(r"\^\{\\top \}.*", "", term) for term in sym.split(" + ")] == names[part]
+            assert [M for M, _ in _products(products)] == [[list(c) for c in zip(*B)] for B in blocks]
+            assert [v for _, v in _products(products)] == [pytest.approx(s[f"dz_{k}"].tolist(), abs=1e-12) for k in "ifgo"]
 
 
 def test_the_old_lines_did_not_add_up():
@@ -353,12 +484,16 @@ def _numbers(s: str) -> list[str]:
 
 
 def test_every_format_shows_the_same_backward_numbers():
+    # Markdown, LaTeX and HTML write a matrix entry by entry, in one order; the terminal lays the
+    # matrices of a line (dh_prev's W_hkᵀ × dz_k) out row by row, so its numbers come in another order
     ex = from_dict(SMALL)[0]
     part = lambda s: s.split("Backward: back-propagation through time")[1].split("Pictures")[0]  # noqa: E731
     text = _numbers(part(explain(ex, "text", decimals=2, grad=True, width=400)))
+    md = _numbers(part(explain(ex, "md", decimals=2, grad=True)))
     assert len(text) > 200  # every line of three steps and the table
-    for fmt in ("md", "latex", "html"):
-        assert _numbers(part(explain(ex, fmt, decimals=2, grad=True))) == text, fmt
+    assert sorted(md) == sorted(text)
+    for fmt in ("latex", "html"):
+        assert _numbers(part(explain(ex, fmt, decimals=2, grad=True))) == md, fmt
 
 
 def test_hand_backward_trace_is_the_hand_calculation():
@@ -445,6 +580,33 @@ def test_check_points_at_the_first_wrong_backward_number():
     assert di.verdict == "follows" and di.culprits == ("dc_3 unit 1",)
     before = [f for f in rep.findings if f.step == 3 and f.name in ("dh", "do", "dtanh_c")]
     assert before and not any(f.failing for f in before)
+
+
+def test_check_points_at_the_first_wrong_number_of_dh_prev_and_dx():
+    # two decimals. dh_prev_3 unit 2 written 0.2 too high (and so dh_next of step 2): the new error;
+    # dh_2 unit 2 = ∂L_2/∂h_2 + dh_next worked on from it follows. dx_2 unit 1 written 0.1 too high:
+    # a new error nothing follows from. dz_c̃_1 unit 1 written 0.3 too high and carried into
+    # dh_prev_1 = Σ_k W_hkᵀ dz_k (both units: W_hc's first row is [0.8, -0.3]) follows from it
+    doc, bw = _hand_claims(2)
+    at = {(c.get("step"), c["name"]): c for c in doc["claims"]}
+    w = SMALL["weights"]
+    wrong = bw[3]["dh_prev"][1] + 0.2
+    for key in ((3, "dh_prev"), (2, "dh_next")):
+        at[key]["value"][1] = _written(wrong, 2)
+    at[(2, "dh")]["value"][1] = _written(rnd(bw[2]["dh_out"][1] + wrong, 2), 2)
+    at[(2, "dx")]["value"][0] = _written(bw[2]["dx"][0] + 0.1, 2)
+    dz = {k: list(bw[1][f"dz_{k}"]) for k in "ifgo"}
+    dz["g"][0] += 0.3
+    at[(1, "dz_g")]["value"][0] = _written(dz["g"][0], 2)
+    dh0 = R([sum(col) for col in zip(*(mtv(w[f"W_h{L}"], dz[k]) for k, L in LETTERS.items()))], 2)
+    assert dh0 != bw[1]["dh_prev"]
+    at[(1, "dh_prev")]["value"] = _written(dh0, 2)
+    rep = check(from_dict(doc)[0])
+    failing = [(f.label, f.verdict, f.culprits) for f in rep.findings if f.failing]
+    assert failing[0] == ("dh_prev_3 unit 2", "new error", ()), failing
+    assert set(failing) == {("dh_prev_3 unit 2", "new error", ()), ("dh_2 unit 2", "follows", ("dh_prev_3 unit 2",)),
+                            ("dx_2 unit 1", "new error", ()), ("dz_c̃_1 unit 1", "new error", ())} | {
+        (f"dh_prev_1 unit {u}", "follows", ("dz_c̃_1 unit 1",)) for u in (1, 2) if dh0[u - 1] != bw[1]["dh_prev"][u - 1]}
 
 
 def test_check_backward_claims_cli(tmp_path, capsys):

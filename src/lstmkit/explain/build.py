@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Sym, Table, Vec, seq
+from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Seq, Sym, Table, Vec, seq
 from .._checks import count
 from ..variants import LN_EPS
 from .trace import ACT, BackwardTrace, ForwardTrace
@@ -78,6 +78,11 @@ class _Fmt:
 
     def mat(self, W) -> Mat:
         return Mat(tuple(tuple(fparam(a) for a in row) for row in np.atleast_2d(W)))
+
+    def product(self, W, v, f=None) -> Seq:
+        """W v with its numbers: W as written, times v as a column (``f`` formats v's entries). The
+        one rendering of a matrix product: the forward's W x, W h and W_y h, the backward's Wᵀ dz."""
+        return seq(self.mat(W), "×", self.col(v, f))
 
 
 # -- symbols in each notation ------------------------------------------------------------------
@@ -251,14 +256,14 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
             if ex.notation == "concat":
                 W = np.concatenate([G.Wh, G.Wx], axis=1)
                 hx = np.concatenate([V["h_prev"], V["x"]])
-                rhs.append(Call(act, _join([seq(F.mat(W), "×", F.col(hx, _hxfmt(F, ex.hidden_size))),
+                rhs.append(Call(act, _join([F.product(W, hx, _hxfmt(F, ex.hidden_size)),
                                             F.col(b, fparam) if has_b else None])))
                 rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.given(b) if has_b else None])))
             else:
-                parts = [seq(F.mat(G.Wx), "×", F.col(V["x"], finput))]
+                parts = [F.product(G.Wx, V["x"], finput)]
                 sums = [F.vec(V[f"Wx_{k}"])]
                 if not (h_zero and ex.notation == "per_gate"):
-                    parts.append(seq(F.mat(G.Wh), "×", F.col(V["h_prev"])))
+                    parts.append(F.product(G.Wh, V["h_prev"]))
                     sums.append(F.vec(V[f"Wh_{k}"]))
                 if has_b:
                     parts.append(F.col(b, fparam))
@@ -329,7 +334,7 @@ def _readout(ex, rec, F) -> list:
         rhs = [Call("softmax", Sym("h", str(t))), Call("softmax", F.vec(V["h"])), F.vec(V["y"])]
     else:
         rhs = [Call("softmax", seq(Sym("W", "y"), Sym("h", str(t)), "+", Sym("b", "y"))),
-               Call("softmax", seq(F.mat(r.W_y), "×", F.col(V["h"]), "+", F.col(r.b_y, fparam))),
+               Call("softmax", seq(F.product(r.W_y, V["h"]), "+", F.col(r.b_y, fparam))),
                Call("softmax", F.vec(V["logits"])), F.vec(V["y"])]
     pred = V["pred"][0]
     note = "" if np.isnan(pred) else f"predicted class {int(pred)}"
@@ -349,7 +354,7 @@ def _regress_readout(r, t, V, F) -> list:
         rhs = [Sym("h", str(t)), F.vec(V["logits"])]
     else:
         rhs = [seq(Sym("W", "y"), Sym("h", str(t)), "+", Sym("b", "y")),
-               seq(F.mat(r.W_y), "×", F.col(V["h"]), "+", F.col(r.b_y, fparam)), F.vec(V["logits"])]
+               seq(F.product(r.W_y, V["h"]), "+", F.col(r.b_y, fparam)), F.vec(V["logits"])]
     note = "" if scaled else "the model's outputs" if r.note else "the values predicted"
     out = [Equation(lhs, rhs, note)]
     if scaled:
@@ -465,13 +470,13 @@ def _variant_gate(ex: WorkedExample, rec, F: _Fmt, k: str) -> Equation:
         elif ex.notation == "concat":
             W = np.concatenate([G.Wh, G.Wx], axis=1)
             hx = np.concatenate([V["h_prev"], V["x"]])
-            parts = [seq(F.mat(W), "×", F.col(hx, _hxfmt(F, ex.hidden_size)))] + peep_part + ([F.col(b)] if has_b else [])
+            parts = [F.product(W, hx, _hxfmt(F, ex.hidden_size))] + peep_part + ([F.col(b)] if has_b else [])
             sums = [F.vec(V[f"Wxh_{k}"])] + peep_sum + ([F.vec(b)] if has_b else [])
         else:
-            parts = [seq(F.mat(G.Wx), "×", F.col(V["x"], finput))]
+            parts = [F.product(G.Wx, V["x"], finput)]
             sums = [F.vec(V[f"Wx_{k}"])]
             if not h_zero:
-                parts.append(seq(F.mat(G.Wh), "×", F.col(V["h_prev"])))
+                parts.append(F.product(G.Wh, V["h_prev"]))
                 sums.append(F.vec(V[f"Wh_{k}"]))
             parts += peep_part + ([F.col(b, fparam)] if has_b else [])
             sums += peep_sum + ([F.vec(b)] if has_b else [])
@@ -765,7 +770,7 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
                 dL_da = Sym("∂L_" + str(t) + "/∂a", str(t))
                 out.append(Equation(dL_da, diff, f"a_{t} = W_y h_{t} + b_y, y_{t} = softmax(a_{t}), target class {tgt}"))
                 out.append(Equation(dL_dh, [seq(Sym("W", "y", sup="⊤"), dL_da),
-                                            seq(F.mat(r.W_y.T), "×", F.col(v["dlogits"])), F.vec(v["dh_out"])]))
+                                            F.product(r.W_y.T, v["dlogits"]), F.vec(v["dh_out"])]))
         out.append(Equation(Sym("dh", str(t)), [seq(dL_dh, "+", Sym("dh_next")),
                                                  seq(F.vec(v["dh_out"]), "+", F.vec(v["dh_next"])), F.vec(v["dh"])]))
         out.append(Equation(Sym("do", str(t)), [seq(s("dh"), "*", Call("tanh", s("c"))),
@@ -790,11 +795,10 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
                                                               F.vec(v[f"dz_{k}"])]))
         out.append(Equation(Sym("dc_prev"), [seq(s("dc"), "*", s("f")), seq(F.vec(v["dc"]), "*", F.vec(rec["f"])), F.vec(v["dc_prev"])],
                             f"passed back as dc_next of step {t - 1}" if t > 1 else "= dL/dc_0"))
-        Wh = [seq(Sym("W", f"h{SLIDE_LETTER(k)}", sup="⊤"), Sym(f"dz_{'c̃' if k == 'g' else k}", str(t))) for k in GATES]
-        out.append(Equation(Sym("dh_prev"), [_join(Wh), F.vec(v["dh_prev"])],
-                            f"passed back as dh_next of step {t - 1}" if t > 1 else "= dL/dh_0"))
-        Wx = [seq(Sym("W", f"i{SLIDE_LETTER(k)}", sup="⊤"), Sym(f"dz_{'c̃' if k == 'g' else k}", str(t))) for k in GATES]
-        out.append(Equation(Sym("dx", str(t)), [_join(Wx), F.vec(v["dx"])]))
+        passed = f"passed back as dh_next of step {t - 1}" if t > 1 else "= dL/dh_0"
+        for name, part, lhs, note in (("dh_prev", "h", Sym("dh_prev"), passed), ("dx", "x", Sym("dx", str(t)), "")):
+            rhs, where = _through_weights(ex, v, t, part, F)
+            out.append(Equation(lhs, rhs + [F.vec(v[name])], "; ".join(n for n in (note, where) if n)))
     rows = []
     for name, g in bw.param_grads.items():
         g = np.atleast_1d(g)
@@ -803,6 +807,29 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
            f"by hand: each entry a sum of the steps' rounded dz_t times x_t or h_(t-1), rounded once to {count(bw.decimals, 'decimal')}")
     out.append(Table(["parameter", "dL/dparameter (rows separated by ;)"], rows, f"Parameter gradients, summed over the steps ({how})"))
     return out
+
+
+def _through_weights(ex: WorkedExample, v, t: int, part: str, F: _Fmt) -> tuple[list, str]:
+    """dh_prev = Σ_k W_{hk}ᵀ dz_k (``part`` "h") or dx_t = Σ_k W_{xk}ᵀ dz_k (``part`` "x"): the
+    symbols, then each gate's product with its numbers (:meth:`_Fmt.product`, as the forward's
+    W x). By hand the sum of the products is rounded once (:func:`~lstmkit.explain.trace.backward`),
+    so the line adds up to the result shown after it. Returns (right-hand sides, a note naming the
+    matrices in the concat notation, where they are blocks of W_k)."""
+    syms, nums = [], []
+    for k in GATES:
+        G = ex.gates[k]
+        if ex.notation == "concat":
+            w = Sym("W", f"{SLIDE_LETTER(k)},{part}", sup="⊤")  # W_k's columns on h_{t-1} or x_t
+        else:
+            s = _wsym(ex, k, part)
+            w = Sym(s.name, s.sub, s.tilde, "⊤")
+        syms.append(seq(w, Sym(f"dz_{'c̃' if k == 'g' else k}", str(t))))
+        nums.append(F.product((G.Wh if part == "h" else G.Wx).T, v[f"dz_{k}"]))
+    where = ""
+    if ex.notation == "concat":
+        on = f"h_{t - 1}" if part == "h" else f"x_{t}"
+        where = f"W_k,{part}: the columns of W_k that multiply {on}"
+    return [_join(syms), _join(nums)], where
 
 
 def _loss_equation(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, F: _Fmt) -> Equation:
