@@ -19,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text", help="output format")
     p.add_argument("--example", type=integer(1), default=None, metavar="K", help="only the K-th example of the file (1-based)")
     p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
-                   help="the loss of claimed gradients, as explain --grad --loss (default: xent with targets, else sum_h)")
+                   help="the loss of claimed gradients, as explain --grad --loss (default: an exercise's own, else xent "
+                        "with targets, else sum_h)")
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
                    help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
 

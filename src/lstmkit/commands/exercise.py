@@ -6,20 +6,41 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._options import integer
+from ._options import add_check, integer
 
 HELP = "generate a worked LSTM exercise to fill in (and its answer key); grade it with 'lstmkit check'"
 EXAMPLE = "lstmkit exercise --seed 7 --out ex7.toml    # writes ex7.toml and ex7.key.toml"
 
 
-def _ask(text: str) -> tuple[str, ...]:
-    """An argument type: ``--ask``, comma-separated names among ASKABLE (one at least)."""
-    from ..explain.exercise import ASKABLE
+def _names(allowed_name: str):
+    """An argument type: comma-separated names among the exercise module's ``allowed_name`` (one at least)."""
 
-    ask = tuple(a.strip() for a in text.split(",") if a.strip())
-    if not ask or not set(ask) <= set(ASKABLE):
-        raise argparse.ArgumentTypeError(f"expected comma-separated names among {', '.join(ASKABLE)}, got {text!r}")
-    return ask
+    def parse(text: str) -> tuple[str, ...]:
+        from ..explain import exercise
+
+        allowed = getattr(exercise, allowed_name)
+        ask = tuple(a.strip() for a in text.split(",") if a.strip())
+        if not ask or not set(ask) <= set(allowed):
+            raise argparse.ArgumentTypeError(f"expected comma-separated names among {', '.join(allowed)}, got {text!r}")
+        return ask
+
+    return parse
+
+
+_ask = _names("ASKABLE")  # --ask: the forward pass
+_grad = _names("GRAD_ASKABLE")  # --grad: the backward pass
+
+
+def check_loss(args: argparse.Namespace) -> None:
+    """--loss goes with --grad; the cross-entropy of one unit's softmax is 0 (refused, exit 2)."""
+    from ..cli import UsageError
+
+    if args.loss is not None and not args.grad:
+        raise UsageError(f"exercise: expected --loss with --grad (the loss of the gradients asked), got --loss {args.loss} "
+                         "without --grad.")
+    if args.loss == "xent" and args.hidden == 1:
+        raise UsageError("exercise: expected --hidden 2 or more with --loss xent (the softmax of one unit is 1, so its "
+                         "cross-entropy and every gradient are 0), got --hidden 1. Use --loss sum_h.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,17 +54,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="0: integer weights in [-4, 4] (default); 1 or 2: that many decimals in [-2, 2]")
     p.add_argument("--ask", type=_ask, default="z,gates,c,h",
                    help="what to compute at each step, comma-separated among Wx, Wh, z, gates, c, h, y (default z,gates,c,h)")
+    p.add_argument("--grad", type=_grad, nargs="?", const=True, default=(), metavar="NAMES",  # True: the default set
+                   help="also ask for the backward pass (BPTT), comma-separated among loss, dh, dc, dgates (di, df, dc~, do), "
+                        "dz (dz_i, dz_f, dz_c~, dz_o), dc_prev, dh_prev, dx (per step), dW, db (the weights' and biases' "
+                        "gradients); --grad alone: dh,dc,dz,dW")
+    p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
+                   help="the loss of --grad: xent, the cross-entropy of y_t = softmax(h_t) against targets drawn with the "
+                        "exercise (default), or sum_h, the sum of h_T (the default with --hidden 1)")
     p.add_argument("--out", "-o", required=True, help="the exercise file to write (the key goes beside it: ex7.toml -> ex7.key.toml)")
     p.add_argument("--key", default=None, help="where to write the answer key (default: beside --out, NAME.key.SUFFIX)")
+    add_check(p, check_loss)
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from .._checks import count
     from ..cli import UsageError
-    from ..explain.exercise import dumps, make
+    from ..explain.exercise import DEFAULT_GRAD, dumps, make
     from ..io import atomic_write_bytes
 
-    exercise, key = make(args.seed, args.hidden, args.inputs, args.steps, args.decimals, args.weight_decimals, args.ask)
+    grad = DEFAULT_GRAD if args.grad is True else args.grad
+    exercise, key = make(args.seed, args.hidden, args.inputs, args.steps, args.decimals, args.weight_decimals, args.ask,
+                         grad=grad, loss=args.loss)
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out.with_name(out.stem + ".key" + (out.suffix or ".toml"))
     if key_path.resolve() == out.resolve():
@@ -51,8 +84,7 @@ def run(args: argparse.Namespace) -> int:
     for path, doc, key_of in ((out, exercise, None), (key_path, key, out.name)):
         data = dumps(doc, path.name, key_of).encode("utf-8")
         atomic_write_bytes(path, lambda f, data=data: f.write(data))
-    n = len(exercise["claims"])
-    print(f"exercise written to {out} ({count(n, 'vector')} of {count(args.hidden, 'number')} to compute), "
-          f"answer key to {key_path}", file=sys.stderr)
+    n = sum(np.size(c["value"]) for c in exercise["claims"])
+    print(f"exercise written to {out} ({count(n, 'number')} to compute), answer key to {key_path}", file=sys.stderr)
     print(f"grade a filled-in copy with: lstmkit check {out}", file=sys.stderr)
     return 0

@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="decimals shown for exact numbers (0 to 12; default 3)")
     p.add_argument("--grad", action="store_true", help="add back-propagation through time, step by step")
     p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
-                   help="loss for --grad: xent (cross-entropy of the read-out; default with targets) or sum_h (sum of h_T)")
+                   help="loss for --grad: xent (cross-entropy of the read-out; default with targets) or sum_h (sum of h_T); "
+                        "an exercise's file names its own")
     p.add_argument("--example", type=integer(1), default=None, metavar="K", help="only the K-th example of a file with several (1-based)")
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
                    help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")

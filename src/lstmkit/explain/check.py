@@ -561,8 +561,8 @@ def report_document(reports: list[CheckReport], show_all: bool = False):
                              num(f.exact), "" if f.hand is None else _fmt(f.hand, d), f.detail, f.where])
             doc.add(Table(["verdict", "value", "claimed", "exact", "by hand", "why", "where"], rows, align="llrrrll"))
         doc.add(Para(rep.summary() + "."))
-        if ex.exercise:
-            answers = [f for f in rep.findings if f.step is not None]
+        if ex.exercise:  # every asked number: per step, and the loss and gradients summed over the steps
+            answers = [f for f in rep.findings if f.step is not None or f.name == "loss" or f.name.startswith("d")]
             right = sum(f.verdict in (OK, OK_HAND) for f in answers)
             doc.add(Para(f"Score: {right}/{len(answers)} answers right."))
     return doc

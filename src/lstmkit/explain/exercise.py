@@ -1,10 +1,13 @@
 """Fresh worked exercises from a seed: a file a student fills in, and its answer key.
 
 ``make(seed, ...)`` draws a small LSTM (weights with few decimals), an input sequence and the
-initial states, and asks for chosen quantities at every step. The exercise is a worked-example
-file whose claims are blanks (``"?"``); the key is the same file with the blanks filled by the
-hand computation at the exercise's precision (every intermediate rounded and carried forward,
-which ``check`` accepts as well as the exact values). ``lstmkit check`` grades a filled file.
+initial states, and asks for chosen quantities at every step, of the forward pass and, with
+``grad``, of the backward pass (BPTT: dh_t, dc_t, the gate pre-activations' dz_k, dh_prev, dx,
+the loss, the weight gradients). The exercise is a worked-example file whose claims are blanks
+(``"?"``); the key is the same file with the blanks filled by the hand computation at the
+exercise's precision (every intermediate rounded and carried forward, then every gradient rounded
+and carried back, as ``explain --round N --grad`` shows it; ``check`` accepts that as well as the
+exact values). ``lstmkit check`` grades a filled file.
 """
 
 from __future__ import annotations
@@ -15,12 +18,20 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_int, check_rng, count, fail
-from .trace import forward
-from .worked import GATES, SEED_LETTER, from_dict
+from .trace import backward, forward
+from .worked import GATES, LOSSES, SEED_LETTER, from_dict
 
 #: what an exercise can ask for at each step
 ASKABLE = ("Wx", "Wh", "z", "gates", "c", "h", "y")
 DEFAULT_ASK = ("z", "gates", "c", "h")
+#: what it can ask of the backward pass: the loss L; per step dL/dh_t, dL/dc_t, the gates' (di, df,
+#: dc~, do) and their pre-activations' (dz_i, ...) gradients, dh_prev, dx; the weights' gradients
+#: dW_i*, dW_h* and the biases' db_i* (summed over the steps)
+GRAD_ASKABLE = ("loss", "dh", "dc", "dgates", "dz", "dc_prev", "dh_prev", "dx", "dW", "db")
+#: what `lstmkit exercise --grad` asks when it names nothing: dh_t, dc_t, dz_k and the weights' gradients dW
+DEFAULT_GRAD = ("dh", "dc", "dz", "dW")
+#: the order a step's backward quantities are written in (as ``explain --grad`` shows them)
+_GRAD_ORDER = ("dh", "do", "dc", "di", "df", "dg", "dz_i", "dz_f", "dz_o", "dz_g", "dc_prev", "dh_prev", "dx")
 
 
 def _draw(rng: np.random.Generator, shape, decimals: int, bound: float) -> np.ndarray:
@@ -48,12 +59,18 @@ def make(
     weight_decimals: int = 0,
     ask: tuple[str, ...] = DEFAULT_ASK,
     readout: bool = False,
+    grad: tuple[str, ...] = (),
+    loss: str | None = None,
 ) -> tuple[dict, dict]:
     """Return (exercise, key) as TOML-ready dicts (see the module docstring).
 
     hidden_size H, input_size I, steps T: the sizes. decimals: the precision answers are given
     with (and the hand rounding of the key). weight_decimals: 0 for integer weights in [-4, 4]
     (seed 000's style), 1 for one-decimal weights in [-2, 2]. ask: subset of ASKABLE.
+    grad: what to ask of the backward pass, a subset of GRAD_ASKABLE (empty: nothing).
+    loss: the gradients' loss, "xent" (L = Σ_t -log y_t[target_t], y_t = softmax(h_t), seed 000's;
+    targets are drawn) or "sum_h" (L = Σ_j h_T[j]); None: "xent", or "sum_h" for one hidden unit
+    (the softmax of one unit is 1, its cross-entropy 0). The exercise records it as ``[exercise] loss``.
     """
     where = "exercise"
     H = check_int(hidden_size, where, "hidden_size", minimum=1)
@@ -64,7 +81,18 @@ def make(
     bad = sorted(set(ask) - set(ASKABLE))
     if bad or not ask:
         fail(where, "ask", f"a non-empty subset of {list(ASKABLE)}", repr(list(ask)))
-    if "y" in ask and not readout:
+    if sorted(set(grad) - set(GRAD_ASKABLE)):
+        fail(where, "grad", f"a subset of {list(GRAD_ASKABLE)}", repr(list(grad)))
+    if loss is not None and not grad:
+        fail(where, "loss", "only with gradients to ask (grad)", repr(loss), "Leave loss out, or ask for gradients.")
+    if grad:
+        loss = loss or ("xent" if H > 1 else "sum_h")
+        if loss not in LOSSES:
+            fail(where, "loss", f"one of {list(LOSSES)}", repr(loss))
+        if loss == "xent" and H == 1:
+            fail(where, "loss 'xent'", "at least 2 hidden units (the read-out's classes)", "hidden_size 1",
+                 "The softmax of one unit is 1: its cross-entropy and every gradient are 0. Use loss 'sum_h'.")
+    if "y" in ask or loss == "xent":
         readout = True
     rng = check_rng(seed)
     bound = 4.0 if weight_decimals == 0 else 2.0
@@ -84,8 +112,9 @@ def make(
             "seed": seed,
             "decimals": decimals,
             "instructions": (f"Compute every '?' by hand. Round every intermediate result to {count(decimals, 'decimal')} "
-                             "and carry the rounded value forward. Biases are 0. "
-                             "Grade with: lstmkit check THIS_FILE"),
+                             "and carry the rounded value forward" + (" (and back, for the gradients)" if grad else "")
+                             + ". Biases are 0. Grade with: lstmkit check THIS_FILE"),
+            **({"loss": loss} if grad else {}),
         },
         "weights": weights,
         "inputs": {"x": _py(x), "h0": _py(h0), "c0": _py(c0)},
@@ -108,16 +137,56 @@ def make(
     for t in range(1, T + 1):
         for n in names:
             blank_claims.append({"step": t, "name": n, "value": ["?"] * H, "where": f"step {t}"})
+    blank_claims += _grad_blanks(grad, H, I, T)
     exercise = {**doc, "claims": blank_claims}
-    # the key: the hand computation at the exercise's precision
+    # the key: the hand computation at the exercise's precision, forward and, for gradients, back
     ex = from_dict({**doc, "claims": []}, where="exercise")[0]
     fw = forward(ex, decimals)
+    bw = backward(ex, loss, decimals) if grad else None
+    if bw is not None and "loss" in grad and not np.isfinite(bw.loss):
+        fail(where, "decimals", "enough for every y_t[target_t] to stay above 0 by hand (the loss is their -log)",
+             f"{decimals}: a y_t[target_t] rounds to 0, so the loss is infinite by hand",
+             "Ask for more decimals, or leave loss out of what is asked.")
     key_claims = []
     for c in blank_claims:
-        v = fw.steps[c["step"] - 1].values[c["name"]]
-        key_claims.append({**c, "value": [f"{a:.{decimals}f}" for a in v]})
+        if "step" not in c:  # the loss L or a parameter's gradient, summed over the steps
+            v = bw.loss if c["name"] == "loss" else bw.param_grads[c["name"][1:]]
+        elif c["name"] in _GRAD_ORDER:
+            v = next(s for s in bw.steps if s.t == c["step"]).values[c["name"]]
+        else:
+            v = fw.steps[c["step"] - 1].values[c["name"]]
+        key_claims.append({**c, "value": _written(v, decimals)})
     key = {**doc, "title": doc["title"] + " (answer key)", "claims": key_claims}
     return exercise, key
+
+
+def _grad_blanks(grad: tuple[str, ...], H: int, I: int, T: int) -> list[dict]:
+    """The blanks of the backward pass: the loss, then step T back to 1 (``_GRAD_ORDER``), then the
+    gradients of the weights W_i*, W_h* and biases b_i* in the slides' gate order i, f, o, c."""
+    names = []
+    for a in grad:
+        names += {"dgates": ["di", "df", "dg", "do"], "dz": [f"dz_{k}" for k in GATES]}.get(a, [a])
+    per_step = [n for n in _GRAD_ORDER if n in names]
+    out = [{"name": "loss", "value": "?", "where": "loss"}] if "loss" in grad else []
+    for t in range(T, 0, -1):
+        out += [{"step": t, "name": n, "value": ["?"] * (I if n == "dx" else H), "where": f"backward step {t}"}
+                for n in per_step]
+    for L in ("i", "f", "o", "c"):
+        if "dW" in grad:
+            out += [{"name": f"dW_i{L}", "value": [["?"] * I for _ in range(H)], "where": "gradients"},
+                    {"name": f"dW_h{L}", "value": [["?"] * H for _ in range(H)], "where": "gradients"}]
+        if "db" in grad:
+            out.append({"name": f"db_i{L}", "value": ["?"] * H, "where": "gradients"})
+    return out
+
+
+def _written(v, decimals: int):
+    """A key's number (or nested list of them) as text at the exercise's precision; -0.0 as 0.0."""
+    a = np.asarray(v, dtype=float)
+    if a.ndim:
+        return [_written(x, decimals) for x in a]
+    s = f"{float(a):.{decimals}f}"
+    return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
 HEADER = """# An lstmkit exercise. Fill in every "?" (keep the quotes or write plain numbers),
@@ -127,6 +196,17 @@ HEADER = """# An lstmkit exercise. Fill in every "?" (keep the quotes or write p
 #   o_t = σ(W_io x_t + W_ho h_(t-1))      c~_t = tanh(W_ic x_t + W_hc h_(t-1))
 #   c_t = f_t * c_(t-1) + i_t * c~_t      h_t = o_t * tanh(c_t)
 # Names: Wx_i = W_ii x_t, Wh_i = W_hi h_(t-1), z_i = their sum (the pre-activation), g = c~.
+"""
+
+GRAD_HEADER = """# Backward (BPTT), from step T back to 1; dh_next, dc_next are what step t+1 passed back (0 at step T):
+#   dh = dL_t/dh_t + dh_next       {dl}
+#   do = dh * tanh(c_t)            dc = dh * o_t * (1 - tanh²(c_t)) + dc_next
+#   di = dc * c~_t                 df = dc * c_(t-1)               dg = dc~ = dc * i_t
+#   dz_i = di * i_t (1 - i_t)      dz_f = df * f_t (1 - f_t)       dz_o = do * o_t (1 - o_t)      dz_g = dg * (1 - c~_t²)
+#   dc_prev = dc * f_t             dh_prev = Σ_k W_hkᵀ dz_k        dx = Σ_k W_ikᵀ dz_k    (k = i, f, o, c)
+#   dW_ik = Σ_t dz_k x_tᵀ          dW_hk = Σ_t dz_k h_(t-1)ᵀ       db_ik = Σ_t dz_k
+# Round 1 - tanh²(c_t), i_t (1 - i_t), ... on their own lines too; a sum of products (dh_prev, dx, a dW
+# entry over the steps) once, at its end. The key, worked line by line: lstmkit explain KEY --round {d} --grad
 """
 
 KEY_HEADER = """# The answer key of an lstmkit exercise: every "?" computed by hand, each intermediate rounded
@@ -163,6 +243,13 @@ def dumps(doc: dict, name: str = "FILE", key_of: str | None = None) -> str:
     lines = [HEADER.format(name=name) if key_of is None else KEY_HEADER.format(exercise=key_of)]
     if key_of is None and "readout" in doc:
         lines[0] += "# Read-out: y_t = softmax(h_t) (no weights), the class probabilities; [readout] targets are the classes.\n"
+    loss = doc.get("exercise", {}).get("loss")
+    if key_of is None and loss:
+        dl = {"xent": "dL_t/dh_t = y_t - onehot(target_t): the loss is L = Σ_t -log y_t[target_t]",
+              "sum_h": "dL_t/dh_t = 1 at step T, else 0: the loss is L = Σ_j h_T[j]"}[loss]
+        lines[0] += GRAD_HEADER.format(dl=dl, d=doc["exercise"].get("decimals", 1))
+        lines[0] += ("# Names: dg = dc~, dz_g = dz_c~; dh_prev goes back as dh_next of step t-1; loss (no step) is L;\n"
+                     "# dW_ii is dL/dW_ii (rows and columns as W_ii), db_ii = dL/db_ii (= dL/db_hi).\n")
     tables, arrays = [], []
     for k, v in doc.items():
         if isinstance(v, dict):

@@ -80,7 +80,7 @@ import numpy as np
 
 from ..functional import sigmoid, softmax, tanh
 from ..variants import LN_EPS
-from .worked import GATES, WorkedExample, require_example
+from .worked import GATES, LOSSES, WorkedExample, require_example
 
 ACT = {"i": "σ", "f": "σ", "g": "tanh", "o": "σ"}
 
@@ -317,7 +317,6 @@ def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
 
 
 # -- backward ---------------------------------------------------------------------------------
-LOSSES = ("xent", "sum_h")
 
 
 @dataclass
@@ -333,6 +332,9 @@ class BackwardTrace:
 
 
 def default_loss(ex: WorkedExample) -> str:
+    """The loss an exercise names (``[exercise] loss``); else "xent" with targets, "sum_h" without."""
+    if ex.exercise.get("loss"):
+        return ex.exercise["loss"]
     return "xent" if ex.readout is not None and ex.readout.targets is not None else "sum_h"
 
 

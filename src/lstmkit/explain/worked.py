@@ -51,7 +51,9 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
 
 A file may hold several examples as ``[[examples]]`` tables; top-level keys are their defaults.
 A claim's precision is the number of decimals it is written with (``decimals = N`` overrides); in
-an exercise (an ``[exercise]`` table with ``decimals``) it is the exercise's, blanks included.
+an exercise (an ``[exercise]`` table with ``decimals``) it is the exercise's, blanks included;
+an exercise's ``loss`` ("xent" or "sum_h") is the loss its gradients are of (``check`` and
+``explain --grad`` use it unless told another).
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ _ALIASES = {
     "dc~": "dg", "dc\u0303": "dg", "dC~": "dg", "dc~_dz": "dg_dz", "dL/dlogits": "dlogits", "dL/dh": "dh_out",
 }
 NOTATIONS = ("per_gate", "concat", "unit")
+#: the losses of the backward pass: cross-entropy of the read-out at every step, or the sum of h_T
+LOSSES = ("xent", "sum_h")
 _TOP_KEYS = {"title", "source", "notation", "note", "hidden_size", "input_size", "weights", "inputs",
              "readout", "given", "claims", "examples", "exercise", "options"}
 #: the [options] a worked example may set: the one-step variants, and zoneout as it acts at inference
@@ -514,6 +518,8 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     precision = exercise.get("decimals")  # an exercise's answers are all at its precision ("?" has none of its own)
     if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 12):
         fail(where, "exercise.decimals", "an integer from 0 to 12", repr(precision))
+    if exercise.get("loss") is not None and exercise["loss"] not in LOSSES:  # the loss its gradients are of
+        fail(where, "exercise.loss", f"one of {list(LOSSES)}", repr(exercise["loss"]))
     claims = tuple(_parse_claim(c, n, notation, H, I, T, where, precision) for n, c in enumerate(d.get("claims", []), start=1))
     for n, c in enumerate(claims, start=1):
         if c.name in ("logits", "y", "pred") and readout is None:

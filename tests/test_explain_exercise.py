@@ -1,0 +1,175 @@
+"""Exercises that ask for the backward pass (``lstmkit exercise --grad``): the answer key is the hand
+calculation, recomputed here by the plain-Python one of test_explain_backward (Decimal rounding,
+written from the formulas, not lstmkit's code), and ``check`` grades a filled-in copy: right answers
+pass, a wrong number is pointed at and what is worked on from it follows from it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+from test_explain_backward import LETTERS, hand_bptt, rnd
+
+from lstmkit.cli import main
+from lstmkit.explain import check
+from lstmkit.explain.check import FOLLOWS, NEW, OK, OK_HAND
+from lstmkit.explain.exercise import GRAD_ASKABLE, dumps, make
+from lstmkit.explain.worked import from_dict
+
+EVERYTHING = GRAD_ASKABLE  # loss, dh, dc, dgates, dz, dc_prev, dh_prev, dx, dW, db
+
+
+def _hand(doc, d):
+    """The hand calculation (forward and BPTT, cross-entropy of softmax(h_t)) of an exercise's cell."""
+    w, inp = doc["weights"], doc["inputs"]
+    return hand_bptt(w, inp["x"], inp["h0"], inp["c0"], doc["readout"]["targets"], d)
+
+
+@pytest.mark.parametrize("seed, d, sizes", [(7, 1, (2, 2, 2)), (3, 2, (2, 2, 3)), (12, 2, (3, 1, 2))])
+def test_the_key_of_a_grad_exercise_is_the_hand_calculation(seed, d, sizes):
+    H, I, T = sizes
+    exercise, key = make(seed, hidden_size=H, input_size=I, steps=T, decimals=d, grad=EVERYTHING)
+    assert exercise["exercise"]["loss"] == "xent" and len(exercise["readout"]["targets"]) == T
+    fw, bw, terms, L, grads = _hand(key, d)
+    seen = set()
+    for c in key["claims"]:
+        got = np.asarray(c["value"], dtype=float)
+        t, name = c.get("step"), c["name"]
+        if t is None:  # the loss and the gradients summed over the steps
+            want = L if name == "loss" else grads[name[1:]]
+        elif name in ("z_i", "z_f", "z_g", "z_o"):
+            continue  # the hand calculation above keeps the gates, not their pre-activations
+        else:
+            want = (bw[t] if name.startswith("d") else fw[t - 1])[name]
+        np.testing.assert_allclose(got, np.asarray(want, dtype=float), rtol=0, atol=1e-12, err_msg=f"{name} step {t}")
+        seen.add(name)
+    # every backward quantity asked, every gate, in the slides' order of the four gates for dW
+    assert seen >= {"loss", "dh", "do", "dc", "di", "df", "dg", "dz_i", "dz_f", "dz_g", "dz_o", "dc_prev", "dh_prev", "dx"}
+    assert seen >= {f"dW_i{L}" for L in LETTERS.values()} | {f"dW_h{L}" for L in LETTERS.values()} | {"db_ii"}
+    # the blanks: one "?" per number, shaped as the key's
+    for blank, answer in zip(exercise["claims"], key["claims"]):
+        assert {k: v for k, v in blank.items() if k != "value"} == {k: v for k, v in answer.items() if k != "value"}
+        assert np.shape(blank["value"]) == np.shape(answer["value"])
+        assert set(np.ravel(blank["value"])) == {"?"}
+
+
+def test_the_same_seed_draws_the_same_cell_with_or_without_gradients():
+    plain, plain_key = make(5)
+    grad, grad_key = make(5, grad=("dh",))
+    assert grad["weights"] == plain["weights"] and grad["inputs"] == plain["inputs"]
+    assert grad_key["claims"][: len(plain_key["claims"])] == plain_key["claims"]
+
+
+def _fill(doc, answers):
+    """The exercise ``doc`` with the blanks filled from ``answers`` (the key's claims, edited)."""
+    return {**doc, "claims": answers}
+
+
+def test_check_grades_a_grad_exercise():
+    exercise, key = make(7, decimals=2, grad=EVERYTHING)
+    n = sum(np.size(c["value"]) for c in exercise["claims"])
+    # read back from the TOML the student fills in
+    key = tomllib.loads(dumps(key))
+    rep = check(from_dict(key)[0])
+    assert rep.ok and rep.count(OK, OK_HAND) == len(rep.findings) == n
+    blank = check(from_dict(exercise)[0])
+    assert blank.count("not answered") == n
+    # a student's slip: dc_2 unit 1 written 0.3 too high, and di_2 unit 1 worked on from it
+    # (wrong dc_2 times c̃_2, rounded); the gradients before it, dh_2 and do_2, stay right
+    fw, bw, _, _, _ = _hand(key, 2)
+    at = {(c.get("step"), c["name"]): c for c in key["claims"]}
+    wrong = bw[2]["dc"][0] + 0.3
+    at[(2, "dc")]["value"][0] = f"{wrong:.2f}"
+    di = rnd(wrong * fw[1]["g"][0], 2)
+    assert di != bw[2]["di"][0]
+    at[(2, "di")]["value"][0] = f"{di:.2f}"
+    rep = check(from_dict(key)[0])
+    failing = [f for f in rep.findings if f.failing]
+    assert (failing[0].label, failing[0].verdict) == ("dc_2 unit 1", NEW), [(f.label, f.verdict) for f in failing]
+    found = {f.label: f for f in rep.findings}
+    assert found["di_2 unit 1"].verdict == FOLLOWS and found["di_2 unit 1"].culprits == ("dc_2 unit 1",)
+    assert not found["dh_2 unit 1"].failing and not found["do_2 unit 1"].failing
+    # a weight gradient's entry written wrong is pointed at by its row and column
+    key = tomllib.loads(dumps(make(7, decimals=2, grad=EVERYTHING)[1]))
+    dW = next(c for c in key["claims"] if c["name"] == "dW_hf")
+    dW["value"][0][1] = f"{float(dW['value'][0][1]) + 0.1:.2f}"
+    rep = check(from_dict(key)[0])
+    assert [(f.label, f.verdict) for f in rep.findings if f.failing] == [("dW_hf entry (1, 2)", NEW)]
+
+
+def test_one_hidden_unit_takes_the_sum_of_h_as_its_loss():
+    # the softmax of one unit is 1 whatever h is: its cross-entropy and gradients are 0, so the sum of
+    # h_T is the loss; by hand (seed 2, two steps): L = h_2, dh_2 = 1, dh_1 = dh_prev of step 2
+    exercise, key = make(2, hidden_size=1, input_size=1, steps=2, decimals=2, grad=("loss", "dh", "dh_prev"))
+    assert exercise["exercise"]["loss"] == "sum_h" and "readout" not in exercise
+    ex = from_dict(key)[0]
+    rep = check(ex)
+    assert rep.ok and len(rep.findings) == 2 * 10 + 1 + 2 + 2  # z, gates, c, h (10 numbers) per step; L; dh; dh_prev
+    values = {(c.get("step"), c["name"]): c["value"] for c in key["claims"]}
+    h2 = float(values[(2, "h")][0])
+    assert float(values[(None, "loss")]) == h2 and values[(2, "dh")] == ["1.00"]
+    assert values[(1, "dh")] == values[(2, "dh_prev")]
+    with pytest.raises(ValueError, match=r"exercise: expected loss 'xent' at least 2 hidden units .*got hidden_size 1"):
+        make(2, hidden_size=1, grad=("dh",), loss="xent")
+    with pytest.raises(ValueError, match="exercise: expected loss only with gradients to ask"):
+        make(2, loss="sum_h")
+    with pytest.raises(ValueError, match="exercise: expected grad a subset of"):
+        make(2, grad=("dW_ii",))
+    with pytest.raises(ValueError, match="expected exercise.loss one of"):
+        from_dict({**exercise, "exercise": {**exercise["exercise"], "loss": "mse"}})
+
+
+def test_check_and_explain_take_the_loss_the_exercise_names():
+    # a read-out with targets (y is asked) but the gradients of the sum of h_T: by that loss dh_T = 1
+    # (the cross-entropy's would be y_T - onehot(target_T)); check grades the key by it unless told another
+    _, key = make(6, ask=("h", "y"), grad=("dh",), loss="sum_h")
+    assert "readout" in key and key["exercise"]["loss"] == "sum_h"
+    T = len(key["inputs"]["x"])
+    assert next(c for c in key["claims"] if c.get("step") == T and c["name"] == "dh")["value"] == ["1.0", "1.0"]
+    ex = from_dict(key)[0]
+    assert check(ex).ok
+    assert not check(ex, "xent").ok
+    from lstmkit.explain import explain
+
+    assert "L = Σ_j h_2[j]" in explain(ex, decimals=1, grad=True)
+
+
+def test_cli_grad_exercise_round_trip(tmp_path, capsys):
+    ex = tmp_path / "ex.toml"
+    assert main(["exercise", "--seed", "4", "--grad", "--out", str(ex)]) == 0
+    err = capsys.readouterr().err
+    exercise, key = tomllib.loads(ex.read_text()), tomllib.loads((tmp_path / "ex.key.toml").read_text())
+    names = {c["name"] for c in exercise["claims"]}
+    assert {"dh", "dc", "dz_i", "dz_g", "dW_ii", "dW_hc"} <= names and not names & {"loss", "dx", "di"}
+    n = sum(np.size(c["value"]) for c in exercise["claims"])
+    assert f"({n} numbers to compute)" in err
+    assert "dz_i = di * i_t (1 - i_t)" in ex.read_text() and exercise["exercise"]["loss"] == "xent"
+    assert main(["check", str(tmp_path / "ex.key.toml")]) == 0
+    assert f"Score: {n}/{n} answers right" in capsys.readouterr().out
+    assert main(["check", str(ex)]) == 1
+    assert f"Score: 0/{n} answers right" in capsys.readouterr().out
+    # a chosen set, and the loss of one unit
+    assert main(["exercise", "--seed", "4", "--grad", "dx,loss", "--hidden", "1", "--out", str(tmp_path / "one.toml")]) == 0
+    one = tomllib.loads((tmp_path / "one.toml").read_text())
+    assert {c["name"] for c in one["claims"] if c["name"].startswith("d") or c["name"] == "loss"} == {"dx", "loss"}
+    assert one["exercise"]["loss"] == "sum_h"
+    assert main(["check", str(tmp_path / "one.key.toml")]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--loss", "xent"], "exercise: expected --loss with --grad (the loss of the gradients asked), got --loss xent without --grad."),
+    (["--grad", "--loss", "xent", "--hidden", "1"], "exercise: expected --hidden 2 or more with --loss xent"),
+    (["--grad", "dz,foo"], "argument --grad: expected comma-separated names among loss, dh, dc, dgates, dz, dc_prev, "
+                           "dh_prev, dx, dW, db, got 'dz,foo'"),
+])
+def test_cli_grad_options_are_refused_before_anything_is_written(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["exercise", "--seed", "1", "-o", "ex.toml", *argv])
+    except SystemExit as e:  # argparse's own refusal
+        code = e.code
+    assert code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
