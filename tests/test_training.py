@@ -644,6 +644,21 @@ def test_clip_and_seed_are_checked_as_the_estimators_check_them():
     assert Trainer(model, seed=np.int64(3)).settings()["seed"] == 3
 
 
+def test_flags_and_min_delta_are_checked_not_read_by_truthiness():
+    """shuffle and restore_best were read with bool(): "no" shuffled and 0.0 kept the best; min_delta
+    with float(): "0.1" was taken and -1 made every epoch an improvement."""
+    model = SequenceModel(2, 2, 3, seed=0)
+    for arg in ("shuffle", "restore_best"):
+        for bad in ("no", 0, 1.0, None):
+            with pytest.raises(TypeError, match=rf"^Trainer: expected {arg} True or False, got {bad!r}\.$"):
+                Trainer(model, **{arg: bad})
+        assert getattr(Trainer(model, **{arg: np.bool_(False)}), arg) is False
+    for bad, exc in ((-1, ValueError), (float("nan"), ValueError), ("0.1", TypeError), (True, TypeError)):
+        with pytest.raises(exc, match=rf"^Trainer: expected min_delta a finite number >= 0, got {bad!r}\.$"):
+            Trainer(model, min_delta=bad)
+    assert Trainer(model, min_delta=np.float32(0.5)).min_delta == 0.5
+
+
 def test_verbose_must_be_a_documented_level():
     model = SequenceModel(3, 2, 4, seed=0)
     for bad in (5, -1):

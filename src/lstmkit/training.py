@@ -49,8 +49,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, a_or_an, at_sample, check_clip, check_finite_steps, check_finite_within, check_float_array, check_int,
-    check_lengths, check_seed, check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
+    MISSING_TARGETS, a_or_an, at_sample, check_bool, check_clip, check_finite_steps, check_finite_within, check_float_array, check_int,
+    check_lengths, check_real, check_seed, check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, CheckpointPath, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
@@ -330,7 +330,7 @@ class Trainer:
             schedule = make_schedule(schedule, self.optimizer, **dict(schedule_options or {}))
         self.schedule = schedule
         self.batch_size = check_int(batch_size, where, "batch_size", minimum=1)
-        self.shuffle = bool(shuffle)
+        self.shuffle = check_bool(shuffle, where, "shuffle")
         self.clip = check_clip(clip, where)
         self.bptt = None if bptt is None else check_int(bptt, where, "bptt", minimum=1)
         if self.bptt is not None and getattr(model, "head_mode", "all") != "all":
@@ -344,8 +344,8 @@ class Trainer:
         self.metrics = names
         self.patience = None if patience is None else check_int(patience, where, "patience", minimum=0)
         self.monitor = monitor
-        self.min_delta = float(min_delta)
-        self.restore_best = bool(restore_best)
+        self.min_delta = check_real(min_delta, where, "min_delta", low=0)
+        self.restore_best = check_bool(restore_best, where, "restore_best")
         self.verbose = check_verbose(verbose, where)
         self.callbacks = list(callbacks)
         self.stream = stream
