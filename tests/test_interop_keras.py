@@ -353,3 +353,113 @@ def test_a_failed_write_leaves_the_file_that_was_there(tmp_path, monkeypatch, na
         write_keras_file(path, lstmkit.LSTM(3, 4, batch_first=True, dtype=np.float32, seed=8))
     assert path.read_bytes() == before  # Keras wrote into the file itself: it was left with b"partial"
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary file left beside it
+
+
+# -- what an import computes: Keras' model(x), its dropouts off ------------------------------------
+def keras_dropout_model(last: bool, dtype="float32", seed=0):
+    """Two LSTMs with dropout/recurrent_dropout and a Dropout between them, random weights: Keras' model(x)
+    (inference) applies none of them; lstmkit keeps them as dropout_input/dropout_recurrent/dropout."""
+    L = keras.layers
+    lstm = dict(dropout=0.2, recurrent_dropout=0.1, dtype=dtype)
+    model = keras.Sequential([keras.Input((None, 3), dtype=dtype), L.LSTM(5, return_sequences=True, **lstm), L.Dropout(0.3),
+                              L.LSTM(5, return_sequences=not last, **lstm), L.Dense(2, dtype=dtype)])  # fmt: skip
+    rng = np.random.default_rng(seed)
+    for lay in model.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(dtype) for w in lay.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_imports_come_back_in_eval_computing_keras_model_x(last, tmp_path):
+    """Keras' Dropout and an LSTM's dropout/recurrent_dropout act in training only; every reader returned the
+    model in training mode, so each call drew fresh masks: 0.01-0.05 off Keras' model(x), another answer each call.
+    Now eval: Keras' numbers, the same every call; the options are kept and act after .train()."""
+    model = keras_dropout_model(last)
+    x = np.random.default_rng(3).normal(size=(2, 6, 3)).astype(np.float32)
+    ref = keras_run(model, x)  # Keras' inference: no dropout
+    assert np.array_equal(ref, keras_run(model, x))
+    model.save(tmp_path / "d.keras")
+    seqs = {"model_from_keras(live)": model_from_keras(model), "model_from_keras(.keras)": model_from_keras(tmp_path / "d.keras")}
+    parts = [("read_keras", *read_keras(tmp_path / "d.keras")[:2])]
+    if not last:  # the (LSTM, readout) readers: a model over every step
+        parts += [("from_keras", *from_keras(model)), ("read_keras_file", *read_keras_file(tmp_path / "d.keras"))]
+    for name, seq in seqs.items():
+        assert seq.training is False and seq.rnn.training is False, name
+        check_close(f"{name} with dropouts, as called (float32)", seq(x)[0], ref, 1e-5)
+        assert np.array_equal(seq(x)[0], seq(x)[0]), name
+        assert (seq.rnn.dropout, seq.rnn.variant.changed()) == (0.3, {"dropout_input": 0.2, "dropout_recurrent": 0.1})
+        assert np.abs(seq.train()(x)[0] - ref).max() > 1e-3, name  # in training mode the dropouts act
+    for name, module, head in parts:
+        assert module.training is False, name
+        ours = module(x)[0] @ head["weight"].T + head["bias"]  # the module as returned, its read-out by hand
+        check_close(f"{name} with dropouts, as called (float32)", ours[:, -1] if last else ours, ref, 1e-5)
+
+
+def test_time_distributed_dense_is_the_read_out(tmp_path):
+    """TimeDistributed(Dense), the per-step head of most Keras tutorials, computes Dense at each step: it is read
+    as the Dense read-out, from the live model, a .keras and a .weights.h5 (whose Dense lies under
+    layers/time_distributed/layer: the .weights.h5 was read as the LSTM alone, its read-out silently dropped)."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((None, 3)), L.Bidirectional(L.LSTM(4, return_sequences=True)), L.TimeDistributed(L.Dense(2))])
+    rng = np.random.default_rng(11)
+    for lay in model.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+    x = np.random.default_rng(12).normal(size=(2, 5, 3)).astype(np.float32)
+    ref = keras_run(model, x)
+    assert ref.shape == (2, 5, 2)
+    model.save(tmp_path / "td.keras")
+    model.save_weights(tmp_path / "td.weights.h5")
+    for src in (model, tmp_path / "td.keras", tmp_path / "td.weights.h5"):
+        seq = model_from_keras(src)
+        assert seq.readout == "linear" and seq.head_mode == "all", src
+        check_close("TimeDistributed(Dense) (float32)", seq(x)[0], ref, 1e-5)
+    module, head = read_keras_file(tmp_path / "td.weights.h5")
+    check_close("TimeDistributed(Dense) .weights.h5 read-out", lstmkit.modelfile.LSTMFile(module, head, {}).predict(x), ref, 1e-5)
+    # what TimeDistributed wraps must be a linear Dense, as a Dense on its own
+    bad = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(L.Activation("relu"))])
+    bad.save(tmp_path / "bad.keras")
+    with pytest.raises(TypeError, match=r"expected layer 1 LSTM, .*TimeDistributed\(Dense\)\), got TimeDistributed\(Activation\)\."):
+        model_from_keras(bad)
+    with pytest.raises(ValueError, match=r"expected layer 'time_distributed\w*' LSTM, .*, got TimeDistributed\(Activation\)\."):
+        model_from_keras(tmp_path / "bad.keras")
+    soft = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(L.Dense(2, activation="softmax"))])
+    with pytest.raises(ValueError, match="Dense activation"):
+        model_from_keras(soft)
+
+
+def test_masking_is_refused_saying_to_pass_lengths(tmp_path):
+    """A Masking layer is not read: refused by name, saying to pass lengths instead, from the live model and
+    every file. A Functional .keras was refused naming 'not_equal', an op Keras adds beside a Masking, which the
+    user never wrote; a .weights.h5 (a weightless group layers/masking) was read as if it had no Masking.
+    And the advice holds: lengths give what Keras' Masking gives for sequences padded at the end."""
+    L = keras.layers
+    inp = keras.Input((None, 3))
+    functional = keras.Model(inp, L.Dense(2)(L.LSTM(4)(L.Masking(0.0)(inp))))
+    sequential = keras.Sequential([keras.Input((None, 3)), L.Masking(0.0), L.LSTM(4), L.Dense(2)])
+    rng = np.random.default_rng(13)
+    for lay in functional.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+    sequential.set_weights(functional.get_weights())
+    functional.save(tmp_path / "f.keras")
+    sequential.save(tmp_path / "s.keras")
+    functional.save_weights(tmp_path / "f.weights.h5")
+    said = r"expected model without Masking \(lstmkit reads no Keras mask\), got layer 'masking\w*', {}\. .*pass each sequence's length .*lengths=lengths"
+    for src in (functional, sequential):
+        with pytest.raises(TypeError, match=said.format(r"Masking\(mask_value=0\.0\)")):
+            model_from_keras(src)
+    for name in ("f.keras", "s.keras"):
+        for fn in (model_from_keras, read_keras):
+            with pytest.raises(ValueError, match=said.format(r"Masking\(mask_value=0\.0\)")) as info:
+                fn(tmp_path / name)
+            assert "not_equal" not in str(info.value)
+    with pytest.raises(ValueError, match=said.format("a weights group layers/masking")):
+        read_keras_file(tmp_path / "f.weights.h5")
+    # the same layers without the Masking, with lengths: Keras' masked outputs on sequences padded with zeros
+    x = np.random.default_rng(14).normal(size=(3, 6, 3)).astype(np.float32)
+    lengths = np.array([6, 4, 1])
+    x[np.arange(6)[None, :] >= lengths[:, None]] = 0.0
+    ref = keras_run(functional, x)
+    plain = keras.Sequential([keras.Input((None, 3)), L.LSTM(4), L.Dense(2)])
+    plain.set_weights(functional.get_weights())
+    assert np.abs(keras_run(plain, x) - ref).max() > 1e-3  # without the mask the padding counts
+    check_close("Masking -> lengths (float32)", model_from_keras(plain)(x, lengths=lengths)[0], ref, 1e-5)

@@ -22,7 +22,16 @@ outside Bidirectional, a ``merge_mode`` other than "concat", a non-linear Dense,
 the lstmkit options Keras has no twin for (proj_size, peephole, input_forget, clips, layer_norm,
 zoneout, dropconnect, different activations for the candidate and the cell output).
 
-Keras runs batch-major, (B, T, I); the lstmkit model is built with ``batch_first=True``.
+Keras runs batch-major, (B, T, I); the lstmkit model is built with ``batch_first=True``. Every
+reader returns the model in eval mode (``training=False``), computing what Keras' ``model(x)`` and
+``predict`` compute: Keras' ``Dropout`` and ``dropout``/``recurrent_dropout`` act in training only.
+Call ``.train()`` (a :class:`~lstmkit.Trainer` does) to train it further with them.
+
+``TimeDistributed(Dense)`` is read as the Dense it wraps (on a sequence it computes exactly
+``Dense``). One lstmkit LSTM has one setting for all its layers: a stack of LSTMs of different
+widths (units), bias or options is refused, naming the layer. A ``Masking`` layer is refused
+(lstmkit reads no Keras mask): an lstmkit model takes each sequence's length instead,
+``model(x, lengths=lengths)``, for sequences padded at the end.
 
 The last step only: Keras' default ``return_sequences=False`` on the last recurrent layer (every
 earlier one must return sequences: the next layer reads every step) is lstmkit's
@@ -150,6 +159,7 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
             packed = layout.from_keras(K, RK, b if first["use_bias"] else None)
             state.update({n + sfx: v for n, v in packed.items()})
     module.load_state_dict(state)  # names any wrong shape (e.g. a layer's input size)
+    module.eval()  # what Keras' model(x) computes: its dropouts act in training only
     readout = None
     if dense is not None:
         kernel = np.asarray(dense["kernel"])
@@ -177,7 +187,10 @@ def model_from_keras(obj_or_path):
     ``head="last"`` when the last LSTM layer has ``return_sequences=False``, else ``"all"``;
     ``readout="linear"`` with the Keras ``Dense`` (its weights), else ``"identity"``. The model is
     batch first like Keras: ``out, state = model(x)`` with x (B, T, I) gives out (B, O) ("last") or
-    (B, T, O) ("all"), Keras' ``model(x)``. A ``.weights.h5`` holds no configuration: it is read
+    (B, T, O) ("all"), Keras' ``model(x)``: the model comes back in eval mode, so Keras'
+    dropouts (``Dropout`` between layers, an LSTM's ``dropout`` / ``recurrent_dropout``, kept as the
+    model's options) act only once it is put in training mode (``.train()``; a Trainer does).
+    A ``.weights.h5`` holds no configuration: it is read
     with Keras' defaults and head="all" (use the ``.keras`` file of a return_sequences=False model).
     Layers and refusals: :func:`from_keras` (module docstring).
     """
@@ -187,7 +200,7 @@ def model_from_keras(obj_or_path):
         module, readout, head = _read_file(obj_or_path, "model_from_keras")
     else:
         module, readout, head = _from_live(obj_or_path, "model_from_keras")
-    return SequenceModel.from_parts(module, readout, head)
+    return SequenceModel.from_parts(module, readout, head).eval()  # from_parts builds it in training mode
 
 
 # -- live Keras objects -----------------------------------------------------------------------------
@@ -195,7 +208,8 @@ def from_keras(obj):
     """A Keras ``LSTM``, ``Bidirectional(LSTM)`` or a model of them (+ a final ``Dense``) -> lstmkit.
 
     Returns ``(module, readout_or_None)``: an lstmkit :class:`~lstmkit.LSTM` with
-    ``batch_first=True`` (Keras is batch-major) and the read-out dict of the Dense layer. The
+    ``batch_first=True`` (Keras is batch-major), in eval mode (Keras' dropouts act in training
+    only), and the read-out dict of the Dense layer (or of a ``TimeDistributed(Dense)``). The
     layers must be built (called once or given an Input). Every LSTM layer must return sequences;
     for a Keras model whose last one returns the last step only, use :func:`model_from_keras`.
     """
@@ -228,14 +242,30 @@ def _from_live(obj, where: str):
             rec.append(dict(_live_layer([lay.forward_layer, lay.backward_layer], where, [fwd_cfg, bwd_cfg]), name=lay.name))
         elif isinstance(lay, keras.layers.Dense):
             dense = _dense(lay.get_config(), [np.asarray(w) for w in lay.get_weights()], where)
+        elif isinstance(lay, keras.layers.TimeDistributed) and isinstance(lay.layer, keras.layers.Dense):  # Dense at each step: Dense
+            dense = _dense(lay.layer.get_config(), [np.asarray(w) for w in lay.layer.get_weights()], where)
         elif isinstance(lay, keras.layers.Dropout) and rec:
             dropout = float(lay.rate)
+        elif isinstance(lay, keras.layers.Masking):
+            _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})", TypeError)
         else:
-            fail(where, f"layer {k}", "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense", type(lay).__name__, exc=TypeError)
+            what = f"TimeDistributed({type(lay.layer).__name__})" if isinstance(lay, keras.layers.TimeDistributed) else type(lay).__name__
+            fail(where, f"layer {k}", LAYERS, what, exc=TypeError)
     if not rec:
         fail(where, "obj", "at least one LSTM layer", "none")
     I = rec[0]["dirs"][0][0].shape[0]
     return _build(I, rec, dense, dropout, where)
+
+
+#: what a model may hold, as the refusals say it
+LAYERS = "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense (or TimeDistributed(Dense))"
+
+
+def _refuse_masking(where: str, name, got: str, exc=ValueError):
+    """A Masking layer: lstmkit reads no Keras mask; its models take each sequence's length."""
+    fail(where, "model", "without Masking (lstmkit reads no Keras mask)", f"layer {name!r}, {got}",
+         "Masking is not read: save the model without it (the same layers and weights) and pass each sequence's length "
+         "to the lstmkit model instead, out, _ = model(x, lengths=lengths), for sequences padded at the end.", exc=exc)  # fmt: skip
 
 
 def _live_layer(layers, where, configs=None) -> dict:
@@ -412,6 +442,10 @@ def _from_config(config: Mapping, groups, where: str):
     layer_cfgs = cfg.get("layers")
     if not isinstance(layer_cfgs, list):
         fail(where, "config.json", "a Sequential or Functional model with a 'layers' list", f"class {config.get('class_name')!r}")
+    for lc in layer_cfgs:  # before the chain: Keras adds ops beside a Functional model's Masking (not_equal, any)
+        if isinstance(lc, Mapping) and lc.get("class_name") == "Masking":
+            c = lc.get("config", {})
+            _refuse_masking(where, c.get("name", lc.get("name")), f"Masking(mask_value={c.get('mask_value', 0.0)!r})")
     if "output_layers" in cfg:  # Functional: the layers must run one after the other, as a Sequential's do
         _check_chain(layer_cfgs, cfg["output_layers"], where)
     counts: dict[str, int] = {}
@@ -456,8 +490,13 @@ def _from_config(config: Mapping, groups, where: str):
                         "sequences": bool(ic.get("return_sequences", False)), "dirs": dirs})  # fmt: skip
         elif cls == "Dense":
             dense = _dense(c, _h5_vars(g), where)
+        elif cls == "TimeDistributed":  # Dense at each step: Dense; its weights under layers/time_distributed/layer
+            inner = c.get("layer", {})
+            if inner.get("class_name") != "Dense":
+                fail(where, f"layer {c.get('name')!r}", LAYERS, f"TimeDistributed({inner.get('class_name')})")
+            dense = _dense(inner.get("config", {}), _h5_vars(g["layer"]), where)
         else:
-            fail(where, f"layer {c.get('name')!r}", "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense", cls)
+            fail(where, f"layer {c.get('name')!r}", LAYERS, cls)
     if not rec:
         fail(where, "config.json", "at least one LSTM layer", "none")
     I = rec[0]["dirs"][0][0].shape[0] if I is None else I
@@ -490,14 +529,26 @@ def _histories(obj):
             yield from _histories(v)
 
 
+def _has_arrays(group) -> bool:
+    """Whether any array lies under ``group`` (a layer's own vars, or a wrapped layer's)."""
+    import h5py
+
+    found = []
+    group.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return bool(found)
+
+
 def _from_weights_only(groups, where: str):
     names = sorted(groups, key=_natural_key)
+    for n in names:  # weightless, so not told by its arrays: by its group's name
+        if _natural_key(n)[0] == "masking":
+            _refuse_masking(where, n, f"a weights group layers/{n}")
     lstm_like = [n for n in names if _natural_key(n)[0] in ("lstm", "bidirectional")]
-    denses = [n for n in names if _natural_key(n)[0] == "dense"]
-    others = [n for n in names if n not in lstm_like and n not in denses and _h5_vars(groups[n])]
+    denses = [n for n in names if _natural_key(n)[0] in ("dense", "time_distributed")]  # TimeDistributed(Dense): a Dense
+    others = [n for n in names if n not in lstm_like and n not in denses and _has_arrays(groups[n])]
     if others or len(denses) > 1 or not lstm_like or len({_natural_key(n)[0] for n in lstm_like}) != 1:
         fail(
-            where, "layers", "only lstm* or only bidirectional* groups and at most one dense*",
+            where, "layers", "only lstm* or only bidirectional* groups and at most one dense* (or time_distributed*)",
             f"groups {names}", "Use the .keras file, which has the model's configuration.",
         )
     rec = []
@@ -511,7 +562,8 @@ def _from_weights_only(groups, where: str):
         rec.append({"name": n, "units": dirs[0][1].shape[0], "use_bias": dirs[0][2] is not None, "options": {}, "sequences": True, "dirs": dirs})
     dense = None
     if denses:
-        w = _h5_vars(groups[denses[0]])
+        g = groups[denses[0]]
+        w = _h5_vars(g["layer"] if "layer" in g else g)  # a TimeDistributed's Dense: under layer/
         dense = {"kernel": w[0], "bias": w[1] if len(w) > 1 else None}
     return _build(rec[0]["dirs"][0][0].shape[0], rec, dense, 0.0, where)
 
