@@ -155,3 +155,56 @@ def test_messages_read_a_name_with_its_article_as_it_is_said(tmp_path):
     save_lstm(tmp_path / "m.npz", lstmkit.LSTM(3, 4, seed=0))
     with pytest.raises(lstmkit.io.FileFormatError, match=r"expected an RNN with config .*, got an LSTM with config"):
         load_lstm(tmp_path / "m.npz", into=lstmkit.RNN(3, 5, seed=0))
+
+
+# -- what a PyTorch user passes: lstmkit's message, not NumPy's or torch's ------------------------
+def test_a_packed_sequence_is_refused_with_the_padded_route():
+    torch = pytest.importorskip("torch")
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.randn(6, 3, 3), torch.tensor([6, 4, 2]))
+    with pytest.raises(TypeError, match=r"^LSTM: expected x a real floating-point array, got a torch PackedSequence. Pass the "
+                       r"padded tensor and lengths= instead: x, lengths = torch.nn.utils.rnn.pad_packed_sequence\(packed\) "
+                       r"\(batch_first=True for a batch-first layer\), then call the layer with \(x, lengths=lengths\).$"):  # fmt: skip
+        LSTM(3, 4)(packed)
+    # the route it names gives torch's numbers' inputs: the padded tensor and its lengths
+    x, lengths = torch.nn.utils.rnn.pad_packed_sequence(packed)
+    y, _ = LSTM(3, 4)(x, lengths=lengths)
+    assert y.shape == (6, 3, 4) and not y[4:, 2].any()  # past sequence 2's 2 steps: zeros
+
+
+@pytest.mark.parametrize("x,got", [
+    ([np.zeros((3, 3)), np.zeros((2, 3))], r"a ragged list \(items of shapes \(3, 3\), \(2, 3\)\)"),
+    ([[[0.0] * 3] * 3, [[0.0] * 3] * 2], r"a ragged list \(items of shapes \(3, 3\), \(2, 3\)\)"),
+    (np.array([np.zeros((3, 3)), np.zeros((2, 3))], dtype=object), r"an object array of arrays \(shapes \(3, 3\), \(2, 3\)\)"),
+])
+def test_sequences_of_different_lengths_in_a_list_are_told_to_pad_and_pass_lengths(x, got):
+    with pytest.raises(ValueError, match=rf"^LSTM: expected x a real floating-point array, got {got}. The sequences must be one "
+                       r"array: pad them to the longest and pass lengths= \(each one's number of steps\).$"):  # fmt: skip
+        LSTM(3, 4)(x)
+
+
+def test_a_tensor_that_requires_grad_is_detached_and_one_off_the_cpu_is_refused():
+    torch = pytest.importorskip("torch")
+    m = LSTM(3, 4, dtype=np.float64, seed=0)
+    x = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
+    y, (h, c) = m(x, (torch.zeros(1, 2, 4, dtype=torch.float64, requires_grad=True),) * 2)
+    y_np, _ = m(x.detach().numpy())
+    np.testing.assert_array_equal(y, y_np)
+    assert isinstance(y, np.ndarray) and x.grad is None
+    with pytest.raises(TypeError, match=r"^LSTM: expected x an array in the CPU's memory, got a torch tensor on meta. lstmkit "
+                       r"computes in NumPy, on the CPU: pass tensor.cpu\(\).$"):  # fmt: skip
+        m(torch.empty(5, 2, 3, device="meta"))
+
+
+@pytest.mark.parametrize("call,where,arg,got,fix", [
+    (lambda m, x, s: m(x, (s[0],)), "LSTM", "hx", r"a tuple of length 1", r"pass hx=\(h0, c0\)"),
+    (lambda m, x, s: m(x, s[0]), "LSTM", "hx", r"an array of shape \(2, 1, 4\)", r"pass hx=\(h0, c0\)"),
+    (lambda m, x, s: m(x, [*s, s[0]]), "LSTM", "hx", r"a list of length 3", r"pass hx=\(h0, c0\)"),
+    (lambda m, x, s: (m(x), m.backward(np.zeros((2, 1, 4)), (s[0],))), "LSTM.backward", "d_state", r"a tuple of length 1",
+     r"pass d_state=\(dh_n, dc_n\)"),
+])
+def test_an_lstm_state_that_is_not_a_pair_says_what_it_is(lstm, call, where, arg, got, fix):
+    s = (np.zeros((2, 1, 4)), np.zeros((2, 1, 4)))
+    names = r"\(h0, c0\)" if arg == "hx" else r"\(d_state\[0\], d_state\[1\]\)"
+    with pytest.raises(TypeError, match=rf"^{where}: expected {arg} a pair {names}, got {got}. An LSTM has two states: {fix}.$"):
+        call(lstm, np.zeros((2, 1, 3)), s)
+

@@ -276,7 +276,15 @@ def check_finite_steps(X: np.ndarray, lengths: np.ndarray | None, where: str, ar
 
 
 def _as_float_array(x, where: str, arg: str, dtype: np.dtype) -> np.ndarray:
-    arr = np.asarray(x)
+    x = _from_torch(x, where, arg)
+    try:
+        arr = np.asarray(x)
+    except ValueError:  # NumPy's "inhomogeneous shape": a list of sequences of different lengths
+        if isinstance(x, (list, tuple)):
+            fail(where, arg, "a real floating-point array", f"a ragged {type(x).__name__} (items of shapes {_shapes(x)})", RAGGED_FIX)
+        raise
+    if arr.dtype.kind == "O" and arr.ndim == 1 and any(np.ndim(v) > 0 for v in arr[:4]):  # sequences in an object array
+        fail(where, arg, "a real floating-point array", f"an object array of arrays (shapes {_shapes(arr)})", RAGGED_FIX)
     if arr.dtype.kind != "f":
         fail(
             where,
@@ -287,6 +295,54 @@ def _as_float_array(x, where: str, arg: str, dtype: np.dtype) -> np.ndarray:
             exc=TypeError,
         )
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+#: how to mend sequences of different lengths given as a list
+RAGGED_FIX = "The sequences must be one array: pad them to the longest and pass lengths= (each one's number of steps)."
+
+
+def _shapes(items) -> str:
+    """The shapes of a ragged list's first items, for a message: "(3, 4), (2, 4)"."""
+    out = []
+    for v in list(items[:4]):
+        try:
+            out.append(str(tuple(v.shape) if hasattr(v, "shape") else np.shape(v)))
+        except ValueError:  # itself ragged
+            out.append("ragged")
+    return ", ".join(out) + (", ..." if len(items) > 4 else "")
+
+
+def _from_torch(x, where: str, arg: str):
+    """A torch input as NumPy can read it, without importing torch: a tensor that requires grad is
+    detached (the engine computes in NumPy and never back-propagates into torch: its result is a
+    NumPy array, outside autograd, whatever the input; ``backward`` returns the gradient for the
+    caller to pass on), one on a device other than the CPU is refused, as is a PackedSequence (its
+    data is the steps of every sequence in one flat array: the padded tensor and lengths= say the same)."""
+    t = type(x)
+    if not t.__module__.startswith("torch"):
+        return x
+    if t.__name__ == "PackedSequence":
+        fail(where, arg, "a real floating-point array", "a torch PackedSequence",
+             "Pass the padded tensor and lengths= instead: x, lengths = torch.nn.utils.rnn.pad_packed_sequence(packed) "
+             "(batch_first=True for a batch-first layer), then call the layer with (x, lengths=lengths).", exc=TypeError)  # fmt: skip
+    device = getattr(x, "device", None)
+    if device is not None and getattr(device, "type", "cpu") != "cpu":
+        fail(where, arg, "an array in the CPU's memory", f"a torch tensor on {device}",
+             "lstmkit computes in NumPy, on the CPU: pass tensor.cpu().", exc=TypeError)  # fmt: skip
+    if getattr(x, "requires_grad", False):
+        x = x.detach()
+    return x
+
+
+def describe_pair(value) -> str:
+    """How a value given for a pair (an LSTM's hx = (h0, c0)) reads in a message: "a tuple of
+    length 1", "an ndarray of shape (1, 2, 4)", "NoneType"."""
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"{'an array' if isinstance(value, np.ndarray) else a_or_an(type(value).__name__)} of shape {tuple(shape)}"
+    return type(value).__name__
 
 
 def check_shape(arr: np.ndarray, expected: tuple, where: str, arg: str, fix: str = "") -> None:

@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import backends, kernels, variants
-from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_lengths, check_rng, check_shape, fail
+from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_lengths, check_rng, check_shape, describe_pair, fail
 from .cell import NONLINEARITIES
 from .module import Module
 from .variants import LSTMVariant
@@ -204,7 +204,8 @@ class _Recurrent(Module):
         if self._n_states == 1:
             hx, names = (hx,), (arg,)
         elif not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            fail(where, arg, f"a pair ({', '.join(names)})", type(hx).__name__, exc=TypeError)
+            fail(where, arg, f"a pair ({', '.join(names)})", describe_pair(hx),
+                 f"An LSTM has two states: pass {arg}={'(dh_n, dc_n)' if arg == 'd_state' else '(h0, c0)'}.", exc=TypeError)  # fmt: skip
         out = []
         for arr, size, name in zip(hx, sizes, names):
             arr = check_float_array(arr, where, name, self.dtype)
