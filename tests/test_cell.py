@@ -95,3 +95,159 @@ def test_repr_shows_what_differs_from_the_defaults():
     assert repr(lstmkit.RNNCell(3, 4, nonlinearity="relu", dtype=np.float64)) == "RNNCell(3, 4, nonlinearity='relu', dtype=float64)"
     assert repr(lstmkit.RNN(3, 4, nonlinearity="relu")) == "RNN(3, 4, dtype=float32, nonlinearity='relu')"
     assert repr(lstmkit.RNN(3, 4)) == "RNN(3, 4, dtype=float32)"
+
+
+# -- a cell unrolled in a Python loop: one backward per call, latest first, is BPTT ---------------
+def _torch_loop(cell, tcell, X, h0, c0, W, Wc):
+    """torch autograd through ``for t: hx = tcell(x[t], hx)`` with loss Σ_t Σ h_t*W[t] + Σ c_T*Wc
+    (the RNN cell: no c): the gradients of x, h0 (and c0) and every parameter."""
+    tcell.load_state_dict({k: torch.tensor(v) for k, v in cell.state_dict().items()})
+    xt, ht = torch.tensor(X, requires_grad=True), torch.tensor(h0, requires_grad=True)
+    ct = None if c0 is None else torch.tensor(c0, requires_grad=True)
+    h, c, loss = ht, ct, 0.0
+    for t in range(len(X)):
+        if c is None:
+            h = tcell(xt[t], h)
+        else:
+            h, c = tcell(xt[t], (h, c))
+        loss = loss + (h * torch.tensor(W[t])).sum()
+    if c is not None:
+        loss = loss + (c * torch.tensor(Wc)).sum()
+    loss.backward()
+    grads = {k: p.grad.numpy() for k, p in tcell.named_parameters()}
+    return xt.grad.numpy(), ht.grad.numpy(), None if ct is None else ct.grad.numpy(), grads
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_lstm_cell_loop_backward_per_call_matches_torch_autograd(batched):
+    # hx = cell(x[t], hx) for 3 steps, then dx[t], (dh, dc) = cell.backward(W[t] + dh, dc) for
+    # t = 2, 1, 0: each backward takes back the latest call's step; the parameter gradients sum
+    rng = np.random.default_rng(5)
+    shape = (2,) if batched else ()
+    X = rng.normal(size=(3, *shape, 3))
+    h0, c0, W, Wc = (rng.normal(size=s) for s in (shape + (4,), shape + (4,), (3, *shape, 4), shape + (4,)))
+    cell = lstmkit.LSTMCell(3, 4, dtype=np.float64, seed=2)
+    hx = (h0, c0)
+    for t in range(3):
+        hx = cell(X[t], hx)
+    assert cell.kept_steps == 3
+    dh, dc = np.zeros_like(h0), Wc
+    dx = np.empty_like(X)
+    for t in reversed(range(3)):
+        dx[t], (dh, dc) = cell.backward(W[t] + dh, dc)
+    assert cell.kept_steps == 0
+    tdx, tdh0, tdc0, tgrads = _torch_loop(cell, torch.nn.LSTMCell(3, 4, dtype=torch.float64), X, h0, c0, W, Wc)
+    assert_close(dx, tdx, 1e-13, name="dx")
+    assert_close(dh, tdh0, 1e-13, name="dh0")
+    assert_close(dc, tdc0, 1e-13, name="dc0")
+    for k, g in tgrads.items():
+        assert_close(cell.grads[k], g, 1e-13, name=k)
+
+
+def test_rnn_cell_loop_backward_per_call_matches_torch_autograd():
+    rng = np.random.default_rng(6)
+    X, h0, W = rng.normal(size=(3, 2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(3, 2, 4))
+    cell = lstmkit.RNNCell(3, 4, dtype=np.float64, seed=2)
+    h = h0
+    for t in range(3):
+        h = cell(X[t], h)
+    dh, dx = np.zeros_like(h0), np.empty_like(X)
+    for t in reversed(range(3)):
+        dx[t], dh = cell.backward(W[t] + dh)
+    tdx, tdh0, _, tgrads = _torch_loop(cell, torch.nn.RNNCell(3, 4, dtype=torch.float64), X, h0, None, W, None)
+    assert_close(dx, tdx, 1e-13, name="dx")
+    assert_close(dh, tdh0, 1e-13, name="dh0")
+    for k, g in tgrads.items():
+        assert_close(cell.grads[k], g, 1e-13, name=k)
+
+
+def test_two_loops_walked_back_latest_first_match_torch():
+    # one cell over two sequences (a siamese pair), then the second walked back, then the first:
+    # last in, first out is the reverse of the calls, so each walk meets its own steps
+    rng = np.random.default_rng(7)
+    XA, XB, W = rng.normal(size=(2, 2, 3)), rng.normal(size=(3, 2, 3)), rng.normal(size=(3, 2, 4))
+    cell = lstmkit.LSTMCell(3, 4, dtype=np.float64, seed=3)
+    for X in (XA, XB):
+        hx = None
+        for t in range(len(X)):
+            hx = cell(X[t], hx)
+    grads_in = {}
+    for name, X in (("B", XB), ("A", XA)):
+        dh, dc, dx = np.zeros((2, 4)), np.zeros((2, 4)), np.empty_like(X)
+        for t in reversed(range(len(X))):
+            dx[t], (dh, dc) = cell.backward(W[t] + dh, dc)
+        grads_in[name] = dx
+    t = torch.nn.LSTMCell(3, 4, dtype=torch.float64)
+    zero = np.zeros((2, 4))
+    tdx_a, _, _, ga = _torch_loop(cell, t, XA, zero, zero, W[:2], zero)
+    t.zero_grad()
+    tdx_b, _, _, gb = _torch_loop(cell, t, XB, zero, zero, W, zero)
+    assert_close(grads_in["A"], tdx_a, 1e-13, name="dx A")
+    assert_close(grads_in["B"], tdx_b, 1e-13, name="dx B")
+    for k in ga:
+        assert_close(cell.grads[k], ga[k] + gb[k], 1e-13, name=k)
+
+
+@pytest.mark.parametrize("make,walk", [
+    (lambda: lstmkit.LSTMCell(3, 4), r"dx\[t\], \(dh, dc\) = cell.backward\(dy\[t\] \+ dh, dc\)"),
+    (lambda: lstmkit.RNNCell(3, 4), r"dx\[t\], dh = cell.backward\(dy\[t\] \+ dh\)"),
+])
+def test_a_walk_left_unfinished_is_refused_at_the_next_call_not_left_as_partial_gradients(make, walk):
+    # a torch user's loss.backward(): one backward after a loop of 5 calls, then the next loop
+    cell = make()
+    X = np.random.default_rng(0).normal(size=(5, 2, 3)).astype(np.float32)
+    hx = None
+    for t in range(5):
+        hx = cell(X[t], hx)
+    cell.backward(np.ones((2, 4), np.float32))
+    name = type(cell).__name__
+    with pytest.raises(RuntimeError, match=rf"^{name}: expected the backward walk of the last loop finished before a new call, "
+                       rf"got 4 steps of that loop still kept \(backward ran for its last 1\). backward takes one step, the latest "
+                       rf"first: call it once per call of the cell, {walk} for t = T-1 .. 0. To stop a walk early on purpose "
+                       rf"\(truncated BPTT\), drop the rest with cell.clear_steps\(\).$"):  # fmt: skip
+        cell(X[0])
+    assert cell.kept_steps == 4  # the refused call kept nothing
+    with cell.no_grad():  # a call that keeps nothing is not refused
+        cell(X[0])
+    cell.clear_steps()
+    assert cell.kept_steps == 0
+    cell(X[0])  # a new loop
+    assert cell.kept_steps == 1
+
+
+def test_walking_back_past_the_kept_steps_says_how_backward_takes_them():
+    cell = lstmkit.LSTMCell(3, 4)
+    x = np.ones((2, 3), np.float32)
+    hx = cell(x)
+    cell(x, hx)
+    cell.backward(np.ones((2, 4), np.float32))
+    cell.backward(np.ones((2, 4), np.float32))
+    with pytest.raises(RuntimeError, match=r"^LSTMCell.backward: expected a forward pass before backward, got none kept. Call the cell "
+                       r"on an input first \(with requires_grad, outside no_grad\(\)\): each call keeps its step and each backward "
+                       r"takes back one, the latest first, so call backward once per call.$"):  # fmt: skip
+        cell.backward(np.ones((2, 4), np.float32))
+    with cell.no_grad():
+        cell(x)
+    assert cell.kept_steps == 0
+
+
+def test_calls_that_do_not_continue_a_loop_are_walked_back_one_by_one():
+    # each step run again from its recorded state just before its backward (test_variants' way):
+    # a call given other arrays than the last call's state starts no loop, so nothing is refused
+    cell = lstmkit.LSTMCell(3, 4, dtype=np.float64, seed=0)
+    X = np.random.default_rng(1).normal(size=(4, 2, 3))
+    states, hx = [], (np.zeros((2, 4)), np.zeros((2, 4)))
+    for t in range(4):
+        states.append(hx)
+        hx = cell(X[t], hx)
+    dh = dc = np.zeros((2, 4))
+    for t in reversed(range(4)):
+        cell(X[t], states[t])
+        _, (dh, dc) = cell.backward(np.ones((2, 4)) + dh, dc)
+    assert cell.kept_steps == 4  # the first loop's, never walked back
+
+
+def test_a_cell_state_that_is_not_a_pair_says_what_it_is():
+    with pytest.raises(TypeError, match=r"^LSTMCell: expected hx a pair \(h_prev, c_prev\), got a tuple of length 1. An LSTM cell "
+                       r"has two states: pass hx=\(h_prev, c_prev\).$"):  # fmt: skip
+        lstmkit.LSTMCell(3, 4)(np.zeros((1, 3)), (np.zeros((1, 4)),))

@@ -16,17 +16,36 @@ The LSTM cell, as in the seed decks (gate order i, f, g, o; g is the candidate m
 
 Shapes: B batch, I input size, H hidden size. x (B, I), h and c (B, H); a 1-D x (I,) is one
 unbatched sample and gives 1-D results.
+
+Back-propagation through a loop of calls, as a PyTorch user unrolls ``nn.LSTMCell``: each call
+(with ``requires_grad``, outside ``no_grad()``) keeps its step, and each ``backward`` takes back
+the latest step kept, so calling backward once per call, latest first, walks the loop in reverse
+(BPTT), the parameter gradients accumulating over the steps as autograd's do::
+
+    hx = None
+    for t in range(T):
+        hx = cell(x[t], hx)                              # keeps step t
+    dh, dc = np.zeros((B, H)), np.zeros((B, H))          # nothing comes back from after the last step
+    for t in reversed(range(T)):
+        dx[t], (dh, dc) = cell.backward(dy[t] + dh, dc)   # dy[t] = dL/dh_t, the loss's at step t
+    # dh, dc: the gradients of the initial state; cell.grads: summed over the T steps
+
+A call given the state the previous call returned (the same arrays) continues its loop. A walk
+left unfinished (a backward for the last step only, as ``loss.backward()`` would be in torch, with
+steps of its loop still kept) is refused at the next call that keeps its step, rather than left as
+partial gradients; ``clear_steps()`` drops the rest on purpose (truncated BPTT). Steps never
+back-propagated stay kept: run inference loops under ``with cell.no_grad():``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
 from . import layout
-from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_rng, check_shape, fail
+from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
 from .functional import sigmoid, tanh
 from .module import Module
 from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
@@ -64,6 +83,21 @@ class LSTMStep:
     ln_stats: tuple | None = None  # layer_norm: (â, 1/sqrt(σ²+ε)) of W_ih x, W_hh h, c_t, for backward
 
 
+class _Kept(NamedTuple):
+    """One call's step, kept for backward."""
+
+    cache: tuple  # what backward reads
+    out: Any  # the state the call returned: (h_t, c_t), or h_t for the RNN cell
+    link: bool  # the call was given the state the step kept below it returned (one loop)
+
+
+def _same_state(hx, out) -> bool:
+    """Whether ``hx`` is the state ``out`` a call returned (the same arrays, as a loop passes them on)."""
+    if isinstance(out, tuple):
+        return isinstance(hx, (tuple, list)) and len(hx) == len(out) and all(a is b for a, b in zip(hx, out))
+    return hx is out
+
+
 def _init_uniform(rng: np.random.Generator, shape, hidden_size: int, dtype) -> np.ndarray:
     """PyTorch's default: U(-1/sqrt(H), 1/sqrt(H))."""
     k = 1.0 / np.sqrt(hidden_size)
@@ -74,6 +108,8 @@ class _CellBase(Module):
     """Shared checks for one-step cells."""
 
     gate_count = 4
+    #: one step of a backward walk through a loop, as the messages show it
+    _walk = "dx[t], (dh, dc) = cell.backward(dy[t] + dh, dc)"
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32, seed=None):
         super().__init__()
@@ -90,7 +126,8 @@ class _CellBase(Module):
         for k, shape in shapes.items():
             self._add_param(k, _init_uniform(rng, shape, H, self.dtype))
         self._add_variant_params(rng)
-        self._cache = None
+        self._kept: list[_Kept] = []  # the steps kept for backward, the latest last
+        self._open = 0  # steps back-propagated by an unfinished walk (0: none unfinished)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -125,6 +162,50 @@ class _CellBase(Module):
         check_shape(s, (B, H) if batched else (H,), where, arg, "It must match x's batch size and hidden_size.")
         return s if batched else s[None, :]
 
+    # -- the steps kept for backward ----------------------------------------------------------
+    @property
+    def kept_steps(self) -> int:
+        """How many calls' steps are kept for :meth:`backward` (0 once every one is back-propagated)."""
+        return len(self._kept)
+
+    def clear_steps(self) -> None:
+        """Drop every step kept for backward (truncated BPTT: stop a walk early on purpose)."""
+        self._kept.clear()
+        self._open = 0
+
+    def _keep(self, cache, hx, out) -> None:
+        """Keep one call's step for backward. ``out``: the call's returned state (the arrays the next
+        call of the same loop is given as hx, so that a walk can tell where its loop began)."""
+        where = type(self).__name__
+        if self._open:
+            n = sum(1 for _ in self._loop_below())
+            fail(where, "the backward walk of the last loop", "finished before a new call",
+                 f"{count(n, 'step')} of that loop still kept (backward ran for its last {self._open})",
+                 f"backward takes one step, the latest first: call it once per call of the cell, {self._walk} "
+                 "for t = T-1 .. 0. To stop a walk early on purpose (truncated BPTT), drop the rest with "
+                 "cell.clear_steps().", exc=RuntimeError)  # fmt: skip
+        top = self._kept[-1] if self._kept else None
+        link = top is not None and hx is not None and _same_state(hx, top.out)
+        self._kept.append(_Kept(cache, out, link))
+
+    def _loop_below(self):
+        """The kept steps of the loop whose walk is unfinished (the top of the stack down to its first step)."""
+        for k in reversed(self._kept):
+            yield k
+            if not k.link:
+                return
+
+    def _take(self, where: str):
+        """The latest step kept, taken off for backward."""
+        if not self._kept:
+            fail(where, "a forward pass", "before backward", "none kept",
+                 "Call the cell on an input first (with requires_grad, outside no_grad()): each call keeps its step "
+                 "and each backward takes back one, the latest first, so call backward once per call.",
+                 exc=RuntimeError)  # fmt: skip
+        k = self._kept.pop()
+        self._open = self._open + 1 if k.link else 0  # its loop goes on below: the walk is unfinished
+        return k.cache
+
     def _linear_pre(self, x, h_prev):
         """z = W_ih x + b_ih + W_hh h + b_hh for all gates at once, (B, G*H)."""
         z = x @ self.weight_ih.T + h_prev @ self.weight_hh.T
@@ -150,8 +231,11 @@ class LSTMCell(_CellBase):
 
     ``h, c = cell(x, hx=None)``: x (B, I) or (I,); hx = (h_prev, c_prev), each (B, H) or (H,),
     zeros when None. ``cell.step(x, hx)`` returns the full :class:`LSTMStep`.
-    ``dx, (dh_prev, dc_prev) = cell.backward(dh, dc=None)`` after a forward; parameter gradients
-    accumulate in ``cell.grads``.
+    ``dx, (dh_prev, dc_prev) = cell.backward(dh, dc=None)`` back-propagates the latest call not yet
+    back-propagated; parameter gradients accumulate in ``cell.grads``. A loop of calls (``for t:
+    hx = cell(x[t], hx)``) is walked back by one backward per call, latest first, as in the module
+    docstring (``kept_steps`` says how many are kept; ``clear_steps()`` drops them); run loops that
+    are not back-propagated under ``with cell.no_grad():``, which keeps nothing.
 
     Variants (keyword-only, off by default; the equations of :mod:`lstmkit.variants` for one step):
     ``peephole`` (parameters ``weight_ci``, ``weight_cf``, ``weight_co`` (H,): z_i += p_i*c_{t-1},
@@ -317,11 +401,14 @@ class LSTMCell(_CellBase):
     @staticmethod
     def _unpack_hx(hx, where):
         if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            fail(where, "hx", "a pair (h_prev, c_prev)", type(hx).__name__, exc=TypeError)
+            fail(where, "hx", "a pair (h_prev, c_prev)", describe_pair(hx), "An LSTM cell has two states: pass hx=(h_prev, c_prev).",
+                 exc=TypeError)  # fmt: skip
         return hx
 
     def forward(self, x, hx=None):
-        """``(h_t, c_t)`` for one step; keeps the step for :meth:`backward` (when ``requires_grad``).
+        """``(h_t, c_t)`` for one step; keeps the step for :meth:`backward` (when ``requires_grad``),
+        on top of the steps already kept (see the module docstring: a loop of calls is walked back by
+        one backward per call, latest first).
 
         Args:
             x: x_t, (B, I), or (I,) for one unbatched sample.
@@ -331,24 +418,27 @@ class LSTMCell(_CellBase):
             ``(h_t, c_t)``, each (B, H); each (H,) with a 1-D x.
         """
         s = self.step(x, hx)
-        self._cache = (s, np.ndim(x) == 2) if self.requires_grad else None
-        if np.ndim(x) == 2:
-            return s.h, s.c
-        return s.h[0], s.c[0]
+        out = (s.h, s.c) if np.ndim(x) == 2 else (s.h[0], s.c[0])
+        if self.requires_grad:
+            self._keep((s, np.ndim(x) == 2), hx, out)
+        return out
 
     __call__ = forward
 
     def backward(self, dh, dc=None):
-        """Back-propagate one step.
+        """Back-propagate the latest step kept (the last call not yet back-propagated).
 
-        dh = dL/dh_t and dc = dL/dc_t (from the next step; zeros when None), shaped like h.
-        Returns ``dx, (dh_prev, dc_prev)`` and accumulates parameter gradients.
+        dh = dL/dh_t and dc = dL/dc_t (the loss's at t plus what the step after gives back; zeros
+        when None), shaped like h. Returns ``dx, (dh_prev, dc_prev)``, dL/dx_t and dL/d(h_{t-1},
+        c_{t-1}): pass them to the backward of the step before (the call before). Parameter
+        gradients accumulate in ``grads``.
+
+        Raises:
+            RuntimeError: no step kept (no call since every one was back-propagated, or
+            ``requires_grad`` was off).
         """
         where = "LSTMCell.backward"
-        if self._cache is None:
-            fail(where, "a forward pass", "before backward", "none", "Call the cell on an input first.", exc=RuntimeError)
-        s, batched = self._cache
-        self._cache = None
+        s, batched = self._take(where)
         B, H = s.h.shape
         dh = self._check_state(dh, B, batched, where, "dh")
         dc = self._check_state(dc, B, batched, where, "dc")
@@ -458,10 +548,13 @@ class RNNCell(_CellBase):
         h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)      (or relu)
 
     Parameters ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,).
-    ``h = cell(x, hx=None)`` with hx = h_{t-1} (zeros when None); ``dx, dh_prev = cell.backward(dh)``.
+    ``h = cell(x, hx=None)`` with hx = h_{t-1} (zeros when None); ``dx, dh_prev = cell.backward(dh)``
+    back-propagates the latest call not yet back-propagated (a loop of calls: one backward per call,
+    latest first, as :class:`LSTMCell`).
     """
 
     gate_count = 1
+    _walk = "dx[t], dh = cell.backward(dy[t] + dh)"
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32, seed=None):
         self.nonlinearity = check_choice(nonlinearity, NONLINEARITIES, "RNNCell", "nonlinearity")
@@ -470,7 +563,8 @@ class RNNCell(_CellBase):
     def forward(self, x, hx=None):
         """h_t = tanh(z) or max(z, 0), z = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, for one step.
 
-        Keeps (x, h_{t-1}, h_t) for :meth:`backward` (when ``requires_grad``).
+        Keeps (x, h_{t-1}, h_t) for :meth:`backward` (when ``requires_grad``), on top of the steps
+        already kept: a loop of calls is walked back by one backward per call, latest first.
 
         Args:
             x: x_t, (B, I), or (I,) for one unbatched sample.
@@ -483,13 +577,15 @@ class RNNCell(_CellBase):
         h_prev = self._check_state(hx, x.shape[0], batched, where, "hx")
         z = self._linear_pre(x, h_prev)
         h = np.tanh(z) if self.nonlinearity == "tanh" else np.maximum(z, 0.0)
-        self._cache = (x, h_prev, h, batched) if self.requires_grad else None
-        return h if batched else h[0]
+        out = h if batched else h[0]
+        if self.requires_grad:
+            self._keep((x, h_prev, h, batched), hx, out)
+        return out
 
     __call__ = forward
 
     def backward(self, dh):
-        """Back-propagate the last :meth:`forward` one step.
+        """Back-propagate the latest step kept (the last :meth:`forward` not yet back-propagated).
 
         dz = dh * (1 - h_t²) for tanh, dh * [h_t > 0] for relu (both from the output h_t); then
         dW_ih += dz^T x, dW_hh += dz^T h_{t-1} and (with bias) db_ih, db_hh += Σ_B dz in
@@ -498,15 +594,14 @@ class RNNCell(_CellBase):
         Args:
             dh: dL/dh_t, shaped like h_t: (B, H), or (H,) after a 1-D x.
         Returns:
-            ``dx, dh_prev``: (B, I) and (B, H); (I,) and (H,) after a 1-D x.
+            ``dx, dh_prev``: (B, I) and (B, H); (I,) and (H,) after a 1-D x. Pass dh_prev (plus
+            the loss's dL/dh_{t-1}) to the backward of the step before.
         Raises:
-            RuntimeError: no forward since the last backward (or ``requires_grad`` was off).
+            RuntimeError: no step kept (no call since every one was back-propagated, or
+            ``requires_grad`` was off).
         """
         where = "RNNCell.backward"
-        if self._cache is None:
-            fail(where, "a forward pass", "before backward", "none", "Call the cell on an input first.", exc=RuntimeError)
-        x, h_prev, h, batched = self._cache
-        self._cache = None
+        x, h_prev, h, batched = self._take(where)
         dh = self._check_state(dh, x.shape[0], batched, where, "dh")
         dz = dh * (1.0 - h * h) if self.nonlinearity == "tanh" else dh * (h > 0)
         self._accumulate(dz, x, h_prev)
