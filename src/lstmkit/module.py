@@ -9,11 +9,40 @@ from __future__ import annotations
 
 import threading
 from contextlib import ContextDecorator
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from ._checks import check_bool, fail
+from ._checks import _from_torch, check_bool, fail
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` returns, as torch's ``load_state_dict``."""
+
+    missing_keys: list[str]  # parameters the state has no value for (left as they were)
+    unexpected_keys: list[str]  # the state's keys that name no parameter (skipped)
+
+
+def _prefix(keys, names) -> str | None:
+    """The one prefix p with p + n in ``keys`` for every n of ``names`` (None if there is none)."""
+    first = names[0]
+    for k in keys:
+        if isinstance(k, str) and k.endswith(first) and k != first:
+            p = k[: -len(first)]
+            if all(p + n in keys for n in names):
+                return p
+    return None
+
+
+def _keys_fix(state: Mapping, missing: list[str]) -> str:
+    """How to mend a strict load's keys: strip the prefix a whole model's keys carry, if they do."""
+    p = _prefix(state, missing) if missing else None
+    if p is not None:  # lstm.weight_ih_l0 given for weight_ih_l0: torch.save(model.state_dict()) of a whole model
+        return (f"The keys carry the prefix {p!r} (a whole model's state_dict): strip it, "
+                f"{{k.removeprefix({p!r}): v for k, v in state.items() if k.startswith({p!r})}}, or read the whole model, "
+                "its LSTM and read-out, with lstmkit.interop.pytorch.module_from_state_dict(state) (a file: "
+                "'lstmkit convert model.pt model.npz').")  # fmt: skip
+    return "Check num_layers, bias, bidirectional and proj_size match the saved model."
 
 
 class Module:
@@ -70,29 +99,29 @@ class Module:
         """A copy of every parameter, keyed by PyTorch's names."""
         return {k: v.copy() for k, v in self._params.items()}
 
-    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> None:
-        """Copy ``state`` into the parameters, all or nothing.
+    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> "IncompatibleKeys":
+        """Copy ``state`` into the parameters, all or nothing; returns ``(missing_keys,
+        unexpected_keys)`` as torch does (an :class:`IncompatibleKeys`, both empty after a strict load).
 
         Every key, shape and value is checked before anything is written, so a failed load leaves
         the model exactly as it was. Values are cast to the module's dtype; they must be finite.
-        With ``strict=False`` missing and unexpected keys are ignored (shapes still checked).
+        With ``strict=False`` missing and unexpected keys are skipped (and returned; shapes still
+        checked). A key missing or unexpected with ``strict=True`` raises ValueError (torch raises
+        RuntimeError), naming them; when the keys carry a prefix (``lstm.weight_ih_l0``: a whole
+        model's state_dict), the message says to strip it.
         """
         where = f"{type(self).__name__}.load_state_dict"
+        strict = check_bool(strict, where, "strict")
         if not isinstance(state, Mapping):
             fail(where, "state", "a mapping of name -> array", type(state).__name__, exc=TypeError)
         missing = [k for k in self._params if k not in state]
         unexpected = [k for k in state if k not in self._params]
         if strict and (missing or unexpected):
-            fail(
-                where,
-                "state",
-                f"exactly the keys {list(self._params)}",
-                f"missing {missing} and unexpected {unexpected}",
-                "Check num_layers, bias, bidirectional and proj_size match the saved model.",
-                exc=KeyError if not unexpected and missing else ValueError,
-            )
+            fail(where, "state", f"exactly the keys {list(self._params)}", f"missing {missing} and unexpected {unexpected}",
+                 _keys_fix(state, missing))  # fmt: skip
         for k, arr in self._staged(state, where).items():
             self._params[k][...] = arr
+        return IncompatibleKeys(missing, unexpected)
 
     def _staged(self, state: Mapping, where: str) -> dict[str, np.ndarray]:
         """The values of ``state`` for known parameters, checked (numeric, the parameter's shape,
@@ -101,7 +130,7 @@ class Module:
         for k, v in state.items():
             if k not in self._params:
                 continue
-            arr = np.asarray(v)
+            arr = np.asarray(_from_torch(v, where, k))  # a torch parameter (requires grad) detached
             target = self._params[k]
             if arr.dtype.kind not in "fiu":
                 fail(where, k, "a numeric array", f"dtype {arr.dtype}", exc=TypeError)
