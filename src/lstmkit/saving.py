@@ -1,8 +1,11 @@
 """``lstmkit.load(path)``: rebuild any saved model from its model file, whatever its kind.
 
 Bare modules written by :func:`lstmkit.modelfile.save_lstm` (kinds ``LSTM``, ``RNN``,
-``LSTMCell``, ``RNNCell``) come back as the module (its read-out, if any, is in
-:func:`lstmkit.modelfile.read_lstm`'s result); estimators as the fitted estimator.
+``LSTMCell``, ``RNNCell``) come back as the module, or, with a read-out (``lstmkit convert
+model.pt model.npz`` of a model with an ``nn.Linear``), as the :class:`lstmkit.SequenceModel` of the
+module and its read-out; estimators as the fitted estimator. A module or SequenceModel comes back
+in eval mode: it computes what the saved model computes at inference (no dropout); ``.train()``
+(a :class:`lstmkit.Trainer` calls it) to train it further.
 
 Each savable class registers itself with :func:`register` and provides
 ``cls._from_model_file(mf: lstmkit.modelfile.ModelFile) -> instance``; its ``save(path)`` writes
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
+from ._checks import a_or_an
 from .io import FileFormatError
 from .modelfile import MODULE_KINDS, ModelFile, check_finite, read_lstm, read_model
 
@@ -32,15 +36,56 @@ def register(cls: type) -> type:
 
 
 def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
-    """Load a model saved by an estimator's ``save(path)`` or by ``save_lstm``; raises FileFormatError for a corrupt
-    file, a file of another kind than ``kind`` (if given) or a kind this lstmkit does not know."""
+    """Load a model saved by an estimator's ``save(path)``, a SequenceModel's ``save(path)``, ``save_lstm``
+    or ``lstmkit convert``, whole.
+
+    - an estimator's file: the fitted estimator (its ``predict`` runs its network in eval mode);
+    - a SequenceModel's file: the SequenceModel;
+    - a module's file (``save_lstm``; ``lstmkit convert`` of a ``.pt``, a ``.keras`` over every step,
+      ...): the ``LSTM`` / ``RNN`` / cell, or, when the file holds a read-out too, the
+      :class:`~lstmkit.SequenceModel` computing ``read-out(module(x))`` at every step
+      (``SequenceModel.from_parts(module, readout)``, head="all"), so the output is the saved
+      model's (a tagger's logits), not its hidden states. A SequenceModel is batch first: a
+      time-major module (``batch_first=False``) or a cell with a read-out is refused, pointing to
+      :func:`lstmkit.read_lstm` (``f.module``, ``f.readout``, ``f.predict(x)``).
+
+    A module or SequenceModel comes back in eval mode (``training=False``): it computes what the
+    saved model computes at inference, as Keras' ``model(x)`` (a dropout, of a Keras model for
+    one, acts in training only). Call ``.train()`` to train it further by hand; a
+    :class:`~lstmkit.Trainer` puts it in training mode itself.
+
+    Raises FileFormatError for a corrupt file, a file of another kind than ``kind`` (if given) or a
+    kind this lstmkit does not know.
+    """
     mf = read_model(path, kind)
     if mf.kind in MODULE_KINDS:
-        return read_lstm(path).module
+        return _module_file(path, read_lstm(path)).eval()
     cls = KINDS.get(mf.kind)
     if cls is None:
         raise FileFormatError(f"{path}: expected a model of a known kind {sorted(KINDS)}, got {mf.kind!r}.")
-    return cls._from_model_file(mf, path)
+    model = cls._from_model_file(mf, path)
+    from .module import Module
+
+    return model.eval() if isinstance(model, Module) else model  # an estimator runs its network in eval mode itself
+
+
+def _module_file(path, f):
+    """A module file's model, whole: the module, or the SequenceModel of the module and its read-out."""
+    module = f.module
+    if f.readout is None:
+        return module
+    kind = type(module).__name__
+    if kind in ("LSTMCell", "RNNCell") or not module.batch_first:
+        got = f"{a_or_an(kind)} with a read-out" if kind.endswith("Cell") else f"a time-major {kind} (batch_first=False) with a read-out"
+        raise FileFormatError(
+            f"{path}: expected a file lstmkit.load can rebuild whole (a batch-first LSTM/RNN with a read-out is loaded as a "
+            f"SequenceModel, which takes x as (B, T, I)), got {got}. Use lstmkit.read_lstm(path): f.module and f.readout, and "
+            f"f.predict(x) for the read-out applied to the module's output, x as the module takes it"
+            + ("." if kind.endswith("Cell") else "; or write the file batch first (lstmkit convert IN OUT --batch-first) to load it whole.")
+        )
+    from .models import SequenceModel
+
+    return SequenceModel.from_parts(module, f.readout, "all")
 
 
 class CheckpointModel(NamedTuple):
@@ -64,6 +109,7 @@ def checkpoint_model(path: str | os.PathLike) -> CheckpointModel:
     scaling or vocabulary, so the model's outputs are the network's (a classifier's scores in its
     labels' sorted order, a regressor's standardised targets). The estimator's file is written by
     the run when it ends: resume it (``lstmkit train`` with the same ``--checkpoint``).
+    The model comes back in eval mode, as :func:`load` returns one.
     Raises :class:`FileFormatError` naming the file for a file that is not a checkpoint, or one
     without the model's configuration (a Trainer's model without ``config()``).
     """
@@ -79,7 +125,7 @@ def checkpoint_model(path: str | os.PathLike) -> CheckpointModel:
     group = "best" if any(k.startswith("best/") for k in ckpt["arrays"]) else "model"
     arrays = {k[len(group) + 1 :]: a for k, a in ckpt["arrays"].items() if k.startswith(group + "/")}
     check_finite(path, arrays, group + "/")
-    model = SequenceModel._from_model_file(ModelFile("SequenceModel", dict(config), arrays, {}, {}), path)
+    model = SequenceModel._from_model_file(ModelFile("SequenceModel", dict(config), arrays, {}, {}), path).eval()
     epoch = meta["epoch"]
     best = meta["early_stopping"].get("best_epoch")
     return CheckpointModel(model, epoch, best if group == "best" and best is not None else epoch, meta)
