@@ -434,3 +434,56 @@ def test_an_output_named_for_another_format_is_refused_before_the_command_runs(t
     for argv in (["predict", "m.npz", "d.npz", "--out", "P.CSV"], ["exercise", "--seed", "7", "--out", "ex7.toml"],
                  ["train", "d.npz", "--model-out", "m.npz", "--checkpoint", "ck.npz"]):  # fmt: skip
         assert main(argv) == 0, argv
+
+
+# -- predict on a model file that is not an estimator's: what to do with it -----------------------
+PREDICT_HEAD = "lstmkit: error: predict: expected MODEL a classifier's or regressor's file (written by 'lstmkit train' or an estimator's save()), got"
+
+
+def test_predict_on_a_bare_modules_file_says_how_to_run_it(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    import lstmkit
+    from lstmkit.modelfile import save_lstm
+
+    monkeypatch.chdir(tmp_path)
+    lstm = lstmkit.LSTM(3, 4, batch_first=True, dtype=np.float64, seed=0)
+    W, b = np.arange(8.0).reshape(2, 4) / 10, np.array([0.5, -0.5])
+    save_lstm("m.npz", lstm, {"weight": W, "bias": b})
+    x = np.random.default_rng(0).normal(size=(2, 5, 3))
+    np.savez("x.npz", X=x)
+    assert main(["predict", "m.npz", "x.npz"]) == 1
+    assert error_line(capsys) == (f"{PREDICT_HEAD} an LSTM file 'm.npz' (a network without an estimator's classes or scaling). "
+                                  "Run it in Python: lstmkit.read_lstm('m.npz').predict(x) (an LSTM or RNN, with its read-out if it has one).")  # fmt: skip
+    # what it says to run gives the network's read-out, y W^T + b
+    y, _ = lstm(x)
+    np.testing.assert_allclose(lstmkit.read_lstm("m.npz").predict(x), y @ W.T + b, atol=1e-14)
+    model = lstmkit.SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    model.save("s.npz")
+    assert main(["predict", "s.npz", "x.npz"]) == 1
+    assert error_line(capsys) == (f"{PREDICT_HEAD} a SequenceModel file 's.npz' (a network without an estimator's classes or scaling). "
+                                  "Run it in Python: out, _ = lstmkit.load('s.npz').eval()(x) (x (B, T, I), batch first).")  # fmt: skip
+    out, _ = lstmkit.load("s.npz").eval()(x)
+    np.testing.assert_allclose(out, model(x)[0], atol=1e-14)
+
+
+def test_predict_on_an_onnx_file_says_to_convert_it(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("onnx")
+    import numpy as np
+
+    import lstmkit
+    from lstmkit.interop.onnx import to_onnx
+
+    monkeypatch.chdir(tmp_path)
+    lstm = lstmkit.LSTM(3, 4, seed=0)
+    to_onnx(lstm, None, "m.onnx")
+    np.savez("x.npz", X=np.zeros((2, 5, 3), np.float32))
+    assert main(["predict", "m.onnx", "x.npz"]) == 1
+    assert error_line(capsys) == (
+        f"{PREDICT_HEAD} an ONNX file 'm.onnx'. To run it, convert it, 'lstmkit convert m.onnx m.npz', and run the .npz in Python: "
+        "lstmkit.read_lstm('m.npz').predict(x) (an LSTM or RNN, with its read-out if it has one), or for a SequenceModel (as "
+        "convert's output says) out, _ = lstmkit.load('m.npz').eval()(x) (x (B, T, I), batch first).")  # fmt: skip
+    # the route it names runs the graph's network
+    assert main(["convert", "m.onnx", "m.npz"]) == 0
+    x = np.random.default_rng(1).normal(size=(5, 2, 3)).astype(np.float32)
+    np.testing.assert_allclose(lstmkit.read_lstm("m.npz").predict(x), lstm(x)[0], atol=1e-6)

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-from .._checks import count
+from .._checks import a_or_an, count
 from ..cli import CommandError
 from ._data import add_data_arguments, load_sequences, print_table
 
@@ -85,10 +85,56 @@ def check_targets(y, X, per_step: bool, regress: bool, where) -> None:
                            f"Score it on data with targets like those it was trained on, or leave them out (--y-key, --target).")  # fmt: skip
 
 
+#: the kinds of model file predict runs
+ESTIMATORS = ("LSTMClassifier", "LSTMRegressor")
+#: how to run a converted .npz in Python, by its kind (convert's output line names the kind)
+RUN_NPZ = {
+    "module": "lstmkit.read_lstm({path!r}).predict(x) (an LSTM or RNN, with its read-out if it has one)",
+    "SequenceModel": "out, _ = lstmkit.load({path!r}).eval()(x) (x (B, T, I), batch first)",
+}
+
+
+def other_model(path) -> str | None:
+    """What ``predict`` says about ``path`` when it is not a classifier's or regressor's file but a
+    model all the same (a module or SequenceModel .npz as 'lstmkit convert' writes, a text
+    generator's or forecaster's, a .pt, .keras or .onnx file): how to run it. None when it is none
+    of these (the load's own error stands)."""
+    from ..io import FileFormatError
+    from ..modelfile import MODULE_KINDS, read_model
+    from .convert import FORMATS, TITLES
+
+    name = str(path)
+    fmt = next((f for suffix, f in FORMATS.items() if name.lower().endswith(suffix)), None)
+    head = f"predict: expected MODEL a classifier's or regressor's file (written by 'lstmkit train' or an estimator's save()), got"
+    if fmt not in (None, "lstmkit"):
+        npz = name[: name.lower().rindex(".weights.h5" if name.lower().endswith(".weights.h5") else ".")] + ".npz"
+        return (f"{head} {a_or_an(TITLES[fmt])} file {name!r}. To run it, convert it, 'lstmkit convert {name} {npz}', and run "
+                f"the .npz in Python: {RUN_NPZ['module'].format(path=npz)}, or for a SequenceModel (as convert's output says) "
+                f"{RUN_NPZ['SequenceModel'].format(path=npz)}.")  # fmt: skip
+    try:
+        kind = read_model(path).kind
+    except (FileFormatError, OSError):
+        return None
+    if kind in MODULE_KINDS or kind == "SequenceModel":
+        run_it = RUN_NPZ["module" if kind in MODULE_KINDS else kind].format(path=name)
+        return f"{head} {a_or_an(kind)} file {name!r} (a network without an estimator's classes or scaling). Run it in Python: {run_it}."
+    command = {"TextGenerator": "generate", "LSTMForecaster": "forecast"}.get(kind)
+    if command is not None:
+        return f"{head} {a_or_an(kind)}'s file {name!r}. Run it with 'lstmkit {command} {name} ...'."
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..io import FileFormatError
     from ..saving import load
 
-    est = load(args.model, kind=("LSTMClassifier", "LSTMRegressor"))
+    try:
+        est = load(args.model, kind=ESTIMATORS)
+    except FileFormatError:
+        hint = other_model(args.model)
+        if hint is None:
+            raise
+        raise CommandError(hint) from None
     regress = type(est).__name__ == "LSTMRegressor"
     per_step = bool(getattr(est, "per_step_", False)) or getattr(est.model_, "head_mode", "last") == "all"
     trained_on = getattr(est, "feature_names_in_", None)  # a CSV's feature columns at fit ('lstmkit train')
