@@ -463,3 +463,9 @@ def test_masking_is_refused_saying_to_pass_lengths(tmp_path):
     plain.set_weights(functional.get_weights())
     assert np.abs(keras_run(plain, x) - ref).max() > 1e-3  # without the mask the padding counts
     check_close("Masking -> lengths (float32)", model_from_keras(plain)(x, lengths=lengths)[0], ref, 1e-5)
+    # over every step: each sequence's own steps are Keras' (past its length Keras repeats its last output)
+    every = keras.Sequential([keras.Input((None, 3)), L.Masking(0.0), L.LSTM(4, return_sequences=True), L.Dense(2)])
+    plain = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.Dense(2)])
+    plain.set_weights(every.get_weights())
+    valid = np.arange(6)[None, :] < lengths[:, None]  # (B, T)
+    check_close("Masking -> lengths, every step (float32)", model_from_keras(plain)(x, lengths=lengths)[0][valid], keras_run(every, x)[valid], 1e-5)
