@@ -82,6 +82,8 @@ KERAS_TO_LSTMKIT = {
 }  # fmt: skip
 _TRAINING = {"dropout": "dropout_input", "recurrent_dropout": "dropout_recurrent"}
 _NO_KERAS_TWIN = ("peephole", "input_forget", "gate_clip", "cell_clip", "layer_norm", "zoneout_cell", "zoneout_hidden", "dropconnect")
+#: what a model may hold, as the refusals say it
+LAYERS = "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense (or TimeDistributed(Dense))"
 
 
 def _keras():
@@ -255,10 +257,6 @@ def _from_live(obj, where: str):
         fail(where, "obj", "at least one LSTM layer", "none")
     I = rec[0]["dirs"][0][0].shape[0]
     return _build(I, rec, dense, dropout, where)
-
-
-#: what a model may hold, as the refusals say it
-LAYERS = "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense (or TimeDistributed(Dense))"
 
 
 def _refuse_masking(where: str, name, got: str, exc=ValueError):
