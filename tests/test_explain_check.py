@@ -92,6 +92,14 @@ def test_any_precision(value, verdict):
     assert f[0].verdict == verdict
 
 
+def test_scientific_notation_is_judged_at_its_precision():
+    # i_1 = [σ(4), σ(2)] = [0.98201, 0.88080]: "5e-1" is 0.5 written to one decimal, far from both;
+    # "9.8e-1" and "8.8e-1" are 0.98 and 0.88, right at two decimals; "8.9e-1" (0.89) is wrong at two
+    assert [f.verdict for f in _one(["5e-1", "5e-1"])] == [NEW, NEW]
+    assert [f.verdict for f in _one(["9.8e-1", "8.8e-1"])] == [OK, OK]
+    assert [f.verdict for f in _one(["9.8e-1", "8.9e-1"])] == [OK, NEW]
+
+
 def test_conflicting_parameter_is_flagged():
     ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
                     "claims": [{"name": "W_hc", "value": [[-4, -8], [4, 2]], "where": "slide 7"}]})[0]

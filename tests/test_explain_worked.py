@@ -58,6 +58,15 @@ def test_claim_precision_is_how_it_is_written(value, decimals):
     assert ex.claims[0].decimals == decimals
 
 
+@pytest.mark.parametrize("value, decimals", [("5e-1", 1), ("5E-1", 1), ("8.8e-1", 2), ("-5.0e-01", 2), ("1.25e1", 1),
+                                             ("1.5e2", 0), ("2.5e+1", 0), (1e-07, 7)])
+def test_scientific_notation_counts_the_decimals_of_the_number_it_writes(value, decimals):
+    # "5e-1" is 0.5: one decimal (0 after the point, less the exponent -1); "8.8e-1" is 0.88: two;
+    # "1.25e1" is 12.5: one; "1.5e2" is 150: none (never fewer than 0); a float 1e-07 is 0.0000001: seven
+    ex = from_dict(_seed000(claims=[{"step": 1, "name": "i", "value": [value, value]}]))[0]
+    assert ex.claims[0].decimals == decimals
+
+
 def test_blank_claims_and_aliases():
     ex = from_dict(_seed000(claims=[{"step": 1, "name": "c~", "value": ["?", 0.5]}, {"step": 2, "name": "C", "value": [1, 2]}]))[0]
     c = ex.claims[0]

@@ -336,20 +336,22 @@ def _array(v, where: str, arg: str, ndim: tuple[int, ...] = (0, 1, 2)) -> np.nda
 
 
 def _decimals_of(v) -> int:
-    """Decimals a number is written with: 0.9 -> 1, 0.495 -> 3, "0.50" -> 2, 4 -> 0."""
+    """Decimals a number is written with: 0.9 -> 1, 0.495 -> 3, "0.50" -> 2, 4 -> 0. In scientific
+    notation, the digits after the point less the exponent, at least 0: "5e-1" -> 1 (it is 0.5),
+    "8.8e-1" -> 2, "1.5e2" -> 0. A float counts as its shortest repr (TOML's 0.50 reads 0.5: 1)."""
     if isinstance(v, str):
         s = v.strip()
     elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         return 0
     else:
         s = repr(float(v))
-        if "e" in s or "E" in s:
-            return 6
-    if "." not in s:
-        return 0
-    frac = s.split(".", 1)[1]
-    frac = frac.split("e")[0].split("E")[0]
-    return len(frac)
+    mantissa, _, exponent = s.lower().partition("e")
+    frac = mantissa.split(".", 1)[1] if "." in mantissa else ""
+    try:
+        shift = int(exponent) if exponent else 0
+    except ValueError:  # not a number: the caller refuses it
+        shift = 0
+    return max(0, len(frac) - shift)
 
 
 def _claim_value(v, where: str, arg: str) -> tuple[np.ndarray, int, bool]:
