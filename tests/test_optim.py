@@ -1,4 +1,5 @@
-"""Optimizers step for step against torch.optim; clipping against clip_grad_norm_; schedules."""
+"""Optimizers step for step against torch.optim; clipping against clip_grad_norm_; schedules;
+torch's zero_grad(set_to_none=False); one optimizer over several modules."""
 
 import math
 
@@ -280,3 +281,130 @@ def test_schedule_load_state_dict_checks_every_field_first():
         p.load_state_dict({"best": "x"})
     p.load_state_dict({"best": 0.5, "bad_epochs": 2})
     assert (p.best, p.bad_epochs) == (0.5, 2)
+
+
+# -- torch APIs a user reaches for: zero_grad(set_to_none=), one optimizer over several modules --
+def test_zero_grad_zeroes_in_place_and_refuses_set_to_none_true():
+    # torch: zero_grad(set_to_none=False) writes zeros into the existing .grad tensors
+    lin = torch.nn.Linear(3, 2)
+    lin(torch.ones(1, 3)).sum().backward()
+    tgrad = lin.weight.grad
+    torch.optim.SGD(lin.parameters(), lr=0.1).zero_grad(set_to_none=False)
+    assert lin.weight.grad is tgrad and not tgrad.any()
+    model = SequenceModel(3, 2, 4, seed=0)
+    arrays = dict(model.grads)
+    for g in arrays.values():
+        g[...] = 1.0
+    opt = SGD(model, lr=0.1)
+    opt.zero_grad(set_to_none=False)
+    assert all(model.grads[k] is g and not g.any() for k, g in arrays.items())
+    for g in arrays.values():
+        g[...] = 1.0
+    with pytest.raises(ValueError) as err:
+        opt.zero_grad(set_to_none=True)
+    assert str(err.value) == (
+        "SGD.zero_grad: expected set_to_none False, got True. lstmkit's gradients are arrays that backward adds into, "
+        "never None: zero_grad() zeroes them in place (torch's set_to_none=False); call it without set_to_none."
+    )
+    with pytest.raises(TypeError, match=r"^Adam.zero_grad: expected set_to_none True or False, got 0\.$"):
+        Adam(model).zero_grad(set_to_none=0)
+    assert all(np.all(g == 1.0) for g in arrays.values())  # refused: nothing zeroed
+
+
+def _two_modules(dtype=np.float64):
+    from lstmkit.layers import Linear
+    from lstmkit.recurrent import LSTM
+
+    return LSTM(3, 4, dtype=dtype, seed=0), Linear(4, 2, dtype=dtype, seed=1)
+
+
+@pytest.mark.parametrize("ours,kw,theirs,_", CASES)
+def test_one_optimizer_over_several_modules_matches_torch(ours, kw, theirs, _):
+    rng = np.random.default_rng(7)
+    lstm, head = _two_modules()
+    params = [p for m in (lstm, head) for p in m.parameters().values()]
+    tparams = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+    opt = ours([lstm, head], **kw)
+    topt = theirs(tparams, **kw)
+    for _step in range(5):
+        grads = [g for m in (lstm, head) for g in m.grads.values()]
+        for g, t in zip(grads, tparams):
+            g[...] = rng.normal(size=g.shape)
+            t.grad = torch.from_numpy(g.copy())
+        opt.step()
+        topt.step()
+    for p, t in zip(params, tparams):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert opt.modules == (lstm, head)
+
+
+def test_several_modules_state_round_trips_through_a_file_and_zero_grad_reaches_all(tmp_path):
+    from lstmkit import io as lio
+
+    rng = np.random.default_rng(8)
+    (l1, h1), (l2, h2) = _two_modules(), _two_modules()
+    o1, o2 = RMSprop((l1, h1), lr=0.01, momentum=0.9, centered=True), RMSprop([l2, h2], lr=0.5)
+    grads = [[rng.normal(size=g.shape) for m in (l1, h1) for g in m.grads.values()] for _ in range(4)]
+
+    def step(mods, opt, gs):
+        opt.zero_grad()
+        assert not any(g.any() for m in mods for g in m.grads.values())
+        for g, new in zip([g for m in mods for g in m.grads.values()], gs):
+            g += new
+        opt.step()
+
+    for gs in grads[:2]:
+        step((l1, h1), o1, gs)
+    sd = o1.state_dict()
+    assert set(sd["arrays"]) >= {"square_avg/0.weight_ih_l0", "square_avg/1.weight", "grad_avg/1.bias", "momentum_buffer/0.bias_hh_l0"}
+    lio.save_arrays(tmp_path / "o.npz", sd["arrays"], sd["scalars"])
+    arrays, scalars = lio.load_arrays(tmp_path / "o.npz")
+    for m, src in ((l2, l1), (h2, h1)):
+        m.load_state_dict(src.state_dict())
+    o2.load_state_dict({"scalars": scalars, "arrays": arrays})
+    for gs in grads[2:]:
+        step((l1, h1), o1, gs)
+        step((l2, h2), o2, gs)
+    for a, b in ((l1, l2), (h1, h2)):
+        for k in a.parameters():
+            assert np.array_equal(a.parameters()[k], b.parameters()[k]), k
+    # a one-module state does not name the parameters of a list: refused, naming the key and the names
+    one = RMSprop(l1, lr=0.1).state_dict()
+    one["arrays"] = {"square_avg/weight_ih_l0": np.ones((16, 3))}
+    with pytest.raises(ValueError) as err:
+        RMSprop([l2, h2]).load_state_dict(one)
+    assert str(err.value) == (
+        "RMSprop.load_state_dict: expected state arrays keys '<slot>/<param>' with slot in ['square_avg', 'grad_avg', 'momentum_buffer'], "
+        "got 'square_avg/weight_ih_l0'. This optimizer's parameters are ['0.weight_ih_l0', '0.weight_hh_l0', '0.bias_ih_l0', '0.bias_hh_l0'] and 2 more."
+    )
+
+
+PASS = ("Pass the module itself (SGD(model), not SGD(model.parameters())): the optimizer reads its grads as well as "
+        "its parameters; for several modules, a list of them (SGD([encoder, decoder])).")
+
+
+@pytest.mark.parametrize(
+    "arg,exc,message",
+    [
+        (lambda m: m.parameters(), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got dict. {PASS}"),
+        (lambda m: m.named_parameters(), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got dict_itemiterator. {PASS}"),
+        (lambda m: m.parameters().values(), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got dict_values. {PASS}"),
+        (lambda m: (p for p in m.parameters().values()), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got generator. {PASS}"),
+        (lambda m: [m.rnn.weight_ih_l0, m.rnn.weight_hh_l0], TypeError, f"SGD: expected module[0] an lstmkit Module, got ndarray. {PASS}"),
+        (lambda m: "model", TypeError, "SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got str."),
+        (lambda m: None, TypeError, "SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got NoneType."),
+        (lambda m: [], ValueError, "SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got an empty list."),
+        (lambda m: [m.rnn, m.grads], TypeError, f"SGD: expected module[1] an lstmkit Module, got dict. {PASS}"),
+        (lambda m: [m, m.rnn], ValueError,
+         "SGD: expected module items that share none of the parameters, got module[0] and module[1] sharing 'rnn.weight_ih_l0' and "
+         "'weight_ih_l0'. Pass each module once, and not both a model and one of its parts (a SequenceModel holds its rnn's and head's)."),
+        (lambda m: (m.head, m.head), ValueError,
+         "SGD: expected module items that share none of the parameters, got module[0] and module[1] sharing 'weight' and 'weight'. "
+         "Pass each module once, and not both a model and one of its parts (a SequenceModel holds its rnn's and head's)."),
+    ],
+)
+def test_an_optimizer_over_something_else_than_modules_says_what_to_pass(arg, exc, message):
+    model = SequenceModel(3, 2, 4, seed=0)
+    with pytest.raises(exc) as err:
+        SGD(arg(model), lr=0.1)
+    assert str(err.value) == message

@@ -1,8 +1,9 @@
 """Optimizers that own their state, gradient clipping, and learning-rate schedules.
 
-Every optimizer updates a :class:`~lstmkit.module.Module`'s parameters *in place* from its
-``grads`` (PyTorch's update rules, checked step by step against ``torch.optim``). With θ a
-parameter, g its gradient, η the learning rate, λ the weight decay and t the step count (from 1):
+Every optimizer updates the parameters of a :class:`~lstmkit.module.Module` (or of a list of
+them: ``Adam([encoder, decoder])``) *in place* from their ``grads`` (PyTorch's update rules,
+checked step by step against ``torch.optim``). With θ a parameter, g its gradient, η the learning
+rate, λ the weight decay and t the step count (from 1):
 
     SGD      g ← g + λθ;  b ← g (t = 1) else μ b + (1 - dampening) g
              θ ← θ - η (g + μ b) with nesterov, θ ← θ - η b with momentum μ > 0, else θ - η g
@@ -19,7 +20,9 @@ each class's ``_checked`` — in ``__init__`` and again in ``load_state_dict``.
 ``opt.state_dict()`` returns ``{"scalars": {...JSON...}, "arrays": {"<slot>/<param>": array}}``
 and ``opt.load_state_dict(sd)`` restores it (checked first, all or nothing: a slot array missing
 after the first step, not finite, or negative where it is a mean of squares is refused), so a
-checkpoint can resume the exact sequence of updates.
+checkpoint can resume the exact sequence of updates. Over one module ``<param>`` is the
+parameter's name; over a list, ``<i>.<name>`` with i the module's place in it (torch's
+``ModuleList`` names).
 
 ``clip_grad_norm(grads, max_norm)`` scales all gradients together so their global L2 norm is at
 most ``max_norm`` and returns the norm before clipping (PyTorch's ``clip_grad_norm_``).
@@ -36,7 +39,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import a_or_an, check_int, check_real, fail, is_int
+from ._checks import a_or_an, check_bool, check_int, check_real, fail, is_int
 from .module import Module
 
 
@@ -60,32 +63,91 @@ def clip_grad_norm(grads, max_norm: float) -> float:
     return total
 
 
+_PASS_THE_MODULE = (
+    "Pass the module itself (SGD(model), not SGD(model.parameters())): the optimizer reads its "
+    "grads as well as its parameters; for several modules, a list of them (SGD([encoder, decoder]))."
+)
+
+
+def _modules(module, where: str) -> tuple[Module, ...]:
+    """``module`` as a tuple of Modules: one Module, or a non-empty list or tuple of them that
+    share no parameter array (a SequenceModel and its ``rnn`` do: each step would update it twice)."""
+    if isinstance(module, Module):
+        return (module,)
+    if not isinstance(module, (list, tuple)):
+        fix = _PASS_THE_MODULE if _parameters_like(module) else ""
+        fail(where, "module", "an lstmkit Module or a list of them (their parameters and grads)", type(module).__name__, fix, exc=TypeError)
+    if not module:
+        fail(where, "module", "an lstmkit Module or a list of them (their parameters and grads)", f"an empty {type(module).__name__}")
+    for i, m in enumerate(module):
+        if not isinstance(m, Module):
+            fix = _PASS_THE_MODULE if _parameters_like(m) else ""
+            fail(where, f"module[{i}]", "an lstmkit Module", type(m).__name__, fix, exc=TypeError)
+    _check_disjoint([list(m.parameters().items()) for m in module], where, "module", "the parameters")
+    return tuple(module)
+
+
+def _parameters_like(x) -> bool:
+    """What a torch user passes for parameters: a dict, an array, or an iterable (not a str)."""
+    return isinstance(x, (Mapping, np.ndarray)) or (hasattr(x, "__iter__") and not isinstance(x, (str, bytes)))
+
+
+def _check_disjoint(groups, where: str, arg: str, what: str) -> None:
+    """Refuse two groups (``[(name, array), ...]`` each) that hold one array (memory shared)."""
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            for name_i, a in groups[i]:
+                for name_j, b in groups[j]:
+                    if np.shares_memory(a, b):
+                        fail(where, arg, f"items that share none of {what}", f"{arg}[{i}] and {arg}[{j}] sharing {name_i!r} and {name_j!r}",
+                             "Pass each module once, and not both a model and one of its parts (a SequenceModel holds its rnn's and head's).")
+
+
 class Optimizer:
-    """Base: holds the module, the learning rate, the step count and per-parameter slots."""
+    """Base: holds the modules, the learning rate, the step count and per-parameter slots."""
 
     slots: tuple[str, ...] = ()  # names of per-parameter state arrays
     hyper: tuple[str, ...] = ()  # names of scalar hyper-parameters (saved with the state)
     squares: tuple[str, ...] = ()  # slots that are means of squares (never negative)
 
-    def __init__(self, module: Module, lr: float) -> None:
-        if not isinstance(module, Module):
-            fail(type(self).__name__, "module", "an lstmkit Module (its parameters and grads)", type(module).__name__, exc=TypeError)
-        lr = check_real(lr, type(self).__name__, "lr", low=0, low_open=True)
-        self.module = module
+    def __init__(self, module: Module | list[Module] | tuple[Module, ...], lr: float) -> None:
+        where = type(self).__name__
+        self.modules = _modules(module, where)
+        # the Module (one), as Trainer reads it; over several, the tuple of them
+        self.module = self.modules[0] if len(self.modules) == 1 else self.modules
+        lr = check_real(lr, where, "lr", low=0, low_open=True)
         self.lr = lr
         self.initial_lr = lr
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
 
-    def zero_grad(self) -> None:
-        self.module.zero_grad()
+    def _named(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Every parameter and its gradient by the name its state goes under: the parameter's
+        name over one module, ``<i>.<name>`` over a list (i the module's place in it)."""
+        if len(self.modules) == 1:
+            m = self.modules[0]
+            return {k: (p, m.grads[k]) for k, p in m.parameters().items()}
+        return {f"{i}.{k}": (p, m.grads[k]) for i, m in enumerate(self.modules) for k, p in m.parameters().items()}
+
+    def zero_grad(self, set_to_none: bool = False) -> None:
+        """Set every gradient to zero, in place (torch's ``zero_grad(set_to_none=False)``).
+
+        torch's default, ``set_to_none=True``, leaves each ``.grad`` None so that ``step()`` skips
+        a parameter no backward reached; lstmkit's gradients are arrays that ``backward`` adds
+        into (``+=``), never None, so it is refused rather than read as something else."""
+        where = f"{type(self).__name__}.zero_grad"
+        if check_bool(set_to_none, where, "set_to_none"):
+            fail(where, "set_to_none", "False", True,
+                 "lstmkit's gradients are arrays that backward adds into, never None: zero_grad() zeroes them in place "
+                 "(torch's set_to_none=False); call it without set_to_none.")
+        for m in self.modules:
+            m.zero_grad()
 
     def step(self) -> None:
         """One update of every parameter from its gradient (in place)."""
         self.t += 1
-        grads = self.module.grads
-        for name, p in self.module.parameters().items():
-            self._update(name, p, grads[name])
+        for name, (p, g) in self._named().items():
+            self._update(name, p, g)
 
     def _slot(self, slot: str, name: str, p: np.ndarray) -> np.ndarray:
         s = self.state[slot]
@@ -132,12 +194,14 @@ class Optimizer:
         if not is_int(scalars["t"]) or scalars["t"] < 0:
             fail(where, "scalars['t']", "an integer >= 0 (steps taken)", repr(scalars["t"]))
         hyper = self._checked({h: scalars[h] for h in self.hyper}, where)
-        params = self.module.parameters()
+        params = {k: p for k, (p, _) in self._named().items()}
         staged: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
         for key, v in arrays.items():
             slot, _, name = key.partition("/")
             if slot not in staged or name not in params:
-                fail(where, "state arrays", f"keys '<slot>/<param>' with slot in {list(self.slots)}", repr(key))
+                names = list(params)
+                fix = "" if name in params else f"This optimizer's parameters are {names[:4]}" + (f" and {len(names) - 4} more." if len(names) > 4 else ".")
+                fail(where, "state arrays", f"keys '<slot>/<param>' with slot in {list(self.slots)}", repr(key), fix)
             if np.shape(v) != params[name].shape:
                 fail(where, key, f"shape {params[name].shape}", f"shape {np.shape(v)}")
             if not isinstance(v, np.ndarray) or v.dtype.kind != "f":
