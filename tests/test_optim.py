@@ -181,7 +181,7 @@ def test_optimizer_flags_and_pairs_must_be_what_they_say():
 
 def test_make_optimizer_and_make_schedule_name_an_unknown_option():
     model = SequenceModel(3, 2, 4, seed=0)
-    with pytest.raises(TypeError, match=r"make_optimizer: expected Adam option 'foo' one of \['betas', 'eps', 'weight_decay'\], got 'foo'"):
+    with pytest.raises(TypeError, match=r"make_optimizer: expected Adam option 'foo' one of \['betas', 'eps', 'weight_decay', 'amsgrad'\], got 'foo'"):
         make_optimizer("adam", model, 0.1, foo=1)
     opt = make_optimizer("sgd", model, 0.1)
     with pytest.raises(TypeError, match=r"make_schedule: expected StepLR option 'steps' one of \['step_size', 'gamma'\]"):
@@ -283,7 +283,136 @@ def test_schedule_load_state_dict_checks_every_field_first():
     assert (p.best, p.bad_epochs) == (0.5, 2)
 
 
-# -- torch APIs a user reaches for: zero_grad(set_to_none=), one optimizer over several modules --
+# -- torch APIs a user reaches for: amsgrad, zero_grad(set_to_none=), one optimizer over several --
+# -- modules ------------------------------------------------------------------------------------
+def _shrinking_grads(rng, shapes, steps):
+    """Gradients whose scale halves every step: v = β₂ v + (1-β₂) g² then falls below its
+    largest value so far, so that amsgrad's max(v̂, v) differs from v (it does not with a steady scale)."""
+    return [{k: rng.normal(size=s) * 0.5**t for k, s in shapes.items()} for t in range(steps)]
+
+
+@pytest.mark.parametrize(
+    "ours,theirs,kw",
+    [
+        (Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.9, 0.6))),
+        (Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.5), weight_decay=0.1)),
+        (AdamW, torch.optim.AdamW, dict(lr=0.01, betas=(0.9, 0.6))),
+        (AdamW, torch.optim.AdamW, dict(lr=0.01, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.3)),
+    ],
+)
+def test_amsgrad_matches_torch_step_by_step(ours, theirs, kw):
+    rng = np.random.default_rng(3)
+    model = SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    tparams = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in model.parameters().items()}
+    plain = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in model.parameters().items()}
+    opt = ours(model, amsgrad=True, **kw)
+    topt, tplain = theirs(list(tparams.values()), amsgrad=True, **kw), theirs(list(plain.values()), **kw)
+    for grads in _shrinking_grads(rng, {k: v.shape for k, v in model.parameters().items()}, 6):
+        for k, g in grads.items():
+            model.grads[k][...] = g
+            tparams[k].grad, plain[k].grad = torch.from_numpy(g.copy()), torch.from_numpy(g.copy())
+        opt.step()
+        topt.step()
+        tplain.step()
+        for k, v in model.parameters().items():  # every step, every parameter
+            np.testing.assert_allclose(v, tparams[k].detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=k)
+        for k, v in opt.state["max_exp_avg_sq"].items():
+            np.testing.assert_allclose(v, topt.state[tparams[k]]["max_exp_avg_sq"].numpy(), rtol=1e-12, atol=1e-300, err_msg=k)
+    # amsgrad bites: without it torch ends elsewhere (far beyond round-off)
+    gap = max(float(np.max(np.abs(v - plain[k].detach().numpy()))) for k, v in model.parameters().items())
+    assert gap > 1e-6
+
+
+def test_amsgrad_state_round_trips_and_old_states_load_as_plain_adam():
+    rng = np.random.default_rng(4)
+    a, b = SequenceModel(3, 2, 4, dtype=np.float64, seed=0), SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    grads = _shrinking_grads(rng, {k: v.shape for k, v in a.parameters().items()}, 5)
+    oa = Adam(a, lr=0.01, betas=(0.9, 0.6), amsgrad=True)
+    for g in grads[:3]:
+        for k in g:
+            a.grads[k][...] = g[k]
+        oa.step()
+    sd = oa.state_dict()
+    assert sd["scalars"]["amsgrad"] is True and f"max_exp_avg_sq/{next(iter(a.parameters()))}" in sd["arrays"]
+    assert repr(oa).endswith("amsgrad=True)")
+    b.load_state_dict(a.state_dict())
+    ob = Adam(b, lr=0.01, betas=(0.9, 0.6))  # without amsgrad: the state brings it, as torch's load_state_dict does
+    ob.load_state_dict(sd)
+    assert ob.amsgrad is True and ob.hyper == oa.hyper
+    for g in grads[3:]:
+        for m, o in ((a, oa), (b, ob)):
+            for k in g:
+                m.grads[k][...] = g[k]
+            o.step()
+    for k in a.parameters():
+        assert np.array_equal(a.parameters()[k], b.parameters()[k]), k
+    # a plain Adam's state names no amsgrad (as states written before it): it loads as plain Adam
+    plain_sd = Adam(SequenceModel(3, 2, 4, seed=0)).state_dict()
+    assert "amsgrad" not in plain_sd["scalars"] and Adam(a).hyper == ("beta1", "beta2", "eps", "weight_decay")
+    ob.load_state_dict(plain_sd)
+    assert ob.amsgrad is False and "amsgrad" not in ob.state_dict()["scalars"]
+    key = next(k for k in sd["arrays"] if k.startswith("max_exp_avg_sq/"))
+    with pytest.raises(ValueError, match=rf"^Adam.load_state_dict: expected state array '{key}' present after 3 steps, got nothing\.$"):
+        ob.load_state_dict(_damaged(sd, drop=[key]))
+    with pytest.raises(ValueError, match=r"expected max_exp_avg_sq/\S+ values >= 0 \(a mean of squares\)"):
+        ob.load_state_dict(_damaged(sd, arrays={key: -np.ones_like(sd["arrays"][key])}))
+    with pytest.raises(TypeError, match=r"^Adam.load_state_dict: expected amsgrad True or False, got 1\.$"):
+        ob.load_state_dict(_damaged(sd, scalars={"amsgrad": 1}))
+    with pytest.raises(TypeError, match=r"^AdamW: expected amsgrad True or False, got 'yes'\.$"):
+        AdamW(a, amsgrad="yes")
+    assert isinstance(make_optimizer("adam", a, 0.1, amsgrad=True), Adam)
+
+
+def _checkpoint_trainer(optimizer_options=None, schedule_options=None):
+    from lstmkit.training import Trainer
+
+    model = SequenceModel(3, 2, 5, dropout=0.0, seed=11)
+    return Trainer(model, optimizer="adam", lr=0.05, batch_size=7, seed=5, optimizer_options=optimizer_options,
+                   schedule="plateau", schedule_options={"patience": 0, "factor": 0.7, **(schedule_options or {})})
+
+
+def _checkpoint_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 6, 3)).astype(np.float32)
+    return X, (X[..., 0].cumsum(axis=1) > 0).astype(np.int64)
+
+
+def _resumes_bit_for_bit(tmp_path, opts):
+    """A run with ``opts`` (Trainer options) resumed from its checkpoint ends with the weights of
+    an uninterrupted one; returns the checkpoint's path and meta."""
+    from lstmkit.checkpoint import read_checkpoint
+
+    X, Y = _checkpoint_data()
+    straight = _checkpoint_trainer(**opts)
+    straight.fit(X, Y, epochs=4, validation_split=0.2)
+    path = tmp_path / "c.npz"
+    _checkpoint_trainer(**opts).fit(X, Y, epochs=2, validation_split=0.2, checkpoint=path)
+    meta = read_checkpoint(path)["meta"]
+    resumed = _checkpoint_trainer(**opts)
+    resumed.fit(X, Y, epochs=4, validation_split=0.2, checkpoint=path, resume=True)
+    for k, v in straight.model.parameters().items():
+        assert np.array_equal(v, resumed.model.parameters()[k]), k
+    return path, meta
+
+
+def _refused_resume(path, opts, shown):
+    X, Y = _checkpoint_data()
+    with pytest.raises(ValueError) as err:
+        _checkpoint_trainer(**opts).fit(X, Y, epochs=5, validation_split=0.2, checkpoint=path, resume=True)
+    assert str(err.value) == f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow) or start afresh."
+
+
+def test_amsgrad_resumes_bit_for_bit_is_a_setting_and_is_not_written_when_off(tmp_path):
+    path, meta = _resumes_bit_for_bit(tmp_path, dict(optimizer_options={"amsgrad": True}))
+    assert meta["optimizer"]["amsgrad"] is True and meta["settings"]["optimizer amsgrad"] is True
+    assert any(k.startswith("optim/max_exp_avg_sq/") for k in np.load(path).files)
+    _refused_resume(path, {}, "optimizer amsgrad True, got nothing")
+    # off (the default), it is not written: the checkpoint reads as one written before amsgrad existed
+    path, meta = _resumes_bit_for_bit(tmp_path, {})
+    assert "amsgrad" not in meta["optimizer"] and not any("amsgrad" in k for k in meta["settings"])
+    _refused_resume(path, dict(optimizer_options={"amsgrad": True}), "optimizer amsgrad nothing, got True")
+
+
 def test_zero_grad_zeroes_in_place_and_refuses_set_to_none_true():
     # torch: zero_grad(set_to_none=False) writes zeros into the existing .grad tensors
     lin = torch.nn.Linear(3, 2)
@@ -318,7 +447,7 @@ def _two_modules(dtype=np.float64):
     return LSTM(3, 4, dtype=dtype, seed=0), Linear(4, 2, dtype=dtype, seed=1)
 
 
-@pytest.mark.parametrize("ours,kw,theirs,_", CASES)
+@pytest.mark.parametrize("ours,kw,theirs,_", CASES + [(Adam, dict(lr=0.01, amsgrad=True), torch.optim.Adam, {})])
 def test_one_optimizer_over_several_modules_matches_torch(ours, kw, theirs, _):
     rng = np.random.default_rng(7)
     lstm, head = _two_modules()

@@ -8,6 +8,7 @@ rate, λ the weight decay and t the step count (from 1):
     SGD      g ← g + λθ;  b ← g (t = 1) else μ b + (1 - dampening) g
              θ ← θ - η (g + μ b) with nesterov, θ ← θ - η b with momentum μ > 0, else θ - η g
     Adam     g ← g + λθ;  m ← β₁ m + (1-β₁) g;  v ← β₂ v + (1-β₂) g²
+             (amsgrad: v̂ ← max(v̂, v), used for v below)
              θ ← θ - (η / (1-β₁ᵗ)) m / (√v / √(1-β₂ᵗ) + ε)
     AdamW    θ ← θ (1 - ηλ), then Adam without the λθ term (decoupled weight decay)
     RMSprop  g ← g + λθ;  s ← α s + (1-α) g²;  d = √s + ε
@@ -22,7 +23,8 @@ and ``opt.load_state_dict(sd)`` restores it (checked first, all or nothing: a sl
 after the first step, not finite, or negative where it is a mean of squares is refused), so a
 checkpoint can resume the exact sequence of updates. Over one module ``<param>`` is the
 parameter's name; over a list, ``<i>.<name>`` with i the module's place in it (torch's
-``ModuleList`` names).
+``ModuleList`` names). A hyper-parameter added later (Adam's ``amsgrad``) is in the state only
+when it is not at its default, so states and checkpoints written before it load as they did.
 
 ``clip_grad_norm(grads, max_norm)`` scales all gradients together so their global L2 norm is at
 most ``max_norm`` and returns the norm before clipping (PyTorch's ``clip_grad_norm_``).
@@ -108,6 +110,10 @@ class Optimizer:
 
     slots: tuple[str, ...] = ()  # names of per-parameter state arrays
     hyper: tuple[str, ...] = ()  # names of scalar hyper-parameters (saved with the state)
+    # hyper-parameters saved only when not at their default (name -> default): an instance's
+    # ``hyper`` adds those it has set, so a state without one (written before it) loads as one
+    # at its default, and a checkpoint's recorded settings name it only when it is set
+    optional: Mapping[str, Any] = {}
     squares: tuple[str, ...] = ()  # slots that are means of squares (never negative)
 
     def __init__(self, module: Module | list[Module] | tuple[Module, ...], lr: float) -> None:
@@ -120,6 +126,11 @@ class Optimizer:
         self.initial_lr = lr
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
+
+    def _set_hyper(self, hyper: Mapping[str, Any]) -> None:
+        """Set the hyper-parameters (checked by ``_checked``) and the names saved with the state."""
+        self.__dict__.update(hyper)
+        self.hyper = type(self).hyper + tuple(k for k, d in self.optional.items() if hyper[k] != d)
 
     def _named(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Every parameter and its gradient by the name its state goes under: the parameter's
@@ -186,14 +197,14 @@ class Optimizer:
             fail(where, "sd", "'scalars' and 'arrays' mappings", f"{type(scalars).__name__} and {type(arrays).__name__}", exc=TypeError)
         if scalars.get("type") != type(self).__name__:
             fail(where, "state", f"of {a_or_an(type(self).__name__)}", f"state of {scalars.get('type')!r}")
-        missing = [k for k in ("lr", "initial_lr", "t", *self.hyper) if k not in scalars]
+        missing = [k for k in ("lr", "initial_lr", "t", *type(self).hyper) if k not in scalars]
         if missing:
             fail(where, f"scalars[{missing[0]!r}]", "present", "nothing")
         lr = check_real(scalars["lr"], where, "scalars['lr']", low=0.0)  # a schedule may reach 0
         initial_lr = check_real(scalars["initial_lr"], where, "scalars['initial_lr']", low=0.0, low_open=True)
         if not is_int(scalars["t"]) or scalars["t"] < 0:
             fail(where, "scalars['t']", "an integer >= 0 (steps taken)", repr(scalars["t"]))
-        hyper = self._checked({h: scalars[h] for h in self.hyper}, where)
+        hyper = self._checked({**{h: scalars[h] for h in type(self).hyper}, **{h: scalars.get(h, d) for h, d in self.optional.items()}}, where)
         params = {k: p for k, (p, _) in self._named().items()}
         staged: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
         for key, v in arrays.items():
@@ -217,8 +228,7 @@ class Optimizer:
                 if absent:
                     fail(where, f"state array '{slot}/{absent[0]}'", f"present after {scalars['t']} steps", "nothing")
         self.lr, self.initial_lr, self.t = lr, initial_lr, int(scalars["t"])
-        for h, v in hyper.items():
-            setattr(self, h, v)
+        self._set_hyper(hyper)
         self.state = staged
 
     def __repr__(self) -> str:
@@ -235,7 +245,7 @@ class SGD(Optimizer):
     def __init__(self, module, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(module, lr)
         hyper = dict(momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay)
-        self.__dict__.update(self._checked(hyper, "SGD"))
+        self._set_hyper(self._checked(hyper, "SGD"))
 
     @classmethod
     def _checked(cls, hyper, where):
@@ -268,20 +278,22 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction; ``weight_decay`` adds λθ to the gradient (L2)."""
+    """Adam (Kingma & Ba) with bias correction; ``weight_decay`` adds λθ to the gradient (L2);
+    ``amsgrad`` divides by the largest v seen so far (Reddi et al.), as torch's ``amsgrad=True``."""
 
-    slots = ("exp_avg", "exp_avg_sq")
+    slots = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     hyper = ("beta1", "beta2", "eps", "weight_decay")
-    squares = ("exp_avg_sq",)
+    optional = {"amsgrad": False}
+    squares = ("exp_avg_sq", "max_exp_avg_sq")
     _decoupled = False
 
-    def __init__(self, module, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, module, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
         super().__init__(module, lr)
         where = type(self).__name__
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             fail(where, "betas", "a pair (beta1, beta2)", repr(betas), exc=TypeError)
-        hyper = dict(beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
-        self.__dict__.update(self._checked(hyper, where, ("betas[0]", "betas[1]")))  # the arguments as given
+        hyper = dict(beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        self._set_hyper(self._checked(hyper, where, ("betas[0]", "betas[1]")))  # the arguments as given
 
     @classmethod
     def _checked(cls, hyper, where, beta_names=("beta1", "beta2")):
@@ -290,7 +302,12 @@ class Adam(Optimizer):
             "beta2": check_real(hyper["beta2"], where, beta_names[1], low=0.0, high=1.0, high_open=True),
             "eps": check_real(hyper["eps"], where, "eps", low=0.0),
             "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
+            "amsgrad": _flag(hyper["amsgrad"], where, "amsgrad"),
         }
+
+    @classmethod
+    def _used_slots(cls, hyper):
+        return cls.slots if hyper["amsgrad"] else ("exp_avg", "exp_avg_sq")
 
     def _update(self, name, p, g):
         b1, b2 = self.beta1, self.beta2
@@ -305,6 +322,10 @@ class Adam(Optimizer):
         m += (1.0 - b1) * g
         v *= b2  # v ← β₂ v + (1-β₂) g²
         v += (1.0 - b2) * (g * g)
+        if self.amsgrad:
+            v_max = self._slot("max_exp_avg_sq", name, p)
+            np.maximum(v_max, v, out=v_max)  # v̂ ← max(v̂, v)
+            v = v_max
         step_size = self.lr / (1.0 - b1**self.t)  # η / (1-β₁ᵗ)
         denom = np.sqrt(v) / math.sqrt(1.0 - b2**self.t) + self.eps  # √v / √(1-β₂ᵗ) + ε
         p -= step_size * (m / denom)
@@ -315,8 +336,8 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, module, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-        super().__init__(module, lr, betas, eps, weight_decay)
+    def __init__(self, module, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
+        super().__init__(module, lr, betas, eps, weight_decay, amsgrad)
 
 
 class RMSprop(Optimizer):
@@ -329,7 +350,7 @@ class RMSprop(Optimizer):
     def __init__(self, module, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(module, lr)
         hyper = dict(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
-        self.__dict__.update(self._checked(hyper, "RMSprop"))
+        self._set_hyper(self._checked(hyper, "RMSprop"))
 
     @classmethod
     def _checked(cls, hyper, where):
