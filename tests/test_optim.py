@@ -1,5 +1,5 @@
-"""Optimizers step for step against torch.optim; clipping against clip_grad_norm_; schedules;
-torch's zero_grad(set_to_none=False); one optimizer over several modules."""
+"""Optimizers step for step against torch.optim; clipping against clip_grad_norm_ and
+clip_grad_value_; schedules; torch's zero_grad(set_to_none=False); one optimizer over several modules."""
 
 import math
 
@@ -8,8 +8,8 @@ import pytest
 
 from lstmkit.models import SequenceModel
 from lstmkit.optim import (
-    SGD, Adam, AdamW, CosineAnnealingLR, ReduceLROnPlateau, RMSprop, StepLR, clip_grad_norm, make_optimizer,
-    make_schedule,
+    SGD, Adam, AdamW, CosineAnnealingLR, ReduceLROnPlateau, RMSprop, StepLR, clip_grad_norm, clip_grad_value,
+    make_optimizer, make_schedule,
 )
 
 torch = pytest.importorskip("torch")
@@ -283,8 +283,8 @@ def test_schedule_load_state_dict_checks_every_field_first():
     assert (p.best, p.bad_epochs) == (0.5, 2)
 
 
-# -- torch APIs a user reaches for: amsgrad, zero_grad(set_to_none=), one optimizer over several --
-# -- modules ------------------------------------------------------------------------------------
+# -- torch APIs a user reaches for: amsgrad, norm_type, clip_grad_value, zero_grad(set_to_none=), --
+# -- one optimizer over several modules ----------------------------------------------------------
 def _shrinking_grads(rng, shapes, steps):
     """Gradients whose scale halves every step: v = β₂ v + (1-β₂) g² then falls below its
     largest value so far, so that amsgrad's max(v̂, v) differs from v (it does not with a steady scale)."""
@@ -411,6 +411,95 @@ def test_amsgrad_resumes_bit_for_bit_is_a_setting_and_is_not_written_when_off(tm
     path, meta = _resumes_bit_for_bit(tmp_path, {})
     assert "amsgrad" not in meta["optimizer"] and not any("amsgrad" in k for k in meta["settings"])
     _refused_resume(path, dict(optimizer_options={"amsgrad": True}), "optimizer amsgrad nothing, got True")
+
+
+NORM_TYPES = [2, 2.0, 1, math.inf, "inf", 3, 0.5]
+
+
+@pytest.mark.parametrize("norm_type", NORM_TYPES)
+@pytest.mark.parametrize("max_norm", [0.7, 1e6])  # clipped, and under the limit (unchanged)
+def test_clip_grad_norm_with_norm_type_matches_torch(norm_type, max_norm):
+    rng = np.random.default_rng(5)
+    model = SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    for g in model.grads.values():
+        g[...] = rng.normal(size=g.shape)
+    tg = [torch.tensor(p.copy(), requires_grad=True) for p in model.parameters().values()]
+    for t, g in zip(tg, model.grads.values()):
+        t.grad = torch.from_numpy(g.copy())
+    norm = clip_grad_norm(model, max_norm, norm_type=norm_type)
+    tnorm = torch.nn.utils.clip_grad_norm_(tg, max_norm, norm_type=norm_type)
+    assert norm == pytest.approx(float(tnorm), rel=1e-13)  # the norm before clipping
+    for t, g in zip(tg, model.grads.values()):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-13, atol=1e-300)
+    p = math.inf if norm_type == "inf" else norm_type
+    flat = np.concatenate([g.ravel() for g in model.grads.values()])
+    after = np.max(np.abs(flat)) if p == math.inf else np.sum(np.abs(flat) ** p) ** (1 / p)
+    assert after <= min(max_norm, norm) + 1e-9
+
+
+def test_clip_grad_norm_and_value_take_several_modules_dicts_and_arrays():
+    rng = np.random.default_rng(6)
+    from lstmkit.layers import Linear
+    from lstmkit.recurrent import LSTM
+
+    lstm, head = LSTM(3, 4, dtype=np.float64, seed=0), Linear(4, 2, dtype=np.float64, seed=1)
+    for m in (lstm, head):
+        for g in m.grads.values():
+            g[...] = rng.normal(size=g.shape)
+    tg = [torch.from_numpy(g.copy()) for m in (lstm, head) for g in m.grads.values()]
+    tp = [torch.zeros_like(t, requires_grad=True) for t in tg]
+    for p, g in zip(tp, tg):
+        p.grad = g
+    norm = clip_grad_norm([lstm, head.grads], 0.5, norm_type=1)  # a module and a dict
+    assert norm == pytest.approx(float(torch.nn.utils.clip_grad_norm_(tp, 0.5, norm_type=1)), rel=1e-13)
+    ours = [g for m in (lstm, head) for g in m.grads.values()]
+    for g, p in zip(ours, tp):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-13)
+    for g in ours:
+        g *= 40.0
+    for p in tp:
+        p.grad *= 40.0
+    assert clip_grad_value(list(lstm.grads.values()) + [head], 0.3) is None  # arrays and a module
+    torch.nn.utils.clip_grad_value_(tp, 0.3)
+    for g, p in zip(ours, tp):
+        assert np.array_equal(g, p.grad.numpy())
+    assert 0 < np.max(np.abs(ours[0])) <= 0.3 and np.any(np.abs(ours[0]) == 0.3)
+    assert clip_grad_norm([], 1.0) == 0.0  # no gradients: norm 0, as torch's
+
+
+@pytest.mark.parametrize(
+    "call,exc,message",
+    [
+        (lambda m: clip_grad_norm(m, 1.0, norm_type=0), ValueError, "clip_grad_norm: expected norm_type a number > 0 or inf (math.inf or 'inf'), got 0."),
+        (lambda m: clip_grad_norm(m, 1.0, norm_type=-2.0), ValueError, "clip_grad_norm: expected norm_type a number > 0 or inf (math.inf or 'inf'), got -2.0."),
+        (lambda m: clip_grad_norm(m, 1.0, norm_type="fro"), TypeError, "clip_grad_norm: expected norm_type a number > 0 or inf (math.inf or 'inf'), got 'fro'."),
+        (lambda m: clip_grad_norm(m, 1.0, norm_type=True), TypeError, "clip_grad_norm: expected norm_type a number > 0 or inf (math.inf or 'inf'), got True."),
+        (lambda m: clip_grad_norm(m, 0.0), ValueError, "clip_grad_norm: expected max_norm a finite number > 0, got 0.0."),
+        (lambda m: clip_grad_norm(m, "1"), TypeError, "clip_grad_norm: expected max_norm a finite number > 0, got '1'."),
+        (lambda m: clip_grad_value(m, -1.0), ValueError, "clip_grad_value: expected clip_value a finite number > 0, got -1.0."),
+        (lambda m: clip_grad_value(m, None), TypeError, "clip_grad_value: expected clip_value a finite number > 0, got None."),
+        (lambda m: clip_grad_value({"w": [1.0, 2.0]}, 1.0), TypeError, "clip_grad_value: expected grads['w'] a float NumPy array (clipped in place), got list."),
+        (lambda m: clip_grad_norm([m, np.zeros(3, dtype=int)], 1.0), TypeError, "clip_grad_norm: expected grads[1] a float NumPy array (clipped in place), got dtype int64."),
+        (lambda m: clip_grad_norm(m.parameters().values(), 1.0), TypeError,
+         "clip_grad_norm: expected grads a Module, a dict name -> gradient array, an array, or a list of those, got dict_values. "
+         "Pass the module (clip_grad_norm(model, ...)) or its grads (model.grads), not its parameters."),
+        (lambda m: clip_grad_value(iter(m.grads.values()), 1.0), TypeError,
+         "clip_grad_value: expected grads a Module, a dict name -> gradient array, an array, or a list of those, got dict_valueiterator. "
+         "Pass the module (clip_grad_value(model, ...)) or its grads (model.grads), not its parameters."),
+        (lambda m: clip_grad_value(m.grads, "1"), TypeError, "clip_grad_value: expected clip_value a finite number > 0, got '1'."),
+        (lambda m: clip_grad_norm([m, m.rnn], 1.0), ValueError,
+         "clip_grad_norm: expected grads items that share none of the gradient arrays, got grads[0] and grads[1] sharing 'rnn.weight_ih_l0' "
+         "and 'weight_ih_l0'. Pass each module once, and not both a model and one of its parts (a SequenceModel holds its rnn's and head's)."),
+    ],
+)
+def test_clipping_refuses_bad_arguments_and_changes_nothing(call, exc, message):
+    model = SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    for g in model.grads.values():
+        g[...] = 5.0
+    with pytest.raises(exc) as err:
+        call(model)
+    assert str(err.value) == message
+    assert all(np.all(g == 5.0) for g in model.grads.values())
 
 
 def test_zero_grad_zeroes_in_place_and_refuses_set_to_none_true():

@@ -26,8 +26,10 @@ parameter's name; over a list, ``<i>.<name>`` with i the module's place in it (t
 ``ModuleList`` names). A hyper-parameter added later (Adam's ``amsgrad``) is in the state only
 when it is not at its default, so states and checkpoints written before it load as they did.
 
-``clip_grad_norm(grads, max_norm)`` scales all gradients together so their global L2 norm is at
-most ``max_norm`` and returns the norm before clipping (PyTorch's ``clip_grad_norm_``).
+``clip_grad_norm(grads, max_norm, norm_type=2)`` scales all gradients together so that their
+global p-norm is at most ``max_norm`` and returns the norm before clipping (PyTorch's
+``clip_grad_norm_``); ``clip_grad_value(grads, clip_value)`` clamps every gradient value to
+[-clip_value, clip_value] (``clip_grad_value_``).
 
 Schedules change ``opt.lr`` once per epoch (``sched.step()``; ``ReduceLROnPlateau.step(metric)``):
 StepLR, CosineAnnealingLR, ReduceLROnPlateau, each with JSON ``state_dict()``.
@@ -43,26 +45,6 @@ import numpy as np
 
 from ._checks import a_or_an, check_bool, check_int, check_real, fail, is_int
 from .module import Module
-
-
-def _grads_of(grads) -> Mapping[str, np.ndarray]:
-    return grads.grads if isinstance(grads, Module) else grads
-
-
-def clip_grad_norm(grads, max_norm: float) -> float:
-    """Scale every gradient by min(1, max_norm / (‖g‖ + 1e-6)) where ‖g‖ = √(Σ_k ‖g_k‖²).
-
-    ``grads``: a Module or a dict name -> array (modified in place). Returns ‖g‖ before clipping.
-    """
-    if not (isinstance(max_norm, (int, float, np.integer, np.floating)) and not isinstance(max_norm, (bool, np.bool_)) and max_norm > 0):
-        fail("clip_grad_norm", "max_norm", "a positive number", repr(max_norm))
-    g = _grads_of(grads)
-    total = math.sqrt(sum(float(np.sum(np.square(v, dtype=np.float64))) for v in g.values()))
-    coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
-        for v in g.values():
-            v *= v.dtype.type(coef)
-    return total
 
 
 _PASS_THE_MODULE = (
@@ -103,6 +85,81 @@ def _check_disjoint(groups, where: str, arg: str, what: str) -> None:
                     if np.shares_memory(a, b):
                         fail(where, arg, f"items that share none of {what}", f"{arg}[{i}] and {arg}[{j}] sharing {name_i!r} and {name_j!r}",
                              "Pass each module once, and not both a model and one of its parts (a SequenceModel holds its rnn's and head's).")
+
+
+def _grad_arrays(grads, where: str) -> list[np.ndarray]:
+    """The gradient arrays of ``grads``: a Module (its ``grads``), a dict name -> array, a NumPy
+    array, or a list or tuple of those. Each is a float ndarray (clipped in place), none twice."""
+    groups = []
+    items = grads if isinstance(grads, (list, tuple)) else [grads]
+    for i, item in enumerate(items):
+        arg = f"grads[{i}]" if isinstance(grads, (list, tuple)) else "grads"
+        if isinstance(item, Module):
+            pairs = list(item.grads.items())
+        elif isinstance(item, Mapping):
+            pairs = [(f"{k}", v) for k, v in item.items()]
+        elif isinstance(item, np.ndarray):
+            pairs = [("", item)]
+        else:
+            fix = f"Pass the module ({where}(model, ...)) or its grads (model.grads), not its parameters." if _parameters_like(item) else ""
+            fail(where, arg, "a Module, a dict name -> gradient array, an array, or a list of those", type(item).__name__, fix, exc=TypeError)
+        for k, v in pairs:
+            if not (isinstance(v, np.ndarray) and v.dtype.kind == "f"):
+                got = f"dtype {v.dtype}" if isinstance(v, np.ndarray) else type(v).__name__
+                fail(where, f"{arg}[{k!r}]" if k else arg, "a float NumPy array (clipped in place)", got, exc=TypeError)
+        groups.append(pairs)
+    if len(groups) > 1:
+        _check_disjoint(groups, where, "grads", "the gradient arrays")
+    return [v for pairs in groups for _, v in pairs]
+
+
+def _norm_type(norm_type, where: str) -> float:
+    """A p-norm's p: a number > 0, or infinity (math.inf, or 'inf' as torch takes it)."""
+    if norm_type == "inf" or (isinstance(norm_type, (float, np.floating)) and norm_type == math.inf):
+        return math.inf
+    if isinstance(norm_type, (bool, np.bool_)) or not isinstance(norm_type, (int, float, np.integer, np.floating)):
+        fail(where, "norm_type", "a number > 0 or inf (math.inf or 'inf')", repr(norm_type), exc=TypeError)
+    if not (math.isfinite(norm_type) and norm_type > 0):
+        fail(where, "norm_type", "a number > 0 or inf (math.inf or 'inf')", repr(norm_type))
+    return float(norm_type)
+
+
+def clip_grad_norm(grads, max_norm: float, norm_type: float | str = 2.0) -> float:
+    """Scale every gradient by min(1, max_norm / (‖g‖ + 1e-6)), ‖g‖ the p-norm of all gradients
+    as one vector: (Σ_k Σ |g_k|ᵖ)^(1/p), p = ``norm_type`` (2: √(Σ_k ‖g_k‖²); 1: Σ_k Σ |g_k|;
+    inf or 'inf': max_k max |g_k|), as torch's ``clip_grad_norm_``.
+
+    ``grads``: a Module, a dict name -> array, an array, or a list of those (modified in place).
+    Returns ‖g‖ before clipping (0.0 for no gradients).
+    """
+    where = "clip_grad_norm"
+    max_norm = check_real(max_norm, where, "max_norm", low=0.0, low_open=True)
+    p = _norm_type(norm_type, where)
+    g = _grad_arrays(grads, where)
+    if p == 2.0:
+        total = math.sqrt(sum(float(np.sum(np.square(v, dtype=np.float64))) for v in g))
+    elif p == 1.0:
+        total = sum(float(np.sum(np.abs(v), dtype=np.float64)) for v in g)
+    elif p == math.inf:
+        total = max((float(np.max(np.abs(v))) for v in g if v.size), default=0.0)
+    else:
+        total = sum(float(np.sum(np.abs(v.astype(np.float64)) ** p)) for v in g) ** (1.0 / p)
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for v in g:
+            v *= v.dtype.type(coef)
+    return total
+
+
+def clip_grad_value(grads, clip_value: float) -> None:
+    """Clamp every gradient value to [-clip_value, clip_value] in place (torch's ``clip_grad_value_``).
+
+    ``grads``: a Module, a dict name -> array, an array, or a list of those.
+    """
+    where = "clip_grad_value"
+    c = check_real(clip_value, where, "clip_value", low=0.0, low_open=True)
+    for v in _grad_arrays(grads, where):
+        np.clip(v, -c, c, out=v)
 
 
 class Optimizer:
