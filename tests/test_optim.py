@@ -283,8 +283,8 @@ def test_schedule_load_state_dict_checks_every_field_first():
     assert (p.best, p.bad_epochs) == (0.5, 2)
 
 
-# -- torch APIs a user reaches for: amsgrad, norm_type, clip_grad_value, zero_grad(set_to_none=), --
-# -- one optimizer over several modules ----------------------------------------------------------
+# -- torch APIs a user reaches for: amsgrad, norm_type, clip_grad_value, threshold_mode, ----------
+# -- zero_grad(set_to_none=), one optimizer over several modules ---------------------------------
 def _shrinking_grads(rng, shapes, steps):
     """Gradients whose scale halves every step: v = β₂ v + (1-β₂) g² then falls below its
     largest value so far, so that amsgrad's max(v̂, v) differs from v (it does not with a steady scale)."""
@@ -500,6 +500,58 @@ def test_clipping_refuses_bad_arguments_and_changes_nothing(call, exc, message):
         call(model)
     assert str(err.value) == message
     assert all(np.all(g == 5.0) for g in model.grads.values())
+
+
+PLATEAU_METRICS = [10.0, 9.95, 9.9, 9.5, 9.45, 9.44, 9.0, 9.05, 8.99, 8.995, 8.5, 8.49, 8.48, 8.47, 8.46, 8.45]
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_reduce_on_plateau_threshold_mode_matches_torch(mode):
+    metrics = PLATEAU_METRICS if mode == "min" else [20.0 - m for m in PLATEAU_METRICS]
+    lrs = {}
+    for tm in ("rel", "abs"):
+        opt = SGD(SequenceModel(3, 2, 4, seed=0), lr=0.1)
+        topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        kw = dict(mode=mode, factor=0.5, patience=1, threshold=0.08, threshold_mode=tm)
+        s, ts = ReduceLROnPlateau(opt, **kw), torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kw)
+        lrs[tm] = []
+        for metric in metrics:
+            s.step(metric)
+            ts.step(metric)
+            assert opt.lr == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12), (tm, metric)
+            lrs[tm].append(opt.lr)
+    assert lrs["rel"] != lrs["abs"]  # the metrics tell the two modes apart
+
+
+def test_threshold_mode_is_checked_and_its_state_round_trips():
+    opt = SGD(SequenceModel(3, 2, 4, seed=0), lr=0.1)
+    with pytest.raises(ValueError, match=r"^ReduceLROnPlateau: expected threshold_mode one of \['rel', 'abs'\], got 'ABS'\. Did you mean 'abs'\?$"):
+        ReduceLROnPlateau(opt, threshold_mode="ABS")
+    with pytest.raises(ValueError, match=r"^make_schedule: expected name"):
+        make_schedule("plateu", opt)
+    s = make_schedule("plateau", opt, threshold_mode="abs", threshold=0.5)
+    assert s.state_dict()["threshold_mode"] == "abs"
+    assert "threshold_mode" not in ReduceLROnPlateau(opt).state_dict()  # the default is left out, as before it existed
+    for m in (3.0, 2.9, 2.0, 1.9):
+        s.step(m)
+    other = ReduceLROnPlateau(opt)
+    other.load_state_dict(s.state_dict())
+    assert other.state_dict() == s.state_dict() and other.threshold_mode == "abs"
+    other.load_state_dict(ReduceLROnPlateau(opt).state_dict())  # a state without it: 'rel'
+    assert other.threshold_mode == "rel"
+    with pytest.raises(ValueError, match=r"^ReduceLROnPlateau.load_state_dict: expected threshold_mode one of \['rel', 'abs'\], got 'x'\.$"):
+        other.load_state_dict({**s.state_dict(), "threshold_mode": "x"})
+    assert other.threshold_mode == "rel"
+
+
+def test_threshold_mode_resumes_bit_for_bit_is_a_setting_and_is_not_written_when_rel(tmp_path):
+    opts = dict(schedule_options={"threshold_mode": "abs", "threshold": 0.01})
+    path, meta = _resumes_bit_for_bit(tmp_path, opts)
+    assert meta["schedule"]["threshold_mode"] == "abs" and meta["settings"]["schedule threshold_mode"] == "abs"
+    _refused_resume(path, dict(schedule_options={"threshold": 0.01}), "schedule threshold_mode 'abs', got nothing")
+    # 'rel' (the default) is not written: the checkpoint reads as one written before threshold_mode existed
+    path, meta = _resumes_bit_for_bit(tmp_path, {})
+    assert "threshold_mode" not in meta["schedule"] and not any("threshold_mode" in k for k in meta["settings"])
 
 
 def test_zero_grad_zeroes_in_place_and_refuses_set_to_none_true():

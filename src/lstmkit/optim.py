@@ -43,7 +43,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import a_or_an, check_bool, check_int, check_real, fail, is_int
+from ._checks import a_or_an, check_bool, check_choice, check_int, check_real, fail, is_int
 from .module import Module
 
 
@@ -478,6 +478,10 @@ def _flag(value, where: str, arg: str) -> bool:
 class _Schedule:
     """Base: the epoch count and the learning rate at epoch 0; options checked by ``_checked``."""
 
+    # options added later, left out of state_dict at their default (name -> default), so that
+    # states and checkpoints written before them, and a Trainer's recorded settings, stay as they were
+    optional: Mapping[str, Any] = {}
+
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
             fail(type(self).__name__, "optimizer", "an lstmkit Optimizer", type(optimizer).__name__, exc=TypeError)
@@ -494,18 +498,21 @@ class _Schedule:
         }
 
     def state_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+        """Every field (options and counters), but an option of ``optional`` at its default."""
+        return {k: v for k, v in vars(self).items() if k != "optimizer" and not (k in self.optional and v == self.optional[k])}
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s output, every field checked first (all or nothing)."""
+        """Restore :meth:`state_dict`'s output, every field checked first (all or nothing). A
+        field left out keeps its value, but an option of ``optional``, which takes its default (a
+        state without it is one at its default: state_dict leaves it out)."""
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(sd, Mapping):
             fail(where, "sd", "a mapping", type(sd).__name__, exc=TypeError)
-        keys = sorted(self.state_dict())
+        keys = sorted(k for k in vars(self) if k != "optimizer")
         for k in sd:
             if k not in keys:
                 fail(where, "state", f"keys {keys}", repr(k))
-        self.__dict__.update(self._checked({**self.state_dict(), **sd}, where))
+        self.__dict__.update(self._checked({**self.state_dict(), **self.optional, **sd}, where))
 
 
 class StepLR(_Schedule):
@@ -552,15 +559,21 @@ class CosineAnnealingLR(_Schedule):
 
 
 class ReduceLROnPlateau(_Schedule):
-    """Multiply η by ``factor`` when ``metric`` has not improved (by ``threshold``, relative) for
-    more than ``patience`` epochs; wait ``cooldown`` epochs after a reduction; never below min_lr."""
+    """Multiply η by ``factor`` when ``metric`` has not improved by ``threshold`` for more than
+    ``patience`` epochs; wait ``cooldown`` epochs after a reduction; never below min_lr.
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, cooldown=0, min_lr=0.0):
+    Improved, as torch's ``threshold_mode``: ``"rel"`` (the default) a < best (1 - threshold) in
+    mode "min", a > best (1 + threshold) in "max"; ``"abs"`` a < best - threshold, a > best + threshold.
+    """
+
+    optional = {"threshold_mode": "rel"}
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel", cooldown=0, min_lr=0.0):
         super().__init__(optimizer)
         self.best: float | None = None
         self.bad_epochs = 0
         self.cooldown_left = 0
-        options = dict(mode=mode, factor=factor, patience=patience, threshold=threshold, cooldown=cooldown, min_lr=min_lr)
+        options = dict(mode=mode, factor=factor, patience=patience, threshold=threshold, threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr)
         self.__dict__.update(self._checked({**self.state_dict(), **options}, "ReduceLROnPlateau"))
 
     def _checked(self, values, where):
@@ -573,6 +586,7 @@ class ReduceLROnPlateau(_Schedule):
             "factor": check_real(values["factor"], where, "factor", low=0.0, high=1.0, low_open=True, high_open=True),
             "patience": check_int(values["patience"], where, "patience", minimum=0),
             "threshold": check_real(values["threshold"], where, "threshold", low=0.0),
+            "threshold_mode": check_choice(values["threshold_mode"], ("rel", "abs"), where, "threshold_mode"),
             "cooldown": check_int(values["cooldown"], where, "cooldown", minimum=0),
             "min_lr": check_real(values["min_lr"], where, "min_lr", low=0.0),
             "best": None if best is None else check_real(best, where, "best"),
@@ -581,7 +595,9 @@ class ReduceLROnPlateau(_Schedule):
         }
 
     def _better(self, a: float, best: float) -> bool:
-        # PyTorch's threshold_mode="rel"
+        # PyTorch's _is_better
+        if self.threshold_mode == "abs":
+            return a < best - self.threshold if self.mode == "min" else a > best + self.threshold
         if self.mode == "min":
             return a < best * (1 - self.threshold)
         return a > best * (1 + self.threshold)
