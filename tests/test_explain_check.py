@@ -100,6 +100,19 @@ def test_scientific_notation_is_judged_at_its_precision():
     assert [f.verdict for f in _one(["9.8e-1", "8.9e-1"])] == [OK, NEW]
 
 
+def test_ranges_follow_the_cells_activations():
+    # x_1 = [1, 0], h_0 = 0: z_i = W_ii x_1 = [4, 2], z_c~ = W_ic x_1 = [1, 0]. With relu gates and candidate,
+    # i_1 = [4, 2] and c~_1 = [1, 0]: no sigmoid, no tanh, so nothing is out of range; c~ = 3 is merely wrong
+    doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]}, "options": {"activations": ["relu", "relu", "relu"]},
+           "claims": [{"step": 1, "name": "i", "value": [4.0, 2.0]}, {"step": 1, "name": "g", "value": [3.0, 0.0]}]}
+    assert [f.verdict for f in check(from_dict(doc)[0]).findings] == [OK, OK, NEW, OK]
+    # a hard sigmoid (0.2 z + 0.5, clipped to [0, 1]) gives i_1 = [1, 0.9]: a claim of 1.2 is impossible
+    doc["options"]["activations"] = ["hard_sigmoid", "tanh", "tanh"]
+    doc["claims"] = [{"step": 1, "name": "i", "value": [1.2, 0.9]}]
+    found = check(from_dict(doc)[0]).findings
+    assert [f.verdict for f in found] == [RANGE, OK] and found[0].detail == "hard_sigmoid only takes values in [0, 1]"
+
+
 def test_conflicting_parameter_is_flagged():
     ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
                     "claims": [{"name": "W_hc", "value": [[-4, -8], [4, 2]], "where": "slide 7"}]})[0]

@@ -57,14 +57,38 @@ DEPS: dict[str, tuple[str, ...]] = {
     "dc_prev": ("dc", "f"), "dh_prev": tuple(f"dz_{k}" for k in GATES), "dx": tuple(f"dz_{k}" for k in GATES),
 }
 assert tuple(DEPS)[-len(BACKWARD_QUANTITIES):] == BACKWARD_QUANTITIES
+#: the values each quantity can take in the seeds' plain cell (:func:`ranges`: those of a variant cell)
 RANGES = {"i": (0.0, 1.0, "σ"), "f": (0.0, 1.0, "σ"), "o": (0.0, 1.0, "σ"), "y": (0.0, 1.0, "softmax"),
           "g": (-1.0, 1.0, "tanh"), "tanh_c": (-1.0, 1.0, "tanh"), "h": (-1.0, 1.0, "o·tanh")}
+#: activations whose values lie in [0, 1] (a gate's) and in [-1, 1] (the candidate's, tanh(c)'s)
+_UNIT_INTERVAL = {"sigmoid": "σ", "hard_sigmoid": "hard_sigmoid"}
+_SYMMETRIC = {"tanh": "tanh", "softsign": "softsign"}
 ORDER = {n: i for i, n in enumerate(DEPS)}
 
 #: verdicts; all but OK and OK_HAND and UNCHECKED make ``check`` fail
 OK, OK_HAND, UNCHECKED = "ok", "ok by hand", "not checkable"
 NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK = "new error", "follows", "conflict", "impossible", "shape", "not answered"
 FAILING = (NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK)
+
+
+def ranges(ex: WorkedExample) -> dict[str, tuple[float, float, str]]:
+    """The ranges of :data:`RANGES` that hold for the example's cell: a variant's gates are in
+    [0, 1] only with a sigmoid (or hard sigmoid), its candidate and tanh(c) in [-1, 1] only with a
+    tanh (or softsign), h_t only when both hold and no zoneout mixes in h_(t-1) (h_0 may be anything)."""
+    if ex.is_plain:
+        return RANGES
+    v = ex.variant
+    f_act, g_act, h_act = (a if isinstance(a, str) else a[0] for a in v.activations)  # a name, or (name, alpha, ...)
+    out = {"y": RANGES["y"]}
+    if f_act in _UNIT_INTERVAL:
+        out.update({k: (0.0, 1.0, _UNIT_INTERVAL[f_act]) for k in ("i", "f", "o")})
+    if g_act in _SYMMETRIC:
+        out["g"] = (-1.0, 1.0, _SYMMETRIC[g_act])
+    if h_act in _SYMMETRIC:
+        out["tanh_c"] = (-1.0, 1.0, _SYMMETRIC[h_act])
+        if f_act in _UNIT_INTERVAL and not v.zoneout_hidden:
+            out["h"] = (-1.0, 1.0, f"o·{_SYMMETRIC[h_act]}")
+    return out
 
 
 def tol(decimals: int) -> float:
@@ -316,8 +340,9 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
             f.verdict, f.detail = RANGE, f"a predicted class is an index from 0 to {K - 1}"
             wrong[(t, name, u)] = label
             return f
-    if name in RANGES:
-        lo, hi, fn = RANGES[name]
+    bounds = ranges(ex)
+    if name in bounds:
+        lo, hi, fn = bounds[name]
         if not lo - tol(d) <= claimed <= hi + tol(d):
             f.verdict, f.detail = RANGE, f"{fn} only takes values in [{lo:g}, {hi:g}]"
             wrong[(t, name, u)] = label
