@@ -82,3 +82,111 @@ def test_torch_parameters_that_require_grad_load():
     m = lstmkit.LSTM(3, 4)
     m.load_state_dict(dict(t.named_parameters()))  # torch's .numpy() refuses a tensor that requires grad
     np.testing.assert_array_equal(m.weight_hh_l0, t.weight_hh_l0.detach().numpy())
+
+
+# -- dtype and device, as torch's methods ------------------------------------------------------
+def test_double_casts_every_parameter_and_matches_torchs_double():
+    torch = pytest.importorskip("torch")
+    m = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, seed=0)  # float32
+    t = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
+    t.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})
+    assert m.double() is m and t.double() is t
+    assert m.dtype == np.float64 and repr(m).endswith("dtype=float64)")
+    assert all(p.dtype == np.float64 for p in m.parameters().values()) and all(g.dtype == np.float64 for g in m.grads.values())
+    rng = np.random.default_rng(0)
+    x, wy = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 2, 4))
+    y, _ = m(x)
+    dx, _ = m.backward(wy)
+    xt = torch.tensor(x, requires_grad=True)
+    ty, _ = t(xt)
+    (ty * torch.tensor(wy)).sum().backward()
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=0, atol=1e-14)
+    for k, p in t.named_parameters():
+        np.testing.assert_allclose(m.grads[k], p.grad.numpy(), rtol=0, atol=1e-14, err_msg=k)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_a_cast_module_computes_what_one_built_in_that_dtype_does(backend):
+    m = lstmkit.LSTM(3, 4, seed=0)
+    m.backend = backend
+    x = np.random.default_rng(1).normal(size=(5, 2, 3))
+    for cast, dt in ((m.double, np.float64), (m.float, np.float32), (lambda: m.to("float64"), np.float64)):
+        cast()
+        built = lstmkit.LSTM(3, 4, dtype=dt, seed=9)
+        built.backend = backend
+        built.load_state_dict(m.state_dict())
+        y, (h, c) = m(x)
+        y2, (h2, c2) = built(x)
+        assert y.dtype == dt
+        dx, (dh0, dc0) = m.backward(y)
+        dx2, (dh02, dc02) = built.backward(y2)
+        for a, b in ((y, y2), (h, h2), (c, c2), (dx, dx2), (dh0, dh02), (dc0, dc02), *zip(m.grads.values(), built.grads.values())):
+            np.testing.assert_array_equal(a, b)
+        m.zero_grad()
+
+
+def test_a_sequence_models_cast_keeps_its_parameters_shared_with_its_layers():
+    torch = pytest.importorskip("torch")
+    s = lstmkit.SequenceModel(3, 2, 4, seed=0)
+    assert s.to(torch.float64) is s
+    assert s.dtype == s.rnn.dtype == s.head.dtype == np.float64
+    for prefix, sub in (("rnn.", s.rnn), ("head.", s.head)):
+        for k, p in sub.parameters().items():
+            assert s.parameters()[prefix + k] is p and s.grads[prefix + k] is sub.grads[k]
+    # an update through the model's dict is the layers' weights
+    s.parameters()["rnn.weight_hh_l0"][...] = 0.5
+    assert (s.rnn.weight_hh_l0 == 0.5).all()
+    out, _ = s(np.ones((2, 5, 3)))
+    assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize("args,kwargs", [(("cpu",), {}), (("cpu:0",), {}), ((), {"device": "cpu"}), (("cpu", np.float64), {})])
+def test_to_the_cpu_is_nothing_to_do(args, kwargs):
+    m = lstmkit.LSTM(3, 4)
+    assert m.to(*args, **kwargs) is m
+    assert m.dtype == (np.float64 if np.float64 in args else np.float32)
+
+
+def test_to_another_device_or_dtype_is_refused_before_anything_changes():
+    m = lstmkit.LSTM(3, 4)
+    before = m.state_dict()
+    with pytest.raises(ValueError, match=r"^LSTM.to: expected device 'cpu' \(lstmkit computes in NumPy, on the CPU\), got 'cuda'. "
+                       r"Drop the device: lstmkit's arrays are NumPy's, in the CPU's memory.$"):  # fmt: skip
+        m.to("cuda", np.float64)
+    with pytest.raises(TypeError, match=r"^LSTM.to: expected dtype numpy.float32 or numpy.float64, got 'float16'.$"):
+        m.to("float16")
+    with pytest.raises(TypeError, match=r"^LSTM.to: expected dtype numpy.float32 or numpy.float64"):
+        m.to(np.int32)
+    assert m.dtype == np.float32 and all(v.dtype == np.float32 for v in m.parameters().values())
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=r"got device\(type='cuda', index=0\)"):
+        m.to(torch.device("cuda:0"))
+    assert m.to(torch.device("cpu")) is m
+
+
+def test_a_cast_drops_what_a_forward_kept_for_backward():
+    cell = lstmkit.LSTMCell(3, 4)
+    cell(np.ones((1, 3), np.float32))
+    cell.double()
+    assert cell.kept_steps == 0
+    lin = lstmkit.layers.Linear(3, 2)
+    lin(np.ones((1, 3), np.float32))
+    lin.double()
+    with pytest.raises(RuntimeError, match="Linear.backward: expected a forward pass"):
+        lin.backward(np.ones((1, 2)))
+    m = lstmkit.LSTM(3, 4)
+    m(np.ones((2, 1, 3), np.float32))
+    m.double()
+    with pytest.raises(RuntimeError, match="LSTM.backward: expected a forward pass"):
+        m.backward(np.ones((2, 1, 4)))
+
+
+def test_flatten_parameters_is_a_no_op():
+    m = lstmkit.LSTM(3, 4, seed=0)
+    before = m.state_dict()
+    assert m.flatten_parameters() is None
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])

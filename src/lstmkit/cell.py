@@ -173,6 +173,8 @@ class _CellBase(Module):
         self._kept.clear()
         self._open = 0
 
+    _drop_kept = clear_steps  # a cast to another dtype (Module.to) drops them too
+
     def _keep(self, cache, hx, out) -> None:
         """Keep one call's step for backward. ``out``: the call's returned state (the arrays the next
         call of the same loop is given as hx, so that a walk can tell where its loop began)."""

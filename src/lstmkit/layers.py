@@ -79,5 +79,8 @@ class Linear(Module):
             self.grads["bias"] += dy2.sum(axis=0)  # ∂L/∂b = Σ dy   (O,)
         return dy @ W  # ∂L/∂x = dy W   (..., I)
 
+    def _drop_kept(self) -> None:
+        self._x = None
+
     def __repr__(self) -> str:
         return f"Linear({self.in_features}, {self.out_features}, bias={self.has_bias}, dtype={self.dtype.name})"

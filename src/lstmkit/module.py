@@ -13,7 +13,7 @@ from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from ._checks import _from_torch, check_bool, fail
+from ._checks import _from_torch, check_bool, check_dtype, fail
 
 
 class IncompatibleKeys(NamedTuple):
@@ -43,6 +43,35 @@ def _keys_fix(state: Mapping, missing: list[str]) -> str:
                 "its LSTM and read-out, with lstmkit.interop.pytorch.module_from_state_dict(state) (a file: "
                 "'lstmkit convert model.pt model.npz').")  # fmt: skip
     return "Check num_layers, bias, bidirectional and proj_size match the saved model."
+
+
+def _is_device(value) -> bool:
+    """Whether an argument of :meth:`Module.to` names a device: a torch.device, or a string that
+    is not a dtype's name ("cpu", "cuda:0")."""
+    if type(value).__module__ == "torch" and type(value).__name__ == "device":
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return True
+    return False
+
+
+def _device_type(device) -> str:
+    """A device's type: "cpu" for "cpu", "cpu:0" or torch.device("cpu")."""
+    kind = getattr(device, "type", device)
+    if not isinstance(kind, str):
+        fail("Module.to", "device", "'cpu' or a torch.device", f"{type(device).__name__} {device!r:.80}", exc=TypeError)
+    return kind.split(":")[0]
+
+
+def _numpy_dtype(dtype):
+    """torch.float64 as "float64" (without importing torch); anything else as it is."""
+    if type(dtype).__module__ == "torch" and type(dtype).__name__ == "dtype":
+        return str(dtype).removeprefix("torch.")
+    return dtype
 
 
 class Module:
@@ -149,6 +178,70 @@ class Module:
 
     def num_parameters(self) -> int:
         return int(sum(p.size for p in self._params.values()))
+
+    # -- dtype and device, as torch's methods -----------------------------------------------
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False) -> "Module":
+        """torch's ``module.to(...)``: ``to(numpy.float64)`` (``"float64"``, ``torch.float64``) casts
+        every parameter and gradient to that dtype, as :meth:`double` / :meth:`float`; a device is
+        "cpu" (``to("cpu")``, ``to(torch.device("cpu"))``: nothing to do). Returns self.
+
+        lstmkit computes in NumPy, on the CPU: another device ("cuda", "mps", ...) is refused. The
+        activations kept for backward are dropped (they are in the old dtype): cast before a forward
+        and backward, and before making an optimizer (its state is in the parameters' dtype, as
+        torch asks to move a model before constructing its optimizer). A stream
+        (:meth:`lstmkit.LSTM.stream`) is a snapshot: make it again.
+        """
+        where = f"{type(self).__name__}.to"
+        if len(args) > 2:
+            fail(where, "arguments", "a device, a dtype or both", f"{len(args)} positional arguments", exc=TypeError)
+        for a in args:
+            if _is_device(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            kind = _device_type(device)
+            if kind != "cpu":
+                fail(where, "device", "'cpu' (lstmkit computes in NumPy, on the CPU)", f"{device!r:.80}",
+                     "Drop the device: lstmkit's arrays are NumPy's, in the CPU's memory.")  # fmt: skip
+        if dtype is not None:
+            self._cast(check_dtype(_numpy_dtype(dtype), where))
+        return self
+
+    def double(self) -> "Module":
+        """Cast every parameter (and gradient) to float64, as torch's ``double()``. Returns self."""
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        """Cast every parameter (and gradient) to float32, as torch's ``float()``. Returns self."""
+        return self.to(np.float32)
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: torch's packs an RNN's weights into one block for cuDNN; lstmkit's are
+        NumPy arrays in one layout already. Kept so that torch code calling it runs unchanged."""
+
+    def _cast(self, dt: np.dtype) -> None:
+        """Every parameter and gradient as ``dt`` (new arrays where the dtype changes). A sub-module
+        (an attribute that is a Module, as a SequenceModel's ``rnn`` and ``head``) is cast first, and
+        an array this module shares with it stays shared."""
+        shared = {}  # id of a sub-module's old array -> its new one (the old ones held in `kept`)
+        kept = []
+        for child in [v for v in self.__dict__.values() if isinstance(v, Module)]:
+            old = (dict(child._params), dict(child.grads))
+            child._cast(dt)
+            kept.append(old)
+            for before, after in zip(old, (child._params, child.grads)):
+                shared.update({id(a): after[k] for k, a in before.items()})
+        for d in (self._params, self.grads):
+            for k, a in d.items():
+                d[k] = shared.get(id(a)) if id(a) in shared else a.astype(dt, copy=False)
+        object.__setattr__(self, "dtype", dt)
+        self._drop_kept()
+
+    def _drop_kept(self) -> None:
+        """Forget what a forward kept for backward (the layers' and models' ``_cache``)."""
+        if "_cache" in self.__dict__:
+            self._cache = None
 
     # -- modes -----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
