@@ -113,6 +113,27 @@ def test_ranges_follow_the_cells_activations():
     assert [f.verdict for f in found] == [RANGE, OK] and found[0].detail == "hard_sigmoid only takes values in [0, 1]"
 
 
+def test_the_cell_state_grows_by_at_most_one_per_step():
+    # c_t = f_t c_(t-1) + i_t c~_t with f, i in [0, 1] and |c~| <= 1, so |c_t| <= |c_(t-1)| + 1.
+    # From c_0 = 0, c_1 = 3.0 (seed 002's 'real case' slide) or 1.1 is impossible; 1.0 is merely wrong
+    # (exact c_1 = σ(4) tanh(1) = 0.982 * 0.762 = 0.748, by hand 1.0 * 0.8 = 0.8).
+    found = {v: _one(v, name="c", unit=1)[0] for v in (3.0, -1.1, 1.0)}
+    assert found[3.0].verdict == RANGE and found[-1.1].verdict == RANGE and found[1.0].verdict == NEW
+    assert found[3.0].detail == "|c_1| ≤ |c_0| + 1 = 1.0, as c_1 = f_1 * c_0 + i_1 * c̃_1 with f and i in [0, 1], c̃ in [-1, 1]"
+    # from c_0 = 2.5 the bound is 3.5: 3.5 is possible (wrong: exact c_1 = σ(-2) 2.5 + 0.748 = 0.298 + 0.748 = 1.046), 3.6 is not
+    doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]], "c0": [2.5, 0.0]},
+           "claims": [{"step": 1, "name": "c", "value": v, "unit": 1} for v in (3.5, 3.6)]}
+    assert [f.verdict for f in check(from_dict(doc)[0]).findings] == [NEW, RANGE]
+    # at step 2 the bound is from the author's own c_1: 0.7 (right at one decimal) allows |c_2| up to 1.7
+    doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0], [1.0, 0.0]]},
+           "claims": [{"step": 1, "name": "c", "value": 0.7, "unit": 1}, {"step": 2, "name": "c", "value": 1.8, "unit": 1}]}
+    found = check(from_dict(doc)[0]).findings
+    assert [f.verdict for f in found] == [OK, RANGE] and found[1].detail.startswith("|c_2| ≤ |c_1| + 1 = 1.7, as ")
+    # a relu candidate is not bounded: no such rule
+    doc["options"] = {"activations": ["sigmoid", "relu", "tanh"]}
+    assert check(from_dict(doc)[0]).findings[1].verdict != RANGE
+
+
 def test_conflicting_parameter_is_flagged():
     ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
                     "claims": [{"name": "W_hc", "value": [[-4, -8], [4, 2]], "where": "slide 7"}]})[0]

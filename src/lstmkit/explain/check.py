@@ -347,6 +347,17 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
             f.verdict, f.detail = RANGE, f"{fn} only takes values in [{lo:g}, {hi:g}]"
             wrong[(t, name, u)] = label
             return f
+    if name == "c" and {"i", "f", "g"} <= bounds.keys():  # 0 <= f, i <= 1 and |c̃| <= 1 (a cell clip or zoneout only shrinks c)
+        cp = own.fw.steps[t - 1].values["c_prev"][u]  # c_(t-1) as the author has it (c_0: the input)
+        if np.isnan(cp):
+            cp = exact.fw.steps[t - 1].values["c_prev"][u]
+        top = max(abs(cp), float(hand_round(np.array(abs(cp)), d))) + 1.0  # by hand: f c_(t-1) rounds to at most |c_(t-1)| rounded
+        if not np.isnan(cp) and abs(claimed) > top + tol(d):
+            f.verdict = RANGE
+            f.detail = (f"|{symbol('c', t)}| ≤ |{symbol('c_prev', t)}| + 1 = {_fmt(top, d)}, as {symbol('c', t)} = "
+                        f"{symbol('fc', t)} + {symbol('ig', t)} with f and i in [0, 1], c̃ in [-1, 1]")
+            wrong[(t, name, u)] = label
+            return f
     if name == "pred":
         right = not np.isnan(e) and int(claimed) == int(e)
         hand_right = not np.isnan(hv) and int(claimed) == int(hv)
