@@ -138,7 +138,11 @@ def test_conflicting_parameter_is_flagged():
     ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
                     "claims": [{"name": "W_hc", "value": [[-4, -8], [4, 2]], "where": "slide 7"}]})[0]
     f = check(ex).findings[0]
-    assert f.verdict == CONFLICT and "entry (2, 2)" in f.detail and f.where == "slide 7"
+    # W_hc = [[-4, -8], [4, 3]]: entry (2, 2) is 3, printed 2; the only one of the four that differs
+    assert f.verdict == CONFLICT and f.detail == "entry (2, 2) differs from [weights] (1 differing value of 4)" and f.where == "slide 7"
+    ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
+                    "claims": [{"name": "W_hc", "value": [[-4, 8], [4, 2]], "where": "slide 7"}]})[0]
+    assert check(ex).findings[0].detail == "entry (1, 2) differs from [weights] (2 differing values of 4)"
 
 
 def test_pred_claims():

@@ -512,7 +512,7 @@ def _check_params(ex: WorkedExample) -> list[Finding]:
             if len(diff):
                 idx = tuple(int(i) for i in diff[0])
                 out.append(Finding(CONFLICT, c.name, c.where, float(v[idx]), exact=float(w[idx]), decimals=c.decimals,
-                                   name=c.name, detail=f"entry {tuple(i + 1 for i in idx)} differs from [weights] ({len(diff)} entr(y/ies) differ)"))
+                                   name=c.name, detail=f"entry {tuple(i + 1 for i in idx)} differs from [weights] ({count(len(diff), 'differing value')} of {v.size})"))
             else:
                 out.append(Finding(OK, c.name, c.where, name=c.name, decimals=c.decimals, detail="same as [weights]"))
     return out
