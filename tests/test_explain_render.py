@@ -161,6 +161,76 @@ def test_table_form_numbers(s1):
     assert re.search(r"cell 2\s+0\.409\s+0\.388\s+0\.601\s+0\.233", text)
 
 
+PER_GATE_TWO_BIASES = """
+title = "per-gate, two biases"
+notation = "per_gate"
+[weights]
+W_ii = [[2.0, 0.3], [-0.7, 1.0]]
+W_hi = [[0.5, -1.0], [1.5, 0.2]]
+W_if = [[1.0, -1.2], [0.5, 0.6]]
+W_hf = [[-0.4, 0.8], [0.9, -0.3]]
+W_ic = [[-1.5, 0.4], [0.9, -1.3]]
+W_hc = [[1.1, -0.6], [-0.2, 0.7]]
+W_io = [[-0.8, 1.4], [0.2, 0.7]]
+W_ho = [[0.3, 0.3], [-1.0, 0.5]]
+b_ii = [0.1, -0.2]
+b_hi = [0.05, 0.1]
+b_if = [1.0, 0.5]
+b_hf = [0.2, -0.1]
+b_ic = [0.0, 0.3]
+b_hc = [-0.3, 0.1]
+b_io = [-0.1, 0.2]
+b_ho = [0.4, 0.0]
+[inputs]
+x = [[1.0, -0.5], [0.3, 0.8], [-1.2, 0.4]]
+h0 = [0.2, -0.1]
+c0 = [0.5, -0.4]
+"""
+
+
+def _table_rows(text: str, caption: str) -> tuple[list[str], dict[str, list[float]]]:
+    """The header and the rows (cell -> numbers) of the first table under ``caption``."""
+    lines = text.split(caption, 1)[1].splitlines()
+    header = re.split(r"\s{2,}", lines[2].strip())
+    rows = {}
+    for s in lines[4:]:
+        m = re.match(r"\s*(cell \d+)\s+(.*)", s)
+        if not m:
+            break
+        rows[m.group(1)] = [float(v) for v in m.group(2).split()]
+    return header, rows
+
+
+def test_table_form_per_gate_columns_are_the_two_rounded_products(tmp_path):
+    # per gate, W_ic x_t and W_hc h_(t-1) are two products, each rounded by hand (as the steps form and
+    # check carry them); the table showed their rounded sum under "W_c~·[h,x]", which is not that product
+    path = tmp_path / "pg.toml"
+    path.write_text(PER_GATE_TWO_BIASES)
+    ex = worked.load(path)[0]
+    text = explain(ex, "text", form="table", decimals=1, width=120)
+    # candidate, cell 2, by hand at 1 decimal (h_0 = [0.2, -0.1], x_1 = [1.0, -0.5]):
+    #   W_ic x_1 = 0.9*1.0 + (-1.3)*(-0.5) = 1.55 -> 1.6;  W_hc h_0 = -0.2*0.2 + 0.7*(-0.1) = -0.11 -> -0.1
+    #   z = 1.6 - 0.1 + (b_ic + b_hc = 0.3 + 0.1) = 1.9;  tanh(1.9) = 0.956 -> 1.0
+    #   (the one product W_c~·[h_0, x_1] = 1.44 -> 1.4; the old column showed 1.6 - 0.1 = 1.5 under that name)
+    header, rows = _table_rows(text, "Candidate memory: c~_t = tanh(W_ic x_t + W_hc h_(t-1) + b_c)")
+    assert header == ["W_ic x_1", "W_hc h_0", "+ b_c", "tanh = c~_1"]
+    assert rows["cell 2"] == [1.6, -0.1, 1.9, 1.0]
+    # output gate, cell 2: W_io x_1 = 0.2 - 0.35 = -0.15 -> -0.2;  W_ho h_0 = -0.2 - 0.05 = -0.25 -> -0.3
+    #   z = -0.2 - 0.3 + (b_io + b_ho = 0.2 + 0.0) = -0.3;  σ(-0.3) = 0.426 -> 0.4
+    header, rows = _table_rows(text, "Output gate: o_t = σ(W_io x_t + W_ho h_(t-1) + b_o)")
+    assert header == ["W_io x_1", "W_ho h_0", "+ b_o", "σ = o_1"]
+    assert rows["cell 2"] == [-0.2, -0.3, -0.3, 0.4]
+    # every row of every gate table adds up as printed: the two columns plus the bias give z
+    bias = {k: np.add(ex.weights[f"b_i{k}"], ex.weights[f"b_h{k}"]) for k in "ifco"}
+    for d in (1, 2):
+        text = explain(ex, "text", form="table", decimals=d, width=120)
+        for step in text.split("\nStep ")[1:]:
+            for k, word in (("f", "Forget gate"), ("i", "Input gate"), ("c", "Candidate memory"), ("o", "Output gate")):
+                _, rows = _table_rows(step, f"{word}: ")
+                for j, (wx, wh, z, _) in enumerate(rows[f"cell {n}"] for n in (1, 2)):
+                    assert z == pytest.approx(round(wx + wh + bias[k][j] + 1e-9 * np.sign(wx + wh + bias[k][j]), d), abs=1e-9)
+
+
 def test_memory_form_numbers(s2):
     text = explain(s2[0], "text", form="memory", width=100)
     # f(Ws1*zs + Wi1*x + Bias1) = f(2*1.0 + 1*1.0 + 0) = f(3) = 0.953

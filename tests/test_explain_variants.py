@@ -43,8 +43,10 @@ def test_golden_variants(vx):
 def test_table_form_columns_for_the_extra_terms(vx):
     text = explain(vx[0], "text", form="table", width=120)
     step2 = text.split("Step 2")[1].split("Step 3")[0]
-    # input gate, cell 1: W_i·[h,x] = 4 + h_1 = 4.625, + w_ci c_1 = 0.374 -> z = 4.999, clipped to 4.500, σ = 0.989
-    assert re.search(r"cell 1\s+4\.625\s+0\.374\s+4\.999\s+4\.500\s+0\.989", step2)
+    # input gate, cell 1: W_ii x_2 = 4, W_hi h_1 = h_1[1] = 0.625, + w_ci c_1 = 0.374 -> z = 4.999, clipped to
+    # 4.500, σ = 0.989 (per gate, W_ii x_t and W_hi h_(t-1) are two columns: by hand each is rounded on its own)
+    assert "W_ii x_2   W_hi h_1   w_ci * c_(t-1)   + b_i   clip ±4.5   σ = i_2" in step2
+    assert re.search(r"cell 1\s+4\.000\s+0\.625\s+0\.374\s+4\.999\s+4\.500\s+0\.989", step2)
     # cell state, cell 2: f*c_prev = 0, i*c~ = 0.976 = the sum, clipped to 0.900
     assert re.search(r"cell 2\s+0\.881\s+0\.000\s+0\.000\s+0\.989\s+0\.987\s+0\.976\s+0\.976\s+0\.900", step2)
     cifg = explain(vx[1], "text", form="table", width=120)
@@ -133,6 +135,22 @@ def test_peephole_step_by_hand(vx):
     assert f"σ([{z1:.3f}, {z2:.3f}]ᵀ)" in i2 and "clip([4.999, 4.500]ᵀ, -4.5, 4.5)" in i2
     assert np.allclose(_last(text, "i_2"), [s(4.5), s(z2)], atol=5e-4)
     assert "the gate clip bites" in i2
+
+
+def test_concat_variant_by_hand_rounds_w_times_hx_once():
+    # seeds 001/003's notation: W_k·[h_(t-1), x_t] is one product, rounded once, in a variant cell as in
+    # the plain one (and as the steps form prints it). By hand at 1 decimal, every gate:
+    #   W_k·[h_0, x_1] = 0.5*0.3 + 0.5*0.3 = 0.30 -> 0.3  (its halves rounded apart: 0.2 + 0.2 = 0.4)
+    #   z_i = 0.3 + w_ci c_0 = 0.3;  i_1 = σ(0.3) = 0.574 -> 0.6
+    W = [[0.5, 0.5]]
+    ex = from_dict({"notation": "concat", "weights": {"W_i": W, "W_f": W, "W_c": W, "W_o": W, "w_ci": [1.0], "w_cf": [1.0],
+                    "w_co": [1.0]}, "inputs": {"x": [[0.3]], "h0": [0.3], "c0": [0.0]}, "options": {"peephole": True}})[0]  # fmt: skip
+    step = forward(ex, decimals=1).steps[0]
+    for k in "ifgo":
+        assert step.values[f"Wxh_{k}"] == pytest.approx([0.3])
+    assert step.values["z_i"] == pytest.approx([0.3]) and step.values["i"] == pytest.approx([0.6])
+    i1 = "\n".join(_block(explain(ex, "text", decimals=1, width=100), "i_1"))
+    assert "= σ([0.3]ᵀ)" in i1 and "0.4" not in i1
 
 
 def test_hand_formulas_equal_the_engine_over_the_option_grid():

@@ -128,7 +128,7 @@ def document(
         elif form == "table":
             doc.add(*_table_form(ex, rec, F))
         elif form == "memory":
-            doc.add(*_memory_form(ex, rec, F))
+            doc.add(*_memory_form(ex, rec, F, fw.decimals is not None))
         else:
             raise ValueError(f"explain: expected form one of {list(FORMS)}, got {form!r}.")
     if bw is not None:
@@ -638,13 +638,14 @@ def _variant_gate_table(ex: WorkedExample, rec, F: _Fmt, k: str) -> list:
     if v.layer_norm:
         cols, names, lin = [f"n_x,{name}", f"n_h,{name}"], [f"nx_{k}", f"nh_{k}"], f"n_x,{name} + n_h,{name}"
     else:
-        cols, names, lin = [f"W_{name}·[h,x]"], [f"Wxh_{k}"], f"W_{name}·[h_(t-1), x_t]"
+        cols, names, lin = _linear_columns(ex, k, t)
     if v.peephole and k != "g":
         c = "c_(t-1)" if k != "o" else ("c'_t" if v.zoneout_cell else "c_t")
         cols.append(f"w_c{k} * {c}")
         names.append(f"pc_{k}")
         lin += f" + w_c{k} * {c}"
-    cols.append(f"+ b_{name}")
+    b = _table_bias(ex, k)
+    cols.append(f"+ {b}")
     names.append(f"z_{k}")
     if v.gate_clip is not None:
         cols.append(f"clip ±{fparam(v.gate_clip)}")
@@ -652,7 +653,7 @@ def _variant_gate_table(ex: WorkedExample, rec, F: _Fmt, k: str) -> list:
     cols.append(f"{act} = {name}_{t}")
     names.append(k)
     return [Table(["", *cols], [[f"cell {j + 1}", *(n(m, j) for m in names)] for j in range(H)],
-                  f"{GATE_WORD[k].capitalize()}: {name}_t = {act}({lin} + b_{name})")]
+                  f"{GATE_WORD[k].capitalize()}: {name}_t = {act}({lin} + {b})")]
 
 
 def _zoneout_eq(t, name: str, z: float, V, F: _Fmt) -> Equation:
@@ -676,9 +677,11 @@ def _table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     for k in ("f", "i", "g", "o"):
         act = ACT[k]
         name = "c~" if k == "g" else k
-        rows = [[f"cell {j + 1}", n(V[f"Wxh_{k}"], j), n(V[f"z_{k}"], j), n(V[k], j)] for j in range(H)]
-        out.append(Table(["", f"W_{name}·[h,x]", f"+ b_{name}", f"{act} = {name}_{t}"], rows,
-                         f"{GATE_WORD[k].capitalize()}: {name}_t = {act}(W_{name}·[h_(t-1), x_t] + b_{name})"))
+        cols, names, lin = _linear_columns(ex, k, t)
+        b = _table_bias(ex, k)
+        rows = [[f"cell {j + 1}", *(n(V[m], j) for m in names), n(V[f"z_{k}"], j), n(V[k], j)] for j in range(H)]
+        out.append(Table(["", *cols, f"+ {b}", f"{act} = {name}_{t}"], rows,
+                         f"{GATE_WORD[k].capitalize()}: {name}_t = {act}({lin} + {b})"))
     rows = [[f"cell {j + 1}", n(V["f"], j), n(V["c_prev"], j), n(V["fc"], j), n(V["i"], j), n(V["g"], j), n(V["ig"], j), n(V["c"], j)]
             for j in range(H)]
     out.append(Table(["", f"f_{t}", f"c_{t - 1}", "f*c_prev", f"i_{t}", f"c~_{t}", "i*c~", f"c_{t}"], rows,
@@ -689,8 +692,31 @@ def _table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     return out
 
 
+def _linear_columns(ex: WorkedExample, k: str, t: int) -> tuple[list[str], list[str], str]:
+    """Gate k's weighted inputs in a table: (column headers, the trace's names, the formula).
+
+    In seeds 001/003's notation W_k·[h_{t-1}, x_t] is one product, one column. Per gate (seed 000)
+    and for seed 002's unit, W_x x_t and W_h h_{t-1} are two products, each rounded by hand on its
+    own (:func:`~lstmkit.explain.trace.forward`), so each has its column: a column named as the one
+    product W·[h, x] would hold the sum of two rounded ones, which can differ from it in the last
+    digit. The next column (``+ b``) adds the row's columns and the bias."""
+    if ex.notation == "concat":
+        name = "c~" if k == "g" else k
+        return [f"W_{name}·[h,x]"], [f"Wxh_{k}"], f"W_{name}·[h_(t-1), x_t]"
+    wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
+    h = "zs" if ex.notation == "unit" else "h"
+    return ([f"{wx} x_{t}", f"{wh} {h}_{t - 1}"], [f"Wx_{k}", f"Wh_{k}"], f"{wx} x_t + {wh} {h}_(t-1)")
+
+
+def _table_bias(ex: WorkedExample, k: str) -> str:
+    """The bias's name in a gate table's header: b_c~ (seeds 001/003), b_c (seed 000), Bias2 (seed 002)."""
+    if ex.notation == "concat":
+        return "b_c~" if k == "g" else f"b_{k}"
+    return ex.weight_label(k, "b")
+
+
 # -- memory form (seed 002) --------------------------------------------------------------------
-def _memory_form(ex: WorkedExample, rec, F: _Fmt) -> list:
+def _memory_form(ex: WorkedExample, rec, F: _Fmt, hand: bool = False) -> list:
     t, V, H = rec.t, rec.values, ex.hidden_size
     out = [Heading(f"Step {t}", 2)]
     for j in range(H):
@@ -720,8 +746,10 @@ def _memory_form(ex: WorkedExample, rec, F: _Fmt) -> list:
                 num_terms.append(seq(Num(fparam(G.Wx[j, m])), "*", Num(finput(V["x"][m]))))
             sym_terms.append(Sym(f"Bias{n}"))
             num_terms.append(Num(fparam(b)))
-            out.append(Equation(lhs, [Call(fn, _join(sym_terms)), Call(fn, _join(num_terms)),
-                                      Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
+            rhs = [Call(fn, _join(sym_terms)), Call(fn, _join(num_terms))]
+            if hand:  # each product rounded on its own, as the hand calculation carries it
+                rhs.append(Call(fn, _join([Num(fnum(V[f"Wh_{k}"][j], F.d)), Num(fnum(V[f"Wx_{k}"][j], F.d)), Num(fparam(b))])))
+            out.append(Equation(lhs, rhs + [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
         if np.isnan(V["c"][j]) and np.isnan(V["h"][j]):
             continue
         n_ = lambda name: Num(fnum(V[name][j], F.d))  # noqa: E731

@@ -38,7 +38,9 @@ A variant cell (the example's ``[options]``, :mod:`lstmkit.variants`) computes, 
 The dropouts and DropConnect act in training only, so a forward pass to explain has none of them.
 
 Hand mode (``decimals=N``) rounds every named quantity to N decimals, half away from zero, as a
-person writing numbers down does, and carries the rounded value forward. Exact mode takes the
+person writing numbers down does, and carries the rounded value forward; in seeds 001/003's
+notation W_k·[h_{t-1}, x_t] is one product, rounded once (as Wxh_k; its parts Wx_k, Wh_k are not
+rounded), per gate W_{xk} x_t and W_{hk} h_{t-1} are two, each rounded. Exact mode takes the
 cell's numbers from the engine (:meth:`lstmkit.cell.LSTMCell.step`) whenever the example gives
 all four gates; the decompositions (Wx, Wh, fc, ig) are the products above.
 
@@ -240,10 +242,13 @@ def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
     v, H, V = ex.variant, ex.hidden_size, rec.values
     fa, ga, ha = v.acts  # gates, candidate, output of c
     x, h_prev, c_prev = V["x"], V["h_prev"], V["c_prev"]
+    # as the plain cell: W_k·[h_{t-1}, x_t] (concat) is one product, rounded once by hand; per gate, or
+    # normalised apart (layer_norm), W_{xk} x_t and W_{hk} h_{t-1} are two, each rounded
+    one = ex.notation == "concat" and not v.layer_norm
     for k in GATES:
         G = ex.gates[k]
-        put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x)  # W_{xk} x_t
-        put(f"Wh_{k}", None if G.Wh is None else G.Wh @ h_prev)  # W_{hk} h_{t-1}
+        put(f"Wx_{k}", None if G.Wx is None else G.Wx @ x, raw=one)  # W_{xk} x_t
+        put(f"Wh_{k}", None if G.Wh is None else G.Wh @ h_prev, raw=one)  # W_{hk} h_{t-1}
     if v.layer_norm:
         for part, gain in (("x", "gamma_ih"), ("h", "gamma_hh")):
             a = np.concatenate([V[f"W{part}_{k}"] for k in GATES])  # a_x = W_ih x_t, (4H,) in gate order
