@@ -708,3 +708,171 @@ def test_graph_computing_something_else_is_refused(tmp_path, graph):
     for read in (model_from_onnx, sequence_model_from_onnx):
         with pytest.raises(ValueError, match=message):
             read(tmp_path / "g.onnx")
+
+
+# -- inputs of a recurrent node that are not the operator's, or not what lstmkit computes with --------------------
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_torch_dynamo_export_of_a_projection_is_refused(tmp_path, dynamic, capsys):
+    """torch.onnx.export(dynamo=True) of nn.LSTM(3, 8, proj_size=4) writes an LSTM node with hidden_size=4 but
+    an initial_c of shape (1, B, 8) (a constant, or with a free batch size an Expand to x's): a graph the ONNX
+    LSTM's definition (initial_c (num_directions, batch_size, hidden_size)) and onnxruntime refuse. It was read
+    as LSTM(3, 4), 0.2 off torch, and 'lstmkit convert' wrote it; now refused naming the node, initial_c, both
+    shapes and the .pt route that keeps proj_size."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    import contextlib
+    import io
+    import warnings
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(3, 8, batch_first=True, proj_size=4)
+            self.fc = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0])
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 3)
+    kw = {"dynamic_shapes": [{0: torch.export.Dim("B"), 1: torch.export.Dim("T")}]} if dynamic else {}
+    path = tmp_path / "proj.onnx"
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Net().eval(), (x,), path, dynamo=True, input_names=["x"], **kw)
+    with pytest.raises(Exception, match=r"initial_c must have shape \{1,2,4\}"):  # the peer's own verdict on the graph
+        session(onnx.load(path)).run(None, {"x": x.numpy()})
+    B = "B" if dynamic else "2"
+    message = (rf"expected LSTM node 0 '\w+' initial_c shape \(num_directions, batch_size, hidden_size\) = \(1, {B}, 4\), "
+               rf"got '\w+' of shape \(1, {B}, 8\)\. torch.onnx.export\(dynamo=True\) writes an nn.LSTM\(hidden_size=8, proj_size=4\) so: "
+               r"it drops proj_size .* 'lstmkit convert model.pt model.npz', or lstmkit.interop.pytorch.from_torch\(model.lstm\)\.$")  # fmt: skip
+    for read in (model_from_onnx, sequence_model_from_onnx, read_onnx):
+        with pytest.raises(ValueError, match=message):
+            read(path)
+    from lstmkit.cli import main
+
+    assert main(["convert", str(path), str(tmp_path / "proj.npz")]) == 1
+    assert "convert: expected LSTM node 0" in capsys.readouterr().err and not (tmp_path / "proj.npz").exists()
+
+
+def node_graph(op, inits, ins, attrs, x_shape=(5, 2, 3), inputs=()):
+    """A one-node ONNX graph (op "LSTM" or "RNN") with ``inits`` (name -> array) as initializers, built with onnx.helper."""
+    graph_inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, list(x_shape))]
+    graph_inputs += [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs]
+    node = helper.make_node(op, ["X", *ins], ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else []), name="rec", **attrs)
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in node.output]
+    graph = helper.make_graph([node], "g", graph_inputs, outs, [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def node_weights(op, D, H, I=3, seed=0):
+    G = 4 if op == "LSTM" else 1
+    rng = np.random.default_rng(seed)
+    f32 = lambda *s: rng.normal(size=s).astype(np.float32)  # noqa: E731
+    return {"W": f32(D, G * H, I), "R": f32(D, G * H, H), "B": f32(D, 2 * G * H)}
+
+
+BAD_INPUTS = [  # (op, what is wrong, the inputs changed, the message's expected and got)
+    ("LSTM", "initial_c", {"initial_c": np.zeros((1, 2, 6), np.float32)},
+     r"initial_c shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got 'initial_c' of shape \(1, 2, 6\)\. "
+     r"torch.onnx.export\(dynamo=True\) writes an nn.LSTM\(hidden_size=6, proj_size=4\) so: .*from_torch\(model.lstm\)"),
+    ("LSTM", "initial_h", {"initial_h": np.zeros((2, 2, 4), np.float32)},
+     r"initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got 'initial_h' of shape \(2, 2, 4\)"),
+    ("LSTM", "initial_h", {"initial_h": np.zeros((1, 3, 4), np.float32)},
+     r"initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got 'initial_h' of shape \(1, 3, 4\)"),
+    ("LSTM", "sequence_lens", {"sequence_lens": np.array([5, 5, 5], np.int32)},
+     r"sequence_lens shape \(batch_size,\) = \(2,\), got 'sequence_lens' of shape \(3,\)"),
+    ("LSTM", "R", {"R": np.zeros((1, 16, 5), np.float32)},
+     r"R shape \(num_directions, 4\*hidden_size, hidden_size\) = \(1, 16, 4\), got 'R' of shape \(1, 16, 5\)"),
+    ("LSTM", "B", {"B": np.zeros((1, 16), np.float32)},
+     r"B shape \(num_directions, 2\*4\*hidden_size\) = \(1, 32\), got 'B' of shape \(1, 16\)"),
+    ("RNN", "W", {"W": np.zeros((2, 4, 3), np.float32)},
+     r"W shape \(num_directions, hidden_size, input_size\) = \(1, 4, I\), got 'W' of shape \(2, 4, 3\)"),
+    ("RNN", "R", {"R": np.zeros((1, 5, 5), np.float32)},
+     r"R shape \(num_directions, hidden_size, hidden_size\) = \(1, 4, 4\), got 'R' of shape \(1, 5, 5\)"),
+    ("RNN", "initial_h", {"initial_h": np.zeros((1, 2, 5), np.float32)},
+     r"initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got 'initial_h' of shape \(1, 2, 5\)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("op, what, changed, message", BAD_INPUTS, ids=lambda v: v if isinstance(v, str) and len(v) < 15 else "")
+def test_node_inputs_that_are_not_the_operators_are_refused(op, what, changed, message):
+    """A node (hidden_size=4, forward, x (5, 2, 3)) with one constant input of another shape than the operator's:
+    onnxruntime refuses each, and so do read_onnx, model_from_onnx (naming the node, the input, the shape
+    expected and the one got) and for an LSTM lstms_from_onnx. Only W's first dimension and hidden_size against
+    R were checked (and for an RNN nothing: read with R's size); initial states and sequence_lens not at all."""
+    inits = {**node_weights(op, 1, 4), **changed}
+    order = ["W", "R", "B", "sequence_lens", "initial_h"] + (["initial_c"] if op == "LSTM" else [])
+    ins = [k if k in inits else "" for k in order]
+    while not ins[-1]:
+        ins.pop()
+    if "sequence_lens" not in inits and "sequence_lens" in ins:
+        inits["sequence_lens"] = np.full(2, 5, np.int32)
+    model = node_graph(op, inits, ins, {"hidden_size": 4})
+    with pytest.raises(Exception):  # noqa: B017 (onnxruntime's own error type) the graph is not the operator's
+        session(model).run(None, {"X": np.zeros((5, 2, 3), np.float32)})
+    for read in (read_onnx, model_from_onnx):
+        with pytest.raises(ValueError, match=rf"^{read.__name__}: expected {op} node 0 'rec' {message}\.$"):
+            read(model)
+    batch_only = what == "sequence_lens" or "1, 3, 4" in message  # wrong for x's batch size alone
+    if op == "LSTM" and not batch_only:
+        with pytest.raises(ValueError, match=rf"^ONNX LSTM node 'rec': expected {message}\.$"):
+            lstms_from_onnx(model)
+    elif op == "LSTM":  # a node alone is called with x: its batch size is refused there
+        (node,) = lstms_from_onnx(model)
+        with pytest.raises(ValueError, match=r"^OnnxLSTM: expected (initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got shape \(1, 3, 4\)|"
+                                             r"sequence_lens integers of shape \(batch_size,\) = \(2,\), got int32 of shape \(3,\))\.$"):
+            node(np.zeros((5, 2, 3), np.float32))
+
+
+def test_constant_initial_states_and_lengths_of_a_node_are_run_as_onnxruntime_runs_them():
+    """A node whose initial_h, initial_c and sequence_lens are constants (not graph inputs): onnxruntime runs it
+    with them; lstms_from_onnx ran it from zeros over every step unless the call passed them."""
+    rng = np.random.default_rng(3)
+    inits = {**node_weights("LSTM", 2, 4, seed=3), "sequence_lens": np.array([5, 2], np.int32),
+             "initial_h": rng.normal(size=(2, 2, 4)).astype(np.float32), "initial_c": rng.normal(size=(2, 2, 4)).astype(np.float32)}  # fmt: skip
+    model = node_graph("LSTM", inits, ["W", "R", "B", "sequence_lens", "initial_h", "initial_c"], {"hidden_size": 4, "direction": "bidirectional"})
+    X = rng.normal(size=(5, 2, 3)).astype(np.float32)
+    ref = session(model).run(None, {"X": X})
+    (node,) = lstms_from_onnx(model)
+    node64 = OnnxLSTM(f64_twin(node.lstm), node.direction, node.layout, node.inputs)
+    for name, a, b in zip(("Y", "Y_h", "Y_c"), node64(X), ref):
+        check_close(f"import LSTM constant inputs {name}", a, b)
+    # given at the call, the call's win: zeros and full length are the node with those inputs left out
+    plain = node_graph("LSTM", inits, ["W", "R", "B"], {"hidden_size": 4, "direction": "bidirectional"})
+    zeros = np.zeros((2, 2, 4))
+    for name, a, b in zip(("Y", "Y_h", "Y_c"), node64(X, np.array([5, 5]), zeros, zeros), session(plain).run(None, {"X": X})):
+        check_close(f"import LSTM constant inputs overridden {name}", a, b)
+    # read as a model, they are refused: lstmkit's model takes lengths and initial states as arguments of its call
+    with pytest.raises(ValueError, match=r"^model_from_onnx: expected LSTM node 0 'rec' sequence_lens a runtime input, or every sequence's full length .*, got 'sequence_lens', the constants \[5, 2\]\. Pass the lengths"):
+        model_from_onnx(model)
+    full = dict(inits, sequence_lens=np.array([5, 5], np.int32))
+    with pytest.raises(ValueError, match=r"^model_from_onnx: expected LSTM node 0 'rec' initial_h zeros or a runtime input .*, got 'initial_h', non-zero constants"):
+        model_from_onnx(node_graph("LSTM", full, ["W", "R", "B", "sequence_lens", "initial_h", "initial_c"], {"hidden_size": 4, "direction": "bidirectional"}))
+    zero_states = dict(full, initial_h=np.zeros((2, 2, 4), np.float32), initial_c=np.zeros((2, 2, 4), np.float32))
+    module, _ = model_from_onnx(node_graph("LSTM", zero_states, ["W", "R", "B", "sequence_lens", "initial_h", "initial_c"], {"hidden_size": 4, "direction": "bidirectional"}))
+    Y = f64_twin(module)(X.astype(np.float64))[0]  # (T, B, 2H): zeros and full lengths are what lstmkit runs with by default
+    check_close("import LSTM zero states, full lengths", Y, session(plain).run(None, {"X": X})[0].transpose(0, 2, 1, 3).reshape(5, 2, 8))
+
+
+@pytest.mark.parametrize("layout", [0, 1])
+def test_onnx_lstm_call_checks_the_operators_shapes(layout):
+    """OnnxLSTM(X, sequence_lens, initial_h, initial_c) names the ONNX input and its shape in the node's layout:
+    a wrong initial_h was refused as the LSTM's 'h0' (or, with layout=1, by NumPy's transpose: 'axes don't match')."""
+    node = OnnxLSTM(lstmkit.LSTM(3, 4, seed=0), layout=layout)
+    X = np.zeros((2, 5, 3) if layout else (5, 2, 3), np.float32)
+    axes, want = ("(batch_size, num_directions, hidden_size)", r"\(2, 1, 4\)") if layout else ("(num_directions, batch_size, hidden_size)", r"\(1, 2, 4\)")
+    for name in ("initial_h", "initial_c"):
+        for bad in ((1, 2, 8), (2, 4)):
+            with pytest.raises(ValueError, match=rf"^OnnxLSTM: expected {name} shape {re_escape(axes)} = {want}, got shape {re_escape(str(bad))}\.$"):
+                node(X, **{name: np.zeros(bad, np.float32)})
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens integers of shape \(batch_size,\) = \(2,\), got int64 of shape \(3,\)\.$"):
+        node(X, sequence_lens=np.array([5, 5, 5]))
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens values in \[1, seq_length=5\] .*, got 6\.$"):
+        node(X, sequence_lens=np.array([6, 5]))
+
+
+def re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)

@@ -21,8 +21,9 @@ layer_norm, cell_clip and zoneout have no ONNX operator equivalent and are refus
 
 Import (:func:`lstm_from_node`): an ``LSTM`` node with constant W, R [, B, P] becomes an
 :class:`OnnxLSTM` that runs the node in lstmkit with the operator's conventions (sequence_lens,
-initial_h/initial_c, direction forward / reverse / bidirectional, layout 0/1, clip, input_forget,
-activations with alpha/beta). :func:`model_from_onnx` reads a whole graph that is a stack of LSTM
+initial_h/initial_c, the node's own when constant, direction forward / reverse / bidirectional,
+layout 0/1, clip, input_forget, activations with alpha/beta); every input's shape is checked
+against direction and hidden_size as the operator defines them. :func:`model_from_onnx` reads a whole graph that is a stack of LSTM
 (or RNN) nodes with an optional MatMul[+Add] read-out — such as :func:`to_onnx` writes — back into
 an lstmkit module and read-out applied at every step; :func:`sequence_model_from_onnx` reads the
 same graphs into a :class:`lstmkit.SequenceModel`, and also those whose output reads the last
@@ -283,6 +284,77 @@ def _f32_value(v) -> float:
     return float(str(np.float32(v)))
 
 
+def _direction(a: dict) -> str:
+    """A recurrent node's ``direction`` attribute as a str ("forward" when absent)."""
+    direction = a.get("direction", b"forward")
+    return direction.decode() if isinstance(direction, bytes) else direction
+
+
+#: an ONNX LSTM/RNN node's inputs by position (X is 0; an RNN has no initial_c nor P)
+_NODE_INPUTS = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")
+
+
+def _check_node_inputs(node, shapes: Mapping[int, tuple], where: str, label: str, batch: int | None = None, free_batch: bool = False) -> None:
+    """Refuse an input of an ONNX ``LSTM``/``RNN`` node whose shape is not the operator's.
+
+    ``shapes``: an input's position -> its shape, for the inputs whose shape is known (constants, or
+    what the graph computes from x's shape); ``batch``: batch_size when known, else the first of
+    sequence_lens, initial_h, initial_c sets it for the others; ``free_batch``: ``batch`` stands for
+    a size the graph leaves free (shown as B). ``label`` names the node (``where``'s argument). By
+    the operator's definition, with G = 4 gates for an LSTM and 1 for an RNN::
+
+        W (num_directions, G*hidden_size, input_size)    R (num_directions, G*hidden_size, hidden_size)
+        B (num_directions, 2*G*hidden_size)              P (num_directions, 3*hidden_size)
+        sequence_lens (batch_size,)
+        initial_h, initial_c (num_directions, batch_size, hidden_size)   layout=1: (batch_size, num_directions, hidden_size)
+
+    num_directions is 2 for direction="bidirectional", else 1; hidden_size is the attribute (else R's
+    last size). An initial_c wider than hidden_size gets the reason torch's dynamo exporter writes one
+    (an nn.LSTM with proj_size) and the way to read such a model (its state_dict keeps proj_size).
+    """
+    a = _attrs(node)
+    G = 4 if node.op_type == "LSTM" else 1
+    D = 2 if _direction(a) == "bidirectional" else 1
+    R = shapes.get(2)
+    H = int(a["hidden_size"]) if "hidden_size" in a else (R[-1] if R is not None and len(R) == 3 else None)
+    state_axes = ("batch_size", "num_directions", "hidden_size") if a.get("layout", 0) else ("num_directions", "batch_size", "hidden_size")
+    gh = "hidden_size" if G == 1 else f"{G}*hidden_size"
+    symbols = {
+        1: ("num_directions", gh, "input_size"), 2: ("num_directions", gh, "hidden_size"), 3: ("num_directions", f"2*{gh}"),
+        7: ("num_directions", "3*hidden_size"), 4: ("batch_size",), 5: state_axes, 6: state_axes,
+    }  # fmt: skip
+    for j in (1, 2, 3, 7, 4, 5, 6):  # the weights first: they give hidden_size its meaning
+        if j not in shapes:
+            continue
+        shape = tuple(int(s) for s in shapes[j])
+        axes = symbols[j]
+        if batch is None and j in (4, 5, 6) and len(shape) == len(axes):  # the first with a batch axis sets it
+            batch = shape[axes.index("batch_size")]
+        sizes = {"num_directions": D, "hidden_size": H, "batch_size": batch, "input_size": None,
+                 gh: None if H is None else G * H, f"2*{gh}": None if H is None else 2 * G * H, "3*hidden_size": None if H is None else 3 * H}  # fmt: skip
+        want = tuple(sizes[s] for s in axes)
+        if len(shape) == len(want) and all(w is None or w == s for w, s in zip(want, shape)):
+            continue
+        short = {"input_size": "I", "batch_size": "B", "hidden_size": "H"}
+        free = lambda s, v: free_batch and s == "batch_size" and v == batch  # noqa: E731
+        shown = ", ".join(short.get(s, s) if w is None or free(s, w) else str(w) for s, w in zip(axes, want))
+        got = shape if not free_batch or len(shape) != len(axes) else "(" + ", ".join("B" if free(s, v) else str(v) for s, v in zip(axes, shape)) + ("," if len(shape) == 1 else "") + ")"
+        fix = ""
+        if node.op_type == "LSTM" and j == 6 and len(shape) == 3 and H is not None and shape[-1] > H and shape[:2] == tuple(w if w is not None else s for w, s in zip(want[:2], shape[:2])):
+            fix = (f"torch.onnx.export(dynamo=True) writes an nn.LSTM(hidden_size={shape[-1]}, proj_size={H}) so: it drops proj_size (the LSTM node "
+                   f"gets hidden_size={H}, its cell state keeps {shape[-1]}) and onnxruntime refuses the graph (the ONNX LSTM has no projection). "
+                   "Read such a model from its weights, which keep proj_size: torch.save(model.state_dict(), 'model.pt') then "
+                   "'lstmkit convert model.pt model.npz', or lstmkit.interop.pytorch.from_torch(model.lstm).")  # fmt: skip
+        comma = "," if len(want) == 1 else ""
+        fail(where, f"{label} {_NODE_INPUTS[j]}".strip(), f"shape ({', '.join(axes)}{comma}) = ({shown}{comma})",
+             f"{node.input[j]!r} of shape {got}", fix)  # fmt: skip
+
+
+def _node_label(node, k: int | None = None) -> str:
+    """A recurrent node as messages name it: "LSTM node 0 'name'" (the name when it has one)."""
+    return f"{node.op_type} node" + ("" if k is None else f" {k}") + (f" {node.name!r}" if node.name else "")
+
+
 def _activations_from_onnx(names, alphas, betas, D: int, where: str):
     """ONNX activations (3 per direction) + alpha/beta (consumed in order) -> one (f, g, h) spec."""
     from ..activations import DEFAULTS, get_activation
@@ -315,33 +387,53 @@ class OnnxLSTM:
 
     ``lstm`` is the lstmkit LSTM holding the weights (bidirectional when D = 2); for
     ``direction="reverse"`` it is a forward LSTM run over each sequence reversed within its length,
-    and its output reversed back, which is the operator's definition.
+    and its output reversed back, which is the operator's definition. ``inputs``: the node's own
+    constant ``sequence_lens``, ``initial_h``, ``initial_c`` (name -> array), used where the call
+    gives none, as the node would. Each is checked as the operator defines it: sequence_lens
+    (B,) with values in [1, T], initial_h and initial_c (D, B, H) (layout=1: (B, D, H)).
     """
 
-    def __init__(self, lstm: LSTM, direction: str = "forward", layout: int = 0) -> None:
+    def __init__(self, lstm: LSTM, direction: str = "forward", layout: int = 0, inputs: Mapping[str, np.ndarray] | None = None) -> None:
         self.lstm = lstm.eval()
         self.direction = direction
         self.layout = layout
+        self.inputs = dict(inputs or {})
 
     def __call__(self, X, sequence_lens=None, initial_h=None, initial_c=None):
         m = self.lstm
         where = "OnnxLSTM"
+        D, H = m.num_directions, m.hidden_size
         X = check_float_array(X, where, "X", m.dtype)
         if X.ndim != 3:
-            fail(where, "X", "a 3-D array", f"shape {X.shape}")
+            fail(where, "X", "a 3-D array " + ("(batch_size, seq_length, input_size)" if self.layout else "(seq_length, batch_size, input_size)"), f"shape {X.shape}")
         if self.layout == 1:
             X = X.transpose(1, 0, 2)
-            initial_h = None if initial_h is None else np.asarray(initial_h).transpose(1, 0, 2)
-            initial_c = None if initial_c is None else np.asarray(initial_c).transpose(1, 0, 2)
         T, B, _ = X.shape
-        lengths = None if sequence_lens is None else np.asarray(sequence_lens)
-        if lengths is not None and lengths.size and lengths.min() < 1:
-            fail(where, "sequence_lens", "values >= 1 (lstmkit runs no empty sequences)", f"{int(lengths.min())}")
+        given = {"sequence_lens": sequence_lens, "initial_h": initial_h, "initial_c": initial_c}
+        given = {k: self.inputs.get(k) if v is None else v for k, v in given.items()}
+        states = {}
+        for name in ("initial_h", "initial_c"):
+            v = given[name]
+            if v is None:
+                continue
+            v = check_float_array(v, where, name, m.dtype)
+            want = (B, D, H) if self.layout else (D, B, H)
+            if v.shape != want:
+                axes = "(batch_size, num_directions, hidden_size)" if self.layout else "(num_directions, batch_size, hidden_size)"
+                fail(where, name, f"shape {axes} = {want}", f"shape {v.shape}")
+            states[name] = v.transpose(1, 0, 2) if self.layout else v  # (D, B, H)
+        lengths = given["sequence_lens"]
+        if lengths is not None:
+            lengths = np.asarray(lengths)
+            if lengths.shape != (B,) or (lengths.size and not np.issubdtype(lengths.dtype, np.integer)):
+                fail(where, "sequence_lens", f"integers of shape (batch_size,) = ({B},)", f"{lengths.dtype} of shape {lengths.shape}")
+            if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+                bad = int(lengths.min()) if lengths.min() < 1 else int(lengths.max())
+                fail(where, "sequence_lens", f"values in [1, seq_length={T}] (lstmkit runs no empty sequences)", bad)
         hx = None
-        if initial_h is not None or initial_c is not None:
-            D, H = m.num_directions, m.hidden_size
+        if states:
             zero = np.zeros((D, B, H), dtype=m.dtype)
-            hx = (zero if initial_h is None else initial_h, zero if initial_c is None else initial_c)
+            hx = (states.get("initial_h", zero), states.get("initial_c", zero))
         with m.no_grad():
             if self.direction == "reverse":
                 rev = _reverse_index(T, None if lengths is None else m._check_lengths(lengths, T, B, True, where))
@@ -372,7 +464,9 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
     """Build an :class:`OnnxLSTM` from an ONNX ``LSTM`` node whose W, R [, B, P] are constants.
 
     ``constants``: name -> array for the graph's initializers/Constant nodes. Every attribute of
-    the operator is honoured or refused by name (see module docstring).
+    the operator is honoured or refused by name (see module docstring); every constant input's
+    shape is checked against direction and hidden_size (:func:`_check_node_inputs`). Constant
+    sequence_lens, initial_h and initial_c are kept: the node runs with them unless the call gives others.
     """
     where = f"ONNX LSTM node {node.name or node.output[0]!r}"
     if node.op_type != "LSTM":
@@ -399,6 +493,8 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
     if direction not in ("forward", "reverse", "bidirectional"):
         fail(where, "direction", "'forward', 'reverse' or 'bidirectional'", repr(direction))
     D = 2 if direction == "bidirectional" else 1
+    given = {j: np.asarray(constants[ins[j]]) for j in range(1, 8) if ins[j] and ins[j] in constants}
+    _check_node_inputs(node, {j: v.shape for j, v in given.items()}, where, "")
     dirs = layout.from_onnx(W, R, B, P)
     if len(dirs) != D:
         fail(where, "W", f"first dimension {D} for direction={direction!r}", f"shape {W.shape}")
@@ -426,7 +522,8 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
         sfx = "_l0" + ("_reverse" if d else "")
         state.update({k + sfx: v for k, v in p.items()})
     lstm.load_state_dict(state)
-    return OnnxLSTM(lstm, direction, int(a.get("layout", 0)))
+    inputs = {_NODE_INPUTS[j]: v for j, v in given.items() if 4 <= j <= 6}  # the node's own lengths and initial states
+    return OnnxLSTM(lstm, direction, int(a.get("layout", 0)), inputs)
 
 
 def _load_model(model_or_path, where: str = "lstmkit.interop.onnx", arg: str | None = None):
@@ -507,16 +604,13 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     kinds = {n.op_type for n in rec}
     if len(kinds) != 1:
         fail(where, arg, "LSTM or RNN nodes, not both", sorted(kinds))
-    for k, n in enumerate(rec):  # initial states are runtime inputs of lstmkit (zeros by default)
-        for idx, label in ((5, "initial_h"), (6, "initial_c")):
-            name = n.input[idx] if len(n.input) > idx else ""
-            if name in constants and np.any(constants[name]):
-                fail(where, f"{n.op_type} node {k} {label}", "zeros or a runtime input (lstmkit keeps no stored state)", "non-zero constants")
     others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", *_READOUT_OPS, *_SOFTMAX_OPS})
     if others:
         fail(where, arg, f"only LSTM/RNN nodes, a MatMul[+Add] or Gemm read-out, a softmax on the output and {sorted(_GLUE_OPS)}", f"ops {others}")
+    plumbing = _Plumbing(model, constants, rec, where, arg)
+    _check_recurrent_inputs(model, rec, plumbing, where)
     softmax = _softmax_node(model, where, arg)
-    head, path = _graph_head(model, softmax, constants, rec, where, arg)
+    head, path = _graph_head(model, softmax, constants, rec, where, arg, plumbing)
     inputs = "tokens" if _token_input(model) else "features"
     if inputs == "tokens":
         constants = _fold_embedding(model, constants, rec[0], where, arg)
@@ -532,6 +626,53 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
         None if softmax is None or on_output else softmax.output[0], _metadata_list(model, "lstmkit.classes"),
         _metadata_list(model, "lstmkit.vocabulary") if inputs == "tokens" else None,
     )  # fmt: skip
+
+
+def _check_recurrent_inputs(model, rec, plumbing: "_Plumbing", where: str) -> None:
+    """Refuse a recurrent node's input that is not as the operator defines it, or that lstmkit would
+    not compute with: the shapes (:func:`_check_node_inputs`) of the constant inputs and of those the
+    graph computes from constants and x (torch's zero initial states, an Expand to x's batch size),
+    batch_size checked against the node's input where it is known (x's sizes are declared, or the
+    input is computed from them); the values of sequence_lens and initial_h/initial_c that are not
+    runtime inputs (lstmkit takes lengths and initial states as arguments of its call, zeros by
+    default): initial states must be zeros, sequence_lens every sequence's full length."""
+    data = _data_names(model)
+    for k, n in enumerate(rec):
+        label = _node_label(n, k)
+        layout = int(_attrs(n).get("layout", 0))
+        X = plumbing.value(n.input[0])
+        xs = (X.ids if isinstance(X, _Ids) else np.asarray(X)).shape
+        T, B = ((xs[1], xs[0]) if layout else xs[:2]) if len(xs) == 3 else (None, None)
+        shapes, batch, free_batch = {}, B, B in plumbing.free
+        for j, name in enumerate(n.input):
+            if not name or j == 0:
+                continue
+            static, from_x = plumbing.static(name)
+            if not static or (j not in (4, 5, 6) and name not in plumbing.constants):
+                continue  # a runtime input (its value is an argument of the lstmkit call), or W, R, ... not constant (refused below)
+            value = plumbing.value(name)
+            ids = isinstance(value, _Ids)
+            shapes[j] = value.ids.shape if ids else np.shape(value)
+            if j in (4, 5, 6) and B in plumbing.free and not from_x:
+                batch, free_batch = None, False  # x's batch size is free, and this input's does not follow it: theirs must agree
+            if j not in (4, 5, 6):
+                continue
+            what = f"{label} {_NODE_INPUTS[j]}"
+            if ids or name in data:  # computed from what the graph computes: its values are not the call's arguments
+                fail(where, what, "a runtime input or a constant (lstmkit takes lengths and initial states as arguments of its call)",
+                     f"{name!r}, computed from " + ("a recurrent node's outputs" if ids else "the values of x"))  # fmt: skip
+        _check_node_inputs(n, shapes, where, label, batch, free_batch)
+        for j in (4, 5, 6):  # what the values are, now that their shapes are the operator's
+            if j not in shapes:
+                continue
+            name, value = n.input[j], np.asarray(plumbing.value(n.input[j]))
+            what = f"{label} {_NODE_INPUTS[j]}"
+            if j > 4 and np.any(value):
+                fail(where, what, "zeros or a runtime input (lstmkit keeps no stored state)", f"{name!r}, non-zero constants",
+                     "Pass the initial state to the lstmkit model's call instead.")  # fmt: skip
+            if j == 4 and not (T is not None and (T not in plumbing.free or plumbing.static(name)[1]) and np.all(value == T)):
+                fail(where, what, "a runtime input, or every sequence's full length (lstmkit takes lengths as an argument of its call)",
+                     f"{name!r}, the constants {value.reshape(-1).tolist()[:8]}", "Pass the lengths to the lstmkit model's call instead.")  # fmt: skip
 
 
 def _metadata_list(model, key: str) -> list | None:
@@ -575,8 +716,11 @@ def model_from_onnx(model_or_path, dtype=np.float32):
     recurrent node and the output: a MatMul by a constant (F, O), an Add of a constant (O,) and a
     Mul by one (a regressor's ``* y_scale + y_mean``), folded into one ``{"weight", "bias"}``. Any
     other op is refused by name. Only the weights and options are read: sequence lengths and
-    initial states are arguments of the lstmkit call (a graph with non-zero constant initial states
-    is refused). Graphs written by ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` (+
+    initial states are arguments of the lstmkit call (a graph with non-zero constant initial states,
+    or constant sequence_lens other than the full length, is refused). Every node input's shape is
+    checked against the operator's definition (:func:`_check_recurrent_inputs`): a graph onnxruntime
+    refuses, such as torch's dynamo export of an ``nn.LSTM(proj_size=...)`` (hidden_size=proj_size,
+    an initial_c of the full width), is refused, not read as another model. Graphs written by ``torch.onnx.export`` of an ``nn.LSTM``/``nn.RNN`` (+
     ``nn.Linear``) read back the same way. A softmax over the last axis on the output (a
     classifier's probabilities) is not part of what is returned, which computes the logits before
     it (a warning says so); one that makes another output from the first (``proba`` beside ``out``,
@@ -628,7 +772,7 @@ def _token_input(model) -> bool:
     return bool(model.graph.input) and model.graph.input[0].type.tensor_type.elem_type in (TensorProto.INT64, TensorProto.INT32)
 
 
-def _graph_head(model, softmax, constants, rec, where: str, arg: str) -> tuple[str, list]:
+def _graph_head(model, softmax, constants, rec, where: str, arg: str, plumbing: "_Plumbing | None" = None) -> tuple[str, list]:
     """What the graph's first output is: "all", the last recurrent node's Y (every step), or "last",
     its final states (head="last"), with the read-out nodes on the way (in the order they run); ``rec``:
     the recurrent nodes, ``constants``: :func:`_constants`. Found by
@@ -643,7 +787,7 @@ def _graph_head(model, softmax, constants, rec, where: str, arg: str) -> tuple[s
     name = model.graph.output[0].name if model.graph.output else ""
     if softmax is not None and softmax.output[0] == name:  # the probabilities: the model is what makes the logits
         name = softmax.input[0]
-    plumbing = _Plumbing(model, constants, rec, where, arg)
+    plumbing = plumbing or _Plumbing(model, constants, rec, where, arg)
     head, chain = plumbing.head(name)
     data = _data_names(model)
     stray = [n for n in model.graph.node if n.op_type in _READOUT_OPS and n not in chain and any(i in data for i in n.input)]
@@ -696,11 +840,13 @@ class _Plumbing:
         self.info: dict = {}  # recurrent node index -> (T, D, B, H, ends, seq)
         self.rows: dict = {}  # row of ids (a tuple) -> code, for the read-out's input
         self.x_shape: tuple = ()
+        self.free: set = set()  # the sizes standing for x's symbolic ones
         x = model.graph.input[0] if model.graph.input else None
         if x is not None:
             dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
             free = iter(s for s in (3, 2, 4, 6, 7, 8, 9) if s not in dims)
             self.x_shape = tuple(d or next(free) for d in dims)
+            self.free = {s for d, s in zip(dims, self.x_shape) if not d}
             from onnx import helper
 
             dtype = helper.tensor_dtype_to_np_dtype(x.type.tensor_type.elem_type)
@@ -772,6 +918,25 @@ class _Plumbing:
             outs = self._run(node, [self.value(i) if i else None for i in node.input])
             self.values.update(zip(node.output, outs))
         return self.values[name]
+
+    def static(self, name: str) -> tuple[bool, bool]:
+        """(``name`` is computed from constants and x alone, it depends on x): with no other graph
+        input on the way (an optional one such as lengths or h0), :meth:`value` computes it."""
+        x = self.model.graph.input[0].name if self.model.graph.input else None
+        stack, seen, from_x = [name], set(), False
+        while stack:
+            v = stack.pop()
+            if not v or v in seen or v in self.constants:
+                continue
+            seen.add(v)
+            if v == x:
+                from_x = True
+                continue
+            node = self.producer.get(v)
+            if node is None:
+                return False, from_x
+            stack.extend(node.input)
+        return True, from_x
 
     def _recurrent(self, node) -> None:
         k = self.rec.index(node)
