@@ -172,3 +172,95 @@ def test_a_flag_from_a_string_no_longer_builds_a_batch_first_model():
     with pytest.raises(TypeError, match=r"^LSTM: expected batch_first True or False, got 'false'\.$"):
         lstmkit.LSTM(4, 8, batch_first="false")
     assert lstmkit.LSTM(4, 8, batch_first=False).batch_first is False
+
+
+# -- flags set after construction: checked as the constructor checks them ------------------------
+# (a built module, the attribute, where the message says it is)
+SET_FLAGS = [
+    (lambda: LSTM(3, 4), "batch_first", "LSTM"),
+    (lambda: RNN(3, 4), "batch_first", "RNN"),
+    (lambda: LSTM(3, 4), "training", "LSTM"),
+    (lambda: LSTM(3, 4), "requires_grad", "LSTM"),
+    (lambda: LSTMCell(3, 4), "requires_grad", "LSTMCell"),
+    (lambda: Linear(3, 4), "training", "Linear"),
+    (lambda: SequenceModel(3, 2, 4), "requires_grad", "SequenceModel"),
+]
+
+
+@pytest.mark.parametrize("value", NOT_BOOLS, ids=repr)
+@pytest.mark.parametrize("build,arg,where", SET_FLAGS, ids=[f"{w}-{a}" for _, a, w in SET_FLAGS])
+def test_a_flag_set_after_construction_is_true_or_false(build, arg, where, value):
+    m = build()
+    before = getattr(m, arg)
+    with pytest.raises(TypeError) as err:
+        setattr(m, arg, value)
+    assert str(err.value) == f"{where}: expected {arg} True or False, got {value!r}."
+    assert getattr(m, arg) is before
+    setattr(m, arg, np.bool_(not before))  # NumPy's bool, kept as Python's
+    assert getattr(m, arg) is (not before)
+
+
+def test_batch_first_set_to_the_string_false_no_longer_makes_a_model_batch_first():
+    m = LSTM(3, 4)
+    with pytest.raises(TypeError, match=r"^LSTM: expected batch_first True or False, got 'false'\.$"):
+        m.batch_first = "false"
+    assert m.batch_first is False
+    y, _ = m(np.zeros((5, 2, 3), np.float32))  # (T, B, I) as built
+    assert y.shape == (5, 2, 4)
+
+
+# (a built module, the attribute, the value set, the message)
+BUILT = [
+    (lambda: LSTM(3, 4), "bias", False,
+     "LSTM: expected bias True, as built (the parameters are made for it), got False. Build a new LSTM with bias=False and load the weights it shares."),
+    (lambda: RNN(3, 4), "bidirectional", True,
+     "RNN: expected bidirectional False, as built (the parameters are made for it), got True. Build a new RNN with bidirectional=True and load the weights it shares."),
+    (lambda: LSTMCell(3, 4, bias=False), "bias", True,
+     "LSTMCell: expected bias False, as built (the parameters are made for it), got True. Build a new LSTMCell with bias=True and load the weights it shares."),
+    (lambda: Linear(3, 4), "has_bias", False,
+     "Linear: expected has_bias True, as built (the parameters are made for it), got False. Build a new Linear with bias=False and load the weights it shares."),
+    (lambda: LSTM(3, 4), "peephole", True,
+     "LSTM: expected peephole False, as built (an option of the variant, fixed then), got True. Build a new LSTM with peephole=True and load the weights it shares."),
+    (lambda: LSTM(3, 4, layer_norm=True), "dropout_input", 0.5,
+     "LSTM: expected dropout_input 0.0, as built (an option of the variant, fixed then), got 0.5. Build a new LSTM with dropout_input=0.5 and load the weights it shares."),
+    (lambda: LSTMCell(3, 4), "gate_clip", 3.0,
+     "LSTMCell: expected gate_clip None, as built (an option of the variant, fixed then), got 3.0. Build a new LSTMCell with gate_clip=3.0 and load the weights it shares."),
+]
+
+
+@pytest.mark.parametrize("build,arg,value,message", BUILT, ids=[f"{m.split(':')[0]}-{a}" for _, a, _, m in BUILT])
+def test_what_the_parameters_were_made_for_is_not_changed_after_construction(build, arg, value, message):
+    # bias=False kept the bias parameters in forward's use of them (or a KeyError for True); a
+    # variant option set as an attribute shadowed the variant while forward ran the one built
+    m = build()
+    with pytest.raises(ValueError) as err:
+        setattr(m, arg, value)
+    assert str(err.value) == message
+    assert arg not in m.__dict__ or m.__dict__[arg] != value
+    if arg in m.__dict__:
+        setattr(m, arg, m.__dict__[arg])  # the value it has: taken
+        with pytest.raises(TypeError, match=rf"expected {arg} True or False, got 'false'"):
+            setattr(m, arg, "false")
+
+
+@pytest.mark.parametrize("value,exc,got", [(1.0, ValueError, "1.0"), (-0.1, ValueError, "-0.1"), ("0.5", TypeError, "'0.5'"),
+                                           (True, TypeError, "True"), (None, TypeError, "None"), (float("nan"), ValueError, "nan")])
+def test_dropout_is_a_finite_number_in_0_1_built_or_set(value, exc, got):
+    for cls in (LSTM, RNN):
+        with pytest.raises(exc) as err:
+            cls(3, 4, num_layers=2, dropout=value)
+        assert str(err.value) == f"{cls.__name__}: expected dropout a finite number in [0, 1), got {got}."
+        m = cls(3, 4, num_layers=2)
+        with pytest.raises(exc) as err:
+            m.dropout = value
+        assert str(err.value) == f"{cls.__name__}: expected dropout a finite number in [0, 1), got {got}."
+        assert m.dropout == 0.0
+
+
+def test_dropout_takes_numpy_numbers():
+    # np.float32(0.25) was refused ("expected dropout a number in [0, 1)"), as were NumPy's integers
+    m = LSTM(3, 4, num_layers=2, dropout=np.float32(0.25))
+    assert m.dropout == 0.25 and type(m.dropout) is float
+    m.dropout = np.float64(0.5)
+    assert m.dropout == 0.5 and type(m.dropout) is float
+    assert LSTM(3, 4, num_layers=2, dropout=np.int64(0)).dropout == 0.0

@@ -54,7 +54,7 @@ def test_backward_shape_check(lstm):
         (dict(hidden_size=0), ValueError, r"expected hidden_size >= 1, got 0"),
         (dict(hidden_size=2.5), TypeError, r"expected hidden_size an integer, got float 2.5"),
         (dict(proj_size=4), ValueError, r"expected proj_size smaller than hidden_size=4, got 4"),
-        (dict(dropout=1.0), ValueError, r"expected dropout a number in \[0, 1\), got 1.0"),
+        (dict(dropout=1.0), ValueError, r"expected dropout a finite number in \[0, 1\), got 1.0"),
         (dict(dtype=np.int32), TypeError, r"expected dtype numpy.float32 or numpy.float64"),
         (dict(seed="x"), TypeError, r"expected seed None, an integer >= 0 or a numpy.random.Generator, got str 'x'"),
         (dict(seed=-1), TypeError, r"expected seed None, an integer >= 0 or a numpy.random.Generator, got int -1"),  # not NumPy's bare error

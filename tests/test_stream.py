@@ -139,7 +139,7 @@ def test_read_only_input_is_accepted(backend):
         (lambda: lstmkit.LSTM(3, 4, bidirectional=True).stream(), ValueError, "unidirectional.*bidirectional=True"),
         (lambda: lstmkit.LSTM(3, 4, peephole=True).stream(), ValueError, "plain LSTM.*peephole"),
         (lambda: LSTMStream(lstmkit.RNN(3, 4)), TypeError, "lstm.*an lstmkit.LSTM.*RNN"),
-        (lambda: lstmkit.LSTM(3, 4).stream(0), ValueError, "batch_size.*positive integer.*0"),
+        (lambda: lstmkit.LSTM(3, 4).stream(0), ValueError, r"^LSTMStream: expected batch_size >= 1, got 0.$"),
         (lambda: lstmkit.LSTM(3, 4).stream(2, unbatched=True), ValueError, "unbatched.*batch_size=1"),
         (lambda: lstmkit.LSTM(3, 4).stream(2, (np.zeros((1, 3, 4)), np.zeros((1, 3, 4)))), ValueError, r"state\[0\] batch size 2 \(as the stream.s batch_size\)"),
     ],
@@ -147,3 +147,10 @@ def test_read_only_input_is_accepted(backend):
 def test_bad_streams_are_refused_with_the_argument_named(make, err, match):
     with pytest.raises(err, match=match):
         make()
+
+
+@pytest.mark.parametrize("batch_size,got", [(2.0, "float 2.0"), ("2", "str '2'"), (True, "bool True"), (None, "NoneType None")])
+def test_a_batch_size_that_is_no_integer_is_a_type_error(batch_size, got):
+    with pytest.raises(TypeError, match=rf"^LSTMStream: expected batch_size an integer, got {got}.$"):
+        lstmkit.LSTM(3, 4).stream(batch_size)
+    assert lstmkit.LSTM(3, 4).stream(np.int64(2)).batch_size == 2

@@ -47,7 +47,7 @@ import numpy as np
 from . import layout
 from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
 from .functional import sigmoid, tanh
-from .module import Module
+from .module import Module, built_check, variant_check
 from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
 
 #: the RNN's nonlinearity choices (torch's)
@@ -108,6 +108,7 @@ class _CellBase(Module):
     """Shared checks for one-step cells."""
 
     gate_count = 4
+    _set_checks = {**Module._set_checks, "bias": built_check("bias")}
     #: one step of a backward walk through a loop, as the messages show it
     _walk = "dx[t], (dh, dc) = cell.backward(dy[t] + dh, dc)"
 
@@ -249,6 +250,7 @@ class LSTMCell(_CellBase):
     """
 
     gate_count = 4
+    _set_checks = {**_CellBase._set_checks, **{name: variant_check(name) for name in LSTMVariant.__dataclass_fields__}}
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_bool, check_dtype, check_float_array, check_int, check_rng, check_shape, fail
-from .module import Module
+from .module import Module, built_check
 
 
 class Linear(Module):
@@ -37,6 +37,8 @@ class Linear(Module):
     with dy (..., O) -> dx (..., I); ``grads["weight"]`` (O, I) and ``grads["bias"]`` (O,)
     accumulate.
     """
+
+    _set_checks = {**Module._set_checks, "has_bias": built_check("has_bias", "bias")}
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32, seed=None) -> None:
         super().__init__()

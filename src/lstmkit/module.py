@@ -74,12 +74,48 @@ def _numpy_dtype(dtype):
     return dtype
 
 
+def flag_check(name: str):
+    """The check of a flag set after construction (``lstm.batch_first = "false"``): True or False,
+    as the constructor's :func:`check_bool`; the value kept is a Python bool."""
+    return lambda module, value: check_bool(value, type(module).__name__, name)
+
+
+def built_check(name: str, arg: str | None = None):
+    """The check of a flag the parameters were made for (``bias``, ``bidirectional``): True or
+    False when first set, by the constructor; afterwards only the value it has (a change would
+    leave parameters missing or unused: build another module, whose argument is ``arg``, by default
+    ``name``)."""
+
+    def check(module, value):
+        where = type(module).__name__
+        value = check_bool(value, where, name)
+        if name in module.__dict__ and value != module.__dict__[name]:
+            fail(where, name, f"{module.__dict__[name]}, as built (the parameters are made for it)", value,
+                 f"Build a new {where} with {arg or name}={value} and load the weights it shares.")  # fmt: skip
+        return value
+
+    return check
+
+
+def variant_check(name: str):
+    """The check of a variant option set after construction (``lstm.peephole = True``), refused:
+    the option is the module's ``variant``, fixed when built (an attribute would only shadow it)."""
+
+    def check(module, value):
+        where = type(module).__name__
+        fail(where, name, f"{getattr(module.variant, name)!r}, as built (an option of the variant, fixed then)", f"{value!r:.80}",
+             f"Build a new {where} with {name}={value!r:.80} and load the weights it shares.")  # fmt: skip
+
+    return check
+
+
 class Module:
     """Base class: a dict of named parameters with gradients of the same keys and shapes."""
 
     dtype: np.dtype
-    #: public attributes checked when set: name -> check(module, value), raising on a bad value
-    _set_checks: dict = {}
+    #: public attributes checked when set: name -> check(module, value), which raises on a bad value
+    #: and returns the value to keep; a subclass extends its parent's ({**Parent._set_checks, ...})
+    _set_checks: dict = {"training": flag_check("training"), "requires_grad": flag_check("requires_grad")}
 
     def __init__(self) -> None:
         self._params: dict[str, np.ndarray] = {}
@@ -110,7 +146,7 @@ class Module:
                 return
             check = self._set_checks.get(name)
             if check is not None:
-                check(self, value)
+                value = check(self, value)
         object.__setattr__(self, name, value)
 
     def parameters(self) -> dict[str, np.ndarray]:

@@ -30,9 +30,9 @@ from functools import lru_cache
 import numpy as np
 
 from . import backends, kernels, variants
-from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_lengths, check_rng, check_shape, describe_pair, fail
+from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
 from .cell import NONLINEARITIES
-from .module import Module
+from .module import Module, built_check, flag_check, variant_check
 from .variants import LSTMVariant
 
 
@@ -77,6 +77,14 @@ class _Recurrent(Module):
 
     _gates = 4  # rows per hidden unit in weight_ih
     _n_states = 2  # (h, c) for the LSTM; h only for the RNN
+    # checked when set after construction too: the flags, the inter-layer dropout
+    _set_checks = {
+        **Module._set_checks,
+        "batch_first": flag_check("batch_first"),
+        "bias": built_check("bias"),
+        "bidirectional": built_check("bidirectional"),
+        "dropout": lambda self, value: check_real(value, type(self).__name__, "dropout", low=0, high=1, high_open=True),
+    }
 
     def __init__(
         self,
@@ -97,11 +105,10 @@ class _Recurrent(Module):
         self.hidden_size = check_int(hidden_size, name, "hidden_size", minimum=1)
         self.num_layers = check_int(num_layers, name, "num_layers", minimum=1)
         self.proj_size = check_proj_size(check_int(proj_size, name, "proj_size", minimum=0), self.hidden_size, name)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            fail(name, "dropout", "a number in [0, 1)", repr(dropout))
+        dropout = check_real(dropout, name, "dropout", low=0, high=1, high_open=True)
         self.bias = check_bool(bias, name, "bias")
         self.batch_first = check_bool(batch_first, name, "batch_first")
-        self.dropout = float(dropout)
+        self.dropout = dropout
         if self.dropout > 0 and self.num_layers == 1:  # as torch.nn.LSTM warns
             inside = " (or dropout_input / dropout_recurrent for dropout inside the layer)" if self._n_states == 2 else ""
             warnings.warn(f"{name}: dropout={self.dropout} acts between stacked layers, so with num_layers=1 it does "
@@ -429,7 +436,11 @@ class LSTM(_Recurrent):
     # NumPy), "numpy" (the readable reference, kernels.py) or "numba" (kernels_numba.py, required).
     backend = "auto"
     # a bad name (or numba asked for and missing) is refused when set, not at the next forward
-    _set_checks = {"backend": lambda self, value: backends.select(value, type(self).__name__)}
+    _set_checks = {
+        **_Recurrent._set_checks,
+        "backend": lambda self, value: (backends.select(value, type(self).__name__), value)[1],
+        **{name: variant_check(name) for name in variants.LSTMVariant.__dataclass_fields__},
+    }
 
     def _kernels(self):
         """The kernel module for this layer's forward (see :func:`lstmkit.backends.select`)."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backends, kernels
-from ._checks import check_bool, check_float_array, fail
+from ._checks import check_bool, check_float_array, check_int, fail
 
 
 class LSTMStream:
@@ -58,8 +58,7 @@ class LSTMStream:
         if not lstm.variant.is_plain:
             fail(where, "lstm", "a plain LSTM (no variant options)", f"options {lstm.variant.changed()}",
                  "Step with LSTM.forward on one time step instead.")  # fmt: skip
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            fail(where, "batch_size", "a positive integer", repr(batch_size))
+        batch_size = check_int(batch_size, where, "batch_size", minimum=1)
         if check_bool(unbatched, where, "unbatched") and batch_size != 1:
             fail(where, "unbatched", "batch_size=1", f"batch_size={batch_size}")
         self.lstm = lstm
