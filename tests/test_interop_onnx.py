@@ -876,3 +876,25 @@ def re_escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+@pytest.mark.parametrize("source", ["x", "node 0"])
+def test_initial_states_the_graph_computes_are_refused(source):
+    """An initial_h computed from x's values (a Slice of x) or from another node's outputs (an encoder's Y_h
+    starting the next layer): onnxruntime runs the graph with it; read_onnx used zeros, silently another model."""
+    rng = np.random.default_rng(4)
+    w = {k + "0": v for k, v in node_weights("LSTM", 1, 3, seed=4).items()} | {k + "1": v for k, v in node_weights("LSTM", 1, 3, seed=5).items()}
+    inits = {k: v for k, v in w.items()} | {"start": np.array([0], np.int64), "end": np.array([1], np.int64)}
+    nodes = [helper.make_node("LSTM", ["X", "W0", "R0", "B0"], ["Y0", "Y_h0"], name="lstm0", hidden_size=3),
+             helper.make_node("Squeeze", ["Y0", "one"], ["y0"]), helper.make_node("Slice", ["X", "start", "end"], ["x_first"])]  # fmt: skip
+    inits["one"] = np.array([1], np.int64)
+    h1 = "x_first" if source == "x" else "Y_h0"
+    nodes.append(helper.make_node("LSTM", ["y0", "W1", "R1", "B1", "", h1], ["Y1"], name="lstm1", hidden_size=3))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [5, 2, 3])],
+                              [helper.make_tensor_value_info("Y1", TensorProto.FLOAT, None)], [numpy_helper.from_array(v, k) for k, v in inits.items()])  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    X = rng.normal(size=(5, 2, 3)).astype(np.float32)
+    session(model).run(None, {"X": X})  # a graph the operator allows
+    got = "the values of x" if source == "x" else "a recurrent node's outputs"
+    with pytest.raises(ValueError, match=rf"^read_onnx: expected LSTM node 1 'lstm1' initial_h a runtime input or a constant .*, got '{h1}', computed from {got}\.$"):
+        read_onnx(model)
