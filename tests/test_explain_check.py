@@ -100,6 +100,51 @@ def test_scientific_notation_is_judged_at_its_precision():
     assert [f.verdict for f in _one(["9.8e-1", "8.9e-1"])] == [OK, NEW]
 
 
+def test_each_entry_is_judged_and_shown_at_its_own_precision():
+    from lstmkit.explain.check import report_document
+    from lstmkit.explain.render_text import render
+
+    # i_1 = [σ(4), σ(2)] = [0.98201, 0.88080]: 1.0 is right at one decimal, 0.88 at two; 0.8 is wrong at one
+    found = _one([1.0, 0.88])
+    assert [(f.verdict, f.decimals, f.written) for f in found] == [(OK, 1, "1.0"), (OK, 2, "0.88")]
+    assert [f.verdict for f in _one([1.0, 0.8])] == [OK, NEW]
+    # f_1 = [σ(-2), σ(2)] = [0.11920, 0.88080]: 0.12 right at two decimals, 0.9 at one
+    assert [f.verdict for f in _one([0.12, 0.9], name="f")] == [OK, OK]
+    # shown as written: i_1 unit 2 written "0.8" beside "0.900" is "0.8", not "0.800"
+    ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
+                    "claims": [{"step": 1, "name": "i", "value": ["0.900", "0.8"]}]})[0]
+    text = render(report_document([check(ex)], show_all=True), 120)
+    row = next(line for line in text.splitlines() if "i_1 unit 2" in line)
+    assert row.split()[:5] == ["new", "error", "i_1", "unit", "2"] and row.split()[5] == "0.8", row
+    row = next(line for line in text.splitlines() if "i_1 unit 1" in line)
+    assert row.split()[5] == "0.900", row  # 0.900 for 0.982 is wrong at three decimals
+    # the same unit written in two places, 1.0 and 0.98: they agree at one decimal, the precision of 1.0
+    ex = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
+                    "claims": [{"step": 1, "name": "i", "value": [1.0, 0.88], "where": "A"},
+                               {"step": 1, "name": "i", "value": [0.98, 0.88], "where": "B"}]})[0]
+    assert check(ex).ok
+
+
+def test_an_exercise_answer_with_fewer_decimals_than_asked_is_told_so():
+    # a two-decimal exercise on x_1 = [1, 0]: i_1 = [0.98201, 0.88080] -> [0.98, 0.88] at two decimals
+    def answer(value):
+        doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]}, "exercise": {"decimals": 2},
+               "claims": [{"step": 1, "name": "i", "value": value}]}
+        return check(from_dict(doc)[0]).findings
+
+    found = answer(["1.0", "0.9"])  # right at one decimal each, but two are asked
+    assert [f.verdict for f in found] == ["too few decimals"] * 2 and all(f.failing for f in found)
+    assert [f.detail for f in found] == ["1.0: written to 1 decimal, the exercise asks for 2: 0.98",
+                                         "0.9: written to 1 decimal, the exercise asks for 2: 0.88"]
+    assert [f.verdict for f in answer(["0.98", "0.8"])] == [OK, NEW]  # 0.8 is wrong at one decimal too
+    # a plain TOML number may have lost a zero: said so
+    f = answer([0.98, 0.9])[1]
+    assert f.verdict == "too few decimals" and f.detail.endswith("(a plain TOML number drops its trailing zeros: write it in quotes to keep them)")
+    assert "1 written with too few decimals" in check(from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]},
+                                                                 "exercise": {"decimals": 2},
+                                                                 "claims": [{"step": 1, "name": "i", "value": ["0.98", "0.9"]}]})[0]).summary()
+
+
 def test_ranges_follow_the_cells_activations():
     # x_1 = [1, 0], h_0 = 0: z_i = W_ii x_1 = [4, 2], z_c~ = W_ic x_1 = [1, 0]. With relu gates and candidate,
     # i_1 = [4, 2] and c~_1 = [1, 0]: no sigmoid, no tanh, so nothing is out of range; c~ = 3 is merely wrong

@@ -34,7 +34,7 @@ def _json(reports) -> str:
             "summary": rep.summary(),
             "findings": [
                 {k: getattr(f, k) for k in ("verdict", "label", "where", "claimed", "exact", "hand", "own", "decimals",
-                                            "detail", "step", "name")}
+                                            "detail", "step", "name", "written")}
                 | {"unit": None if f.unit is None else f.unit + 1, "culprits": list(f.culprits)}
                 for f in rep.findings
             ],

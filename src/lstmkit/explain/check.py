@@ -68,7 +68,8 @@ ORDER = {n: i for i, n in enumerate(DEPS)}
 #: verdicts; all but OK and OK_HAND and UNCHECKED make ``check`` fail
 OK, OK_HAND, UNCHECKED = "ok", "ok by hand", "not checkable"
 NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK = "new error", "follows", "conflict", "impossible", "shape", "not answered"
-FAILING = (NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK)
+SHORT = "too few decimals"  # an exercise's answer right at the decimals it is written with, fewer than asked
+FAILING = (NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK, SHORT)
 
 
 def ranges(ex: WorkedExample) -> dict[str, tuple[float, float, str]]:
@@ -113,6 +114,7 @@ class Finding:
     name: str = ""
     unit: int | None = None  # 0-based (an entry of the flattened array, for a gradient dW)
     culprits: tuple[str, ...] = ()  # the earlier wrong values it follows from
+    written: str = ""  # the claimed number as written ("0.50", "5e-1"; a TOML number: its shortest repr)
 
     @property
     def failing(self) -> bool:
@@ -138,6 +140,7 @@ class CheckReport:
         if self.count(OK_HAND):
             parts[-1] += f" ({self.count(OK_HAND)} only by hand-rounding)"
         for v, one, many in ((NEW, "new error", "new errors"), (FOLLOWS, *2 * ("following from an earlier wrong value",)),
+                             (SHORT, *2 * ("written with too few decimals",)),
                              (CONFLICT, "conflict between two places", "conflicts between two places"),
                              (RANGE, "impossible value", "impossible values"), (SHAPE, "wrong size", "wrong sizes"),
                              (BLANK, *2 * ("not answered",)), (UNCHECKED, *2 * ("not checkable",))):
@@ -309,26 +312,28 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
                 rep.findings.append(Finding(SHAPE, _label(name, t, u), c.where, step=t, name=name,
                                             detail=f"unit {u + 1} does not exist; there are {n}"))
                 continue
+            k = 0 if c.unit is not None else u  # the entry of the claim
             claimed = float(c.value) if c.unit is not None else float(values[u])
-            rep.findings.append(_judge(ex, c, t, name, u, claimed, exact, run(c.decimals), run(c.decimals, c.where),
+            d = c.precision(k)  # each entry at its own precision: [1.0, 0.88] is 1.0 at one decimal, 0.88 at two
+            rep.findings.append(_judge(ex, c, k, t, name, u, claimed, exact, run(d), run(d, c.where),
                                        run(None, c.where), wrong, accepted, shape))
     rep.findings += _check_conflicts(ex)
     return rep
 
 
-def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted, shape=None) -> Finding:
-    """The verdict on one claimed number. ``own``: the hand computation from the author's own
-    claimed numbers at the claim's precision; ``own_exact``: the same without rounding (a person
-    who rounds only what they write down). Right claims go into ``accepted``, wrong ones into
-    ``wrong`` (both read by :func:`_culprits`)."""
-    d = c.decimals
+def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted, shape=None) -> Finding:
+    """The verdict on one claimed number, entry k of claim c, at that entry's precision. ``hand``:
+    the hand computation at that precision; ``own``: the same from the author's own claimed
+    numbers; ``own_exact``: the same without rounding (a person who rounds only what they write
+    down). Right claims go into ``accepted``, wrong ones into ``wrong`` (both read by :func:`_culprits`)."""
+    d = c.precision(k)
     label = _label(name, t, u, shape)
     e = exact.get(t, name, u)
     hv = hand.get(t, name, u)
     ov = own.get(t, name, u, computed=True)
     oxv = own_exact.get(t, name, u, computed=True)
     f = Finding(OK, label, c.where, None, None if np.isnan(e) else e, None if np.isnan(hv) else hv,
-                None if np.isnan(ov) else ov, d, step=t, name=name, unit=u)
+                None if np.isnan(ov) else ov, d, step=t, name=name, unit=u, written=c.written(k))
     if np.isnan(claimed):
         f.verdict, f.claimed, f.detail = BLANK, "?", "left blank"
         wrong[(t, name, u)] = label
@@ -389,6 +394,10 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
                         f"differently from the hand computation at {count(d, 'decimal')}")  # fmt: skip
         return f
     wrong[(t, name, u)] = label
+    short = _too_few_decimals(c, k, claimed, e, hv)
+    if short:
+        f.verdict, f.detail = SHORT, short
+        return f
     if agrees_own and culprits:
         f.verdict, f.culprits = FOLLOWS, tuple(culprits)
         f.detail = "follows from the wrong " + ", ".join(culprits)
@@ -403,6 +412,22 @@ def _judge(ex, c, t, name, u, claimed, exact, hand, own, own_exact, wrong, accep
         if culprits:
             f.detail += " (it also uses the wrong " + ", ".join(culprits) + ")"
     return f
+
+
+def _too_few_decimals(c, k, claimed, e, hv) -> str:
+    """Why entry k of an exercise's answer c is wrong when it is right at the decimals it is written
+    with, fewer than the exercise asks for ("0.7: written to 1 decimal, the exercise asks for 2:
+    0.71"); else ""."""
+    w = c.entries[k] if k < len(c.entries) else None
+    if c.asked is None or w is None or w.decimals >= c.asked:
+        return ""
+    if not any(not np.isnan(r) and abs(claimed - r) <= tol(w.decimals) for r in (e, hv)):
+        return ""
+    ref = hv if not np.isnan(hv) else e
+    why = f"{w.text}: written to {count(w.decimals, 'decimal')}, the exercise asks for {c.asked}: {_fmt(ref, c.asked)}"
+    if not w.quoted:  # a TOML number has lost any trailing zeros
+        why += " (a plain TOML number drops its trailing zeros: write it in quotes to keep them)"
+    return why
 
 
 #: edges along which every unit feeds every unit (matrix products, softmax, the loss); others are unit-wise
@@ -508,10 +533,12 @@ def _check_params(ex: WorkedExample) -> list[Finding]:
                                detail="not among the example's [weights], so not used"))
         else:
             w = ex.weights[c.name].reshape(shape)
-            diff = np.argwhere(np.abs(v - w) > tol(c.decimals))
+            d = np.reshape([c.precision(k) for k in range(v.size)], shape)  # each entry at its own precision
+            diff = np.argwhere(np.abs(v - w) > np.vectorize(tol)(d))
             if len(diff):
                 idx = tuple(int(i) for i in diff[0])
-                out.append(Finding(CONFLICT, c.name, c.where, float(v[idx]), exact=float(w[idx]), decimals=c.decimals,
+                k = int(np.ravel_multi_index(idx, shape)) if shape else 0
+                out.append(Finding(CONFLICT, c.name, c.where, float(v[idx]), exact=float(w[idx]), decimals=c.precision(k), written=c.written(k),
                                    name=c.name, detail=f"entry {tuple(i + 1 for i in idx)} differs from [weights] ({count(len(diff), 'differing value')} of {v.size})"))
             else:
                 out.append(Finding(OK, c.name, c.where, name=c.name, decimals=c.decimals, detail="same as [weights]"))
@@ -538,14 +565,14 @@ def _check_inputs(ex: WorkedExample) -> list[Finding]:
         if c.unit is None and len(vals) != len(ref):
             out.append(Finding(SHAPE, label, c.where, str(vals), detail=f"{len(vals)} entries, [inputs] has {len(ref)}", name=c.name, step=c.step))
             continue
-        for u, v in zip(units, vals):
-            lab = f"{label} unit {u + 1}"
-            if abs(v - ref[u]) > tol(c.decimals):
+        for k, (u, v) in enumerate(zip(units, vals)):
+            lab, d, w = f"{label} unit {u + 1}", c.precision(k), c.written(k)
+            if abs(v - ref[u]) > tol(d):
                 src = "[inputs]" if c.name in ("x", "h_prev", "c_prev") else f"0, as nothing comes back from after step {ex.T}"
-                out.append(Finding(CONFLICT, lab, c.where, v, exact=float(ref[u]), decimals=c.decimals, step=c.step, name=c.name, unit=u,
-                                   detail=f"differs from {src} ({_fmt(ref[u], c.decimals)}), the value the computation uses"))
+                out.append(Finding(CONFLICT, lab, c.where, v, exact=float(ref[u]), decimals=d, step=c.step, name=c.name, unit=u, written=w,
+                                   detail=f"differs from {src} ({_fmt(ref[u], d)}), the value the computation uses"))
             else:
-                out.append(Finding(OK, lab, c.where, v, exact=float(ref[u]), decimals=c.decimals, step=c.step, name=c.name, unit=u))
+                out.append(Finding(OK, lab, c.where, v, exact=float(ref[u]), decimals=d, step=c.step, name=c.name, unit=u, written=w))
     return out
 
 
@@ -559,9 +586,9 @@ def _check_conflicts(ex: WorkedExample) -> list[Finding]:
         t, name = _normalize(c, ex.T)
         shapes[name] = c.value.shape
         vals = [(c.unit, float(c.value))] if c.unit is not None else list(enumerate(np.ravel(c.value).tolist()))
-        for u, v in vals:
+        for k, (u, v) in enumerate(vals):
             if not np.isnan(v):
-                groups.setdefault((t, name, u), []).append((v, c.decimals, c.where))
+                groups.setdefault((t, name, u), []).append((v, c.precision(k), c.where))
     out = []
     for (t, name, u), entries in groups.items():
         places = {}
@@ -593,7 +620,8 @@ def report_document(reports: list[CheckReport], show_all: bool = False):
             for f in shown:
                 d = f.decimals
                 num = lambda v: "" if v is None else (v if isinstance(v, str) else _fmt(v, d + 2 if f.name != "pred" else 0))  # noqa: E731
-                rows.append([f.verdict, f.label, num(f.claimed) if not isinstance(f.claimed, float) else _fmt(f.claimed, d),
+                claimed = f.written or (num(f.claimed) if not isinstance(f.claimed, float) else _fmt(f.claimed, d))  # as written
+                rows.append([f.verdict, f.label, claimed,
                              num(f.exact), "" if f.hand is None else _fmt(f.hand, d), f.detail, f.where])
             doc.add(Table(["verdict", "value", "claimed", "exact", "by hand", "why", "where"], rows, align="llrrrll"))
         doc.add(Para(rep.summary() + "."))

@@ -50,8 +50,10 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
     where = "slide 'Forwards at time step 1: i_1', eq. (14)"
 
 A file may hold several examples as ``[[examples]]`` tables; top-level keys are their defaults.
-A claim's precision is the number of decimals it is written with (``decimals = N`` overrides); in
-an exercise (an ``[exercise]`` table with ``decimals``) it is the exercise's, blanks included;
+Each entry of a claim is judged at the number of decimals it is written with (``[1.0, 0.88]``: 1.0
+at one, 0.88 at two; a TOML number drops its trailing zeros, so write ``"0.50"`` as a string);
+``decimals = N`` sets it for every entry; in an exercise (an ``[exercise]`` table with ``decimals``)
+it is the exercise's, blanks included (an answer written with fewer decimals is told so);
 an exercise's ``loss`` ("xent" or "sum_h") is the loss its gradients are of (``check`` and
 ``explain --grad`` use it unless told another).
 """
@@ -131,6 +133,19 @@ def canonical_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Written:
+    """One entry of a claim as written."""
+
+    text: str  # "0.50" (a string keeps its digits), "1.0" (a TOML number: its shortest repr), "?" (a blank)
+    decimals: int  # the precision it is written with (a blank: 0)
+    quoted: bool  # a string; a TOML number loses its trailing zeros (0.50 reads 0.5)
+
+    @property
+    def answered(self) -> bool:
+        return self.text != "?"
+
+
+@dataclass(frozen=True)
 class Claim:
     """A number (or vector) the example's author wrote down."""
 
@@ -138,9 +153,24 @@ class Claim:
     value: np.ndarray  # float array (units,) or (rows, cols); NaN where a unit was left blank ("?")
     step: int | None = None  # 1-based step; None for a parameter claim
     unit: int | None = None  # 0-based unit when the claim is about one unit only
-    decimals: int = 3  # the precision the value is written with
+    decimals: int = 3  # the claim's precision: its most precise entry's, or the one fixed for all
     where: str = ""  # the place in the source ("slide 'Inputs'")
     answered: bool = True  # False for an exercise blank ("?")
+    entries: tuple["Written", ...] = ()  # each entry as written, in the order of value flattened
+    fixed: bool = False  # the precision is fixed for every entry (a ``decimals`` key, an exercise's)
+    asked: int | None = None  # the exercise's precision, when it fixes the claim's
+
+    def precision(self, k: int = 0) -> int:
+        """The precision entry k (of the value flattened) is judged at: the decimals it is written
+        with, or the claim's when they are fixed (and for a blank): [1.0, 0.88] is 1.0 at one decimal
+        and 0.88 at two."""
+        if self.fixed or k >= len(self.entries) or not self.entries[k].answered:
+            return self.decimals
+        return self.entries[k].decimals
+
+    def written(self, k: int = 0) -> str:
+        """Entry k as written ("" when not known)."""
+        return self.entries[k].text if k < len(self.entries) else ""
 
     @property
     def is_param(self) -> bool:
@@ -354,33 +384,43 @@ def _decimals_of(v) -> int:
     return max(0, len(frac) - shift)
 
 
-def _claim_value(v, where: str, arg: str) -> tuple[np.ndarray, int, bool]:
-    """Parse a claimed value (numbers or numeric strings, "?" for a blank); returns (array, decimals, answered)."""
-    flat = v if isinstance(v, list) else [v]
-    if flat and isinstance(flat[0], list):
-        flat = [e for row in flat for e in row]
-    dec, answered = 0, True
-    for e in flat:
-        if isinstance(e, str) and e.strip() in ("?", ""):
-            answered = False
-            continue
-        if isinstance(e, bool) or not isinstance(e, (int, float, str)):
-            fail(where, arg, "numbers (or numeric strings, or \"?\" for a blank)", repr(e))
-        dec = max(dec, _decimals_of(e))
+#: the forms a claimed entry may take, as a refusal says them
+CLAIM_FORMS = 'numbers (or numeric strings: "0.50" keeps its trailing zero, "5e-1"; "?" for a blank)'
+
+
+def _entry(e, where: str, arg: str) -> tuple[float, Written]:
+    """One claimed entry: its value (NaN for a blank) and how it is written."""
+    if isinstance(e, str) and e.strip() in ("?", ""):
+        return np.nan, Written("?", 0, True)
+    if isinstance(e, bool) or not isinstance(e, (int, float, str)):
+        fail(where, arg, CLAIM_FORMS, repr(e))
+    if isinstance(e, str):
+        try:
+            value = float(e)
+        except ValueError:
+            fail(where, arg, CLAIM_FORMS, repr(e))
+        return value, Written(e.strip(), _decimals_of(e), True)
+    return float(e), Written(str(e) if isinstance(e, int) else repr(float(e)), _decimals_of(e), False)
+
+
+def _claim_value(v, where: str, arg: str) -> tuple[np.ndarray, tuple[Written, ...]]:
+    """Parse a claimed value: a number, a numeric string or "?" (a blank), or a list (of rows) of
+    them; returns (the array, NaN at a blank; each entry as written, in the array's flattened order)."""
+    entries: list[Written] = []
 
     def conv(e):
         if isinstance(e, list):
             return [conv(a) for a in e]
-        if isinstance(e, str):
-            if e.strip() in ("?", ""):
-                return np.nan
-            try:
-                return float(e)
-            except ValueError:
-                fail(where, arg, "numbers (or numeric strings, or \"?\" for a blank)", repr(e))
-        return float(e)
+        value, w = _entry(e, where, arg)
+        entries.append(w)
+        return value
 
-    return np.array(conv(v), dtype=np.float64), dec, answered
+    nested = conv(v)
+    try:
+        a = np.array(nested, dtype=np.float64)
+    except ValueError:  # ragged rows
+        fail(where, arg, "a number, a list of numbers, or a list of rows of equal length", repr(v))
+    return a, tuple(entries)
 
 
 def _gates_from(notation: str, w: Mapping[str, np.ndarray], H: int, I: int, where: str) -> dict[str, GateParams]:
@@ -577,8 +617,11 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
         fail(where, f"{arg} keys", "among ['decimals', 'name', 'step', 'unit', 'value', 'where']", f"unknown keys {unknown}", exc=KeyError)
     if "name" not in c or "value" not in c:
         fail(where, arg, "keys name and value", sorted(c), exc=KeyError)
-    value, dec, answered = _claim_value(c["value"], where, f"{arg} value")
-    dec = int(c.get("decimals", dec if precision is None else precision))
+    value, entries = _claim_value(c["value"], where, f"{arg} value")
+    answered = all(w.answered for w in entries)
+    fixed = c.get("decimals", precision)  # the claim's own key, else the exercise's
+    dec = max((w.decimals for w in entries if w.answered), default=0) if fixed is None else int(fixed)
+    more = dict(entries=entries, fixed=fixed is not None, asked=precision if "decimals" not in c else None)
     step = c.get("step")
     name = str(c["name"])
     if step is None:  # a parameter as printed in some place, or a total: the loss L, a gradient dW
@@ -590,7 +633,7 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
         if "unit" in c:
             fail(where, f"{arg} unit", "a unit of a quantity at a step", f"unit {c['unit']!r} without a step",
                  "Give every entry of a weight (or its gradient) in value.")
-        return Claim(name, value, None, None, dec, str(c.get("where", "")), answered)
+        return Claim(name, value, None, None, dec, str(c.get("where", "")), answered, **more)
     step = _step(step, T, where, arg)
     name = canonical_name(name)
     if name not in QUANTITIES + BACKWARD_QUANTITIES:
@@ -605,4 +648,4 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
             fail(where, f"{arg} value", "one number (a unit was named)", f"shape {value.shape}")
     else:
         value = np.atleast_1d(value)
-    return Claim(name, value, step, unit, dec, str(c.get("where", "")), answered)
+    return Claim(name, value, step, unit, dec, str(c.get("where", "")), answered, **more)
