@@ -233,9 +233,90 @@ def test_table_form_per_gate_columns_are_the_two_rounded_products(tmp_path):
 
 def test_memory_form_numbers(s2):
     text = explain(s2[0], "text", form="memory", width=100)
-    # f(Ws1*zs + Wi1*x + Bias1) = f(2*1.0 + 1*1.0 + 0) = f(3) = 0.953
-    assert "= f(2 * 1.000 + 1 * 1.0 + 0)" in text and "= f(3.000)" in text and "= 0.953" in text
+    # f(Ws1*zs + Wi1*x + Bias1) = f(2*1.0 + 1*1.0 + 0) = f(3) = 0.953; the line's numbers in one format
+    assert "= f(2.000 * 1.000 + 1.000 * 1.000 + 0.000)" in text and "= f(3.000)" in text and "= 0.953" in text
     assert "% of the long-term memory to remember" in text
+    # by hand, as the slide writes it: F(2.0 * 1.0 + 1.0 * -1.0 + 0.0) (Ws2 = 2, zs = 1, Wi2 = 1, x = -1);
+    # the two products rounded on their own, 2.0 and -1.0, then z = 1.0 and F(1.0) = tanh(1) = 0.762 -> 0.8
+    text = explain(s2[4], "text", form="memory", decimals=1, width=100)
+    assert "= F(2.0 * 1.0 + 1.0 * -1.0 + 0.0)\n" in text and "= F(2.0 + -1.0 + 0.0)\n" in text
+    assert "= F(1.0)\n" in text and text.rstrip().endswith("= 0.8")
+
+
+CONCAT_WITH_BIAS = """
+title = "concat, biases"
+notation = "concat"
+[weights]
+W_f = [[0.5, -1.0, 1.0, 0.3], [1.2, 0.4, 0.25, -0.1]]
+W_i = [[0.5, -1.0, 1.0, 0.3], [1.2, 0.4, 0.25, -0.1]]
+W_c = [[0.5, -1.0, 1.0, 0.3], [1.2, 0.4, 0.25, -0.1]]
+W_o = [[0.5, -1.0, 1.0, 0.3], [1.2, 0.4, 0.25, -0.1]]
+b_f = [1, 0.5]
+[inputs]
+x = [[1.0, -0.5]]
+h0 = [0.2, -0.1]
+c0 = [0.0, 0.0]
+[readout]
+targets = [1]
+"""
+
+
+def _nodes(node):
+    """Every math node inside ``node`` (an equation's side), depth first."""
+    from lstmkit.explain.doc import Call, Seq
+
+    yield node
+    for child in node.items if isinstance(node, Seq) else (node.arg,) if isinstance(node, Call) else ():
+        yield from _nodes(child)
+
+
+def _mixed_vectors(ex, **kw) -> list:
+    """The vectors and matrices of an explanation whose entries are not in one format."""
+    from lstmkit.explain import backward, build, forward
+    from lstmkit.explain.doc import Equation, Mat, Vec
+
+    d, grad = kw.get("decimals"), kw.get("grad", False)
+    doc = build.document(forward(ex, d), form=kw.get("form", "steps"), digits=kw.get("digits", 3),
+                         bw=backward(ex, None, d) if grad else None)
+    bad = []
+    for b in doc.blocks:
+        for side in [b.lhs, *b.rhs] if isinstance(b, Equation) else []:
+            for n in _nodes(side):
+                items = n.items if isinstance(n, Vec) else [a for r in n.rows for a in r] if isinstance(n, Mat) else None
+                places = {len(a.split(".")[1]) if "." in a else 0 for a in items or () if a != "?"}
+                if len(places) > 1:
+                    bad.append(items)
+    return bad
+
+
+def test_a_vector_has_one_number_format(tmp_path, s0, s1, s2):
+    # [h_0, x_1] printed as [0.2000, -0.1000, 1.0, -0.5] (h computed, x as given), a bias [1, 0.5]ᵀ added to
+    # [1.4400, 0.4100]ᵀ, seed 001's x row 1.256 0.2 0.8 under 0.100 1.000 0.500: one format per vector
+    path = tmp_path / "cat.toml"
+    path.write_text(CONCAT_WITH_BIAS)
+    ex = worked.load(path)[0]
+    text = explain(ex, "text", digits=4, width=200)
+    # f_1, by hand: W_f·[h_0, x_1] = [0.5*0.2 + 1.0*0.1 + 1.0*1.0 - 0.3*0.5, 1.2*0.2 - 0.4*0.1 + 0.25*1.0 + 0.1*0.5]
+    #   = [1.05, 0.5];  + b_f = [1, 0.5] -> z_f = [2.05, 1.0]
+    f1 = "\n".join(_block(text, "f_1"))
+    assert "⎢-0.1000⎥" in f1 and "⎢ 1.0000⎥" in f1 and "⎣-0.5000⎦" in f1 and "⎡ 0.2000⎤" in f1
+    assert "σ([1.0500, 0.5000]ᵀ + [1.0000, 0.5000]ᵀ)" in f1 and "σ([2.0500, 1.0000]ᵀ)" in f1
+    # a given entry with more decimals than the working precision keeps them: 0.25 at one decimal
+    assert "⎡0.50 -1.00 1.00  0.30⎤" in explain(ex, "text", decimals=1, width=200)
+    table = explain(s1, "text", form="table", width=100)
+    assert re.search(r"x_1\s+1\.256\s+0\.200\s+0\.800 *\n", table)
+    assert re.search(r"\[h_0, x_1\]\s+0\.100\s+1\.000\s+0\.500\s+1\.256\s+0\.200\s+0\.800 *\n", table)
+    assert "x_1            [1.256, 0.200, 0.800]" in table and "h_0            [0.100, 1.000, 0.500]" in table
+    # the one-hot target beside y: [0.652, 0.348]ᵀ - [1.000, 0.000]ᵀ
+    assert "= [0.652, 0.348]ᵀ - [1.000, 0.000]ᵀ" in explain(s0, "text", grad=True, width=100)
+    # and everywhere: every vector and matrix of every form, exact and by hand, forward and backward
+    for e, kws in ((s0, [dict(grad=True), dict(decimals=1, grad=True), dict(form="table", decimals=2)]),
+                   (s1, [dict(form="table"), dict(decimals=1)]), (s2[4], [dict(form="memory"), dict(decimals=1)]),
+                   (ex, [dict(digits=4, grad=True), dict(decimals=1, grad=True), dict(decimals=2, form="table")]),
+                   *((v, [dict(), dict(form="table"), dict(decimals=1 + v.variant.layer_norm * 2)])
+                     for v in worked.load(f"{EXAMPLES}/variants.toml"))):
+        for kw in kws:
+            assert _mixed_vectors(e, **kw) == [], kw
 
 
 def test_html_is_self_contained(s0):

@@ -16,7 +16,11 @@ before and after a gate or cell clip where the clip bites, the activation functi
 layer-norm means, deviations and normalised parts, and zoneout as it acts at inference.
 
 Numbers are formatted here, once: ``digits`` decimals for exact numbers, or the hand-rounding
-precision in hand mode. Weights and inputs are shown as written (4, -0.025, 1.0).
+precision in hand mode. Weights and inputs are shown as written (4, -0.025, 1.0), never rounded,
+and one vector (or matrix, or table row) has one format: each entry with as many decimals as its
+most precise one (:func:`written`), an input at least one (1.0, 0.0); a given vector beside
+computed ones (a bias added to W x, [h_{t-1}, x_t], a one-hot target) takes the working precision
+too, or more where an entry needs it (0.15 stays 0.15 at one decimal).
 """
 
 from __future__ import annotations
@@ -55,10 +59,24 @@ def fparam(v: float) -> str:
     return s
 
 
-def finput(v: float) -> str:
-    """An input value: at least one decimal (1.0, 0.0), as the slides write x_t."""
-    s = fparam(v)
-    return s + ".0" if "." not in s else s
+def _places(v: float) -> int:
+    """The decimals a given number is written with (:func:`fparam`: at most 4); 0 for NaN or ∞."""
+    s = fparam(v) if np.isfinite(v) else ""
+    return len(s.split(".")[1]) if "." in s else 0
+
+
+def written(values, least: int = 0, places: int | None = None) -> list[str]:
+    """Given numbers (weights, inputs, biases) in one format: every entry with the decimals of the
+    most precise one, at least ``least`` (``places``: exactly that many), never rounded beyond
+    :func:`fparam`'s 4 decimals. [1, 0.5] -> 1.0, 0.5; with least=3 -> 1.000, 0.500."""
+    vals = [float(a) for a in np.ravel(values)]
+    d = places if places is not None else max([least] + [_places(a) for a in vals])
+    return [fnum(a, d) for a in vals]
+
+
+def inputs(values) -> str:
+    """An input vector as written, one format: [1.256, 0.200, 0.800], [1.0, 0.0]."""
+    return "[" + ", ".join(written(values, 1)) + "]"
 
 
 class _Fmt:
@@ -69,20 +87,36 @@ class _Fmt:
         return Vec(tuple(fnum(a, self.d) for a in np.ravel(v)), column)
 
     def given(self, v, column=True) -> Vec:
-        """A vector the example gives (a bias): as written, never rounded to the working precision."""
-        return Vec(tuple(fparam(a) for a in np.ravel(v)), column)
+        """A vector the example gives (a bias, a one-hot target) beside computed ones: as written,
+        never rounded, in their format (the working precision, or more where an entry needs it)."""
+        return Vec(tuple(written(v, self.d)), column)
 
-    def col(self, v, f=None) -> Mat:
-        f = f or (lambda a: fnum(a, self.d))
-        return Mat(tuple((f(a),) for a in np.ravel(v)))
+    def col(self, v, entries=None) -> Mat:
+        """v as a column: computed numbers at the working precision, or ``entries`` as formatted."""
+        entries = entries if entries is not None else [fnum(a, self.d) for a in np.ravel(v)]
+        return Mat(tuple((e,) for e in entries))
+
+    def given_col(self, v) -> Mat:
+        """A given column (a bias added to a product), formatted as :meth:`given`."""
+        return self.col(v, written(v, self.d))
+
+    def hx(self, h, x) -> list[str]:
+        """The entries of [h_{t-1}, x_t], one format: h computed, x as written, both at the working
+        precision or more where an entry of x needs it."""
+        d = max([self.d] + [_places(a) for a in np.ravel(x)])
+        return written(np.concatenate([np.ravel(h), np.ravel(x)]), places=d)
 
     def mat(self, W) -> Mat:
-        return Mat(tuple(tuple(fparam(a) for a in row) for row in np.atleast_2d(W)))
+        """A matrix (or column) the example gives, as written, one format for all its entries."""
+        W = np.atleast_2d(W)
+        e = iter(written(W))
+        return Mat(tuple(tuple(next(e) for _ in row) for row in W))
 
-    def product(self, W, v, f=None) -> Seq:
-        """W v with its numbers: W as written, times v as a column (``f`` formats v's entries). The
-        one rendering of a matrix product: the forward's W x, W h and W_y h, the backward's Wᵀ dz."""
-        return seq(self.mat(W), "×", self.col(v, f))
+    def product(self, W, v, entries=None) -> Seq:
+        """W v with its numbers: W as written, times v as a column (``entries``: v's entries as
+        formatted; default: computed, at the working precision). The one rendering of a matrix
+        product: the forward's W x, W h and W_y h, the backward's Wᵀ dz."""
+        return seq(self.mat(W), "×", self.col(v, entries))
 
 
 # -- symbols in each notation ------------------------------------------------------------------
@@ -145,11 +179,13 @@ def _setup(ex: WorkedExample, F: _Fmt) -> list:
     H, I, T = ex.hidden_size, ex.input_size, ex.T
     out.append(Para(f"{count(H, 'hidden unit')}, {count(I, 'input')}, {count(T, 'step')}; notation: {_notation_words(ex)}."))
     rows = []
+    d = max([1] + [_places(a) for a in np.concatenate([np.ravel(ex.x), ex.h0, ex.c0])])  # one format for the table
+    vec = lambda v: "[" + ", ".join(written(v, places=d)) + "]"  # noqa: E731
     for t in range(1, T + 1):
         lab = ex.labels[t - 1] if ex.labels else ""
-        rows.append([f"x_{t}", lab, "[" + ", ".join(finput(a) for a in ex.x[t - 1]) + "]"])
-    rows.append(["h_0", "", "[" + ", ".join(finput(a) for a in ex.h0) + "]"])
-    rows.append(["c_0", "", "[" + ", ".join(finput(a) for a in ex.c0) + "]"])
+        rows.append([f"x_{t}", lab, vec(ex.x[t - 1])])
+    rows.append(["h_0", "", vec(ex.h0)])
+    rows.append(["c_0", "", vec(ex.c0)])
     out.append(Table(["value", "name", "numbers"], rows, "Inputs and initial states"))
     eqs = []
     for k in SLIDE_ORDER:
@@ -230,7 +266,7 @@ def _notation_words(ex):
 def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     t = rec.t
     lab = f" = {ex.labels[t - 1]}" if ex.labels else ""
-    out = [Heading(f"Step {t}: x_{t}{lab} = [" + ", ".join(finput(a) for a in rec["x"]) + "]", 2)]
+    out = [Heading(f"Step {t}: x_{t}{lab} = " + inputs(rec["x"]), 2)]
     V = rec.values
     h_zero = not np.any(V["h_prev"])
     for k in SLIDE_ORDER:
@@ -256,17 +292,17 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
             if ex.notation == "concat":
                 W = np.concatenate([G.Wh, G.Wx], axis=1)
                 hx = np.concatenate([V["h_prev"], V["x"]])
-                rhs.append(Call(act, _join([F.product(W, hx, _hxfmt(F, ex.hidden_size)),
-                                            F.col(b, fparam) if has_b else None])))
+                rhs.append(Call(act, _join([F.product(W, hx, F.hx(V["h_prev"], V["x"])),
+                                            F.given_col(b) if has_b else None])))
                 rhs.append(Call(act, _join([F.vec(V[f"Wxh_{k}"]), F.given(b) if has_b else None])))
             else:
-                parts = [F.product(G.Wx, V["x"], finput)]
+                parts = [F.product(G.Wx, V["x"], written(V["x"], 1))]
                 sums = [F.vec(V[f"Wx_{k}"])]
                 if not (h_zero and ex.notation == "per_gate"):
                     parts.append(F.product(G.Wh, V["h_prev"]))
                     sums.append(F.vec(V[f"Wh_{k}"]))
                 if has_b:
-                    parts.append(F.col(b, fparam))
+                    parts.append(F.given_col(b))
                     sums.append(F.given(b))
                 rhs.append(Call(act, _join(parts)))
                 if len(sums) > 1:
@@ -302,17 +338,6 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     return out
 
 
-def _hxfmt(F, H):
-    """Entries of [h_{t-1}, x_t]: h computed (digits), x as written."""
-    count = [0]
-
-    def f(a):
-        count[0] += 1
-        return fnum(a, F.d) if count[0] <= H else finput(a)
-
-    return f
-
-
 def _join(terms) -> "Seq":
     items = []
     for term in terms:
@@ -334,7 +359,7 @@ def _readout(ex, rec, F) -> list:
         rhs = [Call("softmax", Sym("h", str(t))), Call("softmax", F.vec(V["h"])), F.vec(V["y"])]
     else:
         rhs = [Call("softmax", seq(Sym("W", "y"), Sym("h", str(t)), "+", Sym("b", "y"))),
-               Call("softmax", seq(F.product(r.W_y, V["h"]), "+", F.col(r.b_y, fparam))),
+               Call("softmax", seq(F.product(r.W_y, V["h"]), "+", F.given_col(r.b_y))),
                Call("softmax", F.vec(V["logits"])), F.vec(V["y"])]
     pred = V["pred"][0]
     note = "" if np.isnan(pred) else f"predicted class {int(pred)}"
@@ -354,7 +379,7 @@ def _regress_readout(r, t, V, F) -> list:
         rhs = [Sym("h", str(t)), F.vec(V["logits"])]
     else:
         rhs = [seq(Sym("W", "y"), Sym("h", str(t)), "+", Sym("b", "y")),
-               seq(F.product(r.W_y, V["h"]), "+", F.col(r.b_y, fparam)), F.vec(V["logits"])]
+               seq(F.product(r.W_y, V["h"]), "+", F.given_col(r.b_y)), F.vec(V["logits"])]
     note = "" if scaled else "the model's outputs" if r.note else "the values predicted"
     out = [Equation(lhs, rhs, note)]
     if scaled:
@@ -378,8 +403,8 @@ def _act_words(a) -> str:
 
 
 def _pvec(v) -> Vec:
-    """A weight vector as written (4, -0.025)."""
-    return Vec(tuple(fparam(a) for a in np.ravel(v)))
+    """A weight vector as written, one format (4.000, -0.025)."""
+    return Vec(tuple(written(v)))
 
 
 def _variant_setup(ex: WorkedExample, F: _Fmt) -> list:
@@ -463,23 +488,23 @@ def _variant_gate(ex: WorkedExample, rec, F: _Fmt, k: str) -> Equation:
         peep_part = [seq(_pvec(ex.variant_weight(f"w_c{k}")), "⊙", F.vec(c_val))] if peep else []
         peep_sum = [F.vec(V[f"pc_{k}"])] if peep else []
         if v.layer_norm:
-            parts = [F.vec(V[f"nx_{k}"]), F.vec(V[f"nh_{k}"])] + peep_part + ([F.vec(b)] if has_b else [])
+            parts = [F.vec(V[f"nx_{k}"]), F.vec(V[f"nh_{k}"])] + peep_part + ([F.given(b)] if has_b else [])
             sums = []  # the parts are already numbers; only a peephole term has a product to sum
             if peep:
-                sums = [F.vec(V[f"nx_{k}"]), F.vec(V[f"nh_{k}"])] + peep_sum + ([F.vec(b)] if has_b else [])
+                sums = [F.vec(V[f"nx_{k}"]), F.vec(V[f"nh_{k}"])] + peep_sum + ([F.given(b)] if has_b else [])
         elif ex.notation == "concat":
             W = np.concatenate([G.Wh, G.Wx], axis=1)
             hx = np.concatenate([V["h_prev"], V["x"]])
-            parts = [F.product(W, hx, _hxfmt(F, ex.hidden_size))] + peep_part + ([F.col(b)] if has_b else [])
-            sums = [F.vec(V[f"Wxh_{k}"])] + peep_sum + ([F.vec(b)] if has_b else [])
+            parts = [F.product(W, hx, F.hx(V["h_prev"], V["x"]))] + peep_part + ([F.given_col(b)] if has_b else [])
+            sums = [F.vec(V[f"Wxh_{k}"])] + peep_sum + ([F.given(b)] if has_b else [])
         else:
-            parts = [F.product(G.Wx, V["x"], finput)]
+            parts = [F.product(G.Wx, V["x"], written(V["x"], 1))]
             sums = [F.vec(V[f"Wx_{k}"])]
             if not h_zero:
                 parts.append(F.product(G.Wh, V["h_prev"]))
                 sums.append(F.vec(V[f"Wh_{k}"]))
-            parts += peep_part + ([F.col(b, fparam)] if has_b else [])
-            sums += peep_sum + ([F.vec(b)] if has_b else [])
+            parts += peep_part + ([F.given_col(b)] if has_b else [])
+            sums += peep_sum + ([F.given(b)] if has_b else [])
         rhs.append(Call(act, _join(parts)))
         if len(sums) > 1:
             rhs.append(Call(act, _join(sums)))
@@ -522,7 +547,7 @@ def _ln_equations(part: str, a, mu, sd, gain, shift, F: _Fmt, a_sym, a_rhs, a_no
 def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     t, V, v = rec.t, rec.values, ex.variant
     lab = f" = {ex.labels[t - 1]}" if ex.labels else ""
-    out = [Heading(f"Step {t}: x_{t}{lab} = [" + ", ".join(finput(a) for a in rec["x"]) + "]", 2)]
+    out = [Heading(f"Step {t}: x_{t}{lab} = " + inputs(rec["x"]), 2)]
     if v.layer_norm:
         for part, src, gain in (("x", Sym("x", str(t)), "gamma_ih"), ("h", Sym("h", str(t - 1)), "gamma_hh")):
             a = np.concatenate([V[f"W{part}_{k}"] for k in GATES])
@@ -584,7 +609,7 @@ def _variant_table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     fa, ga, ha = v.acts
     n = lambda name, j: fnum(V[name][j], F.d)  # noqa: E731
     out = [Heading(f"Step {t}", 2)]
-    hx = [fnum(a, F.d) for a in V["h_prev"]] + [finput(a) for a in V["x"]]
+    hx = F.hx(V["h_prev"], V["x"])  # one format for the three rows
     out.append(Table(["", *[f"{j + 1}" for j in range(len(hx))]],
                      [[f"h_{t - 1}", *hx[:H]], [f"x_{t}", *hx[H:]], [f"[h_{t - 1}, x_{t}]", *hx]],
                      "Inputs, and their concatenation [h_{t-1}, x_t]"))
@@ -670,7 +695,7 @@ def _table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     t, V, H = rec.t, rec.values, ex.hidden_size
     n = lambda v, j: fnum(v[j], F.d)  # noqa: E731
     out = [Heading(f"Step {t}", 2)]
-    hx = [fnum(a, F.d) for a in V["h_prev"]] + [finput(a) for a in V["x"]]
+    hx = F.hx(V["h_prev"], V["x"])  # one format for the three rows
     out.append(Table(["", *[f"{j + 1}" for j in range(len(hx))]],
                      [[f"h_{t - 1}", *hx[:H]], [f"x_{t}", *hx[H:]], [f"[h_{t - 1}, x_{t}]", *hx]],
                      "Inputs, and their concatenation [h_{t-1}, x_t]"))
@@ -719,12 +744,13 @@ def _table_bias(ex: WorkedExample, k: str) -> str:
 def _memory_form(ex: WorkedExample, rec, F: _Fmt, hand: bool = False) -> list:
     t, V, H = rec.t, rec.values, ex.hidden_size
     out = [Heading(f"Step {t}", 2)]
+    dx = max([F.d] + [_places(a) for a in V["x"]])  # the memories and the input in one format
     for j in range(H):
         u = f" (unit {j + 1})" if H > 1 else ""
         out.append(Heading(f"Unit {j + 1}" if H > 1 else "The unit", 3))
-        zs = fnum(V["h_prev"][0], F.d) if H == 1 else "[" + ", ".join(fnum(a, F.d) for a in V["h_prev"]) + "] (all units)"
-        out.append(Para(f"Long-term memory zl({t - 1}) = {fnum(V['c_prev'][j], F.d)}, short-term memory zs({t - 1}) = "
-                        f"{zs}, input x({t}) = " + ", ".join(finput(a) for a in V["x"]) + "."))
+        zs = fnum(V["h_prev"][0], dx) if H == 1 else "[" + ", ".join(fnum(a, dx) for a in V["h_prev"]) + "] (all units)"
+        out.append(Para(f"Long-term memory zl({t - 1}) = {fnum(V['c_prev'][j], dx)}, short-term memory zs({t - 1}) = "
+                        f"{zs}, input x({t}) = " + ", ".join(fnum(a, dx) for a in V["x"]) + "."))
         for k, words in (("f", "% of the long-term memory to remember"), ("g", "potential long-term memory"),
                          ("i", "% of the potential memory to remember"), ("o", "% of the potential short-term memory to keep")):
             fn = "F" if k == "g" else "f"
@@ -737,18 +763,21 @@ def _memory_form(ex: WorkedExample, rec, F: _Fmt, hand: bool = False) -> list:
                     continue
                 out.append(Equation(lhs, [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
                 continue
+            # one format for the line: the working precision, or more where a weight or input needs it
+            d = max([dx, _places(b)] + [_places(a) for a in (*G.Wh[j], *G.Wx[j])])
+            num = lambda a: Num(fnum(a, d))  # noqa: E731
             sym_terms, num_terms = [], []
             for m in range(H):
                 sym_terms.append(seq(Sym(f"Ws{n}" if H == 1 else f"Ws{n}[{j + 1},{m + 1}]"), "*", Sym(f"zs({t - 1})" if H == 1 else f"zs{m + 1}({t - 1})")))
-                num_terms.append(seq(Num(fparam(G.Wh[j, m])), "*", Num(fnum(V["h_prev"][m], F.d))))
+                num_terms.append(seq(num(G.Wh[j, m]), "*", num(V["h_prev"][m])))
             for m in range(ex.input_size):
                 sym_terms.append(seq(Sym(f"Wi{n}" if ex.input_size == 1 and H == 1 else f"Wi{n}[{j + 1},{m + 1}]"), "*", Sym(f"x({t})" if ex.input_size == 1 else f"x{m + 1}({t})")))
-                num_terms.append(seq(Num(fparam(G.Wx[j, m])), "*", Num(finput(V["x"][m]))))
+                num_terms.append(seq(num(G.Wx[j, m]), "*", num(V["x"][m])))
             sym_terms.append(Sym(f"Bias{n}"))
-            num_terms.append(Num(fparam(b)))
+            num_terms.append(num(b))
             rhs = [Call(fn, _join(sym_terms)), Call(fn, _join(num_terms))]
             if hand:  # each product rounded on its own, as the hand calculation carries it
-                rhs.append(Call(fn, _join([Num(fnum(V[f"Wh_{k}"][j], F.d)), Num(fnum(V[f"Wx_{k}"][j], F.d)), Num(fparam(b))])))
+                rhs.append(Call(fn, _join([num(V[f"Wh_{k}"][j]), num(V[f"Wx_{k}"][j]), num(b)])))
             out.append(Equation(lhs, rhs + [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
         if np.isnan(V["c"][j]) and np.isnan(V["h"][j]):
             continue
