@@ -145,6 +145,46 @@ def test_an_exercise_answer_with_fewer_decimals_than_asked_is_told_so():
                                                                  "claims": [{"step": 1, "name": "i", "value": ["0.98", "0.9"]}]})[0]).summary()
 
 
+def test_fractions_are_exact_and_percentages_have_two_more_decimals():
+    # x_1 = [0, 0], h_0 = 0: every pre-activation is 0, so i_1 = σ(0) = 1/2 exactly and c~_1 = tanh(0) = 0
+    def verdicts(name, value, x=(0.0, 0.0)):
+        doc = {"weights": SEED000_GATES, "inputs": {"x": [list(x)]}, "claims": [{"step": 1, "name": name, "value": value}]}
+        return [f.verdict for f in check(from_dict(doc)[0]).findings]
+
+    assert verdicts("i", ["1/2", "2/4"]) == [OK, OK] and verdicts("g", ["0/1", "0/5"]) == [OK, OK]
+    # i_1 = [σ(4), σ(2)] = [0.98201, 0.88080] on x_1 = [1, 0]: a fraction is judged exactly, so 49/50 = 0.98 is wrong
+    assert verdicts("i", ["49/50", "1/2"], x=(1.0, 0.0)) == [NEW, NEW]
+    # "98%" is 0.98 at two decimals: right; "88.1%" 0.881 at three: right; "90%" 0.90 at two: wrong
+    assert verdicts("i", ["98%", "88.1%"], x=(1.0, 0.0)) == [OK, OK]
+    assert verdicts("i", ["98%", "90%"], x=(1.0, 0.0)) == [OK, NEW]
+
+
+def test_cli_check_exit_status_tells_wrong_claims_from_an_unreadable_file(tmp_path, capsys):
+    import json
+
+    from lstmkit.cli import main
+
+    def write(value):
+        path = tmp_path / "claims.toml"
+        path.write_text('[weights]\n' + "".join(f"{k} = {v}\n" for k, v in SEED000_GATES.items()) +
+                        f'[inputs]\nx = [[1.0, 0.0]]\n[[claims]]\nstep = 1\nname = "i"\nvalue = {value}\nwhere = "slide 3"\n')
+        return str(path)
+
+    assert main(["check", write('["0.98", "0.88"]')]) == 0  # i_1 = [0.982, 0.881]
+    assert main(["check", write('["0.98", "0.8"]')]) == 1  # a wrong claim
+    capsys.readouterr()
+    assert main(["check", write('["0,98", "0.88"]')]) == 2  # not a number check reads
+    err = capsys.readouterr().err
+    assert err.startswith("lstmkit: error: ") and "claim #1 (i at step 1, slide 3) value" in err and 'Write a decimal point: "0.98"' in err
+    assert main(["check", str(tmp_path / "none.toml")]) == 2  # no such file
+    (tmp_path / "bad.toml").write_text("title = \n")
+    assert main(["check", str(tmp_path / "bad.toml")]) == 2  # not TOML
+    capsys.readouterr()
+    assert main(["check", write('["1.0", 0.88]'), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)[0]["findings"]
+    assert [(f["written"], f["decimals"]) for f in found] == [("1.0", 1), ("0.88", 2)]
+
+
 def test_ranges_follow_the_cells_activations():
     # x_1 = [1, 0], h_0 = 0: z_i = W_ii x_1 = [4, 2], z_c~ = W_ic x_1 = [1, 0]. With relu gates and candidate,
     # i_1 = [4, 2] and c~_1 = [1, 0]: no sigmoid, no tanh, so nothing is out of range; c~ = 3 is merely wrong
@@ -191,7 +231,7 @@ def test_conflicting_parameter_is_flagged():
 
 
 def test_pred_claims():
-    with pytest.raises(ValueError, match="expected claim #1 \\(pred\\) a \\[readout\\] section"):
+    with pytest.raises(ValueError, match="expected claim #1 \\(pred at step 1\\) a \\[readout\\] section"):
         _one(1, name="pred", unit=1)
     # h_1 = [0.630, 0] -> softmax = [0.652, 0.348] favours class 0, so a claim of class 1 is wrong
     ex_readout = from_dict({"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]}, "readout": {"targets": [0]},

@@ -67,6 +67,36 @@ def test_scientific_notation_counts_the_decimals_of_the_number_it_writes(value, 
     assert ex.claims[0].decimals == decimals
 
 
+@pytest.mark.parametrize("text, value, decimals", [
+    ("1/8", 0.125, worked.EXACT), ("-3/4", -0.75, worked.EXACT), (" 1 / 2 ", 0.5, worked.EXACT),  # a fraction is exact
+    ("12%", 0.12, 2), ("12.5%", 0.125, 3), ("-7%", -0.07, 2),  # a percentage: its decimals and two more
+    (" 0.50 ", 0.5, 2),
+])
+def test_fractions_and_percentages_are_read(text, value, decimals):
+    c = from_dict(_seed000(claims=[{"step": 1, "name": "i", "value": [text, "0.5"]}]))[0].claims[0]
+    assert c.value[0] == pytest.approx(value, abs=1e-15) and c.precision(0) == decimals and c.written(0) == text.strip()
+
+
+@pytest.mark.parametrize("text, fix", [
+    ("0,98", 'got \'0,98\'. Write a decimal point: "0.98" (a decimal comma is ambiguous: "1,250" reads 1.25 or 1250).'),
+    ("1/0", "got '1/0'. A fraction needs a denominator other than 0."),
+    ("0.9 (rounded)", 'got \'0.9 (rounded)\'. Write the number alone: 0.98, "0.50", "5e-1", "1/8" or "12%".'),
+    ("nan", """value a finite number, got 'nan'. Leave a value you cannot give as "?"."""),
+])
+def test_a_claim_in_another_form_is_refused_by_name_with_the_way_to_write_it(text, fix):
+    claims = [{"step": 1, "name": "f", "value": [0.1, 0.9]}, {"step": 1, "name": "i", "value": ["0.9", text], "where": "slide 4"}]
+    with pytest.raises(ValueError) as e:
+        from_dict(_seed000(claims=claims))
+    assert str(e.value).startswith("worked example: expected claim #2 (i at step 1, slide 4) value ") and str(e.value).endswith(fix)
+
+
+def test_the_initial_state_at_step_0_is_told_how_it_is_written():
+    with pytest.raises(ValueError) as e:
+        from_dict(_seed000(claims=[{"step": 0, "name": "h", "value": [0, 0]}]))
+    assert str(e.value) == ("worked example: expected claim #1 (h at step 0) step an integer from 1 to T=3, got 0. "
+                            'h_0, the state before step 1, is written step = 1, name = "h_prev" (or as [inputs] h0).')
+
+
 def test_blank_claims_and_aliases():
     ex = from_dict(_seed000(claims=[{"step": 1, "name": "c~", "value": ["?", 0.5]}, {"step": 2, "name": "C", "value": [1, 2]}]))[0]
     c = ex.claims[0]
@@ -81,9 +111,9 @@ def test_blank_claims_and_aliases():
         ({"notation": "matrix"}, "expected notation one of"),
         ({"weights": {**SEED000_GATES, "W_ii": [[1, 2, 3], [4, 5, 6]]}}, "expected weights.W_ii shape (2, 2), got shape (2, 3)"),
         ({"weights": {**SEED000_GATES, "W_zz": [[1]]}}, "expected weights.W_zz a weight name"),
-        ({"claims": [{"step": 4, "name": "i", "value": [1, 1]}]}, "expected claim #1 step an integer from 1 to T=3, got 4"),
-        ({"claims": [{"step": 1, "name": "q", "value": [1, 1]}]}, "expected claim #1 name a quantity"),
-        ({"claims": [{"step": 1, "name": "i", "value": ["abc", 1]}]}, "expected claim #1 value numbers"),
+        ({"claims": [{"step": 4, "name": "i", "value": [1, 1]}]}, "expected claim #1 (i at step 4) step an integer from 1 to T=3, got 4"),
+        ({"claims": [{"step": 1, "name": "q", "value": [1, 1]}]}, "expected claim #1 (q at step 1) name a quantity"),
+        ({"claims": [{"step": 1, "name": "i", "value": ["abc", 1]}]}, "expected claim #1 (i at step 1) value a number, or a string"),
         ({"readout": {"targets": [0, 5, 1]}}, "expected readout.targets 3 class indices in 0..1"),
         ({"colour": 1}, "unknown keys ['colour']"),
     ],

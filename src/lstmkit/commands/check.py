@@ -1,4 +1,9 @@
-"""``lstmkit check``: compare a worked example's claimed numbers with the computation."""
+"""``lstmkit check``: compare a worked example's claimed numbers with the computation.
+
+Exit status: 0 when every claim agrees, 1 when some claim is wrong (or left blank), 2 when the file
+cannot be read as claims (no such file, not TOML, a claim in a form it does not take: "0,98") or
+the command line is wrong, so that a grader tells a wrong answer from an unreadable one.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ import sys
 from ._options import integer
 from .explain import WIDTH
 
-HELP = "check the claimed numbers of a worked example (or a filled-in exercise); exit 1 if any is wrong"
+HELP = ("check the claimed numbers of a worked example (or a filled-in exercise); exit 1 if any is wrong, "
+        "2 if the file cannot be read as claims")
 EXAMPLE = "lstmkit check examples/seed000.toml"
 
 
@@ -49,7 +55,15 @@ def run(args: argparse.Namespace) -> int:
     from ..explain.check import report_document
     from .explain import _select
 
-    examples = _select(load(args.file), args.example, "check")
+    from ..cli import CommandError, UsageError
+
+    try:  # a file that cannot be read as claims: exit 2, apart from claims that are wrong (1)
+        examples = _select(load(args.file), args.example, "check")
+    except (CommandError, ValueError, KeyError, TypeError, OSError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
+            msg = f"{exc.strerror}: {exc.filename}"
+        raise UsageError(msg) from exc
     reports = [check(ex, args.loss) for ex in examples]
     if args.fmt == "json":
         sys.stdout.write(_json(reports))

@@ -38,7 +38,7 @@ import numpy as np
 
 from .._checks import count
 from .trace import BackwardTrace, ForwardTrace, backward, default_loss, forward, hand_round
-from .worked import BACKWARD_QUANTITIES, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
+from .worked import BACKWARD_QUANTITIES, EXACT, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
 
 #: quantity -> the quantities of the same step (or "prev:" of step t-1, "next:" of step t+1) it is
 #: computed from; the backward pass's after the forward's (:func:`_deps` fills in the loss's)
@@ -512,7 +512,8 @@ def _culprits(ex, t, name, u, wrong, accepted, exact, shape=None) -> list[str]:
 
 
 def _fmt(v, d) -> str:
-    return "?" if v is None or np.isnan(v) else f"{float(v):.{d}f}"
+    """v at d decimals; at a fraction's precision (exact, :data:`~lstmkit.explain.worked.EXACT`) at 6."""
+    return "?" if v is None or np.isnan(v) else f"{float(v):.{d if d < EXACT else 6}f}"
 
 
 def _check_params(ex: WorkedExample) -> list[Finding]:

@@ -60,6 +60,7 @@ an exercise's ``loss`` ("xent" or "sum_h") is the loss its gradients are of (``c
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -385,22 +386,46 @@ def _decimals_of(v) -> int:
 
 
 #: the forms a claimed entry may take, as a refusal says them
-CLAIM_FORMS = 'numbers (or numeric strings: "0.50" keeps its trailing zero, "5e-1"; "?" for a blank)'
+CLAIM_FORMS = ('a number, or a string of one ("0.50" keeps its trailing zero; "5e-1"; a fraction "1/8"; '
+               'a percentage "12%"), or "?" for a blank')
+#: the precision of a fraction ("1/8"): it is exact, so it is judged as closely as an exercise can ask
+EXACT = 12
+_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)")
 
 
 def _entry(e, where: str, arg: str) -> tuple[float, Written]:
-    """One claimed entry: its value (NaN for a blank) and how it is written."""
+    """One claimed entry: its value (NaN for a blank) and how it is written. A string may be a
+    decimal number ("0.50": 2 decimals, "5e-1": 1), a fraction ("1/8": exact, :data:`EXACT`) or a
+    percentage ("12%": 0.12, the decimals written plus 2); a decimal comma ("0,98") is refused: "1,250"
+    reads 1.25 or 1250, and a checker that guessed could pass a wrong number."""
     if isinstance(e, str) and e.strip() in ("?", ""):
         return np.nan, Written("?", 0, True)
     if isinstance(e, bool) or not isinstance(e, (int, float, str)):
         fail(where, arg, CLAIM_FORMS, repr(e))
-    if isinstance(e, str):
+    if not isinstance(e, str):
+        value, text, dec, quoted = float(e), str(e) if isinstance(e, int) else repr(float(e)), _decimals_of(e), False
+    else:
+        text, quoted = e.strip(), True
+        fraction = _FRACTION.fullmatch(text)
         try:
-            value = float(e)
-        except ValueError:
-            fail(where, arg, CLAIM_FORMS, repr(e))
-        return value, Written(e.strip(), _decimals_of(e), True)
-    return float(e), Written(str(e) if isinstance(e, int) else repr(float(e)), _decimals_of(e), False)
+            if fraction:
+                top, bottom = (int(g) for g in fraction.groups())
+                value, dec = top / bottom, EXACT  # ZeroDivisionError for n/0
+            elif text.endswith("%"):
+                value, dec = float(text[:-1]) / 100, _decimals_of(text[:-1]) + 2
+            else:
+                value, dec = float(text), _decimals_of(text)
+        except (ValueError, ZeroDivisionError):
+            value = None
+        if value is None:
+            fix = (f"Write a decimal point: \"{text.replace(',', '.')}\" (a decimal comma is ambiguous: \"1,250\" reads 1.25 or 1250)."
+                   if re.fullmatch(r"[+-]?\d*,\d+%?", text) else
+                   "A fraction needs a denominator other than 0." if fraction else
+                   "Write the number alone: 0.98, \"0.50\", \"5e-1\", \"1/8\" or \"12%\".")
+            fail(where, arg, CLAIM_FORMS, repr(e), fix)
+    if not np.isfinite(value):
+        fail(where, arg, "a finite number", repr(e), "Leave a value you cannot give as \"?\".")
+    return value, Written(text, dec, quoted)
 
 
 def _claim_value(v, where: str, arg: str) -> tuple[np.ndarray, tuple[Written, ...]]:
@@ -562,10 +587,11 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         fail(where, "exercise.decimals", "an integer from 0 to 12", repr(precision))
     if exercise.get("loss") is not None and exercise["loss"] not in LOSSES:  # the loss its gradients are of
         fail(where, "exercise.loss", f"one of {list(LOSSES)}", repr(exercise["loss"]))
-    claims = tuple(_parse_claim(c, n, notation, H, I, T, where, precision) for n, c in enumerate(d.get("claims", []), start=1))
+    raw = d.get("claims", [])
+    claims = tuple(_parse_claim(c, n, notation, H, I, T, where, precision) for n, c in enumerate(raw, start=1))
     for n, c in enumerate(claims, start=1):
         if c.name in ("logits", "y", "pred") and readout is None:
-            fail(where, f"claim #{n} ({c.name})", "a [readout] section to compute it from", "none",
+            fail(where, _claim_arg(raw[n - 1], n), "a [readout] section to compute it from", "none",
                  "Add [readout] (y_t = softmax(h_t) needs no weights).")
     return WorkedExample(
         title=str(d.get("title", where)), notation=notation, weights=weights, x=x, h0=h0, c0=c0,
@@ -576,10 +602,25 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     )
 
 
-def _step(v, T: int, where: str, arg: str) -> int:
+def _step(v, T: int, where: str, arg: str, fix: str = "") -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= T:
-        fail(where, f"{arg} step", f"an integer from 1 to T={T}", repr(v))
+        fail(where, f"{arg} step", f"an integer from 1 to T={T}", repr(v), fix)
     return v
+
+
+def _claim_arg(c, n: int) -> str:
+    """A claim as an error names it: its number in the file and what it says it is,
+    "claim #2 (i at step 1, slide 'Forwards at time step 1')"."""
+    if not isinstance(c, Mapping):
+        return f"claim #{n}"
+    parts = []
+    if "name" in c:
+        parts.append(str(c["name"]) + (f" at step {c['step']!r}" if "step" in c else ""))
+    elif "step" in c:
+        parts.append(f"step {c['step']!r}")
+    if c.get("where"):
+        parts.append(str(c["where"]))
+    return f"claim #{n}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _parse_readout(r, H: int, T: int, where: str) -> Readout | None:
@@ -611,7 +652,7 @@ def _parse_readout(r, H: int, T: int, where: str) -> Readout | None:
 def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T: int, where: str, precision: int | None = None) -> Claim:
     """One claim; its precision is its ``decimals`` key, else the exercise's (``precision``), else the
     decimals it is written with."""
-    arg = f"claim #{n}"
+    arg = _claim_arg(c, n)
     unknown = sorted(set(c) - {"step", "name", "value", "unit", "where", "decimals"})
     if unknown:
         fail(where, f"{arg} keys", "among ['decimals', 'name', 'step', 'unit', 'value', 'where']", f"unknown keys {unknown}", exc=KeyError)
@@ -634,7 +675,10 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
             fail(where, f"{arg} unit", "a unit of a quantity at a step", f"unit {c['unit']!r} without a step",
                  "Give every entry of a weight (or its gradient) in value.")
         return Claim(name, value, None, None, dec, str(c.get("where", "")), answered, **more)
-    step = _step(step, T, where, arg)
+    initial = {"h": "h_prev", "c": "c_prev"}.get(canonical_name(name))
+    fix = (f"{name}_0, the state before step 1, is written step = 1, name = \"{initial}\" (or as [inputs] {name}0)."
+           if step == 0 and initial else "")
+    step = _step(step, T, where, arg, fix)
     name = canonical_name(name)
     if name not in QUANTITIES + BACKWARD_QUANTITIES:
         fail(where, f"{arg} name", f"a quantity among {list(QUANTITIES + BACKWARD_QUANTITIES)}", repr(c["name"]), exc=KeyError)
