@@ -243,6 +243,21 @@ def test_memory_form_numbers(s2):
     assert "= F(1.0)\n" in text and text.rstrip().endswith("= 0.8")
 
 
+def test_loss_indices_units_from_1_classes_by_name(s0):
+    # check and exercise files count units from 1 (unit = 2) and classes from 0 ([readout] targets); the
+    # loss wrote h_3[1] + h_3[2] (units) and -log(y_1[0]) (a class) with the same brackets
+    text = explain(s0, "text", grad=True, width=200)
+    # seed 000's targets 0, 1, 1: L = -log y_1(class 0) - log y_2(class 1) - log y_3(class 1)
+    assert "L = - log(y_1[class 0]) - log(y_2[class 1]) - log(y_3[class 1])\n" in text
+    assert "(y_t[class c]: the probability of class c; classes count from 0, as [readout] targets do)" in text
+    sum_h = explain(s0, "text", grad=True, loss="sum_h", width=200)
+    assert "L = h_3[1] + h_3[2]\n" in sum_h and "(h_3[j]: unit j; units count from 1, as check and exercise count them)" in sum_h
+    tex = explain(s0, "latex", grad=True)
+    assert r"- \log\left(y_{1}[\text{class }0]\right)" in tex and "y_{1[0]}" not in tex
+    assert "{}L &= h_{3}[1] + h_{3}[2]" in explain(s0, "latex", grad=True, loss="sum_h")
+    assert "<mo>[</mo><mtext>class&#xA0;</mtext><mn>0</mn><mo>]</mo>" in explain(s0, "html", grad=True)
+
+
 CONCAT_WITH_BIAS = """
 title = "concat, biases"
 notation = "concat"

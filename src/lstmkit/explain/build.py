@@ -799,7 +799,7 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
     F = _Fmt(digits if bw.decimals is None else bw.decimals)
     T, r = ex.T, ex.readout
     if bw.loss_kind == "xent":
-        lw = "L = Σ_t -log y_t[target_t] (cross-entropy of the read-out, summed over the steps)"
+        lw = "L = Σ_t -log y_t[class target_t] (the read-out's cross-entropy, summed over the steps)"
     else:
         lw = f"L = Σ_j h_{T}[j] (the sum of the last output)"
     hand = "" if bw.decimals is None else (
@@ -896,13 +896,14 @@ def _loss_equation(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, F: _F
         sym, args, terms = [], [], []
         for t in range(1, ex.T + 1):
             tgt = ex.readout.targets[t - 1]
-            sym += ["-", Call("log", Sym("y", f"{t}[{tgt}]"))]
+            sym += ["-", Call("log", Sym("y", str(t), index=f"class {tgt}"))]  # a class, from 0 as targets
             args += ["-", Call("log", Num(fnum(fw.steps[t - 1]["y"][tgt], F.d)))]
             terms += ["+", Num(fnum(by_t[t]["loss"][0], F.d))]
-        note = ("" if np.isfinite(bw.loss) else
-                f"a y_t[target_t] rounds to 0 at {count(F.d, 'decimal')}: its -log is infinite by hand; more decimals "
+        note = ("y_t[class c]: the probability of class c; classes count from 0, as [readout] targets do" if np.isfinite(bw.loss) else
+                f"a y_t[class target_t] rounds to 0 at {count(F.d, 'decimal')}: its -log is infinite by hand; more decimals "
                 "(--round) give a finite loss, and the gradients below do not need it")
         return Equation(Sym("L"), [seq(*sym), seq(*args), seq(*terms[1:]), Num(fnum(bw.loss, F.d))], note)
     h = fw.steps[-1]["h"]
-    sym = _join([Sym("h", f"{ex.T}[{j + 1}]") for j in range(len(h))])
-    return Equation(Sym("L"), [sym, _join([Num(fnum(a, F.d)) for a in h]), Num(fnum(bw.loss, F.d))])
+    sym = _join([Sym("h", str(ex.T), index=str(j + 1)) for j in range(len(h))])  # units, from 1 as check counts them
+    return Equation(Sym("L"), [sym, _join([Num(fnum(a, F.d)) for a in h]), Num(fnum(bw.loss, F.d))],
+                    f"h_{ex.T}[j]: unit j; units count from 1, as check and exercise count them")

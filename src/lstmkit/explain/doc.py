@@ -23,6 +23,7 @@ class Sym:
     sub: str = ""  # "ii", "t-1", "1"
     tilde: bool = False  # c̃
     sup: str = ""  # "⊤"
+    index: str = ""  # an entry, after the subscripts: h_3[1] (unit 1, counted from 1), y_1[class 0]
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,10 @@ def math_ml(node) -> str:
             base = f"<msub>{base}<mrow>{_sub_ml(node.sub)}</mrow></msub>"
         if node.sup:
             base = f"<msup>{base}<mo>{escape(node.sup)}</mo></msup>"
+        if node.index:  # h_3[1], y_1[class 0]
+            words, _, num = node.index.rpartition(" ")
+            inner = (f"<mtext>{escape(words)}&#xA0;</mtext>" if words else "") + _sub_ml(num)
+            base = f"<mrow>{base}<mo>[</mo>{inner}<mo>]</mo></mrow>"
         return base
     if isinstance(node, Num):
         return f"<mn>{escape(node.text)}</mn>"

@@ -42,6 +42,9 @@ def math_tex(node) -> str:
             base += "_{" + _uni_math(node.sub) + "}"
         if node.sup:
             base += "^{" + _uni_math(node.sup) + "}"
+        if node.index:  # h_{3}[1], y_{1}[\text{class }0]
+            words, _, num = node.index.rpartition(" ")
+            base += "[" + (r"\text{" + tex_escape(words) + " }" if words else "") + num + "]"
         return base
     if isinstance(node, Num):
         return node.text if node.text != "?" else r"\,?\,"

@@ -44,7 +44,7 @@ def _one(s: str) -> Box:
 def sym_text(s: Sym) -> str:
     name = s.name + ("\u0303" if s.tilde else "")
     out = name + (f"_{s.sub}" if s.sub else "")
-    return out + ("ᵀ" if s.sup == "⊤" else s.sup)
+    return out + ("ᵀ" if s.sup == "⊤" else s.sup) + (f"[{s.index}]" if s.index else "")
 
 
 def hcat(boxes: list[Box], sep: str = " ") -> Box:
