@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -262,3 +263,83 @@ def test_a_layer_before_the_lstm_is_not_taken_for_the_readout(before):
         module_from_state_dict(sd)
     module, head = module_from_state_dict(sd, readout="pre")  # named: the user says it is one
     assert head["weight"].shape == sd["pre.weight"].shape
+
+
+# -- state_dict files as torch users save them: other layers, training checkpoints --------------------------------
+class NormNet(nn.Module):
+    """lstm -> a normalisation over the features -> fc, the norm a BatchNorm1d (running statistics, an int64
+    num_batches_tracked) or a LayerNorm (1-D weight and bias)."""
+
+    def __init__(self, norm):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 6, batch_first=True)
+        self.norm = nn.BatchNorm1d(6) if norm == "batchnorm" else nn.LayerNorm(6)
+        self.fc = nn.Linear(6, 2)
+
+
+@pytest.mark.parametrize("norm", ["batchnorm", "layernorm"])
+def test_a_layer_lstmkit_has_no_twin_for_is_named_and_left_out_when_the_readout_is(tmp_path, norm, capsys):
+    """A BatchNorm's state_dict was refused for its int64 num_batches_tracked ('expected a floating-point
+    tensor'), a LayerNorm's weight taken for a second read-out ('at most one Linear read-out'): neither said
+    which layer lstmkit lacks. Now the layer is named with its keys, and naming the read-out (as for a second
+    Linear) keeps the LSTM and fc, warning that the norm is left out: then it computes torch's fc(lstm(x))."""
+    torch.manual_seed(11)
+    net = NormNet(norm).double()
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    sd = load_state_dict_file(tmp_path / "net.pt")
+    keys = ", ".join(f"norm.{k}" for k in net.norm.state_dict())
+    with pytest.raises(ValueError, match=rf"^module_from_state_dict: expected state only the recurrent weights and Linear layers \(one of them the read-out\), "
+                                         rf"got 1 other layer lstmkit has no twin for: 'norm' \({re.escape(keys)}\)\. To convert the LSTM and its read-out 'fc' alone, "
+                                         r"name the read-out: readout='fc' \(convert: --readout fc\); the weights of \['norm'\] are then left out, with a warning"):  # fmt: skip
+        module_from_state_dict(sd)
+    with pytest.warns(UserWarning, match=r"the read-out is 'fc'; the weights of \['norm'\] are left out"):
+        module, head = module_from_state_dict(sd, readout="fc")
+    module.batch_first = True
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    with torch.no_grad():
+        ref = net.fc(net.lstm(x)[0]).numpy()
+    check_close("state_dict file, a norm left out", lstmkit.modelfile.LSTMFile(module, head, {}).predict(x.numpy()), ref, 1e-12)
+    from lstmkit.cli import main
+
+    assert main(["convert", str(tmp_path / "net.pt"), str(tmp_path / "net.npz")]) == 1
+    assert "got 1 other layer lstmkit has no twin for: 'norm'" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "net.pt"), str(tmp_path / "net.npz"), "--readout", "fc"]) == 0
+    assert "the weights of ['norm'] are left out" in capsys.readouterr().err
+
+
+def test_a_layer_lstmkit_has_no_twin_for_without_a_linear():
+    """Beside the LSTM only a norm: nothing to name as the read-out, so the fix is saving the LSTM's weights."""
+    sd = {k: v.numpy() for k, v in NormNet("layernorm").state_dict().items() if not k.startswith("fc.")}
+    with pytest.raises(ValueError, match=r"got 1 other layer lstmkit has no twin for: 'norm' \(norm.weight, norm.bias\)\. Save the LSTM's weights alone: "
+                                         r"torch.save\(model.lstm.state_dict\(\), 'lstm.pt'\)\.$"):  # fmt: skip
+        module_from_state_dict(sd)
+
+
+def test_a_training_checkpoint_is_read_from_its_one_state_dict(tmp_path):
+    """torch.save({"model": sd, "epoch": 3, "optimizer": opt.state_dict()}), the usual training checkpoint, was
+    refused: "expected state_dict['model'] a torch.Tensor, got OrderedDict". Its one entry that is a state_dict
+    is what a user converting it means: read, with a warning naming it and what is left out, computing torch's
+    numbers. Two state_dicts (a model and its EMA twin) are refused naming both, none saying how to save one."""
+    torch.manual_seed(12)
+    net = Net().double().eval()
+    opt = torch.optim.Adam(net.parameters())
+    net(torch.randn(2, 4, 3, dtype=torch.float64)).sum().backward()
+    opt.step()  # the optimizer's state holds tensors too, under int keys
+    torch.save({"model": net.state_dict(), "epoch": 3, "optimizer": opt.state_dict()}, tmp_path / "ckpt.pt")
+    with pytest.warns(UserWarning, match=r"^load_state_dict_file: \S+ckpt.pt is a checkpoint dict with keys \['model', 'epoch', 'optimizer'\]: "
+                                         r"the state_dict read is its entry 'model'; the rest \(epoch, optimizer\) is left out\.$"):  # fmt: skip
+        sd = load_state_dict_file(tmp_path / "ckpt.pt")
+    module, head = module_from_state_dict(sd)
+    module.batch_first = True
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    with torch.no_grad():
+        ref = net(x).numpy()
+    check_close("training checkpoint's state_dict", lstmkit.modelfile.LSTMFile(module, head, {}).predict(x.numpy()), ref, 1e-12)
+    torch.save({"model": net.state_dict(), "ema": net.state_dict(), "epoch": 3}, tmp_path / "two.pt")
+    with pytest.raises(ValueError, match=r"expected \S+two.pt a state_dict, or a checkpoint dict holding one, got a dict with keys \['model', 'ema', 'epoch'\], "
+                                         r"of which \['model', 'ema'\] are each a state_dict\. Save the one to convert on its own: torch.save\(checkpoint\['model'\], 'model.pt'\)\.$"):  # fmt: skip
+        load_state_dict_file(tmp_path / "two.pt")
+    torch.save({**net.state_dict(), "epoch": 3}, tmp_path / "mixed.pt")
+    with pytest.raises(ValueError, match=r"expected \S+mixed.pt a mapping name -> tensor \(a state_dict\), got a dict with keys \[.*\], whose entry 'epoch' is an int\. "
+                                         r"If it is a training checkpoint, save the model's weights alone: torch.save\(model.state_dict\(\), 'model.pt'\)\.$"):  # fmt: skip
+        load_state_dict_file(tmp_path / "mixed.pt")

@@ -23,7 +23,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .._checks import fail
+from .._checks import a_or_an, count, fail
 from ..cell import LSTMCell, RNNCell
 from ..recurrent import LSTM, RNN
 
@@ -40,7 +40,11 @@ def _np_dtype(tensor_dtype, dtype):
     return np.dtype(np.float64) if tensor_dtype == torch.float64 else np.dtype(np.float32)
 
 
-def _to_numpy(sd: Mapping, dtype=None) -> dict[str, np.ndarray]:
+def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True) -> dict[str, np.ndarray]:
+    """torch tensors -> NumPy arrays: floating ones in ``dtype`` (default: float64 stays, others
+    float32); with ``floats_only=False`` other tensors but recurrent weights (a BatchNorm's int64
+    ``num_batches_tracked``) are kept in their own dtype, for :func:`module_from_state_dict` to say
+    which layer they belong to."""
     import torch
 
     out = {}
@@ -48,6 +52,12 @@ def _to_numpy(sd: Mapping, dtype=None) -> dict[str, np.ndarray]:
         if not isinstance(v, torch.Tensor):
             fail("lstmkit.interop.pytorch", f"state_dict[{k!r}]", "a torch.Tensor", type(v).__name__, exc=TypeError)
         t = v.detach().cpu()
+        if not t.is_floating_point() and not floats_only and not _KEY.match(k):
+            try:
+                out[k] = t.numpy().copy()
+                continue
+            except (TypeError, RuntimeError):  # a quantized or sparse tensor, ...
+                pass
         if not t.is_floating_point():
             fail("lstmkit.interop.pytorch", f"state_dict[{k!r}]", "a floating-point tensor", f"dtype {t.dtype}", exc=TypeError)
         if t.dtype not in (torch.float32, torch.float64):
@@ -153,7 +163,11 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read ``torch.save(state_dict)`` output safely (``weights_only=True``) as NumPy arrays.
 
     A file holding a whole pickled module (``torch.save(model)``) or any other object is refused:
-    only a mapping of names to tensors is accepted.
+    only a mapping of names to tensors is accepted, or a training checkpoint (a dict such as
+    ``{"model": state_dict, "epoch": 3, "optimizer": ...}``) with exactly one entry that is one,
+    which is read with a UserWarning naming it (:func:`_checkpoint_entry`). Floating-point tensors
+    become float32 or float64 arrays, others (a BatchNorm's ``num_batches_tracked``) keep their dtype:
+    :func:`module_from_state_dict` says which layer they belong to.
     """
     import torch
 
@@ -171,11 +185,42 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         msg = (cause or lines or [type(exc).__name__])[0].split(" Please use ")[0]
         fail(where, f"{path}", "a state_dict saved with torch.save(module.state_dict(), path)", f"a file torch.load(weights_only=True) refuses ({msg})",
              "lstmkit reads tensors only and never runs a file's code: save the module's state_dict().")  # fmt: skip
-    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
-        obj = obj["state_dict"]  # common checkpoint wrapper {"state_dict": ..., "epoch": ...}
+    if isinstance(obj, Mapping) and all(isinstance(k, str) for k in obj) and not _is_state_dict(obj):
+        obj = _checkpoint_entry(obj, path, where)
     if not isinstance(obj, Mapping) or not all(isinstance(k, str) for k in obj):
         fail(where, f"{path}", "a mapping name -> tensor (a state_dict)", type(obj).__name__, "Save model.state_dict(), not the model.")
-    return _to_numpy(obj)
+    return _to_numpy(obj, floats_only=False)
+
+
+def _is_state_dict(obj) -> bool:
+    import torch
+
+    return isinstance(obj, Mapping) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def _checkpoint_entry(obj: Mapping, path, where: str) -> Mapping:
+    """The state_dict in a training checkpoint ``{"model": state_dict, "epoch": 3, "optimizer": ...}``:
+    its one entry that is a state_dict (names -> tensors), read with a warning naming it and what is
+    left out. A user converting the checkpoint they have means that entry, whatever its key
+    ("model", "state_dict", "model_state_dict", ...). With several (a model and its EMA twin) the one
+    meant cannot be told, and with none the file holds no state_dict: both are refused, saying how to
+    save the state_dict alone."""
+    keys = list(obj)
+    shown = keys if len(keys) <= 8 else [*keys[:8], "..."]
+    entries = [k for k, v in obj.items() if isinstance(v, Mapping) and v and _is_state_dict(v)]
+    if len(entries) == 1:
+        rest = [k for k in shown if k != entries[0]]
+        warnings.warn(f"{where}: {path} is a checkpoint dict with keys {shown}: the state_dict read is its entry {entries[0]!r}"
+                      + (f"; the rest ({', '.join(map(str, rest))}) is left out." if rest else "."), UserWarning, stacklevel=3)  # fmt: skip
+        return obj[entries[0]]
+    if entries:
+        fail(where, f"{path}", "a state_dict, or a checkpoint dict holding one", f"a dict with keys {shown}, of which {entries} are each a state_dict",
+             f"Save the one to convert on its own: torch.save(checkpoint[{entries[0]!r}], 'model.pt').")  # fmt: skip
+    import torch
+
+    bad = next(k for k, v in obj.items() if not isinstance(v, torch.Tensor))
+    fail(where, f"{path}", "a mapping name -> tensor (a state_dict)", f"a dict with keys {shown}, whose entry {bad!r} is {a_or_an(type(obj[bad]).__name__)}",
+         "If it is a training checkpoint, save the model's weights alone: torch.save(model.state_dict(), 'model.pt').")  # fmt: skip
 
 
 def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: tuple[str, str | None] | None = None) -> None:
@@ -219,18 +264,34 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
     if len(groups) != 1:
         fail(where, "state", "the weights of exactly one LSTM/RNN (weight_ih_l0, ...)", f"{len(groups)} groups {sorted(groups) or ''}")
     prefix, sd = next(iter(groups.items()))
-    # read-out: the remaining keys must be one Linear
-    heads: dict[str, dict[str, np.ndarray]] = {}
+    for k, v in sd.items():
+        if not np.issubdtype(v.dtype, np.floating):
+            fail(where, f"state[{prefix + k!r}]", "a floating-point tensor", f"dtype {v.dtype}", exc=TypeError)
+    # the other layers, by their prefix: a Linear (weight (O, F) [+ bias (O,)]) may be the read-out
+    layers: dict[str, dict[str, np.ndarray]] = {}
     for k, v in rest.items():
         base, _, leaf = k.rpartition(".")
-        if leaf not in ("weight", "bias"):
-            fail(where, "state", "only the recurrent weights and one Linear read-out", f"the key {k!r}", "Remove other layers' keys first.")
-        heads.setdefault(base, {})[leaf] = v
+        layers.setdefault(base, {})[leaf] = v
+    linear = lambda p: set(p) <= {"weight", "bias"} and "weight" in p and all(np.issubdtype(v.dtype, np.floating) for v in p.values()) and p["weight"].ndim == 2 and p.get("bias", np.zeros(1)).ndim == 1  # noqa: E731
+    heads = {base: p for base, p in layers.items() if linear(p)}
+    others = sorted(base for base in layers if base not in heads)  # BatchNorm, LayerNorm, a convolution, ...: no lstmkit twin
+    if others and readout is None:
+        shown = "; ".join(f"{b!r} ({', '.join((b + '.' if b else '') + leaf for leaf in layers[b])})" for b in others[:3]) + ("; ..." if len(others) > 3 else "")
+        if len(heads) == 1:
+            name = next(iter(heads))
+            fix = (f"To convert the LSTM and its read-out {name!r} alone, name the read-out: readout={name!r} (convert: --readout {name}); "
+                   f"the weights of {others} are then left out, with a warning (the model kept computes something else if they run between them).")  # fmt: skip
+        elif heads:
+            fix = f"To convert the LSTM and one Linear alone, name that read-out: readout=PREFIX, one of {sorted(heads)} (convert: --readout PREFIX)."
+        else:
+            fix = f"Save the LSTM's weights alone: torch.save(model.{prefix.rstrip('.') or 'lstm'}.state_dict(), 'lstm.pt')."
+        fail(where, "state", "only the recurrent weights and Linear layers (one of them the read-out)",
+             f"{count(len(others), 'other layer')} lstmkit has no twin for: {shown}", fix)  # fmt: skip
     left = []  # the other layers' prefixes, left out when readout names one
     if readout is not None:
         if readout.rstrip(".") not in heads:
             fail(where, "readout", f"one of {sorted(heads)}", repr(readout), exc=KeyError)
-        left = sorted(h for h in heads if h != readout.rstrip("."))
+        left = sorted([h for h in heads if h != readout.rstrip(".")] + others)
         heads = {readout.rstrip("."): heads[readout.rstrip(".")]}
     if len(heads) > 1:
         fail(where, "state", "at most one Linear read-out", f"{sorted(heads)}", "Name the read-out with readout=PREFIX.")
@@ -260,10 +321,12 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
     (H, H) an RNN (``nonlinearity`` cannot be seen in weights: pass it), keys without ``_l<k>`` a
     cell; ``_reverse`` keys make it bidirectional, ``bias_*`` keys give bias=True. The read-out is the
     one other ``<prefix>weight`` (O, F) [+ ``<prefix>bias`` (O,)] in the dict, or the prefix named by
-    ``readout`` (other layers' weights are then left out, with a UserWarning naming them). Any
-    other key is refused by name. A model registers its layers in the order it runs them, so an
-    unnamed read-out whose keys come before the recurrent ones is refused: it is a layer the LSTM
-    reads (an ``nn.Embedding``, a projection), not a read-out (name it if it is one).
+    ``readout`` (other layers' weights are then left out, with a UserWarning naming them). A layer
+    that is no Linear (a BatchNorm, a LayerNorm, a convolution: keys other than weight (O, F) and
+    bias) is refused naming it and its keys, unless the read-out is named. A model registers its
+    layers in the order it runs them, so an unnamed read-out whose keys come before the recurrent
+    ones is refused: it is a layer the LSTM reads (an ``nn.Embedding``, a projection), not a read-out
+    (name it if it is one).
     """
     where = "module_from_state_dict"
     _, sd, name, head, left = _split(state, readout, where)
