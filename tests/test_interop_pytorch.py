@@ -343,3 +343,46 @@ def test_a_training_checkpoint_is_read_from_its_one_state_dict(tmp_path):
     with pytest.raises(ValueError, match=r"expected \S+mixed.pt a mapping name -> tensor \(a state_dict\), got a dict with keys \[.*\], whose entry 'epoch' is an int\. "
                                          r"If it is a training checkpoint, save the model's weights alone: torch.save\(model.state_dict\(\), 'model.pt'\)\.$"):  # fmt: skip
         load_state_dict_file(tmp_path / "mixed.pt")
+
+
+# -- to_torch: lstmkit.Linear, and what a SequenceModel is in torch ---------------------------------------------------
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_to_torch_of_a_linear_is_an_nn_linear(bias, dtype):
+    """from_torch(nn.Linear) worked and to_torch(lstmkit.Linear) was refused: now an nn.Linear with the very
+    weights, dtype and training mode, computing (and back-propagating) what lstmkit's does, by torch's autograd."""
+    lin = lstmkit.Linear(5, 3, bias=bias, dtype=dtype, seed=13).eval()
+    t = to_torch(lin)
+    assert isinstance(t, nn.Linear) and t.training is False and t.weight.dtype == (torch.float64 if dtype == np.float64 else torch.float32)
+    same_state({k: v.detach().numpy() for k, v in t.state_dict().items()}, lin.state_dict())
+    x = np.random.default_rng(13).normal(size=(2, 4, 5)).astype(dtype)
+    xt = torch.from_numpy(x).requires_grad_()
+    y = t(xt)
+    w = torch.randn_like(y)
+    (y * w).sum().backward()
+    check_close("to_torch(Linear) y", lin.train()(x), y.detach().numpy(), 1e-12 if dtype == np.float64 else 1e-6)
+    check_close("to_torch(Linear) dx", lin.backward(w.numpy()), xt.grad.numpy(), 1e-12 if dtype == np.float64 else 1e-6)
+    same_state(from_torch(t), lin.state_dict())  # and back: the read-out dict
+
+
+def test_to_torch_of_a_sequence_model_says_how():
+    """to_torch(SequenceModel) was refused with no way out: now it says to take the two parts, and what a
+    torch forward does with them (the last step, one-hot ids); so does a fitted estimator, naming model_."""
+    seq = lstmkit.SequenceModel(3, 2, 4, head="last", bidirectional=True, seed=0)
+    with pytest.raises(TypeError, match=r"^to_torch: expected module an lstmkit LSTM, RNN, LSTMCell, RNNCell, Linear or a read-out dict, got a SequenceModel\. "
+                                        r"A SequenceModel is a recurrent layer and a read-out, two torch modules: rnn, readout = model.parts\(\), then to_torch\(rnn\) "
+                                        r"and to_torch\(readout\) .* Its forward reads each sequence's last valid step, torch.cat\(\(h_n\[-2\], h_n\[-1\]\), 1\), through the Linear\.$"):  # fmt: skip
+        to_torch(seq)
+    rnn, readout = seq.parts()  # the way it gives computes the model's numbers in torch
+    t_rnn, t_fc = to_torch(rnn), to_torch(readout)
+    x = np.random.default_rng(14).normal(size=(2, 5, 3)).astype(np.float32)
+    with torch.no_grad():
+        _, (h_n, _) = t_rnn(torch.from_numpy(x))
+        ref = t_fc(torch.cat((h_n[-2], h_n[-1]), 1)).numpy()
+    check_close("SequenceModel through to_torch(parts)", seq.eval()(x)[0], ref, 1e-6)
+    tokens = lstmkit.SequenceModel(5, 4, 4, inputs="tokens", readout="identity", seed=0)
+    with pytest.raises(TypeError, match=r"The LSTM takes one-hot rows of the ids: torch.nn.functional.one_hot\(ids, 5\).float\(\)\.$"):
+        to_torch(tokens)
+    est = lstmkit.LSTMClassifier(hidden_size=4, epochs=1, seed=0, verbose=0).fit(x, np.array([0, 1]))
+    with pytest.raises(TypeError, match=r"got an LSTMClassifier\. Its network, est.model_, is a SequenceModel: .* rnn, readout = est.model_.parts\(\)"):
+        to_torch(est)

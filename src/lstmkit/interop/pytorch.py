@@ -7,6 +7,7 @@ conversion here is a copy, bit for bit, in both directions:
     torch.nn.RNN(I, H, L, nonlinearity, bias, batch_first, dropout, bidirectional) <->  lstmkit.RNN
     torch.nn.LSTMCell(I, H, bias) / torch.nn.RNNCell(I, H, bias, nonlinearity)    <->  lstmkit cells
     torch.nn.Linear(F, O, bias)                          <->  read-out {"weight": (O, F), "bias": (O,)}
+    torch.nn.Linear(F, O, bias)                          <-   lstmkit.Linear(F, O, bias)
 
 float32 and float64 stay as they are; other torch dtypes are cast to ``dtype`` (float32 unless
 given). A saved ``state_dict`` (``torch.save(model.state_dict(), path)``) is read with
@@ -106,12 +107,17 @@ def from_torch(module, dtype=None):
 
 
 def to_torch(module):
-    """An lstmkit ``LSTM``/``RNN``/``LSTMCell``/``RNNCell`` (or a read-out dict) -> torch module.
+    """An lstmkit ``LSTM``/``RNN``/``LSTMCell``/``RNNCell``/``Linear`` (or a read-out dict) -> torch module.
 
-    The torch module has the lstmkit module's dtype (float32 or float64) and exactly its weights.
-    Variant options (peepholes, layer norm, ...) have no torch twin and are refused by name.
+    The torch module has the lstmkit module's dtype (float32 or float64), exactly its weights and its
+    training mode; a ``Linear`` or a read-out dict gives an ``nn.Linear``. Variant options
+    (peepholes, layer norm, ...) have no torch twin and are refused by name. A SequenceModel (or a
+    fitted estimator's ``model_``) is two torch modules: ``rnn, readout = model.parts()``, then
+    ``to_torch(rnn)`` and ``to_torch(readout)``; it is refused saying so.
     """
     import torch
+
+    from ..layers import Linear
 
     nn = torch.nn
     where = "to_torch"
@@ -120,6 +126,14 @@ def to_torch(module):
         lin = nn.Linear(W.shape[1], W.shape[0], bias=module.get("bias") is not None, dtype=_torch_dtype(W.dtype))
         _load(lin, {k: v for k, v in module.items() if v is not None})
         return lin
+    if type(module) is Linear:
+        lin = nn.Linear(module.in_features, module.out_features, bias=module.has_bias, dtype=_torch_dtype(module.dtype))
+        _load(lin, module.state_dict())
+        lin.train(module.training)
+        return lin
+    seq = getattr(module, "model_", module)  # a fitted estimator holds its SequenceModel in model_
+    if hasattr(seq, "rnn") and hasattr(seq, "head_mode"):
+        fail(where, "module", "an lstmkit LSTM, RNN, LSTMCell, RNNCell, Linear or a read-out dict", a_or_an(type(module).__name__), _two_modules(module, seq), exc=TypeError)
     changed = getattr(getattr(module, "variant", None), "changed", lambda: {})()
     if changed:
         fail(where, "module", "a plain LSTM (torch.nn.LSTM has no variant options)", f"options {changed}")
@@ -139,10 +153,30 @@ def to_torch(module):
     elif type(module) is RNNCell:
         out = nn.RNNCell(module.input_size, module.hidden_size, module.bias, module.nonlinearity, dtype=tdt)
     else:
-        fail(where, "module", "an lstmkit LSTM, RNN, LSTMCell, RNNCell or a read-out dict", type(module).__name__, exc=TypeError)
+        fail(where, "module", "an lstmkit LSTM, RNN, LSTMCell, RNNCell, Linear or a read-out dict", type(module).__name__, exc=TypeError)
     _load(out, module.state_dict())
     out.train(module.training)
     return out
+
+
+def _two_modules(module, seq) -> str:
+    """How to take a SequenceModel (``seq``; ``module`` itself or the estimator holding it) to torch:
+    its recurrent layer and its read-out, each a torch module, and what a torch forward does with them."""
+    name = "model" if seq is module else "est.model_"
+    tail = ""
+    if seq.head_mode == "last":
+        last = "torch.cat((h_n[-2], h_n[-1]), 1)" if seq.rnn.bidirectional else "h_n[-1]"
+        tail += f" Its forward reads each sequence's last valid step, {last}" + (", through the Linear." if seq.head is not None else ".")
+    elif seq.head is not None:
+        tail += " Its forward applies the Linear to every step's output y."
+    if getattr(seq, "inputs", "features") == "tokens":
+        tail += f" The LSTM takes one-hot rows of the ids: torch.nn.functional.one_hot(ids, {seq.rnn.input_size}).float()."
+    if hasattr(module, "y_scale_"):
+        tail += " A regressor's outputs are standardised: times y_scale_, plus y_mean_."
+    opening = "A SequenceModel is" if seq is module else "Its network, est.model_, is a SequenceModel:"
+    return (f"{opening} a recurrent layer and a read-out, two torch modules: rnn, readout = {name}.parts(), then "
+            f"to_torch(rnn) and to_torch(readout) (an nn.Linear; readout is None for readout='identity'), or "
+            f"save_state_dict_file('model.pt', *{name}.parts()) for a torch model with attributes rnn and head.{tail}")  # fmt: skip
 
 
 def _torch_dtype(np_dtype):
