@@ -258,6 +258,20 @@ def test_loss_indices_units_from_1_classes_by_name(s0):
     assert "<mo>[</mo><mtext>class&#xA0;</mtext><mn>0</mn><mo>]</mo>" in explain(s0, "html", grad=True)
 
 
+def test_latex_sets_subscripted_symbols_in_text_as_math(s0):
+    from lstmkit.explain.render_latex import tex_escape
+
+    # a step heading printed the literal "x\\_2"; a symbol with a subscript is math in any text
+    assert tex_escape("Step 2: x_2 = A = [1.0, 0.0]") == "Step 2: $x_{2}$ = A = [1.0, 0.0]"
+    assert tex_escape("W_h* h_{t-1}, c_(t-1), c~_t, Σ_t") == r"$W_{h}$* $h_{t-1}$, $c_{t-1}$, $\tilde{c}_{t}$, $\Sigma_{t}$"
+    # names stay text: dh_next, y_scale, dropout_recurrent, target_t
+    assert tex_escape("dh_next y_scale dropout_recurrent target_t") == r"dh\_next y\_scale dropout\_recurrent target\_t"
+    tex = explain(s0, "latex", decimals=1)
+    assert r"\section*{Step 2: $x_{2}$ = A = [1.0, 0.0]}" in tex and "x\\_" not in tex
+    assert r"\usepackage[fleqn]{amsmath}" in tex  # one left margin for the equations
+    assert r"\begin{center}seeds/000" in tex  # the subtitle wraps (\author set it on one line, off the page)
+
+
 CONCAT_WITH_BIAS = """
 title = "concat, biases"
 notation = "concat"

@@ -76,29 +76,52 @@ _ESC = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
-def tex_escape(s: str) -> str:
-    """Plain text for LaTeX: special characters escaped, Greek and math symbols as inline math."""
+#: a symbol with a subscript in running text: x_2, h_{t-1}, c_(t-1), c~_t, W_ii (a base of one or two
+#: letters not inside a word, a subscript of up to three letters or digits, or braced or in parentheses;
+#: not dh_next or y_scale, which are names)
+_SUBSCRIPTED = re.compile(r"(?<![\w\\])([A-Za-zΣμγβσ]{1,2})(~|\u0303)?_(\{[^{}]*\}|\([^()]*\)|[A-Za-z0-9]{1,3}(?![\w]))")
+
+
+def _text_math(m: re.Match) -> str:
+    base, tilde, sub = _uni_math(m.group(1)).strip(), m.group(2), m.group(3)
+    sub = sub[1:-1] if sub[0] in "{(" else sub
+    return "$" + (r"\tilde{" + base + "}" if tilde else base) + "_{" + sub + "}$"
+
+
+def _escape_plain(s: str) -> str:
     out = "".join(_ESC.get(ch, ch) for ch in s)
     for a, b in _UNI:
         out = out.replace(a, "$" + b.strip() + "$")
     return re.sub(r"[^\x00-\x7f]", "?", out)  # nothing pdflatex's base fonts cannot set
 
 
+def tex_escape(s: str) -> str:
+    """Plain text for LaTeX: special characters escaped, Greek and math symbols as inline math, and
+    a subscripted symbol (x_2, h_{t-1}) as math: $x_{2}$, not the literal x\\_2."""
+    out, at = [], 0
+    for m in _SUBSCRIPTED.finditer(s):
+        out += [_escape_plain(s[at:m.start()]), _text_math(m)]
+        at = m.end()
+    return "".join(out) + _escape_plain(s[at:])
+
+
 def render(doc: Document) -> str:
     """A standalone LaTeX article; compiles with ``pdflatex`` and the base distribution only."""
     out = [
         r"\documentclass[10pt]{article}",
-        r"\usepackage{amsmath}",
+        r"\usepackage[fleqn]{amsmath}",  # every equation from one left margin, as the other formats show them
         r"\setlength{\textwidth}{17cm}\setlength{\oddsidemargin}{-0.5cm}\setlength{\evensidemargin}{-0.5cm}",
         r"\setlength{\textheight}{24cm}\setlength{\topmargin}{-1.5cm}",
         r"\setlength{\parindent}{0pt}\setlength{\parskip}{4pt}",
         r"\allowdisplaybreaks",
         r"\title{" + tex_escape(doc.title) + "}",
-        r"\author{" + tex_escape(doc.subtitle) + "}",
+        r"\author{}",
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
     ]
+    if doc.subtitle:  # a paragraph, which wraps (\author sets one line, past the page's edge)
+        out.append(r"\begin{center}" + tex_escape(doc.subtitle) + r"\end{center}" + "\n")
     for b in doc.blocks:
         if isinstance(b, Heading):
             cmd = {1: "section", 2: "section", 3: "subsection"}.get(b.level, "subsubsection")
