@@ -3,6 +3,8 @@ model's own (its fused layer and read-out), the file path goes through ``lstmkit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,8 @@ import lstmkit
 from lstmkit.cli import main
 from lstmkit.explain import explain, forward
 from lstmkit.explain.model import example_from_model, read_sequence
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,12 @@ def test_cli_model_and_input(trained, tmp_path, capsys):
     assert "## Step 2" in capsys.readouterr().out
     assert main(["explain", "--model", str(path)]) == 2
     assert "--model without --input" in capsys.readouterr().err
+    # --input alone was told "got neither" (FILE nor --model); with a FILE it was ignored silently
+    assert main(["explain", "--input", "1,0"]) == 2
+    assert ("explain: expected --model with --input (the trained model to run on the sequence), got --input without "
+            "--model. Add --model MODEL.npz, or leave out --input: a worked example holds its own inputs.") in capsys.readouterr().err
+    assert main(["explain", str(EXAMPLES / "seed000.toml"), "--input", "1,0"]) == 2
+    assert f"got --input with the worked-example FILE {EXAMPLES / 'seed000.toml'}." in capsys.readouterr().err
 
 
 def test_deeper_networks_show_the_first_layer_and_say_so():

@@ -8,7 +8,7 @@ import sys
 from ._options import integer
 
 HELP = "show a worked example (or a model on an input) step by step: gates, c_t, h_t, read-out, BPTT"
-EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # the slides' numbers, by hand"
+EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # by hand, rounded as the slides round"
 #: --width's range: narrower wraps the equations' symbols word by word (check's --width too)
 WIDTH = (20, 1000)
 
@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("explain: expected either a worked-example FILE or --model with --input, got "
                              + ("both" if args.file else "--model without --input") + ".")
         examples = [_model_example(args.model, args.input)]
+    elif args.input:  # the sequence a model is run on: without one it would be ignored, or said missing
+        raise UsageError("explain: expected --model with --input (the trained model to run on the sequence), got "
+                         + (f"--input with the worked-example FILE {args.file}" if args.file else "--input without --model")
+                         + ". Add --model MODEL.npz, or leave out --input: a worked example holds its own inputs.")
     elif args.file:
         examples = _select(load(args.file), args.example, "explain")
     else:
