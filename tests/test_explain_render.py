@@ -231,6 +231,24 @@ def test_table_form_per_gate_columns_are_the_two_rounded_products(tmp_path):
                     assert z == pytest.approx(round(wx + wh + bias[k][j] + 1e-9 * np.sign(wx + wh + bias[k][j]), d), abs=1e-9)
 
 
+def test_table_form_marks_what_the_example_states(s1):
+    # seed 001 states C_t (its input table cannot produce it) and W_o·[h,x] (its W_o is unusable): the steps
+    # form says so, the table showed 0.415 beside f*c_prev = 0.016 and i*c~ = ? with no mark
+    text = explain(s1, "text", form="table", width=100)
+    assert re.search(r"f_1\s+c_0\s+f\*c_prev\s+i_1\s+c~_1\s+i\*c~\s+c_1 \(stated\)", text)
+    assert re.search(r"c_1 \(stated\)\s+tanh\(c_1\)\s+o_1\s+h_1", text)
+    assert "W_o·[h,x] (stated)   + b_o   σ = o_1" in text and "W_f·[h,x]    + b_f   σ = f_1" in text
+    assert "stated by the example" in explain(s1, "text", width=100)  # the steps form's note
+    # per gate, a stated W_o·[h,x] (W_io, W_ho not given) is its one column, not two columns of "?"
+    from lstmkit.explain import from_dict
+
+    W = {"W_ii": [[1.0]], "W_hi": [[0.0]], "W_if": [[1.0]], "W_hf": [[0.0]], "W_ic": [[1.0]], "W_hc": [[0.0]]}
+    ex = from_dict({"notation": "per_gate", "weights": W, "inputs": {"x": [[0.5]], "h0": [0.0], "c0": [0.0]},
+                    "given": [{"step": 1, "name": "Wxh_o", "value": [0.25]}]})[0]
+    header, rows = _table_rows(explain(ex, "text", form="table", width=100), "Output gate: ")
+    assert header == ["W_o·[h,x] (stated)", "+ b_o", "σ = o_1"] and rows["cell 1"][:2] == [0.25, 0.25]
+
+
 def test_memory_form_numbers(s2):
     text = explain(s2[0], "text", form="memory", width=100)
     # f(Ws1*zs + Wi1*x + Bias1) = f(2*1.0 + 1*1.0 + 0) = f(3) = 0.953; the line's numbers in one format

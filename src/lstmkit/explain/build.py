@@ -631,7 +631,7 @@ def _variant_table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     if v.zoneout_cell:
         ccols.append(f"c_{t} = {fparam(v.zoneout_cell)} c_{t - 1} + {fparam(1 - v.zoneout_cell)} c'_{t}")
         cnames.append("c")
-    out.append(Table(ccols, [[f"cell {j + 1}", *(n(m, j) for m in cnames)] for j in range(H)],
+    out.append(Table(["", *_stated(rec, cnames, ccols[1:])], [[f"cell {j + 1}", *(n(m, j) for m in cnames)] for j in range(H)],
                      "Cell state: c_t = f_t * c_(t-1) + i_t * c~_t" + (" (clipped)" if v.cell_clip is not None else "")))
     if v.peephole:
         out += _variant_gate_table(ex, rec, F, "o")
@@ -646,7 +646,7 @@ def _variant_table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     if v.zoneout_hidden:
         hcols.append(f"h_{t} = {fparam(v.zoneout_hidden)} h_{t - 1} + {fparam(1 - v.zoneout_hidden)} h'_{t}")
         hnames.append("h")
-    out.append(Table(hcols, [[f"cell {j + 1}", *(n(m, j) for m in hnames)] for j in range(H)],
+    out.append(Table(["", *_stated(rec, hnames, hcols[1:])], [[f"cell {j + 1}", *(n(m, j) for m in hnames)] for j in range(H)],
                      f"Output: h_t = o_t * {hn}({'LN(c_t)' if v.layer_norm else 'c_t'})"))
     out += _readout(ex, rec, F)
     return out
@@ -663,7 +663,7 @@ def _variant_gate_table(ex: WorkedExample, rec, F: _Fmt, k: str) -> list:
     if v.layer_norm:
         cols, names, lin = [f"n_x,{name}", f"n_h,{name}"], [f"nx_{k}", f"nh_{k}"], f"n_x,{name} + n_h,{name}"
     else:
-        cols, names, lin = _linear_columns(ex, k, t)
+        cols, names, lin = _linear_columns(ex, k, t, rec)
     if v.peephole and k != "g":
         c = "c_(t-1)" if k != "o" else ("c'_t" if v.zoneout_cell else "c_t")
         cols.append(f"w_c{k} * {c}")
@@ -677,7 +677,7 @@ def _variant_gate_table(ex: WorkedExample, rec, F: _Fmt, k: str) -> list:
         names.append(f"zc_{k}")
     cols.append(f"{act} = {name}_{t}")
     names.append(k)
-    return [Table(["", *cols], [[f"cell {j + 1}", *(n(m, j) for m in names)] for j in range(H)],
+    return [Table(["", *_stated(rec, names, cols)], [[f"cell {j + 1}", *(n(m, j) for m in names)] for j in range(H)],
                   f"{GATE_WORD[k].capitalize()}: {name}_t = {act}({lin} + {b})")]
 
 
@@ -702,30 +702,39 @@ def _table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     for k in ("f", "i", "g", "o"):
         act = ACT[k]
         name = "c~" if k == "g" else k
-        cols, names, lin = _linear_columns(ex, k, t)
+        cols, names, lin = _linear_columns(ex, k, t, rec)
         b = _table_bias(ex, k)
-        rows = [[f"cell {j + 1}", *(n(V[m], j) for m in names), n(V[f"z_{k}"], j), n(V[k], j)] for j in range(H)]
-        out.append(Table(["", *cols, f"+ {b}", f"{act} = {name}_{t}"], rows,
+        names += [f"z_{k}", k]
+        rows = [[f"cell {j + 1}", *(n(V[m], j) for m in names)] for j in range(H)]
+        out.append(Table(["", *_stated(rec, names, [*cols, f"+ {b}", f"{act} = {name}_{t}"])], rows,
                          f"{GATE_WORD[k].capitalize()}: {name}_t = {act}({lin} + {b})"))
-    rows = [[f"cell {j + 1}", n(V["f"], j), n(V["c_prev"], j), n(V["fc"], j), n(V["i"], j), n(V["g"], j), n(V["ig"], j), n(V["c"], j)]
-            for j in range(H)]
-    out.append(Table(["", f"f_{t}", f"c_{t - 1}", "f*c_prev", f"i_{t}", f"c~_{t}", "i*c~", f"c_{t}"], rows,
+    names = ["f", "c_prev", "fc", "i", "g", "ig", "c"]
+    rows = [[f"cell {j + 1}", *(n(V[m], j) for m in names)] for j in range(H)]
+    out.append(Table(["", *_stated(rec, names, [f"f_{t}", f"c_{t - 1}", "f*c_prev", f"i_{t}", f"c~_{t}", "i*c~", f"c_{t}"])], rows,
                      "Cell state: c_t = f_t * c_(t-1) + i_t * c~_t"))
-    rows = [[f"cell {j + 1}", n(V["c"], j), n(V["tanh_c"], j), n(V["o"], j), n(V["h"], j)] for j in range(H)]
-    out.append(Table(["", f"c_{t}", f"tanh(c_{t})", f"o_{t}", f"h_{t}"], rows, "Output: h_t = o_t * tanh(c_t)"))
+    names = ["c", "tanh_c", "o", "h"]
+    rows = [[f"cell {j + 1}", *(n(V[m], j) for m in names)] for j in range(H)]
+    out.append(Table(["", *_stated(rec, names, [f"c_{t}", f"tanh(c_{t})", f"o_{t}", f"h_{t}"])], rows, "Output: h_t = o_t * tanh(c_t)"))
     out += _readout(ex, rec, F)
     return out
 
 
-def _linear_columns(ex: WorkedExample, k: str, t: int) -> tuple[list[str], list[str], str]:
+def _stated(rec, names: list[str], headers: list[str]) -> list[str]:
+    """Table headers, "(stated)" after each whose column the example states (a ``given`` value,
+    not computed: seed 001's C_t), as the steps form notes it."""
+    return [h + (" (stated)" if rec.source.get(m) == "given" else "") for m, h in zip(names, headers)]
+
+
+def _linear_columns(ex: WorkedExample, k: str, t: int, rec=None) -> tuple[list[str], list[str], str]:
     """Gate k's weighted inputs in a table: (column headers, the trace's names, the formula).
 
     In seeds 001/003's notation W_k·[h_{t-1}, x_t] is one product, one column. Per gate (seed 000)
     and for seed 002's unit, W_x x_t and W_h h_{t-1} are two products, each rounded by hand on its
     own (:func:`~lstmkit.explain.trace.forward`), so each has its column: a column named as the one
     product W·[h, x] would hold the sum of two rounded ones, which can differ from it in the last
-    digit. The next column (``+ b``) adds the row's columns and the bias."""
-    if ex.notation == "concat":
+    digit. The next column (``+ b``) adds the row's columns and the bias. Where the example states
+    W·[h, x] itself (``rec``'s source "given", its weights not given), that is the one column."""
+    if ex.notation == "concat" or (rec is not None and rec.source.get(f"Wxh_{k}") == "given"):
         name = "c~" if k == "g" else k
         return [f"W_{name}·[h,x]"], [f"Wxh_{k}"], f"W_{name}·[h_(t-1), x_t]"
     wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
