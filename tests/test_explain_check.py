@@ -357,6 +357,67 @@ def test_a_right_value_cuts_off_earlier_errors():
     assert found["z_f_2 unit 1"].detail.startswith("a new error") and "uses the wrong" not in found["z_f_2 unit 1"].detail
 
 
+def _detail(weights, inputs, claims, label):
+    found = {f.label: f for f in check(from_dict({"weights": weights, "inputs": inputs, "claims": claims})[0]).findings}
+    assert found[label].verdict == NEW, found[label]
+    return found[label].detail
+
+
+# One unit, x_t = 1, every weight 0 but W_ii = 2, W_ic = 1, W_io = 1 (h_0 = c_0 = 0), so at every step
+# i = σ(2) = 0.881, f = σ(0) = 0.5, c~ = tanh(1) = 0.762, o = σ(1) = 0.731 (one decimal: 0.9, 0.5, 0.8, 0.7).
+# Exact: c_1 = 0.881 * 0.762 = 0.671, c_2 = 0.5 * 0.671 + 0.671 = 1.006.
+# By hand at one decimal: i*c~ = 0.72 -> 0.7, c_1 = 0.7, tanh(0.7) = 0.604 -> 0.6, h_1 = 0.7 * 0.6 = 0.42 -> 0.4;
+# f_2 * c_1 = 0.35 -> 0.4, c_2 = 0.4 + 0.7 = 1.1.
+SLIPS = _one_unit([1.0, 1.0], W_ii=2.0, W_ic=1.0, W_io=1.0)
+
+
+@pytest.mark.parametrize("c2, slip", [
+    # the author's own i_2 = 0.88 (right) is used as written: 0.88 * 0.8 = 0.704 -> 0.7
+    ("1.4", "1.4 is c_1 + i_2 * c̃_2 = 0.7 + 0.7: the forget gate is left out (f_2 taken as 1)"),
+    ("0.7", "0.7 is i_2 * c̃_2 = 0.88 * 0.8: the term f_2 * c_1 is left out"),
+    ("-1.0", "-1.0 is -(1.0): the sign is flipped"),  # exact 1.006
+    ("1.6", ""),  # no slip known: the line alone
+])
+def test_a_new_error_shows_its_line_from_the_authors_numbers_and_names_a_slip(c2, slip):
+    claims = [{"step": 1, "name": "c", "value": "0.7"}, {"step": 2, "name": "i", "value": "0.88"},
+              {"step": 2, "name": "c", "value": c2}]
+    line = "a new error: c_2 = f_2 * c_1 + i_2 * c̃_2 = 0.5 * 0.7 + 0.88 * 0.8 = 0.4 + 0.7 = 1.1"
+    assert _detail(*SLIPS, claims, "c_2 unit 1") == line + (f"; {slip}" if slip else "")
+
+
+def test_slips_in_h_tanh_c_and_the_candidate():
+    c1 = {"step": 1, "name": "c", "value": "0.7"}
+    # h_1 = o_1 tanh(c_1) = 0.7 * 0.6 = 0.4 by hand (exact 0.731 * tanh(0.671) = 0.428); o_1 * c_1 = 0.49 -> 0.5
+    assert _detail(*SLIPS, [c1, {"step": 1, "name": "h", "value": "0.5"}], "h_1 unit 1") == (
+        "a new error: h_1 = o_1 * tanh(c_1) = 0.7 * tanh(0.7) = 0.7 * 0.6 = 0.4; 0.5 is o_1 * c_1 = 0.7 * 0.7: c_1 in place of tanh(c_1)")
+    # tanh(c_1) = tanh(0.7) = 0.604 -> 0.6 (exact tanh(0.671) = 0.586); 0.7 is c_1 itself
+    assert _detail(*SLIPS, [c1, {"step": 1, "name": "tanh_c", "value": "0.7"}], "tanh(c_1) unit 1") == (
+        "a new error: tanh(c_1) = tanh(0.7) = 0.6; 0.7 is c_1 = 0.7: tanh is not applied")
+    # c~_1 = tanh(z) with z = W_ic x_1 = 1.0: 0.762 -> 0.8; σ(1.0) = 0.731 -> 0.7
+    assert _detail(*SLIPS, [{"step": 1, "name": "g", "value": "0.7"}], "c̃_1 unit 1") == (
+        "a new error: c̃_1 = tanh(z_c̃_1) = tanh(1.0) = 0.8; 0.7 is σ(z_c̃_1) = σ(1.0): σ in place of tanh for the candidate")
+    # a matrix product with the author's h_1 (seed 000 at x_1 = [1, 0]: h_1 = [0.7, 0.0] by hand, exact [0.630, 0]):
+    # W_hf h_1 = [[-1, -2], [0, 0]] [0.7, 0.0] = [-0.7, 0]
+    doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0], [1.0, 0.0]]}}
+    assert _detail(doc["weights"], doc["inputs"], [{"step": 1, "name": "h", "value": ["0.7", "0.0"]},
+                                                   {"step": 2, "name": "Wh_f", "value": ["0.7", "0.0"]}], "W_hf h_1 unit 1") == (
+        "a new error: W_hf h_1 = -1 * 0.7 + (-2) * 0.0 = -0.7; 0.7 is -(-0.7): the sign is flipped")
+
+
+def test_slips_in_the_backward_pass():
+    # L = h_2 (sum_h, one unit), two decimals. Forward by hand: i, f, c~, o = 0.88, 0.50, 0.76, 0.73;
+    # c_1 = 0.88 * 0.76 = 0.6688 -> 0.67, tanh(c_1) = 0.585 -> 0.58; c_2 = 0.335 -> 0.34 + 0.67 = 1.01,
+    # tanh(c_2) = 0.766 -> 0.77. Back, step 2: dh_2 = 1, 1 - tanh² = 1 - 0.5929 -> 0.41,
+    # dc_2 = 1.00 * 0.73 * 0.41 + 0 = 0.2993 -> 0.30 (exact 0.731 * (1 - tanh²(1.006)) = 0.304), dc_prev = 0.30 * 0.5 = 0.15.
+    # Step 1: dh_1 = 0 (no read-out at step 1, W_h = 0), 1 - 0.58² = 0.6636 -> 0.66, dc_1 = 0 + 0.15 = 0.15 (exact 0.152).
+    assert _detail(*SLIPS, [{"step": 2, "name": "dc", "value": "0.73"}], "dc_2 unit 1") == (
+        "a new error: dc_2 = dh_2 * o_2 * (1 - tanh²(c_2)) + dc_next = 1.00 * 0.73 * 0.41 + 0.00 = 0.30; "
+        "0.73 is dh_2 * o_2 + dc_next = 1.00 * 0.73 + 0.00: the factor 1 - tanh²(c_2) is left out")
+    assert _detail(*SLIPS, [{"step": 1, "name": "dc", "value": "0.00"}], "dc_1 unit 1") == (
+        "a new error: dc_1 = dh_1 * o_1 * (1 - tanh²(c_1)) + dc_next = 0.00 * 0.73 * 0.66 + 0.15 = 0.15; "
+        "0.00 is dh_1 * o_1 * (1 - tanh²(c_1)) = 0.00 * 0.73 * 0.66: dc_next is left out")
+
+
 @pytest.mark.parametrize("value", ["1.5", "-1", "7"])
 def test_a_predicted_class_is_an_index_in_range(value):
     doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]}, "readout": {"targets": [0]},

@@ -356,7 +356,8 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
         cp = own.fw.steps[t - 1].values["c_prev"][u]  # c_(t-1) as the author has it (c_0: the input)
         if np.isnan(cp):
             cp = exact.fw.steps[t - 1].values["c_prev"][u]
-        top = max(abs(cp), float(hand_round(np.array(abs(cp)), d))) + 1.0  # by hand: f c_(t-1) rounds to at most |c_(t-1)| rounded
+        # by hand f * c_(t-1) rounds to at most |c_(t-1)| rounded, i * c̃ to at most 1
+        top = max(abs(cp), float(hand_round(np.array(abs(cp)), d))) + 1.0
         if not np.isnan(cp) and abs(claimed) > top + tol(d):
             f.verdict = RANGE
             f.detail = (f"|{symbol('c', t)}| ≤ |{symbol('c_prev', t)}| + 1 = {_fmt(top, d)}, as {symbol('c', t)} = "
@@ -406,12 +407,159 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
         f.detail = f"disagrees with the example's own numbers, which give {_fmt(ov, d)}"
     else:
         f.verdict = NEW
-        f.detail = "a new error"
-        if not np.isnan(ov) and abs(ov - hv) > tol(d):
+        line = _formula(ex, own, t, name, u, d)  # the line explain prints, from the author's own numbers
+        f.detail = "a new error" + (f": {line}" if line else "")
+        if not line and not np.isnan(ov) and abs(ov - hv) > tol(d):
             f.detail += f"; even from the example's own earlier numbers it is {_fmt(ov, d)}"
+        slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), (e, hv, ov))
+        if slip:
+            f.detail += f"; {slip}"
         if culprits:
             f.detail += " (it also uses the wrong " + ", ".join(culprits) + ")"
     return f
+
+
+def _num(v: float, d: int) -> str:
+    """A number in a formula: at d decimals, or with more where the author wrote more (0.88 at 1)."""
+    s = _fmt(v, d)
+    if abs(float(s) - v) > 1e-9:
+        s = f"{v:.10g}"
+    return s[1:] if s.startswith("-") and float(s) == 0 else s
+
+
+def _p(v: float, d: int) -> str:
+    """A number after an operator: a negative one in parentheses, 1.0 * (-0.9)."""
+    s = _num(v, d)
+    return f"({s})" if s.startswith("-") else s
+
+
+def _terms(values, op: str, d: int) -> str:
+    """Numbers joined by ``op``: 0.1 * 0.8 + ..., 0.1 + (-0.9)."""
+    return f" {op} ".join(_num(v, d) if i == 0 else _p(v, d) for i, v in enumerate(values))
+
+
+#: the quantities :func:`_formula` writes no line for: inputs, the read-out, sums over weights
+_NO_FORMULA = ("x", "h_prev", "c_prev", "logits", "y", "pred", "loss", "dlogits", "dh_out", "dh_next", "dc_next",
+               "dh_prev", "dx")
+
+
+def _unit(ex: WorkedExample, own: _Run, t: int, name: str, u: int) -> dict[str, float]:
+    """Unit u of every per-unit quantity of step t in ``own``, the backward pass's too for a gradient."""
+    records = [own.fw.steps[t - 1]] + ([own.record(t, name)] if name in BACKWARD_QUANTITIES else [])
+    H = ex.hidden_size
+    return {n: float(v[u]) for rec in records for n, v in rec.values.items()
+            if n not in ("x", "dx", "logits", "y", "pred", "loss", "dlogits") and len(v) == H}
+
+
+def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int) -> str:
+    """The line ``explain`` prints for unit u of ``name`` at step t, with the numbers of ``own`` (the
+    hand computation at d decimals from the author's own numbers: theirs where they wrote them),
+    ending in what those numbers give: ``c_2 = f_2 * c_1 + i_2 * c̃_2 = 0.1 * 0.8 + 1.0 * (-0.9)
+    = 0.1 + (-0.9) = -0.8``. "" where there is none to show (a variant cell, the read-out, a sum
+    over weights or steps, a number unknown)."""
+    if t is None or not ex.is_plain or name in _NO_FORMULA:
+        return ""
+    fw = own.fw.steps[t - 1].values
+    V = _unit(ex, own, t, name, u)
+    S = lambda n: symbol(n, t)  # noqa: E731
+    N = lambda *ns, op="*": _terms([V[n] for n in ns], op, d)  # noqa: E731
+    if name.startswith(("Wx_", "Wh_", "Wxh_", "z_")):
+        k = name.split("_", 1)[1]
+        G = ex.gates[k]
+        if name.startswith("Wx_") or name.startswith("Wh_") or ex.notation == "concat" and name.startswith("Wxh_"):
+            W = {"Wx_": G.Wx, "Wh_": G.Wh}.get(name[:3])
+            v = fw["x"] if name.startswith("Wx_") else fw["h_prev"]
+            if name.startswith("Wxh_"):  # seeds 001/003: one product, W_k's row on [h_(t-1), x_t]
+                W = None if G.Wx is None or G.Wh is None else np.concatenate([G.Wh, G.Wx], axis=1)
+                v = np.concatenate([fw["h_prev"], fw["x"]])
+            if W is None:
+                return ""
+            weights = [f"{w:g}" if i == 0 or w >= 0 else f"({w:g})" for i, w in enumerate(W[u])]  # as written
+            rhs = [" + ".join(f"{w} * {_p(a, d)}" for w, a in zip(weights, v))]
+        elif name.startswith("Wxh_"):
+            rhs = [f"{S('Wx_' + k)} + {S('Wh_' + k)}", N("Wx_" + k, "Wh_" + k, op="+")]
+        else:  # z_k = W_xk x_t + W_hk h_(t-1) + b_k, or W_k·[h_(t-1), x_t] + b_k
+            b = 0.0 if G.b is None else float(G.b[u])
+            parts = ["Wxh_" + k] if ex.notation == "concat" else ["Wx_" + k, "Wh_" + k]
+            rhs = [" + ".join([S(p) for p in parts] + ([ex.weight_label(k, "b")] if b else [])),
+                   " + ".join([N(*parts, op="+")] + ([_p(b, d)] if b else []))]
+            product = _formula(ex, own, t, parts[0], u, d).split(" = ")
+            if len(parts) == 1 and not b and len(product) > 2:  # z = W·[h, x]: its product
+                rhs[1] = product[1]
+    elif name in GATES:
+        act = "tanh" if name == "g" else "σ"
+        rhs = [f"{act}({S('z_' + name)})", f"{act}({_num(V['z_' + name], d)})"]
+    elif name in ("fc", "ig"):
+        rhs = [N("f", "c_prev") if name == "fc" else N("i", "g")]
+    elif name == "c":
+        rhs = [f"{S('fc')} + {S('ig')}", f"{N('f', 'c_prev')} + {N('i', 'g')}", N("fc", "ig", op="+")]
+    elif name == "tanh_c":
+        rhs = [f"tanh({_num(V['c'], d)})"]
+    elif name == "h":
+        rhs = [f"{S('o')} * {S('tanh_c')}", f"{_num(V['o'], d)} * tanh({_num(V['c'], d)})", N("o", "tanh_c")]
+    elif name == "dh":
+        rhs = [f"{S('dh_out')} + dh_next", N("dh_out", "dh_next", op="+")]
+    elif name == "do":
+        rhs = [f"{S('dh')} * {S('tanh_c')}", N("dh", "tanh_c")]
+    elif name == "dtanh_c":
+        rhs = [f"1 - {_p(V['tanh_c'], d)}²"]
+    elif name == "dc":
+        rhs = [f"{S('dh')} * {S('o')} * ({S('dtanh_c')}) + dc_next", f"{N('dh', 'o', 'dtanh_c')} + {_p(V['dc_next'], d)}"]
+    elif name in ("di", "df", "dg"):
+        other = {"di": "g", "df": "c_prev", "dg": "i"}[name]
+        rhs = [f"{S('dc')} * {S(other)}", N("dc", other)]
+    elif name.endswith("_dz"):
+        g = name[1]
+        rhs = [f"1 - {_p(V['g'], d)}²" if g == "g" else f"{_num(V[g], d)} * (1 - {_num(V[g], d)})"]
+    elif name.startswith("dz_"):
+        g = name[3:]
+        rhs = [f"{S('d' + g)} * {S(f'd{g}_dz')}", N("d" + g, f"d{g}_dz")]
+    elif name == "dc_prev":
+        rhs = [f"{S('dc')} * {S('f')}", N("dc", "f")]
+    else:
+        return ""
+    line = " = ".join([S(name), *rhs, _num(own.record(t, name).computed[name][u], d)])
+    return "" if "nan" in line else line
+
+
+def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int, claimed: float, written: str,
+          right: tuple[float, ...]) -> str:
+    """A common slip the claimed number is the result of, at its precision, from the author's own
+    numbers (``own``), and not the right one (``right``: exact, by hand, from the author's numbers):
+    the forget gate left out of c, c in place of tanh(c) in h, σ in place of tanh for the candidate,
+    dc_next or the factor 1 - tanh²(c) left out of dc, dh_next out of dh, a flipped sign; "" for none."""
+    near = lambda v: not np.isnan(v) and abs(claimed - v) <= tol(d)  # noqa: E731
+    if t is None or any(near(r) for r in right):
+        return ""
+    slips = []
+    if ex.is_plain and name in ("c", "h", "tanh_c", "g", "dc", "dh"):  # a value NaN (unknown) matches nothing
+        V = _unit(ex, own, t, name, u)
+        S = lambda n: symbol(n, t)  # noqa: E731
+        N = lambda *vs, op="*": _terms([V[v] for v in vs], op, d)  # noqa: E731
+        if name == "c":
+            slips = [(V["ig"], f"{S('ig')} = {N('i', 'g')}", f"the term {S('fc')} is left out"),
+                     (V["c_prev"] + V["ig"], f"{S('c_prev')} + {S('ig')} = {N('c_prev', 'ig', op='+')}",
+                      f"the forget gate is left out ({S('f')} taken as 1)")]
+        elif name == "h":
+            slips = [(V["o"] * V["c"], f"{S('o')} * {S('c')} = {N('o', 'c')}", f"{S('c')} in place of {S('tanh_c')}")]
+        elif name == "tanh_c":
+            slips = [(V["c"], f"{S('c')} = {N('c')}", "tanh is not applied")]
+        elif name == "g":
+            slips = [(1 / (1 + np.exp(-V["z_g"])), f"σ({S('z_g')}) = σ({N('z_g')})", "σ in place of tanh for the candidate")]
+        elif name == "dc":
+            slips = [(V["dh"] * V["o"] * V["dtanh_c"], f"{S('dh')} * {S('o')} * ({S('dtanh_c')}) = {N('dh', 'o', 'dtanh_c')}",
+                      "dc_next is left out"),
+                     (V["dh"] * V["o"] + V["dc_next"], f"{S('dh')} * {S('o')} + dc_next = {N('dh', 'o')} + {_p(V['dc_next'], d)}",
+                      f"the factor {S('dtanh_c')} is left out")]
+        else:
+            slips = [(V["dh_out"], f"{S('dh_out')} = {N('dh_out')}", "dh_next is left out")]
+    for value, formula, why in slips:
+        if near(value):
+            return f"{written} is {formula}: {why}"
+    for r in right:  # minus a right value
+        if not np.isnan(r) and abs(r) > tol(d) and near(-r):
+            return f"{written} is -({_fmt(r, d)}): the sign is flipped"
+    return ""
 
 
 def _too_few_decimals(c, k, claimed, e, hv) -> str:
