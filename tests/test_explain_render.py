@@ -374,6 +374,21 @@ def test_html_is_self_contained(s0):
     assert "<mn>4.7</mn><mo>,</mo><mn>4.8</mn>" in page  # σ([4.7, 4.8]ᵀ) of step 2, by hand
 
 
+def test_heatmap_numbers_have_no_negative_zero(monkeypatch):
+    # c~_1 = tanh(-0.001) = -0.001 and c_1 = i_1 c~_1 = σ(0) * -0.001 = -0.0005: the cells read "-0.00"
+    from matplotlib.axes import Axes
+
+    from lstmkit.explain import forward, from_dict, plots
+
+    W = {f"W_{p}{k}": [[0.0]] for p in "ih" for k in "ifco"}
+    W["W_ic"] = [[-0.001]]
+    ex = from_dict({"notation": "per_gate", "weights": W, "inputs": {"x": [[1.0]], "h0": [0.0], "c0": [0.0]}})[0]
+    labels = []
+    monkeypatch.setattr(Axes, "text", lambda self, x, y, s, *a, **k: labels.append(s))
+    plots.heatmaps_png(forward(ex))
+    assert sorted(labels) == ["0.00", "0.00", "0.50", "0.50", "0.50"]  # i, f, o = σ(0); c~, c round to 0.00
+
+
 def test_cli_explain_matches_golden_and_writes_atomically(tmp_path, capsys):
     assert main(["explain", f"{EXAMPLES}/seed000.toml", "--round", "1"]) == 0
     golden("seed000_round1_steps.txt", capsys.readouterr().out)

@@ -19,6 +19,13 @@ def stack(fw: ForwardTrace, name: str) -> np.ndarray:
     return np.stack([rec.values[name] for rec in fw.steps], axis=1)
 
 
+def cell_label(v: float) -> str:
+    """A heatmap cell's number: 2 decimals, as the text writes numbers (-0.001 is 0.00, never -0.00)."""
+    from .build import fnum
+
+    return fnum(v, 2)
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
@@ -47,7 +54,7 @@ def heatmaps_png(fw: ForwardTrace) -> bytes:
             for j in range(H):
                 for t in range(T):
                     if np.isfinite(a[j, t]):
-                        ax.text(t, j, f"{a[j, t]:.2f}", ha="center", va="center", fontsize=7, color="white" if name in ("i", "f", "o") and a[j, t] < 0.6 else "black")
+                        ax.text(t, j, cell_label(a[j, t]), ha="center", va="center", fontsize=7, color="white" if name in ("i", "f", "o") and a[j, t] < 0.6 else "black")
         fig.colorbar(im, ax=ax, shrink=0.8)
     axes[0].set_ylabel("unit", fontsize=8)
     return _png(fig)
