@@ -390,6 +390,10 @@ def test_slips_in_h_tanh_c_and_the_candidate():
     # h_1 = o_1 tanh(c_1) = 0.7 * 0.6 = 0.4 by hand (exact 0.731 * tanh(0.671) = 0.428); o_1 * c_1 = 0.49 -> 0.5
     assert _detail(*SLIPS, [c1, {"step": 1, "name": "h", "value": "0.5"}], "h_1 unit 1") == (
         "a new error: h_1 = o_1 * tanh(c_1) = 0.7 * tanh(0.7) = 0.7 * 0.6 = 0.4; 0.5 is o_1 * c_1 = 0.7 * 0.7: c_1 in place of tanh(c_1)")
+    # with the author's tanh(c_1) = 0.5 (wrong: 0.6), h_1 from their numbers is 0.7 * 0.5 = 0.35 -> 0.4: the line
+    # leaves out tanh(0.7), which is not their 0.5
+    assert _detail(*SLIPS, [c1, {"step": 1, "name": "tanh_c", "value": "0.5"}, {"step": 1, "name": "h", "value": "0.1"}],
+                   "h_1 unit 1") == "a new error: h_1 = o_1 * tanh(c_1) = 0.7 * 0.5 = 0.4 (it also uses the wrong tanh(c_1) unit 1)"
     # tanh(c_1) = tanh(0.7) = 0.604 -> 0.6 (exact tanh(0.671) = 0.586); 0.7 is c_1 itself
     assert _detail(*SLIPS, [c1, {"step": 1, "name": "tanh_c", "value": "0.7"}], "tanh(c_1) unit 1") == (
         "a new error: tanh(c_1) = tanh(0.7) = 0.6; 0.7 is c_1 = 0.7: tanh is not applied")

@@ -460,6 +460,9 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
     if t is None or not ex.is_plain or name in _NO_FORMULA:
         return ""
     fw = own.fw.steps[t - 1].values
+    rec = own.fw.steps[t - 1]
+    # the author wrote a number other than what its parts give: the line of its parts would not add up
+    written = lambda n: rec.values[n][u] != rec.computed[n][u]  # noqa: E731
     V = _unit(ex, own, t, name, u)
     S = lambda n: symbol(n, t)  # noqa: E731
     N = lambda *ns, op="*": _terms([V[n] for n in ns], op, d)  # noqa: E731
@@ -491,12 +494,16 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
         rhs = [f"{act}({S('z_' + name)})", f"{act}({_num(V['z_' + name], d)})"]
     elif name in ("fc", "ig"):
         rhs = [N("f", "c_prev") if name == "fc" else N("i", "g")]
-    elif name == "c":
+    elif name == "c":  # (the products' line only where the author did not write the products themselves)
         rhs = [f"{S('fc')} + {S('ig')}", f"{N('f', 'c_prev')} + {N('i', 'g')}", N("fc", "ig", op="+")]
+        if written("fc") or written("ig"):
+            del rhs[1]
     elif name == "tanh_c":
         rhs = [f"tanh({_num(V['c'], d)})"]
-    elif name == "h":
+    elif name == "h":  # (tanh(c)'s line only where the author did not write tanh(c))
         rhs = [f"{S('o')} * {S('tanh_c')}", f"{_num(V['o'], d)} * tanh({_num(V['c'], d)})", N("o", "tanh_c")]
+        if written("tanh_c"):
+            del rhs[1]
     elif name == "dh":
         rhs = [f"{S('dh_out')} + dh_next", N("dh_out", "dh_next", op="+")]
     elif name == "do":
