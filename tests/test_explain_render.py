@@ -116,6 +116,20 @@ def test_by_hand_numbers_are_the_slides(s0):
     assert "⎡4 4⎤ × ⎡1.0⎤" in i1[1] and "⎣2 2⎦   ⎣0.0⎦" in i1[2]
 
 
+def test_seed000_header_tells_the_slides_step_3_from_the_hand_calculation(s0):
+    # the header says what --round 1 gives at step 3 (the slides' own step 3 does not follow); it stays true
+    header = " ".join(s[2:] for s in (EXAMPLES / "seed000.toml").read_text().splitlines() if s.startswith("#"))
+    said = header.split("rounded as the slides round,")[1].split("which")[0]
+    from lstmkit.explain import forward
+
+    step3 = forward(s0, 1).steps[2].values
+    for name, key in (("i_3", "i"), ("f_3", "f"), ("o_3", "o"), ("c~_3", "g"), ("c_3", "c"), ("h_3", "h")):
+        m = re.search(re.escape(name) + r" = \[(-?[\d.]+), (-?[\d.]+)\]", said)
+        assert m and [float(m.group(1)), float(m.group(2))] == pytest.approx(step3[key]), name
+    slide = {c.name: c.value for c in s0.claims if c.step == 3}  # the slide's step 3, as the claims hold it
+    assert not np.allclose(slide["i"], step3["i"]) and "i_3 = [0.4, 0.0]" in header
+
+
 def test_exact_numbers_by_hand_derivation(s0):
     text = explain(s0, "text", width=100)
     s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
