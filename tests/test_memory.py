@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
 import pytest
 
 from lstmkit.datasets import recall_task
-from lstmkit.memory import gradient_reach, make_model, run_memory_experiment
+from lstmkit.memory import MemoryResult, gradient_reach, make_model, run_memory_experiment
 
 
 def test_recall_task_layout():
@@ -71,6 +72,85 @@ def test_experiment_table_and_plot(tmp_path):
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def _plot_text(r, tmp_path) -> str:
+    """The words the plot draws, its lines joined by spaces (SVG with text kept as text)."""
+    import html
+
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        r.plot(tmp_path / "m.svg")
+    return " ".join(html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", (tmp_path / "m.svg").read_text()))
+
+
+def _hand_result(lstm_acc, lstm_symbol, lstm_distractors):
+    # a MemoryResult with hand-made numbers at lags 2 and 4 (k = 0..5 at the longest): the symbol
+    # at k = 5, the distractors at k = 1..4, the query at k = 0
+    lags = np.array([2, 4])
+    g_rnn = np.array([1e-1, 5e-2, 1e-2, 1e-3, 1e-4, 1e-6])  # falls with k: the RNN follows the last inputs
+    g_lstm = np.array([1e-3, 4e-5, 1e-5, 2e-5, 3e-5, lstm_symbol])
+    g_lstm[1:5] *= lstm_distractors / np.median(g_lstm[1:5])  # median over k = 1..4 is lstm_distractors
+    return MemoryResult(
+        lags, {"rnn": np.array([1.0, 0.25]), "lstm": np.array([1.0, lstm_acc])}, {c: np.zeros(2) for c in ("rnn", "lstm")},
+        np.arange(6), {"rnn": np.full(6, 1e-2), "lstm": np.full(6, 1e-2)}, {"rnn": g_rnn, "lstm": g_lstm}, 0.25, {},
+        symbol_init={"rnn": np.array([2e-2, 2e-7]), "lstm": np.array([3e-2, 5e-2])},
+        symbol_trained={"rnn": np.array([1e-3, 1e-6]), "lstm": np.array([1e-3, lstm_symbol])},
+        distractors_init={"rnn": np.array([1e-2, 1e-2]), "lstm": np.array([1e-2, 1e-2])},
+        distractors_trained={"rnn": np.array([1e-4, 5.5e-3]), "lstm": np.array([1e-4, lstm_distractors])},
+    )  # fmt: skip
+
+
+def test_reading_says_which_k_is_the_symbol_and_what_a_small_lstm_gradient_means(tmp_path):
+    # the trained LSTM's gradient at the distractors was far below the RNN's (k = 4: 1.8e-4
+    # against 1.3e-2) and nothing said why: it read as 'the LSTM's gradient vanishes faster'
+    r = _hand_result(lstm_acc=1.0, lstm_symbol=1e-4, lstm_distractors=1e-6)
+    text = " ".join(r.reading())
+    assert "k = 5 is the symbol to remember (the first step), k = 1..4 the distractors, k = 0 the query" in text
+    assert "from lag 2 to lag 4, the gradient at the symbol goes 2.0e-02 -> 2.0e-07 for the RNN (it vanishes), " \
+           "3.0e-02 -> 5.0e-02 for the LSTM (the forget gate carries it)" in text  # fmt: skip
+    assert "Trained at lag 4, the gradient at the symbol: RNN 1.0e-06, LSTM 1.0e-04; at the distractors (median): RNN 5.5e-03, LSTM 1.0e-06" in text
+    assert "learned to ignore them" in text and "learned indifference, not a vanishing gradient" in text
+    assert "its gradient is 1e+02x its median at the distractors; the RNN's is 0.00018x" in text  # 1e-4/1e-6, 1e-6/5.5e-3
+    table = r.table()
+    assert "learned indifference" in table and max(len(line) for line in table.splitlines()[-8:]) <= 100
+    rows = {line.split()[0]: line for line in table.splitlines() if line.strip()}
+    assert rows["5"].endswith("the symbol to remember") and rows["0"].endswith("the query") and rows["1"].endswith("a distractor")
+    words = _plot_text(r, tmp_path)
+    assert "learned indifference, not a vanishing gradient" in words and "trained LSTM: it ignores the distractors" in words
+    assert "k = 5 the symbol to remember" in words and "k = 1..4 the distractors" in words
+
+
+@pytest.mark.parametrize("lstm_acc, lstm_symbol, said", [(0.4, 1e-4, "has not learned lag 4"), (1.0, 1e-7, None)])
+def test_reading_claims_indifference_only_when_the_lstm_has_learned_the_lag(tmp_path, lstm_acc, lstm_symbol, said):
+    # 0.4 is less than halfway from chance (0.25) to 1; a gradient at the symbol below the
+    # distractors' is no sign of ignoring them
+    r = _hand_result(lstm_acc=lstm_acc, lstm_symbol=lstm_symbol, lstm_distractors=1e-6)
+    text = " ".join(r.reading())
+    assert "learned indifference" not in text and not r.lstm_ignores_distractors()
+    assert (said in text) if said else ("has not learned" not in text)
+    words = _plot_text(r, tmp_path)
+    assert "it ignores the distractors" not in words and (said is None or said in words)
+
+
+def test_the_gradient_at_the_symbol_is_measured_at_every_lag():
+    # per lag: g(lag + 1) and the median of g over k = 1..lag, on the gradient's sequences
+    # (recall_task(min(n_test, 200), lag, seed=seed + 7)); at the longest lag, the whole curve's
+    r = run_memory_experiment(lags=(0, 2, 5), steps=3, n_test=20, hidden_size=4, seed=0)
+    for c in ("rnn", "lstm"):
+        np.testing.assert_array_equal(r.symbol_trained[c][-1], r.grad_trained[c][6])
+        np.testing.assert_array_equal(r.distractors_trained[c][-1], np.median(r.grad_trained[c][1:6]))
+        X, y = recall_task(20, 2, 4, seed=7)
+        g = gradient_reach(make_model(c, 4, 4, seed=0, forget_bias=r.settings["forget_bias"]), X, y)
+        np.testing.assert_allclose([r.symbol_init[c][1], r.distractors_init[c][1]], [g[3], np.median(g[1:3])], rtol=1e-12)
+        assert np.isnan(r.distractors_trained[c][0]) and r.symbol_trained[c][0] > 0  # lag 0: the symbol, then the query
+    lines = r.table().splitlines()
+    head = lines.index(f"{'lag':>5}{'rnn init':>13}{'lstm init':>13}{'rnn trained':>13}{'lstm trained':>13}")
+    assert lines[head + 1].split() == ["0", f"{r.symbol_init['rnn'][0]:.3e}", f"{r.symbol_init['lstm'][0]:.3e}", "-", "-"]
+    ratio = r.symbol_trained["lstm"][2] / r.distractors_trained["lstm"][2]
+    assert lines[head + 3].split()[-1] == f"{ratio:.2g}x"
+    assert json.loads(json.dumps(r.to_dict(), allow_nan=False))["cells"]["lstm"]["distractors_trained"] == [None, *r.distractors_trained["lstm"][1:]]
+
+
 def test_to_dict_is_the_result_as_json(tmp_path):
     import json
 
@@ -80,6 +160,7 @@ def test_to_dict_is_the_result_as_json(tmp_path):
     for c in ("rnn", "lstm"):
         assert d["cells"][c]["accuracy"] == r.accuracy[c].tolist()
         assert len(d["cells"][c]["grad_trained"]) == 5  # k = 0 .. lag + 1 at the longest lag
+        assert d["cells"][c]["symbol_trained"] == r.symbol_trained[c].tolist() and len(d["cells"][c]["distractors_init"]) == 2
     assert d["settings"]["steps"] == 2 and d["settings"]["seed"] == 0
 
 
@@ -132,4 +213,4 @@ def test_memory_command_says_what_its_time_is(capsys):
     assert main(["memory", "--lags", "1,2", "--steps", "2", "--n-test", "10", "--hidden-size", "3"]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
     assert re.fullmatch(r"the whole experiment took \d+\.\d s \(both networks trained and tested at 2 lags, "
-                        r"their gradients measured at the longest\)", last), last  # fmt: skip
+                        r"their gradients measured at each\)", last), last  # fmt: skip

@@ -4,7 +4,7 @@ The seeds say a simple RNN's gradient "vanishes after a few terms" while the LST
 keeps information over long lags. Two measurements on :func:`lstmkit.datasets.recall_task`
 (remember the first of ``lag + 2`` symbols, answer at the last step):
 
-1. **Accuracy against the lag.** For each lag k, a simple RNN and an LSTM with the same hidden
+1. **Accuracy against the lag.** For each lag, a simple RNN and an LSTM with the same hidden
    size are trained with the same budget (same optimizer, learning rate, batch size, number of
    updates, clipping, seed) and scored on fresh test sequences. Chance is 1 / n_symbols.
 
@@ -13,8 +13,13 @@ keeps information over long lags. Two measurements on :func:`lstmkit.datasets.re
 
        g(k) = mean over sequences of ‖∂L_t / ∂x_{t-k}‖₂          k = 0 .. t
 
-   measured for both networks at initialisation and after training on the longest lag. A
-   vanishing gradient shows as g(k) falling by orders of magnitude as k grows.
+   measured for both networks at initialisation and after training, at every lag. The symbol
+   to remember is at k = lag + 1, the distractors at k = 1..lag, the query at k = 0. A vanishing
+   gradient shows as g(lag + 1) at init falling by orders of magnitude as the lag grows. After
+   training, a network that has learned the task has a small loss and small gradients
+   everywhere, smallest at the distractors it has learned to ignore: what tells is g at the
+   symbol over its median at the distractors (above 1: the loss follows the symbol), not one
+   network's g against the other's. ``MemoryResult.reading()`` says this with the numbers.
 
 ``run_memory_experiment(...)`` returns a :class:`MemoryResult` with ``table()`` and ``plot(path)``
 (matplotlib, imported there).
@@ -22,6 +27,7 @@ keeps information over long lags. Two measurements on :func:`lstmkit.datasets.re
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass
 
@@ -34,10 +40,19 @@ from .io import save_figure
 CELLS = ("rnn", "lstm")
 
 
+def _distractors(lag: int) -> str:
+    """Where the distractors are on the k axis: k = 1..lag."""
+    return "k = 1 the distractor" if lag == 1 else f"k = 1..{lag} the distractors"
+
+
 @dataclass
 class MemoryResult:
     """lags (K,); accuracy[cell] (K,); seconds[cell] (K,); grad_k (t+1,) the k axis;
-    grad_init[cell], grad_trained[cell] (t+1,) mean ‖∂L_t/∂x_{t-k}‖; chance = 1/n_symbols."""
+    grad_init[cell], grad_trained[cell] (t+1,) mean ‖∂L_t/∂x_{t-k}‖ at the longest lag;
+    symbol_init[cell], symbol_trained[cell] (K,) the same at k = lag + 1 (the symbol to remember)
+    at each lag, before and after training at that lag; distractors_init[cell],
+    distractors_trained[cell] (K,) its median over k = 1..lag (the distractors; NaN at lag 0);
+    chance = 1/n_symbols."""
 
     lags: np.ndarray
     accuracy: dict[str, np.ndarray]
@@ -47,47 +62,135 @@ class MemoryResult:
     grad_trained: dict[str, np.ndarray]
     chance: float
     settings: dict
+    symbol_init: dict[str, np.ndarray]
+    symbol_trained: dict[str, np.ndarray]
+    distractors_init: dict[str, np.ndarray]
+    distractors_trained: dict[str, np.ndarray]
+
+    def lstm_ignores_distractors(self) -> bool:
+        """Whether, trained at the longest lag, the LSTM answers at least halfway from chance to
+        every answer right, and its gradient at the symbol exceeds its median at the distractors:
+        then its small gradient at the distractors is learned indifference (:meth:`reading`)."""
+        lag = int(self.lags[-1])
+        learned = self.accuracy["lstm"][-1] >= self.chance + 0.5 * (1 - self.chance)
+        return bool(lag and learned and self.symbol_trained["lstm"][-1] > self.distractors_trained["lstm"][-1])
+
+    def reading(self) -> list[str]:
+        """What the gradients say, in sentences built from the numbers: which k is the symbol to
+        remember; the gradient there at init, from the shortest lag to the longest; after training
+        at the longest lag, the gradient there and at the distractors, and what the trained LSTM's
+        small gradient at the distractors means (said only when :meth:`lstm_ignores_distractors`)."""
+        lag = int(self.lags[-1])  # the sequence: the symbol, lag distractors, the query
+        lines = [f"k = {lag + 1} is the symbol to remember (the first step)" + (f", {_distractors(lag)}" if lag else "")
+                 + ", k = 0 the query: only the symbol decides the answer."]  # fmt: skip
+        si, sy, dt = self.symbol_init, self.symbol_trained, self.distractors_trained
+        if len(self.lags) > 1:
+            rnn = " (it vanishes)" if si["rnn"][-1] < 1e-2 * si["rnn"][0] else ""
+            lstm = " (the forget gate carries it)" if si["lstm"][-1] > 0.1 * si["lstm"][0] else ""
+            lines.append(f"At init, from lag {self.lags[0]} to lag {lag}, the gradient at the symbol goes {si['rnn'][0]:.1e} -> "
+                         f"{si['rnn'][-1]:.1e} for the RNN{rnn}, {si['lstm'][0]:.1e} -> {si['lstm'][-1]:.1e} for the LSTM{lstm}.")  # fmt: skip
+        if not lag:
+            lines.append(f"Trained, the gradient at the symbol: RNN {sy['rnn'][-1]:.1e}, LSTM {sy['lstm'][-1]:.1e}.")
+            return lines
+        lines.append(f"Trained at lag {lag}, the gradient at the symbol: RNN {sy['rnn'][-1]:.1e}, LSTM {sy['lstm'][-1]:.1e}; "
+                     f"at the distractors (median): RNN {dt['rnn'][-1]:.1e}, LSTM {dt['lstm'][-1]:.1e}.")  # fmt: skip
+        acc = self.accuracy["lstm"][-1]
+        if self.lstm_ignores_distractors():
+            ratio = {c: sy[c][-1] / dt[c][-1] for c in CELLS}
+            lines.append(
+                f"The trained LSTM's gradient is small at the distractors because it has learned to ignore them (they never "
+                f"change the answer): learned indifference, not a vanishing gradient. At the symbol its gradient is "
+                f"{ratio['lstm']:.2g}x its median at the distractors; the RNN's is {ratio['rnn']:.2g}x."
+            )  # fmt: skip
+            lines.append("A network that answers right with confidence has a small loss, and small gradients everywhere: compare "
+                         "each network's gradient at the symbol with its own at the distractors, not the LSTM's size with the RNN's.")  # fmt: skip
+        elif acc < self.chance + 0.5 * (1 - self.chance):
+            lines.append(f"The LSTM has not learned lag {lag} with this budget (accuracy {acc:.3f}, chance {self.chance:.2f}): "
+                         f"its gradients do not yet show what it would learn; train longer (more steps) or at a lower lr.")  # fmt: skip
+        return lines
 
     def table(self) -> str:
-        """Accuracy per lag, then gradient norms at a few distances k, as plain text."""
+        """Accuracy per lag; the gradient at the symbol to remember per lag; gradient norms at a
+        few distances k at the longest lag; and what to read in them (:meth:`reading`), as text."""
+        lag = int(self.lags[-1])
         lines = [f"recall the first symbol after `lag` distractors (chance {self.chance:.2f}); same budget for both", ""]
         lines.append(f"{'lag':>5}" + "".join(f"{c + ' acc':>11}" for c in CELLS) + "".join(f"{c + ' s':>9}" for c in CELLS))
         for j, k in enumerate(self.lags):
             lines.append(f"{k:>5}" + "".join(f"{self.accuracy[c][j]:>11.3f}" for c in CELLS) + "".join(f"{self.seconds[c][j]:>9.2f}" for c in CELLS))
-        lines += ["", "mean ||dL_t / dx_(t-k)|| (loss at the last step t)"]
+        lines += ["", "the gradient at the symbol to remember, k = lag + 1: mean ||dL_t / dx_0|| at init; trained at that lag,",
+                  "that gradient over its median at the distractors k = 1..lag (above 1: the loss follows the symbol more)"]  # fmt: skip
+        lines.append(f"{'lag':>5}" + "".join(f"{c + ' init':>13}" for c in CELLS) + "".join(f"{c + ' trained':>13}" for c in CELLS))
+        for j, k in enumerate(self.lags):
+            ratios = [self.symbol_trained[c][j] / self.distractors_trained[c][j] for c in CELLS] if k else [np.nan] * 2
+            lines.append(f"{k:>5}" + "".join(f"{self.symbol_init[c][j]:>13.3e}" for c in CELLS)
+                         + "".join(f"{'-' if np.isnan(v) else f'{v:.2g}x':>13}" for v in ratios))  # fmt: skip
+        lines += ["", f"mean ||dL_t / dx_(t-k)|| at lag {lag} (loss at the last step t)"]
         lines.append(f"{'k':>5}" + "".join(f"{c + ' init':>13}" for c in CELLS) + "".join(f"{c + ' trained':>13}" for c in CELLS))
         ks = sorted({int(k) for k in np.unique(np.geomspace(1, len(self.grad_k) - 1, 8).astype(int))} | {0})
         for k in ks:
             row = [self.grad_init[c][k] for c in CELLS] + [self.grad_trained[c][k] for c in CELLS]
-            lines.append(f"{k:>5}" + "".join(f"{v:>13.3e}" for v in row))
+            what = "  the query" if k == 0 else "  the symbol to remember" if k == lag + 1 else "  a distractor"
+            lines.append(f"{k:>5}" + "".join(f"{v:>13.3e}" for v in row) + what)
+        lines.append("")
+        for sentence in self.reading():
+            lines += textwrap.wrap(sentence, 100)
         return "\n".join(lines)
 
     def plot(self, path) -> None:
-        """Two panels: accuracy vs lag, and gradient norm vs k (log scale). Writes ``path``, in the
-        format its suffix names (.png, .pdf, .svg: :func:`lstmkit.io.save_figure`)."""
+        """Four panels: accuracy against the lag; the gradient norm against k at the longest lag
+        (log scale; the distractors shaded, the symbol to remember marked); against the lag, the
+        gradient at the symbol at init, and trained, over its median at the distractors. Under
+        them, :meth:`reading`. Writes ``path``, in the format its suffix names (.png, .pdf, .svg:
+        :func:`lstmkit.io.save_figure`)."""
         from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
-        fig = Figure(figsize=(10, 4))
-        a, b = fig.subplots(1, 2)
+        lag = int(self.lags[-1])
+        note = [line for sentence in self.reading() for line in textwrap.wrap(sentence, 140)]
+        note_h = 0.15 + len(note) * 8 * 1.3 / 72  # inches: 8-point lines
+        fig = Figure(figsize=(12, 8.4 + note_h))
+        (a, b), (s, r) = fig.subplots(2, 2)
+        if lag:
+            b.axvspan(0.5, lag + 0.5, color="grey", alpha=0.12, lw=0, label=_distractors(lag))
+        b.axvline(lag + 1, color="black", lw=0.8, ls="--", label=f"k = {lag + 1} the symbol to remember")
+        r.axhline(1.0, color="grey", lw=0.8, label="symbol = distractors")
         for c, marker, color in zip(CELLS, ("o", "s"), ("tab:blue", "tab:orange")):
             a.plot(self.lags, self.accuracy[c], marker + "-", color=color, label=c.upper())
             b.semilogy(self.grad_k, self.grad_trained[c] + 1e-30, "-", color=color, label=f"{c.upper()} trained")
             b.semilogy(self.grad_k, self.grad_init[c] + 1e-30, ":", color=color, label=f"{c.upper()} at init")
+            s.semilogy(self.lags, self.symbol_init[c] + 1e-30, marker + ":", color=color, label=f"{c.upper()} at init")
+            r.semilogy(self.lags, self.symbol_trained[c] / self.distractors_trained[c], marker + "-", color=color, label=f"{c.upper()} trained at that lag")
+        if self.lstm_ignores_distractors():
+            k = max(1, lag // 10)
+            b.annotate("trained LSTM: it ignores the distractors", xy=(k, float(np.median(self.grad_trained["lstm"][1 : lag + 1]))),
+                       xytext=(0, -14), textcoords="offset points", fontsize=8, color="tab:orange")  # fmt: skip
+        lo = min(float(np.min(g[g > 0])) for g in (*self.grad_init.values(), *self.grad_trained.values()) if np.any(g > 0)) if lag else None
+        if lo:
+            b.set_ylim(bottom=lo / 1e3)  # room for the legend under the curves
         a.axhline(self.chance, color="grey", lw=0.8, label="chance")
         a.set(xlabel="lag (distractor steps)", ylabel="test accuracy", title="Recall after a lag", ylim=(0, 1.05))
-        b.set(xlabel="k (steps back from the loss)", ylabel="mean ||dL_t/dx_(t-k)||", title="Gradient reaching back")
-        a.legend()
-        b.legend(fontsize=8)
-        fig.tight_layout()
+        b.set(xlabel="k (steps back from the loss)", ylabel="mean ||dL_t/dx_(t-k)||", title=f"Gradient reaching back, lag {lag}")
+        s.set(xlabel="lag (distractor steps)", ylabel="mean ||dL_t/dx_0||", title="At init: the gradient at the symbol to remember")
+        r.set(xlabel="lag (distractor steps)", ylabel="symbol / median of the distractors", title="Trained: the gradient at the symbol over the distractors'")
+        for ax in (a, s, r):
+            ax.legend(fontsize=8)
+        b.legend(fontsize=7, loc="lower left", ncol=2)
+        fig.text(0.01, 0.005, "\n".join(note), fontsize=8, va="bottom", ha="left")
+        fig.tight_layout(rect=(0, note_h / (8.4 + note_h), 1, 1))
         save_figure(fig, path)
 
     def to_dict(self) -> dict:
         """The result as plain lists and numbers (JSON-ready): lags, chance, settings, and per cell
-        accuracy, seconds, grad_init and grad_trained (indexed by k = 0 .. t)."""
+        accuracy, seconds, symbol_init, symbol_trained, distractors_init and distractors_trained
+        (indexed as lags; null for lag 0's distractors), grad_init and grad_trained (indexed by
+        k = 0 .. t at the longest lag)."""
         cells = {
             c: {
                 "accuracy": self.accuracy[c].tolist(),
                 "seconds": self.seconds[c].tolist(),
+                "symbol_init": self.symbol_init[c].tolist(),
+                "symbol_trained": self.symbol_trained[c].tolist(),
+                "distractors_init": [None if np.isnan(v) else v for v in self.distractors_init[c].tolist()],
+                "distractors_trained": [None if np.isnan(v) else v for v in self.distractors_trained[c].tolist()],
                 "grad_init": self.grad_init[c].tolist(),
                 "grad_trained": self.grad_trained[c].tolist(),
             }
@@ -182,18 +285,24 @@ def run_memory_experiment(
             fail(where, name, "a finite number > 0", repr(v))
     acc = {c: np.zeros(len(lags)) for c in CELLS}
     secs = {c: np.zeros(len(lags)) for c in CELLS}
-    models = {}
+    sym_init = {c: np.zeros(len(lags)) for c in CELLS}
+    sym_trained = {c: np.zeros(len(lags)) for c in CELLS}
+    dis_init = {c: np.full(len(lags), np.nan) for c in CELLS}
+    dis_trained = {c: np.full(len(lags), np.nan) for c in CELLS}
+    grad_init, grad_trained = {}, {}  # the whole curve g(k), at the longest lag
     for j, lag in enumerate(lags):
         X_test, y_test = recall_task(n_test, int(lag), n_symbols, seed=seed + 1000 + int(lag))
+        X_g, y_g = recall_task(min(n_test, 200), int(lag), n_symbols, seed=seed + 7)  # the gradient's sequences
         for c in CELLS:
             t0 = time.perf_counter()
             model = make_model(c, n_symbols, hidden_size, seed=seed, forget_bias=forget_bias)
             train(model, int(lag), n_symbols, steps, batch_size, lr, clip, seed=seed + int(lag))
             acc[c][j] = accuracy(model, X_test, y_test)
             secs[c][j] = time.perf_counter() - t0
-            models[c] = model  # the last (longest lag) is kept for the gradient measurement
-    X_g, y_g = recall_task(min(n_test, 200), int(lags[-1]), n_symbols, seed=seed + 7)
-    grad_init = {c: gradient_reach(make_model(c, n_symbols, hidden_size, seed, forget_bias), X_g, y_g) for c in CELLS}
-    grad_trained = {c: gradient_reach(models[c], X_g, y_g) for c in CELLS}
+            grad_init[c] = gradient_reach(make_model(c, n_symbols, hidden_size, seed, forget_bias), X_g, y_g)  # (lag+2,)
+            grad_trained[c] = gradient_reach(model, X_g, y_g)  # (lag+2,)
+            sym_init[c][j], sym_trained[c][j] = grad_init[c][lag + 1], grad_trained[c][lag + 1]  # k = lag + 1: step 0, the symbol
+            if lag:  # k = 1..lag: the distractors
+                dis_init[c][j], dis_trained[c][j] = np.median(grad_init[c][1 : lag + 1]), np.median(grad_trained[c][1 : lag + 1])
     settings = dict(n_symbols=n_symbols, hidden_size=hidden_size, forget_bias=forget_bias, steps=steps, batch_size=batch_size, lr=lr, clip=clip, n_test=n_test, seed=seed)
-    return MemoryResult(lags, acc, secs, np.arange(X_g.shape[1]), grad_init, grad_trained, 1.0 / n_symbols, settings)
+    return MemoryResult(lags, acc, secs, np.arange(X_g.shape[1]), grad_init, grad_trained, 1.0 / n_symbols, settings, sym_init, sym_trained, dis_init, dis_trained)

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     print(r.table())
     seconds = time.perf_counter() - t0  # the table's 's' columns: one network trained and tested at one lag
     print(f"\nthe whole experiment took {seconds:.1f} s (both networks trained and tested at {count(len(r.lags), 'lag')}, "
-          f"their gradients measured at the longest)")  # fmt: skip
+          f"their gradients measured at each)")  # fmt: skip
     if args.plot:
         r.plot(args.plot)
         print(f"plot written to {args.plot}")
