@@ -450,3 +450,11 @@ def test_values_are_named_as_explain_writes_them():
     assert {"f_1 * c_0 unit 2", "i_1 * c̃_1 unit 1"} <= set(labels)
     z = [f.label for ex2 in worked.load(f"{EXAMPLES}/seed002.toml") for f in check(ex2).findings if f.name.startswith("z_")]
     assert "z_c̃_1 unit 1" in z and "z_f_1 unit 1" in z
+
+
+def test_a_value_that_rounds_to_zero_is_shown_without_a_sign():
+    # an exact dW entry of -0.000035 at 4 decimals was shown "-0.0000" beside a claimed "0.0000"
+    from lstmkit.explain.check import _fmt
+
+    assert _fmt(-0.000035, 4) == "0.0000" and _fmt(-0.00005, 4) == "-0.0001" and _fmt(-0.5, 0) == "0"
+    assert _fmt(float("nan"), 2) == "?" and _fmt(None, 2) == "?"

@@ -65,7 +65,8 @@ class Exit(IntEnum):
     ERROR = 1  # bad input, bad file, failed check: what the files hold
     USAGE = 2  # a bad command line whatever the files hold (argparse's own code; UsageError): a value out of
     #            range, an argument missing, options that do not go together, an output named for a format
-    #            the command does not write (--model-out m.txt, --plot fig.bmp)
+    #            the command does not write (--model-out m.txt, --plot fig.bmp); and for `check`, as for diff
+    #            and grep, a file it cannot read as claims, so that 1 there means only 'some claims are wrong'
     INTERRUPTED = 130
     BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`lstmkit predict ... | head`), as the shell reports it
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import count
+from .build import fnum
 from .trace import BackwardTrace, ForwardTrace, backward, default_loss, forward, hand_round
 from .worked import BACKWARD_QUANTITIES, EXACT, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
 
@@ -668,7 +669,7 @@ def _culprits(ex, t, name, u, wrong, accepted, exact, shape=None) -> list[str]:
 
 def _fmt(v, d) -> str:
     """v at d decimals; at a fraction's precision (exact, :data:`~lstmkit.explain.worked.EXACT`) at 6."""
-    return "?" if v is None or np.isnan(v) else f"{float(v):.{d if d < EXACT else 6}f}"
+    return "?" if v is None or np.isnan(v) else fnum(v, d if d < EXACT else 6)
 
 
 def _check_params(ex: WorkedExample) -> list[Finding]:
