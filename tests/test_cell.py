@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from oracles import assert_close, central_difference, rel_error, sample_indices
@@ -251,3 +253,23 @@ def test_a_cell_state_that_is_not_a_pair_says_what_it_is():
     with pytest.raises(TypeError, match=r"^LSTMCell: expected hx a pair \(h_prev, c_prev\), got a tuple of length 1. An LSTM cell "
                        r"has two states: pass hx=\(h_prev, c_prev\).$"):  # fmt: skip
         lstmkit.LSTMCell(3, 4)(np.zeros((1, 3)), (np.zeros((1, 4)),))
+
+
+@pytest.mark.parametrize("cls", [lstmkit.LSTMCell, lstmkit.RNNCell])
+def test_a_cell_warns_when_its_kept_steps_pile_up(monkeypatch, cls):
+    # a loop run in training mode and never back-propagated keeps every step: memory grows without a word
+    import lstmkit.cell
+
+    monkeypatch.setattr(lstmkit.cell, "KEPT_WARNING", 5)
+    cell, x = cls(3, 4, seed=0), np.ones((2, 3), np.float32)
+    hx = None
+    with pytest.warns(RuntimeWarning, match=rf"^{cls.__name__}: 5 steps are kept for backward.*cell\.no_grad\(\).*clear_steps") as got:
+        for _ in range(7):
+            hx = cell(x, hx)  # the line the warning points at
+    assert len(got) == 1 and got[0].filename == __file__
+    cell.clear_steps()
+    with cell.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(7):
+            hx = cell(x, hx)
+    assert cell.kept_steps == 0

@@ -34,7 +34,8 @@ A call given the state the previous call returned (the same arrays) continues it
 left unfinished (a backward for the last step only, as ``loss.backward()`` would be in torch, with
 steps of its loop still kept) is refused at the next call that keeps its step, rather than left as
 partial gradients; ``clear_steps()`` drops the rest on purpose (truncated BPTT). Steps never
-back-propagated stay kept: run inference loops under ``with cell.no_grad():``.
+back-propagated stay kept: run inference loops under ``with cell.no_grad():`` (a cell warns when
+:data:`KEPT_WARNING` steps are kept).
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ class LSTMStep:
     norm_h: np.ndarray | None = None  # γ_hh * LN(W_hh h_{t-1}) (B, 4H), layer_norm
     c_norm: np.ndarray | None = None  # γ_c * LN(c_t) + β_c, the input of h(·), layer_norm
     ln_stats: tuple | None = None  # layer_norm: (â, 1/sqrt(σ²+ε)) of W_ih x, W_hh h, c_t, for backward
+
+
+#: kept steps at which a cell warns that its memory grows (a loop run in training mode and never
+#: back-propagated keeps every step, as torch keeps a graph whose outputs are held)
+KEPT_WARNING = 10_000
 
 
 class _Kept(NamedTuple):
@@ -190,6 +196,14 @@ class _CellBase(Module):
         top = self._kept[-1] if self._kept else None
         link = top is not None and hx is not None and _same_state(hx, top.out)
         self._kept.append(_Kept(cache, out, link))
+        if len(self._kept) == KEPT_WARNING:  # said once each time the stack grows to it
+            import warnings
+
+            warnings.warn(
+                f"{where}: {KEPT_WARNING} steps are kept for backward, and memory grows with each call: every call "
+                "with requires_grad outside no_grad() keeps its step until a backward takes it back. Run loops "
+                "that are not back-propagated (inference, generation) under `with cell.no_grad():`, or drop the "
+                "steps with cell.clear_steps().", RuntimeWarning, stacklevel=3)  # the call in the loop
 
     def _loop_below(self):
         """The kept steps of the loop whose walk is unfinished (the top of the stack down to its first step)."""
