@@ -257,19 +257,24 @@ def run_memory_experiment(
     lags=(1, 2, 5, 10, 20, 40),
     n_symbols: int = 4,
     hidden_size: int = 16,
-    steps: int = 300,
+    steps: int = 500,
     batch_size: int = 32,
-    lr: float = 0.01,
+    lr: float = 0.005,
     clip: float = 1.0,
     n_test: int = 500,
-    forget_bias: float | None = 3.0,
+    forget_bias: float | None = 5.0,
     seed: int = 0,
 ) -> MemoryResult:
     """Train both cells at every lag with the same budget; measure accuracy and gradient reach.
 
-    ``forget_bias`` initialises the LSTM's forget gate open (σ(3) ≈ 0.95; Gers et al. 2000,
-    Jozefowicz et al. 2015); the RNN has no such gate. With PyTorch's default (0, σ = 0.5) the LSTM
-    needs many more updates than this budget before it finds the long-lag signal.
+    ``forget_bias`` initialises the LSTM's forget gate open; the RNN has no such gate. At init the
+    cell keeps about σ(b)^k of what it held k steps back: σ(5)^31 ≈ 0.81, σ(3)^31 ≈ 0.22,
+    σ(1)^31 ≈ 6e-5. Jozefowicz et al. 2015 recommend b = 1; the chrono initialisation (Tallec &
+    Ollivier 2018) draws b up to log(T - 1) for dependencies of up to T steps (3.4 for T = 31).
+    Measured at lag 30 with these defaults (seeds 0..13): b = 5 learns every symbol on 13 seeds
+    (0.962 on the last); b = 3 on 10 (one stays at chance, three near 0.75); b = 1 on none of seeds
+    0..5, even with 1000 updates. The RNN stays at chance on all 14. The former defaults (lr 0.01,
+    300 updates, b = 3) left the LSTM at 0.476 on seed 0.
     """
     where = "run_memory_experiment"
     if isinstance(lags, (int, np.integer)) or not len(lags):
