@@ -656,7 +656,7 @@ PASS = ("Pass the module itself (SGD(model), not SGD(model.parameters())): the o
 @pytest.mark.parametrize(
     "arg,exc,message",
     [
-        (lambda m: m.parameters(), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got dict. {PASS}"),
+        (lambda m: m.parameters(), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got a module's parameters (model.parameters()). {PASS}"),
         (lambda m: m.named_parameters(), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got dict_itemiterator. {PASS}"),
         (lambda m: m.parameters().values(), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got dict_values. {PASS}"),
         (lambda m: (p for p in m.parameters().values()), TypeError, f"SGD: expected module an lstmkit Module or a list of them (their parameters and grads), got generator. {PASS}"),
@@ -678,3 +678,18 @@ def test_an_optimizer_over_something_else_than_modules_says_what_to_pass(arg, ex
     with pytest.raises(exc) as err:
         SGD(arg(model), lr=0.1)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("clip", [lambda g: clip_grad_norm(g, 1e-3), lambda g: clip_grad_value(g, 1e-3)])
+def test_clipping_a_modules_parameters_is_refused_not_done_to_the_weights(clip):
+    # torch's habit clip_grad_norm_(model.parameters(), c): lstmkit's parameters() is a dict of arrays, as the
+    # gradients are, and the weights themselves were clipped
+    from lstmkit import LSTM
+
+    model = LSTM(3, 4, seed=0)
+    before = model.state_dict()
+    for given in (model.parameters(), [model.parameters()]):
+        with pytest.raises(TypeError, match=r"got a module's parameters \(model\.parameters\(\)\)\. Pass the module .* or its gradients \(model\.grads\)"):
+            clip(given)
+    assert all(np.array_equal(before[k], v) for k, v in model.parameters().items())
+    clip(model.grads)  # its gradients, as a dict, are taken

@@ -711,3 +711,15 @@ def test_validation_data_is_checked_once_per_fit(monkeypatch):
     checked.clear()  # a held-out fraction: a part of the training data, checked with it
     Trainer(SequenceModel(2, 3, 2, dtype=np.float64, seed=0), batch_size=4, seed=0).fit(X, Y, epochs=3, validation_split=0.25)
     assert checked == [("Trainer.fit", 12)]
+
+
+def test_an_optimizer_built_on_other_modules_is_refused_saying_what_to_build():
+    from lstmkit.optim import SGD
+
+    model = SequenceModel(2, 3, 4, seed=0)
+    fix = r"\. Build it on the model the Trainer trains \(SGD\(model\)\), which holds every parameter it updates\.$"
+    with pytest.raises(ValueError, match=r"^Trainer: expected optimizer an optimizer built on this model, got one built on 2 modules" + fix):
+        Trainer(model, optimizer=SGD([model.rnn, model.head]))  # the same arrays, but not the model a checkpoint records
+    with pytest.raises(ValueError, match=r"got one built on another LSTM" + fix):
+        Trainer(model, optimizer=SGD(model.rnn))
+    assert Trainer(model, optimizer=SGD(model)).optimizer.module is model

@@ -109,6 +109,14 @@ def variant_check(name: str):
     return check
 
 
+class Parameters(dict):
+    """A module's live parameter arrays, name -> array: what :meth:`Module.parameters` returns. A dict
+    of its own type so that a torch habit, ``clip_grad_norm(model.parameters(), 1.0)``, which would
+    clip the weights themselves (a dict of arrays, as the gradients are), can be told apart and refused."""
+
+    __slots__ = ()
+
+
 class Module:
     """Base class: a dict of named parameters with gradients of the same keys and shapes."""
 
@@ -118,7 +126,7 @@ class Module:
     _set_checks: dict = {"training": flag_check("training"), "requires_grad": flag_check("requires_grad")}
 
     def __init__(self) -> None:
-        self._params: dict[str, np.ndarray] = {}
+        self._params: dict[str, np.ndarray] = Parameters()
         self.grads: dict[str, np.ndarray] = {}
         self.training = True
         self.requires_grad = True

@@ -44,7 +44,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ._checks import a_or_an, check_bool, check_choice, check_int, check_real, fail, is_int
-from .module import Module
+from .module import Module, Parameters
 
 
 _PASS_THE_MODULE = (
@@ -60,15 +60,20 @@ def _modules(module, where: str) -> tuple[Module, ...]:
         return (module,)
     if not isinstance(module, (list, tuple)):
         fix = _PASS_THE_MODULE if _parameters_like(module) else ""
-        fail(where, "module", "an lstmkit Module or a list of them (their parameters and grads)", type(module).__name__, fix, exc=TypeError)
+        fail(where, "module", "an lstmkit Module or a list of them (their parameters and grads)", _kind(module), fix, exc=TypeError)
     if not module:
         fail(where, "module", "an lstmkit Module or a list of them (their parameters and grads)", f"an empty {type(module).__name__}")
     for i, m in enumerate(module):
         if not isinstance(m, Module):
             fix = _PASS_THE_MODULE if _parameters_like(m) else ""
-            fail(where, f"module[{i}]", "an lstmkit Module", type(m).__name__, fix, exc=TypeError)
+            fail(where, f"module[{i}]", "an lstmkit Module", _kind(m), fix, exc=TypeError)
     _check_disjoint([list(m.parameters().items()) for m in module], where, "module", "the parameters")
     return tuple(module)
+
+
+def _kind(x) -> str:
+    """What ``x`` is, as a message says it: its type's name, or a module's parameters."""
+    return "a module's parameters (model.parameters())" if isinstance(x, Parameters) else type(x).__name__
 
 
 def _parameters_like(x) -> bool:
@@ -96,6 +101,10 @@ def _grad_arrays(grads, where: str) -> list[np.ndarray]:
         arg = f"grads[{i}]" if isinstance(grads, (list, tuple)) else "grads"
         if isinstance(item, Module):
             pairs = list(item.grads.items())
+        elif isinstance(item, Parameters):  # torch's clip_grad_norm_(model.parameters(), ...): the weights
+            fail(where, arg, "the gradients (a Module, its grads, ...)", _kind(item),
+                 f"Pass the module ({where}(model, ...)) or its gradients (model.grads): clipping its parameters "
+                 "would change the weights themselves.", exc=TypeError)
         elif isinstance(item, Mapping):
             pairs = [(f"{k}", v) for k, v in item.items()]
         elif isinstance(item, np.ndarray):

@@ -322,7 +322,10 @@ class Trainer:
         else:
             fail(where, "loss", f"one of {list(LOSSES)} or a callable", repr(loss), exc=TypeError)
         if isinstance(optimizer, Optimizer) and optimizer.module is not model:
-            fail(where, "optimizer", "an optimizer built on this model", f"one built on another {type(optimizer.module).__name__}")
+            built = (f"one built on {len(optimizer.modules)} modules" if len(optimizer.modules) > 1
+                     else f"one built on another {type(optimizer.module).__name__}")
+            fail(where, "optimizer", "an optimizer built on this model", built,
+                 "Build it on the model the Trainer trains (SGD(model)), which holds every parameter it updates.")
         self.optimizer = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
         if isinstance(schedule, str):
             if schedule not in SCHEDULES:
