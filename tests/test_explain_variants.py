@@ -229,3 +229,23 @@ def test_forms_and_grad_that_show_the_plain_cell_refuse_a_variant(vx, capsys):
     assert "expected form 'steps' or 'table' for a variant cell" in capsys.readouterr().err
     assert main(["explain", f"{EXAMPLES}/variants.toml", "--example", "1", "--grad"]) == 1
     assert "Leave out --grad" in capsys.readouterr().err
+
+
+def test_layer_norm_by_hand_of_a_zero_part_is_zero(vx):
+    """Layer norm at --round 2, step 1: a_h = W_hh h_0 = 0, so μ_h = 0 and s_h = sqrt(0 + ε) = 0.003
+    rounds to 0.00; (a_h - μ_h) / s_h = 0 / 0 made n_h, then every gate, c and h of step 1 and all of
+    step 2 unknown ('?'). Exactly, n_h = 0 / sqrt(ε) = 0, and by hand 0 / s is 0 too."""
+    ex = vx[2]
+    assert ex.variant.layer_norm
+    hand, exact = forward(ex, decimals=2), forward(ex)
+    step1 = hand.steps[0].values
+    assert float(step1["sd_h"][0]) == 0.0  # rounded to 2 decimals
+    for k in "ifgo":
+        assert np.array_equal(step1[f"nh_{k}"], np.zeros(ex.hidden_size))
+        assert np.array_equal(exact.steps[0].values[f"nh_{k}"], np.zeros(ex.hidden_size))
+    for rec, ref in zip(hand.steps, exact.steps):  # every number known, near the exact ones
+        assert not np.isnan(rec.values["h"]).any()
+        assert np.allclose(rec.values["h"], ref.values["h"], atol=0.05)
+    text = explain(ex, "text", width=200, decimals=2)
+    assert "?" not in text and "a_h - μ_h is all 0, so n_h is 0: s = sqrt(var + ε) is never 0, it rounds to 0 here" in text
+    assert "is all 0" not in explain(ex, "text", width=200)  # exactly, s = 0.0032 is shown

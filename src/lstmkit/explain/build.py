@@ -556,8 +556,10 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
                                 seq(Sym("W", part), src), "the four gates' parts stacked, in the order i, f, c̃, o")
             *eqs, sym, num = eqs
             out += eqs
-            out.append(Equation(Sym("n", part), [sym, num, F.vec(n)],
-                                f"n_{part},i is the first {ex.hidden_size}, n_{part},f the next {ex.hidden_size}, then n_{part},c and n_{part},o"))
+            note = f"n_{part},i is the first {ex.hidden_size}, n_{part},f the next {ex.hidden_size}, then n_{part},c and n_{part},o"
+            if np.all(a - V[f"mu_{part}"][0] == 0) and float(fnum(V[f"sd_{part}"][0], F.d)) == 0:  # h_0 = 0 at step 1, by hand
+                note += f"; a_{part} - μ_{part} is all 0, so n_{part} is 0: s = sqrt(var + ε) is never 0, it rounds to 0 here"
+            out.append(Equation(Sym("n", part), [sym, num, F.vec(n)], note))
     order = ("i", "f", "g") if v.peephole else SLIDE_ORDER
     for k in order:
         if k == "f" and v.input_forget:

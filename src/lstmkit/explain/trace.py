@@ -232,6 +232,15 @@ def forward(
     return ForwardTrace(ex, decimals, steps)
 
 
+def _over(d: np.ndarray, sd) -> np.ndarray:
+    """(a - μ) / sqrt(var + ε), layer norm's normalised part, with 0 / s = 0 whatever s: by hand the
+    σ of a part that is all zeros (W_hh h_0 at step 1, h_0 = 0) rounds to 0 (sqrt(ε) = 0.003), and
+    0 / 0 made every number after it unknown; exactly, 0 / sqrt(ε) is 0 too."""
+    d = np.asarray(d, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(d == 0, 0.0, d / sd)
+
+
 def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
     """One step of a variant cell, quantity by quantity (the module docstring's "variant" lines).
 
@@ -256,7 +265,7 @@ def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
             put(f"sd_{part}", np.sqrt(((a - V[f"mu_{part}"]) ** 2).mean() + LN_EPS), n=1)  # sqrt(var(a) + ε)
             gam = ex.variant_weight(gain)  # (4H,)
             for n, k in enumerate(GATES):
-                put(f"n{part}_{k}", gam[n * H : (n + 1) * H] * (V[f"W{part}_{k}"] - V[f"mu_{part}"]) / V[f"sd_{part}"])
+                put(f"n{part}_{k}", gam[n * H : (n + 1) * H] * _over(V[f"W{part}_{k}"] - V[f"mu_{part}"], V[f"sd_{part}"]))
         for k in GATES:
             put(f"Wxh_{k}", V[f"nx_{k}"] + V[f"nh_{k}"])  # γ_ih ⊙ LN(W_ih x) + γ_hh ⊙ LN(W_hh h), gate k
     else:
@@ -293,7 +302,7 @@ def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
         c = V[c_name]
         put("mu_c", c.mean(), n=1)
         put("sd_c", np.sqrt(((c - V["mu_c"]) ** 2).mean() + LN_EPS), n=1)
-        put("n_c", ex.variant_weight("gamma_c") * (c - V["mu_c"]) / V["sd_c"] + ex.variant_weight("beta_c"))
+        put("n_c", ex.variant_weight("gamma_c") * _over(c - V["mu_c"], V["sd_c"]) + ex.variant_weight("beta_c"))
     put("tanh_c", ha(V["n_c"] if v.layer_norm else V[c_name]))  # h_a(n_c) or h_a(c')
     h_name = "h_new" if v.zoneout_hidden else "h"
     put(h_name, V["o"] * V["tanh_c"])  # h' = o * h_a(·)
