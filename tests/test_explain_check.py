@@ -422,6 +422,23 @@ def test_slips_in_the_backward_pass():
         "0.00 is dh_1 * o_1 * (1 - tanh²(c_1)) = 0.00 * 0.73 * 0.66: dc_next is left out")
 
 
+def test_a_new_error_whose_line_has_an_unknown_part_is_reported_without_the_line(tmp_path, capsys):
+    # seed 001's situation: c_1 is stated ([[given]]) and i, c~ have no weights, so c_1's line
+    # f_1 * c_0 + i_1 * c~_1 has unknown parts. f_1 = σ(W_f·[h_0, x_1]) = σ(0.5*0 + 1.0*1.0) = σ(1) = 0.731;
+    # c_1 is the stated 0.4, so a claim of 0.9 is a new error, with no line to show (check crashed on
+    # "could not convert string to float: '?'" building it)
+    from lstmkit.cli import main
+
+    path = tmp_path / "nan3.toml"
+    path.write_text('notation = "concat"\nhidden_size = 1\n[weights]\nW_f = [[0.5, 1.0]]\nW_o = [[1.0, 1.0]]\n'
+                    '[inputs]\nx = [[1.0]]\nc0 = [0.5]\n[[given]]\nstep = 1\nname = "c"\nvalue = 0.4\n'
+                    '[[claims]]\nstep = 1\nname = "c"\nvalue = 0.9\n')
+    f = next(f for f in check(worked.load(path)[0]).findings if f.label == "c_1 unit 1")
+    assert (f.verdict, f.detail, f.exact) == (NEW, "a new error", 0.4)
+    assert main(["check", str(path)]) == 1
+    assert "c_1 unit 1" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("value", ["1.5", "-1", "7"])
 def test_a_predicted_class_is_an_index_in_range(value):
     doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0]]}, "readout": {"targets": [0]},

@@ -421,11 +421,12 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
 
 
 def _num(v: float, d: int) -> str:
-    """A number in a formula: at d decimals, or with more where the author wrote more (0.88 at 1)."""
+    """A number in a formula: at d decimals, or with more where the author wrote more (0.88 at 1);
+    unknown (NaN) is '?' and infinite '∞', as :func:`_fmt` writes them."""
     s = _fmt(v, d)
-    if abs(float(s) - v) > 1e-9:
+    if v is not None and np.isfinite(v) and abs(float(s) - v) > 1e-9:
         s = f"{v:.10g}"
-    return s[1:] if s.startswith("-") and float(s) == 0 else s
+    return s
 
 
 def _p(v: float, d: int) -> str:
@@ -527,7 +528,7 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
     else:
         return ""
     line = " = ".join([S(name), *rhs, _num(own.record(t, name).computed[name][u], d)])
-    return "" if "nan" in line else line
+    return "" if "?" in line else line  # a number unknown (the example states a value its parts cannot give)
 
 
 def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int, claimed: float, written: str,
@@ -562,7 +563,7 @@ def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int
         else:
             slips = [(V["dh_out"], f"{S('dh_out')} = {N('dh_out')}", "dh_next is left out")]
     for value, formula, why in slips:
-        if near(value):
+        if near(value) and "?" not in formula:  # (a NaN value matches nothing; a part unknown cannot be shown)
             return f"{written} is {formula}: {why}"
     for r in right:  # minus a right value
         if not np.isnan(r) and abs(r) > tol(d) and near(-r):
