@@ -232,14 +232,15 @@ def test_forms_and_grad_that_show_the_plain_cell_refuse_a_variant(vx, capsys):
 
 
 def test_layer_norm_by_hand_of_a_zero_part_is_zero(vx):
-    """Layer norm at --round 2, step 1: a_h = W_hh h_0 = 0, so μ_h = 0 and s_h = sqrt(0 + ε) = 0.003
-    rounds to 0.00; (a_h - μ_h) / s_h = 0 / 0 made n_h, then every gate, c and h of step 1 and all of
-    step 2 unknown ('?'). Exactly, n_h = 0 / sqrt(ε) = 0, and by hand 0 / s is 0 too."""
+    """Layer norm at --round 2, step 1: a_h = W_hh h_0 = 0, so μ_h = 0 and s_h = sqrt(0 + ε) = 0.0032,
+    which rounds to 0.00 at 2 decimals; (a_h - μ_h) / 0.00 = 0 / 0 made n_h, then every gate, c and h
+    of step 1 and all of step 2, unknown ('?'). A divisor is never rounded to 0 by hand: s_h keeps
+    its first significant digit, 0.003, and n_h = 0 / 0.003 = 0, as exactly (0 / sqrt(ε))."""
     ex = vx[2]
     assert ex.variant.layer_norm
     hand, exact = forward(ex, decimals=2), forward(ex)
     step1 = hand.steps[0].values
-    assert float(step1["sd_h"][0]) == 0.0  # rounded to 2 decimals
+    assert float(step1["sd_h"][0]) == 0.003  # sqrt(1e-5) = 0.00316, to its first significant digit
     for k in "ifgo":
         assert np.array_equal(step1[f"nh_{k}"], np.zeros(ex.hidden_size))
         assert np.array_equal(exact.steps[0].values[f"nh_{k}"], np.zeros(ex.hidden_size))
@@ -247,5 +248,30 @@ def test_layer_norm_by_hand_of_a_zero_part_is_zero(vx):
         assert not np.isnan(rec.values["h"]).any()
         assert np.allclose(rec.values["h"], ref.values["h"], atol=0.05)
     text = explain(ex, "text", width=200, decimals=2)
-    assert "?" not in text and "a_h - μ_h is all 0, so n_h is 0: s = sqrt(var + ε) is never 0, it rounds to 0 here" in text
-    assert "is all 0" not in explain(ex, "text", width=200)  # exactly, s = 0.0032 is shown
+    assert "?" not in text and "0.00, 0.00]ᵀ - 0.00) / 0.003\n" in text
+    assert "s_h = sqrt(var(a_h) + ε)\n    = 0.003\n      (s is a divisor: never rounded to 0, it keeps its first significant digit)" in text
+    assert "s is a divisor" not in explain(ex, "text", width=200)  # exactly, s = 0.00316 is 0.003 at 3 decimals
+
+
+def test_layer_norm_by_hand_never_divides_by_an_s_rounded_to_0():
+    # (the review's ln.toml) H = 2, every input weight 0 but W_ii[0][0] = 0.01, x_1 = [1, 0], h_0 = 0.
+    # a_x = W_ih x_1 = [0.01, 0, 0, 0, 0, 0, 0, 0] (i, f, c~, o blocks of 2).
+    # Exactly: μ_x = 0.01 / 8 = 0.00125, var = (0.00875² + 7 * 0.00125²) / 8 = 1.09375e-5,
+    # s_x = sqrt(1.09375e-5 + 1e-5) = 0.0045758, n_x,i = 0.00875 / 0.0045758 = 1.9122 (unit 1);
+    # n_h = 0 (a_h = 0), so i_1 = σ(1.9122) = 0.8713.
+    # By hand at 2 decimals: μ_x = 0.00125 -> 0.00, var = 0.01² / 8 = 1.25e-5, s_x = sqrt(2.25e-5) = 0.00474,
+    # which rounds to 0.00: kept to its first significant digit, 0.005 (it gave n_x,i = 0.01 / 0.00 = ∞ and
+    # i_1 = σ(∞) = 1.00); n_x,i = 0.01 / 0.005 = 2.00, i_1 = σ(2.00) = 0.8808 -> 0.88, within 0.01 of the exact.
+    W = {f"W_i{k}": [[0.0, 0.0], [0.0, 0.0]] for k in "ifco"}
+    W["W_ii"] = [[0.01, 0.0], [0.0, 0.0]]
+    W.update(W_hi=[[1, 0], [4, -2]], W_hf=[[-1, -2], [0, 0]], W_hc=[[-4, -8], [4, 3]], W_ho=[[1, 0], [2, 1]])
+    ex = from_dict({"title": "LN edge", "weights": W, "options": {"layer_norm": True}, "inputs": {"x": [[1.0, 0.0]]}})[0]
+    hand, exact = forward(ex, decimals=2).steps[0].values, forward(ex).steps[0].values
+    assert float(hand["mu_x"][0]) == 0.0 and float(hand["sd_x"][0]) == 0.005 and float(hand["nx_i"][0]) == 2.0
+    assert math.isclose(float(exact["nx_i"][0]), 0.00875 / math.sqrt(1.09375e-5 + 1e-5), rel_tol=1e-6)
+    assert float(hand["i"][0]) == 0.88 and abs(float(exact["i"][0]) - 0.8713) < 1e-4
+    text = explain(ex, "text", width=200, decimals=2)
+    assert "∞" not in text and "s_x = sqrt(var(a_x) + ε)\n    = 0.005\n" in text and "- 0.00) / 0.005\n" in text
+    assert "= [0.88, 0.50]ᵀ" in text  # i_1 (unit 2: n_x,i = 0 / 0.005 = 0, σ(0) = 0.5)
+    table = explain(ex, "text", form="table", width=200, decimals=2)
+    assert re.search(r"a_x = W_x x_1 +0\.00 +0\.005 ", table) and re.search(r"a_h = W_h h_0 +0\.00 +0\.003 ", table)

@@ -50,6 +50,19 @@ def fnum(v: float, d: int) -> str:
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
+def below_places(v: float, d: int) -> bool:
+    """Whether v is not 0 but smaller than one unit of the d-th decimal (0.003 at 2 decimals)."""
+    return bool(np.isfinite(v) and 0 < abs(v) < 10.0**-d)
+
+
+def fdivisor(v: float, d: int) -> str:
+    """A divisor (layer norm's s) with d decimals, or, where it is smaller than one unit of the
+    d-th decimal, with its first significant digit: 0.003 and 0.005 at 2 decimals, as the hand
+    computation keeps it (:func:`lstmkit.explain.trace.divisor`), never 0.00 (nor 0.005 as 0.01)."""
+    v = float(v)
+    return fnum(v, int(-np.floor(np.log10(abs(v)))) if below_places(v, d) else d)
+
+
 def fparam(v: float) -> str:
     """A weight or input as a person writes it: 4, -2, 0.025, 1.256 (at most 4 decimals)."""
     v = float(v)
@@ -530,10 +543,12 @@ def _ln_equations(part: str, a, mu, sd, gain, shift, F: _Fmt, a_sym, a_rhs, a_no
         out.append(Equation(a_lhs, [a_rhs, F.vec(a)], a_note))
     else:
         a_lhs = a_sym
-    mu_n, sd_n = Num(fnum(mu[0], F.d)), Num(fnum(sd[0], F.d))
+    mu_n, sd_n = Num(fnum(mu[0], F.d)), Num(fdivisor(sd[0], F.d))
     mu_sub = Call("", mu_n) if mu_n.text.startswith("-") else mu_n  # a - (-0.3), not a - -0.3
     out.append(Equation(Sym("μ", part), [Call("mean", a_lhs), mu_n]))
-    out.append(Equation(Sym("s", part), [Call("sqrt", seq(Call("var", a_lhs), "+", Sym("ε"))), sd_n]))
+    kept = below_places(sd[0], F.d)  # s would round to 0 at the working precision: shown with more decimals
+    out.append(Equation(Sym("s", part), [Call("sqrt", seq(Call("var", a_lhs), "+", Sym("ε"))), sd_n],
+                        "s is a divisor: never rounded to 0, it keeps its first significant digit" if kept else ""))
     gain_sym = Sym("γ", {"x": "ih", "h": "hh"}.get(part, part))
     unit_gain = bool(np.all(gain == 1))
     centred = Call("", seq(a_lhs, "-", Sym("μ", part)))
@@ -557,8 +572,6 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
             *eqs, sym, num = eqs
             out += eqs
             note = f"n_{part},i is the first {ex.hidden_size}, n_{part},f the next {ex.hidden_size}, then n_{part},c and n_{part},o"
-            if np.all(a - V[f"mu_{part}"][0] == 0) and float(fnum(V[f"sd_{part}"][0], F.d)) == 0:  # h_0 = 0 at step 1, by hand
-                note += f"; a_{part} - μ_{part} is all 0, so n_{part} is 0: s = sqrt(var + ε) is never 0, it rounds to 0 here"
             out.append(Equation(Sym("n", part), [sym, num, F.vec(n)], note))
     order = ("i", "f", "g") if v.peephole else SLIDE_ORDER
     for k in order:
@@ -616,7 +629,7 @@ def _variant_table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
                      [[f"h_{t - 1}", *hx[:H]], [f"x_{t}", *hx[H:]], [f"[h_{t - 1}, x_{t}]", *hx]],
                      "Inputs, and their concatenation [h_{t-1}, x_t]"))
     if v.layer_norm:
-        rows = [[f"a_{p} = W_{p} {src}", n(f"mu_{p}", 0), n(f"sd_{p}", 0)] for p, src in (("x", f"x_{t}"), ("h", f"h_{t - 1}"))]
+        rows = [[f"a_{p} = W_{p} {src}", n(f"mu_{p}", 0), fdivisor(V[f"sd_{p}"][0], F.d)] for p, src in (("x", f"x_{t}"), ("h", f"h_{t - 1}"))]
         out.append(Table(["", "μ = mean", "s = sqrt(var + ε)"], rows,
                          "Layer norm: the four gates' parts normalised together, n = γ ⊙ (a - μ) / s"))
     c_new = "c_new" if v.zoneout_cell else "c"

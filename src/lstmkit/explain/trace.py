@@ -38,7 +38,8 @@ A variant cell (the example's ``[options]``, :mod:`lstmkit.variants`) computes, 
 The dropouts and DropConnect act in training only, so a forward pass to explain has none of them.
 
 Hand mode (``decimals=N``) rounds every named quantity to N decimals, half away from zero, as a
-person writing numbers down does, and carries the rounded value forward; in seeds 001/003's
+person writing numbers down does, and carries the rounded value forward; a divisor (layer norm's s) is never
+rounded to 0: where it would be, it keeps its first significant digit (:func:`divisor`). In seeds 001/003's
 notation W_k·[h_{t-1}, x_t] is one product, rounded once (as Wxh_k; its parts Wx_k, Wh_k are not
 rounded), per gate W_{xk} x_t and W_{hk} h_{t-1} are two, each rounded. Exact mode takes the
 cell's numbers from the engine (:meth:`lstmkit.cell.LSTMCell.step`) whenever the example gives
@@ -186,7 +187,7 @@ def forward(
         put("h_prev", h_prev, raw=True)
         put("c_prev", c_prev, raw=True)
         if not ex.is_plain:
-            _variant_step(ex, rec, put, cell)
+            _variant_step(ex, rec, put, cell, decimals)
         else:
             for k in GATES:
                 G = ex.gates[k]
@@ -232,19 +233,25 @@ def forward(
     return ForwardTrace(ex, decimals, steps)
 
 
-def _over(d: np.ndarray, sd) -> np.ndarray:
-    """(a - μ) / sqrt(var + ε), layer norm's normalised part, with 0 / s = 0 whatever s: by hand the
-    σ of a part that is all zeros (W_hh h_0 at step 1, h_0 = 0) rounds to 0 (sqrt(ε) = 0.003), and
-    0 / 0 made every number after it unknown; exactly, 0 / sqrt(ε) is 0 too."""
-    d = np.asarray(d, dtype=np.float64)
+def divisor(s: np.ndarray, decimals: int | None) -> np.ndarray:
+    """Layer norm's s = sqrt(var + ε), a divisor, by hand: rounded to ``decimals``, or, where that
+    gives 0, to its first significant digit (0.0047 -> 0.005 at 2 decimals). A divisor is never
+    rounded to 0 by hand: s is at least sqrt(ε) = 0.0032, and n = (a - μ) / 0.00 would be ∞ (or
+    0 / 0 for a part that is all zeros, W_hh h_0 at step 1). Exact (None): s unchanged."""
+    s = np.asarray(s, dtype=np.float64)
+    if decimals is None:
+        return s
+    r = hand_round(s, decimals)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(d == 0, 0.0, d / sd)
+        first = -np.floor(np.log10(np.abs(s)))  # the decimals of s's first significant digit
+    lost = (r == 0) & (s != 0) & np.isfinite(first)
+    return np.where(lost, hand_round(s, np.where(lost, first, 0)), r)
 
 
-def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
+def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell, decimals: int | None) -> None:
     """One step of a variant cell, quantity by quantity (the module docstring's "variant" lines).
 
-    ``put(name, value, n=H)`` records (and in hand mode rounds) each number; with ``cell`` (exact
+    ``put(name, value, n=H)`` records (and in hand mode, ``decimals``, rounds) each number; with ``cell`` (exact
     mode) the cell's own numbers (:meth:`lstmkit.cell.LSTMCell.step` with the same options) then
     replace the gates, pre-activations, peephole terms, normalised parts, c' and h'.
     """
@@ -262,10 +269,11 @@ def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
         for part, gain in (("x", "gamma_ih"), ("h", "gamma_hh")):
             a = np.concatenate([V[f"W{part}_{k}"] for k in GATES])  # a_x = W_ih x_t, (4H,) in gate order
             put(f"mu_{part}", a.mean(), n=1)  # μ = mean(a)
-            put(f"sd_{part}", np.sqrt(((a - V[f"mu_{part}"]) ** 2).mean() + LN_EPS), n=1)  # sqrt(var(a) + ε)
+            sd = np.sqrt(((a - V[f"mu_{part}"]) ** 2).mean() + LN_EPS)  # sqrt(var(a) + ε)
+            put(f"sd_{part}", divisor(sd, decimals), n=1, raw=True)  # by hand never rounded to 0
             gam = ex.variant_weight(gain)  # (4H,)
             for n, k in enumerate(GATES):
-                put(f"n{part}_{k}", gam[n * H : (n + 1) * H] * _over(V[f"W{part}_{k}"] - V[f"mu_{part}"], V[f"sd_{part}"]))
+                put(f"n{part}_{k}", gam[n * H : (n + 1) * H] * (V[f"W{part}_{k}"] - V[f"mu_{part}"]) / V[f"sd_{part}"])
         for k in GATES:
             put(f"Wxh_{k}", V[f"nx_{k}"] + V[f"nh_{k}"])  # γ_ih ⊙ LN(W_ih x) + γ_hh ⊙ LN(W_hh h), gate k
     else:
@@ -301,8 +309,8 @@ def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell) -> None:
     if v.layer_norm:
         c = V[c_name]
         put("mu_c", c.mean(), n=1)
-        put("sd_c", np.sqrt(((c - V["mu_c"]) ** 2).mean() + LN_EPS), n=1)
-        put("n_c", ex.variant_weight("gamma_c") * _over(c - V["mu_c"], V["sd_c"]) + ex.variant_weight("beta_c"))
+        put("sd_c", divisor(np.sqrt(((c - V["mu_c"]) ** 2).mean() + LN_EPS), decimals), n=1, raw=True)
+        put("n_c", ex.variant_weight("gamma_c") * (c - V["mu_c"]) / V["sd_c"] + ex.variant_weight("beta_c"))
     put("tanh_c", ha(V["n_c"] if v.layer_norm else V[c_name]))  # h_a(n_c) or h_a(c')
     h_name = "h_new" if v.zoneout_hidden else "h"
     put(h_name, V["o"] * V["tanh_c"])  # h' = o * h_a(·)
