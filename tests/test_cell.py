@@ -255,21 +255,82 @@ def test_a_cell_state_that_is_not_a_pair_says_what_it_is():
         lstmkit.LSTMCell(3, 4)(np.zeros((1, 3)), (np.zeros((1, 4)),))
 
 
-@pytest.mark.parametrize("cls", [lstmkit.LSTMCell, lstmkit.RNNCell])
-def test_a_cell_warns_when_its_kept_steps_pile_up(monkeypatch, cls):
+@pytest.mark.parametrize("cls,step_bytes", [
+    # LSTMCell(3, 4), B=2, float32: x (2, 3) = 24 bytes, and 13 arrays (2, 4) of 32 bytes (h_prev, c_prev,
+    # z_i, z_f, z_g, z_o, i, f, g, o, c, tanh(c), h) = 416: 440 a step. RNNCell: x 24, h_prev 32, h 32 = 88
+    (lstmkit.LSTMCell, 440),
+    (lstmkit.RNNCell, 88),
+])
+def test_a_cell_warns_when_its_kept_steps_pile_up(monkeypatch, cls, step_bytes):
     # a loop run in training mode and never back-propagated keeps every step: memory grows without a word
     import lstmkit.cell
 
-    monkeypatch.setattr(lstmkit.cell, "KEPT_WARNING", 5)
+    monkeypatch.setattr(lstmkit.cell, "KEPT_WARNING_BYTES", 5 * step_bytes)  # reached at the 5th step
     cell, x = cls(3, 4, seed=0), np.ones((2, 3), np.float32)
     hx = None
-    with pytest.warns(RuntimeWarning, match=rf"^{cls.__name__}: 5 steps are kept for backward.*cell\.no_grad\(\).*clear_steps") as got:
+    size = f"{5 * step_bytes / 1e6:.3g} MB"
+    with pytest.warns(RuntimeWarning, match=rf"^{cls.__name__}: 5 steps are kept for backward, {size}, .*"
+                      r"cell\.no_grad\(\).*cell\.eval\(\).*clear_steps") as got:  # fmt: skip
         for _ in range(7):
             hx = cell(x, hx)  # the line the warning points at
     assert len(got) == 1 and got[0].filename == __file__
     cell.clear_steps()
-    with cell.no_grad(), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("error")
+        with cell.no_grad():
+            for _ in range(7):
+                hx = cell(x, hx)
+        assert cell.kept_steps == 0
+        cell.eval()
         for _ in range(7):
             hx = cell(x, hx)
-    assert cell.kept_steps == 0
+        assert cell.kept_steps == 1  # eval mode: the latest call's step
+
+
+def test_the_warning_comes_at_100_mb_not_after_10000_steps():
+    # LSTMCell(64, 128) at B=32 in float32: x 32*64*4 = 8192 bytes and 13 arrays of 32*128*4 = 16384,
+    # 221184 bytes a step; 100 MB = 1e8 bytes is passed at step ceil(1e8 / 221184) = 453 (452 steps: 99.98 MB)
+    cell, x = lstmkit.LSTMCell(64, 128, seed=0), np.ones((32, 64), np.float32)
+    hx = None
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        for t in range(460):
+            hx = cell(x, hx)
+            if got:
+                break
+    assert t + 1 == 453
+    assert str(got[0].message).startswith("LSTMCell: 453 steps are kept for backward, 100 MB, and memory grows")
+
+
+@pytest.mark.parametrize("make", [lambda: lstmkit.LSTMCell(3, 4, dtype=np.float64, seed=1),
+                                  lambda: lstmkit.RNNCell(3, 4, dtype=np.float64, seed=1)])
+def test_in_eval_mode_a_call_keeps_its_own_step_only_as_a_layer_keeps_its_last_forward(make):
+    # an inference loop after cell.eval() keeps one step, not one per call (as lstmkit.LSTM keeps the
+    # last forward's cache); one backward after the latest call still matches torch's
+    X = np.random.default_rng(2).normal(size=(50, 2, 3))
+    cell = make()
+    hx = None
+    for t in range(20):  # a training loop never walked back: dropped by the first call in eval mode
+        hx = cell(X[t], hx)
+    assert cell.kept_steps == 20
+    cell.eval()
+    hx = None
+    for t in range(50):
+        prev, hx = hx, cell(X[t], hx)
+    assert cell.kept_steps == 1
+    lstm = isinstance(cell, lstmkit.LSTMCell)
+    W = np.random.default_rng(3).normal(size=(2, 4))
+    dx, _ = cell.backward(W, W) if lstm else cell.backward(W)
+    t_cell = (torch.nn.LSTMCell if lstm else torch.nn.RNNCell)(3, 4, dtype=torch.float64)
+    with torch.no_grad():
+        for k, p in t_cell.named_parameters():
+            p.copy_(torch.tensor(cell.parameters()[k]))
+    xt = torch.tensor(X[49], requires_grad=True)
+    out = t_cell(xt, tuple(torch.tensor(a) for a in prev) if lstm else torch.tensor(prev))
+    loss = sum((o * torch.tensor(W)).sum() for o in out) if lstm else (out * torch.tensor(W)).sum()
+    loss.backward()
+    assert_close(dx, xt.grad.numpy(), 1e-13, name="dx")
+    with pytest.raises(RuntimeError, match=r"once per call. In eval mode a call keeps its own step only \(an inference loop "
+                       r"keeps no more\): walk a loop back in training mode \(cell.train\(\); a cell computes the same "
+                       r"in both modes\).$"):  # fmt: skip
+        cell.backward(W, W) if lstm else cell.backward(W)

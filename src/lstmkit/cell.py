@@ -17,10 +17,10 @@ The LSTM cell, as in the seed decks (gate order i, f, g, o; g is the candidate m
 Shapes: B batch, I input size, H hidden size. x (B, I), h and c (B, H); a 1-D x (I,) is one
 unbatched sample and gives 1-D results.
 
-Back-propagation through a loop of calls, as a PyTorch user unrolls ``nn.LSTMCell``: each call
-(with ``requires_grad``, outside ``no_grad()``) keeps its step, and each ``backward`` takes back
-the latest step kept, so calling backward once per call, latest first, walks the loop in reverse
-(BPTT), the parameter gradients accumulating over the steps as autograd's do::
+Back-propagation through a loop of calls, as a PyTorch user unrolls ``nn.LSTMCell``: each call in
+training mode (with ``requires_grad``, outside ``no_grad()``) keeps its step, and each ``backward``
+takes back the latest step kept, so calling backward once per call, latest first, walks the loop in
+reverse (BPTT), the parameter gradients accumulating over the steps as autograd's do::
 
     hx = None
     for t in range(T):
@@ -33,9 +33,14 @@ the latest step kept, so calling backward once per call, latest first, walks the
 A call given the state the previous call returned (the same arrays) continues its loop. A walk
 left unfinished (a backward for the last step only, as ``loss.backward()`` would be in torch, with
 steps of its loop still kept) is refused at the next call that keeps its step, rather than left as
-partial gradients; ``clear_steps()`` drops the rest on purpose (truncated BPTT). Steps never
-back-propagated stay kept: run inference loops under ``with cell.no_grad():`` (a cell warns when
-:data:`KEPT_WARNING` steps are kept).
+partial gradients; ``clear_steps()`` drops the rest on purpose (truncated BPTT).
+
+What is kept, as the layers of :mod:`lstmkit.recurrent` keep one forward's cache: in eval mode
+(``cell.eval()``) a call keeps its own step only, dropping those kept before, so an inference loop
+costs no memory and one backward still follows the latest call; under ``with cell.no_grad():``
+nothing is kept. (torch keeps a graph in eval mode too; a cell computes the same in both modes, so
+walk a loop back in training mode.) A loop run in training mode and never back-propagated keeps
+every step: a cell warns when the steps kept hold :data:`KEPT_WARNING_BYTES`.
 """
 
 from __future__ import annotations
@@ -84,9 +89,10 @@ class LSTMStep:
     ln_stats: tuple | None = None  # layer_norm: (â, 1/sqrt(σ²+ε)) of W_ih x, W_hh h, c_t, for backward
 
 
-#: kept steps at which a cell warns that its memory grows (a loop run in training mode and never
-#: back-propagated keeps every step, as torch keeps a graph whose outputs are held)
-KEPT_WARNING = 10_000
+#: bytes held by the kept steps at which a cell warns that its memory grows (a loop run in training
+#: mode and never back-propagated keeps every step, as torch keeps a graph whose outputs are held):
+#: 100 MB, about 450 steps of LSTMCell(64, 128) at batch 32
+KEPT_WARNING_BYTES = 100_000_000
 
 
 class _Kept(NamedTuple):
@@ -95,6 +101,18 @@ class _Kept(NamedTuple):
     cache: tuple  # what backward reads
     out: Any  # the state the call returned: (h_t, c_t), or h_t for the RNN cell
     link: bool  # the call was given the state the step kept below it returned (one loop)
+    nbytes: int  # the bytes of the cache's arrays (h_{t-1}, c_{t-1} counted again: about)
+
+
+def _nbytes(cache) -> int:
+    """The bytes of the arrays in a step's cache (an LSTMStep, or tuples of arrays), each counted."""
+    if isinstance(cache, np.ndarray):
+        return cache.nbytes
+    if isinstance(cache, LSTMStep):
+        cache = vars(cache).values()
+    elif not isinstance(cache, (tuple, list)):
+        return 0
+    return sum(_nbytes(a) for a in cache)
 
 
 def _same_state(hx, out) -> bool:
@@ -134,6 +152,7 @@ class _CellBase(Module):
             self._add_param(k, _init_uniform(rng, shape, H, self.dtype))
         self._add_variant_params(rng)
         self._kept: list[_Kept] = []  # the steps kept for backward, the latest last
+        self._kept_bytes = 0  # the sum of their nbytes
         self._open = 0  # steps back-propagated by an unfinished walk (0: none unfinished)
 
     def extra_repr(self) -> str:
@@ -172,18 +191,21 @@ class _CellBase(Module):
     # -- the steps kept for backward ----------------------------------------------------------
     @property
     def kept_steps(self) -> int:
-        """How many calls' steps are kept for :meth:`backward` (0 once every one is back-propagated)."""
+        """How many calls' steps are kept for :meth:`backward` (0 once every one is back-propagated;
+        at most 1 after a call in eval mode)."""
         return len(self._kept)
 
     def clear_steps(self) -> None:
         """Drop every step kept for backward (truncated BPTT: stop a walk early on purpose)."""
         self._kept.clear()
+        self._kept_bytes = 0
         self._open = 0
 
     _drop_kept = clear_steps  # a cast to another dtype (Module.to) drops them too
 
     def _keep(self, cache, hx, out) -> None:
-        """Keep one call's step for backward. ``out``: the call's returned state (the arrays the next
+        """Keep one call's step for backward: on top of those kept in training mode, alone in eval mode
+        (as a layer keeps its last forward). ``out``: the call's returned state (the arrays the next
         call of the same loop is given as hx, so that a walk can tell where its loop began)."""
         where = type(self).__name__
         if self._open:
@@ -193,17 +215,24 @@ class _CellBase(Module):
                  f"backward takes one step, the latest first: call it once per call of the cell, {self._walk} "
                  "for t = T-1 .. 0. To stop a walk early on purpose (truncated BPTT), drop the rest with "
                  "cell.clear_steps().", exc=RuntimeError)  # fmt: skip
+        nbytes = _nbytes(cache)
+        if not self.training:  # eval mode: this step alone, so an inference loop keeps one step
+            self._kept[:] = [_Kept(cache, out, False, nbytes)]
+            self._kept_bytes = nbytes
+            return
         top = self._kept[-1] if self._kept else None
         link = top is not None and hx is not None and _same_state(hx, top.out)
-        self._kept.append(_Kept(cache, out, link))
-        if len(self._kept) == KEPT_WARNING:  # said once each time the stack grows to it
+        self._kept.append(_Kept(cache, out, link, nbytes))
+        before, self._kept_bytes = self._kept_bytes, self._kept_bytes + nbytes
+        if before < KEPT_WARNING_BYTES <= self._kept_bytes:  # said once each time the steps grow past it
             import warnings
 
             warnings.warn(
-                f"{where}: {KEPT_WARNING} steps are kept for backward, and memory grows with each call: every call "
-                "with requires_grad outside no_grad() keeps its step until a backward takes it back. Run loops "
-                "that are not back-propagated (inference, generation) under `with cell.no_grad():`, or drop the "
-                "steps with cell.clear_steps().", RuntimeWarning, stacklevel=3)  # the call in the loop
+                f"{where}: {count(len(self._kept), 'step')} are kept for backward, {self._kept_bytes / 1e6:.3g} MB, "
+                "and memory grows with each call: every call in training mode with requires_grad outside no_grad() "
+                "keeps its step until a backward takes it back. Run loops that are not back-propagated (inference, "
+                "generation) under `with cell.no_grad():` (nothing kept) or after cell.eval() (the latest call "
+                "kept), or drop the steps with cell.clear_steps().", RuntimeWarning, stacklevel=3)  # the call in the loop
 
     def _loop_below(self):
         """The kept steps of the loop whose walk is unfinished (the top of the stack down to its first step)."""
@@ -215,11 +244,14 @@ class _CellBase(Module):
     def _take(self, where: str):
         """The latest step kept, taken off for backward."""
         if not self._kept:
-            fail(where, "a forward pass", "before backward", "none kept",
-                 "Call the cell on an input first (with requires_grad, outside no_grad()): each call keeps its step "
-                 "and each backward takes back one, the latest first, so call backward once per call.",
-                 exc=RuntimeError)  # fmt: skip
+            fix = ("Call the cell on an input first (with requires_grad, outside no_grad()): each call keeps its step "
+                   "and each backward takes back one, the latest first, so call backward once per call.")
+            if not self.training:
+                fix += (" In eval mode a call keeps its own step only (an inference loop keeps no more): walk a loop "
+                        "back in training mode (cell.train(); a cell computes the same in both modes).")
+            fail(where, "a forward pass", "before backward", "none kept", fix, exc=RuntimeError)
         k = self._kept.pop()
+        self._kept_bytes -= k.nbytes
         self._open = self._open + 1 if k.link else 0  # its loop goes on below: the walk is unfinished
         return k.cache
 
@@ -251,8 +283,8 @@ class LSTMCell(_CellBase):
     ``dx, (dh_prev, dc_prev) = cell.backward(dh, dc=None)`` back-propagates the latest call not yet
     back-propagated; parameter gradients accumulate in ``cell.grads``. A loop of calls (``for t:
     hx = cell(x[t], hx)``) is walked back by one backward per call, latest first, as in the module
-    docstring (``kept_steps`` says how many are kept; ``clear_steps()`` drops them); run loops that
-    are not back-propagated under ``with cell.no_grad():``, which keeps nothing.
+    docstring (``kept_steps`` says how many are kept; ``clear_steps()`` drops them). In eval mode a
+    call keeps its own step only; under ``with cell.no_grad():`` nothing is kept.
 
     Variants (keyword-only, off by default; the equations of :mod:`lstmkit.variants` for one step):
     ``peephole`` (parameters ``weight_ci``, ``weight_cf``, ``weight_co`` (H,): z_i += p_i*c_{t-1},
@@ -425,8 +457,8 @@ class LSTMCell(_CellBase):
 
     def forward(self, x, hx=None):
         """``(h_t, c_t)`` for one step; keeps the step for :meth:`backward` (when ``requires_grad``),
-        on top of the steps already kept (see the module docstring: a loop of calls is walked back by
-        one backward per call, latest first).
+        on top of the steps already kept in training mode, alone in eval mode (see the module
+        docstring: a loop of calls is walked back by one backward per call, latest first).
 
         Args:
             x: x_t, (B, I), or (I,) for one unbatched sample.
@@ -453,7 +485,7 @@ class LSTMCell(_CellBase):
 
         Raises:
             RuntimeError: no step kept (no call since every one was back-propagated, or
-            ``requires_grad`` was off).
+            ``requires_grad`` was off, or the step was taken after a call in eval mode).
         """
         where = "LSTMCell.backward"
         s, batched = self._take(where)
@@ -582,7 +614,8 @@ class RNNCell(_CellBase):
         """h_t = tanh(z) or max(z, 0), z = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, for one step.
 
         Keeps (x, h_{t-1}, h_t) for :meth:`backward` (when ``requires_grad``), on top of the steps
-        already kept: a loop of calls is walked back by one backward per call, latest first.
+        already kept in training mode (a loop of calls is walked back by one backward per call,
+        latest first), alone in eval mode.
 
         Args:
             x: x_t, (B, I), or (I,) for one unbatched sample.
@@ -616,7 +649,7 @@ class RNNCell(_CellBase):
             the loss's dL/dh_{t-1}) to the backward of the step before.
         Raises:
             RuntimeError: no step kept (no call since every one was back-propagated, or
-            ``requires_grad`` was off).
+            ``requires_grad`` was off, or the step was taken after a call in eval mode).
         """
         where = "RNNCell.backward"
         x, h_prev, h, batched = self._take(where)
