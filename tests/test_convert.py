@@ -409,6 +409,26 @@ def test_a_weights_h5_says_how_it_was_read(tmp_path, capsys):
         "; read as a .weights.h5 is: an LSTM over every step with Keras' default activations (a .keras keeps its configuration)"), line
 
 
+@pytest.mark.parametrize("option, refused", [
+    ({"go_backwards": True}, "layer 'second' go_backwards False (lstmkit runs reverse directions only inside a bidirectional LSTM), got True"),
+    ({"activation": "gelu"}, "layer 'second' activation one of ['elu', 'hard_sigmoid', 'linear', 'relu', 'sigmoid', 'softplus', "
+                             "'softsign', 'tanh'], got 'gelu'"),
+    ({"recurrent_activation": "gelu"}, "layer 'second' recurrent_activation one of ['elu', 'hard_sigmoid', 'linear', 'relu', "
+                                       "'sigmoid', 'softplus', 'softsign', 'tanh'], got 'gelu'"),
+])  # fmt: skip
+def test_a_keras_layers_refusal_names_the_layer(tmp_path, capsys, option, refused):
+    """A .keras of two LSTMs whose second has an option lstmkit cannot run: the refusal names that layer. convert's
+    errors dropped it ('convert: expected go_backwards False ...'): the layer was in the where ("read_keras layer
+    'second'"), which the command's name replaced whole."""
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True, name="first"),
+                      L.LSTM(4, return_sequences=True, name="second", **option), L.Dense(2)]).save(tmp_path / "k.keras")  # fmt: skip
+    assert main(["convert", str(tmp_path / "k.keras"), str(tmp_path / "k.npz")]) == 1
+    assert capsys.readouterr().err == f"lstmkit: error: convert: expected {refused}.\n"
+    assert not (tmp_path / "k.npz").exists()
+
+
 # -- the convert matrix ---------------------------------------------------------------------------
 # Every source format convert reads x every target it writes, over the models each source can hold.
 # Each pair either computes the source's numbers on random input (the source run by its own runtime:

@@ -98,9 +98,9 @@ def _keras():
     return keras
 
 
-def _act_spec(name, where: str):
+def _act_spec(name, where: str, arg: str):
     if not isinstance(name, str) or name not in KERAS_TO_LSTMKIT:
-        fail(where, "activation", f"one of {sorted(KERAS_TO_LSTMKIT)}", repr(name))
+        fail(where, arg, f"one of {sorted(KERAS_TO_LSTMKIT)}", repr(name))
     return KERAS_TO_LSTMKIT[name]
 
 
@@ -120,13 +120,15 @@ def _keras_name(spec, where: str) -> str:
 
 
 # -- the neutral description both directions go through -------------------------------------------
-def _lstm_options(cfg: Mapping, where: str) -> dict:
-    """A Keras LSTM config (dict) -> lstmkit options, refusing what lstmkit cannot run.
+def _lstm_options(cfg: Mapping, where: str, layer) -> dict:
+    """A Keras LSTM config (dict) of the layer named ``layer`` -> lstmkit options, refusing what lstmkit
+    cannot run, naming the layer in the argument (``layer 'lstm_1' go_backwards``), as every refusal of
+    a layer here does: the where stays the function called, which a command replaces by its own name.
     (``return_sequences`` is the layer's ``"sequences"``, checked by :func:`_build`.)"""
     if cfg.get("go_backwards"):
-        fail(where, "go_backwards", "False (lstmkit runs reverse directions only inside a bidirectional LSTM)", True)
-    g = _act_spec(cfg.get("activation", "tanh"), where)
-    f = _act_spec(cfg.get("recurrent_activation", "sigmoid"), where)
+        fail(where, f"layer {layer!r} go_backwards", "False (lstmkit runs reverse directions only inside a bidirectional LSTM)", True)
+    g = _act_spec(cfg.get("activation", "tanh"), where, f"layer {layer!r} activation")
+    f = _act_spec(cfg.get("recurrent_activation", "sigmoid"), where, f"layer {layer!r} recurrent_activation")
     opts = {}
     if (f, g, g) != ("sigmoid", "tanh", "tanh"):
         opts["activations"] = (f, g, g)
@@ -268,7 +270,7 @@ def _refuse_masking(where: str, name, got: str, exc=ValueError):
 
 def _live_layer(layers, where, configs=None) -> dict:
     configs = configs or [l.get_config() for l in layers]
-    opts = [_lstm_options(c, f"{where} layer {l.name!r}") for l, c in zip(layers, configs)]
+    opts = [_lstm_options(c, where, l.name) for l, c in zip(layers, configs)]
     if len(opts) == 2 and opts[0] != opts[1]:
         fail(where, "Bidirectional", "the same options in both directions", f"{opts}")
     dirs = []
@@ -468,7 +470,7 @@ def _from_config(config: Mapping, groups, where: str):
             fail(where, f"weights of layer {c.get('name')!r}", f"a group layers/{name}", f"groups {sorted(groups)}")
         g = groups[name]
         if cls == "LSTM":
-            opts = _lstm_options(c, f"{where} layer {c.get('name')!r}")
+            opts = _lstm_options(c, where, c.get("name"))
             w = _h5_vars(g)
             rec.append({"name": c.get("name"), "units": c["units"], "use_bias": bool(c.get("use_bias", True)), "options": opts,
                         "sequences": bool(c.get("return_sequences", False)), "dirs": [(w[0], w[1], w[2] if len(w) > 2 else None)]})  # fmt: skip
@@ -479,7 +481,7 @@ def _from_config(config: Mapping, groups, where: str):
             if inner.get("class_name") != "LSTM":
                 fail(where, f"layer {c.get('name')!r}", "Bidirectional(LSTM)", f"Bidirectional({inner.get('class_name')})")
             ic = dict(inner.get("config", {}), go_backwards=False)
-            opts = _lstm_options(ic, f"{where} layer {c.get('name')!r}")
+            opts = _lstm_options(ic, where, c.get("name"))
             dirs = []
             for side in ("forward_layer", "backward_layer"):
                 w = _h5_vars(g[side])
