@@ -71,6 +71,12 @@ def test_seed002_findings():
         [(FOLLOWS, "c̃_1 unit 1"), (NEW, "z_c̃_1 unit 1")],
         [],
     ]
+    # 5, as the file's header says: the slide swapped the weights (Wi2 = 1.0 weighs x_1 = -1.0, Ws2 = 2.0
+    # weighs h_0 = zs = 1.0): Wi2 h_0 + Ws2 x_1 = 1 * 1.0 + 2 * (-1.0) = -1.0 is its number. That it is also
+    # -(1.0) is said only when no slip explains it (it said "the sign is flipped")
+    z = next(f for f in reps[4].findings if f.label == "z_c̃_1 unit 1")
+    assert z.detail.endswith("; -1.0 is Wi2 h_0 + Ws2 x_1 = 1 * 1.0 + 2 * (-1.0): the weights are swapped "
+                             "(Wi2 applied to h_0, Ws2 to x_1)"), z.detail
 
 
 def _one(value, name="i", step=1, **kw):
@@ -375,7 +381,7 @@ SLIPS = _one_unit([1.0, 1.0], W_ii=2.0, W_ic=1.0, W_io=1.0)
     # the author's own i_2 = 0.88 (right) is used as written: 0.88 * 0.8 = 0.704 -> 0.7
     ("1.4", "1.4 is c_1 + i_2 * c̃_2 = 0.7 + 0.7: the forget gate is left out (f_2 taken as 1)"),
     ("0.7", "0.7 is i_2 * c̃_2 = 0.88 * 0.8: the term f_2 * c_1 is left out"),
-    ("-1.0", "-1.0 is -(1.0): the sign is flipped"),  # exact 1.006
+    ("-1.0", "-1.0 is -(1.0), the right value with the opposite sign"),  # exact 1.006
     ("1.6", ""),  # no slip known: the line alone
 ])
 def test_a_new_error_shows_its_line_from_the_authors_numbers_and_names_a_slip(c2, slip):
@@ -405,7 +411,27 @@ def test_slips_in_h_tanh_c_and_the_candidate():
     doc = {"weights": SEED000_GATES, "inputs": {"x": [[1.0, 0.0], [1.0, 0.0]]}}
     assert _detail(doc["weights"], doc["inputs"], [{"step": 1, "name": "h", "value": ["0.7", "0.0"]},
                                                    {"step": 2, "name": "Wh_f", "value": ["0.7", "0.0"]}], "W_hf h_1 unit 1") == (
-        "a new error: W_hf h_1 = -1 * 0.7 + (-2) * 0.0 = -0.7; 0.7 is -(-0.7): the sign is flipped")
+        "a new error: W_hf h_1 = -1 * 0.7 + (-2) * 0.0 = -0.7; 0.7 is -(-0.7), the right value with the opposite sign")
+
+
+def test_a_slip_of_swapped_weights_in_z():
+    # SLIPS at step 2 with the author's h_1 = 0.4 (right by hand): z_i_2 = W_ii x_2 + W_hi h_1 = 2 * 1.0 + 0 * 0.4
+    # = 2.0; with the weights swapped, W_ii h_1 + W_hi x_2 = 2 * 0.4 + 0 * 1.0 = 0.8
+    assert _detail(*SLIPS, [{"step": 1, "name": "h", "value": "0.4"}, {"step": 2, "name": "z_i", "value": "0.8"}],
+                   "z_i_2 unit 1") == ("a new error: z_i_2 = W_ii x_2 + W_hi h_1 = 2.0 + 0.0 = 2.0; 0.8 is W_ii h_1 + "
+                                       "W_hi x_2 = 2 * 0.4 + 0 * 1.0: the weights are swapped (W_ii applied to h_1, W_hi to x_2)")
+
+
+def test_a_products_line_writes_the_weights_as_explain_does():
+    # W_if = [[1, 0.25]], x_1 = [1.0, -1.0]: W_if x_1 = 1 - 0.25 = 0.75 -> 0.8 at one decimal; explain writes
+    # the matrix in one format, [1.00 0.25], and the line takes it (it wrote 1 * 1.0 + 0.25 * (-1.0), '%g')
+    W = {f"W_{p}{k}": [[0.0, 0.0]] if p == "i" else [[0.0]] for p in "ih" for k in "ifco"}
+    W["W_if"] = [[1, 0.25]]
+    assert _detail(W, {"x": [[1.0, -1.0]]}, [{"step": 1, "name": "Wx_f", "value": "1.0"}], "W_if x_1 unit 1") == (
+        "a new error: W_if x_1 = 1.00 * 1.0 + 0.25 * (-1.0) = 0.8")
+    from lstmkit.explain import explain
+
+    assert "W_if = [1.00 0.25]" in explain(from_dict({"weights": W, "inputs": {"x": [[1.0, -1.0]]}})[0], "text", width=150)
 
 
 def test_slips_in_the_backward_pass():

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import count
-from .build import fnum
+from .build import fnum, written as as_given
 from .trace import BackwardTrace, ForwardTrace, backward, default_loss, forward, hand_round
 from .worked import BACKWARD_QUANTITIES, EXACT, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
 
@@ -435,6 +435,14 @@ def _p(v: float, d: int) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
+def _row(W: np.ndarray, u: int, v, d: int) -> str:
+    """Row u of the weights W times a vector, term by term: 1 * 0.7 + (-2) * 0.0; the weights as
+    explain writes the matrix (:func:`~lstmkit.explain.build.written`: as given, one format)."""
+    weights = np.reshape(as_given(W), np.shape(W))[u]
+    return " + ".join(f"{a} * {_p(b, d)}" if i == 0 or not a.startswith("-") else f"({a}) * {_p(b, d)}"
+                      for i, (a, b) in enumerate(zip(weights, v)))
+
+
 def _terms(values, op: str, d: int) -> str:
     """Numbers joined by ``op``: 0.1 * 0.8 + ..., 0.1 + (-0.9)."""
     return f" {op} ".join(_num(v, d) if i == 0 else _p(v, d) for i, v in enumerate(values))
@@ -479,8 +487,7 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
                 v = np.concatenate([fw["h_prev"], fw["x"]])
             if W is None:
                 return ""
-            weights = [f"{w:g}" if i == 0 or w >= 0 else f"({w:g})" for i, w in enumerate(W[u])]  # as written
-            rhs = [" + ".join(f"{w} * {_p(a, d)}" for w, a in zip(weights, v))]
+            rhs = [_row(W, u, v, d)]
         elif name.startswith("Wxh_"):
             rhs = [f"{S('Wx_' + k)} + {S('Wh_' + k)}", N("Wx_" + k, "Wh_" + k, op="+")]
         else:  # z_k = W_xk x_t + W_hk h_(t-1) + b_k, or W_k·[h_(t-1), x_t] + b_k
@@ -536,39 +543,67 @@ def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int
     """A common slip the claimed number is the result of, at its precision, from the author's own
     numbers (``own``), and not the right one (``right``: exact, by hand, from the author's numbers):
     the forget gate left out of c, c in place of tanh(c) in h, σ in place of tanh for the candidate,
-    dc_next or the factor 1 - tanh²(c) left out of dc, dh_next out of dh, a flipped sign; "" for none."""
+    the input and recurrent weights swapped in z (or W·[h, x]), dc_next or the factor 1 - tanh²(c)
+    left out of dc, dh_next out of dh; else the fact that it is a right value with the opposite sign
+    (a weak clue, said last); "" for none."""
     near = lambda v: not np.isnan(v) and abs(claimed - v) <= tol(d)  # noqa: E731
     if t is None or any(near(r) for r in right):
         return ""
-    slips = []
+    slips = _swapped(ex, own, t, name, u, d)
     if ex.is_plain and name in ("c", "h", "tanh_c", "g", "dc", "dh"):  # a value NaN (unknown) matches nothing
         V = _unit(ex, own, t, name, u)
         S = lambda n: symbol(n, t)  # noqa: E731
         N = lambda *vs, op="*": _terms([V[v] for v in vs], op, d)  # noqa: E731
         if name == "c":
-            slips = [(V["ig"], f"{S('ig')} = {N('i', 'g')}", f"the term {S('fc')} is left out"),
+            slips += [(V["ig"], f"{S('ig')} = {N('i', 'g')}", f"the term {S('fc')} is left out"),
                      (V["c_prev"] + V["ig"], f"{S('c_prev')} + {S('ig')} = {N('c_prev', 'ig', op='+')}",
                       f"the forget gate is left out ({S('f')} taken as 1)")]
         elif name == "h":
-            slips = [(V["o"] * V["c"], f"{S('o')} * {S('c')} = {N('o', 'c')}", f"{S('c')} in place of {S('tanh_c')}")]
+            slips += [(V["o"] * V["c"], f"{S('o')} * {S('c')} = {N('o', 'c')}", f"{S('c')} in place of {S('tanh_c')}")]
         elif name == "tanh_c":
-            slips = [(V["c"], f"{S('c')} = {N('c')}", "tanh is not applied")]
+            slips += [(V["c"], f"{S('c')} = {N('c')}", "tanh is not applied")]
         elif name == "g":
-            slips = [(1 / (1 + np.exp(-V["z_g"])), f"σ({S('z_g')}) = σ({N('z_g')})", "σ in place of tanh for the candidate")]
+            slips += [(1 / (1 + np.exp(-V["z_g"])), f"σ({S('z_g')}) = σ({N('z_g')})", "σ in place of tanh for the candidate")]
         elif name == "dc":
-            slips = [(V["dh"] * V["o"] * V["dtanh_c"], f"{S('dh')} * {S('o')} * ({S('dtanh_c')}) = {N('dh', 'o', 'dtanh_c')}",
+            slips += [(V["dh"] * V["o"] * V["dtanh_c"], f"{S('dh')} * {S('o')} * ({S('dtanh_c')}) = {N('dh', 'o', 'dtanh_c')}",
                       "dc_next is left out"),
                      (V["dh"] * V["o"] + V["dc_next"], f"{S('dh')} * {S('o')} + dc_next = {N('dh', 'o')} + {_p(V['dc_next'], d)}",
                       f"the factor {S('dtanh_c')} is left out")]
         else:
-            slips = [(V["dh_out"], f"{S('dh_out')} = {N('dh_out')}", "dh_next is left out")]
+            slips += [(V["dh_out"], f"{S('dh_out')} = {N('dh_out')}", "dh_next is left out")]
     for value, formula, why in slips:
         if near(value) and "?" not in formula:  # (a NaN value matches nothing; a part unknown cannot be shown)
             return f"{written} is {formula}: {why}"
-    for r in right:  # minus a right value
+    for r in right:  # minus a right value: a fact, not a cause (a swap of weights can give it too)
         if not np.isnan(r) and abs(r) > tol(d) and near(-r):
-            return f"{written} is -({_fmt(r, d)}): the sign is flipped"
+            return f"{written} is -({_fmt(r, d)}), the right value with the opposite sign"
     return ""
+
+
+def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) -> list[tuple[float, str, str]]:
+    """The slip of z_k (or W_k·[h, x]) with the input and recurrent weights swapped, W_xk h_(t-1) +
+    W_hk x_t (+ b_k), from the author's own h_(t-1): seed 002's 'opposite signs' slide applies ws1 to
+    the input. Only where the two fit (as many inputs as units); [] for other quantities."""
+    if not ex.is_plain or not name.startswith(("z_", "Wxh_")):
+        return []
+    k = name.split("_", 1)[1]
+    G = ex.gates[k]
+    fw = own.fw.steps[t - 1].values
+    x, h = fw["x"], fw["h_prev"]
+    if G.Wx is None or G.Wh is None or len(x) != len(h):
+        return []
+    value = float(G.Wx[u] @ h + G.Wh[u] @ x)
+    if ex.notation == "concat":  # W_k's columns: those of x, those of h (explain's note names them so)
+        wx, wh = f"{ex.weight_label(k, 'W')},x", f"{ex.weight_label(k, 'W')},h"
+    else:
+        wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
+    hs, xs = symbol("h_prev", t), symbol("x", t)
+    terms, numbers = f"{wx} {hs} + {wh} {xs}", f"{_row(G.Wx, u, h, d)} + {_row(G.Wh, u, x, d)}"
+    b = 0.0 if G.b is None else float(G.b[u])
+    if name.startswith("z_") and b:
+        value += b
+        terms, numbers = f"{terms} + {ex.weight_label(k, 'b')}", f"{numbers} + {_p(b, d)}"
+    return [(value, f"{terms} = {numbers}", f"the weights are swapped ({wx} applied to {hs}, {wh} to {xs})")]
 
 
 def _too_few_decimals(c, k, claimed, e, hv) -> str:
