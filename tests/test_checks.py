@@ -210,21 +210,27 @@ def test_batch_first_set_to_the_string_false_no_longer_makes_a_model_batch_first
 
 
 # (a built module, the attribute, the value set, the message)
+SHARED = "load the weights it shares with new.load_state_dict(old.state_dict(), strict=False) (its parameters differ)."
 BUILT = [
     (lambda: LSTM(3, 4), "bias", False,
-     "LSTM: expected bias True, as built (the parameters are made for it), got False. Build a new LSTM with bias=False and load the weights it shares."),
+     f"LSTM: expected bias True, as built (the parameters are made for it), got False. Build a new LSTM with bias=False and {SHARED}"),
     (lambda: RNN(3, 4), "bidirectional", True,
-     "RNN: expected bidirectional False, as built (the parameters are made for it), got True. Build a new RNN with bidirectional=True and load the weights it shares."),
+     f"RNN: expected bidirectional False, as built (the parameters are made for it), got True. Build a new RNN with bidirectional=True and {SHARED}"),
     (lambda: LSTMCell(3, 4, bias=False), "bias", True,
-     "LSTMCell: expected bias False, as built (the parameters are made for it), got True. Build a new LSTMCell with bias=True and load the weights it shares."),
+     f"LSTMCell: expected bias False, as built (the parameters are made for it), got True. Build a new LSTMCell with bias=True and {SHARED}"),
     (lambda: Linear(3, 4), "has_bias", False,
-     "Linear: expected has_bias True, as built (the parameters are made for it), got False. Build a new Linear with bias=False and load the weights it shares."),
+     f"Linear: expected has_bias True, as built (the parameters are made for it), got False. Build a new Linear with bias=False and {SHARED}"),
     (lambda: LSTM(3, 4), "peephole", True,
-     "LSTM: expected peephole False, as built (an option of the variant, fixed then), got True. Build a new LSTM with peephole=True and load the weights it shares."),
+     f"LSTM: expected peephole False, as built (an option of the variant, fixed then), got True. Build a new LSTM with peephole=True and {SHARED}"),
     (lambda: LSTM(3, 4, layer_norm=True), "dropout_input", 0.5,
-     "LSTM: expected dropout_input 0.0, as built (an option of the variant, fixed then), got 0.5. Build a new LSTM with dropout_input=0.5 and load the weights it shares."),
+     "LSTM: expected dropout_input 0.0, as built (an option of the variant, fixed then), got 0.5. Build a new LSTM with dropout_input=0.5 and "
+     "load this one's weights with new.load_state_dict(old.state_dict()) (the same parameters)."),
     (lambda: LSTMCell(3, 4), "gate_clip", 3.0,
-     "LSTMCell: expected gate_clip None, as built (an option of the variant, fixed then), got 3.0. Build a new LSTMCell with gate_clip=3.0 and load the weights it shares."),
+     "LSTMCell: expected gate_clip None, as built (an option of the variant, fixed then), got 3.0. Build a new LSTMCell with gate_clip=3.0 and "
+     "load this one's weights with new.load_state_dict(old.state_dict()) (the same parameters)."),
+    (lambda: LSTMCell(3, 4), "zoneout_cell", 0.1,
+     "LSTMCell: expected zoneout_cell 0.0, as built (an option of the variant, fixed then), got 0.1. An LSTMCell has no zoneout_cell: "
+     "the sequence regularisers are options of lstmkit.LSTM."),
 ]
 
 
@@ -241,6 +247,40 @@ def test_what_the_parameters_were_made_for_is_not_changed_after_construction(bui
         setattr(m, arg, m.__dict__[arg])  # the value it has: taken
         with pytest.raises(TypeError, match=rf"expected {arg} True or False, got 'false'"):
             setattr(m, arg, "false")
+
+
+@pytest.mark.parametrize("build,arg,value", [
+    (lambda: LSTM(3, 4), "peephole", False),
+    (lambda: LSTM(3, 4, peephole=True), "peephole", True),
+    (lambda: LSTM(3, 4), "dropout_input", 0),  # 0 read as the constructor reads it: 0.0
+    (lambda: LSTM(3, 4, gate_clip=2), "gate_clip", 2.0),
+    (lambda: LSTM(3, 4), "activations", ["sigmoid", "tanh", "tanh"]),
+    (lambda: LSTMCell(3, 4), "gate_clip", None),
+    (lambda: LSTMCell(3, 4, layer_norm=True), "layer_norm", True),
+    (lambda: LSTMCell(3, 4), "zoneout_cell", 0.0),
+])
+def test_a_variant_option_set_to_the_value_it_was_built_with_is_taken(build, arg, value):
+    # code mirroring torch's attributes (for k, v in cfg.items(): setattr(m, k, v)) sets the values
+    # the module has: "expected peephole False, as built, got False" refused them
+    m = build()
+    variant = m.variant
+    setattr(m, arg, value)
+    assert m.variant is variant
+    assert getattr(m, arg) == getattr(variant, arg)
+    with pytest.raises((TypeError, ValueError), match=rf"^{type(m).__name__}: expected {arg} "):  # as the constructor refuses it
+        setattr(m, arg, "yes")
+
+
+def test_the_advice_of_a_refused_option_loads_the_weights():
+    # what the messages say to do works: strict=False where the new module has other parameters
+    old = LSTM(3, 4, seed=0)
+    for new, strict in ((LSTM(3, 4, peephole=True), False), (LSTM(3, 4, bias=False), False),
+                        (LSTM(3, 4, bidirectional=True), False), (LSTM(3, 4, gate_clip=3.0), True)):
+        new.load_state_dict(old.state_dict(), strict=strict)
+        assert np.array_equal(new.weight_hh_l0, old.weight_hh_l0)
+        if strict is False:
+            with pytest.raises(ValueError, match="expected state exactly the keys"):
+                new.load_state_dict(old.state_dict())
 
 
 @pytest.mark.parametrize("value,exc,got", [(1.0, ValueError, "1.0"), (-0.1, ValueError, "-0.1"), ("0.5", TypeError, "'0.5'"),

@@ -324,6 +324,13 @@ class LSTMCell(_CellBase):
         )
         super().__init__(input_size, hidden_size, bias, dtype, seed)
 
+    def __getattr__(self, name: str):
+        # the variant options read as attributes, as lstmkit.LSTM's: cell.peephole, cell.gate_clip, ...
+        variant = self.__dict__.get("variant")
+        if variant is not None and name in LSTMVariant.__dataclass_fields__:
+            return getattr(variant, name)
+        return super().__getattr__(name)
+
     def _add_variant_params(self, rng):
         H = self.hidden_size
         if self.variant.peephole:

@@ -7,13 +7,15 @@ PyTorch, and are zeroed in one place, :meth:`Module.zero_grad`.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from contextlib import ContextDecorator
 from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from ._checks import _from_torch, check_bool, check_dtype, fail
+from ._checks import _from_torch, a_or_an, check_bool, check_dtype, fail
+from .variants import LSTMVariant
 
 
 class IncompatibleKeys(NamedTuple):
@@ -80,6 +82,10 @@ def flag_check(name: str):
     return lambda module, value: check_bool(value, type(module).__name__, name)
 
 
+#: how a module built anew with other parameters takes the weights it shares with the old one
+_LOAD_SHARED = "load the weights it shares with new.load_state_dict(old.state_dict(), strict=False) (its parameters differ)"
+
+
 def built_check(name: str, arg: str | None = None):
     """The check of a flag the parameters were made for (``bias``, ``bidirectional``): True or
     False when first set, by the constructor; afterwards only the value it has (a change would
@@ -91,20 +97,35 @@ def built_check(name: str, arg: str | None = None):
         value = check_bool(value, where, name)
         if name in module.__dict__ and value != module.__dict__[name]:
             fail(where, name, f"{module.__dict__[name]}, as built (the parameters are made for it)", value,
-                 f"Build a new {where} with {arg or name}={value} and load the weights it shares.")  # fmt: skip
+                 f"Build a new {where} with {arg or name}={value} and {_LOAD_SHARED}.")  # fmt: skip
         return value
 
     return check
 
 
+#: the variant options that add parameters (peephole's weight_c*, layer_norm's ln_*)
+_VARIANT_PARAMS = ("peephole", "layer_norm")
+
+
 def variant_check(name: str):
-    """The check of a variant option set after construction (``lstm.peephole = True``), refused:
-    the option is the module's ``variant``, fixed when built (an attribute would only shadow it)."""
+    """The check of a variant option set after construction (``lstm.peephole = True``): the value
+    it was built with is taken (checked as the constructor checks it), another is refused: the
+    option is the module's ``variant``, fixed when built (an attribute would only shadow it)."""
 
     def check(module, value):
         where = type(module).__name__
-        fail(where, name, f"{getattr(module.variant, name)!r}, as built (an option of the variant, fixed then)", f"{value!r:.80}",
-             f"Build a new {where} with {name}={value!r:.80} and load the weights it shares.")  # fmt: skip
+        built = getattr(module.variant, name)
+        value = getattr(LSTMVariant.checked(where, **{name: value}), name)  # as the constructor reads it
+        if value == built:
+            return value
+        expected = f"{built!r}, as built (an option of the variant, fixed then)"
+        if name not in inspect.signature(type(module)).parameters:  # a cell and a sequence regulariser
+            cell = a_or_an(where)
+            fail(where, name, expected, f"{value!r:.80}",
+                 f"{cell[0].upper()}{cell[1:]} has no {name}: the sequence regularisers are options of lstmkit.LSTM.")
+        load = (_LOAD_SHARED if name in _VARIANT_PARAMS
+                else "load this one's weights with new.load_state_dict(old.state_dict()) (the same parameters)")
+        fail(where, name, expected, f"{value!r:.80}", f"Build a new {where} with {name}={value!r:.80} and {load}.")
 
     return check
 
