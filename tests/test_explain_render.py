@@ -304,6 +304,25 @@ def test_latex_sets_subscripted_symbols_in_text_as_math(s0):
     assert r"\begin{center}seeds/000" in tex  # the subtitle wraps (\author set it on one line, off the page)
 
 
+def test_latex_sets_a_comma_subscript_as_one():
+    from lstmkit.explain.render_latex import tex_escape
+
+    # the concat --grad notes and the layer-norm notes name W_k,h and n_x,i: set as $W_{k}$,h and $n_{x}$,i
+    assert tex_escape("W_k,h: the columns of W_k that multiply h_1") == r"$W_{k,h}$: the columns of $W_{k}$ that multiply $h_{1}$"
+    assert tex_escape("n_x,i is the first 2, n_x,f the next 2") == r"$n_{x,i}$ is the first 2, $n_{x,f}$ the next 2"
+    assert tex_escape("x_1, h_0 and [h_0,x_1]") == r"$x_{1}$, $h_{0}$ and [$h_{0}$,$x_{1}$]"  # a list stays two symbols
+    import tomllib
+
+    concat = worked.from_dict(tomllib.loads(CONCAT_WITH_BIAS))[0]
+    tex = explain(concat, "latex", grad=True)
+    assert r"$W_{k,h}$: the columns of $W_{k}$ that multiply $h_{0}$)}" in tex and "$,h" not in tex
+    assert r"\emph{($W_{k,x}$: the columns of $W_{k}$ that multiply $x_{1}$)}" in tex and "$,x" not in tex
+    ln = worked.load(f"{EXAMPLES}/variants.toml")[2]  # layer norm and zoneout, H = 2
+    tex = explain(ln, "latex")
+    assert r"\emph{($n_{x,i}$ is the first 2, $n_{x,f}$ the next 2, then $n_{x,c}$ and $n_{x,o}$)}" in tex
+    assert r"\emph{($n_{h,i}$ is the first 2, $n_{h,f}$ the next 2, then $n_{h,c}$ and $n_{h,o}$)}" in tex
+
+
 CONCAT_WITH_BIAS = """
 title = "concat, biases"
 notation = "concat"

@@ -76,10 +76,10 @@ _ESC = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
-#: a symbol with a subscript in running text: x_2, h_{t-1}, c_(t-1), c~_t, W_ii (a base of one or two
-#: letters not inside a word, a subscript of up to three letters or digits, or braced or in parentheses;
-#: not dh_next or y_scale, which are names)
-_SUBSCRIPTED = re.compile(r"(?<![\w\\])([A-Za-zΣμγβσ]{1,2})(~|\u0303)?_(\{[^{}]*\}|\([^()]*\)|[A-Za-z0-9]{1,3}(?![\w]))")
+#: a symbol with a subscript in running text: x_2, h_{t-1}, c_(t-1), c~_t, W_ii, W_k,h, n_x,i (a base of
+#: one or two letters not inside a word, a subscript of up to three letters or digits, or two of them
+#: joined by a comma, or braced or in parentheses; not dh_next or y_scale, which are names)
+_SUBSCRIPTED = re.compile(r"(?<![\w\\])([A-Za-zΣμγβσ]{1,2})(~|\u0303)?_(\{[^{}]*\}|\([^()]*\)|[A-Za-z0-9]{1,3}(?:,[A-Za-z0-9]{1,3})?(?![\w]))")
 
 
 def _text_math(m: re.Match) -> str:
