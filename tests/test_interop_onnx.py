@@ -818,10 +818,11 @@ def test_node_inputs_that_are_not_the_operators_are_refused(op, what, changed, m
     if op == "LSTM" and not batch_only:
         with pytest.raises(ValueError, match=rf"^ONNX LSTM node 'rec': expected {message}\.$"):
             lstms_from_onnx(model)
-    elif op == "LSTM":  # a node alone is called with x: its batch size is refused there
+    elif op == "LSTM":  # a node alone is called with x: its batch size is refused there, as the node's own constant
         (node,) = lstms_from_onnx(model)
-        with pytest.raises(ValueError, match=r"^OnnxLSTM: expected (initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got shape \(1, 3, 4\)|"
-                                             r"sequence_lens integers of shape \(batch_size,\) = \(2,\), got int32 of shape \(3,\))\.$"):
+        with pytest.raises(ValueError, match=r"^OnnxLSTM: expected (initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got the node's own constant initial_h with shape \(1, 3, 4\)|"
+                                             r"sequence_lens shape \(2,\), one length per sequence, got the node's own constant sequence_lens with shape \(3,\))\. "
+                                             r"Pass (initial_h|sequence_lens)= to the call to replace it \(the node's constant is used when the call gives none\)\.$"):
             node(np.zeros((5, 2, 3), np.float32))
 
 
@@ -866,10 +867,51 @@ def test_onnx_lstm_call_checks_the_operators_shapes(layout):
         for bad in ((1, 2, 8), (2, 4)):
             with pytest.raises(ValueError, match=rf"^OnnxLSTM: expected {name} shape {re_escape(axes)} = {want}, got shape {re_escape(str(bad))}\.$"):
                 node(X, **{name: np.zeros(bad, np.float32)})
-    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens integers of shape \(batch_size,\) = \(2,\), got int64 of shape \(3,\)\.$"):
+    # sequence_lens as every lengths of lstmkit are checked (_checks.check_lengths): a float dtype is a TypeError, a
+    # value out of [1, T] is named with its index and the fix for its bound (a length above T was told lstmkit runs
+    # no empty sequences, the note of the other bound)
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens shape \(2,\), one length per sequence, got shape \(3,\)\.$"):
         node(X, sequence_lens=np.array([5, 5, 5]))
-    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens values in \[1, seq_length=5\] .*, got 6\.$"):
+    with pytest.raises(TypeError, match=r"^OnnxLSTM: expected sequence_lens an integer array, got dtype float64\.$"):
+        node(X, sequence_lens=np.array([5.0, 5.0]))
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens values in \[1, T=5\], got 6 at index 0\. Pad the batch to the longest sequence\.$"):
         node(X, sequence_lens=np.array([6, 5]))
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens values in \[1, T=5\], got 0 at index 1\. A sequence has at least one step"):
+        node(X, sequence_lens=np.array([5, 0]))
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+def test_a_nodes_own_constant_that_does_not_fit_x_is_said_to_be_the_nodes(direction):
+    """A node's constant sequence_lens (2,) [5, 4] and initial_h, initial_c (1, 2, 4) fit its graph's x (5, 2, 3). Called
+    with another x, OnnxLSTM refused them as if the caller had passed them ('expected sequence_lens ... got int32 of
+    shape (3,)' for a call that passed none): the message says they are the node's own and how to replace them. The
+    replacement then runs as onnxruntime runs the node with those inputs, for both directions."""
+    rng = np.random.default_rng(4)
+    inits = {**node_weights("LSTM", 1, 4, seed=4), "sequence_lens": np.array([5, 4], np.int32),
+             "initial_h": rng.normal(size=(1, 2, 4)).astype(np.float32), "initial_c": rng.normal(size=(1, 2, 4)).astype(np.float32)}  # fmt: skip
+    ins = ["W", "R", "B", "sequence_lens", "initial_h", "initial_c"]
+    (node,) = lstms_from_onnx(node_graph("LSTM", inits, ins, {"hidden_size": 4, "direction": direction}))
+    again = r" Pass {0}= to the call to replace it \(the node's constant is used when the call gives none\)\.$"
+    X3 = rng.normal(size=(5, 3, 3)).astype(np.float32)  # a batch of 3
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens shape \(3,\), one length per sequence, got the node's own "
+                                         r"constant sequence_lens with shape \(2,\)\." + again.format("sequence_lens")):
+        node(X3)
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 3, 4\), "
+                                         r"got the node's own constant initial_h with shape \(1, 2, 4\)\." + again.format("initial_h")):
+        node(X3, sequence_lens=np.array([5, 5, 5], np.int32))
+    X4 = rng.normal(size=(4, 2, 3)).astype(np.float32)  # 4 steps: the constant length 5 is too long
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens values in \[1, T=4\], got the node's own constant sequence_lens "
+                                         r"with 5 at index 0\. Pad the batch to the longest sequence\." + again.format("sequence_lens")):
+        node(X4)
+    # what the call passes wins, and computes what onnxruntime computes with it fed to the node
+    fed = node_graph("LSTM", node_weights("LSTM", 1, 4, seed=4), ins, {"hidden_size": 4, "direction": direction}, x_shape=(5, 3, 3),
+                     inputs=[("sequence_lens", TensorProto.INT32, [3]), ("initial_h", TensorProto.FLOAT, [1, 3, 4]), ("initial_c", TensorProto.FLOAT, [1, 3, 4])])
+    feeds = {"X": X3, "sequence_lens": np.array([5, 2, 3], np.int32),
+             "initial_h": rng.normal(size=(1, 3, 4)).astype(np.float32), "initial_c": rng.normal(size=(1, 3, 4)).astype(np.float32)}  # fmt: skip
+    node64 = OnnxLSTM(f64_twin(node.lstm), node.direction, node.layout, node.inputs)
+    ours = node64(X3, feeds["sequence_lens"], feeds["initial_h"], feeds["initial_c"])
+    for name, a, b in zip(("Y", "Y_h", "Y_c"), ours, session(fed).run(None, feeds)):
+        check_close(f"node's constants replaced ({direction}) {name}", a, b)
 
 
 def re_escape(text: str) -> str:

@@ -60,7 +60,7 @@ from typing import Mapping, NamedTuple
 import numpy as np
 
 from .. import layout
-from .._checks import check_float_array, fail
+from .._checks import check_float_array, check_lengths, fail
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
 #: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
@@ -390,7 +390,9 @@ class OnnxLSTM:
     and its output reversed back, which is the operator's definition. ``inputs``: the node's own
     constant ``sequence_lens``, ``initial_h``, ``initial_c`` (name -> array), used where the call
     gives none, as the node would. Each is checked as the operator defines it: sequence_lens
-    (B,) with values in [1, T], initial_h and initial_c (D, B, H) (layout=1: (B, D, H)).
+    (B,) with values in [1, T] (:func:`lstmkit._checks.check_lengths`, as every lengths of lstmkit),
+    initial_h and initial_c (D, B, H) (layout=1: (B, D, H)); a node's constant that does not fit
+    the call's X (another batch size, fewer steps) is refused saying it is the node's own.
     """
 
     def __init__(self, lstm: LSTM, direction: str = "forward", layout: int = 0, inputs: Mapping[str, np.ndarray] | None = None) -> None:
@@ -410,33 +412,33 @@ class OnnxLSTM:
             X = X.transpose(1, 0, 2)
         T, B, _ = X.shape
         given = {"sequence_lens": sequence_lens, "initial_h": initial_h, "initial_c": initial_c}
+        own = [k for k, v in given.items() if v is None and self.inputs.get(k) is not None]  # left to the node's constants
         given = {k: self.inputs.get(k) if v is None else v for k, v in given.items()}
-        states = {}
-        for name in ("initial_h", "initial_c"):
-            v = given[name]
+        states, lengths = {}, None
+        for name, v in given.items():
             if v is None:
                 continue
-            v = check_float_array(v, where, name, m.dtype)
-            want = (B, D, H) if self.layout else (D, B, H)
-            if v.shape != want:
-                axes = "(batch_size, num_directions, hidden_size)" if self.layout else "(num_directions, batch_size, hidden_size)"
-                fail(where, name, f"shape {axes} = {want}", f"shape {v.shape}")
+            try:
+                if name == "sequence_lens":
+                    lengths = check_lengths(v, B, T, where, name)  # (B,) int64 in [1, T]
+                    continue
+                v = check_float_array(v, where, name, m.dtype)
+                want = (B, D, H) if self.layout else (D, B, H)
+                if v.shape != want:
+                    axes = "(batch_size, num_directions, hidden_size)" if self.layout else "(num_directions, batch_size, hidden_size)"
+                    fail(where, name, f"shape {axes} = {want}", f"shape {v.shape}")
+            except (TypeError, ValueError) as exc:
+                if name not in own:
+                    raise
+                raise _own_constant(exc, name) from None
             states[name] = v.transpose(1, 0, 2) if self.layout else v  # (D, B, H)
-        lengths = given["sequence_lens"]
-        if lengths is not None:
-            lengths = np.asarray(lengths)
-            if lengths.shape != (B,) or (lengths.size and not np.issubdtype(lengths.dtype, np.integer)):
-                fail(where, "sequence_lens", f"integers of shape (batch_size,) = ({B},)", f"{lengths.dtype} of shape {lengths.shape}")
-            if lengths.size and (lengths.min() < 1 or lengths.max() > T):
-                bad = int(lengths.min()) if lengths.min() < 1 else int(lengths.max())
-                fail(where, "sequence_lens", f"values in [1, seq_length={T}] (lstmkit runs no empty sequences)", bad)
         hx = None
         if states:
             zero = np.zeros((D, B, H), dtype=m.dtype)
             hx = (states.get("initial_h", zero), states.get("initial_c", zero))
         with m.no_grad():
             if self.direction == "reverse":
-                rev = _reverse_index(T, None if lengths is None else m._check_lengths(lengths, T, B, True, where))
+                rev = _reverse_index(T, lengths)
                 y, (h, c) = m(np.ascontiguousarray(_reverse(X, rev)), hx, lengths)
                 y = _reverse(y, rev)
             else:
@@ -446,6 +448,15 @@ class OnnxLSTM:
         if self.layout == 1:
             return Y.transpose(2, 0, 1, 3), h.transpose(1, 0, 2), c.transpose(1, 0, 2)
         return Y, h, c
+
+
+def _own_constant(exc: Exception, name: str) -> Exception:
+    """``exc``, raised for the node's own constant input ``name`` (the call gave none), saying so: its
+    message's got is the constant's, and passing ``name=`` to the call replaces it. A constant that
+    fitted the graph's batch and length is refused for another x (another batch size, fewer steps)."""
+    head, _, got = str(exc).partition(", got ")
+    return type(exc)(f"{head}, got the node's own constant {name} with {got} Pass {name}= to the call to replace it "
+                     "(the node's constant is used when the call gives none).")  # fmt: skip
 
 
 def _constants(model) -> dict[str, np.ndarray]:
