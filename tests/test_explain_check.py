@@ -191,6 +191,30 @@ def test_cli_check_exit_status_tells_wrong_claims_from_an_unreadable_file(tmp_pa
     assert [(f["written"], f["decimals"]) for f in found] == [("1.0", 1), ("0.88", 2)]
 
 
+def test_cli_check_exit_2_is_the_files_and_a_bug_is_not(tmp_path, capsys, monkeypatch):
+    from lstmkit import explain as explain_pkg
+    from lstmkit.cli import main
+
+    base = "[weights]\n" + "".join(f"{k} = {v}\n" for k, v in SEED000_GATES.items()) + "[inputs]\nx = [[1.0, 0.0]]\n"
+    for extra, message in (('[options]\ngate_clip = "abc"\n', "expected gate_clip None or a finite number > 0, got 'abc'"),
+                           ('[options]\npeephole = "yes"\n', "expected [options] peephole true or false, got 'yes'"),
+                           ('exercise = 3\n', "expected [exercise] a table, got int")):
+        path = tmp_path / "f.toml"
+        path.write_text(extra + base if extra.startswith("exercise") else base + extra)
+        assert main(["check", str(path)]) == 2, extra  # a value of the wrong type in the file: the file's
+        assert message in capsys.readouterr().err
+    path.write_text(base)
+    assert main(["check", str(tmp_path / "none.toml")]) == 2
+    assert capsys.readouterr().err == f"lstmkit: error: No such file or directory: {tmp_path / 'none.toml'}\n"
+
+    def bug(path):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setattr(explain_pkg, "load", bug)  # a programming error in load is not 'cannot read the file'
+    assert main(["check", str(path)]) == 1
+    assert "unsupported operand" in capsys.readouterr().err
+
+
 def test_ranges_follow_the_cells_activations():
     # x_1 = [1, 0], h_0 = 0: z_i = W_ii x_1 = [4, 2], z_c~ = W_ic x_1 = [1, 0]. With relu gates and candidate,
     # i_1 = [4, 2] and c~_1 = [1, 0]: no sigmoid, no tanh, so nothing is out of range; c~ = 3 is merely wrong

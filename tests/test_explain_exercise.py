@@ -111,9 +111,9 @@ def test_one_hidden_unit_takes_the_sum_of_h_as_its_loss():
     h2 = float(values[(2, "h")][0])
     assert float(values[(None, "loss")]) == h2 and values[(2, "dh")] == ["1.00"]
     assert values[(1, "dh")] == values[(2, "dh_prev")]
-    with pytest.raises(ValueError, match=r"exercise: expected loss 'xent' at least 2 hidden units .*got hidden_size 1"):
+    with pytest.raises(ValueError, match=r"exercise: expected loss 'xent' with at least 2 hidden units .*got hidden_size 1"):
         make(2, hidden_size=1, grad=("dh",), loss="xent")
-    with pytest.raises(ValueError, match="exercise: expected loss only with gradients to ask"):
+    with pytest.raises(ValueError, match="exercise: expected loss only with gradients to ask, got 'sum_h' and none asked"):
         make(2, loss="sum_h")
     with pytest.raises(ValueError, match="exercise: expected grad a subset of"):
         make(2, grad=("dW_ii",))
@@ -159,9 +159,22 @@ def test_cli_grad_exercise_round_trip(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_the_loss_rule_is_the_librarys_and_the_command_says_it_in_its_options():
+    # one rule (check_loss), used by make and by the command before anything is written
+    from lstmkit.explain.exercise import check_loss
+
+    assert check_loss(None, (), 2) is None and check_loss(None, ("dh",), 2) == "xent" and check_loss(None, ("dh",), 1) == "sum_h"
+    assert check_loss("sum_h", ("dh",), 2) == "sum_h"
+    for loss, grad, H in (("xent", (), 2), ("xent", ("dh",), 1), ("mse", ("dh",), 2)):
+        with pytest.raises(ValueError, match="^exercise: expected loss"):
+            check_loss(loss, grad, H)
+
+
 @pytest.mark.parametrize("argv, message", [
-    (["--loss", "xent"], "exercise: expected --loss with --grad (the loss of the gradients asked), got --loss xent without --grad."),
-    (["--grad", "--loss", "xent", "--hidden", "1"], "exercise: expected --hidden 2 or more with --loss xent"),
+    (["--loss", "xent"], "exercise: expected --loss only with gradients to ask, got 'xent' and none asked. Ask for gradients, "
+                         "or leave the loss out."),
+    (["--grad", "--loss", "xent", "--hidden", "1"], "exercise: expected --loss 'xent' with at least 2 hidden units (the read-out's "
+                                                    "classes), got --hidden 1. The softmax of one unit is 1"),
     (["--grad", "dz,foo"], "argument --grad: expected comma-separated names among loss, dh, dc, dgates, dz, dc_prev, "
                            "dh_prev, dx, dW, db, got 'dz,foo'"),
 ])

@@ -57,13 +57,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..cli import CommandError, UsageError
 
-    try:  # a file that cannot be read as claims: exit 2, apart from claims that are wrong (1)
+    # a file that cannot be read as claims: exit 2, apart from claims that are wrong (1). The library
+    # refuses a file with ValueError or KeyError (its message); a TypeError is a bug, not the file's
+    try:
         examples = _select(load(args.file), args.example, "check")
-    except (CommandError, ValueError, KeyError, TypeError, OSError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
-            msg = f"{exc.strerror}: {exc.filename}"
-        raise UsageError(msg) from exc
+    except OSError as exc:  # no such file, a folder, no permission: said as cli.main says it
+        raise UsageError(f"{exc.strerror}: {exc.filename}") from exc
+    except (CommandError, ValueError, KeyError) as exc:
+        raise UsageError(exc.args[0]) from exc
     reports = [check(ex, args.loss) for ex in examples]
     if args.fmt == "json":
         sys.stdout.write(_json(reports))

@@ -6,10 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._options import add_check, integer
+from ._options import add_check, integer, name_options
 
 HELP = "generate a worked LSTM exercise to fill in (and its answer key); grade it with 'lstmkit check'"
 EXAMPLE = "lstmkit exercise --seed 7 --out ex7.toml    # writes ex7.toml and ex7.key.toml"
+#: the library's errors in the options' words (:func:`._options.name_options`)
+OWNERS = ("exercise",)
+OPTIONS = {"hidden_size": "--hidden", "input_size": "--inputs", "loss": "--loss", "grad": "--grad", "decimals": "--decimals",
+           "weight_decimals": "--weight-decimals"}
 
 
 def _names(allowed_name: str):
@@ -32,15 +36,15 @@ _grad = _names("GRAD_ASKABLE")  # --grad: the backward pass
 
 
 def check_loss(args: argparse.Namespace) -> None:
-    """--loss goes with --grad; the cross-entropy of one unit's softmax is 0 (refused, exit 2)."""
+    """--loss by the library's one rule (:func:`lstmkit.explain.exercise.check_loss`: with --grad
+    only; not xent of one hidden unit), refused in the options' words before anything is written (exit 2)."""
     from ..cli import UsageError
+    from ..explain.exercise import check_loss as rule
 
-    if args.loss is not None and not args.grad:
-        raise UsageError(f"exercise: expected --loss with --grad (the loss of the gradients asked), got --loss {args.loss} "
-                         "without --grad.")
-    if args.loss == "xent" and args.hidden == 1:
-        raise UsageError("exercise: expected --hidden 2 or more with --loss xent (the softmax of one unit is 1, so its "
-                         "cross-entropy and every gradient are 0), got --hidden 1. Use --loss sum_h.")
+    try:
+        rule(args.loss, args.grad, args.hidden)
+    except ValueError as exc:
+        raise UsageError(name_options(str(exc), args.command, *args._names) or str(exc)) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_int, check_rng, count, fail
+from .build import fnum
 from .trace import backward, forward
 from .worked import GATES, LOSSES, SEED_LETTER, from_dict
 
@@ -48,6 +49,24 @@ def _py(a) -> Any:
         v = float(a)
         return int(v) if v == int(v) else v
     return [_py(x) for x in a]
+
+
+def check_loss(loss: str | None, grad, hidden_size: int, where: str = "exercise") -> str | None:
+    """The loss of an exercise's gradients, the one rule of ``make`` and ``lstmkit exercise``: None
+    without gradients (``grad`` empty), where a loss is refused; else ``loss``, by default "xent" (the
+    cross-entropy of y_t = softmax(h_t)), or "sum_h" for one hidden unit, whose softmax is 1 (its
+    cross-entropy and every gradient 0), where "xent" is refused. ValueError names the argument."""
+    if not grad:
+        if loss is not None:
+            fail(where, "loss", "only with gradients to ask", f"{loss!r} and none asked", "Ask for gradients, or leave the loss out.")
+        return None
+    loss = loss or ("xent" if hidden_size > 1 else "sum_h")
+    if loss not in LOSSES:
+        fail(where, "loss", f"one of {list(LOSSES)}", repr(loss))
+    if loss == "xent" and hidden_size == 1:
+        fail(where, "loss 'xent'", "with at least 2 hidden units (the read-out's classes)", "hidden_size 1",
+             "The softmax of one unit is 1: its cross-entropy and every gradient are 0. Use loss 'sum_h'.")
+    return loss
 
 
 def make(
@@ -83,15 +102,7 @@ def make(
         fail(where, "ask", f"a non-empty subset of {list(ASKABLE)}", repr(list(ask)))
     if sorted(set(grad) - set(GRAD_ASKABLE)):
         fail(where, "grad", f"a subset of {list(GRAD_ASKABLE)}", repr(list(grad)))
-    if loss is not None and not grad:
-        fail(where, "loss", "only with gradients to ask (grad)", repr(loss), "Leave loss out, or ask for gradients.")
-    if grad:
-        loss = loss or ("xent" if H > 1 else "sum_h")
-        if loss not in LOSSES:
-            fail(where, "loss", f"one of {list(LOSSES)}", repr(loss))
-        if loss == "xent" and H == 1:
-            fail(where, "loss 'xent'", "at least 2 hidden units (the read-out's classes)", "hidden_size 1",
-                 "The softmax of one unit is 1: its cross-entropy and every gradient are 0. Use loss 'sum_h'.")
+    loss = check_loss(loss, grad, H, where)
     if "y" in ask or loss == "xent":
         readout = True
     rng = check_rng(seed)
@@ -181,12 +192,12 @@ def _grad_blanks(grad: tuple[str, ...], H: int, I: int, T: int) -> list[dict]:
 
 
 def _written(v, decimals: int):
-    """A key's number (or nested list of them) as text at the exercise's precision; -0.0 as 0.0."""
+    """A key's number (or nested list of them) as text at the exercise's precision, as explain
+    writes numbers (:func:`~lstmkit.explain.build.fnum`: -0.0 as 0.0)."""
     a = np.asarray(v, dtype=float)
     if a.ndim:
         return [_written(x, decimals) for x in a]
-    s = f"{float(a):.{decimals}f}"
-    return s[1:] if s.startswith("-") and float(s) == 0 else s
+    return fnum(a, decimals)
 
 
 HEADER = """# An lstmkit exercise. Fill in every "?" (keep the quotes or write plain numbers),

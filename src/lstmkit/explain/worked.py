@@ -326,7 +326,9 @@ def require_example(ex, where: str) -> None:
 
 
 def load(path: str | Path) -> list[WorkedExample]:
-    """Read a worked-example TOML file; returns its examples (one, or several ``[[examples]]``)."""
+    """Read a worked-example TOML file; returns its examples (one, or several ``[[examples]]``).
+    A file it cannot read as one raises ValueError or KeyError naming the place (OSError: it cannot
+    be opened), never TypeError, so that ``lstmkit check`` tells it (exit 2) from a bug."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -510,8 +512,11 @@ def _parse_options(o, weights: Mapping[str, np.ndarray], where: str):
         fail(where, "[options] layer_norm", "true when the weights give layer-norm gains", f"{o.get('layer_norm')!r} with {ln}")
     for k in ("peephole", "input_forget", "layer_norm"):
         if not isinstance(o.get(k, False), bool):
-            fail(where, f"[options] {k}", "true or false", repr(o[k]), exc=TypeError)
-    variant = LSTMVariant.checked(f"{where} [options]", **o)
+            fail(where, f"[options] {k}", "true or false", repr(o[k]))
+    try:
+        variant = LSTMVariant.checked(f"{where} [options]", **o)
+    except TypeError as exc:  # a value of the wrong type in the file (gate_clip = "abc"): the file's, as the others
+        raise ValueError(str(exc)) from None
     return None if variant.is_plain else variant
 
 
@@ -581,7 +586,7 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         given[(_step(g["step"], T, where, arg), name)] = v
     exercise = d.get("exercise", {})
     if not isinstance(exercise, Mapping):
-        fail(where, "[exercise]", "a table", type(exercise).__name__, exc=TypeError)
+        fail(where, "[exercise]", "a table", type(exercise).__name__)
     precision = exercise.get("decimals")  # an exercise's answers are all at its precision ("?" has none of its own)
     if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 12):
         fail(where, "exercise.decimals", "an integer from 0 to 12", repr(precision))
