@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lstmkit import io as lio
-from lstmkit.checkpoint import CheckpointPath, ResumeRefused, load_checkpoint, read_checkpoint, save_checkpoint
+from lstmkit.checkpoint import ResumeRefused, load_checkpoint, read_checkpoint, save_checkpoint
 from lstmkit.estimators import LSTMClassifier, LSTMRegressor
 from lstmkit.io import FileFormatError
 from lstmkit.models import SequenceModel
@@ -235,21 +235,26 @@ def test_resume_with_other_settings_is_refused_and_changes_nothing(tmp_path, cha
     assert read_checkpoint(path)["meta"]["epoch"] == 1  # the checkpoint was not overwritten
 
 
-def test_a_checkpoint_path_is_told_when_a_resume_goes_ahead(tmp_path):
+def test_on_resume_is_called_when_a_resume_goes_ahead(tmp_path):
     # on_resume(trainer): once the checkpoint is loaded and every check passed, before the first epoch
     # (the callback's epochs come after it); not on a fresh start, nor with a refusal
     X, Y, lengths = data()
     seen = []
-    path = CheckpointPath(tmp_path / "c.npz", lambda t: seen.append(("resumed", t.epoch, len(t.history))))
-    assert os.fspath(path) == str(path) == str(tmp_path / "c.npz")
-    trainer_with().fit(X, Y, lengths, epochs=1, checkpoint=path, resume=True)
-    assert seen == [] and read_checkpoint(tmp_path / "c.npz")["meta"]["epoch"] == 1
+    path = tmp_path / "c.npz"
+
+    def resumed(t):
+        seen.append(("resumed", t.epoch, len(t.history)))
+
+    trainer_with().fit(X, Y, lengths, epochs=1, checkpoint=path, resume=True, on_resume=resumed)
+    assert seen == [] and read_checkpoint(path)["meta"]["epoch"] == 1
     with pytest.raises(ResumeRefused):
-        trainer_with(lr=0.5).fit(X, Y, lengths, epochs=2, checkpoint=path, resume=True)
+        trainer_with(lr=0.5).fit(X, Y, lengths, epochs=2, checkpoint=path, resume=True, on_resume=resumed)
     assert seen == []
     t = trainer_with(callbacks=[lambda t, logs: seen.append(("epoch", logs["epoch"]))])
-    t.fit(X, Y, lengths, epochs=3, checkpoint=path, resume=True)
-    assert seen == [("resumed", 1, 1), ("epoch", 2), ("epoch", 3)] and read_checkpoint(tmp_path / "c.npz")["meta"]["epoch"] == 3
+    t.fit(X, Y, lengths, epochs=3, checkpoint=path, resume=True, on_resume=resumed)
+    assert seen == [("resumed", 1, 1), ("epoch", 2), ("epoch", 3)] and read_checkpoint(path)["meta"]["epoch"] == 3
+    with pytest.raises(TypeError, match=r"^Trainer.fit: expected on_resume a callable on_resume\(trainer\) or None, got str.$"):
+        trainer_with().fit(X, Y, lengths, epochs=4, checkpoint=path, resume=True, on_resume="print")
 
 
 def test_resume_may_grow_epochs_and_change_the_display(tmp_path):

@@ -157,6 +157,18 @@ def test_fit_with_checkpoint_resumes_to_the_same_model(tmp_path):
     assert len(resumed.history_) == 4
 
 
+@pytest.mark.parametrize("cls", [LSTMClassifier, LSTMRegressor])
+def test_fit_passes_on_resume_to_its_trainer(cls, tmp_path):
+    # on_resume(trainer) once a resume goes ahead, with the checkpoint's epochs done; not on a fresh start
+    X, y = seq_data(n=12)
+    y = y if cls is LSTMClassifier else X[:, :, 0].sum(axis=1)
+    path, seen = tmp_path / "ck.npz", []
+    cls(hidden_size=2, epochs=1, seed=0).fit(X, y, checkpoint=path, resume=True, on_resume=lambda t: seen.append(t.epoch))
+    assert seen == []
+    cls(hidden_size=2, epochs=2, seed=0).fit(X, y, checkpoint=path, resume=True, on_resume=lambda t: seen.append(t.epoch))
+    assert seen == [1]
+
+
 def test_the_rows_validation_split_holds_out_are_recorded_saved_and_kept_by_a_resume(tmp_path):
     # validation_indices_: the rows the val_* of history_ score ('lstmkit train' drew them again with a copy of
     # the Trainer's draw); None without a split or with validation_data

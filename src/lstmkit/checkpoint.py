@@ -30,16 +30,18 @@ its targets, and so its data, differ too), then in the order :meth:`Trainer.sett
 <lstmkit.training.Trainer.settings>` gives them. What may change when resuming (as Keras and
 PyTorch Lightning let a resumed run change them, and none of it alters the weights): the number
 of epochs (``fit(epochs=...)``, larger to go on; equal: nothing runs; fewer than the checkpoint
-has run: refused), the progress display (``verbose``, ``stream``), ``callbacks``, and an unseeded trainer (``seed=None``, an
-estimator's None or Generator seed) takes the checkpoint's seed. The data must be the same: ``data``
-records the shapes and a digest of ``X``, ``Y`` and lengths as ``fit`` trains on them (the NaN or
-inf padding past lengths of X and of a real-valued Y zeroed: the same data as zero padding; a
-class index there, -1 say, is kept as it is), and a resume
-on other data is refused, once the settings agree (a setting that changes what is trained on, an
+has run: refused), the progress display (``verbose``, ``stream``), ``callbacks``, and an unseeded
+trainer (``seed=None``, an estimator's None or Generator seed) takes the checkpoint's seed. The
+data must be the same: ``data`` records the shapes and a digest of ``X``, ``Y`` and lengths as
+``fit`` trains on them (the NaN or inf padding past lengths of X and of a real-valued Y zeroed: the
+same data as zero padding; a class index there, -1 say, is kept as it is), and a resume on other
+data is refused, once the settings agree (a setting that changes what is trained on, an
 estimator's dtype say, is named as the setting; a Trainer's ``validation_data`` is not recorded;
 an estimator's ``validation_split`` is a setting). To go on from the weights with other settings
 (fine-tuning), start a new run from them (``read_checkpoint(path)["arrays"]``'s ``model/``
-entries into ``model.load_state_dict``) instead of resuming. A checkpoint written before settings were recorded loads without the comparison.
+entries into ``model.load_state_dict``) instead of resuming. A checkpoint written before settings
+were recorded loads without the comparison. ``fit(..., on_resume=f)`` calls ``f(trainer)`` once a
+resume goes ahead (every check passed), before the first epoch.
 
 A failed load — a checkpoint for another model or trainer (ValueError), a damaged or edited
 file (:class:`~lstmkit.io.FileFormatError` naming the file and the field; among them an optimizer
@@ -53,7 +55,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -86,29 +88,6 @@ class ResumeRefused(ValueError):
         super().__init__(message)
         self.reason, self.setting, self.recorded, self.current = reason, setting, recorded, current
         self.missing, self.epoch, self.epochs = missing, epoch, epochs
-
-
-class CheckpointPath(os.PathLike):
-    """A checkpoint's path that says when a fit has resumed from it: ``on_resume(trainer)`` is
-    called by :meth:`Trainer.fit <lstmkit.training.Trainer.fit>` once the checkpoint has been read
-    and restored and every check of the resume has passed (settings, data, epochs, the validation
-    split, the monitor), before the first epoch runs; not at all on a fresh start or a refusal.
-    Anywhere else it is the path (``os.fspath``, ``str``): an estimator's ``fit(checkpoint=...)``
-    passes it on as it is. ``lstmkit train`` says 'resuming' there, so that a refusal comes first
-    and the checkpoint is read once."""
-
-    def __init__(self, path: str | os.PathLike, on_resume: Callable[[Any], None]) -> None:
-        self.path = os.fspath(path)
-        self.on_resume = on_resume
-
-    def __fspath__(self) -> str:
-        return self.path
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def __repr__(self) -> str:
-        return f"CheckpointPath({self.path!r})"
 
 
 class DamagedCheckpoint(ValueError):

@@ -404,7 +404,8 @@ class _SequenceEstimator:
         """Hyper-parameters checked up front, errors naming this estimator and the parameter."""
         check_hyper_parameters(self, type(self).__name__)
 
-    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None):
+    def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None,
+             on_resume=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was)."""
         name = type(self).__name__
@@ -422,7 +423,7 @@ class _SequenceEstimator:
         )
         history = trainer.fit(
             X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
-            checkpoint=checkpoint, resume=resume,
+            checkpoint=checkpoint, resume=resume, on_resume=on_resume,
         )
         held = trainer.validation_indices  # the rows its split held out (a resume's: the checkpoint's seed draws the same)
         for k, v in learned.items():
@@ -638,14 +639,16 @@ class LSTMClassifier(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.seed, self.dtype, self.verbose = bptt, seed, dtype, verbose
 
-    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False) -> "LSTMClassifier":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
         ``validation_data``: (X, y) or (X, y, lengths) to report val_loss/val_accuracy per epoch
         and to drive early stopping (instead of ``validation_split``; without either, ``patience``
         monitors the training loss); its labels must be among the training labels. ``checkpoint``: a path written (atomically) after every epoch.
         ``resume=True``: if it exists, continue from it — with the same data and parameters the
-        result is the same, bit for bit, as an uninterrupted fit."""
+        result is the same, bit for bit, as an uninterrupted fit. ``on_resume``: called with the
+        :class:`~lstmkit.training.Trainer` once a resume goes ahead, before its first epoch (as in
+        :meth:`Trainer.fit <lstmkit.training.Trainer.fit>`)."""
         where = "LSTMClassifier.fit"
         self._check_params()
         dtype = check_dtype(self.dtype, where)
@@ -656,7 +659,8 @@ class LSTMClassifier(_SequenceEstimator):
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
         learned = {"classes_": classes, "per_step_": per_step}
         head = "all" if per_step else "last"
-        return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation)
+        return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
+                         on_resume)
 
     @staticmethod
     def _encode(y, X, lengths, classes, per_step, where):
@@ -803,9 +807,9 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
         return bool(per_step), y.ndim == (3 if per_step else 2)
 
-    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False) -> "LSTMRegressor":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None) -> "LSTMRegressor":
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
-        ``validation_data``, ``checkpoint``, ``resume``: as in :meth:`LSTMClassifier.fit`
+        ``validation_data``, ``checkpoint``, ``resume``, ``on_resume``: as in :meth:`LSTMClassifier.fit`
         (validation targets are scaled with the training targets' mean and std)."""
         where = "LSTMRegressor.fit"
         self._check_params()
@@ -817,7 +821,7 @@ class LSTMRegressor(_SequenceEstimator):
         validation = self._validation(validation_data, dtype, X.shape[2], scale, where)
         per_step = stats["per_step_"]
         head = "all" if per_step else "last"
-        return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, ("mae",), stats, checkpoint, resume, validation)
+        return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, ("mae",), stats, checkpoint, resume, validation, on_resume)
 
     def _scale(self, y, X, lengths, stats, dtype, where):
         """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and

@@ -53,7 +53,7 @@ from ._checks import (
     check_lengths, check_real, check_seed, check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
-    DAMAGED_FIX, RESUME_FIX, CheckpointPath, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
+    DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
     save_checkpoint, settings_difference, show_setting,
 )
 from .losses import mse, softmax_cross_entropy
@@ -380,20 +380,24 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------
     def fit(
         self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
-        checkpoint=None, resume: bool = False,
+        checkpoint=None, resume: bool = False, on_resume=None,
     ) -> History:
         """Train until ``epochs`` epochs in total have run (a resumed trainer continues from
         ``self.epoch``). Returns the :class:`History` (also ``self.history``).
 
         ``checkpoint``: a path written atomically after every epoch. ``resume=True``: if that
-        file exists, first restore this trainer and its model from it (see :mod:`lstmkit.checkpoint`);
-        a :class:`~lstmkit.checkpoint.CheckpointPath` is then told, once every check has passed and
-        before the first epoch runs (its ``on_resume(self)``).
+        file exists, first restore this trainer and its model from it (see :mod:`lstmkit.checkpoint`).
+        ``on_resume``: a callable, ``on_resume(trainer)``, called once a resume goes ahead: the
+        checkpoint read and restored and every check passed (settings, data, epochs, the validation
+        split, the monitor), before the first epoch runs; not at all on a fresh start or a refusal
+        (``lstmkit train`` says 'resuming' there, so that a refusal comes first).
         """
         where = "Trainer.fit"
         epochs = check_int(epochs, where, "epochs", minimum=0)
         if resume and checkpoint is None:
             fail(where, "checkpoint", "a path with resume=True", None)
+        if on_resume is not None and not callable(on_resume):
+            fail(where, "on_resume", "a callable on_resume(trainer) or None", type(on_resume).__name__, exc=TypeError)
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where)
         self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
         resumed = resume and os.path.exists(checkpoint)
@@ -404,8 +408,8 @@ class Trainer:
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
-        if resumed and isinstance(checkpoint, CheckpointPath):  # every check made: the resume goes ahead
-            checkpoint.on_resume(self)
+        if resumed and on_resume is not None:  # every check made: the resume goes ahead
+            on_resume(self)
         progress = make_progress(self.verbose, self.stream)
         try:
             while self.epoch < epochs and not self.stopped:
@@ -752,7 +756,8 @@ def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_siz
 
 def fit(
     model: Module, X, Y, lengths=None, *, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
-    checkpoint=None, resume: bool = False, **trainer_options,
+    checkpoint=None, resume: bool = False, on_resume=None, **trainer_options,
 ) -> History:
     """One call: ``Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, ...)``."""
-    return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint, resume)
+    return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint, resume,
+                                                 on_resume)

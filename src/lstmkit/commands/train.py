@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import warnings
 
@@ -129,27 +128,36 @@ def resume_refused(exc, path: str) -> str | None:
 def fit_resuming(est, X, y, lengths, path: str, epochs: int) -> None:
     """``est.fit`` resumed from the checkpoint ``path`` (it exists), which the fit reads once: once it
     has loaded it and made every check of a resume (settings, data, epochs), before the first epoch,
-    'resuming ...' is printed; a refusal comes before anything is said, naming the options. The
-    warnings the fit gives before then (features far from unit scale, ...) are held until 'resuming'
-    is printed, and dropped with a refusal: a refused command says one line."""
-    from ..checkpoint import CheckpointPath, ResumeRefused
+    'resuming ...' is printed (the fit's ``on_resume``); a refusal comes before anything is said,
+    naming the options. The fit's warnings are recorded: those given before 'resuming' (features far
+    from unit scale, ...) are shown after it, any given by the epochs after the fit, and none with a
+    refusal: a refused command says one line."""
+    from ..checkpoint import ResumeRefused
 
-    with contextlib.ExitStack() as held:
-        caught = held.enter_context(warnings.catch_warnings(record=True))
+    show = warnings.showwarning  # the command's way of showing a warning, outside the recording
 
-        def resumed(trainer) -> None:
-            held.close()  # warnings are shown again as the fit gives them
-            print(f"resuming from the checkpoint {path}: {count(trainer.epoch, 'epoch')} of {epochs} done")
-            for w in caught:
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+    def replay(records: list) -> None:
+        for w in records:
+            show(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+        records.clear()
 
-        try:
-            est.fit(X, y, lengths, checkpoint=CheckpointPath(path, resumed), resume=True)
-        except ResumeRefused as exc:
-            message = resume_refused(exc, path)
-            if message is None:
-                raise
-            raise CommandError(message) from None
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+
+            def resumed(trainer) -> None:
+                print(f"resuming from the checkpoint {path}: {count(trainer.epoch, 'epoch')} of {epochs} done")
+                replay(caught)
+
+            est.fit(X, y, lengths, checkpoint=path, resume=True, on_resume=resumed)
+    except ResumeRefused as exc:
+        caught.clear()
+        message = resume_refused(exc, path)
+        if message is None:
+            raise
+        raise CommandError(message) from None
+    finally:
+        replay(caught)
 
 
 def shown(names, most: int = 12) -> str:
