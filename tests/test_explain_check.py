@@ -75,6 +75,11 @@ def test_seed002_findings():
     # weighs h_0 = zs = 1.0): Wi2 h_0 + Ws2 x_1 = 1 * 1.0 + 2 * (-1.0) = -1.0 is its number. That it is also
     # -(1.0) is said only when no slip explains it (it said "the sign is flipped")
     z = next(f for f in reps[4].findings if f.label == "z_c̃_1 unit 1")
+    # its line in the names explain writes for seed 002 (c̃_1 = tanh(Wi2 x_1 + Ws2 h_0)), not seed 000's W_ic x_1
+    from lstmkit.explain import explain
+
+    assert "c̃_1 = tanh(Wi2 x_1 + Ws2 h_0)" in explain(worked.load(f"{EXAMPLES}/seed002.toml")[4], "text", width=200)
+    assert z.detail.startswith("a new error: z_c̃_1 = Wi2 x_1 + Ws2 h_0 = -1.0 + 2.0 = 1.0; "), z.detail
     assert z.detail.endswith("; -1.0 is Wi2 h_0 + Ws2 x_1 = 1 * 1.0 + 2 * (-1.0): the weights are swapped "
                              "(Wi2 applied to h_0, Ws2 to x_1)"), z.detail
 

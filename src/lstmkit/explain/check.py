@@ -16,18 +16,32 @@ forward pass, each gradient rounded and carried back, as ``explain --round N --g
 and from the author's own numbers, forward and backward; "earlier" there means computed before,
 so a step's gradients come after those of the step after it.
 
-A claim is right when it agrees with the exact or the hand value at its precision (a claim of 0.9
-for 0.881 is right at one decimal), or with what the author's own earlier numbers give when none
-of those it comes from is wrong (earlier values right but rounded otherwise carry forward). A
-wrong claim *follows from an earlier wrong value* when it agrees with what the author's own
-earlier numbers give and those include a wrong claim (the nearest: a right claim in between cuts
-the chain); else it is a *new error*. Besides: a claim outside its function's range (σ in [0, 1],
-tanh in [-1, 1], a class index in 0..K-1) is impossible; a claim with the wrong number of entries
-is flagged; and inputs, initial states, parameters or quantities stated in two places with
-different values are reported as conflicts.
+Each entry of a claim is judged at its own precision: the decimals it is written with
+(``[1.0, "0.88"]``: 1.0 at one decimal, 0.88 at two; "5e-1" one; a fraction "1/8" exactly, a
+percentage at its decimals plus 2), or the one a claim's ``decimals`` key or an exercise fixes for
+every entry. A claim is right when it agrees with the exact or the hand value at that precision (a
+claim of 0.9 for 0.881 is right at one decimal), or with what the author's own earlier numbers give
+when none of those it comes from is wrong (earlier values right but rounded otherwise carry
+forward). A wrong claim *follows from an earlier wrong value* when it agrees with what the author's
+own earlier numbers give and those include a wrong claim (the nearest: a right claim in between
+cuts the chain); an exercise's answer right only at the fewer decimals it is written with than the
+exercise asks for is written with *too few decimals*; else it is a *new error*. A new error's why
+is its line (:func:`_formula`: one unit of it, in explain's symbols and the example's weight names,
+with the author's own numbers, at the claim's precision; none where a part of it is unknown or the
+cell is a variant) and, where the number is what a common slip gives and not the right value, that
+slip (:func:`_slip`: the forget gate left out of c, the weights swapped in z, ...), or else that it
+is a right value with the opposite sign.
 
-Values are named as ``explain`` writes them: ``i_3``, ``c̃_2``, ``z_f_1``, ``W_if x_1``,
-``W_f·[h_0, x_1]``, ``f_1 * c_0``, ``dz_c̃_3``, ``dW_ii entry (1, 2)``.
+Besides: a claim outside the range of its function in the example's cell is impossible
+(:func:`ranges`: σ in [0, 1] and tanh in [-1, 1] where the variant's activations are those, h_t in
+[-1, 1] where both hold and no zoneout mixes in h_(t-1), a softmax's y in [0, 1], a class index in
+0..K-1), as is a cell state that grows by more than 1 in a step (|c_t| <= |c_(t-1)| + 1, c_(t-1) as
+the author has it, where the gates lie in [0, 1] and the candidate in [-1, 1]); a claim with the
+wrong number of entries is flagged; and inputs, initial states, parameters or quantities stated in
+two places with different values are reported as conflicts.
+
+Values are named as ``explain`` writes them: ``i_3``, ``c̃_2``, ``z_f_1``, ``W_if x_1`` (seed 002's
+``Wi1 x_1``), ``W_f·[h_0, x_1]``, ``f_1 * c_0``, ``dz_c̃_3``, ``dW_ii entry (1, 2)``.
 """
 
 from __future__ import annotations
@@ -151,13 +165,17 @@ class CheckReport:
         return f"{head}: " + ", ".join(parts)
 
 
-def symbol(name: str, t: int | None) -> str:
+def symbol(name: str, t: int | None, ex: WorkedExample | None = None) -> str:
     """Plain-text symbol of a quantity at step t, as ``explain`` writes it: ``i_3``, ``c̃_2``,
     ``z_c̃_2``, ``W_if x_1``, ``W_hf h_1`` (at step 2), ``W_f·[h_0, x_1]``, ``f_1 * c_0``, ``dz_i_3``,
-    ``1 - tanh²(c_3)``; without a step ``L`` (the loss) and a gradient's own name (``dW_ii``)."""
+    ``1 - tanh²(c_3)``; without a step ``L`` (the loss) and a gradient's own name (``dW_ii``). With
+    ``ex``, a product names the weight as the example does: seed 002's ``Wi1 x_1``, ``Ws1 h_0``."""
     if t is None:
         return "L" if name == "loss" else name
     p, n = t - 1, lambda k: "c̃" if k == "g" else k  # noqa: E731
+    if ex is not None and ex.notation == "unit" and name.startswith(("Wx_", "Wh_")):
+        k = name[3:]
+        return f"{ex.weight_label(k, 'x')} x_{t}" if name[1] == "x" else f"{ex.weight_label(k, 'h')} h_{p}"
     for pre, word in (("Wxh_", "W_{L}·[h_{p}, x_{t}]"), ("Wx_", "W_i{L} x_{t}"), ("Wh_", "W_h{L} h_{p}"),
                       ("z_", "z_{k}_{t}"), ("dz_", "dz_{k}_{t}")):
         if name.startswith(pre):
@@ -172,9 +190,10 @@ def symbol(name: str, t: int | None) -> str:
             }.get(name, f"{n(name)}_{t}")
 
 
-def _label(name, t, unit, shape=None):
-    """The symbol and, for a vector, the unit (a gradient of a matrix: its entry (row, column))."""
-    s = symbol(name, t)
+def _label(name, t, unit, shape=None, ex=None):
+    """The symbol (in ``ex``'s weight names) and, for a vector, the unit (a gradient of a matrix: its
+    entry (row, column))."""
+    s = symbol(name, t, ex)
     if unit is None or name in ("pred", "loss"):
         return s
     if t is None:
@@ -296,21 +315,21 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
                                            t is not None and name not in exact.record(t, name).values)
         if (c.name in BACKWARD_QUANTITIES or c.is_total) and (exact_bw is None or absent):
             detail = (f"the backward pass cannot be computed: {why_not}" if exact_bw is None else
-                      f"{name[1:] if t is None else symbol(name, t)} takes no part in the loss {loss!r}")
-            rep.findings.append(Finding(UNCHECKED, _label(name, t, None), c.where, step=t, name=name, decimals=c.decimals,
+                      f"{name[1:] if t is None else symbol(name, t, ex)} takes no part in the loss {loss!r}")
+            rep.findings.append(Finding(UNCHECKED, _label(name, t, None, ex=ex), c.where, step=t, name=name, decimals=c.decimals,
                                         detail=detail))
             continue
         n = exact.record(t, name).values[name].shape[0] if t is not None else int(np.prod(shape))
         if c.unit is None and c.value.size != n or (c.unit is None and t is not None and c.value.shape != (n,)):
             has = "the cell computes" if t is not None else f"{name} has shape {shape}:"
-            rep.findings.append(Finding(SHAPE, _label(name, t, None), c.where, str(c.value.tolist()), step=t, name=name,
+            rep.findings.append(Finding(SHAPE, _label(name, t, None, ex=ex), c.where, str(c.value.tolist()), step=t, name=name,
                                         detail=f"written with {c.value.size} entries; {has} {n}"))
             continue
         values = np.ravel(c.value)
         units = [c.unit] if c.unit is not None else range(n)
         for u in units:
             if u >= n:
-                rep.findings.append(Finding(SHAPE, _label(name, t, u), c.where, step=t, name=name,
+                rep.findings.append(Finding(SHAPE, _label(name, t, u, ex=ex), c.where, step=t, name=name,
                                             detail=f"unit {u + 1} does not exist; there are {n}"))
                 continue
             k = 0 if c.unit is not None else u  # the entry of the claim
@@ -328,7 +347,7 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     numbers; ``own_exact``: the same without rounding (a person who rounds only what they write
     down). Right claims go into ``accepted``, wrong ones into ``wrong`` (both read by :func:`_culprits`)."""
     d = c.precision(k)
-    label = _label(name, t, u, shape)
+    label = _label(name, t, u, shape, ex)
     e = exact.get(t, name, u)
     hv = hand.get(t, name, u)
     ov = own.get(t, name, u, computed=True)
@@ -462,11 +481,12 @@ def _unit(ex: WorkedExample, own: _Run, t: int, name: str, u: int) -> dict[str, 
 
 
 def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int) -> str:
-    """The line ``explain`` prints for unit u of ``name`` at step t, with the numbers of ``own`` (the
-    hand computation at d decimals from the author's own numbers: theirs where they wrote them),
-    ending in what those numbers give: ``c_2 = f_2 * c_1 + i_2 * c̃_2 = 0.1 * 0.8 + 1.0 * (-0.9)
-    = 0.1 + (-0.9) = -0.8``. "" where there is none to show (a variant cell, the read-out, a sum
-    over weights or steps, a number unknown)."""
+    """Unit u of ``name``'s line at step t, in ``explain``'s symbols and the example's weight names
+    (``W_if x_1``, seed 002's ``Wi1 x_1``), one unit where explain's steps form writes vectors, with
+    the numbers of ``own`` (the hand computation at d decimals from the author's own numbers: theirs
+    where they wrote them), ending in what those numbers give: ``c_2 = f_2 * c_1 + i_2 * c̃_2 =
+    0.1 * 0.8 + 1.0 * (-0.9) = 0.1 + (-0.9) = -0.8``. "" where there is none to show (a variant cell,
+    the read-out, a sum over weights or steps, a number unknown)."""
     if t is None or not ex.is_plain or name in _NO_FORMULA:
         return ""
     fw = own.fw.steps[t - 1].values
@@ -474,7 +494,7 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
     # the author wrote a number other than what its parts give: the line of its parts would not add up
     written = lambda n: rec.values[n][u] != rec.computed[n][u]  # noqa: E731
     V = _unit(ex, own, t, name, u)
-    S = lambda n: symbol(n, t)  # noqa: E731
+    S = lambda n: symbol(n, t, ex)  # noqa: E731
     N = lambda *ns, op="*": _terms([V[n] for n in ns], op, d)  # noqa: E731
     if name.startswith(("Wx_", "Wh_", "Wxh_", "z_")):
         k = name.split("_", 1)[1]
@@ -552,7 +572,7 @@ def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int
     slips = _swapped(ex, own, t, name, u, d)
     if ex.is_plain and name in ("c", "h", "tanh_c", "g", "dc", "dh"):  # a value NaN (unknown) matches nothing
         V = _unit(ex, own, t, name, u)
-        S = lambda n: symbol(n, t)  # noqa: E731
+        S = lambda n: symbol(n, t, ex)  # noqa: E731
         N = lambda *vs, op="*": _terms([V[v] for v in vs], op, d)  # noqa: E731
         if name == "c":
             slips += [(V["ig"], f"{S('ig')} = {N('i', 'g')}", f"the term {S('fc')} is left out"),
@@ -793,7 +813,7 @@ def _check_conflicts(ex: WorkedExample) -> list[Finding]:
         rounded = {w: float(hand_round(np.array(v), d)) for w, (v, _) in places.items()}
         if len(set(rounded.values())) > 1:
             txt = "; ".join(f"{v:g} at {w or '(no place given)'}" for w, (v, _) in places.items())
-            out.append(Finding(CONFLICT, _label(name, t, u, shapes[name] if t is None else None), " / ".join(places), decimals=d, step=t, name=name, unit=u,
+            out.append(Finding(CONFLICT, _label(name, t, u, shapes[name] if t is None else None, ex), " / ".join(places), decimals=d, step=t, name=name, unit=u,
                                detail=f"written differently in two places: {txt}"))
     return out
 
