@@ -118,8 +118,8 @@ class MemoryResult:
         for j, k in enumerate(self.lags):
             lines.append(f"{k:>5}" + "".join(f"{self.accuracy[c][j]:>11.3f}" for c in CELLS) + "".join(f"{self.seconds[c][j]:>9.2f}" for c in CELLS))
         lines += ["", "the gradient at the symbol to remember, k = lag + 1: mean ||dL_t / dx_0|| at init; trained at that lag,",
-                  "that gradient over its median at the distractors k = 1..lag (above 1: the loss follows the symbol more)"]  # fmt: skip
-        lines.append(f"{'lag':>5}" + "".join(f"{c + ' init':>13}" for c in CELLS) + "".join(f"{c + ' trained':>13}" for c in CELLS))
+                  "that gradient over its median at the distractors k = 1..lag, sym/dis (above 1: the loss follows the symbol more)"]  # fmt: skip
+        lines.append(f"{'lag':>5}" + "".join(f"{c + ' init':>13}" for c in CELLS) + "".join(f"{c + ' sym/dis':>13}" for c in CELLS))
         for j, k in enumerate(self.lags):
             ratios = [self.symbol_trained[c][j] / self.distractors_trained[c][j] for c in CELLS] if k else [np.nan] * 2
             lines.append(f"{k:>5}" + "".join(f"{self.symbol_init[c][j]:>13.3e}" for c in CELLS)
