@@ -173,6 +173,9 @@ def test_optimizer_flags_and_pairs_must_be_what_they_say():
     model = SequenceModel(3, 2, 4, seed=0)
     with pytest.raises(TypeError, match=r"SGD: expected nesterov True or False, got 'yes'"):
         SGD(model, lr=0.1, momentum=0.9, nesterov="yes")
+    for cls, flag in ((Adam, "amsgrad"), (RMSprop, "centered")):
+        with pytest.raises(TypeError, match=rf"^{cls.__name__}: expected {flag} True or False, got 1\.$"):
+            cls(model, **{flag: 1})
     with pytest.raises(TypeError, match=r"Adam: expected betas a pair \(beta1, beta2\), got 0.9"):
         Adam(model, betas=0.9)
     with pytest.raises(TypeError, match=r"RMSprop: expected eps a finite number >= 0, got 'small'"):
@@ -527,6 +530,9 @@ def test_threshold_mode_is_checked_and_its_state_round_trips():
     opt = SGD(SequenceModel(3, 2, 4, seed=0), lr=0.1)
     with pytest.raises(ValueError, match=r"^ReduceLROnPlateau: expected threshold_mode one of \['rel', 'abs'\], got 'ABS'\. Did you mean 'abs'\?$"):
         ReduceLROnPlateau(opt, threshold_mode="ABS")
+    # mode beside it, by the same check (it was refused by hand: "expected mode 'min' or 'max', got 'Min'.")
+    with pytest.raises(ValueError, match=r"^ReduceLROnPlateau: expected mode one of \['min', 'max'\], got 'Min'\. Did you mean 'min'\?$"):
+        ReduceLROnPlateau(opt, mode="Min")
     with pytest.raises(ValueError, match=r"^make_schedule: expected name"):
         make_schedule("plateu", opt)
     s = make_schedule("plateau", opt, threshold_mode="abs", threshold=0.5)

@@ -318,7 +318,7 @@ class SGD(Optimizer):
         out = {
             "momentum": check_real(hyper["momentum"], where, "momentum", low=0.0),
             "dampening": check_real(hyper["dampening"], where, "dampening", low=0.0, high=1.0),
-            "nesterov": _flag(hyper["nesterov"], where, "nesterov"),
+            "nesterov": check_bool(hyper["nesterov"], where, "nesterov"),
             "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
         }
         if out["nesterov"] and (out["momentum"] <= 0 or out["dampening"] != 0):
@@ -368,7 +368,7 @@ class Adam(Optimizer):
             "beta2": check_real(hyper["beta2"], where, beta_names[1], low=0.0, high=1.0, high_open=True),
             "eps": check_real(hyper["eps"], where, "eps", low=0.0),
             "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
-            "amsgrad": _flag(hyper["amsgrad"], where, "amsgrad"),
+            "amsgrad": check_bool(hyper["amsgrad"], where, "amsgrad"),
         }
 
     @classmethod
@@ -425,7 +425,7 @@ class RMSprop(Optimizer):
             "eps": check_real(hyper["eps"], where, "eps", low=0.0),
             "weight_decay": check_real(hyper["weight_decay"], where, "weight_decay", low=0.0),
             "momentum": check_real(hyper["momentum"], where, "momentum", low=0.0),
-            "centered": _flag(hyper["centered"], where, "centered"),
+            "centered": check_bool(hyper["centered"], where, "centered"),
         }
 
     @classmethod
@@ -474,13 +474,6 @@ def _check_options(cls, options: Mapping[str, Any], where: str, taken: tuple[str
     for k in options:
         if k not in known:
             fail(where, f"{cls.__name__} option {k!r}", f"one of {known}", repr(k), exc=TypeError)
-
-
-def _flag(value, where: str, arg: str) -> bool:
-    """A boolean option: True/False (NumPy's too), not 1, 0 or "false"."""
-    if not isinstance(value, (bool, np.bool_)):
-        fail(where, arg, "True or False", repr(value), exc=TypeError)
-    return bool(value)
 
 
 # -- learning-rate schedules (per epoch) -----------------------------------------------------
@@ -586,12 +579,10 @@ class ReduceLROnPlateau(_Schedule):
         self.__dict__.update(self._checked({**self.state_dict(), **options}, "ReduceLROnPlateau"))
 
     def _checked(self, values, where):
-        if values["mode"] not in ("min", "max"):
-            fail(where, "mode", "'min' or 'max'", repr(values["mode"]))
         best = values["best"]
         return {
             **super()._checked(values, where),
-            "mode": values["mode"],
+            "mode": check_choice(values["mode"], ("min", "max"), where, "mode"),
             "factor": check_real(values["factor"], where, "factor", low=0.0, high=1.0, low_open=True, high_open=True),
             "patience": check_int(values["patience"], where, "patience", minimum=0),
             "threshold": check_real(values["threshold"], where, "threshold", low=0.0),
