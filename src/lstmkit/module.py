@@ -133,7 +133,10 @@ def variant_check(name: str):
 class Parameters(dict):
     """A module's live parameter arrays, name -> array: what :meth:`Module.parameters` returns. A dict
     of its own type so that a torch habit, ``clip_grad_norm(model.parameters(), 1.0)``, which would
-    clip the weights themselves (a dict of arrays, as the gradients are), can be told apart and refused."""
+    clip the weights themselves (a dict of arrays, as the gradients are), is refused. Only this
+    object itself is recognised: a copy of it (``dict(model.parameters())``) or its arrays
+    (``list(model.parameters().values())``) are a plain dict or list of arrays again, and are
+    clipped as gradients would be."""
 
     __slots__ = ()
 

@@ -140,6 +140,12 @@ def clip_grad_norm(grads, max_norm: float, norm_type: float | str = 2.0) -> floa
 
     ``grads``: a Module, a dict name -> array, an array, or a list of those (modified in place).
     Returns ‖g‖ before clipping (0.0 for no gradients).
+
+    Pass the gradients (the module, or ``model.grads``), never the weights: torch's
+    ``clip_grad_norm_(model.parameters(), c)`` habit, ``model.parameters()`` itself, is refused,
+    but the weights in another container (``dict(model.parameters())``,
+    ``list(model.parameters().values())``, a parameter array) cannot be told from gradients and
+    would be scaled in place.
     """
     where = "clip_grad_norm"
     max_norm = check_real(max_norm, where, "max_norm", low=0.0, low_open=True)
@@ -163,7 +169,9 @@ def clip_grad_norm(grads, max_norm: float, norm_type: float | str = 2.0) -> floa
 def clip_grad_value(grads, clip_value: float) -> None:
     """Clamp every gradient value to [-clip_value, clip_value] in place (torch's ``clip_grad_value_``).
 
-    ``grads``: a Module, a dict name -> array, an array, or a list of those.
+    ``grads``: a Module, a dict name -> array, an array, or a list of those. As with
+    :func:`clip_grad_norm`, only ``model.parameters()`` itself is refused: the weights in another
+    container would be clamped.
     """
     where = "clip_grad_value"
     c = check_real(clip_value, where, "clip_value", low=0.0, low_open=True)
