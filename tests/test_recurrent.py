@@ -410,3 +410,23 @@ def test_a_length_of_zero_is_told_to_leave_the_empty_sequence_out_not_to_pad():
         lstm(X, lengths=np.array([4, 0]))
     with pytest.raises(ValueError, match=r"^LSTM: expected lengths values in \[1, T=4\], got 5 at index 1\. Pad the batch to the longest sequence\.$"):
         lstm(X, lengths=np.array([4, 5]))
+
+
+@pytest.mark.parametrize("make", [lambda **kw: lstmkit.RNN(3, 4, **kw), lambda **kw: lstmkit.RNNCell(3, 4, **kw)])
+def test_nonlinearity_set_after_construction_is_a_valid_choice_and_the_one_built(make):
+    # RNN(3, 4).nonlinearity = "RELU" was taken silently and forward ran; and backward reads the
+    # attribute, so a change between a forward and its backward would differentiate another function
+    m = make()
+    name = type(m).__name__
+    with pytest.raises(ValueError, match=rf"^{name}: expected nonlinearity one of \['tanh', 'relu'\], got 'RELU'\. Did you mean 'relu'\?$"):
+        m.nonlinearity = "RELU"
+    with pytest.raises(ValueError, match=rf"^{name}: expected nonlinearity 'tanh', as built \(forward and backward compute with it\), "
+                       rf"got 'relu'\. Build a new {name} with nonlinearity='relu' and load this one's weights with "
+                       r"new.load_state_dict\(old.state_dict\(\)\) \(the same parameters\)\.$"):  # fmt: skip
+        m.nonlinearity = "relu"
+    assert m.nonlinearity == "tanh"
+    m.nonlinearity = "tanh"  # the value it has: taken
+    relu = make(nonlinearity="relu")
+    relu.load_state_dict(m.state_dict())  # the advice: the same parameters, a strict load
+    relu.nonlinearity = "relu"
+    assert relu.nonlinearity == "relu"

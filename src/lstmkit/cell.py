@@ -53,7 +53,7 @@ import numpy as np
 from . import layout
 from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
 from .functional import sigmoid, tanh
-from .module import Module, built_check, variant_check
+from .module import Module, built_check, built_choice_check, variant_check
 from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
 
 #: the RNN's nonlinearity choices (torch's)
@@ -612,6 +612,7 @@ class RNNCell(_CellBase):
 
     gate_count = 1
     _walk = "dx[t], dh = cell.backward(dy[t] + dh)"
+    _set_checks = {**_CellBase._set_checks, "nonlinearity": built_choice_check("nonlinearity", NONLINEARITIES)}
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32, seed=None):
         self.nonlinearity = check_choice(nonlinearity, NONLINEARITIES, "RNNCell", "nonlinearity")

@@ -14,7 +14,7 @@ from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from ._checks import _from_torch, a_or_an, check_bool, check_dtype, fail
+from ._checks import _from_torch, a_or_an, check_bool, check_choice, check_dtype, fail
 from .variants import LSTMVariant
 
 
@@ -103,6 +103,28 @@ def built_check(name: str, arg: str | None = None):
     return check
 
 
+#: how a module built anew with the same parameters takes the old one's weights
+_LOAD_SAME = "load this one's weights with new.load_state_dict(old.state_dict()) (the same parameters)"
+
+
+def built_choice_check(name: str, choices):
+    """The check of a choice the module computes with (an RNN's ``nonlinearity``): one of
+    ``choices`` when first set, by the constructor; afterwards only the value it has, as an LSTM's
+    ``activations``: backward reads it, so a change between a forward and its backward would
+    differentiate another function than the one that ran. Build another module (the same
+    parameters: a strict load takes the weights)."""
+
+    def check(module, value):
+        where = type(module).__name__
+        value = check_choice(value, choices, where, name)
+        if name in module.__dict__ and value != module.__dict__[name]:
+            fail(where, name, f"{module.__dict__[name]!r}, as built (forward and backward compute with it)", f"{value!r}",
+                 f"Build a new {where} with {name}={value!r} and {_LOAD_SAME}.")  # fmt: skip
+        return value
+
+    return check
+
+
 #: the variant options that add parameters (peephole's weight_c*, layer_norm's ln_*)
 _VARIANT_PARAMS = ("peephole", "layer_norm")
 
@@ -123,8 +145,7 @@ def variant_check(name: str):
             cell = a_or_an(where)
             fail(where, name, expected, f"{value!r:.80}",
                  f"{cell[0].upper()}{cell[1:]} has no {name}: the sequence regularisers are options of lstmkit.LSTM.")
-        load = (_LOAD_SHARED if name in _VARIANT_PARAMS
-                else "load this one's weights with new.load_state_dict(old.state_dict()) (the same parameters)")
+        load = _LOAD_SHARED if name in _VARIANT_PARAMS else _LOAD_SAME
         fail(where, name, expected, f"{value!r:.80}", f"Build a new {where} with {name}={value!r:.80} and {load}.")
 
     return check

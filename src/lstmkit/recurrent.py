@@ -32,7 +32,7 @@ import numpy as np
 from . import backends, kernels, variants
 from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
 from .cell import NONLINEARITIES
-from .module import Module, built_check, flag_check, variant_check
+from .module import Module, built_check, built_choice_check, flag_check, variant_check
 from .variants import LSTMVariant
 
 
@@ -365,6 +365,13 @@ class _Recurrent(Module):
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
+def _backend_check(module, value) -> str:
+    """The check of ``lstm.backend = value``: a name :func:`lstmkit.backends.select` takes, refused
+    when set (a bad name, or numba asked for and missing), not at the next forward."""
+    backends.select(value, type(module).__name__)
+    return value
+
+
 class LSTM(_Recurrent):
     r"""Multi-layer LSTM over sequences, PyTorch's ``nn.LSTM`` in NumPy with hand-written BPTT.
 
@@ -438,7 +445,7 @@ class LSTM(_Recurrent):
     # a bad name (or numba asked for and missing) is refused when set, not at the next forward
     _set_checks = {
         **_Recurrent._set_checks,
-        "backend": lambda self, value: (backends.select(value, type(self).__name__), value)[1],
+        "backend": _backend_check,
         **{name: variant_check(name) for name in variants.LSTMVariant.__dataclass_fields__},
     }
 
@@ -711,6 +718,7 @@ class RNN(_Recurrent):
 
     _gates = 1
     _n_states = 1
+    _set_checks = {**_Recurrent._set_checks, "nonlinearity": built_choice_check("nonlinearity", NONLINEARITIES)}
 
     def __init__(
         self,
