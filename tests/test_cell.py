@@ -334,3 +334,10 @@ def test_in_eval_mode_a_call_keeps_its_own_step_only_as_a_layer_keeps_its_last_f
                        r"keeps no more\): walk a loop back in training mode \(cell.train\(\); a cell computes the same "
                        r"in both modes\).$"):  # fmt: skip
         cell.backward(W, W) if lstm else cell.backward(W)
+
+
+def test_a_cell_reads_its_variant_options_as_attributes_as_the_lstm_does():
+    cell = lstmkit.LSTMCell(3, 4, gate_clip=2, peephole=True)
+    assert cell.gate_clip == 2.0 and cell.peephole is True and cell.layer_norm is False
+    with pytest.raises(AttributeError, match="^RNNCell has no attribute 'peephole'$"):
+        lstmkit.RNNCell(3, 4).peephole
