@@ -307,6 +307,19 @@ def test_a_layer_lstmkit_has_no_twin_for_is_named_and_left_out_when_the_readout_
     assert "the weights of ['norm'] are left out" in capsys.readouterr().err
 
 
+def test_a_recurrent_weight_that_is_not_floating_point_is_refused_once_whatever_the_route(tmp_path):
+    """An int64 weight_ih_l0 was refused twice, worded two ways: from a file by load_state_dict_file's reading
+    ('lstmkit.interop.pytorch: expected state_dict[...] ..., got dtype torch.int64'), from a dict of NumPy arrays by
+    module_from_state_dict. Now the file's arrays reach module_from_state_dict, whose one refusal both routes get."""
+    sd = {k: v.numpy() for k, v in nn.LSTM(3, 4).state_dict().items()}
+    sd["weight_ih_l0"] = np.zeros((16, 3), np.int64)
+    torch.save({k: torch.from_numpy(v) for k, v in sd.items()}, tmp_path / "int.pt")
+    said = r"^module_from_state_dict: expected state\['weight_ih_l0'\] a floating-point tensor, got dtype int64\.$"
+    for state in (sd, load_state_dict_file(tmp_path / "int.pt")):
+        with pytest.raises(TypeError, match=said):
+            module_from_state_dict(state)
+
+
 def test_a_layer_lstmkit_has_no_twin_for_without_a_linear():
     """Beside the LSTM only a norm: nothing to name as the read-out, so the fix is saving the LSTM's weights."""
     sd = {k: v.numpy() for k, v in NormNet("layernorm").state_dict().items() if not k.startswith("fc.")}

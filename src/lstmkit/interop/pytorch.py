@@ -43,9 +43,10 @@ def _np_dtype(tensor_dtype, dtype):
 
 def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True) -> dict[str, np.ndarray]:
     """torch tensors -> NumPy arrays: floating ones in ``dtype`` (default: float64 stays, others
-    float32); with ``floats_only=False`` other tensors but recurrent weights (a BatchNorm's int64
-    ``num_batches_tracked``) are kept in their own dtype, for :func:`module_from_state_dict` to say
-    which layer they belong to."""
+    float32); with ``floats_only=False`` other tensors (a BatchNorm's int64 ``num_batches_tracked``,
+    an integer recurrent weight) are kept in their own dtype, for :func:`module_from_state_dict` to say
+    which layer they belong to, or to refuse a recurrent weight that is not floating-point as it refuses
+    one in a dict of NumPy arrays."""
     import torch
 
     out = {}
@@ -53,7 +54,7 @@ def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True) -> dict[str, np
         if not isinstance(v, torch.Tensor):
             fail("lstmkit.interop.pytorch", f"state_dict[{k!r}]", "a torch.Tensor", type(v).__name__, exc=TypeError)
         t = v.detach().cpu()
-        if not t.is_floating_point() and not floats_only and not _KEY.match(k):
+        if not t.is_floating_point() and not floats_only:
             try:
                 out[k] = t.numpy().copy()
                 continue
