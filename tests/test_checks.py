@@ -304,3 +304,20 @@ def test_dropout_takes_numpy_numbers():
     m.dropout = np.float64(0.5)
     assert m.dropout == 0.5 and type(m.dropout) is float
     assert LSTM(3, 4, num_layers=2, dropout=np.int64(0)).dropout == 0.0
+
+
+def test_only_torch_s_own_objects_are_probed_as_torch_tensors():
+    # a type of torch's (module "torch" or "torch.*") on another device is refused; one of torchvision,
+    # torchaudio or torch_geometric, whose module names also start with "torch", is not torch's: passed on as it is
+    from types import SimpleNamespace
+
+    from lstmkit._checks import _from_torch
+
+    for module, refused in (("torch", True), ("torch.nn.parameter", True), ("torchvision.tv_tensors", False),
+                            ("torch_geometric.data", False), ("torchaudio", False)):  # fmt: skip
+        thing = type("Thing", (), {"__module__": module, "device": SimpleNamespace(type="cuda")})()
+        if refused:
+            with pytest.raises(TypeError, match=r"^f: expected x an array in the CPU's memory"):
+                _from_torch(thing, "f", "x")
+        else:
+            assert _from_torch(thing, "f", "x") is thing

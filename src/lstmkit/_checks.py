@@ -319,7 +319,8 @@ def _from_torch(x, where: str, arg: str):
     caller to pass on), one on a device other than the CPU is refused, as is a PackedSequence (its
     data is the steps of every sequence in one flat array: the padded tensor and lengths= say the same)."""
     t = type(x)
-    if not t.__module__.startswith("torch"):
+    m = t.__module__
+    if not (m == "torch" or m.startswith("torch.")):  # torchvision's, torch_geometric's ... are not torch's
         return x
     if t.__name__ == "PackedSequence":
         fail(where, arg, "a real floating-point array", "a torch PackedSequence",
