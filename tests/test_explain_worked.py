@@ -78,7 +78,9 @@ def test_fractions_and_percentages_are_read(text, value, decimals):
 
 
 @pytest.mark.parametrize("text, fix", [
-    ("0,98", 'got \'0,98\'. Write a decimal point: "0.98" (a decimal comma is ambiguous: "1,250" reads 1.25 or 1250).'),
+    ("0,98", 'got \'0,98\'. Write a decimal point: "0.98" (a comma is ambiguous: "1,250" reads 1.25 or 1250).'),
+    # a comma before three digits may separate thousands: both readings, not "1.250" alone
+    ("1,250", 'got \'1,250\'. Write "1.250" or "1250", as meant: a comma is ambiguous, a decimal comma or a thousands separator.'),
     ("1/0", "got '1/0'. A fraction needs a denominator other than 0."),
     ("0.9 (rounded)", 'got \'0.9 (rounded)\'. Write the number alone: 0.98, "0.50", "5e-1", "1/8" or "12%".'),
     ("nan", """value a finite number, got 'nan'. Leave a value you cannot give as "?"."""),
@@ -88,6 +90,19 @@ def test_a_claim_in_another_form_is_refused_by_name_with_the_way_to_write_it(tex
     with pytest.raises(ValueError) as e:
         from_dict(_seed000(claims=claims))
     assert str(e.value).startswith("worked example: expected claim #2 (i at step 1, slide 4) value ") and str(e.value).endswith(fix)
+
+
+@pytest.mark.parametrize("decimals", [2.7, "2", True, "abc", 13, -1])
+def test_a_claims_decimals_key_is_an_integer_from_0_to_12(decimals):
+    # int() took 2.7 as 2, "2" as 2 and True as 1; "abc" failed with Python's own int() error
+    claims = [{"step": 1, "name": "i", "value": [0.9, 0.9], "decimals": decimals, "where": "slide 4"}]
+    with pytest.raises(ValueError) as e:
+        from_dict(_seed000(claims=claims))
+    assert str(e.value) == (f"worked example: expected claim #1 (i at step 1, slide 4) decimals an integer from 0 to 12, "
+                            f"got {decimals!r}. It is the number of decimals its numbers are judged at.")
+    claims[0]["decimals"] = 2
+    c = from_dict(_seed000(claims=claims))[0].claims[0]
+    assert (c.decimals, c.fixed, c.precision(1)) == (2, True, 2)
 
 
 def test_the_initial_state_at_step_0_is_told_how_it_is_written():

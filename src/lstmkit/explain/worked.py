@@ -52,7 +52,7 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
 A file may hold several examples as ``[[examples]]`` tables; top-level keys are their defaults.
 Each entry of a claim is judged at the number of decimals it is written with (``[1.0, 0.88]``: 1.0
 at one, 0.88 at two; a TOML number drops its trailing zeros, so write ``"0.50"`` as a string);
-``decimals = N`` sets it for every entry; in an exercise (an ``[exercise]`` table with ``decimals``)
+``decimals = N`` (an integer from 0 to 12) sets it for every entry; in an exercise (an ``[exercise]`` table with ``decimals``)
 it is the exercise's, blanks included (an answer written with fewer decimals is told so);
 an exercise's ``loss`` ("xent" or "sum_h") is the loss its gradients are of (``check`` and
 ``explain --grad`` use it unless told another).
@@ -68,7 +68,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .._checks import fail
+from .._checks import fail, is_int
 
 GATES = ("i", "f", "g", "o")
 #: how each notation names a gate (the candidate is "c" in the seeds, "g" in PyTorch)
@@ -420,14 +420,31 @@ def _entry(e, where: str, arg: str) -> tuple[float, Written]:
         except (ValueError, ZeroDivisionError):
             value = None
         if value is None:
-            fix = (f"Write a decimal point: \"{text.replace(',', '.')}\" (a decimal comma is ambiguous: \"1,250\" reads 1.25 or 1250)."
-                   if re.fullmatch(r"[+-]?\d*,\d+%?", text) else
+            fix = (_comma_fix(text) if re.fullmatch(r"[+-]?\d*,\d+%?", text) else
                    "A fraction needs a denominator other than 0." if fraction else
                    "Write the number alone: 0.98, \"0.50\", \"5e-1\", \"1/8\" or \"12%\".")
             fail(where, arg, CLAIM_FORMS, repr(e), fix)
     if not np.isfinite(value):
         fail(where, arg, "a finite number", repr(e), "Leave a value you cannot give as \"?\".")
     return value, Written(text, dec, quoted)
+
+
+def _comma_fix(text: str) -> str:
+    """How to write a number with a comma: with a decimal point ("0,98" -> "0.98"), or, where the
+    comma may as well separate thousands ("1,250": 1.25 or 1250), either, as meant."""
+    point, whole = text.replace(",", "."), text.replace(",", "")
+    if re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}%?", text):
+        return (f"Write \"{point}\" or \"{whole}\", as meant: a comma is ambiguous, a decimal comma or a "
+                "thousands separator.")
+    return f"Write a decimal point: \"{point}\" (a comma is ambiguous: \"1,250\" reads 1.25 or 1250)."
+
+
+def _decimals_key(v, where: str, arg: str) -> int:
+    """A ``decimals`` key (a claim's or the exercise's): an integer from 0 to :data:`EXACT` (12),
+    not a float, a string or a bool (ValueError: a value of the file)."""
+    if not is_int(v) or not 0 <= v <= EXACT:
+        fail(where, arg, f"an integer from 0 to {EXACT}", repr(v), "It is the number of decimals its numbers are judged at.")
+    return v
 
 
 def _claim_value(v, where: str, arg: str) -> tuple[np.ndarray, tuple[Written, ...]]:
@@ -588,8 +605,8 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     if not isinstance(exercise, Mapping):
         fail(where, "[exercise]", "a table", type(exercise).__name__)
     precision = exercise.get("decimals")  # an exercise's answers are all at its precision ("?" has none of its own)
-    if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 12):
-        fail(where, "exercise.decimals", "an integer from 0 to 12", repr(precision))
+    if precision is not None:
+        _decimals_key(precision, where, "exercise.decimals")
     if exercise.get("loss") is not None and exercise["loss"] not in LOSSES:  # the loss its gradients are of
         fail(where, "exercise.loss", f"one of {list(LOSSES)}", repr(exercise["loss"]))
     raw = d.get("claims", [])
@@ -665,8 +682,8 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
         fail(where, arg, "keys name and value", sorted(c), exc=KeyError)
     value, entries = _claim_value(c["value"], where, f"{arg} value")
     answered = all(w.answered for w in entries)
-    fixed = c.get("decimals", precision)  # the claim's own key, else the exercise's
-    dec = max((w.decimals for w in entries if w.answered), default=0) if fixed is None else int(fixed)
+    fixed = _decimals_key(c["decimals"], where, f"{arg} decimals") if "decimals" in c else precision  # else the exercise's
+    dec = max((w.decimals for w in entries if w.answered), default=0) if fixed is None else fixed
     more = dict(entries=entries, fixed=fixed is not None, asked=precision if "decimals" not in c else None)
     step = c.get("step")
     name = str(c["name"])
