@@ -380,11 +380,15 @@ def test_to_torch_of_a_linear_is_an_nn_linear(bias, dtype):
 
 def test_to_torch_of_a_sequence_model_says_how():
     """to_torch(SequenceModel) was refused with no way out: now it says to take the two parts, and what a
-    torch forward does with them (the last step, one-hot ids); so does a fitted estimator, naming model_."""
+    torch forward does with them (the last step, one-hot ids); so does a fitted estimator, naming model_.
+    h_n is each sequence's last valid step only for a packed batch: the advice says to pack sequences of
+    different lengths (it said h_n[-1] is the last valid step, which of a padded batch it is not)."""
     seq = lstmkit.SequenceModel(3, 2, 4, head="last", bidirectional=True, seed=0)
     with pytest.raises(TypeError, match=r"^to_torch: expected module an lstmkit LSTM, RNN, LSTMCell, RNNCell, Linear or a read-out dict, got a SequenceModel\. "
                                         r"A SequenceModel is a recurrent layer and a read-out, two torch modules: rnn, readout = model.parts\(\), then to_torch\(rnn\) "
-                                        r"and to_torch\(readout\) .* Its forward reads each sequence's last valid step, torch.cat\(\(h_n\[-2\], h_n\[-1\]\), 1\), through the Linear\.$"):  # fmt: skip
+                                        r"and to_torch\(readout\) .* Its forward reads each sequence's last valid step, torch.cat\(\(h_n\[-2\], h_n\[-1\]\), 1\), through the Linear: "
+                                        r"h_n is that step for sequences of different lengths only when they are packed, pack_padded_sequence\(x, lengths, "
+                                        r"batch_first=True, enforce_sorted=False\) \(of a padded batch, h_n is step T's\)\.$"):  # fmt: skip
         to_torch(seq)
     rnn, readout = seq.parts()  # the way it gives computes the model's numbers in torch
     t_rnn, t_fc = to_torch(rnn), to_torch(readout)
@@ -393,6 +397,15 @@ def test_to_torch_of_a_sequence_model_says_how():
         _, (h_n, _) = t_rnn(torch.from_numpy(x))
         ref = t_fc(torch.cat((h_n[-2], h_n[-1]), 1)).numpy()
     check_close("SequenceModel through to_torch(parts)", seq.eval()(x)[0], ref, 1e-6)
+    # sequences of 5 and 3 steps, padded: torch's h_n of the packed batch is the model's with lengths; unpacked, it is not
+    lengths = np.array([5, 3])
+    with torch.no_grad():
+        packed = nn.utils.rnn.pack_padded_sequence(torch.from_numpy(x), torch.from_numpy(lengths), batch_first=True, enforce_sorted=False)
+        _, (h_n, _) = t_rnn(packed)
+        ref = t_fc(torch.cat((h_n[-2], h_n[-1]), 1)).numpy()
+    with seq.no_grad():
+        check_close("SequenceModel with lengths through to_torch(parts), packed", seq.eval()(x, lengths)[0], ref, 1e-6)
+        assert np.abs(seq(x, lengths)[0] - seq(x)[0]).max() > 1e-3  # the padded batch's h_n (step T's) is another number
     tokens = lstmkit.SequenceModel(5, 4, 4, inputs="tokens", readout="identity", seed=0)
     with pytest.raises(TypeError, match=r"The LSTM takes one-hot rows of the ids: torch.nn.functional.one_hot\(ids, 5\).float\(\)\.$"):
         to_torch(tokens)

@@ -167,7 +167,9 @@ def _two_modules(module, seq) -> str:
     tail = ""
     if seq.head_mode == "last":
         last = "torch.cat((h_n[-2], h_n[-1]), 1)" if seq.rnn.bidirectional else "h_n[-1]"
-        tail += f" Its forward reads each sequence's last valid step, {last}" + (", through the Linear." if seq.head is not None else ".")
+        tail += (f" Its forward reads each sequence's last valid step, {last}" + (", through the Linear" if seq.head is not None else "")
+                 + ": h_n is that step for sequences of different lengths only when they are packed, "
+                 "pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False) (of a padded batch, h_n is step T's).")  # fmt: skip
     elif seq.head is not None:
         tail += " Its forward applies the Linear to every step's output y."
     if getattr(seq, "inputs", "features") == "tokens":
