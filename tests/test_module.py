@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -165,6 +167,22 @@ def test_to_another_device_or_dtype_is_refused_before_anything_changes():
     with pytest.raises(ValueError, match=r"got device\(type='cuda', index=0\)"):
         m.to(torch.device("cuda:0"))
     assert m.to(torch.device("cpu")) is m
+
+
+@pytest.mark.parametrize("args,kwargs,got", [
+    ((np.float64, np.float32), {}, "2 dtypes (float64, float32). Give one dtype."),  # it took the last, float32
+    (("float64",), {"dtype": np.float32}, "2 dtypes ('float64', float32). Give one dtype."),
+    (("cpu",), {"device": "cpu:0"}, "2 devices ('cpu', 'cpu:0'). Give one device."),
+])
+def test_to_refuses_two_dtypes_or_two_devices(args, kwargs, got):
+    # torch refuses module.to(torch.float64, torch.float32) (TypeError); lstmkit took the last silently
+    m = lstmkit.LSTM(3, 4)
+    with pytest.raises(TypeError, match=rf"^LSTM.to: expected arguments a device, a dtype or both, got {re.escape(got)}$"):
+        m.to(*args, **kwargs)
+    assert m.dtype == np.float32
+    with pytest.raises(TypeError, match=r"^LSTM.to: expected non_blocking True or False, got 'yes'.$"):
+        m.to(np.float64, non_blocking="yes")
+    assert m.to(np.float64, non_blocking=True).dtype == np.float64  # taken, for torch code
 
 
 def test_a_cast_drops_what_a_forward_kept_for_backward():

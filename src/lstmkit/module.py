@@ -278,16 +278,26 @@ class Module:
         activations kept for backward are dropped (they are in the old dtype): cast before a forward
         and backward, and before making an optimizer (its state is in the parameters' dtype, as
         torch asks to move a model before constructing its optimizer). A stream
-        (:meth:`lstmkit.LSTM.stream`) is a snapshot: make it again.
+        (:meth:`lstmkit.LSTM.stream`) is a snapshot: make it again. One device and one dtype at
+        most, positional or by keyword (two dtypes are refused, as torch refuses them);
+        ``non_blocking`` is taken for torch code and means nothing here (NumPy casts at once).
         """
         where = f"{type(self).__name__}.to"
         if len(args) > 2:
             fail(where, "arguments", "a device, a dtype or both", f"{len(args)} positional arguments", exc=TypeError)
+        check_bool(non_blocking, where, "non_blocking")
+        given: dict[str, list] = {"device": [], "dtype": []}
         for a in args:
-            if _is_device(a):
-                device = a
-            else:
-                dtype = a
+            given["device" if _is_device(a) else "dtype"].append(a)
+        for kind, value in (("device", device), ("dtype", dtype)):
+            if value is not None:
+                given[kind].append(value)
+            if len(given[kind]) > 1:  # to(np.float64, np.float32) took the last; torch refuses it
+                named = ", ".join(getattr(v, "__name__", None) or repr(v) for v in given[kind])
+                fail(where, "arguments", "a device, a dtype or both", f"{len(given[kind])} {kind}s ({named})", f"Give one {kind}.",
+                     exc=TypeError)  # fmt: skip
+        device = given["device"][0] if given["device"] else None
+        dtype = given["dtype"][0] if given["dtype"] else None
         if device is not None:
             kind = _device_type(device)
             if kind != "cpu":
