@@ -156,6 +156,15 @@ def test_the_librarys_errors_are_worded_by_name_options_as_every_command_s(tmp_p
                                        "tensor, got dtype int64.\n")  # fmt: skip
 
 
+def test_a_readout_the_pt_has_not_is_named_as_the_option(tmp_path, capsys):
+    """--readout naming no Linear of the .pt: the library's KeyError was printed as it was, naming a function the
+    user never called and its argument ('module_from_state_dict: expected readout ...'); now convert's words."""
+    torch.save(Net().state_dict(), tmp_path / "net.pt")
+    assert main(["convert", str(tmp_path / "net.pt"), str(tmp_path / "net.npz"), "--readout", "head"]) == 1
+    assert capsys.readouterr().err == "lstmkit: error: convert: expected --readout one of ['fc'], got 'head'.\n"
+    assert not (tmp_path / "net.npz").exists()
+
+
 def test_estimator_file_to_onnx(tmp_path, capsys):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 5, 2)).astype(np.float32)

@@ -320,6 +320,18 @@ def test_a_recurrent_weight_that_is_not_floating_point_is_refused_once_whatever_
             module_from_state_dict(state)
 
 
+def test_a_readout_the_state_dict_has_not_is_a_value_error():
+    """readout naming no Linear of the state_dict was a KeyError ("module_from_state_dict: ..." in quotes, and
+    lstmkit convert did not word it as its own): a wrong value, a ValueError; a state_dict without the recurrent
+    weights the same."""
+    sd = {k: v.numpy() for k, v in NormNet("layernorm").state_dict().items() if not k.startswith("norm.")}
+    with pytest.raises(ValueError, match=r"^module_from_state_dict: expected readout one of \['fc'\], got 'head'\.$"):
+        module_from_state_dict(sd, readout="head")
+    with pytest.raises(ValueError, match=r"^module_from_state_dict: expected state weight_ih_l0 and weight_hh_l0 \(or a cell's weight_ih, weight_hh\), "
+                                         r"got keys \['bias_hh_l0', 'bias_ih_l0', 'weight_hh_l0'\]\.$"):  # fmt: skip
+        module_from_state_dict({k: v for k, v in sd.items() if k.startswith("lstm.") and k != "lstm.weight_ih_l0"})
+
+
 def test_a_layer_lstmkit_has_no_twin_for_without_a_linear():
     """Beside the LSTM only a norm: nothing to name as the read-out, so the fix is saving the LSTM's weights."""
     sd = {k: v.numpy() for k, v in NormNet("layernorm").state_dict().items() if not k.startswith("fc.")}

@@ -34,9 +34,21 @@ def test_an_owner_is_the_where_alone_or_before_a_dot_or_a_space():
     assert name_options("no where here", "train", ("LSTM",), {}) is None
 
 
-def test_convert_s_names_word_its_library_s_errors_and_rename_nothing():
+def test_convert_s_names_word_its_library_s_errors_and_rename_only_its_flags():
     assert name_options(ONNX, "convert", convert.OWNERS, convert.OPTIONS, convert.SAME_NAME) == (
         "convert: expected module options the ONNX LSTM operator can express, got proj_size set. Export a model without them.")
+    # module_from_state_dict's readout is convert's --readout
+    msg = "module_from_state_dict: expected readout one of ['fc'], got 'head'."
+    assert name_options(msg, "convert", convert.OWNERS, convert.OPTIONS, convert.SAME_NAME) == (
+        "convert: expected --readout one of ['fc'], got 'head'.")
     msg = "load_state_dict_file: expected bad.pt a state_dict saved with torch.save, got hidden_size, num_layers."
     assert name_options(msg, "convert", convert.OWNERS, convert.OPTIONS, convert.SAME_NAME) == (
         "convert: expected bad.pt a state_dict saved with torch.save, got hidden_size, num_layers.")
+
+
+def test_a_subscripted_name_is_a_value_not_an_option():
+    # readout['weight'] is the read-out's weight: no option, even for a command with --readout (train: SAME_NAME)
+    msg = "to_onnx: expected readout['weight'] shape (O, 8), got shape (2, 4)."
+    assert name_options(msg, "train", ("to_onnx",), {}) == "train: expected readout['weight'] shape (O, 8), got shape (2, 4)."
+    assert name_options(msg, "convert", ("to_onnx",), convert.OPTIONS, ()) == "convert: expected readout['weight'] shape (O, 8), got shape (2, 4)."
+    assert name_options("to_onnx: expected readout one of ['fc'].", "train", ("to_onnx",), {}) == "train: expected --readout one of ['fc']."

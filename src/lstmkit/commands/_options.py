@@ -206,7 +206,8 @@ def name_options(message: str, command: str, owners: tuple[str, ...], renamed: d
     one of ``owners``, alone or before a '.' or a space (``"LSTMForecaster.backtest: ..."``,
     ``"to_onnx: ..."``): the where becomes ``command`` and each argument the option typed (``renamed``:
     argument -> option; those of ``same_name`` -> ``--same-name``; any other stays the word) where the
-    message uses it as a name (with an underscore, after 'expected ', in a formula), e.g.
+    message uses it as a name (with an underscore, after 'expected ', in a formula; not subscripted, as
+    ``readout['weight']`` is the read-out's weight, not ``--readout``), e.g.
     ``forecast: expected --backtest at most N - 13 = 47 (enough training data), got 500.``"""
     import re
 
@@ -217,6 +218,8 @@ def name_options(message: str, command: str, owners: tuple[str, ...], renamed: d
 
     def option(m: re.Match) -> str:
         name, before, after = m.group(0), rest[: m.start()], rest[m.end() :]
+        if after[:1] == "[":  # a value's part (readout['weight'], state_dict['w']): the library's, not an option
+            return name
         as_name = "_" in name or before.endswith("expected ") or before[-1:] in ("+", "*") or after[:1] in ("+", "*")
         return options[name] if name in options and as_name else name
 

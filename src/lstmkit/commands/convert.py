@@ -60,9 +60,11 @@ TITLES = {"lstmkit": "lstmkit model file", "pytorch": "PyTorch state_dict", "ker
 #: (commands._options.name_options)
 OWNERS = ("load_state_dict_file", "module_from_state_dict", "save_state_dict_file", "lstmkit.interop.pytorch",
           "read_keras", "read_keras_file", "write_keras_file", "to_keras", "to_onnx")  # fmt: skip
-OPTIONS: dict[str, str] = {}
-#: no argument of the library is a flag of the same name here: the words of those errors are a file's
-#: (its proj_size, peephole), not options of this command (there is no --proj-size)
+#: the library's arguments that convert's flags set (module_from_state_dict's readout and nonlinearity):
+#: a wrong --readout is refused as "convert: expected --readout one of ['fc'], got 'head'."
+OPTIONS: dict[str, str] = {"readout": "--readout", "nonlinearity": "--nonlinearity"}
+#: no other argument of the library is a flag of the same name here: the words of those errors are a
+#: file's (its proj_size, peephole), not options of this command (there is no --proj-size)
 SAME_NAME: tuple[str, ...] = ()
 
 

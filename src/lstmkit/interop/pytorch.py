@@ -327,7 +327,7 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
     left = []  # the other layers' prefixes, left out when readout names one
     if readout is not None:
         if readout.rstrip(".") not in heads:
-            fail(where, "readout", f"one of {sorted(heads)}", repr(readout), exc=KeyError)
+            fail(where, "readout", f"one of {sorted(heads)}", repr(readout))
         left = sorted([h for h in heads if h != readout.rstrip(".")] + others)
         heads = {readout.rstrip("."): heads[readout.rstrip(".")]}
     if len(heads) > 1:
@@ -386,7 +386,7 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
     cell = "weight_ih" in sd
     first = "weight_hh" if cell else "weight_hh_l0"
     if first not in sd or ("weight_ih" if cell else "weight_ih_l0") not in sd:
-        fail(where, "state", "weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh)", f"keys {sorted(sd)}", exc=KeyError)
+        fail(where, "state", "weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh)", f"keys {sorted(sd)}")
     W_hh, W_ih = sd[first], sd["weight_ih" if cell else "weight_ih_l0"]
     if W_hh.ndim != 2 or W_ih.ndim != 2:
         fail(where, first, "a 2-D weight", f"shape {W_hh.shape}")
