@@ -101,18 +101,18 @@ class _Kept(NamedTuple):
     cache: tuple  # what backward reads
     out: Any  # the state the call returned: (h_t, c_t), or h_t for the RNN cell
     link: bool  # the call was given the state the step kept below it returned (one loop)
-    nbytes: int  # the bytes of the cache's arrays (h_{t-1}, c_{t-1} counted again: about)
+    nbytes: int  # the bytes of the cache's arrays (h_{t-1}, c_{t-1} counted again: about); 0 in eval mode
 
 
 def _nbytes(cache) -> int:
-    """The bytes of the arrays in a step's cache (an LSTMStep, or tuples of arrays), each counted."""
-    if isinstance(cache, np.ndarray):
-        return cache.nbytes
-    if isinstance(cache, LSTMStep):
-        cache = vars(cache).values()
-    elif not isinstance(cache, (tuple, list)):
-        return 0
-    return sum(_nbytes(a) for a in cache)
+    """The bytes of the arrays in a step's cache (a tuple of arrays and LSTMSteps), each counted."""
+    total = 0
+    for a in vars(cache).values() if isinstance(cache, LSTMStep) else cache:
+        if isinstance(a, np.ndarray):
+            total += a.nbytes
+        elif isinstance(a, (tuple, LSTMStep)):  # an LSTMStep; its layer-norm statistics
+            total += _nbytes(a)
+    return total
 
 
 def _same_state(hx, out) -> bool:
@@ -215,11 +215,11 @@ class _CellBase(Module):
                  f"backward takes one step, the latest first: call it once per call of the cell, {self._walk} "
                  "for t = T-1 .. 0. To stop a walk early on purpose (truncated BPTT), drop the rest with "
                  "cell.clear_steps().", exc=RuntimeError)  # fmt: skip
-        nbytes = _nbytes(cache)
-        if not self.training:  # eval mode: this step alone, so an inference loop keeps one step
-            self._kept[:] = [_Kept(cache, out, False, nbytes)]
-            self._kept_bytes = nbytes
+        if not self.training:  # eval mode: this step alone, so an inference loop keeps one step (not counted)
+            self._kept[:] = [_Kept(cache, out, False, 0)]
+            self._kept_bytes = 0
             return
+        nbytes = _nbytes(cache)
         top = self._kept[-1] if self._kept else None
         link = top is not None and hx is not None and _same_state(hx, top.out)
         self._kept.append(_Kept(cache, out, link, nbytes))
