@@ -45,7 +45,7 @@ def test_load_of_a_converted_pt_keeps_its_read_out(tmp_path, capsys):
     a user got (B, T, 10) hidden states instead of the model's (B, T, 4) logits, silently."""
     net = torch_tagger_file(tmp_path, batch_first=True)
     assert main(["convert", str(tmp_path / "tagger.pt"), str(tmp_path / "tagger.npz"), "--batch-first"]) == 0
-    assert "read-out 10 -> 4" in capsys.readouterr().out
+    assert capsys.readouterr().out.rstrip().endswith("read-out 10 -> 4")  # loaded whole: no word of read_lstm
     model = lstmkit.load(tmp_path / "tagger.npz")
     assert type(model) is lstmkit.SequenceModel and (model.head_mode, model.readout) == ("all", "linear")
     assert model.training is False
@@ -66,7 +66,12 @@ def test_load_refuses_what_a_sequence_model_would_read_otherwise(tmp_path, capsy
     read_lstm, whose predict computes the saved model (torch's numbers)."""
     net = torch_tagger_file(tmp_path, batch_first=False)
     assert main(["convert", str(tmp_path / "tagger.pt"), str(tmp_path / "tm.npz")]) == 0
-    capsys.readouterr()
+    # convert's output line says so (it said nothing: the user found out at lstmkit.load), and what to run instead
+    tm = str(tmp_path / "tm.npz")
+    assert capsys.readouterr().out.rstrip().endswith(
+        f"+ read-out 10 -> 4; written time-major (batch_first=False) with a read-out: lstmkit.load refuses it, "
+        f"lstmkit.read_lstm({tm!r}).predict(x) runs it with its read-out, x as (T, B, I); if the model takes x as (B, T, I) "
+        f"(a .pt does not record it), give --batch-first and lstmkit.load loads it whole")  # fmt: skip
     with pytest.raises(FileFormatError) as info:
         lstmkit.load(tmp_path / "tm.npz")
     msg = str(info.value)
@@ -80,6 +85,21 @@ def test_load_refuses_what_a_sequence_model_would_read_otherwise(tmp_path, capsy
     lstmkit.save_lstm(tmp_path / "cell.npz", cell, readout={"weight": np.ones((2, 4), np.float32)})
     with pytest.raises(FileFormatError, match=r"got an LSTMCell with a read-out\. Use lstmkit\.read_lstm\(path\)"):
         lstmkit.load(tmp_path / "cell.npz")
+    assert main(["convert", str(tmp_path / "cell.npz"), str(tmp_path / "cell2.npz")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(
+        f"; a cell with a read-out: lstmkit.load refuses it, lstmkit.read_lstm({str(tmp_path / 'cell2.npz')!r}).predict(x) runs it with its read-out")
+    assert lstmkit.read_lstm(tmp_path / "cell2.npz").predict(np.ones((2, 3), np.float32)).shape == (2, 2)
+
+
+def test_kind_names_the_files_kind_not_the_type_returned(tmp_path):
+    """load(path, kind=...) checks the kind written in the file: an LSTM file with a read-out is kind "LSTM" and comes
+    back as its SequenceModel, with or without kind; kind="SequenceModel" refuses it (the docstring said a file of
+    another kind than kind raises, which read as if kind were the type returned)."""
+    lstm = lstmkit.LSTM(3, 4, batch_first=True, seed=0)
+    lstmkit.save_lstm(tmp_path / "m.npz", lstm, readout={"weight": np.ones((2, 4), np.float32)})
+    assert type(lstmkit.load(tmp_path / "m.npz", kind="LSTM")) is lstmkit.SequenceModel
+    with pytest.raises(FileFormatError, match=r"m\.npz: expected a model of kind SequenceModel, got LSTM\.$"):
+        lstmkit.load(tmp_path / "m.npz", kind="SequenceModel")
 
 
 def test_a_module_without_read_out_loads_as_itself_in_eval(tmp_path):

@@ -54,8 +54,12 @@ def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
     one, acts in training only). Call ``.train()`` to train it further by hand; a
     :class:`~lstmkit.Trainer` puts it in training mode itself.
 
-    Raises FileFormatError for a corrupt file, a file of another kind than ``kind`` (if given) or a
-    kind this lstmkit does not know.
+    ``kind``: the kind (or kinds) the file must be, as written in it (the class that wrote it: ``"LSTM"``,
+    ``"SequenceModel"``, ``"LSTMClassifier"``, ...), not the type returned: ``load(path, kind="LSTM")``
+    of an LSTM file with a read-out returns its SequenceModel, as without ``kind``.
+
+    Raises FileFormatError for a corrupt file, a file of another kind than ``kind`` (if given), a
+    kind this lstmkit does not know, or a module file with a read-out it cannot rebuild whole (above).
     """
     mf = read_model(path, kind)
     if mf.kind in MODULE_KINDS:
