@@ -458,13 +458,14 @@ def test_predict_on_a_bare_modules_file_says_how_to_run_it(tmp_path, monkeypatch
     # what it says to run gives the network's read-out, y W^T + b
     y, _ = lstm(x)
     np.testing.assert_allclose(lstmkit.read_lstm("m.npz").predict(x), y @ W.T + b, atol=1e-14)
-    model = lstmkit.SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    # lstmkit.load returns the model in eval mode: the hint calls no .eval() (which said load's model was in training mode)
+    model = lstmkit.SequenceModel(3, 2, 4, num_layers=2, dropout=0.5, dtype=np.float64, seed=0)
     model.save("s.npz")
     assert main(["predict", "s.npz", "x.npz"]) == 1
     assert error_line(capsys) == (f"{PREDICT_HEAD} a SequenceModel file 's.npz' (a network without an estimator's classes or scaling). "
-                                  "Run it in Python: out, _ = lstmkit.load('s.npz').eval()(x) (x (B, T, I), batch first).")  # fmt: skip
-    out, _ = lstmkit.load("s.npz").eval()(x)
-    np.testing.assert_allclose(out, model(x)[0], atol=1e-14)
+                                  "Run it in Python: out, _ = lstmkit.load('s.npz')(x) (x (B, T, I), batch first).")  # fmt: skip
+    out, _ = lstmkit.load("s.npz")(x)
+    np.testing.assert_allclose(out, model.eval()(x)[0], atol=1e-14)  # no dropout
 
 
 def test_predict_on_an_onnx_file_says_to_convert_it(tmp_path, monkeypatch, capsys):
@@ -482,7 +483,7 @@ def test_predict_on_an_onnx_file_says_to_convert_it(tmp_path, monkeypatch, capsy
     assert error_line(capsys) == (
         f"{PREDICT_HEAD} an ONNX file 'm.onnx'. To run it, convert it, 'lstmkit convert m.onnx m.npz', and run the .npz in Python: "
         "lstmkit.read_lstm('m.npz').predict(x) (an LSTM or RNN, with its read-out if it has one), or for a SequenceModel (as "
-        "convert's output says) out, _ = lstmkit.load('m.npz').eval()(x) (x (B, T, I), batch first).")  # fmt: skip
+        "convert's output says) out, _ = lstmkit.load('m.npz')(x) (x (B, T, I), batch first).")  # fmt: skip
     # the route it names runs the graph's network
     assert main(["convert", "m.onnx", "m.npz"]) == 0
     x = np.random.default_rng(1).normal(size=(5, 2, 3)).astype(np.float32)

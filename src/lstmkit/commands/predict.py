@@ -90,7 +90,7 @@ ESTIMATORS = ("LSTMClassifier", "LSTMRegressor")
 #: how to run a converted .npz in Python, by its kind (convert's output line names the kind)
 RUN_NPZ = {
     "module": "lstmkit.read_lstm({path!r}).predict(x) (an LSTM or RNN, with its read-out if it has one)",
-    "SequenceModel": "out, _ = lstmkit.load({path!r}).eval()(x) (x (B, T, I), batch first)",
+    "SequenceModel": "out, _ = lstmkit.load({path!r})(x) (x (B, T, I), batch first)",
 }
 
 
