@@ -168,8 +168,10 @@ def test_refusals_name_the_option():
     for layer in (keras.layers.LSTM(4), keras.layers.Bidirectional(keras.layers.LSTM(4))):
         with pytest.raises(ValueError, match=r"expected return_sequences True on the last LSTM layer .*, got False\. Use .*model_from_keras"):
             from_keras(keras.Sequential([keras.Input((None, 3)), layer, keras.layers.Dense(2)]))
-    with pytest.raises(TypeError, match="GRU"):
+    with pytest.raises(ValueError, match="GRU"):  # a layer of the model, as a file's (a TypeError: obj itself no Keras model)
         from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(4)]))
+    with pytest.raises(TypeError, match=r"expected obj a keras LSTM, Bidirectional\(LSTM\) or a model of them, got GRU\."):
+        from_keras(keras.layers.GRU(4))
     for m, what in ((lstmkit.LSTM(3, 4, proj_size=2), "proj_size"), (lstmkit.LSTM(3, 4, peephole=True), "peephole")):
         with pytest.raises(ValueError, match=what):
             to_keras(m)
@@ -418,7 +420,7 @@ def test_time_distributed_dense_is_the_read_out(tmp_path):
     # what TimeDistributed wraps must be a linear Dense, as a Dense on its own
     bad = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(L.Activation("relu"))])
     bad.save(tmp_path / "bad.keras")
-    with pytest.raises(TypeError, match=r"expected layer 1 LSTM, .*TimeDistributed\(Dense\)\), got TimeDistributed\(Activation\)\."):
+    with pytest.raises(ValueError, match=r"expected layer 1 LSTM, .*TimeDistributed\(Dense\)\), got TimeDistributed\(Activation\)\."):
         model_from_keras(bad)
     with pytest.raises(ValueError, match=r"expected layer 'time_distributed\w*' LSTM, .*, got TimeDistributed\(Activation\)\."):
         model_from_keras(tmp_path / "bad.keras")
@@ -445,7 +447,7 @@ def test_masking_is_refused_saying_to_pass_lengths(tmp_path):
     functional.save_weights(tmp_path / "f.weights.h5")
     said = r"expected model without Masking \(lstmkit reads no Keras mask\), got layer 'masking\w*', {}\. .*pass each sequence's length .*lengths=lengths"
     for src in (functional, sequential):
-        with pytest.raises(TypeError, match=said.format(r"Masking\(mask_value=0\.0\)")):
+        with pytest.raises(ValueError, match=said.format(r"Masking\(mask_value=0\.0\)")):  # as from a file (it was a TypeError)
             model_from_keras(src)
     for name in ("f.keras", "s.keras"):
         for fn in (model_from_keras, read_keras):

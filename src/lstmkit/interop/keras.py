@@ -31,7 +31,9 @@ Call ``.train()`` (a :class:`~lstmkit.Trainer` does) to train it further with th
 ``Dense``). One lstmkit LSTM has one setting for all its layers: a stack of LSTMs of different
 widths (units), bias or options is refused, naming the layer. A ``Masking`` layer is refused
 (lstmkit reads no Keras mask): an lstmkit model takes each sequence's length instead,
-``model(x, lengths=lengths)``, for sequences padded at the end.
+``model(x, lengths=lengths)``, for sequences padded at the end. A model holding a layer lstmkit
+cannot read (a GRU, a Masking, TimeDistributed(Activation)) is refused with a ValueError, from a
+live model as from a file; only an ``obj`` that is no Keras layer or model is a TypeError.
 
 The last step only: Keras' default ``return_sequences=False`` on the last recurrent layer (every
 earlier one must return sequences: the next layer reads every step) is lstmkit's
@@ -238,7 +240,7 @@ def _from_live(obj, where: str):
             if lay.merge_mode != "concat":
                 fail(where, f"layer {lay.name!r} merge_mode", "'concat'", repr(lay.merge_mode))
             if not isinstance(lay.forward_layer, keras.layers.LSTM):
-                fail(where, f"layer {lay.name!r}", "Bidirectional(LSTM)", f"Bidirectional({type(lay.forward_layer).__name__})", exc=TypeError)
+                fail(where, f"layer {lay.name!r}", "Bidirectional(LSTM)", f"Bidirectional({type(lay.forward_layer).__name__})")
             fwd_cfg, bwd_cfg = lay.forward_layer.get_config(), lay.backward_layer.get_config()
             if not bwd_cfg.get("go_backwards"):
                 fail(where, f"layer {lay.name!r} backward_layer go_backwards", "True", False)
@@ -251,21 +253,21 @@ def _from_live(obj, where: str):
         elif isinstance(lay, keras.layers.Dropout) and rec:
             dropout = float(lay.rate)
         elif isinstance(lay, keras.layers.Masking):
-            _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})", TypeError)
+            _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})")
         else:
             what = f"TimeDistributed({type(lay.layer).__name__})" if isinstance(lay, keras.layers.TimeDistributed) else type(lay).__name__
-            fail(where, f"layer {k}", LAYERS, what, exc=TypeError)
+            fail(where, f"layer {k}", LAYERS, what)
     if not rec:
         fail(where, "obj", "at least one LSTM layer", "none")
     I = rec[0]["dirs"][0][0].shape[0]
     return _build(I, rec, dense, dropout, where)
 
 
-def _refuse_masking(where: str, name, got: str, exc=ValueError):
+def _refuse_masking(where: str, name, got: str):
     """A Masking layer: lstmkit reads no Keras mask; its models take each sequence's length."""
     fail(where, "model", "without Masking (lstmkit reads no Keras mask)", f"layer {name!r}, {got}",
          "Masking is not read: save the model without it (the same layers and weights) and pass each sequence's length "
-         "to the lstmkit model instead, out, _ = model(x, lengths=lengths), for sequences padded at the end.", exc=exc)  # fmt: skip
+         "to the lstmkit model instead, out, _ = model(x, lengths=lengths), for sequences padded at the end.")  # fmt: skip
 
 
 def _live_layer(layers, where, configs=None) -> dict:
