@@ -46,9 +46,12 @@ def test_convert_s_names_word_its_library_s_errors_and_rename_only_its_flags():
         "convert: expected bad.pt a state_dict saved with torch.save, got hidden_size, num_layers.")
 
 
-def test_a_subscripted_name_is_a_value_not_an_option():
+def test_a_name_with_a_key_is_a_value_not_an_option():
     # readout['weight'] is the read-out's weight: no option, even for a command with --readout (train: SAME_NAME)
     msg = "to_onnx: expected readout['weight'] shape (O, 8), got shape (2, 4)."
     assert name_options(msg, "train", ("to_onnx",), {}) == "train: expected readout['weight'] shape (O, 8), got shape (2, 4)."
     assert name_options(msg, "convert", ("to_onnx",), convert.OPTIONS, ()) == "convert: expected readout['weight'] shape (O, 8), got shape (2, 4)."
     assert name_options("to_onnx: expected readout one of ['fc'].", "train", ("to_onnx",), {}) == "train: expected --readout one of ['fc']."
+    # an item of an option (an index) is the option's
+    msg = "LSTM: expected activations[2] one of ['tanh'], got 'nope'."
+    assert name_options(msg, "train", ("LSTM",), {}) == "train: expected --activations[2] one of ['tanh'], got 'nope'."

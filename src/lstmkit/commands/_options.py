@@ -206,8 +206,9 @@ def name_options(message: str, command: str, owners: tuple[str, ...], renamed: d
     one of ``owners``, alone or before a '.' or a space (``"LSTMForecaster.backtest: ..."``,
     ``"to_onnx: ..."``): the where becomes ``command`` and each argument the option typed (``renamed``:
     argument -> option; those of ``same_name`` -> ``--same-name``; any other stays the word) where the
-    message uses it as a name (with an underscore, after 'expected ', in a formula; not subscripted, as
-    ``readout['weight']`` is the read-out's weight, not ``--readout``), e.g.
+    message uses it as a name (with an underscore, after 'expected ', in a formula; not with a key, as
+    ``readout['weight']`` is the read-out's weight, not ``--readout``; ``activations[2]`` is
+    ``--activations[2]``), e.g.
     ``forecast: expected --backtest at most N - 13 = 47 (enough training data), got 500.``"""
     import re
 
@@ -218,8 +219,8 @@ def name_options(message: str, command: str, owners: tuple[str, ...], renamed: d
 
     def option(m: re.Match) -> str:
         name, before, after = m.group(0), rest[: m.start()], rest[m.end() :]
-        if after[:1] == "[":  # a value's part (readout['weight'], state_dict['w']): the library's, not an option
-            return name
+        if after[:2] in ("['", '["'):  # a value's entry (readout['weight'], state_dict['w']): the library's, not an option
+            return name  # (an option's item, activations[2], is the option's: --activations[2])
         as_name = "_" in name or before.endswith("expected ") or before[-1:] in ("+", "*") or after[:1] in ("+", "*")
         return options[name] if name in options and as_name else name
 
