@@ -200,17 +200,30 @@ def test_cli_check_exit_2_is_the_files_and_a_bug_is_not(tmp_path, capsys, monkey
     from lstmkit import explain as explain_pkg
     from lstmkit.cli import main
 
-    base = "[weights]\n" + "".join(f"{k} = {v}\n" for k, v in SEED000_GATES.items()) + "[inputs]\nx = [[1.0, 0.0]]\n"
+    inputs = "[inputs]\nx = [[1.0, 0.0]]\n"
+    base = "[weights]\n" + "".join(f"{k} = {v}\n" for k, v in SEED000_GATES.items()) + inputs
     for extra, message in (('[options]\ngate_clip = "abc"\n', "expected gate_clip None or a finite number > 0, got 'abc'"),
                            ('[options]\npeephole = "yes"\n', "expected [options] peephole true or false, got 'yes'"),
-                           ('exercise = 3\n', "expected [exercise] a table, got int")):
+                           ('exercise = 3\n', "expected [exercise] a table ([name] ...), got int 3"),
+                           # a section of another shape: Python's own TypeError ('int' object is not iterable, exit 1)
+                           ('claims = 3\n', "expected [[claims]] an array of tables ([[name]] ...), got int 3"),
+                           ('claims = [1]\n', "expected [[claims]] an array of tables ([[name]] ...), got list [1]"),
+                           ('given = [1]\n', "expected [[given]] an array of tables ([[name]] ...), got list [1]"),
+                           ('readout = 3\n', "expected [readout] a table ([name] ...), got int 3"),
+                           ('options = [1]\n', "expected [options] a table ([name] ...), got list [1]"),
+                           ('weights = 3\n', "expected [weights] a table ([name] ...), got int 3"),  # a traceback before
+                           ('[readout]\ntargets = 3\n', "expected readout.targets a list [...], got int 3"),
+                           ('[readout]\nclasses = 3\n', "expected readout.classes a list [...], got int 3")):
         path = tmp_path / "f.toml"
-        path.write_text(extra + base if extra.startswith("exercise") else base + extra)
+        if extra.startswith("["):  # a table of its own, after the others
+            path.write_text(base + extra)
+        else:  # a key of the file itself, before its first table ([weights] replaced by weights = 3)
+            path.write_text(extra + (inputs if extra.startswith("weights") else base))
         assert main(["check", str(path)]) == 2, extra  # a value of the wrong type in the file: the file's
         assert message in capsys.readouterr().err
     path.write_text(base)
     assert main(["check", str(tmp_path / "none.toml")]) == 2
-    assert capsys.readouterr().err == f"lstmkit: error: No such file or directory: {tmp_path / 'none.toml'}\n"
+    assert capsys.readouterr().err == f"lstmkit: error: [Errno 2] No such file or directory: '{tmp_path / 'none.toml'}'\n"  # as explain says it
 
     def bug(path):
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
@@ -530,3 +543,17 @@ def test_a_value_that_rounds_to_zero_is_shown_without_a_sign():
 
     assert _fmt(-0.000035, 4) == "0.0000" and _fmt(-0.00005, 4) == "-0.0001" and _fmt(-0.5, 0) == "0"
     assert _fmt(float("nan"), 2) == "?" and _fmt(None, 2) == "?"
+
+
+def test_a_concat_swap_writes_the_weights_as_the_matrix_is_written():
+    # W_f = [0.25 | 1] over [h, x], h_0 = 2, x_1 = 1: W_f·[h_0, x_1] = 0.25 * 2 + 1 * 1 = 1.5, swapped
+    # 1 * 2 + 0.25 * 1 = 2.25. The matrix is written 0.25, 1.00 (one format): the swap's line wrote 1
+    # for the weight its right line wrote 1.00
+    from lstmkit.explain import check, from_dict
+
+    W = {"W_i": [[0.0, 0.0]], "W_f": [[0.25, 1]], "W_c": [[0.0, 0.0]], "W_o": [[0.0, 0.0]]}
+    ex = from_dict({"notation": "concat", "hidden_size": 1, "weights": W, "inputs": {"x": [[1.0]], "h0": [2.0]},
+                    "claims": [{"step": 1, "name": "z_f", "value": "2.25"}]})[0]
+    (f,) = check(ex).findings
+    assert f.detail.endswith("= 0.25 * 2.00 + 1.00 * 1.00 = 1.50; 2.25 is W_f,x h_0 + W_f,h x_1 = 1.00 * 2.00 + 0.25 * 1.00: "
+                             "the weights are swapped (W_f,x applied to h_0, W_f,h to x_1)")

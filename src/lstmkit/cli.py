@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(msg):
             msg = f"{exc.strerror}: {exc.filename}"
         print(f"lstmkit: error: {msg}", file=sys.stderr)
-        return Exit.USAGE if isinstance(exc, UsageError) else Exit.ERROR
+        # a command may give an error its own code, exc.exit_code (check: a file it cannot read, 2)
+        return getattr(exc, "exit_code", None) or (Exit.USAGE if isinstance(exc, UsageError) else Exit.ERROR)
     finally:
         if sys.stdout is not stdout:  # a file's command, ended by an error too: what it holds goes now, or nowhere
             sys.stdout.flush()

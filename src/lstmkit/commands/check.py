@@ -55,16 +55,15 @@ def run(args: argparse.Namespace) -> int:
     from ..explain.check import report_document
     from .explain import _select
 
-    from ..cli import CommandError, UsageError
+    from ..cli import CommandError, Exit
 
-    # a file that cannot be read as claims: exit 2, apart from claims that are wrong (1). The library
-    # refuses a file with ValueError or KeyError (its message); a TypeError is a bug, not the file's
+    # a file that cannot be read as claims: exit 2, apart from claims that are wrong (1); cli.main says
+    # it as any error. The library refuses a file with ValueError or KeyError; a TypeError is a bug
     try:
         examples = _select(load(args.file), args.example, "check")
-    except OSError as exc:  # no such file, a folder, no permission: said as cli.main says it
-        raise UsageError(f"{exc.strerror}: {exc.filename}") from exc
-    except (CommandError, ValueError, KeyError) as exc:
-        raise UsageError(exc.args[0]) from exc
+    except (OSError, CommandError, ValueError, KeyError) as exc:
+        exc.exit_code = Exit.USAGE
+        raise
     reports = [check(ex, args.loss) for ex in examples]
     if args.fmt == "json":
         sys.stdout.write(_json(reports))

@@ -443,7 +443,7 @@ def _num(v: float, d: int) -> str:
     """A number in a formula: at d decimals, or with more where the author wrote more (0.88 at 1);
     unknown (NaN) is '?' and infinite '∞', as :func:`_fmt` writes them."""
     s = _fmt(v, d)
-    if v is not None and np.isfinite(v) and abs(float(s) - v) > 1e-9:
+    if np.isfinite(v) and abs(float(s) - v) > 1e-9:
         s = f"{v:.10g}"
     return s
 
@@ -454,10 +454,11 @@ def _p(v: float, d: int) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
-def _row(W: np.ndarray, u: int, v, d: int) -> str:
-    """Row u of the weights W times a vector, term by term: 1 * 0.7 + (-2) * 0.0; the weights as
-    explain writes the matrix (:func:`~lstmkit.explain.build.written`: as given, one format)."""
-    weights = np.reshape(as_given(W), np.shape(W))[u]
+def _row(W: np.ndarray, u: int, v, d: int, cols: slice = slice(None)) -> str:
+    """Row u of the weights W (its columns ``cols``) times a vector, term by term: 1 * 0.7 + (-2) * 0.0;
+    the weights as explain writes the whole matrix (:func:`~lstmkit.explain.build.written`: as
+    given, one format)."""
+    weights = np.reshape(as_given(W), np.shape(W))[u][cols]
     return " + ".join(f"{a} * {_p(b, d)}" if i == 0 or not a.startswith("-") else f"({a}) * {_p(b, d)}"
                       for i, (a, b) in enumerate(zip(weights, v)))
 
@@ -592,7 +593,7 @@ def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int
         else:
             slips += [(V["dh_out"], f"{S('dh_out')} = {N('dh_out')}", "dh_next is left out")]
     for value, formula, why in slips:
-        if near(value) and "?" not in formula:  # (a NaN value matches nothing; a part unknown cannot be shown)
+        if near(value):  # (a NaN value, as any line with an unknown part has, matches nothing)
             return f"{written} is {formula}: {why}"
     for r in right:  # minus a right value: a fact, not a cause (a swap of weights can give it too)
         if not np.isnan(r) and abs(r) > tol(d) and near(-r):
@@ -618,7 +619,12 @@ def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) ->
     else:
         wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
     hs, xs = symbol("h_prev", t), symbol("x", t)
-    terms, numbers = f"{wx} {hs} + {wh} {xs}", f"{_row(G.Wx, u, h, d)} + {_row(G.Wh, u, x, d)}"
+    if ex.notation == "concat":  # W_k = [W_k,h | W_k,x], written as one matrix
+        W, H = np.concatenate([G.Wh, G.Wx], axis=1), G.Wh.shape[1]
+        numbers = f"{_row(W, u, h, d, slice(H, None))} + {_row(W, u, x, d, slice(0, H))}"
+    else:
+        numbers = f"{_row(G.Wx, u, h, d)} + {_row(G.Wh, u, x, d)}"
+    terms = f"{wx} {hs} + {wh} {xs}"
     b = 0.0 if G.b is None else float(G.b[u])
     if name.startswith("z_") and b:
         value += b

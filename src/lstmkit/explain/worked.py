@@ -349,7 +349,7 @@ def from_dict(data: Mapping[str, Any], where: str = "worked example") -> list[Wo
     if "examples" in data:
         defaults = {k: v for k, v in data.items() if k != "examples"}
         out = []
-        for n, ex in enumerate(data["examples"], start=1):
+        for n, ex in enumerate(_typed(data["examples"], "tables", where, "[[examples]]"), start=1):
             merged = {**defaults, **ex}
             out.append(_parse_one(merged, f"{where} [[examples]] #{n}"))
         return out
@@ -537,7 +537,31 @@ def _parse_options(o, weights: Mapping[str, np.ndarray], where: str):
     return None if variant.is_plain else variant
 
 
+#: what each section of a worked-example file is: a table, a list of tables (``[[claims]]``) or a list
+_TABLES = ("inputs", "weights", "options", "readout", "exercise")
+_TABLE_LISTS = ("claims", "given")
+
+
+def _typed(v, kind: str, where: str, arg: str):
+    """``v`` if it is ``kind``: "table" (a TOML table), "tables" (an array of tables, ``[[claims]]``)
+    or "list"; else a ValueError naming ``arg`` (a file of another shape: ``lstmkit check`` exits 2,
+    where Python's own TypeError, 'int' object is not iterable, read as a bug)."""
+    ok = {"table": lambda: isinstance(v, Mapping),
+          "tables": lambda: isinstance(v, list) and all(isinstance(e, Mapping) for e in v),
+          "list": lambda: isinstance(v, list)}[kind]()
+    if not ok:
+        what = {"table": "a table ([name] ...)", "tables": "an array of tables ([[name]] ...)", "list": "a list [...]"}[kind]
+        fail(where, arg, what, f"{type(v).__name__} {v!r:.60}")
+    return v
+
+
 def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
+    for key in _TABLES:
+        if key in d:
+            _typed(d[key], "table", where, f"[{key}]")
+    for key in _TABLE_LISTS:
+        if key in d:
+            _typed(d[key], "tables", where, f"[[{key}]]")
     notation = d.get("notation", "per_gate")
     if notation not in NOTATIONS:
         fail(where, "notation", f"one of {list(NOTATIONS)}", repr(notation))
@@ -584,7 +608,7 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         if v.shape != (H,):
             fail(where, arg, f"{H} numbers (hidden_size)", f"{v.shape[0]}")
     labels = inp.get("labels")
-    if labels is not None and len(labels) != T:
+    if labels is not None and len(_typed(labels, "list", where, "inputs.labels")) != T:
         fail(where, "inputs.labels", f"{T} names (one per step)", f"{len(labels)}")
     gates = _gates_from(notation, weights, H, I, where)
     variant = _parse_options(d.get("options"), weights, where)
@@ -602,8 +626,6 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
             fail(where, f"{arg} value", f"{H} numbers (one per unit)", f"{v.shape[0]}")
         given[(_step(g["step"], T, where, arg), name)] = v
     exercise = d.get("exercise", {})
-    if not isinstance(exercise, Mapping):
-        fail(where, "[exercise]", "a table", type(exercise).__name__)
     precision = exercise.get("decimals")  # an exercise's answers are all at its precision ("?" has none of its own)
     if precision is not None:
         _decimals_key(precision, where, "exercise.decimals")
@@ -662,11 +684,11 @@ def _parse_readout(r, H: int, T: int, where: str) -> Readout | None:
     K = H if W_y is None else W_y.shape[0]
     targets = r.get("targets")
     if targets is not None:
-        if len(targets) != T or not all(isinstance(t, int) and 0 <= t < K for t in targets):
+        if len(_typed(targets, "list", where, "readout.targets")) != T or not all(isinstance(t, int) and 0 <= t < K for t in targets):
             fail(where, "readout.targets", f"{T} class indices in 0..{K - 1}", repr(targets))
         targets = tuple(targets)
     classes = r.get("classes")
-    if classes is not None and len(classes) != K:
+    if classes is not None and len(_typed(classes, "list", where, "readout.classes")) != K:
         fail(where, "readout.classes", f"{K} names", f"{len(classes)}")
     return Readout(W_y, b_y, targets, None if classes is None else tuple(map(str, classes)))
 
