@@ -266,6 +266,7 @@ def test_a_variant_option_set_to_the_value_it_was_built_with_is_taken(build, arg
     variant = m.variant
     setattr(m, arg, value)
     assert m.variant is variant
+    assert arg not in m.__dict__  # no second copy beside the variant (0 was kept as 0.0 there)
     assert getattr(m, arg) == getattr(variant, arg)
     with pytest.raises((TypeError, ValueError), match=rf"^{type(m).__name__}: expected {arg} "):  # as the constructor refuses it
         setattr(m, arg, "yes")

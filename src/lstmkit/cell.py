@@ -51,9 +51,9 @@ from typing import Any, Mapping, NamedTuple
 import numpy as np
 
 from . import layout
-from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
+from ._checks import check_bool, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
 from .functional import sigmoid, tanh
-from .module import Module, built_check, built_choice_check, variant_check
+from .module import VARIANT_CHECKS, Module, built_check, built_choice_check
 from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
 
 #: the RNN's nonlinearity choices (torch's)
@@ -219,9 +219,9 @@ class _CellBase(Module):
             self._kept[:] = [_Kept(cache, out, False, 0)]
             self._kept_bytes = 0
             return
-        nbytes = _nbytes(cache)
         top = self._kept[-1] if self._kept else None
         link = top is not None and hx is not None and _same_state(hx, top.out)
+        nbytes = (top.nbytes if link else 0) or _nbytes(cache)  # a loop's steps: the same arrays' shapes (an eval step counts 0)
         self._kept.append(_Kept(cache, out, link, nbytes))
         before, self._kept_bytes = self._kept_bytes, self._kept_bytes + nbytes
         if before < KEPT_WARNING_BYTES <= self._kept_bytes:  # said once each time the steps grow past it
@@ -296,7 +296,7 @@ class LSTMCell(_CellBase):
     """
 
     gate_count = 4
-    _set_checks = {**_CellBase._set_checks, **{name: variant_check(name) for name in LSTMVariant.__dataclass_fields__}}
+    _set_checks = {**_CellBase._set_checks, **VARIANT_CHECKS}  # its variant options read as attributes (Module)
 
     def __init__(
         self,
@@ -323,13 +323,6 @@ class LSTMCell(_CellBase):
             layer_norm=layer_norm,
         )
         super().__init__(input_size, hidden_size, bias, dtype, seed)
-
-    def __getattr__(self, name: str):
-        # the variant options read as attributes, as lstmkit.LSTM's: cell.peephole, cell.gate_clip, ...
-        variant = self.__dict__.get("variant")
-        if variant is not None and name in LSTMVariant.__dataclass_fields__:
-            return getattr(variant, name)
-        return super().__getattr__(name)
 
     def _add_variant_params(self, rng):
         H = self.hidden_size
@@ -615,7 +608,7 @@ class RNNCell(_CellBase):
     _set_checks = {**_CellBase._set_checks, "nonlinearity": built_choice_check("nonlinearity", NONLINEARITIES)}
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32, seed=None):
-        self.nonlinearity = check_choice(nonlinearity, NONLINEARITIES, "RNNCell", "nonlinearity")
+        self.nonlinearity = nonlinearity  # checked when set (_set_checks)
         super().__init__(input_size, hidden_size, bias, dtype, seed)
 
     def forward(self, x, hx=None):

@@ -125,6 +125,9 @@ def built_choice_check(name: str, choices):
     return check
 
 
+#: what a set-check returns for a value not to store (the module holds it elsewhere)
+NOT_STORED = object()
+
 #: the variant options that add parameters (peephole's weight_c*, layer_norm's ln_*)
 _VARIANT_PARAMS = ("peephole", "layer_norm")
 
@@ -139,7 +142,7 @@ def variant_check(name: str):
         built = getattr(module.variant, name)
         value = getattr(LSTMVariant.checked(where, **{name: value}), name)  # as the constructor reads it
         if value == built:
-            return value
+            return NOT_STORED  # the variant holds it: an attribute would be a second copy
         expected = f"{built!r}, as built (an option of the variant, fixed then)"
         if name not in inspect.signature(type(module)).parameters:  # a cell and a sequence regulariser
             cell = a_or_an(where)
@@ -149,6 +152,10 @@ def variant_check(name: str):
         fail(where, name, expected, f"{value!r:.80}", f"Build a new {where} with {name}={value!r:.80} and {load}.")
 
     return check
+
+
+#: the set-checks of a module with a ``variant`` (LSTM, LSTMCell), one per option
+VARIANT_CHECKS = {name: variant_check(name) for name in LSTMVariant.__dataclass_fields__}
 
 
 class Parameters(dict):
@@ -182,10 +189,14 @@ class Module:
         self.grads[name] = np.zeros_like(value)
 
     def __getattr__(self, name: str):
-        # Only called when normal lookup fails: expose parameters as attributes (torch style).
+        # Only called when normal lookup fails: expose parameters as attributes (torch style), and a
+        # module's variant options (lstm.peephole, cell.gate_clip: its ``variant``, VARIANT_CHECKS)
         params = self.__dict__.get("_params")
         if params is not None and name in params:
             return params[name]
+        variant = self.__dict__.get("variant")
+        if variant is not None and name in LSTMVariant.__dataclass_fields__:
+            return getattr(variant, name)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def __setattr__(self, name: str, value) -> None:
@@ -200,6 +211,8 @@ class Module:
             check = self._set_checks.get(name)
             if check is not None:
                 value = check(self, value)
+                if value is NOT_STORED:
+                    return
         object.__setattr__(self, name, value)
 
     def parameters(self) -> dict[str, np.ndarray]:

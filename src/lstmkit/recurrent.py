@@ -30,9 +30,9 @@ from functools import lru_cache
 import numpy as np
 
 from . import backends, kernels, variants
-from ._checks import check_bool, check_choice, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
+from ._checks import check_bool, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
 from .cell import NONLINEARITIES
-from .module import Module, built_check, built_choice_check, flag_check, variant_check
+from .module import VARIANT_CHECKS, Module, built_check, built_choice_check, flag_check
 from .variants import LSTMVariant
 
 
@@ -446,7 +446,7 @@ class LSTM(_Recurrent):
     _set_checks = {
         **_Recurrent._set_checks,
         "backend": _backend_check,
-        **{name: variant_check(name) for name in variants.LSTMVariant.__dataclass_fields__},
+        **VARIANT_CHECKS,  # its variant options read as attributes (Module)
     }
 
     def _kernels(self):
@@ -584,13 +584,6 @@ class LSTM(_Recurrent):
                     dx = dx.transpose(1, 0, 2)
                 return np.ascontiguousarray(dx), (dh0[None], dc0[None])
         return super().backward(dy, d_state)
-
-    def __getattr__(self, name: str):
-        # the variant options read as attributes: lstm.peephole, lstm.zoneout_cell, ...
-        variant = self.__dict__.get("variant")
-        if variant is not None and name in variants.LSTMVariant.__dataclass_fields__:
-            return getattr(variant, name)
-        return super().__getattr__(name)
 
     def stream(self, batch_size: int = 1, state=None, *, unbatched: bool = False):
         """An :class:`lstmkit.stream.LSTMStream` on this LSTM: inference one time step per call.
@@ -733,7 +726,7 @@ class RNN(_Recurrent):
         dtype=np.float32,
         seed=None,
     ) -> None:
-        self.nonlinearity = check_choice(nonlinearity, NONLINEARITIES, "RNN", "nonlinearity")
+        self.nonlinearity = nonlinearity  # checked when set (_set_checks)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, dtype, seed)
 
     def extra_repr(self) -> str:
