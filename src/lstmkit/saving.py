@@ -73,13 +73,19 @@ def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
     return model.eval() if isinstance(model, Module) else model  # an estimator runs its network in eval mode itself
 
 
+def loads_whole(module) -> bool:
+    """Whether :func:`load` rebuilds a module file with a read-out: a batch-first LSTM/RNN, as a
+    SequenceModel (which takes x as (B, T, I)); not a cell, nor a time-major layer."""
+    return bool(getattr(module, "batch_first", False))  # a cell has no batch_first
+
+
 def _module_file(path, f):
     """A module file's model, whole: the module, or the SequenceModel of the module and its read-out."""
     module = f.module
     if f.readout is None:
         return module
     kind = type(module).__name__
-    if kind in ("LSTMCell", "RNNCell") or not module.batch_first:
+    if not loads_whole(module):
         got = f"{a_or_an(kind)} with a read-out" if kind.endswith("Cell") else f"a time-major {kind} (batch_first=False) with a read-out"
         raise FileFormatError(
             f"{path}: expected a file lstmkit.load can rebuild whole (a batch-first LSTM/RNN with a read-out is loaded as a "

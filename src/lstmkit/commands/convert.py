@@ -249,19 +249,20 @@ def write(path: str, fmt: str, module, readout, extra, args) -> None:
         to_onnx(module, readout, path, lengths=args.lengths, initial_state=args.initial_state)
 
 
-def _not_loaded_whole(module, args) -> str:
+def _not_loaded_whole(module, args, fmt_in: str) -> str:
     """What the output line says of a .npz holding a time-major module or a cell with a read-out: lstmkit.load,
     whose SequenceModel takes x as (B, T, I), refuses it (lstmkit.saving); lstmkit.read_lstm reads it."""
     read = f"lstmkit.read_lstm({args.output!r}).predict(x) runs it with its read-out"
     if not hasattr(module, "batch_first"):  # a cell
         return f"a cell with a read-out: lstmkit.load refuses it, {read}"
-    unrecorded = " (a .pt does not record it)" if file_format(args.input, "IN") == "pytorch" else ""
+    unrecorded = " (a .pt does not record it)" if fmt_in == "pytorch" else ""
     return (f"written time-major (batch_first=False) with a read-out: lstmkit.load refuses it, {read}, x as (T, B, I); "
             f"if the model takes x as (B, T, I){unrecorded}, give --batch-first and lstmkit.load loads it whole")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import UsageError
+    from ..saving import loads_whole
 
     # the command line's refusals, whatever IN holds (exit 2), before IN is read: IN in a format not
     # read, OUT in a format not written, OUT the very file IN names, --torch-names for another file than a .pt
@@ -287,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
         desc = f"{type(module).__name__}({module.input_size}, {module.hidden_size})"
     if lengths and fmt_out == "onnx" and not args.lengths:
         notes += ("trained with lengths (padded sequences): give --lengths to run padded batches as it did",)
-    if fmt_out == "lstmkit" and readout is not None and not getattr(module, "batch_first", False):  # save_lstm's file
-        notes += (_not_loaded_whole(module, args),)
+    if fmt_out == "lstmkit" and readout is not None and not loads_whole(module):  # save_lstm's file, refused by load
+        notes += (_not_loaded_whole(module, args, fmt_in),)
     print(f"{args.input} ({title}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}" + "".join(f"; {n}" for n in notes))
     return 0
