@@ -820,8 +820,8 @@ def test_node_inputs_that_are_not_the_operators_are_refused(op, what, changed, m
             lstms_from_onnx(model)
     elif op == "LSTM":  # a node alone is called with x: its batch size is refused there, as the node's own constant
         (node,) = lstms_from_onnx(model)
-        with pytest.raises(ValueError, match=r"^OnnxLSTM: expected (initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got the node's own constant initial_h with shape \(1, 3, 4\)|"
-                                             r"sequence_lens shape \(2,\), one length per sequence, got the node's own constant sequence_lens with shape \(3,\))\. "
+        with pytest.raises(ValueError, match=r"^OnnxLSTM: expected (initial_h a finite float array of shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), got the node's own constant initial_h, float32 of shape \(1, 3, 4\)|"
+                                             r"sequence_lens an integer array of shape \(2,\), one length per sequence of X, with values in \[1, T=5\], got the node's own constant sequence_lens, int32 of shape \(3,\), every value 5)\. "
                                              r"Pass (initial_h|sequence_lens)= to the call to replace it \(the node's constant is used when the call gives none\)\.$"):
             node(np.zeros((5, 2, 3), np.float32))
 
@@ -884,8 +884,10 @@ def test_onnx_lstm_call_checks_the_operators_shapes(layout):
 def test_a_nodes_own_constant_that_does_not_fit_x_is_said_to_be_the_nodes(direction):
     """A node's constant sequence_lens (2,) [5, 4] and initial_h, initial_c (1, 2, 4) fit its graph's x (5, 2, 3). Called
     with another x, OnnxLSTM refused them as if the caller had passed them ('expected sequence_lens ... got int32 of
-    shape (3,)' for a call that passed none): the message says they are the node's own and how to replace them. The
-    replacement then runs as onnxruntime runs the node with those inputs, for both directions."""
+    shape (3,)' for a call that passed none): the message says what the operator expects for this x, what the node's
+    own constant is and how to replace it. It was worded by cutting the check's message at ", got " (so the check's
+    advice for a caller's lengths, "Pad the batch", came before the constant's); it is now built from the constant.
+    The replacement then runs as onnxruntime runs the node with those inputs, for both directions."""
     rng = np.random.default_rng(4)
     inits = {**node_weights("LSTM", 1, 4, seed=4), "sequence_lens": np.array([5, 4], np.int32),
              "initial_h": rng.normal(size=(1, 2, 4)).astype(np.float32), "initial_c": rng.normal(size=(1, 2, 4)).astype(np.float32)}  # fmt: skip
@@ -893,16 +895,24 @@ def test_a_nodes_own_constant_that_does_not_fit_x_is_said_to_be_the_nodes(direct
     (node,) = lstms_from_onnx(node_graph("LSTM", inits, ins, {"hidden_size": 4, "direction": direction}))
     again = r" Pass {0}= to the call to replace it \(the node's constant is used when the call gives none\)\.$"
     X3 = rng.normal(size=(5, 3, 3)).astype(np.float32)  # a batch of 3
-    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens shape \(3,\), one length per sequence, got the node's own "
-                                         r"constant sequence_lens with shape \(2,\)\." + again.format("sequence_lens")):
+    lens = r"^OnnxLSTM: expected sequence_lens an integer array of shape \({B},\), one length per sequence of X, with values in \[1, T={T}\], "
+    with pytest.raises(ValueError, match=lens.format(B=3, T=5) + r"got the node's own constant sequence_lens, int32 of shape \(2,\), values 4 to 5\."
+                                         + again.format("sequence_lens")):  # fmt: skip
         node(X3)
-    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected initial_h shape \(num_directions, batch_size, hidden_size\) = \(1, 3, 4\), "
-                                         r"got the node's own constant initial_h with shape \(1, 2, 4\)\." + again.format("initial_h")):
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected initial_h a finite float array of shape \(num_directions, batch_size, hidden_size\) = \(1, 3, 4\), "
+                                         r"got the node's own constant initial_h, float32 of shape \(1, 2, 4\)\." + again.format("initial_h")):
         node(X3, sequence_lens=np.array([5, 5, 5], np.int32))
     X4 = rng.normal(size=(4, 2, 3)).astype(np.float32)  # 4 steps: the constant length 5 is too long
-    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected sequence_lens values in \[1, T=4\], got the node's own constant sequence_lens "
-                                         r"with 5 at index 0\. Pad the batch to the longest sequence\." + again.format("sequence_lens")):
+    with pytest.raises(ValueError, match=lens.format(B=2, T=4) + r"got the node's own constant sequence_lens, int32 of shape \(2,\), values 4 to 5\."
+                                         + again.format("sequence_lens")):  # fmt: skip
         node(X4)
+    # a constant that no X fits: its kind of error (TypeError for a float sequence_lens), the same message
+    odd = OnnxLSTM(node.lstm, node.direction, 0, {"sequence_lens": np.array([5.0, 4.0], np.float32), "initial_c": np.full((1, 2, 4), np.nan, np.float32)})
+    with pytest.raises(TypeError, match=lens.format(B=2, T=5) + r"got the node's own constant sequence_lens, float32 of shape \(2,\)\." + again.format("sequence_lens")):
+        odd(X3[:, :2])  # 5 steps, 2 sequences
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected initial_c a finite float array of shape \(num_directions, batch_size, hidden_size\) = \(1, 2, 4\), "
+                                         r"got the node's own constant initial_c, float32 of shape \(1, 2, 4\), not every value finite\." + again.format("initial_c")):
+        odd(X4, sequence_lens=np.array([4, 4]))
     # what the call passes wins, and computes what onnxruntime computes with it fed to the node
     fed = node_graph("LSTM", node_weights("LSTM", 1, 4, seed=4), ins, {"hidden_size": 4, "direction": direction}, x_shape=(5, 3, 3),
                      inputs=[("sequence_lens", TensorProto.INT32, [3]), ("initial_h", TensorProto.FLOAT, [1, 3, 4]), ("initial_c", TensorProto.FLOAT, [1, 3, 4])])

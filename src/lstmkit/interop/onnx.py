@@ -418,20 +418,19 @@ class OnnxLSTM:
         for name, v in given.items():
             if v is None:
                 continue
+            refused = None
             try:
-                if name == "sequence_lens":
-                    lengths = check_lengths(v, B, T, where, name)  # (B,) int64 in [1, T]
-                    continue
-                v = check_float_array(v, where, name, m.dtype)
-                want = (B, D, H) if self.layout else (D, B, H)
-                if v.shape != want:
-                    axes = "(batch_size, num_directions, hidden_size)" if self.layout else "(num_directions, batch_size, hidden_size)"
-                    fail(where, name, f"shape {axes} = {want}", f"shape {v.shape}")
+                v = self._input(name, v, T, B)
             except (TypeError, ValueError) as exc:
                 if name not in own:
                     raise
-                raise _own_constant(exc, name) from None
-            states[name] = v.transpose(1, 0, 2) if self.layout else v  # (D, B, H)
+                refused = type(exc)
+            if refused is not None:  # outside the except: the node's message alone, not chained to the check's
+                self._own_constant(name, T, B, refused)
+            if name == "sequence_lens":
+                lengths = v
+            else:
+                states[name] = v
         hx = None
         if states:
             zero = np.zeros((D, B, H), dtype=m.dtype)
@@ -443,20 +442,57 @@ class OnnxLSTM:
                 y = _reverse(y, rev)
             else:
                 y, (h, c) = m(X, hx, lengths)
-        D, H = m.num_directions, m.hidden_size
         Y = np.ascontiguousarray(y.reshape(T, B, D, H).transpose(0, 2, 1, 3))  # (T, D, B, H)
         if self.layout == 1:
             return Y.transpose(2, 0, 1, 3), h.transpose(1, 0, 2), c.transpose(1, 0, 2)
         return Y, h, c
 
+    def _state_shape(self, B: int) -> tuple[str, tuple]:
+        """initial_h's and initial_c's axes and shape in the node's layout: (D, B, H), layout=1 (B, D, H)."""
+        D, H = self.lstm.num_directions, self.lstm.hidden_size
+        if self.layout:
+            return "(batch_size, num_directions, hidden_size)", (B, D, H)
+        return "(num_directions, batch_size, hidden_size)", (D, B, H)
 
-def _own_constant(exc: Exception, name: str) -> Exception:
-    """``exc``, raised for the node's own constant input ``name`` (the call gave none), saying so: its
-    message's got is the constant's, and passing ``name=`` to the call replaces it. A constant that
-    fitted the graph's batch and length is refused for another x (another batch size, fewer steps)."""
-    head, _, got = str(exc).partition(", got ")
-    return type(exc)(f"{head}, got the node's own constant {name} with {got} Pass {name}= to the call to replace it "
-                     "(the node's constant is used when the call gives none).")  # fmt: skip
+    def _input(self, name: str, v, T: int, B: int) -> np.ndarray:
+        """The input ``name`` checked as the operator defines it, for an X of T steps and B sequences:
+        sequence_lens (B,) with values in [1, T] (:func:`lstmkit._checks.check_lengths`, as every lengths
+        of lstmkit), returned as int64; initial_h, initial_c floats of :meth:`_state_shape`, returned as
+        (D, B, H) in the model's dtype."""
+        where = "OnnxLSTM"
+        if name == "sequence_lens":
+            return check_lengths(v, B, T, where, name)  # (B,) int64 in [1, T]
+        v = check_float_array(v, where, name, self.lstm.dtype)
+        axes, want = self._state_shape(B)
+        if v.shape != want:
+            fail(where, name, f"shape {axes} = {want}", f"shape {v.shape}")
+        return v.transpose(1, 0, 2) if self.layout else v  # (D, B, H)
+
+    def _own_constant(self, name: str, T: int, B: int, exc: type) -> None:
+        """Raise ``exc`` for the node's own constant input ``name`` (the call gave none) that :meth:`_input`
+        refused: a constant that fitted the graph's batch and length does not fit another X (another batch
+        size, fewer steps). The message says what the operator expects of it for this X and what the
+        constant is, and that passing ``name=`` to the call replaces it."""
+        if name == "sequence_lens":
+            expected = f"an integer array of shape ({B},), one length per sequence of X, with values in [1, T={T}]"
+        else:
+            axes, want = self._state_shape(B)
+            expected = f"a finite float array of shape {axes} = {want}"
+        fail("OnnxLSTM", name, expected, f"the node's own constant {name}, {_describe_constant(self.inputs[name])}",
+             f"Pass {name}= to the call to replace it (the node's constant is used when the call gives none).", exc=exc)  # fmt: skip
+
+
+def _describe_constant(value) -> str:
+    """An array as a message shows it: its dtype and shape, an integer array's range of values, whether a
+    float array holds a NaN or inf: "int32 of shape (2,), values 4 to 5", "float32 of shape (1, 2, 4)"."""
+    arr = np.asarray(value)
+    text = f"{arr.dtype} of shape {arr.shape}"
+    if arr.dtype.kind in "iu" and arr.size:
+        low, high = arr.min(), arr.max()
+        text += f", every value {low}" if low == high else f", values {low} to {high}"
+    elif arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        text += ", not every value finite"
+    return text
 
 
 def _constants(model) -> dict[str, np.ndarray]:
