@@ -238,3 +238,42 @@ def test_memory_command_says_what_its_time_is(capsys):
     last = capsys.readouterr().out.splitlines()[-1]
     assert re.fullmatch(r"the whole experiment took \d+\.\d s \(both networks trained and tested at 2 lags, "
                         r"their gradients measured at each\)", last), last  # fmt: skip
+
+
+@pytest.fixture
+def two_blas_threads():
+    """NumPy's BLAS on 2 threads for the test (set back after), so that one thread inside is told apart."""
+    from lstmkit import threads
+
+    if threads._BLAS is None:  # pragma: no cover - another BLAS
+        pytest.skip("NumPy's BLAS threads cannot be set here")
+    get, set_ = threads._BLAS
+    before = get()
+    set_(2)
+    yield get
+    set_(before)
+
+
+def test_the_experiment_runs_blas_on_one_thread_and_sets_it_back(two_blas_threads, monkeypatch):
+    # H = 16, batches of 32: products too small for two BLAS threads (5-85 s on a busy 2-core host
+    # against 2.7 s on one). Each training run records the count it sees
+    import lstmkit.memory as memory
+
+    get, seen, train = two_blas_threads, [], memory.train
+
+    def spy(*a, **k):
+        seen.append(get())
+        return train(*a, **k)
+
+    monkeypatch.setattr(memory, "train", spy)
+    run_memory_experiment(lags=(1, 2), steps=2, n_test=10, hidden_size=3, seed=0)
+    assert seen == [1, 1, 1, 1] and get() == 2  # two cells at two lags; the count before, after
+
+    def fail(*a, **k):
+        seen.append(get())
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(memory, "train", fail)
+    with pytest.raises(RuntimeError, match="training failed"):
+        run_memory_experiment(lags=(1,), steps=2, n_test=10, hidden_size=3, seed=0)
+    assert seen[-1] == 1 and get() == 2  # set back after the error too

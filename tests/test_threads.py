@@ -126,6 +126,29 @@ def test_blas_threads_set_back_even_when_a_block_fails(split):
     assert get() == before
 
 
+def test_blas_threads_sets_the_count_inside_and_back_after_even_on_an_error():
+    get, set_ = threads._BLAS
+    before = get()
+    set_(2)  # two, so that one inside is told apart
+    try:
+        with threads.blas_threads(1):
+            assert get() == 1
+            with threads.blas_threads(1):  # nested (the experiment's products split by in_parallel)
+                assert get() == 1
+            assert get() == 1
+        assert get() == 2
+        with pytest.raises(RuntimeError, match="inside"):
+            with threads.blas_threads(1):
+                raise RuntimeError("inside")
+        assert get() == 2
+        with pytest.raises(ValueError, match="blas_threads: expected n >= 1, got 0"):
+            with threads.blas_threads(0):
+                pass  # pragma: no cover
+        assert get() == 2
+    finally:
+        set_(before)
+
+
 def test_when_a_batch_is_split(monkeypatch):
     monkeypatch.setattr(threads, "MIN_ROWS", 8)
     threads.set_num_threads(1)

@@ -36,6 +36,7 @@ import numpy as np
 from ._checks import check_int, fail
 from .datasets import recall_task
 from .io import save_figure
+from .threads import blas_threads
 
 CELLS = ("rnn", "lstm")
 
@@ -275,6 +276,12 @@ def run_memory_experiment(
     (0.962 on the last); b = 3 on 10 (one stays at chance, three near 0.75); b = 1 on none of seeds
     0..5, even with 1000 updates. The RNN stays at chance on all 14. The former defaults (lr 0.01,
     300 updates, b = 3) left the LSTM at 0.476 on seed 0.
+
+    NumPy's BLAS runs on one thread while the experiment runs, and on as many as before after it,
+    also when it raises (:func:`lstmkit.threads.blas_threads`): its matrix products (H = 16,
+    batches of 32) are far too small to share out among threads. On a busy 2-core host,
+    ``lstmkit memory`` took 5-85 s with OpenBLAS on 2 threads, 2.7 s on one; on a quiet one
+    3.7-4.1 s either way.
     """
     where = "run_memory_experiment"
     if isinstance(lags, (int, np.integer)) or not len(lags):
@@ -288,6 +295,12 @@ def run_memory_experiment(
     for name, v in (("lr", lr), ("clip", clip)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0 or not np.isfinite(v):
             fail(where, name, "a finite number > 0", repr(v))
+    with blas_threads(1):  # (the docstring's last paragraph)
+        return _experiment(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test, forget_bias, seed)
+
+
+def _experiment(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test, forget_bias, seed) -> MemoryResult:
+    """:func:`run_memory_experiment` with its settings checked."""
     acc = {c: np.zeros(len(lags)) for c in CELLS}
     secs = {c: np.zeros(len(lags)) for c in CELLS}
     sym_init = {c: np.zeros(len(lags)) for c in CELLS}

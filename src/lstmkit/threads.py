@@ -48,10 +48,11 @@ import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 
 import numpy as np
 
-from ._checks import fail
+from ._checks import check_int, fail
 
 MIN_ROWS = 8  # rows of the batch per block, at least
 BLOCKS_PER_THREAD = 2  # blocks of a batch per thread, where its products run on packed weights
@@ -122,24 +123,40 @@ def bounds(B: int, n: int) -> tuple:
     return tuple(B * k // n for k in range(n + 1))
 
 
+@contextmanager
+def blas_threads(n: int):
+    """``with blas_threads(n):`` NumPy's BLAS runs on ``n`` threads inside the block, and on as many
+    as before it after, also when the block raises. Where its thread count cannot be set (a BLAS
+    other than OpenBLAS: ``_BLAS`` is None) the block runs as it is. The count is the process's:
+    BLAS calls from other threads meanwhile run on ``n`` threads too."""
+    n = check_int(n, "blas_threads", "n", minimum=1)
+    if _BLAS is None:  # pragma: no cover - another BLAS
+        yield
+        return
+    get_threads, set_threads = _BLAS
+    before = get_threads()
+    set_threads(n)
+    try:
+        yield
+    finally:
+        set_threads(before)
+
+
 def in_parallel(fn, n: int) -> list:
     """[fn(0), ..., fn(n-1)]: fn(0) in this thread, the others in lstmkit's pool, NumPy's BLAS
-    single-threaded meanwhile (set back after; a lock keeps two such runs from interleaving)."""
-    get_threads, set_threads = _BLAS
+    single-threaded meanwhile (:func:`blas_threads`; a lock keeps two such runs from interleaving)."""
     with _lock:
         pool = _state["pool"]
         if pool is None or pool._max_workers < n - 1:  # (one worker at least: n = 1 runs fn(0) here alone)
             pool = _state["pool"] = ThreadPoolExecutor(max_workers=max(1, n - 1), thread_name_prefix="lstmkit")
-        before = get_threads()
-        set_threads(1)
         futures = []
-        try:
-            futures = [pool.submit(fn, k) for k in range(1, n)]
-            first = fn(0)
-            return [first] + [f.result() for f in futures]
-        finally:
-            wait(futures)  # no block still running when this returns or raises
-            set_threads(before)
+        with blas_threads(1):
+            try:
+                futures = [pool.submit(fn, k) for k in range(1, n)]
+                first = fn(0)
+                return [first] + [f.result() for f in futures]
+            finally:
+                wait(futures)  # no block still running when this returns or raises (BLAS set back after)
 
 
 def in_turn(fn, n: int) -> list:
