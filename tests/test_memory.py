@@ -206,6 +206,23 @@ def test_bad_settings_are_named(kwargs, message):
         run_memory_experiment(**{"lags": (1,), **kwargs})
 
 
+@pytest.mark.parametrize(
+    "kwargs, exc, message",
+    [
+        ({"lr": "0.01"}, TypeError, "expected lr a finite number > 0, got '0.01'"),
+        ({"lr": -1}, ValueError, "expected lr a finite number > 0, got -1"),
+        ({"clip": True}, TypeError, "expected clip a finite number > 0, got True"),
+        ({"clip": None}, TypeError, "expected clip a finite number > 0, got None"),
+        ({"clip": float("inf")}, ValueError, "expected clip a finite number > 0, got inf"),
+    ],
+)
+def test_bad_lr_and_clip_are_refused_as_everywhere(kwargs, exc, message):
+    # by _checks.check_real, as the library's other numbers: a number out of range is a ValueError,
+    # anything else (a str, a bool, None) a TypeError (a str was a ValueError here)
+    with pytest.raises(exc, match="run_memory_experiment: " + message):
+        run_memory_experiment(**{"lags": (1,), **kwargs})
+
+
 def test_cli_memory_prints_the_table_and_writes_plot_and_json(tmp_path, capsys):
     import json
 

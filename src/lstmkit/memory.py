@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_int, fail
+from ._checks import check_int, check_real, fail
 from .datasets import recall_task
 from .io import save_figure
 from .threads import blas_threads
@@ -292,9 +292,8 @@ def run_memory_experiment(
     steps = check_int(steps, where, "steps", minimum=1)
     batch_size = check_int(batch_size, where, "batch_size", minimum=1)
     n_test = check_int(n_test, where, "n_test", minimum=1)
-    for name, v in (("lr", lr), ("clip", clip)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v > 0 or not np.isfinite(v):
-            fail(where, name, "a finite number > 0", repr(v))
+    lr = check_real(lr, where, "lr", low=0, low_open=True)
+    clip = check_real(clip, where, "clip", low=0, low_open=True)  # (not check_clip: None, no clipping, is not taken here)
     with blas_threads(1):  # (the docstring's last paragraph)
         return _experiment(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test, forget_bias, seed)
 
