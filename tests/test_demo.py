@@ -36,3 +36,32 @@ def test_the_text_part_reads_perplexity_against_the_characters_seen(tmp_path):
     n = len(set(text[: int(len(text) * 0.9)]))
     report, _ = text_part(tmp_path, quick=True, seed=0)
     assert re.search(rf"held-out perplexity \d+\.\d\d per character \(a uniform guess over the {n} characters: {n}\)\n", report), report
+
+
+def test_the_memory_part_reports_the_trained_gradient_at_the_symbol_over_the_distractors(tmp_path, monkeypatch):
+    # the figure is g(lag + 1) / median of g(1..lag) at the longest lag, trained: recomputed here from
+    # the result's whole curve g(k) (grad_trained), not from the symbol_trained / distractors_trained
+    # the part divides
+    import math
+
+    import numpy as np
+
+    import lstmkit.memory as memory
+    from lstmkit.commands.demo import memory_part
+
+    results, run = [], memory.run_memory_experiment
+
+    def keep(**kw):  # the part's result, kept for the test
+        results.append(run(**kw))
+        return results[-1]
+
+    monkeypatch.setattr(memory, "run_memory_experiment", keep)
+    _, figures = memory_part(tmp_path, quick=True, seed=0)
+    (r,) = results
+    lag = int(r.lags[-1])
+    assert lag == 5 and len(r.grad_trained["lstm"]) == lag + 2  # k = 0 the query .. k = 6 the symbol
+    for c in ("rnn", "lstm"):
+        g = r.grad_trained[c]
+        want = g[lag + 1] / np.median(g[1 : lag + 1])
+        got = figures[f"memory lag {lag} gradient at the symbol / at the distractors ({c})"]
+        assert math.isfinite(got) and got > 0 and got == want, (c, got, want)
