@@ -199,3 +199,16 @@ def test_hand_mode_shows_a_bias_as_written():
     # two biases of a gate (seed 000's notation) are shown with their sum
     two = from_dict({"weights": {"W_ii": [[1.0]], "W_hi": [[1.0]], "b_ii": [0.1], "b_hi": [0.05]}, "inputs": {"x": [[1.0]]}})[0]
     assert "b_i = b_ii + b_hi" in explain(two, width=200)
+
+
+def test_a_divisor_keeps_its_first_significant_digit_at_one_place_by_hand_and_in_the_text():
+    # first_place(v) = -floor(log10 |v|), the place of v's first significant digit: 0.0047 = 4.7e-3 -> 3.
+    # trace.divisor rounds s to it where s would round to 0 (0.00474 -> 0.00 at 2 decimals -> 0.005),
+    # build.fdivisor writes s with as many decimals where s is below 0.01: the two read it from one place
+    from lstmkit.explain.build import fdivisor
+    from lstmkit.explain.trace import divisor, first_place
+
+    assert first_place(np.array([0.0047, 0.25, 4.7, 47.0])).tolist() == [3, 1, 0, -1]
+    assert not np.isfinite(first_place(np.array([0.0, np.inf, np.nan]))).any()
+    assert divisor(np.array([0.00474, 0.00316, 0.0072, 0.25]), 2).tolist() == [0.005, 0.003, 0.01, 0.25]  # 0.0072 rounds to 0.01
+    assert [fdivisor(v, 2) for v in (0.005, 0.003, 0.00316, 0.0072, 0.25)] == ["0.005", "0.003", "0.003", "0.007", "0.25"]

@@ -30,7 +30,7 @@ import numpy as np
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Seq, Sym, Table, Vec, seq
 from .._checks import count
 from ..variants import LN_EPS
-from .trace import ACT, BackwardTrace, ForwardTrace
+from .trace import ACT, BackwardTrace, ForwardTrace, first_place
 from .worked import GATES, UNIT_INDEX, WorkedExample
 
 FORMS = ("steps", "table", "memory")
@@ -60,7 +60,7 @@ def fdivisor(v: float, d: int) -> str:
     d-th decimal, with its first significant digit: 0.003 and 0.005 at 2 decimals, as the hand
     computation keeps it (:func:`lstmkit.explain.trace.divisor`), never 0.00 (nor 0.005 as 0.01)."""
     v = float(v)
-    return fnum(v, int(-np.floor(np.log10(abs(v)))) if below_places(v, d) else d)
+    return fnum(v, int(first_place(v)) if below_places(v, d) else d)
 
 
 def fparam(v: float) -> str:

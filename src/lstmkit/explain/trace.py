@@ -242,10 +242,18 @@ def divisor(s: np.ndarray, decimals: int | None) -> np.ndarray:
     if decimals is None:
         return s
     r = hand_round(s, decimals)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        first = -np.floor(np.log10(np.abs(s)))  # the decimals of s's first significant digit
+    first = first_place(s)
     lost = (r == 0) & (s != 0) & np.isfinite(first)
     return np.where(lost, hand_round(s, np.where(lost, first, 0)), r)
+
+
+def first_place(v) -> np.ndarray:
+    """The decimal place of v's first significant digit, -floor(log10 |v|): 3 for 0.0047, 1 for
+    0.25, 0 for 4.7, -1 for 47; not finite for 0, ±∞ and NaN. Where a divisor keeps its first
+    significant digit, :func:`divisor` rounds it to this place, and the explanation writes it with
+    as many decimals (:func:`lstmkit.explain.build.fdivisor`)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.floor(np.log10(np.abs(np.asarray(v, dtype=np.float64))))
 
 
 def _variant_step(ex: WorkedExample, rec: StepRecord, put, cell, decimals: int | None) -> None:
