@@ -429,6 +429,47 @@ def test_time_distributed_dense_is_the_read_out(tmp_path):
         model_from_keras(soft)
 
 
+WRAPPED = {  # what a TimeDistributed wraps in a .weights.h5, refused: (the layers after the LSTM, the wrapped layer's name, what it holds)
+    "Dropout": (lambda L: [L.TimeDistributed(L.Dropout(0.2, name="drop"))], "drop", "no weights"),
+    "Activation": (lambda L: [L.TimeDistributed(L.Activation("relu", name="relu"))], "relu", "no weights"),
+    "LayerNormalization named dense": (lambda L: [L.TimeDistributed(L.LayerNormalization(name="dense_9"))], "dense_9", r"weights of shapes \(4,\), \(4,\)"),
+    "Sequential of a Dense": (lambda L: [L.TimeDistributed(keras.Sequential([L.Dense(2)], name="head"))], "head", r"groups of its own \['layers'\]"),
+    "Dense, then a Dropout": (lambda L: [L.TimeDistributed(L.Dense(2)), L.TimeDistributed(L.Dropout(0.2, name="drop"))], "drop", "no weights"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(WRAPPED))
+def test_weights_h5_time_distributed_of_another_layer_is_refused(tmp_path, case):
+    """A .weights.h5 records a TimeDistributed by its class (layers/time_distributed) and the layer it wraps by
+    its name only (layers/time_distributed/layer/vars' attribute). Any time_distributed* group was read as a
+    Dense: a wrapped Dropout or Activation (no weights) ended in "IndexError: list index out of range", a
+    LayerNormalization in "Dense kernel shape (4, O), got shape (4,)". Now the wrapped layer is read only when it
+    holds a Dense's kernel and bias; anything else is refused naming the group and the wrapped layer."""
+    L = keras.layers
+    layers, wrapped, holding = WRAPPED[case]
+    model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), *layers(L)])
+    model.save_weights(tmp_path / "m.weights.h5")
+    group = "time_distributed_1" if case.startswith("Dense,") else "time_distributed"
+    said = (rf"^{{}}: expected layer '{group}' TimeDistributed\(Dense\): a kernel \(F, O\) and a bias \(O,\) under layers/{group}/layer/vars, "
+            rf"got TimeDistributed of the layer '{wrapped}' holding {holding}\. A \.weights\.h5 records no layer classes: read the \.keras file")  # fmt: skip
+    for fn in (read_keras_file, read_keras, model_from_keras):
+        with pytest.raises(ValueError, match=said.format(fn.__name__)):
+            fn(tmp_path / "m.weights.h5")
+
+
+def test_weights_h5_time_distributed_dense_named_otherwise_is_read(tmp_path):
+    """A TimeDistributed(Dense) whose Dense the user named ("head") is told by its weights, not its name: read as
+    the read-out, computing Keras' output (the default-named one: test_time_distributed_dense_is_the_read_out)."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(L.Dense(2, name="head"), name="out")])
+    rng = np.random.default_rng(15)
+    for lay in model.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+    model.save_weights(tmp_path / "m.weights.h5")
+    x = np.random.default_rng(16).normal(size=(2, 5, 3)).astype(np.float32)
+    check_close("TimeDistributed(Dense(name='head')) .weights.h5 (float32)", model_from_keras(tmp_path / "m.weights.h5")(x)[0], keras_run(model, x), 1e-5)
+
+
 def test_masking_is_refused_saying_to_pass_lengths(tmp_path):
     """A Masking layer is not read: refused by name, saying to pass lengths instead, from the live model and
     every file. A Functional .keras was refused naming 'not_equal', an op Keras adds beside a Masking, which the

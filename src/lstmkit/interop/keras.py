@@ -388,9 +388,11 @@ def read_keras_file(path: str | os.PathLike):
 
     ``.keras``: the layer list and options come from ``config.json`` (plain JSON), the weights from
     ``model.weights.h5`` (h5py). ``.weights.h5``: the groups ``layers/lstm*`` or
-    ``layers/bidirectional*`` (in their numbering order) and at most one ``layers/dense*``; Keras'
-    default activations are assumed because the file holds no configuration. Every LSTM layer
-    must return sequences; :func:`model_from_keras` reads a file whose last one does not.
+    ``layers/bidirectional*`` (in their numbering order) and at most one ``layers/dense*`` (or
+    ``layers/time_distributed*`` wrapping a layer that holds a Dense's kernel and bias; any other is
+    refused, naming it); Keras' default activations are assumed because the file holds no
+    configuration. Every LSTM layer must return sequences; :func:`model_from_keras` reads a file
+    whose last one does not.
     """
     return _every_step(_read_file(path, "read_keras_file"), "read_keras_file")
 
@@ -540,6 +542,28 @@ def _has_arrays(group) -> bool:
     return bool(found)
 
 
+def _check_time_distributed_dense(group, name: str, where: str) -> None:
+    """Refuse a ``layers/time_distributed*`` group unless what it wraps holds a Dense's weights.
+
+    A ``.weights.h5`` names a wrapper's group by its class (time_distributed) and puts the wrapped layer
+    under ``layer/``, recorded by its name only (the ``name`` attribute of ``layer/vars``: "dense" unless
+    the user named it), not its class. A Dense holds exactly a kernel (F, O) and maybe a bias (O,) in
+    ``layer/vars``; anything else (a Dropout or an Activation: no weights; a LayerNormalization: two
+    vectors; a Sequential: layers of its own) is refused, naming the layer and what it holds."""
+    inner = group.get("layer")
+    w = _h5_vars(inner) if inner is not None else []
+    subgroups = sorted(set(inner) - {"vars"}) if inner is not None else []
+    if not subgroups and len(w) in (1, 2) and w[0].ndim == 2 and (len(w) == 1 or w[1].shape == w[0].shape[1:]):
+        return
+    label = inner["vars"].attrs.get("name") if inner is not None and "vars" in inner else None
+    label = label.decode() if isinstance(label, bytes) else label
+    what = (f"groups of its own {subgroups}" if subgroups else f"weights of shapes {', '.join(str(v.shape) for v in w)}" if w
+            else "no weights")  # fmt: skip
+    fail(where, f"layer {name!r}", f"TimeDistributed(Dense): a kernel (F, O) and a bias (O,) under layers/{name}/layer/vars",
+         f"TimeDistributed of {'the layer ' + repr(label) if label else 'a layer'} holding {what}",
+         "A .weights.h5 records no layer classes: read the .keras file, which has the model's configuration.")  # fmt: skip
+
+
 def _from_weights_only(groups, where: str):
     names = sorted(groups, key=_natural_key)
     for n in names:  # weightless, so not told by its arrays: by its group's name
@@ -547,6 +571,9 @@ def _from_weights_only(groups, where: str):
             _refuse_masking(where, n, f"a weights group layers/{n}")
     lstm_like = [n for n in names if _natural_key(n)[0] in ("lstm", "bidirectional")]
     denses = [n for n in names if _natural_key(n)[0] in ("dense", "time_distributed")]  # TimeDistributed(Dense): a Dense
+    for n in denses:
+        if _natural_key(n)[0] == "time_distributed":
+            _check_time_distributed_dense(groups[n], n, where)
     others = [n for n in names if n not in lstm_like and n not in denses and _has_arrays(groups[n])]
     if others or len(denses) > 1 or not lstm_like or len({_natural_key(n)[0] for n in lstm_like}) != 1:
         fail(
