@@ -723,3 +723,118 @@ def test_an_optimizer_built_on_other_modules_is_refused_saying_what_to_build():
     with pytest.raises(ValueError, match=r"got one built on another LSTM" + fix):
         Trainer(model, optimizer=SGD(model.rnn))
     assert Trainer(model, optimizer=SGD(model)).optimizer.module is model
+
+
+def test_early_stopping_says_when_it_stops_and_which_weights_it_keeps():
+    # Keras prints 'Epoch 10: early stopping' and 'Restoring model weights from the end of the best epoch: 7';
+    # the stop and the roll-back were silent. Validation targets inverted (as above): val_loss rises after its best
+    X, Y = counting_data(6, n=32, T=5)
+    Xv, Yv = counting_data(7, n=32, T=5)
+    buf = io.StringIO()
+    trainer = Trainer(SequenceModel(2, 2, 4, dtype=np.float64, seed=0), lr=0.05, patience=2, seed=0, verbose=2, stream=buf)
+    h = trainer.fit(X, Y, epochs=40, validation_data=(Xv, 1 - Yv))
+    best = int(np.argmin(h["val_loss"])) + 1
+    stopped = best + 2  # patience 2: two epochs without improvement after the best
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == stopped + 2 and lines[stopped - 1].startswith(f"epoch {stopped}/40 - ")
+    assert lines[-2:] == [f"epoch {stopped}: early stopping (val_loss did not improve for 2 epochs)",
+                          f"restored the weights of epoch {best}, the best (val_loss {h['val_loss'][best - 1]:.4f})"]  # fmt: skip
+    assert not any("watches" in line for line in lines)  # validation data: val_loss, as a Keras user expects
+    # silent with verbose=0, as the epoch lines are
+    quiet = io.StringIO()
+    Trainer(SequenceModel(2, 2, 4, dtype=np.float64, seed=0), lr=0.05, patience=2, seed=0, stream=quiet).fit(
+        X, Y, epochs=40, validation_data=(Xv, 1 - Yv))
+    assert quiet.getvalue() == ""
+
+
+def test_early_stopping_without_validation_data_says_it_watches_the_training_loss():
+    # a Keras user expects val_loss: without validation data the training loss is watched, said once at the start
+    X, Y = counting_data(6, n=16, T=4)
+    buf = io.StringIO()
+    Trainer(SequenceModel(2, 2, 3, seed=0), patience=3, seed=0, verbose=2, stream=buf).fit(X, Y, epochs=2)
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "early stopping (patience 3) watches the training loss, not val_loss: no validation data was given"
+    assert [line.split(" - ")[0] for line in lines[1:]] == ["epoch 1/2", "epoch 2/2"]  # said once
+    for options in ({"patience": 3, "monitor": "loss"}, {}):  # asked for by name, or no early stopping: nothing to say
+        buf = io.StringIO()
+        Trainer(SequenceModel(2, 2, 3, seed=0), seed=0, verbose=2, stream=buf, **options).fit(X, Y, epochs=1)
+        assert "watches" not in buf.getvalue()
+
+
+def test_ctrl_c_inside_a_compiled_kernel_comes_out_of_fit_as_keyboard_interrupt(tmp_path, monkeypatch):
+    # numba turns a KeyboardInterrupt raised while a kernel runs into SystemError("CPUDispatcher(...) returned a
+    # result with an exception set"), the interrupt in its context: `except KeyboardInterrupt` missed it
+    X, Y = counting_data(6, n=16, T=4)
+    model = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    backward, calls = model.backward, []
+
+    def compiled_backward(dout):  # the third epoch's first batch (2 batches an epoch) is interrupted
+        calls.append(1)
+        if len(calls) == 5:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
+        return backward(dout)
+
+    monkeypatch.setattr(model, "backward", compiled_backward)
+    ck = tmp_path / "ck.npz"
+    with pytest.raises(KeyboardInterrupt) as info:
+        Trainer(model, batch_size=8, seed=0).fit(X, Y, epochs=4, checkpoint=ck)
+    assert not isinstance(info.value, SystemError) and info.value.__suppress_context__
+    # the checkpoint holds the last epoch that ended; resumed, the run ends as an uninterrupted one
+    from lstmkit.checkpoint import read_checkpoint
+
+    assert read_checkpoint(ck)["meta"]["epoch"] == 2
+    resumed = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    Trainer(resumed, batch_size=8, seed=0).fit(X, Y, epochs=4, checkpoint=ck, resume=True)
+    whole = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    Trainer(whole, batch_size=8, seed=0).fit(X, Y, epochs=4)
+    for k, v in whole.parameters().items():
+        assert np.array_equal(resumed.parameters()[k], v), k
+    # an interrupt in Python code (a callback) is a KeyboardInterrupt as it was
+    def stop(trainer, logs):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(SequenceModel(2, 2, 3, seed=0), seed=0, callbacks=[stop]).fit(X, Y, epochs=2)
+    # any other SystemError is a bug, kept as it is
+    model = SequenceModel(2, 2, 3, seed=0)
+
+    def bug(dout):
+        raise SystemError("a bug, not an interrupt")
+
+    monkeypatch.setattr(model, "backward", bug)
+    with pytest.raises(SystemError, match="a bug"):
+        Trainer(model, seed=0).fit(X, Y, epochs=1)
+
+
+def test_interrupt_in_finds_the_interrupt_in_a_chain_of_causes():
+    from lstmkit.training import interrupt_in
+
+    ki = KeyboardInterrupt()
+    inner, outer = SystemError("inner"), SystemError("outer")
+    inner.__context__, outer.__context__ = ki, inner  # numba's chain: one SystemError per frame
+    assert interrupt_in(outer) is ki and interrupt_in(ki) is ki
+    caused = SystemError("caused")
+    caused.__cause__ = ki
+    assert interrupt_in(caused) is ki
+    assert interrupt_in(SystemError("alone")) is None and interrupt_in(None) is None
+    a, b = SystemError("a"), SystemError("b")
+    a.__context__, b.__context__ = b, a  # a cycle ends the walk
+    assert interrupt_in(a) is None
+
+
+def test_history_plot_ticks_whole_epochs(tmp_path, monkeypatch):
+    # a few epochs drew ticks at 1.25, 1.5, ... (and 2.5, 7.5 for 10): an epoch is a whole number
+    pytest.importorskip("matplotlib")
+    import lstmkit.io
+
+    figures = []
+    monkeypatch.setattr(lstmkit.io, "save_figure", lambda fig, path: figures.append(fig))
+    for n in (3, 10, 23):
+        History({"epoch": e, "loss": 1.0 / e, "val_loss": 2.0 / e} for e in range(1, n + 1)).plot(tmp_path / "c.png")
+        fig = figures[-1]
+        fig.canvas.draw()  # ticks are placed when drawn
+        ticks = [t for t in fig.axes[0].get_xticks() if fig.axes[0].get_xlim()[0] <= t <= fig.axes[0].get_xlim()[1]]
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), (n, ticks)

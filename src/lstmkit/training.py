@@ -43,6 +43,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -50,7 +51,7 @@ import numpy as np
 
 from ._checks import (
     MISSING_TARGETS, a_or_an, at_sample, check_bool, check_clip, check_finite_steps, check_finite_within, check_float_array, check_int,
-    check_lengths, check_real, check_seed, check_sequences, check_verbose, fail, first_index, is_number, valid_steps,
+    check_lengths, check_real, check_seed, check_sequences, check_verbose, count, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
@@ -88,6 +89,21 @@ def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float,
 
 METRICS: dict[str, Callable] = {"accuracy": accuracy, "mae": mae}
 DEFAULT_METRICS = {"cross_entropy": ("accuracy",), "mse": ()}
+
+
+def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt in ``exc``'s chain of causes (``exc`` itself, its ``__cause__`` or
+    ``__context__``, and theirs), or None. Ctrl-C inside a compiled kernel surfaces as numba's
+    ``SystemError: CPUDispatcher(...) returned a result with an exception set``, the interrupt in
+    its context: :meth:`Trainer.fit` raises the interrupt itself, and the command line reads any
+    other command's interrupt (a prediction, the memory experiment) with this, the one place."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class History:
@@ -145,6 +161,7 @@ class History:
             fail("History.plot", "history", "to hold at least one epoch", "an empty one")
         panels = self.curves(keys)
         from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
+        from matplotlib.ticker import MaxNLocator
 
         from .io import save_figure
 
@@ -166,6 +183,7 @@ class History:
             if best is not None:
                 ax.axvline(best, color="grey", ls=":", lw=1, label=f"lowest val_loss (epoch {best})")
             ax.set(xlabel="epoch", ylabel=k)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 2.5
             if k == "lr":
                 ax.set_yscale("log")
             ax.legend(fontsize=8)
@@ -272,8 +290,11 @@ class Trainer:
         patience: stop after this many consecutive epochs without improvement of ``monitor``
             (Keras' EarlyStopping; None: never stop early).
         monitor: "val_loss" when there is validation data, else "loss" (lower is better; a name
-            ending in "accuracy" is higher-is-better).
+            ending in "accuracy" is higher-is-better); "loss" by default is said at the start of fit
+            (when verbose), as a Keras user expects val_loss.
         min_delta: an improvement must exceed this.  restore_best: keep the best epoch's weights.
+            When verbose, fit says so, as Keras does: 'epoch 10: early stopping (val_loss did not
+            improve for 3 epochs)', 'restored the weights of epoch 7, the best (val_loss 0.2811)'.
         schedule: None, "step", "cosine", "plateau" (with ``schedule_options``) or a schedule object.
         seed: int or None; drives the validation split and the shuffling.
         verbose: 0 silent, 1 progress bar (plain lines when not a terminal), 2 a line per epoch.
@@ -391,6 +412,10 @@ class Trainer:
         checkpoint read and restored and every check passed (settings, data, epochs, the validation
         split, the monitor), before the first epoch runs; not at all on a fresh start or a refusal
         (``lstmkit train`` says 'resuming' there, so that a refusal comes first).
+
+        Ctrl-C raises KeyboardInterrupt, also inside a compiled kernel (where numba turns it into a
+        SystemError, the interrupt in its context: :func:`interrupt_in`); the checkpoint then holds
+        the last epoch that ended, and ``resume=True`` goes on from it.
         """
         where = "Trainer.fit"
         epochs = check_int(epochs, where, "epochs", minimum=0)
@@ -410,6 +435,10 @@ class Trainer:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
         if resumed and on_resume is not None:  # every check made: the resume goes ahead
             on_resume(self)
+        if self.patience is not None and self.monitor is None and val is None and self.epoch < epochs and not self.stopped:
+            # said once, at the start: a Keras user expects val_loss (Keras' EarlyStopping warns when it is missing)
+            self._say(f"early stopping (patience {self.patience}) watches the training loss, not val_loss: no validation data was given")
+        first = self.epoch  # a resume starts past 0
         progress = make_progress(self.verbose, self.stream)
         try:
             while self.epoch < epochs and not self.stopped:
@@ -422,11 +451,26 @@ class Trainer:
                 logs["time"] = time.perf_counter() - t0
                 self._end_epoch(logs, monitor, checkpoint)
                 progress.end_epoch(logs)
+        except SystemError as exc:  # Ctrl-C inside a compiled kernel: numba's SystemError, the interrupt in its context
+            interrupt = interrupt_in(exc)
+            if interrupt is None:
+                raise
+            raise interrupt from None  # what the caller catches (`except KeyboardInterrupt`); the checkpoint is the last epoch's
         finally:
             progress.close()
+        ran = self.epoch > first  # said once, by the call that ran the epochs (not again by a resume past the end)
+        if ran and self.stopped and self.patience is not None and self.wait >= self.patience:
+            self._say(f"epoch {self.epoch}: early stopping ({monitor} did not improve for {count(self.wait, 'epoch')})")
         if self.restore_best and self.patience is not None and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
+            if ran and self.best_epoch != self.epoch:  # the last epoch's weights were not the best: said, as Keras does
+                self._say(f"restored the weights of epoch {self.best_epoch}, the best ({monitor} {self.best:.4f})")
         return self.history
+
+    def _say(self, line: str) -> None:
+        """A line about the run (early stopping) to the progress stream, when ``verbose``."""
+        if self.verbose:
+            print(line, file=sys.stdout if self.stream is None else self.stream, flush=True)
 
     def _train_epoch(self, X, Y, lengths, progress) -> dict[str, float]:
         """Shuffled mini-batches, one update each (per chunk with bptt); the epoch's mean loss and
