@@ -36,7 +36,10 @@ def test_sampling_is_seeded_and_top_k_one_is_greedy(gen):
 def test_unseen_characters_map_to_unknown(gen):
     np.testing.assert_array_equal(gen.encode("az"), [1, 0])
     assert gen.decode([1, 0]) == "a\ufffd"
-    assert np.isfinite(gen.perplexity("abzd"))
+    from lstmkit.text import TextWarning
+
+    with pytest.warns(TextWarning):
+        assert np.isfinite(gen.perplexity("abzd"))
 
 
 def test_save_load_round_trip(gen, tmp_path):
@@ -72,8 +75,13 @@ def test_errors():
 
 
 def test_bad_sampling_arguments(gen):
-    with pytest.raises(ValueError, match="expected temperature a number > 0"):
+    with pytest.raises(ValueError, match=r"expected temperature a number > 0, got 0\. For greedy decoding \(always the likeliest "
+                                         r"character\) use top_k=1\.$"):
         gen.generate("a", 5, temperature=0)
+    with pytest.raises(ValueError, match=r"expected temperature a number > 0, got -1\.5\. For greedy decoding"):
+        gen.generate("a", 5, temperature=-1.5)
+    with pytest.raises(ValueError, match=r"expected temperature a number > 0, got 'hot'\.$"):  # not a number: no hint
+        gen.generate("a", 5, temperature="hot")
     with pytest.raises(ValueError, match="expected prime a non-empty str"):
         gen.generate("", 5)
 
@@ -176,3 +184,20 @@ def test_a_prime_s_characters_never_seen_at_fit_are_warned_of_by_name(gen):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gen.generate("abcd", 4, seed=0)  # all seen: nothing said
+
+
+def test_perplexity_of_characters_never_seen_at_fit_is_warned_of_by_name(gen):
+    # as generate warns of a prime's: the characters are read as 'unknown', which the model never saw either, so the
+    # number is not the text's (36.3 for '🙂🙂🙂 abc' without a word)
+    from lstmkit.text import TextWarning
+
+    with pytest.warns(TextWarning, match=r"^TextGenerator.perplexity: text has 2 characters not in the vocabulary \(never "
+                                         r"seen at fit\): ' ', '🙂'; the model reads them as 'unknown', so the perplexity is "
+                                         r"not that of this text\. Score text written in the training text's characters\.$") as record:
+        gen.perplexity("🙂🙂🙂 abc")
+    assert len(record) == 1 and record[0].filename == __file__  # pointing at the caller's line
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gen.perplexity("abcdab")  # all seen: nothing said

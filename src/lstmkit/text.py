@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_int, check_rng, fail, is_int, run_seed
+from ._checks import check_int, check_rng, fail, is_int, is_number, run_seed
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .models import check_lstm_options
 from .saving import register
@@ -54,7 +54,20 @@ def uniform_guess(gen: "TextGenerator") -> str:
 
 
 class TextWarning(UserWarning):
-    """Text read otherwise than written: characters of a prime never seen at fit, read as "unknown"."""
+    """Text read otherwise than written: characters of a prime (or of a text scored by perplexity)
+    never seen at fit, read as "unknown"."""
+
+
+def _warn_unseen(where: str, what: str, text: str, index: dict, why: str) -> None:
+    """A :class:`TextWarning` naming the characters of ``text`` (``what``: "prime") that are not in
+    the vocabulary ``index``, read as "unknown"; ``why``: what that does to the result."""
+    unseen = sorted({ch for ch in text if ch not in index})
+    if not unseen:
+        return
+    n = len(unseen)
+    shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {n - 10} more" if n > 10 else "")
+    warnings.warn(f"{where}: {what} has {n} character{'s' if n != 1 else ''} not in the vocabulary (never seen at fit): "
+                  f"{shown}; the model reads {'them' if n != 1 else 'it'} as 'unknown', {why}", TextWarning, stacklevel=3)  # fmt: skip
 
 
 def _as_text(text, where: str) -> str:
@@ -232,11 +245,18 @@ class TextGenerator:
         return step
 
     def perplexity(self, text) -> float:
-        """exp(mean -log p(next char)) over ``text`` (str or path), state carried from its start."""
+        """exp(mean -log p(next char)) over ``text`` (str or path), state carried from its start.
+
+        Characters never seen at fit are read as "unknown" (a :class:`TextWarning` names them): as
+        inputs they tell the model nothing, and as targets they are scored by the probability of
+        "unknown", which the model never saw either, so the number is not that of the text."""
         self._check_fitted("perplexity")
-        text = _as_text(text, f"{KIND}.perplexity")
+        where = f"{KIND}.perplexity"
+        text = _as_text(text, where)
         if len(text) < 2:
-            fail(f"{KIND}.perplexity", "text", "at least 2 characters", len(text))
+            fail(where, "text", "at least 2 characters", len(text))
+        _warn_unseen(where, "text", text, self._index, "so the perplexity is not that of this text. "
+                     "Score text written in the training text's characters.")  # fmt: skip
         from .functional import log_softmax
 
         ids = self.encode(text)
@@ -254,18 +274,14 @@ class TextGenerator:
         where = f"{KIND}.generate"
         length = check_int(length, where, "length", minimum=0)
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-            fail(where, "temperature", "a number > 0", repr(temperature))
+            fix = "For greedy decoding (always the likeliest character) use top_k=1." if is_number(temperature) else ""
+            fail(where, "temperature", "a number > 0", repr(temperature), fix)
         if top_k is not None:
             top_k = check_int(top_k, where, "top_k", minimum=1)
         if not isinstance(prime, str) or not prime:
             fail(where, "prime", "a non-empty str", repr(prime), "Use for example prime='\\n'.")
         rng = check_rng(seed)
-        unseen = sorted({ch for ch in prime if ch not in self._index})
-        if unseen:
-            shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {len(unseen) - 10} more" if len(unseen) > 10 else "")
-            warnings.warn(f"{where}: prime has {len(unseen)} character{'s' if len(unseen) != 1 else ''} not in the vocabulary "
-                          f"(never seen at fit): {shown}; the model reads {'them' if len(unseen) != 1 else 'it'} as "
-                          f"'unknown', which tells it nothing. Use characters of the training text.", TextWarning, stacklevel=2)  # fmt: skip
+        _warn_unseen(where, "prime", prime, self._index, "which tells it nothing. Use characters of the training text.")
         logits, state = self._step_logits(self.encode(prime), None)
         z = logits[-1]
         step = self._stepper(state)  # then one character at a time
