@@ -427,3 +427,99 @@ def test_a_series_csv_is_read_once_for_its_series_names_and_times(tmp_path, monk
     np.testing.assert_array_equal(y, [[2, 1], [4, 3], [6, 5]])
     assert names == ["b", "a"] and time.name == "month" and time.cells == ("2000-01", "2000-02", "2000-03")
     assert len(calls) == 1
+
+
+class _Frame:
+    """What the forecaster reads of a pandas DataFrame (pandas is not a dependency): its string
+    column names and its values."""
+
+    def __init__(self, values, columns):
+        self.values, self.columns = np.asarray(values), list(columns)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
+def test_series_names_are_recorded_at_fit_saved_and_checked(tmp_path):
+    # a saved forecaster kept no names: predict(y) with the columns swapped ran each series through the
+    # other's scaling and outputs, silently
+    Y = _two_series(40)
+    fc = LSTMForecaster(window=6, horizon=2, **dict(FAST, epochs=1)).fit(Y, names=["sales", "temperature"])
+    assert fc.series_names_ == ("sales", "temperature")
+    fc.save(tmp_path / "f.npz")
+    back = LSTMForecaster.load(tmp_path / "f.npz")
+    assert back.series_names_ == ("sales", "temperature")
+    np.testing.assert_array_equal(back.predict(3, Y, names=["sales", "temperature"]), fc.predict(3))
+    np.testing.assert_array_equal(back.predict(3, _Frame(Y, ["sales", "temperature"])), fc.predict(3))
+    swapped = (r"^LSTMForecaster.predict: expected names \['sales', 'temperature'\] \(the series at fit, in that order\), "
+               r"got \['temperature', 'sales'\] \(the same series in another order\)\. Give the series the forecaster "
+               r"was fitted on, in the order of fit\.$")  # fmt: skip
+    with pytest.raises(ValueError, match=swapped):
+        back.predict(3, Y[:, ::-1], names=["temperature", "sales"])
+    with pytest.raises(ValueError, match=swapped):
+        back.predict(3, _Frame(Y[:, ::-1], ["temperature", "sales"]))  # a DataFrame's columns
+    with pytest.raises(ValueError, match=r"got \['sales', 'rain'\] \(unseen at fit: \['rain'\]\)"):
+        back.predict(3, Y, names=["sales", "rain"])
+    with pytest.raises(ValueError, match=r"expected names y's own column names \['sales', 'temperature'\] \(or None\), got \['a', 'b'\]"):
+        back.predict(3, _Frame(Y, ["sales", "temperature"]), names=["a", "b"])
+    with pytest.warns(UserWarning, match=r"y names no series \(an array\), but the forecaster was fitted on \['sales', 'temperature'\]"):
+        back.predict(3, Y)
+    # names from a DataFrame's columns, from a Series' name; none from an array
+    assert LSTMForecaster(window=6, **dict(FAST, epochs=0)).fit(_Frame(Y, ["a", "b"])).series_names_ == ("a", "b")
+    sales = _Frame(Y[:, 0], [])
+    del sales.columns
+    sales.name = "sales"  # a pandas Series
+    assert LSTMForecaster(window=6, **dict(FAST, epochs=0)).fit(sales).series_names_ == ("sales",)
+    plain = LSTMForecaster(window=6, **dict(FAST, epochs=0)).fit(Y)
+    assert plain.series_names_ is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no names recorded: nothing to check, as before
+        plain.predict(2, Y[:, ::-1], names=["x", "y"])
+    with pytest.raises(ValueError, match=r"expected names 2 non-empty strings \(one per series\), got \['sales'\]"):
+        LSTMForecaster(window=6, **dict(FAST, epochs=0)).fit(Y, names=["sales"])
+
+
+def test_a_file_saved_before_series_names_loads_without_them(tmp_path):
+    from lstmkit.modelfile import read_model, save_model
+
+    Y = _two_series(40)
+    LSTMForecaster(window=6, **dict(FAST, epochs=1)).fit(Y, names=["sales", "temperature"]).save(tmp_path / "f.npz")
+    mf = read_model(tmp_path / "f.npz")
+    old = {k: v for k, v in mf.extra.items() if k != "series_names"}
+    save_model(tmp_path / "old.npz", mf.kind, mf.config, mf.arrays, old)
+    back = LSTMForecaster.load(tmp_path / "old.npz")
+    assert back.series_names_ is None
+    back.predict(2, Y[:, ::-1], names=["temperature", "sales"])  # unchecked, as before
+    save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, series_names=["sales"]))
+    with pytest.raises(FileFormatError, match=r"series_names.*null or 2 non-empty strings \(one per series\), got \['sales'\]"):
+        LSTMForecaster.load(tmp_path / "bad.npz")
+
+
+def test_forecast_with_a_model_reads_and_checks_the_series_it_was_fitted_on(tmp_path, capsys):
+    # `--model` took any --column list of the right count (visits,sales ran the sales model on visits and
+    # labelled it 'visits'), and without --column it asked for the names again
+    from lstmkit.cli import main
+
+    Y = _two_series(40)
+    months = [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(40)]
+    _dated_csv(tmp_path / "s.csv", months, Y, header="month,sales,temperature")
+    model = str(tmp_path / "m.npz")
+    fit = ["forecast", str(tmp_path / "s.csv"), "--column", "sales,temperature", "--window", "6", "--epochs", "1",
+           "--hidden-size", "2", "--steps", "2", "--model-out", model]  # fmt: skip
+    assert main(fit) == 0
+    trained = capsys.readouterr().out.split("2003-06:\n")[1]
+    assert LSTMForecaster.load(model).series_names_ == ("sales", "temperature")
+    assert main(["forecast", str(tmp_path / "s.csv"), "--model", model, "--steps", "2"]) == 0  # the names from the file
+    assert capsys.readouterr().out.split("2003-06:\n")[1] == trained
+    assert main(["forecast", str(tmp_path / "s.csv"), "--model", model, "--column", "temperature,sales"]) == 1
+    assert ("forecast: expected --column ['sales', 'temperature'] (the series at fit, in that order), got "
+            "['temperature', 'sales'] (the same series in another order).") in capsys.readouterr().err  # fmt: skip
+    # without data the model's own history, labelled by its names
+    assert main(["forecast", "--model", model, "--steps", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == trained.splitlines()
+    # a .npy names no series: read as those fitted on, said
+    np.save(tmp_path / "s.npy", np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1, usecols=(1, 2)))
+    assert main(["forecast", str(tmp_path / "s.npy"), "--model", model, "--steps", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "names no series (a .npy): its columns are read as ['sales', 'temperature'], the series" in err
+    assert out.splitlines()[1].startswith("sales ")

@@ -145,8 +145,16 @@ class LSTMForecaster:
     ``{"peephole": True, "zoneout_cell": 0.1}`` (see :class:`lstmkit.LSTMRegressor`).
 
     Learned attributes: ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
-    the fitted series, ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
-    ``training_history_`` (:class:`lstmkit.History`).
+    the fitted series, ``series_names_`` the S series' names at fit (a tuple of str, from
+    ``fit(y, names=...)``, a pandas DataFrame's columns or a Series' name; None when none were
+    given), ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
+    ``training_history_`` (:class:`lstmkit.History`). All are saved with the model (a file saved
+    before ``series_names_`` was recorded loads with None).
+
+    Series names work as scikit-learn's ``feature_names_in_``: when the forecaster recorded them,
+    ``predict`` and ``score`` refuse a history named otherwise (other series, or the same in
+    another order: each series has its own scaling and outputs), and warn when given one with no
+    names (a NumPy array: its columns are read as the recorded series, in order).
     """
 
     def __init__(
@@ -253,10 +261,14 @@ class LSTMForecaster:
         return X, Y
 
     # -- fit / predict ---------------------------------------------------------------------
-    def fit(self, y) -> "LSTMForecaster":
-        """Fit on the whole series ``y`` (N,) or (N, S). Scaling is fitted on ``y`` alone. Returns self."""
+    def fit(self, y, names=None) -> "LSTMForecaster":
+        """Fit on the whole series ``y`` (N,) or (N, S). Scaling is fitted on ``y`` alone. Returns self.
+
+        ``names``: the S series' names, recorded as ``series_names_`` (default: a pandas
+        DataFrame's column names, or a Series' name, when they are strings; else none recorded)."""
         self._check_params()
         y2, was_1d = as_series(y, f"{KIND}.fit")
+        series_names = _names_of(y, names, y2.shape[1], f"{KIND}.fit")
         z = self._to_model_space(y2)
         need = self.window + self.horizon
         if len(z) < need:
@@ -270,6 +282,7 @@ class LSTMForecaster:
         regressor = self._new_regressor().fit(X, Y)  # a failed fit leaves a fitted forecaster as it was
         self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
         self.n_series_, self.history_, self.is_1d_ = y2.shape[1], y2, was_1d
+        self.series_names_ = series_names
         self.training_history_ = regressor.history_
         return self
 
@@ -291,15 +304,20 @@ class LSTMForecaster:
         Z = self.regressor_.predict(X).reshape(len(histories), H, S) * self.scale_ + self.mean_  # (n, H, S)
         return np.stack([self._from_model_space(Z[i], h[-1]) for i, h in enumerate(histories)])
 
-    def predict(self, steps: int | None = None, y=None) -> np.ndarray:
+    def predict(self, steps: int | None = None, y=None, names=None) -> np.ndarray:
         """Forecast ``steps`` values (default: horizon) after the end of ``y`` (default: the fitted series).
 
         Returns (steps,) when fitted on a 1-D series, else (steps, S). Steps beyond the horizon are
         made recursively, one H-step block at a time, each block appended to the history.
+        ``names``: the names of ``y``'s series (default: a DataFrame's columns, a Series' name);
+        when the forecaster recorded names at fit, other names (or another order) are refused.
         """
         self._check_fitted("predict")
         steps = self.horizon if steps is None else check_int(steps, f"{KIND}.predict", "steps", minimum=1)
-        hist = self.history_ if y is None else self._check_history(y, "predict")
+        return self._forecast(self.history_ if y is None else self._check_history(y, "predict", names), steps)
+
+    def _forecast(self, hist: np.ndarray, steps: int) -> np.ndarray:
+        """:meth:`predict` of a checked history (>= W+difference, S)."""
         out = []
         while sum(len(b) for b in out) < steps:
             block = self._forecast_block([hist])[0]  # (H, S)
@@ -308,14 +326,31 @@ class LSTMForecaster:
         f = np.concatenate(out)[:steps]
         return f[:, 0] if self.is_1d_ else f
 
-    def _check_history(self, y, what: str) -> np.ndarray:
+    def _check_history(self, y, what: str, names=None) -> np.ndarray:
         y2, _ = as_series(y, f"{KIND}.{what}")
         if y2.shape[1] != self.n_series_:
             fail(f"{KIND}.{what}", "y", f"{self.n_series_} series (columns), as at fit", f"{y2.shape[1]}")
+        self._check_names(_names_of(y, names, y2.shape[1], f"{KIND}.{what}"), what)
         need = self.window + self.difference
         if len(y2) < need:
             fail(f"{KIND}.{what}", "y", f"at least window+difference = {need} values of history", f"{len(y2)}")
         return y2
+
+    def _check_names(self, names: tuple[str, ...] | None, what: str) -> None:
+        """Refuse ``names`` (a history's series) other than ``series_names_``, or in another order
+        (scikit-learn's feature-name check); warn of a history with no names when some were recorded."""
+        fitted = getattr(self, "series_names_", None)
+        if fitted is None or names == fitted:
+            return
+        where = f"{KIND}.{what}"
+        if names is None:
+            warnings.warn(f"{where}: y names no series (an array), but the forecaster was fitted on {list(fitted)}: its "
+                          "columns are read as those series, in that order.", UserWarning, stacklevel=4)  # fmt: skip
+            return
+        unseen = [n for n in names if n not in fitted]
+        how = (f"unseen at fit: {unseen}" if unseen else "the same series in another order")
+        fail(where, "names", f"{list(fitted)} (the series at fit, in that order)", f"{list(names)} ({how})",
+             "Give the series the forecaster was fitted on, in the order of fit.")
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path) -> None:
@@ -331,6 +366,7 @@ class LSTMForecaster:
         extra = {
             "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
             "history": self.history_.tolist(),
+            "series_names": None if self.series_names_ is None else list(self.series_names_),
             "regressor": {"params": reg._json_params(), **reg._file_extra()},
         }  # fmt: skip
         save_model(path, KIND, json_params(self.get_params()), reg.model_.state_dict(), extra)
@@ -373,6 +409,10 @@ class LSTMForecaster:
                     refuse(key, f"{S} finite numbers{' > 0' if key == 'scale' else ''} (one per series)", f"{ex[key]!r:.80}")
             if not isinstance(ex["is_1d"], bool) or (ex["is_1d"] and S != 1):
                 refuse("is_1d", "true only for one series" if isinstance(ex["is_1d"], bool) else "true or false", f"{ex['is_1d']!r} with {S} series")
+            series_names = ex.get("series_names")  # absent in a file saved before names were recorded
+            if series_names is not None and (not isinstance(series_names, list) or len(series_names) != S
+                                             or not all(isinstance(n, str) and n for n in series_names)):  # fmt: skip
+                refuse("series_names", f"null or {S} non-empty strings (one per series)", f"{series_names!r:.80}")
             if reg.n_features_in_ != S:
                 refuse("regressor.n_features_in", f"{S} (one input per series of history)", reg.n_features_in_)
             if reg.per_step_:
@@ -384,6 +424,7 @@ class LSTMForecaster:
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
         fc.regressor_, fc.history_, fc.n_series_, fc.is_1d_ = reg, history, S, ex["is_1d"]
+        fc.series_names_ = None if series_names is None else tuple(series_names)
         fc.mean_, fc.scale_ = np.array(ex["mean"], dtype=np.float64), np.array(ex["scale"], dtype=np.float64)
         fc.training_history_ = reg.history_
         return fc
@@ -404,7 +445,8 @@ class LSTMForecaster:
         y2, was_1d = as_series(y, where)
         N, S = y2.shape
         test_size = check_int(test_size, where, "test_size", minimum=1)
-        names = _series_names(names, S, where)
+        given = _names_of(y, names, S, where)  # recorded by the fit below
+        names = _series_names(given, S, where)
         m = self.seasonal_period or 1
         span = self.window + self.horizon + self.difference
         min_train = max(span, m + 1)
@@ -415,7 +457,7 @@ class LSTMForecaster:
                  "Use a longer series" + (", or a smaller seasonal_period." if m + 1 > span else ", or a smaller window or horizon."))
         if N - test_size < min_train:
             fail(where, "test_size", f"at most N - {min_train} = {N - min_train} (enough training data)", test_size)
-        self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size])
+        self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size], names=given)
         H = self.horizon
         origins = np.arange(N - test_size, N)
         histories = [y2[:o] for o in origins]
@@ -457,6 +499,21 @@ def _series_names(names, S: int, where: str) -> tuple[str, ...]:
     if len(names) != S or not all(isinstance(n, str) and n for n in names):
         fail(where, "names", f"{S} non-empty strings (one per series)", f"{names!r:.80}")
     return tuple(names)
+
+
+def _names_of(y, names, S: int, where: str) -> tuple[str, ...] | None:
+    """The S series' names: ``names`` (checked by :func:`_series_names`), else a pandas DataFrame's
+    column names or a Series' name when they are strings, else None. ``names`` and a DataFrame's
+    own names that disagree are refused."""
+    cols = getattr(y, "columns", None)  # a DataFrame
+    own = list(cols) if cols is not None else [getattr(y, "name", None)] if np.ndim(y) == 1 else [None]
+    own = tuple(own) if own and all(isinstance(n, str) and n for n in own) else None
+    if names is None:
+        return own if own is not None and len(own) == S else None
+    names = _series_names(names, S, where)
+    if own is not None and own != names:
+        fail(where, "names", f"y's own column names {list(own)} (or None)", f"{list(names)}")
+    return names
 
 
 def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: np.ndarray, scale: float, name: str) -> BacktestResult:

@@ -27,7 +27,8 @@ DEFAULTS = LSTMForecaster().get_params()
 #: the classes whose errors name their arguments, and those spelled otherwise on this command line:
 #: lstmkit.cli shows the options instead (commands._options.name_options)
 OWNERS = ("LSTMForecaster", "LSTMRegressor", "LSTM")
-OPTIONS = {"test_size": "--backtest", "seasonal_period": "--season", "learning_rate": "--lr", "y": "the series"}
+OPTIONS = {"test_size": "--backtest", "seasonal_period": "--season", "learning_rate": "--lr", "y": "the series",
+           "names": "--column"}
 
 HELP = "forecast a time series with an LSTM, scored beside naive and seasonal-naive baselines"
 EXAMPLE = (
@@ -39,7 +40,8 @@ EXAMPLE = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
     p.add_argument("data", nargs="?", help="series: a .csv (with --column), a .npy (N,) or (N, S), or builtin:airline")
-    p.add_argument("--column", help=".csv: comma-separated column(s) holding the series")
+    p.add_argument("--column", help=".csv: comma-separated column(s) holding the series (with --model: default the "
+                                   "series it was fitted on, recorded in the file; others are refused)")
     p.add_argument("--time-column", metavar="NAME",
                    help=".csv: the column of times (YYYY-MM, YYYY-MM-DD, or numbers), checked to be in order; the "
                         "forecast (--out, --plot) then carries the times ahead, at the series' usual step. Default: "
@@ -121,8 +123,9 @@ def check_series_name(data: str | None, time_column: str | None = None) -> None:
 
 def load_series(data: str, column, time_column: str | None = None):
     """What ``data`` holds: ((N,) or (N, S) float64, the S series' names (None when the file names
-    none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV column list, or a .npy
-    file; ``data`` is one :func:`check_series_name` takes (run before the command)."""
+    none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV's columns (``column``
+    comma-separated, as --column, or a list of names), or a .npy file; ``data`` is one
+    :func:`check_series_name` takes (run before the command)."""
     if data == "builtin:airline":
         from importlib import resources
 
@@ -137,7 +140,8 @@ def load_series(data: str, column, time_column: str | None = None):
         header, rows = read_csv(p)  # once: the series and the times are read from these
         if not column:
             raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
-        series = [column_index(header, c.strip(), str(p)) for c in column.split(",")]
+        columns = column.split(",") if isinstance(column, str) else list(column)
+        series = [column_index(header, c.strip(), str(p)) for c in columns]
         y = csv_columns(header, rows, series, str(p))
         time = check_time_column(p, header, rows, series, time_column)
         return (y[:, 0] if y.shape[1] == 1 else y), [header[j] for j in series], time
@@ -360,8 +364,14 @@ def run(args: argparse.Namespace) -> int:
     if args.model:  # the options beside it were checked before the command ran (check_model_options)
         fc = LSTMForecaster.load(args.model)
         y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
-        if args.data:
-            y, names, time = load_series(args.data, args.column, args.time_column)
+        recorded = getattr(fc, "series_names_", None)  # None: a file saved before they were recorded, or a .npy's model
+        names = None if recorded is None else list(recorded)
+        if args.data:  # --column: by default the series fitted on; predict refuses others
+            y, names, time = load_series(args.data, args.column or names, args.time_column)
+            if names is None and recorded is not None:  # a .npy: its columns are taken for the series fitted on
+                names = list(recorded)
+                warnings.warn(f"{args.data} names no series (a .npy): its columns are read as {names}, the series "
+                              f"{args.model} was fitted on, in that order.", stacklevel=2)  # fmt: skip
         result = None
     else:
         y, names, time = load_series(args.data, args.column, args.time_column)
@@ -381,13 +391,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"backtest on the last {count(args.backtest, 'value')} (fit on the first {len(y) - args.backtest}):")
             print(result.table())
             print()
-        fc.fit(y)  # the final model uses the whole series
+        fc.fit(y, names=names)  # the final model uses the whole series; a CSV's names are recorded
         if args.model_out:
             fc.save(args.model_out)
             print(f"model saved to {args.model_out}")
-    f = fc.predict(args.steps, y)
+    f = fc.predict(args.steps, *((y, names) if args.data else ()))  # no data: from the end of the model's own history
     f2 = f[:, None] if f.ndim == 1 else f  # (k, S)
-    labels = names or [f"series{j}" for j in range(f2.shape[1])]  # a .npy, a model without data: unnamed
+    labels = names or [f"series{j}" for j in range(f2.shape[1])]  # a .npy, a model fitted on one: unnamed
     how = "direct" if len(f) <= fc.horizon else f"direct blocks of {fc.horizon}, recursive"
     when = "" if time is None else f", {' to '.join(dict.fromkeys(time.text(time.ahead(len(f))[[0, -1]])))}"
     print(f"forecast of the next {count(len(f), 'value')} ({how}){when}:")
