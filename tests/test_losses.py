@@ -42,6 +42,27 @@ def test_cross_entropy_is_stable_for_huge_logits():
     assert loss == pytest.approx(2000.0) and np.isfinite(dz).all() and dz.dtype == np.float32
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype,row", [(np.float64, [np.nan, 0, 0]), (np.float64, [np.inf, 0, 0]), (np.float64, [-np.inf, 0, 0]),
+                                       (np.float64, [-1e308, 1e308, 0]), (np.float32, [1e38, 0, 0]), (np.float32, [-3e38, 3e38, 0])])  # fmt: skip
+def test_cross_entropy_ignores_whatever_a_padded_row_holds(dtype, row):
+    # a padded row's logits are never used: a NaN, an inf, or finite logits whose spread overflows (z - max z
+    # = -inf) gave ℓ = NaN or inf there, and m ℓ = 0 * NaN made the loss NaN (and, for NaN or +inf, the
+    # row's gradient). torch drops the row: F.cross_entropy with ignore_index gives the loss of the valid
+    # row alone, and F.cross_entropy(z[m], k[m]) (the module's stated equivalent) a gradient of exactly 0 there
+    torch = pytest.importorskip("torch")
+    z = np.array([[0.0, 1.0, 2.0], row], dtype=dtype)
+    k, mask = np.array([0, 1]), np.array([1, 0])
+    loss, dz = softmax_cross_entropy(z, k, mask)
+    zt = torch.from_numpy(z.astype(np.float64)).requires_grad_()
+    ref = torch.nn.functional.cross_entropy(zt, torch.tensor([0, -100]), ignore_index=-100)
+    assert loss == pytest.approx(ref.item(), rel=1e-6 if dtype == np.float32 else 1e-15)  # -log(e^0 / (e^0 + e^1 + e^2)) = 2.4076
+    zs = torch.from_numpy(z.astype(np.float64)).requires_grad_()
+    torch.nn.functional.cross_entropy(zs[:1], torch.tensor([0])).backward()
+    assert dz.dtype == dtype and np.array_equal(dz[1], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(dz, zs.grad.numpy(), rtol=1e-6 if dtype == np.float32 else 1e-14, atol=0)
+
+
 @pytest.mark.parametrize("shape,mask_shape", [((6,), None), ((3, 4, 2), (3, 4)), ((3, 4), (3, 4))])
 def test_mse_matches_torch_and_finite_differences(shape, mask_shape):
     torch = pytest.importorskip("torch")

@@ -1,7 +1,8 @@
 """Losses, each fused with its gradient: ``loss, dpred = f(pred, target, mask=None)``.
 
 Both average over the *valid* targets only: a ``mask`` (1 valid, 0 padding) selects them, so a
-padded step never contributes to the loss or its gradient. Without a mask every target counts.
+padded step never contributes to the loss or its gradient, whatever its logits or predictions hold
+(NaN, inf, 1e38: its gradient is 0). Without a mask every target counts.
 
 Softmax cross-entropy over C classes (the seeds' H(y_t, target_t) with y_t = softmax(z_t))::
 
@@ -73,6 +74,10 @@ def softmax_cross_entropy(logits, targets, mask=None) -> tuple[float, np.ndarray
     if n_valid == 0:
         fail(where, "mask", "at least one valid target", "none")
     kk = np.where(valid, k, 0)[..., None]  # safe indices for padded positions   (N..., 1)
+    if m is not None:  # a padded position's logits never enter: its ℓ_n would be NaN or inf for a NaN, an inf
+        # or an extreme logit there (1e38 - -1e38 overflows), and m_n ℓ_n = 0 * NaN is NaN, in the loss and in
+        # its row of the gradient, where torch's F.cross_entropy(z[m], k[m]) leaves the row out
+        z = np.where(valid[..., None], z, 0).astype(z.dtype, copy=False)  # padded rows' logits 0   (N..., C)
     logp = log_softmax(z, axis=-1)  # log p_n                                      (N..., C)
     nll = -np.take_along_axis(logp, kk, axis=-1)[..., 0]  # ℓ_n = -log p_n[k_n]   (N...)
     w = valid.astype(z.dtype) / n_valid  # m_n / Σ m                              (N...)
