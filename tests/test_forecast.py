@@ -523,3 +523,71 @@ def test_forecast_with_a_model_reads_and_checks_the_series_it_was_fitted_on(tmp_
     out, err = capsys.readouterr()
     assert "names no series (a .npy): its columns are read as ['sales', 'temperature'], the series" in err
     assert out.splitlines()[1].startswith("sales ")
+
+
+def test_validation_split_holds_out_the_last_windows(monkeypatch):
+    # it held out a seeded random subset of the overlapping windows (rows 0, 13, 21, ...): validation on
+    # windows earlier than those trained on
+    from lstmkit.estimators import LSTMRegressor
+
+    seen = {}
+    fit = LSTMRegressor.fit
+
+    def spy(self, X, y, *args, **kwargs):
+        seen.update(X=X, Y=y, validation=kwargs.get("validation_data"))
+        return fit(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(LSTMRegressor, "fit", spy)
+    y = np.exp(np.sin(np.arange(40) / 4) + np.arange(40) / 50)  # 40 values > 0
+    fc = LSTMForecaster(window=5, horizon=3, log=True, difference=1, validation_split=0.25, **dict(FAST, epochs=2)).fit(y)
+    # by hand: z = diff(log y) holds 39 values, z[i] = log y[i+1] - log y[i]; a window is 5 inputs then 3
+    # targets, so there are 39 - 8 + 1 = 32 windows, and 0.25 * 32 = 8 are validated: the 8 whose target
+    # blocks end at z[38], z[37], ..., z[31], i.e. the targets z[29..38] (y[30..39], the end of the series)
+    z = np.log(y[1:]) - np.log(y[:-1])
+    starts = [38 - 2 - k for k in range(8)][::-1]  # first target of each validated block: 29 .. 36
+    # training windows: every block that ends before z[29], the first validated target: blocks
+    # z[5..7] (window 0) to z[26..28] (window 21); windows 22 and 23 (targets z[27..29], z[28..30]) would
+    # train on validated values and are left out. The scaling: the values these 22 windows hold, z[0..28]
+    mean, std = z[:29].mean(), z[:29].std()
+    s = (z - mean) / std
+    Xv = np.array([s[t - 5 : t] for t in starts])[:, :, None]
+    Yv = np.array([s[t : t + 3] for t in starts])
+    Xt = np.array([s[t - 5 : t] for t in range(5, 27)])[:, :, None]
+    Yt = np.array([s[t : t + 3] for t in range(5, 27)])
+    np.testing.assert_allclose(seen["validation"][0], Xv, rtol=1e-12)
+    np.testing.assert_allclose(seen["validation"][1], Yv, rtol=1e-12)
+    np.testing.assert_allclose(seen["X"], Xt, rtol=1e-12)
+    np.testing.assert_allclose(seen["Y"], Yt, rtol=1e-12)
+    assert Yv[-1, -1] == pytest.approx((np.log(y[39] / y[38]) - mean) / std)  # the last validated value is the last of y
+    assert (fc.mean_[0], fc.scale_[0]) == pytest.approx((mean, std))
+    np.testing.assert_array_equal(fc.validation_indices_, np.arange(24, 32))  # window j's first target is z[j + 5]
+    # the history's val_loss scores those windows: the final model's MSE on them
+    val_mse = np.mean((fc.regressor_.predict(Xv) - Yv) ** 2)
+    assert fc.training_history_.epochs[-1]["val_loss"] == pytest.approx(val_mse, rel=1e-9)
+    assert fc.regressor_.validation_split == 0.0 and fc.regressor_.validation_indices_ is None
+    # horizon 1: no window left out between; without a split, none held out
+    seen.clear()
+    fc1 = LSTMForecaster(window=5, validation_split=0.25, **dict(FAST, epochs=1)).fit(y)
+    # 40 - (5 + 1) + 1 = 35 windows: round(0.25 * 35) = 9 validated (26..34), the 26 before trained on
+    assert len(seen["X"]) == 26 and len(seen["validation"][0]) == 9
+    np.testing.assert_allclose(seen["validation"][1][:, 0], (y[31:] - y[:31].mean()) / y[:31].std())  # y[31..39]
+    np.testing.assert_array_equal(fc1.validation_indices_, np.arange(26, 35))
+    assert LSTMForecaster(window=5, **dict(FAST, epochs=0)).fit(y).validation_indices_ is None
+    with pytest.raises(ValueError, match=r"expected validation_split a fraction of the 4 windows that leaves at least one "
+                                         r"to validate and one to train on .*, got 0.5"):  # fmt: skip
+        LSTMForecaster(window=5, horizon=3, validation_split=0.5, **dict(FAST, epochs=0)).fit(y[:11])  # 11 - 8 + 1 = 4 windows: 2 validated, 2 left out
+
+
+def test_the_validated_windows_survive_save_and_load(tmp_path):
+    from lstmkit.modelfile import read_model, save_model
+
+    y = np.sin(np.arange(40) / 4)
+    fc = LSTMForecaster(window=5, validation_split=0.2, **dict(FAST, epochs=1)).fit(y)
+    fc.save(tmp_path / "f.npz")
+    np.testing.assert_array_equal(LSTMForecaster.load(tmp_path / "f.npz").validation_indices_, fc.validation_indices_)
+    mf = read_model(tmp_path / "f.npz")
+    save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, validation_indices=[3, 9]))
+    with pytest.raises(FileFormatError, match=r"validation_indices.*the last windows held out by validation_split=0.2"):
+        LSTMForecaster.load(tmp_path / "bad.npz")
+    save_model(tmp_path / "old.npz", mf.kind, mf.config, mf.arrays, {k: v for k, v in mf.extra.items() if k != "validation_indices"})
+    assert not hasattr(LSTMForecaster.load(tmp_path / "old.npz"), "validation_indices_")  # saved before: unknown

@@ -12,7 +12,8 @@ Pipeline, fitted on the training part only and inverted on output (S series, win
 The model is an LSTM over the window whose last hidden state feeds a linear read-out to all H*S
 outputs at once: a **direct multi-output** forecast (no feeding back of its own predictions within
 the horizon). Asking for more than H steps repeats that block recursively, each block conditioned on
-the previous block's forecast; this is said in :meth:`LSTMForecaster.predict`.
+the previous block's forecast; this is said in :meth:`LSTMForecaster.predict`. ``validation_split``
+validates on the last windows, the end of the series (chronological, not random).
 
 :meth:`LSTMForecaster.backtest` holds out the last part of a series, fits on the rest, and makes a
 forecast from every origin in the held-out part using the true history up to that origin. It
@@ -138,8 +139,20 @@ class LSTMForecaster:
     seasonal_period : int   m for the seasonal-naive baseline and MASE (None: no season, m = 1)
     log : bool              model log y (every value must be > 0)
     difference : int        0: model levels, 1: model first differences z_t = u_t - u_{t-1}
+    validation_split : float
+                            the fraction of the windows held out to validate, **the last ones**: the end
+                            of the series, in time (as Keras' validation_split takes the last fraction;
+                            a random choice would validate on windows earlier than those trained on).
+                            The count is round(n_windows * validation_split). Before them, the horizon - 1
+                            windows whose targets reach into the validated windows' targets are left
+                            out of training, and the scaling is fitted on the values the training
+                            windows hold: no value that validation scores is seen in training. (The
+                            last training targets are the first validated windows' inputs: values
+                            before the validated ones, as a forecast's input always is.) The
+                            val_loss and val_mae of ``training_history_`` score these windows, in
+                            scaled units, and ``patience`` stops on val_loss.
     hidden_size, num_layers, bidirectional, dropout, forget_bias, lstm_options, epochs, batch_size, optimizer,
-    learning_rate, clip, patience, validation_split, seed, verbose : passed to the
+    learning_rate, clip, patience, seed, verbose : passed to the
     :class:`lstmkit.LSTMRegressor` that is trained (its targets are already scaled here, so it
     does not standardize again). ``lstm_options`` holds ``proj_size`` and the LSTM variants, e.g.
     ``{"peephole": True, "zoneout_cell": 0.1}`` (see :class:`lstmkit.LSTMRegressor`).
@@ -147,9 +160,13 @@ class LSTMForecaster:
     Learned attributes: ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
     the fitted series, ``series_names_`` the S series' names at fit (a tuple of str, from
     ``fit(y, names=...)``, a pandas DataFrame's columns or a Series' name; None when none were
-    given), ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
+    given), ``validation_indices_`` the windows validation_split held out (int64, ascending; None
+    without a split): window j's inputs are the model-space values j..j+W-1 and its targets
+    j+W..j+W+H-1, i.e. y[j+W+difference .. j+W+H-1+difference] (model value i is made from y[i] and,
+    with difference=1, y[i+1]), ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
     ``training_history_`` (:class:`lstmkit.History`). All are saved with the model (a file saved
-    before ``series_names_`` was recorded loads with None).
+    before ``series_names_`` was recorded loads with None, one saved before
+    ``validation_indices_`` without it).
 
     Series names work as scikit-learn's ``feature_names_in_``: when the forecaster recorded them,
     ``predict`` and ``score`` refuse a history named otherwise (other series, or the same in
@@ -262,7 +279,8 @@ class LSTMForecaster:
 
     # -- fit / predict ---------------------------------------------------------------------
     def fit(self, y, names=None) -> "LSTMForecaster":
-        """Fit on the whole series ``y`` (N,) or (N, S). Scaling is fitted on ``y`` alone. Returns self.
+        """Fit on the whole series ``y`` (N,) or (N, S). Scaling is fitted on ``y`` alone (with
+        validation_split, on the part that training sees: see the class docstring). Returns self.
 
         ``names``: the S series' names, recorded as ``series_names_`` (default: a pandas
         DataFrame's column names, or a Series' name, when they are strings; else none recorded)."""
@@ -276,17 +294,33 @@ class LSTMForecaster:
                 f"{KIND}.fit", "y", f"at least window+horizon+difference = {need + self.difference} values",
                 f"{len(y2)}", "Use a shorter window or horizon.",
             )  # fmt: skip
-        mean = z.mean(axis=0)  # (S,)
-        scale = np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0)  # (S,)
+        n, held = len(z) - need + 1, None  # windows; those held out to validate
+        if self.validation_split:
+            n_val, gap = int(round(n * self.validation_split)), self.horizon - 1
+            if n_val < 1 or n - n_val - gap < 1:
+                fail(f"{KIND}.fit", "validation_split", f"a fraction of the {n} windows that leaves at least one to validate "
+                     f"and one to train on (before the validated windows, the {gap} whose targets reach into theirs "
+                     f"are left out)", self.validation_split, "Use a longer series, or another validation_split.")  # fmt: skip
+            held = np.arange(n - n_val, n)  # the last windows: their targets are the end of the series
+            seen = z[: n - n_val + self.window]  # the training windows' inputs and targets, all before the validated targets
+        else:
+            seen = z
+        mean = seen.mean(axis=0)  # (S,)
+        scale = np.where(seen.std(axis=0) > 0, seen.std(axis=0), 1.0)  # (S,)
         X, Y = self._windows((z - mean) / scale)
-        regressor = self._new_regressor().fit(X, Y)  # a failed fit leaves a fitted forecaster as it was
+        validation = None
+        if held is not None:  # train on the windows before, less the gap (none with horizon 1)
+            validation, X, Y = (X[held], Y[held]), X[: held[0] - gap], Y[: held[0] - gap]
+        regressor = self._new_regressor().fit(X, Y, validation_data=validation)  # a failed fit leaves a fitted forecaster as it was
         self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
+        self.validation_indices_ = held
         self.n_series_, self.history_, self.is_1d_ = y2.shape[1], y2, was_1d
         self.series_names_ = series_names
         self.training_history_ = regressor.history_
         return self
 
     def _new_regressor(self):
+        """The regressor to train; its validation_split is 0: :meth:`fit` passes the last windows as validation_data."""
         from .estimators import LSTMRegressor
 
         return LSTMRegressor(
@@ -294,7 +328,7 @@ class LSTMForecaster:
             dropout=self.dropout, forget_bias=self.forget_bias, lstm_options=self.lstm_options,
             epochs=self.epochs, standardize=False, per_step=False, dtype="float64",
             batch_size=self.batch_size, optimizer=self.optimizer, learning_rate=self.learning_rate, clip=self.clip,
-            patience=self.patience, validation_split=self.validation_split, seed=self.seed, verbose=self.verbose,
+            patience=self.patience, validation_split=0.0, seed=self.seed, verbose=self.verbose,
         )  # fmt: skip
 
     def _forecast_block(self, histories: list[np.ndarray]) -> np.ndarray:
@@ -367,6 +401,7 @@ class LSTMForecaster:
             "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
             "history": self.history_.tolist(),
             "series_names": None if self.series_names_ is None else list(self.series_names_),
+            "validation_indices": None if self.validation_indices_ is None else self.validation_indices_.tolist(),
             "regressor": {"params": reg._json_params(), **reg._file_extra()},
         }  # fmt: skip
         save_model(path, KIND, json_params(self.get_params()), reg.model_.state_dict(), extra)
@@ -413,6 +448,16 @@ class LSTMForecaster:
             if series_names is not None and (not isinstance(series_names, list) or len(series_names) != S
                                              or not all(isinstance(n, str) and n for n in series_names)):  # fmt: skip
                 refuse("series_names", f"null or {S} non-empty strings (one per series)", f"{series_names!r:.80}")
+            if "validation_indices" in ex:  # absent in a file saved before the split was chronological
+                rows = ex["validation_indices"]
+                if fc.validation_split:
+                    ok = (isinstance(rows, list) and rows and all(type(i) is int for i in rows)
+                          and rows == list(range(rows[0], rows[0] + len(rows))) and rows[0] >= H)  # fmt: skip
+                else:
+                    ok = rows is None
+                if not ok:
+                    refuse("validation_indices", f"the last windows held out by validation_split={fc.validation_split!r} "
+                           "(null without a split; else consecutive indices after at least one training window)", f"{rows!r:.80}")  # fmt: skip
             if reg.n_features_in_ != S:
                 refuse("regressor.n_features_in", f"{S} (one input per series of history)", reg.n_features_in_)
             if reg.per_step_:
@@ -425,6 +470,8 @@ class LSTMForecaster:
             raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
         fc.regressor_, fc.history_, fc.n_series_, fc.is_1d_ = reg, history, S, ex["is_1d"]
         fc.series_names_ = None if series_names is None else tuple(series_names)
+        if "validation_indices" in ex:
+            fc.validation_indices_ = None if ex["validation_indices"] is None else np.array(ex["validation_indices"], dtype=np.int64)
         fc.mean_, fc.scale_ = np.array(ex["mean"], dtype=np.float64), np.array(ex["scale"], dtype=np.float64)
         fc.training_history_ = reg.history_
         return fc

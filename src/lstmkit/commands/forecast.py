@@ -67,7 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=positive, default=d["learning_rate"], help="learning rate (default %(default)s)")
     p.add_argument("--patience", type=integer(0), default=d["patience"], help="early stopping on --validation-split (default: off)")
     p.add_argument("--validation-split", type=fraction, default=d["validation_split"],
-                   help="fraction of training windows held out (default %(default)s)")
+                   help="fraction of the windows held out to validate: the last ones, at the end of the series "
+                        "(training stops short of their targets; default %(default)s)")
     p.add_argument("--seed", type=int, default=d["seed"], help="random seed (default %(default)s)")
     add_verbose_argument(p)
     p.add_argument("--out", help="write the forecast to this CSV: a column per series, named as in the data, beside "
