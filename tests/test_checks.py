@@ -322,3 +322,54 @@ def test_only_torch_s_own_objects_are_probed_as_torch_tensors():
                 _from_torch(thing, "f", "x")
         else:
             assert _from_torch(thing, "f", "x") is thing
+
+
+@pytest.mark.filterwarnings("error")
+def test_huge_finite_inputs_are_taken_without_a_numpy_warning():
+    # all_finite's fast test is the sum of squares, which overflows for finite |x| > ~1.8e19 in float32
+    # (3.4e38 ** 0.5) and ~1.3e154 in float64: it then looks value by value, and must not warn meanwhile
+    # (np.dot warned "overflow encountered in dot": under -W error a valid input was refused)
+    from lstmkit._checks import all_finite
+
+    for dtype, big in ((np.float32, 1e30), (np.float32, 3e38), (np.float64, 1e200), (np.float64, 1.7e308)):
+        x = np.full((4, 5), big, dtype=dtype)
+        x[1, 2] = -big
+        assert all_finite(x)
+        for bad in (np.nan, np.inf, -np.inf):
+            x[3, 4] = bad
+            assert not all_finite(x)
+            x[3, 4] = big
+    x = np.full((2, 3, 3), 1e30, dtype=np.float32)  # an LSTM's input, as the audit found it
+    y, (h, c) = LSTM(3, 4, seed=0, dtype=np.float32)(x)
+    assert y.shape == (2, 3, 4) and np.isfinite(y).all()
+    lstm = LSTM(3, 4, seed=0, dtype=np.float64)
+    lstm.backend = "numpy"
+    assert np.isfinite(lstm(np.full((2, 3, 3), 1e200))[0]).all()
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_float64_value_beyond_float32_s_range_is_refused_naming_it():
+    # float32's largest value is (2 - 2^-23) 2^127 = 3.4028e38: a float64 1e39 given to a float32 model
+    # became inf in the cast (NumPy warned "overflow encountered in cast") and was refused as "got inf"
+    m = LSTM(3, 4, seed=0, dtype=np.float32)
+    x = np.zeros((2, 3, 3))
+    x[1, 2, 0] = -1e39
+    with pytest.raises(ValueError) as err:
+        m(x)
+    assert str(err.value) == (
+        "LSTM: expected x values within float32's range (±3.4e38), got -1e+39 at index (1, 2, 0). "
+        "Scale the data down, or compute in float64 (dtype=numpy.float64)."
+    )
+    x[1, 2, 0] = 3.4e38  # within the range: taken
+    assert np.isfinite(m(x)[0]).all()
+    x[0, 0, 1] = np.inf  # already inf, not an overflow: the message about non-finite values
+    with pytest.raises(ValueError, match=r"^LSTM: expected x finite values, got inf at index \(0, 0, 1\)"):
+        m(x)
+    # a float64 model takes 1e39 as it is
+    assert np.isfinite(LSTM(3, 4, seed=0, dtype=np.float64)(np.full((1, 2, 3), 1e39))[0]).all()
+    # where non-finite values are allowed (the Trainer's padding, checked within lengths after), the
+    # value becomes inf, quietly
+    from lstmkit._checks import check_float_array
+
+    out = check_float_array(np.array([1.0, 1e39]), "f", "X", np.float32, finite=False)
+    assert out.dtype == np.float32 and out[0] == 1 and out[1] == np.inf
