@@ -591,3 +591,40 @@ def test_the_validated_windows_survive_save_and_load(tmp_path):
         LSTMForecaster.load(tmp_path / "bad.npz")
     save_model(tmp_path / "old.npz", mf.kind, mf.config, mf.arrays, {k: v for k, v in mf.extra.items() if k != "validation_indices"})
     assert not hasattr(LSTMForecaster.load(tmp_path / "old.npz"), "validation_indices_")  # saved before: unknown
+
+
+def test_score_is_the_r2_of_one_forecast_of_the_continuation():
+    # LSTMForecaster had no score (the other estimators do); it is R² as scikit-learn's regressors', of
+    # predict(k, history) against the k values given
+    from sklearn.metrics import r2_score
+
+    Y = _two_series(70)
+    fc = LSTMForecaster(window=7, horizon=2, **dict(FAST, epochs=3)).fit(Y[:60])
+    # from the end of the fitted series: leads 1..10, direct blocks of 2 then recursive
+    assert fc.score(Y[60:]) == pytest.approx(r2_score(Y[60:], fc.predict(10)), rel=1e-12)
+    # from the end of another history; each series in its own units, the two R² averaged
+    f = fc.predict(5, Y[:50])
+    by_hand = np.mean([1 - ((Y[50:55, j] - f[:, j]) ** 2).sum() / ((Y[50:55, j] - Y[50:55, j].mean()) ** 2).sum() for j in range(2)])
+    assert fc.score(Y[50:55], history=Y[:50]) == pytest.approx(by_hand, rel=1e-12)
+    # series names checked as predict checks them, in y and in the history
+    named = LSTMForecaster(window=7, horizon=2, **dict(FAST, epochs=3)).fit(Y[:60], names=["sales", "temperature"])
+    np.testing.assert_array_equal(named.predict(5), fc.predict(5))  # the names change nothing else
+    frame = lambda values: _Frame(values, ["sales", "temperature"])  # noqa: E731
+    assert named.score(Y[50:55], history=frame(Y[:50]), names=["sales", "temperature"]) == pytest.approx(by_hand, rel=1e-12)
+    assert named.score(frame(Y[50:55]), history=frame(Y[:50])) == pytest.approx(by_hand, rel=1e-12)
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected names \['sales', 'temperature'\] \(the series at fit"):
+        named.score(Y[60:, ::-1], names=["temperature", "sales"])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected history's names \['sales', 'temperature'\] .* got \['b', 'a'\]"):
+        named.score(frame(Y[60:]), history=_Frame(Y[:60], ["b", "a"]))
+    with pytest.warns(UserWarning, match=r"LSTMForecaster.score: history names no series \(an array\)"):
+        named.score(frame(Y[50:55]), history=Y[:50])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected y 2 columns, one per series as at fit, got 1 columns\.$"):
+        fc.score(Y[60:, 0])
+    # one series; a constant continuation not forecast exactly scores 0.0, as r2_score's force_finite
+    f1 = LSTMForecaster(window=7, **dict(FAST, epochs=3)).fit(Y[:60, 1])
+    assert f1.score(Y[60:, 1]) == pytest.approx(r2_score(Y[60:, 1], f1.predict(10)), rel=1e-12)
+    assert f1.score(np.full(3, 15.0)) == 0.0
+    with pytest.warns(UserWarning, match="R² is not defined with fewer than 2 values"):
+        assert np.isnan(f1.score(Y[60:61, 1]))
+    with pytest.raises(NotFittedError, match=r"LSTMForecaster.score: expected a fitted forecaster"):
+        LSTMForecaster().score(Y[:3, 0])

@@ -360,31 +360,63 @@ class LSTMForecaster:
         f = np.concatenate(out)[:steps]
         return f[:, 0] if self.is_1d_ else f
 
-    def _check_history(self, y, what: str, names=None) -> np.ndarray:
-        y2, _ = as_series(y, f"{KIND}.{what}")
+    def score(self, y, history=None, names=None) -> float:
+        """R² of the forecast of ``y`` (k,) or (k, S), the k values that follow ``history`` (default:
+        the fitted series, so ``y`` is what came after it).
+
+        The predictions scored are ``predict(k, history)``: one forecast made at the end of
+        ``history``, direct for the first ``horizon`` values and recursive beyond (not a forecast
+        from every origin: that is :meth:`backtest`, beside the naive baselines). R² = 1 -
+        Σ(y - ŷ)² / Σ(y - ȳ)² over the k values, for each series in its own units, averaged over the
+        series: scikit-learn's ``r2_score(y, ŷ)`` (multioutput="uniform_average"), the score of its
+        regressors. A series whose k values are all equal scores 1.0 if forecast exactly, else 0.0
+        (as ``force_finite=True``); with k < 2, R² is undefined: this warns and returns nan, as
+        ``r2_score`` does. ``names``: ``y``'s series, checked as :meth:`predict` checks them (a
+        DataFrame's columns by default; ``history``'s own columns are checked too)."""
+        where = f"{KIND}.score"
+        self._check_fitted("score")
+        hist = self.history_ if history is None else self._check_history(history, "score", arg="history")
+        actual, _ = as_series(y, where)  # (k, S)
+        if actual.shape[1] != self.n_series_:
+            fail(where, "y", f"{self.n_series_} columns, one per series as at fit", f"{actual.shape[1]} columns")
+        self._check_names(_names_of(y, names, actual.shape[1], where), "score", stacklevel=3)
+        k = len(actual)
+        if k < 2:
+            warnings.warn(f"{where}: R² is not defined with fewer than 2 values (got {k}); returning nan, as "
+                          "scikit-learn's r2_score does.", UserWarning, stacklevel=2)  # fmt: skip
+            return float("nan")
+        pred = self._forecast(hist, k).reshape(k, -1)  # (k, S)
+        ss_res = ((actual - pred) ** 2).sum(axis=0)
+        ss_tot = ((actual - actual.mean(axis=0)) ** 2).sum(axis=0)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
+        return float(r2.mean())
+
+    def _check_history(self, y, what: str, names=None, arg: str = "y") -> np.ndarray:
+        y2, _ = as_series(y, f"{KIND}.{what}", arg)
         if y2.shape[1] != self.n_series_:
-            fail(f"{KIND}.{what}", "y", f"{self.n_series_} series (columns), as at fit", f"{y2.shape[1]}")
-        self._check_names(_names_of(y, names, y2.shape[1], f"{KIND}.{what}"), what)
+            fail(f"{KIND}.{what}", arg, f"{self.n_series_} series (columns), as at fit", f"{y2.shape[1]}")
+        self._check_names(_names_of(y, names, y2.shape[1], f"{KIND}.{what}"), what, arg=arg)
         need = self.window + self.difference
         if len(y2) < need:
             fail(f"{KIND}.{what}", "y", f"at least window+difference = {need} values of history", f"{len(y2)}")
         return y2
 
-    def _check_names(self, names: tuple[str, ...] | None, what: str) -> None:
-        """Refuse ``names`` (a history's series) other than ``series_names_``, or in another order
-        (scikit-learn's feature-name check); warn of a history with no names when some were recorded."""
+    def _check_names(self, names: tuple[str, ...] | None, what: str, stacklevel: int = 4, arg: str = "y") -> None:
+        """Refuse ``names`` (those of the series in argument ``arg``) other than ``series_names_``, or
+        in another order (scikit-learn's feature-name check); warn of series with no names when some
+        were recorded."""
         fitted = getattr(self, "series_names_", None)
         if fitted is None or names == fitted:
             return
         where = f"{KIND}.{what}"
         if names is None:
-            warnings.warn(f"{where}: y names no series (an array), but the forecaster was fitted on {list(fitted)}: its "
-                          "columns are read as those series, in that order.", UserWarning, stacklevel=4)  # fmt: skip
+            warnings.warn(f"{where}: {arg} names no series (an array), but the forecaster was fitted on {list(fitted)}: "
+                          "its columns are read as those series, in that order.", UserWarning, stacklevel=stacklevel)  # fmt: skip
             return
         unseen = [n for n in names if n not in fitted]
         how = (f"unseen at fit: {unseen}" if unseen else "the same series in another order")
-        fail(where, "names", f"{list(fitted)} (the series at fit, in that order)", f"{list(names)} ({how})",
-             "Give the series the forecaster was fitted on, in the order of fit.")
+        fail(where, "names" if arg == "y" else f"{arg}'s names", f"{list(fitted)} (the series at fit, in that order)",
+             f"{list(names)} ({how})", "Give the series the forecaster was fitted on, in the order of fit.")
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path) -> None:
