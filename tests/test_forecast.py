@@ -458,7 +458,7 @@ def test_series_names_are_recorded_at_fit_saved_and_checked(tmp_path):
         back.predict(3, Y[:, ::-1], names=["temperature", "sales"])
     with pytest.raises(ValueError, match=swapped):
         back.predict(3, _Frame(Y[:, ::-1], ["temperature", "sales"]))  # a DataFrame's columns
-    with pytest.raises(ValueError, match=r"got \['sales', 'rain'\] \(unseen at fit: \['rain'\]\)"):
+    with pytest.raises(ValueError, match=r"got \['sales', 'rain'\] \(unseen at fit: \['rain'\]; missing: \['temperature'\]\)\."):
         back.predict(3, Y, names=["sales", "rain"])
     with pytest.raises(ValueError, match=r"expected names y's own column names \['sales', 'temperature'\] \(or None\), got \['a', 'b'\]"):
         back.predict(3, _Frame(Y, ["sales", "temperature"]), names=["a", "b"])
@@ -618,7 +618,7 @@ def test_score_is_the_r2_of_one_forecast_of_the_continuation():
         named.score(frame(Y[60:]), history=_Frame(Y[:60], ["b", "a"]))
     with pytest.warns(UserWarning, match=r"LSTMForecaster.score: history names no series \(an array\)"):
         named.score(frame(Y[50:55]), history=Y[:50])
-    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected y 2 columns, one per series as at fit, got 1 columns\.$"):
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected y with 2 columns \(one per series, as at fit\), got a 1-D series \(shape \(10,\)\)\.$"):
         fc.score(Y[60:, 0])
     # one series; a constant continuation not forecast exactly scores 0.0, as r2_score's force_finite
     f1 = LSTMForecaster(window=7, **dict(FAST, epochs=3)).fit(Y[:60, 1])
@@ -628,3 +628,44 @@ def test_score_is_the_r2_of_one_forecast_of_the_continuation():
         assert np.isnan(f1.score(Y[60:61, 1]))
     with pytest.raises(NotFittedError, match=r"LSTMForecaster.score: expected a fitted forecaster"):
         LSTMForecaster().score(Y[:3, 0])
+
+
+def test_a_history_with_another_count_of_series_is_refused_in_words(tmp_path, capsys):
+    # "forecast: expected the series 2 series (columns), as at fit, got 1."
+    from lstmkit.cli import main
+
+    Y = _two_series(40)
+    fc = LSTMForecaster(window=6, **dict(FAST, epochs=0)).fit(Y)
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.predict: expected y with 2 columns \(one per series, as at fit\), got 1 column\.$"):
+        fc.predict(2, Y[:, :1])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.predict: expected y with 2 columns \(one per series, as at fit\), got a 1-D series \(shape \(40,\)\)\.$"):
+        fc.predict(2, Y[:, 0])
+    named = LSTMForecaster(window=6, **dict(FAST, epochs=0)).fit(Y, names=["sales", "temperature"])
+    with pytest.raises(ValueError, match=r"got \['sales'\] \(missing: \['temperature'\]\)\."):  # names, when known, before the count
+        named.predict(2, Y[:, :1], names=["sales"])
+    fc.save(tmp_path / "m.npz")  # no names recorded
+    _dated_csv(tmp_path / "s.csv", [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(40)], Y, header="month,sales,temperature")
+    assert main(["forecast", str(tmp_path / "s.csv"), "--model", str(tmp_path / "m.npz"), "--column", "sales"]) == 1
+    assert "forecast: expected the series with 2 columns (one per series, as at fit), got 1 column.\n" in capsys.readouterr().err
+
+
+def test_missing_values_in_a_series_file_say_what_to_do(tmp_path, capsys):
+    # "expected a number in column 'visits', got '' on line 32.": no hint (the Python API said
+    # "Fill or drop missing values first")
+    from lstmkit.cli import main
+
+    rows = [f"2000-{m:02d},{m},{'' if m in (4, 9) else m * 2}" for m in range(1, 13)]
+    (tmp_path / "s.csv").write_text("\n".join(["month,sales,visits", *rows]) + "\n")
+    fix = ("Fill missing values first (interpolate them, say), or keep only the rows after the last gap: the forecaster "
+           "reads the rows as evenly spaced steps.")  # fmt: skip
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "sales,visits", "--window", "2", "--epochs", "0"]) == 1
+    err = capsys.readouterr().err
+    assert f"s.csv: expected a number in column 'visits', got '' on line 5 (2 missing values in the column). {fix}\n" in err
+    (tmp_path / "t.csv").write_text("month,sales\n2000-01,1\n2000-02,NA\n2000-03,3\n")
+    assert main(["forecast", str(tmp_path / "t.csv"), "--column", "sales", "--window", "1", "--epochs", "0"]) == 1
+    assert f"t.csv: expected a number in column 'sales', got 'NA' on line 3. {fix}\n" in capsys.readouterr().err
+    Y = np.arange(20.0).reshape(10, 2)
+    Y[3, 1] = np.nan
+    np.save(tmp_path / "s.npy", Y)
+    assert main(["forecast", str(tmp_path / "s.npy"), "--window", "2", "--epochs", "0"]) == 1
+    assert f"s.npy: expected finite values, got nan at index (3, 1). {fix}\n" in capsys.readouterr().err

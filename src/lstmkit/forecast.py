@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import check_float_array, check_int, fail, first_index
+from ._checks import check_float_array, check_int, count, fail, first_index
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .saving import register
 
@@ -376,10 +376,7 @@ class LSTMForecaster:
         where = f"{KIND}.score"
         self._check_fitted("score")
         hist = self.history_ if history is None else self._check_history(history, "score", arg="history")
-        actual, _ = as_series(y, where)  # (k, S)
-        if actual.shape[1] != self.n_series_:
-            fail(where, "y", f"{self.n_series_} columns, one per series as at fit", f"{actual.shape[1]} columns")
-        self._check_names(_names_of(y, names, actual.shape[1], where), "score", stacklevel=3)
+        actual = self._check_series(y, "score", names, stacklevel=4)  # (k, S)
         k = len(actual)
         if k < 2:
             warnings.warn(f"{where}: R² is not defined with fewer than 2 values (got {k}); returning nan, as "
@@ -391,11 +388,23 @@ class LSTMForecaster:
         r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
 
-    def _check_history(self, y, what: str, names=None, arg: str = "y") -> np.ndarray:
-        y2, _ = as_series(y, f"{KIND}.{what}", arg)
+    def _check_series(self, y, what: str, names=None, arg: str = "y", stacklevel: int = 5) -> np.ndarray:
+        """``y`` (k,) or (k, S) as (k, S) float64: finite, the fitted series (names checked by
+        :meth:`_check_names` when known, before their count), S of them."""
+        where = f"{KIND}.{what}"
+        y2, _ = as_series(y, where, arg)
+        found = _names_of(y, names, y2.shape[1], where)
+        if found is not None:  # other names: said by name, more use than a count
+            self._check_names(found, what, arg=arg)
         if y2.shape[1] != self.n_series_:
-            fail(f"{KIND}.{what}", arg, f"{self.n_series_} series (columns), as at fit", f"{y2.shape[1]}")
-        self._check_names(_names_of(y, names, y2.shape[1], f"{KIND}.{what}"), what, arg=arg)
+            got = f"{count(y2.shape[1], 'column')}" if np.ndim(y) == 2 else f"a 1-D series (shape {np.shape(y)})"
+            fail(where, arg, f"with {self.n_series_} columns (one per series, as at fit)", got)
+        if found is None:
+            self._check_names(None, what, stacklevel, arg)
+        return y2
+
+    def _check_history(self, y, what: str, names=None, arg: str = "y") -> np.ndarray:
+        y2 = self._check_series(y, what, names, arg)
         need = self.window + self.difference
         if len(y2) < need:
             fail(f"{KIND}.{what}", "y", f"at least window+difference = {need} values of history", f"{len(y2)}")
@@ -413,8 +422,9 @@ class LSTMForecaster:
             warnings.warn(f"{where}: {arg} names no series (an array), but the forecaster was fitted on {list(fitted)}: "
                           "its columns are read as those series, in that order.", UserWarning, stacklevel=stacklevel)  # fmt: skip
             return
-        unseen = [n for n in names if n not in fitted]
-        how = (f"unseen at fit: {unseen}" if unseen else "the same series in another order")
+        unseen, missing = [n for n in names if n not in fitted], [n for n in fitted if n not in names]
+        how = "; ".join([f"unseen at fit: {unseen}"] * bool(unseen) + [f"missing: {missing}"] * bool(missing))
+        how = how or "the same series in another order"
         fail(where, "names" if arg == "y" else f"{arg}'s names", f"{list(fitted)} (the series at fit, in that order)",
              f"{list(names)} ({how})", "Give the series the forecaster was fitted on, in the order of fit.")
 

@@ -143,6 +143,7 @@ def load_series(data: str, column, time_column: str | None = None):
             raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
         columns = column.split(",") if isinstance(column, str) else list(column)
         series = [column_index(header, c.strip(), str(p)) for c in columns]
+        check_no_gaps(p, header, rows, series)
         y = csv_columns(header, rows, series, str(p))
         time = check_time_column(p, header, rows, series, time_column)
         return (y[:, 0] if y.shape[1] == 1 else y), [header[j] for j in series], time
@@ -152,8 +153,28 @@ def load_series(data: str, column, time_column: str | None = None):
     if y.dtype.kind not in "iuf" or y.ndim not in (1, 2):
         raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
     if not np.isfinite(y).all():
-        raise CommandError(f"{p}: expected finite values, got NaN/inf (NaN in data).")
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
+        fix = FILL if np.isnan(y[at]) else "Replace the infinite values."
+        raise CommandError(f"{p}: expected finite values, got {y[at]} at index {at[0] if len(at) == 1 else at}. {fix}")
     return y.astype(np.float64), None, None
+
+
+#: cells read as a missing value, lower-cased
+MISSING = ("", "na", "n/a", "nan", "null", "none")
+#: what to do about them
+FILL = ("Fill missing values first (interpolate them, say), or keep only the rows after the last gap: the "
+        "forecaster reads the rows as evenly spaced steps.")  # fmt: skip
+
+
+def check_no_gaps(path, header: list[str], rows: list[list[str]], series: list[int]) -> None:
+    """Refuse (CommandError) a missing value (:data:`MISSING`) in the series columns ``series`` of
+    the CSV ``path``, saying where the first is, how many there are, and what to do (:data:`FILL`)."""
+    for j in series:
+        gaps = [i for i, r in enumerate(rows) if r[j].strip().lower() in MISSING]
+        if gaps:
+            more = f" ({count(len(gaps), 'missing value')} in the column)" if len(gaps) > 1 else ""
+            raise CommandError(f"{path}: expected a number in column {header[j]!r}, got {rows[gaps[0]][j]!r} on line "
+                               f"{gaps[0] + 2}{more}. {FILL}")  # fmt: skip
 
 
 #: names of a first column read as the time of each row when it holds numbers (dates are read whatever its name)
@@ -396,7 +417,8 @@ def run(args: argparse.Namespace) -> int:
         if args.model_out:
             fc.save(args.model_out)
             print(f"model saved to {args.model_out}")
-    f = fc.predict(args.steps, *((y, names) if args.data else ()))  # no data: from the end of the model's own history
+    # no data: from the end of the model's own history; a series as (N, S): one --column is 1 column, not a 1-D series
+    f = fc.predict(args.steps, *((y.reshape(len(y), -1), names) if args.data else ()))
     f2 = f[:, None] if f.ndim == 1 else f  # (k, S)
     labels = names or [f"series{j}" for j in range(f2.shape[1])]  # a .npy, a model fitted on one: unnamed
     how = "direct" if len(f) <= fc.horizon else f"direct blocks of {fc.horizon}, recursive"
