@@ -669,3 +669,19 @@ def test_missing_values_in_a_series_file_say_what_to_do(tmp_path, capsys):
     np.save(tmp_path / "s.npy", Y)
     assert main(["forecast", str(tmp_path / "s.npy"), "--window", "2", "--epochs", "0"]) == 1
     assert f"s.npy: expected finite values, got nan at index (3, 1). {fix}\n" in capsys.readouterr().err
+
+
+def test_the_two_fits_of_a_backtest_are_labelled(tmp_path, capsys):
+    # `forecast --backtest N` trains twice, and the two runs' epoch lines looked the same
+    from lstmkit.cli import main
+
+    np.save(tmp_path / "s.npy", np.sin(np.arange(30) / 3) + 2)
+    argv = ["forecast", str(tmp_path / "s.npy"), "--window", "4", "--epochs", "2", "--hidden-size", "2", "--backtest", "6"]
+    assert main([*argv, "--verbose", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first, final = lines.index("backtest fit on the first 24 values (the last 6 held out):"), lines.index("final fit on the whole series (30 values):")
+    assert [line[:9] for line in lines[first + 1 : first + 3]] == ["epoch 1/2", "epoch 2/2"] and lines[first + 3].startswith("backtest on the last 6")
+    assert [line[:9] for line in lines[final + 1 : final + 3]] == ["epoch 1/2", "epoch 2/2"] and final > first
+    assert sum(line.startswith("epoch ") for line in lines) == 4
+    assert main([*argv, "--verbose", "0"]) == 0  # no epoch lines: no labels
+    assert "fit on the whole series" not in capsys.readouterr().out

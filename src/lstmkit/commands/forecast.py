@@ -397,22 +397,27 @@ def run(args: argparse.Namespace) -> int:
         result = None
     else:
         y, names, time = load_series(args.data, args.column, args.time_column)
+        verbose = verbosity(args)  # epoch lines: those of the two fits of a backtest are labelled
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
             difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,
             dropout=args.dropout, forget_bias=args.forget_bias, lstm_options=lstm_options(args),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
             patience=args.patience, validation_split=args.validation_split, seed=args.seed,
-            verbose=verbosity(args),
+            verbose=verbose,
         )  # fmt: skip
         result = None
         if args.backtest:
+            if verbose:
+                print(f"backtest fit on the first {count(len(y) - args.backtest, 'value')} (the last {args.backtest} held out):")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ForecastWarning)  # the notes are printed with the table
                 result = fc.backtest(y, args.backtest, names=names)
             print(f"backtest on the last {count(args.backtest, 'value')} (fit on the first {len(y) - args.backtest}):")
             print(result.table())
             print()
+        if args.backtest and verbose:
+            print(f"final fit on the whole series ({count(len(y), 'value')}):")
         fc.fit(y, names=names)  # the final model uses the whole series; a CSV's names are recorded
         if args.model_out:
             fc.save(args.model_out)
