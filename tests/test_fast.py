@@ -153,6 +153,35 @@ def test_saturated_gates_are_exactly_open_or_shut():
     assert abs(h.item() - np.tanh(1.0)) <= 4e-7  # o = 1: h = tanh(1), to the rational tanh's documented 3.4e-7
 
 
+def test_float32_gates_saturate_earlier_than_the_reference_as_the_readme_says():
+    # documents the departure the README's Speed section states: the rational σ reads a gate within
+    # ~1.4e-7 of 1 or 0 as exactly 1 or 0 (|z| >= 15.81, twice the rational tanh's clamp 7.9053),
+    # where the exact σ (float64 here, the oracle) is 1 - e^-z or e^z to first order, and the
+    # reference's float32 σ rounds to 1 only from z ~ 16.64 (1 - e^-16 = 0.99999989 rounds to
+    # 1 - 2^-23 = 0.99999988). A forget gate held at z = 16 over 10,000 steps: the exact
+    # c_T = σ(16)^10000 = e^{-10000 log(1 + e^-16)} = 0.998875; the reference (as torch, float32)
+    # decays with it, the fast path keeps c exactly
+    z = np.array([15.82, 16.0, 16.6, -15.82, -16.0], np.float32)
+    s, _ = _activations(z)
+    assert s.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
+    exact = 1 / (1 + np.exp(-z.astype(np.float64)))
+    assert (np.abs(s - exact) < 1.7e-7).all() and (np.abs(s - exact) > 1e-8).all()
+    assert lstmkit.functional.sigmoid(np.float32(16.0)) == np.float32(1 - 2**-23)
+    lstm = lstmkit.LSTM(1, 1, seed=0)  # float32
+    for v in lstm.parameters().values():
+        v[...] = 0.0
+    lstm.bias_ih_l0 = np.array([-40.0, 16.0, 0.0, 40.0])  # i shut, f = σ(16), o open
+    c_T = {}
+    for backend in ("numba", "numpy"):
+        lstm.backend = backend
+        with lstm.no_grad():
+            _, (h, c) = lstm(np.zeros((10000, 1, 1), np.float32), (np.zeros((1, 1, 1), np.float32), np.ones((1, 1, 1), np.float32)))
+        c_T[backend] = c.item()
+    exact_c = np.exp(-10000 * np.log1p(np.exp(-16.0)))  # 0.998875
+    assert c_T["numba"] == 1.0 and abs(c_T["numpy"] - exact_c) < 1e-4  # the reference: 0.998808
+    assert 1.1e-3 < c_T["numba"] - c_T["numpy"] < 1.3e-3  # the README's "1.2e-3 apart", beyond TOL's 1e-5
+
+
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
 def test_a_nan_stays_nan_as_in_the_reference(dt):
     # NaN in, NaN out, as NumPy's functions give it: the float32 rational tanh's saturation test turned a
