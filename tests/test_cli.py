@@ -197,7 +197,9 @@ def test_ctrl_c_inside_a_compiled_kernel_is_an_interrupt(monkeypatch, capsys):
         (["forecast", "s.csv", "--steps", "0"], "argument --steps: expected an integer >= 1, got '0'"),
         (["train", "d.npz", "--model-out", "m.npz", "--validation-split", "1"], "argument --validation-split: expected a number in [0, 1), got '1'"),
         (["generate", "--text", "t.txt", "--max-chars", "-10"], "argument --max-chars: expected an integer >= 1, got '-10'"),
-        (["generate", "--model", "g.npz", "--temperature", "1", "0"], "argument --temperature: expected a number > 0, got '0'"),
+        (["generate", "--model", "g.npz", "--temperature", "1", "0"],
+         "argument --temperature: expected a number > 0, got '0'. For greedy decoding (always the likeliest character) use --top-k 1\n"),
+        (["generate", "--model", "g.npz", "--temperature", "hot"], "argument --temperature: expected a number > 0, got 'hot'\n"),
         # memory's: they were refused by the library once the command ran (exit 1, no usage line)
         (["memory", "--steps", "0"], "argument --steps: expected an integer >= 1, got '0'"),
         (["memory", "--symbols", "1"], "argument --symbols: expected an integer >= 2, got '1'"),

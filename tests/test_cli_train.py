@@ -629,3 +629,112 @@ def test_features_help_says_each_command_s_default(capsys):
         text = " ".join(capsys.readouterr().out.split())
         help_text = text.split("--features FEATURES .csv:")[1].split("--group GROUP")[0]
         assert default in help_text and ("trained on" in help_text) == (command == "predict")
+
+
+@pytest.fixture(scope="module")
+def unlearnable(tmp_path_factory):
+    """Random labels of random sequences: val_loss is lowest early and rises as the model learns the
+    training rows by heart, so that early stopping stops and rolls back."""
+    d = tmp_path_factory.mktemp("unlearnable")
+    rng = np.random.default_rng(0)
+    np.savez(d / "rand.npz", X=rng.normal(size=(60, 6, 3)), y=rng.integers(0, 3, size=60))
+    return d / "rand.npz"
+
+
+def test_train_says_when_early_stopping_stops_and_which_epoch_s_weights_it_saved(unlearnable, tmp_path, capsys):
+    # the summary printed 'final loss' of the last epoch beside the accuracies of the best epoch's weights,
+    # restored without a word; Keras says 'Epoch 10: early stopping' and which epoch's weights it restores
+    import lstmkit
+
+    model = tmp_path / "m.npz"
+    assert main(["train", str(unlearnable), "--model-out", str(model), "--epochs", "50", "--patience", "2",
+                 "--validation-split", "0.3", "--hidden-size", "8", "--verbose", "2"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    est = lstmkit.load(model)
+    n, best = est.n_epochs_, est.best_epoch_
+    val = [float(re.search(r"val_loss (\S+)", line).group(1)) for line in lines[:n]]  # the epoch lines, as printed
+    assert n < 50 and best == n - 2 and val.index(min(val)) == best - 1
+    kept = est.history_.epochs[best - 1]
+    assert lines[n : n + 2] == [f"epoch {n}: early stopping (val_loss did not improve for 2 epochs)",
+                                f"restored the weights of epoch {best}, the best (val_loss {min(val):.4f})"]  # fmt: skip
+    assert lines[n + 3].startswith(f"epochs {n} (stopped early), the weights of epoch {best} saved, the best "
+                                   f"(val_loss {min(val):.4f}, loss {kept['loss']:.4f}), training accuracy ")  # fmt: skip
+    # the weights saved are the best epoch's: their validation accuracy is the one that epoch logged
+    held = est.validation_indices_
+    data = np.load(unlearnable)
+    assert est.score(data["X"][held], data["y"][held]) == pytest.approx(kept["val_accuracy"], abs=1e-12)
+
+
+def test_train_patience_without_validation_says_it_watches_the_training_loss(unlearnable, tmp_path, capsys):
+    # a Keras user expects early stopping to watch val_loss: said in --help, and once at the start
+    argv = ["train", str(unlearnable), "--model-out", str(tmp_path / "m.npz"), "--epochs", "2", "--patience", "3",
+            "--hidden-size", "2", "--verbose", "2"]  # fmt: skip
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "early stopping (patience 3) watches the training loss, not val_loss: no validation data was given"
+    assert lines[1].startswith("epoch 1/2 - ") and sum("watches" in line for line in lines) == 1
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "it watches val_loss with --validation-split, else the training loss (default: off)" in help_text
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_ctrl_c_inside_a_compiled_kernel_in_train_says_what_is_left(trained, tmp_path, monkeypatch, capsys, checkpoint):
+    # Ctrl-C inside a kernel (numba's SystemError, the interrupt in its context) in the second epoch; without
+    # --checkpoint the command said only 'lstmkit: interrupted': it says how to be able to resume
+    import lstmkit.training as training
+
+    epoch = training.Trainer._train_epoch
+
+    def second_interrupted(self, *args):
+        if self.epoch == 1:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
+        return epoch(self, *args)
+
+    monkeypatch.setattr(training.Trainer, "_train_epoch", second_interrupted)
+    ck = str(tmp_path / "ck.npz")
+    argv = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--epochs", "5",
+            "--model-out", str(tmp_path / "m.npz"), *(["--checkpoint", ck] if checkpoint else [])]  # fmt: skip
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    if checkpoint:
+        assert err == (f"lstmkit: interrupted: the checkpoint {ck} holds epoch 1 of 5; run the same command again (with "
+                       f"--checkpoint {ck}) to resume from it, to the weights an uninterrupted run gives\n")  # fmt: skip
+    else:
+        assert err == ("lstmkit: interrupted: nothing saved; with --checkpoint PATH a checkpoint is written after every "
+                       "epoch, and the same command run again resumes from it\n")  # fmt: skip
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_train_and_generate_help_show_every_default(capsys):
+    # forecast --help showed its defaults; train and generate did not (--clip's 5.0, on unless 0, least of all)
+    import lstmkit
+    from lstmkit.cli import build_parser
+    from lstmkit.commands.train import DEFAULTS
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    paths = {"model_out", "checkpoint", "plot", "text", "model", "data", "x_key", "lengths_key", "features", "group", "y_key", "target"}
+    for name in ("train", "generate"):
+        group = [a for a in commands[name]._actions if a.option_strings and a.dest not in paths | {"help"}]
+        lstm_flags = {a.dest for a in commands[name]._action_groups[-1]._group_actions}  # _lstm.py's group, shared with forecast
+        for action in group:
+            if action.dest in lstm_flags or action.dest == "verbose":
+                continue
+            shown = commands[name]._get_formatter()._expand_help(action) if action.help else ""
+            assert "default" in shown, (name, action.option_strings, shown)
+            if action.default not in (None, False) and action.dest not in ("temperature", "prime"):
+                assert f"default {action.default}" in shown or f"at {action.default}" in shown, (name, action.dest, shown)
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("--clip CLIP clip the gradients' global norm to this before each update: ON by default, at 5.0 (Keras and "
+            "PyTorch do not clip unless asked); 0 turns it off") in text
+    # the command line's defaults are the estimators' (but --seed: 0, a repeatable run)
+    for est in (lstmkit.LSTMClassifier(), lstmkit.LSTMRegressor()):
+        assert {k: v for k, v in est.get_params().items() if k in DEFAULTS and k != "seed"} == {k: v for k, v in DEFAULTS.items() if k != "seed"}
+    args = build_parser().parse_args(["train", "d.npz", "--model-out", "m.npz"])
+    assert (args.hidden_size, args.epochs, args.batch_size, args.optimizer, args.lr, args.clip, args.seed) == (32, 50, 32, "adam", 0.01, 5.0, 0)

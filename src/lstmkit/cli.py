@@ -111,18 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupted(exc: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is in ``exc``'s chain of causes: Ctrl-C inside a compiled kernel
-    can surface as numba's ``SystemError: CPUDispatcher(...) returned a result with an exception set``."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 class _SideOutput:
     """``sys.stdout`` while a command that writes a file runs (``train``, ``predict --out``, ...): what
     it prints is said beside its product, so when the reader goes away (``lstmkit train ... --verbose 2
@@ -196,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         print("lstmkit: interrupted" + (f": {exc.args[0]}" if exc.args else ""), file=sys.stderr)
         return Exit.INTERRUPTED
     except SystemError as exc:
-        if not _interrupted(exc):
+        # Ctrl-C inside a compiled kernel outside a fit (a prediction, sampling, the memory experiment) surfaces as
+        # numba's SystemError, the interrupt in its context; Trainer.fit raises the interrupt itself
+        from .training import interrupt_in
+
+        if interrupt_in(exc) is None:
             raise
         print("lstmkit: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from .._checks import count
+from ..text import TextGenerator
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
+from ._options import add_check, fraction, integer, number, positive, record_typed, refuse_with_model
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
 EXAMPLE = (
@@ -23,23 +24,45 @@ OWNERS = ("TextGenerator", "LSTM")
 OPTIONS = {"learning_rate": "--lr", "text": "--text"}
 
 
+#: TextGenerator's gradient clipping, which generate does not set: said in --help
+CLIP = TextGenerator().clip
+
+
+def temperature(text: str) -> float:
+    """An argument type: a temperature, a number > 0; 0 (greedy decoding, as some tools take it)
+    and below are refused pointing to --top-k 1."""
+    try:
+        return positive(text)
+    except argparse.ArgumentTypeError as exc:
+        try:
+            number(text)
+        except argparse.ArgumentTypeError:
+            raise exc from None
+        raise argparse.ArgumentTypeError(f"{exc}. For greedy decoding (always the likeliest character) use --top-k 1") from None
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text", help="training text: a UTF-8 file, or builtin:stdlib (Python's own standard-library source)")
     p.add_argument("--model", help="a saved TextGenerator to sample from (no training: the training options are refused with it)")
     p.add_argument("--model-out", help="save the trained generator here")
-    p.add_argument("--max-chars", type=integer(1), default=200_000, help="use at most this many characters of the text")
-    p.add_argument("--held-out", type=fraction, default=0.1, help="fraction kept aside (the end) for perplexity (default 0.1)")
-    p.add_argument("--hidden-size", type=integer(1), default=128)
-    p.add_argument("--num-layers", type=integer(1), default=1)
-    p.add_argument("--seq-len", type=integer(1), default=50, help="truncated-BPTT chunk length")
-    p.add_argument("--batch-size", type=integer(1), default=32, help="parallel text streams")
-    p.add_argument("--epochs", type=integer(0), default=5)
-    p.add_argument("--lr", type=positive, default=0.01)
-    p.add_argument("--prime", default="\n", help="text to start from")
-    p.add_argument("--length", type=integer(0), default=300, help="characters to generate")
-    p.add_argument("--temperature", type=positive, nargs="+", default=[1.0], help="one sample per temperature")
-    p.add_argument("--top-k", type=integer(1), default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-chars", type=integer(1), default=200_000,
+                   help="use at most this many characters of the text (default %(default)s)")
+    p.add_argument("--held-out", type=fraction, default=0.1, help="fraction kept aside (the end) for perplexity (default %(default)s)")
+    p.add_argument("--hidden-size", type=integer(1), default=128, help="LSTM units (default %(default)s)")
+    p.add_argument("--num-layers", type=integer(1), default=1, help="stacked layers (default %(default)s)")
+    p.add_argument("--seq-len", type=integer(1), default=50, help="truncated-BPTT chunk length (default %(default)s)")
+    p.add_argument("--batch-size", type=integer(1), default=32, help="parallel text streams (default %(default)s)")
+    p.add_argument("--epochs", type=integer(0), default=5, help="passes over the text (default %(default)s)")
+    p.add_argument("--lr", type=positive, default=0.01,
+                   help=f"Adam's learning rate (default %(default)s); the gradients' global norm is clipped at {CLIP} "
+                        f"(TextGenerator's clip)")  # fmt: skip
+    p.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
+    p.add_argument("--length", type=integer(0), default=300, help="characters to generate (default %(default)s)")
+    p.add_argument("--temperature", type=temperature, nargs="+", default=[1.0],
+                   help="one sample per temperature, > 0 (default 1.0); for greedy decoding use --top-k 1")
+    p.add_argument("--top-k", type=integer(1), default=None,
+                   help="sample among the k likeliest characters (default: all; 1: greedy, the likeliest)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the training and the sampling (default %(default)s)")
     add_verbose_argument(p)
     add_lstm_arguments(p)
     record_typed(p)  # which were typed: with --model, those it would not read are refused

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._checks import count
 from ..cli import CommandError
+from ..estimators import LSTMClassifier
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import fraction, integer, non_negative, option_name, positive
@@ -20,6 +21,10 @@ EXAMPLE = (
     "np.savez('count.npz', X=X, y=y)\"\n"
     "  lstmkit train count.npz --per-step --hidden-size 2 --readout identity --epochs 60 --model-out count_model.npz"
 )
+
+#: the library's defaults (LSTMClassifier's, LSTMRegressor's: the same), which the options take as theirs (so
+#: that the command line and Python agree), but --seed's: 0, so that a run repeats (the estimators' None draws one)
+DEFAULTS = LSTMClassifier().get_params()
 
 #: the classes whose errors name their arguments, and those spelled otherwise on this command line:
 #: lstmkit.cli shows the options instead (commands._options.name_options)
@@ -38,24 +43,33 @@ TASKS = {"cross_entropy": "classify", "mse": "regress"}
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", help="training data: .npz (X, y[, lengths]) or .csv (see --group/--features/--target)")
     p.add_argument("--model-out", required=True, help="where to save the trained model (.npz model file)")
-    p.add_argument("--task", choices=("classify", "regress"), default="classify", help="classifier (default) or regressor")
-    p.add_argument("--per-step", action="store_true", help="targets are per step (y (n, T)), e.g. seed 000's counting task")
+    p.add_argument("--task", choices=("classify", "regress"), default="classify",
+                   help="an LSTMClassifier or an LSTMRegressor (default %(default)s)")
+    p.add_argument("--per-step", action="store_true",
+                   help="targets are per step (y (n, T)), e.g. seed 000's counting task (default: one per sequence)")
     add_data_arguments(p)
+    d = DEFAULTS
     h = p.add_argument_group("model and training")
-    h.add_argument("--hidden-size", type=integer(1), default=32)
-    h.add_argument("--num-layers", type=integer(1), default=1)
-    h.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
-    h.add_argument("--bidirectional", action="store_true")
-    h.add_argument("--dropout", type=fraction, default=0.0)
-    h.add_argument("--readout", choices=("linear", "identity"), default="linear", help="identity: y_t = softmax(h_t) as in seed 000")
-    h.add_argument("--epochs", type=integer(0), default=50)
-    h.add_argument("--batch-size", type=integer(1), default=32)
-    h.add_argument("--optimizer", choices=("adam", "adamw", "sgd", "rmsprop"), default="adam")
-    h.add_argument("--lr", type=positive, default=0.01, help="learning rate (default 0.01)")
-    h.add_argument("--clip", type=non_negative, default=5.0, help="max global gradient norm (0: off)")
-    h.add_argument("--patience", type=integer(0), default=None, help="early stopping patience in epochs (default: off)")
-    h.add_argument("--validation-split", type=fraction, default=0.0)
-    h.add_argument("--seed", type=int, default=0)
+    h.add_argument("--hidden-size", type=integer(1), default=d["hidden_size"], help="LSTM units (default %(default)s)")
+    h.add_argument("--num-layers", type=integer(1), default=d["num_layers"], help="stacked layers (default %(default)s)")
+    h.add_argument("--cell", choices=("lstm", "rnn"), default=d["cell"], help="LSTM or plain RNN (default %(default)s)")
+    h.add_argument("--bidirectional", action="store_true", help="read each sequence both ways (default: one way)")
+    h.add_argument("--dropout", type=fraction, default=d["dropout"], help="between layers (--num-layers > 1; default %(default)s)")
+    h.add_argument("--readout", choices=("linear", "identity"), default=d["readout"],
+                   help="identity: y_t = softmax(h_t) as in seed 000 (default %(default)s)")
+    h.add_argument("--epochs", type=integer(0), default=d["epochs"], help="training epochs (default %(default)s)")
+    h.add_argument("--batch-size", type=integer(1), default=d["batch_size"], help="sequences per update (default %(default)s)")
+    h.add_argument("--optimizer", choices=("adam", "adamw", "sgd", "rmsprop"), default=d["optimizer"], help="update rule (default %(default)s)")
+    h.add_argument("--lr", type=positive, default=d["learning_rate"], help="learning rate (default %(default)s)")
+    h.add_argument("--clip", type=non_negative, default=d["clip"],
+                   help="clip the gradients' global norm to this before each update: ON by default, at %(default)s "
+                        "(Keras and PyTorch do not clip unless asked); 0 turns it off")  # fmt: skip
+    h.add_argument("--patience", type=integer(0), default=d["patience"],
+                   help="early stopping: stop after this many epochs without improvement and save the best epoch's "
+                        "weights; it watches val_loss with --validation-split, else the training loss (default: off)")  # fmt: skip
+    h.add_argument("--validation-split", type=fraction, default=d["validation_split"],
+                   help="fraction of the sequences held out at random, scored as val_loss, ... (default %(default)s)")
+    h.add_argument("--seed", type=int, default=0, help="random seed: the same seed and data give the same weights (default %(default)s)")
     add_verbose_argument(h)
     h.add_argument("--checkpoint", metavar="PATH",
                    help="write a checkpoint here after every epoch (atomically); if it exists, resume from it "
@@ -77,6 +91,28 @@ def interrupted_note(checkpoint: str, epochs: int) -> str:
         return f"the checkpoint {checkpoint} could not be read ({exc})"
     return (f"the checkpoint {checkpoint} holds epoch {epoch} of {epochs}; run the same command again (with --checkpoint "
             f"{checkpoint}) to resume from it, to the weights an uninterrupted run gives")
+
+
+#: what an interrupted ``train`` without --checkpoint says: nothing to resume from, and how to have it next time
+NOTHING_SAVED = ("nothing saved; with --checkpoint PATH a checkpoint is written after every epoch, and the same command "
+                 "run again resumes from it")  # fmt: skip
+
+
+def epochs_run(est, args) -> str:
+    """'epochs 50, final loss 0.2509'; with --patience, when the weights saved are not the last
+    epoch's (early stopping keeps the best), which epoch's they are and its loss: 'epochs 10 (stopped
+    early), the weights of epoch 7 saved, the best (val_loss 0.2811, loss 0.3012)'. The accuracies
+    after it are those of the weights saved."""
+    epochs = est.history_.epochs
+    if not epochs:
+        return f"epochs {est.n_epochs_}, no training (0 epochs)"
+    best = est.best_epoch_
+    if args.patience is None or best is None or best == est.n_epochs_:  # the last epoch's weights are those saved
+        return f"epochs {est.n_epochs_}, final loss {epochs[-1]['loss']:.4f}"
+    kept = epochs[best - 1]
+    watched = f"val_loss {kept['val_loss']:.4f}, loss {kept['loss']:.4f}" if "val_loss" in kept else f"loss {kept['loss']:.4f}"
+    stopped = " (stopped early)" if est.n_epochs_ < args.epochs else ""
+    return f"epochs {est.n_epochs_}{stopped}, the weights of epoch {best} saved, the best ({watched})"
 
 
 def _as_typed(name: str, value, missing: bool = False) -> str:
@@ -206,24 +242,20 @@ def run(args: argparse.Namespace) -> int:
             fit_resuming(est, X, y, lengths, args.checkpoint, args.epochs)
         else:
             est.fit(X, y, lengths, checkpoint=args.checkpoint)
-    except (KeyboardInterrupt, SystemError) as exc:  # numba: SystemError with the interrupt in its context
-        from ..cli import _interrupted
-
-        if not _interrupted(exc) or not args.checkpoint:
-            raise
-        raise KeyboardInterrupt(interrupted_note(args.checkpoint, args.epochs)) from None
+    except KeyboardInterrupt:  # also inside a compiled kernel (Trainer.fit raises the interrupt itself)
+        note = interrupted_note(args.checkpoint, args.epochs) if args.checkpoint else NOTHING_SAVED
+        raise KeyboardInterrupt(note) from None
     if about["features"] is not None:  # a CSV's columns: 'lstmkit predict' reads the same ones by default
         est.feature_names_in_ = np.array(about["features"], dtype=object)
     if about["steps"] is not None:  # a wide CSV's step columns: the same
         est.step_columns_in_ = np.array(about["steps"], dtype=object)
     est.save(args.model_out)
-    loss = f"final loss {est.history_.epochs[-1]['loss']:.4f}" if est.history_.epochs else "no training (0 epochs)"
     print(f"trained {cls.__name__} on {count(len(X), 'sequence')} of up to {count(X.shape[1], 'step')}, {count(X.shape[2], 'feature')}")
     if about["features"] is not None:  # a long CSV's columns read as inputs: a time index among them is seen here
         print(f"features: {shown(about['features'])}")
     elif about["steps"] is not None:
         print(f"steps (a row per sequence): {shown(about['steps'])}")
-    print(f"epochs {est.n_epochs_}, {loss}, {scores(est, X, y, lengths, args)}")
+    print(f"{epochs_run(est, args)}, {scores(est, X, y, lengths, args)}")
     print(f"model saved to {args.model_out}")
     if args.plot:
         if est.history_.epochs:
