@@ -379,75 +379,6 @@ class LSTMCell(_CellBase):
         return layout.to_concat(self._params)
 
     # -- forward / backward -----------------------------------------------------------------
-    def step(self, x, hx=None) -> LSTMStep:
-        """Compute one step and return every intermediate (batched (B, ·) arrays)."""
-        where = "LSTMCell"
-        x, batched = self._check_x(x, where)
-        B = x.shape[0]
-        h_prev, c_prev = (None, None) if hx is None else self._unpack_hx(hx, where)
-        h_prev = self._check_state(h_prev, B, batched, where, "hx[0] (h_prev)")
-        c_prev = self._check_state(c_prev, B, batched, where, "hx[1] (c_prev)")
-        if not self.variant.is_plain:
-            return self._variant_step(x, h_prev, c_prev)
-        H = self.hidden_size
-        z = self._linear_pre(x, h_prev)  # (B, 4H) = W_ih x + b_ih + W_hh h_{t-1} + b_hh
-        z_i, z_f, z_g, z_o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
-        i = sigmoid(z_i)  # input gate
-        f = sigmoid(z_f)  # forget gate
-        g = tanh(z_g)  # candidate memory c~_t
-        o = sigmoid(z_o)  # output gate
-        c = f * c_prev + i * g  # c_t = f_t*c_{t-1} + i_t*c~_t
-        tanh_c = tanh(c)
-        h = o * tanh_c  # h_t = o_t*tanh(c_t)
-        return LSTMStep(x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, tanh_c, h)
-
-    def _variant_step(self, x, h_prev, c_prev):
-        """One step with the options (the equations of :mod:`lstmkit.variants` without masks).
-
-        Returns the :class:`LSTMStep` (with the layer-norm statistics backward needs).
-        """
-        v, H = self.variant, self.hidden_size
-        fa, ga, ha = v.acts  # f for the gates, g for the candidate, h for the output of c
-        clip = v.gate_clip
-        ln_stats = None
-        norm_x = norm_h = c_norm = None
-        if v.layer_norm:
-            norm_x, ln_x = layer_norm_forward(x @ self.weight_ih.T, self.ln_weight_ih)  # γ_ih*LN(W_ih x)
-            norm_h, ln_h = layer_norm_forward(h_prev @ self.weight_hh.T, self.ln_weight_hh)  # γ_hh*LN(W_hh h)
-            z = norm_x + norm_h
-            if self.bias:
-                z += self.bias_ih + self.bias_hh
-        else:
-            z = self._linear_pre(x, h_prev)  # W_ih x + b_ih + W_hh h_{t-1} + b_hh
-        z_i, z_f, z_g, z_o = z[:, :H].copy(), z[:, H : 2 * H].copy(), z[:, 2 * H : 3 * H], z[:, 3 * H :].copy()
-        peep_i = peep_f = peep_o = None
-        if v.peephole:
-            peep_i = self.weight_ci * c_prev  # i sees c_{t-1}
-            peep_f = self.weight_cf * c_prev  # f sees c_{t-1}
-            z_i += peep_i
-            z_f += peep_f
-        i = fa(_clip(z_i, clip))  # input gate
-        f = 1.0 - i if v.input_forget else fa(_clip(z_f, clip))  # forget gate (coupled: 1 - i)
-        g = ga(_clip(z_g, clip))  # candidate memory
-        c = f * c_prev + i * g  # c_t = f*c_{t-1} + i*g
-        c_unclipped = None
-        if v.cell_clip is not None:
-            c_unclipped, c = c, np.clip(c, -v.cell_clip, v.cell_clip)  # c_t clipped
-        if v.peephole:
-            peep_o = self.weight_co * c  # o sees c_t
-            z_o += peep_o
-        o = fa(_clip(z_o, clip))  # output gate
-        if v.layer_norm:
-            c_norm, ln_c = layer_norm_forward(c, self.ln_weight_c, self._params.get("ln_bias_c"))
-            ln_stats = (ln_x, ln_h, ln_c)
-        act_c = ha(c_norm if v.layer_norm else c)  # h(c_t) or h(γ_c*LN(c_t) + β_c)
-        h = o * act_c  # h_t = o*h(·)
-        step = LSTMStep(
-            x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, act_c, h,
-            peep_i, peep_f, peep_o, c_unclipped, norm_x, norm_h, c_norm, ln_stats,
-        )  # fmt: skip
-        return step
-
     @staticmethod
     def _unpack_hx(hx, where):
         if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -474,6 +405,28 @@ class LSTMCell(_CellBase):
         return out
 
     __call__ = forward
+
+    def step(self, x, hx=None) -> LSTMStep:
+        """Compute one step and return every intermediate (batched (B, ·) arrays)."""
+        where = "LSTMCell"
+        x, batched = self._check_x(x, where)
+        B = x.shape[0]
+        h_prev, c_prev = (None, None) if hx is None else self._unpack_hx(hx, where)
+        h_prev = self._check_state(h_prev, B, batched, where, "hx[0] (h_prev)")
+        c_prev = self._check_state(c_prev, B, batched, where, "hx[1] (c_prev)")
+        if not self.variant.is_plain:
+            return self._variant_step(x, h_prev, c_prev)
+        H = self.hidden_size
+        z = self._linear_pre(x, h_prev)  # (B, 4H) = W_ih x + b_ih + W_hh h_{t-1} + b_hh
+        z_i, z_f, z_g, z_o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+        i = sigmoid(z_i)  # input gate
+        f = sigmoid(z_f)  # forget gate
+        g = tanh(z_g)  # candidate memory c~_t
+        o = sigmoid(z_o)  # output gate
+        c = f * c_prev + i * g  # c_t = f_t*c_{t-1} + i_t*c~_t
+        tanh_c = tanh(c)
+        h = o * tanh_c  # h_t = o_t*tanh(c_t)
+        return LSTMStep(x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, tanh_c, h)
 
     def backward(self, dh, dc=None):
         """Back-propagate the latest step kept (the last call not yet back-propagated).
@@ -523,6 +476,52 @@ class LSTMCell(_CellBase):
             return dx[0], (dh_prev[0], dc_prev[0])
         return dx, (dh_prev, dc_prev)
 
+    def _variant_step(self, x, h_prev, c_prev):
+        """One step with the options (the equations of :mod:`lstmkit.variants` without masks).
+
+        Returns the :class:`LSTMStep` (with the layer-norm statistics backward needs).
+        """
+        v, H = self.variant, self.hidden_size
+        fa, ga, ha = v.acts  # f for the gates, g for the candidate, h for the output of c
+        clip = v.gate_clip
+        ln_stats = None
+        norm_x = norm_h = c_norm = None
+        if v.layer_norm:
+            norm_x, ln_x = layer_norm_forward(x @ self.weight_ih.T, self.ln_weight_ih)  # γ_ih*LN(W_ih x)
+            norm_h, ln_h = layer_norm_forward(h_prev @ self.weight_hh.T, self.ln_weight_hh)  # γ_hh*LN(W_hh h)
+            z = norm_x + norm_h
+            if self.bias:
+                z += self.bias_ih + self.bias_hh
+        else:
+            z = self._linear_pre(x, h_prev)  # W_ih x + b_ih + W_hh h_{t-1} + b_hh
+        z_i, z_f, z_g, z_o = z[:, :H].copy(), z[:, H : 2 * H].copy(), z[:, 2 * H : 3 * H], z[:, 3 * H :].copy()
+        peep_i = peep_f = peep_o = None
+        if v.peephole:
+            peep_i = self.weight_ci * c_prev  # i sees c_{t-1}
+            peep_f = self.weight_cf * c_prev  # f sees c_{t-1}
+            z_i += peep_i
+            z_f += peep_f
+        i = fa(_clip(z_i, clip))  # input gate
+        f = 1.0 - i if v.input_forget else fa(_clip(z_f, clip))  # forget gate (coupled: 1 - i)
+        g = ga(_clip(z_g, clip))  # candidate memory
+        c = f * c_prev + i * g  # c_t = f*c_{t-1} + i*g
+        c_unclipped = None
+        if v.cell_clip is not None:
+            c_unclipped, c = c, np.clip(c, -v.cell_clip, v.cell_clip)  # c_t clipped
+        if v.peephole:
+            peep_o = self.weight_co * c  # o sees c_t
+            z_o += peep_o
+        o = fa(_clip(z_o, clip))  # output gate
+        if v.layer_norm:
+            c_norm, ln_c = layer_norm_forward(c, self.ln_weight_c, self._params.get("ln_bias_c"))
+            ln_stats = (ln_x, ln_h, ln_c)
+        act_c = ha(c_norm if v.layer_norm else c)  # h(c_t) or h(γ_c*LN(c_t) + β_c)
+        h = o * act_c  # h_t = o*h(·)
+        step = LSTMStep(
+            x, h_prev, c_prev, z_i, z_f, z_g, z_o, i, f, g, o, c, act_c, h,
+            peep_i, peep_f, peep_o, c_unclipped, norm_x, norm_h, c_norm, ln_stats,
+        )  # fmt: skip
+        return step
 
     def _variant_backward(self, s: LSTMStep, dh, dc):
         """Backward of :meth:`_variant_step`, its lines in reverse. Returns dx, dh_prev, dc_prev."""
