@@ -54,7 +54,7 @@ from . import layout
 from ._checks import check_bool, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
 from .functional import sigmoid, tanh
 from .module import VARIANT_CHECKS, Module, built_check, built_choice_check
-from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
+from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, _clipped, _inside, layer_norm_backward, layer_norm_forward
 
 #: the RNN's nonlinearity choices (torch's)
 NONLINEARITIES = ("tanh", "relu")
@@ -501,9 +501,9 @@ class LSTMCell(_CellBase):
             peep_f = self.weight_cf * c_prev  # f sees c_{t-1}
             z_i += peep_i
             z_f += peep_f
-        i = fa(_clip(z_i, clip))  # input gate
-        f = 1.0 - i if v.input_forget else fa(_clip(z_f, clip))  # forget gate (coupled: 1 - i)
-        g = ga(_clip(z_g, clip))  # candidate memory
+        i = fa(_clipped(z_i, clip))  # input gate
+        f = 1.0 - i if v.input_forget else fa(_clipped(z_f, clip))  # forget gate (coupled: 1 - i)
+        g = ga(_clipped(z_g, clip))  # candidate memory
         c = f * c_prev + i * g  # c_t = f*c_{t-1} + i*g
         c_unclipped = None
         if v.cell_clip is not None:
@@ -511,7 +511,7 @@ class LSTMCell(_CellBase):
         if v.peephole:
             peep_o = self.weight_co * c  # o sees c_t
             z_o += peep_o
-        o = fa(_clip(z_o, clip))  # output gate
+        o = fa(_clipped(z_o, clip))  # output gate
         if v.layer_norm:
             c_norm, ln_c = layer_norm_forward(c, self.ln_weight_c, self._params.get("ln_bias_c"))
             ln_stats = (ln_x, ln_h, ln_c)
@@ -541,7 +541,7 @@ class LSTMCell(_CellBase):
         else:
             dc = dc + dn
         # o = f(clip(z_o)), z_o includes p_o*c
-        dz_o = do * fa.grad(_clip(s.z_o, clip), s.o) * _inside(s.z_o, clip)
+        dz_o = do * fa.grad(_clipped(s.z_o, clip), s.o) * _inside(s.z_o, clip)
         if v.peephole:
             g_["weight_co"] += (dz_o * s.c).sum(axis=0)
             dc = dc + dz_o * self.weight_co
@@ -556,9 +556,9 @@ class LSTMCell(_CellBase):
             di = di - df
             dz_f = np.zeros_like(df)
         else:
-            dz_f = df * fa.grad(_clip(s.z_f, clip), s.f) * _inside(s.z_f, clip)
-        dz_i = di * fa.grad(_clip(s.z_i, clip), s.i) * _inside(s.z_i, clip)
-        dz_g = dg * ga.grad(_clip(s.z_g, clip), s.g) * _inside(s.z_g, clip)
+            dz_f = df * fa.grad(_clipped(s.z_f, clip), s.f) * _inside(s.z_f, clip)
+        dz_i = di * fa.grad(_clipped(s.z_i, clip), s.i) * _inside(s.z_i, clip)
+        dz_g = dg * ga.grad(_clipped(s.z_g, clip), s.g) * _inside(s.z_g, clip)
         if v.peephole:  # z_i += p_i*c_prev, z_f += p_f*c_prev
             g_["weight_ci"] += (dz_i * s.c_prev).sum(axis=0)
             g_["weight_cf"] += (dz_f * s.c_prev).sum(axis=0)
@@ -579,16 +579,6 @@ class LSTMCell(_CellBase):
         g_["weight_ih"] += da_x.T @ s.x
         g_["weight_hh"] += da_h.T @ s.h_prev
         return da_x @ self.weight_ih, da_h @ self.weight_hh, dc_prev
-
-
-def _clip(z, clip):
-    """clip(z, -clip, clip), or z when clip is None."""
-    return z if clip is None else np.clip(z, -clip, clip)
-
-
-def _inside(z, clip):
-    """d clip(z)/dz: 1 inside [-clip, clip], 0 outside; 1 without a clip."""
-    return 1.0 if clip is None else (np.abs(z) <= clip).astype(z.dtype)
 
 
 class RNNCell(_CellBase):

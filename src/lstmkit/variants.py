@@ -280,6 +280,7 @@ class VariantCache:
 
 
 def _clipped(z, clip):
+    """clip(z, -clip, clip), or z when clip is None (the gate clip; :mod:`lstmkit.cell` uses it too)."""
     return z if clip is None else np.clip(z, -clip, clip)
 
 
