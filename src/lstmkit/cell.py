@@ -62,7 +62,8 @@ NONLINEARITIES = ("tanh", "relu")
 
 @dataclass(frozen=True)
 class LSTMStep:
-    """Every number of one LSTM step (all (B, H) except x (B, I)); the cache of backward."""
+    """Every number of one LSTM step, the cache of backward: each (B, H) unless noted (x (B, I);
+    norm_x, norm_h (B, 4H); ln_stats a tuple of statistics), batched (B = 1) after a 1-D x."""
 
     x: np.ndarray  # x_t          (B, I)
     h_prev: np.ndarray  # h_{t-1}      (B, H)
@@ -76,7 +77,7 @@ class LSTMStep:
     g: np.ndarray  # tanh(z_g) = c~_t
     o: np.ndarray  # σ(z_o)
     c: np.ndarray  # c_t = f*c_{t-1} + i*g
-    tanh_c: np.ndarray  # tanh(c_t) (variants: h(c_t), of LN(c_t) with layer_norm)
+    tanh_c: np.ndarray  # tanh(c_t) (variants: h(c_t), or h(γ_c * LN(c_t) + β_c) with layer_norm)
     h: np.ndarray  # h_t = o*tanh(c_t)
     # variants (None when the option is off); z_i, z_f, z_o above include the peephole terms
     peephole_i: np.ndarray | None = None  # p_i * c_{t-1}, added to z_i
@@ -339,13 +340,23 @@ class LSTMCell(_CellBase):
     # -- construction from the seeds' notations ----------------------------------------------
     @classmethod
     def from_per_gate(cls, gates: Mapping[str, np.ndarray], dtype=np.float64) -> "LSTMCell":
-        """Build from seed 000's per-gate matrices (``W_ii, W_hi, W_if, ..., b_ii, ...``)."""
+        """Build from seed 000's per-gate matrices (see :func:`layout.from_per_gate`).
+
+        Args:
+            gates: ``W_ii, W_if, W_ic, W_io`` (each (H, I)), ``W_hi, W_hf, W_hc, W_ho`` (each (H, H))
+                and optionally ``b_ii, b_if, b_ic, b_io, b_hi, b_hf, b_hc, b_ho`` (each (H,); zeros
+                when missing). PyTorch's letter ``g`` is taken for the candidate ``c``.
+            dtype: the cell's dtype: float64 by default (the constructor's default is float32).
+        Returns:
+            An ``LSTMCell(I, H)`` with bias holding these weights; :meth:`to_per_gate` gives them back.
+        """
         packed = layout.from_per_gate(gates)
         return cls._from_packed(packed, dtype)
 
     @classmethod
     def from_concat(cls, concat: Mapping[str, np.ndarray], input_size: int, dtype=np.float64) -> "LSTMCell":
-        """Build from seeds 001/003's ``W_*·[h_{t-1}, x_t] + b_*`` matrices (H, H+I)."""
+        """Build from seeds 001/003's ``W_*·[h_{t-1}, x_t] + b_*`` matrices (H, H+I) (see
+        :func:`layout.from_concat`), in float64 by default (the constructor's default is float32)."""
         packed = layout.from_concat(concat, input_size)
         return cls._from_packed(packed, dtype)
 
@@ -407,7 +418,17 @@ class LSTMCell(_CellBase):
     __call__ = forward
 
     def step(self, x, hx=None) -> LSTMStep:
-        """Compute one step and return every intermediate (batched (B, ·) arrays)."""
+        """Compute one step and return every intermediate; nothing is kept for :meth:`backward`
+        (:meth:`forward` keeps the step).
+
+        Args:
+            x: x_t, (B, I), or (I,) for one unbatched sample.
+            hx: ``(h_prev, c_prev)`` = (h_{t-1}, c_{t-1}), each (B, H) (each (H,) with a 1-D x), or
+                None for zeros.
+        Returns:
+            The :class:`LSTMStep`, its arrays batched even after a 1-D x (B = 1): x (B, I), the
+            gates, states and h (B, H); with layer_norm also norm_x, norm_h (B, 4H).
+        """
         where = "LSTMCell"
         x, batched = self._check_x(x, where)
         B = x.shape[0]
@@ -431,11 +452,27 @@ class LSTMCell(_CellBase):
     def backward(self, dh, dc=None):
         """Back-propagate the latest step kept (the last call not yet back-propagated).
 
-        dh = dL/dh_t and dc = dL/dc_t (the loss's at t plus what the step after gives back; zeros
-        when None), shaped like h. Returns ``dx, (dh_prev, dc_prev)``, dL/dx_t and dL/d(h_{t-1},
-        c_{t-1}): pass them to the backward of the step before (the call before). Parameter
-        gradients accumulate in ``grads``.
+        The module docstring's equations read upward, each derivative written from the forward's
+        output kept in the step (σ' = s (1 - s), tanh' = 1 - t²)::
 
+            do       = dh ⊙ tanh(c_t)
+            dc      += dh ⊙ o ⊙ (1 - tanh(c_t)²)                 all that reaches c_t
+            di = dc ⊙ g ;  df = dc ⊙ c_{t-1} ;  dg = dc ⊙ i ;  dc_{t-1} = dc ⊙ f
+            dz       = [di ⊙ i(1-i), df ⊙ f(1-f), dg ⊙ (1-g²), do ⊙ o(1-o)]   (B, 4H), order i, f, g, o
+            dW_ih   += dz^T x ;  dW_hh += dz^T h_{t-1} ;  db_ih, db_hh += Σ_B dz    (in ``grads``)
+            dx       = dz W_ih ;  dh_{t-1} = dz W_hh
+
+        With variant options it is the backward of :mod:`lstmkit.variants` for one step, without
+        masks or projection (peephole, clips, CIFG and layer norm: :meth:`_variant_backward`).
+
+        Args:
+            dh: dL/dh_t, (B, H), or (H,) after a 1-D x: the loss's at t plus the dh_prev the
+                step after gave back; zeros when None.
+            dc: dL/dc_t, shaped as dh: the dc_prev the step after gave back; zeros when None.
+        Returns:
+            ``dx, (dh_prev, dc_prev)``: dL/dx_t (B, I), dL/dh_{t-1} (B, H), dL/dc_{t-1} (B, H);
+            (I,), (H,), (H,) after a 1-D x. Pass (dh_prev, dc_prev) to the backward of the step
+            before (the call before). Parameter gradients accumulate in ``grads``.
         Raises:
             RuntimeError: no step kept (no call since every one was back-propagated, or
             ``requires_grad`` was off, or the step was taken after a call in eval mode).
