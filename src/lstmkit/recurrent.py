@@ -290,10 +290,22 @@ class _Recurrent(Module):
 
     # -- backward --------------------------------------------------------------------------
     def backward(self, dy, d_state=None):
-        """Back-propagate through the last forward. Returns ``dx, d_initial_state``.
+        """Back-propagate through the last forward; parameter gradients accumulate into ``grads``.
 
-        dy has y's shape; ``d_state`` is the gradient of the final state(s) (as returned by
-        forward) or None for zeros. Parameter gradients accumulate into ``self.grads``.
+        Shapes as in the module docstring (T steps, B batch, I input_size, H hidden_size,
+        P = proj_size or H, D directions, L layers); :meth:`LSTM.backward` says the same for the LSTM.
+
+        Args:
+            dy: dL/dy, y's shape: (T, B, D*P), (B, T, D*P) with batch_first, (T, D*P) unbatched.
+            d_state: dL/d(final state), shaped as forward returned it: dh_n (D*L, B, H) for the
+                RNN, ``(dh_n, dc_n)`` (D*L, B, P) and (D*L, B, H) for the LSTM ((D*L, ·)
+                unbatched), or None for zeros.
+        Returns:
+            ``dx, d_initial_state``: dx has x's shape ((T, B, I), (B, T, I) with batch_first,
+            (T, I) unbatched); d_initial_state is shaped as hx: dh0 (D*L, B, H) for the RNN,
+            ``(dh0, dc0)`` (D*L, B, P) and (D*L, B, H) for the LSTM ((D*L, ·) unbatched).
+        Raises:
+            RuntimeError: no forward (with ``requires_grad``) since the last backward.
         """
         where = f"{type(self).__name__}.backward"
         if self._cache is None:
@@ -416,7 +428,8 @@ class LSTM(_Recurrent):
                               candidate; h for c'_t on its way to h_t. Names or (name, alpha[, beta]),
                               see :mod:`lstmkit.activations`.
         layer_norm=False      z = γ_ih ⊙ LN(W_ih x~) + γ_hh ⊙ LN(W_hh h~) + b and
-                              h' = o ⊙ h(γ_c ⊙ LN(c'_t) + β_c) (Ba et al. 2016).
+                              r_t = o ⊙ h(γ_c ⊙ LN(c'_t) + β_c), then h'_t = W_hr r_t with
+                              proj_size, else h'_t = r_t (Ba et al. 2016).
         dropout_input=0.0     variational dropout on each layer's input, one mask per sequence
                               (Gal & Ghahramani 2016; Keras ``dropout``).
         dropout_recurrent=0.0 variational dropout on h_{t-1} in the recurrent product, one mask per
