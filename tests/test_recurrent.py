@@ -196,6 +196,19 @@ def test_default_init_is_torch_uniform_and_seeded():
     assert list(lstmkit.RNN(3, 4, bias=False).state_dict()) == ["weight_ih_l0", "weight_hh_l0"]
 
 
+def test_a_layer_keeps_no_hold_of_its_seed():
+    """The seed is used at construction (initial weights, dropout_rng) and not kept: a Generator
+    given as seed is not held by the layer (it kept it, unread, as ``seed``)."""
+    for cls in (lstmkit.LSTM, lstmkit.RNN):
+        rng = np.random.default_rng(0)
+        layer = cls(3, 4, seed=rng)
+        assert not any(v is rng for v in vars(layer).values())
+        assert not hasattr(layer, "seed")
+        # the same Generator state gives the same weights: the seed is all it took
+        again = cls(3, 4, seed=np.random.default_rng(0))
+        assert all(np.array_equal(a, b) for a, b in zip(layer.state_dict().values(), again.state_dict().values()))
+
+
 def test_lengths_semantics(backend):
     """Outputs past each end are 0; final states are the states at the last valid step; the
     result for one sequence does not depend on the padding or on the other sequences."""

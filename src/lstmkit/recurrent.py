@@ -115,7 +115,6 @@ class _Recurrent(Module):
                           f"nothing. Use num_layers > 1{inside}.", UserWarning, stacklevel=3)  # fmt: skip
         self.bidirectional = check_bool(bidirectional, name, "bidirectional")
         self.dtype = check_dtype(dtype, name)
-        self.seed = seed
         # one stream for initialisation, one for dropout masks: both from the seed
         rng = check_rng(seed)
         if isinstance(seed, np.random.Generator):
