@@ -69,10 +69,3 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     with np.errstate(over="ignore"):
         s = z - z.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
-
-
-ACTIVATIONS = {
-    "sigmoid": (sigmoid, sigmoid_grad_from_output),
-    "tanh": (tanh, tanh_grad_from_output),
-    "relu": (relu, relu_grad_from_output),
-}
