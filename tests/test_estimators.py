@@ -876,3 +876,18 @@ def test_patience_without_validation_data_monitors_the_training_loss():
     one = LSTMClassifier(hidden_size=3, epochs=1, learning_rate=2.0, seed=0).fit(X, y)
     for k, v in one.model_.state_dict().items():
         np.testing.assert_array_equal(stopped.model_.state_dict()[k], v, err_msg=k)
+
+
+# -- lstmkit predict's per-step labels: only those within lengths count ---------------------------
+def test_scored_targets_are_the_steps_within_lengths_per_step_and_every_sequence_otherwise():
+    from lstmkit.estimators import scored_targets
+
+    X, y = seq_data(n=8, T=4)
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    steps = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, np.tile(y[:, None], 4), lengths=np.full(8, 4))
+    lengths = np.array([4, 1, 2, 3, 4, 4, 1, 2])
+    np.testing.assert_array_equal(scored_targets(clf, lengths, 8, 4), np.ones(8, dtype=bool))
+    expected = np.array([[t < n for t in range(4)] for n in lengths])  # step t of sequence i counts while t < lengths[i]
+    np.testing.assert_array_equal(scored_targets(steps, lengths, 8, 4), expected)
+    np.testing.assert_array_equal(scored_targets(steps, None, 8, 4), np.ones((8, 4), dtype=bool))
+

@@ -201,6 +201,13 @@ def _blank_padding(out: np.ndarray, lengths, value) -> np.ndarray:
     return out
 
 
+def scored_targets(est, lengths, n: int, T: int) -> np.ndarray:
+    """Which of a fitted estimator's targets count (those ``score`` compares, and the only ones
+    checked): per step (n, T), the steps within each sequence's length (every step without
+    ``lengths``; what lies past it is padding, any value); per sequence (n,), every one."""
+    return valid_steps(lengths, n, T) if est.per_step_ else np.ones(n, dtype=bool)
+
+
 def _padding_label(classes: np.ndarray, value, where: str):
     """``(value, dtype)``: what marks a step past a sequence's length among per-step labels, and
     the labels' dtype that holds it beside ``classes``.
@@ -741,7 +748,7 @@ class LSTMClassifier(_SequenceEstimator):
         y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
-        valid = valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
         return float((pred == y)[valid].mean())
 
@@ -888,7 +895,7 @@ class LSTMRegressor(_SequenceEstimator):
             y = y.reshape(pred.shape)  # a column for one output (scikit-learn ravels it)
         if y.shape != pred.shape:
             fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
-        valid = valid_steps(lengths, *X.shape[:2]) if self.per_step_ else np.ones(len(y), dtype=bool)
+        valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
         yt, yp = y[valid].reshape(-1, k), pred[valid].reshape(-1, k)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._checks import a_or_an, count
 from ..cli import CommandError
+from ..estimators import scored_targets
 from ._data import add_data_arguments, load_sequences, print_table
 
 HELP = "predict with a saved LSTM classifier or regressor (and score it when targets are given)"
@@ -54,20 +55,26 @@ def prediction_table(est, pred, proba, names, lengths, per_step: bool) -> tuple[
     return header, rows
 
 
-def labels_as_classes(y, classes: np.ndarray, where) -> np.ndarray:
-    """``y`` with each label replaced by the class it names, in the classes' dtype, so that scoring
-    compares what the unseen-label check compared: labels match classes as text, numbers by value
-    (the integer 1 of an .npz names the class '1' of a model trained on a CSV, and the text '1' or
-    '1.0' the class 1); a label naming no class is refused."""
+def labels_as_classes(y, classes: np.ndarray, valid: np.ndarray, where) -> np.ndarray:
+    """``y`` with each label that counts (``valid``, as ``score`` counts them:
+    :func:`lstmkit.estimators.scored_targets`) replaced by the class it names, in the classes' dtype,
+    so that scoring compares what the unseen-label check compared: labels match classes as text,
+    numbers by value (the integer 1 of an .npz names the class '1' of a model trained on a CSV, and
+    the text '1' or '1.0' the class 1); such a label naming no class is refused, the classes and
+    labels shown as they are (integers as integers). The rest, padding past a sequence's length
+    (-1, say), is neither read nor refused: it holds the first class, which score ignores."""
     from ..tables import label_key
 
+    y = np.asarray(y)
     by_name = {label_key(c): c for c in classes}
-    values, inverse = np.unique(np.asarray(y), return_inverse=True)
+    values, inverse = np.unique(y[valid], return_inverse=True)
     names = [label_key(v) for v in values]
-    unseen = sorted({str(v) for v, n in zip(values, names) if n not in by_name})
+    unseen = [v for v, n in zip(values.tolist(), names) if n not in by_name]
     if unseen:
-        raise CommandError(f"{where}: expected labels seen at fit {sorted(str(c) for c in classes)}, got unseen labels {unseen[:5]}.")
-    return np.array([by_name[n] for n in names], dtype=classes.dtype)[inverse].reshape(np.shape(y))
+        raise CommandError(f"{where}: expected labels seen at fit {classes.tolist()}, got unseen labels {unseen[:5]}.")
+    out = np.full(y.shape, classes[0], dtype=classes.dtype)
+    out[valid] = np.array([by_name[n] for n in names], dtype=classes.dtype)[inverse.ravel()]
+    return out
 
 
 def check_targets(y, X, per_step: bool, regress: bool, where) -> None:
@@ -151,12 +158,12 @@ def run(args: argparse.Namespace) -> int:
         if args.group is None and getattr(est, "feature_names_in_", None) is not None:
             hint = " The model was trained on a long CSV (a row per step): name its sequence column with --group."
         raise CommandError(f"{args.data}: expected {est.n_features_in_} features per step (as at fit), got {X.shape[2]}.{hint}")
-    if y is not None:
-        check_targets(y, X, per_step, regress, args.data)  # before anything is printed
+    if y is not None:  # before anything is computed or printed
+        check_targets(y, X, per_step, regress, args.data)
+        if not regress:
+            y = labels_as_classes(y, est.classes_, scored_targets(est, lengths, *X.shape[:2]), args.data)
     pred = est.predict(X, lengths)
     proba = None if regress else est.predict_proba(X, lengths)
-    if y is not None and not regress:
-        y = labels_as_classes(y, est.classes_, args.data)
     header, rows = prediction_table(est, pred, proba, about["ids"], lengths, per_step)
     what = count(len(rows), "prediction") + (f" for {count(len(pred), 'sequence')}" if len(rows) != len(pred) else "")
     if args.out:
