@@ -511,6 +511,10 @@ def test_forecast_with_a_model_reads_and_checks_the_series_it_was_fitted_on(tmp_
     assert LSTMForecaster.load(model).series_names_ == ("sales", "temperature")
     assert main(["forecast", str(tmp_path / "s.csv"), "--model", model, "--steps", "2"]) == 0  # the names from the file
     assert capsys.readouterr().out.split("2003-06:\n")[1] == trained
+    (tmp_path / "o.csv").write_text("month,sales,rain\n" + "".join(f"{m},1,2\n" for m in months))
+    assert main(["forecast", str(tmp_path / "o.csv"), "--model", model]) == 1
+    assert (f"o.csv: expected the series {model} was fitted on, ['sales', 'temperature'], got no column 'temperature' "
+            "among ['month', 'sales', 'rain']. Name the file's columns as at fit") in capsys.readouterr().err  # fmt: skip
     assert main(["forecast", str(tmp_path / "s.csv"), "--model", model, "--column", "temperature,sales"]) == 1
     assert ("forecast: expected --column ['sales', 'temperature'] (the series at fit, in that order), got "
             "['temperature', 'sales'] (the same series in another order).") in capsys.readouterr().err  # fmt: skip

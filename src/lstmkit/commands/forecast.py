@@ -122,16 +122,17 @@ def check_series_name(data: str | None, time_column: str | None = None) -> None:
                          f"(a {written or 'file'} holds no times).")  # fmt: skip
 
 
-def load_series(data: str, column, time_column: str | None = None):
+def load_series(data: str, column, time_column: str | None = None, fitted_on: str | None = None):
     """What ``data`` holds: ((N,) or (N, S) float64, the S series' names (None when the file names
     none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV's columns (``column``
     comma-separated, as --column, or a list of names), or a .npy file; ``data`` is one
-    :func:`check_series_name` takes (run before the command)."""
+    :func:`check_series_name` takes (run before the command). ``fitted_on``: the model file whose
+    recorded series ``column`` lists (--model without --column), named when a CSV lacks one."""
     if data == "builtin:airline":
         from importlib import resources
 
         with resources.as_file(resources.files("lstmkit").joinpath("data/airline_passengers.csv")) as csv_path:
-            return load_series(str(csv_path), column or "passengers", time_column)
+            return load_series(str(csv_path), column or "passengers", time_column, fitted_on)
     p = Path(data)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
@@ -142,6 +143,11 @@ def load_series(data: str, column, time_column: str | None = None):
         if not column:
             raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
         columns = column.split(",") if isinstance(column, str) else list(column)
+        absent = [c for c in columns if c not in header] if fitted_on else []
+        if absent:
+            raise CommandError(f"{p}: expected the series {fitted_on} was fitted on, {columns}, got no column {absent[0]!r} "
+                               f"among {header}. Name the file's columns as at fit (or give the series as a .npy, "
+                               f"its columns in that order).")  # fmt: skip
         series = [column_index(header, c.strip(), str(p)) for c in columns]
         check_no_gaps(p, header, rows, series)
         y = csv_columns(header, rows, series, str(p))
@@ -389,7 +395,8 @@ def run(args: argparse.Namespace) -> int:
         recorded = getattr(fc, "series_names_", None)  # None: a file saved before they were recorded, or a .npy's model
         names = None if recorded is None else list(recorded)
         if args.data:  # --column: by default the series fitted on; predict refuses others
-            y, names, time = load_series(args.data, args.column or names, args.time_column)
+            y, names, time = load_series(args.data, args.column or names, args.time_column,
+                                         fitted_on=None if args.column else args.model)  # fmt: skip
             if names is None and recorded is not None:  # a .npy: its columns are taken for the series fitted on
                 names = list(recorded)
                 warnings.warn(f"{args.data} names no series (a .npy): its columns are read as {names}, the series "
