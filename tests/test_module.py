@@ -72,6 +72,33 @@ def test_a_loose_load_returns_the_missing_and_unexpected_keys_as_torch():
     assert (theirs.missing_keys, theirs.unexpected_keys) == (["weight_hh_l0", "bias_ih_l0", "bias_hh_l0"], ["fc.weight"])
 
 
+
+def test_num_parameters_counts_as_torch():
+    """num_parameters() against torch's sum(p.numel()) of the same modules."""
+    torch = pytest.importorskip("torch")
+    from lstmkit.models import SequenceModel
+
+    def numel(t):
+        return sum(p.numel() for p in t.parameters())
+
+    pairs = [
+        (lstmkit.LSTM(5, 16, num_layers=2, bidirectional=True, proj_size=4, seed=0),
+         torch.nn.LSTM(5, 16, num_layers=2, bidirectional=True, proj_size=4)),
+        (lstmkit.RNN(3, 4, num_layers=2, bias=False, seed=0), torch.nn.RNN(3, 4, num_layers=2, bias=False)),
+        (lstmkit.LSTMCell(3, 4, seed=0), torch.nn.LSTMCell(3, 4)),
+        (lstmkit.RNNCell(3, 4, bias=False, seed=0), torch.nn.RNNCell(3, 4, bias=False)),
+        (lstmkit.Linear(4, 2, seed=0), torch.nn.Linear(4, 2)),
+        # a model: its LSTM and its read-out (torch: the two modules' parameters)
+        (SequenceModel(3, 2, 16, num_layers=2, seed=0), torch.nn.ModuleList([torch.nn.LSTM(3, 16, 2), torch.nn.Linear(16, 2)])),
+    ]  # fmt: skip
+    for ours, theirs in pairs:
+        assert ours.num_parameters() == numel(theirs), ours
+    assert isinstance(pairs[0][0].num_parameters(), int)
+    # by hand, per layer and direction: 4H*I_in + 4H*P + 2*4H + P*H, with H=16, P=4, I_in = 5 then D*P = 8:
+    # layer 0: 320 + 256 + 128 + 64 = 768; layer 1: 512 + 256 + 128 + 64 = 960; (768 + 960) * 2 = 3456
+    assert pairs[0][0].num_parameters() == 3456
+
+
 @pytest.mark.parametrize("strict", ["false", 0, None])
 def test_strict_is_true_or_false(strict):
     with pytest.raises(TypeError, match=rf"^LSTM.load_state_dict: expected strict True or False, got {strict!r}.$"):

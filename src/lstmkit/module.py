@@ -279,6 +279,8 @@ class Module:
             g.fill(0.0)
 
     def num_parameters(self) -> int:
+        """How many numbers the parameters hold, Σ p.size over :meth:`parameters` (torch's
+        ``sum(p.numel() for p in model.parameters())``); a model counts its layer's and read-out's."""
         return int(sum(p.size for p in self._params.values()))
 
     # -- dtype and device, as torch's methods -----------------------------------------------
