@@ -1,5 +1,6 @@
 """``lstmkit predict`` on data of sequences of different lengths: the labels that count (those within
-each sequence's length, as ``score`` counts them) and how unseen labels are named."""
+each sequence's length, as ``score`` counts them), how unseen labels are named, and the warning
+when X comes padded without its lengths."""
 
 from __future__ import annotations
 
@@ -75,3 +76,17 @@ def test_a_label_within_a_sequence_unseen_at_fit_is_refused_and_named_as_it_is(m
     assert main(["predict", str(tmp_path / "s_model.npz"), str(tmp_path / "s2.npz")]) == 1
     assert capsys.readouterr().err.strip().endswith("expected labels seen at fit ['down', 'up'], got unseen labels ['sideways'].")
 
+
+def test_padded_x_without_lengths_warns_once_for_a_model_trained_with_lengths(models, tmp_path, capsys):
+    d = models
+    X, _, last, lengths = variable_length_data()
+    np.savez(tmp_path / "nolen.npz", X=X, y=last)  # the same data, its lengths left out
+    capsys.readouterr()
+    assert main(["predict", str(d / "seqs_model.npz"), str(tmp_path / "nolen.npz")]) == 0  # predicts, scores, warns
+    err = capsys.readouterr().err.strip().splitlines()
+    n_padded = int((lengths < 8).sum())
+    assert len(err) == 1 and err[0].startswith(f"lstmkit: warning: LSTMClassifier.predict: X comes without lengths, but {n_padded} of its "
+                                               "40 sequences end in an all-zero step")  # fmt: skip
+    assert "for 'lstmkit predict' a 'lengths' array in the .npz" in err[0]
+    assert main(["predict", str(d / "seqs_model.npz"), str(d / "seqs.npz")]) == 0  # with its lengths: no warning
+    assert capsys.readouterr().err == ""

@@ -891,3 +891,85 @@ def test_scored_targets_are_the_steps_within_lengths_per_step_and_every_sequence
     np.testing.assert_array_equal(scored_targets(steps, lengths, 8, 4), expected)
     np.testing.assert_array_equal(scored_targets(steps, None, 8, 4), np.ones((8, 4), dtype=bool))
 
+
+# -- predicting padded X without the lengths the model was fitted with ----------------------------
+def padded_data(n=24, T=6, seed=0):
+    """Sequences of 2 to T steps of non-zero values, zero-padded to T, with their lengths and a label each."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, T + 1, n)
+    lengths[0] = T
+    X = np.zeros((n, T, 2), np.float32)
+    for i, n_i in enumerate(lengths):
+        X[i, :n_i] = rng.uniform(0.5, 1.5, size=(n_i, 2)) * rng.choice([-1, 1], size=(n_i, 2))
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    return X, y, lengths
+
+
+def missing_lengths_warnings(call) -> list:
+    from lstmkit.estimators import MissingLengthsWarning
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        call()
+    return [w for w in seen if issubclass(w.category, MissingLengthsWarning)]
+
+
+def test_fitted_with_lengths_is_recorded_saved_and_unknown_in_an_older_file(tmp_path):
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y, lengths = padded_data()
+    assert LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y, lengths).fitted_with_lengths_ is True
+    assert LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y).fitted_with_lengths_ is False
+    ragged = [X[i, :n] for i, n in enumerate(lengths)]  # a list of sequences of different lengths: lengths inferred
+    assert LSTMRegressor(hidden_size=2, epochs=1, seed=0).fit(ragged, y.astype(float)).fitted_with_lengths_ is True
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y, lengths)
+    clf.save(tmp_path / "c.npz")
+    assert lstmkit.load(tmp_path / "c.npz").fitted_with_lengths_ is True
+    mf = read_model(tmp_path / "c.npz")
+    assert mf.extra["fitted_with_lengths"] is True
+    older = {k: v for k, v in mf.extra.items() if k != "fitted_with_lengths"}  # a file written before it was recorded
+    save_model(tmp_path / "old.npz", mf.kind, mf.config, mf.arrays, older)
+    old = lstmkit.load(tmp_path / "old.npz")
+    assert old.fitted_with_lengths_ is None
+    assert missing_lengths_warnings(lambda: old.predict(X)) == []  # unknown: no warning
+    old.save(tmp_path / "again.npz")
+    assert "fitted_with_lengths" not in read_model(tmp_path / "again.npz").extra and lstmkit.load(tmp_path / "again.npz").fitted_with_lengths_ is None
+    for bad in ("yes", 1, None):
+        save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, fitted_with_lengths=bad))
+        with pytest.raises(FileFormatError, match=rf"bad.npz: expected fitted_with_lengths true or false, got {re.escape(repr(bad))}\.$"):
+            lstmkit.load(tmp_path / "bad.npz")
+
+
+def test_a_model_fitted_with_lengths_warns_once_per_call_on_padded_x_without_them():
+    from lstmkit.estimators import looks_padded
+
+    X, y, lengths = padded_data()
+    clf = LSTMClassifier(hidden_size=3, epochs=2, seed=0).fit(X, y, lengths)
+    reg = LSTMRegressor(hidden_size=3, epochs=2, seed=0).fit(X, y.astype(float), lengths)
+    n_padded = int((lengths < 6).sum())  # the sequences shorter than T end in zeros
+    for name, call in [("LSTMClassifier.predict", lambda: clf.predict(X)), ("LSTMClassifier.predict_proba", lambda: clf.predict_proba(X)),
+                       ("LSTMClassifier.score", lambda: clf.score(X, y)), ("LSTMRegressor.predict", lambda: reg.predict(X)),
+                       ("LSTMRegressor.score", lambda: reg.score(X, y.astype(float)))]:  # fmt: skip
+        seen = missing_lengths_warnings(call)
+        assert len(seen) == 1, name
+        message = str(seen[0].message)
+        assert message.startswith(f"{name}: X comes without lengths, but {n_padded} of its 24 sequences end in an all-zero step")
+        assert "Pass lengths" in message and "lengths=numpy.full(24, 6) if the zeros are data" in message
+        assert seen[0].filename == __file__  # stacklevel: the line that called the estimator
+    # no warning: lengths given; no sequence ending in an all-zero step; a model fitted without lengths
+    assert missing_lengths_warnings(lambda: clf.predict(X, lengths)) == []
+    assert missing_lengths_warnings(lambda: clf.score(X, y, lengths)) == []
+    full = X.copy()
+    full[:, -1, 1] = 0.25  # every last step has one non-zero feature: not padding
+    assert missing_lengths_warnings(lambda: clf.predict(full)) == []
+    plain = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y)
+    assert missing_lengths_warnings(lambda: plain.predict(X)) == []
+    assert missing_lengths_warnings(lambda: clf.predict([X[i, :n] for i, n in enumerate(lengths)])) == []  # a ragged list: lengths inferred
+    # the rule: the last step exactly 0.0 in every feature; with one step nothing is padding
+    Z = np.ones((4, 3, 2))
+    Z[1, -1] = 0.0
+    Z[2, -1, 0] = 0.0
+    Z[3, -1] = -0.0
+    np.testing.assert_array_equal(looks_padded(Z), [False, True, False, True])
+    np.testing.assert_array_equal(looks_padded(np.zeros((2, 1, 2))), [False, False])
+

@@ -18,6 +18,10 @@ targets past a sequence's length are ignored (use any value there), and per-step
 there are no predictions: NaN in ``predict_proba`` and the regressor's ``predict``, and the
 classifier's ``padding_value`` (-1, NaN or "" by the labels' kind) in its ``predict``, so that
 ``pred[i, :lengths[i]]`` are sequence i's and a padded step is never read as a class.
+A model fitted with lengths (``fitted_with_lengths_``) warns (:class:`MissingLengthsWarning`,
+once a call) when ``predict``/``predict_proba``/``score`` get X without lengths whose sequences
+look zero-padded (:func:`looks_padded`: a last step of exact zeros): that padding would run
+through the LSTM as input.
 
 Inputs ``fit`` warns about (UserWarning; training goes on): features far from unit scale (a
 feature's |mean| or std above ``FEATURE_SCALE_LIMIT`` = 1e3: standardise X), and, for the
@@ -28,7 +32,8 @@ or no feature is refused by ``fit``, ``predict`` and ``score`` alike (as scikit-
 
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
 attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_epochs_``, ``best_epoch_``,
-``n_features_in_``, ``validation_indices_``, ...; ``feature_names_in_``, a long CSV's feature
+``n_features_in_``, ``validation_indices_``, ``fitted_with_lengths_`` (None: a file saved before
+it was recorded), ...; ``feature_names_in_``, a long CSV's feature
 columns, or ``step_columns_in_``, a wide CSV's step columns, where ``lstmkit train`` read a CSV),
 all saved with the model, and a file whose fields disagree with its weights or with each other is
 refused at load naming the field. ``validation_indices_``: the rows of X (int64, ascending) that
@@ -89,6 +94,12 @@ from .training import Trainer, predict
 
 class NotFittedError(ValueError, AttributeError):
     """Raised when predict/score/save is called before fit (as scikit-learn's NotFittedError)."""
+
+
+class MissingLengthsWarning(UserWarning):
+    """``predict``/``predict_proba``/``score`` of a model fitted with ``lengths`` on X without
+    them whose sequences look zero-padded (:func:`looks_padded`): the padding would run through
+    the LSTM as input."""
 
 
 # -- input helpers ---------------------------------------------------------------------------
@@ -206,6 +217,36 @@ def scored_targets(est, lengths, n: int, T: int) -> np.ndarray:
     checked): per step (n, T), the steps within each sequence's length (every step without
     ``lengths``; what lies past it is padding, any value); per sequence (n,), every one."""
     return valid_steps(lengths, n, T) if est.per_step_ else np.ones(n, dtype=bool)
+
+
+def looks_padded(X: np.ndarray) -> np.ndarray:
+    """(n,) bool: sequence i of X (n, T, F) ends as zero padding does, its last step exactly 0.0
+    in every feature (T > 1; with one step there is no padding). One step per sequence is read,
+    so the test costs n * F comparisons. A sequence of data whose last step is all zeros looks
+    padded too: a false alarm, silenced by passing its lengths."""
+    if X.shape[1] < 2:
+        return np.zeros(len(X), dtype=bool)
+    return (X[:, -1, :] == 0).all(axis=1)
+
+
+def _warn_missing_lengths(est, X: np.ndarray, lengths, where: str) -> None:
+    """A :class:`MissingLengthsWarning` (once: one call of predict, predict_proba or score) when
+    ``est`` was fitted with ``lengths`` (``fitted_with_lengths_``; None, a file from before it was
+    recorded, never warns), none are given and some sequence of X looks zero-padded
+    (:func:`looks_padded`)."""
+    if lengths is not None or not getattr(est, "fitted_with_lengths_", None):
+        return
+    padded = looks_padded(X)
+    if padded.any():
+        n, T = X.shape[:2]
+        read = "" if est.per_step_ else ", and each sequence's prediction is read after them"
+        warnings.warn(
+            f"{where}: X comes without lengths, but {int(padded.sum())} of its {n} sequences end in an all-zero step, as "
+            f"zero padding does (sequence {int(padded.argmax())} first), and the model was fitted with lengths: the zero "
+            f"steps run through the LSTM as input{read}. Pass lengths (each sequence's number of valid steps; for "
+            f"'lstmkit predict' a 'lengths' array in the .npz), or lengths=numpy.full({n}, {T}) if the zeros are data.",
+            MissingLengthsWarning, stacklevel=4,
+        )
 
 
 def _padding_label(classes: np.ndarray, value, where: str):
@@ -438,6 +479,7 @@ class _SequenceEstimator:
         self.model_ = model
         self.history_ = history
         self.n_features_in_ = X.shape[2]
+        self.fitted_with_lengths_ = lengths is not None  # given, or those of a list of sequences of different lengths
         for key, _, _ in CSV_COLUMNS:  # names of an earlier fit's columns; arrays carry none
             self.__dict__.pop(key + "_", None)
         self.n_epochs_ = trainer.epoch
@@ -457,10 +499,14 @@ class _SequenceEstimator:
         return Xv, encode(validation_data[1], Xv, lv), lv
 
     def _check_X(self, X, lengths, method: str):
+        """X and lengths of predict, predict_proba or score (``method``), checked, once per call:
+        warns where the padding of X would run through the model (:func:`_warn_missing_lengths`)."""
         self._check_fitted(method)
-        X, lengths = _as_sequences(X, lengths, self.model_.dtype, f"{type(self).__name__}.{method}")
+        where = f"{type(self).__name__}.{method}"
+        X, lengths = _as_sequences(X, lengths, self.model_.dtype, where)
         if X.shape[2] != self.n_features_in_:
-            fail(f"{type(self).__name__}.{method}", "X", f"{self.n_features_in_} features (as in fit)", f"{X.shape[2]}")
+            fail(where, "X", f"{self.n_features_in_} features (as in fit)", f"{X.shape[2]}")
+        _warn_missing_lengths(self, X, lengths, where)
         return X, lengths
 
     def _raw_output(self, X, lengths) -> np.ndarray:
@@ -479,6 +525,7 @@ class _SequenceEstimator:
         return {
             "model_config": self.model_.config(),
             "n_features_in": self.n_features_in_,
+            **({"fitted_with_lengths": self.fitted_with_lengths_} if getattr(self, "fitted_with_lengths_", None) is not None else {}),
             **{key: [str(v) for v in getattr(self, key + "_")] for key, _, _ in CSV_COLUMNS if hasattr(self, key + "_")},
             "history": self.history_.epochs,
             "n_epochs": self.n_epochs_,
@@ -519,6 +566,7 @@ class _SequenceEstimator:
             if not is_int(n_features) or n_features != model.input_size:
                 refuse("n_features_in", f"{model.input_size} (the LSTM's input_size)", repr(n_features))
             est.n_features_in_ = n_features
+            est.fitted_with_lengths_ = _extra_flag(mf.extra, "fitted_with_lengths", refuse)
             for key, fits, what in CSV_COLUMNS:  # a CSV's column names ('lstmkit train')
                 if key in mf.extra:
                     names = mf.extra[key]
@@ -552,6 +600,15 @@ def _refuser(path, prefix: str = ""):
         fail(str(path), prefix + field, expected, got, exc=FileFormatError)
 
     return refuse
+
+
+def _extra_flag(extra: dict, key: str, refuse) -> bool | None:
+    """A model file's true/false field ``key``; None where the file has none (written before it
+    was recorded: unknown)."""
+    flag = extra.get(key)
+    if key in extra and not isinstance(flag, bool):
+        refuse(key, "true or false", repr(flag))
+    return flag
 
 
 def _finite_numbers(v, n: int) -> bool:

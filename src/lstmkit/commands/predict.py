@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import warnings
 
 import numpy as np
 
 from .._checks import a_or_an, count
 from ..cli import CommandError
-from ..estimators import scored_targets
+from ..estimators import MissingLengthsWarning, scored_targets
 from ._data import add_data_arguments, load_sequences, print_table
 
 HELP = "predict with a saved LSTM classifier or regressor (and score it when targets are given)"
@@ -162,8 +163,11 @@ def run(args: argparse.Namespace) -> int:
         check_targets(y, X, per_step, regress, args.data)
         if not regress:
             y = labels_as_classes(y, est.classes_, scored_targets(est, lengths, *X.shape[:2]), args.data)
-    pred = est.predict(X, lengths)
-    proba = None if regress else est.predict_proba(X, lengths)
+    pred = est.predict(X, lengths)  # warns once where X looks padded and has no lengths (MissingLengthsWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingLengthsWarning)  # said by predict, above
+        proba = None if regress else est.predict_proba(X, lengths)
+        accuracy = None if y is None else est.score(X, y, lengths)
     header, rows = prediction_table(est, pred, proba, about["ids"], lengths, per_step)
     what = count(len(rows), "prediction") + (f" for {count(len(pred), 'sequence')}" if len(rows) != len(pred) else "")
     if args.out:
@@ -179,5 +183,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"... ({what}; use --out to write them all)")
     if y is not None:
         name = "R²" if regress else "accuracy"
-        print(f"{name} on {args.data}: {est.score(X, y, lengths):.4f}")
+        print(f"{name} on {args.data}: {accuracy:.4f}")
     return 0
