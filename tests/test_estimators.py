@@ -182,8 +182,8 @@ def test_the_rows_validation_split_holds_out_are_recorded_saved_and_kept_by_a_re
     t = X.sum(axis=(1, 2))
     reg = LSTMRegressor(hidden_size=3, epochs=1, validation_split=0.5, seed=0).fit(X, t)
     r = reg.validation_indices_
-    assert len(r) == 15  # val_mae is on standardised targets: |ŷ - y| / y_scale_
-    np.testing.assert_allclose(np.abs(reg.predict(X[r]) - t[r]).mean() / reg.y_scale_[0], reg.history_.epochs[-1]["val_mae"], rtol=1e-5)
+    assert len(r) == 15  # val_mae is in y's units: |ŷ - y| on those rows
+    np.testing.assert_allclose(np.abs(reg.predict(X[r]) - t[r]).mean(), reg.history_.epochs[-1]["val_mae"], rtol=1e-5)
     assert LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y).validation_indices_ is None
     assert LSTMClassifier(hidden_size=3, epochs=1, validation_split=0.2, seed=0).fit(X, y, validation_data=(X, y)).validation_indices_ is None
     clf.save(tmp_path / "c.npz")
@@ -973,3 +973,58 @@ def test_a_model_fitted_with_lengths_warns_once_per_call_on_padded_x_without_the
     np.testing.assert_array_equal(looks_padded(Z), [False, True, False, True])
     np.testing.assert_array_equal(looks_padded(np.zeros((2, 1, 2))), [False, False])
 
+
+# -- the regressor's mae in y's units ------------------------------------------------------------
+def regression_data(n=24, T=5, k=1, seed=0):
+    """Targets in the thousands (one output, or k with scales of their own)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, T, 2)).astype(np.float32)
+    s = X[:, :, 0].sum(axis=1)
+    y = 5000 + 300 * s if k == 1 else np.stack([5000 + 300 * s, 20 + 2 * X[:, :, 1].sum(axis=1)][:k], axis=1)
+    return X, y
+
+
+def test_regressor_mae_and_val_mae_are_in_y_units_on_the_progress_line_and_in_history(capsys):
+    X, y = regression_data()
+    Xv, yv = regression_data(n=12, seed=1)
+    # one epoch of one batch: its training mae is that of the initial weights, which the update follows;
+    # an estimator of the same seed fitted for no epoch has those weights (the model's seed does not
+    # depend on epochs). val_mae is scored after the update: the fitted model's predictions
+    reg = LSTMRegressor(hidden_size=4, epochs=1, batch_size=24, seed=0, verbose=2).fit(X, y, validation_data=(Xv, yv))
+    start = LSTMRegressor(hidden_size=4, epochs=0, batch_size=24, seed=0).fit(X, y)
+    mae = np.abs(start.predict(X) - y).mean()  # in y's units, from predictions in y's units
+    val_mae = np.abs(reg.predict(Xv) - yv).mean()
+    logs = reg.history_.epochs[-1]
+    np.testing.assert_allclose([logs["mae"], logs["val_mae"]], [mae, val_mae], rtol=1e-5)
+    assert mae > 100  # the scale of y (about 300 * sqrt(5)), not of standardised targets (order 1)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    shown = {k: float(v) for k, v in re.findall(r"(\w+) (\d+\.\d+)", line)}
+    np.testing.assert_allclose([shown["mae"], shown["val_mae"]], [mae, val_mae], rtol=1e-4)
+    # the loss stays the mean squared error of the standardised targets (the objective; what early stopping watches)
+    z = lambda t: (t - y.mean()) / y.std()  # noqa: E731
+    np.testing.assert_allclose(logs["val_loss"], np.mean((z(reg.predict(Xv)) - z(yv)) ** 2), rtol=1e-4)
+
+
+def test_regressor_mae_of_outputs_with_scales_of_their_own_is_named_standardised():
+    X, y = regression_data(k=2)
+    reg = LSTMRegressor(hidden_size=4, epochs=1, seed=0, validation_split=0.25).fit(X, y)
+    logs = reg.history_.epochs[-1]
+    assert "mae" not in logs and "val_mae" not in logs
+    assert list(logs)[:5] == ["epoch", "loss", "mae_standardised", "val_loss", "val_mae_standardised"]
+    r = reg.validation_indices_
+    per_output = np.abs(reg.predict(X[r]) - y[r]).mean(axis=0) / y.std(axis=0)  # each output's MAE over its own scale
+    np.testing.assert_allclose(logs["val_mae_standardised"], per_output.mean(), rtol=1e-5)
+    # without standardising, every output's scale is 1: the mae is y's, under its own name
+    raw = LSTMRegressor(hidden_size=4, epochs=1, seed=0, validation_split=0.25, standardize=False).fit(X, y)
+    r = raw.validation_indices_
+    np.testing.assert_allclose(raw.history_.epochs[-1]["val_mae"], np.abs(raw.predict(X[r]) - y[r]).mean(), rtol=1e-5)
+
+
+def test_a_resumed_regressor_converts_each_epoch_once(tmp_path):
+    X, y = regression_data()
+    path = tmp_path / "ck.npz"
+    whole = LSTMRegressor(hidden_size=3, epochs=3, batch_size=8, validation_split=0.25, seed=0).fit(X, y)
+    LSTMRegressor(hidden_size=3, epochs=2, batch_size=8, validation_split=0.25, seed=0).fit(X, y, checkpoint=path)
+    resumed = LSTMRegressor(hidden_size=3, epochs=3, batch_size=8, validation_split=0.25, seed=0).fit(X, y, checkpoint=path, resume=True)
+    drop = lambda h: [{k: v for k, v in e.items() if k != "time"} for e in h.epochs]  # noqa: E731
+    assert drop(resumed.history_) == drop(whole.history_)
