@@ -175,6 +175,23 @@ def test_make_optimizer_and_make_schedule_name_an_unknown_option():
     assert isinstance(make_schedule("cosine", opt, T_max=3), CosineAnnealingLR)
 
 
+def test_make_schedule_takes_names_in_any_case_as_make_optimizer():
+    """Both builders match a name whatever its case ('Step' was refused while 'Adam' was taken);
+    an unknown name is refused in the user's spelling, listing the names (check_choice's words)."""
+    model = SequenceModel(3, 2, 4, seed=0)
+    assert isinstance(make_optimizer("ADAM", model, 0.1), Adam)
+    opt = make_optimizer("Sgd", model, 0.1)
+    assert isinstance(make_schedule("Step", opt, step_size=2), StepLR)
+    assert isinstance(make_schedule("COSINE", opt, T_max=3), CosineAnnealingLR)
+    assert isinstance(make_schedule("Plateau", opt), ReduceLROnPlateau)
+    with pytest.raises(ValueError, match=r"^make_schedule: expected name one of \['step', 'cosine', 'plateau'\], got 'Linear'\.$"):
+        make_schedule("Linear", opt)
+    with pytest.raises(ValueError, match=r"^make_optimizer: expected name one of \['sgd', 'adam', 'adamw', 'rmsprop'\], got 'Adagrad'\.$"):
+        make_optimizer("Adagrad", model, 0.1)
+    with pytest.raises(ValueError, match=r"^make_optimizer: expected name one of .*, got None\.$"):
+        make_optimizer(None, model, 0.1)
+
+
 @pytest.mark.parametrize(
     "cls,kw,message",
     [

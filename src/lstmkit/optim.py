@@ -468,12 +468,16 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 def make_optimizer(name: str, module: Module, lr: float, **kwargs) -> Optimizer:
     """Build an optimizer by name ('sgd', 'adam', 'adamw', 'rmsprop'; case-insensitive)."""
-    key = str(name).lower()
-    if key not in OPTIMIZERS:
-        fail("make_optimizer", "name", f"one of {list(OPTIMIZERS)}", repr(name))
-    cls = OPTIMIZERS[key]
+    cls = _by_name(OPTIMIZERS, name, "make_optimizer")
     _check_options(cls, kwargs, "make_optimizer", ("self", "module", "lr"))
     return cls(module, lr=lr, **kwargs)
+
+
+def _by_name(table: Mapping[str, Any], name, where: str):
+    """``table[name]``, the name matched whatever its case ('Adam' is 'adam', as make_optimizer and
+    make_schedule both take it); any other name is refused by check_choice, listing the names."""
+    key = name.lower() if isinstance(name, str) and name.lower() in table else name
+    return table[check_choice(key, table, where, "name")]
 
 
 def _check_options(cls, options: Mapping[str, Any], where: str, taken: tuple[str, ...]) -> None:
@@ -540,6 +544,8 @@ class StepLR(_Schedule):
         }
 
     def step(self, metric=None) -> None:
+        """One epoch on: η = η₀ γ^⌊e / step_size⌋. ``metric`` is not read: it is there so that every
+        schedule is stepped alike, ``schedule.step(val_loss)``, as :class:`ReduceLROnPlateau` needs."""
         self.epoch += 1
         self.optimizer.lr = self.base_lr * self.gamma ** (self.epoch // self.step_size)
 
@@ -563,6 +569,9 @@ class CosineAnnealingLR(_Schedule):
         }
 
     def step(self, metric=None) -> None:
+        """One epoch on: η = η_min + (η₀ - η_min)(1 + cos(π e / T_max)) / 2. ``metric`` is not read: it
+        is there so that every schedule is stepped alike, ``schedule.step(val_loss)``, as
+        :class:`ReduceLROnPlateau` needs."""
         self.epoch += 1
         e = self.epoch
         self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
@@ -611,6 +620,8 @@ class ReduceLROnPlateau(_Schedule):
         return a > best * (1 + self.threshold)
 
     def step(self, metric=None) -> None:
+        """One epoch on, given the monitored value ``metric`` (e.g. val_loss; required here, taken
+        and not read by the other schedules)."""
         if metric is None:
             fail("ReduceLROnPlateau.step", "metric", "the monitored value (e.g. val_loss)", None, exc=TypeError)
         self.epoch += 1
@@ -631,9 +642,8 @@ SCHEDULES = {"step": StepLR, "cosine": CosineAnnealingLR, "plateau": ReduceLROnP
 
 
 def make_schedule(name: str, optimizer: Optimizer, **kwargs) -> _Schedule:
-    """Build a schedule by name ('step', 'cosine', 'plateau'), its options checked by name."""
-    if name not in SCHEDULES:
-        fail("make_schedule", "name", f"one of {list(SCHEDULES)}", repr(name))
-    cls = SCHEDULES[name]
+    """Build a schedule by name ('step', 'cosine', 'plateau'; case-insensitive, as
+    :func:`make_optimizer`), its options checked by name."""
+    cls = _by_name(SCHEDULES, name, "make_schedule")
     _check_options(cls, kwargs, "make_schedule", ("self", "optimizer"))
     return cls(optimizer, **kwargs)
