@@ -227,6 +227,48 @@ def test_atomic_write_gives_the_permissions_open_would(tmp_path):
         os.umask(old)
 
 
+def test_atomic_write_fsyncs_the_folder_after_the_rename(tmp_path, monkeypatch):
+    """The file is fsynced, renamed into place, then its folder is fsynced (the rename is durable
+    only then); a folder the platform will not fsync is skipped, the file written all the same."""
+    import stat
+
+    real_fsync, synced = os.fsync, []
+
+    def spy(fd):
+        st = os.fstat(fd)
+        target = tmp_path / "m.npz"
+        synced.append((stat.S_ISDIR(st.st_mode), st.st_ino, target.exists() and target.read_bytes() == b"new"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    (tmp_path / "m.npz").write_bytes(b"old")
+    io.atomic_write_bytes(tmp_path / "m.npz", lambda f: f.write(b"new"))
+    folder = os.stat(tmp_path).st_ino
+    # the temporary file first (not yet in place), then the folder, with the new file in place
+    assert [(d, ino == folder, done) for d, ino, done in synced] == [(False, False, False), (True, True, True)]
+    assert (tmp_path / "m.npz").read_bytes() == b"new"
+
+    def refused(fd):  # as a file system that does not fsync folders (EINVAL), or Windows' os.open of one
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(22, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", refused)
+    io.atomic_write_bytes(tmp_path / "m.npz", lambda f: f.write(b"again"))
+    assert (tmp_path / "m.npz").read_bytes() == b"again"
+    real_open = os.open
+
+    def no_folder(path, flags, *a, **k):
+        if os.path.isdir(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", no_folder)
+    io.atomic_write_bytes(tmp_path / "m.npz", lambda f: f.write(b"once more"))
+    assert (tmp_path / "m.npz").read_bytes() == b"once more"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary file left behind
+
+
 def test_model_envelope_kind_and_version(tmp_path):
     p = tmp_path / "m.npz"
     modelfile.save_model(p, "LSTM", {"hidden_size": 3}, {"rnn.w": np.ones(2)}, {"classes": ["a", "b"]})

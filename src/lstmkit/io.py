@@ -87,7 +87,9 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it into place.
 
     The file gets the permissions an ordinary ``open(path, "wb")`` would give it: those of the file
-    it replaces, or 0o666 less the umask for a new one (the temporary file is made 0o600). An
+    it replaces, or 0o666 less the umask for a new one (the temporary file is made 0o600). The file
+    is fsynced before the rename and its folder after it, so that the new file, and the name it
+    replaced, outlast a power loss (the folder's fsync is skipped where the platform refuses it). An
     ``OSError`` names ``path``, never the temporary file; a folder at ``path``, or a file among its
     parents, is refused before ``write`` is called."""
     path = Path(path)
@@ -120,6 +122,24 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
             # the temporary file, its folder or no file at all (a full disk): say which file was being written
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """fsync a folder, so that a rename into it is on disk (POSIX: the rename is atomic, but durable
+    only once the folder is synced). Skipped where the platform does not allow it: Windows opens no
+    folder, and some file systems refuse to fsync one (an OSError either way, ignored: the file is
+    written and in place)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _about_temporary(filename, path: Path) -> bool:
