@@ -295,7 +295,7 @@ def test_ragged_csv(tmp_path, capsys):
 def test_nan_in_data(tmp_path, capsys):
     (tmp_path / "n.csv").write_text("a\n1\nNaN\n3\n")
     assert main(["forecast", str(tmp_path / "n.csv"), "--column", "a"]) == 1
-    assert "got 'NaN' on line 3 (NaN/inf in data)" in error_line(capsys)
+    assert "expected a number in column 'a', got 'NaN' on line 3. Fill missing values first" in error_line(capsys)
     X = np.ones((4, 3, 2))
     X[1, 2, 0] = np.nan
     np.savez(tmp_path / "x.npz", X=X, y=np.arange(4) % 2)
@@ -308,7 +308,7 @@ def test_labels_unseen_at_fit(trained, tmp_path, capsys):
     y[2, 3] = 7
     np.savez(tmp_path / "u.npz", X=X, y=y)
     assert main(["predict", str(trained / "m.npz"), str(tmp_path / "u.npz")]) == 1
-    assert "got unseen labels ['7']" in error_line(capsys)
+    assert re.search(r"got unseen labels \['?7'?\]", error_line(capsys))  # ['7'], or [7] as an integer label is shown
 
 
 def test_corrupt_model_file(trained, tmp_path, capsys):
