@@ -516,3 +516,26 @@ def test_variants_run_in_float32_unbatched_batch_first_and_no_grad():
     y, _ = m32(x.transpose(1, 0, 2).astype(np.float32))
     dx, (dh0, dc0) = m32.backward(np.ones_like(y))
     assert dx.dtype == np.float32 and all(g.dtype == np.float32 for g in m32.grads.values())
+
+
+def test_draw_masks_takes_a_dtype_as_the_constructors_do():
+    """numpy.float32 (a type, as LSTM(dtype=numpy.float32) is given) crashed with AttributeError
+    ('type object has no attribute type'); any form of float32/float64 is taken, the masks are
+    the same, and another dtype is refused naming it."""
+    from lstmkit.variants import draw_masks
+
+    opts = LSTMVariant(dropout_input=0.5, dropout_recurrent=0.25, dropconnect=0.5, zoneout_cell=0.5, zoneout_hidden=0.5)
+    T, B, I, H, P = 3, 2, 4, 5, 5
+    first = None
+    for dtype in (np.float32, "float32", np.dtype(np.float32), np.float64):
+        m = draw_masks(opts, np.random.default_rng(7), True, T, B, I, H, P, dtype)
+        assert (m.x.shape, m.h.shape, m.W_hh.shape, m.zc.shape, m.zh.shape) == ((B, I), (B, P), (4 * H, P), (T, B, H), (T, B, P))
+        assert all(a.dtype == np.dtype(dtype) for a in (m.x, m.h, m.W_hh, m.zc, m.zh))
+        for a, keep in ((m.x, 2.0), (m.h, 1 / 0.75), (m.W_hh, 2.0), (m.zc, 1.0), (m.zh, 1.0)):
+            assert np.all((a == 0) | np.isclose(a, keep, rtol=1e-6))  # Bernoulli(1-p)/(1-p); zoneout's d in {0, 1}
+        if first is None:
+            first = m
+        for a, b in zip((m.x, m.h, m.W_hh, m.zc, m.zh), (first.x, first.h, first.W_hh, first.zc, first.zh)):
+            np.testing.assert_array_equal(a != 0, b != 0)  # the same draws whatever the dtype's form
+    with pytest.raises(TypeError, match=r"^draw_masks: expected dtype numpy.float32 or numpy.float64, got <class 'numpy.int32'>\.$"):
+        draw_masks(opts, np.random.default_rng(7), True, T, B, I, H, P, np.int32)

@@ -89,7 +89,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._checks import check_bool, check_clip, check_real, fail
+from ._checks import check_bool, check_clip, check_dtype, check_real, fail
 from .activations import Activation, get_activation
 
 LN_EPS = 1e-5  # ε of every layer norm here (PyTorch's LayerNorm default)
@@ -231,7 +231,13 @@ class VariantMasks:
 
 
 def draw_masks(opts: LSTMVariant, rng: np.random.Generator, training: bool, T, B, I, H, P, dtype) -> VariantMasks:
-    """Draw one layer-direction's masks, in this fixed order: m_x, m_h, M, d_c, d_h (training only)."""
+    """Draw one layer-direction's masks, in this fixed order: m_x, m_h, M, d_c, d_h (training only).
+
+    T, B, I, H, P: the sizes (module docstring); ``dtype``: the masks' dtype, float32 or float64
+    (``numpy.float32``, ``"float32"`` or a ``numpy.dtype``). Returns the :class:`VariantMasks`
+    (their shapes are listed there).
+    """
+    dtype = check_dtype(dtype, "draw_masks")
     m = VariantMasks()
 
     def keep_mask(shape, p):  # Bernoulli(1-p) / (1-p)
