@@ -109,7 +109,14 @@ def from_per_gate(gates: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def to_per_gate(packed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Packed ``weight_ih, weight_hh[, bias_ih, bias_hh]`` -> seed 000's per-gate names (copies)."""
+    """Packed ``weight_ih`` (4H, I), ``weight_hh`` (4H, H)[, ``bias_ih``, ``bias_hh`` (4H,)] -> seed
+    000's per-gate names (copies); :func:`from_per_gate` takes them back.
+
+    Returns:
+        ``W_ii, W_if, W_ic, W_io`` (each (H, I)), ``W_hi, W_hf, W_hc, W_ho`` (each (H, H)) and,
+        when the biases are given, ``b_ii, b_if, b_ic, b_io, b_hi, b_hf, b_hc, b_ho`` (each (H,)).
+        The candidate is called ``c``, as in the seed; other keys of ``packed`` are ignored.
+    """
     where = "to_per_gate"
     out: dict[str, np.ndarray] = {}
     for src, s in (("weight_ih", "i"), ("weight_hh", "h")):
