@@ -102,7 +102,7 @@ def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tm
     ck, png = str(tmp_path / "ck.npz"), tmp_path / "curves.png"
     assert main([*base, "--epochs", "3", "--checkpoint", ck, "--model-out", str(tmp_path / "a.npz")]) == 0
     out = capsys.readouterr().out
-    assert "resuming" not in out and "epoch 1/3" not in out  # not a terminal: no progress by default
+    assert "resuming" not in out and "epoch 3/3 - loss " in out  # not a terminal: a line per epoch by default
     assert main([*base, "--epochs", "6", "--checkpoint", ck, "--model-out", str(tmp_path / "b.npz"), "--plot", str(png),
                  "--verbose", "2"]) == 0  # fmt: skip
     out = capsys.readouterr().out
@@ -189,7 +189,7 @@ def test_train_resume_says_the_fit_s_warnings_after_resuming_and_none_with_a_ref
                                "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path).\n")  # fmt: skip
     both.seek(0)
     both.truncate()
-    assert main([*base, "--epochs", "2"]) == 0
+    assert main([*base, "--epochs", "2", "--verbose", "0"]) == 0
     lines = both.getvalue().splitlines()
     assert lines[0] == f"resuming from the checkpoint {ck}: 1 epoch of 2 done"
     assert lines[1].startswith("lstmkit: warning: LSTMClassifier.fit: X's features are far from unit scale (feature ")
@@ -200,7 +200,9 @@ def test_training_commands_take_verbose(tmp_path, capsys):
     (tmp_path / "t.txt").write_text("hello world. " * 40, encoding="utf-8")
     gen = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "4", "--seq-len", "10",
            "--batch-size", "4", "--length", "5"]  # fmt: skip
-    assert main(gen) == 0
+    assert main(gen) == 0  # stdout is not a terminal: a line per epoch by default (a long job's log shows each epoch)
+    assert "epoch 2/2 - loss " in capsys.readouterr().out
+    assert main([*gen, "--verbose", "0"]) == 0
     assert "epoch 1/2" not in capsys.readouterr().out
     assert main([*gen, "--verbose", "2"]) == 0
     assert "epoch 2/2 - loss " in capsys.readouterr().out
@@ -209,7 +211,7 @@ def test_training_commands_take_verbose(tmp_path, capsys):
     assert "epoch 2/2 - loss " in capsys.readouterr().out
 
 
-def test_progress_by_default_on_a_terminal_only(monkeypatch):
+def test_progress_by_default_a_bar_on_a_terminal_and_lines_in_a_log(monkeypatch):
     import argparse
     import io
     import sys
@@ -224,7 +226,7 @@ def test_progress_by_default_on_a_terminal_only(monkeypatch):
     assert verbosity(argparse.Namespace(verbose=None)) == 1
     assert verbosity(argparse.Namespace(verbose=0)) == 0
     monkeypatch.setattr(sys, "stdout", io.StringIO())
-    assert verbosity(argparse.Namespace(verbose=None)) == 0
+    assert verbosity(argparse.Namespace(verbose=None)) == 1  # not a terminal: plain lines (progress.make_progress)
     assert verbosity(argparse.Namespace(verbose=2)) == 2
 
 
@@ -575,7 +577,7 @@ def test_train_reports_accuracy_on_the_rows_trained_on_and_on_those_held_out(tra
 
     X, y = (np.load(trained / "count.npz")[k] for k in ("X", "y"))
     argv = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "3", "--epochs", "4", "--validation-split",
-            "0.25", "--model-out", str(tmp_path / "m.npz")]  # fmt: skip
+            "0.25", "--verbose", "0", "--model-out", str(tmp_path / "m.npz")]  # fmt: skip
     assert main(argv) == 0
     line = capsys.readouterr().out.splitlines()[1]
     est = load(tmp_path / "m.npz")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 
 from ._options import add_check, fraction, integer, name_options, option_name, positive
 
@@ -111,13 +110,13 @@ def check_lstm_arguments(args: argparse.Namespace) -> None:
 def add_verbose_argument(g) -> None:
     """``--verbose`` (training progress) in the group or parser ``g``; read it with :func:`verbosity`."""
     g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                   help="training progress: 0 none, 1 a live bar (one line per epoch when the output is not a "
-                        "terminal), 2 one line per epoch (default: 1 on a terminal, else 0)")  # fmt: skip
+                   help="training progress: 0 none, 1 a live bar on a terminal, else one line per epoch (a file, "
+                        "a pipe: a long job's log shows each epoch as it ends, as Keras' verbose='auto'), 2 one line "
+                        "per epoch (default 1)")  # fmt: skip
 
 
 def verbosity(args: argparse.Namespace) -> int:
-    """``--verbose`` as given, else 1 when stdout is a terminal (a live bar, as Keras' fit shows) and 0
-    when it is a file or a pipe (a log stays the command's own lines)."""
-    if args.verbose is not None:
-        return args.verbose
-    return 1 if getattr(sys.stdout, "isatty", lambda: False)() else 0
+    """``--verbose`` as given, else 1: a live bar when stdout is a terminal, one plain line per epoch
+    when it is a file or a pipe (:func:`lstmkit.progress.make_progress`), as Keras' ``verbose="auto"``:
+    a long job's log shows each epoch as it ends, not only the summary at the end."""
+    return 1 if args.verbose is None else args.verbose
