@@ -40,10 +40,18 @@ What is different from the reference, and why it is faster:
   p(x)/q(x), a rational function of degrees 13/6 (ONNX Runtime's and Eigen's coefficients, error
   < 3.4e-7) for |x| < 7.9053, exactly ±1 beyond (where p/q stops at 0.99999976: a gate held open
   by a large pre-activation is exactly 1, and c_t is kept exactly), and σ(z) = (1 + tanh(z/2))/2:
-  fewer operations (a cell row 1.45x faster), well inside float32's 1e-5 agreement with the
-  reference. Not inside it: gradients through gates saturated to within ~1e-6 of 0 or 1 (|z| > ~13,
-  e.g. unscaled inputs in the hundreds), where σ' = σ(1-σ) is a few ulps and the rational σ's error
-  is of its size: relative differences in dW up to ~1e-4 were measured there; scale the inputs.
+  fewer operations (a cell row 1.45x faster), within 2.3e-7 of the exact σ, inside float32's 1e-5
+  agreement with the reference at ordinary inputs. Not through saturated gates: σ is exactly 1 for
+  z >= 15.81 and exactly 0 for z <= -15.81 (the exact σ is 1.4e-7 from them there; the reference's
+  float32 σ rounds to 1 only from z ~ 16.64, to 0 below -103), so a forget gate held at z = 16
+  keeps c_t exactly over 10,000 steps where the reference and torch decay to 0.998808 (1.2e-3
+  apart). A nearly closed gate's σ = (1 + tanh(z/2))/2, tanh near -1, cancels, and σ' = σ(1-σ)
+  loses relative accuracy: 4e-4 for z in [-8, -4], 3% in [-12, -8], 82% in [-15.8, -12], all of it
+  below (σ' = 0; tanh' = 0 for |z| >= 7.9053). With every gate saturated (inputs x 1e3, I = 3,
+  H = 4) dW_ih, db and dx differed from torch's by 1-2% relative and dW_hh by 100% (0 against
+  torch's 1.1e-9); H = 32 with inputs up to x 300 stayed within 1e-6. Scale the inputs. float64: σ
+  stops at e^-708 = 3.3e-308 instead of 0 (the clamp of :func:`_exp_parts`), which shows at inputs
+  near 1e300: dW_ih = dz x reached 0.15 at inputs of 1e306, where the reference's and torch's are 0.
 * Backward recomputes tanh(c_t) from c_t instead of keeping it, and the activations overwrite Z in
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
@@ -349,7 +357,8 @@ if AVAILABLE:
         # float64 (float32's σ and tanh are a rational function, below). x = n ln2 + r (ln2 split in a
         # high part exact in n*LN2_HI and a low part: Cody-Waite); e^r - 1 = r + r^2/2! + ... by Horner
         # (13 terms: < 1 ulp truncation on |r| <= ln2/2). x is clamped so 2^n stays a normal number:
-        # below the clamp e^x < 3e-308, which σ and tanh do not see.
+        # below the clamp e^x < 3e-308, which tanh does not see; σ of z < -708 is 3.3e-308, not 0
+        # (the module docstring says where that shows).
         if x == types.float64:
 
             def impl(x):
@@ -390,7 +399,9 @@ if AVAILABLE:
 
             def impl(z):
                 # saturated: exactly +-1 (p/q stops at 0.99999976 there), so that a gate pre-activation
-                # of 40 gives σ = 1 and a held c_t does not leak 1.2e-7 a step, and tanh' = 0. A NaN is
+                # of 40 gives σ = 1 and a held c_t does not leak 1.2e-7 a step, and tanh' = 0; σ is
+                # then exactly 1 from z = 15.81, where float32's rounded σ is 1 only from 16.64 (the
+                # module docstring says what that costs). A NaN is
                 # not saturated (the comparison is false): it goes through p/q and stays NaN, as the
                 # reference's tanh keeps it (a clamp by min/max turned it into -1)
                 saturated = abs(z) >= clamp
