@@ -1005,19 +1005,47 @@ def test_regressor_mae_and_val_mae_are_in_y_units_on_the_progress_line_and_in_hi
     np.testing.assert_allclose(logs["val_loss"], np.mean((z(reg.predict(Xv)) - z(yv)) ** 2), rtol=1e-4)
 
 
-def test_regressor_mae_of_outputs_with_scales_of_their_own_is_named_standardised():
+def test_regressor_mae_of_outputs_with_scales_of_their_own_is_the_mae_in_y_units():
+    # outputs near 5000 and near 20: each output's error is scored in its own units (a Trainer metric),
+    # so mae is scikit-learn's mean_absolute_error of the predictions, exactly (it was the mean of
+    # MAE_j / std_j, logged as mae_standardised, since no one factor turns that into y's units)
     X, y = regression_data(k=2)
-    reg = LSTMRegressor(hidden_size=4, epochs=1, seed=0, validation_split=0.25).fit(X, y)
+    Xv, yv = regression_data(n=12, k=2, seed=1)
+    # one epoch of one batch: the training mae is the initial weights' (those of a fit of no epoch)
+    reg = LSTMRegressor(hidden_size=4, epochs=1, batch_size=24, seed=0).fit(X, y, validation_data=(Xv, yv))
+    start = LSTMRegressor(hidden_size=4, epochs=0, batch_size=24, seed=0).fit(X, y)
     logs = reg.history_.epochs[-1]
-    assert "mae" not in logs and "val_mae" not in logs
-    assert list(logs)[:5] == ["epoch", "loss", "mae_standardised", "val_loss", "val_mae_standardised"]
-    r = reg.validation_indices_
-    per_output = np.abs(reg.predict(X[r]) - y[r]).mean(axis=0) / y.std(axis=0)  # each output's MAE over its own scale
-    np.testing.assert_allclose(logs["val_mae_standardised"], per_output.mean(), rtol=1e-5)
-    # without standardising, every output's scale is 1: the mae is y's, under its own name
-    raw = LSTMRegressor(hidden_size=4, epochs=1, seed=0, validation_split=0.25, standardize=False).fit(X, y)
-    r = raw.validation_indices_
-    np.testing.assert_allclose(raw.history_.epochs[-1]["val_mae"], np.abs(raw.predict(X[r]) - y[r]).mean(), rtol=1e-5)
+    assert list(logs)[:5] == ["epoch", "loss", "mae", "val_loss", "val_mae"]
+    np.testing.assert_allclose(logs["mae"], np.abs(start.predict(X) - y).mean(), rtol=1e-5)
+    np.testing.assert_allclose(logs["val_mae"], np.abs(reg.predict(Xv) - yv).mean(), rtol=1e-5)
+    per_output = np.abs(reg.predict(Xv) - yv).mean(axis=0)  # the outputs' MAE, about 300 and 2 apart
+    assert per_output[0] > 50 * per_output[1]
+    assert logs["val_mae"] == pytest.approx(per_output.mean(), rel=1e-5)  # not per_output / y.std, as was logged
+    # a held-out fraction, and without standardising (every scale 1): the same rule
+    for standardize in (True, False):
+        r = LSTMRegressor(hidden_size=4, epochs=1, seed=0, validation_split=0.25, standardize=standardize).fit(X, y)
+        rows = r.validation_indices_
+        np.testing.assert_allclose(r.history_.epochs[-1]["val_mae"], np.abs(r.predict(X[rows]) - y[rows]).mean(), rtol=1e-5)
+
+
+def test_regressor_running_mae_on_the_live_bar_is_in_y_units(monkeypatch):
+    # the running numbers a terminal's bar shows after each batch come from the same metric: in y's
+    # units throughout, the last one the epoch's (they were the standardised ones until the epoch ended)
+    import lstmkit.training as training
+    from lstmkit.progress import Silent
+
+    seen = []
+
+    class Recorder(Silent):
+        def update(self, logs):
+            seen.append(dict(logs))
+
+    monkeypatch.setattr(training, "make_progress", lambda verbose, stream: Recorder())
+    X, y = regression_data(k=2)
+    reg = LSTMRegressor(hidden_size=4, epochs=1, batch_size=24, seed=0).fit(X, y)  # one batch: the initial weights'
+    start = LSTMRegressor(hidden_size=4, epochs=0, batch_size=24, seed=0).fit(X, y)
+    assert len(seen) == 1 and seen[0]["mae"] == reg.history_.epochs[-1]["mae"]
+    np.testing.assert_allclose(seen[0]["mae"], np.abs(start.predict(X) - y).mean(), rtol=1e-5)
 
 
 def test_a_resumed_regressor_converts_each_epoch_once(tmp_path):

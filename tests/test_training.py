@@ -838,3 +838,82 @@ def test_history_plot_ticks_whole_epochs(tmp_path, monkeypatch):
         fig.canvas.draw()  # ticks are placed when drawn
         ticks = [t for t in fig.axes[0].get_xticks() if fig.axes[0].get_xlim()[0] <= t <= fig.axes[0].get_xlim()[1]]
         assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), (n, ticks)
+
+
+# -- a user's metric: fn(out, y, mask) -> (sum, count), through the path the built-in ones take -----
+def _frozen_loss(out, y, mask):
+    """A loss whose gradient is 0: every update leaves the weights as they were (Adam's step of a
+    zero gradient is 0), so each batch's outputs are those ``predict`` gives after the fit."""
+    return 0.0, np.zeros_like(out)
+
+
+def test_a_user_metric_is_summed_over_the_batches_and_shown_running(monkeypatch):
+    # an epoch of 23 sequences in batches of 5 (the last one of 3), with lengths: the metric sees each
+    # batch's outputs, targets and mask; the epoch's number is Σ sum / Σ count over the batches, and the
+    # running number after batch b the same over batches 1..b (what a progress bar shows), computed here
+    # from predict's outputs and NumPy's boolean indexing of the valid steps
+    import lstmkit.training as training
+    from lstmkit.progress import Silent
+
+    X, Y, lengths = _regression_data(n=23)  # (23, 7, 2), (23, 7, 1), lengths in [1, 7]
+    sq = lambda out, y, mask: (float((((out - y) ** 2)[..., 0] * (1 if mask is None else mask)).sum()),  # noqa: E731
+                               float(y[..., 0].size if mask is None else mask.sum()))
+    seen = []
+
+    class Recorder(Silent):  # the running numbers a progress bar is given after each batch
+        def update(self, logs):
+            seen.append(dict(logs))
+
+    monkeypatch.setattr(training, "make_progress", lambda verbose, stream: Recorder())
+    model = SequenceModel(2, 1, 3, dtype=np.float64, seed=0)
+    trainer = Trainer(model, loss=_frozen_loss, metrics={"sq_err": sq}, batch_size=5, shuffle=False, seed=0)
+    logs = trainer.fit(X, Y, lengths, epochs=1, validation_data=(X[:9], Y[:9], lengths[:9])).epochs[0]
+    out = predict(model, X, lengths)  # (23, 7, 1): the weights never moved
+    err = (out - Y)[..., 0] ** 2  # (23, 7)
+    valid = np.arange(7)[None] < lengths[:, None]
+    expected = [err[:e][valid[:e]].sum() / valid[:e].sum() for e in (5, 10, 15, 20, 23)]
+    np.testing.assert_allclose([s["sq_err"] for s in seen], expected, rtol=1e-12)
+    assert logs["sq_err"] == seen[-1]["sq_err"]  # the running number ends at the epoch's
+    np.testing.assert_allclose(logs["sq_err"], err[valid].mean(), rtol=1e-12)
+    np.testing.assert_allclose(logs["val_sq_err"], err[:9][valid[:9]].mean(), rtol=1e-12)
+    assert list(logs)[:4] == ["epoch", "loss", "sq_err", "val_loss"] and trainer.metrics == ("sq_err",)
+    assert trainer.evaluate(X, Y, lengths)["sq_err"] == pytest.approx(err[valid].mean(), rel=1e-12)
+    # head="last": out (B, O), y as given (B, O), mask None; a function in a list is named by its __name__
+    last = SequenceModel(2, 1, 3, head="last", dtype=np.float64, seed=0)
+    calls = []
+
+    def abs_err(out, y, mask):
+        calls.append((out.shape, y.shape, mask))
+        return np.abs(out - y).sum(), y.size
+
+    t = Trainer(last, loss=_frozen_loss, metrics=[abs_err, "mae"], batch_size=10, seed=0)
+    logs = t.fit(X, Y[:, -1], epochs=1).epochs[0]
+    assert calls == [((10, 1), (10, 1), None), ((10, 1), (10, 1), None), ((3, 1), (3, 1), None)]
+    np.testing.assert_allclose(logs["abs_err"], np.abs(predict(last, X) - Y[:, -1]).mean(), rtol=1e-12)
+    assert logs["abs_err"] == pytest.approx(logs["mae"], rel=1e-12)  # the built-in one, the same number
+    # early stopping may watch a user metric (lower is better)
+    assert Trainer(last, loss=_frozen_loss, metrics={"e": abs_err}, monitor="e", patience=1).fit(X, Y[:, -1], epochs=3).epochs
+
+
+def test_user_metrics_are_checked_naming_the_metric():
+    model = SequenceModel(2, 1, 3, dtype=np.float64, seed=0)
+    X, Y, lengths = _regression_data(n=6)
+    with pytest.raises(TypeError, match=r"^Trainer: expected metrics\['m'\] a function \(out, y, mask\) -> \(sum over valid targets, their count\), got int 3\.$"):
+        Trainer(model, loss="mse", metrics={"m": 3})
+    for bad in ("loss", "val_mae", "epoch", ""):
+        with pytest.raises(ValueError, match=r"^Trainer: expected metrics names other than \['epoch', 'loss', 'lr', 'time'\] and val_\*"):
+            Trainer(model, loss="mse", metrics={bad: lambda o, y, m: (0, 1)})
+    with pytest.raises(ValueError, match=r"^Trainer: expected metrics each name once, got 'mae'\.$"):
+        Trainer(model, loss="mse", metrics=["mae", "mae"])
+    with pytest.raises(ValueError, match=r"^Trainer: expected metrics names from \['accuracy', 'mae'\] \(or a mapping of name -> a function"):
+        Trainer(model, loss="mse", metrics=["rmse"])
+    with pytest.raises(TypeError, match=r"^Trainer: expected metrics functions with a name .*Name it with a mapping: metrics=\{'my_metric': fn\}\.$"):
+        Trainer(model, loss="mse", metrics=[lambda o, y, m: (0, 1)])
+    with pytest.raises(TypeError, match=r"^Trainer: expected metrics names from .*got str 'mae'\. For one metric: metrics=\['mae'\]\.$"):
+        Trainer(model, loss="mse", metrics="mae")
+    # what it returns: a pair of numbers, the count >= 0 (a mean alone is the usual slip)
+    with pytest.raises(TypeError, match=r"^Trainer: expected metrics\['m'\] to return a pair \(sum over valid targets, their count\), got float 0\.5\. Return the sum and the count, not their mean"):
+        Trainer(model, loss="mse", metrics={"m": lambda o, y, m: 0.5}).fit(X, Y, lengths, epochs=1)
+    with pytest.raises(ValueError, match=r"^Trainer: expected metrics\['m'\] to return a count >= 0, got -1\.0\.$"):
+        Trainer(model, loss="mse", metrics={"m": lambda o, y, m: (0.0, -1)}).fit(X, Y, lengths, epochs=1)
+

@@ -73,6 +73,7 @@ learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from typing import Any
@@ -89,7 +90,7 @@ from .modelfile import save_model
 from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS
 from .saving import register
-from .training import Trainer, predict
+from .training import Trainer, mae, predict
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -453,10 +454,10 @@ class _SequenceEstimator:
         check_hyper_parameters(self, type(self).__name__)
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None,
-             on_resume=None, callbacks=()):
+             on_resume=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
-        (so a failed fit leaves a previously fitted estimator as it was). ``callbacks``: the
-        Trainer's, ``cb(trainer, logs)`` after each epoch."""
+        (so a failed fit leaves a previously fitted estimator as it was). ``metrics``: the
+        Trainer's (names, or name -> function)."""
         name = type(self).__name__
         model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(run_seed(self.seed)).spawn(2))
         model = self._build_model(X.shape[2], n_outputs, head, model_seed)
@@ -467,7 +468,7 @@ class _SequenceEstimator:
             model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
-            patience=self.patience, seed=trainer_seed, verbose=self.verbose, callbacks=callbacks,
+            patience=self.patience, seed=trainer_seed, verbose=self.verbose,
             settings={k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose")},  # what a resume compares
         )
         history = trainer.fit(
@@ -832,54 +833,17 @@ class LSTMClassifier(_SequenceEstimator):
         self.classes_, self.per_step_ = arr, _restore_per_step(extra, model, refuse)
 
 
-class _MaeInYUnits:
-    """A Trainer callback of :meth:`LSTMRegressor.fit`: each epoch's ``mae`` and ``val_mae`` in y's
-    units, before the progress line prints them and in the history.
-
-    The Trainer scores the targets it trains on, z = (y - y_mean_) / y_scale_ (per output j), so
-    its mae is the mean of |ẑ - z| over the valid targets and outputs. Where every output has the
-    same scale s (one output; ``standardize=False``, s = 1), |ŷ - y| = s |ẑ - z| target by target,
-    and mae * s is the MAE in y's units, exactly. Where outputs have scales of their own, the
-    Trainer's one number (the mean over outputs of MAE_j / s_j) cannot be put in y's units: it is
-    kept, renamed ``mae_standardised`` (``val_mae_standardised``) to say what it is."""
-
-    KEYS = ("mae", "val_mae")
-
-    def __init__(self, y_scale: np.ndarray) -> None:
-        self.scale = float(y_scale[0]) if np.all(y_scale == y_scale[0]) else None  # None: no one scale
-
-    def _convert(self, logs: dict) -> None:
-        """``logs`` converted in place, in its order."""
-        items = list(logs.items())
-        logs.clear()
-        for k, v in items:
-            if k in self.KEYS and self.scale is None:
-                k += "_standardised"
-            elif k in self.KEYS and v is not None:
-                v *= self.scale
-            logs[k] = v
-
-    def __call__(self, trainer, logs: dict) -> None:
-        # the Trainer records the epoch (a copy of logs) before it calls back, and prints logs after:
-        # both are converted, the record only where it is this epoch's and not logs itself
-        record = trainer.history.epochs[-1] if trainer.history.epochs else None
-        self._convert(logs)
-        if record is not None and record is not logs and record.get("epoch") == logs.get("epoch") and "mae" in record:
-            self._convert(record)
-
-
 @register
 class LSTMRegressor(_SequenceEstimator):
     """Sequence regressor: y (n,), (n, k), or per step (n, T) / (n, T, k); ``score`` is R².
 
     ``standardize=True`` trains on (y - mean) / std per output (fitted on the training targets)
-    and inverts it on prediction. Of what training reports (the progress lines, ``history_``),
-    ``loss`` and ``val_loss``, the objective, are the MSE of those standardised targets, and
-    ``mae`` and ``val_mae`` the MAE in y's units where all outputs share one scale (one output,
-    or ``standardize=False``); with outputs of different scales that one number cannot be put
-    in y's units and is logged as ``mae_standardised`` (``val_mae_standardised``): the mean over
-    outputs of MAE_j / ``y_scale_[j]`` (:class:`_MaeInYUnits`). ``score`` and ``predict`` are in
-    y's units.
+    and inverts it on prediction. Of what training reports (the progress lines, the live bar's
+    running numbers, ``history_``), ``loss`` and ``val_loss``, the objective, are the MSE of
+    those standardised targets, and ``mae`` and ``val_mae`` the MAE in y's units: the mean of
+    |ŷ - y| over the valid targets and every output, each output's error scored in its own units
+    (a Trainer metric, :func:`~lstmkit.training.mae` with ``scale=y_scale_``), as scikit-learn's
+    ``mean_absolute_error`` of the predictions. ``score`` and ``predict`` are in y's units.
     ``per_step``: None infers it from y's shape (module docstring).
     ``predict`` returns the shape of y at fit ((n,), (n, k), (n, T) or (n, T, k)), per step NaN
     past each sequence's length.
@@ -916,6 +880,13 @@ class LSTMRegressor(_SequenceEstimator):
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
         ``validation_data``, ``checkpoint``, ``resume``, ``on_resume``: as in :meth:`LSTMClassifier.fit`
         (validation targets are scaled with the training targets' mean and std)."""
+        return self._fit_targets(X, y, lengths, validation_data, checkpoint, resume, on_resume)
+
+    def _fit_targets(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, mae_as=None):
+        """:meth:`fit`, its MAE logged as ``mae_as`` = (name, scale (n_outputs,)): the name the
+        progress lines and ``history_`` give it, and each output's error's factor; None: ("mae",
+        y_scale_), the MAE in y's units. The forecaster, which scales y itself (standardize=False
+        here), passes its own scales and says what its MAE measures."""
         where = "LSTMRegressor.fit"
         self._check_params()
         dtype = check_dtype(self.dtype, where)
@@ -926,8 +897,9 @@ class LSTMRegressor(_SequenceEstimator):
         validation = self._validation(validation_data, dtype, X.shape[2], scale, where)
         per_step = stats["per_step_"]
         head = "all" if per_step else "last"
-        return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, ("mae",), stats, checkpoint, resume, validation, on_resume,
-                         callbacks=(_MaeInYUnits(stats["y_scale_"]),))
+        name, scale = ("mae", stats["y_scale_"]) if mae_as is None else mae_as
+        metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units
+        return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, metrics, stats, checkpoint, resume, validation, on_resume)
 
     def _scale(self, y, X, lengths, stats, dtype, where):
         """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and

@@ -77,10 +77,14 @@ def accuracy(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[f
     return float((hit & (mask > 0)).sum()), float(mask.sum())
 
 
-def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
+def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None, scale: np.ndarray | None = None) -> tuple[float, float]:
     """Σ |out - y| over valid elements, and their number.
-    out and y (N..., K), mask (N...) 0/1 or None (broadcast over K)."""
+    out and y (N..., K), mask (N...) 0/1 or None (broadcast over K). ``scale`` (K,): each output's
+    errors times its scale, Σ_k s_k |out_k - y_k| (``functools.partial(mae, scale=s)`` is the MAE
+    in the units of y = z * s + m for a model trained on z, as LSTMRegressor reports it); None: 1."""
     err = np.abs(out - y)
+    if scale is not None:
+        err = err * scale
     if mask is None:
         return float(err.sum()), float(err.size)
     m = mask.reshape(mask.shape + (1,) * (err.ndim - mask.ndim))
@@ -89,6 +93,47 @@ def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None) -> tuple[float,
 
 METRICS: dict[str, Callable] = {"accuracy": accuracy, "mae": mae}
 DEFAULT_METRICS = {"cross_entropy": ("accuracy",), "mse": ()}
+_LOGGED = ("epoch", "loss", "lr", "time")  # the keys an epoch's logs hold besides the metrics
+_METRIC_FORM = "a function (out, y, mask) -> (sum over valid targets, their count)"
+
+
+def _check_metrics(metrics, loss_name: str, where: str) -> dict[str, Callable]:
+    """The Trainer's ``metrics`` as name -> function ``(out, y, mask) -> (sum, count)``: None (the
+    loss's default, :data:`DEFAULT_METRICS`), a sequence of names from :data:`METRICS` or of
+    functions (each named by its ``__name__``, as Keras names them), or a mapping of name -> function
+    (any name but loss, epoch, lr, time and val_*, which the logs hold already)."""
+    if metrics is None:
+        return {m: METRICS[m] for m in DEFAULT_METRICS.get(loss_name, ())}
+    expected = f"names from {list(METRICS)}, functions, or a mapping of name -> {_METRIC_FORM}"
+    if isinstance(metrics, Mapping):
+        pairs = list(metrics.items())
+    elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, Iterable):
+        fail(where, "metrics", expected, f"{type(metrics).__name__} {metrics!r:.80}", "For one metric: metrics=['mae'].", exc=TypeError)
+    else:
+        pairs = []
+        for m in metrics:
+            if isinstance(m, str):
+                if m not in METRICS:
+                    fail(where, "metrics", f"names from {list(METRICS)} (or a mapping of name -> {_METRIC_FORM})", repr(m))
+                pairs.append((m, METRICS[m]))
+            elif callable(m):
+                name = getattr(m, "__name__", "")
+                if not (isinstance(name, str) and name.isidentifier()):
+                    fail(where, "metrics", "functions with a name (their __name__ names them in the logs)", f"{m!r:.80}",
+                         "Name it with a mapping: metrics={'my_metric': fn}.", exc=TypeError)  # fmt: skip
+                pairs.append((name, m))
+            else:
+                fail(where, "metrics", expected, f"an item {type(m).__name__} {m!r:.80}", exc=TypeError)
+    out: dict[str, Callable] = {}
+    for name, fn in pairs:
+        if not isinstance(name, str) or not name or name in _LOGGED or name.startswith("val_"):
+            fail(where, "metrics", f"names other than {list(_LOGGED)} and val_* (the logs hold those)", repr(name))
+        if name in out:
+            fail(where, "metrics", "each name once", repr(name))
+        if not callable(fn):
+            fail(where, f"metrics[{name!r}]", _METRIC_FORM, f"{type(fn).__name__} {fn!r:.80}", exc=TypeError)
+        out[name] = fn
+    return out
 
 
 def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
@@ -286,7 +331,21 @@ class Trainer:
         batch_size: sequences per mini-batch.  shuffle: reshuffle every epoch.
         clip: max global gradient norm (None: no clipping).
         bptt: chunk length of truncated BPTT (None: full back-propagation through each sequence).
-        metrics: names from METRICS (default: accuracy for cross-entropy).
+        metrics: what is scored besides the loss, on the progress line and in the history (each
+            also on the validation data, as ``val_<name>``): names from METRICS ("accuracy",
+            "mae"; default: accuracy for cross-entropy, none for mse), functions (named by their
+            ``__name__``), or a mapping of name -> function. A metric is
+            ``fn(out, y, mask) -> (sum, count)``, as the built-in ones: for each mini-batch (each
+            chunk with bptt), and once for the whole validation data, it gets the model's output
+            ``out`` (B, T, O) with head="all", (B, O) with head="last"; the targets ``y`` as fit
+            got them, cut alike ((B, T, ...) or (B, ...)); and ``mask``, (B, T) 1.0 at steps
+            within a sequence's length and 0.0 past it, or None where every step counts (no
+            lengths; head="last"). It returns the sum of its score over the valid targets and
+            their number: the epoch's value (and the running one a progress bar shows after each
+            batch) is Σ sum / Σ count over the batches, the mean over every valid target however
+            the batches cut them (a mean per batch would weigh a short last batch as a full one).
+            Early stopping on a metric (``monitor``) takes lower as better unless its name ends
+            in "accuracy".
         patience: stop after this many consecutive epochs without improvement of ``monitor``
             (Keras' EarlyStopping; None: never stop early).
         monitor: "val_loss" when there is validation data, else "loss" (lower is better; a name
@@ -319,7 +378,7 @@ class Trainer:
         shuffle: bool = True,
         clip: float | None = None,
         bptt: int | None = None,
-        metrics: Sequence[str] | None = None,
+        metrics: Sequence[str | Callable] | Mapping[str, Callable] | None = None,
         patience: int | None = None,
         monitor: str | None = None,
         min_delta: float = 0.0,
@@ -361,11 +420,8 @@ class Trainer:
             fail(where, "bptt", "None with head='last' (truncated BPTT needs a loss at every step)", self.bptt)
         if self.bptt is not None and getattr(getattr(model, "rnn", None), "bidirectional", False):
             fail(where, "bptt", "None for a bidirectional model (the reverse direction cannot carry state forward)", self.bptt)
-        names = DEFAULT_METRICS.get(self.loss_name, ()) if metrics is None else tuple(metrics)
-        for m in names:
-            if m not in METRICS:
-                fail(where, "metrics", f"names from {list(METRICS)}", repr(m))
-        self.metrics = names
+        self._metric_fns = _check_metrics(metrics, self.loss_name, where)
+        self.metrics = tuple(self._metric_fns)  # their names, in order (the logs', the settings')
         self.patience = None if patience is None else check_int(patience, where, "patience", minimum=0)
         self.monitor = monitor
         self.min_delta = check_real(min_delta, where, "min_delta", low=0)
@@ -483,7 +539,7 @@ class Trainer:
             idx = order[start : start + self.batch_size]
             self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], totals)
             progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
-        return {k: s / c for k, (s, c) in totals.items()}
+        return {k: s / c if c else float("nan") for k, (s, c) in totals.items()}  # (a metric that counted nothing: nan)
 
     def _end_epoch(self, logs: dict, monitor: str, checkpoint) -> None:
         """Schedule, early stopping, history, callbacks, checkpoint — in that order."""
@@ -521,9 +577,25 @@ class Trainer:
             totals["loss"][0] += loss * weight
             totals["loss"][1] += weight
             for m in self.metrics:
-                a, c = METRICS[m](out, yc, mask)
+                a, c = self._score(m, out, yc, mask)
                 totals[m][0] += a
                 totals[m][1] += c
+
+    def _score(self, name: str, out, y, mask) -> tuple[float, float]:
+        """Metric ``name``'s (sum, count) of one batch (or of the validation data), checked: a pair
+        of numbers, the count >= 0."""
+        result = self._metric_fns[name](out, y, mask)
+        try:
+            total, n = result
+            total, n = float(total), float(n)
+        except (TypeError, ValueError):
+            fail("Trainer", f"metrics[{name!r}]", "to return a pair (sum over valid targets, their count)",
+                 f"{type(result).__name__} {result!r:.80}",
+                 "Return the sum and the count, not their mean: the Trainer adds both up over the batches and divides.",
+                 exc=TypeError)  # fmt: skip
+        if not n >= 0:
+            fail("Trainer", f"metrics[{name!r}]", "to return a count >= 0", n)
+        return total, n
 
     def _early_stopping(self, logs: dict, monitor: str) -> None:
         value = float(logs[monitor])
@@ -578,8 +650,8 @@ class Trainer:
         loss, _ = self.loss_fn(out, Y, mask)
         logs = {"loss": loss}
         for m in self.metrics:
-            a, c = METRICS[m](out, Y, mask)
-            logs[m] = a / c
+            a, c = self._score(m, out, Y, mask)
+            logs[m] = a / c if c else float("nan")
         return logs
 
     # -- state (for checkpoints) -------------------------------------------------------------
