@@ -917,3 +917,15 @@ def test_user_metrics_are_checked_naming_the_metric():
     with pytest.raises(ValueError, match=r"^Trainer: expected metrics\['m'\] to return a count >= 0, got -1\.0\.$"):
         Trainer(model, loss="mse", metrics={"m": lambda o, y, m: (0.0, -1)}).fit(X, Y, lengths, epochs=1)
 
+
+def test_a_schedule_is_named_in_any_case_as_make_schedule_takes_it():
+    # 'Step' was refused by the Trainer's own check before make_schedule (which takes any case) saw it
+    from lstmkit.optim import CosineAnnealingLR, ReduceLROnPlateau, StepLR
+
+    model = SequenceModel(3, 2, 4, seed=0)
+    assert isinstance(Trainer(model, schedule="Step", schedule_options={"step_size": 2}).schedule, StepLR)
+    assert isinstance(Trainer(model, schedule="COSINE", schedule_options={"T_max": 3}).schedule, CosineAnnealingLR)
+    assert isinstance(Trainer(model, schedule="Plateau").schedule, ReduceLROnPlateau)
+    assert Trainer(model, schedule="Step", schedule_options={"step_size": 2}).settings() == Trainer(model, schedule="step", schedule_options={"step_size": 2}).settings()
+    with pytest.raises(ValueError, match=r"^Trainer: expected schedule None, one of \['step', 'cosine', 'plateau'\] \(any case\) or a schedule object, got 'Linear'\.$"):
+        Trainer(model, schedule="Linear")

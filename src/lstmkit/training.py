@@ -354,7 +354,8 @@ class Trainer:
         min_delta: an improvement must exceed this.  restore_best: keep the best epoch's weights.
             When verbose, fit says so, as Keras does: 'epoch 10: early stopping (val_loss did not
             improve for 3 epochs)', 'restored the weights of epoch 7, the best (val_loss 0.2811)'.
-        schedule: None, "step", "cosine", "plateau" (with ``schedule_options``) or a schedule object.
+        schedule: None, "step", "cosine", "plateau" (any case, as :func:`~lstmkit.optim.make_schedule`
+            takes them; with ``schedule_options``) or a schedule object.
         seed: int or None; drives the validation split and the shuffling.
         verbose: 0 silent, 1 progress bar (plain lines when not a terminal), 2 a line per epoch.
         callbacks: callables ``cb(trainer, logs)`` after each epoch; returning True stops training.
@@ -408,8 +409,8 @@ class Trainer:
                  "Build it on the model the Trainer trains (SGD(model)), which holds every parameter it updates.")
         self.optimizer = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
         if isinstance(schedule, str):
-            if schedule not in SCHEDULES:
-                fail(where, "schedule", f"None, one of {list(SCHEDULES)} or a schedule object", repr(schedule))
+            if schedule.lower() not in SCHEDULES:  # any case, as make_schedule (and make_optimizer) match names
+                fail(where, "schedule", f"None, one of {list(SCHEDULES)} (any case) or a schedule object", repr(schedule))
             schedule = make_schedule(schedule, self.optimizer, **dict(schedule_options or {}))
         self.schedule = schedule
         self.batch_size = check_int(batch_size, where, "batch_size", minimum=1)
