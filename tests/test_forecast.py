@@ -535,13 +535,13 @@ def test_validation_split_holds_out_the_last_windows(monkeypatch):
     from lstmkit.estimators import LSTMRegressor
 
     seen = {}
-    fit = LSTMRegressor.fit
+    fit = LSTMRegressor._fit_targets  # fit's body, which the forecaster calls with the name and scales of its mae
 
     def spy(self, X, y, *args, **kwargs):
         seen.update(X=X, Y=y, validation=kwargs.get("validation_data"))
         return fit(self, X, y, *args, **kwargs)
 
-    monkeypatch.setattr(LSTMRegressor, "fit", spy)
+    monkeypatch.setattr(LSTMRegressor, "_fit_targets", spy)
     y = np.exp(np.sin(np.arange(40) / 4) + np.arange(40) / 50)  # 40 values > 0
     fc = LSTMForecaster(window=5, horizon=3, log=True, difference=1, validation_split=0.25, **dict(FAST, epochs=2)).fit(y)
     # by hand: z = diff(log y) holds 39 values, z[i] = log y[i+1] - log y[i]; a window is 5 inputs then 3
@@ -689,3 +689,38 @@ def test_the_two_fits_of_a_backtest_are_labelled(tmp_path, capsys):
     assert sum(line.startswith("epoch ") for line in lines) == 4
     assert main([*argv, "--verbose", "0"]) == 0  # no epoch lines: no labels
     assert "fit on the whole series" not in capsys.readouterr().out
+
+
+def test_training_s_mae_is_in_y_units_or_named_by_what_it_measures(capsys):
+    # the regressor trains on scaled windows (standardize=False): its mae was |ŝ - s|, in units of each
+    # series' std, unlabelled. Without log and difference it is the MAE in y's units, computed here from
+    # the forecaster's own forecasts of the validated windows (one block each, from the true history)
+    rng = np.random.default_rng(0)
+    t = np.arange(60)
+    Y = np.stack([1000 + 300 * np.sin(t / 3) + rng.normal(0, 20, 60), 2 + np.cos(t / 4) + rng.normal(0, 0.05, 60)], axis=1)
+    fc = LSTMForecaster(window=6, horizon=2, validation_split=0.2, **dict(FAST, epochs=2, verbose=2)).fit(Y)
+    logs = fc.training_history_.epochs[-1]
+    assert list(logs)[:5] == ["epoch", "loss", "mae", "val_loss", "val_mae"]
+    W, H = 6, 2
+    val = fc.validation_indices_  # window j: inputs Y[j .. j+W-1], targets Y[j+W .. j+W+H-1]
+    pred = np.stack([fc.predict(H, Y[: j + W]) for j in val])  # (n_val, H, S) in y's units
+    actual = np.stack([Y[j + W : j + W + H] for j in val])
+    np.testing.assert_allclose(logs["val_mae"], np.abs(pred - actual).mean(), rtol=1e-9)
+    assert logs["val_mae"] > 5  # the first series' errors, in the hundreds' units, not near 0.1 as a scaled mae
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.search(r" - mae \d+\.\d+ - val_loss \d+\.\d+ - val_mae \d+\.\d+", line)
+    # with log and/or difference the forecast in y's units needs each window's last level: named by what it is,
+    # the scaling undone. difference=1: the one-step changes in y's units
+    fd = LSTMForecaster(window=6, horizon=2, difference=1, validation_split=0.2, **dict(FAST, epochs=1)).fit(Y)
+    logs = fd.training_history_.epochs[-1]
+    assert "mae" not in logs and list(logs)[:5] == ["epoch", "loss", "mae_diff", "val_loss", "val_mae_diff"]
+    dz = np.diff(Y, axis=0)  # model value i is y[i+1] - y[i]
+    val = fd.validation_indices_
+    changes = np.stack([fd.regressor_.predict(((dz[j : j + W] - fd.mean_) / fd.scale_)[None])[0] for j in val]).reshape(-1, H, 2)
+    changes = changes * fd.scale_ + fd.mean_  # the forecast changes in y's units
+    np.testing.assert_allclose(logs["val_mae_diff"], np.abs(changes - np.stack([dz[j + W : j + W + H] for j in val])).mean(), rtol=1e-9)
+    # log=True: the logs (a relative error); both: the changes of the logs
+    pos = Y + 10
+    assert "mae_log" in LSTMForecaster(window=6, log=True, **dict(FAST, epochs=1)).fit(pos).training_history_.keys()
+    both = LSTMForecaster(window=6, log=True, difference=1, **dict(FAST, epochs=1)).fit(pos).training_history_
+    assert [k for k in both.keys() if "mae" in k] == ["mae_log_diff"]

@@ -149,8 +149,8 @@ class LSTMForecaster:
                             windows hold: no value that validation scores is seen in training. (The
                             last training targets are the first validated windows' inputs: values
                             before the validated ones, as a forecast's input always is.) The
-                            val_loss and val_mae of ``training_history_`` score these windows, in
-                            scaled units, and ``patience`` stops on val_loss.
+                            val_* numbers of ``training_history_`` score these windows (see below),
+                            and ``patience`` stops on val_loss.
     hidden_size, num_layers, bidirectional, dropout, forget_bias, lstm_options, epochs, batch_size, optimizer,
     learning_rate, clip, patience, seed, verbose : passed to the
     :class:`lstmkit.LSTMRegressor` that is trained (its targets are already scaled here, so it
@@ -167,6 +167,19 @@ class LSTMForecaster:
     ``training_history_`` (:class:`lstmkit.History`). All are saved with the model (a file saved
     before ``series_names_`` was recorded loads with None, one saved before
     ``validation_indices_`` without it).
+
+    What training reports (the progress lines, ``training_history_``): ``loss`` and ``val_loss``,
+    the objective, are the MSE of the scaled model-space targets s_t; the MAE is in the units of
+    what the network forecasts, the scaling undone (|ŝ - s| * σ = |ẑ - z|, each series with its σ,
+    ``scale_``), and named by what that is: with neither log nor difference, y itself, so ``mae``
+    and ``val_mae`` are the MAE in y's units; with ``difference=1`` the one-step changes
+    y_t - y_{t-1}, in y's units, ``mae_diff``; with ``log=True`` log y, ``mae_log`` (a difference of
+    logs reads as a relative error: 0.05 is about 5%); with both, the changes of log y (about the
+    relative changes), ``mae_log_diff``. They are not called mae, as the forecast's MAE in y's units
+    is not what they measure, and training cannot score that one: undoing a difference needs the
+    level before each window's targets, and a forecast H steps ahead adds up H predicted changes,
+    none of which a batch of scaled windows carries; :meth:`backtest` scores the forecasts in y's
+    units.
 
     Series names work as scikit-learn's ``feature_names_in_``: when the forecaster recorded them,
     ``predict`` and ``score`` refuse a history named otherwise (other series, or the same in
@@ -311,13 +324,20 @@ class LSTMForecaster:
         validation = None
         if held is not None:  # train on the windows before, less the gap (none with horizon 1)
             validation, X, Y = (X[held], Y[held]), X[: held[0] - gap], Y[: held[0] - gap]
-        regressor = self._new_regressor().fit(X, Y, validation_data=validation)  # a failed fit leaves a fitted forecaster as it was
+        mae_as = (self._mae_name(), np.tile(scale, self.horizon))  # Y's outputs are (H, S) flattened: series s at h * S + s
+        # a failed fit leaves a fitted forecaster as it was
+        regressor = self._new_regressor()._fit_targets(X, Y, validation_data=validation, mae_as=mae_as)
         self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
         self.validation_indices_ = held
         self.n_series_, self.history_, self.is_1d_ = y2.shape[1], y2, was_1d
         self.series_names_ = series_names
         self.training_history_ = regressor.history_
         return self
+
+    def _mae_name(self) -> str:
+        """The name of training's MAE, by the units it is in (the class docstring): "mae" in y's
+        units; "mae_diff", "mae_log", "mae_log_diff" of the changes, the logs, the changes of logs."""
+        return "mae" + ("_log" if self.log else "") + ("_diff" if self.difference else "")
 
     def _new_regressor(self):
         """The regressor to train; its validation_split is 0: :meth:`fit` passes the last windows as validation_data."""
