@@ -373,3 +373,34 @@ def test_a_float64_value_beyond_float32_s_range_is_refused_naming_it():
 
     out = check_float_array(np.array([1.0, 1e39]), "f", "X", np.float32, finite=False)
     assert out.dtype == np.float32 and out[0] == 1 and out[1] == np.inf
+
+
+def test_a_list_of_ints_is_told_to_use_numpy_asarray_not_astype():
+    # a list has no .astype: the message said "Convert it with .astype(numpy.float32)" to a list of ints
+    m = LSTM(1, 2, seed=0, dtype=np.float32)
+    with pytest.raises(TypeError) as err:
+        m([[[1], [2]]])
+    assert str(err.value) == ("LSTM: expected x a real floating-point array, got a list, which NumPy reads as dtype int64. "
+                              "Make it a float array with numpy.asarray(x, dtype=numpy.float32).")  # fmt: skip
+    with pytest.raises(TypeError, match=r"got a tuple, which NumPy reads as dtype bool\. Make it a float array with "
+                                        r"numpy\.asarray\(x, dtype=numpy\.float64\)\.$"):
+        LSTM(1, 2, seed=0, dtype=np.float64)(((([True],),),))
+    # an array (it has .astype) is told as before
+    with pytest.raises(TypeError, match=r"got dtype int64\. Convert it with \.astype\(numpy\.float32\) or \.astype\(numpy\.float64\)\.$"):
+        m(np.ones((1, 2, 1), dtype=np.int64))
+    # a list of floats is taken
+    assert m([[[1.0], [2.0]]])[0].shape == (1, 2, 2)
+
+
+@pytest.mark.filterwarnings("error")
+def test_cast_float_refuses_an_overflow_only_where_it_counts():
+    from lstmkit._checks import cast_float
+
+    x = np.array([[1.0, 1e39], [2.0, 3.0]])
+    with pytest.raises(ValueError, match=r"^f: expected X values within float32's range \(±3\.4e38\), got 1e\+39 at index \(0, 1\)\. "):
+        cast_float(x, np.float32, "f", "X")
+    out = cast_float(x, np.float32, "f", "X", valid=np.array([[True, False], [True, True]]))  # in the padding: padding
+    assert out.dtype == np.float32 and out[0, 1] == np.inf and out.flags.c_contiguous
+    assert cast_float(x, np.float32, "f", "X", check=False)[0, 1] == np.inf
+    ints = np.array([2**62, -3], dtype=np.int64)  # integers fit float32's range whatever they are
+    np.testing.assert_array_equal(cast_float(ints, np.float32, "f", "X"), ints.astype(np.float32))

@@ -1056,3 +1056,31 @@ def test_a_resumed_regressor_converts_each_epoch_once(tmp_path):
     resumed = LSTMRegressor(hidden_size=3, epochs=3, batch_size=8, validation_split=0.25, seed=0).fit(X, y, checkpoint=path, resume=True)
     drop = lambda h: [{k: v for k, v in e.items() if k != "time"} for e in h.epochs]  # noqa: E731
     assert drop(resumed.history_) == drop(whole.history_)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_float64_value_beyond_float32_s_range_given_to_an_estimator_is_refused_naming_it():
+    # the estimators cast X themselves: a float64 1e39 to a float32 estimator gave NumPy's "overflow
+    # encountered in cast" (an error under -W error) and then "expected X finite values, got inf"
+    X, y = regression_data(n=6)
+    X = X.astype(np.float64)
+    X[2, 3, 1] = 1e39
+    message = (r"^LSTMRegressor.fit: expected X values within float32's range \(±3\.4e38\), got 1e\+39 at index \(2, 3, 1\)\. "
+               r"Scale the data down, or compute in float64 \(dtype=numpy\.float64\)\.$")  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        LSTMRegressor(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    # a list of sequences of different lengths: the sequence named
+    seqs = [X[0], X[2, :4], X[1, :3]]
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.fit: expected X\[1\] values within float32's range \(±3\.4e38\), got 1e\+39 at index \(3, 1\)\."):
+        LSTMRegressor(hidden_size=2, epochs=1, seed=0).fit(seqs, y[:3])
+    # past a sequence's length it is padding, as NaN and inf are there
+    lengths = np.full(6, 5)
+    lengths[2] = 3
+    reg = LSTMRegressor(hidden_size=2, epochs=1, seed=0).fit(X, y, lengths)
+    assert np.isfinite(reg.predict(X, lengths)).all()
+    # predict checks X alike; a float64 estimator takes the value
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.predict: expected X values within float32's range"):
+        reg.predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (the estimators warn of X far from unit scale)
+        assert LSTMRegressor(hidden_size=2, epochs=1, seed=0, dtype="float64").fit(X, y).model_.dtype == np.float64

@@ -291,25 +291,45 @@ def _as_float_array(x, where: str, arg: str, dtype: np.dtype, finite: bool = Tru
     if arr.dtype.kind == "O" and arr.ndim == 1 and any(np.ndim(v) > 0 for v in arr[:4]):  # sequences in an object array
         fail(where, arg, "a real floating-point array", f"an object array of arrays (shapes {_shapes(arr)})", RAGGED_FIX)
     if arr.dtype.kind != "f":
-        fail(
-            where,
-            arg,
-            "a real floating-point array",
-            f"dtype {arr.dtype}",
-            "Convert it with .astype(numpy.float32) or .astype(numpy.float64).",
-            exc=TypeError,
-        )
-    if arr.dtype.itemsize <= np.dtype(dtype).itemsize:  # no cast, or a widening one (float32 to float64): every value fits
-        return np.ascontiguousarray(arr, dtype=dtype)
-    # float64 to float32: a finite value beyond float32's range becomes inf, which NumPy reports as a
-    # warning ("overflow encountered in cast"); with ``finite`` it is refused, naming the value given
-    with np.errstate(over="ignore"):
+        fail(where, arg, "a real floating-point array", *_not_float(x, arr, arg, dtype), exc=TypeError)
+    return cast_float(arr, dtype, where, arg, check=finite)
+
+
+def _not_float(x, arr: np.ndarray, arg: str, dtype) -> tuple[str, str]:
+    """(got, fix) for ``x`` (as the caller gave it, as ``arg``), read as ``arr``, of no float dtype:
+    an array's dtype and its .astype; a torch tensor's and its .float()/.double(); anything else
+    (a list, a tuple, a number) said to be what it is, and numpy.asarray (a list has no .astype)."""
+    if hasattr(x, "astype"):  # a NumPy array (a pandas object, ...)
+        return f"dtype {arr.dtype}", "Convert it with .astype(numpy.float32) or .astype(numpy.float64)."
+    m = type(x).__module__
+    if m == "torch" or m.startswith("torch."):
+        return f"dtype {arr.dtype}", "Convert it with .float() (float32) or .double() (float64)."
+    name = arg if arg.isidentifier() else "x"
+    return (f"{a_or_an(type(x).__name__)}, which NumPy reads as dtype {arr.dtype}",
+            f"Make it a float array with numpy.asarray({name}, dtype=numpy.{np.dtype(dtype).name}).")
+
+
+def cast_float(arr: np.ndarray, dtype, where: str, arg: str, *, valid: np.ndarray | None = None, check: bool = True) -> np.ndarray:
+    """A real numeric array ``arr`` as a C-contiguous array of the float ``dtype``, refusing (with
+    ``check``) a finite value that the cast would make inf: a float64 beyond float32's range (1e39
+    given to a float32 model), named as given, where NumPy warns "overflow encountered in cast"
+    and a later check would say 'got inf'. ``valid`` (broadcast over arr's trailing axes, (n, T)
+    for sequences): only there (padding may hold anything); None: everywhere. Without ``check``
+    such a value becomes inf, quietly. The one rule for the arrays the engine takes
+    (:func:`check_float_array`) and the estimators' X (any real numbers, integers too)."""
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= np.dtype(dtype).itemsize:
+        return np.ascontiguousarray(arr, dtype=dtype)  # no cast, a widening one, or integers: every value fits
+    with np.errstate(over="ignore"):  # float64 to float32: the overflow, if any, is named below
         out = np.ascontiguousarray(arr, dtype=dtype)
-    if finite and not all_finite(out) and (over := np.isinf(out) & np.isfinite(arr)).any():
-        at = first_index(over)
-        big = f"{np.finfo(dtype).max:.1e}".replace("e+", "e")  # 3.4e38
-        fail(where, arg, f"values within {np.dtype(dtype).name}'s range (±{big})", f"{arr[at]} at index {at}",
-             "Scale the data down, or compute in float64 (dtype=numpy.float64).")  # fmt: skip
+    if check and not all_finite(out):
+        over = np.isinf(out) & np.isfinite(arr)
+        if valid is not None:
+            over &= valid.reshape(valid.shape + (1,) * (arr.ndim - valid.ndim))
+        if over.any():
+            at = first_index(over)
+            big = f"{np.finfo(dtype).max:.1e}".replace("e+", "e")  # 3.4e38
+            fail(where, arg, f"values within {np.dtype(dtype).name}'s range (±{big})", f"{arr[at]} at index {at}",
+                 "Scale the data down, or compute in float64 (dtype=numpy.float64).")  # fmt: skip
     return out
 
 

@@ -81,7 +81,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, check_bool, check_choice, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int,
+    MISSING_TARGETS, cast_float, check_bool, check_choice, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int,
     check_lengths, check_real, check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
 )
 from .checkpoint import plain
@@ -105,17 +105,23 @@ class MissingLengthsWarning(UserWarning):
 
 # -- input helpers ---------------------------------------------------------------------------
 def pad_sequences(seqs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """A list of (T_i, F) arrays -> (X (n, max T_i, F) zero-padded, lengths (n,))."""
-    arrs = [np.asarray(s, dtype=dtype) for s in seqs]
+    """A list of (T_i, F) arrays -> (X (n, max T_i, F) zero-padded, lengths (n,)). A value beyond
+    ``dtype``'s range (1e39 for float32) is refused naming it (:func:`~lstmkit._checks.cast_float`)."""
+    return _pad(seqs, dtype, "pad_sequences", "seqs")
+
+
+def _pad(seqs, dtype, where: str, arg: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pad_sequences`, its errors naming ``where`` and ``arg`` (an estimator's X)."""
+    arrs = [np.asarray(s) for s in seqs]
     if not arrs:
-        fail("pad_sequences", "seqs", "at least one sequence", "an empty list")
+        fail(where, arg, "at least one sequence", "an empty list")
     for i, a in enumerate(arrs):
         if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] != arrs[0].shape[1]:
-            fail("pad_sequences", f"seqs[{i}]", f"a 2-D array (T_i >= 1, {arrs[0].shape[-1]})", f"shape {a.shape}")
+            fail(where, f"{arg}[{i}]", f"a 2-D array (T_i >= 1, {arrs[0].shape[-1]})", f"shape {a.shape}")
     lengths = np.array([len(a) for a in arrs], dtype=np.int64)
     X = np.zeros((len(arrs), int(lengths.max()), arrs[0].shape[1]), dtype=dtype)
     for i, a in enumerate(arrs):
-        X[i, : len(a)] = a
+        X[i, : len(a)] = cast_float(a, dtype, where, f"{arg}[{i}]") if a.dtype.kind in "biuf" else a  # (another kind: NumPy's error)
     return X, lengths
 
 
@@ -123,7 +129,9 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
     """X (n, T, F) as a float array of ``dtype`` (lists of ragged sequences padded).
 
     Refused: no sample, no time step or no feature (n, T or F of 0; scikit-learn's check_array
-    refuses n_samples=0 the same way), and a NaN or inf within a sequence's length. Values past
+    refuses n_samples=0 the same way), a NaN or inf within a sequence's length, and there a value
+    beyond ``dtype``'s range (1e39 to float32), naming it (:func:`~lstmkit._checks.cast_float`,
+    the rule of :func:`~lstmkit._checks.check_float_array`). Values past
     a sequence's length (``lengths``) are ignored and may be NaN or inf (missing): such padding
     is replaced by zeros in a copy, as the gradient dW_ih = dZ^T X would turn 0 * NaN into NaN
     (:func:`~lstmkit._checks.check_finite_steps`, as the Trainer takes X).
@@ -131,7 +139,7 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
     if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2 and len({np.shape(s) for s in X}) > 1:
         if lengths is not None:
             fail(where, "lengths", "None when X is a list of sequences of different lengths", "an array")
-        arr, lengths = pad_sequences(X, dtype)
+        arr, lengths = _pad(X, dtype, where, "X")
     else:
         if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 1 and len({np.shape(s) for s in X}) > 1:
             fail(where, "X", "a list of 2-D sequences (T_i, n_features) (or one 3-D array)", f"1-D sequences (lengths {min(map(len, X))} to {max(map(len, X))})",
@@ -140,9 +148,11 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
         if arr.dtype.kind not in "biuf":
             fail(where, "X", "a numeric array (n_samples, T, n_features)", f"dtype {arr.dtype}", exc=TypeError)
     check_sequences(arr, where)  # 3-D, at least one sample, step and feature
-    arr = np.ascontiguousarray(arr, dtype=dtype)
     if lengths is not None:
         lengths = check_lengths(lengths, *arr.shape[:2], where)
+    # a value beyond dtype's range (1e39 to float32) within a sequence's length refused naming it, as
+    # check_float_array refuses it (NumPy warned of the cast, then 'got inf'); in the padding it is padding
+    arr = cast_float(arr, dtype, where, "X", valid=None if lengths is None else valid_steps(lengths, *arr.shape[:2]))
     return check_finite_steps(arr, lengths, where), lengths
 
 
