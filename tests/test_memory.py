@@ -294,3 +294,29 @@ def test_the_experiment_runs_blas_on_one_thread_and_sets_it_back(two_blas_thread
     with pytest.raises(RuntimeError, match="training failed"):
         run_memory_experiment(lags=(1,), steps=2, n_test=10, hidden_size=3, seed=0)
     assert seen[-1] == 1 and get() == 2  # set back after the error too
+
+
+@pytest.mark.parametrize(
+    "seed, exc, message",
+    [
+        (None, TypeError, r"expected seed an integer >= 0, got None\. Each lag and each network derives its own seed from it "
+                          r"\(seed \+ lag for the training data, seed \+ 1000 \+ lag for the test data, seed for the weights\), "
+                          r"so it needs a number: seed=0, say\.$"),
+        (-1, ValueError, r"expected seed >= 0, got -1\.$"),
+        (1.5, TypeError, r"expected seed an integer, got float 1\.5\.$"),
+        (True, TypeError, r"expected seed an integer, got bool True\.$"),
+        ("0", TypeError, r"expected seed an integer, got str '0'\.$"),
+    ],
+)
+def test_a_bad_seed_is_refused_before_anything_runs(seed, exc, message):
+    # None failed with Python's bare "unsupported operand type(s) for +: 'NoneType' and 'int'" (seed + 1000),
+    # -1 with NumPy's SeedSequence message
+    with pytest.raises(exc, match="^run_memory_experiment: " + message):
+        run_memory_experiment(lags=(1,), seed=seed)
+
+
+def test_a_numpy_integer_seed_runs_as_the_same_int():
+    kw = dict(lags=(1,), steps=2, n_test=8, hidden_size=2)
+    a, b = run_memory_experiment(seed=np.int64(3), **kw), run_memory_experiment(seed=3, **kw)
+    assert a.settings["seed"] == 3 and type(a.settings["seed"]) is int
+    assert {c: v.tolist() for c, v in a.accuracy.items()} == {c: v.tolist() for c, v in b.accuracy.items()}

@@ -294,6 +294,11 @@ def run_memory_experiment(
     n_test = check_int(n_test, where, "n_test", minimum=1)
     lr = check_real(lr, where, "lr", low=0, low_open=True)
     clip = check_real(clip, where, "clip", low=0, low_open=True)  # (not check_clip: None, no clipping, is not taken here)
+    if seed is None:  # (check_seed takes None, unseeded: not here)
+        fail(where, "seed", "an integer >= 0", "None",
+             "Each lag and each network derives its own seed from it (seed + lag for the training data, seed + 1000 "
+             "+ lag for the test data, seed for the weights), so it needs a number: seed=0, say.", exc=TypeError)  # fmt: skip
+    seed = check_int(seed, where, "seed", minimum=0)
     with blas_threads(1):  # (the docstring's last paragraph)
         return _experiment(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test, forget_bias, seed)
 
