@@ -375,6 +375,30 @@ def test_a_float64_value_beyond_float32_s_range_is_refused_naming_it():
     assert out.dtype == np.float32 and out[0] == 1 and out[1] == np.inf
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).max <= np.finfo(np.float64).max, reason="long double is float64 here")
+@pytest.mark.filterwarnings("error")
+def test_a_long_double_beyond_float64_s_range_is_named_as_given():
+    # a long double 1e600 (x86's 80-bit, max ~1.19e4932) given to a float64 model read "got inf",
+    # as f"{v}" formats a long double through a Python float, and was told to "compute in float64",
+    # the dtype in use; float64 is the widest lstmkit computes in, so the advice is to scale
+    x = np.zeros((2, 3, 3), dtype=np.longdouble)
+    x[1, 2, 0] = np.longdouble("-1e600")
+    with pytest.raises(ValueError) as err:
+        LSTM(3, 4, seed=0, dtype=np.float64)(x)
+    assert str(err.value) == (
+        "LSTM: expected x values within float64's range (±1.8e308), got -1e+600 at index (1, 2, 0). "
+        "Scale the data down (float64 is the widest dtype lstmkit computes in)."
+    )
+    with pytest.raises(ValueError) as err:  # to a float32 model: the float32 message, the value as given
+        LSTM(3, 4, seed=0, dtype=np.float32)(x)
+    assert str(err.value) == (
+        "LSTM: expected x values within float32's range (±3.4e38), got -1e+600 at index (1, 2, 0). "
+        "Scale the data down, or compute in float64 (dtype=numpy.float64)."
+    )
+    x[1, 2, 0] = np.longdouble("1e300")  # within float64's range: taken
+    assert np.isfinite(LSTM(3, 4, seed=0, dtype=np.float64)(x)[0]).all()
+
+
 def test_a_list_of_ints_is_told_to_use_numpy_asarray_not_astype():
     # a list has no .astype: the message said "Convert it with .astype(numpy.float32)" to a list of ints
     m = LSTM(1, 2, seed=0, dtype=np.float32)

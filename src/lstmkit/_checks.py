@@ -312,8 +312,8 @@ def _not_float(x, arr: np.ndarray, arg: str, dtype) -> tuple[str, str]:
 def cast_float(arr: np.ndarray, dtype, where: str, arg: str, *, valid: np.ndarray | None = None, check: bool = True) -> np.ndarray:
     """A real numeric array ``arr`` as a C-contiguous array of the float ``dtype``, refusing (with
     ``check``) a finite value that the cast would make inf: a float64 beyond float32's range (1e39
-    given to a float32 model), named as given, where NumPy warns "overflow encountered in cast"
-    and a later check would say 'got inf'. ``valid`` (broadcast over arr's trailing axes, (n, T)
+    given to a float32 model), or a long double (numpy.longdouble) beyond float64's, named as given,
+    where NumPy warns "overflow encountered in cast" and a later check would say 'got inf'. ``valid`` (broadcast over arr's trailing axes, (n, T)
     for sequences): only there (padding may hold anything); None: everywhere. Without ``check``
     such a value becomes inf, quietly. The one rule for the arrays the engine takes
     (:func:`check_float_array`) and the estimators' X (any real numbers, integers too)."""
@@ -328,8 +328,10 @@ def cast_float(arr: np.ndarray, dtype, where: str, arg: str, *, valid: np.ndarra
         if over.any():
             at = first_index(over)
             big = f"{np.finfo(dtype).max:.1e}".replace("e+", "e")  # 3.4e38
-            fail(where, arg, f"values within {np.dtype(dtype).name}'s range (±{big})", f"{arr[at]} at index {at}",
-                 "Scale the data down, or compute in float64 (dtype=numpy.float64).")  # fmt: skip
+            fix = ("Scale the data down, or compute in float64 (dtype=numpy.float64)." if np.dtype(dtype) == np.float32 else
+                   "Scale the data down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
+            # str, not format(): a long double's format() goes through a Python float, 1e600 -> "inf"
+            fail(where, arg, f"values within {np.dtype(dtype).name}'s range (±{big})", f"{arr[at]!s} at index {at}", fix)
     return out
 
 
