@@ -4,6 +4,8 @@ by every layer, model and estimator, not read as something else."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -328,8 +330,18 @@ def test_only_torch_s_own_objects_are_probed_as_torch_tensors():
 def test_huge_finite_inputs_are_taken_without_a_numpy_warning():
     # all_finite's fast test is the sum of squares, which overflows for finite |x| > ~1.8e19 in float32
     # (3.4e38 ** 0.5) and ~1.3e154 in float64: it then looks value by value, and must not warn meanwhile
-    # (np.dot warned "overflow encountered in dot": under -W error a valid input was refused)
+    # (np.dot warned "overflow encountered in dot": under -W error a valid input was refused).
+    # It sums them with np.vdot because NumPy does not report vdot's overflow, which NumPy does not
+    # document: np.dot's is reported since NumPy 2.3 (numpy/numpy#28442). The first assertion checks
+    # that assumption alone; a NumPy that reports it fails here, and all_finite must then wrap the
+    # vdot in np.errstate(over="ignore") (see the comment in all_finite)
     from lstmkit._checks import all_finite
+
+    huge = np.full(4, 1e30, dtype=np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert np.vdot(huge, huge) == np.inf
+    assert not caught, f"NumPy now reports np.vdot's overflow ({caught[0].message}): all_finite relies on it not doing so (see above)"
 
     for dtype, big in ((np.float32, 1e30), (np.float32, 3e38), (np.float64, 1e200), (np.float64, 1.7e308)):
         x = np.full((4, 5), big, dtype=dtype)
