@@ -199,6 +199,34 @@ def test_nan_past_lengths_trains_as_zero_padding():
         Trainer(SequenceModel(2, 2, 3, seed=0)).fit(Xn, Y, epochs=1)  # without lengths every step is within
 
 
+@pytest.mark.filterwarnings("error")  # NumPy's 'overflow encountered in cast' would be an error
+def test_a_value_beyond_float32_is_named_as_given_not_as_missing():
+    # a float64 1e39 given to a float32 model: 'expected X finite values, got inf ... Remove or impute
+    # missing values' said of a finite value; now named as given, with float32's range (the estimators'
+    # rule, _checks.cast_float), in fit, its validation data and predict, for an array, a list, a tensor
+    model = SequenceModel(2, 3, 4, head="last", seed=0)
+    X, Y = np.zeros((4, 3, 2)), np.array([0, 1, 2, 0])
+    X[1, 2, 0] = 1e39
+    message = r"expected X values within float32's range \(±3\.4e38\), got 1e\+39 at index \(1, 2, 0\)\. Scale the data down"
+    for x in (X, X.tolist()):
+        with pytest.raises(ValueError, match=rf"^Trainer.fit: {message}"):
+            Trainer(model, batch_size=4, seed=0).fit(x, Y, epochs=1)
+    with pytest.raises(ValueError, match=rf"^Trainer.fit: {message}"):
+        Trainer(model, batch_size=4, seed=0).fit(np.zeros((4, 3, 2)), Y, epochs=1, validation_data=(X, Y))
+    with pytest.raises(ValueError, match=rf"^predict: {message}"):
+        predict(model, X)
+    # past a sequence's length it is padding, as a NaN there is: accepted, and trains as zeros
+    lengths = np.array([3, 2, 3, 3])
+    runs = [SequenceModel(2, 3, 4, head="last", seed=0) for _ in range(2)]
+    for m, x in zip(runs, (X, np.where(X > 1e38, 0.0, X))):
+        Trainer(m, batch_size=4, seed=0).fit(x, Y, lengths, epochs=2)
+    for k in runs[0].parameters():
+        np.testing.assert_array_equal(runs[0].parameters()[k], runs[1].parameters()[k], err_msg=k)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=rf"^Trainer.fit: {message}"):
+        Trainer(model, batch_size=4, seed=0).fit(torch.from_numpy(X), Y, epochs=1)
+
+
 def _regression_data(n=24, T=7):
     """X (n, T, 2), Y (n, T, 1) the running sum of X's first feature, lengths (n,) in [1, T]."""
     rng = np.random.default_rng(0)

@@ -50,8 +50,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, a_or_an, at_sample, check_bool, check_clip, check_finite_steps, check_finite_within, check_float_array, check_int,
-    check_lengths, check_real, check_seed, check_sequences, check_verbose, count, fail, first_index, is_number, valid_steps,
+    MISSING_TARGETS, _from_torch, a_or_an, all_finite, at_sample, cast_float, check_bool, check_clip, check_finite_steps,
+    check_finite_within, check_float_array, check_int, check_lengths, check_real, check_seed, check_sequences, check_verbose,
+    count, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
@@ -247,8 +248,11 @@ def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | No
 
     A NaN or inf within a sequence's length is refused naming its sample and step; past it
     (padding) it is accepted and zeroed in a copy, as the estimators take X
-    (:func:`~lstmkit._checks.check_finite_steps`)."""
+    (:func:`~lstmkit._checks.check_finite_steps`). So is a finite value beyond the model's dtype
+    (1e39 given to a float32 model), named as given with that dtype's range
+    (:func:`~lstmkit._checks.cast_float`, the estimators' rule), not as the inf it would become."""
     I = getattr(model, "input_size", None)
+    given = X
     if getattr(model, "inputs", "features") == "tokens":
         X = np.asarray(X)
         if X.dtype.kind not in "iu" or X.ndim != 2:
@@ -258,13 +262,16 @@ def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | No
             at = first_index(bad)
             fail(where, "X", f"token ids in [0, input_size={I})", f"{X[at]} at index {at_sample(at, steps=True)}")
     else:
-        X = check_float_array(X, where, "X", model.dtype, finite=False)  # finite within lengths: below
+        X = check_float_array(X, where, "X", model.dtype, finite=False)  # finite within lengths: below (a value cast to inf too)
         check_sequences(X, where)  # 3-D, not empty
         if I is not None and X.shape[2] != I:
             fail(where, "X", f"{I} features (the model's input_size)", X.shape[2])
     if lengths is not None:
         lengths = check_lengths(lengths, *X.shape[:2], where)
     if X.dtype.kind == "f":
+        if X is not given and not all_finite(X):  # cast: a value beyond the dtype (1e39 to float32) is inf now; named
+            # as given, within a sequence's length only (past it, padding), before check_finite_steps would say 'got inf'
+            cast_float(np.asarray(_from_torch(given, where, "X")), model.dtype, where, "X", valid=valid_steps(lengths, *X.shape[:2]))
         X = check_finite_steps(X, lengths, where)
     return X, lengths
 
