@@ -310,7 +310,7 @@ def test_labels_unseen_at_fit(trained, tmp_path, capsys):
     y[2, 3] = 7
     np.savez(tmp_path / "u.npz", X=X, y=y)
     assert main(["predict", str(trained / "m.npz"), str(tmp_path / "u.npz")]) == 1
-    assert re.search(r"got unseen labels \['?7'?\]", error_line(capsys))  # ['7'], or [7] as an integer label is shown
+    assert "got unseen labels [7]" in error_line(capsys)  # an integer label shown as one (it was ['7'])
 
 
 def test_corrupt_model_file(trained, tmp_path, capsys):
