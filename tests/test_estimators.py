@@ -415,7 +415,8 @@ def test_failed_save_keeps_the_previous_model_file(tmp_path, monkeypatch):
     [
         (dict(hidden_size=0), "LSTMClassifier: expected hidden_size >= 1, got 0"),
         (dict(epochs=2.5), "LSTMClassifier: expected epochs an integer"),
-        (dict(optimizer="adagrad"), "LSTMClassifier: expected optimizer one of"),
+        (dict(optimizer="adagrad"), r"^LSTMClassifier: expected optimizer one of \['sgd', 'adam', 'adamw', 'rmsprop'\], got 'adagrad'\.$"),
+        (dict(optimizer=None), r"^LSTMClassifier: expected optimizer one of \['sgd', 'adam', 'adamw', 'rmsprop'\], got None\.$"),
         (dict(learning_rate=-1), r"^LSTMClassifier: expected learning_rate a finite number > 0, got -1\.$"),
         (dict(learning_rate=float("inf")), r"^LSTMClassifier: expected learning_rate a finite number > 0, got inf\.$"),  # not Adam's words
         (dict(learning_rate="0.1"), r"^LSTMClassifier: expected learning_rate a finite number > 0, got '0.1'\.$"),

@@ -3,6 +3,7 @@ BPTT, validation, early stopping, progress output."""
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -957,3 +958,18 @@ def test_a_schedule_is_named_in_any_case_as_make_schedule_takes_it():
     assert Trainer(model, schedule="Step", schedule_options={"step_size": 2}).settings() == Trainer(model, schedule="step", schedule_options={"step_size": 2}).settings()
     with pytest.raises(ValueError, match=r"^Trainer: expected schedule None, one of \['step', 'cosine', 'plateau'\] \(any case\) or a schedule object, got 'Linear'\.$"):
         Trainer(model, schedule="Linear")
+
+
+def test_an_optimizer_name_is_matched_by_the_rule_of_make_optimizer_and_refused_naming_the_trainers_argument():
+    # one rule (optim.by_name) for make_optimizer, make_schedule, the Trainer and the estimators: any case; the
+    # Trainer's unknown optimizer name was refused by make_optimizer, naming make_optimizer and 'name'
+    from lstmkit.optim import SGD, AdamW
+
+    model = SequenceModel(3, 2, 4, seed=0)
+    assert isinstance(Trainer(model, optimizer="SGD").optimizer, SGD)
+    assert isinstance(Trainer(model, optimizer="AdamW").optimizer, AdamW)
+    assert Trainer(model, optimizer="AdamW").settings() == Trainer(model, optimizer="adamw").settings()
+    for bad in ("adagrad", None, SGD):  # a name, nothing, a class (not an optimizer built on the model)
+        with pytest.raises(ValueError, match=rf"^Trainer: expected optimizer one of \['sgd', 'adam', 'adamw', 'rmsprop'\] \(any case\) "
+                                             rf"or an lstmkit Optimizer, got {re.escape(repr(bad)[:80])}\.$"):
+            Trainer(model, optimizer=bad)

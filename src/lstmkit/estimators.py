@@ -88,7 +88,7 @@ from .checkpoint import plain
 from .functional import softmax
 from .modelfile import save_model
 from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
-from .optim import OPTIMIZERS
+from .optim import OPTIMIZERS, by_name
 from .saving import register
 from .training import Trainer, mae, predict
 
@@ -365,8 +365,8 @@ def check_hyper_parameters(est, name: str) -> None:
     for k in ("patience", "bptt"):
         if has(k) and getattr(est, k) is not None:
             check_int(getattr(est, k), name, k, minimum=0 if k == "patience" else 1)
-    if has("optimizer") and str(est.optimizer).lower() not in OPTIMIZERS:
-        fail(name, "optimizer", f"one of {list(OPTIMIZERS)}", repr(est.optimizer))
+    if has("optimizer"):  # a name in any case, as make_optimizer takes it (optim.by_name)
+        by_name(OPTIMIZERS, est.optimizer, name, "optimizer")
     cell = check_choice(getattr(est, "cell", "lstm"), CELLS, name, "cell")
     if has("readout"):
         check_choice(est.readout, READOUTS, name, "readout")

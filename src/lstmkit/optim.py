@@ -468,16 +468,21 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 def make_optimizer(name: str, module: Module, lr: float, **kwargs) -> Optimizer:
     """Build an optimizer by name ('sgd', 'adam', 'adamw', 'rmsprop'; case-insensitive)."""
-    cls = _by_name(OPTIMIZERS, name, "make_optimizer")
+    cls = by_name(OPTIMIZERS, name, "make_optimizer")
     _check_options(cls, kwargs, "make_optimizer", ("self", "module", "lr"))
     return cls(module, lr=lr, **kwargs)
 
 
-def _by_name(table: Mapping[str, Any], name, where: str):
-    """``table[name]``, the name matched whatever its case ('Adam' is 'adam', as make_optimizer and
-    make_schedule both take it); any other name is refused by check_choice, listing the names."""
-    key = name.lower() if isinstance(name, str) and name.lower() in table else name
-    return table[check_choice(key, table, where, "name")]
+def by_name(table: Mapping[str, Any], name, where: str, arg: str = "name", expected: str | None = None):
+    """``table[name]``, the name matched whatever its case ('Adam' is 'adam'): the one rule for an
+    optimizer's and a schedule's name, of make_optimizer and make_schedule, the Trainer's
+    ``optimizer`` and ``schedule`` and the estimators' ``optimizer``. Any other value is refused
+    (ValueError) naming the caller (``where``) and its argument (``arg``), expected ``expected``
+    (default: "one of [the names]"; a caller that takes other values too says so:
+    "None, one of [...] or a schedule object")."""
+    if isinstance(name, str) and name.lower() in table:
+        return table[name.lower()]
+    fail(where, arg, expected or f"one of {list(table)}", f"{name!r:.80}")
 
 
 def _check_options(cls, options: Mapping[str, Any], where: str, taken: tuple[str, ...]) -> None:
@@ -644,6 +649,6 @@ SCHEDULES = {"step": StepLR, "cosine": CosineAnnealingLR, "plateau": ReduceLROnP
 def make_schedule(name: str, optimizer: Optimizer, **kwargs) -> _Schedule:
     """Build a schedule by name ('step', 'cosine', 'plateau'; case-insensitive, as
     :func:`make_optimizer`), its options checked by name."""
-    cls = _by_name(SCHEDULES, name, "make_schedule")
+    cls = by_name(SCHEDULES, name, "make_schedule")
     _check_options(cls, kwargs, "make_schedule", ("self", "optimizer"))
     return cls(optimizer, **kwargs)

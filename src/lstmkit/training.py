@@ -60,7 +60,7 @@ from .checkpoint import (
 )
 from .losses import mse, softmax_cross_entropy
 from .module import Module
-from .optim import SCHEDULES, Optimizer, clip_grad_norm, make_optimizer, make_schedule
+from .optim import OPTIMIZERS, SCHEDULES, Optimizer, by_name, clip_grad_norm, make_optimizer, make_schedule
 from .progress import make_progress
 
 LOSSES = {"cross_entropy": softmax_cross_entropy, "mse": mse}
@@ -333,7 +333,8 @@ class Trainer:
     Args:
         model: ``out, state = model(x, lengths, state)``, ``model.backward(dout)``, ``head_mode``.
         loss: "cross_entropy", "mse", or a callable ``(out, y, mask) -> (loss, dout)``.
-        optimizer: a name ("adam", "adamw", "sgd", "rmsprop") or an :class:`~lstmkit.optim.Optimizer`.
+        optimizer: a name ("adam", "adamw", "sgd", "rmsprop"; any case, as
+            :func:`~lstmkit.optim.make_optimizer` takes them) or an :class:`~lstmkit.optim.Optimizer`.
         lr: learning rate (with an optimizer name).  optimizer_options: its other arguments.
         batch_size: sequences per mini-batch.  shuffle: reshuffle every epoch.
         clip: max global gradient norm (None: no clipping).
@@ -414,10 +415,12 @@ class Trainer:
                      else f"one built on another {type(optimizer.module).__name__}")
             fail(where, "optimizer", "an optimizer built on this model", built,
                  "Build it on the model the Trainer trains (SGD(model)), which holds every parameter it updates.")
-        self.optimizer = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
-        if isinstance(schedule, str):
-            if schedule.lower() not in SCHEDULES:  # any case, as make_schedule (and make_optimizer) match names
-                fail(where, "schedule", f"None, one of {list(SCHEDULES)} (any case) or a schedule object", repr(schedule))
+        if not isinstance(optimizer, Optimizer):  # a name, matched as make_optimizer matches it (optim.by_name), named as ours
+            by_name(OPTIMIZERS, optimizer, where, "optimizer", f"one of {list(OPTIMIZERS)} (any case) or an lstmkit Optimizer")
+            optimizer = make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
+        self.optimizer = optimizer
+        if isinstance(schedule, str):  # the same rule, as make_schedule matches it
+            by_name(SCHEDULES, schedule, where, "schedule", f"None, one of {list(SCHEDULES)} (any case) or a schedule object")
             schedule = make_schedule(schedule, self.optimizer, **dict(schedule_options or {}))
         self.schedule = schedule
         self.batch_size = check_int(batch_size, where, "batch_size", minimum=1)
