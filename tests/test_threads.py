@@ -149,6 +149,117 @@ def test_blas_threads_sets_the_count_inside_and_back_after_even_on_an_error():
         set_(before)
 
 
+def test_blas_threads_from_two_threads_interleaved_sets_the_count_back():
+    # the order that left the process on one BLAS thread for good (helper-78's review), with the
+    # count at 2: A enters (saved 2, set 1), B enters (saved 1), A leaves (set 2, while B's block
+    # still ran, on 2 threads), B leaves (set 1). Now the last to leave sets back the count from
+    # before the first entered, and a block still open keeps its count
+    import threading
+
+    get, set_ = threads._BLAS
+    before = get()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen, errors = {}, []
+
+    def a():
+        with threads.blas_threads(1):
+            a_in.set()
+            assert b_in.wait(timeout=30)
+        a_out.set()
+
+    def b():
+        assert a_in.wait(timeout=30)
+        with threads.blas_threads(1):
+            b_in.set()
+            assert a_out.wait(timeout=30)
+            seen["B after A left"] = get()
+
+    def run(fn):
+        try:
+            fn()
+        except BaseException as exc:  # pragma: no cover - shown below
+            errors.append(exc)
+
+    set_(2)
+    try:
+        workers = [threading.Thread(target=run, args=(fn,)) for fn in (a, b)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=60)
+        assert not errors and not any(w.is_alive() for w in workers)
+        assert seen == {"B after A left": 1}
+        assert get() == 2
+    finally:
+        set_(before)
+
+
+def test_blas_threads_overlapping_with_different_counts(monkeypatch):
+    # while blocks overlap, the count is the latest open one's n; the count from before the first
+    # is set back when the last one closes, in any order (a stand-in BLAS records what is set)
+    count, sets = [4], []
+
+    def set_(n):
+        count[0] = n
+        sets.append(n)
+
+    monkeypatch.setattr(threads, "_BLAS", (lambda: count[0], set_))
+    one, two = threads.blas_threads(1), threads.blas_threads(2)
+    one.__enter__()
+    two.__enter__()
+    assert count == [2]
+    one.__exit__(None, None, None)  # the first to enter leaves first: the other's count stays
+    assert count == [2]
+    two.__exit__(None, None, None)
+    assert count == [4] and sets == [1, 2, 2, 4]
+    with threads.blas_threads(3):
+        with threads.blas_threads(1):
+            assert count == [1]
+        assert count == [3]
+    assert count == [4]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
+def test_a_forked_child_sets_the_blas_count_back_when_only_other_threads_held_it():
+    # a thread inside blas_threads(1) when the process forks does not exist in the child: its block
+    # never closes there, so the child sets the count back itself (else it ran on one BLAS thread)
+    import os
+    import threading
+    import warnings
+
+    get, set_ = threads._BLAS
+    before = get()
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with threads.blas_threads(1):
+            inside.set()
+            leave.wait(timeout=60)
+
+    set_(2)
+    holder = threading.Thread(target=hold)
+    try:
+        holder.start()
+        assert inside.wait(timeout=30) and get() == 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # (3.12: fork of a process with threads)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child, reported through its exit code
+            ok = get() == 2
+            with threads.blas_threads(1):
+                ok = ok and get() == 1
+            os._exit(0 if ok and get() == 2 else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+        assert get() == 1  # the parent's block is still open
+        leave.set()
+        holder.join(timeout=60)
+        assert get() == 2
+    finally:
+        leave.set()
+        holder.join(timeout=60)
+        set_(before)
+
+
 def test_when_a_batch_is_split(monkeypatch):
     monkeypatch.setattr(threads, "MIN_ROWS", 8)
     threads.set_num_threads(1)

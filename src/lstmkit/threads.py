@@ -64,14 +64,26 @@ MIN_UNITS = 32  # hidden units per thread, at least, when the units are split
 
 _state = {"threads": 1, "pool": None}
 _lock = threading.Lock()
+# the blas_threads blocks open now, in the order they were entered: (thread id, n, token), and
+# BLAS's count from before the first of them; under _blas_lock
+_blas = {"open": [], "before": None}
+_blas_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
     # a forked child has none of the parent's threads: a pool made there, a lock held there,
-    # would never come free; the child makes its own on first use
-    global _lock
+    # would never come free; the child makes its own on first use. Of the blas_threads blocks
+    # open at the fork, only this thread's will close here: the others' are dropped, and BLAS's
+    # count set back if none is left
+    global _lock, _blas_lock
     _lock = threading.Lock()
+    _blas_lock = threading.Lock()
     _state["pool"] = None
+    here = threading.get_ident()
+    was = _blas["open"]
+    _blas["open"] = [b for b in was if b[0] == here]
+    if was and not _blas["open"] and _BLAS is not None:
+        _BLAS[1](_blas["before"])
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -128,18 +140,33 @@ def blas_threads(n: int):
     """``with blas_threads(n):`` NumPy's BLAS runs on ``n`` threads inside the block, and on as many
     as before it after, also when the block raises. Where its thread count cannot be set (a BLAS
     other than OpenBLAS: ``_BLAS`` is None) the block runs as it is. The count is the process's:
-    BLAS calls from other threads meanwhile run on ``n`` threads too."""
+    BLAS calls from other threads meanwhile run on ``n`` threads too.
+
+    Blocks may nest and overlap, from one thread or several (run_memory_experiment's, and
+    in_parallel's in another thread): while any is open, the count is the ``n`` of the latest one
+    entered that is still open; the count from before the first is set back when the last one
+    closes, whatever the order they close in. (Each block saving and restoring the count itself
+    could leave the process on one thread for good: A saves 2 and sets 1, B saves 1, A restores 2,
+    B restores 1.)"""
     n = check_int(n, "blas_threads", "n", minimum=1)
     if _BLAS is None:  # pragma: no cover - another BLAS
         yield
         return
     get_threads, set_threads = _BLAS
-    before = get_threads()
-    set_threads(n)
+    block = (threading.get_ident(), n, object())  # (the token: this block, told from an equal one)
+    with _blas_lock:
+        if not _blas["open"]:
+            _blas["before"] = get_threads()
+        _blas["open"].append(block)
+        set_threads(n)
     try:
         yield
     finally:
-        set_threads(before)
+        with _blas_lock:
+            still = _blas["open"]
+            if block in still:  # (not if dropped at a fork, see _after_fork_in_child)
+                still.remove(block)
+                set_threads(still[-1][1] if still else _blas["before"])
 
 
 def in_parallel(fn, n: int) -> list:
