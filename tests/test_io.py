@@ -3,6 +3,7 @@ envelope (no pickle on load, atomic writes, clear errors)."""
 
 from __future__ import annotations
 
+import errno
 import io as _io
 import os
 import pickle
@@ -267,6 +268,50 @@ def test_atomic_write_fsyncs_the_folder_after_the_rename(tmp_path, monkeypatch):
     io.atomic_write_bytes(tmp_path / "m.npz", lambda f: f.write(b"once more"))
     assert (tmp_path / "m.npz").read_bytes() == b"once more"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("code", ["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF", "EACCES", "EPERM", "EISDIR"])
+def test_a_folder_fsync_the_platform_refuses_is_skipped(tmp_path, monkeypatch, code):
+    # the errors by which platforms and file systems refuse to sync a folder: the file is written all the same
+    import stat
+
+    if not hasattr(errno, code):  # pragma: no cover
+        pytest.skip(f"no {code} on this platform")
+    real_fsync = os.fsync
+
+    def refused(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", refused)
+    io.atomic_write_bytes(tmp_path / "m.npz", lambda f: f.write(b"new"))
+    assert (tmp_path / "m.npz").read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("code", ["EIO", "ENOSPC"])
+def test_a_folder_fsync_that_fails_raises_naming_the_file(tmp_path, monkeypatch, code):
+    # an EIO (or a full disk) from the folder's fsync is a durability failure, not a platform's
+    # refusal: it was swallowed with the rest. It raises, naming the file written (as the other
+    # OSErrors of atomic_write_bytes do) and saying the file is in place
+    import stat
+
+    real_fsync = os.fsync
+
+    def failing(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+    target = tmp_path / "m.npz"
+    with pytest.raises(OSError) as err:
+        io.atomic_write_bytes(target, lambda f: f.write(b"new"))
+    assert err.value.errno == getattr(errno, code) and err.value.filename == str(target)
+    assert str(err.value) == (f"[Errno {getattr(errno, code)}] {os.strerror(getattr(errno, code))} (syncing its folder "
+                              f"{str(tmp_path)!r} after the file was renamed into place: the file is written, but may not "
+                              f"outlast a power loss): {str(target)!r}")  # fmt: skip
+    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 
 def test_model_envelope_kind_and_version(tmp_path):

@@ -122,24 +122,33 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
             # the temporary file, its folder or no file at all (a full disk): say which file was being written
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
-    _fsync_folder(path.parent)
+    _fsync_folder(path)
 
 
-def _fsync_folder(folder: Path) -> None:
-    """fsync a folder, so that a rename into it is on disk (POSIX: the rename is atomic, but durable
-    only once the folder is synced). Skipped where the platform does not allow it: Windows opens no
-    folder, and some file systems refuse to fsync one (an OSError either way, ignored: the file is
-    written and in place)."""
+#: the errors by which a platform refuses to open or fsync a folder: Windows opens none (EACCES, or
+#: EISDIR), and file systems that do not sync folders say EINVAL, ENOTSUP/EOPNOTSUPP, EBADF or EPERM
+_NO_FOLDER_SYNC = frozenset(
+    getattr(errno, name) for name in ("EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF", "EACCES", "EPERM", "EISDIR") if hasattr(errno, name)
+)
+
+
+def _fsync_folder(path: Path) -> None:
+    """fsync the folder of ``path`` (the file just renamed into it), so that the rename is on disk
+    (POSIX: the rename is atomic, but durable only once the folder is synced). Skipped where the
+    platform refuses it (:data:`_NO_FOLDER_SYNC`: the file is written and in place, as durable as
+    the platform makes it). Any other error (EIO: the folder may not have reached the disk) raises
+    OSError naming ``path``, saying that the file is in place but its folder's sync failed."""
     try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno in _NO_FOLDER_SYNC:
+            return
+        raise OSError(exc.errno, f"{exc.strerror} (syncing its folder {str(path.parent)!r} after the file was renamed into place: "
+                      "the file is written, but may not outlast a power loss)", str(path)) from exc  # fmt: skip
 
 
 def _about_temporary(filename, path: Path) -> bool:
