@@ -204,11 +204,19 @@ def test_hand_mode_shows_a_bias_as_written():
 def test_a_divisor_keeps_its_first_significant_digit_at_one_place_by_hand_and_in_the_text():
     # first_place(v) = -floor(log10 |v|), the place of v's first significant digit: 0.0047 = 4.7e-3 -> 3.
     # trace.divisor rounds s to it where s would round to 0 (0.00474 -> 0.00 at 2 decimals -> 0.005),
-    # build.fdivisor writes s with as many decimals where s is below 0.01: the two read it from one place
+    # build.fdivisor writes a value below 0.01 with as many decimals. By hand the explanation writes
+    # fdivisor(divisor(s)) (trace puts divisor's value, build writes it): the text shows the number the
+    # hand computation divides by, every digit of it, never 0.00, never rounded again
     from lstmkit.explain.build import fdivisor
     from lstmkit.explain.trace import divisor, first_place
 
     assert first_place(np.array([0.0047, 0.25, 4.7, 47.0])).tolist() == [3, 1, 0, -1]
     assert not np.isfinite(first_place(np.array([0.0, np.inf, np.nan]))).any()
-    assert divisor(np.array([0.00474, 0.00316, 0.0072, 0.25]), 2).tolist() == [0.005, 0.003, 0.01, 0.25]  # 0.0072 rounds to 0.01
-    assert [fdivisor(v, 2) for v in (0.005, 0.003, 0.00316, 0.0072, 0.25)] == ["0.005", "0.003", "0.003", "0.007", "0.25"]
+    s = np.array([0.00474, 0.00316, 0.0072, 0.25])
+    # by hand, at 2 decimals: 0.00474 -> 0.00, so its first digit, at place 3: 0.005; 0.00316 -> 0.003;
+    # 0.0072 -> 0.01 (not 0: its second decimal kept); 0.25 as it is
+    used = divisor(s, 2)
+    assert used.tolist() == [0.005, 0.003, 0.01, 0.25]
+    shown = [fdivisor(v, 2) for v in used]
+    assert shown == ["0.005", "0.003", "0.01", "0.25"]
+    assert [float(t) for t in shown] == used.tolist()  # the text is the number used
