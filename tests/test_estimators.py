@@ -975,6 +975,27 @@ def test_a_model_fitted_with_lengths_warns_once_per_call_on_padded_x_without_the
     np.testing.assert_array_equal(looks_padded(np.zeros((2, 1, 2))), [False, False])
 
 
+def test_the_missing_lengths_advice_can_be_followed_under_cross_val_score():
+    # scikit-learn passes lengths (params=) to fit only: every fold's score warned 'Pass lengths', which
+    # cross_val_score cannot; the warning also says to give X as a list of sequences of their own lengths,
+    # and so given, each fold scores as fit(X[tr], y[tr], lengths[tr]).score(X[te], y[te], lengths[te])
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y, lengths = padded_data()
+    clf = LSTMClassifier(hidden_size=3, epochs=2, seed=0)
+    folds = model_selection.KFold(3)
+    seen = missing_lengths_warnings(lambda: model_selection.cross_val_score(clf, X, y, cv=folds, params={"lengths": lengths}))
+    assert len(seen) == 3
+    assert all("or X as a list of sequences of their own lengths (what scikit-learn's cross_val_score and GridSearchCV "
+               "can pass: they give lengths to fit only)" in str(w.message) for w in seen)  # fmt: skip
+    ragged = [X[i, :n] for i, n in enumerate(lengths)]
+    scores = []
+    seen = missing_lengths_warnings(lambda: scores.extend(model_selection.cross_val_score(clf, ragged, y, cv=folds)))
+    assert seen == []
+    for score, (tr, te) in zip(scores, folds.split(X)):
+        fold = LSTMClassifier(hidden_size=3, epochs=2, seed=0).fit(X[tr], y[tr], lengths[tr])
+        assert score == fold.score(X[te], y[te], lengths[te])
+
+
 # -- the regressor's mae in y's units ------------------------------------------------------------
 def regression_data(n=24, T=5, k=1, seed=0):
     """Targets in the thousands (one output, or k with scales of their own)."""

@@ -42,7 +42,9 @@ refused at load naming the field. ``validation_indices_``: the rows of X (int64,
 ``validation_data``; a file saved before it was recorded loads without it;
 ``get_params``/``set_params`` are implemented here (sklearn is not needed), and ``__sklearn_tags__``
 imports sklearn only when sklearn itself asks, so ``sklearn.base.clone``, ``GridSearchCV`` and
-``cross_val_score`` work on 3-D inputs.
+``cross_val_score`` work on 3-D inputs. For sequences of different lengths there, give X as a list
+of sequences of their own lengths: scikit-learn passes ``lengths`` (``params=``) to ``fit`` only,
+so each fold's ``score`` would read the padding as input (and warn).
 
 Hyper-parameters (both estimators):
     hidden_size, num_layers, cell ("lstm"/"rnn"), bidirectional, dropout: the recurrent layer.
@@ -255,7 +257,9 @@ def _warn_missing_lengths(est, X: np.ndarray, lengths, where: str) -> None:
             f"{where}: X comes without lengths, but {int(padded.sum())} of its {n} sequences end in an all-zero step, as "
             f"zero padding does (sequence {int(padded.argmax())} first), and the model was fitted with lengths: the zero "
             f"steps run through the LSTM as input{read}. Pass lengths (each sequence's number of valid steps; for "
-            f"'lstmkit predict' a 'lengths' array in the .npz), or lengths=numpy.full({n}, {T}) if the zeros are data.",
+            f"'lstmkit predict' a 'lengths' array in the .npz), or X as a list of sequences of their own lengths (what "
+            f"scikit-learn's cross_val_score and GridSearchCV can pass: they give lengths to fit only), or "
+            f"lengths=numpy.full({n}, {T}) if the zeros are data.",
             MissingLengthsWarning, stacklevel=4,
         )
 
