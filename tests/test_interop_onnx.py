@@ -924,6 +924,28 @@ def test_a_nodes_own_constant_that_does_not_fit_x_is_said_to_be_the_nodes(direct
         check_close(f"node's constants replaced ({direction}) {name}", a, b)
 
 
+def test_a_nodes_own_constant_beyond_the_models_range_says_so():
+    """A node's constant initial_h of float64, finite and of the right shape, with a value beyond float32's range, read
+    into a float32 model: the cast's range check refuses it, and the message said only 'float64 of shape (1, 2, 4)',
+    no reason. It now names the value and the range, as a caller's array is told. The node's message is raised
+    alone (from None), as before."""
+    inits = {**node_weights("LSTM", 1, 4, seed=4)}
+    (node,) = lstms_from_onnx(node_graph("LSTM", inits, ["W", "R", "B"], {"hidden_size": 4}))
+    h0 = np.zeros((1, 2, 4))
+    h0[0, 1, 2] = 1e39
+    odd = OnnxLSTM(node.lstm, node.direction, 0, {"initial_h": h0})
+    with pytest.raises(ValueError) as err:
+        odd(np.zeros((5, 2, 3), np.float32))
+    assert str(err.value) == (
+        "OnnxLSTM: expected initial_h a finite float array of shape (num_directions, batch_size, hidden_size) = (1, 2, 4), "
+        "got the node's own constant initial_h, float64 of shape (1, 2, 4), 1e+39 at index (0, 1, 2) beyond float32's range "
+        "(±3.4e38). Pass initial_h= to the call to replace it (the node's constant is used when the call gives none)."
+    )
+    assert err.value.__cause__ is None and (err.value.__context__ is None or err.value.__suppress_context__)  # nothing chained shows
+    h0[0, 1, 2] = 3e38  # within the range: taken
+    assert np.isfinite(odd(np.zeros((5, 2, 3), np.float32))[0]).all()
+
+
 def re_escape(text: str) -> str:
     import re
 

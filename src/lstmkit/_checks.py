@@ -16,12 +16,15 @@ import numpy as np
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=ValueError):
-    """Raise ``exc`` with the project's uniform message."""
+def message(where: str, arg: str, expected: str, got: Any, fix: str = "") -> str:
+    """The project's uniform message: "<where>: expected <arg> <expected>, got <got>. <fix>"."""
     msg = f"{where}: expected {arg} {expected}, got {got}."
-    if fix:
-        msg += f" {fix}"
-    raise exc(msg)
+    return f"{msg} {fix}" if fix else msg
+
+
+def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=ValueError):
+    """Raise ``exc`` with the project's uniform message (:func:`message`)."""
+    raise exc(message(where, arg, expected, got, fix))
 
 
 def or_list(words) -> str:
@@ -333,12 +336,16 @@ def cast_float(arr: np.ndarray, dtype, where: str, arg: str, *, valid: np.ndarra
             over &= valid.reshape(valid.shape + (1,) * (arr.ndim - valid.ndim))
         if over.any():
             at = first_index(over)
-            big = f"{np.finfo(dtype).max:.1e}".replace("e+", "e")  # 3.4e38
             fix = ("Scale the data down, or compute in float64 (dtype=numpy.float64)." if np.dtype(dtype) == np.float32 else
                    "Scale the data down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
             # str, not format(): a long double's format() goes through a Python float, 1e600 -> "inf"
-            fail(where, arg, f"values within {np.dtype(dtype).name}'s range (±{big})", f"{arr[at]!s} at index {at}", fix)
+            fail(where, arg, f"values within {float_range(dtype)}", f"{arr[at]!s} at index {at}", fix)
     return out
+
+
+def float_range(dtype) -> str:
+    """A float type's range as messages name it: "float32's range (±3.4e38)", "float64's range (±1.8e308)"."""
+    return f"{np.dtype(dtype).name}'s range (±{np.finfo(dtype).max:.1e})".replace("e+", "e")
 
 
 #: how to mend sequences of different lengths given as a list

@@ -60,7 +60,7 @@ from typing import Mapping, NamedTuple
 import numpy as np
 
 from .. import layout
-from .._checks import check_float_array, check_lengths, fail
+from .._checks import check_float_array, check_lengths, fail, first_index, float_range, message
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
 #: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
@@ -418,15 +418,12 @@ class OnnxLSTM:
         for name, v in given.items():
             if v is None:
                 continue
-            refused = None
             try:
                 v = self._input(name, v, T, B)
             except (TypeError, ValueError) as exc:
                 if name not in own:
                     raise
-                refused = type(exc)
-            if refused is not None:  # outside the except: the node's message alone, not chained to the check's
-                self._own_constant(name, T, B, refused)
+                raise self._own_constant(name, T, B, type(exc)) from None  # the node's message alone
             if name == "sequence_lens":
                 lengths = v
             else:
@@ -468,23 +465,26 @@ class OnnxLSTM:
             fail(where, name, f"shape {axes} = {want}", f"shape {v.shape}")
         return v.transpose(1, 0, 2) if self.layout else v  # (D, B, H)
 
-    def _own_constant(self, name: str, T: int, B: int, exc: type) -> None:
-        """Raise ``exc`` for the node's own constant input ``name`` (the call gave none) that :meth:`_input`
-        refused: a constant that fitted the graph's batch and length does not fit another X (another batch
-        size, fewer steps). The message says what the operator expects of it for this X and what the
-        constant is, and that passing ``name=`` to the call replaces it."""
+    def _own_constant(self, name: str, T: int, B: int, exc: type) -> Exception:
+        """An ``exc`` for the node's own constant input ``name`` (the call gave none) that :meth:`_input`
+        refused, for the caller to raise: a constant that fitted the graph's batch and length does not fit
+        another X (another batch size, fewer steps), or fits none. The message says what the operator
+        expects of it for this X and what the constant is, and that passing ``name=`` to the call replaces it."""
         if name == "sequence_lens":
             expected = f"an integer array of shape ({B},), one length per sequence of X, with values in [1, T={T}]"
         else:
             axes, want = self._state_shape(B)
             expected = f"a finite float array of shape {axes} = {want}"
-        fail("OnnxLSTM", name, expected, f"the node's own constant {name}, {_describe_constant(self.inputs[name])}",
-             f"Pass {name}= to the call to replace it (the node's constant is used when the call gives none).", exc=exc)  # fmt: skip
+        got = f"the node's own constant {name}, {_describe_constant(self.inputs[name], self.lstm.dtype)}"
+        fix = f"Pass {name}= to the call to replace it (the node's constant is used when the call gives none)."
+        return exc(message("OnnxLSTM", name, expected, got, fix))
 
 
-def _describe_constant(value) -> str:
+def _describe_constant(value, dtype=None) -> str:
     """An array as a message shows it: its dtype and shape, an integer array's range of values, whether a
-    float array holds a NaN or inf: "int32 of shape (2,), values 4 to 5", "float32 of shape (1, 2, 4)"."""
+    float array holds a NaN or inf, or (``dtype``: the float type it is to be cast to) a finite value
+    beyond that type's range: "int32 of shape (2,), values 4 to 5", "float32 of shape (1, 2, 4)",
+    "float64 of shape (1, 2, 4), 1e+39 at index (0, 1, 2) beyond float32's range (±3.4e38)"."""
     arr = np.asarray(value)
     text = f"{arr.dtype} of shape {arr.shape}"
     if arr.dtype.kind in "iu" and arr.size:
@@ -492,6 +492,9 @@ def _describe_constant(value) -> str:
         text += f", every value {low}" if low == high else f", values {low} to {high}"
     elif arr.dtype.kind == "f" and not np.isfinite(arr).all():
         text += ", not every value finite"
+    elif arr.dtype.kind == "f" and dtype is not None and (over := np.abs(arr) > np.finfo(dtype).max).any():
+        at = first_index(over)  # (the range check of check_float_array's cast, lstmkit._checks.cast_float)
+        text += f", {arr[at]!s} at index {at} beyond {float_range(dtype)}"
     return text
 
 
