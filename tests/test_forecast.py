@@ -583,18 +583,85 @@ def test_validation_split_holds_out_the_last_windows(monkeypatch):
 
 
 def test_the_validated_windows_survive_save_and_load(tmp_path):
+    # a file's windows must be those the rule gives: the last round(n * split) of the n windows fit saw
+    from lstmkit.modelfile import read_model, save_model
+
+    y = np.sin(np.arange(40) / 4)
+    fc = LSTMForecaster(window=5, validation_split=0.2, **dict(FAST, epochs=1)).fit(y)
+    # 40 - 5 - 1 + 1 = 35 windows: round(0.2 * 35) = 7 validated, 28..34
+    np.testing.assert_array_equal(fc.validation_indices_, np.arange(28, 35))
+    fc.save(tmp_path / "f.npz")
+    mf = read_model(tmp_path / "f.npz")
+    assert mf.extra["validation_indices"] == list(range(28, 35))
+    np.testing.assert_array_equal(LSTMForecaster.load(tmp_path / "f.npz").validation_indices_, np.arange(28, 35))
+
+    def load_with(**extra):  # the file, its validation windows replaced by extra's
+        save_model(tmp_path / "x.npz", mf.kind, mf.config, mf.arrays, {**{k: v for k, v in mf.extra.items() if k != "validation_indices"}, **extra})
+        return LSTMForecaster.load(tmp_path / "x.npz")
+
+    # fewer windows: a backtest fits on the start of the series (30 windows: 24..29) and keeps all of it as history
+    np.testing.assert_array_equal(load_with(validation_indices=list(range(24, 30))).validation_indices_, np.arange(24, 30))
+    # [1] and [34] were taken (consecutive, after a training window); 29..34 is 6 windows, not round(0.2 * 35) = 7;
+    # 28..35 runs past the 35 windows; 27..32 is 6 where 33 windows validate round(6.6) = 7
+    for rows in ([3, 9], [1], [34], list(range(29, 35)), list(range(28, 36)), [27, 28, 29, 30, 31, 32], [], None, "28", [28.0]):
+        with pytest.raises(FileFormatError, match=r"validation_indices.*the windows validation_split=0.2 held out: the last "
+                                                  r"round\(n \* 0.2\) of the n windows fit saw \(n <= 35, the history's\)"):  # fmt: skip
+            load_with(validation_indices=rows)
+    with pytest.raises(FileFormatError, match=r"validation_indices.*, got none\.$"):
+        load_with()  # a file saved since the split is chronological records them
+    # a real backtest: fitted on y[:35], 30 windows
+    fb = LSTMForecaster(window=5, validation_split=0.2, **dict(FAST, epochs=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ForecastWarning)
+        fb.backtest(y, 5)
+    fb.save(tmp_path / "b.npz")
+    np.testing.assert_array_equal(LSTMForecaster.load(tmp_path / "b.npz").validation_indices_, np.arange(24, 30))
+    # no split: null, and nothing else
+    f0 = LSTMForecaster(window=5, **dict(FAST, epochs=0)).fit(y)
+    f0.save(tmp_path / "f0.npz")
+    m0 = read_model(tmp_path / "f0.npz")
+    assert m0.extra["validation_indices"] is None and LSTMForecaster.load(tmp_path / "f0.npz").validation_indices_ is None
+    save_model(tmp_path / "bad0.npz", m0.kind, m0.config, m0.arrays, dict(m0.extra, validation_indices=[34]))
+    with pytest.raises(FileFormatError, match=r"validation_indices.*null \(validation_split=0.0: no windows held out\), got \[34\]"):
+        LSTMForecaster.load(tmp_path / "bad0.npz")
+
+
+def test_a_file_saved_before_the_validated_windows_loads_saves_again_and_forecasts_the_same(tmp_path):
+    # such a file has no validation_indices; its regressor drew its own split, a seeded random choice of the
+    # windows, and recorded it (regressor.validation_indices; a file older still, not). It failed to save
+    # again: AttributeError 'validation_indices_'
     from lstmkit.modelfile import read_model, save_model
 
     y = np.sin(np.arange(40) / 4)
     fc = LSTMForecaster(window=5, validation_split=0.2, **dict(FAST, epochs=1)).fit(y)
     fc.save(tmp_path / "f.npz")
-    np.testing.assert_array_equal(LSTMForecaster.load(tmp_path / "f.npz").validation_indices_, fc.validation_indices_)
     mf = read_model(tmp_path / "f.npz")
-    save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, validation_indices=[3, 9]))
-    with pytest.raises(FileFormatError, match=r"validation_indices.*the last windows held out by validation_split=0.2"):
+    drawn = [1, 7, 13, 15, 27, 30, 32]  # 7 of the 35 windows
+    reg = mf.extra["regressor"]
+    reg_old = dict(reg, params=dict(reg["params"], validation_split=0.2), validation_indices=drawn)
+    reg_older = {k: v for k, v in reg_old.items() if k != "validation_indices"}
+    f0 = LSTMForecaster(window=5, **dict(FAST, epochs=1)).fit(y)
+    f0.save(tmp_path / "f0.npz")
+    m0 = read_model(tmp_path / "f0.npz")
+    for name, m, regressor, rows, model in [("old.npz", mf, reg_old, np.array(drawn), fc), ("older.npz", mf, reg_older, None, fc),
+                                            ("no_split.npz", m0, m0.extra["regressor"], None, f0)]:  # fmt: skip
+        extra = {k: v for k, v in dict(m.extra, regressor=regressor).items() if k != "validation_indices"}
+        save_model(tmp_path / name, m.kind, m.config, m.arrays, extra)
+        old = LSTMForecaster.load(tmp_path / name)
+        old.save(tmp_path / f"again_{name}")
+        again = LSTMForecaster.load(tmp_path / f"again_{name}")
+        for loaded in (old, again):
+            if name == "older.npz":  # which windows were held out is not known
+                assert not hasattr(loaded, "validation_indices_")
+            else:
+                np.testing.assert_array_equal(loaded.validation_indices_, rows)
+            np.testing.assert_array_equal(loaded.predict(6), model.predict(6))
+        assert ("validation_indices" in read_model(tmp_path / f"again_{name}").extra) == (name != "older.npz")
+    # a key beside the regressor's record must be that record
+    save_model(tmp_path / "bad.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, regressor=reg_old))
+    with pytest.raises(FileFormatError, match=r"validation_indices.*the windows the regressor's random split held out "
+                                              r"\(regressor.validation_indices, \[1, 7, 13, 15, 27, 30, 32\]\), got \[28, 29"):  # fmt: skip
         LSTMForecaster.load(tmp_path / "bad.npz")
-    save_model(tmp_path / "old.npz", mf.kind, mf.config, mf.arrays, {k: v for k, v in mf.extra.items() if k != "validation_indices"})
-    assert not hasattr(LSTMForecaster.load(tmp_path / "old.npz"), "validation_indices_")  # saved before: unknown
 
 
 def test_score_is_the_r2_of_one_forecast_of_the_continuation():

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import check_float_array, check_int, count, fail, first_index
+from ._checks import check_float_array, check_int, count, fail, first_index, is_int
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .saving import register
 
@@ -164,9 +164,11 @@ class LSTMForecaster:
     without a split): window j's inputs are the model-space values j..j+W-1 and its targets
     j+W..j+W+H-1, i.e. y[j+W+difference .. j+W+H-1+difference] (model value i is made from y[i] and,
     with difference=1, y[i+1]), ``regressor_`` the trained :class:`lstmkit.LSTMRegressor` and its
-    ``training_history_`` (:class:`lstmkit.History`). All are saved with the model (a file saved
-    before ``series_names_`` was recorded loads with None, one saved before
-    ``validation_indices_`` without it).
+    ``training_history_`` (:class:`lstmkit.History`). All are saved with the model, and a file
+    saved before ``series_names_`` was recorded loads with None. One saved before
+    ``validation_indices_`` was recorded (when the split was a seeded random choice of the windows)
+    loads with the windows that choice held out, as its regressor recorded them (None without a
+    split; without the attribute from a file older than that record), and saves again as it loaded.
 
     What training reports (the progress lines, ``training_history_``): ``loss`` and ``val_loss``,
     the objective, are the MSE of the scaled model-space targets s_t; the MAE is in the units of
@@ -309,7 +311,7 @@ class LSTMForecaster:
             )  # fmt: skip
         n, held = len(z) - need + 1, None  # windows; those held out to validate
         if self.validation_split:
-            n_val, gap = int(round(n * self.validation_split)), self.horizon - 1
+            n_val, gap = self._split_sizes(n)
             if n_val < 1 or n - n_val - gap < 1:
                 fail(f"{KIND}.fit", "validation_split", f"a fraction of the {n} windows that leaves at least one to validate "
                      f"and one to train on (before the validated windows, the {gap} whose targets reach into theirs "
@@ -333,6 +335,12 @@ class LSTMForecaster:
         self.series_names_ = series_names
         self.training_history_ = regressor.history_
         return self
+
+    def _split_sizes(self, n: int) -> tuple[int, int]:
+        """Of ``n`` windows, (n_val, gap): validation_split holds out the last n_val = round(n *
+        validation_split), and the gap = horizon - 1 windows before them, whose targets reach into
+        theirs, are left out of training (the rule of :meth:`fit`, checked again at load)."""
+        return int(round(n * self.validation_split)), self.horizon - 1
 
     def _mae_name(self) -> str:
         """The name of training's MAE, by the units it is in (the class docstring): "mae" in y's
@@ -463,9 +471,11 @@ class LSTMForecaster:
             "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
             "history": self.history_.tolist(),
             "series_names": None if self.series_names_ is None else list(self.series_names_),
-            "validation_indices": None if self.validation_indices_ is None else self.validation_indices_.tolist(),
             "regressor": {"params": reg._json_params(), **reg._file_extra()},
         }  # fmt: skip
+        held = getattr(self, "validation_indices_", _UNKNOWN)  # unknown: loaded from a file that did not record it
+        if held is not _UNKNOWN:
+            extra["validation_indices"] = None if held is None else held.tolist()
         save_model(path, KIND, json_params(self.get_params()), reg.model_.state_dict(), extra)
 
     @classmethod
@@ -510,16 +520,7 @@ class LSTMForecaster:
             if series_names is not None and (not isinstance(series_names, list) or len(series_names) != S
                                              or not all(isinstance(n, str) and n for n in series_names)):  # fmt: skip
                 refuse("series_names", f"null or {S} non-empty strings (one per series)", f"{series_names!r:.80}")
-            if "validation_indices" in ex:  # absent in a file saved before the split was chronological
-                rows = ex["validation_indices"]
-                if fc.validation_split:
-                    ok = (isinstance(rows, list) and rows and all(type(i) is int for i in rows)
-                          and rows == list(range(rows[0], rows[0] + len(rows))) and rows[0] >= H)  # fmt: skip
-                else:
-                    ok = rows is None
-                if not ok:
-                    refuse("validation_indices", f"the last windows held out by validation_split={fc.validation_split!r} "
-                           "(null without a split; else consecutive indices after at least one training window)", f"{rows!r:.80}")  # fmt: skip
+            held = _validation_windows_in(fc, ex, reg, len(history) - d - W - H + 1, refuse)
             if reg.n_features_in_ != S:
                 refuse("regressor.n_features_in", f"{S} (one input per series of history)", reg.n_features_in_)
             if reg.per_step_:
@@ -532,8 +533,8 @@ class LSTMForecaster:
             raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
         fc.regressor_, fc.history_, fc.n_series_, fc.is_1d_ = reg, history, S, ex["is_1d"]
         fc.series_names_ = None if series_names is None else tuple(series_names)
-        if "validation_indices" in ex:
-            fc.validation_indices_ = None if ex["validation_indices"] is None else np.array(ex["validation_indices"], dtype=np.int64)
+        if held is not _UNKNOWN:
+            fc.validation_indices_ = held
         fc.mean_, fc.scale_ = np.array(ex["mean"], dtype=np.float64), np.array(ex["scale"], dtype=np.float64)
         fc.training_history_ = reg.history_
         return fc
@@ -596,6 +597,40 @@ class LSTMForecaster:
             warnings.warn(n, ForecastWarning, stacklevel=2)
         self.history_ = y2  # predict() goes on from the end of y, not from the end of the training part
         return result
+
+
+#: a file's validation windows when it records none (saved before forecaster or regressor recorded them)
+_UNKNOWN = object()
+
+
+def _validation_windows_in(fc: LSTMForecaster, extra: dict, reg, n_max: int, refuse):
+    """The windows ``fc``'s validation_split held out, as the model file records them (``extra``, the
+    regressor ``reg`` loaded from it; ``n_max``: the saved history's windows), checked: None without
+    a split; with one, the last round(n * validation_split) of the n windows fit saw, after at least
+    one training window (:meth:`LSTMForecaster._split_sizes`), where n is at most ``n_max``: a
+    backtest fits on the start of the series and keeps the whole of it as history. A file saved
+    before the split was chronological has no key: its regressor held out a seeded random choice
+    of the windows (its own validation_split > 0) and recorded them, which are returned (a key
+    written since must equal them); a file older still records none: :data:`_UNKNOWN`."""
+    split, rows = fc.validation_split, extra.get("validation_indices", _UNKNOWN)
+    if not split:
+        if rows is not _UNKNOWN and rows is not None:
+            refuse("validation_indices", f"null (validation_split={split!r}: no windows held out)", f"{rows!r:.80}")
+        return None
+    if reg.validation_split:  # saved before the split was chronological: the regressor's random choice
+        drawn = getattr(reg, "validation_indices_", None)
+        drawn = _UNKNOWN if drawn is None else drawn  # None: a regressor file older than its record
+        if rows is not _UNKNOWN and (drawn is _UNKNOWN or rows != drawn.tolist()):
+            refuse("validation_indices", f"the windows the regressor's random split held out (regressor.validation_indices, "
+                   f"{'not recorded' if drawn is _UNKNOWN else f'{drawn.tolist()!r:.80}'})", f"{rows!r:.80}")  # fmt: skip
+        return drawn
+    n = rows[-1] + 1 if isinstance(rows, list) and rows and all(is_int(i) for i in rows) else 0  # the windows fit saw
+    n_val, gap = fc._split_sizes(n)
+    if not (1 <= n <= n_max and n_val >= 1 and n - n_val - gap >= 1 and rows == list(range(n - n_val, n))):
+        refuse("validation_indices", f"the windows validation_split={split!r} held out: the last round(n * {split!r}) of "
+               f"the n windows fit saw (n <= {n_max}, the history's), after at least one training window",
+               "none" if rows is _UNKNOWN else f"{rows!r:.80}")  # fmt: skip
+    return np.array(rows, dtype=np.int64)
 
 
 def _series_names(names, S: int, where: str) -> tuple[str, ...]:
