@@ -691,6 +691,11 @@ def test_score_is_the_r2_of_one_forecast_of_the_continuation():
         named.score(frame(Y[50:55]), history=Y[:50])
     with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected y with 2 columns \(one per series, as at fit\), got a 1-D series \(shape \(10,\)\)\.$"):
         fc.score(Y[60:, 0])
+    # a history too short is named as the argument it is (it was always "y")
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected history at least window\+difference = 7 values of history, got 3\.$"):
+        fc.score(Y[60:], history=Y[:3])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.predict: expected y at least window\+difference = 7 values of history, got 3\.$"):
+        fc.predict(2, Y[:3])
     # one series; a constant continuation not forecast exactly scores 0.0, as r2_score's force_finite
     f1 = LSTMForecaster(window=7, **dict(FAST, epochs=3)).fit(Y[:60, 1])
     assert f1.score(Y[60:, 1]) == pytest.approx(r2_score(Y[60:, 1], f1.predict(10)), rel=1e-12)

@@ -435,7 +435,7 @@ class LSTMForecaster:
         y2 = self._check_series(y, what, names, arg)
         need = self.window + self.difference
         if len(y2) < need:
-            fail(f"{KIND}.{what}", "y", f"at least window+difference = {need} values of history", f"{len(y2)}")
+            fail(f"{KIND}.{what}", arg, f"at least window+difference = {need} values of history", f"{len(y2)}")
         return y2
 
     def _check_names(self, names: tuple[str, ...] | None, what: str, stacklevel: int = 4, arg: str = "y") -> None:
