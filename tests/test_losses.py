@@ -93,3 +93,73 @@ def test_loss_errors_name_the_argument():
         softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1]), np.zeros(2))
     with pytest.raises(ValueError, match="mse: expected target shape"):
         mse(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("shape,masked", [((7,), False), ((3, 4), True), ((3, 4), False), ((2, 3, 4), True)])
+def test_class_weighted_cross_entropy_matches_torch_and_finite_differences(shape, masked):
+    # torch's F.cross_entropy(weight=w), mean reduction: Σ w[k] ℓ / Σ w[k] over the rows it is given; the
+    # mask as torch's selection z[m], k[m] and as its ignore_index, both
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(sum(shape))
+    C = 5
+    z = rng.normal(size=shape + (C,)) * 2
+    k = rng.integers(0, C, size=shape)
+    w = np.array([0.5, 3.0, 0.0, 1.0, 7.25])  # a class of weight 0 too: its targets count for nothing
+    mask = rng.random(shape) < 0.7 if masked else None
+    if masked:
+        mask.flat[0], k.flat[0] = True, 1  # one valid target of a class that weighs
+    loss, dz = softmax_cross_entropy(z, k, mask, weight=w)
+    sel = torch.from_numpy(mask) if masked else torch.ones(shape, dtype=torch.bool)
+    zt = torch.from_numpy(z).requires_grad_()
+    ref = F.cross_entropy(zt[sel], torch.from_numpy(k)[sel], weight=torch.from_numpy(w))
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-14)
+    np.testing.assert_allclose(dz, zt.grad.numpy(), rtol=1e-12, atol=1e-16)
+    # the same through ignore_index, classes on axis 1 as torch takes them for more than one axis
+    ignored = torch.from_numpy(np.where(mask, k, -100) if masked else k)
+    zi = torch.from_numpy(np.moveaxis(z, -1, 1) if z.ndim > 2 else z).requires_grad_()
+    ref2 = F.cross_entropy(zi, ignored, weight=torch.from_numpy(w), ignore_index=-100)
+    ref2.backward()
+    assert loss == pytest.approx(ref2.item(), rel=1e-14)
+    np.testing.assert_allclose(dz, np.moveaxis(zi.grad.numpy(), 1, -1) if z.ndim > 2 else zi.grad.numpy(), rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(dz, _fd(lambda: softmax_cross_entropy(z, k, mask, weight=w)[0], z), rtol=1e-6, atol=1e-9)
+
+
+def test_class_weights_by_hand():
+    # two targets, logits 0: ℓ = ln 2 each, whatever the weights; weights (1, 3) on classes (0, 1):
+    # L = (1 ln 2 + 3 ln 2) / 4 = ln 2; dz_n = w_n (p_n - onehot) / 4: row 0 (1/4)(½ - 1, ½), row 1 (3/4)(½, ½ - 1)
+    loss, dz = softmax_cross_entropy(np.zeros((2, 2)), np.array([0, 1]), weight=[1, 3])
+    assert loss == pytest.approx(np.log(2), rel=1e-15)
+    np.testing.assert_allclose(dz, [[-0.125, 0.125], [0.375, -0.375]], rtol=1e-15)
+    # the same factor on every class changes nothing (the mean is divided by the weights); float32 stays float32
+    z, k = np.random.default_rng(0).normal(size=(6, 3)), np.array([0, 1, 2, 2, 1, 0])
+    a, da = softmax_cross_entropy(z, k, weight=[1.0, 2.0, 0.5])
+    b, db = softmax_cross_entropy(z, k, weight=[10.0, 20.0, 5.0])
+    assert a == pytest.approx(b, rel=1e-14) and np.allclose(da, db, rtol=1e-13)
+    assert softmax_cross_entropy(z.astype(np.float32), k, weight=[1.0, 2.0, 0.5])[1].dtype == np.float32
+    # weights of 1 are the unweighted mean
+    assert softmax_cross_entropy(z, k, weight=np.ones(3))[0] == pytest.approx(softmax_cross_entropy(z, k)[0], rel=1e-15)
+
+
+@pytest.mark.parametrize("weight,exc,message", [
+    ([1.0, 2.0], ValueError, r"^softmax_cross_entropy: expected weight shape \(3,\), got shape \(2,\)\. One weight per class"),
+    ([[1.0, 2.0, 3.0]], ValueError, r"expected weight shape \(3,\), got shape \(1, 3\)"),
+    ([1.0, -1.0, 1.0], ValueError, r"^softmax_cross_entropy: expected weight\[1\] a finite number >= 0, got -1\.0\.$"),
+    ([1.0, 1.0, np.nan], ValueError, r"expected weight\[2\] a finite number >= 0, got nan\.$"),
+    ([np.inf, 1.0, 1.0], ValueError, r"expected weight\[0\] a finite number >= 0, got inf\.$"),
+    (["1", "2", "3"], TypeError, r"^softmax_cross_entropy: expected weight 3 numbers, one weight per class, got dtype <U1\.$"),
+    ([True, False, True], TypeError, r"expected weight 3 numbers, one weight per class, got dtype bool"),
+    (2.0, ValueError, r"expected weight shape \(3,\), got shape \(\)\."),
+    ([0.0, 0.0, 5.0], ValueError, r"^softmax_cross_entropy: expected weight a weight > 0 for a class among the valid targets "
+                                  r"\(the loss is their weighted mean\), got 0 for each of their classes \[0, 1\]\.$"),
+])  # fmt: skip
+def test_class_weights_are_checked_naming_the_class(weight, exc, message):
+    with pytest.raises(exc, match=message):
+        softmax_cross_entropy(np.zeros((4, 3)), np.array([0, 1, 0, 2]), np.array([1, 1, 1, 0]), weight=weight)
+
+
+def test_a_weight_of_zero_is_no_error_where_other_valid_targets_weigh():
+    # class 2 weighs 0 and its target is valid: it counts for nothing, as in torch; only all-zero is refused
+    loss, dz = softmax_cross_entropy(np.array([[0.0, 1.0, 2.0], [2.0, 0.0, 0.0]]), np.array([2, 0]), weight=[1.0, 1.0, 0.0])
+    assert loss == pytest.approx(-np.log(np.exp(2) / (np.exp(2) + 2)), rel=1e-14) and not dz[0].any()

@@ -8,8 +8,13 @@ Softmax cross-entropy over C classes (the seeds' H(y_t, target_t) with y_t = sof
 
     p_n   = softmax(z_n)                         z_n the logits of target n       (C,)
     ℓ_n   = -log p_n[k_n]                        k_n its class index
-    L     = Σ_n m_n ℓ_n / Σ_n m_n               m_n ∈ {0, 1} the mask
-    ∂L/∂z_n = m_n (p_n - onehot(k_n)) / Σ_n m_n  (the fused backward: softmax and log cancel)
+    r_n   = m_n w[k_n]                           m_n ∈ {0, 1} the mask, w (C,) the class weights (1 without)
+    L     = Σ_n r_n ℓ_n / Σ_n r_n               a weighted mean over the valid targets
+    ∂L/∂z_n = r_n (p_n - onehot(k_n)) / Σ_n r_n  (the fused backward: softmax and log cancel)
+
+The class weights are torch's ``F.cross_entropy(weight=w)`` with its mean reduction: the loss is
+divided by the weights of the targets, Σ r_n, not by their number, so that weighing every class by
+the same factor changes nothing (Keras' ``class_weight`` divides by the number instead).
 
 Mean squared error::
 
@@ -19,19 +24,20 @@ Mean squared error::
 Shapes: N stands for any leading dimensions — (B,) for one target per sequence, (B, T) for one
 per step.
 
-    softmax_cross_entropy: logits (N..., C), targets (N...) ints in [0, C), mask (N...) or None
+    softmax_cross_entropy: logits (N..., C), targets (N...) ints in [0, C), mask (N...) or None,
+                           weight (C,) or None
     mse:                   pred (N..., K) or (N...), target same shape, mask (N...) (broadcast
                            over trailing output axes) or None
 
 Both return ``(loss: float, dpred: array of pred's shape and dtype)``. PyTorch equivalents:
-``F.cross_entropy(z[m], k[m])`` and ``F.mse_loss(p[m], y[m])`` (mean reduction).
+``F.cross_entropy(z[m], k[m], weight=w)`` and ``F.mse_loss(p[m], y[m])`` (mean reduction).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import fail
+from ._checks import check_real, check_shape, fail
 from .functional import log_softmax
 
 
@@ -50,10 +56,35 @@ def _check_mask(mask, shape, where):
     return m
 
 
-def softmax_cross_entropy(logits, targets, mask=None) -> tuple[float, np.ndarray]:
+def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "weight") -> np.ndarray:
+    """``weight`` as float64 (C,): one number per class (``n_classes`` of them; None: any number
+    >= 1), each finite and >= 0, as torch's ``F.cross_entropy(weight=)`` takes them. A value of
+    another type (a string, a bool: no weight) raises TypeError, a wrong shape or a value out of
+    range ValueError naming ``arg`` (and the class: ``weight[2]``). Whether the targets weigh
+    anything at all is the caller's to check (:func:`softmax_cross_entropy` refuses a total of 0).
+    The one check of the loss's ``weight`` and the Trainer's ``class_weight``."""
+    w = np.asarray(weight)
+    what = "one weight per class" if n_classes is None else f"{n_classes} numbers, one weight per class"
+    if w.dtype.kind not in "iuf":
+        fail(where, arg, what, f"dtype {w.dtype}" if w.ndim else f"{type(weight).__name__} {weight!r:.80}", exc=TypeError)
+    if n_classes is None:
+        if w.ndim != 1 or w.size == 0:
+            fail(where, arg, f"a 1-D array ({what})", f"shape {w.shape}")
+    else:
+        check_shape(w, (n_classes,), where, arg, "One weight per class, in the order of the class indices (torch's weight=).")
+    for c, v in enumerate(w.tolist()):  # Python numbers: the message shows 'got -1.0'
+        check_real(v, where, f"{arg}[{c}]", low=0)
+    return w.astype(np.float64)
+
+
+def softmax_cross_entropy(logits, targets, mask=None, weight=None) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of softmax(logits) against class indices, over valid targets.
 
-    logits (N..., C) float; targets (N...) ints in [0, C); mask (N...) 0/1 or None.
+    logits (N..., C) float; targets (N...) ints in [0, C); mask (N...) 0/1 or None; weight (C,)
+    per class or None: the mean weighted by ``weight[target]``, Σ w ℓ / Σ w over the valid targets,
+    as torch's ``F.cross_entropy(weight=w)`` (mean reduction) of the valid rows; refused
+    (:func:`check_class_weight`) unless finite and >= 0, and when the valid targets' weights sum
+    to 0 (their classes all weigh 0: the mean is 0/0, NaN in torch).
     Returns ``(L, ∂L/∂logits)`` with ∂L/∂logits of shape (N..., C), see the module docstring.
     """
     where = "softmax_cross_entropy"
@@ -74,17 +105,26 @@ def softmax_cross_entropy(logits, targets, mask=None) -> tuple[float, np.ndarray
     if n_valid == 0:
         fail(where, "mask", "at least one valid target", "none")
     kk = np.where(valid, k, 0)[..., None]  # safe indices for padded positions   (N..., 1)
+    if weight is None:
+        r = valid.astype(z.dtype) / n_valid  # r_n / Σ r = m_n / Σ m                (N...)
+    else:
+        w = check_class_weight(weight, C, where)
+        rw = np.where(valid, w[kk[..., 0]], 0.0)  # r_n = m_n w[k_n]                 (N...)
+        total = rw.sum()
+        if not total > 0:
+            fail(where, "weight", "a weight > 0 for a class among the valid targets (the loss is their weighted mean)",
+                 f"0 for each of their classes {np.unique(k[valid]).tolist()}")  # fmt: skip
+        r = (rw / total).astype(z.dtype)  # r_n / Σ r                                (N...)
     if m is not None:  # a padded position's logits never enter: its ℓ_n would be NaN or inf for a NaN, an inf
         # or an extreme logit there (1e38 - -1e38 overflows), and m_n ℓ_n = 0 * NaN is NaN, in the loss and in
         # its row of the gradient, where torch's F.cross_entropy(z[m], k[m]) leaves the row out
         z = np.where(valid[..., None], z, 0).astype(z.dtype, copy=False)  # padded rows' logits 0   (N..., C)
     logp = log_softmax(z, axis=-1)  # log p_n                                      (N..., C)
     nll = -np.take_along_axis(logp, kk, axis=-1)[..., 0]  # ℓ_n = -log p_n[k_n]   (N...)
-    w = valid.astype(z.dtype) / n_valid  # m_n / Σ m                              (N...)
-    loss = float((w * nll).sum())  # L = Σ m_n ℓ_n / Σ m
+    loss = float((r * nll).sum())  # L = Σ r_n ℓ_n / Σ r
     dz = np.exp(logp)  # p_n                                                       (N..., C)
     np.put_along_axis(dz, kk, np.take_along_axis(dz, kk, axis=-1) - 1.0, axis=-1)  # p_n - onehot(k_n)
-    dz *= w[..., None]  # ∂L/∂z_n = m_n (p_n - onehot(k_n)) / Σ m
+    dz *= r[..., None]  # ∂L/∂z_n = r_n (p_n - onehot(k_n)) / Σ r
     return loss, dz
 
 
