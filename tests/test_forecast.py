@@ -118,10 +118,15 @@ def test_sklearn_conventions_and_errors():
     assert clone(fc).get_params() == fc.get_params()
     with pytest.raises(NotFittedError, match="Call fit"):
         fc.predict()
-    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y finite values, got nan at index \(1,\)\. Fill or drop missing values first\.$"):
+    # a missing value: what to do, as the command line says it of a CSV's blank (it was "Fill or drop missing values first.")
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y finite values, got nan at index \(1,\)\. Fill missing values first "
+                                         r"\(interpolate them, say\), or keep only the rows after the last gap: the forecaster reads "
+                                         r"the rows as evenly spaced steps\.$"):  # fmt: skip
         fc.fit(np.array([1.0, np.nan] + [1.0] * 20))
-    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y finite values, got -inf at index \(7, 1\)\. Fill or drop"):
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y finite values, got -inf at index \(7, 1\)\. Replace the infinite values\.$"):
         fc.fit(np.column_stack([np.ones(22), np.r_[np.ones(7), -np.inf, np.ones(14)]]))
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.predict: expected y finite values, got inf at index \(3,\)\. Replace"):
+        LSTMForecaster(window=3, epochs=0).fit(np.arange(9.0)).predict(1, np.r_[1.0, 2, 3, np.inf, 5])
     with pytest.raises(ValueError, match="expected y at least"):
         fc.fit(np.arange(5.0))
     with pytest.raises(ValueError, match="expected y values > 0 with log=True"):
@@ -744,7 +749,8 @@ def test_missing_values_in_a_series_file_say_what_to_do(tmp_path, capsys):
     Y[3, 1] = np.nan
     np.save(tmp_path / "s.npy", Y)
     assert main(["forecast", str(tmp_path / "s.npy"), "--window", "2", "--epochs", "0"]) == 1
-    assert f"s.npy: expected finite values, got nan at index (3, 1). {fix}\n" in capsys.readouterr().err
+    # the forecaster's refusal, in the command's words (the command had its own, 's.npy: expected finite values, ...')
+    assert f"forecast: expected the series finite values, got nan at index (3, 1). {fix}\n" in capsys.readouterr().err
 
 
 def test_the_two_fits_of_a_backtest_are_labelled(tmp_path, capsys):

@@ -42,14 +42,23 @@ class ForecastWarning(UserWarning):
     """The forecast is no better than a naive baseline (or merely lags the input)."""
 
 
+#: what to do about a missing value (NaN) in a series, said wherever one is refused (lstmkit forecast's CSV blanks too)
+FILL = ("Fill missing values first (interpolate them, say), or keep only the rows after the last gap: the "
+        "forecaster reads the rows as evenly spaced steps.")  # fmt: skip
+
+
 def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
-    """(N,) or (N, S) real array -> ((N, S) float64, was_1d). Rejects NaN/inf, empty, 3-D."""
+    """(N,) or (N, S) real array -> ((N, S) float64, was_1d). Rejects NaN (with :data:`FILL`), inf,
+    empty, 3-D."""
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
         fail(where, arg, "a real numeric array (N,) or (N, n_series)", f"dtype {arr.dtype}", exc=TypeError)
     if arr.ndim not in (1, 2):
         fail(where, arg, "a 1-D series (N,) or a 2-D array (N, n_series)", f"{arr.ndim}-D shape {arr.shape}")
-    arr = check_float_array(arr.astype(np.float64), where, arg, np.float64, fix="Fill or drop missing values first.")
+    arr = arr.astype(np.float64)
+    bad = None if np.isfinite(arr).all() else arr[first_index(~np.isfinite(arr))]  # the first value refused
+    fix = "" if bad is None else FILL if np.isnan(bad) else "Replace the infinite values."
+    arr = check_float_array(arr, where, arg, np.float64, fix=fix)
     was_1d = arr.ndim == 1
     return (arr[:, None] if was_1d else arr), was_1d
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import count, or_list
 from ..cli import CommandError, UsageError
-from ..forecast import LSTMForecaster
+from ..forecast import FILL, LSTMForecaster
 from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
@@ -158,18 +158,11 @@ def load_series(data: str, column, time_column: str | None = None, fitted_on: st
     y = read_array(p)
     if y.dtype.kind not in "iuf" or y.ndim not in (1, 2):
         raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
-    if not np.isfinite(y).all():
-        at = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
-        fix = FILL if np.isnan(y[at]) else "Replace the infinite values."
-        raise CommandError(f"{p}: expected finite values, got {y[at]} at index {at[0] if len(at) == 1 else at}. {fix}")
-    return y.astype(np.float64), None, None
+    return y.astype(np.float64), None, None  # NaN, inf: refused by the forecaster, with lstmkit.forecast.FILL
 
 
-#: cells read as a missing value, lower-cased
+#: cells read as a missing value, lower-cased (what to do about them: lstmkit.forecast.FILL, the library's words)
 MISSING = ("", "na", "n/a", "nan", "null", "none")
-#: what to do about them
-FILL = ("Fill missing values first (interpolate them, say), or keep only the rows after the last gap: the "
-        "forecaster reads the rows as evenly spaced steps.")  # fmt: skip
 
 
 def check_no_gaps(path, header: list[str], rows: list[list[str]], series: list[int]) -> None:
