@@ -532,6 +532,17 @@ def test_forecast_with_a_model_reads_and_checks_the_series_it_was_fitted_on(tmp_
     out, err = capsys.readouterr()
     assert "names no series (a .npy): its columns are read as ['sales', 'temperature'], the series" in err
     assert out.splitlines()[1].startswith("sales ")
+    # one of another count of columns: refused for its count, without the warning that named its columns as the
+    # model's (it said 'its columns are read as ['sales', 'temperature']', then 'expected --column 2 non-empty strings')
+    np.save(tmp_path / "one.npy", Y[:, 0])
+    assert main(["forecast", str(tmp_path / "one.npy"), "--model", model]) == 1
+    err = capsys.readouterr().err
+    assert err == "lstmkit: error: forecast: expected the series with 2 columns (one per series, as at fit), got 1 column.\n"
+    main(["forecast", str(tmp_path / "s.csv"), "--column", "sales", "--window", "6", "--epochs", "0", "--model-out", model])
+    capsys.readouterr()
+    assert main(["forecast", str(tmp_path / "s.npy"), "--model", model]) == 1
+    err = capsys.readouterr().err
+    assert err == "lstmkit: error: forecast: expected the series with 1 column (one per series, as at fit), got 2 columns.\n"
 
 
 def test_validation_split_holds_out_the_last_windows(monkeypatch):

@@ -435,7 +435,7 @@ class LSTMForecaster:
             self._check_names(found, what, arg=arg)
         if y2.shape[1] != self.n_series_:
             got = f"{count(y2.shape[1], 'column')}" if np.ndim(y) == 2 else f"a 1-D series (shape {np.shape(y)})"
-            fail(where, arg, f"with {self.n_series_} columns (one per series, as at fit)", got)
+            fail(where, arg, f"with {count(self.n_series_, 'column')} (one per series, as at fit)", got)
         if found is None:
             self._check_names(None, what, stacklevel, arg)
         return y2

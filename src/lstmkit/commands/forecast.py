@@ -390,8 +390,8 @@ def run(args: argparse.Namespace) -> int:
         if args.data:  # --column: by default the series fitted on; predict refuses others
             y, names, time = load_series(args.data, args.column or names, args.time_column,
                                          fitted_on=None if args.column else args.model)  # fmt: skip
-            if names is None and recorded is not None:  # a .npy: its columns are taken for the series fitted on
-                names = list(recorded)
+            if names is None and recorded is not None and (1 if y.ndim == 1 else y.shape[1]) == len(recorded):
+                names = list(recorded)  # a .npy of as many columns: taken for the series fitted on (others: predict counts them)
                 warnings.warn(f"{args.data} names no series (a .npy): its columns are read as {names}, the series "
                               f"{args.model} was fitted on, in that order.", stacklevel=2)  # fmt: skip
         result = None
