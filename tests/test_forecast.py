@@ -300,6 +300,10 @@ def test_the_command_line_takes_the_forecaster_s_defaults_and_shows_them(capsys)
     for flag, param in (("--epochs", "epochs"), ("--hidden-size", "hidden_size"), ("--window", "window"), ("--lr", "learning_rate"),
                         ("--batch-size", "batch_size"), ("--num-layers", "num_layers"), ("--seed", "seed")):  # fmt: skip
         assert re.search(rf"{flag} \S+ [^-]*\(default {defaults[param]}\)", shown), flag
+    # what train's --help says of them: --patience watched only --validation-split; the clipping at 5.0 was not said
+    assert ("--patience PATIENCE early stopping: stop after this many epochs without improvement and keep the best epoch's "
+            "weights; it watches val_loss with --validation-split, else the training loss (default: off)") in shown
+    assert defaults["clip"] == 5.0 and "the gradients' global norm is clipped at 5.0 (LSTMForecaster's clip" in shown
 
 
 def _dated_csv(path, dates, Y, header="date,sales,temperature"):

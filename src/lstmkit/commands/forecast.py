@@ -64,8 +64,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropout", type=fraction, default=d["dropout"], help="between layers (num_layers > 1; default %(default)s)")
     p.add_argument("--epochs", type=integer(0), default=d["epochs"], help="training epochs (default %(default)s)")
     p.add_argument("--batch-size", type=integer(1), default=d["batch_size"], help="windows per update (default %(default)s)")
-    p.add_argument("--lr", type=positive, default=d["learning_rate"], help="learning rate (default %(default)s)")
-    p.add_argument("--patience", type=integer(0), default=d["patience"], help="early stopping on --validation-split (default: off)")
+    p.add_argument("--lr", type=positive, default=d["learning_rate"],
+                   help=f"learning rate (default %(default)s); the gradients' global norm is clipped at {d['clip']} "
+                        f"(LSTMForecaster's clip, which Keras and PyTorch do not do; only lstmkit train has --clip)")  # fmt: skip
+    p.add_argument("--patience", type=integer(0), default=d["patience"],
+                   help="early stopping: stop after this many epochs without improvement and keep the best epoch's "
+                        "weights; it watches val_loss with --validation-split, else the training loss (default: off)")  # fmt: skip
     p.add_argument("--validation-split", type=fraction, default=d["validation_split"],
                    help="fraction of the windows held out to validate: the last ones, at the end of the series "
                         "(training stops short of their targets; default %(default)s)")
