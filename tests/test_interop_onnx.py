@@ -946,6 +946,20 @@ def test_a_nodes_own_constant_beyond_the_models_range_says_so():
     assert np.isfinite(odd(np.zeros((5, 2, 3), np.float32))[0]).all()
 
 
+def test_a_stacked_graphs_wrong_weight_is_named_by_its_node_s_place():
+    """read_onnx checks every recurrent node's inputs first (_check_recurrent_inputs), naming the node by its place in
+    the graph, then builds each with lstm_from_node, which checks them again and names the node alone: the first
+    message is the one read. (Node 1's R is (1, 16, 5) for hidden_size 4: each row of R multiplies h, 4 wide.)"""
+    model = to_onnx(lstmkit.LSTM(3, 4, num_layers=2, seed=0))
+    (r_name,) = [n.input[2] for n in model.graph.node if n.op_type == "LSTM" and n.name == "lstm_l1"]
+    (r,) = [t for t in model.graph.initializer if t.name == r_name]
+    r.CopyFrom(numpy_helper.from_array(np.zeros((1, 16, 5), np.float32), r_name))
+    with pytest.raises(ValueError) as err:
+        read_onnx(model)
+    assert str(err.value) == ("read_onnx: expected LSTM node 1 'lstm_l1' R shape (num_directions, 4*hidden_size, hidden_size) = (1, 16, 4), "
+                              "got 'R_l1' of shape (1, 16, 5).")  # fmt: skip
+
+
 def re_escape(text: str) -> str:
     import re
 
