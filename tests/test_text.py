@@ -75,13 +75,20 @@ def test_errors():
 
 
 def test_bad_sampling_arguments(gen):
-    with pytest.raises(ValueError, match=r"expected temperature a number > 0, got 0\. For greedy decoding \(always the likeliest "
-                                         r"character\) use top_k=1\.$"):
+    # a temperature is check_real's finite number > 0; the greedy hint only for a finite one <= 0 (NaN had it, inf
+    # was taken: every logit / inf = 0, a uniform draw)
+    with pytest.raises(ValueError, match=r"^TextGenerator.generate: expected temperature a finite number > 0, got 0\. For greedy "
+                                         r"decoding \(always the likeliest character\) use top_k=1\.$"):  # fmt: skip
         gen.generate("a", 5, temperature=0)
-    with pytest.raises(ValueError, match=r"expected temperature a number > 0, got -1\.5\. For greedy decoding"):
+    with pytest.raises(ValueError, match=r"expected temperature a finite number > 0, got -1\.5\. For greedy decoding"):
         gen.generate("a", 5, temperature=-1.5)
-    with pytest.raises(ValueError, match=r"expected temperature a number > 0, got 'hot'\.$"):  # not a number: no hint
-        gen.generate("a", 5, temperature="hot")
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match=rf"expected temperature a finite number > 0, got {bad}\.$"):  # no hint
+            gen.generate("a", 5, temperature=bad)
+    for bad in ("hot", True, None):  # not a number: a TypeError, no hint
+        with pytest.raises(TypeError, match=rf"expected temperature a finite number > 0, got {bad!r}\.$"):
+            gen.generate("a", 5, temperature=bad)
+    assert gen.generate("ab", 20, temperature=np.float32(0.5), seed=3) == gen.generate("ab", 20, temperature=0.5, seed=3)  # was refused
     with pytest.raises(ValueError, match="expected prime a non-empty str"):
         gen.generate("", 5)
 

@@ -24,12 +24,13 @@ whole text); a uniform guess over the V - 1 characters seen at fit scores V - 1
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 
 import numpy as np
 
-from ._checks import check_int, check_rng, fail, is_int, is_number, run_seed
+from ._checks import check_int, check_real, check_rng, fail, is_int, run_seed
 from .estimators import NotFittedError, check_hyper_parameters, json_params
 from .models import check_lstm_options
 from .saving import register
@@ -68,6 +69,22 @@ def _warn_unseen(where: str, what: str, text: str, index: dict, why: str) -> Non
     shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {n - 10} more" if n > 10 else "")
     warnings.warn(f"{where}: {what} has {n} character{'s' if n != 1 else ''} not in the vocabulary (never seen at fit): "
                   f"{shown}; the model reads {'them' if n != 1 else 'it'} as 'unknown', {why}", TextWarning, stacklevel=3)  # fmt: skip
+
+
+#: how to sample greedily, said when a temperature of 0 or below is refused (0 means greedy to some tools);
+#: ``{}``: top_k = 1 as the caller writes it ("top_k=1", lstmkit generate's "--top-k 1")
+GREEDY = "For greedy decoding (always the likeliest character) use {}"
+
+
+def check_temperature(value, where: str) -> float:
+    """A sampling temperature as float: a finite number > 0 (:func:`lstmkit._checks.check_real`); a
+    finite one <= 0 is refused saying how to decode greedily (:data:`GREEDY`)."""
+    try:
+        return check_real(value, where, "temperature", low=0, low_open=True)
+    except ValueError as exc:  # a number: NaN and inf are no request for greedy decoding
+        if math.isfinite(value) and value <= 0:
+            raise ValueError(f"{exc} {GREEDY.format('top_k=1')}.") from None
+        raise
 
 
 def _as_text(text, where: str) -> str:
@@ -273,9 +290,7 @@ class TextGenerator:
         self._check_fitted("generate")
         where = f"{KIND}.generate"
         length = check_int(length, where, "length", minimum=0)
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-            fix = "For greedy decoding (always the likeliest character) use top_k=1." if is_number(temperature) else ""
-            fail(where, "temperature", "a number > 0", repr(temperature), fix)
+        temperature = check_temperature(temperature, where)
         if top_k is not None:
             top_k = check_int(top_k, where, "top_k", minimum=1)
         if not isinstance(prime, str) or not prime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._checks import count
-from ..text import TextGenerator
+from ..text import GREEDY, TextGenerator
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import add_check, fraction, integer, number, positive, record_typed, refuse_with_model
 
@@ -29,8 +29,9 @@ CLIP = TextGenerator().clip
 
 
 def temperature(text: str) -> float:
-    """An argument type: a temperature, a number > 0; 0 (greedy decoding, as some tools take it)
-    and below are refused pointing to --top-k 1."""
+    """An argument type: a temperature, a number > 0 (:func:`lstmkit.text.check_temperature`'s rule,
+    here before anything is trained); 0 (greedy decoding, as some tools take it) and below are
+    refused pointing to --top-k 1, in the library's words (:data:`lstmkit.text.GREEDY`)."""
     try:
         return positive(text)
     except argparse.ArgumentTypeError as exc:
@@ -38,7 +39,7 @@ def temperature(text: str) -> float:
             number(text)
         except argparse.ArgumentTypeError:
             raise exc from None
-        raise argparse.ArgumentTypeError(f"{exc}. For greedy decoding (always the likeliest character) use --top-k 1") from None
+        raise argparse.ArgumentTypeError(f"{exc}. {GREEDY.format('--top-k 1')}") from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
