@@ -539,3 +539,16 @@ def test_draw_masks_takes_a_dtype_as_the_constructors_do():
             np.testing.assert_array_equal(a != 0, b != 0)  # the same draws whatever the dtype's form
     with pytest.raises(TypeError, match=r"^draw_masks: expected dtype numpy.float32 or numpy.float64, got <class 'numpy.int32'>\.$"):
         draw_masks(opts, np.random.default_rng(7), True, T, B, I, H, P, np.int32)
+
+
+def test_the_clip_and_its_derivative_are_functional_s():
+    # the gate clip that variants and cell share, public in lstmkit.functional (cell imported variants'
+    # private _clipped and _inside). By hand, clip 2: -3 -> -2 (outside: derivative 0), the bound
+    # itself -2 and 2 kept (derivative 1, |z| <= clip), 0.5 kept; no clip (None): z itself, derivative 1
+    from lstmkit.functional import clipped, clipped_grad
+
+    z = np.array([-3.0, -2.0, 0.5, 2.0, 3.0], dtype=np.float32)
+    assert clipped(z, 2.0).tolist() == [-2.0, -2.0, 0.5, 2.0, 2.0] and clipped(z, 2.0).dtype == np.float32
+    d = clipped_grad(z, 2.0)
+    assert d.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0] and d.dtype == np.float32
+    assert clipped(z, None) is z and clipped_grad(z, None) == 1.0

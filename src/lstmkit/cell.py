@@ -52,9 +52,9 @@ import numpy as np
 
 from . import layout
 from ._checks import check_bool, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
-from .functional import sigmoid, tanh
+from .functional import clipped, clipped_grad, sigmoid, tanh
 from .module import VARIANT_CHECKS, Module, built_check, built_choice_check
-from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, _clipped, _inside, layer_norm_backward, layer_norm_forward
+from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
 
 #: the RNN's nonlinearity choices (torch's)
 NONLINEARITIES = ("tanh", "relu")
@@ -538,9 +538,9 @@ class LSTMCell(_CellBase):
             peep_f = self.weight_cf * c_prev  # f sees c_{t-1}
             z_i += peep_i
             z_f += peep_f
-        i = fa(_clipped(z_i, clip))  # input gate
-        f = 1.0 - i if v.input_forget else fa(_clipped(z_f, clip))  # forget gate (coupled: 1 - i)
-        g = ga(_clipped(z_g, clip))  # candidate memory
+        i = fa(clipped(z_i, clip))  # input gate
+        f = 1.0 - i if v.input_forget else fa(clipped(z_f, clip))  # forget gate (coupled: 1 - i)
+        g = ga(clipped(z_g, clip))  # candidate memory
         c = f * c_prev + i * g  # c_t = f*c_{t-1} + i*g
         c_unclipped = None
         if v.cell_clip is not None:
@@ -548,7 +548,7 @@ class LSTMCell(_CellBase):
         if v.peephole:
             peep_o = self.weight_co * c  # o sees c_t
             z_o += peep_o
-        o = fa(_clipped(z_o, clip))  # output gate
+        o = fa(clipped(z_o, clip))  # output gate
         if v.layer_norm:
             c_norm, ln_c = layer_norm_forward(c, self.ln_weight_c, self._params.get("ln_bias_c"))
             ln_stats = (ln_x, ln_h, ln_c)
@@ -578,12 +578,12 @@ class LSTMCell(_CellBase):
         else:
             dc = dc + dn
         # o = f(clip(z_o)), z_o includes p_o*c
-        dz_o = do * fa.grad(_clipped(s.z_o, clip), s.o) * _inside(s.z_o, clip)
+        dz_o = do * fa.grad(clipped(s.z_o, clip), s.o) * clipped_grad(s.z_o, clip)
         if v.peephole:
             g_["weight_co"] += (dz_o * s.c).sum(axis=0)
             dc = dc + dz_o * self.weight_co
         if v.cell_clip is not None:  # c = clip(c_unclipped)
-            dc = dc * _inside(s.c_unclipped, v.cell_clip)
+            dc = dc * clipped_grad(s.c_unclipped, v.cell_clip)
         # c = f*c_prev + i*g
         df = dc * s.c_prev
         di = dc * s.g
@@ -593,9 +593,9 @@ class LSTMCell(_CellBase):
             di = di - df
             dz_f = np.zeros_like(df)
         else:
-            dz_f = df * fa.grad(_clipped(s.z_f, clip), s.f) * _inside(s.z_f, clip)
-        dz_i = di * fa.grad(_clipped(s.z_i, clip), s.i) * _inside(s.z_i, clip)
-        dz_g = dg * ga.grad(_clipped(s.z_g, clip), s.g) * _inside(s.z_g, clip)
+            dz_f = df * fa.grad(clipped(s.z_f, clip), s.f) * clipped_grad(s.z_f, clip)
+        dz_i = di * fa.grad(clipped(s.z_i, clip), s.i) * clipped_grad(s.z_i, clip)
+        dz_g = dg * ga.grad(clipped(s.z_g, clip), s.g) * clipped_grad(s.z_g, clip)
         if v.peephole:  # z_i += p_i*c_prev, z_f += p_f*c_prev
             g_["weight_ci"] += (dz_i * s.c_prev).sum(axis=0)
             g_["weight_cf"] += (dz_f * s.c_prev).sum(axis=0)

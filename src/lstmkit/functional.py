@@ -10,6 +10,11 @@ Each derivative is written from the forward *output*, as back-propagation uses i
 
 (softmax and log_softmax subtract m = max_j z_j before exponentiating; they have no derivative here.)
 
+The clip of the LSTM variants (their ``gate_clip``, ONNX's ``clip``, and ``cell_clip``), whose
+derivative is written from the input, as its output cannot tell a clipped value from one at the bound:
+
+    clipped(z, c) = min(max(z, -c), c)  clipped'(z) = [|z| <= c]   (1 inside [-c, c], else 0)
+
 Shapes: every function is elementwise (softmax and log_softmax along ``axis``) and keeps its input's shape.
 """
 
@@ -69,3 +74,16 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     with np.errstate(over="ignore"):
         s = z - z.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+def clipped(z: np.ndarray, clip: float | None) -> np.ndarray:
+    """z clipped to [-clip, clip], or z itself when ``clip`` is None (no clip): the gate clip of
+    :mod:`lstmkit.variants` and :mod:`lstmkit.cell` (their cell clip is :func:`numpy.clip` of c)."""
+    return z if clip is None else np.clip(z, -clip, clip)
+
+
+def clipped_grad(z: np.ndarray, clip: float | None):
+    """d clipped(z)/dz written from z: 1 where |z| <= clip, else 0, in z's dtype; the number 1.0
+    when ``clip`` is None (no clip: the identity's derivative, broadcast by the caller's product).
+    The variants' backward multiplies by it for the gate clip and the cell clip alike."""
+    return 1.0 if clip is None else (np.abs(z) <= clip).astype(z.dtype)

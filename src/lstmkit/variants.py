@@ -91,6 +91,7 @@ import numpy as np
 
 from ._checks import check_bool, check_clip, check_dtype, check_real, fail
 from .activations import Activation, get_activation
+from .functional import clipped, clipped_grad
 
 LN_EPS = 1e-5  # ε of every layer norm here (PyTorch's LayerNorm default)
 
@@ -285,19 +286,9 @@ class VariantCache:
     mask: np.ndarray | None  # (T, B, 1) lengths mask
 
 
-def _clipped(z, clip):
-    """clip(z, -clip, clip), or z when clip is None (the gate clip; :mod:`lstmkit.cell` uses it too)."""
-    return z if clip is None else np.clip(z, -clip, clip)
-
-
 def _at(d, t):
     """Step t of a zoneout mask (T, B, ·), or the scalar expectation in eval mode."""
     return d[t] if np.ndim(d) else d
-
-
-def _inside(z, clip):
-    """d clip(z)/dz: 1 inside [-clip, clip], 0 outside (1 everywhere without a clip)."""
-    return 1.0 if clip is None else (np.abs(z) <= clip).astype(z.dtype)
 
 
 def variant_forward(x, w: VariantWeights, h0, c0, opts: LSTMVariant, masks: VariantMasks, mask=None, keep=True):
@@ -360,12 +351,12 @@ def variant_forward(x, w: VariantWeights, h0, c0, opts: LSTMVariant, masks: Vari
         if w.p_i is not None:
             zi += w.p_i * c_prev  # z_i += p_i ⊙ c_{t-1}
             zf += w.p_f * c_prev  # z_f += p_f ⊙ c_{t-1}
-        i[...] = fa(_clipped(zi, gc))  # i = f(ẑ_i)
+        i[...] = fa(clipped(zi, gc))  # i = f(ẑ_i)
         if opts.input_forget:
             np.subtract(1.0, i, out=f)  # f = 1 - i
         else:
-            f[...] = fa(_clipped(zf, gc))  # f = f(ẑ_f)
-        g[...] = ga(_clipped(zg, gc))  # g = g(ẑ_g)
+            f[...] = fa(clipped(zf, gc))  # f = f(ẑ_f)
+        g[...] = ga(clipped(zg, gc))  # g = g(ẑ_g)
         c = f * c_prev + i * g  # c' = f ⊙ c_{t-1} + i ⊙ g
         if cc is not None:
             c_raw[t] = c
@@ -373,7 +364,7 @@ def variant_forward(x, w: VariantWeights, h0, c0, opts: LSTMVariant, masks: Vari
         c_new[t] = c
         if w.p_o is not None:
             zo += w.p_o * c  # z_o += p_o ⊙ c'
-        o[...] = fa(_clipped(zo, gc))  # o = f(ẑ_o)
+        o[...] = fa(clipped(zo, gc))  # o = f(ẑ_o)
         if opts.layer_norm:
             ns[t], (ln_c[0][t], ln_c[1][t]) = layer_norm_forward(c, w.g_c, w.b_c)  # n = γ_c ⊙ LN(c') + β_c
         hn[t] = ha(ns[t])  # h(n)
@@ -467,12 +458,12 @@ def variant_backward(dy, dh_T, dc_T, w: VariantWeights, opts: LSTMVariant, cache
         else:
             dc = dc + dn
         # o = f(clip(z_o))
-        dzo = do * fa.grad(_clipped(zo, gc), o) * _inside(zo, gc)
+        dzo = do * fa.grad(clipped(zo, gc), o) * clipped_grad(zo, gc)
         if w.p_o is not None:  # z_o += p_o ⊙ c'
             grads["p_o"] += (dzo * h_cn).sum(axis=0)
             dc = dc + dzo * w.p_o
         if cc is not None:  # c' = clip(c'_raw)
-            dc = dc * _inside(c.c_raw[t], cc)
+            dc = dc * clipped_grad(c.c_raw[t], cc)
         # c' = f ⊙ c_{t-1} + i ⊙ g
         df = dc * c_prev
         di = dc * g
@@ -482,9 +473,9 @@ def variant_backward(dy, dh_T, dc_T, w: VariantWeights, opts: LSTMVariant, cache
             di = di - df
             dzf = np.zeros_like(df)
         else:
-            dzf = df * fa.grad(_clipped(zf, gc), f) * _inside(zf, gc)
-        dzi = di * fa.grad(_clipped(zi, gc), i) * _inside(zi, gc)
-        dzg = dgg * ga.grad(_clipped(zg, gc), g) * _inside(zg, gc)
+            dzf = df * fa.grad(clipped(zf, gc), f) * clipped_grad(zf, gc)
+        dzi = di * fa.grad(clipped(zi, gc), i) * clipped_grad(zi, gc)
+        dzg = dgg * ga.grad(clipped(zg, gc), g) * clipped_grad(zg, gc)
         if w.p_i is not None:  # z_i += p_i ⊙ c_{t-1};  z_f += p_f ⊙ c_{t-1}
             grads["p_i"] += (dzi * c_prev).sum(axis=0)
             grads["p_f"] += (dzf * c_prev).sum(axis=0)
