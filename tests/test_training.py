@@ -973,3 +973,143 @@ def test_an_optimizer_name_is_matched_by_the_rule_of_make_optimizer_and_refused_
         with pytest.raises(ValueError, match=rf"^Trainer: expected optimizer one of \['sgd', 'adam', 'adamw', 'rmsprop'\] \(any case\) "
                                              rf"or an lstmkit Optimizer, got {re.escape(repr(bad)[:80])}\.$"):
             Trainer(model, optimizer=bad)
+
+
+@pytest.mark.parametrize("head", ["last", "all"])
+def test_class_weights_train_as_torchs_weighted_cross_entropy(head):
+    """class_weight=w: each mini-batch's loss is torch's CrossEntropyLoss(weight=w) of its valid
+    targets, so the weights after two epochs are those of the same loop in torch; the epoch's loss
+    is Σ_b L_b W_b / Σ_b W_b (W_b the batch's Σ w[y], torch's denominator), val_loss the criterion
+    over the whole validation data, accuracy plain (every target once)."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    rng = np.random.default_rng(1)
+    n, T, I, H, C = 12, 5, 3, 4, 3
+    X, Xv = rng.normal(size=(n, T, I)), rng.normal(size=(5, T, I))
+    lengths, lv = rng.integers(1, T + 1, size=n), rng.integers(1, T + 1, size=5)
+    Y = rng.integers(0, C, size=(n, T) if head == "all" else (n,))
+    Yv = rng.integers(0, C, size=(5, T) if head == "all" else (5,))
+    w = np.array([0.2, 3.0, 1.5])
+    model = SequenceModel(I, C, H, head=head, dtype=np.float64, seed=0)
+    sd = {k: torch.tensor(v) for k, v in model.state_dict().items()}
+    trainer = Trainer(model, class_weight=w, batch_size=4, shuffle=False, lr=0.05, clip=0.5)
+    history = trainer.fit(X, Y, lengths, epochs=2, validation_data=(Xv, Yv, lv))
+
+    lstm = torch.nn.LSTM(I, H, batch_first=True, dtype=torch.float64)
+    lin = torch.nn.Linear(H, C, dtype=torch.float64)
+    lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
+    lin.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
+    params = list(lstm.parameters()) + list(lin.parameters())
+    opt = torch.optim.Adam(params, lr=0.05)
+    criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor(w))
+
+    def logits_and_targets(x, lb, yb):  # the valid targets' logits (m, C) and classes (m,)
+        packed = pack_padded_sequence(x, lb, batch_first=True, enforce_sorted=False)
+        y, (h_n, _) = lstm(packed)
+        if head == "last":
+            return lin(h_n[-1]), yb
+        y, _ = pad_packed_sequence(y, batch_first=True, total_length=T)
+        valid = torch.arange(T)[None, :] < lb[:, None]
+        return lin(y)[valid], yb[valid]
+
+    for epoch in range(2):
+        total, weight, hits, count = 0.0, 0.0, 0, 0
+        for s in range(0, n, 4):
+            z, k = logits_and_targets(torch.tensor(X[s : s + 4]), torch.tensor(lengths[s : s + 4]), torch.tensor(Y[s : s + 4]))
+            loss = criterion(z, k)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 0.5)
+            opt.step()
+            total += loss.item() * w[k.numpy()].sum()
+            weight += w[k.numpy()].sum()
+            hits, count = hits + int((z.argmax(-1) == k).sum()), count + len(k)
+        with torch.no_grad():
+            zv, kv = logits_and_targets(torch.tensor(Xv), torch.tensor(lv), torch.tensor(Yv))
+        logged = history.epochs[epoch]
+        assert logged["loss"] == pytest.approx(total / weight, rel=1e-9)
+        assert logged["accuracy"] == hits / count  # plain: every target once
+        assert logged["val_loss"] == pytest.approx(criterion(zv, kv).item(), rel=1e-9)
+        assert logged["val_accuracy"] == float((zv.argmax(-1) == kv).double().mean())
+    theirs = {**{f"rnn.{k}": v for k, v in lstm.state_dict().items()}, **{f"head.{k}": v for k, v in lin.state_dict().items()}}
+    for k, v in model.parameters().items():
+        np.testing.assert_allclose(v, theirs[k].numpy(), rtol=1e-9, atol=1e-11, err_msg=k)
+    assert trainer.evaluate(Xv, Yv, lv)["loss"] == pytest.approx(criterion(zv, kv).item(), rel=1e-9)
+
+
+def test_a_batch_whose_targets_all_weigh_zero_makes_no_update():
+    # class 0 weighs 0: the first batch holds only class 0 (a loss of 0/0, NaN in torch), so it makes no
+    # update; the weights are those of training on the other batch alone, bit for bit, and so is the loss;
+    # accuracy counts the first batch's targets too (they are predicted, only not weighed)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(8, 4, 2)), np.array([0, 0, 0, 0, 1, 0, 1, 0])
+    runs = []
+    for x, y in ((X, Y), (X[4:], Y[4:])):
+        model = SequenceModel(2, 2, 3, head="last", dtype=np.float64, seed=0)
+        history = Trainer(model, class_weight=[0.0, 1.0], batch_size=4, shuffle=False, lr=0.1).fit(x, y, epochs=3)
+        runs.append((model, history))
+    (both, h), (second, h2) = runs
+    for k in both.parameters():
+        np.testing.assert_array_equal(both.parameters()[k], second.parameters()[k], err_msg=k)
+    assert h["loss"] == h2["loss"]
+    # no update before the second batch: the last epoch's accuracy is that of the weights after two epochs, on all 8
+    two = SequenceModel(2, 2, 3, head="last", dtype=np.float64, seed=0)
+    Trainer(two, class_weight=[0.0, 1.0], batch_size=4, shuffle=False, lr=0.1).fit(X, Y, epochs=2)
+    assert h["accuracy"][-1] == float((predict(two, X).argmax(-1) == Y).mean())
+
+
+def test_class_weight_is_checked_and_refused_where_it_weighs_nothing():
+    model = SequenceModel(2, 3, 4, head="last", seed=0)
+    X, Y = np.zeros((6, 3, 2)), np.array([0, 0, 1, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"^Trainer: expected class_weight None with loss='mse' \(class weights weigh the classes of "
+                                         r"loss='cross_entropy'\), got \[1, 2, 3\]\.$"):
+        Trainer(SequenceModel(2, 3, 4, head="last", seed=0), loss="mse", class_weight=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"^Trainer: expected class_weight None with a custom loss .*, got \[1, 2, 3\]\. Weigh the classes in the loss itself\.$"):
+        Trainer(model, loss=lambda out, y, mask: (0.0, out * 0), class_weight=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"^Trainer: expected class_weight shape \(3,\), got shape \(2,\)\. One weight per class"):
+        Trainer(model, class_weight=[1.0, 2.0])  # the model has 3 outputs
+    with pytest.raises(ValueError, match=r"^Trainer: expected class_weight\[2\] a finite number >= 0, got -0\.5\.$"):
+        Trainer(model, class_weight=[1.0, 2.0, -0.5])
+    with pytest.raises(TypeError, match=r"^Trainer: expected class_weight 3 numbers, one weight per class, got dtype <U1\.$"):
+        Trainer(model, class_weight=["a", "b", "c"])
+    # targets that all weigh 0: refused before training, the training part, the validation data, evaluate's
+    zero = [0.0, 0.0, 1.0]  # class 2 weighs, and no target is of class 2
+    message = r"expected class_weight a weight > 0 for a class among {} \(the loss is their weighted mean\), got 0 for each of their classes {}\.$"
+    with pytest.raises(ValueError, match="^Trainer.fit: " + message.format("the training targets", r"\[0, 1\]")):
+        Trainer(model, class_weight=zero).fit(X, Y, epochs=1)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="^Trainer.fit: " + message.format("the validation targets", r"\[1\]")):
+        Trainer(model, class_weight=[1.0, 0.0, 1.0]).fit(X, np.array([0, 2, 1, 1, 0, 1]), epochs=1, validation_data=(X, Y * 0 + 1))
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())  # nothing trained
+    with pytest.raises(ValueError, match="^Trainer.evaluate: " + message.format("Y's targets", r"\[0, 1\]")):
+        Trainer(model, class_weight=zero).evaluate(X, Y)
+    # per step, only the valid steps count: class 2 past every length is padding
+    per_step = SequenceModel(2, 3, 4, seed=0)
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected class_weight .*, got 0 for each of their classes \[0\]\.$"):
+        Trainer(per_step, class_weight=zero).fit(X, np.array([[0, 2, 2]] * 6), np.ones(6, dtype=int), epochs=1)
+
+
+def test_a_checkpoint_records_the_class_weights_and_a_resume_with_others_is_refused(tmp_path):
+    from lstmkit.checkpoint import ResumeRefused
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 5, 2))
+    Y = (X[:, :, 0] > 0.8).astype(int)
+    ck = str(tmp_path / "c.npz")
+
+    def trainer(class_weight):
+        return Trainer(SequenceModel(2, 2, 4, seed=0), class_weight=class_weight, batch_size=8, seed=0)
+
+    first = trainer([1.0, 5.0])
+    first.fit(X, Y, epochs=1, checkpoint=ck)
+    assert first.settings()["class_weight"] == [1.0, 5.0] and "class_weight" not in trainer(None).settings()
+    for other, got in (([1.0, 3.0], r"\[1\.0, 3\.0\]"), (None, "nothing")):
+        with pytest.raises(ResumeRefused, match=rf"was written with class_weight \[1\.0, 5\.0\], got {got}\. Resume with the same settings"):
+            trainer(other).fit(X, Y, epochs=2, checkpoint=ck, resume=True)
+    resumed = trainer(np.array([1, 5]))  # the same weights, as integers
+    resumed.fit(X, Y, epochs=2, checkpoint=ck, resume=True)
+    whole = trainer([1.0, 5.0])
+    whole.fit(X, Y, epochs=2)
+    for k, v in whole.model.parameters().items():
+        np.testing.assert_array_equal(resumed.model.parameters()[k], v, err_msg=k)

@@ -58,7 +58,7 @@ from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
     save_checkpoint, settings_difference, show_setting,
 )
-from .losses import mse, softmax_cross_entropy
+from .losses import check_class_weight, mse, softmax_cross_entropy
 from .module import Module
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, by_name, clip_grad_norm, make_optimizer, make_schedule
 from .progress import make_progress
@@ -333,6 +333,17 @@ class Trainer:
     Args:
         model: ``out, state = model(x, lengths, state)``, ``model.backward(dout)``, ``head_mode``.
         loss: "cross_entropy", "mse", or a callable ``(out, y, mask) -> (loss, dout)``.
+        class_weight: None, or one weight per class (C,), finite, >= 0, for ``loss="cross_entropy"``
+            only: torch's ``weight=`` of ``F.cross_entropy`` (``CrossEntropyLoss(weight=w)``), each
+            target weighed by its class, the loss their weighted mean Σ w[y] ℓ / Σ w[y] over the
+            valid targets (:func:`~lstmkit.losses.softmax_cross_entropy`). It weighs what is
+            minimised and what is reported as ``loss`` and ``val_loss`` (the epoch's loss is the
+            weighted mean over its batches' targets, as one criterion over them all), not the
+            metrics: accuracy counts every target once. A mini-batch whose valid targets all weigh
+            0 has nothing to learn from (its loss is 0/0, NaN in torch): it makes no update; data
+            (the training part, the validation data, evaluate's) whose targets all weigh 0 is
+            refused before training. Recorded in checkpoints: a resume with other weights is
+            refused, as with any other setting.
         optimizer: a name ("adam", "adamw", "sgd", "rmsprop"; any case, as
             :func:`~lstmkit.optim.make_optimizer` takes them) or an :class:`~lstmkit.optim.Optimizer`.
         lr: learning rate (with an optimizer name).  optimizer_options: its other arguments.
@@ -399,6 +410,7 @@ class Trainer:
         callbacks: Sequence[Callable] = (),
         stream=None,
         settings: Mapping[str, Any] | None = None,
+        class_weight=None,
     ) -> None:
         where = "Trainer"
         self.model = model
@@ -410,6 +422,13 @@ class Trainer:
             self.loss_name, self.loss_fn = getattr(loss, "__name__", "custom"), loss
         else:
             fail(where, "loss", f"one of {list(LOSSES)} or a callable", repr(loss), exc=TypeError)
+        if class_weight is not None:
+            if self.loss_fn is not softmax_cross_entropy:  # weights of classes: the cross-entropy's targets
+                what, fix = (f"loss={loss!r}", "") if isinstance(loss, str) else ("a custom loss", "Weigh the classes in the loss itself.")
+                fail(where, "class_weight", f"None with {what} (class weights weigh the classes of loss='cross_entropy')",
+                     f"{class_weight!r:.80}", fix)  # fmt: skip
+            class_weight = check_class_weight(class_weight, getattr(model, "output_size", None), where, "class_weight")
+        self.class_weight: np.ndarray | None = class_weight  # (C,) float64, or None
         if isinstance(optimizer, Optimizer) and optimizer.module is not model:
             built = (f"one built on {len(optimizer.modules)} modules" if len(optimizer.modules) > 1
                      else f"one built on another {type(optimizer.module).__name__}")
@@ -496,6 +515,9 @@ class Trainer:
         if resumed:
             load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
         (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
+        self._check_weighed(Y, lengths, X.shape[1], where, "the training targets")
+        if val is not None:
+            self._check_weighed(val[1], val[2], val[0].shape[1], where, "the validation targets")
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
@@ -578,19 +600,47 @@ class Trainer:
             lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
             out, state = self.model(xb[:, s:e], lc, state)  # state carries over, no gradient to it
             yc = yb[:, s:e] if self.model.head_mode == "all" else yb
-            loss, dout = self.loss_fn(out, yc, mask)
-            self.optimizer.zero_grad()
-            self.model.backward(dout)
-            if self.clip is not None:
-                clip_grad_norm(self.model, self.clip)
-            self.optimizer.step()
-            weight = float(mask.sum()) if mask is not None else float(np.prod(yc.shape[:2] if self.model.head_mode == "all" else yc.shape[:1]))
-            totals["loss"][0] += loss * weight
-            totals["loss"][1] += weight
+            weight = self._weight_of(yc, mask)  # the loss's denominator: the epoch's loss is Σ loss * weight / Σ weight
+            if weight > 0:  # (0: every valid target of a class of weight 0, a loss of 0/0: no update)
+                loss, dout = self._loss(out, yc, mask)
+                self.optimizer.zero_grad()
+                self.model.backward(dout)
+                if self.clip is not None:
+                    clip_grad_norm(self.model, self.clip)
+                self.optimizer.step()
+                totals["loss"][0] += loss * weight
+                totals["loss"][1] += weight
             for m in self.metrics:
                 a, c = self._score(m, out, yc, mask)
                 totals[m][0] += a
                 totals[m][1] += c
+
+    def _loss(self, out, y, mask) -> tuple[float, np.ndarray]:
+        """The loss and its gradient of one batch (or of the validation data), with the class weights."""
+        if self.class_weight is None:
+            return self.loss_fn(out, y, mask)
+        return self.loss_fn(out, y, mask, weight=self.class_weight)
+
+    def _weight_of(self, y, mask) -> float:
+        """What a batch's loss is a mean over, its weight in the epoch's loss: the number of valid
+        targets, or with ``class_weight`` the sum of their weights Σ m w[y]. y (B, T) with
+        head="all", (B, ...) otherwise; mask (B, T) or None."""
+        head_all = self.model.head_mode == "all"
+        if self.class_weight is None:
+            return float(mask.sum()) if mask is not None else float(np.prod(y.shape[:2] if head_all else y.shape[:1]))
+        valid = np.ones(y.shape, dtype=bool) if mask is None else mask > 0  # (targets past a length may be anything: -1)
+        return float(np.where(valid, self.class_weight[np.where(valid, y, 0)], 0.0).sum())
+
+    def _check_weighed(self, Y, lengths, T: int, where: str, what: str) -> None:
+        """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0."""
+        if self.class_weight is None:
+            return
+        mask = _step_mask(lengths, len(Y), T) if self.model.head_mode == "all" else None
+        if self._weight_of(Y, mask) > 0:
+            return
+        valid = np.ones(Y.shape, dtype=bool) if mask is None else mask > 0
+        fail(where, "class_weight", f"a weight > 0 for a class among {what} (the loss is their weighted mean)",
+             f"0 for each of their classes {np.unique(Y[valid]).tolist()}")  # fmt: skip
 
     def _score(self, name: str, out, y, mask) -> tuple[float, float]:
         """Metric ``name``'s (sum, count) of one batch (or of the validation data), checked: a pair
@@ -651,14 +701,16 @@ class Trainer:
 
     def evaluate(self, X, Y, lengths=None) -> dict[str, float]:
         """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout)."""
-        return self._evaluate(*_check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate"))
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate")
+        self._check_weighed(Y, lengths, X.shape[1], "Trainer.evaluate", "Y's targets")
+        return self._evaluate(X, Y, lengths)
 
     def _evaluate(self, X: np.ndarray, Y: np.ndarray, lengths: np.ndarray | None) -> dict[str, float]:
         """:meth:`evaluate` of data already checked (:func:`_check_data`): fit's validation data,
         checked once per fit, not once per epoch."""
         out = _predict(self.model, X, lengths, self.batch_size)
         mask = _step_mask(lengths, *X.shape[:2]) if self.model.head_mode == "all" else None
-        loss, _ = self.loss_fn(out, Y, mask)
+        loss, _ = self._loss(out, Y, mask)
         logs = {"loss": loss}
         for m in self.metrics:
             a, c = self._score(m, out, Y, mask)
@@ -688,6 +740,7 @@ class Trainer:
                 "loss": self.loss_name, "batch_size": self.batch_size, "shuffle": self.shuffle, "clip": self.clip,
                 "bptt": self.bptt, "metrics": list(self.metrics), "patience": self.patience, "monitor": self.monitor,
                 "min_delta": self.min_delta, "restore_best": self.restore_best,
+                **({} if self.class_weight is None else {"class_weight": self.class_weight.tolist()}),
             },
             "model_config": self.model.config() if hasattr(self.model, "config") else {},
             "settings": self.settings(),
@@ -704,7 +757,8 @@ class Trainer:
         the trainer's own settings: loss, optimizer (its class) and its hyper-parameters (``optimizer
         <name>``), lr (the initial one), batch_size, shuffle, clip, bptt, metrics, patience,
         monitor, min_delta, restore_best, the schedule (its class) and its options (``schedule
-        <name>``; a schedule of another class: the class only) and seed (None when unseeded).
+        <name>``; a schedule of another class: the class only), seed (None when unseeded) and
+        class_weight (a list; only when given, so that a checkpoint from before it resumes without).
         Not in it, free to change on resume: epochs, verbose, stream, callbacks."""
         config = self.model.config() if hasattr(self.model, "config") else {}
         out: dict[str, Any] = {f"model {k}": v for k, v in config.items()}
@@ -722,6 +776,8 @@ class Trainer:
         if isinstance(sched, tuple(SCHEDULES.values())):  # its options; not its progress (epoch, best, ...)
             out.update({f"schedule {k}": v for k, v in sched.state_dict().items() if k not in _SCHEDULE_PROGRESS})
         out["seed"] = None if self._seed is None else self.entropy
+        if self.class_weight is not None:
+            out["class_weight"] = self.class_weight.tolist()
         return plain(out)
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
