@@ -72,9 +72,11 @@ def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "we
             fail(where, arg, f"a 1-D array ({what})", f"shape {w.shape}")
     else:
         check_shape(w, (n_classes,), where, arg, "One weight per class, in the order of the class indices (torch's weight=).")
-    for c, v in enumerate(w.tolist()):  # Python numbers: the message shows 'got -1.0'
-        check_real(v, where, f"{arg}[{c}]", low=0)
-    return w.astype(np.float64)
+    w = w.astype(np.float64)
+    if not (np.isfinite(w) & (w >= 0)).all():  # (one pass; the message from the first bad class)
+        c = int(np.argmin(np.isfinite(w) & (w >= 0)))
+        check_real(float(w[c]), where, f"{arg}[{c}]", low=0)
+    return w
 
 
 def softmax_cross_entropy(logits, targets, mask=None, weight=None) -> tuple[float, np.ndarray]:
