@@ -208,3 +208,24 @@ def test_perplexity_of_characters_never_seen_at_fit_is_warned_of_by_name(gen):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gen.perplexity("abcdab")  # all seen: nothing said
+
+
+def test_generate_says_of_the_held_out_text_that_it_has_characters_never_seen(tmp_path, capsys):
+    # the library's warning spoke of a text the user chose ("TextGenerator.perplexity: text has 5 characters ...
+    # Score text written in the training text's characters"); the command chose it: the end of --text
+    from lstmkit.cli import main
+
+    (tmp_path / "t.txt").write_text("hello world.\n" * 60 + "XYZ qq!", encoding="utf-8")  # 787 characters: the last 79 held out
+    argv = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "1", "--hidden-size", "4", "--seq-len", "10",
+            "--batch-size", "4", "--length", "3", "--verbose", "0"]  # fmt: skip
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert err == ("lstmkit: warning: generate: the held-out text (the last 10% of --text, --held-out) has 5 characters not in "
+                   "the vocabulary (never seen at fit): '!', 'X', 'Y', 'Z', 'q'; the model reads them as 'unknown', so the "
+                   "held-out perplexity is not that of this text.\n")  # fmt: skip
+    assert "held-out perplexity: " in out
+    assert main([*argv, "--held-out", "0.25"]) == 0
+    assert "(the last 25% of --text, --held-out)" in capsys.readouterr().err
+    (tmp_path / "t.txt").write_text("hello world.\n" * 60, encoding="utf-8")  # its end written in its characters: nothing said
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""
