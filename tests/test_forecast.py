@@ -602,6 +602,28 @@ def test_validation_split_holds_out_the_last_windows(monkeypatch):
         LSTMForecaster(window=5, horizon=3, validation_split=0.5, **dict(FAST, epochs=0)).fit(y[:11])  # 11 - 8 + 1 = 4 windows: 2 validated, 2 left out
 
 
+def test_forecast_with_a_validation_split_says_the_model_did_not_train_on_the_end(tmp_path, capsys):
+    # the README said "fit again without a split to forecast"; the command printed the forecast of a model that
+    # never trained on the end of the series, and said nothing of it
+    from lstmkit.cli import main
+
+    np.save(tmp_path / "s.npy", np.sin(np.arange(40) / 4) + 2)
+    argv = ["forecast", str(tmp_path / "s.npy"), "--window", "5", "--horizon", "3", "--epochs", "1", "--hidden-size", "2",
+            "--verbose", "0"]  # fmt: skip
+    assert main([*argv, "--validation-split", "0.25", "--model-out", str(tmp_path / "m.npz")]) == 0
+    # 40 - 5 - 3 + 1 = 33 windows (window j: inputs y[j..j+4], targets y[j+5..j+7]); round(0.25 * 33) = 8 validated,
+    # 25..32, and the 2 before them left out: the last trained window, 22, has targets y[27..29], so y[30..39],
+    # 10 values, are in no training window
+    note = ("note: the model did not train on the last 10 values of the series it was fitted on (--validation-split 0.25 "
+            "held them out to validate); fit it again without --validation-split to forecast from a model trained on all of it.")  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[lines.index(note) + 1].startswith("forecast of the next 3 values")
+    assert main(["forecast", "--model", str(tmp_path / "m.npz")]) == 0  # said of a saved model too
+    assert note in capsys.readouterr().out.splitlines()
+    assert main(argv) == 0  # no split: nothing said
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_the_validated_windows_survive_save_and_load(tmp_path):
     # a file's windows must be those the rule gives: the last round(n * split) of the n windows fit saw
     from lstmkit.modelfile import read_model, save_model

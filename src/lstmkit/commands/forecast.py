@@ -429,6 +429,13 @@ def run(args: argparse.Namespace) -> int:
     # no data: from the end of the model's own history; a series as (N, S): one --column is 1 column, not a 1-D series
     f = fc.predict(args.steps, *((y.reshape(len(y), -1), names) if args.data else ()))
     f2 = f[:, None] if f.ndim == 1 else f  # (k, S)
+    held = getattr(fc, "validation_indices_", None)
+    if held is not None and not fc.regressor_.validation_split:  # the last windows (not a file's older random choice)
+        # no training window reaches the validated windows' targets, nor the horizon - 1 values before them
+        unseen = len(held) + fc.horizon - 1
+        print(f"note: the model did not train on the last {count(unseen, 'value')} of the series it was fitted on "
+              f"(--validation-split {fc.validation_split:g} held them out to validate); fit it again without "
+              f"--validation-split to forecast from a model trained on all of it.")  # fmt: skip
     labels = names or [f"series{j}" for j in range(f2.shape[1])]  # a .npy, a model fitted on one: unnamed
     how = "direct" if len(f) <= fc.horizon else f"direct blocks of {fc.horizon}, recursive"
     when = "" if time is None else f", {' to '.join(dict.fromkeys(time.text(time.ahead(len(f))[[0, -1]])))}"
