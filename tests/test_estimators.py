@@ -1106,3 +1106,139 @@ def test_a_float64_value_beyond_float32_s_range_given_to_an_estimator_is_refused
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # (the estimators warn of X far from unit scale)
         assert LSTMRegressor(hidden_size=2, epochs=1, seed=0, dtype="float64").fit(X, y).model_.dtype == np.float64
+
+
+# -- class weights -------------------------------------------------------------------------------
+def imbalanced_data(seed, n=200, T=5):
+    """About 9% of the sequences are of class 1: a mean of the first feature above 0.6."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, T, 2)).astype(np.float32)
+    return X, (X[:, :, 0].mean(axis=1) > 0.6).astype(int)
+
+
+def test_balanced_class_weights_are_scikit_learns():
+    # "balanced": n_samples / (n_classes * bincount(y)) over the valid targets, per sequence and per step
+    # (every step within a sequence's length, none past it); against sklearn's compute_class_weight, or a hand count
+    X, y = seq_data(n=30)
+    y[:3] = "flat"  # three classes: 'down', 'flat', 'up'
+    lengths = np.random.default_rng(0).integers(1, 7, size=30)
+    y_steps = np.where(np.random.default_rng(1).random((30, 6)) < 0.2, "b", "a")
+    y_steps[np.arange(6)[None] >= lengths[:, None]] = "b"  # padding that would change the counts if read
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight="balanced").fit(X, y)
+    steps = LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight="balanced").fit(X, y_steps, lengths)
+    valid = y_steps[np.arange(6)[None] < lengths[:, None]]
+    try:
+        from sklearn.utils.class_weight import compute_class_weight
+    except ImportError:  # by hand: n / (C * count)
+        compute_class_weight = lambda _, classes, y: np.array([len(y) / (len(classes) * (y == c).sum()) for c in classes])  # noqa: E731
+    np.testing.assert_allclose(clf.class_weight_, compute_class_weight("balanced", classes=clf.classes_, y=y), rtol=1e-15)
+    np.testing.assert_allclose(steps.class_weight_, compute_class_weight("balanced", classes=steps.classes_, y=valid), rtol=1e-15)
+    n_down = int((y == "down").sum())  # and by hand, for the record: 30 / (3 * count)
+    assert clf.class_weight_.tolist() == pytest.approx([30 / (3 * n_down), 30 / 9, 30 / (3 * (27 - n_down))], rel=1e-15)
+    assert clf.get_params()["class_weight"] == "balanced"  # stored as given; the computed weights are learned
+
+
+def test_a_dict_of_class_weights_names_classes_of_y():
+    X, y = seq_data(n=20)
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={"up": 3})
+    assert clf.fit(X, y).class_weight_.tolist() == [1.0, 3.0]  # 'down' left out: 1, as scikit-learn
+    assert LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y).class_weight_.tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected class_weight labels that are classes of y \['down', 'up'\], "
+                                         r"got \['sideways'\] \(no class of y\)\.$"):
+        LSTMClassifier(epochs=1, class_weight={"up": 2, "sideways": 1}).fit(X, y)
+    yi = (y == "up").astype(int)
+    with pytest.raises(ValueError, match=r"got \['1'\] \(no class of y\)\. Name each class as y holds it: 1, not '1'\.$"):
+        LSTMClassifier(epochs=1, class_weight={"1": 2}).fit(X, yi)
+    assert LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={np.int64(1): 2}).fit(X, yi).class_weight_.tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected class_weight a weight > 0 for at least one class of y, got 0 for each of \['down', 'up'\]\.$"):
+        LSTMClassifier(epochs=1, class_weight={"up": 0, "down": 0.0}).fit(X, y)
+
+
+@pytest.mark.parametrize("class_weight,exc,message", [
+    ("Balanced", ValueError, r"^LSTMClassifier: expected class_weight None, 'balanced' or a dict of label -> weight, got 'Balanced'\. Did you mean 'balanced'\?$"),
+    ("auto", ValueError, r"got 'auto'\.$"),
+    ([1.0, 2.0], TypeError, r"got list \[1\.0, 2\.0\]\. For weights in the order of classes_, pass dict\(zip\(classes, weights\)\)\.$"),
+    ({"up": -1}, ValueError, r"^LSTMClassifier: expected class_weight\['up'\] a finite number >= 0, got -1\.$"),
+    ({np.int64(1): float("nan")}, ValueError, r"^LSTMClassifier: expected class_weight\[1\] a finite number >= 0, got nan\.$"),
+    ({"up": "2"}, TypeError, r"expected class_weight\['up'\] a finite number >= 0, got '2'\.$"),
+])  # fmt: skip
+def test_bad_class_weights_are_refused_before_training(class_weight, exc, message):
+    X, y = seq_data(n=6)
+    with pytest.raises(exc, match=message):
+        LSTMClassifier(class_weight=class_weight).fit(X, y)
+
+
+def test_class_weights_weigh_the_loss_and_val_loss_as_torchs_criterion_not_the_accuracy():
+    # val_loss after the last epoch is torch's cross_entropy(weight=class_weight_) of the model's outputs on the
+    # validation data (log predict_proba: the logits up to a constant per row), val_accuracy the plain accuracy
+    torch = pytest.importorskip("torch")
+    X, y = imbalanced_data(0, n=60)
+    Xv, yv = imbalanced_data(1, n=40)
+    clf = LSTMClassifier(hidden_size=3, epochs=2, seed=0, dtype="float64", class_weight="balanced").fit(X, y, validation_data=(Xv, yv))
+    logits = torch.log(torch.from_numpy(clf.predict_proba(Xv)))
+    weighted = torch.nn.functional.cross_entropy(logits, torch.from_numpy(yv), weight=torch.from_numpy(clf.class_weight_))
+    assert clf.history_["val_loss"][-1] == pytest.approx(weighted.item(), rel=1e-9)
+    assert clf.history_["val_accuracy"][-1] == clf.score(Xv, yv)  # not weighted
+    plain = torch.nn.functional.cross_entropy(logits, torch.from_numpy(yv)).item()
+    assert abs(weighted.item() - plain) > 1e-3  # (the weights do change it)
+
+
+def test_balanced_class_weights_raise_the_minority_recall():
+    # a property: about 9% of class 1; with "balanced" the recall of class 1 on unseen data goes up, each seed
+    X, y = imbalanced_data(0)
+    Xt, yt = imbalanced_data(1, n=1000)
+    for seed in range(3):
+        recall = [((LSTMClassifier(hidden_size=4, epochs=15, seed=seed, class_weight=cw).fit(X, y).predict(Xt) == 1) & (yt == 1)).sum() / (yt == 1).sum()
+                  for cw in (None, "balanced")]  # fmt: skip
+        assert recall[1] > recall[0] + 0.1, (seed, recall)
+
+
+def test_class_weights_are_saved_and_an_older_file_loads_with_ones(tmp_path):
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=20)
+    yi = (y == "up").astype(int)
+    for cw, labels in (("balanced", y), ({"up": 2.5}, y), ({1: 4}, yi), (None, y)):
+        clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight=cw).fit(X, labels)
+        clf.save(tmp_path / "m.npz")
+        back = lstmkit.load(tmp_path / "m.npz")
+        assert back.get_params()["class_weight"] == cw  # a dict's keys as the classes they name (JSON keeps strings)
+        np.testing.assert_array_equal(back.class_weight_, clf.class_weight_)
+        back.fit(X, labels)  # refitted: its dict still names the classes of y
+        np.testing.assert_array_equal(back.class_weight_, clf.class_weight_)
+    mf = read_model(tmp_path / "m.npz")  # the last: class_weight None
+    older = {k: v for k, v in mf.extra.items() if k != "class_weight"}  # a file from before class weights
+    save_model(tmp_path / "old.npz", mf.kind, mf.config, mf.arrays, older)
+    assert lstmkit.load(tmp_path / "old.npz").class_weight_.tolist() == [1.0, 1.0]
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={"up": 2.5}).fit(X, y)
+    clf.save(tmp_path / "w.npz")
+    mf = read_model(tmp_path / "w.npz")
+    for extra, config, message in (
+        ({**mf.extra, "class_weight": [1.0, 3.0]}, mf.config, r"expected class_weight \[1\.0, 2\.5\] \(as config class_weight=\{'up': 2\.5\} makes it\), got \[1\.0, 3\.0\]"),
+        ({**mf.extra, "class_weight": [1.0, -3.0]}, mf.config, r"expected class_weight a list of 2 finite numbers >= 0 \(one per class\), got \[1\.0, -3\.0\]"),
+        ({**mf.extra, "class_weight": [1.0]}, mf.config, r"expected class_weight a list of 2 finite numbers >= 0"),
+        ({k: v for k, v in mf.extra.items() if k != "class_weight"}, mf.config, r"expected class_weight a list of 2 weights \(config class_weight is"),
+        (mf.extra, {**mf.config, "class_weight": {"flat": 2.0}}, r"expected config class_weight labels that are classes \['down', 'up'\], got \['flat'\]"),
+        ({**mf.extra, "class_weight": [1.0, 0.0]}, {**mf.config, "class_weight": "balanced"}, r"expected class_weight a list of 2 finite numbers > 0"),
+    ):  # fmt: skip
+        save_model(tmp_path / "bad.npz", mf.kind, config, mf.arrays, extra)
+        with pytest.raises(FileFormatError, match=message):
+            lstmkit.load(tmp_path / "bad.npz")
+
+
+def test_class_weights_in_a_checkpoint_and_with_scikit_learn(tmp_path):
+    from lstmkit.checkpoint import ResumeRefused
+
+    X, y = seq_data(n=20)
+    ck = tmp_path / "c.npz"
+    LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight="balanced").fit(X, y, checkpoint=ck)
+    for other, got in (({"up": 2}, r"\{'up': 2\}"), (None, "nothing")):
+        with pytest.raises(ResumeRefused, match=rf"was written with class_weight 'balanced', got {got}\."):
+            LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight=other).fit(X, y, checkpoint=ck, resume=True)
+    resumed = LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight="balanced").fit(X, y, checkpoint=ck, resume=True)
+    whole = LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight="balanced").fit(X, y)
+    np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+    base = pytest.importorskip("sklearn.base")
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={"up": 2.0})
+    assert base.clone(clf).get_params()["class_weight"] == {"up": 2.0}
+    assert "class_weight={'up': 2.0}" in repr(clf)

@@ -68,6 +68,14 @@ Hyper-parameters (both estimators):
     per-step targets), seed (None: a different run
     each time), dtype ("float32"/"float64"), verbose (0 silent, 1 a progress bar, 2 a line per
     epoch; other values are refused).
+LSTMClassifier also: class_weight, scikit-learn's: None (every target weighs 1), "balanced"
+(n_samples / (n_classes * bincount(y)), counted over the valid targets: per step, every step
+within a sequence's length) or a dict label -> weight (finite, >= 0; its labels must be classes
+of y, a class left out weighs 1). The per-class weights, in ``classes_`` order, are computed at
+fit from the training labels as ``class_weight_`` (ones for None) and weigh the cross-entropy as
+torch's ``CrossEntropyLoss(weight=class_weight_)`` does (:class:`~lstmkit.training.Trainer`'s
+``class_weight``): ``loss`` and ``val_loss`` are the weighted means, ``accuracy`` and ``score``
+are not weighted. Saved with the model (a file from before it loads with ones).
 LSTMRegressor also: standardize (train on standardised targets, predict in y's units), per_step.
 Defaults differ from Keras' in two places, chosen for the small models this library trains:
 learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
@@ -78,7 +86,7 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -397,6 +405,76 @@ def check_hyper_parameters(est, name: str) -> None:
         check_seed(est.seed, name)
     if has("verbose"):  # the documented levels (True: 1, False: 0); 5 was taken as 2
         check_verbose(est.verbose, name)
+    if has("class_weight"):
+        check_class_weight_param(est.class_weight, name)
+
+
+#: what a classifier's class_weight may be (scikit-learn's)
+CLASS_WEIGHT_FORMS = "None, 'balanced' or a dict of label -> weight"
+
+
+def check_class_weight_param(class_weight, where: str) -> None:
+    """A classifier's ``class_weight`` as scikit-learn takes it: None, "balanced" or a mapping of
+    label -> a finite number >= 0 (``class_weight[label]`` named where one is not). Whether the
+    labels are classes of y is checked at fit (:func:`class_weights`)."""
+    cw = class_weight
+    if cw is None or (isinstance(cw, str) and cw == "balanced"):
+        return
+    if isinstance(cw, Mapping):
+        for label, w in cw.items():
+            check_real(w, where, f"class_weight[{_scalar(label)!r}]", low=0)
+        return
+    if isinstance(cw, str):
+        fail(where, "class_weight", CLASS_WEIGHT_FORMS, repr(cw), "Did you mean 'balanced'?" if cw.lower() == "balanced" else "")
+    fix = "For weights in the order of classes_, pass dict(zip(classes, weights))." if np.ndim(cw) == 1 else ""
+    fail(where, "class_weight", CLASS_WEIGHT_FORMS, f"{type(cw).__name__} {cw!r:.80}", fix, exc=TypeError)
+
+
+def _scalar(v):
+    """A NumPy scalar as the Python one (a message shows 1, not np.int64(1))."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def class_weights(class_weight, codes: np.ndarray, valid: np.ndarray, classes: np.ndarray, where: str) -> np.ndarray:
+    """The per-class weights (C,) float64, in ``classes`` order, as scikit-learn's
+    ``compute_class_weight`` makes them from the training labels: ones for None; "balanced",
+    n / (C * count_c) over the n valid targets (``codes`` their class indices where ``valid``); a
+    dict, its weight for each class it names, 1 for the others. A dict's label that is no class
+    of y is refused naming it (scikit-learn: "Class label ... not present"), and so are weights
+    that are 0 for every class (nothing would be learned)."""
+    C = len(classes)
+    if class_weight is None:
+        return np.ones(C)
+    if isinstance(class_weight, str):  # "balanced" (check_class_weight_param)
+        counts = np.bincount(codes[valid], minlength=C)  # every class is among the valid labels: counts >= 1
+        return counts.sum() / (C * counts.astype(np.float64))
+    index = {c: i for i, c in enumerate(classes.tolist())}
+    unknown = [_scalar(k) for k in class_weight if _scalar(k) not in index]
+    if unknown:
+        close = [(k, c) for k in unknown if (c := label_named(str(k), classes)) is not None]  # '1' for 1, 1 for '1'
+        fix = f"Name each class as y holds it: {close[0][1]!r}, not {close[0][0]!r}." if close else ""
+        fail(where, "class_weight", f"labels that are classes of y {classes.tolist()!r:.80}", f"{unknown!r:.80} (no class of y)", fix)
+    weights = np.ones(C)
+    for label, w in class_weight.items():
+        weights[index[_scalar(label)]] = float(w)
+    if not weights.any():
+        fail(where, "class_weight", "a weight > 0 for at least one class of y", f"0 for each of {classes.tolist()!r:.80}")
+    return weights
+
+
+def label_named(text: str, classes) -> Any:
+    """The label among ``classes`` that ``text`` names: the one whose str() it is, or (numbers) the
+    one equal to its value ('1' names 1.0); None for none. How a dict of label -> weight read back
+    from JSON (its keys strings) or typed on the command line finds its labels again."""
+    labels = [_scalar(c) for c in classes]
+    for c in labels:
+        if str(c) == text:
+            return c
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return next((c for c in labels if isinstance(c, (int, float)) and c == value), None)
 
 
 class _SequenceEstimator:
@@ -468,10 +546,10 @@ class _SequenceEstimator:
         check_hyper_parameters(self, type(self).__name__)
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None,
-             on_resume=None):
+             on_resume=None, class_weight=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was). ``metrics``: the
-        Trainer's (names, or name -> function)."""
+        Trainer's (names, or name -> function); ``class_weight``: the Trainer's (C,) or None."""
         name = type(self).__name__
         model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(run_seed(self.seed)).spawn(2))
         model = self._build_model(X.shape[2], n_outputs, head, model_seed)
@@ -482,8 +560,9 @@ class _SequenceEstimator:
             model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
-            patience=self.patience, seed=trainer_seed, verbose=self.verbose,
-            settings={k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose")},  # what a resume compares
+            patience=self.patience, seed=trainer_seed, verbose=self.verbose, class_weight=class_weight,
+            # what a resume compares; class_weight only when given, as a checkpoint from before it has none
+            settings={k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose") and not (k == "class_weight" and v is None)},
         )
         history = trainer.fit(
             X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
@@ -712,12 +791,13 @@ class LSTMClassifier(_SequenceEstimator):
         self, hidden_size=32, num_layers=1, cell="lstm", bidirectional=False, dropout=0.0, readout="linear",
         forget_bias=1.0, lstm_options=None, epochs=50, batch_size=32, optimizer="adam", learning_rate=0.01,
         weight_decay=0.0, clip=5.0, patience=None, validation_split=0.0, bptt=None, seed=None, dtype="float32", verbose=0,
+        class_weight=None,
     ):
         self.hidden_size, self.num_layers, self.cell, self.bidirectional = hidden_size, num_layers, cell, bidirectional
         self.dropout, self.readout, self.forget_bias, self.lstm_options = dropout, readout, forget_bias, lstm_options
         self.epochs, self.batch_size, self.optimizer, self.learning_rate = epochs, batch_size, optimizer, learning_rate
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
-        self.bptt, self.seed, self.dtype, self.verbose = bptt, seed, dtype, verbose
+        self.bptt, self.seed, self.dtype, self.verbose, self.class_weight = bptt, seed, dtype, verbose, class_weight
 
     def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
@@ -735,12 +815,14 @@ class LSTMClassifier(_SequenceEstimator):
         X, lengths = _as_sequences(X, lengths, dtype, where)
         _warn_unscaled(X, lengths, where)
         codes, classes, per_step = self._encode(y, X, lengths, None, None, where)
+        valid = valid_steps(lengths, *X.shape[:2]) if per_step else np.ones(len(X), dtype=bool)  # the targets that count
+        weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
-        learned = {"classes_": classes, "per_step_": per_step}
+        learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
-                         on_resume)
+                         on_resume, class_weight=None if self.class_weight is None else weights)
 
     @staticmethod
     def _encode(y, X, lengths, classes, per_step, where):
@@ -826,7 +908,8 @@ class LSTMClassifier(_SequenceEstimator):
         return float((pred == y)[valid].mean())
 
     def _extra(self):
-        return {"classes": _json_scalar_list(self.classes_), "classes_dtype": self.classes_.dtype.str, "per_step": self.per_step_}
+        return {"classes": _json_scalar_list(self.classes_), "classes_dtype": self.classes_.dtype.str, "per_step": self.per_step_,
+                "class_weight": self.class_weight_.tolist()}
 
     def _restore_extra(self, extra, model, refuse):
         """classes_ (one per row of the read-out, sorted, distinct) and per_step_ (the model's head)."""
@@ -845,6 +928,32 @@ class LSTMClassifier(_SequenceEstimator):
         if C < 2 or not np.array_equal(np.unique(arr), arr):
             refuse("classes", "at least 2 distinct labels in sorted order (as fit learns them)", f"{classes!r:.80}")
         self.classes_, self.per_step_ = arr, _restore_per_step(extra, model, refuse)
+        self._restore_class_weight(extra, refuse)
+
+    def _restore_class_weight(self, extra, refuse):
+        """class_weight_ (C finite numbers >= 0; ones in a file from before it was saved, which was
+        trained unweighted) agreeing with the parameter class_weight: ones for None, a dict's weights
+        (its keys, strings in JSON, read back as the classes they name; one that names none is
+        refused), any weights > 0 for "balanced" (they follow from the training labels)."""
+        C, cw = len(self.classes_), self.class_weight
+        if isinstance(cw, Mapping):
+            named = {k: label_named(str(k), self.classes_) for k in cw}
+            if None in named.values():
+                unknown = [k for k, c in named.items() if c is None]
+                refuse("config class_weight", f"labels that are classes {self.classes_.tolist()!r:.80}", f"{unknown!r:.80}")
+            self.class_weight = cw = {named[k]: w for k, w in cw.items()}
+        if "class_weight" not in extra:  # a file from before class weights
+            if cw is not None:
+                refuse("class_weight", f"a list of {C} weights (config class_weight is {cw!r:.40})", "nothing")
+            self.class_weight_ = np.ones(C)
+            return
+        weights = extra["class_weight"]
+        if not _finite_numbers(weights, C) or min(weights) < 0 or (cw == "balanced" and min(weights) <= 0):
+            refuse("class_weight", f"a list of {C} finite numbers {'> 0' if cw == 'balanced' else '>= 0'} (one per class)", f"{weights!r:.80}")
+        implied = None if cw == "balanced" else class_weights(cw, np.zeros(0, np.int64), np.zeros(0, bool), self.classes_, "load")
+        if implied is not None and weights != implied.tolist():
+            refuse("class_weight", f"{implied.tolist()!r:.80} (as config class_weight={cw!r:.40} makes it)", f"{weights!r:.80}")
+        self.class_weight_ = np.array(weights, dtype=np.float64)
 
 
 @register
