@@ -735,8 +735,73 @@ def test_train_and_generate_help_show_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert ("--clip CLIP clip the gradients' global norm to this before each update: ON by default, at 5.0 (Keras and "
             "PyTorch do not clip unless asked); 0 turns it off") in text
-    # the command line's defaults are the estimators' (but --seed: 0, a repeatable run)
+    # the command line's defaults are the estimators' (but --seed: 0, a repeatable run; class_weight: the classifier's only)
     for est in (lstmkit.LSTMClassifier(), lstmkit.LSTMRegressor()):
-        assert {k: v for k, v in est.get_params().items() if k in DEFAULTS and k != "seed"} == {k: v for k, v in DEFAULTS.items() if k != "seed"}
+        shared = [k for k in DEFAULTS if k != "seed" and (k != "class_weight" or isinstance(est, lstmkit.LSTMClassifier))]
+        assert {k: v for k, v in est.get_params().items() if k in shared} == {k: DEFAULTS[k] for k in shared}
     args = build_parser().parse_args(["train", "d.npz", "--model-out", "m.npz"])
     assert (args.hidden_size, args.epochs, args.batch_size, args.optimizer, args.lr, args.clip, args.seed) == (32, 50, 32, "adam", 0.01, 5.0, 0)
+
+
+def test_train_class_weight_balanced_or_by_label(tmp_path, capsys):
+    # --class-weight balanced: scikit-learn's n_samples / (n_classes * count), here 60 / (2 * count) by hand;
+    # LABEL=W names the labels as the data holds them (integers from an .npz, strings), a class left out weighs 1
+    import lstmkit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4, 2)).astype(np.float32)
+    y = (X[:, :, 0].mean(axis=1) > 0.6).astype(int)
+    np.savez(tmp_path / "int.npz", X=X, y=y)
+    np.savez(tmp_path / "str.npz", X=X, y=np.where(y == 1, "rare", "common"))
+    n1 = int(y.sum())
+    base = ["--epochs", "1", "--hidden-size", "2", "--verbose", "0", "--model-out", str(tmp_path / "m.npz")]
+    assert main(["train", str(tmp_path / "int.npz"), *base, "--class-weight", "balanced"]) == 0
+    model = lstmkit.load(tmp_path / "m.npz")
+    assert model.class_weight == "balanced"
+    np.testing.assert_allclose(model.class_weight_, [60 / (2 * (60 - n1)), 60 / (2 * n1)], rtol=1e-15)
+    assert f"class weights: 0={60 / (2 * (60 - n1)):.4g},1={60 / (2 * n1):.4g}\n" in capsys.readouterr().out
+    assert main(["train", str(tmp_path / "int.npz"), *base, "--class-weight", "1=5,0=0.5"]) == 0
+    model = lstmkit.load(tmp_path / "m.npz")
+    assert model.class_weight == {1: 5.0, 0: 0.5} and all(type(k) is int for k in model.class_weight)
+    assert model.class_weight_.tolist() == [0.5, 5.0]
+    assert main(["train", str(tmp_path / "str.npz"), *base, "--class-weight", "rare=5"]) == 0
+    assert lstmkit.load(tmp_path / "m.npz").class_weight_.tolist() == [1.0, 5.0]  # common: left out, 1
+    assert "class weights: common=1,rare=5\n" in capsys.readouterr().out
+    # a label that is no class of y: the classifier's refusal, naming the option
+    assert main(["train", str(tmp_path / "str.npz"), *base, "--class-weight", "rare=5,often=1"]) == 1
+    assert error_line(capsys) == ("lstmkit: error: train: expected --class-weight labels that are classes of y ['common', 'rare'], "
+                                  "got ['often'] (no class of y).")  # fmt: skip
+
+
+def test_train_class_weight_is_refused_before_anything_runs(tmp_path, capsys):
+    # exit 2, nothing read (the data file does not exist): a bad value, a label twice, a regressor
+    args = ["train", str(tmp_path / "none.npz"), "--model-out", str(tmp_path / "m.npz")]
+    form = "expected 'balanced' or LABEL=WEIGHT,LABEL=WEIGHT (the labels as in the data, e.g. rare=5 or 1=5,0=0.5), each weight a number >= 0"
+    for value, words in (("rare=-1", f"{form}, got 'rare=-1'"), ("rare", f"{form}, got 'rare'"), ("Balanced", f"{form}, got 'Balanced'"),
+                         ("=2", f"{form}, got '=2'"), ("a=1,b=x", f"{form}, got 'b=x'"), ("a=1,a=2", "expected each label once, got 'a' twice")):  # fmt: skip
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--class-weight", value])
+        assert exc.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == f"lstmkit train: error: argument --class-weight: {words}"
+    assert main([*args, "--task", "regress", "--class-weight", "balanced"]) == 2
+    assert error_line(capsys) == ("lstmkit: error: train: expected --class-weight with --task classify only (it weighs the classes "
+                                  "of a classifier's loss), got --task regress. Leave it out to train a regressor.")  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--class-weight balanced|LABEL=W,... weigh each class in the loss" in shown and "(default: none, every target weighs 1)" in shown
+
+
+def test_train_resume_with_other_class_weights_names_the_option(trained, tmp_path, capsys):
+    base = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--verbose", "0", "--model-out", str(tmp_path / "m.npz")]
+    ck = str(tmp_path / "ck.npz")
+    assert main([*base, "--epochs", "1", "--checkpoint", ck, "--class-weight", "balanced"]) == 0
+    capsys.readouterr()
+    for other, got in (([], "no --class-weight"), (["--class-weight", "1=2"], "--class-weight 1=2")):
+        assert main([*base, "--epochs", "2", "--checkpoint", ck, *other]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == (
+            f"lstmkit: error: train: the checkpoint {ck} was written with --class-weight balanced, got {got}. Resume with the same "
+            "options (only --epochs may grow), or start afresh (another --checkpoint path).\n")  # fmt: skip
+    assert main([*base, "--epochs", "2", "--checkpoint", ck, "--class-weight", "balanced"]) == 0
+    assert "resuming from the checkpoint" in capsys.readouterr().out

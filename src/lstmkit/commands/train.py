@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import warnings
 
@@ -13,7 +14,7 @@ from ..cli import CommandError
 from ..estimators import LSTMClassifier
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
-from ._options import fraction, integer, non_negative, option_name, positive
+from ._options import add_check, fraction, integer, non_negative, option_name, positive
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
 EXAMPLE = (
@@ -29,15 +30,64 @@ DEFAULTS = LSTMClassifier().get_params()
 #: the classes whose errors name their arguments, and those spelled otherwise on this command line:
 #: lstmkit.cli shows the options instead (commands._options.name_options)
 OWNERS = ("LSTMClassifier", "LSTMRegressor", "LSTM", "RNN")
-OPTIONS = {"learning_rate": "--lr"}
+OPTIONS = {"learning_rate": "--lr", "class_weight": "--class-weight"}
 
 #: the settings a checkpoint records (the estimators' parameters) that an option sets: a resume refused
 #: for one names the option (the library names the parameter, load_checkpoint's words; option_name spells
 #: it); lstm_options is shown as the flags of its entries (--peephole, --dropout-recurrent 0.2, ...)
 FLAGS = frozenset(("hidden_size", "num_layers", "cell", "bidirectional", "dropout", "readout", "forget_bias", "batch_size",
-                   "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "per_step", "lstm_options"))  # fmt: skip
+                   "optimizer", "learning_rate", "clip", "patience", "validation_split", "seed", "per_step", "lstm_options",
+                   "class_weight"))  # fmt: skip
 #: --task as a checkpoint records it: the loss of the estimator it picks
 TASKS = {"cross_entropy": "classify", "mse": "regress"}
+
+
+def class_weight_option(text: str) -> str | dict[str, float]:
+    """``--class-weight``: "balanced", or ``LABEL=W,LABEL=W`` -> {label as typed: weight}, each weight a
+    finite number >= 0 and each label once (the labels are matched to the data's by :func:`class_weights_of`)."""
+    if text == "balanced":
+        return text
+    form = "'balanced' or LABEL=WEIGHT,LABEL=WEIGHT (the labels as in the data, e.g. rare=5 or 1=5,0=0.5)"
+    pairs: dict[str, float] = {}
+    for item in text.split(","):
+        label, eq, weight = item.rpartition("=")
+        label = label.strip()
+        try:
+            w = float(weight) if eq and label else math.nan
+        except ValueError:
+            w = math.nan
+        if not (math.isfinite(w) and w >= 0):
+            raise argparse.ArgumentTypeError(f"expected {form}, each weight a number >= 0, got {item!r}")
+        if label in pairs:
+            raise argparse.ArgumentTypeError(f"expected each label once, got {label!r} twice")
+        pairs[label] = w
+    return pairs
+
+
+def class_weights_of(option, y) -> str | dict | None:
+    """``--class-weight`` as the classifier's ``class_weight``: "balanced" or None as they are; a dict's
+    labels, typed as text, as the labels of ``y`` they name (``1`` for the integer label 1, ``rare`` for
+    the string; :func:`lstmkit.estimators.label_named`), one that names none left as typed for the
+    classifier to refuse, naming it."""
+    if not isinstance(option, dict):
+        return option
+    from ..estimators import label_named
+
+    labels = np.unique(np.asarray(y).ravel())
+    out = {}
+    for text, w in option.items():
+        label = label_named(text, labels)
+        out[text if label is None else label] = w
+    return out
+
+
+def check_class_weight_task(args: argparse.Namespace) -> None:
+    """``--class-weight`` weighs a classifier's classes: refused with ``--task regress`` (UsageError, exit 2)."""
+    if args.class_weight is not None and args.task == "regress":
+        from ..cli import UsageError
+
+        raise UsageError("train: expected --class-weight with --task classify only (it weighs the classes of a classifier's "
+                         "loss), got --task regress. Leave it out to train a regressor.")  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,6 +119,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "weights; it watches val_loss with --validation-split, else the training loss (default: off)")  # fmt: skip
     h.add_argument("--validation-split", type=fraction, default=d["validation_split"],
                    help="fraction of the sequences held out at random, scored as val_loss, ... (default %(default)s)")
+    h.add_argument("--class-weight", type=class_weight_option, default=d["class_weight"], metavar="balanced|LABEL=W,...",
+                   help="weigh each class in the loss (not in the accuracy), as scikit-learn's class_weight: balanced "
+                        "(n_samples / (n_classes * the class's count)) or LABEL=W,LABEL=W with the labels as in the data, "
+                        "a class left out weighing 1; --task classify only (default: none, every target weighs 1)")  # fmt: skip
+    add_check(p, check_class_weight_task)
     h.add_argument("--seed", type=int, default=0, help="random seed: the same seed and data give the same weights (default %(default)s)")
     add_verbose_argument(h)
     h.add_argument("--checkpoint", metavar="PATH",
@@ -119,6 +174,10 @@ def _as_typed(name: str, value, missing: bool = False) -> str:
     """A setting's value as its options are typed: ``--lr 0.01``, ``--bidirectional`` /
     ``no --bidirectional``, ``--clip 0`` for no clipping, ``lstm_options`` as its flags
     (``--peephole --dropout-recurrent 0.2``, ``no LSTM options``); ``missing``: a side without it."""
+    if name == "class_weight":  # as typed: --class-weight balanced, --class-weight rare=5,common=1 (missing: not given)
+        if missing or value is None:
+            return "no --class-weight"
+        return "--class-weight " + (",".join(f"{k}={w:g}" for k, w in value.items()) if isinstance(value, dict) else str(value))
     if missing:
         return f"no {name} setting"
     if name == "lstm_options":
@@ -237,6 +296,8 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if regress:
         est.set_params(per_step=bool(args.per_step))
+    else:
+        est.set_params(class_weight=class_weights_of(args.class_weight, y))
     try:
         if args.checkpoint and os.path.exists(args.checkpoint):
             fit_resuming(est, X, y, lengths, args.checkpoint, args.epochs)
@@ -255,6 +316,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"features: {shown(about['features'])}")
     elif about["steps"] is not None:
         print(f"steps (a row per sequence): {shown(about['steps'])}")
+    if args.class_weight is not None:  # the weights the loss used (balanced: computed from the labels)
+        print("class weights: " + ",".join(f"{c}={w:.4g}" for c, w in zip(est.classes_.tolist(), est.class_weight_.tolist())))
     print(f"{epochs_run(est, args)}, {scores(est, X, y, lengths, args)}")
     print(f"model saved to {args.model_out}")
     if args.plot:
