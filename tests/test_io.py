@@ -270,21 +270,26 @@ def test_atomic_write_fsyncs_the_folder_after_the_rename(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("code", ["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF", "EACCES", "EPERM", "EISDIR"])
-def test_a_folder_fsync_the_platform_refuses_is_skipped(tmp_path, monkeypatch, code):
-    # the errors by which platforms and file systems refuse to sync a folder: the file is written all the same
+def _folder_fsync_raises(monkeypatch, code: str) -> None:
+    """os.fsync raising OSError(errno.<code>) for a folder, syncing files as before."""
     import stat
 
-    if not hasattr(errno, code):  # pragma: no cover
-        pytest.skip(f"no {code} on this platform")
     real_fsync = os.fsync
 
-    def refused(fd):
+    def fsync(fd):
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
         real_fsync(fd)
 
-    monkeypatch.setattr(os, "fsync", refused)
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.parametrize("code", ["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF", "EACCES", "EPERM", "EISDIR"])
+def test_a_folder_fsync_the_platform_refuses_is_skipped(tmp_path, monkeypatch, code):
+    # the errors by which platforms and file systems refuse to sync a folder: the file is written all the same
+    if not hasattr(errno, code):  # pragma: no cover
+        pytest.skip(f"no {code} on this platform")
+    _folder_fsync_raises(monkeypatch, code)
     io.atomic_write_bytes(tmp_path / "m.npz", lambda f: f.write(b"new"))
     assert (tmp_path / "m.npz").read_bytes() == b"new"
 
@@ -294,16 +299,7 @@ def test_a_folder_fsync_that_fails_raises_naming_the_file(tmp_path, monkeypatch,
     # an EIO (or a full disk) from the folder's fsync is a durability failure, not a platform's
     # refusal: it was swallowed with the rest. It raises, naming the file written (as the other
     # OSErrors of atomic_write_bytes do) and saying the file is in place
-    import stat
-
-    real_fsync = os.fsync
-
-    def failing(fd):
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", failing)
+    _folder_fsync_raises(monkeypatch, code)
     target = tmp_path / "m.npz"
     with pytest.raises(OSError) as err:
         io.atomic_write_bytes(target, lambda f: f.write(b"new"))
