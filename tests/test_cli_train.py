@@ -797,7 +797,7 @@ def test_train_resume_with_other_class_weights_names_the_option(trained, tmp_pat
     ck = str(tmp_path / "ck.npz")
     assert main([*base, "--epochs", "1", "--checkpoint", ck, "--class-weight", "balanced"]) == 0
     capsys.readouterr()
-    for other, got in (([], "no --class-weight"), (["--class-weight", "1=2"], "--class-weight 1=2")):
+    for other, got in (([], "no --class-weight"), (["--class-weight", "1=2"], "--class-weight 0=1,1=2")):  # each class's weight
         assert main([*base, "--epochs", "2", "--checkpoint", ck, *other]) == 1
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err == (
@@ -805,3 +805,33 @@ def test_train_resume_with_other_class_weights_names_the_option(trained, tmp_pat
             "options (only --epochs may grow), or start afresh (another --checkpoint path).\n")  # fmt: skip
     assert main([*base, "--epochs", "2", "--checkpoint", ck, "--class-weight", "balanced"]) == 0
     assert "resuming from the checkpoint" in capsys.readouterr().out
+
+
+def test_train_resume_compares_the_weight_of_each_class_and_shows_them_apart(trained, tmp_path, capsys):
+    # 1=5 and 1=5,0=1 are the same weights ([1, 5]): the resume goes on; 5.000001 and 5.000002 differ: shown so (not :g's 5)
+    base = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--verbose", "0", "--model-out", str(tmp_path / "m.npz")]
+    ck, ck2 = str(tmp_path / "ck.npz"), str(tmp_path / "ck2.npz")
+    assert main([*base, "--epochs", "1", "--checkpoint", ck, "--class-weight", "1=5"]) == 0
+    assert main([*base, "--epochs", "2", "--checkpoint", ck, "--class-weight", "1=5,0=1"]) == 0
+    assert "resuming from the checkpoint" in capsys.readouterr().out
+    assert main([*base, "--epochs", "1", "--checkpoint", ck2, "--class-weight", "1=5.000001"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--epochs", "2", "--checkpoint", ck2, "--class-weight", "1=5.000002"]) == 1
+    assert error_line(capsys) == (f"lstmkit: error: train: the checkpoint {ck2} was written with --class-weight 0=1,1=5.000001, got "
+                                  "--class-weight 0=1,1=5.000002. Resume with the same options (only --epochs may grow), or start "
+                                  "afresh (another --checkpoint path).")  # fmt: skip
+
+
+def test_train_validation_targets_that_weigh_nothing_name_the_labels_and_the_options(tmp_path, capsys):
+    import lstmkit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4, 2)).astype(np.float32)
+    y = np.array(["up"] * 19 + ["down"])
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    held = lstmkit.LSTMClassifier(hidden_size=2, epochs=1, seed=0, validation_split=0.25).fit(X, y).validation_indices_
+    assert 19 not in held  # --seed 0 (the command's) holds out 5 rows, all 'up'
+    assert main(["train", str(tmp_path / "d.npz"), "--epochs", "1", "--hidden-size", "2", "--verbose", "0", "--model-out",
+                 str(tmp_path / "m.npz"), "--class-weight", "up=0", "--validation-split", "0.25"]) == 1  # fmt: skip
+    assert error_line(capsys) == ("lstmkit: error: train: expected --class-weight a weight > 0 for a class among the targets "
+                                  "--validation-split held out (the loss is their weighted mean), got 0 for each of their classes ['up'].")  # fmt: skip

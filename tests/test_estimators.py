@@ -1150,7 +1150,8 @@ def test_a_dict_of_class_weights_names_classes_of_y():
     with pytest.raises(ValueError, match=r"got \['1'\] \(no class of y\)\. Name each class as y holds it: 1, not '1'\.$"):
         LSTMClassifier(epochs=1, class_weight={"1": 2}).fit(X, yi)
     assert LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={np.int64(1): 2}).fit(X, yi).class_weight_.tolist() == [1.0, 2.0]
-    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected class_weight a weight > 0 for at least one class of y, got 0 for each of \['down', 'up'\]\.$"):
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected class_weight a weight > 0 for a class among the targets of y \(the loss is "
+                                         r"their weighted mean\), got 0 for each of their classes \['down', 'up'\]\.$"):
         LSTMClassifier(epochs=1, class_weight={"up": 0, "down": 0.0}).fit(X, y)
 
 
@@ -1232,7 +1233,7 @@ def test_class_weights_in_a_checkpoint_and_with_scikit_learn(tmp_path):
     X, y = seq_data(n=20)
     ck = tmp_path / "c.npz"
     LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight="balanced").fit(X, y, checkpoint=ck)
-    for other, got in (({"up": 2}, r"\{'up': 2\}"), (None, "nothing")):
+    for other, got in (({"up": 2}, r"\{'down': 1\.0, 'up': 2\.0\}"), (None, "nothing")):  # a dict: the weight of each class
         with pytest.raises(ResumeRefused, match=rf"was written with class_weight 'balanced', got {got}\."):
             LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight=other).fit(X, y, checkpoint=ck, resume=True)
     resumed = LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight="balanced").fit(X, y, checkpoint=ck, resume=True)
@@ -1242,3 +1243,34 @@ def test_class_weights_in_a_checkpoint_and_with_scikit_learn(tmp_path):
     clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={"up": 2.0})
     assert base.clone(clf).get_params()["class_weight"] == {"up": 2.0}
     assert "class_weight={'up': 2.0}" in repr(clf)
+
+
+def test_validation_targets_that_weigh_nothing_are_refused_by_label():
+    # class_weight {'up': 0}: validation targets all 'up' weigh 0 (their loss is 0/0); said in the classifier's words,
+    # the labels by name (the Trainer knows class indices only), for validation_data and for validation_split's rows
+    X, _ = seq_data(n=20)
+    y = np.array(["up"] * 19 + ["down"])
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected class_weight a weight > 0 for a class among the targets of "
+                                         r"validation_data \(the loss is their weighted mean\), got 0 for each of their classes \['up'\]\.$"):
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={"up": 0}).fit(X, y, validation_data=(X[:3], ["up"] * 3))
+    held = LSTMClassifier(hidden_size=2, epochs=1, seed=0, validation_split=0.25).fit(X, y).validation_indices_
+    assert 19 not in held  # the seed holds out 5 rows, all 'up'
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected class_weight a weight > 0 for a class among the targets "
+                                         r"validation_split held out \(the loss is their weighted mean\), got 0 for each of their classes \['up'\]\.$"):
+        LSTMClassifier(hidden_size=2, epochs=1, seed=0, validation_split=0.25, class_weight={"up": 0}).fit(X, y)
+
+
+def test_a_class_weight_dict_is_checked_entry_by_entry_and_resumes_as_the_weights_it_makes(tmp_path):
+    X, y = seq_data(n=20)
+    with pytest.raises(TypeError, match=r"^LSTMClassifier: expected class_weight\['down'\] a finite number >= 0, got True\.$"):
+        LSTMClassifier(class_weight={"up": 2, "down": True}).fit(X, y)  # a bool among numbers is no weight
+    # {'up': 5} and {'up': 5, 'down': 1} make the same weights, [1, 5]: a resume with either goes on
+    ck = str(tmp_path / "c.npz")
+    LSTMClassifier(hidden_size=2, epochs=1, seed=0, class_weight={"up": 5}).fit(X, y, checkpoint=ck)
+    resumed = LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight={"up": 5.0, "down": 1}).fit(X, y, checkpoint=ck, resume=True)
+    whole = LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight={"up": 5}).fit(X, y)
+    assert resumed.n_epochs_ == 2
+    for k, v in whole.model_.parameters().items():
+        np.testing.assert_array_equal(resumed.model_.parameters()[k], v, err_msg=k)
+    with pytest.raises(ValueError, match=r"was written with class_weight \{'down': 1\.0, 'up': 5\.0\}, got \{'down': 1\.0, 'up': 5\.000001\}"):
+        LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight={"up": 5.000001}).fit(X, y, checkpoint=ck, resume=True)

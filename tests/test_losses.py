@@ -163,3 +163,30 @@ def test_a_weight_of_zero_is_no_error_where_other_valid_targets_weigh():
     # class 2 weighs 0 and its target is valid: it counts for nothing, as in torch; only all-zero is refused
     loss, dz = softmax_cross_entropy(np.array([[0.0, 1.0, 2.0], [2.0, 0.0, 0.0]]), np.array([2, 0]), weight=[1.0, 1.0, 0.0])
     assert loss == pytest.approx(-np.log(np.exp(2) / (np.exp(2) + 2)), rel=1e-14) and not dz[0].any()
+
+
+def test_class_weights_of_any_finite_scale_give_the_same_loss_and_gradient():
+    # Σ w ℓ / Σ w does not change when every weight is scaled: at ordinary weights the loss is the mean written out
+    # here (with the log-softmax by hand); at 1e308 each, Σ w overflows float64 (inf), yet the loss and its gradient
+    # must be those of the weights scaled to 1 (the unweighted mean), not NaN or 0
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(5, 4, 3))
+    k = rng.integers(0, 3, size=(5, 4))
+    mask = (rng.random((5, 4)) < 0.7).astype(float)
+    mask[0, 0] = 1.0
+    w = np.array([0.5, 2.0, 3.0])
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(logp, k[..., None], -1)[..., 0]
+    expected = (mask * w[k] * nll).sum() / (mask * w[k]).sum()
+    loss, dz = softmax_cross_entropy(z, k, mask, weight=w)
+    np.testing.assert_allclose(loss, expected, rtol=1e-13)
+    for scale in (1e-300, 1e300):
+        loss_s, dz_s = softmax_cross_entropy(z, k, mask, weight=w * scale)
+        np.testing.assert_allclose(loss_s, expected, rtol=1e-13)
+        np.testing.assert_allclose(dz_s, dz, rtol=1e-13, atol=1e-16)
+    plain_loss, plain_dz = softmax_cross_entropy(z, k, mask)
+    with np.errstate(over="raise"):  # no overflow on the way
+        huge_loss, huge_dz = softmax_cross_entropy(z, k, mask, weight=[1e308] * 3)
+    assert np.isfinite(huge_loss) and np.isfinite(huge_dz).all() and np.abs(huge_dz).max() > 0
+    np.testing.assert_allclose(huge_loss, plain_loss, rtol=1e-13)
+    np.testing.assert_allclose(huge_dz, plain_dz, rtol=1e-13, atol=1e-16)

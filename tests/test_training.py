@@ -1113,3 +1113,54 @@ def test_a_checkpoint_records_the_class_weights_and_a_resume_with_others_is_refu
     whole.fit(X, Y, epochs=2)
     for k, v in whole.model.parameters().items():
         np.testing.assert_array_equal(resumed.model.parameters()[k], v, err_msg=k)
+
+
+def test_a_resume_refused_for_class_weights_leaves_the_trainer_and_its_model_as_they_were(tmp_path):
+    # a refusal the checkpoint does not decide (validation data that all weigh 0) comes before it is read;
+    # one that it does (the rows validation_split holds out, drawn from its seed) is undone
+    X = np.random.default_rng(0).normal(size=(8, 3, 2))
+    Y = np.array([0, 0, 0, 0, 0, 0, 0, 1])  # only row 7 weighs anything with class_weight [0, 1]
+    ck = str(tmp_path / "c.npz")
+
+    def trainer():
+        return Trainer(SequenceModel(2, 2, 4, head="last", seed=0), class_weight=[0.0, 1.0], batch_size=4, seed=0)
+
+    trainer().fit(X, Y, epochs=1, checkpoint=ck)
+    fresh = trainer()
+    before = {k: v.copy() for k, v in fresh.model.parameters().items()}
+
+    def unchanged():
+        assert fresh.epoch == 0 and len(fresh.history.epochs) == 0 and fresh.validation_indices is None
+        for k, v in fresh.model.parameters().items():
+            np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected class_weight a weight > 0 for a class among the validation targets "):
+        fresh.fit(X, Y, epochs=2, checkpoint=ck, resume=True, validation_data=(X, np.zeros(8, dtype=int)))
+    unchanged()
+    # the split: seed 0 holds out 2 of 8 rows; row 7 (the only one of class 1) stays in training, so the held-out ones weigh 0
+    assert 7 not in np.sort(np.random.default_rng(np.random.SeedSequence(0).spawn(2)[0]).permutation(8)[:2])
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected class_weight a weight > 0 for a class among the targets validation_split "
+                                         r"held out \(the loss is their weighted mean\), got 0 for each of their classes \[0\]\.$"):
+        fresh.fit(X, Y, epochs=2, checkpoint=ck, resume=True, validation_split=0.25)
+    unchanged()
+    fresh.fit(X, Y, epochs=2, checkpoint=ck, resume=True)  # and it resumes as before
+    assert fresh.epoch == 2
+
+
+def test_huge_equal_class_weights_train_as_no_weights():
+    # weights of 1e308 each: their sum over a batch overflows float64, yet equal weights are no weighting at all
+    # (Σ w ℓ / Σ w is the plain mean): the same losses and weights as a run without class_weight
+    X = np.random.default_rng(1).normal(size=(12, 4, 2))
+    Y = (X[:, :, 0] > 0).astype(int)
+
+    def run(class_weight):
+        t = Trainer(SequenceModel(2, 2, 3, seed=0), class_weight=class_weight, batch_size=4, seed=0)
+        with np.errstate(over="raise"):
+            t.fit(X, Y, np.full(12, 3), epochs=2, validation_split=0.25)
+        return t
+
+    huge, plain = run([1e308, 1e308]), run(None)
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(huge.history[key], plain.history[key], rtol=1e-12, err_msg=key)
+    for k, v in plain.model.parameters().items():
+        np.testing.assert_allclose(huge.model.parameters()[k], v, rtol=1e-10, atol=1e-14, err_msg=k)

@@ -72,7 +72,9 @@ LSTMClassifier also: class_weight, scikit-learn's: None (every target weighs 1),
 (n_samples / (n_classes * bincount(y)), counted over the valid targets: per step, every step
 within a sequence's length) or a dict label -> weight (finite, >= 0; its labels must be classes
 of y, a class left out weighs 1). The per-class weights, in ``classes_`` order, are computed at
-fit from the training labels as ``class_weight_`` (ones for None) and weigh the cross-entropy as
+fit from y as fit is given it, the rows validation_split holds out included (scikit-learn counts
+what fit is given, as its estimators that split internally do), as ``class_weight_`` (ones for
+None), and weigh the cross-entropy as
 torch's ``CrossEntropyLoss(weight=class_weight_)`` does (:class:`~lstmkit.training.Trainer`'s
 ``class_weight``): ``loss`` and ``val_loss`` are the weighted means, ``accuracy`` and ``score``
 are not weighted. Saved with the model (a file from before it loads with ones).
@@ -100,6 +102,7 @@ from .modelfile import save_model
 from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS, by_name
 from .saving import register
+from .losses import UnweighedTargets, check_class_weight, check_weighed, unweighed
 from .training import Trainer, mae, predict
 
 
@@ -421,8 +424,8 @@ def check_class_weight_param(class_weight, where: str) -> None:
     if cw is None or (isinstance(cw, str) and cw == "balanced"):
         return
     if isinstance(cw, Mapping):
-        for label, w in cw.items():
-            check_real(w, where, f"class_weight[{_scalar(label)!r}]", low=0)
+        if cw:  # each weight, named by its label (losses.check_class_weight: the one rule of a weight's range)
+            check_class_weight(list(cw.values()), None, where, "class_weight", labels=list(cw))
         return
     if isinstance(cw, str):
         fail(where, "class_weight", CLASS_WEIGHT_FORMS, repr(cw), "Did you mean 'balanced'?" if cw.lower() == "balanced" else "")
@@ -437,11 +440,12 @@ def _scalar(v):
 
 def class_weights(class_weight, codes: np.ndarray, valid: np.ndarray, classes: np.ndarray, where: str) -> np.ndarray:
     """The per-class weights (C,) float64, in ``classes`` order, as scikit-learn's
-    ``compute_class_weight`` makes them from the training labels: ones for None; "balanced",
+    ``compute_class_weight`` makes them from the labels fit is given (validation_split's rows
+    included): ones for None; "balanced",
     n / (C * count_c) over the n valid targets (``codes`` their class indices where ``valid``); a
     dict, its weight for each class it names, 1 for the others. A dict's label that is no class
     of y is refused naming it (scikit-learn: "Class label ... not present"), and so are weights
-    that are 0 for every class (nothing would be learned)."""
+    that are 0 for every class (nothing would be learned; :func:`~lstmkit.losses.check_weighed`)."""
     C = len(classes)
     if class_weight is None:
         return np.ones(C)
@@ -457,8 +461,7 @@ def class_weights(class_weight, codes: np.ndarray, valid: np.ndarray, classes: n
     weights = np.ones(C)
     for label, w in class_weight.items():
         weights[index[_scalar(label)]] = float(w)
-    if not weights.any():
-        fail(where, "class_weight", "a weight > 0 for at least one class of y", f"0 for each of {classes.tolist()!r:.80}")
+    check_weighed(np.arange(C), np.ones(C, dtype=bool), weights, where, "the targets of y", "class_weight", names=classes)  # each class is in y
     return weights
 
 
@@ -556,18 +559,27 @@ class _SequenceEstimator:
         if self.readout == "identity" and model.output_size != n_outputs:
             fail(name, "readout", f"'linear' unless hidden_size*directions equals the {n_outputs} outputs", "'identity'")
         split = 0.0 if validation is not None else float(self.validation_split or 0.0)
+        # what a resume compares; class_weight only when given, as a checkpoint from before it has none; a dict as the
+        # weight of each class it makes ({1: 5} is {0: 1, 1: 5}: a class left out weighs 1), in classes_ order
+        settings = {k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose") and not (k == "class_weight" and v is None)}
+        if isinstance(getattr(self, "class_weight", None), Mapping):  # (a classifier's)
+            settings["class_weight"] = plain(dict(zip(learned["classes_"].tolist(), learned["class_weight_"].tolist())))
         trainer = Trainer(
             model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
             patience=self.patience, seed=trainer_seed, verbose=self.verbose, class_weight=class_weight,
-            # what a resume compares; class_weight only when given, as a checkpoint from before it has none
-            settings={k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose") and not (k == "class_weight" and v is None)},
+            settings=settings,
         )
-        history = trainer.fit(
-            X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
-            checkpoint=checkpoint, resume=resume, on_resume=on_resume,
-        )
+        try:
+            history = trainer.fit(
+                X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
+                checkpoint=checkpoint, resume=resume, on_resume=on_resume,
+            )
+        except UnweighedTargets as exc:  # the part of y validation_split held out (the Trainer draws it): said by label
+            if "classes_" not in learned:
+                raise
+            raise unweighed(name + ".fit", "class_weight", exc.what, exc.classes, learned["classes_"]) from None
         held = trainer.validation_indices  # the rows its split held out (a resume's: the checkpoint's seed draws the same)
         for k, v in learned.items():
             setattr(self, k, v)
@@ -819,6 +831,10 @@ class LSTMClassifier(_SequenceEstimator):
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
+        if validation is not None and self.class_weight is not None:  # its targets must weigh something: named by label
+            Xv, Yv, lv = validation
+            check_weighed(Yv, valid_steps(lv, *Xv.shape[:2]) if per_step else np.ones(len(Xv), dtype=bool), weights, where,
+                          "the targets of validation_data", "class_weight", names=classes)  # fmt: skip
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
@@ -934,7 +950,7 @@ class LSTMClassifier(_SequenceEstimator):
         """class_weight_ (C finite numbers >= 0; ones in a file from before it was saved, which was
         trained unweighted) agreeing with the parameter class_weight: ones for None, a dict's weights
         (its keys, strings in JSON, read back as the classes they name; one that names none is
-        refused), any weights > 0 for "balanced" (they follow from the training labels)."""
+        refused), any weights > 0 for "balanced" (they follow from the labels fit was given)."""
         C, cw = len(self.classes_), self.class_weight
         if isinstance(cw, Mapping):
             named = {k: label_named(str(k), self.classes_) for k in cw}
@@ -948,7 +964,12 @@ class LSTMClassifier(_SequenceEstimator):
             self.class_weight_ = np.ones(C)
             return
         weights = extra["class_weight"]
-        if not _finite_numbers(weights, C) or min(weights) < 0 or (cw == "balanced" and min(weights) <= 0):
+        ok = isinstance(weights, list) and all(is_number(w) for w in weights)  # JSON numbers (true is none)
+        try:
+            check_class_weight(weights if ok else [], C, "load", "class_weight")  # the one rule of a weight's range
+        except (TypeError, ValueError):
+            ok = False
+        if not ok or (cw == "balanced" and min(weights) <= 0):
             refuse("class_weight", f"a list of {C} finite numbers {'> 0' if cw == 'balanced' else '>= 0'} (one per class)", f"{weights!r:.80}")
         implied = None if cw == "balanced" else class_weights(cw, np.zeros(0, np.int64), np.zeros(0, bool), self.classes_, "load")
         if implied is not None and weights != implied.tolist():

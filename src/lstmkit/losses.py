@@ -14,7 +14,9 @@ Softmax cross-entropy over C classes (the seeds' H(y_t, target_t) with y_t = sof
 
 The class weights are torch's ``F.cross_entropy(weight=w)`` with its mean reduction: the loss is
 divided by the weights of the targets, Σ r_n, not by their number, so that weighing every class by
-the same factor changes nothing (Keras' ``class_weight`` divides by the number instead).
+the same factor changes nothing (Keras' ``class_weight`` divides by the number instead). The
+weights are divided by the largest first (:func:`class_weighed`), which changes neither L nor its
+gradient, so that Σ r stays finite for any finite weights.
 
 Mean squared error::
 
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_real, check_shape, fail
+from ._checks import _real, check_real, check_shape, fail, message
 from .functional import log_softmax
 
 
@@ -56,16 +58,23 @@ def _check_mask(mask, shape, where):
     return m
 
 
-def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "weight") -> np.ndarray:
+def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "weight", labels=None) -> np.ndarray:
     """``weight`` as float64 (C,): one number per class (``n_classes`` of them; None: any number
     >= 1), each finite and >= 0, as torch's ``F.cross_entropy(weight=)`` takes them. A value of
     another type (a string, a bool: no weight) raises TypeError, a wrong shape or a value out of
-    range ValueError naming ``arg`` (and the class: ``weight[2]``). Whether the targets weigh
-    anything at all is the caller's to check (:func:`softmax_cross_entropy` refuses a total of 0).
-    The one check of the loss's ``weight`` and the Trainer's ``class_weight``."""
+    range ValueError naming ``arg`` and the class: ``weight[2]``, or with ``labels`` (a label per
+    entry: a mapping's keys) ``class_weight['rare']``, the entry as given (then a bool or a string
+    among numbers is refused naming its label too). Whether the targets weigh anything at all is
+    :func:`check_weighed`'s. The one check of a class weight's range: the loss's ``weight``, the
+    Trainer's ``class_weight``, an estimator's ``class_weight`` dict and the one in a model file,
+    ``lstmkit train --class-weight``."""
+    entries = None if labels is None else list(weight)
+    name = (lambda c: f"{arg}[{c}]") if labels is None else (lambda c: f"{arg}[{_plain(labels[c])!r}]")  # noqa: E731
     w = np.asarray(weight)
     what = "one weight per class" if n_classes is None else f"{n_classes} numbers, one weight per class"
-    if w.dtype.kind not in "iuf":
+    if w.dtype.kind not in "iuf" or (entries is not None and not all(_real(v) for v in entries)):
+        for c, v in enumerate(entries or ()):  # a mapping's: the first entry that is no number, by its label
+            check_real(v, where, name(c), low=0)
         fail(where, arg, what, f"dtype {w.dtype}" if w.ndim else f"{type(weight).__name__} {weight!r:.80}", exc=TypeError)
     if n_classes is None:
         if w.ndim != 1 or w.size == 0:
@@ -75,8 +84,54 @@ def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "we
     w = w.astype(np.float64)
     if not (np.isfinite(w) & (w >= 0)).all():  # (one pass; the message from the first bad class)
         c = int(np.argmin(np.isfinite(w) & (w >= 0)))
-        check_real(float(w[c]), where, f"{arg}[{c}]", low=0)
+        check_real(float(w[c]) if entries is None else entries[c], where, name(c), low=0)
     return w
+
+
+def _plain(v):
+    """A NumPy scalar as the Python one (a message shows 1, not np.int64(1))."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def class_weighed(targets, valid, weight) -> tuple[np.ndarray, float]:
+    """``(r, Σ r)``: r_n = m_n w[k_n] / max(w), each valid target's class weight (0 where not
+    valid; ``targets`` (N...) class indices, ``valid`` (N...) bool, ``weight`` (C,) float64 from
+    :func:`check_class_weight`), and their sum. Divided by the largest weight so that the sum is
+    at most the number of targets, finite for any finite weights (1e308 each would overflow to
+    inf); a mean weighted by r, Σ r ℓ / Σ r, is the same for weights of any scale. The one
+    computation of the targets' weights: the loss's, the Trainer's batch weight and its checks."""
+    top = weight.max() if weight.size else 0.0
+    w = weight / top if top > 0 else weight
+    r = np.where(valid, w[np.where(valid, targets, 0)], 0.0)  # (targets not valid may be anything: -1)
+    return r, float(r.sum())
+
+
+def check_weighed(targets, valid, weight, where: str, what: str, arg: str = "weight", names=None) -> tuple[np.ndarray, float]:
+    """:func:`class_weighed`'s ``(r, Σ r)``, the targets (``what``: "the valid targets") refused
+    when they all weigh 0: their weighted mean is 0/0 (NaN in torch). :class:`UnweighedTargets`
+    names the targets' classes by their index, or with ``names`` (the labels, in class order) by
+    label."""
+    r, total = class_weighed(targets, valid, weight)
+    if not total > 0:
+        raise unweighed(where, arg, what, np.unique(np.asarray(targets)[valid]).tolist(), names)
+    return r, total
+
+
+class UnweighedTargets(ValueError):
+    """Targets whose classes all weigh 0 (:func:`check_weighed`): ``what`` they are and ``classes``
+    their class indices, for a caller that knows the classes' labels to say it in its words."""
+
+    def __init__(self, text: str, what: str, classes: list):
+        super().__init__(text)
+        self.what, self.classes = what, classes
+
+
+def unweighed(where: str, arg: str, what: str, classes: list, names=None) -> UnweighedTargets:
+    """The refusal of ``what`` (targets of the class indices ``classes``, shown as ``names[c]``
+    where given) that all weigh 0 by ``arg``, to raise."""
+    shown = classes if names is None else [_plain(names[c]) for c in classes]
+    return UnweighedTargets(message(where, arg, f"a weight > 0 for a class among {what} (the loss is their weighted mean)",
+                                    f"0 for each of their classes {shown!r:.80}"), what, classes)  # fmt: skip
 
 
 def softmax_cross_entropy(logits, targets, mask=None, weight=None) -> tuple[float, np.ndarray]:
@@ -111,11 +166,7 @@ def softmax_cross_entropy(logits, targets, mask=None, weight=None) -> tuple[floa
         r = valid.astype(z.dtype) / n_valid  # r_n / Σ r = m_n / Σ m                (N...)
     else:
         w = check_class_weight(weight, C, where)
-        rw = np.where(valid, w[kk[..., 0]], 0.0)  # r_n = m_n w[k_n]                 (N...)
-        total = rw.sum()
-        if not total > 0:
-            fail(where, "weight", "a weight > 0 for a class among the valid targets (the loss is their weighted mean)",
-                 f"0 for each of their classes {np.unique(k[valid]).tolist()}")  # fmt: skip
+        rw, total = check_weighed(k, valid, w, where, "the valid targets")  # r_n = m_n w[k_n] / max(w), Σ r  (N...)
         r = (rw / total).astype(z.dtype)  # r_n / Σ r                                (N...)
     if m is not None:  # a padded position's logits never enter: its ℓ_n would be NaN or inf for a NaN, an inf
         # or an extreme logit there (1e38 - -1e38 overflows), and m_n ℓ_n = 0 * NaN is NaN, in the loss and in

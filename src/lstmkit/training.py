@@ -58,7 +58,7 @@ from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
     save_checkpoint, settings_difference, show_setting,
 )
-from .losses import check_class_weight, mse, softmax_cross_entropy
+from .losses import check_class_weight, check_weighed, class_weighed, mse, softmax_cross_entropy
 from .module import Module
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, by_name, clip_grad_norm, make_optimizer, make_schedule
 from .progress import make_progress
@@ -512,16 +512,33 @@ class Trainer:
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where)
         self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
         resumed = resume and os.path.exists(checkpoint)
-        if resumed:
-            load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
-        (X, Y, lengths), val = self._split(X, Y, lengths, validation_data, validation_split)
-        self._check_weighed(Y, lengths, X.shape[1], where, "the training targets")
-        if val is not None:
+        # every check that the checkpoint does not decide comes before it is read: a refusal leaves the
+        # trainer and its model as they were. The validation split is drawn after (from the seed a resume
+        # restores), its checks undone on a refusal by restoring the state from before the load
+        val = self._validation(X, Y, lengths, validation_data, validation_split)
+        self._check_weighed(Y, lengths, X.shape[1], where, "the training targets")  # all of them (a split's: below)
+        if isinstance(val, tuple):
             self._check_weighed(val[1], val[2], val[0].shape[1], where, "the validation targets")
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
+        before = self.state_dict() if resumed and isinstance(val, int) and self.class_weight is not None else None
+        if resumed:
+            load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
+        if isinstance(val, int):  # validation_split: val rows drawn from the (restored) seed
+            held = self.validation_indices
+            (X, Y, lengths), val = self._split(X, Y, lengths, val)
+            try:
+                self._check_weighed(Y, lengths, X.shape[1], where, "the targets validation_split left to train on")
+                self._check_weighed(val[1], val[2], val[0].shape[1], where, "the targets validation_split held out")
+            except ValueError:
+                if before is not None:
+                    self.load_state_dict(before)
+                self.validation_indices = held
+                raise
+        else:
+            self.validation_indices = None
         if resumed and on_resume is not None:  # every check made: the resume goes ahead
             on_resume(self)
         if self.patience is not None and self.monitor is None and val is None and self.epoch < epochs and not self.stopped:
@@ -623,24 +640,22 @@ class Trainer:
 
     def _weight_of(self, y, mask) -> float:
         """What a batch's loss is a mean over, its weight in the epoch's loss: the number of valid
-        targets, or with ``class_weight`` the sum of their weights Σ m w[y]. y (B, T) with
-        head="all", (B, ...) otherwise; mask (B, T) or None."""
+        targets, or with ``class_weight`` the sum of their weights Σ m w[y] / max(w) (the loss's
+        denominator, :func:`~lstmkit.losses.class_weighed`). y (B, T) with head="all", (B, ...)
+        otherwise; mask (B, T) or None."""
         head_all = self.model.head_mode == "all"
         if self.class_weight is None:
             return float(mask.sum()) if mask is not None else float(np.prod(y.shape[:2] if head_all else y.shape[:1]))
-        valid = np.ones(y.shape, dtype=bool) if mask is None else mask > 0  # (targets past a length may be anything: -1)
-        return float(np.where(valid, self.class_weight[np.where(valid, y, 0)], 0.0).sum())
+        return class_weighed(y, np.ones(y.shape, dtype=bool) if mask is None else mask > 0, self.class_weight)[1]
 
     def _check_weighed(self, Y, lengths, T: int, where: str, what: str) -> None:
-        """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0."""
+        """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0
+        (:func:`~lstmkit.losses.check_weighed`; an estimator says it by label)."""
         if self.class_weight is None:
             return
         mask = _step_mask(lengths, len(Y), T) if self.model.head_mode == "all" else None
-        if self._weight_of(Y, mask) > 0:
-            return
         valid = np.ones(Y.shape, dtype=bool) if mask is None else mask > 0
-        fail(where, "class_weight", f"a weight > 0 for a class among {what} (the loss is their weighted mean)",
-             f"0 for each of their classes {np.unique(Y[valid]).tolist()}")  # fmt: skip
+        check_weighed(Y, valid, self.class_weight, where, what, "class_weight")
 
     def _score(self, name: str, out, y, mask) -> tuple[float, float]:
         """Metric ``name``'s (sum, count) of one batch (or of the validation data), checked: a pair
@@ -671,24 +686,28 @@ class Trainer:
             if self.patience is not None and self.wait >= self.patience:  # Keras: `patience` epochs without improvement
                 self.stopped = True
 
-    def _split(self, X, Y, lengths, validation_data, validation_split):
-        """(train, val or None): explicit validation data, or a seeded held-out fraction."""
+    def _validation(self, X, Y, lengths, validation_data, validation_split):
+        """fit's validation: ``validation_data`` checked (a tuple (X, Y, lengths)), the number of
+        rows ``validation_split`` holds out (an int, drawn by :meth:`_split`), or None."""
         where = "Trainer.fit"
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 fail(where, "validation_data", "a tuple (X, Y) or (X, Y, lengths)", type(validation_data).__name__, exc=TypeError)
-            self.validation_indices = None
-            return (X, Y, lengths), _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, self.loss_fn, where)
+            return _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, self.loss_fn, where)
         if not validation_split:
-            self.validation_indices = None
-            return (X, Y, lengths), None
+            return None
         if not (isinstance(validation_split, float) and 0 < validation_split < 1):
             fail(where, "validation_split", "a float in (0, 1)", repr(validation_split))
         n = len(X)
         n_val = int(round(n * validation_split))
         if n_val < 1 or n_val >= n:
             fail(where, "validation_split", f"a fraction leaving at least one sequence on each side of {n}", validation_split)
-        perm = np.random.default_rng(self._split_ss).permutation(n)
+        return n_val
+
+    def _split(self, X, Y, lengths, n_val: int):
+        """(train, val): ``n_val`` rows held out at random, from the seed (a resume's: the
+        checkpoint's); their rows are ``validation_indices``."""
+        perm = np.random.default_rng(self._split_ss).permutation(len(X))
         va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         self.validation_indices = va.astype(np.int64)
         pick = lambda idx: (X[idx], Y[idx], None if lengths is None else lengths[idx])  # noqa: E731

@@ -12,6 +12,7 @@ import numpy as np
 from .._checks import count
 from ..cli import CommandError
 from ..estimators import LSTMClassifier
+from ..losses import check_class_weight
 from ._data import add_data_arguments, load_sequences
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import add_check, fraction, integer, non_negative, option_name, positive
@@ -54,10 +55,9 @@ def class_weight_option(text: str) -> str | dict[str, float]:
         label = label.strip()
         try:
             w = float(weight) if eq and label else math.nan
+            check_class_weight([w], 1, "train", "--class-weight")  # the library's rule of a weight: finite, >= 0
         except ValueError:
-            w = math.nan
-        if not (math.isfinite(w) and w >= 0):
-            raise argparse.ArgumentTypeError(f"expected {form}, each weight a number >= 0, got {item!r}")
+            raise argparse.ArgumentTypeError(f"expected {form}, each weight a number >= 0, got {item!r}") from None
         if label in pairs:
             raise argparse.ArgumentTypeError(f"expected each label once, got {label!r} twice")
         pairs[label] = w
@@ -170,6 +170,12 @@ def epochs_run(est, args) -> str:
     return f"epochs {est.n_epochs_}{stopped}, the weights of epoch {best} saved, the best ({watched})"
 
 
+def _number(w: float) -> str:
+    """A weight as short as it reads back the same: 5, 0.5, 1e-08; 5.000001 (not :g's 5)."""
+    short = f"{w:g}"
+    return short if float(short) == w else repr(float(w))
+
+
 def _as_typed(name: str, value, missing: bool = False) -> str:
     """A setting's value as its options are typed: ``--lr 0.01``, ``--bidirectional`` /
     ``no --bidirectional``, ``--clip 0`` for no clipping, ``lstm_options`` as its flags
@@ -177,7 +183,7 @@ def _as_typed(name: str, value, missing: bool = False) -> str:
     if name == "class_weight":  # as typed: --class-weight balanced, --class-weight rare=5,common=1 (missing: not given)
         if missing or value is None:
             return "no --class-weight"
-        return "--class-weight " + (",".join(f"{k}={w:g}" for k, w in value.items()) if isinstance(value, dict) else str(value))
+        return "--class-weight " + (",".join(f"{k}={_number(w)}" for k, w in value.items()) if isinstance(value, dict) else str(value))
     if missing:
         return f"no {name} setting"
     if name == "lstm_options":
