@@ -165,8 +165,10 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
     if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:  # the common case, cheaply
         arr = x
     else:
-        arr = _as_float_array(x, where, arg, dtype, finite)
+        arr = _as_float_array(x, where, arg, dtype)  # cast quietly: one finite check below covers both
     if finite and not all_finite(arr):
+        if arr is not x:  # a cast may have made a finite value inf (1e39 to float32): named as given, by cast_float
+            cast_float(np.asarray(_from_torch(x, where, arg)), dtype, where, arg)
         at = first_index(~np.isfinite(arr))
         fail(where, arg, "finite values", f"{arr[at]} at index {at}", fix)
     return arr
@@ -289,7 +291,9 @@ def check_finite_steps(X: np.ndarray, lengths: np.ndarray | None, where: str, ar
     return check_finite_within(X, valid_steps(lengths, *X.shape[:2]), where, arg, MISSING_INPUTS)
 
 
-def _as_float_array(x, where: str, arg: str, dtype: np.dtype, finite: bool = True) -> np.ndarray:
+def _as_float_array(x, where: str, arg: str, dtype: np.dtype) -> np.ndarray:
+    """``x`` (a list, an array, a torch tensor) as a C-contiguous array of the float ``dtype``; a value
+    beyond ``dtype``'s range becomes inf, quietly (the caller checks, :func:`check_float_array`)."""
     x = _from_torch(x, where, arg)
     try:
         arr = np.asarray(x)
@@ -301,7 +305,7 @@ def _as_float_array(x, where: str, arg: str, dtype: np.dtype, finite: bool = Tru
         fail(where, arg, "a real floating-point array", f"an object array of arrays (shapes {_shapes(arr)})", RAGGED_FIX)
     if arr.dtype.kind != "f":
         fail(where, arg, "a real floating-point array", *_not_float(x, arr, arg, dtype), exc=TypeError)
-    return cast_float(arr, dtype, where, arg, check=finite)
+    return cast_float(arr, dtype, where, arg, check=False)
 
 
 def _not_float(x, arr: np.ndarray, arg: str, dtype) -> tuple[str, str]:
