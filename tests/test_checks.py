@@ -438,5 +438,13 @@ def test_cast_float_refuses_an_overflow_only_where_it_counts():
     out = cast_float(x, np.float32, "f", "X", valid=np.array([[True, False], [True, True]]))  # in the padding: padding
     assert out.dtype == np.float32 and out[0, 1] == np.inf and out.flags.c_contiguous
     assert cast_float(x, np.float32, "f", "X", check=False)[0, 1] == np.inf
+    # overflow_at, the rule (onnx's message about a constant uses it too): the first finite value the cast makes inf;
+    # one just above float32's largest, (2 - 2^-23) 2^127, by less than half its last step (2^103) rounds down to it
+    from lstmkit._checks import overflow_at
+
+    assert overflow_at(x, np.float32) == (0, 1) and overflow_at(x, np.float64) is None
+    edge = np.array([np.nextafter((2 - 2**-23) * 2.0**127, np.inf), (2 - 2**-24) * 2.0**127, np.inf])  # + 2^75, + 2^103: a tie, to even
+    assert overflow_at(edge, np.float32) == (1,)
+    np.testing.assert_array_equal(cast_float(edge[:1], np.float32, "f", "X"), [np.finfo(np.float32).max])
     ints = np.array([2**62, -3], dtype=np.int64)  # integers fit float32's range whatever they are
     np.testing.assert_array_equal(cast_float(ints, np.float32, "f", "X"), ints.astype(np.float32))

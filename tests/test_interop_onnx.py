@@ -944,6 +944,20 @@ def test_a_nodes_own_constant_beyond_the_models_range_says_so():
     assert err.value.__cause__ is None and (err.value.__context__ is None or err.value.__suppress_context__)  # nothing chained shows
     h0[0, 1, 2] = 3e38  # within the range: taken
     assert np.isfinite(odd(np.zeros((5, 2, 3), np.float32))[0]).all()
+    # the range ends where the cast gives inf: float32's largest value is (2 - 2^-23) 2^127, and a float64 above it by
+    # less than half of float32's last step there (2^103) rounds down to it, as the cast takes it; the message about
+    # a constant that does not fit another X called it "beyond float32's range" (|value| > finfo.max)
+    f32max = float(np.finfo(np.float32).max)
+    assert f32max == (2 - 2**-23) * 2.0**127
+    h0[0, 1, 2] = -np.nextafter(f32max, np.inf)  # -(f32max + 2^75), float64's next value
+    assert np.isfinite(odd(np.zeros((5, 2, 3), np.float32))[0]).all()  # taken by the call
+    with pytest.raises(ValueError) as err:
+        odd(np.zeros((5, 3, 3), np.float32))  # 3 sequences: the (1, 2, 4) constant does not fit
+    assert str(err.value) == (
+        "OnnxLSTM: expected initial_h a finite float array of shape (num_directions, batch_size, hidden_size) = (1, 3, 4), "
+        "got the node's own constant initial_h, float64 of shape (1, 2, 4). Pass initial_h= to the call to replace it "
+        "(the node's constant is used when the call gives none)."
+    )
 
 
 def test_a_stacked_graphs_wrong_weight_is_named_by_its_node_s_place():

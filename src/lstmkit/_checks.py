@@ -330,21 +330,37 @@ def cast_float(arr: np.ndarray, dtype, where: str, arg: str, *, valid: np.ndarra
     for sequences): only there (padding may hold anything); None: everywhere. Without ``check``
     such a value becomes inf, quietly. The one rule for the arrays the engine takes
     (:func:`check_float_array`) and the estimators' X (any real numbers, integers too)."""
-    if arr.dtype.kind != "f" or arr.dtype.itemsize <= np.dtype(dtype).itemsize:
+    if not _narrowing(arr, dtype):
         return np.ascontiguousarray(arr, dtype=dtype)  # no cast, a widening one, or integers: every value fits
     with np.errstate(over="ignore"):  # float64 to float32: the overflow, if any, is named below
         out = np.ascontiguousarray(arr, dtype=dtype)
-    if check and not all_finite(out):
-        over = np.isinf(out) & np.isfinite(arr)
-        if valid is not None:
-            over &= valid.reshape(valid.shape + (1,) * (arr.ndim - valid.ndim))
-        if over.any():
-            at = first_index(over)
-            fix = ("Scale the data down, or compute in float64 (dtype=numpy.float64)." if np.dtype(dtype) == np.float32 else
-                   "Scale the data down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
-            # str, not format(): a long double's format() goes through a Python float, 1e600 -> "inf"
-            fail(where, arg, f"values within {float_range(dtype)}", f"{arr[at]!s} at index {at}", fix)
+    if check and not all_finite(out) and (at := overflow_at(arr, dtype, valid, out=out)) is not None:
+        fix = ("Scale the data down, or compute in float64 (dtype=numpy.float64)." if np.dtype(dtype) == np.float32 else
+               "Scale the data down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
+        # str, not format(): a long double's format() goes through a Python float, 1e600 -> "inf"
+        fail(where, arg, f"values within {float_range(dtype)}", f"{arr[at]!s} at index {at}", fix)
     return out
+
+
+def _narrowing(arr: np.ndarray, dtype) -> bool:
+    """Whether casting ``arr`` to the float ``dtype`` may overflow: a float array of a wider type."""
+    return arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize
+
+
+def overflow_at(arr: np.ndarray, dtype, valid: np.ndarray | None = None, *, out: np.ndarray | None = None) -> tuple[int, ...] | None:
+    """The index of the first finite value of ``arr`` that a cast to the float ``dtype`` makes inf (a
+    float64 1e39 to float32), or None. The one rule of a value beyond a dtype's range: a value just
+    above the range's end that rounds down to it is within. ``valid`` as :func:`cast_float`'s;
+    ``out``: the cast, where the caller has it."""
+    if not _narrowing(arr, dtype):
+        return None
+    if out is None:
+        with np.errstate(over="ignore"):
+            out = arr.astype(dtype)
+    over = np.isinf(out) & np.isfinite(arr)
+    if valid is not None:
+        over &= valid.reshape(valid.shape + (1,) * (arr.ndim - valid.ndim))
+    return first_index(over) if over.any() else None
 
 
 def float_range(dtype) -> str:

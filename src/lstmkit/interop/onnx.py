@@ -60,7 +60,7 @@ from typing import Mapping, NamedTuple
 import numpy as np
 
 from .. import layout
-from .._checks import check_float_array, check_lengths, fail, first_index, float_range, message
+from .._checks import check_float_array, check_lengths, fail, float_range, message, overflow_at
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
 #: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
@@ -492,9 +492,8 @@ def _describe_constant(value, dtype=None) -> str:
         text += f", every value {low}" if low == high else f", values {low} to {high}"
     elif arr.dtype.kind == "f" and not np.isfinite(arr).all():
         text += ", not every value finite"
-    elif arr.dtype.kind == "f" and dtype is not None and (over := np.abs(arr) > np.finfo(dtype).max).any():
-        at = first_index(over)  # (the range check of check_float_array's cast, lstmkit._checks.cast_float)
-        text += f", {arr[at]!s} at index {at} beyond {float_range(dtype)}"
+    elif arr.dtype.kind == "f" and dtype is not None and (at := overflow_at(arr, dtype)) is not None:
+        text += f", {arr[at]!s} at index {at} beyond {float_range(dtype)}"  # (check_float_array's rule, cast_float's)
     return text
 
 
