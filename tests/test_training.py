@@ -1090,6 +1090,18 @@ def test_class_weight_is_checked_and_refused_where_it_weighs_nothing():
         Trainer(per_step, class_weight=zero).fit(X, np.array([[0, 2, 2]] * 6), np.ones(6, dtype=int), epochs=1)
 
 
+def test_class_weight_is_fixed_at_construction_where_it_was_checked():
+    # each batch's loss uses the weights checked at construction, unchecked (and divided by the largest
+    # once): weights set or written afterwards would skip the check, so neither is possible
+    trainer = Trainer(SequenceModel(2, 3, 4, head="last", seed=0), class_weight=[1, 2, 4])
+    assert trainer.class_weight.tolist() == [1.0, 2.0, 4.0] and trainer.class_weight.dtype == np.float64
+    with pytest.raises(AttributeError):
+        trainer.class_weight = np.array([1.0, 2.0, -0.5])
+    with pytest.raises(ValueError, match="read-only"):
+        trainer.class_weight[2] = -0.5
+    assert Trainer(SequenceModel(2, 3, 4, head="last", seed=0)).class_weight is None
+
+
 def test_a_checkpoint_records_the_class_weights_and_a_resume_with_others_is_refused(tmp_path):
     from lstmkit.checkpoint import ResumeRefused
 

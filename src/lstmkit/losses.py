@@ -15,8 +15,8 @@ Softmax cross-entropy over C classes (the seeds' H(y_t, target_t) with y_t = sof
 The class weights are torch's ``F.cross_entropy(weight=w)`` with its mean reduction: the loss is
 divided by the weights of the targets, Σ r_n, not by their number, so that weighing every class by
 the same factor changes nothing (Keras' ``class_weight`` divides by the number instead). The
-weights are divided by the largest first (:func:`class_weighed`), which changes neither L nor its
-gradient, so that Σ r stays finite for any finite weights.
+weights are divided by the largest first (:func:`relative_weight`), which changes neither L nor
+its gradient, so that Σ r stays finite for any finite weights.
 
 Mean squared error::
 
@@ -93,16 +93,23 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def class_weighed(targets, valid, weight) -> tuple[np.ndarray, float]:
-    """``(r, Σ r)``: r_n = m_n w[k_n] / max(w), each valid target's class weight (0 where not
-    valid; ``targets`` (N...) class indices, ``valid`` (N...) bool, ``weight`` (C,) float64 from
-    :func:`check_class_weight`), and their sum. Divided by the largest weight so that the sum is
-    at most the number of targets, finite for any finite weights (1e308 each would overflow to
-    inf); a mean weighted by r, Σ r ℓ / Σ r, is the same for weights of any scale. The one
-    computation of the targets' weights: the loss's, the Trainer's batch weight and its checks."""
+def relative_weight(weight) -> np.ndarray:
+    """``weight`` (C,) float64 divided by its largest (itself where all are 0): what
+    :func:`class_weighed` takes. It changes neither the weighted mean nor its gradient, and keeps
+    Σ r at most the number of targets, finite for any finite weights (1e308 each would overflow to
+    inf)."""
     top = weight.max() if weight.size else 0.0
-    w = weight / top if top > 0 else weight
-    r = np.where(valid, w[np.where(valid, targets, 0)], 0.0)  # (targets not valid may be anything: -1)
+    return weight / top if top > 0 else weight
+
+
+def class_weighed(targets, valid, weight) -> tuple[np.ndarray, float]:
+    """``(r, Σ r)``: r_n = m_n w[k_n], each valid target's class weight (0 where not valid;
+    ``targets`` (N...) class indices, ``valid`` (N...) bool, ``weight`` (C,) the weights from
+    :func:`check_class_weight` divided by the largest, :func:`relative_weight`), and their sum; a
+    mean weighted by r, Σ r ℓ / Σ r, is the same for weights of any scale. The one computation of
+    the targets' weights: the loss's, the Trainer's batch weight (of weights divided once, at its
+    construction) and the checks (:func:`check_weighed`)."""
+    r = np.where(valid, weight[np.where(valid, targets, 0)], 0.0)  # (targets not valid may be anything: -1)
     return r, float(r.sum())
 
 
@@ -111,7 +118,7 @@ def check_weighed(targets, valid, weight, where: str, what: str, arg: str = "wei
     when they all weigh 0: their weighted mean is 0/0 (NaN in torch). :class:`UnweighedTargets`
     names the targets' classes by their index, or with ``names`` (the labels, in class order) by
     label."""
-    r, total = class_weighed(targets, valid, weight)
+    r, total = class_weighed(targets, valid, relative_weight(weight))
     if not total > 0:
         raise unweighed(where, arg, what, np.unique(np.asarray(targets)[valid]).tolist(), names)
     return r, total
@@ -161,14 +168,24 @@ def softmax_cross_entropy(logits, targets, mask=None, weight=None) -> tuple[floa
     n_valid = float(valid.sum()) if m is not None else float(k.size)
     if n_valid == 0:
         fail(where, "mask", "at least one valid target", "none")
-    kk = np.where(valid, k, 0)[..., None]  # safe indices for padded positions   (N..., 1)
     if weight is None:
-        r = valid.astype(z.dtype) / n_valid  # r_n / Σ r = m_n / Σ m                (N...)
+        r, total = valid.astype(z.dtype), n_valid  # r_n = m_n, Σ r = Σ m                (N...)
     else:
         w = check_class_weight(weight, C, where)
-        rw, total = check_weighed(k, valid, w, where, "the valid targets")  # r_n = m_n w[k_n] / max(w), Σ r  (N...)
-        r = (rw / total).astype(z.dtype)  # r_n / Σ r                                (N...)
-    if m is not None:  # a padded position's logits never enter: its ℓ_n would be NaN or inf for a NaN, an inf
+        r, total = check_weighed(k, valid, w, where, "the valid targets")  # r_n = m_n w[k_n] / max(w), Σ r  (N...)
+    return weighed_cross_entropy(z, k, None if m is None else valid, r, total)
+
+
+def weighed_cross_entropy(z, k, valid, r, total: float) -> tuple[float, np.ndarray]:
+    """:func:`softmax_cross_entropy` of arguments already checked: logits z (N..., C) float,
+    targets k (N...) in [0, C) where valid, ``valid`` (N...) bool or None (every target), r (N...)
+    each target's weight r_n (m_n, or :func:`class_weighed`'s) and ``total`` Σ r > 0. The Trainer
+    calls it with the batch's class weights, which it computes once a batch (for the batch's
+    weight in the epoch's loss too) from weights checked once, at its construction.
+    Returns ``(L, ∂L/∂z)``, see the module docstring."""
+    kk = (k if valid is None else np.where(valid, k, 0))[..., None]  # safe indices for padded positions   (N..., 1)
+    r = (r / total).astype(z.dtype, copy=False)  # r_n / Σ r                          (N...)
+    if valid is not None:  # a padded position's logits never enter: its ℓ_n would be NaN or inf for a NaN, an inf
         # or an extreme logit there (1e38 - -1e38 overflows), and m_n ℓ_n = 0 * NaN is NaN, in the loss and in
         # its row of the gradient, where torch's F.cross_entropy(z[m], k[m]) leaves the row out
         z = np.where(valid[..., None], z, 0).astype(z.dtype, copy=False)  # padded rows' logits 0   (N..., C)

@@ -58,7 +58,7 @@ from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
     save_checkpoint, settings_difference, show_setting,
 )
-from .losses import check_class_weight, check_weighed, class_weighed, mse, softmax_cross_entropy
+from .losses import check_class_weight, check_weighed, class_weighed, mse, relative_weight, softmax_cross_entropy, weighed_cross_entropy
 from .module import Module
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, by_name, clip_grad_norm, make_optimizer, make_schedule
 from .progress import make_progress
@@ -428,7 +428,9 @@ class Trainer:
                 fail(where, "class_weight", f"None with {what} (class weights weigh the classes of loss='cross_entropy')",
                      f"{class_weight!r:.80}", fix)  # fmt: skip
             class_weight = check_class_weight(class_weight, getattr(model, "output_size", None), where, "class_weight")
-        self.class_weight: np.ndarray | None = class_weight  # (C,) float64, or None
+            class_weight.flags.writeable = False  # (a copy: checked once, here; see the class_weight property)
+        self._class_weight: np.ndarray | None = class_weight  # (C,) float64, or None
+        self._relative_weight = None if class_weight is None else relative_weight(class_weight)  # w / max(w): r of a batch
         if isinstance(optimizer, Optimizer) and optimizer.module is not model:
             built = (f"one built on {len(optimizer.modules)} modules" if len(optimizer.modules) > 1
                      else f"one built on another {type(optimizer.module).__name__}")
@@ -617,9 +619,9 @@ class Trainer:
             lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
             out, state = self.model(xb[:, s:e], lc, state)  # state carries over, no gradient to it
             yc = yb[:, s:e] if self.model.head_mode == "all" else yb
-            weight = self._weight_of(yc, mask)  # the loss's denominator: the epoch's loss is Σ loss * weight / Σ weight
+            r, weight = self._weighed(yc, mask)  # the loss's denominator: the epoch's loss is Σ loss * weight / Σ weight
             if weight > 0:  # (0: every valid target of a class of weight 0, a loss of 0/0: no update)
-                loss, dout = self._loss(out, yc, mask)
+                loss, dout = self._loss(out, yc, mask, r, weight)
                 self.optimizer.zero_grad()
                 self.model.backward(dout)
                 if self.clip is not None:
@@ -632,21 +634,35 @@ class Trainer:
                 totals[m][0] += a
                 totals[m][1] += c
 
-    def _loss(self, out, y, mask) -> tuple[float, np.ndarray]:
-        """The loss and its gradient of one batch (or of the validation data), with the class weights."""
+    @property
+    def class_weight(self) -> np.ndarray | None:
+        """The class weights given, (C,) float64 (read-only), or None. Fixed for the trainer's
+        life: checked once, at construction, and divided by the largest once (what each batch's
+        loss uses, unchecked); a Trainer with other weights is another Trainer."""
+        return self._class_weight
+
+    def _loss(self, out, y, mask, r=None, total=None) -> tuple[float, np.ndarray]:
+        """The loss and its gradient of one batch (or of the validation data), with the class
+        weights. A batch's targets' weights ``r`` and their sum ``total`` (:meth:`_weighed`) go to
+        the loss's kernel, :func:`~lstmkit.losses.weighed_cross_entropy`, unchecked: the weights
+        were checked here at construction, the targets at fit (:func:`_check_data`). The validation
+        data's loss (once an epoch), and outputs that are not one per class weight (a custom
+        model's: not compared with the weights at construction), take the checked loss."""
         if self.class_weight is None:
             return self.loss_fn(out, y, mask)
-        return self.loss_fn(out, y, mask, weight=self.class_weight)
+        if r is None or out.shape[-1] != self.class_weight.size:
+            return self.loss_fn(out, y, mask, weight=self.class_weight)
+        return weighed_cross_entropy(out, y, None if mask is None else mask > 0, r, total)
 
-    def _weight_of(self, y, mask) -> float:
-        """What a batch's loss is a mean over, its weight in the epoch's loss: the number of valid
-        targets, or with ``class_weight`` the sum of their weights Σ m w[y] / max(w) (the loss's
-        denominator, :func:`~lstmkit.losses.class_weighed`). y (B, T) with head="all", (B, ...)
-        otherwise; mask (B, T) or None."""
+    def _weighed(self, y, mask) -> tuple[np.ndarray | None, float]:
+        """``(r, Σ r)``: with ``class_weight`` each valid target's weight r = m w[y] / max(w) and
+        their sum (:func:`~lstmkit.losses.class_weighed`), the loss's denominator; without, None
+        and the number of valid targets. Σ r is what a batch's loss is a mean over, its weight in
+        the epoch's loss. y (B, T) with head="all", (B, ...) otherwise; mask (B, T) or None."""
         head_all = self.model.head_mode == "all"
         if self.class_weight is None:
-            return float(mask.sum()) if mask is not None else float(np.prod(y.shape[:2] if head_all else y.shape[:1]))
-        return class_weighed(y, np.ones(y.shape, dtype=bool) if mask is None else mask > 0, self.class_weight)[1]
+            return None, float(mask.sum()) if mask is not None else float(np.prod(y.shape[:2] if head_all else y.shape[:1]))
+        return class_weighed(y, np.ones(y.shape, dtype=bool) if mask is None else mask > 0, self._relative_weight)
 
     def _check_weighed(self, Y, lengths, T: int, where: str, what: str) -> None:
         """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0
