@@ -10,8 +10,10 @@ Each derivative is written from the forward *output*, as back-propagation uses i
 
 (softmax and log_softmax subtract m = max_j z_j before exponentiating; they have no derivative here.)
 
-The clip of the LSTM variants (their ``gate_clip``, ONNX's ``clip``, and ``cell_clip``), whose
-derivative is written from the input, as its output cannot tell a clipped value from one at the bound:
+The clip of the LSTM variants, whose derivative is written from the input, as its output cannot
+tell a clipped value from one at the bound (``clipped``: the gate clip, their ``gate_clip``, ONNX's
+``clip``; ``clipped_grad``: its derivative, and that of the cell clip, ``cell_clip``, the same
+function of c written as ``numpy.clip`` by the cell's step):
 
     clipped(z, c) = min(max(z, -c), c)  clipped'(z) = [|z| <= c]   (1 inside [-c, c], else 0)
 
@@ -78,7 +80,9 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def clipped(z: np.ndarray, clip: float | None) -> np.ndarray:
     """z clipped to [-clip, clip], or z itself when ``clip`` is None (no clip): the gate clip of
-    :mod:`lstmkit.variants` and :mod:`lstmkit.cell` (their cell clip is :func:`numpy.clip` of c)."""
+    :mod:`lstmkit.variants` and :mod:`lstmkit.cell`. Their cell clip is the same function of c,
+    written as :func:`numpy.clip` under ``if cell_clip is not None`` (the step keeps c before the
+    clip for the backward); its derivative is :func:`clipped_grad` all the same."""
     return z if clip is None else np.clip(z, -clip, clip)
 
 
