@@ -1079,7 +1079,7 @@ def test_class_weight_is_checked_and_refused_where_it_weighs_nothing():
     with pytest.raises(ValueError, match="^Trainer.fit: " + message.format("the training targets", r"\[0, 1\]")):
         Trainer(model, class_weight=zero).fit(X, Y, epochs=1)
     before = model.state_dict()
-    with pytest.raises(ValueError, match="^Trainer.fit: " + message.format("the validation targets", r"\[1\]")):
+    with pytest.raises(ValueError, match="^Trainer.fit: " + message.format("the targets of validation_data", r"\[1\]")):
         Trainer(model, class_weight=[1.0, 0.0, 1.0]).fit(X, np.array([0, 2, 1, 1, 0, 1]), epochs=1, validation_data=(X, Y * 0 + 1))
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())  # nothing trained
     with pytest.raises(ValueError, match="^Trainer.evaluate: " + message.format("Y's targets", r"\[0, 1\]")):
@@ -1146,7 +1146,7 @@ def test_a_resume_refused_for_class_weights_leaves_the_trainer_and_its_model_as_
         for k, v in fresh.model.parameters().items():
             np.testing.assert_array_equal(v, before[k], err_msg=k)
 
-    with pytest.raises(ValueError, match=r"^Trainer.fit: expected class_weight a weight > 0 for a class among the validation targets "):
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected class_weight a weight > 0 for a class among the targets of validation_data "):
         fresh.fit(X, Y, epochs=2, checkpoint=ck, resume=True, validation_data=(X, np.zeros(8, dtype=int)))
     unchanged()
     # the split: seed 0 holds out 2 of 8 rows; row 7 (the only one of class 1) stays in training, so the held-out ones weigh 0

@@ -576,9 +576,7 @@ class _SequenceEstimator:
                 X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
                 checkpoint=checkpoint, resume=resume, on_resume=on_resume,
             )
-        except UnweighedTargets as exc:  # the part of y validation_split held out (the Trainer draws it): said by label
-            if "classes_" not in learned:
-                raise
+        except UnweighedTargets as exc:  # validation_data's targets, or the part of y validation_split held out: said by label
             raise unweighed(name + ".fit", "class_weight", exc.what, exc.classes, learned["classes_"]) from None
         held = trainer.validation_indices  # the rows its split held out (a resume's: the checkpoint's seed draws the same)
         for k, v in learned.items():
@@ -831,10 +829,6 @@ class LSTMClassifier(_SequenceEstimator):
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
-        if validation is not None and self.class_weight is not None:  # its targets must weigh something: named by label
-            Xv, Yv, lv = validation
-            check_weighed(Yv, valid_steps(lv, *Xv.shape[:2]) if per_step else np.ones(len(Xv), dtype=bool), weights, where,
-                          "the targets of validation_data", "class_weight", names=classes)  # fmt: skip
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,

@@ -520,7 +520,7 @@ class Trainer:
         val = self._validation(X, Y, lengths, validation_data, validation_split)
         self._check_weighed(Y, lengths, X.shape[1], where, "the training targets")  # all of them (a split's: below)
         if isinstance(val, tuple):
-            self._check_weighed(val[1], val[2], val[0].shape[1], where, "the validation targets")
+            self._check_weighed(val[1], val[2], val[0].shape[1], where, "the targets of validation_data")
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
