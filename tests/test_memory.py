@@ -257,20 +257,6 @@ def test_memory_command_says_what_its_time_is(capsys):
                         r"their gradients measured at each\)", last), last  # fmt: skip
 
 
-@pytest.fixture
-def two_blas_threads():
-    """NumPy's BLAS on 2 threads for the test (set back after), so that one thread inside is told apart."""
-    from lstmkit import threads
-
-    if threads._BLAS is None:  # pragma: no cover - another BLAS
-        pytest.skip("NumPy's BLAS threads cannot be set here")
-    get, set_ = threads._BLAS
-    before = get()
-    set_(2)
-    yield get
-    set_(before)
-
-
 def test_the_experiment_runs_blas_on_one_thread_and_sets_it_back(two_blas_threads, monkeypatch):
     # H = 16, batches of 32: products too small for two BLAS threads (5-85 s on a busy 2-core host
     # against 2.7 s on one). Each training run records the count it sees

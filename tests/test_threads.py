@@ -126,38 +126,32 @@ def test_blas_threads_set_back_even_when_a_block_fails(split):
     assert get() == before
 
 
-def test_blas_threads_sets_the_count_inside_and_back_after_even_on_an_error():
-    get, set_ = threads._BLAS
-    before = get()
-    set_(2)  # two, so that one inside is told apart
-    try:
+def test_blas_threads_sets_the_count_inside_and_back_after_even_on_an_error(two_blas_threads):
+    get = two_blas_threads
+    with threads.blas_threads(1):
+        assert get() == 1
+        with threads.blas_threads(1):  # nested (the experiment's products split by in_parallel)
+            assert get() == 1
+        assert get() == 1
+    assert get() == 2
+    with pytest.raises(RuntimeError, match="inside"):
         with threads.blas_threads(1):
-            assert get() == 1
-            with threads.blas_threads(1):  # nested (the experiment's products split by in_parallel)
-                assert get() == 1
-            assert get() == 1
-        assert get() == 2
-        with pytest.raises(RuntimeError, match="inside"):
-            with threads.blas_threads(1):
-                raise RuntimeError("inside")
-        assert get() == 2
-        with pytest.raises(ValueError, match="blas_threads: expected n >= 1, got 0"):
-            with threads.blas_threads(0):
-                pass  # pragma: no cover
-        assert get() == 2
-    finally:
-        set_(before)
+            raise RuntimeError("inside")
+    assert get() == 2
+    with pytest.raises(ValueError, match="blas_threads: expected n >= 1, got 0"):
+        with threads.blas_threads(0):
+            pass  # pragma: no cover
+    assert get() == 2
 
 
-def test_blas_threads_from_two_threads_interleaved_sets_the_count_back():
+def test_blas_threads_from_two_threads_interleaved_sets_the_count_back(two_blas_threads):
     # the order that left the process on one BLAS thread for good (helper-78's review), with the
     # count at 2: A enters (saved 2, set 1), B enters (saved 1), A leaves (set 2, while B's block
     # still ran, on 2 threads), B leaves (set 1). Now the last to leave sets back the count from
     # before the first entered, and a block still open keeps its count
     import threading
 
-    get, set_ = threads._BLAS
-    before = get()
+    get = two_blas_threads
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     seen, errors = {}, []
 
@@ -180,18 +174,14 @@ def test_blas_threads_from_two_threads_interleaved_sets_the_count_back():
         except BaseException as exc:  # pragma: no cover - shown below
             errors.append(exc)
 
-    set_(2)
-    try:
-        workers = [threading.Thread(target=run, args=(fn,)) for fn in (a, b)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=60)
-        assert not errors and not any(w.is_alive() for w in workers)
-        assert seen == {"B after A left": 1}
-        assert get() == 2
-    finally:
-        set_(before)
+    workers = [threading.Thread(target=run, args=(fn,)) for fn in (a, b)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert not errors and not any(w.is_alive() for w in workers)
+    assert seen == {"B after A left": 1}
+    assert get() == 2
 
 
 def test_blas_threads_overlapping_with_different_counts(monkeypatch):
@@ -220,15 +210,14 @@ def test_blas_threads_overlapping_with_different_counts(monkeypatch):
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
-def test_a_forked_child_sets_the_blas_count_back_when_only_other_threads_held_it():
+def test_a_forked_child_sets_the_blas_count_back_when_only_other_threads_held_it(two_blas_threads):
     # a thread inside blas_threads(1) when the process forks does not exist in the child: its block
     # never closes there, so the child sets the count back itself (else it ran on one BLAS thread)
     import os
     import threading
     import warnings
 
-    get, set_ = threads._BLAS
-    before = get()
+    get = two_blas_threads
     inside, leave = threading.Event(), threading.Event()
 
     def hold():
@@ -236,7 +225,6 @@ def test_a_forked_child_sets_the_blas_count_back_when_only_other_threads_held_it
             inside.set()
             leave.wait(timeout=60)
 
-    set_(2)
     holder = threading.Thread(target=hold)
     try:
         holder.start()
@@ -254,10 +242,9 @@ def test_a_forked_child_sets_the_blas_count_back_when_only_other_threads_held_it
         leave.set()
         holder.join(timeout=60)
         assert get() == 2
-    finally:
+    finally:  # the holder's block closed, whatever failed (the count is set back by two_blas_threads)
         leave.set()
         holder.join(timeout=60)
-        set_(before)
 
 
 def test_when_a_batch_is_split(monkeypatch):
