@@ -243,6 +243,23 @@ def scored_targets(est, lengths, n: int, T: int) -> np.ndarray:
     return valid_steps(lengths, n, T) if est.per_step_ else np.ones(n, dtype=bool)
 
 
+def r2(actual: np.ndarray, pred: np.ndarray, where: str, what: str) -> float:
+    """scikit-learn's ``r2_score(actual, pred)`` of (k, S) arrays (multioutput="uniform_average",
+    force_finite=True): R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² over the k rows, for each column, averaged
+    over the columns; a column whose k values are all equal scores 1.0 if predicted exactly, else
+    0.0. With k < 2 R² is undefined: this warns (``where``'s, of the k ``what``, for the caller's
+    caller) and returns nan, as ``r2_score`` does. The regressor's and the forecaster's score."""
+    k = len(actual)
+    if k < 2:
+        warnings.warn(f"{where}: R² is not defined with fewer than 2 {what} (got {k}); returning nan, as "
+                      "scikit-learn's r2_score does.", UserWarning, stacklevel=3)  # fmt: skip
+        return float("nan")
+    ss_res = ((actual - pred) ** 2).sum(axis=0)
+    ss_tot = ((actual - actual.mean(axis=0)) ** 2).sum(axis=0)
+    per_column = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
+    return float(per_column.mean())
+
+
 def looks_padded(X: np.ndarray) -> np.ndarray:
     """(n,) bool: sequence i of X (n, T, F) ends as zero padding does, its last step exactly 0.0
     in every feature (T > 1; with one step there is no padding). One step per sequence is read,
@@ -1107,15 +1124,7 @@ class LSTMRegressor(_SequenceEstimator):
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
-        yt, yp = y[valid].reshape(-1, k), pred[valid].reshape(-1, k)
-        if len(yt) < 2:
-            warnings.warn(f"{where}: R² is not defined with fewer than 2 targets (got {len(yt)}); returning nan, as "
-                          "scikit-learn's r2_score does.", UserWarning, stacklevel=2)  # fmt: skip
-            return float("nan")
-        ss_res = ((yt - yp) ** 2).sum(axis=0)
-        ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
-        return float(r2.mean())
+        return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets")
 
     def _extra(self):
         return {

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import check_float_array, check_int, count, fail, first_index, is_int
-from .estimators import NotFittedError, check_hyper_parameters, json_params
+from .estimators import NotFittedError, check_hyper_parameters, json_params, r2
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -415,15 +415,8 @@ class LSTMForecaster:
         hist = self.history_ if history is None else self._check_history(history, "score", arg="history")
         actual = self._check_series(y, "score", names, stacklevel=4)  # (k, S)
         k = len(actual)
-        if k < 2:
-            warnings.warn(f"{where}: R² is not defined with fewer than 2 values (got {k}); returning nan, as "
-                          "scikit-learn's r2_score does.", UserWarning, stacklevel=2)  # fmt: skip
-            return float("nan")
-        pred = self._forecast(hist, k).reshape(k, -1)  # (k, S)
-        ss_res = ((actual - pred) ** 2).sum(axis=0)
-        ss_tot = ((actual - actual.mean(axis=0)) ** 2).sum(axis=0)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
-        return float(r2.mean())
+        pred = self._forecast(hist, k).reshape(k, -1) if k >= 2 else actual  # (k, S) (k < 2: r2 warns, nothing forecast)
+        return r2(actual, pred, where, "values")
 
     def _check_series(self, y, what: str, names=None, arg: str = "y", stacklevel: int = 5) -> np.ndarray:
         """``y`` (k,) or (k, S) as (k, S) float64: finite, the fitted series (names checked by
