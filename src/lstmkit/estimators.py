@@ -102,7 +102,7 @@ from .modelfile import save_model
 from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS, by_name
 from .saving import register
-from .losses import UnweighedTargets, check_class_weight, check_weighed, unweighed
+from .losses import UnweighedTargets, check_class_weight, check_weighed, python_scalar, unweighed
 from .training import Trainer, mae, predict
 
 
@@ -450,11 +450,6 @@ def check_class_weight_param(class_weight, where: str) -> None:
     fail(where, "class_weight", CLASS_WEIGHT_FORMS, f"{type(cw).__name__} {cw!r:.80}", fix, exc=TypeError)
 
 
-def _scalar(v):
-    """A NumPy scalar as the Python one (a message shows 1, not np.int64(1))."""
-    return v.item() if isinstance(v, np.generic) else v
-
-
 def class_weights(class_weight, codes: np.ndarray, valid: np.ndarray, classes: np.ndarray, where: str) -> np.ndarray:
     """The per-class weights (C,) float64, in ``classes`` order, as scikit-learn's
     ``compute_class_weight`` makes them from the labels fit is given (validation_split's rows
@@ -470,14 +465,14 @@ def class_weights(class_weight, codes: np.ndarray, valid: np.ndarray, classes: n
         counts = np.bincount(codes[valid], minlength=C)  # every class is among the valid labels: counts >= 1
         return counts.sum() / (C * counts.astype(np.float64))
     index = {c: i for i, c in enumerate(classes.tolist())}
-    unknown = [_scalar(k) for k in class_weight if _scalar(k) not in index]
+    unknown = [python_scalar(k) for k in class_weight if python_scalar(k) not in index]
     if unknown:
         close = [(k, c) for k in unknown if (c := label_named(str(k), classes)) is not None]  # '1' for 1, 1 for '1'
         fix = f"Name each class as y holds it: {close[0][1]!r}, not {close[0][0]!r}." if close else ""
         fail(where, "class_weight", f"labels that are classes of y {classes.tolist()!r:.80}", f"{unknown!r:.80} (no class of y)", fix)
     weights = np.ones(C)
     for label, w in class_weight.items():
-        weights[index[_scalar(label)]] = float(w)
+        weights[index[python_scalar(label)]] = float(w)
     check_weighed(np.arange(C), np.ones(C, dtype=bool), weights, where, "the targets of y", "class_weight", names=classes)  # each class is in y
     return weights
 
@@ -486,7 +481,7 @@ def label_named(text: str, classes) -> Any:
     """The label among ``classes`` that ``text`` names: the one whose str() it is, or (numbers) the
     one equal to its value ('1' names 1.0); None for none. How a dict of label -> weight read back
     from JSON (its keys strings) or typed on the command line finds its labels again."""
-    labels = [_scalar(c) for c in classes]
+    labels = _json_scalar_list(np.asarray(classes))
     for c in labels:
         if str(c) == text:
             return c

@@ -69,7 +69,7 @@ def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "we
     Trainer's ``class_weight``, an estimator's ``class_weight`` dict and the one in a model file,
     ``lstmkit train --class-weight``."""
     entries = None if labels is None else list(weight)
-    name = (lambda c: f"{arg}[{c}]") if labels is None else (lambda c: f"{arg}[{_plain(labels[c])!r}]")  # noqa: E731
+    name = (lambda c: f"{arg}[{c}]") if labels is None else (lambda c: f"{arg}[{python_scalar(labels[c])!r}]")  # noqa: E731
     w = np.asarray(weight)
     what = "one weight per class" if n_classes is None else f"{n_classes} numbers, one weight per class"
     if w.dtype.kind not in "iuf" or (entries is not None and not all(_real(v) for v in entries)):
@@ -88,8 +88,10 @@ def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "we
     return w
 
 
-def _plain(v):
-    """A NumPy scalar as the Python one (a message shows 1, not np.int64(1))."""
+def python_scalar(v):
+    """A NumPy scalar as the Python one (a message shows 1, not np.int64(1)); anything else as it
+    is (a tuple stays a tuple: a dict's key, unlike :func:`lstmkit.checkpoint.plain`, which makes
+    it a list)."""
     return v.item() if isinstance(v, np.generic) else v
 
 
@@ -136,7 +138,7 @@ class UnweighedTargets(ValueError):
 def unweighed(where: str, arg: str, what: str, classes: list, names=None) -> UnweighedTargets:
     """The refusal of ``what`` (targets of the class indices ``classes``, shown as ``names[c]``
     where given) that all weigh 0 by ``arg``, to raise."""
-    shown = classes if names is None else [_plain(names[c]) for c in classes]
+    shown = classes if names is None else [python_scalar(names[c]) for c in classes]
     return UnweighedTargets(message(where, arg, f"a weight > 0 for a class among {what} (the loss is their weighted mean)",
                                     f"0 for each of their classes {shown!r:.80}"), what, classes)  # fmt: skip
 
