@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import check_float_array, check_int, count, fail, first_index, is_int
+from ._checks import all_finite, check_int, count, fail, first_index, is_int
 from .estimators import NotFittedError, check_hyper_parameters, json_params, r2
 from .saving import register
 
@@ -55,10 +55,10 @@ def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
         fail(where, arg, "a real numeric array (N,) or (N, n_series)", f"dtype {arr.dtype}", exc=TypeError)
     if arr.ndim not in (1, 2):
         fail(where, arg, "a 1-D series (N,) or a 2-D array (N, n_series)", f"{arr.ndim}-D shape {arr.shape}")
-    arr = arr.astype(np.float64)
-    bad = None if np.isfinite(arr).all() else arr[first_index(~np.isfinite(arr))]  # the first value refused
-    fix = "" if bad is None else FILL if np.isnan(bad) else "Replace the infinite values."
-    arr = check_float_array(arr, where, arg, np.float64, fix=fix)
+    arr = arr.astype(np.float64, order="C")
+    if not all_finite(arr):  # the first value refused, and what to do about it
+        at = first_index(~np.isfinite(arr))
+        fail(where, arg, "finite values", f"{arr[at]} at index {at}", FILL if np.isnan(arr[at]) else "Replace the infinite values.")
     was_1d = arr.ndim == 1
     return (arr[:, None] if was_1d else arr), was_1d
 
