@@ -448,3 +448,22 @@ def test_cast_float_refuses_an_overflow_only_where_it_counts():
     np.testing.assert_array_equal(cast_float(edge[:1], np.float32, "f", "X"), [np.finfo(np.float32).max])
     ints = np.array([2**62, -3], dtype=np.int64)  # integers fit float32's range whatever they are
     np.testing.assert_array_equal(cast_float(ints, np.float32, "f", "X"), ints.astype(np.float32))
+
+
+def test_is_real_is_the_public_test_of_a_number_that_losses_uses():
+    # losses.check_class_weight asked _checks' private _real; the rule is public as is_real, and the
+    # losses module imports no private name of _checks
+    import ast
+    import inspect
+
+    from lstmkit import losses
+    from lstmkit._checks import is_real
+
+    for v in (0, 1, -2.5, float("nan"), float("inf"), np.int64(3), np.float32(0.5), np.uint8(1)):
+        assert is_real(v), v
+    for v in (True, False, np.True_, "1", None, [1], 1j, np.array([1.0])):
+        assert not is_real(v), v
+    tree = ast.parse(inspect.getsource(losses))
+    private = [a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "_checks"
+               for a in node.names if a.name.startswith("_")]  # fmt: skip
+    assert private == []

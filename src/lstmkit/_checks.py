@@ -81,8 +81,10 @@ def _integer(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
-def _real(v) -> bool:
-    """A real or integer number, NumPy's included, not a bool (finite or not)."""
+def is_real(v) -> bool:
+    """A real or integer number, NumPy's included, not a bool (finite or not): what
+    :func:`check_real` takes, and what :func:`lstmkit.losses.check_class_weight` asks of each of
+    a mapping's weights before naming the first that is not one."""
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
@@ -131,7 +133,7 @@ def check_real(value, where: str, arg: str, *, low: float | None = None, high: f
     """
     if none and value is None:
         return None
-    number = _real(value)
+    number = is_real(value)
     v = float(value) if number else math.nan
     ok = math.isfinite(v)
     if ok and low is not None:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import _real, check_real, check_shape, fail, message
+from ._checks import check_real, check_shape, fail, is_real, message
 from .functional import log_softmax
 
 
@@ -72,7 +72,7 @@ def check_class_weight(weight, n_classes: int | None, where: str, arg: str = "we
     name = (lambda c: f"{arg}[{c}]") if labels is None else (lambda c: f"{arg}[{python_scalar(labels[c])!r}]")  # noqa: E731
     w = np.asarray(weight)
     what = "one weight per class" if n_classes is None else f"{n_classes} numbers, one weight per class"
-    if w.dtype.kind not in "iuf" or (entries is not None and not all(_real(v) for v in entries)):
+    if w.dtype.kind not in "iuf" or (entries is not None and not all(is_real(v) for v in entries)):
         for c, v in enumerate(entries or ()):  # a mapping's: the first entry that is no number, by its label
             check_real(v, where, name(c), low=0)
         fail(where, arg, what, f"dtype {w.dtype}" if w.ndim else f"{type(weight).__name__} {weight!r:.80}", exc=TypeError)
