@@ -891,6 +891,21 @@ def test_scored_targets_are_the_steps_within_lengths_per_step_and_every_sequence
     expected = np.array([[t < n for t in range(4)] for n in lengths])  # step t of sequence i counts while t < lengths[i]
     np.testing.assert_array_equal(scored_targets(steps, lengths, 8, 4), expected)
     np.testing.assert_array_equal(scored_targets(steps, None, 8, 4), np.ones((8, 4), dtype=bool))
+    # the rule itself, of per_step as fit knows it before there is a fitted estimator: the same
+    for per_step, est in ((False, clf), (True, steps)):
+        for lens in (lengths, None):
+            np.testing.assert_array_equal(scored_targets(per_step, lens, 8, 4), scored_targets(est, lens, 8, 4))
+    np.testing.assert_array_equal(scored_targets(np.bool_(True), lengths, 8, 4), expected)
+
+
+def test_the_rule_of_the_targets_that_count_is_written_once():
+    # fit, _encode, _scale and both scores wrote valid_steps(...) if per_step else np.ones(...) out
+    import inspect
+
+    from lstmkit import estimators
+
+    source = inspect.getsource(estimators)
+    assert source.count("if per_step else np.ones") + source.count("if est.per_step_ else np.ones") == 1
 
 
 # -- predicting padded X without the lengths the model was fitted with ----------------------------
@@ -1070,7 +1085,7 @@ def test_regressor_running_mae_on_the_live_bar_is_in_y_units(monkeypatch):
     np.testing.assert_allclose(seen[0]["mae"], np.abs(start.predict(X) - y).mean(), rtol=1e-5)
 
 
-def test_a_resumed_regressor_converts_each_epoch_once(tmp_path):
+def test_a_resumed_regressor_with_a_validation_split_logs_the_epochs_of_an_uninterrupted_fit(tmp_path):
     X, y = regression_data()
     path = tmp_path / "ck.npz"
     whole = LSTMRegressor(hidden_size=3, epochs=3, batch_size=8, validation_split=0.25, seed=0).fit(X, y)

@@ -236,11 +236,15 @@ def _blank_padding(out: np.ndarray, lengths, value) -> np.ndarray:
     return out
 
 
-def scored_targets(est, lengths, n: int, T: int) -> np.ndarray:
-    """Which of a fitted estimator's targets count (those ``score`` compares, and the only ones
-    checked): per step (n, T), the steps within each sequence's length (every step without
-    ``lengths``; what lies past it is padding, any value); per sequence (n,), every one."""
-    return valid_steps(lengths, n, T) if est.per_step_ else np.ones(n, dtype=bool)
+def scored_targets(per_step, lengths, n: int, T: int) -> np.ndarray:
+    """Which targets count (those the loss reads, ``score`` compares and the checks look at):
+    per step (n, T), the steps within each sequence's length (every step without ``lengths``;
+    what lies past it is padding, any value); per sequence (n,), every one. ``per_step``: True or
+    False, or a fitted estimator (its ``per_step_``). The one statement of the rule: fit's, the
+    labels' and the targets' checks, score's and ``lstmkit predict``'s."""
+    if not isinstance(per_step, (bool, np.bool_)):
+        per_step = per_step.per_step_
+    return valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
 
 
 def r2(actual: np.ndarray, pred: np.ndarray, where: str, what: str) -> float:
@@ -837,7 +841,7 @@ class LSTMClassifier(_SequenceEstimator):
         X, lengths = _as_sequences(X, lengths, dtype, where)
         _warn_unscaled(X, lengths, where)
         codes, classes, per_step = self._encode(y, X, lengths, None, None, where)
-        valid = valid_steps(lengths, *X.shape[:2]) if per_step else np.ones(len(X), dtype=bool)  # the targets that count
+        valid = scored_targets(per_step, lengths, *X.shape[:2])  # the targets that count
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
@@ -856,7 +860,7 @@ class LSTMClassifier(_SequenceEstimator):
         if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T) or (per_step is not None and (y.ndim == 2) != per_step):
             fail(where, "y", f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)", f"shape {y.shape}")
         per_step = y.ndim == 2
-        valid = valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
+        valid = scored_targets(per_step, lengths, n, T)
         labels = _check_labels(y, valid, where)  # finite, not continuous, of one kind
         if classes is None:
             if per_step and y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and ((y == 1).sum(axis=1) == 1).all():
@@ -1064,7 +1068,7 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
         per_step, has_k = self._target_layout(y, n, T, where)
         Y = y.astype(np.float64) if has_k else y.astype(np.float64)[..., None]  # (n[, T], k)
-        valid = valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
+        valid = scored_targets(per_step, lengths, n, T)
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         if stats is None:
             if self.standardize:
