@@ -934,7 +934,8 @@ def test_user_metrics_are_checked_naming_the_metric():
             Trainer(model, loss="mse", metrics={bad: lambda o, y, m: (0, 1)})
     with pytest.raises(ValueError, match=r"^Trainer: expected metrics each name once, got 'mae'\.$"):
         Trainer(model, loss="mse", metrics=["mae", "mae"])
-    with pytest.raises(ValueError, match=r"^Trainer: expected metrics names from \['accuracy', 'mae'\] \(or a mapping of name -> a function"):
+    with pytest.raises(ValueError, match=r"^Trainer: expected metrics names from \['accuracy', 'mae'\] or their Keras names \['acc', "
+                                         r"'sparse_categorical_accuracy', 'mean_absolute_error'\] \(or a mapping of name -> a function.*got 'rmse'\.$"):
         Trainer(model, loss="mse", metrics=["rmse"])
     with pytest.raises(TypeError, match=r"^Trainer: expected metrics functions with a name .*Name it with a mapping: metrics=\{'my_metric': fn\}\.$"):
         Trainer(model, loss="mse", metrics=[lambda o, y, m: (0, 1)])
@@ -1176,3 +1177,53 @@ def test_huge_equal_class_weights_train_as_no_weights():
         np.testing.assert_allclose(huge.history[key], plain.history[key], rtol=1e-12, err_msg=key)
     for k, v in plain.model.parameters().items():
         np.testing.assert_allclose(huge.model.parameters()[k], v, rtol=1e-10, atol=1e-14, err_msg=k)
+
+
+def test_keras_metric_names_score_lstmkits_metric_and_are_logged_as_given():
+    # Keras' metrics=["acc"] (or "sparse_categorical_accuracy") is accuracy, ["mean_absolute_error"] mae: logged
+    # under the name given (acc, val_acc), as Keras logs them; the values are counted here by hand from the
+    # trained model's outputs. "mse" has no metric in lstmkit: refused, saying the loss is it
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(10, 4, 2)), rng.integers(0, 3, size=10)
+    for name in ("acc", "sparse_categorical_accuracy"):
+        model = SequenceModel(2, 3, 4, head="last", dtype=np.float64, seed=0)
+        trainer = Trainer(model, metrics=[name], batch_size=10, shuffle=False)
+        history = trainer.fit(X, Y, epochs=1, validation_data=(X, Y))
+        assert set(history.keys()) == {"epoch", "loss", name, f"val_{name}", "val_loss", "lr", "time"}
+        assert history[f"val_{name}"][0] == np.mean(predict(model, X).argmax(-1) == Y)
+    Xr, Yr, lengths = _regression_data(n=6)
+    model = SequenceModel(Xr.shape[2], Yr.shape[2], 3, dtype=np.float64, seed=0)
+    history = Trainer(model, loss="mse", metrics=["mean_absolute_error"]).fit(Xr, Yr, lengths, epochs=1, validation_data=(Xr, Yr, lengths))
+    valid = np.arange(Yr.shape[1])[None, :] < lengths[:, None]
+    assert history["val_mean_absolute_error"][0] == pytest.approx(np.abs(predict(model, Xr, lengths) - Yr)[valid].mean(), rel=1e-12)
+    for mse in ("mse", "mean_squared_error"):
+        with pytest.raises(ValueError, match=rf"^Trainer: expected metrics names from .*, got '{mse}'\. lstmkit has no MSE metric: with "
+                                             r"loss='mse' the loss is the MSE \(loss, val_loss\)\.$"):
+            Trainer(model, loss="mse", metrics=[mse])
+    # early stopping on acc is on accuracy: higher is better (Keras' mode 'auto' reads acc as a maximum)
+    t = Trainer(SequenceModel(2, 3, 4, head="last", seed=0), metrics=["acc"], patience=1, monitor="val_acc")
+    for value in (0.5, 0.6, 0.7):
+        t._early_stopping({"val_acc": value}, "val_acc")
+        assert t.best == value and not t.stopped
+
+
+def test_class_indices_beyond_the_class_weights_of_a_model_without_output_size_are_refused_naming_them():
+    # a duck-typed model that does not say its number of outputs: its class weights bound the classes, and a
+    # class index beyond them was a bare IndexError of the weights' lookup
+    class NoOutputSize(SequenceModel):
+        def __getattribute__(self, k):
+            if k == "output_size" and object.__getattribute__(self, "__dict__").get("hide"):
+                raise AttributeError(k)
+            return super().__getattribute__(k)
+
+    model = NoOutputSize(2, 3, 4, head="last", seed=0)
+    model.__dict__["hide"] = True
+    assert not hasattr(model, "output_size")
+    X = np.random.default_rng(0).normal(size=(6, 3, 2))
+    message = (r"^Trainer.fit: expected Y class indices in \[0, 2\) \(one per class weight\), got 2 at index \(2,\) \(sample 2\)\. "
+               r"Encode labels as 0\.\.1, or give one class weight per class\.$")  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        Trainer(model, class_weight=[1.0, 2.0]).fit(X, np.array([0, 1, 2, 1, 0, 1]), epochs=1)
+    with pytest.raises(ValueError, match=message.replace("fit", "evaluate")):
+        Trainer(model, class_weight=[1.0, 2.0]).evaluate(X, np.array([0, 1, 2, 1, 0, 1]))
+    Trainer(model, class_weight=[1.0, 2.0, 3.0]).fit(X, np.array([0, 1, 2, 1, 0, 1]), epochs=1)  # weights for every class: trains

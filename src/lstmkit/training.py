@@ -93,6 +93,9 @@ def mae(out: np.ndarray, y: np.ndarray, mask: np.ndarray | None, scale: np.ndarr
 
 
 METRICS: dict[str, Callable] = {"accuracy": accuracy, "mae": mae}
+#: Keras' names of the metrics lstmkit has -> lstmkit's; the logs keep the name given ("acc" logs
+#: acc and val_acc), as Keras' do
+KERAS_METRICS = {"acc": "accuracy", "sparse_categorical_accuracy": "accuracy", "mean_absolute_error": "mae"}
 DEFAULT_METRICS = {"cross_entropy": ("accuracy",), "mse": ()}
 _LOGGED = ("epoch", "loss", "lr", "time")  # the keys an epoch's logs hold besides the metrics
 _METRIC_FORM = "a function (out, y, mask) -> (sum over valid targets, their count)"
@@ -100,9 +103,10 @@ _METRIC_FORM = "a function (out, y, mask) -> (sum over valid targets, their coun
 
 def _check_metrics(metrics, loss_name: str, where: str) -> dict[str, Callable]:
     """The Trainer's ``metrics`` as name -> function ``(out, y, mask) -> (sum, count)``: None (the
-    loss's default, :data:`DEFAULT_METRICS`), a sequence of names from :data:`METRICS` or of
-    functions (each named by its ``__name__``, as Keras names them), or a mapping of name -> function
-    (any name but loss, epoch, lr, time and val_*, which the logs hold already)."""
+    loss's default, :data:`DEFAULT_METRICS`), a sequence of names from :data:`METRICS` (or their
+    Keras names, :data:`KERAS_METRICS`, kept as given: "acc" is logged as acc) or of functions
+    (each named by its ``__name__``, as Keras names them), or a mapping of name -> function (any
+    name but loss, epoch, lr, time and val_*, which the logs hold already)."""
     if metrics is None:
         return {m: METRICS[m] for m in DEFAULT_METRICS.get(loss_name, ())}
     expected = f"names from {list(METRICS)}, functions, or a mapping of name -> {_METRIC_FORM}"
@@ -114,9 +118,12 @@ def _check_metrics(metrics, loss_name: str, where: str) -> dict[str, Callable]:
         pairs = []
         for m in metrics:
             if isinstance(m, str):
-                if m not in METRICS:
-                    fail(where, "metrics", f"names from {list(METRICS)} (or a mapping of name -> {_METRIC_FORM})", repr(m))
-                pairs.append((m, METRICS[m]))
+                if m not in METRICS and m not in KERAS_METRICS:
+                    mse = m in ("mse", "mean_squared_error")
+                    fix = "lstmkit has no MSE metric: with loss='mse' the loss is the MSE (loss, val_loss)." if mse else ""
+                    fail(where, "metrics", f"names from {list(METRICS)} or their Keras names {list(KERAS_METRICS)} "
+                                           f"(or a mapping of name -> {_METRIC_FORM})", repr(m), fix)  # fmt: skip
+                pairs.append((m, METRICS[KERAS_METRICS.get(m, m)]))
             elif callable(m):
                 name = getattr(m, "__name__", "")
                 if not (isinstance(name, str) and name.isidentifier()):
@@ -276,15 +283,17 @@ def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | No
     return X, lengths
 
 
-def _check_data(X, Y, lengths, model, loss_fn, where: str):
+def _check_data(X, Y, lengths, model, loss_fn, where: str, class_weight=None):
     """Validate one data set; returns (X, Y, lengths or None).
 
     With a loss of this module (:data:`LOSSES`) Y's valid targets (every step within a sequence's
     length with head="all", every row with head="last") are checked before training starts, naming
     Y, the index, the sample and the step: for "mse" numbers, finite (NaN or inf past a sequence's
     length is padding, zeroed in a copy as X's); for "cross_entropy" integer class indices in
-    [0, C) for a model of C outputs (past a sequence's length any integer, -1 say, is ignored).
-    A custom loss gets Y as it is (its targets are its business)."""
+    [0, C) for a model of C outputs (past a sequence's length any integer, -1 say, is ignored),
+    or for a model that does not say its number of outputs (no ``output_size``) with
+    ``class_weight`` (C,), in [0, C), one per class weight. A custom loss gets Y as it is (its
+    targets are its business)."""
     X, lengths = _check_X(X, lengths, model, where)
     n, T = X.shape[:2]
     Y = np.asarray(Y)
@@ -297,14 +306,18 @@ def _check_data(X, Y, lengths, model, loss_fn, where: str):
         fail(where, "Y", f"one target per sequence: shape ({n},) or ({n}, n_outputs) (the model reads the last step)", f"shape {Y.shape}")
     if head in ("all", "last") and loss_fn in (mse, softmax_cross_entropy):
         valid = valid_steps(lengths, n, T) if head == "all" else np.ones(n, dtype=bool)  # the targets the loss reads
-        Y = _check_targets(Y, valid, loss_fn, getattr(model, "output_size", None), where)
+        n_classes = getattr(model, "output_size", None)
+        per = "one per output of the model"
+        if n_classes is None and class_weight is not None:  # a duck-typed model: the weights bound the classes
+            n_classes, per = class_weight.size, "one per class weight"
+        Y = _check_targets(Y, valid, loss_fn, n_classes, where, per)
     return X, Y, lengths
 
 
-def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: str) -> np.ndarray:
+def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: str, per: str = "one per output of the model") -> np.ndarray:
     """Y's targets where ``valid`` ((n,) or (n, T)) as ``loss_fn`` reads them: numbers, finite, for
     mse (the padding's NaN or inf zeroed in a copy); integer class indices in [0, n_classes) for
-    softmax_cross_entropy (n_classes None: not bounded above)."""
+    softmax_cross_entropy (n_classes None: not bounded above; ``per`` says what counts them)."""
     if loss_fn is mse:
         if Y.dtype.kind not in "biuf":
             fail(where, "Y", "numeric targets (loss='mse')", f"dtype {Y.dtype}", exc=TypeError)
@@ -314,8 +327,9 @@ def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: 
     bad = (Y < 0) if n_classes is None else (Y < 0) | (Y >= n_classes)  # (n[, T]) as valid
     if Y.ndim == valid.ndim and (bad := bad & valid).any():  # (another shape: the loss says which)
         at = first_index(bad)
-        expected = "class indices >= 0" if n_classes is None else f"class indices in [0, {n_classes}) (one per output of the model)"
-        fix = "" if n_classes is None else f"Encode labels as 0..{n_classes - 1}, or build the model with one output per class."
+        expected = "class indices >= 0" if n_classes is None else f"class indices in [0, {n_classes}) ({per})"
+        fix = ("" if n_classes is None else f"Encode labels as 0..{n_classes - 1}, or build the model with one output per class."
+               if per == "one per output of the model" else f"Encode labels as 0..{n_classes - 1}, or give one class weight per class.")
         fail(where, "Y", expected, f"{Y[at]} at index {at_sample(at, steps=valid.ndim > 1)}", fix)
     return Y
 
@@ -352,7 +366,10 @@ class Trainer:
         bptt: chunk length of truncated BPTT (None: full back-propagation through each sequence).
         metrics: what is scored besides the loss, on the progress line and in the history (each
             also on the validation data, as ``val_<name>``): names from METRICS ("accuracy",
-            "mae"; default: accuracy for cross-entropy, none for mse), functions (named by their
+            "mae"; default: accuracy for cross-entropy, none for mse) or their Keras names
+            (KERAS_METRICS: "acc" and "sparse_categorical_accuracy" for accuracy,
+            "mean_absolute_error" for mae; logged under the name given, as Keras logs them; there
+            is no "mse" metric: with loss="mse" the loss is it), functions (named by their
             ``__name__``), or a mapping of name -> function. A metric is
             ``fn(out, y, mask) -> (sum, count)``, as the built-in ones: for each mini-batch (each
             chunk with bptt), and once for the whole validation data, it gets the model's output
@@ -363,12 +380,12 @@ class Trainer:
             their number: the epoch's value (and the running one a progress bar shows after each
             batch) is Σ sum / Σ count over the batches, the mean over every valid target however
             the batches cut them (a mean per batch would weigh a short last batch as a full one).
-            Early stopping on a metric (``monitor``) takes lower as better unless its name ends
-            in "accuracy".
+            Early stopping on a metric (``monitor``) takes lower as better unless it is accuracy
+            (by any of its names: "acc", "val_acc") or its name ends in "accuracy".
         patience: stop after this many consecutive epochs without improvement of ``monitor``
             (Keras' EarlyStopping; None: never stop early).
         monitor: "val_loss" when there is validation data, else "loss" (lower is better; a name
-            ending in "accuracy" is higher-is-better); "loss" by default is said at the start of fit
+            ending in "accuracy", or accuracy by a Keras name, is higher-is-better); "loss" by default is said at the start of fit
             (when verbose), as a Keras user expects val_loss.
         min_delta: an improvement must exceed this.  restore_best: keep the best epoch's weights.
             When verbose, fit says so, as Keras does: 'epoch 10: early stopping (val_loss did not
@@ -511,7 +528,7 @@ class Trainer:
             fail(where, "checkpoint", "a path with resume=True", None)
         if on_resume is not None and not callable(on_resume):
             fail(where, "on_resume", "a callable on_resume(trainer) or None", type(on_resume).__name__, exc=TypeError)
-        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where)
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
         self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
         resumed = resume and os.path.exists(checkpoint)
         # every check that the checkpoint does not decide comes before it is read: a refusal leaves the
@@ -691,7 +708,7 @@ class Trainer:
 
     def _early_stopping(self, logs: dict, monitor: str) -> None:
         value = float(logs[monitor])
-        higher = monitor.endswith("accuracy")
+        higher = monitor.endswith("accuracy") or self._metric_fns.get(monitor.removeprefix("val_")) is accuracy  # (acc too)
         improved = self.best is None or (value > self.best + self.min_delta if higher else value < self.best - self.min_delta)
         if improved:
             self.best, self.best_epoch, self.wait = value, self.epoch + 1, 0
@@ -709,7 +726,7 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 fail(where, "validation_data", "a tuple (X, Y) or (X, Y, lengths)", type(validation_data).__name__, exc=TypeError)
-            return _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, self.loss_fn, where)
+            return _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, self.loss_fn, where, self.class_weight)
         if not validation_split:
             return None
         if not (isinstance(validation_split, float) and 0 < validation_split < 1):
@@ -736,7 +753,7 @@ class Trainer:
 
     def evaluate(self, X, Y, lengths=None) -> dict[str, float]:
         """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout)."""
-        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate")
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate", self.class_weight)
         self._check_weighed(Y, lengths, X.shape[1], "Trainer.evaluate", "Y's targets")
         return self._evaluate(X, Y, lengths)
 
