@@ -437,6 +437,30 @@ def test_forecast_refuses_rows_out_of_time_order_and_warns_of_gaps(tmp_path, cap
         assert capsys.readouterr().err == ""
 
 
+def test_forecast_names_the_lines_of_a_csv_as_a_text_editor_shows_them(tmp_path, capsys):
+    # blank lines are counted: the rows were numbered after they were dropped (one line short per blank above)
+    fast = ["--column", "sales", "--epochs", "0", "--window", "3", "--hidden-size", "2"]
+    # lines: 1 header, 2 blank, 3-4 rows, 5 blank, 6 2000-04 (2000-03 missing), 7 2000-05, 8 blank, 9 2000-07, 10 2000-06
+    text = "month,sales\n\n2000-01,1\n2000-02,2\n\n2000-04,4\n2000-05,5\n\n{}\n{}\n"
+    (tmp_path / "s.csv").write_text(text.format("2000-07,7", "2000-06,6"))
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 1
+    assert error_line(capsys).endswith("got '2000-06' on line 10 after '2000-07' on line 9. The series is read in file "
+                                       "order: sort the file by 'month'.")  # fmt: skip
+    (tmp_path / "s.csv").write_text(text.format("2000-06,6", "2000-07,7"))
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 0
+    assert "the first from '2000-02' to '2000-04' (line 6)" in capsys.readouterr().err
+    (tmp_path / "s.csv").write_text(text.format("2000-06,", "2000-07,7"))  # a missing value on line 9
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 1
+    assert "expected a number in column 'sales', got '' on line 9. Fill missing values first" in error_line(capsys)
+    (tmp_path / "s.csv").write_text(text.format("2000-06,6", "2000-7,7"))  # not a time, on line 10
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "month"]) == 1
+    assert "expected --time-column 'month' to hold times (YYYY-MM, YYYY-MM-DD or numbers, one form throughout, on 2 " \
+           "rows or more), got '2000-7' on line 10." in error_line(capsys)  # fmt: skip
+    (tmp_path / "s.csv").write_text("date,sales\n\n\nJan,1\nFeb,2\nMar,3\nApr,4\n")  # named as times, holding none
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 0
+    assert "column 'date' is not read as times (YYYY-MM, YYYY-MM-DD or numbers), got 'Jan' on line 4" in capsys.readouterr().err
+
+
 def test_predict_checks_the_targets_shape_before_printing(trained, tmp_path, capsys):
     # the per-step model of `trained` with a label per sequence, and a per-sequence model with a label per step:
     # one error line, and no prediction table before it

@@ -192,3 +192,35 @@ def test_label_text_reads_numbers_as_their_value_and_keeps_the_rest():
     assert labels_from_text(["1", "1.0", "2"]).tolist() == [1, 1, 2] and labels_from_text(["0.5", "1"]).tolist() == [0.5, 1.0]
     # a number too large for a float is text in both (label_key raised OverflowError: int(inf))
     assert label_key("1e400") == "1e400" and labels_from_text(["1e400", "1"]).tolist() == ["1e400", "1"]
+
+
+def test_line_numbers_are_those_a_text_editor_shows_blank_lines_counted(tmp_path):
+    # line 1 the header; 2 blank; 3 a row; 4-5 one row (a quoted field holding a line break); 6 blank;
+    # 7 empty fields only (no row); 8 the bad cell. The blank lines were dropped before numbering: "line 4"
+    p = tmp_path / "b.csv"
+    p.write_text('x,y\n\n1,2\n"a\nb",3\n\n,\n5,two\n')
+    with pytest.raises(ValueError, match=r"expected a number in column 'y', got 'two' on line 8\.$"):
+        read_csv_columns(p, "y")
+    from lstmkit.tables import read_csv, row_line
+
+    header, rows = read_csv(p)
+    assert (header, rows, rows.lines) == (["x", "y"], [["1", "2"], ["a\nb", "3"], ["5", "two"]], (3, 4, 8))
+    assert [row_line(rows, i) for i in range(3)] == [3, 4, 8]
+    assert [row_line([["1"], ["2"]], i) for i in range(2)] == [2, 3]  # rows from elsewhere: the header on line 1, no blanks
+    # blank lines before the header too; a ragged row on line 5
+    p.write_text("\n\nx,y\n\n1\n")
+    with pytest.raises(ValueError, match=r"got 1 on line 5 \(ragged CSV\)\.$"):
+        read_csv(p)
+    # the readers of sequences: wide (an empty cell on line 4) and long (text on line 6)
+    p.write_text("x1,x2,label\n1,2,a\n\n3,,b\n")
+    with pytest.raises(ValueError, match=r"got an empty cell in column 'x2' on line 4 \(missing values\)"):
+        read_csv_sequences(p, target="label")
+    p.write_text("x1,x2,label\n1,2,a\n\n3,4,b\n\n5,six,c\n")
+    with pytest.raises(ValueError, match=r"expected a number in column 'x2', got 'six' on line 6\.$"):
+        read_csv_sequences(p, target="label")
+    p.write_text("id,x,label\nu,1,a\n\nu,2,a\n\n\nv,3.5.1,b\n")
+    with pytest.raises(ValueError, match=r"expected a number in column 'x', got '3\.5\.1' on line 7\.$"):
+        read_csv_sequences(p, target="label", group="id")
+    p.write_text("id,x,label\nu,1,a\n\nu,2,7\n")
+    with pytest.raises(ValueError, match=r"expected a number in column 'label', got 'a' on line 2\.$"):
+        read_csv_sequences(p, target="label", group="id", per_step=True, numeric_target=True)

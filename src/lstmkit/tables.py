@@ -1,6 +1,7 @@
 """Reading user data: CSV, ``.npy``, ``.npz`` and text files, with one-line errors naming the problem.
 
-    read_csv(path)                        header (list of str), rows (list of list of str)
+    read_csv(path)                        header (list of str), rows (list of list of str; rows.lines: each one's line)
+    row_line(rows, i)                     the line of the file row i begins on (blank lines counted)
     read_csv_columns(path, columns)       (n_rows, len(columns)) float64, columns by name or 0-based index
     csv_columns(header, rows, columns, where)
                                           the same, of a CSV already read (read_csv's header, rows)
@@ -40,23 +41,51 @@ def _path(path) -> Path:
     return p
 
 
-def read_csv(path: str | os.PathLike) -> tuple[list[str], list[list[str]]]:
-    """Read a CSV with a header row. Every row must have as many fields as the header."""
+class CSVRows(list):
+    """:func:`read_csv`'s data rows (a list of rows, each a list of str) and ``lines``, the line of
+    the file each row begins on (a tuple of int, 1-based, as a text editor numbers them): blank lines
+    are not rows, so row i is not always on line i + 2. :func:`row_line` reads it."""
+
+    lines: tuple[int, ...] = ()
+
+
+def row_line(rows, i: int) -> int:
+    """The line of the file (1-based, as a text editor shows it) on which row ``i`` of ``rows``
+    begins: ``rows.lines[i]`` for :func:`read_csv`'s rows (:class:`CSVRows`), else ``i + 2`` (rows
+    from elsewhere: as if the header were line 1 and no line blank)."""
+    lines = getattr(rows, "lines", ())
+    return lines[i] if i < len(lines) else i + 2
+
+
+def read_csv(path: str | os.PathLike) -> tuple[list[str], CSVRows]:
+    """Read a CSV with a header row: ``header`` (list of str, stripped) and the data rows
+    (:class:`CSVRows`: each a list of str, with the line each begins on). Blank lines, and lines of
+    empty fields only, are skipped; every other row must have as many fields as the header. Errors
+    name lines as a text editor numbers them, blank lines counted (:func:`row_line`)."""
     p = _path(path)
+    rows, lines, end = [], [], 0
     try:
         with p.open(newline="", encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not part of the first header
-            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+            reader = csv.reader(f)
+            for r in reader:
+                start, end = end + 1, reader.line_num  # a quoted field may hold line breaks: the row's first line
+                if r and any(c.strip() for c in r):
+                    rows.append(r)
+                    lines.append(start)
     except UnicodeDecodeError as exc:
         raise ValueError(f"{p}: expected a CSV in UTF-8, got undecodable bytes at position {exc.start}. Save it as UTF-8.") from None
     if not rows:
         raise ValueError(f"{p}: expected a CSV with a header row and data, got an empty file.")
     header = [h.strip() for h in rows[0]]
-    for i, r in enumerate(rows[1:], start=2):
+    data = CSVRows(rows[1:])
+    data.lines = tuple(lines[1:])
+    for i, r in enumerate(data):
         if len(r) != len(header):
-            raise ValueError(f"{p}: expected {len(header)} fields on every row (as in the header), got {len(r)} on line {i} (ragged CSV).")
-    if len(rows) < 2:
+            raise ValueError(f"{p}: expected {len(header)} fields on every row (as in the header), got {len(r)} on line "
+                             f"{row_line(data, i)} (ragged CSV).")  # fmt: skip
+    if not data:
         raise ValueError(f"{p}: expected at least one data row after the header, got none.")
-    return header, rows[1:]
+    return header, data
 
 
 def column_index(header: list[str], column, where: str) -> int:
@@ -90,7 +119,7 @@ def csv_columns(header: list[str], rows: list[list[str]], columns, where: str) -
     out = np.empty((len(rows), len(idx)))
     for i, r in enumerate(rows):
         for k, j in enumerate(idx):
-            out[i, k] = _number(r[j].strip(), where, header[j], i + 2)
+            out[i, k] = _number(r[j].strip(), where, header[j], row_line(rows, i))
     return out
 
 
@@ -282,9 +311,9 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
             if empty is not None:  # a short sequence's row, padded with empty cells (a spreadsheet's export)
                 raise ValueError(f"{path}: expected a number in every step column of a wide CSV (a row per sequence; "
                                  f"its steps {_span([header[j] for j in f_idx])}), got an empty cell in column "
-                                 f"{header[empty]!r} on line {i + 2} (missing values). {_WIDE_ROWS_FIX}")  # fmt: skip
-        X = np.array([[_number(r[j], path, header[j], i + 2) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
-        y = None if t is None else np.array([conv_target(r[t], i + 2) for i, r in enumerate(rows)])
+                                 f"{header[empty]!r} on line {row_line(rows, i)} (missing values). {_WIDE_ROWS_FIX}")  # fmt: skip
+        X = np.array([[_number(r[j], path, header[j], row_line(rows, i)) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
+        y = None if t is None else np.array([conv_target(r[t], row_line(rows, i)) for i, r in enumerate(rows)])
         y = y if y is None or numeric_target else labels_from_text(y)
         return (X, y, None, {"ids": None, "features": None, "steps": [header[j] for j in f_idx]}) if info else (X, y, None)
     groups: dict[str, list[int]] = {}
@@ -303,9 +332,9 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     for b, members in enumerate(groups.values()):
         lengths[b] = len(members)
         for s, i in enumerate(members):
-            X[b, s] = [_number(rows[i][j], path, header[j], i + 2) for j in f_idx]
+            X[b, s] = [_number(rows[i][j], path, header[j], row_line(rows, i)) for j in f_idx]
         if t is not None:
-            labels = [conv_target(rows[i][t], i + 2) for i in members]
+            labels = [conv_target(rows[i][t], row_line(rows, i)) for i in members]
             varying += not per_step and any(v != labels[-1] for v in labels)
             ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
     if features is None:  # every column but group and target: one counting the steps was likely not meant as an input

@@ -171,13 +171,16 @@ MISSING = ("", "na", "n/a", "nan", "null", "none")
 
 def check_no_gaps(path, header: list[str], rows: list[list[str]], series: list[int]) -> None:
     """Refuse (CommandError) a missing value (:data:`MISSING`) in the series columns ``series`` of
-    the CSV ``path``, saying where the first is, how many there are, and what to do (:data:`FILL`)."""
+    the CSV ``path``, saying where the first is (its line, :func:`lstmkit.tables.row_line`), how many
+    there are, and what to do (:data:`FILL`)."""
+    from ..tables import row_line
+
     for j in series:
         gaps = [i for i, r in enumerate(rows) if r[j].strip().lower() in MISSING]
         if gaps:
             more = f" ({count(len(gaps), 'missing value')} in the column)" if len(gaps) > 1 else ""
             raise CommandError(f"{path}: expected a number in column {header[j]!r}, got {rows[gaps[0]][j]!r} on line "
-                               f"{gaps[0] + 2}{more}. {FILL}")  # fmt: skip
+                               f"{row_line(rows, gaps[0])}{more}. {FILL}")  # fmt: skip
 
 
 #: names of a first column read as the time of each row when it holds numbers (dates are read whatever its name)
@@ -271,7 +274,7 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
     the year say, is data). A column named like times that holds neither is warned of. Rows out of
     time order are refused (a forecaster reads the rows as the order of time); uneven steps (a
     month missing, say) are warned of: the forecaster assumes even ones."""
-    from ..tables import column_index
+    from ..tables import column_index, row_line
 
     series = {column_index(header, c, str(path)) for c in series_columns}
     if column is not None and column.strip().lower() == "none":
@@ -285,7 +288,7 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
         found = _times(cells) if len(cells) >= 2 else None
         if found is None:
             bad = next((i for i, c in enumerate(cells) if _times([c, c]) is None), None)
-            got = (f"{len(cells)} row" if len(cells) < 2 else f"{cells[bad]!r} on line {bad + 2}" if bad is not None
+            got = (f"{len(cells)} row" if len(cells) < 2 else f"{cells[bad]!r} on line {row_line(rows, bad)}" if bad is not None
                    else "both YYYY-MM and YYYY-MM-DD")  # fmt: skip
             raise CommandError(f"{path}: expected --time-column {header[j]!r} to hold times (YYYY-MM, YYYY-MM-DD or "
                                f"numbers, one form throughout, on 2 rows or more), got {got}.")  # fmt: skip
@@ -302,7 +305,8 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
             if named:  # it looks like times: say why it is not read
                 k = named[0]
                 warnings.warn(f"{path}: column {header[k]!r} is not read as times (YYYY-MM, YYYY-MM-DD or numbers), "
-                              f"got {rows[0][k].strip()!r} on line 2: the forecast is numbered by step.", stacklevel=2)  # fmt: skip
+                              f"got {rows[0][k].strip()!r} on line {row_line(rows, 0)}: the forecast is numbered by step.",
+                              stacklevel=2)  # fmt: skip
             return None
         cells = [r[j].strip() for r in rows]
     t, unit = found
@@ -310,8 +314,8 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
     if (step <= 0).any():
         i = int(np.argmax(step <= 0))
         raise CommandError(f"{path}: expected the rows in time order (column {header[j]!r} increasing), got {cells[i + 1]!r} "
-                           f"on line {i + 3} after {cells[i]!r} on line {i + 2}. The series is read in file order: sort "
-                           f"the file by {header[j]!r}.")  # fmt: skip
+                           f"on line {row_line(rows, i + 1)} after {cells[i]!r} on line {row_line(rows, i)}. The series is "
+                           f"read in file order: sort the file by {header[j]!r}.")  # fmt: skip
     usual = float(np.median(step))
     if unit:  # whole months or days
         usual = float(max(1, round(usual)))
@@ -320,9 +324,9 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
         i = int(np.argmax(uneven))
         units = f" {unit}" + ("" if usual == 1 else "s") if unit else ""
         warnings.warn(f"{path}: column {header[j]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
-                      f"from the usual {usual:g}{units}, the first from {cells[i]!r} to {cells[i + 1]!r} (line {i + 3}). "
-                      f"The forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast "
-                      f"in time.", stacklevel=2)  # fmt: skip
+                      f"from the usual {usual:g}{units}, the first from {cells[i]!r} to {cells[i + 1]!r} (line "
+                      f"{row_line(rows, i + 1)}). The forecaster reads the rows as evenly spaced: fill the gaps (or "
+                      f"resample) for a forecast in time.", stacklevel=2)  # fmt: skip
     return TimeColumn(header[j], tuple(cells), t, unit, usual)
 
 
