@@ -305,6 +305,27 @@ def test_nan_in_data(tmp_path, capsys):
     assert "(NaN/inf in data)" in error_line(capsys)
 
 
+def test_nan_or_inf_in_a_forecast_npy_names_the_file(tmp_path, capsys):
+    # as a CSV's cell names the file and its line (it said "forecast: expected the series finite values")
+    from lstmkit.forecast import FILL
+
+    y = np.arange(30.0)
+    y[7] = np.nan
+    np.save(tmp_path / "n.npy", y)
+    assert main(["forecast", str(tmp_path / "n.npy"), "--epochs", "0"]) == 1
+    assert error_line(capsys) == f"lstmkit: error: {tmp_path / 'n.npy'}: expected finite values, got nan at index (7,) (NaN/inf in data). {FILL}"
+    y2 = np.ones((30, 2))
+    y2[9, 1] = -np.inf
+    np.save(tmp_path / "i.npy", y2)
+    np.save(tmp_path / "ok.npy", np.ones((30, 2)))
+    assert main(["forecast", str(tmp_path / "ok.npy"), "--epochs", "0", "--window", "3", "--model-out", str(tmp_path / "m.npz")]) == 0
+    capsys.readouterr()
+    for argv in (["--epochs", "0"], ["--model", str(tmp_path / "m.npz")]):  # training, and a loaded model's new history
+        assert main(["forecast", str(tmp_path / "i.npy"), *argv]) == 1
+        assert error_line(capsys) == (f"lstmkit: error: {tmp_path / 'i.npy'}: expected finite values, got -inf at index (9, 1) "
+                                      f"(NaN/inf in data). Replace the infinite values.")  # fmt: skip
+
+
 def test_labels_unseen_at_fit(trained, tmp_path, capsys):
     X, y = counting_task(8, 6, seed=1)
     y[2, 3] = 7

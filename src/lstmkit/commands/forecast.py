@@ -162,7 +162,12 @@ def load_series(data: str, column, time_column: str | None = None, fitted_on: st
     y = read_array(p)
     if y.dtype.kind not in "iuf" or y.ndim not in (1, 2):
         raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
-    return y.astype(np.float64), None, None  # NaN, inf: refused by the forecaster, with lstmkit.forecast.FILL
+    y = y.astype(np.float64)
+    if not np.isfinite(y).all():  # said naming the file, as a CSV's cell is (the forecaster would name 'the series')
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
+        raise CommandError(f"{p}: expected finite values, got {y[at]} at index {at} (NaN/inf in data). "
+                           f"{FILL if np.isnan(y[at]) else 'Replace the infinite values.'}")  # fmt: skip
+    return y, None, None
 
 
 #: cells read as a missing value, lower-cased (what to do about them: lstmkit.forecast.FILL, the library's words)
