@@ -55,6 +55,30 @@ def test_a_model_no_better_than_naive_is_flagged():
     assert any("naive" in n for n in r.notes) and r.skill_vs_naive <= 0
 
 
+@pytest.mark.filterwarnings("ignore:the LSTM .* is no better than", "ignore:the forecast correlates more")
+def test_mase_of_a_series_the_in_sample_naive_forecast_gets_exactly_is_finite_and_says_why():
+    eps = 2.220446049250313e-16  # 2^-52, float64's machine epsilon: sktime's EPS
+    fc = LSTMForecaster(window=4, **dict(FAST, hidden_size=4, epochs=2))
+    # constant: the naive in-sample error is 0 (MASE was inf for every method, even the exact naive forecast)
+    with pytest.warns(ForecastWarning, match=r"MASE's scale, .* is 0: the series is constant, or repeats every m steps\. MASE divides by "
+                                             r"machine epsilon \(2\.22e-16\) instead, as sktime does"):  # fmt: skip
+        r = fc.backtest(np.full(40, 5.0), test_size=8)
+    assert r.metrics["naive"]["MASE"] == 0.0  # the naive forecast is exact: 0 / eps
+    assert r.metrics["lstm"]["MASE"] == r.metrics["lstm"]["MAE"] / eps > 1e10
+    assert "note: MASE's scale" in r.table() and f"{r.metrics['lstm']['MASE']:.1e}" in r.table()
+    # a series that repeats every m = 4 steps: the seasonal-naive in-sample error is 0
+    fc.set_params(seasonal_period=4)
+    with pytest.warns(ForecastWarning, match="MASE's scale"):
+        r = fc.backtest(np.tile([1.0, 3.0, 2.0, 5.0], 12), test_size=8)
+    assert r.metrics["seasonal_naive"]["MASE"] == 0.0 and r.metrics["naive"]["MASE"] == r.metrics["naive"]["MAE"] / eps
+    # a constant difference (a straight line) is no such case: the naive error is the slope, 0.5, in and out of sample
+    fc.set_params(seasonal_period=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = fc.backtest(0.5 * np.arange(40.0), test_size=8)
+    assert r.metrics["naive"]["MASE"] == 1.0 and not [w for w in caught if "MASE" in str(w.message)]
+
+
 def test_the_lag_note_needs_the_forecast_nearer_the_previous_value():
     from lstmkit.forecast import _diagnose
 
@@ -83,6 +107,60 @@ def test_log_difference_pipeline_inverts_exactly():
     z = fc._to_model_space(y)  # log growth ln(1.1) each step
     np.testing.assert_allclose(z, np.log(1.1))
     np.testing.assert_allclose(fc._from_model_space(z, np.array([100.0])), y[1:])
+
+
+def test_the_scaling_is_numpys_mean_and_std_bit_for_bit_on_ordinary_series():
+    from lstmkit.forecast import mean_and_scale
+
+    rng = np.random.default_rng(3)
+    Z = np.column_stack([airline_passengers(), rng.normal(size=144) * 1e-3, rng.normal(5e4, 7.0, size=144), np.zeros(144)])
+    mean, scale = mean_and_scale(Z)
+    assert (mean == Z.mean(axis=0)).all()
+    assert (scale[:3] == Z[:, :3].std(axis=0)).all() and scale[3] == 1.0  # a constant series: 1, nothing to divide by
+
+
+@pytest.mark.parametrize("k", [600, -1000])  # 2^600 ≈ 4e180 (NumPy's std overflows: inf), 2^-1000 ≈ 1e-301 (it underflows: 0)
+def test_a_series_near_the_ends_of_float64_forecasts_as_the_same_series_near_1(k):
+    t = np.arange(60)
+    y = 10 + 3 * np.sin(2 * np.pi * t / 12) + 0.05 * t
+    settings = dict(window=6, horizon=2, **dict(FAST, hidden_size=4, epochs=2))
+    plain = LSTMForecaster(**settings).fit(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow / underflow RuntimeWarning either
+        fc = LSTMForecaster(**settings).fit(y * 2.0**k)
+        f = fc.predict(5)
+    # a power of two scales exactly: the same standardized values, the same network, the same forecast times 2^k
+    assert (fc.mean_ == plain.mean_ * 2.0**k).all() and (fc.scale_ == plain.scale_ * 2.0**k).all()
+    assert (f == plain.predict(5) * 2.0**k).all()
+    # a power of ten: the standardized values differ in their last bits only
+    np.testing.assert_allclose(LSTMForecaster(**settings).fit(y * 10.0 ** (k * 0.3)).predict(5), plain.predict(5) * 10.0 ** (k * 0.3), rtol=1e-12)
+
+
+def test_a_series_beyond_a_quarter_of_float64_s_largest_is_refused_with_what_to_do():
+    y = np.column_stack([np.ones(30), np.r_[np.ones(4), 1e308, np.ones(25)]])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster: expected y values within ±4.49e\+307 \(a quarter of float64's largest: the "
+                                         r"differences and the centring overflow beyond it\), got 1e\+308 at index \(4, 1\)\. Divide the "
+                                         r"series by a power of ten and multiply the forecasts back, or use log=True\.$"):  # fmt: skip
+        LSTMForecaster(window=3, epochs=0).fit(y)
+    f = LSTMForecaster(window=3, log=True, **dict(FAST, hidden_size=4, epochs=1)).fit(y).predict(2)  # log 1e308 = 709: fine
+    assert np.isfinite(f).all()
+
+
+@pytest.mark.parametrize("y, expected", [
+    ([], r"y at least one value, got an empty array of shape \(0,\)"),
+    (np.zeros((0, 2)), r"y at least one value, got an empty array of shape \(0, 2\)"),
+    (np.zeros((30, 0)), r"y at least one series \(column\), got an empty array of shape \(30, 0\)"),
+])  # fmt: skip
+def test_an_empty_series_is_refused_by_every_method(y, expected):
+    with pytest.raises(ValueError, match=rf"^LSTMForecaster.fit: expected {expected}\.$"):
+        LSTMForecaster(window=3).fit(y)
+    with pytest.raises(ValueError, match=rf"^LSTMForecaster.backtest: expected {expected}\.$"):
+        LSTMForecaster(window=3).backtest(y, test_size=1)
+    fc = LSTMForecaster(window=3, epochs=0).fit(np.arange(9.0))
+    with pytest.raises(ValueError, match=rf"^LSTMForecaster.predict: expected {expected}\.$"):
+        fc.predict(1, y)
+    with pytest.raises(ValueError, match=rf"^LSTMForecaster.score: expected {expected}\.$"):  # was: a warning and nan
+        fc.score(y)
 
 
 def test_predict_shapes_several_series_and_recursive_steps():

@@ -37,6 +37,9 @@ from .saving import register
 
 KIND = "LSTMForecaster"
 
+#: what MASE divides by when the training part's naive error is 0 (sktime's EPS): machine epsilon of float64
+EPS = float(np.finfo(np.float64).eps)
+
 
 class ForecastWarning(UserWarning):
     """The forecast is no better than a naive baseline (or merely lags the input)."""
@@ -49,18 +52,40 @@ FILL = ("Fill missing values first (interpolate them, say), or keep only the row
 
 def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
     """(N,) or (N, S) real array -> ((N, S) float64, was_1d). Rejects NaN (with :data:`FILL`), inf,
-    empty, 3-D."""
+    3-D, and empty: no values (N = 0) or no series (S = 0)."""
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
         fail(where, arg, "a real numeric array (N,) or (N, n_series)", f"dtype {arr.dtype}", exc=TypeError)
     if arr.ndim not in (1, 2):
         fail(where, arg, "a 1-D series (N,) or a 2-D array (N, n_series)", f"{arr.ndim}-D shape {arr.shape}")
+    if arr.size == 0:  # (0,), (0, S) or (N, 0): nothing to fit, forecast from or score
+        fail(where, arg, "at least one value" if len(arr) == 0 else "at least one series (column)", f"an empty array of shape {arr.shape}")
     arr = arr.astype(np.float64, order="C")
     if not all_finite(arr):  # the first value refused, and what to do about it
         at = first_index(~np.isfinite(arr))
         fail(where, arg, "finite values", f"{arr[at]} at index {at}", FILL if np.isnan(arr[at]) else "Replace the infinite values.")
     was_1d = arr.ndim == 1
     return (arr[:, None] if was_1d else arr), was_1d
+
+
+#: the largest magnitude a value in model space (y, or log y) may have: the difference of two such values, or
+#: one less the mean, stays finite below it (a quarter of float64's largest, about 4.49e307)
+LARGEST = float(np.finfo(np.float64).max) / 4
+
+
+def mean_and_scale(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each series' (column of ``z`` (M, S)) mean μ and standard deviation σ (1.0 where it is 0),
+    computed on z / 2ᵏ, 2ᵏ the power of two just above max|z|, and multiplied back by 2ᵏ.
+
+    z.std() squares the deviations: they overflow to inf for |z| beyond ~1e154 and underflow to 0
+    below ~1e-154 (σ = 0 read as a constant series). Scaled, |z / 2ᵏ| < 1 and neither happens;
+    and a power of two scales exactly, so μ and σ are bit for bit NumPy's z.mean(0) and z.std(0)
+    wherever those neither overflow nor underflow (any ordinary series)."""
+    big = np.max(np.abs(z), axis=0)  # (S,)
+    two_k = np.ldexp(1.0, np.frexp(np.where(big > 0, big, 1.0))[1])  # (S,) 2^k > max|z| (finite: max|z| <= LARGEST)
+    u = z / two_k  # (M, S), |u| < 1: exact
+    mean, std = u.mean(axis=0) * two_k, u.std(axis=0) * two_k  # (S,) each
+    return mean, np.where(std > 0, std, 1.0)
 
 
 def read_series(path, column) -> np.ndarray:
@@ -123,7 +148,8 @@ class BacktestResult:
         lines = [f"{'method':<16}{'MAE':>10}{'RMSE':>10}{'MASE':>8}", "-" * 44]
         for name, m in self.metrics.items():
             mark = "  <- best" if name == best else ""
-            lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{m['MASE']:>8.3f}{mark}")
+            mase = f"{m['MASE']:>8.3f}" if m["MASE"] < 1e4 else f"{m['MASE']:>8.1e}"  # 8 wide: huge when MASE's scale is 0
+            lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{mase}{mark}")
         if self.actual.shape[1] > 1:
             lines.append(f"{'MAE by lead':<16}" + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
             for name, v in self.mae_by_lead().items():
@@ -285,6 +311,11 @@ class LSTMForecaster:
                 at = first_index(y <= 0)
                 fail(KIND, "y", "values > 0 with log=True", f"{y[at]} at index {at}", "Use log=False.")
             u = np.log(y)
+        if not (np.abs(u) <= LARGEST).all():  # a difference, or the centring, would overflow to inf
+            at = first_index(np.abs(u) > LARGEST)
+            fail(KIND, "y", f"values within ±{LARGEST:.3g} (a quarter of float64's largest: the differences and the centring "
+                 "overflow beyond it)", f"{y[at]} at index {at}",
+                 "Divide the series by a power of ten and multiply the forecasts back" + ("." if self.log else ", or use log=True."))  # fmt: skip
         return np.diff(u, axis=0) if self.difference else u
 
     def _from_model_space(self, z: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -329,8 +360,7 @@ class LSTMForecaster:
             seen = z[: n - n_val + self.window]  # the training windows' inputs and targets, all before the validated targets
         else:
             seen = z
-        mean = seen.mean(axis=0)  # (S,)
-        scale = np.where(seen.std(axis=0) > 0, seen.std(axis=0), 1.0)  # (S,)
+        mean, scale = mean_and_scale(seen)  # (S,) each: NumPy's mean and std, neither overflowing nor underflowing
         X, Y = self._windows((z - mean) / scale)
         validation = None
         if held is not None:  # train on the windows before, less the gap (none with horizon 1)
@@ -664,10 +694,17 @@ def _names_of(y, names, S: int, where: str) -> tuple[str, ...] | None:
 
 def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: np.ndarray, scale: float, name: str) -> BacktestResult:
     """One series' scores: actual and forecasts (n, H, 1), y (N,) the whole series, scale its
-    in-sample seasonal-naive MAE (MASE's denominator)."""
+    in-sample seasonal-naive MAE (MASE's denominator).
+
+    A scale of 0 (a constant training part, or one that repeats every m = seasonal_period steps:
+    the in-sample seasonal-naive forecast is exact) would make MASE inf for every method, 0/0 for
+    an exact one. As sktime's ``mean_absolute_scaled_error`` (``mae / max(mae_naive, eps)``), MASE
+    then divides by machine epsilon, :data:`EPS`: 0 for an exact forecast, huge for any other, and
+    a note (warned by :meth:`LSTMForecaster.backtest`) says why and to compare the MAE instead.
+    (statsforecast's utilsforecast ``mase`` reports 0 there, which reads as a perfect forecast.)"""
     ok = ~np.isnan(actual)
     metrics = {
-        k: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], scale)}
+        k: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], max(scale, EPS))}
         for k, f in forecasts.items()
     }
     lead1 = forecasts["lstm"][:, 0, 0]  # (n,)
@@ -676,6 +713,11 @@ def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: n
     distances = (float(np.mean(np.abs(lead1 - y[origins - 1]))), float(np.mean(np.abs(lead1 - y[origins]))))
     skill = 1.0 - metrics["lstm"]["MAE"] / metrics["naive"]["MAE"] if metrics["naive"]["MAE"] > 0 else float("nan")
     notes = _diagnose(metrics, lag_corr, distances)
+    if not scale > 0:
+        notes.append("MASE's scale, the training part's in-sample MAE of the naive forecast (y_t = y_(t-m), m = "
+                     "seasonal_period or 1), is 0: the series is constant, or repeats every m steps. MASE divides by "
+                     f"machine epsilon ({EPS:.3g}) instead, as sktime does: 0 for an exact forecast, huge for any other; "
+                     "compare the MAE.")  # fmt: skip
     return BacktestResult(origins, actual, forecasts, metrics, lag_corr, skill, notes, (name,))
 
 
