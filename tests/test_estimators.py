@@ -1289,3 +1289,15 @@ def test_a_class_weight_dict_is_checked_entry_by_entry_and_resumes_as_the_weight
         np.testing.assert_array_equal(resumed.model_.parameters()[k], v, err_msg=k)
     with pytest.raises(ValueError, match=r"was written with class_weight \{'down': 1\.0, 'up': 5\.0\}, got \{'down': 1\.0, 'up': 5\.000001\}"):
         LSTMClassifier(hidden_size=2, epochs=2, seed=0, class_weight={"up": 5.000001}).fit(X, y, checkpoint=ck, resume=True)
+
+
+def test_a_classifier_s_equal_class_weights_resume_a_run_without_them(tmp_path):
+    # class_weight={a: 1, b: 1} weighs nothing, as None: a checkpoint of one resumes with the other
+    X, y = seq_data(n=16, T=4)
+    ck = tmp_path / "ck.npz"
+    make = lambda cw, epochs: LSTMClassifier(hidden_size=3, epochs=epochs, batch_size=8, seed=0, class_weight=cw)  # noqa: E731
+    whole = make(None, 2).fit(X, y)
+    make(None, 1).fit(X, y, checkpoint=ck)
+    resumed = make({c: 1.0 for c in np.unique(y).tolist()}, 2).fit(X, y, checkpoint=ck, resume=True)
+    for k, v in whole.model_.parameters().items():
+        np.testing.assert_array_equal(resumed.model_.parameters()[k], v, err_msg=k)

@@ -1227,3 +1227,45 @@ def test_class_indices_beyond_the_class_weights_of_a_model_without_output_size_a
     with pytest.raises(ValueError, match=message.replace("fit", "evaluate")):
         Trainer(model, class_weight=[1.0, 2.0]).evaluate(X, np.array([0, 1, 2, 1, 0, 1]))
     Trainer(model, class_weight=[1.0, 2.0, 3.0]).fit(X, np.array([0, 1, 2, 1, 0, 1]), epochs=1)  # weights for every class: trains
+
+
+def test_equal_class_weights_are_no_class_weights_when_resuming(tmp_path):
+    # [1, 1] (or [3, 3]) computes what None does (Σ c ℓ / Σ c is the plain mean): a checkpoint of either
+    # resumes with the other, and the run is the uninterrupted one's, bit for bit
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 5, 2))
+    Y = (X[:, :, 0] > 0.8).astype(int)
+
+    def trainer(class_weight):
+        return Trainer(SequenceModel(2, 2, 4, seed=0), class_weight=class_weight, batch_size=8, seed=0)
+
+    whole = trainer(None)
+    whole.fit(X, Y, epochs=2)
+    for first, then in ((None, [1.0, 1.0]), ([1.0, 1.0], None), ([3, 3], [1.0, 1.0])):
+        ck = str(tmp_path / f"{first}-{then}.npz")
+        trainer(first).fit(X, Y, epochs=1, checkpoint=ck)
+        resumed = trainer(then)
+        resumed.fit(X, Y, epochs=2, checkpoint=ck, resume=True)
+        assert resumed.history["loss"] == whole.history["loss"]
+        for k, v in whole.model.parameters().items():
+            np.testing.assert_array_equal(resumed.model.parameters()[k], v, err_msg=k)
+    assert "class_weight" not in trainer([2.0, 2.0]).settings() and trainer([2.0, 1.0]).settings()["class_weight"] == [2.0, 1.0]
+
+
+def test_a_batch_that_weighs_nothing_leaves_the_dropout_masks_to_the_batches_after_it():
+    # class 0 weighs 0 and the first batch holds only class 0: with dropout, its forward pass drew masks, so the
+    # batches after it trained on other masks than a run without it. It gives them back: the weights are those of
+    # training on the other batches alone, bit for bit
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(12, 4, 2)), np.array([0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 0, 1])
+    runs = []
+    for x, y in ((X, Y), (X[4:], Y[4:])):
+        model = SequenceModel(2, 2, 3, num_layers=2, dropout=0.5, head="last", dtype=np.float64, seed=0,
+                              lstm_options={"dropout_recurrent": 0.3})  # fmt: skip
+        history = Trainer(model, class_weight=[0.0, 1.0], batch_size=4, shuffle=False, lr=0.1).fit(x, y, epochs=3)
+        runs.append((model, history))
+    (both, h), (second, h2) = runs
+    for k in both.parameters():
+        np.testing.assert_array_equal(both.parameters()[k], second.parameters()[k], err_msg=k)
+    assert h["loss"] == h2["loss"]
+    assert both.dropout_rng.bit_generator.state == second.dropout_rng.bit_generator.state

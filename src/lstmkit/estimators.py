@@ -579,7 +579,11 @@ class _SequenceEstimator:
         # weight of each class it makes ({1: 5} is {0: 1, 1: 5}: a class left out weighs 1), in classes_ order
         settings = {k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose") and not (k == "class_weight" and v is None)}
         if isinstance(getattr(self, "class_weight", None), Mapping):  # (a classifier's)
-            settings["class_weight"] = plain(dict(zip(learned["classes_"].tolist(), learned["class_weight_"].tolist())))
+            weights = learned["class_weight_"]
+            if weights.size and weights[0] > 0 and (weights == weights[0]).all():  # all one number: no weighting, None's
+                settings.pop("class_weight")  # setting (the Trainer trains them as none, bit for bit)
+            else:
+                settings["class_weight"] = plain(dict(zip(learned["classes_"].tolist(), weights.tolist())))
         trainer = Trainer(
             model, loss=loss, optimizer=self.optimizer, lr=self.learning_rate,
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,

@@ -334,6 +334,12 @@ def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: 
     return Y
 
 
+def _uniform(weight: np.ndarray) -> bool:
+    """Whether the weights ``weight`` (float64, checked: finite, >= 0) are all one number > 0:
+    their weighted mean Σ c ℓ / Σ c is the plain mean, so they weigh nothing."""
+    return weight.size > 0 and weight[0] > 0 and bool((weight == weight[0]).all())
+
+
 def _step_mask(lengths: np.ndarray | None, B: int, T: int, start: int = 0) -> np.ndarray | None:
     """(B, T) 1.0 where step start+t is within the sequence, else 0.0; None if all are valid."""
     if lengths is None:
@@ -354,10 +360,17 @@ class Trainer:
             minimised and what is reported as ``loss`` and ``val_loss`` (the epoch's loss is the
             weighted mean over its batches' targets, as one criterion over them all), not the
             metrics: accuracy counts every target once. A mini-batch whose valid targets all weigh
-            0 has nothing to learn from (its loss is 0/0, NaN in torch): it makes no update; data
+            0 has nothing to learn from (its loss is 0/0, NaN in torch): it makes no update, and
+            its forward pass (run for the metrics, which count its targets) gives back the dropout
+            masks it drew (the model's ``dropout_rng`` is left as it found it), so the weights, the
+            optimizer's state and every later mask are those of a run without the batch, bit for
+            bit (with ``bptt``, per chunk: a later chunk of the batch starts from the state the
+            skipped one carried); data
             (the training part, the validation data, evaluate's) whose targets all weigh 0 is
-            refused before training. Recorded in checkpoints: a resume with other weights is
-            refused, as with any other setting.
+            refused before training. Weights that are all one number (each > 0) weigh nothing
+            (Σ c ℓ / Σ c is the plain mean): they train as None, bit for bit, and a resume takes
+            them for None. Recorded in checkpoints: a resume with other weights is refused, as
+            with any other setting.
         optimizer: a name ("adam", "adamw", "sgd", "rmsprop"; any case, as
             :func:`~lstmkit.optim.make_optimizer` takes them) or an :class:`~lstmkit.optim.Optimizer`.
         lr: learning rate (with an optimizer name).  optimizer_options: its other arguments.
@@ -447,7 +460,9 @@ class Trainer:
             class_weight = check_class_weight(class_weight, getattr(model, "output_size", None), where, "class_weight")
             class_weight.flags.writeable = False  # (a copy: checked once, here; see the class_weight property)
         self._class_weight: np.ndarray | None = class_weight  # (C,) float64, or None
-        self._relative_weight = None if class_weight is None else relative_weight(class_weight)  # w / max(w): r of a batch
+        # w / max(w): r of a batch; None for equal weights (each > 0), which weigh nothing: Σ c ℓ / Σ c is the plain
+        # mean, so they train as no class_weight does, bit for bit, and a resume takes them for none (settings)
+        self._relative_weight = None if class_weight is None or _uniform(class_weight) else relative_weight(class_weight)
         if isinstance(optimizer, Optimizer) and optimizer.module is not model:
             built = (f"one built on {len(optimizer.modules)} modules" if len(optimizer.modules) > 1
                      else f"one built on another {type(optimizer.module).__name__}")
@@ -542,7 +557,7 @@ class Trainer:
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
-        before = self.state_dict() if resumed and isinstance(val, int) and self.class_weight is not None else None
+        before = self.state_dict() if resumed and isinstance(val, int) and self._relative_weight is not None else None
         if resumed:
             load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
         if isinstance(val, int):  # validation_split: val rows drawn from the (restored) seed
@@ -634,9 +649,13 @@ class Trainer:
             if mask is not None and not mask.any():
                 break  # every sequence of the batch ended before this chunk
             lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
-            out, state = self.model(xb[:, s:e], lc, state)  # state carries over, no gradient to it
             yc = yb[:, s:e] if self.model.head_mode == "all" else yb
             r, weight = self._weighed(yc, mask)  # the loss's denominator: the epoch's loss is Σ loss * weight / Σ weight
+            rng = getattr(self.model, "dropout_rng", None) if not weight > 0 else None
+            drawn = None if rng is None else rng.bit_generator.state  # (a chunk that weighs nothing gives its masks back)
+            out, state = self.model(xb[:, s:e], lc, state)  # state carries over, no gradient to it
+            if drawn is not None:
+                rng.bit_generator.state = drawn
             if weight > 0:  # (0: every valid target of a class of weight 0, a loss of 0/0: no update)
                 loss, dout = self._loss(out, yc, mask, r, weight)
                 self.optimizer.zero_grad()
@@ -665,7 +684,7 @@ class Trainer:
         were checked here at construction, the targets at fit (:func:`_check_data`). The validation
         data's loss (once an epoch), and outputs that are not one per class weight (a custom
         model's: not compared with the weights at construction), take the checked loss."""
-        if self.class_weight is None:
+        if self._relative_weight is None:  # (none, or all equal: no weighting)
             return self.loss_fn(out, y, mask)
         if r is None or out.shape[-1] != self.class_weight.size:
             return self.loss_fn(out, y, mask, weight=self.class_weight)
@@ -677,14 +696,14 @@ class Trainer:
         and the number of valid targets. Σ r is what a batch's loss is a mean over, its weight in
         the epoch's loss. y (B, T) with head="all", (B, ...) otherwise; mask (B, T) or None."""
         head_all = self.model.head_mode == "all"
-        if self.class_weight is None:
+        if self._relative_weight is None:
             return None, float(mask.sum()) if mask is not None else float(np.prod(y.shape[:2] if head_all else y.shape[:1]))
         return class_weighed(y, np.ones(y.shape, dtype=bool) if mask is None else mask > 0, self._relative_weight)
 
     def _check_weighed(self, Y, lengths, T: int, where: str, what: str) -> None:
         """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0
         (:func:`~lstmkit.losses.check_weighed`; an estimator says it by label)."""
-        if self.class_weight is None:
+        if self._relative_weight is None:
             return
         mask = _step_mask(lengths, len(Y), T) if self.model.head_mode == "all" else None
         valid = np.ones(Y.shape, dtype=bool) if mask is None else mask > 0
@@ -810,7 +829,9 @@ class Trainer:
         <name>``), lr (the initial one), batch_size, shuffle, clip, bptt, metrics, patience,
         monitor, min_delta, restore_best, the schedule (its class) and its options (``schedule
         <name>``; a schedule of another class: the class only), seed (None when unseeded) and
-        class_weight (a list; only when given, so that a checkpoint from before it resumes without).
+        class_weight (a list; only when given and not all equal, so that a checkpoint from before it
+        resumes without, and weights that are all one number, [1, 1] say, which train as none do,
+        are the setting None is).
         Not in it, free to change on resume: epochs, verbose, stream, callbacks."""
         config = self.model.config() if hasattr(self.model, "config") else {}
         out: dict[str, Any] = {f"model {k}": v for k, v in config.items()}
@@ -828,7 +849,7 @@ class Trainer:
         if isinstance(sched, tuple(SCHEDULES.values())):  # its options; not its progress (epoch, best, ...)
             out.update({f"schedule {k}": v for k, v in sched.state_dict().items() if k not in _SCHEDULE_PROGRESS})
         out["seed"] = None if self._seed is None else self.entropy
-        if self.class_weight is not None:
+        if self._relative_weight is not None:  # (equal weights are none: the same run)
             out["class_weight"] = self.class_weight.tolist()
         return plain(out)
 
