@@ -432,7 +432,7 @@ def test_time_distributed_dense_is_the_read_out(tmp_path):
 WRAPPED = {  # what a TimeDistributed wraps in a .weights.h5, refused: (the layers after the LSTM, the wrapped layer's name, what it holds)
     "Dropout": (lambda L: [L.TimeDistributed(L.Dropout(0.2, name="drop"))], "drop", "no weights"),
     "Activation": (lambda L: [L.TimeDistributed(L.Activation("relu", name="relu"))], "relu", "no weights"),
-    "LayerNormalization named dense": (lambda L: [L.TimeDistributed(L.LayerNormalization(name="dense_9"))], "dense_9", r"weights of shapes \(4,\), \(4,\)"),
+    "LayerNormalization named dense": (lambda L: [L.TimeDistributed(L.LayerNormalization(name="dense_9"))], "dense_9", r"weights float32 \(4,\), float32 \(4,\)"),
     "Sequential of a Dense": (lambda L: [L.TimeDistributed(keras.Sequential([L.Dense(2)], name="head"))], "head", r"groups of its own \['layers'\]"),
     "Dense, then a Dropout": (lambda L: [L.TimeDistributed(L.Dense(2)), L.TimeDistributed(L.Dropout(0.2, name="drop"))], "drop", "no weights"),
 }  # fmt: skip
@@ -450,7 +450,7 @@ def test_weights_h5_time_distributed_of_another_layer_is_refused(tmp_path, case)
     model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), *layers(L)])
     model.save_weights(tmp_path / "m.weights.h5")
     group = "time_distributed_1" if case.startswith("Dense,") else "time_distributed"
-    said = (rf"^{{}}: expected layer '{group}' TimeDistributed\(Dense\): a kernel \(F, O\) and a bias \(O,\) under layers/{group}/layer/vars, "
+    said = (rf"^{{}}: expected layer '{group}' TimeDistributed\(Dense\): a float kernel \(F, O\) and a bias \(O,\) under layers/{group}/layer/vars, "
             rf"got TimeDistributed of the layer '{wrapped}' holding {holding}\. A \.weights\.h5 records no layer classes: read the \.keras file")  # fmt: skip
     for fn in (read_keras_file, read_keras, model_from_keras):
         with pytest.raises(ValueError, match=said.format(fn.__name__)):
@@ -512,3 +512,98 @@ def test_masking_is_refused_saying_to_pass_lengths(tmp_path):
     plain.set_weights(every.get_weights())
     valid = np.arange(6)[None, :] < lengths[:, None]  # (B, T)
     check_close("Masking -> lengths, every step (float32)", model_from_keras(plain)(x, lengths=lengths)[0][valid], keras_run(every, x)[valid], 1e-5)
+
+
+UNPLACEABLE = {  # layers a .weights.h5 records by their class's group name only: (layers, the group refused, what it holds)
+    "Lambda (no weights)": (lambda L: [L.LSTM(4, return_sequences=True), L.Lambda(lambda t: 2.0 * t), L.Dense(2)], "lambda", "no weights"),
+    "Activation (no weights)": (lambda L: [L.LSTM(4, return_sequences=True), L.Activation("relu"), L.Dense(2)], "activation", "no weights"),
+    "BatchNormalization": (lambda L: [L.LSTM(4, return_sequences=True), L.BatchNormalization(), L.Dense(2)], "batch_normalization", "weights"),
+    # the first LSTM's last step, repeated over 5 steps into the second: read as a 2-layer stack over every step
+    "RepeatVector between LSTMs": (lambda L: [L.LSTM(4), L.RepeatVector(5), L.LSTM(4, return_sequences=True), L.Dense(2)], "repeat_vector", "no weights"),
+    "EinsumDense": (lambda L: [L.LSTM(4, return_sequences=True), L.EinsumDense("btf,fo->bto", output_shape=(None, 2))], "einsum_dense", "weights"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(UNPLACEABLE))
+def test_weights_h5_layers_it_cannot_place_are_refused_by_name(tmp_path, case):
+    """A .weights.h5 names each layer's group by its class (layers/lambda, layers/repeat_vector) and holds no
+    configuration. A group of a layer without weights was skipped: a Lambda or Activation dropped from the
+    computation, an LSTM(return_sequences=False) -> RepeatVector -> LSTM read as a two-layer stack over every step,
+    all without a word. Every group but lstm, bidirectional, dense, time_distributed (and the skipped input_layer,
+    dropout) is refused naming it, with or without weights, from every reader."""
+    L = keras.layers
+    layers, group, holding = UNPLACEABLE[case]
+    keras.Sequential([keras.Input((None, 3)), *layers(L)]).save_weights(tmp_path / "m.weights.h5")
+    said = (rf"^{{}}: expected layers LSTM, Bidirectional\(LSTM\), Dense or TimeDistributed\(Dense\) groups \(input_layer and "
+            rf"dropout groups are skipped: no-ops at inference\), got group layers/{group} \(layer class '{group}' by its name; it "
+            rf"holds {holding}\)\. lstmkit cannot place it: .* Read the \.keras file")  # fmt: skip
+    for fn in (read_keras_file, read_keras, model_from_keras):
+        with pytest.raises(ValueError, match=said.format(fn.__name__)):
+            fn(tmp_path / "m.weights.h5")
+
+
+def test_weights_h5_dropout_and_input_layer_are_skipped(tmp_path):
+    """The two weightless groups skipped, as the docstring says: a Functional model's input_layer and a Dropout
+    (before the first LSTM and between two): read, computing Keras' model(x) (Dropout acts in training only)."""
+    L = keras.layers
+    inp = keras.Input((None, 3))
+    out = L.Dense(2)(L.LSTM(4, return_sequences=True)(L.Dropout(0.3)(L.LSTM(4, return_sequences=True)(L.Dropout(0.2)(inp)))))
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(17)
+    for lay in model.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+    model.save_weights(tmp_path / "m.weights.h5")
+    import h5py
+
+    with h5py.File(tmp_path / "m.weights.h5") as f:
+        assert {"input_layer", "dropout", "dropout_1"} <= set(f["layers"])
+    x = np.random.default_rng(18).normal(size=(2, 5, 3)).astype(np.float32)
+    check_close("Dropout, input_layer skipped in .weights.h5 (float32)", model_from_keras(tmp_path / "m.weights.h5")(x)[0], keras_run(model, x), 1e-5)
+
+
+DENSE_LOOKALIKES = {  # wrapped in TimeDistributed, with a Dense's shapes: (the layer, its default name)
+    # "bf,of->bo" reads its kernel (O, F) transposed: with F = O = 4, the shapes of Dense(4)'s
+    "EinsumDense transposed": (lambda L: L.EinsumDense("bf,of->bo", output_shape=(4,), bias_axes="o"), "einsum_dense", r"float32 \(4, 4\), float32 \(4,\)"),
+    "EinsumDense without bias": (lambda L: L.EinsumDense("bf,fo->bo", output_shape=(2,)), "einsum_dense", r"float32 \(4, 2\)"),
+    "Embedding": (lambda L: L.Embedding(4, 4), "embedding", r"float32 \(4, 4\)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(DENSE_LOOKALIKES))
+def test_weights_h5_time_distributed_dense_lookalikes_are_refused(tmp_path, case):
+    """A TimeDistributed(EinsumDense) or (Embedding) whose weights have a Dense's shapes was read as a Dense: the
+    transposed EinsumDense computes y = x K^T + b, not x K + b. A .weights.h5 records the wrapped layer by its name
+    only; Keras' default names of those classes are refused, naming the layer."""
+    L = keras.layers
+    make, label, holding = DENSE_LOOKALIKES[case]
+    model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(make(L))])
+    model.save_weights(tmp_path / "m.weights.h5")
+    said = (rf"^{{}}: expected layer 'time_distributed' TimeDistributed\(Dense\): .*, got TimeDistributed of the layer '{label}(_\d+)?' "
+            rf"\(Keras' default name of an \w+, which is no Dense\) holding weights {holding}\. .*read the \.keras file")  # fmt: skip
+    for fn in (read_keras_file, model_from_keras):
+        with pytest.raises(ValueError, match=said.format(fn.__name__)):
+            fn(tmp_path / "m.weights.h5")
+
+
+def test_a_quantized_dense_or_a_live_lora_one_is_refused(tmp_path):
+    """A Dense quantized to int8 holds an int8 kernel, a bias and the kernel's scale: its .keras and .weights.h5 were
+    read as a kernel and a bias (the scale dropped; the output off by ~75 here), the live model refused as a kernel of
+    shape (2,). A live Dense with LoRA on holds its kernel, bias and two low-rank factors: read without the factors.
+    All refused naming the layer and its arrays; a LoRA model's saved file (the kernel merged) is read as before."""
+    L = keras.layers
+    x = np.random.default_rng(19).normal(size=(2, 5, 3)).astype(np.float32)
+    quant = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.Dense(2, name="head")])
+    quant.layers[-1].quantize("int8")
+    quant.save(tmp_path / "q.keras")
+    quant.save_weights(tmp_path / "q.weights.h5")
+    said = r"^model_from_keras: expected layer '{}' a Dense's weights: a float kernel \(F, O\) and a float bias \(O,\) \(or none\), got 3 arrays: .*int8 \(4, 2\).*\. A quantized Dense"
+    for src, label in ((quant, "head"), (tmp_path / "q.keras", "head"), (tmp_path / "q.weights.h5", "dense")):
+        with pytest.raises(ValueError, match=said.format(label)):
+            model_from_keras(src)
+    lora = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.Dense(2, name="head")])
+    lora.layers[-1].enable_lora(2)
+    lora.layers[-1].lora_kernel_b.assign(np.random.default_rng(20).normal(size=(2, 2)))  # Keras starts it at 0: no change
+    with pytest.raises(ValueError, match=r"expected layer 'head' a Dense's weights: .*, got 4 arrays: float32 \(4, 2\), float32 \(2,\), float32 \(4, 2\), float32 \(2, 2\)\."):
+        model_from_keras(lora)
+    lora.save(tmp_path / "l.keras")
+    check_close("LoRA Dense saved, merged (float32)", model_from_keras(tmp_path / "l.keras")(x)[0], keras_run(lora, x), 1e-5)

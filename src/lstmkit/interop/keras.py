@@ -58,7 +58,10 @@ twin here and are refused; a Dense without bias comes in as a zero bias.
 Files: :func:`read_keras_file` reads ``.keras`` (a zip of ``config.json`` + ``model.weights.h5``)
 and ``.weights.h5`` with ``json`` and ``h5py`` only — Keras is not imported and nothing in the file
 is executed (for a bare ``.weights.h5`` the architecture is inferred from the weights' shapes, with
-Keras' default activations). A Functional model is read as the stack its layers are listed in
+Keras' default activations; its groups are named by layer class, and a group of any class but LSTM,
+Bidirectional, Dense and TimeDistributed(Dense) is refused naming it, with or without weights (a
+Lambda, a BatchNormalization, a RepeatVector between LSTMs would change what is computed) but
+``input_layer*`` and ``dropout*``, skipped: no-ops at inference). A Functional model is read as the stack its layers are listed in
 only when each layer reads the one before and the last is the one output (branches are refused). :func:`write_keras_file` builds the Keras model and saves it.
 """
 
@@ -247,9 +250,9 @@ def _from_live(obj, where: str):
             bwd_cfg = dict(bwd_cfg, go_backwards=False)
             rec.append(dict(_live_layer([lay.forward_layer, lay.backward_layer], where, [fwd_cfg, bwd_cfg]), name=lay.name))
         elif isinstance(lay, keras.layers.Dense):
-            dense = _dense(lay.get_config(), [np.asarray(w) for w in lay.get_weights()], where)
+            dense = _dense(lay.get_config(), lay.get_weights(), where, lay.name)
         elif isinstance(lay, keras.layers.TimeDistributed) and isinstance(lay.layer, keras.layers.Dense):  # Dense at each step: Dense
-            dense = _dense(lay.layer.get_config(), [np.asarray(w) for w in lay.layer.get_weights()], where)
+            dense = _dense(lay.layer.get_config(), lay.layer.get_weights(), where, lay.name)
         elif isinstance(lay, keras.layers.Dropout) and rec:
             dropout = float(lay.rate)
         elif isinstance(lay, keras.layers.Masking):
@@ -285,10 +288,26 @@ def _live_layer(layers, where, configs=None) -> dict:
     return {"name": layers[0].name, "units": configs[0]["units"], "use_bias": bool(configs[0].get("use_bias", True)), "options": opts[0], "sequences": sequences, "dirs": dirs}
 
 
-def _dense(cfg: Mapping, weights: list, where: str) -> dict:
+def _dense(cfg: Mapping, weights: list, where: str, name=None) -> dict:
+    """A Dense layer's config and arrays -> ``{"kernel", "bias"}``, checked by :func:`_dense_weights`."""
     if cfg.get("activation", "linear") != "linear":
         fail(where, "Dense activation", "'linear' (lstmkit's read-out is y W^T + b)", repr(cfg.get("activation")))
-    return {"kernel": weights[0], "bias": weights[1] if cfg.get("use_bias", True) and len(weights) > 1 else None}
+    return _dense_weights(weights, where, cfg.get("name") if name is None else name)
+
+
+def _dense_weights(weights: list, where: str, name) -> dict:
+    """A Dense's arrays -> ``{"kernel", "bias"}``: a float kernel (F, O), then maybe a float bias (O,), nothing
+    else. A Dense Keras changed holds more or other arrays, which read as a kernel and bias compute something
+    else: quantized (``dense.quantize("int8")``: an int8 kernel and its scale), or with LoRA on (live:
+    its kernel, bias and the two low-rank factors; a saved file holds the kernel merged)."""
+    w = [np.asarray(v) for v in weights]
+    floats = all(v.dtype.kind == "f" for v in w)
+    if floats and len(w) in (1, 2) and w[0].ndim == 2 and (len(w) == 1 or w[1].shape == w[0].shape[1:]):
+        return {"kernel": w[0], "bias": w[1] if len(w) == 2 else None}
+    fail(where, f"layer {name!r}", "a Dense's weights: a float kernel (F, O) and a float bias (O,) (or none)",
+         f"{len(w)} arrays: {', '.join(f'{v.dtype} {v.shape}' for v in w)}",
+         "A quantized Dense, or a live one with LoRA on, is not read: read the float model from before quantize(), "
+         "or save the LoRA one and read the file (it holds the merged kernel).")  # fmt: skip
 
 
 def to_keras(module, readout=None):
@@ -391,7 +410,10 @@ def read_keras_file(path: str | os.PathLike):
     ``layers/bidirectional*`` (in their numbering order) and at most one ``layers/dense*`` (or
     ``layers/time_distributed*`` wrapping a layer that holds a Dense's kernel and bias; any other is
     refused, naming it); Keras' default activations are assumed because the file holds no
-    configuration. Every LSTM layer must return sequences; :func:`model_from_keras` reads a file
+    configuration. Skipped: ``layers/input_layer*`` and ``layers/dropout*`` (weightless, and Dropout
+    acts in training only; its rate is not in the file, so a model read from it trains without).
+    Any other group is refused naming it, whether it holds weights or not: the file does not say what
+    a Lambda, an Activation, a BatchNormalization or a RepeatVector computes, nor where it sits. Every LSTM layer must return sequences; :func:`model_from_keras` reads a file
     whose last one does not.
     """
     return _every_step(_read_file(path, "read_keras_file"), "read_keras_file")
@@ -498,7 +520,7 @@ def _from_config(config: Mapping, groups, where: str):
             inner = c.get("layer", {})
             if inner.get("class_name") != "Dense":
                 fail(where, f"layer {c.get('name')!r}", LAYERS, f"TimeDistributed({inner.get('class_name')})")
-            dense = _dense(inner.get("config", {}), _h5_vars(g["layer"]), where)
+            dense = _dense(inner.get("config", {}), _h5_vars(g["layer"]), where, c.get("name"))
         else:
             fail(where, f"layer {c.get('name')!r}", LAYERS, cls)
     if not rec:
@@ -542,40 +564,66 @@ def _has_arrays(group) -> bool:
     return bool(found)
 
 
+#: Keras classes whose weights can have a Dense's shapes (a 2-D kernel, a bias (O,)) and compute something else
+#: (EinsumDense's equation may read its kernel transposed; an Embedding looks rows up): refused by their default
+#: names, the only trace of a wrapped layer's class in a .weights.h5
+_DENSE_LOOKALIKES = {"einsum_dense": "EinsumDense", "embedding": "Embedding"}
+
+
 def _check_time_distributed_dense(group, name: str, where: str) -> None:
     """Refuse a ``layers/time_distributed*`` group unless what it wraps holds a Dense's weights.
 
     A ``.weights.h5`` names a wrapper's group by its class (time_distributed) and puts the wrapped layer
     under ``layer/``, recorded by its name only (the ``name`` attribute of ``layer/vars``: "dense" unless
-    the user named it), not its class. A Dense holds exactly a kernel (F, O) and maybe a bias (O,) in
-    ``layer/vars``; anything else (a Dropout or an Activation: no weights; a LayerNormalization: two
-    vectors; a Sequential: layers of its own) is refused, naming the layer and what it holds."""
+    the user named it), not its class. A Dense holds exactly a float kernel (F, O) and maybe a bias (O,)
+    in ``layer/vars``; anything else (a Dropout or an Activation: no weights; a LayerNormalization: two
+    vectors; a Sequential: layers of its own; a quantized Dense: an int8 kernel and a scale) is refused,
+    naming the layer and what it holds. So is a layer named as Keras names an EinsumDense or an
+    Embedding (``einsum_dense``, ``embedding_2``): their weights may have a Dense's shapes, but an
+    EinsumDense's equation may read its kernel otherwise (``"bf,of->bo"``: transposed) and an Embedding
+    looks rows up. One of them the user named otherwise cannot be told from a Dense: read the .keras."""
     inner = group.get("layer")
     w = _h5_vars(inner) if inner is not None else []
     subgroups = sorted(set(inner) - {"vars"}) if inner is not None else []
-    if not subgroups and len(w) in (1, 2) and w[0].ndim == 2 and (len(w) == 1 or w[1].shape == w[0].shape[1:]):
-        return
     label = inner["vars"].attrs.get("name") if inner is not None and "vars" in inner else None
     label = label.decode() if isinstance(label, bytes) else label
-    what = (f"groups of its own {subgroups}" if subgroups else f"weights of shapes {', '.join(str(v.shape) for v in w)}" if w
+    lookalike = _DENSE_LOOKALIKES.get(_natural_key(label)[0]) if isinstance(label, str) else None
+    floats = all(v.dtype.kind == "f" for v in w)
+    if (not subgroups and not lookalike and floats and len(w) in (1, 2) and w[0].ndim == 2
+            and (len(w) == 1 or w[1].shape == w[0].shape[1:])):  # fmt: skip
+        return
+    what = (f"groups of its own {subgroups}" if subgroups else f"weights {', '.join(f'{v.dtype} {v.shape}' for v in w)}" if w
             else "no weights")  # fmt: skip
-    fail(where, f"layer {name!r}", f"TimeDistributed(Dense): a kernel (F, O) and a bias (O,) under layers/{name}/layer/vars",
-         f"TimeDistributed of {'the layer ' + repr(label) if label else 'a layer'} holding {what}",
+    named = f" (Keras' default name of an {lookalike}, which is no Dense)" if lookalike else ""
+    fail(where, f"layer {name!r}", f"TimeDistributed(Dense): a float kernel (F, O) and a bias (O,) under layers/{name}/layer/vars",
+         f"TimeDistributed of {'the layer ' + repr(label) if label else 'a layer'}{named} holding {what}",
          "A .weights.h5 records no layer classes: read the .keras file, which has the model's configuration.")  # fmt: skip
+
+
+#: a ``.weights.h5``'s layer groups (named by class) read, and those skipped: no-ops at inference
+_WEIGHTS_ONLY_READ = ("lstm", "bidirectional", "dense", "time_distributed")
+_WEIGHTS_ONLY_SKIPPED = ("input_layer", "dropout")
 
 
 def _from_weights_only(groups, where: str):
     names = sorted(groups, key=_natural_key)
-    for n in names:  # weightless, so not told by its arrays: by its group's name
-        if _natural_key(n)[0] == "masking":
+    kinds = [_natural_key(n)[0] for n in names]  # the class, snake case: a group is named by it, weights or not
+    for n, kind in zip(names, kinds):
+        if kind == "masking":
             _refuse_masking(where, n, f"a weights group layers/{n}")
+    for n, kind in zip(names, kinds):  # a weightless layer computes too (a Lambda; a RepeatVector between LSTMs)
+        if kind not in _WEIGHTS_ONLY_READ + _WEIGHTS_ONLY_SKIPPED:
+            held = "weights" if _has_arrays(groups[n]) else "no weights"
+            fail(where, "layers", "LSTM, Bidirectional(LSTM), Dense or TimeDistributed(Dense) groups (input_layer and dropout "
+                 "groups are skipped: no-ops at inference)", f"group layers/{n} (layer class {kind!r} by its name; it holds {held})",
+                 "lstmkit cannot place it: a .weights.h5 records no configuration (what a layer computes, where it sits). "
+                 "Read the .keras file, or save the model without that layer.")  # fmt: skip
     lstm_like = [n for n in names if _natural_key(n)[0] in ("lstm", "bidirectional")]
     denses = [n for n in names if _natural_key(n)[0] in ("dense", "time_distributed")]  # TimeDistributed(Dense): a Dense
     for n in denses:
         if _natural_key(n)[0] == "time_distributed":
             _check_time_distributed_dense(groups[n], n, where)
-    others = [n for n in names if n not in lstm_like and n not in denses and _has_arrays(groups[n])]
-    if others or len(denses) > 1 or not lstm_like or len({_natural_key(n)[0] for n in lstm_like}) != 1:
+    if len(denses) > 1 or not lstm_like or len({_natural_key(n)[0] for n in lstm_like}) != 1:
         fail(
             where, "layers", "only lstm* or only bidirectional* groups and at most one dense* (or time_distributed*)",
             f"groups {names}", "Use the .keras file, which has the model's configuration.",
@@ -592,8 +640,7 @@ def _from_weights_only(groups, where: str):
     dense = None
     if denses:
         g = groups[denses[0]]
-        w = _h5_vars(g["layer"] if "layer" in g else g)  # a TimeDistributed's Dense: under layer/
-        dense = {"kernel": w[0], "bias": w[1] if len(w) > 1 else None}
+        dense = _dense_weights(_h5_vars(g["layer"] if "layer" in g else g), where, denses[0])  # a TimeDistributed's Dense: under layer/
     return _build(rec[0]["dirs"][0][0].shape[0], rec, dense, 0.0, where)
 
 
