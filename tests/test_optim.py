@@ -438,6 +438,40 @@ def test_clip_grad_norm_with_norm_type_matches_torch(norm_type, max_norm):
     assert after <= min(max_norm, norm) + 1e-9
 
 
+@pytest.mark.parametrize("norm_type", [2, 1, math.inf, 3])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_nan_or_inf_gradient_is_scaled_by_the_nonfinite_norm_as_torch_does(norm_type, bad, dtype):
+    # NaN norm: every gradient NaN; inf norm: every gradient 0 and the inf entry NaN (inf * 0). They were left as they were.
+    grads = [np.array([0.5, -2.0, 1.5], dtype=dtype), np.array([[3.0, bad], [1.0, 0.25]], dtype=dtype)]  # the bad one second
+    tp = [torch.zeros(g.shape, dtype=torch.from_numpy(g).dtype, requires_grad=True) for g in grads]
+    for p, g in zip(tp, grads):
+        p.grad = torch.from_numpy(g.copy())
+    norm = clip_grad_norm(grads, 1.0, norm_type=norm_type)
+    tnorm = float(torch.nn.utils.clip_grad_norm_(tp, 1.0, norm_type=norm_type))
+    assert (math.isnan(norm) and math.isnan(tnorm)) if math.isnan(bad) else norm == tnorm == math.inf
+    for g, p in zip(grads, tp):
+        np.testing.assert_array_equal(g, p.grad.numpy())  # NaN where torch has NaN
+
+
+def test_error_if_nonfinite_refuses_a_nan_or_inf_norm_as_torch_does_and_changes_nothing():
+    for bad in (math.nan, math.inf):
+        g = np.array([1.0, bad, 2.0])
+        with pytest.raises(RuntimeError, match=r"is non-finite, so it cannot be clipped"):  # torch's
+            p = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+            p.grad = torch.from_numpy(g.copy())
+            torch.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+        with pytest.raises(RuntimeError, match=rf"^clip_grad_norm: expected grads a finite total norm \(of order 2\.0\), got {bad}\. A "
+                                               r"gradient is NaN or inf, so it cannot be clipped: .* or pass error_if_nonfinite=False "
+                                               r"to scale the gradients by it anyway, as torch's default does \(NaN gradients then\)\.$"):  # fmt: skip
+            clip_grad_norm({"w": g}, 1.0, error_if_nonfinite=True)
+        np.testing.assert_array_equal(g, [1.0, bad, 2.0])
+    g = np.array([3.0, 4.0])
+    assert clip_grad_norm(g, 1.0, error_if_nonfinite=True) == 5.0 and g == pytest.approx([0.6, 0.8])  # finite: clipped as before
+    with pytest.raises(TypeError, match=r"^clip_grad_norm: expected error_if_nonfinite True or False, got 'yes'"):
+        clip_grad_norm(g, 1.0, error_if_nonfinite="yes")
+
+
 def test_clip_grad_norm_and_value_take_several_modules_dicts_and_arrays():
     rng = np.random.default_rng(6)
     from lstmkit.layers import Linear
@@ -556,6 +590,46 @@ def test_threshold_mode_resumes_bit_for_bit_is_a_setting_and_is_not_written_when
     # 'rel' (the default) is not written: the checkpoint reads as one written before threshold_mode existed
     path, meta = _resumes_bit_for_bit(tmp_path, {})
     assert "threshold_mode" not in meta["schedule"] and not any("threshold_mode" in k for k in meta["settings"])
+
+
+@pytest.mark.parametrize("ours,kw,theirs", [
+    (SGD, dict(lr=0.1, momentum=0.9), torch.optim.SGD),
+    (Adam, dict(lr=0.01, amsgrad=True), torch.optim.Adam),
+    (AdamW, dict(lr=0.01), torch.optim.AdamW),
+    (RMSprop, dict(lr=0.01, momentum=0.5, centered=True), torch.optim.RMSprop),
+])  # fmt: skip
+def test_an_optimizer_goes_on_after_its_model_is_cast_with_its_state_cast_too(ours, kw, theirs):
+    # step in float32, model.double() (new arrays), step again: the update reaches the model's new arrays, and the
+    # state follows the cast, as a load of it does (it stayed float32, so going on differed from resuming a checkpoint)
+    from lstmkit.recurrent import LSTM
+
+    rng = np.random.default_rng(8)
+    model = LSTM(2, 3, dtype=np.float32, seed=0)
+    grads = [{k: rng.normal(size=g.shape).astype(dt) for k, g in model.grads.items()} for dt in (np.float32, np.float64)]
+    tp = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in model.parameters().items()}
+    opt, topt = ours(model, **kw), theirs(list(tp.values()), **kw)
+    for k in tp:
+        model.grads[k][...], tp[k].grad = grads[0][k], torch.from_numpy(grads[0][k].copy())
+    opt.step(), topt.step()
+    model.double()
+    with torch.no_grad():
+        for t in tp.values():
+            t.data = t.data.double()
+    topt.load_state_dict(topt.state_dict())  # torch casts the state to the parameters' dtype on a load (its Adam fails without)
+    resumed = ours(LSTM(2, 3, dtype=np.float64, seed=0), **kw)
+    resumed.module.load_state_dict(model.state_dict())
+    resumed.load_state_dict(opt.state_dict())
+    for o in (opt, resumed):
+        for k in tp:
+            o.module.grads[k][...] = grads[1][k]
+        o.step()
+    for k in tp:
+        tp[k].grad = torch.from_numpy(grads[1][k].copy())
+    topt.step()
+    assert all(v.dtype == np.float64 for d in opt.state.values() for v in d.values())
+    for k, p in model.parameters().items():
+        assert p.dtype == np.float64 and np.array_equal(p, resumed.module.parameters()[k])  # going on = resuming, bit for bit
+        np.testing.assert_allclose(p, tp[k].detach().numpy(), rtol=1e-6, atol=1e-7)  # torch's, after a float32 step
 
 
 def test_zero_grad_zeroes_in_place_and_refuses_set_to_none_true():

@@ -133,13 +133,21 @@ def _norm_type(norm_type, where: str) -> float:
     return float(norm_type)
 
 
-def clip_grad_norm(grads, max_norm: float, norm_type: float | str = 2.0) -> float:
+def clip_grad_norm(grads, max_norm: float, norm_type: float | str = 2.0, error_if_nonfinite: bool = False) -> float:
     """Scale every gradient by min(1, max_norm / (‖g‖ + 1e-6)), ‖g‖ the p-norm of all gradients
     as one vector: (Σ_k Σ |g_k|ᵖ)^(1/p), p = ``norm_type`` (2: √(Σ_k ‖g_k‖²); 1: Σ_k Σ |g_k|;
     inf or 'inf': max_k max |g_k|), as torch's ``clip_grad_norm_``.
 
     ``grads``: a Module, a dict name -> array, an array, or a list of those (modified in place).
     Returns ‖g‖ before clipping (0.0 for no gradients).
+
+    A NaN or inf gradient makes ‖g‖ NaN or inf, and, as torch's, the factor too: NaN makes every
+    gradient NaN, inf makes it 0 (an inf entry NaN), so the step that follows shows it rather than
+    going on with the gradients as they were. ``error_if_nonfinite=True`` (torch's argument, and
+    its default False) refuses a non-finite ‖g‖ instead, with a RuntimeError as torch's, leaving
+    the gradients as they are. ‖g‖ is summed in float64 whatever the gradients' dtype: torch sums
+    float32 gradients in float32, where ‖g‖ beyond ~1.8e38 (one gradient of ~1e20 for p = 2)
+    overflows to inf and zeroes them; here it is finite, and they are scaled.
 
     Pass the gradients (the module, or ``model.grads``), never the weights: torch's
     ``clip_grad_norm_(model.parameters(), c)`` habit, ``model.parameters()`` itself, is refused,
@@ -150,19 +158,27 @@ def clip_grad_norm(grads, max_norm: float, norm_type: float | str = 2.0) -> floa
     where = "clip_grad_norm"
     max_norm = check_real(max_norm, where, "max_norm", low=0.0, low_open=True)
     p = _norm_type(norm_type, where)
+    error_if_nonfinite = check_bool(error_if_nonfinite, where, "error_if_nonfinite")
     g = _grad_arrays(grads, where)
     if p == 2.0:
         total = math.sqrt(sum(float(np.sum(np.square(v, dtype=np.float64))) for v in g))
     elif p == 1.0:
         total = sum(float(np.sum(np.abs(v), dtype=np.float64)) for v in g)
-    elif p == math.inf:
-        total = max((float(np.max(np.abs(v))) for v in g if v.size), default=0.0)
+    elif p == math.inf:  # np.max is NaN where a NaN is; Python's max would keep whichever came first
+        norms = [float(np.max(np.abs(v))) for v in g if v.size]
+        total = math.nan if any(math.isnan(n) for n in norms) else max(norms, default=0.0)
     else:
         total = sum(float(np.sum(np.abs(v.astype(np.float64)) ** p)) for v in g) ** (1.0 / p)
-    coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
-        for v in g:
-            v *= v.dtype.type(coef)
+    if error_if_nonfinite and not math.isfinite(total):
+        fail(where, "grads", f"a finite total norm (of order {norm_type})", total,
+             "A gradient is NaN or inf, so it cannot be clipped: look for the step that made it (a learning rate too "
+             "high, a log of 0, ...); or pass error_if_nonfinite=False to scale the gradients by it anyway, as torch's "
+             "default does (NaN gradients then).", exc=RuntimeError)  # fmt: skip
+    coef = max_norm / (total + 1e-6)  # NaN for a NaN norm, 0 for inf
+    if not coef >= 1.0:  # torch's min(1, coef), NaN kept
+        with np.errstate(invalid="ignore"):  # inf * 0 = NaN, as torch's
+            for v in g:
+                v *= v.dtype.type(coef)
     return total
 
 
@@ -235,9 +251,17 @@ class Optimizer:
             self._update(name, p, g)
 
     def _slot(self, slot: str, name: str, p: np.ndarray) -> np.ndarray:
+        """The state array ``slot`` of parameter ``name``, made as zeros at its first step, in ``p``'s
+        dtype. A module cast after a step (``model.double()``: new arrays, which ``step`` reads) has
+        its state cast to follow, as :meth:`load_state_dict` casts a loaded state, so that going on
+        after a cast and resuming from a checkpoint of it make the same updates. (torch's Adam
+        fails there, "expected dtype float ... but got dtype double"; its SGD and RMSprop keep the
+        state in the old dtype; a ``load_state_dict`` of the state casts it, as here.)"""
         s = self.state[slot]
         if name not in s:
             s[name] = np.zeros_like(p)
+        elif s[name].dtype != p.dtype:
+            s[name] = s[name].astype(p.dtype)
         return s[name]
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:  # pragma: no cover
