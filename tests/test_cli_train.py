@@ -313,7 +313,7 @@ def test_nan_or_inf_in_a_forecast_npy_names_the_file(tmp_path, capsys):
     y[7] = np.nan
     np.save(tmp_path / "n.npy", y)
     assert main(["forecast", str(tmp_path / "n.npy"), "--epochs", "0"]) == 1
-    assert error_line(capsys) == f"lstmkit: error: {tmp_path / 'n.npy'}: expected finite values, got nan at index (7,) (NaN/inf in data). {FILL}"
+    assert error_line(capsys) == f"lstmkit: error: {tmp_path / 'n.npy'}: expected the series finite values, got nan at index (7,). {FILL}"
     y2 = np.ones((30, 2))
     y2[9, 1] = -np.inf
     np.save(tmp_path / "i.npy", y2)
@@ -322,8 +322,12 @@ def test_nan_or_inf_in_a_forecast_npy_names_the_file(tmp_path, capsys):
     capsys.readouterr()
     for argv in (["--epochs", "0"], ["--model", str(tmp_path / "m.npz")]):  # training, and a loaded model's new history
         assert main(["forecast", str(tmp_path / "i.npy"), *argv]) == 1
-        assert error_line(capsys) == (f"lstmkit: error: {tmp_path / 'i.npy'}: expected finite values, got -inf at index (9, 1) "
-                                      f"(NaN/inf in data). Replace the infinite values.")  # fmt: skip
+        assert error_line(capsys) == (f"lstmkit: error: {tmp_path / 'i.npy'}: expected the series finite values, got -inf at "
+                                      f"index (9, 1). Replace the infinite values.")  # fmt: skip
+    np.save(tmp_path / "e.npy", np.ones(0))  # and an empty one
+    assert main(["forecast", str(tmp_path / "e.npy"), "--epochs", "0"]) == 1
+    assert error_line(capsys) == (f"lstmkit: error: {tmp_path / 'e.npy'}: expected the series at least one value, got an "
+                                  f"empty array of shape (0,).")  # fmt: skip
 
 
 def test_labels_unseen_at_fit(trained, tmp_path, capsys):

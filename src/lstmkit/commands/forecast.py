@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import count, or_list
 from ..cli import CommandError, UsageError
-from ..forecast import FILL, LSTMForecaster
+from ..forecast import FILL, LSTMForecaster, as_series
 from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
@@ -162,12 +162,8 @@ def load_series(data: str, column, time_column: str | None = None, fitted_on: st
     y = read_array(p)
     if y.dtype.kind not in "iuf" or y.ndim not in (1, 2):
         raise CommandError(f"{p}: expected a numeric array (N,) or (N, S), got dtype {y.dtype} shape {y.shape}.")
-    y = y.astype(np.float64)
-    if not np.isfinite(y).all():  # said naming the file, as a CSV's cell is (the forecaster would name 'the series')
-        at = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
-        raise CommandError(f"{p}: expected finite values, got {y[at]} at index {at} (NaN/inf in data). "
-                           f"{FILL if np.isnan(y[at]) else 'Replace the infinite values.'}")  # fmt: skip
-    return y, None, None
+    as_series(y, str(p), "the series")  # NaN, inf, empty: the forecaster's refusal, naming the file as a CSV's cell is
+    return y.astype(np.float64), None, None
 
 
 #: cells read as a missing value, lower-cased (what to do about them: lstmkit.forecast.FILL, the library's words)
