@@ -372,6 +372,40 @@ def test_forecast_builtin_with_backtest_plot_and_model(tmp_path, capsys):
     assert "next 2 values" in capsys.readouterr().out
 
 
+def test_forecast_with_a_model_and_no_data_checks_column_against_the_series_fitted_on(tmp_path, capsys):
+    # without a data file --column was not read: any names forecast the model's own series, said as theirs
+    t = np.arange(30)
+    (tmp_path / "s.csv").write_text("t,a,b\n" + "".join(f"{i},{np.sin(i / 3):.4f},{np.cos(i / 4):.4f}\n" for i in t))
+    model = str(tmp_path / "m.npz")
+    fast = ["--epochs", "0", "--window", "3", "--hidden-size", "2"]
+    assert main(["forecast", str(tmp_path / "s.csv"), "--column", "a,b", *fast, "--model-out", model]) == 0
+    capsys.readouterr()
+    assert main(["forecast", "--model", model]) == 0
+    alone = capsys.readouterr().out
+    assert main(["forecast", "--model", model, "--column", "a, b"]) == 0  # the series fitted on: taken, the same forecast
+    assert capsys.readouterr().out == alone
+    for column, got in (("zz", "['zz'] (unseen at fit: ['zz']; missing: ['a', 'b'])"), ("b,a", "['b', 'a'] (the same series in another order)"),
+                        ("a", "['a'] (missing: ['b'])"), ("a,b,c", "['a', 'b', 'c'] (unseen at fit: ['c'])")):  # fmt: skip
+        assert main(["forecast", "--model", model, "--column", column]) == 1
+        assert error_line(capsys) == (f"lstmkit: error: forecast: expected --column the series {model} was fitted on, ['a', 'b'], "
+                                      f"in that order, got {got}. Without a data file the model forecasts those series, "
+                                      f"from its own history: leave out --column.")  # fmt: skip
+    # a model fitted on a .npy recorded no names: --column cannot be checked, so it is refused
+    np.save(tmp_path / "s.npy", np.sin(t / 3))
+    assert main(["forecast", str(tmp_path / "s.npy"), *fast, "--model-out", model]) == 0
+    capsys.readouterr()
+    assert main(["forecast", "--model", model, "--column", "a"]) == 1
+    assert error_line(capsys) == (f"lstmkit: error: forecast: expected --column with a series file, or with a model that "
+                                  f"recorded the names of its series, got --column a with --model {model}, which records "
+                                  f"none (fitted on unnamed series: a .npy). Leave out --column: the model forecasts the "
+                                  f"series it was fitted on.")  # fmt: skip
+    # a .npy names no columns: --column beside one is a usage error, before anything is read (it was ignored)
+    for argv in ([str(tmp_path / "s.npy"), "--column", "a", *fast], [str(tmp_path / "s.npy"), "--model", model, "--column", "a"]):
+        assert main(["forecast", *argv]) == 2
+        assert error_line(capsys) == ("lstmkit: error: forecast: expected --column with a .csv, got it with '.npy' (a .npy names "
+                                      "no columns: its columns are the series, in order). Leave out --column.")  # fmt: skip
+
+
 def test_generate_trains_samples_and_reloads(tmp_path, capsys):
     (tmp_path / "t.txt").write_text("hello world. " * 80, encoding="utf-8")
     args = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "8", "--seq-len", "10",

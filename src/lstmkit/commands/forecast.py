@@ -80,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p, forget_bias=d["forget_bias"])
     record_typed(p)  # which were typed: with --model, those it would not read are refused
-    add_check(p, lambda args: check_series_name(args.data, args.time_column))
+    add_check(p, lambda args: check_series_name(args.data, args.time_column, args.column))
     add_check(p, check_model_options)
 
 
@@ -111,19 +111,23 @@ BUILTIN_SERIES = ("builtin:airline",)
 SUFFIXES = (".csv", ".npy")
 
 
-def check_series_name(data: str | None, time_column: str | None = None) -> None:
+def check_series_name(data: str | None, time_column: str | None = None, column: str | None = None) -> None:
     """Refuse (UsageError, exit 2) a series ``data`` that no reader takes, whatever the files hold: a
     built-in name not among :data:`BUILTIN_SERIES`, a file's suffix not among :data:`SUFFIXES`,
-    ``--time-column`` with another file than a .csv. Run before the command (nothing read yet)."""
+    ``--time-column`` or ``--column`` with another file than a .csv (a .npy names no columns: they
+    would be ignored). Run before the command (nothing read yet)."""
     if data is None or data in BUILTIN_SERIES:  # none: the command says what it needs
         return
     if data.startswith("builtin:"):
         raise UsageError(f"forecast: expected a series file or a built-in one among {list(BUILTIN_SERIES)}, got {data!r}.")
     suffix = check_data_suffix(data, SUFFIXES, f"series (or {or_list(BUILTIN_SERIES)})")
+    written = Path(data).suffix
     if time_column is not None and suffix != ".csv":
-        written = Path(data).suffix
         raise UsageError(f"forecast: expected --time-column with a .csv, got it with {written or 'no extension'!r} "
                          f"(a {written or 'file'} holds no times).")  # fmt: skip
+    if column is not None and suffix != ".csv":
+        raise UsageError(f"forecast: expected --column with a .csv, got it with {written!r} (a {written} names no "
+                         f"columns: its columns are the series, in order). Leave out --column.")  # fmt: skip
 
 
 def load_series(data: str, column, time_column: str | None = None, fitted_on: str | None = None):
@@ -387,6 +391,26 @@ def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> 
     return buf.getvalue()
 
 
+def check_model_columns(column: str, recorded: list[str] | None, model: str) -> None:
+    """Check the series ``--column`` names (comma-separated) beside ``--model`` and no data: the
+    model forecasts its own history, so they must be ``recorded``, the series it was fitted on
+    (``series_names_``), in that order; others are refused naming both lists, and so is --column
+    with a model that recorded no names (fitted on a .npy, or saved before names were recorded).
+    CommandError (exit 1): the model file decides, as with a data file's columns."""
+    columns = [c.strip() for c in column.split(",")]
+    if recorded is None:
+        raise CommandError(f"forecast: expected --column with a series file, or with a model that recorded the names of "
+                           f"its series, got --column {column} with --model {model}, which records none (fitted on "
+                           f"unnamed series: a .npy). Leave out --column: the model forecasts the series it was "
+                           f"fitted on.")  # fmt: skip
+    if columns != list(recorded):
+        unseen, missing = [c for c in columns if c not in recorded], [c for c in recorded if c not in columns]
+        how = "; ".join([f"unseen at fit: {unseen}"] * bool(unseen) + [f"missing: {missing}"] * bool(missing))
+        raise CommandError(f"forecast: expected --column the series {model} was fitted on, {list(recorded)}, in that "
+                           f"order, got {columns} ({how or 'the same series in another order'}). Without a data file "
+                           f"the model forecasts those series, from its own history: leave out --column.")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from ..forecast import ForecastWarning
 
@@ -403,6 +427,8 @@ def run(args: argparse.Namespace) -> int:
                 names = list(recorded)  # a .npy of as many columns: taken for the series fitted on (others: predict counts them)
                 warnings.warn(f"{args.data} names no series (a .npy): its columns are read as {names}, the series "
                               f"{args.model} was fitted on, in that order.", stacklevel=2)  # fmt: skip
+        elif args.column:  # no data: the model's own history is forecast, its series named by --column or refused
+            check_model_columns(args.column, recorded, args.model)
         result = None
     else:
         y, names, time = load_series(args.data, args.column, args.time_column)
