@@ -190,3 +190,59 @@ def test_class_weights_of_any_finite_scale_give_the_same_loss_and_gradient():
     assert np.isfinite(huge_loss) and np.isfinite(huge_dz).all() and np.abs(huge_dz).max() > 0
     np.testing.assert_allclose(huge_loss, plain_loss, rtol=1e-13)
     np.testing.assert_allclose(huge_dz, plain_dz, rtol=1e-13, atol=1e-16)
+
+
+def test_sample_weights_weigh_the_losses_as_torch_by_hand():
+    # torch does the weighting by hand: reduction='none', times each target's sample weight (and class weight),
+    # summed, divided by the sum of the weights; its autograd gives the gradient
+    torch = pytest.importorskip("torch")
+    from lstmkit.losses import mse, softmax_cross_entropy
+
+    rng = np.random.default_rng(0)
+    z, k = rng.normal(size=(4, 5, 3)), rng.integers(0, 3, size=(4, 5))
+    m = rng.random((4, 5)) > 0.3
+    w = np.array([0.5, 2.0, 1.0])
+    for s in (rng.random(4), rng.random((4, 5))):  # a weight per sequence, or per step
+        for cw in (None, w):
+            loss, dz = softmax_cross_entropy(z, k, m, cw, s)
+            zt = torch.tensor(z, requires_grad=True)
+            mt, kt = torch.tensor(m), torch.tensor(k)
+            st = torch.tensor(np.broadcast_to(s.reshape(4, -1), (4, 5)).copy())[mt]
+            ct = torch.ones(len(st), dtype=torch.float64) if cw is None else torch.tensor(cw)[kt[mt]]
+            ell = torch.nn.functional.cross_entropy(zt[mt], kt[mt], reduction="none")
+            lt = (st * ct * ell).sum() / (st * ct).sum()
+            lt.backward()
+            assert loss == pytest.approx(lt.item(), rel=1e-12)
+            np.testing.assert_allclose(dz, zt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    # MSE: each of a target's K outputs weighs the target's weight
+    p, y, s = rng.normal(size=(4, 5, 2)), rng.normal(size=(4, 5, 2)), rng.random((4, 5))
+    loss, dp = mse(p, y, m, s)
+    pt = torch.tensor(p, requires_grad=True)
+    mt = torch.tensor(m)
+    e = ((pt - torch.tensor(y)) ** 2)[mt]  # (valid targets, K)
+    we = torch.tensor(s)[mt][:, None].expand_as(e)
+    lt = (we * e).sum() / we.sum()
+    lt.backward()
+    assert loss == pytest.approx(lt.item(), rel=1e-12)
+    np.testing.assert_allclose(dp, pt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    # equal weights are the plain mean (their scale changes nothing)
+    assert mse(p, y, m, np.full(4, 7.0))[0] == pytest.approx(mse(p, y, m)[0], rel=1e-14)
+
+
+def test_sample_weights_are_checked_with_the_project_s_message():
+    from lstmkit.losses import mse, softmax_cross_entropy
+
+    z, k = np.zeros((3, 2)), np.array([0, 1, 1])
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: expected sample_weight shape \(3,\) \(one weight per sequence\), got shape \(2,\)\.$"):
+        softmax_cross_entropy(z, k, sample_weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: expected sample_weight finite values >= 0, got -1\.0 at index 1\.$"):
+        softmax_cross_entropy(z, k, sample_weight=[1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: expected sample_weight finite values >= 0, got nan at index 2\.$"):
+        softmax_cross_entropy(z, k, sample_weight=[1.0, 1.0, np.nan])
+    with pytest.raises(TypeError, match=r"^softmax_cross_entropy: expected sample_weight an array of numbers of shape \(3,\), got dtype bool\.$"):
+        softmax_cross_entropy(z, k, sample_weight=[True, False, True])
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: expected sample_weight a weight > 0 for some valid target \(the loss is "
+                                         r"their weighted mean\), got 0 for each of them\.$"):
+        softmax_cross_entropy(z, k, mask=[1, 0, 0], sample_weight=[0.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"^mse: expected sample_weight shape \(3, 2\) or \(3,\) \(one weight per sequence, or per step\), got shape \(2, 3\)\.$"):
+        mse(np.zeros((3, 2, 1)), np.zeros((3, 2, 1)), np.ones((3, 2)), np.ones((2, 3)))

@@ -419,6 +419,31 @@ def describe_pair(value) -> str:
     return type(value).__name__
 
 
+def check_sample_weight(sample_weight, shapes, where: str, arg: str = "sample_weight") -> np.ndarray:
+    """``sample_weight`` as float64 of one of ``shapes`` (tuples: (N,), one weight per sequence,
+    as Keras' and scikit-learn's fit take it, and where the targets are per step (N, T) too, Keras'
+    temporal weights), each entry finite and >= 0 (a step past a sequence's length too: give it
+    any finite weight, 0 say; it weighs nothing there). A bool or non-numeric array raises
+    TypeError; another shape, or a NaN, an inf or a negative weight (named with its index),
+    ValueError. The one check of a sample weight: the losses', the Trainer's and the estimators'
+    (fit's and score's)."""
+    shapes = [tuple(int(d) for d in sh) for sh in shapes]
+    w = np.asarray(_from_torch(sample_weight, where, arg))
+    what = or_list([str(sh) for sh in shapes])
+    if w.dtype.kind not in "iuf":
+        got = f"dtype {w.dtype}" if w.ndim else f"{type(sample_weight).__name__} {sample_weight!r:.80}"
+        fail(where, arg, f"an array of numbers of shape {what}", got, exc=TypeError)
+    if w.shape not in shapes:
+        per = "one weight per sequence" + (", or per step" if len(shapes) > 1 else "")
+        fail(where, arg, f"shape {what} ({per})", f"shape {w.shape}")
+    w = w.astype(np.float64)
+    bad = ~(np.isfinite(w) & (w >= 0))
+    if bad.any():
+        at = first_index(bad)
+        fail(where, arg, "finite values >= 0", f"{w[at]} at index {at if w.ndim > 1 else at[0]}")
+    return w
+
+
 def check_shape(arr: np.ndarray, expected: tuple, where: str, arg: str, fix: str = "") -> None:
     """Raise ValueError unless ``arr.shape == expected``."""
     if tuple(arr.shape) != tuple(expected):

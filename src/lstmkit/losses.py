@@ -23,13 +23,23 @@ Mean squared error::
     L       = Σ_e m_e (p_e - y_e)² / Σ_e m_e     e runs over every element (all K outputs)
     ∂L/∂p_e = 2 m_e (p_e - y_e) / Σ_e m_e
 
+Sample weights (``sample_weight``, Keras' and scikit-learn's: one number s_n >= 0 per target, a
+sequence's or a step's) multiply each target's weight, the class weight's product as Keras
+multiplies them: r_n = m_n w[k_n] s_n for the cross-entropy, r_e = m_e s_n(e) for each of a
+target's K elements in the MSE, and the loss is the same weighted mean Σ r ℓ / Σ r. That is
+torch's convention (``(s * F.cross_entropy(z, k, weight=w, reduction='none')).sum() / (s *
+w[k]).sum()``), not Keras' default reduction "sum_over_batch_size", which divides Σ r ℓ by the
+number of targets (keras-team/keras#19740): divided by Σ r, weighing every target by the same
+factor changes nothing, and a batch's loss does not shrink with its share of weights that are 0,
+as with the class weights above. The sample weights are divided by their largest too.
+
 Shapes: N stands for any leading dimensions — (B,) for one target per sequence, (B, T) for one
 per step.
 
     softmax_cross_entropy: logits (N..., C), targets (N...) ints in [0, C), mask (N...) or None,
-                           weight (C,) or None
+                           weight (C,) or None, sample_weight (N...) or (N,) (over the rest) or None
     mse:                   pred (N..., K) or (N...), target same shape, mask (N...) (broadcast
-                           over trailing output axes) or None
+                           over trailing output axes) or None, sample_weight as mask or (N,) or None
 
 Both return ``(loss: float, dpred: array of pred's shape and dtype)``. PyTorch equivalents:
 ``F.cross_entropy(z[m], k[m], weight=w)`` and ``F.mse_loss(p[m], y[m])`` (mean reduction).
@@ -39,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_real, check_shape, fail, is_real, message
+from ._checks import check_real, check_sample_weight, check_shape, fail, is_real, message
 from .functional import log_softmax
 
 
@@ -143,14 +153,26 @@ def unweighed(where: str, arg: str, what: str, classes: list, names=None) -> Unw
                                     f"0 for each of their classes {shown!r:.80}"), what, classes)  # fmt: skip
 
 
-def softmax_cross_entropy(logits, targets, mask=None, weight=None) -> tuple[float, np.ndarray]:
+def _sample_weighed(sample_weight, shape, r: np.ndarray, where: str) -> tuple[np.ndarray, float]:
+    """``(r s, Σ r s)``: the targets' weights ``r`` (``shape``) times the sample weights (``shape`` or
+    (N,), broadcast over the rest; checked, divided by their largest), refused when they sum to 0."""
+    s = relative_weight(check_sample_weight(sample_weight, dict.fromkeys([tuple(shape), tuple(shape[:1])]), where))
+    r = r * s.reshape(s.shape + (1,) * (len(shape) - s.ndim))
+    total = float(r.sum())
+    if not total > 0:
+        fail(where, "sample_weight", "a weight > 0 for some valid target (the loss is their weighted mean)", "0 for each of them")
+    return r, total
+
+
+def softmax_cross_entropy(logits, targets, mask=None, weight=None, sample_weight=None) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of softmax(logits) against class indices, over valid targets.
 
     logits (N..., C) float; targets (N...) ints in [0, C); mask (N...) 0/1 or None; weight (C,)
     per class or None: the mean weighted by ``weight[target]``, Σ w ℓ / Σ w over the valid targets,
     as torch's ``F.cross_entropy(weight=w)`` (mean reduction) of the valid rows; refused
     (:func:`check_class_weight`) unless finite and >= 0, and when the valid targets' weights sum
-    to 0 (their classes all weigh 0: the mean is 0/0, NaN in torch).
+    to 0 (their classes all weigh 0: the mean is 0/0, NaN in torch). ``sample_weight`` (N...) or
+    (N,) or None: each target's weight times its sample weight s, Σ w s ℓ / Σ w s (module docstring).
     Returns ``(L, ∂L/∂logits)`` with ∂L/∂logits of shape (N..., C), see the module docstring.
     """
     where = "softmax_cross_entropy"
@@ -175,6 +197,8 @@ def softmax_cross_entropy(logits, targets, mask=None, weight=None) -> tuple[floa
     else:
         w = check_class_weight(weight, C, where)
         r, total = check_weighed(k, valid, w, where, "the valid targets")  # r_n = m_n w[k_n] / max(w), Σ r  (N...)
+    if sample_weight is not None:
+        r, total = _sample_weighed(sample_weight, k.shape, r, where)  # r_n s_n / max(s), Σ r  (N...)
     return weighed_cross_entropy(z, k, None if m is None else valid, r, total)
 
 
@@ -200,11 +224,14 @@ def weighed_cross_entropy(z, k, valid, r, total: float) -> tuple[float, np.ndarr
     return loss, dz
 
 
-def mse(pred, target, mask=None) -> tuple[float, np.ndarray]:
+def mse(pred, target, mask=None, sample_weight=None) -> tuple[float, np.ndarray]:
     """Mean squared error over valid elements.
 
     pred and target of the same shape (N...[, K]); mask (N...) 0/1 or None, broadcast over the
-    trailing axes of pred. Returns ``(L, ∂L/∂pred)`` (see the module docstring).
+    trailing axes of pred; ``sample_weight`` a weight >= 0 per target, of mask's shape (or (N,),
+    or with no mask the leading shape up to pred's last axis), or None: Σ s m (p - y)² / Σ s m over
+    the elements (each target's weight on each of its K). Returns ``(L, ∂L/∂pred)`` (see the
+    module docstring).
     """
     where = "mse"
     p = np.asarray(pred)
@@ -224,6 +251,23 @@ def mse(pred, target, mask=None) -> tuple[float, np.ndarray]:
     n_valid = float(m.sum())
     if n_valid == 0:
         fail(where, "mask", "at least one valid target", "none")
+    if sample_weight is not None:
+        lead = np.asarray(mask).shape if mask is not None else p.shape[:-1] if p.ndim > 1 else p.shape
+        valid = np.ones(lead) if mask is None else (np.asarray(mask) > 0).astype(np.float64)  # m_n   (lead)
+        r, total = _sample_weighed(sample_weight, lead, valid, where)
+        return weighed_mse(p, y, r, total)
     diff = np.where(m > 0, p - y.astype(p.dtype), 0.0).astype(p.dtype)  # m_e (p_e - y_e)
     loss = float((diff * diff).sum() / n_valid)  # L = Σ m (p - y)² / Σ m
     return loss, (2.0 / n_valid) * diff  # ∂L/∂p = 2 m (p - y) / Σ m
+
+
+def weighed_mse(p, y, r, total: float) -> tuple[float, np.ndarray]:
+    """:func:`mse` of arguments already checked, each target weighed: pred p and target y
+    (N...[, K]), r (N...) each target's weight r_n (0 where not valid; p's leading shape) and
+    ``total`` Σ r > 0. Each of a target's K elements weighs r_n: L = Σ_e r_e (p_e - y_e)² / Σ_e r_e
+    with Σ_e r_e = K Σ r. The Trainer's, with sample weights. Returns ``(L, ∂L/∂p)``."""
+    K = p.size // max(r.size, 1)  # elements per target
+    re = (r / (total * K)).reshape(r.shape + (1,) * (p.ndim - r.ndim))  # r_e / Σ_e r_e   (N..., 1)
+    diff = np.where(re > 0, p - np.asarray(y).astype(p.dtype), 0.0).astype(p.dtype)  # p_e - y_e where weighed
+    loss = float((re * diff * diff).sum())  # L = Σ r (p - y)² / Σ r
+    return loss, (2.0 * re * diff).astype(p.dtype)  # ∂L/∂p = 2 r (p - y) / Σ r
