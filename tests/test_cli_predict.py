@@ -85,8 +85,48 @@ def test_padded_x_without_lengths_warns_once_for_a_model_trained_with_lengths(mo
     assert main(["predict", str(d / "seqs_model.npz"), str(tmp_path / "nolen.npz")]) == 0  # predicts, scores, warns
     err = capsys.readouterr().err.strip().splitlines()
     n_padded = int((lengths < 8).sum())
-    assert len(err) == 1 and err[0].startswith(f"lstmkit: warning: LSTMClassifier.predict: X comes without lengths, but {n_padded} of its "
-                                               "40 sequences end in an all-zero step")  # fmt: skip
-    assert "for 'lstmkit predict' a 'lengths' array in the .npz" in err[0]
+    # said in the command line's words: the array (or --lengths-key) that gives lengths, not Python's lengths=...
+    assert err == [f"lstmkit: warning: predict: {tmp_path / 'nolen.npz'} comes with no lengths (no array 'lengths' among "
+                   f"['X', 'y']), but {n_padded} of its 40 sequences end in an all-zero step, as zero padding does "
+                   f"(sequence 1 first), and {d / 'seqs_model.npz'} was fitted with lengths: the zero steps run through "
+                   f"the LSTM as input, and each sequence's prediction is read after them. Add to {tmp_path / 'nolen.npz'} "
+                   f"an array 'lengths' of each sequence's number of valid steps, (40,) integers (8 for every sequence "
+                   f"if the zeros are data), or name the .npz's array of lengths with --lengths-key."]  # fmt: skip
+    assert lengths[0] == 8 and lengths[1] < 8  # sequence 0 is whole (variable_length_data), 1 the first padded
+    assert "lengths=" not in err[0] and "X as a list" not in err[0]  # the library's advice to Python callers
     assert main(["predict", str(d / "seqs_model.npz"), str(d / "seqs.npz")]) == 0  # with its lengths: no warning
+    assert capsys.readouterr().err == ""
+    np.savez(tmp_path / "other.npz", X=X, y=last, n=lengths)  # the lengths under another name: --lengths-key
+    assert main(["predict", str(d / "seqs_model.npz"), str(tmp_path / "other.npz"), "--lengths-key", "n"]) == 0
+    assert capsys.readouterr().err == ""
+    np.save(tmp_path / "x.npy", X)  # a .npy holds no lengths: an .npz does
+    assert main(["predict", str(d / "seqs_model.npz"), str(tmp_path / "x.npy")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"lstmkit: warning: predict: {tmp_path / 'x.npy'} comes with no lengths (a .npy), but ")
+    assert err[0].endswith("A .npy holds X only: save it in an .npz beside an array of each sequence's number of valid "
+                           "steps (8 for every sequence if the zeros are data), as arrays 'X' and 'lengths' (or name "
+                           "them with --x-key, --lengths-key).")  # fmt: skip
+
+
+def test_a_csv_says_which_layout_gives_lengths(tmp_path, capsys):
+    # one feature per step, so that a wide CSV (its columns the steps) reads the same sequences
+    X, _, last, lengths = variable_length_data()
+    X = X[:, :, :1]
+    np.savez(tmp_path / "one.npz", X=X, y=last, lengths=lengths)
+    assert main(["train", str(tmp_path / "one.npz"), "--hidden-size", "2", "--epochs", "1",
+                 "--model-out", str(tmp_path / "m.npz")]) == 0  # fmt: skip
+    steps = [f"s{t}" for t in range(8)]
+    wide = [",".join(repr(float(v)) for v in row) for row in X[:, :, 0]]
+    (tmp_path / "w.csv").write_text(",".join(steps) + "\n" + "\n".join(wide) + "\n")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "w.csv"), "--features", ",".join(steps)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"lstmkit: warning: predict: {tmp_path / 'w.csv'} comes with no lengths "
+                                               f"(a wide CSV, a row per sequence), but ")  # fmt: skip
+    assert err[0].endswith("A wide CSV gives every sequence all 8 steps: for sequences of different lengths use the long "
+                           "layout, a row per step and a column naming each row's sequence, read with --group COLUMN.")
+    # the long layout: each sequence its own rows. All of 8 rows, the last one zeros, they are data: nothing to warn of
+    rows = [f"q{i},{t},{float(X[i, t, 0])!r}" for i in range(len(X)) for t in range(8)]
+    (tmp_path / "long.csv").write_text("seq,t,x\n" + "\n".join(rows) + "\n")
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "long.csv"), "--group", "seq", "--features", "x"]) == 0
     assert capsys.readouterr().err == ""
