@@ -229,3 +229,28 @@ def test_generate_says_of_the_held_out_text_that_it_has_characters_never_seen(tm
     (tmp_path / "t.txt").write_text("hello world.\n" * 60, encoding="utf-8")  # its end written in its characters: nothing said
     assert main(argv) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_characters_never_seen_at_fit_are_told_by_public_methods(gen):
+    # lstmkit generate read them through the private _warn_unseen and gen._index; the vocabulary is abcd
+    import warnings
+
+    from lstmkit.text import TextWarning
+
+    assert gen.unseen("abxcda zx") == [" ", "x", "z"]  # each once, sorted; encode reads them as 0
+    assert gen.encode("x").tolist() == [0]
+    assert gen.unseen("dcba") == [] and gen.unseen("") == []
+    with pytest.warns(TextWarning) as record:
+        assert gen.warn_unseen("aqb", "here", "the sample", "so it is read otherwise.") == ["q"]
+    assert len(record) == 1 and record[0].filename == __file__  # the line calling it
+    assert str(record[0].message) == ("here: the sample has 1 character not in the vocabulary (never seen at fit): 'q'; "
+                                      "the model reads it as 'unknown', so it is read otherwise.")  # fmt: skip
+    with pytest.warns(TextWarning, match=r": 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n' and 2 more; the model reads them"):
+        gen.warn_unseen("efghijklmnop", "here", "it", "why")  # 12 unseen: 10 named
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gen.warn_unseen("abcd", "here", "it", "why") == []  # all seen: nothing said
+    with pytest.raises(ValueError, match=r"TextGenerator.unseen: expected a fitted generator"):
+        TextGenerator().unseen("a")
+    with pytest.raises(TypeError, match=r"^TextGenerator.unseen: expected text a str, got list"):
+        gen.unseen(["a"])

@@ -59,18 +59,6 @@ class TextWarning(UserWarning):
     never seen at fit, read as "unknown"."""
 
 
-def _warn_unseen(where: str, what: str, text: str, index: dict, why: str) -> None:
-    """A :class:`TextWarning` naming the characters of ``text`` (``what``: "prime") that are not in
-    the vocabulary ``index``, read as "unknown"; ``why``: what that does to the result."""
-    unseen = sorted({ch for ch in text if ch not in index})
-    if not unseen:
-        return
-    n = len(unseen)
-    shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {n - 10} more" if n > 10 else "")
-    warnings.warn(f"{where}: {what} has {n} character{'s' if n != 1 else ''} not in the vocabulary (never seen at fit): "
-                  f"{shown}; the model reads {'them' if n != 1 else 'it'} as 'unknown', {why}", TextWarning, stacklevel=3)  # fmt: skip
-
-
 #: how to sample greedily, said when a temperature of 0 or below is refused (0 means greedy to some tools);
 #: ``{}``: top_k = 1 as the caller writes it ("top_k=1", lstmkit generate's "--top-k 1")
 GREEDY = "For greedy decoding (always the likeliest character) use {}"
@@ -182,6 +170,32 @@ class TextGenerator:
         self._check_fitted("decode")
         return "".join("\ufffd" if i == 0 else self.vocab_[i] for i in np.asarray(ids).ravel())
 
+    def unseen(self, text: str) -> list[str]:
+        """The characters of ``text`` (a str) not in the vocabulary ``vocab_`` (never seen at fit),
+        each once, sorted: a list of 1-character str, empty when every one was seen. :meth:`encode`
+        reads them as 0, "unknown"."""
+        self._check_fitted("unseen")
+        if not isinstance(text, str):
+            fail(f"{KIND}.unseen", "text", "a str", type(text).__name__, exc=TypeError)
+        return sorted({ch for ch in text if ch not in self._index})
+
+    def warn_unseen(self, text: str, where: str, what: str, why: str, stacklevel: int = 2) -> list[str]:
+        """Warn (:class:`TextWarning`, one warning) of the characters of ``text`` (a str) never seen
+        at fit (:meth:`unseen`, at most 10 named), read as "unknown"; nothing when every one was
+        seen. ``where`` begins the message ("TextGenerator.generate", "generate"), ``what`` names
+        the text ("prime", "the held-out text"), ``why`` ends it, what that does to the result
+        ("so the perplexity is not that of this text."). ``stacklevel``: warnings.warn's, counted
+        from the call of this method (2: the line calling it; 3: its caller's, as :meth:`generate`
+        and :meth:`perplexity` point at theirs). Returns :meth:`unseen`'s list."""
+        unseen = self.unseen(text)
+        n = len(unseen)
+        if n:
+            shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {n - 10} more" if n > 10 else "")
+            warnings.warn(f"{where}: {what} has {n} character{'s' if n != 1 else ''} not in the vocabulary (never seen at "
+                          f"fit): {shown}; the model reads {'them' if n != 1 else 'it'} as 'unknown', {why}", TextWarning,
+                          stacklevel=stacklevel)  # fmt: skip
+        return unseen
+
     # -- fit -------------------------------------------------------------------------------
     def fit(self, text, y=None) -> "TextGenerator":
         """Learn to predict each next character of ``text`` (a str or a path). Returns self.
@@ -272,8 +286,8 @@ class TextGenerator:
         text = _as_text(text, where)
         if len(text) < 2:
             fail(where, "text", "at least 2 characters", len(text))
-        _warn_unseen(where, "text", text, self._index, "so the perplexity is not that of this text. "
-                     "Score text written in the training text's characters.")  # fmt: skip
+        self.warn_unseen(text, where, "text", "so the perplexity is not that of this text. Score text written in the "
+                         "training text's characters.", stacklevel=3)  # fmt: skip
         from .functional import log_softmax
 
         ids = self.encode(text)
@@ -296,7 +310,7 @@ class TextGenerator:
         if not isinstance(prime, str) or not prime:
             fail(where, "prime", "a non-empty str", repr(prime), "Use for example prime='\\n'.")
         rng = check_rng(seed)
-        _warn_unseen(where, "prime", prime, self._index, "which tells it nothing. Use characters of the training text.")
+        self.warn_unseen(prime, where, "prime", "which tells it nothing. Use characters of the training text.", stacklevel=3)
         logits, state = self._step_logits(self.encode(prime), None)
         z = logits[-1]
         step = self._stepper(state)  # then one character at a time

@@ -117,7 +117,7 @@ def read_training_text(spec: str, max_chars: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import CommandError
-    from ..text import TextGenerator, TextWarning, _warn_unseen, min_text_length, uniform_guess
+    from ..text import TextGenerator, TextWarning, min_text_length, uniform_guess
 
     if args.model:  # the options beside it were checked before the command ran (check_model_options)
         gen = TextGenerator.load(args.model)
@@ -144,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
             with warnings.catch_warnings():  # the library's words ("text has ... Score text written in ...") fit a text
                 warnings.simplefilter("ignore", TextWarning)  # one chose; this one is the end of --text: said below
                 perplexity = gen.perplexity(held)
-            _warn_unseen("generate", f"the held-out text (the last {args.held_out * 100:g}% of --text, --held-out)", held,
-                         gen._index, "so the held-out perplexity is not that of this text.")  # fmt: skip
+            gen.warn_unseen(held, "generate", f"the held-out text (the last {args.held_out * 100:g}% of --text, --held-out)",
+                            "so the held-out perplexity is not that of this text.")  # fmt: skip
             print(f"held-out perplexity: {perplexity:.2f} ({uniform_guess(gen)})")
         if args.model_out:
             gen.save(args.model_out)
