@@ -302,6 +302,27 @@ def test_a_folder_fsync_that_fails_raises_naming_the_file(tmp_path, monkeypatch,
     assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 
+@pytest.mark.parametrize("error, said", [(OSError("the disk went away"), "the disk went away"), (OSError(), "OSError")])
+def test_a_folder_fsync_error_without_a_code_reads_naturally(tmp_path, monkeypatch, error, said):
+    # an OSError made with a message only has no errno: it read "[Errno None] None (syncing its folder ..."
+    import stat
+
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise error
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "m.npz"
+    with pytest.raises(OSError) as err:
+        io.atomic_write_bytes(target, lambda f: f.write(b"new"))
+    assert str(err.value) == (f"{said} (syncing its folder {str(tmp_path)!r} after the file was renamed into place: the file "
+                              f"is written, but may not outlast a power loss): {str(target)!r}")  # fmt: skip
+    assert err.value.__cause__ is error and target.read_bytes() == b"new"
+
+
 def test_model_envelope_kind_and_version(tmp_path):
     p = tmp_path / "m.npz"
     modelfile.save_model(p, "LSTM", {"hidden_size": 3}, {"rnn.w": np.ones(2)}, {"classes": ["a", "b"]})

@@ -137,7 +137,8 @@ def _fsync_folder(path: Path) -> None:
     (POSIX: the rename is atomic, but durable only once the folder is synced). Skipped where the
     platform refuses it (:data:`_NO_FOLDER_SYNC`: the file is written and in place, as durable as
     the platform makes it). Any other error (EIO: the folder may not have reached the disk) raises
-    OSError naming ``path``, saying that the file is in place but its folder's sync failed."""
+    OSError naming ``path``, saying that the file is in place but its folder's sync failed: with the
+    error's code (``errno``, ``filename`` ``path``), or, for an error that has none, its message alone."""
     try:
         fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -147,8 +148,11 @@ def _fsync_folder(path: Path) -> None:
     except OSError as exc:
         if exc.errno in _NO_FOLDER_SYNC:
             return
-        raise OSError(exc.errno, f"{exc.strerror} (syncing its folder {str(path.parent)!r} after the file was renamed into place: "
-                      "the file is written, but may not outlast a power loss)", str(path)) from exc  # fmt: skip
+        about = (f"(syncing its folder {str(path.parent)!r} after the file was renamed into place: the file is written, "
+                 f"but may not outlast a power loss)")  # fmt: skip
+        if exc.errno is None:  # no error code (an OSError made with a message only): said without "[Errno None] None"
+            raise OSError(f"{exc.strerror or str(exc) or type(exc).__name__} {about}: {str(path)!r}") from exc
+        raise OSError(exc.errno, f"{exc.strerror or os.strerror(exc.errno)} {about}", str(path)) from exc
 
 
 def _about_temporary(filename, path: Path) -> bool:
