@@ -235,3 +235,42 @@ def test_flatten_parameters_is_a_no_op():
     assert m.flatten_parameters() is None
     for k, v in m.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_what_an_in_place_change_of_handed_out_arrays_reaches_beside_torch():
+    torch = pytest.importorskip("torch")
+    m, t = lstmkit.LSTM(2, 3, seed=0), torch.nn.LSTM(2, 3)
+    # the live arrays: from parameters(), a copy of the dict, named_parameters(): an in-place change reaches the model, as torch's
+    dict(m.parameters())["weight_ih_l0"][0, 0] = 7.0
+    dict(t.named_parameters())["weight_ih_l0"].data[0, 0] = 7.0
+    assert m.weight_ih_l0[0, 0] == 7.0 and t.weight_ih_l0[0, 0].item() == 7.0
+    next(m.named_parameters())[1][0, 1] = 5.0
+    assert m.weight_ih_l0[0, 1] == 5.0
+    # state_dict(): copies (torch's share the weights' memory: the documented difference)
+    m.state_dict()["weight_ih_l0"][0, 0] = 9.0
+    t.state_dict()["weight_ih_l0"][0, 0] = 9.0
+    assert m.weight_ih_l0[0, 0] == 7.0 and t.weight_ih_l0[0, 0].item() == 9.0
+
+
+def test_a_parameter_is_not_replaced_or_removed_through_the_parameters_dict():
+    model = lstmkit.models.SequenceModel(2, 3, 2, seed=0)
+    before = model.state_dict()
+    fix = ("Write model.weight_ih_l0 = W (checked, written into the parameter), model.load_state_dict({'weight_ih_l0': W}, "
+           "strict=False), or in place, model.parameters()['weight_ih_l0'][...] = W.")  # fmt: skip
+    P = model.rnn.parameters()
+    # it went in unchecked (shape (3,) for (12, 2)), its gradient left (12, 2), and the SequenceModel kept the old array
+    with pytest.raises(ValueError, match="^" + re.escape("Module.parameters: expected 'weight_ih_l0' written into, not replaced or "
+                                                         f"removed (the dict is the module's own), got an assignment of another array. {fix}") + "$"):  # fmt: skip
+        P["weight_ih_l0"] = np.zeros(3)
+    for call, how in [(lambda: P.__delitem__("weight_ih_l0"), "a deletion"), (lambda: P.pop("weight_ih_l0"), "a pop"),
+                      (lambda: P.update(weight_ih_l0=np.zeros((12, 2))), "an assignment of another array"),
+                      (P.clear, "a clear"), (P.popitem, "a popitem")]:  # fmt: skip
+        with pytest.raises(ValueError, match=f"got {how}\\."):
+            call()
+    assert list(P) == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]  # nothing removed
+    assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
+    assert model.rnn.weight_ih_l0 is model.parameters()["rnn.weight_ih_l0"]  # still shared
+    model.rnn.parameters()["weight_ih_l0"][...] = 1.0  # in place: allowed, and the model sees it
+    assert (model.parameters()["rnn.weight_ih_l0"] == 1.0).all()
+    model.double()  # a cast still puts new arrays in the dict, shared
+    assert model.rnn.weight_ih_l0.dtype == np.float64 and model.rnn.weight_ih_l0 is model.parameters()["rnn.weight_ih_l0"]

@@ -164,9 +164,50 @@ class Parameters(dict):
     clip the weights themselves (a dict of arrays, as the gradients are), is refused. Only this
     object itself is recognised: a copy of it (``dict(model.parameters())``) or its arrays
     (``list(model.parameters().values())``) are a plain dict or list of arrays again, and are
-    clipped as gradients would be."""
+    clipped as gradients would be.
+
+    It is the module's own dict, so a parameter in it is neither replaced nor removed
+    (``model.parameters()[name] = W``, ``del``, ``pop``, ``clear``, ``update`` of a name it has):
+    the array put there was the model's, unchecked (any shape, dtype, NaN), its gradient left as it
+    was, and not the array of the model that holds this module (a SequenceModel's ``rnn.*``).
+    Adding a name (a module registering its parameters) is allowed."""
 
     __slots__ = ()
+
+    def _refuse(self, name, how: str):
+        fail("Module.parameters", f"{name!r:.80}", "written into, not replaced or removed (the dict is the module's own)", how,
+             f"Write model.{name} = W (checked, written into the parameter), model.load_state_dict({{{name!r}: W}}, strict=False), "
+             f"or in place, model.parameters()[{name!r}][...] = W.")  # fmt: skip
+
+    def __setitem__(self, name, value) -> None:
+        if name in self:
+            self._refuse(name, "an assignment of another array")
+        dict.__setitem__(self, name, value)
+
+    def __delitem__(self, name) -> None:
+        self._refuse(name, "a deletion")
+
+    def pop(self, name, *default):
+        self._refuse(name, "a pop")
+
+    def popitem(self):
+        self._refuse(next(reversed(self), None), "a popitem")
+
+    def clear(self) -> None:
+        self._refuse(next(iter(self), None), "a clear")
+
+    def update(self, *args, **kwargs) -> None:
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+    def setdefault(self, name, default=None):
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
 
 class Module:
@@ -216,18 +257,34 @@ class Module:
         object.__setattr__(self, name, value)
 
     def parameters(self) -> dict[str, np.ndarray]:
-        """The live parameter arrays, name -> array (mutating them changes the model).
+        """The live parameter arrays, name -> array: the module's own dict (a :class:`Parameters`).
 
         Unlike ``torch.nn.Module.parameters()`` (an iterator of tensors) this is a dict keyed by
         PyTorch's names: iterate ``.values()`` for the arrays, ``.items()`` for the pairs.
+
+        What reaches the model, beside torch: an in-place change of an array (``p[...] = W``,
+        ``p *= 0.5``), from this dict, a copy of it (``dict(model.parameters())``), its values or
+        :meth:`named_parameters`, changes the model, as torch's ``p.data.mul_(0.5)`` does. The
+        dict's items are not replaced (``model.parameters()[name] = W`` is refused: see
+        :class:`Parameters`); write ``model.name = W`` or :meth:`load_state_dict`. A cast to another
+        dtype (:meth:`to`, :meth:`double`, :meth:`float`) puts new arrays in this dict: arrays taken
+        out before it are no longer the model's (torch's keep their Parameter objects and change
+        their ``.data``); an optimizer reads the dict at each step, so it follows.
         """
         return self._params
 
     def named_parameters(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, live array) pairs, as torch's ``named_parameters()``: an in-place change reaches
+        the model (see :meth:`parameters`)."""
         return iter(self._params.items())
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter, keyed by PyTorch's names."""
+        """A copy of every parameter, keyed by PyTorch's names.
+
+        Unlike torch's, whose tensors share the parameters' memory (``sd[k].zero_()`` zeroes the
+        weight), a change to these arrays does not reach the model: write it back with
+        :meth:`load_state_dict`. A state kept as the best so far stays as it was while training
+        goes on (torch needs a ``copy.deepcopy`` of its state_dict for that)."""
         return {k: v.copy() for k, v in self._params.items()}
 
     def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> "IncompatibleKeys":
@@ -347,8 +404,8 @@ class Module:
             for before, after in zip(old, (child._params, child.grads)):
                 shared.update({id(a): after[k] for k, a in before.items()})
         for d in (self._params, self.grads):
-            for k, a in d.items():
-                d[k] = shared.get(id(a)) if id(a) in shared else a.astype(dt, copy=False)
+            for k, a in d.items():  # dict's own __setitem__: Parameters refuses a replacement from outside
+                dict.__setitem__(d, k, shared.get(id(a)) if id(a) in shared else a.astype(dt, copy=False))
         object.__setattr__(self, "dtype", dt)
         self._drop_kept()
 
