@@ -409,6 +409,24 @@ def test_a_data_file_no_reader_takes_is_a_usage_error_before_anything_is_read(tm
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_forecast_column_list_is_checked_as_a_usage_error(tmp_path, monkeypatch, capsys):
+    # the command line's fault whatever the file holds: exit 2 (a CSV without --column exited 1; 'a,a' fitted one
+    # series as two, without a word; 'a,' looked for a column named ''); before anything is read: s.csv need not exist
+    monkeypatch.chdir(tmp_path)
+    for argv, message in (
+        (["forecast", "s.csv", "--column", "a,a"], "forecast: expected --column distinct columns, got 'a' twice in 'a,a'. Name each series once."),
+        (["forecast", "s.csv", "--column", "a, b,a ", "--model", "f.npz"], "forecast: expected --column distinct columns, got 'a' twice in 'a, b,a '. Name each series once."),
+        (["forecast", "s.csv", "--column", "a,"], "forecast: expected --column column names separated by commas, got 'a,', which holds an empty name."),
+        (["forecast", "--model", "f.npz", "--column", ""], "forecast: expected --column column names separated by commas, got '', which holds an empty name."),
+    ):  # fmt: skip
+        assert main(argv) == 2, argv
+        assert error_line(capsys) == f"lstmkit: error: {message}", argv
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "s.csv").write_text("t,a,b\n0,1,2\n1,2,3\n")  # a CSV's series are named by --column: a usage error
+    assert main(["forecast", "s.csv"]) == 2
+    assert error_line(capsys) == "lstmkit: error: s.csv: expected --column naming the series among ['t', 'a', 'b'], got none."
+
+
 def test_an_output_named_for_another_format_is_refused_before_the_command_runs(tmp_path, monkeypatch, capsys):
     # predict writes CSV text, exercise TOML, train an .npz model file: a name saying otherwise is refused, in one
     # line naming the suffixes written, before anything runs; a usage error whatever the disk holds: exit 2, as

@@ -399,6 +399,10 @@ def test_forecast_with_a_model_and_no_data_checks_column_against_the_series_fitt
                                   f"recorded the names of its series, got --column a with --model {model}, which records "
                                   f"none (fitted on unnamed series: a .npy). Leave out --column: the model forecasts the "
                                   f"series it was fitted on.")  # fmt: skip
+    # nor can a CSV's columns be taken for its series without --column: the model file's doing, exit 1
+    assert main(["forecast", str(tmp_path / "s.csv"), "--model", model]) == 1
+    assert error_line(capsys) == (f"lstmkit: error: {tmp_path / 's.csv'}: expected --column naming the series among ['t', "
+                                  f"'a', 'b'], got none ({model} recorded no names of the series it was fitted on).")  # fmt: skip
     # a .npy names no columns: --column beside one is a usage error, before anything is read (it was ignored)
     for argv in ([str(tmp_path / "s.npy"), "--column", "a", *fast], [str(tmp_path / "s.npy"), "--model", model, "--column", "a"]):
         assert main(["forecast", *argv]) == 2

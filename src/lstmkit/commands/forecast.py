@@ -81,6 +81,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_lstm_arguments(p, forget_bias=d["forget_bias"])
     record_typed(p)  # which were typed: with --model, those it would not read are refused
     add_check(p, lambda args: check_series_name(args.data, args.time_column, args.column))
+    add_check(p, lambda args: check_column_list(args.column))
     add_check(p, check_model_options)
 
 
@@ -130,6 +131,21 @@ def check_series_name(data: str | None, time_column: str | None = None, column: 
                          f"columns: its columns are the series, in order). Leave out --column.")  # fmt: skip
 
 
+def check_column_list(column: str | None) -> None:
+    """Refuse (UsageError, exit 2) a ``--column`` list, comma-separated, with an empty name (``a,``)
+    or a name twice (``a,a``: one series read as two), whatever the file holds. Run before the command."""
+    if column is None:
+        return
+    names = [c.strip() for c in column.split(",")]
+    if "" in names:
+        raise UsageError(f"forecast: expected --column column names separated by commas, got {column!r}, which holds an "
+                         f"empty name.")  # fmt: skip
+    twice = next((c for i, c in enumerate(names) if c in names[:i]), None)
+    if twice is not None:
+        raise UsageError(f"forecast: expected --column distinct columns, got {twice!r} twice in {column!r}. Name each "
+                         f"series once.")  # fmt: skip
+
+
 def load_series(data: str, column, time_column: str | None = None, fitted_on: str | None = None):
     """What ``data`` holds: ((N,) or (N, S) float64, the S series' names (None when the file names
     none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV's columns (``column``
@@ -148,8 +164,10 @@ def load_series(data: str, column, time_column: str | None = None, fitted_on: st
         from ..tables import column_index, csv_columns, read_csv
 
         header, rows = read_csv(p)  # once: the series and the times are read from these
-        if not column:
-            raise CommandError(f"{p}: expected --column naming the series among {header}, got none.")
+        if not column:  # a CSV's series are named on the command line (usage), or recorded in the model (its file)
+            recorded = f" ({fitted_on} recorded no names of the series it was fitted on)" if fitted_on else ""
+            error = CommandError if fitted_on else UsageError
+            raise error(f"{p}: expected --column naming the series among {header}, got none{recorded}.")
         columns = column.split(",") if isinstance(column, str) else list(column)
         absent = [c for c in columns if c not in header] if fitted_on else []
         if absent:
