@@ -130,3 +130,21 @@ def test_a_csv_says_which_layout_gives_lengths(tmp_path, capsys):
     (tmp_path / "long.csv").write_text("seq,t,x\n" + "\n".join(rows) + "\n")
     assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "long.csv"), "--group", "seq", "--features", "x"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_an_array_named_on_the_command_line_and_absent_is_refused_naming_the_arrays(models, tmp_path, capsys):
+    # --lengths-key NAME absent was read as 'no lengths', without a word (the padding then ran through the LSTM);
+    # --x-key's refusal was the reader's ('expected an array named one of [...]'), without the option
+    d = models
+    capsys.readouterr()
+    assert main(["predict", str(d / "seqs_model.npz"), str(d / "seqs.npz"), "--lengths-key", "n"]) == 1
+    assert capsys.readouterr().err == (f"lstmkit: error: {d / 'seqs.npz'}: expected an array named 'n' (the lengths, "
+                                       f"--lengths-key), got arrays ['X', 'y', 'lengths'].\n")  # fmt: skip
+    assert main(["predict", str(d / "seqs_model.npz"), str(d / "seqs.npz"), "--x-key", "inputs"]) == 1
+    assert capsys.readouterr().err == (f"lstmkit: error: {d / 'seqs.npz'}: expected an array named 'inputs' (the inputs), "
+                                       f"got arrays ['X', 'y', 'lengths']. Use --x-key.\n")  # fmt: skip
+    # the default name, absent: no lengths (an .npz need not hold them), the data read as whole sequences
+    X, _, last, _ = variable_length_data()
+    np.savez(tmp_path / "whole.npz", X=X[:, :3], y=last)  # 3 steps of data each: nothing looks padded
+    assert main(["predict", str(d / "seqs_model.npz"), str(tmp_path / "whole.npz")]) == 0
+    assert capsys.readouterr().err == ""

@@ -17,7 +17,8 @@ def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True, tra
     CSV columns are the default --features."""
     g = p.add_argument_group("data (.npz arrays, .npy X, or .csv)")
     g.add_argument("--x-key", default="X", help=".npz: name of the (n, T, F) input array (default: X)")
-    g.add_argument("--lengths-key", default="lengths", help=".npz: name of the optional (n,) lengths array (default: lengths)")
+    g.add_argument("--lengths-key", default=LENGTHS_KEY, help=f".npz: name of the optional (n,) lengths array (default: "
+                                                            f"{LENGTHS_KEY}; another is looked for, not optional)")
     every = "every column but --group and --target"
     default = (f"the columns the model was trained on ({every} for a model trained on arrays)" if trained
                else f"{every} (a time index too: name the others to leave it out)")  # fmt: skip
@@ -30,6 +31,9 @@ def add_data_arguments(p: argparse.ArgumentParser, with_target: bool = True, tra
         g.add_argument("--target", help=".csv: the target column")
     add_check(p, lambda args: check_data_suffix(args.data))
 
+
+#: the name of an .npz's array of lengths by default (--lengths-key): read when there, else none
+LENGTHS_KEY = "lengths"
 
 #: the suffixes of the data files :func:`load_sequences` reads
 SUFFIXES = (".csv", ".npz", ".npy")
@@ -81,6 +85,8 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
                 raise CommandError(f"{p}: expected an .npz holding both {args.x_key!r} and {args.y_key!r} for training, got a single-array .npy.")
         else:
             names = array_names(p) or []  # a damaged, empty or foreign file: one line saying which
+            if args.x_key not in names:
+                raise CommandError(f"{p}: expected an array named {args.x_key!r} (the inputs), got arrays {names}. Use --x-key.")
             X = read_array(p, args.x_key)
             y_key = getattr(args, "y_key", None)
             if y_key and y_key in names:
@@ -89,6 +95,9 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
                 raise CommandError(f"{p}: expected an array named {y_key!r} (the targets), got arrays {names}. Use --y-key.")
             if args.lengths_key in names:
                 lengths = read_array(p, args.lengths_key)
+            elif args.lengths_key != LENGTHS_KEY:  # named on the command line: meant to be there
+                raise CommandError(f"{p}: expected an array named {args.lengths_key!r} (the lengths, --lengths-key), got "
+                                   f"arrays {names}.")  # fmt: skip
         if X.dtype.kind not in "iuf":
             raise CommandError(f"{p}: expected numeric inputs in {args.x_key!r}, got dtype {X.dtype}.")
         X = X.astype(np.float64)
