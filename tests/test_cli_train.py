@@ -423,6 +423,26 @@ def test_generate_trains_samples_and_reloads(tmp_path, capsys):
     assert "expected --text" in error_line(capsys)
 
 
+def test_generate_s_prime_is_refused_and_warned_of_in_the_command_line_s_words(tmp_path, capsys):
+    # an empty --prime was refused after the training, exit 1, in Python's words ("expected prime a non-empty str,
+    # got ''. Use for example prime='\\n'."); its unseen characters were warned of as TextGenerator.generate's prime
+    (tmp_path / "t.txt").write_text("hello world. " * 80, encoding="utf-8")
+    train = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "1", "--hidden-size", "4", "--seq-len", "10",
+             "--batch-size", "4", "--length", "3"]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_:
+        main([*train, "--prime", ""])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("lstmkit generate: error: argument --prime: expected a text of at "
+                                                    "least one character, got ''")  # fmt: skip
+    assert main([*train, "--model-out", str(tmp_path / "g.npz")]) == 0
+    capsys.readouterr()
+    # 'q' and 'z' are not in 'hello world. ': said once, whatever the number of temperatures
+    assert main(["generate", "--model", str(tmp_path / "g.npz"), "--prime", "zzq", "--length", "3", "--temperature", "0.5", "1"]) == 0
+    assert capsys.readouterr().err == ("lstmkit: warning: generate: --prime has 2 characters not in the vocabulary (never "
+                                       "seen at fit): 'q', 'z'; the model reads them as 'unknown', which tells it "
+                                       "nothing. Use characters of the training text.\n")  # fmt: skip
+
+
 def test_train_regressor_from_a_wide_csv(tmp_path, capsys):
     # one row per sequence, its 4 columns are the steps; the target is the mean of the steps
     rng = np.random.default_rng(0)

@@ -43,6 +43,15 @@ def temperature(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{exc}. {GREEDY.format('--top-k 1')}") from None
 
 
+def prime(text: str) -> str:
+    """An argument type: the text to start from, at least one character (TextGenerator.generate's
+    rule, here before anything is trained; it said "expected prime a non-empty str ... prime='\\n'",
+    exit 1, after the training)."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a text of at least one character, got ''")
+    return text
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text", help="training text: a UTF-8 file, or builtin:stdlib (Python's own standard-library source)")
     p.add_argument("--model", help="a saved TextGenerator to sample from (no training: the training options are refused with it)")
@@ -58,7 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=positive, default=0.01,
                    help=f"Adam's learning rate (default %(default)s); the gradients' global norm is clipped at {CLIP} "
                         f"(TextGenerator's clip)")  # fmt: skip
-    p.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
+    p.add_argument("--prime", type=prime, default="\n", help="text to start from (default: a newline)")
     p.add_argument("--length", type=integer(0), default=300, help="characters to generate (default %(default)s)")
     p.add_argument("--temperature", type=temperature, nargs="+", default=[1.0],
                    help="one sample per temperature, > 0 (default 1.0); for greedy decoding use --top-k 1")
@@ -150,7 +159,11 @@ def run(args: argparse.Namespace) -> int:
         if args.model_out:
             gen.save(args.model_out)
             print(f"model saved to {args.model_out}")
-    for t in args.temperature:
-        sample = gen.generate(args.prime, args.length, temperature=t, top_k=args.top_k, seed=args.seed)
-        print(f"\n--- temperature {t} ---\n{sample}")
+    # the prime's characters never seen at fit, said once in the command line's words (the library's name prime=)
+    gen.warn_unseen(args.prime, "generate", "--prime", "which tells it nothing. Use characters of the training text.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TextWarning)  # the library's words for the same characters, said above
+        for t in args.temperature:
+            sample = gen.generate(args.prime, args.length, temperature=t, top_k=args.top_k, seed=args.seed)
+            print(f"\n--- temperature {t} ---\n{sample}")
     return 0
