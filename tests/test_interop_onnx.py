@@ -880,6 +880,55 @@ def test_onnx_lstm_call_checks_the_operators_shapes(layout):
         node(X, sequence_lens=np.array([5, 0]))
 
 
+@pytest.mark.parametrize("direction, layout", [("forward", 0), ("reverse", 1), ("bidirectional", 1), ("bidirectional", 0)])
+def test_onnx_lstm_inputs_are_checked_once(monkeypatch, direction, layout):
+    """OnnxLSTM checks X, sequence_lens, initial_h and initial_c as the operator defines them; the LSTM it runs
+    checked them all again (x, lengths, hx), ~6-20 µs of a tiny model's 25-120 µs call (B=1, T=50). Now the LSTM
+    runs them as OnnxLSTM checked them: with its checks made to fail, the node still computes onnxruntime's
+    outputs (padded sequences, given states, layout=1's transposed inputs)."""
+    I, H = 3, 5
+    D = 2 if direction == "bidirectional" else 1
+    opts = dict(direction=direction, seq=True, init=True)
+    model = lstm_node_model(I, H, D, layout=layout, seed=7, **opts)
+
+    def checked_twice(*args, **kwargs):
+        raise AssertionError("the LSTM checked OnnxLSTM's inputs again")
+
+    for name in ("_check_input", "_check_lengths", "_check_hx"):
+        monkeypatch.setattr(lstmkit.LSTM, name, checked_twice)
+    ours, ref = run_both(model, I, H, D, layout, True, True, ref_model=lstm_node_model(I, H, D, layout=0, seed=7, **opts))
+    for name, a, b in zip(("Y", "Y_h", "Y_c"), ours, ref):
+        check_close(f"import LSTM {name}, checked once", a, b)
+
+
+def test_onnx_lstm_of_a_batch_first_lstm_and_its_own_refusals():
+    """OnnxLSTM runs the LSTM it is given on time-major X: a batch-first one read X (T, B, I) as (B, T, I) and its
+    Y came back wrong, without a word. Now its Y is the time-major twin's. X's feature size and steps are checked
+    as the node's X (they were the LSTM's 'x'); an LSTM of another shape than the node's is refused."""
+    (node,) = lstms_from_onnx(lstm_node_model(3, 4, 1, direction="forward", seed=3))
+    X = np.random.default_rng(4).normal(size=(5, 2, 3)).astype(np.float32)
+    lens = np.array([5, 3])
+    ref = session(lstm_node_model(3, 4, 1, direction="forward", seq=True, seed=3)).run(None, {"X": X, "sequence_lens": lens.astype(np.int32)})
+    twin = f64_twin(node.lstm)
+    first = lstmkit.LSTM(3, 4, batch_first=True, dtype=np.float64, seed=0)
+    first.load_state_dict(twin.state_dict())
+    for lengths in (None, lens):
+        for lstm in (twin, first):
+            ours = OnnxLSTM(lstm, node.direction, node.layout)(X, sequence_lens=lengths)
+            if lengths is not None:
+                for name, a, b in zip(("Y", "Y_h", "Y_c"), ours, ref):
+                    check_close(f"import LSTM {name}, batch_first={lstm.batch_first}", a, b)
+            else:
+                check_close(f"import LSTM Y, batch_first={lstm.batch_first}, full lengths", ours[0], OnnxLSTM(twin)(X)[0], 0.0)
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected X feature size \(last dimension\) input_size=3, got 2\.$"):
+        node(X[..., :2])
+    with pytest.raises(ValueError, match=r"^OnnxLSTM: expected X at least one time step, got seq_length = 0\.$"):
+        node(X[:0])
+    for lstm, got in ((lstmkit.LSTM(3, 4, num_layers=2), "num_layers=2, proj_size=0"), (lstmkit.LSTM(3, 4, proj_size=2), "num_layers=1, proj_size=2")):
+        with pytest.raises(ValueError, match=rf"^OnnxLSTM: expected lstm one layer without proj_size \(an ONNX LSTM node's\), got {got}\.$"):
+            OnnxLSTM(lstm)
+
+
 @pytest.mark.parametrize("direction", ["forward", "reverse"])
 def test_a_nodes_own_constant_that_does_not_fit_x_is_said_to_be_the_nodes(direction):
     """A node's constant sequence_lens (2,) [5, 4] and initial_h, initial_c (1, 2, 4) fit its graph's x (5, 2, 3). Called

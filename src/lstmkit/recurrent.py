@@ -248,7 +248,18 @@ class _Recurrent(Module):
             c_n (D*L, B, H), RNN h_n (D*L, B, H); unbatched without the B axis. Row l*D + d
             is layer l, direction d; each is the state at the sequence's last valid step.
         """
-        x, batched, lengths, states = self._check_input(x, hx, lengths)
+        return self._forward_checked(*self._check_input(x, hx, lengths))
+
+    __call__ = forward
+
+    def _forward_checked(self, x, batched, lengths, states):
+        """:meth:`forward` on inputs as :meth:`_check_input` returns them, checked: x (T, B, I) time-major
+        (whatever ``batch_first``), C-contiguous, of the model's dtype, T >= 1, I = input_size; lengths
+        int64 (B,) in [1, T], or None (as where every length is T); states a list of C-contiguous
+        (D*L, B, S) arrays of the model's dtype, one per state (LSTM: h0, c0). For a caller that has checked
+        them itself, in its own words (:class:`~lstmkit.interop.onnx.OnnxLSTM`), so they are not checked
+        twice; nothing here checks them again. ``batched`` False: x, the states and the results as one
+        sequence (B = 1), the results without the B axis."""
         T, B, _ = x.shape
         D, L = self.num_directions, self.num_layers
         keep = self.requires_grad
@@ -284,8 +295,6 @@ class _Recurrent(Module):
         if self.batch_first:
             y = y.transpose(1, 0, 2)
         return np.ascontiguousarray(y), self._pack_states(finals)
-
-    __call__ = forward
 
     # -- backward --------------------------------------------------------------------------
     def backward(self, dy, d_state=None):
@@ -538,17 +547,28 @@ class LSTM(_Recurrent):
                     c0 = h0 if not self.proj_size else np.zeros((B, self.hidden_size), dtype=self.dtype)
                 else:
                     h0, c0 = (s[0] for s in self._check_hx(hx, B, True, where))
-                W_ih, W_hh, b, W_hr, _ = self._weights(0, 0)
-                keep = self.requires_grad
-                y, h_n, c_n, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep)
-                # as the general path keeps it: (caches, dropout masks, reverse index, batched, (T, B, I))
-                self._cache = ([cache], [None], None, True, x.shape) if keep else None
-                if self.batch_first:
-                    y = np.ascontiguousarray(y.transpose(1, 0, 2))  # (B, T, P)
-                return y, (h_n[None], c_n[None])
+                return self._plain_forward(x, h0, c0)
         return super().forward(x, hx, lengths)
 
     __call__ = forward
+
+    def _forward_checked(self, x, batched, lengths, states):
+        """The general path on checked inputs (:meth:`_Recurrent._forward_checked`), with forward's shortcut
+        where it applies (one plain layer, one direction, a batch, no lengths): what forward runs."""
+        if lengths is None and batched and self.num_layers == 1 and not self.bidirectional and self.variant.is_plain:
+            return self._plain_forward(x, states[0][0], states[1][0])
+        return super()._forward_checked(x, batched, lengths, states)
+
+    def _plain_forward(self, x, h0, c0):
+        """forward's shortcut after its checks: x (T, B, I), h0 (B, P), c0 (B, H) -> y, (h_n, c_n)."""
+        W_ih, W_hh, b, W_hr, _ = self._weights(0, 0)
+        keep = self.requires_grad
+        y, h_n, c_n, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep)
+        # as the general path keeps it: (caches, dropout masks, reverse index, batched, (T, B, I))
+        self._cache = ([cache], [None], None, True, x.shape) if keep else None
+        if self.batch_first:
+            y = np.ascontiguousarray(y.transpose(1, 0, 2))  # (B, T, P)
+        return y, (h_n[None], c_n[None])
 
     def backward(self, dy, d_state=None):
         """Back-propagate through the last forward; parameter gradients accumulate into ``grads``.

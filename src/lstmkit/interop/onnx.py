@@ -392,10 +392,14 @@ class OnnxLSTM:
     gives none, as the node would. Each is checked as the operator defines it: sequence_lens
     (B,) with values in [1, T] (:func:`lstmkit._checks.check_lengths`, as every lengths of lstmkit),
     initial_h and initial_c (D, B, H) (layout=1: (B, D, H)); a node's constant that does not fit
-    the call's X (another batch size, fewer steps) is refused saying it is the node's own.
+    the call's X (another batch size, fewer steps) is refused saying it is the node's own. These are the
+    LSTM's own checks, in the operator's words: the LSTM then runs them unchecked (``_forward_checked``).
+    ``lstm`` has the node's shape, one layer without projection (any ``batch_first``).
     """
 
     def __init__(self, lstm: LSTM, direction: str = "forward", layout: int = 0, inputs: Mapping[str, np.ndarray] | None = None) -> None:
+        if lstm.num_layers != 1 or lstm.proj_size:
+            fail("OnnxLSTM", "lstm", "one layer without proj_size (an ONNX LSTM node's)", f"num_layers={lstm.num_layers}, proj_size={lstm.proj_size}")
         self.lstm = lstm.eval()
         self.direction = direction
         self.layout = layout
@@ -409,8 +413,12 @@ class OnnxLSTM:
         if X.ndim != 3:
             fail(where, "X", "a 3-D array " + ("(batch_size, seq_length, input_size)" if self.layout else "(seq_length, batch_size, input_size)"), f"shape {X.shape}")
         if self.layout == 1:
-            X = X.transpose(1, 0, 2)
-        T, B, _ = X.shape
+            X = np.ascontiguousarray(X.transpose(1, 0, 2))  # (T, B, I)
+        T, B, I = X.shape
+        if I != m.input_size:
+            fail(where, "X", f"feature size (last dimension) input_size={m.input_size}", f"{I}")
+        if T == 0:
+            fail(where, "X", "at least one time step", "seq_length = 0")
         given = {"sequence_lens": sequence_lens, "initial_h": initial_h, "initial_c": initial_c}
         own = [k for k, v in given.items() if v is None and self.inputs.get(k) is not None]  # left to the node's constants
         given = {k: self.inputs.get(k) if v is None else v for k, v in given.items()}
@@ -428,17 +436,22 @@ class OnnxLSTM:
                 lengths = v
             else:
                 states[name] = v
-        hx = None
-        if states:
-            zero = np.zeros((D, B, H), dtype=m.dtype)
-            hx = (states.get("initial_h", zero), states.get("initial_c", zero))
+        if lengths is not None and (lengths == T).all():
+            lengths = None  # every step of every sequence: as the LSTM reads lengths all T
+        zero = np.zeros((D, B, H), dtype=m.dtype)  # read, never written: may serve as both
+        hx = [states.get("initial_h", zero), states.get("initial_c", zero)]
+        # the checks above are the LSTM's (X, sequence_lens and the states as it checks x, lengths, hx), in the
+        # operator's words: the LSTM runs them as they are, not checking them again (~10% of a tiny model's call)
         with m.no_grad():
             if self.direction == "reverse":
                 rev = _reverse_index(T, lengths)
-                y, (h, c) = m(np.ascontiguousarray(_reverse(X, rev)), hx, lengths)
-                y = _reverse(y, rev)
+                y, (h, c) = m._forward_checked(np.ascontiguousarray(_reverse(X, rev)), True, lengths, hx)
             else:
-                y, (h, c) = m(X, hx, lengths)
+                y, (h, c) = m._forward_checked(X, True, lengths, hx)
+        if m.batch_first:  # the LSTM given may be batch first: its y back to time-major
+            y = y.transpose(1, 0, 2)
+        if self.direction == "reverse":
+            y = _reverse(y, rev)
         Y = np.ascontiguousarray(y.reshape(T, B, D, H).transpose(0, 2, 1, 3))  # (T, D, B, H)
         if self.layout == 1:
             return Y.transpose(2, 0, 1, 3), h.transpose(1, 0, 2), c.transpose(1, 0, 2)
@@ -463,7 +476,7 @@ class OnnxLSTM:
         axes, want = self._state_shape(B)
         if v.shape != want:
             fail(where, name, f"shape {axes} = {want}", f"shape {v.shape}")
-        return v.transpose(1, 0, 2) if self.layout else v  # (D, B, H)
+        return np.ascontiguousarray(v.transpose(1, 0, 2)) if self.layout else v  # (D, B, H)
 
     def _own_constant(self, name: str, T: int, B: int, exc: type) -> Exception:
         """An ``exc`` for the node's own constant input ``name`` (the call gave none) that :meth:`_input`
