@@ -864,8 +864,8 @@ def test_missing_values_in_a_series_file_say_what_to_do(tmp_path, capsys):
     Y[3, 1] = np.nan
     np.save(tmp_path / "s.npy", Y)
     assert main(["forecast", str(tmp_path / "s.npy"), "--window", "2", "--epochs", "0"]) == 1
-    # the forecaster's refusal, in the command's words (the command had its own, 's.npy: expected finite values, ...')
-    assert f"forecast: expected the series finite values, got nan at index (3, 1). {fix}\n" in capsys.readouterr().err
+    # the forecaster's refusal (one rule, one wording), naming the file it read the series from
+    assert f"s.npy: expected the series finite values, got nan at index (3, 1). {fix}\n" in capsys.readouterr().err
 
 
 def test_the_two_fits_of_a_backtest_are_labelled(tmp_path, capsys):
