@@ -424,3 +424,51 @@ def test_to_torch_of_a_sequence_model_says_how():
     est = lstmkit.LSTMClassifier(hidden_size=4, epochs=1, seed=0, verbose=0).fit(x, np.array([0, 1]))
     with pytest.raises(TypeError, match=r"got an LSTMClassifier\. Its network, est.model_, is a SequenceModel: .* rnn, readout = est.model_.parts\(\)"):
         to_torch(est)
+
+
+def test_a_sequence_models_head_is_not_lost_in_a_state_dict_file(tmp_path):
+    """save_state_dict_file(path, model) of a SequenceModel wrote its weights (rnn.*, head.*) whatever its head: a
+    head="last" model (the read-out of each sequence's last step) read back through module_from_state_dict as an
+    LSTM with its read-out at every step, another model, without a word; so did inputs="tokens" (one-hot ids) and
+    lstm_options (peepholes, written as if plain). Now those are refused, saying what a state_dict holds and what to
+    do; a head="all" model is written as its parts and reads back computing what torch computes with the same file."""
+    last = lstmkit.SequenceModel(3, 2, 4, head="last", seed=0)
+    said = (r"^save_state_dict_file: expected module a SequenceModel with head='all' and inputs='features' \(what a state_dict reads back as: "
+            r"an LSTM with its read-out at every step\), got a SequenceModel with {}\. A state_dict holds weights only: read back, it would be "
+            r"another model\. Save the whole model as \.npz \(model\.save\){}; or write its weights alone, save_state_dict_file\(path, \*model\.parts\(\)\), "
+            r"for a torch forward that {}\.$")  # fmt: skip
+    with pytest.raises(ValueError, match=said.format("head='last'", r", \.keras or \.onnx", r"reads each sequence's last valid step \(h_n\[-1\] of packed sequences\)")):
+        save_state_dict_file(tmp_path / "last.pt", last)
+    tokens = lstmkit.SequenceModel(5, 8, 4, inputs="tokens", head="last", bidirectional=True, readout="identity", seed=0)
+    with pytest.raises(ValueError, match=said.format("head='last' and inputs='tokens'", r" or \.onnx", r"reads each .* \(torch\.cat\(\(h_n\[-2\], h_n\[-1\]\), 1\) "
+                                                     r"of packed sequences\) and takes one-hot rows of the ids \(torch\.nn\.functional\.one_hot\(ids, 5\)\.float\(\)\)")):
+        save_state_dict_file(tmp_path / "tokens.pt", tokens)
+    with pytest.raises(ValueError, match=r"^save_state_dict_file: expected module a plain module .*, got options \{'peephole': True\}\.$"):
+        save_state_dict_file(tmp_path / "peep.pt", lstmkit.SequenceModel(3, 2, 4, seed=0, lstm_options={"peephole": True}))
+    with pytest.raises(ValueError, match=r"^save_state_dict_file: expected readout None for a SequenceModel"):
+        save_state_dict_file(tmp_path / "two.pt", lstmkit.SequenceModel(3, 2, 4, seed=0), {"weight": np.ones((2, 4), np.float32)})
+    assert not any(tmp_path.iterdir())  # nothing written
+    # head="all": its parts, read by torch into a model of attributes rnn and head, and by lstmkit, alike
+    every = lstmkit.SequenceModel(3, 2, 4, seed=1)
+    save_state_dict_file(tmp_path / "all.pt", every)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0])
+
+    net = Net()
+    net.load_state_dict(torch.load(tmp_path / "all.pt", weights_only=True))
+    x = np.random.default_rng(21).normal(size=(2, 5, 3)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    module, head = module_from_state_dict(load_state_dict_file(tmp_path / "all.pt"))
+    module.batch_first = True  # not in a state_dict
+    check_close("SequenceModel head='all' through a state_dict file", lstmkit.SequenceModel.from_parts(module, head, "all").eval()(x)[0], ref, 1e-6)
+    check_close("SequenceModel head='all' written, in torch", every.eval()(x)[0], ref, 1e-6)
+    # the parts of a head="last" model, passed as such, are written: the user has taken the head off
+    save_state_dict_file(tmp_path / "parts.pt", *last.parts())
+    assert set(torch.load(tmp_path / "parts.pt", weights_only=True)) == {f"rnn.{k}" for k in last.rnn.state_dict()} | {"head.weight", "head.bias"}

@@ -268,11 +268,21 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: t
     ``rnn`` and ``head``). ``names`` = (module prefix, read-out prefix) writes other prefixes:
     ``("lstm", "fc")`` for a model with ``self.lstm`` and ``self.fc`` ("" for none; see
     :func:`state_dict_names`). Written atomically.
+
+    A :class:`~lstmkit.SequenceModel` is written as its parts, ``model.parts()``, when it is an LSTM
+    with its read-out at every step (``head="all"``, ``inputs="features"``), which is what a state_dict
+    reads back as (:func:`module_from_state_dict`). With ``head="last"`` (the read-out of each sequence's
+    last valid step) or ``inputs="tokens"`` (one-hot ids) it is refused, saying so: a state_dict holds
+    weights only, and read back it would be another model. Its parts may still be written, by
+    passing them, ``save_state_dict_file(path, *model.parts())``, for a torch forward that does what
+    the SequenceModel does with them.
     """
     import torch
 
     from ..io import atomic_write_bytes
 
+    if hasattr(module, "rnn") and hasattr(module, "head_mode"):  # a SequenceModel: written as its parts
+        module, readout = _sequence_model_parts(module, readout)
     changed = getattr(getattr(module, "variant", None), "changed", lambda: {})()
     if changed:
         fail("save_state_dict_file", "module", "a plain module (torch.nn has no variant options)", f"options {changed}")
@@ -284,6 +294,27 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: t
     if readout is not None:
         sd.update({pre(head_name) + k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in readout.items() if v is not None})
     atomic_write_bytes(path, lambda f: torch.save(sd, f))
+
+
+def _sequence_model_parts(seq, readout):
+    """A SequenceModel's ``(rnn, readout)`` for :func:`save_state_dict_file`, refusing what a state_dict cannot say."""
+    where = "save_state_dict_file"
+    if readout is not None:
+        fail(where, "readout", "None for a SequenceModel (its own read-out is written)", "a read-out")
+    lost = [w for w, bad in ((f"head={seq.head_mode!r}", seq.head_mode != "all"), (f"inputs={seq.inputs!r}", seq.inputs != "features")) if bad]
+    if lost:
+        does = []
+        if seq.head_mode != "all":
+            last = "torch.cat((h_n[-2], h_n[-1]), 1)" if seq.rnn.bidirectional else "h_n[-1]"
+            does.append(f"reads each sequence's last valid step ({last} of packed sequences)")
+        if seq.inputs != "features":
+            does.append(f"takes one-hot rows of the ids (torch.nn.functional.one_hot(ids, {seq.rnn.input_size}).float())")
+        fail(where, "module", "a SequenceModel with head='all' and inputs='features' (what a state_dict reads back as: an LSTM "
+             "with its read-out at every step)", f"a SequenceModel with {' and '.join(lost)}",
+             "A state_dict holds weights only: read back, it would be another model. Save the whole model as .npz (model.save)"
+             f"{' or .onnx' if seq.inputs != 'features' else ', .keras or .onnx'}; or write its weights alone, save_state_dict_file(path, "
+             f"*model.parts()), for a torch forward that {' and '.join(does)}.")  # fmt: skip
+    return seq.parts()
 
 
 def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
