@@ -9,6 +9,7 @@ where a slide disagrees, the exact value is asserted and the disagreement is rec
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -235,3 +236,25 @@ def test_seed002_single_unit_values():
     assert g == pytest.approx(math.tanh(1.0), abs=1e-15) and round(g, 2) == 0.76
     # zs=1, x=-1, wi1=ws1=1: tanh(1*(-1) + 1*1) = tanh(0) = 0.0 ("0.0"; the slide's "10" is "1.0")
     assert one_unit(1.0, -1.0, 1.0, 1.0)[1] == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Not a slide: the suite itself is deterministic. Hypothesis (test_recurrent, test_explain_backward,
+# test_modelfile) draws the same examples on every run unless HYPOTHESIS_PROFILE=explore asks for new
+# ones (conftest.py), so a failure comes back on the next run.
+# ---------------------------------------------------------------------------------------------
+def test_hypothesis_draws_the_same_examples_on_every_run_unless_asked_to_explore():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ("import conftest; from hypothesis import settings; "
+             "print(settings.default.derandomize, settings.default.deadline)")
+    tests = Path(__file__).resolve().parent
+    seen = {}
+    for name, extra in [("plain", {}), ("CI", {"CI": "1"}), ("explore", {"HYPOTHESIS_PROFILE": "explore"})]:
+        env = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")} | extra
+        r = subprocess.run([sys.executable, "-c", probe], cwd=tests, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        seen[name] = r.stdout.split()
+    assert seen == {"plain": ["True", "None"], "CI": ["True", "None"], "explore": ["False", "None"]}
