@@ -228,7 +228,8 @@ def test_resume_with_other_settings_is_refused_and_changes_nothing(tmp_path, cha
     before = other.model.state_dict()
     with pytest.raises(ValueError) as e:
         other.fit(X, Y, lengths, epochs=3, checkpoint=path, resume=True)
-    assert str(e.value) == f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow) or start afresh."
+    assert str(e.value) == (f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may "
+                            f"grow), or start afresh: delete {path} or give another checkpoint path.")  # how to, by name
     assert other.epoch == 0 and other.optimizer.t == 0 and len(other.history) == 0
     for k, v in before.items():
         assert np.array_equal(other.model.parameters()[k], v), k
@@ -305,10 +306,12 @@ def test_resume_on_other_data_or_fewer_epochs_is_refused_and_changes_nothing(tmp
     other[0, 0, 0] += 1.0  # one value changed: the same shapes
     cases = [
         ((other, Y, lengths, 5), r"c.npz was written while training on other data \(X \(30, 6, 3\), Y \(30, 6\), lengths \(30,\)\), "
-                                 r"got X \(30, 6, 3\), Y \(30, 6\), lengths \(30,\) \(the same shapes, other values\)\. Resume on the same data"),
+                                 r"got X \(30, 6, 3\), Y \(30, 6\), lengths \(30,\) \(the same shapes, other values\)\. Resume on the same data, "
+                                 r"or start afresh: delete \S*c.npz or give another checkpoint path\.$"),
         ((X[:20], Y[:20], lengths[:20], 5), r"got X \(20, 6, 3\), Y \(20, 6\), lengths \(20,\)\."),
         ((X, Y, None, 5), r"lengths None"),
-        ((X, Y, lengths, 2), r"c.npz has run 3 epochs already, got epochs=2\. Resume with epochs >= 3 to go on, or start afresh\."),
+        ((X, Y, lengths, 2), r"c.npz has run 3 epochs already, got epochs=2\. Resume with epochs >= 3 to go on, or start afresh: delete "
+                              r"\S*c.npz or give another checkpoint path\.$"),
     ]
     for (x, y, n, epochs), message in cases:
         t = trainer_with()
@@ -386,7 +389,8 @@ def test_estimator_resume_with_other_hyper_parameters_is_refused(tmp_path, chang
     est = LSTMClassifier(**{**params, **changes}, epochs=3)
     with pytest.raises(ValueError) as e:
         est.fit(X, y, checkpoint=path, resume=True)
-    assert str(e.value) == f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow) or start afresh."
+    assert str(e.value) == (f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may "
+                            f"grow), or start afresh: delete {path} or give another checkpoint path.")  # how to, by name
     assert not hasattr(est, "model_")
 
 
@@ -398,7 +402,7 @@ def test_a_setting_that_changes_the_data_is_named_before_the_data(tmp_path):
     X, y = est_data()
     path = tmp_path / "ck.npz"
     LSTMClassifier(hidden_size=4, batch_size=8, seed=0, epochs=1).fit(X, y, checkpoint=path)
-    fix = "Resume with the same settings (only epochs may grow) or start afresh."
+    fix = f"Resume with the same settings (only epochs may grow), or start afresh: delete {path} or give another checkpoint path."
     cases = [
         (LSTMRegressor(hidden_size=4, batch_size=8, seed=0, epochs=2), y.astype(np.float64), ("loss", "cross_entropy", "mse"),
          "loss 'cross_entropy', got 'mse'"),

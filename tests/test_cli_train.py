@@ -117,7 +117,7 @@ def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tm
     # the checkpoint of another model, or of the same model trained otherwise: one line that names the file,
     # the first option that differs as typed and both values (base has --hidden-size 4, --lr 0.05), and no
     # 'resuming' before it (it said 'resuming from the checkpoint', then named learning_rate 0.05)
-    fix = "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path)."
+    fix = f"Resume with the same options (only --epochs may grow), or start afresh: delete {ck} or give another --checkpoint path."
     capsys.readouterr()
     for flags, what in ((["--hidden-size", "8"], "--hidden-size 4, got --hidden-size 8"), (["--lr", "0.1"], "--lr 0.05, got --lr 0.1"),
                         (["--batch-size", "8"], "--batch-size 32, got --batch-size 8"), (["--clip", "0"], "--clip 5.0, got --clip 0"),
@@ -130,7 +130,7 @@ def test_train_resumes_from_its_checkpoint_and_plots_learning_curves(trained, tm
     assert main([*base, "--epochs", "5", "--checkpoint", ck, "--model-out", str(tmp_path / "d.npz")]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == (f"lstmkit: error: train: the checkpoint {ck} has run 6 epochs already, got --epochs 5. "
-                                                   f"Give --epochs 6 or more to go on, or start afresh (another --checkpoint path).\n")  # fmt: skip
+                                                   f"Give --epochs 6 or more to go on, or start afresh: delete {ck} or give another --checkpoint path.\n")  # fmt: skip
     from lstmkit.checkpoint import read_checkpoint
 
     assert read_checkpoint(ck)["meta"]["epoch"] == 6  # the refused runs wrote nothing
@@ -148,7 +148,7 @@ def test_train_resume_with_another_task_names_the_task(trained, tmp_path, capsys
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err == (
             f"lstmkit: error: train: the checkpoint {ck} was written with --task {was}, got --task {got}. "
-            f"Resume with --task {was}, or start afresh without --checkpoint (or with another path).\n")  # fmt: skip
+            f"Resume with --task {was}, or start afresh: delete {ck} or give another --checkpoint path.\n")  # fmt: skip
 
 
 def test_train_resume_reads_the_checkpoint_once_and_hashes_the_data_once(trained, tmp_path, monkeypatch, capsys):
@@ -186,7 +186,7 @@ def test_train_resume_says_the_fit_s_warnings_after_resuming_and_none_with_a_ref
     monkeypatch.setattr(sys, "stderr", both)
     assert main([*base, "--epochs", "2", "--lr", "0.1"]) == 1
     assert both.getvalue() == (f"lstmkit: error: train: the checkpoint {ck} was written with --lr 0.01, got --lr 0.1. "
-                               "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path).\n")  # fmt: skip
+                               f"Resume with the same options (only --epochs may grow), or start afresh: delete {ck} or give another --checkpoint path.\n")  # fmt: skip
     both.seek(0)
     both.truncate()
     assert main([*base, "--epochs", "2", "--verbose", "0"]) == 0
@@ -909,7 +909,7 @@ def test_train_resume_with_other_class_weights_names_the_option(trained, tmp_pat
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err == (
             f"lstmkit: error: train: the checkpoint {ck} was written with --class-weight balanced, got {got}. Resume with the same "
-            "options (only --epochs may grow), or start afresh (another --checkpoint path).\n")  # fmt: skip
+            f"options (only --epochs may grow), or start afresh: delete {ck} or give another --checkpoint path.\n")  # fmt: skip
     assert main([*base, "--epochs", "2", "--checkpoint", ck, "--class-weight", "balanced"]) == 0
     assert "resuming from the checkpoint" in capsys.readouterr().out
 
@@ -926,7 +926,7 @@ def test_train_resume_compares_the_weight_of_each_class_and_shows_them_apart(tra
     assert main([*base, "--epochs", "2", "--checkpoint", ck2, "--class-weight", "1=5.000002"]) == 1
     assert error_line(capsys) == (f"lstmkit: error: train: the checkpoint {ck2} was written with --class-weight 0=1,1=5.000001, got "
                                   "--class-weight 0=1,1=5.000002. Resume with the same options (only --epochs may grow), or start "
-                                  "afresh (another --checkpoint path).")  # fmt: skip
+                                  f"afresh: delete {ck2} or give another --checkpoint path.")  # fmt: skip
 
 
 def test_train_validation_targets_that_weigh_nothing_name_the_labels_and_the_options(tmp_path, capsys):

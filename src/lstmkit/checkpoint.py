@@ -69,11 +69,18 @@ FORMAT_VERSION = 1
 #: directory, before anything is decompressed (lstmkit.io)
 ARRAY_NAMES = ("model/*", "optim/*", "best/*")
 FIELDS = ("epoch", "history", "optimizer", "schedule", "rng", "early_stopping")
+#: a refusal of a state in memory (Trainer.load_state_dict); a checkpoint file's says how to start afresh (:func:`afresh`)
 RESUME_FIX = "Resume with the same settings (only epochs may grow) or start afresh."
 DAMAGED_FIX = "The checkpoint is damaged or was edited: resume from another one or start afresh."
 # bit generators a checkpoint's random states may name (NumPy's; each built only to check a state)
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _MISSING = object()
+
+
+def afresh(path) -> str:
+    """How to start afresh rather than resume from the checkpoint file ``path``: what a refusal of
+    :func:`load_checkpoint` ends with ("or start afresh" said nothing of how: the file is what resumes)."""
+    return f"start afresh: delete {path} or give another checkpoint path"
 
 
 class ResumeRefused(ValueError):
@@ -162,7 +169,7 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
         name, recorded, current = diff
         missing = tuple(side for side, v in (("recorded", recorded), ("current", current)) if v is _MISSING)
         raise ResumeRefused(
-            f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. {RESUME_FIX}",
+            f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. Resume with the same settings (only epochs may grow), or {afresh(path)}.",
             "settings", setting=name, recorded=None if recorded is _MISSING else recorded,
             current=None if current is _MISSING else current, missing=missing,
         )  # fmt: skip
@@ -171,10 +178,10 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
         shapes = lambda d: ", ".join(f"{n} {tuple(s) if s is not None else None}" for n, s in zip(("X", "Y", "lengths"), d.get("shapes", [])))  # noqa: E731
         same = " (the same shapes, other values)" if recorded.get("shapes") == data["shapes"] else ""
         raise ResumeRefused(f"load_checkpoint: {path} was written while training on other data ({shapes(recorded)}), "
-                            f"got {shapes(data)}{same}. Resume on the same data, or start afresh (another checkpoint path).", "data")  # fmt: skip
+                            f"got {shapes(data)}{same}. Resume on the same data, or {afresh(path)}.", "data")  # fmt: skip
     if epochs is not None and meta["epoch"] > epochs:
         raise ResumeRefused(f"load_checkpoint: {path} has run {meta['epoch']} epochs already, got epochs={epochs}. "
-                            f"Resume with epochs >= {meta['epoch']} to go on, or start afresh.", "epochs", epoch=meta["epoch"], epochs=epochs)  # fmt: skip
+                            f"Resume with epochs >= {meta['epoch']} to go on, or {afresh(path)}.", "epochs", epoch=meta["epoch"], epochs=epochs)  # fmt: skip
     try:
         trainer.load_state_dict(ckpt)
     except DamagedCheckpoint as e:  # worded as read_checkpoint's refusals: the file, then the field

@@ -210,14 +210,15 @@ def resume_refused(exc, path: str) -> str | None:
     """load_checkpoint's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of ``path`` in this
     command's words (``--lr``, not ``learning_rate``; another loss as another ``--task``), or None
     where it names no option (other data)."""
-    fix = "Resume with the same options (only --epochs may grow), or start afresh (another --checkpoint path)."
+    afresh = f"start afresh: delete {path} or give another --checkpoint path"  # how to, not only that one may
+    fix = f"Resume with the same options (only --epochs may grow), or {afresh}."
     if exc.reason == "epochs":
         return (f"train: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give --epochs "
-                f"{exc.epoch} or more to go on, or start afresh (another --checkpoint path).")  # fmt: skip
+                f"{exc.epoch} or more to go on, or {afresh}.")  # fmt: skip
     if exc.reason == "settings" and exc.setting == "loss" and exc.recorded in TASKS and exc.current in TASKS:
         was, got = TASKS[exc.recorded], TASKS[exc.current]
         return (f"train: the checkpoint {path} was written with --task {was}, got --task {got}. Resume with --task {was}, "
-                f"or start afresh without --checkpoint (or with another path).")  # fmt: skip
+                f"or {afresh}.")  # fmt: skip
     if exc.reason != "settings" or exc.setting not in FLAGS:
         return None
     name = exc.setting
