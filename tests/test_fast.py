@@ -1,8 +1,8 @@
 """The compiled fast path (kernels_numba) gives the reference's numbers (kernels.py, NumPy).
 
 The reference is the oracle here: it is verified against finite differences and PyTorch in its own
-tests, and one test below checks the fast path against PyTorch directly. Tolerances: float64 1e-12,
-float32 1e-5 (the issue's), for the outputs, the final states and every gradient.
+tests, and one test below checks the fast path against PyTorch directly. Tolerances (atol = rtol):
+float64 1e-12, float32 1e-5 (the issue's), for the outputs, the final states and every gradient.
 
 Shapes are small so numba compiles each kernel once per dtype (cached on disk afterwards).
 """
@@ -19,24 +19,13 @@ import pytest
 
 import lstmkit
 from lstmkit import backends, kernels
-from oracles import lstm_kernel_args
+from oracles import assert_close, lstm_kernel_args
 
 kn = pytest.importorskip("lstmkit.kernels_numba")
 if not kn.AVAILABLE:  # pragma: no cover
     pytest.skip(f"fast path unavailable: {kn.UNAVAILABLE_REASON}", allow_module_level=True)
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
-
-
-def assert_close(actual, expected, tol, what):
-    """assert_allclose with rtol = atol = tol; on failure show the worst pairs (llm.c check_tensor)."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    err = np.abs(actual - expected) - tol * np.abs(expected)
-    if (err > tol).any():
-        worst = np.argsort(err.ravel())[::-1][:5]
-        pairs = ", ".join(f"{actual.ravel()[k]:.9g} vs {expected.ravel()[k]:.9g}" for k in worst)
-        pytest.fail(f"{what}: max |diff| {np.abs(actual - expected).max():.3g} > tol {tol}; worst: {pairs}")
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
@@ -47,7 +36,7 @@ def test_kernels_match_reference(dt, P, lengths):
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
-        assert_close(a, e, TOL[dt], name)
+        assert_close(a, e, TOL[dt], TOL[dt], name)
     rng = np.random.default_rng(1)
     dy = rng.normal(size=ref[0].shape).astype(dt)
     dh_T, dc_T = rng.normal(size=h0.shape).astype(dt), rng.normal(size=c0.shape).astype(dt)
@@ -57,7 +46,7 @@ def test_kernels_match_reference(dt, P, lengths):
         if e is None:
             assert a is None, name
         else:
-            assert_close(a, e, TOL[dt], name)
+            assert_close(a, e, TOL[dt], TOL[dt], name)
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
@@ -77,13 +66,13 @@ def test_kernels_match_reference_blas_sized(dt, B, H, P, blas, monkeypatch):
     ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=True)
     for name, a, e in zip(("y", "h_T", "c_T"), fast[:3], ref[:3]):
-        assert_close(a, e, TOL[dt], name)
+        assert_close(a, e, TOL[dt], TOL[dt], name)
     dy = np.random.default_rng(1).normal(size=ref[0].shape).astype(dt)
     g_ref = kernels.lstm_backward(dy, h0 * 0, c0 * 0, W_ih, W_hh, W_hr, ref[3])
     g_fast = kn.lstm_backward(dy, h0 * 0, c0 * 0, W_ih, W_hh, W_hr, fast[3])
     for name, a, e in zip(("dx", "dW_ih", "dW_hh", "db", "dW_hr", "dh0", "dc0"), g_fast, g_ref):
         if e is not None:
-            assert_close(a, e, TOL[dt], name)
+            assert_close(a, e, TOL[dt], TOL[dt], name)
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
@@ -95,7 +84,7 @@ def test_inference_keeps_nothing(dt, P, lengths):
     y, h_T, c_T, cache = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)
     assert cache is None
     for name, a, e in zip(("y", "h_T", "c_T"), (y, h_T, c_T), ref[:3]):
-        assert_close(a, e, TOL[dt], name)
+        assert_close(a, e, TOL[dt], TOL[dt], name)
 
 
 def test_activations_extreme_inputs():
@@ -106,7 +95,7 @@ def test_activations_extreme_inputs():
         ref = kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep=True)
         fast = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep=True)
         assert np.isfinite(fast[0]).all()
-        assert_close(fast[0], ref[0], TOL[dt], "y (saturated)")
+        assert_close(fast[0], ref[0], TOL[dt], TOL[dt], "y (saturated)")
 
 
 if kn.AVAILABLE:
@@ -160,7 +149,13 @@ def test_float32_gates_saturate_earlier_than_the_reference_as_the_readme_says():
     # reference's float32 σ rounds to 1 only from z ~ 16.64 (1 - e^-16 = 0.99999989 rounds to
     # 1 - 2^-23 = 0.99999988). A forget gate held at z = 16 over 10,000 steps: the exact
     # c_T = σ(16)^10000 = e^{-10000 log(1 + e^-16)} = 0.998875; the reference (as torch, float32)
-    # decays with it, the fast path keeps c exactly
+    # decays with it, the fast path keeps c exactly.
+    # The reference's float32 c_T exactly: i = σ(-40) meets g = tanh(0) = 0, so c_t = f·c_{t-1} with
+    # f = 1 - 2^-23 (asserted below). From c_0 = 1 the first step gives 1 - 2^-23 exactly. While c is
+    # in [0.5, 1) its ulp is 2^-24, and c·(1 - 2^-23) = c - 2c ulps; with c in (0.75, 1), 2c is in
+    # (1.5, 2) and rounds to exactly 2 ulps, so every step takes off exactly 2^-23:
+    # c_T = 1 - 10000·2^-23 = 0.998807907... (the README's "0.998808"), and the gap to the fast
+    # path's 1.0 is 10000·2^-23 = 1.1921e-3 (the README's "1.2e-3 apart")
     z = np.array([15.82, 16.0, 16.6, -15.82, -16.0], np.float32)
     s, _ = _activations(z)
     assert s.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
@@ -177,9 +172,10 @@ def test_float32_gates_saturate_earlier_than_the_reference_as_the_readme_says():
         with lstm.no_grad():
             _, (h, c) = lstm(np.zeros((10000, 1, 1), np.float32), (np.zeros((1, 1, 1), np.float32), np.ones((1, 1, 1), np.float32)))
         c_T[backend] = c.item()
-    exact_c = np.exp(-10000 * np.log1p(np.exp(-16.0)))  # 0.998875
-    assert c_T["numba"] == 1.0 and abs(c_T["numpy"] - exact_c) < 1e-4  # the reference: 0.998808
-    assert 1.1e-3 < c_T["numba"] - c_T["numpy"] < 1.3e-3  # the README's "1.2e-3 apart", beyond TOL's 1e-5
+    exact_c = np.exp(-10000 * np.log1p(np.exp(-16.0)))  # 0.998875, the real-number value
+    assert c_T["numba"] == 1.0 and abs(c_T["numpy"] - exact_c) < 1e-4
+    assert c_T["numpy"] == 1 - 10000 * 2**-23  # = 8378608·2^-23, a float32 (and float64) exactly
+    assert c_T["numba"] - c_T["numpy"] == 10000 * 2**-23  # 1.1921e-3, far beyond TOL's 1e-5
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
@@ -229,18 +225,18 @@ def test_module_matches_reference(dt, kw, lengths):
     y_r, (h_r, c_r) = ref(x, hx, lengths=lengths)
     y_f, (h_f, c_f) = fast(x, hx, lengths=lengths)
     tol = TOL[dt]
-    assert_close(y_f, y_r, tol, "y")
-    assert_close(h_f, h_r, tol, "h_n")
-    assert_close(c_f, c_r, tol, "c_n")
+    assert_close(y_f, y_r, tol, tol, "y")
+    assert_close(h_f, h_r, tol, tol, "h_n")
+    assert_close(c_f, c_r, tol, tol, "c_n")
     dy = rng.normal(size=y_r.shape).astype(dt)
     d_state = (rng.normal(size=h_r.shape).astype(dt), rng.normal(size=c_r.shape).astype(dt))
     dx_r, (dh_r, dc_r) = ref.backward(dy, d_state)
     dx_f, (dh_f, dc_f) = fast.backward(dy, d_state)
-    assert_close(dx_f, dx_r, tol, "dx")
-    assert_close(dh_f, dh_r, tol, "dh0")
-    assert_close(dc_f, dc_r, tol, "dc0")
+    assert_close(dx_f, dx_r, tol, tol, "dx")
+    assert_close(dh_f, dh_r, tol, tol, "dh0")
+    assert_close(dc_f, dc_r, tol, tol, "dc0")
     for k in ref.grads:
-        assert_close(fast.grads[k], ref.grads[k], tol, f"grad {k}")
+        assert_close(fast.grads[k], ref.grads[k], tol, tol, f"grad {k}")
 
 
 def test_module_no_grad_and_unbatched():
@@ -250,8 +246,8 @@ def test_module_no_grad_and_unbatched():
         y_f, (h_f, c_f) = fast(x)
     assert fast._cache is None
     y_r, (h_r, c_r) = ref(x)
-    assert_close(y_f, y_r, 1e-12, "y")
-    assert_close(c_f, c_r, 1e-12, "c_n")
+    assert_close(y_f, y_r, 1e-12, 1e-12, "y")
+    assert_close(c_f, c_r, 1e-12, 1e-12, "c_n")
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
@@ -283,7 +279,7 @@ def test_short_inference_path_matches_the_general_one(dt, proj, backend, batch_f
         np.testing.assert_array_equal(a, e)
     T_axis = 1 if batch_first else 0
     y12, _ = m(np.concatenate([x, x], axis=T_axis))  # two halves, the state carried = the whole
-    assert_close(y2, y12[:, 6:] if batch_first else y12[6:], TOL[dt], "carried state")
+    assert_close(y2, y12[:, 6:] if batch_first else y12[6:], TOL[dt], TOL[dt], "carried state")
     with m.no_grad():  # what the short path does not take goes to the general one, errors included
         with pytest.raises(ValueError, match=r"LSTM: expected x finite values, got nan"):
             m(np.full((2, 1, 3), np.nan))
@@ -296,7 +292,7 @@ def test_short_inference_path_matches_the_general_one(dt, proj, backend, batch_f
         with pytest.raises(TypeError, match=r"hx"):
             m(x, np.zeros((1, 2, 4)))
         y1, _ = m(seq(x))  # unbatched (T, I): the general path
-        assert_close(y1, seq(y), TOL[dt], "unbatched")
+        assert_close(y1, seq(y), TOL[dt], TOL[dt], "unbatched")
 
 
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
@@ -347,7 +343,7 @@ def test_backward_follows_the_forward_backend():
     dx_f, _ = fast.backward(np.ones_like(y))
     ref(x)
     dx_r, _ = ref.backward(np.ones_like(y))
-    assert_close(dx_f, dx_r, 1e-12, "dx")
+    assert_close(dx_f, dx_r, 1e-12, 1e-12, "dx")
 
 
 def test_torch_parity_fast_path():
@@ -363,10 +359,10 @@ def test_torch_parity_fast_path():
     (yt.sum() + (ht * 2).sum() + (ct * 3).sum()).backward()
     y, (h, c) = m(x)
     dx, _ = m.backward(np.ones_like(y), (np.full_like(h, 2.0), np.full_like(c, 3.0)))
-    assert_close(y, yt.detach().numpy(), 1e-12, "y")
-    assert_close(dx, xt.grad.numpy(), 1e-12, "dx")
+    assert_close(y, yt.detach().numpy(), 1e-12, 1e-12, "y")
+    assert_close(dx, xt.grad.numpy(), 1e-12, 1e-12, "dx")
     for k, p in t.named_parameters():
-        assert_close(m.grads[k], p.grad.numpy(), 1e-12, f"grad {k}")
+        assert_close(m.grads[k], p.grad.numpy(), 1e-12, 1e-12, f"grad {k}")
 
 
 def test_backend_errors_name_the_choices():
