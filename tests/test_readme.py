@@ -169,3 +169,47 @@ def test_help_example_runs(command, lines, page, monkeypatch, capsys):
         _bring(argv)
         expected = 1 if command == "check" else 0  # check: exit 1 when a claim is wrong (seed 000 has some)
         assert main(argv[1:]) == expected, f"{line}\n{capsys.readouterr().err}"
+
+
+def _prose():
+    """The README without its fenced blocks (a ``|`` or ``#`` inside a code block is code)."""
+    return re.sub(r"^```.*?^```", "", README, flags=re.S | re.M)
+
+
+def test_every_table_is_a_block_of_its_own():
+    # A table right under a paragraph or a bullet (no blank line) is read as that paragraph's text
+    # in CommonMark + tables (markdown-it), pipes and all: the task modules' table was one.
+    lines = _prose().splitlines()
+    for k in range(1, len(lines) - 1):
+        if lines[k].startswith("|") and re.fullmatch(r"\|[-:| ]+\|", lines[k + 1]):
+            assert lines[k - 1].strip() == "", f"no blank line before the table at {lines[k]!r}: {lines[k - 1]!r}"
+
+
+def _slug(heading):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_to_sections_name_a_heading():
+    anchors = {_slug(h) for h in re.findall(r"^#+ (.*)$", _prose(), re.M)}
+    links = re.findall(r"\]\(#([^)]*)\)", README)
+    assert links, "the README links to its sections (the Command line table does)"
+    assert not set(links) - anchors, f"links to no heading: {sorted(set(links) - anchors)}; headings: {sorted(anchors)}"
+
+
+def test_the_command_line_section_shows_every_command():
+    # "Command line" gathers the commands: a row for each, with the example its --help prints
+    # (every line of it, comments and notes aside), which test_help_example_runs and the tests of
+    # RUN_ELSEWHERE run
+    import importlib
+
+    from lstmkit.cli import COMMANDS as commands
+
+    section = README.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    for name, modpath in commands.items():
+        assert re.search(rf"^\| `{name}` \|", section, re.M), f"no row for {name} in Command line"
+        for line in importlib.import_module(modpath).EXAMPLE.strip().splitlines():
+            line = re.sub(r"\s+(#.*|\(after .*\))$", "", line.strip())
+            if line.startswith("lstmkit "):
+                assert line in section, f"{name}'s --help example is not in Command line: {line}"
+
