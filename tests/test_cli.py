@@ -508,3 +508,70 @@ def test_predict_on_an_onnx_file_says_to_convert_it(tmp_path, monkeypatch, capsy
     assert main(["convert", "m.onnx", "m.npz"]) == 0
     x = np.random.default_rng(1).normal(size=(5, 2, 3)).astype(np.float32)
     np.testing.assert_allclose(lstmkit.read_lstm("m.npz").predict(x), lstm(x)[0], atol=1e-6)
+
+
+def test_a_missing_optional_package_is_one_line_naming_the_command_the_package_and_the_pip_line(tmp_path, monkeypatch, capsys):
+    # without the cli extra (rich, matplotlib): a traceback ending in ModuleNotFoundError, exit 1, and train --plot
+    # trained and saved its model before failing at the figure. Where the command line tells what is needed, the
+    # refusal comes before any work (exit 2, as an output in a format not written); else where the import fails (1)
+    import importlib
+
+    example = str(Path(__file__).parents[1] / "examples" / "seed000.toml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "rich", None)  # import rich fails as it does where it is not installed
+    for argv in (["explain", example], ["check", example]):
+        assert main(argv) == 2, argv
+        assert error_line(capsys) == (f"lstmkit: error: {argv[0]}: expected rich installed (to lay out --format text), got none. "
+                                      f"Install it: pip install 'lstmkit[cli]' (or use --format {'md' if argv[0] == 'explain' else 'md or json'}).")  # fmt: skip
+    assert main(["explain", example, "-f", "md"]) == 0 and "# Seed 000" in capsys.readouterr().out  # md needs no rich
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    ran = []
+    for name, modpath in COMMANDS.items():
+        monkeypatch.setattr(importlib.import_module(modpath), "run", lambda args: ran.append(args.command) or 0)
+    for argv in (["train", "d.npz", "--model-out", "m.npz", "--plot", "c.png"], ["forecast", "s.npy", "--plot", "f.svg"],
+                 ["memory", "--plot", "m.pdf"]):  # fmt: skip
+        assert main(argv) == 2, argv
+        assert error_line(capsys) == (f"lstmkit: error: {argv[0]}: expected matplotlib installed (to draw --plot), got none. "
+                                      "Install it: pip install 'lstmkit[cli]' (or leave out --plot).")  # fmt: skip
+    assert main(["demo", "--skip", "memory"]) == 2
+    assert error_line(capsys) == ("lstmkit: error: demo: expected matplotlib installed (to draw forecast.png), got none. "
+                                  "Install it: pip install 'lstmkit[cli]' (or use --skip forecast).")  # fmt: skip
+    assert main(["explain", example, "-f", "html"]) == 2
+    assert "explain: expected matplotlib installed (to draw --format html's figures)" in error_line(capsys)
+    assert ran == []  # refused before any work
+    assert main(["train", "d.npz", "--model-out", "m.npz"]) == 0 and ran == ["train"]  # no --plot: no matplotlib needed
+
+
+def test_a_package_missing_where_the_work_imports_it_is_one_line_exit_1(tmp_path, monkeypatch, capsys):
+    from lstmkit import LSTM, save_lstm
+
+    save_lstm(tmp_path / "l.npz", LSTM(2, 3))
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert main(["convert", str(tmp_path / "l.npz"), str(tmp_path / "l.pt")]) == 1
+    assert error_line(capsys) == "lstmkit: error: convert: expected torch installed, got none. Install it: pip install 'lstmkit[interop]'."
+    assert not (tmp_path / "l.pt").exists()
+    with pytest.raises(ImportError):  # --traceback shows it, as any error
+        main(["--traceback", "convert", str(tmp_path / "l.npz"), str(tmp_path / "l.pt")])
+
+
+def test_the_optional_packages_are_named_by_the_extras_that_hold_them():
+    # the pip line a missing package's error gives installs it: its extra in pyproject.toml lists it
+    import re
+    import tomllib
+
+    from lstmkit.commands._options import OPTIONAL, missing_package
+
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for module, (package, extra) in OPTIONAL.items():
+        assert package in [re.split(r"[<>=!~ \[;]", r)[0] for r in extras[extra]], (module, extra)
+    # the library's own ImportError, raised while Python's failed (digits_sequences): said by the package it names
+    try:
+        try:
+            raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
+        except ImportError:
+            raise ImportError("digits_sequences: expected scikit-learn installed, got ImportError.") from None
+    except ImportError as exc:
+        assert missing_package("digits", exc) == "digits: expected scikit-learn installed, got none. Install it: pip install 'lstmkit[cli]'."
+    broken = ImportError("cannot import name 'Figure' from 'matplotlib.figure'", name="matplotlib.figure")
+    assert missing_package("train", broken) == ("train: expected matplotlib to import, got cannot import name 'Figure' from "
+                                                "'matplotlib.figure'. Reinstall it: pip install --force-reinstall 'lstmkit[cli]'.")  # fmt: skip

@@ -6,7 +6,9 @@ in :data:`COMMANDS`. Errors print one line, ``lstmkit: error: ...``, and exit no
 traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``). Before a command runs,
 the checks its options added (:func:`lstmkit.commands._options.add_check`: --proj-size against
 --hidden-size, a data file's suffix, ...) refuse a bad command line, and the files it would write
-(:data:`OUTPUTS`) are checked, so that a bad path fails before the training.
+(:data:`OUTPUTS`) are checked, so that a bad path fails before the training (a --plot without
+matplotlib too). An optional package missing is one line too, with the pip line that installs it
+(``pip install 'lstmkit[cli]'``: :func:`lstmkit.commands._options.missing_package`).
 
 When the reader of stdout goes away (``lstmkit ... | head``), a command whose only output is stdout
 stops at once, quietly (:attr:`Exit.BROKEN_PIPE`); one that writes a file (``train``, ``predict
@@ -24,7 +26,7 @@ import warnings
 from enum import IntEnum
 
 from . import __version__
-from .commands._options import CHECKS, SAME_NAME, check_outputs, integer, name_options
+from .commands._options import CHECKS, SAME_NAME, check_outputs, integer, missing_package, name_options
 from .threads import get_num_threads, set_num_threads
 
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
@@ -196,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         # the reader of stdout has gone (`| head`) and stdout was the product: stop quietly, like other tools
         _to_devnull(stdout)
         return Exit.BROKEN_PIPE
+    except ImportError as exc:  # an optional package (rich, matplotlib, torch, ...) not installed: its pip line
+        if show_tb or (exc.name or "").partition(".")[0] == "lstmkit":  # lstmkit's own: a bug, its traceback
+            raise
+        print(f"lstmkit: error: {missing_package(args.command, exc)}", file=sys.stderr)
+        return Exit.ERROR
     except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:  # a UsageError too
         if show_tb:
             raise

@@ -15,6 +15,10 @@ are not the training commands' (:data:`SAME_NAME`), the arguments it takes as fl
 in ``SAME_NAME`` (``convert``: none, so that a file's ``proj_size`` stays the word; :func:`lstmkit.cli.main`).
 :func:`record_typed` lets a command tell an option typed from its default, so that
 :func:`refuse_with_model` refuses, beside ``--model``, the options a loaded model would ignore.
+An optional package that is not installed (rich, matplotlib, torch, ...: pyproject.toml's extras)
+is said in one line naming the command, the package and the pip line (:func:`missing_package`);
+where the command line tells it needs one (``--plot``, explain's text), before any work
+(:func:`require`, exit 2).
 """
 
 from __future__ import annotations
@@ -73,6 +77,52 @@ def fraction(text: str) -> float:
     return _number(text, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
+#: the optional packages the commands import, by module: (the name pip installs it by, the extra of
+#: lstmkit's pyproject.toml that holds it); the engine itself needs NumPy only
+OPTIONAL: dict[str, tuple[str, str]] = {
+    "rich": ("rich", "cli"), "matplotlib": ("matplotlib", "cli"), "sklearn": ("scikit-learn", "cli"),
+    "torch": ("torch", "interop"), "keras": ("keras", "interop"), "h5py": ("h5py", "interop"),
+    "onnx": ("onnx", "onnx"), "onnxruntime": ("onnxruntime", "onnx"), "numba": ("numba", "fast"), "scipy": ("scipy", "fast"),
+}  # fmt: skip
+
+
+def missing_package(command: str, exc: ImportError, what: str = "", instead: str = "") -> str:
+    """An ImportError of a package ``command`` needs, in one line (the command line's, no traceback):
+    ``train: expected matplotlib installed (to draw --plot), got none. Install it: pip install
+    'lstmkit[cli]' (or leave out --plot).`` naming the extra that holds it (:data:`OPTIONAL`; another
+    package by its own name); ``what``: what it is needed for; ``instead``: the other way, without it.
+    A package there that fails to import is said with Python's words and a reinstall; an ImportError
+    that names no module, nor raised while one failed (the library's own words), as it is."""
+    inner = exc.__cause__ or exc.__context__  # the library's ImportError raised on Python's (digits_sequences)
+    if not exc.name and isinstance(inner, ImportError) and inner.name:
+        exc = inner
+    module = (exc.name or "").partition(".")[0]
+    if not module:
+        return str(exc)
+    package, extra = OPTIONAL.get(module, (module, None))
+    install = f"pip install 'lstmkit[{extra}]'" if extra else f"pip install {package}"
+    why, other = (f" ({what})" if what else ""), (f" (or {instead})" if instead else "")
+    if isinstance(exc, ModuleNotFoundError):
+        return f"{command}: expected {package} installed{why}, got none. Install it: {install}{other}."
+    return (f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: "
+            f"{install.replace('pip install', 'pip install --force-reinstall')}{other}.")  # fmt: skip
+
+
+def require(command: str, module: str, what: str, instead: str = "") -> None:
+    """Refuse (UsageError, exit 2), before any work, a command line that needs the optional ``module``
+    (``"matplotlib.figure"``) where it cannot be imported, in :func:`missing_package`'s words: told
+    before the training, not after it (a --plot's figure failed once the model was trained and saved)."""
+    import importlib
+
+    try:
+        for name in (module.partition(".")[0], module):  # the package first: its part may be loaded, the package gone
+            importlib.import_module(name)
+    except ImportError as exc:
+        from ..cli import UsageError
+
+        raise UsageError(missing_package(command, exc, what, instead)) from None
+
+
 #: the attribute of the parsed arguments holding the checks :func:`add_check` adds
 CHECKS = "_checks"
 
@@ -115,7 +165,7 @@ def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None
     "figure" or "folder") whose value in ``args`` cannot be written (CommandError: what the disk
     holds, exit 1), or whose suffix is not among those of the format the command writes there (a
     figure's: :data:`FIGURE_SUFFIXES`; UsageError: the command line is wrong whatever the disk
-    holds, exit 2)."""
+    holds, exit 2); a figure without matplotlib to draw it too (:func:`require`, exit 2)."""
     from .._checks import or_list
     from ..cli import CommandError, UsageError
 
@@ -133,6 +183,8 @@ def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None
         if problem:
             what = "a folder to write to" if kind == "folder" else "a file to write"
             raise CommandError(f"{command}: expected {option} {what}, got {value!r}, {problem}.")
+        if kind == "figure":  # drawn at the end, by matplotlib: missing, it is said before the work
+            require(command, "matplotlib.figure", f"to draw {option}", f"leave out {option}")
 
 
 #: the attribute of the parsed arguments that :func:`record_typed` fills: dest -> the option as typed

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from ._options import integer
+from ._options import add_check, integer, require
 from .explain import WIDTH
 
 HELP = ("check the claimed numbers of a worked example (or a filled-in exercise); exit 1 if any is wrong, "
@@ -29,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with targets, else sum_h)")
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
                    help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
+    # rich lays out the text report: without it, exit 2 before the file is read (1 would read as 'a claim is wrong')
+    add_check(p, lambda args: args.fmt != "text" or require("check", "rich", "to lay out --format text", "use --format md or json"))
 
 
 def _json(reports) -> str:

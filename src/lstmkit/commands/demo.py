@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._options import add_check, missing_package, require
+
 HELP = "run the seeds' tasks end to end and write results and plots to an output folder"
 EXAMPLE = "lstmkit demo --out out/demo"
 PARTS = ("seed000", "counting", "digits", "forecast", "text", "memory")
@@ -28,8 +30,23 @@ PARTS = ("seed000", "counting", "digits", "forecast", "text", "memory")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
     p.add_argument("--quick", action="store_true", help="tiny budgets: checks the plumbing in seconds (figures not meaningful)")
-    p.add_argument("--skip", nargs="*", default=[], choices=PARTS, help="parts to leave out")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip", nargs="*", default=[], choices=PARTS, metavar="PART",
+                   help=f"parts to leave out, among {', '.join(PARTS)} (default: none)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of every part's data and training (default %(default)s)")
+    add_check(p, check_packages)
+
+
+#: the parts that draw a figure (matplotlib): forecast.png, memory.png
+DRAWN = ("forecast", "memory")
+
+
+def check_packages(args: argparse.Namespace) -> None:
+    """matplotlib, for the figures of the parts not skipped (:data:`DRAWN`): missing, the demo is refused
+    before any part runs (:func:`._options.require`, exit 2), not after a part's training."""
+    drawn = [part for part in DRAWN if part not in args.skip]
+    if drawn:
+        figures = " and ".join(f"{part}.png" for part in drawn)
+        require("demo", "matplotlib.figure", f"to draw {figures}", "use --skip " + " ".join(drawn))
 
 
 def seed000_report() -> str:
@@ -203,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             report, figures = part()
         except ImportError as exc:  # an optional package the part needs (scikit-learn for digits)
-            report, figures = f"skipped: {exc}", {}
+            report, figures = f"skipped: {missing_package(name, exc)}", {}
         secs = time.perf_counter() - t0
         print(f"\n=== {name} ({secs:.1f} s) ===\n{report}", flush=True)
         _write_text(out / f"{name}.txt", report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._options import integer
+from ._options import add_check, integer, require
 
 HELP = "show a worked example (or a model on an input) step by step: gates, c_t, h_t, read-out, BPTT"
 EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # by hand, rounded as the slides round"
@@ -35,6 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
                    help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
     p.add_argument("--out", "-o", default=None, help="write to this file (atomically) instead of standard output")
+    add_check(p, check_packages)
+
+
+def check_packages(args: argparse.Namespace) -> None:
+    """The optional package the format needs, before anything is read (:func:`._options.require`, exit 2):
+    rich draws text, matplotlib html's figures (md and latex need none)."""
+    if args.fmt == "text":
+        require("explain", "rich", "to lay out --format text", "use --format md")
+    elif args.fmt == "html":
+        require("explain", "matplotlib.figure", "to draw --format html's figures", "use --format md or latex")
 
 
 def _select(examples, k, where):
