@@ -575,3 +575,40 @@ def test_the_optional_packages_are_named_by_the_extras_that_hold_them():
     broken = ImportError("cannot import name 'Figure' from 'matplotlib.figure'", name="matplotlib.figure")
     assert missing_package("train", broken) == ("train: expected matplotlib to import, got cannot import name 'Figure' from "
                                                 "'matplotlib.figure'. Reinstall it: pip install --force-reinstall 'lstmkit[cli]'.")  # fmt: skip
+
+
+def test_every_option_of_every_command_has_help_showing_its_default():
+    # demo --seed, memory --batch-size and --seed had no help at all, check --format no default; the
+    # variants' 0 (off) was not said. A number's default is shown as its value (argparse's own)
+    import argparse
+    import re
+
+    from lstmkit.cli import build_parser
+
+    root = build_parser()
+    sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    quiet = (argparse._HelpAction, argparse._VersionAction, argparse._StoreTrueAction, argparse._StoreFalseAction)
+    for name, parser in [("lstmkit", root), *sub.choices.items()]:
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
+                continue
+            where = f"{name} {action.option_strings[-1]}"
+            text = formatter._expand_help(action) if action.help else ""
+            assert text.strip(), f"{where}: no help"
+            if isinstance(action, quiet) or action.default is None:
+                continue
+            assert "default" in text, f"{where}: default {action.default!r} not shown in {text!r}"
+            d = action.default
+            if isinstance(d, (int, float)) and not isinstance(d, bool):  # the value itself, after the word
+                shown = re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text[text.index("default"):])
+                assert any(float(v) == d for v in shown), f"{where}: default {d!r}, help says {text!r}"
+
+
+def test_lstmp_and_mase_are_spelled_out_where_the_help_uses_them(capsys):
+    for command, word, spelled in (("train", "LSTMP", "LSTMP (an LSTM with a projection layer"),
+                                   ("forecast", "MASE", "MASE (mean absolute scaled error")):  # fmt: skip
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())  # argparse's line breaks
+        assert word in out and out.index(word) == out.index(spelled), command

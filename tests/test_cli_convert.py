@@ -55,3 +55,20 @@ def test_torch_names_with_a_pt_out_is_taken(tmp_path, monkeypatch, capsys):
     lstmkit.save_lstm("m.npz", lstmkit.LSTM(3, 4, seed=0))
     assert main(["convert", "m.npz", "m.pth", "--torch-names", "enc,out"]) == 0
     assert "m.npz (lstmkit model file) -> m.pth (PyTorch state_dict)" in capsys.readouterr().out
+
+
+def test_the_help_example_says_where_its_model_pt_comes_from_and_runs_so(tmp_path, monkeypatch, capsys):
+    # 'lstmkit convert model.pt model.onnx --batch-first' read a model.pt that nothing made: the example now
+    # says how one is written, and, written so (an nn.LSTM with batch_first=True), it converts
+    import shlex
+
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from lstmkit.commands.convert import EXAMPLE
+
+    command, _, note = EXAMPLE.partition("#")
+    assert "model.pt: PyTorch's torch.save(lstm.state_dict(), 'model.pt') of an nn.LSTM(..., batch_first=True)" in note
+    monkeypatch.chdir(tmp_path)
+    torch.save(torch.nn.LSTM(3, 5, batch_first=True).state_dict(), "model.pt")
+    assert main(shlex.split(command)[1:]) == 0
+    assert "model.pt (PyTorch state_dict) -> model.onnx (ONNX)" in capsys.readouterr().out

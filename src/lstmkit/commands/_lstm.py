@@ -47,7 +47,8 @@ def add_lstm_arguments(p: argparse.ArgumentParser, forget_bias: float | None = 1
     g = p.add_argument_group("LSTM options (variants: equations in lstmkit.variants; regularisers act in training only)")
     g.add_argument("--forget-bias", type=_forget_bias, default=forget_bias, metavar="X",
                    help=f"initial forget-gate bias b_if + b_hf ('none': uniform initialisation; default {forget_bias})")
-    g.add_argument("--proj-size", type=integer(0), default=0, metavar="P", help="LSTMP: project h_t to P < hidden-size units")
+    g.add_argument("--proj-size", type=integer(0), default=0, metavar="P", help="LSTMP (an LSTM with a projection layer, Sak et al. 2014; PyTorch's proj_size): project h_t to P < "
+                        "hidden-size units (default 0: none)")
     g.add_argument("--peephole", action="store_true", help="peephole connections: i, f see c_{t-1}, o sees c_t")
     g.add_argument("--input-forget", action="store_true", help="coupled input and forget gate (CIFG): f = 1 - i")
     g.add_argument("--gate-clip", type=positive, default=None, metavar="X", help="clip every gate pre-activation to [-X, X] (ONNX clip)")
@@ -55,11 +56,11 @@ def add_lstm_arguments(p: argparse.ArgumentParser, forget_bias: float | None = 1
     g.add_argument("--activations", type=_activations, default=None, metavar="F,G,H",
                    help="gate, candidate and output activations, ONNX names, e.g. hard_sigmoid,tanh,softsign or leaky_relu:0.1,tanh,tanh")
     g.add_argument("--layer-norm", action="store_true", help="layer-normalised LSTM (Ba et al. 2016)")
-    g.add_argument("--dropout-input", type=fraction, default=0.0, metavar="P", help="variational dropout on the inputs, one mask per sequence")
-    g.add_argument("--dropout-recurrent", type=fraction, default=0.0, metavar="P", help="variational dropout on h_{t-1}, one mask per sequence")
-    g.add_argument("--zoneout-cell", type=fraction, default=0.0, metavar="Z", help="zoneout on c (keep c_{t-1} with probability Z)")
-    g.add_argument("--zoneout-hidden", type=fraction, default=0.0, metavar="Z", help="zoneout on h")
-    g.add_argument("--dropconnect", type=fraction, default=0.0, metavar="P", help="DropConnect on the recurrent weights W_hh")
+    g.add_argument("--dropout-input", type=fraction, default=0.0, metavar="P", help="variational dropout on the inputs, one mask per sequence (default 0: none)")
+    g.add_argument("--dropout-recurrent", type=fraction, default=0.0, metavar="P", help="variational dropout on h_{t-1}, one mask per sequence (default 0: none)")
+    g.add_argument("--zoneout-cell", type=fraction, default=0.0, metavar="Z", help="zoneout on c (keep c_{t-1} with probability Z; default 0: none)")
+    g.add_argument("--zoneout-hidden", type=fraction, default=0.0, metavar="Z", help="zoneout on h (keep h_{t-1} with probability Z; default 0: none)")
+    g.add_argument("--dropconnect", type=fraction, default=0.0, metavar="P", help="DropConnect on the recurrent weights W_hh (default 0: none)")
     add_check(p, check_lstm_arguments)
 
 

@@ -22,7 +22,8 @@ EXAMPLE = "lstmkit check examples/seed000.toml"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a worked-example TOML file with [[claims]]")
     p.add_argument("--all", action="store_true", help="list every checked value, not only the problems and notes")
-    p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text", help="output format")
+    p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text",
+                   help="output format: text for the terminal, md (Markdown) or json for a program (default: text)")
     p.add_argument("--example", type=integer(1), default=None, metavar="K", help="only the K-th example of the file (1-based)")
     p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
                    help="the loss of claimed gradients, as explain --grad --loss (default: an exercise's own, else xent "

@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 HELP = "convert an LSTM (and its read-out) between lstmkit .npz, PyTorch .pt, Keras .keras/.weights.h5 and ONNX .onnx"
-EXAMPLE = "lstmkit convert model.pt model.onnx --batch-first"
+EXAMPLE = ("lstmkit convert model.pt model.onnx --batch-first   # model.pt: PyTorch's torch.save(lstm.state_dict(), "
+           "'model.pt') of an nn.LSTM(..., batch_first=True)")
 
 FORMATS = {".npz": "lstmkit", ".pt": "pytorch", ".pth": "pytorch", ".keras": "keras", ".weights.h5": "keras", ".h5": "keras", ".onnx": "onnx"}
 TITLES = {"lstmkit": "lstmkit model file", "pytorch": "PyTorch state_dict", "keras": "Keras", "onnx": "ONNX"}

@@ -55,13 +55,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=by_hand, default=2, help="time steps T, 1 to 16 (default 2)")
     p.add_argument("--decimals", type=integer(0, 6), default=1, help="precision of the answers, 0 to 6 (default 1, as seed 000)")
     p.add_argument("--weight-decimals", type=int, default=0, choices=(0, 1, 2),
-                   help="0: integer weights in [-4, 4] (default); 1 or 2: that many decimals in [-2, 2]")
+                   help="0: integer weights in [-4, 4]; 1 or 2: that many decimals in [-2, 2] (default 0)")
     p.add_argument("--ask", type=_ask, default="z,gates,c,h",
                    help="what to compute at each step, comma-separated among Wx, Wh, z, gates, c, h, y (default z,gates,c,h)")
     p.add_argument("--grad", type=_grad, nargs="?", const=True, default=(), metavar="NAMES",  # True: the default set
                    help="also ask for the backward pass (BPTT), comma-separated among loss, dh, dc, dgates (di, df, dc~, do), "
                         "dz (dz_i, dz_f, dz_c~, dz_o), dc_prev, dh_prev, dx (per step), dW, db (the weights' and biases' "
-                        "gradients); --grad alone: dh,dc,dz,dW")
+                        "gradients); --grad alone: dh,dc,dz,dW (default: none, the forward pass only)")
     p.add_argument("--loss", choices=("xent", "sum_h"), default=None,
                    help="the loss of --grad: xent, the cross-entropy of y_t = softmax(h_t) against targets drawn with the "
                         "exercise (default), or sum_h, the sum of h_T (the default with --hidden 1)")

@@ -53,11 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=integer(1), default=d["window"], help="input steps per forecast (default %(default)s)")
     p.add_argument("--horizon", type=integer(1), default=d["horizon"], help="steps forecast at once, direct multi-output (default %(default)s)")
     p.add_argument("--season", type=integer(1), default=d["seasonal_period"],
-                   help="seasonal period for the seasonal-naive baseline and MASE (default: none)")
+                   help="seasonal period m for the seasonal-naive baseline and MASE (mean absolute scaled error: the MAE divided "
+                        "by the in-sample MAE of the seasonal-naive forecast y_t = y_{t-m}; default: none, m = 1)")
     p.add_argument("--log", action="store_true", default=d["log"], help="model log(y) (all values > 0)")
     p.add_argument("--difference", type=int, default=d["difference"], choices=(0, 1), help="1: model first differences (default %(default)s)")
     p.add_argument("--backtest", type=integer(0), default=0, metavar="N",
-                   help="hold out the last N values, fit on the rest, score (training only: not with --model)")
+                   help="hold out the last N values, fit on the rest, score (training only: not with --model; default 0: no backtest)")
     p.add_argument("--steps", type=integer(1), default=None, help="values to forecast after the series (default: horizon)")
     p.add_argument("--hidden-size", type=integer(1), default=d["hidden_size"], help="LSTM units (default %(default)s)")
     p.add_argument("--num-layers", type=integer(1), default=d["num_layers"], help="stacked LSTM layers (default %(default)s)")

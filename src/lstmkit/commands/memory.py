@@ -36,14 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symbols", type=integer(2), default=4, help="alphabet size; chance is 1/symbols (default 4)")
     p.add_argument("--hidden-size", type=integer(1), default=16, help="hidden units of both networks (default 16)")
     p.add_argument("--steps", type=integer(1), default=500, help="Adam updates per network and lag (default 500)")
-    p.add_argument("--batch-size", type=integer(1), default=32)
+    p.add_argument("--batch-size", type=integer(1), default=32, help="fresh sequences per Adam update (default 32)")
     p.add_argument("--lr", type=positive, default=0.005, help="Adam's learning rate (default 0.005)")
     p.add_argument("--clip", type=positive, default=1.0, help="gradient-norm clipping (default 1.0)")
     p.add_argument("--n-test", type=integer(1), default=500, help="fresh test sequences per lag (default 500)")
     p.add_argument("--forget-bias", type=number, default=5.0,
                    help="the LSTM's initial forget-gate bias, f_t starting near σ(value) (default 5.0: at lag 30, 3.0 "
                         "learns on fewer seeds, 1.0 on none tried; 0 is PyTorch's)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the data and both networks' initialisation (default 0)")
     p.add_argument("--plot", help="write a figure (.png, .pdf or .svg): accuracy against the lag, gradient norm against k, "
                         "the gradient at the symbol against the lag, and what to read in them (matplotlib)")  # fmt: skip
     p.add_argument("--json", help="write the figures (accuracy, seconds, gradient norms, settings) to this JSON file")
