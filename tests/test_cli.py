@@ -612,3 +612,11 @@ def test_lstmp_and_mase_are_spelled_out_where_the_help_uses_them(capsys):
             main([command, "--help"])
         out = " ".join(capsys.readouterr().out.split())  # argparse's line breaks
         assert word in out and out.index(word) == out.index(spelled), command
+
+
+def test_an_example_past_the_files_is_a_usage_error_in_explain_as_in_check(capsys):
+    # seed000.toml holds one example: --example 9 exited 1 in explain and 2 in check, the same mistake
+    example = str(Path(__file__).parents[1] / "examples" / "seed000.toml")
+    for command in ("explain", "check"):
+        assert main([command, example, "--example", "9"]) == 2, command
+        assert error_line(capsys) == f"lstmkit: error: {command}: expected --example between 1 and 1 (the examples of the file), got 9."

@@ -48,12 +48,14 @@ def check_packages(args: argparse.Namespace) -> None:
 
 
 def _select(examples, k, where):
-    from ..cli import CommandError
+    """The examples of a file, or its ``k``-th (--example K, 1-based); a K past them is a usage error
+    (exit 2) in explain as in check: the command line is wrong for this file."""
+    from ..cli import UsageError
 
     if k is None:
         return examples
     if not 1 <= k <= len(examples):
-        raise CommandError(f"{where}: expected --example between 1 and {len(examples)}, got {k}.")
+        raise UsageError(f"{where}: expected --example between 1 and {len(examples)} (the examples of the file), got {k}.")
     return [examples[k - 1]]
 
 
