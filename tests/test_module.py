@@ -274,3 +274,33 @@ def test_a_parameter_is_not_replaced_or_removed_through_the_parameters_dict():
     assert (model.parameters()["rnn.weight_ih_l0"] == 1.0).all()
     model.double()  # a cast still puts new arrays in the dict, shared
     assert model.rnn.weight_ih_l0.dtype == np.float64 and model.rnn.weight_ih_l0 is model.parameters()["rnn.weight_ih_l0"]
+
+
+def test_a_weight_beyond_the_dtypes_range_is_named_as_given_not_as_the_inf_it_casts_to():
+    # float32's largest value is (2 - 2**-23) * 2**127 = 3.4028235e38: a float64 1e39 cast to float32 is inf,
+    # which load_state_dict called "NaN or inf" (about a finite number); it is named with its index, nothing written
+    m = lstmkit.LSTM(3, 4, seed=0)
+    before = m.state_dict()
+    sd = {k: v.astype(np.float64) for k, v in before.items()}
+    sd["weight_hh_l0"][5, 2] = -1e39
+    with pytest.raises(ValueError) as e:
+        m.load_state_dict(sd)
+    assert str(e.value) == ("LSTM.load_state_dict: expected weight_hh_l0 values within float32's range (±3.4e38), got -1e+39 at "
+                            "index (5, 2). Load them into a float64 model (dtype=numpy.float64), or scale them down.")  # fmt: skip
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    with pytest.raises(ValueError, match=r"^LSTM: expected bias_ih_l0 values within float32's range \(±3\.4e38\), got 1e\+39 at index \(0,\)"):
+        m.bias_ih_l0 = np.full(16, 1e39)  # an attribute set is checked as load_state_dict checks it
+    # the range's end itself is within; a float64 model takes 1e39 as it is
+    sd["weight_hh_l0"][5, 2] = -(2 - 2**-23) * 2.0**127
+    m.load_state_dict(sd)
+    assert m.weight_hh_l0[5, 2] == np.float32(-3.4028235e38)
+    sd["weight_hh_l0"][5, 2] = 1e39
+    assert lstmkit.LSTM(3, 4, seed=0, dtype=np.float64).load_state_dict(sd) == ([], [])
+    # a long double beyond float64's range: float64 is no way out, so the message does not offer it
+    sd["weight_hh_l0"] = sd["weight_hh_l0"].astype(np.longdouble)
+    if np.finfo(np.longdouble).max > np.finfo(np.float64).max:  # where long double is wider (x86: 80 bits)
+        sd["weight_hh_l0"][0, 1] = np.longdouble("1e400")
+        with pytest.raises(ValueError, match=r"expected weight_hh_l0 values within float64's range \(±1\.8e308\), got 1e\+400 at index "
+                                             r"\(0, 1\)\. Scale them down \(float64 is the widest dtype lstmkit computes in\)\.$"):
+            lstmkit.LSTM(3, 4, seed=0, dtype=np.float64).load_state_dict(sd)

@@ -95,7 +95,10 @@ def _module_file(path, f):
         )
     from .models import SequenceModel
 
-    return SequenceModel.from_parts(module, f.readout, "all")
+    try:
+        return SequenceModel.from_parts(module, f.readout, "all")
+    except (TypeError, ValueError) as exc:  # the read-out refused (its values, its width): about the file, so named with it
+        raise FileFormatError(f"{path}: {exc.args[0] if exc.args else exc}") from None
 
 
 class CheckpointModel(NamedTuple):
