@@ -38,6 +38,10 @@ from .datasets import recall_task
 from .io import save_figure
 from .threads import blas_threads
 
+#: the lags run by default, here and by ``lstmkit memory`` (its defaults are this function's): up to 30,
+#: where the LSTM recalls every symbol and the RNN is at chance
+LAGS = (2, 5, 10, 20, 30)
+
 CELLS = ("rnn", "lstm")
 
 
@@ -255,7 +259,7 @@ def gradient_reach(model, X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def run_memory_experiment(
-    lags=(1, 2, 5, 10, 20, 40),
+    lags=LAGS,
     n_symbols: int = 4,
     hidden_size: int = 16,
     steps: int = 500,

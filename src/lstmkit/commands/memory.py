@@ -6,10 +6,12 @@ shows accuracy against the lag and how far back the gradient of the last step's 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 
 from .._checks import count
+from ..memory import run_memory_experiment
 from ._options import integer, number, positive
 
 HELP = "measure why an LSTM remembers where a simple RNN forgets: recall accuracy and gradient against the lag"
@@ -18,6 +20,9 @@ EXAMPLE = "lstmkit memory --lags 2,5,10,20,30 --steps 500 --plot memory.png --js
 #: whose errors name this command's options instead of their arguments (lstmkit.commands._options.name_options)
 OWNERS = ("run_memory_experiment",)
 OPTIONS = {"n_symbols": "--symbols", "steps": "--steps", "lr": "--lr", "n_test": "--n-test"}
+
+#: the library's defaults, which the options take as theirs: "with the defaults" means one run, typed or called
+DEFAULTS = {name: p.default for name, p in inspect.signature(run_memory_experiment).parameters.items()}
 
 
 def _lags(text: str) -> list[int]:
@@ -31,27 +36,27 @@ def _lags(text: str) -> list[int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lags", type=_lags, default=[2, 5, 10, 20, 30], metavar="K,K,...",
-                   help="distractor steps between the symbol and the question (default 2,5,10,20,30)")  # fmt: skip
-    p.add_argument("--symbols", type=integer(2), default=4, help="alphabet size; chance is 1/symbols (default 4)")
-    p.add_argument("--hidden-size", type=integer(1), default=16, help="hidden units of both networks (default 16)")
-    p.add_argument("--steps", type=integer(1), default=500, help="Adam updates per network and lag (default 500)")
-    p.add_argument("--batch-size", type=integer(1), default=32, help="fresh sequences per Adam update (default 32)")
-    p.add_argument("--lr", type=positive, default=0.005, help="Adam's learning rate (default 0.005)")
-    p.add_argument("--clip", type=positive, default=1.0, help="gradient-norm clipping (default 1.0)")
-    p.add_argument("--n-test", type=integer(1), default=500, help="fresh test sequences per lag (default 500)")
-    p.add_argument("--forget-bias", type=number, default=5.0,
-                   help="the LSTM's initial forget-gate bias, f_t starting near σ(value) (default 5.0: at lag 30, 3.0 "
+    d = DEFAULTS
+    p.add_argument("--lags", type=_lags, default=list(d["lags"]), metavar="K,K,...",
+                   help=f"distractor steps between the symbol and the question (default {','.join(map(str, d['lags']))})")  # fmt: skip
+    p.add_argument("--symbols", type=integer(2), default=d["n_symbols"], help="alphabet size; chance is 1/symbols (default %(default)s)")
+    p.add_argument("--hidden-size", type=integer(1), default=d["hidden_size"], help="hidden units of both networks (default %(default)s)")
+    p.add_argument("--steps", type=integer(1), default=d["steps"], help="Adam updates per network and lag (default %(default)s)")
+    p.add_argument("--batch-size", type=integer(1), default=d["batch_size"], help="fresh sequences per Adam update (default %(default)s)")
+    p.add_argument("--lr", type=positive, default=d["lr"], help="Adam's learning rate (default %(default)s)")
+    p.add_argument("--clip", type=positive, default=d["clip"], help="gradient-norm clipping (default %(default)s)")
+    p.add_argument("--n-test", type=integer(1), default=d["n_test"], help="fresh test sequences per lag (default %(default)s)")
+    p.add_argument("--forget-bias", type=number, default=d["forget_bias"],
+                   help="the LSTM's initial forget-gate bias, f_t starting near σ(value) (default %(default)s: at lag 30, 3.0 "
                         "learns on fewer seeds, 1.0 on none tried; 0 is PyTorch's)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="random seed of the data and both networks' initialisation (default 0)")
+    p.add_argument("--seed", type=int, default=d["seed"],
+                   help="random seed of the data and both networks' initialisation (default %(default)s)")
     p.add_argument("--plot", help="write a figure (.png, .pdf or .svg): accuracy against the lag, gradient norm against k, "
                         "the gradient at the symbol against the lag, and what to read in them (matplotlib)")  # fmt: skip
     p.add_argument("--json", help="write the figures (accuracy, seconds, gradient norms, settings) to this JSON file")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..memory import run_memory_experiment
-
     t0 = time.perf_counter()
     r = run_memory_experiment(
         lags=args.lags, n_symbols=args.symbols, hidden_size=args.hidden_size, steps=args.steps,
