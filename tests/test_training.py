@@ -1269,3 +1269,167 @@ def test_a_batch_that_weighs_nothing_leaves_the_dropout_masks_to_the_batches_aft
         np.testing.assert_array_equal(both.parameters()[k], second.parameters()[k], err_msg=k)
     assert h["loss"] == h2["loss"]
     assert both.dropout_rng.bit_generator.state == second.dropout_rng.bit_generator.state
+
+
+@pytest.mark.parametrize("head, loss, per_step, bptt", [
+    ("last", "cross_entropy", False, None), ("all", "cross_entropy", True, None), ("all", "cross_entropy", True, 2),
+    ("all", "mse", False, None), ("last", "mse", False, None),
+])  # fmt: skip
+def test_sample_weights_train_as_torch_weighing_reduction_none_by_hand(head, loss, per_step, bptt):
+    """sample_weight=s: each mini-batch's (each bptt chunk's) loss is torch's reduction='none' loss of its valid
+    targets times s (and the class weight), summed, over the sum of those weights; so the epoch's losses, val_loss
+    (validation_data's weights fourth) and the weights after two epochs are those of the same loop in torch."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    F = torch.nn.functional
+    rng = np.random.default_rng(3)
+    n, T, I, H, C = 12, 5, 3, 4, 3
+    X, Xv = rng.normal(size=(n, T, I)), rng.normal(size=(5, T, I))
+    lengths, lv = rng.integers(1, T + 1, size=n), rng.integers(1, T + 1, size=5)
+    if bptt:
+        lengths = lv = None  # (chunks of whole rows: torch carries the state, detached)
+    shape = lambda N: (N, T) if head == "all" else (N,)  # noqa: E731
+    if loss == "mse":
+        Y, Yv = rng.normal(size=(*shape(n), C)), rng.normal(size=(*shape(5), C))
+    else:
+        Y, Yv = rng.integers(0, C, size=shape(n)), rng.integers(0, C, size=shape(5))
+    s = rng.uniform(0, 3, size=(n, T) if per_step else n)
+    s[0] = 0.0  # a row that weighs nothing
+    sv = rng.uniform(0, 3, size=(5, T) if per_step else 5)
+    w = np.array([0.2, 3.0, 1.5]) if loss == "cross_entropy" else None
+    model = SequenceModel(I, C, H, head=head, dtype=np.float64, seed=0)
+    sd = {k: torch.tensor(v) for k, v in model.state_dict().items()}
+    trainer = Trainer(model, loss=loss, class_weight=w, batch_size=4, shuffle=False, lr=0.05, clip=0.5, bptt=bptt)
+    history = trainer.fit(X, Y, lengths, epochs=2, validation_data=(Xv, Yv, lv, sv), sample_weight=s)
+
+    lstm = torch.nn.LSTM(I, H, batch_first=True, dtype=torch.float64)
+    lin = torch.nn.Linear(H, C, dtype=torch.float64)
+    lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
+    lin.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
+    params = list(lstm.parameters()) + list(lin.parameters())
+    opt = torch.optim.Adam(params, lr=0.05)
+
+    def forward(x, lb, state=None):  # the outputs (B, t, C) or (B, C), the state after
+        if lb is None:
+            y, state = lstm(x, state)
+            return (lin(y) if head == "all" else lin(y[:, -1])), state
+        y, (h_n, c_n) = lstm(pack_padded_sequence(x, lb, batch_first=True, enforce_sorted=False))
+        if head == "last":
+            return lin(h_n[-1]), (h_n, c_n)
+        return lin(pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])[0]), (h_n, c_n)
+
+    def criterion(out, yb, lb, sb):  # Σ r ℓ / Σ r over the valid targets, by hand; and Σ r
+        sb = torch.tensor(sb)
+        if head == "all":
+            t = out.shape[1]
+            valid = torch.ones(out.shape[:2], dtype=torch.bool) if lb is None else torch.arange(t)[None, :] < torch.tensor(lb)[:, None]
+            sb = (sb if sb.ndim == 2 else sb[:, None].expand(-1, t))[valid]
+            out, yb = out[valid], torch.tensor(yb)[valid]
+        else:
+            yb = torch.tensor(yb)
+        if loss == "mse":  # each of a target's C outputs weighs its weight: Σ_n s_n Σ_c e_nc / (C Σ_n s_n)
+            e = (out - yb) ** 2  # (m, C)
+            return (sb[:, None] * e).sum() / (C * sb.sum()), float(sb.sum())
+        r = sb * torch.tensor(w)[yb]
+        return (r * F.cross_entropy(out, yb, reduction="none")).sum() / r.sum(), float(r.sum())
+
+    for epoch in range(2):
+        total, weight = 0.0, 0.0
+        for b in range(0, n, 4):
+            xb, lb, yb, sb = X[b : b + 4], None if lengths is None else lengths[b : b + 4], Y[b : b + 4], s[b : b + 4]
+            state = None
+            for c0 in range(0, T, bptt or T):
+                c1 = min(c0 + (bptt or T), T)
+                cut = (lambda a: a[:, c0:c1]) if bptt else (lambda a: a)  # noqa: E731
+                out, state = forward(torch.tensor(cut(xb)), None if lb is None else torch.tensor(lb), state)
+                state = tuple(v.detach() for v in state)
+                lt, r = criterion(out, cut(yb), lb, cut(sb) if per_step else sb)
+                if r == 0:
+                    continue  # (the first batch's first row weighs nothing; a chunk of it alone: no update)
+                opt.zero_grad()
+                lt.backward()
+                torch.nn.utils.clip_grad_norm_(params, 0.5)
+                opt.step()
+                total, weight = total + lt.item() * r, weight + r
+        with torch.no_grad():
+            lv_t = None if lv is None else torch.tensor(lv)
+            val_loss, _ = criterion(forward(torch.tensor(Xv), lv_t)[0], Yv, lv, sv)
+        logged = history.epochs[epoch]
+        assert logged["loss"] == pytest.approx(total / weight, rel=1e-9)
+        assert logged["val_loss"] == pytest.approx(val_loss.item(), rel=1e-9)
+    theirs = {**{f"rnn.{k}": v for k, v in lstm.state_dict().items()}, **{f"head.{k}": v for k, v in lin.state_dict().items()}}
+    for k, v in model.parameters().items():
+        np.testing.assert_allclose(v, theirs[k].numpy(), rtol=1e-9, atol=1e-11, err_msg=k)
+    assert trainer.evaluate(Xv, Yv, lv, sample_weight=sv)["loss"] == pytest.approx(val_loss.item(), rel=1e-9)
+
+
+def test_equal_sample_weights_train_as_none_and_a_batch_that_weighs_nothing_makes_no_update():
+    # weights all one number weigh nothing (Σ s ℓ / Σ s is the plain mean): the run is the unweighed one, bit for bit;
+    # per-step weights past the lengths are padding. A first batch weighing 0 makes no update and draws no dropout
+    # masks: the run is that on the other batches alone
+    rng = np.random.default_rng(2)
+    X, Y, lengths = rng.normal(size=(12, 4, 2)), rng.integers(0, 2, size=(12, 4)), rng.integers(1, 5, size=12)
+
+    def run(x, y, lb, **fit):
+        model = SequenceModel(2, 2, 3, num_layers=2, dropout=0.5, dtype=np.float64, seed=0)
+        history = Trainer(model, batch_size=4, shuffle=False, lr=0.1, seed=0).fit(x, y, lb, epochs=3, **fit)
+        return model, history
+
+    plain = run(X, Y, lengths)
+    padded = np.where(np.arange(4)[None, :] < lengths[:, None], 2.5, 7.0)  # 2.5 within the lengths, anything past
+    for s in (np.full(12, 3.0), padded):
+        model, history = run(X, Y, lengths, sample_weight=s)
+        assert history["loss"] == plain[1]["loss"]
+        for k, v in plain[0].parameters().items():
+            np.testing.assert_array_equal(model.parameters()[k], v, err_msg=k)
+    s = np.r_[np.zeros(4), rng.uniform(0.5, 2, size=8)]
+    (both, h), (rest, h2) = run(X, Y, lengths, sample_weight=s), run(X[4:], Y[4:], lengths[4:], sample_weight=s[4:])
+    assert h["loss"] == pytest.approx(h2["loss"], rel=1e-12)
+    for k, v in rest.parameters().items():
+        np.testing.assert_array_equal(both.parameters()[k], v, err_msg=k)
+
+
+def test_sample_weights_are_refused_by_name_and_split_with_their_rows(tmp_path):
+    from lstmkit.checkpoint import ResumeRefused
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(16, 5, 2)), rng.integers(0, 2, size=(16, 5))
+    model = SequenceModel(2, 2, 4, seed=0)
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected sample_weight None with a custom loss \(it is called loss\(out, y, mask\), "
+                                         r"with no place for the weights\), got .*\. Weigh the targets in the loss itself"):
+        Trainer(model, loss=lambda out, y, mask: (0.0, out * 0)).fit(X, Y, epochs=1, sample_weight=np.ones(16))
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected sample_weight shape \(16,\) or \(16, 5\) \(one weight per sequence, or per "
+                                         r"step\), got shape \(15,\)\.$"):
+        Trainer(model).fit(X, Y, epochs=1, sample_weight=np.ones(15))
+    last = SequenceModel(2, 2, 4, head="last", seed=0)
+    with pytest.raises(ValueError, match=r"^Trainer.evaluate: expected sample_weight shape \(16,\) \(one weight per sequence\), got shape \(16, 5\)\.$"):
+        Trainer(last).evaluate(X, Y[:, 0], sample_weight=np.ones((16, 5)))
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected validation_data\[3\] finite values >= 0, got -1\.0 at index 2\.$"):
+        Trainer(model).fit(X, Y, epochs=1, validation_data=(X[:3], Y[:3], None, [1.0, 1.0, -1.0]))
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected validation_data\[3\] a weight > 0 for a valid target among the targets of "
+                                         r"validation_data \(the loss is their weighted mean\), got 0 for each of them\.$"):
+        Trainer(model).fit(X, Y, epochs=1, validation_data=(X[:3], Y[:3], [2, 2, 2], np.zeros(3)))
+    with pytest.raises(ValueError, match=r"^Trainer.fit: expected sample_weight a weight > 0 for a valid target among the training targets "
+                                         r"times their class weights \(the loss is their weighted mean\), got 0 for each of them\.$"):
+        # (class 1, of weight 1, only in row 0, of sample weight 0)
+        Trainer(model, class_weight=[0.0, 1.0]).fit(X, np.eye(16, 1, dtype=int).repeat(5, 1), epochs=1, sample_weight=np.r_[0.0, np.ones(15)])
+    # validation_split holds out the rows' weights with them: val_loss is evaluate's on those rows with their weights
+    s = rng.uniform(0, 2, size=16)
+    trainer = Trainer(SequenceModel(2, 2, 4, seed=0), seed=0, batch_size=8)
+    history = trainer.fit(X, Y, epochs=1, validation_split=0.25, sample_weight=s)
+    va = trainer.validation_indices
+    assert history["val_loss"][-1] == trainer.evaluate(X[va], Y[va], sample_weight=s[va])["loss"] != trainer.evaluate(X[va], Y[va])["loss"]
+    # a checkpoint records the weights (a digest): a resume with others, or none, is refused by name; of another scale, not
+    ck = str(tmp_path / "c.npz")
+    make = lambda: Trainer(SequenceModel(2, 2, 4, seed=0), seed=0, batch_size=8)  # noqa: E731
+    make().fit(X, Y, epochs=1, checkpoint=ck, sample_weight=s)
+    for other, got in ((s[::-1], r"'sha256:[0-9a-f]{16}'"), (None, "nothing"), (np.ones(16), "nothing")):
+        with pytest.raises(ResumeRefused, match=rf"was written with sample_weight 'sha256:[0-9a-f]{{16}}', got {got}\. Resume with the same"):
+            make().fit(X, Y, epochs=2, checkpoint=ck, resume=True, sample_weight=other)
+    resumed = make()
+    resumed.fit(X, Y, epochs=2, checkpoint=ck, resume=True, sample_weight=s * 4.0)  # (only the ratios count)
+    whole = make()
+    whole.fit(X, Y, epochs=2, sample_weight=s)
+    for k, v in whole.model.parameters().items():
+        np.testing.assert_allclose(resumed.model.parameters()[k], v, rtol=1e-6, err_msg=k)

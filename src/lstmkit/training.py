@@ -29,8 +29,17 @@ gradient flows between chunks; parameters are updated after every chunk. Rows of
 thus parallel streams; with ``shuffle=False`` and X holding one long stream per row, this is
 exactly Karpathy's char-rnn.
 
-Validation: ``validation_data=(X, Y[, lengths])``, or ``validation_split=f`` which holds out a
-seeded random fraction f of the sequences (the same ones on every epoch and after a resume).
+Validation: ``validation_data=(X, Y[, lengths[, sample_weight]])``, or ``validation_split=f`` which
+holds out a seeded random fraction f of the sequences (the same ones on every epoch and after a
+resume), their sample weights with them, as Keras splits them. Keras' tuple is (x, y,
+sample_weight); lstmkit's third place is the lengths (padded sequences of different lengths), so
+the validation data's weights come fourth: (X, Y, None, w) without lengths.
+
+Sample weights (``fit(..., sample_weight=w)``, ``evaluate(..., sample_weight=w)``; Keras' and
+scikit-learn's): one number >= 0 per sequence (N,), or with per-step targets (head="all") per step
+(N, T), weighing each target's loss, times its class weight where there are class weights: each
+batch's loss is Σ r ℓ / Σ r (:mod:`lstmkit.losses`), the epoch's loss the same mean over its
+batches' targets. They go with their rows: shuffled with the batch, cut with the bptt chunks.
 
 Determinism: every random choice comes from ``seed`` — the split and the shuffling (this module)
 and dropout masks (the model's ``dropout_rng``) — so the same seed and data give the same weights
@@ -41,6 +50,7 @@ continues exactly as an uninterrupted one.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import sys
@@ -52,13 +62,15 @@ import numpy as np
 from ._checks import (
     MISSING_TARGETS, _from_torch, a_or_an, all_finite, at_sample, cast_float, check_bool, check_clip, check_finite_steps,
     check_finite_within, check_float_array, check_int, check_lengths, check_real, check_seed, check_sequences, check_verbose,
-    count, fail, first_index, is_number, valid_steps,
+    check_sample_weight, count, fail, first_index, is_number, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
     save_checkpoint, settings_difference, show_setting,
 )
-from .losses import check_class_weight, check_weighed, class_weighed, mse, relative_weight, softmax_cross_entropy, weighed_cross_entropy
+from .losses import (
+    check_class_weight, check_weighed, class_weighed, mse, relative_weight, softmax_cross_entropy, weighed_cross_entropy, weighed_mse,
+)
 from .module import Module
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, by_name, clip_grad_norm, make_optimizer, make_schedule
 from .progress import make_progress
@@ -340,6 +352,16 @@ def _uniform(weight: np.ndarray) -> bool:
     return weight.size > 0 and weight[0] > 0 and bool((weight == weight[0]).all())
 
 
+def _digest(weights: np.ndarray | None) -> str | None:
+    """What a checkpoint records of the sample weights (:meth:`Trainer.settings`): None, or the
+    start of the SHA-256 of their shape and float64 values (as :meth:`Trainer._sample_weight`
+    normalises them: 0 past a sequence's length, divided by the largest)."""
+    if weights is None:
+        return None
+    h = hashlib.sha256(repr(weights.shape).encode() + np.ascontiguousarray(weights, dtype="<f8").tobytes())
+    return f"sha256:{h.hexdigest()[:16]}"
+
+
 def _step_mask(lengths: np.ndarray | None, B: int, T: int, start: int = 0) -> np.ndarray | None:
     """(B, T) 1.0 where step start+t is within the sequence, else 0.0; None if all are valid."""
     if lengths is None:
@@ -503,6 +525,7 @@ class Trainer:
         self._caller_settings = settings
         self._seed = check_seed(seed, where, generator=False)  # None: unseeded, a resume takes the checkpoint's seed
         self._data = None  # data_fingerprint of the data fit last received (recorded in checkpoints)
+        self._sample_weight_digest: str | None = None  # _digest of its sample weights (recorded in the settings)
         # random streams: one for the validation split, one for shuffling (both from the seed)
         ss = np.random.SeedSequence(seed)
         self.entropy = ss.entropy  # recorded so a resumed run re-draws the same split
@@ -521,7 +544,7 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------
     def fit(
         self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
-        checkpoint=None, resume: bool = False, on_resume=None,
+        checkpoint=None, resume: bool = False, on_resume=None, sample_weight=None,
     ) -> History:
         """Train until ``epochs`` epochs in total have run (a resumed trainer continues from
         ``self.epoch``). Returns the :class:`History` (also ``self.history``).
@@ -536,6 +559,19 @@ class Trainer:
         Ctrl-C raises KeyboardInterrupt, also inside a compiled kernel (where numba turns it into a
         SystemError, the interrupt in its context: :func:`interrupt_in`); the checkpoint then holds
         the last epoch that ended, and ``resume=True`` goes on from it.
+
+        ``sample_weight``: None, or a weight >= 0 per sequence (N,), or with head="all" per step
+        (N, T) (a step past a sequence's length weighs nothing, whatever is there), for
+        loss="cross_entropy" or "mse" (a custom loss is called ``loss(out, y, mask)``, with no
+        place for them: refused): each target's loss weighed by it (times its class weight), as
+        Keras' ``fit(sample_weight=)``, the mean Σ r ℓ / Σ r of torch's convention
+        (:mod:`lstmkit.losses`), so only their ratios count; they weigh the loss, not the metrics
+        (as class weights). Weights that are all one number (each > 0) are none, bit for bit. A
+        batch (a chunk) whose targets all weigh 0 makes no update, as with class weights; a
+        training part or validation data whose targets all do is refused. ``validation_split``
+        holds out the rows' weights with them; validation_data's come fourth, (X, Y, lengths,
+        sample_weight). Recorded in checkpoints as a digest (:meth:`settings`): a resume with
+        other weights is refused.
         """
         where = "Trainer.fit"
         epochs = check_int(epochs, where, "epochs", minimum=0)
@@ -544,28 +580,31 @@ class Trainer:
         if on_resume is not None and not callable(on_resume):
             fail(where, "on_resume", "a callable on_resume(trainer) or None", type(on_resume).__name__, exc=TypeError)
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
+        S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)  # (N,) or (N, T) normalised, or None
         self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
+        self._sample_weight_digest = _digest(S)  # recorded in its settings: a resume must be with the same weights
         resumed = resume and os.path.exists(checkpoint)
         # every check that the checkpoint does not decide comes before it is read: a refusal leaves the
         # trainer and its model as they were. The validation split is drawn after (from the seed a resume
         # restores), its checks undone on a refusal by restoring the state from before the load
         val = self._validation(X, Y, lengths, validation_data, validation_split)
-        self._check_weighed(Y, lengths, X.shape[1], where, "the training targets")  # all of them (a split's: below)
+        self._check_weighed(Y, lengths, X.shape[1], where, "the training targets", S)  # all of them (a split's: below)
         if isinstance(val, tuple):
-            self._check_weighed(val[1], val[2], val[0].shape[1], where, "the targets of validation_data")
+            self._check_weighed(*val[1:3], val[0].shape[1], where, "the targets of validation_data", val[3], "validation_data[3]")
         monitor = self.monitor or ("val_loss" if val is not None else "loss")
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
-        before = self.state_dict() if resumed and isinstance(val, int) and self._relative_weight is not None else None
+        weighed = self._relative_weight is not None or S is not None  # (the split's checks below may refuse)
+        before = self.state_dict() if resumed and isinstance(val, int) and weighed else None
         if resumed:
             load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
         if isinstance(val, int):  # validation_split: val rows drawn from the (restored) seed
             held = self.validation_indices
-            (X, Y, lengths), val = self._split(X, Y, lengths, val)
+            (X, Y, lengths, S), val = self._split(X, Y, lengths, S, val)
             try:
-                self._check_weighed(Y, lengths, X.shape[1], where, "the targets validation_split left to train on")
-                self._check_weighed(val[1], val[2], val[0].shape[1], where, "the targets validation_split held out")
+                self._check_weighed(Y, lengths, X.shape[1], where, "the targets validation_split left to train on", S)
+                self._check_weighed(*val[1:3], val[0].shape[1], where, "the targets validation_split held out", val[3])
             except ValueError:
                 if before is not None:
                     self.load_state_dict(before)
@@ -584,7 +623,7 @@ class Trainer:
             while self.epoch < epochs and not self.stopped:
                 t0 = time.perf_counter()
                 progress.start_epoch(self.epoch, epochs, -(-len(X) // self.batch_size))
-                logs = {"epoch": self.epoch + 1, **self._train_epoch(X, Y, lengths, progress)}
+                logs = {"epoch": self.epoch + 1, **self._train_epoch(X, Y, lengths, S, progress)}
                 if val is not None:  # checked once, by _split
                     logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
                 logs["lr"] = self.optimizer.lr  # the rate used during this epoch
@@ -612,16 +651,16 @@ class Trainer:
         if self.verbose:
             print(line, file=sys.stdout if self.stream is None else self.stream, flush=True)
 
-    def _train_epoch(self, X, Y, lengths, progress) -> dict[str, float]:
+    def _train_epoch(self, X, Y, lengths, S, progress) -> dict[str, float]:
         """Shuffled mini-batches, one update each (per chunk with bptt); the epoch's mean loss and
-        metrics over valid targets."""
+        metrics over valid targets. S: the sample weights (:meth:`_sample_weight`) or None."""
         self.model.train()
         n = len(X)
         order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
         totals: dict[str, list[float]] = {"loss": [0.0, 0.0], **{m: [0.0, 0.0] for m in self.metrics}}
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
-            self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], totals)
+            self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], None if S is None else S[idx], totals)
             progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
         return {k: s / c if c else float("nan") for k, (s, c) in totals.items()}  # (a metric that counted nothing: nan)
 
@@ -638,8 +677,9 @@ class Trainer:
         if checkpoint is not None:
             save_checkpoint(checkpoint, self)
 
-    def _train_batch(self, xb, yb, lb, totals) -> None:
-        """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT."""
+    def _train_batch(self, xb, yb, lb, sb, totals) -> None:
+        """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT.
+        sb: the batch's sample weights (B,) or (B, T), or None."""
         B, T = xb.shape[:2]
         k = self.bptt or T
         state = None
@@ -650,7 +690,8 @@ class Trainer:
                 break  # every sequence of the batch ended before this chunk
             lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
             yc = yb[:, s:e] if self.model.head_mode == "all" else yb
-            r, weight = self._weighed(yc, mask)  # the loss's denominator: the epoch's loss is Σ loss * weight / Σ weight
+            sc = sb[:, s:e] if sb is not None and sb.ndim == 2 else sb  # the chunk's weights (per step), or the rows'
+            r, weight = self._weighed(yc, mask, sc)  # the loss's denominator: the epoch's loss is Σ loss * weight / Σ weight
             rng = getattr(self.model, "dropout_rng", None) if not weight > 0 else None
             drawn = None if rng is None else rng.bit_generator.state  # (a chunk that weighs nothing gives its masks back)
             out, state = self.model(xb[:, s:e], lc, state)  # state carries over, no gradient to it
@@ -679,35 +720,77 @@ class Trainer:
 
     def _loss(self, out, y, mask, r=None, total=None) -> tuple[float, np.ndarray]:
         """The loss and its gradient of one batch (or of the validation data), with the class
-        weights. A batch's targets' weights ``r`` and their sum ``total`` (:meth:`_weighed`) go to
-        the loss's kernel, :func:`~lstmkit.losses.weighed_cross_entropy`, unchecked: the weights
-        were checked here at construction, the targets at fit (:func:`_check_data`). The validation
-        data's loss (once an epoch), and outputs that are not one per class weight (a custom
-        model's: not compared with the weights at construction), take the checked loss."""
+        weights and the sample weights. A batch's targets' weights ``r`` and their sum ``total``
+        (:meth:`_weighed`) go to the loss's kernel, :func:`~lstmkit.losses.weighed_cross_entropy`
+        or :func:`~lstmkit.losses.weighed_mse`, unchecked: the class weights were checked here at
+        construction, the targets and the sample weights at fit (:func:`_check_data`,
+        :meth:`_sample_weight`). Outputs that are not one per class weight (a custom model's: not
+        compared with the weights at construction), and the validation data's loss with class
+        weights alone (once an epoch), take the checked loss."""
+        if r is not None and (self._relative_weight is None or out.shape[-1] == self.class_weight.size):
+            if self.loss_fn is mse:  # (sample weights: class weights are the cross-entropy's)
+                return weighed_mse(out, y, r, total)
+            return weighed_cross_entropy(out, y, None if mask is None else mask > 0, r, total)
         if self._relative_weight is None:  # (none, or all equal: no weighting)
             return self.loss_fn(out, y, mask)
-        if r is None or out.shape[-1] != self.class_weight.size:
-            return self.loss_fn(out, y, mask, weight=self.class_weight)
-        return weighed_cross_entropy(out, y, None if mask is None else mask > 0, r, total)
+        return self.loss_fn(out, y, mask, weight=self.class_weight)
 
-    def _weighed(self, y, mask) -> tuple[np.ndarray | None, float]:
-        """``(r, Σ r)``: with ``class_weight`` each valid target's weight r = m w[y] / max(w) and
-        their sum (:func:`~lstmkit.losses.class_weighed`), the loss's denominator; without, None
-        and the number of valid targets. Σ r is what a batch's loss is a mean over, its weight in
-        the epoch's loss. y (B, T) with head="all", (B, ...) otherwise; mask (B, T) or None."""
+    def _weighed(self, y, mask, s=None) -> tuple[np.ndarray | None, float]:
+        """``(r, Σ r)``: with ``class_weight`` each valid target's weight r = m w[y] / max(w)
+        (:func:`~lstmkit.losses.class_weighed`), times its sample weight s (``s`` (B,) or of the
+        targets' shape, or None), and their sum, the loss's denominator; with neither, None and
+        the number of valid targets. Σ r is what a batch's loss is a mean over, its weight in the
+        epoch's loss. y (B, T[, O]) with head="all", (B, ...) otherwise; mask (B, T) or None."""
         head_all = self.model.head_mode == "all"
+        lead = y.shape[:2] if head_all else y.shape[:1]  # one target per step, or per sequence
+        if self._relative_weight is None and s is None:
+            return None, float(mask.sum()) if mask is not None else float(np.prod(lead))
+        valid = np.ones(lead, dtype=bool) if mask is None else mask > 0
         if self._relative_weight is None:
-            return None, float(mask.sum()) if mask is not None else float(np.prod(y.shape[:2] if head_all else y.shape[:1]))
-        return class_weighed(y, np.ones(y.shape, dtype=bool) if mask is None else mask > 0, self._relative_weight)
+            r = valid.astype(np.float64)  # m_n   (B[, T])
+        else:
+            r, _ = class_weighed(y, valid, self._relative_weight)  # m_n w[y_n] / max(w)   (B[, T])
+        if s is not None:
+            r = r * s.reshape(s.shape + (1,) * (r.ndim - s.ndim))  # r_n s_n (a sequence's weight on each of its steps)
+        return r, float(r.sum())
 
-    def _check_weighed(self, Y, lengths, T: int, where: str, what: str) -> None:
+    def _check_weighed(self, Y, lengths, T: int, where: str, what: str, S=None, arg: str = "sample_weight") -> None:
         """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0
-        (:func:`~lstmkit.losses.check_weighed`; an estimator says it by label)."""
-        if self._relative_weight is None:
+        (:func:`~lstmkit.losses.check_weighed`; an estimator says it by label); likewise with the
+        sample weights ``S`` (:meth:`_sample_weight`; ``arg`` names them), their products."""
+        if self._relative_weight is None and S is None:
             return
         mask = _step_mask(lengths, len(Y), T) if self.model.head_mode == "all" else None
-        valid = np.ones(Y.shape, dtype=bool) if mask is None else mask > 0
-        check_weighed(Y, valid, self.class_weight, where, what, "class_weight")
+        valid = np.ones(Y.shape[:2] if self.model.head_mode == "all" else Y.shape[:1], dtype=bool) if mask is None else mask > 0
+        if self._relative_weight is not None:
+            check_weighed(Y, valid, self.class_weight, where, what, "class_weight")
+        if S is not None and not self._weighed(Y, mask, S)[1] > 0:
+            by = " times their class weights" if self._relative_weight is not None else ""
+            fail(where, arg, f"a weight > 0 for a valid target among {what}{by} (the loss is their weighted mean)", "0 for each of them")
+
+    def _sample_weight(self, sample_weight, Y, lengths, T: int, where: str, arg: str = "sample_weight") -> np.ndarray | None:
+        """``sample_weight`` of the data (Y, lengths; T steps) checked (:func:`~lstmkit._checks.check_sample_weight`:
+        (N,), or (N, T) with head="all"; finite, >= 0) and normalised: 0 at a step past its
+        sequence's length (any finite value there weighs nothing), divided by the largest
+        (:func:`~lstmkit.losses.relative_weight`; only ratios count). None for None, and for
+        weights that are one number > 0 at every valid target: they weigh nothing (Σ s ℓ / Σ s is
+        the plain mean), so they train as none, bit for bit, and a resume takes them for none.
+        Refused with a custom loss, which takes no weights."""
+        if sample_weight is None:
+            return None
+        if self.loss_fn not in (softmax_cross_entropy, mse):
+            fail(where, arg, "None with a custom loss (it is called loss(out, y, mask), with no place for the weights)",
+                 f"{sample_weight!r:.80}", "Weigh the targets in the loss itself, or use loss='cross_entropy' or 'mse'.")  # fmt: skip
+        n = len(Y)
+        s = check_sample_weight(sample_weight, [(n,), (n, T)] if self.model.head_mode == "all" else [(n,)], where, arg)
+        valid = None if s.ndim == 1 or lengths is None else valid_steps(lengths, n, T)
+        if valid is not None:
+            s = np.where(valid, s, 0.0)  # (a step past the length: padding)
+        if _uniform((s if valid is None else s[valid]).ravel()):
+            return None
+        s = relative_weight(s)
+        s.flags.writeable = False
+        return s
 
     def _score(self, name: str, out, y, mask) -> tuple[float, float]:
         """Metric ``name``'s (sum, count) of one batch (or of the validation data), checked: a pair
@@ -739,13 +822,18 @@ class Trainer:
                 self.stopped = True
 
     def _validation(self, X, Y, lengths, validation_data, validation_split):
-        """fit's validation: ``validation_data`` checked (a tuple (X, Y, lengths)), the number of
-        rows ``validation_split`` holds out (an int, drawn by :meth:`_split`), or None."""
+        """fit's validation: ``validation_data`` checked (a tuple (X, Y, lengths, sample weights
+        or None)), the number of rows ``validation_split`` holds out (an int, drawn by
+        :meth:`_split`), or None. Keras' tuple is (x, y, sample_weight): lstmkit's third place is
+        the lengths, so the weights come fourth."""
         where = "Trainer.fit"
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                fail(where, "validation_data", "a tuple (X, Y) or (X, Y, lengths)", type(validation_data).__name__, exc=TypeError)
-            return _check_data(*validation_data, *([None] * (3 - len(validation_data))), self.model, self.loss_fn, where, self.class_weight)
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3, 4):
+                fail(where, "validation_data", "a tuple (X, Y), (X, Y, lengths) or (X, Y, lengths, sample_weight) (lengths may be None)",
+                     type(validation_data).__name__, exc=TypeError)  # fmt: skip
+            given = (*validation_data, *([None] * (4 - len(validation_data))))
+            Xv, Yv, lv = _check_data(*given[:3], self.model, self.loss_fn, where, self.class_weight)
+            return Xv, Yv, lv, self._sample_weight(given[3], Yv, lv, Xv.shape[1], where, "validation_data[3]")
         if not validation_split:
             return None
         if not (isinstance(validation_split, float) and 0 < validation_split < 1):
@@ -756,13 +844,14 @@ class Trainer:
             fail(where, "validation_split", f"a fraction leaving at least one sequence on each side of {n}", validation_split)
         return n_val
 
-    def _split(self, X, Y, lengths, n_val: int):
-        """(train, val): ``n_val`` rows held out at random, from the seed (a resume's: the
-        checkpoint's); their rows are ``validation_indices``."""
+    def _split(self, X, Y, lengths, S, n_val: int):
+        """(train, val), each (X, Y, lengths, sample weights): ``n_val`` rows held out at random,
+        from the seed (a resume's: the checkpoint's), with their weights (as Keras splits them);
+        their rows are ``validation_indices``."""
         perm = np.random.default_rng(self._split_ss).permutation(len(X))
         va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         self.validation_indices = va.astype(np.int64)
-        pick = lambda idx: (X[idx], Y[idx], None if lengths is None else lengths[idx])  # noqa: E731
+        pick = lambda idx: (X[idx], Y[idx], *(None if a is None else a[idx] for a in (lengths, S)))  # noqa: E731
         return pick(tr), pick(va)
 
     # -- evaluation ------------------------------------------------------------------------
@@ -770,18 +859,22 @@ class Trainer:
         """The model's outputs (eval mode, no cache), batch by batch: (N, T, O) or (N, O)."""
         return predict(self.model, X, lengths, batch_size or self.batch_size)
 
-    def evaluate(self, X, Y, lengths=None) -> dict[str, float]:
-        """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout)."""
-        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, "Trainer.evaluate", self.class_weight)
-        self._check_weighed(Y, lengths, X.shape[1], "Trainer.evaluate", "Y's targets")
-        return self._evaluate(X, Y, lengths)
+    def evaluate(self, X, Y, lengths=None, sample_weight=None) -> dict[str, float]:
+        """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout); the loss
+        weighed by ``sample_weight`` (as fit's; not the metrics) and the class weights."""
+        where = "Trainer.evaluate"
+        X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
+        S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)
+        self._check_weighed(Y, lengths, X.shape[1], where, "Y's targets", S)
+        return self._evaluate(X, Y, lengths, S)
 
-    def _evaluate(self, X: np.ndarray, Y: np.ndarray, lengths: np.ndarray | None) -> dict[str, float]:
-        """:meth:`evaluate` of data already checked (:func:`_check_data`): fit's validation data,
-        checked once per fit, not once per epoch."""
+    def _evaluate(self, X: np.ndarray, Y: np.ndarray, lengths: np.ndarray | None, S: np.ndarray | None = None) -> dict[str, float]:
+        """:meth:`evaluate` of data already checked (:func:`_check_data`, :meth:`_sample_weight`):
+        fit's validation data, checked once per fit, not once per epoch."""
         out = _predict(self.model, X, lengths, self.batch_size)
         mask = _step_mask(lengths, *X.shape[:2]) if self.model.head_mode == "all" else None
-        loss, _ = self._loss(out, Y, mask)
+        r, total = self._weighed(Y, mask, S) if S is not None else (None, None)
+        loss, _ = self._loss(out, Y, mask, r, total)
         logs = {"loss": loss}
         for m in self.metrics:
             a, c = self._score(m, out, Y, mask)
@@ -831,12 +924,15 @@ class Trainer:
         <name>``; a schedule of another class: the class only), seed (None when unseeded) and
         class_weight (a list; only when given and not all equal, so that a checkpoint from before it
         resumes without, and weights that are all one number, [1, 1] say, which train as none do,
-        are the setting None is).
+        are the setting None is). Last, in both cases, ``sample_weight``: the weights of the last
+        fit (its data's) as a digest (:func:`_digest`, of the weights as :meth:`_sample_weight`
+        normalises them, so that weights of another scale agree), only when given and not all equal.
         Not in it, free to change on resume: epochs, verbose, stream, callbacks."""
         config = self.model.config() if hasattr(self.model, "config") else {}
         out: dict[str, Any] = {f"model {k}": v for k, v in config.items()}
+        weights = {} if self._sample_weight_digest is None else {"sample_weight": self._sample_weight_digest}
         if self._caller_settings is not None:
-            return plain({**self._caller_settings, **out, "loss": self.loss_name})
+            return plain({**self._caller_settings, **out, "loss": self.loss_name, **weights})
         opt, sched = self.optimizer, self.schedule
         out.update({"loss": self.loss_name, "optimizer": type(opt).__name__, "lr": opt.initial_lr})
         out.update({f"optimizer {h}": getattr(opt, h) for h in opt.hyper})
@@ -851,6 +947,7 @@ class Trainer:
         out["seed"] = None if self._seed is None else self.entropy
         if self._relative_weight is not None:  # (equal weights are none: the same run)
             out["class_weight"] = self.class_weight.tolist()
+        out.update(weights)
         return plain(out)
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
@@ -1012,8 +1109,8 @@ def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_siz
 
 def fit(
     model: Module, X, Y, lengths=None, *, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
-    checkpoint=None, resume: bool = False, on_resume=None, **trainer_options,
+    checkpoint=None, resume: bool = False, on_resume=None, sample_weight=None, **trainer_options,
 ) -> History:
     """One call: ``Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, ...)``."""
     return Trainer(model, **trainer_options).fit(X, Y, lengths, epochs, validation_data, validation_split, checkpoint, resume,
-                                                 on_resume)
+                                                 on_resume, sample_weight)
