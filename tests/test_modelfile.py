@@ -341,12 +341,18 @@ def test_hostile_metadata_json_is_refused(tmp_path):
 
 
 def test_load_into_other_config_is_refused(tmp_path):
-    _, path = small_file(tmp_path)
-    other = lstmkit.LSTM(3, 4, num_layers=1, seed=0)
-    before = other.state_dict()
-    with pytest.raises(FileFormatError, match="num_layers"):
-        load_lstm(path, into=other)
-    assert all(np.array_equal(other.state_dict()[k], v) for k, v in before.items())
+    # the settings that differ, each with both values (it printed both whole configs, the difference left to find)
+    _, path = small_file(tmp_path)  # LSTM(3, 4, num_layers=2, bidirectional=True)
+    fix = "Leave out into= (load_lstm(path) builds the module the file describes), or build into with the file's config."
+    for other, differ in (
+        (lstmkit.LSTM(3, 4, num_layers=1, seed=0), "num_layers 2 where into has 1, bidirectional True where into has False"),
+        (lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, peephole=True, seed=0), "peephole False where into has True"),
+    ):  # a variant at its default is not written in the file: said by its value all the same
+        before = other.state_dict()
+        with pytest.raises(FileFormatError) as e:
+            load_lstm(path, into=other)
+        assert str(e.value) == f"{path}: expected an LSTM of into's config, got one with {differ}. {fix}"
+        assert all(np.array_equal(other.state_dict()[k], v) for k, v in before.items())
 
 
 def test_save_refuses_what_load_would_refuse(tmp_path):

@@ -391,16 +391,28 @@ def load_lstm(path: str | os.PathLike, into=None):
     """Load a bare module saved by :func:`save_lstm`; returns the module.
 
     With ``into`` (an existing module of the same kind and config) the weights are copied into it,
-    all or nothing: on any error ``into`` is left exactly as it was. The read-out, if any, is in
+    all or nothing: on any error ``into`` is left exactly as it was; another config is refused
+    naming each setting that differs, the file's value and into's. The read-out, if any, is in
     :func:`read_lstm`'s result.
     """
     loaded = read_lstm(path).module
     if into is None:
         return loaded
-    if type(into) is not type(loaded) or module_config(into) != module_config(loaded):
+    want, got = module_config(into), module_config(loaded)
+    if type(into) is not type(loaded):
         raise FileFormatError(
-            f"{path}: expected {a_or_an(type(into).__name__)} with config {module_config(into)}, "
-            f"got {a_or_an(type(loaded).__name__)} with config {module_config(loaded)}."
+            f"{path}: expected {a_or_an(type(into).__name__)} with config {want}, "
+            f"got {a_or_an(type(loaded).__name__)} with config {got}."
+        )
+    if want != got:  # the settings that differ, not both whole configs
+        params = inspect.signature(type(into).__init__).parameters
+        value = lambda config, k: config[k] if k in config else _to_json(params[k].default)  # noqa: E731 (a variant at its default is not written)
+        keys = [*want, *(k for k in got if k not in want)]
+        differ = [f"{k} {value(got, k)!r} where into has {value(want, k)!r}" for k in keys if value(want, k) != value(got, k)]
+        raise FileFormatError(
+            f"{path}: expected {a_or_an(type(into).__name__)} of into's config, got one with {', '.join(differ)}. "
+            f"Leave out into= (load_lstm(path) builds the module the file describes), or build into with the file's config."
         )
     into.load_state_dict(loaded.state_dict())
     return into
+
