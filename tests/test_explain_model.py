@@ -101,6 +101,26 @@ def test_input_neither_a_file_nor_numbers_says_what_input_takes(trained, capsys)
     assert "got 'a,b', which is neither a file nor numbers" in err and "No such file" not in err
 
 
+def test_input_of_unequal_steps_or_another_width_than_the_model_s_says_which(trained, tmp_path, capsys):
+    # '1,0,3; 1,0' was refused as "expected --input numbers like '1,0; 1,0; 0,1' ..., got '1,0,3; 1,0'",
+    # and '1,0,3; 1,0,3' (3 inputs for a 2-input model) as the library's x (T, 2): neither said what was wrong
+    _, path, _ = trained  # 2 inputs a step
+    np.save(tmp_path / "s.npy", np.ones((4, 3)))
+    for spec, said in (
+        ("1,0,3; 1,0", "expected --input 2 numbers at every step (the model's inputs), got 3 numbers at step 1, '1,0,3', in '1,0,3; 1,0'."),
+        ("1,0; 1,0,3", "expected --input 2 numbers at every step (the model's inputs), got 3 numbers at step 2, '1,0,3', in '1,0; 1,0,3'."),
+        ("1; 0", "expected --input 2 numbers at every step (the model's inputs), got 1 number at step 1, '1', in '1; 0'."),
+        (str(tmp_path / "s.npy"), f"expected --input 2 numbers at every step (the model's inputs), got 3 numbers at each of its "
+                                  f"4 steps ({tmp_path / 's.npy'})."),
+    ):  # fmt: skip
+        assert main(["explain", "--model", str(path), "--input", spec]) == 1, spec
+        assert capsys.readouterr().err == f"lstmkit: error: explain: {said}\n", spec
+    # without a model to say the width, steps of unequal length are told against the first
+    with pytest.raises(ValueError, match=r"^explain: expected --input 3 numbers at every step \(as step 1\), got 2 numbers at "
+                                         r"step 2, '1,0', in '1,0,3; 1,0'\.$"):  # fmt: skip
+        read_sequence("1,0,3; 1,0")
+
+
 @pytest.fixture(scope="module")
 def default_models(tmp_path_factory):
     # what `lstmkit train` makes by default: a label per sequence (head="last"), or a regressor

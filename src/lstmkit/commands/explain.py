@@ -61,9 +61,11 @@ def _select(examples, k, where):
 
 def _model_example(path, spec):
     from .. import load as load_model
-    from ..explain.model import example_from_model, read_sequence
+    from ..explain.model import _unwrap, example_from_model, read_sequence
 
-    return example_from_model(load_model(path), read_sequence(spec))
+    model = load_model(path)
+    size = getattr(_unwrap(model)[0], "input_size", None)  # --input's numbers a step, checked as it is read
+    return example_from_model(model, read_sequence(spec, size))
 
 
 def run(args: argparse.Namespace) -> int:

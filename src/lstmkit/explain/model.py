@@ -147,9 +147,11 @@ def _numeric(row: list[str]) -> bool:
     return True
 
 
-def read_sequence(spec: str) -> np.ndarray:
+def read_sequence(spec: str, input_size: int | None = None) -> np.ndarray:
     """An input sequence (T, I) from a .npy file (T, I), a .csv file (one step per row, a header row
-    allowed) or inline text ``"1,0; 1,0; 0,1"`` (steps separated by ';')."""
+    allowed) or inline text ``"1,0; 1,0; 0,1"`` (steps separated by ';'). Inline steps of unequal
+    length are refused naming the first that differs; ``input_size`` (the model's I), when given,
+    is checked too, said as ``--input``'s numbers a step."""
     import os
 
     if spec.endswith(".npy") and os.path.exists(spec):
@@ -157,10 +159,18 @@ def read_sequence(spec: str) -> np.ndarray:
     elif os.path.exists(spec):
         a = _read_csv_steps(spec)
     elif any(c.isdigit() for c in spec) and not spec.endswith((".npy", ".csv", ".txt")):
+        rows = [row.strip() for row in spec.split(";") if row.strip()]
         try:
-            a = np.array([[float(v) for v in row.split(",")] for row in spec.split(";") if row.strip()])
+            steps = [[float(v) for v in row.split(",")] for row in rows]
         except ValueError:
             fail("explain", "--input", "numbers like '1,0; 1,0; 0,1' (steps separated by ';')", repr(spec))
+        n = input_size if input_size is not None else len(steps[0])  # the model's inputs, else step 1's count
+        for t, (row, step) in enumerate(zip(rows, steps), start=1):
+            if len(step) != n:
+                why = "the model's inputs" if input_size is not None else "as step 1"
+                fail("explain", "--input", f"{count(n, 'number')} at every step ({why})",
+                     f"{count(len(step), 'number')} at step {t}, {row!r}, in {spec!r}")
+        a = np.array(steps)
     elif spec.endswith((".npy", ".csv", ".txt")):
         raise FileNotFoundError(2, "No such file", spec)
     else:  # neither a file nor numbers ('a,b'): say what --input takes
@@ -171,4 +181,7 @@ def read_sequence(spec: str) -> np.ndarray:
         a = a[:, None]
     if a.ndim != 2:
         fail("explain", "--input", "a (T, I) sequence", f"shape {a.shape}")
+    if input_size is not None and a.shape[1] != input_size:  # a file's columns (inline steps: said above)
+        fail("explain", "--input", f"{count(input_size, 'number')} at every step (the model's inputs)",
+             f"{count(a.shape[1], 'number')} at each of its {count(a.shape[0], 'step')} ({spec})")
     return a
