@@ -313,12 +313,16 @@ def test_options_a_command_would_ignore_are_refused(tmp_path, capsys):
         (["forecast", "--model", "f.npz", "--backtest", "0"], "forecast: expected --backtest without --model, got both."),
         (["generate", "--model", "g.npz", "--hidden-size", "8"], "generate: expected --hidden-size without --model, got both."),
         (["generate", "--model", "g.npz", "--epochs", "1", "--verbose", "2"], "generate: expected the training options without --model, got --epochs, --verbose with --model."),
+        (["forecast", "--model", "f.npz", "--verbose", "1"], "forecast: expected --verbose without --model, got both."),  # lines that never come
+        (["generate", "--model", "g.npz", "--epochs", "3", "--verbose", "0"], "generate: expected --epochs without --model, got both."),
     ):  # fmt: skip
         assert main([argv[0], "--model", str(tmp_path / argv[2]), *argv[3:]]) == 2, argv
         assert error_line(capsys).startswith(f"lstmkit: error: {message}"), argv
-    # what a loaded model reads is taken: these fail only for want of the file
+    # what a loaded model reads is taken: these fail only for want of the file. --verbose 0 too: it asks for no
+    # training progress, and a loaded model has none (it was refused, breaking a script that keeps its logs quiet)
     for argv in (["forecast", "--model", "f.npz", "--steps", "2", "--column", "y", "--out", "o.csv", "--plot", "p.png"],
-                 ["generate", "--model", "g.npz", "--prime", "a", "--length", "3", "--temperature", "0.5", "--top-k", "2", "--seed", "1"]):  # fmt: skip
+                 ["generate", "--model", "g.npz", "--prime", "a", "--length", "3", "--temperature", "0.5", "--top-k", "2", "--seed", "1"],
+                 ["forecast", "--model", "f.npz", "--verbose", "0"], ["generate", "--model", "g.npz", "--verbose", "0"]):  # fmt: skip
         assert main([argv[0], "--model", str(tmp_path / argv[2]), *argv[3:]]) == 1, argv
         assert "No such file or directory" in error_line(capsys), argv
 

@@ -221,10 +221,13 @@ def typed_options(args: argparse.Namespace, besides=()) -> list[str]:
 
 def refuse_with_model(command: str, args: argparse.Namespace, used: tuple[str, ...]) -> None:
     """Raise UsageError (exit 2) when an option that a loaded model does not read (its dest not in
-    ``used``) was typed beside ``--model``: it would be ignored without a word."""
+    ``used``) was typed beside ``--model``: it would be ignored without a word. ``--verbose 0`` is
+    taken: it asks for no training progress, which a loaded model has none of (a script that keeps
+    its logs quiet passes it whether it trains or loads); 1 and 2 ask for lines that never come."""
     from ..cli import UsageError
 
-    unused = typed_options(args, used)
+    quiet = ("verbose",) if getattr(args, "verbose", None) == 0 else ()
+    unused = typed_options(args, (*used, *quiet))
     if unused:
         one = len(unused) == 1
         raise UsageError(
