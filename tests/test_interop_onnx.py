@@ -851,7 +851,8 @@ def test_constant_initial_states_and_lengths_of_a_node_are_run_as_onnxruntime_ru
     with pytest.raises(ValueError, match=r"^model_from_onnx: expected LSTM node 0 'rec' initial_h zeros or a runtime input .*, got 'initial_h', non-zero constants"):
         model_from_onnx(node_graph("LSTM", full, ["W", "R", "B", "sequence_lens", "initial_h", "initial_c"], {"hidden_size": 4, "direction": "bidirectional"}))
     zero_states = dict(full, initial_h=np.zeros((2, 2, 4), np.float32), initial_c=np.zeros((2, 2, 4), np.float32))
-    module, _ = model_from_onnx(node_graph("LSTM", zero_states, ["W", "R", "B", "sequence_lens", "initial_h", "initial_c"], {"hidden_size": 4, "direction": "bidirectional"}))
+    with pytest.warns(UserWarning, match=r"the graph's output is its last LSTM node's Y as the operator arranges it"):  # the node's raw Y
+        module, _ = model_from_onnx(node_graph("LSTM", zero_states, ["W", "R", "B", "sequence_lens", "initial_h", "initial_c"], {"hidden_size": 4, "direction": "bidirectional"}))
     Y = f64_twin(module)(X.astype(np.float64))[0]  # (T, B, 2H): zeros and full lengths are what lstmkit runs with by default
     check_close("import LSTM zero states, full lengths", Y, session(plain).run(None, {"X": X})[0].transpose(0, 2, 1, 3).reshape(5, 2, 8))
 
@@ -1049,3 +1050,45 @@ def test_initial_states_the_graph_computes_are_refused(source):
     got = "the values of x" if source == "x" else "a recurrent node's outputs"
     with pytest.raises(ValueError, match=rf"^read_onnx: expected LSTM node 1 'lstm1' initial_h a runtime input or a constant .*, got '{h1}', computed from {got}\.$"):
         read_onnx(model)
+
+
+RAW_OUTPUTS = list(itertools.product((1, 2), (0, 1), ("Y", "Y_h")))
+
+
+@pytest.mark.parametrize("D, layout, output", RAW_OUTPUTS)
+def test_a_nodes_own_y_as_the_output_is_read_with_its_arrangement_said(D, layout, output):
+    """A graph whose output is the LSTM node's Y (T, D, B, H) or Y_h (D, B, H) as the operator writes them, with no
+    Transpose/Reshape after (layout=1: (B, T, D, H), (B, D, H)), was read without a word as the model computing
+    them, whose output is arranged as lstmkit's: y (T, B, D*H) or (B, T, D*H), head='last' (B, D*H). Bidirectional,
+    the same numbers in another order, which a reshape alone mixes up. Now model_from_onnx and
+    sequence_model_from_onnx warn, giving the expression from the model's y to the graph's output, and read_onnx
+    says it (raw_output). The expression, run on the model's y, is onnxruntime's output."""
+    I, H, T, B = 3, 4, 5, 2
+    model = lstm_node_model(I, H, D, direction="bidirectional" if D == 2 else "forward", layout=layout, seed=9)
+    del model.graph.output[:]
+    model.graph.output.append(helper.make_tensor_value_info(output, TensorProto.FLOAT, None))
+    ref_model = lstm_node_model(I, H, D, direction="bidirectional" if D == 2 else "forward", seed=9)  # onnxruntime has no layout=1 kernel
+    X = np.random.default_rng(10).normal(size=(T, B, I)).astype(np.float32)
+    Y, Y_h, _ = session(ref_model).run(None, {"X": X})  # (T, D, B, H), (D, B, H)
+    ref = {"Y": Y.transpose(2, 0, 1, 3) if layout else Y, "Y_h": Y_h.transpose(1, 0, 2) if layout else Y_h}[output]
+    assert read_onnx(model).raw_output == (output, layout)
+    said = rf"the graph's output is its last LSTM node's {output} as the operator arranges it, with no Transpose/Reshape after it; .*The graph's output from it: "
+    with pytest.warns(UserWarning, match=f"^sequence_model_from_onnx: {said}") as seen:
+        seq = sequence_model_from_onnx(model)
+    assert ("a reshape alone would mix the directions up" in str(seen[0].message)) == (D == 2)
+    expr = str(seen[0].message).split(" = ", 1)[1].rstrip(".")  # as the warning gives it
+    y = seq.eval()(X.transpose(1, 0, 2))[0]  # batch first: (B, T, D*H), or (B, D*H) for Y_h
+    check_close(f"raw {output} D={D} layout={layout}, from the SequenceModel as the warning says", eval(expr, {"y": y, "B": B, "T": T}), ref)
+    if output == "Y":
+        with pytest.warns(UserWarning, match=f"^model_from_onnx: {said}") as seen:
+            module, _ = model_from_onnx(model)
+        expr = str(seen[0].message).split(" = ", 1)[1].rstrip(".")
+        y = module.eval()(X.transpose(1, 0, 2) if module.batch_first else X)[0]
+        check_close(f"raw Y D={D} layout={layout}, from model_from_onnx's module as the warning says", eval(expr, {"y": y, "B": B, "T": T}), ref)
+    # the usual Transpose/Reshape after Y (to_onnx's, torch's): the model's own arrangement, nothing to say
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_onnx(to_onnx(lstmkit.LSTM(I, H, bidirectional=D == 2, seed=0))).raw_output is None
+        sequence_model_from_onnx(to_onnx(lstmkit.SequenceModel(I, 2, H, head="last", bidirectional=D == 2, seed=0)))

@@ -46,6 +46,15 @@ before it, and a warning says so) or another output from the first (to_onnx's ``
 ``out``, with the classes in the metadata). :func:`read_onnx` returns all of it, the softmax and
 classes included (``lstmkit convert`` names them). onnx is imported inside the functions.
 
+A graph whose output is the last node's own ``Y`` or ``Y_h``, with no Transpose/Reshape after it, is
+read as the model computing those values, but arranged as every lstmkit model's output is, not as
+the operator's: Y (T, D, B, H) (layout=1: (B, T, D, H)) is lstmkit's y (T, B, D*H) (batch first:
+(B, T, D*H)), each step's directions side by side; Y_h (D, B, H) (layout=1: (B, D, H)) is head="last"'s
+(B, D*H). Bidirectional, the two hold the same numbers in another order (a reshape of one to the
+other's shape, without the transpose, mixes them up); :func:`model_from_onnx` and
+:func:`sequence_model_from_onnx` warn, giving the expression that takes the model's output to the
+graph's, and :func:`read_onnx` says it in ``OnnxGraph.raw_output``.
+
 Activation parameters follow onnxruntime: ``activation_alpha`` values are taken, in order, by the
 activations that have an alpha (HardSigmoid, LeakyRelu, ThresholdedRelu, ScaledTanh, Affine, Elu),
 ``activation_beta`` by those with a beta (HardSigmoid, ScaledTanh, Affine); missing ones default.
@@ -624,6 +633,10 @@ class OnnxGraph(NamedTuple):
     ``classes``: the labels of its columns from the model's metadata (``lstmkit.classes``), or None.
     ``head``: "all" or "last"; ``inputs``: "features" or "tokens"; ``vocabulary``: a token graph's
     characters, one per id (``lstmkit.vocabulary``, as :func:`to_onnx` writes a text generator), or None.
+    ``raw_output``: ``(name, layout)`` when the first output is the last recurrent node's own ``"Y"`` or
+    ``"Y_h"`` as the operator arranges it (its ``layout`` attribute, 0 or 1), with no Transpose/Reshape
+    after it: the module computes the same values arranged as lstmkit's (:func:`graph_output_from`
+    gives the expression from one to the other); else None.
     """
 
     module: LSTM | RNN
@@ -634,6 +647,7 @@ class OnnxGraph(NamedTuple):
     proba: str | None
     classes: list | None
     vocabulary: list | None = None
+    raw_output: tuple | None = None
 
     def sequence_model(self):
         """The graph as a :class:`lstmkit.SequenceModel` (batch first)."""
@@ -681,7 +695,7 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     return OnnxGraph(
         module, readout, head, inputs, softmax.op_type if on_output else None,
         None if softmax is None or on_output else softmax.output[0], _metadata_list(model, "lstmkit.classes"),
-        _metadata_list(model, "lstmkit.vocabulary") if inputs == "tokens" else None,
+        _metadata_list(model, "lstmkit.vocabulary") if inputs == "tokens" else None, plumbing.raw_output,
     )  # fmt: skip
 
 
@@ -795,6 +809,7 @@ def model_from_onnx(model_or_path, dtype=np.float32):
         fail(where, "model", "a graph whose input x holds feature vectors (this returns an LSTM, which takes them)", "one whose x holds integer token ids",
              "Use lstmkit.interop.onnx.sequence_model_from_onnx(...), which returns a SequenceModel(inputs='tokens').")  # fmt: skip
     _warn_softmax(g, where)
+    _warn_raw_output(g, where, g.module.batch_first)
     return g.module, g.readout
 
 
@@ -811,6 +826,7 @@ def sequence_model_from_onnx(model_or_path, dtype=np.float32):
     """
     g = read_onnx(model_or_path, dtype, where="sequence_model_from_onnx")
     _warn_softmax(g, "sequence_model_from_onnx")
+    _warn_raw_output(g, "sequence_model_from_onnx", True)
     return g.sequence_model()
 
 
@@ -820,6 +836,46 @@ def _warn_softmax(g: OnnxGraph, where: str) -> None:
 
         warnings.warn(f"{where}: the graph's {g.softmax} on its output is not part of the model returned, which computes the logits before it "
                       f"(apply {'softmax' if g.softmax == 'Softmax' else 'log-softmax'} over the last axis for the graph's output).", stacklevel=3)  # fmt: skip
+
+
+def graph_output_from(g: OnnxGraph, batch_first: bool) -> str | None:
+    """The expression taking the output ``y`` of ``g``'s model (its module run over every step, batch first or
+    not; head="last": the SequenceModel's (B, D*H)) to the graph's own, when the graph outputs the last node's
+    ``Y`` or ``Y_h`` as the operator arranges it (``g.raw_output``); else None. D directions, H hidden units::
+
+        Y   (T, D, B, H) = y.reshape(T, B, D, H).transpose(0, 2, 1, 3)    y (T, B, D*H)
+                         = y.reshape(B, T, D, H).transpose(1, 2, 0, 3)    y (B, T, D*H), batch first
+        Y   (B, T, D, H) = y.reshape(B, T, D, H)                          layout=1 (batch first)
+        Y_h (D, B, H)    = y.reshape(B, D, H).transpose(1, 0, 2)          y (B, D*H)
+        Y_h (B, D, H)    = y.reshape(B, D, H)                             layout=1
+    """
+    if g.raw_output is None:
+        return None
+    name, layout = g.raw_output
+    D, H = g.module.num_directions, g.module.hidden_size
+    if name == "Y_h":
+        return f"Y_h {'(B, D, H)' if layout else '(D, B, H)'} = y.reshape(B, {D}, {H})" + ("" if layout else ".transpose(1, 0, 2)")
+    if layout:
+        return f"Y (B, T, D, H) = y.reshape(B, T, {D}, {H})"
+    if batch_first:
+        return f"Y (T, D, B, H) = y.reshape(B, T, {D}, {H}).transpose(1, 2, 0, 3)"
+    return f"Y (T, D, B, H) = y.reshape(T, B, {D}, {H}).transpose(0, 2, 1, 3)"
+
+
+def _warn_raw_output(g: OnnxGraph, where: str, batch_first: bool) -> None:
+    """Warn that the graph's output is a node's own Y or Y_h, which the model returned computes arranged otherwise."""
+    expr = graph_output_from(g, batch_first)
+    if expr is None:
+        return
+    import warnings
+
+    D = g.module.num_directions
+    shape = ("(B, D*H)" if g.head == "last" else "(B, T, D*H)" if batch_first else "(T, B, D*H)").replace("D*H", f"{D * g.module.hidden_size}")
+    mixed = " (the same numbers in another order: a reshape alone would mix the directions up)" if D == 2 else ""
+    side = "the directions' final states" if g.head == "last" else "each step's directions"
+    warnings.warn(f"{where}: the graph's output is its last {type(g.module).__name__} node's {g.raw_output[0]} as the operator arranges it, with no "
+                  f"Transpose/Reshape after it; the model returned outputs y {shape}, {side} side by side, as every lstmkit model{mixed}. "
+                  f"The graph's output from it: {expr}.", stacklevel=3)  # fmt: skip
 
 
 def _token_input(model) -> bool:
@@ -898,6 +954,7 @@ class _Plumbing:
         self.rows: dict = {}  # row of ids (a tuple) -> code, for the read-out's input
         self.x_shape: tuple = ()
         self.free: set = set()  # the sizes standing for x's symbolic ones
+        self.raw_output: tuple | None = None  # (name, layout): the output is the last node's own Y or Y_h, as the operator arranges it
         x = model.graph.input[0] if model.graph.input else None
         if x is not None:
             dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
@@ -922,8 +979,12 @@ class _Plumbing:
             width = v.ids.shape[-1] if v.ids.ndim else 0
             every, final = (self._out_ids(self._codes(e), width) for e in (every, final))
         node_outputs = [self.values.get(o) for o in self.rec[-1].output[:2]] if not v.chain else []  # the node's own Y, Y_h, as written
-        for head, want, raw in zip(("all", "last"), (every, final), node_outputs + [None, None]):
-            if any(w is not None and v.ids.shape == w.shape and np.array_equal(v.ids, w) for w in (want, getattr(raw, "ids", None))):
+        same = lambda a, b: b is not None and a.shape == b.shape and np.array_equal(a, b)  # noqa: E731
+        for head, want, raw, raw_name in zip(("all", "last"), (every, final), node_outputs + [None, None], ("Y", "Y_h")):
+            if same(v.ids, want):
+                return head, list(v.chain)
+            if same(v.ids, getattr(raw, "ids", None)):  # the same values as lstmkit's, arranged as the operator's
+                self.raw_output = (raw_name, int(_attrs(self.rec[-1]).get("layout", 0)))
                 return head, list(v.chain)
         state = v.ids
         if v.chain:  # back to the read-out's input rows, to say which elements it read
