@@ -541,8 +541,27 @@ def test_a_value_that_rounds_to_zero_is_shown_without_a_sign():
     # an exact dW entry of -0.000035 at 4 decimals was shown "-0.0000" beside a claimed "0.0000"
     from lstmkit.explain.check import _fmt
 
-    assert _fmt(-0.000035, 4) == "0.0000" and _fmt(-0.00005, 4) == "-0.0001" and _fmt(-0.5, 0) == "0"
+    # (no ties here: -0.4 at 0 decimals is 0 by any rule; binary -0.00005 lies just beyond the tie)
+    assert _fmt(-0.000035, 4) == "0.0000" and _fmt(-0.00005, 4) == "-0.0001" and _fmt(-0.4, 0) == "0"
     assert _fmt(float("nan"), 2) == "?" and _fmt(None, 2) == "?"
+
+
+def test_a_report_rounds_what_it_shows_as_it_judges_half_away_from_zero():
+    # one unit, W_ii = 0.25, x_1 = 1, every other weight 0: z_i_1 = 0.25 * 1 + 0 * h_0 = 0.25 exactly
+    # (a binary fraction), a tie at one decimal. By hand, half away from zero (the rule check judges
+    # by, trace.hand_round): 0.3. A claim of -0.3 is the right value with the opposite sign; the report
+    # said so as "-0.3 is -(0.2)" beside its own "by hand 0.3" and "= 0.3" (Python's format rounds
+    # the tie half to even)
+    W = {k: [[0.0]] for k in ("W_ii", "W_if", "W_ic", "W_io", "W_hi", "W_hf", "W_hc", "W_ho")}
+    W["W_ii"] = [[0.25]]
+    ex = from_dict({"weights": W, "inputs": {"x": [[1.0]]}, "claims": [{"step": 1, "name": "z_i", "value": -0.3}]})[0]
+    (f,) = check(ex).findings
+    assert (f.verdict, f.exact, f.hand) == (NEW, 0.25, 0.3)
+    assert f.detail.endswith("= 0.3 + 0.0 = 0.3; -0.3 is -(0.3), the right value with the opposite sign"), f.detail
+    from lstmkit.explain.check import _fmt
+
+    # the same rule at any place: 0.125 -> 0.13, -2.5 -> -3, -0.5 -> -1 (not 0.12, -2, 0)
+    assert [_fmt(0.125, 2), _fmt(-2.5, 0), _fmt(-0.5, 0)] == ["0.13", "-3", "-1"]
 
 
 def test_a_concat_swap_writes_the_weights_as_the_matrix_is_written():

@@ -30,7 +30,7 @@ import numpy as np
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Seq, Sym, Table, Vec, seq
 from .._checks import count
 from ..variants import LN_EPS
-from .trace import ACT, BackwardTrace, ForwardTrace, first_place
+from .trace import ACT, BackwardTrace, ForwardTrace, first_place, hand_round
 from .worked import GATES, UNIT_INDEX, WorkedExample
 
 FORMS = ("steps", "table", "memory")
@@ -40,12 +40,19 @@ SLIDE_ORDER = ("i", "f", "o", "g")
 
 
 def fnum(v: float, d: int) -> str:
-    """A computed number with d decimals; NaN (unknown) is '?'; -0.0 prints as 0.0; inf as ∞."""
+    """A computed number with d decimals; NaN (unknown) is '?'; -0.0 prints as 0.0; inf as ∞.
+
+    Rounded as a person rounds and as ``check`` judges, half away from zero
+    (:func:`~lstmkit.explain.trace.hand_round`): 0.25 at 1 decimal is 0.3 and -2.5 at 0 is -3, where
+    Python's format rounds the binary value half to even (0.2, -2). Beyond 2^52 units of the last
+    place a float has no fraction left to round."""
     v = float(v)
     if np.isnan(v):
         return "?"
     if np.isinf(v):
         return "∞" if v > 0 else "-∞"
+    if abs(v) * 10.0**d < 2.0**52:
+        v = float(hand_round(np.array(v), d))
     s = f"{v:.{d}f}"
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
