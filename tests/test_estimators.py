@@ -1301,3 +1301,67 @@ def test_a_classifier_s_equal_class_weights_resume_a_run_without_them(tmp_path):
     resumed = make({c: 1.0 for c in np.unique(y).tolist()}, 2).fit(X, y, checkpoint=ck, resume=True)
     for k, v in whole.model_.parameters().items():
         np.testing.assert_array_equal(resumed.model_.parameters()[k], v, err_msg=k)
+
+
+def test_sample_weight_scores_as_scikit_learn_s_accuracy_score_and_r2_score():
+    # score(X, y, sample_weight=s): sklearn's weighted accuracy and R² of the valid targets (a sequence's weight on
+    # each of its steps; per-step weights as they are), sklearn computing them from predict's output
+    from sklearn.metrics import accuracy_score, r2_score
+
+    rng = np.random.default_rng(4)
+    X, y = seq_data(n=30, T=5)
+    s = rng.uniform(0, 2, size=30)
+    clf = LSTMClassifier(hidden_size=3, epochs=2, seed=0).fit(X, y)
+    assert clf.score(X, y, sample_weight=s) == pytest.approx(accuracy_score(y, clf.predict(X), sample_weight=s), rel=1e-12)
+    lengths = rng.integers(1, 6, size=30)
+    yt = np.where(X[:, :, 1] > 0, "up", "down")
+    per_step = LSTMClassifier(hidden_size=3, epochs=2, seed=0).fit(X, yt, lengths)
+    sp = rng.uniform(0, 2, size=(30, 5))
+    valid = np.arange(5)[None, :] < lengths[:, None]
+    pred = per_step.predict(X, lengths)
+    assert per_step.score(X, yt, lengths, sample_weight=sp) == pytest.approx(accuracy_score(yt[valid], pred[valid], sample_weight=sp[valid]), rel=1e-12)
+    target = X[:, :, 0].sum(axis=1) + 0.1 * rng.normal(size=30)
+    reg = LSTMRegressor(hidden_size=3, epochs=2, seed=0).fit(X, np.c_[target, -target])
+    assert reg.score(X, np.c_[target, -target], sample_weight=s) == pytest.approx(r2_score(np.c_[target, -target], reg.predict(X), sample_weight=s), rel=1e-12)
+    steps = LSTMRegressor(hidden_size=3, epochs=2, seed=0).fit(X, X[:, :, 0].cumsum(1), lengths)
+    pred = steps.predict(X, lengths)
+    expected = r2_score(X[:, :, 0].cumsum(1)[valid], pred[valid], sample_weight=np.broadcast_to(s[:, None], (30, 5))[valid])
+    assert steps.score(X, X[:, :, 0].cumsum(1), lengths, sample_weight=s) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.score: expected sample_weight shape \(30,\) \(one weight per sequence\), got shape \(29,\)\.$"):
+        clf.score(X, y, sample_weight=s[1:])
+
+
+def test_sample_weight_trains_the_estimators_and_equal_weights_are_none():
+    # equal weights train as none, bit for bit; others change the fit (here: half the sequences weigh 0) and are
+    # recorded in a checkpoint, so that a resume with other weights is refused; cross_val_score routes them to fit
+    from sklearn.model_selection import cross_val_score
+
+    X, y = seq_data(n=24, T=4)
+    make = lambda: LSTMClassifier(hidden_size=3, epochs=2, batch_size=8, seed=0)  # noqa: E731
+    plain, equal = make().fit(X, y), make().fit(X, y, sample_weight=np.full(24, 2.0))
+    s = np.r_[np.zeros(12), np.ones(12)]
+    weighed = make().fit(X, y, sample_weight=s)
+    for k, v in plain.model_.parameters().items():
+        np.testing.assert_array_equal(equal.model_.parameters()[k], v, err_msg=k)
+    assert any((weighed.model_.parameters()[k] != v).any() for k, v in plain.model_.parameters().items())
+    reg = LSTMRegressor(hidden_size=3, epochs=2, batch_size=8, seed=0)
+    assert reg.fit(X, X[:, :, 0].sum(1), sample_weight=s).history_["loss"] != LSTMRegressor(hidden_size=3, epochs=2, batch_size=8, seed=0).fit(X, X[:, :, 0].sum(1)).history_["loss"]
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.fit: expected sample_weight finite values >= 0, got -1\.0 at index 0\.$"):
+        reg.fit(X, X[:, :, 0].sum(1), sample_weight=-s - 1)
+    scores = cross_val_score(make(), X, y, cv=2, params={"sample_weight": s})
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_an_estimator_s_checkpoint_records_its_sample_weights(tmp_path):
+    from lstmkit.checkpoint import ResumeRefused
+
+    X, y = seq_data(n=24, T=4)
+    ck = tmp_path / "ck.npz"
+    make = lambda epochs: LSTMClassifier(hidden_size=3, epochs=epochs, batch_size=8, seed=0)  # noqa: E731
+    s = np.linspace(0.5, 2.0, 24)
+    make(1).fit(X, y, checkpoint=ck, sample_weight=s)
+    with pytest.raises(ResumeRefused, match=r"was written with sample_weight 'sha256:[0-9a-f]{16}', got nothing\."):
+        make(2).fit(X, y, checkpoint=ck, resume=True)
+    resumed, whole = make(2).fit(X, y, checkpoint=ck, resume=True, sample_weight=s), make(2).fit(X, y, sample_weight=s)
+    for k, v in whole.model_.parameters().items():
+        np.testing.assert_array_equal(resumed.model_.parameters()[k], v, err_msg=k)

@@ -94,7 +94,8 @@ import numpy as np
 
 from ._checks import (
     MISSING_TARGETS, cast_float, check_bool, check_choice, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int,
-    check_lengths, check_real, check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed, valid_steps,
+    check_lengths, check_real, check_sample_weight, check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed,
+    valid_steps,
 )
 from .checkpoint import plain
 from .functional import softmax
@@ -247,19 +248,23 @@ def scored_targets(per_step, lengths, n: int, T: int) -> np.ndarray:
     return valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
 
 
-def r2(actual: np.ndarray, pred: np.ndarray, where: str, what: str) -> float:
-    """scikit-learn's ``r2_score(actual, pred)`` of (k, S) arrays (multioutput="uniform_average",
+def r2(actual: np.ndarray, pred: np.ndarray, where: str, what: str, sample_weight: np.ndarray | None = None) -> float:
+    """scikit-learn's ``r2_score(actual, pred, sample_weight=w)`` of (k, S) arrays (multioutput="uniform_average",
     force_finite=True): R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² over the k rows, for each column, averaged
     over the columns; a column whose k values are all equal scores 1.0 if predicted exactly, else
     0.0. With k < 2 R² is undefined: this warns (``where``'s, of the k ``what``, for the caller's
-    caller) and returns nan, as ``r2_score`` does. The regressor's and the forecaster's score."""
+    caller) and returns nan, as ``r2_score`` does. ``sample_weight``: None, or (k,) weights >= 0
+    (checked by the caller), each row's: Σ w (y - ŷ)² / Σ w (y - ȳ_w)², ȳ_w the weighted mean, as
+    ``r2_score`` weighs them. The regressor's and the forecaster's score."""
     k = len(actual)
     if k < 2:
         warnings.warn(f"{where}: R² is not defined with fewer than 2 {what} (got {k}); returning nan, as "
                       "scikit-learn's r2_score does.", UserWarning, stacklevel=3)  # fmt: skip
         return float("nan")
-    ss_res = ((actual - pred) ** 2).sum(axis=0)
-    ss_tot = ((actual - actual.mean(axis=0)) ** 2).sum(axis=0)
+    w = np.ones((k, 1)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(k, 1)  # (k, 1)
+    mean = actual.mean(axis=0) if sample_weight is None else (w * actual).sum(axis=0) / w.sum()  # ȳ (weighted)
+    ss_res = (w * (actual - pred) ** 2).sum(axis=0)
+    ss_tot = (w * (actual - mean) ** 2).sum(axis=0)
     per_column = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
     return float(per_column.mean())
 
@@ -565,7 +570,7 @@ class _SequenceEstimator:
         check_hyper_parameters(self, type(self).__name__)
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None,
-             on_resume=None, class_weight=None):
+             on_resume=None, class_weight=None, sample_weight=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was). ``metrics``: the
         Trainer's (names, or name -> function); ``class_weight``: the Trainer's (C,) or None."""
@@ -594,7 +599,7 @@ class _SequenceEstimator:
         try:
             history = trainer.fit(
                 X, Y, lengths, epochs=self.epochs, validation_data=validation, validation_split=split,
-                checkpoint=checkpoint, resume=resume, on_resume=on_resume,
+                checkpoint=checkpoint, resume=resume, on_resume=on_resume, sample_weight=sample_weight,
             )
         except UnweighedTargets as exc:  # validation_data's targets, or the part of y validation_split held out: said by label
             raise unweighed(name + ".fit", "class_weight", exc.what, exc.classes, learned["classes_"]) from None
@@ -622,6 +627,12 @@ class _SequenceEstimator:
         if Xv.shape[2] != n_features:
             fail(where, "validation_data", f"X with {n_features} features (as the training X)", Xv.shape[2])
         return Xv, encode(validation_data[1], Xv, lv), lv
+
+    @staticmethod
+    def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str) -> np.ndarray | None:
+        """``sample_weight`` of fit or score checked: None, or float64 (n,), or per step (n, T) too;
+        finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`)."""
+        return None if sample_weight is None else check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where)
 
     def _check_X(self, X, lengths, method: str):
         """X and lengths of predict, predict_proba or score (``method``), checked, once per call:
@@ -829,7 +840,7 @@ class LSTMClassifier(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.seed, self.dtype, self.verbose, self.class_weight = bptt, seed, dtype, verbose, class_weight
 
-    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None) -> "LSTMClassifier":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, sample_weight=None) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
         ``validation_data``: (X, y) or (X, y, lengths) to report val_loss/val_accuracy per epoch
@@ -838,7 +849,10 @@ class LSTMClassifier(_SequenceEstimator):
         ``resume=True``: if it exists, continue from it — with the same data and parameters the
         result is the same, bit for bit, as an uninterrupted fit. ``on_resume``: called with the
         :class:`~lstmkit.training.Trainer` once a resume goes ahead, before its first epoch (as in
-        :meth:`Trainer.fit <lstmkit.training.Trainer.fit>`)."""
+        :meth:`Trainer.fit <lstmkit.training.Trainer.fit>`). ``sample_weight``: None, or a weight
+        >= 0 per sequence (n,) (or per step (n, T) with labels per step), scikit-learn's and Keras':
+        each target's loss weighed by it, times its class weight (as the Trainer's fit takes it;
+        the rows ``validation_split`` holds out keep theirs for val_loss)."""
         where = "LSTMClassifier.fit"
         self._check_params()
         dtype = check_dtype(self.dtype, where)
@@ -849,10 +863,11 @@ class LSTMClassifier(_SequenceEstimator):
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
+        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
-                         on_resume, class_weight=None if self.class_weight is None else weights)
+                         on_resume, class_weight=None if self.class_weight is None else weights, sample_weight=sample_weight)
 
     @staticmethod
     def _encode(y, X, lengths, classes, per_step, where):
@@ -925,9 +940,12 @@ class LSTMClassifier(_SequenceEstimator):
         within lengths), on X and lengths already checked (by the method the user called)."""
         return self.classes_[self._proba(X, lengths).argmax(axis=-1)]
 
-    def score(self, X, y, lengths=None) -> float:
+    def score(self, X, y, lengths=None, sample_weight=None) -> float:
         """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as
-        wrong; a NaN or inf label is refused, as scikit-learn's accuracy_score refuses it)."""
+        wrong; a NaN or inf label is refused, as scikit-learn's accuracy_score refuses it).
+        ``sample_weight`` (n,), or (n, T) with labels per step: the weighted fraction Σ s [ŷ = y] /
+        Σ s, scikit-learn's ``accuracy_score(sample_weight=)`` (a sequence's weight on each of its
+        steps)."""
         X, lengths = self._check_X(X, lengths, "score")
         pred = self._predict(X, lengths)
         y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
@@ -935,7 +953,11 @@ class LSTMClassifier(_SequenceEstimator):
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
-        return float((pred == y)[valid].mean())
+        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], "LSTMClassifier.score")
+        if s is None:
+            return float((pred == y)[valid].mean())
+        s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
+        return float(((pred == y)[valid] * s).sum() / s.sum()) if s.sum() > 0 else float("nan")
 
     def _extra(self):
         return {"classes": _json_scalar_list(self.classes_), "classes_dtype": self.classes_.dtype.str, "per_step": self.per_step_,
@@ -1034,13 +1056,15 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
         return bool(per_step), y.ndim == (3 if per_step else 2)
 
-    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None) -> "LSTMRegressor":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, sample_weight=None) -> "LSTMRegressor":
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
-        ``validation_data``, ``checkpoint``, ``resume``, ``on_resume``: as in :meth:`LSTMClassifier.fit`
-        (validation targets are scaled with the training targets' mean and std)."""
-        return self._fit_targets(X, y, lengths, validation_data, checkpoint, resume, on_resume)
+        ``validation_data``, ``checkpoint``, ``resume``, ``on_resume``, ``sample_weight``: as in
+        :meth:`LSTMClassifier.fit` (validation targets are scaled with the training targets' mean
+        and std; those are not weighed)."""
+        return self._fit_targets(X, y, lengths, validation_data, checkpoint, resume, on_resume, sample_weight=sample_weight)
 
-    def _fit_targets(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, mae_as=None):
+    def _fit_targets(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, mae_as=None,
+                     sample_weight=None):
         """:meth:`fit`, its MAE logged as ``mae_as`` = (name, scale (n_outputs,)): the name the
         progress lines and ``history_`` give it, and each output's error's factor; None: ("mae",
         y_scale_), the MAE in y's units. The forecaster, which scales y itself (standardize=False
@@ -1057,7 +1081,9 @@ class LSTMRegressor(_SequenceEstimator):
         head = "all" if per_step else "last"
         name, scale = ("mae", stats["y_scale_"]) if mae_as is None else mae_as
         metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units
-        return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, metrics, stats, checkpoint, resume, validation, on_resume)
+        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)
+        return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, metrics, stats, checkpoint, resume, validation, on_resume,
+                         sample_weight=sample_weight)
 
     def _scale(self, y, X, lengths, stats, dtype, where):
         """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and
@@ -1104,7 +1130,7 @@ class LSTMRegressor(_SequenceEstimator):
             out = out[..., 0]
         return out
 
-    def score(self, X, y, lengths=None) -> float:
+    def score(self, X, y, lengths=None, sample_weight=None) -> float:
         """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)², per output over valid targets, averaged over outputs
         (scikit-learn's ``r2_score`` with multioutput="uniform_average"; an output whose targets
         are all equal scores 1.0 if predicted exactly, else 0.0, as its ``force_finite=True``).
@@ -1112,7 +1138,9 @@ class LSTMRegressor(_SequenceEstimator):
         y is checked as ``fit`` checks it: numeric, finite within each sequence's length. For one
         output, a column (n, 1) is read as (n,) and the reverse, as scikit-learn reads y.
         With fewer than 2 valid targets R² is undefined: as ``r2_score``, this warns
-        (UserWarning) and returns nan."""
+        (UserWarning) and returns nan. ``sample_weight`` (n,), or (n, T) with targets per step:
+        the weighted R² of scikit-learn's ``r2_score(sample_weight=)`` (a sequence's weight on
+        each of its steps)."""
         where = "LSTMRegressor.score"
         X, lengths = self._check_X(X, lengths, "score")
         pred = self._predict(X, lengths)
@@ -1127,7 +1155,10 @@ class LSTMRegressor(_SequenceEstimator):
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
-        return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets")
+        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], where)
+        if s is not None:
+            s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
+        return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets", s)
 
     def _extra(self):
         return {
