@@ -123,12 +123,13 @@ def test_peephole_step_by_hand(vx):
     #   c_1 = σ(4) tanh(1) = 0.98201 * 0.76159 = 0.74790 (unit 2: tanh(0) = 0), inside the cell clip 0.9
     c1 = s(4) * math.tanh(1)
     #   o sees the new c_1: z_o = W_io x_1 + w_co ⊙ c_1 = [5 - 0.74790, 3 + 0.5 * 0] -> o_1 = σ(4.25210), σ(3)
-    #   h_1 = o_1 tanh(c_1) = 0.98594 * 0.63381 = 0.62490; unit 2: 0
+    #   h_1 = o_1 tanh(c_1) = 0.985966 * 0.633892 = 0.624996; unit 2: 0
     h1 = s(5 - c1) * math.tanh(c1)
     assert np.allclose(_last(text, "o_1"), [s(5 - c1), s(3)], atol=5e-4)
     # Step 2 (x_2 = [1, 0]): z_i = W_ii x_2 + W_hi h_1 + w_ci ⊙ c_1
-    #   unit 1: 4 + 1 * h1 + 0.5 * c1 = 4 + 0.62490 + 0.37395 = 4.99885 > 4.5: clipped, i = σ(4.5) = 0.98901
-    #   unit 2: 2 + 4 * h1 - 2 * 0 - 1 * 0 = 4.49960 (inside the clip), i = σ(4.49960) = 0.98900
+    #   unit 1: 4 + 1 * h1 + 0.5 * c1 = 4 + 0.624996 + 0.373948 = 4.998944 > 4.5: clipped, i = σ(4.5) = 0.989013
+    #   unit 2: 2 + 4 * h1 - 2 * 0 - 1 * 0 = 4.499983, inside the clip by only 1.7e-5 (written 4.500 at
+    #   3 decimals), i = σ(4.499983) = 0.989013
     z1, z2 = 4 + h1 + 0.5 * c1, 2 + 4 * h1
     i2 = "\n".join(_block(text, "i_2"))
     assert f"[{0.5 * c1:.3f}, 0.000]ᵀ)" in i2  # the peephole term w_ci ⊙ c_1

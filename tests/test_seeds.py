@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from lstmkit import LSTMCell
-from lstmkit.functional import sigmoid, softmax
+from lstmkit.functional import softmax
 from lstmkit.seeds import SEED000_TARGETS, seed000_cell, seed000_inputs
 
 
@@ -103,9 +103,9 @@ SLIDES = {
     (2, "i"): ([1.0, 1.0], True),  # σ(4.630)=0.990, σ(4.519)=0.989
     (2, "f"): ([0.1, 0.9], True),  # σ(-2.630)=0.067, σ(2)=0.881
     (2, "o"): ([1.0, 1.0], True),  # σ(5.630)=0.996, σ(4.259)=0.986
-    (2, "g"): ([-0.9, 1.0], True),  # tanh(-1.519)=-0.909, tanh(2.519)=0.987
-    (2, "c"): ([-0.8, 1.0], True),  # 0.067*0.748 + 0.990*(-0.909) = -0.849; 0.989*0.987 = 0.977
-    # Disagreement in unit 2: h_2 = 0.986*tanh(0.977) = 0.741 -> 0.7 (slide 0.8, from tanh(1.0)=0.76).
+    (2, "g"): ([-0.9, 1.0], True),  # tanh(-1.51860)=-0.908, tanh(2.51860)=0.987
+    (2, "c"): ([-0.8, 1.0], True),  # 0.067*0.748 + 0.990*(-0.908) = -0.849; 0.989*0.987 = 0.976
+    # Disagreement in unit 2: h_2 = 0.986*tanh(0.976) = 0.741 -> 0.7 (slide 0.8, from tanh(1.0)=0.76).
     (2, "h"): ([-0.7, 0.8], False),
     # Step 3 on the slide ("keep forwarding in time") disagrees with its own parameters throughout:
     # exactly i_3=[0.965,0.097], f_3=[0.901,0.953], o_3=[0.987,0.987], c~_3=[-0.174,-0.998],
@@ -185,27 +185,37 @@ def test_seed001_forget_gate_table():
 
 
 def test_seed001_input_and_output_tables():
-    """f_t * C_{t-1} (input-gate slide) and h_t = o_t * tanh(C_t) (output-gate slide).
+    """f_t * C_{t-1} (input-gate slide) and h_t = o_t * tanh(C_t) (output-gate slide), through the
+    engine: a cell whose other gates are held shut or open (σ(-40) = 4e-18 times a candidate
+    tanh(0) = 0 adds nothing; σ(40) is 1.0 in float64), so that c_t and h_t are those products.
 
     Output slide: its columns are W_o·[h,x] and the bias-added value (0.236+0.005 = 0.241, 0.407+0.001
     = 0.408, 0.502+0.031 = 0.533); the sigmoid column is missing and W_o is garbled (3 columns shown
-    for 6 inputs), so the computation starts from the bias-added pre-activation.
+    for 6 inputs), so the computation starts from the bias-added pre-activation, as b_o.
     """
-    f = np.array([0.495, 0.480, 0.951])  # the forget table's values
+    zeros, shut, held = np.zeros((3, 6)), np.full(3, -40.0), np.full(3, 40.0)
     C_prev = np.array([0.033, 0.509, 0.924])
-    # The input slide prints f*C = [0.016, 0.233, 0.879] with f_2 = 0.460 (a garbled copy of f_t:
-    # the forget table gives 0.480). 0.460*0.509 = 0.234 (the slide's 0.233 is off by one in the
-    # last digit); with the forget table's f_2, 0.480*0.509 = 0.244.
-    np.testing.assert_array_equal(np.round(np.array([0.495, 0.460, 0.951]) * C_prev, 3), [0.016, 0.234, 0.879])
-    np.testing.assert_array_equal(np.round(f * C_prev, 3), [0.016, 0.244, 0.879])
-    z_o = np.array([0.241, 0.408, 0.533])
-    C = np.array([0.415, 0.409, 0.827])
-    o = sigmoid(z_o)  # σ(0.241)=0.5600, σ(0.408)=0.6006, σ(0.533)=0.6302
-    np.testing.assert_allclose(o, [σ(0.241), σ(0.408), σ(0.533)], atol=1e-15)
-    np.testing.assert_array_equal(np.round(np.tanh(C), 3), [0.393, 0.388, 0.679])  # slide's tanh(C_t)
-    h = o * np.tanh(C)
-    # slide h_t = [0.220, 0.223, 0.428]; cell 2 disagrees: 0.6006*0.3876 = 0.233 (a slide typo).
-    np.testing.assert_array_equal(np.round(h, 3), [0.220, 0.233, 0.428])
+    # input slide: f from the forget table's weights (f = [0.4947, 0.4798, 0.9513], that test), i shut:
+    # c_t = f * C_prev = [0.4947*0.033, 0.4798*0.509, 0.9513*0.924] = [0.0163, 0.2442, 0.8790].
+    # The slide prints f*C = [0.016, 0.233, 0.879] with f_2 = 0.460 (a garbled copy of f_t: the forget
+    # table gives 0.480); 0.460*0.509 = 0.234, so the slide's 0.233 is off by one in the last digit too.
+    cell = LSTMCell.from_concat({"W_i": zeros, "W_f": np.array(WF001), "W_c": zeros, "W_o": zeros,
+                                 "b_i": shut, "b_f": np.array(BF001)}, input_size=3)
+    s = cell.step(np.array([X001]), (np.array([H001]), C_prev[None]))
+    np.testing.assert_allclose(s.c[0], [σ(z) * c for z, c in zip(np.array(WF001) @ np.array(H001 + X001) + BF001, C_prev)], atol=1e-15)
+    np.testing.assert_array_equal(np.round(s.c[0], 3), [0.016, 0.244, 0.879])
+    # output slide: o = σ(z_o) = [σ(0.241), σ(0.408), σ(0.533)] = [0.5600, 0.6006, 0.6302]; f held open and
+    # i shut keep c_t = C; tanh(C) = [0.3927, 0.3876, 0.6789] (the slide's 0.393, 0.388, 0.679);
+    # h_t = [0.5600*0.3927, 0.6006*0.3876, 0.6302*0.6789] = [0.2199, 0.2328, 0.4278]. The slide prints
+    # h_t = [0.220, 0.223, 0.428]: cell 2 is a typo for 0.233.
+    z_o, C = [0.241, 0.408, 0.533], np.array([0.415, 0.409, 0.827])
+    cell = LSTMCell.from_concat({"W_i": zeros, "W_f": zeros, "W_c": zeros, "W_o": zeros,
+                                 "b_i": shut, "b_f": held, "b_o": np.array(z_o)}, input_size=3)
+    s = cell.step(np.zeros((1, 3)), (np.zeros((1, 3)), C[None]))
+    assert s.c[0].tolist() == C.tolist()
+    np.testing.assert_array_equal(np.round(s.tanh_c[0], 3), [0.393, 0.388, 0.679])
+    np.testing.assert_allclose(s.h[0], [σ(z) * math.tanh(c) for z, c in zip(z_o, C)], atol=1e-15)
+    np.testing.assert_array_equal(np.round(s.h[0], 3), [0.220, 0.233, 0.428])
 
 
 # ---------------------------------------------------------------------------------------------
