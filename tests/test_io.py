@@ -115,6 +115,7 @@ def test_names_refuse_an_unexpected_entry_before_anything_is_inflated(tmp_path, 
     arrays, _ = load_arrays(_zip(tmp_path / "ok.npz", entries[:2]), names=["model/w"])
     assert list(arrays) == ["model/w"]
     opened.clear()
+    monkeypatch.setattr(io, "BOMB_RATIO", 10**6)  # 32 MiB of zeros deflate ~1000x: a bomb (refused by its ratio) otherwise
     arrays, _ = load_arrays(path)
     assert arrays["evil"].nbytes == big and "evil.npy" in opened
 
@@ -383,3 +384,83 @@ def test_max_bytes_bounds_the_entries_declared_sizes_too(tmp_path):
     assert load_arrays(path)[0]["w"].shape == (2**18,)
     with pytest.raises(FileFormatError, match=r"entries add up to more than 65536 bytes"):
         load_arrays(path, max_bytes=2**16)
+
+
+def test_a_decompression_bomb_is_refused_from_the_zip_directory(tmp_path, monkeypatch):
+    # 9 MiB of zeros deflate to ~9 KiB (~1000x): over BOMB_MIN_BYTES (8 MiB) and BOMB_RATIO (100), refused naming the
+    # entry and both sizes before any entry is opened. It was inflated: 2 GiB of zeros so packed cost 2.6 GB of memory
+    big = 9 << 20
+    path = _zip(tmp_path / "bomb.npz", [META, ("w.npy", _zeros_npy(big))], zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path) as z:
+        packed = z.getinfo("w.npy").compress_size
+    assert packed * 100 < big + 128  # the premise: more than 100 times as many bytes inflated as compressed
+    opened = count_opens(monkeypatch)
+    with pytest.raises(FileFormatError, match=rf"bomb\.npz: not a valid lstmkit file: entry 'w\.npy' declares {big + 128} bytes "
+                                              rf"from {packed} compressed, {(big + 128) // packed} times as many: a decompression bomb"):
+        load_arrays(path)
+    assert opened == []  # not even the metadata
+    # the metadata is inflated too, so it is bounded the same way (it may be 256 MiB): read_meta refuses it
+    meta = ("__meta__.npy", _npy(np.array("{}" + " " * (big // 4))))
+    with pytest.raises(FileFormatError, match=r"entry '__meta__\.npy' declares \d+ bytes from \d+ compressed"):
+        read_meta(_zip(tmp_path / "meta.npz", [meta], zipfile.ZIP_DEFLATED))
+    # an entry only read_meta would not inflate does not matter to it
+    assert read_meta(path) == {}
+    # weights re-compressed by another writer (np.savez_compressed) still load: float noise deflates ~1.1x
+    w = np.random.default_rng(0).normal(size=big // 4).astype(np.float32)
+    np.savez_compressed(tmp_path / "c.npz", __meta__=np.array("{}"), w=w)
+    np.testing.assert_array_equal(load_arrays(tmp_path / "c.npz")[0]["w"], w)
+
+
+def test_many_small_bomb_entries_are_refused_together(tmp_path, monkeypatch):
+    # each entry below BOMB_MIN_BYTES, all of them above it and ~1000x their compressed size: refused together
+    # (bounds lowered so that the file is small: 4 entries of 512 KiB against 1 MiB)
+    monkeypatch.setattr(io, "BOMB_MIN_BYTES", 1 << 20, raising=False)  # raising=False: the old code has none, and did not refuse
+    entries = [META] + [(f"w{i}.npy", _zeros_npy(512 << 10)) for i in range(4)]
+    path = _zip(tmp_path / "many.npz", entries, zipfile.ZIP_DEFLATED)
+    opened = count_opens(monkeypatch)
+    with pytest.raises(FileFormatError, match=r"many\.npz: not a valid lstmkit file: its deflated entries declare \d+ bytes from \d+ "
+                                              r"compressed, more than 100 times as many: a decompression bomb"):
+        load_arrays(path)
+    assert opened == []
+    assert len(load_arrays(_zip(tmp_path / "two.npz", entries[:2], zipfile.ZIP_DEFLATED))[0]) == 1  # 512 KiB: under the bound
+
+
+def test_a_device_or_a_fifo_is_refused_before_it_is_read(tmp_path):
+    # /dev/zero has st_size 0 and never ends: the reader read max_bytes + 1 (2 GiB) from it; a FIFO blocked the open
+    # until a writer came. (max_bytes=64: the old code read 65 bytes here, not 2 GiB.)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(FileFormatError, match=r"^/dev/zero: expected a regular file, got a character device\. Copy the model"):
+            load_arrays("/dev/zero", max_bytes=64)
+    if not hasattr(os, "mkfifo"):
+        return
+    fifo = tmp_path / "m.npz"
+    os.mkfifo(fifo)
+    keep = os.open(fifo, os.O_RDWR)  # a writer (Linux), so that the old code's open and read of 65 bytes return
+    try:
+        os.write(keep, bytes(256))
+        for read in (load_arrays, read_meta):
+            with pytest.raises(FileFormatError, match=r"m\.npz: expected a regular file, got a FIFO \(named pipe\)\."):
+                read(fifo, max_bytes=64)
+    finally:
+        os.close(keep)
+
+
+def test_a_fifo_put_in_place_after_the_stat_is_refused_on_the_open_file(tmp_path, monkeypatch):
+    # stat said "a regular file" (a file swapped for a FIFO in between): the open does not block (O_NONBLOCK) and
+    # the open file's fstat refuses it
+    regular = tmp_path / "ok.npz"
+    save_arrays(regular, {"w": np.ones(2)}, {})
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "m.npz"
+    os.mkfifo(fifo)
+    real = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: real(regular) if str(p) == str(fifo) else real(p, *a, **k))
+    keep = os.open(fifo, os.O_RDWR)  # as above: the old code must not hang
+    try:
+        os.write(keep, bytes(256))
+        with pytest.raises(FileFormatError, match=r"m\.npz: expected a regular file, got a FIFO \(named pipe\)\."):
+            load_arrays(fifo, max_bytes=64)
+    finally:
+        os.close(keep)
+    assert load_arrays(regular)[0]["w"].tolist() == [1.0, 1.0]

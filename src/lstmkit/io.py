@@ -7,11 +7,14 @@ Layout of a file written by :func:`save_arrays` (an ordinary ``.npz`` zip)::
 
 Reading never unpickles and never trusts a size it has not checked. :func:`load_arrays`
 
-1. reads the whole file into memory (refusing files above ``max_bytes``),
+1. reads the whole file into memory (refusing files above ``max_bytes``, and a path that is not a
+   regular file: a device such as ``/dev/zero`` has no size to check, a FIFO may never end),
 2. checks the zip directory: at most :data:`MAX_ENTRIES` entries, each ``<name>.npy`` with a
    name of :data:`NAME_RE` (no absolute paths, no ``..``, no duplicates) and, when the caller
    says which names it accepts (``names``), one of those, stored or deflated, total declared size
-   <= ``max_bytes`` (nothing is ever extracted to disk, and nothing is decompressed before every
+   <= ``max_bytes``, and no deflated entry (nor all of them together) declaring more than
+   :data:`BOMB_RATIO` times its compressed size once above :data:`BOMB_MIN_BYTES` (a
+   decompression bomb; nothing is ever extracted to disk, and nothing is decompressed before every
    entry of the directory has passed: an entry the caller would refuse costs no memory),
 3. parses each ``.npy`` header itself (``numpy.lib.format``, a literal parser, not ``eval``):
    version 1.0 or 2.0, a numeric dtype without object fields (a pickled payload needs an object
@@ -40,6 +43,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -58,6 +62,16 @@ MAX_BYTES = 2**31
 MAX_ENTRIES = 4096
 #: refuse metadata longer than this many characters
 MAX_META_CHARS = 2**26
+#: a deflated entry declaring more than BOMB_MIN_BYTES is refused when it declares more than BOMB_RATIO
+#: times its compressed size (so are the deflated entries together): a decompression bomb, a file of a
+#: few MiB that inflates to GiB. lstmkit writes stored entries (np.savez: ratio 1); a file re-compressed
+#: (np.savez_compressed) holds float weights, whose mantissas are noise: about 1.05x (float64) to 1.1x
+#: (float32), 2.2x for weights rounded to 2 decimals, and JSON metadata in UTF-32 6x (numbers) to 60x (a
+#: long run of alike records); zeros, what a bomb is made of, deflate about 1000x. 100 leaves a margin
+#: over all of these and bounds what a file makes us allocate to 100 times its size; entries below
+#: BOMB_MIN_BYTES (8 MiB) cost little whatever their ratio
+BOMB_RATIO = 100
+BOMB_MIN_BYTES = 8 << 20
 #: an array name: ``/``-separated parts of letters, digits and ``_ . -`` (PyTorch's dotted names
 #: and checkpoints' ``model/rnn.weight_ih_l0`` fit); no part may be ``.`` or ``..``
 NAME_RE = re.compile(r"^(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*$")
@@ -249,6 +263,22 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path, is_meta: bool)
     return np.ascontiguousarray(arr.reshape(shape, order="F")) if fortran else arr.reshape(shape)
 
 
+#: what a refused decompression bomb's message says after the sizes
+BOMB_FIX = ("a decompression bomb, or a file compressed by another writer; lstmkit writes entries uncompressed "
+            "(load it with numpy.load and save it again with lstmkit, or with numpy.savez)")  # fmt: skip
+
+
+def _bomb(inflated: int, compressed: int) -> bool:
+    """Whether deflated data declaring ``inflated`` bytes from ``compressed`` is out of proportion
+    (:data:`BOMB_RATIO` above :data:`BOMB_MIN_BYTES`)."""
+    return inflated > BOMB_MIN_BYTES and inflated > BOMB_RATIO * compressed
+
+
+def _ratio(info: zipfile.ZipInfo) -> str:
+    """An entry's inflation, for a message: "1027 times as many" (or "from nothing")."""
+    return f"{info.file_size // info.compress_size} times as many" if info.compress_size else "from nothing"
+
+
 def _accepted(base: str, names: tuple[str, ...] | None) -> bool:
     """Whether an array name is among ``names`` (exact names or fnmatch patterns: ``model/*``);
     any name when ``names`` is None."""
@@ -266,7 +296,7 @@ def _parse(
             raise _bad(path, f"{len(infos)} entries (at most {MAX_ENTRIES})")
         filenames = [i.filename for i in infos]
         seen = set()
-        total = 0
+        total = inflated = deflated = 0  # declared sizes: all entries'; the deflated ones' to be read, and theirs compressed
         for info in infos:
             base = info.filename[:-4] if info.filename.endswith(".npy") else None
             if base is None or not (base == META_KEY or (len(base) <= NAME_MAX and NAME_RE.match(base))):
@@ -281,6 +311,15 @@ def _parse(
             total += info.file_size
             if total > max_bytes:  # the caller's bound, as for the file itself (it was always MAX_BYTES)
                 raise _bad(path, f"entries add up to more than {max_bytes} bytes")
+            if info.compress_type == zipfile.ZIP_DEFLATED and (base == META_KEY or arrays_too):  # one to inflate
+                if _bomb(info.file_size, info.compress_size):
+                    raise _bad(path, f"entry {info.filename!r} declares {info.file_size} bytes from {info.compress_size} "
+                                     f"compressed, {_ratio(info)}: {BOMB_FIX}")  # fmt: skip
+                inflated += info.file_size
+                deflated += info.compress_size
+        if _bomb(inflated, deflated):  # many entries each below BOMB_MIN_BYTES
+            raise _bad(path, f"its deflated entries declare {inflated} bytes from {deflated} compressed, more than "
+                             f"{BOMB_RATIO} times as many: {BOMB_FIX}")  # fmt: skip
         if META_KEY + ".npy" not in filenames:
             raise FileFormatError(f"{path}: expected an lstmkit file with metadata ({META_KEY}.npy), found none.")
         arrays: dict[str, np.ndarray] = {}
@@ -327,10 +366,44 @@ def read_meta(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, names: Ite
     return _load(path, max_bytes, names, arrays_too=False)[1]
 
 
+#: what :func:`_open_regular` calls a path that is not a regular file, by its ``stat`` test
+_NOT_REGULAR = (("S_ISCHR", "a character device"), ("S_ISBLK", "a block device"), ("S_ISFIFO", "a FIFO (named pipe)"),
+                ("S_ISSOCK", "a socket"))  # fmt: skip
+
+
+def _refuse_irregular(path, mode: int) -> None:
+    """Refuse a path whose ``st_mode`` is not a regular file's: a directory as ``open`` does
+    (IsADirectoryError), anything else (``/dev/zero``, a FIFO) as a FileFormatError naming what it is."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    what = next((said for test, said in _NOT_REGULAR if getattr(stat, test)(mode)), f"file type {stat.S_IFMT(mode):#o}")
+    raise FileFormatError(f"{path}: expected a regular file, got {what}. Copy the model into a file and give its path.")
+
+
+def _open_regular(path: Path):
+    """``path`` opened for reading (binary), once it is known to be a regular file: ``stat`` first (a
+    device or FIFO is never opened: opening one may block, or act), then opened without blocking
+    (O_NONBLOCK: a FIFO put in its place in between does not hang the open) and checked again on the
+    open file (``fstat``), which is what is read. OSError (missing file, permission) passes through."""
+    _refuse_irregular(path, os.stat(path).st_mode)
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        _refuse_irregular(path, os.fstat(fd).st_mode)
+        if nonblock:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _load(path, max_bytes: int, names, arrays_too: bool):
     names = None if names is None else (names,) if isinstance(names, str) else tuple(names)
     path = Path(path)
-    with open(path, "rb") as f:  # OSError (missing file, directory, permission) passes through
+    with _open_regular(path) as f:  # OSError (missing file, directory, permission) passes through
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:
             raise FileFormatError(f"{path}: expected a file of at most {max_bytes} bytes, got {size} bytes.")
