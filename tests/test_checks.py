@@ -30,44 +30,47 @@ def test_check_bool_takes_python_and_numpy_bools_and_returns_python_bools():
         check_bool("no", "W", "flag", none=True)
 
 
-# (build with the flag set to v, where the message says it is, the flag's name)
+# (build with the flag set to v, where the message says it is, the flag's name, read the flag back from what was built)
 FLAGS = [
-    (lambda v: LSTM(3, 4, batch_first=v), "LSTM", "batch_first"),
-    (lambda v: LSTM(3, 4, bias=v), "LSTM", "bias"),
-    (lambda v: LSTM(3, 4, bidirectional=v), "LSTM", "bidirectional"),
-    (lambda v: LSTM(3, 4, peephole=v), "LSTM", "peephole"),
-    (lambda v: LSTM(3, 4, input_forget=v), "LSTM", "input_forget"),
-    (lambda v: LSTM(3, 4, layer_norm=v), "LSTM", "layer_norm"),
-    (lambda v: RNN(3, 4, batch_first=v), "RNN", "batch_first"),
-    (lambda v: RNN(3, 4, bias=v), "RNN", "bias"),
-    (lambda v: RNN(3, 4, bidirectional=v), "RNN", "bidirectional"),
-    (lambda v: LSTMCell(3, 4, bias=v), "LSTMCell", "bias"),
-    (lambda v: LSTMCell(3, 4, peephole=v), "LSTMCell", "peephole"),
-    (lambda v: LSTMCell(3, 4, input_forget=v), "LSTMCell", "input_forget"),
-    (lambda v: LSTMCell(3, 4, layer_norm=v), "LSTMCell", "layer_norm"),
-    (lambda v: RNNCell(3, 4, bias=v), "RNNCell", "bias"),
-    (lambda v: Linear(3, 4, bias=v), "Linear", "bias"),
-    (lambda v: SequenceModel(3, 2, 4, bidirectional=v), "SequenceModel", "bidirectional"),
-    (lambda v: SequenceModel(3, 2, 4, lstm_options={"bias": v}), "SequenceModel lstm_options", "bias"),
-    (lambda v: SequenceModel(3, 2, 4, cell="rnn", lstm_options={"bias": v}), "SequenceModel lstm_options", "bias"),
-    (lambda v: SequenceModel(3, 2, 4, lstm_options={"peephole": v}), "SequenceModel lstm_options", "peephole"),
-    (lambda v: LSTM(3, 4).stream(unbatched=v), "LSTMStream", "unbatched"),
-    (lambda v: LSTM(3, 4).train(v), "LSTM.train", "mode"),
-    (lambda v: SequenceModel(3, 2, 4).train(v), "SequenceModel.train", "mode"),
+    (lambda v: LSTM(3, 4, batch_first=v), "LSTM", "batch_first", lambda m: m.batch_first),
+    (lambda v: LSTM(3, 4, bias=v), "LSTM", "bias", lambda m: m.bias),
+    (lambda v: LSTM(3, 4, bidirectional=v), "LSTM", "bidirectional", lambda m: m.bidirectional),
+    (lambda v: LSTM(3, 4, peephole=v), "LSTM", "peephole", lambda m: m.variant.peephole),
+    (lambda v: LSTM(3, 4, input_forget=v), "LSTM", "input_forget", lambda m: m.variant.input_forget),
+    (lambda v: LSTM(3, 4, layer_norm=v), "LSTM", "layer_norm", lambda m: m.variant.layer_norm),
+    (lambda v: RNN(3, 4, batch_first=v), "RNN", "batch_first", lambda m: m.batch_first),
+    (lambda v: RNN(3, 4, bias=v), "RNN", "bias", lambda m: m.bias),
+    (lambda v: RNN(3, 4, bidirectional=v), "RNN", "bidirectional", lambda m: m.bidirectional),
+    (lambda v: LSTMCell(3, 4, bias=v), "LSTMCell", "bias", lambda m: m.bias),
+    (lambda v: LSTMCell(3, 4, peephole=v), "LSTMCell", "peephole", lambda m: m.variant.peephole),
+    (lambda v: LSTMCell(3, 4, input_forget=v), "LSTMCell", "input_forget", lambda m: m.variant.input_forget),
+    (lambda v: LSTMCell(3, 4, layer_norm=v), "LSTMCell", "layer_norm", lambda m: m.variant.layer_norm),
+    (lambda v: RNNCell(3, 4, bias=v), "RNNCell", "bias", lambda m: m.bias),
+    (lambda v: Linear(3, 4, bias=v), "Linear", "bias", lambda m: m.has_bias),
+    (lambda v: SequenceModel(3, 2, 4, bidirectional=v), "SequenceModel", "bidirectional", lambda m: m.rnn.bidirectional),
+    (lambda v: SequenceModel(3, 2, 4, lstm_options={"bias": v}), "SequenceModel lstm_options", "bias", lambda m: m.rnn.bias),
+    (lambda v: SequenceModel(3, 2, 4, cell="rnn", lstm_options={"bias": v}), "SequenceModel lstm_options", "bias", lambda m: m.rnn.bias),
+    (lambda v: SequenceModel(3, 2, 4, lstm_options={"peephole": v}), "SequenceModel lstm_options", "peephole", lambda m: m.rnn.variant.peephole),
+    (lambda v: LSTM(3, 4).stream(unbatched=v), "LSTMStream", "unbatched", lambda m: m.unbatched),
+    (lambda v: LSTM(3, 4).train(v), "LSTM.train", "mode", lambda m: m.training),
+    (lambda v: SequenceModel(3, 2, 4).train(v), "SequenceModel.train", "mode", lambda m: m.training),
 ]
 
 
 @pytest.mark.parametrize("value", NOT_BOOLS, ids=repr)
-@pytest.mark.parametrize("build,where,arg", FLAGS, ids=[f"{w}-{a}" for _, w, a in FLAGS])
-def test_a_flag_is_true_or_false_not_a_value_bool_would_read(build, where, arg, value):
+@pytest.mark.parametrize("build,where,arg,read", FLAGS, ids=[f"{w}-{a}" for _, w, a, _ in FLAGS])
+def test_a_flag_is_true_or_false_not_a_value_bool_would_read(build, where, arg, read, value):
     with pytest.raises(TypeError) as err:
         build(value)
     assert str(err.value) == f"{where}: expected {arg} True or False, got {value!r}."
 
 
-@pytest.mark.parametrize("build,where,arg", FLAGS, ids=[f"{w}-{a}" for _, w, a in FLAGS])
-def test_numpy_bools_are_taken_as_flags(build, where, arg):
-    build(np.True_), build(np.False_)
+@pytest.mark.parametrize("build,where,arg,read", FLAGS, ids=[f"{w}-{a}" for _, w, a, _ in FLAGS])
+def test_numpy_bools_are_taken_as_flags(build, where, arg, read):
+    # each numpy bool is read as the flag it is and kept as a Python bool
+    for value, want in ((np.True_, True), (np.False_, False)):
+        got = read(build(value))
+        assert type(got) is bool and got is want, f"{where} {arg}={value!r}: read as {got!r}"
 
 
 def test_flags_are_kept_as_python_bools():
