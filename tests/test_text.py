@@ -47,7 +47,7 @@ def test_save_load_round_trip(gen, tmp_path):
     back = TextGenerator.load(tmp_path / "g.npz")
     assert back.vocab_ == gen.vocab_
     assert back.generate("ab", 40, seed=5) == gen.generate("ab", 40, seed=5)
-    assert back.perplexity(PATTERN[:50]) == pytest.approx(gen.perplexity(PATTERN[:50]), rel=1e-6)
+    assert back.perplexity(PATTERN[:50]) == gen.perplexity(PATTERN[:50])  # the weights come back bit for bit
     from lstmkit.forecast import LSTMForecaster
 
     with pytest.raises(FileFormatError, match="expected a model of kind LSTMForecaster, got TextGenerator"):
