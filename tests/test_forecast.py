@@ -917,3 +917,45 @@ def test_training_s_mae_is_in_y_units_or_named_by_what_it_measures(capsys):
     assert "mae_log" in LSTMForecaster(window=6, log=True, **dict(FAST, epochs=1)).fit(pos).training_history_.keys()
     both = LSTMForecaster(window=6, log=True, difference=1, **dict(FAST, epochs=1)).fit(pos).training_history_
     assert [k for k in both.keys() if "mae" in k] == ["mae_log_diff"]
+
+
+def test_a_files_history_and_scaling_are_checked_at_load_as_fit_checks_them(tmp_path):
+    # each edit loaded without a word: a scale of 1e308 made predict return inf, a mean of 1e308 made every forecast
+    # 1e308, a history value of 1e308 made predict refuse y naming no file, and a string or true in the history was read
+    # as a number. LARGEST = float64's largest / 4 = 1.7976931348623157e308 / 4 = 4.49e307 (fit refuses y beyond it);
+    # mean and scale are of values within ±2 LARGEST (differences), 8.99e307
+    from lstmkit.modelfile import read_model, save_model
+
+    y = np.sin(np.arange(40) / 4) + 2
+    LSTMForecaster(window=5, horizon=2, **dict(FAST, epochs=1)).fit(y).save(tmp_path / "f.npz")
+    mf = read_model(tmp_path / "f.npz")
+    history = mf.extra["history"]  # [[y0], [y1], ...]: one series
+
+    def edited(**changes):
+        extra = {**mf.extra, **changes}
+        save_model(tmp_path / "e.npz", mf.kind, mf.config, mf.arrays, extra)
+        return tmp_path / "e.npz"
+
+    reg = mf.extra["regressor"]
+    e = re.escape(str(tmp_path / "e.npz"))
+    for changes, message in [
+        (dict(history=history[:3] + [[1e308]] + history[4:]), r"history values within ±4\.49e\+307 \(as fit takes y\), got 1e\+308 at index \(3, 0\)"),
+        (dict(history=history[:3] + [["1.5"]] + history[4:]), r"history the fitted series as a list of rows of numbers, got \[\["),
+        (dict(history=history[:3] + [[True]] + history[4:]), r"history the fitted series as a list of rows of numbers"),
+        (dict(mean=[1e308]), r"mean values within ±8\.99e\+307 \(what fit makes of a series it takes\), got 1e\+308 at index 0"),
+        (dict(scale=[-1e308]), r"scale 1 finite numbers > 0 \(one per series\), got \[-1e\+308\]"),
+        (dict(scale=[1e308]), r"scale values within ±8\.99e\+307 .*got 1e\+308 at index 0"),
+        (dict(regressor=dict(reg, y_scale=[1.0, 1e308])), r"regressor\.y_scale 1\.0 for every output \(the forecaster's regressor does "
+                                                          r"not standardize: standardize false\), got 1e\+308 at index 1"),
+        (dict(regressor=dict(reg, y_mean=[0.5, 0.0])), r"regressor\.y_mean 0\.0 for every output .*got 0\.5 at index 0"),
+    ]:
+        with pytest.raises(FileFormatError, match=rf"^{e}: expected {message}"):
+            LSTMForecaster.load(edited(**changes))
+    # the bounds' ends load (a file fit could not write, but within what its forecasts take)
+    back = LSTMForecaster.load(edited(history=history[:3] + [[4.49e307]] + history[4:], scale=[8.98e307]))
+    assert back.scale_[0] == 8.98e307
+    # with log=True a history value's log is always within range: 1e308 > 0 loads
+    LSTMForecaster(window=5, horizon=2, log=True, **dict(FAST, epochs=1)).fit(y).save(tmp_path / "l.npz")
+    lf = read_model(tmp_path / "l.npz")
+    save_model(tmp_path / "l2.npz", lf.kind, lf.config, lf.arrays, dict(lf.extra, history=lf.extra["history"][:-1] + [[1e308]]))
+    assert LSTMForecaster.load(tmp_path / "l2.npz").history_[-1, 0] == 1e308

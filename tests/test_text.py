@@ -254,3 +254,20 @@ def test_the_characters_never_seen_at_fit_are_told_by_public_methods(gen):
         TextGenerator().unseen("a")
     with pytest.raises(TypeError, match=r"^TextGenerator.unseen: expected text a str, got list"):
         gen.unseen(["a"])
+
+
+@pytest.mark.parametrize("seq_len, said", [("x", "an integer, got str 'x'"), (0, ">= 1, got 0"), (2.5, "an integer, got float 2.5"),
+                                            (True, "an integer, got bool True"), ([], r"an integer, got list \[\]")])  # fmt: skip
+def test_a_model_file_with_a_bad_seq_len_is_refused_at_load_as_fit_refuses_it(tmp_path, seq_len, said):
+    # fit checks seq_len (an integer >= 1: the chunk length of truncated backprop); a file with any other loaded
+    import lstmkit
+    from lstmkit.modelfile import read_model, save_model
+
+    TextGenerator(hidden_size=4, epochs=1, seq_len=8, batch_size=2, seed=0).fit("abcabcabcabcabcabc").save(tmp_path / "g.npz")
+    mf = read_model(tmp_path / "g.npz")
+    save_model(tmp_path / "bad.npz", mf.kind, dict(mf.config, params=dict(mf.config["params"], seq_len=seq_len)), mf.arrays, mf.extra)
+    with pytest.raises(FileFormatError, match=rf"bad.npz: expected a valid TextGenerator model file, got one that fails to load "
+                                              rf"\(TextGenerator: expected seq_len {said}\.\)\.$"):
+        lstmkit.load(tmp_path / "bad.npz")
+    with pytest.raises((TypeError, ValueError), match=rf"^TextGenerator: expected seq_len {said}\.$"):
+        TextGenerator(hidden_size=4, epochs=1, seq_len=seq_len, batch_size=2, seed=0).fit("abcabcabcabcabcabc")

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import all_finite, check_int, count, fail, first_index, is_int
+from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number
 from .estimators import NotFittedError, check_hyper_parameters, json_params, r2
 from .saving import register
 
@@ -71,6 +71,10 @@ def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
 #: the largest magnitude a value in model space (y, or log y) may have: the difference of two such values, or
 #: one less the mean, stays finite below it (a quarter of float64's largest, about 4.49e307)
 LARGEST = float(np.finfo(np.float64).max) / 4
+#: the largest magnitude of a fitted mean and scale (per series): fit computes them from model-space values (each
+#: within ±LARGEST, their differences within ±2 LARGEST), so they are within ±2 LARGEST, half of float64's largest;
+#: a scaled output z within ±1 then maps back to z scale + mean, finite. A model file's are checked against it
+SCALING_LARGEST = 2 * LARGEST
 
 
 def mean_and_scale(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -534,7 +538,11 @@ class LSTMForecaster:
             r = dict(ex["regressor"])
             reg = LSTMRegressor._from_model_file(ModelFile("LSTMRegressor", r.pop("params"), mf.arrays, r, {}), path, prefix="regressor.")
             _check_params_match_model(fc, reg.model_, refuse)  # the parameters that shape the network
-            history = np.array(ex["history"], dtype=np.float64)
+            rows = ex["history"]
+            if not (isinstance(rows, list) and all(isinstance(row, list) and all(is_number(v) for v in row) for row in rows)):
+                # np.array would read "1.5" and true as numbers
+                refuse("history", "the fitted series as a list of rows of numbers", f"{rows!r:.80}")
+            history = np.array(rows, dtype=np.float64)
             W, H, d = fc.window, fc.horizon, fc.difference
             if history.ndim != 2 or history.shape[1] < 1 or len(history) < W + d:
                 refuse("history", f"the fitted series as rows (N >= window+difference = {W + d}, n_series >= 1)", f"shape {history.shape}")
@@ -542,10 +550,22 @@ class LSTMForecaster:
             if bad.any():
                 at = first_index(bad)
                 refuse("history", "finite values" + (" > 0 (log=True)" if fc.log else ""), f"{history[at]} at index {at}")
+            if not fc.log and not (np.abs(history) <= LARGEST).all():  # as fit refuses y (log y is always within)
+                at = first_index(np.abs(history) > LARGEST)
+                refuse("history", f"values within ±{LARGEST:.3g} (as fit takes y)", f"{history[at]} at index {at}")
             S = history.shape[1]
             for key in ("mean", "scale"):
                 if not _finite_numbers(ex[key], S) or (key == "scale" and min(ex[key]) <= 0):
                     refuse(key, f"{S} finite numbers{' > 0' if key == 'scale' else ''} (one per series)", f"{ex[key]!r:.80}")
+                big = [i for i, v in enumerate(ex[key]) if abs(v) > SCALING_LARGEST]
+                if big:  # fit's are within it; from beyond it a forecast overflows to inf, or is that number whatever the model says
+                    refuse(key, f"values within ±{SCALING_LARGEST:.3g} (what fit makes of a series it takes)", f"{ex[key][big[0]]!r} at index {big[0]}")
+            if reg.standardize is False:  # the forecaster scales the series itself: its regressor's outputs are not rescaled
+                for key, value in (("y_mean", 0.0), ("y_scale", 1.0)):
+                    off = np.flatnonzero(getattr(reg, key + "_") != value)
+                    if off.size:
+                        refuse(f"regressor.{key}", f"{value} for every output (the forecaster's regressor does not standardize: "
+                               "standardize false)", f"{float(getattr(reg, key + '_')[off[0]])!r} at index {off[0]}")  # fmt: skip
             if not isinstance(ex["is_1d"], bool) or (ex["is_1d"] and S != 1):
                 refuse("is_1d", "true only for one series" if isinstance(ex["is_1d"], bool) else "true or false", f"{ex['is_1d']!r} with {S} series")
             series_names = ex.get("series_names")  # absent in a file saved before names were recorded

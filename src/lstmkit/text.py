@@ -356,6 +356,7 @@ class TextGenerator:
         try:
             gen = cls(**mf.config["params"])
             check_hyper_parameters(gen, KIND)  # as fit checks them: a seed "x" loaded
+            check_int(gen.seq_len, KIND, "seq_len", minimum=1)  # fit's own check (check_hyper_parameters has no seq_len)
             codes = mf.extra["vocab"]
             if not isinstance(codes, list) or not all(is_int(c) and 0 <= c <= 0x10FFFF for c in codes):
                 refuse("vocab", "a list of Unicode code points", f"{codes!r:.80}")
