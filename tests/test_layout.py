@@ -10,7 +10,6 @@ from lstmkit.seeds import SEED000_GATES
 
 
 def test_per_gate_round_trip_is_exact():
-    rng = np.random.default_rng(0)
     cell = LSTMCell(3, 4, dtype=np.float64, seed=0)
     gates = cell.to_per_gate()
     assert sorted(gates) == sorted(f"{p}_{s}{g}" for p in "Wb" for s in "ih" for g in "ifco")
@@ -21,7 +20,6 @@ def test_per_gate_round_trip_is_exact():
     # the gate order is i, f, g(c), o: W_if is rows H..2H of weight_ih
     np.testing.assert_array_equal(gates["W_if"], cell.weight_ih[4:8])
     np.testing.assert_array_equal(gates["W_hc"], cell.weight_hh[8:12])
-    del rng
 
 
 def test_concat_round_trip_and_semantics():
