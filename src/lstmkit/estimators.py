@@ -629,10 +629,16 @@ class _SequenceEstimator:
         return Xv, encode(validation_data[1], Xv, lv), lv
 
     @staticmethod
-    def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str) -> np.ndarray | None:
+    def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str, lengths=None) -> np.ndarray | None:
         """``sample_weight`` of fit or score checked: None, or float64 (n,), or per step (n, T) too;
-        finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`)."""
-        return None if sample_weight is None else check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where)
+        finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`); for fit (``lengths`` given
+        or not, ``where`` ending in "fit"), refused where every valid target weighs 0."""
+        if sample_weight is None:
+            return None
+        s = check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where)
+        if where.endswith(".fit") and not (s if s.ndim == 1 else s[scored_targets(True, lengths, n, T)]).sum() > 0:
+            fail(where, "sample_weight", "a weight > 0 for a valid target (the loss is their weighted mean)", "0 for each of them")
+        return s
 
     def _check_X(self, X, lengths, method: str):
         """X and lengths of predict, predict_proba or score (``method``), checked, once per call:
@@ -863,7 +869,7 @@ class LSTMClassifier(_SequenceEstimator):
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
-        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)
+        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where, lengths)
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
@@ -1081,7 +1087,7 @@ class LSTMRegressor(_SequenceEstimator):
         head = "all" if per_step else "last"
         name, scale = ("mae", stats["y_scale_"]) if mae_as is None else mae_as
         metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units
-        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)
+        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where, lengths)
         return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, metrics, stats, checkpoint, resume, validation, on_resume,
                          sample_weight=sample_weight)
 
