@@ -18,6 +18,8 @@ import pytest
 from lstmkit.cli import main
 from lstmkit.explain import check, explain, worked
 from lstmkit.explain.check import report_document
+from test_explain_trace import SEED000_SLIDES_BY_HAND
+from test_seeds import seed000_by_hand
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -96,22 +98,24 @@ def _block(text: str, lhs: str) -> list[str]:
 
 def test_by_hand_numbers_are_the_slides(s0):
     text = explain(s0, "text", decimals=1, width=100)
-    # step 1 (slides): i_1 = σ([4.0, 2.0]) = [1.0, 0.9]  (σ(4) = 0.982, σ(2) = 0.881)
+    # every number of steps 1-2 derived by hand in test_explain_trace's table is the line's result:
+    # i_1 = σ([4.0, 2.0]) = [1.0, 0.9] (σ(4) = 0.982, σ(2) = 0.881), ..., h_2 = [-0.7, 0.8]
+    sym = {"i": "i", "f": "f", "o": "o", "g": "c̃", "c": "c", "h": "h"}
+    for t, vals in SEED000_SLIDES_BY_HAND.items():
+        for name, (a, b) in vals.items():
+            vec = f"[{a:.1f}, {b:.1f}]ᵀ"
+            if name in sym:
+                assert f"    = {vec}" in _block(text, f"{sym[name]}_{t}"), (name, t, vec)
+            elif name.startswith("z_"):
+                k = name[2:]
+                assert f"    = {'tanh' if k == 'g' else 'σ'}({vec})" in _block(text, f"{sym[k]}_{t}"), (name, t, vec)
+    # and the lines between: i_1 = σ([4.0, 2.0]); step 2's sums W_i* x_2 + W_h* h_1 with the carried
+    # h_1 = [0.7, 0.0] (W_hi h_1 = [0.7, 2.8], W_hc h_1 = [-2.8, 2.8]); c_2 = f_2 * c_1 + i_2 * c̃_2
     i1 = _block(text, "i_1")
-    assert "= σ([4.0, 2.0]ᵀ)" in i1[-3] and i1[-2].endswith("= [1.0, 0.9]ᵀ")
-    # c_1 = [1.0, 0.9] * [0.8, 0.0] = [0.8, 0.0]; h_1 = [1.0, 1.0] * tanh([0.8, 0.0]) = [0.7, 0.0]
-    assert _block(text, "c_1")[-1].endswith("= [0.8, 0.0]ᵀ")
-    assert _block(text, "h_1")[-1].endswith("= [0.7, 0.0]ᵀ")
-    # step 2: i_2 = σ([4.0, 2.0] + [0.7, 2.8]) = σ([4.7, 4.8]) = [1.0, 1.0]
-    i2 = "\n".join(_block(text, "i_2"))
-    assert "σ([4.0, 2.0]ᵀ + [0.7, 2.8]ᵀ)" in i2 and "σ([4.7, 4.8]ᵀ)" in i2
-    # c~_2 = tanh([1.0, 0.0] + [-2.8, 2.8]) = tanh([-1.8, 2.8]) = [-0.9, 1.0]
-    g2 = "\n".join(_block(text, "c̃_2"))
-    assert "tanh([1.0, 0.0]ᵀ + [-2.8, 2.8]ᵀ)" in g2 and g2.endswith("= [-0.9, 1.0]ᵀ")
-    # c_2 = [0.1, 0.9]*[0.8, 0.0] + [1.0, 1.0]*[-0.9, 1.0] = [-0.8, 1.0]; h_2 = tanh([-0.8, 1.0]) = [-0.7, 0.8]
-    c2 = _block(text, "c_2")
-    assert "[0.1, 0.9]ᵀ * [0.8, 0.0]ᵀ + [1.0, 1.0]ᵀ * [-0.9, 1.0]ᵀ" in c2[1] and c2[-1].endswith("= [-0.8, 1.0]ᵀ")
-    assert _block(text, "h_2")[-1].endswith("= [-0.7, 0.8]ᵀ")
+    assert "= σ([4.0, 2.0]ᵀ)" in i1[-3]
+    assert "σ([4.0, 2.0]ᵀ + [0.7, 2.8]ᵀ)" in "\n".join(_block(text, "i_2"))
+    assert "tanh([1.0, 0.0]ᵀ + [-2.8, 2.8]ᵀ)" in "\n".join(_block(text, "c̃_2"))
+    assert "[0.1, 0.9]ᵀ * [0.8, 0.0]ᵀ + [1.0, 1.0]ᵀ * [-0.9, 1.0]ᵀ" in _block(text, "c_2")[1]
     # the matrix times vector of seed 000, eq. (12): [[4 4], [2 2]] × [1.0, 0.0]ᵀ as two-line blocks
     assert "⎡4 4⎤ × ⎡1.0⎤" in i1[1] and "⎣2 2⎦   ⎣0.0⎦" in i1[2]
 
@@ -132,13 +136,12 @@ def test_seed000_header_tells_the_slides_step_3_from_the_hand_calculation(s0):
 
 def test_exact_numbers_by_hand_derivation(s0):
     text = explain(s0, "text", width=100)
-    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
-    c1 = s(4) * math.tanh(1)  # c_1 = σ(4) tanh(1) = 0.7479
-    h1 = s(5) * math.tanh(c1)  # h_1 = σ(5) tanh(c_1) = 0.6296
+    hand = seed000_by_hand()  # test_seeds' scalar derivation: c_1 = σ(4) tanh(1) = 0.7479, h_1 = σ(5) tanh(c_1) = 0.6296
+    c1, h1 = hand[0]["c"][0], hand[0]["h"][0]
     y1 = math.exp(h1) / (math.exp(h1) + 1)  # softmax([h1, 0])[0] = 0.6524
-    assert _block(text, "c_1")[-1].endswith(f"= [{c1:.3f}, 0.000]ᵀ") and f"{c1:.3f}" == "0.748"
-    assert _block(text, "h_1")[-1].endswith(f"= [{h1:.3f}, 0.000]ᵀ") and f"{h1:.3f}" == "0.630"
-    assert f"[{y1:.3f}, {1 - y1:.3f}]ᵀ" in "\n".join(_block(text, "y_1")) and f"{y1:.3f}" == "0.652"
+    assert _block(text, "c_1")[-1].endswith(f"= [{c1:.3f}, 0.000]ᵀ")
+    assert _block(text, "h_1")[-1].endswith(f"= [{h1:.3f}, 0.000]ᵀ")
+    assert f"[{y1:.3f}, {1 - y1:.3f}]ᵀ" in "\n".join(_block(text, "y_1"))
 
 
 def test_exact_numbers_are_rounded_as_by_hand_at_a_tie():

@@ -12,6 +12,7 @@ import pytest
 from lstmkit import LSTM
 from lstmkit.explain import backward, forward, hand_round, worked
 from lstmkit.explain.worked import from_dict
+from test_seeds import seed000_by_hand
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -38,36 +39,32 @@ def test_hand_round_is_half_away_from_zero():
     np.testing.assert_array_equal(hand_round(v, 1), [0.1, 0.2, 0.3, 0.4, -0.3, 0.8, -0.9, np.nan])
 
 
-def test_exact_trace_matches_hand_derivation_step1(seed000):
-    # x_1 = A = [1, 0], h_0 = c_0 = 0, biases 0:
-    # z_i = W_ii x_1 = [4, 2]; z_f = [-2, 2]; z_o = [5, 3]; z_c~ = [1, 0]
-    # c_1 = f*0 + i*c~ = [σ(4) tanh(1), σ(2) tanh(0)] = [σ(4) tanh(1), 0]
-    # h_1 = o * tanh(c_1) = [σ(5) tanh(σ(4) tanh(1)), 0]
-    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
-    r = forward(seed000).steps[0]
-    np.testing.assert_allclose(r["z_i"], [4, 2])
-    np.testing.assert_allclose(r["i"], [s(4), s(2)])
-    np.testing.assert_allclose(r["f"], [s(-2), s(2)])
-    c1 = s(4) * math.tanh(1)
-    np.testing.assert_allclose(r["c"], [c1, 0.0])
-    np.testing.assert_allclose(r["h"], [s(5) * math.tanh(c1), 0.0])
-    assert round(c1, 3) == 0.748 and round(s(5) * math.tanh(c1), 3) == 0.630  # the lead's exact numbers
+def test_exact_trace_matches_hand_derivation(seed000):
+    # every pre-activation, gate, c and h of the three steps against test_seeds' scalar derivation
+    # (math.exp / math.tanh on the slides' weights, unit by unit)
+    for t, hand in enumerate(seed000_by_hand(), start=1):
+        r = forward(seed000).steps[t - 1]
+        for ours, theirs in [("z_i", "zi"), ("z_f", "zf"), ("z_o", "zo"), ("z_g", "zg"), *[(k, k) for k in "ifogch"]]:
+            np.testing.assert_allclose(r[ours], hand[theirs], rtol=0, atol=1e-12, err_msg=f"{ours}_{t}")
+
+
+# seed 000's slides, steps 1-2, by hand to one decimal (also the text explain writes, test_explain_render):
+# step 1 i=[1.0,0.9], f=[0.1,0.9], o=[1.0,1.0], c~=[0.8,0.0], c_1 = 1.0*0.8 = [0.8, 0.0],
+# h_1 = 1.0*tanh(0.8)=0.664 -> [0.7, 0.0].
+# Step 2 with h_1 = [0.7, 0]: z_i = [4,2]+[0.7,2.8] = [4.7,4.8] -> [1.0,1.0]; z_f = [-2.7, 2.0] -> [0.1, 0.9];
+# z_o = [5.7, 4.4] -> [1.0, 1.0]; z_c~ = [1,0]+[-2.8,2.8] = [-1.8, 2.8] -> [-0.9, 1.0];
+# c_2 = 0.1*0.8 + 1.0*(-0.9) = 0.1 - 0.9 = -0.8 (0.08 rounds to 0.1), 0.9*0 + 1*1 = 1.0;
+# h_2 = [tanh(-0.8), tanh(1.0)] = [-0.664, 0.762] -> [-0.7, 0.8].
+SEED000_SLIDES_BY_HAND = {
+    1: {"i": [1.0, 0.9], "f": [0.1, 0.9], "o": [1.0, 1.0], "g": [0.8, 0.0], "c": [0.8, 0.0], "h": [0.7, 0.0]},
+    2: {"Wh_i": [0.7, 2.8], "z_i": [4.7, 4.8], "i": [1.0, 1.0], "z_f": [-2.7, 2.0], "f": [0.1, 0.9],
+        "z_o": [5.7, 4.4], "o": [1.0, 1.0], "z_g": [-1.8, 2.8], "g": [-0.9, 1.0], "c": [-0.8, 1.0], "h": [-0.7, 0.8]},
+}
 
 
 def test_hand_mode_reproduces_seed000_slides_steps_1_and_2(seed000):
-    # By hand to one decimal (the slides): step 1 i=[1.0,0.9], f=[0.1,0.9], o=[1.0,1.0], c~=[0.8,0.0],
-    # c_1 = 1.0*0.8 = [0.8, 0.0], h_1 = 1.0*tanh(0.8)=0.664 -> [0.7, 0.0].
-    # Step 2 with h_1 = [0.7, 0]: z_i = [4,2]+[0.7,2.8] = [4.7,4.8] -> [1.0,1.0]; z_f = [-2.7, 2.0] -> [0.1, 0.9];
-    # z_o = [5.7, 4.4] -> [1.0, 1.0]; z_c~ = [1,0]+[-2.8,2.8] = [-1.8, 2.8] -> [-0.9, 1.0];
-    # c_2 = 0.1*0.8 + 1.0*(-0.9) = 0.1 - 0.9 = -0.8 (0.08 rounds to 0.1), 0.9*0 + 1*1 = 1.0;
-    # h_2 = [tanh(-0.8), tanh(1.0)] = [-0.664, 0.762] -> [-0.7, 0.8].
     fw = forward(seed000, decimals=1)
-    slides = {
-        1: {"i": [1.0, 0.9], "f": [0.1, 0.9], "o": [1.0, 1.0], "g": [0.8, 0.0], "c": [0.8, 0.0], "h": [0.7, 0.0]},
-        2: {"Wh_i": [0.7, 2.8], "z_i": [4.7, 4.8], "i": [1.0, 1.0], "z_f": [-2.7, 2.0], "f": [0.1, 0.9],
-            "z_o": [5.7, 4.4], "o": [1.0, 1.0], "z_g": [-1.8, 2.8], "g": [-0.9, 1.0], "c": [-0.8, 1.0], "h": [-0.7, 0.8]},
-    }
-    for t, vals in slides.items():
+    for t, vals in SEED000_SLIDES_BY_HAND.items():
         for name, v in vals.items():
             np.testing.assert_allclose(fw.steps[t - 1][name], v, atol=1e-12, err_msg=f"{name}_{t}")
 
