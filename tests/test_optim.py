@@ -399,7 +399,8 @@ def _refused_resume(path, opts, shown):
     X, Y = _checkpoint_data()
     with pytest.raises(ValueError) as err:
         _checkpoint_trainer(**opts).fit(X, Y, epochs=5, validation_split=0.2, checkpoint=path, resume=True)
-    assert str(err.value) == f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow) or start afresh."
+    assert str(err.value) == (f"load_checkpoint: {path} was written with {shown}. Resume with the same settings (only epochs may grow), "
+                              f"or start afresh: delete {path} or give another checkpoint path.")
 
 
 def test_amsgrad_resumes_bit_for_bit_is_a_setting_and_is_not_written_when_off(tmp_path):
