@@ -585,3 +585,30 @@ def test_lstm_options_none_and_empty_are_one_setting(tmp_path):
     resumed = LSTMClassifier(hidden_size=4, epochs=2, lstm_options=None, seed=0).fit(X, y, lengths, checkpoint=tmp_path / "e.npz", resume=True)
     for k, v in straight.model_.parameters().items():
         assert np.array_equal(v, resumed.model_.parameters()[k]), k
+
+
+def test_a_checkpoint_that_recorded_equal_class_weights_resumes_without_them(tmp_path, monkeypatch):
+    # before 5631f17 a Trainer recorded class weights of one number ([1.0, 1.0]) as a setting, and an
+    # estimator its mapping of equal weights; they train as none does (Σ c ℓ / Σ c is the plain mean), so such
+    # a checkpoint resumes with none, with [2, 2], or with the mapping, and refuses other weights
+    from lstmkit import SequenceModel, Trainer
+    from lstmkit.checkpoint import ResumeRefused, settings_difference
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 4, 2))
+    Y = (X[:, :, 0] > 0.5).astype(int)
+    recorded = Trainer.settings
+    monkeypatch.setattr(Trainer, "settings", lambda self: {**recorded(self), "class_weight": [1.0, 1.0]})  # the old record
+    ck = str(tmp_path / "old.npz")
+    Trainer(SequenceModel(2, 2, 3, seed=0), batch_size=4, seed=0).fit(X, Y, epochs=1, checkpoint=ck)
+    monkeypatch.setattr(Trainer, "settings", recorded)
+    for then in (None, [2.0, 2.0]):
+        Trainer(SequenceModel(2, 2, 3, seed=0), class_weight=then, batch_size=4, seed=0).fit(
+            X, Y, epochs=2, checkpoint=ck, resume=True)  # fmt: skip
+    with pytest.raises(ResumeRefused, match="class_weight"):
+        Trainer(SequenceModel(2, 2, 3, seed=0), class_weight=[1.0, 2.0], batch_size=4, seed=0).fit(
+            X, Y, epochs=3, checkpoint=ck, resume=True)  # fmt: skip
+    # an estimator's mapping, and what is not one number > 0, compare as recorded
+    assert settings_difference({"settings": {"class_weight": {"a": 3, "b": 3}}}, {}) is None
+    for weights in ([0.0, 0.0], [1.0, 2.0], {"a": 1, "b": 2}, [True, True]):
+        assert settings_difference({"settings": {"class_weight": weights}}, {}) is not None, weights

@@ -231,9 +231,13 @@ def normal_setting(name: str, value: Any) -> Any:
     ``"adam"``; a Trainer records its class, ``"Adam"``) and ``lstm_options``' activations by
     their canonical spec (``get_activation`` takes ``"Hard_Sigmoid"``, ``"HardSigmoid"`` and
     ``["hard_sigmoid", 0.2, 0.5]``, its defaults, for ``"hard_sigmoid"``; ``None`` for ``{}``, which
-    the estimators build the same model from). Any other value, and one
-    that does not read as an activation, as it is."""
+    the estimators build the same model from); class weights that are all one number > 0 (a list,
+    or an estimator's mapping of label to weight) as no class weights, ``_MISSING``: they train as
+    none, bit for bit, and a checkpoint written before that was so records them. Any other value,
+    and one that does not read as an activation, as it is."""
     key = name.removeprefix("model ")
+    if key == "class_weight" and isinstance(value, (list, Mapping)) and _one_positive_number(value):
+        return _MISSING
     if key == "optimizer" and isinstance(value, str):
         return value.lower()
     if key == "lstm_options" and value is None:  # the estimators build the same model from None and {}
@@ -246,6 +250,13 @@ def normal_setting(name: str, value: Any) -> Any:
         except (TypeError, ValueError):
             return value
     return value
+
+
+def _one_positive_number(weights: list | Mapping) -> bool:
+    """Whether recorded class weights (a list, or a mapping's values) are all one number > 0."""
+    values = list(weights.values()) if isinstance(weights, Mapping) else weights
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return bool(values) and numbers and values[0] > 0 and all(v == values[0] for v in values)
 
 
 def same_value(a: Any, b: Any) -> bool:
