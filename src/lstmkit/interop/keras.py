@@ -78,6 +78,7 @@ import numpy as np
 
 from .. import layout
 from .._checks import fail
+from ..io import BOMB_FIX, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
 from ..recurrent import LSTM
 
 #: Keras activation name -> lstmkit activation spec
@@ -382,12 +383,60 @@ def _unwrap(module, readout, where: str):
 
 # -- files, without Keras -------------------------------------------------------------------------
 def _h5_vars(group) -> list[np.ndarray]:
-    """The arrays under ``<group>/vars`` (or ``<group>/cell/vars``), in index order."""
+    """The arrays under ``<group>/vars`` (or ``<group>/cell/vars``), in index order (Keras names them
+    0, 1, 2, ...; any other name is refused, naming the group)."""
     for sub in ("cell/vars", "vars"):
         if sub in group:
             g = group[sub]
-            return [np.asarray(g[k]) for k in sorted(g, key=int)]
+            names = list(g)
+            odd = [k for k in names if not k.isdigit()]
+            if odd:
+                fail("read_keras", f"the variables of {g.name}", "named 0, 1, 2, ... (Keras' numbering)", f"{sorted(names)}")
+            return [np.asarray(g[k]) for k in sorted(names, key=int)]
     return []
+
+
+def _check_h5(h5, path: str, where: str) -> None:
+    """Refuse, before a byte of data is read, what would read outside ``path`` or cost more memory than
+    the file's own size: a link that is not a hard link (a soft link, or an external link to another
+    file, such as ``/etc/hostname``), a dataset whose storage lies in other files (HDF5 "external"
+    raw-data files: any local file, ``~/.ssh/id_rsa``, read as weights) or that is virtual (mapped from
+    other files), a dataset of more than :data:`lstmkit.io.MAX_ELEMENTS` elements, and one declaring
+    far more bytes than it stores (a sparse or compressed dataset out of proportion, as
+    :data:`lstmkit.io.BOMB_RATIO` for a zip entry). Keras writes plain hard-linked groups of contiguous
+    datasets, which pass. Every refusal names the file and the link or dataset."""
+    import h5py
+
+    from ..io import MAX_ELEMENTS
+
+    def refuse(name: str, expected: str, got: str, fix: str = "") -> None:
+        fail(where, f"{path} entry /{name}", expected, got, fix or "lstmkit reads Keras' own weights files only: save the model again with Keras.",
+             exc=FileFormatError)  # fmt: skip
+
+    def soft(name: str, lk):  # h5py's visitors must not raise: return the first bad one, which stops the walk
+        return None if isinstance(lk, h5py.HardLink) else (name, lk)
+
+    bad = h5.visititems_links(soft)  # every link, before any is followed: a non-hard one is never opened
+    if bad is not None:
+        name, lk = bad
+        target = f" to {lk.filename}:{lk.path}" if isinstance(lk, h5py.ExternalLink) else f" to {lk.path}" if isinstance(lk, h5py.SoftLink) else ""
+        refuse(name, "a hard link (a group or dataset inside the file)", f"{type(lk).__name__}{target}")
+    datasets: list = []
+    h5.visititems(lambda name, obj: datasets.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
+    for name, obj in datasets:
+        if obj.external:
+            refuse(name, "a dataset stored inside the file", f"external storage in {', '.join(repr(os.fsdecode(e[0])) for e in obj.external)}")
+        if obj.is_virtual:
+            refuse(name, "a dataset stored inside the file", "a virtual dataset (mapped from other files)")
+        if obj.dtype.kind not in "fiub":
+            refuse(name, "a numeric dataset", f"dtype {obj.dtype}")
+        n = int(np.prod(obj.shape, dtype=object)) if obj.shape is not None else 0
+        if n > MAX_ELEMENTS:
+            refuse(name, f"a dataset of at most {MAX_ELEMENTS} elements", f"shape {obj.shape} ({n} elements)")
+        declared, stored = n * obj.dtype.itemsize, obj.id.get_storage_size()
+        if _bomb(declared, stored):
+            refuse(name, "a dataset that stores the bytes it declares", f"{declared} bytes declared over {stored} stored (sparse or compressed)",
+                   "Keras writes its weights uncompressed: save the model again with Keras.")  # fmt: skip
 
 
 def _snake(name: str) -> str:
@@ -437,6 +486,12 @@ def _read_file(path, where: str):
     if path.lower().endswith(".keras"):  # as convert reads suffixes: M.KERAS is a .keras zip
         try:
             with zipfile.ZipFile(path) as zf:
+                for entry, bound in (("config.json", MAX_META_CHARS), ("model.weights.h5", MAX_BYTES)):
+                    info = zf.getinfo(entry)  # sizes as the zip declares them, checked before anything is inflated
+                    if info.file_size > bound or _bomb(info.file_size, info.compress_size):
+                        fail(where, f"{path} entry {entry}", f"at most {bound} bytes, and in proportion to its compressed size",
+                             f"{info.file_size} bytes declared from {info.compress_size} compressed ({_ratio(info)})", BOMB_FIX,
+                             exc=FileFormatError)  # fmt: skip
                 config = json.loads(zf.read("config.json"))
                 h5_bytes = zf.read("model.weights.h5")
         except FileNotFoundError:
@@ -452,6 +507,7 @@ def _read_file(path, where: str):
         except OSError as exc:
             fail(where, path, "an HDF5 weights file (.weights.h5)", f"a file h5py cannot open ({exc})")
     with h5:
+        _check_h5(h5, path, where)
         if "layers" not in h5:
             fail(where, path, "Keras 3 weights (a 'layers' group)", f"groups {sorted(h5)}")
         groups = h5["layers"]
