@@ -243,6 +243,44 @@ def test_load_checks_the_hyper_parameters_as_fit_does(tmp_path, field, value, ex
             cls(hidden_size=3, **{field: value}).fit(X, target)
 
 
+def test_a_files_history_and_unstandardized_scaling_are_checked_at_load_as_fit_makes_them(tmp_path):
+    # each edit loaded without a word (audit finding 8): history_ held a string, a list, a bool or a 400-digit
+    # integer as a logged value, or epoch 7 first; and a regressor fitted with standardize=False, whose y_mean and
+    # y_scale fit makes 0 and 1 (np.zeros, np.ones), took a file's 0.5 and 1e308 (every prediction inf) as its own
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=10)
+    LSTMRegressor(hidden_size=3, epochs=2, seed=0, standardize=False).fit(X, np.stack([X[:, -1, 0], X[:, 0, 1]], axis=1)).save(tmp_path / "r.npz")
+    mf = read_model(tmp_path / "r.npz")
+    assert (mf.extra["y_mean"], mf.extra["y_scale"]) == ([0.0, 0.0], [1.0, 1.0])
+
+    def edited(config=mf.config, **changes):
+        save_model(tmp_path / "e.npz", mf.kind, config, mf.arrays, {**mf.extra, **changes})
+        return tmp_path / "e.npz"
+
+    def at_epoch(i, **changes):  # the history with epoch i's logs changed
+        return [dict(logs, **changes) if j == i else logs for j, logs in enumerate(mf.extra["history"])]
+
+    e = re.escape(str(tmp_path / "e.npz"))
+    for changes, message in [
+        (dict(history=at_epoch(1, loss="0.5")), r"history\[1\]\['loss'\] a finite number or null \(a value fit logged\), got '0\.5'"),
+        (dict(history=at_epoch(0, mae=[])), r"history\[0\]\['mae'\] a finite number or null .*, got \[\]"),
+        (dict(history=at_epoch(1, lr=True)), r"history\[1\]\['lr'\] a finite number or null .*, got True"),
+        (dict(history=at_epoch(0, time=10**400)), r"history\[0\]\['time'\] a finite number or null .*, got 1000000000"),
+        (dict(history=at_epoch(0, epoch=7)), r"history\[0\]\['epoch'\] 1 \(the epochs are counted from 1\), got 7"),
+        (dict(history=at_epoch(1, epoch=2.0)), r"history\[1\]\['epoch'\] 2 \(the epochs are counted from 1\), got 2\.0"),
+        (dict(y_mean=[0.0, 0.5]), r"y_mean 0\.0 for every output \(the regressor does not standardize: standardize false\), got 0\.5 at index 1"),
+        (dict(y_scale=[1e308, 1.0]), r"y_scale 1\.0 for every output \(the regressor does not standardize: standardize false\), got 1e\+308 at index 0"),
+    ]:
+        with pytest.raises(FileFormatError, match=rf"^{e}: expected {message}"):
+            LSTMRegressor.load(edited(**changes))
+    # null (a metric that counted nothing) and the largest float load; so do another mean and scale with standardize=True
+    back = LSTMRegressor.load(edited(history=at_epoch(1, val_loss=None, loss=1.7976931348623157e308)))
+    assert back.history_["val_loss"] == [None] and back.history_["loss"][1] == 1.7976931348623157e308
+    back = LSTMRegressor.load(edited(config=dict(mf.config, standardize=True), y_mean=[0.0, 0.5], y_scale=[1.0, 2.0]))
+    np.testing.assert_array_equal(back.y_scale_, [1.0, 2.0])
+
+
 def test_feature_names_are_saved_checked_and_dropped_by_a_refit(tmp_path):
     from lstmkit.modelfile import read_model, save_model
 

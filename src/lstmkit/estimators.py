@@ -741,6 +741,7 @@ def _refuser(path, prefix: str = ""):
     def refuse(field: str, expected: str, got) -> None:
         fail(str(path), prefix + field, expected, got, exc=FileFormatError)
 
+    refuse.prefix = prefix  # where the fields are in the file ('regressor.': the forecaster's)
     return refuse
 
 
@@ -778,6 +779,10 @@ def _restore_per_step(extra: dict, model: SequenceModel, refuse) -> bool:
     return per_step
 
 
+#: float64's largest, a Python float: a JSON integer beyond it compares as larger (np.float64's comparison overflows)
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
 def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:
     """``history_`` (a list of JSON objects, one per epoch) and, with ``epochs``, ``n_epochs_`` and
     ``best_epoch_``; a file written before they were saved loads without them."""
@@ -786,6 +791,12 @@ def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:
     history = extra.get("history", [])
     if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
         refuse("history", "a list of JSON objects (one per epoch)", f"{history!r:.80}")
+    for i, logs in enumerate(history):  # as fit logs them: epoch i + 1, then numbers (loss, metrics, lr, time)
+        if "epoch" in logs and (not is_int(logs["epoch"]) or logs["epoch"] != i + 1):
+            refuse(f"history[{i}]['epoch']", f"{i + 1} (the epochs are counted from 1)", repr(logs["epoch"]))
+        for key, value in logs.items():  # abs() <= float64's largest: no inf, and no integer beyond it
+            if value is not None and not (is_number(value) and abs(value) <= FLOAT64_MAX):
+                refuse(f"history[{i}][{key!r}]", "a finite number or null (a value fit logged)", f"{value!r:.80}")
     est.history_ = History(history)
     if not epochs:
         return
@@ -1181,6 +1192,13 @@ class LSTMRegressor(_SequenceEstimator):
                 refuse(key, f"a list of {k} finite numbers (one per output of the model's read-out)", f"{extra[key]!r:.80}")
         if min(extra["y_scale"]) <= 0:
             refuse("y_scale", "values > 0", f"{extra['y_scale']!r:.80}")
+        if self.standardize is False:  # fit makes 0 and 1 (y not rescaled); any other was applied to every prediction (1e308: inf)
+            whose = "the forecaster's regressor" if refuse.prefix == "regressor." else "the regressor"  # (forecast.py's words)
+            for key, value in (("y_mean", 0.0), ("y_scale", 1.0)):
+                off = [i for i, v in enumerate(extra[key]) if v != value]
+                if off:
+                    refuse(key, f"{value} for every output ({whose} does not standardize: standardize false)",
+                           f"{float(extra[key][off[0]])!r} at index {off[0]}")  # fmt: skip
         per_step, ndim = _restore_per_step(extra, model, refuse), extra["y_ndim"]
         layouts = {2: "(n, T)", 3: "(n, T, k)"} if per_step else {1: "(n,)", 2: "(n, k)"}
         if k > 1:  # several outputs need y's k axis
