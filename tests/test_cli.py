@@ -558,6 +558,23 @@ def test_a_package_missing_where_the_work_imports_it_is_one_line_exit_1(tmp_path
         main(["--traceback", "convert", str(tmp_path / "l.npz"), str(tmp_path / "l.pt")])
 
 
+def test_an_import_error_of_no_optional_package_is_a_bug_shown_with_its_traceback(tmp_path, monkeypatch):
+    # a typo in lstmkit's code (import nmupy) or a name gone from NumPy is not a package to install: the command line
+    # said 'expected nmupy installed ... pip install nmupy' / 'Reinstall it: pip install --force-reinstall numpy'
+    import lstmkit.commands.memory as command
+
+    for error in (ModuleNotFoundError("No module named 'nmupy'", name="nmupy"),
+                  ImportError("cannot import name 'trapz_removed' from 'numpy'", name="numpy")):  # fmt: skip
+
+        def broken(args, error=error):
+            raise error
+
+        monkeypatch.setattr(command, "run", broken)
+        with pytest.raises(ImportError) as raised:
+            main(["memory", "--steps", "1"])
+        assert raised.value is error
+
+
 def test_the_optional_packages_are_named_by_the_extras_that_hold_them():
     # the pip line a missing package's error gives installs it: its extra in pyproject.toml lists it
     import re

@@ -26,7 +26,7 @@ import warnings
 from enum import IntEnum
 
 from . import __version__
-from .commands._options import CHECKS, SAME_NAME, check_outputs, integer, missing_package, name_options
+from .commands._options import CHECKS, SAME_NAME, check_outputs, integer, missing_package, name_options, optional_missing
 from .threads import get_num_threads, set_num_threads
 
 #: subcommand name -> module path (each module: HELP, EXAMPLE, add_arguments, run)
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         _to_devnull(stdout)
         return Exit.BROKEN_PIPE
     except ImportError as exc:  # an optional package (rich, matplotlib, torch, ...) not installed: its pip line
-        if show_tb or (exc.name or "").partition(".")[0] == "lstmkit":  # lstmkit's own: a bug, its traceback
+        if show_tb or not optional_missing(exc):  # another module (lstmkit's own, numpy's): a bug, its traceback
             raise
         print(f"lstmkit: error: {missing_package(args.command, exc)}", file=sys.stderr)
         return Exit.ERROR

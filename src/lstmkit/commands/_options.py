@@ -93,9 +93,7 @@ def missing_package(command: str, exc: ImportError, what: str = "", instead: str
     package by its own name); ``what``: what it is needed for; ``instead``: the other way, without it.
     A package there that fails to import is said with Python's words and a reinstall; an ImportError
     that names no module, nor raised while one failed (the library's own words), as it is."""
-    inner = exc.__cause__ or exc.__context__  # the library's ImportError raised on Python's (digits_sequences)
-    if not exc.name and isinstance(inner, ImportError) and inner.name:
-        exc = inner
+    exc = _named(exc)
     module = (exc.name or "").partition(".")[0]
     if not module:
         return str(exc)
@@ -106,6 +104,22 @@ def missing_package(command: str, exc: ImportError, what: str = "", instead: str
         return f"{command}: expected {package} installed{why}, got none. Install it: {install}{other}."
     return (f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: "
             f"{install.replace('pip install', 'pip install --force-reinstall')}{other}.")  # fmt: skip
+
+
+def _named(exc: ImportError) -> ImportError:
+    """The ImportError that names the module: ``exc``, or the one the library's own ImportError was
+    raised on (``digits_sequences``' words, raised while scikit-learn failed to import)."""
+    inner = exc.__cause__ or exc.__context__
+    return inner if not exc.name and isinstance(inner, ImportError) and inner.name else exc
+
+
+def optional_missing(exc: ImportError) -> bool:
+    """Whether ``exc`` is an optional package (:data:`OPTIONAL`) failing to import, or the library's
+    own words for one (an ImportError naming no module), which :func:`missing_package` says in one
+    line. Any other (``import nmupy`` in lstmkit's code, a name gone from NumPy, lstmkit's own
+    modules) is a bug whose traceback is the report, not a package to install."""
+    module = (_named(exc).name or "").partition(".")[0]
+    return not module or module in OPTIONAL
 
 
 def require(command: str, module: str, what: str, instead: str = "") -> None:
