@@ -612,3 +612,15 @@ def test_a_checkpoint_that_recorded_equal_class_weights_resumes_without_them(tmp
     assert settings_difference({"settings": {"class_weight": {"a": 3, "b": 3}}}, {}) is None
     for weights in ([0.0, 0.0], [1.0, 2.0], {"a": 1, "b": 2}, [True, True]):
         assert settings_difference({"settings": {"class_weight": weights}}, {}) is not None, weights
+
+
+def test_a_resume_with_other_sample_weights_says_the_setting_is_their_digest(tmp_path):
+    # the setting is 'sha256:...' on both sides: the refusal says it is the sample weights' digest
+    from lstmkit import SequenceModel, Trainer
+
+    X, Y = np.random.default_rng(0).normal(size=(6, 3, 2)), np.array([0, 1, 0, 1, 1, 0])
+    ck = str(tmp_path / "w.npz")
+    Trainer(SequenceModel(2, 2, 3, head="last", seed=0), seed=0).fit(X, Y, epochs=1, checkpoint=ck, sample_weight=[1, 2, 1, 2, 1, 2])
+    with pytest.raises(ResumeRefused, match=r"Resume with the same sample weights \(the setting is their digest; only epochs may grow\), or start afresh"):
+        Trainer(SequenceModel(2, 2, 3, head="last", seed=0), seed=0).fit(X, Y, epochs=2, checkpoint=ck, resume=True,
+                                                                      sample_weight=[2, 1, 2, 1, 2, 1])  # fmt: skip

@@ -168,8 +168,10 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
     if diff is not None:
         name, recorded, current = diff
         missing = tuple(side for side, v in (("recorded", recorded), ("current", current)) if v is _MISSING)
+        # sample weights are recorded as a digest: say what it is of, so two hashes read as 'other weights'
+        same = "sample weights (the setting is their digest; only epochs may grow)" if name == "sample_weight" else "settings (only epochs may grow)"
         raise ResumeRefused(
-            f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. Resume with the same settings (only epochs may grow), or {afresh(path)}.",
+            f"load_checkpoint: {path} was written with {name} {show_setting(recorded)}, got {show_setting(current)}. Resume with the same {same}, or {afresh(path)}.",
             "settings", setting=name, recorded=None if recorded is _MISSING else recorded,
             current=None if current is _MISSING else current, missing=missing,
         )  # fmt: skip

@@ -926,7 +926,9 @@ class Trainer:
         resumes without, and weights that are all one number, [1, 1] say, which train as none do,
         are the setting None is). Last, in both cases, ``sample_weight``: the weights of the last
         fit (its data's) as a digest (:func:`_digest`, of the weights as :meth:`_sample_weight`
-        normalises them, so that weights of another scale agree), only when given and not all equal.
+        normalises them, divided by the largest: weights scaled by a power of two agree; another
+        scale rounds w / max(w) by an ulp, trains differently by ~1e-16 and is refused on resume),
+        only when given and not all equal.
         Not in it, free to change on resume: epochs, verbose, stream, callbacks."""
         config = self.model.config() if hasattr(self.model, "config") else {}
         out: dict[str, Any] = {f"model {k}": v for k, v in config.items()}
