@@ -434,7 +434,7 @@ def test_a_keras_layers_refusal_names_the_layer(tmp_path, capsys, option, refuse
     keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True, name="first"),
                       L.LSTM(4, return_sequences=True, name="second", **option), L.Dense(2)]).save(tmp_path / "k.keras")  # fmt: skip
     assert main(["convert", str(tmp_path / "k.keras"), str(tmp_path / "k.npz")]) == 1
-    assert capsys.readouterr().err == f"lstmkit: error: convert: expected {refused}.\n"
+    assert capsys.readouterr().err == f"lstmkit: error: convert: expected {tmp_path / 'k.keras'} {refused}.\n"  # the file named too
     assert not (tmp_path / "k.npz").exists()
 
 

@@ -104,3 +104,57 @@ def test_keras_zip_bomb_is_refused_before_inflating(tmp_path):
     assert path.stat().st_size < 1 << 20
     with pytest.raises(FileFormatError, match=r"entry model\.weights\.h5.*67108864 bytes declared"):
         read_keras(path)
+
+
+def _keras_file(tmp_path, units=4, dense_bias=None, name="m.keras"):
+    """A .keras as Keras 3 lays one out (config.json + model.weights.h5), written by hand: LSTM(4) over
+    3 inputs, returning sequences, then Dense(2). ``units`` is what config.json says."""
+    h5 = tmp_path / "w.h5"
+    rng = np.random.default_rng(0)
+    with h5py.File(h5, "w") as f:
+        g = f.create_group("layers/lstm/cell/vars")
+        g["0"], g["1"], g["2"] = rng.normal(size=(3, 16)).astype("f4"), rng.normal(size=(4, 16)).astype("f4"), np.zeros(16, "f4")
+        d = f.create_group("layers/dense/vars")
+        d["0"] = rng.normal(size=(4, 2)).astype("f4")
+        d["1"] = np.zeros(2, "f4") if dense_bias is None else np.asarray(dense_bias, "f4")
+    config = {"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, None, 3]}},
+        {"class_name": "LSTM", "config": {"name": "lstm", "units": units, "return_sequences": True}},
+        {"class_name": "Dense", "config": {"name": "dense", "units": 2}}]}}  # fmt: skip
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.write(h5, "model.weights.h5")
+    return path
+
+
+def test_keras_config_sizes_are_compared_with_the_weights_before_building(tmp_path):
+    """Finding 2: config.json's units are compared with the arrays' shapes before LSTM(I, H) is built:
+    units=10**9 over 4-unit weights would allocate 89 GiB. The refusal names the file and the layer."""
+    assert read_keras(_keras_file(tmp_path))[0].hidden_size == 4  # the file as written reads
+    for units in (10**9, 8):
+        path = _keras_file(tmp_path, units=units, name=f"u{units}.keras")
+        with pytest.raises(FileFormatError) as info:
+            read_keras(path)
+        msg = str(info.value)
+        assert msg.startswith(f"read_keras: expected {path} layer 'lstm' kernel shape (3, {4 * units}) (units {units}, input size 3), "
+                              "got shape (3, 16)."), msg
+
+
+def test_keras_non_finite_weight_is_refused_at_read_naming_the_layer(tmp_path):
+    """Finding 6: a NaN in the Dense was refused at save time, blaming the writer (save_model)."""
+    path = _keras_file(tmp_path, dense_bias=[0.0, np.nan])
+    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {path} Dense bias finite values, got nan at index \(1,\)"):
+        read_keras(path)
+    out = tmp_path / "o.npz"
+    assert main(["convert", str(path), str(out)]) != 0 and not out.exists()
+
+
+def test_weights_h5_variable_names_other_than_numbers_are_refused(tmp_path):
+    path = tmp_path / "x.weights.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("layers/lstm/cell/vars")
+        g["x"] = np.zeros((3, 16), "f4")
+        _good_vars(g)
+    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {path} the variables of /layers/lstm/cell/vars named 0, 1, 2"):
+        read_keras(path)

@@ -77,7 +77,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import layout
-from .._checks import fail
+from .._checks import all_finite, fail, first_index, is_int
 from ..io import BOMB_FIX, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
 from ..recurrent import LSTM
 
@@ -126,6 +126,40 @@ def _keras_name(spec, where: str) -> str:
 
 
 # -- the neutral description both directions go through -------------------------------------------
+def _check_sizes(I, H, D: int, layers: list[dict], dense: dict | None, where: str) -> None:
+    """Each layer's arrays against the sizes the configuration gives (``units`` H, input size I; the
+    layers after the first read D*H), before anything is built from those sizes, naming the layer and
+    the array: Keras' kernel (I, 4H), recurrent_kernel (H, 4H) and bias (4H,); every value finite."""
+    name0 = layers[0]["name"]
+    if not is_int(H) or H < 1:
+        fail(where, f"layer {name0!r} units", "a positive integer", repr(H))
+    if not is_int(I) or I < 1:
+        fail(where, "input size (the InputLayer's last dimension)", "a positive integer", repr(I))
+    for k, lay in enumerate(layers):
+        In = I if k == 0 else D * H
+        for d, (K, RK, b) in enumerate(lay["dirs"]):
+            side = ("forward_layer " if d == 0 else "backward_layer ") if D == 2 else ""
+            for arg, arr, shape in (("kernel", K, (In, 4 * H)), ("recurrent_kernel", RK, (H, 4 * H)), ("bias", b, (4 * H,))):
+                if arr is None or (arg == "bias" and not lay["use_bias"]):
+                    continue
+                _check_weight(arr, shape, where, f"layer {lay['name']!r} {side}{arg}", f"(units {H}, input size {In})")
+    if dense is not None:
+        for arg, arr in (("kernel", dense["kernel"]), ("bias", dense.get("bias"))):
+            if arr is not None:
+                _check_weight(arr, None, where, f"Dense {arg}", "")
+
+
+def _check_weight(arr, shape, where: str, arg: str, sizes: str) -> None:
+    arr = np.asarray(arr)
+    if arr.dtype.kind != "f":
+        fail(where, arg, "a float array", f"dtype {arr.dtype}")
+    if shape is not None and arr.shape != shape:
+        fail(where, arg, f"shape {shape} {sizes}", f"shape {arr.shape}", "The configuration and the weights disagree: the file was edited or damaged.")
+    if not all_finite(arr):
+        at = first_index(~np.isfinite(arr))
+        fail(where, arg, "finite values", f"{arr[at]} at index {at}")
+
+
 def _lstm_options(cfg: Mapping, where: str, layer) -> dict:
     """A Keras LSTM config (dict) of the layer named ``layer`` -> lstmkit options, refusing what lstmkit
     cannot run, naming the layer in the argument (``layer 'lstm_1' go_backwards``), as every refusal of
@@ -160,6 +194,7 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
         if len(lay["dirs"]) != D:
             fail(where, f"layer {k}", "all layers bidirectional or none", f"{len(lay['dirs'])} directions")
     H = first["units"]
+    _check_sizes(I, H, D, layers, dense, where)  # before LSTM(I, H) allocates: a config's units=10**9 over 4-unit weights
     dt = np.float64 if first["dirs"][0][0].dtype == np.float64 else np.float32
     module = LSTM(I, H, len(layers), first["use_bias"], batch_first=True, dropout=dropout, bidirectional=D == 2, dtype=dt, seed=0, **first["options"])
     state = {}
@@ -516,7 +551,13 @@ def _read_file(path, where: str):
                 return _from_config(config, groups, where)
             return _from_weights_only(groups, where)
         except (KeyError, IndexError, TypeError, AttributeError) as exc:  # a group, a variable or a config key missing
-            fail(where, path, "a Keras 3 LSTM model file (groups and config of LSTM/Bidirectional/Dense layers)", f"{type(exc).__name__}: {exc}")
+            fail(where, path, "a Keras 3 LSTM model file (groups and config of LSTM/Bidirectional/Dense layers)", f"{type(exc).__name__}: {exc}",
+                 exc=FileFormatError)  # fmt: skip
+        except FileFormatError:
+            raise
+        except ValueError as exc:  # about a layer or an array of the file: say which file, as fail(where, path, ...) does
+            msg, head = str(exc), f"{where}: expected "
+            raise FileFormatError(f"{head}{path} {msg[len(head):]}" if msg.startswith(head) else f"{where}: {path}: {msg}") from None
 
 
 def _from_config(config: Mapping, groups, where: str):
