@@ -304,3 +304,19 @@ def test_a_weight_beyond_the_dtypes_range_is_named_as_given_not_as_the_inf_it_ca
         with pytest.raises(ValueError, match=r"expected weight_hh_l0 values within float64's range \(±1\.8e308\), got 1e\+400 at index "
                                              r"\(0, 1\)\. Scale them down \(float64 is the widest dtype lstmkit computes in\)\.$"):
             lstmkit.LSTM(3, 4, seed=0, dtype=np.float64).load_state_dict(sd)
+
+
+def test_a_sub_module_cast_alone_is_refused_naming_the_model_to_cast():
+    # m.rnn.float() gave the rnn new arrays while the SequenceModel's dict (one dict, sharing its layers' arrays)
+    # kept the old ones: its state_dict and checkpoints no longer held the weights its forward used
+    m = lstmkit.SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    before = {k: v.copy() for k, v in m.parameters().items()}
+    with pytest.raises(ValueError, match=r"LSTM\.to: expected dtype float64, the dtype of the SequenceModel holding it as "
+                                         r"\.rnn, got float32\. Cast the whole model, model\.to\(float32\)"):
+        m.rnn.float()
+    assert m.rnn.dtype == np.float64 and all((m.parameters()[k] == v).all() for k, v in before.items())
+    assert m.rnn.double() is m.rnn  # its own dtype: nothing to refuse
+    m.float()
+    assert all(m.parameters()["rnn." + k] is v for k, v in m.rnn.parameters().items())
+    rnn = lstmkit.SequenceModel(3, 2, 4, seed=0).rnn  # its model gone: a module of its own
+    assert rnn.double().dtype == np.float64 and lstmkit.LSTM(3, 4).double().dtype == np.float64

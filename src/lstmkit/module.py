@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import weakref
 from contextlib import ContextDecorator
 from typing import Iterator, Mapping, NamedTuple
 
@@ -254,6 +255,8 @@ class Module:
                 value = check(self, value)
                 if value is NOT_STORED:
                     return
+            if isinstance(value, Module):  # a sub-module: its own cast would leave this one's dict behind (to())
+                object.__setattr__(value, "_held_by", weakref.ref(self))
         object.__setattr__(self, name, value)
 
     def parameters(self) -> dict[str, np.ndarray]:
@@ -360,6 +363,9 @@ class Module:
         (:meth:`lstmkit.LSTM.stream`) is a snapshot: make it again. One device and one dtype at
         most, positional or by keyword (two dtypes are refused, as torch refuses them);
         ``non_blocking`` is taken for torch code and means nothing here (NumPy casts at once).
+        A sub-module held by a model (a SequenceModel's ``rnn``, ``head``) is cast with the model:
+        cast alone to another dtype it is refused, as the model's one dict of parameters would keep
+        the old arrays (torch's parent reads its children's; lstmkit's holds them).
         """
         where = f"{type(self).__name__}.to"
         if len(args) > 2:
@@ -383,8 +389,22 @@ class Module:
                 fail(where, "device", "'cpu' (lstmkit computes in NumPy, on the CPU)", f"{device!r:.80}",
                      "Drop the device: lstmkit's arrays are NumPy's, in the CPU's memory.")  # fmt: skip
         if dtype is not None:
-            self._cast(check_dtype(_numpy_dtype(dtype), where))
+            dt = check_dtype(_numpy_dtype(dtype), where)
+            holder = self._holder()
+            if holder is not None and dt != self.dtype:  # its holder's dict would keep the old arrays
+                name = next(k for k, v in holder.__dict__.items() if v is self)
+                fail(where, "dtype", f"{self.dtype.name}, the dtype of the {type(holder).__name__} holding it as .{name}",
+                     dt.name, f"Cast the whole model, model.to({dt.name}), whose parameters are its {name}'s.")  # fmt: skip
+            self._cast(dt)
         return self
+
+    def _holder(self) -> "Module | None":
+        """The module holding this one as a public attribute (a SequenceModel's ``rnn`` or ``head``),
+        if it still does; None for a module of its own. (A deep copy's sub-module records the
+        original model, which does not hold it: it reads as a module of its own.)"""
+        ref = self.__dict__.get("_held_by")
+        holder = ref() if ref is not None else None
+        return holder if holder is not None and any(v is self for v in holder.__dict__.values()) else None
 
     def double(self) -> "Module":
         """Cast every parameter (and gradient) to float64, as torch's ``double()``. Returns self."""
