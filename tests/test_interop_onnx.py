@@ -1092,3 +1092,48 @@ def test_a_nodes_own_y_as_the_output_is_read_with_its_arrangement_said(D, layout
         warnings.simplefilter("error")
         assert read_onnx(to_onnx(lstmkit.LSTM(I, H, bidirectional=D == 2, seed=0))).raw_output is None
         sequence_model_from_onnx(to_onnx(lstmkit.SequenceModel(I, 2, H, head="last", bidirectional=D == 2, seed=0)))
+
+
+# -- nodes that are not the standard operator, or not as it defines them (helper-89, finding 7) -------------
+def _edited(model, *, layout=None, domain=None, w_dtype=None):
+    """``model`` (a one-node lstm_node_model) with its node's layout attribute, its domain or W's dtype
+    changed by hand, as a hostile or broken writer would."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    node = m.graph.node[0]
+    if layout is not None:
+        next(a for a in node.attribute if a.name == "layout").i = layout
+    if domain is not None:
+        node.domain = domain
+        m.opset_import.append(helper.make_opsetid(domain, 1))
+    if w_dtype is not None:
+        w = next(t for t in m.graph.initializer if t.name == "W")
+        w.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(w).astype(w_dtype), "W"))
+    return m
+
+
+def test_node_layout_other_than_0_or_1_is_refused():
+    """layout=2 ran as layout 0 in lstms_from_onnx; read_onnx refused it with an unrelated message about Y."""
+    model = _edited(lstm_node_model(3, 4, 1, direction="forward"), layout=2)
+    with pytest.raises(ValueError, match=r"^ONNX LSTM node 'Y': expected layout 0 \(seq_length first\) or 1 \(batch_size first\), got 2\."):
+        lstms_from_onnx(model)
+    with pytest.raises(ValueError, match=r"^read_onnx: expected model LSTM node 0 layout 0 \(seq_length first\) or 1 \(batch_size first\), got 2\."):
+        read_onnx(model)
+
+
+def test_node_of_another_domain_is_refused():
+    """An op_type "LSTM" of the domain com.evil is another operator: it was read as the standard one."""
+    model = _edited(lstm_node_model(3, 4, 1, direction="forward"), domain="com.evil")
+    with pytest.raises(ValueError, match=r"^ONNX LSTM node 'Y': expected domain the default ONNX domain .*, got 'com\.evil'\."):
+        lstms_from_onnx(model)
+    with pytest.raises(ValueError, match=r"^read_onnx: expected model node 'LSTM' \(LSTM\) domain the default ONNX domain .*, got 'com\.evil'\."):
+        read_onnx(model)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_node_weights_of_an_integer_type_are_refused(dtype):
+    """An int32 W was cast to float silently; onnxruntime refuses the model (the operator's T is a float type)."""
+    model = _edited(lstm_node_model(3, 4, 1, direction="forward"), w_dtype=dtype)
+    for fn in (lstms_from_onnx, read_onnx):
+        with pytest.raises(ValueError, match=rf"expected W \('W'\) a float tensor \(the operator's type T\), got dtype {np.dtype(dtype)}\."):
+            fn(model)

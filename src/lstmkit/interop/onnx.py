@@ -550,12 +550,17 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
             return None
         if name not in constants:
             fail(where, label, "a constant (initializer) so its weights can be imported", f"the runtime input {name!r}")
-        return np.asarray(constants[name])
+        arr = np.asarray(constants[name])
+        if arr.dtype.kind != "f":  # the operator's T is a float type (onnxruntime refuses others); a cast would hide it
+            fail(where, f"{label} ({name!r})", "a float tensor (the operator's type T)", f"dtype {arr.dtype}")
+        return arr
 
+    _check_node_kind(node, where)
     W, R, B, P = const(1, "W"), const(2, "R"), const(3, "B"), const(7, "P")
     if W is None or R is None:
         fail(where, "inputs", "W and R", "missing")
     a = _attrs(node)
+    _check_layout(a, where)
     unknown = sorted(set(a) - {"hidden_size", "direction", "layout", "clip", "input_forget", "activations", "activation_alpha", "activation_beta"})
     if unknown:
         fail(where, "attributes", "those of the ONNX LSTM operator", f"unknown {unknown}")
@@ -590,6 +595,20 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
     lstm.load_state_dict(state)
     inputs = {_NODE_INPUTS[j]: v for j, v in given.items() if 4 <= j <= 6}  # the node's own lengths and initial states
     return OnnxLSTM(lstm, direction, int(a.get("layout", 0)), inputs)
+
+
+def _check_node_kind(node, where: str, arg: str = "") -> None:
+    """A recurrent node must be the standard operator: of the default domain ('' or 'ai.onnx'). An
+    op_type "LSTM" of another domain (``com.example``) is another operator that only shares the name."""
+    if node.domain not in ("", "ai.onnx"):
+        fail(where, f"{arg}domain", "the default ONNX domain ('' or 'ai.onnx'), whose operator lstmkit computes", repr(node.domain))
+
+
+def _check_layout(a: Mapping, where: str, arg: str = "") -> None:
+    """The operator's ``layout`` attribute: 0 (sequence first) or 1 (batch first), nothing else."""
+    value = a.get("layout", 0)
+    if not isinstance(value, int) or value not in (0, 1):
+        fail(where, f"{arg}layout", "0 (seq_length first) or 1 (batch_size first)", repr(value))
 
 
 def _load_model(model_or_path, where: str = "lstmkit.interop.onnx", arg: str | None = None):
@@ -672,6 +691,10 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     if not rec:
         fail(where, arg, "at least one LSTM or RNN node", "none")
+    for n in model.graph.node:  # another domain's op is another operator under the same name (a "com.x" MatMul too)
+        _check_node_kind(n, where, f"{arg} node {n.name or n.op_type!r} ({n.op_type}) ")
+    for k, n in enumerate(rec):
+        _check_layout(_attrs(n), where, f"{arg} {n.op_type} node {k} ")
     kinds = {n.op_type for n in rec}
     if len(kinds) != 1:
         fail(where, arg, "LSTM or RNN nodes, not both", sorted(kinds))
@@ -1347,6 +1370,9 @@ def _rnn_from_nodes(model, nodes, constants, dtype, where):
         B = constants.get(ins[3]) if ins[3] else None
         if W is None or R is None or (ins[3] and B is None):
             fail(where, f"RNN node {k}", "constant W, R and B", "runtime inputs")
+        for label, v in (("W", W), ("R", R), ("B", B)):
+            if v is not None and np.asarray(v).dtype.kind != "f":
+                fail(where, f"RNN node {k} {label}", "a float tensor (the operator's type T)", f"dtype {np.asarray(v).dtype}")
         specs.append((direction, acts.pop(), W, R, B))
     direction, nl, W0, R0, B0 = specs[0]
     D, H, I = W0.shape[0], R0.shape[2], W0.shape[2]
