@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -600,7 +601,7 @@ def test_torch_selections_that_are_no_head_are_refused(tmp_path, pick, L, bi, ba
     net = torch_classifier(pick, L, bi, batch_first)
     export_torch(net, tmp_path / "m.onnx", "torchscript", batch_first)
     for read in (model_from_onnx, sequence_model_from_onnx):
-        with pytest.raises(ValueError, match=r"expected model an output from the last recurrent node's Y \(every step\) or Y_h \(the last step\), " + REFUSED_PICKS[pick, L, bi]):
+        with pytest.raises(ValueError, match=rf"expected {re.escape(str(tmp_path / 'm.onnx'))} an output from the last recurrent node's Y \(every step\) or Y_h \(the last step\), " + REFUSED_PICKS[pick, L, bi]):  # the file named
             read(tmp_path / "m.onnx")
     if pick == "y[:, -1]":  # the same weights read as head='last' (torch.cat((h_n[-2], h_n[-1]), 1)) compute other numbers
         same = torch_classifier("cat(h_n[-2], h_n[-1])", L, bi, batch_first)
@@ -700,10 +701,10 @@ def test_graph_computing_something_else_is_refused(tmp_path, graph):
         warnings.simplefilter("ignore")
         torch.onnx.export(Net().eval(), (torch.randn(2, 5, 4),), tmp_path / "g.onnx", dynamo=False, input_names=["x"], output_names=["out"])
     message = {
-        "projection": r"expected model a MatMul\[\+Add\] or Gemm read-out only between the last recurrent node and the output, got a MatMul node",
-        "cell state": r"expected model an output from the last recurrent node's Y \(every step\) or Y_h \(the last step\), got one from the cell state Y_c",
-        "parallel": r"expected model an output from the last recurrent node's Y .*, got one from LSTM node 0 of 2",
-        "parallel, the last first": r"expected model an output from the last recurrent node's Y .*, got one from LSTM node 0 of 2 and LSTM node 1 of 2 \(every step\)",
+        "projection": rf"expected {re.escape(str(tmp_path / 'g.onnx'))} a MatMul\[\+Add\] or Gemm read-out only between the last recurrent node and the output, got a MatMul node",
+        "cell state": rf"expected {re.escape(str(tmp_path / 'g.onnx'))} an output from the last recurrent node's Y \(every step\) or Y_h \(the last step\), got one from the cell state Y_c",
+        "parallel": rf"expected {re.escape(str(tmp_path / 'g.onnx'))} an output from the last recurrent node's Y .*, got one from LSTM node 0 of 2",
+        "parallel, the last first": rf"expected {re.escape(str(tmp_path / 'g.onnx'))} an output from the last recurrent node's Y .*, got one from LSTM node 0 of 2 and LSTM node 1 of 2 \(every step\)",
     }[graph]
     for read in (model_from_onnx, sequence_model_from_onnx):
         with pytest.raises(ValueError, match=message):
@@ -1137,3 +1138,30 @@ def test_node_weights_of_an_integer_type_are_refused(dtype):
     for fn in (lstms_from_onnx, read_onnx):
         with pytest.raises(ValueError, match=rf"expected W \('W'\) a float tensor \(the operator's type T\), got dtype {np.dtype(dtype)}\."):
             fn(model)
+
+
+def test_file_refusals_name_the_file_and_the_node(tmp_path):
+    """helper-89 finding 6: an empty .onnx read as a model without nodes (lstms_from_onnx returned []), read_onnx
+    named the graph "model" instead of the path, and a NaN in W was "LSTM.load_state_dict: expected
+    weight_ih_l0 finite values", naming neither the node nor the initializer."""
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    for fn in (lstms_from_onnx, read_onnx):
+        with pytest.raises(ValueError, match=rf"expected {re.escape(str(empty))} an ONNX model file, got an empty file \(0 bytes\)\."):
+            fn(empty)
+    model = lstm_node_model(3, 4, 1, direction="forward")
+    w = next(t for t in model.graph.initializer if t.name == "W")
+    bad = numpy_helper.to_array(w).copy()
+    bad[0, 1, 2] = np.nan
+    w.CopyFrom(numpy_helper.from_array(bad, "W"))
+    path = tmp_path / "nan.onnx"
+    onnx.save(model, path)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: ONNX LSTM node 'Y' \(initializers W='W', R='R', B='B'\): .*weight_ih_l0"):
+        lstms_from_onnx(path)
+    with pytest.raises(ValueError, match=r"ONNX LSTM node 'Y' \(initializers W='W', R='R', B='B'\): .*weight_ih_l0"):
+        read_onnx(path)
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])  # fmt: skip
+    onnx.save(helper.make_model(graph), tmp_path / "relu.onnx")
+    with pytest.raises(ValueError, match=rf"^read_onnx: expected {re.escape(str(tmp_path / 'relu.onnx'))} at least one LSTM or RNN node, got none\."):
+        read_onnx(tmp_path / "relu.onnx")

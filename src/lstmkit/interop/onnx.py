@@ -588,11 +588,17 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
         lstm = LSTM(W.shape[2], H, bias=B is not None, bidirectional=D == 2, dtype=dtype, seed=0, **options)
     except TypeError as exc:  # an engine without the variant options
         fail(where, "options", "ones this lstmkit supports", f"{sorted(options)} ({exc})")
+    except ValueError as exc:  # an attribute's value (clip=NaN): say which node
+        raise ValueError(f"{where}: {exc}") from None
     state = {}
     for d, p in enumerate(dirs):
         sfx = "_l0" + ("_reverse" if d else "")
         state.update({k + sfx: v for k, v in p.items()})
-    lstm.load_state_dict(state)
+    try:
+        lstm.load_state_dict(state)
+    except ValueError as exc:  # a NaN, a value beyond the dtype's range: say which node and initializers
+        named = ", ".join(f"{label}={ins[j]!r}" for j, label in ((1, "W"), (2, "R"), (3, "B"), (7, "P")) if ins[j])
+        raise ValueError(f"{where} (initializers {named}): {exc}") from None
     inputs = {_NODE_INPUTS[j]: v for j, v in given.items() if 4 <= j <= 6}  # the node's own lengths and initial states
     return OnnxLSTM(lstm, direction, int(a.get("layout", 0)), inputs)
 
@@ -615,6 +621,8 @@ def _load_model(model_or_path, where: str = "lstmkit.interop.onnx", arg: str | N
     import onnx
 
     if isinstance(model_or_path, (str, os.PathLike)):
+        if os.path.isfile(model_or_path) and os.path.getsize(model_or_path) == 0:  # protobuf parses b"" as an empty model
+            fail(where, arg or f"{model_or_path}", "an ONNX model file", "an empty file (0 bytes)" if arg is None else f"{str(model_or_path)!r}, an empty file (0 bytes)")
         try:
             return onnx.load(os.fspath(model_or_path))
         except FileNotFoundError:
@@ -629,7 +637,12 @@ def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
     """Every ``LSTM`` node of an ONNX model (or file), in graph order, as :class:`OnnxLSTM`."""
     model = _load_model(model_or_path)
     constants = _constants(model)
-    return [lstm_from_node(n, constants) for n in model.graph.node if n.op_type == "LSTM"]
+    try:
+        return [lstm_from_node(n, constants) for n in model.graph.node if n.op_type == "LSTM"]
+    except ValueError as exc:
+        if isinstance(model_or_path, (str, os.PathLike)):  # say which file
+            raise ValueError(f"{os.fspath(model_or_path)}: {exc}") from None
+        raise
 
 
 #: ops allowed around the recurrent nodes in a graph read back by model_from_onnx
@@ -687,6 +700,8 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     ``where`` and ``arg`` name the caller and the graph in error messages (``lstmkit convert``: "IN").
     """
     model = _load_model(model_or_path, where, None if arg == "model" else arg)
+    if arg == "model" and isinstance(model_or_path, (str, os.PathLike)):
+        arg = os.fspath(model_or_path)  # the refusals below name the file
     constants = _constants(model)
     rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     if not rec:
@@ -1295,7 +1310,7 @@ def _lstm_from_nodes(model, rec, constants, dtype, where: str, arg: str) -> LSTM
     for k, p in enumerate(parts):
         if p.direction == "reverse":
             fail(where, f"LSTM node {k}", "direction forward or bidirectional (lstmkit.LSTM has no reverse-only)", "'reverse'",
-                 "Run it with lstms_from_onnx() instead." if arg == "model" else "")  # fmt: skip
+                 "Run it with lstms_from_onnx() instead." if arg != "IN" else "")  # fmt: skip (IN: lstmkit convert's)
         if p.layout != 0 and len(parts) > 1:
             fail(where, f"LSTM node {k}", "layout 0 in a stack", f"layout {p.layout}")
         for attr in ("hidden_size", "bidirectional", "bias", "variant"):
