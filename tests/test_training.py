@@ -11,48 +11,39 @@ import numpy as np
 import pytest
 
 import lstmkit
+from lstmkit.datasets import counting_task
 from lstmkit.models import SequenceModel
 from lstmkit.training import History, Trainer, fit, predict
-
-
-def counting_data(seed, n=128, T=8):
-    """Seed 000's task: tokens A (one-hot [1, 0]) and B ([0, 1]); the target at step t is 1 when
-    more than one A has been seen up to and including t (slides: A, A, B -> 0, 1, 1)."""
-    rng = np.random.default_rng(seed)
-    tok = rng.integers(0, 2, size=(n, T))  # 0 = A, 1 = B
-    X = np.eye(2)[tok]  # (n, T, 2)
-    Y = (np.cumsum(tok == 0, axis=1) > 1).astype(np.int64)  # (n, T)
-    return X, Y
-
-
-def test_counting_data_reproduces_the_slides_targets():
-    X = np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])  # A, A, B
-    tok = X.argmax(-1)
-    assert (np.cumsum(tok == 0, axis=1) > 1).astype(int).tolist() == [[0, 1, 1]]  # seeds: targets 0, 1, 1
 
 
 def test_seed000_counting_task_reaches_100_percent_per_step_accuracy():
     """A 2-unit LSTM, read-out y_t = softmax(h_t) (no Linear), per-step softmax cross-entropy,
     random initialisation -> every step of every training and unseen (longer) sequence right.
 
-    Two units with y_t = softmax(h_t) have local minima: with these settings about half of the
-    random initialisations reach 100% (measured 5 of seeds 0-11); the test fixes seed 1, one of them.
+    Two units with y_t = softmax(h_t) have local minima: with these settings about a third of the
+    random initialisations reach 100% on both (measured: seeds 0, 1, 3 and 4 of 0-11; 2, 8, 9 and 10 stall
+    at 62-85% and read A, A, B as 1, 1, 1; 5, 6, 7 and 11 end at 99.77-99.98% on the unseen). What is
+    asserted is that the task is learned, not which seed learns it: the first of seeds 0-9 that
+    reaches 100% on both is taken (seed 0 at present; at a third each, all ten miss 1.7% of the time).
     """
-    X, Y = counting_data(0)
-    model = SequenceModel(2, None, 2, readout="identity", dtype=np.float64, seed=1)
-    trainer = Trainer(model, lr=0.1, batch_size=16, seed=1, schedule="cosine", schedule_options={"T_max": 30})
-    history = trainer.fit(X, Y, epochs=30)
+    X, Y = counting_task(128, 8, seed=0)
+    Xt, Yt = counting_task(512, 12, seed=1)  # longer sequences than seen in training
+    for seed in range(10):
+        model = SequenceModel(2, None, 2, readout="identity", dtype=np.float64, seed=seed)
+        trainer = Trainer(model, lr=0.1, batch_size=16, seed=seed, schedule="cosine", schedule_options={"T_max": 30})
+        history = trainer.fit(X, Y, epochs=30)
+        if trainer.evaluate(X, Y)["accuracy"] == 1.0 and trainer.evaluate(Xt, Yt)["accuracy"] == 1.0:
+            break
+    else:
+        pytest.fail("none of seeds 0-9 reached 100% per-step accuracy on the training and the unseen sequences")
     assert history["loss"][-1] < history["loss"][0]
-    assert trainer.evaluate(X, Y)["accuracy"] == 1.0
-    Xt, Yt = counting_data(1, n=512, T=12)  # longer sequences than seen in training
-    assert trainer.evaluate(Xt, Yt)["accuracy"] == 1.0
     # and on the slides' own sequence A, A, B
     out = predict(model, np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]]))
     assert out.argmax(-1).tolist() == [[0, 1, 1]]
 
 
 def _train(seed, **kw):
-    X, Y = counting_data(3, n=40, T=6)
+    X, Y = counting_task(40, 6, seed=3)
     model = SequenceModel(2, 2, 5, num_layers=2, dropout=0.3, seed=seed)
     h = fit(model, X, Y, epochs=3, batch_size=8, seed=seed, validation_split=0.25, **kw)
     return model, h
@@ -140,7 +131,7 @@ def test_history_plot_errors_name_the_argument(tmp_path):
 
 def test_padded_steps_do_not_influence_training():
     """Changing inputs and targets past each sequence's length changes nothing."""
-    X, Y = counting_data(4, n=24, T=7)
+    X, Y = counting_task(24, 7, seed=4)
     lengths = np.random.default_rng(0).integers(1, 8, size=24)
     X2, Y2 = X.copy(), Y.copy()
     pad = np.arange(7)[None] >= lengths[:, None]
@@ -160,7 +151,7 @@ def test_nan_past_lengths_trains_as_zero_padding():
     a copy (0 * NaN would be NaN in dW_ih), so training gives the weights of zero padding bit for
     bit, validation data too, and the caller's array is left as it was. Within a sequence's length
     a NaN is refused, naming its sample and step (Trainer.fit refused NaN anywhere before)."""
-    X, Y = counting_data(4, n=24, T=7)
+    X, Y = counting_task(24, 7, seed=4)
     lengths = np.random.default_rng(0).integers(1, 8, size=24)
     pad = np.arange(7)[None] >= lengths[:, None]  # (24, 7): past the length
     X0, Xn = X.copy(), X.copy()
@@ -300,7 +291,7 @@ def test_class_indices_out_of_range_are_refused_naming_sample_and_step():
     with the batch's range, "expected targets values in [0, 2), got range [0, 2]", after the
     batches before it had trained). Past a sequence's length any integer is padding: -1 there
     trains bit for bit as 0."""
-    X, Y = counting_data(4, n=24, T=7)
+    X, Y = counting_task(24, 7, seed=4)
     lengths = np.random.default_rng(0).integers(1, 8, size=24)
     model = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
     weights = model.state_dict()
@@ -340,7 +331,7 @@ def test_class_indices_out_of_range_are_refused_naming_sample_and_step():
 def test_truncated_bptt_carries_state_and_cuts_gradients():
     """bptt=T is full BPTT; with bptt=k the first chunk's update equals training on that chunk
     alone, and the second chunk starts from the first chunk's final state."""
-    X, Y = counting_data(5, n=4, T=6)
+    X, Y = counting_task(4, 6, seed=5)
     full = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
     same = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
     fit(full, X, Y, epochs=1, batch_size=4, shuffle=False, optimizer="sgd", lr=0.1)
@@ -371,32 +362,14 @@ def test_truncated_bptt_carries_state_and_cuts_gradients():
         Trainer(SequenceModel(2, 2, 3, bidirectional=True), bptt=3)
 
 
-def test_early_stopping_restores_best_weights():
-    # validation targets are the training rule inverted: the better the fit, the worse val_loss,
-    # so training must stop `patience` epochs after the best one and return to its weights
-    X, Y = counting_data(6, n=32, T=5)
-    Xv, Yv = counting_data(7, n=32, T=5)
-    model = SequenceModel(2, 2, 4, dtype=np.float64, seed=0)
-    snapshots = []
-    trainer = Trainer(model, lr=0.05, patience=2, seed=0, callbacks=[lambda t, logs: snapshots.append(t.model.state_dict())])
-    h = trainer.fit(X, Y, epochs=40, validation_data=(Xv, 1 - Yv))
-    best = int(np.argmin(h["val_loss"]))
-    assert trainer.best_epoch == best + 1
-    assert len(h) == best + 1 + 2 < 40  # stopped after `patience` epochs without improvement
-    assert h["val_loss"][-1] > h["val_loss"][best]
-    for k, v in snapshots[best].items():
-        assert np.array_equal(model.parameters()[k], v)
-    assert not np.array_equal(snapshots[-1]["head.weight"], model.parameters()["head.weight"])
-
-
 def test_callback_can_stop_training():
-    X, Y = counting_data(6, n=8, T=4)
+    X, Y = counting_task(8, 4, seed=6)
     trainer = Trainer(SequenceModel(2, 2, 3, seed=0), callbacks=[lambda t, logs: logs["epoch"] == 2])
     assert len(trainer.fit(X, Y, epochs=10)) == 2
 
 
 def test_progress_prints_plain_lines_when_not_a_terminal():
-    X, Y = counting_data(6, n=8, T=4)
+    X, Y = counting_task(8, 4, seed=6)
     buf = io.StringIO()
     fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, verbose=1, stream=buf, seed=0)
     lines = buf.getvalue().splitlines()
@@ -415,7 +388,7 @@ def test_regression_with_mse_learns():
 
 def test_fit_errors_name_the_argument():
     model = SequenceModel(2, 2, 3, seed=0)
-    X, Y = counting_data(0, n=4, T=3)
+    X, Y = counting_task(4, 3, seed=0)
     with pytest.raises(ValueError, match="Trainer.fit: expected X a 3-D array"):
         fit(model, X[0], Y)
     with pytest.raises(ValueError, match="Trainer.fit: expected Y 4 rows"):
@@ -462,7 +435,7 @@ def test_rich_progress_bar_on_a_terminal():
         def isatty(self):
             return True
 
-    X, Y = counting_data(6, n=8, T=4)
+    X, Y = counting_task(8, 4, seed=6)
     buf = Tty()
     fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, batch_size=4, verbose=1, stream=buf, seed=0)
     text = buf.getvalue()
@@ -470,7 +443,7 @@ def test_rich_progress_bar_on_a_terminal():
 
 
 def test_monitor_is_checked_before_training():
-    X, Y = counting_data(6, n=8, T=4)
+    X, Y = counting_task(8, 4, seed=6)
     with pytest.raises(ValueError, match="Trainer.fit: expected monitor one of the logged values"):
         fit(SequenceModel(2, 2, 3, seed=0), X, Y, epochs=2, patience=1, monitor="val_accuracy")
 
@@ -518,7 +491,7 @@ def test_training_loop_matches_the_same_loop_in_pytorch(head):
 
 
 def test_training_on_token_ids_equals_training_on_one_hot():
-    X, Y = counting_data(2, n=16, T=6)
+    X, Y = counting_task(16, 6, seed=2)
     ids = X.argmax(-1)  # (n, T) token ids
     a = SequenceModel(2, 2, 3, inputs="tokens", dtype=np.float64, seed=0)
     b = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
@@ -545,7 +518,7 @@ def test_settings_name_what_defines_the_run_and_leave_out_the_display():
 
 
 def test_load_state_dict_checks_everything_before_writing():
-    X, Y = counting_data(0, n=16, T=4)
+    X, Y = counting_task(16, 4, seed=0)
     src = Trainer(SequenceModel(2, 2, 3, seed=0), lr=0.05, batch_size=8, seed=1)
     src.fit(X, Y, epochs=2)
     sd = src.state_dict()
@@ -636,7 +609,7 @@ def test_features_and_token_ids_are_checked_before_training():
     """X's feature count and token ids out of [0, input_size) are refused before anything trains,
     naming X (the LSTM refused the first batch as "LSTM: expected x feature size ...", and a token id
     the batch holding it, after the batches before it had trained)."""
-    X, Y = counting_data(4, n=24, T=7)
+    X, Y = counting_task(24, 7, seed=4)
     model = SequenceModel(2, 2, 3, seed=0)
     with pytest.raises(ValueError, match=r"^Trainer.fit: expected X 2 features \(the model's input_size\), got 3\.$"):
         Trainer(model).fit(np.zeros((24, 7, 3)), Y, epochs=1)
@@ -658,7 +631,7 @@ def test_clip_and_seed_are_checked_as_the_estimators_check_them():
     took True and refused numpy.float32(0.5)). seed: NumPy's SeedSequence refused a bad one
     without naming it."""
     model = SequenceModel(2, 2, 3, seed=0)
-    X, Y = counting_data(0, n=8, T=3)
+    X, Y = counting_task(8, 3, seed=0)
     for bad in (0, -1.0, float("nan"), float("inf"), True, "1"):  # inf: fitted, then a model file refused it
         message = rf"expected clip None or a finite number > 0, got {bad!r}\.$"
         exc = TypeError if isinstance(bad, (bool, str)) else ValueError
@@ -754,31 +727,39 @@ def test_an_optimizer_built_on_other_modules_is_refused_saying_what_to_build():
     assert Trainer(model, optimizer=SGD(model)).optimizer.module is model
 
 
-def test_early_stopping_says_when_it_stops_and_which_weights_it_keeps():
-    # Keras prints 'Epoch 10: early stopping' and 'Restoring model weights from the end of the best epoch: 7';
-    # the stop and the roll-back were silent. Validation targets inverted (as above): val_loss rises after its best
-    X, Y = counting_data(6, n=32, T=5)
-    Xv, Yv = counting_data(7, n=32, T=5)
-    buf = io.StringIO()
-    trainer = Trainer(SequenceModel(2, 2, 4, dtype=np.float64, seed=0), lr=0.05, patience=2, seed=0, verbose=2, stream=buf)
+def test_early_stopping_restores_the_best_weights_and_says_so():
+    # validation targets are the training rule inverted: the better the fit, the worse val_loss, so training
+    # must stop `patience` epochs after the best one and return to its weights. Keras prints 'Epoch 10: early
+    # stopping' and 'Restoring model weights from the end of the best epoch: 7'; the stop and the roll-back were silent
+    X, Y = counting_task(32, 5, seed=7)  # data whose best epoch is not the first (3, stopped after 5; with
+    Xv, Yv = counting_task(32, 5, seed=8)  # seeds 6 and 7 it was the first, which a roll-back to epoch 1 passed)
+    buf, snapshots = io.StringIO(), []
+    trainer = Trainer(SequenceModel(2, 2, 4, dtype=np.float64, seed=0), lr=0.05, patience=2, seed=0, verbose=2, stream=buf,
+                      callbacks=[lambda t, logs: snapshots.append(t.model.state_dict())])  # fmt: skip
     h = trainer.fit(X, Y, epochs=40, validation_data=(Xv, 1 - Yv))
     best = int(np.argmin(h["val_loss"])) + 1
     stopped = best + 2  # patience 2: two epochs without improvement after the best
+    assert trainer.best_epoch == best and len(h) == stopped < 40
+    assert h["val_loss"][-1] > h["val_loss"][best - 1]
+    for k, v in snapshots[best - 1].items():  # the best epoch's weights, not the last one's
+        assert np.array_equal(trainer.model.parameters()[k], v), k
+    assert not np.array_equal(snapshots[-1]["head.weight"], trainer.model.parameters()["head.weight"])
     lines = buf.getvalue().splitlines()
     assert len(lines) == stopped + 2 and lines[stopped - 1].startswith(f"epoch {stopped}/40 - ")
     assert lines[-2:] == [f"epoch {stopped}: early stopping (val_loss did not improve for 2 epochs)",
                           f"restored the weights of epoch {best}, the best (val_loss {h['val_loss'][best - 1]:.4f})"]  # fmt: skip
     assert not any("watches" in line for line in lines)  # validation data: val_loss, as a Keras user expects
-    # silent with verbose=0, as the epoch lines are
+    # silent with verbose=0, as the epoch lines are: the same run (its val_loss asserted), to the epoch where the one
+    # above stopped and restored (5 at present), says nothing
     quiet = io.StringIO()
-    Trainer(SequenceModel(2, 2, 4, dtype=np.float64, seed=0), lr=0.05, patience=2, seed=0, stream=quiet).fit(
-        X, Y, epochs=40, validation_data=(Xv, 1 - Yv))
-    assert quiet.getvalue() == ""
+    q = Trainer(SequenceModel(2, 2, 4, dtype=np.float64, seed=0), lr=0.05, patience=2, seed=0, stream=quiet)
+    assert q.fit(X, Y, epochs=stopped, validation_data=(Xv, 1 - Yv))["val_loss"] == h["val_loss"]
+    assert q.stopped and q.best_epoch == best and quiet.getvalue() == ""
 
 
 def test_early_stopping_without_validation_data_says_it_watches_the_training_loss():
     # a Keras user expects val_loss: without validation data the training loss is watched, said once at the start
-    X, Y = counting_data(6, n=16, T=4)
+    X, Y = counting_task(16, 4, seed=6)
     buf = io.StringIO()
     Trainer(SequenceModel(2, 2, 3, seed=0), patience=3, seed=0, verbose=2, stream=buf).fit(X, Y, epochs=2)
     lines = buf.getvalue().splitlines()
@@ -793,7 +774,7 @@ def test_early_stopping_without_validation_data_says_it_watches_the_training_los
 def test_ctrl_c_inside_a_compiled_kernel_comes_out_of_fit_as_keyboard_interrupt(tmp_path, monkeypatch):
     # numba turns a KeyboardInterrupt raised while a kernel runs into SystemError("CPUDispatcher(...) returned a
     # result with an exception set"), the interrupt in its context: `except KeyboardInterrupt` missed it
-    X, Y = counting_data(6, n=16, T=4)
+    X, Y = counting_task(16, 4, seed=6)
     model = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
     backward, calls = model.backward, []
 
@@ -920,8 +901,18 @@ def test_a_user_metric_is_summed_over_the_batches_and_shown_running(monkeypatch)
     assert calls == [((10, 1), (10, 1), None), ((10, 1), (10, 1), None), ((3, 1), (3, 1), None)]
     np.testing.assert_allclose(logs["abs_err"], np.abs(predict(last, X) - Y[:, -1]).mean(), rtol=1e-12)
     assert logs["abs_err"] == pytest.approx(logs["mae"], rel=1e-12)  # the built-in one, the same number
-    # early stopping may watch a user metric (lower is better)
-    assert Trainer(last, loss=_frozen_loss, metrics={"e": abs_err}, monitor="e", patience=1).fit(X, Y[:, -1], epochs=3).epochs
+    # early stopping may watch a user metric (lower is better): one that gives 3, 1, 2, 0.5 by epoch makes epoch 2 the
+    # best and, patience 1, stops after epoch 3. The loss and mae stay as they were (the weights frozen): watching
+    # them, or reading e as higher-is-better, it would stop after epoch 2 with epoch 1 the best
+    values = [3.0, 1.0, 2.0, 0.5]
+
+    def e(out, y, mask):  # the epoch's value on every target
+        return values[w.epoch] * y.size, y.size
+
+    w = Trainer(last, loss=_frozen_loss, metrics=[e, "mae"], monitor="e", patience=1)
+    h = w.fit(X, Y[:, -1], epochs=4)
+    assert h["e"] == pytest.approx(values[:3], rel=1e-15) and h["mae"] == pytest.approx(h["mae"][:1] * 3, rel=1e-12)
+    assert len(h) == 3 and w.best_epoch == 2
 
 
 def test_user_metrics_are_checked_naming_the_metric():
