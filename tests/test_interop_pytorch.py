@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 
 import numpy as np
@@ -472,3 +473,51 @@ def test_a_sequence_models_head_is_not_lost_in_a_state_dict_file(tmp_path):
     # the parts of a head="last" model, passed as such, are written: the user has taken the head off
     save_state_dict_file(tmp_path / "parts.pt", *last.parts())
     assert set(torch.load(tmp_path / "parts.pt", weights_only=True)) == {f"rnn.{k}" for k in last.rnn.state_dict()} | {"head.weight", "head.bias"}
+
+
+def test_save_state_dict_file_on_a_full_disk_names_the_file(tmp_path, monkeypatch):
+    """helper-89 finding 10: torch.save writing into the file itself turned ENOSPC into "RuntimeError: [enforce
+    fail at inline_container.cc:672] . unexpected pos 30 vs 0", naming no file. The old file stays as it was."""
+    import errno
+
+    from lstmkit.interop.pytorch import save_state_dict_file
+
+    module = lstmkit.LSTM(3, 4, seed=0)
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"the old file")
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f, self.writes = f, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):  # the disk fills up after the first write (a single write of the whole file fails)
+            self.writes += 1
+            if self.writes > 1 or len(data) > 64:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **k: Full(real_fdopen(fd, mode, *a, **k)))
+    with pytest.raises(OSError) as info:
+        save_state_dict_file(path, module)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == b"the old file" and sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+def test_save_state_dict_file_of_an_estimator_is_a_clear_refusal(tmp_path):
+    from lstmkit.interop.pytorch import save_state_dict_file
+
+    est = lstmkit.LSTMRegressor()
+    with pytest.raises(TypeError, match=r"^save_state_dict_file: expected module an lstmkit LSTM, RNN or SequenceModel, got LSTMRegressor\. .*model_"):
+        save_state_dict_file(tmp_path / "m.pt", est)
+    assert not (tmp_path / "m.pt").exists()

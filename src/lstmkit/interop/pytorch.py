@@ -17,6 +17,7 @@ shapes by :func:`module_from_state_dict`. torch is imported inside each function
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 import re
@@ -283,6 +284,9 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: t
 
     if hasattr(module, "rnn") and hasattr(module, "head_mode"):  # a SequenceModel: written as its parts
         module, readout = _sequence_model_parts(module, readout)
+    if not callable(getattr(module, "state_dict", None)):  # a fitted estimator, an array, ...: was an AttributeError
+        fail("save_state_dict_file", "module", "an lstmkit LSTM, RNN or SequenceModel", type(module).__name__,
+             "A fitted estimator's network is its model_ attribute (a SequenceModel)." if hasattr(module, "fit") else "", exc=TypeError)  # fmt: skip
     changed = getattr(getattr(module, "variant", None), "changed", lambda: {})()
     if changed:
         fail("save_state_dict_file", "module", "a plain module (torch.nn has no variant options)", f"options {changed}")
@@ -293,7 +297,10 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: t
     sd = {pre(rnn_name) + k: torch.from_numpy(v) for k, v in module.state_dict().items()}
     if readout is not None:
         sd.update({pre(head_name) + k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in readout.items() if v is not None})
-    atomic_write_bytes(path, lambda f: torch.save(sd, f))
+    buffer = io.BytesIO()  # serialised in memory first: torch's writer turns a failed write (a full disk) into
+    torch.save(sd, buffer)  # "RuntimeError: [enforce fail at inline_container.cc] unexpected pos", naming no file
+    data = buffer.getvalue()
+    atomic_write_bytes(path, lambda f: f.write(data))  # an OSError names path
 
 
 def _sequence_model_parts(seq, readout):
