@@ -812,3 +812,26 @@ def test_a_flag_in_the_config_must_be_true_or_false(tmp_path, key, value):
     save_model(tmp_path / "bad.npz", mf.kind, dict(mf.config, **{key: value}), mf.arrays, mf.extra)
     with pytest.raises(FileFormatError, match=rf"bad.npz: expected LSTM config {key} true or false, got {value!r}\."):
         read_lstm(tmp_path / "bad.npz")
+
+
+def test_a_read_out_beyond_the_modules_float32_range_is_named_at_save_and_at_read(tmp_path):
+    # a float64 1e39 in a float32 module's read-out: save_lstm wrote it, and read_lstm cast it to inf (NumPy's
+    # overflow warning only), so predict gave inf; lstmkit.load said 'finite values, got NaN or inf' of a finite number
+    import warnings
+
+    lstm = lstmkit.LSTM(3, 4, batch_first=True, seed=0)
+    W = np.zeros((2, 4))
+    W[0, 1] = 1e39
+    with pytest.raises(ValueError, match=r"save_lstm: expected readout\['weight'\] values within float32's range .*got 1e\+39 at index \(0, 1\)"):
+        lstmkit.save_lstm(tmp_path / "bf.npz", lstm, readout={"weight": W, "bias": np.zeros(2)})
+    assert not (tmp_path / "bf.npz").exists()
+    # a file written otherwise (as an older lstmkit did): refused naming the file and the array
+    arrays = {f"rnn.{k}": v for k, v in lstm.state_dict().items()}
+    save_model(tmp_path / "old.npz", "LSTM", lstmkit.modelfile.module_config(lstm), {**arrays, "head.weight": W})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'overflow encountered in cast'
+        with pytest.raises(FileFormatError, match=r"old\.npz: read_lstm: expected head\.weight values within float32's range .*got 1e\+39"):
+            lstmkit.read_lstm(tmp_path / "old.npz")
+    W[0, 1] = 3e38  # within the range: read as given
+    lstmkit.save_lstm(tmp_path / "ok.npz", lstm, readout={"weight": W})
+    assert lstmkit.read_lstm(tmp_path / "ok.npz").readout["weight"][0, 1] == np.float32(3e38)

@@ -43,7 +43,7 @@ from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
-from ._checks import a_or_an
+from ._checks import a_or_an, cast_float
 from .io import FileFormatError, load_arrays, read_meta, save_arrays
 
 FORMAT = "lstmkit-model"
@@ -218,8 +218,10 @@ def module_config(module) -> dict[str, Any]:
     return config
 
 
-def _readout_arrays(readout, n_features: int, where: str) -> dict[str, np.ndarray]:
-    """Validate a read-out (mapping with ``weight`` (O, F) and optional ``bias`` (O,))."""
+def _readout_arrays(readout, n_features: int, where: str, dtype=None) -> dict[str, np.ndarray]:
+    """Validate a read-out (mapping with ``weight`` (O, F) and optional ``bias`` (O,)); with
+    ``dtype`` (the module's), refuse a value beyond its range (a float64 1e39 for a float32 module:
+    :func:`~lstmkit._checks.cast_float`'s words), which the module's file would read back as inf."""
     if readout is None:
         return {}
     if hasattr(readout, "state_dict") and not isinstance(readout, Mapping):
@@ -238,6 +240,9 @@ def _readout_arrays(readout, n_features: int, where: str) -> dict[str, np.ndarra
         if b.dtype.kind != "f" or b.shape != (W.shape[0],):
             raise ValueError(f"{where}: expected readout['bias'] a float array of shape ({W.shape[0]},), got dtype {b.dtype} shape {b.shape}.")
         out["head.bias"] = b
+    if dtype is not None:
+        for k, a in out.items():
+            cast_float(a, dtype, where, f"readout[{k[5:]!r}]")
     return out
 
 
@@ -259,7 +264,7 @@ def save_lstm(path: str | os.PathLike, module, readout=None, extra: Mapping[str,
     if kinds.get(kind) is not type(module):
         raise TypeError(f"save_lstm: expected module an lstmkit {', '.join(MODULE_KINDS)}, got {type(module).__name__}.")
     arrays = {f"rnn.{k}": v for k, v in module.state_dict().items()}
-    arrays.update(_readout_arrays(readout, _n_features(module), "save_lstm"))
+    arrays.update(_readout_arrays(readout, _n_features(module), "save_lstm", module.dtype))
     save_model(path, kind, module_config(module), arrays, extra)
 
 
@@ -380,10 +385,10 @@ def read_lstm(path: str | os.PathLike) -> LSTMFile:
     try:
         module.load_state_dict(rnn)
         readout = _readout_arrays(head or None, _n_features(module), "read_lstm") if head else {}
+        ro = {k[5:]: cast_float(v, module.dtype, "read_lstm", k) for k, v in readout.items()} if readout else None
     except (TypeError, ValueError, KeyError) as exc:
         msg = exc.args[0] if exc.args else exc
         raise FileFormatError(f"{path}: {msg}") from None
-    ro = {k[5:]: v.astype(module.dtype) for k, v in readout.items()} if readout else None
     return LSTMFile(module, ro, mf.extra)
 
 
