@@ -9,12 +9,18 @@ reader brings (``torch_lstm``, ``keras_model``, ``keras_last``, ``lengths``, a r
 gives as ``(exit N)``. Lines of other programs (``make``) are not run here. As the README also
 says: each script of ``examples/`` runs as it is, and each command's ``--help`` example works.
 
+Each block and line is a test of its own that also runs alone (``pytest -k``, ``--lf``): it first
+runs what it reads on from, once per module (:class:`Page`), and a failure names the block or line
+that failed. The blocks that train for long run here at a demonstration size (``SHRINK``): the
+README's own text is left as it is, and ``examples/`` trains the same things at full size.
+
 A block added to the README that uses a new name of the reader's fails here until ``READER``
 makes one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -28,6 +34,7 @@ import pytest
 
 import lstmkit
 from lstmkit.cli import main
+from lstmkit.threads import blas_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -58,38 +65,141 @@ READER = [
     ),
     ("for x_t in xs", "xs = np.ones((3, 1, lstm.input_size), dtype=lstm.dtype)  # (steps, B, I)"),
 ]
-# files the CLI lines read that the reader brings: name -> how to make it here
-def _torch_state_dict():
+
+# The test's sizes where the README trains for long: each piece of a python block's text (which
+# must be there: test_every_shrink_is_in_the_readme) is run as its replacement, here only. The
+# README's block stays as a reader runs it, and the full-size work runs as the examples/ scripts
+# (test_example_script_runs_as_it_is, marked slow): the same API calls at a size that takes a
+# fraction of a second, not ~4 s (~18 s with NumPy's BLAS on 2 threads on a busy machine).
+SHRINK = {
+    # TextGenerator on 90,000 characters, H=128, 4 epochs: examples/seed003_text.py trains it on
+    # 184,000 characters, H=128, 8 epochs
+    "stdlib_text(100_000)": "stdlib_text(20_000)",
+    "text[:90_000]": "text[:18_000]",
+    "text[90_000:]": "text[18_000:]",
+    "TextGenerator(hidden_size=128, epochs=4,": "TextGenerator(hidden_size=32, epochs=1,",
+}
+# the same for a command's --help example: memory's 500 updates at 5 lags run in
+# examples/memory_experiment.py (the same defaults); the --help example's options, plot and JSON here
+HELP_SHRINK = {"memory": {"--steps 500": "--steps 50"}}
+
+
+def _shrink(text, table):
+    for piece, small in table.items():
+        text = text.replace(piece, small)
+    return text
+
+
+PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+# (the index of its sh block, the line): a line reads the files the lines above it in its block wrote
+LINES = [(b, line) for b, code in enumerate(code for lang, code in BLOCKS if lang == "sh")
+         for line in code.splitlines() if line.startswith("lstmkit ")]  # fmt: skip
+COMMANDS = [line for _, line in LINES]
+
+
+class Page:
+    """The reader going down the page, in a scratch directory with ``examples/`` copied in: each
+    python block runs once, after every python block above it (it reads their names), and each
+    ``lstmkit`` line once, after the lines above it in its sh block (it reads their files). So a
+    test runs what its block reads on from first, whichever tests run and in what order."""
+
+    def __init__(self, where):
+        self.where = where
+        self.namespace = {"__name__": "__readme__"}
+        self.done = {}  # ("python", k) or ("sh", i) -> None when it ran, else its error as text
+
+    def _once(self, key, run):
+        if key not in self.done:
+            with contextlib.chdir(self.where):
+                try:
+                    run()
+                    self.done[key] = None
+                except Exception as exc:  # noqa: BLE001 - every error of a block is its failure, reported by name
+                    self.done[key] = repr(exc) if not isinstance(exc, AssertionError) else str(exc)
+        return self.done[key]
+
+    def _failed_above(self, kind, keys, name):
+        """A line for each of ``keys`` above that failed: a block may fail because of one of them."""
+        return "".join(f"\n({name(j)}, above it, failed first: {self.done[(kind, j)]})"
+                       for j in keys if self.done.get((kind, j)))  # fmt: skip
+
+    def read_to(self, k):
+        """Run python blocks 0..k (those not run yet); pytest.fail if block k failed."""
+        for j in range(k + 1):
+            self._once(("python", j), lambda j=j: self._run_python(j))
+        if self.done[("python", k)]:
+            pytest.fail(f"README python block {k + 1} failed: {self.done[('python', k)]}"
+                        f"{self._failed_above('python', range(k), lambda j: f'python block {j + 1}')}\n{PYTHON[k]}")  # fmt: skip
+
+    def _run_python(self, k):
+        code = _shrink(PYTHON[k], SHRINK)
+        for piece, setup in READER:
+            if piece in code:
+                exec(setup, self.namespace)
+        exec(compile(code, f"README.md python block {k + 1}", "exec"), self.namespace)
+
+    def run_line(self, i, capsys):
+        """Run command line i after the lines above it in its sh block (those not run yet)."""
+        above = [j for j in range(i) if LINES[j][0] == LINES[i][0]]
+        for j in [*above, i]:
+            self._once(("sh", j), lambda j=j: self._run_line(j, capsys))
+        if self.done[("sh", i)]:
+            pytest.fail(f"{COMMANDS[i]}\n{self.done[('sh', i)]}{self._failed_above('sh', above, COMMANDS.__getitem__)}")
+
+    def _run_line(self, i, capsys):
+        line = COMMANDS[i]
+        argv = shlex.split(line, comments=True)[1:]
+        self.bring(argv)
+        expected = re.search(r"\(exit (\d+)\)", line)
+        capsys.readouterr()
+        code = main(argv)
+        want = int(expected.group(1)) if expected else 0
+        assert code == want, f"exit {code}, expected {want}\n{capsys.readouterr().err}"
+
+    def bring(self, argv):
+        """Make the reader's files that the command line ``argv`` reads, where they are not here yet."""
+        with contextlib.chdir(self.where):
+            for name, make in READER_FILES.items():
+                if name in argv and not Path(name).exists():
+                    make(self)
+
+
+# files the CLI lines read that the reader brings, or made by a python block above: name -> how
+# to make it here
+def _torch_state_dict(page):
     import torch
 
     torch.save(torch.nn.LSTM(3, 5, batch_first=True).state_dict(), "model.pt")
 
 
+def _count_npz(page):
+    # the README's `python -c` line before the train lines (not run here: the lines of other programs are not)
+    np.savez("count.npz", **dict(zip("Xy", lstmkit.datasets.counting_task(64, 6, seed=0))))
+
+
+def _block_saving(path):
+    """The python block that saves ``path`` (the README says "saved above")."""
+    found = [k for k, code in enumerate(PYTHON) if f'.save("{path}")' in code]
+    assert found, f"no README python block saves {path}, which a command line reads"
+    return found[0]
+
+
 READER_FILES = {
-    "count.npz": lambda: np.savez("count.npz", **dict(zip("Xy", lstmkit.datasets.counting_task(64, 6, seed=0)))),
-    "clf.npz": lambda: shutil.copy("out/clf.npz", "clf.npz"),  # the classifier the Python example saved
+    "count.npz": _count_npz,
+    "out/clf.npz": lambda page: page.read_to(_block_saving("out/clf.npz")),  # the classifier the Python example saves
     "model.pt": _torch_state_dict,  # convert's --help example reads a PyTorch state_dict
 }
 
 
-def _bring(argv):
-    """Make the reader's files that the command line ``argv`` reads, where they are not here yet."""
-    for name, make in READER_FILES.items():
-        if name in argv and not Path(name).exists():
-            make()
-
-
-PYTHON = [code for lang, code in BLOCKS if lang == "python"]
-COMMANDS = [line for lang, code in BLOCKS if lang == "sh" for line in code.splitlines() if line.startswith("lstmkit ")]
-
-
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    """The reader's directory (with examples/) and namespace, shared by the blocks in order."""
+    """The reader's page (one for the module); NumPy's BLAS on one thread meanwhile, as make demo
+    and the examples/ scripts run (on a busy 2-core machine two made the text block ~5x slower)."""
     where = tmp_path_factory.mktemp("readme")
     shutil.copytree(ROOT / "examples", where / "examples")
     threads = lstmkit.get_num_threads()
-    yield where, {"__name__": "__readme__"}
+    with blas_threads(1):
+        yield Page(where)
     lstmkit.set_num_threads(threads)  # a block sets it: leave it as found
 
 
@@ -97,30 +207,28 @@ def test_the_readme_has_examples():
     assert len(PYTHON) >= 8 and len(COMMANDS) >= 10
 
 
+def test_every_shrink_is_in_the_readme():
+    # an override whose text the README no longer has would let its block run at full size unseen
+    import importlib
+
+    from lstmkit.cli import COMMANDS as commands
+
+    for piece in SHRINK:
+        assert any(piece in code for code in PYTHON), f"SHRINK's {piece!r} is in no README python block"
+    for name, table in HELP_SHRINK.items():
+        example = importlib.import_module(commands[name]).EXAMPLE
+        for piece in table:
+            assert piece in example, f"HELP_SHRINK's {piece!r} is not in {name}'s --help example: {example}"
+
+
 @pytest.mark.parametrize("k", range(len(PYTHON)))
-def test_python_block_runs(k, page, monkeypatch, capsys):
-    where, namespace = page
-    monkeypatch.chdir(where)
-    code = PYTHON[k]
-    for piece, setup in READER:
-        if piece in code:
-            exec(setup, namespace)
-    try:
-        exec(compile(code, f"README.md python block {k + 1}", "exec"), namespace)
-    except Exception as exc:
-        pytest.fail(f"README python block {k + 1} failed: {exc!r}\n{code}")
+def test_python_block_runs(k, page, capsys):
+    page.read_to(k)
 
 
-@pytest.mark.parametrize("line", COMMANDS)
-def test_command_line_runs(line, page, monkeypatch, capsys):
-    where, _ = page
-    monkeypatch.chdir(where)
-    argv = shlex.split(line, comments=True)[1:]
-    _bring(argv)
-    expected = re.search(r"\(exit (\d+)\)", line)
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == (int(expected.group(1)) if expected else 0), f"{line}\n{err}"
+@pytest.mark.parametrize("i", range(len(COMMANDS)), ids=COMMANDS)
+def test_command_line_runs(i, page, capsys):
+    page.run_line(i, capsys)
 
 
 SCRIPTS = sorted((ROOT / "examples").glob("*.py"))
@@ -160,13 +268,12 @@ def _help_examples():
 @pytest.mark.parametrize("command, lines", _help_examples(), ids=[c for c, _ in _help_examples()])
 def test_help_example_runs(command, lines, page, monkeypatch, capsys):
     # "each --help shows a working example": its lines in order, in the reader's directory (the
-    # reader's model.pt made first)
-    where, _ = page
-    monkeypatch.chdir(where)
+    # reader's model.pt made first), at HELP_SHRINK's size where it has one
+    monkeypatch.chdir(page.where)
     for line in lines:
-        argv = shlex.split(line, comments=True)
+        argv = shlex.split(_shrink(line, HELP_SHRINK.get(command, {})), comments=True)
         assert argv[0] == "lstmkit", line
-        _bring(argv)
+        page.bring(argv)
         expected = 1 if command == "check" else 0  # check: exit 1 when a claim is wrong (seed 000 has some)
         assert main(argv[1:]) == expected, f"{line}\n{capsys.readouterr().err}"
 
