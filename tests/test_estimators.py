@@ -1379,6 +1379,35 @@ def test_sample_weight_scores_as_scikit_learn_s_accuracy_score_and_r2_score():
         clf.score(X, y, sample_weight=s[1:])
 
 
+def test_score_refuses_sample_weights_that_are_0_at_every_valid_target_as_scikit_learn_does():
+    # Σ s = 0 over the scored targets makes the weighted accuracy and R² 0/0: the regressor returned 1.0 (its mean
+    # nan, so ss_tot > 0 was False and ss_res == 0 read as a constant column predicted exactly) and the classifier nan
+    # (helper-101's findings 1, 2); scikit-learn's accuracy_score and r2_score raise a ValueError on the same weights
+    from sklearn.metrics import accuracy_score, r2_score
+
+    X, y = seq_data(n=12, T=5)
+    target = X[:, :, 0].sum(axis=1)
+    clf = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(X, y)
+    reg = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, target)
+    zeros = np.zeros(12)
+    with pytest.raises(ValueError):
+        accuracy_score(y, clf.predict(X), sample_weight=zeros)
+    with pytest.raises(ValueError):
+        r2_score(target, reg.predict(X), sample_weight=zeros)
+    end = r" expected sample_weight a weight > 0 for a valid target \(the score is their weighted mean\), got 0 for each of them\.$"
+    with pytest.raises(ValueError, match=r"^LSTMClassifier\.score:" + end):
+        clf.score(X, y, sample_weight=zeros)
+    with pytest.raises(ValueError, match=r"^LSTMRegressor\.score:" + end):
+        reg.score(X, target, sample_weight=zeros)
+    # per step, weights > 0 only past the lengths (padding) weigh no scored target either
+    lengths = np.array([2, 3] * 6)
+    steps = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(X, X[:, :, 0].cumsum(1), lengths)
+    with pytest.raises(ValueError, match=r"^LSTMRegressor\.score:" + end):
+        steps.score(X, X[:, :, 0].cumsum(1), lengths, sample_weight=np.c_[np.zeros((12, 3)), np.ones((12, 2))])
+    one = np.eye(12)[3]  # one weight > 0 scores that target alone, as scikit-learn does
+    assert clf.score(X, y, sample_weight=one) == accuracy_score(y[3:4], clf.predict(X)[3:4])
+
+
 def test_sample_weight_trains_the_estimators_and_equal_weights_are_none():
     # equal weights train as none, bit for bit; others change the fit (here: half the sequences weigh 0) and are
     # recorded in a checkpoint, so that a resume with other weights is refused; cross_val_score routes them to fit

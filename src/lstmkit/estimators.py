@@ -631,13 +631,15 @@ class _SequenceEstimator:
     @staticmethod
     def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str, lengths=None) -> np.ndarray | None:
         """``sample_weight`` of fit or score checked: None, or float64 (n,), or per step (n, T) too;
-        finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`); for fit (``lengths`` given
-        or not, ``where`` ending in "fit"), refused where every valid target weighs 0."""
+        finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`); refused where every valid
+        target (within ``lengths``) weighs 0: fit's loss and score's R² or accuracy are their
+        weighted mean, 0/0 (scikit-learn's scores raise there)."""
         if sample_weight is None:
             return None
         s = check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where)
-        if where.endswith(".fit") and not (s if s.ndim == 1 else s[scored_targets(True, lengths, n, T)]).sum() > 0:
-            fail(where, "sample_weight", "a weight > 0 for a valid target (the loss is their weighted mean)", "0 for each of them")
+        if not (s if s.ndim == 1 else s[scored_targets(True, lengths, n, T)]).sum() > 0:
+            of = "the loss" if where.endswith(".fit") else "the score"
+            fail(where, "sample_weight", f"a weight > 0 for a valid target ({of} is their weighted mean)", "0 for each of them")
         return s
 
     def _check_X(self, X, lengths, method: str):
@@ -970,11 +972,11 @@ class LSTMClassifier(_SequenceEstimator):
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
-        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], "LSTMClassifier.score")
+        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], "LSTMClassifier.score", lengths)
         if s is None:
             return float((pred == y)[valid].mean())
         s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
-        return float(((pred == y)[valid] * s).sum() / s.sum()) if s.sum() > 0 else float("nan")
+        return float(((pred == y)[valid] * s).sum() / s.sum())  # (Σ s > 0: checked)
 
     def _extra(self):
         return {"classes": _json_scalar_list(self.classes_), "classes_dtype": self.classes_.dtype.str, "per_step": self.per_step_,
@@ -1172,7 +1174,7 @@ class LSTMRegressor(_SequenceEstimator):
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
-        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], where)
+        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], where, lengths)  # (Σ s > 0 over the valid targets)
         if s is not None:
             s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
         return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets", s)
