@@ -1432,6 +1432,46 @@ def test_sample_weight_trains_the_estimators_and_equal_weights_are_none():
     assert scores.shape == (2,) and np.isfinite(scores).all()
 
 
+def test_validation_data_takes_sample_weights_fourth_and_they_weigh_val_loss():
+    # the README says validation_data's weights come fourth, (X, y, lengths, w), as the Trainer takes them; the
+    # estimators refused a 4-tuple ('got tuple', helper-101's finding 4), so val_loss was weighted under
+    # validation_split (the held-out rows keep their weights) and not under validation_data
+    from lstmkit.training import Trainer
+
+    X, y = seq_data(n=24, T=4)
+    s = np.linspace(0.2, 3.0, 24)
+    make = lambda **kw: LSTMClassifier(hidden_size=3, epochs=3, batch_size=8, seed=0, **kw)  # noqa: E731
+    split = make(validation_split=0.25).fit(X, y, sample_weight=s)
+    va = split.validation_indices_
+    tr = np.setdiff1d(np.arange(24), va)
+    given = make().fit(X[tr], y[tr], validation_data=(X[va], y[va], None, s[va]), sample_weight=s[tr])
+    assert given.history_["val_loss"] == split.history_["val_loss"]  # the same rows and weights: the same val_loss
+    # the last epoch's val_loss is the Trainer's, given the same 4-tuple, on the fitted model; and by hand,
+    # Σ w (-log p[y]) / Σ w from predict_proba
+    codes = np.searchsorted(given.classes_, y[va])
+    trainer = Trainer(given.model_, loss="cross_entropy")
+    assert given.history_["val_loss"][-1] == trainer.evaluate(X[va], codes, None, sample_weight=s[va])["loss"]
+    p = given.predict_proba(X[va]).astype(np.float64)[np.arange(len(va)), codes]
+    assert given.history_["val_loss"][-1] == pytest.approx((s[va] * -np.log(p)).sum() / s[va].sum(), rel=1e-5)
+    plain = make().fit(X[tr], y[tr], validation_data=(X[va], y[va]), sample_weight=s[tr])
+    assert plain.history_["val_loss"][-1] == pytest.approx(-np.log(p).mean(), rel=1e-5) != given.history_["val_loss"][-1]
+    # the regressor's too; its weights are checked as fit's, named validation_data[3]; a wrong tuple says its length
+    target = X[:, :, 0].sum(axis=1)
+    reg = LSTMRegressor(hidden_size=3, epochs=1, seed=0)
+    weighed = reg.fit(X[tr], target[tr], validation_data=(X[va], target[va], None, s[va])).history_["val_loss"]
+    assert weighed != reg.fit(X[tr], target[tr], validation_data=(X[va], target[va])).history_["val_loss"]
+    for w, message in [
+        (np.zeros(6), r"a weight > 0 for a valid target \(the loss is their weighted mean\), got 0 for each of them\."),
+        (np.ones(5), r"shape \(6,\) \(one weight per sequence\), got shape \(5,\)\."),
+        (-np.ones(6), r"finite values >= 0, got -1\.0 at index 0\."),
+    ]:
+        with pytest.raises(ValueError, match=r"^LSTMRegressor\.fit: expected validation_data\[3\] " + message + "$"):
+            reg.fit(X[tr], target[tr], validation_data=(X[va], target[va], None, w))
+    with pytest.raises(TypeError, match=r"^LSTMClassifier\.fit: expected validation_data a tuple \(X, y\), \(X, y, lengths\) or "
+                                        r"\(X, y, lengths, sample_weight\) \(lengths may be None\), got a tuple of 5\.$"):
+        make().fit(X, y, validation_data=(X, y, None, s, s))
+
+
 def test_an_estimator_s_checkpoint_records_its_sample_weights(tmp_path):
     from lstmkit.checkpoint import ResumeRefused
 

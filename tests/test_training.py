@@ -1401,6 +1401,10 @@ def test_sample_weights_are_refused_by_name_and_split_with_their_rows(tmp_path):
     with pytest.raises(ValueError, match=r"^Trainer.fit: expected validation_data\[3\] a weight > 0 for a valid target among the targets of "
                                          r"validation_data \(the loss is their weighted mean\), got 0 for each of them\.$"):
         Trainer(model).fit(X, Y, epochs=1, validation_data=(X[:3], Y[:3], [2, 2, 2], np.zeros(3)))
+    for wrong, got in [([X], "a list of 1"), ((X, Y, None, None, None), "a tuple of 5"), (X, "ndarray")]:  # (the length said: 'got tuple' was)
+        with pytest.raises(TypeError, match=r"^Trainer.fit: expected validation_data a tuple \(X, Y\), \(X, Y, lengths\) or \(X, Y, lengths, "
+                                            rf"sample_weight\) \(lengths may be None\), got {got}\.$"):
+            Trainer(model).fit(X, Y, epochs=1, validation_data=wrong)
     with pytest.raises(ValueError, match=r"^Trainer.fit: expected sample_weight a weight > 0 for a valid target among the training targets "
                                          r"times their class weights \(the loss is their weighted mean\), got 0 for each of them\.$"):
         # (class 1, of weight 1, only in row 0, of sample weight 0)

@@ -617,29 +617,35 @@ class _SequenceEstimator:
         self.validation_indices_ = held
         return self
 
-    def _validation(self, validation_data, dtype, n_features: int, encode, where: str):
-        """(Xv, Yv, lengths_v) in the model's form from the user's (X, y[, lengths]), or None."""
+    def _validation(self, validation_data, dtype, n_features: int, encode, per_step: bool, where: str):
+        """(Xv, Yv, lengths_v, sample_weight_v) in the model's form (the Trainer's validation_data)
+        from the user's (X, y[, lengths[, sample_weight]]), or None. The weights are checked as
+        fit's (:meth:`_sample_weight`) and weigh val_loss, as the rows validation_split holds out
+        keep theirs; Keras' tuple is (x, y, sample_weight), but lstmkit's third place is the lengths."""
         if validation_data is None:
             return None
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            fail(where, "validation_data", "a tuple (X, y) or (X, y, lengths)", type(validation_data).__name__, exc=TypeError)
-        Xv, lv = _as_sequences(validation_data[0], validation_data[2] if len(validation_data) == 3 else None, dtype, where)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3, 4):
+            got = f"a {type(validation_data).__name__} of {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__
+            fail(where, "validation_data", "a tuple (X, y), (X, y, lengths) or (X, y, lengths, sample_weight) (lengths may be None)", got,
+                 exc=TypeError)  # fmt: skip
+        Xv, yv, lv, sv = (*validation_data, *([None] * (4 - len(validation_data))))
+        Xv, lv = _as_sequences(Xv, lv, dtype, where)
         if Xv.shape[2] != n_features:
             fail(where, "validation_data", f"X with {n_features} features (as the training X)", Xv.shape[2])
-        return Xv, encode(validation_data[1], Xv, lv), lv
+        return Xv, encode(yv, Xv, lv), lv, self._sample_weight(sv, per_step, *Xv.shape[:2], where, lv, "validation_data[3]")
 
     @staticmethod
-    def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str, lengths=None) -> np.ndarray | None:
-        """``sample_weight`` of fit or score checked: None, or float64 (n,), or per step (n, T) too;
-        finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`); refused where every valid
-        target (within ``lengths``) weighs 0: fit's loss and score's R² or accuracy are their
-        weighted mean, 0/0 (scikit-learn's scores raise there)."""
+    def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str, lengths=None, arg: str = "sample_weight") -> np.ndarray | None:
+        """``sample_weight`` of fit or score (or validation_data's, ``arg``) checked: None, or
+        float64 (n,), or per step (n, T) too; finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`);
+        refused where every valid target (within ``lengths``) weighs 0: fit's loss and score's R²
+        or accuracy are their weighted mean, 0/0 (scikit-learn's scores raise there)."""
         if sample_weight is None:
             return None
-        s = check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where)
+        s = check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where, arg)
         if not (s if s.ndim == 1 else s[scored_targets(True, lengths, n, T)]).sum() > 0:
             of = "the loss" if where.endswith(".fit") else "the score"
-            fail(where, "sample_weight", f"a weight > 0 for a valid target ({of} is their weighted mean)", "0 for each of them")
+            fail(where, arg, f"a weight > 0 for a valid target ({of} is their weighted mean)", "0 for each of them")
         return s
 
     def _check_X(self, X, lengths, method: str):
@@ -862,7 +868,8 @@ class LSTMClassifier(_SequenceEstimator):
     def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, sample_weight=None) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
-        ``validation_data``: (X, y) or (X, y, lengths) to report val_loss/val_accuracy per epoch
+        ``validation_data``: (X, y), (X, y, lengths) or (X, y, lengths, sample_weight) (lengths may
+        be None; the weights, as ``sample_weight``, weigh val_loss) to report val_loss/val_accuracy per epoch
         and to drive early stopping (instead of ``validation_split``; without either, ``patience``
         monitors the training loss); its labels must be among the training labels. ``checkpoint``: a path written (atomically) after every epoch.
         ``resume=True``: if it exists, continue from it — with the same data and parameters the
@@ -881,7 +888,7 @@ class LSTMClassifier(_SequenceEstimator):
         valid = scored_targets(per_step, lengths, *X.shape[:2])  # the targets that count
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
-        validation = self._validation(validation_data, dtype, X.shape[2], encode, where)
+        validation = self._validation(validation_data, dtype, X.shape[2], encode, per_step, where)
         sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where, lengths)
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
@@ -1095,8 +1102,8 @@ class LSTMRegressor(_SequenceEstimator):
         _warn_unscaled(X, lengths, where)
         Z, stats = self._scale(y, X, lengths, None, dtype, where)
         scale = lambda yv, Xv, lv: self._scale(yv, Xv, lv, stats, dtype, where + " validation_data")[0]  # noqa: E731
-        validation = self._validation(validation_data, dtype, X.shape[2], scale, where)
         per_step = stats["per_step_"]
+        validation = self._validation(validation_data, dtype, X.shape[2], scale, per_step, where)
         head = "all" if per_step else "last"
         name, scale = ("mae", stats["y_scale_"]) if mae_as is None else mae_as
         metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units

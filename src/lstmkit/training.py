@@ -829,8 +829,9 @@ class Trainer:
         where = "Trainer.fit"
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3, 4):
+                got = f"a {type(validation_data).__name__} of {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__
                 fail(where, "validation_data", "a tuple (X, Y), (X, Y, lengths) or (X, Y, lengths, sample_weight) (lengths may be None)",
-                     type(validation_data).__name__, exc=TypeError)  # fmt: skip
+                     got, exc=TypeError)  # fmt: skip
             given = (*validation_data, *([None] * (4 - len(validation_data))))
             Xv, Yv, lv = _check_data(*given[:3], self.model, self.loss_fn, where, self.class_weight)
             return Xv, Yv, lv, self._sample_weight(given[3], Yv, lv, Xv.shape[1], where, "validation_data[3]")
