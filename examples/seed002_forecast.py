@@ -10,8 +10,8 @@ import sys
 import time
 
 from lstmkit import LSTMForecaster
-from lstmkit.commands.forecast import plot_forecast
 from lstmkit.datasets import airline_passengers
+from lstmkit.forecast import plot_forecast
 
 y = airline_passengers()
 fc = LSTMForecaster(window=12, horizon=12, seasonal_period=12, log=True, difference=1, epochs=100, seed=0)

@@ -456,9 +456,12 @@ def test_dates_reach_the_plot_and_the_series_name_its_axis(tmp_path, monkeypatch
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("month", "sales")  # they were 'time index' and 'value'
     import matplotlib.dates as mdates
 
+    # the months as dates (each month's first day), drawn on a date axis: 40 months from 2000-01 end
+    # at 2003-04, and the two ahead are 2003-05 and 2003-06
     lines = {line.get_label(): line.get_xdata() for line in ax.get_lines()}
-    first, ahead = mdates.num2date(lines["series"][0]), mdates.num2date(lines["forecast ahead"])
-    assert (first.year, first.month) == (2000, 1) and [(d.year, d.month) for d in ahead] == [(2003, 5), (2003, 6)]
+    assert lines["series"][0] == np.datetime64("2000-01-01") and lines["series"][-1] == np.datetime64("2003-04-01")
+    assert list(lines["forecast ahead"]) == [np.datetime64("2003-05-01"), np.datetime64("2003-06-01")]
+    assert isinstance(ax.xaxis.get_major_formatter(), (mdates.AutoDateFormatter, mdates.ConciseDateFormatter))
     # several series: a panel each, named
     _dated_csv(tmp_path / "s.csv", months, _two_series(40))
     assert main(["forecast", str(tmp_path / "s.csv"), "--column", "sales,temperature", *argv[4:]]) == 0
@@ -959,3 +962,112 @@ def test_a_files_history_and_scaling_are_checked_at_load_as_fit_checks_them(tmp_
     lf = read_model(tmp_path / "l.npz")
     save_model(tmp_path / "l2.npz", lf.kind, lf.config, lf.arrays, dict(lf.extra, history=lf.extra["history"][:-1] + [[1e308]]))
     assert LSTMForecaster.load(tmp_path / "l2.npz").history_[-1, 0] == 1e308
+
+
+# -- plot_forecast: the figure of a series, its backtest and its forecast ahead --------------------
+def _seasonal(n=48):
+    """A yearly sine on a trend: y_t = 10 + 3 sin(2πt/12) + 0.05 t, so y_t - y_{t-12} = 0.6 exactly."""
+    t = np.arange(n)
+    return 10 + 3 * np.sin(2 * np.pi * t / 12) + 0.05 * t
+
+
+def _backtest_and_ahead(y, test_size=6, steps=3):
+    fc = LSTMForecaster(window=12, horizon=2, seasonal_period=12, **dict(FAST, epochs=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ForecastWarning)  # 2 epochs: no better than naive, as expected
+        result = fc.backtest(y, test_size=test_size)
+    return result, fc.fit(y).predict(steps)
+
+
+def _captured_figures(monkeypatch):
+    """The figures plot_forecast hands to lstmkit.io.save_figure, kept instead of rendered."""
+    import lstmkit.io
+
+    figures = []
+    monkeypatch.setattr(lstmkit.io, "save_figure", lambda fig, path: figures.append((fig, path)))
+    return figures
+
+
+def test_plot_forecast_draws_the_series_each_methods_lead_1_forecasts_and_the_forecast_ahead(monkeypatch):
+    pytest.importorskip("matplotlib")
+    from lstmkit.forecast import plot_forecast
+
+    y = _seasonal(48)
+    result, ahead = _backtest_and_ahead(y)  # origins 42..47: the last 6 values unseen
+    figures = _captured_figures(monkeypatch)
+    plot_forecast("f.png", y, result, ahead, title="a sine on a trend")
+    ((fig, path),) = figures
+    (ax,) = fig.axes
+    assert path == "f.png" and (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("a sine on a trend", "time index", "value")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["series"].get_xdata(), np.arange(48))
+    np.testing.assert_array_equal(lines["series"].get_ydata(), y)
+    # lead-1 forecasts at the origins 42..47, each method's labelled with its lead-1 MAE, by hand from y:
+    # naive forecasts y_{o-1}, seasonal naive y_{o-12}, which is 0.6 below y_o (the sine repeats)
+    origins = np.arange(42, 48)
+    naive_mae1 = np.abs(y[origins] - y[origins - 1]).mean()
+    lstm_mae1 = np.abs(y[origins] - result.forecasts["lstm"][:, 0, 0]).mean()
+    labels = {label.split(":")[0]: label for label in lines if not label.startswith("_")}
+    assert set(labels) == {"series", "lstm", "naive", "seasonal_naive", "forecast ahead"}
+    assert labels["naive"].startswith(f"naive: lead 1 (MAE {naive_mae1:.1f}; all leads ")
+    assert labels["seasonal_naive"].startswith("seasonal_naive: lead 1 (MAE 0.6; all leads ")
+    assert labels["lstm"].startswith(f"lstm: lead 1 (MAE {lstm_mae1:.1f}; all leads ")
+    np.testing.assert_array_equal(lines[labels["naive"]].get_xdata(), origins)
+    np.testing.assert_allclose(lines[labels["naive"]].get_ydata(), y[origins - 1], rtol=1e-12)
+    np.testing.assert_allclose(lines[labels["seasonal_naive"]].get_ydata(), y[origins] - 0.6, rtol=1e-12)
+    # the test part starts between row 41 (the last seen) and 42; the 3 values ahead go on at 48, 49, 50
+    (start,) = [line for label, line in lines.items() if label.startswith("_")]
+    assert list(start.get_xdata()) == [41.5, 41.5]
+    np.testing.assert_array_equal(lines["forecast ahead"].get_xdata(), [48, 49, 50])
+    np.testing.assert_array_equal(lines["forecast ahead"].get_ydata(), ahead)
+
+
+def test_plot_forecast_writes_a_panel_per_series_on_dates(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from lstmkit.forecast import plot_forecast
+
+    Y = np.column_stack([_seasonal(40), 20 - _seasonal(40)])  # (40, 2)
+    months = np.arange("2000-01", "2003-05", dtype="datetime64[M]").astype("datetime64[D]")  # 40 months
+    ahead = np.array([[1.0, 2.0], [3.0, 4.0]])  # (k, S): 2 values ahead of each series
+    kw = dict(times=months, times_ahead=np.array(["2003-05-01", "2003-06-01"], dtype="datetime64[D]"),
+              time_label="month", names=["sales", "temperature"])  # fmt: skip
+    figures = _captured_figures(monkeypatch)
+    plot_forecast("p.png", Y, None, ahead, **kw)
+    ((fig, _),) = figures
+    assert [ax.get_ylabel() for ax in fig.axes] == ["sales", "temperature"] and fig.axes[-1].get_xlabel() == "month"
+    for j, ax in enumerate(fig.axes):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert list(lines) == ["series", "forecast ahead"]  # no backtest given: none drawn
+        assert lines["series"].get_xdata()[0] == np.datetime64("2000-01-01") and len(lines["series"].get_xdata()) == 40
+        np.testing.assert_array_equal(lines["forecast ahead"].get_ydata(), ahead[:, j])
+    # and once to a file, rendered: the PNG's signature (the one test here that draws)
+    monkeypatch.undo()
+    plot_forecast(tmp_path / "p.png", Y, None, ahead, **kw)
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_forecast_refuses_what_does_not_fit_the_series_before_drawing(monkeypatch):
+    from lstmkit.forecast import plot_forecast
+
+    y = _seasonal(48)
+    result, ahead = _backtest_and_ahead(y)
+    other, _ = _backtest_and_ahead(_seasonal(30), test_size=4)
+    figures = _captured_figures(monkeypatch)
+    cases = [
+        (dict(forecast=np.ones((3, 2))), "plot_forecast: expected forecast a real array (k,) or (k, 1), a value ahead per row for each of y's 1 series, got float64 shape (3, 2). Give predict(k)'s output for this series."),
+        (dict(result=ahead), "plot_forecast: expected result a BacktestResult (LSTMForecaster.backtest's) or None, got ndarray."),
+        (dict(times=np.arange(48.0)), "plot_forecast: expected times_ahead 3 times for the 3 values ahead, with times, got None. Give the times the forecast is for."),
+        (dict(times=np.arange(47.0), times_ahead=[48, 49, 50]), "plot_forecast: expected times (48,): a number or a NumPy datetime64 for each of y's rows, got float64 shape (47,)."),
+        (dict(times=np.arange(48.0), times_ahead=np.array(["2004-01", "2004-02", "2004-03"], dtype="datetime64[M]")),
+         "plot_forecast: expected times_ahead of the kind of times (float64), got datetime64[M]. Give both as dates or both as numbers."),
+        (dict(times_ahead=[48, 49, 50]), "plot_forecast: expected times_ahead None without times (the forecast then goes on from row N), got an array."),
+        (dict(names=["a", "b"]), "plot_forecast: expected names 1 name (str), one per series, got ['a', 'b']."),
+    ]  # fmt: skip
+    for kwargs, message in cases:
+        args = {"result": result, "forecast": ahead, **kwargs}
+        with pytest.raises((ValueError, TypeError)) as e:
+            plot_forecast("f.png", y, args.pop("result"), args.pop("forecast"), **args)
+        assert str(e.value) == message
+    with pytest.raises(ValueError, match=r"expected result a backtest of y \(20 rows, 1 series\), got one of 1 series with origins 26\.\.29\. Give"):
+        plot_forecast("f.png", y[:20], other)  # a backtest of 30 values: its origins are past y's end
+    assert figures == []  # nothing was drawn

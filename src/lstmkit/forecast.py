@@ -20,7 +20,8 @@ forecast from every origin in the held-out part using the true history up to tha
 scores the LSTM beside the naive (last value) and seasonal-naive forecasts on exactly the same
 (origin, lead) pairs with MAE, RMSE and MASE (see :mod:`lstmkit.baselines`), and reports
 corr(ŷ_t, y_{t-s}) for s = 0..3: a model that only repeats the last value peaks at s = 1. When
-the model is no better than naive, a :class:`ForecastWarning` says so.
+the model is no better than naive, a :class:`ForecastWarning` says so. :func:`plot_forecast` draws
+the series, the backtest and the forecast ahead (matplotlib, imported there).
 """
 
 from __future__ import annotations
@@ -165,6 +166,107 @@ class BacktestResult:
         lines.append(f"skill vs naive (1 - MAE/MAE_naive): {self.skill_vs_naive:+.3f}")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, *, times=None, times_ahead=None,
+                  time_label: str | None = None, names=None, title: str = "") -> None:
+    """A figure of a series, its backtest and its forecast ahead, written to ``path`` (atomically)
+    in the format its suffix names (.png, .pdf, .svg; :func:`lstmkit.io.save_figure`). One panel
+    per series, one above the other on a shared x axis::
+
+        y            (N,) or (N, S)   the series, in black
+        result       BacktestResult   of ``backtest(y, ...)``, or None: each method's lead-1 forecasts
+                                      at its origins (n_origins,), labelled with their lead-1 MAE and
+                                      the MAE over all leads, and a line where the test part starts
+        forecast     (k,) or (k, S)   the values ahead (``predict(k)``), or None; (k,) for one series
+        times        (N,)             each row's x value: numbers, or dates as NumPy datetime64 (drawn
+                                      as dates); default the row index 0..N-1
+        times_ahead  (k,)             the forecast's, as ``times`` (needed with both); default N..N+k-1
+        time_label   str              the x axis' name; default "time index" ("time" with ``times``)
+        names        S str            the panels' y axis names; default "value"
+
+    ``result`` and ``forecast`` are in y's units, as ``backtest`` and ``predict`` give them.
+    matplotlib (an optional extra, ``lstmkit[cli]``) is imported here, never by the engine;
+    everything is checked before.
+    """
+    where = "plot_forecast"
+    y2, _ = as_series(y, where)  # (N, S)
+    N, S = y2.shape
+    f2 = None
+    if forecast is not None:
+        f = np.asarray(forecast)
+        if f.dtype.kind not in "iuf" or f.ndim not in (1, 2) or (f.ndim == 1 and S != 1) or (f.ndim == 2 and f.shape[1] != S):
+            shape = "(k,) or (k, 1)" if S == 1 else f"(k, {S})"
+            fail(where, "forecast", f"a real array {shape}, a value ahead per row for each of y's {S} series",
+                 f"{f.dtype} shape {f.shape}", "Give predict(k)'s output for this series.")  # fmt: skip
+        f2 = f.astype(np.float64).reshape(len(f), S)  # (k, S)
+    k = 0 if f2 is None else len(f2)
+    if result is not None:
+        if not isinstance(result, BacktestResult):
+            fail(where, "result", "a BacktestResult (LSTMForecaster.backtest's) or None", type(result).__name__, exc=TypeError)
+        o = np.asarray(result.origins)
+        if result.actual.shape[2] != S or not len(o) or not 0 < o.min() <= o.max() < N:  # rows 1..N-1: a value seen before each
+            origins = f"origins {o.min()}..{o.max()}" if len(o) else "no origins"
+            fail(where, "result", f"a backtest of y ({count(N, 'row')}, {S} series)",
+                 f"one of {result.actual.shape[2]} series with {origins}", "Give the result of backtest(y, ...) on this y.")  # fmt: skip
+    if times is None:
+        if times_ahead is not None:
+            fail(where, "times_ahead", "None without times (the forecast then goes on from row N)", "an array")
+        x, x_ahead = np.arange(N, dtype=np.float64), np.arange(N, N + k, dtype=np.float64)
+    else:
+        x = _plot_times(times, N, "times", "y's rows")
+        if k and times_ahead is None:
+            fail(where, "times_ahead", f"{k} times for the {count(k, 'value')} ahead, with times", "None",
+                 "Give the times the forecast is for.")  # fmt: skip
+        x_ahead = _plot_times(times_ahead if k else np.array([], dtype=x.dtype), k, "times_ahead", "the forecast's rows")
+        if (x.dtype.kind == "M") != (x_ahead.dtype.kind == "M"):
+            fail(where, "times_ahead", f"of the kind of times ({x.dtype})", f"{x_ahead.dtype}", "Give both as dates or both as numbers.")
+    if names is not None:
+        names = list(names) if not isinstance(names, str) else [names]
+        if len(names) != S or not all(isinstance(n, str) for n in names):
+            fail(where, "names", f"{count(S, 'name')} (str), one per series", repr(names))
+    if time_label is not None and not isinstance(time_label, str):
+        fail(where, "time_label", "a str or None", type(time_label).__name__, exc=TypeError)
+    if not isinstance(title, str):
+        fail(where, "title", "a str", type(title).__name__, exc=TypeError)
+
+    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
+
+    from .io import save_figure
+
+    fig = Figure(figsize=(9, 1.5 + 2.5 * S) if S > 1 else (9, 4))
+    axes = fig.subplots(S, 1, sharex=True, squeeze=False)[:, 0]
+    styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
+    for j, ax in enumerate(axes):
+        ax.plot(x, y2[:, j], color="black", lw=1.2, label="series")
+        if result is not None:
+            r = result.series(j)
+            lead1 = r.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
+            for name, fj in r.forecasts.items():  # (n_origins, H, 1)
+                c, ls = styles.get(name, ("tab:green", "-"))
+                mae1, mae = lead1[name][0], r.metrics[name]["MAE"]
+                ax.plot(x[r.origins], fj[:, 0, 0], ls, color=c, label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")
+            o = r.origins[0]
+            ax.axvline(x[o - 1] + (x[o] - x[o - 1]) / 2, color="grey", lw=0.8)  # between the last seen value and the first unseen
+        if f2 is not None:
+            ax.plot(x_ahead, f2[:, j], "-", color="tab:orange", lw=2, label="forecast ahead")
+        ax.set_ylabel(names[j] if names else "value")
+        ax.legend(fontsize=8)
+    axes[-1].set_xlabel(time_label if time_label is not None else "time index" if times is None else "time")
+    axes[0].set_title(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def _plot_times(t, n: int, arg: str, rows: str) -> np.ndarray:
+    """``t`` as (n,) finite numbers (float64) or datetime64 (no NaT), for :func:`plot_forecast`."""
+    arr = np.asarray(t)
+    if arr.dtype.kind not in "iufM" or arr.shape != (n,):
+        fail("plot_forecast", arg, f"({n},): a number or a NumPy datetime64 for each of {rows}", f"{arr.dtype} shape {arr.shape}")
+    bad = np.isnat(arr) if arr.dtype.kind == "M" else ~np.isfinite(arr.astype(np.float64))
+    if bad.any():
+        fail("plot_forecast", arg, "finite numbers or dates", f"{arr[bad][0]} at index {int(np.argmax(bad))}")
+    return arr if arr.dtype.kind == "M" else arr.astype(np.float64)
 
 
 @register

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import count, or_list
 from ..cli import CommandError, UsageError
-from ..forecast import FILL, LSTMForecaster, as_series
+from ..forecast import FILL, LSTMForecaster, as_series, plot_forecast  # plot_forecast: demo's figure too
 from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
@@ -275,16 +275,14 @@ class TimeColumn:
         return [str(int(round(v))) if integral else f"{v:.12g}" for v in t]
 
     def x(self, t: np.ndarray) -> np.ndarray:
-        """Times ``t`` as a figure's x values: matplotlib's date numbers for dates, else the numbers."""
+        """Times ``t`` as a figure's x values (:func:`lstmkit.forecast.plot_forecast`'s ``times``):
+        dates as datetime64[D] (a month as its first day), else the numbers."""
         if not self.unit:
             return np.asarray(t, dtype=np.float64)
-        from matplotlib.dates import date2num
-
         if self.unit == "day":  # day ordinals: day 1 is 0001-01-01
-            days = np.asarray(t, dtype=np.int64) - 719163 + np.datetime64("1970-01-01", "D")
-        else:  # months since year 0
-            days = (np.asarray(t, dtype=np.int64) - 1970 * 12 + np.datetime64("1970-01", "M")).astype("datetime64[D]")
-        return date2num(days)
+            return np.asarray(t, dtype=np.int64) - 719163 + np.datetime64("1970-01-01", "D")
+        # months since year 0
+        return (np.asarray(t, dtype=np.int64) - 1970 * 12 + np.datetime64("1970-01", "M")).astype("datetime64[D]")
 
 
 def check_time_column(path, header: list[str], rows: list[list[str]], series_columns,
@@ -352,48 +350,6 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
                       f"{row_line(rows, i + 1)}). The forecaster reads the rows as evenly spaced: fill the gaps (or "
                       f"resample) for a forecast in time.", stacklevel=2)  # fmt: skip
     return TimeColumn(header[j], tuple(cells), t, unit, usual)
-
-
-def plot_forecast(path, y, result=None, forecast=None, title="", names=None, time: TimeColumn | None = None) -> None:
-    """Series, backtest forecasts (lead 1) of every method, and the forecast ahead, in one figure
-    (PNG, PDF or SVG by the suffix of ``path``): one panel per series, its name (``names``) on the
-    y axis; the times of ``time`` on the x axis (dates as dates), else the row index."""
-    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
-
-    from ..io import save_figure
-
-    y = np.asarray(y, dtype=np.float64)
-    y2 = y[:, None] if y.ndim == 1 else y  # (N, S)
-    N, S = y2.shape
-    f2 = None if forecast is None else np.asarray(forecast, dtype=np.float64).reshape(-1, S)  # (k, S)
-    if time is None:
-        x, x_ahead = np.arange(N, dtype=np.float64), np.arange(N, N + (0 if f2 is None else len(f2)), dtype=np.float64)
-    else:
-        x, x_ahead = time.x(time.t), time.x(time.ahead(0 if f2 is None else len(f2)))
-    fig = Figure(figsize=(9, 1.5 + 2.5 * S) if S > 1 else (9, 4))
-    axes = np.atleast_1d(fig.subplots(S, 1, sharex=True, squeeze=False)[:, 0])
-    for j, ax in enumerate(axes):
-        ax.plot(x, y2[:, j], color="black", lw=1.2, label="series")
-        if result is not None:
-            r = result.series(j)
-            styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
-            lead1 = r.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
-            for name, f in r.forecasts.items():
-                c, ls = styles.get(name, ("tab:green", "-"))
-                mae1, mae = lead1[name][0], r.metrics[name]["MAE"]
-                ax.plot(x[r.origins], f[:, 0, 0], ls, color=c, label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")
-            o = r.origins[0]
-            ax.axvline((x[o - 1] + x[o]) / 2, color="grey", lw=0.8)
-        if f2 is not None:
-            ax.plot(x_ahead, f2[:, j], "-", color="tab:orange", lw=2, label="forecast ahead")
-        ax.set_ylabel(names[j] if names else "value")
-        ax.legend(fontsize=8)
-    if time is not None and time.unit:
-        axes[-1].xaxis_date()
-    axes[-1].set_xlabel(time.name if time is not None else "time index")
-    axes[0].set_title(title)
-    fig.tight_layout()
-    save_figure(fig, path)
 
 
 def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> str:
@@ -504,6 +460,7 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.out, lambda fh: fh.write(text.encode()))
         print(f"forecast written to {args.out}")
     if args.plot:
-        plot_forecast(args.plot, y, result, f, title=str(args.data or args.model), names=names, time=time)
+        at = {} if time is None else {"times": time.x(time.t), "times_ahead": time.x(time.ahead(len(f))), "time_label": time.name}
+        plot_forecast(args.plot, y, result, f, title=str(args.data or args.model), names=names, **at)
         print(f"plot written to {args.plot}")
     return 0
