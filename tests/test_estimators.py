@@ -1472,6 +1472,31 @@ def test_validation_data_takes_sample_weights_fourth_and_they_weigh_val_loss():
         make().fit(X, y, validation_data=(X, y, None, s, s))
 
 
+def test_sample_weights_that_zero_every_class_weighed_target_are_refused_in_the_estimator_s_name():
+    # class_weight {down: 1, up: 0} times sample weights 0 on every 'down' row weighs nothing: each refusal was the
+    # Trainer's ('Trainer.fit: expected sample_weight ...', helper-101's finding 5), where the weights alone are fit's
+    X, y = seq_data(n=12, T=4)
+    down = (y == "down").astype(float)
+    up = 1.0 - down
+    make = lambda **kw: LSTMClassifier(hidden_size=3, epochs=1, seed=0, class_weight={"down": 1, "up": 0}, **kw)  # noqa: E731
+    by = r" times their class weights \(the loss is their weighted mean\), got 0 for each of them\.$"
+    with pytest.raises(ValueError, match=r"^LSTMClassifier\.fit: expected sample_weight a weight > 0 for a valid target among the "
+                                         r"training targets" + by):
+        make().fit(X, y, sample_weight=up)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier\.fit: expected validation_data\[3\] a weight > 0 for a valid target among the "
+                                         r"targets of validation_data" + by):
+        make().fit(X, y, validation_data=(X, y, None, up))
+    # validation_split's parts: the training part's weights, or the held-out part's, all 0 there
+    va = make(validation_split=0.25).fit(X, y).validation_indices_
+    held = np.isin(np.arange(12), va).astype(float)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier\.fit: expected sample_weight a weight > 0 for a valid target among the "
+                                         r"targets validation_split left to train on times their class weights"):
+        make(validation_split=0.25).fit(X, y, sample_weight=held)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier\.fit: expected sample_weight a weight > 0 for a valid target among the "
+                                         r"targets validation_split held out times their class weights"):
+        make(validation_split=0.25).fit(X, y, sample_weight=1.0 - held)
+
+
 def test_an_estimator_s_checkpoint_records_its_sample_weights(tmp_path):
     from lstmkit.checkpoint import ResumeRefused
 

@@ -104,7 +104,7 @@ from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS, by_name
 from .saving import register
 from .losses import UnweighedTargets, check_class_weight, check_weighed, python_scalar, unweighed
-from .training import Trainer, mae, predict
+from .training import Trainer, UnweighedSamples, mae, predict
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -603,6 +603,8 @@ class _SequenceEstimator:
             )
         except UnweighedTargets as exc:  # validation_data's targets, or the part of y validation_split held out: said by label
             raise unweighed(name + ".fit", "class_weight", exc.what, exc.classes, learned["classes_"]) from None
+        except UnweighedSamples as exc:  # the sample weights times the class weights, or a part validation_split made: in fit's name
+            raise exc.at(name + ".fit") from None
         held = trainer.validation_indices  # the rows its split held out (a resume's: the checkpoint's seed draws the same)
         for k, v in learned.items():
             setattr(self, k, v)

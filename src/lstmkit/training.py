@@ -62,7 +62,7 @@ import numpy as np
 from ._checks import (
     MISSING_TARGETS, _from_torch, a_or_an, all_finite, at_sample, cast_float, check_bool, check_clip, check_finite_steps,
     check_finite_within, check_float_array, check_int, check_lengths, check_real, check_seed, check_sequences, check_verbose,
-    check_sample_weight, count, fail, first_index, is_number, valid_steps,
+    check_sample_weight, count, fail, first_index, is_number, message, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
@@ -350,6 +350,22 @@ def _uniform(weight: np.ndarray) -> bool:
     """Whether the weights ``weight`` (float64, checked: finite, >= 0) are all one number > 0:
     their weighted mean Σ c ℓ / Σ c is the plain mean, so they weigh nothing."""
     return weight.size > 0 and weight[0] > 0 and bool((weight == weight[0]).all())
+
+
+class UnweighedSamples(ValueError):
+    """Targets whose sample weights (``arg``: "sample_weight" or "validation_data[3]"), times
+    their class weights, all weigh 0 (:meth:`Trainer._check_weighed`): their loss is 0/0. It keeps
+    what was ``expected``, for a caller that checks the weights in its own name (an estimator's
+    fit) to say it there (:meth:`at`), as :class:`~lstmkit.losses.UnweighedTargets` for the
+    class weights."""
+
+    def __init__(self, where: str, arg: str, expected: str):
+        super().__init__(message(where, arg, expected, "0 for each of them"))
+        self.arg, self.expected = arg, expected
+
+    def at(self, where: str) -> "UnweighedSamples":
+        """The same refusal in ``where``'s name."""
+        return UnweighedSamples(where, self.arg, self.expected)
 
 
 def _digest(weights: np.ndarray | None) -> str | None:
@@ -766,7 +782,7 @@ class Trainer:
             check_weighed(Y, valid, self.class_weight, where, what, "class_weight")
         if S is not None and not self._weighed(Y, mask, S)[1] > 0:
             by = " times their class weights" if self._relative_weight is not None else ""
-            fail(where, arg, f"a weight > 0 for a valid target among {what}{by} (the loss is their weighted mean)", "0 for each of them")
+            raise UnweighedSamples(where, arg, f"a weight > 0 for a valid target among {what}{by} (the loss is their weighted mean)")
 
     def _sample_weight(self, sample_weight, Y, lengths, T: int, where: str, arg: str = "sample_weight") -> np.ndarray | None:
         """``sample_weight`` of the data (Y, lengths; T steps) checked (:func:`~lstmkit._checks.check_sample_weight`:
