@@ -948,9 +948,12 @@ def test_a_files_history_and_scaling_are_checked_at_load_as_fit_checks_them(tmp_
         (dict(mean=[1e308]), r"mean values within ±8\.99e\+307 \(what fit makes of a series it takes\), got 1e\+308 at index 0"),
         (dict(scale=[-1e308]), r"scale 1 finite numbers > 0 \(one per series\), got \[-1e\+308\]"),
         (dict(scale=[1e308]), r"scale values within ±8\.99e\+307 .*got 1e\+308 at index 0"),
-        (dict(regressor=dict(reg, y_scale=[1.0, 1e308])), r"regressor\.y_scale 1\.0 for every output \(the forecaster's regressor does "
+        (dict(regressor=dict(reg, y_scale=[1.0, 1e308])), r"regressor\.y_scale 1\.0 for every output \(the regressor does "
                                                           r"not standardize: standardize false\), got 1e\+308 at index 1"),
         (dict(regressor=dict(reg, y_mean=[0.5, 0.0])), r"regressor\.y_mean 0\.0 for every output .*got 0\.5 at index 0"),
+        # a regressor that standardizes took the file's y_scale for its own: 1e308 made a forecast of -5.2e306
+        (dict(regressor=dict(reg, params=dict(reg["params"], standardize=True), y_scale=[1e308, 1.0])),
+         r"regressor\.params\.standardize false \(the forecaster scales the series itself\), got True\.$"),
     ]:
         with pytest.raises(FileFormatError, match=rf"^{e}: expected {message}"):
             LSTMForecaster.load(edited(**changes))

@@ -751,7 +751,6 @@ def _refuser(path, prefix: str = ""):
     def refuse(field: str, expected: str, got) -> None:
         fail(str(path), prefix + field, expected, got, exc=FileFormatError)
 
-    refuse.prefix = prefix  # where the fields are in the file ('regressor.': the forecaster's)
     return refuse
 
 
@@ -1204,11 +1203,10 @@ class LSTMRegressor(_SequenceEstimator):
         if min(extra["y_scale"]) <= 0:
             refuse("y_scale", "values > 0", f"{extra['y_scale']!r:.80}")
         if self.standardize is False:  # fit makes 0 and 1 (y not rescaled); any other was applied to every prediction (1e308: inf)
-            whose = "the forecaster's regressor" if refuse.prefix == "regressor." else "the regressor"  # (forecast.py's words)
-            for key, value in (("y_mean", 0.0), ("y_scale", 1.0)):
+            for key, value in (("y_mean", 0.0), ("y_scale", 1.0)):  # (in a forecaster's file: regressor.y_mean, ...)
                 off = [i for i, v in enumerate(extra[key]) if v != value]
                 if off:
-                    refuse(key, f"{value} for every output ({whose} does not standardize: standardize false)",
+                    refuse(key, f"{value} for every output (the regressor does not standardize: standardize false)",
                            f"{float(extra[key][off[0]])!r} at index {off[0]}")  # fmt: skip
         per_step, ndim = _restore_per_step(extra, model, refuse), extra["y_ndim"]
         layouts = {2: "(n, T)", 3: "(n, T, k)"} if per_step else {1: "(n,)", 2: "(n, k)"}

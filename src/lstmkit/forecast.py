@@ -662,12 +662,9 @@ class LSTMForecaster:
                 big = [i for i, v in enumerate(ex[key]) if abs(v) > SCALING_LARGEST]
                 if big:  # fit's are within it; from beyond it a forecast overflows to inf, or is that number whatever the model says
                     refuse(key, f"values within ±{SCALING_LARGEST:.3g} (what fit makes of a series it takes)", f"{ex[key][big[0]]!r} at index {big[0]}")
-            if reg.standardize is False:  # the forecaster scales the series itself: its regressor's outputs are not rescaled
-                for key, value in (("y_mean", 0.0), ("y_scale", 1.0)):
-                    off = np.flatnonzero(getattr(reg, key + "_") != value)
-                    if off.size:
-                        refuse(f"regressor.{key}", f"{value} for every output (the forecaster's regressor does not standardize: "
-                               "standardize false)", f"{float(getattr(reg, key + '_')[off[0]])!r} at index {off[0]}")  # fmt: skip
+            if reg.standardize is not False:  # the forecaster scales the series itself (the regressor's load then checks
+                # that its y_mean and y_scale are 0 and 1); another would rescale every forecast (1e308: inf)
+                refuse("regressor.params.standardize", "false (the forecaster scales the series itself)", repr(reg.standardize))
             if not isinstance(ex["is_1d"], bool) or (ex["is_1d"] and S != 1):
                 refuse("is_1d", "true only for one series" if isinstance(ex["is_1d"], bool) else "true or false", f"{ex['is_1d']!r} with {S} series")
             series_names = ex.get("series_names")  # absent in a file saved before names were recorded
