@@ -131,7 +131,7 @@ def forecast_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     """Airline passengers: 24-month backtest of a 12-month direct forecast, beside the baselines."""
     from ..datasets import airline_passengers
     from ..forecast import ForecastWarning, LSTMForecaster
-    from .forecast import plot_forecast
+    from ..forecast import plot_forecast
 
     y = airline_passengers()
     fc = LSTMForecaster(window=12, horizon=12, seasonal_period=12, log=True, difference=1, epochs=5 if quick else 100, seed=seed)

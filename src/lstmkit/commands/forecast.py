@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import count, or_list
 from ..cli import CommandError, UsageError
-from ..forecast import FILL, LSTMForecaster, as_series, plot_forecast  # plot_forecast: demo's figure too
+from ..forecast import FILL, LSTMForecaster, as_series, plot_forecast
 from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
