@@ -14,15 +14,20 @@ from lstmkit.modelfile import save_model
 
 
 def test_a_read_out_the_model_refuses_is_a_file_format_error_naming_the_file(tmp_path):
-    # a float32 LSTM with a float64 read-out holding 1e39 (> float32's 3.4028235e38): save_lstm writes it, and load
-    # refused it with a ValueError naming neither the file nor the value ("NaN or inf" about a finite 1e39)
+    # a float32 LSTM's file with a float64 read-out holding 1e39 (> float32's 3.4028235e38), as save_lstm wrote it
+    # before a13236a (it refuses it now): load refused it with a ValueError naming neither the file nor the value
+    # ("NaN or inf" about a finite 1e39)
+    from lstmkit.modelfile import module_config
+
+    lstm = lstmkit.LSTM(3, 4, batch_first=True, seed=0)
     W = np.zeros((2, 4))
     W[0, 0] = 1e39
     path = tmp_path / "bf.npz"
-    lstmkit.save_lstm(path, lstmkit.LSTM(3, 4, batch_first=True, seed=0), readout={"weight": W, "bias": np.zeros(2)})
+    arrays = {**{f"rnn.{k}": v for k, v in lstm.state_dict().items()}, "head.weight": W, "head.bias": np.zeros(2)}
+    save_model(path, "LSTM", module_config(lstm), arrays)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # read_lstm's cast of the read-out (modelfile.py) may warn of the overflow
-        with pytest.raises(FileFormatError, match=rf"^{path}: .*head\.weight"):
+        warnings.simplefilter("error")  # no 'overflow encountered in cast' on the way
+        with pytest.raises(FileFormatError, match=rf"^{path}: .*head\.weight values within float32's range .*got 1e\+39"):
             lstmkit.load(path)
 
 
