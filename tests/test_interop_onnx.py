@@ -1165,3 +1165,39 @@ def test_file_refusals_name_the_file_and_the_node(tmp_path):
     onnx.save(helper.make_model(graph), tmp_path / "relu.onnx")
     with pytest.raises(ValueError, match=rf"^read_onnx: expected {re.escape(str(tmp_path / 'relu.onnx'))} at least one LSTM or RNN node, got none\."):
         read_onnx(tmp_path / "relu.onnx")
+
+
+def _with_dims(model, name, dims):
+    """``model`` with initializer ``name``'s dims replaced, its data left as it is (a damaged or hostile file)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    t = next(t for t in m.graph.initializer if t.name == name)
+    del t.dims[:]
+    t.dims.extend(dims)
+    return m
+
+
+def test_initializer_whose_dims_do_not_match_its_data_is_refused_by_name(tmp_path):
+    """helper-89 finding 6: W stored as 48 float32 (192 bytes, raw_data) under dims (1, 4000000, 1000000) was
+    onnx's "cannot reshape array of size 48 into shape (1,4000000,1000000)", naming neither file nor tensor.
+    1*4e6*1e6 = 4e12 values, 4 bytes each: 1.6e13 bytes."""
+    model = _with_dims(lstm_node_model(3, 4, 1, direction="forward"), "W", [1, 4000000, 1000000])
+    path = tmp_path / "dims.onnx"
+    onnx.save(model, path)
+    told = (r"initializer 'W' data for its dims \[1, 4000000, 1000000\] \(4000000000000 values of float32, 16000000000000 bytes\), "
+            r"got 192 bytes \(48 values\)\. The file is damaged")  # fmt: skip
+    with pytest.raises(ValueError, match=rf"^read_onnx: expected {re.escape(str(path))} {told}"):
+        read_onnx(path)
+    with pytest.raises(ValueError, match=rf"^lstms_from_onnx: expected {re.escape(str(path))} {told}"):
+        lstms_from_onnx(path)
+    with pytest.raises(ValueError, match=rf"^read_onnx: expected model {told}"):
+        read_onnx(model)
+    # dims whose product overflows int64 (2**96): counted exactly, not wrapped to 0
+    with pytest.raises(ValueError, match=r"dims \[4294967296, 4294967296, 4294967296\] \(79228162514264337593543950336 values"):
+        read_onnx(_with_dims(model, "W", [2**32] * 3))
+    # data in the typed field (float_data) rather than raw bytes: 48 values, one taken off
+    w = helper.make_tensor("W", TensorProto.FLOAT, [1, 16, 3], np.zeros(48).tolist())
+    w.float_data.pop()
+    next(t for t in model.graph.initializer if t.name == "W").CopyFrom(w)
+    with pytest.raises(ValueError, match=r"^read_onnx: expected model initializer 'W' data for its dims \[1, 16, 3\] \(48 values\), got 47 values\."):
+        read_onnx(model)

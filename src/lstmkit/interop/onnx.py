@@ -519,16 +519,61 @@ def _describe_constant(value, dtype=None) -> str:
     return text
 
 
-def _constants(model) -> dict[str, np.ndarray]:
-    from onnx import numpy_helper
-
-    out = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+def _constants(model, where: str = "lstmkit.interop.onnx", arg: str = "model") -> dict[str, np.ndarray]:
+    """name -> array of the graph's initializers and Constant nodes, each one's dims checked against the data
+    it holds first (:func:`_tensor_array`); ``where`` and ``arg`` name the caller and the graph in a refusal."""
+    out = {t.name: _tensor_array(t, where, f"{arg} initializer {t.name!r}") for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant" and len(node.output) == 1:
             for a in node.attribute:
                 if a.name == "value":
-                    out[node.output[0]] = numpy_helper.to_array(a.t)
+                    out[node.output[0]] = _tensor_array(a.t, where, f"{arg} Constant {node.output[0]!r}")
     return out
+
+
+#: ONNX element types stored several to a byte (numpy_helper.to_array unpacks them): bits per element
+_PACKED_BITS = {"INT4": 4, "UINT4": 4, "FLOAT4E2M1": 4, "INT2": 2, "UINT2": 2, "FLOAT6E2M3": 6, "FLOAT6E3M2": 6}
+
+
+def _tensor_array(t, where: str, arg: str) -> np.ndarray:
+    """A TensorProto as an array, its ``dims`` checked against the data it stores before
+    ``numpy_helper.to_array`` reshapes it: dims (1, 4000000, 1000000) over 48 stored floats are refused
+    naming the tensor, its dims and its data ("got 48 values (192 bytes of float32)"), where onnx said
+    "cannot reshape array of size 48 into shape (1,4000000,1000000)". The data is in memory already (the
+    file's size bounds it): nothing larger is allocated. Anything else onnx cannot read is refused by name too."""
+    import math
+
+    from onnx import TensorProto, external_data_helper, helper, numpy_helper
+
+    dims = tuple(int(d) for d in t.dims)
+    expected = f"data for its dims {list(dims)}"
+    if any(d < 0 for d in dims):
+        fail(where, arg, "dims >= 0", f"dims {list(dims)}")
+    n = math.prod(dims)  # a Python int: no overflow however absurd the dims
+    got, size = None, f"{n} values"
+    try:
+        kind = TensorProto.DataType.Name(t.data_type)
+        np_dtype = np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type))
+    except (KeyError, ValueError, TypeError):  # UNDEFINED, or a number no type has
+        fail(where, arg, "a tensor of an ONNX element type", f"data_type {t.data_type}")
+    if external_data_helper.uses_external_data(t) or kind in _PACKED_BITS:
+        pass  # stored elsewhere (onnx.load read it in already, for a file), or packed: onnx's own checks below
+    elif t.HasField("raw_data"):
+        stored, itemsize = len(t.raw_data), np_dtype.itemsize
+        if stored != n * itemsize:
+            size = f"{n} values of {np_dtype}, {n * itemsize} bytes"
+            got = f"{stored} bytes" + (f" ({stored // itemsize} values)" if stored % itemsize == 0 else "")
+    else:
+        stored = len(getattr(t, helper.tensor_dtype_to_field(t.data_type)))
+        per = 2 if kind in ("COMPLEX64", "COMPLEX128") else 1  # real and imaginary parts, one after the other
+        if stored != n * per:
+            got = f"{stored // per if stored % per == 0 else stored / per} values"
+    if got is not None:
+        fail(where, arg, f"{expected} ({size})", got, "The file is damaged, or was not written by an ONNX exporter.")
+    try:
+        return numpy_helper.to_array(t)
+    except Exception as exc:  # noqa: BLE001 (onnx's reasons vary: segments, packed data too short, ...)
+        fail(where, arg, expected, f"data onnx cannot read ({type(exc).__name__}: {exc})")
 
 
 def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) -> OnnxLSTM:
@@ -636,7 +681,8 @@ def _load_model(model_or_path, where: str = "lstmkit.interop.onnx", arg: str | N
 def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
     """Every ``LSTM`` node of an ONNX model (or file), in graph order, as :class:`OnnxLSTM`."""
     model = _load_model(model_or_path)
-    constants = _constants(model)
+    path = os.fspath(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else None
+    constants = _constants(model, "lstms_from_onnx", path or "model")
     try:
         return [lstm_from_node(n, constants) for n in model.graph.node if n.op_type == "LSTM"]
     except ValueError as exc:
@@ -702,7 +748,7 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     model = _load_model(model_or_path, where, None if arg == "model" else arg)
     if arg == "model" and isinstance(model_or_path, (str, os.PathLike)):
         arg = os.fspath(model_or_path)  # the refusals below name the file
-    constants = _constants(model)
+    constants = _constants(model, where, arg)
     rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     if not rec:
         fail(where, arg, "at least one LSTM or RNN node", "none")
