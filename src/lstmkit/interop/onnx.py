@@ -69,7 +69,7 @@ from typing import Mapping, NamedTuple
 import numpy as np
 
 from .. import layout
-from .._checks import check_float_array, check_lengths, fail, float_range, message, overflow_at
+from .._checks import cast_float, check_float_array, check_lengths, fail, float_range, message, overflow_at
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
 #: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
@@ -598,7 +598,7 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
         arr = np.asarray(constants[name])
         if arr.dtype.kind != "f":  # the operator's T is a float type (onnxruntime refuses others); a cast would hide it
             fail(where, f"{label} ({name!r})", "a float tensor (the operator's type T)", f"dtype {arr.dtype}")
-        return arr
+        return _finite_weight(arr, where, f"{label} ({name!r})", dtype)
 
     _check_node_kind(node, where)
     W, R, B, P = const(1, "W"), const(2, "R"), const(3, "B"), const(7, "P")
@@ -646,6 +646,15 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
         raise ValueError(f"{where} (initializers {named}): {exc}") from None
     inputs = {_NODE_INPUTS[j]: v for j, v in given.items() if 4 <= j <= 6}  # the node's own lengths and initial states
     return OnnxLSTM(lstm, direction, int(a.get("layout", 0)), inputs)
+
+
+def _finite_weight(arr: np.ndarray, where: str, arg: str, dtype) -> np.ndarray:
+    """A node's or read-out's constant as ``dtype``, every value finite and within its range: the first one
+    that is not named by its index in the tensor as stored ("expected W ('W') finite values, got nan at index
+    (0, 1, 2)"), where load_state_dict said "weight_ih_l0 ... got NaN or inf" of the rearranged weights. A
+    read-out's integer constant (finite) is cast as before."""
+    arr = np.asarray(arr)
+    return check_float_array(arr, where, arg, dtype) if arr.dtype.kind == "f" else arr.astype(dtype)
 
 
 def _check_node_kind(node, where: str, arg: str = "") -> None:
@@ -772,8 +781,8 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     if rec[0].op_type == "LSTM":
         module = _lstm_from_nodes(model, rec, constants, dtype, where, arg)
     else:
-        module = _rnn_from_nodes(model, rec, constants, dtype, where)
-    readout = _readout_from_path(path, constants, module, where)
+        module = _rnn_from_nodes(model, rec, constants, dtype, where, arg)
+    readout = _readout_from_path(path, constants, module, where, arg)
     first = model.graph.output[0].name
     on_output = softmax is not None and softmax.output[0] == first
     return OnnxGraph(
@@ -1351,7 +1360,10 @@ def _lstm_from_nodes(model, rec, constants, dtype, where: str, arg: str) -> LSTM
     # (read_onnx checked their inputs already, in _check_recurrent_inputs, naming each node by its place in
     # the graph; lstm_from_node's check finds nothing more, and costs ~12 µs a node: a 2-layer graph's read
     # measured 1.18 ms without it, 1.23 with it, once per file)
-    parts = [lstm_from_node(n, constants, dtype) for n in rec]
+    try:
+        parts = [lstm_from_node(n, constants, dtype) for n in rec]
+    except ValueError as exc:  # a node's own refusal (a NaN in its W): say which graph, as the refusals here do
+        raise ValueError(f"{where}: {exc}" if arg == "model" else f"{where}: {arg}: {exc}") from None
     first = parts[0].lstm
     for k, p in enumerate(parts):
         if p.direction == "reverse":
@@ -1398,6 +1410,7 @@ def _fold_embedding(model, constants, first, where: str, arg: str) -> dict:
     if W is None or W.ndim != 3 or W.shape[2] != table.shape[1]:
         size = "I" if W is None or W.ndim != 3 else W.shape[2]
         fail(where, "token lookup table", f"shape (V, {size}) (the first {first.op_type} node's input size)", f"shape {table.shape}")
+    table = _finite_weight(table, where, f"{arg} token lookup table ({lookups[0].input[0]!r})", np.float64) if table.dtype.kind == "f" else table
     V = table.shape[0]
     if table.shape == (V, V) and np.array_equal(table, np.eye(V, dtype=table.dtype)):
         return constants  # one-hot rows already
@@ -1414,7 +1427,7 @@ def _batch_first(model) -> bool:
     return False
 
 
-def _rnn_from_nodes(model, nodes, constants, dtype, where):
+def _rnn_from_nodes(model, nodes, constants, dtype, where, arg: str = "model"):
     specs = []
     for k, n in enumerate(nodes):
         a = _attrs(n)
@@ -1434,6 +1447,8 @@ def _rnn_from_nodes(model, nodes, constants, dtype, where):
         for label, v in (("W", W), ("R", R), ("B", B)):
             if v is not None and np.asarray(v).dtype.kind != "f":
                 fail(where, f"RNN node {k} {label}", "a float tensor (the operator's type T)", f"dtype {np.asarray(v).dtype}")
+        W, R, B = (None if v is None else _finite_weight(np.asarray(v), where, f"{arg} RNN node {k} {label} ({ins[j]!r})", dtype)
+                   for j, label, v in ((1, "W", W), (2, "R", R), (3, "B", B)))  # fmt: skip
         specs.append((direction, acts.pop(), W, R, B))
     direction, nl, W0, R0, B0 = specs[0]
     D, H, I = W0.shape[0], R0.shape[2], W0.shape[2]
@@ -1451,7 +1466,7 @@ def _rnn_from_nodes(model, nodes, constants, dtype, where):
     return module
 
 
-def _readout_from_path(path, constants, module, where: str):
+def _readout_from_path(path, constants, module, where: str, arg: str = "model"):
     """The read-out between the last recurrent node and the output as one ``{"weight": (O, F), "bias": (O,)}``
     (None when there is none; no "bias" without an Add): the MatMul, Gemm, Add and Mul nodes on
     ``path`` (in the order they run, from :func:`_graph_head`), each with one constant operand,
@@ -1463,13 +1478,15 @@ def _readout_from_path(path, constants, module, where: str):
     A, c, width = None, None, F  # out = y A + c so far; A None: the identity (F, F)
     for node in path:
         if node.op_type in ("MatMul", "Gemm"):
-            W = _readout_weight(node, constants, width, where)  # y W, W (width, O)
+            W = _readout_weight(node, constants, width, where, arg)  # y W, W (width, O)
             A = W if A is None else A @ W
             c = None if c is None else c @ W
             width = W.shape[1]
             if node.op_type == "Gemm":  # + beta C
                 a = _attrs(node)
                 C = constants.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+                if C is not None:
+                    C = _finite_weight(C, where, f"{arg} read-out Gemm C ({node.input[2]!r})", np.float64)
                 if len(node.input) > 2 and node.input[2] and (C is None or np.ndim(C) > 2 or np.size(C) not in (1, width) or (np.ndim(C) == 2 and np.shape(C)[1] != np.size(C))):
                     fail(where, "read-out Gemm C", f"a constant of shape ({width},), (1, {width}) or a scalar", "none" if C is None else f"shape {np.shape(C)}")
                 if C is not None:
@@ -1477,7 +1494,7 @@ def _readout_from_path(path, constants, module, where: str):
                     c = v.copy() if c is None else c + v
             continue
         k = next((i for i, n in enumerate(node.input) if n in constants), None)
-        value = None if k is None else np.asarray(constants[node.input[k]], dtype=np.float64)
+        value = None if k is None else _finite_weight(constants[node.input[k]], where, f"{arg} read-out {node.op_type} ({node.input[k]!r})", np.float64)
         if value is None or value.ndim > 1 or value.size not in (1, width):
             fail(where, f"read-out {node.op_type}", f"a constant of shape ({width},) or a scalar", "none" if value is None else f"shape {value.shape}")
         v = np.broadcast_to(value.reshape(-1), (width,))
@@ -1489,25 +1506,26 @@ def _readout_from_path(path, constants, module, where: str):
     if A is None and c is None:
         return None
     A = np.eye(F) if A is None else A
-    readout = {"weight": np.ascontiguousarray(A.T).astype(module.dtype)}
+    # composed in float64: a product beyond the module's range (1e30 * 1e30 in float32) is refused, not made inf
+    readout = {"weight": cast_float(np.ascontiguousarray(A.T), module.dtype, where, f"{arg} read-out weight (its read-out nodes composed)")}
     if c is not None:
-        readout["bias"] = c.astype(module.dtype)
+        readout["bias"] = cast_float(c, module.dtype, where, f"{arg} read-out bias (its read-out nodes composed)")
     return readout
 
 
-def _readout_weight(node, constants, width: int, where: str) -> np.ndarray:
+def _readout_weight(node, constants, width: int, where: str, arg: str = "model") -> np.ndarray:
     """The W (width, O), float64, of a read-out MatMul or Gemm as ``y W``: a MatMul's constant after
     y; a Gemm's ``alpha B'``, B' = B^T with transB (torch's Linear; its ``beta C`` is the caller's)."""
     if node.op_type == "Gemm":
         a = _attrs(node)
         W = constants.get(node.input[1]) if len(node.input) > 1 else None
-        W = None if W is None else np.asarray(W, dtype=np.float64)
+        W = None if W is None else _finite_weight(W, where, f"{arg} read-out Gemm B ({node.input[1]!r})", np.float64)
         W = W.T if W is not None and W.ndim == 2 and a.get("transB", 0) else W
         if W is None or W.ndim != 2 or W.shape[0] != width:
             fail(where, "read-out Gemm", f"y times a constant of shape ({width}, O) (transB=1: (O, {width}))", "none" if W is None else f"shape {W.shape}")
         return float(a.get("alpha", 1.0)) * W
     k = next((i for i, n in enumerate(node.input) if n in constants), None)
-    W = None if k is None else np.asarray(constants[node.input[k]], dtype=np.float64)
+    W = None if k is None else _finite_weight(constants[node.input[k]], where, f"{arg} read-out MatMul ({node.input[k]!r})", np.float64)
     if W is None or k != 1 or W.ndim != 2 or W.shape[0] != width:
         got = "none" if W is None else f"shape {W.shape}" + (" before y" if k == 0 else "")
         fail(where, "read-out MatMul", f"y times a constant of shape ({width}, O)", got)
