@@ -72,3 +72,25 @@ def test_the_help_example_says_where_its_model_pt_comes_from_and_runs_so(tmp_pat
     torch.save(torch.nn.LSTM(3, 5, batch_first=True).state_dict(), "model.pt")
     assert main(shlex.split(command)[1:]) == 0
     assert "model.pt (PyTorch state_dict) -> model.onnx (ONNX)" in capsys.readouterr().out
+
+
+def test_a_pt_files_bad_tensor_is_named_by_the_file(tmp_path, capsys):
+    """helper-89 finding 6: convert's refusals of a .pt's contents name the file and the key as stored (a NaN said
+    'LSTM.load_state_dict: expected weight_ih_l0 finite values, got NaN or inf', a sparse tensor torch's
+    "can't convert Sparse layout tensor to numpy"); a refused --readout is still said as the option."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    state = {f"lstm.{k}": v.clone() for k, v in torch.nn.LSTM(3, 4).state_dict().items()}
+    torch.save(state, tmp_path / "ok.pt")
+    state["lstm.weight_ih_l0"][2, 1] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    state["lstm.weight_ih_l0"] = state["lstm.weight_ih_l0"].to_sparse()
+    torch.save(state, tmp_path / "sparse.pt")
+    for name, told in (("nan.pt", "state['lstm.weight_ih_l0'] finite values, got nan at index (2, 1)."),
+                       ("sparse.pt", "state_dict['lstm.weight_ih_l0'] a dense tensor (torch.strided layout), got layout torch.sparse_coo.")):  # fmt: skip
+        assert main(["convert", str(tmp_path / name), str(tmp_path / "out.npz")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"lstmkit: error: convert: expected {tmp_path / name} {told}"), err
+    assert main(["convert", str(tmp_path / "ok.pt"), str(tmp_path / "out.npz"), "--readout", "fc"]) == 1
+    assert capsys.readouterr().err == "lstmkit: error: convert: expected --readout one of [], got 'fc'.\n"
+    assert not (tmp_path / "out.npz").exists()

@@ -150,9 +150,10 @@ def test_the_librarys_errors_are_worded_by_name_options_as_every_command_s(tmp_p
     monkeypatch.setattr(cli, "name_options", spy)
     torch.save({"weight_ih_l0": torch.zeros(16, 3, dtype=torch.int64)}, tmp_path / "int.pt")
     assert main(["convert", str(tmp_path / "int.pt"), str(tmp_path / "out.npz")]) == 1
-    assert calls == [("module_from_state_dict: expected state['weight_ih_l0'] a floating-point tensor, got dtype int64.",
+    pt = tmp_path / "int.pt"  # named by convert, which knows the file the state came from (helper-89 finding 6)
+    assert calls == [(f"module_from_state_dict: expected {pt} state['weight_ih_l0'] a floating-point tensor, got dtype int64.",
                       ("convert", convert.OWNERS, convert.OPTIONS, convert.SAME_NAME))]  # fmt: skip
-    assert capsys.readouterr().err == ("lstmkit: error: convert: expected state['weight_ih_l0'] a floating-point "
+    assert capsys.readouterr().err == (f"lstmkit: error: convert: expected {pt} state['weight_ih_l0'] a floating-point "
                                        "tensor, got dtype int64.\n")  # fmt: skip
 
 

@@ -521,3 +521,41 @@ def test_save_state_dict_file_of_an_estimator_is_a_clear_refusal(tmp_path):
     with pytest.raises(TypeError, match=r"^save_state_dict_file: expected module an lstmkit LSTM, RNN or SequenceModel, got LSTMRegressor\. .*model_"):
         save_state_dict_file(tmp_path / "m.pt", est)
     assert not (tmp_path / "m.pt").exists()
+
+
+def _tagger_state(edit=None):
+    """A torch model's state_dict, self.lstm = nn.LSTM(3, 4, 2) and self.fc = nn.Linear(4, 2), built by torch,
+    then ``edit(state)`` done to it by hand, as a damaged or hostile file holds it."""
+    torch.manual_seed(0)
+    lstm, fc = nn.LSTM(3, 4, 2), nn.Linear(4, 2)
+    state = {**{f"lstm.{k}": v.clone() for k, v in lstm.state_dict().items()}, **{f"fc.{k}": v.clone() for k, v in fc.state_dict().items()}}
+    if edit is not None:
+        edit(state)
+    return state
+
+
+def test_a_pt_files_bad_tensor_is_named_by_the_file_and_its_key(tmp_path):
+    """helper-89 finding 6: a sparse tensor was torch's "can't convert Sparse layout tensor to numpy"; a NaN was
+    "LSTM.load_state_dict: expected weight_ih_l0 finite values, got NaN or inf" (no key as stored, no index), one in
+    the read-out was read without a word, and a misshaped layer-1 weight named its key without the model's prefix."""
+    path = tmp_path / "sparse.pt"
+    torch.save(_tagger_state(lambda s: s.update({"lstm.weight_hh_l0": s["lstm.weight_hh_l0"].to_sparse()})), path)
+    with pytest.raises(TypeError, match=rf"^load_state_dict_file: expected {re.escape(str(path))} state_dict\['lstm.weight_hh_l0'\] "
+                                        r"a dense tensor \(torch.strided layout\), got layout torch.sparse_coo\. Save it dense"):  # fmt: skip
+        load_state_dict_file(path)
+    cases = [  # (edit, the refusal): NaN at (5, 2) of W_ih (16, 3), inf in the read-out's bias, W_hh of layer 1 (16, 5)
+        (lambda s: s["lstm.weight_ih_l0"].__setitem__((5, 2), float("nan")), r"state\['lstm.weight_ih_l0'\] finite values, got nan at index \(5, 2\)\."),
+        (lambda s: s["fc.bias"].__setitem__(1, float("-inf")), r"state\['fc.bias'\] finite values, got -inf at index \(1,\)\."),
+        (lambda s: s.update({"lstm.weight_hh_l1": torch.zeros(16, 5)}),
+         r"state\['lstm.weight_hh_l1'\] shape \(16, 4\) \(of the LSTM\(3, 4, num_layers=2, dtype=float32\) that weight_ih_l0 and weight_hh_l0 make\), got shape \(16, 5\)\."),
+    ]  # fmt: skip
+    for edit, told in cases:
+        torch.save(_tagger_state(edit), tmp_path / "bad.pt")
+        with pytest.raises(ValueError, match=rf"^module_from_state_dict: expected {told}$"):
+            module_from_state_dict(load_state_dict_file(tmp_path / "bad.pt"))
+    # a float64 read-out beyond the float32 model's range: named as stored, where the cast made it inf quietly
+    state = {k: v.numpy() for k, v in _tagger_state().items()}
+    state["fc.weight"] = state["fc.weight"].astype(np.float64)
+    state["fc.weight"][1, 3] = 1e39
+    with pytest.raises(ValueError, match=r"^module_from_state_dict: expected state\['fc.weight'\] values within float32's range \(±3\.4e38\), got 1e\+39 at index \(1, 3\)\."):
+        module_from_state_dict(state)

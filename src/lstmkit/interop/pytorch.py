@@ -25,7 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .._checks import a_or_an, count, fail
+from .._checks import a_or_an, check_float_array, count, fail
 from ..cell import LSTMCell, RNNCell
 from ..recurrent import LSTM, RNN
 
@@ -42,19 +42,28 @@ def _np_dtype(tensor_dtype, dtype):
     return np.dtype(np.float64) if tensor_dtype == torch.float64 else np.dtype(np.float32)
 
 
-def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True) -> dict[str, np.ndarray]:
+def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True, where: str = "lstmkit.interop.pytorch", source: str = "") -> dict[str, np.ndarray]:
     """torch tensors -> NumPy arrays: floating ones in ``dtype`` (default: float64 stays, others
     float32); with ``floats_only=False`` other tensors (a BatchNorm's int64 ``num_batches_tracked``,
     an integer recurrent weight) are kept in their own dtype, for :func:`module_from_state_dict` to say
     which layer they belong to, or to refuse a recurrent weight that is not floating-point as it refuses
-    one in a dict of NumPy arrays."""
+    one in a dict of NumPy arrays. A sparse (or other non-strided) tensor is refused by its key, where
+    torch said "can't convert Sparse layout tensor to numpy". ``where`` and ``source`` (the file, with a
+    space after it) name the caller and where the tensors came from in a refusal."""
     import torch
 
     out = {}
     for k, v in sd.items():
+        arg = f"{source}state_dict[{k!r}]"
         if not isinstance(v, torch.Tensor):
-            fail("lstmkit.interop.pytorch", f"state_dict[{k!r}]", "a torch.Tensor", type(v).__name__, exc=TypeError)
-        t = v.detach().cpu()
+            fail(where, arg, "a torch.Tensor", type(v).__name__, exc=TypeError)
+        if v.layout != torch.strided:  # sparse COO/CSR/..., which .numpy() refuses naming no key
+            fail(where, arg, "a dense tensor (torch.strided layout)", f"layout {v.layout}",
+                 "Save it dense: torch.save({k: t.to_dense() for k, t in state_dict.items()}, path).", exc=TypeError)  # fmt: skip
+        try:
+            t = v.detach().cpu()
+        except (RuntimeError, NotImplementedError) as exc:  # a meta tensor (no data), ...
+            fail(where, arg, "a tensor holding its values", f"one torch cannot read ({type(exc).__name__}: {exc})", exc=TypeError)
         if not t.is_floating_point() and not floats_only:
             try:
                 out[k] = t.numpy().copy()
@@ -62,7 +71,7 @@ def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True) -> dict[str, np
             except (TypeError, RuntimeError):  # a quantized or sparse tensor, ...
                 pass
         if not t.is_floating_point():
-            fail("lstmkit.interop.pytorch", f"state_dict[{k!r}]", "a floating-point tensor", f"dtype {t.dtype}", exc=TypeError)
+            fail(where, arg, "a floating-point tensor", f"dtype {t.dtype}", exc=TypeError)
         if t.dtype not in (torch.float32, torch.float64):
             t = t.to(torch.float64)
         out[k] = t.numpy().astype(_np_dtype(v.dtype, dtype), copy=True)
@@ -227,7 +236,7 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         obj = _checkpoint_entry(obj, path, where)
     if not isinstance(obj, Mapping) or not all(isinstance(k, str) for k in obj):
         fail(where, f"{path}", "a mapping name -> tensor (a state_dict)", type(obj).__name__, "Save model.state_dict(), not the model.")
-    return _to_numpy(obj, floats_only=False)
+    return _to_numpy(obj, floats_only=False, where=where, source=f"{path} ")
 
 
 def _is_state_dict(obj) -> bool:
@@ -342,6 +351,7 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
     for k, v in sd.items():
         if not np.issubdtype(v.dtype, np.floating):
             fail(where, f"state[{prefix + k!r}]", "a floating-point tensor", f"dtype {v.dtype}", exc=TypeError)
+        check_float_array(v, where, f"state[{prefix + k!r}]", v.dtype)  # a NaN named by key and index, not by load_state_dict
     # the other layers, by their prefix: a Linear (weight (O, F) [+ bias (O,)]) may be the read-out
     layers: dict[str, dict[str, np.ndarray]] = {}
     for k, v in rest.items():
@@ -404,11 +414,11 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
     (name it if it is one).
     """
     where = "module_from_state_dict"
-    _, sd, name, head, left = _split(state, readout, where)
+    prefix, sd, name, head, left = _split(state, readout, where)
     if left:  # another head of a multi-task model, or a layer in between: the user must know
         warnings.warn(f"{where}: the read-out is {name!r}; the weights of {left} are left out "
                       "(the model kept is the LSTM followed by that read-out alone).", UserWarning, stacklevel=2)  # fmt: skip
-    module = _recurrent_from_keys(sd, nonlinearity, where)
+    module = _recurrent_from_keys(sd, nonlinearity, where, prefix + "." if prefix else "")
     if head is not None:
         W = head.get("weight")
         F = module.num_directions * module.output_size if hasattr(module, "num_directions") else module.hidden_size
@@ -416,11 +426,12 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
             fail(where, f"{name}.weight", f"a read-out weight of shape (O, {F})", "none" if W is None else f"shape {W.shape}")
         if "bias" in head and head["bias"].shape != (W.shape[0],):
             fail(where, f"{name}.bias", f"shape ({W.shape[0]},)", f"shape {head['bias'].shape}")
-        head = {k: v.astype(module.dtype) for k, v in head.items()}
+        # finite and within the module's range, named by key and index (a NaN was read without a word)
+        head = {k: check_float_array(v, where, f"state[{(name + '.' if name else '') + k!r}]", module.dtype) for k, v in head.items()}
     return module, head
 
 
-def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: str):
+def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: str, prefix: str = ""):
     cell = "weight_ih" in sd
     first = "weight_hh" if cell else "weight_hh_l0"
     if first not in sd or ("weight_ih" if cell else "weight_ih_l0") not in sd:
@@ -451,5 +462,12 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
             module = LSTM(I, H, L, bias, bidirectional=bi, proj_size=proj, dtype=dt, seed=0)
         else:
             module = RNN(I, H, L, nonlinearity, bias, bidirectional=bi, dtype=dt, seed=0)
-    module.load_state_dict(sd)  # every key and shape checked; names the wrong one
+    shapes = {k: v.shape for k, v in module.state_dict().items()}
+    for k, v in sd.items():  # a key's shape against the module its first layer's make: named with its prefix, as in the state
+        if k in shapes and v.shape != shapes[k]:
+            fail(where, f"state[{prefix + k!r}]", f"shape {shapes[k]} (of the {module!r} that {first.replace('hh', 'ih')} and {first} make)", f"shape {v.shape}")
+    try:
+        module.load_state_dict(sd)  # every key and shape checked; names the wrong one
+    except ValueError as exc:  # "LSTM.load_state_dict: expected weight_hh_l1 shape ...": said as this function's
+        raise ValueError(f"{where}: {exc}") from None
     return module
