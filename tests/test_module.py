@@ -309,6 +309,8 @@ def test_a_weight_beyond_the_dtypes_range_is_named_as_given_not_as_the_inf_it_ca
 def test_a_sub_module_cast_alone_is_refused_naming_the_model_to_cast():
     # m.rnn.float() gave the rnn new arrays while the SequenceModel's dict (one dict, sharing its layers' arrays)
     # kept the old ones: its state_dict and checkpoints no longer held the weights its forward used
+    import copy
+
     m = lstmkit.SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
     before = {k: v.copy() for k, v in m.parameters().items()}
     with pytest.raises(ValueError, match=r"LSTM\.to: expected dtype float64, the dtype of the SequenceModel holding it as "
@@ -318,5 +320,9 @@ def test_a_sub_module_cast_alone_is_refused_naming_the_model_to_cast():
     assert m.rnn.double() is m.rnn  # its own dtype: nothing to refuse
     m.float()
     assert all(m.parameters()["rnn." + k] is v for k, v in m.rnn.parameters().items())
+    snapshot = copy.deepcopy(m)  # a copy's layer is held by the copy, and refused there too
+    with pytest.raises(ValueError, match="holding it as .rnn"):
+        snapshot.rnn.double()
+    assert all(snapshot.parameters()["rnn." + k] is v for k, v in snapshot.rnn.parameters().items())
     rnn = lstmkit.SequenceModel(3, 2, 4, seed=0).rnn  # its model gone: a module of its own
     assert rnn.double().dtype == np.float64 and lstmkit.LSTM(3, 4).double().dtype == np.float64

@@ -398,10 +398,18 @@ class Module:
             self._cast(dt)
         return self
 
+    def __setstate__(self, state: dict) -> None:
+        # a copy (copy.deepcopy(model), the usual snapshot of the best weights) restores __dict__ without
+        # __setattr__: its sub-modules' recorded holder is pointed at the copy, so their cast alone is refused there too
+        self.__dict__.update(state)
+        for v in state.values():
+            if isinstance(v, Module):
+                object.__setattr__(v, "_held_by", weakref.ref(self))
+
     def _holder(self) -> "Module | None":
         """The module holding this one as a public attribute (a SequenceModel's ``rnn`` or ``head``),
-        if it still does; None for a module of its own. (A deep copy's sub-module records the
-        original model, which does not hold it: it reads as a module of its own.)"""
+        if it still does (a copy's, for a copy's sub-module: :meth:`__setstate__`); None for a
+        module of its own."""
         ref = self.__dict__.get("_held_by")
         holder = ref() if ref is not None else None
         return holder if holder is not None and any(v is self for v in holder.__dict__.values()) else None
