@@ -158,3 +158,44 @@ def test_weights_h5_variable_names_other_than_numbers_are_refused(tmp_path):
         _good_vars(g)
     with pytest.raises(FileFormatError, match=rf"^read_keras: expected {path} the variables of /layers/lstm/cell/vars named 0, 1, 2"):
         read_keras(path)
+
+
+def test_weights_h5_datasets_out_of_proportion_together_are_refused_before_reading(tmp_path, monkeypatch):
+    """helper-105 finding 1: datasets each declaring less than io.BOMB_MIN_BYTES and storing nothing (chunked,
+    never written) passed one by one and were all allocated: 60 of 8 MiB in a 42 KB file read with 534 MiB.
+    Their sum is bounded as io bounds a zip's deflated entries together. Here at small scale: BOMB_MIN_BYTES
+    64 KiB, three extra vars of 60 KiB each (180 KiB declared in all) beside 512 bytes of real weights."""
+    import lstmkit.io
+
+    monkeypatch.setattr(lstmkit.io, "BOMB_MIN_BYTES", 64 << 10)
+    path = tmp_path / "many.weights.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("layers/lstm/cell/vars")
+        g["0"] = np.zeros((3, 16), "f4")
+        _good_vars(g)
+        for k in (3, 4, 5):
+            g.create_dataset(str(k), shape=(15 << 10,), dtype="f4", chunks=(1 << 10,), fillvalue=0)
+    declared = 512 + 3 * (60 << 10)
+    said = (rf"^read_keras: expected {path} datasets at most 2147483648 bytes declared in all, and at most 100 times what they "
+            rf"store once over 65536 bytes, got 6 datasets declaring {declared} bytes over 512 stored \(sparse or compressed\)\.")  # fmt: skip
+    with pytest.raises(FileFormatError, match=said):
+        read_keras(path)
+
+
+def test_weights_h5_links_are_walked_without_h5py_3_11(tmp_path, monkeypatch):
+    """helper-105 finding 3: Group.visititems_links is new in h5py 3.11 and pyproject allows h5py>=3; every file
+    read failed with AttributeError on h5py 3.0-3.10. Links are walked with group.get(name, getlink=True); a
+    soft link deep in the optimizer's vars is still refused, and a hard link looping back to a group is read."""
+    monkeypatch.delattr(h5py.Group, "visititems_links", raising=False)
+    monkeypatch.delattr(h5py.Group, "visit_links", raising=False)
+    path = tmp_path / "ok.weights.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("layers/lstm/cell/vars")
+        g["0"] = np.zeros((3, 16), "f4")
+        _good_vars(g)
+        f["layers/lstm/loop"] = f["layers"]  # a hard link back up the tree: visited once
+    assert read_keras(path)[0].hidden_size == 4
+    with h5py.File(path, "a") as f:
+        f["optimizer/vars/3"] = h5py.SoftLink("/layers/lstm/cell/vars/0")
+    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {path} entry /optimizer/vars/3 a hard link .*, got SoftLink to /layers"):
+        read_keras(path)

@@ -78,7 +78,7 @@ import numpy as np
 
 from .. import layout
 from .._checks import all_finite, fail, first_index, is_int
-from ..io import BOMB_FIX, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
+from ..io import BOMB_FIX, BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
 from ..recurrent import LSTM
 
 #: Keras activation name -> lstmkit activation spec
@@ -438,26 +438,26 @@ def _check_h5(h5, path: str, where: str) -> None:
     raw-data files: any local file, ``~/.ssh/id_rsa``, read as weights) or that is virtual (mapped from
     other files), a dataset of more than :data:`lstmkit.io.MAX_ELEMENTS` elements, and one declaring
     far more bytes than it stores (a sparse or compressed dataset out of proportion, as
-    :data:`lstmkit.io.BOMB_RATIO` for a zip entry). Keras writes plain hard-linked groups of contiguous
-    datasets, which pass. Every refusal names the file and the link or dataset."""
+    :data:`lstmkit.io.BOMB_RATIO` for a zip entry), and datasets that do so together (each below
+    :data:`lstmkit.io.BOMB_MIN_BYTES`, as io bounds a zip's deflated entries together) or declare more
+    than :data:`lstmkit.io.MAX_BYTES` in all. Keras writes plain hard-linked groups of contiguous
+    datasets, which pass. Every refusal names the file and the link or dataset (or, for the sum, the
+    datasets' count)."""
     import h5py
 
+    from .. import io as lstmkit_io
     from ..io import MAX_ELEMENTS
 
     def refuse(name: str, expected: str, got: str, fix: str = "") -> None:
         fail(where, f"{path} entry /{name}", expected, got, fix or "lstmkit reads Keras' own weights files only: save the model again with Keras.",
              exc=FileFormatError)  # fmt: skip
 
-    def soft(name: str, lk):  # h5py's visitors must not raise: return the first bad one, which stops the walk
-        return None if isinstance(lk, h5py.HardLink) else (name, lk)
-
-    bad = h5.visititems_links(soft)  # every link, before any is followed: a non-hard one is never opened
+    bad, datasets = _walk_links(h5)  # every link, before any is followed: a non-hard one is never opened
     if bad is not None:
         name, lk = bad
         target = f" to {lk.filename}:{lk.path}" if isinstance(lk, h5py.ExternalLink) else f" to {lk.path}" if isinstance(lk, h5py.SoftLink) else ""
         refuse(name, "a hard link (a group or dataset inside the file)", f"{type(lk).__name__}{target}")
-    datasets: list = []
-    h5.visititems(lambda name, obj: datasets.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
+    total = total_stored = 0  # declared and stored bytes of all datasets: many below BOMB_MIN_BYTES each add up
     for name, obj in datasets:
         if obj.external:
             refuse(name, "a dataset stored inside the file", f"external storage in {', '.join(repr(os.fsdecode(e[0])) for e in obj.external)}")
@@ -472,6 +472,38 @@ def _check_h5(h5, path: str, where: str) -> None:
         if _bomb(declared, stored):
             refuse(name, "a dataset that stores the bytes it declares", f"{declared} bytes declared over {stored} stored (sparse or compressed)",
                    "Keras writes its weights uncompressed: save the model again with Keras.")  # fmt: skip
+        total, total_stored = total + declared, total_stored + stored
+    if total > MAX_BYTES or _bomb(total, total_stored):  # as io bounds a zip's deflated entries together
+        fail(where, f"{path} datasets", f"at most {MAX_BYTES} bytes declared in all, and at most {BOMB_RATIO} times what they store "
+             f"once over {lstmkit_io.BOMB_MIN_BYTES} bytes", f"{len(datasets)} datasets declaring {total} bytes over {total_stored} stored (sparse or compressed)",
+             "Keras writes its weights uncompressed: save the model again with Keras.", exc=FileFormatError)  # fmt: skip
+
+
+def _walk_links(h5):
+    """Every link under ``h5``, depth first, following hard links only (``group.get(name, getlink=True)``,
+    which h5py 3.0 has; ``visititems_links`` is h5py >= 3.11): ``(first non-hard link as (name, link) or
+    None, [(name, dataset)...])``. Each object is visited once (hard links may loop back to a group), and
+    the walk is a loop, not a recursion (a file of 10**5 nested groups)."""
+    import h5py
+
+    root = h5["/"]
+    datasets, seen, todo = [], {root.id}, [("", root)]
+    while todo:
+        prefix, group = todo.pop()
+        for key in sorted(group):  # the names, read from the group without following a link
+            name = prefix + key
+            lk = group.get(key, getlink=True)
+            if not isinstance(lk, h5py.HardLink):
+                return (name, lk), datasets
+            obj = group[key]
+            if obj.id in seen:
+                continue
+            seen.add(obj.id)
+            if isinstance(obj, h5py.Dataset):
+                datasets.append((name, obj))
+            elif isinstance(obj, h5py.Group):
+                todo.append((name + "/", obj))
+    return None, datasets
 
 
 def _snake(name: str) -> str:
