@@ -1073,4 +1073,9 @@ def test_plot_forecast_refuses_what_does_not_fit_the_series_before_drawing(monke
         assert str(e.value) == message
     with pytest.raises(ValueError, match=r"expected result a backtest of y \(20 rows, 1 series\), got one of 1 series with origins 26\.\.29\. Give"):
         plot_forecast("f.png", y[:20], other)  # a backtest of 30 values: its origins are past y's end
+    # a backtest of another series whose origins fit: its lead-1 lines and MAEs were drawn beside y without a word
+    with pytest.raises(ValueError, match=r"expected result a backtest of y \(its actual values at the origins are y's\), got a backtest of another series"):
+        plot_forecast("f.png", y * 100 + 5, result)
+    with pytest.raises(ValueError, match=r"expected times_ahead None without a forecast \(they are the forecast's times\), got an array"):
+        plot_forecast("f.png", y, result, times=np.arange(48.0), times_ahead=[48, 49, 50])
     assert figures == []  # nothing was drawn

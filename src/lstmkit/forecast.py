@@ -209,6 +209,9 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
             origins = f"origins {o.min()}..{o.max()}" if len(o) else "no origins"
             fail(where, "result", f"a backtest of y ({count(N, 'row')}, {S} series)",
                  f"one of {result.actual.shape[2]} series with {origins}", "Give the result of backtest(y, ...) on this y.")  # fmt: skip
+        if not np.allclose(result.actual[:, 0, :], y2[o], rtol=1e-12, atol=0, equal_nan=True):  # its lead-1 values are y's
+            fail(where, "result", "a backtest of y (its actual values at the origins are y's)",
+                 "a backtest of another series", "Give the result of backtest(y, ...) on this y.")  # fmt: skip
     if times is None:
         if times_ahead is not None:
             fail(where, "times_ahead", "None without times (the forecast then goes on from row N)", "an array")
@@ -218,6 +221,8 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
         if k and times_ahead is None:
             fail(where, "times_ahead", f"{k} times for the {count(k, 'value')} ahead, with times", "None",
                  "Give the times the forecast is for.")  # fmt: skip
+        if not k and times_ahead is not None:
+            fail(where, "times_ahead", "None without a forecast (they are the forecast's times)", "an array")
         x_ahead = _plot_times(times_ahead if k else np.array([], dtype=x.dtype), k, "times_ahead", "the forecast's rows")
         if (x.dtype.kind == "M") != (x_ahead.dtype.kind == "M"):
             fail(where, "times_ahead", f"of the kind of times ({x.dtype})", f"{x_ahead.dtype}", "Give both as dates or both as numbers.")
