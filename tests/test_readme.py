@@ -172,9 +172,17 @@ def _torch_state_dict(page):
     torch.save(torch.nn.LSTM(3, 5, batch_first=True).state_dict(), "model.pt")
 
 
+# the README's `python -c` lines that write count.npz, and their size here (PY_C_SHRINK, checked by
+# test_every_shrink_is_in_the_readme as SHRINK is): 200 sequences of 8 in the README
+PY_C = [m.group(1) for m in re.finditer(r'^python -c "(.*count\.npz.*)"$', README, flags=re.M)]
+PY_C_SHRINK = {"(200, 8, seed=0)": "(64, 6, seed=0)"}
+
+
 def _count_npz(page):
-    # the README's `python -c` line before the train lines (not run here: the lines of other programs are not)
-    np.savez("count.npz", **dict(zip("Xy", lstmkit.datasets.counting_task(64, 6, seed=0))))
+    # the README's `python -c` lines before the train lines, each run as written but for PY_C_SHRINK's size
+    assert PY_C, "no README `python -c` line writes count.npz, which the command lines read"
+    for code in PY_C:
+        exec(_shrink(code, PY_C_SHRINK), {})
 
 
 def _block_saving(path):
@@ -215,6 +223,8 @@ def test_every_shrink_is_in_the_readme():
 
     for piece in SHRINK:
         assert any(piece in code for code in PYTHON), f"SHRINK's {piece!r} is in no README python block"
+    for piece in PY_C_SHRINK:
+        assert PY_C and all(piece in code for code in PY_C), f"PY_C_SHRINK's {piece!r} is not in every count.npz line: {PY_C}"
     for name, table in HELP_SHRINK.items():
         example = importlib.import_module(commands[name]).EXAMPLE
         for piece in table:
