@@ -816,3 +816,33 @@ def test_convert_matrix(sources, tmp_path, capsys, source, target):
         got = np.exp(got - got.max(-1, keepdims=True))
         got = got / got.sum(-1, keepdims=True)
     assert_close(got, ref, 1e-5 * max(1.0, float(np.abs(ref).max())), name=f"{source} -> .{target}")
+
+
+@pytest.mark.parametrize("output", ["Y", "Y_h"])
+def test_a_graphs_raw_node_output_is_said_in_the_output_line(tmp_path, capsys, output):
+    """A graph whose output is its bidirectional LSTM node's own Y (T, D, B, H) or Y_h (D, B, H), no Transpose/
+    Reshape after it (a hand-built graph, onnx.helper), converted without a word to a model whose y is lstmkit's
+    (T, B, D*H) or, head='last', (B, D*H): model_from_onnx warns of it since cf78380, convert said nothing. The
+    output line now gives the expression, which on the written model's y is onnxruntime's output of the graph."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    I, H, D, T, B = 3, 4, 2, 5, 2
+    rng = np.random.default_rng(3)
+    inits = {"W": rng.normal(size=(D, 4 * H, I)), "R": rng.normal(size=(D, 4 * H, H)), "B": rng.normal(size=(D, 8 * H))}
+    node = helper.make_node("LSTM", ["x", "W", "R", "B"], ["Y", "Y_h", "Y_c"], hidden_size=H, direction="bidirectional")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", "B", I])],
+                              [helper.make_tensor_value_info(output, TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()])  # fmt: skip
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), tmp_path / "raw.onnx")
+    assert main(["convert", str(tmp_path / "raw.onnx"), str(tmp_path / "raw.npz")]) == 0, capsys.readouterr().err
+    line = capsys.readouterr().out.strip()
+    said = f"; its output is its last LSTM node's own {output} as the operator arranges it: the model written outputs y with the directions side by side"
+    assert said in line and "a reshape alone mixes up" in line, line
+    expr = line.split("the graph's output from it: ")[1].split(" = ", 1)[1]
+    X = rng.normal(size=(T, B, I)).astype(np.float32)
+    ref = ort.InferenceSession(str(tmp_path / "raw.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": X})[0]
+    if output == "Y":  # an LSTM over every step, time-major as the graph: lstmkit.read_lstm
+        y = lstmkit.read_lstm(tmp_path / "raw.npz").module.eval()(X)[0]  # (T, B, D*H)
+    else:  # a SequenceModel(head='last'), batch first
+        y = lstmkit.load(tmp_path / "raw.npz").eval()(X.transpose(1, 0, 2))[0]  # (B, D*H)
+    assert_close(eval(expr, {"y": y, "B": B, "T": T}), ref, 1e-5, name=f"raw {output}, from the model written as the output line says")

@@ -32,7 +32,9 @@ An estimator's ONNX graph reads back as the SequenceModel computing its first ou
 regressor's scaling folded into the read-out); a Softmax beside it (a classifier's ``proba``) or
 on it (torch's ``softmax(fc(y))``: the model computes the logits before it) is not kept, and the
 output line says so, with the classes the graph's metadata names
-(:func:`lstmkit.interop.onnx.read_onnx`). The output line also says how a ``.weights.h5`` was
+(:func:`lstmkit.interop.onnx.read_onnx`); so is a graph's output that is its last node's own ``Y`` or
+``Y_h`` as the operator arranges it (the model written arranges them as lstmkit's y), the output line
+giving the expression from one to the other. The output line also says how a ``.weights.h5`` was
 read (an LSTM over every step, Keras' default activations: it holds no configuration).
 
 A training checkpoint as IN (:mod:`lstmkit.checkpoint`; told from its metadata before any array is
@@ -154,10 +156,17 @@ def read(path: str, fmt: str, args) -> Source:
 
             return Source(SequenceModel.from_parts(module, head, mode), None, {}, TITLES[fmt])
         return Source(module, head, {}, TITLES[fmt])  # over every step: the LSTM and its Dense as they are
-    from ..interop.onnx import read_onnx
+    from ..interop.onnx import graph_output_from, read_onnx
 
     g = read_onnx(path, where="convert", arg="IN")
     notes = []
+    whole = g.head == "last" or g.inputs == "tokens"  # written as a SequenceModel, batch first
+    expr = graph_output_from(g, whole or g.module.batch_first or args.batch_first)  # the y of the model written
+    if expr is not None:  # the graph outputs its last node's own Y or Y_h: the model written arranges them as lstmkit does
+        mixed = " (bidirectional: the same numbers in another order, which a reshape alone mixes up)" if g.module.num_directions == 2 else ""
+        notes.append(f"its output is its last {type(g.module).__name__} node's own {g.raw_output[0]} as the operator arranges it: "
+                     f"the model written outputs y with the directions side by side, as every lstmkit model{mixed}; "
+                     f"the graph's output from it: {expr}")  # fmt: skip
     if g.softmax is not None:
         notes.append(f"its {g.softmax} on the output is not kept: the model outputs the logits before it")
     if g.proba is not None:
@@ -165,7 +174,7 @@ def read(path: str, fmt: str, args) -> Source:
         notes.append(f"its output {g.proba!r} (a Softmax of the first{classes}) is not kept: the model outputs the logits, a column per class")
     if g.vocabulary is not None:
         notes.append(f"its vocabulary ({len(g.vocabulary)} characters, one per id) is not kept: the model takes the ids")
-    if g.head == "last" or g.inputs == "tokens":  # the graph's output reads Y_h, or its input is ids
+    if whole:  # the graph's output reads Y_h, or its input is ids
         return Source(g.sequence_model(), None, {}, TITLES[fmt], tuple(notes))
     return Source(g.module, g.readout, {}, TITLES[fmt], tuple(notes))
 
