@@ -199,3 +199,34 @@ def test_weights_h5_links_are_walked_without_h5py_3_11(tmp_path, monkeypatch):
         f["optimizer/vars/3"] = h5py.SoftLink("/layers/lstm/cell/vars/0")
     with pytest.raises(FileFormatError, match=rf"^read_keras: expected {path} entry /optimizer/vars/3 a hard link .*, got SoftLink to /layers"):
         read_keras(path)
+
+
+@pytest.mark.parametrize("case", ["leading zero", "extra", "gap", "non-ASCII digit", "too few"])
+def test_weights_h5_variable_names_must_be_keras_numbering(tmp_path, case):
+    """helper-105 finding 2: names were tested with str.isdigit and sorted by int, so "02" beside "2" sorted
+    as index 2 (stable: after "2") and the file's bias was replaced by zeros without a word; extra vars were
+    ignored, a gap misread, '²' (isdigit, no int) was int()'s message. Names must be exactly "0".."n-1" and
+    an LSTM cell's count 2 or 3, refused naming the group and the names before any dataset is read."""
+    path = tmp_path / "v.weights.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("layers/lstm/cell/vars")
+        g["0"], g["1"], g["2"] = np.zeros((3, 16), "f4"), np.zeros((4, 16), "f4"), np.ones(16, "f4")  # the bias: ones
+        if case == "leading zero":
+            g["02"] = np.zeros(16, "f4")
+        elif case == "extra":
+            g["3"] = np.zeros(16, "f4")
+        elif case == "gap":
+            g.move("2", "5")
+        elif case == "non-ASCII digit":
+            g.move("2", "\u0662")  # ARABIC-INDIC DIGIT TWO: isdigit() and int() both accept it
+        else:
+            del g["1"], g["2"]
+    got = {"leading zero": r"\['0', '02', '1', '2'\]", "extra": None, "gap": r"\['0', '1', '5'\]",
+           "non-ASCII digit": r"\['0', '1', '\u0662'\]", "too few": None}[case]  # fmt: skip
+    if got is not None:
+        said = rf"^read_keras: expected {path} the variables of /layers/lstm/cell/vars named 0, 1, 2, \.\.\. .*no gap\), got {got}\.$"
+    else:
+        n, names = (4, "'0', '1', '2', '3'") if case == "extra" else (1, "'0'")
+        said = rf"^read_keras: expected {path} the variables of /layers/lstm/cell/vars 2 or 3 of them .*, got {n}: \[{names}\]\.$"
+    with pytest.raises(FileFormatError, match=said):
+        read_keras(path)

@@ -336,9 +336,10 @@ def _dense_weights(weights: list, where: str, name) -> dict:
     else. A Dense Keras changed holds more or other arrays, which read as a kernel and bias compute something
     else: quantized (``dense.quantize("int8")``: an int8 kernel and its scale), or with LoRA on (live:
     its kernel, bias and the two low-rank factors; a saved file holds the kernel merged)."""
-    w = [np.asarray(v) for v in weights]
+    w = [v if hasattr(v, "dtype") and hasattr(v, "ndim") else np.asarray(v) for v in weights]  # a file's datasets: not read yet
     floats = all(v.dtype.kind == "f" for v in w)
     if floats and len(w) in (1, 2) and w[0].ndim == 2 and (len(w) == 1 or w[1].shape == w[0].shape[1:]):
+        w = [np.asarray(v) for v in w]
         return {"kernel": w[0], "bias": w[1] if len(w) == 2 else None}
     fail(where, f"layer {name!r}", "a Dense's weights: a float kernel (F, O) and a float bias (O,) (or none)",
          f"{len(w)} arrays: {', '.join(f'{v.dtype} {v.shape}' for v in w)}",
@@ -417,18 +418,39 @@ def _unwrap(module, readout, where: str):
 
 
 # -- files, without Keras -------------------------------------------------------------------------
-def _h5_vars(group) -> list[np.ndarray]:
-    """The arrays under ``<group>/vars`` (or ``<group>/cell/vars``), in index order (Keras names them
-    0, 1, 2, ...; any other name is refused, naming the group)."""
+#: how many variables Keras writes under a layer's vars: an LSTM cell's kernel, recurrent_kernel and bias (use_bias)
+_LSTM_VARS = (2, 3)
+
+
+def _h5_vars(group, where: str, counts: tuple[int, ...] | None = None) -> list:
+    """The datasets under ``<group>/vars`` (or ``<group>/cell/vars``), in index order, not read (their
+    dtype and shape are known without reading). Keras names them exactly 0, 1, ..., n-1: any other
+    names (a leading zero, "02" beside "2", a gap, a non-ASCII digit), a member that is no dataset, or
+    a count not in ``counts`` is refused naming the group and the names, before any data is read."""
+    import h5py
+
     for sub in ("cell/vars", "vars"):
         if sub in group:
             g = group[sub]
             names = list(g)
-            odd = [k for k in names if not k.isdigit()]
+            if sorted(names) != sorted(str(i) for i in range(len(names))):  # str(i): ASCII, no leading zero
+                fail(where, f"the variables of {g.name}", "named 0, 1, 2, ... (Keras' numbering: 0 to n-1 in ASCII digits, "
+                     "no leading zero, no gap)", f"{sorted(names)}")  # fmt: skip
+            if counts is not None and len(names) not in counts:
+                fail(where, f"the variables of {g.name}", f"{' or '.join(map(str, counts))} of them (an LSTM cell's kernel, recurrent_kernel "
+                     "and bias, as Keras writes)", f"{len(names)}: {sorted(names, key=int)}")  # fmt: skip
+            w = [g[str(i)] for i in range(len(names))]
+            odd = [v.name for v in w if not isinstance(v, h5py.Dataset)]
             if odd:
-                fail("read_keras", f"the variables of {g.name}", "named 0, 1, 2, ... (Keras' numbering)", f"{sorted(names)}")
-            return [np.asarray(g[k]) for k in sorted(names, key=int)]
+                fail(where, f"the variables of {g.name}", "datasets", f"groups {odd}")
+            return w
     return []
+
+
+def _lstm_vars(group, where: str) -> tuple:
+    """An LSTM cell's ``(kernel, recurrent_kernel, bias or None)``, read once :func:`_h5_vars` checked them."""
+    w = [np.asarray(v) for v in _h5_vars(group, where, _LSTM_VARS)]
+    return w[0], w[1], w[2] if len(w) > 2 else None
 
 
 def _check_h5(h5, path: str, where: str) -> None:
@@ -626,9 +648,8 @@ def _from_config(config: Mapping, groups, where: str):
         g = groups[name]
         if cls == "LSTM":
             opts = _lstm_options(c, where, c.get("name"))
-            w = _h5_vars(g)
             rec.append({"name": c.get("name"), "units": c["units"], "use_bias": bool(c.get("use_bias", True)), "options": opts,
-                        "sequences": bool(c.get("return_sequences", False)), "dirs": [(w[0], w[1], w[2] if len(w) > 2 else None)]})  # fmt: skip
+                        "sequences": bool(c.get("return_sequences", False)), "dirs": [_lstm_vars(g, where)]})  # fmt: skip
         elif cls == "Bidirectional":
             if c.get("merge_mode", "concat") != "concat":
                 fail(where, f"layer {c.get('name')!r} merge_mode", "'concat'", repr(c.get("merge_mode")))
@@ -637,19 +658,16 @@ def _from_config(config: Mapping, groups, where: str):
                 fail(where, f"layer {c.get('name')!r}", "Bidirectional(LSTM)", f"Bidirectional({inner.get('class_name')})")
             ic = dict(inner.get("config", {}), go_backwards=False)
             opts = _lstm_options(ic, where, c.get("name"))
-            dirs = []
-            for side in ("forward_layer", "backward_layer"):
-                w = _h5_vars(g[side])
-                dirs.append((w[0], w[1], w[2] if len(w) > 2 else None))
+            dirs = [_lstm_vars(g[side], where) for side in ("forward_layer", "backward_layer")]
             rec.append({"name": c.get("name"), "units": ic["units"], "use_bias": bool(ic.get("use_bias", True)), "options": opts,
                         "sequences": bool(ic.get("return_sequences", False)), "dirs": dirs})  # fmt: skip
         elif cls == "Dense":
-            dense = _dense(c, _h5_vars(g), where)
+            dense = _dense(c, _h5_vars(g, where), where)
         elif cls == "TimeDistributed":  # Dense at each step: Dense; its weights under layers/time_distributed/layer
             inner = c.get("layer", {})
             if inner.get("class_name") != "Dense":
                 fail(where, f"layer {c.get('name')!r}", LAYERS, f"TimeDistributed({inner.get('class_name')})")
-            dense = _dense(inner.get("config", {}), _h5_vars(g["layer"]), where, c.get("name"))
+            dense = _dense(inner.get("config", {}), _h5_vars(g["layer"], where), where, c.get("name"))
         else:
             fail(where, f"layer {c.get('name')!r}", LAYERS, cls)
     if not rec:
@@ -712,7 +730,7 @@ def _check_time_distributed_dense(group, name: str, where: str) -> None:
     EinsumDense's equation may read its kernel otherwise (``"bf,of->bo"``: transposed) and an Embedding
     looks rows up. One of them the user named otherwise cannot be told from a Dense: read the .keras."""
     inner = group.get("layer")
-    w = _h5_vars(inner) if inner is not None else []
+    w = _h5_vars(inner, where) if inner is not None else []
     subgroups = sorted(set(inner) - {"vars"}) if inner is not None else []
     label = inner["vars"].attrs.get("name") if inner is not None and "vars" in inner else None
     label = label.decode() if isinstance(label, bytes) else label
@@ -761,15 +779,12 @@ def _from_weights_only(groups, where: str):
     for n in lstm_like:
         g = groups[n]
         sides = ("forward_layer", "backward_layer") if "forward_layer" in g else (None,)
-        dirs = []
-        for side in sides:
-            w = _h5_vars(g[side] if side else g)
-            dirs.append((w[0], w[1], w[2] if len(w) > 2 else None))
+        dirs = [_lstm_vars(g[side] if side else g, where) for side in sides]
         rec.append({"name": n, "units": dirs[0][1].shape[0], "use_bias": dirs[0][2] is not None, "options": {}, "sequences": True, "dirs": dirs})
     dense = None
     if denses:
         g = groups[denses[0]]
-        dense = _dense_weights(_h5_vars(g["layer"] if "layer" in g else g), where, denses[0])  # a TimeDistributed's Dense: under layer/
+        dense = _dense_weights(_h5_vars(g["layer"] if "layer" in g else g, where), where, denses[0])  # a TimeDistributed's Dense: under layer/
     return _build(rec[0]["dirs"][0][0].shape[0], rec, dense, 0.0, where)
 
 
