@@ -230,3 +230,27 @@ def test_weights_h5_variable_names_must_be_keras_numbering(tmp_path, case):
         said = rf"^read_keras: expected {path} the variables of /layers/lstm/cell/vars 2 or 3 of them .*, got {n}: \[{names}\]\.$"
     with pytest.raises(FileFormatError, match=said):
         read_keras(path)
+
+
+def test_a_value_error_not_of_lstmkits_refusals_keeps_its_traceback(tmp_path, monkeypatch):
+    """helper-105 finding 8: every ValueError raised while building the model from a file became a FileFormatError
+    'read_keras: <path>: ...' (from None), saying the file was bad when NumPy or a bug of lstmkit's said it. Only
+    lstmkit's own refusals (its "<where>: expected ..., got ..." template) are rewrapped naming the file."""
+    import traceback
+
+    from lstmkit import layout
+
+    path = _keras_file(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")  # as NumPy says it, from inside the converter
+
+    monkeypatch.setattr(layout, "from_keras", broken)
+    with pytest.raises(ValueError) as info:
+        read_keras(path)
+    assert type(info.value) is ValueError and str(info.value) == "operands could not be broadcast together"
+    assert "broken" in "".join(traceback.format_tb(info.value.__traceback__))
+    monkeypatch.undo()
+    bad = _keras_file(tmp_path, units=8, name="u8.keras")  # lstmkit's refusal of the file: still FileFormatError naming it
+    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {bad} layer 'lstm' kernel shape"):
+        read_keras(bad)

@@ -567,6 +567,10 @@ def read_keras(path: str | os.PathLike):
     return _read_file(path, "read_keras")
 
 
+#: a message in lstmkit's one template (:func:`lstmkit._checks.message`): "<where>: expected <arg> ..., got ..."
+_REFUSAL = re.compile(r"[A-Za-z_][\w.]*: expected .*, got ", re.S)
+
+
 def _read_file(path, where: str):
     import h5py
 
@@ -609,8 +613,11 @@ def _read_file(path, where: str):
                  exc=FileFormatError)  # fmt: skip
         except FileFormatError:
             raise
-        except ValueError as exc:  # about a layer or an array of the file: say which file, as fail(where, path, ...) does
+        except ValueError as exc:
             msg, head = str(exc), f"{where}: expected "
+            if not _REFUSAL.match(msg):  # NumPy's, Python's or a bug of lstmkit's: not a word about the file; keep its traceback
+                raise
+            # lstmkit's own refusal (its one template) of a layer or an array of the file: say which file, as fail(where, path, ...) does
             raise FileFormatError(f"{head}{path} {msg[len(head):]}" if msg.startswith(head) else f"{where}: {path}: {msg}") from None
 
 
