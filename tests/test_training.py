@@ -989,11 +989,7 @@ def test_class_weights_train_as_torchs_weighted_cross_entropy(head):
     trainer = Trainer(model, class_weight=w, batch_size=4, shuffle=False, lr=0.05, clip=0.5)
     history = trainer.fit(X, Y, lengths, epochs=2, validation_data=(Xv, Yv, lv))
 
-    lstm = torch.nn.LSTM(I, H, batch_first=True, dtype=torch.float64)
-    lin = torch.nn.Linear(H, C, dtype=torch.float64)
-    lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
-    lin.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
-    params = list(lstm.parameters()) + list(lin.parameters())
+    lstm, lin, params = _torch_twin(torch, sd, I, H, C)
     opt = torch.optim.Adam(params, lr=0.05)
     criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor(w))
 
@@ -1031,21 +1027,39 @@ def test_class_weights_train_as_torchs_weighted_cross_entropy(head):
     assert trainer.evaluate(Xv, Yv, lv)["loss"] == pytest.approx(criterion(zv, kv).item(), rel=1e-9)
 
 
-def test_a_batch_whose_targets_all_weigh_zero_makes_no_update():
-    # class 0 weighs 0: the first batch holds only class 0 (a loss of 0/0, NaN in torch), so it makes no
-    # update; the weights are those of training on the other batch alone, bit for bit, and so is the loss;
-    # accuracy counts the first batch's targets too (they are predicted, only not weighed)
-    rng = np.random.default_rng(2)
-    X, Y = rng.normal(size=(8, 4, 2)), np.array([0, 0, 0, 0, 1, 0, 1, 0])
+def _torch_twin(torch, sd, I, H, C):
+    """torch's nn.LSTM(I, H, batch_first) and nn.Linear(H, C), float64, holding a SequenceModel's state_dict sd
+    (of torch tensors); and their parameters, as an optimizer takes them."""
+    lstm = torch.nn.LSTM(I, H, batch_first=True, dtype=torch.float64)
+    lin = torch.nn.Linear(H, C, dtype=torch.float64)
+    lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
+    lin.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
+    return lstm, lin, list(lstm.parameters()) + list(lin.parameters())
+
+
+def _trains_as_without_its_first_batch(X, Y, make_model):
+    """Train make_model() with class 0 weighing 0 on (X, Y), whose first batch of 4 holds class 0 only, and on
+    (X[4:], Y[4:]): the weights and the losses are asserted equal, bit for bit. Returns the first run's history and
+    both models."""
     runs = []
     for x, y in ((X, Y), (X[4:], Y[4:])):
-        model = SequenceModel(2, 2, 3, head="last", dtype=np.float64, seed=0)
+        model = make_model()
         history = Trainer(model, class_weight=[0.0, 1.0], batch_size=4, shuffle=False, lr=0.1).fit(x, y, epochs=3)
         runs.append((model, history))
     (both, h), (second, h2) = runs
     for k in both.parameters():
         np.testing.assert_array_equal(both.parameters()[k], second.parameters()[k], err_msg=k)
     assert h["loss"] == h2["loss"]
+    return h, (both, second)
+
+
+def test_a_batch_whose_targets_all_weigh_zero_makes_no_update():
+    # class 0 weighs 0: the first batch holds only class 0 (a loss of 0/0, NaN in torch), so it makes no
+    # update; the weights are those of training on the other batch alone, bit for bit, and so is the loss;
+    # accuracy counts the first batch's targets too (they are predicted, only not weighed)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(8, 4, 2)), np.array([0, 0, 0, 0, 1, 0, 1, 0])
+    h, _ = _trains_as_without_its_first_batch(X, Y, lambda: SequenceModel(2, 2, 3, head="last", dtype=np.float64, seed=0))
     # no update before the second batch: the last epoch's accuracy is that of the weights after two epochs, on all 8
     two = SequenceModel(2, 2, 3, head="last", dtype=np.float64, seed=0)
     Trainer(two, class_weight=[0.0, 1.0], batch_size=4, shuffle=False, lr=0.1).fit(X, Y, epochs=2)
@@ -1250,16 +1264,8 @@ def test_a_batch_that_weighs_nothing_leaves_the_dropout_masks_to_the_batches_aft
     # training on the other batches alone, bit for bit
     rng = np.random.default_rng(2)
     X, Y = rng.normal(size=(12, 4, 2)), np.array([0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 0, 1])
-    runs = []
-    for x, y in ((X, Y), (X[4:], Y[4:])):
-        model = SequenceModel(2, 2, 3, num_layers=2, dropout=0.5, head="last", dtype=np.float64, seed=0,
-                              lstm_options={"dropout_recurrent": 0.3})  # fmt: skip
-        history = Trainer(model, class_weight=[0.0, 1.0], batch_size=4, shuffle=False, lr=0.1).fit(x, y, epochs=3)
-        runs.append((model, history))
-    (both, h), (second, h2) = runs
-    for k in both.parameters():
-        np.testing.assert_array_equal(both.parameters()[k], second.parameters()[k], err_msg=k)
-    assert h["loss"] == h2["loss"]
+    _, (both, second) = _trains_as_without_its_first_batch(X, Y, lambda: SequenceModel(
+        2, 2, 3, num_layers=2, dropout=0.5, head="last", dtype=np.float64, seed=0, lstm_options={"dropout_recurrent": 0.3}))
     assert both.dropout_rng.bit_generator.state == second.dropout_rng.bit_generator.state
 
 
@@ -1295,11 +1301,7 @@ def test_sample_weights_train_as_torch_weighing_reduction_none_by_hand(head, los
     trainer = Trainer(model, loss=loss, class_weight=w, batch_size=4, shuffle=False, lr=0.05, clip=0.5, bptt=bptt)
     history = trainer.fit(X, Y, lengths, epochs=2, validation_data=(Xv, Yv, lv, sv), sample_weight=s)
 
-    lstm = torch.nn.LSTM(I, H, batch_first=True, dtype=torch.float64)
-    lin = torch.nn.Linear(H, C, dtype=torch.float64)
-    lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
-    lin.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
-    params = list(lstm.parameters()) + list(lin.parameters())
+    lstm, lin, params = _torch_twin(torch, sd, I, H, C)
     opt = torch.optim.Adam(params, lr=0.05)
 
     def forward(x, lb, state=None):  # the outputs (B, t, C) or (B, C), the state after
