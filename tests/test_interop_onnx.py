@@ -1243,3 +1243,36 @@ def test_a_non_finite_weight_is_named_by_its_initializer_and_index():
     # (O, F) weight, where the cast made it inf without a word
     with pytest.raises(ValueError, match=r"^read_onnx: expected model read-out weight \(its read-out nodes composed\) values within float32's range \(±3\.4e38\), got 1e\+39 at index \(1, 3\)\."):
         read_onnx(_with_value(model, weight, (3, 1), 1e39, np.float64))
+
+
+def test_external_data_outside_the_models_folder_is_not_read(tmp_path):
+    # a hostile .onnx whose W keeps its bytes "elsewhere": an absolute path, "..", or a symbolic link beside the
+    # model pointing out. onnx (>= 1.21, pyproject's pin) refuses each while loading, so no byte of another file
+    # reaches the weights; a file of the model's own folder is the format's external data and is read
+    import os
+
+    import lstmkit
+    from lstmkit.interop.onnx import lstms_from_onnx, to_onnx
+
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.full(48, 7.0, np.float32).tobytes())  # W (1, 16, 3): 48 float32
+    (tmp_path / "m").mkdir()
+    os.symlink(secret, tmp_path / "m" / "link.bin")
+    (tmp_path / "m" / "own.bin").write_bytes(secret.read_bytes())
+    to_onnx(lstmkit.LSTM(3, 4, seed=0), None, str(tmp_path / "good.onnx"))
+    model = onnx.load(str(tmp_path / "good.onnx"))
+    W = next(i for i in model.graph.initializer if i.name.startswith("W"))
+    W.ClearField("raw_data")
+    W.ClearField("float_data")
+    W.data_location = TensorProto.EXTERNAL
+    for location, refused in ((str(secret), "absolute path"), ("../secret.bin", "outside"), ("link.bin", "symbolic link"),
+                              ("own.bin", None)):  # fmt: skip
+        del W.external_data[:]
+        W.external_data.add(key="location", value=location)
+        path = tmp_path / "m" / "evil.onnx"
+        path.write_bytes(model.SerializeToString())
+        if refused:
+            with pytest.raises(ValueError, match=rf"^lstmkit\.interop\.onnx: expected {re.escape(str(path))} an ONNX model file, .*{refused}"):
+                lstms_from_onnx(str(path))
+        else:
+            assert (lstms_from_onnx(str(path))[0].lstm.weight_ih_l0 == 7.0).all()
