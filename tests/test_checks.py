@@ -73,12 +73,6 @@ def test_numpy_bools_are_taken_as_flags(build, where, arg, read):
         assert type(got) is bool and got is want, f"{where} {arg}={value!r}: read as {got!r}"
 
 
-def test_flags_are_kept_as_python_bools():
-    m = LSTM(3, 4, batch_first=np.True_, bidirectional=np.False_, bias=np.True_, peephole=np.True_)
-    assert [type(v) for v in (m.batch_first, m.bidirectional, m.bias, m.variant.peephole)] == [bool] * 4
-    assert m.batch_first and not m.bidirectional and m.variant.peephole
-
-
 def _data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8, 3, 2)).astype(np.float32)  # (n, T, F)
