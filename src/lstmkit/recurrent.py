@@ -534,7 +534,7 @@ class LSTM(_Recurrent):
         # Python (~4 µs of a tiny model's ~25 µs forward), and a cache of the general path's form
         # (backward has the matching shortcut). Any other call, and any input this path does not
         # take, goes to the general path (_Recurrent.forward).
-        if lengths is None and self.num_layers == 1 and not self.bidirectional and self.variant.is_plain:
+        if lengths is None and self._one_plain_layer:
             where = type(self).__name__
             x = check_float_array(x, where, "x", self.dtype)
             if x.ndim == 3 and x.shape[1 if self.batch_first else 0] > 0 and x.shape[2] == self.input_size:
@@ -555,9 +555,14 @@ class LSTM(_Recurrent):
     def _forward_checked(self, x, batched, lengths, states):
         """The general path on checked inputs (:meth:`_Recurrent._forward_checked`), with forward's shortcut
         where it applies (one plain layer, one direction, a batch, no lengths): what forward runs."""
-        if lengths is None and batched and self.num_layers == 1 and not self.bidirectional and self.variant.is_plain:
+        if lengths is None and batched and self._one_plain_layer:
             return self._plain_forward(x, states[0][0], states[1][0])
         return super()._forward_checked(x, batched, lengths, states)
+
+    @property
+    def _one_plain_layer(self) -> bool:
+        """One layer, one direction, no variant option: the LSTM forward's shortcut to the kernels."""
+        return self.num_layers == 1 and not self.bidirectional and self.variant.is_plain
 
     def _plain_forward(self, x, h0, c0):
         """forward's shortcut after its checks: x (T, B, I), h0 (B, P), c0 (B, H) -> y, (h_n, c_n)."""
