@@ -1425,8 +1425,8 @@ def test_sample_weight_trains_the_estimators_and_equal_weights_are_none():
     assert reg.fit(X, X[:, :, 0].sum(1), sample_weight=s).history_["loss"] != LSTMRegressor(hidden_size=3, epochs=2, batch_size=8, seed=0).fit(X, X[:, :, 0].sum(1)).history_["loss"]
     with pytest.raises(ValueError, match=r"^LSTMRegressor.fit: expected sample_weight finite values >= 0, got -1\.0 at index 0\.$"):
         reg.fit(X, X[:, :, 0].sum(1), sample_weight=-s - 1)
-    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected sample_weight a weight > 0 for a valid target \(the loss is their "
-                                         r"weighted mean\), got 0 for each of them\.$"):
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected sample_weight a weight > 0 for a valid target among the training "
+                                         r"targets \(the loss is their weighted mean\), got 0 for each of them\.$"):  # (the Trainer's, in fit's name)
         make().fit(X, np.where(X[:, :, 1] > 0, "up", "down"), np.ones(24, dtype=int), sample_weight=np.c_[np.zeros(24), np.ones((24, 3))])  # (past the lengths only)
     scores = cross_val_score(make(), X, y, cv=2, params={"sample_weight": s})
     assert scores.shape == (2,) and np.isfinite(scores).all()
@@ -1461,7 +1461,8 @@ def test_validation_data_takes_sample_weights_fourth_and_they_weigh_val_loss():
     weighed = reg.fit(X[tr], target[tr], validation_data=(X[va], target[va], None, s[va])).history_["val_loss"]
     assert weighed != reg.fit(X[tr], target[tr], validation_data=(X[va], target[va])).history_["val_loss"]
     for w, message in [
-        (np.zeros(6), r"a weight > 0 for a valid target \(the loss is their weighted mean\), got 0 for each of them\."),
+        (np.zeros(6), r"a weight > 0 for a valid target among the targets of validation_data \(the loss is their weighted mean\), "
+                      r"got 0 for each of them\."),
         (np.ones(5), r"shape \(6,\) \(one weight per sequence\), got shape \(5,\)\."),
         (-np.ones(6), r"finite values >= 0, got -1\.0 at index 0\."),
     ]:

@@ -634,20 +634,26 @@ class _SequenceEstimator:
         Xv, lv = _as_sequences(Xv, lv, dtype, where)
         if Xv.shape[2] != n_features:
             fail(where, "validation_data", f"X with {n_features} features (as the training X)", Xv.shape[2])
-        return Xv, encode(yv, Xv, lv), lv, self._sample_weight(sv, per_step, *Xv.shape[:2], where, lv, "validation_data[3]")
+        return Xv, encode(yv, Xv, lv), lv, self._sample_weight(sv, per_step, *Xv.shape[:2], where, "validation_data[3]")
 
     @staticmethod
-    def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str, lengths=None, arg: str = "sample_weight") -> np.ndarray | None:
+    def _sample_weight(sample_weight, per_step: bool, n: int, T: int, where: str, arg: str = "sample_weight") -> np.ndarray | None:
         """``sample_weight`` of fit or score (or validation_data's, ``arg``) checked: None, or
-        float64 (n,), or per step (n, T) too; finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`);
-        refused where every valid target (within ``lengths``) weighs 0: fit's loss and score's R²
-        or accuracy are their weighted mean, 0/0 (scikit-learn's scores raise there)."""
+        float64 (n,), or per step (n, T) too; finite and >= 0 (:func:`~lstmkit._checks.check_sample_weight`).
+        Fit's weights that weigh no valid target are the Trainer's to refuse (its
+        :class:`~lstmkit.training.UnweighedSamples`, said in fit's name by :meth:`_fit`), score's
+        :meth:`_score_weights`'."""
         if sample_weight is None:
             return None
-        s = check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where, arg)
-        if not (s if s.ndim == 1 else s[scored_targets(True, lengths, n, T)]).sum() > 0:
-            of = "the loss" if where.endswith(".fit") else "the score"
-            fail(where, arg, f"a weight > 0 for a valid target ({of} is their weighted mean)", "0 for each of them")
+        return check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where, arg)
+
+    def _score_weights(self, sample_weight, n: int, T: int, where: str, lengths) -> np.ndarray | None:
+        """score's ``sample_weight`` checked (:meth:`_sample_weight`), refused where every valid
+        target (within ``lengths``) weighs 0: R² and accuracy are their weighted mean, 0/0
+        (scikit-learn's scores raise there)."""
+        s = self._sample_weight(sample_weight, self.per_step_, n, T, where)
+        if s is not None and not (s if s.ndim == 1 else s[scored_targets(True, lengths, n, T)]).sum() > 0:
+            fail(where, "sample_weight", "a weight > 0 for a valid target (the score is their weighted mean)", "0 for each of them")
         return s
 
     def _check_X(self, X, lengths, method: str):
@@ -890,7 +896,7 @@ class LSTMClassifier(_SequenceEstimator):
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
         validation = self._validation(validation_data, dtype, X.shape[2], encode, per_step, where)
-        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where, lengths)
+        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)  # (all 0: the Trainer's refusal)
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
@@ -980,7 +986,7 @@ class LSTMClassifier(_SequenceEstimator):
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
-        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], "LSTMClassifier.score", lengths)
+        s = self._score_weights(sample_weight, *X.shape[:2], "LSTMClassifier.score", lengths)
         if s is None:
             return float((pred == y)[valid].mean())
         s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
@@ -1108,7 +1114,7 @@ class LSTMRegressor(_SequenceEstimator):
         head = "all" if per_step else "last"
         name, scale = ("mae", stats["y_scale_"]) if mae_as is None else mae_as
         metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units
-        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where, lengths)
+        sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)  # (all 0: the Trainer's refusal)
         return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, metrics, stats, checkpoint, resume, validation, on_resume,
                          sample_weight=sample_weight)
 
@@ -1182,7 +1188,7 @@ class LSTMRegressor(_SequenceEstimator):
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
-        s = self._sample_weight(sample_weight, self.per_step_, *X.shape[:2], where, lengths)  # (Σ s > 0 over the valid targets)
+        s = self._score_weights(sample_weight, *X.shape[:2], where, lengths)  # (Σ s > 0 over the valid targets)
         if s is not None:
             s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
         return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets", s)
