@@ -647,12 +647,16 @@ class _SequenceEstimator:
             return None
         return check_sample_weight(sample_weight, [(n,), (n, T)] if per_step else [(n,)], where, arg)
 
-    def _score_weights(self, sample_weight, n: int, T: int, where: str, lengths) -> np.ndarray | None:
-        """score's ``sample_weight`` checked (:meth:`_sample_weight`), refused where every valid
-        target (within ``lengths``) weighs 0: R² and accuracy are their weighted mean, 0/0
-        (scikit-learn's scores raise there)."""
-        s = self._sample_weight(sample_weight, self.per_step_, n, T, where)
-        if s is not None and not (s if s.ndim == 1 else s[scored_targets(True, lengths, n, T)]).sum() > 0:
+    def _score_weights(self, sample_weight, valid: np.ndarray, where: str) -> np.ndarray | None:
+        """score's ``sample_weight`` checked as fit's (:meth:`_sample_weight`; per step where the
+        scored targets ``valid`` are (n, T)), as the weight of each valid target, (n_valid,) (a
+        sequence's weight on each of its steps), or None; refused where they all weigh 0: R² and
+        accuracy are their weighted mean, 0/0 (scikit-learn's scores raise there)."""
+        s = self._sample_weight(sample_weight, valid.ndim > 1, valid.shape[0], valid.shape[-1], where)
+        if s is None:
+            return None
+        s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]
+        if not s.sum() > 0:
             fail(where, "sample_weight", "a weight > 0 for a valid target (the score is their weighted mean)", "0 for each of them")
         return s
 
@@ -986,11 +990,8 @@ class LSTMClassifier(_SequenceEstimator):
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
-        s = self._score_weights(sample_weight, *X.shape[:2], "LSTMClassifier.score", lengths)
-        if s is None:
-            return float((pred == y)[valid].mean())
-        s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
-        return float(((pred == y)[valid] * s).sum() / s.sum())  # (Σ s > 0: checked)
+        s = self._score_weights(sample_weight, valid, "LSTMClassifier.score")  # None: the plain mean
+        return float(np.average((pred == y)[valid], weights=s))
 
     def _extra(self):
         return {"classes": _json_scalar_list(self.classes_), "classes_dtype": self.classes_.dtype.str, "per_step": self.per_step_,
@@ -1188,10 +1189,7 @@ class LSTMRegressor(_SequenceEstimator):
         valid = scored_targets(self, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
-        s = self._score_weights(sample_weight, *X.shape[:2], where, lengths)  # (Σ s > 0 over the valid targets)
-        if s is not None:
-            s = np.broadcast_to(s.reshape(s.shape + (1,) * (valid.ndim - s.ndim)), valid.shape)[valid]  # each valid target's
-        return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets", s)
+        return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets", self._score_weights(sample_weight, valid, where))
 
     def _extra(self):
         return {
