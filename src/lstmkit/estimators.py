@@ -104,7 +104,7 @@ from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS, by_name
 from .saving import register
 from .losses import UnweighedTargets, check_class_weight, check_weighed, python_scalar, unweighed
-from .training import Trainer, UnweighedSamples, mae, predict
+from .training import Trainer, UnweighedSamples, mae, predict, uniform_weights
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -585,7 +585,7 @@ class _SequenceEstimator:
         settings = {k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose") and not (k == "class_weight" and v is None)}
         if isinstance(getattr(self, "class_weight", None), Mapping):  # (a classifier's)
             weights = learned["class_weight_"]
-            if weights.size and weights[0] > 0 and (weights == weights[0]).all():  # all one number: no weighting, None's
+            if uniform_weights(weights):  # all one number: no weighting, None's
                 settings.pop("class_weight")  # setting (the Trainer trains them as none, bit for bit)
             else:
                 settings["class_weight"] = plain(dict(zip(learned["classes_"].tolist(), weights.tolist())))

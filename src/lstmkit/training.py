@@ -346,9 +346,10 @@ def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: 
     return Y
 
 
-def _uniform(weight: np.ndarray) -> bool:
+def uniform_weights(weight: np.ndarray) -> bool:
     """Whether the weights ``weight`` (float64, checked: finite, >= 0) are all one number > 0:
-    their weighted mean Σ c ℓ / Σ c is the plain mean, so they weigh nothing."""
+    their weighted mean Σ c ℓ / Σ c is the plain mean, so they weigh nothing (the Trainer's rule for
+    class and sample weights, and the estimators' for what a checkpoint records)."""
     return weight.size > 0 and weight[0] > 0 and bool((weight == weight[0]).all())
 
 
@@ -500,7 +501,7 @@ class Trainer:
         self._class_weight: np.ndarray | None = class_weight  # (C,) float64, or None
         # w / max(w): r of a batch; None for equal weights (each > 0), which weigh nothing: Σ c ℓ / Σ c is the plain
         # mean, so they train as no class_weight does, bit for bit, and a resume takes them for none (settings)
-        self._relative_weight = None if class_weight is None or _uniform(class_weight) else relative_weight(class_weight)
+        self._relative_weight = None if class_weight is None or uniform_weights(class_weight) else relative_weight(class_weight)
         if isinstance(optimizer, Optimizer) and optimizer.module is not model:
             built = (f"one built on {len(optimizer.modules)} modules" if len(optimizer.modules) > 1
                      else f"one built on another {type(optimizer.module).__name__}")
@@ -802,7 +803,7 @@ class Trainer:
         valid = None if s.ndim == 1 or lengths is None else valid_steps(lengths, n, T)
         if valid is not None:
             s = np.where(valid, s, 0.0)  # (a step past the length: padding)
-        if _uniform((s if valid is None else s[valid]).ravel()):
+        if uniform_weights((s if valid is None else s[valid]).ravel()):
             return None
         s = relative_weight(s)
         s.flags.writeable = False
