@@ -33,7 +33,7 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number
-from .estimators import NotFittedError, check_hyper_parameters, json_params, r2
+from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, r2
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -71,7 +71,7 @@ def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
 
 #: the largest magnitude a value in model space (y, or log y) may have: the difference of two such values, or
 #: one less the mean, stays finite below it (a quarter of float64's largest, about 4.49e307)
-LARGEST = float(np.finfo(np.float64).max) / 4
+LARGEST = FLOAT64_MAX / 4
 #: the largest magnitude of a fitted mean and scale (per series): fit computes them from model-space values (each
 #: within ±LARGEST, their differences within ±2 LARGEST), so they are within ±2 LARGEST, half of float64's largest;
 #: a scaled output z within ±1 then maps back to z scale + mean, finite. A model file's are checked against it
