@@ -237,14 +237,12 @@ def _blank_padding(out: np.ndarray, lengths, value) -> np.ndarray:
     return out
 
 
-def scored_targets(per_step, lengths, n: int, T: int) -> np.ndarray:
+def scored_targets(per_step: bool, lengths, n: int, T: int) -> np.ndarray:
     """Which targets count (those the loss reads, ``score`` compares and the checks look at):
     per step (n, T), the steps within each sequence's length (every step without ``lengths``;
-    what lies past it is padding, any value); per sequence (n,), every one. ``per_step``: True or
-    False, or a fitted estimator (its ``per_step_``). The one statement of the rule: fit's, the
-    labels' and the targets' checks, score's and ``lstmkit predict``'s."""
-    if not isinstance(per_step, (bool, np.bool_)):
-        per_step = per_step.per_step_
+    what lies past it is padding, any value); per sequence (n,), every one. ``per_step``: the
+    targets' layout (a fitted estimator's ``per_step_``). The one statement of the rule: fit's,
+    the labels' and the targets' checks, score's and ``lstmkit predict``'s."""
     return valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
 
 
@@ -988,7 +986,7 @@ class LSTMClassifier(_SequenceEstimator):
         y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
         if y.shape != pred.shape:
             fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
-        valid = scored_targets(self, lengths, *X.shape[:2])
+        valid = scored_targets(self.per_step_, lengths, *X.shape[:2])
         check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
         s = self._score_weights(sample_weight, valid, "LSTMClassifier.score")  # None: the plain mean
         return float(np.average((pred == y)[valid], weights=s))
@@ -1186,7 +1184,7 @@ class LSTMRegressor(_SequenceEstimator):
             y = y.reshape(pred.shape)  # a column for one output (scikit-learn ravels it)
         if y.shape != pred.shape:
             fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
-        valid = scored_targets(self, lengths, *X.shape[:2])
+        valid = scored_targets(self.per_step_, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
         return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets", self._score_weights(sample_weight, valid, where))

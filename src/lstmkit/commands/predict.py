@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     if y is not None:  # before anything is computed or printed
         check_targets(y, X, per_step, regress, args.data)
         if not regress:
-            y = labels_as_classes(y, est.classes_, scored_targets(est, lengths, *X.shape[:2]), args.data)
+            y = labels_as_classes(y, est.classes_, scored_targets(est.per_step_, lengths, *X.shape[:2]), args.data)
     if lengths is None and args.group is not None and str(args.data).lower().endswith(".csv"):
         # a long CSV's lengths are its groups' rows, here all T: a last step of zeros is data, not padding
         lengths = np.full(len(X), X.shape[1])
