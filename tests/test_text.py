@@ -271,3 +271,8 @@ def test_a_model_file_with_a_bad_seq_len_is_refused_at_load_as_fit_refuses_it(tm
         lstmkit.load(tmp_path / "bad.npz")
     with pytest.raises((TypeError, ValueError), match=rf"^TextGenerator: expected seq_len {said}\.$"):
         TextGenerator(hidden_size=4, epochs=1, seq_len=seq_len, batch_size=2, seed=0).fit("abcabcabcabcabcabc")
+    # both by the one check of the hyper-parameters that fit and load call (load repeated fit's own check of seq_len)
+    from lstmkit.estimators import check_hyper_parameters
+
+    with pytest.raises((TypeError, ValueError), match=rf"^TextGenerator: expected seq_len {said}\.$"):
+        check_hyper_parameters(TextGenerator(seq_len=seq_len), "TextGenerator")

@@ -394,11 +394,11 @@ def _check_model_config(mc: dict, arrays: dict) -> None:
 def check_hyper_parameters(est, name: str) -> None:
     """The training hyper-parameters ``est`` has (``hidden_size``, ``epochs``, ``optimizer``,
     ``learning_rate``, ``clip``, ``lstm_options``, ...: those of the estimators, the forecaster
-    and the text generator; an attribute it lacks is skipped), checked before anything is built so
+    and the text generator, its ``seq_len`` too; an attribute it lacks is skipped), checked before anything is built so
     that an error names ``name`` (the class the user made) and the parameter, not an inner class.
     A model file's hyper-parameters are checked by the same function when it is loaded."""
     has = lambda k: hasattr(est, k)  # noqa: E731
-    for k, lo in (("hidden_size", 1), ("num_layers", 1), ("epochs", 0), ("batch_size", 1)):
+    for k, lo in (("hidden_size", 1), ("num_layers", 1), ("epochs", 0), ("batch_size", 1), ("seq_len", 1)):
         if has(k):
             check_int(getattr(est, k), name, k, minimum=lo)
     for k in ("patience", "bptt"):

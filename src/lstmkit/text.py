@@ -355,8 +355,7 @@ class TextGenerator:
         refuse = _refuser(path)
         try:
             gen = cls(**mf.config["params"])
-            check_hyper_parameters(gen, KIND)  # as fit checks them: a seed "x" loaded
-            check_int(gen.seq_len, KIND, "seq_len", minimum=1)  # fit's own check (check_hyper_parameters has no seq_len)
+            check_hyper_parameters(gen, KIND)  # as fit checks them (seq_len among them): a seed "x" loaded
             codes = mf.extra["vocab"]
             if not isinstance(codes, list) or not all(is_int(c) and 0 <= c <= 0x10FFFF for c in codes):
                 refuse("vocab", "a list of Unicode code points", f"{codes!r:.80}")
