@@ -1403,8 +1403,8 @@ def test_score_refuses_sample_weights_that_are_0_at_every_valid_target_as_scikit
 
 def test_sample_weight_trains_the_estimators_and_equal_weights_are_none():
     # equal weights train as none, bit for bit; others change the fit (here: half the sequences weigh 0) and are
-    # recorded in a checkpoint, so that a resume with other weights is refused; cross_val_score routes them to fit
-    from sklearn.model_selection import cross_val_score
+    # recorded in a checkpoint, so that a resume with other weights is refused; cross_validate routes them to fit
+    from sklearn.model_selection import StratifiedKFold, cross_validate
 
     X, y = seq_data(n=24, T=4)
     make = lambda: LSTMClassifier(hidden_size=3, epochs=2, batch_size=8, seed=0)  # noqa: E731
@@ -1421,8 +1421,13 @@ def test_sample_weight_trains_the_estimators_and_equal_weights_are_none():
     with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected sample_weight a weight > 0 for a valid target among the training "
                                          r"targets \(the loss is their weighted mean\), got 0 for each of them\.$"):  # (the Trainer's, in fit's name)
         make().fit(X, np.where(X[:, :, 1] > 0, "up", "down"), np.ones(24, dtype=int), sample_weight=np.c_[np.zeros(24), np.ones((24, 3))])  # (past the lengths only)
-    scores = cross_val_score(make(), X, y, cv=2, params={"sample_weight": s})
-    assert scores.shape == (2,) and np.isfinite(scores).all()
+    # each fold's estimator is, bit for bit, one fitted here on that fold's rows and their weights (not the unweighted fit)
+    folds = cross_validate(make(), X, y, cv=2, params={"sample_weight": s}, return_estimator=True)["estimator"]
+    for fitted, (tr, _) in zip(folds, StratifiedKFold(2).split(X, y), strict=True):
+        by_hand, unweighted = make().fit(X[tr], y[tr], sample_weight=s[tr]), make().fit(X[tr], y[tr])
+        for k, v in by_hand.model_.parameters().items():
+            np.testing.assert_array_equal(fitted.model_.parameters()[k], v, err_msg=k)
+        assert any((unweighted.model_.parameters()[k] != v).any() for k, v in by_hand.model_.parameters().items())
 
 
 def test_validation_data_takes_sample_weights_fourth_and_they_weigh_val_loss():
