@@ -939,16 +939,6 @@ def test_scored_targets_are_the_steps_within_lengths_per_step_and_every_sequence
     np.testing.assert_array_equal(scored_targets(np.bool_(True), lengths, 8, 4), expected)
 
 
-def test_the_rule_of_the_targets_that_count_is_written_once():
-    # fit, _encode, _scale and both scores wrote valid_steps(...) if per_step else np.ones(...) out
-    import inspect
-
-    from lstmkit import estimators
-
-    source = inspect.getsource(estimators)
-    assert source.count("if per_step else np.ones") + source.count("if est.per_step_ else np.ones") == 1
-
-
 # -- predicting padded X without the lengths the model was fitted with ----------------------------
 def padded_data(n=24, T=6, seed=0):
     """Sequences of 2 to T steps of non-zero values, zero-padded to T, with their lengths and a label each."""
