@@ -65,3 +65,31 @@ def test_the_memory_part_reports_the_trained_gradient_at_the_symbol_over_the_dis
         want = g[lag + 1] / np.median(g[1 : lag + 1])
         got = figures[f"memory lag {lag} gradient at the symbol / at the distractors ({c})"]
         assert math.isfinite(got) and got > 0 and got == want, (c, got, want)
+
+
+def test_an_import_error_of_no_optional_package_in_a_part_is_a_bug_not_a_skipped_part(tmp_path, monkeypatch):
+    # a typo in a part's code (import nmupy) was reported as 'skipped: seed000: expected nmupy installed, got
+    # none. Install it: pip install nmupy.' and the demo exited 0; cli.main already told the two apart
+    import pytest
+
+    import lstmkit.commands.demo as demo
+
+    def broken():
+        import nmupy  # noqa: F401  (a typo in lstmkit's own code)
+
+    monkeypatch.setattr(demo, "seed000_report", broken)
+    with pytest.raises(ModuleNotFoundError, match="nmupy"):
+        main(["demo", "--out", str(tmp_path), "--quick", "--skip", "text", "memory", "forecast", "counting", "digits"])
+    assert not (tmp_path / "seed000.txt").exists()
+
+
+def test_a_part_whose_optional_package_is_missing_is_skipped_naming_its_install_line(tmp_path, monkeypatch, capsys):
+    import lstmkit.commands.demo as demo
+
+    def missing():
+        raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
+
+    monkeypatch.setattr(demo, "seed000_report", missing)
+    assert main(["demo", "--out", str(tmp_path), "--quick", "--skip", "text", "memory", "forecast", "counting", "digits"]) == 0
+    assert (tmp_path / "seed000.txt").read_text() == (
+        "skipped: seed000: expected scikit-learn installed, got none. Install it: pip install 'lstmkit[cli]'.\n")

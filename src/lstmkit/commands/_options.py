@@ -89,16 +89,18 @@ OPTIONAL: dict[str, tuple[str, str]] = {
 def missing_package(command: str, exc: ImportError, what: str = "", instead: str = "") -> str:
     """An ImportError of a package ``command`` needs, in one line (the command line's, no traceback):
     ``train: expected matplotlib installed (to draw --plot), got none. Install it: pip install
-    'lstmkit[cli]' (or leave out --plot).`` naming the extra that holds it (:data:`OPTIONAL`; another
-    package by its own name); ``what``: what it is needed for; ``instead``: the other way, without it.
-    A package there that fails to import is said with Python's words and a reinstall; an ImportError
-    that names no module, nor raised while one failed (the library's own words), as it is."""
+    'lstmkit[cli]' (or leave out --plot).`` naming the extra that holds it (:data:`OPTIONAL`; its
+    callers pass only what :func:`optional_missing` lets through); ``what``: what it is needed for;
+    ``instead``: the other way, without it. A package there that fails to import is said with
+    Python's words and a reinstall; an ImportError that names no module, nor raised while one failed
+    (the library's own words), as it is."""
     exc = _named(exc)
     module = (exc.name or "").partition(".")[0]
     if not module:
         return str(exc)
-    package, extra = OPTIONAL.get(module, (module, None))
-    install = f"pip install 'lstmkit[{extra}]'" if extra else f"pip install {package}"
+    assert module in OPTIONAL, f"missing_package: {module!r} is no optional package; filter through optional_missing"
+    package, extra = OPTIONAL[module]
+    install = f"pip install 'lstmkit[{extra}]'"
     why, other = (f" ({what})" if what else ""), (f" (or {instead})" if instead else "")
     if isinstance(exc, ModuleNotFoundError):
         return f"{command}: expected {package} installed{why}, got none. Install it: {install}{other}."

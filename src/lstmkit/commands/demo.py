@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._options import add_check, missing_package, require
+from ._options import add_check, missing_package, optional_missing, require
 
 HELP = "run the seeds' tasks end to end and write results and plots to an output folder"
 EXAMPLE = "lstmkit demo --out out/demo"
@@ -220,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             report, figures = part()
         except ImportError as exc:  # an optional package the part needs (scikit-learn for digits)
+            if not optional_missing(exc):  # another module (lstmkit's own, numpy's): a bug, its traceback
+                raise
             report, figures = f"skipped: {missing_package(name, exc)}", {}
         secs = time.perf_counter() - t0
         print(f"\n=== {name} ({secs:.1f} s) ===\n{report}", flush=True)
