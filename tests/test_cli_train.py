@@ -211,23 +211,17 @@ def test_training_commands_take_verbose(tmp_path, capsys):
     assert "epoch 2/2 - loss " in capsys.readouterr().out
 
 
-def test_progress_by_default_a_bar_on_a_terminal_and_lines_in_a_log(monkeypatch):
+def test_verbose_defaults_to_1_as_its_help_says():
+    # the default was None, mapped to 1 by a helper of its own (verbosity); the help's "(default 1)" is now
+    # the parser's value, which test_every_option_of_every_command_has_help_showing_its_default compares
     import argparse
-    import io
-    import sys
 
-    from lstmkit.commands._lstm import verbosity
+    from lstmkit.cli import build_parser
 
-    class Tty(io.StringIO):
-        def isatty(self):
-            return True
-
-    monkeypatch.setattr(sys, "stdout", Tty())
-    assert verbosity(argparse.Namespace(verbose=None)) == 1
-    assert verbosity(argparse.Namespace(verbose=0)) == 0
-    monkeypatch.setattr(sys, "stdout", io.StringIO())
-    assert verbosity(argparse.Namespace(verbose=None)) == 1  # not a terminal: plain lines (progress.make_progress)
-    assert verbosity(argparse.Namespace(verbose=2)) == 2
+    root = build_parser()
+    sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    for command in ("train", "forecast", "generate"):
+        assert sub.choices[command].get_default("verbose") == 1, command
 
 
 def test_predict_reads_the_csv_columns_the_model_was_trained_on(tmp_path, capsys):

@@ -109,15 +109,10 @@ def check_lstm_arguments(args: argparse.Namespace) -> None:
 
 
 def add_verbose_argument(g) -> None:
-    """``--verbose`` (training progress) in the group or parser ``g``; read it with :func:`verbosity`."""
-    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+    """``--verbose`` (training progress) in the group or parser ``g``, 1 when not given: a live bar when
+    stdout is a terminal, one plain line per epoch when it is a file or a pipe
+    (:func:`lstmkit.progress.make_progress`), as Keras' ``verbose="auto"``."""
+    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="training progress: 0 none, 1 a live bar on a terminal, else one line per epoch (a file, "
                         "a pipe: a long job's log shows each epoch as it ends, as Keras' verbose='auto'), 2 one line "
                         "per epoch (default 1)")  # fmt: skip
-
-
-def verbosity(args: argparse.Namespace) -> int:
-    """``--verbose`` as given, else 1: a live bar when stdout is a terminal, one plain line per epoch
-    when it is a file or a pipe (:func:`lstmkit.progress.make_progress`), as Keras' ``verbose="auto"``:
-    a long job's log shows each epoch as it ends, not only the summary at the end."""
-    return 1 if args.verbose is None else args.verbose

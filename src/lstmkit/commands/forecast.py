@@ -15,7 +15,7 @@ from .._checks import count, or_list
 from ..cli import CommandError, UsageError
 from ..forecast import FILL, LSTMForecaster, as_series, plot_forecast
 from ._data import check_data_suffix
-from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
+from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
 
 #: what a loaded model (--model) reads: the other options set up the training of a new one and are refused with it
@@ -407,7 +407,7 @@ def run(args: argparse.Namespace) -> int:
         result = None
     else:
         y, names, time = load_series(args.data, args.column, args.time_column)
-        verbose = verbosity(args)  # epoch lines: those of the two fits of a backtest are labelled
+        verbose = args.verbose  # epoch lines: those of the two fits of a backtest are labelled
         fc = LSTMForecaster(
             window=args.window, horizon=args.horizon, seasonal_period=args.season, log=args.log,
             difference=args.difference, hidden_size=args.hidden_size, num_layers=args.num_layers,

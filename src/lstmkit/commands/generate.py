@@ -7,7 +7,7 @@ import warnings
 
 from .._checks import count
 from ..text import GREEDY, TextGenerator
-from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
+from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, number, positive, record_typed, refuse_with_model
 
 HELP = "train a character-level LSTM on a text file (or load one) and generate text"
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         gen = TextGenerator(
             hidden_size=args.hidden_size, num_layers=args.num_layers, seq_len=args.seq_len, batch_size=args.batch_size,
             epochs=args.epochs, learning_rate=args.lr, seed=args.seed, forget_bias=args.forget_bias,
-            lstm_options=lstm_options(args), verbose=verbosity(args),
+            lstm_options=lstm_options(args), verbose=args.verbose,
         ).fit(train)  # fmt: skip
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled

@@ -14,7 +14,7 @@ from ..cli import CommandError
 from ..estimators import LSTMClassifier
 from ..losses import check_class_weight
 from ._data import add_data_arguments, load_sequences
-from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options, verbosity
+from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, non_negative, option_name, positive
 
 HELP = "train an LSTM classifier or regressor on sequences and save it to one model file"
@@ -299,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
         dropout=args.dropout, readout=args.readout, forget_bias=args.forget_bias, lstm_options=lstm_options(args),
         epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, learning_rate=args.lr, clip=args.clip or None, patience=args.patience,
-        validation_split=args.validation_split, seed=args.seed, verbose=verbosity(args),
+        validation_split=args.validation_split, seed=args.seed, verbose=args.verbose,
     )  # fmt: skip
     if regress:
         est.set_params(per_step=bool(args.per_step))
