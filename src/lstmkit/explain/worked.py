@@ -652,11 +652,10 @@ def _step(v, T: int, where: str, arg: str, fix: str = "") -> int:
     return v
 
 
-def _claim_arg(c, n: int) -> str:
+def _claim_arg(c: Mapping[str, Any], n: int) -> str:
     """A claim as an error names it: its number in the file and what it says it is,
-    "claim #2 (i at step 1, slide 'Forwards at time step 1')"."""
-    if not isinstance(c, Mapping):
-        return f"claim #{n}"
+    "claim #2 (i at step 1, slide 'Forwards at time step 1')"; ``_parse_one`` has checked that the
+    claims are tables."""
     parts = []
     if "name" in c:
         parts.append(str(c["name"]) + (f" at step {c['step']!r}" if "step" in c else ""))
