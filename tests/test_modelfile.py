@@ -835,3 +835,20 @@ def test_a_read_out_beyond_the_modules_float32_range_is_named_at_save_and_at_rea
     W[0, 1] = 3e38  # within the range: read as given
     lstmkit.save_lstm(tmp_path / "ok.npz", lstm, readout={"weight": W})
     assert lstmkit.read_lstm(tmp_path / "ok.npz").readout["weight"][0, 1] == np.float32(3e38)
+
+
+def test_a_read_out_without_rows_is_refused_at_save_and_at_read(tmp_path):
+    # a read-out weight of shape (0, F) (O = 0 outputs): save_lstm wrote it and read_lstm read it back, against "a file
+    # that the reader would refuse is never written"; only lstmkit.load refused it, at SequenceModel's output_size
+    lstm = lstmkit.LSTM(3, 4, batch_first=True, seed=0)
+    empty = np.zeros((0, 4), np.float32)
+    with pytest.raises(ValueError, match=r"^save_lstm: expected readout\['weight'\] a float array of shape \(O, 4\) with O >= 1, got dtype float32 shape \(0, 4\)\.$"):
+        save_lstm(tmp_path / "zero.npz", lstm, readout={"weight": empty})
+    assert not (tmp_path / "zero.npz").exists()
+    # a file written otherwise: read_lstm, and so lstmkit.load, refuse it naming the file
+    arrays = {f"rnn.{k}": v for k, v in lstm.state_dict().items()}
+    save_model(tmp_path / "old.npz", "LSTM", lstmkit.modelfile.module_config(lstm), {**arrays, "head.weight": empty})
+    msg = rf"^{tmp_path / 'old.npz'}: read_lstm: expected readout\['weight'\] a float array of shape \(O, 4\) with O >= 1, got dtype float32 shape \(0, 4\)\.$"
+    for read in (read_lstm, lstmkit.load):
+        with pytest.raises(FileFormatError, match=msg):
+            read(tmp_path / "old.npz")

@@ -219,7 +219,7 @@ def module_config(module) -> dict[str, Any]:
 
 
 def _readout_arrays(readout, n_features: int, where: str, dtype=None) -> dict[str, np.ndarray]:
-    """Validate a read-out (mapping with ``weight`` (O, F) and optional ``bias`` (O,)); with
+    """Validate a read-out (mapping with ``weight`` (O, F), O >= 1, and optional ``bias`` (O,)); with
     ``dtype`` (the module's), refuse a value beyond its range (a float64 1e39 for a float32 module:
     :func:`~lstmkit._checks.cast_float`'s words), which the module's file would read back as inf."""
     if readout is None:
@@ -232,8 +232,10 @@ def _readout_arrays(readout, n_features: int, where: str, dtype=None) -> dict[st
     if unknown:
         raise ValueError(f"{where}: expected readout keys 'weight' and 'bias', got unknown keys {unknown}.")
     W = np.asarray(readout["weight"])
-    if W.dtype.kind != "f" or W.ndim != 2 or W.shape[1] != n_features:
-        raise ValueError(f"{where}: expected readout['weight'] a float array of shape (O, {n_features}), got dtype {W.dtype} shape {W.shape}.")
+    if W.dtype.kind != "f" or W.ndim != 2 or W.shape[0] < 1 or W.shape[1] != n_features:
+        raise ValueError(
+            f"{where}: expected readout['weight'] a float array of shape (O, {n_features}) with O >= 1, got dtype {W.dtype} shape {W.shape}."
+        )
     out = {"head.weight": W}
     if readout.get("bias") is not None:
         b = np.asarray(readout["bias"])

@@ -95,10 +95,7 @@ def _module_file(path, f):
         )
     from .models import SequenceModel
 
-    try:
-        return SequenceModel.from_parts(module, f.readout, "all")
-    except (TypeError, ValueError) as exc:  # the read-out refused (its values, its width): about the file, so named with it
-        raise FileFormatError(f"{path}: {exc.args[0] if exc.args else exc}") from None
+    return SequenceModel.from_parts(module, f.readout, "all")  # read_lstm has checked the read-out: its shape, width and values
 
 
 class CheckpointModel(NamedTuple):
