@@ -1166,9 +1166,11 @@ def test_a_resume_refused_for_class_weights_leaves_the_trainer_and_its_model_as_
     assert fresh.epoch == 2
 
 
-def test_huge_equal_class_weights_train_as_no_weights():
-    # weights of 1e308 each: their sum over a batch overflows float64, yet equal weights are no weighting at all
-    # (Σ w ℓ / Σ w is the plain mean): the same losses and weights as a run without class_weight
+def test_huge_unequal_class_weights_train_as_their_ratios():
+    # weights of 1e308 and 5e307: their sum over a batch overflows float64 (np.errstate raises on it), yet only
+    # their ratio counts: they are divided by the largest (losses.relative_weight) before any sum, so they train
+    # as [2, 1] does, bit for bit (w / max(w) is [1, 0.5] for both). Equal weights would not test this: they are
+    # no weighting at all (test_equal_class_weights_are_no_class_weights_when_resuming)
     X = np.random.default_rng(1).normal(size=(12, 4, 2))
     Y = (X[:, :, 0] > 0).astype(int)
 
@@ -1178,11 +1180,11 @@ def test_huge_equal_class_weights_train_as_no_weights():
             t.fit(X, Y, np.full(12, 3), epochs=2, validation_split=0.25)
         return t
 
-    huge, plain = run([1e308, 1e308]), run(None)
+    huge, small = run([1e308, 5e307]), run([2.0, 1.0])
     for key in ("loss", "val_loss"):
-        np.testing.assert_allclose(huge.history[key], plain.history[key], rtol=1e-12, err_msg=key)
-    for k, v in plain.model.parameters().items():
-        np.testing.assert_allclose(huge.model.parameters()[k], v, rtol=1e-10, atol=1e-14, err_msg=k)
+        assert huge.history[key] == small.history[key], key
+    for k, v in small.model.parameters().items():
+        np.testing.assert_array_equal(huge.model.parameters()[k], v, err_msg=k)
 
 
 def test_keras_metric_names_score_lstmkits_metric_and_are_logged_as_given():
