@@ -614,16 +614,14 @@ def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) ->
     if G.Wx is None or G.Wh is None or len(x) != len(h):
         return []
     value = float(G.Wx[u] @ h + G.Wh[u] @ x)
-    if ex.notation == "concat":  # W_k's columns: those of x, those of h (explain's note names them so)
-        wx, wh = f"{ex.weight_label(k, 'W')},x", f"{ex.weight_label(k, 'W')},h"
-    else:
-        wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
-    hs, xs = symbol("h_prev", t), symbol("x", t)
-    if ex.notation == "concat":  # W_k = [W_k,h | W_k,x], written as one matrix
-        W, H = np.concatenate([G.Wh, G.Wx], axis=1), G.Wh.shape[1]
+    if ex.notation == "concat":  # W_k = [W_k,h | W_k,x], one matrix in the file; explain's note names its columns so
+        label, W, H = ex.weight_label(k, "W"), ex.weights[ex.weight_label(k, "W")], G.Wh.shape[1]
+        wx, wh = f"{label},x", f"{label},h"
         numbers = f"{_row(W, u, h, d, slice(H, None))} + {_row(W, u, x, d, slice(0, H))}"
     else:
+        wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
         numbers = f"{_row(G.Wx, u, h, d)} + {_row(G.Wh, u, x, d)}"
+    hs, xs = symbol("h_prev", t), symbol("x", t)
     terms = f"{wx} {hs} + {wh} {xs}"
     b = 0.0 if G.b is None else float(G.b[u])
     if name.startswith("z_") and b:
