@@ -268,6 +268,8 @@ def test_a_parameter_is_not_replaced_or_removed_through_the_parameters_dict():
         with pytest.raises(ValueError, match=f"got {how}\\."):
             call()
     assert list(P) == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]  # nothing removed
+    live = P["weight_ih_l0"]
+    assert P.setdefault("weight_ih_l0", np.zeros(3)) is live and P["weight_ih_l0"] is live  # (dict's: it keeps a name it has)
     assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())
     assert model.rnn.weight_ih_l0 is model.parameters()["rnn.weight_ih_l0"]  # still shared
     model.rnn.parameters()["weight_ih_l0"][...] = 1.0  # in place: allowed, and the model sees it

@@ -197,14 +197,10 @@ class Parameters(dict):
     def clear(self) -> None:
         self._refuse(next(iter(self), None), "a clear")
 
+    # (setdefault is dict's own: it adds a new name and cannot replace a value; dict's C update and |= could)
     def update(self, *args, **kwargs) -> None:
         for name, value in dict(*args, **kwargs).items():
             self[name] = value
-
-    def setdefault(self, name, default=None):
-        if name not in self:
-            self[name] = default
-        return self[name]
 
     def __ior__(self, other):
         self.update(other)
