@@ -817,7 +817,8 @@ def test_train_and_generate_help_show_every_default(capsys):
     # forecast --help showed its defaults; train and generate did not (--clip's 5.0, on unless 0, least of all)
     import lstmkit
     from lstmkit.cli import build_parser
-    from lstmkit.commands.train import DEFAULTS
+    from lstmkit.commands._options import option_name
+    from lstmkit.commands.train import OPTIONS
 
     commands = build_parser()._subparsers._group_actions[0].choices
     paths = {"model_out", "checkpoint", "plot", "text", "model", "data", "x_key", "lengths_key", "features", "group", "y_key", "target"}
@@ -836,10 +837,15 @@ def test_train_and_generate_help_show_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert ("--clip CLIP clip the gradients' global norm to this before each update: ON by default, at 5.0 (Keras and "
             "PyTorch do not clip unless asked); 0 turns it off") in text
-    # the command line's defaults are the estimators' (but --seed: 0, a repeatable run; class_weight: the classifier's only)
+    # the command line's defaults are the estimators' (but --seed: 0, a repeatable run; --verbose: 1, progress;
+    # --per-step: a flag, off where the regressor's None reads the targets' shape), the parser's own against each
+    # estimator's: DEFAULTS is the classifier's get_params(), which compared with itself could not fail
+    flags = {o: a.default for a in commands["train"]._actions for o in a.option_strings}
     for est in (lstmkit.LSTMClassifier(), lstmkit.LSTMRegressor()):
-        shared = [k for k in DEFAULTS if k != "seed" and (k != "class_weight" or isinstance(est, lstmkit.LSTMClassifier))]
-        assert {k: v for k, v in est.get_params().items() if k in shared} == {k: DEFAULTS[k] for k in shared}
+        params = {k: v for k, v in est.get_params().items() if option_name(k, OPTIONS) in flags}
+        assert {k: flags[option_name(k, OPTIONS)] for k in params} == {**params, "seed": 0, "verbose": 1,
+                                                                       **({"per_step": False} if "per_step" in params else {})}
+        assert len(params) >= 14, sorted(params)  # hidden_size ... class_weight: the flags found by name
     args = build_parser().parse_args(["train", "d.npz", "--model-out", "m.npz"])
     assert (args.hidden_size, args.epochs, args.batch_size, args.optimizer, args.lr, args.clip, args.seed) == (32, 50, 32, "adam", 0.01, 5.0, 0)
 
