@@ -331,18 +331,27 @@ def _dense(cfg: Mapping, weights: list, where: str, name=None) -> dict:
     return _dense_weights(weights, where, cfg.get("name") if name is None else name)
 
 
+def _dense_shaped(w: list) -> bool:
+    """Whether the arrays ``w`` are a Dense's: a float kernel (F, O), then maybe a float bias (O,), nothing else."""
+    return all(v.dtype.kind == "f" for v in w) and len(w) in (1, 2) and w[0].ndim == 2 and (len(w) == 1 or w[1].shape == w[0].shape[1:])
+
+
+def _described(w: list) -> str:
+    """The arrays ``w`` as a refusal names them: ``float32 (4, 2), float32 (2,)``."""
+    return ", ".join(f"{v.dtype} {v.shape}" for v in w)
+
+
 def _dense_weights(weights: list, where: str, name) -> dict:
     """A Dense's arrays -> ``{"kernel", "bias"}``: a float kernel (F, O), then maybe a float bias (O,), nothing
     else. A Dense Keras changed holds more or other arrays, which read as a kernel and bias compute something
     else: quantized (``dense.quantize("int8")``: an int8 kernel and its scale), or with LoRA on (live:
     its kernel, bias and the two low-rank factors; a saved file holds the kernel merged)."""
     w = [v if hasattr(v, "dtype") and hasattr(v, "ndim") else np.asarray(v) for v in weights]  # a file's datasets: not read yet
-    floats = all(v.dtype.kind == "f" for v in w)
-    if floats and len(w) in (1, 2) and w[0].ndim == 2 and (len(w) == 1 or w[1].shape == w[0].shape[1:]):
+    if _dense_shaped(w):
         w = [np.asarray(v) for v in w]
         return {"kernel": w[0], "bias": w[1] if len(w) == 2 else None}
     fail(where, f"layer {name!r}", "a Dense's weights: a float kernel (F, O) and a float bias (O,) (or none)",
-         f"{len(w)} arrays: {', '.join(f'{v.dtype} {v.shape}' for v in w)}",
+         f"{len(w)} arrays: {_described(w)}",
          "A quantized Dense, or a live one with LoRA on, is not read: read the float model from before quantize(), "
          "or save the LoRA one and read the file (it holds the merged kernel).")  # fmt: skip
 
@@ -742,12 +751,9 @@ def _check_time_distributed_dense(group, name: str, where: str) -> None:
     label = inner["vars"].attrs.get("name") if inner is not None and "vars" in inner else None
     label = label.decode() if isinstance(label, bytes) else label
     lookalike = _DENSE_LOOKALIKES.get(_natural_key(label)[0]) if isinstance(label, str) else None
-    floats = all(v.dtype.kind == "f" for v in w)
-    if (not subgroups and not lookalike and floats and len(w) in (1, 2) and w[0].ndim == 2
-            and (len(w) == 1 or w[1].shape == w[0].shape[1:])):  # fmt: skip
+    if not subgroups and not lookalike and _dense_shaped(w):
         return
-    what = (f"groups of its own {subgroups}" if subgroups else f"weights {', '.join(f'{v.dtype} {v.shape}' for v in w)}" if w
-            else "no weights")  # fmt: skip
+    what = f"groups of its own {subgroups}" if subgroups else f"weights {_described(w)}" if w else "no weights"
     named = f" (Keras' default name of an {lookalike}, which is no Dense)" if lookalike else ""
     fail(where, f"layer {name!r}", f"TimeDistributed(Dense): a float kernel (F, O) and a bias (O,) under layers/{name}/layer/vars",
          f"TimeDistributed of {'the layer ' + repr(label) if label else 'a layer'}{named} holding {what}",
@@ -772,26 +778,27 @@ def _from_weights_only(groups, where: str):
                  "groups are skipped: no-ops at inference)", f"group layers/{n} (layer class {kind!r} by its name; it holds {held})",
                  "lstmkit cannot place it: a .weights.h5 records no configuration (what a layer computes, where it sits). "
                  "Read the .keras file, or save the model without that layer.")  # fmt: skip
-    lstm_like = [n for n in names if _natural_key(n)[0] in ("lstm", "bidirectional")]
-    denses = [n for n in names if _natural_key(n)[0] in ("dense", "time_distributed")]  # TimeDistributed(Dense): a Dense
-    for n in denses:
-        if _natural_key(n)[0] == "time_distributed":
+    lstm_like = [(n, kind) for n, kind in zip(names, kinds) if kind in ("lstm", "bidirectional")]
+    denses = [(n, kind) for n, kind in zip(names, kinds) if kind in ("dense", "time_distributed")]  # TimeDistributed(Dense): a Dense
+    for n, kind in denses:
+        if kind == "time_distributed":
             _check_time_distributed_dense(groups[n], n, where)
-    if len(denses) > 1 or not lstm_like or len({_natural_key(n)[0] for n in lstm_like}) != 1:
+    if len(denses) > 1 or not lstm_like or len({kind for _, kind in lstm_like}) != 1:
         fail(
             where, "layers", "only lstm* or only bidirectional* groups and at most one dense* (or time_distributed*)",
             f"groups {names}", "Use the .keras file, which has the model's configuration.",
         )
     rec = []
-    for n in lstm_like:
+    for n, _ in lstm_like:
         g = groups[n]
         sides = ("forward_layer", "backward_layer") if "forward_layer" in g else (None,)
         dirs = [_lstm_vars(g[side] if side else g, where) for side in sides]
         rec.append({"name": n, "units": dirs[0][1].shape[0], "use_bias": dirs[0][2] is not None, "options": {}, "sequences": True, "dirs": dirs})
     dense = None
     if denses:
-        g = groups[denses[0]]
-        dense = _dense_weights(_h5_vars(g["layer"] if "layer" in g else g, where), where, denses[0])  # a TimeDistributed's Dense: under layer/
+        n = denses[0][0]
+        g = groups[n]
+        dense = _dense_weights(_h5_vars(g["layer"] if "layer" in g else g, where), where, n)  # a TimeDistributed's Dense: under layer/
     return _build(rec[0]["dirs"][0][0].shape[0], rec, dense, 0.0, where)
 
 
