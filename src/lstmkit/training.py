@@ -735,22 +735,22 @@ class Trainer:
         loss uses, unchecked); a Trainer with other weights is another Trainer."""
         return self._class_weight
 
-    def _loss(self, out, y, mask, r=None, total=None) -> tuple[float, np.ndarray]:
+    def _loss(self, out, y, mask, r, total) -> tuple[float, np.ndarray]:
         """The loss and its gradient of one batch (or of the validation data), with the class
-        weights and the sample weights. A batch's targets' weights ``r`` and their sum ``total``
-        (:meth:`_weighed`) go to the loss's kernel, :func:`~lstmkit.losses.weighed_cross_entropy`
-        or :func:`~lstmkit.losses.weighed_mse`, unchecked: the class weights were checked here at
-        construction, the targets and the sample weights at fit (:func:`_check_data`,
-        :meth:`_sample_weight`). Outputs that are not one per class weight (a custom model's: not
-        compared with the weights at construction), and the validation data's loss with class
-        weights alone (once an epoch), take the checked loss."""
-        if r is not None and (self._relative_weight is None or out.shape[-1] == self.class_weight.size):
-            if self.loss_fn is mse:  # (sample weights: class weights are the cross-entropy's)
-                return weighed_mse(out, y, r, total)
-            return weighed_cross_entropy(out, y, None if mask is None else mask > 0, r, total)
-        if self._relative_weight is None:  # (none, or all equal: no weighting)
+        weights and the sample weights. The targets' weights ``r`` and their sum ``total``
+        (:meth:`_weighed`; r None: no weighting, the plain loss) go to the loss's kernel,
+        :func:`~lstmkit.losses.weighed_cross_entropy` or :func:`~lstmkit.losses.weighed_mse`,
+        unchecked: the class weights were checked here at construction, the targets and the sample
+        weights at fit (:func:`_check_data`, :meth:`_sample_weight`). Outputs that are not one per
+        class weight (a custom model's: not compared with the weights at construction) go to the
+        checked loss, which refuses them."""
+        if r is None:  # (no weights, or all equal: no weighting)
             return self.loss_fn(out, y, mask)
-        return self.loss_fn(out, y, mask, weight=self.class_weight)
+        if self._relative_weight is not None and out.shape[-1] != self.class_weight.size:  # (refused there, by name)
+            return self.loss_fn(out, y, mask, weight=self.class_weight)
+        if self.loss_fn is mse:  # (sample weights: class weights are the cross-entropy's)
+            return weighed_mse(out, y, r, total)
+        return weighed_cross_entropy(out, y, None if mask is None else mask > 0, r, total)
 
     def _weighed(self, y, mask, s=None) -> tuple[np.ndarray | None, float]:
         """``(r, Σ r)``: with ``class_weight`` each valid target's weight r = m w[y] / max(w)
@@ -891,7 +891,7 @@ class Trainer:
         fit's validation data, checked once per fit, not once per epoch."""
         out = _predict(self.model, X, lengths, self.batch_size)
         mask = _step_mask(lengths, *X.shape[:2]) if self.model.head_mode == "all" else None
-        r, total = self._weighed(Y, mask, S) if S is not None else (None, None)
+        r, total = self._weighed(Y, mask, S)
         loss, _ = self._loss(out, Y, mask, r, total)
         logs = {"loss": loss}
         for m in self.metrics:
