@@ -77,7 +77,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import layout
-from .._checks import all_finite, fail, first_index, is_int
+from .._checks import check_float_array, fail, is_int
 from ..io import BOMB_FIX, BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
 from ..recurrent import LSTM
 
@@ -155,9 +155,7 @@ def _check_weight(arr, shape, where: str, arg: str, sizes: str) -> None:
         fail(where, arg, "a float array", f"dtype {arr.dtype}")
     if shape is not None and arr.shape != shape:
         fail(where, arg, f"shape {shape} {sizes}", f"shape {arr.shape}", "The configuration and the weights disagree: the file was edited or damaged.")
-    if not all_finite(arr):
-        at = first_index(~np.isfinite(arr))
-        fail(where, arg, "finite values", f"{arr[at]} at index {at}")
+    check_float_array(arr, where, arg, arr.dtype)  # finite, in its own dtype
 
 
 def _lstm_options(cfg: Mapping, where: str, layer) -> dict:
