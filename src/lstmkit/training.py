@@ -319,17 +319,18 @@ def _check_data(X, Y, lengths, model, loss_fn, where: str, class_weight=None):
     if head in ("all", "last") and loss_fn in (mse, softmax_cross_entropy):
         valid = valid_steps(lengths, n, T) if head == "all" else np.ones(n, dtype=bool)  # the targets the loss reads
         n_classes = getattr(model, "output_size", None)
-        per = "one per output of the model"
-        if n_classes is None and class_weight is not None:  # a duck-typed model: the weights bound the classes
-            n_classes, per = class_weight.size, "one per class weight"
-        Y = _check_targets(Y, valid, loss_fn, n_classes, where, per)
+        by_class_weight = n_classes is None and class_weight is not None  # a duck-typed model: the weights bound the classes
+        if by_class_weight:
+            n_classes = class_weight.size
+        Y = _check_targets(Y, valid, loss_fn, n_classes, where, by_class_weight)
     return X, Y, lengths
 
 
-def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: str, per: str = "one per output of the model") -> np.ndarray:
+def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: str, by_class_weight: bool) -> np.ndarray:
     """Y's targets where ``valid`` ((n,) or (n, T)) as ``loss_fn`` reads them: numbers, finite, for
     mse (the padding's NaN or inf zeroed in a copy); integer class indices in [0, n_classes) for
-    softmax_cross_entropy (n_classes None: not bounded above; ``per`` says what counts them)."""
+    softmax_cross_entropy (n_classes None: not bounded above; the model's outputs count them, or
+    with ``by_class_weight`` the class weights)."""
     if loss_fn is mse:
         if Y.dtype.kind not in "biuf":
             fail(where, "Y", "numeric targets (loss='mse')", f"dtype {Y.dtype}", exc=TypeError)
@@ -339,9 +340,10 @@ def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: 
     bad = (Y < 0) if n_classes is None else (Y < 0) | (Y >= n_classes)  # (n[, T]) as valid
     if Y.ndim == valid.ndim and (bad := bad & valid).any():  # (another shape: the loss says which)
         at = first_index(bad)
+        per, how = (("one per class weight", "give one class weight per class") if by_class_weight
+                    else ("one per output of the model", "build the model with one output per class"))
         expected = "class indices >= 0" if n_classes is None else f"class indices in [0, {n_classes}) ({per})"
-        fix = ("" if n_classes is None else f"Encode labels as 0..{n_classes - 1}, or build the model with one output per class."
-               if per == "one per output of the model" else f"Encode labels as 0..{n_classes - 1}, or give one class weight per class.")
+        fix = "" if n_classes is None else f"Encode labels as 0..{n_classes - 1}, or {how}."
         fail(where, "Y", expected, f"{Y[at]} at index {at_sample(at, steps=valid.ndim > 1)}", fix)
     return Y
 
