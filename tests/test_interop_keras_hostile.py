@@ -150,6 +150,42 @@ def test_keras_non_finite_weight_is_refused_at_read_naming_the_layer(tmp_path):
     assert main(["convert", str(path), str(out)]) != 0 and not out.exists()
 
 
+def _dense_f64_file(tmp_path, kernel, bias, name):
+    """A .weights.h5: float32 LSTM(4) weights over 3 inputs (so a float32 model), then a float64 Dense (4, 2)."""
+    path = tmp_path / name
+    with h5py.File(path, "w") as f:
+        g = f.create_group("layers/lstm/cell/vars")
+        g["0"] = np.zeros((3, 16), "f4")
+        _good_vars(g)
+        d = f.create_group("layers/dense/vars")
+        d["0"], d["1"] = kernel, bias
+    return path
+
+
+def test_a_dense_value_beyond_the_models_float32_range_is_named_as_stored(tmp_path):
+    """A float64 Dense beside float32 LSTM weights: a 1e39 (> float32's 3.4028235e38) was cast to inf with
+    NumPy's overflow warning only, and model_from_keras said 'head.weight finite values, got NaN or inf',
+    naming neither the file nor the value. Named as stored: the kernel's (F, O) index, not the read-out's."""
+    import warnings
+
+    kernel, bias = np.zeros((4, 2)), np.zeros(2)
+    kernel[1, 0] = 1e39
+    path = _dense_f64_file(tmp_path, kernel, bias, "k.weights.h5")
+    big_bias = _dense_f64_file(tmp_path, np.zeros((4, 2)), np.array([0.0, -1e39]), "b.weights.h5")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'overflow encountered in cast'
+        for read in (read_keras, model_from_keras):
+            with pytest.raises(FileFormatError, match=rf"^{read.__name__}: expected {path} Dense kernel values within float32's range "
+                                                      r"\(±3\.4e38\), got 1e\+39 at index \(1, 0\)\."):
+                read(path)
+            with pytest.raises(FileFormatError, match=rf"^{read.__name__}: expected {big_bias} Dense bias values within float32's range "
+                                                      r"\(±3\.4e38\), got -1e\+39 at index \(1,\)\."):
+                read(big_bias)
+    kernel[1, 0] = 3e38  # within the range: read as given, at the read-out's (O, F) index
+    _, readout, _ = read_keras(_dense_f64_file(tmp_path, kernel, bias, "ok.weights.h5"))
+    assert readout["weight"].dtype == np.float32 and readout["weight"][0, 1] == np.float32(3e38)
+
+
 def test_weights_h5_variable_names_other_than_numbers_are_refused(tmp_path):
     path = tmp_path / "x.weights.h5"
     with h5py.File(path, "w") as f:

@@ -77,7 +77,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import layout
-from .._checks import check_float_array, fail, is_int
+from .._checks import cast_float, check_float_array, fail, is_int
 from ..io import BOMB_FIX, BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
 from ..recurrent import LSTM
 
@@ -209,9 +209,11 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
         F = D * H
         if kernel.ndim != 2 or kernel.shape[0] != F:
             fail(where, "Dense kernel", f"shape ({F}, O)", f"shape {kernel.shape}")
-        readout = {"weight": np.ascontiguousarray(kernel.T).astype(dt)}
+        # in the model's dtype, a value beyond its range named as stored (a float64 1e39 for float32 LSTM weights):
+        # cast before the transpose, so the index is the kernel's
+        readout = {"weight": cast_float(kernel, dt, where, "Dense kernel").T.copy()}
         if dense.get("bias") is not None:
-            readout["bias"] = np.asarray(dense["bias"]).astype(dt)
+            readout["bias"] = cast_float(np.asarray(dense["bias"]), dt, where, "Dense bias")
     return module, readout, "all" if layers[-1]["sequences"] else "last"
 
 
