@@ -263,15 +263,16 @@ def test_atomic_write_fsyncs_the_folder_after_the_rename(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary file left behind
 
 
-def _folder_fsync_raises(monkeypatch, code: str) -> None:
-    """os.fsync raising OSError(errno.<code>) for a folder, syncing files as before."""
+def _folder_fsync_raises(monkeypatch, error: str | OSError) -> None:
+    """os.fsync raising ``error`` for a folder, syncing files as before: an errno name (``"EIO"``:
+    OSError(errno.EIO, its strerror)) or the OSError itself."""
     import stat
 
     real_fsync = os.fsync
 
     def fsync(fd):
         if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+            raise OSError(getattr(errno, error), os.strerror(getattr(errno, error))) if isinstance(error, str) else error
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
@@ -306,16 +307,7 @@ def test_a_folder_fsync_that_fails_raises_naming_the_file(tmp_path, monkeypatch,
 @pytest.mark.parametrize("error, said", [(OSError("the disk went away"), "the disk went away"), (OSError(), "OSError")])
 def test_a_folder_fsync_error_without_a_code_reads_naturally(tmp_path, monkeypatch, error, said):
     # an OSError made with a message only has no errno: it read "[Errno None] None (syncing its folder ..."
-    import stat
-
-    real_fsync = os.fsync
-
-    def fsync(fd):
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise error
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    _folder_fsync_raises(monkeypatch, error)
     target = tmp_path / "m.npz"
     with pytest.raises(OSError) as err:
         io.atomic_write_bytes(target, lambda f: f.write(b"new"))
