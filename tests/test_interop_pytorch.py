@@ -333,6 +333,32 @@ def test_a_readout_the_state_dict_has_not_is_a_value_error():
         module_from_state_dict({k: v for k, v in sd.items() if k.startswith("lstm.") and k != "lstm.weight_ih_l0"})
 
 
+def test_source_names_the_file_in_the_refusals_of_its_keys_not_in_those_of_the_arguments():
+    """source: the file the state came from, named before each key a refusal names (lstmkit convert spliced the
+    path into the message's text after 'expected ', and skipped readout and nonlinearity by their words); a
+    refusal of readout is of the caller's argument, not of the file, and names none."""
+    z = lambda *shape, dtype=np.float32: np.zeros(shape, dtype)  # noqa: E731
+    lstm = {"lstm.weight_ih_l0": z(16, 3), "lstm.weight_hh_l0": z(16, 4)}
+    for state, said in (
+        ({"weight_ih_l0": z(16, 3, dtype=np.int64)}, "expected lstm.pt state['weight_ih_l0'] a floating-point tensor, got dtype int64."),
+        ({**lstm, "fc.weight": z(2, 5)}, "expected lstm.pt fc.weight a read-out weight of shape (O, 4), got shape (2, 5)."),
+        ({"lstm.weight_hh_l0": z(16, 4)}, "expected lstm.pt state weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh), "
+                                          "got keys ['weight_hh_l0']."),
+        ({**lstm, "lstm.weight_ih_l1": z(16, 4)}, "lstm.pt: LSTM.load_state_dict: expected state exactly the keys ['weight_ih_l0', "
+                                                  "'weight_hh_l0', 'weight_ih_l1', 'weight_hh_l1'], got missing ['weight_hh_l1'] and "
+                                                  "unexpected []. Check num_layers, bias, bidirectional and proj_size match the saved model."),
+    ):  # fmt: skip
+        with pytest.raises((ValueError, TypeError)) as raised:
+            module_from_state_dict(state, source="lstm.pt")
+        assert str(raised.value) == f"module_from_state_dict: {said}"
+        with pytest.raises(type(raised.value)) as plain:  # without source: the key alone, as before
+            module_from_state_dict(state)
+        assert str(plain.value) == f"module_from_state_dict: {said.replace('lstm.pt: ', '').replace('lstm.pt ', '')}"
+    with pytest.raises(ValueError) as raised:
+        module_from_state_dict({**lstm, "fc.weight": z(2, 4)}, readout="head", source="lstm.pt")
+    assert str(raised.value) == "module_from_state_dict: expected readout one of ['fc'], got 'head'."
+
+
 def test_a_layer_lstmkit_has_no_twin_for_without_a_linear():
     """Beside the LSTM only a norm: nothing to name as the read-out, so the fix is saving the LSTM's weights."""
     sd = {k: v.numpy() for k, v in NormNet("layernorm").state_dict().items() if not k.startswith("fc.")}

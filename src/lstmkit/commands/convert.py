@@ -138,11 +138,8 @@ def read(path: str, fmt: str, args) -> Source:
     if fmt == "pytorch":
         from ..interop.pytorch import load_state_dict_file, module_from_state_dict, state_dict_names
 
-        state = load_state_dict_file(path)  # its refusals name the file
-        try:
-            module, head = module_from_state_dict(state, args.nonlinearity, args.readout)
-        except (ValueError, TypeError) as exc:
-            raise _in_file(exc, path, "module_from_state_dict") from None
+        state = load_state_dict_file(path)  # its refusals name the file, as module_from_state_dict's given source
+        module, head = module_from_state_dict(state, args.nonlinearity, args.readout, source=path)
         return Source(module, head, {"torch_names": list(state_dict_names(state, args.readout))}, TITLES[fmt])  # kept for a .pt written later
     if fmt == "keras":
         from ..interop.keras import read_keras, read_keras_file
@@ -177,19 +174,6 @@ def read(path: str, fmt: str, args) -> Source:
     if whole:  # the graph's output reads Y_h, or its input is ids
         return Source(g.sequence_model(), None, {}, TITLES[fmt], tuple(notes))
     return Source(g.module, g.readout, {}, TITLES[fmt], tuple(notes))
-
-
-def _in_file(exc: Exception, path: str, where: str) -> Exception:
-    """``exc``, raised by the library's ``where`` about a state it was given, naming the file it came from:
-    "where: expected state['lstm.weight_hh_l0'] ..." becomes "where: expected PATH state['lstm.weight_hh_l0']
-    ...", any other "where: ..." "where: PATH: ...". An error about the command's own options (readout,
-    nonlinearity: --readout, --nonlinearity) is left as it is, for lstmkit.cli to name the option."""
-    msg, head = str(exc), f"{where}: expected "
-    if msg.startswith(head) and not msg[len(head):].startswith(tuple(f"{a} " for a in OPTIONS)):
-        msg = f"{head}{path} {msg[len(head):]}"
-    elif msg.startswith(f"{where}: ") and not msg.startswith(head):
-        msg = f"{where}: {path}: {msg[len(where) + 2:]}"
-    return type(exc)(msg)
 
 
 #: how a .weights.h5 is read (it holds no configuration)

@@ -333,10 +333,17 @@ def _sequence_model_parts(seq, readout):
     return seq.parts()
 
 
-def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
+def _of(source: str | None):
+    """How the refusals of a state's keys name them: ``state['fc.weight']``, or ``lstm.pt
+    state['fc.weight']`` where the state came from the file ``source``."""
+    return (lambda arg: f"{source} {arg}") if source else (lambda arg: arg)
+
+
+def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str, source: str | None = None):
     """A state_dict's parts: (recurrent prefix, its weights by PyTorch's names, read-out prefix or
     None, read-out {"weight", "bias"} or None, the other layers left out when ``readout`` names one).
-    See :func:`module_from_state_dict`."""
+    See :func:`module_from_state_dict` (``source``)."""
+    of = _of(source)
     groups: dict[str, dict[str, np.ndarray]] = {}
     rest: dict[str, np.ndarray] = {}
     for k, v in state.items():
@@ -346,12 +353,12 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
         else:
             rest[k] = np.asarray(v)
     if len(groups) != 1:
-        fail(where, "state", "the weights of exactly one LSTM/RNN (weight_ih_l0, ...)", f"{len(groups)} groups {sorted(groups) or ''}")
+        fail(where, of("state"), "the weights of exactly one LSTM/RNN (weight_ih_l0, ...)", f"{len(groups)} groups {sorted(groups) or ''}")
     prefix, sd = next(iter(groups.items()))
     for k, v in sd.items():
         if not np.issubdtype(v.dtype, np.floating):
-            fail(where, f"state[{prefix + k!r}]", "a floating-point tensor", f"dtype {v.dtype}", exc=TypeError)
-        check_float_array(v, where, f"state[{prefix + k!r}]", v.dtype)  # a NaN named by key and index, not by load_state_dict
+            fail(where, of(f"state[{prefix + k!r}]"), "a floating-point tensor", f"dtype {v.dtype}", exc=TypeError)
+        check_float_array(v, where, of(f"state[{prefix + k!r}]"), v.dtype)  # a NaN named by key and index, not by load_state_dict
     # the other layers, by their prefix: a Linear (weight (O, F) [+ bias (O,)]) may be the read-out
     layers: dict[str, dict[str, np.ndarray]] = {}
     for k, v in rest.items():
@@ -370,7 +377,7 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
             fix = f"To convert the LSTM and one Linear alone, name that read-out: readout=PREFIX, one of {sorted(heads)} (convert: --readout PREFIX)."
         else:
             fix = f"Save the LSTM's weights alone: torch.save(model.{prefix.rstrip('.') or 'lstm'}.state_dict(), 'lstm.pt')."
-        fail(where, "state", "only the recurrent weights and Linear layers (one of them the read-out)",
+        fail(where, of("state"), "only the recurrent weights and Linear layers (one of them the read-out)",
              f"{count(len(others), 'other layer')} lstmkit has no twin for: {shown}", fix)  # fmt: skip
     left = []  # the other layers' prefixes, left out when readout names one
     if readout is not None:
@@ -379,12 +386,12 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str):
         left = sorted([h for h in heads if h != readout.rstrip(".")] + others)
         heads = {readout.rstrip("."): heads[readout.rstrip(".")]}
     if len(heads) > 1:
-        fail(where, "state", "at most one Linear read-out", f"{sorted(heads)}", "Name the read-out with readout=PREFIX.")
+        fail(where, of("state"), "at most one Linear read-out", f"{sorted(heads)}", "Name the read-out with readout=PREFIX.")
     name, head = next(iter(heads.items())) if heads else (None, None)
     keys = list(state)
     if readout is None and name is not None and keys.index(f"{name}.weight" if name else "weight") < keys.index(prefix + next(iter(sd))):
         # a model registers its layers in the order it runs them: weights before the LSTM's are a layer before it
-        fail(where, f"{name}.weight", "a read-out after the LSTM (its keys after the LSTM's, in the order a model registers its layers)",
+        fail(where, of(f"{name}.weight"), "a read-out after the LSTM (its keys after the LSTM's, in the order a model registers its layers)",
              "keys before the LSTM's (an nn.Embedding or a Linear the LSTM reads, which lstmkit cannot carry)",
              f"If it is the read-out, name it with readout={name!r} (convert: --readout {name}).")  # fmt: skip
     return prefix.rstrip("."), sd, name, head, left
@@ -398,7 +405,8 @@ def state_dict_names(state: Mapping[str, np.ndarray], readout: str | None = None
     return prefix, name
 
 
-def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = "tanh", readout: str | None = None):
+def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = "tanh", readout: str | None = None,
+                          source: str | None = None):
     """Rebuild ``(module, readout_or_None)`` from a state_dict's keys and shapes alone.
 
     The recurrent part is found by PyTorch's names, with any prefix (``lstm.weight_ih_l0`` from a
@@ -411,34 +419,37 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
     bias) is refused naming it and its keys, unless the read-out is named. A model registers its
     layers in the order it runs them, so an unnamed read-out whose keys come before the recurrent
     ones is refused: it is a layer the LSTM reads (an ``nn.Embedding``, a projection), not a read-out
-    (name it if it is one).
+    (name it if it is one). ``source``: the file the state was read from, which the refusals of its
+    keys name ("expected lstm.pt state['weight_ih_l0'] a floating-point tensor"; ``lstmkit convert``
+    passes it); those of ``readout`` and ``nonlinearity``, the caller's own arguments, do not.
     """
-    where = "module_from_state_dict"
-    prefix, sd, name, head, left = _split(state, readout, where)
+    where, of = "module_from_state_dict", _of(source)
+    prefix, sd, name, head, left = _split(state, readout, where, source)
     if left:  # another head of a multi-task model, or a layer in between: the user must know
         warnings.warn(f"{where}: the read-out is {name!r}; the weights of {left} are left out "
                       "(the model kept is the LSTM followed by that read-out alone).", UserWarning, stacklevel=2)  # fmt: skip
-    module = _recurrent_from_keys(sd, nonlinearity, where, prefix + "." if prefix else "")
+    module = _recurrent_from_keys(sd, nonlinearity, where, prefix + "." if prefix else "", source)
     if head is not None:
         W = head.get("weight")
         F = module.num_directions * module.output_size if hasattr(module, "num_directions") else module.hidden_size
         if W is None or W.ndim != 2 or W.shape[1] != F:
-            fail(where, f"{name}.weight", f"a read-out weight of shape (O, {F})", "none" if W is None else f"shape {W.shape}")
+            fail(where, of(f"{name}.weight"), f"a read-out weight of shape (O, {F})", "none" if W is None else f"shape {W.shape}")
         if "bias" in head and head["bias"].shape != (W.shape[0],):
-            fail(where, f"{name}.bias", f"shape ({W.shape[0]},)", f"shape {head['bias'].shape}")
+            fail(where, of(f"{name}.bias"), f"shape ({W.shape[0]},)", f"shape {head['bias'].shape}")
         # finite and within the module's range, named by key and index (a NaN was read without a word)
-        head = {k: check_float_array(v, where, f"state[{(name + '.' if name else '') + k!r}]", module.dtype) for k, v in head.items()}
+        head = {k: check_float_array(v, where, of(f"state[{(name + '.' if name else '') + k!r}]"), module.dtype) for k, v in head.items()}
     return module, head
 
 
-def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: str, prefix: str = ""):
+def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: str, prefix: str = "", source: str | None = None):
+    of = _of(source)
     cell = "weight_ih" in sd
     first = "weight_hh" if cell else "weight_hh_l0"
     if first not in sd or ("weight_ih" if cell else "weight_ih_l0") not in sd:
-        fail(where, "state", "weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh)", f"keys {sorted(sd)}")
+        fail(where, of("state"), "weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh)", f"keys {sorted(sd)}")
     W_hh, W_ih = sd[first], sd["weight_ih" if cell else "weight_ih_l0"]
     if W_hh.ndim != 2 or W_ih.ndim != 2:
-        fail(where, first, "a 2-D weight", f"shape {W_hh.shape}")
+        fail(where, of(first), "a 2-D weight", f"shape {W_hh.shape}")
     rows, P = W_hh.shape
     dt = np.float64 if W_hh.dtype == np.float64 else np.float32
     bias = any(k.startswith("bias_") for k in sd)
@@ -447,14 +458,14 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
     elif rows == P:
         kind, H = "RNN", rows
     else:
-        fail(where, first, "shape (4H, H) or (4H, P) for an LSTM, (H, H) for an RNN", f"shape {W_hh.shape}", "GRU (3H rows) is not supported.")
+        fail(where, of(first), "shape (4H, H) or (4H, P) for an LSTM, (H, H) for an RNN", f"shape {W_hh.shape}", "GRU (3H rows) is not supported.")
     I = W_ih.shape[1]
     if cell:
         module = LSTMCell(I, H, bias, dtype=dt, seed=0) if kind == "LSTM" else RNNCell(I, H, bias, nonlinearity, dtype=dt, seed=0)
     else:
         layers = [_KEY.match(k)["layer"] for k in sd]
         if None in layers:
-            fail(where, "state", "either layer keys (weight_ih_l0, ...) or cell keys (weight_ih, ...)", f"both in {sorted(sd)}")
+            fail(where, of("state"), "either layer keys (weight_ih_l0, ...) or cell keys (weight_ih, ...)", f"both in {sorted(sd)}")
         L = 1 + max(int(s[2:]) for s in layers)
         bi = any(k.endswith("_reverse") for k in sd)
         proj = P if "weight_hr_l0" in sd else 0
@@ -465,9 +476,9 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
     shapes = {k: v.shape for k, v in module.state_dict().items()}
     for k, v in sd.items():  # a key's shape against the module its first layer's make: named with its prefix, as in the state
         if k in shapes and v.shape != shapes[k]:
-            fail(where, f"state[{prefix + k!r}]", f"shape {shapes[k]} (of the {module!r} that {first.replace('hh', 'ih')} and {first} make)", f"shape {v.shape}")
+            fail(where, of(f"state[{prefix + k!r}]"), f"shape {shapes[k]} (of the {module!r} that {first.replace('hh', 'ih')} and {first} make)", f"shape {v.shape}")
     try:
         module.load_state_dict(sd)  # every key and shape checked; names the wrong one
     except ValueError as exc:  # "LSTM.load_state_dict: expected weight_hh_l1 shape ...": said as this function's
-        raise ValueError(f"{where}: {exc}") from None
+        raise ValueError(f"{where}: {source + ': ' if source else ''}{exc}") from None
     return module
