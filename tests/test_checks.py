@@ -384,6 +384,28 @@ def test_a_float64_value_beyond_float32_s_range_is_refused_naming_it():
     assert out.dtype == np.float32 and out[0] == 1 and out[1] == np.inf
 
 
+@pytest.mark.filterwarnings("error")
+def test_name_overflow_names_a_value_the_cast_made_inf_within_the_lengths_only():
+    # float32's largest is 3.4028e38, so a float64 1e39 casts to inf: named as given with float32's range; past a
+    # sequence's length (padding) it is not; an inf given as it is (no cast, or in the float64 given) is not the
+    # cast's, left to the caller's own finite check
+    from lstmkit._checks import check_float_array, name_overflow
+
+    x = np.zeros((2, 3, 1))
+    x[1, 2, 0] = 1e39
+    arr = check_float_array(x, "f", "X", np.float32, finite=False)
+    with pytest.raises(ValueError, match=r"^f: expected X values within float32's range \(±3\.4e38\), got 1e\+39 at index \(1, 2, 0\)\. "):
+        name_overflow(x, arr, np.float32, "f", "X")
+    with pytest.raises(ValueError, match=r"got 1e\+39 at index \(1, 2, 0\)"):
+        name_overflow(x.tolist(), arr, np.float32, "f", "X", np.array([3, 3]))
+    name_overflow(x, arr, np.float32, "f", "X", np.array([3, 2]))  # step 2 of sequence 1: padding
+    inf = np.where(x > 1, np.inf, 0.0)
+    name_overflow(inf, check_float_array(inf, "f", "X", np.float32, finite=False), np.float32, "f", "X")
+    given = inf.astype(np.float32)
+    assert check_float_array(given, "f", "X", np.float32, finite=False) is given
+    name_overflow(given, given, np.float32, "f", "X")
+
+
 @pytest.mark.skipif(np.finfo(np.longdouble).max <= np.finfo(np.float64).max, reason="long double is float64 here")
 @pytest.mark.filterwarnings("error")
 def test_a_long_double_beyond_float64_s_range_is_named_as_given():

@@ -169,11 +169,23 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
     else:
         arr = _as_float_array(x, where, arg, dtype)  # cast quietly: one finite check below covers both
     if finite and not all_finite(arr):
-        if arr is not x:  # a cast may have made a finite value inf (1e39 to float32): named as given, by cast_float
-            cast_float(np.asarray(_from_torch(x, where, arg)), dtype, where, arg)
+        name_overflow(x, arr, dtype, where, arg)  # (before 'got inf' below)
         at = first_index(~np.isfinite(arr))
         fail(where, arg, "finite values", f"{arr[at]} at index {at}", fix)
     return arr
+
+
+def name_overflow(given, arr: np.ndarray, dtype, where: str, arg: str, lengths: np.ndarray | None = None) -> None:
+    """Refuse a finite value of ``given`` that the cast to ``arr`` (``given`` as
+    :func:`check_float_array` makes it, of ``dtype``) made inf (1e39 to float32), named as given
+    with the dtype's range (:func:`cast_float`'s refusal), where a later check would say 'got inf'.
+    Nothing when ``arr`` is ``given`` itself (no cast) or all finite. With ``lengths`` (arr
+    (n, T, ...) sequences): only within a sequence's length (past it, padding). The one rule of
+    check_float_array (finite) and of the callers that check finiteness themselves, later
+    (the Trainer's X, ``finite=False``: within the lengths)."""
+    if arr is not given and not all_finite(arr):
+        valid = None if lengths is None else valid_steps(lengths, *arr.shape[:2])
+        cast_float(np.asarray(_from_torch(given, where, arg)), dtype, where, arg, valid=valid)
 
 
 def all_finite(arr: np.ndarray) -> bool:

@@ -60,9 +60,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, _from_torch, a_or_an, all_finite, at_sample, cast_float, check_bool, check_clip, check_finite_steps,
-    check_finite_within, check_float_array, check_int, check_lengths, check_real, check_seed, check_sequences, check_verbose,
-    check_sample_weight, count, fail, first_index, is_number, message, valid_steps,
+    MISSING_TARGETS, a_or_an, at_sample, check_bool, check_clip, check_finite_steps, check_finite_within, check_float_array,
+    check_int, check_lengths, check_real, check_seed, check_sequences, check_verbose, check_sample_weight, count, fail,
+    first_index, is_number, message, name_overflow, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
@@ -269,7 +269,8 @@ def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | No
     (padding) it is accepted and zeroed in a copy, as the estimators take X
     (:func:`~lstmkit._checks.check_finite_steps`). So is a finite value beyond the model's dtype
     (1e39 given to a float32 model), named as given with that dtype's range
-    (:func:`~lstmkit._checks.cast_float`, the estimators' rule), not as the inf it would become."""
+    (:func:`~lstmkit._checks.name_overflow`: cast_float's refusal, the estimators' rule), not as
+    the inf it would become."""
     I = getattr(model, "input_size", None)
     given = X
     if getattr(model, "inputs", "features") == "tokens":
@@ -288,9 +289,7 @@ def _check_X(X, lengths, model, where: str) -> tuple[np.ndarray, np.ndarray | No
     if lengths is not None:
         lengths = check_lengths(lengths, *X.shape[:2], where)
     if X.dtype.kind == "f":
-        if X is not given and not all_finite(X):  # cast: a value beyond the dtype (1e39 to float32) is inf now; named
-            # as given, within a sequence's length only (past it, padding), before check_finite_steps would say 'got inf'
-            cast_float(np.asarray(_from_torch(given, where, "X")), model.dtype, where, "X", valid=valid_steps(lengths, *X.shape[:2]))
+        name_overflow(given, X, model.dtype, where, "X", lengths)  # (a value the cast made inf, within the lengths; before 'got inf')
         X = check_finite_steps(X, lengths, where)
     return X, lengths
 
