@@ -242,19 +242,19 @@ def mse(pred, target, mask=None, sample_weight=None) -> tuple[float, np.ndarray]
         fail(where, "target", f"shape {p.shape} (as pred)", f"shape {y.shape}")
     if mask is None:
         m = np.ones(p.shape, dtype=p.dtype)
+        lead = p.shape[:-1] if p.ndim > 1 else p.shape  # the targets' shape, for sample_weight
+        valid = None
     else:
         m0 = np.asarray(mask)
         if m0.ndim > p.ndim or p.shape[: m0.ndim] != m0.shape:
             fail(where, "mask", f"the leading shape of pred {p.shape}", f"shape {m0.shape}")
-        m = _check_mask(m0, m0.shape, where).astype(p.dtype)
-        m = np.broadcast_to(m.reshape(m.shape + (1,) * (p.ndim - m.ndim)), p.shape)
+        lead, valid = m0.shape, _check_mask(m0, m0.shape, where)  # m_n, float64 0/1   (lead)
+        m = np.broadcast_to(valid.astype(p.dtype).reshape(lead + (1,) * (p.ndim - m0.ndim)), p.shape)
     n_valid = float(m.sum())
     if n_valid == 0:
         fail(where, "mask", "at least one valid target", "none")
     if sample_weight is not None:
-        lead = np.asarray(mask).shape if mask is not None else p.shape[:-1] if p.ndim > 1 else p.shape
-        valid = np.ones(lead) if mask is None else (np.asarray(mask) > 0).astype(np.float64)  # m_n   (lead)
-        r, total = _sample_weighed(sample_weight, lead, valid, where)
+        r, total = _sample_weighed(sample_weight, lead, np.ones(lead) if valid is None else valid, where)
         return weighed_mse(p, y, r, total)
     diff = np.where(m > 0, p - y.astype(p.dtype), 0.0).astype(p.dtype)  # m_e (p_e - y_e)
     loss = float((diff * diff).sum() / n_valid)  # L = Σ m (p - y)² / Σ m
