@@ -431,6 +431,15 @@ def test_a_forecast_column_list_is_checked_as_a_usage_error(tmp_path, monkeypatc
     assert error_line(capsys) == "lstmkit: error: s.csv: expected --column naming the series among ['t', 'a', 'b'], got none."
 
 
+def test_a_forecast_column_list_is_read_once_by_its_argument_type():
+    # --column was split and stripped in three places (the check, load_series, check_model_columns): argparse's
+    # type reads it once, into the names and the text typed, which the refusals quote back
+    from lstmkit.cli import build_parser
+
+    args = build_parser().parse_args(["forecast", "s.csv", "--column", " a, b"])
+    assert args.column == ["a", "b"] and args.column.text == " a, b"
+
+
 def test_an_output_named_for_another_format_is_refused_before_the_command_runs(tmp_path, monkeypatch, capsys):
     # predict writes CSV text, exercise TOML, train an .npz model file: a name saying otherwise is refused, in one
     # line naming the suffixes written, before anything runs; a usage error whatever the disk holds: exit 2, as

@@ -513,7 +513,7 @@ def test_a_series_csv_is_read_once_for_its_series_names_and_times(tmp_path, monk
     read, calls = lstmkit.tables.read_csv, []
     monkeypatch.setattr(lstmkit.tables, "read_csv", lambda path: calls.append(path) or read(path))
     (tmp_path / "s.csv").write_text("month,a,b\n2000-01,1,2\n2000-02,3,4\n2000-03,5,6\n")
-    y, names, time = load_series(str(tmp_path / "s.csv"), "b, 1")
+    y, names, time = load_series(str(tmp_path / "s.csv"), ["b", "1"])  # names or indices, as --column's ColumnNames
     np.testing.assert_array_equal(y, [[2, 1], [4, 3], [6, 5]])
     assert names == ["b", "a"] and time.name == "month" and time.cells == ("2000-01", "2000-02", "2000-03")
     assert len(calls) == 1
@@ -567,6 +567,18 @@ def test_series_names_are_recorded_at_fit_saved_and_checked(tmp_path):
         plain.predict(2, Y[:, ::-1], names=["x", "y"])
     with pytest.raises(ValueError, match=r"expected names 2 non-empty strings \(one per series\), got \['sales'\]"):
         LSTMForecaster(window=6, **dict(FAST, epochs=0)).fit(Y, names=["sales"])
+
+
+def test_how_names_differ_is_one_phrase_for_the_forecaster_and_the_command():
+    # LSTMForecaster._check_names and lstmkit forecast's check_model_columns each built 'unseen at fit / missing /
+    # another order' in their own copy of three lines; one function now, whose words both messages carry
+    from lstmkit.forecast import how_names_differ
+
+    fitted = ("sales", "temperature")
+    assert how_names_differ(["temperature", "sales"], fitted) == "the same series in another order"
+    assert how_names_differ(["sales", "rain"], fitted) == "unseen at fit: ['rain']; missing: ['temperature']"
+    assert how_names_differ(["sales"], fitted) == "missing: ['temperature']"
+    assert how_names_differ(["sales", "temperature", "rain"], fitted) == "unseen at fit: ['rain']"
 
 
 def test_a_file_saved_before_series_names_loads_without_them(tmp_path):

@@ -593,11 +593,8 @@ class LSTMForecaster:
             warnings.warn(f"{where}: {arg} names no series (an array), but the forecaster was fitted on {list(fitted)}: "
                           "its columns are read as those series, in that order.", UserWarning, stacklevel=stacklevel)  # fmt: skip
             return
-        unseen, missing = [n for n in names if n not in fitted], [n for n in fitted if n not in names]
-        how = "; ".join([f"unseen at fit: {unseen}"] * bool(unseen) + [f"missing: {missing}"] * bool(missing))
-        how = how or "the same series in another order"
         fail(where, "names" if arg == "y" else f"{arg}'s names", f"{list(fitted)} (the series at fit, in that order)",
-             f"{list(names)} ({how})", "Give the series the forecaster was fitted on, in the order of fit.")
+             f"{list(names)} ({how_names_differ(names, fitted)})", "Give the series the forecaster was fitted on, in the order of fit.")
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path) -> None:
@@ -787,6 +784,15 @@ def _validation_windows_in(fc: LSTMForecaster, extra: dict, reg, n_max: int, ref
                f"the n windows fit saw (n <= {n_max}, the history's), after at least one training window",
                "none" if rows is _UNKNOWN else f"{rows!r:.80}")  # fmt: skip
     return np.array(rows, dtype=np.int64)
+
+
+def how_names_differ(names, fitted) -> str:
+    """How the series ``names`` differ from ``fitted``, those at fit, said in a refusal's parentheses
+    (LSTMForecaster's, ``lstmkit forecast --model``'s): "unseen at fit: ['c']; missing: ['b']", or
+    "the same series in another order" when they are the same names."""
+    unseen, missing = [n for n in names if n not in fitted], [n for n in fitted if n not in names]
+    how = "; ".join([f"unseen at fit: {unseen}"] * bool(unseen) + [f"missing: {missing}"] * bool(missing))
+    return how or "the same series in another order"
 
 
 def _series_names(names, S: int, where: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import count, or_list
 from ..cli import CommandError, UsageError
-from ..forecast import FILL, LSTMForecaster, as_series, plot_forecast
+from ..forecast import FILL, LSTMForecaster, as_series, how_names_differ, plot_forecast
 from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
@@ -40,8 +40,9 @@ EXAMPLE = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
     p.add_argument("data", nargs="?", help="series: a .csv (with --column), a .npy (N,) or (N, S), or builtin:airline")
-    p.add_argument("--column", help=".csv: comma-separated column(s) holding the series (with --model: default the "
-                                   "series it was fitted on, recorded in the file; others are refused)")
+    p.add_argument("--column", type=ColumnNames,
+                   help=".csv: comma-separated column(s) holding the series (with --model: default the "
+                        "series it was fitted on, recorded in the file; others are refused)")
     p.add_argument("--time-column", metavar="NAME",
                    help=".csv: the column of times (YYYY-MM, YYYY-MM-DD, or numbers), checked to be in order; the "
                         "forecast (--out, --plot) then carries the times ahead, at the series' usual step. Default: "
@@ -132,32 +133,40 @@ def check_series_name(data: str | None, time_column: str | None = None, column: 
                          f"columns: its columns are the series, in order). Leave out --column.")  # fmt: skip
 
 
-def check_column_list(column: str | None) -> None:
-    """Refuse (UsageError, exit 2) a ``--column`` list, comma-separated, with an empty name (``a,``)
-    or a name twice (``a,a``: one series read as two), whatever the file holds. Run before the command."""
+class ColumnNames(list):
+    """``--column``'s names (its argument type): the comma-separated text split and stripped once,
+    ``"a, b"`` -> ``["a", "b"]``; ``text``, as typed, is what the refusals quote back."""
+
+    def __init__(self, text: str):
+        super().__init__(c.strip() for c in text.split(","))
+        self.text = text
+
+
+def check_column_list(column: ColumnNames | None) -> None:
+    """Refuse (UsageError, exit 2) a ``--column`` list with an empty name (``a,``) or a name twice
+    (``a,a``: one series read as two), whatever the file holds. Run before the command."""
     if column is None:
         return
-    names = [c.strip() for c in column.split(",")]
-    if "" in names:
-        raise UsageError(f"forecast: expected --column column names separated by commas, got {column!r}, which holds an "
-                         f"empty name.")  # fmt: skip
-    twice = next((c for i, c in enumerate(names) if c in names[:i]), None)
+    if "" in column:
+        raise UsageError(f"forecast: expected --column column names separated by commas, got {column.text!r}, which "
+                         f"holds an empty name.")  # fmt: skip
+    twice = next((c for i, c in enumerate(column) if c in column[:i]), None)
     if twice is not None:
-        raise UsageError(f"forecast: expected --column distinct columns, got {twice!r} twice in {column!r}. Name each "
-                         f"series once.")  # fmt: skip
+        raise UsageError(f"forecast: expected --column distinct columns, got {twice!r} twice in {column.text!r}. Name "
+                         f"each series once.")  # fmt: skip
 
 
 def load_series(data: str, column, time_column: str | None = None, fitted_on: str | None = None):
     """What ``data`` holds: ((N,) or (N, S) float64, the S series' names (None when the file names
-    none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV's columns (``column``
-    comma-separated, as --column, or a list of names), or a .npy file; ``data`` is one
-    :func:`check_series_name` takes (run before the command). ``fitted_on``: the model file whose
+    none: a .npy), its :class:`TimeColumn` or None), from builtin:airline, a CSV's columns (``column``:
+    their names or indices, --column's :class:`ColumnNames` or those recorded), or a .npy file;
+    ``data`` is one :func:`check_series_name` takes (run before the command). ``fitted_on``: the model file whose
     recorded series ``column`` lists (--model without --column), named when a CSV lacks one."""
     if data == "builtin:airline":
         from importlib import resources
 
         with resources.as_file(resources.files("lstmkit").joinpath("data/airline_passengers.csv")) as csv_path:
-            return load_series(str(csv_path), column or "passengers", time_column, fitted_on)
+            return load_series(str(csv_path), column or ["passengers"], time_column, fitted_on)
     p = Path(data)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))
@@ -169,13 +178,13 @@ def load_series(data: str, column, time_column: str | None = None, fitted_on: st
             recorded = f" ({fitted_on} recorded no names of the series it was fitted on)" if fitted_on else ""
             error = CommandError if fitted_on else UsageError
             raise error(f"{p}: expected --column naming the series among {header}, got none{recorded}.")
-        columns = column.split(",") if isinstance(column, str) else list(column)
+        columns = list(column)
         absent = [c for c in columns if c not in header] if fitted_on else []
         if absent:
             raise CommandError(f"{p}: expected the series {fitted_on} was fitted on, {columns}, got no column {absent[0]!r} "
                                f"among {header}. Name the file's columns as at fit (or give the series as a .npy, "
                                f"its columns in that order).")  # fmt: skip
-        series = [column_index(header, c.strip(), str(p)) for c in columns]
+        series = [column_index(header, c, str(p)) for c in columns]
         check_no_gaps(p, header, rows, series)
         y = csv_columns(header, rows, series, str(p))
         time = check_time_column(p, header, rows, series, time_column)
@@ -366,23 +375,22 @@ def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> 
     return buf.getvalue()
 
 
-def check_model_columns(column: str, recorded: list[str] | None, model: str) -> None:
-    """Check the series ``--column`` names (comma-separated) beside ``--model`` and no data: the
-    model forecasts its own history, so they must be ``recorded``, the series it was fitted on
-    (``series_names_``), in that order; others are refused naming both lists, and so is --column
-    with a model that recorded no names (fitted on a .npy, or saved before names were recorded).
-    CommandError (exit 1): the model file decides, as with a data file's columns."""
-    columns = [c.strip() for c in column.split(",")]
+def check_model_columns(column: ColumnNames, recorded: list[str] | None, model: str) -> None:
+    """Check the series ``--column`` names beside ``--model`` and no data: the model forecasts its
+    own history, so they must be ``recorded``, the series it was fitted on (``series_names_``), in
+    that order; others are refused naming both lists (:func:`lstmkit.forecast.how_names_differ`, the
+    forecaster's own words), and so is --column with a model that recorded no names (fitted on a
+    .npy, or saved before names were recorded). CommandError (exit 1): the model file decides, as
+    with a data file's columns."""
+    columns = list(column)
     if recorded is None:
         raise CommandError(f"forecast: expected --column with a series file, or with a model that recorded the names of "
-                           f"its series, got --column {column} with --model {model}, which records none (fitted on "
+                           f"its series, got --column {column.text} with --model {model}, which records none (fitted on "
                            f"unnamed series: a .npy). Leave out --column: the model forecasts the series it was "
                            f"fitted on.")  # fmt: skip
     if columns != list(recorded):
-        unseen, missing = [c for c in columns if c not in recorded], [c for c in recorded if c not in columns]
-        how = "; ".join([f"unseen at fit: {unseen}"] * bool(unseen) + [f"missing: {missing}"] * bool(missing))
         raise CommandError(f"forecast: expected --column the series {model} was fitted on, {list(recorded)}, in that "
-                           f"order, got {columns} ({how or 'the same series in another order'}). Without a data file "
+                           f"order, got {columns} ({how_names_differ(columns, recorded)}). Without a data file "
                            f"the model forecasts those series, from its own history: leave out --column.")  # fmt: skip
 
 
