@@ -1138,6 +1138,10 @@ def test_node_weights_of_an_integer_type_are_refused(dtype):
     for fn in (lstms_from_onnx, read_onnx):
         with pytest.raises(ValueError, match=rf"expected W \('W'\) a float tensor \(the operator's type T\), got dtype {np.dtype(dtype)}\."):
             fn(model)
+    # an RNN node's, named as its other refusals name it (the model, the node, the initializer)
+    rnn = node_graph("RNN", node_weights("RNN", 1, 4), ["W", "R", "B"], {"hidden_size": 4})
+    with pytest.raises(ValueError, match=rf"^read_onnx: expected model RNN node 0 W \('W'\) a float tensor \(the operator's type T\), got dtype {np.dtype(dtype)}\.$"):
+        read_onnx(_with_value(rnn, "W", (0, 0, 0), 0, dtype))
 
 
 def test_file_refusals_name_the_file_and_the_node(tmp_path):

@@ -595,10 +595,7 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
             return None
         if name not in constants:
             fail(where, label, "a constant (initializer) so its weights can be imported", f"the runtime input {name!r}")
-        arr = np.asarray(constants[name])
-        if arr.dtype.kind != "f":  # the operator's T is a float type (onnxruntime refuses others); a cast would hide it
-            fail(where, f"{label} ({name!r})", "a float tensor (the operator's type T)", f"dtype {arr.dtype}")
-        return _finite_weight(arr, where, f"{label} ({name!r})", dtype)
+        return _node_weight(constants[name], where, f"{label} ({name!r})", dtype)
 
     _check_node_kind(node, where)
     W, R, B, P = const(1, "W"), const(2, "R"), const(3, "B"), const(7, "P")
@@ -648,11 +645,22 @@ def lstm_from_node(node, constants: Mapping[str, np.ndarray], dtype=np.float32) 
     return OnnxLSTM(lstm, direction, int(a.get("layout", 0)), inputs)
 
 
+def _node_weight(arr: np.ndarray, where: str, arg: str, dtype) -> np.ndarray:
+    """A recurrent node's constant (W, R, B, P) as ``dtype``: a float tensor (the operator's type T is a
+    float type: onnxruntime refuses others, and a cast would hide one), every value finite and within
+    ``dtype``'s range, the first that is not named by its index in the tensor as stored ("expected W ('W')
+    finite values, got nan at index (0, 1, 2)"), where load_state_dict said "weight_ih_l0 ... got NaN or
+    inf" of the rearranged weights."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind != "f":
+        fail(where, arg, "a float tensor (the operator's type T)", f"dtype {arr.dtype}")
+    return check_float_array(arr, where, arg, dtype)
+
+
 def _finite_weight(arr: np.ndarray, where: str, arg: str, dtype) -> np.ndarray:
-    """A node's or read-out's constant as ``dtype``, every value finite and within its range: the first one
-    that is not named by its index in the tensor as stored ("expected W ('W') finite values, got nan at index
-    (0, 1, 2)"), where load_state_dict said "weight_ih_l0 ... got NaN or inf" of the rearranged weights. A
-    read-out's integer constant (finite) is cast as before."""
+    """A read-out's (or the token lookup table's) constant as ``dtype``, a float one checked as
+    :func:`_node_weight` checks a node's; an integer one (finite) is cast: a MatMul, Gemm, Add or Mul
+    may take integer operands."""
     arr = np.asarray(arr)
     return check_float_array(arr, where, arg, dtype) if arr.dtype.kind == "f" else arr.astype(dtype)
 
@@ -1444,10 +1452,7 @@ def _rnn_from_nodes(model, nodes, constants, dtype, where, arg: str = "model"):
         B = constants.get(ins[3]) if ins[3] else None
         if W is None or R is None or (ins[3] and B is None):
             fail(where, f"RNN node {k}", "constant W, R and B", "runtime inputs")
-        for label, v in (("W", W), ("R", R), ("B", B)):
-            if v is not None and np.asarray(v).dtype.kind != "f":
-                fail(where, f"RNN node {k} {label}", "a float tensor (the operator's type T)", f"dtype {np.asarray(v).dtype}")
-        W, R, B = (None if v is None else _finite_weight(np.asarray(v), where, f"{arg} RNN node {k} {label} ({ins[j]!r})", dtype)
+        W, R, B = (None if v is None else _node_weight(v, where, f"{arg} RNN node {k} {label} ({ins[j]!r})", dtype)
                    for j, label, v in ((1, "W", W), (2, "R", R), (3, "B", B)))  # fmt: skip
         specs.append((direction, acts.pop(), W, R, B))
     direction, nl, W0, R0, B0 = specs[0]
