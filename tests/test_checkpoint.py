@@ -610,7 +610,9 @@ def test_a_checkpoint_that_recorded_equal_class_weights_resumes_without_them(tmp
             X, Y, epochs=3, checkpoint=ck, resume=True)  # fmt: skip
     # an estimator's mapping, and what is not one number > 0, compare as recorded
     assert settings_difference({"settings": {"class_weight": {"a": 3, "b": 3}}}, {}) is None
-    for weights in ([0.0, 0.0], [1.0, 2.0], {"a": 1, "b": 2}, [True, True]):
+    assert settings_difference({"settings": {"class_weight": [2, 2.0]}}, {}) is None  # (JSON's int and float: one number)
+    # (an int beyond float64, a damaged file's: no weight, not an OverflowError)
+    for weights in ([0.0, 0.0], [1.0, 2.0], {"a": 1, "b": 2}, [True, True], [], ["a", "a"], [None, None], [10**400, 10**400]):
         assert settings_difference({"settings": {"class_weight": weights}}, {}) is not None, weights
 
 

@@ -246,3 +246,12 @@ def test_sample_weights_are_checked_with_the_project_s_message():
         softmax_cross_entropy(z, k, mask=[1, 0, 0], sample_weight=[0.0, 1.0, 1.0])
     with pytest.raises(ValueError, match=r"^mse: expected sample_weight shape \(3, 2\) or \(3,\) \(one weight per sequence, or per step\), got shape \(2, 3\)\.$"):
         mse(np.zeros((3, 2, 1)), np.zeros((3, 2, 1)), np.ones((3, 2)), np.ones((2, 3)))
+
+
+def test_uniform_weights_are_one_number_above_zero():
+    # Σ c ℓ / Σ c with every c the same c > 0 is Σ ℓ / n, the plain mean: such weights weigh nothing; none at all,
+    # zeros (0/0), or two numbers do
+    from lstmkit.losses import uniform_weights
+
+    for w, uniform in (([2.0, 2.0, 2.0], True), ([1e308], True), ([0.0, 0.0], False), ([], False), ([1.0, 2.0], False), ([2.0, 0.0], False)):
+        assert uniform_weights(np.array(w, dtype=np.float64)) is uniform, w

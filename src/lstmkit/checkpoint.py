@@ -62,6 +62,7 @@ import numpy as np
 from . import __version__
 from ._checks import fail, is_int, is_number
 from .io import FileFormatError, load_arrays, save_arrays
+from .losses import uniform_weights
 
 FORMAT = "lstmkit-checkpoint"
 FORMAT_VERSION = 1
@@ -255,10 +256,17 @@ def normal_setting(name: str, value: Any) -> Any:
 
 
 def _one_positive_number(weights: list | Mapping) -> bool:
-    """Whether recorded class weights (a list, or a mapping's values) are all one number > 0."""
+    """Whether recorded class weights (a list, or a mapping's values) are all one number > 0
+    (:func:`~lstmkit.losses.uniform_weights`, the Trainer's rule), read from JSON: a bool, a
+    string or anything else that is not a number is no weight, and neither is an integer beyond
+    float64 (a damaged file's): they compare as recorded."""
     values = list(weights.values()) if isinstance(weights, Mapping) else weights
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    return bool(values) and numbers and values[0] > 0 and all(v == values[0] for v in values)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return False
+    try:
+        return uniform_weights(np.asarray(values, float))
+    except OverflowError:  # (int too large to convert to float)
+        return False
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -114,6 +114,14 @@ def relative_weight(weight) -> np.ndarray:
     return weight / top if top > 0 else weight
 
 
+def uniform_weights(weight: np.ndarray) -> bool:
+    """Whether the weights ``weight`` (a float64 array: checked, finite, >= 0) are all one number
+    > 0: their weighted mean Σ c ℓ / Σ c is the plain mean, so they weigh nothing. The one rule of
+    the Trainer (class and sample weights, which it takes for none), the estimators (what a
+    checkpoint records) and the checkpoint's comparison of recorded class weights."""
+    return bool(weight.size > 0 and weight[0] > 0 and (weight == weight[0]).all())
+
+
 def class_weighed(targets, valid, weight) -> tuple[np.ndarray, float]:
     """``(r, Σ r)``: r_n = m_n w[k_n], each valid target's class weight (0 where not valid;
     ``targets`` (N...) class indices, ``valid`` (N...) bool, ``weight`` (C,) the weights from

@@ -69,7 +69,8 @@ from .checkpoint import (
     save_checkpoint, settings_difference, show_setting,
 )
 from .losses import (
-    check_class_weight, check_weighed, class_weighed, mse, relative_weight, softmax_cross_entropy, weighed_cross_entropy, weighed_mse,
+    check_class_weight, check_weighed, class_weighed, mse, relative_weight, softmax_cross_entropy, uniform_weights, weighed_cross_entropy,
+    weighed_mse,
 )
 from .module import Module
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, by_name, clip_grad_norm, make_optimizer, make_schedule
@@ -345,13 +346,6 @@ def _check_targets(Y: np.ndarray, valid: np.ndarray, loss_fn, n_classes, where: 
         fix = "" if n_classes is None else f"Encode labels as 0..{n_classes - 1}, or {how}."
         fail(where, "Y", expected, f"{Y[at]} at index {at_sample(at, steps=valid.ndim > 1)}", fix)
     return Y
-
-
-def uniform_weights(weight: np.ndarray) -> bool:
-    """Whether the weights ``weight`` (float64, checked: finite, >= 0) are all one number > 0:
-    their weighted mean Σ c ℓ / Σ c is the plain mean, so they weigh nothing (the Trainer's rule for
-    class and sample weights, and the estimators' for what a checkpoint records)."""
-    return weight.size > 0 and weight[0] > 0 and bool((weight == weight[0]).all())
 
 
 class UnweighedSamples(ValueError):
