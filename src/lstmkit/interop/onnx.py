@@ -703,8 +703,8 @@ def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
     try:
         return [lstm_from_node(n, constants) for n in model.graph.node if n.op_type == "LSTM"]
     except ValueError as exc:
-        if isinstance(model_or_path, (str, os.PathLike)):  # say which file
-            raise ValueError(f"{os.fspath(model_or_path)}: {exc}") from None
+        if path is not None:  # say which file
+            raise ValueError(f"{path}: {exc}") from None
         raise
 
 
