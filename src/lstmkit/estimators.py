@@ -103,8 +103,8 @@ from .modelfile import save_model
 from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS, by_name
 from .saving import register
-from .losses import UnweighedTargets, check_class_weight, check_weighed, python_scalar, unweighed
-from .training import Trainer, UnweighedSamples, mae, predict, uniform_weights
+from .losses import UnweighedTargets, check_class_weight, check_weighed, python_scalar, uniform_weights, unweighed
+from .training import Trainer, UnweighedSamples, mae, predict
 
 
 class NotFittedError(ValueError, AttributeError):
