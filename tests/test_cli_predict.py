@@ -108,6 +108,33 @@ def test_padded_x_without_lengths_warns_once_for_a_model_trained_with_lengths(mo
                            "them with --x-key, --lengths-key).")  # fmt: skip
 
 
+def test_the_missing_lengths_warning_is_the_librarys_given_the_callers_words(models):
+    # predict copied the library's rule and message (the guard, looks_padded, the count and first index) to change
+    # its subject and advice; the library's own advice to Python callers named 'lstmkit predict' ("for 'lstmkit
+    # predict' a 'lengths' array in the .npz"). One function now: its words by default, or those it is given
+    import lstmkit
+    from lstmkit.estimators import MissingLengthsWarning, warn_missing_lengths
+
+    X, _, _, lengths = variable_length_data()
+    est = lstmkit.load(models / "seqs_model.npz")
+    n_padded = int((lengths < 8).sum())
+    said = (f"but {n_padded} of its 40 sequences end in an all-zero step, as zero padding does (sequence 1 first), and "
+            "{model} was fitted with lengths: the zero steps run through the LSTM as input, and each sequence's "
+            "prediction is read after them. ")  # fmt: skip
+    with pytest.warns(MissingLengthsWarning) as seen:
+        est.predict(X)
+    assert [str(w.message) for w in seen] == [
+        "LSTMClassifier.predict: X comes without lengths, " + said.format(model="the model") + "Pass lengths (each "
+        "sequence's number of valid steps), or X as a list of sequences of their own lengths (what scikit-learn's "
+        "cross_val_score and GridSearchCV can pass: they give lengths to fit only), or lengths=numpy.full(40, 8) if "
+        "the zeros are data."]  # fmt: skip
+    with pytest.warns(MissingLengthsWarning) as seen:
+        warn_missing_lengths(est, X, None, "predict", "d.npz comes with no lengths", "m.npz", "Add lengths to d.npz.")
+    assert [str(w.message) for w in seen] == ["predict: d.npz comes with no lengths, " + said.format(model="m.npz") +
+                                              "Add lengths to d.npz."]  # fmt: skip
+    assert seen[0].filename == __file__  # stacklevel 2: the line calling it
+
+
 def test_a_csv_says_which_layout_gives_lengths(tmp_path, capsys):
     # one feature per step, so that a wide CSV (its columns the steps) reads the same sequences
     X, _, last, lengths = variable_length_data()

@@ -277,25 +277,30 @@ def looks_padded(X: np.ndarray) -> np.ndarray:
     return (X[:, -1, :] == 0).all(axis=1)
 
 
-def _warn_missing_lengths(est, X: np.ndarray, lengths, where: str) -> None:
+def warn_missing_lengths(est, X: np.ndarray, lengths, where: str, what: str = "X comes without lengths",
+                         model: str = "the model", fix: str | None = None, stacklevel: int = 2) -> None:
     """A :class:`MissingLengthsWarning` (once: one call of predict, predict_proba or score) when
     ``est`` was fitted with ``lengths`` (``fitted_with_lengths_``; None, a file from before it was
     recorded, never warns), none are given and some sequence of X looks zero-padded
-    (:func:`looks_padded`)."""
+    (:func:`looks_padded`). ``where`` begins the message, ``what`` says how X comes, ``model`` names
+    the model, ``fix`` ends it (by default Python's advice: pass lengths); ``lstmkit predict`` gives
+    its data file, its model file and the option or file layout that gives lengths. ``stacklevel``:
+    warnings.warn's, counted from the call of this function (2: the line calling it)."""
     if lengths is not None or not getattr(est, "fitted_with_lengths_", None):
         return
     padded = looks_padded(X)
     if padded.any():
         n, T = X.shape[:2]
         read = "" if est.per_step_ else ", and each sequence's prediction is read after them"
+        if fix is None:
+            fix = (f"Pass lengths (each sequence's number of valid steps), or X as a list of sequences of their own "
+                   f"lengths (what scikit-learn's cross_val_score and GridSearchCV can pass: they give lengths to fit "
+                   f"only), or lengths=numpy.full({n}, {T}) if the zeros are data.")  # fmt: skip
         warnings.warn(
-            f"{where}: X comes without lengths, but {int(padded.sum())} of its {n} sequences end in an all-zero step, as "
-            f"zero padding does (sequence {int(padded.argmax())} first), and the model was fitted with lengths: the zero "
-            f"steps run through the LSTM as input{read}. Pass lengths (each sequence's number of valid steps; for "
-            f"'lstmkit predict' a 'lengths' array in the .npz), or X as a list of sequences of their own lengths (what "
-            f"scikit-learn's cross_val_score and GridSearchCV can pass: they give lengths to fit only), or "
-            f"lengths=numpy.full({n}, {T}) if the zeros are data.",
-            MissingLengthsWarning, stacklevel=4,
+            f"{where}: {what}, but {int(padded.sum())} of its {n} sequences end in an all-zero step, as zero padding "
+            f"does (sequence {int(padded.argmax())} first), and {model} was fitted with lengths: the zero steps run "
+            f"through the LSTM as input{read}. {fix}",
+            MissingLengthsWarning, stacklevel=stacklevel,
         )
 
 
@@ -660,13 +665,13 @@ class _SequenceEstimator:
 
     def _check_X(self, X, lengths, method: str):
         """X and lengths of predict, predict_proba or score (``method``), checked, once per call:
-        warns where the padding of X would run through the model (:func:`_warn_missing_lengths`)."""
+        warns where the padding of X would run through the model (:func:`warn_missing_lengths`)."""
         self._check_fitted(method)
         where = f"{type(self).__name__}.{method}"
         X, lengths = _as_sequences(X, lengths, self.model_.dtype, where)
         if X.shape[2] != self.n_features_in_:
             fail(where, "X", f"{self.n_features_in_} features (as in fit)", f"{X.shape[2]}")
-        _warn_missing_lengths(self, X, lengths, where)
+        warn_missing_lengths(self, X, lengths, where, stacklevel=4)  # the line that called predict, predict_proba, score
         return X, lengths
 
     def _raw_output(self, X, lengths) -> np.ndarray:

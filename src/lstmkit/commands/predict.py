@@ -11,7 +11,7 @@ import numpy as np
 
 from .._checks import a_or_an, count
 from ..cli import CommandError
-from ..estimators import MissingLengthsWarning, looks_padded, scored_targets
+from ..estimators import MissingLengthsWarning, scored_targets, warn_missing_lengths
 from ._data import add_data_arguments, load_sequences, print_table
 
 HELP = "predict with a saved LSTM classifier or regressor (and score it when targets are given)"
@@ -132,41 +132,29 @@ def other_model(path) -> str | None:
     return None
 
 
-def warn_missing_lengths(est, X: np.ndarray, lengths, args: argparse.Namespace, per_step: bool) -> None:
-    """A :class:`~lstmkit.estimators.MissingLengthsWarning` in the command line's words: the
-    library's rule (the model ``fitted_with_lengths_``, no ``lengths``, some sequence of X (n, T, F)
-    ending in an all-zero step: :func:`~lstmkit.estimators.looks_padded`), its advice the option or
-    the file layout that gives lengths for the data file read (``args.data``, a .npz, .npy or wide
-    CSV: a long CSV's lengths are its groups' rows) where the library's names Python's arguments
-    (``lengths=``), which the command line has not."""
-    if lengths is not None or not getattr(est, "fitted_with_lengths_", None):
-        return
-    padded = looks_padded(X)
-    if not padded.any():
-        return
-    n, T = X.shape[:2]
+def missing_lengths_words(args: argparse.Namespace, n: int, T: int) -> tuple[str, str]:
+    """What :func:`~lstmkit.estimators.warn_missing_lengths` says of the data file read (``args.data``,
+    a .npz, .npy or wide CSV of ``n`` sequences of ``T`` steps; a long CSV's lengths are its groups'
+    rows) in the command line's words: (how it comes without lengths, the option or file layout that
+    gives them), where the library's advice names Python's arguments (``lengths=``), which the
+    command line has not."""
     data, suffix = str(args.data), str(args.data).lower().rsplit(".", 1)[-1]
     if suffix == "npz":
         from ..tables import array_names
 
-        fix = (f"Add to {data} an array {args.lengths_key!r} of each sequence's number of valid steps, ({n},) integers "
-               f"({T} for every sequence if the zeros are data), or name the .npz's array of lengths with "
-               f"--lengths-key.")  # fmt: skip
-        without = f"no lengths (no array {args.lengths_key!r} among {array_names(data)})"
-    elif suffix == "npy":
-        fix = (f"A .npy holds X only: save it in an .npz beside an array of each sequence's number of valid steps "
-               f"({T} for every sequence if the zeros are data), as arrays {args.x_key!r} and {args.lengths_key!r} "
-               f"(or name them with --x-key, --lengths-key).")  # fmt: skip
-        without = "no lengths (a .npy)"
-    else:  # a wide CSV: every row (sequence) has every step column
-        fix = (f"A wide CSV gives every sequence all {T} steps: for sequences of different lengths use the long layout, "
-               f"a row per step and a column naming each row's sequence, read with --group COLUMN.")  # fmt: skip
-        without = "no lengths (a wide CSV, a row per sequence)"
-    read = "" if per_step else ", and each sequence's prediction is read after them"
-    warnings.warn(f"predict: {data} comes with {without}, but {int(padded.sum())} of its {n} sequences end in an "
-                  f"all-zero step, as zero padding does (sequence {int(padded.argmax())} first), and {args.model} was "
-                  f"fitted with lengths: the zero steps run through the LSTM as input{read}. {fix}",
-                  MissingLengthsWarning, stacklevel=2)  # fmt: skip
+        return (f"{data} comes with no lengths (no array {args.lengths_key!r} among {array_names(data)})",
+                f"Add to {data} an array {args.lengths_key!r} of each sequence's number of valid steps, ({n},) integers "
+                f"({T} for every sequence if the zeros are data), or name the .npz's array of lengths with "
+                f"--lengths-key.")  # fmt: skip
+    if suffix == "npy":
+        return (f"{data} comes with no lengths (a .npy)",
+                f"A .npy holds X only: save it in an .npz beside an array of each sequence's number of valid steps "
+                f"({T} for every sequence if the zeros are data), as arrays {args.x_key!r} and {args.lengths_key!r} "
+                f"(or name them with --x-key, --lengths-key).")  # fmt: skip
+    # a wide CSV: every row (sequence) has every step column
+    return (f"{data} comes with no lengths (a wide CSV, a row per sequence)",
+            f"A wide CSV gives every sequence all {T} steps: for sequences of different lengths use the long layout, "
+            f"a row per step and a column naming each row's sequence, read with --group COLUMN.")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
     if lengths is None and args.group is not None and str(args.data).lower().endswith(".csv"):
         # a long CSV's lengths are its groups' rows, here all T: a last step of zeros is data, not padding
         lengths = np.full(len(X), X.shape[1])
-    warn_missing_lengths(est, X, lengths, args, per_step)  # once, where X looks padded and has no lengths
+    what, fix = missing_lengths_words(args, *X.shape[:2])  # the library's warning, once, in the command's words
+    warn_missing_lengths(est, X, lengths, "predict", what, args.model, fix)  # where X looks padded and has no lengths
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingLengthsWarning)  # said above, in the command line's words
         pred = est.predict(X, lengths)
