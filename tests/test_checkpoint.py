@@ -617,7 +617,7 @@ def test_a_checkpoint_that_recorded_equal_class_weights_resumes_without_them(tmp
 
 
 def test_a_resume_with_other_sample_weights_says_the_setting_is_their_digest(tmp_path):
-    # the setting is 'sha256:...' on both sides: the refusal says it is the sample weights' digest
+    # the setting is a digest on both sides: the refusal says it is the sample weights'
     from lstmkit import SequenceModel, Trainer
 
     X, Y = np.random.default_rng(0).normal(size=(6, 3, 2)), np.array([0, 1, 0, 1, 1, 0])

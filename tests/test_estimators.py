@@ -1494,7 +1494,7 @@ def test_an_estimator_s_checkpoint_records_its_sample_weights(tmp_path):
     make = lambda epochs: LSTMClassifier(hidden_size=3, epochs=epochs, batch_size=8, seed=0)  # noqa: E731
     s = np.linspace(0.5, 2.0, 24)
     make(1).fit(X, y, checkpoint=ck, sample_weight=s)
-    with pytest.raises(ResumeRefused, match=r"was written with sample_weight 'sha256:[0-9a-f]{16}', got nothing\."):
+    with pytest.raises(ResumeRefused, match=r"was written with sample_weight '[0-9a-f]{32}', got nothing\."):
         make(2).fit(X, y, checkpoint=ck, resume=True)
     resumed, whole = make(2).fit(X, y, checkpoint=ck, resume=True, sample_weight=s), make(2).fit(X, y, sample_weight=s)
     for k, v in whole.model_.parameters().items():

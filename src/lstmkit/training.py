@@ -50,7 +50,6 @@ continues exactly as an uninterrupted one.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import sys
@@ -366,12 +365,11 @@ class UnweighedSamples(ValueError):
 
 def _digest(weights: np.ndarray | None) -> str | None:
     """What a checkpoint records of the sample weights (:meth:`Trainer.settings`): None, or the
-    start of the SHA-256 of their shape and float64 values (as :meth:`Trainer._sample_weight`
-    normalises them: 0 past a sequence's length, divided by the largest)."""
-    if weights is None:
-        return None
-    h = hashlib.sha256(repr(weights.shape).encode() + np.ascontiguousarray(weights, dtype="<f8").tobytes())
-    return f"sha256:{h.hexdigest()[:16]}"
+    digest of their dtype, shape and values (as :meth:`Trainer._sample_weight` normalises them:
+    float64, 0 past a sequence's length, divided by the largest), the training data's digest
+    (:func:`~lstmkit.checkpoint.data_fingerprint`), kept as a setting of its own so that a refusal
+    names the sample weights."""
+    return None if weights is None else data_fingerprint(weights)["digest"]
 
 
 def _step_mask(lengths: np.ndarray | None, B: int, T: int, start: int = 0) -> np.ndarray | None:
