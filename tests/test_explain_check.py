@@ -223,7 +223,9 @@ def test_cli_check_exit_2_is_the_files_and_a_bug_is_not(tmp_path, capsys, monkey
         assert message in capsys.readouterr().err
     path.write_text(base)
     assert main(["check", str(tmp_path / "none.toml")]) == 2
-    assert capsys.readouterr().err == f"lstmkit: error: [Errno 2] No such file or directory: '{tmp_path / 'none.toml'}'\n"  # as explain says it
+    assert capsys.readouterr().err == ("lstmkit: error: [Errno 2] No such file or directory (lstmkit's own worked examples are "
+                                       "builtin:seed000, builtin:seed001, builtin:seed002, builtin:variants): "
+                                       f"'{tmp_path / 'none.toml'}'\n")  # as explain says it
 
     def bug(path):
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")

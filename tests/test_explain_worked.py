@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
+import tomllib
 from pathlib import Path
+
 import numpy as np
 import pytest
 
+from lstmkit import worked as shipped
 from lstmkit.explain import worked
 from lstmkit.explain.worked import canonical_name, from_dict
 from lstmkit.seeds import SEED000_GATES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+#: the built-in worked examples, as the README and ``--help`` name them
+BUILTIN = ("seed000", "seed001", "seed002", "variants")
 
 
 def _seed000(**extra):
@@ -30,8 +38,66 @@ def test_seed000_file_matches_seeds_module():
 
 
 def test_all_shipped_examples_load():
-    counts = {name: len(worked.load(f"{EXAMPLES}/{name}.toml")) for name in ("seed000", "seed001", "seed002")}
-    assert counts == {"seed000": 1, "seed001": 1, "seed002": 6}
+    counts = {name: len(worked.load(f"{EXAMPLES}/{name}.toml")) for name in BUILTIN}
+    assert counts == {"seed000": 1, "seed001": 1, "seed002": 6, "variants": 3}
+
+
+def _same(a, b, where="example"):
+    """Assert ``a`` and ``b`` hold the same values: dataclasses field by field, arrays to the bit (NaN blanks equal)."""
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        assert type(a) is type(b), where
+        for f in dataclasses.fields(a):
+            _same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), where
+        for k, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{k}]")
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_a_builtin_name_reads_the_same_examples_as_its_file(name):
+    # builtin:NAME is the packaged file (what a pip install has); examples/NAME.toml in a checkout is
+    # the same file, a link to it: the same bytes, the same examples
+    assert (EXAMPLES / f"{name}.toml").read_bytes() == shipped.read_bytes(name)
+    assert (ROOT / "src" / "lstmkit" / "worked" / f"{name}.toml").read_bytes() == shipped.read_bytes(name)
+    by_name, by_file = worked.load(f"builtin:{name}"), worked.load(EXAMPLES / f"{name}.toml")
+    assert len(by_name) == len(by_file) >= 1
+    for a, b in zip(by_name, by_file):
+        _same(a, b, name)
+
+
+def test_the_builtin_names_are_the_packaged_files_and_the_wheel_ships_them():
+    assert shipped.names() == BUILTIN
+    assert shipped.full_names() == [f"builtin:{n}" for n in BUILTIN]
+    # the wheel's package data takes every file of lstmkit/worked/ (pyproject's globs, relative to the package)
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lstmkit"]
+    for name in BUILTIN:
+        assert any(fnmatch.fnmatch(f"worked/{name}.toml", g) for g in globs), (name, globs)
+
+
+def test_an_unknown_builtin_name_lists_the_names_there_are():
+    with pytest.raises(ValueError) as exc:
+        worked.load("builtin:seed009")
+    assert str(exc.value) == ("load: expected a worked-example file or a built-in one among ['builtin:seed000', "
+                              "'builtin:seed001', 'builtin:seed002', 'builtin:variants'], got 'builtin:seed009'.")
+
+
+def test_a_name_without_the_prefix_is_a_path_and_a_missing_one_names_the_builtins(tmp_path, monkeypatch):
+    # "seed000" is a file of the working folder, whatever lstmkit ships: no name depends on the folder
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as exc:
+        worked.load("seed000")
+    assert exc.value.filename == "seed000" and "builtin:seed000, builtin:seed001, builtin:seed002, builtin:variants" in str(exc.value)
+    (tmp_path / "seed000").write_text('title = "mine"\nweights = {W_ii = [[1.0]]}\ninputs = {x = [1.0]}\n')
+    assert worked.load("seed000")[0].title == "mine" and worked.load("builtin:seed000")[0].title != "mine"
 
 
 def test_per_gate_and_concat_give_the_same_cell():

@@ -56,10 +56,15 @@ at one, 0.88 at two; a TOML number drops its trailing zeros, so write ``"0.50"``
 it is the exercise's, blanks included (an answer written with fewer decimals is told so);
 an exercise's ``loss`` ("xent" or "sum_h") is the loss its gradients are of (``check`` and
 ``explain --grad`` use it unless told another).
+
+The seeds' own examples (and the variants') ship with lstmkit, named ``builtin:seed000``, ``builtin:seed001``,
+``builtin:seed002`` and ``builtin:variants`` (:mod:`lstmkit.worked`: the files ``lstmkit/worked/NAME.toml``,
+linked from ``examples/NAME.toml`` in a checkout): :func:`load` takes such a name where it takes a path.
 """
 
 from __future__ import annotations
 
+import errno
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -68,6 +73,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import worked as shipped
 from .._checks import fail, is_int
 
 GATES = ("i", "f", "g", "o")
@@ -327,18 +333,31 @@ def require_example(ex, where: str) -> None:
 
 def load(path: str | Path) -> list[WorkedExample]:
     """Read a worked-example TOML file; returns its examples (one, or several ``[[examples]]``).
+    ``path`` is a file's path or a built-in example's name, ``"builtin:seed000"``
+    (:func:`lstmkit.worked.resolve`; an unknown ``builtin:`` name is a ValueError that lists them).
     A file it cannot read as one raises ValueError or KeyError naming the place (OSError: it cannot
-    be opened), never TypeError, so that ``lstmkit check`` tells it (exit 2) from a bug."""
-    path = Path(path)
+    be opened; a missing file's names the built-in examples too), never TypeError, so that
+    ``lstmkit check`` tells it (exit 2) from a bug."""
+    name = shipped.resolve(path)
+    if name is not None:
+        where = shipped.PREFIX + name
+        raw = shipped.read_bytes(name)
+    else:
+        path = Path(path)
+        where = str(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(errno.ENOENT, f"{exc.strerror} (lstmkit's own worked examples are "
+                                    f"{', '.join(shipped.full_names())})", str(path)) from None
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        data = tomllib.loads(raw.decode("utf-8"))  # what tomllib.load does with a binary file
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: expected a TOML worked-example file, got a syntax error: {exc}.") from None
+        raise ValueError(f"{where}: expected a TOML worked-example file, got a syntax error: {exc}.") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: expected a TOML worked-example file, got binary data. "
+        raise ValueError(f"{where}: expected a TOML worked-example file, got binary data. "
                          "A model file is explained with --model FILE --input SEQ.") from None  # fmt: skip
-    return from_dict(data, where=str(path))
+    return from_dict(data, where=where)
 
 
 def from_dict(data: Mapping[str, Any], where: str = "worked example") -> list[WorkedExample]:
