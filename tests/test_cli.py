@@ -396,6 +396,37 @@ def test_an_unknown_builtin_lists_the_builtin_names(tmp_path, monkeypatch, capsy
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_unknown_worked_example_name_lists_the_builtin_ones(tmp_path, monkeypatch, capsys):
+    # explain and check, as forecast and generate: a usage error (exit 2) before anything is read or written
+    monkeypatch.chdir(tmp_path)
+    names = "['builtin:seed000', 'builtin:seed001', 'builtin:seed002', 'builtin:variants']"
+    for argv in (["explain", "builtin:seed009"], ["explain", "builtin:seed009", "-o", "s.md", "-f", "md"],
+                 ["check", "builtin:seed009"], ["check", "builtin:", "-f", "json"]):  # fmt: skip
+        assert main(argv) == 2, argv
+        got = repr(argv[1])
+        assert error_line(capsys) == f"lstmkit: error: {argv[0]}: expected a worked-example file or a built-in one among {names}, got {got}.", argv
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_explain_and_check_take_the_builtin_examples_and_their_help_lists_them(tmp_path, monkeypatch, capsys):
+    # what a pip install has (no examples/ folder): run from an empty folder
+    monkeypatch.chdir(tmp_path)
+    for command in ("explain", "check"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())  # argparse's line breaks
+        assert "builtin:seed000, builtin:seed001, builtin:seed002, builtin:variants" in out, command
+    assert main(["explain", "builtin:seed000", "--round", "1", "-f", "md"]) == 0
+    assert "Seed 000" in capsys.readouterr().out
+    assert main(["check", "builtin:seed002", "--example", "3", "-f", "json"]) == 0  # a slide whose claims hold
+    assert main(["check", "builtin:seed000", "-f", "json"]) == 1  # seed 000's step 3 does not follow
+    # a file that is not there says what is built in (explain: 1, a file; check: 2, no claims to read)
+    assert main(["explain", "examples/seed000.toml", "-f", "md"]) == 1
+    assert "builtin:seed000, builtin:seed001" in error_line(capsys)
+    assert main(["check", "seed000"]) == 2
+    assert "builtin:seed000, builtin:seed001" in error_line(capsys)
+
+
 def test_a_data_file_no_reader_takes_is_a_usage_error_before_anything_is_read(tmp_path, monkeypatch, capsys):
     # the suffix says no reader takes the file, whatever it holds: exit 2, naming the suffixes read (it exited 1,
     # after the model was loaded, or as a missing file); the files named need not exist: nothing is read

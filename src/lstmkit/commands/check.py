@@ -12,15 +12,15 @@ import json
 import sys
 
 from ._options import add_check, integer, require
-from .explain import WIDTH
+from .explain import WIDTH, check_file_name, file_help
 
 HELP = ("check the claimed numbers of a worked example (or a filled-in exercise); exit 1 if any is wrong, "
         "2 if the file cannot be read as claims")
-EXAMPLE = "lstmkit check examples/seed000.toml"
+EXAMPLE = "lstmkit check builtin:seed000"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="a worked-example TOML file with [[claims]]")
+    p.add_argument("file", help=file_help("a worked-example TOML file with [[claims]]"))
     p.add_argument("--all", action="store_true", help="list every checked value, not only the problems and notes")
     p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text",
                    help="output format: text for the terminal, md (Markdown) or json for a program (default: text)")
@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with targets, else sum_h)")
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
                    help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
+    add_check(p, check_file_name("check"))
     # rich lays out the text report: without it, exit 2 before the file is read (1 would read as 'a claim is wrong')
     add_check(p, lambda args: args.fmt != "text" or require("check", "rich", "to lay out --format text", "use --format md or json"))
 

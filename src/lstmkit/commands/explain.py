@@ -8,13 +8,36 @@ import sys
 from ._options import add_check, integer, require
 
 HELP = "show a worked example (or a model on an input) step by step: gates, c_t, h_t, read-out, BPTT"
-EXAMPLE = "lstmkit explain examples/seed000.toml --round 1      # by hand, rounded as the slides round"
+EXAMPLE = "lstmkit explain builtin:seed000 --round 1      # by hand, rounded as the slides round"
 #: --width's range: narrower wraps the equations' symbols word by word (check's --width too)
 WIDTH = (20, 1000)
 
 
+def file_help(what: str) -> str:
+    """FILE's help in explain and check: ``what`` it is, and the built-in examples it may name instead."""
+    from .. import worked
+
+    return f"{what}, or a built-in one: {', '.join(worked.full_names())}"
+
+
+def check_file_name(command: str):
+    """A check of FILE for ``command`` (:func:`._options.add_check`): an unknown ``builtin:`` name
+    is refused as the command line's (UsageError, exit 2), with the names there are, before anything is read."""
+
+    def check(args: argparse.Namespace) -> None:
+        from .. import worked
+        from ..cli import UsageError
+
+        try:
+            worked.resolve(args.file, command)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    return check
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", nargs="?", help="a worked-example TOML file (see examples/); or use --model and --input")
+    p.add_argument("file", nargs="?", help=file_help("a worked-example TOML file") + "; or use --model and --input")
     p.add_argument("--model", default=None, help="a trained lstmkit model file (est.save(path)) to explain on --input")
     p.add_argument("--input", default=None, metavar="SEQ",
                    help="with --model: the input sequence, a .npy (T, I) or .csv file, or inline '1,0; 1,0; 0,1'")
@@ -35,6 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
                    help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
     p.add_argument("--out", "-o", default=None, help="write to this file (atomically) instead of standard output")
+    add_check(p, check_file_name("explain"))
     add_check(p, check_packages)
 
 
