@@ -47,7 +47,9 @@ A failed load — a checkpoint for another model or trainer (ValueError), a dama
 file (:class:`~lstmkit.io.FileFormatError` naming the file and the field; among them an optimizer
 hyper-parameter that disagrees with the settings recorded in the same file) — leaves the trainer,
 its optimizer and its model exactly as they were: every field is checked before anything is
-written.
+written (:func:`check_checkpoint`, then :func:`restore_checkpoint`; ``Trainer.fit`` checks its
+validation split, drawn from the checkpoint's seed, between the two, so that a resume it refuses
+leaves the trainer as it was too).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from typing import Any, Mapping
 
 import numpy as np
@@ -162,10 +165,26 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
     training on other data, or one past ``epochs`` already, raises ValueError too. The refusals
     of a resume are :class:`ResumeRefused`, a ValueError that carries the setting and both
     values, or the epochs, in this order: other settings (the loss first: another task), other
-    data, past ``epochs``."""
+    data, past ``epochs``.
+
+    In two steps, :func:`check_checkpoint` (every check, nothing written) and
+    :func:`restore_checkpoint` (the write), which :meth:`Trainer.fit
+    <lstmkit.training.Trainer.fit>` takes apart to make its own checks between them."""
+    restore_checkpoint(path, trainer, check_checkpoint(path, trainer, data=data, epochs=epochs))
+
+
+def check_checkpoint(path: str | os.PathLike, trainer, *, settings: Mapping[str, Any] | None = None,
+                     data: Mapping[str, Any] | None = None, epochs: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """:func:`load_checkpoint`'s reading and every one of its checks, nothing written: returns the
+    state :func:`restore_checkpoint` writes (``trainer._check_state``'s, among it ``split_ss``, the
+    seed of the validation split it restores). ``settings``: what the checkpoint's are compared
+    with, by default ``trainer.settings()``; :meth:`Trainer.fit <lstmkit.training.Trainer.fit>`
+    gives those of the data it was given (its sample weights), which it records only once every
+    check has passed."""
     ckpt = read_checkpoint(path)
     meta = ckpt["meta"]
-    diff = settings_difference(meta, trainer.settings())  # first: a setting may be why the data differ (the loss, dtype)
+    settings = trainer.settings() if settings is None else settings
+    diff = settings_difference(meta, settings)  # first: a setting may be why the data differ (the loss, dtype)
     if diff is not None:
         name, recorded, current = diff
         missing = tuple(side for side, v in (("recorded", recorded), ("current", current)) if v is _MISSING)
@@ -185,9 +204,26 @@ def load_checkpoint(path: str | os.PathLike, trainer, *, data: Mapping[str, Any]
     if epochs is not None and meta["epoch"] > epochs:
         raise ResumeRefused(f"load_checkpoint: {path} has run {meta['epoch']} epochs already, got epochs={epochs}. "
                             f"Resume with epochs >= {meta['epoch']} to go on, or {afresh(path)}.", "epochs", epoch=meta["epoch"], epochs=epochs)  # fmt: skip
+    with _in_file(path):
+        return trainer._check_state(ckpt, settings)
+
+
+def restore_checkpoint(path: str | os.PathLike, trainer, state: Mapping[str, Any]) -> None:
+    """Write ``state`` (:func:`check_checkpoint`'s, of ``path``) into ``trainer`` and its model, all
+    or nothing: the model's and the optimizer's loads check its values again (a NaN weight: the
+    file is damaged), and a refusal, worded as :func:`load_checkpoint`'s, leaves them as they were."""
+    with _in_file(path):
+        trainer._restore(state)
+
+
+@contextmanager
+def _in_file(path):
+    """A refusal of a trainer's state read from ``path``, worded as the file's: a damaged field as
+    :func:`read_checkpoint`'s refusals (the file, then the field), any other as a checkpoint
+    written for another model or trainer."""
     try:
-        trainer.load_state_dict(ckpt)
-    except DamagedCheckpoint as e:  # worded as read_checkpoint's refusals: the file, then the field
+        yield
+    except DamagedCheckpoint as e:
         raise FileFormatError(f"{path}: {str(e).removeprefix('Trainer.load_state_dict: ')}") from e
     except ValueError as e:
         raise ValueError(f"load_checkpoint: {path} was written for another model or trainer: {e}") from e

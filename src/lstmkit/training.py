@@ -64,7 +64,7 @@ from ._checks import (
     first_index, is_number, message, name_overflow, valid_steps,
 )
 from .checkpoint import (
-    DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_meta, data_fingerprint, load_checkpoint, plain, same_value,
+    DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_checkpoint, check_meta, data_fingerprint, plain, restore_checkpoint, same_value,
     save_checkpoint, settings_difference, show_setting,
 )
 from .losses import (
@@ -372,6 +372,17 @@ def _digest(weights: np.ndarray | None) -> str | None:
     return None if weights is None else data_fingerprint(weights)["digest"]
 
 
+def _split(X, Y, lengths, S, n_val: int, seed: np.random.SeedSequence):
+    """(held out, train, val): ``n_val`` rows held out at random from ``seed`` (the trainer's split
+    seed, a resume's the checkpoint's), their rows (int64, ascending; :attr:`Trainer.validation_indices`),
+    and the two parts, each (X, Y, lengths, sample weights), the rows' weights with them (as Keras
+    splits them)."""
+    perm = np.random.default_rng(seed).permutation(len(X))
+    va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    pick = lambda idx: (X[idx], Y[idx], *(None if a is None else a[idx] for a in (lengths, S)))  # noqa: E731
+    return va.astype(np.int64), pick(tr), pick(va)
+
+
 def _step_mask(lengths: np.ndarray | None, B: int, T: int, start: int = 0) -> np.ndarray | None:
     """(B, T) 1.0 where step start+t is within the sequence, else 0.0; None if all are valid."""
     if lengths is None:
@@ -566,6 +577,14 @@ class Trainer:
         split, the monitor), before the first epoch runs; not at all on a fresh start or a refusal
         (``lstmkit train`` says 'resuming' there, so that a refusal comes first).
 
+        A refusal (of the data, the sample weights, the validation data or split, the monitor, or
+        a checkpoint this run may not resume) leaves the trainer and its model as they were: the
+        record of the data and the weights a checkpoint writes (:meth:`settings`), the history,
+        ``validation_indices``, the optimizer, the random generators, the weights. Every check is
+        made before anything is written (the checkpoint's state is checked against this run, and
+        the split drawn from its seed, before it is restored), so a later fit runs as if the refused
+        one had not been made.
+
         Ctrl-C raises KeyboardInterrupt, also inside a compiled kernel (where numba turns it into a
         SystemError, the interrupt in its context: :func:`interrupt_in`); the checkpoint then holds
         the last epoch that ended, and ``resume=True`` goes on from it.
@@ -589,14 +608,12 @@ class Trainer:
             fail(where, "checkpoint", "a path with resume=True", None)
         if on_resume is not None and not callable(on_resume):
             fail(where, "on_resume", "a callable on_resume(trainer) or None", type(on_resume).__name__, exc=TypeError)
+        # -- every check first: a refusal (of the data, the weights, the validation, the monitor, the
+        # checkpoint or the split it draws) leaves the trainer and its model as they were -------------
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
         S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)  # (N,) or (N, T) normalised, or None
-        self._data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
-        self._sample_weight_digest = _digest(S)  # recorded in its settings: a resume must be with the same weights
-        resumed = resume and os.path.exists(checkpoint)
-        # every check that the checkpoint does not decide comes before it is read: a refusal leaves the
-        # trainer and its model as they were. The validation split is drawn after (from the seed a resume
-        # restores), its checks undone on a refusal by restoring the state from before the load
+        data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
+        digest = _digest(S)  # recorded in its settings: a resume must be with the same weights
         val = self._validation(X, Y, lengths, validation_data, validation_split)
         self._check_weighed(Y, lengths, X.shape[1], where, "the training targets", S)  # all of them (a split's: below)
         if isinstance(val, tuple):
@@ -605,23 +622,19 @@ class Trainer:
         logged = ["loss", *self.metrics] + ([f"val_{k}" for k in ("loss", *self.metrics)] if val is not None else [])
         if monitor not in logged:
             fail(where, "monitor", f"one of the logged values {logged}", repr(monitor))
-        weighed = self._relative_weight is not None or S is not None  # (the split's checks below may refuse)
-        before = self.state_dict() if resumed and isinstance(val, int) and weighed else None
-        if resumed:
-            load_checkpoint(checkpoint, self, data=self._data, epochs=epochs)
-        if isinstance(val, int):  # validation_split: val rows drawn from the (restored) seed
-            held = self.validation_indices
-            (X, Y, lengths, S), val = self._split(X, Y, lengths, S, val)
-            try:
-                self._check_weighed(Y, lengths, X.shape[1], where, "the targets validation_split left to train on", S)
-                self._check_weighed(*val[1:3], val[0].shape[1], where, "the targets validation_split held out", val[3])
-            except ValueError:
-                if before is not None:
-                    self.load_state_dict(before)
-                self.validation_indices = held
-                raise
-        else:
-            self.validation_indices = None
+        resumed = resume and os.path.exists(checkpoint)
+        # the checkpoint read and checked against this run (its settings with these weights, its data):
+        # the state it restores, nothing written yet
+        restored = check_checkpoint(checkpoint, self, settings=self._settings(digest), data=data, epochs=epochs) if resumed else None
+        held = None
+        if isinstance(val, int):  # validation_split: val rows drawn from the seed, a resume's the checkpoint's
+            held, (X, Y, lengths, S), val = _split(X, Y, lengths, S, val, self._split_ss if restored is None else restored["split_ss"])
+            self._check_weighed(Y, lengths, X.shape[1], where, "the targets validation_split left to train on", S)
+            self._check_weighed(*val[1:3], val[0].shape[1], where, "the targets validation_split held out", val[3])
+        # -- every check made: the trainer is written (the checkpoint's state all or nothing), then trained
+        if restored is not None:
+            restore_checkpoint(checkpoint, self, restored)
+        self._data, self._sample_weight_digest, self.validation_indices = data, digest, held
         if resumed and on_resume is not None:  # every check made: the resume goes ahead
             on_resume(self)
         if self.patience is not None and self.monitor is None and val is None and self.epoch < epochs and not self.stopped:
@@ -855,16 +868,6 @@ class Trainer:
             fail(where, "validation_split", f"a fraction leaving at least one sequence on each side of {n}", validation_split)
         return n_val
 
-    def _split(self, X, Y, lengths, S, n_val: int):
-        """(train, val), each (X, Y, lengths, sample weights): ``n_val`` rows held out at random,
-        from the seed (a resume's: the checkpoint's), with their weights (as Keras splits them);
-        their rows are ``validation_indices``."""
-        perm = np.random.default_rng(self._split_ss).permutation(len(X))
-        va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        self.validation_indices = va.astype(np.int64)
-        pick = lambda idx: (X[idx], Y[idx], *(None if a is None else a[idx] for a in (lengths, S)))  # noqa: E731
-        return pick(tr), pick(va)
-
     # -- evaluation ------------------------------------------------------------------------
     def predict(self, X, lengths=None, batch_size: int | None = None) -> np.ndarray:
         """The model's outputs (eval mode, no cache), batch by batch: (N, T, O) or (N, O)."""
@@ -941,9 +944,15 @@ class Trainer:
         scale rounds w / max(w) by an ulp, trains differently by ~1e-16 and is refused on resume),
         only when given and not all equal.
         Not in it, free to change on resume: epochs, verbose, stream, callbacks."""
+        return self._settings(self._sample_weight_digest)
+
+    def _settings(self, sample_weight: str | None) -> dict[str, Any]:
+        """:meth:`settings` with the sample weights' digest ``sample_weight`` (:func:`_digest`; None:
+        none): :meth:`fit`'s of the weights it was given, compared with a checkpoint's before it
+        records them."""
         config = self.model.config() if hasattr(self.model, "config") else {}
         out: dict[str, Any] = {f"model {k}": v for k, v in config.items()}
-        weights = {} if self._sample_weight_digest is None else {"sample_weight": self._sample_weight_digest}
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         if self._caller_settings is not None:
             return plain({**self._caller_settings, **out, "loss": self.loss_name, **weights})
         opt, sched = self.optimizer, self.schedule
@@ -973,6 +982,13 @@ class Trainer:
         damaged or edited) raises :class:`~lstmkit.checkpoint.DamagedCheckpoint`, a ValueError; a
         state for another model or trainer (other parameter names or shapes, another optimizer or
         schedule) a plain one. The current lr is not compared: a schedule or a callback changes it."""
+        self._restore(self._check_state(sd, self.settings()))
+
+    def _check_state(self, sd: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`load_state_dict`'s checks of ``sd``, its settings compared with ``settings`` (this
+        trainer's; :meth:`fit`'s of the data it was given); nothing is written. Returns what
+        :meth:`_restore` writes, among it ``split_ss``, the seed of the validation split the state
+        restores (fit draws the split from it before anything is written)."""
         where = "Trainer.load_state_dict"
 
         def damaged(field: str, expected: str, got) -> None:
@@ -982,7 +998,7 @@ class Trainer:
             fail(where, "sd", "a mapping {'arrays': {...}, 'meta': {...}} (from Trainer.state_dict)", type(sd).__name__, exc=TypeError)
         arrays, meta = sd["arrays"], sd["meta"]
         check_meta(meta, where, DamagedCheckpoint)  # every field's type
-        diff = settings_difference(meta, self.settings())
+        diff = settings_difference(meta, settings)
         if diff is not None:
             name, recorded, current = diff
             fail(where, name, f"{show_setting(recorded)} (as the state records it)", show_setting(current), RESUME_FIX)
@@ -1025,6 +1041,7 @@ class Trainer:
                 damaged("best", "weights of the model's keys and shapes (as model/ has them)", sorted(groups["best"]))
         if (meta["schedule"] is None) != (self.schedule is None):
             fail(where, "schedule", "the same kind of schedule as this trainer", meta["schedule"])
+        s = None  # the schedule's fields, with one
         if self.schedule is not None:
             s = dict(meta["schedule"])
             if s.pop("type") != type(self.schedule).__name__:
@@ -1037,10 +1054,9 @@ class Trainer:
                     damaged(f"schedule.{k}", f"a value like {ours[k]!r}", repr(v))
             if "base_lr" in s and not same_value(s["base_lr"], opt["initial_lr"]):  # a schedule starts from its optimizer's lr
                 damaged("schedule.base_lr", f"{show_setting(opt['initial_lr'])} (as optimizer.initial_lr)", show_setting(s["base_lr"]))
-        dropout_rng = self.model.dropout_rng
         shuffle_rng = np.random.default_rng()
         # each state set on a generator of the kind it will go to: a throw-away one for dropout's
-        for key, bit_generator in (("dropout", type(dropout_rng.bit_generator)()), ("shuffle", shuffle_rng.bit_generator)):
+        for key, bit_generator in (("dropout", type(self.model.dropout_rng.bit_generator)()), ("shuffle", shuffle_rng.bit_generator)):
             try:
                 bit_generator.state = meta["rng"][key]
             except (TypeError, ValueError, KeyError, OverflowError):
@@ -1049,21 +1065,30 @@ class Trainer:
                     damaged("rng.shuffle", expected, got)
                 fail(where, "rng.dropout", f"{expected} (the model's dropout generator)", got)  # a model built with another generator
         entropy = meta["rng"]["entropy"]
-        split_ss = np.random.SeedSequence(entropy).spawn(2)[0]
-        history = History(meta["history"])
-        es = meta["early_stopping"]
-        best_state = {k: np.array(v) for k, v in groups["best"].items()} or None
-        # -- write: the model's and the optimizer's loads check again; undone on any failure -----
+        return {
+            "model": groups["model"], "optim": {"scalars": opt, "arrays": groups["optim"]},
+            "schedule": s, "dropout": meta["rng"]["dropout"],
+            "shuffle_rng": shuffle_rng, "entropy": entropy, "split_ss": np.random.SeedSequence(entropy).spawn(2)[0],
+            "epoch": meta["epoch"], "history": History(meta["history"]), "early_stopping": meta["early_stopping"],
+            "best_state": {k: np.array(v) for k, v in groups["best"].items()} or None,
+        }  # fmt: skip
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        """Write a state :meth:`_check_state` checked, all or nothing: the model's and the
+        optimizer's loads check its values again (a NaN weight, a negative mean of squares: a
+        :class:`~lstmkit.checkpoint.DamagedCheckpoint`), undone on any failure; then the
+        trainer's progress."""
+        dropout_rng = self.model.dropout_rng
         model_before = self.model.state_dict()
         opt_before = self.optimizer.state_dict()
         sched_before = None if self.schedule is None else self.schedule.state_dict()
         dropout_before = dropout_rng.bit_generator.state
         try:
-            self.model.load_state_dict(groups["model"])
-            self.optimizer.load_state_dict({"scalars": opt, "arrays": groups["optim"]})
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optim"])
             if self.schedule is not None:
-                self.schedule.load_state_dict(s)
-            dropout_rng.bit_generator.state = meta["rng"]["dropout"]
+                self.schedule.load_state_dict(state["schedule"])
+            dropout_rng.bit_generator.state = state["dropout"]
         except BaseException as exc:
             self.model.load_state_dict(model_before)
             self.optimizer.load_state_dict(opt_before)
@@ -1071,17 +1096,18 @@ class Trainer:
                 self.schedule.load_state_dict(sched_before)
             dropout_rng.bit_generator.state = dropout_before
             if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, DamagedCheckpoint):
-                # names, shapes and kinds are this trainer's (checked above): what is refused now is a
+                # names, shapes and kinds are this trainer's (checked): what is refused now is a
                 # value no run writes (a NaN weight, a negative mean of squares, a slot missing, ...)
-                fail(where, "checkpoint state", "that loads", str(exc).rstrip("."), DAMAGED_FIX, exc=DamagedCheckpoint)
+                fail("Trainer.load_state_dict", "checkpoint state", "that loads", str(exc).rstrip("."), DAMAGED_FIX, exc=DamagedCheckpoint)
             raise
-        self.shuffle_rng = shuffle_rng
-        self.entropy = entropy
-        self._split_ss = split_ss
-        self.epoch = meta["epoch"]
-        self.history = history
+        es = state["early_stopping"]
+        self.shuffle_rng = state["shuffle_rng"]
+        self.entropy = state["entropy"]
+        self._split_ss = state["split_ss"]
+        self.epoch = state["epoch"]
+        self.history = state["history"]
         self.best, self.best_epoch, self.wait, self.stopped = es["best"], es["best_epoch"], es["wait"], es["stopped"]
-        self.best_state = best_state
+        self.best_state = state["best_state"]
 
 
 def _same_kind(value, ours) -> bool:
