@@ -243,3 +243,40 @@ def test_a_refused_evaluate_leaves_the_trainer_and_its_model_as_they_were():
     mean_only.clear()
     assert_same(state(t), before)
     assert t.evaluate(X, Y, L, sample_weight=S) == expected
+
+
+class _NoOutputSize(SequenceModel):
+    """A model that does not say its number of outputs (a duck-typed one's): its class weights are not
+    compared with its outputs when the Trainer is built."""
+
+    def __getattribute__(self, k):
+        if k == "output_size" and object.__getattribute__(self, "__dict__").get("hide"):  # (built with one)
+            raise AttributeError(k)
+        return super().__getattribute__(k)
+
+
+def test_class_weights_not_one_per_output_of_a_model_without_output_size_are_refused_before_anything_runs():
+    # the outputs are read from the model (eval mode, one sequence) before anything is written: refused in the
+    # first batch, the shuffle and the dropout masks were drawn and the model put in training mode first
+    x, y = X[:, :3], rng.integers(0, 2, size=12)
+    model = _NoOutputSize(2, 3, 4, head="last", num_layers=2, dropout=0.25, dtype=np.float64, seed=0)  # 3 outputs
+    model.__dict__["hide"] = True
+    model.eval()
+    t = Trainer(model, class_weight=[1.0, 2.0], batch_size=4, seed=0)
+
+    def seen():
+        opt = t.optimizer.state_dict()
+        return (weights(model), json.dumps(model.dropout_rng.bit_generator.state), model.training,
+                json.dumps(t.shuffle_rng.bit_generator.state), t._data, t.epoch, json.dumps(opt["scalars"]), len(t.history))  # fmt: skip
+
+    before = seen()
+    message = (r"expected class_weight shape \(3,\) \(one weight per output of the model, one per class\), got shape \(2,\)\. "
+               r"Give one class weight per class, in the order of the class indices, or build the model with one output per class\.$")  # fmt: skip
+    with pytest.raises(ValueError, match="^Trainer.fit: " + message):
+        t.fit(x, y, epochs=1)
+    with pytest.raises(ValueError, match="^Trainer.evaluate: " + message):
+        t.evaluate(x, y)
+    after = seen()
+    assert after[1:] == before[1:]
+    for k, v in before[0].items():
+        np.testing.assert_array_equal(after[0][k], v, err_msg=k)

@@ -612,6 +612,7 @@ class Trainer:
         # checkpoint or the split it draws) leaves the trainer and its model as they were -------------
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
         S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)  # (N,) or (N, T) normalised, or None
+        self._check_outputs(X, lengths, where)  # (a model without output_size, with class weights)
         data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
         digest = _digest(S)  # recorded in its settings: a resume must be with the same weights
         val = self._validation(X, Y, lengths, validation_data, validation_split)
@@ -747,9 +748,10 @@ class Trainer:
         (:meth:`_weighed`; r None: no weighting, the plain loss) go to the loss's kernel,
         :func:`~lstmkit.losses.weighed_cross_entropy` or :func:`~lstmkit.losses.weighed_mse`,
         unchecked: the class weights were checked here at construction, the targets and the sample
-        weights at fit (:func:`_check_data`, :meth:`_sample_weight`). Outputs that are not one per
-        class weight (a custom model's: not compared with the weights at construction) go to the
-        checked loss, which refuses them."""
+        weights at fit (:func:`_check_data`, :meth:`_sample_weight`), the outputs' number (a custom
+        model's: not compared with the weights at construction) at fit and evaluate
+        (:meth:`_check_outputs`). Outputs that are not one per class weight all the same (a model
+        whose outputs change between calls) go to the checked loss, which refuses them."""
         if r is None:  # (no weights, or all equal: no weighting)
             return self.loss_fn(out, y, mask)
         if self._relative_weight is not None and out.shape[-1] != self.class_weight.size:  # (refused there, by name)
@@ -776,6 +778,20 @@ class Trainer:
         if s is not None:
             r = r * s.reshape(s.shape + (1,) * (r.ndim - s.ndim))  # r_n s_n (a sequence's weight on each of its steps)
         return r, float(r.sum())
+
+    def _check_outputs(self, X: np.ndarray, lengths: np.ndarray | None, where: str) -> None:
+        """With class weights (not all equal) and a model that does not say its number of outputs
+        (no ``output_size``: not compared with the weights at construction), refuse outputs that are
+        not one per class weight, read from the model's output for X's first sequence (eval mode,
+        no cache: the model's weights, mode and dropout generator are left as they were). Made
+        before anything is written: in the first batch, the shuffle and the dropout masks would be
+        drawn and the model put in training mode first."""
+        if self._relative_weight is None or getattr(self.model, "output_size", None) is not None:
+            return
+        C = _predict(self.model, X[:1], None if lengths is None else lengths[:1], 1).shape[-1]
+        if C != self.class_weight.size:
+            fail(where, "class_weight", f"shape ({C},) (one weight per output of the model, one per class)", f"shape ({self.class_weight.size},)",
+                 "Give one class weight per class, in the order of the class indices, or build the model with one output per class.")  # fmt: skip
 
     def _check_weighed(self, Y, lengths, T: int, where: str, what: str, S=None, arg: str = "sample_weight") -> None:
         """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0
@@ -879,6 +895,7 @@ class Trainer:
         where = "Trainer.evaluate"
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
         S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)
+        self._check_outputs(X, lengths, where)
         self._check_weighed(Y, lengths, X.shape[1], where, "Y's targets", S)
         return self._evaluate(X, Y, lengths, S)
 
