@@ -394,9 +394,19 @@ class Module:
             self._cast(dt)
         return self
 
+    def __getstate__(self) -> dict:
+        """What pickle, ``copy.deepcopy`` and ``copy.copy`` take of a module: its ``__dict__`` without
+        the recorded holder (a weak reference, which pickle refuses), which the holder's
+        :meth:`__setstate__` records again. Python pickling of a live module (joblib, multiprocessing,
+        scikit-learn's ``n_jobs``) is transport, not a file format: lstmkit's files never hold a pickle."""
+        state = self.__dict__.copy()
+        state.pop("_held_by", None)
+        return state
+
     def __setstate__(self, state: dict) -> None:
-        # a copy (copy.deepcopy(model), the usual snapshot of the best weights) restores __dict__ without
-        # __setattr__: its sub-modules' recorded holder is pointed at the copy, so their cast alone is refused there too
+        # a copy (copy.deepcopy(model), the usual snapshot of the best weights; pickle.loads) restores __dict__
+        # without __setattr__: its sub-modules' recorded holder is pointed at the copy, so their cast alone is
+        # refused there too
         self.__dict__.update(state)
         for v in state.values():
             if isinstance(v, Module):
