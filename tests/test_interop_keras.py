@@ -609,3 +609,31 @@ def test_a_quantized_dense_or_a_live_lora_one_is_refused(tmp_path):
         model_from_keras(lora)
     lora.save(tmp_path / "l.keras")
     check_close("LoRA Dense saved, merged (float32)", model_from_keras(tmp_path / "l.keras")(x)[0], keras_run(lora, x), 1e-5)
+
+
+def test_a_dropout_before_the_dense_is_left_out_saying_so(tmp_path):
+    """A Dropout after the last LSTM (before the Dense, the usual place in Keras tutorials) was read as lstmkit's
+    dropout between LSTM layers: over one LSTM, lstmkit's warning 'dropout=0.5 acts between stacked layers, so with
+    num_layers=1 it does nothing. Use num_layers > 1' (advice about a setting the user never gave); over two, its rate
+    replaced that of the Dropout between them (0.5 for 0.2: another model to train further). It is left out, with a
+    warning naming it and why the model still computes Keras' model(x); the Dropout between LSTMs is kept."""
+    L = keras.layers
+    x = np.random.default_rng(21).normal(size=(2, 5, 3)).astype(np.float32)
+    for between, last in ((None, False), (0.2, False), (0.2, True)):
+        mid = [L.Dropout(between, name="between"), L.LSTM(4, return_sequences=not last)] if between else []
+        model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), *mid, L.Dropout(0.5, name="before_head"), L.Dense(2)])
+        rng = np.random.default_rng(22)
+        for lay in model.layers:
+            lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+        model.save(tmp_path / "m.keras")
+        for src in (model, tmp_path / "m.keras"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                seq = model_from_keras(src)
+            said = [str(w.message) for w in caught if "dropout" in str(w.message).lower()]  # lstmkit's, not Keras' own
+            assert said == ["model_from_keras: layer 'before_head', Dropout(rate=0.5) after the last LSTM layer (before the Dense read-out), is left "
+                            "out: lstmkit's dropout acts between stacked LSTM layers only (none after the last one, before the read-out). Dropout "
+                            "acts in training only, so the model read computes what Keras' model(x) and predict compute; trained further, it "
+                            "trains without that dropout."], (between, src)  # fmt: skip
+            assert seq.rnn.dropout == (between or 0.0), (between, src)
+            check_close("Dropout before the Dense left out (float32)", seq(x)[0], keras_run(model, x), 1e-5)

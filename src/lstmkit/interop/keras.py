@@ -17,7 +17,10 @@ Keras layers maps to one multi-layer lstmkit LSTM::
 Keras activations map to lstmkit's: sigmoid, tanh, relu, softsign, softplus, elu, linear (affine
 1, 0) and hard_sigmoid (Keras 3: relu6(x + 3) / 6, i.e. hard_sigmoid with α = 1/6, β = 0.5).
 Keras ``dropout``/``recurrent_dropout`` are lstmkit's variational ``dropout_input``/
-``dropout_recurrent`` (one mask per sequence; training only). Refused by name: ``go_backwards``
+``dropout_recurrent`` (one mask per sequence; training only), and a ``Dropout`` between two LSTM layers is
+lstmkit's ``dropout``. A ``Dropout`` after the last LSTM layer (before the Dense) is left out with a
+UserWarning naming it: lstmkit's dropout acts between stacked layers only, and a Dropout computes
+nothing at inference, so the model read computes Keras' ``model(x)``. Refused by name: ``go_backwards``
 outside Bidirectional, a ``merge_mode`` other than "concat", a non-linear Dense, and, on export,
 the lstmkit options Keras has no twin for (proj_size, peephole, input_forget, clips, layer_norm,
 zoneout, dropconnect, different activations for the candidate and the cell output).
@@ -71,6 +74,7 @@ import io
 import json
 import os
 import re
+import warnings
 import zipfile
 from typing import Mapping
 
@@ -89,7 +93,7 @@ KERAS_TO_LSTMKIT = {
 _TRAINING = {"dropout": "dropout_input", "recurrent_dropout": "dropout_recurrent"}
 _NO_KERAS_TWIN = ("peephole", "input_forget", "gate_clip", "cell_clip", "layer_norm", "zoneout_cell", "zoneout_hidden", "dropconnect")
 #: what a model may hold, as the refusals say it
-LAYERS = "LSTM, Bidirectional(LSTM), Dropout between them, a final Dense (or TimeDistributed(Dense))"
+LAYERS = "LSTM, Bidirectional(LSTM), Dropout between or after them, a final Dense (or TimeDistributed(Dense))"
 
 
 def _keras():
@@ -233,8 +237,9 @@ def model_from_keras(obj_or_path):
     ``readout="linear"`` with the Keras ``Dense`` (its weights), else ``"identity"``. The model is
     batch first like Keras: ``out, state = model(x)`` with x (B, T, I) gives out (B, O) ("last") or
     (B, T, O) ("all"), Keras' ``model(x)``: the model comes back in eval mode, so Keras'
-    dropouts (``Dropout`` between layers, an LSTM's ``dropout`` / ``recurrent_dropout``, kept as the
-    model's options) act only once it is put in training mode (``.train()``; a Trainer does).
+    dropouts (``Dropout`` between LSTM layers, an LSTM's ``dropout`` / ``recurrent_dropout``, kept as the
+    model's options) act only once it is put in training mode (``.train()``; a Trainer does); a
+    ``Dropout`` after the last LSTM layer is left out, with a UserWarning naming it.
     A ``.weights.h5`` holds no configuration: it is read
     with Keras' defaults and head="all" (use the ``.keras`` file of a return_sequences=False model).
     Layers and refusals: :func:`from_keras` (module docstring).
@@ -269,10 +274,13 @@ def _from_live(obj, where: str):
         layer_list = [l for l in obj.layers if not isinstance(l, keras.layers.InputLayer)]
     else:
         fail(where, "obj", "a keras LSTM, Bidirectional(LSTM) or a model of them", type(obj).__name__, exc=TypeError)
-    rec, dense, dropout = [], None, 0.0
+    rec, dense, dropout, after = [], None, 0.0, []
     for k, lay in enumerate(layer_list):
         if dense is not None:
             fail(where, f"layer {k}", "nothing after the Dense read-out", type(lay).__name__)
+        if isinstance(lay, (keras.layers.LSTM, keras.layers.Bidirectional)):
+            dropout = after[-1][1] if after else dropout  # a Dropout between two LSTM layers: lstmkit's dropout
+            after = []
         if isinstance(lay, keras.layers.LSTM):
             rec.append(_live_layer([lay], where))
         elif isinstance(lay, keras.layers.Bidirectional):
@@ -290,7 +298,7 @@ def _from_live(obj, where: str):
         elif isinstance(lay, keras.layers.TimeDistributed) and isinstance(lay.layer, keras.layers.Dense):  # Dense at each step: Dense
             dense = _dense(lay.layer.get_config(), lay.layer.get_weights(), where, lay.name)
         elif isinstance(lay, keras.layers.Dropout) and rec:
-            dropout = float(lay.rate)
+            after.append((lay.name, float(lay.rate)))
         elif isinstance(lay, keras.layers.Masking):
             _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})")
         else:
@@ -298,8 +306,22 @@ def _from_live(obj, where: str):
             fail(where, f"layer {k}", LAYERS, what)
     if not rec:
         fail(where, "obj", "at least one LSTM layer", "none")
+    _leave_out(after, dense is not None, where, stacklevel=4)
     I = rec[0]["dirs"][0][0].shape[0]
     return _build(I, rec, dense, dropout, where)
+
+
+def _leave_out(dropouts: list, dense: bool, where: str, stacklevel: int) -> None:
+    """Warn that the Dropout layers ``dropouts`` ([(name, rate)...]), after the last LSTM layer (before the
+    Dense read-out when ``dense``), are left out. lstmkit's dropout acts between stacked LSTM layers only,
+    none after the last one; a Dropout acts in training only, so the model read computes what Keras'
+    ``model(x)`` and ``predict`` compute: only training it further differs (it trains without)."""
+    for name, rate in dropouts:
+        warnings.warn(
+            f"{where}: layer {name!r}, Dropout(rate={rate:g}) after the last LSTM layer{' (before the Dense read-out)' if dense else ''}, "
+            "is left out: lstmkit's dropout acts between stacked LSTM layers only (none after the last one, before the read-out). "
+            "Dropout acts in training only, so the model read computes what Keras' model(x) and predict compute; "
+            "trained further, it trains without that dropout.", UserWarning, stacklevel=stacklevel)  # fmt: skip
 
 
 def _refuse_masking(where: str, name, got: str):
@@ -642,7 +664,7 @@ def _from_config(config: Mapping, groups, where: str):
     if "output_layers" in cfg:  # Functional: the layers must run one after the other, as a Sequential's do
         _check_chain(layer_cfgs, cfg["output_layers"], where)
     counts: dict[str, int] = {}
-    rec, dense, dropout, I = [], None, 0.0, None
+    rec, dense, dropout, I, after = [], None, 0.0, None, []
     for lc in layer_cfgs:
         cls, c = lc.get("class_name"), lc.get("config", {})
         base = _snake(cls or "")  # Keras names the weight groups by class: lstm, lstm_1, dense, ...
@@ -657,8 +679,11 @@ def _from_config(config: Mapping, groups, where: str):
         if dense is not None:
             fail(where, f"layer {c.get('name')!r}", "nothing after the Dense read-out", cls)
         if cls == "Dropout" and rec:
-            dropout = float(c.get("rate", 0.0))
+            after.append((c.get("name"), float(c.get("rate", 0.0))))
             continue
+        if cls in ("LSTM", "Bidirectional"):
+            dropout = after[-1][1] if after else dropout  # a Dropout between two LSTM layers: lstmkit's dropout
+            after = []
         if name not in groups:
             fail(where, f"weights of layer {c.get('name')!r}", f"a group layers/{name}", f"groups {sorted(groups)}")
         g = groups[name]
@@ -688,6 +713,7 @@ def _from_config(config: Mapping, groups, where: str):
             fail(where, f"layer {c.get('name')!r}", LAYERS, cls)
     if not rec:
         fail(where, "config.json", "at least one LSTM layer", "none")
+    _leave_out(after, dense is not None, where, stacklevel=5)
     I = rec[0]["dirs"][0][0].shape[0] if I is None else I
     return _build(I, rec, dense, dropout, where)
 
