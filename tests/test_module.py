@@ -328,3 +328,19 @@ def test_a_sub_module_cast_alone_is_refused_naming_the_model_to_cast():
     assert all(snapshot.parameters()["rnn." + k] is v for k, v in snapshot.rnn.parameters().items())
     rnn = lstmkit.SequenceModel(3, 2, 4, seed=0).rnn  # its model gone: a module of its own
     assert rnn.double().dtype == np.float64 and lstmkit.LSTM(3, 4).double().dtype == np.float64
+
+
+def test_a_shallow_copy_leaves_the_originals_layers_held_by_it():
+    # copy.copy(model) shares the layers; its __setstate__ pointed their recorded holder at the copy, and once the
+    # copy was gone model.rnn.float() went through, leaving the model's dict of parameters on the old arrays
+    import copy
+    import gc
+
+    m = lstmkit.SequenceModel(3, 2, 4, dtype=np.float64, seed=0)
+    c = copy.copy(m)
+    assert c.rnn is m.rnn
+    del c
+    gc.collect()
+    with pytest.raises(ValueError, match=r"the dtype of the SequenceModel holding it as \.rnn, got float32"):
+        m.rnn.float()
+    assert m.rnn.dtype == np.float64 and m.parameters()["rnn.weight_hh_l0"] is m.rnn.weight_hh_l0

@@ -406,10 +406,11 @@ class Module:
     def __setstate__(self, state: dict) -> None:
         # a copy (copy.deepcopy(model), the usual snapshot of the best weights; pickle.loads) restores __dict__
         # without __setattr__: its sub-modules' recorded holder is pointed at the copy, so their cast alone is
-        # refused there too
+        # refused there too. A sub-module another live model holds (copy.copy shares them) keeps that holder: the
+        # shallow copy would take it, and once the copy is gone the original's layer would cast alone.
         self.__dict__.update(state)
         for v in state.values():
-            if isinstance(v, Module):
+            if isinstance(v, Module) and v._holder() is None:
                 object.__setattr__(v, "_held_by", weakref.ref(self))
 
     def _holder(self) -> "Module | None":
