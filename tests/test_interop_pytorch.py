@@ -328,8 +328,8 @@ def test_a_readout_the_state_dict_has_not_is_a_value_error():
     sd = {k: v.numpy() for k, v in NormNet("layernorm").state_dict().items() if not k.startswith("norm.")}
     with pytest.raises(ValueError, match=r"^module_from_state_dict: expected readout one of \['fc'\], got 'head'\.$"):
         module_from_state_dict(sd, readout="head")
-    with pytest.raises(ValueError, match=r"^module_from_state_dict: expected state weight_ih_l0 and weight_hh_l0 \(or a cell's weight_ih, weight_hh\), "
-                                         r"got keys \['bias_hh_l0', 'bias_ih_l0', 'weight_hh_l0'\]\.$"):  # fmt: skip
+    with pytest.raises(ValueError, match=r"^module_from_state_dict: expected state lstm.weight_ih_l0 and lstm.weight_hh_l0 \(or a cell's lstm.weight_ih, "
+                                         r"lstm.weight_hh\), got keys \['lstm.bias_hh_l0', 'lstm.bias_ih_l0', 'lstm.weight_hh_l0'\]\.$"):  # fmt: skip
         module_from_state_dict({k: v for k, v in sd.items() if k.startswith("lstm.") and k != "lstm.weight_ih_l0"})
 
 
@@ -342,11 +342,12 @@ def test_source_names_the_file_in_the_refusals_of_its_keys_not_in_those_of_the_a
     for state, said in (
         ({"weight_ih_l0": z(16, 3, dtype=np.int64)}, "expected lstm.pt state['weight_ih_l0'] a floating-point tensor, got dtype int64."),
         ({**lstm, "fc.weight": z(2, 5)}, "expected lstm.pt fc.weight a read-out weight of shape (O, 4), got shape (2, 5)."),
-        ({"lstm.weight_hh_l0": z(16, 4)}, "expected lstm.pt state weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh), "
-                                          "got keys ['weight_hh_l0']."),
-        ({**lstm, "lstm.weight_ih_l1": z(16, 4)}, "lstm.pt: LSTM.load_state_dict: expected state exactly the keys ['weight_ih_l0', "
-                                                  "'weight_hh_l0', 'weight_ih_l1', 'weight_hh_l1'], got missing ['weight_hh_l1'] and "
-                                                  "unexpected []. Check num_layers, bias, bidirectional and proj_size match the saved model."),
+        ({"lstm.weight_hh_l0": z(16, 4)}, "expected lstm.pt state lstm.weight_ih_l0 and lstm.weight_hh_l0 (or a cell's lstm.weight_ih, "
+                                          "lstm.weight_hh), got keys ['lstm.weight_hh_l0']."),
+        ({**lstm, "lstm.weight_ih_l1": z(16, 4)}, "expected lstm.pt state exactly the keys ['lstm.weight_ih_l0', 'lstm.weight_hh_l0', "
+                                                  "'lstm.weight_ih_l1', 'lstm.weight_hh_l1'] (of the LSTM(3, 4, num_layers=2, bias=False, dtype=float32) its keys "
+                                                  "describe), got missing ['lstm.weight_hh_l1'] and unexpected []. A state_dict holds every weight "
+                                                  "of each layer and direction: this one was edited, or is of another module."),
     ):  # fmt: skip
         with pytest.raises((ValueError, TypeError)) as raised:
             module_from_state_dict(state, source="lstm.pt")
@@ -573,7 +574,7 @@ def test_a_pt_files_bad_tensor_is_named_by_the_file_and_its_key(tmp_path):
         (lambda s: s["lstm.weight_ih_l0"].__setitem__((5, 2), float("nan")), r"state\['lstm.weight_ih_l0'\] finite values, got nan at index \(5, 2\)\."),
         (lambda s: s["fc.bias"].__setitem__(1, float("-inf")), r"state\['fc.bias'\] finite values, got -inf at index \(1,\)\."),
         (lambda s: s.update({"lstm.weight_hh_l1": torch.zeros(16, 5)}),
-         r"state\['lstm.weight_hh_l1'\] shape \(16, 4\) \(of the LSTM\(3, 4, num_layers=2, dtype=float32\) that weight_ih_l0 and weight_hh_l0 make\), got shape \(16, 5\)\."),
+         r"state\['lstm.weight_hh_l1'\] shape \(16, 4\) \(of the LSTM\(3, 4, num_layers=2, dtype=float32\) that lstm.weight_ih_l0 and lstm.weight_hh_l0 make\), got shape \(16, 5\)\."),
     ]  # fmt: skip
     for edit, told in cases:
         torch.save(_tagger_state(edit), tmp_path / "bad.pt")
@@ -585,3 +586,27 @@ def test_a_pt_files_bad_tensor_is_named_by_the_file_and_its_key(tmp_path):
     state["fc.weight"][1, 3] = 1e39
     with pytest.raises(ValueError, match=r"^module_from_state_dict: expected state\['fc.weight'\] values within float32's range \(±3\.4e38\), got 1e\+39 at index \(1, 3\)\."):
         module_from_state_dict(state)
+
+
+def test_the_refusals_of_the_recurrent_keys_name_them_as_the_state_holds_them():
+    """A state_dict under a prefix (a model's self.rnn): _recurrent_from_keys named its keys without it ('weight_hh_l0
+    a 2-D weight', 'that weight_ih_l0 and weight_hh_l0 make', 'LSTM.load_state_dict: expected state exactly the keys
+    ['weight_ih_l0', ...]'), which the user's file does not hold; a 1-D weight_ih_l0 was named as weight_hh_l0 with
+    weight_hh_l0's (good) shape. Each key is named as in the state, the one at fault with its own shape."""
+    z = lambda *shape: np.zeros(shape, np.float32)  # noqa: E731
+    good = {f"rnn.{k}": v.numpy() for k, v in nn.LSTM(3, 4, 2).state_dict().items()}  # I = 3, H = 4, L = 2
+    lstm = "LSTM(3, 4, num_layers=2, dtype=float32)"
+    for edit, said in (
+        ({"rnn.weight_ih_l0": z(3)}, "expected state['rnn.weight_ih_l0'] a 2-D weight, got shape (3,)."),
+        ({"rnn.weight_hh_l0": z(12, 4)}, "expected state['rnn.weight_hh_l0'] shape (4H, H) or (4H, P) for an LSTM, (H, H) for an RNN, got shape (12, 4)."),
+        ({"rnn.weight_hh_l1": z(16, 5)}, f"expected state['rnn.weight_hh_l1'] shape (16, 4) (of the {lstm} that rnn.weight_ih_l0 and rnn.weight_hh_l0 make), got shape (16, 5)."),
+        ({"rnn.bias_hh_l1": None}, f"expected state exactly the keys {list(good)} (of the {lstm} its keys describe), got missing ['rnn.bias_hh_l1'] and unexpected []."),
+        ({"rnn.weight_ih": z(16, 3)}, "expected state either layer keys (weight_ih_l0, ...) or cell keys (weight_ih, ...), got both in ["),
+    ):  # fmt: skip
+        state = {k: v for k, v in {**good, **edit}.items() if v is not None}
+        with pytest.raises(ValueError) as raised:
+            module_from_state_dict(state)
+        assert str(raised.value).startswith(f"module_from_state_dict: {said}"), str(raised.value)
+    cell = {f"cell.{k}": v.numpy() for k, v in nn.LSTMCell(3, 4).state_dict().items()}
+    with pytest.raises(ValueError, match=r"^module_from_state_dict: expected state\['cell\.weight_hh'\] a 2-D weight, got shape \(16,\)\.$"):
+        module_from_state_dict({**cell, "cell.weight_hh": z(16)})

@@ -442,14 +442,22 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
 
 
 def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: str, prefix: str = "", source: str | None = None):
+    """The module that the recurrent weights ``sd`` (keys without ``prefix``) make, their values loaded.
+    Every refusal names the keys as the state holds them, ``prefix`` and all (``state['rnn.weight_hh_l1']``)."""
     of = _of(source)
+    key = lambda k: of(f"state[{prefix + k!r}]")  # noqa: E731  (a key as it is in the user's state)
+    held = sorted(prefix + k for k in sd)
+    layers = [_KEY.match(k)["layer"] for k in sd]
+    if None in layers and set(layers) != {None}:
+        fail(where, of("state"), "either layer keys (weight_ih_l0, ...) or cell keys (weight_ih, ...)", f"both in {held}")
     cell = "weight_ih" in sd
-    first = "weight_hh" if cell else "weight_hh_l0"
-    if first not in sd or ("weight_ih" if cell else "weight_ih_l0") not in sd:
-        fail(where, of("state"), "weight_ih_l0 and weight_hh_l0 (or a cell's weight_ih, weight_hh)", f"keys {sorted(sd)}")
-    W_hh, W_ih = sd[first], sd["weight_ih" if cell else "weight_ih_l0"]
-    if W_hh.ndim != 2 or W_ih.ndim != 2:
-        fail(where, of(first), "a 2-D weight", f"shape {W_hh.shape}")
+    ih, first = ("weight_ih", "weight_hh") if cell else ("weight_ih_l0", "weight_hh_l0")
+    if first not in sd or ih not in sd:
+        fail(where, of("state"), f"{prefix}weight_ih_l0 and {prefix}weight_hh_l0 (or a cell's {prefix}weight_ih, {prefix}weight_hh)", f"keys {held}")
+    for k in (ih, first):
+        if sd[k].ndim != 2:
+            fail(where, key(k), "a 2-D weight", f"shape {sd[k].shape}")
+    W_hh, W_ih = sd[first], sd[ih]
     rows, P = W_hh.shape
     dt = np.float64 if W_hh.dtype == np.float64 else np.float32
     bias = any(k.startswith("bias_") for k in sd)
@@ -458,14 +466,11 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
     elif rows == P:
         kind, H = "RNN", rows
     else:
-        fail(where, of(first), "shape (4H, H) or (4H, P) for an LSTM, (H, H) for an RNN", f"shape {W_hh.shape}", "GRU (3H rows) is not supported.")
+        fail(where, key(first), "shape (4H, H) or (4H, P) for an LSTM, (H, H) for an RNN", f"shape {W_hh.shape}", "GRU (3H rows) is not supported.")
     I = W_ih.shape[1]
     if cell:
         module = LSTMCell(I, H, bias, dtype=dt, seed=0) if kind == "LSTM" else RNNCell(I, H, bias, nonlinearity, dtype=dt, seed=0)
     else:
-        layers = [_KEY.match(k)["layer"] for k in sd]
-        if None in layers:
-            fail(where, of("state"), "either layer keys (weight_ih_l0, ...) or cell keys (weight_ih, ...)", f"both in {sorted(sd)}")
         L = 1 + max(int(s[2:]) for s in layers)
         bi = any(k.endswith("_reverse") for k in sd)
         proj = P if "weight_hr_l0" in sd else 0
@@ -473,12 +478,18 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
             module = LSTM(I, H, L, bias, bidirectional=bi, proj_size=proj, dtype=dt, seed=0)
         else:
             module = RNN(I, H, L, nonlinearity, bias, bidirectional=bi, dtype=dt, seed=0)
+    made = f"the {module!r} that {prefix}{ih} and {prefix}{first} make"
     shapes = {k: v.shape for k, v in module.state_dict().items()}
-    for k, v in sd.items():  # a key's shape against the module its first layer's make: named with its prefix, as in the state
-        if k in shapes and v.shape != shapes[k]:
-            fail(where, of(f"state[{prefix + k!r}]"), f"shape {shapes[k]} (of the {module!r} that {first.replace('hh', 'ih')} and {first} make)", f"shape {v.shape}")
+    missing, unexpected = [prefix + k for k in shapes if k not in sd], [prefix + k for k in sd if k not in shapes]
+    if missing or unexpected:  # load_state_dict names them without the prefix, as the module's keys
+        fail(where, of("state"), f"exactly the keys {[prefix + k for k in shapes]} (of the {module!r} its keys describe)",
+             f"missing {missing} and unexpected {unexpected}",
+             "A state_dict holds every weight of each layer and direction: this one was edited, or is of another module.")  # fmt: skip
+    for k, v in sd.items():  # a key's shape against the module its first layer's make
+        if v.shape != shapes[k]:
+            fail(where, key(k), f"shape {shapes[k]} (of {made})", f"shape {v.shape}")
     try:
-        module.load_state_dict(sd)  # every key and shape checked; names the wrong one
-    except ValueError as exc:  # "LSTM.load_state_dict: expected weight_hh_l1 shape ...": said as this function's
+        module.load_state_dict(sd)  # every key and shape checked above; values: finite, within the module's dtype
+    except ValueError as exc:  # "LSTM.load_state_dict: expected weight_ih_l0 values within ...": said as this function's
         raise ValueError(f"{where}: {source + ': ' if source else ''}{exc}") from None
     return module
