@@ -113,6 +113,38 @@ def test_not_fitted_error_says_to_call_fit():
         LSTMRegressor().score(X, np.zeros(4))
 
 
+def test_set_params_after_fit_changes_neither_the_model_nor_its_file(tmp_path):
+    """scikit-learn's rule: set_params takes effect at the next fit. The fitted estimator keeps predicting with its
+    model, and save writes the parameters of its fit: a file that loads and says how the model was trained (it wrote
+    the new ones, and hidden_size, dtype, lstm_options and class_weight made it unloadable; a batch_size "x" broke
+    predict). The oracle: an estimator fitted afresh with the first fit's parameters (same seed: the same model)."""
+    X, y = seq_data(n=30)
+    params = dict(hidden_size=4, epochs=2, seed=0)
+    fresh = LSTMClassifier(**params).fit(X, y)
+    changes = ({"hidden_size": 8}, {"dtype": "float64"}, {"lstm_options": {"peephole": True}}, {"class_weight": {"up": 2.0}},
+               {"epochs": 99, "learning_rate": 0.5, "seed": 7}, {"batch_size": "x"})  # fmt: skip
+    for change in changes:
+        clf = LSTMClassifier(**params).fit(X, y).set_params(**change)
+        assert {k: clf.get_params()[k] for k in change} == change  # set, for the next fit
+        np.testing.assert_array_equal(clf.predict_proba(X), fresh.predict_proba(X))
+        clf.save(tmp_path / "clf.npz")
+        back = lstmkit.load(tmp_path / "clf.npz")
+        assert back.get_params() == LSTMClassifier(**params).get_params(), change
+        np.testing.assert_array_equal(back.predict_proba(X), fresh.predict_proba(X))
+    clf.set_params(batch_size=16, hidden_size=3).fit(X, y)  # the next fit takes them
+    assert clf.model_.rnn.hidden_size == 3
+    np.testing.assert_array_equal(clf.predict_proba(X), LSTMClassifier(**dict(params, batch_size=16, hidden_size=3)).fit(X, y).predict_proba(X))
+
+    Xr, yr = X[:, :, :1], X.sum(axis=(1, 2))
+    reg = LSTMRegressor(**params).fit(Xr, yr)
+    expected = LSTMRegressor(**params).fit(Xr, yr).predict(Xr)
+    reg.set_params(standardize=False, hidden_size=8).save(tmp_path / "reg.npz")  # standardize=False made it unloadable
+    back = lstmkit.load(tmp_path / "reg.npz")
+    assert back.get_params() == LSTMRegressor(**params).get_params()
+    np.testing.assert_array_equal(back.predict(Xr), expected)
+    np.testing.assert_array_equal(reg.predict(Xr), expected)
+
+
 def test_save_and_load_roundtrip_and_errors(tmp_path):
     X, y = seq_data(n=30)
     clf = LSTMClassifier(hidden_size=4, epochs=2, seed=0, bidirectional=True).fit(X, y)

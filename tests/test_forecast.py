@@ -102,11 +102,11 @@ def test_scaling_is_fitted_on_the_training_part_only():
 
 
 def test_log_difference_pipeline_inverts_exactly():
-    fc = LSTMForecaster(log=True, difference=1)
+    fc = LSTMForecaster()
     y = np.array([[100.0], [110.0], [121.0], [133.1]])
-    z = fc._to_model_space(y)  # log growth ln(1.1) each step
+    z = fc._to_model_space(y, log=True, difference=1)  # log growth ln(1.1) each step
     np.testing.assert_allclose(z, np.log(1.1))
-    np.testing.assert_allclose(fc._from_model_space(z, np.array([100.0])), y[1:])
+    np.testing.assert_allclose(fc._from_model_space(z, np.array([100.0]), log=True, difference=1), y[1:])
 
 
 def test_the_scaling_is_numpys_mean_and_std_bit_for_bit_on_ordinary_series():
@@ -187,6 +187,32 @@ def test_save_load_round_trip_and_wrong_kind(tmp_path):
     LSTMRegressor(epochs=1, seed=0).fit(X, X[:, -1, 0]).save(tmp_path / "r.npz")
     with pytest.raises(FileFormatError, match="expected a model of kind LSTMForecaster, got LSTMRegressor"):
         LSTMForecaster.load(tmp_path / "r.npz")
+
+
+def test_set_params_after_fit_is_for_the_next_fit(tmp_path):
+    """scikit-learn's rule: set_params takes effect at the next fit. predict, score and save read the pipeline of the
+    fit (window_, horizon_, log_, difference_, fitted_params_), not the parameters set since: window=6 gave the LSTM
+    windows it never trained on, log=False and difference=0 read its outputs in another space (forecasts of 1
+    passenger), horizon=1 a bare NumPy reshape error, and each was saved so. The oracle: a forecaster fitted afresh
+    with the first fit's parameters (seeded: the same model), and, for the next fit, one made with the new ones."""
+    y = airline_passengers()[:60].astype(np.float64)
+    params = dict(window=12, horizon=3, log=True, difference=1, **dict(FAST, hidden_size=4, epochs=3))
+    fresh = LSTMForecaster(**params).fit(y)
+    for change in ({"window": 6}, {"log": False}, {"difference": 0}, {"horizon": 1}, {"hidden_size": 8, "epochs": 99}):
+        fc = LSTMForecaster(**params).fit(y).set_params(**change)
+        np.testing.assert_array_equal(fc.predict(), fresh.predict())  # the horizon at fit: 3 values
+        np.testing.assert_array_equal(fc.predict(5), fresh.predict(5))
+        np.testing.assert_array_equal(fc.predict(2, y[:30]), fresh.predict(2, y[:30]))
+        assert fc.score(y[30:40], history=y[:30]) == fresh.score(y[30:40], history=y[:30])
+        with pytest.raises(ValueError, match=r"expected y at least window\+difference = 13 values of history, got 7"):
+            fc.predict(1, y[:7])  # the fitted window's
+        fc.save(tmp_path / "f.npz")
+        back = LSTMForecaster.load(tmp_path / "f.npz")
+        assert back.get_params() == LSTMForecaster(**params).get_params(), change
+        np.testing.assert_array_equal(back.predict(5), fresh.predict(5))
+    fc = fresh.set_params(window=6, log=False).fit(y)  # the next fit takes them
+    assert (fc.window_, fc.log_) == (6, False)
+    np.testing.assert_array_equal(fc.predict(5), LSTMForecaster(**dict(params, window=6, log=False)).fit(y).predict(5))
 
 
 def test_sklearn_conventions_and_errors():

@@ -54,6 +54,21 @@ def test_save_load_round_trip(gen, tmp_path):
         LSTMForecaster.load(tmp_path / "g.npz")
 
 
+def test_set_params_after_fit_changes_neither_the_model_nor_its_file(tmp_path):
+    """scikit-learn's rule: set_params takes effect at the next fit; save writes the parameters of the fit (it wrote
+    the new ones: hidden_size=16 made the file unloadable, epochs=9 misrecorded the training). The oracle: a
+    generator fitted afresh with the first fit's parameters (seeded: the same model)."""
+    params = dict(hidden_size=8, seq_len=10, batch_size=4, epochs=1, seed=0)
+    fresh = TextGenerator(**params).fit(PATTERN)
+    g = TextGenerator(**params).fit(PATTERN).set_params(hidden_size=16, lstm_options={"peephole": True}, epochs=9, seed=3)
+    assert g.perplexity(PATTERN[:50]) == fresh.perplexity(PATTERN[:50])
+    g.save(tmp_path / "g.npz")
+    back = TextGenerator.load(tmp_path / "g.npz")
+    assert back.get_params() == TextGenerator(**params).get_params()
+    assert back.perplexity(PATTERN[:50]) == fresh.perplexity(PATTERN[:50])
+    assert g.fit(PATTERN).model_.rnn.hidden_size == 16  # the next fit takes them
+
+
 def test_fit_on_a_path_and_stdlib_text(tmp_path):
     text = stdlib_text(3000)
     assert len(text) == 3000 and "class " in text

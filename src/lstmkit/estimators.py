@@ -33,14 +33,17 @@ or no feature is refused by ``fit``, ``predict`` and ``score`` alike (as scikit-
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
 attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_epochs_``, ``best_epoch_``,
 ``n_features_in_``, ``validation_indices_``, ``fitted_with_lengths_`` (None: a file saved before
-it was recorded), ...; ``feature_names_in_``, a long CSV's feature
+it was recorded), ``fitted_params_`` (the hyper-parameters fit trained with, as JSON: get_params()
+at fit, a Generator seed as None, dtype by name), ...; ``feature_names_in_``, a long CSV's feature
 columns, or ``step_columns_in_``, a wide CSV's step columns, where ``lstmkit train`` read a CSV),
 all saved with the model, and a file whose fields disagree with its weights or with each other is
 refused at load naming the field. ``validation_indices_``: the rows of X (int64, ascending) that
 ``validation_split`` held out of training, those the val_* of ``history_`` score (e.g.
 ``clf.score(X[rows], y[rows])`` is the last epoch's val_accuracy); None without a split or with
 ``validation_data``; a file saved before it was recorded loads without it;
-``get_params``/``set_params`` are implemented here (sklearn is not needed), and ``__sklearn_tags__``
+``get_params``/``set_params`` are implemented here (sklearn is not needed; as in scikit-learn,
+``set_params`` takes effect at the next ``fit``: a fitted estimator keeps predicting with its model,
+and ``save`` writes ``fitted_params_``, the parameters of that model's fit), and ``__sklearn_tags__``
 imports sklearn only when sklearn itself asks, so ``sklearn.base.clone``, ``GridSearchCV`` and
 ``cross_val_score`` work on 3-D inputs. For sequences of different lengths there, give X as a list
 of sequences of their own lengths: scikit-learn passes ``lengths`` (``params=``) to ``fit`` only,
@@ -585,7 +588,8 @@ class _SequenceEstimator:
         split = 0.0 if validation is not None else float(self.validation_split or 0.0)
         # what a resume compares; class_weight only when given, as a checkpoint from before it has none; a dict as the
         # weight of each class it makes ({1: 5} is {0: 1, 1: 5}: a class left out weighs 1), in classes_ order
-        settings = {k: v for k, v in self._json_params().items() if k not in ("epochs", "verbose") and not (k == "class_weight" and v is None)}
+        params = self._json_params()  # the hyper-parameters of this fit: fitted_params_ (what save writes, what predict reads)
+        settings = {k: v for k, v in params.items() if k not in ("epochs", "verbose") and not (k == "class_weight" and v is None)}
         if isinstance(getattr(self, "class_weight", None), Mapping):  # (a classifier's)
             weights = learned["class_weight_"]
             if uniform_weights(weights):  # all one number: no weighting, None's
@@ -612,6 +616,7 @@ class _SequenceEstimator:
         for k, v in learned.items():
             setattr(self, k, v)
         self.model_ = model
+        self.fitted_params_ = params
         self.history_ = history
         self.n_features_in_ = X.shape[2]
         self.fitted_with_lengths_ = lengths is not None  # given, or those of a list of sequences of different lengths
@@ -675,11 +680,12 @@ class _SequenceEstimator:
         return X, lengths
 
     def _raw_output(self, X, lengths) -> np.ndarray:
-        return predict(self.model_, X, lengths, batch_size=max(256, self.batch_size))
+        return predict(self.model_, X, lengths, batch_size=max(256, self.fitted_params_["batch_size"]))  # fit's, not set_params' since
 
     # -- saving -----------------------------------------------------------------------------
     def _json_params(self) -> dict[str, Any]:
-        """get_params() as JSON (:func:`json_params`: a Generator seed as None), dtype by name."""
+        """get_params() as JSON (:func:`json_params`: a Generator seed as None), dtype by name: what
+        ``fit`` records as ``fitted_params_`` and ``save`` writes."""
         params = json_params(self.get_params())
         params["dtype"] = np.dtype(params["dtype"]).name
         return params
@@ -701,9 +707,11 @@ class _SequenceEstimator:
         }
 
     def save(self, path) -> None:
-        """Write the fitted estimator to ``path`` (lstmkit model file; atomic; no pickle)."""
+        """Write the fitted estimator to ``path`` (lstmkit model file; atomic; no pickle), with the
+        hyper-parameters it was fitted with (``fitted_params_``): a ``set_params`` since is for the
+        next fit, and describes neither the model nor its training."""
         self._check_fitted("save")
-        save_model(path, type(self).__name__, self._json_params(), self.model_.state_dict(), self._file_extra())
+        save_model(path, type(self).__name__, self.fitted_params_, self.model_.state_dict(), self._file_extra())
 
     @classmethod
     def load(cls, path):
@@ -745,7 +753,7 @@ class _SequenceEstimator:
             raise
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: a label 1e308 as an int64
             raise FileFormatError(f"{path}: expected a valid {cls.__name__} model file, got one that fails to load ({exc}).") from None
-        est.model_ = model
+        est.model_, est.fitted_params_ = model, est._json_params()  # the file's parameters, those of its fit
         return est
 
 

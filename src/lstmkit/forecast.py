@@ -303,7 +303,10 @@ class LSTMForecaster:
     does not standardize again). ``lstm_options`` holds ``proj_size`` and the LSTM variants, e.g.
     ``{"peephole": True, "zoneout_cell": 0.1}`` (see :class:`lstmkit.LSTMRegressor`).
 
-    Learned attributes: ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
+    Learned attributes: ``window_``, ``horizon_``, ``log_``, ``difference_`` (the pipeline predict
+    runs: the parameters at fit; as in scikit-learn, ``set_params`` takes effect at the next fit),
+    ``fitted_params_`` (every parameter at fit, as JSON: what ``save`` writes),
+    ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
     the fitted series, ``series_names_`` the S series' names at fit (a tuple of str, from
     ``fit(y, names=...)``, a pandas DataFrame's columns or a Series' name; None when none were
     given), ``validation_indices_`` the windows validation_split held out (int64, ascending; None
@@ -414,10 +417,11 @@ class LSTMForecaster:
             raise NotFittedError(f"LSTMForecaster.{what}: expected a fitted forecaster, got one that is not fitted. Call fit(y) first.")
 
     # -- transform pipeline ----------------------------------------------------------------
-    def _to_model_space(self, y: np.ndarray) -> np.ndarray:
-        """(N, S) raw -> (N - difference, S) log/differenced, unscaled."""
+    def _to_model_space(self, y: np.ndarray, log: bool, difference: int) -> np.ndarray:
+        """(N, S) raw -> (N - difference, S) log/differenced, unscaled (``log`` and ``difference``:
+        the parameters of the fit about to run, or ``log_`` and ``difference_``, those of the fitted model)."""
         u = y
-        if self.log:
+        if log:
             if (y <= 0).any():
                 at = first_index(y <= 0)
                 fail(KIND, "y", "values > 0 with log=True", f"{y[at]} at index {at}", "Use log=False.")
@@ -426,14 +430,16 @@ class LSTMForecaster:
             at = first_index(np.abs(u) > LARGEST)
             fail(KIND, "y", f"values within ±{LARGEST:.3g} (a quarter of float64's largest: the differences and the centring "
                  "overflow beyond it)", f"{y[at]} at index {at}",
-                 "Divide the series by a power of ten and multiply the forecasts back" + ("." if self.log else ", or use log=True."))  # fmt: skip
-        return np.diff(u, axis=0) if self.difference else u
+                 "Divide the series by a power of ten and multiply the forecasts back" + ("." if log else ", or use log=True."))  # fmt: skip
+        return np.diff(u, axis=0) if difference else u
 
-    def _from_model_space(self, z: np.ndarray, last: np.ndarray) -> np.ndarray:
-        """(H, S) forecasts in model space after a series whose last raw value is ``last`` (S,)."""
-        u_last = np.log(last) if self.log else last
-        u = u_last[None] + np.cumsum(z, axis=0) if self.difference else z
-        return np.exp(u) if self.log else u
+    @staticmethod
+    def _from_model_space(z: np.ndarray, last: np.ndarray, log: bool, difference: int) -> np.ndarray:
+        """(H, S) forecasts in model space after a series whose last raw value is ``last`` (S,), back
+        to y (``log``, ``difference``: the fitted model's ``log_`` and ``difference_``)."""
+        u_last = np.log(last) if log else last
+        u = u_last[None] + np.cumsum(z, axis=0) if difference else z
+        return np.exp(u) if log else u
 
     def _windows(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scaled (M, S) -> X (n, W, S), Y (n, H*S) for every full window and target block."""
@@ -451,9 +457,10 @@ class LSTMForecaster:
         ``names``: the S series' names, recorded as ``series_names_`` (default: a pandas
         DataFrame's column names, or a Series' name, when they are strings; else none recorded)."""
         self._check_params()
+        params = json_params(self.get_params())  # this fit's: fitted_params_, what save writes
         y2, was_1d = as_series(y, f"{KIND}.fit")
         series_names = _names_of(y, names, y2.shape[1], f"{KIND}.fit")
-        z = self._to_model_space(y2)
+        z = self._to_model_space(y2, self.log, self.difference)
         need = self.window + self.horizon
         if len(z) < need:
             fail(
@@ -480,11 +487,20 @@ class LSTMForecaster:
         # a failed fit leaves a fitted forecaster as it was
         regressor = self._new_regressor()._fit_targets(X, Y, validation_data=validation, mae_as=mae_as)
         self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
+        self._fitted_pipeline(params)
         self.validation_indices_ = held
         self.n_series_, self.history_, self.is_1d_ = y2.shape[1], y2, was_1d
         self.series_names_ = series_names
         self.training_history_ = regressor.history_
         return self
+
+    def _fitted_pipeline(self, params: dict) -> None:
+        """Record ``params`` (JSON, :func:`~lstmkit.estimators.json_params`) as ``fitted_params_`` and
+        what predict reads of them as ``window_``, ``horizon_``, ``log_``, ``difference_``: a
+        ``set_params`` after fit is for the next fit (scikit-learn's rule), not the fitted model's input."""
+        self.fitted_params_ = params
+        self.window_, self.horizon_ = int(params["window"]), int(params["horizon"])
+        self.log_, self.difference_ = bool(params["log"]), int(params["difference"])
 
     def _split_sizes(self, n: int) -> tuple[int, int]:
         """Of ``n`` windows, (n_val, gap): validation_split holds out the last n_val = round(n *
@@ -511,13 +527,13 @@ class LSTMForecaster:
 
     def _forecast_block(self, histories: list[np.ndarray]) -> np.ndarray:
         """One direct H-step block for each raw history (each (>= W+difference, S)) -> (n, H, S)."""
-        W, H, S = self.window, self.horizon, self.n_series_
-        X = np.stack([((self._to_model_space(h) - self.mean_) / self.scale_)[-W:] for h in histories])  # (n, W, S)
+        W, H, S = self.window_, self.horizon_, self.n_series_
+        X = np.stack([((self._to_model_space(h, self.log_, self.difference_) - self.mean_) / self.scale_)[-W:] for h in histories])  # (n, W, S)
         Z = self.regressor_.predict(X).reshape(len(histories), H, S) * self.scale_ + self.mean_  # (n, H, S)
-        return np.stack([self._from_model_space(Z[i], h[-1]) for i, h in enumerate(histories)])
+        return np.stack([self._from_model_space(Z[i], h[-1], self.log_, self.difference_) for i, h in enumerate(histories)])
 
     def predict(self, steps: int | None = None, y=None, names=None) -> np.ndarray:
-        """Forecast ``steps`` values (default: horizon) after the end of ``y`` (default: the fitted series).
+        """Forecast ``steps`` values (default: the horizon at fit) after the end of ``y`` (default: the fitted series).
 
         Returns (steps,) when fitted on a 1-D series, else (steps, S). Steps beyond the horizon are
         made recursively, one H-step block at a time, each block appended to the history.
@@ -525,7 +541,7 @@ class LSTMForecaster:
         when the forecaster recorded names at fit, other names (or another order) are refused.
         """
         self._check_fitted("predict")
-        steps = self.horizon if steps is None else check_int(steps, f"{KIND}.predict", "steps", minimum=1)
+        steps = self.horizon_ if steps is None else check_int(steps, f"{KIND}.predict", "steps", minimum=1)
         return self._forecast(self.history_ if y is None else self._check_history(y, "predict", names), steps)
 
     def _forecast(self, hist: np.ndarray, steps: int) -> np.ndarray:
@@ -576,7 +592,7 @@ class LSTMForecaster:
 
     def _check_history(self, y, what: str, names=None, arg: str = "y") -> np.ndarray:
         y2 = self._check_series(y, what, names, arg)
-        need = self.window + self.difference
+        need = self.window_ + self.difference_  # the fitted model's
         if len(y2) < need:
             fail(f"{KIND}.{what}", arg, f"at least window+difference = {need} values of history", f"{len(y2)}")
         return y2
@@ -600,8 +616,9 @@ class LSTMForecaster:
     def save(self, path) -> None:
         """Write the fitted forecaster to one model file (lstmkit.modelfile; atomic; no pickle).
 
-        It holds the LSTM weights, the scaling, and the fitted series (so ``predict()`` works after
-        loading without the data).
+        It holds the LSTM weights, the scaling, the fitted series (so ``predict()`` works after
+        loading without the data) and the parameters of the fit (``fitted_params_``; a ``set_params``
+        since is for the next fit).
         """
         self._check_fitted("save")
         from .modelfile import save_model
@@ -611,12 +628,12 @@ class LSTMForecaster:
             "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
             "history": self.history_.tolist(),
             "series_names": None if self.series_names_ is None else list(self.series_names_),
-            "regressor": {"params": reg._json_params(), **reg._file_extra()},
+            "regressor": {"params": reg.fitted_params_, **reg._file_extra()},
         }  # fmt: skip
         held = getattr(self, "validation_indices_", _UNKNOWN)  # unknown: loaded from a file that did not record it
         if held is not _UNKNOWN:
             extra["validation_indices"] = None if held is None else held.tolist()
-        save_model(path, KIND, json_params(self.get_params()), reg.model_.state_dict(), extra)
+        save_model(path, KIND, self.fitted_params_, reg.model_.state_dict(), extra)
 
     @classmethod
     def load(cls, path) -> "LSTMForecaster":
@@ -685,6 +702,7 @@ class LSTMForecaster:
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
         fc.regressor_, fc.history_, fc.n_series_, fc.is_1d_ = reg, history, S, ex["is_1d"]
+        fc._fitted_pipeline(json_params(fc.get_params()))  # the file's parameters, those of its fit
         fc.series_names_ = None if series_names is None else tuple(series_names)
         if held is not _UNKNOWN:
             fc.validation_indices_ = held
@@ -721,7 +739,7 @@ class LSTMForecaster:
         if N - test_size < min_train:
             fail(where, "test_size", f"at most N - {min_train} = {N - min_train} (enough training data)", test_size)
         self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size], names=given)
-        H = self.horizon
+        H = self.horizon_
         origins = np.arange(N - test_size, N)
         histories = [y2[:o] for o in origins]
         lstm = self._forecast_block(histories)  # (n, H, S)

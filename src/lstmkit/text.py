@@ -102,7 +102,9 @@ class TextGenerator:
                             numpy.random.Generator seeds each fit with its next draw (saved as None)
 
     Learned: ``vocab_`` (str, index 0 is "unknown"), ``model_`` (SequenceModel), ``history_``
-    (:class:`lstmkit.History`, one entry per epoch), ``n_updates_``.
+    (:class:`lstmkit.History`, one entry per epoch), ``n_updates_``, ``fitted_params_`` (the
+    parameters at fit, as JSON: what ``save`` writes; as in scikit-learn, ``set_params`` takes
+    effect at the next fit).
     """
 
     def __init__(
@@ -207,6 +209,7 @@ class TextGenerator:
         from .training import Trainer
 
         where = f"{KIND}.fit"
+        params = json_params(self.get_params())  # this fit's: fitted_params_, what save writes
         text = _as_text(text, where)
         L = check_int(self.seq_len, KIND, "seq_len", minimum=1)
         B = check_int(self.batch_size, KIND, "batch_size", minimum=1)
@@ -234,6 +237,7 @@ class TextGenerator:
         model.eval()
         self.vocab_, self._index, self.model_, self.history_ = vocab, index, model, history
         self.n_updates_ = epochs * -(-n // L)
+        self.fitted_params_ = params
         return self
 
     # -- use -------------------------------------------------------------------------------
@@ -329,12 +333,13 @@ class TextGenerator:
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path) -> None:
-        """Write the model file (lstmkit.modelfile; no pickle), atomically."""
+        """Write the model file (lstmkit.modelfile; no pickle), atomically, with the parameters of
+        the fit (``fitted_params_``, not those of a ``set_params`` since)."""
         from .modelfile import save_model
 
         self._check_fitted("save")
         extra = {"vocab": [ord(c) for c in self.vocab_], "n_updates": self.n_updates_, "history": self.history_.epochs}
-        save_model(path, KIND, {"params": json_params(self.get_params()), "model": self.model_.config()}, self.model_.state_dict(), extra)
+        save_model(path, KIND, {"params": self.fitted_params_, "model": self.model_.config()}, self.model_.state_dict(), extra)
 
     @classmethod
     def load(cls, path) -> "TextGenerator":
@@ -383,5 +388,6 @@ class TextGenerator:
         model.eval()
         gen.vocab_ = "".join(chr(c) for c in codes)
         gen.model_, gen.n_updates_ = model, n_updates
+        gen.fitted_params_ = json_params(gen.get_params())  # the file's parameters, those of its fit
         gen._index = {ch: i for i, ch in enumerate(gen.vocab_)}
         return gen
