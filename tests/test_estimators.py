@@ -111,6 +111,8 @@ def test_not_fitted_error_says_to_call_fit():
         LSTMClassifier().predict(X)
     with pytest.raises(NotFittedError, match="fit"):
         LSTMRegressor().score(X, np.zeros(4))
+    # scikit-learn's NotFittedError is both, so code catching either catches lstmkit's (sklearn is not imported for it)
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
 
 
 def test_set_params_after_fit_changes_neither_the_model_nor_its_file(tmp_path):
@@ -143,6 +145,24 @@ def test_set_params_after_fit_changes_neither_the_model_nor_its_file(tmp_path):
     assert back.get_params() == LSTMRegressor(**params).get_params()
     np.testing.assert_array_equal(back.predict(Xr), expected)
     np.testing.assert_array_equal(reg.predict(Xr), expected)
+
+
+def test_fit_without_y_and_a_one_column_y_say_what_to_pass():
+    X, y = seq_data(n=10)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.fit: expected y labels of shape \(10,\) .*, got None\. Pass the labels"):
+        LSTMClassifier(epochs=1).fit(X, None)  # it said 'got shape ()'
+    with pytest.raises(ValueError, match=r"^LSTMRegressor.fit: expected y numeric targets of shape \(10,\), .*, got None\. Pass the targets"):
+        LSTMRegressor(epochs=1).fit(X, None)  # it said 'got dtype object' (a TypeError)
+    with pytest.raises(ValueError, match=r"validation_data: expected y labels .*, got None"):
+        LSTMClassifier(epochs=1).fit(X, y, validation_data=(X, None))
+    # a one-column table of labels (n, 1), as a DataFrame's df[["label"]] gives it: refused (with T = 1 it reads as a
+    # label per step), saying what to pass
+    fix = re.escape("got shape (10, 1). For one label per sequence from a one-column table pass y.ravel() (or the column, df['label']).")
+    with pytest.raises(ValueError, match=fix):
+        LSTMClassifier(epochs=1).fit(X, y[:, None])
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"^LSTMClassifier.score: expected y shape \(10,\), got shape \(10, 1\)\. For one label per sequence"):
+        clf.score(X, y[:, None])
 
 
 def test_save_and_load_roundtrip_and_errors(tmp_path):

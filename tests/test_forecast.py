@@ -237,6 +237,8 @@ def test_sklearn_conventions_and_errors():
         LSTMForecaster(window=3, log=True).fit(np.arange(20.0))
     with pytest.raises(ValueError, match="expected parameter one of"):
         fc.set_params(windw=3)
+    with pytest.raises(TypeError, match=r"^LSTMForecaster.fit: expected y a real numeric array \(N,\) or \(N, n_series\), got None\.$"):
+        fc.fit(None)  # it said 'got dtype object'
 
 
 def test_same_seed_same_forecast_and_a_csv_column(tmp_path):

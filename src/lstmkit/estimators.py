@@ -331,6 +331,11 @@ def _padding_label(classes: np.ndarray, value, where: str):
     return value, np.result_type(classes.dtype, np.asarray(value).dtype) if same_kind else np.dtype(object)
 
 
+#: a classifier's y of shape (n, 1) (a one-column table) refused: what to pass instead (scikit-learn ravels it with a
+#: DataConversionWarning; here (n, 1) reads as labels per step when T = 1, so it is not guessed)
+RAVEL = "For one label per sequence from a one-column table pass y.ravel() (or the column, df['label'])."
+
+
 def _refuse_mixed_list(y, where: str) -> None:
     """Labels given as a list (of labels, or of per-step lists) mixing strings with other types:
     NumPy would silently make strings of them all (['a', 1] -> ['a', '1']); refused as a mix
@@ -922,10 +927,13 @@ class LSTMClassifier(_SequenceEstimator):
         """Labels -> (class indices, classes, per_step). ``classes=None`` learns them from y;
         otherwise a label not among them is an error naming it."""
         n, T = X.shape[:2]
+        layouts = f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)"
+        if y is None:  # (np.asarray(None): 'got shape ()')
+            fail(where, "y", f"labels of {layouts}", "None", "Pass the labels, one per sequence or per step.")
         _refuse_mixed_list(y, where)
         y = np.asarray(_pad_targets(y, lengths, n, T, where, "labels")[0])
         if y.ndim not in (1, 2) or y.shape[0] != n or (y.ndim == 2 and y.shape[1] != T) or (per_step is not None and (y.ndim == 2) != per_step):
-            fail(where, "y", f"shape ({n},) (a label per sequence) or ({n}, {T}) (a label per step)", f"shape {y.shape}")
+            fail(where, "y", layouts, f"shape {y.shape}", RAVEL if y.shape == (n, 1) else "")
         per_step = y.ndim == 2
         valid = scored_targets(per_step, lengths, n, T)
         labels = _check_labels(y, valid, where)  # finite, not continuous, of one kind
@@ -998,7 +1006,7 @@ class LSTMClassifier(_SequenceEstimator):
         pred = self._predict(X, lengths)
         y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
         if y.shape != pred.shape:
-            fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}")
+            fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}", RAVEL if y.shape == pred.shape + (1,) else "")
         valid = scored_targets(self.per_step_, lengths, *X.shape[:2])
         check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
         s = self._score_weights(sample_weight, valid, "LSTMClassifier.score")  # None: the plain mean
@@ -1134,6 +1142,9 @@ class LSTMRegressor(_SequenceEstimator):
         """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and
         std on y's valid targets (with ``standardize``); otherwise y must have the fitted layout."""
         n, T = X.shape[:2]
+        if y is None:  # (np.asarray(None): 'got dtype object')
+            fail(where, "y", f"numeric targets of shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", "None",
+                 "Pass the targets the model is to learn.")  # fmt: skip
         y, ragged = _pad_targets(y, lengths, n, T, where, "targets")
         if ragged and self.per_step is False:
             fail(where, "y", "one row of targets per sequence with per_step=False", "sequences of targets of different lengths",

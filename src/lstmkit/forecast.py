@@ -56,7 +56,7 @@ def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
     3-D, and empty: no values (N = 0) or no series (S = 0)."""
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
-        fail(where, arg, "a real numeric array (N,) or (N, n_series)", f"dtype {arr.dtype}", exc=TypeError)
+        fail(where, arg, "a real numeric array (N,) or (N, n_series)", "None" if y is None else f"dtype {arr.dtype}", exc=TypeError)
     if arr.ndim not in (1, 2):
         fail(where, arg, "a 1-D series (N,) or a 2-D array (N, n_series)", f"{arr.ndim}-D shape {arr.shape}")
     if arr.size == 0:  # (0,), (0, S) or (N, 0): nothing to fit, forecast from or score
