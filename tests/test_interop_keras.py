@@ -169,8 +169,9 @@ def test_refusals_name_the_option():
     for layer in (keras.layers.LSTM(4), keras.layers.Bidirectional(keras.layers.LSTM(4))):
         with pytest.raises(ValueError, match=r"expected return_sequences True on the last LSTM layer .*, got False\. Use .*model_from_keras"):
             from_keras(keras.Sequential([keras.Input((None, 3)), layer, keras.layers.Dense(2)]))
-    with pytest.raises(ValueError, match="GRU"):  # a layer of the model, as a file's (a TypeError: obj itself no Keras model)
+    with pytest.raises(ValueError, match="GRU") as raised:  # a layer of the model, as a file's (a TypeError: obj itself no Keras model)
         from_keras(keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(4)]))
+    assert type(raised.value) is ValueError  # a ValueError, as it was: the readers' own refusal type stays inside the module
     with pytest.raises(TypeError, match=r"expected obj a keras LSTM, Bidirectional\(LSTM\) or a model of them, got GRU\."):
         from_keras(keras.layers.GRU(4))
     for m, what in ((lstmkit.LSTM(3, 4, proj_size=2), "proj_size"), (lstmkit.LSTM(3, 4, peephole=True), "peephole")):

@@ -290,3 +290,60 @@ def test_a_value_error_not_of_lstmkits_refusals_keeps_its_traceback(tmp_path, mo
     bad = _keras_file(tmp_path, units=8, name="u8.keras")  # lstmkit's refusal of the file: still FileFormatError naming it
     with pytest.raises(FileFormatError, match=rf"^read_keras: expected {bad} layer 'lstm' kernel shape"):
         read_keras(bad)
+
+
+def _two_lstm_file(tmp_path, kernel_1, name, rate=0.2):
+    """A .keras written by hand: LSTM(4) over 3 inputs, Dropout(rate), LSTM(4) whose kernel is ``kernel_1``."""
+    h5 = tmp_path / "w2.h5"
+    with h5py.File(h5, "w") as f:
+        g = f.create_group("layers/lstm/cell/vars")
+        g["0"] = np.zeros((3, 16), "f4")
+        _good_vars(g)
+        g = f.create_group("layers/lstm_1/cell/vars")
+        g["0"] = kernel_1
+        _good_vars(g)
+    config = {"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, None, 3]}},
+        {"class_name": "LSTM", "config": {"name": "lstm", "units": 4, "return_sequences": True}},
+        {"class_name": "Dropout", "config": {"name": "dropout", "rate": rate}},
+        {"class_name": "LSTM", "config": {"name": "lstm_1", "units": 4, "return_sequences": True}}]}}  # fmt: skip
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.write(h5, "model.weights.h5")
+    return path
+
+
+def test_the_files_refusals_are_told_from_other_errors_by_their_type_not_their_text(tmp_path, monkeypatch):
+    """helper-122 item 3: a ValueError raised while building the model was taken for a refusal of the file when its
+    text looked like lstmkit's ('<name>: expected ..., got ...'), and any KeyError or TypeError for a damaged file:
+    a bug of lstmkit's (here layout.from_keras failing) was reported as 'read_keras: PATH: from_keras: expected ...'
+    or 'expected PATH a Keras 3 LSTM model file ..., got KeyError', blaming the user's good file. Now only the reader's
+    own refusals (an exception type of its own) name the file; the rest goes on as raised, with its traceback."""
+    from lstmkit import layout
+
+    path = _keras_file(tmp_path)
+    for raised in (ValueError("from_keras: expected recurrent_kernel shape (H, 4H), got shape (4, 16)."), KeyError("weight_ih")):
+
+        def broken(*args, raised=raised, **kwargs):
+            raise raised
+
+        monkeypatch.setattr(layout, "from_keras", broken)
+        with pytest.raises(type(raised)) as info:
+            read_keras(path)
+        assert type(info.value) is type(raised) and info.value is raised, str(info.value)
+    monkeypatch.undo()
+    # the file's own faults, refused as before: a Dropout rate LSTM refuses, said as the file's
+    bad_rate = _two_lstm_file(tmp_path, np.zeros((4, 16), "f4"), "rate.keras", rate=1.5)
+    with pytest.raises(FileFormatError, match=rf"^read_keras: {bad_rate}: LSTM: expected dropout a finite number in \[0, 1\), got 1\.5\.$"):
+        read_keras(bad_rate)
+    # a float64 1e39 in the second layer of a float32 model (its first layer's kernel is float32): named by its Keras
+    # layer, not as 'read_keras: PATH: LSTM.load_state_dict: expected weight_ih_l1 values within float32's range'
+    kernel = np.zeros((4, 16))
+    kernel[2, 5] = 1e39
+    big = _two_lstm_file(tmp_path, kernel, "big.keras")
+    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {big} layer 'lstm_1' kernel values within float32's range \(±3\.4e38\), "
+                                              r"got 1e\+39 at index \(2, 5\)\."):  # fmt: skip
+        read_keras(big)
+    module, _, _ = read_keras(_two_lstm_file(tmp_path, np.full((4, 16), 3e38), "ok.keras"))  # within the range: read
+    assert module.dtype == np.float32 and module.dropout == 0.2 and module.weight_ih_l1[5, 2] == np.float32(3e38)

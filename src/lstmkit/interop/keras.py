@@ -76,6 +76,7 @@ import os
 import re
 import warnings
 import zipfile
+from contextlib import contextmanager
 from typing import Mapping
 
 import numpy as np
@@ -96,6 +97,30 @@ _NO_KERAS_TWIN = ("peephole", "input_forget", "gate_clip", "cell_clip", "layer_n
 LAYERS = "LSTM, Bidirectional(LSTM), Dropout between or after them, a final Dense (or TimeDistributed(Dense))"
 
 
+class _Refusal(ValueError):
+    """This module's refusal of a Keras model's layer, configuration or array (:func:`_refuse`, or one of
+    lstmkit's checks of an array it holds, :func:`_refusing`). A reader of a file names the file in it and
+    raises it as a :class:`~lstmkit.io.FileFormatError` (:func:`_read_file`); a reader of a live model as
+    the ValueError it is (:func:`_from_live`). Told apart by its type, never by its text: any other
+    exception raised while building the model (NumPy's, Python's, a bug of lstmkit's, worded as lstmkit's
+    refusals or not) goes on unchanged, with its traceback."""
+
+
+def _refuse(where: str, arg: str, expected: str, got, fix: str = "") -> None:
+    """Raise :class:`_Refusal` with lstmkit's one message (:func:`lstmkit._checks.fail`)."""
+    fail(where, arg, expected, got, fix, exc=_Refusal)
+
+
+@contextmanager
+def _refusing():
+    """Inside: lstmkit's own check of what the Keras model holds (check_float_array, cast_float, LSTM's
+    constructor given its configuration), whose ValueError is then a :class:`_Refusal` of it."""
+    try:
+        yield
+    except ValueError as exc:
+        raise _Refusal(str(exc)) from None
+
+
 def _keras():
     """Import Keras. If nothing chose a backend yet, choose torch (the one lstmkit's extras install):
     Keras reads ``KERAS_BACKEND`` once, when first imported, and defaults to TensorFlow."""
@@ -110,7 +135,7 @@ def _keras():
 
 def _act_spec(name, where: str, arg: str):
     if not isinstance(name, str) or name not in KERAS_TO_LSTMKIT:
-        fail(where, arg, f"one of {sorted(KERAS_TO_LSTMKIT)}", repr(name))
+        _refuse(where, arg, f"one of {sorted(KERAS_TO_LSTMKIT)}", repr(name))
     return KERAS_TO_LSTMKIT[name]
 
 
@@ -130,15 +155,16 @@ def _keras_name(spec, where: str) -> str:
 
 
 # -- the neutral description both directions go through -------------------------------------------
-def _check_sizes(I, H, D: int, layers: list[dict], dense: dict | None, where: str) -> None:
+def _check_sizes(I, H, D: int, layers: list[dict], dense: dict | None, where: str, dtype) -> None:
     """Each layer's arrays against the sizes the configuration gives (``units`` H, input size I; the
     layers after the first read D*H), before anything is built from those sizes, naming the layer and
-    the array: Keras' kernel (I, 4H), recurrent_kernel (H, 4H) and bias (4H,); every value finite."""
+    the array: Keras' kernel (I, 4H), recurrent_kernel (H, 4H) and bias (4H,); every value finite and
+    within the range of the model's ``dtype`` (a float64 1e39 in a layer of a float32 model)."""
     name0 = layers[0]["name"]
     if not is_int(H) or H < 1:
-        fail(where, f"layer {name0!r} units", "a positive integer", repr(H))
+        _refuse(where, f"layer {name0!r} units", "a positive integer", repr(H))
     if not is_int(I) or I < 1:
-        fail(where, "input size (the InputLayer's last dimension)", "a positive integer", repr(I))
+        _refuse(where, "input size (the InputLayer's last dimension)", "a positive integer", repr(I))
     for k, lay in enumerate(layers):
         In = I if k == 0 else D * H
         for d, (K, RK, b) in enumerate(lay["dirs"]):
@@ -146,20 +172,21 @@ def _check_sizes(I, H, D: int, layers: list[dict], dense: dict | None, where: st
             for arg, arr, shape in (("kernel", K, (In, 4 * H)), ("recurrent_kernel", RK, (H, 4 * H)), ("bias", b, (4 * H,))):
                 if arr is None or (arg == "bias" and not lay["use_bias"]):
                     continue
-                _check_weight(arr, shape, where, f"layer {lay['name']!r} {side}{arg}", f"(units {H}, input size {In})")
+                _check_weight(arr, shape, where, f"layer {lay['name']!r} {side}{arg}", f"(units {H}, input size {In})", dtype)
     if dense is not None:
         for arg, arr in (("kernel", dense["kernel"]), ("bias", dense.get("bias"))):
             if arr is not None:
-                _check_weight(arr, None, where, f"Dense {arg}", "")
+                _check_weight(arr, None, where, f"Dense {arg}", "", dtype)
 
 
-def _check_weight(arr, shape, where: str, arg: str, sizes: str) -> None:
+def _check_weight(arr, shape, where: str, arg: str, sizes: str, dtype) -> None:
     arr = np.asarray(arr)
     if arr.dtype.kind != "f":
-        fail(where, arg, "a float array", f"dtype {arr.dtype}")
+        _refuse(where, arg, "a float array", f"dtype {arr.dtype}")
     if shape is not None and arr.shape != shape:
-        fail(where, arg, f"shape {shape} {sizes}", f"shape {arr.shape}", "The configuration and the weights disagree: the file was edited or damaged.")
-    check_float_array(arr, where, arg, arr.dtype)  # finite, in its own dtype
+        _refuse(where, arg, f"shape {shape} {sizes}", f"shape {arr.shape}", "The configuration and the weights disagree: the file was edited or damaged.")
+    with _refusing():  # finite, and within the model's dtype: a value beyond it named as stored, by its layer
+        check_float_array(arr, where, arg, dtype)
 
 
 def _lstm_options(cfg: Mapping, where: str, layer) -> dict:
@@ -168,7 +195,7 @@ def _lstm_options(cfg: Mapping, where: str, layer) -> dict:
     a layer here does: the where stays the function called, which a command replaces by its own name.
     (``return_sequences`` is the layer's ``"sequences"``, checked by :func:`_build`.)"""
     if cfg.get("go_backwards"):
-        fail(where, f"layer {layer!r} go_backwards", "False (lstmkit runs reverse directions only inside a bidirectional LSTM)", True)
+        _refuse(where, f"layer {layer!r} go_backwards", "False (lstmkit runs reverse directions only inside a bidirectional LSTM)", True)
     g = _act_spec(cfg.get("activation", "tanh"), where, f"layer {layer!r} activation")
     f = _act_spec(cfg.get("recurrent_activation", "sigmoid"), where, f"layer {layer!r} recurrent_activation")
     opts = {}
@@ -188,36 +215,37 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
     D = len(first["dirs"])
     for lay in layers[:-1]:
         if not lay["sequences"]:
-            fail(where, f"layer {lay['name']!r} return_sequences", "True on every LSTM layer but the last (the next layer reads every step)", False)
+            _refuse(where, f"layer {lay['name']!r} return_sequences", "True on every LSTM layer but the last (the next layer reads every step)", False)
     for k, lay in enumerate(layers):
         for key in ("units", "use_bias", "options"):
             if lay[key] != first[key]:
-                fail(where, f"layer {k} {key}", f"{first[key]!r} as layer 0 (one lstmkit LSTM has one setting)", repr(lay[key]))
+                _refuse(where, f"layer {k} {key}", f"{first[key]!r} as layer 0 (one lstmkit LSTM has one setting)", repr(lay[key]))
         if len(lay["dirs"]) != D:
-            fail(where, f"layer {k}", "all layers bidirectional or none", f"{len(lay['dirs'])} directions")
+            _refuse(where, f"layer {k}", "all layers bidirectional or none", f"{len(lay['dirs'])} directions")
     H = first["units"]
-    _check_sizes(I, H, D, layers, dense, where)  # before LSTM(I, H) allocates: a config's units=10**9 over 4-unit weights
     dt = np.float64 if first["dirs"][0][0].dtype == np.float64 else np.float32
-    module = LSTM(I, H, len(layers), first["use_bias"], batch_first=True, dropout=dropout, bidirectional=D == 2, dtype=dt, seed=0, **first["options"])
+    _check_sizes(I, H, D, layers, dense, where, dt)  # before LSTM(I, H) allocates: a config's units=10**9 over 4-unit weights
+    with _refusing():  # the configuration's values (a Dropout rate of 1.5)
+        module = LSTM(I, H, len(layers), first["use_bias"], batch_first=True, dropout=dropout, bidirectional=D == 2, dtype=dt, seed=0, **first["options"])
     state = {}
     for k, lay in enumerate(layers):
         for d, (K, RK, b) in enumerate(lay["dirs"]):
             sfx = f"_l{k}" + ("_reverse" if d else "")
             packed = layout.from_keras(K, RK, b if first["use_bias"] else None)
             state.update({n + sfx: v for n, v in packed.items()})
-    module.load_state_dict(state)  # names any wrong shape (e.g. a layer's input size)
+    module.load_state_dict(state)  # shapes and values checked above: a refusal here is a bug of lstmkit's, not the file's
     module.eval()  # what Keras' model(x) computes: its dropouts act in training only
     readout = None
     if dense is not None:
         kernel = np.asarray(dense["kernel"])
         F = D * H
         if kernel.ndim != 2 or kernel.shape[0] != F:
-            fail(where, "Dense kernel", f"shape ({F}, O)", f"shape {kernel.shape}")
-        # in the model's dtype, a value beyond its range named as stored (a float64 1e39 for float32 LSTM weights):
-        # cast before the transpose, so the index is the kernel's
-        readout = {"weight": cast_float(kernel, dt, where, "Dense kernel").T.copy()}
-        if dense.get("bias") is not None:
-            readout["bias"] = cast_float(np.asarray(dense["bias"]), dt, where, "Dense bias")
+            _refuse(where, "Dense kernel", f"shape ({F}, O)", f"shape {kernel.shape}")
+        # in the model's dtype (within its range: _check_sizes), cast before the transpose, so an index is the kernel's
+        with _refusing():
+            readout = {"weight": cast_float(kernel, dt, where, "Dense kernel").T.copy()}
+            if dense.get("bias") is not None:
+                readout["bias"] = cast_float(np.asarray(dense["bias"]), dt, where, "Dense bias")
     return module, readout, "all" if layers[-1]["sequences"] else "last"
 
 
@@ -267,6 +295,15 @@ def from_keras(obj):
 
 
 def _from_live(obj, where: str):
+    """A live Keras layer or model -> :func:`_build`'s result; its refusals are ValueErrors."""
+    try:
+        return _build(*_live_parts(obj, where), where)
+    except _Refusal as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _live_parts(obj, where: str):
+    """A live Keras layer or model -> :func:`_build`'s arguments but ``where``."""
     keras = _keras()
     if isinstance(obj, (keras.layers.LSTM, keras.layers.Bidirectional)):
         layer_list = [obj]
@@ -277,7 +314,7 @@ def _from_live(obj, where: str):
     rec, dense, dropout, after = [], None, 0.0, []
     for k, lay in enumerate(layer_list):
         if dense is not None:
-            fail(where, f"layer {k}", "nothing after the Dense read-out", type(lay).__name__)
+            _refuse(where, f"layer {k}", "nothing after the Dense read-out", type(lay).__name__)
         if isinstance(lay, (keras.layers.LSTM, keras.layers.Bidirectional)):
             dropout = after[-1][1] if after else dropout  # a Dropout between two LSTM layers: lstmkit's dropout
             after = []
@@ -285,12 +322,12 @@ def _from_live(obj, where: str):
             rec.append(_live_layer([lay], where))
         elif isinstance(lay, keras.layers.Bidirectional):
             if lay.merge_mode != "concat":
-                fail(where, f"layer {lay.name!r} merge_mode", "'concat'", repr(lay.merge_mode))
+                _refuse(where, f"layer {lay.name!r} merge_mode", "'concat'", repr(lay.merge_mode))
             if not isinstance(lay.forward_layer, keras.layers.LSTM):
-                fail(where, f"layer {lay.name!r}", "Bidirectional(LSTM)", f"Bidirectional({type(lay.forward_layer).__name__})")
+                _refuse(where, f"layer {lay.name!r}", "Bidirectional(LSTM)", f"Bidirectional({type(lay.forward_layer).__name__})")
             fwd_cfg, bwd_cfg = lay.forward_layer.get_config(), lay.backward_layer.get_config()
             if not bwd_cfg.get("go_backwards"):
-                fail(where, f"layer {lay.name!r} backward_layer go_backwards", "True", False)
+                _refuse(where, f"layer {lay.name!r} backward_layer go_backwards", "True", False)
             bwd_cfg = dict(bwd_cfg, go_backwards=False)
             rec.append(dict(_live_layer([lay.forward_layer, lay.backward_layer], where, [fwd_cfg, bwd_cfg]), name=lay.name))
         elif isinstance(lay, keras.layers.Dense):
@@ -303,12 +340,11 @@ def _from_live(obj, where: str):
             _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})")
         else:
             what = f"TimeDistributed({type(lay.layer).__name__})" if isinstance(lay, keras.layers.TimeDistributed) else type(lay).__name__
-            fail(where, f"layer {k}", LAYERS, what)
+            _refuse(where, f"layer {k}", LAYERS, what)
     if not rec:
-        fail(where, "obj", "at least one LSTM layer", "none")
-    _leave_out(after, dense is not None, where, stacklevel=4)
-    I = rec[0]["dirs"][0][0].shape[0]
-    return _build(I, rec, dense, dropout, where)
+        _refuse(where, "obj", "at least one LSTM layer", "none")
+    _leave_out(after, dense is not None, where, stacklevel=5)
+    return rec[0]["dirs"][0][0].shape[0], rec, dense, dropout
 
 
 def _leave_out(dropouts: list, dense: bool, where: str, stacklevel: int) -> None:
@@ -326,7 +362,7 @@ def _leave_out(dropouts: list, dense: bool, where: str, stacklevel: int) -> None
 
 def _refuse_masking(where: str, name, got: str):
     """A Masking layer: lstmkit reads no Keras mask; its models take each sequence's length."""
-    fail(where, "model", "without Masking (lstmkit reads no Keras mask)", f"layer {name!r}, {got}",
+    _refuse(where, "model", "without Masking (lstmkit reads no Keras mask)", f"layer {name!r}, {got}",
          "Masking is not read: save the model without it (the same layers and weights) and pass each sequence's length "
          "to the lstmkit model instead, out, _ = model(x, lengths=lengths), for sequences padded at the end.")  # fmt: skip
 
@@ -335,12 +371,12 @@ def _live_layer(layers, where, configs=None) -> dict:
     configs = configs or [l.get_config() for l in layers]
     opts = [_lstm_options(c, where, l.name) for l, c in zip(layers, configs)]
     if len(opts) == 2 and opts[0] != opts[1]:
-        fail(where, "Bidirectional", "the same options in both directions", f"{opts}")
+        _refuse(where, "Bidirectional", "the same options in both directions", f"{opts}")
     dirs = []
     for lay, cfg in zip(layers, configs):
         w = [np.asarray(v) for v in lay.get_weights()]
         if not w:
-            fail(where, f"layer {lay.name!r}", "built weights", "none", "Call the model once or give it an Input.")
+            _refuse(where, f"layer {lay.name!r}", "built weights", "none", "Call the model once or give it an Input.")
         dirs.append((w[0], w[1], w[2] if cfg.get("use_bias", True) else None))
     sequences = bool(configs[0].get("return_sequences", False))  # Keras' default: the last step only
     return {"name": layers[0].name, "units": configs[0]["units"], "use_bias": bool(configs[0].get("use_bias", True)), "options": opts[0], "sequences": sequences, "dirs": dirs}
@@ -349,7 +385,7 @@ def _live_layer(layers, where, configs=None) -> dict:
 def _dense(cfg: Mapping, weights: list, where: str, name=None) -> dict:
     """A Dense layer's config and arrays -> ``{"kernel", "bias"}``, checked by :func:`_dense_weights`."""
     if cfg.get("activation", "linear") != "linear":
-        fail(where, "Dense activation", "'linear' (lstmkit's read-out is y W^T + b)", repr(cfg.get("activation")))
+        _refuse(where, "Dense activation", "'linear' (lstmkit's read-out is y W^T + b)", repr(cfg.get("activation")))
     return _dense_weights(weights, where, cfg.get("name") if name is None else name)
 
 
@@ -372,7 +408,7 @@ def _dense_weights(weights: list, where: str, name) -> dict:
     if _dense_shaped(w):
         w = [np.asarray(v) for v in w]
         return {"kernel": w[0], "bias": w[1] if len(w) == 2 else None}
-    fail(where, f"layer {name!r}", "a Dense's weights: a float kernel (F, O) and a float bias (O,) (or none)",
+    _refuse(where, f"layer {name!r}", "a Dense's weights: a float kernel (F, O) and a float bias (O,) (or none)",
          f"{len(w)} arrays: {_described(w)}",
          "A quantized Dense, or a live one with LoRA on, is not read: read the float model from before quantize(), "
          "or save the LoRA one and read the file (it holds the merged kernel).")  # fmt: skip
@@ -465,15 +501,15 @@ def _h5_vars(group, where: str, counts: tuple[int, ...] | None = None) -> list:
             g = group[sub]
             names = list(g)
             if sorted(names) != sorted(str(i) for i in range(len(names))):  # str(i): ASCII, no leading zero
-                fail(where, f"the variables of {g.name}", "named 0, 1, 2, ... (Keras' numbering: 0 to n-1 in ASCII digits, "
+                _refuse(where, f"the variables of {g.name}", "named 0, 1, 2, ... (Keras' numbering: 0 to n-1 in ASCII digits, "
                      "no leading zero, no gap)", f"{sorted(names)}")  # fmt: skip
             if counts is not None and len(names) not in counts:
-                fail(where, f"the variables of {g.name}", f"{' or '.join(map(str, counts))} of them (an LSTM cell's kernel, recurrent_kernel "
+                _refuse(where, f"the variables of {g.name}", f"{' or '.join(map(str, counts))} of them (an LSTM cell's kernel, recurrent_kernel "
                      "and bias, as Keras writes)", f"{len(names)}: {sorted(names, key=int)}")  # fmt: skip
             w = [g[str(i)] for i in range(len(names))]
             odd = [v.name for v in w if not isinstance(v, h5py.Dataset)]
             if odd:
-                fail(where, f"the variables of {g.name}", "datasets", f"groups {odd}")
+                _refuse(where, f"the variables of {g.name}", "datasets", f"groups {odd}")
             return w
     return []
 
@@ -598,10 +634,6 @@ def read_keras(path: str | os.PathLike):
     return _read_file(path, "read_keras")
 
 
-#: a message in lstmkit's one template (:func:`lstmkit._checks.message`): "<where>: expected <arg> ..., got ..."
-_REFUSAL = re.compile(r"[A-Za-z_][\w.]*: expected .*, got ", re.S)
-
-
 def _read_file(path, where: str):
     import h5py
 
@@ -636,27 +668,23 @@ def _read_file(path, where: str):
             fail(where, path, "Keras 3 weights (a 'layers' group)", f"groups {sorted(h5)}")
         groups = h5["layers"]
         try:
-            if config is not None:
-                return _from_config(config, groups, where)
-            return _from_weights_only(groups, where)
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:  # a group, a variable or a config key missing
-            fail(where, path, "a Keras 3 LSTM model file (groups and config of LSTM/Bidirectional/Dense layers)", f"{type(exc).__name__}: {exc}",
-                 exc=FileFormatError)  # fmt: skip
-        except FileFormatError:
-            raise
-        except ValueError as exc:
+            try:  # the layers, their configuration and arrays, read: a group, a variable or a config key missing is the file's
+                parts = _from_config(config, groups, where) if config is not None else _from_weights_only(groups, where)
+            except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                fail(where, path, "a Keras 3 LSTM model file (groups and config of LSTM/Bidirectional/Dense layers)", f"{type(exc).__name__}: {exc}",
+                     exc=FileFormatError)  # fmt: skip
+            return _build(*parts, where)  # any exception but a _Refusal is not a word about the file: it goes on, with its traceback
+        except _Refusal as exc:  # of a layer or an array of the file: say which file, as fail(where, path, ...) does
             msg, head = str(exc), f"{where}: expected "
-            if not _REFUSAL.match(msg):  # NumPy's, Python's or a bug of lstmkit's: not a word about the file; keep its traceback
-                raise
-            # lstmkit's own refusal (its one template) of a layer or an array of the file: say which file, as fail(where, path, ...) does
             raise FileFormatError(f"{head}{path} {msg[len(head):]}" if msg.startswith(head) else f"{where}: {path}: {msg}") from None
 
 
 def _from_config(config: Mapping, groups, where: str):
+    """A ``.keras``'s ``config.json`` and weights -> :func:`_build`'s arguments but ``where``."""
     cfg = config.get("config", {})
     layer_cfgs = cfg.get("layers")
     if not isinstance(layer_cfgs, list):
-        fail(where, "config.json", "a Sequential or Functional model with a 'layers' list", f"class {config.get('class_name')!r}")
+        _refuse(where, "config.json", "a Sequential or Functional model with a 'layers' list", f"class {config.get('class_name')!r}")
     for lc in layer_cfgs:  # before the chain: Keras adds ops beside a Functional model's Masking (not_equal, any)
         if isinstance(lc, Mapping) and lc.get("class_name") == "Masking":
             c = lc.get("config", {})
@@ -677,7 +705,7 @@ def _from_config(config: Mapping, groups, where: str):
                 I = shape[-1]
             continue
         if dense is not None:
-            fail(where, f"layer {c.get('name')!r}", "nothing after the Dense read-out", cls)
+            _refuse(where, f"layer {c.get('name')!r}", "nothing after the Dense read-out", cls)
         if cls == "Dropout" and rec:
             after.append((c.get("name"), float(c.get("rate", 0.0))))
             continue
@@ -685,7 +713,7 @@ def _from_config(config: Mapping, groups, where: str):
             dropout = after[-1][1] if after else dropout  # a Dropout between two LSTM layers: lstmkit's dropout
             after = []
         if name not in groups:
-            fail(where, f"weights of layer {c.get('name')!r}", f"a group layers/{name}", f"groups {sorted(groups)}")
+            _refuse(where, f"weights of layer {c.get('name')!r}", f"a group layers/{name}", f"groups {sorted(groups)}")
         g = groups[name]
         if cls == "LSTM":
             opts = _lstm_options(c, where, c.get("name"))
@@ -693,10 +721,10 @@ def _from_config(config: Mapping, groups, where: str):
                         "sequences": bool(c.get("return_sequences", False)), "dirs": [_lstm_vars(g, where)]})  # fmt: skip
         elif cls == "Bidirectional":
             if c.get("merge_mode", "concat") != "concat":
-                fail(where, f"layer {c.get('name')!r} merge_mode", "'concat'", repr(c.get("merge_mode")))
+                _refuse(where, f"layer {c.get('name')!r} merge_mode", "'concat'", repr(c.get("merge_mode")))
             inner = c.get("layer", {})
             if inner.get("class_name") != "LSTM":
-                fail(where, f"layer {c.get('name')!r}", "Bidirectional(LSTM)", f"Bidirectional({inner.get('class_name')})")
+                _refuse(where, f"layer {c.get('name')!r}", "Bidirectional(LSTM)", f"Bidirectional({inner.get('class_name')})")
             ic = dict(inner.get("config", {}), go_backwards=False)
             opts = _lstm_options(ic, where, c.get("name"))
             dirs = [_lstm_vars(g[side], where) for side in ("forward_layer", "backward_layer")]
@@ -707,15 +735,14 @@ def _from_config(config: Mapping, groups, where: str):
         elif cls == "TimeDistributed":  # Dense at each step: Dense; its weights under layers/time_distributed/layer
             inner = c.get("layer", {})
             if inner.get("class_name") != "Dense":
-                fail(where, f"layer {c.get('name')!r}", LAYERS, f"TimeDistributed({inner.get('class_name')})")
+                _refuse(where, f"layer {c.get('name')!r}", LAYERS, f"TimeDistributed({inner.get('class_name')})")
             dense = _dense(inner.get("config", {}), _h5_vars(g["layer"], where), where, c.get("name"))
         else:
-            fail(where, f"layer {c.get('name')!r}", LAYERS, cls)
+            _refuse(where, f"layer {c.get('name')!r}", LAYERS, cls)
     if not rec:
-        fail(where, "config.json", "at least one LSTM layer", "none")
+        _refuse(where, "config.json", "at least one LSTM layer", "none")
     _leave_out(after, dense is not None, where, stacklevel=5)
-    I = rec[0]["dirs"][0][0].shape[0] if I is None else I
-    return _build(I, rec, dense, dropout, where)
+    return rec[0]["dirs"][0][0].shape[0] if I is None else I, rec, dense, dropout
 
 
 def _check_chain(layer_cfgs: list, outputs, where: str) -> None:
@@ -726,10 +753,10 @@ def _check_chain(layer_cfgs: list, outputs, where: str) -> None:
     for prev, name, lc in zip(names, names[1:], layer_cfgs[1:]):
         read = sorted(set(_histories(lc.get("inbound_nodes", []))))
         if read != [prev]:
-            fail(where, f"layer {name!r}", f"to read the layer before it, {prev!r} (a chain of layers, as a Sequential)", f"one reading {read}")
+            _refuse(where, f"layer {name!r}", f"to read the layer before it, {prev!r} (a chain of layers, as a Sequential)", f"one reading {read}")
     outs = outputs if outputs and isinstance(outputs[0], list) else [outputs]
     if [o[0] for o in outs] != names[-1:]:
-        fail(where, "model outputs", f"one, the last layer {names[-1]!r}", [o[0] for o in outs])
+        _refuse(where, "model outputs", f"one, the last layer {names[-1]!r}", [o[0] for o in outs])
 
 
 def _histories(obj):
@@ -781,7 +808,7 @@ def _check_time_distributed_dense(group, name: str, where: str) -> None:
         return
     what = f"groups of its own {subgroups}" if subgroups else f"weights {_described(w)}" if w else "no weights"
     named = f" (Keras' default name of an {lookalike}, which is no Dense)" if lookalike else ""
-    fail(where, f"layer {name!r}", f"TimeDistributed(Dense): a float kernel (F, O) and a bias (O,) under layers/{name}/layer/vars",
+    _refuse(where, f"layer {name!r}", f"TimeDistributed(Dense): a float kernel (F, O) and a bias (O,) under layers/{name}/layer/vars",
          f"TimeDistributed of {'the layer ' + repr(label) if label else 'a layer'}{named} holding {what}",
          "A .weights.h5 records no layer classes: read the .keras file, which has the model's configuration.")  # fmt: skip
 
@@ -792,6 +819,7 @@ _WEIGHTS_ONLY_SKIPPED = ("input_layer", "dropout")
 
 
 def _from_weights_only(groups, where: str):
+    """A ``.weights.h5``'s layer groups -> :func:`_build`'s arguments but ``where`` (Keras' defaults)."""
     names = sorted(groups, key=_natural_key)
     kinds = [_natural_key(n)[0] for n in names]  # the class, snake case: a group is named by it, weights or not
     for n, kind in zip(names, kinds):
@@ -800,7 +828,7 @@ def _from_weights_only(groups, where: str):
     for n, kind in zip(names, kinds):  # a weightless layer computes too (a Lambda; a RepeatVector between LSTMs)
         if kind not in _WEIGHTS_ONLY_READ + _WEIGHTS_ONLY_SKIPPED:
             held = "weights" if _has_arrays(groups[n]) else "no weights"
-            fail(where, "layers", "LSTM, Bidirectional(LSTM), Dense or TimeDistributed(Dense) groups (input_layer and dropout "
+            _refuse(where, "layers", "LSTM, Bidirectional(LSTM), Dense or TimeDistributed(Dense) groups (input_layer and dropout "
                  "groups are skipped: no-ops at inference)", f"group layers/{n} (layer class {kind!r} by its name; it holds {held})",
                  "lstmkit cannot place it: a .weights.h5 records no configuration (what a layer computes, where it sits). "
                  "Read the .keras file, or save the model without that layer.")  # fmt: skip
@@ -810,7 +838,7 @@ def _from_weights_only(groups, where: str):
         if kind == "time_distributed":
             _check_time_distributed_dense(groups[n], n, where)
     if len(denses) > 1 or not lstm_like or len({kind for _, kind in lstm_like}) != 1:
-        fail(
+        _refuse(
             where, "layers", "only lstm* or only bidirectional* groups and at most one dense* (or time_distributed*)",
             f"groups {names}", "Use the .keras file, which has the model's configuration.",
         )
@@ -825,7 +853,7 @@ def _from_weights_only(groups, where: str):
         n = denses[0][0]
         g = groups[n]
         dense = _dense_weights(_h5_vars(g["layer"] if "layer" in g else g, where), where, n)  # a TimeDistributed's Dense: under layer/
-    return _build(rec[0]["dirs"][0][0].shape[0], rec, dense, 0.0, where)
+    return rec[0]["dirs"][0][0].shape[0], rec, dense, 0.0
 
 
 def write_keras_file(path: str | os.PathLike, module, readout=None) -> None:
