@@ -486,3 +486,25 @@ def test_is_real_is_the_public_test_of_a_number_that_losses_uses():
     private = [a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "_checks"
                for a in node.names if a.name.startswith("_")]  # fmt: skip
     assert private == []
+
+
+def test_a_2d_x_is_told_an_addition_of_the_axis_that_works_on_a_table_too():
+    """The hint for a 2-D X is code to run: each of its two expressions, run on the refused X (an
+    array, and a DataFrame where pandas is installed), gives the 3-D layout it names. The old hint
+    ``X[:, None, :]`` raised on a DataFrame (pandas takes ``X[:, None, :]`` as a column lookup)."""
+    import re
+
+    X = np.arange(12.0).reshape(4, 3)  # (n_samples=4, 3)
+    with pytest.raises(ValueError, match="expected X a 3-D array") as info:
+        LSTMClassifier(hidden_size=2, epochs=1).fit(X, np.array([0, 1, 0, 1]))
+    one_step, one_vector = re.findall(r"use (np\.asarray\(X\)\[[^\]]*\])", str(info.value))
+    tables = [X]
+    try:
+        import pandas as pd
+
+        tables.append(pd.DataFrame(X))
+    except ImportError:
+        pass
+    for table in tables:
+        assert eval(one_step, {"np": np, "X": table}).shape == (4, 3, 1)  # one feature per step
+        assert eval(one_vector, {"np": np, "X": table}).shape == (4, 1, 3)  # one step of 3 features

@@ -243,7 +243,8 @@ def check_sequences(arr: np.ndarray, where: str, arg: str = "X", layout: str = "
     estimators and the Trainer. A 2-D array where a 3-D one is expected is told how to add the axis."""
     ndim = layout.count(",") + 1
     if arr.ndim != ndim:
-        fix = "For one feature per step use X[..., None]; for a table of single vectors use X[:, None, :]." if (ndim, arr.ndim) == (3, 2) else ""
+        fix = ("For one feature per step use np.asarray(X)[..., None]; for a table of single vectors use "
+               "np.asarray(X)[:, None, :] (np.asarray also turns a DataFrame into its array).") if (ndim, arr.ndim) == (3, 2) else ""
         fail(where, arg, f"a {ndim}-D array {layout}", f"{arr.ndim}-D shape {arr.shape}", fix)
     for size, what in zip(arr.shape, ("at least one sample", "at least one time step", "at least one feature")):
         if size == 0:
