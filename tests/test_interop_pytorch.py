@@ -610,3 +610,32 @@ def test_the_refusals_of_the_recurrent_keys_name_them_as_the_state_holds_them():
     cell = {f"cell.{k}": v.numpy() for k, v in nn.LSTMCell(3, 4).state_dict().items()}
     with pytest.raises(ValueError, match=r"^module_from_state_dict: expected state\['cell\.weight_hh'\] a 2-D weight, got shape \(16,\)\.$"):
         module_from_state_dict({**cell, "cell.weight_hh": z(16)})
+
+
+def test_a_float64_value_beyond_the_float32_dtype_asked_is_named_not_made_inf():
+    """from_torch(module, dtype=numpy.float32) of a float64 module cast with astype: a 1e39 became inf with NumPy's
+    'overflow encountered in cast' only, an nn.Linear's read-out returned holding it, an nn.LSTM's refused as
+    'LSTM.load_state_dict: expected weight_hh_l0 finite values, got NaN or inf' (no from_torch, no value, no index).
+    A float64 weight_ih_l0 beside a float32 weight_hh_l0 (a float32 module) was refused by LSTM.load_state_dict without
+    the state's prefix. Each is named by its key, value and index, as a float64 read-out beside float32 weights is."""
+    import warnings
+
+    lin, lstm = nn.Linear(4, 2, dtype=torch.float64), nn.LSTM(3, 4, dtype=torch.float64)
+    with torch.no_grad():
+        lin.weight[1, 3] = 1e39
+        lstm.weight_hh_l0[5, 2] = -1e39
+    state = {"rnn.weight_ih_l0": np.zeros((16, 3)), "rnn.weight_hh_l0": np.zeros((16, 4), np.float32)}
+    state["rnn.weight_ih_l0"][7, 1] = 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'overflow encountered in cast'
+        for call, said in (
+            (lambda: from_torch(lin, dtype=np.float32), "from_torch: expected state_dict['weight'] values within float32's range (±3.4e38), got 1e+39 at index (1, 3)."),
+            (lambda: from_torch(lstm, dtype=np.float32), "from_torch: expected state_dict['weight_hh_l0'] values within float32's range (±3.4e38), got -1e+39 at index (5, 2)."),
+            (lambda: module_from_state_dict(state), "module_from_state_dict: expected state['rnn.weight_ih_l0'] values within float32's range (±3.4e38), got 1e+39 at index (7, 1)."),
+        ):  # fmt: skip
+            with pytest.raises(ValueError) as raised:
+                call()
+            assert str(raised.value).startswith(said), str(raised.value)
+    with torch.no_grad():
+        lin.weight[1, 3] = 3e38  # within float32's range: taken
+    assert from_torch(lin, dtype=np.float32)["weight"][1, 3] == np.float32(3e38)

@@ -25,7 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .._checks import a_or_an, check_float_array, count, fail
+from .._checks import a_or_an, cast_float, check_float_array, count, fail
 from ..cell import LSTMCell, RNNCell
 from ..recurrent import LSTM, RNN
 
@@ -44,7 +44,7 @@ def _np_dtype(tensor_dtype, dtype):
 
 def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True, where: str = "lstmkit.interop.pytorch", source: str = "") -> dict[str, np.ndarray]:
     """torch tensors -> NumPy arrays: floating ones in ``dtype`` (default: float64 stays, others
-    float32); with ``floats_only=False`` other tensors (a BatchNorm's int64 ``num_batches_tracked``,
+    float32; a value beyond ``dtype``'s range refused, named by its key); with ``floats_only=False`` other tensors (a BatchNorm's int64 ``num_batches_tracked``,
     an integer recurrent weight) are kept in their own dtype, for :func:`module_from_state_dict` to say
     which layer they belong to, or to refuse a recurrent weight that is not floating-point as it refuses
     one in a dict of NumPy arrays. A sparse (or other non-strided) tensor is refused by its key, where
@@ -74,7 +74,8 @@ def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True, where: str = "l
             fail(where, arg, "a floating-point tensor", f"dtype {t.dtype}", exc=TypeError)
         if t.dtype not in (torch.float32, torch.float64):
             t = t.to(torch.float64)
-        out[k] = t.numpy().astype(_np_dtype(v.dtype, dtype), copy=True)
+        # a float64 value beyond a float32 dtype's range (from_torch(m, dtype=numpy.float32)) named by its key and index, not made inf
+        out[k] = cast_float(t.numpy(), _np_dtype(v.dtype, dtype), where, arg).copy()
     return out
 
 
@@ -83,7 +84,8 @@ def from_torch(module, dtype=None):
 
     ``module``: ``nn.LSTM``, ``nn.RNN``, ``nn.LSTMCell``, ``nn.RNNCell`` (returns the lstmkit
     module) or ``nn.Linear`` (returns the read-out dict ``{"weight": (O, F), "bias": (O,)}``).
-    ``dtype``: numpy dtype of the result; default float64 for float64 modules, else float32.
+    ``dtype``: numpy dtype of the result; default float64 for float64 modules, else float32 (a
+    float64 value beyond float32's range is then refused, naming its key and index).
     Training mode is carried over (``module.training``).
     """
     import torch
@@ -92,7 +94,7 @@ def from_torch(module, dtype=None):
     where = "from_torch"
     kind = type(module).__name__
     if isinstance(module, nn.Linear):
-        return _to_numpy(module.state_dict(), dtype)
+        return _to_numpy(module.state_dict(), dtype, where=where)
     if not isinstance(module, (nn.LSTM, nn.RNN, nn.LSTMCell, nn.RNNCell)) or isinstance(module, nn.GRU):
         fail(where, "module", f"a torch.nn {', '.join(_TORCH_KINDS)}", kind, "GRU and other layers have no lstmkit twin.", exc=TypeError)
     sd = module.state_dict()
@@ -112,7 +114,7 @@ def from_torch(module, dtype=None):
         out = LSTMCell(module.input_size, module.hidden_size, module.bias, dtype=dt, seed=0)
     else:
         out = RNNCell(module.input_size, module.hidden_size, module.bias, module.nonlinearity, dtype=dt, seed=0)
-    out.load_state_dict(_to_numpy(sd, dt))
+    out.load_state_dict(_to_numpy(sd, dt, where=where))
     out.train(module.training)
     return out
 
@@ -488,6 +490,7 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
     for k, v in sd.items():  # a key's shape against the module its first layer's make
         if v.shape != shapes[k]:
             fail(where, key(k), f"shape {shapes[k]} (of {made})", f"shape {v.shape}")
+        check_float_array(v, where, key(k), dt)  # within the module's dtype: a float64 weight_ih_l0 beside a float32 weight_hh_l0
     try:
         module.load_state_dict(sd)  # every key and shape checked above; values: finite, within the module's dtype
     except ValueError as exc:  # "LSTM.load_state_dict: expected weight_ih_l0 values within ...": said as this function's
