@@ -103,6 +103,12 @@ def test_every_package_data_glob_matches_a_file_in_the_tree():
     assert (PACKAGE / "py.typed").read_bytes() == b""  # PEP 561's marker: the annotations are the package's
 
 
+def test_the_version_is_written_once_in_lstmkit_version():
+    project = PYPROJECT["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "lstmkit.__version__"}
+
+
 def test_the_wheel_holds_the_package_data_the_licence_and_the_command(tree, wheel):
     package = tree / "src" / "lstmkit"
     for glob in PACKAGE_DATA:  # each file of the tree that a glob takes, with its bytes

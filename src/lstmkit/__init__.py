@@ -13,7 +13,7 @@ from .stream import LSTMStream
 from .threads import get_num_threads, set_num_threads
 from .variants import LSTMVariant
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place it is written: pyproject.toml reads it ([tool.setuptools.dynamic])
 
 # training (issue 3): read-out, losses, optimizers, the fit loop, estimators — NumPy only
 from . import losses, optim  # noqa: E402
