@@ -16,6 +16,7 @@ from __future__ import annotations
 import configparser
 import email.parser
 import fnmatch
+import re
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,22 @@ def test_the_version_is_written_once_in_lstmkit_version():
     project = PYPROJECT["project"]
     assert "version" not in project and "version" in project["dynamic"]
     assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "lstmkit.__version__"}
+
+
+def test_each_extra_pin_is_written_once_and_the_extras_name_each_other():
+    # "lstmkit[onnx]" in another extra takes the onnx extra's pins: a bump is made in one place
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    written, named = [], []
+    for requirements in extras.values():
+        for r in requirements:
+            if r.startswith("lstmkit["):
+                named += r[len("lstmkit[") : -1].split(",")
+            else:
+                written.append(re.split(r"[<>=!~ \[;]", r)[0])
+    assert sorted(n for n in set(written) if written.count(n) > 1) == []
+    assert set(named) <= set(extras)
+    # the team's rule (helper-117 F2 noted, not acted on): torch exactly pinned, the CPU wheel here (an unpinned one pulls CUDA)
+    assert [r for r in extras["interop"] if r.startswith("torch")] == ["torch==2.13.0"]
 
 
 def test_the_wheel_holds_the_package_data_the_licence_and_the_command(tree, wheel):
