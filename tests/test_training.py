@@ -130,6 +130,19 @@ def test_history_plot_errors_name_the_argument(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_history_plot_without_matplotlib_gives_the_pip_line(tmp_path, monkeypatch):
+    # helper-117 F10: a numpy-only install ended README block 3 with a bare "No module named 'matplotlib'";
+    # the one line is the command line's (commands._options.missing_package), and name= lets the CLI say it too
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: the import fails as if not installed
+    with pytest.raises(ModuleNotFoundError) as raised:
+        _history(2).plot(tmp_path / "x.png")
+    assert str(raised.value) == ("History.plot: expected matplotlib installed (to draw the learning curves), got none. "
+                                 "Install it: pip install 'lstmkit[cli]'.")
+    assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_padded_steps_do_not_influence_training():
     """Changing inputs and targets past each sequence's length changes nothing."""
     X, Y = counting_task(24, 7, seed=4)

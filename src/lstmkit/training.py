@@ -220,13 +220,20 @@ class History:
         its validation value (``val_<key>``) against the epoch, with a dotted line at the epoch of
         the lowest ``val_loss`` where there is one.
 
-        matplotlib (an optional extra, ``lstmkit[cli]``) is imported here, never by the engine.
+        matplotlib (an optional extra, ``lstmkit[cli]``) is imported here, never by the engine;
+        without it, a ModuleNotFoundError (``name="matplotlib"``) gives the pip line that installs it.
         """
         if not self.epochs:
             fail("History.plot", "history", "to hold at least one epoch", "an empty one")
         panels = self.curves(keys)
-        from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
-        from matplotlib.ticker import MaxNLocator
+        try:
+            from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
+            from matplotlib.ticker import MaxNLocator
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] != "matplotlib":
+                raise  # one of matplotlib's own dependencies: Python's words name it
+            raise ModuleNotFoundError(message("History.plot", "matplotlib", "installed (to draw the learning curves)", "none",
+                                              "Install it: pip install 'lstmkit[cli]'."), name="matplotlib") from None
 
         from .io import save_figure
 
