@@ -422,10 +422,15 @@ def test_time_distributed_dense_is_the_read_out(tmp_path):
     # what TimeDistributed wraps must be a linear Dense, as a Dense on its own
     bad = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(L.Activation("relu"))])
     bad.save(tmp_path / "bad.keras")
-    with pytest.raises(ValueError, match=r"expected layer 1 LSTM, .*TimeDistributed\(Dense\)\), got TimeDistributed\(Activation\)\."):
-        model_from_keras(bad)
-    with pytest.raises(ValueError, match=rf"expected {re.escape(str(tmp_path))}/bad\.keras layer 'time_distributed\w*' LSTM, .*, got TimeDistributed\(Activation\)\."):
-        model_from_keras(tmp_path / "bad.keras")
+    # refused naming the layer by its name, from the live model as from the .keras (the live one said 'layer 1'), an
+    # EinsumDense (whose equation may read its kernel transposed) as an Activation
+    for inner, what in ((L.Activation("relu"), "Activation"), (L.EinsumDense("bf,of->bo", output_shape=(4,), bias_axes="o"), "EinsumDense")):
+        bad = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(inner, name="per_step")])
+        bad.save(tmp_path / "bad.keras")
+        for src, file in ((bad, ""), (tmp_path / "bad.keras", f"{tmp_path / 'bad.keras'} ")):
+            with pytest.raises(ValueError, match=rf"^model_from_keras: expected {re.escape(file)}layer 'per_step' LSTM, Bidirectional\(LSTM\), Dropout "
+                                                 rf"between or after them, a final Dense \(or TimeDistributed\(Dense\)\), got TimeDistributed\({what}\)\.$"):  # fmt: skip
+                model_from_keras(src)
     soft = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.TimeDistributed(L.Dense(2, activation="softmax"))])
     with pytest.raises(ValueError, match="Dense activation"):
         model_from_keras(soft)

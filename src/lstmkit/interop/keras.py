@@ -312,9 +312,9 @@ def _live_parts(obj, where: str):
     else:
         fail(where, "obj", "a keras LSTM, Bidirectional(LSTM) or a model of them", type(obj).__name__, exc=TypeError)
     rec, dense, dropout, after = [], None, 0.0, []
-    for k, lay in enumerate(layer_list):
+    for lay in layer_list:
         if dense is not None:
-            _refuse(where, f"layer {k}", "nothing after the Dense read-out", type(lay).__name__)
+            _refuse(where, f"layer {lay.name!r}", "nothing after the Dense read-out", type(lay).__name__)
         if isinstance(lay, (keras.layers.LSTM, keras.layers.Bidirectional)):
             dropout = after[-1][1] if after else dropout  # a Dropout between two LSTM layers: lstmkit's dropout
             after = []
@@ -340,7 +340,7 @@ def _live_parts(obj, where: str):
             _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})")
         else:
             what = f"TimeDistributed({type(lay.layer).__name__})" if isinstance(lay, keras.layers.TimeDistributed) else type(lay).__name__
-            _refuse(where, f"layer {k}", LAYERS, what)
+            _refuse(where, f"layer {lay.name!r}", LAYERS, what)  # by its name, as a file's refusal names it
     if not rec:
         _refuse(where, "obj", "at least one LSTM layer", "none")
     _leave_out(after, dense is not None, where, stacklevel=5)
