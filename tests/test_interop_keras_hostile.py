@@ -176,10 +176,12 @@ def test_a_dense_value_beyond_the_models_float32_range_is_named_as_stored(tmp_pa
         warnings.simplefilter("error")  # no 'overflow encountered in cast'
         for read in (read_keras, model_from_keras):
             with pytest.raises(FileFormatError, match=rf"^{read.__name__}: expected {path} Dense kernel values within float32's range "
-                                                      r"\(±3\.4e38\), got 1e\+39 at index \(1, 0\)\."):
+                                                      r"\(±3\.4e38\), got 1e\+39 at index \(1, 0\)\."
+                                                      r" lstmkit reads a Keras model in the float type of its first LSTM kernel \(float32 here\): save the Keras model in float64"):
                 read(path)
             with pytest.raises(FileFormatError, match=rf"^{read.__name__}: expected {big_bias} Dense bias values within float32's range "
-                                                      r"\(±3\.4e38\), got -1e\+39 at index \(1,\)\."):
+                                                      r"\(±3\.4e38\), got -1e\+39 at index \(1,\)\."
+                                                      r" lstmkit reads a Keras model in the float type of its first LSTM kernel \(float32 here\): save the Keras model in float64"):
                 read(big_bias)
     kernel[1, 0] = 3e38  # within the range: read as given, at the read-out's (O, F) index
     _, readout, _ = read_keras(_dense_f64_file(tmp_path, kernel, bias, "ok.weights.h5"))
@@ -343,7 +345,8 @@ def test_the_files_refusals_are_told_from_other_errors_by_their_type_not_their_t
     kernel[2, 5] = 1e39
     big = _two_lstm_file(tmp_path, kernel, "big.keras")
     with pytest.raises(FileFormatError, match=rf"^read_keras: expected {big} layer 'lstm_1' kernel values within float32's range \(±3\.4e38\), "
-                                              r"got 1e\+39 at index \(2, 5\)\."):  # fmt: skip
+                                              r"got 1e\+39 at index \(2, 5\)\."  # the advice fits a file: no dtype= to give
+                                              r" lstmkit reads a Keras model in the float type of its first LSTM kernel \(float32 here\): save the Keras model in float64"):  # fmt: skip
         read_keras(big)
     module, _, _ = read_keras(_two_lstm_file(tmp_path, np.full((4, 16), 3e38), "ok.keras"))  # within the range: read
     assert module.dtype == np.float32 and module.dropout == 0.2 and module.weight_ih_l1[5, 2] == np.float32(3e38)

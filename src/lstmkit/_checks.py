@@ -153,7 +153,8 @@ def check_real(value, where: str, arg: str, *, low: float | None = None, high: f
     return v
 
 
-def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool = True, fix: str = "") -> np.ndarray:
+def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool = True, fix: str = "",
+                      range_fix: str | None = None) -> np.ndarray:
     """Convert ``x`` to a C-contiguous array of ``dtype``.
 
     Accepts any real floating input (it is cast to ``dtype``); integer, boolean, complex and
@@ -161,31 +162,33 @@ def check_float_array(x, where: str, arg: str, dtype: np.dtype, *, finite: bool 
     common mistake. Non-finite values raise ValueError when ``finite``, naming the first one and
     its index, followed by ``fix`` (how to mend the data, where the caller knows it). So does a
     finite value beyond ``dtype``'s range (1e39 given to a float32 model), naming the value given
-    rather than the inf it would become; without ``finite`` it becomes inf, quietly, for the caller
-    to check where it counts (:func:`check_finite_steps`).
+    rather than the inf it would become, followed by ``range_fix`` (None: :func:`cast_float`'s advice);
+    without ``finite`` it becomes inf, quietly, for the caller to check where it counts
+    (:func:`check_finite_steps`).
     """
     if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:  # the common case, cheaply
         arr = x
     else:
         arr = _as_float_array(x, where, arg, dtype)  # cast quietly: one finite check below covers both
     if finite and not all_finite(arr):
-        name_overflow(x, arr, dtype, where, arg)  # (before 'got inf' below)
+        name_overflow(x, arr, dtype, where, arg, fix=range_fix)  # (before 'got inf' below)
         at = first_index(~np.isfinite(arr))
         fail(where, arg, "finite values", f"{arr[at]} at index {at}", fix)
     return arr
 
 
-def name_overflow(given, arr: np.ndarray, dtype, where: str, arg: str, lengths: np.ndarray | None = None) -> None:
+def name_overflow(given, arr: np.ndarray, dtype, where: str, arg: str, lengths: np.ndarray | None = None, *,
+                  fix: str | None = None) -> None:
     """Refuse a finite value of ``given`` that the cast to ``arr`` (``given`` as
     :func:`check_float_array` makes it, of ``dtype``) made inf (1e39 to float32), named as given
     with the dtype's range (:func:`cast_float`'s refusal), where a later check would say 'got inf'.
     Nothing when ``arr`` is ``given`` itself (no cast) or all finite. With ``lengths`` (arr
     (n, T, ...) sequences): only within a sequence's length (past it, padding). The one rule of
     check_float_array (finite) and of the callers that check finiteness themselves, later
-    (the Trainer's X, ``finite=False``: within the lengths)."""
+    (the Trainer's X, ``finite=False``: within the lengths). ``fix``: cast_float's."""
     if arr is not given and not all_finite(arr):
         valid = None if lengths is None else valid_steps(lengths, *arr.shape[:2])
-        cast_float(np.asarray(_from_torch(given, where, arg)), dtype, where, arg, valid=valid)
+        cast_float(np.asarray(_from_torch(given, where, arg)), dtype, where, arg, valid=valid, fix=fix)
 
 
 def all_finite(arr: np.ndarray) -> bool:
@@ -337,21 +340,25 @@ def _not_float(x, arr: np.ndarray, arg: str, dtype) -> tuple[str, str]:
             f"Make it a float array with numpy.asarray({name}, dtype=numpy.{np.dtype(dtype).name}).")
 
 
-def cast_float(arr: np.ndarray, dtype, where: str, arg: str, *, valid: np.ndarray | None = None, check: bool = True) -> np.ndarray:
+def cast_float(arr: np.ndarray, dtype, where: str, arg: str, *, valid: np.ndarray | None = None, check: bool = True,
+               fix: str | None = None) -> np.ndarray:
     """A real numeric array ``arr`` as a C-contiguous array of the float ``dtype``, refusing (with
     ``check``) a finite value that the cast would make inf: a float64 beyond float32's range (1e39
     given to a float32 model), or a long double (numpy.longdouble) beyond float64's, named as given,
     where NumPy warns "overflow encountered in cast" and a later check would say 'got inf'. ``valid`` (broadcast over arr's trailing axes, (n, T)
     for sequences): only there (padding may hold anything); None: everywhere. Without ``check``
-    such a value becomes inf, quietly. The one rule for the arrays the engine takes
-    (:func:`check_float_array`) and the estimators' X (any real numbers, integers too)."""
+    such a value becomes inf, quietly. ``fix``: how to mend it where the caller knows better (a peer's
+    file, read in the float type of its weights); None: scale the data down or compute in float64.
+    The one rule for the arrays the engine takes (:func:`check_float_array`) and the estimators' X
+    (any real numbers, integers too)."""
     if not _narrowing(arr, dtype):
         return np.ascontiguousarray(arr, dtype=dtype)  # no cast, a widening one, or integers: every value fits
     with np.errstate(over="ignore"):  # float64 to float32: the overflow, if any, is named below
         out = np.ascontiguousarray(arr, dtype=dtype)
     if check and not all_finite(out) and (at := overflow_at(arr, dtype, valid, out=out)) is not None:
-        fix = ("Scale the data down, or compute in float64 (dtype=numpy.float64)." if np.dtype(dtype) == np.float32 else
-               "Scale the data down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
+        if fix is None:
+            fix = ("Scale the data down, or compute in float64 (dtype=numpy.float64)." if np.dtype(dtype) == np.float32 else
+                   "Scale the data down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
         # str, not format(): a long double's format() goes through a Python float, 1e600 -> "inf"
         fail(where, arg, f"values within {float_range(dtype)}", f"{arr[at]!s} at index {at}", fix)
     return out

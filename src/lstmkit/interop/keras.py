@@ -179,6 +179,13 @@ def _check_sizes(I, H, D: int, layers: list[dict], dense: dict | None, where: st
                 _check_weight(arr, None, where, f"Dense {arg}", "", dtype)
 
 
+def _range_fix(dtype) -> str:
+    """The advice for a weight beyond the model's float range: the model is read in the float type of
+    the file's first LSTM kernel, which the reader has no option to change."""
+    return (f"lstmkit reads a Keras model in the float type of its first LSTM kernel ({np.dtype(dtype).name} here): "
+            "save the Keras model in float64 (keras.config.set_floatx('float64') before building it) to read it in float64.")
+
+
 def _check_weight(arr, shape, where: str, arg: str, sizes: str, dtype) -> None:
     arr = np.asarray(arr)
     if arr.dtype.kind != "f":
@@ -186,7 +193,7 @@ def _check_weight(arr, shape, where: str, arg: str, sizes: str, dtype) -> None:
     if shape is not None and arr.shape != shape:
         _refuse(where, arg, f"shape {shape} {sizes}", f"shape {arr.shape}", "The configuration and the weights disagree: the file was edited or damaged.")
     with _refusing():  # finite, and within the model's dtype: a value beyond it named as stored, by its layer
-        check_float_array(arr, where, arg, dtype)
+        check_float_array(arr, where, arg, dtype, range_fix=_range_fix(dtype))
 
 
 def _lstm_options(cfg: Mapping, where: str, layer) -> dict:
@@ -243,9 +250,9 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
             _refuse(where, "Dense kernel", f"shape ({F}, O)", f"shape {kernel.shape}")
         # in the model's dtype (within its range: _check_sizes), cast before the transpose, so an index is the kernel's
         with _refusing():
-            readout = {"weight": cast_float(kernel, dt, where, "Dense kernel").T.copy()}
+            readout = {"weight": cast_float(kernel, dt, where, "Dense kernel", fix=_range_fix(dt)).T.copy()}
             if dense.get("bias") is not None:
-                readout["bias"] = cast_float(np.asarray(dense["bias"]), dt, where, "Dense bias")
+                readout["bias"] = cast_float(np.asarray(dense["bias"]), dt, where, "Dense bias", fix=_range_fix(dt))
     return module, readout, "all" if layers[-1]["sequences"] else "last"
 
 
