@@ -8,24 +8,32 @@ numbers to round-off):
   extra ``lstmkit[fast]``).
 
 ``"auto"`` takes the compiled kernels when they can run and the reference otherwise. The compiled
-module is imported on first use, so ``import lstmkit`` stays NumPy-only.
+module is imported on first use of "auto" or "numba" (never for "numpy", nor for a backward of the
+reference's), so ``import lstmkit`` stays NumPy-only. If numba is missing or the module fails to
+load (any error: it is tried once per process), "auto" runs the reference and "numba" is refused
+with the reason.
 """
 
 from __future__ import annotations
 
+import sys
 from functools import cache
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 from . import kernels
 from ._checks import fail
 
 BACKENDS = ("auto", "numpy", "numba")
+_FAST = f"{__package__}.kernels_numba"
 
 
-@cache  # the import statement costs microseconds per forward call otherwise
-def _numba_kernels() -> ModuleType:
-    from . import kernels_numba  # imports numba, guarded: AVAILABLE is False without it
-
+@cache  # the import statement costs microseconds per forward call otherwise; and a failure is not retried
+def _numba_kernels() -> ModuleType | SimpleNamespace:
+    try:
+        from . import kernels_numba  # imports numba, guarded: AVAILABLE is False without it
+    except Exception as exc:  # numba installed but failing beyond the module's own guard
+        reason = f"the compiled kernels did not load: {type(exc).__name__}: {exc}"
+        return SimpleNamespace(AVAILABLE=False, UNAVAILABLE_REASON=reason)
     return kernels_numba
 
 
@@ -44,7 +52,7 @@ def select(backend: str, where: str = "lstmkit") -> ModuleType:
     if fast.AVAILABLE:
         return fast
     if backend == "numba":
-        fail(where, "backend='numba'", "numba and scipy importable", fast.UNAVAILABLE_REASON,
+        fail(where, "backend='numba'", "the compiled kernels loadable (numba and scipy installed)", fast.UNAVAILABLE_REASON,
              "Install them or use backend='numpy' (or 'auto').", exc=ImportError)  # fmt: skip
     return kernels
 
@@ -52,10 +60,11 @@ def select(backend: str, where: str = "lstmkit") -> ModuleType:
 def for_cache(cache) -> ModuleType:
     """The kernel module whose forward produced ``cache`` (backward must be its partner).
 
-    Only the compiled kernels' own cache type goes to them; anything else is the reference's.
+    Only the compiled kernels' own cache type goes to them; anything else is the reference's. Does not
+    import the compiled module (numba): a cache of its types exists only once it is imported.
     """
-    fast = _numba_kernels()
-    if fast.AVAILABLE and isinstance(cache, (fast.FastLSTMCache, fast.SplitLSTMCache)):
+    fast = sys.modules.get(_FAST)
+    if fast is not None and isinstance(cache, (fast.FastLSTMCache, fast.SplitLSTMCache)):
         return fast
     return kernels
 
