@@ -68,7 +68,8 @@ What is different from the reference, and why it is faster:
 
 numba (and SciPy, whose BLAS numba's ``np.dot`` needs) are optional: ``AVAILABLE`` says whether this
 module can run, ``UNAVAILABLE_REASON`` why not. The kernels compile on first use per dtype and are
-cached on disk (``cache=True``).
+cached on disk (``cache=True``) where numba has a writable cache directory; where it has none, they
+compile in every process, with one warning (:func:`lstmkit._jit.njit`).
 
 Shapes: T steps, B batch, I input, H hidden, P output (= proj_size or H), G = 4H.
 """
@@ -89,6 +90,7 @@ try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
     from numba import types
     from numba.extending import intrinsic, overload
 
+    from . import _jit as jit
     from . import packed_gemm
 
     AVAILABLE = True
@@ -478,7 +480,7 @@ if AVAILABLE:
 
         return sig, codegen
 
-    _jit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
+    _jit = jit.njit(error_model="numpy", nogil=True, fastmath={"contract"})  # numba.njit(cache=True) where numba can cache
 
     @_jit
     def _gemm(gemm, a, trans_a, b, trans_b, out):

@@ -55,6 +55,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import _jit as jit
 from . import kernels_numba as kn
 from . import packed_gemm, threads, workspace
 
@@ -203,7 +204,7 @@ def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
         dcn[j] = dc[j] * f[j]
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
+@jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
 def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, yield_fn, Zu):
     """One of n threads of :func:`lstm_forward_units`: units u0 .. u1-1 of every row, all steps.
 
@@ -240,7 +241,7 @@ def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, 
             return
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, nogil=True)
+@jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
 def _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, grads, gemm, mk, u0, u1, m0, m1,
                     sync, n, yield_fn):  # fmt: skip
     """One of n threads of :func:`lstm_backward_units`: BPTT for units u0 .. u1-1 of every row.

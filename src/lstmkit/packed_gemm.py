@@ -44,6 +44,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from . import _jit as jit
+
 MR_MAX = 8  # rows of C per kernel call: 2 * 8 accumulators + 2 panel vectors + 1 broadcast <= 32 registers
 KC = 256  # multiply-adds per chunk of K
 LANES = {np.dtype(np.float32): 16, np.dtype(np.float64): 8}  # elements per 512-bit vector
@@ -205,7 +207,7 @@ def _call(typingctx, fn, A, a_off, lda, Bp, b_off, C, c_off, ldc, K, acc):
     return sig, codegen
 
 
-_jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+_jit = jit.njit(error_model="numpy", nogil=True)  # numba.njit(cache=True) where numba can cache
 
 
 @_jit
