@@ -238,14 +238,19 @@ def test_a_failing_numba_leaves_the_numpy_path_working(fault):
     body = textwrap.dedent(setup) + textwrap.dedent(
         """
         import json
+        import warnings
         import numpy as np
         import lstmkit
         from lstmkit import backends, kernels
 
         x = np.random.default_rng(1).normal(size=(4, 2, 2))
         m = lstmkit.LSTM(2, 3, seed=0, dtype=np.float64)  # backend "auto"
-        y, _ = m(x)
-        dx, _ = m.backward(np.ones_like(y))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y, _ = m(x)
+            dx, _ = m.backward(np.ones_like(y))
+            y2, _ = m(x)  # a second call: no second warning
+        said = [str(w.message) for w in caught if issubclass(w.category, backends.CompiledKernelsWarning)]
         r = lstmkit.LSTM(2, 3, seed=0, dtype=np.float64)
         r.backend = "numpy"
         y_r, _ = r(x)
@@ -257,7 +262,7 @@ def test_a_failing_numba_leaves_the_numpy_path_working(fault):
             refused = str(e)
         print(json.dumps({"available": backends.available(), "auto": backends.select("auto") is kernels,
                           "same": bool((y == y_r).all() and (dx == dx_r).all()), "refused": refused,
-                          "loads": backends._numba_kernels.cache_info().misses}))
+                          "loads": backends._numba_kernels.cache_info().misses, "said": said}))
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
@@ -270,3 +275,6 @@ def test_a_failing_numba_leaves_the_numpy_path_working(fault):
     assert got["loads"] == 1  # tried once, not again at every forward and backward
     assert got["refused"].startswith("LSTM: expected backend='numba' the compiled kernels loadable"), got["refused"]
     assert "RuntimeError" in got["refused"] and "backend='numpy'" in got["refused"], got["refused"]
+    # "auto" said it runs the reference, once, naming why (numba is installed: a silent slow run otherwise)
+    assert len(got["said"]) == 1 and "runs the NumPy reference" in got["said"][0], got["said"]
+    assert "RuntimeError" in got["said"][0] or "Unknown cache locator" in got["said"][0], got["said"]

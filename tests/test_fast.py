@@ -385,6 +385,8 @@ _NO_NUMBA = textwrap.dedent(
     import numpy as np
     import lstmkit
     from lstmkit import backends, kernels
+    import warnings
+    warnings.simplefilter("error", backends.CompiledKernelsWarning)  # numba not installed: the reference, as meant, unannounced
     assert backends.available() == {"numpy": True, "numba": False}, backends.available()
     m = lstmkit.LSTM(3, 4, num_layers=2, bidirectional=True, seed=0)
     assert backends.select(m.backend) is kernels

@@ -11,12 +11,14 @@ numbers to round-off):
 module is imported on first use of "auto" or "numba" (never for "numpy", nor for a backward of the
 reference's), so ``import lstmkit`` stays NumPy-only. If numba is missing or the module fails to
 load (any error: it is tried once per process), "auto" runs the reference and "numba" is refused
-with the reason.
+with the reason; where numba is installed but the module fails, "auto" also warns, once per
+process (:class:`CompiledKernelsWarning`): the run would be several times slower, unannounced.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from functools import cache
 from types import ModuleType, SimpleNamespace
 
@@ -33,8 +35,19 @@ def _numba_kernels() -> ModuleType | SimpleNamespace:
         from . import kernels_numba  # imports numba, guarded: AVAILABLE is False without it
     except Exception as exc:  # numba installed but failing beyond the module's own guard
         reason = f"the compiled kernels did not load: {type(exc).__name__}: {exc}"
-        return SimpleNamespace(AVAILABLE=False, UNAVAILABLE_REASON=reason)
+        return SimpleNamespace(AVAILABLE=False, UNAVAILABLE_REASON=reason, BROKEN=True)
     return kernels_numba
+
+
+class CompiledKernelsWarning(RuntimeWarning):
+    """numba is installed but lstmkit's compiled kernels failed to load: "auto" runs the NumPy reference."""
+
+
+@cache  # once per process
+def _warn_broken(reason: str) -> None:
+    warnings.warn(f"lstmkit: backend 'auto' runs the NumPy reference (several times slower): {reason}. "
+                  "Reinstall numba and scipy (pip install --force-reinstall 'lstmkit[fast]'), or choose "
+                  "backend='numpy' to silence this.", CompiledKernelsWarning, stacklevel=4)
 
 
 def available() -> dict[str, bool]:
@@ -54,6 +67,8 @@ def select(backend: str, where: str = "lstmkit") -> ModuleType:
     if backend == "numba":
         fail(where, "backend='numba'", "the compiled kernels loadable (numba and scipy installed)", fast.UNAVAILABLE_REASON,
              "Install them or use backend='numpy' (or 'auto').", exc=ImportError)  # fmt: skip
+    if fast.BROKEN:
+        _warn_broken(fast.UNAVAILABLE_REASON)
     return kernels
 
 

@@ -95,12 +95,15 @@ try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
 
     AVAILABLE = True
     UNAVAILABLE_REASON = ""
+    BROKEN = False
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     AVAILABLE = False
     UNAVAILABLE_REASON = f"{exc.name or 'numba'} is not installed (pip install 'lstmkit[fast]')"
+    BROKEN = False  # not installed: the NumPy reference, as meant
 except Exception as exc:  # pragma: no cover - numba installed but failing (tests/test_backends.py)
     AVAILABLE = False
     UNAVAILABLE_REASON = f"the compiled kernels did not load: {type(exc).__name__}: {exc}"
+    BROKEN = True  # installed but failing: "auto" says so (backends.select)
 
 
 @dataclass
