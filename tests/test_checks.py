@@ -508,3 +508,32 @@ def test_a_2d_x_is_told_an_addition_of_the_axis_that_works_on_a_table_too():
     for table in tables:
         assert eval(one_step, {"np": np, "X": table}).shape == (4, 3, 1)  # one feature per step
         assert eval(one_vector, {"np": np, "X": table}).shape == (4, 1, 3)  # one step of 3 features
+
+
+def test_optional_import_rewords_only_its_package_missing():
+    # the package missing (it, or a module inside it): one line with the extra's pip line, name= the module
+    from lstmkit._checks import optional_import
+
+    for missing in ("matplotlib", "matplotlib.figure"):
+        with pytest.raises(ModuleNotFoundError) as raised:
+            with optional_import("matplotlib", "f", "to draw"):
+                raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
+        assert str(raised.value) == "f: expected matplotlib installed (to draw), got none. Install it: pip install 'lstmkit[cli]'."
+        assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
+    with pytest.raises(ModuleNotFoundError, match=r"^g: expected torch installed, got none\. Install it: pip install 'lstmkit\[interop\]'\.$"):
+        with optional_import("torch", "g"):
+            raise ModuleNotFoundError("No module named 'torch'", name="torch")
+    # anything else as Python raised it: a dependency of the package missing (its words name it), a
+    # broken install, another package, another error
+    for error in (ModuleNotFoundError("No module named 'kiwisolver'", name="kiwisolver"),
+                  ModuleNotFoundError("No module named 'matplotlibx'", name="matplotlibx"),
+                  ImportError("cannot import name 'Figure' from 'matplotlib.figure'", name="matplotlib.figure"),
+                  ValueError("x")):  # fmt: skip
+        with pytest.raises(type(error)) as raised:
+            with optional_import("matplotlib", "f", "to draw"):
+                raise error
+        assert raised.value is error
+    with optional_import("matplotlib", "f"):
+        pass
+    with pytest.raises(KeyError, match="expected module one of"):
+        optional_import("nmupy", "f")

@@ -55,3 +55,20 @@ def test_a_name_with_a_key_is_a_value_not_an_option():
     # an item of an option (an index) is the option's
     msg = "LSTM: expected activations[2] one of ['tanh'], got 'nope'."
     assert name_options(msg, "train", ("LSTM",), {}) == "train: expected --activations[2] one of ['tanh'], got 'nope'."
+
+
+def test_the_library_and_the_command_line_say_a_missing_package_in_the_same_words():
+    # one table of the extras (lstmkit._checks.OPTIONAL): the library's error, read by the command line's
+    # missing_package with the where as its command, is said as the library said it
+    import pytest
+
+    from lstmkit._checks import OPTIONAL, optional_import
+    from lstmkit.commands import _options
+
+    assert _options.OPTIONAL is OPTIONAL
+    for module in OPTIONAL:
+        with pytest.raises(ModuleNotFoundError) as raised:
+            with optional_import(module, "History.plot", "to draw the learning curves"):
+                raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+        assert _options.optional_missing(raised.value)
+        assert _options.missing_package("History.plot", raised.value, "to draw the learning curves") == str(raised.value)

@@ -27,6 +27,48 @@ def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=Va
     raise exc(message(where, arg, expected, got, fix))
 
 
+#: the optional packages lstmkit imports where they are used, by module: (the name pip installs it
+#: by, the extra of lstmkit's pyproject.toml that holds it); the engine itself needs NumPy only. The
+#: one table of them: :class:`optional_import` and the command line's words
+#: (:func:`lstmkit.commands._options.missing_package`) read it
+OPTIONAL: dict[str, tuple[str, str]] = {
+    "rich": ("rich", "cli"), "matplotlib": ("matplotlib", "cli"), "sklearn": ("scikit-learn", "cli"),
+    "torch": ("torch", "interop"), "keras": ("keras", "interop"), "h5py": ("h5py", "interop"),
+    "onnx": ("onnx", "onnx"), "onnxruntime": ("onnxruntime", "onnx"), "numba": ("numba", "fast"), "scipy": ("scipy", "fast"),
+}  # fmt: skip
+
+
+class optional_import:
+    """Around the imports of an optional package (``module``, a key of :data:`OPTIONAL`), where
+    the library uses it::
+
+        with optional_import("matplotlib", "History.plot", "to draw the learning curves"):
+            from matplotlib.figure import Figure
+
+    The package not installed (a ModuleNotFoundError naming ``module`` or a module inside it) is
+    raised again as a ModuleNotFoundError (``name=module``, so that the command line says it in its
+    words) in one line, no traceback of the import: "<where>: expected <package> installed
+    (<why>), got none. Install it: pip install 'lstmkit[<extra>]'." Any other error, one of the
+    package's own dependencies missing included, goes through as Python raised it (its words name
+    what is missing). Nothing is imported here: the imports are the caller's, inside the block."""
+
+    def __init__(self, module: str, where: str, why: str = ""):
+        if module not in OPTIONAL:
+            raise KeyError(f"optional_import: expected module one of {sorted(OPTIONAL)}, got {module!r}.")
+        self.module, self.where, self.why = module, where, why
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if kind is None or not issubclass(kind, ModuleNotFoundError) or (exc.name or "").partition(".")[0] != self.module:
+            return False  # nothing raised, or not this package missing: as it was
+        package, extra = OPTIONAL[self.module]
+        expected = f"installed ({self.why})" if self.why else "installed"
+        raise ModuleNotFoundError(message(self.where, package, expected, "none", f"Install it: pip install 'lstmkit[{extra}]'."),
+                                  name=self.module) from None  # fmt: skip
+
+
 def or_list(words) -> str:
     """Words as a phrase of choices: "a", "a or b", "a, b or c"."""
     words = list(words)

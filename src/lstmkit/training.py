@@ -61,7 +61,7 @@ import numpy as np
 from ._checks import (
     MISSING_TARGETS, a_or_an, at_sample, check_bool, check_clip, check_finite_steps, check_finite_within, check_float_array,
     check_int, check_lengths, check_real, check_seed, check_sequences, check_verbose, check_sample_weight, count, fail,
-    first_index, is_number, message, name_overflow, valid_steps,
+    first_index, is_number, message, name_overflow, optional_import, valid_steps,
 )
 from .checkpoint import (
     DAMAGED_FIX, RESUME_FIX, DamagedCheckpoint, check_checkpoint, check_meta, data_fingerprint, plain, restore_checkpoint, same_value,
@@ -226,14 +226,9 @@ class History:
         if not self.epochs:
             fail("History.plot", "history", "to hold at least one epoch", "an empty one")
         panels = self.curves(keys)
-        try:
+        with optional_import("matplotlib", "History.plot", "to draw the learning curves"):
             from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
             from matplotlib.ticker import MaxNLocator
-        except ModuleNotFoundError as exc:
-            if (exc.name or "").partition(".")[0] != "matplotlib":
-                raise  # one of matplotlib's own dependencies: Python's words name it
-            raise ModuleNotFoundError(message("History.plot", "matplotlib", "installed (to draw the learning curves)", "none",
-                                              "Install it: pip install 'lstmkit[cli]'."), name="matplotlib") from None
 
         from .io import save_figure
 

@@ -28,6 +28,10 @@ import math
 import os
 from pathlib import Path
 
+# the optional packages, by module: (the name pip installs it by, the extra that holds it): the
+# library's one table, which its own errors for a missing one (lstmkit._checks.optional_import) read too
+from .._checks import OPTIONAL
+
 
 def integer(minimum: int, maximum: int | None = None, why: str = ""):
     """An argument type: an integer >= ``minimum`` (and <= ``maximum``); ``why`` the range, said
@@ -75,15 +79,6 @@ def non_negative(text: str) -> float:
 def fraction(text: str) -> float:
     """An argument type: a number in [0, 1) (a dropout rate, a share of the data held out)."""
     return _number(text, lambda v: 0 <= v < 1, "a number in [0, 1)")
-
-
-#: the optional packages the commands import, by module: (the name pip installs it by, the extra of
-#: lstmkit's pyproject.toml that holds it); the engine itself needs NumPy only
-OPTIONAL: dict[str, tuple[str, str]] = {
-    "rich": ("rich", "cli"), "matplotlib": ("matplotlib", "cli"), "sklearn": ("scikit-learn", "cli"),
-    "torch": ("torch", "interop"), "keras": ("keras", "interop"), "h5py": ("h5py", "interop"),
-    "onnx": ("onnx", "onnx"), "onnxruntime": ("onnxruntime", "onnx"), "numba": ("numba", "fast"), "scipy": ("scipy", "fast"),
-}  # fmt: skip
 
 
 def missing_package(command: str, exc: ImportError, what: str = "", instead: str = "") -> str:
