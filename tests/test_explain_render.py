@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -442,6 +443,22 @@ def test_heatmap_numbers_have_no_negative_zero(monkeypatch):
     monkeypatch.setattr(Axes, "text", lambda self, x, y, s, *a, **k: labels.append(s))
     plots.heatmaps_png(forward(ex))
     assert sorted(labels) == ["0.00", "0.00", "0.50", "0.50", "0.50"]  # i, f, o = σ(0); c~, c round to 0.00
+
+
+def test_html_without_matplotlib_gives_the_pip_line(s0, monkeypatch):
+    # a bare "No module named 'matplotlib'" before, from either picture; the words of History.plot's
+    from lstmkit.explain import forward, plots
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: the import fails as if not installed
+    fw = forward(s0)
+    for draw, what in [(lambda: explain(s0, "html"), "the gate heatmaps"), (lambda: plots.heatmaps_png(fw), "the gate heatmaps"),
+                       (lambda: plots.traces_png(fw), "the c_t and h_t traces")]:  # fmt: skip
+        with pytest.raises(ModuleNotFoundError) as raised:
+            draw()
+        assert str(raised.value) == (f"explain: expected matplotlib installed (to draw {what} of fmt='html'), got none. "
+                                     "Install it: pip install 'lstmkit[cli]'.")
+        assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
 
 
 def test_cli_explain_matches_golden_and_writes_atomically(tmp_path, capsys):

@@ -6,6 +6,7 @@ Expected numbers are worked by hand in the comments or come from the Box & Jenki
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -1119,3 +1120,17 @@ def test_plot_forecast_refuses_what_does_not_fit_the_series_before_drawing(monke
     with pytest.raises(ValueError, match=r"expected times_ahead None without a forecast \(they are the forecast's times\), got an array"):
         plot_forecast("f.png", y, result, times=np.arange(48.0), times_ahead=[48, 49, 50])
     assert figures == []  # nothing was drawn
+
+
+def test_plot_forecast_without_matplotlib_gives_the_pip_line(tmp_path, monkeypatch):
+    # a bare "No module named 'matplotlib'" before; the words of History.plot's (lstmkit._checks.optional_import)
+    from lstmkit.forecast import plot_forecast
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: the import fails as if not installed
+    with pytest.raises(ModuleNotFoundError) as raised:
+        plot_forecast(tmp_path / "f.png", _seasonal(48))
+    assert str(raised.value) == ("plot_forecast: expected matplotlib installed (to draw the forecast), got none. "
+                                 "Install it: pip install 'lstmkit[cli]'.")
+    assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
+    assert not (tmp_path / "f.png").exists()

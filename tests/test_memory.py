@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -105,6 +106,18 @@ def _hand_result(lstm_acc, lstm_symbol, lstm_distractors):
         distractors_init={"rnn": np.array([1e-2, 1e-2]), "lstm": np.array([1e-2, 1e-2])},
         distractors_trained={"rnn": np.array([1e-4, 5.5e-3]), "lstm": np.array([1e-4, lstm_distractors])},
     )  # fmt: skip
+
+
+def test_plot_without_matplotlib_gives_the_pip_line(tmp_path, monkeypatch):
+    # a bare "No module named 'matplotlib'" before; the words of History.plot's (lstmkit._checks.optional_import)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: the import fails as if not installed
+    with pytest.raises(ModuleNotFoundError) as raised:
+        _hand_result(lstm_acc=1.0, lstm_symbol=1e-4, lstm_distractors=1e-6).plot(tmp_path / "m.png")
+    assert str(raised.value) == ("MemoryResult.plot: expected matplotlib installed (to draw the memory experiment), got none. "
+                                 "Install it: pip install 'lstmkit[cli]'.")
+    assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
+    assert not (tmp_path / "m.png").exists()
 
 
 def test_reading_says_which_k_is_the_symbol_and_what_a_small_lstm_gradient_means(monkeypatch):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number
+from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number, optional_import
 from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, r2
 from .saving import register
 
@@ -187,7 +187,8 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
 
     ``result`` and ``forecast`` are in y's units, as ``backtest`` and ``predict`` give them.
     matplotlib (an optional extra, ``lstmkit[cli]``) is imported here, never by the engine;
-    everything is checked before.
+    everything is checked before; without it, a ModuleNotFoundError (``name="matplotlib"``) gives
+    the pip line that installs it.
     """
     where = "plot_forecast"
     y2, _ = as_series(y, where)  # (N, S)
@@ -235,7 +236,8 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
     if not isinstance(title, str):
         fail(where, "title", "a str", type(title).__name__, exc=TypeError)
 
-    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
+    with optional_import("matplotlib", where, "to draw the forecast"):
+        from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     from .io import save_figure
 

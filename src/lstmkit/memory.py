@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_int, check_real, fail
+from ._checks import check_int, check_real, fail, optional_import
 from .datasets import recall_task
 from .io import save_figure
 from .threads import blas_threads
@@ -146,8 +146,10 @@ class MemoryResult:
         (log scale; the distractors shaded, the symbol to remember marked); against the lag, the
         gradient at the symbol at init, and trained, over its median at the distractors. Under
         them, :meth:`reading`. Writes ``path``, in the format its suffix names (.png, .pdf, .svg:
-        :func:`lstmkit.io.save_figure`)."""
-        from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
+        :func:`lstmkit.io.save_figure`). matplotlib (``lstmkit[cli]``) is imported here; without it,
+        a ModuleNotFoundError (``name="matplotlib"``) gives the pip line that installs it."""
+        with optional_import("matplotlib", "MemoryResult.plot", "to draw the memory experiment"):
+            from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
         lag = int(self.lags[-1])
         note = [line for sentence in self.reading() for line in textwrap.wrap(sentence, 140)]

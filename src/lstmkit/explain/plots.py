@@ -1,6 +1,8 @@
 """Pictures of a forward trace: gate heatmaps and per-unit traces (matplotlib, PNG bytes).
 
-matplotlib is imported inside the functions; nothing here runs unless a picture is asked for.
+matplotlib is imported inside the functions; nothing here runs unless a picture is asked for
+(``explain(..., "html")``). Without it, a ModuleNotFoundError (``name="matplotlib"``) gives the pip
+line that installs it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import io
 
 import numpy as np
 
+from .._checks import optional_import
 from .trace import ForwardTrace
 
 PANELS = (("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o"), ("g", "candidate c̃"), ("c", "cell state c"))
@@ -34,7 +37,8 @@ def _png(fig) -> bytes:
 
 def heatmaps_png(fw: ForwardTrace) -> bytes:
     """i, f, o, c̃ and c over time, one heatmap each (rows units, columns steps), as PNG bytes."""
-    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
+    with optional_import("matplotlib", "explain", "to draw the gate heatmaps of fmt='html'"):
+        from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     H, T = fw.example.hidden_size, fw.example.T
     fig = Figure(figsize=(2.2 * len(PANELS), 0.45 * H + 2.0), layout="constrained")
@@ -62,7 +66,8 @@ def heatmaps_png(fw: ForwardTrace) -> bytes:
 
 def traces_png(fw: ForwardTrace) -> bytes:
     """Per unit, c_t (long-term memory) and h_t (short-term memory) against t, as PNG bytes."""
-    from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
+    with optional_import("matplotlib", "explain", "to draw the c_t and h_t traces of fmt='html'"):
+        from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
     H, T = fw.example.hidden_size, fw.example.T
     show = min(H, 8)
