@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
+import pytest
 
 from lstmkit.datasets import counting_task, digits_sequences, stdlib_text
 
@@ -33,6 +36,17 @@ def test_digits_as_sequences_of_rows():
     assert X.shape == (1797, 8, 8) and y.shape == (1797,)
     np.testing.assert_array_equal(X[5, 2] * 16, load_digits().data[5, 16:24])  # step 2 = image row 2
     assert X.min() == 0 and X.max() == 1
+
+
+def test_digits_without_scikit_learn_gives_the_pip_line(monkeypatch):
+    # it said "got ImportError. pip install scikit-learn": the extra's pip line, in the words of History.plot's
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")] + ["sklearn"]:
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: the import fails as if not installed
+    with pytest.raises(ModuleNotFoundError) as raised:
+        digits_sequences()
+    assert str(raised.value) == ("digits_sequences: expected scikit-learn installed (to load its digits), got none. "
+                                 "Install it: pip install 'lstmkit[cli]'.")
+    assert raised.value.name == "sklearn" and raised.value.__suppress_context__
 
 
 def test_stdlib_text_is_local_source():

@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._checks import check_int, check_rng, fail
+from ._checks import check_int, check_rng, fail, optional_import
 
 #: standard-library modules whose source is the default training text (present on every CPython)
 STDLIB_TEXT_MODULES = ("textwrap", "string", "fnmatch", "glob", "bisect", "heapq", "colorsys", "calendar", "difflib")
@@ -104,11 +104,11 @@ def stdlib_text(max_chars: int | None = 200_000, modules=STDLIB_TEXT_MODULES) ->
 def digits_sequences() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 8x8 digits read row by row: X (1797, 8, 8) float64 in [0, 1], y (1797,) int64.
 
-    Step t is image row t (8 pixel intensities 0..16, divided by 16). Needs scikit-learn.
+    Step t is image row t (8 pixel intensities 0..16, divided by 16). Needs scikit-learn
+    (``lstmkit[cli]``); without it, a ModuleNotFoundError (``name="sklearn"``) gives the pip line
+    that installs it.
     """
-    try:
+    with optional_import("sklearn", "digits_sequences", "to load its digits"):
         from sklearn.datasets import load_digits
-    except ImportError:  # pragma: no cover - depends on the environment
-        fail("digits_sequences", "scikit-learn", "installed", "ImportError", "pip install scikit-learn", exc=ImportError)
     d = load_digits()
     return d.images.astype(np.float64) / 16.0, d.target.astype(np.int64)
