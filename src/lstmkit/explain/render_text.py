@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from .._checks import optional_import
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Op, Para, Seq, Sym, Table, Vec
 
 
@@ -137,10 +138,11 @@ def equation_lines(eq: Equation) -> list[str]:
 
 def render(doc: Document, width_: int = 100, color: bool = False) -> str:
     """The document as terminal text (rich tables, laid-out equations); returns the text."""
-    from rich import box as rbox
-    from rich.console import Console
-    from rich.table import Table as RTable
-    from rich.text import Text
+    with optional_import("rich", "explain", "to lay out fmt='text'"):
+        from rich import box as rbox
+        from rich.console import Console
+        from rich.table import Table as RTable
+        from rich.text import Text
 
     con = Console(width=width_, record=True, color_system="standard" if color else None,
                   force_terminal=color, no_color=not color, file=_Null(), highlight=False, emoji=False)

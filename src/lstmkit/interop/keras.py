@@ -66,6 +66,8 @@ Bidirectional, Dense and TimeDistributed(Dense) is refused naming it, with or wi
 Lambda, a BatchNormalization, a RepeatVector between LSTMs would change what is computed) but
 ``input_layer*`` and ``dropout*``, skipped: no-ops at inference). A Functional model is read as the stack its layers are listed in
 only when each layer reads the one before and the last is the one output (branches are refused). :func:`write_keras_file` builds the Keras model and saves it.
+Keras and h5py are imported inside the functions; without the one needed, a ModuleNotFoundError
+(``name="keras"`` or ``"h5py"``) gives the pip line that installs it.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import layout
-from .._checks import cast_float, check_float_array, fail, is_int
+from .._checks import cast_float, check_float_array, fail, is_int, optional_import
 from ..io import BOMB_FIX, BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
 from ..recurrent import LSTM
 
@@ -121,14 +123,16 @@ def _refusing():
         raise _Refusal(str(exc)) from None
 
 
-def _keras():
+def _keras(where: str, why: str):
     """Import Keras. If nothing chose a backend yet, choose torch (the one lstmkit's extras install):
-    Keras reads ``KERAS_BACKEND`` once, when first imported, and defaults to TensorFlow."""
+    Keras reads ``KERAS_BACKEND`` once, when first imported, and defaults to TensorFlow. Not
+    installed: ``where`` (the public function) and ``why`` name it in the pip line's message."""
     import sys
 
     if "keras" not in sys.modules:
         os.environ.setdefault("KERAS_BACKEND", "torch")
-    import keras
+    with optional_import("keras", where, why):
+        import keras
 
     return keras
 
@@ -311,7 +315,7 @@ def _from_live(obj, where: str):
 
 def _live_parts(obj, where: str):
     """A live Keras layer or model -> :func:`_build`'s arguments but ``where``."""
-    keras = _keras()
+    keras = _keras(where, "to read a Keras model")
     if isinstance(obj, (keras.layers.LSTM, keras.layers.Bidirectional)):
         layer_list = [obj]
     elif isinstance(obj, keras.Model):
@@ -430,8 +434,8 @@ def to_keras(module, readout=None):
     A SequenceModel brings its own read-out (``readout`` must be None; the identity one: no Dense)
     and, with head="last", ``return_sequences=False`` on the last layer: the model returns (B, O).
     """
-    keras = _keras()
     where = "to_keras"
+    keras = _keras(where, "to build the Keras model")
     module, readout, sequences = _unwrap(module, readout, where)
     if type(module) is not LSTM:
         fail(where, "module", "an lstmkit LSTM or SequenceModel", type(module).__name__, exc=TypeError)
@@ -642,7 +646,8 @@ def read_keras(path: str | os.PathLike):
 
 
 def _read_file(path, where: str):
-    import h5py
+    with optional_import("h5py", where, "to read the Keras file's weights"):
+        import h5py
 
     path = os.fspath(path)
     config = None
@@ -879,6 +884,7 @@ def write_keras_file(path: str | os.PathLike, module, readout=None) -> None:
     suffix = ".weights.h5" if name.endswith(".weights.h5") else ".keras" if name.endswith(".keras") else None
     if suffix is None:
         fail("write_keras_file", "path", "a name ending in .keras or .weights.h5", repr(path))
+    _keras("write_keras_file", "to write the Keras file")  # imported here, so that its absence is said in this function's name
     model = to_keras(module, readout)
     with tempfile.TemporaryDirectory(prefix="lstmkit-keras-") as tmp:
         staged = os.path.join(tmp, "model" + suffix)  # Keras wants the suffix on the name it writes

@@ -44,7 +44,8 @@ folded into its Linear). A softmax over the last axis is read where a classifier
 it: making the first output (torch's ``softmax(fc(y))``: the model returned computes the logits
 before it, and a warning says so) or another output from the first (to_onnx's ``proba`` beside
 ``out``, with the classes in the metadata). :func:`read_onnx` returns all of it, the softmax and
-classes included (``lstmkit convert`` names them). onnx is imported inside the functions.
+classes included (``lstmkit convert`` names them). onnx is imported inside the functions; without
+it, a ModuleNotFoundError (``name="onnx"``) gives the pip line that installs it.
 
 A graph whose output is the last node's own ``Y`` or ``Y_h``, with no Transpose/Reshape after it, is
 read as the model computing those values, but arranged as every lstmkit model's output is, not as
@@ -69,7 +70,7 @@ from typing import Mapping, NamedTuple
 import numpy as np
 
 from .. import layout
-from .._checks import cast_float, check_float_array, check_lengths, fail, float_range, message, overflow_at
+from .._checks import cast_float, check_float_array, check_lengths, fail, float_range, message, optional_import, overflow_at
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
 #: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
@@ -126,8 +127,9 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
     ``onnx.ModelProto`` (checked with ``onnx.checker``) and writes it to ``path`` if given.
     Graph layout and supported options: module docstring.
     """
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    with optional_import("onnx", "to_onnx", "to build the ONNX graph"):
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
 
     where = "to_onnx"
     head_mode, tokens, is_seq = "all", False, False
@@ -680,7 +682,8 @@ def _check_layout(a: Mapping, where: str, arg: str = "") -> None:
 
 
 def _load_model(model_or_path, where: str = "lstmkit.interop.onnx", arg: str | None = None):
-    import onnx
+    with optional_import("onnx", where, "to read the ONNX model"):
+        import onnx
 
     if isinstance(model_or_path, (str, os.PathLike)):
         if os.path.isfile(model_or_path) and os.path.getsize(model_or_path) == 0:  # protobuf parses b"" as an empty model
@@ -697,6 +700,9 @@ def _load_model(model_or_path, where: str = "lstmkit.interop.onnx", arg: str | N
 
 def lstms_from_onnx(model_or_path) -> list[OnnxLSTM]:
     """Every ``LSTM`` node of an ONNX model (or file), in graph order, as :class:`OnnxLSTM`."""
+    with optional_import("onnx", "lstms_from_onnx", "to read the ONNX model"):
+        import onnx  # noqa: F401 (here, so that its absence is said in this function's name)
+
     model = _load_model(model_or_path)
     path = os.fspath(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else None
     constants = _constants(model, "lstms_from_onnx", path or "model")

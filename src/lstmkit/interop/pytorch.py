@@ -12,7 +12,8 @@ conversion here is a copy, bit for bit, in both directions:
 float32 and float64 stay as they are; other torch dtypes are cast to ``dtype`` (float32 unless
 given). A saved ``state_dict`` (``torch.save(model.state_dict(), path)``) is read with
 ``torch.load(weights_only=True)`` (no code runs) and its architecture inferred from its keys and
-shapes by :func:`module_from_state_dict`. torch is imported inside each function.
+shapes by :func:`module_from_state_dict`. torch is imported inside each function; without it, a
+ModuleNotFoundError (``name="torch"``) gives the pip line that installs it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .._checks import a_or_an, cast_float, check_float_array, count, fail
+from .._checks import a_or_an, cast_float, check_float_array, count, fail, optional_import
 from ..cell import LSTMCell, RNNCell
 from ..recurrent import LSTM, RNN
 
@@ -88,7 +89,8 @@ def from_torch(module, dtype=None):
     float64 value beyond float32's range is then refused, naming its key and index).
     Training mode is carried over (``module.training``).
     """
-    import torch
+    with optional_import("torch", "from_torch", "to read a torch module"):
+        import torch
 
     nn = torch.nn
     where = "from_torch"
@@ -128,7 +130,8 @@ def to_torch(module):
     fitted estimator's ``model_``) is two torch modules: ``rnn, readout = model.parts()``, then
     ``to_torch(rnn)`` and ``to_torch(readout)``; it is refused saying so.
     """
-    import torch
+    with optional_import("torch", "to_torch", "to build the torch module"):
+        import torch
 
     from ..layers import Linear
 
@@ -218,7 +221,8 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     become float32 or float64 arrays, others (a BatchNorm's ``num_batches_tracked``) keep their dtype:
     :func:`module_from_state_dict` says which layer they belong to.
     """
-    import torch
+    with optional_import("torch", "load_state_dict_file", "to read a torch state_dict file"):
+        import torch
 
     where = "load_state_dict_file"
     try:
@@ -289,7 +293,8 @@ def save_state_dict_file(path: str | os.PathLike, module, readout=None, names: t
     passing them, ``save_state_dict_file(path, *model.parts())``, for a torch forward that does what
     the SequenceModel does with them.
     """
-    import torch
+    with optional_import("torch", "save_state_dict_file", "to write a torch state_dict file"):
+        import torch
 
     from ..io import atomic_write_bytes
 
