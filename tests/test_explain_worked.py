@@ -216,3 +216,23 @@ def test_a_binary_file_is_not_a_worked_example(tmp_path):
     (tmp_path / "model.npz").write_bytes(b"PK\x03\x04\xb8\xff binary")
     with pytest.raises(ValueError, match=r"model.npz: expected a TOML worked-example file, got binary data\. .* --model FILE --input SEQ"):
         worked.load(tmp_path / "model.npz")
+
+
+def test_a_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    # old Windows Notepad saves UTF-8 with a byte-order mark (EF BB BF) and CRLF line ends: the same examples
+    text = (EXAMPLES / "seed000.toml").read_text(encoding="utf-8")
+    p = tmp_path / "bom.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    _same(worked.load(p)[0], worked.load(EXAMPLES / "seed000.toml")[0])  # was: 'a syntax error: Invalid statement (at line 1, column 1)'
+
+
+@pytest.mark.parametrize("codec, name", [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")])
+def test_a_file_in_utf16_or_utf32_is_named_so_not_binary_data(tmp_path, codec, name):
+    # Notepad's "Unicode" is UTF-16 with a byte-order mark: said as what it is, with the fix (was 'got binary data')
+    p = tmp_path / "u.toml"
+    bom = {"utf-16-be": b"\xfe\xff"}.get(codec, b"")
+    p.write_bytes(bom + 'title = "σ"\n'.encode(codec))
+    with pytest.raises(ValueError) as err:
+        worked.load(p)
+    assert str(err.value) == (f"{p}: expected a TOML worked-example file in UTF-8, got {name} text. "
+                              "Save it as UTF-8 (Notepad: Save as, Encoding UTF-8).")

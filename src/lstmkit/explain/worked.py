@@ -331,10 +331,15 @@ def require_example(ex, where: str) -> None:
     fail(where, "ex", "a WorkedExample (from lstmkit.explain.load or from_dict)", type(ex).__name__, exc=TypeError)
 
 
+#: the byte-order marks of the Unicode encodings other than UTF-8, UTF-32's first (UTF-32-LE's begins as UTF-16-LE's)
+_UTF_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
 def load(path: str | Path) -> list[WorkedExample]:
     """Read a worked-example TOML file; returns its examples (one, or several ``[[examples]]``).
     ``path`` is a file's path or a built-in example's name, ``"builtin:seed000"``
     (:func:`lstmkit.worked.resolve`; an unknown ``builtin:`` name is a ValueError that lists them).
+    The file is UTF-8, with or without a byte-order mark (UTF-16 or UTF-32 text is refused, saying so).
     A file it cannot read as one raises ValueError or KeyError naming the place (OSError: it cannot
     be opened; a missing file's names the built-in examples too), never TypeError, so that
     ``lstmkit check`` tells it (exit 2) from a bug."""
@@ -350,11 +355,15 @@ def load(path: str | Path) -> list[WorkedExample]:
         except FileNotFoundError as exc:
             raise FileNotFoundError(errno.ENOENT, f"{exc.strerror} (lstmkit's own worked examples are "
                                     f"{', '.join(shipped.full_names())})", str(path)) from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))  # what tomllib.load does with a binary file
+    try:  # -sig: a byte-order mark (old Windows Notepad saves UTF-8 with one) is not part of the text
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{where}: expected a TOML worked-example file, got a syntax error: {exc}.") from None
     except UnicodeDecodeError:
+        utf = next((name for bom, name in _UTF_BOMS.items() if raw.startswith(bom)), None)
+        if utf:  # a text file in another Unicode encoding (Notepad's "Unicode" is UTF-16)
+            raise ValueError(f"{where}: expected a TOML worked-example file in UTF-8, got {utf} text. Save it "
+                             "as UTF-8 (Notepad: Save as, Encoding UTF-8).") from None  # fmt: skip
         raise ValueError(f"{where}: expected a TOML worked-example file, got binary data. "
                          "A model file is explained with --model FILE --input SEQ.") from None  # fmt: skip
     return from_dict(data, where=where)
