@@ -224,3 +224,11 @@ def test_line_numbers_are_those_a_text_editor_shows_blank_lines_counted(tmp_path
     p.write_text("id,x,label\nu,1,a\n\nu,2,7\n")
     with pytest.raises(ValueError, match=r"expected a number in column 'label', got 'a' on line 2\.$"):
         read_csv_sequences(p, target="label", group="id", per_step=True, numeric_target=True)
+
+
+def test_a_text_files_byte_order_mark_is_not_a_character_of_it(tmp_path):
+    # Notepad's UTF-8 begins with EF BB BF: generate --text learned it as a 29th character of a 28-character text
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + "ab σ\n".encode("utf-8"))
+    assert read_text(tmp_path / "bom.txt") == "ab σ\n"
+    (tmp_path / "mid.txt").write_bytes("a\ufeffb".encode("utf-8"))  # one inside the text is the text's own
+    assert read_text(tmp_path / "mid.txt") == "a\ufeffb"

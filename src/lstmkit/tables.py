@@ -7,11 +7,11 @@
                                           the same, of a CSV already read (read_csv's header, rows)
     read_array(path, key=None)            ndarray from .npy / .npz (``key`` picks the array in an .npz)
     array_names(path)                     the names of the arrays in an .npz (None for a .npy)
-    read_text(path)                       str (UTF-8)
+    read_text(path)                       str (UTF-8; a byte-order mark is dropped)
 
 Every error says which file, which column or row, what was expected and what was found. Arrays
-are read with ``allow_pickle=False``: nothing in a data file is ever executed. CSVs are read as
-UTF-8 with an optional byte-order mark (``utf-8-sig``: Excel writes one).
+are read with ``allow_pickle=False``: nothing in a data file is ever executed. CSVs and text are
+read as UTF-8 with an optional byte-order mark (``utf-8-sig``: Excel and Notepad write one).
 """
 
 from __future__ import annotations
@@ -183,10 +183,10 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """The whole file as UTF-8 text."""
+    """The whole file as UTF-8 text, without a byte-order mark (Notepad writes one: not a character of the text)."""
     p = _path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{p}: expected UTF-8 text, got undecodable bytes at position {exc.start}.") from None
 
