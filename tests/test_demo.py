@@ -34,8 +34,15 @@ def test_the_text_part_reads_perplexity_against_the_characters_seen(tmp_path):
 
     text = stdlib_text(20_000)  # what --quick trains on: its first 90%
     n = len(set(text[: int(len(text) * 0.9)]))
-    report, _ = text_part(tmp_path, quick=True, seed=0)
+    report, figures = text_part(tmp_path, quick=True, seed=0)
     assert re.search(rf"held-out perplexity \d+\.\d\d per character \(a uniform guess over the {n} characters: {n}\)\n", report), report
+    # beside it, the 4-gram count model (tests/test_baselines.py works CharNGram by hand) on the same split
+    from lstmkit.baselines import CharNGram
+
+    cut = int(len(text) * 0.9)
+    want = CharNGram(4, 0.1).fit(text[:cut]).perplexity(text[cut:])
+    assert figures["text held-out perplexity, 4-gram (add-0.1)"] == want
+    assert f"same split: {want:.2f}; the LSTM's is" in report
 
 
 def test_the_memory_part_reports_the_trained_gradient_at_the_symbol_over_the_distractors(tmp_path, monkeypatch):
@@ -93,3 +100,60 @@ def test_a_part_whose_optional_package_is_missing_is_skipped_naming_its_install_
     assert main(["demo", "--out", str(tmp_path), "--quick", "--skip", "text", "memory", "forecast", "counting", "digits"]) == 0
     assert (tmp_path / "seed000.txt").read_text() == (
         "skipped: seed000: expected scikit-learn installed, got none. Install it: pip install 'lstmkit[cli]'.\n")
+
+
+def test_the_counting_part_reports_the_majority_class_baseline_on_its_test_set(tmp_path):
+    # always answering the training targets' most frequent class, scored on the same 500 x 20 test steps
+    import numpy as np
+
+    from lstmkit.commands.demo import counting_part
+    from lstmkit.datasets import counting_task
+
+    report, figures = counting_part(tmp_path, quick=True, seed=0)
+    _, y = counting_task(64, 6, seed=0)  # --quick's training set
+    _, y_test = counting_task(500, 20, seed=1)
+    label = 1 if (y == 1).sum() > (y == 0).sum() else 0
+    want = float((y_test == label).mean())
+    assert figures["counting per-step accuracy (test, T=20), majority class"] == want
+    assert f"baseline, always answering the training targets' majority class ({label}): test {want:.4f}" in report
+
+
+def test_the_digits_part_reports_a_logistic_regression_on_the_same_split(tmp_path):
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    from lstmkit.commands.demo import digits_part
+
+    report, figures = digits_part(tmp_path, quick=True, seed=0)
+    d = load_digits()
+    X, y = d.data / 16.0, d.target  # (1797, 64): the images' pixels, scaled as the LSTM reads them
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:300], order[300:500]  # --quick's split
+    want = LogisticRegression(max_iter=1000).fit(X[train], y[train]).score(X[test], y[test])
+    assert figures["digits test accuracy, logistic regression"] == pytest.approx(want, abs=1e-12)
+    assert f"same split: test {want:.4f}" in report
+    lstm = figures["digits test accuracy"]
+    assert f"LSTM - logistic regression: {100 * (lstm - want):+.2f} percentage points (200 test digits: one digit is 0.50)" in report
+
+
+def test_the_forecast_part_reports_seasonal_naive_times_growth_on_the_backtest_pairs(tmp_path):
+    # ŷ(o + l - 1) = y(o + l - 13) · y(o - 1) / y(o - 13) for origins o = 120..143 (1959-60), leads
+    # l = 1..12 inside the series: 222 pairs, written out here without lstmkit.baselines
+    import pytest
+
+    from lstmkit.commands.demo import forecast_part
+    from lstmkit.datasets import airline_passengers
+
+    y = airline_passengers().tolist()
+    errors = [abs(y[o + l - 1] - y[o + l - 13] * y[o - 1] / y[o - 13]) for o in range(120, 144) for l in range(1, 13) if o + l - 1 < 144]
+    assert len(errors) == 222
+    report, figures = forecast_part(tmp_path, quick=True, seed=0)
+    want = sum(errors) / len(errors)
+    assert figures["forecast MAE (seasonal naive x growth)"] == pytest.approx(want, rel=1e-12)
+    assert f"same 222 pairs: MAE {want:.3f}" in report
+    lstm = figures["forecast MAE (lstm)"]  # --quick's 5 epochs: worse than the baseline, or better
+    assert f"{100 * abs(1 - lstm / want):.0f}% {'below' if lstm <= want else 'above'} this trend-aware baseline's" in report

@@ -8,6 +8,11 @@
     5. seed 002/003's memory claim: RNN vs LSTM against the lag             memory.txt, memory.png
     summary.txt: every figure and how long each part took.
 
+Each result is printed beside a baseline measured on the same split (:mod:`lstmkit.baselines`):
+counting beside always answering the training labels' majority class, digits beside scikit-learn's
+logistic regression on the 64 pixels, the forecast beside naive, seasonal naive and seasonal naive
+× the last year-over-year growth, the text's perplexity beside a character 4-gram count model.
+
 ``--quick`` shrinks every budget (for tests); ``--skip`` leaves parts out.
 """
 
@@ -49,6 +54,11 @@ def check_packages(args: argparse.Namespace) -> None:
         require("demo", "matplotlib.figure", f"to draw {figures}", "use --skip " + " ".join(drawn))
 
 
+def _relative(value: float, baseline: float, less: str, more: str) -> str:
+    """How ``value`` compares with ``baseline``, in words: "24% below" (|1 - value/baseline|, rounded)."""
+    return f"{100 * abs(1 - value / baseline):.0f}% {less if value <= baseline else more}"
+
+
 def seed000_report() -> str:
     """Seed 000's worked example, A A B, every gate, c, h and the softmax read-out, exact."""
     from ..functional import softmax
@@ -83,6 +93,7 @@ def seed000_report() -> str:
 
 def counting_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     """Seed 000's task from random initialisation: 2 hidden units, y_t = softmax(h_t), per-step CE."""
+    from ..baselines import majority_accuracy
     from ..datasets import counting_task
     from ..estimators import LSTMClassifier
 
@@ -93,6 +104,8 @@ def counting_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     clf.fit(X, y)
     clf.save(out / "counting_model.npz")
     train_acc, test_acc = clf.score(X, y), clf.score(X_test, y_test)
+    majority = majority_accuracy(y, y_test)  # always the training labels' most frequent class
+    label = int(np.argmax(np.bincount(y.ravel())))
     from ..seeds import seed000_inputs
 
     slide = clf.predict(seed000_inputs()[None])[0].tolist()
@@ -102,15 +115,20 @@ def counting_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
         f"data: {n} random A/B sequences of {T} steps; test: 500 sequences of 20 steps (longer than any in training)",
         f"epochs: {clf.n_epochs_}, final loss {clf.history_.epochs[-1]['loss']:.4f}",
         f"per-step accuracy: train {train_acc:.4f}, test {test_acc:.4f}",
+        f"baseline, always answering the training targets' majority class ({label}): test {majority:.4f}",
         f"on the slides' sequence A, A, B: predicted {slide} (targets [0, 1, 1])",
     ])  # fmt: skip
-    return text, {"counting per-step accuracy (train)": train_acc, "counting per-step accuracy (test, T=20)": test_acc}
+    return text, {"counting per-step accuracy (train)": train_acc, "counting per-step accuracy (test, T=20)": test_acc,
+                  "counting per-step accuracy (test, T=20), majority class": majority}
 
 
 def digits_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
-    """scikit-learn's 8x8 digits as 8 steps of 8 pixels, classified at the last step (needs sklearn)."""
+    """scikit-learn's 8x8 digits as 8 steps of 8 pixels, classified at the last step, beside a logistic
+    regression on the 64 pixels, same split (both need sklearn)."""
     from ..datasets import digits_sequences
     from ..estimators import LSTMClassifier
+
+    from sklearn.linear_model import LogisticRegression
 
     X, y = digits_sequences()
     order = np.random.default_rng(seed).permutation(len(X))
@@ -118,17 +136,24 @@ def digits_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     clf = LSTMClassifier(hidden_size=16 if quick else 64, epochs=2 if quick else 30, learning_rate=0.01, seed=seed)
     clf.fit(X[train], y[train])
     acc = clf.score(X[test], y[test])
+    flat = X.reshape(len(X), -1)  # (n, 64): the same pixels, all at once
+    logreg = LogisticRegression(max_iter=1000).fit(flat[train], y[train])  # scikit-learn's defaults (L2, C=1, lbfgs)
+    base = float(logreg.score(flat[test], y[test]))
     text = "\n".join([
         "Seed 001: sequence classification on real data — scikit-learn's 8x8 digits read row by row",
         f"model: LSTM({clf.hidden_size}) over 8 steps of 8 pixels, linear read-out at the last step, softmax cross-entropy",
         f"{len(train)} training digits, {len(test)} test digits, {clf.n_epochs_} epochs",
         f"accuracy: train {clf.score(X[train], y[train]):.4f}, test {acc:.4f}",
+        f"baseline, scikit-learn's LogisticRegression on the 64 pixels (C=1), same split: test {base:.4f}",
+        f"LSTM - logistic regression: {100 * (acc - base):+.2f} percentage points "
+        f"({len(test)} test digits: one digit is {100 / len(test):.2f})",
     ])  # fmt: skip
-    return text, {"digits test accuracy": acc}
+    return text, {"digits test accuracy": acc, "digits test accuracy, logistic regression": base}
 
 
 def forecast_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     """Airline passengers: 24-month backtest of a 12-month direct forecast, beside the baselines."""
+    from .. import baselines as bl
     from ..datasets import airline_passengers
     from ..forecast import ForecastWarning, LSTMForecaster
     from ..forecast import plot_forecast
@@ -138,6 +163,14 @@ def forecast_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ForecastWarning)  # the notes are in the table
         result = fc.backtest(y, test_size=24)
+    # the table's baselines ignore the trend: seasonal naive × the last year-over-year growth, scored
+    # on the same (origin, lead) pairs (the backtest table has no row for it)
+    growth = np.stack([bl.seasonal_growth_forecast(y[:o], fc.horizon_, fc.seasonal_period) for o in result.origins])  # (n, H)
+    actual = result.actual[:, :, 0]  # (n, H), NaN past the end of y
+    ok = ~np.isnan(actual)
+    g_mae = bl.mae(actual[ok], growth[ok])
+    g_mase = bl.mase(actual[ok], growth[ok], bl.mase_scale(y[: len(y) - 24], fc.seasonal_period))
+    lstm_mae = result.metrics["lstm"]["MAE"]
     fc.fit(y)
     ahead = fc.predict(12)
     plot_forecast(out / "forecast.png", y, result, ahead, title="Airline passengers (thousands): backtest 1959-60 and forecast 1961")
@@ -148,17 +181,25 @@ def forecast_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
         "backtest: fit on 1949-1958, forecast from every origin in 1959-1960 with the true history; all leads scored",
         "",
         result.table(),
+        f"seasonal naive × last year-over-year growth (ŷ = y_(t-12)·y_(o-1)/y_(o-13)), same {int(ok.sum())} pairs: "
+        f"MAE {g_mae:.3f}, MASE {g_mase:.3f}",
+        f"the LSTM's MAE is {_relative(lstm_mae, g_mae, 'below', 'above')} this trend-aware baseline's "
+        f"(the 'best' and the skill above are against the trend-blind naive forecasts)",
         "",
         "forecast for 1961: " + " ".join(f"{v:.0f}" for v in ahead),
     ])  # fmt: skip
     m = result.metrics
     figures = {f"forecast MAE ({k})": v["MAE"] for k, v in m.items()}
+    figures["forecast MAE (seasonal naive x growth)"] = g_mae
     figures.update({f"forecast MASE ({k})": v["MASE"] for k, v in m.items()})
+    figures["forecast MASE (seasonal naive x growth)"] = g_mase
     return text, figures
 
 
 def text_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
-    """A character-level LSTM trained on Python's own standard-library source."""
+    """A character-level LSTM trained on Python's own standard-library source, beside a character
+    4-gram count model (add-0.1) on the same split."""
+    from ..baselines import CharNGram
     from ..datasets import stdlib_text
     from ..text import TextGenerator, uniform_guess
 
@@ -168,14 +209,17 @@ def text_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     gen = TextGenerator(hidden_size=32 if quick else 128, seq_len=50, batch_size=16 if quick else 32, epochs=1 if quick else 8, learning_rate=0.01, seed=seed)
     gen.fit(train)
     ppl = gen.perplexity(held)
+    ngram = CharNGram(n=4, k=0.1).fit(train).perplexity(held)
     lines = [
         "Seed 003: character-level LSTM on Python's standard-library source (read locally, never downloaded)",
         f"{len(train)} training characters, {len(gen.vocab_) - 1} distinct; {gen.n_updates_} updates of truncated BPTT (50 steps)",
         f"held-out perplexity {ppl:.2f} per character ({uniform_guess(gen)})",
+        f"baseline, a character 4-gram count model (add-0.1 smoothing, lstmkit.baselines.CharNGram), same split: "
+        f"{ngram:.2f}; the LSTM's is {_relative(ppl, ngram, 'lower', 'higher')}",
     ]
     for t in (0.6, 0.8, 1.0):
         lines += ["", f"--- temperature {t} ---", gen.generate("def ", 300 if not quick else 60, temperature=t, seed=seed)]
-    return "\n".join(lines), {"text held-out perplexity": ppl}
+    return "\n".join(lines), {"text held-out perplexity": ppl, "text held-out perplexity, 4-gram (add-0.1)": ngram}
 
 
 def memory_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
