@@ -232,3 +232,18 @@ def test_a_text_files_byte_order_mark_is_not_a_character_of_it(tmp_path):
     assert read_text(tmp_path / "bom.txt") == "ab σ\n"
     (tmp_path / "mid.txt").write_bytes("a\ufeffb".encode("utf-8"))  # one inside the text is the text's own
     assert read_text(tmp_path / "mid.txt") == "a\ufeffb"
+
+
+def test_a_semicolon_csv_with_decimal_commas_is_named_as_such_not_ragged(tmp_path):
+    # a European Excel's CSV: ';' between fields, ',' in the numbers. Read with commas, the header is one
+    # field and line 2 splits into 4 at the decimal commas: it was 'ragged CSV ... use --group'
+    p = tmp_path / "semi.csv"
+    p.write_text("s1;s2;label\n0,844;0,758;1\n")
+    with pytest.raises(ValueError) as err:
+        read_csv_sequences(p, target="label")
+    assert str(err.value) == (f"{p}: expected fields separated by commas, got one field in the header, 's1;s2;label', "
+                              "and 3 on line 2. The file seems to use ';' between fields; lstmkit reads CSVs separated "
+                              "by commas (with decimal points): save it with commas.")
+    p.write_text("a,b\n1,2,3\n")  # a comma file with a row too long is still ragged
+    with pytest.raises(ValueError, match=r"expected 2 fields on every row \(as in the header\), got 3 on line 2 \(ragged CSV\)"):
+        read_csv_columns(p, "a")

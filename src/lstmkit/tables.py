@@ -60,8 +60,9 @@ def row_line(rows, i: int) -> int:
 def read_csv(path: str | os.PathLike) -> tuple[list[str], CSVRows]:
     """Read a CSV with a header row: ``header`` (list of str, stripped) and the data rows
     (:class:`CSVRows`: each a list of str, with the line each begins on). Blank lines, and lines of
-    empty fields only, are skipped; every other row must have as many fields as the header. Errors
-    name lines as a text editor numbers them, blank lines counted (:func:`row_line`)."""
+    empty fields only, are skipped; every other row must have as many fields as the header (a header
+    of one field holding ';', a tab or '|' is said to be another separator's, as :func:`column_index`
+    says it). Errors name lines as a text editor numbers them, blank lines counted (:func:`row_line`)."""
     p = _path(path)
     rows, lines, end = [], [], 0
     try:
@@ -81,6 +82,10 @@ def read_csv(path: str | os.PathLike) -> tuple[list[str], CSVRows]:
     data.lines = tuple(lines[1:])
     for i, r in enumerate(data):
         if len(r) != len(header):
+            hint = _separator_hint(header)
+            if hint:  # a ';' file with decimal commas (a European spreadsheet's): its rows split at the commas
+                raise ValueError(f"{p}: expected fields separated by commas, got one field in the header, {header[0]!r}, "
+                                 f"and {len(r)} on line {row_line(data, i)}.{hint}")  # fmt: skip
             raise ValueError(f"{p}: expected {len(header)} fields on every row (as in the header), got {len(r)} on line "
                              f"{row_line(data, i)} (ragged CSV).")  # fmt: skip
     if not data:
@@ -96,12 +101,18 @@ def column_index(header: list[str], column, where: str) -> int:
         j = int(column)
         if 0 <= j < len(header):
             return j
-    hint = ""
-    if len(header) == 1:  # one column, its name holding another separator: the file is not comma-separated
-        sep = next((s for s in (";", "\t", "|") if s in header[0]), None)
-        if sep is not None:
-            hint = f" The file seems to use {sep!r} between fields; lstmkit reads CSVs separated by commas: save it with commas."
+    hint = _separator_hint(header)
     raise KeyError(f"{where}: expected a column among {header} (or an index 0..{len(header) - 1}), got {column!r}.{hint}")
+
+
+def _separator_hint(header: list[str]) -> str:
+    """The sentence " The file seems to use ';' between fields; ..." for a header of one field holding
+    another separator (the file is not comma-separated), else ""."""
+    sep = next((s for s in (";", "\t", "|") if s in header[0]), None) if len(header) == 1 else None
+    if sep is None:
+        return ""
+    return (f" The file seems to use {sep!r} between fields; lstmkit reads CSVs separated by commas"
+            + (" (with decimal points)" if sep == ";" else "") + ": save it with commas.")
 
 
 def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
