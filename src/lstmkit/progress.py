@@ -77,7 +77,13 @@ class PlainLines(Silent):
 
 
 class RichBar(Silent):
-    """A rich progress bar per epoch with the running loss/metric and ETA."""
+    """A rich progress bar for the current epoch, with the running loss/metric and ETA; each finished
+    epoch's row is printed above it and stays in the scrollback, one line per epoch.
+
+    One row is live at a time: a finished epoch's task is printed (``console.print``) and removed. A
+    live region holding every epoch so far was redrawn whole at each refresh (about 10 a second), so
+    a run's cost grew as epochs² (a 300-epoch ``lstmkit train`` on a pseudo-terminal took 45.9 to
+    74.6 s, 3.5 s with one row; 1.6 to 2.4 s with plain lines)."""
 
     def __init__(self, stream: TextIO) -> None:
         from rich.console import Console
@@ -96,13 +102,19 @@ class RichBar(Silent):
         self.task = None
 
     def start_epoch(self, epoch, epochs, steps):
-        self.task = self.progress.add_task("", total=steps, epoch=f"{epoch + 1}/{epochs}", logs="")
+        label = f"{epoch + 1}/{epochs}".ljust(2 * len(str(epochs)) + 1)  # each row printed alone: the bars aligned
+        self.task = self.progress.add_task("", total=steps, epoch=label, logs="")
 
     def update(self, logs):
         self.progress.update(self.task, advance=1, logs=format_logs(logs))
 
     def end_epoch(self, logs):
+        """The epoch's row, with its final logs, printed above the live region; its task removed."""
         self.progress.update(self.task, logs=format_logs(logs))
+        task = next(t for t in self.progress.tasks if t.id == self.task)
+        self.progress.console.print(self.progress.make_tasks_table([task]))
+        self.progress.remove_task(self.task)
+        self.task = None
 
     def close(self):
         self.progress.stop()
