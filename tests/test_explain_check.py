@@ -591,3 +591,26 @@ def test_a_concat_swap_writes_the_weights_as_the_matrix_is_written():
     (f,) = check(ex).findings
     assert f.detail.endswith("= 0.25 * 2.00 + 1.00 * 1.00 = 1.50; 2.25 is W_f,x h_0 + W_f,h x_1 = 1.00 * 2.00 + 0.25 * 1.00: "
                              "the weights are swapped (W_f,x applied to h_0, W_f,h to x_1)")
+
+
+def test_cli_check_json_is_strict_json_with_non_finite_values_as_strings(tmp_path, capsys):
+    import json
+
+    from lstmkit.cli import main
+
+    # z_i_1 = W_ii x_1 with x_1 = [1, 1]: 1e308 + 1e308 and -1e308 - 1e308 pass float64's largest, 1.8e308 (IEEE: +-inf)
+    gates = dict(SEED000_GATES, W_ii=[[1e308, 1e308], [-1e308, -1e308]])
+    path = tmp_path / "inf.toml"
+    path.write_text("[weights]\n" + "".join(f"{k} = {v}\n" for k, v in gates.items()) +
+                    '[inputs]\nx = [[1.0, 1.0]]\n[[claims]]\nstep = 1\nname = "z_i"\nvalue = [1.0, "?"]\n')
+    assert main(["check", str(path), "--format", "json"]) == 1  # NumPy's overflow warnings: one line each on stderr
+    out = capsys.readouterr().out
+
+    def refuse(token):  # Python's json reads Infinity and NaN unless told not to; jq and JavaScript never do
+        raise ValueError(f"not JSON: {token}")
+
+    found = json.loads(out, parse_constant=refuse)[0]["findings"]  # was: 'not JSON: Infinity'
+    z = {f["label"]: f for f in found if f["name"] == "z_i"}
+    assert [z["z_i_1 unit 1"][k] for k in ("claimed", "exact", "hand", "own")] == [1.0, "Infinity", "Infinity", "Infinity"]
+    assert z["z_i_1 unit 2"]["claimed"] == "?" and z["z_i_1 unit 2"]["exact"] == "-Infinity"
+    assert float(z["z_i_1 unit 2"]["exact"]) == -float("inf")  # the documented strings read back with float()

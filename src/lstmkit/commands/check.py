@@ -3,12 +3,21 @@
 Exit status: 0 when every claim agrees, 1 when some claim is wrong (or left blank), 2 when the file
 cannot be read as claims (no such file, not TOML, a claim in a form it does not take: "0,98") or
 the command line is wrong, so that a grader tells a wrong answer from an unreadable one.
+
+``--format json`` is strict JSON (no ``Infinity`` or ``NaN`` tokens, which jq, JavaScript and strict
+parsers refuse): a list with one object per example (``title``, ``ok``, ``summary``, ``findings``),
+each finding an object of fixed keys. A value is a number, a string (a claim as written: ``"?"``
+for a blank) or null where there is none (no value by hand, no unit); a value that is not a finite
+number (weights so large that a product overflows) is the string ``"Infinity"``, ``"-Infinity"`` or
+``"NaN"``, which Python's ``float()`` and JavaScript's ``Number()`` read back.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import numbers
 import sys
 
 from ._options import add_check, integer, require
@@ -35,6 +44,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_check(p, lambda args: args.fmt != "text" or require("check", "rich", "to lay out --format text", "use --format md or json"))
 
 
+def _json_value(v):
+    """A finding's value as strict JSON takes it: a NumPy number as Python's, a float that is not finite
+    as the string "Infinity", "-Infinity" or "NaN" (JSON has no such numbers; float() and JavaScript's
+    Number() read these strings back), anything else as it is."""
+    if isinstance(v, (bool, str)) or v is None:
+        return v
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        v = float(v)
+        return v if math.isfinite(v) else "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
+    return v
+
+
 def _json(reports) -> str:
     out = []
     for rep in reports:
@@ -43,13 +66,13 @@ def _json(reports) -> str:
             "ok": rep.ok,
             "summary": rep.summary(),
             "findings": [
-                {k: getattr(f, k) for k in ("verdict", "label", "where", "claimed", "exact", "hand", "own", "decimals",
-                                            "detail", "step", "name", "written")}
+                {k: _json_value(getattr(f, k)) for k in ("verdict", "label", "where", "claimed", "exact", "hand", "own",
+                                                         "decimals", "detail", "step", "name", "written")}
                 | {"unit": None if f.unit is None else f.unit + 1, "culprits": list(f.culprits)}
                 for f in rep.findings
             ],
         })
-    return json.dumps(out, indent=2, default=float) + "\n"
+    return json.dumps(out, indent=2, allow_nan=False) + "\n"  # strict JSON: jq, JavaScript, ... read it
 
 
 def run(args: argparse.Namespace) -> int:
