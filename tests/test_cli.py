@@ -681,3 +681,41 @@ def test_an_example_past_the_files_is_a_usage_error_in_explain_as_in_check(capsy
     for command in ("explain", "check"):
         assert main([command, example, "--example", "9"]) == 2, command
         assert error_line(capsys) == f"lstmkit: error: {command}: expected --example between 1 and 1 (the examples of the file), got 9."
+
+
+class _Terminal:
+    """A standard output that says it is a terminal (explain and check colour only on one)."""
+
+    encoding = "utf-8"
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TERM": "dumb"}, {"TERM": "unknown"}])
+def test_no_color_and_a_dumb_terminal_turn_explain_and_checks_colours_off(monkeypatch, env):
+    # https://no-color.org (NO_COLOR set and not empty) and TERM=dumb (Emacs' shell, CI logs): no escape codes
+    # on a terminal either; explain wrote 36 ESC bytes and check 46 whatever the environment said
+    def output(command, code):
+        monkeypatch.setattr(sys, "stdout", _Terminal())
+        assert main([command, "builtin:seed000", "--width", "100"]) == code
+        return sys.stdout.text
+
+    for command, code in (("explain", 0), ("check", 1)):
+        monkeypatch.setenv("TERM", "xterm-256color")
+        monkeypatch.setenv("NO_COLOR", "")  # set but empty asks for nothing (no-color.org): colours stay
+        assert "\x1b[" in output(command, code), command
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        text = output(command, code)
+        assert "\x1b" not in text and "σ" in text, (command, env)

@@ -21,7 +21,7 @@ import numbers
 import sys
 
 from ._options import add_check, integer, require
-from .explain import WIDTH, check_file_name, file_help
+from .explain import WIDTH, check_file_name, color_wanted, file_help
 
 HELP = ("check the claimed numbers of a worked example (or a filled-in exercise); exit 1 if any is wrong, "
         "2 if the file cannot be read as claims")
@@ -105,5 +105,5 @@ def run(args: argparse.Namespace) -> int:
 
             tty = sys.stdout.isatty()
             width = args.width or (shutil.get_terminal_size((120, 24)).columns if tty else 120)
-            sys.stdout.write(render(doc, width, color=tty))
+            sys.stdout.write(render(doc, width, color=color_wanted(sys.stdout)))
     return 0 if all(r.ok for r in reports) else 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ._options import add_check, integer, require
@@ -71,6 +72,15 @@ def check_packages(args: argparse.Namespace) -> None:
         require("explain", "matplotlib.figure", "to draw --format html's figures", "use --format md or latex")
 
 
+def color_wanted(stream) -> bool:
+    """Whether explain's and check's text on ``stream`` is coloured: on a terminal only, and not
+    where the environment asks for none, ``NO_COLOR`` set and not empty (https://no-color.org) or
+    ``TERM=dumb`` (or ``unknown``: Emacs' shell, some CI logs), as rich itself reads them."""
+    if not stream.isatty() or os.environ.get("NO_COLOR"):
+        return False
+    return os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
+
+
 def _select(examples, k, where):
     """The examples of a file, or its ``k``-th (--example K, 1-based); a K past them is a usage error
     (exit 2) in explain as in check: the command line is wrong for this file."""
@@ -117,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
                            f"{len(examples)} in {args.file}. Pick one with --example K.")
     to_tty = args.out is None and sys.stdout.isatty()
     width = args.width or (shutil.get_terminal_size((100, 24)).columns if to_tty else 100)
-    parts = [explain(ex, args.fmt, args.form, args.round, args.digits, args.grad, args.loss, width, color=to_tty and args.fmt == "text")
+    color = to_tty and args.fmt == "text" and color_wanted(sys.stdout)
+    parts = [explain(ex, args.fmt, args.form, args.round, args.digits, args.grad, args.loss, width, color=color)
              for ex in examples]
     text = "\n".join(parts)
     if args.out:
