@@ -55,3 +55,21 @@ def test_the_live_bar_keeps_one_row_however_many_epochs(terminal):
     text = ANSI.sub("", terminal.getvalue())
     for epoch in range(1, n + 1):
         assert re.search(rf"epoch {epoch}/{n} +━+ {steps}/{steps} loss {epoch / 1000:.4f} - val_loss 0\.5000 ", text), epoch
+
+
+def test_generate_writes_only_the_sample_s_report_to_stdout_and_its_progress_to_stderr(tmp_path, capsys):
+    # `lstmkit generate ... > sample.txt` held the epoch lines beside the sample: the training's progress
+    # is on stderr (a live bar there on a terminal), stdout holds what the command produces
+    from lstmkit.cli import main
+
+    (tmp_path / "t.txt").write_text("hello world. " * 40, encoding="utf-8")
+    argv = ["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "4", "--seq-len", "10",
+            "--batch-size", "4", "--length", "5", "--temperature", "0.5"]  # fmt: skip
+    for verbose in ("1", "2"):  # 1: not a terminal here, so one plain line per epoch, as 2
+        assert main([*argv, "--verbose", verbose]) == 0
+        out, err = capsys.readouterr()
+        assert not re.search(r"^epoch \d", out, re.M), out
+        assert [line[:9] for line in err.splitlines() if line.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"], err
+        assert "--- temperature 0.5 ---" in out
+    assert main([*argv, "--verbose", "0"]) == 0
+    assert not re.search(r"^epoch \d", "".join(capsys.readouterr()), re.M)

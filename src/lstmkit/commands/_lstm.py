@@ -108,11 +108,14 @@ def check_lstm_arguments(args: argparse.Namespace) -> None:
         raise UsageError(name_options(str(exc), args.command, *args._names) or str(exc)) from None
 
 
-def add_verbose_argument(g) -> None:
+def add_verbose_argument(g, stream: str = "stdout") -> None:
     """``--verbose`` (training progress) in the group or parser ``g``, 1 when not given: a live bar when
-    stdout is a terminal, one plain line per epoch when it is a file or a pipe
-    (:func:`lstmkit.progress.make_progress`), as Keras' ``verbose="auto"``."""
+    the progress goes to a terminal, one plain line per epoch when it goes to a file or a pipe
+    (:func:`lstmkit.progress.make_progress`), as Keras' ``verbose="auto"``. ``stream``: where the
+    command sends it, "stdout", or "stderr" for a command whose product is its standard output
+    (generate's sample), said in the help."""
+    on = "" if stream == "stdout" else f", on {stream}"
     g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                   help="training progress: 0 none, 1 a live bar on a terminal, else one line per epoch (a file, "
+                   help=f"training progress{on}: 0 none, 1 a live bar on a terminal, else one line per epoch (a file, "
                         "a pipe: a long job's log shows each epoch as it ends, as Keras' verbose='auto'), 2 one line "
                         "per epoch (default 1)")  # fmt: skip

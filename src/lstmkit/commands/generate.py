@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 import warnings
 
 from .._checks import count
@@ -74,7 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=integer(1), default=None,
                    help="sample among the k likeliest characters (default: all; 1: greedy, the likeliest)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the training and the sampling (default %(default)s)")
-    add_verbose_argument(p)
+    add_verbose_argument(p, "stderr")  # the sample is the product: `generate ... > sample.txt` holds no epoch lines
     add_lstm_arguments(p)
     record_typed(p)  # which were typed: with --model, those it would not read are refused
     add_check(p, lambda args: check_text_name(args.text))
@@ -144,7 +146,11 @@ def run(args: argparse.Namespace) -> int:
             hidden_size=args.hidden_size, num_layers=args.num_layers, seq_len=args.seq_len, batch_size=args.batch_size,
             epochs=args.epochs, learning_rate=args.lr, seed=args.seed, forget_bias=args.forget_bias,
             lstm_options=lstm_options(args), verbose=args.verbose,
-        ).fit(train)  # fmt: skip
+        )  # fmt: skip
+        # the training's progress (the epoch lines, or the live bar when stderr is a terminal) on stderr: the
+        # Trainer writes it to sys.stdout as it stands when fit runs, and stdout is the sample's
+        with contextlib.redirect_stdout(sys.stderr):
+            gen.fit(train)
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
         print(f"trained on {count(len(train), 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
