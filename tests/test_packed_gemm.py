@@ -9,6 +9,12 @@ The kernels need AVX-512; on a CPU without it these tests check that nothing ask
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+import warnings
+
 import numpy as np
 import pytest
 
@@ -22,6 +28,7 @@ from lstmkit import packed_gemm  # noqa: E402  (imports numba)
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 HAS_KERNELS = packed_gemm.supported()
+MR_MAX_PLUS_1 = packed_gemm.MR_MAX + 1  # kernels()' length: one address per MR, [0] unused
 needs_kernels = pytest.mark.skipif(not HAS_KERNELS, reason="this CPU has no AVX-512: the packed kernels are not built")
 
 
@@ -164,3 +171,92 @@ def test_kernels_that_fail_to_build_leave_blas(monkeypatch):
     assert kn._operand(W_hh, True, 3, kn._packed_kernels(np.float64), False)[0] == kn.NN
     y = kn.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)[0]
     assert_close(y, kernels.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep=False)[0], 1e-12, 1e-12, "y")
+
+
+class _CountingLock:
+    """A lock that sets ``second`` when a second thread comes to take it (the first is the builder)."""
+
+    def __init__(self):
+        self._lock, self.entries, self.second = threading.Lock(), 0, threading.Event()
+
+    def __enter__(self):
+        self.entries += 1
+        if self.entries >= 2:
+            self.second.set()
+        self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+def test_a_thread_asking_while_another_builds_waits_for_the_kernels_not_blas(monkeypatch):
+    # helper-116 F2: the first caller published a placeholder (no kernels) before its ~0.3 s build, so
+    # a second thread asking meanwhile got an empty array and ran BLAS (other round-off), and a stream
+    # made then kept BLAS for life. The build is made to wait here until the second thread has asked.
+    started, release = threading.Event(), threading.Event()
+    addresses = np.arange(MR_MAX_PLUS_1, dtype=np.int64)
+
+    def slow_build(dt):
+        started.set()
+        assert release.wait(30), "the test never released the build"
+        return None, addresses
+
+    lock = _CountingLock()
+    monkeypatch.setattr(packed_gemm, "_build", slow_build)
+    monkeypatch.setattr(packed_gemm, "supported", lambda: True)
+    monkeypatch.setattr(packed_gemm, "_built", {})
+    monkeypatch.setattr(packed_gemm, "_lock", lock)
+    seen = {}
+    ask = lambda k: seen.__setitem__(k, packed_gemm.kernels(np.float32).size)  # noqa: E731
+    builder = threading.Thread(target=ask, args=("builder",))
+    builder.start()
+    assert started.wait(30)
+    other = threading.Thread(target=ask, args=("other",))
+    other.start()
+    while other.is_alive() and not lock.second.is_set():  # it returned already, or waits on the lock
+        other.join(0.001)
+    release.set()
+    builder.join(30)
+    other.join(30)
+    assert seen == {"builder": MR_MAX_PLUS_1, "other": MR_MAX_PLUS_1}
+
+
+def test_a_fork_while_another_thread_builds_leaves_the_child_free_to_build(monkeypatch):
+    # helper-116 F4: a lock held by a thread of the parent at the fork never comes free in the child
+    if not hasattr(os, "fork"):  # pragma: no cover
+        pytest.skip("no os.fork on this platform")
+    monkeypatch.setattr(packed_gemm, "_built", {})
+    monkeypatch.setattr(packed_gemm, "supported", lambda: False)  # the child's "build": nothing to build
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with packed_gemm._lock:
+            held.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(30)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child)
+            os._exit(0 if packed_gemm.kernels(np.float32).size == 0 else 3)
+        assert _exit_status(pid) == 0, "the child hung on packed_gemm's lock"
+    finally:
+        done.set()
+        holder.join(30)
+
+
+def _exit_status(pid, timeout=20.0):
+    """The child's exit code, or None (it is killed) if it has not ended within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got, status = os.waitpid(pid, os.WNOHANG)
+        if got == pid:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None

@@ -36,6 +36,7 @@ caches on disk keyed on *that* file: after editing this one, touch kernels_numba
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numba
@@ -59,8 +60,21 @@ PANEL_BYTES = 128  # a row of a panel: two 512-bit vectors (NR = 32 float32, 16 
 ALIGN = 64
 _LLVM = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
-_built = {}  # dtype -> (library, addresses); the library must stay alive while its code runs
+# dtype -> (library, addresses); the library must stay alive while its code runs. An entry is
+# published only once complete (under _lock): a thread that finds none waits on _lock for a build
+# in progress, never runs without the kernels meanwhile
+_built = {}
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # a lock held by another thread of the parent at the fork (a build in progress) would never come
+    # free in the child: the child builds its own on first use
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _fma(ty: str, lanes: int) -> str:
@@ -167,20 +181,23 @@ def kernels(dt) -> np.ndarray:
     does not take this IR: numba's older releases; ``UNAVAILABLE_REASON`` says which), and the
     compiled kernels use BLAS instead."""
     dt = np.dtype(dt)
-    if dt not in _built:
+    got = _built.get(dt)
+    if got is None:  # not built yet, or being built by another thread: wait for it on the lock
         with _lock:
-            if dt not in _built:
-                _built[dt] = (None, _NONE)
+            got = _built.get(dt)
+            if got is None:
+                got = (None, _NONE)
                 if dt not in LANES:
                     UNAVAILABLE_REASON[dt] = f"no kernels for {dt}"
                 elif not supported():
                     UNAVAILABLE_REASON[dt] = "this CPU has no AVX-512"
                 else:
                     try:
-                        _built[dt] = _build(dt)
+                        got = _build(dt)
                     except Exception as exc:  # the IR needs LLVM 15+ (opaque pointers)
                         UNAVAILABLE_REASON[dt] = f"LLVM did not build the kernels: {exc}"
-    return _built[dt][1]
+                _built[dt] = got  # published whole, once built (or known not to be)
+    return got[1]
 
 
 @intrinsic
