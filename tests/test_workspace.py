@@ -9,6 +9,12 @@ MIN_BYTES is lowered to 0 so that the small arrays of these tests go through the
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+import warnings
+
 import numpy as np
 import pytest
 
@@ -91,6 +97,44 @@ def test_clear_lets_everything_go(every_array):
 def test_set_limit_names_the_argument_and_what_it_expected(bad):
     with pytest.raises(ValueError, match=r"nbytes.*an integer >= 0"):
         workspace.set_limit(bad)
+
+
+def test_a_fork_while_another_thread_holds_the_lock_leaves_the_child_a_working_workspace(every_array):
+    # helper-116 F4: 85/200 children forked while a thread looped take/give hung on the lock; the
+    # child gets a new lock and nothing kept (the parent's list may have been half-updated)
+    if not hasattr(os, "fork"):  # pragma: no cover
+        pytest.skip("no os.fork on this platform")
+    workspace.give(workspace.take((1024,), np.uint8))
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with workspace._lock:
+            held.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(30)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child)
+            kept = workspace.kept_bytes()
+            a = workspace.take((1024,), np.uint8)
+            workspace.give(a)
+            os._exit(0 if kept == 0 and workspace.kept_bytes() == 1024 else 3)
+        deadline, status = time.monotonic() + 20, None
+        while status is None and time.monotonic() < deadline:
+            got, raw = os.waitpid(pid, os.WNOHANG)
+            status = os.waitstatus_to_exitcode(raw) if got == pid else time.sleep(0.01)
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        assert status == 0, "the child hung on the workspace's lock" if status is None else f"child exit {status}"
+    finally:
+        done.set()
+        holder.join(30)
 
 
 # -- the kernels on kept arrays -------------------------------------------------------------------

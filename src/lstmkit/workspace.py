@@ -22,6 +22,7 @@ until a compiled kernel runs; :func:`clear` lets everything go.
 from __future__ import annotations
 
 import math
+import os
 import threading
 
 import numpy as np
@@ -33,6 +34,18 @@ MIN_BYTES = 1 << 20  # smaller arrays are never kept
 _state = {"limit": 256 << 20, "kept": 0}
 _free: list[np.ndarray] = []  # 1-D uint8 buffers, oldest first
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # a lock held by another thread of the parent at the fork would never come free in the child,
+    # and the list may be half-updated: the child starts with a new lock and nothing kept
+    global _lock
+    _lock = threading.Lock()
+    _free.clear()
+    _state["kept"] = 0
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def take(shape: tuple, dtype) -> np.ndarray:
