@@ -51,14 +51,34 @@ def test_take_gives_an_uninitialised_c_contiguous_array_of_the_shape_and_dtype()
     assert a.shape == (3, 4, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
 
 
-def test_a_given_array_serves_the_next_take_of_the_same_size_only(every_array):
+def test_a_given_array_serves_the_next_take_of_its_size_up_to_fit_times_smaller(every_array):
     a = workspace.take((6, 10), np.float64)
     workspace.give(a)
     assert workspace.kept_bytes() == 480
-    other = workspace.take((7, 10), np.float64)  # another size: a new array
+    other = workspace.take((7, 10), np.float64)  # larger: a new array
     assert not np.shares_memory(a, other) and workspace.kept_bytes() == 480
+    small = workspace.take((2, 10), np.float64)  # 160 bytes: under 480 / FIT, a new array
+    assert not np.shares_memory(a, small) and workspace.kept_bytes() == 480
     b = workspace.take((12, 10), np.float32)  # the same bytes, another shape and dtype
     assert np.shares_memory(a, b) and workspace.kept_bytes() == 0
+    assert b.shape == (12, 10) and b.dtype == np.float32 and b.flags.c_contiguous
+
+
+def test_a_ragged_take_gets_the_smallest_kept_buffer_that_fits_and_give_keeps_it_whole(every_array):
+    # helper-116 F7: with exact-size reuse only, ragged request sizes reused 2-11% of takes and kept
+    # ~255 MiB; 3 buffers of 400, 300 and 1000 bytes, a take of 250: the 300 one (smallest >= 250)
+    bufs = [workspace.take((n,), np.uint8) for n in (400, 300, 1000)]
+    for buf in bufs:
+        workspace.give(buf)
+    assert workspace.kept_bytes() == 1700
+    got = workspace.take((5, 25), np.float16)  # 250 bytes
+    assert got.shape == (5, 25) and got.dtype == np.float16 and got.flags.c_contiguous and got.flags.writeable
+    assert np.shares_memory(got, bufs[1]) and got.ctypes.data == bufs[1].ctypes.data
+    assert workspace.kept_bytes() == 1400
+    workspace.give(got)  # back whole: 300 bytes, and it serves a take of 300 next
+    assert workspace.kept_bytes() == 1700
+    assert np.shares_memory(workspace.take((300,), np.uint8), bufs[1])
+    assert not any(np.shares_memory(workspace.take((450,), np.uint8), b) for b in bufs[:2])  # 1000 > 2 x 450
 
 
 def test_small_arrays_are_never_kept():

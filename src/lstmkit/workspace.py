@@ -15,7 +15,8 @@ never taken from here. Arrays smaller than ``MIN_BYTES`` are plain ``numpy.empty
 those in its heap), and at most ``limit()`` bytes are kept: the oldest go first. Nothing is kept
 until a compiled kernel runs; :func:`clear` lets everything go.
 
-    take(shape, dtype) -> an uninitialised C-contiguous array (like numpy.empty)
+    take(shape, dtype) -> an uninitialised C-contiguous array (like numpy.empty), on a kept buffer
+                          of its size up to FIT times it where there is one
     give(array)        -> back for a later take; the caller holds no other reference to it
 """
 
@@ -30,6 +31,7 @@ import numpy as np
 from ._checks import fail
 
 MIN_BYTES = 1 << 20  # smaller arrays are never kept
+FIT = 2  # a take is served by the smallest kept buffer of nbytes .. FIT * nbytes (its first nbytes)
 
 _state = {"limit": 256 << 20, "kept": 0}
 _free: list[np.ndarray] = []  # 1-D uint8 buffers, oldest first
@@ -49,21 +51,27 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def take(shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array of ``shape`` and ``dtype``: a kept buffer of exactly its
-    size where there is one, else a new one (give it back with :func:`give`)."""
+    """An uninitialised C-contiguous array of ``shape`` and ``dtype``: the first bytes of the smallest
+    kept buffer of at least its size and at most ``FIT`` times it where there is one, else a new
+    one (give it back with :func:`give`, which keeps the whole buffer)."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype=dtype)
     with _lock:
-        for i in range(len(_free) - 1, -1, -1):  # the newest first: its pages were touched last
-            if _free[i].nbytes == nbytes:
-                buf = _free.pop(i)
-                _state["kept"] -= nbytes
-                break
+        best, size = -1, FIT * nbytes + 1
+        for i in range(len(_free) - 1, -1, -1):  # the smallest that fits; the newest of equals (its
+            n = _free[i].nbytes  # pages were touched last)
+            if nbytes <= n < size:
+                best, size = i, n
+                if n == nbytes:
+                    break
+        if best >= 0:
+            buf = _free.pop(best)
+            _state["kept"] -= size
         else:
             buf = np.empty(nbytes, dtype=np.uint8)
-    return buf.view(dtype).reshape(shape)
+    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 def give(array: np.ndarray) -> None:
