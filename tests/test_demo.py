@@ -70,7 +70,7 @@ def test_the_memory_part_reports_the_trained_gradient_at_the_symbol_over_the_dis
     for c in ("rnn", "lstm"):
         g = r.grad_trained[c]
         want = g[lag + 1] / np.median(g[1 : lag + 1])
-        got = figures[f"memory lag {lag} gradient at the symbol / at the distractors ({c})"]
+        got = figures[f"memory lag {lag} gradient at the symbol / at the distractors ({c}, seed 0)"]
         assert math.isfinite(got) and got > 0 and got == want, (c, got, want)
 
 
@@ -157,3 +157,24 @@ def test_the_forecast_part_reports_seasonal_naive_times_growth_on_the_backtest_p
     assert f"same 222 pairs: MAE {want:.3f}" in report
     lstm = figures["forecast MAE (lstm)"]  # --quick's 5 epochs: worse than the baseline, or better
     assert f"{100 * abs(1 - lstm / want):.0f}% {'below' if lstm <= want else 'above'} this trend-aware baseline's" in report
+
+
+def test_the_memory_part_gives_the_ratio_s_range_over_the_seeds_and_the_accuracies_mean(tmp_path, monkeypatch):
+    # with several seeds the part reports the seeds' mean accuracy and the lowest and highest ratio, not
+    # one seed's ratio as the experiment's: checked against single-seed runs of each seed (the oracle)
+    import numpy as np
+
+    import lstmkit.memory as memory
+    from lstmkit.commands.demo import memory_part
+
+    run = memory.run_memory_experiment
+    monkeypatch.setattr(memory, "run_memory_experiment", lambda **kw: run(**{**kw, "seeds": 2}))
+    _, figures = memory_part(tmp_path, quick=True, seed=0)
+    alone = [run(lags=(2, 5), steps=10, n_test=50, hidden_size=8, seed=s, seeds=1) for s in (0, 1)]
+    for c in ("rnn", "lstm"):
+        ratios = [a.symbol_trained[c][-1] / a.distractors_trained[c][-1] for a in alone]
+        key = f"memory lag 5 gradient at the symbol / at the distractors ({c}"
+        assert figures[f"{key}, lowest of 2 seeds)"] == min(ratios) and figures[f"{key}, highest of 2 seeds)"] == max(ratios)
+        assert figures[f"{key}, seed 0)"] == ratios[0]
+        for j, k in enumerate((2, 5)):
+            assert figures[f"memory accuracy lag {k} ({c}, mean of 2 seeds)"] == np.mean([a.accuracy[c][j] for a in alone])
