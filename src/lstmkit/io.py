@@ -105,7 +105,10 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     is fsynced before the rename and its folder after it, so that the new file, and the name it
     replaced, outlast a power loss (the folder's fsync is skipped where the platform refuses it). An
     ``OSError`` names ``path``, never the temporary file; a folder at ``path``, or a file among its
-    parents, is refused before ``write`` is called."""
+    parents, is refused before ``write`` is called. A process killed mid-write (SIGKILL, or SIGTERM
+    without a handler) leaves ``path`` whole, old or new, but its temporary file ``.NAME.XXXXXXXX.tmp``
+    stays beside it (as large as the file): none is removed by a later write, since it may be
+    another live writer's (another host's, on a shared folder); delete them when no save runs."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "Is a directory (expected a file to write)", str(path))
