@@ -520,3 +520,26 @@ def test_cli_width_and_example_are_refused_out_of_range(tmp_path, monkeypatch, c
     assert e.value.code == 2 and message in err and err.startswith(f"usage: lstmkit {argv[0]} ")
     assert main(["explain", f"{EXAMPLES}/seed000.toml", "--width", "20"]) == 0
     assert max(len(s) for s in capsys.readouterr().out.splitlines() if "─" in s) == 20  # headings' rules fill the width
+
+
+@pytest.mark.parametrize("cols", [20, 30, 40, 60, 80, 100, 120])
+def test_check_reports_never_cut_a_number_at_any_width(s0, s1, cols):
+    # rich's tables cut cells with '…' when narrow: at 40 columns check's claimed and exact values read '0…',
+    # at 80 the why column cut 'computati…'. Every number of the report's table must be there whole, every line
+    # within the width
+    from lstmkit.explain.doc import Table
+    from lstmkit.explain.render_text import render, width
+
+    for ex in (s0, s1):
+        doc = report_document([check(ex)], True)
+        text = render(doc, cols)
+        assert "…" not in text
+        assert max(width(line.rstrip()) for line in text.splitlines()) <= cols
+        words = text.split()
+        for table in (b for b in doc.blocks if isinstance(b, Table)):
+            assert table.header[2:5] == ["claimed", "exact", "by hand"]
+            for row in table.rows:
+                for cell in row[2:5]:
+                    assert all(w in words for w in cell.split()), (cols, row[1], cell)
+    if cols >= 80:  # wide enough for the table with every word whole
+        assert "computation" in render(report_document([check(s0)]), cols).split()

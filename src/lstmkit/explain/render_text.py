@@ -137,11 +137,13 @@ def equation_lines(eq: Equation) -> list[str]:
 
 
 def render(doc: Document, width_: int = 100, color: bool = False) -> str:
-    """The document as terminal text (rich tables, laid-out equations); returns the text."""
+    """The document as terminal text (rich tables, laid-out equations) ``width_`` columns wide; returns
+    the text. A table's numbers (its right-aligned columns) are never cut or wrapped, nor is a word
+    of its text columns, which wrap at spaces; a table whose numbers and longest words do not fit
+    side by side in ``width_`` is written as a block per row, one ``header: value`` line each
+    (:func:`_table`)."""
     with optional_import("rich", "explain", "to lay out fmt='text'"):
-        from rich import box as rbox
         from rich.console import Console
-        from rich.table import Table as RTable
         from rich.text import Text
 
     con = Console(width=width_, record=True, color_system="standard" if color else None,
@@ -152,7 +154,10 @@ def render(doc: Document, width_: int = 100, color: bool = False) -> str:
     for b in doc.blocks:
         if isinstance(b, Heading):
             con.print()
-            if b.level <= 2:
+            if b.level <= 2 and width(b.text) + 2 > width_:  # rich's rule would cut it with '…': wrapped, then a rule
+                con.print(Text(b.text, style="bold"))
+                con.rule(characters="─")
+            elif b.level <= 2:
                 con.rule(Text(b.text, style="bold"), characters="─", align="left")
             else:
                 con.print(Text(b.text, style="bold underline"))
@@ -164,16 +169,68 @@ def render(doc: Document, width_: int = 100, color: bool = False) -> str:
         elif isinstance(b, Table):
             if b.caption:  # printed as a line of its own: a table title would wrap at the table's width
                 con.print(Text(b.caption, style="italic"))
-            t = RTable(box=rbox.SIMPLE_HEAD, pad_edge=False)
-            for n, h in enumerate(b.header):
-                a = b.align[n] if n < len(b.align) else ("l" if n == 0 else "r")
-                t.add_column(Text(h), justify="left" if a == "l" else "right")
-            for row in b.rows:
-                t.add_row(*(Text(c) for c in row))  # Text: no markup, "[h,x]" stays as written
-            con.print(t)
+            _table(con, b, width_)
         elif isinstance(b, Figure):
             continue  # pictures are in the HTML page
     return con.export_text(styles=color)
+
+
+#: where a table would not fit otherwise, a word of its text columns longer than this may be folded
+#: (broken across lines), never a number
+_FOLD = 8
+
+
+def _table(con, b: Table, width_: int) -> None:
+    """Print table ``b`` on ``con`` in ``width_`` columns. Columns wrap at spaces and share the width:
+    each as wide as its widest cell up to a common level, the widest cut down to it, none below its
+    longest word (a number: the right-aligned columns are numbers). Where that does not fit, a text
+    column's words longer than :data:`_FOLD` may fold; where that does not fit either, each row is a
+    block of ``header: value`` lines instead. No number is ever cut or broken across lines."""
+    from rich import box as rbox
+    from rich.measure import Measurement
+    from rich.padding import Padding
+    from rich.table import Table as RTable
+    from rich.text import Text
+
+    n_cols = len(b.header)
+    cells = [[b.header[n], *(r[n] for r in b.rows if n < len(r))] for n in range(n_cols)]
+    numeric = [_align(b, n) == "r" for n in range(n_cols)]
+    most = [max(width(c) for c in col) for col in cells]  # each cell on one line
+    word = [max((width(w) for c in col for w in c.split()), default=1) for col in cells]
+    probe = RTable(box=rbox.SIMPLE_HEAD, pad_edge=False)  # the edges, separators and padding around the cells
+    for _ in range(n_cols):
+        probe.add_column(width=1)
+    room = width_ - (Measurement.get(con, con.options.update_width(10**6), probe).maximum - n_cols)
+    least = word
+    if sum(least) > room:
+        least = [w if numeric[n] else min(w, _FOLD) for n, w in enumerate(word)]
+    if sum(least) > room:
+        for row in b.rows:
+            lines = [f"{h}: {c}" if h else c for h, c in zip(b.header, row) if c]
+            for k, line in enumerate(lines):
+                con.print(Padding(Text(line, style="" if k else "bold"), (0, 0, 0, 2 if k else 0)), overflow="fold")
+        return
+
+    def level(cap: int) -> list[int]:  # every column cut down to ``cap``, none below its least
+        return [min(m, max(q, cap)) for m, q in zip(most, least)]
+
+    cap = max(most)
+    while sum(level(cap)) > room:  # the highest level that fits: narrow columns whole, the widest wrapped
+        cap -= 1
+    widths = level(cap)
+    for n in [n for n in reversed(range(n_cols)) if widths[n] < most[n]][: room - sum(widths)]:  # the room left: a cell each, from the right
+        widths[n] += 1
+    t = RTable(box=rbox.SIMPLE_HEAD, pad_edge=False)
+    for n, h in enumerate(b.header):
+        t.add_column(Text(h), justify="right" if numeric[n] else "left", width=widths[n], overflow="fold")
+    for row in b.rows:
+        t.add_row(*(Text(c) for c in row))  # Text: no markup, "[h,x]" stays as written
+    con.print(t)
+
+
+def _align(t: Table, n: int) -> str:
+    """Column ``n``'s alignment, "l" or "r" (numbers): the table's ``align``, else the first left, the rest right."""
+    return t.align[n] if n < len(t.align) else ("l" if n == 0 else "r")
 
 
 class _Null:
