@@ -191,7 +191,7 @@ def test_save_and_load_roundtrip_and_errors(tmp_path):
 
 def test_bad_input_errors_name_the_argument():
     X, y = seq_data(n=10)
-    with pytest.raises(ValueError, match=r"LSTMClassifier.fit: expected X a 3-D array .* X\[\.\.\., None\]"):
+    with pytest.raises(ValueError, match=r"LSTMClassifier.fit: expected X a 3-D array .* np\.asarray\(X\)\[\.\.\., None\]"):
         LSTMClassifier().fit(X[:, :, 0], y)
     with pytest.raises(ValueError, match="expected y shape"):
         LSTMClassifier().fit(X, y[:5])
