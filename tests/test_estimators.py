@@ -1551,3 +1551,34 @@ def test_an_estimator_s_checkpoint_records_its_sample_weights(tmp_path):
     resumed, whole = make(2).fit(X, y, checkpoint=ck, resume=True, sample_weight=s), make(2).fit(X, y, sample_weight=s)
     for k, v in whole.model_.parameters().items():
         np.testing.assert_array_equal(resumed.model_.parameters()[k], v, err_msg=k)
+
+
+def test_fit_and_load_leave_the_network_in_eval_mode_and_fit_trains_in_training_mode(tmp_path, monkeypatch):
+    # predict from several threads never switches a fitted or loaded estimator's network: it is in eval
+    # mode already (left in training mode, overlapping predicts restored training mode mid-call, so
+    # a call ran with dropout: tests/test_concurrency.py)
+    from lstmkit.models import SequenceModel
+
+    X, y = seq_data(20, 5)
+    modes, backward = [], SequenceModel.backward
+
+    def recording(self, *args, **kwargs):
+        modes.append((self.training, self.rnn.training))
+        return backward(self, *args, **kwargs)
+
+    monkeypatch.setattr(SequenceModel, "backward", recording)
+    for est in (LSTMClassifier(hidden_size=4, num_layers=2, dropout=0.5, epochs=2, seed=0, verbose=0),
+                LSTMRegressor(hidden_size=4, epochs=1, seed=0, verbose=0)):  # fmt: skip
+        modes.clear()
+        est.fit(X, y if isinstance(est, LSTMClassifier) else (y == "up") * 1.0)
+        assert modes and set(modes) == {(True, True)}  # every training step with dropout on
+        assert (est.model_.training, est.model_.rnn.training) == (False, False)
+        p = est.predict(X)
+        assert not est.model_.training
+        est.save(tmp_path / "m.npz")
+        for back in (type(est).load(tmp_path / "m.npz"), lstmkit.load(tmp_path / "m.npz")):
+            assert (back.model_.training, back.model_.rnn.training) == (False, False)
+            assert np.array_equal(back.predict(X), p)
+        modes.clear()
+        est.fit(X, y if isinstance(est, LSTMClassifier) else (y == "up") * 1.0)  # a refit trains in training mode again
+        assert modes and set(modes) == {(True, True)} and not est.model_.training

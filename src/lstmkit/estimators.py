@@ -31,10 +31,12 @@ or no feature is refused by ``fit``, ``predict`` and ``score`` alike (as scikit-
 0 samples).
 
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
-attributes end in ``_`` (``model_``, ``classes_``, ``history_``, ``n_epochs_``, ``best_epoch_``,
-``n_features_in_``, ``validation_indices_``, ``fitted_with_lengths_`` (None: a file saved before
-it was recorded), ``fitted_params_`` (the hyper-parameters fit trained with, as JSON: get_params()
-at fit, a Generator seed as None, dtype by name), ...; ``feature_names_in_``, a long CSV's feature
+attributes end in ``_`` (``model_``, the network, in eval mode after fit and load, so predict
+calls in several threads share it without switching its mode; ``classes_``, ``history_``,
+``n_epochs_``, ``best_epoch_``, ``n_features_in_``, ``validation_indices_``,
+``fitted_with_lengths_`` (None: a file saved before it was recorded), ``fitted_params_`` (the
+hyper-parameters fit trained with, as JSON: get_params() at fit, a Generator seed as None, dtype
+by name), ...; ``feature_names_in_``, a long CSV's feature
 columns, or ``step_columns_in_``, a wide CSV's step columns, where ``lstmkit train`` read a CSV),
 all saved with the model, and a file whose fields disagree with its weights or with each other is
 refused at load naming the field. ``validation_indices_``: the rows of X (int64, ascending) that
@@ -620,7 +622,9 @@ class _SequenceEstimator:
         held = trainer.validation_indices  # the rows its split held out (a resume's: the checkpoint's seed draws the same)
         for k, v in learned.items():
             setattr(self, k, v)
-        self.model_ = model
+        # left in eval mode (Trainer.fit trains in training mode): predict never switches the mode of a
+        # network shared by request threads, so an overlapping call cannot run with dropout
+        self.model_ = model.eval()
         self.fitted_params_ = params
         self.history_ = history
         self.n_features_in_ = X.shape[2]
@@ -758,7 +762,7 @@ class _SequenceEstimator:
             raise
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: a label 1e308 as an int64
             raise FileFormatError(f"{path}: expected a valid {cls.__name__} model file, got one that fails to load ({exc}).") from None
-        est.model_, est.fitted_params_ = model, est._json_params()  # the file's parameters, those of its fit
+        est.model_, est.fitted_params_ = model.eval(), est._json_params()  # eval mode as fit leaves it; the file's parameters
         return est
 
 

@@ -511,3 +511,39 @@ class _NoGrad(ContextDecorator):
             m["_no_grad_depth"] -= 1
             if m["_no_grad_depth"] == 0:
                 self.module.requires_grad = m["_grad_before"]
+
+
+class _EvalMode:
+    """``with _EvalMode(module):`` the module in evaluation mode (dropout off) for the block, for
+    inference that may overlap in threads on one module (:func:`lstmkit.training.predict`).
+
+    Depth-counted as :class:`_NoGrad`: the first block to enter saves ``training`` and, only where
+    it is True, calls ``eval()``; the last to leave calls ``train()`` again, only where the first
+    had to switch and the module is still in eval mode (a ``train()`` made meanwhile, a fit of the
+    same module, is left as it is). Each block restoring what it saw on entry let a block that
+    ended restore training mode while another still ran, whose later batches then ran with dropout.
+    A module already in eval mode (an estimator's, after fit and load) is never written to.
+    """
+
+    __slots__ = ("module",)
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+
+    def __enter__(self) -> Module:
+        m = self.module.__dict__
+        with _NO_GRAD_LOCK:
+            depth = m.get("_eval_depth", 0)
+            if depth == 0:
+                m["_eval_switched"] = bool(self.module.training)
+                if m["_eval_switched"]:
+                    self.module.eval()
+            m["_eval_depth"] = depth + 1
+        return self.module
+
+    def __exit__(self, *exc) -> None:
+        m = self.module.__dict__
+        with _NO_GRAD_LOCK:
+            m["_eval_depth"] -= 1
+            if m["_eval_depth"] == 0 and m["_eval_switched"] and not self.module.training:
+                self.module.train(True)

@@ -71,7 +71,7 @@ from .losses import (
     check_class_weight, check_weighed, class_weighed, mse, relative_weight, softmax_cross_entropy, uniform_weights, weighed_cross_entropy,
     weighed_mse,
 )
-from .module import Module
+from .module import Module, _EvalMode
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, by_name, clip_grad_norm, make_optimizer, make_schedule
 from .progress import make_progress
 
@@ -1150,18 +1150,16 @@ def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray
 
 
 def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_size: int) -> np.ndarray:
-    """:func:`predict` of X and lengths already checked (:func:`_check_X`)."""
-    was_training = model.training
-    model.eval()
+    """:func:`predict` of X and lengths already checked (:func:`_check_X`). Calls may overlap in
+    threads on one model: eval mode and no-grad are depth-counted (:class:`~lstmkit.module._EvalMode`,
+    :meth:`Module.no_grad`), set by the first call to start and restored by the last to end, so no
+    call runs a batch with dropout (each restoring the mode it saw on entry did that)."""
     outs = []
-    try:
-        with model.no_grad():
-            for s in range(0, len(X), batch_size):
-                lb = None if lengths is None else lengths[s : s + batch_size]
-                out, _ = model(X[s : s + batch_size], lb)
-                outs.append(out)
-    finally:
-        model.train(was_training)
+    with _EvalMode(model), model.no_grad():
+        for s in range(0, len(X), batch_size):
+            lb = None if lengths is None else lengths[s : s + batch_size]
+            out, _ = model(X[s : s + batch_size], lb)
+            outs.append(out)
     return np.concatenate(outs, axis=0)
 
 

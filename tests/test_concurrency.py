@@ -1,0 +1,89 @@
+"""Inference shared between threads: predict calls overlapping on one model or estimator."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+import lstmkit
+from lstmkit.models import SequenceModel
+from lstmkit.training import predict
+
+
+def test_overlapping_predicts_never_run_with_dropout_and_the_last_restores_training_mode(monkeypatch):
+    # A enters predict first (saving training mode) and B second; A ends while B is still in its first
+    # batch. Each call restoring the mode it saw on entry put the model back in training mode there, so
+    # B's second batch ran with inter-layer dropout. Driven by events, not timing: the same order every run.
+    model = SequenceModel(3, 2, 8, num_layers=2, dropout=0.5, dtype=np.float64, seed=0)
+    assert model.training
+    X = np.random.default_rng(1).standard_normal((4, 5, 3))
+    # the reference: the same model in eval mode (dropout off), serially
+    ref = predict(model.eval(), X, batch_size=2)
+    model.train()
+    a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, list[tuple[bool, bool]]] = {"A": [], "B": []}
+    forward = SequenceModel.forward
+
+    def hooked(self, x, lengths=None, state=None):
+        who = threading.current_thread().name
+        if who in seen:
+            if who == "A" and not seen["A"]:  # A's first batch: wait until B is inside its predict
+                a_in.set()
+                assert b_in.wait(10)
+            if who == "B" and not seen["B"]:  # B's first batch: wait until A's predict has returned
+                b_in.set()
+                assert a_done.wait(10)
+            seen[who].append((self.training, self.rnn.training))
+        return forward(self, x, lengths, state)
+
+    monkeypatch.setattr(SequenceModel, "__call__", hooked)
+    out = {}
+
+    def run(who):
+        out[who] = predict(model, X, batch_size=2)
+        if who == "A":
+            a_done.set()
+
+    a = threading.Thread(target=run, args=("A",), name="A")
+    b = threading.Thread(target=run, args=("B",), name="B")
+    a.start()
+    assert a_in.wait(10)
+    b.start()
+    a.join(20)
+    b.join(20)
+    assert not a.is_alive() and not b.is_alive()
+    assert seen == {"A": [(False, False)] * 2, "B": [(False, False)] * 2}  # eval mode in every batch of both
+    assert np.array_equal(out["A"], ref) and np.array_equal(out["B"], ref)
+    assert model.training and model.rnn.training  # the last call to end restored training mode
+    # a model in eval mode is left in it
+    model.eval()
+    assert np.array_equal(predict(model, X, batch_size=2), ref) and not model.training
+
+
+def test_many_threads_predicting_on_one_fitted_dropout_classifier_match_a_serial_run():
+    # a stress run beside the ordered test above: a 2-layer classifier with dropout 0.5, shared by 4 threads
+    # (an audit saw 2-4 of 60 calls differ, by up to 0.32 in a probability, before the fix)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 12, 3))
+    y = (X[:, :, 0].sum(1) > 0).astype(int)
+    clf = lstmkit.LSTMClassifier(hidden_size=16, num_layers=2, dropout=0.5, epochs=1, seed=0, verbose=0).fit(X, y)
+    # and a network in training mode, as a caller of training.predict may hand it: switched to eval by the
+    # first call to start and back by the last to end
+    model = SequenceModel(3, 2, 16, num_layers=2, dropout=0.5, seed=0)
+    ref, ref_m = clf.predict_proba(X), predict(model, X, batch_size=64)
+    deadline = time.monotonic() + 20  # a bound on the run, not a measurement: fewer calls on a slow host
+
+    def call(k):
+        if time.monotonic() > deadline:
+            return None
+        if k % 2:
+            return "clf", clf.predict_proba(X)
+        return "model", predict(model, X, batch_size=64)
+
+    with ThreadPoolExecutor(4) as ex:
+        results = [r for r in ex.map(call, range(48)) if r is not None]
+    assert len(results) >= 8
+    for kind, p in results:
+        assert np.array_equal(p, ref if kind == "clf" else ref_m), kind
+    assert not clf.model_.training and model.training
