@@ -1450,3 +1450,49 @@ def test_sample_weights_are_refused_by_name_and_split_with_their_rows(tmp_path):
     whole.fit(X, Y, epochs=2, sample_weight=s)
     for k, v in whole.model.parameters().items():
         np.testing.assert_array_equal(resumed.model.parameters()[k], v, err_msg=k)
+
+
+def test_ctrl_c_inside_a_compiled_kernel_comes_out_of_inference_as_keyboard_interrupt(monkeypatch):
+    # as fit's test above: numba's SystemError with the interrupt in its context, here from the kernels
+    # that predict, a forward under no_grad and a backward outside fit call (the LSTM converts it where it
+    # calls them); before, only fit did, and a worker's `except KeyboardInterrupt` missed the rest
+    import types
+
+    import lstmkit.backends as backends
+    from lstmkit import LSTM
+
+    def interrupted(*args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("CPUDispatcher(<function _infer>) returned a result with an exception set")
+
+    def bug(*args):
+        raise SystemError("a bug, not an interrupt")
+
+    X = np.random.default_rng(0).standard_normal((4, 5, 2))
+    for layers in (1, 2):  # forward's shortcut to the kernels (one plain layer) and the general path
+        model = SequenceModel(2, 2, 3, num_layers=layers, dtype=np.float64, seed=0)
+        lstm = LSTM(2, 3, num_layers=layers, dtype=np.float64, seed=0)
+        y, _ = lstm(X)  # a forward to back-propagate through, with the real kernels
+        select, for_cache = backends.select, backends.for_cache
+        for kernel in (interrupted, bug):
+            fake = types.SimpleNamespace(lstm_forward=kernel, lstm_backward=kernel)
+            monkeypatch.setattr(backends, "select", lambda *a, **k: fake)
+            calls = [lambda: predict(model, X), lambda: lstm.no_grad()(lambda: lstm(X))()]
+            if kernel is interrupted:
+                for call in calls:
+                    with pytest.raises(KeyboardInterrupt) as info:
+                        call()
+                    assert not isinstance(info.value, SystemError) and info.value.__suppress_context__
+            else:  # any other SystemError is a bug, kept as it is
+                for call in calls:
+                    with pytest.raises(SystemError, match="a bug"):
+                        call()
+            monkeypatch.setattr(backends, "select", select)
+        monkeypatch.setattr(backends, "for_cache", lambda cache: types.SimpleNamespace(lstm_backward=interrupted))
+        with pytest.raises(KeyboardInterrupt) as info:
+            lstm.backward(np.ones_like(y))
+        assert info.value.__suppress_context__
+        monkeypatch.setattr(backends, "for_cache", for_cache)
+        assert model.training  # a SequenceModel is built in training mode; the interrupted predict put it back
