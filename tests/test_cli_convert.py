@@ -3,6 +3,7 @@ IN is opened. (The conversions themselves, and the refusals of what a file holds
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import lstmkit
@@ -94,3 +95,42 @@ def test_a_pt_files_bad_tensor_is_named_by_the_file(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "ok.pt"), str(tmp_path / "out.npz"), "--readout", "fc"]) == 1
     assert capsys.readouterr().err == "lstmkit: error: convert: expected --readout one of [], got 'fc'.\n"
     assert not (tmp_path / "out.npz").exists()
+
+
+def _time_major_y_last(path, shape) -> None:
+    """An ONNX LSTM (I=3, H=4) whose output is Y's last step as torch's dynamo exporter writes a time-major y[-1]:
+    Transpose (0, 2, 1, 3), Reshape to ``shape`` ((5, -1, 4): T fixed at 5), Gather(-1); x (T, B, 3), T and B free.
+    Built with onnx.helper."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    tensors = [numpy_helper.from_array(rng.normal(size=s).astype(np.float32), k) for k, s in (("W", (1, 16, 3)), ("R", (1, 16, 4)))]
+    tensors += [numpy_helper.from_array(np.array(shape, np.int64), "shape"), numpy_helper.from_array(np.array(-1, np.int64), "last")]
+    nodes = [helper.make_node("LSTM", ["x", "W", "R"], ["Y"], hidden_size=4, name="lstm"),
+             helper.make_node("Transpose", ["Y"], ["Yt"], perm=[0, 2, 1, 3], name="tr"),
+             helper.make_node("Reshape", ["Yt", "shape"], ["Yr"], name="node_Reshape_84"),
+             helper.make_node("Gather", ["Yr", "last"], ["out"], axis=0, name="pick")]  # fmt: skip
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", "B", 3])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], tensors)  # fmt: skip
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+
+
+def test_an_onnx_graph_with_a_node_fixing_a_free_axis(tmp_path, capsys):
+    """helper-121's report: an .onnx whose x declares T free but whose Reshape fixes it at 5 (torch's dynamo export of a
+    time-major y[-1]) was 'lstmkit: error: cannot reshape array of size 32 into shape (5,newaxis,4)', naming neither
+    file nor node. Now it converts, read at T=5 (a warning names the file, the node and the size); a Reshape that fits
+    no size, (7, -1, 3), is refused (exit 1) naming the file and the node."""
+    _time_major_y_last(tmp_path / "fixed.onnx", [5, -1, 4])
+    assert main(["convert", str(tmp_path / "fixed.onnx"), str(tmp_path / "out.npz")]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith(f"lstmkit: warning: convert: IN {str(tmp_path / 'fixed.onnx')!r}: input 'x' declares its axis T free, but Reshape "
+                          "node 'node_Reshape_84' fixes it at 5: read at T = 5, "), err  # fmt: skip
+    assert "head='last'" in out and lstmkit.load(tmp_path / "out.npz").head_mode == "last"
+    _time_major_y_last(tmp_path / "bad.onnx", [7, -1, 3])
+    assert main(["convert", str(tmp_path / "bad.onnx"), str(tmp_path / "bad.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"lstmkit: error: convert: expected IN {str(tmp_path / 'bad.onnx')!r} a graph whose nodes run at any size of x's free "
+                          "axes (traced with 'x' of shape (T=2, B=4, 3), stand-ins for those), got Reshape node 'node_Reshape_84' refusing its "
+                          "inputs (shape (2, 4, 1, 4), [7, -1, 3]): cannot reshape array of size 32"), err  # fmt: skip
+    assert not (tmp_path / "bad.npz").exists()

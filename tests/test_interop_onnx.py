@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -530,18 +531,18 @@ def as_a_first_export():
         getattr(op, "_dispatch_cache", {}).clear()
 
 
-def export_torch(net, path, exporter, batch_first, lengths=False, free_steps=True):
-    """``torch.onnx.export`` with the batch and step axes dynamic (but with ``lengths``; the steps fixed at 5 without
-    ``free_steps``), by the TorchScript exporter (dynamo=False, ``dynamic_axes``) or the dynamo one (torch 2.13's default,
-    ``dynamic_shapes``; it needs onnxscript; its table of ONNX functions built once, :func:`torchlib_registry_once`; each
-    export as a process's first, :func:`as_a_first_export`)."""
+def export_torch(net, path, exporter, batch_first, lengths=False):
+    """``torch.onnx.export`` with the batch and step axes dynamic (but with ``lengths``), by the TorchScript exporter
+    (dynamo=False, ``dynamic_axes``) or the dynamo one (torch 2.13's default, ``dynamic_shapes``; it needs onnxscript; its
+    table of ONNX functions built once, :func:`torchlib_registry_once`; each export as a process's first,
+    :func:`as_a_first_export`)."""
     torch = pytest.importorskip("torch")
     import io
     import warnings
 
     x = torch.randn(3, 5, 3) if batch_first else torch.randn(5, 3, 3)
     args, names = ((x, torch.tensor([5, 4, 2])), ["x", "lengths"]) if lengths else ((x,), ["x"])
-    axes = {k: v for k, v in ({0: "B", 1: "T"} if batch_first else {0: "T", 1: "B"}).items() if free_steps or v == "B"}
+    axes = {0: "B", 1: "T"} if batch_first else {0: "T", 1: "B"}
     if exporter == "dynamo":
         pytest.importorskip("onnxscript")
         as_a_first_export()
@@ -560,31 +561,59 @@ HEAD_LAST_PICKS = [("h_n[-1]", 1, False), ("h_n[-1]", 2, False), ("h_n.squeeze(0
 @pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
 @pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("pick, L, bi", HEAD_LAST_PICKS)
-def test_torch_sequence_classifier_reads_as_head_last(tmp_path, pick, L, bi, batch_first, exporter):
+def test_torch_sequence_classifier_reads_as_head_last(tmp_path, capsys, pick, L, bi, batch_first, exporter):
     """fc(h_n[-1]) exported by torch: a Gather (or Squeeze) of h_n and a Gemm (the Linear, transB=1), or for y[:, -1]
     a Gather of Y's last step (time major: y[-1]). One direction's final state at the last step is head='last':
     read as SequenceModel(head='last'), which computes torch's numbers and onnxruntime's, on other sizes than the
     export's. So is torch.cat((h_n[-2], h_n[-1]), 1), both directions' final states. All were refused ('got ops
     ['Gemm']', or the Gather). The dynamo exporter writes a time-major y[-1] with T free in x but fixed in a Reshape
-    (Y to (5, B, H); onnxruntime refuses T=7): exported with T fixed, and run with T=5."""
+    (Y to (5, B, H): onnxruntime refuses T=7): read at T=5 with a warning naming the node (its read stopped at numpy's
+    "cannot reshape array of size 32 into shape (5,newaxis,4)", in lstmkit convert too: helper-121's report); the model
+    read computes torch's numbers at T=7, and onnxruntime's at T=5."""
     torch = pytest.importorskip("torch")
     net = torch_classifier(pick, L, bi, batch_first)
-    # that graph as torch writes it, T free, is no model lstmkit reads, and its read stops at numpy's reshape error (helper-121's report)
-    free_steps = not (exporter == "dynamo" and pick == "y[:, -1]" and not batch_first)
-    export_torch(net, tmp_path / "m.onnx", exporter, batch_first, free_steps=free_steps)
-    seq = sequence_model_from_onnx(tmp_path / "m.onnx", dtype=np.float64)
+    path = tmp_path / "m.onnx"
+    export_torch(net, path, exporter, batch_first)
+    x = np.random.default_rng(0).normal(size=(4, 7, 3)).astype(np.float32)  # (B, T, I); the export's x is (3, 5, 3)
+    to_graph = (lambda v: v) if batch_first else (lambda v: np.ascontiguousarray(v.swapaxes(0, 1)))
+    with torch.no_grad():
+        ref = net(torch.from_numpy(to_graph(x))).numpy()
+    sess = session(onnx.load(path))
+    try:  # onnxruntime, not lstmkit, tells whether the file runs at another T than the example's
+        check_close(f"torch {pick} graph ({exporter}) in onnxruntime", sess.run(["out"], {"x": to_graph(x)})[0], ref)
+        fixed = False
+    except Exception:  # noqa: BLE001 (onnxruntime's own error type)
+        fixed = True
+    if fixed:  # T fixed by a node while x declares it free: the graph runs at T=5 only
+        assert (exporter, pick, batch_first) == ("dynamo", "y[:, -1]", False)  # the one graph of this grid torch writes so (torch 2.13)
+        x5 = x[:, :5]
+        with torch.no_grad():
+            ref5 = net(torch.from_numpy(to_graph(x5))).numpy()
+        check_close(f"torch {pick} graph ({exporter}, T fixed by a node) in onnxruntime, T=5", sess.run(["out"], {"x": to_graph(x5)})[0], ref5)
+        told = r"input 'x' declares its axis T free, but Reshape node '\w+' fixes it at 5: read at T = 5, where the graph computes what the model read computes"
+        with pytest.warns(UserWarning, match=rf"^sequence_model_from_onnx: {re.escape(str(path))}: {told}"):
+            seq = sequence_model_from_onnx(path, dtype=np.float64)
+        with pytest.warns(UserWarning, match=told):
+            assert read_onnx(path).fixed[:2] == ("T", 5)
+        from lstmkit.cli import main
+
+        capsys.readouterr()
+        assert main(["convert", str(path), str(tmp_path / "m.npz")]) == 0
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and re.match(rf"lstmkit: warning: convert: IN {re.escape(repr(str(path)))}: {told}", err[0]), err  # the file and the node named
+        written = lstmkit.load(tmp_path / "m.npz")
+        with written.no_grad():
+            check_close(f"torch {pick} graph ({exporter}, T fixed by a node) -> lstmkit convert -> .npz", written.eval()(x)[0], ref, 1e-4)
+    else:
+        seq = sequence_model_from_onnx(path, dtype=np.float64)
     config = seq.config()
     assert (config["head"], config["num_layers"], config["bidirectional"], config["output_size"]) == ("last", L, bi, 2)
-    x = np.random.default_rng(0).normal(size=(4, 7 if free_steps else 5, 3)).astype(np.float32)  # (B, T, I); the export's x is (3, 5, 3)
-    x_in = x if batch_first else np.ascontiguousarray(x.swapaxes(0, 1))
-    with torch.no_grad():
-        ref = net(torch.from_numpy(x_in)).numpy()
     with seq.no_grad():
-        got = seq.eval()(x.astype(np.float64))[0]  # batch first, whatever the graph's layout
+        got = seq.eval()(x.astype(np.float64))[0]  # batch first, whatever the graph's layout; T=7, fixed or not
     check_close(f"torch {pick} graph ({exporter}) -> SequenceModel", got, ref)
-    check_close(f"torch {pick} graph ({exporter}) in onnxruntime", session(onnx.load(tmp_path / "m.onnx")).run(["out"], {"x": x_in})[0], ref)
-    with pytest.raises(ValueError, match=r"reads the last step \(Y_h\)\. Use .*sequence_model_from_onnx"):
-        model_from_onnx(tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=r"reads the last step \(Y_h\)\. Use .*sequence_model_from_onnx"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning of a T fixed by a node, said above
+        model_from_onnx(path)
 
 
 @pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
@@ -1192,6 +1221,83 @@ def test_node_weights_of_an_integer_type_are_refused(dtype):
     rnn = node_graph("RNN", node_weights("RNN", 1, 4), ["W", "R", "B"], {"hidden_size": 4})
     with pytest.raises(ValueError, match=rf"^read_onnx: expected model RNN node 0 W \('W'\) a float tensor \(the operator's type T\), got dtype {np.dtype(dtype)}\.$"):
         read_onnx(_with_value(rnn, "W", (0, 0, 0), 0, dtype))
+
+
+def last_step_graph(glue, consts=(), x_shape=("T", "B", 3)):
+    """An LSTM node (I=3, H=4, random weights) on x, its Y (T, 1, B, 4) through ``glue`` (onnx.helper nodes making
+    "out" from "Y"/"Y_h"), built with onnx.helper as torch's dynamo exporter writes a time-major fc-less y[-1]:
+    Transpose (0, 2, 1, 3), Reshape, Gather(-1) (:func:`y_last_glue`)."""
+    rng = np.random.default_rng(7)
+    inits = {"W": rng.normal(size=(1, 16, 3)), "R": rng.normal(size=(1, 16, 4)), "B": rng.normal(size=(1, 32))}
+    nodes = [helper.make_node("LSTM", ["x", "W", "R", "B"], ["Y", "Y_h", "Y_c"], hidden_size=4, name="lstm"), *glue]
+    tensors = [numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()] + [numpy_helper.from_array(np.asarray(v), k) for k, v in consts]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], tensors)  # fmt: skip
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def y_last_glue(shape, index=-1):
+    """Y (T, 1, B, H) -> Transpose (T, B, 1, H) -> Reshape ``shape`` -> Gather ``index`` on axis 0, named as messages show them."""
+    glue = [helper.make_node("Transpose", ["Y"], ["Yt"], perm=[0, 2, 1, 3], name="tr"), helper.make_node("Reshape", ["Yt", "shape"], ["Yr"], name="fix"),
+            helper.make_node("Gather", ["Yr", "index"], ["out"], axis=0, name="pick")]  # fmt: skip
+    return glue, [("shape", np.array(shape, np.int64)), ("index", np.array(index, np.int64))]
+
+
+def test_a_step_count_fixed_by_a_node_is_read_at_that_count(tmp_path):
+    """helper-121's report: x declares T free but a Reshape fixes it at 5 (torch's dynamo export of a time-major
+    y[-1]; onnxruntime refuses T=7). The read stopped at numpy's "cannot reshape array of size 32 into shape
+    (5,newaxis,4)" (lstmkit traces free axes at stand-in sizes: T=2, B=4), naming neither file nor node. Now traced
+    again at T=5, the size in the node's shape: head='last', with a warning naming the file, the node and the size,
+    and OnnxGraph.fixed. Against onnxruntime: the graph at T=5, and at T=7 the same graph with its Reshape at 7."""
+    path = tmp_path / "fixed.onnx"
+    onnx.save(last_step_graph(*y_last_glue([5, -1, 4])), path)
+    told = rf"^sequence_model_from_onnx: {re.escape(str(path))}: input 'x' declares its axis T free, but Reshape node 'fix' fixes it at 5: read at T = 5, "
+    with pytest.warns(UserWarning, match=told):
+        seq = sequence_model_from_onnx(path, dtype=np.float64)
+    assert (seq.config()["head"], seq.config()["readout"]) == ("last", "identity")
+    with pytest.warns(UserWarning, match=r"^read_onnx: model: input 'x' declares its axis T free, but Reshape node 'fix' fixes it at 5"):
+        assert read_onnx(onnx.load(path)).fixed == ("T", 5, "Reshape node 'fix'")
+    rng = np.random.default_rng(8)
+    for T in (5, 7):
+        x = rng.normal(size=(T, 3, 3)).astype(np.float32)  # (T, B, I)
+        ref = session(last_step_graph(*y_last_glue([T, -1, 4]))).run(["out"], {"x": x})[0]
+        with seq.no_grad():
+            check_close(f"Reshape fixing T at 5 -> SequenceModel, T={T}", seq.eval()(x.swapaxes(0, 1).astype(np.float64))[0], ref)
+    with pytest.raises(Exception, match="cannot be reshaped"):  # onnxruntime's own refusal of the file at T=7 (what the warning says)
+        session(onnx.load(path)).run(["out"], {"x": x})
+    # x declaring T=5, the graph torch writes with T fixed in its example: read at 5, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_onnx(last_step_graph(*y_last_glue([5, -1, 4]), x_shape=(5, "B", 3))).fixed is None
+
+
+NODES_NUMPY_REFUSES = {  # what: (glue, x's shape, the message after "got ")
+    "a Reshape no size fits": (y_last_glue([7, -1, 3]), ("T", "B", 3),
+        r"Reshape node 'fix' refusing its inputs \(shape \(2, 4, 1, 4\), \[7, -1, 3\]\): cannot reshape array of size 32 .*\. Traced again with a free "
+        r"axis at each of \[3, 7\], the sizes in its shape, it did not read either\. Export the graph with x's sizes fixed"),
+    "a Gather past the stand-in T": (y_last_glue([0, 0, -1], 6), ("T", "B", 3),
+        r"Gather node 'pick' refusing its inputs \(shape \(2, 4, 4\), \[6\]\): index 6 is out of bounds .*\. Export the graph with x's sizes fixed"),
+    "a Squeeze of T": (([helper.make_node("Squeeze", ["Y", "axes"], ["out"], name="sq")], [("axes", np.array([0], np.int64))]), ("T", "B", 3),
+        r"Squeeze node 'sq' refusing its inputs \(shape \(2, 1, 4, 4\), \[0\]\): cannot select an axis to squeeze out .*\. Export the graph"),
+    "an Expand": (([helper.make_node("Expand", ["Y_h", "to"], ["out"], name="ex")], [("to", np.array([3, 5], np.int64))]), ("T", "B", 3),
+        r"Expand node 'ex' refusing its inputs \(shape \(1, 4, 4\), \[3, 5\]\): shape mismatch: .*\. Traced again with a free axis at each of \[3, 5\]"),
+    "declared x": (y_last_glue([6, -1, 4]), (5, 2, 3), r"Reshape node 'fix' refusing its inputs \(shape \(5, 2, 1, 4\), \[6, -1, 4\]\): cannot reshape array of size 40 .*\.$"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("what", list(NODES_NUMPY_REFUSES))
+def test_a_node_numpy_refuses_at_the_sizes_traced_is_named(tmp_path, what):
+    """A glue node that numpy refuses at the sizes lstmkit traces (x's declared ones, stand-ins T=2, B=4 for free
+    ones) was numpy's bare error ("cannot reshape array of size 32 into shape (7,newaxis,3)", an IndexError for the
+    Gather), naming neither the file nor the node: now the file, the node, its inputs and numpy's words."""
+    (glue, consts), x_shape, got = NODES_NUMPY_REFUSES[what]
+    path = tmp_path / "g.onnx"
+    onnx.save(last_step_graph(glue, consts, x_shape), path)
+    shape = "T=2, B=4, 3" if x_shape[0] == "T" else "5, 2, 3"
+    expected = (rf"a graph whose nodes run at any size of x's free axes \(traced with 'x' of shape \({shape}\), stand-ins for those\)" if x_shape[0] == "T"
+                else rf"a graph whose nodes run at x's declared shape \({shape}\)")  # fmt: skip
+    with pytest.raises(ValueError, match=rf"^sequence_model_from_onnx: expected {re.escape(str(path))} {expected}, got {got}"):
+        sequence_model_from_onnx(path)
 
 
 def test_file_refusals_name_the_file_and_the_node(tmp_path):

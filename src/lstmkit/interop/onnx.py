@@ -38,9 +38,13 @@ h_n[-1]), 1)``). Anything else (the cell state, an earlier node or layer such as
 steps, a bidirectional ``h_n[-1]``, its backward direction alone, or ``y[:, -1]``, its backward
 direction after one step), a MatMul/Gemm/Add/Mul off that path (a Linear before the LSTM) and nodes
 that do not chain x -> node 0 -> node 1 ... are refused by both, saying what was picked, rather than
-read as another model. The MatMul, Gemm (torch's Linear: ``alpha``, ``beta`` and ``transB`` read,
-``transA`` refused), Add and Mul on the path are one read-out (a regressor's ``* y_scale + y_mean``
-folded into its Linear). A softmax over the last axis is read where a classifier has
+read as another model. x's free axes are traced at stand-in sizes (T=2, B=4 for x (T, B, 3)); a node
+that fixes one of them at a size (torch's dynamo export of a time-major ``y[-1]`` reshapes Y to the
+example's T=5 while x declares T free: onnxruntime refuses T=7) is read at that size, with a warning
+naming the file, the node and the size (``OnnxGraph.fixed``); a node that runs at none, or not at x's
+declared sizes, is refused, naming the node, its inputs and numpy's words. The MatMul, Gemm (torch's
+Linear: ``alpha``, ``beta`` and ``transB`` read, ``transA`` refused), Add and Mul on the path are one
+read-out (a regressor's ``* y_scale + y_mean`` folded into its Linear). A softmax over the last axis is read where a classifier has
 it: making the first output (torch's ``softmax(fc(y))``: the model returned computes the logits
 before it, and a warning says so) or another output from the first (to_onnx's ``proba`` beside
 ``out``, with the classes in the metadata). :func:`read_onnx` returns all of it, the softmax and
@@ -737,7 +741,10 @@ class OnnxGraph(NamedTuple):
     ``raw_output``: ``(name, layout)`` when the first output is the last recurrent node's own ``"Y"`` or
     ``"Y_h"`` as the operator arranges it (its ``layout`` attribute, 0 or 1), with no Transpose/Reshape
     after it: the module computes the same values arranged as lstmkit's (:func:`graph_output_from`
-    gives the expression from one to the other); else None.
+    gives the expression from one to the other); else None. ``fixed``: ``(axis, size, node)`` when x declares
+    that axis free (its name, or its index) but a node of the graph fixes it at ``size`` (torch's dynamo export of
+    a time-major ``y[-1]`` reshapes Y to the example's T): the graph was read at that size, where it computes what
+    the module computes (a warning says so); else None.
     """
 
     module: LSTM | RNN
@@ -749,6 +756,7 @@ class OnnxGraph(NamedTuple):
     classes: list | None
     vocabulary: list | None = None
     raw_output: tuple | None = None
+    fixed: tuple | None = None
 
     def sequence_model(self):
         """The graph as a :class:`lstmkit.SequenceModel` (batch first)."""
@@ -766,11 +774,14 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     which return parts of it. A Softmax or LogSoftmax over the last axis is read when it makes the
     graph's first output (the module and read-out compute its input, the logits) or another output
     from the first one (a classifier's ``proba``); anywhere else, or over another axis, it is refused.
-    ``where`` and ``arg`` name the caller and the graph in error messages (``lstmkit convert``: "IN").
+    ``where`` and ``arg`` name the caller and the graph in error messages (``lstmkit convert``: "IN", and the
+    file after it where a message names the file). A node that fixes one of x's free axes at a size is read at
+    that size, with a warning (:func:`_trace_plumbing`, ``OnnxGraph.fixed``).
     """
     model = _load_model(model_or_path, where, None if arg == "model" else arg)
-    if arg == "model" and isinstance(model_or_path, (str, os.PathLike)):
-        arg = os.fspath(model_or_path)  # the refusals below name the file
+    path_of = os.fspath(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else None
+    if arg == "model" and path_of is not None:
+        arg = path_of  # the refusals below name the file
     constants = _constants(model, where, arg)
     rec = [n for n in model.graph.node if n.op_type in ("LSTM", "RNN")]
     if not rec:
@@ -785,10 +796,15 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     others = sorted({n.op_type for n in model.graph.node} - _GLUE_OPS - {"LSTM", "RNN", *_READOUT_OPS, *_SOFTMAX_OPS})
     if others:
         fail(where, arg, f"only LSTM/RNN nodes, a MatMul[+Add] or Gemm read-out, a softmax on the output and {sorted(_GLUE_OPS)}", f"ops {others}")
-    plumbing = _Plumbing(model, constants, rec, where, arg)
-    _check_recurrent_inputs(model, rec, plumbing, where)
-    softmax = _softmax_node(model, where, arg)
-    head, path = _graph_head(model, softmax, constants, rec, where, arg, plumbing)
+    named = arg if path_of is None or arg == path_of else f"{arg} {path_of!r}"  # the file, where the caller names it otherwise (convert: IN)
+    plumbing, softmax, head, path, fixed = _trace_plumbing(model, constants, rec, where, arg, named)
+    if fixed is not None:
+        import warnings
+
+        axis, size, node = fixed
+        warnings.warn(f"{where}: {named}: input {model.graph.input[0].name!r} declares its axis {axis} free, but {node} fixes it at {size}: "
+                      f"read at {axis} = {size}, where the graph computes what the model read computes (at other sizes onnxruntime "
+                      f"refuses the file, or the node reads other elements); the model runs on any {axis}.", stacklevel=2 if where == "read_onnx" else 3)  # fmt: skip
     inputs = "tokens" if _token_input(model) else "features"
     if inputs == "tokens":
         constants = _fold_embedding(model, constants, rec[0], where, arg)
@@ -802,8 +818,79 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
     return OnnxGraph(
         module, readout, head, inputs, softmax.op_type if on_output else None,
         None if softmax is None or on_output else softmax.output[0], _metadata_list(model, "lstmkit.classes"),
-        _metadata_list(model, "lstmkit.vocabulary") if inputs == "tokens" else None, plumbing.raw_output,
+        _metadata_list(model, "lstmkit.vocabulary") if inputs == "tokens" else None, plumbing.raw_output, fixed,
     )  # fmt: skip
+
+
+class _Unrunnable(Exception):
+    """A node of the graph that numpy refuses to run at the sizes traced (:class:`_Plumbing`: x's declared
+    sizes, stand-ins for its free ones): its inputs' shapes, their values when small (a Reshape's shape), numpy's words."""
+
+    def __init__(self, node, shapes: list, values: list, reason: str):
+        super().__init__(reason)
+        self.node, self.shapes, self.values, self.reason = node, shapes, values, reason
+
+    def described(self) -> str:
+        ins = ", ".join("none" if s is None else f"shape {s}" if v is None else str(v) for s, v in zip(self.shapes, self.values))
+        return f"{_op_label(self.node)} refusing its inputs ({ins}): {' '.join(self.reason.split()).rstrip('.')}"
+
+
+def _op_label(node) -> str:
+    return f"{node.op_type} node {node.name or node.output[0]!r}"
+
+
+def _small(v) -> list | None:
+    """An input's values when it is a short vector of integers (a shape, indices, axes), for a message; else None."""
+    if v is None or isinstance(v, _Ids):
+        return None
+    a = np.asarray(v)
+    return a.reshape(-1).tolist() if a.dtype.kind in "iu" and a.ndim <= 1 and a.size <= 8 else None
+
+
+def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
+    """(plumbing, softmax, head, read-out path, fixed): the graph traced on element ids (:class:`_Plumbing`,
+    :func:`_check_recurrent_inputs`, :func:`_softmax_node`, :func:`_graph_head`) with stand-in sizes for x's free
+    axes, ``fixed`` None. A graph whose node fixes a free axis at one size (torch's dynamo export of a time-major
+    ``y[-1]`` declares x (T, B, I) with T free, and reshapes Y to (5, B, H), the example's T: onnxruntime refuses
+    T=7) has a Reshape or Expand that numpy refuses at the stand-in: traced again with that axis at each size in the
+    node's shape input, the first size at which the whole graph reads is taken, ``fixed`` = (the axis' name, the
+    size, the node). Refused, naming the node, its inputs and numpy's words, when no size reads (the refusal at a
+    size the graph ran at, if any, is the one raised); so is a node numpy refuses at x's declared sizes."""
+
+    def attempt(fixed_axes):
+        plumbing = _Plumbing(model, constants, rec, where, arg, fixed_axes)
+        _check_recurrent_inputs(model, rec, plumbing, where)
+        softmax = _softmax_node(model, where, arg)
+        return (plumbing, softmax, *_graph_head(model, softmax, constants, rec, where, arg, plumbing))
+
+    try:
+        return (*attempt(None), None)
+    except _Unrunnable as exc:
+        first = exc
+    if not model.graph.input:
+        fail(where, named, "a graph whose nodes run", first.described())
+    x = model.graph.input[0]
+    dims = list(x.type.tensor_type.shape.dim)
+    free = [i for i, d in enumerate(dims) if not d.HasField("dim_value")]
+    sizes = sorted({int(v) for v in (first.values[1] or []) if v > 0}) if first.node.op_type in ("Reshape", "Expand") and len(first.values) > 1 else []
+    ran = None  # the first refusal of a size at which the graph ran
+    for i in free:
+        for size in sizes:
+            try:
+                return (*attempt({i: size}), (dims[i].dim_param or f"{i}", size, _op_label(first.node)))
+            except _Unrunnable:
+                continue
+            except ValueError as exc:
+                ran = ran or exc
+    if ran is not None:
+        raise ran
+    traced = _Plumbing(model, constants, rec, where, arg).x_shape
+    shape = ", ".join(f"{d.dim_param or '?'}={s}" if not d.HasField("dim_value") else str(s) for d, s in zip(dims, traced))
+    if free:
+        again = f"Traced again with a free axis at each of {sizes}, the sizes in its shape, it did not read either. " if sizes else ""
+        fail(where, named, f"a graph whose nodes run at any size of x's free axes (traced with {x.name!r} of shape ({shape}), stand-ins for those)",
+             first.described(), f"{again}Export the graph with x's sizes fixed, or with its nodes following x's shape.")  # fmt: skip
+    fail(where, named, f"a graph whose nodes run at x's declared shape ({shape})", first.described())
 
 
 def _check_recurrent_inputs(model, rec, plumbing: "_Plumbing", where: str) -> None:
@@ -1051,9 +1138,11 @@ class _Plumbing:
     0: the same values, when every sequence runs to T) or new ids with sequence_lens; Y_c new ids. A
     read-out op (MatMul, Gemm, Add, Mul by a constant) on ids makes each row of its input (the
     features, last axis) one code, and element j of its output row ``_OUT_BASE + code·2^20 + j``.
-    The graph's input x gets its declared sizes, and distinct ones (3, 2, 4, ...) for symbolic dims."""
+    The graph's input x gets its declared sizes, and distinct ones (3, 2, 4, ...) for symbolic dims (``fixed``:
+    axis -> size, those traced at the size a node fixes, :func:`_trace_plumbing`); a glue op numpy refuses at these
+    sizes raises :class:`_Unrunnable`."""
 
-    def __init__(self, model, constants, rec, where: str, arg: str):
+    def __init__(self, model, constants, rec, where: str, arg: str, fixed: Mapping[int, int] | None = None):
         self.model, self.constants, self.rec, self.where, self.arg = model, constants, rec, where, arg
         self.producer = {o: n for n in model.graph.node for o in n.output if o}
         self.values: dict = {}
@@ -1064,10 +1153,11 @@ class _Plumbing:
         self.raw_output: tuple | None = None  # (name, layout): the output is the last node's own Y or Y_h, as the operator arranges it
         x = model.graph.input[0] if model.graph.input else None
         if x is not None:
+            fixed = dict(fixed or {})  # axis -> size: a symbolic axis traced at the size a node fixes (_trace_plumbing)
             dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
-            free = iter(s for s in (3, 2, 4, 6, 7, 8, 9) if s not in dims)
-            self.x_shape = tuple(d or next(free) for d in dims)
-            self.free = {s for d, s in zip(dims, self.x_shape) if not d}
+            free = iter(s for s in (3, 2, 4, 6, 7, 8, 9) if s not in dims and s not in fixed.values())
+            self.x_shape = tuple(d or fixed.get(i) or next(free) for i, d in enumerate(dims))
+            self.free = {s for i, (d, s) in enumerate(zip(dims, self.x_shape)) if not d and i not in fixed}
             from onnx import helper
 
             dtype = helper.tensor_dtype_to_np_dtype(x.type.tensor_type.elem_type)
@@ -1206,7 +1296,13 @@ class _Plumbing:
         if ids and (not isinstance(ins[0], _Ids) or (op == "Concat" and len(ids) < sum(v is not None for v in ins))):
             fail(self.where, self.arg, "an output from the last recurrent node's Y (every step) or Y_h (the last step)",
                  f"{label} mixing its elements with other values" if op == "Concat" else f"{label} taking them as its {('indices', 'shape')[op != 'Gather']}")  # fmt: skip
-        out = _glue(op, a, [v.ids if isinstance(v, _Ids) else v for v in ins], node, self.where)
+        args = [v.ids if isinstance(v, _Ids) else v for v in ins]
+        if op not in _GLUE_OPS and op not in _READOUT_OPS:
+            fail(self.where, f"{op} node {node.name or node.output[0]!r}", "an op lstmkit can follow", repr(op))
+        try:
+            out = _glue(op, a, args, node, self.where)
+        except (ValueError, IndexError, TypeError, KeyError) as exc:  # numpy's words (a reshape, a broadcast, an index at the sizes traced; an input or attribute missing)
+            raise _Unrunnable(node, [None if v is None else np.shape(v) for v in args], [_small(v) for v in args], str(exc)) from None
         return [_Ids(np.asarray(out[0], dtype=np.int64), ids[0].chain)] if ids else out
 
     def _readout(self, node, ins, a) -> _Ids:
