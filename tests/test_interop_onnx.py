@@ -1300,6 +1300,18 @@ def test_a_node_numpy_refuses_at_the_sizes_traced_is_named(tmp_path, what):
         sequence_model_from_onnx(path)
 
 
+def test_a_recurrent_nodes_x_of_other_than_3_axes_is_refused(tmp_path):
+    """An LSTM node's X of 2 axes (x (T, 3) straight in), which onnxruntime refuses ("First input tensor must have
+    rank 3"), was read as an LSTM(3, 4) with head='last' (the tracer took T, B from X's two sizes): refused, by name."""
+    model = last_step_graph([helper.make_node("Squeeze", ["Y_h", "axes"], ["out"], name="sq")], [("axes", np.array([0], np.int64))], ("T", 3))
+    with pytest.raises(Exception, match="rank 3"):  # onnxruntime's own refusal
+        session(model)
+    onnx.save(model, tmp_path / "x2.onnx")
+    with pytest.raises(ValueError, match=rf"^sequence_model_from_onnx: expected {re.escape(str(tmp_path / 'x2.onnx'))} LSTM node 0 'lstm' X 3 axes "
+                                         r"\(the operator's \(seq_length, batch_size, input_size\)\), got 'x' of shape \(2, 3\)\.$"):  # fmt: skip
+        sequence_model_from_onnx(tmp_path / "x2.onnx")
+
+
 def test_file_refusals_name_the_file_and_the_node(tmp_path):
     """helper-89 finding 6: an empty .onnx read as a model without nodes (lstms_from_onnx returned []), read_onnx
     named the graph "model" instead of the path, and a NaN in W was "LSTM.load_state_dict: expected

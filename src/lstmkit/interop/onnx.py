@@ -1259,6 +1259,9 @@ class _Plumbing:
         a = _attrs(node)
         layout = int(a.get("layout", 0))
         shape = (X.ids if isinstance(X, _Ids) else np.asarray(X)).shape
+        if len(shape) != 3:  # the operator's X: (seq_length, batch_size, input_size), layout=1 (batch_size, seq_length, input_size)
+            fail(self.where, f"{self.arg} {_node_label(node, k)} X", "3 axes (the operator's (seq_length, batch_size, input_size))",
+                 f"{node.input[0]!r} of shape {shape}")  # fmt: skip
         T, B = (shape[1], shape[0]) if layout else (shape[0], shape[1])
         direction = _direction(a)
         D = 2 if direction == "bidirectional" else 1
