@@ -87,3 +87,51 @@ def test_many_threads_predicting_on_one_fitted_dropout_classifier_match_a_serial
     for kind, p in results:
         assert np.array_equal(p, ref if kind == "clf" else ref_m), kind
     assert not clf.model_.training and model.training
+
+
+def test_overlapping_lstm_file_predicts_never_run_with_dropout(monkeypatch):
+    # read_lstm's LSTMFile.predict saved the mode it saw, set eval, and restored it: A (entered on a model in
+    # training mode) ending while B runs put the model back in training mode under B, whose forward then ran
+    # with inter-layer dropout. Ordered by events: B's forward starts only once A's predict has returned.
+    from lstmkit.modelfile import LSTMFile
+    from lstmkit.recurrent import LSTM
+
+    lstm = LSTM(3, 8, num_layers=2, dropout=0.5, dtype=np.float64, seed=0)
+    file = LSTMFile(lstm, None, {})
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    ref = file.predict(x)  # the model in training mode, serially: predict runs it in eval mode
+    assert lstm.training
+    a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+    call = LSTM.__call__
+
+    def hooked(self, *args, **kw):
+        who = threading.current_thread().name
+        if who == "A":
+            a_in.set()
+            assert b_in.wait(10)  # B is inside its predict
+        if who == "B":
+            b_in.set()
+            assert a_done.wait(10)  # A's predict has returned
+        seen[who] = self.training
+        return call(self, *args, **kw)
+
+    monkeypatch.setattr(LSTM, "__call__", hooked)
+    out = {}
+
+    def run(who):
+        out[who] = file.predict(x)
+        if who == "A":
+            a_done.set()
+
+    a = threading.Thread(target=run, args=("A",), name="A")
+    b = threading.Thread(target=run, args=("B",), name="B")
+    a.start()
+    assert a_in.wait(10)
+    b.start()
+    a.join(20)
+    b.join(20)
+    assert not a.is_alive() and not b.is_alive()
+    assert seen == {"A": False, "B": False}  # eval mode in both forwards
+    assert np.array_equal(out["A"], ref) and np.array_equal(out["B"], ref)
+    assert lstm.training  # the last call to end restored training mode

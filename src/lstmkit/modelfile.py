@@ -284,18 +284,17 @@ class LSTMFile(NamedTuple):
         returns (T, B, O) (or the module's y (T, B, D*P) without read-out). For a cell: x (B, I),
         returns (B, O) or h (B, H). Runs in eval mode without keeping activations.
         """
+        from .module import _EvalMode
+
         m = self.module
-        was_training, was_grad = m.training, m.requires_grad
-        m.eval()
-        m.requires_grad = False
-        try:
+        # eval mode and no-grad depth-counted, so calls overlapping in threads on one file's model never
+        # see dropout on (each restoring what it saw on entry turned it on under another's feet)
+        with _EvalMode(m), m.no_grad():
             if hasattr(m, "num_directions"):
                 y, _ = m(x, lengths=lengths)
             else:
                 out = m(x)
                 y = out[0] if isinstance(out, tuple) else out
-        finally:
-            m.training, m.requires_grad = was_training, was_grad
         if self.readout is None:
             return y
         z = y @ self.readout["weight"].T.astype(y.dtype)
