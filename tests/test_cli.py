@@ -719,3 +719,35 @@ def test_no_color_and_a_dumb_terminal_turn_explain_and_checks_colours_off(monkey
             monkeypatch.setenv(name, value)
         text = output(command, code)
         assert "\x1b" not in text and "σ" in text, (command, env)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_an_output_that_cannot_encode_the_symbols_gets_them_spelled_not_a_failure(tmp_path, encoding):
+    # PYTHONIOENCODING=ascii, or cp1252 (Windows' when redirected to a file): explain and check printed nothing
+    # and exited 1 ("'ascii' codec can't encode characters"), check's code for a wrong claim; train saved the
+    # model, then failed on its last line. Now each exits with its own code, its output readable in the encoding
+    import numpy as np
+
+    env = os.environ | {"PYTHONIOENCODING": encoding}
+    times = "*" if encoding == "ascii" else "×"  # cp1252 has × (and ·, ²), not σ, ᵀ, ⎡ or ─
+
+    def run(*argv):
+        p = subprocess.run([sys.executable, "-m", "lstmkit", *argv], capture_output=True, env=env, cwd=tmp_path)
+        return p.returncode, p.stdout.decode(encoding), p.stderr.decode(encoding)  # strict: what it cannot hold is not there
+
+    code, out, err = run("explain", "builtin:seed000")
+    assert (code, err) == (0, "")
+    # seed 000's first gate as the UTF-8 text draws it, i_1 = σ(⎡4 4⎤ × ⎡1.0⎤ / ⎣2 2⎦ ⎣0.0⎦), spelled and still aligned
+    assert f"i_1 = sigma(W_ii x_1)\n    = sigma([4 4] {times} [1.0])\n           ([2 2]   [0.0])\n" in out
+    assert f"c~_1 = tanh(W_ic x_1)\n     = tanh([1  3] {times} [1.0])\n" in out and "= [0.982, 0.881]^T" in out
+    code, out, err = run("check", "builtin:seed000", "--width", "200")
+    assert (code, err) == (1, "") and "a new error: i_3 = sigma(z_i_3) = sigma(3.3) = 1.0" in out  # 1: seed 000's step 3
+    code, out, err = run("check", "builtin:seed000", "--format", "md")
+    assert (code, err) == (1, "") and "| a new error: i_3 = sigma(z_i_3) = sigma(3.3) = 1.0 |" in out
+    code, out, err = run("explain", "builtin:seed000", "--format", "md")
+    assert (code, err) == (0, "") and "{}i_{1} &= \\sigma\\left(W_{ii} x_{1}\\right)" in out  # LaTeX math: ASCII already
+    assert "so the W_h" + ("*" if encoding == "ascii" else "·") + " h_0 terms drop out" in out  # the prose's W_h·
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 3, 2)), y=np.array([0, 1, 0, 1]))
+    code, out, err = run("train", "d.npz", "--epochs", "1", "--hidden-size", "2", "--verbose", "0", "--model-out", "мод σ.npz")
+    assert (code, err) == (0, "") and "model saved to \\u043c\\u043e\\u0434 \\u03c3.npz" in out  # the path as Python escapes it
+    assert (tmp_path / "мод σ.npz").is_file()

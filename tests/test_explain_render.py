@@ -543,3 +543,27 @@ def test_check_reports_never_cut_a_number_at_any_width(s0, s1, cols):
                     assert all(w in words for w in cell.split()), (cols, row[1], cell)
     if cols >= 80:  # wide enough for the table with every word whole
         assert "computation" in render(report_document([check(s0)]), cols).split()
+
+
+@pytest.mark.parametrize("name", ["seed000", "seed001", "seed002", "variants"])
+def test_explains_text_spelled_for_an_ascii_output_is_explains_document(name):
+    # `lstmkit explain` on an output that cannot hold σ, ᵀ, ⎡ (PYTHONIOENCODING=ascii, cp1252) lays out explain()'s
+    # document with them spelled (commands.explain._text builds it): given an encoding that holds every symbol,
+    # that is explain()'s text byte for byte; spelled, it is ASCII with the same numbers (test_cli checks the alignment)
+    import argparse
+
+    from lstmkit.commands.explain import _text
+
+    for ex in worked.load(f"builtin:{name}"):
+        for form, grad, rounding in (("steps", False, None), ("steps", True, 2), ("table", False, 1), ("memory", False, None)):
+            args = argparse.Namespace(form=form, grad=grad, round=rounding, loss=None, digits=3)
+            try:
+                want = explain(ex, "text", form, rounding, 3, grad, None, 100)
+            except ValueError:  # a variant cell's --grad or memory form: refused the same way
+                with pytest.raises(ValueError):
+                    _text(ex, args, 100, False, "utf-8")
+                continue
+            assert _text(ex, args, 100, False, "utf-8") == want
+            spelled = _text(ex, args, 100, False, "ascii")
+            numbers = re.compile(r"\d+\.\d+")
+            assert spelled.isascii() and sorted(numbers.findall(spelled)) == sorted(numbers.findall(want))

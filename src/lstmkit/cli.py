@@ -14,6 +14,15 @@ When the reader of stdout goes away (``lstmkit ... | head``), a command whose on
 stops at once, quietly (:attr:`Exit.BROKEN_PIPE`); one that writes a file (``train``, ``predict
 --out``, ...) carries on to write it, its printing going nowhere, and exits as it would have
 (:class:`_SideOutput`).
+
+A standard output whose encoding cannot hold what a command writes (``PYTHONIOENCODING=ascii``,
+``latin-1``, Windows' ``cp1252`` when redirected to a file) writes each character it cannot encode
+as its backslash escape (``\\u03c3``), as Python's standard error does, instead of failing: a command
+never fails on its output's encoding, least of all after its work is done (``train`` had saved the
+model when its last line failed, exit 1; ``check`` exited 1, its code for a wrong claim). explain
+and check write their symbols in ASCII there, laid out so (``sigma``, ``c~``, ``^T``, ``[``, ``-``:
+:data:`lstmkit.explain.render_text.ASCII`), so that their text reads as math with its matrices and
+tables aligned. :func:`entry` sets it; a handler chosen in PYTHONIOENCODING (``ascii:replace``) stays.
 """
 
 from __future__ import annotations
@@ -226,5 +235,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"lstmkit: warning: {message}", file=sys.stderr if file is None else file)
 
 
+def _escape_what_stdout_cannot_encode() -> None:
+    """Write what standard output cannot encode as backslash escapes (``\\u03c3``), as Python's standard
+    error does, where Python's strict default is in place: the first σ raised UnicodeEncodeError."""
+    from .explain.render_text import encodes_symbols
+
+    stream = sys.stdout
+    if getattr(stream, "errors", None) == "strict" and not encodes_symbols(stream.encoding):
+        stream.reconfigure(errors="backslashreplace")
+
+
 def entry() -> None:
+    _escape_what_stdout_cannot_encode()
     sys.exit(main())

@@ -98,12 +98,13 @@ def run(args: argparse.Namespace) -> int:
         doc = report_document(reports, args.all)
         if args.fmt == "md":
             from ..explain.render_md import render
+            from ..explain.render_text import spell
 
-            sys.stdout.write(render(doc))
+            sys.stdout.write(spell(render(doc), getattr(sys.stdout, "encoding", None)))  # σ as sigma where ascii
         else:
             from ..explain.render_text import render
 
             tty = sys.stdout.isatty()
             width = args.width or (shutil.get_terminal_size((120, 24)).columns if tty else 120)
-            sys.stdout.write(render(doc, width, color=color_wanted(sys.stdout)))
+            sys.stdout.write(render(doc, width, color_wanted(sys.stdout), getattr(sys.stdout, "encoding", None)))
     return 0 if all(r.ok for r in reports) else 1

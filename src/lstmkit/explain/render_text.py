@@ -3,15 +3,84 @@
 :func:`math_box` lays a math node out as a box of equal-width lines with a baseline;
 :func:`render` prints a whole document through a rich ``Console``. With ``width`` fixed and
 colours off, the output is byte-for-byte stable, which is what the golden tests compare.
+
+For an output that cannot encode the symbols (``render(..., encoding="ascii")``; a Windows file
+``cp1252``), each is spelled in ASCII (:data:`ASCII`: ``σ`` as ``sigma``, ``c̃`` as ``c~``, ``ᵀ`` as
+``^T``, ``⎡`` as ``[``, ``─`` as ``-``) before the layout, so that matrices and tables stay aligned.
+:func:`spell` spells a finished text so (Markdown); any other character the encoding cannot hold
+is written as Python's backslash escape (``\\u043c``). The spelling is the codec error handler
+:data:`ERRORS` (``"lstmkit.ascii"``).
 """
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import unicodedata
 from dataclasses import dataclass
 
 from .._checks import optional_import
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Op, Para, Seq, Sym, Table, Vec
+
+#: the ASCII spelling of each symbol lstmkit writes, where the output cannot encode it; the brackets and
+#: rules that matrices and tables are drawn with are one character for one, so the layout holds
+ASCII: dict[str, str] = {
+    "σ": "sigma", "Σ": "sum", "ᵀ": "^T", "⊤": "^T", "\u0303": "~", "\u0302": "^", "·": "*", "×": "*", "⊙": "*",
+    "±": "+/-", "²": "^2", "μ": "mu", "µ": "mu", "ε": "eps", "γ": "gamma", "β": "beta", "α": "alpha", "η": "eta",
+    "θ": "theta", "λ": "lambda", "π": "pi", "τ": "tau", "∂": "d", "√": "sqrt", "∞": "inf", "→": "->", "←": "<-",
+    "≤": "<=", "≥": ">=", "≈": "~", "≠": "!=", "∈": "in", "—": "--", "–": "-", "−": "-", "…": "...", "‖": "||",
+    "‘": "'", "’": "'", "“": '"', "”": '"', "ŷ": "y^", "ẑ": "z^", "ȳ": "y_mean", "ℓ": "l", "₀": "0", "₁": "1", "₂": "2",
+    "ᵗ": "^t", "ᵏ": "^k", "ᵖ": "^p", "⌈": "ceil(", "⌉": ")", "⌊": "floor(", "⌋": ")",
+    "─": "-", "━": "-", "│": "|", "⎡": "[", "⎢": "[", "⎣": "[", "⎤": "]", "⎥": "]", "⎦": "]",
+    "⎛": "(", "⎜": "(", "⎝": "(", "⎞": ")", "⎟": ")", "⎠": ")",
+}  # fmt: skip
+
+#: the codec error handler that writes :data:`ASCII`'s spelling (another character: its backslash escape)
+ERRORS = "lstmkit.ascii"
+
+
+def _spell(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    part = exc.object[exc.start : exc.end]
+    return "".join(ASCII.get(ch) or ch.encode("ascii", "backslashreplace").decode("ascii") for ch in part), exc.end
+
+
+codecs.register_error(ERRORS, _spell)
+
+
+def encodes_symbols(encoding: str | None) -> bool:
+    """Whether text in ``encoding`` can hold every symbol of :data:`ASCII` (UTF-8 can; ASCII, Latin-1 and
+    cp1252 cannot); None (a stream that does not say, an in-memory one): yes."""
+    if encoding is None:
+        return True
+    try:
+        "".join(ASCII).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def spell(text: str, encoding: str | None) -> str:
+    """``text`` with the characters ``encoding`` cannot encode spelled in ASCII (:data:`ASCII`, else a
+    backslash escape); ``text`` itself where the encoding holds every symbol (:func:`encodes_symbols`)."""
+    return text if encodes_symbols(encoding) else text.encode(encoding, ERRORS).decode(encoding)
+
+
+def _spelled(x, encoding: str):
+    """A document (or any part of it) with every character ``encoding`` cannot encode spelled as
+    :data:`ERRORS` does; the marks the layout adds (c̃'s tilde, a column vector's ᵀ) spelled too."""
+    if isinstance(x, str):
+        return x.encode(encoding, ERRORS).decode(encoding)
+    if isinstance(x, Sym) and x.tilde:
+        return _spelled(dataclasses.replace(x, name=x.name + "\u0303", tilde=False), encoding)
+    if isinstance(x, Vec):  # written as the text math_box gives it
+        return Op(_spelled("[" + ", ".join(x.items) + "]" + ("ᵀ" if x.column else ""), encoding))
+    if isinstance(x, (list, tuple)):
+        return type(x)(_spelled(v, encoding) for v in x)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return dataclasses.replace(x, **{f.name: _spelled(getattr(x, f.name), encoding) for f in dataclasses.fields(x)})
+    return x
 
 
 def width(s: str) -> int:
@@ -136,9 +205,10 @@ def equation_lines(eq: Equation) -> list[str]:
     return out
 
 
-def render(doc: Document, width_: int = 100, color: bool = False) -> str:
+def render(doc: Document, width_: int = 100, color: bool = False, encoding: str | None = None) -> str:
     """The document as terminal text (rich tables, laid-out equations) ``width_`` columns wide; returns
-    the text. A table's numbers (its right-aligned columns) are never cut or wrapped, nor is a word
+    the text. ``encoding``: the output's, where it cannot hold every symbol (:func:`encodes_symbols`):
+    what it cannot encode is spelled in ASCII (:data:`ASCII`), laid out as spelled. A table's numbers (its right-aligned columns) are never cut or wrapped, nor is a word
     of its text columns, which wrap at spaces; a table whose numbers and longest words do not fit
     side by side in ``width_`` is written as a block per row, one ``header: value`` line each
     (:func:`_table`)."""
@@ -146,6 +216,8 @@ def render(doc: Document, width_: int = 100, color: bool = False) -> str:
         from rich.console import Console
         from rich.text import Text
 
+    if not encodes_symbols(encoding):
+        doc = _spelled(doc, encoding)
     con = Console(width=width_, record=True, color_system="standard" if color else None,
                   force_terminal=color, no_color=not color, file=_Null(), highlight=False, emoji=False)
     con.print(Text(doc.title, style="bold"))
@@ -172,7 +244,7 @@ def render(doc: Document, width_: int = 100, color: bool = False) -> str:
             _table(con, b, width_)
         elif isinstance(b, Figure):
             continue  # pictures are in the HTML page
-    return con.export_text(styles=color)
+    return spell(con.export_text(styles=color), encoding)  # what the layout drew: brackets, rules, one for one
 
 
 #: where a table would not fit otherwise, a word of its text columns longer than this may be folded
