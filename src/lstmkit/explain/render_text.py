@@ -207,11 +207,10 @@ def equation_lines(eq: Equation) -> list[str]:
 
 def render(doc: Document, width_: int = 100, color: bool = False, encoding: str | None = None) -> str:
     """The document as terminal text (rich tables, laid-out equations) ``width_`` columns wide; returns
-    the text. ``encoding``: the output's, where it cannot hold every symbol (:func:`encodes_symbols`):
-    what it cannot encode is spelled in ASCII (:data:`ASCII`), laid out as spelled. A table's numbers (its right-aligned columns) are never cut or wrapped, nor is a word
-    of its text columns, which wrap at spaces; a table whose numbers and longest words do not fit
-    side by side in ``width_`` is written as a block per row, one ``header: value`` line each
-    (:func:`_table`)."""
+    the text. No number in a table is ever cut or broken across lines (:func:`_table`: narrow, a
+    block of ``header: value`` lines a row). ``encoding``: the output's, where it cannot hold every
+    symbol (:func:`encodes_symbols`): what it cannot encode is spelled in ASCII (:data:`ASCII`), and
+    laid out as spelled."""
     with optional_import("rich", "explain", "to lay out fmt='text'"):
         from rich.console import Console
         from rich.text import Text
@@ -290,7 +289,8 @@ def _table(con, b: Table, width_: int) -> None:
     while sum(level(cap)) > room:  # the highest level that fits: narrow columns whole, the widest wrapped
         cap -= 1
     widths = level(cap)
-    for n in [n for n in reversed(range(n_cols)) if widths[n] < most[n]][: room - sum(widths)]:  # the room left: a cell each, from the right
+    short = [n for n in reversed(range(n_cols)) if widths[n] < most[n]]
+    for n in short[: room - sum(widths)]:  # the room left: a cell each, from the right
         widths[n] += 1
     t = RTable(box=rbox.SIMPLE_HEAD, pad_edge=False)
     for n, h in enumerate(b.header):
