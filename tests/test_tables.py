@@ -65,6 +65,18 @@ def test_a_byte_order_mark_is_not_part_of_the_first_header(tmp_path):
     p.write_bytes(b"a,b\n\xff,2\n")
     with pytest.raises(ValueError, match=r"bom.csv: expected a CSV in UTF-8, got undecodable bytes at position 4"):
         read_csv_columns(p, "a")
+    # the offset in the file, a byte-order mark counted (it was counted from after the mark, and, in a
+    # long CSV, from the start of the decoder's chunk): the byte 0xff at offset 3 + 4 = 7, at 70004
+    p.write_bytes(b"\xef\xbb\xbfa,b\n\xff,2\n")
+    with pytest.raises(ValueError, match=r"bom.csv: expected a CSV in UTF-8, got undecodable bytes at position 7\. Save it as UTF-8\."):
+        read_csv_columns(p, "a")
+    p.write_bytes(b"a,b\n" + b"1,2\n" * 17500 + b"\xff,2\n")
+    with pytest.raises(ValueError, match=r"bom.csv: expected a CSV in UTF-8, got undecodable bytes at position 70004\."):
+        read_csv_columns(p, "a")
+    t = tmp_path / "bom.txt"
+    t.write_bytes(b"\xef\xbb\xbfab\xff")
+    with pytest.raises(ValueError, match=r"bom.txt: expected UTF-8 text, got undecodable bytes at position 5\. Save it as UTF-8\."):
+        read_text(t)
 
 
 def test_a_file_numpy_cannot_read_is_named_with_what_it_is(tmp_path):
@@ -236,7 +248,7 @@ def test_a_text_files_byte_order_mark_is_not_a_character_of_it(tmp_path):
 
 def test_a_semicolon_csv_with_decimal_commas_is_named_as_such_not_ragged(tmp_path):
     # a European Excel's CSV: ';' between fields, ',' in the numbers. Read with commas, the header is one
-    # field and line 2 splits into 4 at the decimal commas: it was 'ragged CSV ... use --group'
+    # field and line 2 splits into 3 at its two decimal commas: it was 'ragged CSV ... use --group'
     p = tmp_path / "semi.csv"
     p.write_text("s1;s2;label\n0,844;0,758;1\n")
     with pytest.raises(ValueError) as err:

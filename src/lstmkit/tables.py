@@ -16,7 +16,9 @@ read as UTF-8 with an optional byte-order mark (``utf-8-sig``: Excel and Notepad
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import os
 import re
 import warnings
@@ -65,16 +67,12 @@ def read_csv(path: str | os.PathLike) -> tuple[list[str], CSVRows]:
     says it). Errors name lines as a text editor numbers them, blank lines counted (:func:`row_line`)."""
     p = _path(path)
     rows, lines, end = [], [], 0
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not part of the first header
-            reader = csv.reader(f)
-            for r in reader:
-                start, end = end + 1, reader.line_num  # a quoted field may hold line breaks: the row's first line
-                if r and any(c.strip() for c in r):
-                    rows.append(r)
-                    lines.append(start)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{p}: expected a CSV in UTF-8, got undecodable bytes at position {exc.start}. Save it as UTF-8.") from None
+    reader = csv.reader(io.StringIO(_utf8(p, "a CSV in UTF-8"), newline=""))
+    for r in reader:
+        start, end = end + 1, reader.line_num  # a quoted field may hold line breaks: the row's first line
+        if r and any(c.strip() for c in r):
+            rows.append(r)
+            lines.append(start)
     if not rows:
         raise ValueError(f"{p}: expected a CSV with a header row and data, got an empty file.")
     header = [h.strip() for h in rows[0]]
@@ -195,11 +193,18 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
 
 def read_text(path: str | os.PathLike) -> str:
     """The whole file as UTF-8 text, without a byte-order mark (Notepad writes one: not a character of the text)."""
-    p = _path(path)
+    return _utf8(_path(path), "UTF-8 text")
+
+
+def _utf8(p: Path, what: str) -> str:
+    """The file ``p`` decoded as UTF-8, a leading byte-order mark dropped; undecodable bytes refused
+    with their offset in the file (the mark counted: an editor's or ``xxd``'s offset)."""
+    data = p.read_bytes()
+    skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        return p.read_text(encoding="utf-8-sig")
+        return data[skip:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{p}: expected UTF-8 text, got undecodable bytes at position {exc.start}.") from None
+        raise ValueError(f"{p}: expected {what}, got undecodable bytes at position {skip + exc.start}. Save it as UTF-8.") from None
 
 
 def _column_list(header: list[str], spec, where: str, exclude=()) -> list[int]:
