@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -207,8 +208,8 @@ def equation_lines(eq: Equation) -> list[str]:
 
 def render(doc: Document, width_: int = 100, color: bool = False, encoding: str | None = None) -> str:
     """The document as terminal text (rich tables, laid-out equations) ``width_`` columns wide; returns
-    the text. No number in a table is ever cut or broken across lines (:func:`_table`: narrow, a
-    block of ``header: value`` lines a row). ``encoding``: the output's, where it cannot hold every
+    the text. No number in a table, nor any word of a cell holding a digit (``tanh(-0.6)``), is ever
+    cut or broken across lines (:func:`_table`: narrow, a block of ``header: value`` lines a row). ``encoding``: the output's, where it cannot hold every
     symbol (:func:`encodes_symbols`): what it cannot encode is spelled in ASCII (:data:`ASCII`), and
     laid out as spelled."""
     with optional_import("rich", "explain", "to lay out fmt='text'"):
@@ -247,16 +248,19 @@ def render(doc: Document, width_: int = 100, color: bool = False, encoding: str 
 
 
 #: where a table would not fit otherwise, a word of its text columns longer than this may be folded
-#: (broken across lines), never a number
+#: (broken across lines), never one holding a digit (``tanh(-0.6)``, ``W_f·[h_0,``): see :func:`_table`
 _FOLD = 8
+_DIGIT = re.compile(r"\d")
 
 
 def _table(con, b: Table, width_: int) -> None:
     """Print table ``b`` on ``con`` in ``width_`` columns. Columns wrap at spaces and share the width:
     each as wide as its widest cell up to a common level, the widest cut down to it, none below its
     longest word (a number: the right-aligned columns are numbers). Where that does not fit, a text
-    column's words longer than :data:`_FOLD` may fold; where that does not fit either, each row is a
-    block of ``header: value`` lines instead. No number is ever cut or broken across lines."""
+    column's words longer than :data:`_FOLD` may fold, unless they hold a digit (``tanh(-0.6)``); where
+    that does not fit either, each row is a block of ``header: value`` lines instead. No word holding a
+    digit, in any column, is ever cut or broken across lines (in the block layout, none longer than
+    ``width_ - 2`` cells)."""
     from rich import box as rbox
     from rich.measure import Measurement
     from rich.padding import Padding
@@ -268,13 +272,14 @@ def _table(con, b: Table, width_: int) -> None:
     numeric = [_align(b, n) == "r" for n in range(n_cols)]
     most = [max(width(c) for c in col) for col in cells]  # each cell on one line
     word = [max((width(w) for c in col for w in c.split()), default=1) for col in cells]
+    digit = [max((width(w) for c in col for w in c.split() if _DIGIT.search(w)), default=0) for col in cells]
     probe = RTable(box=rbox.SIMPLE_HEAD, pad_edge=False)  # the edges, separators and padding around the cells
     for _ in range(n_cols):
         probe.add_column(width=1)
     room = width_ - (Measurement.get(con, con.options.update_width(10**6), probe).maximum - n_cols)
     least = word
     if sum(least) > room:
-        least = [w if numeric[n] else min(w, _FOLD) for n, w in enumerate(word)]
+        least = [w if numeric[n] else max(min(w, _FOLD), digit[n]) for n, w in enumerate(word)]
     if sum(least) > room:
         for row in b.rows:
             lines = [f"{h}: {c}" if h else c for h, c in zip(b.header, row) if c]
