@@ -10,15 +10,14 @@ The kernels need AVX-512; on a CPU without it these tests check that nothing ask
 from __future__ import annotations
 
 import os
-import signal
 import threading
-import time
 import warnings
 
 import numpy as np
 import pytest
 
 from lstmkit import kernels
+from forking import exit_status
 from oracles import assert_close, lstm_kernel_args
 
 kn = pytest.importorskip("lstmkit.kernels_numba")
@@ -243,20 +242,7 @@ def test_a_fork_while_another_thread_builds_leaves_the_child_free_to_build(monke
             pid = os.fork()
         if pid == 0:  # pragma: no cover (the child)
             os._exit(0 if packed_gemm.kernels(np.float32).size == 0 else 3)
-        assert _exit_status(pid) == 0, "the child hung on packed_gemm's lock"
+        assert exit_status(pid) == 0, "the child hung on packed_gemm's lock"
     finally:
         done.set()
         holder.join(30)
-
-
-def _exit_status(pid, timeout=20.0):
-    """The child's exit code, or None (it is killed) if it has not ended within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got, status = os.waitpid(pid, os.WNOHANG)
-        if got == pid:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.01)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return None

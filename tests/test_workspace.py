@@ -10,9 +10,7 @@ MIN_BYTES is lowered to 0 so that the small arrays of these tests go through the
 from __future__ import annotations
 
 import os
-import signal
 import threading
-import time
 import warnings
 
 import numpy as np
@@ -20,6 +18,7 @@ import pytest
 
 import lstmkit
 from lstmkit import threads, workspace
+from forking import exit_status
 from oracles import assert_close
 
 kn = pytest.importorskip("lstmkit.kernels_numba")
@@ -144,13 +143,7 @@ def test_a_fork_while_another_thread_holds_the_lock_leaves_the_child_a_working_w
             a = workspace.take((1024,), np.uint8)
             workspace.give(a)
             os._exit(0 if kept == 0 and workspace.kept_bytes() == 1024 else 3)
-        deadline, status = time.monotonic() + 20, None
-        while status is None and time.monotonic() < deadline:
-            got, raw = os.waitpid(pid, os.WNOHANG)
-            status = os.waitstatus_to_exitcode(raw) if got == pid else time.sleep(0.01)
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        status = exit_status(pid)
         assert status == 0, "the child hung on the workspace's lock" if status is None else f"child exit {status}"
     finally:
         done.set()
