@@ -102,24 +102,11 @@ def _model_example(path, spec):
     return example_from_model(model, read_sequence(spec, size))
 
 
-def _text(ex, args: argparse.Namespace, width: int, color: bool, encoding: str | None) -> str:
-    """``explain(ex, "text", ...)`` with ``args``' options for an output in ``encoding``: the same document,
-    laid out with the symbols ``encoding`` cannot hold spelled in ASCII (``render_text.render``'s encoding),
-    so that matrices stay aligned (spelled after the layout, ``sigma(`` would push them 4 columns off)."""
-    from ..explain import backward, build, forward
-    from ..explain.render_text import render
-
-    bw = backward(ex, args.loss, args.round) if args.grad else None
-    doc = build.document(forward(ex, args.round), form=args.form, digits=args.digits, bw=bw, figures=False)
-    return render(doc, width, color, encoding)
-
-
 def run(args: argparse.Namespace) -> int:
     import shutil
 
     from ..cli import CommandError, UsageError
     from ..explain import explain, load
-    from ..explain.render_text import encodes_symbols, spell
     from ..io import atomic_write_bytes
 
     if args.model:
@@ -141,17 +128,14 @@ def run(args: argparse.Namespace) -> int:
     to_tty = args.out is None and sys.stdout.isatty()
     width = args.width or (shutil.get_terminal_size((100, 24)).columns if to_tty else 100)
     color = to_tty and args.fmt == "text" and color_wanted(sys.stdout)
-    encoding = None if args.out else getattr(sys.stdout, "encoding", None)  # --out: UTF-8
-    if args.fmt == "text" and not encodes_symbols(encoding):
-        parts = [_text(ex, args, width, color, encoding) for ex in examples]
-    else:
-        parts = [explain(ex, args.fmt, args.form, args.round, args.digits, args.grad, args.loss, width, color=color)
-                 for ex in examples]
-    text = "\n".join(parts)
+    # the symbols an encoding cannot hold (ascii, cp1252) spelled in ASCII, text laid out so; --out: UTF-8
+    encoding = None if args.out else getattr(sys.stdout, "encoding", None)
+    text = "\n".join(explain(ex, args.fmt, args.form, args.round, args.digits, args.grad, args.loss, width, color,
+                             encoding) for ex in examples)
     if args.out:
         data = text.encode("utf-8")
         atomic_write_bytes(args.out, lambda f: f.write(data))
         print(f"written to {args.out}", file=sys.stderr)
-    else:  # the symbols an encoding cannot hold (ascii, cp1252) spelled in ASCII (text: laid out so, above)
-        sys.stdout.write(spell(text, encoding))
+    else:
+        sys.stdout.write(text)
     return 0

@@ -31,6 +31,7 @@ def explain(
     loss: str | None = None,
     width: int = 100,
     color: bool = False,
+    encoding: str | None = None,
 ) -> str:
     """Explain ``ex`` in ``fmt`` ("text", "md", "latex", "html") and ``form`` ("steps", "table", "memory").
 
@@ -38,6 +39,11 @@ def explain(
     (None: exact numbers shown with ``digits`` decimals). ``grad``: add BPTT for ``loss``, by hand
     as well when ``decimals`` is given.
     ``width`` and ``color`` apply to the terminal text.
+    ``encoding``: the output's, where it cannot hold every symbol (ASCII, Latin-1, cp1252:
+    :func:`.render_text.encodes_symbols`): what it cannot encode is spelled in ASCII
+    (:data:`.render_text.ASCII`, ``σ`` as ``sigma``; another character as its backslash escape). The
+    text is laid out as spelled, so that its matrices and tables stay aligned; the other formats are
+    spelled after (:func:`.render_text.spell`). None (or UTF-8): the text as it is.
     """
     from .._checks import fail
     from . import build
@@ -50,22 +56,24 @@ def explain(
     fw = forward(ex, decimals)
     bw = backward(ex, loss, decimals) if grad else None  # by hand too when decimals
     doc = build.document(fw, form=form, digits=digits, bw=bw, figures=fmt == "html")
+    from .render_text import spell
+
     if fmt == "text":
         from .render_text import render
 
-        return render(doc, width, color)
+        return render(doc, width, color, encoding)
     if fmt == "md":
         from .render_md import render
 
-        return render(doc)
+        return spell(render(doc), encoding)
     if fmt == "latex":
         from .render_latex import render
 
-        return render(doc)
+        return spell(render(doc), encoding)
     from . import plots
     from .render_html import render
 
-    return render(doc, {"heatmaps": plots.heatmaps_png(fw), "traces": plots.traces_png(fw)})
+    return spell(render(doc, {"heatmaps": plots.heatmaps_png(fw), "traces": plots.traces_png(fw)}), encoding)
 
 
 __all__ = ["explain", "check", "CheckReport", "Finding", "forward", "backward", "hand_round", "load", "from_dict",
