@@ -22,7 +22,9 @@ never fails on its output's encoding, least of all after its work is done (``tra
 model when its last line failed, exit 1; ``check`` exited 1, its code for a wrong claim). explain
 and check write their symbols in ASCII there, laid out so (``sigma``, ``c~``, ``^T``, ``[``, ``-``:
 :data:`lstmkit.explain.render_text.ASCII`), so that their text reads as math with its matrices and
-tables aligned. :func:`entry` sets it; a handler chosen in PYTHONIOENCODING (``ascii:replace``) stays.
+tables aligned. :func:`entry` sets it where stdout's error handler is ``strict`` (Python's default, and
+also an explicit ``PYTHONIOENCODING=ascii:strict``, which is overridden); any other handler chosen in
+PYTHONIOENCODING (``ascii:replace``) stays.
 """
 
 from __future__ import annotations
