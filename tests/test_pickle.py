@@ -5,6 +5,7 @@ lstmkit's own files never hold a pickle (test_modelfile, test_io); this is trans
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 
 import lstmkit
 from lstmkit import optim
+from lstmkit.module import _EvalMode
+from lstmkit.training import predict
 
 
 def _round_trip(obj):
@@ -89,6 +92,36 @@ def test_a_sequence_model_pickles_with_its_layers_sharing_its_parameters():
     _assert_holds_its_parts(back)
     rnn = _round_trip(m.rnn)  # a layer pickled alone is a layer of its own
     assert rnn.double().dtype == np.float64
+
+
+def _from_old_state(m):
+    """A copy restored from the state an older lstmkit pickled: its whole __dict__, counters included."""
+    c = object.__new__(type(m))
+    c.__setstate__(copy.deepcopy({k: v for k, v in m.__dict__.items() if k != "_held_by"}))
+    return c
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "copy", "old state"])
+def test_a_copy_made_while_a_predict_runs_has_no_block_open(how):
+    # helper-138 finding 3: the copy kept the open blocks' depth counters (1), so after copy.train() its
+    # predicts never switched to eval (they ran with inter-layer dropout) and its no_grad left gradients on.
+    # The reference: the original's predict in eval mode with no block open (dropout off), serially.
+    X, _, _ = _data()
+    m = lstmkit.SequenceModel(3, 2, 8, num_layers=2, dropout=0.5, seed=0)
+    ref = predict(m.eval(), X, batch_size=8)
+    m.train()
+    take = {"pickle": _round_trip, "deepcopy": copy.deepcopy, "copy": copy.copy, "old state": _from_old_state}[how]
+    with _EvalMode(m), m.no_grad():  # what a predict running on m in another thread has open
+        c = take(m)
+    assert m.training and m.requires_grad  # the original's blocks closed as they opened
+    assert not c.training and c.requires_grad is False  # a snapshot in the mode it was seen in
+    c.train()
+    c.requires_grad = True
+    np.testing.assert_array_equal(predict(c, X, batch_size=8), ref)
+    assert c.training and c.rnn.training and c.requires_grad  # restored by the copy's own blocks
+    with c.no_grad():
+        assert c.requires_grad is False
+    assert c.requires_grad is True
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])

@@ -397,10 +397,15 @@ class Module:
     def __getstate__(self) -> dict:
         """What pickle, ``copy.deepcopy`` and ``copy.copy`` take of a module: its ``__dict__`` without
         the recorded holder (a weak reference, which pickle refuses), which the holder's
-        :meth:`__setstate__` records again. Python pickling of a live module (joblib, multiprocessing,
-        scikit-learn's ``n_jobs``) is transport, not a file format: lstmkit's files never hold a pickle."""
+        :meth:`__setstate__` records again, and without the depth counters of the :meth:`no_grad` and
+        eval-mode blocks open on it (a copy made while a predict runs kept depth 1 for good: its
+        predicts never switched to eval, its ``no_grad`` no longer turned gradients off). The copy is
+        a snapshot in the mode it was seen in (eval, during a predict), with no block open. Python
+        pickling of a live module (joblib, multiprocessing, scikit-learn's ``n_jobs``) is transport,
+        not a file format: lstmkit's files never hold a pickle."""
         state = self.__dict__.copy()
-        state.pop("_held_by", None)
+        for k in _NOT_COPIED:
+            state.pop(k, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -408,7 +413,8 @@ class Module:
         # without __setattr__: its sub-modules' recorded holder is pointed at the copy, so their cast alone is
         # refused there too. A sub-module another live model holds (copy.copy shares them) keeps that holder: the
         # shallow copy would take it, and once the copy is gone the original's layer would cast alone.
-        self.__dict__.update(state)
+        # (a pickle made by an lstmkit that kept the open blocks' counters: they are left out here too)
+        self.__dict__.update({k: v for k, v in state.items() if k not in _NOT_COPIED})
         for v in state.values():
             if isinstance(v, Module) and v._holder() is None:
                 object.__setattr__(v, "_held_by", weakref.ref(self))
@@ -479,6 +485,8 @@ class Module:
 
 
 _NO_GRAD_LOCK = threading.Lock()
+# what a copy of a module leaves out (Module.__getstate__): the recorded holder and the open blocks' counters
+_NOT_COPIED = ("_held_by", "_no_grad_depth", "_grad_before", "_eval_depth", "_eval_switched")
 
 
 class _NoGrad(ContextDecorator):
