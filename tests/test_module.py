@@ -344,3 +344,23 @@ def test_a_shallow_copy_leaves_the_originals_layers_held_by_it():
     with pytest.raises(ValueError, match=r"the dtype of the SequenceModel holding it as \.rnn, got float32"):
         m.rnn.float()
     assert m.rnn.dtype == np.float64 and m.parameters()["rnn.weight_hh_l0"] is m.rnn.weight_hh_l0
+
+
+def test_the_eval_mode_block_restores_training_mode_only_where_the_module_is_in_eval_mode_as_it_leaves():
+    # what _EvalMode's docstring says of a mode set meanwhile (helper-138 finding 6): it keeps no record of
+    # who set eval mode, so a fit meanwhile that leaves the model in eval mode is switched to training mode
+    from lstmkit.module import _EvalMode
+
+    m = lstmkit.SequenceModel(3, 2, 4, num_layers=2, dropout=0.5, seed=0)
+    with _EvalMode(m):
+        assert not m.training and not m.rnn.training
+        m.train()  # left in training mode meanwhile: it stays
+    assert m.training and m.rnn.training
+    with _EvalMode(m):
+        m.train()
+        m.eval()  # left in eval mode meanwhile: taken for the block's own, switched back
+    assert m.training and m.rnn.training
+    m.eval()
+    with _EvalMode(m):
+        m.train()  # the block did not switch: what was set meanwhile stays
+    assert m.training

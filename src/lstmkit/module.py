@@ -527,10 +527,12 @@ class _EvalMode:
 
     Depth-counted as :class:`_NoGrad`: the first block to enter saves ``training`` and, only where
     it is True, calls ``eval()``; the last to leave calls ``train()`` again, only where the first
-    had to switch and the module is still in eval mode (a ``train()`` made meanwhile, a fit of the
-    same module, is left as it is). Each block restoring what it saw on entry let a block that
-    ended restore training mode while another still ran, whose later batches then ran with dropout.
-    A module already in eval mode (an estimator's, after fit and load) is never written to.
+    had to switch and the module is in eval mode when it leaves. A mode set meanwhile (a fit of the
+    same module) is not told from the block's own: left in training mode, it stays; left in eval
+    mode (as the estimators leave their model after fit), it is switched to training mode. Each
+    block restoring what it saw on entry let a block that ended restore training mode while another
+    still ran, whose later batches then ran with dropout. A module already in eval mode (an
+    estimator's, after fit and load) is never written to.
     """
 
     __slots__ = ("module",)
