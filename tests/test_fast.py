@@ -380,7 +380,7 @@ _NO_NUMBA = textwrap.dedent(
     class Block:
         def find_spec(self, name, path=None, target=None):
             if name == "numba" or name.startswith("numba."):
-                raise ImportError(f"No module named {name!r}", name=name)
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)  # as Python says a module not installed
     sys.meta_path.insert(0, Block())
     import numpy as np
     import lstmkit

@@ -34,8 +34,7 @@ def _numba_kernels() -> ModuleType | SimpleNamespace:
     try:
         from . import kernels_numba  # imports numba, guarded: AVAILABLE is False without it
     except Exception as exc:  # numba installed but failing beyond the module's own guard
-        reason = f"the compiled kernels did not load: {type(exc).__name__}: {exc}"
-        return SimpleNamespace(AVAILABLE=False, UNAVAILABLE_REASON=reason, BROKEN=True)
+        return SimpleNamespace(AVAILABLE=False, UNAVAILABLE_REASON=f"{type(exc).__name__}: {exc}", BROKEN=True)
     return kernels_numba
 
 
@@ -43,11 +42,23 @@ class CompiledKernelsWarning(RuntimeWarning):
     """numba is installed but lstmkit's compiled kernels failed to load: "auto" runs the NumPy reference."""
 
 
+_REINSTALL = "Reinstall numba and scipy (pip install --force-reinstall 'lstmkit[fast]')"
+
+
 @cache  # once per process
 def _warn_broken(reason: str) -> None:
-    warnings.warn(f"lstmkit: backend 'auto' runs the NumPy reference (several times slower): {reason}. "
-                  "Reinstall numba and scipy (pip install --force-reinstall 'lstmkit[fast]'), or choose "
-                  "backend='numpy' to silence this.", CompiledKernelsWarning, stacklevel=4)
+    warnings.warn(f"lstmkit: numba is installed but the compiled kernels did not load ({reason}): backend 'auto' "
+                  f"runs the NumPy reference (several times slower). {_REINSTALL}, or choose backend='numpy' to "
+                  "silence this.", CompiledKernelsWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """warnings.warn's stacklevel, from its caller in this package, of the first frame outside it: the
+    user's line that ran the forward, however deep lstmkit's calls were."""
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == __package__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def available() -> dict[str, bool]:
@@ -65,8 +76,9 @@ def select(backend: str, where: str = "lstmkit") -> ModuleType:
     if fast.AVAILABLE:
         return fast
     if backend == "numba":
+        how = _REINSTALL if fast.BROKEN else "Install them (pip install 'lstmkit[fast]')"
         fail(where, "backend='numba'", "the compiled kernels loadable (numba and scipy installed)", fast.UNAVAILABLE_REASON,
-             "Install them or use backend='numpy' (or 'auto').", exc=ImportError)  # fmt: skip
+             f"{how} or use backend='numpy' (or 'auto').", exc=ImportError)  # fmt: skip
     if fast.BROKEN:
         _warn_broken(fast.UNAVAILABLE_REASON)
     return kernels
