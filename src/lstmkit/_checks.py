@@ -45,12 +45,13 @@ class optional_import:
         with optional_import("matplotlib", "History.plot", "to draw the learning curves"):
             from matplotlib.figure import Figure
 
-    The package not installed (a ModuleNotFoundError naming ``module`` or a module inside it) is
-    raised again as a ModuleNotFoundError (``name=module``, so that the command line says it in its
-    words) in one line, no traceback of the import: "<where>: expected <package> installed
-    (<why>), got none. Install it: pip install 'lstmkit[<extra>]'." Any other error, one of the
-    package's own dependencies missing included, goes through as Python raised it (its words name
-    what is missing). Nothing is imported here: the imports are the caller's, inside the block."""
+    The package not installed (a ModuleNotFoundError naming ``module``, or a module inside it where
+    the package itself cannot be found) is raised again as a ModuleNotFoundError (``name=module``,
+    so that the command line says it in its words) in one line, no traceback of the import
+    (:func:`not_installed`). Any other error goes through as Python raised it (its words name what
+    is missing): one of the package's own dependencies missing, or a module inside the installed
+    package (a broken install, which ``pip install`` would not mend). Nothing is imported here: the
+    imports are the caller's, inside the block."""
 
     def __init__(self, module: str, where: str, why: str = ""):
         if module not in OPTIONAL:
@@ -63,10 +64,21 @@ class optional_import:
     def __exit__(self, kind, exc, tb) -> bool:
         if kind is None or not issubclass(kind, ModuleNotFoundError) or (exc.name or "").partition(".")[0] != self.module:
             return False  # nothing raised, or not this package missing: as it was
-        package, extra = OPTIONAL[self.module]
-        expected = f"installed ({self.why})" if self.why else "installed"
-        raise ModuleNotFoundError(message(self.where, package, expected, "none", f"Install it: pip install 'lstmkit[{extra}]'."),
-                                  name=self.module) from None  # fmt: skip
+        if exc.name != self.module:  # a module inside it: missing only if the package itself is not there
+            from importlib.util import find_spec
+
+            if find_spec(self.module) is not None:
+                return False  # the package is there, a module of it is not: a broken install, as Python says
+        raise ModuleNotFoundError(not_installed(self.where, self.module, self.why), name=self.module) from None
+
+
+def not_installed(where: str, module: str, why: str = "", instead: str = "") -> str:
+    """The one sentence for an optional package (``module``, a key of :data:`OPTIONAL`) not installed,
+    the library's (:class:`optional_import`) and the command line's: "<where>: expected <package>
+    installed (<why>), got none. Install it: pip install 'lstmkit[<extra>]' (or <instead>)."."""
+    package, extra = OPTIONAL[module]
+    why, other = (f" ({why})" if why else ""), (f" (or {instead})" if instead else "")
+    return f"{where}: expected {package} installed{why}, got none. Install it: pip install 'lstmkit[{extra}]'{other}."
 
 
 def or_list(words) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 # the optional packages, by module: (the name pip installs it by, the extra that holds it): the
 # library's one table, which its own errors for a missing one (lstmkit._checks.optional_import) read too
-from .._checks import OPTIONAL
+from .._checks import OPTIONAL, not_installed
 
 
 def integer(minimum: int, maximum: int | None = None, why: str = ""):
@@ -98,14 +98,15 @@ def missing_package(command: str, exc: ImportError, what: str = "", instead: str
     install = f"pip install 'lstmkit[{extra}]'"
     why, other = (f" ({what})" if what else ""), (f" (or {instead})" if instead else "")
     if isinstance(exc, ModuleNotFoundError):
-        return f"{command}: expected {package} installed{why}, got none. Install it: {install}{other}."
+        return not_installed(command, module, what, instead)
     return (f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: "
             f"{install.replace('pip install', 'pip install --force-reinstall')}{other}.")  # fmt: skip
 
 
 def _named(exc: ImportError) -> ImportError:
-    """The ImportError that names the module: ``exc``, or the one the library's own ImportError was
-    raised on (``digits_sequences``' words, raised while scikit-learn failed to import)."""
+    """The ImportError that names the module: ``exc``, or the one an ImportError naming no module
+    was raised on (a caller's own words, raised while the package failed to import; the library's
+    own say it with ``name=``, :class:`lstmkit._checks.optional_import`)."""
     inner = exc.__cause__ or exc.__context__
     return inner if not exc.name and isinstance(inner, ImportError) and inner.name else exc
 
