@@ -444,8 +444,16 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
         if "bias" in head and head["bias"].shape != (W.shape[0],):
             fail(where, of(f"{name}.bias"), f"shape ({W.shape[0]},)", f"shape {head['bias'].shape}")
         # finite and within the module's range, named by key and index (a NaN was read without a word)
-        head = {k: check_float_array(v, where, of(f"state[{(name + '.' if name else '') + k!r}]"), module.dtype) for k, v in head.items()}
+        fix = _range_fix(module.dtype, prefix + "." if prefix else "", "weight_hh" if "weight_hh" in sd else "weight_hh_l0")
+        head = {k: check_float_array(v, where, of(f"state[{(name + '.' if name else '') + k!r}]"), module.dtype, range_fix=fix) for k, v in head.items()}
     return module, head
+
+
+def _range_fix(dtype, prefix: str, first: str) -> str:
+    """The advice for a value beyond the module's float range: :func:`module_from_state_dict` reads the state
+    in the float type of its ``weight_hh_l0`` (a cell's ``weight_hh``) and has no dtype option to change it."""
+    return (f"module_from_state_dict reads the state in the float type of its {prefix}{first} ({np.dtype(dtype).name} here): "
+            "save every weight in float64 (model.double().state_dict()) to read it in float64.")
 
 
 def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: str, prefix: str = "", source: str | None = None):
@@ -495,7 +503,7 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
     for k, v in sd.items():  # a key's shape against the module its first layer's make
         if v.shape != shapes[k]:
             fail(where, key(k), f"shape {shapes[k]} (of {made})", f"shape {v.shape}")
-        check_float_array(v, where, key(k), dt)  # within the module's dtype: a float64 weight_ih_l0 beside a float32 weight_hh_l0
+        check_float_array(v, where, key(k), dt, range_fix=_range_fix(dt, prefix, first))  # a float64 weight_ih_l0 beside a float32 weight_hh_l0
     try:
         module.load_state_dict(sd)  # every key and shape checked above; values: finite, within the module's dtype
     except ValueError as exc:  # "LSTM.load_state_dict: expected weight_ih_l0 values within ...": said as this function's
