@@ -61,6 +61,11 @@ def test_majority_accuracy_by_hand():
     assert bl.majority_accuracy(np.array([2, 0, 2, 0]), np.array([0, 2, 2])) == pytest.approx(1 / 3)  # a tie: the smaller, 0
     with pytest.raises(ValueError, match="majority_accuracy: expected y_test at least one label, got none"):
         bl.majority_accuracy([1], [])
+    # the label itself, of any kind: counted by hand ("b" twice, "a" twice, "c" once: a tie, the smaller "a")
+    assert bl.majority_label(np.array(["b", "a", "c", "a", "b"])) == "a"
+    assert bl.majority_label(np.array([[3, 3], [-1, 3]])) == 3  # negative labels too (np.bincount refused them)
+    with pytest.raises(ValueError, match="majority_accuracy: expected y_train at least one label, got none"):
+        bl.majority_accuracy([], [1])
 
 
 def test_char_ngram_perplexity_by_hand():

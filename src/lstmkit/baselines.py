@@ -123,16 +123,24 @@ def lag_profile(forecast: np.ndarray, series: np.ndarray, index: np.ndarray, max
     return out
 
 
-def majority_accuracy(y_train, y_test) -> float:
-    """The accuracy of always answering the most frequent label of ``y_train`` (the smallest of
-    those tied): the fraction of ``y_test``'s labels equal to it. Labels of any shape ((n,) or
-    per step (n, T)); every element counts once."""
-    y_train, y_test = np.ravel(y_train), np.ravel(y_test)
-    for arg, v in (("y_train", y_train), ("y_test", y_test)):
-        if v.size == 0:
-            fail("majority_accuracy", arg, "at least one label", "none")
+def majority_label(y_train, where: str = "majority_label"):
+    """The most frequent label of ``y_train`` (the smallest of those tied), labels of any shape
+    ((n,) or per step (n, T)) and kind; every element counts once."""
+    y_train = np.ravel(y_train)
+    if y_train.size == 0:
+        fail(where, "y_train", "at least one label", "none")
     labels, counts = np.unique(y_train, return_counts=True)
-    return float(np.mean(y_test == labels[np.argmax(counts)]))
+    return labels[np.argmax(counts)]
+
+
+def majority_accuracy(y_train, y_test) -> float:
+    """The accuracy of always answering :func:`majority_label` of ``y_train``: the fraction of
+    ``y_test``'s labels equal to it. Labels of any shape ((n,) or per step (n, T)); every element
+    counts once."""
+    label, y_test = majority_label(y_train, "majority_accuracy"), np.ravel(y_test)
+    if y_test.size == 0:
+        fail("majority_accuracy", "y_test", "at least one label", "none")
+    return float(np.mean(y_test == label))
 
 
 class CharNGram:
