@@ -84,7 +84,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import layout
-from .._checks import cast_float, check_float_array, fail, is_int, optional_import
+from .._checks import check_float_array, fail, is_int, optional_import
 from ..io import BOMB_FIX, BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
 from ..recurrent import LSTM
 
@@ -115,7 +115,7 @@ def _refuse(where: str, arg: str, expected: str, got, fix: str = "") -> None:
 
 @contextmanager
 def _refusing():
-    """Inside: lstmkit's own check of what the Keras model holds (check_float_array, cast_float, LSTM's
+    """Inside: lstmkit's own check of what the Keras model holds (check_float_array, LSTM's
     constructor given its configuration), whose ValueError is then a :class:`_Refusal` of it."""
     try:
         yield
@@ -252,11 +252,10 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
         F = D * H
         if kernel.ndim != 2 or kernel.shape[0] != F:
             _refuse(where, "Dense kernel", f"shape ({F}, O)", f"shape {kernel.shape}")
-        # in the model's dtype (within its range: _check_sizes), cast before the transpose, so an index is the kernel's
-        with _refusing():
-            readout = {"weight": cast_float(kernel, dt, where, "Dense kernel", fix=_range_fix(dt)).T.copy()}
-            if dense.get("bias") is not None:
-                readout["bias"] = cast_float(np.asarray(dense["bias"]), dt, where, "Dense bias", fix=_range_fix(dt))
+        # in the model's dtype: a plain cast, _check_sizes refused a value beyond its range (named at the kernel's index)
+        readout = {"weight": np.ascontiguousarray(kernel, dtype=dt).T.copy()}
+        if dense.get("bias") is not None:
+            readout["bias"] = np.ascontiguousarray(dense["bias"], dtype=dt)
     return module, readout, "all" if layers[-1]["sequences"] else "last"
 
 
