@@ -643,3 +643,37 @@ def test_a_dropout_before_the_dense_is_left_out_saying_so(tmp_path):
                             "trains without that dropout."], (between, src)  # fmt: skip
             assert seq.rnn.dropout == (between or 0.0), (between, src)
             check_close("Dropout before the Dense left out (float32)", seq(x)[0], keras_run(model, x), 1e-5)
+
+
+def test_dropouts_between_layers_of_other_rates_are_read_with_a_warning_live_and_from_a_file(tmp_path):
+    """helper-140 findings 5 and 7, live: Dropout(0.2) between the first two of three LSTMs and none between the
+    last two was read as dropout 0.2 between both, silently; a Dropout(1.0) (Keras takes it) was refused as
+    'LSTM: expected dropout ...', not by its layer. Now the warning names the gaps; the model computes Keras'
+    model(x) (Dropout acts in training only); two in a row are one of their combined rate 1 - 0.8 * 0.5 = 0.6."""
+    L = keras.layers
+    x = np.random.default_rng(23).normal(size=(2, 5, 3)).astype(np.float32)
+    model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True, name="a"), L.Dropout(0.2, name="d1"),
+                              L.LSTM(4, return_sequences=True, name="b"), L.LSTM(4, return_sequences=True, name="c"), L.Dense(2)])  # fmt: skip
+    rng = np.random.default_rng(24)
+    for lay in model.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+    model.save(tmp_path / "m.keras")
+    for src in (model, tmp_path / "m.keras"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            seq = model_from_keras(src)
+        said = [str(w.message) for w in caught if "dropout" in str(w.message).lower()]  # lstmkit's, not Keras' own
+        assert said == ["model_from_keras: the Dropout layers between the LSTM layers (between 'a' and 'b': 'd1' Dropout(rate=0.2); "
+                        "between 'b' and 'c': none) are read as one dropout=0.2 between every two stacked LSTM layers: lstmkit's dropout "
+                        "has one rate for all of them. Dropout acts in training only, so the model read computes what Keras' model(x) and "
+                        "predict compute; trained further, it trains with dropout=0.2 between every two layers."], src  # fmt: skip
+        assert seq.rnn.dropout == 0.2
+        check_close("Dropouts between some layers (float32)", seq(x)[0], keras_run(model, x), 1e-5)
+    two = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.Dropout(0.2), L.Dropout(0.5), L.LSTM(4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert model_from_keras(two).rnn.dropout == pytest.approx(0.6, abs=1e-15)
+    full = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), L.Dropout(1.0, name="all"), L.LSTM(4)])
+    with pytest.raises(ValueError) as raised:
+        model_from_keras(full)
+    assert str(raised.value) == "model_from_keras: expected layer 'all' rate a number in [0, 1), got 1.0."

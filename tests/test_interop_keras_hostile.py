@@ -335,9 +335,9 @@ def test_the_files_refusals_are_told_from_other_errors_by_their_type_not_their_t
             read_keras(path)
         assert type(info.value) is type(raised) and info.value is raised, str(info.value)
     monkeypatch.undo()
-    # the file's own faults, refused as before: a Dropout rate LSTM refuses, said as the file's
+    # the file's own faults, refused as before: a Dropout rate LSTM refuses, said as the file's, naming the layer
     bad_rate = _two_lstm_file(tmp_path, np.zeros((4, 16), "f4"), "rate.keras", rate=1.5)
-    with pytest.raises(FileFormatError, match=rf"^read_keras: {bad_rate}: LSTM: expected dropout a finite number in \[0, 1\), got 1\.5\.$"):
+    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {bad_rate} layer 'dropout' rate a number in \[0, 1\), got 1\.5\.$"):
         read_keras(bad_rate)
     # a float64 1e39 in the second layer of a float32 model (its first layer's kernel is float32): named by its Keras
     # layer, not as 'read_keras: PATH: LSTM.load_state_dict: expected weight_ih_l1 values within float32's range'
@@ -350,3 +350,79 @@ def test_the_files_refusals_are_told_from_other_errors_by_their_type_not_their_t
         read_keras(big)
     module, _, _ = read_keras(_two_lstm_file(tmp_path, np.full((4, 16), 3e38), "ok.keras"))  # within the range: read
     assert module.dtype == np.float32 and module.dropout == 0.2 and module.weight_ih_l1[5, 2] == np.float32(3e38)
+
+
+def _stack_file(tmp_path, layers, name):
+    """A .keras written by hand: ``layers`` (configs) after an InputLayer of 3 features; each LSTM of them
+    (named lstm, lstm_1, ..., as Keras names their weight groups) is LSTM(4) over zero weights."""
+    h5 = tmp_path / f"{name}.h5"
+    with h5py.File(h5, "w") as f:
+        for k, lay in enumerate(lc for lc in layers if lc["class_name"] == "LSTM"):
+            g = f.create_group(f"layers/lstm{'_' + str(k) if k else ''}/cell/vars")
+            g["0"] = np.zeros((3 if k == 0 else 4, 16), "f4")
+            _good_vars(g)
+    config = {"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [None, None, 3]}}, *layers]}}
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.write(h5, "model.weights.h5")
+    return path
+
+
+def _lstm(name, **kw):
+    return {"class_name": "LSTM", "config": {"name": name, "units": 4, "return_sequences": True, **kw}}
+
+
+def _drop(name, rate):
+    return {"class_name": "Dropout", "config": {"name": name, "rate": rate}}
+
+
+def test_a_rate_not_a_number_in_0_1_is_refused_naming_the_files_layer(tmp_path):
+    """helper-140 findings 4 and 7: a Dropout rate "abc" or an LSTM dropout "x" escaped as Python's bare 'could not
+    convert string to float', naming neither the file nor the layer; an LSTM's dropout 1.5 was named by lstmkit's
+    option ('LSTM: expected dropout_input ...'), a Dropout's 1.5 as 'LSTM: expected dropout', not by the file's layer.
+    Each is refused before the model is built, naming the file and the layer's key as the file holds it."""
+    for layers, said in (
+        ([_lstm("lstm"), _drop("d", "abc"), _lstm("lstm_1")], "layer 'd' rate a number in [0, 1), got 'abc'."),
+        ([_lstm("lstm"), _drop("d", None), _lstm("lstm_1")], "layer 'd' rate a number in [0, 1), got None."),
+        ([_lstm("lstm"), _drop("d", 1.5), _lstm("lstm_1")], "layer 'd' rate a number in [0, 1), got 1.5."),
+        ([_lstm("lstm", dropout="x")], "layer 'lstm' dropout a number in [0, 1), got 'x'."),
+        ([_lstm("lstm", dropout=1.5)], "layer 'lstm' dropout a number in [0, 1), got 1.5."),
+        ([_lstm("lstm", recurrent_dropout=-0.1)], "layer 'lstm' recurrent_dropout a number in [0, 1), got -0.1."),
+    ):  # fmt: skip
+        path = _stack_file(tmp_path, layers, "r.keras")
+        with pytest.raises(FileFormatError) as raised:
+            read_keras(path)
+        assert str(raised.value) == f"read_keras: expected {path} {said}", str(raised.value)
+    module, _, _ = read_keras(_stack_file(tmp_path, [_lstm("lstm", dropout=0.25, recurrent_dropout=0), _drop("d", 0), _lstm("lstm_1", dropout=0.25)], "ok.keras"))
+    assert module.dropout == 0.0 and module.variant.changed() == {"dropout_input": 0.25}
+
+
+def test_dropouts_between_lstm_layers_lstmkit_cannot_hold_are_read_with_a_warning(tmp_path):
+    """helper-140 finding 5: Dropouts between LSTM layers were folded silently into lstmkit's one rate, the last
+    one read: two in a row, Dropout(0.2) then Dropout(0.5), read as 0.5 (they act as one of rate 1 - 0.8 * 0.5 = 0.6:
+    each keeps an element with probability 1 - rate and scales it by 1 / (1 - rate), independently); 0.2 between
+    the first two of three layers and none between the last two read as 0.2 between both; 0.2 then 0.5 as 0.5 for
+    both. Two in a row now read as 0.6 (exact); rates that differ between pairs, with a warning naming every gap,
+    pointing at the caller's line. One rate between every pair: no warning."""
+    import warnings
+
+    for layers, rate, gaps in (
+        ([_lstm("lstm"), _drop("d1", 0.2), _drop("d2", 0.5), _lstm("lstm_1")], 0.6, None),
+        ([_lstm("lstm"), _drop("d1", 0.3), _lstm("lstm_1"), _drop("d2", 0.3), _lstm("lstm_2")], 0.3, None),
+        ([_lstm("lstm"), _lstm("lstm_1"), _lstm("lstm_2")], 0.0, None),
+        ([_lstm("lstm"), _drop("d1", 0.2), _lstm("lstm_1"), _lstm("lstm_2")], 0.2,
+         "between 'lstm' and 'lstm_1': 'd1' Dropout(rate=0.2); between 'lstm_1' and 'lstm_2': none"),
+        ([_lstm("lstm"), _drop("d1", 0.2), _lstm("lstm_1"), _drop("d2", 0.5), _lstm("lstm_2")], 0.5,
+         "between 'lstm' and 'lstm_1': 'd1' Dropout(rate=0.2); between 'lstm_1' and 'lstm_2': 'd2' Dropout(rate=0.5)"),
+    ):  # fmt: skip
+        path = _stack_file(tmp_path, layers, "g.keras")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            module, _, _ = read_keras(path)
+        assert module.dropout == pytest.approx(rate, abs=1e-15), layers
+        assert [str(w.message) for w in caught] == ([] if gaps is None else [
+            f"read_keras: the Dropout layers between the LSTM layers ({gaps}) are read as one dropout={rate:g} between every two stacked "
+            "LSTM layers: lstmkit's dropout has one rate for all of them. Dropout acts in training only, so the model read computes "
+            f"what Keras' model(x) and predict compute; trained further, it trains with dropout={rate:g} between every two layers."])
+        assert all(w.filename == __file__ for w in caught)

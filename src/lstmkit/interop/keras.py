@@ -18,7 +18,10 @@ Keras activations map to lstmkit's: sigmoid, tanh, relu, softsign, softplus, elu
 1, 0) and hard_sigmoid (Keras 3: relu6(x + 3) / 6, i.e. hard_sigmoid with α = 1/6, β = 0.5).
 Keras ``dropout``/``recurrent_dropout`` are lstmkit's variational ``dropout_input``/
 ``dropout_recurrent`` (one mask per sequence; training only), and a ``Dropout`` between two LSTM layers is
-lstmkit's ``dropout``. A ``Dropout`` after the last LSTM layer (before the Dense) is left out with a
+lstmkit's ``dropout`` (several in a row: their combined rate 1 - (1 - a)(1 - b), as Keras computes them). lstmkit
+has one rate between every two layers: when the rates between the pairs of layers differ (some pairs have
+none), the last one is read, with a UserWarning naming them (training further differs; inference does not).
+A rate outside [0, 1) or not a number is refused naming the layer (``layer 'lstm' dropout``). A ``Dropout`` after the last LSTM layer (before the Dense) is left out with a
 UserWarning naming it: lstmkit's dropout acts between stacked layers only, and a Dropout computes
 nothing at inference, so the model read computes Keras' ``model(x)``. Refused by name: ``go_backwards``
 outside Bidirectional, a ``merge_mode`` other than "concat", a non-linear Dense, and, on export,
@@ -74,6 +77,7 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
 import os
 import re
 import warnings
@@ -213,9 +217,41 @@ def _lstm_options(cfg: Mapping, where: str, layer) -> dict:
     if (f, g, g) != ("sigmoid", "tanh", "tanh"):
         opts["activations"] = (f, g, g)
     for k, ours in _TRAINING.items():
-        if cfg.get(k, 0.0):
-            opts[ours] = float(cfg[k])
+        rate = _rate(cfg.get(k, 0.0), where, f"layer {layer!r} {k}")  # before LSTM(...): named as the file names it
+        if rate:
+            opts[ours] = rate
     return opts
+
+
+def _rate(value, where: str, arg: str) -> float:
+    """A dropout rate of the Keras model (a Dropout's ``rate``, an LSTM's ``dropout``/``recurrent_dropout``) as a
+    float, refusing anything but a number in [0, 1) (lstmkit's range), named as the model names it
+    (``layer 'lstm' dropout``, ``layer 'dropout' rate``): not by lstmkit's option it becomes (dropout_input)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) < 1.0:
+        _refuse(where, arg, "a number in [0, 1)", repr(value))
+    return float(value)
+
+
+def _between(gaps: list, names: list, where: str, stacklevel: int) -> float:
+    """lstmkit's one ``dropout`` from the Dropout layers between stacked LSTM layers: ``gaps[k]``, the
+    [(name, rate)...] between LSTM layers ``names[k]`` and ``names[k + 1]``. Several in a row act as one of
+    rate 1 - (1 - a)(1 - b)... (each keeps an element with probability 1 - rate and scales it by 1 / (1 - rate),
+    independently), so a gap's rate is that product's; none: 0. When the gaps' rates differ (a rate between
+    some pairs only, or other rates between other pairs) lstmkit cannot hold them (one rate between every
+    two layers): the last gap holding a Dropout gives it, with a UserWarning naming every gap. Dropout acts in
+    training only: the model read computes Keras' ``model(x)`` either way."""
+    rates = [gap[0][1] if len(gap) == 1 else 1.0 - float(np.prod([1.0 - r for _, r in gap])) for gap in gaps]  # none: 0.0
+    held = [r for r, gap in zip(rates, gaps) if gap]
+    dropout = held[-1] if held else 0.0
+    if len(set(rates)) > 1:
+        said = "; ".join(f"between {a!r} and {b!r}: " + (", ".join(f"{n!r} Dropout(rate={r:g})" for n, r in gap) or "none")
+                         for a, b, gap in zip(names, names[1:], gaps))  # fmt: skip
+        warnings.warn(
+            f"{where}: the Dropout layers between the LSTM layers ({said}) are read as one dropout={dropout:g} between every two "
+            "stacked LSTM layers: lstmkit's dropout has one rate for all of them. Dropout acts in training only, so the model read "
+            f"computes what Keras' model(x) and predict compute; trained further, it trains with dropout={dropout:g} between "
+            "every two layers.", UserWarning, stacklevel=stacklevel)  # fmt: skip
+    return dropout
 
 
 def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where: str):
@@ -236,7 +272,7 @@ def _build(I: int, layers: list[dict], dense: dict | None, dropout: float, where
     H = first["units"]
     dt = np.float64 if first["dirs"][0][0].dtype == np.float64 else np.float32
     _check_sizes(I, H, D, layers, dense, where, dt)  # before LSTM(I, H) allocates: a config's units=10**9 over 4-unit weights
-    with _refusing():  # the configuration's values (a Dropout rate of 1.5)
+    with _refusing():  # the configuration's options (rates: checked by _rate, named by their layer)
         module = LSTM(I, H, len(layers), first["use_bias"], batch_first=True, dropout=dropout, bidirectional=D == 2, dtype=dt, seed=0, **first["options"])
     state = {}
     for k, lay in enumerate(layers):
@@ -277,7 +313,8 @@ def model_from_keras(obj_or_path):
     (B, T, O) ("all"), Keras' ``model(x)``: the model comes back in eval mode, so Keras'
     dropouts (``Dropout`` between LSTM layers, an LSTM's ``dropout`` / ``recurrent_dropout``, kept as the
     model's options) act only once it is put in training mode (``.train()``; a Trainer does); a
-    ``Dropout`` after the last LSTM layer is left out, with a UserWarning naming it.
+    ``Dropout`` after the last LSTM layer is left out, and Dropouts of different rates between different
+    layers are read as the last one, each with a UserWarning naming them.
     A ``.weights.h5`` holds no configuration: it is read
     with Keras' defaults and head="all" (use the ``.keras`` file of a return_sequences=False model).
     Layers and refusals: :func:`from_keras` (module docstring).
@@ -321,12 +358,13 @@ def _live_parts(obj, where: str):
         layer_list = [l for l in obj.layers if not isinstance(l, keras.layers.InputLayer)]
     else:
         fail(where, "obj", "a keras LSTM, Bidirectional(LSTM) or a model of them", type(obj).__name__, exc=TypeError)
-    rec, dense, dropout, after = [], None, 0.0, []
+    rec, dense, gaps, after = [], None, [], []
     for lay in layer_list:
         if dense is not None:
             _refuse(where, f"layer {lay.name!r}", "nothing after the Dense read-out", type(lay).__name__)
         if isinstance(lay, (keras.layers.LSTM, keras.layers.Bidirectional)):
-            dropout = after[-1][1] if after else dropout  # a Dropout between two LSTM layers: lstmkit's dropout
+            if rec:  # the Dropouts between the last LSTM layer and this one: lstmkit's dropout (_between)
+                gaps.append(after)
             after = []
         if isinstance(lay, keras.layers.LSTM):
             rec.append(_live_layer([lay], where))
@@ -345,7 +383,7 @@ def _live_parts(obj, where: str):
         elif isinstance(lay, keras.layers.TimeDistributed) and isinstance(lay.layer, keras.layers.Dense):  # Dense at each step: Dense
             dense = _dense(lay.layer.get_config(), lay.layer.get_weights(), where, lay.name)
         elif isinstance(lay, keras.layers.Dropout) and rec:
-            after.append((lay.name, float(lay.rate)))
+            after.append((lay.name, _rate(lay.rate, where, f"layer {lay.name!r} rate")))
         elif isinstance(lay, keras.layers.Masking):
             _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})")
         else:
@@ -354,6 +392,7 @@ def _live_parts(obj, where: str):
     if not rec:
         _refuse(where, "obj", "at least one LSTM layer", "none")
     _leave_out(after, dense is not None, where, stacklevel=5)
+    dropout = _between(gaps, [lay["name"] for lay in rec], where, stacklevel=5)
     return rec[0]["dirs"][0][0].shape[0], rec, dense, dropout
 
 
@@ -703,7 +742,7 @@ def _from_config(config: Mapping, groups, where: str):
     if "output_layers" in cfg:  # Functional: the layers must run one after the other, as a Sequential's do
         _check_chain(layer_cfgs, cfg["output_layers"], where)
     counts: dict[str, int] = {}
-    rec, dense, dropout, I, after = [], None, 0.0, None, []
+    rec, dense, gaps, I, after = [], None, [], None, []
     for lc in layer_cfgs:
         cls, c = lc.get("class_name"), lc.get("config", {})
         base = _snake(cls or "")  # Keras names the weight groups by class: lstm, lstm_1, dense, ...
@@ -718,10 +757,11 @@ def _from_config(config: Mapping, groups, where: str):
         if dense is not None:
             _refuse(where, f"layer {c.get('name')!r}", "nothing after the Dense read-out", cls)
         if cls == "Dropout" and rec:
-            after.append((c.get("name"), float(c.get("rate", 0.0))))
+            after.append((c.get("name"), _rate(c.get("rate", 0.0), where, f"layer {c.get('name')!r} rate")))
             continue
         if cls in ("LSTM", "Bidirectional"):
-            dropout = after[-1][1] if after else dropout  # a Dropout between two LSTM layers: lstmkit's dropout
+            if rec:  # the Dropouts between the last LSTM layer and this one: lstmkit's dropout (_between)
+                gaps.append(after)
             after = []
         if name not in groups:
             _refuse(where, f"weights of layer {c.get('name')!r}", f"a group layers/{name}", f"groups {sorted(groups)}")
@@ -753,6 +793,7 @@ def _from_config(config: Mapping, groups, where: str):
     if not rec:
         _refuse(where, "config.json", "at least one LSTM layer", "none")
     _leave_out(after, dense is not None, where, stacklevel=5)
+    dropout = _between(gaps, [lay["name"] for lay in rec], where, stacklevel=5)
     return rec[0]["dirs"][0][0].shape[0] if I is None else I, rec, dense, dropout
 
 
