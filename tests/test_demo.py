@@ -104,8 +104,6 @@ def test_a_part_whose_optional_package_is_missing_is_skipped_naming_its_install_
 
 def test_the_counting_part_reports_the_majority_class_baseline_on_its_test_set(tmp_path):
     # always answering the training targets' most frequent class, scored on the same 500 x 20 test steps
-    import numpy as np
-
     from lstmkit.commands.demo import counting_part
     from lstmkit.datasets import counting_task
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 
 import numpy as np
 import pytest
 
 from lstmkit import kernels
-from forking import exit_status
+from forking import fork_holding
 from oracles import assert_close, lstm_kernel_args
 
 kn = pytest.importorskip("lstmkit.kernels_numba")
@@ -226,23 +225,5 @@ def test_a_fork_while_another_thread_builds_leaves_the_child_free_to_build(monke
         pytest.skip("no os.fork on this platform")
     monkeypatch.setattr(packed_gemm, "_built", {})
     monkeypatch.setattr(packed_gemm, "supported", lambda: False)  # the child's "build": nothing to build
-    held, done = threading.Event(), threading.Event()
-
-    def hold():
-        with packed_gemm._lock:
-            held.set()
-            done.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert held.wait(30)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads
-            pid = os.fork()
-        if pid == 0:  # pragma: no cover (the child)
-            os._exit(0 if packed_gemm.kernels(np.float32).size == 0 else 3)
-        assert exit_status(pid) == 0, "the child hung on packed_gemm's lock"
-    finally:
-        done.set()
-        holder.join(30)
+    status = fork_holding(packed_gemm._lock, lambda: packed_gemm.kernels(np.float32).size == 0)
+    assert status == 0, "the child hung on packed_gemm's lock" if status is None else f"child exit {status}"

@@ -10,15 +10,13 @@ MIN_BYTES is lowered to 0 so that the small arrays of these tests go through the
 from __future__ import annotations
 
 import os
-import threading
-import warnings
 
 import numpy as np
 import pytest
 
 import lstmkit
 from lstmkit import threads, workspace
-from forking import exit_status
+from forking import fork_holding
 from oracles import assert_close
 
 kn = pytest.importorskip("lstmkit.kernels_numba")
@@ -124,30 +122,14 @@ def test_a_fork_while_another_thread_holds_the_lock_leaves_the_child_a_working_w
     if not hasattr(os, "fork"):  # pragma: no cover
         pytest.skip("no os.fork on this platform")
     workspace.give(workspace.take((1024,), np.uint8))
-    held, done = threading.Event(), threading.Event()
 
-    def hold():
-        with workspace._lock:
-            held.set()
-            done.wait(30)
+    def child():
+        kept = workspace.kept_bytes()
+        workspace.give(workspace.take((1024,), np.uint8))
+        return kept == 0 and workspace.kept_bytes() == 1024
 
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert held.wait(30)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads
-            pid = os.fork()
-        if pid == 0:  # pragma: no cover (the child)
-            kept = workspace.kept_bytes()
-            a = workspace.take((1024,), np.uint8)
-            workspace.give(a)
-            os._exit(0 if kept == 0 and workspace.kept_bytes() == 1024 else 3)
-        status = exit_status(pid)
-        assert status == 0, "the child hung on the workspace's lock" if status is None else f"child exit {status}"
-    finally:
-        done.set()
-        holder.join(30)
+    status = fork_holding(workspace._lock, child)
+    assert status == 0, "the child hung on the workspace's lock" if status is None else f"child exit {status}"
 
 
 # -- the kernels on kept arrays -------------------------------------------------------------------

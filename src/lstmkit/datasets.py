@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._checks import check_int, check_rng, fail, optional_import
+from ._checks import check_int, check_rng, optional_import
 
 #: standard-library modules whose source is the default training text (present on every CPython)
 STDLIB_TEXT_MODULES = ("textwrap", "string", "fnmatch", "glob", "bisect", "heapq", "colorsys", "calendar", "difflib")
