@@ -1271,10 +1271,49 @@ def test_a_step_count_fixed_by_a_node_is_read_at_that_count(tmp_path):
         assert read_onnx(last_step_graph(*y_last_glue([5, -1, 4]), x_shape=(5, "B", 3))).fixed is None
 
 
+@pytest.mark.parametrize("T", [2, 4, 5, 8])
+def test_a_dynamo_time_major_y_last_is_read_at_its_examples_step_count(tmp_path, T):
+    """helper-140 findings 1 and 2: torch's dynamo export of a time-major fc(y[-1]) with example T writes
+    Reshape(Y, [T, -1, 4]) while x declares T free. lstmkit traced free axes at T=2, B=4 (32 elements of Y) and read
+    again at the node's size only when numpy refused the reshape: with T = 4 or 8 (dividing 8) it ran and picked other
+    steps, and the file was refused ('got one from LSTM node 0 of 1 (step T-1, its final state), in an array of 2
+    axes'); with T = 2 it read with no warning and OnnxGraph.fixed None. Now every T reads at T with the warning naming
+    the node and the size; the model computes torch's numbers and onnxruntime's at T (and torch's at T=7)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    import io
+
+    net = torch_classifier("y[:, -1]", 1, False, False)
+    path = tmp_path / f"t{T}.onnx"
+    as_a_first_export()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torchlib_registry_once():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (torch.randn(T, 3, 3),), path, dynamo=True, input_names=["x"], output_names=["out"],
+                          dynamic_shapes=[{0: torch.export.Dim("T"), 1: torch.export.Dim("B")}])  # fmt: skip
+    reshape = [n for n in onnx.load(path).graph.node if n.op_type == "Reshape"]
+    assert len(reshape) == 1, reshape  # the graph this test is about: one Reshape, fixing T
+    told = rf"input 'x' declares its axis T free, but Reshape node '{re.escape(reshape[0].name)}' fixes it at {T}: read at T = {T}, "
+    with pytest.warns(UserWarning, match=rf"^sequence_model_from_onnx: {re.escape(str(path))}: {told}"):
+        seq = sequence_model_from_onnx(path, dtype=np.float64)
+    with pytest.warns(UserWarning, match=rf"^read_onnx: {re.escape(str(path))}: {told}"):
+        assert read_onnx(path).fixed == ("T", T, f"Reshape node {reshape[0].name!r}")
+    assert (seq.config()["head"], seq.config()["readout"]) == ("last", "linear")
+    rng = np.random.default_rng(T)
+    for steps in (T, 7):
+        x = rng.normal(size=(steps, 4, 3)).astype(np.float32)  # (T, B, I), time major as the graph
+        with torch.no_grad():
+            ref = net(torch.from_numpy(x)).numpy()
+        with seq.no_grad():
+            got = seq.eval()(np.ascontiguousarray(x.swapaxes(0, 1)).astype(np.float64))[0]
+        check_close(f"dynamo time-major y[-1], example T={T} -> SequenceModel, T={steps} vs torch", got, ref)
+        if steps == T:
+            check_close(f"dynamo time-major y[-1], example T={T} -> SequenceModel vs onnxruntime", got, session(onnx.load(path)).run(["out"], {"x": x})[0])
+
+
 NODES_NUMPY_REFUSES = {  # what: (glue, x's shape, the message after "got ")
     "a Reshape no size fits": (y_last_glue([7, -1, 3]), ("T", "B", 3),
         r"Reshape node 'fix' refusing its inputs \(shape \(2, 4, 1, 4\), \[7, -1, 3\]\): cannot reshape array of size 32 .*\. Traced again with a free "
-        r"axis at each of \[3, 7\], the sizes in its shape, it did not read either\. Export the graph with x's sizes fixed"),
+        r"axis at each of \[3, 7\], the sizes in the graph's Reshape/Expand shapes, it did not read either\. Export the graph with x's sizes fixed"),
     "a Gather past the stand-in T": (y_last_glue([0, 0, -1], 6), ("T", "B", 3),
         r"Gather node 'pick' refusing its inputs \(shape \(2, 4, 4\), \[6\]\): index 6 is out of bounds .*\. Export the graph with x's sizes fixed"),
     "a Squeeze of T": (([helper.make_node("Squeeze", ["Y", "axes"], ["out"], name="sq")], [("axes", np.array([0], np.int64))]), ("T", "B", 3),

@@ -38,10 +38,12 @@ h_n[-1]), 1)``). Anything else (the cell state, an earlier node or layer such as
 steps, a bidirectional ``h_n[-1]``, its backward direction alone, or ``y[:, -1]``, its backward
 direction after one step), a MatMul/Gemm/Add/Mul off that path (a Linear before the LSTM) and nodes
 that do not chain x -> node 0 -> node 1 ... are refused by both, saying what was picked, rather than
-read as another model. x's free axes are traced at stand-in sizes (T=2, B=4 for x (T, B, 3)); a node
-that fixes one of them at a size (torch's dynamo export of a time-major ``y[-1]`` reshapes Y to the
-example's T=5 while x declares T free: onnxruntime refuses T=7) is read at that size, with a warning
-naming the file, the node and the size (``OnnxGraph.fixed``); a node that runs at none, or not at x's
+read as another model. x's free axes are traced at stand-in sizes sharing no factor with the sizes
+in the graph's Reshape/Expand shapes (T=2, B=4 for x (T, B, 3) where those sizes are odd; else the
+first such of 6, 7, 8, 9 and the primes from 11); a node that fixes one of them at a size (torch's dynamo export of a
+time-major ``y[-1]`` reshapes Y to the example's T, 2, 4, 5 or 8, while x declares T free: onnxruntime
+refuses T=7) is refused at the stand-ins, and read at the size of those shapes at which the whole graph
+reads, with a warning naming the file, the node and the size (``OnnxGraph.fixed``); a node that runs at none, or not at x's
 declared sizes, is refused, naming the node, its inputs and numpy's words. The MatMul, Gemm (torch's
 Linear: ``alpha``, ``beta`` and ``transB`` read, ``transA`` refused), Add and Mul on the path are one
 read-out (a regressor's ``* y_scale + y_mean`` folded into its Linear). A softmax over the last axis is read where a classifier has
@@ -69,7 +71,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Mapping, NamedTuple
+from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
@@ -847,15 +849,69 @@ def _small(v) -> list | None:
     return a.reshape(-1).tolist() if a.dtype.kind in "iu" and a.ndim <= 1 and a.size <= 8 else None
 
 
+def _shape_sizes(model, constants) -> dict[int, list]:
+    """size -> the Reshape/Expand nodes (in graph order) whose shape input holds it: the positive integers of the
+    constants that make each such node's shape, directly or through Concat/Unsqueeze/Squeeze/Cast/Identity (torch's
+    ``Concat([1], Shape(x), [4])``: 1 and 4; not the sizes a Shape of x gives, nor a Slice's or Gather's operands).
+    The sizes at which a node of the graph may fix one of x's free axes (:func:`_trace_plumbing`)."""
+    producer = {o: n for n in model.graph.node for o in n.output if o}
+    out: dict[int, list] = {}
+    for node in model.graph.node:
+        if node.op_type not in ("Reshape", "Expand") or len(node.input) < 2:
+            continue
+        stack, seen = [node.input[1]], set()
+        while stack:
+            name = stack.pop()
+            if not name or name in seen:
+                continue
+            seen.add(name)
+            if name in constants:
+                a = np.asarray(constants[name])
+                if a.dtype.kind in "iu":
+                    for v in sorted({int(v) for v in a.reshape(-1) if v > 0}):
+                        nodes = out.setdefault(v, [])
+                        if node not in nodes:
+                            nodes.append(node)
+                continue
+            src = producer.get(name)
+            if src is not None and src.op_type in ("Concat", "Identity", "Cast"):
+                stack.extend(src.input)
+            elif src is not None and src.op_type in ("Unsqueeze", "Squeeze"):
+                stack.append(src.input[0])
+    return out
+
+
+def _stand_ins(avoid, taken) -> Iterator[int]:
+    """Stand-in sizes for x's free axes: 3, 2, 4, 6, 7, 8, 9, then the primes from 11, leaving out those in ``taken``
+    (x's declared sizes, the sizes traced already) and those sharing a factor with a size in ``avoid`` (the sizes of the
+    graph's Reshape/Expand shapes, :func:`_shape_sizes`): a node that fixes a free axis at a size (Reshape(Y, (8, -1,
+    H))) then refuses the stand-in (8 does not divide 7·9·H), rather than running at it and picking other elements."""
+    from math import gcd
+
+    def sizes():
+        yield from (3, 2, 4, 6, 7, 8, 9)
+        n = 11
+        while True:
+            if all(n % p for p in range(2, int(n**0.5) + 1)):
+                yield n
+            n += 2
+
+    return (s for s in sizes() if s not in taken and all(gcd(s, c) == 1 for c in avoid))
+
+
 def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
     """(plumbing, softmax, head, read-out path, fixed): the graph traced on element ids (:class:`_Plumbing`,
     :func:`_check_recurrent_inputs`, :func:`_softmax_node`, :func:`_graph_head`) with stand-in sizes for x's free
-    axes, ``fixed`` None. A graph whose node fixes a free axis at one size (torch's dynamo export of a time-major
-    ``y[-1]`` declares x (T, B, I) with T free, and reshapes Y to (5, B, H), the example's T: onnxruntime refuses
-    T=7) has a Reshape or Expand that numpy refuses at the stand-in: traced again with that axis at each size in the
-    node's shape input, the first size at which the whole graph reads is taken, ``fixed`` = (the axis' name, the
-    size, the node). Refused, naming the node, its inputs and numpy's words, when no size reads (the refusal at a
-    size the graph ran at, if any, is the one raised); so is a node numpy refuses at x's declared sizes."""
+    axes, sharing no factor with any size in the graph's Reshape/Expand shapes (:func:`_stand_ins`), ``fixed`` None.
+    A graph whose node fixes a free axis at one size (torch's dynamo export of a time-major ``y[-1]`` declares x
+    (T, B, I) with T free, and reshapes Y to (8, -1, H), the example's T: onnxruntime refuses T=7) is refused at the
+    stand-ins (numpy's reshape error, or elements picked from other steps): on any refusal it is traced again with
+    each free axis at each size of those shapes (:func:`_shape_sizes`), the first size at which the whole graph reads
+    is taken, ``fixed`` = (the axis' name, the size, the node: the one refusing the stand-ins, else the first whose
+    shape holds the size). A size that reads is one where the graph computes the module (elements are read by id).
+    When no size reads: a refusal of the stand-ins other than numpy's is raised as it was; after numpy's, the refusal
+    at a size the graph ran at, if any; else the node, its inputs and numpy's words (so for a node numpy refuses at
+    x's declared sizes)."""
 
     def attempt(fixed_axes):
         plumbing = _Plumbing(model, constants, rec, where, arg, fixed_axes)
@@ -865,29 +921,37 @@ def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
 
     try:
         return (*attempt(None), None)
-    except _Unrunnable as exc:
+    except (_Unrunnable, ValueError) as exc:
         first = exc
     if not model.graph.input:
-        fail(where, named, "a graph whose nodes run", first.described())
+        if isinstance(first, _Unrunnable):
+            fail(where, named, "a graph whose nodes run", first.described())
+        raise first
     x = model.graph.input[0]
     dims = list(x.type.tensor_type.shape.dim)
     free = [i for i, d in enumerate(dims) if not d.HasField("dim_value")]
-    sizes = sorted({int(v) for v in (first.values[1] or []) if v > 0}) if first.node.op_type in ("Reshape", "Expand") and len(first.values) > 1 else []
+    fixing = _shape_sizes(model, constants)
+    sizes = sorted(fixing)
     ran = None  # the first refusal of a size at which the graph ran
     for i in free:
         for size in sizes:
             try:
-                return (*attempt({i: size}), (dims[i].dim_param or f"{i}", size, _op_label(first.node)))
+                found = attempt({i: size})
             except _Unrunnable:
                 continue
             except ValueError as exc:
                 ran = ran or exc
+                continue
+            node = first.node if isinstance(first, _Unrunnable) and first.node.op_type in ("Reshape", "Expand") else fixing[size][0]
+            return (*found, (dims[i].dim_param or f"{i}", size, _op_label(node)))
+    if not isinstance(first, _Unrunnable):
+        raise first
     if ran is not None:
         raise ran
     traced = _Plumbing(model, constants, rec, where, arg).x_shape
     shape = ", ".join(f"{d.dim_param or '?'}={s}" if not d.HasField("dim_value") else str(s) for d, s in zip(dims, traced))
     if free:
-        again = f"Traced again with a free axis at each of {sizes}, the sizes in its shape, it did not read either. " if sizes else ""
+        again = f"Traced again with a free axis at each of {sizes}, the sizes in the graph's Reshape/Expand shapes, it did not read either. " if sizes else ""
         fail(where, named, f"a graph whose nodes run at any size of x's free axes (traced with {x.name!r} of shape ({shape}), stand-ins for those)",
              first.described(), f"{again}Export the graph with x's sizes fixed, or with its nodes following x's shape.")  # fmt: skip
     fail(where, named, f"a graph whose nodes run at x's declared shape ({shape})", first.described())
@@ -1138,7 +1202,7 @@ class _Plumbing:
     0: the same values, when every sequence runs to T) or new ids with sequence_lens; Y_c new ids. A
     read-out op (MatMul, Gemm, Add, Mul by a constant) on ids makes each row of its input (the
     features, last axis) one code, and element j of its output row ``_OUT_BASE + code·2^20 + j``.
-    The graph's input x gets its declared sizes, and distinct ones (3, 2, 4, ...) for symbolic dims (``fixed``:
+    The graph's input x gets its declared sizes, and distinct ones (3, 2, 4, ...: :func:`_stand_ins`) for symbolic dims (``fixed``:
     axis -> size, those traced at the size a node fixes, :func:`_trace_plumbing`); a glue op numpy refuses at these
     sizes raises :class:`_Unrunnable`."""
 
@@ -1155,7 +1219,7 @@ class _Plumbing:
         if x is not None:
             fixed = dict(fixed or {})  # axis -> size: a symbolic axis traced at the size a node fixes (_trace_plumbing)
             dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
-            free = iter(s for s in (3, 2, 4, 6, 7, 8, 9) if s not in dims and s not in fixed.values())
+            free = _stand_ins(_shape_sizes(model, constants), {*dims, *fixed.values()})
             self.x_shape = tuple(d or fixed.get(i) or next(free) for i, d in enumerate(dims))
             self.free = {s for i, (d, s) in enumerate(zip(dims, self.x_shape)) if not d and i not in fixed}
             from onnx import helper
