@@ -11,37 +11,32 @@ from lstmkit.models import SequenceModel
 from lstmkit.training import predict
 
 
-def test_overlapping_predicts_never_run_with_dropout_and_the_last_restores_training_mode(monkeypatch):
-    # A enters predict first (saving training mode) and B second; A ends while B is still in its first
-    # batch. Each call restoring the mode it saw on entry put the model back in training mode there, so
-    # B's second batch ran with inter-layer dropout. Driven by events, not timing: the same order every run.
-    model = SequenceModel(3, 2, 8, num_layers=2, dropout=0.5, dtype=np.float64, seed=0)
-    assert model.training
-    X = np.random.default_rng(1).standard_normal((4, 5, 3))
-    # the reference: the same model in eval mode (dropout off), serially
-    ref = predict(model.eval(), X, batch_size=2)
-    model.train()
+def _overlapped(monkeypatch, cls, call, note):
+    """Two calls ``call()`` in threads A and B, ordered by events, not timing: A enters first and waits,
+    in its first ``cls.__call__``, until B is inside its call; B's first ``cls.__call__`` waits until A's
+    call has returned. ``note(module)`` is recorded at each ``cls.__call__`` of either. Returns
+    ({who: call's result}, {who: [note, ...]})."""
     a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
-    seen: dict[str, list[tuple[bool, bool]]] = {"A": [], "B": []}
-    forward = SequenceModel.forward
+    seen: dict[str, list] = {"A": [], "B": []}
+    original = cls.__call__
 
-    def hooked(self, x, lengths=None, state=None):
+    def hooked(self, *args, **kw):
         who = threading.current_thread().name
         if who in seen:
-            if who == "A" and not seen["A"]:  # A's first batch: wait until B is inside its predict
+            if who == "A" and not seen["A"]:  # A's first forward: wait until B is inside its call
                 a_in.set()
                 assert b_in.wait(10)
-            if who == "B" and not seen["B"]:  # B's first batch: wait until A's predict has returned
+            if who == "B" and not seen["B"]:  # B's first forward: wait until A's call has returned
                 b_in.set()
                 assert a_done.wait(10)
-            seen[who].append((self.training, self.rnn.training))
-        return forward(self, x, lengths, state)
+            seen[who].append(note(self))
+        return original(self, *args, **kw)
 
-    monkeypatch.setattr(SequenceModel, "__call__", hooked)
+    monkeypatch.setattr(cls, "__call__", hooked)
     out = {}
 
     def run(who):
-        out[who] = predict(model, X, batch_size=2)
+        out[who] = call()
         if who == "A":
             a_done.set()
 
@@ -53,6 +48,22 @@ def test_overlapping_predicts_never_run_with_dropout_and_the_last_restores_train
     a.join(20)
     b.join(20)
     assert not a.is_alive() and not b.is_alive()
+    monkeypatch.setattr(cls, "__call__", original)
+    return out, seen
+
+
+def test_overlapping_predicts_never_run_with_dropout_and_the_last_restores_training_mode(monkeypatch):
+    # A enters predict first (saving training mode) and B second; A ends while B is still in its first
+    # batch. Each call restoring the mode it saw on entry put the model back in training mode there, so
+    # B's second batch ran with inter-layer dropout. Driven by events, not timing: the same order every run.
+    model = SequenceModel(3, 2, 8, num_layers=2, dropout=0.5, dtype=np.float64, seed=0)
+    assert model.training
+    X = np.random.default_rng(1).standard_normal((4, 5, 3))
+    # the reference: the same model in eval mode (dropout off), serially
+    ref = predict(model.eval(), X, batch_size=2)
+    model.train()
+    out, seen = _overlapped(monkeypatch, SequenceModel, lambda: predict(model, X, batch_size=2),
+                            lambda m: (m.training, m.rnn.training))
     assert seen == {"A": [(False, False)] * 2, "B": [(False, False)] * 2}  # eval mode in every batch of both
     assert np.array_equal(out["A"], ref) and np.array_equal(out["B"], ref)
     assert model.training and model.rnn.training  # the last call to end restored training mode
@@ -101,37 +112,7 @@ def test_overlapping_lstm_file_predicts_never_run_with_dropout(monkeypatch):
     x = np.random.default_rng(1).standard_normal((5, 2, 3))
     ref = file.predict(x)  # the model in training mode, serially: predict runs it in eval mode
     assert lstm.training
-    a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
-    seen: dict[str, bool] = {}
-    call = LSTM.__call__
-
-    def hooked(self, *args, **kw):
-        who = threading.current_thread().name
-        if who == "A":
-            a_in.set()
-            assert b_in.wait(10)  # B is inside its predict
-        if who == "B":
-            b_in.set()
-            assert a_done.wait(10)  # A's predict has returned
-        seen[who] = self.training
-        return call(self, *args, **kw)
-
-    monkeypatch.setattr(LSTM, "__call__", hooked)
-    out = {}
-
-    def run(who):
-        out[who] = file.predict(x)
-        if who == "A":
-            a_done.set()
-
-    a = threading.Thread(target=run, args=("A",), name="A")
-    b = threading.Thread(target=run, args=("B",), name="B")
-    a.start()
-    assert a_in.wait(10)
-    b.start()
-    a.join(20)
-    b.join(20)
-    assert not a.is_alive() and not b.is_alive()
-    assert seen == {"A": False, "B": False}  # eval mode in both forwards
+    out, seen = _overlapped(monkeypatch, LSTM, lambda: file.predict(x), lambda m: m.training)
+    assert seen == {"A": [False], "B": [False]}  # eval mode in both forwards
     assert np.array_equal(out["A"], ref) and np.array_equal(out["B"], ref)
     assert lstm.training  # the last call to end restored training mode
