@@ -176,3 +176,10 @@ def test_the_memory_part_gives_the_ratio_s_range_over_the_seeds_and_the_accuraci
         assert figures[f"{key}, seed 0)"] == ratios[0]
         for j, k in enumerate((2, 5)):
             assert figures[f"memory accuracy lag {k} ({c}, mean of 2 seeds)"] == np.mean([a.accuracy[c][j] for a in alone])
+
+
+def test_the_summary_writes_a_figure_below_a_thousandth_in_significant_digits():
+    # the RNN's lowest gradient ratio over the seeds, 3e-5, was written '0.0000' beside the LSTM's 14.4542
+    from lstmkit.commands.demo import _figure
+
+    assert [_figure(v) for v in (14.45421, 0.9798, 0.00125311, 3.0417e-05, 0.0)] == ["14.4542", "0.9798", "0.0013", "3.04e-05", "0.0000"]

@@ -246,6 +246,12 @@ def memory_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     return "Seeds 002/003: does the network remember an input k steps back?\n\n" + r.table(), figures
 
 
+def _figure(v: float) -> str:
+    """A figure of the summary: 4 decimals, or 3 significant digits below 0.001 (an RNN's gradient
+    ratio of 3e-5 read '0.0000')."""
+    return f"{v:.4f}" if v == 0 or abs(v) >= 1e-3 else f"{v:.3g}"
+
+
 def _write_text(path: Path, text: str) -> None:
     from ..io import atomic_write_bytes
 
@@ -279,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n=== {name} ({secs:.1f} s) ===\n{report}", flush=True)
         _write_text(out / f"{name}.txt", report)
         summary.append(f"{name}: {secs:.1f} s")
-        summary += [f"  {k}: {v:.4f}" for k, v in figures.items()]
+        summary += [f"  {k}: {_figure(v)}" for k, v in figures.items()]
     summary.append(f"total: {time.perf_counter() - t_all:.1f} s")
     _write_text(out / "summary.txt", "\n".join(summary))
     print("\n" + "\n".join(summary))
