@@ -617,6 +617,22 @@ def test_a_quantized_dense_or_a_live_lora_one_is_refused(tmp_path):
     check_close("LoRA Dense saved, merged (float32)", model_from_keras(tmp_path / "l.keras")(x)[0], keras_run(lora, x), 1e-5)
 
 
+def _read_live_and_saved(model, path, seed):
+    """``model`` given random weights (seeded), saved to ``path``, then read by model_from_keras live and
+    from the file: [(source, SequenceModel read, lstmkit's dropout warnings)], Keras' own warnings aside."""
+    rng = np.random.default_rng(seed)
+    for lay in model.layers:
+        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
+    model.save(path)
+    reads = []
+    for src in (model, path):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            seq = model_from_keras(src)
+        reads.append((src, seq, [str(w.message) for w in caught if "dropout" in str(w.message).lower()]))
+    return reads
+
+
 def test_a_dropout_before_the_dense_is_left_out_saying_so(tmp_path):
     """A Dropout after the last LSTM (before the Dense, the usual place in Keras tutorials) was read as lstmkit's
     dropout between LSTM layers: over one LSTM, lstmkit's warning 'dropout=0.5 acts between stacked layers, so with
@@ -628,15 +644,7 @@ def test_a_dropout_before_the_dense_is_left_out_saying_so(tmp_path):
     for between, last in ((None, False), (0.2, False), (0.2, True)):
         mid = [L.Dropout(between, name="between"), L.LSTM(4, return_sequences=not last)] if between else []
         model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True), *mid, L.Dropout(0.5, name="before_head"), L.Dense(2)])
-        rng = np.random.default_rng(22)
-        for lay in model.layers:
-            lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
-        model.save(tmp_path / "m.keras")
-        for src in (model, tmp_path / "m.keras"):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                seq = model_from_keras(src)
-            said = [str(w.message) for w in caught if "dropout" in str(w.message).lower()]  # lstmkit's, not Keras' own
+        for src, seq, said in _read_live_and_saved(model, tmp_path / "m.keras", 22):
             assert said == ["model_from_keras: layer 'before_head', Dropout(rate=0.5) after the last LSTM layer (before the Dense read-out), is left "
                             "out: lstmkit's dropout acts between stacked LSTM layers only (none after the last one, before the read-out). Dropout "
                             "acts in training only, so the model read computes what Keras' model(x) and predict compute; trained further, it "
@@ -654,15 +662,7 @@ def test_dropouts_between_layers_of_other_rates_are_read_with_a_warning_live_and
     x = np.random.default_rng(23).normal(size=(2, 5, 3)).astype(np.float32)
     model = keras.Sequential([keras.Input((None, 3)), L.LSTM(4, return_sequences=True, name="a"), L.Dropout(0.2, name="d1"),
                               L.LSTM(4, return_sequences=True, name="b"), L.LSTM(4, return_sequences=True, name="c"), L.Dense(2)])  # fmt: skip
-    rng = np.random.default_rng(24)
-    for lay in model.layers:
-        lay.set_weights([rng.normal(scale=0.6, size=w.shape).astype(np.float32) for w in lay.get_weights()])
-    model.save(tmp_path / "m.keras")
-    for src in (model, tmp_path / "m.keras"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            seq = model_from_keras(src)
-        said = [str(w.message) for w in caught if "dropout" in str(w.message).lower()]  # lstmkit's, not Keras' own
+    for src, seq, said in _read_live_and_saved(model, tmp_path / "m.keras", 24):
         assert said == ["model_from_keras: the Dropout layers between the LSTM layers (between 'a' and 'b': 'd1' Dropout(rate=0.2); "
                         "between 'b' and 'c': none) are read as one dropout=0.2 between every two stacked LSTM layers: lstmkit's dropout "
                         "has one rate for all of them. Dropout acts in training only, so the model read computes what Keras' model(x) and "
