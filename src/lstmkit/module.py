@@ -489,71 +489,75 @@ _NO_GRAD_LOCK = threading.Lock()
 _NOT_COPIED = ("_held_by", "_no_grad_depth", "_grad_before", "_eval_depth", "_eval_switched")
 
 
-class _NoGrad(ContextDecorator):
-    """The context of :meth:`Module.no_grad` (also a decorator): a class rather than a
-    ``@contextmanager`` generator, which costs ~1.5 µs per use, as much as a tiny model's forward
-    saves by it."""
+class _Counted:
+    """A mode of a module held for a block, depth-counted: blocks on one module may overlap (nested,
+    or in several threads), so the first to enter sets the mode (:meth:`_first`, saving what it
+    needs) and only the last to leave restores it (:meth:`_last`); each block restoring what it saw
+    on entry left a model in the block's mode for good, or out of it under another block, when two
+    threads' blocks overlapped. The counter is the module's, under one lock (``_DEPTH``: its key)."""
+
+    __slots__ = ("module",)
+    _DEPTH = ""
 
     def __init__(self, module: Module) -> None:
         self.module = module
+
+    def __enter__(self) -> Module:
+        m = self.module.__dict__
+        with _NO_GRAD_LOCK:
+            depth = m.get(self._DEPTH, 0)
+            if depth == 0:
+                self._first(m)
+            m[self._DEPTH] = depth + 1
+        return self.module
+
+    def __exit__(self, *exc) -> None:
+        m = self.module.__dict__
+        with _NO_GRAD_LOCK:
+            m[self._DEPTH] -= 1
+            if m[self._DEPTH] == 0:
+                self._last(m)
+
+
+class _NoGrad(_Counted, ContextDecorator):
+    """The context of :meth:`Module.no_grad` (also a decorator): a class rather than a
+    ``@contextmanager`` generator, which costs ~1.5 µs per use, as much as a tiny model's forward
+    saves by it. The first block saves ``requires_grad`` and turns it off; the last restores it."""
+
+    __slots__ = ()
+    _DEPTH = "_no_grad_depth"
 
     def _recreate_cm(self) -> "_NoGrad":  # as a decorator: a fresh context per call (calls may nest)
         return _NoGrad(self.module)
 
-    def __enter__(self) -> Module:
-        # blocks on one module may overlap (nested, or in several threads): the first to enter saves
-        # requires_grad and the last to leave restores it (each restoring what it saw on entry left
-        # a model in no-grad mode for good when two threads' blocks overlapped)
-        m = self.module.__dict__
-        with _NO_GRAD_LOCK:
-            depth = m.get("_no_grad_depth", 0)
-            if depth == 0:
-                m["_grad_before"] = self.module.requires_grad
-                self.module.requires_grad = False
-            m["_no_grad_depth"] = depth + 1
-        return self.module
+    def _first(self, m: dict) -> None:
+        m["_grad_before"] = self.module.requires_grad
+        self.module.requires_grad = False
 
-    def __exit__(self, *exc) -> None:
-        m = self.module.__dict__
-        with _NO_GRAD_LOCK:
-            m["_no_grad_depth"] -= 1
-            if m["_no_grad_depth"] == 0:
-                self.module.requires_grad = m["_grad_before"]
+    def _last(self, m: dict) -> None:
+        self.module.requires_grad = m["_grad_before"]
 
 
-class _EvalMode:
+class _EvalMode(_Counted):
     """``with _EvalMode(module):`` the module in evaluation mode (dropout off) for the block, for
     inference that may overlap in threads on one module (:func:`lstmkit.training.predict`).
 
-    Depth-counted as :class:`_NoGrad`: the first block to enter saves ``training`` and, only where
+    Depth-counted (:class:`_Counted`): the first block to enter saves ``training`` and, only where
     it is True, calls ``eval()``; the last to leave calls ``train()`` again, only where the first
     had to switch and the module is in eval mode when it leaves. A mode set meanwhile (a fit of the
     same module) is not told from the block's own: left in training mode, it stays; left in eval
-    mode (as the estimators leave their model after fit), it is switched to training mode. Each
-    block restoring what it saw on entry let a block that ended restore training mode while another
-    still ran, whose later batches then ran with dropout. A module already in eval mode (an
-    estimator's, after fit and load) is never written to.
+    mode (as the estimators leave their model after fit), it is switched to training mode. A module
+    already in eval mode (an estimator's, after fit and load) is never written to.
     """
 
-    __slots__ = ("module",)
+    __slots__ = ()
+    _DEPTH = "_eval_depth"
 
-    def __init__(self, module: Module) -> None:
-        self.module = module
+    def _first(self, m: dict) -> None:
+        m["_eval_switched"] = bool(self.module.training)
+        if m["_eval_switched"]:
+            self.module.eval()
 
-    def __enter__(self) -> Module:
-        m = self.module.__dict__
-        with _NO_GRAD_LOCK:
-            depth = m.get("_eval_depth", 0)
-            if depth == 0:
-                m["_eval_switched"] = bool(self.module.training)
-                if m["_eval_switched"]:
-                    self.module.eval()
-            m["_eval_depth"] = depth + 1
-        return self.module
-
-    def __exit__(self, *exc) -> None:
-        m = self.module.__dict__
-        with _NO_GRAD_LOCK:
-            m["_eval_depth"] -= 1
-            if m["_eval_depth"] == 0 and m["_eval_switched"] and not self.module.training:
-                self.module.train(True)
+    def _last(self, m: dict) -> None:
+        if m["_eval_switched"] and not self.module.training:
+            self.module.train(True)
