@@ -1582,3 +1582,20 @@ def test_fit_and_load_leave_the_network_in_eval_mode_and_fit_trains_in_training_
         modes.clear()
         est.fit(X, y if isinstance(est, LSTMClassifier) else (y == "up") * 1.0)  # a refit trains in training mode again
         assert modes and set(modes) == {(True, True)} and not est.model_.training
+
+
+@pytest.mark.parametrize("k", [600, -1000])  # 2^600 ≈ 4e180 (NumPy's std overflows: inf), 2^-1000 ≈ 1e-301 (it underflows: 0)
+def test_targets_near_the_ends_of_float64_train_as_the_same_targets_near_1(k):
+    # the regressor standardized y with y.std(), which gave y_scale_ inf (predictions inf, score nan) near
+    # 1e200 and 1.0 near 1e-300 (the std underflowed to 0, read as constant: predictions ~6e297 times too
+    # large), the forecaster's defect of 3221a3f; a power of two scales exactly, so the same network results
+    X = np.random.default_rng(5).normal(size=(40, 5, 2))
+    y = X[:, -1, 0] + 2.0
+    settings = dict(hidden_size=4, epochs=3, seed=0)
+    plain = LSTMRegressor(**settings).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow / underflow RuntimeWarning either
+        reg = LSTMRegressor(**settings).fit(X, y * 2.0**k)
+        pred = reg.predict(X)
+    assert (reg.y_mean_ == plain.y_mean_ * 2.0**k).all() and (reg.y_scale_ == plain.y_scale_ * 2.0**k).all()
+    assert (pred == plain.predict(X) * 2.0**k).all()

@@ -111,7 +111,7 @@ def test_log_difference_pipeline_inverts_exactly():
 
 
 def test_the_scaling_is_numpys_mean_and_std_bit_for_bit_on_ordinary_series():
-    from lstmkit.forecast import mean_and_scale
+    from lstmkit.estimators import mean_and_scale
 
     rng = np.random.default_rng(3)
     Z = np.column_stack([airline_passengers(), rng.normal(size=144) * 1e-3, rng.normal(5e4, 7.0, size=144), np.zeros(144)])

@@ -251,6 +251,21 @@ def scored_targets(per_step: bool, lengths, n: int, T: int) -> np.ndarray:
     return valid_steps(lengths, n, T) if per_step else np.ones(n, dtype=bool)
 
 
+def mean_and_scale(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's (of ``z`` (M, S): a series, a target) mean μ and standard deviation σ (1.0 where it is 0),
+    computed on z / 2ᵏ, 2ᵏ the power of two just above max|z|, and multiplied back by 2ᵏ.
+
+    z.std() squares the deviations: they overflow to inf for |z| beyond ~1e154 and underflow to 0
+    below ~1e-154 (σ = 0 read as constant). Scaled, |z / 2ᵏ| < 1 and neither happens;
+    and a power of two scales exactly, so μ and σ are bit for bit NumPy's z.mean(0) and z.std(0)
+    wherever those neither overflow nor underflow (any ordinary data)."""
+    big = np.max(np.abs(z), axis=0)  # (S,)
+    two_k = np.ldexp(1.0, np.frexp(np.where(big > 0, big, 1.0))[1])  # (S,) 2^k > max|z| (finite: max|z| <= LARGEST)
+    u = z / two_k  # (M, S), |u| < 1: exact
+    mean, std = u.mean(axis=0) * two_k, u.std(axis=0) * two_k  # (S,) each
+    return mean, np.where(std > 0, std, 1.0)
+
+
 def r2(actual: np.ndarray, pred: np.ndarray, where: str, what: str, sample_weight: np.ndarray | None = None) -> float:
     """scikit-learn's ``r2_score(actual, pred, sample_weight=w)`` of (k, S) arrays (multioutput="uniform_average",
     force_finite=True): R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² over the k rows, for each column, averaged
@@ -1162,8 +1177,7 @@ class LSTMRegressor(_SequenceEstimator):
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         if stats is None:
             if self.standardize:
-                mean, scale = Y[valid].mean(axis=0), Y[valid].std(axis=0)
-                scale = np.where(scale > 0, scale, 1.0)
+                mean, scale = mean_and_scale(Y[valid])  # (k,) each: NumPy's, neither overflowing nor underflowing
             else:
                 mean, scale = np.zeros(Y.shape[-1]), np.ones(Y.shape[-1])
             stats = {"y_mean_": mean, "y_scale_": scale, "per_step_": per_step, "n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}

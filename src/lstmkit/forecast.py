@@ -33,7 +33,7 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number, optional_import
-from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, r2
+from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, mean_and_scale, r2
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -76,21 +76,6 @@ LARGEST = FLOAT64_MAX / 4
 #: within ±LARGEST, their differences within ±2 LARGEST), so they are within ±2 LARGEST, half of float64's largest;
 #: a scaled output z within ±1 then maps back to z scale + mean, finite. A model file's are checked against it
 SCALING_LARGEST = 2 * LARGEST
-
-
-def mean_and_scale(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each series' (column of ``z`` (M, S)) mean μ and standard deviation σ (1.0 where it is 0),
-    computed on z / 2ᵏ, 2ᵏ the power of two just above max|z|, and multiplied back by 2ᵏ.
-
-    z.std() squares the deviations: they overflow to inf for |z| beyond ~1e154 and underflow to 0
-    below ~1e-154 (σ = 0 read as a constant series). Scaled, |z / 2ᵏ| < 1 and neither happens;
-    and a power of two scales exactly, so μ and σ are bit for bit NumPy's z.mean(0) and z.std(0)
-    wherever those neither overflow nor underflow (any ordinary series)."""
-    big = np.max(np.abs(z), axis=0)  # (S,)
-    two_k = np.ldexp(1.0, np.frexp(np.where(big > 0, big, 1.0))[1])  # (S,) 2^k > max|z| (finite: max|z| <= LARGEST)
-    u = z / two_k  # (M, S), |u| < 1: exact
-    mean, std = u.mean(axis=0) * two_k, u.std(axis=0) * two_k  # (S,) each
-    return mean, np.where(std > 0, std, 1.0)
 
 
 def read_series(path, column) -> np.ndarray:
