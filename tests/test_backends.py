@@ -209,6 +209,8 @@ _FAULTS = {
     "numba_config": ("", {"NUMBA_CACHE_LOCATOR_CLASSES": "NoSuchLocator"}),
     # numba installed but refusing to import, with a plain ImportError as its own __init__ raises it (its
     # NumPy too new): not 'numba is not installed'
+    # a module inside the installed numba missing (a broken install): not 'numba is not installed'
+    "numba_module": ("import sys\nsys.modules['numba.extending'] = None\n", {}),
     "numba_import": (
         """
         import sys
@@ -291,6 +293,7 @@ def test_a_failing_numba_leaves_the_numpy_path_working(fault):
     assert got["loads"] == 1  # tried once, not again at every forward and backward
     assert got["refused"].startswith("LSTM: expected backend='numba' the compiled kernels loadable"), got["refused"]
     error = {"numba_config": "RuntimeError: ", "numba_import": "ImportError: Numba needs NumPy 2.5 or less",
+             "numba_module": "ModuleNotFoundError: import of numba.extending halted",
              "kernels_numba": "RuntimeError: injected fault"}[fault]
     # the error as numba raised it, and the advice for an installed numba failing, not 'not installed'
     assert f", got {error}" in got["refused"] and "not installed" not in got["refused"], got["refused"]

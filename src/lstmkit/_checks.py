@@ -62,14 +62,27 @@ class optional_import:
         return None
 
     def __exit__(self, kind, exc, tb) -> bool:
-        if kind is None or not issubclass(kind, ModuleNotFoundError) or (exc.name or "").partition(".")[0] != self.module:
+        if missing_package(exc, (self.module,)) is None:
             return False  # nothing raised, or not this package missing: as it was
-        if exc.name != self.module:  # a module inside it: missing only if the package itself is not there
-            from importlib.util import find_spec
-
-            if find_spec(self.module) is not None:
-                return False  # the package is there, a module of it is not: a broken install, as Python says
         raise ModuleNotFoundError(not_installed(self.where, self.module, self.why), name=self.module) from None
+
+
+def missing_package(exc: BaseException | None, packages: tuple[str, ...]) -> str | None:
+    """The one of ``packages`` that ``exc`` says is not installed, or None: a ModuleNotFoundError
+    naming the package, or a module inside it where the package itself cannot be found (hidden, or
+    absent). A module inside an installed package missing is a broken install (None), which
+    ``pip install`` would not mend; so is any other error."""
+    if not isinstance(exc, ModuleNotFoundError):
+        return None
+    top = (exc.name or "").partition(".")[0]
+    if top not in packages:
+        return None
+    if exc.name != top:  # a module inside it: missing only if the package itself is not there
+        from importlib.util import find_spec
+
+        if find_spec(top) is not None:
+            return None  # the package is there, a module of it is not: a broken install
+    return top
 
 
 def not_installed(where: str, module: str, why: str = "", instead: str = "") -> str:
