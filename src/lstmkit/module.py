@@ -15,7 +15,7 @@ from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from ._checks import _from_torch, a_or_an, check_bool, check_choice, check_dtype, fail, float_range, overflow_at
+from ._checks import _from_torch, a_or_an, cast_float, check_bool, check_choice, check_dtype, fail, overflow_at
 from .variants import LSTMVariant
 
 
@@ -324,13 +324,11 @@ class Module:
                 fail(where, k, "a numeric array", f"dtype {arr.dtype}", exc=TypeError)
             if arr.shape != target.shape:
                 fail(where, k, f"shape {target.shape}", f"shape {arr.shape}")
-            at = overflow_at(arr, target.dtype)  # a finite float64 1e39 for a float32 model: named as given, not as the inf it casts to
-            if at is not None:
-                fix = ("Load them into a float64 model (dtype=numpy.float64), or scale them down."
-                       if target.dtype == np.float32 and overflow_at(arr, np.float64) is None
-                       else "Scale them down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
-                fail(where, k, f"values within {float_range(target.dtype)}", f"{arr[at]!s} at index {at}", fix)
-            arr = arr.astype(target.dtype)
+            fix = ("Load them into a float64 model (dtype=numpy.float64), or scale them down."
+                   if target.dtype == np.float32 and overflow_at(arr, np.float64) is None
+                   else "Scale them down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
+            # a finite float64 1e39 for a float32 model: named as given, not as the inf it casts to
+            arr = cast_float(arr, target.dtype, where, k, fix=fix)
             if not np.isfinite(arr).all():
                 fail(where, k, "finite values", "NaN or inf")
             staged[k] = arr
