@@ -218,10 +218,13 @@ def module_config(module) -> dict[str, Any]:
     return config
 
 
-def _readout_arrays(readout, n_features: int, where: str, dtype=None) -> dict[str, np.ndarray]:
-    """Validate a read-out (mapping with ``weight`` (O, F), O >= 1, and optional ``bias`` (O,)); with
-    ``dtype`` (the module's), refuse a value beyond its range (a float64 1e39 for a float32 module:
-    :func:`~lstmkit._checks.cast_float`'s words), which the module's file would read back as inf."""
+def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_file: bool = False) -> dict[str, np.ndarray]:
+    """Validate a read-out (mapping with ``weight`` (O, F), O >= 1, and optional ``bias`` (O,)) and
+    return its arrays keyed ``head.weight`` (O, F) and ``head.bias`` (O,). With ``dtype`` (the
+    module's), refuse a value beyond its range (a float64 1e39 for a float32 module:
+    :func:`~lstmkit._checks.cast_float`'s words), which would be read as inf. ``from_file``
+    (read_lstm): the arrays are returned cast to ``dtype`` and named by their keys in the file
+    (``head.weight``); otherwise (save_lstm) as given, named ``readout['weight']``."""
     if readout is None:
         return {}
     if hasattr(readout, "state_dict") and not isinstance(readout, Mapping):
@@ -243,8 +246,13 @@ def _readout_arrays(readout, n_features: int, where: str, dtype=None) -> dict[st
             raise ValueError(f"{where}: expected readout['bias'] a float array of shape ({W.shape[0]},), got dtype {b.dtype} shape {b.shape}.")
         out["head.bias"] = b
     if dtype is not None:
-        for k, a in out.items():
-            cast_float(a, dtype, where, f"readout[{k[5:]!r}]")
+        fix = None  # save_lstm: cast_float's advice (scale the data down, or compute in float64)
+        if from_file:  # the file's read-out is read in its model's float type
+            fix = ("The read-out is read in the model's float type: save the model in float64 (dtype=numpy.float64), or scale the read-out down."
+                   if np.dtype(dtype) == np.float32 else "Scale the read-out down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip
+        cast = {k: cast_float(a, dtype, where, k if from_file else f"readout[{k[5:]!r}]", fix=fix) for k, a in out.items()}
+        if from_file:
+            return cast
     return out
 
 
@@ -385,8 +393,8 @@ def read_lstm(path: str | os.PathLike) -> LSTMFile:
         raise FileFormatError(f"{path}: expected a valid {mf.kind} config, got an error: {exc}") from None
     try:
         module.load_state_dict(rnn)
-        readout = _readout_arrays(head or None, _n_features(module), "read_lstm") if head else {}
-        ro = {k[5:]: cast_float(v, module.dtype, "read_lstm", k) for k, v in readout.items()} if readout else None
+        readout = _readout_arrays(head or None, _n_features(module), "read_lstm", module.dtype, from_file=True)
+        ro = {k[5:]: v for k, v in readout.items()} if readout else None
     except (TypeError, ValueError, KeyError) as exc:
         msg = exc.args[0] if exc.args else exc
         raise FileFormatError(f"{path}: {msg}") from None
