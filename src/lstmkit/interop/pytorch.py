@@ -365,7 +365,6 @@ def _split(state: Mapping[str, np.ndarray], readout: str | None, where: str, sou
     for k, v in sd.items():
         if not np.issubdtype(v.dtype, np.floating):
             fail(where, of(f"state[{prefix + k!r}]"), "a floating-point tensor", f"dtype {v.dtype}", exc=TypeError)
-        check_float_array(v, where, of(f"state[{prefix + k!r}]"), v.dtype)  # a NaN named by key and index, not by load_state_dict
     # the other layers, by their prefix: a Linear (weight (O, F) [+ bias (O,)]) may be the read-out
     layers: dict[str, dict[str, np.ndarray]] = {}
     for k, v in rest.items():
@@ -504,8 +503,5 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
         if v.shape != shapes[k]:
             fail(where, key(k), f"shape {shapes[k]} (of {made})", f"shape {v.shape}")
         check_float_array(v, where, key(k), dt, range_fix=_range_fix(dt, prefix, first))  # a float64 weight_ih_l0 beside a float32 weight_hh_l0
-    try:
-        module.load_state_dict(sd)  # every key and shape checked above; values: finite, within the module's dtype
-    except ValueError as exc:  # "LSTM.load_state_dict: expected weight_ih_l0 values within ...": said as this function's
-        raise ValueError(f"{where}: {source + ': ' if source else ''}{exc}") from None
+    module.load_state_dict(sd)  # keys, shapes and values (finite, within the module's dtype) checked above: a refusal here is a bug
     return module
