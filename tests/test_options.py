@@ -3,6 +3,8 @@ add_check, check_outputs and record_typed are tested through the command line: t
 
 from __future__ import annotations
 
+import pytest
+
 from lstmkit.commands import convert
 from lstmkit.commands._options import name_options
 
@@ -72,3 +74,24 @@ def test_the_library_and_the_command_line_say_a_missing_package_in_the_same_word
                 raise ModuleNotFoundError(f"No module named {module!r}", name=module)
         assert _options.optional_missing(raised.value)
         assert _options.missing_package("History.plot", raised.value, "to draw the learning curves") == str(raised.value)
+
+
+def test_require_lets_a_missing_dependency_of_an_optional_package_through_in_python_s_words(monkeypatch):
+    # matplotlib installed, one of its own dependencies missing: require (every --plot, explain's text,
+    # the demo) asserted 'missing_package: 'pyparsing' is no optional package' where cli.main and the
+    # demo pass such an error through with its traceback
+    import importlib
+
+    from lstmkit.commands._options import require
+
+    real = importlib.import_module
+
+    def fake(name, *args, **kw):
+        if name.startswith("matplotlib"):
+            raise ModuleNotFoundError("No module named 'pyparsing'", name="pyparsing")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    with pytest.raises(ModuleNotFoundError) as raised:
+        require("memory", "matplotlib.figure", "to draw --plot")
+    assert raised.value.name == "pyparsing" and str(raised.value) == "No module named 'pyparsing'"

@@ -62,12 +62,12 @@ class optional_import:
         return None
 
     def __exit__(self, kind, exc, tb) -> bool:
-        if missing_package(exc, (self.module,)) is None:
+        if absent_package(exc, (self.module,)) is None:
             return False  # nothing raised, or not this package missing: as it was
         raise ModuleNotFoundError(not_installed(self.where, self.module, self.why), name=self.module) from None
 
 
-def missing_package(exc: BaseException | None, packages: tuple[str, ...]) -> str | None:
+def absent_package(exc: BaseException | None, packages: tuple[str, ...]) -> str | None:
     """The one of ``packages`` that ``exc`` says is not installed, or None: a ModuleNotFoundError
     naming the package, or a module inside it where the package itself cannot be found (hidden, or
     absent). A module inside an installed package missing is a broken install (None), which

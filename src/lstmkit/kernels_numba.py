@@ -98,12 +98,12 @@ try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
     BROKEN = False
 except Exception as exc:  # pragma: no cover - exercised in subprocess tests (test_fast.py, test_backends.py)
     AVAILABLE = False
-    # not installed (the NumPy reference, as meant): _checks.missing_package's rule, optional_import's;
+    # not installed (the NumPy reference, as meant): _checks.absent_package's rule, optional_import's;
     # anything else, a plain ImportError ("Numba needs NumPy 2.5 or less") or a module inside an
     # installed numba missing included, is an installed one failing
-    from ._checks import missing_package
+    from ._checks import absent_package
 
-    _absent = missing_package(exc, ("numba", "scipy", "llvmlite"))
+    _absent = absent_package(exc, ("numba", "scipy", "llvmlite"))
     BROKEN = _absent is None
     UNAVAILABLE_REASON = f"{type(exc).__name__}: {exc}" if BROKEN else f"{_absent} is not installed"
 

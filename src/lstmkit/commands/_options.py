@@ -94,13 +94,11 @@ def missing_package(command: str, exc: ImportError, what: str = "", instead: str
     if not module:
         return str(exc)
     assert module in OPTIONAL, f"missing_package: {module!r} is no optional package; filter through optional_missing"
-    package, extra = OPTIONAL[module]
-    install = f"pip install 'lstmkit[{extra}]'"
-    why, other = (f" ({what})" if what else ""), (f" (or {instead})" if instead else "")
     if isinstance(exc, ModuleNotFoundError):
         return not_installed(command, module, what, instead)
-    return (f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: "
-            f"{install.replace('pip install', 'pip install --force-reinstall')}{other}.")  # fmt: skip
+    package, extra = OPTIONAL[module]
+    why, other = (f" ({what})" if what else ""), (f" (or {instead})" if instead else "")
+    return f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: pip install --force-reinstall 'lstmkit[{extra}]'{other}."
 
 
 def _named(exc: ImportError) -> ImportError:
@@ -130,6 +128,8 @@ def require(command: str, module: str, what: str, instead: str = "") -> None:
         for name in (module.partition(".")[0], module):  # the package first: its part may be loaded, the package gone
             importlib.import_module(name)
     except ImportError as exc:
+        if not optional_missing(exc):  # a dependency of the package missing (not one of ours): Python's words
+            raise
         from ..cli import UsageError
 
         raise UsageError(missing_package(command, exc, what, instead)) from None
