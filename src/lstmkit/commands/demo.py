@@ -233,13 +233,13 @@ def memory_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     else:
         r = run_memory_experiment(seed=seed)  # the defaults, lstmkit memory's (lags 2, 5, 10, 20, 30; 3 seeds)
     r.plot(out / "memory.png")
-    S = len(r.accuracy_seeds["lstm"])
+    S = len(r.seeds)
     of = f"mean of {S} seeds" if S > 1 else f"seed {seed}"
     figures = {f"memory accuracy lag {k} ({c}, {of})": float(r.accuracy[c][j]) for j, k in enumerate(r.lags) for c in ("rnn", "lstm")}
     lag = int(r.lags[-1])
     for c in ("rnn", "lstm"):  # trained at the longest lag: > 1 when the loss follows the symbol more than a distractor
         key = f"memory lag {lag} gradient at the symbol / at the distractors ({c}"
-        figures[f"{key}, seed {seed})"] = float(r.symbol_trained[c][-1] / r.distractors_trained[c][-1])
+        figures[f"{key}, seed {seed})"] = float(r.ratio_seeds[c][0, -1])
         if S > 1:  # one seed's ratio is not the experiment's: its range over the seeds
             figures[f"{key}, lowest of {S} seeds)"] = float(np.min(r.ratio_seeds[c][:, -1]))
             figures[f"{key}, highest of {S} seeds)"] = float(np.max(r.ratio_seeds[c][:, -1]))
