@@ -913,8 +913,10 @@ def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
     at a size the graph ran at, if any; else the node, its inputs and numpy's words (so for a node numpy refuses at
     x's declared sizes)."""
 
+    fixing = _shape_sizes(model, constants)
+
     def attempt(fixed_axes):
-        plumbing = _Plumbing(model, constants, rec, where, arg, fixed_axes)
+        plumbing = _Plumbing(model, constants, rec, where, arg, fixed_axes, avoid=fixing)
         _check_recurrent_inputs(model, rec, plumbing, where)
         softmax = _softmax_node(model, where, arg)
         return (plumbing, softmax, *_graph_head(model, softmax, constants, rec, where, arg, plumbing))
@@ -930,7 +932,6 @@ def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
     x = model.graph.input[0]
     dims = list(x.type.tensor_type.shape.dim)
     free = [i for i, d in enumerate(dims) if not d.HasField("dim_value")]
-    fixing = _shape_sizes(model, constants)
     sizes = sorted(fixing)
     ran = None  # the first refusal of a size at which the graph ran
     for i in free:
@@ -948,7 +949,7 @@ def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
         raise first
     if ran is not None:
         raise ran
-    traced = _Plumbing(model, constants, rec, where, arg).x_shape
+    traced = _Plumbing(model, constants, rec, where, arg, avoid=fixing).x_shape
     shape = ", ".join(f"{d.dim_param or '?'}={s}" if not d.HasField("dim_value") else str(s) for d, s in zip(dims, traced))
     if free:
         again = f"Traced again with a free axis at each of {sizes}, the sizes in the graph's Reshape/Expand shapes, it did not read either. " if sizes else ""
@@ -1203,10 +1204,10 @@ class _Plumbing:
     read-out op (MatMul, Gemm, Add, Mul by a constant) on ids makes each row of its input (the
     features, last axis) one code, and element j of its output row ``_OUT_BASE + code·2^20 + j``.
     The graph's input x gets its declared sizes, and distinct ones (3, 2, 4, ...: :func:`_stand_ins`) for symbolic dims (``fixed``:
-    axis -> size, those traced at the size a node fixes, :func:`_trace_plumbing`); a glue op numpy refuses at these
-    sizes raises :class:`_Unrunnable`."""
+    axis -> size, those traced at the size a node fixes, :func:`_trace_plumbing`; ``avoid``: :func:`_shape_sizes` of the
+    graph, computed here when None); a glue op numpy refuses at these sizes raises :class:`_Unrunnable`."""
 
-    def __init__(self, model, constants, rec, where: str, arg: str, fixed: Mapping[int, int] | None = None):
+    def __init__(self, model, constants, rec, where: str, arg: str, fixed: Mapping[int, int] | None = None, avoid: Mapping[int, list] | None = None):
         self.model, self.constants, self.rec, self.where, self.arg = model, constants, rec, where, arg
         self.producer = {o: n for n in model.graph.node for o in n.output if o}
         self.values: dict = {}
@@ -1219,7 +1220,7 @@ class _Plumbing:
         if x is not None:
             fixed = dict(fixed or {})  # axis -> size: a symbolic axis traced at the size a node fixes (_trace_plumbing)
             dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
-            free = _stand_ins(_shape_sizes(model, constants), {*dims, *fixed.values()})
+            free = _stand_ins(_shape_sizes(model, constants) if avoid is None else avoid, {*dims, *fixed.values()})
             self.x_shape = tuple(d or fixed.get(i) or next(free) for i, d in enumerate(dims))
             self.free = {s for i, (d, s) in enumerate(zip(dims, self.x_shape)) if not d and i not in fixed}
             from onnx import helper
