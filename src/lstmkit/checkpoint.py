@@ -81,10 +81,11 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _MISSING = object()
 
 
-def afresh(path) -> str:
+def afresh(path, option: str = "checkpoint") -> str:
     """How to start afresh rather than resume from the checkpoint file ``path``: what a refusal of
-    :func:`load_checkpoint` ends with ("or start afresh" said nothing of how: the file is what resumes)."""
-    return f"start afresh: delete {path} or give another checkpoint path"
+    :func:`load_checkpoint` ends with ("or start afresh" said nothing of how: the file is what resumes).
+    ``option``: what the caller calls the checkpoint path (the command line: "--checkpoint")."""
+    return f"start afresh: delete {path} or give another {option} path"
 
 
 class ResumeRefused(ValueError):

@@ -210,7 +210,9 @@ def resume_refused(exc, path: str) -> str | None:
     """load_checkpoint's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of ``path`` in this
     command's words (``--lr``, not ``learning_rate``; another loss as another ``--task``), or None
     where it names no option (other data)."""
-    afresh = f"start afresh: delete {path} or give another --checkpoint path"  # how to, not only that one may
+    from ..checkpoint import afresh as how
+
+    afresh = how(path, "--checkpoint")  # how to, not only that one may
     fix = f"Resume with the same options (only --epochs may grow), or {afresh}."
     if exc.reason == "epochs":
         return (f"train: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give --epochs "
