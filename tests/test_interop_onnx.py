@@ -1223,6 +1223,19 @@ def test_node_weights_of_an_integer_type_are_refused(dtype):
         read_onnx(_with_value(rnn, "W", (0, 0, 0), 0, dtype))
 
 
+def test_an_op_lstmkit_cannot_follow_before_the_lstm_is_named():
+    """helper-148's script: x -> Softmax -> LSTM. The op check in _Plumbing._run (outside its try, so it is not worded
+    as a node that fails to run at the sizes traced) refuses the Softmax by node and op."""
+    rng = np.random.default_rng(3)
+    inits = [numpy_helper.from_array(rng.normal(size=s).astype(np.float32), k) for k, s in (("W", (1, 16, 3)), ("R", (1, 16, 4)))]
+    nodes = [helper.make_node("Softmax", ["x"], ["xs"], axis=-1, name="sm"), helper.make_node("LSTM", ["xs", "W", "R"], ["Y", "Y_h"], hidden_size=4, name="lstm")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", "B", 3])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], inits)  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    with pytest.raises(ValueError, match=r"^read_onnx: expected Softmax node 'sm' an op lstmkit can follow, got 'Softmax'\.$"):
+        read_onnx(model)
+
+
 def last_step_graph(glue, consts=(), x_shape=("T", "B", 3)):
     """An LSTM node (I=3, H=4, random weights) on x, its Y (T, 1, B, 4) through ``glue`` (onnx.helper nodes making
     "out" from "Y"/"Y_h"), built with onnx.helper as torch's dynamo exporter writes a time-major fc-less y[-1]:

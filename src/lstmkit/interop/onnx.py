@@ -1368,7 +1368,7 @@ class _Plumbing:
         if op not in _GLUE_OPS and op not in _READOUT_OPS:
             fail(self.where, f"{op} node {node.name or node.output[0]!r}", "an op lstmkit can follow", repr(op))
         try:
-            out = _glue(op, a, args, node, self.where)
+            out = _glue(op, a, args)
         except (ValueError, IndexError, TypeError, KeyError) as exc:  # numpy's words (a reshape, a broadcast, an index at the sizes traced; an input or attribute missing)
             raise _Unrunnable(node, [None if v is None else np.shape(v) for v in args], [_small(v) for v in args], str(exc)) from None
         return [_Ids(np.asarray(out[0], dtype=np.int64), ids[0].chain)] if ids else out
@@ -1453,8 +1453,9 @@ class _Plumbing:
         return " and ".join(parts), hints
 
 
-def _glue(op: str, a: dict, ins: list, node, where: str) -> list:
-    """What an ONNX glue op computes (on ids or on the numbers of a shape), in numpy."""
+def _glue(op: str, a: dict, ins: list) -> list:
+    """What an ONNX glue op (``_GLUE_OPS``) or a read-out op (``_READOUT_OPS``, on shape numbers) computes, on ids or
+    on the numbers of a shape, in numpy. Any other op is refused by its caller, :meth:`_Plumbing._run`, first."""
     x = ins[0] if ins else None
     if op in ("Identity", "Cast"):
         return [x]
@@ -1509,7 +1510,6 @@ def _glue(op: str, a: dict, ins: list, node, where: str) -> list:
         A = A.T if a.get("transA", 0) else A
         Bm = Bm.T if a.get("transB", 0) else Bm
         return [np.matmul(A.astype(np.float64), Bm.astype(np.float64))]
-    fail(where, f"{op} node {node.name or node.output[0]!r}", "an op lstmkit can follow", repr(op))
 
 
 def _trace_input(name, producer, constants):
