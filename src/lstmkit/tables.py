@@ -51,12 +51,10 @@ class CSVRows(list):
     lines: tuple[int, ...] = ()
 
 
-def row_line(rows, i: int) -> int:
-    """The line of the file (1-based, as a text editor shows it) on which row ``i`` of ``rows``
-    begins: ``rows.lines[i]`` for :func:`read_csv`'s rows (:class:`CSVRows`), else ``i + 2`` (rows
-    from elsewhere: as if the header were line 1 and no line blank)."""
-    lines = getattr(rows, "lines", ())
-    return lines[i] if i < len(lines) else i + 2
+def row_line(rows: CSVRows, i: int) -> int:
+    """The line of the file (1-based, as a text editor shows it) on which row ``i`` of :func:`read_csv`'s
+    ``rows`` begins: ``rows.lines[i]``."""
+    return rows.lines[i]
 
 
 def read_csv(path: str | os.PathLike) -> tuple[list[str], CSVRows]:
