@@ -197,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         print("lstmkit: interrupted" + (f": {exc.args[0]}" if exc.args else ""), file=sys.stderr)
         return Exit.INTERRUPTED
     except SystemError as exc:
-        # Ctrl-C inside a compiled kernel outside a fit (a prediction, sampling, the memory experiment) surfaces as
-        # numba's SystemError, the interrupt in its context; Trainer.fit raises the interrupt itself
+        # Ctrl-C inside a compiled kernel surfaces as numba's SystemError, the interrupt in its context; the
+        # LSTM's kernel calls raise the interrupt itself (in fit and prediction alike): this catches one that
+        # comes by another way
         from .training import interrupt_in
 
         if interrupt_in(exc) is None:

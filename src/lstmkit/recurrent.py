@@ -63,18 +63,27 @@ def _reverse(a: np.ndarray, rev: np.ndarray | None) -> np.ndarray:
     return a[rev, np.arange(a.shape[1])[None, :]]
 
 
-def _interrupted(exc: SystemError) -> None:
-    """Raise the KeyboardInterrupt in ``exc``'s chain, if any: Ctrl-C while a compiled kernel runs
-    surfaces as numba's ``SystemError: CPUDispatcher(...) returned a result with an exception set``,
-    the interrupt in its context. Called at each compiled call (LSTM forward and backward), so
-    inference (predict, a forward under no_grad) raises the interrupt itself, as
-    :meth:`Trainer.fit <lstmkit.training.Trainer.fit>` does; any other SystemError is the caller's
-    to re-raise as it is."""
-    from .training import interrupt_in  # (training imports this module)
+class _Compiled:
+    """``with _compiled:`` around each call of the kernels (LSTM forward and backward, once per layer
+    and direction, not per step): Ctrl-C while a compiled kernel runs surfaces as numba's
+    ``SystemError: CPUDispatcher(...) returned a result with an exception set``, the interrupt in its
+    context; this raises that KeyboardInterrupt instead (``from None``), so fit, predict and a
+    forward under no_grad all raise the interrupt itself; any other SystemError goes on as it is."""
 
-    interrupt = interrupt_in(exc)
-    if interrupt is not None:
-        raise interrupt from None
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if kind is not None and issubclass(kind, SystemError):
+            from .training import interrupt_in  # (training imports this module)
+
+            interrupt = interrupt_in(exc)
+            if interrupt is not None:
+                raise interrupt from None
+        return False
+
+
+_compiled = _Compiled()
 
 
 def check_proj_size(proj_size: int, hidden_size: int, where: str = "LSTM") -> int:
@@ -582,11 +591,8 @@ class LSTM(_Recurrent):
         """forward's shortcut after its checks: x (T, B, I), h0 (B, P), c0 (B, H) -> y, (h_n, c_n)."""
         W_ih, W_hh, b, W_hr, _ = self._weights(0, 0)
         keep = self.requires_grad
-        try:
+        with _compiled:
             y, h_n, c_n, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep)
-        except SystemError as exc:
-            _interrupted(exc)
-            raise
         # as the general path keeps it: (caches, dropout masks, reverse index, batched, (T, B, I))
         self._cache = ([cache], [None], None, True, x.shape) if keep else None
         if self.batch_first:
@@ -631,12 +637,9 @@ class LSTM(_Recurrent):
                 ih, hh, _, _, hr, sfx = _names(0, 0)
                 p = self._params
                 kern = backends.for_cache(cache)
-                try:
+                with _compiled:
                     dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(
                         np.ascontiguousarray(dy), dh, dc, p[ih], p[hh], p.get(hr), cache)  # fmt: skip
-                except SystemError as exc:
-                    _interrupted(exc)
-                    raise
                 backends.recycle(cache)  # its arrays serve the next forward (the layer dropped it above)
                 self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
                 if self.batch_first:
@@ -733,11 +736,8 @@ class LSTM(_Recurrent):
         if not self.variant.is_plain:
             return self._variant_dir_forward(layer, d, x, states, mask, keep)
         W_ih, W_hh, b, W_hr, _ = self._weights(layer, d)
-        try:
+        with _compiled:
             y, h_T, c_T, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep)
-        except SystemError as exc:
-            _interrupted(exc)
-            raise
         return y, (h_T, c_T), cache
 
     def _dir_backward(self, layer, d, dy, d_states, cache):
@@ -745,11 +745,8 @@ class LSTM(_Recurrent):
             return self._variant_dir_backward(layer, d, dy, d_states, cache)
         W_ih, W_hh, _, W_hr, sfx = self._weights(layer, d)
         kern = backends.for_cache(cache)  # the backward of whichever kernels ran the forward
-        try:
+        with _compiled:
             dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
-        except SystemError as exc:
-            _interrupted(exc)
-            raise
         backends.recycle(cache)  # backward dropped the layer's cache: nothing reads this one again
         self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
         return dx, (dh0, dc0)
