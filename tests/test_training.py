@@ -788,50 +788,66 @@ def test_early_stopping_without_validation_data_says_it_watches_the_training_los
 
 def test_ctrl_c_inside_a_compiled_kernel_comes_out_of_fit_as_keyboard_interrupt(tmp_path, monkeypatch):
     # numba turns a KeyboardInterrupt raised while a kernel runs into SystemError("CPUDispatcher(...) returned a
-    # result with an exception set"), the interrupt in its context: `except KeyboardInterrupt` missed it
-    X, Y = counting_task(16, 4, seed=6)
-    model = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
-    backward, calls = model.backward, []
-
-    def compiled_backward(dout):  # the third epoch's first batch (2 batches an epoch) is interrupted
-        calls.append(1)
-        if len(calls) == 5:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
-        return backward(dout)
-
-    monkeypatch.setattr(model, "backward", compiled_backward)
-    ck = tmp_path / "ck.npz"
-    with pytest.raises(KeyboardInterrupt) as info:
-        Trainer(model, batch_size=8, seed=0).fit(X, Y, epochs=4, checkpoint=ck)
-    assert not isinstance(info.value, SystemError) and info.value.__suppress_context__
-    # the checkpoint holds the last epoch that ended; resumed, the run ends as an uninterrupted one
+    # result with an exception set"), the interrupt in its context: `except KeyboardInterrupt` missed it. Raised
+    # here by the kernels the LSTM calls (the real ones, wrapped), where a compiled kernel raises it
+    import lstmkit.backends as backends
+    import lstmkit.kernels as kernels
     from lstmkit.checkpoint import read_checkpoint
 
-    assert read_checkpoint(ck)["meta"]["epoch"] == 2
-    resumed = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
-    Trainer(resumed, batch_size=8, seed=0).fit(X, Y, epochs=4, checkpoint=ck, resume=True)
-    whole = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
-    Trainer(whole, batch_size=8, seed=0).fit(X, Y, epochs=4)
-    for k, v in whole.parameters().items():
-        assert np.array_equal(resumed.parameters()[k], v), k
+    X, Y = counting_task(16, 4, seed=6)
+    modules = {kernels, backends.select("auto")}  # the reference kernels, and the compiled ones where numba runs
+
+    def backward_raising(error, at):  # every kernel module's lstm_backward raises error() at the at-th call
+        calls = []
+
+        def wrap(lstm_backward):
+            def raising(*args):
+                calls.append(1)
+                if len(calls) == at:
+                    error()
+                return lstm_backward(*args)
+
+            return raising
+
+        for module in modules:
+            monkeypatch.setattr(module, "lstm_backward", wrap(module.lstm_backward))
+
+    def interrupted():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
+
+    def bug():
+        raise SystemError("a bug, not an interrupt")
+
+    for layers in (1, 2):  # backward's shortcut to the kernels (one plain layer) and the general path
+        # the third epoch's first batch (2 batches an epoch, a kernel call per layer) is interrupted
+        backward_raising(interrupted, 4 * layers + 1)
+        ck = tmp_path / f"ck{layers}.npz"
+        with pytest.raises(KeyboardInterrupt) as info:
+            Trainer(SequenceModel(2, 2, 3, num_layers=layers, dtype=np.float64, seed=0), batch_size=8, seed=0).fit(
+                X, Y, epochs=4, checkpoint=ck)  # fmt: skip
+        assert not isinstance(info.value, SystemError) and info.value.__suppress_context__
+        monkeypatch.undo()
+        # the checkpoint holds the last epoch that ended; resumed, the run ends as an uninterrupted one
+        assert read_checkpoint(ck)["meta"]["epoch"] == 2
+        resumed = SequenceModel(2, 2, 3, num_layers=layers, dtype=np.float64, seed=0)
+        Trainer(resumed, batch_size=8, seed=0).fit(X, Y, epochs=4, checkpoint=ck, resume=True)
+        whole = SequenceModel(2, 2, 3, num_layers=layers, dtype=np.float64, seed=0)
+        Trainer(whole, batch_size=8, seed=0).fit(X, Y, epochs=4)
+        for k, v in whole.parameters().items():
+            assert np.array_equal(resumed.parameters()[k], v), k
     # an interrupt in Python code (a callback) is a KeyboardInterrupt as it was
     def stop(trainer, logs):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         Trainer(SequenceModel(2, 2, 3, seed=0), seed=0, callbacks=[stop]).fit(X, Y, epochs=2)
-    # any other SystemError is a bug, kept as it is
-    model = SequenceModel(2, 2, 3, seed=0)
-
-    def bug(dout):
-        raise SystemError("a bug, not an interrupt")
-
-    monkeypatch.setattr(model, "backward", bug)
+    # any other SystemError from a kernel is a bug, kept as it is
+    backward_raising(bug, 1)
     with pytest.raises(SystemError, match="a bug"):
-        Trainer(model, seed=0).fit(X, Y, epochs=1)
+        Trainer(SequenceModel(2, 2, 3, seed=0), seed=0).fit(X, Y, epochs=1)
 
 
 def test_interrupt_in_finds_the_interrupt_in_a_chain_of_causes():
