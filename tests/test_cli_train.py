@@ -785,21 +785,33 @@ def test_train_patience_without_validation_says_it_watches_the_training_loss(unl
 
 @pytest.mark.parametrize("checkpoint", [False, True])
 def test_ctrl_c_inside_a_compiled_kernel_in_train_says_what_is_left(trained, tmp_path, monkeypatch, capsys, checkpoint):
-    # Ctrl-C inside a kernel (numba's SystemError, the interrupt in its context) in the second epoch; without
-    # --checkpoint the command said only 'lstmkit: interrupted': it says how to be able to resume
+    # Ctrl-C inside a kernel (numba's SystemError, the interrupt in its context) in the second epoch, raised by
+    # the kernels the LSTM calls (the real ones, wrapped); without --checkpoint the command said only
+    # 'lstmkit: interrupted': it says how to be able to resume
+    import lstmkit.backends as backends
+    import lstmkit.kernels as kernels
     import lstmkit.training as training
 
-    epoch = training.Trainer._train_epoch
+    epoch, epochs = training.Trainer._train_epoch, []
 
-    def second_interrupted(self, *args):
-        if self.epoch == 1:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
+    def counted(self, *args):  # which epoch the kernels run in
+        epochs.append(self.epoch)
         return epoch(self, *args)
 
-    monkeypatch.setattr(training.Trainer, "_train_epoch", second_interrupted)
+    def second_interrupted(lstm_backward):
+        def backward(*args):
+            if epochs[-1] == 1:
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
+            return lstm_backward(*args)
+
+        return backward
+
+    monkeypatch.setattr(training.Trainer, "_train_epoch", counted)
+    for module in {kernels, backends.select("auto")}:  # the reference kernels, and the compiled ones where numba runs
+        monkeypatch.setattr(module, "lstm_backward", second_interrupted(module.lstm_backward))
     ck = str(tmp_path / "ck.npz")
     argv = ["train", str(trained / "count.npz"), "--per-step", "--hidden-size", "2", "--epochs", "5",
             "--model-out", str(tmp_path / "m.npz"), *(["--checkpoint", ck] if checkpoint else [])]  # fmt: skip

@@ -67,8 +67,9 @@ class _Compiled:
     """``with _compiled:`` around each call of the kernels (LSTM forward and backward, once per layer
     and direction, not per step): Ctrl-C while a compiled kernel runs surfaces as numba's
     ``SystemError: CPUDispatcher(...) returned a result with an exception set``, the interrupt in its
-    context; this raises that KeyboardInterrupt instead (``from None``), so fit, predict and a
-    forward under no_grad all raise the interrupt itself; any other SystemError goes on as it is."""
+    context; this raises that KeyboardInterrupt instead (``from None``): the one place that converts
+    it, so fit, predict and a forward under no_grad all raise the interrupt itself; any other
+    SystemError goes on as it is."""
 
     def __enter__(self) -> None:
         return None

@@ -160,8 +160,8 @@ def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
     """The KeyboardInterrupt in ``exc``'s chain of causes (``exc`` itself, its ``__cause__`` or
     ``__context__``, and theirs), or None. Ctrl-C inside a compiled kernel surfaces as numba's
     ``SystemError: CPUDispatcher(...) returned a result with an exception set``, the interrupt in
-    its context: :meth:`Trainer.fit` raises the interrupt itself, and the command line reads any
-    other command's interrupt (a prediction, the memory experiment) with this, the one place."""
+    its context: the LSTM raises the interrupt itself where it calls the kernels (so fit, predict
+    and a forward do), and the command line reads any other SystemError with this."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
@@ -588,8 +588,9 @@ class Trainer:
         one had not been made.
 
         Ctrl-C raises KeyboardInterrupt, also inside a compiled kernel (where numba turns it into a
-        SystemError, the interrupt in its context: :func:`interrupt_in`); the checkpoint then holds
-        the last epoch that ended, and ``resume=True`` goes on from it.
+        SystemError, the interrupt in its context, which the LSTM converts where it calls the kernels:
+        :func:`interrupt_in`); the checkpoint then holds the last epoch that ended, and
+        ``resume=True`` goes on from it.
 
         ``sample_weight``: None, or a weight >= 0 per sequence (N,), or with head="all" per step
         (N, T) (a step past a sequence's length weighs nothing, whatever is there), for
@@ -656,11 +657,6 @@ class Trainer:
                 logs["time"] = time.perf_counter() - t0
                 self._end_epoch(logs, monitor, checkpoint)
                 progress.end_epoch(logs)
-        except SystemError as exc:  # Ctrl-C inside a compiled kernel: numba's SystemError, the interrupt in its context
-            interrupt = interrupt_in(exc)
-            if interrupt is None:
-                raise
-            raise interrupt from None  # what the caller catches (`except KeyboardInterrupt`); the checkpoint is the last epoch's
         finally:
             progress.close()
         ran = self.epoch > first  # said once, by the call that ran the epochs (not again by a resume past the end)
