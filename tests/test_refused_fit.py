@@ -280,3 +280,17 @@ def test_class_weights_not_one_per_output_of_a_model_without_output_size_are_ref
     assert after[1:] == before[1:]
     for k, v in before[0].items():
         np.testing.assert_array_equal(after[0][k], v, err_msg=k)
+
+
+def test_a_user_metric_returning_its_mean_is_refused_before_anything_runs():
+    # refused in the first batch, after the shuffle, the dropout masks and the first optimizer step: the
+    # weights had moved. Now the metric is called on the model's output for X's first sequence first
+    for bad, exc, words in [(lambda o, y, m: 0.5, TypeError, "to return a pair (sum over valid targets, their count), got float 0.5"),
+                            (lambda o, y, m: (0.0, -1), ValueError, "to return a count >= 0, got -1.0")]:  # fmt: skip
+        t = make(metrics={"m": bad})
+        before = state(t)
+        with pytest.raises(exc) as e:
+            t.fit(X, Y, L, epochs=2, validation_split=0.25)
+        assert str(e.value).startswith("Trainer: expected metrics['m'] " + words), str(e.value)
+        assert_same(state(t), before)
+        assert len(t.history) == 0

@@ -616,6 +616,7 @@ class Trainer:
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
         S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)  # (N,) or (N, T) normalised, or None
         self._check_outputs(X, lengths, where)  # (a model without output_size, with class weights)
+        self._check_metric_forms(X, Y, lengths)  # (the user's metrics: what they return)
         data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
         digest = _digest(S)  # recorded in its settings: a resume must be with the same weights
         val = self._validation(X, Y, lengths, validation_data, validation_split)
@@ -790,6 +791,21 @@ class Trainer:
         if C != self.class_weight.size:
             fail(where, "class_weight", f"shape ({C},) (one weight per output of the model, one per class)", f"shape ({self.class_weight.size},)",
                  "Give one class weight per class, in the order of the class indices, or build the model with one output per class.")  # fmt: skip
+
+    def _check_metric_forms(self, X: np.ndarray, Y: np.ndarray, lengths: np.ndarray | None) -> None:
+        """Refuse a user's metric (not one of :data:`METRICS`) that does not return a pair (sum,
+        count >= 0) (:meth:`_score`), called on the model's output for X's first sequence (eval
+        mode, no cache: the model's weights, mode and dropout generator are left as they were).
+        Made before anything is written: in the first batch, the refusal came after the shuffle,
+        the dropout masks and the first optimizer step."""
+        own = [m for m, fn in self._metric_fns.items() if getattr(fn, "func", fn) not in METRICS.values()]  # (the regressor's partial(mae))
+        if not own:
+            return
+        lb = None if lengths is None else lengths[:1]
+        out = _predict(self.model, X[:1], lb, 1)
+        mask = _step_mask(lb, 1, X.shape[1]) if self.model.head_mode == "all" else None
+        for m in own:
+            self._score(m, out, Y[:1], mask)
 
     def _check_weighed(self, Y, lengths, T: int, where: str, what: str, S=None, arg: str = "sample_weight") -> None:
         """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0
