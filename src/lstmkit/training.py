@@ -438,7 +438,9 @@ class Trainer:
             their number: the epoch's value (and the running one a progress bar shows after each
             batch) is Σ sum / Σ count over the batches, the mean over every valid target however
             the batches cut them (a mean per batch would weigh a short last batch as a full one).
-            Early stopping on a metric (``monitor``) takes lower as better unless it is accuracy
+            Before training, fit calls each function once on the model's output for X's first
+            sequence (B = 1, eval mode) and refuses one that returns other than such a pair, so
+            the refusal comes before anything is written. Early stopping on a metric (``monitor``) takes lower as better unless it is accuracy
             (by any of its names: "acc", "val_acc") or its name ends in "accuracy".
         patience: stop after this many consecutive epochs without improvement of ``monitor``
             (Keras' EarlyStopping; None: never stop early).
