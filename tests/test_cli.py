@@ -751,3 +751,9 @@ def test_an_output_that_cannot_encode_the_symbols_gets_them_spelled_not_a_failur
     code, out, err = run("train", "d.npz", "--epochs", "1", "--hidden-size", "2", "--verbose", "0", "--model-out", "мод σ.npz")
     assert (code, err) == (0, "") and "model saved to \\u043c\\u043e\\u0434 \\u03c3.npz" in out  # the path as Python escapes it
     assert (tmp_path / "мод σ.npz").is_file()
+    # the demo's worked example and memory's --help wrote σ as \u03c3 there (the entry point's escape)
+    code, out, err = run("demo", "--quick", "--out", "d", "--skip", "counting", "digits", "forecast", "text", "memory")
+    assert (code, err) == (0, "") and "  i = sigma([+4.0000, +2.0000]) = [+0.9820, +0.8808]" in out and "\\u" not in out
+    assert "i = σ([+4.0000, +2.0000])" in (tmp_path / "d" / "seed000.txt").read_text(encoding="utf-8")  # the file keeps σ
+    code, out, err = run("memory", "--help")
+    assert (code, err) == (0, "") and "sigmoid(value)" in out and "\\u" not in out

@@ -19,12 +19,14 @@ logistic regression on the 64 pixels, the forecast beside naive, seasonal naive 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..explain.render_text import spell
 from ._options import add_check, missing_package, optional_missing, require
 
 HELP = "run the seeds' tasks end to end and write results and plots to an output folder"
@@ -282,7 +284,8 @@ def run(args: argparse.Namespace) -> int:
                 raise
             report, figures = f"skipped: {missing_package(name, exc)}", {}
         secs = time.perf_counter() - t0
-        print(f"\n=== {name} ({secs:.1f} s) ===\n{report}", flush=True)
+        shown = spell(report, getattr(sys.stdout, "encoding", None))  # (σ as sigma on an ASCII terminal; the file keeps σ)
+        print(f"\n=== {name} ({secs:.1f} s) ===\n{shown}", flush=True)
         _write_text(out / f"{name}.txt", report)
         summary.append(f"{name}: {secs:.1f} s")
         summary += [f"  {k}: {_figure(v)}" for k, v in figures.items()]
