@@ -346,6 +346,46 @@ def test_latex_sets_a_comma_subscript_as_one():
     assert r"\emph{($n_{h,i}$ is the first 2, $n_{h,f}$ the next 2, then $n_{h,c}$ and $n_{h,o}$)}" in tex
 
 
+@pytest.mark.parametrize("text, want", [
+    (r"x_{\input /etc/passwd}", r"x\_\{\textbackslash{}input /etc/passwd\}"),
+    (r"h_(\openin5=/etc/passwd)", r"h\_(\textbackslash{}openin5=/etc/passwd)"),
+    (r"W_{\write18{id}}", r"W\_\{\textbackslash{}write18\{id\}\}"),
+    (r"c_{t-1\def}", r"c\_\{t-1\textbackslash{}def\}"),
+    ("x_{a$b}", r"x\_\{a\$b\}"),
+])
+def test_latex_sets_a_subscript_that_is_not_plain_as_text(text, want):
+    from lstmkit.explain.render_latex import tex_escape
+
+    # helper-153 #2: a braced or parenthesized subscript was pasted into math as it was written: a
+    # worked example's title x_{\input /etc/passwd} made pdflatex read the file into the PDF
+    assert tex_escape(text) == want
+    # a plain subscript is still math: letters, digits, ",+-" and spaces, up to 12
+    assert tex_escape("h_{t-1} c_(t - 1) W_{k,h} x_{t+1}") == r"$h_{t-1}$ $c_{t - 1}$ $W_{k,h}$ $x_{t+1}$"
+    assert tex_escape("x_{abcdefghijklm}") == r"x\_\{abcdefghijklm\}"  # 13 letters: not a subscript
+
+
+def test_latex_of_a_hostile_worked_example_has_no_command_from_the_file():
+    import tomllib
+
+    # every place text of the file reaches the LaTeX: title, source (subtitle), note, labels (headings
+    # and a table's cells), class names (an equation's note); and ESC (a control character) as "?"
+    evil = r"x_{\input /etc/hostname} h_(\openin5=/etc/passwd) \write18{id} \x1b[2J"
+    d = tomllib.loads((EXAMPLES / "seed000.toml").read_text(encoding="utf-8"))
+    bad = '"' + evil.replace("\\", "\\\\").replace("\\\\x1b", "\\u001b") + '"'
+    doc = tomllib.loads(f"title = {bad}\nsource = {bad}\nnote = {bad}\n")
+    d.update(doc)
+    d["inputs"]["labels"] = [doc["title"]] * 3
+    d["readout"]["classes"] = [doc["title"]] * 2
+    ex = worked.from_dict(d)[0]
+    assert "\x1b" in ex.title and ex.labels[0] == ex.title  # the file's text, as written
+    tex = explain(ex, "latex", grad=True)
+    for command in (r"\input", r"\openin", r"\write18", "\x1b"):
+        assert command not in tex
+    # title, subtitle, note (1 each), labels in the inputs' table and the 3 step headings, class names in 3 notes
+    assert tex.count(r"x\_\{\textbackslash{}input /etc/hostname\}") == 1 + 1 + 1 + 3 + 3 + 3
+    assert "predicted class 1 (x\\_" in tex
+
+
 CONCAT_WITH_BIAS = """
 title = "concat, biases"
 notation = "concat"

@@ -76,10 +76,17 @@ _ESC = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
+#: what a braced or parenthesized subscript in running text may hold to be set as math: letters,
+#: digits, ``,+-`` and spaces, at most 12 (t-1, t - 1, k,h). The text comes from files (a worked
+#: example's title, labels and notes, a model's class names): anything else, a backslash above all
+#: (``x_{\input /etc/passwd}`` would make pdflatex read the file), stays text, escaped
+SAFE_SUBSCRIPT = r"[A-Za-z0-9,+\- ]{1,12}"
 #: a symbol with a subscript in running text: x_2, h_{t-1}, c_(t-1), c~_t, W_ii, W_k,h, n_x,i (a base of
 #: one or two letters not inside a word, a subscript of up to three letters or digits, or two of them
-#: joined by a comma, or braced or in parentheses; not dh_next or y_scale, which are names)
-_SUBSCRIPTED = re.compile(r"(?<![\w\\])([A-Za-zΣμγβσ]{1,2})(~|\u0303)?_(\{[^{}]*\}|\([^()]*\)|[A-Za-z0-9]{1,3}(?:,[A-Za-z0-9]{1,3})?(?![\w]))")
+#: joined by a comma, or :data:`SAFE_SUBSCRIPT` braced or in parentheses; not dh_next or y_scale,
+#: which are names)
+_SUBSCRIPTED = re.compile(r"(?<![\w\\])([A-Za-zΣμγβσ]{1,2})(~|\u0303)?_(\{" + SAFE_SUBSCRIPT + r"\}|\(" + SAFE_SUBSCRIPT
+                          + r"\)|[A-Za-z0-9]{1,3}(?:,[A-Za-z0-9]{1,3})?(?![\w]))")
 
 
 def _text_math(m: re.Match) -> str:
@@ -92,12 +99,16 @@ def _escape_plain(s: str) -> str:
     out = "".join(_ESC.get(ch, ch) for ch in s)
     for a, b in _UNI:
         out = out.replace(a, "$" + b.strip() + "$")
-    return re.sub(r"[^\x00-\x7f]", "?", out)  # nothing pdflatex's base fonts cannot set
+    return re.sub(r"[^\t\n\x20-\x7e]", "?", out)  # nothing pdflatex's base fonts cannot set, no control character
 
 
 def tex_escape(s: str) -> str:
     """Plain text for LaTeX: special characters escaped, Greek and math symbols as inline math, and
-    a subscripted symbol (x_2, h_{t-1}) as math: $x_{2}$, not the literal x\\_2."""
+    a subscripted symbol (x_2, h_{t-1}) as math: $x_{2}$, not the literal x\\_2. Only a subscript of
+    :data:`SAFE_SUBSCRIPT` becomes math; any other (``x_{\\input f}``) is text, escaped like the rest:
+    the text may come from a file, and nothing of it reaches the LaTeX source as a command.
+    Control characters (but tab and newline) become ``?``, as any character pdflatex's base fonts
+    cannot set."""
     out, at = [], 0
     for m in _SUBSCRIPTED.finditer(s):
         out += [_escape_plain(s[at:m.start()]), _text_math(m)]
