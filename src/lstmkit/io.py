@@ -225,35 +225,53 @@ def _reject_constant(name: str):
     raise ValueError(f"JSON constant {name} is not allowed")
 
 
+def npy_header(f, bad, name: str) -> tuple[tuple, bool, np.dtype]:
+    """The header of the ``.npy`` data ``f`` is at the start of: ``(shape, fortran_order, dtype)``, read
+    with NumPy's literal parser (never ``eval``, nothing unpickled); a version other than 1.0 or 2.0
+    is refused by raising ``bad(what)`` (``what`` a phrase naming ``name``: "entry 'w.npy' has ...").
+    ``f`` is left at the first byte of the data. The caller checks the dtype as it needs, then the
+    shape with :func:`check_npy_size`. The one reader of a ``.npy`` header for the files lstmkit reads
+    (model files here, data files in :mod:`lstmkit.tables`)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)
+    raise bad(f"{name} has .npy version {version}, expected 1.0 or 2.0")
+
+
+def check_npy_size(shape, dtype: np.dtype, header_len: int, size: int, bad, name: str, max_bytes: int = MAX_BYTES) -> int:
+    """The element count of a ``.npy`` header's ``shape``, once the shape is known to be sane: at most
+    :data:`MAX_ELEMENTS` elements and ``max_bytes`` bytes, and ``header_len`` + its bytes equal to
+    ``size``, the bytes the file or zip entry holds (declared, not read: a header declaring 14 TiB in a
+    file of 192 bytes is refused before anything is allocated). Else raises ``bad(what)``, as
+    :func:`npy_header`."""
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise bad(f"{name} has shape {shape}")
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        raise bad(f"{name} has an absurd shape {shape} ({count} elements > {MAX_ELEMENTS})")
+    nbytes = count * dtype.itemsize
+    if nbytes > max_bytes:
+        raise bad(f"{name} declares shape {shape} of {dtype}, {nbytes} bytes (at most {max_bytes})")
+    if header_len + nbytes != size:
+        raise bad(f"{name} declares shape {shape} of {dtype} ({nbytes} bytes) but holds {size - header_len} bytes")
+    return count
+
+
 def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path, is_meta: bool) -> np.ndarray:
     """Parse one ``.npy`` entry with every size and dtype checked before the data is read."""
     name = info.filename
+    bad = lambda what: _bad(path, what)  # noqa: E731
     with zf.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise _bad(path, f"entry {name!r} has .npy version {version}, expected 1.0 or 2.0")
+        shape, fortran, dtype = npy_header(f, bad, f"entry {name!r}")
         if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
             raise _bad(path, f"entry {name!r} has dtype {dtype} (object or structured data, which would need pickle)")
         allowed = "U" if is_meta else _NUMERIC_KINDS
         if dtype.kind not in allowed:
             raise _bad(path, f"entry {name!r} has dtype {dtype}, expected {'a unicode string' if is_meta else 'bool, int, uint or float'}")
-        if not all(isinstance(n, int) and n >= 0 for n in shape):
-            raise _bad(path, f"entry {name!r} has shape {shape}")
-        count = math.prod(shape)
-        if count > MAX_ELEMENTS:
-            raise _bad(path, f"entry {name!r} has an absurd shape {shape} ({count} elements > {MAX_ELEMENTS})")
+        count = check_npy_size(shape, dtype, f.tell(), info.file_size, bad, f"entry {name!r}")
         nbytes = count * dtype.itemsize
-        header_len = f.tell()
-        if header_len + nbytes != info.file_size:
-            raise _bad(
-                path,
-                f"entry {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) but holds "
-                f"{info.file_size - header_len} bytes",
-            )
         arr = np.empty(count, dtype=dtype)  # read straight into it: one copy of the data in memory, not two
         buf, got = memoryview(arr).cast("B"), 0
         while got < nbytes:  # in chunks: a zip entry's readinto reads (allocates) as much as it is asked
@@ -282,6 +300,31 @@ def _ratio(info: zipfile.ZipInfo) -> str:
     return f"{info.file_size // info.compress_size} times as many" if info.compress_size else "from nothing"
 
 
+def check_zip_sizes(infos: Iterable[zipfile.ZipInfo], bad, max_bytes: int = MAX_BYTES, fix: str = BOMB_FIX, inflated=None) -> None:
+    """Refuse a zip directory (``ZipFile.infolist()``) by its declared sizes, before anything is
+    inflated, by raising ``bad(what)`` (``what`` a phrase: "entry 'w.npy' declares ..."): entries
+    adding up to more than ``max_bytes`` bytes, a compressed entry that is a decompression bomb
+    (:func:`_bomb`: more than :data:`BOMB_MIN_BYTES` and :data:`BOMB_RATIO` times its compressed
+    size), or the compressed entries together being one (many entries, each below the bound). ``fix``
+    ends a bomb's phrase (how to save the file again); ``inflated(info)``: whether the caller will
+    inflate that entry (None: every entry), only those count as a bomb. The one rule for every zip
+    lstmkit reads: its own files, ``.keras`` and PyTorch ``.pt`` archives, data ``.npz`` files."""
+    total = inflating = compressed = 0  # declared sizes: all entries'; those to inflate, and theirs compressed
+    for info in infos:
+        total += info.file_size
+        if total > max_bytes:
+            raise bad(f"entries add up to more than {max_bytes} bytes")
+        if info.compress_type != zipfile.ZIP_STORED and (inflated is None or inflated(info)):
+            if _bomb(info.file_size, info.compress_size):
+                raise bad(f"entry {info.filename!r} declares {info.file_size} bytes from {info.compress_size} compressed, "
+                          f"{_ratio(info)}: {fix}")  # fmt: skip
+            inflating += info.file_size
+            compressed += info.compress_size
+    if _bomb(inflating, compressed):
+        raise bad(f"its deflated entries declare {inflating} bytes from {compressed} compressed, more than {BOMB_RATIO} "
+                  f"times as many: {fix}")  # fmt: skip
+
+
 def _accepted(base: str, names: tuple[str, ...] | None) -> bool:
     """Whether an array name is among ``names`` (exact names or fnmatch patterns: ``model/*``);
     any name when ``names`` is None."""
@@ -299,7 +342,6 @@ def _parse(
             raise _bad(path, f"{len(infos)} entries (at most {MAX_ENTRIES})")
         filenames = [i.filename for i in infos]
         seen = set()
-        total = inflated = deflated = 0  # declared sizes: all entries'; the deflated ones' to be read, and theirs compressed
         for info in infos:
             base = info.filename[:-4] if info.filename.endswith(".npy") else None
             if base is None or not (base == META_KEY or (len(base) <= NAME_MAX and NAME_RE.match(base))):
@@ -311,18 +353,10 @@ def _parse(
             seen.add(info.filename)
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise _bad(path, f"entry {info.filename!r} uses compression method {info.compress_type}")
-            total += info.file_size
-            if total > max_bytes:  # the caller's bound, as for the file itself (it was always MAX_BYTES)
-                raise _bad(path, f"entries add up to more than {max_bytes} bytes")
-            if info.compress_type == zipfile.ZIP_DEFLATED and (base == META_KEY or arrays_too):  # one to inflate
-                if _bomb(info.file_size, info.compress_size):
-                    raise _bad(path, f"entry {info.filename!r} declares {info.file_size} bytes from {info.compress_size} "
-                                     f"compressed, {_ratio(info)}: {BOMB_FIX}")  # fmt: skip
-                inflated += info.file_size
-                deflated += info.compress_size
-        if _bomb(inflated, deflated):  # many entries each below BOMB_MIN_BYTES
-            raise _bad(path, f"its deflated entries declare {inflated} bytes from {deflated} compressed, more than "
-                             f"{BOMB_RATIO} times as many: {BOMB_FIX}")  # fmt: skip
+        # the caller's bound on the entries' declared sizes, as for the file itself (it was always MAX_BYTES), and
+        # the bombs among the entries to be inflated (read_meta inflates the metadata alone)
+        check_zip_sizes(infos, lambda what: _bad(path, what), max_bytes,
+                        inflated=lambda info: arrays_too or info.filename == META_KEY + ".npy")  # fmt: skip
         if META_KEY + ".npy" not in filenames:
             raise FileFormatError(f"{path}: expected an lstmkit file with metadata ({META_KEY}.npy), found none.")
         arrays: dict[str, np.ndarray] = {}
