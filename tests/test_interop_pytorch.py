@@ -645,3 +645,65 @@ def test_a_float64_value_beyond_the_float32_dtype_asked_is_named_not_made_inf():
     with torch.no_grad():
         lin.weight[1, 3] = 3e38  # within float32's range: taken
     assert from_torch(lin, dtype=np.float32)["weight"][1, 3] == np.float32(3e38)
+
+
+def _bomb_pt(path, n: int) -> None:
+    """A .pt as torch.save writes {"weight_ih_l0": zeros(n)} but with its tensor's record data/0 deflated
+    (torch writes it stored): n float32 zeros, ~1000x smaller (helper-153's bomb.pt, at 16 MB not 2.4 GB)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    torch.save({"weight_ih_l0": torch.zeros(n)}, buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            how = zipfile.ZIP_DEFLATED if info.filename.endswith("/data/0") else zipfile.ZIP_STORED
+            zout.writestr(info.filename, zin.read(info), how)
+
+
+def test_a_deflated_bomb_pt_is_refused_from_its_zip_directory(tmp_path, monkeypatch):
+    """A 2 MB .pt whose data/0 inflated to 2.4 GB made torch.load (hence lstmkit convert) take 2.6 GB, then
+    fail with a traceback (helper-153 #1). The zip directory's declared sizes are checked first, as
+    lstmkit.io checks its own files: a FileFormatError naming the file and the entry, torch.load never called."""
+    import zipfile
+
+    from lstmkit import io as lio
+
+    n = 4 * 10**6  # 16 MB of zeros: above BOMB_MIN_BYTES (8 MiB)
+    path = tmp_path / "bomb.pt"
+    _bomb_pt(path, n)
+    with zipfile.ZipFile(path) as z:
+        info = next(i for i in z.infolist() if i.filename.endswith("/data/0"))
+    assert info.file_size == 4 * n and info.file_size > lio.BOMB_MIN_BYTES and info.file_size > 100 * info.compress_size  # the premise
+    calls = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a))
+    with pytest.raises(lstmkit.io.FileFormatError, match=rf"^load_state_dict_file: {re.escape(str(path))}: not a state_dict file lstmkit reads: "
+                                                         rf"entry '{re.escape(info.filename)}' declares {4 * n} bytes from {info.compress_size} "
+                                                         rf"compressed, \d+ times as many: a decompression bomb.*torch\.save"):  # fmt: skip
+        load_state_dict_file(path)
+    assert calls == []
+
+
+def test_a_state_dict_file_is_read_without_a_second_copy_of_its_weights(tmp_path):
+    """load_state_dict_file copied every tensor torch.load gave it (.copy() after cast_float): twice a file's
+    weights in memory (a 500 MB file: 1.2 GB peak, 0.72 GB now). torch.load's tensors are its own, so they are
+    handed over; tied weights (one storage under two keys) and a view of a larger storage are copied, so that
+    no two arrays share memory. NumPy's allocations are traced by tracemalloc (torch's are not)."""
+    import tracemalloc
+
+    w = torch.randn(1000, 1000)
+    torch.save({"weight_ih_l0": w, "weight_hh_l0": torch.randn(4, 1)}, tmp_path / "w.pt")
+    tracemalloc.start()
+    try:
+        sd = load_state_dict_file(tmp_path / "w.pt")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(sd["weight_ih_l0"], w.numpy())
+    assert peak < w.numel() * 4 // 2, peak  # 4 MB of weights: no copy of them made by NumPy
+    tied = torch.randn(8, 3)
+    torch.save({"a": tied, "b": tied, "c": tied[2:4]}, tmp_path / "tied.pt")
+    sd = load_state_dict_file(tmp_path / "tied.pt")
+    sd["a"][0, 0] = 1e3
+    assert sd["b"][0, 0] == tied[0, 0].item() and sd["c"].tolist() == tied[2:4].tolist()
+    assert not any(np.shares_memory(sd[x], sd[y]) for x, y in (("a", "b"), ("a", "c"), ("b", "c")))

@@ -22,11 +22,13 @@ import io
 import os
 import warnings
 import re
+import zipfile
 from typing import Mapping
 
 import numpy as np
 
 from .._checks import a_or_an, cast_float, check_float_array, count, fail, optional_import
+from ..io import FileFormatError, check_zip_sizes
 from ..cell import LSTMCell, RNNCell
 from ..recurrent import LSTM, RNN
 
@@ -43,17 +45,22 @@ def _np_dtype(tensor_dtype, dtype):
     return np.dtype(np.float64) if tensor_dtype == torch.float64 else np.dtype(np.float32)
 
 
-def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True, where: str = "lstmkit.interop.pytorch", source: str = "") -> dict[str, np.ndarray]:
+def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True, where: str = "lstmkit.interop.pytorch", source: str = "",
+              owned: bool = False) -> dict[str, np.ndarray]:
     """torch tensors -> NumPy arrays: floating ones in ``dtype`` (default: float64 stays, others
     float32; a value beyond ``dtype``'s range refused, named by its key); with ``floats_only=False`` other tensors (a BatchNorm's int64 ``num_batches_tracked``,
     an integer recurrent weight) are kept in their own dtype, for :func:`module_from_state_dict` to say
     which layer they belong to, or to refuse a recurrent weight that is not floating-point as it refuses
     one in a dict of NumPy arrays. A sparse (or other non-strided) tensor is refused by its key, where
     torch said "can't convert Sparse layout tensor to numpy". ``where`` and ``source`` (the file, with a
-    space after it) name the caller and where the tensors came from in a refusal."""
+    space after it) name the caller and where the tensors came from in a refusal. Every array is the
+    caller's own, sharing no memory with a tensor of ``sd`` or another array, except with ``owned``
+    (``sd`` is the caller's alone, as torch.load's result): then a tensor whose storage is its own and
+    no other key's is handed over as it is, without a copy (a second copy of a large file's weights)."""
     import torch
 
     out = {}
+    seen: set[int] = set()  # the storages handed over (owned): a second key on one of them (a view, tied weights) is copied
     for k, v in sd.items():
         arg = f"{source}state_dict[{k!r}]"
         if not isinstance(v, torch.Tensor):
@@ -67,7 +74,7 @@ def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True, where: str = "l
             fail(where, arg, "a tensor holding its values", f"one torch cannot read ({type(exc).__name__}: {exc})", exc=TypeError)
         if not t.is_floating_point() and not floats_only:
             try:
-                out[k] = t.numpy().copy()
+                out[k] = _own(t.numpy(), t, owned, seen)
                 continue
             except (TypeError, RuntimeError):  # a quantized or sparse tensor, ...
                 pass
@@ -76,8 +83,21 @@ def _to_numpy(sd: Mapping, dtype=None, floats_only: bool = True, where: str = "l
         if t.dtype not in (torch.float32, torch.float64):
             t = t.to(torch.float64)
         # a float64 value beyond a float32 dtype's range (from_torch(m, dtype=numpy.float32)) named by its key and index, not made inf
-        out[k] = cast_float(t.numpy(), _np_dtype(v.dtype, dtype), where, arg).copy()
+        out[k] = _own(cast_float(t.numpy(), _np_dtype(v.dtype, dtype), where, arg), t, owned, seen)
     return out
+
+
+def _own(a: np.ndarray, t, owned: bool, seen: set[int]) -> np.ndarray:
+    """``a`` (an array of tensor ``t``'s values) as memory of its own: copied where it shares ``t``'s
+    memory, unless ``owned`` and ``t`` is the whole of a storage no earlier key had (``seen``, its
+    address added)."""
+    if not np.may_share_memory(a, t.numpy()):  # cast_float made a new array (float64 -> float32): the copy is made
+        return a
+    storage = t.untyped_storage()
+    if owned and storage.nbytes() == a.nbytes and storage.data_ptr() not in seen:
+        seen.add(storage.data_ptr())
+        return a
+    return a.copy()
 
 
 def from_torch(module, dtype=None):
@@ -225,6 +245,7 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         import torch
 
     where = "load_state_dict_file"
+    _check_archive(path, where)
     try:
         obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -242,7 +263,29 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         obj = _checkpoint_entry(obj, path, where)
     if not isinstance(obj, Mapping) or not all(isinstance(k, str) for k in obj):
         fail(where, f"{path}", "a mapping name -> tensor (a state_dict)", type(obj).__name__, "Save model.state_dict(), not the model.")
-    return _to_numpy(obj, floats_only=False, where=where, source=f"{path} ")
+    return _to_numpy(obj, floats_only=False, where=where, source=f"{path} ", owned=True)
+
+
+#: how to mend a .pt archive refused as a decompression bomb
+_PT_BOMB_FIX = ("a decompression bomb, or a file compressed by another writer; torch.save writes tensors uncompressed "
+                "(load it with torch.load and save the state_dict again with torch.save)")  # fmt: skip
+
+
+def _check_archive(path, where: str) -> None:
+    """Refuse a ``.pt`` zip archive (what ``torch.save`` writes) by the sizes its directory declares,
+    before ``torch.load`` inflates anything: lstmkit.io's rule for every zip it reads
+    (:func:`lstmkit.io.check_zip_sizes`: at most :data:`lstmkit.io.MAX_BYTES` in all, no entry, nor
+    all of them, a decompression bomb), a :class:`~lstmkit.io.FileFormatError` naming the file and
+    the entry. A 2 MB file whose ``data/0`` declares 2.4 GB of deflated zeros made torch.load take
+    2.6 GB. A file that is no zip (torch's legacy format), or none at all, is left to torch.load."""
+    try:
+        zf = zipfile.ZipFile(os.fspath(path))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    with zf:
+        infos = zf.infolist()
+
+    check_zip_sizes(infos, lambda what: FileFormatError(f"{where}: {path}: not a state_dict file lstmkit reads: {what}."), fix=_PT_BOMB_FIX)
 
 
 def _is_state_dict(obj) -> bool:
