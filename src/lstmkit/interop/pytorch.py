@@ -239,7 +239,10 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     ``{"model": state_dict, "epoch": 3, "optimizer": ...}``) with exactly one entry that is one,
     which is read with a UserWarning naming it (:func:`_checkpoint_entry`). Floating-point tensors
     become float32 or float64 arrays, others (a BatchNorm's ``num_batches_tracked``) keep their dtype:
-    :func:`module_from_state_dict` says which layer they belong to.
+    :func:`module_from_state_dict` says which layer they belong to. Before torch.load inflates
+    anything, the zip's directory is checked as :mod:`lstmkit.io` checks its own files (at most
+    ``MAX_BYTES`` declared in all, no decompression bomb: :func:`_check_archive`); the arrays are
+    torch.load's tensors' memory, not copies of it (a tensor sharing storage with another is copied).
     """
     with optional_import("torch", "load_state_dict_file", "to read a torch state_dict file"):
         import torch
