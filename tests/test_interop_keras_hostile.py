@@ -6,6 +6,7 @@ refusal names the file and the entry (helper-89's deployer audit, finding 1)."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -426,3 +427,24 @@ def test_dropouts_between_lstm_layers_lstmkit_cannot_hold_are_read_with_a_warnin
             "LSTM layers: lstmkit's dropout has one rate for all of them. Dropout acts in training only, so the model read computes "
             f"what Keras' model(x) and predict compute; trained further, it trains with dropout={rate:g} between every two layers."])
         assert all(w.filename == __file__ for w in caught)
+
+
+def test_a_deeply_nested_config_or_a_weights_entry_that_is_not_hdf5_is_a_file_format_error(tmp_path, capsys):
+    """helper-153 #6: a config.json of '[' * 100000 raised RecursionError ("lstmkit: error: maximum recursion depth
+    exceeded while decoding a JSON array", no file named), and a model.weights.h5 entry that is no HDF5 file a bare
+    OSError ("Unable to synchronously open file (file signature not found)", neither file nor entry named). Both
+    are FileFormatErrors naming the file and the entry; the command line says them in one line."""
+    deep, not_h5 = tmp_path / "deep.keras", tmp_path / "noth5.keras"
+    with zipfile.ZipFile(deep, "w") as z:
+        z.writestr("config.json", "[" * 100000 + "]" * 100000)
+        z.writestr("model.weights.h5", b"x")
+    with zipfile.ZipFile(not_h5, "w") as z:
+        z.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {"layers": []}}))
+        z.writestr("model.weights.h5", b"x" * 1000)
+    for path, said in ((deep, r"entry config\.json JSON nested as Keras writes it, got JSON nested too deeply to parse\."),
+                       (not_h5, r"entry model\.weights\.h5 an HDF5 file, got one h5py cannot open \(.*signature.*\)\.")):  # fmt: skip
+        with pytest.raises(FileFormatError, match=rf"^read_keras: expected {re.escape(str(path))} {said} Save the model again with Keras\.$"):
+            read_keras(path)
+        assert main(["convert", str(path), str(tmp_path / "o.npz")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(path) in err and "lstmkit: error:" in err, err

@@ -703,8 +703,15 @@ def _read_file(path, where: str):
         except FileNotFoundError:
             raise
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            fail(where, path, "a .keras zip with config.json and model.weights.h5", f"{type(exc).__name__}: {exc}")
-        h5 = h5py.File(io.BytesIO(h5_bytes), "r")
+            fail(where, path, "a .keras zip with config.json and model.weights.h5", f"{type(exc).__name__}: {exc}", exc=FileFormatError)
+        except RecursionError:  # '[' * 100000: deeper than the JSON parser's recursion goes
+            fail(where, f"{path} entry config.json", "JSON nested as Keras writes it", "JSON nested too deeply to parse",
+                 "Save the model again with Keras.", exc=FileFormatError)  # fmt: skip
+        try:
+            h5 = h5py.File(io.BytesIO(h5_bytes), "r")
+        except OSError as exc:  # "file signature not found": the entry is no HDF5 file
+            fail(where, f"{path} entry model.weights.h5", "an HDF5 file", f"one h5py cannot open ({exc})",
+                 "Save the model again with Keras.", exc=FileFormatError)  # fmt: skip
     else:
         if not os.path.exists(path):
             raise FileNotFoundError(2, "No such file", path)
