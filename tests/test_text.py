@@ -291,3 +291,40 @@ def test_a_model_file_with_a_bad_seq_len_is_refused_at_load_as_fit_refuses_it(tm
 
     with pytest.raises((TypeError, ValueError), match=rf"^TextGenerator: expected seq_len {said}\.$"):
         check_hyper_parameters(TextGenerator(seq_len=seq_len), "TextGenerator")
+
+
+def test_the_progress_moves_after_each_chunk_with_the_running_loss(monkeypatch):
+    # the text is one batch: the bar was declared 1 step and moved once an epoch. 4 streams of 25 characters in
+    # chunks of 10, 10 and 5: 3 steps an epoch, after each the mean loss so far over the characters read, each
+    # chunk's mean loss weighed by its characters (4 * 10, 4 * 10, 4 * 5), as the epoch's loss is
+    import lstmkit.training as training
+    from lstmkit.progress import Silent
+
+    calls, losses = [], []
+
+    class Recorder(Silent):
+        def start_epoch(self, epoch, epochs, steps):
+            calls.append(("start", steps))
+
+        def update(self, logs, advance=1):
+            calls.append(("update", advance, logs["loss"]))
+
+    loss = training.Trainer._loss
+
+    def recorded(self, *args):  # each chunk's mean loss, as the Trainer computes it
+        out = loss(self, *args)
+        losses.append(out[0])
+        return out
+
+    monkeypatch.setattr(training, "make_progress", lambda verbose, stream: Recorder())
+    monkeypatch.setattr(training.Trainer, "_loss", recorded)
+    g = TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=2, learning_rate=0.05, seed=0).fit(PATTERN[:101])
+    assert g.n_updates_ == 6 and [c for c in calls if c[0] == "start"] == [("start", 3)] * 2
+    assert len([c for c in calls if c[0] == "update"]) == g.n_updates_  # n_updates_ / epochs an epoch
+    sizes = [40, 40, 20]
+    for epoch in range(2):
+        mine = losses[3 * epoch : 3 * epoch + 3]
+        running = [sum(mine[i] * sizes[i] for i in range(j + 1)) / sum(sizes[: j + 1]) for j in range(3)]
+        shown = [c[2] for c in calls[4 * epoch + 1 : 4 * epoch + 4]]
+        np.testing.assert_allclose(shown, running, rtol=1e-12)
+        assert g.history_.epochs[epoch]["loss"] == shown[-1]  # the epoch's figure is the last running one

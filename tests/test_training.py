@@ -1513,3 +1513,31 @@ def test_ctrl_c_inside_a_compiled_kernel_comes_out_of_inference_as_keyboard_inte
         assert info.value.__suppress_context__
         monkeypatch.setattr(backends, "for_cache", for_cache)
         assert model.training  # a SequenceModel is built in training mode; the interrupted predict put it back
+
+
+def test_with_bptt_the_progress_counts_and_moves_chunk_by_chunk(monkeypatch):
+    # the bar was declared ceil(N / batch_size) steps and moved once per batch: a TextGenerator's text is
+    # one batch, so it sat at 0% the whole epoch and jumped to 100% at its end. With bptt a step is a
+    # chunk: 2 batches (8, then 3 sequences) of T = 7 cut into chunks of 3 (3, 3, 1): 6 steps an epoch.
+    # The second batch's sequences all end within 3 steps: its last two chunks are not run, and the bar
+    # is moved past them at once, so it still ends full
+    import lstmkit.training as training
+    from lstmkit.progress import Silent
+
+    X, Y, lengths = _regression_data(n=11)
+    lengths = lengths.copy()
+    lengths[8:] = [3, 1, 2]  # the second batch (shuffle=False): every sequence ends within the first chunk
+    calls = []
+
+    class Recorder(Silent):
+        def start_epoch(self, epoch, epochs, steps):
+            calls.append(("start", steps))
+
+        def update(self, logs, advance=1):
+            calls.append(("update", advance))
+
+    monkeypatch.setattr(training, "make_progress", lambda verbose, stream: Recorder())
+    model = SequenceModel(2, 1, 3, dtype=np.float64, seed=0)
+    Trainer(model, loss="mse", batch_size=8, shuffle=False, bptt=3, seed=0).fit(X, Y, lengths, epochs=2)
+    epoch = [("start", 2 * 3), ("update", 1), ("update", 1), ("update", 1), ("update", 1), ("update", 2)]
+    assert calls == epoch * 2

@@ -1,7 +1,9 @@
 """Training progress: a live bar with loss, metric and ETA on a terminal, plain lines otherwise.
 
 ``make_progress(verbose, stream)`` returns an object with ``start_epoch(epoch, epochs, steps)``,
-``update(logs)`` after each batch and ``end_epoch(logs)`` after each epoch.
+``update(logs)`` after each of the epoch's ``steps`` updates (each batch; each chunk of a batch with
+truncated BPTT), ``update(logs, advance=n)`` for n steps at once (chunks not run: every sequence
+of the batch had ended), and ``end_epoch(logs)`` after each epoch.
 
     verbose 0   nothing
     verbose 1   a rich progress bar when ``stream`` is a terminal and rich is installed;
@@ -32,7 +34,7 @@ class Silent:
     def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
         pass
 
-    def update(self, logs: Mapping[str, Any]) -> None:
+    def update(self, logs: Mapping[str, Any], advance: int = 1) -> None:
         pass
 
     def end_epoch(self, logs: Mapping[str, Any]) -> None:
@@ -105,8 +107,8 @@ class RichBar(Silent):
         label = f"{epoch + 1}/{epochs}".ljust(2 * len(str(epochs)) + 1)  # each row printed alone: the bars aligned
         self.task = self.progress.add_task("", total=steps, epoch=label, logs="")
 
-    def update(self, logs):
-        self.progress.update(self.task, advance=1, logs=format_logs(logs))
+    def update(self, logs, advance=1):
+        self.progress.update(self.task, advance=advance, logs=format_logs(logs))
 
     def end_epoch(self, logs):
         """The epoch's row, with its final logs, printed above the live region; its task removed."""

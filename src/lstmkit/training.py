@@ -436,7 +436,7 @@ class Trainer:
             within a sequence's length and 0.0 past it, or None where every step counts (no
             lengths; head="last"). It returns the sum of its score over the valid targets and
             their number: the epoch's value (and the running one a progress bar shows after each
-            batch) is Σ sum / Σ count over the batches, the mean over every valid target however
+            batch, each chunk with bptt) is Σ sum / Σ count over the batches, the mean over every valid target however
             the batches cut them (a mean per batch would weigh a short last batch as a full one).
             Before training, fit calls each function once on the model's output for X's first
             sequence (B = 1, eval mode) and refuses one that returns other than such a pair, so
@@ -652,7 +652,7 @@ class Trainer:
         try:
             while self.epoch < epochs and not self.stopped:
                 t0 = time.perf_counter()
-                progress.start_epoch(self.epoch, epochs, -(-len(X) // self.batch_size))
+                progress.start_epoch(self.epoch, epochs, self._steps(X))
                 logs = {"epoch": self.epoch + 1, **self._train_epoch(X, Y, lengths, S, progress)}
                 if val is not None:  # checked once, by _split
                     logs.update({f"val_{k}": v for k, v in self._evaluate(*val).items()})
@@ -676,17 +676,33 @@ class Trainer:
         if self.verbose:
             print(line, file=sys.stdout if self.stream is None else self.stream, flush=True)
 
+    def _steps(self, X) -> int:
+        """The progress steps of an epoch over X (N, T, ...): one per update, ceil(N / batch_size)
+        batches times, with ``bptt``, ceil(T / bptt) chunks each (a text of one batch, TextGenerator's,
+        moves the bar chunk by chunk, not once at the epoch's end)."""
+        batches = -(-len(X) // self.batch_size)
+        return batches * (-(-X.shape[1] // self.bptt) if self.bptt else 1)
+
     def _train_epoch(self, X, Y, lengths, S, progress) -> dict[str, float]:
         """Shuffled mini-batches, one update each (per chunk with bptt); the epoch's mean loss and
-        metrics over valid targets. S: the sample weights (:meth:`_sample_weight`) or None."""
+        metrics over valid targets. S: the sample weights (:meth:`_sample_weight`) or None.
+        ``progress.update`` is given the running numbers (Σ sum / Σ count so far) after each update:
+        each batch, or each chunk with bptt (:meth:`_steps` of them an epoch)."""
         self.model.train()
         n = len(X)
         order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
         totals: dict[str, list[float]] = {"loss": [0.0, 0.0], **{m: [0.0, 0.0] for m in self.metrics}}
+
+        def done(skipped: int = 0) -> None:  # after a chunk; skipped: the batch's chunks past every length, not run
+            running = {k: s / max(c, 1e-300) for k, (s, c) in totals.items()}
+            if skipped:
+                progress.update(running, advance=skipped)
+            else:
+                progress.update(running)
+
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
-            self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], None if S is None else S[idx], totals)
-            progress.update({k: s / max(c, 1e-300) for k, (s, c) in totals.items()})
+            self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], None if S is None else S[idx], totals, done)
         return {k: s / c if c else float("nan") for k, (s, c) in totals.items()}  # (a metric that counted nothing: nan)
 
     def _end_epoch(self, logs: dict, monitor: str, checkpoint) -> None:
@@ -702,9 +718,12 @@ class Trainer:
         if checkpoint is not None:
             save_checkpoint(checkpoint, self)
 
-    def _train_batch(self, xb, yb, lb, sb, totals) -> None:
-        """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT.
-        sb: the batch's sample weights (B,) or (B, T), or None."""
+    def _train_batch(self, xb, yb, lb, sb, totals, done) -> None:
+        """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT, the
+        state carried from chunk to chunk (and reset, None, at each batch: a TextGenerator's text is
+        one batch, so its state starts at zero each epoch). sb: the batch's sample weights (B,) or
+        (B, T), or None. ``done()`` after each chunk (the progress); ``done(n)`` once for the n
+        chunks left out when every sequence of the batch ended before them."""
         B, T = xb.shape[:2]
         k = self.bptt or T
         state = None
@@ -712,7 +731,8 @@ class Trainer:
             e = min(s + k, T)
             mask = _step_mask(lb, B, e - s, s) if self.model.head_mode == "all" else None
             if mask is not None and not mask.any():
-                break  # every sequence of the batch ended before this chunk
+                done(-(-(T - s) // k))  # every sequence of the batch ended before this chunk: the bar still ends full
+                break
             lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
             yc = yb[:, s:e] if self.model.head_mode == "all" else yb
             sc = sb[:, s:e] if sb is not None and sb.ndim == 2 else sb  # the chunk's weights (per step), or the rows'
@@ -735,6 +755,7 @@ class Trainer:
                 a, c = self._score(m, out, yc, mask)
                 totals[m][0] += a
                 totals[m][1] += c
+            done()
 
     @property
     def class_weight(self) -> np.ndarray | None:
