@@ -196,6 +196,7 @@ def test_blank_claims_and_aliases():
         ({"claims": [{"step": 1, "name": "q", "value": [1, 1]}]}, "expected claim #1 (q at step 1) name a quantity"),
         ({"claims": [{"step": 1, "name": "i", "value": ["abc", 1]}]}, "expected claim #1 (i at step 1) value a number, or a string"),
         ({"readout": {"targets": [0, 5, 1]}}, "expected readout.targets 3 class indices in 0..1"),
+        ({"readout": {"targets": [0, True, 1]}}, "expected readout.targets 3 class indices in 0..1, got [0, True, 1]"),
         ({"colour": 1}, "unknown keys ['colour']"),
     ],
 )
@@ -204,6 +205,67 @@ def test_bad_input_names_the_argument(patch, message):
         from_dict(_seed000(**patch))
     assert message in str(e.value)
 
+
+
+def _load_small(path):
+    """worked.load(path), and the most memory it allocated at once (tracemalloc sees NumPy's)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            return worked.load(path), None
+        except (ValueError, KeyError) as exc:
+            return None, exc
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 2**20, f"worked.load allocated {peak} bytes"
+
+
+#: helper-153 #3: a 60-byte file stating hidden_size = 100000000 (no weights, h0 or c0) allocated
+#: gigabytes; -1, "3", 2.5 and true raised NumPy's words, naming neither the file nor the key
+@pytest.mark.parametrize("value", ["-1", "0", '"3"', "2.5", "true", "100000000", "1000000000000", str(worked.MAX_HIDDEN + 1)])
+def test_a_bad_or_huge_hidden_size_is_refused_naming_the_file_and_key_before_allocating(tmp_path, value):
+    p = tmp_path / "bigH.toml"
+    p.write_text(f'title = "t"\nhidden_size = {value}\n[inputs]\nx = [[1.0, 0.0]]\n')
+    ex, exc = _load_small(p)
+    assert isinstance(exc, ValueError), ex
+    assert str(exc).startswith(f"{p}: expected hidden_size ")
+    assert repr(tomllib.loads(f"v = {value}")["v"]) in str(exc)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('hidden_size = 100000000\n[inputs]\nx = [[1.0, 0.0]]\nh0 = [0.0, 0.0]',
+     "expected inputs.h0 100000000 numbers (hidden_size), got 2"),
+    ('hidden_size = 100000000\n[inputs]\nx = [[1.0, 0.0]]\nc0 = [0.0, 0.0]',
+     "expected inputs.c0 100000000 numbers (hidden_size), got 2"),
+    ('hidden_size = 100000000\n[weights]\nW_ii = [[1.0, 0.0]]\n[inputs]\nx = [[1.0, 0.0]]',
+     "expected weights.W_ii shape (100000000, 2), got shape (1, 2)"),
+    ('notation = "unit"\nhidden_size = 2\n[inputs]\nx = [1.0]', "expected hidden_size 1 in the 'unit' notation"),
+    ('[inputs]\nx = [[1.0, 0.0]]\nh0 = []', "expected inputs.h0 at least one number"),
+    ('input_size = "2"\n[inputs]\nx = [[1.0, 0.0]]\nh0 = [0.0]', "expected input_size an integer >= 1, got '2'"),
+    ('input_size = true\n[inputs]\nx = [1.0]\nh0 = [0.0]', "expected input_size an integer >= 1, got True"),
+    ('input_size = 0\n[inputs]\nx = [1.0]\nh0 = [0.0]', "expected input_size an integer >= 1, got 0"),
+    ('input_size = 3\n[inputs]\nx = [[1.0, 0.0]]\nh0 = [0.0]', "expected inputs.x 3 numbers per step (input_size), got 2"),
+])
+def test_a_stated_size_is_checked_against_the_file_before_allocating(tmp_path, text, message):
+    p = tmp_path / "sizes.toml"
+    p.write_text(text + "\n")
+    ex, exc = _load_small(p)
+    assert isinstance(exc, ValueError), ex
+    assert str(exc).startswith(f"{p}: ") and message in str(exc)
+
+
+def test_a_stated_hidden_size_up_to_the_cap_or_given_by_the_file_loads(tmp_path):
+    p = tmp_path / "h.toml"
+    p.write_text(f'hidden_size = {worked.MAX_HIDDEN}\n[inputs]\nx = [[1.0, 0.0]]\n')
+    (ex,), _ = _load_small(p)
+    assert ex.hidden_size == worked.MAX_HIDDEN and not ex.h0.any() and not ex.c0.any()
+    H = worked.MAX_HIDDEN + 6  # more than the cap, given by h0: its numbers are in the file
+    p.write_text(f'hidden_size = {H}\ninput_size = 2\n[inputs]\nx = [[1.0, 0.0]]\nh0 = {[0.5] * H}\n')
+    (ex,), _ = _load_small(p)
+    assert ex.hidden_size == H and ex.input_size == 2 and (ex.h0 == 0.5).all() and not ex.c0.any()
 
 def test_toml_syntax_error_names_the_file(tmp_path):
     p = tmp_path / "bad.toml"

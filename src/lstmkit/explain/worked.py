@@ -8,6 +8,9 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
     title    = "Seed 000: two units, A A B"
     source   = "seeds/000, Guo & Boyd-Graber"
     notation = "per_gate"            # "per_gate" (seed 000), "concat" (seeds 001/003) or "unit" (seed 002)
+    hidden_size = 2                  # optional: H, else from the weights or h0 (an integer >= 1; at most
+                                     #   MAX_HIDDEN = 64 where no weights, h0 or c0 give it; 1 in "unit")
+    input_size  = 2                  # optional: I, checked against inputs.x (an integer >= 1)
 
     [weights]                        # per_gate: W_ii W_if W_ic W_io (H, I), W_hi W_hf W_hc W_ho (H, H),
     W_ii = [[4, 4], [2, 2]]          #   biases b_ii ... b_ho (H,), missing biases are 0
@@ -103,6 +106,10 @@ _ALIASES = {
     "dc~": "dg", "dc\u0303": "dg", "dC~": "dg", "dc~_dz": "dg_dz", "dL/dlogits": "dlogits", "dL/dh": "dh_out",
 }
 NOTATIONS = ("per_gate", "concat", "unit")
+#: the largest ``hidden_size`` a file may state when nothing in it (weights, h0, c0) gives H: a worked
+#: example is worked by hand (the seeds have 1 to 3 units), and every step's vectors are allocated and
+#: printed at that size, so a 60-byte file stating 100000000 asked for gigabytes
+MAX_HIDDEN = 64
 #: the losses of the backward pass: cross-entropy of the read-out at every step, or the sum of h_T
 LOSSES = ("xent", "sum_h")
 _TOP_KEYS = {"title", "source", "notation", "note", "hidden_size", "input_size", "weights", "inputs",
@@ -609,7 +616,9 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     weights = {k: _array(v, where, f"weights.{k}") for k, v in w_raw.items()}
     # hidden size: stated, else from the weights, else from h0
     H = d.get("hidden_size")
-    if H is None:
+    if H is not None:
+        _check_hidden_size(H, notation, bool(weights) or "h0" in inp or "c0" in inp, where)
+    else:
         if notation == "unit":
             H = 1
         else:
@@ -619,9 +628,11 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
                     break
         if H is None and "h0" in inp:
             H = len(np.atleast_1d(inp["h0"]))
+            if H < 1:  # h0 = []: no unit to compute
+                fail(where, "inputs.h0", "at least one number (one per hidden unit)", "an empty list")
         if H is None:
             fail(where, "hidden_size", "a positive integer (or weight matrices to infer it from)", "nothing")
-    if "input_size" in d and d["input_size"] != I:
+    if "input_size" in d and _count_key(d["input_size"], where, "input_size") != I:
         fail(where, "inputs.x", f"{d['input_size']} numbers per step (input_size)", f"{I}")
     for k, v in weights.items():
         shape = expected_weight_shape(notation, k, H, I)
@@ -630,11 +641,11 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
                  "See the notation list at the top of lstmkit.explain.worked.", exc=KeyError)
         if v.shape != shape and not (notation == "unit" and v.size == int(np.prod(shape))):
             fail(where, f"weights.{k}", f"shape {shape}", f"shape {v.shape}")
-    h0 = _array(inp.get("h0", np.zeros(H)), where, "inputs.h0", (0, 1)).reshape(-1)
-    c0 = _array(inp.get("c0", np.zeros(H)), where, "inputs.c0", (0, 1)).reshape(-1)
+    h0, c0 = (_array(inp[k], where, f"inputs.{k}", (0, 1)).reshape(-1) if k in inp else None for k in ("h0", "c0"))
     for arg, v in (("inputs.h0", h0), ("inputs.c0", c0)):
-        if v.shape != (H,):
+        if v is not None and v.shape != (H,):
             fail(where, arg, f"{H} numbers (hidden_size)", f"{v.shape[0]}")
+    h0, c0 = (np.zeros(H) if v is None else v for v in (h0, c0))  # zeros when missing, once H is checked
     labels = inp.get("labels")
     if labels is not None and len(_typed(labels, "list", where, "inputs.labels")) != T:
         fail(where, "inputs.labels", f"{T} names (one per step)", f"{len(labels)}")
@@ -674,6 +685,28 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     )
 
 
+def _count_key(v, where: str, arg: str) -> int:
+    """A size the file states (``hidden_size``, ``input_size``): an integer >= 1, not a float, a
+    string or a bool (ValueError naming the file and the key)."""
+    if not is_int(v) or v < 1:
+        fail(where, arg, "an integer >= 1", repr(v))
+    return v
+
+
+def _check_hidden_size(H, notation: str, given: bool, where: str) -> None:
+    """A stated ``hidden_size``: :func:`_count_key`; 1 in the "unit" notation (one unit); at most
+    :data:`MAX_HIDDEN` unless the file gives H otherwise (``given``: weights, h0 or c0, whose shapes
+    are then checked against it), before anything of that size is allocated."""
+    _count_key(H, where, "hidden_size")
+    if notation == "unit" and H != 1:
+        fail(where, "hidden_size", "1 in the 'unit' notation (one unit, seed 002's)", repr(H),
+             "Use the 'per_gate' or 'concat' notation for more units.")
+    if not given and H > MAX_HIDDEN:
+        fail(where, "hidden_size", f"at most {MAX_HIDDEN} when no weights, h0 or c0 give it", repr(H),
+             f"A worked example is worked by hand, and every step's vectors are allocated and shown at that size: "
+             f"give the weights (or h0), or state {MAX_HIDDEN} units or fewer.")
+
+
 def _step(v, T: int, where: str, arg: str, fix: str = "") -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= T:
         fail(where, f"{arg} step", f"an integer from 1 to T={T}", repr(v), fix)
@@ -711,7 +744,7 @@ def _parse_readout(r, H: int, T: int, where: str) -> Readout | None:
     K = H if W_y is None else W_y.shape[0]
     targets = r.get("targets")
     if targets is not None:
-        if len(_typed(targets, "list", where, "readout.targets")) != T or not all(isinstance(t, int) and 0 <= t < K for t in targets):
+        if len(_typed(targets, "list", where, "readout.targets")) != T or not all(is_int(t) and 0 <= t < K for t in targets):
             fail(where, "readout.targets", f"{T} class indices in 0..{K - 1}", repr(targets))
         targets = tuple(targets)
     classes = r.get("classes")
