@@ -785,6 +785,46 @@ def test_estimator_metadata_that_disagrees_with_the_model_is_refused_naming_the_
     lstmkit.load(good)  # the same file without the edit loads
 
 
+def _three_kinds_of_file(tmp_path):
+    """The same network (2 inputs, 3 hidden units, 1 layer, no projection) in an estimator's file, a
+    SequenceModel's and an LSTM's, with where each keeps the model's config in its metadata."""
+    sm = lstmkit.SequenceModel(2, 2, 3, seed=0)
+    sm.save(tmp_path / "sm.npz")
+    save_lstm(tmp_path / "lstm.npz", lstmkit.LSTM(2, 3, seed=0))
+    return {
+        "estimator": (_estimator_file(tmp_path, "reg"), ("extra", "model_config"), ("lstm_options",)),  # LSTMRegressor(hidden_size=3), 2 features
+        "SequenceModel": (tmp_path / "sm.npz", ("config",), ("lstm_options",)),
+        "LSTM": (tmp_path / "lstm.npz", ("config",), ()),
+    }
+
+
+@pytest.mark.parametrize("kind", ["estimator", "SequenceModel", "LSTM"])
+@pytest.mark.parametrize(
+    "key, bad, right, source",
+    [
+        ("hidden_size", 100, 3, "shapes"),  # a hostile size over 3-unit weights: refused before allocating
+        ("hidden_size", 3.0, 3, "shapes"),  # a size is an int
+        ("input_size", True, 2, "shapes"),
+        ("num_layers", True, 1, "names"),  # True == 1, but not a number of layers
+        ("num_layers", 10**9, 1, "names"),
+        ("proj_size", 2, 0, "shapes"),  # weight_hh_l0 (12, 3): no projection
+    ],
+)  # fmt: skip
+def test_a_config_that_disagrees_with_the_weights_is_refused_alike_in_every_kind_of_file(tmp_path, kind, key, bad, right, source):
+    # one rule (modelfile.check_model_config) for the three readers; the estimator's own copy said
+    # "expected a valid LSTMRegressor model file, got one that fails to load (rnn.weight_ih_l0 of shape (400, 2) ...)"
+    good, at, options = _three_kinds_of_file(tmp_path)[kind]
+    where = at + (options if key == "proj_size" else ()) + (key,)
+    bad_path = _edit(good, tmp_path / "bad.npz", [(where, bad)])
+    prefix = "lstm_options " if key == "proj_size" and options else ""
+    message = (f"{bad_path}: expected model config {prefix}{key} = {right} (from the weights' {source}), got {bad!r}. "
+               "The file's config and weights disagree (edited or corrupt): save the model again.")  # fmt: skip
+    with pytest.raises(FileFormatError) as e:
+        lstmkit.load(bad_path)
+    assert str(e.value) == message
+    lstmkit.load(good)  # the same file unedited loads
+
+
 def test_text_generator_vocab_must_match_the_read_out_rows(tmp_path):
     # a read-out with one row more than the vocabulary (and a model config that says so): the
     # input layer still has 6 one-hot columns, the read-out 7 rows

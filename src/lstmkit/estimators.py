@@ -104,7 +104,7 @@ from ._checks import (
 )
 from .checkpoint import plain
 from .functional import softmax
-from .modelfile import save_model
+from .modelfile import check_model_config, save_model
 from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS, by_name
 from .saving import register
@@ -404,21 +404,6 @@ def _check_labels(y: np.ndarray, valid: np.ndarray, where: str) -> np.ndarray:
 
 def _json_scalar_list(values: np.ndarray) -> list:
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
-
-
-def _check_model_config(mc: dict, arrays: dict) -> None:
-    """Refuse a config whose sizes disagree with the stored arrays *before* allocating a model
-    (a corrupt or hostile file must not make us build a huge network)."""
-    w = arrays.get("rnn.weight_ih_l0")
-    gates = 4 if mc.get("cell", "lstm") == "lstm" else 1
-    expected = (gates * int(mc["hidden_size"]), int(mc["input_size"]))
-    if w is None or tuple(w.shape) != expected:
-        raise ValueError(f"rnn.weight_ih_l0 of shape {expected} for the stored config, found {None if w is None else w.shape}")
-    if int(mc["num_layers"]) * (2 if mc.get("bidirectional") else 1) * 2 > len(arrays):
-        raise ValueError(f"weights for {mc['num_layers']} layers, found {len(arrays)} arrays")
-    head = arrays.get("head.weight")  # the read-out too: output_size=10**12 must not allocate
-    if mc.get("readout", "linear") == "linear" and (head is None or head.ndim != 2 or head.shape[0] != int(mc["output_size"])):
-        raise ValueError(f"head.weight with {mc['output_size']} rows for the stored config, found {None if head is None else head.shape}")
 
 
 def check_hyper_parameters(est, name: str) -> None:
@@ -754,8 +739,8 @@ class _SequenceEstimator:
         try:
             est = cls(**mf.config)
             est._check_params()  # batch_size, ...: used by predict too
-            mc = dict(mf.extra["model_config"])
-            _check_model_config(mc, mf.arrays)
+            mc = mf.extra["model_config"]
+            check_model_config(mc, mf.arrays, path)  # sizes before allocating (modelfile's one rule)
             model = SequenceModel(**mc)
             model.load_state_dict({k: v for k, v in mf.arrays.items()})
             _check_params_match_model(est, model, refuse)

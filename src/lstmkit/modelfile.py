@@ -311,58 +311,64 @@ class LSTMFile(NamedTuple):
         return z
 
 
-def _check_sizes(path, kind: str, config: dict, arrays: dict) -> None:
-    """Before building anything: the config's sizes must be those of the arrays in the file.
+def check_model_config(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray], path="", kind: str = "SequenceModel") -> None:
+    """Before a model is built from a file: the sizes in its config must be those of its arrays.
 
-    This bounds what the constructor allocates by what the file holds (no absurd hidden_size).
+    The one rule for every model file, so that what a corrupt or hostile config makes a constructor
+    allocate is bounded by what the file holds (no ``hidden_size=10**9`` over 3-unit weights):
+    :func:`read_lstm` (``kind`` one of :data:`MODULE_KINDS`, ``config`` the module's constructor
+    arguments), ``SequenceModel.load`` / ``lstmkit.load`` (``kind="SequenceModel"``, ``config`` =
+    ``model.config()``), the estimators, the forecaster and the text generator (their stored
+    SequenceModel config).
+
+    ``arrays``: the file's ``rnn.*`` (and ``head.*``) weights. With G = 4 gates for an LSTM (cell
+    ``"lstm"``, kinds LSTM/LSTMCell), 1 for an RNN, and ``rnn.weight_ih_l0`` (G*H, I),
+    ``rnn.weight_hh_l0`` (G*H, P) (a cell's ``rnn.weight_ih`` / ``rnn.weight_hh``):
+
+    - ``hidden_size`` = H, ``input_size`` = I; each size an int, not a bool or a float (``True == 1.0 == 1``);
+    - ``num_layers`` (not for a cell) = the number of layers k with an ``rnn.weight_ih_l<k>``;
+    - ``proj_size`` (LSTM, not a cell; SequenceModel: in ``lstm_options``) = P if P != H, else 0 (torch's
+      rule: a projection is smaller than H);
+    - SequenceModel with ``readout="linear"``: ``output_size`` = the rows of ``head.weight``.
+
+    Raises :class:`FileFormatError` naming ``path`` and the key: "<path>: expected model config
+    hidden_size = 3 (from the weights' shapes), got 100. <how to fix>".
     """
-    suffix = "_l0" if kind in ("LSTM", "RNN") else ""
-    G = 4 if kind.startswith("LSTM") else 1
+    fix = "The file's config and weights disagree (edited or corrupt): save the model again."
+    if not isinstance(config, Mapping):
+        raise FileFormatError(f"{path}: expected the model's config as a JSON object, got {type(config).__name__}. {fix}")
+    model = kind == "SequenceModel"
+    cell = kind.endswith("Cell")
+    lstm = config.get("cell", "lstm") == "lstm" if model else kind.startswith("LSTM")
+    G, suffix = (4 if lstm else 1), ("" if cell else "_l0")
     w_ih, w_hh = arrays.get(f"rnn.weight_ih{suffix}"), arrays.get(f"rnn.weight_hh{suffix}")
-    if w_ih is None or w_hh is None or w_ih.ndim != 2 or w_hh.ndim != 2:
-        raise FileFormatError(f"{path}: expected 2-D arrays rnn.weight_ih{suffix} and rnn.weight_hh{suffix} for {a_or_an(kind)}, got {sorted(arrays)}.")
+    for name, w in ((f"rnn.weight_ih{suffix}", w_ih), (f"rnn.weight_hh{suffix}", w_hh)):
+        if w is None or w.ndim != 2:
+            raise FileFormatError(f"{path}: expected a 2-D array {name} for {a_or_an(kind)}, got {None if w is None else w.shape}. {fix}")
     if w_hh.shape[0] % G:
-        raise FileFormatError(f"{path}: expected rnn.weight_hh{suffix} with {G}*H rows for {a_or_an(kind)}, got shape {w_hh.shape}.")
-    for key, value in (("hidden_size", w_hh.shape[0] // G), ("input_size", w_ih.shape[1])):
-        if config.get(key) != value:
-            raise FileFormatError(f"{path}: expected config {key} = {value} (from the weights' shapes), got {config.get(key)!r}.")
-    num_layers = config.get("num_layers", 1)
-    if not isinstance(num_layers, int) or not 1 <= num_layers <= len(arrays):
-        raise FileFormatError(f"{path}: expected config num_layers an integer in [1, {len(arrays)}], got {num_layers!r}.")
-    proj = config.get("proj_size", 0)
-    if not isinstance(proj, int) or not 0 <= proj <= w_hh.shape[1]:
-        raise FileFormatError(f"{path}: expected config proj_size an integer in [0, {w_hh.shape[1]}], got {proj!r}.")
+        raise FileFormatError(f"{path}: expected rnn.weight_hh{suffix} with {G}*H rows for {a_or_an(kind)}, got shape {w_hh.shape}. {fix}")
+    H = w_hh.shape[0] // G
+    expected = {"hidden_size": (H, "shapes"), "input_size": (w_ih.shape[1], "shapes")}
+    if not cell:
+        expected["num_layers"] = (next(k for k in range(1, len(arrays) + 2) if f"rnn.weight_ih_l{k}" not in arrays), "names")
+    options = config.get("lstm_options") if model else config
+    if lstm and not cell and isinstance(options, Mapping):  # a SequenceModel's lstm_options of another type: its constructor says so
+        expected["proj_size"] = (0 if w_hh.shape[1] == H else w_hh.shape[1], "shapes")
+    if model and config.get("readout", "linear") == "linear":
+        head = arrays.get("head.weight")
+        if head is None or head.ndim != 2:
+            raise FileFormatError(f"{path}: expected a 2-D array head.weight for a linear read-out, got {None if head is None else head.shape}. {fix}")
+        expected["output_size"] = (head.shape[0], "shapes")
+    for key, (value, source) in expected.items():
+        got = options.get(key, 0) if key == "proj_size" else config.get(key, 1 if key == "num_layers" else None)
+        if not isinstance(got, int) or isinstance(got, bool) or got != value:  # 3.0 and True are not sizes
+            where = "model config " + ("lstm_options " if model and key == "proj_size" else "")
+            raise FileFormatError(f"{path}: expected {where}{key} = {value} (from the weights' {source}), got {got!r}. {fix}")
 
 
 def check_sequence_model_config(mc: Mapping[str, Any], arrays: Mapping[str, np.ndarray], path="") -> None:
-    """Before ``SequenceModel(**mc)`` from a file: its sizes must be those of the file's arrays.
-
-    ``mc``: the model's constructor arguments (``input_size``, ``hidden_size``, ``output_size``,
-    ``num_layers``, ``cell``, ``readout``, ...); ``arrays``: ``rnn.*`` and ``head.*`` weights.
-    input_size and hidden_size must match ``rnn.weight_ih_l0`` (G*H, I) (G = 4 for an LSTM, 1 for an
-    RNN), output_size the rows of ``head.weight`` (linear read-out), num_layers the number of
-    arrays at most. So what a hostile config makes the constructor allocate is bounded by what the
-    file holds. Raises :class:`FileFormatError` naming the key.
-    """
-    if not isinstance(mc, Mapping):
-        raise FileFormatError(f"{path}: expected the model's config as a JSON object, got {type(mc).__name__}.")
-    w = arrays.get("rnn.weight_ih_l0")
-    if w is None or w.ndim != 2:
-        raise FileFormatError(f"{path}: expected a 2-D array rnn.weight_ih_l0, got {None if w is None else w.shape}.")
-    G = 4 if mc.get("cell", "lstm") == "lstm" else 1
-    expected = {"hidden_size": w.shape[0] // G, "input_size": w.shape[1]}
-    if mc.get("readout", "linear") == "linear":
-        head = arrays.get("head.weight")
-        if head is None or head.ndim != 2:
-            raise FileFormatError(f"{path}: expected a 2-D array head.weight for a linear read-out, got {None if head is None else head.shape}.")
-        expected["output_size"] = head.shape[0]
-    for key, value in expected.items():
-        got = mc.get(key)
-        if isinstance(got, bool) or got != value:
-            raise FileFormatError(f"{path}: expected model config {key} = {value} (from the weights' shapes), got {got!r}.")
-    layers = mc.get("num_layers", 1)
-    if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= len(arrays):
-        raise FileFormatError(f"{path}: expected model config num_layers an integer in [1, {len(arrays)}], got {layers!r}.")
+    """:func:`check_model_config` of a SequenceModel's config ``mc`` (kind ``"SequenceModel"``)."""
+    check_model_config(mc, arrays, path, "SequenceModel")
 
 
 def read_lstm(path: str | os.PathLike) -> LSTMFile:
@@ -386,7 +392,7 @@ def read_lstm(path: str | os.PathLike) -> LSTMFile:
     for k, a in mf.arrays.items():
         if a.dtype.kind != "f":
             raise FileFormatError(f"{path}: expected a float32/float64 array {k!r}, got dtype {a.dtype}.")
-    _check_sizes(path, mf.kind, mf.config, mf.arrays)
+    check_model_config(mf.config, mf.arrays, path, mf.kind)
     try:
         module = cls(**mf.config, seed=0)
     except (TypeError, ValueError) as exc:

@@ -344,9 +344,9 @@ class SequenceModel(Module):
     def _from_model_file(cls, mf, path=""):
         """The model in ``mf`` (``lstmkit.load``); its config is checked against its arrays first."""
         from .io import FileFormatError
-        from .modelfile import check_sequence_model_config
+        from .modelfile import check_model_config
 
-        check_sequence_model_config(mf.config, mf.arrays, path)
+        check_model_config(mf.config, mf.arrays, path)
         known = set(inspect.signature(cls.__init__).parameters) - {"self", "seed"}
         unknown = sorted(set(mf.config) - known)
         if unknown:
