@@ -825,6 +825,29 @@ def test_a_config_that_disagrees_with_the_weights_is_refused_alike_in_every_kind
     lstmkit.load(good)  # the same file unedited loads
 
 
+def test_sequence_model_load_round_trip_and_refusals(tmp_path, monkeypatch):
+    # SequenceModel.load(path), as the estimators' and TextGenerator's load: bit-equal weights, the same config, eval mode
+    m = lstmkit.SequenceModel(3, 2, 5, num_layers=2, head="last", bidirectional=True, dropout=0.25,
+                              lstm_options={"proj_size": 2, "peephole": True}, dtype=np.float64, seed=4)  # fmt: skip
+    m.save(tmp_path / "m.npz")
+    back = lstmkit.SequenceModel.load(tmp_path / "m.npz")
+    assert type(back) is lstmkit.SequenceModel and back.config() == m.config() and not back.training
+    assert back.state_dict().keys() == m.state_dict().keys()
+    for k, v in m.state_dict().items():
+        assert back.state_dict()[k].dtype == v.dtype and np.array_equal(back.state_dict()[k], v)
+    x = RNG.normal(size=(4, 6, 3))
+    np.testing.assert_array_equal(back(x)[0], m.eval()(x)[0])  # (B, O) = (4, 2)
+    # another kind of file, and a config that disagrees with the weights: refused naming the file,
+    # before any model is built
+    monkeypatch.setattr(lstmkit.SequenceModel, "__init__", lambda *a, **k: pytest.fail("a model was built"))
+    reg = _estimator_file(tmp_path, "reg")
+    with pytest.raises(FileFormatError, match=rf"^{reg}: expected a model of kind SequenceModel, got LSTMRegressor"):
+        lstmkit.SequenceModel.load(reg)
+    bad = _edit(tmp_path / "m.npz", tmp_path / "bad.npz", [(("config", "hidden_size"), 10**9)])
+    with pytest.raises(FileFormatError, match=rf"^{bad}: expected model config hidden_size = 5 \(from the weights' shapes\), got 1000000000\."):
+        lstmkit.SequenceModel.load(bad)
+
+
 def test_text_generator_vocab_must_match_the_read_out_rows(tmp_path):
     # a read-out with one row more than the vocabulary (and a model config that says so): the
     # input layer still has 6 one-hot columns, the read-out 7 rows

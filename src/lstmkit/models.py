@@ -30,7 +30,7 @@ sub-modules', so optimizers and the layers see one set).
 A model built elsewhere (an imported LSTM and read-out dict) becomes one with
 :meth:`SequenceModel.from_parts`; ``model.save(path)`` writes an lstmkit model file of kind
 ``SequenceModel`` (``config`` = :meth:`~SequenceModel.config`, arrays = ``state_dict()``) that
-``lstmkit.load(path)`` reads back.
+``SequenceModel.load(path)`` (or ``lstmkit.load(path)``) reads back.
 """
 
 from __future__ import annotations
@@ -339,6 +339,22 @@ class SequenceModel(Module):
         from .modelfile import save_model
 
         save_model(path, "SequenceModel", self.config(), self.state_dict())
+
+    @classmethod
+    def load(cls, path) -> "SequenceModel":
+        """Read a file written by :meth:`save` (kind ``SequenceModel``; NumPy only, no pickle): the model
+        with the saved config and weights, in eval mode (``.train()`` to train it further). It takes
+        x (B, T, I) (with inputs="tokens": ids (B, T)) and returns out (B, T, O) with head="all",
+        (B, O) with head="last", as the saved model did.
+
+        Through :func:`lstmkit.load` with ``kind="SequenceModel"``: a file of another kind (an
+        estimator's, a module's from ``save_lstm``: ``lstmkit.load`` reads those) or whose config
+        disagrees with its arrays (:func:`lstmkit.modelfile.check_model_config`) is refused with a
+        :class:`~lstmkit.io.FileFormatError` naming the file, before any model is built.
+        """
+        from .saving import load
+
+        return load(path, kind="SequenceModel")
 
     @classmethod
     def _from_model_file(cls, mf, path=""):
