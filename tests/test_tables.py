@@ -258,3 +258,51 @@ def test_a_semicolon_csv_with_decimal_commas_is_named_as_such_not_ragged(tmp_pat
     p.write_text("a,b\n1,2,3\n")  # a comma file with a row too long is still ragged
     with pytest.raises(ValueError, match=r"expected 2 fields on every row \(as in the header\), got 3 on line 2 \(ragged CSV\)"):
         read_csv_columns(p, "a")
+
+
+def _npy_header(shape, dtype="<f8") -> bytes:
+    """A .npy version 1.0 header declaring ``shape`` (NumPy's own writer), with no data after it."""
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def test_a_data_file_declaring_more_than_it_holds_is_refused_before_numpy_allocates_it(tmp_path):
+    """helper-153 #4: a data .npz/.npy (predict/train/forecast DATA) had none of the bounds lstmkit.io puts on model
+    files: a 3 MB bomb.npz (2.98 GiB of deflated zeros) took 3.2 GB and a MemoryError traceback, a 192-byte .npy
+    whose header declares (1e6, 1e6, 2) a traceback 'Unable to allocate 14.6 TiB'. Both are refused by
+    lstmkit.io's rules (zip directory; .npy header against the bytes held), naming the file, before any allocation."""
+    import zipfile
+
+    from lstmkit.io import BOMB_MIN_BYTES, FileFormatError
+    from lstmkit.tables import array_names
+
+    big = 9 << 20  # 9 MiB of zeros: above BOMB_MIN_BYTES, ~1000x their deflated size
+    assert big > BOMB_MIN_BYTES
+    np.savez_compressed(tmp_path / "bomb.npz", X=np.zeros(big // 8), y=np.zeros(2))
+    with zipfile.ZipFile(tmp_path / "bomb.npz") as z:
+        info = z.getinfo("X.npy")
+    assert info.file_size > 100 * info.compress_size  # the premise: a bomb by lstmkit.io's rule
+    for read in (lambda p: read_array(p, "X"), array_names):  # refused from the directory: the array names too
+        with pytest.raises(FileFormatError, match=rf"bomb\.npz: expected a NumPy \.npz/\.npy file, got an \.npz archive lstmkit will not "
+                                                  rf"inflate \(entry 'X\.npy' declares {info.file_size} bytes from {info.compress_size} "
+                                                  rf"compressed, \d+ times as many: a decompression bomb.*\(numpy\.savez\) to read them\)\.$"):  # fmt: skip
+            read(tmp_path / "bomb.npz")
+    (tmp_path / "huge.npy").write_bytes(_npy_header((10**6, 10**6, 2)))
+    with pytest.raises(FileFormatError, match=r"huge\.npy: expected a NumPy \.npz/\.npy file, got a truncated or damaged \.npy file "
+                                              r"\(its header has an absurd shape \(1000000, 1000000, 2\) \(2000000000000 elements > 2147483648\)\)\.$"):  # fmt: skip
+        read_array(tmp_path / "huge.npy")
+    # an entry of an .npz whose header declares 800 MB and holds none: refused as a damaged entry, not allocated
+    with zipfile.ZipFile(tmp_path / "lie.npz", "w") as z:
+        z.writestr("X.npy", _npy_header((10**8,)))
+    with pytest.raises(FileFormatError, match=r"lie\.npz: expected an intact array 'X', got a damaged entry \(its header declares shape "
+                                              r"\(100000000,\) of float64 \(800000000 bytes\) but holds 0 bytes\)\.$"):  # fmt: skip
+        read_array(tmp_path / "lie.npz")
+    # data compressed as data is (noise deflates ~1.05x) is read, whatever its size
+    X = np.random.default_rng(0).normal(size=big // 8)
+    np.savez_compressed(tmp_path / "c.npz", X=X)
+    np.testing.assert_array_equal(read_array(tmp_path / "c.npz"), X)
+    np.save(tmp_path / "x.npy", X[:10].reshape(2, 5))
+    np.testing.assert_array_equal(read_array(tmp_path / "x.npy"), X[:10].reshape(2, 5))

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .io import FileFormatError, check_npy_size, check_zip_sizes, npy_header
+
 
 class CSVWarning(UserWarning):
     """A CSV read as asked but perhaps not as meant (a long CSV's target varying within a group, its
@@ -134,16 +136,52 @@ def csv_columns(header: list[str], rows: list[list[str]], columns, where: str) -
 _NUMPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
+#: how to mend a data .npz refused as a decompression bomb
+_BOMB_FIX = ("a decompression bomb, or arrays compressed far beyond what data usually is; save them uncompressed "
+             "(numpy.savez) to read them")  # fmt: skip
+
+
+def _refusal(p: Path, got: str):
+    """``bad(what)`` for lstmkit.io's checks of a data file: a FileFormatError (a ValueError)
+    "<file>: expected a NumPy .npz/.npy file, got <got> (<what>)."."""
+    return lambda what: FileFormatError(f"{p}: expected a NumPy .npz/.npy file, got {got} ({what}).")
+
+
+def _check_npy(f, size: int, bad) -> None:
+    """The ``.npy`` header ``f`` begins with (a file, or an entry of an .npz holding ``size`` bytes)
+    checked before NumPy allocates what it declares (lstmkit.io's rule: :func:`~lstmkit.io.npy_header`,
+    :func:`~lstmkit.io.check_npy_size`): version 1.0 or 2.0, at most ``MAX_ELEMENTS`` elements and
+    ``MAX_BYTES`` bytes, and as many bytes as it holds (a 192-byte file declaring 14.6 TiB made
+    np.load ask for them); else ``bad(what)`` is raised. An object dtype is left to np.load, which
+    refuses it (allow_pickle=False)."""
+    shape, _, dtype = npy_header(f, bad, "its header")
+    if not dtype.hasobject:
+        check_npy_size(shape, dtype, f.tell(), size, bad, "its header")
+
+
 def _load_numpy(p: Path):
     """``np.load(p, allow_pickle=False)``; a file that is not one NumPy reads raises ValueError
-    ``"<file>: expected a NumPy .npz/.npy file, got <what it is>."`` (empty, truncated, not a zip)."""
+    ``"<file>: expected a NumPy .npz/.npy file, got <what it is>."`` (empty, truncated, not a zip).
+    Nothing is inflated or allocated before its declared size is checked, as :mod:`lstmkit.io`
+    checks model files: an .npz's zip directory (:func:`~lstmkit.io.check_zip_sizes`: at most
+    ``MAX_BYTES`` declared, no decompression bomb), a .npy's header (:func:`_check_npy`; an .npz
+    entry's is checked by :func:`read_array` as it is read); a refusal is a
+    :class:`~lstmkit.io.FileFormatError` (a ValueError) naming the file and the entry."""
     with p.open("rb") as f:
         head = f.read(8)
     if not head:
         what = "an empty file"
     elif head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:6] == b"\x93NUMPY":  # np.load's own test: a zip, or a .npy
         try:
+            if head[:6] == b"\x93NUMPY":
+                with p.open("rb") as f:
+                    _check_npy(f, p.stat().st_size, _refusal(p, "a truncated or damaged .npy file"))
+            else:
+                with zipfile.ZipFile(p) as zf:  # a damaged directory: said below, as np.load's
+                    check_zip_sizes(zf.infolist(), _refusal(p, "an .npz archive lstmkit will not inflate"), fix=_BOMB_FIX)
             return np.load(p, allow_pickle=False)
+        except FileFormatError:
+            raise
         except _NUMPY_ERRORS as exc:
             if "allow_pickle" in str(exc):
                 raise ValueError(f"{p}: expected a NumPy .npz/.npy file without pickled objects, got an array of Python objects.") from None
@@ -182,7 +220,15 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
         if key not in names:
             raise KeyError(f"{p}: expected an array named one of {names}, got {key!r}.")
         try:
+            member = key + ".npy" if key + ".npy" in data.zip.namelist() else key  # as NpzFile finds it
+            with data.zip.open(member) as f:
+                if f.read(6) == b"\x93NUMPY":  # an .npy (np.load gives any other member as bytes, bounded above)
+                    f.seek(0)
+                    _check_npy(f, data.zip.getinfo(member).file_size,
+                               lambda what: FileFormatError(f"{p}: expected an intact array {key!r}, got a damaged entry ({what})."))
             return data[key]
+        except FileFormatError:
+            raise
         except _NUMPY_ERRORS as exc:
             if "allow_pickle" in str(exc):
                 raise ValueError(f"{p}: expected array {key!r} without pickled objects, got an array of Python objects.") from None
