@@ -10,7 +10,9 @@
     read_text(path)                       str (UTF-8; a byte-order mark is dropped)
 
 Every error says which file, which column or row, what was expected and what was found. Arrays
-are read with ``allow_pickle=False``: nothing in a data file is ever executed. CSVs and text are
+are read with ``allow_pickle=False``: nothing in a data file is ever executed; and, as lstmkit.io
+reads model files, nothing is inflated or allocated before the size a file declares is checked
+(an .npz's zip directory, a .npy header: no decompression bomb, no absurd shape). CSVs and text are
 read as UTF-8 with an optional byte-order mark (``utf-8-sig``: Excel and Notepad write one).
 """
 
