@@ -293,6 +293,67 @@ def test_a_model_file_with_a_bad_seq_len_is_refused_at_load_as_fit_refuses_it(tm
         check_hyper_parameters(TextGenerator(seq_len=seq_len), "TextGenerator")
 
 
+def _interrupt_backward_at(monkeypatch, at):
+    """Every kernel module's lstm_backward (the reference's and the compiled ones) raises Ctrl-C's
+    KeyboardInterrupt at its at-th call, as numba gives it from inside a kernel: a SystemError with
+    the interrupt in its context (which the LSTM turns back into the interrupt), as test_training's
+    Ctrl-C tests do."""
+    import lstmkit.backends as backends
+    import lstmkit.kernels as kernels
+
+    calls = []
+
+    def interrupted():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
+
+    def wrap(lstm_backward):
+        def raising(*args):
+            calls.append(1)
+            if len(calls) == at:
+                interrupted()
+            return lstm_backward(*args)
+
+        return raising
+
+    for module in {kernels, backends.select("auto")}:
+        monkeypatch.setattr(module, "lstm_backward", wrap(module.lstm_backward))
+
+
+def test_an_interrupted_fit_resumes_from_its_checkpoint_to_the_uninterrupted_fit_s_model(tmp_path, monkeypatch):
+    # fit took no checkpoint: a long training interrupted (Ctrl-C) was lost whole. 4 streams of 25 characters in
+    # chunks of 10 (10, 10, 5): 3 updates an epoch, one backward kernel call each; the 7th, epoch 3's first, is
+    # interrupted
+    from lstmkit.checkpoint import ResumeRefused, read_checkpoint
+
+    text = PATTERN[:101]
+    params = dict(hidden_size=8, seq_len=10, batch_size=4, epochs=4, learning_rate=0.05, seed=0)
+    ck = tmp_path / "ck.npz"
+    _interrupt_backward_at(monkeypatch, 7)
+    g = TextGenerator(**params)
+    with pytest.raises(KeyboardInterrupt):
+        g.fit(text, checkpoint=ck)
+    monkeypatch.undo()
+    assert not hasattr(g, "model_")  # nothing learned is set by a fit that did not end
+    assert read_checkpoint(ck)["meta"]["epoch"] == 2  # the last epoch that ended
+    # another setting is refused by name, the generator left as it was
+    with pytest.raises(ResumeRefused, match="hidden_size 8, got 9"):
+        g.set_params(hidden_size=9).fit(text, checkpoint=ck, resume=True)
+    assert not hasattr(g, "model_")
+    seen = []
+    resumed = g.set_params(hidden_size=8).fit(text, checkpoint=ck, resume=True, on_resume=lambda t: seen.append(t.epoch))
+    whole = TextGenerator(**params).fit(text)
+    assert seen == [2]
+    for k, v in whole.model_.state_dict().items():
+        assert np.array_equal(resumed.model_.state_dict()[k], v), k
+    drop = lambda g: [{k: v for k, v in e.items() if k != "time"} for e in g.history_.epochs]  # noqa: E731
+    assert drop(resumed) == drop(whole) and len(drop(whole)) == 4
+    assert resumed.n_updates_ == whole.n_updates_ == 12
+    assert read_checkpoint(ck)["meta"]["epoch"] == 4
+
+
 def test_the_progress_moves_after_each_chunk_with_the_running_loss(monkeypatch):
     # the text is one batch: the bar was declared 1 step and moved once an epoch. 4 streams of 25 characters in
     # chunks of 10, 10 and 5: 3 steps an epoch, after each the mean loss so far over the characters read, each

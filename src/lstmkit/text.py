@@ -199,11 +199,25 @@ class TextGenerator:
         return unseen
 
     # -- fit -------------------------------------------------------------------------------
-    def fit(self, text, y=None) -> "TextGenerator":
+    def fit(self, text, y=None, checkpoint=None, resume: bool = False, on_resume=None) -> "TextGenerator":
         """Learn to predict each next character of ``text`` (a str or a path). Returns self.
 
-        The text becomes ``batch_size`` streams (rows) of n characters; :class:`lstmkit.Trainer`
-        with ``bptt=seq_len`` and no shuffling walks them chunk by chunk, carrying the state.
+        The text becomes ``batch_size`` streams (rows) of n = (len(text) - 1) // batch_size
+        characters each (stream b is characters b*n to (b+1)*n - 1, its targets the characters one
+        further on); the last (len(text) - 1) % batch_size characters are left out.
+        :class:`lstmkit.Trainer` with ``bptt=seq_len`` and no shuffling walks the streams chunk by
+        chunk, carrying the state from one chunk to the next; the streams are one batch, so the
+        state starts at zero at each epoch (as the Trainer starts each batch). ceil(n / seq_len)
+        updates an epoch; the loss of each epoch (``history_``) is the mean over its characters, in
+        nats per character (divide by ln 2 for bits per character).
+
+        ``checkpoint``: a path written (atomically) after every epoch. ``resume=True``: if it exists,
+        continue from it: with the same text and parameters (only ``epochs`` may grow) the result is
+        bit for bit that of an uninterrupted fit; other ones are refused (the Trainer's
+        :class:`~lstmkit.checkpoint.ResumeRefused`), the generator left as it was. An interrupt
+        (Ctrl-C, KeyboardInterrupt) leaves the checkpoint of the last epoch that ended.
+        ``on_resume``: called with the :class:`~lstmkit.training.Trainer` once a resume goes ahead,
+        before its first epoch (as in :meth:`lstmkit.Trainer.fit`).
         """
         from .models import SequenceModel
         from .training import Trainer
@@ -229,11 +243,13 @@ class TextGenerator:
             len(vocab), len(vocab), self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
             forget_bias=self.forget_bias, lstm_options=options, head="all", inputs="tokens", dtype=np.float32, seed=seed,
         )  # fmt: skip
+        # what a resume compares: the parameters by their names (as the estimators'), but epochs and verbose
+        settings = {k: v for k, v in params.items() if k not in ("epochs", "verbose")}
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
-            shuffle=False, clip=self.clip, bptt=L, seed=seed, verbose=self.verbose,
+            shuffle=False, clip=self.clip, bptt=L, seed=seed, verbose=self.verbose, settings=settings,
         )  # fmt: skip
-        history = trainer.fit(X, Y, epochs=epochs)
+        history = trainer.fit(X, Y, epochs=epochs, checkpoint=checkpoint, resume=resume, on_resume=on_resume)
         model.eval()
         self.vocab_, self._index, self.model_, self.history_ = vocab, index, model, history
         self.n_updates_ = epochs * -(-n // L)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import warnings
 
@@ -77,6 +78,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="sample among the k likeliest characters (default: all; 1: greedy, the likeliest)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the training and the sampling (default %(default)s)")
     add_verbose_argument(p, "stderr")  # the sample is the product: `generate ... > sample.txt` holds no epoch lines
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="write a checkpoint here after every epoch (atomically); if it exists, resume from it "
+                        "(run the same command again after an interruption: the same model as without one)")
     add_lstm_arguments(p)
     record_typed(p)  # which were typed: with --model, those it would not read are refused
     add_check(p, lambda args: check_text_name(args.text))
@@ -126,6 +130,61 @@ def read_training_text(spec: str, max_chars: int) -> str:
     return read_text(spec)[:max_chars]
 
 
+#: the settings a checkpoint records (TextGenerator's parameters) that an option sets: a resume refused for
+#: one names the option (--lr for learning_rate; lstm_options as the flags of its entries, train's way)
+FLAGS = frozenset(("hidden_size", "num_layers", "seq_len", "batch_size", "learning_rate", "seed", "forget_bias", "lstm_options"))
+#: the settings that differ when the text does (its characters: the vocabulary's size)
+TEXT_SETTINGS = ("model input_size", "model output_size")
+
+
+def resume_refused(exc, path: str) -> str:
+    """The library's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of the checkpoint ``path`` in
+    this command's words: the option (``--lr``, not ``learning_rate``), another text (other characters or
+    another --max-chars, --held-out), or --epochs below the epochs it has run; else the library's own."""
+    from ..checkpoint import afresh as how
+    from .train import _as_typed
+
+    afresh = how(path, "--checkpoint")
+    if exc.reason == "epochs":
+        return (f"generate: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give "
+                f"--epochs {exc.epoch} or more to go on, or {afresh}.")  # fmt: skip
+    if exc.reason == "data" or (exc.reason == "settings" and exc.setting in TEXT_SETTINGS):
+        return (f"generate: the checkpoint {path} was written while training on another text, got --text, --max-chars and "
+                f"--held-out that give other training characters. Resume with the same ones, or {afresh}.")  # fmt: skip
+    if exc.reason == "settings" and exc.setting in FLAGS:
+        was = _as_typed(exc.setting, exc.recorded, "recorded" in exc.missing)
+        got = _as_typed(exc.setting, exc.current, "current" in exc.missing)
+        return (f"generate: the checkpoint {path} was written with {was}, got {got}. Resume with the same options (only "
+                f"--epochs may grow), or {afresh}.")  # fmt: skip
+    return f"generate: {str(exc).removeprefix('load_checkpoint: ')}"
+
+
+def fit_checkpointed(gen, train: str, args: argparse.Namespace, report) -> None:
+    """``gen.fit(train)``, with ``--checkpoint``: written after every epoch, and resumed from where it
+    exists ('resuming ...' said on ``report`` once every check has passed; a refusal in the command's
+    words, :func:`resume_refused`). An interrupt (Ctrl-C) says what it leaves: the checkpoint's epoch
+    and how to resume (train's words), or that nothing was saved."""
+    from ..checkpoint import ResumeRefused
+    from .train import NOTHING_SAVED, interrupted_note
+
+    path = args.checkpoint
+
+    def resumed(trainer) -> None:
+        print(f"resuming from the checkpoint {path}: {count(trainer.epoch, 'epoch')} of {args.epochs} done", file=report, flush=True)
+
+    try:
+        if path and os.path.exists(path):
+            gen.fit(train, checkpoint=path, resume=True, on_resume=resumed)
+        else:
+            gen.fit(train, checkpoint=path)
+    except ResumeRefused as exc:
+        from ..cli import CommandError
+
+        raise CommandError(resume_refused(exc, path)) from None
+    except KeyboardInterrupt:  # also inside a compiled kernel (the LSTM converts numba's SystemError)
+        raise KeyboardInterrupt(interrupted_note(path, args.epochs) if path else NOTHING_SAVED) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..cli import CommandError
     from ..text import TextGenerator, TextWarning, min_text_length, uniform_guess
@@ -149,8 +208,9 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         # the training's progress (the epoch lines, or the live bar when stderr is a terminal) on stderr: the
         # Trainer writes it to sys.stdout as it stands when fit runs, and stdout is the sample's
+        report = sys.stdout
         with contextlib.redirect_stdout(sys.stderr):
-            gen.fit(train)
+            fit_checkpointed(gen, train, args, report)
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
         print(f"trained on {count(len(train), 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "

@@ -1,0 +1,87 @@
+"""``lstmkit generate``: the checkpoint of a long training (--checkpoint), its resume and its refusals, and
+the command line's own refusals. (The rest of the command is tested in test_cli.py.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_text import PATTERN, _interrupt_backward_at
+
+from lstmkit.cli import Exit, main
+from lstmkit.text import TextGenerator
+
+
+@pytest.fixture
+def text(tmp_path):
+    """A text of 101 training characters (--held-out 0): 4 streams of 25, chunks of 10, 10 and 5: 3
+    updates an epoch, one backward kernel call each."""
+    path = tmp_path / "t.txt"
+    path.write_text(PATTERN[:101], encoding="utf-8")
+    return path
+
+
+def argv(text, out, *more):
+    return ["generate", "--text", str(text), "--held-out", "0", "--epochs", "4", "--hidden-size", "8", "--seq-len", "10",
+            "--batch-size", "4", "--lr", "0.05", "--length", "20", "--model-out", str(out), *more]  # fmt: skip
+
+
+def test_an_interrupted_generate_resumes_from_its_checkpoint_to_an_uninterrupted_run_s_model(text, tmp_path, monkeypatch, capsys):
+    # the model was saved only once fit returned: Ctrl-C lost the whole training, and there was no --checkpoint
+    ck = tmp_path / "ck.npz"
+    _interrupt_backward_at(monkeypatch, 7)  # epoch 3's first update
+    assert main(argv(text, tmp_path / "a.npz", "--checkpoint", str(ck))) == Exit.INTERRUPTED
+    monkeypatch.undo()
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"lstmkit: interrupted: the checkpoint {ck} holds epoch 2 of 4; run the same command again (with --checkpoint "
+        f"{ck}) to resume from it, to the weights an uninterrupted run gives")  # fmt: skip
+    assert not (tmp_path / "a.npz").exists()
+    assert main(argv(text, tmp_path / "a.npz", "--checkpoint", str(ck))) == 0
+    resumed = capsys.readouterr().out
+    assert resumed.startswith(f"resuming from the checkpoint {ck}: 2 epochs of 4 done\ntrained on 101 characters")
+    assert main(argv(text, tmp_path / "b.npz")) == 0
+    whole = capsys.readouterr().out
+    assert resumed.split("\n", 1)[1] == whole.replace(str(tmp_path / "b.npz"), str(tmp_path / "a.npz"))  # losses, sample
+    a, b = TextGenerator.load(tmp_path / "a.npz"), TextGenerator.load(tmp_path / "b.npz")
+    for k, v in b.model_.state_dict().items():
+        assert np.array_equal(a.model_.state_dict()[k], v), k
+    # without --checkpoint: nothing is left, said with how to have it next time
+    _interrupt_backward_at(monkeypatch, 2)
+    assert main(argv(text, tmp_path / "c.npz")) == Exit.INTERRUPTED
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "lstmkit: interrupted: nothing saved; with --checkpoint PATH a checkpoint is written after every epoch, and the "
+        "same command run again resumes from it")  # fmt: skip
+
+
+def test_a_resume_with_other_options_or_another_text_is_refused_in_the_command_line_s_words(text, tmp_path, capsys):
+    ck = tmp_path / "ck.npz"
+    assert main(argv(text, tmp_path / "a.npz", "--checkpoint", str(ck))) == 0
+    capsys.readouterr()
+    afresh = f"start afresh: delete {ck} or give another --checkpoint path"
+
+    def refused(*changed):
+        line = [*argv(text, tmp_path / "a.npz", "--checkpoint", str(ck)), *changed]  # a later option wins
+        assert main(line) == Exit.ERROR
+        out, err = capsys.readouterr()
+        assert out == ""  # no 'resuming' before a refusal
+        return err.strip()
+
+    assert refused("--lr", "0.02") == (f"lstmkit: error: generate: the checkpoint {ck} was written with --lr 0.05, got --lr 0.02. "
+                                       f"Resume with the same options (only --epochs may grow), or {afresh}.")  # fmt: skip
+    assert refused("--peephole") == (f"lstmkit: error: generate: the checkpoint {ck} was written with no LSTM options, got "
+                                     f"--peephole. Resume with the same options (only --epochs may grow), or {afresh}.")  # fmt: skip
+    assert refused("--epochs", "3") == (f"lstmkit: error: generate: the checkpoint {ck} has run 4 epochs already, got --epochs 3. "
+                                        f"Give --epochs 4 or more to go on, or {afresh}.")  # fmt: skip
+    other = tmp_path / "other.txt"
+    for words in ("dcba" * 30, "abcd" * 30):  # other characters (another vocabulary), the same ones in another order
+        other.write_text(words[:1] + words[:100], encoding="utf-8")
+        assert refused("--text", str(other)) == (
+            f"lstmkit: error: generate: the checkpoint {ck} was written while training on another text, got --text, --max-chars "
+            f"and --held-out that give other training characters. Resume with the same ones, or {afresh}.")  # fmt: skip
+    assert main([*argv(text, tmp_path / "a.npz", "--checkpoint", str(ck)), "--epochs", "5"]) == 0  # epochs may grow
+    assert capsys.readouterr().out.startswith(f"resuming from the checkpoint {ck}: 4 epochs of 5 done\n")
+
+
+def test_a_checkpoint_with_a_model_is_a_usage_error(text, tmp_path, capsys):
+    TextGenerator(hidden_size=4, seq_len=10, batch_size=4, epochs=1).fit(PATTERN[:101]).save(tmp_path / "m.npz")
+    assert main(["generate", "--model", str(tmp_path / "m.npz"), "--checkpoint", str(tmp_path / "ck.npz")]) == Exit.USAGE
+    assert "expected --checkpoint without --model, got both" in capsys.readouterr().err
