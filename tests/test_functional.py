@@ -8,8 +8,11 @@ import warnings
 import numpy as np
 import pytest
 
+from lstmkit.activations import get_activation
 from lstmkit.functional import (
     log_softmax,
+    relu,
+    relu_grad_from_output,
     sigmoid,
     sigmoid_grad_from_output,
     softmax,
@@ -40,6 +43,22 @@ def test_derivatives_from_outputs_match_differences():
     eps = 1e-6
     np.testing.assert_allclose(sigmoid_grad_from_output(sigmoid(z)), (sigmoid(z + eps) - sigmoid(z - eps)) / (2 * eps), atol=1e-9)
     np.testing.assert_allclose(tanh_grad_from_output(tanh(z)), (np.tanh(z + eps) - np.tanh(z - eps)) / (2 * eps), atol=1e-9)
+    z = z[np.abs(z) > 1e-3]  # relu: off its kink at 0
+    np.testing.assert_allclose(relu_grad_from_output(relu(z)), (relu(z + eps) - relu(z - eps)) / (2 * eps), atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_gate_activations_are_these_functions(dtype):
+    # one set of formulas: Activation (the variants' and the cell's backward) calls sigmoid, tanh, relu
+    # and their *_grad_from_output, in the input's dtype
+    z = np.linspace(-5, 5, 23).astype(dtype)
+    for name, f, grad in (("sigmoid", sigmoid, sigmoid_grad_from_output), ("tanh", tanh, tanh_grad_from_output),
+                          ("relu", relu, relu_grad_from_output)):  # fmt: skip
+        act = get_activation(name)
+        y = act(z)
+        assert y.dtype == dtype and act.grad(z, y).dtype == dtype
+        np.testing.assert_array_equal(y, f(z))
+        np.testing.assert_array_equal(act.grad(z, y), grad(f(z)))
 
 
 def test_softmax_and_log_softmax():

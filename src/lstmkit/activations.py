@@ -7,7 +7,7 @@ lists, with ONNX's definitions and onnxruntime's default parameters::
 
     sigmoid(z)            = 1 / (1 + e^{-z})                      ' = y (1 - y)        (from y)
     tanh(z)                                                        ' = 1 - y²           (from y)
-    relu(z)               = max(0, z)                              ' = [z > 0]
+    relu(z)               = max(0, z)                              ' = [y > 0] = [z > 0] (from y)
     affine(z)             = α z + β            (α=1, β=0)          ' = α
     leaky_relu(z)         = z if z >= 0 else α z   (α=0.01)        ' = 1 if z >= 0 else α
     thresholded_relu(z)   = z if z > α else 0      (α=1)           ' = [z > α]
@@ -16,6 +16,9 @@ lists, with ONNX's definitions and onnxruntime's default parameters::
     elu(z)                = z if z >= 0 else α (e^z - 1)  (α=1)    ' = 1 if z >= 0 else y + α  (z < 0: from y)
     softsign(z)           = z / (1 + |z|)                          ' = 1 / (1 + |z|)²
     softplus(z)           = log(1 + e^z)                           ' = σ(z) = 1 - e^{-y} (from y)
+
+σ, tanh and relu and their derivatives are :mod:`lstmkit.functional`'s (``sigmoid``,
+``sigmoid_grad_from_output``, ...): :meth:`Activation.grad` calls them.
 
 An activation is given by name (``"hard_sigmoid"``; ONNX's ``"HardSigmoid"`` is accepted too,
 case and underscores ignored) or as ``(name, alpha)`` / ``(name, alpha, beta)``.
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import count, fail
-from .functional import sigmoid
+from .functional import relu, relu_grad_from_output, sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
 
 #: name -> (default alpha, default beta); None where the function takes no parameter
 DEFAULTS: dict[str, tuple[float | None, float | None]] = {
@@ -62,9 +65,9 @@ class Activation:
         if n == "sigmoid":
             return sigmoid(z)
         if n == "tanh":
-            return np.tanh(z)
+            return tanh(z)
         if n == "relu":
-            return np.maximum(z, 0.0)
+            return relu(z)
         if n == "affine":
             return a * z + b
         if n == "leaky_relu":
@@ -82,17 +85,18 @@ class Activation:
         return np.logaddexp(0.0, z).astype(z.dtype, copy=False)  # softplus, stable for any z
 
     def grad(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """dy/dz at z, given y = fn(z) (σ, tanh and softplus use only y; elu uses y + α where z < 0).
+        """dy/dz at z, given y = fn(z) (σ, tanh, relu and softplus use only y; elu uses y + α where z < 0).
 
         z and y have the same shape; the result has it too. The others use z (and α, β) only.
+        σ, tanh and relu are :mod:`lstmkit.functional`'s ``*_grad_from_output`` (one set of formulas).
         """
         n, a, b = self.name, self.alpha, self.beta
         if n == "sigmoid":
-            return y * (1.0 - y)  # σ' from the output
+            return sigmoid_grad_from_output(y)  # σ' = y (1 - y)
         if n == "tanh":
-            return 1.0 - y * y  # tanh' from the output
+            return tanh_grad_from_output(y)  # tanh' = 1 - y²
         if n == "relu":
-            return (z > 0).astype(z.dtype)
+            return relu_grad_from_output(y)  # [y > 0], which is [z > 0]
         if n == "affine":
             return np.full_like(z, a)
         if n == "leaky_relu":

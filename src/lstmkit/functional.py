@@ -10,6 +10,14 @@ Each derivative is written from the forward *output*, as back-propagation uses i
 
 (softmax and log_softmax subtract m = max_j z_j before exponentiating; they have no derivative here.)
 
+Who uses the derivatives: :meth:`lstmkit.activations.Activation.grad` calls
+``sigmoid_grad_from_output``, ``tanh_grad_from_output`` and ``relu_grad_from_output``; it is the
+backward of the LSTM variants (:mod:`lstmkit.variants`, an ``LSTM`` with any option on) and of
+``LSTMCell`` with an option on. The plain paths write the same formulas inline in their loops
+(``o * (1 - o)``, ``1 - g * g``, ``h > 0``): the kernels (:mod:`lstmkit.kernels`,
+:mod:`lstmkit.kernels_numba`, :mod:`lstmkit.kernels_units`) and the plain ``LSTMCell`` /
+``RNNCell`` backward (:mod:`lstmkit.cell`).
+
 The clip of the LSTM variants, whose derivative is written from the input, as its output cannot
 tell a clipped value from one at the bound (``clipped``: the gate clip, their ``gate_clip``, ONNX's
 ``clip``; ``clipped_grad``: its derivative, and that of the cell clip, ``cell_clip``, the same
