@@ -81,7 +81,11 @@ def test_a_resume_with_other_options_or_another_text_is_refused_in_the_command_l
     assert capsys.readouterr().out.startswith(f"resuming from the checkpoint {ck}: 4 epochs of 5 done\n")
 
 
-def test_a_checkpoint_with_a_model_is_a_usage_error(text, tmp_path, capsys):
+def test_epochs_below_one_and_a_checkpoint_with_a_model_are_usage_errors(text, tmp_path, capsys):
+    # --epochs 0 passed the command line and failed after reading the text (exit 1)
+    with pytest.raises(SystemExit) as info:
+        main(argv(text, tmp_path / "a.npz", "--epochs", "0"))
+    assert info.value.code == Exit.USAGE and "--epochs: expected an integer >= 1, got '0'" in capsys.readouterr().err
     TextGenerator(hidden_size=4, seq_len=10, batch_size=4, epochs=1).fit(PATTERN[:101]).save(tmp_path / "m.npz")
     assert main(["generate", "--model", str(tmp_path / "m.npz"), "--checkpoint", str(tmp_path / "ck.npz")]) == Exit.USAGE
     assert "expected --checkpoint without --model, got both" in capsys.readouterr().err

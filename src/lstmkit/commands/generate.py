@@ -66,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-layers", type=integer(1), default=1, help="stacked layers (default %(default)s)")
     p.add_argument("--seq-len", type=integer(1), default=50, help="truncated-BPTT chunk length (default %(default)s)")
     p.add_argument("--batch-size", type=integer(1), default=32, help="parallel text streams (default %(default)s)")
-    p.add_argument("--epochs", type=integer(0), default=5, help="passes over the text (default %(default)s)")
+    p.add_argument("--epochs", type=integer(1), default=5, help="passes over the text (default %(default)s)")
     p.add_argument("--lr", type=positive, default=0.01,
                    help=f"Adam's learning rate (default %(default)s); the gradients' global norm is clipped at {CLIP} "
                         f"(TextGenerator's clip)")  # fmt: skip
