@@ -175,3 +175,60 @@ def test_an_array_named_on_the_command_line_and_absent_is_refused_naming_the_arr
     np.savez(tmp_path / "whole.npz", X=X[:, :3], y=last)  # 3 steps of data each: nothing looks padded
     assert main(["predict", str(d / "seqs_model.npz"), str(tmp_path / "whole.npz")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_data_file_declaring_gigabytes_or_running_out_of_memory_is_one_line(models, tmp_path, capsys, monkeypatch):
+    """helper-153 #4: predict on a 192-byte .npy whose header declares (1e6, 1e6, 2) ended in a traceback
+    ('Unable to allocate 14.6 TiB'), on a 3 MB bomb.npz in 3.2 GB of memory and a MemoryError traceback. Both
+    are refused before the allocation, in one line naming the file (lstmkit.tables, lstmkit.io's rules); and
+    any MemoryError is one line saying memory ran out and in which command, exit 1 (--traceback: the error)."""
+    import io
+    import zipfile
+
+    import lstmkit.tables
+
+    model = str(models / "seqs_model.npz")
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6, 2)})
+    (tmp_path / "huge.npy").write_bytes(buf.getvalue())
+    np.savez_compressed(tmp_path / "bomb.npz", X=np.zeros((2**16, 8, 2)))  # 8 MiB + 128 bytes of zeros, deflated ~1000x
+    with zipfile.ZipFile(tmp_path / "bomb.npz") as z:
+        assert z.getinfo("X.npy").file_size > 100 * z.getinfo("X.npy").compress_size  # the premise: a bomb by lstmkit.io's rule
+    capsys.readouterr()
+    for data, said in (("huge.npy", "a truncated or damaged .npy file (its header has an absurd shape (1000000, 1000000, 2)"),
+                       ("bomb.npz", "an .npz archive lstmkit will not inflate (entry 'X.npy' declares 8388736 bytes")):  # fmt: skip
+        assert main(["predict", model, str(tmp_path / data)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"lstmkit: error: {tmp_path / data}: expected a NumPy .npz/.npy file, got {said}") and err.count("\n") == 1, err
+
+    def no_memory(*a, **k):
+        raise MemoryError("Unable to allocate 2.98 GiB for an array with shape (25000000, 8, 2) and data type float64")
+
+    monkeypatch.setattr(lstmkit.tables, "read_array", no_memory)
+    np.savez(tmp_path / "ok.npz", X=np.zeros((2, 3, 2)))
+    assert main(["predict", model, str(tmp_path / "ok.npz")]) == 1
+    assert capsys.readouterr().err == ("lstmkit: error: out of memory in predict (Unable to allocate 2.98 GiB for an array with shape "
+                                       "(25000000, 8, 2) and data type float64). Use less data or a smaller model; --traceback shows where.\n")  # fmt: skip
+    with pytest.raises(MemoryError):
+        main(["--traceback", "predict", model, str(tmp_path / "ok.npz")])
+
+
+def test_float64_inputs_are_read_without_a_second_copy(tmp_path):
+    """load_sequences cast X with astype(np.float64), a copy even of float64 data: twice the data in memory
+    (helper-153 #4, _data.py:103). NumPy's allocations are traced by tracemalloc: reading 8 MB of float64
+    inputs allocates them once, not twice."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from lstmkit.commands._data import load_sequences
+
+    X = np.random.default_rng(0).normal(size=(1000, 125, 8))
+    np.save(tmp_path / "x.npy", X)
+    tracemalloc.start()
+    try:
+        got = load_sequences(str(tmp_path / "x.npy"), SimpleNamespace(x_key="X", y_key="y", lengths_key="lengths"), need_target=False)[0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(got, X)
+    assert peak < 1.5 * X.nbytes, (peak, X.nbytes)

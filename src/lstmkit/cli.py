@@ -3,7 +3,8 @@
 ``main(argv=None) -> int`` is callable in-process (tests do); ``entry()`` is the console script.
 Each subcommand lives in ``lstmkit.commands.<name>`` (see that package's docstring) and is listed
 in :data:`COMMANDS`. Errors print one line, ``lstmkit: error: ...``, and exit non-zero; the
-traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``). Before a command runs,
+traceback appears only with ``--traceback`` (or ``LSTMKIT_TRACEBACK=1``); so does running out of
+memory (``lstmkit: error: out of memory in predict (Unable to allocate ...)``). Before a command runs,
 the checks its options added (:func:`lstmkit.commands._options.add_check`: --proj-size against
 --hidden-size, a data file's suffix, ...) refuse a bad command line, and the files it would write
 (:data:`OUTPUTS`) are checked, so that a bad path fails before the training (a --plot without
@@ -214,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         if show_tb or not optional_missing(exc):  # another module (lstmkit's own, numpy's): a bug, its traceback
             raise
         print(f"lstmkit: error: {missing_package(args.command, exc)}", file=sys.stderr)
+        return Exit.ERROR
+    except MemoryError as exc:  # NumPy's "Unable to allocate 2.98 GiB for an array with shape ...": one line, not a traceback
+        if show_tb:
+            raise
+        said = str(exc) or "an allocation failed"
+        print(f"lstmkit: error: out of memory in {args.command} ({said}). Use less data or a smaller model; "
+              f"--traceback shows where.", file=sys.stderr)  # fmt: skip
         return Exit.ERROR
     except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:  # a UsageError too
         if show_tb:

@@ -100,7 +100,7 @@ def load_sequences(path: str, args, need_target: bool, numeric_target: bool = Fa
                                    f"arrays {names}.")  # fmt: skip
         if X.dtype.kind not in "iuf":
             raise CommandError(f"{p}: expected numeric inputs in {args.x_key!r}, got dtype {X.dtype}.")
-        X = X.astype(np.float64)
+        X = X.astype(np.float64, copy=False)  # float64 already: no second copy of the data
         if X.ndim == 2:
             X = X[:, :, None]  # (n, T) -> one feature per step
         if X.ndim != 3:
