@@ -44,6 +44,7 @@ __all__ = [
     "layout",
     "activations",
     "variants",
+    "workspace",
     "sigmoid",
     "tanh",
     "softmax",

@@ -113,7 +113,7 @@ def other_model(path) -> str | None:
 
     name = str(path)
     fmt = next((f for suffix, f in FORMATS.items() if name.lower().endswith(suffix)), None)
-    head = f"predict: expected MODEL a classifier's or regressor's file (written by 'lstmkit train' or an estimator's save()), got"
+    head = "predict: expected MODEL a classifier's or regressor's file (written by 'lstmkit train' or an estimator's save()), got"
     if fmt not in (None, "lstmkit"):
         npz = name[: name.lower().rindex(".weights.h5" if name.lower().endswith(".weights.h5") else ".")] + ".npz"
         return (f"{head} {a_or_an(TITLES[fmt])} file {name!r}. To run it, convert it, 'lstmkit convert {name} {npz}', and run "

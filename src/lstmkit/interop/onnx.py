@@ -90,7 +90,6 @@ ONNX_ACTIVATION = {
 }  # fmt: skip
 #: LSTM options that change inference and have no ONNX equivalent
 _NOT_EXPORTABLE = ("layer_norm", "cell_clip", "zoneout_cell", "zoneout_hidden")
-_TRAINING_ONLY = ("dropout_input", "dropout_recurrent", "dropconnect")
 
 
 # -- export -------------------------------------------------------------------------------------
