@@ -311,15 +311,15 @@ def check_zip_sizes(infos: Iterable[zipfile.ZipInfo], bad, max_bytes: int = MAX_
     lstmkit reads: its own files, ``.keras`` and PyTorch ``.pt`` archives, data ``.npz`` files."""
     total = inflating = compressed = 0  # declared sizes: all entries'; those to inflate, and theirs compressed
     for info in infos:
-        total += info.file_size
-        if total > max_bytes:
-            raise bad(f"entries add up to more than {max_bytes} bytes")
         if info.compress_type != zipfile.ZIP_STORED and (inflated is None or inflated(info)):
-            if _bomb(info.file_size, info.compress_size):
+            if _bomb(info.file_size, info.compress_size):  # said first: a bomb is what a 2 MB file declaring 2.4 GB is
                 raise bad(f"entry {info.filename!r} declares {info.file_size} bytes from {info.compress_size} compressed, "
                           f"{_ratio(info)}: {fix}")  # fmt: skip
             inflating += info.file_size
             compressed += info.compress_size
+        total += info.file_size
+        if total > max_bytes:
+            raise bad(f"entries add up to more than {max_bytes} bytes")
     if _bomb(inflating, compressed):
         raise bad(f"its deflated entries declare {inflating} bytes from {compressed} compressed, more than {BOMB_RATIO} "
                   f"times as many: {fix}")  # fmt: skip
