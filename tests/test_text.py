@@ -389,3 +389,18 @@ def test_the_progress_moves_after_each_chunk_with_the_running_loss(monkeypatch):
         shown = [c[2] for c in calls[4 * epoch + 1 : 4 * epoch + 4]]
         np.testing.assert_allclose(shown, running, rtol=1e-12)
         assert g.history_.epochs[epoch]["loss"] == shown[-1]  # the epoch's figure is the last running one
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_tiny_temperature_samples_the_likeliest_character(gen):
+    # z / τ overflowed to ±inf for τ near the smallest floats, and z - z.max() gave inf - inf = NaN: NumPy's bare
+    # "Probabilities contain NaN". As τ -> 0 the distribution tends to the likeliest character (top_k=1)
+    greedy = gen.generate("ab", 12, top_k=1, seed=0)
+    for tiny in (1e-3, 1e-308, 1e-310, 5e-324):
+        assert gen.generate("ab", 12, temperature=tiny, seed=0) == greedy, tiny
+    # an ordinary temperature samples as the softmax of z / τ, computed here from the model's logits for the prime
+    logits, _ = gen._step_logits(gen.encode("abc"), None)
+    z = logits[-1][1:] / 0.7  # never "unknown" (index 0)
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    u = np.random.default_rng(4).random()  # what rng.choice draws for one character: the first index whose cumsum > u
+    assert gen.generate("abc", 1, temperature=0.7, seed=4)[-1] == gen.vocab_[1 + int(np.searchsorted(np.cumsum(p), u, side="right"))]

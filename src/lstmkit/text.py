@@ -12,7 +12,11 @@ the state the previous chunk ended in (carried forward, but not back-propagated 
 
 Sampling: with temperature τ and top-k,
 
-    p_k ∝ exp(z_k / τ)  for the k largest z (others 0); "unknown" is never sampled.
+    p_k ∝ exp((z_k - max z) / τ)  for the k largest z (others 0); "unknown" is never sampled.
+
+(the largest subtracted before dividing by τ: each exponent is <= 0, so a tiny τ, 1e-310 say, gives
+the likeliest character with probability 1 rather than inf - inf = NaN; the same distribution as
+exp(z_k / τ) normalised.)
 
 After the prime (one pass of the model over it), each character runs one step of the LSTM's
 stream (``lstm.stream()``: one compiled step per character, no per-call set-up) and the read-out.
@@ -336,11 +340,11 @@ class TextGenerator:
         step = self._stepper(state)  # then one character at a time
         out = []
         for _ in range(length):
-            z = z / temperature
-            z[0] = -np.inf  # never sample "unknown"
+            z[0] = -np.inf  # never sample "unknown"   (z (V,) float64, the step's own copy)
             if top_k is not None and top_k < len(z) - 1:
-                z[z < np.sort(z)[-top_k]] = -np.inf
-            p = np.exp(z - z.max())
+                z[z < np.sort(z)[-top_k]] = -np.inf  # (the k largest of z are those of z / τ)
+            with np.errstate(over="ignore"):  # a tiny τ: (z_k - max z) / τ overflows to -inf, exp gives 0
+                p = np.exp((z - z.max()) / temperature)  # each exponent <= 0: at most 1, the largest 1
             p /= p.sum()
             nxt = int(rng.choice(len(p), p=p))
             out.append(self.vocab_[nxt])
