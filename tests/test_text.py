@@ -404,3 +404,24 @@ def test_a_tiny_temperature_samples_the_likeliest_character(gen):
     p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     u = np.random.default_rng(4).random()  # what rng.choice draws for one character: the first index whose cumsum > u
     assert gen.generate("abc", 1, temperature=0.7, seed=4)[-1] == gen.vocab_[1 + int(np.searchsorted(np.cumsum(p), u, side="right"))]
+
+
+def test_bad_primes_seeds_and_indices_are_refused_by_name(gen):
+    # a prime of another type was a ValueError, a bad seed named 'lstmkit' (check_rng had no where), decode read
+    # -1 as the last character and raised a bare IndexError past it, encode a bare "'int' object is not iterable"
+    for bad, name in ((None, "NoneType"), (5, "int"), (["a"], "list")):
+        with pytest.raises(TypeError, match=rf"^TextGenerator\.generate: expected prime a non-empty str, got {name}\. Use for example"):
+            gen.generate(bad, 3)
+    with pytest.raises(TypeError, match=r"^TextGenerator\.generate: expected seed "):
+        gen.generate("a", 3, seed="x")
+    with pytest.raises(TypeError, match=r"^TextGenerator\.encode: expected text a str, got int\.$"):
+        gen.encode(5)
+    V = len(gen.vocab_)  # 5: "unknown" and abcd
+    for bad in (-1, V, 200):
+        with pytest.raises(ValueError, match=rf"^TextGenerator\.decode: expected ids indices in \[0, {V - 1}\] \(into vocab_, 0 'unknown'\), got {bad}\.$"):
+            gen.decode([1, bad])
+    for bad, dtype in (([1.0], "float64"), ([True], "bool"), (["a"], "<U1")):
+        with pytest.raises(TypeError, match=rf"^TextGenerator\.decode: expected ids integers \(character indices\), got an array of {dtype}\.$"):
+            gen.decode(bad)
+    assert gen.decode([]) == "" and gen.decode(np.array([[1, 2], [3, 0]], dtype=np.uint8)) == "abc\ufffd"
+    assert gen.decode(gen.encode("dcba")) == "dcba"

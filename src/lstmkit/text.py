@@ -167,14 +167,27 @@ class TextGenerator:
 
     # -- vocabulary ------------------------------------------------------------------------
     def encode(self, text: str) -> np.ndarray:
-        """Characters -> indices (n,) int64; characters unseen at fit map to 0 ("unknown")."""
+        """Characters (``text``, a str of n) -> indices (n,) int64; characters unseen at fit map to 0
+        ("unknown")."""
         self._check_fitted("encode")
+        if not isinstance(text, str):
+            fail(f"{KIND}.encode", "text", "a str", type(text).__name__, exc=TypeError)
         return np.array([self._index.get(ch, 0) for ch in text], dtype=np.int64)
 
     def decode(self, ids) -> str:
-        """Indices -> characters (0 decodes to U+FFFD)."""
+        """Indices (any shape, read in order: ravel) -> a str of as many characters; each an integer
+        in [0, len(vocab_) - 1], 0 ("unknown") decoding to U+FFFD. Other types (float, bool, str)
+        raise TypeError, indices out of that range ValueError (a negative one read from the end)."""
         self._check_fitted("decode")
-        return "".join("\ufffd" if i == 0 else self.vocab_[i] for i in np.asarray(ids).ravel())
+        where, top = f"{KIND}.decode", len(self.vocab_) - 1
+        ids = np.asarray(ids)
+        if ids.dtype.kind not in "iu" and ids.size:  # (an empty list: float64, nothing to decode)
+            fail(where, "ids", "integers (character indices)", f"an array of {ids.dtype}", exc=TypeError)
+        ids = ids.ravel()
+        bad = ids[(ids < 0) | (ids > top)] if ids.size else ids
+        if bad.size:
+            fail(where, "ids", f"indices in [0, {top}] (into vocab_, 0 'unknown')", int(bad[0]))
+        return "".join("\ufffd" if i == 0 else self.vocab_[i] for i in ids.tolist())
 
     def unseen(self, text: str) -> list[str]:
         """The characters of ``text`` (a str) not in the vocabulary ``vocab_`` (never seen at fit),
@@ -331,9 +344,11 @@ class TextGenerator:
         temperature = check_temperature(temperature, where)
         if top_k is not None:
             top_k = check_int(top_k, where, "top_k", minimum=1)
-        if not isinstance(prime, str) or not prime:
+        if not isinstance(prime, str):
+            fail(where, "prime", "a non-empty str", type(prime).__name__, "Use for example prime='\\n'.", exc=TypeError)
+        if not prime:
             fail(where, "prime", "a non-empty str", repr(prime), "Use for example prime='\\n'.")
-        rng = check_rng(seed)
+        rng = check_rng(seed, where)
         self.warn_unseen(prime, where, "prime", "which tells it nothing. Use characters of the training text.", stacklevel=3)
         logits, state = self._step_logits(self.encode(prime), None)
         z = logits[-1]
