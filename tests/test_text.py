@@ -425,3 +425,33 @@ def test_bad_primes_seeds_and_indices_are_refused_by_name(gen):
             gen.decode(bad)
     assert gen.decode([]) == "" and gen.decode(np.array([[1, 2], [3, 0]], dtype=np.uint8)) == "abc\ufffd"
     assert gen.decode(gen.encode("dcba")) == "dcba"
+
+
+def test_a_str_naming_a_file_and_nul_characters_are_warned_of(tmp_path, monkeypatch):
+    # fit("input.txt") trained on the 9 characters of the name, without a word; a NUL in the text was folded
+    # into "unknown" (the vocabulary's entry 0), which generate never samples, silently
+    from lstmkit.text import TextWarning
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "input.txt").write_text(PATTERN, encoding="utf-8")
+    small = dict(hidden_size=4, seq_len=2, batch_size=2, epochs=1)
+    with pytest.warns(TextWarning, match=r"^TextGenerator\.fit: text is a str that names an existing file, 'input\.txt': it "
+                                         r"is read as the text itself \(9 characters\), not as the file's content\. Pass "
+                                         r"pathlib\.Path\('input\.txt'\) to read the file\.$"):  # fmt: skip
+        g = TextGenerator(**small).fit("input.txt")
+    assert g.vocab_ == "\x00.inptux"  # as documented: the str is the text
+    with pytest.warns(TextWarning, match=r"^TextGenerator\.perplexity: text is a str that names an existing file, "):
+        g.perplexity("input.txt")
+    import pathlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert TextGenerator(**small).fit(pathlib.Path("input.txt")).vocab_ == "\x00abcd"  # a path: its content
+        TextGenerator(**small).fit("nofile.txt")  # names nothing: no warning
+        TextGenerator(**small).fit("input.txt\ninput.txt")  # two lines: a text
+    with pytest.warns(TextWarning, match=r"^TextGenerator\.fit: text has 2 NUL characters \('\\x00'\), the vocabulary's entry "
+                                         r"for 'unknown' \(characters never seen at fit\): the model learns them as 'unknown', "
+                                         r"which generate never samples\."):  # fmt: skip
+        g = TextGenerator(**small).fit("ab\x00ab\x00ab")
+    assert g.vocab_ == "\x00ab" and g.n_updates_ == 2  # n = (8 - 1) // 2 = 3 a stream, chunks of 2: 2 updates

@@ -4,11 +4,15 @@
     x_t          one-hot of character t                                      (V,)
     h_t, c_t     the LSTM (lstmkit.LSTM), num_layers deep
     z_t          W h_t + b,  p(char_{t+1} | char_{<=t}) = softmax(z_t)       (V,)
-    loss         mean over positions of -log p(char_{t+1})   (softmax cross-entropy)
+    loss         mean over positions of -log p(char_{t+1})   (softmax cross-entropy; natural log:
+                 nats per character, / ln 2 for bits per character)
 
 Training uses **truncated back-propagation through time**: the text is cut into ``batch_size``
-parallel streams; each update reads the next ``seq_len`` characters of every stream, starting from
-the state the previous chunk ended in (carried forward, but not back-propagated through).
+parallel streams of n = (len(text) - 1) // batch_size characters (the last (len(text) - 1) %
+batch_size are left out); each update reads the next ``seq_len`` characters of every stream,
+starting from the state the previous chunk ended in (carried forward, but not back-propagated
+through). The streams are one batch of the :class:`lstmkit.Trainer`, which starts each batch from
+a zero state: the state is carried across the chunks of an epoch and reset at each epoch's start.
 
 Sampling: with temperature τ and top-k,
 
@@ -60,7 +64,8 @@ def uniform_guess(gen: "TextGenerator") -> str:
 
 class TextWarning(UserWarning):
     """Text read otherwise than written: characters of a prime (or of a text scored by perplexity)
-    never seen at fit, read as "unknown"."""
+    never seen at fit, read as "unknown"; NUL characters in a training text (learned as "unknown");
+    a str given to fit or perplexity that names an existing file (read as the text itself)."""
 
 
 #: how to sample greedily, said when a temperature of 0 or below is refused (0 means greedy to some tools);
@@ -79,14 +84,25 @@ def check_temperature(value, where: str) -> float:
         raise
 
 
+#: the longest str :func:`_as_text` checks for a file's name (a path longer than this is no path: PATH_MAX)
+PATH_MAX = 4096
+
+
 def _as_text(text, where: str) -> str:
-    """A str, or the UTF-8 content of a path (``os.PathLike``)."""
+    """A str, or the UTF-8 content of a path (``os.PathLike``). A str is the text itself, even one
+    that names a file; when it does (one line naming an existing file, as ``fit("input.txt")``
+    from char-rnn's habits), a :class:`TextWarning` says so and how to read the file
+    (``pathlib.Path``): warned, not refused, as a str is a text and a short one may be a name."""
     if isinstance(text, os.PathLike):
         from .tables import read_text
 
         return read_text(text)
     if not isinstance(text, str):
         fail(where, "text", "a str or a path (pathlib.Path)", type(text).__name__, exc=TypeError)
+    if text and len(text) <= PATH_MAX and "\n" not in text and os.path.isfile(text):
+        warnings.warn(f"{where}: text is a str that names an existing file, {text!r}: it is read as the text itself "
+                      f"({len(text)} characters), not as the file's content. Pass pathlib.Path({text!r}) to read the "
+                      f"file.", TextWarning, stacklevel=3)  # fmt: skip
     return text
 
 
@@ -97,7 +113,8 @@ class TextGenerator:
     hidden_size, num_layers, dropout : the LSTM's
     seq_len : int           characters per truncated-BPTT chunk
     batch_size : int        parallel text streams per update
-    epochs : int            passes over the text (each pass: ceil(n / seq_len) updates)
+    epochs : int            passes over the text (each pass: ceil(n / seq_len) updates, n the
+                            characters of each stream, (len(text) - 1) // batch_size: see fit)
     forget_bias : float     initial forget-gate bias (None: uniform initialisation)
     lstm_options : dict     proj_size and the LSTM variants, e.g. {"layer_norm": True,
                             "dropout_recurrent": 0.25} (see :class:`lstmkit.LSTMClassifier`)
@@ -217,7 +234,9 @@ class TextGenerator:
 
     # -- fit -------------------------------------------------------------------------------
     def fit(self, text, y=None, checkpoint=None, resume: bool = False, on_resume=None) -> "TextGenerator":
-        """Learn to predict each next character of ``text`` (a str or a path). Returns self.
+        """Learn to predict each next character of ``text`` (a str, the text itself, or a path,
+        ``pathlib.Path``, read as UTF-8; a str that names an existing file is warned of, a
+        :class:`TextWarning`: it is trained on as its own characters). Returns self.
 
         The text becomes ``batch_size`` streams (rows) of n = (len(text) - 1) // batch_size
         characters each (stream b is characters b*n to (b+1)*n - 1, its targets the characters one
@@ -226,7 +245,9 @@ class TextGenerator:
         chunk, carrying the state from one chunk to the next; the streams are one batch, so the
         state starts at zero at each epoch (as the Trainer starts each batch). ceil(n / seq_len)
         updates an epoch; the loss of each epoch (``history_``) is the mean over its characters, in
-        nats per character (divide by ln 2 for bits per character).
+        nats per character (divide by ln 2 for bits per character). A NUL character ('\\x00') in the
+        text is the vocabulary's "unknown" (entry 0): learned as such, never sampled (a
+        :class:`TextWarning` says how many).
 
         ``checkpoint``: a path written (atomically) after every epoch. ``resume=True``: if it exists,
         continue from it: with the same text and parameters (only ``epochs`` may grow) the result is
@@ -249,6 +270,12 @@ class TextGenerator:
         options = check_lstm_options(self.lstm_options, "lstm", KIND)
         if len(text) < min_text_length(B, L):
             fail(where, "text", f"at least batch_size*seq_len+1 = {min_text_length(B, L)} characters", len(text), "Use a smaller batch_size or seq_len.")
+        nul = text.count(UNKNOWN)
+        if nul:  # the vocabulary's entry 0: learned as "unknown", which generate never samples
+            warnings.warn(f"{where}: text has {nul} NUL character{'s' if nul != 1 else ''} ('\\x00'), the vocabulary's entry "
+                          f"for 'unknown' (characters never seen at fit): the model learns {'them' if nul != 1 else 'it'} as "
+                          f"'unknown', which generate never samples. Remove them from the text if they are not meant.",
+                          TextWarning, stacklevel=2)  # fmt: skip
         vocab = UNKNOWN + "".join(sorted(set(text) - {UNKNOWN}))
         index = {ch: i for i, ch in enumerate(vocab)}
         ids = np.array([index[ch] for ch in text], dtype=np.int64)
@@ -313,7 +340,9 @@ class TextGenerator:
         return step
 
     def perplexity(self, text) -> float:
-        """exp(mean -log p(next char)) over ``text`` (str or path), state carried from its start.
+        """exp(mean -log p(next char)) over ``text`` (str or path: a str is the text itself, see
+        fit), state carried from its start: exp of the loss in nats per character; log2 of it is
+        the bits per character.
 
         Characters never seen at fit are read as "unknown" (a :class:`TextWarning` names them): as
         inputs they tell the model nothing, and as targets they are scored by the probability of
