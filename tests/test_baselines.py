@@ -55,6 +55,16 @@ def test_seasonal_growth_forecast_refuses_a_short_or_non_positive_history():
         bl.seasonal_growth_forecast(np.array([1.0, 0, 1, 2]), 3, 2)
 
 
+def test_drift_forecast_by_hand():
+    # [2, 5, 3, 11]: mean step (11 - 2) / 3 = 3, so leads 1..3 -> 14, 17, 20
+    np.testing.assert_allclose(bl.drift_forecast(np.array([2.0, 5, 3, 11]), 3), [14, 17, 20])
+    # a second series falling from 4 to -2: step -2 -> -4, -6, -8 (any sign: no ratio of levels)
+    two = np.array([[2.0, 4], [5, 0], [3, 3], [11, -2]])
+    np.testing.assert_allclose(bl.drift_forecast(two, 3), [[14, -4], [17, -6], [20, -8]])
+    with pytest.raises(ValueError, match=r"^drift_forecast: expected history at least 2 values \(a first and a last\), got 1\.$"):
+        bl.drift_forecast(np.ones(1), 2)
+
+
 def test_majority_accuracy_by_hand():
     # training labels: four 1s, two 0s -> always 1; test [1, 1, 0, 1]: 3 of 4
     assert bl.majority_accuracy(np.array([[0, 1, 1], [1, 0, 1]]), np.array([1, 1, 0, 1])) == 0.75

@@ -7,6 +7,8 @@ history y[:o], m the season's length:
     seasonal naive         ŷ_{o+l-1} = y_{o+l-1-m·⌈l/m⌉}                         (same season, last cycle)
     seasonal naive × growth ŷ_{o+l-1} = y_{o+l-1-m·⌈l/m⌉} · g^⌈l/m⌉,  g = y_{o-1} / y_{o-1-m}
                                                           (the last year-over-year growth, per cycle)
+    drift                  ŷ_{o+l-1} = y_{o-1} + l · (y_{o-1} - y_0) / (o - 1)  (the last value plus the
+                                                          mean step of the history, per lead)
 
 Errors over pairs (y_j, ŷ_j), j = 1..n:
 
@@ -77,6 +79,25 @@ def seasonal_growth_forecast(history: np.ndarray, horizon: int, period: int) -> 
     cycles = np.ceil(lead / m).astype(int)  # (horizon,) ⌈l/m⌉
     growth = (last / before)[None] ** cycles.reshape((-1,) + (1,) * (history.ndim - 1))  # (horizon[, S])
     return history[N + lead - 1 - m * cycles] * growth
+
+
+def drift_forecast(history: np.ndarray, horizon: int) -> np.ndarray:
+    """The last value plus the history's mean step, once per lead: (N[, S]) -> (horizon[, S]).
+
+        ŷ_{N+l-1} = y_{N-1} + l · (y_{N-1} - y_0) / (N - 1),   l = 1..horizon
+
+    The naive forecast with a trend: the line through the first and last values, extended
+    (Hyndman & Athanasopoulos' drift method). A trend-aware baseline for any series, of any sign,
+    with or without a season. Needs N >= 2.
+    """
+    history = np.asarray(history, dtype=np.float64)
+    horizon = check_int(horizon, "drift_forecast", "horizon", minimum=1)
+    N = len(history)
+    if N < 2:
+        fail("drift_forecast", "history", "at least 2 values (a first and a last)", f"{N}")
+    slope = (history[-1] - history[0]) / (N - 1)  # () or (S,)
+    lead = np.arange(1, horizon + 1).reshape((-1,) + (1,) * (history.ndim - 1))  # (horizon[, 1])
+    return history[-1][None] + lead * slope[None]
 
 
 def mae(y: np.ndarray, y_hat: np.ndarray) -> float:
