@@ -450,9 +450,13 @@ def test_a_new_error_shows_its_line_from_the_authors_numbers_and_names_a_slip(c2
 
 def test_slips_in_h_tanh_c_and_the_candidate():
     c1 = {"step": 1, "name": "c", "value": "0.7"}
-    # h_1 = o_1 tanh(c_1) = 0.7 * 0.6 = 0.4 by hand (exact 0.731 * tanh(0.671) = 0.428); o_1 * c_1 = 0.49 -> 0.5
-    assert _detail(*SLIPS, [c1, {"step": 1, "name": "h", "value": "0.5"}], "h_1 unit 1") == (
-        "a new error: h_1 = o_1 * tanh(c_1) = 0.7 * tanh(0.7) = 0.7 * 0.6 = 0.4; 0.5 is o_1 * c_1 = 0.7 * 0.7: c_1 in place of tanh(c_1)")
+    # h_1 = o_1 tanh(c_1) = 0.73 * tanh(0.67) = 0.73 * 0.58 = 0.42 at 2 decimals (exact 0.731 * tanh(0.671) =
+    # 0.428); o_1 * c_1 = 0.73 * 0.67 = 0.489 -> 0.49, outside what c_1 = 0.67 allows: 0.7311 * tanh([0.665, 0.675])
+    # = [0.425, 0.431]. (At 1 decimal, c_1 = 0.7 allows 0.731 * tanh([0.65, 0.75]) = [0.418, 0.464], which 0.5's
+    # [0.45, 0.55] overlaps: h_1 = 0.5 follows from c_1 = 0.7 there, and is no slip)
+    assert _detail(*SLIPS, [{"step": 1, "name": "c", "value": "0.67"}, {"step": 1, "name": "h", "value": "0.49"}], "h_1 unit 1") == (
+        "a new error: h_1 = o_1 * tanh(c_1) = 0.73 * tanh(0.67) = 0.73 * 0.58 = 0.42; 0.49 is o_1 * c_1 = 0.73 * 0.67: "
+        "c_1 in place of tanh(c_1)")
     # with the author's tanh(c_1) = 0.5 (wrong: 0.6), h_1 from their numbers is 0.7 * 0.5 = 0.35 -> 0.4: the line
     # leaves out tanh(0.7), which is not their 0.5
     assert _detail(*SLIPS, [c1, {"step": 1, "name": "tanh_c", "value": "0.5"}, {"step": 1, "name": "h", "value": "0.1"}],
@@ -614,3 +618,70 @@ def test_cli_check_json_is_strict_json_with_non_finite_values_as_strings(tmp_pat
     assert [z["z_i_1 unit 1"][k] for k in ("claimed", "exact", "hand", "own")] == [1.0, "Infinity", "Infinity", "Infinity"]
     assert z["z_i_1 unit 2"]["claimed"] == "?" and z["z_i_1 unit 2"]["exact"] == "-Infinity"
     assert float(z["z_i_1 unit 2"]["exact"]) == -float("inf")  # the documented strings read back with float()
+
+
+# -- a student's whole seed-000 sheet (x = A, A, B), with one slip, computed here in NumPy -----------------
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _student(slip=None, keep=None, claims=("z_i", "i", "z_f", "f", "z_o", "o", "z_g", "g", "c", "tanh_c", "h")):
+    """Seed 000's three steps as a student computes them with one ``slip``: "tanh_gate" (tanh for i),
+    "noforget" (c = i c~), "transpose" (W^T x + W^T h), "swap_hc" (c_(t-1) where h_(t-1) belongs from step 2),
+    "early" (every value rounded to 1 decimal and carried on, all written with 2); the chain kept with every
+    digit (``keep``: None) and each value written with 2 decimals, in quotes."""
+    W = {k: np.array(v, float) for k, v in SEED000_GATES.items()}
+    X = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    R = (lambda v: np.round(v, 1)) if slip == "early" else (lambda v: v)
+    h, c, out = np.zeros(2), np.zeros(2), []
+    for t, x in enumerate(X, 1):
+        hh = c if slip == "swap_hc" and t > 1 else h
+        M = (lambda w: w.T) if slip == "transpose" else (lambda w: w)
+        z = {k: R(M(W["W_i" + L]) @ x + M(W["W_h" + L]) @ hh) for k, L in (("i", "i"), ("f", "f"), ("o", "o"), ("g", "c"))}
+        i = R((np.tanh if slip == "tanh_gate" else _sigmoid)(z["i"]))
+        f, o, g = R(_sigmoid(z["f"])), R(_sigmoid(z["o"])), R(np.tanh(z["g"]))
+        c = R((0 if slip == "noforget" else f * c) + i * g)
+        tc = R(np.tanh(c))
+        h = R(o * tc)
+        vals = {"z_i": z["i"], "i": i, "z_f": z["f"], "f": f, "z_o": z["o"], "o": o, "z_g": z["g"], "g": g, "c": c,
+                "tanh_c": tc, "h": h}
+        out += [{"step": t, "name": n, "value": [f"{v:.2f}" for v in vals[n]]} for n in claims]
+    return from_dict({"weights": dict(SEED000_GATES), "inputs": {"x": X.tolist()}, "claims": out})[0]
+
+
+def test_a_value_that_follows_from_written_numbers_known_to_half_a_unit_follows():
+    # (helper-162 #1) tanh used for i_1: i_1 = [tanh 4, tanh 2] = [1.00, 0.96]; o_1 = σ([5, 3]) = [0.99, 0.95];
+    # c_1 = 0.99933 * tanh(1) = 0.76108 -> 0.76; h_1 = 0.99331 * tanh(0.76108) = 0.63742 -> 0.64. The written
+    # o_1 = 0.99 and c_1 = 0.76 allow h_1 in [0.985 tanh(0.755), 0.995 tanh(0.765)] = [0.6286, 0.6408], which
+    # 0.64's [0.635, 0.645] overlaps: h_1 follows from the wrong c_1 (it was "a new error": 0.99 * 0.64 = 0.63)
+    claims = [{"step": 1, "name": n, "value": v} for n, v in (("i", ["1.00", "0.96"]), ("o", ["0.99", "0.95"]),
+                                                            ("c", ["0.76", "0.00"]), ("h", ["0.64", "0.00"]))]
+    doc = {"weights": dict(SEED000_GATES), "inputs": {"x": [[1.0, 0.0]]}, "claims": claims}
+    found = {f.label: f for f in check(from_dict(doc)[0]).findings}
+    assert found["h_1 unit 1"].verdict == FOLLOWS, found["h_1 unit 1"]
+    assert found["h_1 unit 1"].culprits == ("c_1 unit 1",)
+    assert found["c_1 unit 1"].verdict == FOLLOWS and found["i_1 unit 1"].verdict == NEW
+    # a true new error right after the wrong c_1 is still one: 0.70 is outside [0.6286, 0.6408] by more than 0.005
+    claims[-1]["value"] = ["0.70", "0.00"]
+    found = {f.label: f for f in check(from_dict(doc)[0]).findings}
+    assert found["h_1 unit 1"].verdict == NEW and "(it also uses the wrong c_1 unit 1)" in found["h_1 unit 1"].detail
+
+
+@pytest.mark.parametrize("slip, new, impossible", [
+    # the only values that no reading of the student's own written numbers gives (checked by hand, each against
+    # its direct inputs as intervals, /tmp/s/h163/indep.py): the gate computed with tanh, i_t, and for the left-out
+    # forget term c_2 unit 1 and c_3 (c_1 = i_1 c~_1 either way, as c_0 = 0; c_1 unit 2 = 0.00 makes f_2 c_1 vanish
+    # in unit 2). Before, 14 and 8 values were new errors: h_1, z_i_2 unit 2, ... followed from written numbers
+    ("tanh_gate", {"i_1 unit 1", "i_1 unit 2", "i_2 unit 1", "i_2 unit 2", "i_3 unit 1"}, {"i_3 unit 2"}),  # tanh(z) < 0
+    ("noforget", {"c_2 unit 1", "c_3 unit 1", "c_3 unit 2"}, set()),
+])
+def test_a_whole_sheet_with_one_slip_has_new_errors_only_where_the_slip_is(slip, new, impossible):
+    rep = check(_student(slip))
+    assert {f.label for f in rep.findings if f.verdict == NEW} == new
+    assert {f.label for f in rep.findings if f.verdict == RANGE} == impossible
+    assert all(f.verdict in (OK, OK_HAND, FOLLOWS) for f in rep.findings if f.label not in new | impossible)
+
+
+def test_a_right_sheet_with_every_digit_kept_is_right():
+    rep = check(_student())
+    assert rep.ok and len(rep.findings) == 66, rep.summary()

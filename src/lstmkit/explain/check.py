@@ -7,7 +7,11 @@ For every claimed number (step, quantity, unit) ``check`` computes
   many decimals and carried forward (:func:`lstmkit.explain.trace.forward` with ``decimals``);
 - the value that follows from the author's *own* earlier numbers: the same hand computation
   with every claimed value put in place of the computed one (claims of the same place first), and
-  the same without rounding (a person who rounds only what they write down).
+  the same without rounding (a person who rounds only what they write down);
+- for a plain cell's forward pass, the range the author's own earlier numbers allow: each written
+  value stands for anything its digits allow, [v - tol, v + tol] (0.64: [0.635, 0.645]), carried
+  exactly through the step's formula in interval arithmetic (:func:`interval_forward`), so that a
+  person who kept more digits than they wrote is not faulted.
 
 Claims of the backward pass (``explain --grad``'s numbers: dh_t, dc_t, dz_i, ..., dh_prev, the loss
 L and the parameter gradients dW) are judged the same way, from
@@ -22,7 +26,9 @@ percentage at its decimals plus 2), or the one a claim's ``decimals`` key or an 
 every entry. A claim is right when it agrees with the exact or the hand value at that precision (a
 claim of 0.9 for 0.881 is right at one decimal), or with what the author's own earlier numbers give
 when none of those it comes from is wrong (earlier values right but rounded otherwise carry
-forward). A wrong claim *follows from an earlier wrong value* when it agrees with what the author's
+forward). A claim *agrees with what the author's own numbers give* when it is within half a unit of
+either point value above, or when its own interval [claimed - tol, claimed + tol] overlaps the range
+those numbers allow. A wrong claim *follows from an earlier wrong value* when it agrees with what the author's
 own earlier numbers give and those include a wrong claim (the nearest: a right claim in between
 cuts the chain); an exercise's answer right only at the fewer decimals it is written with than the
 exercise asks for is written with *too few decimals*; else it is a *new error*. A new error's why
@@ -226,9 +232,11 @@ def _size(ex: WorkedExample, name: str) -> int:
     return ex.input_size if name in ("x", "dx") else ex.hidden_size
 
 
-def _substitution(ex: WorkedExample, first_place: str) -> dict:
-    """Claimed values as a substitution map, the claims of ``first_place`` taking precedence."""
+def _substitution(ex: WorkedExample, first_place: str, tols: dict | None = None) -> dict:
+    """Claimed values as a substitution map, the claims of ``first_place`` taking precedence; with
+    ``tols`` (a dict, filled in place) each entry's half unit of its last written digit too."""
     sub: dict[tuple[int, str], np.ndarray] = {}
+    tols = {} if tols is None else tols
     claims = sorted((c for c in ex.claims if c.step is not None and c.answered and c.name not in ("x",)),
                     key=lambda c: c.where == first_place)  # first_place last: it wins
     for c in claims:
@@ -237,13 +245,110 @@ def _substitution(ex: WorkedExample, first_place: str) -> dict:
         t, name = _normalize(c, ex.T)
         n = _size(ex, name)
         cur = sub.setdefault((t, name), np.full(n, np.nan))
+        half = tols.setdefault((t, name), np.full(n, np.nan))
         if c.unit is not None:
             if c.unit < n:
-                cur[c.unit] = float(c.value)
+                cur[c.unit], half[c.unit] = float(c.value), tol(c.precision(0))
         elif c.value.shape == (n,):
             mask = ~np.isnan(c.value)
             cur[mask] = c.value[mask]
+            half[mask] = [tol(c.precision(k)) for k in np.flatnonzero(mask)]
     return sub
+
+
+def _mul(a, b):
+    """[a_lo, a_hi] * [b_lo, b_hi]: the least and the greatest of the four corner products."""
+    corners = np.stack([a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]])
+    return corners.min(axis=0), corners.max(axis=0)
+
+
+def _matvec(W, v):
+    """W @ [v_lo, v_hi] for exact weights W: each term w * v is least at v_lo where w >= 0, else at v_hi."""
+    pos, neg = np.clip(W, 0, None), np.clip(W, None, 0)
+    return pos @ v[0] + neg @ v[1], pos @ v[1] + neg @ v[0]
+
+
+def _softmax_bounds(a):
+    """softmax over logits known only as [a_lo, a_hi]: y_k grows with a_k and falls with every other
+    a_j, so it is least at (a_k low, the others high) and greatest the other way round."""
+    lo, hi = a
+    K = len(lo)
+    out_lo, out_hi = np.empty(K), np.empty(K)
+    for k in range(K):
+        others = np.arange(K) != k
+        out_lo[k] = 1.0 / (1.0 + np.exp(hi[others] - lo[k]).sum())
+        out_hi[k] = 1.0 / (1.0 + np.exp(lo[others] - hi[k]).sum())
+    return out_lo, out_hi
+
+
+def interval_forward(ex: WorkedExample, place: str | None) -> list[dict[str, tuple[np.ndarray, np.ndarray]]] | None:
+    """The forward pass of a plain cell from the author's own numbers (those of ``place`` first) taken
+    as what they are known to be: each claimed entry v, written with d decimals, as the interval
+    [v - tol(d), v + tol(d)] (0.64 is anything in [0.635, 0.645]), carried through each step's formula
+    exactly in interval arithmetic: W x_t and W h_(t-1) by the weights' signs, sums end to end, σ and
+    tanh (increasing) end to end, a product f * c, i * c̃, o * tanh(c) as the least and greatest of its
+    four corner products, softmax's y_k least with a_k low and the other logits high. Per step
+    {name: (lo, hi)} of each quantity as *computed* (before the author's own number for it replaces
+    it); NaN where a part is unknown. None for a variant cell (whose claims are judged at points only).
+    """
+    if not ex.is_plain:
+        return None
+    tols: dict = {}
+    sub = {} if place is None else _substitution(ex, place, tols)
+    H, given = ex.hidden_size, ex.given or {}
+    h_prev, c_prev = (ex.h0, ex.h0), (ex.c0, ex.c0)
+    out = []
+    with np.errstate(all="ignore"):
+        for t in range(1, ex.T + 1):
+            computed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            V: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+            def put(name, v, n=H):
+                lo, hi = (np.full(n, np.nan), np.full(n, np.nan)) if v is None else (
+                    np.array(v[0], dtype=np.float64).reshape(n), np.array(v[1], dtype=np.float64).reshape(n))
+                computed[name] = (lo.copy(), hi.copy())
+                if (t, name) in given:  # a stated value fills what cannot be computed
+                    g = given[(t, name)]
+                    lo, hi = np.where(np.isnan(lo), g, lo), np.where(np.isnan(hi), g, hi)
+                if (t, name) in sub:
+                    s, w = sub[(t, name)], tols[(t, name)]
+                    m = ~np.isnan(s)
+                    lo[m], hi[m] = s[m] - w[m], s[m] + w[m]
+                V[name] = (lo, hi)
+                return V[name]
+
+            x = np.asarray(ex.x[t - 1], dtype=np.float64)
+            put("x", (x, x), n=ex.input_size)
+            put("h_prev", h_prev)
+            put("c_prev", c_prev)
+            for k in GATES:
+                G = ex.gates[k]
+                put(f"Wx_{k}", None if G.Wx is None else _matvec(G.Wx, V["x"]))
+                put(f"Wh_{k}", None if G.Wh is None else _matvec(G.Wh, V["h_prev"]))
+                put(f"Wxh_{k}", tuple(a + b for a, b in zip(V[f"Wx_{k}"], V[f"Wh_{k}"])))
+                b = np.zeros(H) if G.b is None else G.b
+                put(f"z_{k}", tuple(a + b for a in V[f"Wxh_{k}"]))
+                act = np.tanh if k == "g" else (lambda z: 1.0 / (1.0 + np.exp(-z)))
+                put(k, tuple(act(a) for a in V[f"z_{k}"]))
+            put("fc", _mul(V["f"], V["c_prev"]))
+            put("ig", _mul(V["i"], V["g"]))
+            put("c", tuple(a + b for a, b in zip(V["fc"], V["ig"])))
+            put("tanh_c", tuple(np.tanh(a) for a in V["c"]))
+            put("h", _mul(V["o"], V["tanh_c"]))
+            r = ex.readout
+            if r is not None and r.at(t, ex.T):
+                K = H if r.W_y is None else r.W_y.shape[0]
+                a = V["h"] if r.W_y is None else tuple(v + r.b_y for v in _matvec(r.W_y, V["h"]))
+                a = put("logits", a, n=K)
+                if r.task == "regress":
+                    scale = np.ones(K) if r.y_scale is None else r.y_scale
+                    mean = np.zeros(K) if r.y_mean is None else r.y_mean
+                    put("y", tuple(v + mean for v in _mul(a, (scale, scale))), n=K)
+                else:
+                    put("y", _softmax_bounds(a), n=K)
+            h_prev, c_prev = V["h"], V["c"]
+            out.append(computed)
+    return out
 
 
 @dataclass
@@ -299,6 +404,18 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
             runs[(d, place)] = _Run(forward(ex, d, sub), backward(ex, loss, d, sub) if exact_bw is not None else None)
         return runs[(d, place)]
 
+    intervals: dict[str, list | None] = {}
+
+    def interval(place, t, name, u):
+        """(lo, hi) of unit u of (t, name) from the author's own numbers as intervals; None where not computed."""
+        if place not in intervals:
+            intervals[place] = interval_forward(ex, place)
+        iv = intervals[place]
+        if iv is None or t is None or name not in iv[t - 1] or u >= len(iv[t - 1][name][0]):
+            return None
+        lo, hi = iv[t - 1][name]
+        return None if np.isnan(lo[u]) or np.isnan(hi[u]) else (float(lo[u]), float(hi[u]))
+
     exact = runs[(None, None)]
     rep.findings += _check_params(ex)
     rep.findings += _check_inputs(ex)
@@ -336,16 +453,20 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
             claimed = float(c.value) if c.unit is not None else float(values[u])
             d = c.precision(k)  # each entry at its own precision: [1.0, 0.88] is 1.0 at one decimal, 0.88 at two
             rep.findings.append(_judge(ex, c, k, t, name, u, claimed, exact, run(d), run(d, c.where),
-                                       run(None, c.where), wrong, accepted, shape))
+                                       run(None, c.where), wrong, accepted, shape, interval(c.where, t, name, u)))
     rep.findings += _check_conflicts(ex)
     return rep
 
 
-def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted, shape=None) -> Finding:
+def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted, shape=None, span=None) -> Finding:
     """The verdict on one claimed number, entry k of claim c, at that entry's precision. ``hand``:
     the hand computation at that precision; ``own``: the same from the author's own claimed
     numbers; ``own_exact``: the same without rounding (a person who rounds only what they write
-    down). Right claims go into ``accepted``, wrong ones into ``wrong`` (both read by :func:`_culprits`)."""
+    down); ``span``: (lo, hi), what the author's own numbers give when each stands for the interval
+    its written digits allow (:func:`interval_forward`; None where not computed). The claim agrees
+    with the author's own numbers when it is within half a unit of ``own`` or ``own_exact``, or when
+    its own interval [claimed - tol, claimed + tol] overlaps ``span``. Right claims go into
+    ``accepted``, wrong ones into ``wrong`` (both read by :func:`_culprits`)."""
     d = c.precision(k)
     label = _label(name, t, u, shape, ex)
     e = exact.get(t, name, u)
@@ -404,6 +525,11 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     agrees_own = not np.isnan(ov) and abs(claimed - ov) <= tol(d)
     if not agrees_own and not np.isnan(oxv) and abs(claimed - oxv) <= tol(d):
         agrees_own, ov = True, oxv  # from the author's numbers, rounded only where written down
+    gives = None if agrees_own else _fmt(ov, d)
+    if not agrees_own and span is not None and span[0] - tol(d) <= claimed <= span[1] + tol(d):
+        # the written numbers, each anything its digits allow, give a range that the claim's own overlaps
+        agrees_own, gives = True, f"{_fmt(span[0], d + 2)} to {_fmt(span[1], d + 2)}"
+    gives = gives or _fmt(ov, d)
     culprits = _culprits(ex, t, name, u, wrong, accepted, exact, shape)
     if agrees_own and not culprits:  # it follows from earlier numbers that were all right
         accepted.add((t, name, u))
@@ -411,7 +537,7 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
             f.detail = "agrees with the example's own numbers (the weights it comes from are not given)"
         else:
             f.verdict = OK_HAND
-            f.detail = (f"follows from the earlier values as written ({_fmt(ov, d)}), which are right but rounded "
+            f.detail = (f"follows from the earlier values as written ({gives}), which are right but rounded "
                         f"differently from the hand computation at {count(d, 'decimal')}")  # fmt: skip
         return f
     wrong[(t, name, u)] = label
