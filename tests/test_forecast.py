@@ -35,7 +35,9 @@ def test_backtest_beats_naive_on_a_seasonal_series_and_scores_baselines_on_the_s
     y = 10 + np.sin(2 * np.pi * t / 12) * 3 + 0.05 * t
     fc = LSTMForecaster(window=12, horizon=3, seasonal_period=12, **FAST)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ForecastWarning)  # a good model raises no warning
+        warnings.simplefilter("error", ForecastWarning)  # a model better than naive and seasonal naive: no warning of them
+        # seasonal naive × growth is near exact on a season plus a line (its own test: test_backtest_scores_the_trend_aware...)
+        warnings.filterwarnings("ignore", "the LSTM .* no better than the seasonal-growth forecast", ForecastWarning)
         r = fc.backtest(y, test_size=24)
     assert r.forecasts["lstm"].shape == (24, 3, 1) and r.actual.shape == (24, 3, 1)
     assert np.isnan(r.actual[-1, 1:]).all()  # leads past the end are left out
@@ -48,6 +50,7 @@ def test_backtest_beats_naive_on_a_seasonal_series_and_scores_baselines_on_the_s
 
 
 @pytest.mark.filterwarnings("ignore:the forecast correlates more with the previous value")  # the second flag, also expected
+@pytest.mark.filterwarnings("ignore:the LSTM .* no better than the drift forecast")  # naive's twin on a random walk, also expected
 def test_a_model_no_better_than_naive_is_flagged():
     y = np.cumsum(np.random.default_rng(1).normal(size=100)) + 50  # a random walk: naive is optimal
     fc = LSTMForecaster(window=8, **dict(FAST, epochs=3))
@@ -139,7 +142,7 @@ def test_a_series_near_the_ends_of_float64_forecasts_as_the_same_series_near_1(k
 
 def test_a_series_beyond_a_quarter_of_float64_s_largest_is_refused_with_what_to_do():
     y = np.column_stack([np.ones(30), np.r_[np.ones(4), 1e308, np.ones(25)]])
-    with pytest.raises(ValueError, match=r"^LSTMForecaster: expected y values within ±4.49e\+307 \(a quarter of float64's largest: the "
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y values within ±4.49e\+307 \(a quarter of float64's largest: the "
                                          r"differences and the centring overflow beyond it\), got 1e\+308 at index \(4, 1\)\. Divide the "
                                          r"series by a power of ten and multiply the forecasts back, or use log=True\.$"):  # fmt: skip
         LSTMForecaster(window=3, epochs=0).fit(y)
@@ -523,15 +526,41 @@ def test_the_time_column_is_found_named_or_refused(tmp_path, capsys):
     assert main(["forecast", str(tmp_path / "s.npy"), "--epochs", "0", "--time-column", "day"]) == 2
     assert "expected --time-column with a .csv" in capsys.readouterr().err
     # times the forecaster cannot read: named, refused; found by their name, said
-    stamps = [f"2024-01-01 {h:02d}:00,{h}" for h in range(20)]
+    stamps = [f"01/{h + 1:02d}/2024,{h}" for h in range(20)]
     (tmp_path / "h.csv").write_text("\n".join(["timestamp,load", *stamps]) + "\n")
     fast[1] = "load"
     assert main(["forecast", str(tmp_path / "h.csv"), *fast, "--time-column", "timestamp"]) == 1
     assert ("expected --time-column 'timestamp' to hold times (YYYY-MM, YYYY-MM-DD or numbers, one form throughout, "
-            "on 2 rows or more), got '2024-01-01 00:00' on line 2.") in capsys.readouterr().err  # fmt: skip
+            "on 2 rows or more), got '01/01/2024' on line 2.") in capsys.readouterr().err  # fmt: skip
     assert main(["forecast", str(tmp_path / "h.csv"), *fast]) == 0
     err = capsys.readouterr().err
-    assert "column 'timestamp' is not read as times (YYYY-MM, YYYY-MM-DD or numbers), got '2024-01-01 00:00' on line 2" in err
+    assert "column 'timestamp' is not read as times (YYYY-MM, YYYY-MM-DD or numbers), got '01/01/2024' on line 2" in err
+
+
+def test_a_time_column_with_a_time_of_day_is_read_as_times(tmp_path, capsys):
+    # hourly data (pandas' to_csv writes 'YYYY-MM-DD HH:MM:SS') was not read as times: the forecast was numbered
+    # 1, 2, ... with a warning. Now the times ahead go on at the usual step, written in the column's own form
+    from lstmkit.cli import main
+
+    fast = ["--column", "load", "--epochs", "0", "--window", "3", "--hidden-size", "2", "--horizon", "3", "--out", str(tmp_path / "f.csv")]
+    stamps = [f"2024-01-01 {h:02d}:00:00,{h}" for h in range(22)]  # to 21:00
+    (tmp_path / "h.csv").write_text("\n".join(["timestamp,load", *stamps]) + "\n")
+    assert main(["forecast", str(tmp_path / "h.csv"), *fast]) == 0
+    when = lambda: [r.split(",")[0] for r in (tmp_path / "f.csv").read_text().splitlines()]  # noqa: E731
+    assert when() == ["timestamp", "2024-01-01 22:00:00", "2024-01-01 23:00:00", "2024-01-02 00:00:00"]
+    out, err = capsys.readouterr()
+    assert "2024-01-01 22:00:00 to 2024-01-02 00:00:00" in out and "warning" not in err  # read as times: nothing to warn of
+    # the ISO 'T' form without seconds, every 15 minutes, one missing: warned in the step's words
+    stamps = [f"2024-03-05T{(15 * q) // 60:02d}:{(15 * q) % 60:02d},{q}" for q in range(23) if q != 9]
+    (tmp_path / "q.csv").write_text("\n".join(["time,load", *stamps]) + "\n")
+    assert main(["forecast", str(tmp_path / "q.csv"), *fast]) == 0
+    assert ("column 'time' is unevenly spaced: 1 of 21 steps differ from the usual 15 minutes, the first from "
+            "'2024-03-05T02:00' to '2024-03-05T02:30' (line 11)") in capsys.readouterr().err  # fmt: skip
+    assert when() == ["time", "2024-03-05T05:45", "2024-03-05T06:00", "2024-03-05T06:15"]
+    # one form throughout: with and without seconds mixed is not a column of times
+    (tmp_path / "m.csv").write_text("time,load\n2024-01-01 00:00,1\n2024-01-01 01:00:00,2\n2024-01-01 02:00,3\n2024-01-01 03:00,4\n"
+                                    "2024-01-01 04:00,5\n2024-01-01 05:00,6\n2024-01-01 06:00,7\n")  # fmt: skip
+    assert main(["forecast", str(tmp_path / "m.csv"), *fast, "--time-column", "time"]) == 1
 
 
 def test_a_series_csv_is_read_once_for_its_series_names_and_times(tmp_path, monkeypatch):
@@ -919,13 +948,16 @@ def test_the_two_fits_of_a_backtest_are_labelled(tmp_path, capsys):
     np.save(tmp_path / "s.npy", np.sin(np.arange(30) / 3) + 2)
     argv = ["forecast", str(tmp_path / "s.npy"), "--window", "4", "--epochs", "2", "--hidden-size", "2", "--backtest", "6"]
     assert main([*argv, "--verbose", "2"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    out, err = capsys.readouterr()
+    # on stderr, as generate's: `forecast ... > result.txt` held the epoch lines mixed with the table and forecast
+    assert "epoch" not in out and out.startswith("backtest on the last 6 values") and "forecast of the next" in out
+    lines = err.splitlines()
     first, final = lines.index("backtest fit on the first 24 values (the last 6 held out):"), lines.index("final fit on the whole series (30 values):")
-    assert [line[:9] for line in lines[first + 1 : first + 3]] == ["epoch 1/2", "epoch 2/2"] and lines[first + 3].startswith("backtest on the last 6")
+    assert [line[:9] for line in lines[first + 1 : first + 3]] == ["epoch 1/2", "epoch 2/2"] and lines[first + 3] == lines[final]
     assert [line[:9] for line in lines[final + 1 : final + 3]] == ["epoch 1/2", "epoch 2/2"] and final > first
     assert sum(line.startswith("epoch ") for line in lines) == 4
     assert main([*argv, "--verbose", "0"]) == 0  # no epoch lines: no labels
-    assert "fit on the whole series" not in capsys.readouterr().out
+    assert "fit on the whole series" not in "".join(capsys.readouterr())
 
 
 def test_training_s_mae_is_in_y_units_or_named_by_what_it_measures(capsys):
@@ -1052,13 +1084,15 @@ def test_plot_forecast_draws_the_series_each_methods_lead_1_forecasts_and_the_fo
     naive_mae1 = np.abs(y[origins] - y[origins - 1]).mean()
     lstm_mae1 = np.abs(y[origins] - result.forecasts["lstm"][:, 0, 0]).mean()
     labels = {label.split(":")[0]: label for label in lines if not label.startswith("_")}
-    assert set(labels) == {"series", "lstm", "naive", "seasonal_naive", "forecast ahead"}
+    assert set(labels) == {"series", "lstm", "naive", "seasonal_naive", "seasonal_growth", "forecast ahead"}
     assert labels["naive"].startswith(f"naive: lead 1 (MAE {naive_mae1:.1f}; all leads ")
     assert labels["seasonal_naive"].startswith("seasonal_naive: lead 1 (MAE 0.6; all leads ")
     assert labels["lstm"].startswith(f"lstm: lead 1 (MAE {lstm_mae1:.1f}; all leads ")
     np.testing.assert_array_equal(lines[labels["naive"]].get_xdata(), origins)
     np.testing.assert_allclose(lines[labels["naive"]].get_ydata(), y[origins - 1], rtol=1e-12)
     np.testing.assert_allclose(lines[labels["seasonal_naive"]].get_ydata(), y[origins] - 0.6, rtol=1e-12)
+    # seasonal naive × growth: y_{o-12} · y_{o-1} / y_{o-13}
+    np.testing.assert_allclose(lines[labels["seasonal_growth"]].get_ydata(), y[origins - 12] * y[origins - 1] / y[origins - 13], rtol=1e-12)
     # the test part starts between row 41 (the last seen) and 42; the 3 values ahead go on at 48, 49, 50
     (start,) = [line for label, line in lines.items() if label.startswith("_")]
     assert list(start.get_xdata()) == [41.5, 41.5]
@@ -1134,3 +1168,121 @@ def test_plot_forecast_without_matplotlib_gives_the_pip_line(tmp_path, monkeypat
                                  "Install it: pip install 'lstmkit[cli]'.")
     assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
     assert not (tmp_path / "f.png").exists()
+
+
+def test_backtest_scores_the_trend_aware_seasonal_growth_baseline_on_the_same_pairs():
+    # airline 1949-56 (the 1955-56 window): the table scored only the trend-blind baselines and marked the
+    # LSTM '<- best' with no note, while seasonal naive × the last year-over-year growth (which the demo added
+    # by hand) halved its error. ŷ(o + l - 1) = y(o + l - 13) · y(o - 1) / y(o - 13), written out here
+    y = airline_passengers()[:96]
+    yl = y.tolist()
+    pairs = [(o, l) for o in range(72, 96) for l in range(1, 13) if o + l - 1 < 96]
+    want = sum(abs(yl[o + l - 1] - yl[o + l - 13] * yl[o - 1] / yl[o - 13]) for o, l in pairs) / len(pairs)
+    assert len(pairs) == 222 and want == pytest.approx(8.99946, abs=1e-5)
+    fc = LSTMForecaster(window=12, horizon=12, seasonal_period=12, log=True, difference=1, seed=0)
+    with pytest.warns(ForecastWarning, match=r"the LSTM \(MAE .*\) is no better than the seasonal-growth forecast \(MAE 9\)\."):
+        r = fc.backtest(y, 24)
+    assert list(r.forecasts) == ["lstm", "naive", "seasonal_naive", "seasonal_growth"]
+    assert r.metrics["seasonal_growth"]["MAE"] == pytest.approx(want, rel=1e-12)
+    lines = r.table().splitlines()
+    assert lines[5].startswith("seasonal_growth") and lines[5].endswith("<- best") and "<- best" not in lines[2]
+    assert r.metrics["lstm"]["MAE"] > want
+
+
+def test_backtest_scores_drift_without_a_season_or_with_values_not_positive():
+    # drift: ŷ(o + l - 1) = y(o - 1) + l · (y(o - 1) - y(0)) / (o - 1), written out here; a straight line
+    # forecasts itself exactly, and a seasonal series with a value <= 0 where the growth divides gets drift too
+    t = np.arange(40.0)
+    y = 3.0 - 0.5 * t + np.sin(t)  # falls below 0: no growth ratio
+    fc = LSTMForecaster(window=4, horizon=2, **dict(FAST, hidden_size=4, epochs=1))
+    for m in (None, 4):
+        fc.set_params(seasonal_period=m)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ForecastWarning)
+            r = fc.backtest(y, 8)
+        assert "seasonal_growth" not in r.metrics and list(r.forecasts)[-1] == "drift"
+        errors = [abs(y[o + l - 1] - (y[o - 1] + l * (y[o - 1] - y[0]) / (o - 1))) for o in range(32, 40) for l in (1, 2) if o + l - 1 < 40]
+        assert r.metrics["drift"]["MAE"] == pytest.approx(np.mean(errors), rel=1e-12)
+
+
+def test_a_datetime_index_out_of_order_is_refused_and_gaps_are_warned_of():
+    # a pandas Series' DatetimeIndex was ignored: a series sorted newest first was forecast on from its first row
+    # (Jan 2020), and 10 missing months passed silently; lstmkit forecast refuses and warns of both in a CSV
+    pd = pytest.importorskip("pandas")
+    idx = pd.date_range("2020-01-01", periods=40, freq="MS")
+    s = pd.Series(100 + np.arange(40.0), index=idx, name="sales")
+    fc = LSTMForecaster(window=4, horizon=2, **dict(FAST, hidden_size=4, epochs=1))
+    backwards = (r"^LSTMForecaster.{}: expected {} increasing times \(the rows in time order\), got 2023-03-01 at row 1 "
+                 r"after 2023-04-01 at row 0\. The series is read in row order: sort it: {}\.sort_index\(\)\.$")  # fmt: skip
+    with pytest.raises(ValueError, match=backwards.format("fit", "y's index", "y")):
+        fc.fit(s.iloc[::-1])
+    with pytest.raises(ValueError, match=backwards.format("backtest", "y's index", "y")):
+        fc.backtest(s.iloc[::-1].to_frame(), 6)
+    gap = s.drop(s.index[20:30])
+    with pytest.warns(UserWarning, match=r"^LSTMForecaster.fit: y's index is unevenly spaced: 1 of 29 steps differ from the usual "
+                                         r"1 month, the first from 2021-08-01 to 2022-07-01 \(rows 19 to 20\)\. The forecaster reads "
+                                         r"the rows as evenly spaced: fill the gaps \(or resample\) for a forecast in time\.$") as caught:  # fmt: skip
+        fc.fit(gap)
+    assert caught[0].filename == __file__  # the user's line
+    fc.fit(s)
+    for call in (lambda: fc.predict(2, gap), lambda: fc.score(s[-2:], history=gap)):
+        with pytest.warns(UserWarning, match=r"(y|history)'s index is unevenly spaced: 1 of 29 steps") as caught:
+            call()
+        assert caught[0].filename == __file__
+    with pytest.raises(ValueError, match=backwards.format("predict", "y's index", "y").replace("2023-03-01", "2022-11-01").replace("2023-04-01", "2022-12-01")):
+        fc.predict(2, s.iloc[::-1][4:])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected history's index increasing times .* sort it: history\.sort_index\(\)\.$"):
+        fc.score(s[-2:], history=s.iloc[::-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # even steps: nothing said, monthly (28-31 days), quarterly, month ends, hourly, business days
+        for freq in ("MS", "QS", "ME", "h", "B", "D"):
+            fc.fit(pd.Series(100 + np.arange(40.0), index=pd.date_range("2024-01-31", periods=40, freq=freq)))
+        fc.fit(pd.Series(100 + np.arange(40.0), index=pd.date_range("2024-01-01", periods=40, freq="D", tz="Europe/Paris")))
+        fc.fit(s.reset_index(drop=True))  # a RangeIndex: not times, not checked
+    hours = pd.Series(np.arange(40.0), index=pd.date_range("2024-01-01", periods=41, freq="h").delete(7))
+    with pytest.warns(UserWarning, match=r"usual 1 hour, the first from 2024-01-01T06:00:00 to 2024-01-01T08:00:00 \(rows 6 to 7\)"):
+        fc.fit(hours)
+    bdays = pd.Series(np.arange(40.0), index=pd.bdate_range("2024-06-03", periods=41).delete(9))  # a Friday holiday
+    with pytest.warns(UserWarning, match=r"1 of 39 steps differ from the usual 1 business day, the first from 2024-06-13 to 2024-06-17"):
+        fc.fit(bdays)
+
+
+def test_a_dataframe_s_non_numeric_columns_are_named():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"date": [f"2020-{m:02d}-01" for m in range(1, 13)] * 2, "sales": np.arange(24.0), "open": [True] * 24})
+    with pytest.raises(TypeError, match=r"^LSTMForecaster.fit: expected y a real numeric array \(N,\) or \(N, n_series\), got non-numeric "
+                                        r"columns 'date' \(dtype .*\), 'open' \(dtype bool\)\. Keep only the series: select the series "
+                                        r"\(y\[\['sales'\]\]\), or make a column of dates the index \(y\.set_index\('date'\)\)\.$"):  # fmt: skip
+        LSTMForecaster(window=4).fit(df)
+
+
+def test_the_log_refusal_names_the_method_and_a_1d_index():
+    # it said 'LSTMForecaster: ... at index (19, 0)' for a 1-D series: no method, and an index the series has not
+    fc = LSTMForecaster(log=True, window=4, horizon=2, **dict(FAST, epochs=0))
+    y = np.r_[np.arange(1.0, 20), -1.0]
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y values > 0 with log=True, got -1.0 at index 19\. Use log=False\.$"):
+        fc.fit(y)
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.backtest: expected y values > 0 with log=True, got -1.0 at index 19\."):
+        fc.backtest(y, 4)  # in the test part: it came from the forecasts of the origins, with no method
+    fc.fit(y[:-1])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.predict: expected y values > 0 with log=True, got -1.0 at index \(5, 1\)\."):
+        LSTMForecaster(log=True, window=4, **dict(FAST, epochs=0)).fit(np.ones((20, 2))).predict(2, np.r_[np.ones((5, 2)), [[1.0, -1.0]]])
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.score: expected history values > 0 with log=True, got 0.0 at index 2\."):
+        fc.score(y[:3], history=np.r_[1.0, 2, 0, 4, 5])
+
+
+def test_the_readme_s_rolling_origin_table_s_baselines_by_hand():
+    # the README's one-window claim now comes with the two-year windows 1955-60: their baseline columns
+    # recomputed here by hand (the LSTM's need training: examples/ and the demo run that)
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^  \| (19\d\d)-(\d\d) \| [\d. /]+ \| ([\d.]+) \| ([\d.]+) \|$", readme, re.M)
+    assert [r[0] for r in rows] == ["1955", "1956", "1957", "1958", "1959"]
+    y = airline_passengers().tolist()
+    for first, _, growth, seasonal in rows:
+        end = (int(first) - 1949) * 12 + 24  # the window's last month + 1
+        pairs = [(o, l) for o in range(end - 24, end) for l in range(1, 13) if o + l - 1 < end]
+        g = sum(abs(y[o + l - 1] - y[o + l - 13] * y[o - 1] / y[o - 13]) for o, l in pairs) / len(pairs)
+        s = sum(abs(y[o + l - 1] - y[o + l - 13]) for o, l in pairs) / len(pairs)
+        assert (f"{g:.2f}", f"{s:.2f}") == (growth, seasonal), first

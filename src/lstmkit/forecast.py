@@ -17,10 +17,12 @@ validates on the last windows, the end of the series (chronological, not random)
 
 :meth:`LSTMForecaster.backtest` holds out the last part of a series, fits on the rest, and makes a
 forecast from every origin in the held-out part using the true history up to that origin. It
-scores the LSTM beside the naive (last value) and seasonal-naive forecasts on exactly the same
+scores the LSTM beside the naive (last value) and seasonal-naive forecasts, which ignore a trend,
+and a trend-aware one (seasonal naive × the last growth over a season, ``seasonal_growth``, for a
+positive seasonal series; else ``drift``, the last value plus the mean step) on exactly the same
 (origin, lead) pairs with MAE, RMSE and MASE (see :mod:`lstmkit.baselines`), and reports
 corr(ŷ_t, y_{t-s}) for s = 0..3: a model that only repeats the last value peaks at s = 1. When
-the model is no better than naive, a :class:`ForecastWarning` says so. :func:`plot_forecast` draws
+the model is no better than a baseline, a :class:`ForecastWarning` says so. :func:`plot_forecast` draws
 the series, the backtest and the forecast ahead (matplotlib, imported there).
 """
 
@@ -43,7 +45,7 @@ EPS = float(np.finfo(np.float64).eps)
 
 
 class ForecastWarning(UserWarning):
-    """The forecast is no better than a naive baseline (or merely lags the input)."""
+    """The forecast is no better than a baseline (or merely lags the input)."""
 
 
 #: what to do about a missing value (NaN) in a series, said wherever one is refused (lstmkit forecast's CSV blanks too)
@@ -51,11 +53,16 @@ FILL = ("Fill missing values first (interpolate them, say), or keep only the row
         "forecaster reads the rows as evenly spaced steps.")  # fmt: skip
 
 
-def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
+def as_series(y, where: str, arg: str = "y", stacklevel: int = 3) -> tuple[np.ndarray, bool]:
     """(N,) or (N, S) real array -> ((N, S) float64, was_1d). Rejects NaN (with :data:`FILL`), inf,
-    3-D, and empty: no values (N = 0) or no series (S = 0)."""
+    3-D, and empty: no values (N = 0) or no series (S = 0); a pandas DataFrame's non-numeric
+    columns are named. A pandas Series or DataFrame with times as its index (datetime64, a
+    DatetimeIndex; read without importing pandas) is checked by :func:`check_time_index`: rows out
+    of time order are refused, uneven steps warned of (``stacklevel``: the warning's, for the
+    user's line)."""
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
+        _refuse_columns(y, where, arg)
         fail(where, arg, "a real numeric array (N,) or (N, n_series)", "None" if y is None else f"dtype {arr.dtype}", exc=TypeError)
     if arr.ndim not in (1, 2):
         fail(where, arg, "a 1-D series (N,) or a 2-D array (N, n_series)", f"{arr.ndim}-D shape {arr.shape}")
@@ -65,8 +72,103 @@ def as_series(y, where: str, arg: str = "y") -> tuple[np.ndarray, bool]:
     if not all_finite(arr):  # the first value refused, and what to do about it
         at = first_index(~np.isfinite(arr))
         fail(where, arg, "finite values", f"{arr[at]} at index {at}", FILL if np.isnan(arr[at]) else "Replace the infinite values.")
+    check_time_index(y, where, arg, stacklevel + 1)
     was_1d = arr.ndim == 1
     return (arr[:, None] if was_1d else arr), was_1d
+
+
+def _refuse_columns(y, where: str, arg: str) -> None:
+    """A pandas DataFrame ``y`` (``columns`` and ``dtypes``) with non-numeric columns (a date column
+    left in, text): refused naming them (TypeError), and how to keep the series."""
+    columns, dtypes = getattr(y, "columns", None), getattr(y, "dtypes", None)
+    if columns is None or dtypes is None or isinstance(y, np.ndarray):
+        return
+    kinds = [(c, dt, getattr(dt, "kind", "O")) for c, dt in zip(columns, dtypes)]  # pandas' own dtypes (Int64) have a kind
+    bad = [(c, dt) for c, dt, kind in kinds if kind not in "iuf"]
+    if not bad:
+        return
+    numeric = [c for c, _, kind in kinds if kind in "iuf"]
+    keep = f"select the series ({arg}[{numeric!r}])" if numeric else "select the columns of the series"
+    fail(where, arg, "a real numeric array (N,) or (N, n_series)",
+         f"non-numeric column{'s' if len(bad) > 1 else ''} " + ", ".join(f"{c!r} (dtype {dt})" for c, dt in bad),
+         f"Keep only the series: {keep}, or make a column of dates the index ({arg}.set_index({bad[0][0]!r})).",
+         exc=TypeError)  # fmt: skip
+
+
+def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None:
+    """Check the times of a pandas Series' or DataFrame's index (``y.index`` holding datetime64: a
+    DatetimeIndex, tz-aware ones read in their local time), as ``lstmkit forecast`` checks a CSV's
+    column of times; anything else (a NumPy array, a list, a RangeIndex) is not checked. The
+    forecaster reads the rows in their order as evenly spaced steps, so
+
+    - times not increasing (a series sorted newest first, a time twice) or NaT are refused
+      (ValueError naming ``arg``'s index, and "sort it: y.sort_index()");
+    - uneven steps (a gap) are warned of (UserWarning, ``stacklevel``). A step is in months when
+      every time is midnight on the same day of the month, or on the month's last day (monthly,
+      quarterly, yearly data), in business days when every time is a midnight Monday to Friday
+      and the weekends are skipped (a step from a Friday to the Monday), else in time (days,
+      hours, seconds); the usual step is the median one.
+    """
+    index = getattr(y, "index", None)
+    if index is None or callable(index) or isinstance(y, np.ndarray):  # a list's index is a method
+        return
+    if getattr(index, "tz", None) is not None:
+        index = index.tz_localize(None)  # the local times (a day stays a day across a change of clocks)
+    try:
+        t = np.asarray(index)
+    except (TypeError, ValueError):
+        return
+    if t.dtype.kind != "M" or t.ndim != 1 or len(t) < 2:
+        return
+    t = t.astype("datetime64[ns]")
+    name = f"{arg}'s index"
+    if np.isnat(t).any():
+        i = int(np.argmax(np.isnat(t)))
+        fail(where, name, "times (the rows' times, in order)", f"NaT at row {i}", "Drop the row or set its time.")
+    step = np.diff(t).astype(np.int64)  # ns
+    if (step <= 0).any():
+        i = int(np.argmax(step <= 0))
+        fail(where, name, "increasing times (the rows in time order)", f"{_when(t[i + 1])} at row {i + 1} after "
+             f"{_when(t[i])} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
+    days = t.astype("datetime64[D]")
+    midnight = (t == days.astype("datetime64[ns]")).all()
+    month = days.astype("datetime64[M]")
+    day_of_month = (days - month.astype("datetime64[D]")).astype(np.int64)  # 0-based
+    month_end = (days + 1).astype("datetime64[M]") != month
+    weekday = (days.astype(np.int64) + 3) % 7  # 0 Monday .. 6 Sunday (1970-01-01 was a Thursday)
+    if midnight and (len(set(day_of_month.tolist())) == 1 or month_end.all()):
+        steps, unit = np.diff(month.astype(np.int64)), "month"
+    elif midnight and (weekday < 5).all() and ((weekday[:-1] == 4) & (np.diff(days.astype(np.int64)) == 3)).any():
+        # weekdays only, the weekends skipped (Friday to Monday): a business-day series, its steps counted in them
+        steps, unit = np.busday_count(days[:-1], days[1:]), "business day"
+    else:
+        steps, unit = step, ""
+    usual = int(np.median(steps)) if unit else float(np.median(steps))
+    uneven = steps != usual
+    if uneven.any():
+        i = int(np.argmax(uneven))
+        every = f"{usual} {unit}" + ("s" if usual != 1 else "") if unit else _duration(usual)
+        warnings.warn(f"{where}: {name} is unevenly spaced: {int(uneven.sum())} of {len(steps)} steps differ from the usual "
+                      f"{every}, the first from {_when(t[i])} to {_when(t[i + 1])} (rows {i} to {i + 1}). The forecaster "
+                      "reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
+                      UserWarning, stacklevel=stacklevel)  # fmt: skip
+
+
+def _when(t: np.datetime64) -> str:
+    """A time as ISO text: the day alone at midnight, else to the second (or finer when it has more)."""
+    day = t.astype("datetime64[D]")
+    if t == day:
+        return str(day)
+    return str(t.astype("datetime64[s]")) if t == t.astype("datetime64[s]") else str(t)
+
+
+def _duration(ns: float) -> str:
+    """A step of ``ns`` nanoseconds in words: '1 day', '6 hours', '15 minutes', '30 seconds', '0.5 seconds'."""
+    for size, unit in ((86400e9, "day"), (3600e9, "hour"), (60e9, "minute"), (1e9, "second")):
+        if ns >= size and float(ns / size).is_integer():
+            n = int(ns / size)
+            return f"{n} {unit}" + ("s" if n != 1 else "")
+    return f"{ns / 1e9:g} seconds"
 
 
 #: the largest magnitude a value in model space (y, or log y) may have: the difference of two such values, or
@@ -90,7 +192,8 @@ def read_series(path, column) -> np.ndarray:
 class BacktestResult:
     """Scores of the LSTM and the baselines on the same held-out (origin, lead) pairs.
 
-    forecasts: method -> (n_origins, H, S) forecasts; actual: (n_origins, H, S) with NaN where the
+    forecasts: method ("lstm", "naive", "seasonal_naive" with a season, and "seasonal_growth" or
+    "drift": :meth:`LSTMForecaster.backtest`) -> (n_origins, H, S) forecasts; actual: (n_origins, H, S) with NaN where the
     lead runs past the series; origins: (n_origins,) indices of the first unseen value; names: the
     S series' names. Each series is scored on its own (errors in sales and in °C pooled into one
     figure mean nothing): metrics: method -> {"MAE", "RMSE", "MASE"}; lag_corr: s -> corr(ŷ_t,
@@ -141,9 +244,10 @@ class BacktestResult:
             mase = f"{m['MASE']:>8.3f}" if m["MASE"] < 1e4 else f"{m['MASE']:>8.1e}"  # 8 wide: huge when MASE's scale is 0
             lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{mase}{mark}")
         if self.actual.shape[1] > 1:
-            lines.append(f"{'MAE by lead':<16}" + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
+            width = max(16, 3 + max(len(name) for name in self.forecasts))  # 'seasonal_growth' and a space
+            lines.append(f"{'MAE by lead':<{width}}" + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
             for name, v in self.mae_by_lead().items():
-                lines.append(f"  {name:<14}" + " ".join(f"{x:7.1f}" if np.isfinite(x) else f"{'n/a':>7}" for x in v))
+                lines.append(f"  {name:<{width - 2}}" + " ".join(f"{x:7.1f}" if np.isfinite(x) else f"{'n/a':>7}" for x in v))
             if np.isnan(next(iter(self.mae_by_lead().values()))).any():
                 lines.append("  (n/a: a lead beyond the end of the test part, scored at no origin)")
         lags = ", ".join(f"s={s}: {c:+.3f}" for s, c in self.lag_corr.items())
@@ -228,7 +332,8 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
 
     fig = Figure(figsize=(9, 1.5 + 2.5 * S) if S > 1 else (9, 4))
     axes = fig.subplots(S, 1, sharex=True, squeeze=False)[:, 0]
-    styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--")}
+    styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--"),
+              "seasonal_growth": ("tab:green", "-."), "drift": ("tab:green", "-.")}
     for j, ax in enumerate(axes):
         ax.plot(x, y2[:, j], color="black", lw=1.2, label="series")
         if result is not None:
@@ -404,19 +509,26 @@ class LSTMForecaster:
             raise NotFittedError(f"LSTMForecaster.{what}: expected a fitted forecaster, got one that is not fitted. Call fit(y) first.")
 
     # -- transform pipeline ----------------------------------------------------------------
-    def _to_model_space(self, y: np.ndarray, log: bool, difference: int) -> np.ndarray:
+    def _to_model_space(self, y: np.ndarray, log: bool, difference: int, where: str = KIND, arg: str = "y",
+                        was_1d: bool = False) -> np.ndarray:
         """(N, S) raw -> (N - difference, S) log/differenced, unscaled (``log`` and ``difference``:
-        the parameters of the fit about to run, or ``log_`` and ``difference_``, those of the fitted model)."""
+        the parameters of the fit about to run, or ``log_`` and ``difference_``, those of the fitted model).
+        A value refused is named as in ``arg`` of ``where`` (its index in a 1-D series when ``was_1d``)."""
         u = y
+
+        def index(bad):
+            at = first_index(bad)
+            return at, (at[0] if was_1d else at)
+
         if log:
             if (y <= 0).any():
-                at = first_index(y <= 0)
-                fail(KIND, "y", "values > 0 with log=True", f"{y[at]} at index {at}", "Use log=False.")
+                at, shown = index(y <= 0)
+                fail(where, arg, "values > 0 with log=True", f"{y[at]} at index {shown}", "Use log=False.")
             u = np.log(y)
         if not (np.abs(u) <= LARGEST).all():  # a difference, or the centring, would overflow to inf
-            at = first_index(np.abs(u) > LARGEST)
-            fail(KIND, "y", f"values within ±{LARGEST:.3g} (a quarter of float64's largest: the differences and the centring "
-                 "overflow beyond it)", f"{y[at]} at index {at}",
+            at, shown = index(np.abs(u) > LARGEST)
+            fail(where, arg, f"values within ±{LARGEST:.3g} (a quarter of float64's largest: the differences and the centring "
+                 "overflow beyond it)", f"{y[at]} at index {shown}",
                  "Divide the series by a power of ten and multiply the forecasts back" + ("." if log else ", or use log=True."))  # fmt: skip
         return np.diff(u, axis=0) if difference else u
 
@@ -447,7 +559,7 @@ class LSTMForecaster:
         params = json_params(self.get_params())  # this fit's: fitted_params_, what save writes
         y2, was_1d = as_series(y, f"{KIND}.fit")
         series_names = _names_of(y, names, y2.shape[1], f"{KIND}.fit")
-        z = self._to_model_space(y2, self.log, self.difference)
+        z = self._to_model_space(y2, self.log, self.difference, f"{KIND}.fit", was_1d=was_1d)
         need = self.window + self.horizon
         if len(z) < need:
             fail(
@@ -566,7 +678,7 @@ class LSTMForecaster:
         """``y`` (k,) or (k, S) as (k, S) float64: finite, the fitted series (names checked by
         :meth:`_check_names` when known, before their count), S of them."""
         where = f"{KIND}.{what}"
-        y2, _ = as_series(y, where, arg)
+        y2, _ = as_series(y, where, arg, stacklevel)
         found = _names_of(y, names, y2.shape[1], where)
         if found is not None:  # other names: said by name, more use than a count
             self._check_names(found, what, arg=arg)
@@ -582,6 +694,7 @@ class LSTMForecaster:
         need = self.window_ + self.difference_  # the fitted model's
         if len(y2) < need:
             fail(f"{KIND}.{what}", arg, f"at least window+difference = {need} values of history", f"{len(y2)}")
+        self._to_model_space(y2, self.log_, 0, f"{KIND}.{what}", arg, np.ndim(y) == 1)  # > 0 with log, within LARGEST
         return y2
 
     def _check_names(self, names: tuple[str, ...] | None, what: str, stacklevel: int = 4, arg: str = "y") -> None:
@@ -701,8 +814,13 @@ class LSTMForecaster:
     def backtest(self, y, test_size: int, names=None) -> BacktestResult:
         """Fit on ``y[:-test_size]``; forecast from every origin in the last ``test_size`` values.
 
-        For origin o (first unseen index) the LSTM, naive and seasonal-naive forecasts of leads
-        1..H use the true history y[:o]; leads past the end of ``y`` are left out of the scores.
+        For origin o (first unseen index) the LSTM's and the baselines' forecasts of leads 1..H use
+        the true history y[:o]; leads past the end of ``y`` are left out of the scores. The
+        baselines (:mod:`lstmkit.baselines`): ``naive``; ``seasonal_naive`` with a
+        ``seasonal_period`` m; and a trend-aware one, ``seasonal_growth`` (seasonal naive × the last
+        growth over a season, y[o-1] / y[o-1-m]) with m when y[o-1] and y[o-1-m] are > 0 at every
+        origin of every series, else ``drift`` (y[o-1] + l · (y[o-1] - y[0]) / (o - 1)). The table's
+        "best" is over all of them; a ForecastWarning says when the LSTM is no better than one.
         Several series (``y`` (N, S)) are scored each on its own, MASE on its own in-sample scale;
         ``names`` (S strings, default series0, series1, ...) name them in the table and the
         warnings. Afterwards the forecaster is the one fitted on ``y[:-test_size]``, and its
@@ -725,6 +843,8 @@ class LSTMForecaster:
                  "Use a longer series" + (", or a smaller seasonal_period." if m + 1 > span else ", or a smaller window or horizon."))
         if N - test_size < min_train:
             fail(where, "test_size", f"at most N - {min_train} = {N - min_train} (enough training data)", test_size)
+        self._check_params()
+        self._to_model_space(y2, self.log, 0, where, was_1d=was_1d)  # the test part too: > 0 with log, within LARGEST
         self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size], names=given)
         H = self.horizon_
         origins = np.arange(N - test_size, N)
@@ -734,6 +854,7 @@ class LSTMForecaster:
         fc = {"lstm": lstm, "naive": naive}
         if self.seasonal_period:
             fc["seasonal_naive"] = np.stack([bl.seasonal_naive_forecast(h, H, m) for h in histories])
+        fc.update(_trend_baseline(y2, origins, H, self.seasonal_period))
         actual = np.full((len(origins), H, S), np.nan)
         for i, o in enumerate(origins):
             k = min(H, N - o)
@@ -755,6 +876,18 @@ class LSTMForecaster:
             warnings.warn(n, ForecastWarning, stacklevel=2)
         self.history_ = y2  # predict() goes on from the end of y, not from the end of the training part
         return result
+
+
+def _trend_baseline(y: np.ndarray, origins: np.ndarray, H: int, m: int | None) -> dict[str, np.ndarray]:
+    """The trend-aware baseline of a backtest of ``y`` (N, S) from ``origins``, {name: (n, H, S)}:
+    ``seasonal_growth`` (:func:`lstmkit.baselines.seasonal_growth_forecast`, seasonal naive times the
+    last growth over a season) when there is a season ``m`` and every value it divides by or grows
+    from, y[o-1] and y[o-1-m] at every origin o of every series, is > 0; else ``drift``
+    (:func:`lstmkit.baselines.drift_forecast`, the last value plus the history's mean step)."""
+    histories = [y[:o] for o in origins]
+    if m and (y[origins - 1] > 0).all() and (y[origins - 1 - m] > 0).all():
+        return {"seasonal_growth": np.stack([bl.seasonal_growth_forecast(h, H, m) for h in histories])}
+    return {"drift": np.stack([bl.drift_forecast(h, H) for h in histories])}
 
 
 #: a file's validation windows when it records none (saved before forecaster or regressor recorded them)
@@ -857,7 +990,8 @@ def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: n
 
 
 def _diagnose(metrics: dict, lag_corr: dict, distances: tuple[float, float]) -> list[str]:
-    """Plain-language warnings: no better than naive; the forecast tracks the previous value.
+    """Plain-language warnings: no better than a baseline (naive, seasonal naive, seasonal growth
+    or drift, those in ``metrics``); the forecast tracks the previous value.
 
     ``distances``: mean |ŷ_t - y_{t-1}| and mean |ŷ_t - y_t| of the lead-1 forecasts. The lag note
     needs both signs of a forecast that repeats the last value: it correlates more with y_{t-1}
@@ -866,7 +1000,7 @@ def _diagnose(metrics: dict, lag_corr: dict, distances: tuple[float, float]) -> 
     """
     notes = []
     lstm_mae = metrics["lstm"]["MAE"]
-    for name in ("naive", "seasonal_naive"):
+    for name in ("naive", "seasonal_naive", "seasonal_growth", "drift"):
         if name in metrics and lstm_mae >= metrics[name]["MAE"]:
             notes.append(f"the LSTM (MAE {lstm_mae:.3g}) is no better than the {name.replace('_', '-')} forecast (MAE {metrics[name]['MAE']:.3g}).")
     c0, c1 = lag_corr.get(0, np.nan), lag_corr.get(1, np.nan)

@@ -1,10 +1,13 @@
 """``lstmkit forecast``: fit an LSTMForecaster on a series (or load one), backtest it beside the
-naive baselines, forecast ahead, and optionally plot."""
+naive, seasonal-naive and trend-aware baselines, forecast ahead, and optionally plot. The training's
+progress goes to stderr: stdout holds the table and the forecast."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,7 @@ OWNERS = ("LSTMForecaster", "LSTMRegressor", "LSTM")
 OPTIONS = {"test_size": "--backtest", "seasonal_period": "--season", "learning_rate": "--lr", "y": "the series",
            "names": "--column"}
 
-HELP = "forecast a time series with an LSTM, scored beside naive and seasonal-naive baselines"
+HELP = "forecast a time series with an LSTM, scored beside naive, seasonal-naive and trend-aware baselines"
 EXAMPLE = (
     "lstmkit forecast builtin:airline --column passengers --log --difference 1 --season 12 "
     "--horizon 12 --backtest 24 --model-out airline_model.npz --plot airline.png"
@@ -44,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=".csv: comma-separated column(s) holding the series (with --model: default the "
                         "series it was fitted on, recorded in the file; others are refused)")
     p.add_argument("--time-column", metavar="NAME",
-                   help=".csv: the column of times (YYYY-MM, YYYY-MM-DD, or numbers), checked to be in order; the "
+                   help=".csv: the column of times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers), checked to be in order; the "
                         "forecast (--out, --plot) then carries the times ahead, at the series' usual step. Default: "
                         "the first column of dates, else the first column when it holds numbers under a name like "
                         "date, year or t; 'none': read no times")  # fmt: skip
@@ -76,7 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fraction of the windows held out to validate: the last ones, at the end of the series "
                         "(training stops short of their targets; default %(default)s)")
     p.add_argument("--seed", type=int, default=d["seed"], help="random seed (default %(default)s)")
-    add_verbose_argument(p)
+    add_verbose_argument(p, "stderr")  # the table and forecast are the product: `forecast ... > result.txt` holds no epoch lines
     p.add_argument("--out", help="write the forecast to this CSV: a column per series, named as in the data, beside "
                                 "the times ahead (or the step number)")
     p.add_argument("--plot", help="write a figure of the series, backtest and forecast: .png, .pdf or .svg (matplotlib)")
@@ -219,15 +222,30 @@ def check_no_gaps(path, header: list[str], rows: list[list[str]], series: list[i
 #: names of a first column read as the time of each row when it holds numbers (dates are read whatever its name)
 TIME_NAMES = re.compile(r"(?i)^(t|time.*|date.*|.*_?(date|time)|year|month|week|day|quarter|period|step|index|timestamp)$")
 _DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+#: a date and a time of day, ISO: ``YYYY-MM-DD HH:MM[:SS]`` (pandas' to_csv of an hourly index) or with a 'T'
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T])(\d{2}):(\d{2})(?::(\d{2}))?")
+#: day 1 of datetime.date.toordinal, 0001-01-01, is this many days before 1970-01-01
+_EPOCH_ORDINAL = 719163
 
 
 def _times(cells: list[str]):
     """The cells as times and their unit, or None: ISO ``YYYY-MM`` as months, ``YYYY-MM-DD`` as
-    days (as months when every date is the same day of the month, or the month's last day), numbers as
-    themselves."""
+    days (as months when every date is the same day of the month, or the month's last day),
+    ``YYYY-MM-DD HH:MM[:SS]`` (or with a 'T') as seconds since 1970-01-01, numbers as themselves;
+    one form throughout."""
     import calendar
     import datetime
 
+    stamps = [_DATETIME.fullmatch(c) for c in cells]
+    if all(stamps):
+        if len({(m[4], m[7] is None) for m in stamps}) > 1:  # 'T' and ' ', with and without seconds: not one form
+            return None
+        try:
+            when = [datetime.datetime(*(int(m[k]) for k in (1, 2, 3, 5, 6)), int(m[7] or 0)) for m in stamps]
+        except ValueError:  # hour 25, day 31 of April: not times
+            return None
+        return np.array([(w.toordinal() - _EPOCH_ORDINAL) * 86400 + w.hour * 3600 + w.minute * 60 + w.second
+                         for w in when], dtype=float), "second"  # fmt: skip
     dates = [_DATE.fullmatch(c) for c in cells]
     if all(dates):
         try:
@@ -256,8 +274,8 @@ class TimeColumn:
 
     name: str  # the column's header
     cells: tuple[str, ...]  # the times as written
-    t: np.ndarray  # (N,) months since year 0 ('month'), day numbers ('day'), or the numbers themselves ('')
-    unit: str  # 'month', 'day' or ''
+    t: np.ndarray  # (N,) months since year 0 ('month'), day numbers ('day'), seconds since 1970 ('second'), or the numbers themselves ('')
+    unit: str  # 'month', 'day', 'second' or ''
     step: float  # the usual (median) step between rows, in units
 
     def ahead(self, k: int) -> np.ndarray:
@@ -266,10 +284,16 @@ class TimeColumn:
 
     def text(self, t: np.ndarray) -> list[str]:
         """Times ``t`` (as ``t``) written as the column writes them: YYYY-MM, YYYY-MM-DD (on the same
-        day of the month as the column, or the month's last day when the column's are), numbers."""
+        day of the month as the column, or the month's last day when the column's are), YYYY-MM-DD
+        HH:MM[:SS] (with the column's ' ' or 'T'), numbers."""
         import calendar
         import datetime
 
+        if self.unit == "second":
+            first = self.cells[0]
+            form = f"%Y-%m-%d{first[10]}%H:%M" + (":%S" if len(first) > 16 else "")
+            epoch = datetime.datetime(1970, 1, 1)
+            return [(epoch + datetime.timedelta(seconds=int(v))).strftime(form) for v in t]
         if self.unit == "day":
             return [datetime.date.fromordinal(int(v)).isoformat() for v in t]
         if self.unit == "month":
@@ -288,6 +312,8 @@ class TimeColumn:
         dates as datetime64[D] (a month as its first day), else the numbers."""
         if not self.unit:
             return np.asarray(t, dtype=np.float64)
+        if self.unit == "second":  # seconds since 1970-01-01
+            return np.asarray(t, dtype=np.int64).astype("datetime64[s]")
         if self.unit == "day":  # day ordinals: day 1 is 0001-01-01
             return np.asarray(t, dtype=np.int64) - 719163 + np.datetime64("1970-01-01", "D")
         # months since year 0
@@ -348,17 +374,27 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
                            f"on line {row_line(rows, i + 1)} after {cells[i]!r} on line {row_line(rows, i)}. The series is "
                            f"read in file order: sort the file by {header[j]!r}.")  # fmt: skip
     usual = float(np.median(step))
-    if unit:  # whole months or days
+    if unit:  # whole months, days or seconds
         usual = float(max(1, round(usual)))
     uneven = ~np.isclose(step, usual, rtol=1e-9, atol=0)
     if uneven.any():
         i = int(np.argmax(uneven))
-        units = f" {unit}" + ("" if usual == 1 else "s") if unit else ""
+        every = _seconds(usual) if unit == "second" else f"{usual:g}" + (f" {unit}" + ("" if usual == 1 else "s") if unit else "")
         warnings.warn(f"{path}: column {header[j]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
-                      f"from the usual {usual:g}{units}, the first from {cells[i]!r} to {cells[i + 1]!r} (line "
+                      f"from the usual {every}, the first from {cells[i]!r} to {cells[i + 1]!r} (line "
                       f"{row_line(rows, i + 1)}). The forecaster reads the rows as evenly spaced: fill the gaps (or "
                       f"resample) for a forecast in time.", stacklevel=2)  # fmt: skip
     return TimeColumn(header[j], tuple(cells), t, unit, usual)
+
+
+def _seconds(n: float) -> str:
+    """A step of ``n`` whole seconds in words, in the largest unit it is a whole number of: '1 day',
+    '6 hours', '15 minutes', '90 seconds'."""
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if n % size == 0:
+            k = int(n // size)
+            return f"{k} {unit}" + ("" if k == 1 else "s")
+    return f"{n:g} seconds"
 
 
 def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> str:
@@ -394,6 +430,24 @@ def check_model_columns(column: ColumnNames, recorded: list[str] | None, model: 
                            f"the model forecasts those series, from its own history: leave out --column.")  # fmt: skip
 
 
+class Labelled:
+    """A text stream (stderr) that writes ``label`` on a line of its own before the first text written
+    to it, if any: a fit's progress lines under a title, and no title for a fit that prints none
+    (--verbose 0, or refused before training). Everything else is the stream's."""
+
+    def __init__(self, stream, label: str | None):
+        self.stream, self.label = stream, label
+
+    def write(self, text: str) -> int:
+        if self.label and text:
+            self.stream.write(self.label + "\n")
+            self.label = None
+        return self.stream.write(text)
+
+    def __getattr__(self, name):  # flush, isatty, encoding, ...: the stream's
+        return getattr(self.stream, name)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..forecast import ForecastWarning
 
@@ -425,18 +479,19 @@ def run(args: argparse.Namespace) -> int:
             verbose=verbose,
         )  # fmt: skip
         result = None
+        # the training's progress (the epoch lines, or the live bar when stderr is a terminal) on stderr, each fit's
+        # labelled: the Trainer writes it to sys.stdout as it stands when fit runs, and stdout is the table's and forecast's
         if args.backtest:
-            if verbose:
-                print(f"backtest fit on the first {count(len(y) - args.backtest, 'value')} (the last {args.backtest} held out):")
-            with warnings.catch_warnings():
+            label = f"backtest fit on the first {count(len(y) - args.backtest, 'value')} (the last {args.backtest} held out):"
+            with warnings.catch_warnings(), contextlib.redirect_stdout(Labelled(sys.stderr, label)):
                 warnings.simplefilter("ignore", ForecastWarning)  # the notes are printed with the table
                 result = fc.backtest(y, args.backtest, names=names)
             print(f"backtest on the last {count(args.backtest, 'value')} (fit on the first {len(y) - args.backtest}):")
             print(result.table())
             print()
-        if args.backtest and verbose:
-            print(f"final fit on the whole series ({count(len(y), 'value')}):")
-        fc.fit(y, names=names)  # the final model uses the whole series; a CSV's names are recorded
+        label = f"final fit on the whole series ({count(len(y), 'value')}):" if args.backtest else None
+        with contextlib.redirect_stdout(Labelled(sys.stderr, label)):
+            fc.fit(y, names=names)  # the final model uses the whole series; a CSV's names are recorded
         if args.model_out:
             fc.save(args.model_out)
             print(f"model saved to {args.model_out}")
