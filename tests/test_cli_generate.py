@@ -38,6 +38,7 @@ def test_an_interrupted_generate_resumes_from_its_checkpoint_to_an_uninterrupted
     assert main(argv(text, tmp_path / "a.npz", "--checkpoint", str(ck))) == 0
     resumed = capsys.readouterr().out
     assert resumed.startswith(f"resuming from the checkpoint {ck}: 2 epochs of 4 done\ntrained on 101 characters")
+    assert "; loss per epoch (nats per character; / ln 2 for bits): " in resumed  # the loss's unit said
     assert main(argv(text, tmp_path / "b.npz")) == 0
     whole = capsys.readouterr().out
     assert resumed.split("\n", 1)[1] == whole.replace(str(tmp_path / "b.npz"), str(tmp_path / "a.npz"))  # losses, sample

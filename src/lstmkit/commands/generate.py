@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
         print(f"trained on {count(len(train), 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
-              f"loss per epoch: {losses}")
+              f"loss per epoch (nats per character; / ln 2 for bits): {losses}")
         if len(held) > 1:
             with warnings.catch_warnings():  # the library's words ("text has ... Score text written in ...") fit a text
                 warnings.simplefilter("ignore", TextWarning)  # one chose; this one is the end of --text: said below
