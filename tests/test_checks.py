@@ -546,3 +546,16 @@ def test_optional_import_rewords_only_its_package_missing():
         pass
     with pytest.raises(KeyError, match="expected module one of"):
         optional_import("nmupy", "f")
+
+
+def test_printable_shows_control_characters_as_escapes_and_keeps_text():
+    from lstmkit._checks import printable
+
+    # helper-153 #5: ESC ] 0 ; title BEL set a terminal's window title, ESC [ 2 J cleared the screen
+    assert printable("\x1b]0;PWNED\x07\x1b[2J\x1b[31mneg") == "\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mneg"
+    # newline and tab are text; CR (overwrites the line), NUL, DEL and C1 (0x9b is CSI) are not
+    assert printable("a\nb\tc") == "a\nb\tc"
+    assert printable("x\ry\x00z\x7f\x9b\x85") == "x\\x0dy\\x00z\\x7f\\x9b\\x85"
+    # other characters stay: non-breaking space (0xa0), accents, Greek, the backslash itself
+    assert printable("\xa0é σ c\u0303 \\x1b") == "\xa0é σ c\u0303 \\x1b"
+    assert printable(3) == "3" and printable(ValueError("v\x1b")) == "v\\x1b"  # str() of anything

@@ -9,6 +9,7 @@ only place that wording is produced (after PyTorch ``check_input`` and scikit-le
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,19 @@ def message(where: str, arg: str, expected: str, got: Any, fix: str = "") -> str
 def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=ValueError):
     """Raise ``exc`` with the project's uniform message (:func:`message`)."""
     raise exc(message(where, arg, expected, got, fix))
+
+
+#: the control characters a terminal acts on: C0 but tab and newline, DEL, and C1 (0x80-0x9f: CSI 0x9b)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(s: Any) -> str:
+    """``str(s)`` for a terminal: each control character but newline and tab (C0, DEL and C1) as its
+    visible escape, ESC as the four characters ``\\x1b``. Text from a file (a model's class names,
+    a worked example's title, a name in a message) reaches the terminal through it: raw, an ESC
+    sequence in it would set the window title, clear the screen or colour what follows. For what is
+    printed only: a file written (CSV, ``--out``) keeps the data as it is."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(s))
 
 
 #: the optional packages lstmkit imports where they are used, by module: (the name pip installs it

@@ -38,6 +38,7 @@ import warnings
 from enum import IntEnum
 
 from . import __version__
+from ._checks import printable
 from .commands._options import CHECKS, SAME_NAME, check_outputs, integer, missing_package, name_options, optional_missing
 from .threads import get_num_threads, set_num_threads
 
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             msg = name_options(str(msg), args.command, *args._names) or msg
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(msg):
             msg = f"{exc.strerror}: {exc.filename}"
-        print(f"lstmkit: error: {msg}", file=sys.stderr)
+        print(f"lstmkit: error: {printable(msg)}", file=sys.stderr)  # a name from a file may hold ESC: shown as \x1b
         # a command may give an error its own code, exc.exit_code (check: a file it cannot read, 2)
         return getattr(exc, "exit_code", None) or (Exit.USAGE if isinstance(exc, UsageError) else Exit.ERROR)
     finally:
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"lstmkit: warning: {message}", file=sys.stderr if file is None else file)
+    print(f"lstmkit: warning: {printable(message)}", file=sys.stderr if file is None else file)
 
 
 def _escape_what_stdout_cannot_encode() -> None:

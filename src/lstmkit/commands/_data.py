@@ -120,7 +120,11 @@ def read_csv_sequences(*a, **k):
 
 
 def print_table(rows: list[tuple], header: tuple) -> None:
-    """A small aligned table on stdout."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        print("  ".join(str(v).rjust(w) for v, w in zip(r, widths)))
+    """A small aligned table on stdout; a control character in a cell (a class name from the model
+    file) shown as its escape, ``\\x1b`` (:func:`~lstmkit._checks.printable`), not sent to the terminal."""
+    from .._checks import printable
+
+    cells = [[printable(v) for v in r] for r in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for r in cells:
+        print("  ".join(v.rjust(w) for v, w in zip(r, widths)))

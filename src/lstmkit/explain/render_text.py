@@ -20,7 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .._checks import optional_import
+from .._checks import optional_import, printable
 from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Op, Para, Seq, Sym, Table, Vec
 
 #: the ASCII spelling of each symbol lstmkit writes, where the output cannot encode it; the brackets and
@@ -81,6 +81,19 @@ def _spelled(x, encoding: str):
         return type(x)(_spelled(v, encoding) for v in x)
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return dataclasses.replace(x, **{f.name: _spelled(getattr(x, f.name), encoding) for f in dataclasses.fields(x)})
+    return x
+
+
+def _printable(x):
+    """A document (or any part of it) with every string through :func:`~lstmkit._checks.printable`:
+    its text comes from files (a worked example's title, labels and notes, a model's class names),
+    and a control character in it (ESC) is shown as its escape (``\\x1b``), not sent to the terminal."""
+    if isinstance(x, str):
+        return printable(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_printable(v) for v in x)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return dataclasses.replace(x, **{f.name: _printable(getattr(x, f.name)) for f in dataclasses.fields(x)})
     return x
 
 
@@ -211,11 +224,13 @@ def render(doc: Document, width_: int = 100, color: bool = False, encoding: str 
     the text. No number in a table, nor any word of a cell holding a digit (``tanh(-0.6)``), is ever
     cut or broken across lines (:func:`_table`: narrow, a block of ``header: value`` lines a row). ``encoding``: the output's, where it cannot hold every
     symbol (:func:`encodes_symbols`): what it cannot encode is spelled in ASCII (:data:`ASCII`), and
-    laid out as spelled."""
+    laid out as spelled. A control character of the document's text (ESC, from a file) is laid out
+    as its escape, ``\\x1b`` (:func:`~lstmkit._checks.printable`); the colours (``color``) are rich's own."""
     with optional_import("rich", "explain", "to lay out fmt='text'"):
         from rich.console import Console
         from rich.text import Text
 
+    doc = _printable(doc)
     if not encodes_symbols(encoding):
         doc = _spelled(doc, encoding)
     con = Console(width=width_, record=True, color_system="standard" if color else None,
