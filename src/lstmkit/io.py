@@ -240,17 +240,18 @@ def npy_header(f, bad, name: str) -> tuple[tuple, bool, np.dtype]:
     raise bad(f"{name} has .npy version {version}, expected 1.0 or 2.0")
 
 
-def check_npy_size(shape, dtype: np.dtype, header_len: int, size: int, bad, name: str, max_bytes: int = MAX_BYTES) -> int:
+def check_npy_size(shape, dtype: np.dtype, header_len: int, size: int, bad, name: str, max_bytes: int = MAX_BYTES,
+                   max_elements: int = MAX_ELEMENTS) -> int:  # fmt: skip
     """The element count of a ``.npy`` header's ``shape``, once the shape is known to be sane: at most
-    :data:`MAX_ELEMENTS` elements and ``max_bytes`` bytes, and ``header_len`` + its bytes equal to
+    ``max_elements`` elements and ``max_bytes`` bytes, and ``header_len`` + its bytes equal to
     ``size``, the bytes the file or zip entry holds (declared, not read: a header declaring 14 TiB in a
     file of 192 bytes is refused before anything is allocated). Else raises ``bad(what)``, as
     :func:`npy_header`."""
     if not all(isinstance(n, int) and n >= 0 for n in shape):
         raise bad(f"{name} has shape {shape}")
     count = math.prod(shape)
-    if count > MAX_ELEMENTS:
-        raise bad(f"{name} has an absurd shape {shape} ({count} elements > {MAX_ELEMENTS})")
+    if count > max_elements:
+        raise bad(f"{name} has an absurd shape {shape} ({count} elements > {max_elements})")
     nbytes = count * dtype.itemsize
     if nbytes > max_bytes:
         raise bad(f"{name} declares shape {shape} of {dtype}, {nbytes} bytes (at most {max_bytes})")

@@ -23,6 +23,7 @@ import csv
 import io
 import os
 import re
+import sys
 import warnings
 import zipfile
 import zlib
@@ -138,9 +139,13 @@ def csv_columns(header: list[str], rows: list[list[str]], columns, where: str) -
 _NUMPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
-#: how to mend a data .npz refused as a decompression bomb
-_BOMB_FIX = ("a decompression bomb, or arrays compressed far beyond what data usually is; save them uncompressed "
-             "(numpy.savez) to read them")  # fmt: skip
+def memory_bytes() -> int:
+    """The machine's physical memory in bytes (``os.sysconf``), or ``sys.maxsize`` where it does not
+    say: the bound on what a data file may declare (:func:`_load_numpy`)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # (no sysconf, or no such name: Windows, macOS's older Pythons)
+        return sys.maxsize
 
 
 def _refusal(p: Path, got: str):
@@ -152,21 +157,23 @@ def _refusal(p: Path, got: str):
 def _check_npy(f, size: int, bad) -> None:
     """The ``.npy`` header ``f`` begins with (a file, or an entry of an .npz holding ``size`` bytes)
     checked before NumPy allocates what it declares (lstmkit.io's rule: :func:`~lstmkit.io.npy_header`,
-    :func:`~lstmkit.io.check_npy_size`): version 1.0 or 2.0, at most ``MAX_ELEMENTS`` elements and
-    ``MAX_BYTES`` bytes, and as many bytes as it holds (a 192-byte file declaring 14.6 TiB made
-    np.load ask for them); else ``bad(what)`` is raised. An object dtype is left to np.load, which
+    :func:`~lstmkit.io.check_npy_size`): version 1.0 or 2.0, and as many bytes as it holds (a
+    192-byte file declaring 14.6 TiB made np.load ask for them); no cap on the size beyond that (a
+    data file may be larger than any model file: the caps of lstmkit.io's model files are not
+    applied). Else ``bad(what)`` is raised. An object dtype is left to np.load, which
     refuses it (allow_pickle=False)."""
     shape, _, dtype = npy_header(f, bad, "its header")
-    if not dtype.hasobject:
-        check_npy_size(shape, dtype, f.tell(), size, bad, "its header")
+    if not dtype.hasobject:  # (a data file's arrays may be as large as the file holds: no model-file cap)
+        check_npy_size(shape, dtype, f.tell(), size, bad, "its header", max_bytes=sys.maxsize, max_elements=sys.maxsize)
 
 
 def _load_numpy(p: Path):
     """``np.load(p, allow_pickle=False)``; a file that is not one NumPy reads raises ValueError
     ``"<file>: expected a NumPy .npz/.npy file, got <what it is>."`` (empty, truncated, not a zip).
-    Nothing is inflated or allocated before its declared size is checked, as :mod:`lstmkit.io`
-    checks model files: an .npz's zip directory (:func:`~lstmkit.io.check_zip_sizes`: at most
-    ``MAX_BYTES`` declared, no decompression bomb), a .npy's header (:func:`_check_npy`; an .npz
+    Nothing is inflated or allocated before its declared size is checked: an .npz's zip directory
+    (:func:`~lstmkit.io.check_zip_sizes`: its entries declare at most the machine's memory,
+    :func:`memory_bytes`; no ratio rule, unlike a model file's, since data such as padded one-hot
+    sequences deflates several hundred times), a .npy's header (:func:`_check_npy`; an .npz
     entry's is checked by :func:`read_array` as it is read); a refusal is a
     :class:`~lstmkit.io.FileFormatError` (a ValueError) naming the file and the entry."""
     with p.open("rb") as f:
@@ -180,7 +187,8 @@ def _load_numpy(p: Path):
                     _check_npy(f, p.stat().st_size, _refusal(p, "a truncated or damaged .npy file"))
             else:
                 with zipfile.ZipFile(p) as zf:  # a damaged directory: said below, as np.load's
-                    check_zip_sizes(zf.infolist(), _refusal(p, "an .npz archive lstmkit will not inflate"), fix=_BOMB_FIX)
+                    check_zip_sizes(zf.infolist(), _refusal(p, "an .npz archive larger than this machine's memory"),
+                                    max_bytes=memory_bytes(), inflated=lambda info: False)  # (no ratio rule: data may deflate 1000x)
             return np.load(p, allow_pickle=False)
         except FileFormatError:
             raise
