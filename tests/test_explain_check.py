@@ -685,3 +685,46 @@ def test_a_whole_sheet_with_one_slip_has_new_errors_only_where_the_slip_is(slip,
 def test_a_right_sheet_with_every_digit_kept_is_right():
     rep = check(_student())
     assert rep.ok and len(rep.findings) == 66, rep.summary()
+
+
+def _first_new(slip):
+    rep = check(_student(slip))
+    return [f for f in rep.findings if f.verdict == NEW], rep
+
+
+def test_a_transposed_matrix_is_named_and_not_taken_for_swapped_weights():
+    # (helper-162 #2) z_i_1 unit 2 with W_ii transposed: column 2 of W_ii = [4, 2] on x_1 = [1, 0] gives 4.00
+    # (right: row 2, [2, 2], gives 2.00). W_hi x_1 is 4 too, but with h_0 = 0 a swap of W_ii and W_hi cannot be
+    # told from W_hi x_1 alone: it is not said. z_f_1 unit 2: column 2 of W_if = [3, 3] gives 3.00 (row 2: 2.00)
+    new, rep = _first_new("transpose")
+    assert new[0].label == "z_i_1 unit 2"
+    assert new[0].detail.endswith("; 4.00 is W_iiᵀ x_1 + W_hiᵀ h_0 = 4 * 1.00 + 2 * 0.00 + 0 * 0.00 + (-2) * 0.00: the "
+                                  "matrices are transposed: unit 2 is row 2 of W_ii and W_hi, W[2, :], not column 2, W[:, 2]")
+    assert "3.00 is W_ifᵀ x_1" in new[1].detail and new[1].label == "z_f_1 unit 2"
+    assert not any("swapped" in f.detail for f in rep.findings)
+
+
+def test_tanh_for_a_gate_is_named():
+    # i_1 = tanh(z_i_1) = [tanh 4, tanh 2] = [0.9993, 0.9640] -> "1.00", "0.96" (σ: 0.982, 0.881). 0.96 is tanh
+    # alone; 1.00 is also 0.982 rounded to 1 decimal: both are said, neither alone
+    new, _ = _first_new("tanh_gate")
+    assert [f.label for f in new[:2]] == ["i_1 unit 1", "i_1 unit 2"]
+    assert new[1].detail.endswith("; 0.96 is tanh(z_i_1) = tanh(2.00): tanh in place of σ for a gate")
+    assert "tanh in place of σ for a gate" in new[0].detail and "; or it is " in new[0].detail
+
+
+def test_c_for_h_is_named():
+    # z_i_2 = W_ii x_2 + W_hi c_1 = [4, 2] + [[1, 0], [4, -2]] [0.7479, 0] = [4.75, 4.99] (with h_1 = [0.6296, 0]:
+    # [4.63, 4.52]); 4.99 is what the written c_1 = [0.75, 0.00] allows: 2 + 4 * [0.745, 0.755] +- 2 * 0.005
+    new, _ = _first_new("swap_hc")
+    assert new[0].label == "z_i_2 unit 1" and new[0].detail.endswith(
+        "; 4.75 is W_ii x_2 + W_hi c_1 = 4 * 1.00 + 4 * 0.00 + 1 * 0.75 + 0 * 0.00: c_1 used where h_1 belongs")
+    assert new[1].label == "z_i_2 unit 2" and new[1].detail.endswith("c_1 used where h_1 belongs")
+
+
+def test_a_value_rounded_early_and_written_with_more_digits_is_named():
+    # every value rounded to 1 decimal, written with 2: i_1 = σ([4, 2]) = [0.982, 0.881] written "1.00", "0.90"
+    new, _ = _first_new("early")
+    assert new[1].label == "i_1 unit 2" and new[1].detail.endswith(
+        "; 0.90 is 0.881 rounded early: rounded to 1 decimal and written with 2 (keep the digits: 0.88)")
+    assert "0.982 rounded early" in new[0].detail and "; or it is tanh(z_i_1)" in new[0].detail

@@ -557,7 +557,7 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
         f.detail = "a new error" + (f": {line}" if line else "")
         if not line and not np.isnan(ov) and abs(ov - hv) > tol(d):
             f.detail += f"; even from the example's own earlier numbers it is {_fmt(ov, d)}"
-        slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), (e, hv, ov))
+        slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), (e, hv, ov, oxv))
         if slip:
             f.detail += f"; {slip}"
         if culprits:
@@ -587,6 +587,11 @@ def _row(W: np.ndarray, u: int, v, d: int, cols: slice = slice(None)) -> str:
     weights = np.reshape(as_given(W), np.shape(W))[u][cols]
     return " + ".join(f"{a} * {_p(b, d)}" if i == 0 or not a.startswith("-") else f"({a}) * {_p(b, d)}"
                       for i, (a, b) in enumerate(zip(weights, v)))
+
+
+def _plus(*rows: str) -> str:
+    """Rows of :func:`_row` added up: a later row's leading negative weight in parentheses, + (-2) * 0.0."""
+    return " + ".join(r if i == 0 or not r.startswith("-") else "(" + r.replace(" *", ") *", 1) for i, r in enumerate(rows))
 
 
 def _terms(values, op: str, d: int) -> str:
@@ -688,15 +693,31 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
 def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int, claimed: float, written: str,
           right: tuple[float, ...]) -> str:
     """A common slip the claimed number is the result of, at its precision, from the author's own
-    numbers (``own``), and not the right one (``right``: exact, by hand, from the author's numbers):
-    the forget gate left out of c, c in place of tanh(c) in h, σ in place of tanh for the candidate,
-    the input and recurrent weights swapped in z (or W·[h, x]), dc_next or the factor 1 - tanh²(c)
-    left out of dc, dh_next out of dh; else the fact that it is a right value with the opposite sign
-    (a weak clue, said last); "" for none."""
+    numbers (``own``), and not the right one (``right``: exact, by hand, from the author's numbers,
+    the same unrounded): the forget gate left out of c, c in place of tanh(c) in h, σ in place of
+    tanh for the candidate, tanh in place of σ for a gate, the input and recurrent weights swapped in
+    z (or W·[h, x]; not where h_(t-1) is all 0, where it cannot be told from W_hk x_t alone), a weight
+    matrix transposed, c_(t-1) used where h_(t-1) belongs, a right value rounded to fewer decimals
+    than it is written with ("1.00" for 0.98), dc_next or the factor 1 - tanh²(c) left out of dc,
+    dh_next out of dh; said only when exactly one of them gives the number (two that give it are a
+    guess). Else the fact that it is a right value with the opposite sign (a weak clue, said last);
+    "" for none."""
     near = lambda v: not np.isnan(v) and abs(claimed - v) <= tol(d)  # noqa: E731
     if t is None or any(near(r) for r in right):
         return ""
-    slips = _swapped(ex, own, t, name, u, d)
+    slips = _swapped(ex, own, t, name, u, d) + _transposed(ex, own, t, name, u, d) + _c_for_h(ex, own, t, name, u, d)
+    if d > 1:  # a right value (the author's own unrounded, else exact) rounded to 1 <= dd < d decimals, written
+        # with d; not to 0 decimals, nor to 0 (a 0.00 or 1.0 is too often a coincidence)
+        rounded = [(dd, r) for dd in range(d - 1, 0, -1) for r in (right[3], right[0]) if not np.isnan(r)
+                   and claimed != 0 and abs(claimed - float(hand_round(np.array(r), dd))) <= 1e-9 * max(1.0, abs(r))]
+        if rounded:  # "1.00" for 0.982: the most decimals it was rounded to
+            dd, r = rounded[0]
+            slips.append((claimed, f"{_fmt(r, d + 1)} rounded early",
+                          f"rounded to {count(dd, 'decimal')} and written with {d} (keep the digits: {_fmt(r, d)})"))
+    if ex.is_plain and name in ("i", "f", "o"):
+        V = _unit(ex, own, t, name, u)
+        z = f"z_{name}"
+        slips.append((float(np.tanh(V[z])), f"tanh({symbol(z, t, ex)}) = tanh({_num(V[z], d)})", "tanh in place of σ for a gate"))
     if ex.is_plain and name in ("c", "h", "tanh_c", "g", "dc", "dh"):  # a value NaN (unknown) matches nothing
         V = _unit(ex, own, t, name, u)
         S = lambda n: symbol(n, t, ex)  # noqa: E731
@@ -718,16 +739,19 @@ def _slip(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int
                       f"the factor {S('dtanh_c')} is left out")]
         else:
             slips += [(V["dh_out"], f"{S('dh_out')} = {N('dh_out')}", "dh_next is left out")]
-    for value, formula, why in slips:
-        if near(value):  # (a NaN value, as any line with an unknown part has, matches nothing)
-            return f"{written} is {formula}: {why}"
+    # a slip's value from the author's written h_(t-1) or c_(t-1) is known to ±(its weights' sizes * half a unit)
+    hits = {why: formula for value, formula, why, *width in slips
+            if not np.isnan(value) and abs(claimed - value) <= tol(d) + (width[0] if width else 0.0)}  # (a NaN value, as any line with an unknown part has, matches nothing)
+    if hits:  # where two slips give it, both, as alternatives: naming one would be a guess
+        return "; or it is ".join(f"{written if i == 0 else ''}{' is ' if i == 0 else ''}{formula}: {why}"
+                                  for i, (why, formula) in enumerate(hits.items()))
     for r in right:  # minus a right value: a fact, not a cause (a swap of weights can give it too)
         if not np.isnan(r) and abs(r) > tol(d) and near(-r):
             return f"{written} is -({_fmt(r, d)}), the right value with the opposite sign"
     return ""
 
 
-def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) -> list[tuple[float, str, str]]:
+def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) -> list[tuple[float, str, str, float]]:
     """The slip of z_k (or W_k·[h, x]) with the input and recurrent weights swapped, W_xk h_(t-1) +
     W_hk x_t (+ b_k), from the author's own h_(t-1): seed 002's 'opposite signs' slide applies ws1 to
     the input. Only where the two fit (as many inputs as units); [] for other quantities."""
@@ -737,23 +761,83 @@ def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) ->
     G = ex.gates[k]
     fw = own.fw.steps[t - 1].values
     x, h = fw["x"], fw["h_prev"]
-    if G.Wx is None or G.Wh is None or len(x) != len(h):
+    if G.Wx is None or G.Wh is None or len(x) != len(h) or not np.any(h):  # h_(t-1) = 0: W_hk x_t alone, no sign of a swap
         return []
     value = float(G.Wx[u] @ h + G.Wh[u] @ x)
     if ex.notation == "concat":  # W_k = [W_k,h | W_k,x], one matrix in the file; explain's note names its columns so
         label, W, H = ex.weight_label(k, "W"), ex.weights[ex.weight_label(k, "W")], G.Wh.shape[1]
         wx, wh = f"{label},x", f"{label},h"
-        numbers = f"{_row(W, u, h, d, slice(H, None))} + {_row(W, u, x, d, slice(0, H))}"
+        numbers = _plus(_row(W, u, h, d, slice(H, None)), _row(W, u, x, d, slice(0, H)))
     else:
         wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
-        numbers = f"{_row(G.Wx, u, h, d)} + {_row(G.Wh, u, x, d)}"
+        numbers = _plus(_row(G.Wx, u, h, d), _row(G.Wh, u, x, d))
     hs, xs = symbol("h_prev", t), symbol("x", t)
     terms = f"{wx} {hs} + {wh} {xs}"
     b = 0.0 if G.b is None else float(G.b[u])
     if name.startswith("z_") and b:
         value += b
         terms, numbers = f"{terms} + {ex.weight_label(k, 'b')}", f"{numbers} + {_p(b, d)}"
-    return [(value, f"{terms} = {numbers}", f"the weights are swapped ({wx} applied to {hs}, {wh} to {xs})")]
+    width = 0.0 if t == 1 else tol(d) * float(np.abs(G.Wx[u]).sum())  # h_(t-1) as written: ± half a unit each
+    return [(value, f"{terms} = {numbers}", f"the weights are swapped ({wx} applied to {hs}, {wh} to {xs})", width)]
+
+
+def _transposed(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) -> list[tuple[float, str, str, float]]:
+    """The slip of W x_t, W h_(t-1) or z_k with each weight matrix transposed: unit u from column u
+    of W_xk and W_hk (W_xkᵀ x_t + W_hkᵀ h_(t-1) + b_k), from the author's own h_(t-1). Per-gate
+    notation only, where the transposed matrices fit (W_xk square for x_t); [] otherwise."""
+    if not ex.is_plain or ex.notation != "per_gate" or not name.startswith(("z_", "Wxh_", "Wx_", "Wh_")):
+        return []
+    k = name.split("_", 1)[1]
+    G = ex.gates[k]
+    fw = own.fw.steps[t - 1].values
+    x, h = fw["x"], fw["h_prev"]
+    parts = [(W, v, lbl, s) for part, W, v, lbl, s in (("x", G.Wx, x, ex.weight_label(k, "x"), symbol("x", t)),
+                                                       ("h", G.Wh, h, ex.weight_label(k, "h"), symbol("h_prev", t)))
+             if name.startswith(("z_", "Wxh_")) or name.startswith(f"W{part}_")]
+    if any(W is None or W.shape[0] != W.shape[1] for W, *_ in parts):
+        return []
+    value = sum(float(W[:, u] @ v) for W, v, *_ in parts)
+    terms = " + ".join(f"{lbl}ᵀ {s}" for _, _, lbl, s in parts)
+    numbers = _plus(*(_row(W.T, u, v, d) for W, v, *_ in parts))
+    b = 0.0 if G.b is None else float(G.b[u])
+    if name.startswith("z_") and b:
+        value += b
+        terms, numbers = f"{terms} + {ex.weight_label(k, 'b')}", f"{numbers} + {_p(b, d)}"
+    names = " and ".join(lbl for _, _, lbl, _ in parts)
+    what = "the matrix is" if len(parts) == 1 else "the matrices are"
+    width = 0.0 if t == 1 or not name.startswith(("z_", "Wxh_", "Wh_")) else tol(d) * float(np.abs(G.Wh[:, u]).sum())
+    return [(value, f"{terms} = {numbers}",
+             f"{what} transposed: unit {u + 1} is row {u + 1} of {names}, W[{u + 1}, :], not column {u + 1}, W[:, {u + 1}]", width)]
+
+
+def _c_for_h(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) -> list[tuple[float, str, str, float]]:
+    """The slip of W h_(t-1), W·[h, x] or z_k computed with the author's own c_(t-1) in place of
+    h_(t-1) (the two memories mixed up), at t > 1; [] otherwise."""
+    if t < 2 or not ex.is_plain or not name.startswith(("z_", "Wxh_", "Wh_")):
+        return []
+    k = name.split("_", 1)[1]
+    G = ex.gates[k]
+    fw = own.fw.steps[t - 1].values
+    x, c = fw["x"], fw["c_prev"]
+    if G.Wh is None or (G.Wx is None and not name.startswith("Wh_")):
+        return []
+    cs, hs = symbol("c_prev", t), symbol("h_prev", t)
+    if ex.notation == "concat":
+        label = ex.weight_label(k, "W")
+        W = ex.weights[label]
+        H = G.Wh.shape[1]
+        terms, numbers = f"{label}·[{cs}, {symbol('x', t)}]", (_row(W, u, c, d, slice(0, H)) if name.startswith("Wh_") else
+                                                                 _plus(_row(W, u, c, d, slice(0, H)), _row(W, u, x, d, slice(H, None))))
+    else:
+        wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
+        terms, numbers = (f"{wh} {cs}", _row(G.Wh, u, c, d)) if name.startswith("Wh_") else (
+            f"{wx} {symbol('x', t)} + {wh} {cs}", _plus(_row(G.Wx, u, x, d), _row(G.Wh, u, c, d)))
+    value = float(G.Wh[u] @ c) + (0.0 if name.startswith("Wh_") else float(G.Wx[u] @ x))
+    b = 0.0 if G.b is None else float(G.b[u])
+    if name.startswith("z_") and b:
+        value += b
+        terms, numbers = f"{terms} + {ex.weight_label(k, 'b')}", f"{numbers} + {_p(b, d)}"
+    return [(value, f"{terms} = {numbers}", f"{cs} used where {hs} belongs", tol(d) * float(np.abs(G.Wh[u]).sum()))]
 
 
 def _too_few_decimals(c, k, claimed, e, hv) -> str:
