@@ -123,3 +123,26 @@ def test_the_error_and_warning_lines_escape_any_message(monkeypatch, capsys, tmp
     out, err = capsys.readouterr()
     assert out == ""  # newline and tab are text; C1 CSI (0x9b) and CR are not
     assert err == f"lstmkit: warning: w{SHOWN}\nlstmkit: error: v{SHOWN}\\x9b2J\\x0dCR\nsecond line\tkept\n"
+
+
+def test_train_and_forecast_show_names_from_a_csv_with_control_characters_escaped(tmp_path, capsys):
+    # a CSV's column names reached the terminal raw: train's "features:" line and its class weights, forecast's
+    # line per series. The files they write keep the names as they are
+    rng = np.random.default_rng(0)
+    rows = [f"{s},{t},{v:.3f},{'a' if s % 2 else EVIL + 'b'}" for s in range(8) for t in range(4) for v in [rng.normal()]]
+    (tmp_path / "long.csv").write_text(f"seq,t,{EVIL}x,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    argv = ["train", str(tmp_path / "long.csv"), "--group", "seq", "--features", f"{EVIL}x", "--target", "label", "--epochs", "1",
+            "--hidden-size", "2", "--verbose", "0", "--class-weight", "balanced", "--model-out", str(tmp_path / "m.npz")]  # fmt: skip
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert f"{SHOWN}x" in out and f"{SHOWN}b=" in out  # the features line, the class weights line
+    series = "\n".join(f"2020-{m:02d},{100 + m + 3 * np.sin(m)},{50 - m}" for m in range(1, 13))
+    (tmp_path / "s.csv").write_text(f"month,{EVIL}a,b\n2019-12,99,51\n" + series + "\n", encoding="utf-8")
+    code = main(["forecast", str(tmp_path / "s.csv"), "--column", f"{EVIL}a,b", "--window", "3", "--horizon", "2", "--epochs", "1",
+                 "--hidden-size", "2", "--verbose", "0", "--out", str(tmp_path / "f.csv")])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "\x1b" not in out and f"{SHOWN}a" in out
+    assert (tmp_path / "f.csv").read_text(encoding="utf-8").splitlines()[0].split(",")[1] == EVIL + "a"  # the file: as it is

@@ -51,6 +51,8 @@ import argparse
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .._checks import printable
+
 HELP = "convert an LSTM (and its read-out) between lstmkit .npz, PyTorch .pt, Keras .keras/.weights.h5 and ONNX .onnx"
 EXAMPLE = ("lstmkit convert model.pt model.onnx --batch-first   # model.pt: PyTorch's torch.save(lstm.state_dict(), "
            "'model.pt') of an nn.LSTM(..., batch_first=True)")
@@ -300,5 +302,5 @@ def run(args: argparse.Namespace) -> int:
         notes += ("trained with lengths (padded sequences): give --lengths to run padded batches as it did",)
     if fmt_out == "lstmkit" and readout is not None and not loads_whole(module):  # save_lstm's file, refused by load
         notes += (_not_loaded_whole(module, args, fmt_in),)
-    print(f"{args.input} ({title}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}" + "".join(f"; {n}" for n in notes))
+    print(printable(f"{args.input} ({title}) -> {args.output} ({TITLES[fmt_out]}): {desc}{head}" + "".join(f"; {n}" for n in notes)))
     return 0

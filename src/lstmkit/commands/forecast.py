@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import count, or_list
+from .._checks import count, or_list, printable
 from ..cli import CommandError, UsageError
 from ..forecast import FILL, LSTMForecaster, as_series, how_names_differ, plot_forecast
 from ._data import check_data_suffix
@@ -513,8 +513,9 @@ def run(args: argparse.Namespace) -> int:
         print(" ".join(f"{v:.2f}" for v in f2[:, 0]))
     else:  # a line per series, named (each in its own units), the values of a step one above the other
         cells = [[f"{v:.2f}" for v in col] for col in f2.T]
-        width, value_width = max(len(n) for n in labels), max(len(c) for col in cells for c in col)
-        for name, col in zip(labels, cells):
+        shown = [printable(n) for n in labels]  # (names from the file: control characters escaped on the terminal)
+        width, value_width = max(len(n) for n in shown), max(len(c) for col in cells for c in col)
+        for name, col in zip(shown, cells):
             print(f"{name:<{width}}  " + " ".join(c.rjust(value_width) for c in col))
     if args.out:
         from ..io import atomic_write_bytes

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import count
+from .._checks import count, printable
 from ..cli import CommandError
 from ..estimators import LSTMClassifier
 from ..losses import check_class_weight
@@ -322,11 +322,11 @@ def run(args: argparse.Namespace) -> int:
     est.save(args.model_out)
     print(f"trained {cls.__name__} on {count(len(X), 'sequence')} of up to {count(X.shape[1], 'step')}, {count(X.shape[2], 'feature')}")
     if about["features"] is not None:  # a long CSV's columns read as inputs: a time index among them is seen here
-        print(f"features: {shown(about['features'])}")
+        print(printable(f"features: {shown(about['features'])}"))  # (names from the file: control characters escaped)
     elif about["steps"] is not None:
-        print(f"steps (a row per sequence): {shown(about['steps'])}")
+        print(printable(f"steps (a row per sequence): {shown(about['steps'])}"))
     if args.class_weight is not None:  # the weights the loss used (balanced: computed from the labels)
-        print("class weights: " + ",".join(f"{c}={w:.4g}" for c, w in zip(est.classes_.tolist(), est.class_weight_.tolist())))
+        print(printable("class weights: " + ",".join(f"{c}={w:.4g}" for c, w in zip(est.classes_.tolist(), est.class_weight_.tolist()))))
     print(f"{epochs_run(est, args)}, {scores(est, X, y, lengths, args)}")
     print(f"model saved to {args.model_out}")
     if args.plot:
