@@ -191,3 +191,18 @@ def test_a_trained_model_is_not_said_to_be_seed_000s_example():
     text = explain(ex, "text", width=300)
     assert "notation: per-gate matrices, W_i* x_t + W_h* h_{t-1} + b (seed 000's notation)." in text
     assert "(seed 000)" not in text
+
+
+def test_an_input_npy_declaring_more_than_it_holds_is_one_line_before_anything_is_allocated(trained, tmp_path, capsys):
+    # --input read its .npy with a bare np.load: a 192-byte file whose header declares (1e6, 1e6, 2) float64
+    # asked for 14.6 TiB (a MemoryError). It goes through lstmkit.tables' reader, which checks the header first
+    _, path, _ = trained
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6, 2)})
+    (tmp_path / "huge.npy").write_bytes(buf.getvalue())
+    assert main(["explain", "--model", str(path), "--input", str(tmp_path / "huge.npy")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"lstmkit: error: {tmp_path / 'huge.npy'}: expected a NumPy .npz/.npy file, got a truncated or damaged .npy file "
+                          "(its header declares shape (1000000, 1000000, 2) of float64") and err.count("\n") == 1, err  # fmt: skip

@@ -155,7 +155,9 @@ def read_sequence(spec: str, input_size: int | None = None) -> np.ndarray:
     import os
 
     if spec.endswith(".npy") and os.path.exists(spec):
-        a = np.load(spec, allow_pickle=False)
+        from ..tables import read_array
+
+        a = read_array(spec)  # (its header checked against the bytes it holds before anything is allocated)
     elif os.path.exists(spec):
         a = _read_csv_steps(spec)
     elif any(c.isdigit() for c in spec) and not spec.endswith((".npy", ".csv", ".txt")):
