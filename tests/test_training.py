@@ -1541,3 +1541,16 @@ def test_with_bptt_the_progress_counts_and_moves_chunk_by_chunk(monkeypatch):
     Trainer(model, loss="mse", batch_size=8, shuffle=False, bptt=3, seed=0).fit(X, Y, lengths, epochs=2)
     epoch = [("start", 2 * 3), ("update", 1), ("update", 1), ("update", 1), ("update", 1), ("update", 2)]
     assert calls == epoch * 2
+
+
+def test_predict_batch_size_is_checked_by_name():
+    # batch_size=0 was range()'s 'arg 3 must not be zero', -1 'need at least one array to concatenate', 2.5 and '8'
+    # bare TypeErrors; Trainer.predict(batch_size=0) used the trainer's batch size silently (batch_size or ...)
+    model = SequenceModel(2, 2, 3, dtype=np.float64, seed=0)
+    X = np.random.default_rng(0).normal(size=(5, 4, 2))
+    for where, call in (("predict", lambda b: predict(model, X, batch_size=b)), ("Trainer.predict", lambda b: Trainer(model).predict(X, batch_size=b))):
+        for bad, exc, got in ((0, ValueError, ">= 1, got 0"), (-1, ValueError, ">= 1, got -1"), (2.5, TypeError, "an integer, got float 2.5"),
+                              ("8", TypeError, "an integer, got str '8'")):  # fmt: skip
+            with pytest.raises(exc, match=rf"^{where}: expected batch_size {re.escape(got)}\.$"):
+                call(bad)
+        np.testing.assert_array_equal(call(2), predict(model, X, batch_size=5))  # batches of 2, 2, 1: the same outputs

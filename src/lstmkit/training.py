@@ -923,8 +923,10 @@ class Trainer:
 
     # -- evaluation ------------------------------------------------------------------------
     def predict(self, X, lengths=None, batch_size: int | None = None) -> np.ndarray:
-        """The model's outputs (eval mode, no cache), batch by batch: (N, T, O) or (N, O)."""
-        return predict(self.model, X, lengths, batch_size or self.batch_size)
+        """The model's outputs (eval mode, no cache), batch by batch: (N, T, O) or (N, O).
+        ``batch_size``: sequences a batch, an int >= 1 (None: the trainer's)."""
+        batch_size = self.batch_size if batch_size is None else check_int(batch_size, "Trainer.predict", "batch_size", minimum=1)
+        return predict(self.model, X, lengths, batch_size)
 
     def evaluate(self, X, Y, lengths=None, sample_weight=None) -> dict[str, float]:
         """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout); the loss
@@ -1179,7 +1181,9 @@ def _same_kind(value, ours) -> bool:
 
 def predict(model: Module, X, lengths=None, batch_size: int = 256) -> np.ndarray:
     """Run ``model`` in eval mode without caches over X (N, T, I) in batches; (N, T, O) or (N, O).
-    X past ``lengths`` may be NaN or inf, as in :meth:`Trainer.fit`."""
+    X past ``lengths`` may be NaN or inf, as in :meth:`Trainer.fit`. ``batch_size``: sequences a
+    batch, an int >= 1."""
+    batch_size = check_int(batch_size, "predict", "batch_size", minimum=1)
     X, lengths = _check_X(X, lengths, model, "predict")
     return _predict(model, X, lengths, batch_size)
 
