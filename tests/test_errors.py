@@ -57,7 +57,7 @@ def test_backward_shape_check(lstm):
         (dict(dropout=1.0), ValueError, r"expected dropout a finite number in \[0, 1\), got 1.0"),
         (dict(dtype=np.int32), TypeError, r"expected dtype numpy.float32 or numpy.float64"),
         (dict(seed="x"), TypeError, r"expected seed None, an integer >= 0 or a numpy.random.Generator, got str 'x'"),
-        (dict(seed=-1), TypeError, r"expected seed None, an integer >= 0 or a numpy.random.Generator, got int -1"),  # not NumPy's bare error
+        (dict(seed=-1), ValueError, r"expected seed None, an integer >= 0 or a numpy.random.Generator, got int -1"),  # not NumPy's bare error
     ],
 )
 def test_bad_constructor_arguments(kwargs, exc, pattern):

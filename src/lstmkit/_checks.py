@@ -563,11 +563,12 @@ def check_clip(clip, where: str, arg: str = "clip"):
 
 def check_seed(seed, where: str, *, generator: bool = True):
     """A seed NumPy's SeedSequence takes: None or an integer >= 0, or with ``generator`` a
-    numpy.random.Generator (whose draws seed the run); returned as it is, else TypeError. The
-    estimators' (a Generator too) and the Trainer's (None or an integer) seed."""
+    numpy.random.Generator (whose draws seed the run); returned as it is, else TypeError (a
+    negative integer: ValueError, as every other count's range). The estimators' (a Generator too)
+    and the Trainer's (None or an integer) seed."""
     if not (seed is None or (_integer(seed) and seed >= 0) or (generator and isinstance(seed, np.random.Generator))):
         what = "None, an integer >= 0 or a numpy.random.Generator" if generator else "None or an integer >= 0"
-        fail(where, "seed", what, f"{type(seed).__name__} {seed!r}", exc=TypeError)
+        fail(where, "seed", what, f"{type(seed).__name__} {seed!r}", exc=ValueError if _integer(seed) else TypeError)
     return seed
 
 
@@ -583,7 +584,7 @@ def run_seed(seed) -> int | None:
 
 def check_rng(seed, where: str = "lstmkit") -> np.random.Generator:
     """Turn ``None``, an integer >= 0 or a Generator into a ``numpy.random.Generator``; anything
-    else raises TypeError (:func:`check_seed`), a negative integer too, not NumPy's bare error."""
+    else raises TypeError (:func:`check_seed`; a negative integer ValueError), not NumPy's bare error."""
     if isinstance(check_seed(seed, where), np.random.Generator):
         return seed
     return np.random.default_rng(seed)
