@@ -607,7 +607,8 @@ def test_cli_check_json_is_strict_json_with_non_finite_values_as_strings(tmp_pat
     path = tmp_path / "inf.toml"
     path.write_text("[weights]\n" + "".join(f"{k} = {v}\n" for k, v in gates.items()) +
                     '[inputs]\nx = [[1.0, 1.0]]\n[[claims]]\nstep = 1\nname = "z_i"\nvalue = [1.0, "?"]\n')
-    assert main(["check", str(path), "--format", "json"]) == 1  # NumPy's overflow warnings: one line each on stderr
+    # (--answers: the blank's values, withheld by default)
+    assert main(["check", str(path), "--format", "json", "--answers"]) == 1  # NumPy's overflow warnings: one line each on stderr
     out = capsys.readouterr().out
 
     def refuse(token):  # Python's json reads Infinity and NaN unless told not to; jq and JavaScript never do
@@ -625,11 +626,11 @@ def _sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def _student(slip=None, keep=None, claims=("z_i", "i", "z_f", "f", "z_o", "o", "z_g", "g", "c", "tanh_c", "h")):
+def _student(slip=None, claims=("z_i", "i", "z_f", "f", "z_o", "o", "z_g", "g", "c", "tanh_c", "h")):
     """Seed 000's three steps as a student computes them with one ``slip``: "tanh_gate" (tanh for i),
     "noforget" (c = i c~), "transpose" (W^T x + W^T h), "swap_hc" (c_(t-1) where h_(t-1) belongs from step 2),
-    "early" (every value rounded to 1 decimal and carried on, all written with 2); the chain kept with every
-    digit (``keep``: None) and each value written with 2 decimals, in quotes."""
+    "early" (every value rounded to 1 decimal and carried on, all written with 2); else the chain kept with
+    every digit, each value written with 2 decimals, in quotes."""
     W = {k: np.array(v, float) for k, v in SEED000_GATES.items()}
     X = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     R = (lambda v: np.round(v, 1)) if slip == "early" else (lambda v: v)
@@ -728,3 +729,38 @@ def test_a_value_rounded_early_and_written_with_more_digits_is_named():
     assert new[1].label == "i_1 unit 2" and new[1].detail.endswith(
         "; 0.90 is 0.881 rounded early: rounded to 1 decimal and written with 2 (keep the digits: 0.88)")
     assert "0.982 rounded early" in new[0].detail and "; or it is tanh(z_i_1)" in new[0].detail
+
+
+def test_cli_check_of_a_blank_exercise_shows_no_answers_unless_asked(tmp_path, capsys):
+    # (helper-162 #3) the exercise tells students to run check on it: a blank sheet says so and prints no
+    # expected value (text or JSON); a tried answer keeps its values; --answers (a teacher's) shows them all
+    import json
+
+    from lstmkit.cli import main
+
+    ex = tmp_path / "ex7.toml"
+    assert main(["exercise", "--seed", "7", "--out", str(ex)]) == 0
+    assert "lstmkit check" in ex.read_text() and "--answers" in ex.read_text()
+    key = worked.load(str(tmp_path / "ex7.key.toml"))[0]
+    answers = {f"{c.name}_{c.step}": c.value for c in key.claims}  # the key's numbers, which must not show
+    capsys.readouterr()
+    assert main(["check", str(ex), "--width", "120"]) == 1
+    out = capsys.readouterr().out
+    assert "Nothing is answered yet: fill in the 40 blanks" in out and "--answers shows them" in out
+    assert "left blank" not in out and "1.000" not in out
+    assert main(["check", str(ex), "-f", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)[0]["findings"]
+    assert len(found) == 40 and all(f["exact"] is None and f["hand"] is None and f["own"] is None for f in found)
+    # one answer tried (z_i_1 = [key's unit 1, a wrong 0.5]): its row shows its values, the blanks are named
+    text = ex.read_text().replace('value = ["?", "?"]', f'value = ["{answers["z_i_1"][0]:.1f}", "0.5"]', 1)
+    ex.write_text(text)
+    assert main(["check", str(ex), "-f", "json"]) == 1
+    found = {f["label"]: f for f in json.loads(capsys.readouterr().out)[0]["findings"]}
+    assert found["z_i_1 unit 2"]["exact"] == pytest.approx(answers["z_i_1"][1], abs=0.05)
+    assert found["i_1 unit 1"]["verdict"] == "not answered" and found["i_1 unit 1"]["exact"] is None
+    assert main(["check", str(ex), "--width", "120"]) == 1
+    out = capsys.readouterr().out
+    assert "Not answered yet (38 blanks): z_f_1, z_c̃_1" in out and "new error" in out
+    assert main(["check", str(ex), "-f", "json", "--answers"]) == 1
+    found = {f["label"]: f for f in json.loads(capsys.readouterr().out)[0]["findings"]}
+    assert found["i_1 unit 1"]["exact"] == pytest.approx(answers["i_1"][0], abs=0.05)

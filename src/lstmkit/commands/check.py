@@ -31,6 +31,10 @@ EXAMPLE = "lstmkit check builtin:seed000"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help=file_help("a worked-example TOML file with [[claims]]"))
     p.add_argument("--all", action="store_true", help="list every checked value, not only the problems and notes")
+    p.add_argument("--answers", action="store_true",
+                   help="show the expected values of blank answers ('?') too: the answer key, for a teacher (by default "
+                        "they are withheld, so that a student can check a handed-out exercise, blank or partly filled in, "
+                        "without seeing its answers; answers tried keep their values)")
     p.add_argument("--format", "-f", dest="fmt", choices=("text", "md", "json"), default="text",
                    help="output format: text for the terminal, md (Markdown) or json for a program (default: text)")
     p.add_argument("--example", type=integer(1), default=None, metavar="K", help="only the K-th example of the file (1-based)")
@@ -79,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     import shutil
 
     from ..explain import check, load
-    from ..explain.check import report_document
+    from ..explain.check import report_document, withhold_answers
     from .explain import _select
 
     from ..cli import CommandError, Exit
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         exc.exit_code = Exit.USAGE
         raise
     reports = [check(ex, args.loss) for ex in examples]
+    if not args.answers:
+        reports = [withhold_answers(r) for r in reports]
     if args.fmt == "json":
         sys.stdout.write(_json(reports))
     else:

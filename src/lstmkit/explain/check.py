@@ -146,6 +146,7 @@ class Finding:
 class CheckReport:
     example: WorkedExample
     findings: list[Finding] = field(default_factory=list)
+    withheld: int = 0  # blanks whose values were taken out (:func:`withhold_answers`)
 
     @property
     def ok(self) -> bool:
@@ -168,7 +169,21 @@ class CheckReport:
             if self.count(v):
                 parts.append(f"{self.count(v)} {one if self.count(v) == 1 else many}")
         head = "all claims agree" if not bad else count(len(bad), "problem")
-        return f"{head}: " + ", ".join(parts)
+        note = (f" (the expected values of the {count(self.withheld, 'blank')} are not shown: "
+                "lstmkit check --answers shows them)") if self.withheld else ""
+        return f"{head}: " + ", ".join(parts) + note
+
+
+def withhold_answers(rep: CheckReport) -> CheckReport:
+    """``rep`` with the values of every blank ("?", not answered) taken out: no exact value, none
+    by hand or from the author's own numbers, so that checking a handed-out exercise, blank or
+    partly filled in, does not print its answer key (``lstmkit check`` without ``--answers``).
+    Answers that were tried keep theirs. ``withheld`` counts the blanks."""
+    from dataclasses import replace
+
+    blanks = [f.verdict == BLANK for f in rep.findings]
+    findings = [replace(f, exact=None, hand=None, own=None, detail="left blank") if b else f for f, b in zip(rep.findings, blanks)]
+    return CheckReport(rep.example, findings, rep.withheld + sum(blanks))
 
 
 def symbol(name: str, t: int | None, ex: WorkedExample | None = None) -> str:
@@ -1042,6 +1057,15 @@ def report_document(reports: list[CheckReport], show_all: bool = False):
         ex = rep.example
         doc.add(Heading(ex.title, 2))
         shown = [f for f in rep.findings if show_all or f.failing]
+        blanks = [f for f in shown if f.verdict == BLANK]
+        if rep.withheld and blanks and not show_all:  # rows of "?" with no values: the blanks' names in one line
+            shown = [f for f in shown if f.verdict != BLANK]
+            answers = [f for f in rep.findings if f.step is not None or f.name == "loss" or f.name.startswith("d")]
+            if all(f.verdict == BLANK for f in answers):
+                doc.add(Para(f"Nothing is answered yet: fill in the {count(len(blanks), 'blank')} (\"?\") and check again."))
+            else:
+                names = dict.fromkeys(f.label.split(" unit ")[0].split(" entry ")[0] for f in blanks)
+                doc.add(Para(f"Not answered yet ({count(len(blanks), 'blank')}): {', '.join(names)}."))
         if shown:
             rows = []
             for f in shown:

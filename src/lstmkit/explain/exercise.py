@@ -202,6 +202,7 @@ def _written(v, decimals: int):
 
 HEADER = """# An lstmkit exercise. Fill in every "?" (keep the quotes or write plain numbers),
 # then grade it with:  lstmkit check {name}
+# (any time, part done: it shows no expected value for a "?" still blank; a teacher's --answers does)
 # The cell (seed 000's notation, gate order i, f, o, c~):
 #   i_t = σ(W_ii x_t + W_hi h_(t-1))      f_t = σ(W_if x_t + W_hf h_(t-1))
 #   o_t = σ(W_io x_t + W_ho h_(t-1))      c~_t = tanh(W_ic x_t + W_hc h_(t-1))
