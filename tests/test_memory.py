@@ -427,3 +427,46 @@ def test_the_seconds_are_summed_over_the_seeds(monkeypatch):
     monkeypatch.setattr(memory, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
     r = run_memory_experiment(lags=(1, 2), steps=1, n_test=4, hidden_size=2, seeds=3)
     assert {c: v.tolist() for c, v in r.seconds.items()} == {"rnn": [3.0, 3.0], "lstm": [3.0, 3.0]}
+
+
+def _plot_figure(r, monkeypatch):
+    """The figure MemoryResult.plot draws, captured at lstmkit.io.save_figure (not drawn)."""
+    import lstmkit.memory
+
+    figures = []
+    monkeypatch.setattr(lstmkit.memory, "save_figure", lambda fig, path: figures.append(fig))
+    r.plot("m.svg")
+    (fig,) = figures
+    return fig
+
+
+@pytest.mark.parametrize("other_seed", [None, (1.0, 3.0)])
+def test_plot_tells_every_series_apart_without_colour(monkeypatch, other_seed):
+    # helper-162 #6: the gradient panel drew the RNN and the LSTM both solid (trained) or both
+    # dotted (at init), without markers: told apart by colour only, the same grey in greyscale.
+    # In every panel, no two series with a legend entry may share line style and marker
+    r = _hand_result(lstm_acc=1.0, lstm_symbol=1e-4, lstm_distractors=1e-6, other_seed=other_seed)
+    fig = _plot_figure(r, monkeypatch)
+    panels = [ax for ax in fig.axes if ax.get_lines()]
+    assert len(panels) == 4
+    for ax in panels:
+        series = {}
+        for line in ax.get_lines():
+            if not line.get_label().startswith("_"):  # a legend entry (a seed's copies after the first have none)
+                series[line.get_label()] = (line.get_linestyle(), line.get_marker())
+        assert len(set(series.values())) == len(series), (ax.get_title(), series)
+    grad = next(ax for ax in panels if ax.get_title().startswith("Gradient reaching back"))
+    style = {line.get_label(): (line.get_linestyle(), line.get_marker()) for line in grad.get_lines()}
+    assert style["RNN trained"][1] != style["LSTM trained"][1] and style["RNN trained"][0] != style["LSTM trained"][0]
+    assert style["RNN at init"][1] != style["LSTM at init"][1] and style["RNN at init"][0] != style["LSTM at init"][0]
+    # Okabe-Ito's blue and vermillion: against white each at least 3:1, WCAG's contrast for graphics
+    # (relative luminance by the WCAG formula, written out here)
+    from matplotlib.colors import to_rgb
+
+    def lum(rgb):
+        c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    for label in ("RNN trained", "LSTM trained"):
+        line = next(ln for ln in grad.get_lines() if ln.get_label() == label)
+        assert 1.05 / (lum(to_rgb(line.get_color())) + 0.05) >= 3.0, label

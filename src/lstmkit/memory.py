@@ -212,7 +212,13 @@ class MemoryResult:
         distractors. Under them, :meth:`reading`. Writes ``path``, in the format its suffix names
         (.png, .pdf, .svg: :func:`lstmkit.io.save_figure`). matplotlib (``lstmkit[cli]``) is
         imported here; without it, a ModuleNotFoundError (``name="matplotlib"``) gives the pip line
-        that installs it."""
+        that installs it.
+
+        Each cell has its colour (Okabe-Ito's blue for the RNN, vermillion for the LSTM: told apart
+        in the common colour-vision deficiencies, both at least 3:1 against white, WCAG's contrast
+        for graphics), its marker (o, s) and its line style, one for trained curves and one for
+        those at init (with hollow markers): no two series of a panel share both line style and
+        marker, so they are told apart in greyscale too."""
         with optional_import("matplotlib", "MemoryResult.plot", "to draw the memory experiment"):
             from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
@@ -226,25 +232,32 @@ class MemoryResult:
             b.axvspan(0.5, lag + 0.5, color="grey", alpha=0.12, lw=0, label=_distractors(lag))
         b.axvline(lag + 1, color="black", lw=0.8, ls="--", label=f"k = {lag + 1} the symbol to remember")
         r.axhline(1.0, color="grey", lw=0.8, label="symbol = distractors")
-        for c, marker, color in zip(CELLS, ("o", "s"), ("tab:blue", "tab:orange")):
+        style_of = {"rnn": {"color": "#0072B2", "marker": "o", "ls": "-", "ls_init": ":"},
+                    "lstm": {"color": "#D55E00", "marker": "s", "ls": "--", "ls_init": "-."}}
+        every = max(1, len(self.grad_k) // 12)  # markers on the gradient curves: about 12 a curve
+        for c, style in style_of.items():
             name = f"{c.upper()} ({self.n_parameters[c]} parameters)"
-            a.plot(self.lags, self.accuracy[c], marker + "-", color=color, label=name + (f", mean of {S} seeds" if S > 1 else ""))
+            color, marker, ls, ls_init = style["color"], style["marker"], style["ls"], style["ls_init"]
+            a.plot(self.lags, self.accuracy[c], marker=marker, ls=ls, color=color, label=name + (f", mean of {S} seeds" if S > 1 else ""))
             for i, acc in enumerate(self.accuracy_seeds[c] if S > 1 else ()):
-                a.plot(self.lags, acc, "-", color=color, lw=0.7, alpha=0.5, label="each seed" if i == 0 and c == "lstm" else None)
-            b.semilogy(self.grad_k, self.grad_trained[c] + 1e-30, "-", color=color, label=f"{c.upper()} trained")
-            b.semilogy(self.grad_k, self.grad_init[c] + 1e-30, ":", color=color, label=f"{c.upper()} at init")
-            s.semilogy(self.lags, self.symbol_init[c] + 1e-30, marker + ":", color=color, label=f"{c.upper()} at init")
+                a.plot(self.lags, acc, ls=ls, color=color, lw=0.7, alpha=0.5, label=f"{c.upper()}, each seed" if i == 0 else None)
+            b.semilogy(self.grad_k, self.grad_trained[c] + 1e-30, marker=marker, ls=ls, markevery=every, ms=4, color=color,
+                       label=f"{c.upper()} trained")
+            b.semilogy(self.grad_k, self.grad_init[c] + 1e-30, marker=marker, ls=ls_init, markevery=every, ms=4, mfc="none",
+                       color=color, label=f"{c.upper()} at init")
+            s.semilogy(self.lags, self.symbol_init[c] + 1e-30, marker=marker, ls=ls_init, mfc="none", color=color,
+                       label=f"{c.upper()} at init")
             for i, ratio in enumerate(self.ratio_seeds[c]):
-                r.semilogy(self.lags, ratio, marker + "-", color=color, lw=1 if S == 1 else 0.8, ms=4,
+                r.semilogy(self.lags, ratio, marker=marker, ls=ls, color=color, lw=1 if S == 1 else 0.8, ms=4,
                            label=f"{c.upper()} trained at that lag" + (f", each of {S} seeds" if S > 1 else "") if i == 0 else None)  # fmt: skip
         if self.lstm_follows_the_symbol():
             k = max(1, lag // 10)
             b.annotate("trained LSTM: small at the distractors", xy=(k, float(np.median(self.grad_trained["lstm"][1 : lag + 1]))),
-                       xytext=(0, -14), textcoords="offset points", fontsize=8, color="tab:orange")  # fmt: skip
+                       xytext=(0, -14), textcoords="offset points", fontsize=8, color="black")  # fmt: skip
         lo = min(float(np.min(g[g > 0])) for g in (*self.grad_init.values(), *self.grad_trained.values()) if np.any(g > 0)) if lag else None
         if lo:
             b.set_ylim(bottom=lo / 1e3)  # room for the legend under the curves
-        a.axhline(self.chance, color="grey", lw=0.8, label="chance")
+        a.axhline(self.chance, color="grey", lw=0.8, ls=":", label="chance")
         a.set(xlabel="lag (distractor steps)", ylabel="test accuracy", title=f"Recall after a lag ({self._seed_names()})", ylim=(0, 1.05))
         b.set(xlabel="k (steps back from the loss)", ylabel="mean ||dL_t/dx_(t-k)||", title=f"Gradient reaching back, lag {lag}{first}")
         s.set(xlabel="lag (distractor steps)", ylabel="mean ||dL_t/dx_0||", title=f"At init: the gradient at the symbol to remember{first}")
