@@ -3,6 +3,7 @@ at any precision; conflicts; errors that follow from earlier ones; grading exerc
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 import numpy as np
 import pytest
@@ -764,3 +765,36 @@ def test_cli_check_of_a_blank_exercise_shows_no_answers_unless_asked(tmp_path, c
     assert main(["check", str(ex), "-f", "json", "--answers"]) == 1
     found = {f["label"]: f for f in json.loads(capsys.readouterr().out)[0]["findings"]}
     assert found["i_1 unit 1"]["exact"] == pytest.approx(answers["i_1"][0], abs=0.05)
+
+
+def test_cli_check_at_80_columns_gives_the_why_the_whole_width(capsys):
+    # (helper-162 #5) at 80 columns the 7-column table left 'why' 9 columns: 'new / error', 'a new / error: /
+    # z_f_1 = / Wi1 x_1 + / ...' on 7 lines. Below 110 columns each finding is a block: its why on lines of its own
+    from lstmkit.cli import main
+
+    assert main(["check", "builtin:seed002", "--example", "1", "--width", "80"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "new error  z_f_1 unit 1: claimed 21.0, exact 3.000, by hand 3.0" in lines
+    why = [k for k, line in enumerate(lines) if line.strip().startswith("why:")]
+    assert lines[why[0]] == "    why: a new error: z_f_1 = Wi1 x_1 + Ws1 h_0 = 1.0 + 2.0 = 3.0"  # one line
+    assert lines[why[0] + 1].strip().startswith("where: slide 'How forget gate")
+
+
+@pytest.mark.parametrize("cols", [20, 33, 47, 60, 80, 109])
+def test_cli_check_blocks_never_cut_a_number_and_keep_to_the_width(cols, capsys):
+    # the block layout (below 110 columns) wraps at spaces only: every word of the table's cells that holds a
+    # digit comes out whole, every line within the width
+    from lstmkit.cli import main
+    from lstmkit.explain.check import report_document
+    from lstmkit.explain.doc import Table
+    from lstmkit.explain.render_text import width
+
+    for name in ("seed000", "seed001", "seed002"):
+        main(["check", f"builtin:{name}", "--width", str(cols)])
+        out = capsys.readouterr().out
+        assert "…" not in out and max(width(line.rstrip()) for line in out.splitlines()) <= cols, name
+        words = set(out.split())
+        doc = report_document([check(ex) for ex in worked.load(f"builtin:{name}")])  # the same cells, as a table
+        for row in (r for t in doc.blocks if isinstance(t, Table) for r in t.rows):
+            for cell in row:
+                assert all({w, w + ",", w + ":"} & words for w in cell.split() if re.search(r"\d", w)), (name, cols, cell)

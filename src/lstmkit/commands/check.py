@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the loss of claimed gradients, as explain --grad --loss (default: an exercise's own, else xent "
                         "with targets, else sum_h)")
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
-                   help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
+                   help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's); below 110 columns each "
+                        "finding is a block of lines, its why on a line of its own, not a table row")
     add_check(p, check_file_name("check"))
     # rich lays out the text report: without it, exit 2 before the file is read (1 would read as 'a claim is wrong')
     add_check(p, lambda args: args.fmt != "text" or require("check", "rich", "to lay out --format text", "use --format md or json"))
@@ -80,8 +81,6 @@ def _json(reports) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import shutil
-
     from ..explain import check, load
     from ..explain.check import report_document, withhold_answers
     from .explain import _select
@@ -101,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
     if args.fmt == "json":
         sys.stdout.write(_json(reports))
     else:
-        doc = report_document(reports, args.all)
+        import shutil
+
+        tty = sys.stdout.isatty()
+        width = args.width or (shutil.get_terminal_size((120, 24)).columns if tty else 120)
+        doc = report_document(reports, args.all, width if args.fmt == "text" else None)  # narrow: a block a finding
         if args.fmt == "md":
             from ..explain.render_md import render
             from ..explain.render_text import spell
@@ -110,7 +113,5 @@ def run(args: argparse.Namespace) -> int:
         else:
             from ..explain.render_text import render
 
-            tty = sys.stdout.isatty()
-            width = args.width or (shutil.get_terminal_size((120, 24)).columns if tty else 120)
             sys.stdout.write(render(doc, width, color_wanted(sys.stdout), getattr(sys.stdout, "encoding", None)))
     return 0 if all(r.ok for r in reports) else 1

@@ -1048,8 +1048,33 @@ def _check_conflicts(ex: WorkedExample) -> list[Finding]:
 
 
 # -- the report as a document (rendered by any of the text formats) ----------------------------
-def report_document(reports: list[CheckReport], show_all: bool = False):
-    """The findings of one or more reports as a :class:`~lstmkit.explain.doc.Document`."""
+#: below this many columns a text report gives each finding a block of lines, not a table row
+#: (at 80 a 7-column table left the why 9-13 columns: "new / error", one word a line)
+BLOCKS_BELOW = 110
+
+
+def _block(cells: list[str], width: int) -> str:
+    """One finding as lines for a terminal ``width`` columns wide: "verdict  value: claimed C, exact
+    E, by hand H", then "why: ..." and "where: ..." indented, each wrapped at spaces only
+    (textwrap: no word is ever broken, so no number is)."""
+    import textwrap
+
+    verdict, label, claimed, exact, hand, why, where = cells
+    head = f"{verdict}  {label}: " + ", ".join(f"{k} {v}" for k, v in (("claimed", claimed), ("exact", exact), ("by hand", hand)) if v)
+    indent = " " * (4 if width >= 40 else 2)
+    lines = textwrap.wrap(head, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    for key, text in (("why", why), ("where", where)):
+        if text:
+            lines += textwrap.wrap(f"{key}: {text}", width, initial_indent=indent, subsequent_indent=indent + "  ",
+                                   break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+def report_document(reports: list[CheckReport], show_all: bool = False, width: int | None = None):
+    """The findings of one or more reports as a :class:`~lstmkit.explain.doc.Document`: a table of
+    verdict, value, claimed, exact, by hand, why and where; for a terminal narrower than
+    :data:`BLOCKS_BELOW` columns (``width``; None: the table), a block of lines a finding, its why and
+    where on lines of their own, wrapped at the full width."""
     from .doc import Document, Heading, Para, Table
 
     doc = Document("lstmkit check", subtitle="claimed numbers against the computation, exact and by hand")
@@ -1074,7 +1099,10 @@ def report_document(reports: list[CheckReport], show_all: bool = False):
                 claimed = f.written or (num(f.claimed) if not isinstance(f.claimed, float) else _fmt(f.claimed, d))  # as written
                 rows.append([f.verdict, f.label, claimed,
                              num(f.exact), "" if f.hand is None else _fmt(f.hand, d), f.detail, f.where])
-            doc.add(Table(["verdict", "value", "claimed", "exact", "by hand", "why", "where"], rows, align="llrrrll"))
+            if width is not None and width < BLOCKS_BELOW:
+                doc.add(Para("\n\n".join(_block(r, width) for r in rows) + "\n"))
+            else:
+                doc.add(Table(["verdict", "value", "claimed", "exact", "by hand", "why", "where"], rows, align="llrrrll"))
         doc.add(Para(rep.summary() + "."))
         if ex.exercise:  # every asked number: per step, and the loss and gradients summed over the steps
             answers = [f for f in rep.findings if f.step is not None or f.name == "loss" or f.name.startswith("d")]
