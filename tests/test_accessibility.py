@@ -9,6 +9,8 @@ images; the WCAG formulas and the seed's numbers are computed here, independentl
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +109,101 @@ def test_traces_tell_c_and_h_apart_without_colour(monkeypatch):
         series = [(ln.get_linestyle(), ln.get_marker()) for ln in ax.get_lines() if not ln.get_label().startswith("_")]
         assert len(series) == 2 and len(set(series)) == 2
         assert all(m not in ("None", "", None) for _, m in series)
+
+
+# -- #4: where the slide's printed numbers differ ----------------------------------------------------
+def _seed000_step3_i():
+    """i_3 of seed 000 computed here: a plain LSTM in NumPy from the file's weights, exact."""
+    d = tomllib.loads((EXAMPLES / "seed000.toml").read_text())
+    W = {k: np.array(v, float) for k, v in d["weights"].items()}
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    h, c = np.zeros(2), np.zeros(2)
+    for x in np.array(d["inputs"]["x"], float):
+        i, f, o = (sig(W[f"W_i{k}"] @ x + W[f"W_h{k}"] @ h) for k in "ifo")
+        g = np.tanh(W["W_ic"] @ x + W["W_hc"] @ h)
+        c = f * c + i * g
+        h = o * np.tanh(c)
+    return i  # the last step's: i_3
+
+
+def _slide(name, step):
+    d = tomllib.loads((EXAMPLES / "seed000.toml").read_text())
+    (claim,) = [c for c in d["claims"] if c.get("step") == step and c["name"] == name and c["where"].startswith("slide 'Keep")]
+    return claim["value"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "latex", "html"])
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_explain_says_where_the_slide_prints_another_number(s0, fmt, decimals):
+    # explain never said that the slide's i_3 = [0.4, 0.0] does not follow from its own
+    # parameters, which check reports; i_3 = [0.965, 0.097] exact, [1.0, 0.1] at one decimal,
+    # by hand as well (z_i_3 = [3.3, -2.4]: the file's header and helper-162's NumPy recomputation)
+    i3 = _seed000_step3_i()
+    assert np.round(i3, 1).tolist() == [1.0, 0.1]
+    page = explain(s0, fmt, decimals=decimals, width=200)
+    printed = "[" + ", ".join(f"{v:.1f}" for v in _slide("i", 3)) + "]"
+    assert printed == "[0.4, 0.0]"
+    note = f"the slide prints {printed}; from its own parameters it is [1.0, 0.1]"
+    assert page.count(note) == 1, fmt
+    step3 = page.index("Step 3")
+    assert page.index(note) > step3
+    assert "from its own parameters" not in page[:step3]  # steps 1 and 2 are the slides' (right at one decimal)
+    # the input the 'Inputs' slide misprints (x_1 = [1.0, 1.0] for A = [1.0, 0.0]): in step 1, once
+    x1 = "prints " + ("$x_{1}$" if fmt == "latex" else "x_1") + " = [1.0, 1.0]"
+    assert page.count(x1) == 1 and page.index("Step 1") < page.index(x1) < page.index("Step 2")
+    if fmt == "text":  # under i_3's equation, before f_3's
+        lines = page.splitlines()
+        k = next(n for n, ln in enumerate(lines) if note in ln)
+        before_note = "\n".join(lines[:k])
+        assert before_note.rindex("i_3") > before_note.rindex("Step 3") and "f_3" not in before_note[before_note.rindex("Step 3"):]
+
+
+def test_explain_notes_only_the_claims_check_finds_wrong(tmp_path):
+    # a file whose claims are all right gets no note; one wrong entry gets one, with its own numbers
+    src = (EXAMPLES / "seed000.toml").read_text()
+    right = re.sub(r"\[\[claims\]\].*", "", src, flags=re.S)  # the example without its claims
+    right += '[[claims]]\nstep = 1\nname = "i"\nvalue = [1.0, 0.9]\nwhere = "slide 1"\n'
+    (tmp_path / "ok.toml").write_text(right)
+    assert "prints" not in explain(worked.load(tmp_path / "ok.toml")[0], "text", width=200)
+    (tmp_path / "bad.toml").write_text(right.replace("[1.0, 0.9]", "[1.0, 0.5]"))
+    out = explain(worked.load(tmp_path / "bad.toml")[0], "text", width=200)
+    # i_1 = σ([4, 2]) = [0.982, 0.881]: at one decimal [1.0, 0.9]
+    assert out.count("the slide prints [1.0, 0.5]; from its own parameters it is [1.0, 0.9]") == 1
+
+
+# -- #8: the HTML page's structure -----------------------------------------------------------------
+def test_html_alt_text_describes_the_picture_and_is_not_the_caption(s0):
+    page = explain(s0, "html", decimals=1)
+    figures = re.findall(r'<figure id="fig-(\w+)"><img alt="([^"]*)" src="data:image/png;base64,[^"]+"><figcaption>([^<]*)</figcaption>', page)
+    assert [f[0] for f in figures] == ["heatmaps", "traces"]
+    for name, alt, caption in figures:
+        assert alt and alt != caption and alt not in caption, name
+    heat, traces = figures[0][1], figures[1][1]
+    # seed 000 by hand (one decimal): the smallest gate is f_1 unit 1 = σ(-2) = 0.1 (the first of the
+    # 0.1s), the largest |c| is c_3 unit 1 = -1.2; at t = 3, c_3 = [-1.2, 0.9], h_3 = [-0.8, 0.7]
+    assert "f_1 unit 1 = 0.1" in heat and "c_3 unit 1 = -1.2" in heat
+    assert "unit 1: c_3 = -1.2, h_3 = -0.8" in traces and "unit 2: c_3 = 0.9, h_3 = 0.7" in traces
+
+
+def test_html_tables_have_captions_and_row_headers(s0):
+    page = explain(s0, "html", decimals=1, grad=True)
+    tables = re.findall(r"<table[^>]*>(.*?)</table>", page, flags=re.S)
+    assert tables and '<div class="caption">' not in page
+    for t in tables:
+        assert t.startswith("<caption>"), t[:80]
+        rows = re.findall(r"<tbody>(.*)</tbody>", t, flags=re.S)[0].split("<tr>")[1:]
+        assert rows and all(r.startswith('<th scope="row">') for r in rows)
+        assert all('scope="col"' in h for h in re.findall(r"<th[^>]*>", re.findall(r"<thead>(.*)</thead>", t)[0]))
+    inputs = next(t for t in tables if "Inputs and initial states" in t)
+    assert re.findall(r'<th scope="col">([^<]*)</th>', inputs) == ["symbol", "label", "value"]
+    assert '<th scope="row">x_1</th><td>A</td><td>[1.0, 0.0]</td>' in inputs
+
+
+def test_html_math_writes_a_negative_number_with_the_minus_sign(s0):
+    page = explain(s0, "html", decimals=1)
+    maths = "".join(re.findall(r"<math.*?</math>", page, flags=re.S))
+    assert not re.search(r"<mn>\s*-", maths)  # no hyphen-minus inside a number
+    # W_if = [[-2, 3], [2, 3]]: its -2 as the operator U+2212 before the number
+    assert "<mtd><mrow><mo>&#x2212;</mo><mn>2</mn></mrow></mtd>" in maths
+    # f_1 = σ([-2.0, 2.0]ᵀ) by hand: the vector's first entry
+    assert "<mo>[</mo><mrow><mo>&#x2212;</mo><mn>2.0</mn></mrow><mo>,</mo><mn>2.0</mn><mo>]</mo>" in maths

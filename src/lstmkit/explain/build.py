@@ -167,6 +167,10 @@ def document(
     if ex.note:
         doc.add(Para(ex.note))
     doc.add(*_setup(ex, F))
+    notes = _claim_notes(ex, fw)
+    if notes:
+        doc.add(Para("Where the example's own printed numbers differ from the computation, a note under the step says "
+                     "so (lstmkit check on this example tells which are new errors and which follow from earlier ones)."))
     if not ex.is_plain:
         if form == "memory":
             from .._checks import fail
@@ -176,22 +180,149 @@ def document(
         doc.add(*_variant_setup(ex, F))
     for rec in fw.steps:
         if not ex.is_plain:
-            doc.add(*(_variant_steps_form if form == "steps" else _variant_table_form)(ex, rec, F))
+            blocks = (_variant_steps_form if form == "steps" else _variant_table_form)(ex, rec, F)
         elif form == "steps":
-            doc.add(*_steps_form(ex, rec, F))
+            blocks = _steps_form(ex, rec, F)
         elif form == "table":
-            doc.add(*_table_form(ex, rec, F))
+            blocks = _table_form(ex, rec, F)
         elif form == "memory":
-            doc.add(*_memory_form(ex, rec, F, fw.decimals is not None))
+            blocks = _memory_form(ex, rec, F, fw.decimals is not None)
         else:
             raise ValueError(f"explain: expected form one of {list(FORMS)}, got {form!r}.")
+        doc.add(*_with_notes(blocks, rec.t, notes.get(rec.t, [])))
     if bw is not None:
         doc.add(*_backward(ex, fw, bw, digits))
     if figures:
         doc.add(Heading("Pictures", 2),
-                Figure("heatmaps", "Gate activations i, f, o, c̃ and the cell state c over time (rows: units, columns: steps)"),
-                Figure("traces", "Per unit: the cell state c_t (long-term memory) and the output h_t (short-term memory)"))
+                Figure("heatmaps", "Gate activations i, f, o, c̃ and the cell state c over time (rows: units, columns: steps); "
+                       "i, f, o from dark (0) to light (1), c̃ and c from dark (negative) to light (positive)",
+                       alt=_heatmaps_alt(fw, d)),
+                Figure("traces", "Per unit: the cell state c_t (long-term memory, circles, solid line) and the output h_t "
+                       "(short-term memory, squares, dashed line)", alt=_traces_alt(fw, d)))
     return doc
+
+
+def _extreme(fw: ForwardTrace, names, pick) -> tuple[str, int, int, float] | None:
+    """(quantity, step, unit, value) of the entry ``pick`` (np.nanargmin or a key) selects among ``names``."""
+    best = None
+    for rec in fw.steps:
+        for name in names:
+            for j, v in enumerate(rec.values[name]):
+                if np.isfinite(v) and (best is None or pick(v) < pick(best[3])):
+                    best = (name, rec.t, j, float(v))
+    return best
+
+
+def _entry(e, d: int) -> str:
+    name, t, j, v = e
+    return f"{'c̃' if name == 'g' else name}_{t} unit {j + 1} = {fnum(v, d)}"
+
+
+def _heatmaps_alt(fw: ForwardTrace, d: int) -> str:
+    """The heatmaps in words (the image's alt text): what they show and their extremes, which the
+    picture makes stand out; the numbers are all in the steps."""
+    ex = fw.example
+    out = (f"Five heatmaps, {count(ex.hidden_size, 'unit')} by {count(ex.T, 'step')}, of the numbers worked out in the steps "
+           "below.")
+    lo, hi = _extreme(fw, ("i", "f", "o"), lambda v: v), _extreme(fw, ("i", "f", "o"), lambda v: -v)
+    if lo is not None:
+        out += f" The most closed gate is {_entry(lo, d)}, the most open {_entry(hi, d)}."
+    big = _extreme(fw, ("c",), lambda v: -abs(v))
+    if big is not None:
+        out += f" The largest cell state in size is {_entry(big, d)}."
+    return out
+
+
+def _traces_alt(fw: ForwardTrace, d: int) -> str:
+    """The traces in words (the image's alt text): where c_t and h_t of each unit shown end."""
+    ex = fw.example
+    show = min(ex.hidden_size, 8)
+    last = fw.steps[-1].values
+    ends = "; ".join(f"unit {j + 1}: c_{ex.T} = {fnum(last['c'][j], d)}, h_{ex.T} = {fnum(last['h'][j], d)}" for j in range(show))
+    which = "" if show == ex.hidden_size else f" (the first {show})"
+    return f"Line charts of c_t and h_t from t = 0 to {ex.T}, one per unit{which}; at the end, {ends}."
+
+
+#: a claimed quantity -> the one whose equation shows it in the steps form (a gate's parts under the gate)
+_SHOWN_IN = {**{p + k: k for k in GATES for p in ("", "z_", "Wx_", "Wh_", "Wxh_")},
+             "fc": "c", "ig": "c", "c": "c", "tanh_c": "h", "h": "h", "logits": "y", "y": "y", "pred": "y"}
+
+
+def _claim_notes(ex: WorkedExample, fw: ForwardTrace) -> dict[int, list[tuple[object, str, str]]]:
+    """Where the example's printed numbers (its claims, as :func:`lstmkit.explain.check.check`
+    judges them: a new error, one that follows from an earlier wrong number, an impossible value,
+    an input that differs from [inputs]) differ from the computation shown: step -> [(the symbol of
+    the equation to note it under, else "inputs" or None; the note under that equation; the note on
+    its own, naming the quantity, after the step's heading)]. Each note gives the
+    printed entries as written and the computed ones, at the same decimals: "the slide prints
+    [0.4, 0.0]; from its own parameters it is [1.0, 0.1]"."""
+    if not any(c.step is not None and c.answered for c in ex.claims):
+        return {}
+    from .check import CONFLICT, FOLLOWS, NEW, RANGE, _normalize, check, symbol
+
+    bad: dict[tuple, dict[int, object]] = {}  # (place, step, quantity) -> unit -> its failing finding
+    for f in check(ex).findings:
+        if f.verdict in (NEW, FOLLOWS, RANGE, CONFLICT):
+            bad.setdefault((f.where, f.step, f.name), {})[f.unit] = f
+    out: dict[int, list[tuple[object, str, str]]] = {}
+    for c in ex.claims:
+        if c.step is None or not c.answered:
+            continue
+        t, name = _normalize(c, ex.T)
+        if (c.where, t, name) not in bad or t is None or not 1 <= t <= len(fw.steps):
+            continue
+        given = name == "x" or (name in ("h_prev", "c_prev") and t == 1)
+        values = fw.steps[t - 1].values
+        if name not in values:
+            continue
+        units = [c.unit] if c.unit is not None else list(range(c.value.size))
+        printed = [c.written(k) or fnum(v, c.precision(k)) for k, v in enumerate(np.ravel(c.value))]
+        found = bad[(c.where, t, name)]
+        # computed; where the example does not give the weights, what its own earlier numbers give
+        # (as check says it), if they give it
+        computed = [values[name][u] if u < len(values[name]) else np.nan for u in units]
+        by_own = [np.isnan(v) and getattr(found.get(u), "own", None) is not None for v, u in zip(computed, units)]
+        computed = [found[u].own if o else v for v, u, o in zip(computed, units, by_own)]
+        # at the claim's decimals; by hand at no more than the hand computation's (0.8, not 0.80)
+        mine = [fnum(v, c.precision(k) if fw.decimals is None else min(c.precision(k), fw.decimals)) for k, v in enumerate(computed)]
+        impossible = "; ".join(f"{printed[k]} is impossible: {found[u].detail}" for k, u in enumerate(units)
+                               if getattr(found.get(u), "verdict", None) == RANGE)
+        show = (lambda e: e[0]) if c.unit is not None else (lambda e: "[" + ", ".join(e) + "]")  # noqa: E731
+        sym = symbol(name, t, ex) + ("" if c.unit is None else f" unit {c.unit + 1}")
+        slide = c.where.startswith("slide")
+        if given:
+            src = c.where if slide else f"the example's {c.where}" if c.where else "the example"
+            text = f"{'the ' if slide else ''}{src} prints {sym} = {show(printed)}; the example's [inputs] give {show(mine)}, used here"
+            out.setdefault(t, []).append(("inputs", text, text))
+            continue
+        src = "the slide" if slide else f"the example's {c.where}" if c.where else "the example"
+        anchor = _SHOWN_IN.get(name)
+        own = anchor == name and c.unit is None  # under the equation of this very quantity: no need to name it
+        eq = None if anchor is None else gate_sym(anchor, t) if anchor in GATES else Sym(anchor, str(t))
+        rest = ""
+        if any(m != "?" for m in mine):
+            rest += f"; from its own {'numbers' if any(by_own) else 'parameters'} it is {show(mine)}"
+        rest += f"; {impossible}" if impossible else ""
+        out.setdefault(t, []).append((eq, f"{src} prints {show(printed) if own else f'{sym} = {show(printed)}'}{rest}",
+                                      f"{src} prints {sym} = {show(printed)}{rest}"))
+    return out
+
+
+def _with_notes(blocks: list, t: int, notes: list) -> list:
+    """A step's blocks with the notes of :func:`_claim_notes`: under the equation they name where the
+    step shows it (appended to its note), else as a paragraph of their own after the step's heading
+    (an input's; the table and memory forms' notes, whose steps have no equation of that name)."""
+    if not notes:
+        return blocks
+    blocks, head = list(blocks), []
+    eqs = {b.lhs: b for b in blocks if isinstance(b, Equation)}
+    for eq, under, alone in notes:
+        if eq is not None and eq in eqs:
+            b = eqs[eq]
+            b.note = f"{b.note}; {under}" if b.note else under
+        else:
+            head.append(Para(f"({alone}.)"))
+    return blocks[:1] + head + blocks[1:]
 
 
 def _setup(ex: WorkedExample, F: _Fmt) -> list:
@@ -206,7 +337,7 @@ def _setup(ex: WorkedExample, F: _Fmt) -> list:
         rows.append([f"x_{t}", lab, vec(ex.x[t - 1])])
     rows.append(["h_0", "", vec(ex.h0)])
     rows.append(["c_0", "", vec(ex.c0)])
-    out.append(Table(["value", "name", "numbers"], rows, "Inputs and initial states"))
+    out.append(Table(["symbol", "label", "value"], rows, "Inputs and initial states"))
     eqs = []
     for k in SLIDE_ORDER:
         G = ex.gates[k]

@@ -102,6 +102,7 @@ class Figure:
     name: str  # "heatmaps" | "traces"
     caption: str
     png: bytes = b""  # filled by the HTML renderer
+    alt: str = ""  # the picture in words for a screen reader (its content, not the caption again); "" if decorative
 
 
 Block = Union[Heading, Para, Equation, Table, Figure]

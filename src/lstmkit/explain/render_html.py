@@ -2,6 +2,11 @@
 
 Nothing is fetched from the network: no scripts, no fonts, no external images. Browsers with
 MathML Core (Chromium 109+, Firefox, Safari) render the equations natively.
+
+For a screen reader: each picture's alt text describes what it shows (the document's
+:attr:`~lstmkit.explain.doc.Figure.alt`), not its caption again; a table's title is its
+``<caption>``, its column heads ``<th scope="col">`` and each row's first cell ``<th scope="row">``;
+a negative number in the math is the minus sign U+2212 before the number, ``<mo>−</mo><mn>2</mn>``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ h3 { font-size: 1.05em; margin-top: 1.2em; }
 table.data { border-collapse: collapse; margin: 6px 0 14px 0; font-variant-numeric: tabular-nums; }
 table.data th, table.data td { padding: 2px 10px; border-bottom: 1px solid #e5e5e5; text-align: right; }
 table.data th:first-child, table.data td:first-child { text-align: left; }
-.caption { font-style: italic; color: #333; margin-top: 10px; }
+table.data caption { caption-side: top; text-align: left; font-style: italic; color: #333; padding-top: 10px; }
 .figures { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 figure { margin: 0; }
 figure img { display: block; border: 1px solid #e5e5e5; }
@@ -35,6 +40,14 @@ figcaption { font-size: 0.85em; color: #555; max-width: 560px; }
 
 def _mi(s: str) -> str:
     return f"<mi>{escape(s)}</mi>"
+
+
+def _mn(s: str) -> str:
+    """A number as MathML: a negative one as the minus sign U+2212 (an operator) before its digits,
+    <mo>−</mo><mn>2</mn>, not the hyphen inside <mn>; "?" (unknown) as an identifier."""
+    if s.startswith("-") and len(s) > 1:
+        return f"<mrow><mo>&#x2212;</mo>{_mn(s[1:])}</mrow>"
+    return f"<mi>{escape(s)}</mi>" if s in ("?", "∞") else f"<mn>{escape(s)}</mn>"
 
 
 def _sub_ml(s: str) -> str:
@@ -61,15 +74,15 @@ def math_ml(node) -> str:
             base = f"<mrow>{base}<mo>[</mo>{inner}<mo>]</mo></mrow>"
         return base
     if isinstance(node, Num):
-        return f"<mn>{escape(node.text)}</mn>"
+        return _mn(node.text)
     if isinstance(node, Op):
         return f"<mo>{escape(node.text)}</mo>"
     if isinstance(node, Vec):
-        inner = "<mo>,</mo>".join(f"<mn>{escape(i)}</mn>" for i in node.items)
+        inner = "<mo>,</mo>".join(_mn(i) for i in node.items)
         row = f"<mrow><mo>[</mo>{inner}<mo>]</mo></mrow>"
         return f"<msup>{row}<mo>⊤</mo></msup>" if node.column else row
     if isinstance(node, Mat):
-        rows = "".join("<mtr>" + "".join(f"<mtd><mn>{escape(c)}</mn></mtd>" for c in r) + "</mtr>" for r in node.rows)
+        rows = "".join("<mtr>" + "".join(f"<mtd>{_mn(c)}</mtd>" for c in r) + "</mtr>" for r in node.rows)
         return f'<mrow><mo>[</mo><mtable>{rows}</mtable><mo>]</mo></mrow>'
     if isinstance(node, Call):
         fn = f"<mi>{escape(node.fn)}</mi>" if node.fn else ""
@@ -98,7 +111,9 @@ def render(doc: Document, figures: dict[str, bytes] | None = None) -> str:
         body.append('<section class="figures" id="pictures">')
         for f in figs:
             data = base64.b64encode(figures[f.name]).decode("ascii")
-            body.append(f'<figure id="fig-{escape(f.name)}"><img alt="{escape(f.caption)}" src="data:image/png;base64,{data}">'
+            # alt: the picture's content in words (build's summary), never the caption again, which
+            # a screen reader reads from the figcaption anyway; "" (decorative) where none is given
+            body.append(f'<figure id="fig-{escape(f.name)}"><img alt="{escape(f.alt)}" src="data:image/png;base64,{data}">'
                         f"<figcaption>{escape(f.caption)}</figcaption></figure>")
         body.append("</section>")
     for b in doc.blocks:
@@ -113,12 +128,12 @@ def render(doc: Document, figures: dict[str, bytes] | None = None) -> str:
             body.append(f'<div class="eq">{equation_ml(b)}</div>')
             if b.note:
                 body.append(f'<div class="note">({escape(b.note)})</div>')
-        elif isinstance(b, Table):
-            if b.caption:
-                body.append(f'<div class="caption">{escape(b.caption)}</div>')
-            head = "".join(f"<th>{escape(h)}</th>" for h in b.header)
-            rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in b.rows)
-            body.append(f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
+        elif isinstance(b, Table):  # the title a <caption>, each row's first cell its header
+            cap = f"<caption>{escape(b.caption)}</caption>" if b.caption else ""
+            head = "".join(f'<th scope="col">{escape(h)}</th>' for h in b.header)
+            rows = "".join("<tr>" + "".join(f'<th scope="row">{escape(c)}</th>' if n == 0 else f"<td>{escape(c)}</td>"
+                                            for n, c in enumerate(r)) + "</tr>" for r in b.rows)
+            body.append(f'<table class="data">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
