@@ -146,3 +146,18 @@ def test_train_and_forecast_show_names_from_a_csv_with_control_characters_escape
     assert code == 0, err
     assert "\x1b" not in out and f"{SHOWN}a" in out
     assert (tmp_path / "f.csv").read_text(encoding="utf-8").splitlines()[0].split(",")[1] == EVIL + "a"  # the file: as it is
+
+
+@pytest.mark.parametrize("command", ["explain", "check"])
+def test_markdown_output_shows_a_files_html_and_control_characters_as_text(tmp_path, capsys, command):
+    # --format md pasted the file's title, labels and notes raw: an <img onerror=...> ran in a Markdown viewer that
+    # renders HTML, and ESC sequences reached the terminal (helper-160's left-alone list)
+    path = _evil_example(tmp_path)
+    text = open(path, encoding="utf-8").read().replace("evil", "<img src=x onerror=alert(1)>", 1)
+    open(path, "w", encoding="utf-8").write(text)
+    code = main([command, path, "--format", "md"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    assert "\x1b" not in out and "<img" not in out and SHOWN in out
+    if command == "explain":
+        assert out.startswith(f"# Seed{SHOWN} &lt;img src=x onerror=alert(1)>\n")

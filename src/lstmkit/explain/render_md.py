@@ -3,30 +3,39 @@
 
 from __future__ import annotations
 
+from .._checks import printable
 from .doc import Document, Equation, Figure, Heading, Para, Table
 from .render_latex import equation_tex
 
 
+def _text(s: str) -> str:
+    """Text of the document (a worked example's title, labels and notes may come from someone
+    else's file) as Markdown shows it, not as it would run: ``<`` as ``&lt;`` (a Markdown viewer
+    renders raw HTML: ``<img src=x onerror=...>``), control characters as their escapes
+    (:func:`~lstmkit._checks.printable`). lstmkit's own text holds no ``<``."""
+    return printable(s).replace("<", "&lt;")
+
+
 def _cell(s: str) -> str:
-    return s.replace("|", "\\|") or " "
+    return _text(s).replace("|", "\\|") or " "
 
 
 def render(doc: Document) -> str:
-    out = [f"# {doc.title}", ""]
+    out = [f"# {_text(doc.title)}", ""]
     if doc.subtitle:
-        out += [f"*{doc.subtitle}*", ""]
+        out += [f"*{_text(doc.subtitle)}*", ""]
     for b in doc.blocks:
         if isinstance(b, Heading):
-            out += ["#" * min(b.level, 6) + " " + b.text, ""]
+            out += ["#" * min(b.level, 6) + " " + _text(b.text), ""]
         elif isinstance(b, Para):
-            out += [b.text, ""]
+            out += [_text(b.text), ""]
         elif isinstance(b, Equation):
             out += ["$$", equation_tex(b), "$$", ""]
             if b.note:
-                out += [f"*({b.note})*", ""]
+                out += [f"*({_text(b.note)})*", ""]
         elif isinstance(b, Table):
             if b.caption:
-                out += [f"*{b.caption}*", ""]
+                out += [f"*{_text(b.caption)}*", ""]
             out.append("| " + " | ".join(_cell(h) for h in b.header) + " |")
             al = [b.align[n] if n < len(b.align) else ("l" if n == 0 else "r") for n in range(len(b.header))]
             out.append("|" + "|".join(":---" if a == "l" else "---:" for a in al) + "|")
