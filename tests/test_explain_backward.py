@@ -500,6 +500,7 @@ def test_the_old_lines_did_not_add_up():
 
 # -- the formats show the same numbers ------------------------------------------------------------
 def _numbers(s: str) -> list[str]:
+    s = s.replace("<mo>&#x2212;</mo><mn>", "<mn>-")  # HTML's MathML writes -0.42 as <mo>−</mo><mn>0.42</mn>
     return [n.lstrip("-") if float(n) == 0 else n for n in re.findall(r"-?\d+\.\d+", s)]
 
 

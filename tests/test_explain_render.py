@@ -449,7 +449,7 @@ def test_a_vector_has_one_number_format(tmp_path, s0, s1, s2):
     table = explain(s1, "text", form="table", width=100)
     assert re.search(r"x_1\s+1\.256\s+0\.200\s+0\.800 *\n", table)
     assert re.search(r"\[h_0, x_1\]\s+0\.100\s+1\.000\s+0\.500\s+1\.256\s+0\.200\s+0\.800 *\n", table)
-    assert "x_1            [1.256, 0.200, 0.800]" in table and "h_0            [0.100, 1.000, 0.500]" in table
+    assert "x_1              [1.256, 0.200, 0.800]" in table and "h_0              [0.100, 1.000, 0.500]" in table
     # the one-hot target beside y: [0.652, 0.348]ᵀ - [1.000, 0.000]ᵀ
     assert "= [0.652, 0.348]ᵀ - [1.000, 0.000]ᵀ" in explain(s0, "text", grad=True, width=100)
     # and everywhere: every vector and matrix of every form, exact and by hand, forward and backward
