@@ -207,3 +207,44 @@ def test_html_math_writes_a_negative_number_with_the_minus_sign(s0):
     assert "<mtd><mrow><mo>&#x2212;</mo><mn>2</mn></mrow></mtd>" in maths
     # f_1 = σ([-2.0, 2.0]ᵀ) by hand: the vector's first entry
     assert "<mo>[</mo><mrow><mo>&#x2212;</mo><mn>2.0</mn></mrow><mo>,</mo><mn>2.0</mn><mo>]</mo>" in maths
+
+
+def _saved_figure(monkeypatch, draw):
+    """The figure ``draw()`` saves (lstmkit.io.save_figure intercepted: nothing written)."""
+    import lstmkit.io
+
+    saved = []
+    monkeypatch.setattr(lstmkit.io, "save_figure", lambda fig, path: saved.append(fig))
+    draw()
+    assert len(saved) == 1
+    return saved[0]
+
+
+def _styles(ax) -> dict[str, tuple]:
+    """Each legend entry's (line style, marker) in ``ax``: lines (axvline's too) with a label."""
+    return {line.get_label(): (str(line.get_linestyle()), line.get_marker()) for line in ax.get_lines() if not line.get_label().startswith("_")}
+
+
+def test_learning_curves_and_forecast_tell_every_series_apart_without_colour(monkeypatch):
+    # helper-164's left-alone list: History.plot drew training and validation both solid with the same marker
+    # (matplotlib's first two colours only), plot_forecast the series black and the LSTM tab:red, both solid:
+    # alike in greyscale and for a protanope. Every legend entry now has its own line style and marker, and
+    # every curve's colour has at least 3:1 contrast on white (WCAG's contrast for graphics)
+    from matplotlib.colors import to_rgb
+
+    import lstmkit
+    from lstmkit.datasets import airline_passengers
+    from lstmkit.forecast import LSTMForecaster, plot_forecast
+
+    X = np.random.default_rng(0).normal(size=(16, 5, 2))
+    est = lstmkit.LSTMClassifier(hidden_size=3, epochs=3, seed=0, validation_split=0.25).fit(X, (X[:, :, 0].sum(1) > 0).astype(int))
+    fig = _saved_figure(monkeypatch, lambda: est.history_.plot("curves.png"))
+    y = airline_passengers()[:72]
+    fc = LSTMForecaster(window=12, horizon=6, seasonal_period=12, epochs=1, hidden_size=4, seed=0)
+    result = fc.backtest(y, 12)
+    fig2 = _saved_figure(monkeypatch, lambda: plot_forecast("f.png", y, result, fc.predict(6)))
+    for ax in [*fig.axes, *fig2.axes]:
+        styles = _styles(ax)
+        assert len(styles) >= 2 and len(set(styles.values())) == len(styles), styles
+        for line in ax.get_lines():
+            assert contrast(to_rgb(line.get_color()), (1, 1, 1)) >= 3.0, (line.get_label(), line.get_color())

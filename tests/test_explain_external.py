@@ -109,7 +109,7 @@ def test_html_page_in_chromium(chromium, tmp_path):
     # layout (inline CSS): title and subtitle on top, then the two charts side by side in a row
     # (heatmaps ~1100 px wide x ~300 px high at y ~ 100-400; traces below/next), then the equations.
     top = img[:70]  # the title band: text only, no colour
-    charts = img[90:420, 20:1120]  # the heatmaps (viridis / coolwarm: strongly coloured)
+    charts = img[90:420, 20:1120]  # the heatmaps (viridis / cividis: strongly coloured)
     assert _colored(top) < 0.01
     assert _colored(charts) > 0.25, _colored(charts)
     lower = img[900:1400]  # equations and tables: dark text on white, no charts

@@ -328,25 +328,28 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
     with optional_import("matplotlib", where, "to draw the forecast"):
         from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
 
+    from ._palette import BLACK, BLUE, GREEN, GREY, PURPLE, VERMILLION
     from .io import save_figure
 
     fig = Figure(figsize=(9, 1.5 + 2.5 * S) if S > 1 else (9, 4))
     axes = fig.subplots(S, 1, sharex=True, squeeze=False)[:, 0]
-    styles = {"lstm": ("tab:red", "-"), "naive": ("tab:grey", ":"), "seasonal_naive": ("tab:blue", "--"),
-              "seasonal_growth": ("tab:green", "-."), "drift": ("tab:green", "-.")}
+    # each curve its own colour (Okabe-Ito), line style and marker: told apart in greyscale and by colour-blind readers
+    styles = {"lstm": (VERMILLION, "--", "s"), "naive": (GREY, ":", None), "seasonal_naive": (BLUE, "-.", "^"),
+              "seasonal_growth": (GREEN, (0, (5, 1, 1, 1, 1, 1)), "v"), "drift": (GREEN, (0, (5, 1, 1, 1, 1, 1)), "v")}
     for j, ax in enumerate(axes):
-        ax.plot(x, y2[:, j], color="black", lw=1.2, label="series")
+        ax.plot(x, y2[:, j], color=BLACK, lw=1.2, label="series")
         if result is not None:
             r = result.series(j)
             lead1 = r.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
             for name, fj in r.forecasts.items():  # (n_origins, H, 1)
-                c, ls = styles.get(name, ("tab:green", "-"))
+                c, ls, marker = styles.get(name, (GREY, (0, (3, 1)), "D"))
                 mae1, mae = lead1[name][0], r.metrics[name]["MAE"]
-                ax.plot(x[r.origins], fj[:, 0, 0], ls, color=c, label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")
+                ax.plot(x[r.origins], fj[:, 0, 0], ls=ls, marker=marker, ms=3, markevery=max(1, len(r.origins) // 12), color=c,
+                        label=f"{name}: lead 1 (MAE {mae1:.1f}; all leads {mae:.1f})")  # fmt: skip
             o = r.origins[0]
-            ax.axvline(x[o - 1] + (x[o] - x[o - 1]) / 2, color="grey", lw=0.8)  # between the last seen value and the first unseen
+            ax.axvline(x[o - 1] + (x[o] - x[o - 1]) / 2, color=GREY, lw=0.8)  # between the last seen value and the first unseen
         if f2 is not None:
-            ax.plot(x_ahead, f2[:, j], "-", color="tab:orange", lw=2, label="forecast ahead")
+            ax.plot(x_ahead, f2[:, j], ls="-", marker="o", ms=3, color=PURPLE, lw=2, label="forecast ahead")
         ax.set_ylabel(names[j] if names else "value")
         ax.legend(fontsize=8)
     axes[-1].set_xlabel(time_label if time_label is not None else "time index" if times is None else "time")

@@ -232,8 +232,10 @@ class MemoryResult:
             b.axvspan(0.5, lag + 0.5, color="grey", alpha=0.12, lw=0, label=_distractors(lag))
         b.axvline(lag + 1, color="black", lw=0.8, ls="--", label=f"k = {lag + 1} the symbol to remember")
         r.axhline(1.0, color="grey", lw=0.8, label="symbol = distractors")
-        style_of = {"rnn": {"color": "#0072B2", "marker": "o", "ls": "-", "ls_init": ":"},
-                    "lstm": {"color": "#D55E00", "marker": "s", "ls": "--", "ls_init": "-."}}
+        from ._palette import BLUE, VERMILLION
+
+        style_of = {"rnn": {"color": BLUE, "marker": "o", "ls": "-", "ls_init": ":"},
+                    "lstm": {"color": VERMILLION, "marker": "s", "ls": "--", "ls_init": "-."}}
         every = max(1, len(self.grad_k) // 12)  # markers on the gradient curves: about 12 a curve
         for c, style in style_of.items():
             name = f"{c.upper()} ({self.n_parameters[c]} parameters)"

@@ -230,6 +230,7 @@ class History:
             from matplotlib.figure import Figure  # a figure of its own: pyplot's backend and figures untouched
             from matplotlib.ticker import MaxNLocator
 
+        from ._palette import BLUE, GREY, VERMILLION
         from .io import save_figure
 
         def series(key):  # (epochs, values) of the epochs that logged key (validation may start late)
@@ -240,15 +241,15 @@ class History:
         if "val_loss" in self.keys():
             at, val = series("val_loss")
             best = at[int(np.argmin(val))]
-        marker = "." if len(self.epochs) < 50 else None
+        every = max(1, len(self.epochs) // 25)  # markers: about 25 a curve
         fig = Figure(figsize=(4.5 * len(panels), 3.6))
         axes = fig.subplots(1, len(panels), squeeze=False)
-        for ax, k in zip(axes[0], panels):
-            ax.plot(*series(k), "-", marker=marker, label="training" if k != "lr" else k)
+        for ax, k in zip(axes[0], panels):  # training and validation told apart by colour, line style and marker
+            ax.plot(*series(k), ls="-", marker="o", ms=3, markevery=every, color=BLUE, label="training" if k != "lr" else k)
             if f"val_{k}" in self.keys():
-                ax.plot(*series(f"val_{k}"), "-", marker=marker, label="validation")
+                ax.plot(*series(f"val_{k}"), ls="--", marker="s", ms=3, markevery=every, color=VERMILLION, label="validation")
             if best is not None:
-                ax.axvline(best, color="grey", ls=":", lw=1, label=f"lowest val_loss (epoch {best})")
+                ax.axvline(best, color=GREY, ls=":", lw=1, label=f"lowest val_loss (epoch {best})")
             ax.set(xlabel="epoch", ylabel=k)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 2.5
             if k == "lr":

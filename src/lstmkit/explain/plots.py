@@ -16,6 +16,7 @@ import io
 import numpy as np
 
 from .._checks import optional_import
+from .._palette import BLUE, VERMILLION  # (Okabe-Ito's: told apart in every common colour-vision deficiency)
 from .trace import ForwardTrace
 
 PANELS = (("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o"), ("g", "candidate c̃"), ("c", "cell state c"))
@@ -39,10 +40,6 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-#: the Okabe-Ito colour-blind-safe palette's blue and vermillion (Okabe & Ito 2008): told apart in
-#: every common colour-vision deficiency, and, as every series also has its own line style and
-#: marker, without colour at all
-BLUE, VERMILLION = "#0072B2", "#D55E00"
 #: the heatmaps' colour maps: gates (0 to 1) in viridis, the signed c̃ and c (-m to m) in cividis
 #: (made for colour-vision deficiencies); both go from dark to light, so the greyscale keeps the
 #: order and the sign (dark negative, light positive), where coolwarm's two ends are equally dark
