@@ -632,3 +632,22 @@ def test_explain_for_an_ascii_output_spells_the_symbols_and_keeps_the_numbers(na
                 spelled = explain(ex, fmt, form, rounding, 3, grad, None, 100, encoding="ascii")
                 assert spelled.isascii() and spelled.count("sigma") >= want.count("σ"), (form, fmt)
                 assert sorted(numbers.findall(spelled)) == sorted(numbers.findall(want)), (form, fmt)
+
+
+def test_an_equations_note_wraps_at_spaces_within_the_width():
+    # a note under an equation was one line whatever --width said (93 columns at --width 80, helper-162 #7;
+    # explain's notes where a slide differs made them longer): it wraps at spaces, indented as the first line,
+    # each line within the width, no word broken
+    from lstmkit.explain.doc import Document, Equation, Num, Sym
+    from lstmkit.explain.render_text import equation_lines, render
+
+    note = "the slide prints [-1.0, -0.6]; from its own parameters it is [-0.2, -1.0], and rounding to 1 decimal at every step does not change that"
+    eq = Equation(Sym("c", "3", tilde=True), [Num("[-0.2, -1.0]")], note)
+    lines = equation_lines(eq, 40)
+    notes = lines[1:]
+    assert len(notes) > 1 and all(len(line) <= 40 for line in notes), notes
+    assert len({len(line) - len(line.lstrip()) for line in notes}) == 1  # one indent
+    assert " ".join(line.strip() for line in notes) == f"({note})"  # the words, in order, none broken
+    assert equation_lines(eq)[1:] == [notes[0][: len(notes[0]) - len(notes[0].lstrip())] + f"({note})"]  # no width: one line
+    text = render(Document("t", [eq]), 40)
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 40, text

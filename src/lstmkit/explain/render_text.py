@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import re
+import textwrap
 import unicodedata
 from dataclasses import dataclass
 
@@ -206,8 +207,10 @@ def _tight(node: Seq, boxes: list[Box]) -> Box:
     return hcat(out)
 
 
-def equation_lines(eq: Equation) -> list[str]:
-    """``lhs = rhs₀`` then ``    = rhs₁`` …, the = signs in one column, a blank line between."""
+def equation_lines(eq: Equation, width_: int | None = None) -> list[str]:
+    """``lhs = rhs₀`` then ``    = rhs₁`` …, the = signs in one column, a blank line between. The
+    note, ``(note)`` under the right-hand sides, wraps at spaces within ``width_`` columns (None:
+    one line), each line indented as the first; the math itself is laid out whole."""
     lhs = math_box(eq.lhs)
     out: list[str] = []
     for n, r in enumerate(eq.rhs):
@@ -215,7 +218,10 @@ def equation_lines(eq: Equation) -> list[str]:
         b = hcat([left, _one("="), math_box(r)])
         out.extend(s.rstrip() for s in b.lines)
     if eq.note:
-        out.append(" " * (lhs.w + 3) + f"({eq.note})")
+        indent = " " * (lhs.w + 3)
+        room = None if width_ is None else max(width_ - len(indent), 20)  # (a deep indent at a narrow width: 20 a line)
+        lines = [f"({eq.note})"] if room is None else textwrap.wrap(f"({eq.note})", room, break_long_words=False, break_on_hyphens=False)
+        out += [indent + line for line in lines]
     return out
 
 
@@ -251,7 +257,7 @@ def render(doc: Document, width_: int = 100, color: bool = False, encoding: str 
         elif isinstance(b, Para):
             con.print(Text(b.text))
         elif isinstance(b, Equation):
-            con.print(Text("\n".join(equation_lines(b))), overflow="ignore", crop=False, no_wrap=True)
+            con.print(Text("\n".join(equation_lines(b, width_))), overflow="ignore", crop=False, no_wrap=True)
             con.print()
         elif isinstance(b, Table):
             if b.caption:  # printed as a line of its own: a table title would wrap at the table's width
