@@ -651,3 +651,33 @@ def test_an_equations_note_wraps_at_spaces_within_the_width():
     assert equation_lines(eq)[1:] == [notes[0][: len(notes[0]) - len(notes[0].lstrip())] + f"({note})"]  # no width: one line
     text = render(Document("t", [eq]), 40)
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 40, text
+
+
+def test_seed001_steps_form_follows_its_deck(s1):
+    # (helper-162 #9) seed 001's deck goes f, i, C̃, C_t, o, h_t, every gate written W_k·[h_{t-1}, x_t] + b_k,
+    # the candidate's weight W_C; the steps form went i, f, o, c̃, dropped + b_i and + b_c (not given: the
+    # input gate and the candidate are not computable) and called the weight W_c, the table form W_c~
+    text = explain(s1, "text", width=100)
+    order = [text.index(f"\n{lhs} = ") for lhs in ("f_1", "i_1", "c̃_1", "c_1", "o_1", "h_1")]
+    assert order == sorted(order), order
+    for lhs, rhs in (("f_1", "σ(W_f · [h_0, x_1] + b_f)"), ("i_1", "σ(W_i · [h_0, x_1] + b_i)"),
+                     ("c̃_1", "tanh(W_C · [h_0, x_1] + b_C)"), ("o_1", "σ(W_o · [h_0, x_1] + b_o)")):
+        assert f"\n{lhs} = {rhs}\n" in text
+    table = explain(s1, "text", form="table", width=100)
+    assert "Candidate memory: c~_t = tanh(W_C·[h_(t-1), x_t] + b_C)" in table and "W_c~" not in table
+    # seed 000 keeps its slides' order, i, f, o, c̃
+    s0 = explain(worked.load(f"{EXAMPLES}/seed000.toml")[0], "text", width=100)
+    order = [s0.index(f"\n{lhs} = ") for lhs in ("i_1", "f_1", "o_1", "c̃_1", "c_1", "h_1")]
+    assert order == sorted(order), order
+
+
+def test_memory_form_names_the_states_as_its_text_and_gives_percentages(s2):
+    # (helper-162 #9) the memory form's text says zs(0), zl(0), x(1) where its inputs table said h_0, c_0, x_1;
+    # "% of the long-term memory to remember = 0.953" was a fraction under a % label: f(3) = σ(3) = 0.9526 = 95.3%
+    text = explain(s2[0], "text", form="memory", width=100)
+    rows = re.findall(r"^ (x\(1\)|zs\(0\)|zl\(0\)|x_1|h_0|c_0) .*$", text, flags=re.M)
+    assert rows == ["x(1)", "zs(0)", "zl(0)"], rows
+    assert re.search(r"= 0\.953\n +?= 95\.3%\n", text)
+    assert f"{100 / (1 + np.exp(-3.0)):.1f}" == "95.3"
+    # by hand at 1 decimal (seed 002's negatively related example): f(1.0) = σ(1) = 0.731 -> 0.7 = 70%
+    assert re.search(r"= 0\.7\n +?= 70%\n", explain(s2[1], "text", form="memory", decimals=1, width=100))

@@ -3,7 +3,9 @@
 Three forms, as the three decks teach:
 
 - ``steps`` (seed 000): per step, each gate's formula, the formula with the matrices and vectors
-  substituted, the pre-activation and the activation; then c_t and h_t; then the read-out.
+  substituted, the pre-activation and the activation; then c_t and h_t; then the read-out. In
+  seed 000's notation the gates come as its slides work them (i, f, o, c̃, then c_t, h_t); in seed
+  001's W·[h_{t-1}, x_t] + b as its deck does (f, i, c̃, c_t, o, h_t), every gate with its + b_k.
 - ``table`` (seed 001): per step, one table per gate with the columns W·[h_{t-1}, x_t], + bias,
   activation (one row per cell), then the cell-state and output tables.
 - ``memory`` (seed 002): per step and unit, the same numbers told with "long-term memory" (c),
@@ -37,6 +39,8 @@ FORMS = ("steps", "table", "memory")
 GATE_WORD = {"i": "input gate", "f": "forget gate", "g": "candidate memory", "o": "output gate"}
 #: seed 000 works the gates in this order
 SLIDE_ORDER = ("i", "f", "o", "g")
+#: seed 001's deck (the W·[h_{t-1}, x_t] + b notation) goes f, i, C̃, then C_t, then o, then h_t
+CONCAT_ORDER = ("f", "i", "g", "o")
 
 
 def fnum(v: float, d: int) -> str:
@@ -145,9 +149,13 @@ def gate_sym(k: str, t) -> Sym:
 
 
 def _wsym(ex: WorkedExample, k: str, part: str) -> Sym:
+    """Gate k's weight (or bias) as the deck writes it: W_ic (seed 000), W_C and b_C for the candidate
+    in seed 001's notation (the file's key is W_c there), Ws2 (seed 002)."""
     lab = ex.weight_label(k, part)
     if ex.notation == "unit":
         return Sym(lab)
+    if ex.notation == "concat" and k == "g":
+        return Sym(lab[0], "C")
     return Sym(lab[0], lab[2:])
 
 
@@ -166,7 +174,7 @@ def document(
     doc = Document(ex.title, subtitle=f"{ex.source}. Numbers {mode}." if ex.source else f"Numbers {mode}.")
     if ex.note:
         doc.add(Para(ex.note))
-    doc.add(*_setup(ex, F))
+    doc.add(*_setup(ex, F, memory=form == "memory"))
     notes = _claim_notes(ex, fw)
     if notes:
         doc.add(Para("Where the example's own printed numbers differ from the computation, a note under the step says "
@@ -325,7 +333,9 @@ def _with_notes(blocks: list, t: int, notes: list) -> list:
     return blocks[:1] + head + blocks[1:]
 
 
-def _setup(ex: WorkedExample, F: _Fmt) -> list:
+def _setup(ex: WorkedExample, F: _Fmt, memory: bool = False) -> list:
+    """The example's size, notation, inputs and weights. In the memory form (``memory``) the inputs
+    table names the states as that form's text does, seed 002's way: x(t), zs(0) (h_0), zl(0) (c_0)."""
     out = [Heading("The example", 2)]
     H, I, T = ex.hidden_size, ex.input_size, ex.T
     out.append(Para(f"{count(H, 'hidden unit')}, {count(I, 'input')}, {count(T, 'step')}; notation: {_notation_words(ex)}."))
@@ -334,9 +344,9 @@ def _setup(ex: WorkedExample, F: _Fmt) -> list:
     vec = lambda v: "[" + ", ".join(written(v, places=d)) + "]"  # noqa: E731
     for t in range(1, T + 1):
         lab = ex.labels[t - 1] if ex.labels else ""
-        rows.append([f"x_{t}", lab, vec(ex.x[t - 1])])
-    rows.append(["h_0", "", vec(ex.h0)])
-    rows.append(["c_0", "", vec(ex.c0)])
+        rows.append([f"x({t})" if memory else f"x_{t}", lab, vec(ex.x[t - 1])])
+    rows.append(["zs(0)" if memory else "h_0", "short-term memory" if memory else "", vec(ex.h0)])
+    rows.append(["zl(0)" if memory else "c_0", "long-term memory" if memory else "", vec(ex.c0)])
     out.append(Table(["symbol", "label", "value"], rows, "Inputs and initial states"))
     eqs = []
     for k in SLIDE_ORDER:
@@ -420,15 +430,16 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     out = [Heading(f"Step {t}: x_{t}{lab} = " + inputs(rec["x"]), 2)]
     V = rec.values
     h_zero = not np.any(V["h_prev"])
+    gates = {}
     for k in SLIDE_ORDER:
         G = ex.gates[k]
         act = ACT[k]
         b = G.b if G.b is not None else np.zeros(ex.hidden_size)
         has_b = bool(np.any(b))
         # 1. the formula in the example's notation
-        if ex.notation == "concat":
+        if ex.notation == "concat":  # as seed 001's deck writes every gate: W_k·[h_{t-1}, x_t] + b_k
             sym = Call(act, seq(_wsym(ex, k, "W"), "·", seq("[", Sym("h", str(t - 1)), ",", Sym("x", str(t)), "]"),
-                                "+" if has_b else None, _wsym(ex, k, "b") if has_b else None))
+                                "+", _wsym(ex, k, "b")))
         else:
             terms = [seq(_wsym(ex, k, "x"), Sym("x", str(t)))]
             if not (h_zero and ex.notation == "per_gate"):
@@ -470,21 +481,25 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
             note = "W·[h, x] as stated by the example (its matrix is not given)"
         if h_zero and ex.notation == "per_gate" and k == SLIDE_ORDER[0]:
             note = note or f"h_{t - 1} = 0, so the W_h· h_{t - 1} terms drop out"
-        out.append(Equation(gate_sym(k, t), rhs, note))
+        gates[k] = Equation(gate_sym(k, t), rhs, note)
     # c_t and h_t
     c_note = "stated by the example" if rec.source.get("c") == "given" else ""
-    out.append(Equation(Sym("c", str(t)), [
+    c_eq = (Equation(Sym("c", str(t)), [
         seq(Sym("f", str(t)), "*", Sym("c", str(t - 1)), "+", Sym("i", str(t)), "*", Sym("c", str(t), tilde=True)),
         seq(F.vec(V["f"]), "*", F.vec(V["c_prev"]), "+", F.vec(V["i"]), "*", F.vec(V["g"])),
         seq(F.vec(V["fc"]), "+", F.vec(V["ig"])),
         F.vec(V["c"]),
     ] if rec.source.get("c") != "given" else [F.vec(V["c"])], c_note))
-    out.append(Equation(Sym("h", str(t)), [
+    h_eq = Equation(Sym("h", str(t)), [
         seq(Sym("o", str(t)), "*", Call("tanh", Sym("c", str(t)))),
         seq(F.vec(V["o"]), "*", Call("tanh", F.vec(V["c"]))),
         seq(F.vec(V["o"]), "*", F.vec(V["tanh_c"])),
         F.vec(V["h"]),
-    ]))
+    ])
+    if ex.notation == "concat":  # seed 001's deck: f, i, C̃, C_t, o, h_t
+        out += [gates[k] for k in ("f", "i", "g")] + [c_eq, gates["o"], h_eq]
+    else:  # seed 000's slides (and seed 002's steps): i, f, o, c̃, c_t, h_t
+        out += [gates[k] for k in SLIDE_ORDER] + [c_eq, h_eq]
     out += _readout(ex, rec, F)
     return out
 
@@ -888,7 +903,7 @@ def _linear_columns(ex: WorkedExample, k: str, t: int, rec=None) -> tuple[list[s
     digit. The next column (``+ b``) adds the row's columns and the bias. Where the example states
     W·[h, x] itself (``rec``'s source "given", its weights not given), that is the one column."""
     if ex.notation == "concat" or (rec is not None and rec.source.get(f"Wxh_{k}") == "given"):
-        name = "c~" if k == "g" else k
+        name = ("C" if ex.notation == "concat" else "c~") if k == "g" else k  # seed 001's deck writes W_C
         return [f"W_{name}·[h,x]"], [f"Wxh_{k}"], f"W_{name}·[h_(t-1), x_t]"
     wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
     h = "zs" if ex.notation == "unit" else "h"
@@ -896,9 +911,9 @@ def _linear_columns(ex: WorkedExample, k: str, t: int, rec=None) -> tuple[list[s
 
 
 def _table_bias(ex: WorkedExample, k: str) -> str:
-    """The bias's name in a gate table's header: b_c~ (seeds 001/003), b_c (seed 000), Bias2 (seed 002)."""
+    """The bias's name in a gate table's header: b_C (seeds 001/003, as their W_C), b_c (seed 000), Bias2 (seed 002)."""
     if ex.notation == "concat":
-        return "b_c~" if k == "g" else f"b_{k}"
+        return "b_C" if k == "g" else f"b_{k}"
     return ex.weight_label(k, "b")
 
 
@@ -920,10 +935,12 @@ def _memory_form(ex: WorkedExample, rec, F: _Fmt, hand: bool = False) -> list:
             G = ex.gates[k]
             b = 0.0 if G.b is None else G.b[j]
             lhs = Sym(words + u)
+            # a "%" gate's value as the fraction the products below use, then as the percentage its name says
+            pct = [] if k == "g" or np.isnan(V[k][j]) else [Num(fnum(100 * V[k][j], max(F.d - 2, 0)) + "%")]
             if G.Wx is None or G.Wh is None:
                 if np.isnan(V[k][j]):
                     continue
-                out.append(Equation(lhs, [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
+                out.append(Equation(lhs, [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))] + pct))
                 continue
             # one format for the line: the working precision, or more where a weight or input needs it
             d = max([dx, _places(b)] + [_places(a) for a in (*G.Wh[j], *G.Wx[j])])
@@ -940,7 +957,7 @@ def _memory_form(ex: WorkedExample, rec, F: _Fmt, hand: bool = False) -> list:
             rhs = [Call(fn, _join(sym_terms)), Call(fn, _join(num_terms))]
             if hand:  # each product rounded on its own, as the hand calculation carries it
                 rhs.append(Call(fn, _join([num(V[f"Wh_{k}"][j]), num(V[f"Wx_{k}"][j]), num(b)])))
-            out.append(Equation(lhs, rhs + [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))]))
+            out.append(Equation(lhs, rhs + [Call(fn, Num(fnum(V[f"z_{k}"][j], F.d))), Num(fnum(V[k][j], F.d))] + pct))
         if np.isnan(V["c"][j]) and np.isnan(V["h"][j]):
             continue
         n_ = lambda name: Num(fnum(V[name][j], F.d))  # noqa: E731
