@@ -206,3 +206,15 @@ def test_an_input_npy_declaring_more_than_it_holds_is_one_line_before_anything_i
     err = capsys.readouterr().err
     assert err.startswith(f"lstmkit: error: {tmp_path / 'huge.npy'}: expected a NumPy .npz/.npy file, got a truncated or damaged .npy file "
                           "(its header declares shape (1000000, 1000000, 2) of float64") and err.count("\n") == 1, err  # fmt: skip
+
+
+def test_cli_model_missing_file_is_one_line_in_the_projects_form(tmp_path, capsys):
+    # (helper-162 #10) a --model that does not exist gave OSError's "[Errno 2] No such file or directory: ...":
+    # now "<where>: expected <arg> ..., got ..., which does not exist. <fix>", exit 1, and a directory likewise
+    missing = tmp_path / "out" / "clf.npz"
+    assert main(["explain", "--model", str(missing), "--input", "1,0; 0,1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"lstmkit: error: explain: expected --model an lstmkit model file") and "Errno" not in err
+    assert f"got {str(missing)!r}, which does not exist. " in err and "--model-out" in err and len(err.splitlines()) == 1
+    assert main(["explain", "--model", str(tmp_path), "--input", "1,0; 0,1"]) == 1
+    assert f"got {str(tmp_path)!r}, which is a directory. " in capsys.readouterr().err

@@ -97,6 +97,14 @@ def _model_example(path, spec):
     from .. import load as load_model
     from ..explain.model import _unwrap, example_from_model, read_sequence
 
+    if not os.path.isfile(path):  # one line in the project's form, not OSError's "[Errno 2] No such file ..."
+        from .._checks import fail
+
+        fail("explain", "--model", "an lstmkit model file (.npz, est.save(path) or lstmkit train --model-out)",
+             f"{path!r}, which " + ("is a directory" if os.path.isdir(path) else "does not exist"),
+             "Give a saved model's path; lstmkit train DATA --model-out MODEL.npz makes one "
+             "(the README's 'Explain, check, exercise' has the commands).",
+             exc=FileNotFoundError)
     model = load_model(path)
     size = getattr(_unwrap(model)[0], "input_size", None)  # --input's numbers a step, checked as it is read
     return example_from_model(model, read_sequence(spec, size))
