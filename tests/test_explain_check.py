@@ -798,3 +798,33 @@ def test_cli_check_blocks_never_cut_a_number_and_keep_to_the_width(cols, capsys)
         for row in (r for t in doc.blocks if isinstance(t, Table) for r in t.rows):
             for cell in row:
                 assert all({w, w + ",", w + ":"} & words for w in cell.split() if re.search(r"\d", w)), (name, cols, cell)
+
+
+def test_cli_check_without_answers_withholds_a_blanks_value_in_a_tried_answers_formula(tmp_path, capsys):
+    # (helper-163's left-alone item) without --answers a wrong c_1, with f_1, i_1 and c̃_1 left blank,
+    # printed 'c_1 = f_1 * c_0 + i_1 * c̃_1 = 0.1 * 0.0 + 0.7 * 1.0 = 0.0 + 0.7 = 0.7': the blanks' values
+    # (the key's, from --seed 7) and what they give. Now each blank is '?', and so is all that follows it
+    import json
+
+    from lstmkit.cli import main
+
+    ex = tmp_path / "ex7.toml"
+    assert main(["exercise", "--seed", "7", "--out", str(ex)]) == 0
+    key = {(c.name, c.step): np.ravel(c.value) for c in worked.load(str(tmp_path / "ex7.key.toml"))[0].claims}
+    assert key[("c", 1)][0] != pytest.approx(0.5, abs=0.05)  # 0.5 is a wrong answer: a new error, with its formula
+    ex.write_text(ex.read_text().replace('name = "c"\nvalue = ["?", "?"]', 'name = "c"\nvalue = ["0.5", "0.5"]', 1))
+    capsys.readouterr()
+    assert main(["check", str(ex), "-f", "json"]) == 1
+    found = {f["label"]: f for f in json.loads(capsys.readouterr().out)[0]["findings"]}
+    why = found["c_1 unit 1"]["detail"]
+    assert found["c_1 unit 1"]["verdict"] == "new error"
+    assert "c_1 = f_1 * c_0 + i_1 * c̃_1 = ? * 0.0 + ? * ? = ? (? is an answer left blank)" in why, why
+    # none of the blanks' numbers of unit 1 (f_1, i_1, c̃_1, at the exercise's 1 decimal) nor c_1's own
+    for name in ("f", "i", "g"):
+        assert f"{key[(name, 1)][0]:.1f} *" not in why
+    assert "= 0.7" not in why and "0.0 + 0.7" not in why
+    # a teacher (--answers) sees the whole line, from the key's numbers
+    assert main(["check", str(ex), "-f", "json", "--answers"]) == 1
+    found = {f["label"]: f for f in json.loads(capsys.readouterr().out)[0]["findings"]}
+    f1, i1, g1 = (key[(n, 1)][0] for n in ("f", "i", "g"))
+    assert f"= {f1:.1f} * 0.0 + {i1:.1f} * {g1:.1f} = " in found["c_1 unit 1"]["detail"]

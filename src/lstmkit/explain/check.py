@@ -136,6 +136,7 @@ class Finding:
     unit: int | None = None  # 0-based (an entry of the flattened array, for a gradient dW)
     culprits: tuple[str, ...] = ()  # the earlier wrong values it follows from
     written: str = ""  # the claimed number as written ("0.50", "5e-1"; a TOML number: its shortest repr)
+    blind: str = ""  # the detail with the values of blank answers ("?") withheld, where they differ (:func:`withhold_answers`)
 
     @property
     def failing(self) -> bool:
@@ -178,11 +179,14 @@ def withhold_answers(rep: CheckReport) -> CheckReport:
     """``rep`` with the values of every blank ("?", not answered) taken out: no exact value, none
     by hand or from the author's own numbers, so that checking a handed-out exercise, blank or
     partly filled in, does not print its answer key (``lstmkit check`` without ``--answers``).
-    Answers that were tried keep theirs. ``withheld`` counts the blanks."""
+    Answers that were tried keep theirs, but a tried answer's formula line shows a blank's value as
+    "?" (and what it gives as "?"): the line c_1 = f_1 * c_0 + i_1 * c̃_1 would otherwise print the
+    i_1 left blank. ``withheld`` counts the blanks."""
     from dataclasses import replace
 
     blanks = [f.verdict == BLANK for f in rep.findings]
-    findings = [replace(f, exact=None, hand=None, own=None, detail="left blank") if b else f for f, b in zip(rep.findings, blanks)]
+    findings = [replace(f, exact=None, hand=None, own=None, detail="left blank") if b else
+                replace(f, detail=f.blind, blind="") if f.blind else f for f, b in zip(rep.findings, blanks)]
     return CheckReport(rep.example, findings, rep.withheld + sum(blanks))
 
 
@@ -438,6 +442,9 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
     step_claims.sort(key=lambda c: _sort_key(c, T))
     wrong: dict[tuple[int | None, str, int], str] = {}  # (t, name, unit) -> label of a wrong claim
     accepted: set[tuple[int | None, str, int]] = set()  # (t, name, unit) of the claims found right
+    blanks = {(t, name, u) for c in step_claims for t, name in [_normalize(c, T)] if t is not None
+              for u, v in ([(c.unit, float(c.value))] if c.unit is not None else enumerate(np.ravel(c.value).tolist()))
+              if np.isnan(v)}  # (t, name, unit) left "?": a formula line shown without --answers withholds their values
     for c in step_claims:
         t, name = _normalize(c, T)
         shape = None
@@ -468,12 +475,13 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
             claimed = float(c.value) if c.unit is not None else float(values[u])
             d = c.precision(k)  # each entry at its own precision: [1.0, 0.88] is 1.0 at one decimal, 0.88 at two
             rep.findings.append(_judge(ex, c, k, t, name, u, claimed, exact, run(d), run(d, c.where),
-                                       run(None, c.where), wrong, accepted, shape, interval(c.where, t, name, u)))
+                                       run(None, c.where), wrong, accepted, shape, interval(c.where, t, name, u), blanks))
     rep.findings += _check_conflicts(ex)
     return rep
 
 
-def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted, shape=None, span=None) -> Finding:
+def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, accepted, shape=None, span=None,
+           blanks=frozenset()) -> Finding:
     """The verdict on one claimed number, entry k of claim c, at that entry's precision. ``hand``:
     the hand computation at that precision; ``own``: the same from the author's own claimed
     numbers; ``own_exact``: the same without rounding (a person who rounds only what they write
@@ -572,11 +580,17 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
         f.detail = "a new error" + (f": {line}" if line else "")
         if not line and not np.isnan(ov) and abs(ov - hv) > tol(d):
             f.detail += f"; even from the example's own earlier numbers it is {_fmt(ov, d)}"
+        blind = _formula(ex, own, t, name, u, d, blanks) if line and blanks else line
+        if blind != line:  # it uses a blank's value: without --answers shown as "?"
+            f.blind = f"a new error: {blind} (? is an answer left blank)"
+        rest = ""
         slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), (e, hv, ov, oxv))
         if slip:
-            f.detail += f"; {slip}"
+            rest += f"; {slip}"
         if culprits:
-            f.detail += " (it also uses the wrong " + ", ".join(culprits) + ")"
+            rest += " (it also uses the wrong " + ", ".join(culprits) + ")"
+        f.detail += rest
+        f.blind += rest if f.blind else ""
     return f
 
 
@@ -627,13 +641,14 @@ def _unit(ex: WorkedExample, own: _Run, t: int, name: str, u: int) -> dict[str, 
             if n not in ("x", "dx", "logits", "y", "pred", "loss", "dlogits") and len(v) == H}
 
 
-def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int) -> str:
+def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int, hide=frozenset()) -> str:
     """Unit u of ``name``'s line at step t, in ``explain``'s symbols and the example's weight names
     (``W_if x_1``, seed 002's ``Wi1 x_1``), one unit where explain's steps form writes vectors, with
     the numbers of ``own`` (the hand computation at d decimals from the author's own numbers: theirs
     where they wrote them), ending in what those numbers give: ``c_2 = f_2 * c_1 + i_2 * c̃_2 =
     0.1 * 0.8 + 1.0 * (-0.9) = 0.1 + (-0.9) = -0.8``. "" where there is none to show (a variant cell,
-    the read-out, a sum over weights or steps, a number unknown)."""
+    the read-out, a sum over weights or steps, a number unknown). ``hide``: the (t, name, unit) of
+    answers left blank, whose values the line writes as "?" (and, where it uses one, its result)."""
     if t is None or not ex.is_plain or name in _NO_FORMULA:
         return ""
     fw = own.fw.steps[t - 1].values
@@ -641,6 +656,13 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
     # the author wrote a number other than what its parts give: the line of its parts would not add up
     written = lambda n: rec.values[n][u] != rec.computed[n][u]  # noqa: E731
     V = _unit(ex, own, t, name, u)
+    if hide:
+        full = _formula(ex, own, t, name, u, d)
+        if not full:
+            return ""
+        gone = {n for n in V if (t, n, u) in hide} | {p for p, q in (("c_prev", "c"), ("h_prev", "h")) if (t - 1, q, u) in hide}
+        V = {n: np.nan if n in gone else v for n, v in V.items()}
+        fw = dict(fw, h_prev=np.array([np.nan if (t - 1, "h", m) in hide else v for m, v in enumerate(fw["h_prev"])]))
     S = lambda n: symbol(n, t, ex)  # noqa: E731
     N = lambda *ns, op="*": _terms([V[n] for n in ns], op, d)  # noqa: E731
     if name.startswith(("Wx_", "Wh_", "Wxh_", "z_")):
@@ -662,7 +684,7 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
             parts = ["Wxh_" + k] if ex.notation == "concat" else ["Wx_" + k, "Wh_" + k]
             rhs = [" + ".join([S(p) for p in parts] + ([ex.weight_label(k, "b")] if b else [])),
                    " + ".join([N(*parts, op="+")] + ([_p(b, d)] if b else []))]
-            product = _formula(ex, own, t, parts[0], u, d).split(" = ")
+            product = _formula(ex, own, t, parts[0], u, d, hide).split(" = ")
             if len(parts) == 1 and not b and len(product) > 2:  # z = W·[h, x]: its product
                 rhs[1] = product[1]
     elif name in GATES:
@@ -701,6 +723,11 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
         rhs = [f"{S('dc')} * {S('f')}", N("dc", "f")]
     else:
         return ""
+    if hide:  # the full line has no "?" (checked above): any here is a blank's; what follows it is computed from it
+        first = next((i for i, r in enumerate(rhs) if "?" in r), None)
+        if first is None:
+            return " = ".join([S(name), *rhs, _num(own.record(t, name).computed[name][u], d)])
+        return " = ".join([S(name), *rhs[:first + 1], "?"])
     line = " = ".join([S(name), *rhs, _num(own.record(t, name).computed[name][u], d)])
     return "" if "?" in line else line  # a number unknown (the example states a value its parts cannot give)
 
