@@ -1286,3 +1286,33 @@ def test_the_readme_s_rolling_origin_table_s_baselines_by_hand():
         g = sum(abs(y[o + l - 1] - y[o + l - 13] * y[o - 1] / y[o - 13]) for o, l in pairs) / len(pairs)
         s = sum(abs(y[o + l - 1] - y[o + l - 13]) for o, l in pairs) / len(pairs)
         assert (f"{g:.2f}", f"{s:.2f}") == (growth, seasonal), first
+
+
+def test_a_tz_aware_hourly_series_across_both_changes_of_clocks_is_neither_refused_nor_warned_of():
+    # the index was read in local wall-clock time: in Europe/Berlin's autumn change (2024-10-27) 02:00 comes twice,
+    # and a correct hourly series was refused as out of order; in the spring one (2024-03-31) 02:00 never comes,
+    # and a 2-hour gap was warned of where no hour is missing
+    pd = pytest.importorskip("pandas")
+    fc = LSTMForecaster(window=4, horizon=2, **dict(FAST, hidden_size=2, epochs=1))
+    for start in ("2024-10-26 12:00", "2024-03-30 12:00"):
+        idx = pd.date_range(start, periods=48, freq="h", tz="Europe/Berlin")
+        assert (idx.to_series().diff().dropna() == pd.Timedelta(hours=1)).all()  # pandas: every step 1 hour
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fc.fit(pd.Series(np.arange(48.0) + 1, index=idx))
+        # a daily series at local midnight across the same changes (23 and 25 hours apart in UTC): days, no warning
+        days = pd.date_range(start[:10], periods=10, freq="D", tz="Europe/Berlin")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fc.fit(pd.Series(np.arange(10.0) + 1, index=days))
+    # an hour really missing after the autumn change is still warned of, named in local time (row 19: 12:00 + 19 h,
+    # less the hour the clocks went back, is 06:00; 07:00 deleted)
+    gap = pd.date_range("2024-10-26 12:00", periods=48, freq="h", tz="Europe/Berlin").delete(20)
+    with pytest.warns(UserWarning, match=r"1 of 46 steps differ from the usual 1 hour, the first from 2024-10-27T06:00:00 to "
+                                         r"2024-10-27T08:00:00 \(rows 19 to 20\)"):  # fmt: skip
+        fc.fit(pd.Series(np.arange(47.0) + 1, index=gap))
+    # and the same hour twice (an instant repeated) is still refused
+    twice = pd.DatetimeIndex(list(gap[:5]) + [gap[4]] + list(gap[5:10]))
+    with pytest.raises(ValueError, match=r"expected y's index increasing times .*, got 2024-10-26T16:00:00 at row 5 after "
+                                         r"2024-10-26T16:00:00 at row 4\."):  # fmt: skip
+        fc.fit(pd.Series(np.arange(11.0) + 1, index=twice))

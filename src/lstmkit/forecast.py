@@ -97,30 +97,33 @@ def _refuse_columns(y, where: str, arg: str) -> None:
 
 def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None:
     """Check the times of a pandas Series' or DataFrame's index (``y.index`` holding datetime64: a
-    DatetimeIndex, tz-aware ones read in their local time), as ``lstmkit forecast`` checks a CSV's
-    column of times; anything else (a NumPy array, a list, a RangeIndex) is not checked. The
-    forecaster reads the rows in their order as evenly spaced steps, so
+    DatetimeIndex; a tz-aware one's order and steps within a day read in UTC, its calendar -
+    midnight, day of month, weekday - and the times shown in its local time, so neither change of
+    clocks reads as a gap or a time twice); anything else (a NumPy array, a list, a RangeIndex) is
+    not checked. The forecaster reads the rows in their order as evenly spaced steps, so
 
     - times not increasing (a series sorted newest first, a time twice) or NaT are refused
       (ValueError naming ``arg``'s index, and "sort it: y.sort_index()");
     - uneven steps (a gap) are warned of (UserWarning, ``stacklevel``). A step is in months when
       every time is midnight on the same day of the month, or on the month's last day (monthly,
       quarterly, yearly data), in business days when every time is a midnight Monday to Friday
-      and the weekends are skipped (a step from a Friday to the Monday), else in time (days,
-      hours, seconds); the usual step is the median one.
+      and the weekends are skipped (a step from a Friday to the Monday), in days when every time
+      is a midnight, else in time (hours, minutes, seconds); the usual step is the median one.
     """
     index = getattr(y, "index", None)
     if index is None or callable(index) or isinstance(y, np.ndarray):  # a list's index is a method
         return
-    if getattr(index, "tz", None) is not None:
-        index = index.tz_localize(None)  # the local times (a day stays a day across a change of clocks)
+    aware = getattr(index, "tz", None) is not None
     try:
-        t = np.asarray(index)
-    except (TypeError, ValueError):
+        # order, NaT and steps within a day on the instants (UTC: an hour stays an hour across a change of clocks),
+        # the calendar (midnight, day of month, weekday) on the local times (a day stays a day)
+        t = np.asarray(index.tz_convert(None) if aware else index)
+        local = np.asarray(index.tz_localize(None)) if aware else t
+    except (TypeError, ValueError, AttributeError):
         return
     if t.dtype.kind != "M" or t.ndim != 1 or len(t) < 2:
         return
-    t = t.astype("datetime64[ns]")
+    t, local = t.astype("datetime64[ns]"), local.astype("datetime64[ns]")  # local: the times shown
     name = f"{arg}'s index"
     if np.isnat(t).any():
         i = int(np.argmax(np.isnat(t)))
@@ -128,10 +131,10 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     step = np.diff(t).astype(np.int64)  # ns
     if (step <= 0).any():
         i = int(np.argmax(step <= 0))
-        fail(where, name, "increasing times (the rows in time order)", f"{_when(t[i + 1])} at row {i + 1} after "
-             f"{_when(t[i])} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
-    days = t.astype("datetime64[D]")
-    midnight = (t == days.astype("datetime64[ns]")).all()
+        fail(where, name, "increasing times (the rows in time order)", f"{_when(local[i + 1])} at row {i + 1} after "
+             f"{_when(local[i])} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
+    days = local.astype("datetime64[D]")
+    midnight = (local == days.astype("datetime64[ns]")).all()
     month = days.astype("datetime64[M]")
     day_of_month = (days - month.astype("datetime64[D]")).astype(np.int64)  # 0-based
     month_end = (days + 1).astype("datetime64[M]") != month
@@ -141,6 +144,8 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     elif midnight and (weekday < 5).all() and ((weekday[:-1] == 4) & (np.diff(days.astype(np.int64)) == 3)).any():
         # weekdays only, the weekends skipped (Friday to Monday): a business-day series, its steps counted in them
         steps, unit = np.busday_count(days[:-1], days[1:]), "business day"
+    elif midnight:  # days (a week: 7), local: 23 or 25 hours apart across a change of clocks
+        steps, unit = np.diff(days.astype(np.int64)), "day"
     else:
         steps, unit = step, ""
     usual = int(np.median(steps)) if unit else float(np.median(steps))
@@ -149,8 +154,8 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
         i = int(np.argmax(uneven))
         every = f"{usual} {unit}" + ("s" if usual != 1 else "") if unit else _duration(usual)
         warnings.warn(f"{where}: {name} is unevenly spaced: {int(uneven.sum())} of {len(steps)} steps differ from the usual "
-                      f"{every}, the first from {_when(t[i])} to {_when(t[i + 1])} (rows {i} to {i + 1}). The forecaster "
-                      "reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
+                      f"{every}, the first from {_when(local[i])} to {_when(local[i + 1])} (rows {i} to {i + 1}). The "
+                      "forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
                       UserWarning, stacklevel=stacklevel)  # fmt: skip
 
 
