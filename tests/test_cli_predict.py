@@ -179,8 +179,10 @@ def test_an_array_named_on_the_command_line_and_absent_is_refused_naming_the_arr
 
 def test_a_data_file_declaring_gigabytes_or_running_out_of_memory_is_one_line(models, tmp_path, capsys, monkeypatch):
     """helper-153 #4: predict on a 192-byte .npy whose header declares (1e6, 1e6, 2) ended in a traceback
-    ('Unable to allocate 14.6 TiB'), on a 3 MB bomb.npz in 3.2 GB of memory and a MemoryError traceback. Both
-    are refused before the allocation, in one line naming the file (lstmkit.tables, lstmkit.io's rules); and
+    ('Unable to allocate 14.6 TiB'), on a 3 MB bomb.npz in 3.2 GB of memory and a MemoryError traceback. A .npy
+    declaring more than it holds, and an .npz declaring more than the machine's memory (made 8 MiB here), are
+    refused before the allocation, in one line naming the file (lstmkit.tables; an .npz above 1 GiB deflated
+    more than 100x is a bomb too, test_tables); and
     any MemoryError is one line saying memory ran out and in which command, exit 1 (--traceback: the error)."""
     import io
     import zipfile
@@ -197,7 +199,7 @@ def test_a_data_file_declaring_gigabytes_or_running_out_of_memory_is_one_line(mo
     capsys.readouterr()
     monkeypatch.setattr(lstmkit.tables, "memory_bytes", lambda: 8 << 20)  # a machine of 8 MiB: the .npz declares more
     for data, said in (("huge.npy", "a truncated or damaged .npy file (its header declares shape (1000000, 1000000, 2) of float64"),
-                       ("bomb.npz", "an .npz archive larger than this machine's memory (entries add up to more than 8388608 bytes)")):  # fmt: skip
+                       ("bomb.npz", "an .npz archive larger than this machine's memory (its entries declare 8388736 bytes, the machine has 8388608)")):  # fmt: skip
         assert main(["predict", model, str(tmp_path / data)]) == 1
         err = capsys.readouterr().err
         assert err.startswith(f"lstmkit: error: {tmp_path / data}: expected a NumPy .npz/.npy file, got {said}") and err.count("\n") == 1, err

@@ -290,8 +290,16 @@ def test_a_data_file_declaring_more_than_it_holds_is_refused_before_numpy_alloca
     monkeypatch.setattr(tables, "memory_bytes", lambda: 8 << 20)  # a machine of 8 MiB
     for read in (lambda p: read_array(p, "X"), array_names):  # refused from the directory: the array names too
         with pytest.raises(FileFormatError, match=r"zeros\.npz: expected a NumPy \.npz/\.npy file, got an \.npz archive larger than this "
-                                                  r"machine's memory \(entries add up to more than 8388608 bytes\)\.$"):  # fmt: skip
+                                                  rf"machine's memory \(its entries declare {info.file_size + 144} bytes, the machine has 8388608\)\.$"):  # fmt: skip
             read(tmp_path / "zeros.npz")
+    monkeypatch.undo()
+    # above DATA_BOMB_FLOOR (1 GiB; made 8 MiB here) an entry deflated more than 100x is a bomb: a few MB taking gigabytes
+    monkeypatch.setattr(tables, "DATA_BOMB_FLOOR", 8 << 20)
+    with pytest.raises(FileFormatError, match=rf"zeros\.npz: expected a NumPy \.npz/\.npy file, got an \.npz archive lstmkit will not inflate "
+                                              rf"\(entry 'X\.npy' declares {info.file_size} bytes from {info.compress_size} compressed, \d+ times "
+                                              r"as many: a decompression bomb, or data compressed far beyond what it usually is; save it "
+                                              r"uncompressed \(numpy\.savez\) to read it\)\.$"):  # fmt: skip
+        read_array(tmp_path / "zeros.npz", "X")
     monkeypatch.undo()
     (tmp_path / "huge.npy").write_bytes(_npy_header((10**6, 10**6, 2)))
     with pytest.raises(FileFormatError, match=r"huge\.npy: expected a NumPy \.npz/\.npy file, got a truncated or damaged \.npy file "
@@ -309,3 +317,26 @@ def test_a_data_file_declaring_more_than_it_holds_is_refused_before_numpy_alloca
     np.testing.assert_array_equal(read_array(tmp_path / "c.npz"), X)
     np.save(tmp_path / "x.npy", X[:10].reshape(2, 5))
     np.testing.assert_array_equal(read_array(tmp_path / "x.npy"), X[:10].reshape(2, 5))
+
+
+def test_a_data_npz_entry_is_checked_by_the_name_numpy_reads_and_a_npy_may_have_bytes_after_its_array(tmp_path):
+    """helper-167: read_array checked 'X.npy' where an .npz holds both 'X.npy' and 'X', but NumPy reads 'X' (the
+    exact name first): a bare header there declaring 14.6 TiB reached np.load (MemoryError). And a .npy with bytes
+    after its array (np.save twice on one handle), which np.load reads, was refused as truncated since 15775df."""
+    import zipfile
+
+    from lstmkit.io import FileFormatError
+
+    with zipfile.ZipFile(tmp_path / "two.npz", "w") as z:
+        z.writestr("X.npy", _npy_header((2,)) + np.zeros(2).tobytes())
+        z.writestr("X", _npy_header((10**6, 10**6, 2)))
+    with pytest.raises(FileFormatError, match=r"two\.npz: expected an intact array 'X', got a damaged entry \(its header declares shape "
+                                              r"\(1000000, 1000000, 2\) of float64 \(16000000000000 bytes\) but holds 0 bytes\)\.$"):  # fmt: skip
+        read_array(tmp_path / "two.npz", "X")
+    with open(tmp_path / "two.npy", "wb") as f:
+        np.save(f, np.arange(3.0))
+        np.save(f, np.arange(5.0))
+    np.testing.assert_array_equal(read_array(tmp_path / "two.npy"), np.load(tmp_path / "two.npy"))  # the first array, as np.load
+    (tmp_path / "short.npy").write_bytes(_npy_header((4,)) + np.zeros(3).tobytes())  # declares more than it holds: refused
+    with pytest.raises(FileFormatError, match=r"short\.npy: .*declares shape \(4,\) of float64 \(32 bytes\) but holds 24 bytes\)\.$"):
+        read_array(tmp_path / "short.npy")

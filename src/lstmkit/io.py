@@ -241,9 +241,10 @@ def npy_header(f, bad, name: str) -> tuple[tuple, bool, np.dtype]:
 
 
 def check_npy_size(shape, dtype: np.dtype, header_len: int, size: int, bad, name: str, max_bytes: int = MAX_BYTES,
-                   max_elements: int = MAX_ELEMENTS) -> int:  # fmt: skip
+                   max_elements: int = MAX_ELEMENTS, trailing: bool = False) -> int:  # fmt: skip
     """The element count of a ``.npy`` header's ``shape``, once the shape is known to be sane: at most
-    ``max_elements`` elements and ``max_bytes`` bytes, and ``header_len`` + its bytes equal to
+    ``max_elements`` elements and ``max_bytes`` bytes, and ``header_len`` + its bytes equal to (with
+    ``trailing``: at most; bytes after the array are np.load's to ignore, as in a data file)
     ``size``, the bytes the file or zip entry holds (declared, not read: a header declaring 14 TiB in a
     file of 192 bytes is refused before anything is allocated). Else raises ``bad(what)``, as
     :func:`npy_header`."""
@@ -255,7 +256,7 @@ def check_npy_size(shape, dtype: np.dtype, header_len: int, size: int, bad, name
     nbytes = count * dtype.itemsize
     if nbytes > max_bytes:
         raise bad(f"{name} declares shape {shape} of {dtype}, {nbytes} bytes (at most {max_bytes})")
-    if header_len + nbytes != size:
+    if header_len + nbytes > size or (header_len + nbytes < size and not trailing):
         raise bad(f"{name} declares shape {shape} of {dtype} ({nbytes} bytes) but holds {size - header_len} bytes")
     return count
 

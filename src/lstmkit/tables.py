@@ -12,7 +12,8 @@
 Every error says which file, which column or row, what was expected and what was found. Arrays
 are read with ``allow_pickle=False``: nothing in a data file is ever executed; and, as lstmkit.io
 reads model files, nothing is inflated or allocated before the size a file declares is checked
-(an .npz's zip directory, a .npy header: no decompression bomb, no absurd shape). CSVs and text are
+(an .npz's zip directory: at most the machine's memory, and above 1 GiB no decompression bomb; a
+.npy header: no more than the file holds). CSVs and text are
 read as UTF-8 with an optional byte-order mark (``utf-8-sig``: Excel and Notepad write one).
 """
 
@@ -139,6 +140,17 @@ def csv_columns(header: list[str], rows: list[list[str]], columns, where: str) -
 _NUMPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
+#: a data .npz's deflated entry declaring more than this and more than lstmkit.io.BOMB_RATIO times its
+#: compressed size is refused as a decompression bomb (model files: above lstmkit.io.BOMB_MIN_BYTES).
+#: Data deflates far more than weights (padded one-hot sequences several hundred times), so the
+#: rule starts at 1 GiB: a file of a few MB that would take gigabytes is still refused
+DATA_BOMB_FLOOR = 1 << 30
+
+#: how to mend a data .npz refused as a decompression bomb
+_BOMB_FIX = ("a decompression bomb, or data compressed far beyond what it usually is; save it uncompressed "
+             "(numpy.savez) to read it")  # fmt: skip
+
+
 def memory_bytes() -> int:
     """The machine's physical memory in bytes (``os.sysconf``), or ``sys.maxsize`` where it does not
     say: the bound on what a data file may declare (:func:`_load_numpy`)."""
@@ -158,22 +170,23 @@ def _check_npy(f, size: int, bad) -> None:
     """The ``.npy`` header ``f`` begins with (a file, or an entry of an .npz holding ``size`` bytes)
     checked before NumPy allocates what it declares (lstmkit.io's rule: :func:`~lstmkit.io.npy_header`,
     :func:`~lstmkit.io.check_npy_size`): version 1.0 or 2.0, and as many bytes as it holds (a
-    192-byte file declaring 14.6 TiB made np.load ask for them); no cap on the size beyond that (a
-    data file may be larger than any model file: the caps of lstmkit.io's model files are not
-    applied). Else ``bad(what)`` is raised. An object dtype is left to np.load, which
-    refuses it (allow_pickle=False)."""
+    192-byte file declaring 14.6 TiB made np.load ask for them; bytes after the array are left, as
+    np.load leaves them); no cap on the size beyond that (a data file may be larger than any model
+    file: the caps of lstmkit.io's model files are not applied). Else ``bad(what)`` is raised. An
+    object dtype is left to np.load, which refuses it (allow_pickle=False)."""
     shape, _, dtype = npy_header(f, bad, "its header")
     if not dtype.hasobject:  # (a data file's arrays may be as large as the file holds: no model-file cap)
-        check_npy_size(shape, dtype, f.tell(), size, bad, "its header", max_bytes=sys.maxsize, max_elements=sys.maxsize)
+        check_npy_size(shape, dtype, f.tell(), size, bad, "its header", max_bytes=sys.maxsize, max_elements=sys.maxsize, trailing=True)
 
 
 def _load_numpy(p: Path):
     """``np.load(p, allow_pickle=False)``; a file that is not one NumPy reads raises ValueError
     ``"<file>: expected a NumPy .npz/.npy file, got <what it is>."`` (empty, truncated, not a zip).
     Nothing is inflated or allocated before its declared size is checked: an .npz's zip directory
-    (:func:`~lstmkit.io.check_zip_sizes`: its entries declare at most the machine's memory,
-    :func:`memory_bytes`; no ratio rule, unlike a model file's, since data such as padded one-hot
-    sequences deflates several hundred times), a .npy's header (:func:`_check_npy`; an .npz
+    (its entries declare at most the machine's memory, :func:`memory_bytes`; a deflated entry of
+    more than :data:`DATA_BOMB_FLOOR` no decompression bomb, :func:`~lstmkit.io.check_zip_sizes`:
+    data such as padded one-hot sequences deflates several hundred times, so the model files' 8 MiB
+    floor would refuse real data), a .npy's header (:func:`_check_npy`; an .npz
     entry's is checked by :func:`read_array` as it is read); a refusal is a
     :class:`~lstmkit.io.FileFormatError` (a ValueError) naming the file and the entry."""
     with p.open("rb") as f:
@@ -187,8 +200,13 @@ def _load_numpy(p: Path):
                     _check_npy(f, p.stat().st_size, _refusal(p, "a truncated or damaged .npy file"))
             else:
                 with zipfile.ZipFile(p) as zf:  # a damaged directory: said below, as np.load's
-                    check_zip_sizes(zf.infolist(), _refusal(p, "an .npz archive larger than this machine's memory"),
-                                    max_bytes=memory_bytes(), inflated=lambda info: False)  # (no ratio rule: data may deflate 1000x)
+                    infos = zf.infolist()
+                declared, memory = sum(i.file_size for i in infos), memory_bytes()
+                if declared > memory:
+                    raise _refusal(p, "an .npz archive larger than this machine's memory")(
+                        f"its entries declare {declared} bytes, the machine has {memory}")
+                check_zip_sizes(infos, _refusal(p, "an .npz archive lstmkit will not inflate"), max_bytes=sys.maxsize,
+                                fix=_BOMB_FIX, inflated=lambda info: info.file_size > DATA_BOMB_FLOOR)  # fmt: skip
             return np.load(p, allow_pickle=False)
         except FileFormatError:
             raise
@@ -230,7 +248,7 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
         if key not in names:
             raise KeyError(f"{p}: expected an array named one of {names}, got {key!r}.")
         try:
-            member = key + ".npy" if key + ".npy" in data.zip.namelist() else key  # as NpzFile finds it
+            member = key if key in data.zip.namelist() else key + ".npy"  # as NpzFile finds it: the exact name first
             with data.zip.open(member) as f:
                 if f.read(6) == b"\x93NUMPY":  # an .npy (np.load gives any other member as bytes, bounded above)
                     f.seek(0)
