@@ -451,10 +451,12 @@ def test_a_new_error_shows_its_line_from_the_authors_numbers_and_names_a_slip(c2
 
 def test_slips_in_h_tanh_c_and_the_candidate():
     c1 = {"step": 1, "name": "c", "value": "0.7"}
-    # h_1 = o_1 tanh(c_1) = 0.73 * tanh(0.67) = 0.73 * 0.58 = 0.42 at 2 decimals (exact 0.731 * tanh(0.671) =
-    # 0.428); o_1 * c_1 = 0.73 * 0.67 = 0.489 -> 0.49, outside what c_1 = 0.67 allows: 0.7311 * tanh([0.665, 0.675])
-    # = [0.425, 0.431]. (At 1 decimal, c_1 = 0.7 allows 0.731 * tanh([0.65, 0.75]) = [0.418, 0.464], which 0.5's
-    # [0.45, 0.55] overlaps: h_1 = 0.5 follows from c_1 = 0.7 there, and is no slip)
+    # h_1 = o_1 tanh(c_1) = 0.7 * 0.6 = 0.4 by hand (exact 0.731 * tanh(0.671) = 0.428); o_1 * c_1 = 0.49 -> 0.5.
+    # c_1 = 0.7 is right, so h_1 is judged at the points 0.4 (by hand) and 0.428 (exact): 0.5 is a new error, the
+    # slip named, although c_1 = 0.7 read as [0.65, 0.75] would allow [0.418, 0.464] (helper-168 #1)
+    assert _detail(*SLIPS, [c1, {"step": 1, "name": "h", "value": "0.5"}], "h_1 unit 1") == (
+        "a new error: h_1 = o_1 * tanh(c_1) = 0.7 * tanh(0.7) = 0.7 * 0.6 = 0.4; 0.5 is o_1 * c_1 = 0.7 * 0.7: c_1 in place of tanh(c_1)")
+    # the same at 2 decimals: 0.73 * tanh(0.67) = 0.73 * 0.58 = 0.42 (exact 0.428); o_1 * c_1 = 0.73 * 0.67 = 0.489
     assert _detail(*SLIPS, [{"step": 1, "name": "c", "value": "0.67"}, {"step": 1, "name": "h", "value": "0.49"}], "h_1 unit 1") == (
         "a new error: h_1 = o_1 * tanh(c_1) = 0.73 * tanh(0.67) = 0.73 * 0.58 = 0.42; 0.49 is o_1 * c_1 = 0.73 * 0.67: "
         "c_1 in place of tanh(c_1)")
@@ -828,3 +830,26 @@ def test_cli_check_without_answers_withholds_a_blanks_value_in_a_tried_answers_f
     found = {f["label"]: f for f in json.loads(capsys.readouterr().out)[0]["findings"]}
     f1, i1, g1 = (key[(n, 1)][0] for n in ("f", "i", "g"))
     assert f"= {f1:.1f} * 0.0 + {i1:.1f} * {g1:.1f} = " in found["c_1 unit 1"]["detail"]
+
+
+def test_after_right_values_a_claim_off_by_more_than_half_a_unit_is_a_new_error():
+    # (helper-168 #1) exercise --seed 7 (1 decimal), step 1 filled in from the key, z_i_2 off by 0.2 and 0.4. The
+    # written step-1 values are right, so no reading of their digits may make a wrong z_i_2 right: by hand z_i_2 =
+    # W_ii x_2 + W_hi h_1 (biases 0), computed here from the key's h_1, rounded to 1 decimal
+    from lstmkit.explain.exercise import make
+
+    exercise, key = make(7)
+    vals = {(c["step"], c["name"]): c["value"] for c in key["claims"]}
+    W = exercise["weights"]
+    z = np.array(W["W_ii"], float) @ np.array(exercise["inputs"]["x"][1]) + np.array(W["W_hi"], float) @ np.array(vals[(1, "h")], float)
+    hand = np.round(z, 1)
+    for c in exercise["claims"]:
+        if c["step"] == 1:
+            c["value"] = [f"{float(v):.1f}" for v in vals[(1, c["name"])]]
+        elif c["name"] == "z_i":
+            c["value"] = [f"{hand[0] - 0.2:.1f}", f"{hand[1] - 0.4:.1f}"]
+    found = {f.label: f for f in check(from_dict(exercise)[0]).findings}
+    assert all(f.verdict in (OK, OK_HAND) for f in found.values() if f.step == 1)
+    for u in (1, 2):
+        f = found[f"z_i_2 unit {u}"]
+        assert f.verdict == NEW and f.detail.startswith("a new error: z_i_2 = "), f

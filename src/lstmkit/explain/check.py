@@ -11,7 +11,8 @@ For every claimed number (step, quantity, unit) ``check`` computes
 - for a plain cell's forward pass, the range the author's own earlier numbers allow: each written
   value stands for anything its digits allow, [v - tol, v + tol] (0.64: [0.635, 0.645]), carried
   exactly through the step's formula in interval arithmetic (:func:`interval_forward`), so that a
-  person who kept more digits than they wrote is not faulted.
+  value after a wrong one, from a person who kept more digits than they wrote, follows from the wrong
+  one instead of being a new error (the range never makes a claim right).
 
 Claims of the backward pass (``explain --grad``'s numbers: dh_t, dc_t, dz_i, ..., dh_prev, the loss
 L and the parameter gradients dW) are judged the same way, from
@@ -27,8 +28,8 @@ every entry. A claim is right when it agrees with the exact or the hand value at
 claim of 0.9 for 0.881 is right at one decimal), or with what the author's own earlier numbers give
 when none of those it comes from is wrong (earlier values right but rounded otherwise carry
 forward). A claim *agrees with what the author's own numbers give* when it is within half a unit of
-either point value above, or when its own interval [claimed - tol, claimed + tol] overlaps the range
-those numbers allow. A wrong claim *follows from an earlier wrong value* when it agrees with what the author's
+either point value above, or, where one of those numbers is wrong, when its own interval [claimed - tol,
+claimed + tol] overlaps the range those numbers allow. A wrong claim *follows from an earlier wrong value* when it agrees with what the author's
 own earlier numbers give and those include a wrong claim (the nearest: a right claim in between
 cuts the chain); an exercise's answer right only at the fewer decimals it is written with than the
 exercise asks for is written with *too few decimals*; else it is a *new error*. A new error's why
@@ -487,8 +488,10 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     numbers; ``own_exact``: the same without rounding (a person who rounds only what they write
     down); ``span``: (lo, hi), what the author's own numbers give when each stands for the interval
     its written digits allow (:func:`interval_forward`; None where not computed). The claim agrees
-    with the author's own numbers when it is within half a unit of ``own`` or ``own_exact``, or when
-    its own interval [claimed - tol, claimed + tol] overlaps ``span``. Right claims go into
+    with the author's own numbers when it is within half a unit of ``own`` or ``own_exact``, or, when
+    an earlier value it comes from is wrong (it has culprits), when its own interval [claimed - tol,
+    claimed + tol] overlaps ``span``: the span can only make a new error one that follows, never make
+    a claim right. Right claims go into
     ``accepted``, wrong ones into ``wrong`` (both read by :func:`_culprits`)."""
     d = c.precision(k)
     label = _label(name, t, u, shape, ex)
@@ -548,19 +551,19 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     agrees_own = not np.isnan(ov) and abs(claimed - ov) <= tol(d)
     if not agrees_own and not np.isnan(oxv) and abs(claimed - oxv) <= tol(d):
         agrees_own, ov = True, oxv  # from the author's numbers, rounded only where written down
-    gives = None if agrees_own else _fmt(ov, d)
-    if not agrees_own and span is not None and span[0] - tol(d) <= claimed <= span[1] + tol(d):
-        # the written numbers, each anything its digits allow, give a range that the claim's own overlaps
-        agrees_own, gives = True, f"{_fmt(span[0], d + 2)} to {_fmt(span[1], d + 2)}"
-    gives = gives or _fmt(ov, d)
     culprits = _culprits(ex, t, name, u, wrong, accepted, exact, shape)
+    if not agrees_own and culprits and span is not None and span[0] - tol(d) <= claimed <= span[1] + tol(d):
+        # after a wrong value only: the written numbers, each anything its digits allow, give a range that the
+        # claim's own overlaps, so it may follow from the wrong one. Never a reason to call a claim right: earlier
+        # values judged right are known, and a claim after right ones is judged at the points above
+        agrees_own = True
     if agrees_own and not culprits:  # it follows from earlier numbers that were all right
         accepted.add((t, name, u))
         if np.isnan(e):
             f.detail = "agrees with the example's own numbers (the weights it comes from are not given)"
         else:
             f.verdict = OK_HAND
-            f.detail = (f"follows from the earlier values as written ({gives}), which are right but rounded "
+            f.detail = (f"follows from the earlier values as written ({_fmt(ov, d)}), which are right but rounded "
                         f"differently from the hand computation at {count(d, 'decimal')}")  # fmt: skip
         return f
     wrong[(t, name, u)] = label
