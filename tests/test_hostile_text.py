@@ -161,3 +161,17 @@ def test_markdown_output_shows_a_files_html_and_control_characters_as_text(tmp_p
     assert "\x1b" not in out and "<img" not in out and SHOWN in out
     if command == "explain":
         assert out.startswith(f"# Seed{SHOWN} &lt;img src=x onerror=alert(1)>\n")
+
+
+def test_forecast_backtest_table_shows_two_series_names_with_control_characters_escaped(tmp_path, capsys):
+    # with several series the backtest table heads each series' part with its name ('name:') and prefixes its notes
+    # with it: printed raw, a name from the CSV cleared the screen (ESC [ 2 J) or set the window title
+    rng = np.random.default_rng(1)
+    rows = "\n".join(f"{100 + t + rng.normal():.3f},{50 - t + rng.normal():.3f}" for t in range(24))
+    (tmp_path / "two.csv").write_text(f"a{EVIL}x,b{EVIL}y\n" + rows + "\n", encoding="utf-8")
+    code = main(["forecast", str(tmp_path / "two.csv"), "--column", f"a{EVIL}x,b{EVIL}y", "--window", "3", "--horizon", "2",
+                 "--epochs", "1", "--hidden-size", "2", "--verbose", "0", "--backtest", "5"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert f"a{SHOWN}x:\n" in out and f"b{SHOWN}y:\n" in out  # the table's headings, escaped

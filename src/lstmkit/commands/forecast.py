@@ -487,7 +487,7 @@ def run(args: argparse.Namespace) -> int:
                 warnings.simplefilter("ignore", ForecastWarning)  # the notes are printed with the table
                 result = fc.backtest(y, args.backtest, names=names)
             print(f"backtest on the last {count(args.backtest, 'value')} (fit on the first {len(y) - args.backtest}):")
-            print(result.table())
+            print(printable(result.table()))  # series names (headings, notes) from the file: escaped
             print()
         label = f"final fit on the whole series ({count(len(y), 'value')}):" if args.backtest else None
         with contextlib.redirect_stdout(Labelled(sys.stderr, label)):
