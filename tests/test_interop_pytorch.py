@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -677,7 +678,8 @@ def test_a_deflated_bomb_pt_is_refused_from_its_zip_directory(tmp_path, monkeypa
     assert info.file_size == 4 * n and info.file_size > lio.BOMB_MIN_BYTES and info.file_size > 100 * info.compress_size  # the premise
     calls = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a))
-    with pytest.raises(lstmkit.io.FileFormatError, match=rf"^load_state_dict_file: {re.escape(str(path))}: not a state_dict file lstmkit reads: "
+    with pytest.raises(lstmkit.io.FileFormatError, match=rf"^load_state_dict_file: expected {re.escape(str(path))} a torch\.save archive of at "
+                                                         rf"most 2147483648 bytes with no decompression bomb, got one whose "
                                                          rf"entry '{re.escape(info.filename)}' declares {4 * n} bytes from {info.compress_size} "
                                                          rf"compressed, \d+ times as many: a decompression bomb.*torch\.save"):  # fmt: skip
         load_state_dict_file(path)
@@ -707,3 +709,19 @@ def test_a_state_dict_file_is_read_without_a_second_copy_of_its_weights(tmp_path
     sd["a"][0, 0] = 1e3
     assert sd["b"][0, 0] == tied[0, 0].item() and sd["c"].tolist() == tied[2:4].tolist()
     assert not any(np.shares_memory(sd[x], sd[y]) for x, y in (("a", "b"), ("a", "c"), ("b", "c")))
+
+
+def test_a_state_dict_archive_over_the_size_cap_is_refused_in_the_template_saying_what_to_save(tmp_path, monkeypatch):
+    # helper-167 #3: 'load_state_dict_file: <path>: not a state_dict file lstmkit reads: entries add up to more
+    # than ... bytes.', no expected/got and no fix. The cap (2 GiB, lstmkit.io.MAX_BYTES) made 1000 bytes here
+    torch = pytest.importorskip("torch")
+    import lstmkit.interop.pytorch as pt
+
+    path = tmp_path / "big.pt"
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), path)
+    monkeypatch.setattr(pt, "check_zip_sizes", functools.partial(pt.check_zip_sizes, max_bytes=1000))
+    with pytest.raises(lstmkit.io.FileFormatError, match=rf"^load_state_dict_file: expected {re.escape(str(path))} a torch\.save archive of at most "
+                                                         r"\d+ bytes with no decompression bomb, got one whose entries add up to more than 1000 bytes\. "
+                                                         r"An LSTM's state_dict is far smaller: save the LSTM's own state_dict \(lstm\.state_dict\(\)\), "
+                                                         r"not the whole model's\.$"):  # fmt: skip
+        pt.load_state_dict_file(path)

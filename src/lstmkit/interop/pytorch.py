@@ -28,7 +28,7 @@ from typing import Mapping
 import numpy as np
 
 from .._checks import a_or_an, cast_float, check_float_array, count, fail, optional_import
-from ..io import FileFormatError, check_zip_sizes
+from ..io import MAX_BYTES, FileFormatError, check_zip_sizes
 from ..cell import LSTMCell, RNNCell
 from ..recurrent import LSTM, RNN
 
@@ -288,7 +288,10 @@ def _check_archive(path, where: str) -> None:
     with zf:
         infos = zf.infolist()
 
-    check_zip_sizes(infos, lambda what: FileFormatError(f"{where}: {path}: not a state_dict file lstmkit reads: {what}."), fix=_PT_BOMB_FIX)
+    check_zip_sizes(infos, lambda what: FileFormatError(
+        f"{where}: expected {path} a torch.save archive of at most {MAX_BYTES} bytes with no decompression bomb, got one whose {what}."
+        + ("" if "bomb" in what else " An LSTM's state_dict is far smaller: save the LSTM's own state_dict (lstm.state_dict()), "
+           "not the whole model's.")), fix=_PT_BOMB_FIX)  # fmt: skip
 
 
 def _is_state_dict(obj) -> bool:
