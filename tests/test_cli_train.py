@@ -532,11 +532,22 @@ def test_forecast_names_the_lines_of_a_csv_as_a_text_editor_shows_them(tmp_path,
     assert "expected a number in column 'sales', got '' on line 9. Fill missing values first" in error_line(capsys)
     (tmp_path / "s.csv").write_text(text.format("2000-06,6", "2000-7,7"))  # not a time, on line 10
     assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "month"]) == 1
-    assert "expected --time-column 'month' to hold times (YYYY-MM, YYYY-MM-DD or numbers, one form throughout, on 2 " \
-           "rows or more), got '2000-7' on line 10." in error_line(capsys)  # fmt: skip
+    assert "expected --time-column 'month' to hold times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, " \
+           "or numbers; one form throughout, on 2 rows or more), got '2000-7' on line 10. Write every time in one of " \
+           "these forms" in error_line(capsys)  # fmt: skip
     (tmp_path / "s.csv").write_text("date,sales\n\n\nJan,1\nFeb,2\nMar,3\nApr,4\n")  # named as times, holding none
     assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 0
-    assert "column 'date' is not read as times (YYYY-MM, YYYY-MM-DD or numbers), got 'Jan' on line 4" in capsys.readouterr().err
+    assert "column 'date' is not read as times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers; " \
+           "one form throughout), got 'Jan' on line 4" in capsys.readouterr().err  # fmt: skip
+    # each cell a time, the forms mixed (' ' and 'T'): the first cell whose form differs from the first row's is named
+    # (the error said "both YYYY-MM and YYYY-MM-DD", the warning named line 2's valid cell as the reason)
+    hours = [f"2024-01-01{'T' if h == 4 else ' '}{h:02d}:00,{h}" for h in range(8)]
+    (tmp_path / "s.csv").write_text("time,sales\n" + "\n".join(hours) + "\n")
+    mixed = "got '2024-01-01 00:00' (YYYY-MM-DD HH:MM) on line 2 and '2024-01-01T04:00' (YYYY-MM-DDTHH:MM) on line 6"
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "time"]) == 1
+    assert mixed + ". Write every time" in error_line(capsys)
+    assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 0
+    assert mixed + ": the forecast is numbered by step" in capsys.readouterr().err
 
 
 def test_predict_checks_the_targets_shape_before_printing(trained, tmp_path, capsys):

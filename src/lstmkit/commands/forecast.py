@@ -224,6 +224,8 @@ TIME_NAMES = re.compile(r"(?i)^(t|time.*|date.*|.*_?(date|time)|year|month|week|
 _DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 #: a date and a time of day, ISO: ``YYYY-MM-DD HH:MM[:SS]`` (pandas' to_csv of an hourly index) or with a 'T'
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T])(\d{2}):(\d{2})(?::(\d{2}))?")
+#: the forms of times a CSV's column may hold, one throughout (as the messages list them)
+TIME_FORMS = "YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers"
 #: day 1 of datetime.date.toordinal, 0001-01-01, is this many days before 1970-01-01
 _EPOCH_ORDINAL = 719163
 
@@ -265,6 +267,36 @@ def _times(cells: list[str]):
     except ValueError:
         return None
     return (values, "") if np.isfinite(values).all() else None
+
+
+def _form(cell: str) -> str:
+    """The form of a cell that reads as a time on its own: 'YYYY-MM', 'YYYY-MM-DD', 'YYYY-MM-DD
+    HH:MM[:SS]' (with its ' ' or 'T') or 'a number'."""
+    m = _DATETIME.fullmatch(cell)
+    if m:
+        return f"YYYY-MM-DD{m[4]}HH:MM" + (":SS" if m[7] else "")
+    m = _DATE.fullmatch(cell)
+    if m:
+        return "YYYY-MM-DD" if m[3] else "YYYY-MM"
+    return "a number"
+
+
+def _why_not_times(cells: list[str], rows: list[list[str]]) -> str:
+    """Why ``cells`` (a column of ``rows``, 2 or more) are not times (:func:`_times` gave None), for
+    a message: the first cell that is no time on its own, else the first row's cell and the first
+    whose form differs from it (mixed forms: a date and a date-time, ' ' and 'T', with and without
+    seconds, dates and numbers)."""
+    from ..tables import row_line
+
+    bad = next((i for i, c in enumerate(cells) if _times([c, c]) is None), None)
+    if bad is not None:
+        return f"{cells[bad]!r} on line {row_line(rows, bad)}"
+    forms = [_form(c) for c in cells]
+    i = next((i for i, f in enumerate(forms) if f != forms[0]), None)
+    if i is None:  # each form reads alone and all are one: not reached (kept as a plain answer)
+        return "times in more than one form"
+    return (f"{cells[0]!r} ({forms[0]}) on line {row_line(rows, 0)} and {cells[i]!r} ({forms[i]}) on line "
+            f"{row_line(rows, i)}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -326,9 +358,10 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
     reads them), checked, or None; ``series_columns`` (names or indices) hold the series.
 
     ``column`` names it (--time-column; 'none': no times). By default it is the first column, not
-    among the series, that holds ISO dates (YYYY-MM or YYYY-MM-DD), else the first column when it
+    among the series, that holds ISO dates (YYYY-MM, YYYY-MM-DD, or with a time of day), else the first column when it
     holds numbers under a name like 'date', 'year', 't' (a column of numbers elsewhere, a month of
-    the year say, is data). A column named like times that holds neither is warned of. Rows out of
+    the year say, is data). A column named like times that holds neither is warned of, and one
+    refused, naming the first cell that is no time or whose form differs from the first row's. Rows out of
     time order are refused (a forecaster reads the rows as the order of time); uneven steps (a
     month missing, say) are warned of: the forecaster assumes even ones."""
     from ..tables import column_index, row_line
@@ -344,11 +377,10 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
         cells = [r[j].strip() for r in rows]
         found = _times(cells) if len(cells) >= 2 else None
         if found is None:
-            bad = next((i for i, c in enumerate(cells) if _times([c, c]) is None), None)
-            got = (f"{len(cells)} row" if len(cells) < 2 else f"{cells[bad]!r} on line {row_line(rows, bad)}" if bad is not None
-                   else "both YYYY-MM and YYYY-MM-DD")  # fmt: skip
-            raise CommandError(f"{path}: expected --time-column {header[j]!r} to hold times (YYYY-MM, YYYY-MM-DD or "
-                               f"numbers, one form throughout, on 2 rows or more), got {got}.")  # fmt: skip
+            got = f"{len(cells)} row" if len(cells) < 2 else _why_not_times(cells, rows)
+            raise CommandError(f"{path}: expected --time-column {header[j]!r} to hold times ({TIME_FORMS}; one form "
+                               f"throughout, on 2 rows or more), got {got}. Write every time in one of these forms, "
+                               f"or give --time-column none to number the forecast by step.")  # fmt: skip
     else:
         j = found = None
         others = [k for k in range(len(header)) if k not in series] if len(rows) >= 2 else []
@@ -361,9 +393,9 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
             named = [k for k in others if TIME_NAMES.match(header[k]) and _times([r[k].strip() for r in rows]) is None]
             if named:  # it looks like times: say why it is not read
                 k = named[0]
-                warnings.warn(f"{path}: column {header[k]!r} is not read as times (YYYY-MM, YYYY-MM-DD or numbers), "
-                              f"got {rows[0][k].strip()!r} on line {row_line(rows, 0)}: the forecast is numbered by step.",
-                              stacklevel=2)  # fmt: skip
+                why = _why_not_times([r[k].strip() for r in rows], rows)
+                warnings.warn(f"{path}: column {header[k]!r} is not read as times ({TIME_FORMS}; one form "
+                              f"throughout), got {why}: the forecast is numbered by step.", stacklevel=2)  # fmt: skip
             return None
         cells = [r[j].strip() for r in rows]
     t, unit = found
