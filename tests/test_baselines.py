@@ -61,7 +61,7 @@ def test_drift_forecast_by_hand():
     # a second series falling from 4 to -2: step -2 -> -4, -6, -8 (any sign: no ratio of levels)
     two = np.array([[2.0, 4], [5, 0], [3, 3], [11, -2]])
     np.testing.assert_allclose(bl.drift_forecast(two, 3), [[14, -4], [17, -6], [20, -8]])
-    with pytest.raises(ValueError, match=r"^drift_forecast: expected history at least 2 values \(a first and a last\), got 1\.$"):
+    with pytest.raises(ValueError, match=r"^drift_forecast: expected history at least 2 values \(a first and a last\), got 1\. Give a history of 2 values or more, or use naive_forecast for a single one\.$"):
         bl.drift_forecast(np.ones(1), 2)
 
 

@@ -267,7 +267,7 @@ def test_the_characters_never_seen_at_fit_are_told_by_public_methods(gen):
         assert gen.warn_unseen("abcd", "here", "it", "why") == []  # all seen: nothing said
     with pytest.raises(ValueError, match=r"TextGenerator.unseen: expected a fitted generator"):
         TextGenerator().unseen("a")
-    with pytest.raises(TypeError, match=r"^TextGenerator.unseen: expected text a str, got list"):
+    with pytest.raises(TypeError, match=r"^TextGenerator.unseen: expected text a str, got list\. Join the characters"):
         gen.unseen(["a"])
 
 
@@ -414,14 +414,14 @@ def test_bad_primes_seeds_and_indices_are_refused_by_name(gen):
             gen.generate(bad, 3)
     with pytest.raises(TypeError, match=r"^TextGenerator\.generate: expected seed "):
         gen.generate("a", 3, seed="x")
-    with pytest.raises(TypeError, match=r"^TextGenerator\.encode: expected text a str, got int\.$"):
+    with pytest.raises(TypeError, match=r"^TextGenerator\.encode: expected text a str, got int\. Join the characters into one str first \(''\.join\(chars\)\)\.$"):
         gen.encode(5)
     V = len(gen.vocab_)  # 5: "unknown" and abcd
     for bad in (-1, V, 200):
-        with pytest.raises(ValueError, match=rf"^TextGenerator\.decode: expected ids indices in \[0, {V - 1}\] \(into vocab_, 0 'unknown'\), got {bad}\.$"):
+        with pytest.raises(ValueError, match=rf"^TextGenerator\.decode: expected ids indices in \[0, {V - 1}\] \(into vocab_, 0 'unknown'\), got {bad}\. Give indices from this generator's encode\(\) \(a negative one is not read from the end\)\.$"):
             gen.decode([1, bad])
     for bad, dtype in (([1.0], "float64"), ([True], "bool"), (["a"], "<U1")):
-        with pytest.raises(TypeError, match=rf"^TextGenerator\.decode: expected ids integers \(character indices\), got an array of {dtype}\.$"):
+        with pytest.raises(TypeError, match=rf"^TextGenerator\.decode: expected ids integers \(character indices\), got an array of {dtype}\. Give indices as encode\(\) returns them \(int64\)\.$"):
             gen.decode(bad)
     assert gen.decode([]) == "" and gen.decode(np.array([[1, 2], [3, 0]], dtype=np.uint8)) == "abc\ufffd"
     assert gen.decode(gen.encode("dcba")) == "dcba"

@@ -94,7 +94,8 @@ def drift_forecast(history: np.ndarray, horizon: int) -> np.ndarray:
     horizon = check_int(horizon, "drift_forecast", "horizon", minimum=1)
     N = len(history)
     if N < 2:
-        fail("drift_forecast", "history", "at least 2 values (a first and a last)", f"{N}")
+        fail("drift_forecast", "history", "at least 2 values (a first and a last)", f"{N}",
+             "Give a history of 2 values or more, or use naive_forecast for a single one.")
     slope = (history[-1] - history[0]) / (N - 1)  # () or (S,)
     lead = np.arange(1, horizon + 1).reshape((-1,) + (1,) * (history.ndim - 1))  # (horizon[, 1])
     return history[-1][None] + lead * slope[None]

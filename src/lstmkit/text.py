@@ -188,22 +188,25 @@ class TextGenerator:
         ("unknown")."""
         self._check_fitted("encode")
         if not isinstance(text, str):
-            fail(f"{KIND}.encode", "text", "a str", type(text).__name__, exc=TypeError)
+            fail(f"{KIND}.encode", "text", "a str", type(text).__name__, "Join the characters into one str first "
+                 "(''.join(chars)).", exc=TypeError)  # fmt: skip
         return np.array([self._index.get(ch, 0) for ch in text], dtype=np.int64)
 
     def decode(self, ids) -> str:
         """Indices (any shape, read in order: ravel) -> a str of as many characters; each an integer
         in [0, len(vocab_) - 1], 0 ("unknown") decoding to U+FFFD. Other types (float, bool, str)
-        raise TypeError, indices out of that range ValueError (a negative one read from the end)."""
+        raise TypeError, indices out of that range ValueError (a negative one included: it is not read from the end)."""
         self._check_fitted("decode")
         where, top = f"{KIND}.decode", len(self.vocab_) - 1
         ids = np.asarray(ids)
         if ids.dtype.kind not in "iu" and ids.size:  # (an empty list: float64, nothing to decode)
-            fail(where, "ids", "integers (character indices)", f"an array of {ids.dtype}", exc=TypeError)
+            fail(where, "ids", "integers (character indices)", f"an array of {ids.dtype}",
+                 "Give indices as encode() returns them (int64).", exc=TypeError)  # fmt: skip
         ids = ids.ravel()
         bad = ids[(ids < 0) | (ids > top)] if ids.size else ids
         if bad.size:
-            fail(where, "ids", f"indices in [0, {top}] (into vocab_, 0 'unknown')", int(bad[0]))
+            fail(where, "ids", f"indices in [0, {top}] (into vocab_, 0 'unknown')", int(bad[0]),
+                 "Give indices from this generator's encode() (a negative one is not read from the end).")
         return "".join("\ufffd" if i == 0 else self.vocab_[i] for i in ids.tolist())
 
     def unseen(self, text: str) -> list[str]:
@@ -212,7 +215,8 @@ class TextGenerator:
         reads them as 0, "unknown"."""
         self._check_fitted("unseen")
         if not isinstance(text, str):
-            fail(f"{KIND}.unseen", "text", "a str", type(text).__name__, exc=TypeError)
+            fail(f"{KIND}.unseen", "text", "a str", type(text).__name__, "Join the characters into one str first "
+                 "(''.join(chars)).", exc=TypeError)  # fmt: skip
         return sorted({ch for ch in text if ch not in self._index})
 
     def warn_unseen(self, text: str, where: str, what: str, why: str, stacklevel: int = 2) -> list[str]:
