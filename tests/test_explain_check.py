@@ -853,3 +853,20 @@ def test_after_right_values_a_claim_off_by_more_than_half_a_unit_is_a_new_error(
     for u in (1, 2):
         f = found[f"z_i_2 unit {u}"]
         assert f.verdict == NEW and f.detail.startswith("a new error: z_i_2 = "), f
+
+
+def test_without_answers_a_tried_answer_shows_nothing_computed_from_a_blank():
+    # (helper-168 #2) SLIPS with o_1 and c_1 left blank and h_1 = 0.5: by hand o_1 = σ(1) = 0.7, c_1 = 0.7, and
+    # 0.5 = 0.7 * 0.7 is the c-for-tanh(c) slip, whose numbers are the blanks' answers. Without --answers neither
+    # the line, nor the slip, nor the value from the author's own numbers may show them
+    from lstmkit.explain.check import withhold_answers
+
+    claims = [{"step": 1, "name": "o", "value": "?"}, {"step": 1, "name": "c", "value": "?"},
+              {"step": 1, "name": "h", "value": "0.5"}]
+    rep = check(from_dict({"weights": SLIPS[0], "inputs": SLIPS[1], "claims": claims})[0])
+    full = {f.label: f for f in rep.findings}["h_1 unit 1"]
+    assert "0.5 is o_1 * c_1 = 0.7 * 0.7" in full.detail and full.own is not None  # --answers: all of it
+    f = {f.label: f for f in withhold_answers(rep).findings}["h_1 unit 1"]
+    assert f.detail == ("a new error: h_1 = o_1 * tanh(c_1) = ? * tanh(?) = ? (? is an answer left blank) "
+                        "(it also uses c_1 unit 1, o_1 unit 1, left blank)"), f.detail
+    assert f.own is None and f.exact is not None  # the tried answer's own exact value is still shown

@@ -138,6 +138,7 @@ class Finding:
     culprits: tuple[str, ...] = ()  # the earlier wrong values it follows from
     written: str = ""  # the claimed number as written ("0.50", "5e-1"; a TOML number: its shortest repr)
     blind: str = ""  # the detail with the values of blank answers ("?") withheld, where they differ (:func:`withhold_answers`)
+    uses_blank: bool = False  # computed from an answer left blank: ``own`` and the slip come from its value
 
     @property
     def failing(self) -> bool:
@@ -182,12 +183,15 @@ def withhold_answers(rep: CheckReport) -> CheckReport:
     partly filled in, does not print its answer key (``lstmkit check`` without ``--answers``).
     Answers that were tried keep theirs, but a tried answer's formula line shows a blank's value as
     "?" (and what it gives as "?"): the line c_1 = f_1 * c_0 + i_1 * c̃_1 would otherwise print the
-    i_1 left blank. ``withheld`` counts the blanks."""
+    i_1 left blank; and where a tried answer is computed from a blank, its value from the author's
+    own numbers (``own``), the slip it names and "even from the example's own earlier numbers ..."
+    are left out, as they come from the blank's value. ``withheld`` counts the blanks."""
     from dataclasses import replace
 
     blanks = [f.verdict == BLANK for f in rep.findings]
     findings = [replace(f, exact=None, hand=None, own=None, detail="left blank") if b else
-                replace(f, detail=f.blind, blind="") if f.blind else f for f, b in zip(rep.findings, blanks)]
+                replace(f, detail=f.blind or f.detail, blind="", own=None if f.uses_blank else f.own)
+                if f.blind or f.uses_blank else f for f, b in zip(rep.findings, blanks)]
     return CheckReport(rep.example, findings, rep.withheld + sum(blanks))
 
 
@@ -552,6 +556,8 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     if not agrees_own and not np.isnan(oxv) and abs(claimed - oxv) <= tol(d):
         agrees_own, ov = True, oxv  # from the author's numbers, rounded only where written down
     culprits = _culprits(ex, t, name, u, wrong, accepted, exact, shape)
+    left_blank = {lbl for key, lbl in wrong.items() if key in blanks}  # culprits that are answers left "?"
+    uses_blank = f.uses_blank = any(x in left_blank for x in culprits)
     if not agrees_own and culprits and span is not None and span[0] - tol(d) <= claimed <= span[1] + tol(d):
         # after a wrong value only: the written numbers, each anything its digits allow, give a range that the
         # claim's own overlaps, so it may follow from the wrong one. Never a reason to call a claim right: earlier
@@ -577,6 +583,8 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     elif np.isnan(e):
         f.verdict = NEW
         f.detail = f"disagrees with the example's own numbers, which give {_fmt(ov, d)}"
+        if uses_blank:
+            f.blind = "disagrees with the example's own numbers (which use an answer left blank)"
     else:
         f.verdict = NEW
         line = _formula(ex, own, t, name, u, d)  # the line explain prints, from the author's own numbers
@@ -586,14 +594,18 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
         blind = _formula(ex, own, t, name, u, d, blanks) if line and blanks else line
         if blind != line:  # it uses a blank's value: without --answers shown as "?"
             f.blind = f"a new error: {blind} (? is an answer left blank)"
-        rest = ""
         slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), (e, hv, ov, oxv))
         if slip:
-            rest += f"; {slip}"
-        if culprits:
-            rest += " (it also uses the wrong " + ", ".join(culprits) + ")"
+            f.detail += f"; {slip}"
+        gone = [x for x in culprits if x in left_blank]
+        wrong_ones = [x for x in culprits if x not in left_blank]
+        rest = (" (it also uses the wrong " + ", ".join(wrong_ones) + ")" if wrong_ones else "") + (
+            " (it also uses " + ", ".join(gone) + ", left blank)" if gone else "")
         f.detail += rest
-        f.blind += rest if f.blind else ""
+        if uses_blank:  # the slip and the "own numbers" clause come from a blank's value: without --answers, only the line
+            f.blind = (f.blind or "a new error" + (f": {line}" if line else "")) + rest
+        elif f.blind:
+            f.blind += (f"; {slip}" if slip else "") + rest
     return f
 
 
