@@ -175,3 +175,26 @@ def test_forecast_backtest_table_shows_two_series_names_with_control_characters_
     assert code == 0, err
     assert "\x1b" not in out + err and "\x07" not in out + err
     assert f"a{SHOWN}x:\n" in out and f"b{SHOWN}y:\n" in out  # the table's headings, escaped
+
+
+def test_markdown_output_shows_a_files_images_links_and_newlines_as_text():
+    # (helper-168 #3) an image ![..](url) in a title was fetched and shown by a Markdown viewer, a link was live, and
+    # a note's newlines started a heading and a table row of the file's own
+    from lstmkit.explain import explain, load
+
+    from dataclasses import replace
+
+    d = replace(load("builtin:seed000")[0], title="Seed ![pixel](https://attacker.example/t.png?who=me) [click](https://attacker.example) [a][ref]")
+    out = explain(d, "md")
+    head = out.splitlines()[0]
+    assert head == ("# Seed \\![pixel\\](https://attacker.example/t.png?who=me) [click\\](https://attacker.example) "
+                    "[a\\][ref]")
+    from lstmkit.explain.doc import Document, Heading, Table
+    from lstmkit.explain.render_md import render
+
+    doc = Document("t")
+    doc.add(Heading("one\n\n# A heading from the file", 2))
+    doc.add(Table(["a", "b"], [["first line\n| x | y |", "2"]]))
+    md = render(doc)
+    assert "\n# A heading" not in md and "## one  # A heading from the file" in md
+    assert "| first line \\| x \\| y \\| | 2 |" in md

@@ -8,34 +8,39 @@ from .doc import Document, Equation, Figure, Heading, Para, Table
 from .render_latex import equation_tex
 
 
-def _text(s: str) -> str:
+def _text(s: str, line: bool = False) -> str:
     """Text of the document (a worked example's title, labels and notes may come from someone
-    else's file) as Markdown shows it, not as it would run: ``<`` as ``&lt;`` (a Markdown viewer
-    renders raw HTML: ``<img src=x onerror=...>``), control characters as their escapes
-    (:func:`~lstmkit._checks.printable`). lstmkit's own text holds no ``<``."""
-    return printable(s).replace("<", "&lt;")
+    else's file) as Markdown shows it, not as it would run or link: ``<`` as ``&lt;`` (a Markdown
+    viewer renders raw HTML: ``<img src=x onerror=...>``), an image's ``![`` as ``\\![`` and a link's
+    ``](`` / ``][`` as ``\\](`` / ``\\][`` (``![t](https://...)`` would be fetched and shown,
+    ``[t](url)`` a link), control characters as their escapes (:func:`~lstmkit._checks.printable`);
+    ``line``: a heading, a table cell, a note or a caption, whose newlines become spaces (a newline
+    there would start a heading or a table row of the file's own). lstmkit's own text holds none
+    of ``<``, ``![``, ``](``, ``][``, so the built-in examples' Markdown is as before."""
+    s = printable(s).replace("<", "&lt;").replace("![", "\\![").replace("](", "\\](").replace("][", "\\][")
+    return " ".join(s.splitlines()) if line else s
 
 
 def _cell(s: str) -> str:
-    return _text(s).replace("|", "\\|") or " "
+    return _text(s, line=True).replace("|", "\\|") or " "
 
 
 def render(doc: Document) -> str:
-    out = [f"# {_text(doc.title)}", ""]
+    out = [f"# {_text(doc.title, True)}", ""]
     if doc.subtitle:
-        out += [f"*{_text(doc.subtitle)}*", ""]
+        out += [f"*{_text(doc.subtitle, True)}*", ""]
     for b in doc.blocks:
         if isinstance(b, Heading):
-            out += ["#" * min(b.level, 6) + " " + _text(b.text), ""]
+            out += ["#" * min(b.level, 6) + " " + _text(b.text, True), ""]
         elif isinstance(b, Para):
             out += [_text(b.text), ""]
         elif isinstance(b, Equation):
             out += ["$$", equation_tex(b), "$$", ""]
             if b.note:
-                out += [f"*({_text(b.note)})*", ""]
+                out += [f"*({_text(b.note, True)})*", ""]
         elif isinstance(b, Table):
             if b.caption:
-                out += [f"*{_text(b.caption)}*", ""]
+                out += [f"*{_text(b.caption, True)}*", ""]
             out.append("| " + " | ".join(_cell(h) for h in b.header) + " |")
             al = [b.align[n] if n < len(b.align) else ("l" if n == 0 else "r") for n in range(len(b.header))]
             out.append("|" + "|".join(":---" if a == "l" else "---:" for a in al) + "|")
