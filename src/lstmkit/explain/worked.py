@@ -629,7 +629,8 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         if H is None and "h0" in inp:
             H = len(np.atleast_1d(inp["h0"]))
             if H < 1:  # h0 = []: no unit to compute
-                fail(where, "inputs.h0", "at least one number (one per hidden unit)", "an empty list")
+                fail(where, "inputs.h0", "at least one number (one per hidden unit)", "an empty list",
+                     "Write one number a hidden unit, like h0 = [0.0, 0.0] for 2 units.")
         if H is None:
             fail(where, "hidden_size", "a positive integer (or weight matrices to infer it from)", "nothing")
     if "input_size" in d and _count_key(d["input_size"], where, "input_size") != I:
@@ -689,7 +690,7 @@ def _count_key(v, where: str, arg: str) -> int:
     """A size the file states (``hidden_size``, ``input_size``): an integer >= 1, not a float, a
     string or a bool (ValueError naming the file and the key)."""
     if not is_int(v) or v < 1:
-        fail(where, arg, "an integer >= 1", repr(v))
+        fail(where, arg, "an integer >= 1", repr(v), "Write it as a whole number without quotes, like 2.")
     return v
 
 
