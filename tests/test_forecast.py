@@ -1317,3 +1317,27 @@ def test_a_tz_aware_hourly_series_across_both_changes_of_clocks_is_neither_refus
     with pytest.raises(ValueError, match=r"expected y's index increasing times .*, got 2024-10-26T16:00:00 at row 5 after "
                                          r"2024-10-26T16:00:00 at row 4\."):  # fmt: skip
         fc.fit(pd.Series(np.arange(11.0) + 1, index=twice))
+
+
+def test_a_csv_of_business_days_is_stepped_in_business_days_as_a_pandas_index_is(tmp_path, capsys):
+    # a pandas Series on business days was read as even (no warning) while the same dates in a CSV were warned of
+    # ("11 of 59 steps differ from the usual 1 day") and forecast onto a Saturday and a Sunday
+    import datetime
+
+    from lstmkit.cli import main
+
+    start = datetime.date(2024, 1, 1)  # a Monday: the weekdays of 12 weeks, 2024-01-01 to 2024-03-22 (a Friday)
+    days = [start + datetime.timedelta(days=7 * w + d) for w in range(12) for d in range(5)]
+    (tmp_path / "b.csv").write_text("date,v\n" + "\n".join(f"{d.isoformat()},{i + 1}" for i, d in enumerate(days)) + "\n")
+    fast = ["--column", "v", "--epochs", "0", "--window", "3", "--hidden-size", "2", "--horizon", "3", "--out", str(tmp_path / "f.csv")]
+    assert main(["forecast", str(tmp_path / "b.csv"), *fast]) == 0
+    out, err = capsys.readouterr()
+    assert "warning" not in err, err
+    # the next 3 business days after Friday 2024-03-22: Monday 25th to Wednesday 27th
+    assert [r.split(",")[0] for r in (tmp_path / "f.csv").read_text().splitlines()[1:]] == ["2024-03-25", "2024-03-26", "2024-03-27"]
+    assert "2024-03-25 to 2024-03-27" in out
+    # a holiday (Friday 2024-02-09) is a gap of one business day, warned of in them
+    (tmp_path / "g.csv").write_text("date,v\n" + "\n".join(f"{d.isoformat()},{i + 1}" for i, d in enumerate(days) if d != datetime.date(2024, 2, 9)) + "\n")
+    assert main(["forecast", str(tmp_path / "g.csv"), *fast]) == 0
+    assert ("column 'date' is unevenly spaced: 1 of 58 steps differ from the usual 1 business day, the first from "
+            "'2024-02-08' to '2024-02-12'") in capsys.readouterr().err  # fmt: skip

@@ -138,11 +138,9 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     month = days.astype("datetime64[M]")
     day_of_month = (days - month.astype("datetime64[D]")).astype(np.int64)  # 0-based
     month_end = (days + 1).astype("datetime64[M]") != month
-    weekday = (days.astype(np.int64) + 3) % 7  # 0 Monday .. 6 Sunday (1970-01-01 was a Thursday)
     if midnight and (len(set(day_of_month.tolist())) == 1 or month_end.all()):
         steps, unit = np.diff(month.astype(np.int64)), "month"
-    elif midnight and (weekday < 5).all() and ((weekday[:-1] == 4) & (np.diff(days.astype(np.int64)) == 3)).any():
-        # weekdays only, the weekends skipped (Friday to Monday): a business-day series, its steps counted in them
+    elif midnight and business_days(days):  # steps counted in business days
         steps, unit = np.busday_count(days[:-1], days[1:]), "business day"
     elif midnight:  # days (a week: 7), local: 23 or 25 hours apart across a change of clocks
         steps, unit = np.diff(days.astype(np.int64)), "day"
@@ -152,11 +150,21 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     uneven = steps != usual
     if uneven.any():
         i = int(np.argmax(uneven))
-        every = f"{usual} {unit}" + ("s" if usual != 1 else "") if unit else _duration(usual)
+        every = f"{usual} {unit}" + ("s" if usual != 1 else "") if unit else duration(usual)
         warnings.warn(f"{where}: {name} is unevenly spaced: {int(uneven.sum())} of {len(steps)} steps differ from the usual "
                       f"{every}, the first from {_when(local[i])} to {_when(local[i + 1])} (rows {i} to {i + 1}). The "
                       "forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
                       UserWarning, stacklevel=stacklevel)  # fmt: skip
+
+
+def business_days(days: np.ndarray) -> bool:
+    """Whether dates ``days`` (N,) datetime64[D], increasing, are a business-day series: weekdays
+    only (Monday to Friday), the weekends skipped (a step from a Friday to the Monday, 3 days, at
+    least once). Its steps are then counted in business days (``np.busday_count``), as both
+    :func:`check_time_index` and ``lstmkit forecast``'s column of dates count them."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    weekday = (days.astype(np.int64) + 3) % 7  # 0 Monday .. 6 Sunday (1970-01-01 was a Thursday)
+    return bool((weekday < 5).all() and ((weekday[:-1] == 4) & (np.diff(days.astype(np.int64)) == 3)).any())
 
 
 def _when(t: np.datetime64) -> str:
@@ -167,8 +175,10 @@ def _when(t: np.datetime64) -> str:
     return str(t.astype("datetime64[s]")) if t == t.astype("datetime64[s]") else str(t)
 
 
-def _duration(ns: float) -> str:
-    """A step of ``ns`` nanoseconds in words: '1 day', '6 hours', '15 minutes', '30 seconds', '0.5 seconds'."""
+def duration(ns: float) -> str:
+    """A step of ``ns`` nanoseconds in words, in the largest unit it is a whole number of: '1 day',
+    '6 hours', '15 minutes', '90 seconds', '0.5 seconds' (a pandas index's steps, and ``lstmkit
+    forecast``'s column of times)."""
     for size, unit in ((86400e9, "day"), (3600e9, "hour"), (60e9, "minute"), (1e9, "second")):
         if ns >= size and float(ns / size).is_integer():
             n = int(ns / size)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._checks import count, or_list, printable
 from ..cli import CommandError, UsageError
-from ..forecast import FILL, LSTMForecaster, as_series, how_names_differ, plot_forecast
+from ..forecast import FILL, LSTMForecaster, as_series, business_days, duration, how_names_differ, plot_forecast
 from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
@@ -308,10 +308,16 @@ class TimeColumn:
     cells: tuple[str, ...]  # the times as written
     t: np.ndarray  # (N,) months since year 0 ('month'), day numbers ('day'), seconds since 1970 ('second'), or the numbers themselves ('')
     unit: str  # 'month', 'day', 'second' or ''
-    step: float  # the usual (median) step between rows, in units
+    step: float  # the usual (median) step between rows, in units (in business days when ``business``)
+    business: bool = False  # days Monday to Friday, the weekends skipped (:func:`lstmkit.forecast.business_days`)
 
     def ahead(self, k: int) -> np.ndarray:
-        """(k,) the next k times after the last row, at the usual step (as ``t``)."""
+        """(k,) the next k times after the last row, at the usual step (as ``t``; business days
+        skip the weekends: a Friday's next is the Monday)."""
+        if self.business:
+            last = np.datetime64(int(self.t[-1]) - _EPOCH_ORDINAL, "D")
+            ahead = np.busday_offset(last, int(self.step) * np.arange(1, k + 1))
+            return ahead.astype(np.int64).astype(float) + _EPOCH_ORDINAL
         return self.t[-1] + self.step * np.arange(1, k + 1)
 
     def text(self, t: np.ndarray) -> list[str]:
@@ -358,12 +364,14 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
     reads them), checked, or None; ``series_columns`` (names or indices) hold the series.
 
     ``column`` names it (--time-column; 'none': no times). By default it is the first column, not
-    among the series, that holds ISO dates (YYYY-MM, YYYY-MM-DD, or with a time of day), else the first column when it
-    holds numbers under a name like 'date', 'year', 't' (a column of numbers elsewhere, a month of
-    the year say, is data). A column named like times that holds neither is warned of, and one
-    refused, naming the first cell that is no time or whose form differs from the first row's. Rows out of
-    time order are refused (a forecaster reads the rows as the order of time); uneven steps (a
-    month missing, say) are warned of: the forecaster assumes even ones."""
+    among the series, that holds ISO dates (YYYY-MM, YYYY-MM-DD, or with a time of day), else the
+    first column when it holds numbers under a name like 'date', 'year', 't' (a column of numbers
+    elsewhere, a month of the year say, is data). A column named like times that holds neither is
+    warned of, and a --time-column refused, naming the first cell that is no time or whose form
+    differs from the first row's. Rows out of time order are refused (a forecaster reads the rows
+    as the order of time); uneven steps (a month missing, say) are warned of: the forecaster
+    assumes even ones. Dates Monday to Friday with the weekends skipped are stepped in business
+    days (:func:`lstmkit.forecast.business_days`, as a pandas index is), and so are the dates ahead."""
     from ..tables import column_index, row_line
 
     series = {column_index(header, c, str(path)) for c in series_columns}
@@ -405,28 +413,23 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
         raise CommandError(f"{path}: expected the rows in time order (column {header[j]!r} increasing), got {cells[i + 1]!r} "
                            f"on line {row_line(rows, i + 1)} after {cells[i]!r} on line {row_line(rows, i)}. The series is "
                            f"read in file order: sort the file by {header[j]!r}.")  # fmt: skip
+    dates = (t.astype(np.int64) - _EPOCH_ORDINAL).astype("datetime64[D]") if unit == "day" else None
+    business = dates is not None and business_days(dates)
+    if business:  # weekdays only, the weekends skipped: steps counted in business days, as the library counts them
+        step = np.busday_count(dates[:-1], dates[1:]).astype(float)
     usual = float(np.median(step))
     if unit:  # whole months, days or seconds
         usual = float(max(1, round(usual)))
     uneven = ~np.isclose(step, usual, rtol=1e-9, atol=0)
     if uneven.any():
         i = int(np.argmax(uneven))
-        every = _seconds(usual) if unit == "second" else f"{usual:g}" + (f" {unit}" + ("" if usual == 1 else "s") if unit else "")
+        word = "business day" if business else unit
+        every = duration(usual * 1e9) if unit == "second" else f"{usual:g}" + (f" {word}" + ("" if usual == 1 else "s") if unit else "")
         warnings.warn(f"{path}: column {header[j]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
                       f"from the usual {every}, the first from {cells[i]!r} to {cells[i + 1]!r} (line "
                       f"{row_line(rows, i + 1)}). The forecaster reads the rows as evenly spaced: fill the gaps (or "
                       f"resample) for a forecast in time.", stacklevel=2)  # fmt: skip
-    return TimeColumn(header[j], tuple(cells), t, unit, usual)
-
-
-def _seconds(n: float) -> str:
-    """A step of ``n`` whole seconds in words, in the largest unit it is a whole number of: '1 day',
-    '6 hours', '15 minutes', '90 seconds'."""
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
-        if n % size == 0:
-            k = int(n // size)
-            return f"{k} {unit}" + ("" if k == 1 else "s")
-    return f"{n:g} seconds"
+    return TimeColumn(header[j], tuple(cells), t, unit, usual, business)
 
 
 def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> str:
