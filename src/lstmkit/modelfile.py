@@ -366,11 +366,6 @@ def check_model_config(config: Mapping[str, Any], arrays: Mapping[str, np.ndarra
             raise FileFormatError(f"{path}: expected {where}{key} = {value} (from the weights' {source}), got {got!r}. {fix}")
 
 
-def check_sequence_model_config(mc: Mapping[str, Any], arrays: Mapping[str, np.ndarray], path="") -> None:
-    """:func:`check_model_config` of a SequenceModel's config ``mc`` (kind ``"SequenceModel"``)."""
-    check_model_config(mc, arrays, path, "SequenceModel")
-
-
 def read_lstm(path: str | os.PathLike) -> LSTMFile:
     """Read a file written by :func:`save_lstm` into a new module; NumPy only.
 

@@ -422,7 +422,7 @@ class TextGenerator:
         read-out, a model config fit never builds, ... is refused with a FileFormatError naming it."""
         from .estimators import _check_params_match_model, _refuser, _restore_record
         from .io import FileFormatError
-        from .modelfile import check_sequence_model_config
+        from .modelfile import check_model_config
         from .models import SequenceModel
 
         refuse = _refuser(path)
@@ -434,7 +434,7 @@ class TextGenerator:
                 refuse("vocab", "a list of Unicode code points", f"{codes!r:.80}")
             if not codes or codes[0] != ord(UNKNOWN) or len(set(codes)) != len(codes):
                 refuse("vocab", "distinct code points, the first 0 (unknown)", f"{codes!r:.80}")
-            check_sequence_model_config(mf.config["model"], mf.arrays, path)  # sizes before allocating
+            check_model_config(mf.config["model"], mf.arrays, path)  # sizes before allocating (a SequenceModel's)
             model = SequenceModel(**dict(mf.config["model"]))
             for key, value in (("inputs", "tokens"), ("head", "all"), ("readout", "linear"), ("cell", "lstm")):
                 if model.config()[key] != value:
