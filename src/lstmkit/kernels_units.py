@@ -66,7 +66,7 @@ def _sched_yield_address() -> int:
     """Address of libc's ``sched_yield`` (0 if not found: the barrier then only spins)."""
     try:
         return ctypes.cast(ctypes.CDLL(None).sched_yield, ctypes.c_void_p).value or 0
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - not glibc (Windows: CDLL(None) is a TypeError)
         return 0
 
 

@@ -74,7 +74,8 @@ def _after_fork_in_child() -> None:
     _lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # Unix only: Windows has no fork, so no child to repair
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _fma(ty: str, lanes: int) -> str:

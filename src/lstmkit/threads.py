@@ -86,7 +86,8 @@ def _after_fork_in_child() -> None:
         _BLAS[1](_blas["before"])
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # Unix only: Windows has no fork, so no child to repair
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_num_threads(n: int) -> None:

@@ -47,7 +47,8 @@ def _after_fork_in_child() -> None:
     _state["kept"] = 0
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # Unix only: Windows has no fork, so no child to repair
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def take(shape: tuple, dtype) -> np.ndarray:
