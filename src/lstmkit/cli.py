@@ -31,6 +31,7 @@ PYTHONIOENCODING (``ascii:replace``) stays.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -126,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reader_gone(exc: BaseException) -> bool:
+    """True when ``exc`` says stdout's reader has gone: a BrokenPipeError, or on Windows an OSError with
+    errno EINVAL and no file name, what a write to a closed pipe raises there instead (CPython issue #79935;
+    an EINVAL naming a file, such as an invalid name like ``a?.csv``, is an error about that file)."""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    return sys.platform == "win32" and isinstance(exc, OSError) and exc.errno == errno.EINVAL and not exc.filename
+
+
 class _SideOutput:
     """``sys.stdout`` while a command that writes a file runs (``train``, ``predict --out``, ...): what
     it prints is said beside its product, so when the reader goes away (``lstmkit train ... --verbose 2
@@ -139,7 +149,9 @@ class _SideOutput:
         if not self.gone:
             try:
                 self.stream.write(text)
-            except BrokenPipeError:
+            except OSError as exc:
+                if not _reader_gone(exc):
+                    raise
                 self._reader_gone()
         return len(text)
 
@@ -147,7 +159,9 @@ class _SideOutput:
         if not self.gone:
             try:
                 self.stream.flush()
-            except BrokenPipeError:
+            except OSError as exc:
+                if not _reader_gone(exc):
+                    raise
                 self._reader_gone()
 
     def _reader_gone(self) -> None:
@@ -208,10 +222,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("lstmkit: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
-    except BrokenPipeError:
-        # the reader of stdout has gone (`| head`) and stdout was the product: stop quietly, like other tools
-        _to_devnull(stdout)
-        return Exit.BROKEN_PIPE
     except ImportError as exc:  # an optional package (rich, matplotlib, torch, ...) not installed: its pip line
         if show_tb or not optional_missing(exc):  # another module (lstmkit's own, numpy's): a bug, its traceback
             raise
@@ -225,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
               f"--traceback shows where.", file=sys.stderr)  # fmt: skip
         return Exit.ERROR
     except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:  # a UsageError too
+        if isinstance(exc, OSError) and _reader_gone(exc):
+            # the reader of stdout has gone (`| head`) and stdout was the product: stop quietly, like other tools
+            _to_devnull(stdout)
+            return Exit.BROKEN_PIPE
         if show_tb:
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
