@@ -89,3 +89,50 @@ def test_einval_naming_a_file_stays_an_error_on_windows(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     assert not _reader_gone(OSError(errno.EINVAL, "Invalid argument"))
     assert _reader_gone(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+
+
+def test_exercise_key_naming_the_out_file_by_a_hard_link_is_refused(tmp_path, monkeypatch, capsys):
+    # a second name of one file (a hard link; on macOS' APFS, 'EX.toml' for 'ex.toml'): the key overwrote the exercise
+    from lstmkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ex.toml").write_text("old\n")
+    os.link(tmp_path / "ex.toml", tmp_path / "alias.toml")
+    assert main(["exercise", "--seed", "7", "--out", "ex.toml", "--key", "alias.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lstmkit: error: exercise: expected --key a different file from --out, got alias.toml for both"), err
+    assert (tmp_path / "ex.toml").read_text() == "old\n"
+
+
+def test_exercise_key_differing_in_case_on_a_case_insensitive_file_system(tmp_path, monkeypatch, capsys):
+    # macOS' APFS folds case, simulated: each write, and samefile's lookups, go to the case-folded name.
+    # The key was written over the exercise (exit 0, one file holding the answers)
+    from pathlib import Path
+
+    import lstmkit.io as lio
+    from lstmkit.cli import main
+
+    def fold(p):
+        p = Path(p)
+        return p.parent / p.name.casefold()
+
+    real_write, real_samefile = lio.atomic_write_bytes, os.path.samefile
+    monkeypatch.setattr(lio, "atomic_write_bytes", lambda path, write: real_write(fold(path), write))
+    monkeypatch.setattr(os.path, "samefile", lambda a, b: real_samefile(fold(a), fold(b)))
+    monkeypatch.chdir(tmp_path)
+    assert main(["exercise", "--seed", "7", "--out", "ex.toml", "--key", "EX.toml"]) == 2
+    assert "expected --key a different file from --out, got EX.toml for both" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["ex.toml"]
+    assert "answer key" not in (tmp_path / "ex.toml").read_text()[:400].lower()
+
+
+def test_convert_out_naming_in_by_a_hard_link_is_refused(tmp_path, monkeypatch, capsys):
+    from lstmkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.npz").write_bytes(b"PK\x03\x04 truncated")
+    os.link(tmp_path / "m.npz", tmp_path / "alias.npz")
+    assert main(["convert", "m.npz", "alias.npz"]) == 2
+    assert capsys.readouterr().err == ("lstmkit: error: convert: expected OUT other than IN, got 'alias.npz' for both "
+                                       "(the input would be overwritten).\n")  # fmt: skip
+    assert (tmp_path / "m.npz").read_bytes() == b"PK\x03\x04 truncated"

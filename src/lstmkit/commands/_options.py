@@ -172,6 +172,19 @@ def output_problem(path: str, folder: bool = False) -> str | None:
     return None
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when the paths ``a`` and ``b`` name one file: equal once resolved and case-normalised
+    (``os.path.normcase``, which folds case on Windows), or, where both exist, ``os.path.samefile`` (a
+    hard link, a symlink, or a case-insensitive file system such as macOS' APFS: ``ex.toml`` and ``EX.toml``)."""
+    ra, rb = os.path.realpath(a), os.path.realpath(b)
+    if os.path.normcase(ra) == os.path.normcase(rb):
+        return True
+    try:
+        return os.path.samefile(ra, rb)
+    except (OSError, ValueError):  # one does not exist (yet): told apart by name only
+        return False
+
+
 def check_outputs(command: str, args: argparse.Namespace, outputs: dict) -> None:
     """Refuse the first of ``outputs`` (dest -> (option as typed, kind[, suffixes]), kind "file",
     "figure" or "folder") whose value in ``args`` cannot be written (CommandError: what the disk

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .._checks import printable
+from ._options import same_file
 
 HELP = "convert an LSTM (and its read-out) between lstmkit .npz, PyTorch .pt, Keras .keras/.weights.h5 and ONNX .onnx"
 EXAMPLE = ("lstmkit convert model.pt model.onnx --batch-first   # model.pt: PyTorch's torch.save(lstm.state_dict(), "
@@ -280,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     # read, OUT in a format not written, OUT the very file IN names, --torch-names for another file than a .pt
     fmt_in = file_format(args.input, "IN")
     fmt_out = file_format(args.output, "OUT")
-    if Path(args.output).resolve() == Path(args.input).resolve():
+    if same_file(args.output, args.input):  # also a hard link, or another case on macOS/Windows
         raise UsageError(f"convert: expected OUT other than IN, got {args.output!r} for both (the input would be overwritten).")
     if args.torch_names and fmt_out != "pytorch":
         raise UsageError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
