@@ -136,3 +136,43 @@ def test_convert_out_naming_in_by_a_hard_link_is_refused(tmp_path, monkeypatch, 
     assert capsys.readouterr().err == ("lstmkit: error: convert: expected OUT other than IN, got 'alias.npz' for both "
                                        "(the input would be overwritten).\n")  # fmt: skip
     assert (tmp_path / "m.npz").read_bytes() == b"PK\x03\x04 truncated"
+
+
+def test_atomic_write_over_a_read_only_file_with_windows_semantics(tmp_path, monkeypatch):
+    # Windows refuses os.replace onto, and os.unlink of, a read-only file (FILE_ATTRIBUTE_READONLY, what
+    # chmod 0o444 sets): the temporary file (given the destination's 0o444) stayed, and the cleanup's
+    # PermissionError replaced the real one, naming '.ro.csv.XXXX.tmp' instead of ro.csv
+    import stat
+
+    import pytest
+
+    from lstmkit import io as lio
+
+    real_replace, real_unlink = os.replace, os.unlink
+
+    def read_only(p) -> bool:
+        return os.path.exists(p) and not os.stat(p).st_mode & stat.S_IWUSR
+
+    def win_replace(src, dst):
+        if read_only(dst):
+            raise PermissionError(errno.EACCES, "Access is denied", src, None, dst)
+        real_replace(src, dst)
+
+    def win_unlink(p):
+        if read_only(p):
+            raise PermissionError(errno.EACCES, "Access is denied", p)
+        real_unlink(p)
+
+    dest = tmp_path / "ro.csv"
+    dest.write_text("old\n")
+    dest.chmod(0o444)
+    monkeypatch.setattr(os, "replace", win_replace)
+    monkeypatch.setattr(os, "unlink", win_unlink)
+    try:
+        with pytest.raises(PermissionError) as err:
+            lio.atomic_write_bytes(dest, lambda f: f.write(b"new\n"))
+        assert err.value.filename == str(dest), err.value
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.csv"]
+        assert dest.read_text() == "old\n"
+    finally:
+        dest.chmod(0o644)

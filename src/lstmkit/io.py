@@ -97,6 +97,24 @@ def _umask() -> int:
     return mask
 
 
+def _remove_temporary(tmp: str) -> None:
+    """Delete the temporary file of a failed write, best effort. Windows refuses to delete a read-only
+    file (one made with the mode of a read-only destination): it is made writable and deleted again. An
+    error here never replaces the write's own (the one naming the destination)."""
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        try:
+            os.chmod(tmp, 0o600)
+            os.unlink(tmp)
+        except OSError:
+            pass
+    except OSError:
+        pass
+
+
 def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it into place.
 
@@ -131,10 +149,7 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            _remove_temporary(tmp)
         if isinstance(exc, OSError) and exc.errno is not None and _about_temporary(exc.filename, path):
             # the temporary file, its folder or no file at all (a full disk): say which file was being written
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
