@@ -297,7 +297,7 @@ def test_a_failing_numba_leaves_the_numpy_path_working(fault):
              "kernels_numba": "RuntimeError: injected fault"}[fault]
     # the error as numba raised it, and the advice for an installed numba failing, not 'not installed'
     assert f", got {error}" in got["refused"] and "not installed" not in got["refused"], got["refused"]
-    assert "--force-reinstall 'lstmkit[fast]') or use backend='numpy'" in got["refused"], got["refused"]
+    assert "--force-reinstall \"lstmkit[fast]\") or use backend='numpy'" in got["refused"], got["refused"]
     # "auto" said it runs the reference, once, naming why (numba is installed: a silent slow run otherwise),
     # at the user's line (the -c script), not inside lstmkit
     assert len(got["said"]) == 1 and "runs the NumPy reference" in got["said"][0] and error in got["said"][0], got["said"]

@@ -518,9 +518,9 @@ def test_optional_import_rewords_only_its_package_missing():
     with pytest.raises(ModuleNotFoundError) as raised:
         with optional_import("matplotlib", "f", "to draw"):
             raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib")
-    assert str(raised.value) == "f: expected matplotlib installed (to draw), got none. Install it: pip install 'lstmkit[cli]'."
+    assert str(raised.value) == "f: expected matplotlib installed (to draw), got none. Install it: pip install \"lstmkit[cli]\"."
     assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
-    with pytest.raises(ModuleNotFoundError, match=r"^g: expected torch installed, got none\. Install it: pip install 'lstmkit\[interop\]'\.$"):
+    with pytest.raises(ModuleNotFoundError, match=r'^g: expected torch installed, got none\. Install it: pip install "lstmkit\[interop\]"\.$'):
         with optional_import("torch", "g"):
             raise ModuleNotFoundError("No module named 'torch'", name="torch")
     # anything else as Python raised it: a dependency of the package missing (its words name it), a

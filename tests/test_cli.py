@@ -566,7 +566,7 @@ def test_a_missing_optional_package_is_one_line_naming_the_command_the_package_a
     for argv in (["explain", example], ["check", example]):
         assert main(argv) == 2, argv
         assert error_line(capsys) == (f"lstmkit: error: {argv[0]}: expected rich installed (to lay out --format text), got none. "
-                                      f"Install it: pip install 'lstmkit[cli]' (or use --format {'md' if argv[0] == 'explain' else 'md or json'}).")  # fmt: skip
+                                      f"Install it: pip install \"lstmkit[cli]\" (or use --format {'md' if argv[0] == 'explain' else 'md or json'}).")  # fmt: skip
     assert main(["explain", example, "-f", "md"]) == 0 and "# Seed 000" in capsys.readouterr().out  # md needs no rich
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     ran = []
@@ -576,10 +576,10 @@ def test_a_missing_optional_package_is_one_line_naming_the_command_the_package_a
                  ["memory", "--plot", "m.pdf"]):  # fmt: skip
         assert main(argv) == 2, argv
         assert error_line(capsys) == (f"lstmkit: error: {argv[0]}: expected matplotlib installed (to draw --plot), got none. "
-                                      "Install it: pip install 'lstmkit[cli]' (or leave out --plot).")  # fmt: skip
+                                      "Install it: pip install \"lstmkit[cli]\" (or leave out --plot).")  # fmt: skip
     assert main(["demo", "--skip", "memory"]) == 2
     assert error_line(capsys) == ("lstmkit: error: demo: expected matplotlib installed (to draw forecast.png), got none. "
-                                  "Install it: pip install 'lstmkit[cli]' (or use --skip forecast).")  # fmt: skip
+                                  "Install it: pip install \"lstmkit[cli]\" (or use --skip forecast).")  # fmt: skip
     assert main(["explain", example, "-f", "html"]) == 2
     assert "explain: expected matplotlib installed (to draw --format html's figures)" in error_line(capsys)
     assert ran == []  # refused before any work
@@ -592,7 +592,7 @@ def test_a_package_missing_where_the_work_imports_it_is_one_line_exit_1(tmp_path
     save_lstm(tmp_path / "l.npz", LSTM(2, 3))
     monkeypatch.setitem(sys.modules, "torch", None)
     assert main(["convert", str(tmp_path / "l.npz"), str(tmp_path / "l.pt")]) == 1
-    assert error_line(capsys) == "lstmkit: error: convert: expected torch installed, got none. Install it: pip install 'lstmkit[interop]'."
+    assert error_line(capsys) == "lstmkit: error: convert: expected torch installed, got none. Install it: pip install \"lstmkit[interop]\"."
     assert not (tmp_path / "l.pt").exists()
     with pytest.raises(ImportError):  # --traceback shows it, as any error
         main(["--traceback", "convert", str(tmp_path / "l.npz"), str(tmp_path / "l.pt")])
@@ -632,10 +632,10 @@ def test_the_optional_packages_are_named_by_the_extras_that_hold_them():
         except ImportError:
             raise ImportError("digits_sequences: expected scikit-learn installed, got ImportError.") from None
     except ImportError as exc:
-        assert missing_package("digits", exc) == "digits: expected scikit-learn installed, got none. Install it: pip install 'lstmkit[cli]'."
+        assert missing_package("digits", exc) == "digits: expected scikit-learn installed, got none. Install it: pip install \"lstmkit[cli]\"."
     broken = ImportError("cannot import name 'Figure' from 'matplotlib.figure'", name="matplotlib.figure")
     assert missing_package("train", broken) == ("train: expected matplotlib to import, got cannot import name 'Figure' from "
-                                                "'matplotlib.figure'. Reinstall it: pip install --force-reinstall 'lstmkit[cli]'.")  # fmt: skip
+                                                "'matplotlib.figure'. Reinstall it: pip install --force-reinstall \"lstmkit[cli]\".")  # fmt: skip
 
 
 def test_every_option_of_every_command_has_help_showing_its_default():

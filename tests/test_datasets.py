@@ -45,7 +45,7 @@ def test_digits_without_scikit_learn_gives_the_pip_line(monkeypatch):
     with pytest.raises(ModuleNotFoundError) as raised:
         digits_sequences()
     assert str(raised.value) == ("digits_sequences: expected scikit-learn installed (to load its digits), got none. "
-                                 "Install it: pip install 'lstmkit[cli]'.")
+                                 "Install it: pip install \"lstmkit[cli]\".")
     assert raised.value.name == "sklearn" and raised.value.__suppress_context__
 
 

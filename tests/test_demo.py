@@ -99,7 +99,7 @@ def test_a_part_whose_optional_package_is_missing_is_skipped_naming_its_install_
     monkeypatch.setattr(demo, "seed000_report", missing)
     assert main(["demo", "--out", str(tmp_path), "--quick", "--skip", "text", "memory", "forecast", "counting", "digits"]) == 0
     assert (tmp_path / "seed000.txt").read_text() == (
-        "skipped: seed000: expected scikit-learn installed, got none. Install it: pip install 'lstmkit[cli]'.\n")
+        "skipped: seed000: expected scikit-learn installed, got none. Install it: pip install \"lstmkit[cli]\".\n")
 
 
 def test_the_counting_part_reports_the_majority_class_baseline_on_its_test_set(tmp_path):

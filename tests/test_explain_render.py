@@ -497,7 +497,7 @@ def test_html_without_matplotlib_gives_the_pip_line(s0, monkeypatch):
         with pytest.raises(ModuleNotFoundError) as raised:
             draw()
         assert str(raised.value) == (f"explain: expected matplotlib installed (to draw {what} of fmt='html'), got none. "
-                                     "Install it: pip install 'lstmkit[cli]'.")
+                                     "Install it: pip install \"lstmkit[cli]\".")
         assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
 
 

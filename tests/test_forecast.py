@@ -1166,7 +1166,7 @@ def test_plot_forecast_without_matplotlib_gives_the_pip_line(tmp_path, monkeypat
     with pytest.raises(ModuleNotFoundError) as raised:
         plot_forecast(tmp_path / "f.png", _seasonal(48))
     assert str(raised.value) == ("plot_forecast: expected matplotlib installed (to draw the forecast), got none. "
-                                 "Install it: pip install 'lstmkit[cli]'.")
+                                 "Install it: pip install \"lstmkit[cli]\".")
     assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
     assert not (tmp_path / "f.png").exists()
 

@@ -124,7 +124,7 @@ def test_plot_without_matplotlib_gives_the_pip_line(tmp_path, monkeypatch):
     with pytest.raises(ModuleNotFoundError) as raised:
         _hand_result(lstm_acc=1.0, lstm_symbol=1e-4, lstm_distractors=1e-6).plot(tmp_path / "m.png")
     assert str(raised.value) == ("MemoryResult.plot: expected matplotlib installed (to draw the memory experiment), got none. "
-                                 "Install it: pip install 'lstmkit[cli]'.")
+                                 "Install it: pip install \"lstmkit[cli]\".")
     assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
     assert not (tmp_path / "m.png").exists()
 

@@ -1,6 +1,6 @@
 """The library's calls that need an optional package say, where it is not installed, which extra of
 lstmkit's holds it: one line, ``<where>: expected <package> installed (<why>), got none. Install it:
-pip install 'lstmkit[<extra>]'.``, a ModuleNotFoundError with ``name=<package>`` (so that the command
+pip install "lstmkit[<extra>]".``, a ModuleNotFoundError with ``name=<package>`` (so that the command
 line says it in its own words), the import's traceback left out. A package that is installed but
 misses one of its own dependencies keeps Python's words.
 
@@ -30,7 +30,7 @@ def _not_installed(monkeypatch, package: str) -> None:
 def _says(call, where: str, package: str, why: str, extra: str) -> None:
     with pytest.raises(ModuleNotFoundError) as raised:
         call()
-    assert str(raised.value) == f"{where}: expected {package} installed ({why}), got none. Install it: pip install 'lstmkit[{extra}]'."
+    assert str(raised.value) == f"{where}: expected {package} installed ({why}), got none. Install it: pip install \"lstmkit[{extra}]\"."
     assert raised.value.name == package and raised.value.__suppress_context__
 
 

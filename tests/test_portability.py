@@ -176,3 +176,16 @@ def test_atomic_write_over_a_read_only_file_with_windows_semantics(tmp_path, mon
         assert dest.read_text() == "old\n"
     finally:
         dest.chmod(0o644)
+
+
+def test_install_hints_quote_the_extra_as_cmd_exe_strips_it():
+    # cmd.exe passes single quotes on to pip ("'lstmkit[cli]'": InvalidRequirement); double quotes are
+    # stripped by sh, zsh, PowerShell and cmd alike
+    import shlex
+
+    from lstmkit._checks import not_installed
+
+    msg = not_installed("f", "matplotlib", "to draw")
+    assert msg.endswith('Install it: pip install "lstmkit[cli]".'), msg
+    line = msg.split("Install it: ")[1].rstrip(".")
+    assert shlex.split(line) == line.replace('"', "").split() == ["pip", "install", "lstmkit[cli]"]

@@ -138,7 +138,7 @@ def test_history_plot_without_matplotlib_gives_the_pip_line(tmp_path, monkeypatc
     with pytest.raises(ModuleNotFoundError) as raised:
         _history(2).plot(tmp_path / "x.png")
     assert str(raised.value) == ("History.plot: expected matplotlib installed (to draw the learning curves), got none. "
-                                 "Install it: pip install 'lstmkit[cli]'.")
+                                 "Install it: pip install \"lstmkit[cli]\".")
     assert raised.value.name == "matplotlib" and raised.value.__suppress_context__
     assert not (tmp_path / "x.png").exists()
 

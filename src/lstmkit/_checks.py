@@ -102,10 +102,10 @@ def absent_package(exc: BaseException | None, packages: tuple[str, ...]) -> str 
 def not_installed(where: str, module: str, why: str = "", instead: str = "") -> str:
     """The one sentence for an optional package (``module``, a key of :data:`OPTIONAL`) not installed,
     the library's (:class:`optional_import`) and the command line's: "<where>: expected <package>
-    installed (<why>), got none. Install it: pip install 'lstmkit[<extra>]' (or <instead>)."."""
+    installed (<why>), got none. Install it: pip install "lstmkit[<extra>]" (or <instead>)."."""
     package, extra = OPTIONAL[module]
     why, other = (f" ({why})" if why else ""), (f" (or {instead})" if instead else "")
-    return f"{where}: expected {package} installed{why}, got none. Install it: pip install 'lstmkit[{extra}]'{other}."
+    return f"{where}: expected {package} installed{why}, got none. Install it: pip install \"lstmkit[{extra}]\"{other}."
 
 
 def or_list(words) -> str:

@@ -42,7 +42,7 @@ class CompiledKernelsWarning(RuntimeWarning):
     """numba is installed but lstmkit's compiled kernels failed to load: "auto" runs the NumPy reference."""
 
 
-_REINSTALL = "Reinstall numba and scipy (pip install --force-reinstall 'lstmkit[fast]')"
+_REINSTALL = "Reinstall numba and scipy (pip install --force-reinstall \"lstmkit[fast]\")"
 
 
 @cache  # once per process
@@ -76,7 +76,7 @@ def select(backend: str, where: str = "lstmkit") -> ModuleType:
     if fast.AVAILABLE:
         return fast
     if backend == "numba":
-        how = _REINSTALL if fast.BROKEN else "Install them (pip install 'lstmkit[fast]')"
+        how = _REINSTALL if fast.BROKEN else "Install them (pip install \"lstmkit[fast]\")"
         fail(where, "backend='numba'", "the compiled kernels loadable (numba and scipy installed)", fast.UNAVAILABLE_REASON,
              f"{how} or use backend='numpy' (or 'auto').", exc=ImportError)  # fmt: skip
     if fast.BROKEN:

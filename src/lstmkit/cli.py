@@ -9,7 +9,7 @@ the checks its options added (:func:`lstmkit.commands._options.add_check`: --pro
 --hidden-size, a data file's suffix, ...) refuse a bad command line, and the files it would write
 (:data:`OUTPUTS`) are checked, so that a bad path fails before the training (a --plot without
 matplotlib too). An optional package missing is one line too, with the pip line that installs it
-(``pip install 'lstmkit[cli]'``: :func:`lstmkit.commands._options.missing_package`).
+(``pip install "lstmkit[cli]"``: :func:`lstmkit.commands._options.missing_package`).
 
 When the reader of stdout goes away (``lstmkit ... | head``), a command whose only output is stdout
 stops at once, quietly (:attr:`Exit.BROKEN_PIPE`); one that writes a file (``train``, ``predict

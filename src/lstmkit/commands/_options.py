@@ -84,7 +84,7 @@ def fraction(text: str) -> float:
 def missing_package(command: str, exc: ImportError, what: str = "", instead: str = "") -> str:
     """An ImportError of a package ``command`` needs, in one line (the command line's, no traceback):
     ``train: expected matplotlib installed (to draw --plot), got none. Install it: pip install
-    'lstmkit[cli]' (or leave out --plot).`` naming the extra that holds it (:data:`OPTIONAL`; its
+    "lstmkit[cli]" (or leave out --plot).`` naming the extra that holds it (:data:`OPTIONAL`; its
     callers pass only what :func:`optional_missing` lets through); ``what``: what it is needed for;
     ``instead``: the other way, without it. A package there that fails to import is said with
     Python's words and a reinstall; an ImportError that names no module, nor raised while one failed
@@ -98,7 +98,7 @@ def missing_package(command: str, exc: ImportError, what: str = "", instead: str
         return not_installed(command, module, what, instead)
     package, extra = OPTIONAL[module]
     why, other = (f" ({what})" if what else ""), (f" (or {instead})" if instead else "")
-    return f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: pip install --force-reinstall 'lstmkit[{extra}]'{other}."
+    return f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: pip install --force-reinstall \"lstmkit[{extra}]\"{other}."
 
 
 def _named(exc: ImportError) -> ImportError:
