@@ -189,3 +189,22 @@ def test_install_hints_quote_the_extra_as_cmd_exe_strips_it():
     assert msg.endswith('Install it: pip install "lstmkit[cli]".'), msg
     line = msg.split("Install it: ")[1].rstrip(".")
     assert shlex.split(line) == line.replace('"', "").split() == ["pip", "install", "lstmkit[cli]"]
+
+
+def test_text_with_crlf_line_ends_trains_the_model_of_lf(tmp_path):
+    # a text saved on Windows (Notepad, git core.autocrlf) had '\r' in vocab_ (17 characters, not 16)
+    # and another first-epoch loss from the same seed
+    from pathlib import Path
+
+    from lstmkit import TextGenerator
+
+    lines = ["the cat sat on the mat", "a dog ran far"] * 40
+    fits = {}
+    for name, end in (("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")):
+        f = tmp_path / f"{name}.txt"
+        f.write_bytes(end.join(lines).encode("utf-8") + end.encode())
+        fits[name] = TextGenerator(hidden_size=16, epochs=1, seq_len=20, batch_size=4, seed=0).fit(Path(f))
+    assert "\r" not in fits["crlf"].vocab_
+    for name in ("crlf", "cr"):
+        assert fits[name].vocab_ == fits["lf"].vocab_
+        assert fits[name].history_.epochs[0]["loss"] == fits["lf"].history_.epochs[0]["loss"]

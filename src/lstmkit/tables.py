@@ -7,7 +7,7 @@
                                           the same, of a CSV already read (read_csv's header, rows)
     read_array(path, key=None)            ndarray from .npy / .npz (``key`` picks the array in an .npz)
     array_names(path)                     the names of the arrays in an .npz (None for a .npy)
-    read_text(path)                       str (UTF-8; a byte-order mark is dropped)
+    read_text(path)                       str (UTF-8; a byte-order mark dropped, CRLF and CR read as LF)
 
 Every error says which file, which column or row, what was expected and what was found. Arrays
 are read with ``allow_pickle=False``: nothing in a data file is ever executed; and, as lstmkit.io
@@ -264,8 +264,10 @@ def read_array(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """The whole file as UTF-8 text, without a byte-order mark (Notepad writes one: not a character of the text)."""
-    return _utf8(_path(path), "UTF-8 text")
+    """The whole file as UTF-8 text, without a byte-order mark (Notepad writes one: not a character of the
+    text), its line ends ``\\r\\n`` and a lone ``\\r`` read as ``\\n``, as ``open(path, newline=None)`` reads
+    them: a file saved on Windows (or checked out with git's ``core.autocrlf``) is the same text."""
+    return _utf8(_path(path), "UTF-8 text").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _utf8(p: Path, what: str) -> str:
