@@ -225,6 +225,7 @@ def _styles(ax) -> dict[str, tuple]:
     return {line.get_label(): (str(line.get_linestyle()), line.get_marker()) for line in ax.get_lines() if not line.get_label().startswith("_")}
 
 
+@pytest.mark.filterwarnings("ignore:the LSTM .* is no better than", "ignore:the forecast correlates more")  # (one epoch: expected)
 def test_learning_curves_and_forecast_tell_every_series_apart_without_colour(monkeypatch):
     # helper-164's left-alone list: History.plot drew training and validation both solid with the same marker
     # (matplotlib's first two colours only), plot_forecast the series black and the LSTM tab:red, both solid:
