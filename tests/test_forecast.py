@@ -1319,6 +1319,33 @@ def test_a_tz_aware_hourly_series_across_both_changes_of_clocks_is_neither_refus
         fc.fit(pd.Series(np.arange(11.0) + 1, index=twice))
 
 
+def test_a_tz_aware_daily_series_at_one_local_time_other_than_midnight_is_not_warned_of_across_a_change_of_clocks():
+    # a daily 09:00 (Berlin) or 16:00 (New York) series was stepped in UTC time, 23 or 25 hours across a change of
+    # clocks, and warned of as "1 of 13 steps differ from the usual 1 day, the first from 2024-03-30T09:00:00 to
+    # 2024-03-31T09:00:00": two times one day apart on the calendar
+    pd = pytest.importorskip("pandas")
+    from lstmkit.forecast import check_time_index
+
+    for start, tz in (("2024-03-25 09:00", "Europe/Berlin"), ("2024-10-28 16:00", "America/New_York")):
+        idx = pd.date_range(start, periods=14, freq="D", tz=tz)
+        hours = (idx.tz_convert(None).to_series().diff().dropna() / pd.Timedelta(hours=1)).tolist()
+        assert sorted(set(hours)) in ([23.0, 24.0], [24.0, 25.0])  # pandas: one step is not 24 hours in UTC
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            check_time_index(pd.Series(np.arange(14.0), index=idx), "fit")
+        # a day really missing is still warned of, in days, named in local time (row 7 is start + 7 days; the 8th deleted)
+        gap = idx.delete(8)
+        with pytest.warns(UserWarning, match=r"1 of 12 steps differ from the usual 1 day, the first from "
+                                             + str(idx[7].tz_localize(None).isoformat()) + r" to "
+                                             + str(idx[9].tz_localize(None).isoformat()) + r" \(rows 7 to 8\)"):  # fmt: skip
+            check_time_index(pd.Series(np.arange(13.0), index=gap), "fit")
+    # times of day that differ (an hourly series) are still stepped in UTC time: a 09:00 and a 10:00 one day apart are
+    # a 25-hour step against the usual 24 hours
+    mixed = pd.DatetimeIndex(["2024-03-25 09:00", "2024-03-26 09:00", "2024-03-27 10:00", "2024-03-28 10:00"], tz="Europe/Berlin")
+    with pytest.warns(UserWarning, match=r"1 of 3 steps differ from the usual 1 day"):
+        check_time_index(pd.Series(np.arange(4.0), index=mixed), "fit")
+
+
 def test_a_csv_of_business_days_is_stepped_in_business_days_as_a_pandas_index_is(tmp_path, capsys):
     # a pandas Series on business days was read as even (no warning) while the same dates in a CSV were warned of
     # ("11 of 59 steps differ from the usual 1 day") and forecast onto a Saturday and a Sunday

@@ -98,17 +98,19 @@ def _refuse_columns(y, where: str, arg: str) -> None:
 def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None:
     """Check the times of a pandas Series' or DataFrame's index (``y.index`` holding datetime64: a
     DatetimeIndex; a tz-aware one's order and steps within a day read in UTC, its calendar -
-    midnight, day of month, weekday - and the times shown in its local time, so neither change of
+    time of day, day of month, weekday - and the times shown in its local time, so neither change of
     clocks reads as a gap or a time twice); anything else (a NumPy array, a list, a RangeIndex) is
     not checked. The forecaster reads the rows in their order as evenly spaced steps, so
 
     - times not increasing (a series sorted newest first, a time twice) or NaT are refused
       (ValueError naming ``arg``'s index, and "sort it: y.sort_index()");
-    - uneven steps (a gap) are warned of (UserWarning, ``stacklevel``). A step is in months when
-      every time is midnight on the same day of the month, or on the month's last day (monthly,
-      quarterly, yearly data), in business days when every time is a midnight Monday to Friday
-      and the weekends are skipped (a step from a Friday to the Monday), in days when every time
-      is a midnight, else in time (hours, minutes, seconds); the usual step is the median one.
+    - uneven steps (a gap) are warned of (UserWarning, ``stacklevel``). When every time is at
+      one local time of day (midnight, or any other: a daily 09:00), a step is in months when
+      every time is on the same day of the month, or on the month's last day (monthly,
+      quarterly, yearly data), in business days when every time is a Monday to Friday and the
+      weekends are skipped (a step from a Friday to the Monday), else in local days (a change of
+      clocks between two 09:00s is still 1 day); otherwise a step is in time (hours, minutes,
+      seconds, in UTC when tz-aware); the usual step is the median one.
     """
     index = getattr(y, "index", None)
     if index is None or callable(index) or isinstance(y, np.ndarray):  # a list's index is a method
@@ -116,7 +118,7 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     aware = getattr(index, "tz", None) is not None
     try:
         # order, NaT and steps within a day on the instants (UTC: an hour stays an hour across a change of clocks),
-        # the calendar (midnight, day of month, weekday) on the local times (a day stays a day)
+        # the calendar (time of day, day of month, weekday) on the local times (a day stays a day)
         t = np.asarray(index.tz_convert(None) if aware else index)
         local = np.asarray(index.tz_localize(None)) if aware else t
     except (TypeError, ValueError, AttributeError):
@@ -134,15 +136,16 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
         fail(where, name, "increasing times (the rows in time order)", f"{_when(local[i + 1])} at row {i + 1} after "
              f"{_when(local[i])} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
     days = local.astype("datetime64[D]")
-    midnight = (local == days.astype("datetime64[ns]")).all()
+    time_of_day = (local - days.astype("datetime64[ns]")).astype(np.int64)  # ns since local midnight
+    one_time = bool((time_of_day == time_of_day[0]).all())  # every row at one local time of day: calendar steps
     month = days.astype("datetime64[M]")
     day_of_month = (days - month.astype("datetime64[D]")).astype(np.int64)  # 0-based
     month_end = (days + 1).astype("datetime64[M]") != month
-    if midnight and (len(set(day_of_month.tolist())) == 1 or month_end.all()):
+    if one_time and (len(set(day_of_month.tolist())) == 1 or month_end.all()):
         steps, unit = np.diff(month.astype(np.int64)), "month"
-    elif midnight and business_days(days):  # steps counted in business days
+    elif one_time and business_days(days):  # steps counted in business days
         steps, unit = np.busday_count(days[:-1], days[1:]), "business day"
-    elif midnight:  # days (a week: 7), local: 23 or 25 hours apart across a change of clocks
+    elif one_time:  # days (a week: 7), local: 23 or 25 hours apart in UTC across a change of clocks
         steps, unit = np.diff(days.astype(np.int64)), "day"
     else:
         steps, unit = step, ""
