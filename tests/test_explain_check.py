@@ -870,3 +870,34 @@ def test_without_answers_a_tried_answer_shows_nothing_computed_from_a_blank():
     assert f.detail == ("a new error: h_1 = o_1 * tanh(c_1) = ? * tanh(?) = ? (? is an answer left blank) "
                         "(it also uses c_1 unit 1, o_1 unit 1, left blank)"), f.detail
     assert f.own is None and f.exact is not None  # the tried answer's own exact value is still shown
+
+
+def test_without_answers_no_tried_line_shows_a_number_computed_from_a_blank_in_any_exercise():
+    # (helper-173 #1) exercises of seeds 1-12, every answer blank but one (tried, and wrong by 0.5): a formula
+    # line that uses a blank ends in "?". W_hk h_(t-1) mixes every unit of h_(t-1): seed 12's z_i_2 line
+    # printed W_hi h_1 = 3.4 and 3.0, which with the exercise's W_hi = [[-4, -3], [-3, -3]] solve for h_1
+    import copy
+
+    from lstmkit.explain.check import BLANK, withhold_answers
+    from lstmkit.explain.exercise import make
+
+    leaks = []
+    for seed in range(1, 13):
+        exercise, key = make(seed)
+        vals = {(c["step"], c["name"]): c["value"] for c in key["claims"]}
+        for j, claim in enumerate(exercise["claims"]):
+            ex = copy.deepcopy(exercise)
+            v = vals[(claim["step"], claim["name"])]
+            ex["claims"][j]["value"] = ([f"{float(x) + 0.5:.1f}" for x in v] if isinstance(v, list)
+                                        else f"{float(v) + 0.5:.1f}")
+            for f in withhold_answers(check(from_dict(ex)[0])).findings:
+                m = re.match(r"a new error: .*? = ([^ ]+)(?: \(|;|$)", f.detail)
+                if f.verdict != BLANK and f.uses_blank and (not m or m.group(1) != "?"):
+                    leaks.append((seed, f.label, f.detail))
+    assert not leaks, leaks[:3]
+    exercise, key = make(12)
+    for c in exercise["claims"]:
+        if (c["step"], c["name"]) == (2, "z_i"):
+            c["value"] = ["1.0", "5.0"]
+    f = {f.label: f for f in withhold_answers(check(from_dict(exercise)[0])).findings}["z_i_2 unit 1"]
+    assert "W_hi h_1 = -1.3 + ? = ? (? is an answer left blank)" in f.detail, f.detail

@@ -676,6 +676,10 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
         if not full:
             return ""
         gone = {n for n in V if (t, n, u) in hide} | {p for p, q in (("c_prev", "c"), ("h_prev", "h")) if (t - 1, q, u) in hide}
+        if any((t - 1, "h", m) in hide for m in range(len(fw["h_prev"]))):
+            # W_hk h_(t-1) (and W_k·[h_(t-1), x_t]) mixes every unit of h_(t-1): one blank unit makes its value
+            # a blank's, and with the weights given, two such values would solve for the blank h_(t-1)
+            gone |= {n for n in V if n.startswith(("Wh_", "Wxh_"))}
         V = {n: np.nan if n in gone else v for n, v in V.items()}
         fw = dict(fw, h_prev=np.array([np.nan if (t - 1, "h", m) in hide else v for m, v in enumerate(fw["h_prev"])]))
     S = lambda n: symbol(n, t, ex)  # noqa: E731
