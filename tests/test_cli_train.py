@@ -535,6 +535,9 @@ def test_forecast_names_the_lines_of_a_csv_as_a_text_editor_shows_them(tmp_path,
     assert "expected --time-column 'month' to hold times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, " \
            "or numbers; one form throughout, on 2 rows or more), got '2000-7' on line 10. Write every time in one of " \
            "these forms" in error_line(capsys)  # fmt: skip
+    (tmp_path / "one.csv").write_text("month,sales\n2000-01,1\n")  # one row: its form is right, the rows too few
+    assert main(["forecast", str(tmp_path / "one.csv"), *fast, "--time-column", "month"]) == 1
+    assert error_line(capsys).endswith("on 2 rows or more), got 1 row. Give the file 2 rows or more.")
     (tmp_path / "s.csv").write_text("date,sales\n\n\nJan,1\nFeb,2\nMar,3\nApr,4\n")  # named as times, holding none
     assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 0
     assert "column 'date' is not read as times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers; " \

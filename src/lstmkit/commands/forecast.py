@@ -385,10 +385,13 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
         cells = [r[j].strip() for r in rows]
         found = _times(cells) if len(cells) >= 2 else None
         if found is None:
-            got = f"{len(cells)} row" if len(cells) < 2 else _why_not_times(cells, rows)
+            if len(cells) < 2:  # too few rows: no form to change
+                got, fix = f"{len(cells)} row" + ("s" if len(cells) != 1 else ""), "Give the file 2 rows or more."
+            else:
+                got = _why_not_times(cells, rows)
+                fix = "Write every time in one of these forms, or give --time-column none to number the forecast by step."
             raise CommandError(f"{path}: expected --time-column {header[j]!r} to hold times ({TIME_FORMS}; one form "
-                               f"throughout, on 2 rows or more), got {got}. Write every time in one of these forms, "
-                               f"or give --time-column none to number the forecast by step.")  # fmt: skip
+                               f"throughout, on 2 rows or more), got {got}. {fix}")  # fmt: skip
     else:
         j = found = None
         others = [k for k in range(len(header)) if k not in series] if len(rows) >= 2 else []
