@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import re
@@ -679,11 +678,35 @@ def test_a_deflated_bomb_pt_is_refused_from_its_zip_directory(tmp_path, monkeypa
     calls = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a))
     with pytest.raises(lstmkit.io.FileFormatError, match=rf"^load_state_dict_file: expected {re.escape(str(path))} a torch\.save archive of at "
-                                                         rf"most 2147483648 bytes with no decompression bomb, got one whose "
+                                                         rf"most 2147483648 bytes with no decompression bomb, got one where "
                                                          rf"entry '{re.escape(info.filename)}' declares {4 * n} bytes from {info.compress_size} "
                                                          rf"compressed, \d+ times as many: a decompression bomb.*torch\.save"):  # fmt: skip
         load_state_dict_file(path)
     assert calls == []
+
+
+def test_a_pt_whose_deflated_entries_together_are_a_bomb_is_refused_in_words_that_read(tmp_path, monkeypatch):
+    # helper-173 #6: "got one whose its deflated entries declare ...", and the advice chosen by searching the message
+    # for "bomb". 4 deflated entries of 4 MiB zeros, each below BOMB_MIN_BYTES (8 MiB), 16 MiB together
+    import zipfile
+
+    from lstmkit import io as lio
+
+    path = tmp_path / "agg.pt"
+    with zipfile.ZipFile(path, "w") as z:
+        for k in range(4):
+            z.writestr(f"agg/data/{k}", bytes(4 * 2**20), zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path) as z:
+        sizes = [(i.file_size, i.compress_size) for i in z.infolist()]
+    assert all(f < lio.BOMB_MIN_BYTES for f, _ in sizes) and sum(f for f, _ in sizes) > lio.BOMB_MIN_BYTES  # the premise
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load called"))
+    with pytest.raises(lstmkit.io.FileFormatError) as e:
+        load_state_dict_file(path)
+    msg = str(e.value)
+    assert (f"with no decompression bomb, got one where its deflated entries declare {16 * 2**20} bytes from "
+            f"{sum(c for _, c in sizes)} compressed, more than") in msg, msg
+    assert "whose its" not in msg and "state_dict is far smaller" not in msg, msg  # a bomb's own fix, not the size advice
+    assert msg.endswith("save the state_dict again with torch.save)."), msg
 
 
 def test_a_state_dict_file_is_read_without_a_second_copy_of_its_weights(tmp_path):
@@ -719,9 +742,9 @@ def test_a_state_dict_archive_over_the_size_cap_is_refused_in_the_template_sayin
 
     path = tmp_path / "big.pt"
     torch.save(torch.nn.LSTM(3, 4).state_dict(), path)
-    monkeypatch.setattr(pt, "check_zip_sizes", functools.partial(pt.check_zip_sizes, max_bytes=1000))
+    monkeypatch.setattr(pt, "MAX_BYTES", 1000)
     with pytest.raises(lstmkit.io.FileFormatError, match=rf"^load_state_dict_file: expected {re.escape(str(path))} a torch\.save archive of at most "
-                                                         r"\d+ bytes with no decompression bomb, got one whose entries add up to more than 1000 bytes\. "
+                                                         r"1000 bytes with no decompression bomb, got one where entries add up to more than 1000 bytes\. "
                                                          r"An LSTM's state_dict is far smaller: save the LSTM's own state_dict \(lstm\.state_dict\(\)\), "
                                                          r"not the whole model's\.$"):  # fmt: skip
         pt.load_state_dict_file(path)
