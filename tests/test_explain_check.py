@@ -819,7 +819,7 @@ def test_cli_check_without_answers_withholds_a_blanks_value_in_a_tried_answers_f
     assert main(["check", str(ex), "-f", "json"]) == 1
     found = {f["label"]: f for f in json.loads(capsys.readouterr().out)[0]["findings"]}
     why = found["c_1 unit 1"]["detail"]
-    assert found["c_1 unit 1"]["verdict"] == "new error"
+    assert found["c_1 unit 1"]["verdict"] == "uses a blank"  # computed from blanks: not judged against their values
     assert "c_1 = f_1 * c_0 + i_1 * c̃_1 = ? * 0.0 + ? * ? = ? (? is an answer left blank)" in why, why
     # none of the blanks' numbers of unit 1 (f_1, i_1, c̃_1, at the exercise's 1 decimal) nor c_1's own
     for name in ("f", "i", "g"):
@@ -867,8 +867,8 @@ def test_without_answers_a_tried_answer_shows_nothing_computed_from_a_blank():
     full = {f.label: f for f in rep.findings}["h_1 unit 1"]
     assert "0.5 is o_1 * c_1 = 0.7 * 0.7" in full.detail and full.own is not None  # --answers: all of it
     f = {f.label: f for f in withhold_answers(rep).findings}["h_1 unit 1"]
-    assert f.detail == ("a new error: h_1 = o_1 * tanh(c_1) = ? * tanh(?) = ? (? is an answer left blank) "
-                        "(it also uses c_1 unit 1, o_1 unit 1, left blank)"), f.detail
+    assert f.detail == ("not the exact value nor the by-hand one, and it depends on c_1 unit 1, o_1 unit 1, left blank: "
+                        "h_1 = o_1 * tanh(c_1) = ? * tanh(?) = ? (? is an answer left blank)"), f.detail
     assert f.own is None and f.exact is not None  # the tried answer's own exact value is still shown
 
 
@@ -891,7 +891,7 @@ def test_without_answers_no_tried_line_shows_a_number_computed_from_a_blank_in_a
             ex["claims"][j]["value"] = ([f"{float(x) + 0.5:.1f}" for x in v] if isinstance(v, list)
                                         else f"{float(v) + 0.5:.1f}")
             for f in withhold_answers(check(from_dict(ex)[0])).findings:
-                m = re.match(r"a new error: .*? = ([^ ]+)(?: \(|;|$)", f.detail)
+                m = re.search(r": [^:]*? = ([^ ]+) \(\? is an answer left blank\)$", f.detail)
                 if f.verdict != BLANK and f.uses_blank and (not m or m.group(1) != "?"):
                     leaks.append((seed, f.label, f.detail))
     assert not leaks, leaks[:3]
@@ -901,3 +901,21 @@ def test_without_answers_no_tried_line_shows_a_number_computed_from_a_blank_in_a
             c["value"] = ["1.0", "5.0"]
     f = {f.label: f for f in withhold_answers(check(from_dict(exercise)[0])).findings}["z_i_2 unit 1"]
     assert "W_hi h_1 = -1.3 + ? = ? (? is an answer left blank)" in f.detail, f.detail
+
+
+@pytest.mark.parametrize("h", ["0.5", "0.45", "0.6", "0.3"])
+def test_a_wrong_claim_computed_from_a_blank_is_judged_without_the_blanks_value(h):
+    # (helper-173 #4) SLIPS with o_1 blank, c_1 = 0.7 right and h_1 wrong (by hand σ(1) * tanh(0.7) = 0.7 * 0.6
+    # = 0.4, exact 0.428): the author does not know o_1, so h_1 cannot "follow from the wrong o_1" (0.5 and 0.45
+    # did, from the key's o_1 = 0.73) nor be a new error (0.6, 0.3 were): one verdict for all four, naming the
+    # blank, with or without --answers
+    from lstmkit.explain.check import AFTER_BLANK, withhold_answers
+
+    claims = [{"step": 1, "name": "o", "value": "?"}, {"step": 1, "name": "c", "value": "0.7"},
+              {"step": 1, "name": "h", "value": h}]
+    rep = check(from_dict({"weights": SLIPS[0], "inputs": SLIPS[1], "claims": claims})[0])
+    for r in (rep, withhold_answers(rep)):
+        f = {f.label: f for f in r.findings}["h_1 unit 1"]
+        assert f.verdict == AFTER_BLANK and f.failing, (h, f.verdict)
+        assert "depends on o_1 unit 1, left blank" in f.detail and "wrong o_1" not in f.detail, f.detail
+    assert not rep.ok and "1 wrong value computed from a blank" in rep.summary()

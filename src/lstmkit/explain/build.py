@@ -266,11 +266,11 @@ def _claim_notes(ex: WorkedExample, fw: ForwardTrace) -> dict[int, list[tuple[ob
     [0.4, 0.0]; from its own parameters it is [1.0, 0.1]"."""
     if not any(c.step is not None and c.answered for c in ex.claims):
         return {}
-    from .check import CONFLICT, FOLLOWS, NEW, RANGE, _normalize, check, symbol
+    from .check import AFTER_BLANK, CONFLICT, FOLLOWS, NEW, RANGE, _normalize, check, symbol
 
     bad: dict[tuple, dict[int, object]] = {}  # (place, step, quantity) -> unit -> its failing finding
     for f in check(ex).findings:
-        if f.verdict in (NEW, FOLLOWS, RANGE, CONFLICT):
+        if f.verdict in (NEW, FOLLOWS, RANGE, CONFLICT, AFTER_BLANK):
             bad.setdefault((f.where, f.step, f.name), {})[f.unit] = f
     out: dict[int, list[tuple[object, str, str]]] = {}
     for c in ex.claims:

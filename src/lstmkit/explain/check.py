@@ -32,7 +32,9 @@ either point value above, or, where one of those numbers is wrong, when its own 
 claimed + tol] overlaps the range those numbers allow. A wrong claim *follows from an earlier wrong value* when it agrees with what the author's
 own earlier numbers give and those include a wrong claim (the nearest: a right claim in between
 cuts the chain); an exercise's answer right only at the fewer decimals it is written with than the
-exercise asks for is written with *too few decimals*; else it is a *new error*. A new error's why
+exercise asks for is written with *too few decimals*; a wrong claim computed from an answer left
+blank *uses a blank* (:func:`_after_blank`: its author does not know the blank's value, so it is
+neither judged against it nor called a new error); else it is a *new error*. A new error's why
 is its line (:func:`_formula`: one unit of it, in explain's symbols and the example's weight names,
 with the author's own numbers, at the claim's precision; none where a part of it is unknown or the
 cell is a variant) and, where the number is what a common slip gives and not the right value, that
@@ -91,7 +93,8 @@ ORDER = {n: i for i, n in enumerate(DEPS)}
 OK, OK_HAND, UNCHECKED = "ok", "ok by hand", "not checkable"
 NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK = "new error", "follows", "conflict", "impossible", "shape", "not answered"
 SHORT = "too few decimals"  # an exercise's answer right at the decimals it is written with, fewer than asked
-FAILING = (NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK, SHORT)
+AFTER_BLANK = "uses a blank"  # wrong, and computed from an answer left blank: neither a new error nor one that follows
+FAILING = (NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK, SHORT, AFTER_BLANK)
 
 
 def ranges(ex: WorkedExample) -> dict[str, tuple[float, float, str]]:
@@ -166,6 +169,7 @@ class CheckReport:
             parts[-1] += f" ({self.count(OK_HAND)} only by hand-rounding)"
         for v, one, many in ((NEW, "new error", "new errors"), (FOLLOWS, *2 * ("following from an earlier wrong value",)),
                              (SHORT, *2 * ("written with too few decimals",)),
+                             (AFTER_BLANK, "wrong value computed from a blank", "wrong values computed from blanks"),
                              (CONFLICT, "conflict between two places", "conflicts between two places"),
                              (RANGE, "impossible value", "impossible values"), (SHAPE, "wrong size", "wrong sizes"),
                              (BLANK, *2 * ("not answered",)), (UNCHECKED, *2 * ("not checkable",))):
@@ -558,6 +562,9 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     culprits = _culprits(ex, t, name, u, wrong, accepted, exact, shape)
     left_blank = {lbl for key, lbl in wrong.items() if key in blanks}  # culprits that are answers left "?"
     uses_blank = f.uses_blank = any(x in left_blank for x in culprits)
+    if uses_blank:  # neither right nor right by hand, and computed from a blank, whose value the author does not know
+        return _after_blank(ex, c, k, t, name, u, d, own, claimed, (e, hv, ov, oxv), label, culprits, left_blank, wrong,
+                            blanks, f)
     if not agrees_own and culprits and span is not None and span[0] - tol(d) <= claimed <= span[1] + tol(d):
         # after a wrong value only: the written numbers, each anything its digits allow, give a range that the
         # claim's own overlaps, so it may follow from the wrong one. Never a reason to call a claim right: earlier
@@ -583,8 +590,6 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     elif np.isnan(e):
         f.verdict = NEW
         f.detail = f"disagrees with the example's own numbers, which give {_fmt(ov, d)}"
-        if uses_blank:
-            f.blind = "disagrees with the example's own numbers (which use an answer left blank)"
     else:
         f.verdict = NEW
         line = _formula(ex, own, t, name, u, d)  # the line explain prints, from the author's own numbers
@@ -597,15 +602,43 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
         slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), (e, hv, ov, oxv))
         if slip:
             f.detail += f"; {slip}"
-        gone = [x for x in culprits if x in left_blank]
-        wrong_ones = [x for x in culprits if x not in left_blank]
-        rest = (" (it also uses the wrong " + ", ".join(wrong_ones) + ")" if wrong_ones else "") + (
-            " (it also uses " + ", ".join(gone) + ", left blank)" if gone else "")
+        rest = " (it also uses the wrong " + ", ".join(culprits) + ")" if culprits else ""  # none left blank (above)
         f.detail += rest
-        if uses_blank:  # the slip and the "own numbers" clause come from a blank's value: without --answers, only the line
-            f.blind = (f.blind or "a new error" + (f": {line}" if line else "")) + rest
-        elif f.blind:
+        if f.blind:
             f.blind += (f"; {slip}" if slip else "") + rest
+    return f
+
+
+def _after_blank(ex, c, k, t, name, u, d, own, claimed, right, label, culprits, left_blank, wrong, blanks, f) -> Finding:
+    """The verdict on a claim that is neither right nor right by hand and is computed from an answer
+    left blank (one of its ``culprits`` is in ``left_blank``): AFTER_BLANK, or "too few decimals". The
+    author does not know the blank's value, so the claim is not judged against it: neither a new error
+    nor one that follows (from the author's own numbers, which would take the blank's value from the
+    key); the verdict depends on the claim, the exact and the by-hand value alone. The detail names
+    the blanks ("depends on o_1 unit 1, left blank") and any wrong value among the culprits; with
+    --answers it adds the line from the author's own numbers, the key's for the blanks, and the slip
+    they show (``right``: exact, by hand, from the author's numbers, the same unrounded, as for
+    :func:`_slip`), and without (``blind``) only the line, each blank's value and what follows from it
+    as "?"."""
+    e, hv = right[:2]
+    wrong[(t, name, u)] = label
+    short = _too_few_decimals(c, k, claimed, e, hv)
+    if short:
+        f.verdict, f.detail = SHORT, short
+        return f
+    gone = [x for x in culprits if x in left_blank]
+    wrong_ones = [x for x in culprits if x not in left_blank]
+    f.verdict = AFTER_BLANK
+    f.detail = ("not the exact value nor the by-hand one, and it depends on " + ", ".join(gone) + ", left blank"
+                + ("; it also uses the wrong " + ", ".join(wrong_ones) if wrong_ones else ""))
+    line = _formula(ex, own, t, name, u, d)
+    blind = _formula(ex, own, t, name, u, d, blanks) if line else ""
+    f.blind = f.detail + (f": {blind} (? is an answer left blank)" if blind else "")
+    if line:
+        f.detail += f"; with the blanks' answers: {line}"
+    slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), right)
+    if slip:
+        f.detail += f"; {slip}"
     return f
 
 
