@@ -10,6 +10,7 @@ import lstmkit
 from lstmkit.cli import main
 
 FORMATS = ".npz, .pt, .pth, .keras, .weights.h5, .h5, .onnx"
+ONE = "which name one file (a link, or names differing only in case on macOS and Windows). Give OUT another name."
 
 
 @pytest.mark.parametrize(
@@ -22,8 +23,8 @@ FORMATS = ".npz, .pt, .pth, .keras, .weights.h5, .h5, .onnx"
         (["m.npz", "m.xyz"], f"convert: expected OUT to end in one of {FORMATS}, got 'm.xyz'."),
         (["m.npz", "m"], f"convert: expected OUT to end in one of {FORMATS}, got 'm'."),
         # OUT the very file IN names, however spelled (it exited 1)
-        (["m.npz", "m.npz"], "convert: expected OUT other than IN, got 'm.npz' for both (the input would be overwritten)."),
-        (["m.npz", "./sub/../m.npz"], "convert: expected OUT other than IN, got './sub/../m.npz' for both (the input would be overwritten)."),
+        (["m.npz", "m.npz"], "convert: expected OUT other than IN (the input would be overwritten), got OUT 'm.npz' and IN 'm.npz', " + ONE),
+        (["m.npz", "./sub/../m.npz"], "convert: expected OUT other than IN (the input would be overwritten), got OUT './sub/../m.npz' and IN 'm.npz', " + ONE),
         # --torch-names names the keys of a written .pt only (it exited 1)
         (["m.npz", "m.onnx", "--torch-names", "lstm,fc"], "convert: expected --torch-names with a .pt/.pth OUT, got 'm.onnx'."),
         (["m.pt", "m.npz", "--torch-names", "lstm,fc"], "convert: expected --torch-names with a .pt/.pth OUT, got 'm.npz'."),

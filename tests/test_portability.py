@@ -100,13 +100,15 @@ def test_exercise_key_naming_the_out_file_by_a_hard_link_is_refused(tmp_path, mo
     os.link(tmp_path / "ex.toml", tmp_path / "alias.toml")
     assert main(["exercise", "--seed", "7", "--out", "ex.toml", "--key", "alias.toml"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("lstmkit: error: exercise: expected --key a different file from --out, got alias.toml for both"), err
+    assert err == ("lstmkit: error: exercise: expected --key a different file from --out, got --out ex.toml and --key alias.toml, "
+                   "which name one file (a link, or names differing only in case on macOS and Windows). Give --key another name.\n"), err
     assert (tmp_path / "ex.toml").read_text() == "old\n"
 
 
 def test_exercise_key_differing_in_case_on_a_case_insensitive_file_system(tmp_path, monkeypatch, capsys):
     # macOS' APFS folds case, simulated: each write, and samefile's lookups, go to the case-folded name.
-    # The key was written over the exercise (exit 0, one file holding the answers)
+    # The key was written over the exercise (exit 0, one file holding the answers); then the exercise was written
+    # before the refusal (exit 2 with ex.toml left): names equal but for case in one folder are refused first, on any OS
     from pathlib import Path
 
     import lstmkit.io as lio
@@ -121,9 +123,17 @@ def test_exercise_key_differing_in_case_on_a_case_insensitive_file_system(tmp_pa
     monkeypatch.setattr(os.path, "samefile", lambda a, b: real_samefile(fold(a), fold(b)))
     monkeypatch.chdir(tmp_path)
     assert main(["exercise", "--seed", "7", "--out", "ex.toml", "--key", "EX.toml"]) == 2
-    assert "expected --key a different file from --out, got EX.toml for both" in capsys.readouterr().err
-    assert os.listdir(tmp_path) == ["ex.toml"]
-    assert "answer key" not in (tmp_path / "ex.toml").read_text()[:400].lower()
+    assert "expected --key a different file from --out, got --out ex.toml and --key EX.toml, which name one file" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []  # nothing written
+    # the same on a case-sensitive file system (no simulation), and a folder named differently is one folder too
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    assert main(["exercise", "--seed", "7", "--out", "sub/Ex.toml", "--key", "sub/../sub/eX.TOML"]) == 2
+    capsys.readouterr()
+    assert os.listdir(tmp_path / "sub") == []
+    assert main(["exercise", "--seed", "7", "--out", "sub/ex.toml", "--key", "ex.toml"]) == 0  # another folder: two files
+    assert sorted(os.listdir(tmp_path / "sub")) == ["ex.toml"] and (tmp_path / "ex.toml").exists()
 
 
 def test_convert_out_naming_in_by_a_hard_link_is_refused(tmp_path, monkeypatch, capsys):
@@ -133,8 +143,11 @@ def test_convert_out_naming_in_by_a_hard_link_is_refused(tmp_path, monkeypatch, 
     (tmp_path / "m.npz").write_bytes(b"PK\x03\x04 truncated")
     os.link(tmp_path / "m.npz", tmp_path / "alias.npz")
     assert main(["convert", "m.npz", "alias.npz"]) == 2
-    assert capsys.readouterr().err == ("lstmkit: error: convert: expected OUT other than IN, got 'alias.npz' for both "
-                                       "(the input would be overwritten).\n")  # fmt: skip
+    assert capsys.readouterr().err == ("lstmkit: error: convert: expected OUT other than IN (the input would be overwritten), "
+                                       "got OUT 'alias.npz' and IN 'm.npz', which name one file (a link, or names differing only "
+                                       "in case on macOS and Windows). Give OUT another name.\n")  # fmt: skip
+    assert main(["convert", "m.npz", "M.NPZ"]) == 2  # not there yet: one file on macOS and Windows
+    assert "got OUT 'M.NPZ' and IN 'm.npz', which name one file" in capsys.readouterr().err
     assert (tmp_path / "m.npz").read_bytes() == b"PK\x03\x04 truncated"
 
 

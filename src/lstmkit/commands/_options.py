@@ -172,12 +172,21 @@ def output_problem(path: str, folder: bool = False) -> str | None:
     return None
 
 
+#: why two paths :func:`same_file` finds one file are one, for the refusal's message
+ONE_FILE = "which name one file (a link, or names differing only in case on macOS and Windows)"
+
+
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    """True when the paths ``a`` and ``b`` name one file: equal once resolved and case-normalised
-    (``os.path.normcase``, which folds case on Windows), or, where both exist, ``os.path.samefile`` (a
-    hard link, a symlink, or a case-insensitive file system such as macOS' APFS: ``ex.toml`` and ``EX.toml``)."""
+    """True when the paths ``a`` and ``b`` may name one file, told before either is written: equal
+    once resolved and case-normalised (``os.path.normcase``), or in one folder with names equal
+    after ``str.casefold()`` on every OS (``ex.toml`` and ``EX.toml`` are one file on macOS' APFS
+    and Windows' NTFS, not yet there to compare), or, where both exist, ``os.path.samefile`` (a hard
+    link, a symlink, or another case-insensitive file system)."""
     ra, rb = os.path.realpath(a), os.path.realpath(b)
     if os.path.normcase(ra) == os.path.normcase(rb):
+        return True
+    (da, na), (db, nb) = os.path.split(ra), os.path.split(rb)
+    if os.path.normcase(da) == os.path.normcase(db) and na.casefold() == nb.casefold():
         return True
     try:
         return os.path.samefile(ra, rb)

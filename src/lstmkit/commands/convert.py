@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .._checks import printable
-from ._options import same_file
+from ._options import ONE_FILE, same_file
 
 HELP = "convert an LSTM (and its read-out) between lstmkit .npz, PyTorch .pt, Keras .keras/.weights.h5 and ONNX .onnx"
 EXAMPLE = ("lstmkit convert model.pt model.onnx --batch-first   # model.pt: PyTorch's torch.save(lstm.state_dict(), "
@@ -281,8 +281,9 @@ def run(args: argparse.Namespace) -> int:
     # read, OUT in a format not written, OUT the very file IN names, --torch-names for another file than a .pt
     fmt_in = file_format(args.input, "IN")
     fmt_out = file_format(args.output, "OUT")
-    if same_file(args.output, args.input):  # also a hard link, or another case on macOS/Windows
-        raise UsageError(f"convert: expected OUT other than IN, got {args.output!r} for both (the input would be overwritten).")
+    if same_file(args.output, args.input):  # also a link, or another case (one file on macOS/Windows)
+        raise UsageError(f"convert: expected OUT other than IN (the input would be overwritten), got OUT {args.output!r} and "
+                         f"IN {args.input!r}, {ONE_FILE}. Give OUT another name.")  # fmt: skip
     if args.torch_names and fmt_out != "pytorch":
         raise UsageError(f"convert: expected --torch-names with a .pt/.pth OUT, got {args.output!r}.")
     module, readout, extra, title, notes, lengths = read(args.input, fmt_in, args)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._options import add_check, integer, name_options, same_file
+from ._options import ONE_FILE, add_check, integer, name_options, same_file
 
 HELP = "generate a worked LSTM exercise to fill in (and its answer key); grade it with 'lstmkit check'"
 EXAMPLE = "lstmkit exercise --seed 7 --out ex7.toml    # writes ex7.toml and ex7.key.toml"
@@ -83,13 +83,10 @@ def run(args: argparse.Namespace) -> int:
                          grad=grad, loss=args.loss)
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out.with_name(out.stem + ".key" + (out.suffix or ".toml"))
-    same = UsageError(f"exercise: expected --key a different file from --out, got {key_path} for both "
-                      f"(names that differ only in case are one file on macOS and Windows). Give --key another name.")
-    if same_file(key_path, out):
-        raise same
+    if same_file(key_path, out):  # before anything is written
+        raise UsageError(f"exercise: expected --key a different file from --out, got --out {out} and --key {key_path}, "
+                         f"{ONE_FILE}. Give --key another name.")  # fmt: skip
     for path, doc, key_of in ((out, exercise, None), (key_path, key, out.name)):
-        if key_of is not None and same_file(key_path, out):  # out written: a case-insensitive name found now
-            raise same
         data = dumps(doc, path.name, key_of).encode("utf-8")
         atomic_write_bytes(path, lambda f, data=data: f.write(data))
     n = sum(np.size(c["value"]) for c in exercise["claims"])
