@@ -681,3 +681,16 @@ def test_memory_form_names_the_states_as_its_text_and_gives_percentages(s2):
     assert f"{100 / (1 + np.exp(-3.0)):.1f}" == "95.3"
     # by hand at 1 decimal (seed 002's negatively related example): f(1.0) = σ(1) = 0.731 -> 0.7 = 70%
     assert re.search(r"= 0\.7\n +?= 70%\n", explain(s2[1], "text", form="memory", decimals=1, width=100))
+
+
+def test_memory_form_percentage_is_not_a_tex_comment(s2):
+    # (helper-173 #3) 95.3% (100 σ(3), from NumPy: 95.257...) in LaTeX and in Markdown's $$ math: a bare % starts a
+    # comment in LaTeX, KaTeX and MathJax, so the line typeset as "= 0.953 = 95.3"
+    import numpy as np
+
+    pct = f"{100 / (1 + np.exp(-3.0)):.1f}"
+    assert pct == "95.3"
+    for fmt in ("latex", "md"):
+        out = explain(s2[0], fmt, form="memory", width=100)
+        assert f"{pct}\\%" in out, fmt
+        assert not re.search(r"(?<!\\)%", out.replace(r"\%", "")), fmt  # no % left bare anywhere

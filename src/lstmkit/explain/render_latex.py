@@ -46,15 +46,16 @@ def math_tex(node) -> str:
             words, _, num = node.index.rpartition(" ")
             base += "[" + (r"\text{" + tex_escape(words) + " }" if words else "") + num + "]"
         return base
-    if isinstance(node, Num):
-        return node.text if node.text != "?" else r"\,?\,"
+    if isinstance(node, Num):  # 95.3%: % starts a comment in LaTeX (and in KaTeX/MathJax), \%
+        return node.text.replace("%", r"\%") if node.text != "?" else r"\,?\,"
     if isinstance(node, Op):
         return _OPS.get(node.text, r"\text{" + tex_escape(node.text) + "}")
     if isinstance(node, Vec):
-        items = [i if i != "?" else "?" for i in node.items]
+        items = [i.replace("%", r"\%") for i in node.items]
         return "[" + ", ".join(items) + "]" + (r"^\top" if node.column else "")
     if isinstance(node, Mat):
-        return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in node.rows) + r"\end{bmatrix}"
+        rows = (" & ".join(e.replace("%", r"\%") for e in r) for r in node.rows)
+        return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
     if isinstance(node, Call):
         fn = _FN.get(node.fn) or r"\operatorname{" + node.fn.replace("_", r"\_") + "}"  # clip, mean, hard_sigmoid
         return (fn if node.fn else "") + r"\left(" + math_tex(node.arg) + r"\right)"
