@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_text import PATTERN, _interrupt_backward_at
+from interrupts import backward_raising
+from test_text import PATTERN
 
 from lstmkit.cli import Exit, main
 from lstmkit.text import TextGenerator
@@ -28,7 +29,7 @@ def argv(text, out, *more):
 def test_an_interrupted_generate_resumes_from_its_checkpoint_to_an_uninterrupted_run_s_model(text, tmp_path, monkeypatch, capsys):
     # the model was saved only once fit returned: Ctrl-C lost the whole training, and there was no --checkpoint
     ck = tmp_path / "ck.npz"
-    _interrupt_backward_at(monkeypatch, 7)  # epoch 3's first update
+    backward_raising(monkeypatch, 7)  # epoch 3's first update
     assert main(argv(text, tmp_path / "a.npz", "--checkpoint", str(ck))) == Exit.INTERRUPTED
     monkeypatch.undo()
     assert capsys.readouterr().err.splitlines()[-1] == (
@@ -46,7 +47,7 @@ def test_an_interrupted_generate_resumes_from_its_checkpoint_to_an_uninterrupted
     for k, v in b.model_.state_dict().items():
         assert np.array_equal(a.model_.state_dict()[k], v), k
     # without --checkpoint: nothing is left, said with how to have it next time
-    _interrupt_backward_at(monkeypatch, 2)
+    backward_raising(monkeypatch, 2)
     assert main(argv(text, tmp_path / "c.npz")) == Exit.INTERRUPTED
     assert capsys.readouterr().err.splitlines()[-1] == (
         "lstmkit: interrupted: nothing saved; with --checkpoint PATH a checkpoint is written after every epoch, and the "

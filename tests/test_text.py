@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from interrupts import backward_raising
 from lstmkit.datasets import stdlib_text
 from lstmkit.estimators import NotFittedError
 from lstmkit.io import FileFormatError
@@ -293,35 +294,6 @@ def test_a_model_file_with_a_bad_seq_len_is_refused_at_load_as_fit_refuses_it(tm
         check_hyper_parameters(TextGenerator(seq_len=seq_len), "TextGenerator")
 
 
-def _interrupt_backward_at(monkeypatch, at):
-    """Every kernel module's lstm_backward (the reference's and the compiled ones) raises Ctrl-C's
-    KeyboardInterrupt at its at-th call, as numba gives it from inside a kernel: a SystemError with
-    the interrupt in its context (which the LSTM turns back into the interrupt), as test_training's
-    Ctrl-C tests do."""
-    import lstmkit.backends as backends
-    import lstmkit.kernels as kernels
-
-    calls = []
-
-    def interrupted():
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
-
-    def wrap(lstm_backward):
-        def raising(*args):
-            calls.append(1)
-            if len(calls) == at:
-                interrupted()
-            return lstm_backward(*args)
-
-        return raising
-
-    for module in {kernels, backends.select("auto")}:
-        monkeypatch.setattr(module, "lstm_backward", wrap(module.lstm_backward))
-
-
 def test_an_interrupted_fit_resumes_from_its_checkpoint_to_the_uninterrupted_fit_s_model(tmp_path, monkeypatch):
     # fit took no checkpoint: a long training interrupted (Ctrl-C) was lost whole. 4 streams of 25 characters in
     # chunks of 10 (10, 10, 5): 3 updates an epoch, one backward kernel call each; the 7th, epoch 3's first, is
@@ -331,7 +303,7 @@ def test_an_interrupted_fit_resumes_from_its_checkpoint_to_the_uninterrupted_fit
     text = PATTERN[:101]
     params = dict(hidden_size=8, seq_len=10, batch_size=4, epochs=4, learning_rate=0.05, seed=0)
     ck = tmp_path / "ck.npz"
-    _interrupt_backward_at(monkeypatch, 7)
+    backward_raising(monkeypatch, 7)
     g = TextGenerator(**params)
     with pytest.raises(KeyboardInterrupt):
         g.fit(text, checkpoint=ck)

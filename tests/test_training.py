@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import lstmkit
+from interrupts import backward_raising
 from lstmkit.checkpoint import data_fingerprint
 from lstmkit.datasets import counting_task
 from lstmkit.models import SequenceModel
@@ -790,40 +791,16 @@ def test_ctrl_c_inside_a_compiled_kernel_comes_out_of_fit_as_keyboard_interrupt(
     # numba turns a KeyboardInterrupt raised while a kernel runs into SystemError("CPUDispatcher(...) returned a
     # result with an exception set"), the interrupt in its context: `except KeyboardInterrupt` missed it. Raised
     # here by the kernels the LSTM calls (the real ones, wrapped), where a compiled kernel raises it
-    import lstmkit.backends as backends
-    import lstmkit.kernels as kernels
     from lstmkit.checkpoint import read_checkpoint
 
     X, Y = counting_task(16, 4, seed=6)
-    modules = {kernels, backends.select("auto")}  # the reference kernels, and the compiled ones where numba runs
-
-    def backward_raising(error, at):  # every kernel module's lstm_backward raises error() at the at-th call
-        calls = []
-
-        def wrap(lstm_backward):
-            def raising(*args):
-                calls.append(1)
-                if len(calls) == at:
-                    error()
-                return lstm_backward(*args)
-
-            return raising
-
-        for module in modules:
-            monkeypatch.setattr(module, "lstm_backward", wrap(module.lstm_backward))
-
-    def interrupted():
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            raise SystemError("CPUDispatcher(<function _backward>) returned a result with an exception set")
 
     def bug():
         raise SystemError("a bug, not an interrupt")
 
     for layers in (1, 2):  # backward's shortcut to the kernels (one plain layer) and the general path
         # the third epoch's first batch (2 batches an epoch, a kernel call per layer) is interrupted
-        backward_raising(interrupted, 4 * layers + 1)
+        backward_raising(monkeypatch, 4 * layers + 1)
         ck = tmp_path / f"ck{layers}.npz"
         with pytest.raises(KeyboardInterrupt) as info:
             Trainer(SequenceModel(2, 2, 3, num_layers=layers, dtype=np.float64, seed=0), batch_size=8, seed=0).fit(
@@ -845,7 +822,7 @@ def test_ctrl_c_inside_a_compiled_kernel_comes_out_of_fit_as_keyboard_interrupt(
     with pytest.raises(KeyboardInterrupt):
         Trainer(SequenceModel(2, 2, 3, seed=0), seed=0, callbacks=[stop]).fit(X, Y, epochs=2)
     # any other SystemError from a kernel is a bug, kept as it is
-    backward_raising(bug, 1)
+    backward_raising(monkeypatch, 1, bug)
     with pytest.raises(SystemError, match="a bug"):
         Trainer(SequenceModel(2, 2, 3, seed=0), seed=0).fit(X, Y, epochs=1)
 
