@@ -79,6 +79,23 @@ def test_windows_closed_pipe_einval_is_a_reader_gone(tmp_path, monkeypatch, caps
     assert capsys.readouterr().err == ""
 
 
+def test_windows_einval_not_from_writing_stdout_stays_an_error(tmp_path, monkeypatch, capsys):
+    # helper-174 #5: any OSError(EINVAL) without a file name reaching main() on win32 exited 141 with nothing said
+    # (datetime.fromtimestamp(-1) raises one there); only a write or flush to stdout is a reader gone
+    import lstmkit.commands.predict as predict
+    from lstmkit.cli import main
+
+    def run(args):
+        print("a line", flush=True)  # stdout is fine
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(predict, "run", run)
+    assert main(["predict", "m.npz", "x.npz"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "a line\n" and err == "lstmkit: error: [Errno 22] Invalid argument\n", err
+
+
 def test_einval_naming_a_file_stays_an_error_on_windows(monkeypatch):
     # an EINVAL with a file name (Windows: an invalid name such as 'a?.csv') is about that file, not a pipe
     from lstmkit.cli import _reader_gone

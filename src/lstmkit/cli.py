@@ -14,7 +14,7 @@ matplotlib too). An optional package missing is one line too, with the pip line 
 When the reader of stdout goes away (``lstmkit ... | head``), a command whose only output is stdout
 stops at once, quietly (:attr:`Exit.BROKEN_PIPE`); one that writes a file (``train``, ``predict
 --out``, ...) carries on to write it, its printing going nowhere, and exits as it would have
-(:class:`_SideOutput`).
+(:class:`_Stdout`).
 
 A standard output whose encoding cannot hold what a command writes (``PYTHONIOENCODING=ascii``,
 ``latin-1``, Windows' ``cp1252`` when redirected to a file) writes each character it cannot encode
@@ -136,23 +136,24 @@ def _reader_gone(exc: BaseException) -> bool:
     return sys.platform == "win32" and isinstance(exc, OSError) and exc.errno == errno.EINVAL and not exc.filename
 
 
-class _SideOutput:
-    """``sys.stdout`` while a command that writes a file runs (``train``, ``predict --out``, ...): what
-    it prints is said beside its product, so when the reader goes away (``lstmkit train ... --verbose 2
-    | head``), the rest goes nowhere and the command carries on to write its files. (A BrokenPipeError
-    in a progress line ended the training: no model, the checkpoint an epoch old.)"""
+class _Stdout:
+    """``sys.stdout`` while a command runs, the one place a write to stdout meets a reader gone away
+    (:func:`_reader_gone`): a closed pipe's Windows EINVAL becomes the BrokenPipeError it is, from a
+    write or flush to stdout alone (an EINVAL from elsewhere stays an error). Where stdout is the
+    command's product (``predict``'s table, ``explain``), that ends the command: exit 141, quietly.
+    Where it is said ``beside`` a product (``train``, ``predict --out``, ...), the rest goes nowhere
+    and the command carries on to write its files (``lstmkit train ... --verbose 2 | head``: a
+    BrokenPipeError in a progress line ended the training, no model, the checkpoint an epoch old)."""
 
-    def __init__(self, stream) -> None:
-        self.stream, self.gone = stream, False
+    def __init__(self, stream, beside: bool) -> None:
+        self.stream, self.beside, self.gone = stream, beside, False
 
     def write(self, text: str) -> int:
         if not self.gone:
             try:
                 self.stream.write(text)
             except OSError as exc:
-                if not _reader_gone(exc):
-                    raise
-                self._reader_gone()
+                self._closed(exc)
         return len(text)
 
     def flush(self) -> None:
@@ -160,12 +161,16 @@ class _SideOutput:
             try:
                 self.stream.flush()
             except OSError as exc:
-                if not _reader_gone(exc):
-                    raise
-                self._reader_gone()
+                self._closed(exc)
 
-    def _reader_gone(self) -> None:
-        self.gone = True
+    def _closed(self, exc: OSError) -> None:
+        """Re-raise ``exc`` unless it says the reader has gone: then go on writing nowhere (beside a
+        product), or raise it as a BrokenPipeError (stdout the product)."""
+        if not _reader_gone(exc):
+            raise exc
+        self.gone = True  # nothing more is written (nor flushed) to it
+        if not self.beside:
+            raise exc if isinstance(exc, BrokenPipeError) else BrokenPipeError(errno.EPIPE, "Broken pipe") from exc
         _to_devnull(self.stream)
 
     def __getattr__(self, name: str):  # isatty, fileno, encoding, ...: the stream's own
@@ -204,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             check(args)
         outputs = OUTPUTS.get(args.command, {})
         check_outputs(args.command, args, outputs)
-        if any(getattr(args, dest, None) is not None for dest in outputs):  # a file to write: its product
-            sys.stdout = _SideOutput(stdout)
+        # stdout said beside a file to write (its product), or the product itself
+        sys.stdout = _Stdout(stdout, beside=any(getattr(args, dest, None) is not None for dest in outputs))
         code = int(args._run(args) or 0)
         sys.stdout.flush()  # here, not at the interpreter's exit: a reader gone is told below
         return code
@@ -235,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
               f"--traceback shows where.", file=sys.stderr)  # fmt: skip
         return Exit.ERROR
     except (CommandError, ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:  # a UsageError too
-        if isinstance(exc, OSError) and _reader_gone(exc):
+        if isinstance(exc, BrokenPipeError):  # _Stdout's: a Windows EINVAL from writing stdout is one too
             # the reader of stdout has gone (`| head`) and stdout was the product: stop quietly, like other tools
             _to_devnull(stdout)
             return Exit.BROKEN_PIPE
@@ -250,8 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         # a command may give an error its own code, exc.exit_code (check: a file it cannot read, 2)
         return getattr(exc, "exit_code", None) or (Exit.USAGE if isinstance(exc, UsageError) else Exit.ERROR)
     finally:
-        if sys.stdout is not stdout:  # a file's command, ended by an error too: what it holds goes now, or nowhere
-            sys.stdout.flush()
+        if sys.stdout is not stdout:  # a command ended by an error too: what it holds goes now, or nowhere
+            try:
+                sys.stdout.flush()
+            except OSError:  # the error being told is the one that ended it (a success has flushed above)
+                pass
             sys.stdout = stdout
         warnings.showwarning = show_before
         set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
