@@ -218,3 +218,10 @@ def test_cli_model_missing_file_is_one_line_in_the_projects_form(tmp_path, capsy
     assert f"got {str(missing)!r}, which does not exist. " in err and "--model-out" in err and len(err.splitlines()) == 1
     assert main(["explain", "--model", str(tmp_path), "--input", "1,0; 0,1"]) == 1
     assert f"got {str(tmp_path)!r}, which is a directory. " in capsys.readouterr().err
+    # the library's exception class says which (helper-173 #7): a directory is IsADirectoryError, not FileNotFoundError
+    from lstmkit.commands.explain import _model_example
+
+    with pytest.raises(IsADirectoryError, match="which is a directory"):
+        _model_example(str(tmp_path), "1,0; 0,1")
+    with pytest.raises(FileNotFoundError, match="which does not exist"):
+        _model_example(str(missing), "1,0; 0,1")

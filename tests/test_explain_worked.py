@@ -243,7 +243,7 @@ def test_a_bad_or_huge_hidden_size_is_refused_naming_the_file_and_key_before_all
     ('hidden_size = 100000000\n[weights]\nW_ii = [[1.0, 0.0]]\n[inputs]\nx = [[1.0, 0.0]]',
      "expected weights.W_ii shape (100000000, 2), got shape (1, 2)"),
     ('notation = "unit"\nhidden_size = 2\n[inputs]\nx = [1.0]', "expected hidden_size 1 in the 'unit' notation"),
-    ('[inputs]\nx = [[1.0, 0.0]]\nh0 = []', "expected inputs.h0 at least one number (one per hidden unit), got an empty list. Write one number a hidden unit"),
+    ('[inputs]\nx = [[1.0, 0.0]]\nh0 = []', "expected inputs.h0 at least one number (one per hidden unit), got an empty list. Write one number per hidden unit"),
     ('input_size = "2"\n[inputs]\nx = [[1.0, 0.0]]\nh0 = [0.0]', "expected input_size an integer >= 1, got '2'. Write it as a whole number without quotes, like 2."),
     ('input_size = true\n[inputs]\nx = [1.0]\nh0 = [0.0]', "expected input_size an integer >= 1, got True"),
     ('input_size = 0\n[inputs]\nx = [1.0]\nh0 = [0.0]', "expected input_size an integer >= 1, got 0"),

@@ -198,3 +198,22 @@ def test_markdown_output_shows_a_files_images_links_and_newlines_as_text():
     md = render(doc)
     assert "\n# A heading" not in md and "## one  # A heading from the file" in md
     assert "| first line \\| x \\| y \\| | 2 |" in md
+
+
+def test_markdown_paragraph_lines_from_a_file_cannot_open_a_heading_or_define_a_link():
+    # (helper-173 #5) a worked example's note kept its newlines in a paragraph: '\n# Heading' became a heading of the
+    # file's own, and '[x]: https://...' a link definition turning the text's later '[x]' into a link
+    from dataclasses import replace
+
+    from lstmkit.explain import explain, load
+
+    d = replace(load("builtin:seed000")[0], note="Fine.\n# Injected heading\n[0.4, 0.0]: https://attacker.example\n  [ref]: https://x")
+    md = explain(d, "md")
+    lines = md.splitlines()
+    assert not any(line.startswith(("#", "[")) and "Injected" in line for line in lines)
+    assert not any(line.lstrip().startswith("[") and "attacker" in line for line in lines)
+    assert "\nFine. # Injected heading [0.4, 0.0]: https://attacker.example [ref]: https://x\n" in md  # one paragraph: text
+    from lstmkit.explain.doc import Document, Para
+    from lstmkit.explain.render_md import render
+
+    assert render(Document("t", [Para("one\n# two\n [x]: y")])) == "# t\n\none\n\\# two\n \\[x]: y\n"

@@ -104,7 +104,7 @@ def _model_example(path, spec):
              f"{path!r}, which " + ("is a directory" if os.path.isdir(path) else "does not exist"),
              "Give a saved model's path; lstmkit train DATA --model-out MODEL.npz makes one "
              "(the README's 'Explain, check, exercise' has the commands).",
-             exc=FileNotFoundError)
+             exc=IsADirectoryError if os.path.isdir(path) else FileNotFoundError)
     model = load_model(path)
     size = getattr(_unwrap(model)[0], "input_size", None)  # --input's numbers a step, checked as it is read
     return example_from_model(model, read_sequence(spec, size))

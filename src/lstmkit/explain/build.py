@@ -172,8 +172,8 @@ def document(
     F = _Fmt(d)
     mode = "exact" if fw.decimals is None else f"by hand: every intermediate rounded to {count(fw.decimals, 'decimal')} and carried forward"
     doc = Document(ex.title, subtitle=f"{ex.source}. Numbers {mode}." if ex.source else f"Numbers {mode}.")
-    if ex.note:
-        doc.add(Para(ex.note))
+    if ex.note:  # the file's own words: one paragraph (a newline of its own would start a Markdown heading or link)
+        doc.add(Para(" ".join(ex.note.split())))
     doc.add(*_setup(ex, F, memory=form == "memory"))
     notes = _claim_notes(ex, fw)
     if notes:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .._checks import printable
 from .doc import Document, Equation, Figure, Heading, Para, Table
 from .render_latex import equation_tex
@@ -16,9 +18,13 @@ def _text(s: str, line: bool = False) -> str:
     ``[t](url)`` a link), control characters as their escapes (:func:`~lstmkit._checks.printable`);
     ``line``: a heading, a table cell, a note or a caption, whose newlines become spaces (a newline
     there would start a heading or a table row of the file's own). lstmkit's own text holds none
-    of ``<``, ``![``, ``](``, ``][``, so the built-in examples' Markdown is as before."""
+    of ``<``, ``![``, ``](``, ``][``, so the built-in examples' Markdown is as before. A
+    paragraph line's opening ``#`` or ``[`` is escaped too (``# x`` would be a heading, ``[x]: url`` a link
+    definition that turns a later ``[x]`` into a link)."""
     s = printable(s).replace("<", "&lt;").replace("![", "\\![").replace("](", "\\](").replace("][", "\\][")
-    return " ".join(s.splitlines()) if line else s
+    if line:  # (set after a '#', '| ' or '*(' of the renderer's: never at a line's start)
+        return " ".join(s.splitlines())
+    return re.sub(r"(?m)^(\s*)([#\[])", r"\1\\\2", s)  # a paragraph line's opening '#' or '[' as text: not a heading, not a link definition
 
 
 def _cell(s: str) -> str:

@@ -630,7 +630,7 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
             H = len(np.atleast_1d(inp["h0"]))
             if H < 1:  # h0 = []: no unit to compute
                 fail(where, "inputs.h0", "at least one number (one per hidden unit)", "an empty list",
-                     "Write one number a hidden unit, like h0 = [0.0, 0.0] for 2 units.")
+                     "Write one number per hidden unit, like h0 = [0.0, 0.0] for 2 units.")
         if H is None:
             fail(where, "hidden_size", "a positive integer (or weight matrices to infer it from)", "nothing")
     if "input_size" in d and _count_key(d["input_size"], where, "input_size") != I:
