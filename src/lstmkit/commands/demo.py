@@ -113,7 +113,7 @@ def counting_part(out: Path, quick: bool, seed: int) -> tuple[str, dict]:
     slide = clf.predict(seed000_inputs()[None])[0].tolist()
     text = "\n".join([
         "Seed 000's counting task trained from scratch: target_t = 1 when more than one A has been seen",
-        f"model: LSTM with 2 hidden units, y_t = softmax(h_t) (identity read-out), per-step softmax cross-entropy, Adam",
+        "model: LSTM with 2 hidden units, y_t = softmax(h_t) (identity read-out), per-step softmax cross-entropy, Adam",
         f"data: {n} random A/B sequences of {T} steps; test: 500 sequences of 20 steps (longer than any in training)",
         f"epochs: {clf.n_epochs_}, final loss {clf.history_.epochs[-1]['loss']:.4f}",
         f"per-step accuracy: train {train_acc:.4f}, test {test_acc:.4f}",

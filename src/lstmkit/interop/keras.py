@@ -156,8 +156,8 @@ def _keras_name(spec, where: str) -> str:
             return k
     fix = ""
     if a.name == "hard_sigmoid":  # the same name, other constants: say which Keras uses
-        fix = (f"Keras' hard_sigmoid is min(max(z/6 + 1/2, 0), 1); lstmkit's default (ONNX's) has α = 0.2: "
-               f"give ('hard_sigmoid', 1/6, 0.5) to have Keras' one.")  # fmt: skip
+        fix = ("Keras' hard_sigmoid is min(max(z/6 + 1/2, 0), 1); lstmkit's default (ONNX's) has α = 0.2: "
+               "give ('hard_sigmoid', 1/6, 0.5) to have Keras' one.")  # fmt: skip
     fail(where, "each activation", "one Keras has (sigmoid, tanh, relu, softsign, softplus, elu, affine, "
          "('hard_sigmoid', 1/6, 0.5))", repr(spec), fix)  # fmt: skip
 
