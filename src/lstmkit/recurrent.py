@@ -63,28 +63,19 @@ def _reverse(a: np.ndarray, rev: np.ndarray | None) -> np.ndarray:
     return a[rev, np.arange(a.shape[1])[None, :]]
 
 
-class _Compiled:
-    """``with _compiled:`` around each call of the kernels (LSTM forward and backward, once per layer
-    and direction, not per step): Ctrl-C while a compiled kernel runs surfaces as numba's
-    ``SystemError: CPUDispatcher(...) returned a result with an exception set``, the interrupt in its
-    context; this raises that KeyboardInterrupt instead (``from None``): the one place that converts
-    it, so fit, predict and a forward under no_grad all raise the interrupt itself; any other
-    SystemError goes on as it is."""
+def _reraise_interrupt(exc: SystemError) -> None:
+    """Called from ``except SystemError`` around each call of the kernels (LSTM forward and backward,
+    once per layer and direction, not per step): Ctrl-C while a compiled kernel runs surfaces as
+    numba's ``SystemError: CPUDispatcher(...) returned a result with an exception set``, the interrupt
+    in its context; this raises that KeyboardInterrupt instead (``from None``): the one place that
+    converts it, so fit, predict and a forward under no_grad all raise the interrupt itself; for any
+    other SystemError it returns and the caller re-raises it as it is. (A try costs nothing until
+    something is raised; a ``with`` block costs two Python calls per kernel call.)"""
+    from .training import interrupt_in  # (training imports this module)
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if kind is not None and issubclass(kind, SystemError):
-            from .training import interrupt_in  # (training imports this module)
-
-            interrupt = interrupt_in(exc)
-            if interrupt is not None:
-                raise interrupt from None
-        return False
-
-
-_compiled = _Compiled()
+    interrupt = interrupt_in(exc)
+    if interrupt is not None:
+        raise interrupt from None
 
 
 def check_proj_size(proj_size: int, hidden_size: int, where: str = "LSTM") -> int:
@@ -592,8 +583,11 @@ class LSTM(_Recurrent):
         """forward's shortcut after its checks: x (T, B, I), h0 (B, P), c0 (B, H) -> y, (h_n, c_n)."""
         W_ih, W_hh, b, W_hr, _ = self._weights(0, 0)
         keep = self.requires_grad
-        with _compiled:
+        try:
             y, h_n, c_n, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep)
+        except SystemError as exc:
+            _reraise_interrupt(exc)
+            raise
         # as the general path keeps it: (caches, dropout masks, reverse index, batched, (T, B, I))
         self._cache = ([cache], [None], None, True, x.shape) if keep else None
         if self.batch_first:
@@ -638,9 +632,12 @@ class LSTM(_Recurrent):
                 ih, hh, _, _, hr, sfx = _names(0, 0)
                 p = self._params
                 kern = backends.for_cache(cache)
-                with _compiled:
+                try:
                     dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(
                         np.ascontiguousarray(dy), dh, dc, p[ih], p[hh], p.get(hr), cache)  # fmt: skip
+                except SystemError as exc:
+                    _reraise_interrupt(exc)
+                    raise
                 backends.recycle(cache)  # its arrays serve the next forward (the layer dropped it above)
                 self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
                 if self.batch_first:
@@ -737,8 +734,11 @@ class LSTM(_Recurrent):
         if not self.variant.is_plain:
             return self._variant_dir_forward(layer, d, x, states, mask, keep)
         W_ih, W_hh, b, W_hr, _ = self._weights(layer, d)
-        with _compiled:
+        try:
             y, h_T, c_T, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep)
+        except SystemError as exc:
+            _reraise_interrupt(exc)
+            raise
         return y, (h_T, c_T), cache
 
     def _dir_backward(self, layer, d, dy, d_states, cache):
@@ -746,8 +746,11 @@ class LSTM(_Recurrent):
             return self._variant_dir_backward(layer, d, dy, d_states, cache)
         W_ih, W_hh, _, W_hr, sfx = self._weights(layer, d)
         kern = backends.for_cache(cache)  # the backward of whichever kernels ran the forward
-        with _compiled:
+        try:
             dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
+        except SystemError as exc:
+            _reraise_interrupt(exc)
+            raise
         backends.recycle(cache)  # backward dropped the layer's cache: nothing reads this one again
         self._accumulate(sfx, dW_ih, dW_hh, db, dW_hr)
         return dx, (dh0, dc0)
