@@ -61,7 +61,8 @@ import numpy as np
 
 from .._checks import count
 from .build import fnum, written as as_given
-from .trace import BackwardTrace, ForwardTrace, backward, default_loss, forward, hand_round
+from ..functional import sigmoid, tanh
+from .trace import BackwardTrace, ForwardTrace, StepRecord, _recorder, backward, default_loss, forward, hand_round
 from .worked import BACKWARD_QUANTITIES, EXACT, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
 
 #: quantity -> the quantities of the same step (or "prev:" of step t-1, "next:" of step t+1) it is
@@ -323,26 +324,22 @@ def interval_forward(ex: WorkedExample, place: str | None) -> list[dict[str, tup
         return None
     tols: dict = {}
     sub = {} if place is None else _substitution(ex, place, tols)
-    H, given = ex.hidden_size, ex.given or {}
+    sub_lo = {k: s - tols[k] for k, s in sub.items()}  # a claim replaces lo by v - tol, hi by v + tol
+    sub_hi = {k: s + tols[k] for k, s in sub.items()}
+    H = ex.hidden_size
     h_prev, c_prev = (ex.h0, ex.h0), (ex.c0, ex.c0)
     out = []
     with np.errstate(all="ignore"):
         for t in range(1, ex.T + 1):
-            computed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            rec_lo, rec_hi = StepRecord(t), StepRecord(t)
+            put_lo = _recorder(rec_lo, H, None, sub_lo, ex.given)
+            put_hi = _recorder(rec_hi, H, None, sub_hi, ex.given)
             V: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
             def put(name, v, n=H):
-                lo, hi = (np.full(n, np.nan), np.full(n, np.nan)) if v is None else (
-                    np.array(v[0], dtype=np.float64).reshape(n), np.array(v[1], dtype=np.float64).reshape(n))
-                computed[name] = (lo.copy(), hi.copy())
-                if (t, name) in given:  # a stated value fills what cannot be computed
-                    g = given[(t, name)]
-                    lo, hi = np.where(np.isnan(lo), g, lo), np.where(np.isnan(hi), g, hi)
-                if (t, name) in sub:
-                    s, w = sub[(t, name)], tols[(t, name)]
-                    m = ~np.isnan(s)
-                    lo[m], hi[m] = s[m] - w[m], s[m] + w[m]
-                V[name] = (lo, hi)
+                """trace's ``put`` (a stated value fills what cannot be computed, a claim replaces it) on each bound."""
+                V[name] = (put_lo(name, None if v is None else v[0], n, raw=True),
+                           put_hi(name, None if v is None else v[1], n, raw=True))
                 return V[name]
 
             x = np.asarray(ex.x[t - 1], dtype=np.float64)
@@ -356,12 +353,12 @@ def interval_forward(ex: WorkedExample, place: str | None) -> list[dict[str, tup
                 put(f"Wxh_{k}", tuple(a + b for a, b in zip(V[f"Wx_{k}"], V[f"Wh_{k}"])))
                 b = np.zeros(H) if G.b is None else G.b
                 put(f"z_{k}", tuple(a + b for a in V[f"Wxh_{k}"]))
-                act = np.tanh if k == "g" else (lambda z: 1.0 / (1.0 + np.exp(-z)))
+                act = tanh if k == "g" else sigmoid
                 put(k, tuple(act(a) for a in V[f"z_{k}"]))
             put("fc", _mul(V["f"], V["c_prev"]))
             put("ig", _mul(V["i"], V["g"]))
             put("c", tuple(a + b for a, b in zip(V["fc"], V["ig"])))
-            put("tanh_c", tuple(np.tanh(a) for a in V["c"]))
+            put("tanh_c", tuple(tanh(a) for a in V["c"]))
             put("h", _mul(V["o"], V["tanh_c"]))
             r = ex.readout
             if r is not None and r.at(t, ex.T):
@@ -375,7 +372,7 @@ def interval_forward(ex: WorkedExample, place: str | None) -> list[dict[str, tup
                 else:
                     put("y", _softmax_bounds(a), n=K)
             h_prev, c_prev = V["h"], V["c"]
-            out.append(computed)
+            out.append({n: (rec_lo.computed[n], rec_hi.computed[n]) for n in rec_lo.computed})
     return out
 
 
