@@ -613,8 +613,7 @@ class LSTM(_Recurrent):
         # with less Python (a tiny model's training step: ~7 µs of ~80). Anything else, and any dy
         # or d_state this path does not take, goes to the general path (which says what is wrong).
         c = self._cache
-        if (c is not None and c[3] and len(c[0]) == 1 and c[1][0] is None and self.num_layers == 1
-                and not self.bidirectional and self.variant.is_plain):  # fmt: skip
+        if c is not None and c[3] and len(c[0]) == 1 and c[1][0] is None and self._one_plain_layer:
             where = f"{type(self).__name__}.backward"
             T, B, _ = c[4]
             P = self.output_size
