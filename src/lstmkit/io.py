@@ -317,29 +317,35 @@ def _ratio(info: zipfile.ZipInfo) -> str:
     return f"{info.file_size // info.compress_size} times as many" if info.compress_size else "from nothing"
 
 
-def check_zip_sizes(infos: Iterable[zipfile.ZipInfo], bad, max_bytes: int = MAX_BYTES, fix: str = BOMB_FIX, inflated=None) -> None:
+def check_zip_sizes(
+    infos: Iterable[zipfile.ZipInfo], bad, max_bytes: int = MAX_BYTES, fix: str = BOMB_FIX, inflated=None, too_large=None
+) -> None:
     """Refuse a zip directory (``ZipFile.infolist()``) by its declared sizes, before anything is
     inflated, by raising ``bad(what)`` (``what`` a phrase: "entry 'w.npy' declares ..."): entries
     adding up to more than ``max_bytes`` bytes, a compressed entry that is a decompression bomb
     (:func:`_bomb`: more than :data:`BOMB_MIN_BYTES` and :data:`BOMB_RATIO` times its compressed
-    size), or the compressed entries together being one (many entries, each below the bound). ``fix``
-    ends a bomb's phrase (how to save the file again); ``inflated(info)``: whether the caller will
-    inflate that entry (None: every entry), only those count as a bomb. The one rule for every zip
-    lstmkit reads: its own files, ``.keras`` and PyTorch ``.pt`` archives, data ``.npz`` files."""
+    size), or the compressed entries together being one (many entries, each below the bound); the
+    bombs are said first (a bomb is what a 2 MB file declaring 2.4 GB is), the size cap after them.
+    ``fix`` ends a bomb's phrase (how to save the file again); ``inflated(info)``: whether the caller
+    will inflate that entry (None: every entry), only those count as a bomb; ``too_large(total)``:
+    the exception raised for entries declaring ``total`` bytes, more than ``max_bytes``, in the
+    caller's own words (None: ``bad("entries add up to more than <max_bytes> bytes")``). The one
+    rule for every zip lstmkit reads: its own files, ``.keras`` and PyTorch ``.pt`` archives, data
+    ``.npz`` files."""
     total = inflating = compressed = 0  # declared sizes: all entries'; those to inflate, and theirs compressed
     for info in infos:
         if info.compress_type != zipfile.ZIP_STORED and (inflated is None or inflated(info)):
-            if _bomb(info.file_size, info.compress_size):  # said first: a bomb is what a 2 MB file declaring 2.4 GB is
+            if _bomb(info.file_size, info.compress_size):
                 raise bad(f"entry {info.filename!r} declares {info.file_size} bytes from {info.compress_size} compressed, "
                           f"{_ratio(info)}: {fix}")  # fmt: skip
             inflating += info.file_size
             compressed += info.compress_size
         total += info.file_size
-        if total > max_bytes:
-            raise bad(f"entries add up to more than {max_bytes} bytes")
     if _bomb(inflating, compressed):
         raise bad(f"its deflated entries declare {inflating} bytes from {compressed} compressed, more than {BOMB_RATIO} "
                   f"times as many: {fix}")  # fmt: skip
+    if total > max_bytes:
+        raise too_large(total) if too_large is not None else bad(f"entries add up to more than {max_bytes} bytes")
 
 
 def _accepted(base: str, names: tuple[str, ...] | None) -> bool:

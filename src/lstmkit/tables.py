@@ -201,12 +201,11 @@ def _load_numpy(p: Path):
             else:
                 with zipfile.ZipFile(p) as zf:  # a damaged directory: said below, as np.load's
                     infos = zf.infolist()
-                declared, memory = sum(i.file_size for i in infos), memory_bytes()
-                if declared > memory:
-                    raise _refusal(p, "an .npz archive larger than this machine's memory")(
-                        f"its entries declare {declared} bytes, the machine has {memory}")
-                check_zip_sizes(infos, _refusal(p, "an .npz archive lstmkit will not inflate"), max_bytes=sys.maxsize,
-                                fix=_BOMB_FIX, inflated=lambda info: info.file_size > DATA_BOMB_FLOOR)  # fmt: skip
+                memory = memory_bytes()
+                too_large = _refusal(p, "an .npz archive larger than this machine's memory")
+                check_zip_sizes(infos, _refusal(p, "an .npz archive lstmkit will not inflate"), max_bytes=memory,
+                                fix=_BOMB_FIX, inflated=lambda info: info.file_size > DATA_BOMB_FLOOR,
+                                too_large=lambda total: too_large(f"its entries declare {total} bytes, the machine has {memory}"))  # fmt: skip
             return np.load(p, allow_pickle=False)
         except FileFormatError:
             raise

@@ -292,10 +292,11 @@ def _check_archive(path, where: str) -> None:
         return lambda what: FileFormatError(f"{where}: expected {path} a torch.save archive of at most {MAX_BYTES} bytes with "
                                             f"no decompression bomb, got one where {what}.{advice}")  # fmt: skip
 
-    # the bombs first (no size cap: a bomb's phrase ends with its own fix), then, none left, the size cap alone
-    check_zip_sizes(infos, refusal(""), max_bytes=float("inf"), fix=_PT_BOMB_FIX)
-    check_zip_sizes(infos, refusal(" An LSTM's state_dict is far smaller: save the LSTM's own state_dict (lstm.state_dict()), "
-                                   "not the whole model's."), max_bytes=MAX_BYTES, fix=_PT_BOMB_FIX)  # fmt: skip
+    # a bomb's phrase ends with its own fix; the size cap (said after the bombs) with what to save
+    too_large = refusal(" An LSTM's state_dict is far smaller: save the LSTM's own state_dict (lstm.state_dict()), "
+                        "not the whole model's.")  # fmt: skip
+    check_zip_sizes(infos, refusal(""), max_bytes=MAX_BYTES, fix=_PT_BOMB_FIX,
+                    too_large=lambda total: too_large(f"entries add up to more than {MAX_BYTES} bytes"))  # fmt: skip
 
 
 def _is_state_dict(obj) -> bool:
