@@ -481,7 +481,8 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
             claimed = float(c.value) if c.unit is not None else float(values[u])
             d = c.precision(k)  # each entry at its own precision: [1.0, 0.88] is 1.0 at one decimal, 0.88 at two
             rep.findings.append(_judge(ex, c, k, t, name, u, claimed, exact, run(d), run(d, c.where),
-                                       run(None, c.where), wrong, accepted, shape, interval(c.where, t, name, u), blanks))
+                                       run(None, c.where), wrong, accepted, shape,
+                                       lambda: interval(c.where, t, name, u), blanks))
     rep.findings += _check_conflicts(ex)
     return rep
 
@@ -491,8 +492,9 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     """The verdict on one claimed number, entry k of claim c, at that entry's precision. ``hand``:
     the hand computation at that precision; ``own``: the same from the author's own claimed
     numbers; ``own_exact``: the same without rounding (a person who rounds only what they write
-    down); ``span``: (lo, hi), what the author's own numbers give when each stands for the interval
-    its written digits allow (:func:`interval_forward`; None where not computed). The claim agrees
+    down); ``span``: a function returning (lo, hi), what the author's own numbers give when each
+    stands for the interval its written digits allow (:func:`interval_forward`; None where not
+    computed), called only when it is read (a claim after a wrong value). The claim agrees
     with the author's own numbers when it is within half a unit of ``own`` or ``own_exact``, or, when
     an earlier value it comes from is wrong (it has culprits), when its own interval [claimed - tol,
     claimed + tol] overlaps ``span``: the span can only make a new error one that follows, never make
@@ -562,7 +564,8 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
     if uses_blank:  # neither right nor right by hand, and computed from a blank, whose value the author does not know
         return _after_blank(ex, c, k, t, name, u, d, own, claimed, (e, hv, ov, oxv), label, culprits, left_blank, wrong,
                             blanks, f)
-    if not agrees_own and culprits and span is not None and span[0] - tol(d) <= claimed <= span[1] + tol(d):
+    span = span() if span is not None and not agrees_own and culprits else None  # the intervals only where read
+    if span is not None and span[0] - tol(d) <= claimed <= span[1] + tol(d):
         # after a wrong value only: the written numbers, each anything its digits allow, give a range that the
         # claim's own overlaps, so it may follow from the wrong one. Never a reason to call a claim right: earlier
         # values judged right are known, and a claim after right ones is judged at the points above
