@@ -39,8 +39,6 @@ FORMS = ("steps", "table", "memory")
 GATE_WORD = {"i": "input gate", "f": "forget gate", "g": "candidate memory", "o": "output gate"}
 #: seed 000 works the gates in this order
 SLIDE_ORDER = ("i", "f", "o", "g")
-#: seed 001's deck (the W·[h_{t-1}, x_t] + b notation) goes f, i, C̃, then C_t, then o, then h_t
-CONCAT_ORDER = ("f", "i", "g", "o")
 
 
 def fnum(v: float, d: int) -> str:
