@@ -461,6 +461,11 @@ def test_several_series_on_the_command_line_are_named_everywhere(tmp_path, capsy
         (["2024-01-01", "2024-01-08"], ["2024-01-15", "2024-01-22"]),  # weeks
         (["1998", "1999"], ["2000", "2001"]),  # years as numbers
         (["0.5", "1.0"], ["1.5", "2"]),  # numbers
+        # dates with a time of day, all at one: stepped in months or days as a pandas index is (they
+        # were stepped in seconds: 31 days ahead of 2020-02-01 is 2020-03-03)
+        (["2020-01-01 00:00:00", "2020-02-01 00:00:00"], ["2020-03-01 00:00:00", "2020-04-01 00:00:00"]),
+        (["2000-11-30T09:00", "2000-12-31T09:00"], ["2001-01-31T09:00", "2001-02-28T09:00"]),
+        (["2024-03-22 17:30", "2024-03-25 17:30"], ["2024-03-26 17:30", "2024-03-27 17:30"]),  # Friday, Monday: business days
     ],
 )
 def test_times_ahead_go_on_at_the_usual_step_written_as_the_column_writes_them(tmp_path, cells, ahead):
@@ -471,6 +476,23 @@ def test_times_ahead_go_on_at_the_usual_step_written_as_the_column_writes_them(t
     time = check_time_column(tmp_path / "s.csv", *read_csv(tmp_path / "s.csv"), ["y"])
     assert time.name == "date" and time.cells == tuple(cells)
     assert time.text(time.ahead(2)) == ahead
+
+
+def test_a_monthly_column_of_dates_and_times_is_stepped_in_months_as_a_pandas_index_is(tmp_path, capsys):
+    # pandas' to_csv of a monthly DatetimeIndex writes 'YYYY-MM-DD 00:00:00': the library reads such an
+    # index as even months; the command warned "15 of 35 steps differ from the usual 31 days" and
+    # forecast 31-day steps ahead, to 2023-03-04
+    from lstmkit.cli import main
+
+    stamps = [f"{2020 + k // 12}-{k % 12 + 1:02d}-01 00:00:00" for k in range(36)]
+    (tmp_path / "m.csv").write_text("time,v\n" + "".join(f"{s},{k % 7 + 1}\n" for k, s in enumerate(stamps)))
+    argv = ["forecast", str(tmp_path / "m.csv"), "--column", "v", "--epochs", "0", "--window", "3", "--hidden-size", "2",
+            "--horizon", "3", "--out", str(tmp_path / "f.csv")]  # fmt: skip
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "warning" not in err and "2023-01-01 00:00:00 to 2023-03-01 00:00:00" in out
+    ahead = [r.split(",")[0] for r in (tmp_path / "f.csv").read_text().splitlines()[1:]]
+    assert ahead == ["2023-01-01 00:00:00", "2023-02-01 00:00:00", "2023-03-01 00:00:00"]
 
 
 def test_dates_reach_the_plot_and_the_series_name_its_axis(tmp_path, monkeypatch):

@@ -135,20 +135,7 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
         i = int(np.argmax(step <= 0))
         fail(where, name, "increasing times (the rows in time order)", f"{_when(local[i + 1])} at row {i + 1} after "
              f"{_when(local[i])} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
-    days = local.astype("datetime64[D]")
-    time_of_day = (local - days.astype("datetime64[ns]")).astype(np.int64)  # ns since local midnight
-    one_time = bool((time_of_day == time_of_day[0]).all())  # every row at one local time of day: calendar steps
-    month = days.astype("datetime64[M]")
-    day_of_month = (days - month.astype("datetime64[D]")).astype(np.int64)  # 0-based
-    month_end = (days + 1).astype("datetime64[M]") != month
-    if one_time and (len(set(day_of_month.tolist())) == 1 or month_end.all()):
-        steps, unit = np.diff(month.astype(np.int64)), "month"
-    elif one_time and business_days(days):  # steps counted in business days
-        steps, unit = np.busday_count(days[:-1], days[1:]), "business day"
-    elif one_time:  # days (a week: 7), local: 23 or 25 hours apart in UTC across a change of clocks
-        steps, unit = np.diff(days.astype(np.int64)), "day"
-    else:
-        steps, unit = step, ""
+    steps, unit = calendar_steps(local, t)
     usual = int(np.median(steps)) if unit else float(np.median(steps))
     uneven = steps != usual
     if uneven.any():
@@ -158,6 +145,29 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
                       f"{every}, the first from {_when(local[i])} to {_when(local[i + 1])} (rows {i} to {i + 1}). The "
                       "forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
                       UserWarning, stacklevel=stacklevel)  # fmt: skip
+
+
+def calendar_steps(local: np.ndarray, instants: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """The steps between times ``local`` (N,) datetime64, N >= 2, increasing, as shown (local
+    times), and their unit: when every time is at one time of day, in months ('month') when every
+    time is on the same day of the month or on the month's last day, else in business days
+    ('business day', :func:`business_days`), else in days ('day'); otherwise in nanoseconds ('')
+    between ``instants`` (N,) datetime64, the same times in UTC (default: ``local``). Steps (N - 1,)
+    int64. The one rule of :func:`check_time_index` and ``lstmkit forecast``'s column of times."""
+    local = np.asarray(local).astype("datetime64[ns]")
+    days = local.astype("datetime64[D]")
+    time_of_day = (local - days.astype("datetime64[ns]")).astype(np.int64)  # ns since local midnight
+    one_time = bool((time_of_day == time_of_day[0]).all())  # every row at one local time of day: calendar steps
+    month = days.astype("datetime64[M]")
+    day_of_month = (days - month.astype("datetime64[D]")).astype(np.int64)  # 0-based
+    month_end = (days + 1).astype("datetime64[M]") != month
+    if one_time and (len(set(day_of_month.tolist())) == 1 or month_end.all()):
+        return np.diff(month.astype(np.int64)), "month"
+    if one_time and business_days(days):  # steps counted in business days
+        return np.busday_count(days[:-1], days[1:]).astype(np.int64), "business day"
+    if one_time:  # days (a week: 7), local: 23 or 25 hours apart in UTC across a change of clocks
+        return np.diff(days.astype(np.int64)), "day"
+    return np.diff(np.asarray(local if instants is None else instants).astype("datetime64[ns]")).astype(np.int64), ""
 
 
 def business_days(days: np.ndarray) -> bool:

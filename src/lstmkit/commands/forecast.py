@@ -16,7 +16,7 @@ import numpy as np
 
 from .._checks import count, or_list, printable
 from ..cli import CommandError, UsageError
-from ..forecast import FILL, LSTMForecaster, as_series, business_days, duration, how_names_differ, plot_forecast
+from ..forecast import FILL, LSTMForecaster, as_series, calendar_steps, duration, how_names_differ, plot_forecast
 from ._data import check_data_suffix
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, positive, record_typed, refuse_with_model
@@ -226,47 +226,30 @@ _DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T])(\d{2}):(\d{2})(?::(\d{2}))?")
 #: the forms of times a CSV's column may hold, one throughout (as the messages list them)
 TIME_FORMS = "YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers"
-#: day 1 of datetime.date.toordinal, 0001-01-01, is this many days before 1970-01-01
-_EPOCH_ORDINAL = 719163
-
-
 def _times(cells: list[str]):
-    """The cells as times and their unit, or None: ISO ``YYYY-MM`` as months, ``YYYY-MM-DD`` as
-    days (as months when every date is the same day of the month, or the month's last day),
-    ``YYYY-MM-DD HH:MM[:SS]`` (or with a 'T') as seconds since 1970-01-01, numbers as themselves;
-    one form throughout."""
-    import calendar
+    """The cells as times and their kind, or None: ISO ``YYYY-MM`` (its first day), ``YYYY-MM-DD``
+    and ``YYYY-MM-DD HH:MM[:SS]`` (or with a 'T') as datetime64[s] ('time'), numbers as themselves
+    (''); one form throughout. How a step is measured (months, business days, days or time) is
+    :func:`lstmkit.forecast.calendar_steps`' rule, as for a pandas index."""
     import datetime
 
     stamps = [_DATETIME.fullmatch(c) for c in cells]
-    if all(stamps):
-        if len({(m[4], m[7] is None) for m in stamps}) > 1:  # 'T' and ' ', with and without seconds: not one form
-            return None
-        try:
-            when = [datetime.datetime(*(int(m[k]) for k in (1, 2, 3, 5, 6)), int(m[7] or 0)) for m in stamps]
-        except ValueError:  # hour 25, day 31 of April: not times
-            return None
-        return np.array([(w.toordinal() - _EPOCH_ORDINAL) * 86400 + w.hour * 3600 + w.minute * 60 + w.second
-                         for w in when], dtype=float), "second"  # fmt: skip
     dates = [_DATE.fullmatch(c) for c in cells]
-    if all(dates):
-        try:
-            ymd = [(int(m[1]), int(m[2]), int(m[3]) if m[3] else None) for m in dates]
-            if all(d is None for _, _, d in ymd):
-                return np.array([y * 12 + mo - 1 for y, mo, _ in ymd], dtype=float), "month"
-            if any(d is None for _, _, d in ymd):
-                return None
-            days = [datetime.date(y, mo, d) for y, mo, d in ymd]
-        except ValueError:  # month 13, day 31 of April: not dates
-            return None
-        if len({d.day for d in days}) == 1 or all(d.day == calendar.monthrange(d.year, d.month)[1] for d in days):
-            return np.array([d.year * 12 + d.month - 1 for d in days], dtype=float), "month"
-        return np.array([d.toordinal() for d in days], dtype=float), "day"
     try:
-        values = np.array([float(c) for c in cells])
-    except ValueError:
+        if all(stamps):
+            if len({(m[4], m[7] is None) for m in stamps}) > 1:  # 'T' and ' ', with and without seconds: not one form
+                return None
+            when = [datetime.datetime(*(int(m[k]) for k in (1, 2, 3, 5, 6)), int(m[7] or 0)) for m in stamps]
+        elif all(dates):
+            if len({m[3] is None for m in dates}) > 1:  # YYYY-MM and YYYY-MM-DD: not one form
+                return None
+            when = [datetime.datetime(int(m[1]), int(m[2]), int(m[3] or 1)) for m in dates]
+        else:
+            values = np.array([float(c) for c in cells])
+            return (values, "") if np.isfinite(values).all() else None
+    except ValueError:  # month 13, day 31 of April, hour 25: not times; a word: not a number
         return None
-    return (values, "") if np.isfinite(values).all() else None
+    return np.array(when, dtype="datetime64[s]"), "time"
 
 
 def _form(cell: str) -> str:
@@ -306,56 +289,55 @@ class TimeColumn:
 
     name: str  # the column's header
     cells: tuple[str, ...]  # the times as written
-    t: np.ndarray  # (N,) months since year 0 ('month'), day numbers ('day'), seconds since 1970 ('second'), or the numbers themselves ('')
-    unit: str  # 'month', 'day', 'second' or ''
-    step: float  # the usual (median) step between rows, in units (in business days when ``business``)
-    business: bool = False  # days Monday to Friday, the weekends skipped (:func:`lstmkit.forecast.business_days`)
+    t: np.ndarray  # (N,) datetime64[s] (dates, a month as its first day), or the numbers themselves (unit '')
+    unit: str  # how a step is counted: 'month', 'business day', 'day' (lstmkit.forecast.calendar_steps), 'second' or ''
+    step: float  # the usual (median) step between rows, in units
 
     def ahead(self, k: int) -> np.ndarray:
-        """(k,) the next k times after the last row, at the usual step (as ``t``; business days
-        skip the weekends: a Friday's next is the Monday)."""
-        if self.business:
-            last = np.datetime64(int(self.t[-1]) - _EPOCH_ORDINAL, "D")
-            ahead = np.busday_offset(last, int(self.step) * np.arange(1, k + 1))
-            return ahead.astype(np.int64).astype(float) + _EPOCH_ORDINAL
-        return self.t[-1] + self.step * np.arange(1, k + 1)
+        """(k,) the next k times after the last row, at the usual step (as ``t``; at the column's
+        time of day for a step in months or days; business days skip the weekends: a Friday's next
+        is the Monday; months land on the column's day of the month, or the month's last day when
+        the column's are)."""
+        n = int(self.step) * np.arange(1, k + 1)
+        if not self.unit:
+            return self.t[-1] + self.step * np.arange(1, k + 1)
+        if self.unit == "second":
+            return self.t[-1] + n.astype("timedelta64[s]")
+        last = self.t[-1].astype("datetime64[D]")
+        clock = self.t[-1] - last.astype("datetime64[s]")  # the time of day
+        if self.unit == "day":
+            days = last + n
+        elif self.unit == "business day":
+            days = np.busday_offset(last, n)
+        else:  # months: on the column's day of the month, or the month's last day
+            month = last.astype("datetime64[M]") + n
+            day = self.t.astype("datetime64[D]") - self.t.astype("datetime64[M]").astype("datetime64[D]")
+            ends = ((self.t.astype("datetime64[D]") + 1).astype("datetime64[M]") != self.t.astype("datetime64[M]")).all()
+            last_day = (month + 1).astype("datetime64[D]") - 1
+            days = last_day if ends and len(set(day.tolist())) > 1 else np.minimum(month.astype("datetime64[D]") + day[0], last_day)
+        return days.astype("datetime64[s]") + clock
 
     def text(self, t: np.ndarray) -> list[str]:
-        """Times ``t`` (as ``t``) written as the column writes them: YYYY-MM, YYYY-MM-DD (on the same
-        day of the month as the column, or the month's last day when the column's are), YYYY-MM-DD
+        """Times ``t`` (as ``t``) written as the column writes them: YYYY-MM, YYYY-MM-DD, YYYY-MM-DD
         HH:MM[:SS] (with the column's ' ' or 'T'), numbers."""
-        import calendar
-        import datetime
-
-        if self.unit == "second":
+        if self.unit:
             first = self.cells[0]
+            if len(first) == 7:  # YYYY-MM
+                return [str(v.astype("datetime64[M]")) for v in t]
+            if len(first) == 10:  # YYYY-MM-DD
+                return [str(v.astype("datetime64[D]")) for v in t]
             form = f"%Y-%m-%d{first[10]}%H:%M" + (":%S" if len(first) > 16 else "")
-            epoch = datetime.datetime(1970, 1, 1)
-            return [(epoch + datetime.timedelta(seconds=int(v))).strftime(form) for v in t]
-        if self.unit == "day":
-            return [datetime.date.fromordinal(int(v)).isoformat() for v in t]
-        if self.unit == "month":
-            months = [divmod(int(v), 12) for v in t]  # (year, month - 1)
-            if len(self.cells[0]) == 7:  # YYYY-MM
-                return [f"{y:04d}-{m + 1:02d}" for y, m in months]
-            days = {int(c[8:10]) for c in self.cells}
-            ends = all(int(c[8:10]) == calendar.monthrange(int(c[:4]), int(c[5:7]))[1] for c in self.cells)
-            day = None if ends and len(days) > 1 else days.pop()
-            return [f"{y:04d}-{m + 1:02d}-{min(day or 31, calendar.monthrange(y, m + 1)[1]):02d}" for y, m in months]
+            return [v.astype(object).strftime(form) for v in np.asarray(t, dtype="datetime64[s]")]
         integral = all(re.fullmatch(r"[+-]?\d+", c) for c in self.cells) and float(self.step).is_integer()
         return [str(int(round(v))) if integral else f"{v:.12g}" for v in t]
 
     def x(self, t: np.ndarray) -> np.ndarray:
         """Times ``t`` as a figure's x values (:func:`lstmkit.forecast.plot_forecast`'s ``times``):
-        dates as datetime64[D] (a month as its first day), else the numbers."""
+        dates as datetime64[D] (a month as its first day), times of day as datetime64[s], else the
+        numbers."""
         if not self.unit:
             return np.asarray(t, dtype=np.float64)
-        if self.unit == "second":  # seconds since 1970-01-01
-            return np.asarray(t, dtype=np.int64).astype("datetime64[s]")
-        if self.unit == "day":  # day ordinals: day 1 is 0001-01-01
-            return np.asarray(t, dtype=np.int64) - 719163 + np.datetime64("1970-01-01", "D")
-        # months since year 0
-        return (np.asarray(t, dtype=np.int64) - 1970 * 12 + np.datetime64("1970-01", "M")).astype("datetime64[D]")
+        return np.asarray(t).astype("datetime64[D]") if len(self.cells[0]) <= 10 else np.asarray(t)
 
 
 def check_time_column(path, header: list[str], rows: list[list[str]], series_columns,
@@ -370,8 +352,9 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
     warned of, and a --time-column refused, naming the first cell that is no time or whose form
     differs from the first row's. Rows out of time order are refused (a forecaster reads the rows
     as the order of time); uneven steps (a month missing, say) are warned of: the forecaster
-    assumes even ones. Dates Monday to Friday with the weekends skipped are stepped in business
-    days (:func:`lstmkit.forecast.business_days`, as a pandas index is), and so are the dates ahead."""
+    assumes even ones. A step is measured as a pandas index's is (:func:`lstmkit.forecast.calendar_steps`):
+    times at one time of day in months, business days (Monday to Friday, the weekends skipped) or
+    days, else in time; and so are the times ahead."""
     from ..tables import column_index, row_line
 
     series = {column_index(header, c, str(path)) for c in series_columns}
@@ -409,30 +392,30 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
                               f"throughout), got {why}: the forecast is numbered by step.", stacklevel=2)  # fmt: skip
             return None
         cells = [r[j].strip() for r in rows]
-    t, unit = found
-    step = np.diff(t)
-    if (step <= 0).any():
-        i = int(np.argmax(step <= 0))
+    t, kind = found
+    back = np.diff(t) <= (np.timedelta64(0, "s") if kind else 0)
+    if back.any():
+        i = int(np.argmax(back))
         raise CommandError(f"{path}: expected the rows in time order (column {header[j]!r} increasing), got {cells[i + 1]!r} "
                            f"on line {row_line(rows, i + 1)} after {cells[i]!r} on line {row_line(rows, i)}. The series is "
                            f"read in file order: sort the file by {header[j]!r}.")  # fmt: skip
-    dates = (t.astype(np.int64) - _EPOCH_ORDINAL).astype("datetime64[D]") if unit == "day" else None
-    business = dates is not None and business_days(dates)
-    if business:  # weekdays only, the weekends skipped: steps counted in business days, as the library counts them
-        step = np.busday_count(dates[:-1], dates[1:]).astype(float)
+    if kind:  # the library's rule (a pandas index's): months, business days, days, else seconds
+        step, unit = calendar_steps(t)
+        step, unit = (step / 1e9, "second") if not unit else (step.astype(float), unit)
+    else:
+        step, unit = np.diff(t), ""
     usual = float(np.median(step))
     if unit:  # whole months, days or seconds
         usual = float(max(1, round(usual)))
     uneven = ~np.isclose(step, usual, rtol=1e-9, atol=0)
     if uneven.any():
         i = int(np.argmax(uneven))
-        word = "business day" if business else unit
-        every = duration(usual * 1e9) if unit == "second" else f"{usual:g}" + (f" {word}" + ("" if usual == 1 else "s") if unit else "")
+        every = duration(usual * 1e9) if unit == "second" else f"{usual:g}" + (f" {unit}" + ("" if usual == 1 else "s") if unit else "")
         warnings.warn(f"{path}: column {header[j]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
                       f"from the usual {every}, the first from {cells[i]!r} to {cells[i + 1]!r} (line "
                       f"{row_line(rows, i + 1)}). The forecaster reads the rows as evenly spaced: fill the gaps (or "
                       f"resample) for a forecast in time.", stacklevel=2)  # fmt: skip
-    return TimeColumn(header[j], tuple(cells), t, unit, usual, business)
+    return TimeColumn(header[j], tuple(cells), t, unit, usual)
 
 
 def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> str:
