@@ -49,25 +49,21 @@ def _random_example(H, T, seed):
 
 
 # -- #6: the heatmaps ------------------------------------------------------------------------------
-def _figure(monkeypatch, name, fw):
-    """The matplotlib figure plots.<name>_png draws, captured where it becomes PNG bytes."""
+def _figure(name, fw):
+    """The matplotlib figure plots.<name>_png draws (plots.<name>_figure)."""
     from lstmkit.explain import plots
 
-    drawn = []
-    monkeypatch.setattr(plots, "_png", lambda fig: drawn.append(fig) or b"")
-    getattr(plots, f"{name}_png")(fw)
-    (fig,) = drawn
-    return fig
+    return getattr(plots, f"{name}_figure")(fw)
 
 
 @pytest.mark.parametrize("which", ["seed000", "random 4x6", "random 1x2"])
-def test_every_heatmap_label_contrasts_at_least_4_5_with_its_cell(s0, which, monkeypatch):
+def test_every_heatmap_label_contrasts_at_least_4_5_with_its_cell(s0, which):
     # black labels on coolwarm's dark ends measured 2.98:1 (WCAG AA asks 4.5:1 for text)
     from matplotlib.colors import to_rgb
     from matplotlib.image import AxesImage
 
     ex = s0 if which == "seed000" else _random_example(4, 6, 1) if which == "random 4x6" else _random_example(1, 2, 2)
-    fig = _figure(monkeypatch, "heatmaps", forward(ex))
+    fig = _figure("heatmaps", forward(ex))
     n = 0
     for ax in fig.axes:
         images = [im for im in ax.get_children() if isinstance(im, AxesImage)]
@@ -85,13 +81,13 @@ def test_every_heatmap_label_contrasts_at_least_4_5_with_its_cell(s0, which, mon
     assert n == 5 * H * T  # every cell has its number
 
 
-def test_signed_heatmaps_tell_the_sign_in_greyscale(s0, monkeypatch):
+def test_signed_heatmaps_tell_the_sign_in_greyscale(s0):
     # c~ and c were drawn in coolwarm: -1 and +1 both dark (luminance 0.04 and 0.05), so the
     # sign was lost in greyscale. Each panel's map must go monotonically from one lightness to
     # another: its two ends, and any two values, differ in luminance in the order of the values
     from matplotlib.image import AxesImage
 
-    fig = _figure(monkeypatch, "heatmaps", forward(s0))
+    fig = _figure("heatmaps", forward(s0))
     for ax in fig.axes:
         images = [im for im in ax.get_children() if isinstance(im, AxesImage)]
         if not images:
@@ -102,9 +98,9 @@ def test_signed_heatmaps_tell_the_sign_in_greyscale(s0, monkeypatch):
         assert contrast(cmap(0.0), cmap(1.0)) >= 4.5, ax.get_title()  # the ends far apart in lightness
 
 
-def test_traces_tell_c_and_h_apart_without_colour(monkeypatch):
+def test_traces_tell_c_and_h_apart_without_colour():
     # they did already (o- and s--): kept so, now in Okabe-Ito's colours
-    fig = _figure(monkeypatch, "traces", forward(_random_example(3, 4, 0)))
+    fig = _figure("traces", forward(_random_example(3, 4, 0)))
     for ax in fig.axes:
         series = [(ln.get_linestyle(), ln.get_marker()) for ln in ax.get_lines() if not ln.get_label().startswith("_")]
         assert len(series) == 2 and len(set(series)) == 2
