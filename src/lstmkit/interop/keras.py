@@ -358,14 +358,12 @@ def _live_parts(obj, where: str):
         layer_list = [l for l in obj.layers if not isinstance(l, keras.layers.InputLayer)]
     else:
         fail(where, "obj", "a keras LSTM, Bidirectional(LSTM) or a model of them", type(obj).__name__, exc=TypeError)
-    rec, dense, gaps, after = [], None, [], []
+    rec, dense, dropouts = [], None, _Dropouts()
     for lay in layer_list:
         if dense is not None:
             _refuse(where, f"layer {lay.name!r}", "nothing after the Dense read-out", type(lay).__name__)
         if isinstance(lay, (keras.layers.LSTM, keras.layers.Bidirectional)):
-            if rec:  # the Dropouts between the last LSTM layer and this one: lstmkit's dropout (_between)
-                gaps.append(after)
-            after = []
+            dropouts.lstm(rec)
         if isinstance(lay, keras.layers.LSTM):
             rec.append(_live_layer([lay], where))
         elif isinstance(lay, keras.layers.Bidirectional):
@@ -383,7 +381,7 @@ def _live_parts(obj, where: str):
         elif isinstance(lay, keras.layers.TimeDistributed) and isinstance(lay.layer, keras.layers.Dense):  # Dense at each step: Dense
             dense = _dense(lay.layer.get_config(), lay.layer.get_weights(), where, lay.name)
         elif isinstance(lay, keras.layers.Dropout) and rec:
-            after.append((lay.name, _rate(lay.rate, where, f"layer {lay.name!r} rate")))
+            dropouts.after.append((lay.name, _rate(lay.rate, where, f"layer {lay.name!r} rate")))
         elif isinstance(lay, keras.layers.Masking):
             _refuse_masking(where, lay.name, f"Masking(mask_value={lay.mask_value!r})")
         else:
@@ -391,9 +389,31 @@ def _live_parts(obj, where: str):
             _refuse(where, f"layer {lay.name!r}", LAYERS, what)  # by its name, as a file's refusal names it
     if not rec:
         _refuse(where, "obj", "at least one LSTM layer", "none")
-    _leave_out(after, dense is not None, where, stacklevel=5)
-    dropout = _between(gaps, [lay["name"] for lay in rec], where, stacklevel=5)
-    return rec[0]["dirs"][0][0].shape[0], rec, dense, dropout
+    return rec[0]["dirs"][0][0].shape[0], rec, dense, dropouts.rate(rec, dense is not None, where)
+
+
+class _Dropouts:
+    """The Dropout layers of a Keras chain as it is read (live, :func:`_live_parts`, or from a file,
+    :func:`_from_config`): ``after``, the [(name, rate)...] since the last LSTM layer; ``gaps``, those
+    between each two LSTM layers so far."""
+
+    def __init__(self) -> None:
+        self.gaps: list[list] = []
+        self.after: list = []
+
+    def lstm(self, rec: list) -> None:
+        """An LSTM or Bidirectional layer comes after the layers ``rec`` read so far: the Dropouts since
+        the last of them (if any) are a gap between two LSTM layers, lstmkit's dropout (:func:`_between`)."""
+        if rec:
+            self.gaps.append(self.after)
+        self.after = []
+
+    def rate(self, rec: list, dense: bool, where: str) -> float:
+        """All layers read (``rec`` the LSTM layers, ``dense`` whether a Dense read-out follows): the
+        Dropouts after the last LSTM layer left out (:func:`_leave_out`) and lstmkit's one dropout
+        (:func:`_between`), their warnings pointing at the line that called the public reader."""
+        _leave_out(self.after, dense, where, stacklevel=6)
+        return _between(self.gaps, [lay["name"] for lay in rec], where, stacklevel=6)
 
 
 def _leave_out(dropouts: list, dense: bool, where: str, stacklevel: int) -> None:
@@ -749,7 +769,7 @@ def _from_config(config: Mapping, groups, where: str):
     if "output_layers" in cfg:  # Functional: the layers must run one after the other, as a Sequential's do
         _check_chain(layer_cfgs, cfg["output_layers"], where)
     counts: dict[str, int] = {}
-    rec, dense, gaps, I, after = [], None, [], None, []
+    rec, dense, dropouts, I = [], None, _Dropouts(), None
     for lc in layer_cfgs:
         cls, c = lc.get("class_name"), lc.get("config", {})
         base = _snake(cls or "")  # Keras names the weight groups by class: lstm, lstm_1, dense, ...
@@ -764,12 +784,10 @@ def _from_config(config: Mapping, groups, where: str):
         if dense is not None:
             _refuse(where, f"layer {c.get('name')!r}", "nothing after the Dense read-out", cls)
         if cls == "Dropout" and rec:
-            after.append((c.get("name"), _rate(c.get("rate", 0.0), where, f"layer {c.get('name')!r} rate")))
+            dropouts.after.append((c.get("name"), _rate(c.get("rate", 0.0), where, f"layer {c.get('name')!r} rate")))
             continue
         if cls in ("LSTM", "Bidirectional"):
-            if rec:  # the Dropouts between the last LSTM layer and this one: lstmkit's dropout (_between)
-                gaps.append(after)
-            after = []
+            dropouts.lstm(rec)
         if name not in groups:
             _refuse(where, f"weights of layer {c.get('name')!r}", f"a group layers/{name}", f"groups {sorted(groups)}")
         g = groups[name]
@@ -799,9 +817,7 @@ def _from_config(config: Mapping, groups, where: str):
             _refuse(where, f"layer {c.get('name')!r}", LAYERS, cls)
     if not rec:
         _refuse(where, "config.json", "at least one LSTM layer", "none")
-    _leave_out(after, dense is not None, where, stacklevel=5)
-    dropout = _between(gaps, [lay["name"] for lay in rec], where, stacklevel=5)
-    return rec[0]["dirs"][0][0].shape[0] if I is None else I, rec, dense, dropout
+    return rec[0]["dirs"][0][0].shape[0] if I is None else I, rec, dense, dropouts.rate(rec, dense is not None, where)
 
 
 def _check_chain(layer_cfgs: list, outputs, where: str) -> None:
