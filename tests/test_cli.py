@@ -638,6 +638,24 @@ def test_the_optional_packages_are_named_by_the_extras_that_hold_them():
                                                 "'matplotlib.figure'. Reinstall it: pip install --force-reinstall \"lstmkit[cli]\".")  # fmt: skip
 
 
+def test_a_module_missing_inside_an_installed_package_is_a_broken_install_on_the_command_line(tmp_path, monkeypatch, capsys):
+    # the library (lstmkit._checks.absent_package) lets such a ModuleNotFoundError through as a broken install, but
+    # the command line decided by its type and said 'expected matplotlib installed ... pip install "lstmkit[cli]"',
+    # which installs nothing: matplotlib is there
+    import numpy as np
+
+    pytest.importorskip("matplotlib")
+    np.savez(tmp_path / "d.npz", X=np.zeros((8, 3, 2)), y=np.array([0, 1] * 4))
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # matplotlib installed, a module of it missing
+    code = main(["train", str(tmp_path / "d.npz"), "--epochs", "1", "--plot", str(tmp_path / "p.png"),
+                 "--model-out", str(tmp_path / "m.npz")])  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "lstmkit: error: train: expected matplotlib to import (to draw --plot), got import of matplotlib.figure halted; None in "
+        "sys.modules. Reinstall it: pip install --force-reinstall \"lstmkit[cli]\" (or leave out --plot).")
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_every_option_of_every_command_has_help_showing_its_default():
     # demo --seed, memory --batch-size and --seed had no help at all, check --format no default; the
     # variants' 0 (off) was not said. A number's default is shown as its value (argparse's own)

@@ -99,12 +99,18 @@ def absent_package(exc: BaseException | None, packages: tuple[str, ...]) -> str 
     return top
 
 
-def not_installed(where: str, module: str, why: str = "", instead: str = "") -> str:
+def not_installed(where: str, module: str, why: str = "", instead: str = "", broken: BaseException | None = None) -> str:
     """The one sentence for an optional package (``module``, a key of :data:`OPTIONAL`) not installed,
     the library's (:class:`optional_import`) and the command line's: "<where>: expected <package>
-    installed (<why>), got none. Install it: pip install "lstmkit[<extra>]" (or <instead>)."."""
+    installed (<why>), got none. Install it: pip install "lstmkit[<extra>]" (or <instead>).";
+    with ``broken`` (the error of a package there that fails to import, :func:`absent_package` None),
+    the command line's for a broken install: "<where>: expected <package> to import (<why>), got
+    <broken>. Reinstall it: pip install --force-reinstall "lstmkit[<extra>]" (or <instead>)."."""
     package, extra = OPTIONAL[module]
     why, other = (f" ({why})" if why else ""), (f" (or {instead})" if instead else "")
+    if broken is not None:
+        return (f"{where}: expected {package} to import{why}, got {broken}. "
+                f"Reinstall it: pip install --force-reinstall \"lstmkit[{extra}]\"{other}.")  # fmt: skip
     return f"{where}: expected {package} installed{why}, got none. Install it: pip install \"lstmkit[{extra}]\"{other}."
 
 

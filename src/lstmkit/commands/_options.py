@@ -30,7 +30,7 @@ from pathlib import Path
 
 # the optional packages, by module: (the name pip installs it by, the extra that holds it): the
 # library's one table, which its own errors for a missing one (lstmkit._checks.optional_import) read too
-from .._checks import OPTIONAL, not_installed
+from .._checks import OPTIONAL, absent_package, not_installed
 
 
 def integer(minimum: int, maximum: int | None = None, why: str = ""):
@@ -86,7 +86,8 @@ def missing_package(command: str, exc: ImportError, what: str = "", instead: str
     ``train: expected matplotlib installed (to draw --plot), got none. Install it: pip install
     "lstmkit[cli]" (or leave out --plot).`` naming the extra that holds it (:data:`OPTIONAL`; its
     callers pass only what :func:`optional_missing` lets through); ``what``: what it is needed for;
-    ``instead``: the other way, without it. A package there that fails to import is said with
+    ``instead``: the other way, without it. A package there that fails to import (a module of it
+    missing included: :func:`lstmkit._checks.absent_package`'s rule, the library's) is said with
     Python's words and a reinstall; an ImportError that names no module, nor raised while one failed
     (the library's own words), as it is."""
     exc = _named(exc)
@@ -94,11 +95,8 @@ def missing_package(command: str, exc: ImportError, what: str = "", instead: str
     if not module:
         return str(exc)
     assert module in OPTIONAL, f"missing_package: {module!r} is no optional package; filter through optional_missing"
-    if isinstance(exc, ModuleNotFoundError):
-        return not_installed(command, module, what, instead)
-    package, extra = OPTIONAL[module]
-    why, other = (f" ({what})" if what else ""), (f" (or {instead})" if instead else "")
-    return f"{command}: expected {package} to import{why}, got {exc}. Reinstall it: pip install --force-reinstall \"lstmkit[{extra}]\"{other}."
+    # not installed by the library's rule (absent_package): a module missing inside an installed package is a broken install
+    return not_installed(command, module, what, instead, broken=None if absent_package(exc, (module,)) else exc)
 
 
 def _named(exc: ImportError) -> ImportError:
