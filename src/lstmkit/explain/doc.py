@@ -96,6 +96,10 @@ class Table:
     caption: str = ""
     align: str = ""  # one letter per column, "l" or "r"; default: first left, the rest right
 
+    def column_align(self, n: int) -> str:
+        """Column ``n``'s alignment, "l" or "r" (numbers): ``align``'s letter, else the first left, the rest right."""
+        return self.align[n] if n < len(self.align) else ("l" if n == 0 else "r")
+
 
 @dataclass
 class Figure:

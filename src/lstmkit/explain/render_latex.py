@@ -145,7 +145,7 @@ def render(doc: Document) -> str:
             if b.note:
                 out.append(r"\emph{(" + tex_escape(b.note) + ")}" + "\n")
         elif isinstance(b, Table):
-            cols = "".join(b.align[n] if n < len(b.align) else ("l" if n == 0 else "r") for n in range(len(b.header)))
+            cols = "".join(b.column_align(n) for n in range(len(b.header)))
             rows = [" & ".join(tex_escape(c) for c in b.header) + r" \\ \hline"]
             # "{}" first: a row starting with "[" would be read as the optional argument of \\
             rows += ["{}" + " & ".join(tex_escape(c) for c in r) + r" \\" for r in b.rows]

@@ -48,7 +48,7 @@ def render(doc: Document) -> str:
             if b.caption:
                 out += [f"*{_text(b.caption, True)}*", ""]
             out.append("| " + " | ".join(_cell(h) for h in b.header) + " |")
-            al = [b.align[n] if n < len(b.align) else ("l" if n == 0 else "r") for n in range(len(b.header))]
+            al = [b.column_align(n) for n in range(len(b.header))]
             out.append("|" + "|".join(":---" if a == "l" else "---:" for a in al) + "|")
             out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in b.rows]
             out.append("")

@@ -290,7 +290,7 @@ def _table(con, b: Table, width_: int) -> None:
 
     n_cols = len(b.header)
     cells = [[b.header[n], *(r[n] for r in b.rows if n < len(r))] for n in range(n_cols)]
-    numeric = [_align(b, n) == "r" for n in range(n_cols)]
+    numeric = [b.column_align(n) == "r" for n in range(n_cols)]
     most = [max(width(c) for c in col) for col in cells]  # each cell on one line
     word = [max((width(w) for c in col for w in c.split()), default=1) for col in cells]
     digit = [max((width(w) for c in col for w in c.split() if _DIGIT.search(w)), default=0) for col in cells]
@@ -324,11 +324,6 @@ def _table(con, b: Table, width_: int) -> None:
     for row in b.rows:
         t.add_row(*(Text(c) for c in row))  # Text: no markup, "[h,x]" stays as written
     con.print(t)
-
-
-def _align(t: Table, n: int) -> str:
-    """Column ``n``'s alignment, "l" or "r" (numbers): the table's ``align``, else the first left, the rest right."""
-    return t.align[n] if n < len(t.align) else ("l" if n == 0 else "r")
 
 
 class _Null:
