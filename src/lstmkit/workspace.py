@@ -40,11 +40,11 @@ _lock = threading.Lock()
 
 def _after_fork_in_child() -> None:
     # a lock held by another thread of the parent at the fork would never come free in the child,
-    # and the list may be half-updated: the child starts with a new lock and nothing kept
+    # and the list may be half-updated: the child starts with a new lock and nothing kept (clear
+    # takes the module's _lock as it is when called: the new one)
     global _lock
     _lock = threading.Lock()
-    _free.clear()
-    _state["kept"] = 0
+    clear()
 
 
 if hasattr(os, "register_at_fork"):  # Unix only: Windows has no fork, so no child to repair
