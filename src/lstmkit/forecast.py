@@ -656,9 +656,13 @@ class LSTMForecaster:
         )  # fmt: skip
 
     def _forecast_block(self, histories: list[np.ndarray]) -> np.ndarray:
-        """One direct H-step block for each raw history (each (>= W+difference, S)) -> (n, H, S)."""
-        W, H, S = self.window_, self.horizon_, self.n_series_
-        X = np.stack([((self._to_model_space(h, self.log_, self.difference_) - self.mean_) / self.scale_)[-W:] for h in histories])  # (n, W, S)
+        """One direct H-step block for each raw history (each (>= W+difference, S)) -> (n, H, S).
+        Only a history's last W+difference rows are read (log is elementwise, a difference reads
+        neighbouring rows): the window is made from them alone, not from the whole history (a
+        backtest's n prefixes of the series cost O(n N) otherwise); the whole series is checked
+        where it comes in (:meth:`_check_history`, :meth:`backtest`)."""
+        W, H, S, d = self.window_, self.horizon_, self.n_series_, self.difference_
+        X = np.stack([(self._to_model_space(h[-(W + d):], self.log_, d) - self.mean_) / self.scale_ for h in histories])  # (n, W, S)
         Z = self.regressor_.predict(X).reshape(len(histories), H, S) * self.scale_ + self.mean_  # (n, H, S)
         return np.stack([self._from_model_space(Z[i], h[-1], self.log_, self.difference_) for i, h in enumerate(histories)])
 
@@ -885,7 +889,7 @@ class LSTMForecaster:
         fc = {"lstm": lstm, "naive": naive}
         if self.seasonal_period:
             fc["seasonal_naive"] = np.stack([bl.seasonal_naive_forecast(h, H, m) for h in histories])
-        fc.update(_trend_baseline(y2, origins, H, self.seasonal_period))
+        fc.update(_trend_baseline(y2, origins, histories, H, self.seasonal_period))
         actual = np.full((len(origins), H, S), np.nan)
         for i, o in enumerate(origins):
             k = min(H, N - o)
@@ -909,13 +913,14 @@ class LSTMForecaster:
         return result
 
 
-def _trend_baseline(y: np.ndarray, origins: np.ndarray, H: int, m: int | None) -> dict[str, np.ndarray]:
-    """The trend-aware baseline of a backtest of ``y`` (N, S) from ``origins``, {name: (n, H, S)}:
+def _trend_baseline(y: np.ndarray, origins: np.ndarray, histories: list[np.ndarray], H: int,
+                    m: int | None) -> dict[str, np.ndarray]:
+    """The trend-aware baseline of a backtest of ``y`` (N, S) from ``origins`` (n,) (``histories``:
+    ``y[:o]`` for each origin o), {name: (n, H, S)}:
     ``seasonal_growth`` (:func:`lstmkit.baselines.seasonal_growth_forecast`, seasonal naive times the
     last growth over a season) when there is a season ``m`` and every value it divides by or grows
     from, y[o-1] and y[o-1-m] at every origin o of every series, is > 0; else ``drift``
     (:func:`lstmkit.baselines.drift_forecast`, the last value plus the history's mean step)."""
-    histories = [y[:o] for o in origins]
     if m and (y[origins - 1] > 0).all() and (y[origins - 1 - m] > 0).all():
         return {"seasonal_growth": np.stack([bl.seasonal_growth_forecast(h, H, m) for h in histories])}
     return {"drift": np.stack([bl.drift_forecast(h, H) for h in histories])}
