@@ -69,33 +69,42 @@ def spell(text: str, encoding: str | None) -> str:
     return text if encodes_symbols(encoding) else text.encode(encoding, ERRORS).decode(encoding)
 
 
+def _map_text(x, fn, marks=None):
+    """A document (or any part of it: a str, a list or tuple, a dataclass, walked through) with every
+    string through ``fn``; ``marks(part)``, where given, replaces a part first unless it returns None."""
+    if marks is not None and (done := marks(x)) is not None:
+        return done
+    if isinstance(x, str):
+        return fn(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_map_text(v, fn, marks) for v in x)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return dataclasses.replace(x, **{f.name: _map_text(getattr(x, f.name), fn, marks) for f in dataclasses.fields(x)})
+    return x
+
+
 def _spelled(x, encoding: str):
     """A document (or any part of it) with every character ``encoding`` cannot encode spelled as
     :data:`ERRORS` does; the marks the layout adds (c̃'s tilde, a column vector's ᵀ) spelled too."""
-    if isinstance(x, str):
-        return x.encode(encoding, ERRORS).decode(encoding)
-    if isinstance(x, Sym) and x.tilde:
-        return _spelled(dataclasses.replace(x, name=x.name + "\u0303", tilde=False), encoding)
-    if isinstance(x, Vec):  # written as the text math_box gives it
-        return Op(_spelled("[" + ", ".join(x.items) + "]" + ("ᵀ" if x.column else ""), encoding))
-    if isinstance(x, (list, tuple)):
-        return type(x)(_spelled(v, encoding) for v in x)
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return dataclasses.replace(x, **{f.name: _spelled(getattr(x, f.name), encoding) for f in dataclasses.fields(x)})
-    return x
+
+    def text(s: str) -> str:
+        return s.encode(encoding, ERRORS).decode(encoding)
+
+    def marks(part):
+        if isinstance(part, Sym) and part.tilde:
+            return _spelled(dataclasses.replace(part, name=part.name + "\u0303", tilde=False), encoding)
+        if isinstance(part, Vec):  # written as the text math_box gives it
+            return Op(text("[" + ", ".join(part.items) + "]" + ("ᵀ" if part.column else "")))
+        return None
+
+    return _map_text(x, text, marks)
 
 
 def _printable(x):
     """A document (or any part of it) with every string through :func:`~lstmkit._checks.printable`:
     its text comes from files (a worked example's title, labels and notes, a model's class names),
     and a control character in it (ESC) is shown as its escape (``\\x1b``), not sent to the terminal."""
-    if isinstance(x, str):
-        return printable(x)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_printable(v) for v in x)
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return dataclasses.replace(x, **{f.name: _printable(getattr(x, f.name)) for f in dataclasses.fields(x)})
-    return x
+    return _map_text(x, printable)
 
 
 def width(s: str) -> int:
