@@ -898,6 +898,18 @@ def _stand_ins(avoid, taken) -> Iterator[int]:
     return (s for s in sizes() if s not in taken and all(gcd(s, c) == 1 for c in avoid))
 
 
+def _declared(x) -> list[int]:
+    """The graph input ``x``'s declared sizes, 0 for a symbolic (free) axis."""
+    return [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
+
+
+def _traced_shape(dims: list[int], fixed: Mapping[int, int], avoid) -> tuple:
+    """x's shape as :class:`_Plumbing` traces it: its declared sizes ``dims`` (:func:`_declared`), ``fixed``'s size
+    (axis -> size) for those free axes, stand-ins (:func:`_stand_ins`, avoiding ``avoid``'s sizes) for the rest."""
+    free = _stand_ins(avoid, {*dims, *fixed.values()})
+    return tuple(d or fixed.get(i) or next(free) for i, d in enumerate(dims))
+
+
 def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
     """(plumbing, softmax, head, read-out path, fixed): the graph traced on element ids (:class:`_Plumbing`,
     :func:`_check_recurrent_inputs`, :func:`_softmax_node`, :func:`_graph_head`) with stand-in sizes for x's free
@@ -948,7 +960,7 @@ def _trace_plumbing(model, constants, rec, where: str, arg: str, named: str):
         raise first
     if ran is not None:
         raise ran
-    traced = _Plumbing(model, constants, rec, where, arg, avoid=fixing).x_shape
+    traced = _traced_shape(_declared(x), {}, fixing)  # the stand-ins the first attempt ran at
     shape = ", ".join(f"{d.dim_param or '?'}={s}" if not d.HasField("dim_value") else str(s) for d, s in zip(dims, traced))
     if free:
         again = f"Traced again with a free axis at each of {sizes}, the sizes in the graph's Reshape/Expand shapes, it did not read either. " if sizes else ""
@@ -1143,7 +1155,7 @@ def _token_input(model) -> bool:
     return bool(model.graph.input) and model.graph.input[0].type.tensor_type.elem_type in (TensorProto.INT64, TensorProto.INT32)
 
 
-def _graph_head(model, softmax, constants, rec, where: str, arg: str, plumbing: "_Plumbing | None" = None) -> tuple[str, list]:
+def _graph_head(model, softmax, constants, rec, where: str, arg: str, plumbing: "_Plumbing") -> tuple[str, list]:
     """What the graph's first output is: "all", the last recurrent node's Y (every step), or "last",
     its final states (head="last"), with the read-out nodes on the way (in the order they run); ``rec``:
     the recurrent nodes, ``constants``: :func:`_constants`. Found by
@@ -1154,11 +1166,11 @@ def _graph_head(model, softmax, constants, rec, where: str, arg: str, plumbing: 
     other steps or layers, a bidirectional ``h_n[-1]``, the backward direction's ``y[:, -1]``), a
     MatMul/Gemm/Add/Mul off the way (a projection before the LSTM has no lstmkit twin) and recurrent
     nodes that do not chain (each takes the previous one's Y, the first the input x, or its ids'
-    lookup). ``softmax`` (:func:`_softmax_node`), when it makes the output, is passed over."""
+    lookup). ``softmax`` (:func:`_softmax_node`), when it makes the output, is passed over; ``plumbing``: the
+    graph traced (:func:`_trace_plumbing`)."""
     name = model.graph.output[0].name if model.graph.output else ""
     if softmax is not None and softmax.output[0] == name:  # the probabilities: the model is what makes the logits
         name = softmax.input[0]
-    plumbing = plumbing or _Plumbing(model, constants, rec, where, arg)
     head, chain = plumbing.head(name)
     data = _data_names(model)
     stray = [n for n in model.graph.node if n.op_type in _READOUT_OPS and n not in chain and any(i in data for i in n.input)]
@@ -1204,9 +1216,9 @@ class _Plumbing:
     features, last axis) one code, and element j of its output row ``_OUT_BASE + code·2^20 + j``.
     The graph's input x gets its declared sizes, and distinct ones (3, 2, 4, ...: :func:`_stand_ins`) for symbolic dims (``fixed``:
     axis -> size, those traced at the size a node fixes, :func:`_trace_plumbing`; ``avoid``: :func:`_shape_sizes` of the
-    graph, computed here when None); a glue op numpy refuses at these sizes raises :class:`_Unrunnable`."""
+    graph); a glue op numpy refuses at these sizes raises :class:`_Unrunnable`."""
 
-    def __init__(self, model, constants, rec, where: str, arg: str, fixed: Mapping[int, int] | None = None, avoid: Mapping[int, list] | None = None):
+    def __init__(self, model, constants, rec, where: str, arg: str, fixed: Mapping[int, int] | None, avoid: Mapping[int, list]):
         self.model, self.constants, self.rec, self.where, self.arg = model, constants, rec, where, arg
         self.producer = {o: n for n in model.graph.node for o in n.output if o}
         self.values: dict = {}
@@ -1218,9 +1230,8 @@ class _Plumbing:
         x = model.graph.input[0] if model.graph.input else None
         if x is not None:
             fixed = dict(fixed or {})  # axis -> size: a symbolic axis traced at the size a node fixes (_trace_plumbing)
-            dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
-            free = _stand_ins(_shape_sizes(model, constants) if avoid is None else avoid, {*dims, *fixed.values()})
-            self.x_shape = tuple(d or fixed.get(i) or next(free) for i, d in enumerate(dims))
+            dims = _declared(x)
+            self.x_shape = _traced_shape(dims, fixed, avoid)
             self.free = {s for i, (d, s) in enumerate(zip(dims, self.x_shape)) if not d and i not in fixed}
             from onnx import helper
 
