@@ -271,30 +271,6 @@ def test_weights_h5_variable_names_must_be_keras_numbering(tmp_path, case):
         read_keras(path)
 
 
-def test_a_value_error_not_of_lstmkits_refusals_keeps_its_traceback(tmp_path, monkeypatch):
-    """helper-105 finding 8: every ValueError raised while building the model from a file became a FileFormatError
-    'read_keras: <path>: ...' (from None), saying the file was bad when NumPy or a bug of lstmkit's said it. Only
-    lstmkit's own refusals (its "<where>: expected ..., got ..." template) are rewrapped naming the file."""
-    import traceback
-
-    from lstmkit import layout
-
-    path = _keras_file(tmp_path)
-
-    def broken(*args, **kwargs):
-        raise ValueError("operands could not be broadcast together")  # as NumPy says it, from inside the converter
-
-    monkeypatch.setattr(layout, "from_keras", broken)
-    with pytest.raises(ValueError) as info:
-        read_keras(path)
-    assert type(info.value) is ValueError and str(info.value) == "operands could not be broadcast together"
-    assert "broken" in "".join(traceback.format_tb(info.value.__traceback__))
-    monkeypatch.undo()
-    bad = _keras_file(tmp_path, units=8, name="u8.keras")  # lstmkit's refusal of the file: still FileFormatError naming it
-    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {bad} layer 'lstm' kernel shape"):
-        read_keras(bad)
-
-
 def _two_lstm_file(tmp_path, kernel_1, name, rate=0.2):
     """A .keras written by hand: LSTM(4) over 3 inputs, Dropout(rate), LSTM(4) whose kernel is ``kernel_1``."""
     h5 = tmp_path / "w2.h5"
@@ -322,7 +298,10 @@ def test_the_files_refusals_are_told_from_other_errors_by_their_type_not_their_t
     text looked like lstmkit's ('<name>: expected ..., got ...'), and any KeyError or TypeError for a damaged file:
     a bug of lstmkit's (here layout.from_keras failing) was reported as 'read_keras: PATH: from_keras: expected ...'
     or 'expected PATH a Keras 3 LSTM model file ..., got KeyError', blaming the user's good file. Now only the reader's
-    own refusals (an exception type of its own) name the file; the rest goes on as raised, with its traceback."""
+    own refusals (an exception type of its own) name the file; the rest goes on as raised, with its traceback.
+    helper-105 finding 8 before it: every ValueError (NumPy's, a bug's) became a FileFormatError (from None)."""
+    import traceback
+
     from lstmkit import layout
 
     path = _keras_file(tmp_path)
@@ -335,7 +314,11 @@ def test_the_files_refusals_are_told_from_other_errors_by_their_type_not_their_t
         with pytest.raises(type(raised)) as info:
             read_keras(path)
         assert type(info.value) is type(raised) and info.value is raised, str(info.value)
+        assert "broken" in "".join(traceback.format_tb(info.value.__traceback__))
     monkeypatch.undo()
+    bad = _keras_file(tmp_path, units=8, name="u8.keras")  # lstmkit's refusal of the file: still FileFormatError naming it
+    with pytest.raises(FileFormatError, match=rf"^read_keras: expected {bad} layer 'lstm' kernel shape"):
+        read_keras(bad)
     # the file's own faults, refused as before: a Dropout rate LSTM refuses, said as the file's, naming the layer
     bad_rate = _two_lstm_file(tmp_path, np.zeros((4, 16), "f4"), "rate.keras", rate=1.5)
     with pytest.raises(FileFormatError, match=rf"^read_keras: expected {bad_rate} layer 'dropout' rate a number in \[0, 1\), got 1\.5\.$"):
