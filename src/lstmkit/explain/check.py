@@ -1162,9 +1162,10 @@ def report_document(reports: list[CheckReport], show_all: bool = False, width: i
         doc.add(Heading(ex.title, 2))
         shown = [f for f in rep.findings if show_all or f.failing]
         blanks = [f for f in shown if f.verdict == BLANK]
+        # every asked number: per step, and the loss and gradients summed over the steps
+        answers = [f for f in rep.findings if f.step is not None or f.name == "loss" or f.name.startswith("d")]
         if rep.withheld and blanks and not show_all:  # rows of "?" with no values: the blanks' names in one line
             shown = [f for f in shown if f.verdict != BLANK]
-            answers = [f for f in rep.findings if f.step is not None or f.name == "loss" or f.name.startswith("d")]
             if all(f.verdict == BLANK for f in answers):
                 doc.add(Para(f"Nothing is answered yet: fill in the {count(len(blanks), 'blank')} (\"?\") and check again."))
             else:
@@ -1183,8 +1184,7 @@ def report_document(reports: list[CheckReport], show_all: bool = False, width: i
             else:
                 doc.add(Table(["verdict", "value", "claimed", "exact", "by hand", "why", "where"], rows, align="llrrrll"))
         doc.add(Para(rep.summary() + "."))
-        if ex.exercise:  # every asked number: per step, and the loss and gradients summed over the steps
-            answers = [f for f in rep.findings if f.step is not None or f.name == "loss" or f.name.startswith("d")]
+        if ex.exercise:
             right = sum(f.verdict in (OK, OK_HAND) for f in answers)
             doc.add(Para(f"Score: {right}/{len(answers)} answers right."))
     return doc
