@@ -630,6 +630,9 @@ def test_features_and_token_ids_are_checked_before_training():
         Trainer(model).fit(np.zeros((24, 7, 3)), Y, epochs=1)
     with pytest.raises(ValueError, match=r"^predict: expected X 2 features \(the model's input_size\), got 3\.$"):
         predict(model, np.zeros((24, 7, 3)))
+    # Trainer.predict names itself (it said 'predict:', the function it called, and checked batch_size twice)
+    with pytest.raises(ValueError, match=r"^Trainer.predict: expected X 2 features \(the model's input_size\), got 3\.$"):
+        Trainer(model).predict(np.zeros((24, 7, 3)))
     tokens = SequenceModel(2, 2, 3, inputs="tokens", seed=0)
     weights = tokens.state_dict()
     ids = X.argmax(-1)  # (24, 7) ids 0, 1

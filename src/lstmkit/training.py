@@ -925,9 +925,11 @@ class Trainer:
     # -- evaluation ------------------------------------------------------------------------
     def predict(self, X, lengths=None, batch_size: int | None = None) -> np.ndarray:
         """The model's outputs (eval mode, no cache), batch by batch: (N, T, O) or (N, O).
-        ``batch_size``: sequences a batch, an int >= 1 (None: the trainer's)."""
+        ``batch_size``: sequences a batch, an int >= 1 (None: the trainer's). X and lengths as
+        :func:`predict` takes them, refused naming ``Trainer.predict``."""
         batch_size = self.batch_size if batch_size is None else check_int(batch_size, "Trainer.predict", "batch_size", minimum=1)
-        return predict(self.model, X, lengths, batch_size)
+        X, lengths = _check_X(X, lengths, self.model, "Trainer.predict")
+        return _predict(self.model, X, lengths, batch_size)
 
     def evaluate(self, X, Y, lengths=None, sample_weight=None) -> dict[str, float]:
         """{"loss": ..., metric: ...} averaged over valid targets (eval mode, no dropout); the loss
