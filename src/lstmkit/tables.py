@@ -1,10 +1,10 @@
 """Reading user data: CSV, ``.npy``, ``.npz`` and text files, with one-line errors naming the problem.
 
-    read_csv(path)                        header (list of str), rows (list of list of str; rows.lines: each one's line)
+    read_csv(path)                        header (list of str), rows (CSVRows: a list of list of str; rows.lines: each one's line)
     row_line(rows, i)                     the line of the file row i begins on (blank lines counted)
     read_csv_columns(path, columns)       (n_rows, len(columns)) float64, columns by name or 0-based index
     csv_columns(header, rows, columns, where)
-                                          the same, of a CSV already read (read_csv's header, rows)
+                                          the same, of a CSV already read (read_csv's header and CSVRows)
     read_array(path, key=None)            ndarray from .npy / .npz (``key`` picks the array in an .npz)
     array_names(path)                     the names of the arrays in an .npz (None for a .npy)
     read_text(path)                       str (UTF-8; a byte-order mark dropped, CRLF and CR read as LF)
@@ -123,8 +123,9 @@ def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
     return csv_columns(header, rows, columns, str(path))
 
 
-def csv_columns(header: list[str], rows: list[list[str]], columns, where: str) -> np.ndarray:
-    """:func:`read_csv_columns` of a CSV already read (:func:`read_csv`'s ``header, rows``): the named
+def csv_columns(header: list[str], rows: CSVRows, columns, where: str) -> np.ndarray:
+    """:func:`read_csv_columns` of a CSV already read (:func:`read_csv`'s ``header, rows``: ``rows`` its
+    :class:`CSVRows`, not plain lists, for an error names a row by its line, :func:`row_line`): the named
     (or indexed) columns as a (n_rows, len(columns)) float64 array, errors beginning with ``where``."""
     if isinstance(columns, (str, int, np.integer)):
         columns = [columns]
