@@ -267,10 +267,9 @@ class TextGenerator:
         where = f"{KIND}.fit"
         params = json_params(self.get_params())  # this fit's: fitted_params_, what save writes
         text = _as_text(text, where)
-        L = check_int(self.seq_len, KIND, "seq_len", minimum=1)
-        B = check_int(self.batch_size, KIND, "batch_size", minimum=1)
-        epochs = check_int(self.epochs, KIND, "epochs", minimum=1)
-        check_hyper_parameters(self, KIND)  # hidden_size, optimizer, ...: named as this class's
+        check_hyper_parameters(self, KIND)  # seq_len, batch_size, hidden_size, optimizer, ...: named as this class's
+        L, B = int(self.seq_len), int(self.batch_size)
+        epochs = check_int(self.epochs, KIND, "epochs", minimum=1)  # the shared check allows 0 (load)
         options = check_lstm_options(self.lstm_options, "lstm", KIND)
         if len(text) < min_text_length(B, L):
             fail(where, "text", f"at least batch_size*seq_len+1 = {min_text_length(B, L)} characters", len(text), "Use a smaller batch_size or seq_len.")
