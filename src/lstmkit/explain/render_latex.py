@@ -22,12 +22,17 @@ def _uni_math(s: str) -> str:
     return s
 
 
+def _percent(s: str) -> str:
+    """``s`` with each % as \\%: % starts a comment in LaTeX (and in KaTeX/MathJax); 95.3% is a number."""
+    return s.replace("%", r"\%")
+
+
 def _name_tex(name: str) -> str:
     if " " in name or name.startswith("%") or (len(name) > 6 and name.isalpha()):
         return r"\text{" + tex_escape(name) + "}"
     if "/" in name:  # ∂L_3/∂h: each side its own subscript
         return "/".join(_name_tex(part) for part in name.split("/"))
-    s = _uni_math(name).replace("%", r"\%")
+    s = _percent(_uni_math(name))
     if "_" in s:  # dz_i -> {dz_{i}}: the group keeps a later subscript legal
         head, tail = s.split("_", 1)
         s = "{" + head + "_{" + tail + "}}"
@@ -46,15 +51,15 @@ def math_tex(node) -> str:
             words, _, num = node.index.rpartition(" ")
             base += "[" + (r"\text{" + tex_escape(words) + " }" if words else "") + num + "]"
         return base
-    if isinstance(node, Num):  # 95.3%: % starts a comment in LaTeX (and in KaTeX/MathJax), \%
-        return node.text.replace("%", r"\%") if node.text != "?" else r"\,?\,"
+    if isinstance(node, Num):
+        return _percent(node.text) if node.text != "?" else r"\,?\,"
     if isinstance(node, Op):
         return _OPS.get(node.text, r"\text{" + tex_escape(node.text) + "}")
     if isinstance(node, Vec):
-        items = [i.replace("%", r"\%") for i in node.items]
+        items = [_percent(i) for i in node.items]
         return "[" + ", ".join(items) + "]" + (r"^\top" if node.column else "")
     if isinstance(node, Mat):
-        rows = (" & ".join(e.replace("%", r"\%") for e in r) for r in node.rows)
+        rows = (" & ".join(_percent(e) for e in r) for r in node.rows)
         return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
     if isinstance(node, Call):
         fn = _FN.get(node.fn) or r"\operatorname{" + node.fn.replace("_", r"\_") + "}"  # clip, mean, hard_sigmoid
