@@ -209,7 +209,7 @@ def document(
 
 
 def _extreme(fw: ForwardTrace, names, pick) -> tuple[str, int, int, float] | None:
-    """(quantity, step, unit, value) of the entry ``pick`` (np.nanargmin or a key) selects among ``names``."""
+    """(quantity, step, unit, value) of the entry least by the key ``pick`` (a function of the value) among ``names``."""
     best = None
     for rec in fw.steps:
         for name in names:
