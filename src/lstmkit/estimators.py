@@ -93,7 +93,7 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -298,19 +298,24 @@ def looks_padded(X: np.ndarray) -> np.ndarray:
 
 
 def warn_missing_lengths(est, X: np.ndarray, lengths, where: str, what: str = "X comes without lengths",
-                         model: str = "the model", fix: str | None = None, stacklevel: int = 2) -> None:
+                         model: str = "the model", fix: str | None = None, stacklevel: int = 2,
+                         words: Callable[[], tuple[str, str]] | None = None) -> None:
     """A :class:`MissingLengthsWarning` (once: one call of predict, predict_proba or score) when
     ``est`` was fitted with ``lengths`` (``fitted_with_lengths_``; None, a file from before it was
     recorded, never warns), none are given and some sequence of X looks zero-padded
     (:func:`looks_padded`). ``where`` begins the message, ``what`` says how X comes, ``model`` names
     the model, ``fix`` ends it (by default Python's advice: pass lengths); ``lstmkit predict`` gives
-    its data file, its model file and the option or file layout that gives lengths. ``stacklevel``:
+    its data file, its model file and the option or file layout that gives lengths. ``words``: a
+    function giving ``(what, fix)`` in their place, called only when the warning is given (words
+    that cost a read of the data file, made for nothing when it is not). ``stacklevel``:
     warnings.warn's, counted from the call of this function (2: the line calling it)."""
     if lengths is not None or not getattr(est, "fitted_with_lengths_", None):
         return
     padded = looks_padded(X)
     if padded.any():
         n, T = X.shape[:2]
+        if words is not None:
+            what, fix = words()
         read = "" if est.per_step_ else ", and each sequence's prediction is read after them"
         if fix is None:
             fix = (f"Pass lengths (each sequence's number of valid steps), or X as a list of sequences of their own "

@@ -191,8 +191,9 @@ def run(args: argparse.Namespace) -> int:
     if lengths is None and args.group is not None and str(args.data).lower().endswith(".csv"):
         # a long CSV's lengths are its groups' rows, here all T: a last step of zeros is data, not padding
         lengths = np.full(len(X), X.shape[1])
-    what, fix = missing_lengths_words(args, *X.shape[:2])  # the library's warning, once, in the command's words
-    warn_missing_lengths(est, X, lengths, "predict", what, args.model, fix)  # where X looks padded and has no lengths
+    # the library's warning where X looks padded and has no lengths, once, in the command's words (made only if it
+    # is given: for an .npz they read its names again)
+    warn_missing_lengths(est, X, lengths, "predict", model=args.model, words=lambda: missing_lengths_words(args, *X.shape[:2]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingLengthsWarning)  # said above, in the command line's words
         pred = est.predict(X, lengths)
