@@ -139,24 +139,16 @@ TEXT_SETTINGS = ("model input_size", "model output_size")
 
 def resume_refused(exc, path: str) -> str:
     """The library's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of the checkpoint ``path`` in
-    this command's words: the option (``--lr``, not ``learning_rate``), another text (other characters or
-    another --max-chars, --held-out), or --epochs below the epochs it has run; else the library's own."""
+    this command's words: another text (other characters or another --max-chars, --held-out); else,
+    as train says them (:func:`lstmkit.commands.train.resume_refused`), the option (``--lr``, not
+    ``learning_rate``) or --epochs below the epochs it has run; else the library's own."""
     from ..checkpoint import afresh as how
-    from .train import _as_typed
+    from .train import resume_refused as in_words
 
-    afresh = how(path, "--checkpoint")
-    if exc.reason == "epochs":
-        return (f"generate: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give "
-                f"--epochs {exc.epoch} or more to go on, or {afresh}.")  # fmt: skip
     if exc.reason == "data" or (exc.reason == "settings" and exc.setting in TEXT_SETTINGS):
         return (f"generate: the checkpoint {path} was written while training on another text, got --text, --max-chars and "
-                f"--held-out that give other training characters. Resume with the same ones, or {afresh}.")  # fmt: skip
-    if exc.reason == "settings" and exc.setting in FLAGS:
-        was = _as_typed(exc.setting, exc.recorded, "recorded" in exc.missing)
-        got = _as_typed(exc.setting, exc.current, "current" in exc.missing)
-        return (f"generate: the checkpoint {path} was written with {was}, got {got}. Resume with the same options (only "
-                f"--epochs may grow), or {afresh}.")  # fmt: skip
-    return f"generate: {str(exc).removeprefix('load_checkpoint: ')}"
+                f"--held-out that give other training characters. Resume with the same ones, or {how(path, '--checkpoint')}.")  # fmt: skip
+    return in_words(exc, path, "generate", FLAGS, tasks={}) or f"generate: {str(exc).removeprefix('load_checkpoint: ')}"
 
 
 def fit_checkpointed(gen, train: str, args: argparse.Namespace, report) -> None:

@@ -206,27 +206,28 @@ def _as_typed(name: str, value, missing: bool = False) -> str:
     return f"{flag} {value}"
 
 
-def resume_refused(exc, path: str) -> str | None:
-    """load_checkpoint's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of ``path`` in this
-    command's words (``--lr``, not ``learning_rate``; another loss as another ``--task``), or None
-    where it names no option (other data)."""
+def resume_refused(exc, path: str, command: str = "train", flags=FLAGS, tasks=TASKS) -> str | None:
+    """load_checkpoint's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of ``path`` in the words
+    of the command ``command`` (``--lr``, not ``learning_rate``; another loss as another ``--task``,
+    ``tasks``: {loss: task}), or None where it names none of its options (other data): --epochs below
+    those run, or a setting among ``flags`` (train's and generate's own sets) recorded otherwise."""
     from ..checkpoint import afresh as how
 
     afresh = how(path, "--checkpoint")  # how to, not only that one may
     fix = f"Resume with the same options (only --epochs may grow), or {afresh}."
     if exc.reason == "epochs":
-        return (f"train: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give --epochs "
-                f"{exc.epoch} or more to go on, or {afresh}.")  # fmt: skip
-    if exc.reason == "settings" and exc.setting == "loss" and exc.recorded in TASKS and exc.current in TASKS:
-        was, got = TASKS[exc.recorded], TASKS[exc.current]
-        return (f"train: the checkpoint {path} was written with --task {was}, got --task {got}. Resume with --task {was}, "
-                f"or {afresh}.")  # fmt: skip
-    if exc.reason != "settings" or exc.setting not in FLAGS:
+        return (f"{command}: the checkpoint {path} has run {exc.epoch} epochs already, got --epochs {exc.epochs}. Give "
+                f"--epochs {exc.epoch} or more to go on, or {afresh}.")  # fmt: skip
+    if exc.reason == "settings" and exc.setting == "loss" and exc.recorded in tasks and exc.current in tasks:
+        was, got = tasks[exc.recorded], tasks[exc.current]
+        return (f"{command}: the checkpoint {path} was written with --task {was}, got --task {got}. Resume with --task "
+                f"{was}, or {afresh}.")  # fmt: skip
+    if exc.reason != "settings" or exc.setting not in flags:
         return None
     name = exc.setting
     was = _as_typed(name, exc.recorded, "recorded" in exc.missing)
     got = _as_typed(name, exc.current, "current" in exc.missing)
-    return f"train: the checkpoint {path} was written with {was}, got {got}. {fix}"
+    return f"{command}: the checkpoint {path} was written with {was}, got {got}. {fix}"
 
 
 def fit_resuming(est, X, y, lengths, path: str, epochs: int) -> None:
