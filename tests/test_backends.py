@@ -207,10 +207,10 @@ def test_for_cache_and_recycle_leave_a_reference_cache_to_the_reference():
 _FAULTS = {
     # numba refuses a decoration with cache=True in packed_gemm (in kernels_numba's import guard)
     "numba_config": ("", {"NUMBA_CACHE_LOCATOR_CLASSES": "NoSuchLocator"}),
-    # numba installed but refusing to import, with a plain ImportError as its own __init__ raises it (its
-    # NumPy too new): not 'numba is not installed'
     # a module inside the installed numba missing (a broken install): not 'numba is not installed'
     "numba_module": ("import sys\nsys.modules['numba.extending'] = None\n", {}),
+    # numba installed but refusing to import, with a plain ImportError as its own __init__ raises it (its
+    # NumPy too new): not 'numba is not installed'
     "numba_import": (
         """
         import sys
