@@ -2,7 +2,7 @@
 lstmkit train and generate): every kernel module's ``lstm_backward`` (the reference's and the
 compiled ones) wrapped to raise at its at-th call, as numba gives a KeyboardInterrupt raised while
 a kernel runs: a SystemError with the interrupt in its context, which the LSTM turns back into
-the interrupt (recurrent._compiled)."""
+the interrupt (recurrent._reraise_interrupt)."""
 
 from __future__ import annotations
 
