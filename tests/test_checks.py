@@ -559,3 +559,15 @@ def test_printable_shows_control_characters_as_escapes_and_keeps_text():
     # other characters stay: non-breaking space (0xa0), accents, Greek, the backslash itself
     assert printable("\xa0é σ c\u0303 \\x1b") == "\xa0é σ c\u0303 \\x1b"
     assert printable(3) == "3" and printable(ValueError("v\x1b")) == "v\\x1b"  # str() of anything
+
+
+def test_printable_escapes_the_unicode_bidi_controls():
+    from lstmkit._checks import printable
+
+    # "Trojan source" (CVE-2021-42574): U+202E RIGHT-TO-LEFT OVERRIDE shows what follows it reversed;
+    # the list is Unicode's bidi format characters (UAX #9, table 4): marks, embeddings, overrides, isolates
+    assert printable("cat\u202egod") == "cat\\u202egod"
+    bidi = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    assert printable(bidi) == "".join(f"\\u{ord(c):04x}" for c in bidi)
+    # their neighbours are text: zero-width joiner U+200D, narrow no-break space U+202F, U+2065, superscript 0 U+2070
+    assert printable("a\u200db\u202fc\u2065d\u2070") == "a\u200db\u202fc\u2065d\u2070"

@@ -28,17 +28,28 @@ def fail(where: str, arg: str, expected: str, got: Any, fix: str = "", *, exc=Va
     raise exc(message(where, arg, expected, got, fix))
 
 
-#: the control characters a terminal acts on: C0 but tab and newline, DEL, and C1 (0x80-0x9f: CSI 0x9b)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: the control characters a terminal acts on: C0 but tab and newline, DEL, and C1 (0x80-0x9f: CSI
+#: 0x9b); and the Unicode bidirectional controls, which reorder what follows them on the line
+#: ("Trojan source", CVE-2021-42574): the marks U+061C, U+200E, U+200F, the embeddings and
+#: overrides U+202A-U+202E, the isolates U+2066-U+2069
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n <= 0xFF else f"\\u{n:04x}"
 
 
 def printable(s: Any) -> str:
     """``str(s)`` for a terminal: each control character but newline and tab (C0, DEL and C1) as its
-    visible escape, ESC as the four characters ``\\x1b``. Text from a file (a model's class names,
-    a worked example's title, a name in a message) reaches the terminal through it: raw, an ESC
-    sequence in it would set the window title, clear the screen or colour what follows. For what is
-    printed only: a file written (CSV, ``--out``) keeps the data as it is."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(s))
+    visible escape, ESC as the four characters ``\\x1b``; each Unicode bidirectional control (U+061C,
+    U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) as ``\\u`` and four hex digits, RIGHT-TO-LEFT
+    OVERRIDE as ``\\u202e``. Text from a file (a model's class names, a worked example's title, a
+    name in a message) reaches the terminal through it: raw, an ESC sequence in it would set the
+    window title, clear the screen or colour what follows, a bidi control would show what follows it
+    reversed or moved. For what is printed only: a file written (CSV, ``--out``) keeps the data as
+    it is."""
+    return _CONTROL.sub(lambda m: _escape(m.group()), str(s))
 
 
 #: the optional packages lstmkit imports where they are used, by module: (the name pip installs it
