@@ -238,3 +238,37 @@ def test_text_with_crlf_line_ends_trains_the_model_of_lf(tmp_path):
     for name in ("crlf", "cr"):
         assert fits[name].vocab_ == fits["lf"].vocab_
         assert fits[name].history_.epochs[0]["loss"] == fits["lf"].history_.epochs[0]["loss"]
+
+
+def test_memory_bytes_on_windows_asks_global_memory_status_ex(monkeypatch):
+    # Windows has no os.sysconf: memory_bytes() was sys.maxsize there, so an .npz declaring more than the
+    # machine has was inflated instead of refused. kernel32's GlobalMemoryStatusEx fills a MEMORYSTATUSEX
+    # (64 bytes, Microsoft's documented size) whose dwLength the caller sets; a fake stands for it here.
+    import ctypes
+
+    from lstmkit import tables
+
+    seen = []
+
+    def fake(pointer):  # what kernel32 does: checks dwLength, writes ullTotalPhys (8 GiB here), returns nonzero
+        status = pointer.contents
+        seen.append(status.dwLength)
+        status.ullTotalPhys = 8 << 30
+        status.ullAvailPhys = 1 << 30
+        return 1
+
+    class Kernel32:
+        GlobalMemoryStatusEx = staticmethod(fake)
+
+    class WinDLL:
+        kernel32 = Kernel32()
+
+    monkeypatch.delattr(os, "sysconf")
+    monkeypatch.setattr(ctypes, "windll", WinDLL(), raising=False)
+    monkeypatch.setattr(os, "name", "nt")
+    try:
+        got = tables.memory_bytes()
+    finally:
+        monkeypatch.undo()
+    assert got == 8 << 30 and seen == [64]
+    assert tables._windows_memory_bytes(lambda pointer: 0) == sys.maxsize  # the call failed: no bound, as before

@@ -153,12 +153,40 @@ _BOMB_FIX = ("a decompression bomb, or data compressed far beyond what it usuall
 
 
 def memory_bytes() -> int:
-    """The machine's physical memory in bytes (``os.sysconf``), or ``sys.maxsize`` where it does not
-    say: the bound on what a data file may declare (:func:`_load_numpy`)."""
+    """The machine's physical memory in bytes, or ``sys.maxsize`` where it does not say: the bound on
+    what a data file may declare (:func:`_load_numpy`). ``os.sysconf`` page size x pages (Linux,
+    macOS), or on Windows (no ``os.sysconf``) ``MEMORYSTATUSEX.ullTotalPhys`` from kernel32's
+    ``GlobalMemoryStatusEx`` (:func:`_windows_memory_bytes`)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # (no sysconf, or no such name: Windows, macOS's older Pythons)
+    except (AttributeError, ValueError, OSError):  # (no sysconf, or no such name)
+        pass
+    if os.name == "nt":
+        try:
+            import ctypes
+
+            return _windows_memory_bytes(ctypes.windll.kernel32.GlobalMemoryStatusEx)
+        except (AttributeError, OSError):  # (no windll, no such function: not the Windows it is written for)
+            pass
+    return sys.maxsize
+
+
+def _windows_memory_bytes(global_memory_status_ex) -> int:
+    """``ullTotalPhys`` of the ``MEMORYSTATUSEX`` (64 bytes: two DWORDs, seven DWORDLONGs, its
+    ``dwLength`` set to its size as Windows requires) that ``global_memory_status_ex(pointer)`` fills
+    (kernel32's ``GlobalMemoryStatusEx``, nonzero on success), or ``sys.maxsize`` where it fails."""
+    import ctypes
+
+    class MemoryStatusEx(ctypes.Structure):
+        _fields_ = [("dwLength", ctypes.c_uint32), ("dwMemoryLoad", ctypes.c_uint32)] + [
+            (name, ctypes.c_uint64) for name in ("ullTotalPhys", "ullAvailPhys", "ullTotalPageFile", "ullAvailPageFile",
+                                                 "ullTotalVirtual", "ullAvailVirtual", "ullAvailExtendedVirtual")]  # fmt: skip
+
+    status = MemoryStatusEx()
+    status.dwLength = ctypes.sizeof(MemoryStatusEx)
+    if not global_memory_status_ex(ctypes.pointer(status)) or not status.ullTotalPhys:
         return sys.maxsize
+    return int(status.ullTotalPhys)
 
 
 def _refusal(p: Path, got: str):
