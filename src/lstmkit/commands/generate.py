@@ -157,7 +157,7 @@ def fit_checkpointed(gen, train: str, args: argparse.Namespace, report) -> None:
     words, :func:`resume_refused`). An interrupt (Ctrl-C) says what it leaves: the checkpoint's epoch
     and how to resume (train's words), or that nothing was saved."""
     from ..checkpoint import ResumeRefused
-    from .train import NOTHING_SAVED, interrupted_note
+    from ._interrupt import NOTHING_SAVED, interrupted_note
 
     path = args.checkpoint
 

@@ -14,6 +14,7 @@ from ..cli import CommandError
 from ..estimators import LSTMClassifier
 from ..losses import check_class_weight
 from ._data import add_data_arguments, load_sequences
+from ._interrupt import NOTHING_SAVED, interrupted_note
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, non_negative, option_name, positive
 
@@ -132,25 +133,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--plot", metavar="FIGURE", help="write the learning curves (loss and accuracy or MAE per epoch, "
                                                       "validation beside training) to this .png, .pdf or .svg (matplotlib)")
     add_lstm_arguments(p)
-
-
-def interrupted_note(checkpoint: str, epochs: int) -> str:
-    """What an interrupted ``train --checkpoint`` leaves: the epoch the checkpoint holds, and how to resume."""
-    from ..checkpoint import read_checkpoint
-
-    if not os.path.exists(checkpoint):
-        return f"no checkpoint written to {checkpoint} yet (one is written at the end of each epoch)"
-    try:
-        epoch = read_checkpoint(checkpoint)["meta"]["epoch"]
-    except (ValueError, OSError) as exc:  # written whole (atomically), so not expected: say so rather than guess
-        return f"the checkpoint {checkpoint} could not be read ({exc})"
-    return (f"the checkpoint {checkpoint} holds epoch {epoch} of {epochs}; run the same command again (with --checkpoint "
-            f"{checkpoint}) to resume from it, to the weights an uninterrupted run gives")
-
-
-#: what an interrupted ``train`` without --checkpoint says: nothing to resume from, and how to have it next time
-NOTHING_SAVED = ("nothing saved; with --checkpoint PATH a checkpoint is written after every epoch, and the same command "
-                 "run again resumes from it")  # fmt: skip
 
 
 def epochs_run(est, args) -> str:
