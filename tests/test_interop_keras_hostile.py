@@ -431,3 +431,23 @@ def test_a_deeply_nested_config_or_a_weights_entry_that_is_not_hdf5_is_a_file_fo
         assert main(["convert", str(path), str(tmp_path / "o.npz")]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(path) in err and "lstmkit: error:" in err, err
+
+
+def test_a_weights_h5_h5py_cannot_open_or_without_layers_is_a_file_format_error(tmp_path):
+    """helper-185 B: a .weights.h5 that is no HDF5 file, or one cut short, was a plain ValueError; an HDF5 file
+    without Keras' 'layers' group too. FileFormatErrors now, as the .keras refusals are, naming the file."""
+    good = tmp_path / "good.h5"
+    with h5py.File(good, "w") as f:
+        _good_vars(f.create_group("layers/lstm/cell/vars"))
+        f["layers/lstm/cell/vars/0"] = np.zeros((3, 16), "f4")
+    whole = good.read_bytes()
+    not_h5, cut, no_layers = (tmp_path / f"{n}.weights.h5" for n in ("noth5", "cut", "nolayers"))
+    not_h5.write_bytes(b"x" * 1000)
+    cut.write_bytes(whole[: len(whole) // 2])  # the superblock says how long the file was: h5py sees it cut
+    with h5py.File(no_layers, "w") as f:
+        f["weights"] = np.zeros(3)
+    for path, said in ((not_h5, r"an HDF5 weights file \(\.weights\.h5\), got a file h5py cannot open \(.*signature.*\)\. Save"),
+                       (cut, r"an HDF5 weights file \(\.weights\.h5\), got a file h5py cannot open \(.*truncated.*\)\. Save"),
+                       (no_layers, r"Keras 3 weights \(a 'layers' group\), got groups \['weights'\]\.$")):  # fmt: skip
+        with pytest.raises(FileFormatError, match=rf"^read_keras: expected {re.escape(str(path))} {said}"):
+            read_keras(path)

@@ -737,12 +737,13 @@ def _read_file(path, where: str):
             raise FileNotFoundError(2, "No such file", path)
         try:
             h5 = h5py.File(path, "r")
-        except OSError as exc:
-            fail(where, path, "an HDF5 weights file (.weights.h5)", f"a file h5py cannot open ({exc})")
+        except OSError as exc:  # no HDF5 signature, truncated (eof < stored_eof), a directory
+            fail(where, path, "an HDF5 weights file (.weights.h5)", f"a file h5py cannot open ({exc})",
+                 "Save the weights again with Keras (model.save_weights).", exc=FileFormatError)  # fmt: skip
     with h5:
         _check_h5(h5, path, where)
         if "layers" not in h5:
-            fail(where, path, "Keras 3 weights (a 'layers' group)", f"groups {sorted(h5)}")
+            fail(where, path, "Keras 3 weights (a 'layers' group)", f"groups {sorted(h5)}", exc=FileFormatError)
         groups = h5["layers"]
         try:
             try:  # the layers, their configuration and arrays, read: a group, a variable or a config key missing is the file's
