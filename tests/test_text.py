@@ -427,3 +427,16 @@ def test_a_str_naming_a_file_and_nul_characters_are_warned_of(tmp_path, monkeypa
                                          r"which generate never samples\."):  # fmt: skip
         g = TextGenerator(**small).fit("ab\x00ab\x00ab")
     assert g.vocab_ == "\x00ab" and g.n_updates_ == 2  # n = (8 - 1) // 2 = 3 a stream, chunks of 2: 2 updates
+
+
+def test_fit_writes_its_progress_to_the_stream_it_is_given(capsys):
+    # fit took no stream: its progress (verbose) went to sys.stdout as it stood, and lstmkit generate swapped
+    # sys.stdout for stderr around the fit to keep its stdout for the sample
+    import io
+
+    out = io.StringIO()
+    g = TextGenerator(hidden_size=8, seq_len=10, batch_size=4, epochs=2, seed=0, verbose=2).fit(PATTERN[:101], stream=out)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" - ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert f"loss {g.history_.epochs[1]['loss']:.4f}" in lines[1]
+    assert capsys.readouterr().out == ""

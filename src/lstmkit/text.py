@@ -237,7 +237,7 @@ class TextGenerator:
         return unseen
 
     # -- fit -------------------------------------------------------------------------------
-    def fit(self, text, y=None, checkpoint=None, resume: bool = False, on_resume=None) -> "TextGenerator":
+    def fit(self, text, y=None, checkpoint=None, resume: bool = False, on_resume=None, stream=None) -> "TextGenerator":
         """Learn to predict each next character of ``text`` (a str, the text itself, or a path,
         ``pathlib.Path``, read as UTF-8; a str that names an existing file is warned of, a
         :class:`TextWarning`: it is trained on as its own characters). Returns self.
@@ -259,7 +259,9 @@ class TextGenerator:
         :class:`~lstmkit.checkpoint.ResumeRefused`), the generator left as it was. An interrupt
         (Ctrl-C, KeyboardInterrupt) leaves the checkpoint of the last epoch that ended.
         ``on_resume``: called with the :class:`~lstmkit.training.Trainer` once a resume goes ahead,
-        before its first epoch (as in :meth:`lstmkit.Trainer.fit`).
+        before its first epoch (as in :meth:`lstmkit.Trainer.fit`). ``stream``: where the progress
+        goes when ``verbose`` (a text stream, the Trainer's ``stream``; None: ``sys.stdout`` as it
+        stands during the fit).
         """
         from .models import SequenceModel
         from .training import Trainer
@@ -294,7 +296,7 @@ class TextGenerator:
         settings = {k: v for k, v in params.items() if k not in ("epochs", "verbose")}
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
-            shuffle=False, clip=self.clip, bptt=L, seed=seed, verbose=self.verbose, settings=settings,
+            shuffle=False, clip=self.clip, bptt=L, seed=seed, verbose=self.verbose, settings=settings, stream=stream,
         )  # fmt: skip
         history = trainer.fit(X, Y, epochs=epochs, checkpoint=checkpoint, resume=resume, on_resume=on_resume)
         model.eval()

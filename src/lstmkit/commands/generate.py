@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import warnings
@@ -151,10 +150,10 @@ def resume_refused(exc, path: str) -> str:
     return in_words(exc, path, "generate", FLAGS, tasks={}) or f"generate: {str(exc).removeprefix('load_checkpoint: ')}"
 
 
-def fit_checkpointed(gen, train: str, args: argparse.Namespace, report) -> None:
-    """``gen.fit(train)``, with ``--checkpoint``: written after every epoch, and resumed from where it
-    exists ('resuming ...' said on ``report`` once every check has passed; a refusal in the command's
-    words, :func:`resume_refused`). An interrupt (Ctrl-C) says what it leaves: the checkpoint's epoch
+def fit_checkpointed(gen, train: str, args: argparse.Namespace, progress) -> None:
+    """``gen.fit(train)``, its progress on the stream ``progress`` (stderr), with ``--checkpoint``:
+    written after every epoch, and resumed from where it exists ('resuming ...' said on stdout once
+    every check has passed; a refusal in the command's words, :func:`resume_refused`). An interrupt (Ctrl-C) says what it leaves: the checkpoint's epoch
     and how to resume (train's words), or that nothing was saved."""
     from ..checkpoint import ResumeRefused
     from ._interrupt import NOTHING_SAVED, interrupted_note
@@ -162,13 +161,13 @@ def fit_checkpointed(gen, train: str, args: argparse.Namespace, report) -> None:
     path = args.checkpoint
 
     def resumed(trainer) -> None:
-        print(f"resuming from the checkpoint {path}: {count(trainer.epoch, 'epoch')} of {args.epochs} done", file=report, flush=True)
+        print(f"resuming from the checkpoint {path}: {count(trainer.epoch, 'epoch')} of {args.epochs} done", flush=True)
 
     try:
         if path and os.path.exists(path):
-            gen.fit(train, checkpoint=path, resume=True, on_resume=resumed)
+            gen.fit(train, checkpoint=path, resume=True, on_resume=resumed, stream=progress)
         else:
-            gen.fit(train, checkpoint=path)
+            gen.fit(train, checkpoint=path, stream=progress)
     except ResumeRefused as exc:
         from ..cli import CommandError
 
@@ -198,11 +197,8 @@ def run(args: argparse.Namespace) -> int:
             epochs=args.epochs, learning_rate=args.lr, seed=args.seed, forget_bias=args.forget_bias,
             lstm_options=lstm_options(args), verbose=args.verbose,
         )  # fmt: skip
-        # the training's progress (the epoch lines, or the live bar when stderr is a terminal) on stderr: the
-        # Trainer writes it to sys.stdout as it stands when fit runs, and stdout is the sample's
-        report = sys.stdout
-        with contextlib.redirect_stdout(sys.stderr):
-            fit_checkpointed(gen, train, args, report)
+        # the training's progress (the epoch lines, or the live bar when stderr is a terminal) on stderr: stdout is the sample's
+        fit_checkpointed(gen, train, args, progress=sys.stderr)
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
         print(f"trained on {count(len(train), 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
