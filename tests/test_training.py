@@ -1534,3 +1534,38 @@ def test_predict_batch_size_is_checked_by_name():
             with pytest.raises(exc, match=rf"^{where}: expected batch_size {re.escape(got)}\.$"):
                 call(bad)
         np.testing.assert_array_equal(call(2), predict(model, X, batch_size=5))  # batches of 2, 2, 1: the same outputs
+
+
+def test_an_on_resume_that_raises_undoes_the_resume(tmp_path):
+    # a resume is a load: if on_resume fails, the trainer and its model are as they were before fit
+    # (weights, optimizer and schedule state, epoch, history, generators), and a later fit without
+    # resume trains as a fresh trainer does
+    X, Y = counting_task(12, 5, seed=3)
+    ck = str(tmp_path / "c.npz")
+
+    def trainer():
+        return Trainer(SequenceModel(2, 2, 4, dropout=0.2, num_layers=2, seed=0), batch_size=4, seed=0, schedule="step",
+                       schedule_options={"step_size": 1, "gamma": 0.5})
+
+    trainer().fit(X, Y, epochs=2, checkpoint=ck)
+    t = trainer()
+    weights, optim, sched = t.model.state_dict(), t.optimizer.state_dict(), t.schedule.state_dict()
+    dropout, shuffle = t.model.dropout_rng.bit_generator.state, t.shuffle_rng.bit_generator.state
+
+    def fail_on_resume(tr):
+        assert tr.epoch == 2 and tr.optimizer.t > 0  # (the checkpoint was restored when it was called)
+        raise RuntimeError("no terminal")
+
+    with pytest.raises(RuntimeError, match="^no terminal$"):
+        t.fit(X, Y, epochs=3, checkpoint=ck, resume=True, on_resume=fail_on_resume, validation_split=0.25)
+    assert t.epoch == 0 and len(t.history) == 0 and t.best_epoch is None and t.validation_indices is None
+    for k, v in weights.items():
+        np.testing.assert_array_equal(t.model.parameters()[k], v, err_msg=k)
+    assert t.optimizer.t == 0 and t.optimizer.lr == optim["scalars"]["lr"] and t.optimizer.state_dict()["arrays"] == {}
+    assert t.schedule.state_dict() == sched
+    assert t.model.dropout_rng.bit_generator.state == dropout and t.shuffle_rng.bit_generator.state == shuffle
+    t.fit(X, Y, epochs=1)
+    fresh = trainer()
+    fresh.fit(X, Y, epochs=1)
+    for k, v in fresh.model.parameters().items():
+        np.testing.assert_array_equal(t.model.parameters()[k], v, err_msg=k)

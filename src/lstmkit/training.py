@@ -580,7 +580,9 @@ class Trainer:
         ``on_resume``: a callable, ``on_resume(trainer)``, called once a resume goes ahead: the
         checkpoint read and restored and every check passed (settings, data, epochs, the validation
         split, the monitor), before the first epoch runs; not at all on a fresh start or a refusal
-        (``lstmkit train`` says 'resuming' there, so that a refusal comes first).
+        (``lstmkit train`` says 'resuming' there, so that a refusal comes first). If it raises,
+        the resume is undone (the trainer and its model as they were before fit) and the error
+        raised.
 
         A refusal (of the data, the sample weights, the validation data or split, the monitor, or
         a checkpoint this run may not resume) leaves the trainer and its model as they were: the
@@ -640,11 +642,18 @@ class Trainer:
             self._check_weighed(Y, lengths, X.shape[1], where, "the targets validation_split left to train on", S)
             self._check_weighed(*val[1:3], val[0].shape[1], where, "the targets validation_split held out", val[3])
         # -- every check made: the trainer is written (the checkpoint's state all or nothing), then trained
+        before = self._state() if restored is not None and on_resume is not None else None  # (undone if on_resume raises)
+        recorded = self._data, self._sample_weight_digest, self.validation_indices
         if restored is not None:
             restore_checkpoint(checkpoint, self, restored)
         self._data, self._sample_weight_digest, self.validation_indices = data, digest, held
-        if resumed and on_resume is not None:  # every check made: the resume goes ahead
-            on_resume(self)
+        if before is not None:  # every check made: the resume goes ahead
+            try:
+                on_resume(self)
+            except BaseException:  # the load failed after all: the trainer and its model as they were
+                self._restore(before)
+                self._data, self._sample_weight_digest, self.validation_indices = recorded
+                raise
         if self.patience is not None and self.monitor is None and val is None and self.epoch < epochs and not self.stopped:
             # said once, at the start: a Keras user expects val_loss (Keras' EarlyStopping warns when it is missing)
             self._say(f"early stopping (patience {self.patience}) watches the training loss, not val_loss: no validation data was given")
@@ -1130,6 +1139,19 @@ class Trainer:
             "shuffle_rng": shuffle_rng, "entropy": entropy, "split_ss": np.random.SeedSequence(entropy).spawn(2)[0],
             "epoch": meta["epoch"], "history": History(meta["history"]), "early_stopping": meta["early_stopping"],
             "best_state": {k: np.array(v) for k, v in groups["best"].items()} or None,
+        }  # fmt: skip
+
+    def _state(self) -> dict[str, Any]:
+        """This trainer's state as :meth:`_check_state` returns a checkpoint's, for :meth:`_restore`
+        to put back: copies of the model's weights, the optimizer's and the schedule's state and the
+        dropout generator's; the objects a restore replaces (not changes) as they are."""
+        return {
+            "model": self.model.state_dict(), "optim": self.optimizer.state_dict(),
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "dropout": self.model.dropout_rng.bit_generator.state, "shuffle_rng": self.shuffle_rng,
+            "entropy": self.entropy, "split_ss": self._split_ss, "epoch": self.epoch, "history": self.history,
+            "early_stopping": {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped},
+            "best_state": self.best_state,
         }  # fmt: skip
 
     def _restore(self, state: Mapping[str, Any]) -> None:
