@@ -1390,3 +1390,19 @@ def test_a_csv_of_business_days_is_stepped_in_business_days_as_a_pandas_index_is
     assert main(["forecast", str(tmp_path / "g.csv"), *fast]) == 0
     assert ("column 'date' is unevenly spaced: 1 of 58 steps differ from the usual 1 business day, the first from "
             "'2024-02-08' to '2024-02-12'") in capsys.readouterr().err  # fmt: skip
+
+
+def test_plot_forecast_draws_the_series_on_top_of_the_backtest_forecasts(monkeypatch):
+    # the coloured lead-1 forecasts lie on the series in the test part: drawn after it at the same zorder, they hid it
+    pytest.importorskip("matplotlib")
+    from lstmkit.forecast import plot_forecast
+
+    y = _seasonal(48)
+    result, ahead = _backtest_and_ahead(y)
+    figures = _captured_figures(monkeypatch)
+    plot_forecast("f.png", y, result, ahead)
+    ((fig, _),) = figures
+    (ax,) = fig.axes
+    lines = {line.get_label().split(":")[0]: line for line in ax.get_lines()}
+    below = [lines[k].get_zorder() for k in ("lstm", "naive", "seasonal_naive", "seasonal_growth")]
+    assert lines["series"].get_zorder() > max(below)

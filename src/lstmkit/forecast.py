@@ -291,7 +291,7 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
     in the format its suffix names (.png, .pdf, .svg; :func:`lstmkit.io.save_figure`). One panel
     per series, one above the other on a shared x axis::
 
-        y            (N,) or (N, S)   the series, in black
+        y            (N,) or (N, S)   the series, in black, drawn on top of the forecasts
         result       BacktestResult   of ``backtest(y, ...)``, or None: each method's lead-1 forecasts
                                       at its origins (n_origins,), labelled with their lead-1 MAE and
                                       the MAE over all leads, and a line where the test part starts
@@ -365,7 +365,8 @@ def plot_forecast(path, y, result: BacktestResult | None = None, forecast=None, 
     styles = {"lstm": (VERMILLION, "--", "s"), "naive": (GREY, ":", None), "seasonal_naive": (BLUE, "-.", "^"),
               "seasonal_growth": (GREEN, (0, (5, 1, 1, 1, 1, 1)), "v"), "drift": (GREEN, (0, (5, 1, 1, 1, 1, 1)), "v")}
     for j, ax in enumerate(axes):
-        ax.plot(x, y2[:, j], color=BLACK, lw=1.2, label="series")
+        # on top of the forecasts (zorder 3 over lines' 2): they overlap the series in the test part, which stays visible
+        ax.plot(x, y2[:, j], color=BLACK, lw=1.2, label="series", zorder=3)
         if result is not None:
             r = result.series(j)
             lead1 = r.mae_by_lead()  # the curves are lead-1 forecasts: label them with lead-1 MAE
