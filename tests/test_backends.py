@@ -193,6 +193,25 @@ def test_the_normal_install_caches_the_compiled_kernels_on_disk():
             assert type(getattr(mod, name)._cache).__name__ == "FunctionCache", f"{mod.__name__}.{name}"
 
 
+@pytest.mark.parametrize("os_name", ["posix", "nt"])
+def test_the_numba_cache_advice_is_in_the_platforms_shell(monkeypatch, os_name):
+    # the remedy was "set NUMBA_CACHE_DIR=/some/writable/dir" everywhere: a POSIX path, and in no shell's
+    # syntax on Windows (cmd's set takes no /dir, PowerShell sets $env:NAME). Each shell's own form now.
+    _jit = pytest.importorskip("lstmkit._jit")
+    monkeypatch.setattr(_jit, "_warned", False)
+    monkeypatch.setattr(os, "name", os_name)
+    with pytest.warns(_jit.NumbaCacheWarning) as caught:
+        _jit._warn(RuntimeError("cannot cache function 'f': no locator available for file 'x.py'"))
+    monkeypatch.undo()
+    said = str(caught[0].message)
+    if os_name == "nt":
+        assert r"set NUMBA_CACHE_DIR=C:\some\writable\folder (cmd)" in said, said
+        assert r'$env:NUMBA_CACHE_DIR = "C:\some\writable\folder" (PowerShell)' in said, said
+        assert "/some/writable/dir" not in said, said
+    else:
+        assert "export NUMBA_CACHE_DIR=/some/writable/dir" in said and "$env:" not in said, said
+
+
 def test_for_cache_and_recycle_leave_a_reference_cache_to_the_reference():
     m = lstmkit.LSTM(2, 3, seed=0, dtype=np.float64)
     m.backend = "numpy"

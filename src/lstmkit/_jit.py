@@ -17,6 +17,7 @@ Imports numba: imported only by the compiled modules (:mod:`lstmkit.kernels_numb
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numba
@@ -62,7 +63,17 @@ def _warn(exc) -> None:
         f"lstmkit: numba cannot cache the compiled kernels on disk ({exc}: {where}, and neither the "
         f"package's __pycache__ nor the user cache directory is writable), so they compile again in "
         f"every new process: the first forward and backward take ~30 s or more each time. To keep "
-        f"them, set NUMBA_CACHE_DIR=/some/writable/dir before starting Python.",
+        f"them, set it before starting Python: {how_to_set('NUMBA_CACHE_DIR')}.",
         NumbaCacheWarning,
         stacklevel=3,  # the module's decorated function
     )
+
+
+def how_to_set(name: str) -> str:
+    """How to set the environment variable ``name`` to a writable folder in this platform's shell:
+    ``export NAME=/some/writable/dir`` (POSIX shells), or on Windows (``os.name == "nt"``) cmd's
+    ``set NAME=C:\\some\\writable\\folder`` and PowerShell's ``$env:NAME = "C:\\some\\writable\\folder"``."""
+    if os.name == "nt":
+        folder = r"C:\some\writable\folder"
+        return f'set {name}={folder} (cmd) or $env:{name} = "{folder}" (PowerShell)'
+    return f"export {name}=/some/writable/dir"
