@@ -1601,3 +1601,31 @@ def test_targets_near_the_ends_of_float64_train_as_the_same_targets_near_1(k):
         pred = reg.predict(X)
     assert (reg.y_mean_ == plain.y_mean_ * 2.0**k).all() and (reg.y_scale_ == plain.y_scale_ * 2.0**k).all()
     assert (pred == plain.predict(X) * 2.0**k).all()
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_a_list_of_dataframes_records_its_columns_as_feature_names_and_predict_checks_them(tmp_path, ragged):
+    pd = pytest.importorskip("pandas")
+    X, y = seq_data(n=10)
+    seqs = [x[: 4 + i % 3] if ragged else x for i, x in enumerate(X)]  # (T_i, 2)
+    frames = [pd.DataFrame(s, columns=["price", "volume"]) for s in seqs]
+    est = LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(frames, np.arange(10.0))
+    assert est.feature_names_in_.tolist() == ["price", "volume"]
+    assert np.array_equal(est.predict(frames), est.predict(seqs), equal_nan=True)  # the names checked, the numbers the arrays'
+    est.save(tmp_path / "m.npz")
+    assert lstmkit.load(tmp_path / "m.npz").feature_names_in_.tolist() == ["price", "volume"]
+    swapped = [f[["volume", "price"]] for f in frames]
+    for method in ("predict", "score"):
+        with pytest.raises(ValueError, match=re.escape(
+                f"LSTMRegressor.{method}: expected X's columns ['price', 'volume'] (feature_names_in_, the features at fit, in "
+                "that order), got ['volume', 'price'] (the same series in another order).")):  # fmt: skip
+            getattr(est, method)(swapped, *([np.arange(10.0)] if method == "score" else []))
+    clf = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(frames, y)
+    with pytest.raises(ValueError, match=re.escape("LSTMClassifier.predict_proba: expected X's columns ['price', 'volume']")):
+        clf.predict_proba([f.rename(columns={"volume": "size"}) for f in frames])
+    with pytest.raises(ValueError, match=re.escape(
+            "LSTMClassifier.fit: expected X[3] the columns of X[0] ['price', 'volume'] (one set of features for every sequence), "
+            "got columns ['volume', 'price'].")):  # fmt: skip
+        LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(frames[:3] + swapped[3:], y)
+    assert not hasattr(LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit([pd.DataFrame(s) for s in seqs], y), "feature_names_in_")  # 0, 1
+    assert not hasattr(clf.fit(seqs, y), "feature_names_in_")  # a refit on arrays drops them

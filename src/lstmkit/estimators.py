@@ -37,7 +37,11 @@ calls in several threads share it without switching its mode; ``classes_``, ``hi
 ``fitted_with_lengths_`` (None: a file saved before it was recorded), ``fitted_params_`` (the
 hyper-parameters fit trained with, as JSON: get_params() at fit, a Generator seed as None, dtype
 by name), ...; ``feature_names_in_``, a long CSV's feature
-columns, or ``step_columns_in_``, a wide CSV's step columns, where ``lstmkit train`` read a CSV),
+columns, or ``step_columns_in_``, a wide CSV's step columns, where ``lstmkit train`` read a CSV;
+``feature_names_in_`` also where ``fit`` got X as a list of pandas DataFrames, one per sequence,
+with the same string columns (columns that differ between sequences are refused, naming the
+first that differs), and ``predict``/``predict_proba``/``score`` then refuse DataFrames with other
+columns or in another order; arrays carry no names and are not checked),
 all saved with the model, and a file whose fields disagree with its weights or with each other is
 refused at load naming the field. ``validation_indices_``: the rows of X (int64, ascending) that
 ``validation_split`` held out of training, those the val_* of ``history_`` score (e.g.
@@ -173,6 +177,25 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
     # check_float_array refuses it (NumPy warned of the cast, then 'got inf'); in the padding it is padding
     arr = cast_float(arr, dtype, where, "X", valid=None if lengths is None else valid_steps(lengths, *arr.shape[:2]))
     return check_finite_steps(arr, lengths, where), lengths
+
+
+def _feature_names(X, where: str) -> np.ndarray | None:
+    """The feature names of X given as a list of pandas DataFrames, one per sequence (T_i rows, a
+    column per feature): their columns, as an object array, when all are strings (scikit-learn's
+    ``feature_names_in_``); None for arrays, or columns that are not all strings (0, 1, ...).
+    A sequence whose columns differ from X[0]'s (other names, or the same in another order, or
+    none: an array among DataFrames) is refused naming the first such: its features would be
+    read in X[0]'s order."""
+    if not isinstance(X, (list, tuple)) or not X or not hasattr(X[0], "columns"):
+        return None
+    first = list(X[0].columns)
+    for i, s in enumerate(X):
+        cols = list(s.columns) if hasattr(s, "columns") else None
+        if cols != first:
+            got = f"columns {cols!r:.80}" if cols is not None else f"a {type(s).__name__} (no column names)"
+            fail(where, f"X[{i}]", f"the columns of X[0] {first!r:.80} (one set of features for every sequence)", got,
+                 "Give every sequence the same columns in the same order, e.g. [s[list(X[0].columns)] for s in X].")  # fmt: skip
+    return np.array(first, dtype=object) if all(isinstance(c, str) for c in first) else None
 
 
 def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):
@@ -588,10 +611,11 @@ class _SequenceEstimator:
         check_hyper_parameters(self, type(self).__name__)
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None,
-             on_resume=None, class_weight=None, sample_weight=None):
+             on_resume=None, class_weight=None, sample_weight=None, feature_names=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was). ``metrics``: the
-        Trainer's (names, or name -> function); ``class_weight``: the Trainer's (C,) or None."""
+        Trainer's (names, or name -> function); ``class_weight``: the Trainer's (C,) or None;
+        ``feature_names``: X's (:func:`_feature_names`), ``feature_names_in_``, or None."""
         name = type(self).__name__
         model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(run_seed(self.seed)).spawn(2))
         model = self._build_model(X.shape[2], n_outputs, head, model_seed)
@@ -636,6 +660,8 @@ class _SequenceEstimator:
         self.fitted_with_lengths_ = lengths is not None  # given, or those of a list of sequences of different lengths
         for key, _, _ in CSV_COLUMNS:  # names of an earlier fit's columns; arrays carry none
             self.__dict__.pop(key + "_", None)
+        if feature_names is not None:  # a list of DataFrames' columns
+            self.feature_names_in_ = feature_names
         self.n_epochs_ = trainer.epoch
         self.best_epoch_ = trainer.best_epoch
         self.validation_indices_ = held
@@ -687,6 +713,13 @@ class _SequenceEstimator:
         warns where the padding of X would run through the model (:func:`warn_missing_lengths`)."""
         self._check_fitted(method)
         where = f"{type(self).__name__}.{method}"
+        names, fitted = _feature_names(X, where), getattr(self, "feature_names_in_", None)
+        if names is not None and fitted is not None and names.tolist() != fitted.tolist():
+            from .forecast import how_names_differ
+
+            fail(where, "X's columns", f"{fitted.tolist()!r:.80} (feature_names_in_, the features at fit, in that order)",
+                 f"{names.tolist()!r:.80} ({how_names_differ(names.tolist(), fitted.tolist())})",
+                 "Select X's columns as at fit, e.g. [s[list(est.feature_names_in_)] for s in X].")  # fmt: skip
         X, lengths = _as_sequences(X, lengths, self.model_.dtype, where)
         if X.shape[2] != self.n_features_in_:
             fail(where, "X", f"{self.n_features_in_} features (as in fit)", f"{X.shape[2]}")
@@ -918,6 +951,7 @@ class LSTMClassifier(_SequenceEstimator):
         where = "LSTMClassifier.fit"
         self._check_params()
         dtype = check_dtype(self.dtype, where)
+        names = _feature_names(X, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
         _warn_unscaled(X, lengths, where)
         codes, classes, per_step = self._encode(y, X, lengths, None, None, where)
@@ -929,7 +963,8 @@ class LSTMClassifier(_SequenceEstimator):
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
-                         on_resume, class_weight=None if self.class_weight is None else weights, sample_weight=sample_weight)
+                         on_resume, class_weight=None if self.class_weight is None else weights, sample_weight=sample_weight,
+                         feature_names=names)
 
     @staticmethod
     def _encode(y, X, lengths, classes, per_step, where):
@@ -1134,6 +1169,7 @@ class LSTMRegressor(_SequenceEstimator):
         where = "LSTMRegressor.fit"
         self._check_params()
         dtype = check_dtype(self.dtype, where)
+        names = _feature_names(X, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
         _warn_unscaled(X, lengths, where)
         Z, stats = self._scale(y, X, lengths, None, dtype, where)
@@ -1145,7 +1181,7 @@ class LSTMRegressor(_SequenceEstimator):
         metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units
         sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)  # (all 0: the Trainer's refusal)
         return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, metrics, stats, checkpoint, resume, validation, on_resume,
-                         sample_weight=sample_weight)
+                         sample_weight=sample_weight, feature_names=names)
 
     def _scale(self, y, X, lengths, stats, dtype, where):
         """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and
