@@ -330,9 +330,8 @@ def check_zip_sizes(
     will inflate that entry (None: every entry), only those count as a bomb; ``too_large(total)``:
     the exception raised for entries declaring ``total`` bytes, more than ``max_bytes``, in the
     caller's own words (None: ``bad("entries add up to more than <max_bytes> bytes")``). The one
-    rule for lstmkit's own files, PyTorch ``.pt`` archives and data ``.npz`` files; a ``.keras``
-    zip is read by its two named entries, each bounded with :func:`_bomb` by
-    :mod:`lstmkit.interop.keras` itself."""
+    rule for lstmkit's own files, PyTorch ``.pt`` archives, ``.keras`` zips (the two entries read)
+    and data ``.npz`` files."""
     total = inflating = compressed = 0  # declared sizes: all entries'; those to inflate, and theirs compressed
     for info in infos:
         if info.compress_type != zipfile.ZIP_STORED and (inflated is None or inflated(info)):

@@ -88,8 +88,8 @@ from typing import Mapping
 import numpy as np
 
 from .. import layout
-from .._checks import check_float_array, fail, is_int, optional_import
-from ..io import BOMB_FIX, BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, _ratio
+from .._checks import check_float_array, fail, is_int, message, optional_import
+from ..io import BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, check_zip_sizes
 from ..recurrent import LSTM
 
 #: Keras activation name -> lstmkit activation spec
@@ -703,6 +703,10 @@ def read_keras(path: str | os.PathLike):
     return _read_file(path, "read_keras")
 
 
+#: how to mend a .keras whose entry is refused as a decompression bomb
+_KERAS_BOMB_FIX = "a decompression bomb, or a file compressed by another writer: save the model again with Keras"
+
+
 def _read_file(path, where: str):
     with optional_import("h5py", where, "to read the Keras file's weights"):
         import h5py
@@ -712,12 +716,15 @@ def _read_file(path, where: str):
     if path.lower().endswith(".keras"):  # as convert reads suffixes: M.KERAS is a .keras zip
         try:
             with zipfile.ZipFile(path) as zf:
-                for entry, bound in (("config.json", MAX_META_CHARS), ("model.weights.h5", MAX_BYTES)):
-                    info = zf.getinfo(entry)  # sizes as the zip declares them, checked before anything is inflated
-                    if info.file_size > bound or _bomb(info.file_size, info.compress_size):
-                        fail(where, f"{path} entry {entry}", f"at most {bound} bytes, and in proportion to its compressed size",
-                             f"{info.file_size} bytes declared from {info.compress_size} compressed ({_ratio(info)})", BOMB_FIX,
-                             exc=FileFormatError)  # fmt: skip
+                # the two entries read, by the sizes the zip declares, before anything is inflated: lstmkit.io's one
+                # rule for a zip (no bomb, at most MAX_BYTES in all), and the metadata's bound for config.json
+                infos = [zf.getinfo("config.json"), zf.getinfo("model.weights.h5")]
+                check_zip_sizes(infos, lambda what: FileFormatError(message(
+                    where, path, f"a .keras zip of at most {MAX_BYTES} bytes with no decompression bomb", f"one where {what}")),
+                    fix=_KERAS_BOMB_FIX)  # fmt: skip
+                if infos[0].file_size > MAX_META_CHARS:
+                    fail(where, f"{path} entry config.json", f"at most {MAX_META_CHARS} bytes", f"{infos[0].file_size} bytes declared",
+                         "Keras' config.json of an LSTM model is a few KB: save the model again with Keras.", exc=FileFormatError)  # fmt: skip
                 config = json.loads(zf.read("config.json"))
                 h5_bytes = zf.read("model.weights.h5")
         except FileNotFoundError:
