@@ -212,6 +212,36 @@ def test_the_numba_cache_advice_is_in_the_platforms_shell(monkeypatch, os_name):
         assert "export NUMBA_CACHE_DIR=/some/writable/dir" in said and "$env:" not in said, said
 
 
+def test_llvmlite_failing_to_read_the_cpu_leaves_the_compiled_kernels_on_blas(monkeypatch):
+    # packed_gemm.kernels() called supported() (llvmlite's get_host_cpu_features) outside the try that
+    # guards the packed path: where llvmlite raised there, the first forward raised with it instead of
+    # running the compiled kernels on BLAS. The fault injected: supported() raising as llvmlite does.
+    kn = pytest.importorskip("lstmkit.kernels_numba")
+    if not kn.AVAILABLE:  # pragma: no cover
+        pytest.skip(kn.UNAVAILABLE_REASON)
+    from lstmkit import packed_gemm
+
+    def failing():
+        raise RuntimeError("failed to get host cpu features")
+
+    monkeypatch.setattr(packed_gemm, "supported", failing)
+    monkeypatch.setattr(packed_gemm, "_built", {})  # not built yet in this process
+    monkeypatch.setattr(packed_gemm, "UNAVAILABLE_REASON", {})
+    monkeypatch.setattr(kn, "USE_PACKED", True)
+    x = np.random.default_rng(3).normal(size=(5, 2, 4))
+    ys = {}
+    for backend in ("numba", "numpy"):
+        m = lstmkit.LSTM(4, 6, seed=0, dtype=np.float64)
+        m.backend = backend
+        y, _ = m(x)
+        dx, _ = m.backward(np.ones_like(y))
+        ys[backend] = (y, dx)
+    assert packed_gemm.kernels(np.float64).size == 0  # BLAS, said once
+    assert packed_gemm.UNAVAILABLE_REASON[np.dtype(np.float64)].endswith("failed to get host cpu features")
+    assert_close(ys["numba"][0], ys["numpy"][0], 1e-12, 0.0, "y")
+    assert_close(ys["numba"][1], ys["numpy"][1], 1e-12, 0.0, "dx")
+
+
 def test_for_cache_and_recycle_leave_a_reference_cache_to_the_reference():
     m = lstmkit.LSTM(2, 3, seed=0, dtype=np.float64)
     m.backend = "numpy"

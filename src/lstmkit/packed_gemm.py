@@ -178,9 +178,9 @@ UNAVAILABLE_REASON = {}  # dtype -> why the kernels were not built, where they w
 
 def kernels(dt) -> np.ndarray:
     """Addresses of the kernels for dtype dt, indexed by MR (1..MR_MAX; [0] unused); built once on
-    first use. An empty array where they cannot run (no AVX-512, another dtype, or an LLVM that
-    does not take this IR: numba's older releases; ``UNAVAILABLE_REASON`` says which), and the
-    compiled kernels use BLAS instead."""
+    first use. An empty array where they cannot run (no AVX-512, another dtype, an LLVM that
+    does not take this IR: numba's older releases, or llvmlite failing to read the CPU's features;
+    ``UNAVAILABLE_REASON`` says which), and the compiled kernels use BLAS instead."""
     dt = np.dtype(dt)
     got = _built.get(dt)
     if got is None:  # not built yet, or being built by another thread: wait for it on the lock
@@ -190,13 +190,18 @@ def kernels(dt) -> np.ndarray:
                 got = (None, _NONE)
                 if dt not in LANES:
                     UNAVAILABLE_REASON[dt] = f"no kernels for {dt}"
-                elif not supported():
-                    UNAVAILABLE_REASON[dt] = "this CPU has no AVX-512"
                 else:
                     try:
-                        got = _build(dt)
-                    except Exception as exc:  # the IR needs LLVM 15+ (opaque pointers)
-                        UNAVAILABLE_REASON[dt] = f"LLVM did not build the kernels: {exc}"
+                        avx512 = supported()
+                    except Exception as exc:  # llvmlite could not read the CPU's features: BLAS, not an error
+                        avx512, UNAVAILABLE_REASON[dt] = None, f"llvmlite could not read this CPU's features: {exc}"
+                    if avx512 is False:
+                        UNAVAILABLE_REASON[dt] = "this CPU has no AVX-512"
+                    elif avx512:
+                        try:
+                            got = _build(dt)
+                        except Exception as exc:  # the IR needs LLVM 15+ (opaque pointers)
+                            UNAVAILABLE_REASON[dt] = f"LLVM did not build the kernels: {exc}"
                 _built[dt] = got  # published whole, once built (or known not to be)
     return got[1]
 
