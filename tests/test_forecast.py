@@ -1406,3 +1406,30 @@ def test_plot_forecast_draws_the_series_on_top_of_the_backtest_forecasts(monkeyp
     lines = {line.get_label().split(":")[0]: line for line in ax.get_lines()}
     below = [lines[k].get_zorder() for k in ("lstm", "naive", "seasonal_naive", "seasonal_growth")]
     assert lines["series"].get_zorder() > max(below)
+
+
+def test_a_period_index_is_checked_in_its_freq_as_a_datetime_index_is():
+    # a PeriodIndex (pd.period_range, df.to_period()) was not checked at all: newest first, a NaT and 10 missing
+    # months all passed silently; its steps are counted in its freq, periods by their numbers (2020-01 is 600 months)
+    pd = pytest.importorskip("pandas")
+    from lstmkit.forecast import check_time_index
+
+    idx = pd.period_range("2020-01", periods=40, freq="M")
+    s = pd.Series(100 + np.arange(40.0), index=idx, name="sales")
+    fc = LSTMForecaster(window=4, horizon=2, **dict(FAST, hidden_size=4, epochs=1))
+    with pytest.raises(ValueError, match=r"^LSTMForecaster.fit: expected y's index increasing times \(the rows in time order\), "
+                                         r"got 2023-03 at row 1 after 2023-04 at row 0\. The series is read in row order: "
+                                         r"sort it: y\.sort_index\(\)\.$"):  # fmt: skip
+        fc.fit(s.iloc[::-1])
+    with pytest.raises(ValueError, match=r"^fit: expected y's index times \(the rows' times, in order\), got NaT at row 3\."):
+        check_time_index(pd.Series(np.arange(5.0), index=pd.PeriodIndex(["2020-01", "2020-02", "2020-03", None, "2020-05"], freq="M")), "fit")
+    with pytest.warns(UserWarning, match=r"^fit: y's index is unevenly spaced: 1 of 29 steps differ from the usual 1 period of its "
+                                         r"freq 'M', the first from 2021-08 to 2022-07 \(rows 19 to 20\)\."):  # fmt: skip
+        check_time_index(s.drop(s.index[20:30]), "fit")
+    quarters = pd.period_range("2020Q1", periods=12, freq="Q").delete(5)  # 2021Q2 missing: a step of 2 quarters
+    with pytest.warns(UserWarning, match=r"1 of 10 steps differ from the usual 1 period of its freq 'Q-DEC', the first from 2021Q1 to 2021Q3"):
+        check_time_index(pd.DataFrame({"a": np.arange(11.0)}, index=quarters), "fit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # even steps: nothing said (months of 28 to 31 days, hours, every other month)
+        for periods in (idx, pd.period_range("2024-03-30 20:00", periods=40, freq="h"), pd.period_range("2020-01", periods=40, freq="2M")):
+            check_time_index(pd.Series(np.arange(40.0), index=periods), "fit")

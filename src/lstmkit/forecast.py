@@ -57,7 +57,7 @@ def as_series(y, where: str, arg: str = "y", stacklevel: int = 3) -> tuple[np.nd
     """(N,) or (N, S) real array -> ((N, S) float64, was_1d). Rejects NaN (with :data:`FILL`), inf,
     3-D, and empty: no values (N = 0) or no series (S = 0); a pandas DataFrame's non-numeric
     columns are named. A pandas Series or DataFrame with times as its index (datetime64, a
-    DatetimeIndex; read without importing pandas) is checked by :func:`check_time_index`: rows out
+    DatetimeIndex, or a PeriodIndex; read without importing pandas) is checked by :func:`check_time_index`: rows out
     of time order are refused, uneven steps warned of (``stacklevel``: the warning's, for the
     user's line)."""
     arr = np.asarray(y)
@@ -100,7 +100,9 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     DatetimeIndex; a tz-aware one's order and steps within a day read in UTC, its calendar -
     time of day, day of month, weekday - and the times shown in its local time, so neither change of
     clocks reads as a gap or a time twice); anything else (a NumPy array, a list, a RangeIndex) is
-    not checked. The forecaster reads the rows in their order as evenly spaced steps, so
+    not checked. A PeriodIndex is checked on its periods, a step counted in its ``freq`` (a monthly
+    one's step from 2020-01 to 2020-03 is 2 periods). The forecaster reads the rows in their order
+    as evenly spaced steps, so
 
     - times not increasing (a series sorted newest first, a time twice) or NaT are refused
       (ValueError naming ``arg``'s index, and "sort it: y.sort_index()");
@@ -115,34 +117,48 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     index = getattr(y, "index", None)
     if index is None or callable(index) or isinstance(y, np.ndarray):  # a list's index is a method
         return
-    aware = getattr(index, "tz", None) is not None
-    try:
-        # order, NaT and steps within a day on the instants (UTC: an hour stays an hour across a change of clocks),
-        # the calendar (time of day, day of month, weekday) on the local times (a day stays a day)
-        t = np.asarray(index.tz_convert(None) if aware else index)
-        local = np.asarray(index.tz_localize(None)) if aware else t
-    except (TypeError, ValueError, AttributeError):
-        return
-    if t.dtype.kind != "M" or t.ndim != 1 or len(t) < 2:
-        return
-    t, local = t.astype("datetime64[ns]"), local.astype("datetime64[ns]")  # local: the times shown
     name = f"{arg}'s index"
-    if np.isnat(t).any():
-        i = int(np.argmax(np.isnat(t)))
+    if str(getattr(index, "dtype", "")).startswith("period"):  # a PeriodIndex: its periods, counted in its freq
+        try:
+            ordinals, freq = np.asarray(index.asi8, dtype=np.int64), str(index.freqstr)  # period numbers; NaT: int64's min
+        except (TypeError, ValueError, AttributeError):
+            return
+        if ordinals.ndim != 1 or len(ordinals) < 2:
+            return
+        shown = [str(p) for p in index]  # '2020-03', '2020Q1': as pandas writes them
+        nat, steps = ordinals == np.iinfo(np.int64).min, np.diff(ordinals)
+        usual = None if nat.any() or (steps <= 0).any() else int(np.median(steps))
+        every = f"{usual} period" + ("s" if usual != 1 else "") + f" of its freq {freq!r}"
+    else:
+        aware = getattr(index, "tz", None) is not None
+        try:
+            # order, NaT and steps within a day on the instants (UTC: an hour stays an hour across a change of clocks),
+            # the calendar (time of day, day of month, weekday) on the local times (a day stays a day)
+            t = np.asarray(index.tz_convert(None) if aware else index)
+            local = np.asarray(index.tz_localize(None)) if aware else t
+        except (TypeError, ValueError, AttributeError):
+            return
+        if t.dtype.kind != "M" or t.ndim != 1 or len(t) < 2:
+            return
+        t, local = t.astype("datetime64[ns]"), local.astype("datetime64[ns]")  # local: the times shown
+        shown = [_when(v) for v in local]
+        nat, steps = np.isnat(t), np.diff(t).astype(np.int64)  # ns
+        if not nat.any() and (steps > 0).all():
+            steps, unit = calendar_steps(local, t)
+            usual = int(np.median(steps)) if unit else float(np.median(steps))
+            every = f"{usual} {unit}" + ("s" if usual != 1 else "") if unit else duration(usual)
+    if nat.any():
+        i = int(np.argmax(nat))
         fail(where, name, "times (the rows' times, in order)", f"NaT at row {i}", "Drop the row or set its time.")
-    step = np.diff(t).astype(np.int64)  # ns
-    if (step <= 0).any():
-        i = int(np.argmax(step <= 0))
-        fail(where, name, "increasing times (the rows in time order)", f"{_when(local[i + 1])} at row {i + 1} after "
-             f"{_when(local[i])} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
-    steps, unit = calendar_steps(local, t)
-    usual = int(np.median(steps)) if unit else float(np.median(steps))
+    if (steps <= 0).any():
+        i = int(np.argmax(steps <= 0))
+        fail(where, name, "increasing times (the rows in time order)", f"{shown[i + 1]} at row {i + 1} after "
+             f"{shown[i]} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
     uneven = steps != usual
     if uneven.any():
         i = int(np.argmax(uneven))
-        every = f"{usual} {unit}" + ("s" if usual != 1 else "") if unit else duration(usual)
         warnings.warn(f"{where}: {name} is unevenly spaced: {int(uneven.sum())} of {len(steps)} steps differ from the usual "
-                      f"{every}, the first from {_when(local[i])} to {_when(local[i + 1])} (rows {i} to {i + 1}). The "
+                      f"{every}, the first from {shown[i]} to {shown[i + 1]} (rows {i} to {i + 1}). The "
                       "forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
                       UserWarning, stacklevel=stacklevel)  # fmt: skip
 
