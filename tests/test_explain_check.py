@@ -51,7 +51,7 @@ def test_seed001_findings():
     # W_i, W_C printed as columns (need 3x6). Output table: W_o printed 3x3; h_t cell 2: σ(0.408)*0.388 = 0.233, not 0.223.
     expected = [
         (CONFLICT, "f_1 unit 2"), (NEW, "f_1 unit 2"), (NEW, "f_1 * c_0 unit 2"), (RANGE, "i_1 unit 2"),
-        (NEW, "i_1 * c̃_1 unit 1"), (NEW, "i_1 * c̃_1 unit 2"), (SHAPE, "c_1"), (SHAPE, "W_i"), (SHAPE, "W_c"), (SHAPE, "W_o"),
+        (NEW, "i_1 * c̃_1 unit 1"), (NEW, "i_1 * c̃_1 unit 2"), (SHAPE, "c_1"), (SHAPE, "W_i"), (SHAPE, "W_C"), (SHAPE, "W_o"),
         (NEW, "h_1 unit 2"),
     ]
     assert _problems(rep) == sorted(expected)
@@ -919,3 +919,17 @@ def test_a_wrong_claim_computed_from_a_blank_is_judged_without_the_blanks_value(
         assert f.verdict == AFTER_BLANK and f.failing, (h, f.verdict)
         assert "depends on o_1 unit 1, left blank" in f.detail and "wrong o_1" not in f.detail, f.detail
     assert not rep.ok and "1 wrong value computed from a blank" in rep.summary()
+
+
+def test_check_names_seed001s_candidate_weight_as_explain_does():
+    # seed 001's deck writes C~_t = tanh(W_C·[h_{t-1}, x_t] + b_C), and explain prints W_C; the file's keys
+    # are W_c, b_c. By hand: W_C·[h_0, x_1] = 0.5 * 2 + 1 * 1 = 2.00, + b_C 0.25 = 2.25 (the claim's 9.00 is no slip)
+    from lstmkit.explain import check, from_dict
+
+    W = {"W_i": [[0.0, 0.0]], "W_f": [[0.0, 0.0]], "W_c": [[0.5, 1.0]], "b_c": [0.25], "W_o": [[0.0, 0.0]]}
+    ex = from_dict({"notation": "concat", "hidden_size": 1, "weights": W, "inputs": {"x": [[1.0]], "h0": [2.0]},
+                    "claims": [{"name": "W_c", "value": [0.5]}, {"name": "b_c", "value": [0.25]},
+                               {"step": 1, "name": "z_g", "value": "9.00"}]})[0]
+    shape, bias, z = check(ex).findings
+    assert (shape.label, bias.label) == ("W_C", "b_C")  # was W_c, b_c
+    assert z.detail == "a new error: z_c̃_1 = W_C·[h_0, x_1] + b_C = 2.00 + 0.25 = 2.25"

@@ -149,11 +149,9 @@ def gate_sym(k: str, t) -> Sym:
 def _wsym(ex: WorkedExample, k: str, part: str) -> Sym:
     """Gate k's weight (or bias) as the deck writes it: W_ic (seed 000), W_C and b_C for the candidate
     in seed 001's notation (the file's key is W_c there), Ws2 (seed 002)."""
-    lab = ex.weight_label(k, part)
+    lab = ex.weight_label(k, part, written=True)
     if ex.notation == "unit":
         return Sym(lab)
-    if ex.notation == "concat" and k == "g":
-        return Sym(lab[0], "C")
     return Sym(lab[0], lab[2:])
 
 
@@ -910,9 +908,7 @@ def _linear_columns(ex: WorkedExample, k: str, t: int, rec=None) -> tuple[list[s
 
 def _table_bias(ex: WorkedExample, k: str) -> str:
     """The bias's name in a gate table's header: b_C (seeds 001/003, as their W_C), b_c (seed 000), Bias2 (seed 002)."""
-    if ex.notation == "concat":
-        return "b_C" if k == "g" else f"b_{k}"
-    return ex.weight_label(k, "b")
+    return ex.weight_label(k, "b", written=True)
 
 
 # -- memory form (seed 002) --------------------------------------------------------------------

@@ -204,7 +204,8 @@ def symbol(name: str, t: int | None, ex: WorkedExample | None = None) -> str:
     """Plain-text symbol of a quantity at step t, as ``explain`` writes it: ``i_3``, ``c̃_2``,
     ``z_c̃_2``, ``W_if x_1``, ``W_hf h_1`` (at step 2), ``W_f·[h_0, x_1]``, ``f_1 * c_0``, ``dz_i_3``,
     ``1 - tanh²(c_3)``; without a step ``L`` (the loss) and a gradient's own name (``dW_ii``). With
-    ``ex``, a product names the weight as the example does: seed 002's ``Wi1 x_1``, ``Ws1 h_0``."""
+    ``ex``, a product names the weight as the example does: seed 002's ``Wi1 x_1``, ``Ws1 h_0``, seed
+    001's candidate ``W_C·[h_0, x_1]`` (:meth:`~lstmkit.explain.worked.WorkedExample.weight_label`)."""
     if t is None:
         return "L" if name == "loss" else name
     p, n = t - 1, lambda k: "c̃" if k == "g" else k  # noqa: E731
@@ -215,7 +216,9 @@ def symbol(name: str, t: int | None, ex: WorkedExample | None = None) -> str:
                       ("z_", "z_{k}_{t}"), ("dz_", "dz_{k}_{t}")):
         if name.startswith(pre):
             k = name[len(pre):]
-            return word.format(L=SEED_LETTER[k], k=n(k), p=p, t=t)
+            concat = ex is not None and ex.notation == "concat" and pre == "Wxh_"
+            L = ex.weight_label(k, "W", written=True)[2:] if concat else SEED_LETTER[k]
+            return word.format(L=L, k=n(k), p=p, t=t)
     if name.endswith("_dz"):  # gate k's derivative from its output
         k = name[1]
         return f"1 - c̃²_{t}" if k == "g" else f"{k}_{t} (1 - {k}_{t})"
@@ -734,7 +737,7 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
         else:  # z_k = W_xk x_t + W_hk h_(t-1) + b_k, or W_k·[h_(t-1), x_t] + b_k
             b = 0.0 if G.b is None else float(G.b[u])
             parts = ["Wxh_" + k] if ex.notation == "concat" else ["Wx_" + k, "Wh_" + k]
-            rhs = [" + ".join([S(p) for p in parts] + ([ex.weight_label(k, "b")] if b else [])),
+            rhs = [" + ".join([S(p) for p in parts] + ([ex.weight_label(k, "b", written=True)] if b else [])),
                    " + ".join([N(*parts, op="+")] + ([_p(b, d)] if b else []))]
             product = _formula(ex, own, t, parts[0], u, d, hide).split(" = ")
             if len(parts) == 1 and not b and len(product) > 2:  # z = W·[h, x]: its product
@@ -859,7 +862,7 @@ def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) ->
         return []
     value = float(G.Wx[u] @ h + G.Wh[u] @ x)
     if ex.notation == "concat":  # W_k = [W_k,h | W_k,x], one matrix in the file; explain's note names its columns so
-        label, W, H = ex.weight_label(k, "W"), ex.weights[ex.weight_label(k, "W")], G.Wh.shape[1]
+        label, W, H = ex.weight_label(k, "W", written=True), ex.weights[ex.weight_label(k, "W")], G.Wh.shape[1]
         wx, wh = f"{label},x", f"{label},h"
         numbers = _plus(_row(W, u, h, d, slice(H, None)), _row(W, u, x, d, slice(0, H)))
     else:
@@ -870,7 +873,7 @@ def _swapped(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) ->
     b = 0.0 if G.b is None else float(G.b[u])
     if name.startswith("z_") and b:
         value += b
-        terms, numbers = f"{terms} + {ex.weight_label(k, 'b')}", f"{numbers} + {_p(b, d)}"
+        terms, numbers = f"{terms} + {ex.weight_label(k, 'b', written=True)}", f"{numbers} + {_p(b, d)}"
     width = 0.0 if t == 1 else tol(d) * float(np.abs(G.Wx[u]).sum())  # h_(t-1) as written: ± half a unit each
     return [(value, f"{terms} = {numbers}", f"the weights are swapped ({wx} applied to {hs}, {wh} to {xs})", width)]
 
@@ -896,7 +899,7 @@ def _transposed(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int)
     b = 0.0 if G.b is None else float(G.b[u])
     if name.startswith("z_") and b:
         value += b
-        terms, numbers = f"{terms} + {ex.weight_label(k, 'b')}", f"{numbers} + {_p(b, d)}"
+        terms, numbers = f"{terms} + {ex.weight_label(k, 'b', written=True)}", f"{numbers} + {_p(b, d)}"
     names = " and ".join(lbl for _, _, lbl, _ in parts)
     what = "the matrix is" if len(parts) == 1 else "the matrices are"
     width = 0.0 if t == 1 or not name.startswith(("z_", "Wxh_", "Wh_")) else tol(d) * float(np.abs(G.Wh[:, u]).sum())
@@ -917,8 +920,8 @@ def _c_for_h(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) ->
         return []
     cs, hs = symbol("c_prev", t), symbol("h_prev", t)
     if ex.notation == "concat":
-        label = ex.weight_label(k, "W")
-        W = ex.weights[label]
+        label = ex.weight_label(k, "W", written=True)
+        W = ex.weights[ex.weight_label(k, "W")]
         H = G.Wh.shape[1]
         terms, numbers = f"{label}·[{cs}, {symbol('x', t)}]", (_row(W, u, c, d, slice(0, H)) if name.startswith("Wh_") else
                                                                  _plus(_row(W, u, c, d, slice(0, H)), _row(W, u, x, d, slice(H, None))))
@@ -930,7 +933,7 @@ def _c_for_h(ex: WorkedExample, own: _Run, t: int, name: str, u: int, d: int) ->
     b = 0.0 if G.b is None else float(G.b[u])
     if name.startswith("z_") and b:
         value += b
-        terms, numbers = f"{terms} + {ex.weight_label(k, 'b')}", f"{numbers} + {_p(b, d)}"
+        terms, numbers = f"{terms} + {ex.weight_label(k, 'b', written=True)}", f"{numbers} + {_p(b, d)}"
     return [(value, f"{terms} = {numbers}", f"{cs} used where {hs} belongs", tol(d) * float(np.abs(G.Wh[u]).sum()))]
 
 
@@ -1043,14 +1046,15 @@ def _check_params(ex: WorkedExample) -> list[Finding]:
         if not c.is_param:
             continue
         shape = expected_weight_shape(ex.notation, c.name, H, I)
+        label = next((ex.weight_label(g, p, written=True) for g in GATES for p in "Wb" if ex.weight_label(g, p) == c.name), c.name)
         v = c.value
         if ex.notation == "unit":
             v = v.reshape(shape) if v.size == int(np.prod(shape)) else v
         if v.shape != shape:
-            out.append(Finding(SHAPE, c.name, c.where, str(c.value.tolist()), decimals=c.decimals, name=c.name,
+            out.append(Finding(SHAPE, label, c.where, str(c.value.tolist()), decimals=c.decimals, name=c.name,
                                detail=f"printed with shape {c.value.shape}; this cell (H={H}, I={I}) needs {shape}"))
         elif c.name not in ex.weights:
-            out.append(Finding(UNCHECKED, c.name, c.where, str(c.value.tolist()), name=c.name,
+            out.append(Finding(UNCHECKED, label, c.where, str(c.value.tolist()), name=c.name,
                                detail="not among the example's [weights], so not used"))
         else:
             w = ex.weights[c.name].reshape(shape)
@@ -1059,10 +1063,10 @@ def _check_params(ex: WorkedExample) -> list[Finding]:
             if len(diff):
                 idx = tuple(int(i) for i in diff[0])
                 k = int(np.ravel_multi_index(idx, shape)) if shape else 0
-                out.append(Finding(CONFLICT, c.name, c.where, float(v[idx]), exact=float(w[idx]), decimals=c.precision(k), written=c.written(k),
+                out.append(Finding(CONFLICT, label, c.where, float(v[idx]), exact=float(w[idx]), decimals=c.precision(k), written=c.written(k),
                                    name=c.name, detail=f"entry {tuple(i + 1 for i in idx)} differs from [weights] ({count(len(diff), 'differing value')} of {v.size})"))
             else:
-                out.append(Finding(OK, c.name, c.where, name=c.name, decimals=c.decimals, detail="same as [weights]"))
+                out.append(Finding(OK, label, c.where, name=c.name, decimals=c.decimals, detail="same as [weights]"))
     return out
 
 

@@ -316,9 +316,12 @@ class WorkedExample:
         b = self.gates[k].b
         return np.zeros(self.hidden_size) if b is None else b
 
-    def weight_label(self, k: str, part: str) -> str:
-        """The example's own name for gate k's ``part`` ("x", "h", "b", "W") in its notation."""
-        L = SEED_LETTER[k]
+    def weight_label(self, k: str, part: str, written: bool = False) -> str:
+        """The example's own name for gate k's ``part`` ("x", "h", "b", "W") in its notation: the key
+        of :attr:`weights`. With ``written``, the name as the deck writes it, which ``explain`` and
+        ``check`` print: the same but for the candidate in seeds 001/003's notation, W_C and b_C
+        (C~_t = tanh(W_C·[h_{t-1}, x_t] + b_C)) where the file's keys are W_c and b_c."""
+        L = "C" if written and self.notation == "concat" and k == "g" else SEED_LETTER[k]
         if self.notation == "per_gate":
             return {"x": f"W_i{L}", "h": f"W_h{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
         if self.notation == "concat":
