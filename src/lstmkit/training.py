@@ -620,8 +620,7 @@ class Trainer:
         # checkpoint or the split it draws) leaves the trainer and its model as they were -------------
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
         S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)  # (N,) or (N, T) normalised, or None
-        self._check_outputs(X, lengths, where)  # (a model without output_size, with class weights)
-        self._check_metric_forms(X, Y, lengths)  # (the user's metrics: what they return)
+        self._check_first_output(X, Y, lengths, where)  # (a model without output_size, with class weights; the user's metrics)
         data = data_fingerprint(X, Y, lengths)  # recorded in checkpoints: a resume must be on the same data
         digest = _digest(S)  # recorded in its settings: a resume must be with the same weights
         val = self._validation(X, Y, lengths, validation_data, validation_split)
@@ -782,7 +781,7 @@ class Trainer:
         unchecked: the class weights were checked here at construction, the targets and the sample
         weights at fit (:func:`_check_data`, :meth:`_sample_weight`), the outputs' number (a custom
         model's: not compared with the weights at construction) at fit and evaluate
-        (:meth:`_check_outputs`). Outputs that are not one per class weight all the same (a model
+        (:meth:`_check_first_output`). Outputs that are not one per class weight all the same (a model
         whose outputs change between calls) go to the checked loss, which refuses them."""
         if r is None:  # (no weights, or all equal: no weighting)
             return self.loss_fn(out, y, mask)
@@ -811,34 +810,32 @@ class Trainer:
             r = r * s.reshape(s.shape + (1,) * (r.ndim - s.ndim))  # r_n s_n (a sequence's weight on each of its steps)
         return r, float(r.sum())
 
-    def _check_outputs(self, X: np.ndarray, lengths: np.ndarray | None, where: str) -> None:
-        """With class weights (not all equal) and a model that does not say its number of outputs
-        (no ``output_size``: not compared with the weights at construction), refuse outputs that are
-        not one per class weight, read from the model's output for X's first sequence (eval mode,
-        no cache: the model's weights, mode and dropout generator are left as they were). Made
-        before anything is written: in the first batch, the shuffle and the dropout masks would be
-        drawn and the model put in training mode first."""
-        if self._relative_weight is None or getattr(self.model, "output_size", None) is not None:
-            return
-        C = _predict(self.model, X[:1], None if lengths is None else lengths[:1], 1).shape[-1]
-        if C != self.class_weight.size:
-            fail(where, "class_weight", f"shape ({C},) (one weight per output of the model, one per class)", f"shape ({self.class_weight.size},)",
-                 "Give one class weight per class, in the order of the class indices, or build the model with one output per class.")  # fmt: skip
+    def _check_first_output(self, X: np.ndarray, Y: np.ndarray, lengths: np.ndarray | None, where: str, metrics: bool = True) -> None:
+        """Checks of the model's output for X's first sequence (one forward, B = 1, eval mode, no
+        cache: the model's weights, mode and dropout generator are left as they were), run only
+        where one of them applies. Made before anything is written: in the first batch they came
+        after the shuffle, the dropout masks and (for the metrics) the first optimizer step.
 
-    def _check_metric_forms(self, X: np.ndarray, Y: np.ndarray, lengths: np.ndarray | None) -> None:
-        """Refuse a user's metric (not one of :data:`METRICS`) that does not return a pair (sum,
-        count >= 0) (:meth:`_score`), called on the model's output for X's first sequence (eval
-        mode, no cache: the model's weights, mode and dropout generator are left as they were).
-        Made before anything is written: in the first batch, the refusal came after the shuffle,
-        the dropout masks and the first optimizer step."""
-        own = [m for m, fn in self._metric_fns.items() if getattr(fn, "func", fn) not in METRICS.values()]  # (the regressor's partial(mae))
-        if not own:
+        - With class weights (not all equal) and a model that does not say its number of outputs
+          (no ``output_size``: not compared with the weights at construction), refuse outputs that
+          are not one per class weight.
+        - With ``metrics`` (fit's; not evaluate's, which scores them all the same), refuse a
+          user's metric (not one of :data:`METRICS`) that does not return a pair (sum, count >= 0)
+          (:meth:`_score`)."""
+        by_outputs = self._relative_weight is not None and getattr(self.model, "output_size", None) is None
+        own = [m for m, fn in self._metric_fns.items() if metrics and getattr(fn, "func", fn) not in METRICS.values()]  # (the regressor's partial(mae))
+        if not (by_outputs or own):
             return
         lb = None if lengths is None else lengths[:1]
         out = _predict(self.model, X[:1], lb, 1)
-        mask = _step_mask(lb, 1, X.shape[1]) if self.model.head_mode == "all" else None
-        for m in own:
-            self._score(m, out, Y[:1], mask)
+        C = out.shape[-1]
+        if by_outputs and C != self.class_weight.size:
+            fail(where, "class_weight", f"shape ({C},) (one weight per output of the model, one per class)", f"shape ({self.class_weight.size},)",
+                 "Give one class weight per class, in the order of the class indices, or build the model with one output per class.")  # fmt: skip
+        if own:
+            mask = _step_mask(lb, 1, X.shape[1]) if self.model.head_mode == "all" else None
+            for m in own:
+                self._score(m, out, Y[:1], mask)
 
     def _check_weighed(self, Y, lengths, T: int, where: str, what: str, S=None, arg: str = "sample_weight") -> None:
         """With ``class_weight``, refuse targets (``what``) that all weigh 0: their loss is 0/0
@@ -946,7 +943,7 @@ class Trainer:
         where = "Trainer.evaluate"
         X, Y, lengths = _check_data(X, Y, lengths, self.model, self.loss_fn, where, self.class_weight)
         S = self._sample_weight(sample_weight, Y, lengths, X.shape[1], where)
-        self._check_outputs(X, lengths, where)
+        self._check_first_output(X, Y, lengths, where, metrics=False)
         self._check_weighed(Y, lengths, X.shape[1], where, "Y's targets", S)
         return self._evaluate(X, Y, lengths, S)
 
