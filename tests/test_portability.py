@@ -272,3 +272,27 @@ def test_memory_bytes_on_windows_asks_global_memory_status_ex(monkeypatch):
         monkeypatch.undo()
     assert got == 8 << 30 and seen == [64]
     assert tables._windows_memory_bytes(lambda pointer: 0) == sys.maxsize  # the call failed: no bound, as before
+
+
+def test_a_checkout_with_autocrlf_keeps_the_committed_lf(tmp_path):
+    # a Windows checkout (core.autocrlf=true, Git for Windows' default) turned every text file CRLF, and the
+    # goldens, TOML and CSV the tests compare byte for byte no longer matched; .gitattributes' eol=lf keeps
+    # them as committed. A clone of this checkout's HEAD made with autocrlf=true, its text files read back.
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout (an unpacked sdist)")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "-c", "core.autocrlf=true", str(root), str(clone)], check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    crlf = [p.relative_to(clone).as_posix() for p in clone.rglob("*")
+            if ".git" not in p.relative_to(clone).parts and p.is_file() and not p.is_symlink() and b"\r\n" in p.read_bytes()]  # fmt: skip
+    assert crlf == [], crlf[:10]
+    # the binary fixture as committed, byte for byte
+    png = "benchmarks/results/bench_lstm.png"
+    committed = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{png}"], capture_output=True, check=True).stdout
+    assert (clone / png).read_bytes() == committed
