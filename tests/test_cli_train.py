@@ -682,9 +682,23 @@ def test_generate_counts_the_same_characters_for_training_and_the_uniform_guess(
     # uniform guess is over the 9 (it said '9 distinct' and 'uniform guess: 10')
     (tmp_path / "t.txt").write_text("hello world. " * 40, encoding="utf-8")
     assert main(["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "1", "--hidden-size", "4", "--seq-len", "10",
-                 "--batch-size", "4", "--length", "5"]) == 0  # fmt: skip
+                 "--batch-size", "4", "--length", "5", "--model-out", str(tmp_path / "g.npz")]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert "(9 distinct)" in out and re.search(r"held-out perplexity: \d+\.\d\d \(a uniform guess over the 9 characters: 9\)\n", out), out
+    found = re.search(r"held-out perplexity: (\d+\.\d\d) \((\d+\.\d\d) bits per character; a uniform guess over the 9 "
+                      r"characters: 9\)\n", out)  # fmt: skip
+    assert "(9 distinct)" in out and found, out
+    # the bits (they were not given) by hand: the mean -log2 softmax of the saved model's logits over the held-out
+    # text, the last 10% (--held-out 0.1) of the 520 characters, its state carried from its start
+    from lstmkit.text import TextGenerator
+
+    text = "hello world. " * 40
+    held = text[int(len(text) * 0.9) :]
+    g = TextGenerator.load(tmp_path / "g.npz")
+    z, _ = g._step_logits(g.encode(held[:-1]), None)  # (n - 1, V)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    bits = -np.mean(np.log2(p[np.arange(len(held) - 1), g.encode(held[1:])]))
+    assert found[2] == f"{bits:.2f}" and found[1] == f"{2**bits:.2f}"
 
 
 def test_train_reports_accuracy_on_the_rows_trained_on_and_on_those_held_out(trained, tmp_path, capsys):

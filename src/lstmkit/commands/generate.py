@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -209,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
                 perplexity = gen.perplexity(held)
             gen.warn_unseen(held, "generate", f"the held-out text (the last {args.held_out * 100:g}% of --text, --held-out)",
                             "so the held-out perplexity is not that of this text.")  # fmt: skip
-            print(f"held-out perplexity: {perplexity:.2f} ({uniform_guess(gen)})")
+            bits = math.log2(perplexity)  # the mean loss in bits: nats / ln 2
+            print(f"held-out perplexity: {perplexity:.2f} ({bits:.2f} bits per character; {uniform_guess(gen)})")
         if args.model_out:
             gen.save(args.model_out)
             print(f"model saved to {args.model_out}")
