@@ -289,8 +289,10 @@ def test_a_checkout_with_autocrlf_keeps_the_committed_lf(tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "-c", "core.autocrlf=true", str(root), str(clone)], check=True,
                    capture_output=True, timeout=120)  # fmt: skip
-    crlf = [p.relative_to(clone).as_posix() for p in clone.rglob("*")
-            if ".git" not in p.relative_to(clone).parts and p.is_file() and not p.is_symlink() and b"\r\n" in p.read_bytes()]  # fmt: skip
+    eol = subprocess.run(["git", "-C", str(clone), "ls-files", "--eol"], capture_output=True, text=True, check=True).stdout
+    work = [line.split()[1] for line in eol.splitlines()]  # "w/lf", "w/crlf", "w/-text" (binary), ...: the checked-out files
+    assert len(work) > 100 and "w/lf" in work
+    crlf = [line.split("\t")[-1] for line in eol.splitlines() if line.split()[1] in ("w/crlf", "w/mixed")]
     assert crlf == [], crlf[:10]
     # the binary fixture as committed, byte for byte
     png = "benchmarks/results/bench_lstm.png"
