@@ -1629,3 +1629,36 @@ def test_a_list_of_dataframes_records_its_columns_as_feature_names_and_predict_c
         LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(frames[:3] + swapped[3:], y)
     assert not hasattr(LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit([pd.DataFrame(s) for s in seqs], y), "feature_names_in_")  # 0, 1
     assert not hasattr(clf.fit(seqs, y), "feature_names_in_")  # a refit on arrays drops them
+
+
+def test_x_of_dtype_object_holding_numbers_is_converted_and_another_element_is_refused_by_index():
+    pd = pytest.importorskip("pandas")
+    X, y = seq_data(n=10)
+    X64 = X.astype(np.float64)
+    est = LSTMClassifier(hidden_size=3, epochs=1, seed=0, dtype="float64").fit(X64, y)
+    rows = X64.tolist()  # Python floats; one int and one bool, which float() reads as 3.0 and 1.0
+    rows[0][0][0], rows[1][2][1] = 3, True
+    expected = np.array(rows, dtype=np.float64)
+    assert np.array_equal(est.predict_proba(np.array(rows, dtype=object)), est.predict_proba(expected))
+    frames = [pd.DataFrame(x, columns=["a", "b"]).astype(object) for x in expected]  # object columns of floats
+    assert frames[0].dtypes.tolist() == [object, object]
+    assert np.array_equal(est.predict_proba(frames), est.predict_proba(expected))
+    ragged = [f.iloc[: 3 + i % 2] for i, f in enumerate(frames)]
+    assert np.array_equal(est.predict_proba(ragged), est.predict_proba([x[: 3 + i % 2] for i, x in enumerate(expected)]), equal_nan=True)
+    refit = LSTMClassifier(hidden_size=3, epochs=1, seed=0, dtype="float64").fit(np.array(rows, dtype=object), y)
+    assert np.array_equal(refit.predict_proba(expected), LSTMClassifier(**refit.get_params()).fit(expected, y).predict_proba(expected))
+    rows[2][1][0] = "0.5"
+    with pytest.raises(TypeError, match=re.escape(
+            "LSTMClassifier.fit: expected X numbers (an array of dtype object is converted when every element is a number within "
+            "float64's range), got str '0.5' at index (2, 1, 0).")):  # fmt: skip
+        LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(np.array(rows, dtype=object), y)
+    frames[4].iloc[2, 1] = None
+    with pytest.raises(TypeError, match=re.escape("LSTMClassifier.predict: expected X numbers (an array of dtype object is converted "
+                                                  "when every element is a number within float64's range), got NoneType None at index (4, 2, 1).")):  # fmt: skip
+        est.predict(frames)
+    with pytest.raises(TypeError, match=re.escape("LSTMRegressor.fit: expected X[4] numbers") + ".*" + re.escape("got NoneType None at index (2, 1).")):
+        LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit([f.iloc[: 3 + i % 2] for i, f in enumerate(frames)], np.arange(10.0))
+    big = np.array(X64.tolist(), dtype=object)
+    big[3, 0, 1] = 10**400
+    with pytest.raises(TypeError, match=re.escape("got int 1000000000") + ".*" + re.escape("at index (3, 0, 1).")):
+        est.predict(big)

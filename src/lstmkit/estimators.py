@@ -11,7 +11,9 @@ Targets decide the read-out:
                 y (n, T) or (n, T, k)           -> head="all"   (a 2-D y counts as per step when its
                 second dimension equals T; set ``per_step=False`` to say it is (n, k))
 
-X may also be a list of 2-D arrays (T_i, F) of different lengths: it is padded with zeros and the
+X of dtype object (a DataFrame's object columns, ``np.array(rows, dtype=object)``) is converted to
+float where every element is a number, as scikit-learn's ``check_array`` converts it; another element
+is refused naming its index and type. X may also be a list of 2-D arrays (T_i, F) of different lengths: it is padded with zeros and the
 lengths are inferred; per-step targets for it may be a list of arrays (T_i,) (or (T_i, k)), y[i]
 with one target per step of X[i], padded the same way. Otherwise pass ``lengths`` (n,) to ``fit``/``predict``/``score``; per-step
 targets past a sequence's length are ignored (use any value there), and per-step predictions
@@ -96,6 +98,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 import warnings
 from typing import Any, Callable, Mapping
 
@@ -144,8 +147,37 @@ def _pad(seqs, dtype, where: str, arg: str) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.array([len(a) for a in arrs], dtype=np.int64)
     X = np.zeros((len(arrs), int(lengths.max()), arrs[0].shape[1]), dtype=dtype)
     for i, a in enumerate(arrs):
-        X[i, : len(a)] = cast_float(a, dtype, where, f"{arg}[{i}]") if a.dtype.kind in "biuf" else a  # (another kind: NumPy's error)
+        X[i, : len(a)] = cast_float(_numeric(a, where, f"{arg}[{i}]"), dtype, where, f"{arg}[{i}]")
     return X, lengths
+
+
+def _is_real(v) -> bool:
+    """A number an array of dtype object may hold for X: a Python or NumPy int, float or bool."""
+    return isinstance(v, (numbers.Real, np.bool_))
+
+
+def _numeric(a: np.ndarray, where: str, arg: str) -> np.ndarray:
+    """``a`` as it is where its dtype is numeric (bool, int, float); an array of dtype object
+    whose every element is a number (a DataFrame's object columns of floats,
+    ``np.array(rows, dtype=object)``) as float64, as scikit-learn's ``check_array(dtype="numeric")``
+    converts it; else a TypeError naming ``arg``, and for dtype object the first element (in C
+    order) that is no number, its index and its type."""
+    if a.dtype.kind in "biuf":
+        return a
+    if a.dtype.kind == "O":
+        ok = np.frompyfunc(_is_real, 1, 1)(a).astype(bool)
+        if ok.all():
+            try:
+                return a.astype(np.float64)
+            except OverflowError:  # a Python int beyond float64 (10**400)
+                ok = np.frompyfunc(lambda v: abs(v) <= FLOAT64_MAX, 1, 1)(a).astype(bool)
+        at = tuple(int(i) for i in np.argwhere(~ok)[0])
+        v = a[at]
+        fail(where, arg, "numbers (an array of dtype object is converted when every element is a number within float64's range)",
+             f"{type(v).__name__} {v!r:.40} at index {at}",
+             "Convert it to a number (e.g. with pandas.to_numeric), or drop the sequence.",
+             exc=TypeError)  # fmt: skip
+    fail(where, arg, "a numeric array (n_samples, T, n_features)", f"dtype {a.dtype}", exc=TypeError)
 
 
 def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -167,9 +199,7 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
         if isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 1 and len({np.shape(s) for s in X}) > 1:
             fail(where, "X", "a list of 2-D sequences (T_i, n_features) (or one 3-D array)", f"1-D sequences (lengths {min(map(len, X))} to {max(map(len, X))})",
                  "For one feature per step use [s[:, None] for s in X].")  # fmt: skip
-        arr = np.asarray(X)
-        if arr.dtype.kind not in "biuf":
-            fail(where, "X", "a numeric array (n_samples, T, n_features)", f"dtype {arr.dtype}", exc=TypeError)
+        arr = _numeric(np.asarray(X), where, "X")  # (dtype object: converted where every element is a number)
     check_sequences(arr, where)  # 3-D, at least one sample, step and feature
     if lengths is not None:
         lengths = check_lengths(lengths, *arr.shape[:2], where)
