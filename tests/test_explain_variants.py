@@ -276,3 +276,24 @@ def test_layer_norm_by_hand_never_divides_by_an_s_rounded_to_0():
     assert "= [0.88, 0.50]ᵀ" in text  # i_1 (unit 2: n_x,i = 0 / 0.005 = 0, σ(0) = 0.5)
     table = explain(ex, "text", form="table", width=200, decimals=2)
     assert re.search(r"a_x = W_x x_1 +0\.00 +0\.005 ", table) and re.search(r"a_h = W_h h_0 +0\.00 +0\.003 ", table)
+
+
+def test_concat_variant_steps_follow_seed001s_order():
+    # seed 001's deck works f, i, C~, C_t, o, h_t (as the plain steps form in its notation does); a coupled
+    # gate's f_t = 1 - i_t needs i_t first. Seed 000's order (i, f, o, c~) stays for its own notation.
+    W = [[0.5, 0.5]]
+    order = {}
+    for name, opts, notation in (("clip", {"cell_clip": 5.0}, "concat"), ("cifg", {"input_forget": True}, "concat"),
+                                 ("peep", {"peephole": True}, "concat"), ("seed000", {"cell_clip": 5.0}, "per_gate")):
+        w = {"W_i": W, "W_f": W, "W_c": W, "W_o": W} if notation == "concat" else {
+            f"W_{p}{k}": [[0.5]] for p in "ih" for k in "ifco"}
+        if opts.get("peephole"):
+            w.update(w_ci=[1.0], w_cf=[1.0], w_co=[1.0])
+        ex = from_dict({"notation": notation, "weights": w, "inputs": {"x": [[0.3]], "h0": [0.3], "c0": [0.0]},
+                        "options": opts})[0]
+        text = explain(ex, "text", width=100).split("Step 1:")[1]
+        order[name] = re.findall(r"^(\S+) = ", text, flags=re.M)
+    assert order["clip"] == ["f_1", "i_1", "c̃_1", "c_1", "o_1", "h_1"]  # was i, f, o, c̃, c, h
+    assert order["peep"] == ["f_1", "i_1", "c̃_1", "c_1", "o_1", "h_1"]
+    assert order["cifg"] == ["i_1", "f_1", "c̃_1", "c_1", "o_1", "h_1"]
+    assert order["seed000"] == ["i_1", "f_1", "o_1", "c̃_1", "c_1", "h_1"]

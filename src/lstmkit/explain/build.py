@@ -12,7 +12,8 @@ Three forms, as the three decks teach:
   "short-term memory" (h) and "% to remember" (the gates).
 
 A variant cell (the example's ``[options]``) is shown in the steps form with its extra terms
-(and in the table form with a column for each; the memory form tells the plain cell only):
+(in the gates' order of the plain steps form: seed 001's f, i, c̃, c_t, o, h_t, i first for coupled
+gates; and in the table form with a column for each; the memory form tells the plain cell only):
 the peephole terms ``w_ci ⊙ c_{t-1}`` inside the gates, f_t = 1 - i_t for coupled gates, the value
 before and after a gate or cell clip where the clip bites, the activation functions by name, the
 layer-norm means, deviations and normalised parts, and zoneout as it acts at inference.
@@ -722,7 +723,13 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
             out += eqs
             note = f"n_{part},i is the first {ex.hidden_size}, n_{part},f the next {ex.hidden_size}, then n_{part},c and n_{part},o"
             out.append(Equation(Sym("n", part), [sym, num, F.vec(n)], note))
-    order = ("i", "f", "g") if v.peephole else SLIDE_ORDER
+    # seed 000's slides: i, f, o, c̃ (o after c_t where its peephole reads c_t); seeds 001/003's deck: f, i, C̃,
+    # C_t, o, h_t, as the plain steps form (i first with a coupled gate: f_t = 1 - i_t needs it)
+    late_o = v.peephole or ex.notation == "concat"
+    if ex.notation == "concat":
+        order = ("i", "f", "g") if v.input_forget else ("f", "i", "g")
+    else:
+        order = ("i", "f", "g") if v.peephole else SLIDE_ORDER
     for k in order:
         if k == "f" and v.input_forget:
             out.append(Equation(gate_sym("f", t), [seq(Num("1"), "-", Sym("i", str(t))), seq(Num("1"), "-", F.vec(V["i"])),
@@ -742,7 +749,7 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     out.append(Equation(c_lhs, rhs + [F.vec(V[c_name])], note))
     if v.zoneout_cell:
         out.append(_zoneout_eq(t, "c", v.zoneout_cell, V, F))
-    if v.peephole:
+    if late_o:
         out.append(_variant_gate(ex, rec, F, "o"))
     # h_t = o_t * h(c_t) (or of the normalised c_t), then zoneout
     c_sym = Sym("c'" if v.zoneout_cell else "c", str(t))
