@@ -1662,3 +1662,19 @@ def test_x_of_dtype_object_holding_numbers_is_converted_and_another_element_is_r
     big[3, 0, 1] = 10**400
     with pytest.raises(TypeError, match=re.escape("got int 1000000000") + ".*" + re.escape("at index (3, 0, 1).")):
         est.predict(big)
+
+
+def test_a_fitted_estimator_pickled_before_fitted_params_existed_predicts_and_saves(tmp_path):
+    import pickle
+
+    X, y = seq_data(n=10)
+    for est, target in ((LSTMClassifier(hidden_size=3, epochs=1, seed=0), y), (LSTMRegressor(hidden_size=3, epochs=1, seed=0), np.arange(10.0))):
+        est.fit(X, target)
+        old = pickle.loads(pickle.dumps(est))
+        del old.__dict__["fitted_params_"]  # as an estimator of a version before fitted_params_ was pickled
+        restored = pickle.loads(pickle.dumps(old))
+        assert restored.fitted_params_ == est.fitted_params_  # its get_params() at fit, dtype by name
+        assert np.array_equal(restored.predict(X), est.predict(X))
+        restored.save(tmp_path / "old.npz")
+        assert np.array_equal(lstmkit.load(tmp_path / "old.npz").predict(X), est.predict(X))
+        assert not hasattr(pickle.loads(pickle.dumps(type(est)(hidden_size=3))), "fitted_params_")  # an unfitted one has none

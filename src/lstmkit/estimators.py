@@ -616,6 +616,16 @@ class _SequenceEstimator:
             non_deterministic=self.seed is None,
         )
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: a fitted estimator pickled before ``fitted_params_`` was recorded gets it
+        from its parameters as pickled, its dtype the network's (what predict and save read
+        before then; predict and save raised AttributeError without it)."""
+        self.__dict__.update(state)
+        if "model_" in state and "fitted_params_" not in state:
+            params = json_params(self.get_params())
+            params["dtype"] = np.dtype(self.model_.dtype).name
+            self.fitted_params_ = params
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
 
