@@ -260,7 +260,9 @@ def _claim_notes(ex: WorkedExample, fw: ForwardTrace) -> dict[int, list[tuple[ob
     the equation to note it under, else "inputs" or None; the note under that equation; the note on
     its own, naming the quantity, after the step's heading)]. Each note gives the
     printed entries as written and the computed ones, at the same decimals: "the slide prints
-    [0.4, 0.0]; from its own parameters it is [1.0, 0.1]"."""
+    [0.4, 0.0]; from its own parameters it is [1.0, 0.1]". Forward steps only: no seed prints a
+    backward number to note (seed 000 says its weights come from training with cross-entropy, seeds
+    001-003 name gradients in words only); an exercise's gradients are judged by ``check``."""
     if not any(c.step is not None and c.answered for c in ex.claims):
         return {}
     from .check import AFTER_BLANK, CONFLICT, FOLLOWS, NEW, RANGE, _normalize, check, symbol
