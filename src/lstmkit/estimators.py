@@ -76,9 +76,10 @@ Hyper-parameters (both estimators):
     else the training loss, which often falls every epoch: then all epochs run),
     validation_split (a seeded random fraction of the sequences, held out of training and scored
     as val_* every epoch; their rows are ``validation_indices_``), bptt (truncated BPTT chunk;
-    per-step targets), seed (None: a different run
-    each time), dtype ("float32"/"float64"), verbose (0 silent, 1 a progress bar, 2 a line per
-    epoch; other values are refused).
+    per-step targets), seed (scikit-learn's ``random_state`` under lstmkit's name: an int for a
+    repeatable run, a Generator, or None: a different run each time; ``clone``, ``get_params`` and
+    ``GridSearchCV(..., {"seed": [0, 1]})`` take it as any parameter), dtype ("float32"/"float64"),
+    verbose (0 silent, 1 a progress bar, 2 a line per epoch; other values are refused).
 LSTMClassifier also: class_weight, scikit-learn's: None (every target weighs 1), "balanced"
 (n_samples / (n_classes * bincount(y)), counted over the valid targets: per step, every step
 within a sequence's length) or a dict label -> weight (finite, >= 0; its labels must be classes
@@ -957,7 +958,8 @@ class LSTMClassifier(_SequenceEstimator):
     ``fit(X, y, lengths=None)``; ``predict(X, lengths=None, padding_value=None)`` -> labels (n,)
     or (n, T), ``padding_value`` past each sequence's length; ``predict_proba`` -> (n, C) or
     (n, T, C) with columns in ``classes_`` order, NaN past each sequence's length; ``score`` ->
-    accuracy over valid targets. See the module docstring for the hyper-parameters.
+    accuracy over valid targets. See the module docstring for the hyper-parameters; ``seed`` plays
+    the role of scikit-learn's ``random_state``.
     """
 
     _estimator_type = "classifier"
@@ -1163,7 +1165,7 @@ class LSTMRegressor(_SequenceEstimator):
     ``mean_absolute_error`` of the predictions. ``score`` and ``predict`` are in y's units.
     ``per_step``: None infers it from y's shape (module docstring).
     ``predict`` returns the shape of y at fit ((n,), (n, k), (n, T) or (n, T, k)), per step NaN
-    past each sequence's length.
+    past each sequence's length. ``seed`` plays the role of scikit-learn's ``random_state``.
     """
 
     _estimator_type = "regressor"
