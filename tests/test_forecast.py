@@ -1433,3 +1433,39 @@ def test_a_period_index_is_checked_in_its_freq_as_a_datetime_index_is():
         warnings.simplefilter("error")  # even steps: nothing said (months of 28 to 31 days, hours, every other month)
         for periods in (idx, pd.period_range("2024-03-30 20:00", periods=40, freq="h"), pd.period_range("2020-01", periods=40, freq="2M")):
             check_time_index(pd.Series(np.arange(40.0), index=periods), "fit")
+
+
+def test_a_column_of_times_with_utc_offsets_is_read_in_utc_and_written_as_it_is(tmp_path, capsys):
+    # pandas' to_csv of a tz-aware index writes '2024-10-27 02:00:00+01:00': the column was not read as times (a
+    # warning, and the forecast numbered by step). Paris on 2024-10-27: 00:00, 01:00, 02:00 at +02:00, then 02:00 again
+    # at +01:00 (clocks back), 03:00, ...: one hour apart in UTC (22:00Z 26th, 23:00Z, 00:00Z, 01:00Z, 02:00Z, ...)
+    from lstmkit.cli import main
+
+    stamps = [f"2024-10-27T{h:02d}:00:00+02:00" for h in (0, 1, 2)] + [f"2024-10-27T{h:02d}:00:00+01:00" for h in range(2, 23)]
+    (tmp_path / "p.csv").write_text("time,load\n" + "".join(f"{s},{k % 5 + 1}\n" for k, s in enumerate(stamps)))
+    argv = ["forecast", str(tmp_path / "p.csv"), "--column", "load", "--epochs", "0", "--window", "3", "--hidden-size", "2",
+            "--horizon", "2", "--out", str(tmp_path / "f.csv")]  # fmt: skip
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "warning" not in err and "2024-10-27T23:00:00+01:00 to 2024-10-28T00:00:00+01:00" in out  # 02:00 twice: in order
+    ahead = [r.split(",")[0] for r in (tmp_path / "f.csv").read_text().splitlines()[1:]]
+    assert ahead == ["2024-10-27T23:00:00+01:00", "2024-10-28T00:00:00+01:00"]  # as written, in the last row's offset
+    # 'Z' (UTC), an hour missing: warned of in hours; 07:00Z after 08:00+02:00 (06:00Z) is in order
+    zulu = [f"2024-03-01T{h:02d}:00Z" for h in range(24) if h != 9]
+    (tmp_path / "z.csv").write_text("time,load\n" + "".join(f"{s},{k % 5 + 1}\n" for k, s in enumerate(zulu)))
+    argv[1] = str(tmp_path / "z.csv")
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "1 of 22 steps differ from the usual 1 hour, the first from '2024-03-01T08:00Z' to '2024-03-01T10:00Z'" in err
+    assert "2024-03-02T00:00Z to 2024-03-02T01:00Z" in out
+    mixed = ["2024-03-01T06:00Z", "2024-03-01T08:00+02:00", "2024-03-01T07:00Z"]  # 06:00Z, 06:00Z: a time twice in UTC
+    (tmp_path / "m.csv").write_text("time,load\n" + "".join(f"{s},{k + 1}\n" for k, s in enumerate(mixed)))
+    argv[1] = str(tmp_path / "m.csv")
+    assert main(argv) == 1
+    assert "expected the rows in time order (column 'time' increasing), got '2024-03-01T08:00+02:00' on line 3 after " \
+           "'2024-03-01T06:00Z' on line 2" in capsys.readouterr().err  # fmt: skip
+    # with an offset and without: not one form
+    (tmp_path / "n.csv").write_text("time,load\n2024-03-01T06:00Z,1\n2024-03-01T07:00,2\n2024-03-01T08:00Z,3\n")
+    assert main([*argv[:1], str(tmp_path / "n.csv"), *argv[2:], "--time-column", "time"]) == 1
+    assert "got '2024-03-01T06:00Z' (YYYY-MM-DDTHH:MM with a UTC offset) on line 2 and '2024-03-01T07:00' (YYYY-MM-DDTHH:MM) on line 3" \
+           in capsys.readouterr().err  # fmt: skip

@@ -47,7 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=".csv: comma-separated column(s) holding the series (with --model: default the "
                         "series it was fitted on, recorded in the file; others are refused)")
     p.add_argument("--time-column", metavar="NAME",
-                   help=".csv: the column of times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers), checked to be in order; the "
+                   help=".csv: the column of times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T and a UTC offset "
+                        "(Z, +01:00) or none, or numbers), checked to be in order (in UTC); the "
                         "forecast (--out, --plot) then carries the times ahead, at the series' usual step. Default: "
                         "the first column of dates, else the first column when it holds numbers under a name like "
                         "date, year or t; 'none': read no times")  # fmt: skip
@@ -222,34 +223,54 @@ def check_no_gaps(path, header: list[str], rows: list[list[str]], series: list[i
 #: names of a first column read as the time of each row when it holds numbers (dates are read whatever its name)
 TIME_NAMES = re.compile(r"(?i)^(t|time.*|date.*|.*_?(date|time)|year|month|week|day|quarter|period|step|index|timestamp)$")
 _DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
-#: a date and a time of day, ISO: ``YYYY-MM-DD HH:MM[:SS]`` (pandas' to_csv of an hourly index) or with a 'T'
-_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T])(\d{2}):(\d{2})(?::(\d{2}))?")
+#: a date and a time of day, ISO: ``YYYY-MM-DD HH:MM[:SS]`` (pandas' to_csv of an hourly index) or with a 'T', and a
+#: UTC offset or none: ``Z`` or ``+HH:MM`` (``2024-03-01T10:00:00+01:00``, pandas' to_csv of a tz-aware index)
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T])(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?")
 #: the forms of times a CSV's column may hold, one throughout (as the messages list them)
 TIME_FORMS = "YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers"
 def _times(cells: list[str]):
-    """The cells as times and their kind, or None: ISO ``YYYY-MM`` (its first day), ``YYYY-MM-DD``
-    and ``YYYY-MM-DD HH:MM[:SS]`` (or with a 'T') as datetime64[s] ('time'), numbers as themselves
-    (''); one form throughout. How a step is measured (months, business days, days or time) is
-    :func:`lstmkit.forecast.calendar_steps`' rule, as for a pandas index."""
+    """The cells as times, their kind and their instants, or None: ISO ``YYYY-MM`` (its first day),
+    ``YYYY-MM-DD`` and ``YYYY-MM-DD HH:MM[:SS]`` (or with a 'T') as datetime64[s] ('time'), the
+    times as written; a UTC offset (``Z``, ``+01:00``) kept apart: the instants are the times in
+    UTC (the times as written less their offsets; without offsets, the times); numbers as
+    themselves (''; their instants too). One form throughout (all with an offset or none). How a
+    step is measured (months, business days, days or time) is
+    :func:`lstmkit.forecast.calendar_steps`' rule, as for a pandas index: the calendar on the times
+    as written, the order and a step within a day on the instants."""
     import datetime
 
     stamps = [_DATETIME.fullmatch(c) for c in cells]
     dates = [_DATE.fullmatch(c) for c in cells]
     try:
         if all(stamps):
-            if len({(m[4], m[7] is None) for m in stamps}) > 1:  # 'T' and ' ', with and without seconds: not one form
-                return None
+            if len({(m[4], m[7] is None, m[8] is None) for m in stamps}) > 1:  # 'T' and ' ', with and without seconds
+                return None  # or an offset: not one form
             when = [datetime.datetime(*(int(m[k]) for k in (1, 2, 3, 5, 6)), int(m[7] or 0)) for m in stamps]
+            t = np.array(when, dtype="datetime64[s]")
+            offsets = np.array([_offset_seconds(m[8]) for m in stamps], dtype="timedelta64[s]")
+            return t, "time", t - offsets
         elif all(dates):
             if len({m[3] is None for m in dates}) > 1:  # YYYY-MM and YYYY-MM-DD: not one form
                 return None
             when = [datetime.datetime(int(m[1]), int(m[2]), int(m[3] or 1)) for m in dates]
         else:
             values = np.array([float(c) for c in cells])
-            return (values, "") if np.isfinite(values).all() else None
-    except ValueError:  # month 13, day 31 of April, hour 25: not times; a word: not a number
+            return (values, "", values) if np.isfinite(values).all() else None
+    except ValueError:  # month 13, day 31 of April, hour 25, offset +25:00: not times; a word: not a number
         return None
-    return np.array(when, dtype="datetime64[s]"), "time"
+    t = np.array(when, dtype="datetime64[s]")
+    return t, "time", t
+
+
+def _offset_seconds(offset: str | None) -> int:
+    """A UTC offset as written, ``Z``, ``+01:00``, ``-05:30`` or none, in seconds east of UTC; ValueError
+    beyond ±23:59 (as Python's datetime takes them)."""
+    if not offset or offset == "Z":
+        return 0
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"UTC offset {offset}")
+    return (-1 if offset[0] == "-" else 1) * (hours * 3600 + minutes * 60)
 
 
 def _form(cell: str) -> str:
@@ -257,7 +278,7 @@ def _form(cell: str) -> str:
     HH:MM[:SS]' (with its ' ' or 'T') or 'a number'."""
     m = _DATETIME.fullmatch(cell)
     if m:
-        return f"YYYY-MM-DD{m[4]}HH:MM" + (":SS" if m[7] else "")
+        return f"YYYY-MM-DD{m[4]}HH:MM" + (":SS" if m[7] else "") + (" with a UTC offset" if m[8] else "")
     m = _DATE.fullmatch(cell)
     if m:
         return "YYYY-MM-DD" if m[3] else "YYYY-MM"
@@ -268,7 +289,7 @@ def _why_not_times(cells: list[str], rows: list[list[str]]) -> str:
     """Why ``cells`` (a column of ``rows``, 2 or more) are not times (:func:`_times` gave None), for
     a message: the first cell that is no time on its own, else the first row's cell and the first
     whose form differs from it (mixed forms: a date and a date-time, ' ' and 'T', with and without
-    seconds, dates and numbers)."""
+    seconds or a UTC offset, dates and numbers)."""
     from ..tables import row_line
 
     bad = next((i for i, c in enumerate(cells) if _times([c, c]) is None), None)
@@ -289,7 +310,7 @@ class TimeColumn:
 
     name: str  # the column's header
     cells: tuple[str, ...]  # the times as written
-    t: np.ndarray  # (N,) datetime64[s] (dates, a month as its first day), or the numbers themselves (unit '')
+    t: np.ndarray  # (N,) datetime64[s] (dates, a month as its first day) as written (less a UTC offset), or the numbers
     unit: str  # how a step is counted: 'month', 'business day', 'day' (lstmkit.forecast.calendar_steps), 'second' or ''
     step: float  # the usual (median) step between rows, in units
 
@@ -297,7 +318,8 @@ class TimeColumn:
         """(k,) the next k times after the last row, at the usual step (as ``t``; at the column's
         time of day for a step in months or days; business days skip the weekends: a Friday's next
         is the Monday; months land on the column's day of the month, or the month's last day when
-        the column's are)."""
+        the column's are). With a UTC offset, ahead of the last row's in its offset (the column names
+        no time zone: a change of clocks ahead is not known)."""
         n = int(self.step) * np.arange(1, k + 1)
         if not self.unit:
             return self.t[-1] + self.step * np.arange(1, k + 1)
@@ -319,15 +341,17 @@ class TimeColumn:
 
     def text(self, t: np.ndarray) -> list[str]:
         """Times ``t`` (as ``t``) written as the column writes them: YYYY-MM, YYYY-MM-DD, YYYY-MM-DD
-        HH:MM[:SS] (with the column's ' ' or 'T'), numbers."""
+        HH:MM[:SS] (with the column's ' ' or 'T', and its last row's UTC offset as written: Z, +01:00),
+        numbers."""
         if self.unit:
             first = self.cells[0]
             if len(first) == 7:  # YYYY-MM
                 return [str(v.astype("datetime64[M]")) for v in t]
             if len(first) == 10:  # YYYY-MM-DD
                 return [str(v.astype("datetime64[D]")) for v in t]
-            form = f"%Y-%m-%d{first[10]}%H:%M" + (":%S" if len(first) > 16 else "")
-            return [v.astype(object).strftime(form) for v in np.asarray(t, dtype="datetime64[s]")]
+            m, offset = _DATETIME.fullmatch(first), _DATETIME.fullmatch(self.cells[-1])[8] or ""
+            form = f"%Y-%m-%d{m[4]}%H:%M" + (":%S" if m[7] else "")
+            return [v.astype(object).strftime(form) + offset for v in np.asarray(t, dtype="datetime64[s]")]
         integral = all(re.fullmatch(r"[+-]?\d+", c) for c in self.cells) and float(self.step).is_integer()
         return [str(int(round(v))) if integral else f"{v:.12g}" for v in t]
 
@@ -354,7 +378,9 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
     as the order of time); uneven steps (a month missing, say) are warned of: the forecaster
     assumes even ones. A step is measured as a pandas index's is (:func:`lstmkit.forecast.calendar_steps`):
     times at one time of day in months, business days (Monday to Friday, the weekends skipped) or
-    days, else in time; and so are the times ahead."""
+    days, else in time; and so are the times ahead. Times with a UTC offset (``Z``, ``+01:00``) are
+    ordered and stepped within a day in UTC (an hour twice at a change of clocks is in order), on
+    the calendar as written, and the times ahead are written in the last row's offset."""
     from ..tables import column_index, row_line
 
     series = {column_index(header, c, str(path)) for c in series_columns}
@@ -392,15 +418,15 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
                               f"throughout), got {why}: the forecast is numbered by step.", stacklevel=2)  # fmt: skip
             return None
         cells = [r[j].strip() for r in rows]
-    t, kind = found
-    back = np.diff(t) <= (np.timedelta64(0, "s") if kind else 0)
+    t, kind, instants = found  # instants: in UTC (those of a column with offsets), their order and steps within a day
+    back = np.diff(instants) <= (np.timedelta64(0, "s") if kind else 0)
     if back.any():
         i = int(np.argmax(back))
         raise CommandError(f"{path}: expected the rows in time order (column {header[j]!r} increasing), got {cells[i + 1]!r} "
                            f"on line {row_line(rows, i + 1)} after {cells[i]!r} on line {row_line(rows, i)}. The series is "
                            f"read in file order: sort the file by {header[j]!r}.")  # fmt: skip
     if kind:  # the library's rule (a pandas index's): months, business days, days, else seconds
-        step, unit = calendar_steps(t)
+        step, unit = calendar_steps(t, instants)
         step, unit = (step / 1e9, "second") if not unit else (step.astype(float), unit)
     else:
         step, unit = np.diff(t), ""
