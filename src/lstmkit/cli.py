@@ -149,17 +149,23 @@ class _Stdout:
         self.stream, self.beside, self.gone = stream, beside, False
 
     def write(self, text: str) -> int:
-        if not self.gone:
-            try:
-                self.stream.write(text)
-            except OSError as exc:
-                self._closed(exc)
+        self._guarded(self.stream.write, text)
         return len(text)
 
     def flush(self) -> None:
+        self._guarded(self.stream.flush)
+
+    @property
+    def buffer(self):
+        """The stream's binary buffer (AttributeError where it has none), its writes and flushes met
+        as the text's are: lstmkit writes none, a library may (``sys.stdout.buffer.write``)."""
+        return _StdoutBuffer(self, self.stream.buffer)
+
+    def _guarded(self, call, *args) -> None:
+        """``call(*args)`` (a write or flush to stdout) unless its reader has gone, an OSError met by :meth:`_closed`."""
         if not self.gone:
             try:
-                self.stream.flush()
+                call(*args)
             except OSError as exc:
                 self._closed(exc)
 
@@ -175,6 +181,24 @@ class _Stdout:
 
     def __getattr__(self, name: str):  # isatty, fileno, encoding, ...: the stream's own
         return getattr(self.stream, name)
+
+
+class _StdoutBuffer:
+    """``sys.stdout.buffer`` while a command runs: the binary writes and flushes of :class:`_Stdout`
+    ``text``'s stream, a reader gone met as its own are (one ``gone`` for both)."""
+
+    def __init__(self, text: _Stdout, raw) -> None:
+        self.text, self.raw = text, raw
+
+    def write(self, data) -> int:
+        self.text._guarded(self.raw.write, data)
+        return memoryview(data).nbytes
+
+    def flush(self) -> None:
+        self.text._guarded(self.raw.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self.raw, name)
 
 
 def _to_devnull(stream) -> None:
