@@ -298,3 +298,27 @@ def test_a_checkout_with_autocrlf_keeps_the_committed_lf(tmp_path):
     png = "benchmarks/results/bench_lstm.png"
     committed = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{png}"], capture_output=True, check=True).stdout
     assert (clone / png).read_bytes() == committed
+
+
+def test_stdout_buffer_meets_a_reader_gone_as_stdout_does(monkeypatch):
+    # cli._Stdout passed .buffer through to the real stream: a library's sys.stdout.buffer.write on Windows
+    # after the reader had gone raised OSError(EINVAL) past the closed-pipe handling (exit 1, '[Errno 22]')
+    from lstmkit.cli import _Stdout
+
+    class Raw(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, data):
+            raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    beside = _Stdout(io.TextIOWrapper(Raw()), beside=True)  # train's progress: the rest goes nowhere
+    assert beside.buffer.write(b"epoch 1\n") == 8 and beside.gone
+    assert beside.write("epoch 2\n") == 8  # nothing more is tried
+    product = _Stdout(io.TextIOWrapper(Raw()), beside=False)  # predict's table: ends the command (exit 141)
+    import pytest
+
+    with pytest.raises(BrokenPipeError):
+        product.buffer.write(b"row\n")
+    assert not hasattr(_Stdout(io.StringIO(), beside=True), "buffer")  # a stream without one: none here either
