@@ -186,3 +186,27 @@ def test_cli_grad_options_are_refused_before_anything_is_written(tmp_path, monke
         code = e.code
     assert code == 2 and message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_explain_withholds_an_exercises_answers_as_check_does(tmp_path, capsys):
+    # check shows no expected value for a "?" unless --answers; explain, which works out every number,
+    # refuses a file with blanks unless --answers, and says how to grade it or see them. Its key explains.
+    ex = tmp_path / "ex.toml"
+    assert main(["exercise", "--seed", "7", "--out", str(ex)]) == 0
+    capsys.readouterr()
+    n = sum(str(v) == "?" for c in tomllib.loads(ex.read_text())["claims"] for v in np.ravel(c["value"]))
+    assert n > 0
+    assert main(["explain", str(ex), "--round", "1"]) == 1  # was 0, every answer printed
+    out, err = capsys.readouterr()
+    assert out == "" and (f"explain: expected a worked example without blanks, or --answers, got {ex}, an exercise "
+                          f"with {n} blanks ('?')") in err
+    assert f"lstmkit check {ex}" in err and "add --answers" in err
+    assert main(["explain", str(ex), "--round", "1", "--answers"]) == 0 and "Step 1" in capsys.readouterr().out
+    assert main(["explain", str(tmp_path / "ex.key.toml"), "--round", "1"]) == 0  # the key has no blanks
+    # one blank left in a file otherwise answered: still an answer explain would print
+    text = (tmp_path / "ex.key.toml").read_text()
+    first = text.index("value = [") + len("value = [")
+    part = tmp_path / "part.toml"
+    part.write_text(text[:first] + '"?", ' + text[text.index(",", first) + 1:])
+    capsys.readouterr()
+    assert main(["explain", str(part)]) == 1 and "with 1 blank ('?')" in capsys.readouterr().err

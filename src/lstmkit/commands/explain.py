@@ -59,6 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=integer(*WIDTH, "terminal columns"), default=None, metavar="W",
                    help=f"terminal width for text ({WIDTH[0]} to {WIDTH[1]}; default: the terminal's)")
     p.add_argument("--out", "-o", default=None, help="write to this file (atomically) instead of standard output")
+    p.add_argument("--answers", action="store_true",
+                   help="explain an exercise with blanks ('?') too, printing every answer: the answer key, for a teacher "
+                        "(by default such a file is refused, as check withholds its blanks' values)")
     add_check(p, check_file_name("explain"))
     add_check(p, check_packages)
 
@@ -91,6 +94,24 @@ def _select(examples, k, where):
     if not 1 <= k <= len(examples):
         raise UsageError(f"{where}: expected --example between 1 and {len(examples)} (the examples of the file), got {k}.")
     return [examples[k - 1]]
+
+
+def blanks(ex) -> int:
+    """The entries of ``ex``'s claims left blank ("?"): an exercise's answers still to find."""
+    return sum(sum(not w.answered for w in c.entries) if c.entries else int(not c.answered) for c in ex.claims)
+
+
+def refuse_blanks(examples, path) -> None:
+    """CommandError where an example has blanks: explain works out every number, so it would print
+    a handed-out exercise's answers, which ``check`` withholds unless ``--answers``; explain asks for it too."""
+    from ..cli import CommandError
+
+    n = sum(blanks(ex) for ex in examples)
+    if n:
+        raise CommandError(f"explain: expected a worked example without blanks, or --answers, got {path}, an exercise with "
+                           f"{n} blank{'s' if n != 1 else ''} ('?'): explaining it prints every answer. Grade the answers "
+                           f"tried with lstmkit check {path} (it withholds the blanks' values); to see the answers, "
+                           "add --answers.")
 
 
 def _model_example(path, spec):
@@ -128,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
                          + ". Add --model MODEL.npz, or leave out --input: a worked example holds its own inputs.")
     elif args.file:
         examples = _select(load(args.file), args.example, "explain")
+        if not args.answers:
+            refuse_blanks(examples, args.file)
     else:
         raise UsageError("explain: expected a worked-example FILE (or --model and --input), got neither.")
     if args.fmt in ("html", "latex") and len(examples) > 1:
