@@ -748,3 +748,27 @@ def test_a_state_dict_archive_over_the_size_cap_is_refused_in_the_template_sayin
                                                          r"An LSTM's state_dict is far smaller: save the LSTM's own state_dict \(lstm\.state_dict\(\)\), "
                                                          r"not the whole model's\.$"):  # fmt: skip
         pt.load_state_dict_file(path)
+
+
+def test_a_pt_in_torchs_legacy_format_is_refused_with_how_to_save_it_again(tmp_path, monkeypatch):
+    """helper-185 D: torch.load reads a file not opening with the zip signature in torch's legacy (pre-1.6) format,
+    which allocates each tensor's storage at the size its pickle declares before any data is read: a 541-byte file
+    declaring 256 MB of tensors and holding none of their bytes was read as 256 MB of uninitialised memory
+    (convert took 960 MB). Refused before torch.load, also with a zip appended (zipfile.ZipFile accepts that file;
+    torch.load still reads it as legacy, testing the first four bytes)."""
+    import zipfile
+
+    sd = {"weight_ih_l0": torch.zeros(16, 3), "weight_hh_l0": torch.zeros(16, 4)}
+    legacy, appended = tmp_path / "legacy.pt", tmp_path / "appended.pt"
+    torch.save(sd, legacy, _use_new_zipfile_serialization=False)
+    torch.save(sd, appended, _use_new_zipfile_serialization=False)
+    with zipfile.ZipFile(appended, "a") as z:
+        z.writestr("x/data/0", b"")
+    assert set(torch.load(appended, weights_only=True)) == set(sd)  # the premise: torch reads it, as legacy
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load called"))
+    for path in (legacy, appended):
+        with pytest.raises(lstmkit.io.FileFormatError, match=rf"^load_state_dict_file: expected {re.escape(str(path))} a torch\.save zip "
+                                                             r"archive \(what torch >= 1\.6 writes\), got a file that opens with b'\\x80.*, not the "
+                                                             r"zip signature .* Load it with torch\.load\(path\) and save it again with "
+                                                             r"torch\.save\(state_dict, path\)\.$"):  # fmt: skip
+            load_state_dict_file(path)

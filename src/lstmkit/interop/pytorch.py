@@ -241,7 +241,8 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     become float32 or float64 arrays, others (a BatchNorm's ``num_batches_tracked``) keep their dtype:
     :func:`module_from_state_dict` says which layer they belong to. Before torch.load inflates
     anything, the zip's directory is checked as :mod:`lstmkit.io` checks its own files (at most
-    ``MAX_BYTES`` declared in all, no decompression bomb: :func:`_check_archive`); the arrays are
+    ``MAX_BYTES`` declared in all, no decompression bomb: :func:`_check_archive`), and torch's
+    legacy format (torch < 1.6, not a zip) is refused with how to save the file again; the arrays are
     torch.load's tensors' memory, not copies of it (a tensor sharing storage with another is copied).
     """
     with optional_import("torch", "load_state_dict_file", "to read a torch state_dict file"):
@@ -280,7 +281,22 @@ def _check_archive(path, where: str) -> None:
     (:func:`lstmkit.io.check_zip_sizes`: at most :data:`lstmkit.io.MAX_BYTES` in all, no entry, nor
     all of them, a decompression bomb), a :class:`~lstmkit.io.FileFormatError` naming the file and
     the entry. A 2 MB file whose ``data/0`` declares 2.4 GB of deflated zeros made torch.load take
-    2.6 GB. A file that is no zip (torch's legacy format), or none at all, is left to torch.load."""
+    2.6 GB. A file that does not open with the zip signature (torch.load's own test, which reads any
+    other file in torch's legacy format, torch < 1.6) is refused: the legacy format sizes each tensor
+    by what its pickle declares, not by the bytes the file holds, so a 541-byte file made torch.load
+    return 256 MB of tensors (the process's memory uninitialised) and ``convert`` take 960 MB. A
+    file that cannot be opened (none, a directory), or a zip cut short, is left to torch.load."""
+    try:
+        with open(os.fspath(path), "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return
+    if head != b"PK\x03\x04":  # torch.serialization._is_zipfile: any other start is read as the legacy format
+        fail(where, f"{path}", "a torch.save zip archive (what torch >= 1.6 writes)",
+             f"a file that opens with {head!r}, not the zip signature b'PK\\x03\\x04' (torch's legacy format, or none of torch's)",
+             "lstmkit does not read the legacy format (torch < 1.6, or _use_new_zipfile_serialization=False): it sizes each "
+             "tensor by what the file declares, not by the data it holds. Load it with torch.load(path) and save it again "
+             "with torch.save(state_dict, path).", exc=FileFormatError)  # fmt: skip
     try:
         zf = zipfile.ZipFile(os.fspath(path))
     except (zipfile.BadZipFile, OSError, ValueError):
