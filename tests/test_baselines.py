@@ -114,3 +114,11 @@ def test_char_ngram_refuses_bad_input():
         bl.CharNGram().fit("")
     with pytest.raises(ValueError, match="CharNGram.perplexity: expected text a str of at least 2 characters, got 1 characters"):
         bl.CharNGram().fit("ab").perplexity("a")
+
+
+def test_smape_by_hand():
+    from lstmkit.baselines import smape
+
+    # terms 200|y - ŷ| / (|y| + |ŷ|): 200·1/3 = 66.67, 200·2/6 = 66.67, 0, 200·4/4 = 200 -> mean 83.33
+    assert smape([1.0, 2.0, 5.0, -2.0], [2.0, 4.0, 5.0, 2.0]) == pytest.approx((200 / 3 + 200 / 3 + 0 + 200) / 4, rel=1e-15)
+    assert np.isnan(smape([1.0, 0.0], [1.0, 0.0]))  # a 0 among the values: undefined, not 0 nor 200

@@ -1469,3 +1469,24 @@ def test_a_column_of_times_with_utc_offsets_is_read_in_utc_and_written_as_it_is(
     assert main([*argv[:1], str(tmp_path / "n.csv"), *argv[2:], "--time-column", "time"]) == 1
     assert "got '2024-03-01T06:00Z' (YYYY-MM-DDTHH:MM with a UTC offset) on line 2 and '2024-03-01T07:00' (YYYY-MM-DDTHH:MM) on line 3" \
            in capsys.readouterr().err  # fmt: skip
+
+
+def test_backtest_scores_mase_and_smape_by_hand_on_a_tiny_series():
+    # y = 1, 2, 4, 8, 16, 32, the last 2 held out: origins 4 and 5, naive forecasts 8 and 16 of 16 and 32.
+    # MAE = (8 + 16) / 2 = 12; MASE's scale, the training part 1, 2, 4, 8's naive MAE = (1 + 2 + 4) / 3 = 7/3,
+    # MASE = 12 / (7/3) = 36/7; sMAPE = 100 · mean(2·8/24, 2·16/48) = 66.67 %
+    y = np.array([1.0, 2, 4, 8, 16, 32])
+    fc = LSTMForecaster(window=2, **dict(FAST, hidden_size=2, epochs=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ForecastWarning)
+        r = fc.backtest(y, test_size=2)
+    naive = r.metrics["naive"]
+    assert naive["MAE"] == 12.0 and naive["MASE"] == pytest.approx(36 / 7, rel=1e-15)
+    assert naive["sMAPE"] == pytest.approx(200 / 3, rel=1e-15)
+    # RMSE = sqrt((8² + 16²) / 2) = sqrt(160)
+    assert f"{'naive':<16}{12:>10.3f}{np.sqrt(160):>10.3f}{36 / 7:>8.3f}{200 / 3:>8.2f}" in r.table().splitlines()
+    assert "sMAPE%" in r.table().splitlines()[0]
+    # a 0 in the test part: sMAPE is n/a, said in a note; naive forecasts 8 and 0 of 0 and 32: MAE 20, RMSE sqrt(544), MASE 60/7
+    with pytest.warns(ForecastWarning, match=r"sMAPE is not defined \(n/a\): the test part holds a 0"):
+        r = fc.backtest(np.array([1.0, 2, 4, 8, 0, 32]), test_size=2)
+    assert np.isnan(r.metrics["naive"]["sMAPE"]) and r.table().splitlines()[3].split()[:5] == ["naive", "20.000", f"{np.sqrt(544):.3f}", f"{60 / 7:.3f}", "n/a"]

@@ -17,9 +17,13 @@ Errors over pairs (y_j, ŷ_j), j = 1..n:
     MASE = MAE / ((1/(N-m)) Σ_{t=m}^{N-1} |y_t - y_{t-m}|)     scale: in-sample seasonal-naive MAE
                                                                  on the training part (m = 1 when
                                                                  there is no season; Hyndman & Koehler 2006)
+    sMAPE = (100/n) Σ 2 |y_j - ŷ_j| / (|y_j| + |ŷ_j|)            in percent, 0..200 (Makridakis 1993,
+                                                                 the M3 competition's); NaN when any
+                                                                 y_j is 0 (a term is then 200 for any
+                                                                 forecast, 0/0 for an exact one)
 
-Shapes: a series is (N,) or (N, S) for S series; forecasts are (n_origins, horizon[, S]). MAE, RMSE
-and MASE score one series: errors of series in different units (sales, °C) pooled into one figure
+Shapes: a series is (N,) or (N, S) for S series; forecasts are (n_origins, horizon[, S]). MAE, RMSE,
+MASE and sMAPE score one series: errors of series in different units (sales, °C) pooled into one figure
 mean nothing, so score each series on its own (as ``LSTMForecaster.backtest`` does).
 
 Classification: :func:`majority_accuracy`, the accuracy of always answering the training labels'
@@ -125,6 +129,16 @@ def mase_scale(train: np.ndarray, period: int = 1) -> float | np.ndarray:
 def mase(y: np.ndarray, y_hat: np.ndarray, scale: float) -> float:
     """MAE / scale (scale from :func:`mase_scale`); < 1 beats the in-sample seasonal naive forecast."""
     return mae(y, y_hat) / scale if scale > 0 else float("inf")
+
+
+def smape(y: np.ndarray, y_hat: np.ndarray) -> float:
+    """(100/n) Σ 2 |y - ŷ| / (|y| + |ŷ|) over every element, in percent (0 to 200): scale-free, as
+    MASE is, in the M3 competition's form. NaN when any y is 0: a term is then 200 whatever the
+    forecast (0/0 for an exact one), which says nothing of its error; compare the MAE or MASE."""
+    y, y_hat = np.asarray(y, dtype=np.float64), np.asarray(y_hat, dtype=np.float64)
+    if (y == 0).any():
+        return float("nan")
+    return float(np.mean(200.0 * np.abs(y - y_hat) / (np.abs(y) + np.abs(y_hat))))
 
 
 def lag_profile(forecast: np.ndarray, series: np.ndarray, index: np.ndarray, max_shift: int = 3) -> dict[int, float]:

@@ -20,7 +20,7 @@ forecast from every origin in the held-out part using the true history up to tha
 scores the LSTM beside the naive (last value) and seasonal-naive forecasts, which ignore a trend,
 and a trend-aware one (seasonal naive × the last growth over a season, ``seasonal_growth``, for a
 positive seasonal series; else ``drift``, the last value plus the mean step) on exactly the same
-(origin, lead) pairs with MAE, RMSE and MASE (see :mod:`lstmkit.baselines`), and reports
+(origin, lead) pairs with MAE, RMSE, MASE and sMAPE (see :mod:`lstmkit.baselines`), and reports
 corr(ŷ_t, y_{t-s}) for s = 0..3: a model that only repeats the last value peaks at s = 1. When
 the model is no better than a baseline, a :class:`ForecastWarning` says so. :func:`plot_forecast` draws
 the series, the backtest and the forecast ahead (matplotlib, imported there).
@@ -240,7 +240,9 @@ class BacktestResult:
     "drift": :meth:`LSTMForecaster.backtest`) -> (n_origins, H, S) forecasts; actual: (n_origins, H, S) with NaN where the
     lead runs past the series; origins: (n_origins,) indices of the first unseen value; names: the
     S series' names. Each series is scored on its own (errors in sales and in °C pooled into one
-    figure mean nothing): metrics: method -> {"MAE", "RMSE", "MASE"}; lag_corr: s -> corr(ŷ_t,
+    figure mean nothing): metrics: method -> {"MAE", "RMSE", "MASE", "sMAPE"} (MASE the MAE over the
+    training part's in-sample seasonal-naive MAE, sMAPE in percent and NaN when the scored values
+    hold a 0: :mod:`lstmkit.baselines`); lag_corr: s -> corr(ŷ_t,
     y_{t-s}) of the lead-1 LSTM forecasts; skill_vs_naive: 1 - MAE_lstm / MAE_naive (> 0: better
     than naive). Each is a float for one series and an (S,) array, one per series, for several;
     :meth:`series` gives one series' result with floats.
@@ -277,16 +279,18 @@ class BacktestResult:
         return {k: v[:, 0] for k, v in by_lead.items()} if self.actual.shape[2] == 1 else by_lead
 
     def table(self) -> str:
-        """A plain-text table: one row per method, MAE / RMSE / MASE, best MAE marked; several series:
-        one such table each, under its name."""
+        """A plain-text table: one row per method, MAE / RMSE / MASE / sMAPE (%; n/a when undefined),
+        best MAE marked; several series: one such table each, under its name."""
         if self.parts:
             return "\n\n".join(f"{name}:\n{part.table()}" for name, part in zip(self.names, self.parts))
         best = min(self.metrics, key=lambda k: self.metrics[k]["MAE"])
-        lines = [f"{'method':<16}{'MAE':>10}{'RMSE':>10}{'MASE':>8}", "-" * 44]
+        lines = [f"{'method':<16}{'MAE':>10}{'RMSE':>10}{'MASE':>8}{'sMAPE%':>8}", "-" * 52]
         for name, m in self.metrics.items():
             mark = "  <- best" if name == best else ""
             mase = f"{m['MASE']:>8.3f}" if m["MASE"] < 1e4 else f"{m['MASE']:>8.1e}"  # 8 wide: huge when MASE's scale is 0
-            lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{mase}{mark}")
+            smape = m.get("sMAPE", np.nan)
+            smape = f"{smape:>8.2f}" if np.isfinite(smape) else f"{'n/a':>8}"  # n/a: the scored values hold a 0
+            lines.append(f"{name:<16}{m['MAE']:>10.3f}{m['RMSE']:>10.3f}{mase}{smape}{mark}")
         if self.actual.shape[1] > 1:
             width = max(16, 3 + max(len(name) for name in self.forecasts))  # 'seasonal_growth' and a space
             lines.append(f"{'MAE by lead':<{width}}" + " ".join(f"{h:>7d}" for h in range(1, self.actual.shape[1] + 1)))
@@ -1025,7 +1029,8 @@ def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: n
     (statsforecast's utilsforecast ``mase`` reports 0 there, which reads as a perfect forecast.)"""
     ok = ~np.isnan(actual)
     metrics = {
-        k: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], max(scale, EPS))}
+        k: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], max(scale, EPS)),
+            "sMAPE": bl.smape(actual[ok], f[ok])}
         for k, f in forecasts.items()
     }
     lead1 = forecasts["lstm"][:, 0, 0]  # (n,)
@@ -1039,6 +1044,9 @@ def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: n
                      "seasonal_period or 1), is 0: the series is constant, or repeats every m steps. MASE divides by "
                      f"machine epsilon ({EPS:.3g}) instead, as sktime does: 0 for an exact forecast, huge for any other; "
                      "compare the MAE.")  # fmt: skip
+    if (actual[ok] == 0).any():
+        notes.append("sMAPE is not defined (n/a): the test part holds a 0, where its term is 200% for any forecast "
+                     "(0/0 for an exact one); compare MASE, scale-free too.")  # fmt: skip
     return BacktestResult(origins, actual, forecasts, metrics, lag_corr, skill, notes, (name,))
 
 
