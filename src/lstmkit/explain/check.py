@@ -599,7 +599,7 @@ def _judge(ex, c, k, t, name, u, claimed, exact, hand, own, own_exact, wrong, ac
         f.detail = "a new error" + (f": {line}" if line else "")
         if not line and not np.isnan(ov) and abs(ov - hv) > tol(d):
             f.detail += f"; even from the example's own earlier numbers it is {_fmt(ov, d)}"
-        blind = _formula(ex, own, t, name, u, d, blanks) if line and blanks else line
+        blind = _formula(ex, own, t, name, u, d, blanks, full=line) if line and blanks else line
         if blind != line:  # it uses a blank's value: without --answers shown as "?"
             f.blind = f"a new error: {blind} (? is an answer left blank)"
         slip = _slip(ex, own, t, name, u, d, claimed, c.written(k) or _fmt(claimed, d), (e, hv, ov, oxv))
@@ -635,7 +635,7 @@ def _after_blank(ex, c, k, t, name, u, d, own, claimed, right, label, culprits, 
     f.detail = ("not the exact value nor the by-hand one, and it depends on " + ", ".join(gone) + ", left blank"
                 + ("; it also uses the wrong " + ", ".join(wrong_ones) if wrong_ones else ""))
     line = _formula(ex, own, t, name, u, d)
-    blind = _formula(ex, own, t, name, u, d, blanks) if line else ""
+    blind = _formula(ex, own, t, name, u, d, blanks, full=line) if line else ""
     f.blind = f.detail + (f": {blind} (? is an answer left blank)" if blind else "")
     if line:
         f.detail += f"; with the blanks' answers: {line}"
@@ -692,14 +692,16 @@ def _unit(ex: WorkedExample, own: _Run, t: int, name: str, u: int) -> dict[str, 
             if n not in ("x", "dx", "logits", "y", "pred", "loss", "dlogits") and len(v) == H}
 
 
-def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int, hide=frozenset()) -> str:
+def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: int, hide=frozenset(),
+             full: str | None = None) -> str:
     """Unit u of ``name``'s line at step t, in ``explain``'s symbols and the example's weight names
     (``W_if x_1``, seed 002's ``Wi1 x_1``), one unit where explain's steps form writes vectors, with
     the numbers of ``own`` (the hand computation at d decimals from the author's own numbers: theirs
     where they wrote them), ending in what those numbers give: ``c_2 = f_2 * c_1 + i_2 * c̃_2 =
     0.1 * 0.8 + 1.0 * (-0.9) = 0.1 + (-0.9) = -0.8``. "" where there is none to show (a variant cell,
     the read-out, a sum over weights or steps, a number unknown). ``hide``: the (t, name, unit) of
-    answers left blank, whose values the line writes as "?" (and, where it uses one, its result)."""
+    answers left blank, whose values the line writes as "?" (and, where it uses one, its result);
+    ``full``: the line without ``hide``, where the caller has it (built once, not again here)."""
     if t is None or not ex.is_plain or name in _NO_FORMULA:
         return ""
     fw = own.fw.steps[t - 1].values
@@ -708,7 +710,7 @@ def _formula(ex: WorkedExample, own: _Run, t: int | None, name: str, u: int, d: 
     written = lambda n: rec.values[n][u] != rec.computed[n][u]  # noqa: E731
     V = _unit(ex, own, t, name, u)
     if hide:
-        full = _formula(ex, own, t, name, u, d)
+        full = _formula(ex, own, t, name, u, d) if full is None else full
         if not full:
             return ""
         gone = {n for n in V if (t, n, u) in hide} | {p for p, q in (("c_prev", "c"), ("h_prev", "h")) if (t - 1, q, u) in hide}
