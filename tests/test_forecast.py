@@ -1423,12 +1423,15 @@ def test_a_period_index_is_checked_in_its_freq_as_a_datetime_index_is():
         fc.fit(s.iloc[::-1])
     with pytest.raises(ValueError, match=r"^fit: expected y's index times \(the rows' times, in order\), got NaT at row 3\."):
         check_time_index(pd.Series(np.arange(5.0), index=pd.PeriodIndex(["2020-01", "2020-02", "2020-03", None, "2020-05"], freq="M")), "fit")
-    with pytest.warns(UserWarning, match=r"^fit: y's index is unevenly spaced: 1 of 29 steps differ from the usual 1 period of its "
-                                         r"freq 'M', the first from 2021-08 to 2022-07 \(rows 19 to 20\)\."):  # fmt: skip
+    with pytest.warns(UserWarning, match=r"^fit: y's index is unevenly spaced: 1 of 29 steps differ from the usual 1 period of "
+                                         r"'M', the first from 2021-08 to 2022-07 \(rows 19 to 20\)\."):  # fmt: skip
         check_time_index(s.drop(s.index[20:30]), "fit")
     quarters = pd.period_range("2020Q1", periods=12, freq="Q").delete(5)  # 2021Q2 missing: a step of 2 quarters
-    with pytest.warns(UserWarning, match=r"1 of 10 steps differ from the usual 1 period of its freq 'Q-DEC', the first from 2021Q1 to 2021Q3"):
+    with pytest.warns(UserWarning, match=r"1 of 10 steps differ from the usual 1 period of 'Q-DEC', the first from 2021Q1 to 2021Q3"):
         check_time_index(pd.DataFrame({"a": np.arange(11.0)}, index=quarters), "fit")
+    quarter_hours = pd.period_range("2024-01-01 00:00", periods=8, freq="15min").delete(3)  # 00:45 missing
+    with pytest.warns(UserWarning, match=r"1 of 6 steps differ from the usual 15 periods of 'min', the first from 2024-01-01 00:30 "):
+        check_time_index(pd.Series(np.arange(7.0), index=quarter_hours), "fit")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # even steps: nothing said (months of 28 to 31 days, hours, every other month)
         for periods in (idx, pd.period_range("2024-03-30 20:00", periods=40, freq="h"), pd.period_range("2020-01", periods=40, freq="2M")):

@@ -100,8 +100,9 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     DatetimeIndex; a tz-aware one's order and steps within a day read in UTC, its calendar -
     time of day, day of month, weekday - and the times shown in its local time, so neither change of
     clocks reads as a gap or a time twice); anything else (a NumPy array, a list, a RangeIndex) is
-    not checked. A PeriodIndex is checked on its periods, a step counted in its ``freq`` (a monthly
-    one's step from 2020-01 to 2020-03 is 2 periods). The forecaster reads the rows in their order
+    not checked. A PeriodIndex is checked on its periods, a step counted in its ``freq``'s unit (a
+    monthly one's step from 2020-01 to 2020-03 is 2 periods of 'M'; a '15min' one's steps are 15
+    periods of 'min'). The forecaster reads the rows in their order
     as evenly spaced steps, so
 
     - times not increasing (a series sorted newest first, a time twice) or NaT are refused
@@ -120,7 +121,8 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
     name = f"{arg}'s index"
     if str(getattr(index, "dtype", "")).startswith("period"):  # a PeriodIndex: its periods, counted in its freq
         try:
-            ordinals, freq = np.asarray(index.asi8, dtype=np.int64), str(index.freqstr)  # period numbers; NaT: int64's min
+            # period numbers, in the freq's unit (a '15min' index's go up by 15, of 'min'); NaT: int64's min
+            ordinals, freq = np.asarray(index.asi8, dtype=np.int64), str(index.freqstr).lstrip("0123456789")
         except (TypeError, ValueError, AttributeError):
             return
         if ordinals.ndim != 1 or len(ordinals) < 2:
@@ -128,7 +130,7 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
         shown = [str(p) for p in index]  # '2020-03', '2020Q1': as pandas writes them
         nat, steps = ordinals == np.iinfo(np.int64).min, np.diff(ordinals)
         usual = None if nat.any() or (steps <= 0).any() else int(np.median(steps))
-        every = f"{usual} period" + ("s" if usual != 1 else "") + f" of its freq {freq!r}"
+        every = f"{usual} period" + ("s" if usual != 1 else "") + f" of {freq!r}"
     else:
         aware = getattr(index, "tz", None) is not None
         try:
