@@ -102,14 +102,16 @@ def _hand_result(lstm_acc, lstm_symbol, lstm_distractors, other_seed=None):
     g_lstm[1:5] *= lstm_distractors / np.median(g_lstm[1:5])  # median over k = 1..4 is lstm_distractors
     acc = {"rnn": np.array([[1.0, 0.25]]), "lstm": np.array([[1.0, lstm_acc]])}  # (S, K)
     ratio = {"rnn": np.array([[10.0, 1e-6 / 5.5e-3]]), "lstm": np.array([[10.0, lstm_symbol / lstm_distractors]])}
-    if other_seed is not None:
+    init = {"rnn": np.array([[2e-2, 2e-7]]), "lstm": np.array([[3e-2, 5e-2]])}
+    if other_seed is not None:  # at init: the second seed's gradients at the symbol 1e-2 and 4e-7 (RNN), 5e-2 and 7e-2 (LSTM)
+        init = {"rnn": np.array([[2e-2, 2e-7], [1e-2, 4e-7]]), "lstm": np.array([[3e-2, 5e-2], [5e-2, 7e-2]])}
         acc = {"rnn": np.array([[1.0, 0.25], [1.0, 0.25]]), "lstm": np.array([[1.0, lstm_acc], [1.0, other_seed[0]]])}
         ratio = {"rnn": np.array([ratio["rnn"][0], [10.0, 0.01]]), "lstm": np.array([ratio["lstm"][0], [10.0, other_seed[1]]])}
     settings = dict(n_symbols=4, hidden_size=3, forget_bias=5.0, seed=0, seeds=len(acc["rnn"]))
     return MemoryResult(
         lags, {c: a.mean(axis=0) for c, a in acc.items()}, {c: np.zeros(2) for c in ("rnn", "lstm")},
         np.arange(6), {"rnn": np.full(6, 1e-2), "lstm": np.full(6, 1e-2)}, {"rnn": g_rnn, "lstm": g_lstm}, 0.25, settings,
-        symbol_init={"rnn": np.array([2e-2, 2e-7]), "lstm": np.array([3e-2, 5e-2])},
+        symbol_init={c: v[0] for c, v in init.items()}, symbol_init_seeds=init,
         symbol_trained={"rnn": np.array([1e-3, 1e-6]), "lstm": np.array([1e-3, lstm_symbol])},
         distractors_init={"rnn": np.array([1e-2, 1e-2]), "lstm": np.array([1e-2, 1e-2])},
         distractors_trained={"rnn": np.array([1e-4, 5.5e-3]), "lstm": np.array([1e-4, lstm_distractors])},
@@ -163,13 +165,18 @@ def test_reading_gives_the_ratio_over_the_seeds_and_says_whose_gradients_are_sho
     r = _hand_result(lstm_acc=1.0, lstm_symbol=1e-4, lstm_distractors=1e-6, other_seed=(1.0, 3.0))
     text = " ".join(r.reading())
     assert "Seeds (of 2) at least halfway from chance to every answer right, at lag 2, 4: RNN 2, 0; LSTM 2, 2." in text
-    assert "At init (seed 0), from lag 2" in text and "Trained at lag 4 (seed 0), the gradient at the symbol" in text
+    assert "Trained at lag 4 (seed 0), the gradient at the symbol" in text
+    # at init, the median over the seeds (of two: their mean), by hand: RNN 1.5e-2 -> 3e-7, LSTM 4e-2 -> 6e-2
+    assert "At init (median over seeds 0-1), from lag 2 to lag 4, the gradient at the symbol goes 1.5e-02 -> 3.0e-07 for the RNN " \
+           "(it vanishes), 4.0e-02 -> 6.0e-02 for the LSTM" in text  # fmt: skip
     assert "is 3 to 1e+02x its median at the distractors nearer the loss over seeds 0-1 (the RNN's: 0.00018 to 0.01x)" in text
     lines = r.table().splitlines()
     assert lines[0].endswith("test accuracy, mean over seeds 0-1 and its range")
     head = lines.index(f"{'lag':>5}{'rnn acc':>11}{'lstm acc':>11}{'rnn range':>13}{'lstm range':>13}{'rnn s':>9}{'lstm s':>9}")
     assert lines[head + 2].split()[:5] == ["4", "0.250", "1.000", "0.250", "1.000"]
-    head = lines.index(f"{'lag':>5}{'rnn init':>13}{'lstm init':>13}{'rnn sym/dis':>19}{'lstm sym/dis':>19}")
+    head = lines.index(f"{'lag':>5}{'rnn init':>29}{'lstm init':>29}{'rnn sym/dis':>19}{'lstm sym/dis':>19}")
+    assert lines[head - 3].endswith("mean ||dL_t / dx_0|| at init, its median over seeds 0-1 (their range);")
+    assert lines[head + 1].split() == ["2", "1.50e-02", "(1.0e-02..2.0e-02)", "4.00e-02", "(3.0e-02..5.0e-02)", "10x", "10x"]
     assert lines[head + 2].split()[-2:] == ["0.00018..0.01x", "3..1e+02x"]
     assert "mean ||dL_t / dx_(t-k)|| at lag 4, seed 0 (loss at the last step t)" in lines
     # a second seed the LSTM did not learn: the mean is still at least halfway (0.625), but not every seed
@@ -192,12 +199,12 @@ def test_reading_claims_the_symbol_is_followed_only_when_the_lstm_has_learned_th
 
 def test_the_gradient_at_the_symbol_is_measured_at_every_lag():
     # per lag: g(lag + 1) and the median of g over k = 1..lag, on the gradient's sequences
-    # (recall_task(min(n_test, 200), lag, seed=seed + 7)); at the longest lag, the whole curve's
+    # (recall_task(min(n_test, 200), lag, seed=default_rng(SeedSequence([seed, 7])))); at the longest lag, the whole curve's
     r = run_memory_experiment(lags=(0, 2, 5), steps=3, n_test=20, hidden_size=4, seed=0, seeds=1)
     for c in ("rnn", "lstm"):
         np.testing.assert_array_equal(r.symbol_trained[c][-1], r.grad_trained[c][6])
         np.testing.assert_array_equal(r.distractors_trained[c][-1], np.median(r.grad_trained[c][1:6]))
-        X, y = recall_task(20, 2, 4, seed=7)
+        X, y = recall_task(20, 2, 4, seed=np.random.default_rng(np.random.SeedSequence([0, 7])))
         g = gradient_reach(make_model(c, 4, 4, seed=0, forget_bias=r.settings["forget_bias"]), X, y)
         np.testing.assert_allclose([r.symbol_init[c][1], r.distractors_init[c][1]], [g[3], np.median(g[1:3])], rtol=1e-12)
         assert np.isnan(r.distractors_trained[c][0]) and r.symbol_trained[c][0] > 0  # lag 0: the symbol, then the query
@@ -409,6 +416,7 @@ def test_the_seeds_are_single_seed_runs_and_the_accuracy_their_mean():
         np.testing.assert_allclose(r.accuracy[c], (one[0].accuracy[c] + one[1].accuracy[c]) / 2, rtol=1e-15)
         for i in range(2):
             np.testing.assert_array_equal(r.ratio_seeds[c][i], one[i].symbol_trained[c] / one[i].distractors_trained[c])
+        np.testing.assert_array_equal(r.symbol_init_seeds[c], [one[0].symbol_init[c], one[1].symbol_init[c]])
         for name in ("grad_init", "grad_trained", "symbol_init", "symbol_trained", "distractors_init", "distractors_trained"):
             np.testing.assert_array_equal(getattr(r, name)[c], getattr(one[0], name)[c])
     assert not np.array_equal(r.accuracy_seeds["rnn"][0], r.accuracy_seeds["rnn"][1]) or not np.array_equal(
@@ -470,3 +478,16 @@ def test_plot_tells_every_series_apart_without_colour(monkeypatch, other_seed):
     for label in ("RNN trained", "LSTM trained"):
         line = next(ln for ln in grad.get_lines() if ln.get_label() == label)
         assert 1.05 / (lum(to_rgb(line.get_color())) + 0.05) >= 3.0, label
+
+
+def test_the_gradients_sequences_are_no_training_or_test_datas():
+    # they were recall_task(..., seed=seed + 7): at lag 7 the answers of seed s's first training batch (its stream is
+    # default_rng(seed + lag)), and at any lag those of the run of seed s + 7 - lag; now a stream of their own
+    lag, seed = 7, 0
+    X_train, y_train = recall_task(32, lag, 4, seed=np.random.default_rng(seed + lag))  # train()'s first batch
+    r = run_memory_experiment(lags=(lag,), steps=1, batch_size=32, n_test=40, hidden_size=3, seed=seed, seeds=1)
+    X_g, y_g = recall_task(40, lag, 4, seed=np.random.default_rng(np.random.SeedSequence([seed, 7])))
+    assert not np.array_equal(y_g[:32], y_train)
+    for c in ("rnn", "lstm"):  # measured on those sequences: the init gradient of the seed's untrained model
+        g = gradient_reach(make_model(c, 4, 3, seed=seed, forget_bias=r.settings["forget_bias"]), X_g, y_g)
+        np.testing.assert_allclose(r.grad_init[c], g, rtol=1e-12)

@@ -67,7 +67,8 @@ class MemoryResult:
     Over the seeds: seeds (S,) the seeds run; accuracy[cell] (K,) the test accuracy, mean over the
     seeds, and accuracy_seeds[cell] (S, K) each seed's; ratio_seeds[cell] (S, K) each seed's
     gradient at the symbol over its median at the distractors, trained at that lag (NaN at lag 0);
-    seconds[cell] (K,) to train and test the cell at that lag, summed over the seeds.
+    symbol_init_seeds[cell] (S, K) each seed's gradient at the symbol at init (the table and the
+    reading give its median over the seeds and its range); seconds[cell] (K,) to train and test the cell at that lag, summed over the seeds.
     Of the first seed, seeds[0] (the gradients in detail): grad_k (t+1,) the k axis;
     grad_init[cell], grad_trained[cell] (t+1,) mean ‖∂L_t/∂x_{t-k}‖ at the longest lag;
     symbol_init[cell], symbol_trained[cell] (K,) the same at k = lag + 1 (the symbol to remember)
@@ -92,6 +93,7 @@ class MemoryResult:
     accuracy_seeds: dict[str, np.ndarray]
     ratio_seeds: dict[str, np.ndarray]
     n_parameters: dict[str, int]
+    symbol_init_seeds: dict[str, np.ndarray]
 
     def _halfway(self) -> float:
         """Halfway from chance to every answer right: the accuracy that counts as having learned."""
@@ -114,8 +116,8 @@ class MemoryResult:
 
     def reading(self) -> list[str]:
         """What the figures say, in sentences built from the numbers: which k is the symbol to
-        remember; how many seeds each network learned at each lag; the first seed's gradient at the
-        symbol at init, from the shortest lag to the longest; after training at the longest lag, the
+        remember; how many seeds each network learned at each lag; the gradient at the symbol at
+        init (its median over the seeds), from the shortest lag to the longest; after training at the longest lag, the
         gradient there and at the distractors, and (only when :meth:`lstm_follows_the_symbol`) the
         range over the seeds of each network's gradient at the symbol over its distractors'."""
         lag = int(self.lags[-1])  # the sequence: the symbol, lag distractors, the query
@@ -127,13 +129,15 @@ class MemoryResult:
                      f"{', '.join(map(str, self.lags))}: RNN {', '.join(map(str, learned['rnn']))}; "
                      f"LSTM {', '.join(map(str, learned['lstm']))}.")  # fmt: skip
         of = f" (seed {int(self.seeds[0])})" if S > 1 else ""  # the gradients in detail: the first seed's
-        si, sy, dt = self.symbol_init, self.symbol_trained, self.distractors_trained
+        si = {c: np.median(self.symbol_init_seeds[c], axis=0) for c in CELLS}  # (K,) over the seeds
+        sy, dt = self.symbol_trained, self.distractors_trained
         if len(self.lags) > 1:
             fb = self.settings.get("forget_bias")
             rnn = " (it vanishes)" if si["rnn"][-1] < 1e-2 * si["rnn"][0] else ""
             gate = "its forget gate carries it" if fb is None else f"its forget gate, initialised at bias {fb:g}, carries it"
             lstm = f" ({gate})" if si["lstm"][-1] > 0.1 * si["lstm"][0] else ""
-            lines.append(f"At init{of}, from lag {self.lags[0]} to lag {lag}, the gradient at the symbol goes {si['rnn'][0]:.1e} -> "
+            median = f" (median over {self._seed_names()})" if S > 1 else ""
+            lines.append(f"At init{median}, from lag {self.lags[0]} to lag {lag}, the gradient at the symbol goes {si['rnn'][0]:.1e} -> "
                          f"{si['rnn'][-1]:.1e} for the RNN{rnn}, {si['lstm'][0]:.1e} -> {si['lstm'][-1]:.1e} for the LSTM{lstm}.")  # fmt: skip
         if not lag:
             lines.append(f"Trained{of}, the gradient at the symbol: RNN {sy['rnn'][-1]:.1e}, LSTM {sy['lstm'][-1]:.1e}.")
@@ -170,9 +174,10 @@ class MemoryResult:
 
     def table(self) -> str:
         """The two networks (size, parameters, initialisation); accuracy per lag, mean over the
-        seeds and its range; the first seed's gradient at the symbol to remember at init and, over
-        the seeds, its range trained, over the distractors'; the first seed's gradient norms at a few
-        distances k at the longest lag; and what to read in them (:meth:`reading`), as text."""
+        seeds and its range; the gradient at the symbol to remember at init, its median over the
+        seeds and their range, and trained, over the distractors', its range over the seeds; the
+        first seed's gradient norms at a few distances k at the longest lag; and what to read in
+        them (:meth:`reading`), as text."""
         lag, S = int(self.lags[-1]), len(self.seeds)
         over = f"mean over {self._seed_names()} and its range" if S > 1 else self._seed_names()
         lines = [f"recall the first symbol after `lag` distractors (chance {self.chance:.2f}); test accuracy, {over}",
@@ -183,15 +188,17 @@ class MemoryResult:
             spans = "".join(f"{_span(self.accuracy_seeds[c][:, j], '-', '.3f'):>13}" for c in CELLS) if S > 1 else ""
             lines.append(f"{k:>5}" + "".join(f"{self.accuracy[c][j]:>11.3f}" for c in CELLS) + spans
                          + "".join(f"{self.seconds[c][j]:>9.2f}" for c in CELLS))  # fmt: skip
-        first = f" (seed {int(self.seeds[0])})" if S > 1 else ""  # the gradients in detail: the first seed's
-        w = 13 if S == 1 else 19
-        lines += ["", f"the gradient at the symbol to remember, k = lag + 1: mean ||dL_t / dx_0|| at init{first}; trained at that lag,",
-                  "that gradient over its median at the distractors k = 1..lag, sym/dis" + (f", its range over {self._seed_names()}" if S > 1 else ""),
+        at_init = f", its median over {self._seed_names()} (their range)" if S > 1 else ""
+        w, wi = (13, 13) if S == 1 else (19, 29)
+        lines += ["", f"the gradient at the symbol to remember, k = lag + 1: mean ||dL_t / dx_0|| at init{at_init};",
+                  "trained at that lag, that gradient over its median at the distractors k = 1..lag, sym/dis"
+                  + (f", its range over {self._seed_names()}" if S > 1 else ""),
                   "(above 1: the loss follows the symbol more)"]  # fmt: skip
-        lines.append(f"{'lag':>5}" + "".join(f"{c + ' init':>13}" for c in CELLS) + "".join(f"{c + ' sym/dis':>{w}}" for c in CELLS))
+        lines.append(f"{'lag':>5}" + "".join(f"{c + ' init':>{wi}}" for c in CELLS) + "".join(f"{c + ' sym/dis':>{w}}" for c in CELLS))
         for j, k in enumerate(self.lags):
             ratios = [_span(self.ratio_seeds[c][:, j], "..") + "x" if k else "-" for c in CELLS]
-            lines.append(f"{k:>5}" + "".join(f"{self.symbol_init[c][j]:>13.3e}" for c in CELLS) + "".join(f"{v:>{w}}" for v in ratios))
+            inits = [f"{v[0]:.3e}" if S == 1 else f"{np.median(v):.2e} ({_span(v, '..', '.1e')})" for v in (self.symbol_init_seeds[c][:, j] for c in CELLS)]
+            lines.append(f"{k:>5}" + "".join(f"{v:>{wi}}" for v in inits) + "".join(f"{v:>{w}}" for v in ratios))
         lines += ["", f"mean ||dL_t / dx_(t-k)|| at lag {lag}{', seed ' + str(int(self.seeds[0])) if S > 1 else ''} (loss at the last step t)"]
         lines.append(f"{'k':>5}" + "".join(f"{c + ' init':>13}" for c in CELLS) + "".join(f"{c + ' trained':>13}" for c in CELLS))
         ks = sorted({int(k) for k in np.unique(np.geomspace(1, len(self.grad_k) - 1, 8).astype(int))} | {0})
@@ -207,9 +214,8 @@ class MemoryResult:
     def plot(self, path) -> None:
         """Four panels: accuracy against the lag (the mean over the seeds, each seed's as a thin
         line); the first seed's gradient norm against k at the longest lag (log scale; the
-        distractors shaded, the symbol to remember marked); against the lag, the first seed's
-        gradient at the symbol at init, and each seed's, trained, over its median at the
-        distractors. Under them, :meth:`reading`. Writes ``path``, in the format its suffix names
+        distractors shaded, the symbol to remember marked); against the lag, each seed's gradient at
+        the symbol at init, and each seed's, trained, over its median at the distractors. Under them, :meth:`reading`. Writes ``path``, in the format its suffix names
         (.png, .pdf, .svg: :func:`lstmkit.io.save_figure`). matplotlib (``lstmkit[cli]``) is
         imported here; without it, a ModuleNotFoundError (``name="matplotlib"``) gives the pip line
         that installs it.
@@ -247,8 +253,9 @@ class MemoryResult:
                        label=f"{c.upper()} trained")
             b.semilogy(self.grad_k, self.grad_init[c] + 1e-30, marker=marker, ls=ls_init, markevery=every, ms=4, mfc="none",
                        color=color, label=f"{c.upper()} at init")
-            s.semilogy(self.lags, self.symbol_init[c] + 1e-30, marker=marker, ls=ls_init, mfc="none", color=color,
-                       label=f"{c.upper()} at init")
+            for i, init in enumerate(self.symbol_init_seeds[c]):
+                s.semilogy(self.lags, init + 1e-30, marker=marker, ls=ls_init, mfc="none", color=color, lw=1 if S == 1 else 0.8,
+                           label=f"{c.upper()} at init" + (f", each of {S} seeds" if S > 1 else "") if i == 0 else None)  # fmt: skip
             for i, ratio in enumerate(self.ratio_seeds[c]):
                 r.semilogy(self.lags, ratio, marker=marker, ls=ls, color=color, lw=1 if S == 1 else 0.8, ms=4,
                            label=f"{c.upper()} trained at that lag" + (f", each of {S} seeds" if S > 1 else "") if i == 0 else None)  # fmt: skip
@@ -262,7 +269,7 @@ class MemoryResult:
         a.axhline(self.chance, color="grey", lw=0.8, ls=":", label="chance")
         a.set(xlabel="lag (distractor steps)", ylabel="test accuracy", title=f"Recall after a lag ({self._seed_names()})", ylim=(0, 1.05))
         b.set(xlabel="k (steps back from the loss)", ylabel="mean ||dL_t/dx_(t-k)||", title=f"Gradient reaching back, lag {lag}{first}")
-        s.set(xlabel="lag (distractor steps)", ylabel="mean ||dL_t/dx_0||", title=f"At init: the gradient at the symbol to remember{first}")
+        s.set(xlabel="lag (distractor steps)", ylabel="mean ||dL_t/dx_0||", title="At init: the gradient at the symbol to remember")
         r.set(xlabel="lag (distractor steps)", ylabel="symbol / median of the distractors", title="Trained: the gradient at the symbol over the distractors'")
         for ax in (a, s, r):
             ax.legend(fontsize=8)
@@ -273,8 +280,8 @@ class MemoryResult:
 
     def to_dict(self) -> dict:
         """The result as plain lists and numbers (JSON-ready): lags, chance, settings, seeds,
-        n_parameters, and per cell accuracy (the mean over the seeds), accuracy_seeds and
-        ratio_seeds (a list per seed, indexed as lags; null for lag 0's ratio), seconds,
+        n_parameters, and per cell accuracy (the mean over the seeds), accuracy_seeds,
+        symbol_init_seeds and ratio_seeds (a list per seed, indexed as lags; null for lag 0's ratio), seconds,
         symbol_init, symbol_trained, distractors_init and distractors_trained (the first seed's,
         indexed as lags; null for lag 0's distractors), grad_init and grad_trained (the first
         seed's, indexed by k = 0 .. t at the longest lag)."""
@@ -287,6 +294,7 @@ class MemoryResult:
                 "accuracy": self.accuracy[c].tolist(),
                 "accuracy_seeds": self.accuracy_seeds[c].tolist(),
                 "ratio_seeds": [plain(row) for row in self.ratio_seeds[c]],
+                "symbol_init_seeds": self.symbol_init_seeds[c].tolist(),
                 "seconds": self.seconds[c].tolist(),
                 "symbol_init": self.symbol_init[c].tolist(),
                 "symbol_trained": self.symbol_trained[c].tolist(),
@@ -380,7 +388,12 @@ def run_memory_experiment(
     with ``seed=`` that seed and ``seeds=1`` (weights from the seed, training data from seed + lag,
     test data from seed + 1000 + lag). ``accuracy`` is the mean over the seeds, each seed's is in
     ``accuracy_seeds``; the trained gradient at the symbol over the distractors' is in
-    ``ratio_seeds``; the gradients in detail are the first seed's.
+    ``ratio_seeds``, the gradient at the symbol at init in ``symbol_init_seeds`` (the table gives
+    each over the seeds: the ratio's range, the gradient's median and range); the gradients in
+    detail (the curves over k, the distractors') are the first seed's. Each seed's gradients are
+    measured on sequences of their own, drawn from ``SeedSequence([seed, 7])`` (the same symbols
+    at every lag), a stream that no training or test data (drawn from the integers seed + lag and
+    seed + 1000 + lag) can be.
 
     What is compared: an LSTM whose forget gate is initialised open (``forget_bias``, b = 5 by
     default) and a tanh RNN of the same hidden size with PyTorch's uniform initialisation and
@@ -451,6 +464,7 @@ def _experiment(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_tes
         seeds=np.concatenate([r.seeds for r in runs]),
         accuracy_seeds=acc_seeds,
         ratio_seeds={c: np.concatenate([r.ratio_seeds[c] for r in runs]) for c in CELLS},
+        symbol_init_seeds={c: np.concatenate([r.symbol_init_seeds[c] for r in runs]) for c in CELLS},
     )
 
 
@@ -465,7 +479,9 @@ def _one_seed(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test,
     grad_init, grad_trained = {}, {}  # the whole curve g(k), at the longest lag
     for j, lag in enumerate(lags):
         X_test, y_test = recall_task(n_test, int(lag), n_symbols, seed=seed + 1000 + int(lag))
-        X_g, y_g = recall_task(min(n_test, 200), int(lag), n_symbols, seed=seed + 7)  # the gradient's sequences
+        # the gradient's sequences: a stream of their own (seed + 7, an integer, was seed + lag's training data at lag 7,
+        # and the training data of seed + 7 - lag's run at any lag)
+        X_g, y_g = recall_task(min(n_test, 200), int(lag), n_symbols, seed=np.random.default_rng(np.random.SeedSequence([seed, 7])))
         for c in CELLS:
             t0 = time.perf_counter()
             model = make_model(c, n_symbols, hidden_size, seed=seed, forget_bias=forget_bias)
@@ -481,4 +497,5 @@ def _one_seed(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test,
     n_parameters = {c: make_model(c, n_symbols, hidden_size, seed, forget_bias).num_parameters() for c in CELLS}
     return MemoryResult(lags, acc, secs, np.arange(X_g.shape[1]), grad_init, grad_trained, 1.0 / n_symbols, settings, sym_init, sym_trained,
                         dis_init, dis_trained, seeds=np.array([seed]), accuracy_seeds={c: acc[c][None] for c in CELLS},
-                        ratio_seeds={c: (sym_trained[c] / dis_trained[c])[None] for c in CELLS}, n_parameters=n_parameters)  # fmt: skip
+                        ratio_seeds={c: (sym_trained[c] / dis_trained[c])[None] for c in CELLS}, n_parameters=n_parameters,
+                        symbol_init_seeds={c: sym_init[c][None] for c in CELLS})  # fmt: skip

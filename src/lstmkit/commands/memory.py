@@ -2,7 +2,9 @@
 same hidden size (not the same parameter count: 452 and 1604 with the defaults; the LSTM's forget
 gate initialised open) are trained the same way, on several seeds, to recall a symbol across ``lag``
 distractors; the table shows accuracy against the lag (mean over the seeds and its range) and how
-far back the gradient of the last step's loss reaches (:mod:`lstmkit.memory`)."""
+far back the gradient of the last step's loss reaches: at the symbol at init, the median over the
+seeds and their range; trained, over the distractors', the range over the seeds; the curve over k,
+the first seed's (:mod:`lstmkit.memory`)."""
 
 from __future__ import annotations
 
@@ -54,8 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d["seed"],
                    help="random seed of the data and both networks' initialisation: the first seed (default %(default)s)")
     p.add_argument("--seeds", type=integer(1), default=d["seeds"],
-                   help="how many seeds to run, --seed, --seed + 1, ...: the accuracy is their mean, its range beside it "
-                        "(default %(default)s)")  # fmt: skip
+                   help="how many seeds to run, --seed, --seed + 1, ...: the accuracy is their mean, its range beside it; "
+                        "the gradient at the symbol at init their median and range, trained over the distractors' their "
+                        "range; the gradient curve over k the first seed's (default %(default)s)")  # fmt: skip
     p.add_argument("--plot", help="write a figure (.png, .pdf or .svg): accuracy against the lag, gradient norm against k, "
                         "the gradient at the symbol against the lag, and what to read in them (matplotlib)")  # fmt: skip
     p.add_argument("--json", help="write the figures (accuracy, seconds, gradient norms, settings) to this JSON file")
