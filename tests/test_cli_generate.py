@@ -77,8 +77,15 @@ def test_a_resume_with_other_options_or_another_text_is_refused_in_the_command_l
     for words in ("dcba" * 30, "abcd" * 30):  # other characters (another vocabulary), the same ones in another order
         other.write_text(words[:1] + words[:100], encoding="utf-8")
         assert refused("--text", str(other)) == (
-            f"lstmkit: error: generate: the checkpoint {ck} was written while training on another text, got --text, --max-chars "
-            f"and --held-out that give other training characters. Resume with the same ones, or {afresh}.")  # fmt: skip
+            f"lstmkit: error: generate: the checkpoint {ck} was written while training on another text, got --text, --max-chars, "
+            f"--held-out and --validation-split that give other training characters. Resume with the same ones, or {afresh}.")  # fmt: skip
+    # --validation-split and --patience, recorded only when given (a checkpoint of before they were options resumes)
+    assert refused("--validation-split", "0.2") == (
+        f"lstmkit: error: generate: the checkpoint {ck} was written with no --validation-split, got --validation-split 0.2. "
+        f"Resume with the same options (only --epochs may grow), or {afresh}.")  # fmt: skip
+    assert refused("--patience", "2") == (
+        f"lstmkit: error: generate: the checkpoint {ck} was written with no --patience, got --patience 2. "
+        f"Resume with the same options (only --epochs may grow), or {afresh}.")  # fmt: skip
     assert main([*argv(text, tmp_path / "a.npz", "--checkpoint", str(ck)), "--epochs", "5"]) == 0  # epochs may grow
     assert capsys.readouterr().out.startswith(f"resuming from the checkpoint {ck}: 4 epochs of 5 done\n")
 
@@ -91,3 +98,34 @@ def test_epochs_below_one_and_a_checkpoint_with_a_model_are_usage_errors(text, t
     TextGenerator(hidden_size=4, seq_len=10, batch_size=4, epochs=1).fit(PATTERN[:101]).save(tmp_path / "m.npz")
     assert main(["generate", "--model", str(tmp_path / "m.npz"), "--checkpoint", str(tmp_path / "ck.npz")]) == Exit.USAGE
     assert "expected --checkpoint without --model, got both" in capsys.readouterr().err
+
+
+def test_validation_split_reports_the_held_out_loss_and_perplexity_of_each_epoch(tmp_path, capsys):
+    # generate reported no validation loss while training. --held-out 0.1 keeps the last 52 of the 520 characters
+    # for the perplexity after training; --validation-split 0.2 holds out the last 94 of the 468 left, scored each
+    # epoch (val_loss in the progress and the saved history), the model trained on the first 374
+    import math
+    import re
+
+    text = "".join(np.random.default_rng(1).choice(list("abcd "), 520))
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    assert main(["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "3", "--hidden-size", "4", "--seq-len", "10",
+                 "--batch-size", "4", "--length", "5", "--validation-split", "0.2", "--model-out", str(tmp_path / "g.npz"),
+                 "--prime", "a", "--verbose", "2"]) == 0  # fmt: skip
+    out, err = capsys.readouterr()
+    assert out.startswith("trained on 374 characters (5 distinct)")
+    found = re.search(r"\nvalidation loss per epoch \(the last 20% of the training text; nats per character, perplexity "
+                      r"in brackets\): (.*)\n", out)  # fmt: skip
+    assert found, out
+    shown = [tuple(re.fullmatch(r"(\d+\.\d{3}) \((\d+\.\d\d)\)", pair).groups()) for pair in found[1].split(", ")]
+    assert len(shown) == 3 and len(re.findall(r"- val_loss \d", err)) == 3  # and each epoch's line on stderr
+    # the last epoch's by hand: the mean -log softmax of the saved model's logits over the 94 held-out characters
+    held = text[: int(520 * 0.9)][int(468 * 0.8) :]
+    assert len(held) == 94
+    g = TextGenerator.load(tmp_path / "g.npz")
+    z, _ = g._step_logits(g.encode(held[:-1]), None)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    nll = -np.mean(np.log(p[np.arange(93), g.encode(held[1:])]))
+    assert shown[-1] == (f"{nll:.3f}", f"{math.exp(nll):.2f}")
+    assert [e["val_loss"] for e in g.history_.epochs][-1] == pytest.approx(nll, rel=1e-5)  # saved with the model

@@ -440,3 +440,49 @@ def test_fit_writes_its_progress_to_the_stream_it_is_given(capsys):
     assert [line.split(" - ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     assert f"loss {g.history_.epochs[1]['loss']:.4f}" in lines[1]
     assert capsys.readouterr().out == ""
+
+
+RANDOM_TEXT = "".join(np.random.default_rng(0).choice(list("abcd "), 400))  # 400 characters of 5, drawn from a seed
+
+
+def test_validation_split_holds_out_the_end_of_the_text_and_scores_it_each_epoch():
+    # fit had no held-out text: no val_loss to see over-fitting by. validation_split=0.2 holds out the last 80
+    # characters, in order; the first 320 are trained on as a fit on them alone (the same losses, bit for bit)
+    kw = dict(hidden_size=8, seq_len=10, batch_size=4, epochs=3, learning_rate=0.05, seed=0)
+    g = TextGenerator(validation_split=0.2, **kw).fit(RANDOM_TEXT)
+    alone = TextGenerator(**kw).fit(RANDOM_TEXT[:320])
+    assert [e["loss"] for e in g.history_.epochs] == [e["loss"] for e in alone.history_.epochs]
+    assert "val_loss" not in alone.history_.epochs[0]  # default: no validation
+    # the last epoch's val_loss by hand: the mean -log softmax of the fitted model's logits over the held-out 80
+    # characters (each predicting the next), the state carried from zero through them
+    held = RANDOM_TEXT[320:]
+    z, _ = g._step_logits(g.encode(held[:-1]), None)  # (79, V)
+    log_p = z - z.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    nll = -log_p[np.arange(79), g.encode(held[1:])].mean()
+    vals = [e["val_loss"] for e in g.history_.epochs]
+    assert len(vals) == 3 and vals[0] != vals[1]
+    np.testing.assert_allclose(vals[-1], nll, rtol=1e-5)  # the Trainer's float32 against float64
+    np.testing.assert_allclose(np.exp(vals[-1]), g.perplexity(held), rtol=1e-5)  # exp(val_loss): the perplexity
+
+
+def test_patience_stops_early_on_the_validation_loss_and_keeps_the_best_epoch():
+    # the training text is "abcd" repeated, the held-out end "dcba": the better the model learns the one, the
+    # worse it scores the other, from the second epoch on; patience=1 stops there, with epoch 1's weights
+    text = "abcd" * 100 + "dcba" * 25
+    kw = dict(hidden_size=8, seq_len=10, batch_size=4, epochs=10, learning_rate=0.05, seed=0, validation_split=0.2)
+    g = TextGenerator(patience=1, **kw).fit(text)
+    vals = [e["val_loss"] for e in g.history_.epochs]
+    assert len(vals) == 2 and vals[1] > vals[0]
+    assert g.n_updates_ == 2 * 10  # 4 streams of 99 characters, chunks of 10: 10 updates an epoch
+    one = TextGenerator(**{**kw, "epochs": 1}).fit(text)  # the weights kept: those of the first epoch
+    for k, v in one.model_.state_dict().items():
+        assert np.array_equal(g.model_.state_dict()[k], v), k
+
+
+def test_a_validation_split_that_holds_out_too_little_is_refused():
+    with pytest.raises(ValueError, match=r"TextGenerator: expected validation_split a fraction holding out at least 2 "
+                                         r"characters of the text's 400, got 0\.001\. Use a larger"):  # fmt: skip
+        TextGenerator(hidden_size=4, seq_len=5, batch_size=2, validation_split=0.001).fit(RANDOM_TEXT)
+    with pytest.raises(ValueError, match=r"expected validation_split .*\[0, 1\).*, got 1"):
+        TextGenerator(hidden_size=4, seq_len=5, batch_size=2, validation_split=1).fit(RANDOM_TEXT)

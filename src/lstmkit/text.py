@@ -119,6 +119,13 @@ class TextGenerator:
     lstm_options : dict     proj_size and the LSTM variants, e.g. {"layer_norm": True,
                             "dropout_recurrent": 0.25} (see :class:`lstmkit.LSTMClassifier`)
     optimizer, learning_rate, clip : the update rule (global-norm clipping, None for none)
+    validation_split : float  the fraction of the text held out of training, taken from its end
+                            (not shuffled: the characters in order), scored after each epoch as
+                            ``val_loss`` (nats per character; exp of it is the perplexity) in the
+                            progress and ``history_``; 0 (default): none
+    patience : int|None     early stopping (as the estimators'): stop after this many epochs
+                            without improvement of val_loss (of the training loss without a
+                            validation_split), keeping the best epoch's weights; None (default): off
     seed : int|None|Generator  initialisation (training order is fixed by the text); a
                             numpy.random.Generator seeds each fit with its next draw (saved as None)
 
@@ -141,6 +148,8 @@ class TextGenerator:
         optimizer: str = "adam",
         learning_rate: float = 0.005,
         clip: float | None = 5.0,
+        validation_split: float = 0.0,
+        patience: int | None = None,
         seed: int | None = 0,
         verbose: int = 0,
     ) -> None:
@@ -155,12 +164,14 @@ class TextGenerator:
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.clip = clip
+        self.validation_split = validation_split
+        self.patience = patience
         self.seed = seed
         self.verbose = verbose
 
     _param_names = (
         "hidden_size", "num_layers", "dropout", "seq_len", "batch_size", "epochs", "forget_bias", "lstm_options", "optimizer",
-        "learning_rate", "clip", "seed", "verbose",
+        "learning_rate", "clip", "validation_split", "patience", "seed", "verbose",
     )  # fmt: skip
 
     def get_params(self, deep: bool = True) -> dict:
@@ -253,6 +264,14 @@ class TextGenerator:
         text is the vocabulary's "unknown" (entry 0): learned as such, never sampled (a
         :class:`TextWarning` says how many).
 
+        ``validation_split`` f > 0: the last len(text) - int(len(text) * (1 - f)) characters (at
+        least 2) are held out, the rest trained on as above (its vocabulary the training part's);
+        after each epoch ``val_loss`` = mean over the held-out characters of -log p(next char),
+        the state carried from its start (zero) through it all, as :meth:`perplexity` reads it:
+        ``exp(val_loss)`` is the held-out perplexity of that epoch. ``patience``: the Trainer's
+        early stopping on val_loss (on loss without a split), the best epoch's weights kept;
+        ``history_`` then holds the epochs run, ``n_updates_`` their updates.
+
         ``checkpoint``: a path written (atomically) after every epoch. ``resume=True``: if it exists,
         continue from it: with the same text and parameters (only ``epochs`` may grow) the result is
         bit for bit that of an uninterrupted fit; other ones are refused (the Trainer's
@@ -273,8 +292,16 @@ class TextGenerator:
         L, B = int(self.seq_len), int(self.batch_size)
         epochs = check_int(self.epochs, KIND, "epochs", minimum=1)  # the shared check allows 0 (load)
         options = check_lstm_options(self.lstm_options, "lstm", KIND)
+        split = float(self.validation_split or 0.0)  # checked by check_hyper_parameters: [0, 1)
+        cut = int(len(text) * (1 - split)) if split else len(text)
+        text, held = text[:cut], text[cut:]  # the held-out text: the end, in order
+        if split and len(held) < 2:
+            fail(KIND, "validation_split", f"a fraction holding out at least 2 characters of the text's {len(text) + len(held)}",
+                 split, "Use a larger validation_split or a longer text.")  # fmt: skip
         if len(text) < min_text_length(B, L):
-            fail(where, "text", f"at least batch_size*seq_len+1 = {min_text_length(B, L)} characters", len(text), "Use a smaller batch_size or seq_len.")
+            got = f"{len(text)} (less {len(held)} held out by validation_split={split:g})" if split else len(text)
+            fail(where, "text", f"at least batch_size*seq_len+1 = {min_text_length(B, L)} characters", got,
+                 "Use a smaller batch_size or seq_len" + (", or a smaller validation_split." if split else "."))  # fmt: skip
         nul = text.count(UNKNOWN)
         if nul:  # the vocabulary's entry 0: learned as "unknown", which generate never samples
             warnings.warn(f"{where}: text has {nul} NUL character{'s' if nul != 1 else ''} ('\\x00'), the vocabulary's entry "
@@ -288,20 +315,27 @@ class TextGenerator:
         n = (len(ids) - 1) // B  # stream b is ids[b*n : (b+1)*n], its targets shifted by one
         X = ids[: B * n].reshape(B, n)  # (B, n) token ids, one-hot encoded by the model per chunk
         Y = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
+        validation = None
+        if held:  # one stream (1, m - 1): its characters and the next ones; unseen characters are "unknown" (0)
+            v = np.array([index.get(ch, 0) for ch in held], dtype=np.int64)
+            validation = (v[None, :-1], v[None, 1:])
         model = SequenceModel(
             len(vocab), len(vocab), self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
             forget_bias=self.forget_bias, lstm_options=options, head="all", inputs="tokens", dtype=np.float32, seed=seed,
         )  # fmt: skip
         # what a resume compares: the parameters by their names (as the estimators'), but epochs and verbose
-        settings = {k: v for k, v in params.items() if k not in ("epochs", "verbose")}
+        # (validation_split and patience only when set: a checkpoint written before they were parameters resumes)
+        settings = {k: v for k, v in params.items() if k not in ("epochs", "verbose")
+                    and not (k in ("validation_split", "patience") and not v)}  # fmt: skip
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
-            shuffle=False, clip=self.clip, bptt=L, seed=seed, verbose=self.verbose, settings=settings, stream=stream,
+            shuffle=False, clip=self.clip, bptt=L, patience=self.patience, seed=seed, verbose=self.verbose, settings=settings,
+            stream=stream,
         )  # fmt: skip
-        history = trainer.fit(X, Y, epochs=epochs, checkpoint=checkpoint, resume=resume, on_resume=on_resume)
+        history = trainer.fit(X, Y, epochs=epochs, validation_data=validation, checkpoint=checkpoint, resume=resume, on_resume=on_resume)
         model.eval()
         self.vocab_, self._index, self.model_, self.history_ = vocab, index, model, history
-        self.n_updates_ = epochs * -(-n // L)
+        self.n_updates_ = len(history.epochs) * -(-n // L)  # the epochs run (fewer when stopped early)
         self.fitted_params_ = params
         return self
 

@@ -67,6 +67,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seq-len", type=integer(1), default=50, help="truncated-BPTT chunk length (default %(default)s)")
     p.add_argument("--batch-size", type=integer(1), default=32, help="parallel text streams (default %(default)s)")
     p.add_argument("--epochs", type=integer(1), default=5, help="passes over the text (default %(default)s)")
+    p.add_argument("--validation-split", type=fraction, default=0.0,
+                   help="fraction of the training text (what --held-out leaves) held out at its end, scored after each "
+                        "epoch as val_loss, nats per character (default %(default)s: none)")  # fmt: skip
+    p.add_argument("--patience", type=integer(0), default=None,
+                   help="early stopping: stop after this many epochs without improvement and keep the best epoch's "
+                        "weights; it watches val_loss with --validation-split, else the training loss (default: off)")  # fmt: skip
     p.add_argument("--lr", type=positive, default=0.01,
                    help=f"Adam's learning rate (default %(default)s); the gradients' global norm is clipped at {CLIP} "
                         f"(TextGenerator's clip)")  # fmt: skip
@@ -132,22 +138,30 @@ def read_training_text(spec: str, max_chars: int) -> str:
 
 #: the settings a checkpoint records (TextGenerator's parameters) that an option sets: a resume refused for
 #: one names the option (--lr for learning_rate; lstm_options as the flags of its entries, train's way)
-FLAGS = frozenset(("hidden_size", "num_layers", "seq_len", "batch_size", "learning_rate", "seed", "forget_bias", "lstm_options"))
+FLAGS = frozenset(("hidden_size", "num_layers", "seq_len", "batch_size", "learning_rate", "seed", "forget_bias", "lstm_options",
+                   "validation_split", "patience"))  # fmt: skip
+#: the settings TextGenerator.fit records only when set: one missing from a side is unset there ("no --patience")
+UNSET_OMITTED = ("validation_split", "patience")
 #: the settings that differ when the text does (its characters: the vocabulary's size)
 TEXT_SETTINGS = ("model input_size", "model output_size")
 
 
 def resume_refused(exc, path: str) -> str:
     """The library's refusal (:class:`~lstmkit.checkpoint.ResumeRefused`) of the checkpoint ``path`` in
-    this command's words: another text (other characters or another --max-chars, --held-out); else,
+    this command's words: another text (other characters or another --max-chars, --held-out,
+    --validation-split); else,
     as train says them (:func:`lstmkit.commands.train.resume_refused`), the option (``--lr``, not
     ``learning_rate``) or --epochs below the epochs it has run; else the library's own."""
     from ..checkpoint import afresh as how
     from .train import resume_refused as in_words
 
     if exc.reason == "data" or (exc.reason == "settings" and exc.setting in TEXT_SETTINGS):
-        return (f"generate: the checkpoint {path} was written while training on another text, got --text, --max-chars and "
-                f"--held-out that give other training characters. Resume with the same ones, or {how(path, '--checkpoint')}.")  # fmt: skip
+        return (f"generate: the checkpoint {path} was written while training on another text, got --text, --max-chars, "
+                f"--held-out and --validation-split that give other training characters. Resume with the same ones, or {how(path, '--checkpoint')}.")  # fmt: skip
+    if exc.reason == "settings" and exc.setting in UNSET_OMITTED and exc.missing:  # not recorded: not set
+        exc.recorded = None if "recorded" in exc.missing else exc.recorded
+        exc.current = None if "current" in exc.missing else exc.current
+        exc.missing = ()
     return in_words(exc, path, "generate", FLAGS, tasks={}) or f"generate: {str(exc).removeprefix('load_checkpoint: ')}"
 
 
@@ -196,14 +210,19 @@ def run(args: argparse.Namespace) -> int:
         gen = TextGenerator(
             hidden_size=args.hidden_size, num_layers=args.num_layers, seq_len=args.seq_len, batch_size=args.batch_size,
             epochs=args.epochs, learning_rate=args.lr, seed=args.seed, forget_bias=args.forget_bias,
-            lstm_options=lstm_options(args), verbose=args.verbose,
+            lstm_options=lstm_options(args), validation_split=args.validation_split, patience=args.patience, verbose=args.verbose,
         )  # fmt: skip
         # the training's progress (the epoch lines, or the live bar when stderr is a terminal) on stderr: stdout is the sample's
         fit_checkpointed(gen, train, args, progress=sys.stderr)
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
-        print(f"trained on {count(len(train), 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
+        fitted = int(len(train) * (1 - args.validation_split)) if args.validation_split else len(train)  # fit's cut
+        print(f"trained on {count(fitted, 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
               f"loss per epoch (nats per character; / ln 2 for bits): {losses}")
+        if args.validation_split:  # the end of the training text, held out by fit (--validation-split)
+            vals = ", ".join(f"{e['val_loss']:.3f} ({math.exp(e['val_loss']):.2f})" for e in gen.history_.epochs)
+            print(f"validation loss per epoch (the last {args.validation_split * 100:g}% of the training text; nats per "
+                  f"character, perplexity in brackets): {vals}")  # fmt: skip
         if len(held) > 1:
             with warnings.catch_warnings():  # the library's words ("text has ... Score text written in ...") fit a text
                 warnings.simplefilter("ignore", TextWarning)  # one chose; this one is the end of --text: said below
