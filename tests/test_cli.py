@@ -97,6 +97,72 @@ def test_train_piped_to_head_goes_on_to_write_its_model(tmp_path):
     assert load(tmp_path / "m.npz").n_epochs_ == 1500
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM") or sys.platform == "win32", reason="no kill(SIGTERM) here")
+def test_sigterm_ends_train_as_ctrl_c_does_with_143(tmp_path):
+    # `kill`, `docker stop`, systemd's stop send SIGTERM: it killed `lstmkit train` outright (-15: no line, no word
+    # on the checkpoint). Now as Ctrl-C: the note of the epoch the checkpoint holds, one line, exit 143 (128 + 15)
+    import re
+    import signal
+    import time
+
+    import numpy as np
+
+    from lstmkit.checkpoint import read_checkpoint
+    from lstmkit.datasets import counting_task
+
+    X, y = counting_task(8, 3, seed=0)
+    np.savez(tmp_path / "c.npz", X=X, y=y)
+    ck = tmp_path / "ck.npz"
+    argv = [sys.executable, "-m", "lstmkit", "train", str(tmp_path / "c.npz"), "--per-step", "--hidden-size", "2",
+            "--batch-size", "8", "--epochs", "1000000", "--checkpoint", str(ck), "--model-out", str(tmp_path / "m.npz")]  # fmt: skip
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ck.exists() and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ck.exists(), "no checkpoint written"
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:  # pragma: no cover
+            p.kill()
+    assert p.returncode == 143, (p.returncode, err[-3000:])
+    said = re.fullmatch(rf"lstmkit: terminated: the checkpoint {re.escape(str(ck))} holds epoch (\d+) of 1000000; run the "
+                        rf"same command again .*\n", err)  # fmt: skip
+    assert said, err[-3000:]
+    assert read_checkpoint(ck)["meta"]["epoch"] == int(said.group(1)) >= 1  # what it says the checkpoint holds
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM"), reason="no SIGTERM on this platform")
+def test_sigterm_is_caught_only_while_a_command_runs(monkeypatch, capsys):
+    # in-process: main() puts SIGTERM's handler back as it found it; the handler, called as a SIGTERM calls it,
+    # ends the command as Ctrl-C does, 143; an embedding program's own handler is left alone
+    import signal
+
+    import lstmkit.commands.demo as demo
+
+    def terminated(args):
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)  # what the interpreter does on a SIGTERM
+
+    monkeypatch.setattr(demo, "run", terminated)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert main(["demo"]) == 143
+    assert capsys.readouterr().err == "lstmkit: terminated\n"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+    def own(signum, frame):
+        pass
+
+    seen = []
+    monkeypatch.setattr(demo, "run", lambda args: seen.append(signal.getsignal(signal.SIGTERM)))
+    signal.signal(signal.SIGTERM, own)
+    try:
+        assert main(["demo"]) == 0 and seen == [own] and signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def error_line(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and err.count("\n") == 0, err

@@ -16,6 +16,13 @@ stops at once, quietly (:attr:`Exit.BROKEN_PIPE`); one that writes a file (``tra
 --out``, ...) carries on to write it, its printing going nowhere, and exits as it would have
 (:class:`_Stdout`).
 
+A SIGTERM (``kill``, ``docker stop``, systemd's stop) ends a command as Ctrl-C does, where the
+platform has one: ``train`` says which epoch its checkpoint holds, and the line reads ``lstmkit:
+terminated: ...``, exit :attr:`Exit.TERMINATED` (143, 128 + SIGTERM, as a shell reports a process a
+SIGTERM ended; Ctrl-C: ``lstmkit: interrupted``, 130). A second SIGTERM ends the process at once
+(its checkpoints are written whole or not at all). :func:`main` catches it while a command runs (not
+where an embedding program has its own SIGTERM handler, or outside the main thread).
+
 A standard output whose encoding cannot hold what a command writes (``PYTHONIOENCODING=ascii``,
 ``latin-1``, Windows' ``cp1252`` when redirected to a file) writes each character it cannot encode
 as its backslash escape (``\\u03c3``), as Python's standard error does, instead of failing: a command
@@ -34,7 +41,9 @@ import argparse
 import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 import warnings
 from enum import IntEnum
 
@@ -85,6 +94,7 @@ class Exit(IntEnum):
     #            and grep, a file it cannot read as claims, so that 1 there means only 'some claims are wrong'
     INTERRUPTED = 130
     BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`lstmkit predict ... | head`), as the shell reports it
+    TERMINATED = 143  # 128 + SIGTERM: `kill`, `docker stop`, systemd's stop, told as Ctrl-C is (_catch_sigterm)
 
 
 class CommandError(Exception):
@@ -224,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     threads_before = get_num_threads()
     show_before = warnings.showwarning
     stdout = sys.stdout
+    terminated: list[int] = []  # the SIGTERM received, where one ended the command
+    restore_sigterm = _catch_sigterm(terminated)
     try:
         if not show_tb:  # a warning is one line too, without the library's file and source line
             warnings.showwarning = _show_warning
@@ -239,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at the interpreter's exit: a reader gone is told below
         return code
     except KeyboardInterrupt as exc:  # a command may say what it leaves (train: the checkpoint's epoch)
-        print("lstmkit: interrupted" + (f": {exc.args[0]}" if exc.args else ""), file=sys.stderr)
-        return Exit.INTERRUPTED
+        print(f"lstmkit: {_interrupted(terminated)}" + (f": {exc.args[0]}" if exc.args else ""), file=sys.stderr)
+        return Exit.TERMINATED if terminated else Exit.INTERRUPTED
     except SystemError as exc:
         # Ctrl-C inside a compiled kernel surfaces as numba's SystemError, the interrupt in its context; the
         # LSTM's kernel calls raise the interrupt itself (in fit and prediction alike): this catches one that
@@ -249,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if interrupt_in(exc) is None:
             raise
-        print("lstmkit: interrupted", file=sys.stderr)
-        return Exit.INTERRUPTED
+        print(f"lstmkit: {_interrupted(terminated)}", file=sys.stderr)
+        return Exit.TERMINATED if terminated else Exit.INTERRUPTED
     except ImportError as exc:  # an optional package (rich, matplotlib, torch, ...) not installed: its pip line
         if show_tb or not optional_missing(exc):  # another module (lstmkit's own, numpy's): a bug, its traceback
             raise
@@ -285,8 +297,36 @@ def main(argv: list[str] | None = None) -> int:
             except OSError:  # the error being told is the one that ended it (a success has flushed above)
                 pass
             sys.stdout = stdout
+        restore_sigterm()
         warnings.showwarning = show_before
         set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
+
+
+def _interrupted(terminated: list[int]) -> str:
+    return "terminated" if terminated else "interrupted"
+
+
+def _catch_sigterm(seen: list[int]):
+    """While a command runs, a SIGTERM raises KeyboardInterrupt (the signal appended to ``seen``), so
+    that it ends the command as Ctrl-C does: a command's own note (train: the checkpoint's epoch), one
+    line, :attr:`Exit.TERMINATED`. The handler puts the one before it back as it fires: a second
+    SIGTERM ends the process at once. Nothing is done where the platform has no SIGTERM, outside the
+    main thread (``signal.signal`` is refused there) or where SIGTERM's handler is not the default
+    (an embedding program's own). Returns the function that puts the handler back."""
+    sig = getattr(signal, "SIGTERM", None)
+    if sig is None or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    before = signal.getsignal(sig)
+    if before != signal.SIG_DFL:
+        return lambda: None
+
+    def on_sigterm(signum, frame):
+        seen.append(signum)
+        signal.signal(sig, before)
+        raise KeyboardInterrupt
+
+    signal.signal(sig, on_sigterm)
+    return lambda: signal.signal(sig, before)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
