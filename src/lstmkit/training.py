@@ -419,9 +419,13 @@ class Trainer:
             with any other setting.
         optimizer: a name ("adam", "adamw", "sgd", "rmsprop"; any case, as
             :func:`~lstmkit.optim.make_optimizer` takes them) or an :class:`~lstmkit.optim.Optimizer`.
-        lr: learning rate (with an optimizer name).  optimizer_options: its other arguments.
+        lr: learning rate (with an optimizer name); default 1e-3, Adam's in torch and Keras.
+            optimizer_options: its other arguments.
         batch_size: sequences per mini-batch.  shuffle: reshuffle every epoch.
-        clip: max global gradient norm (None: no clipping).
+        clip: max global gradient norm (None, the default: no clipping, as torch and Keras).
+            The estimators (LSTMClassifier, LSTMRegressor) default to learning_rate=0.01 and
+            clip=5.0, LSTMForecaster to 0.01 and 5.0, TextGenerator to 0.005 and 5.0: a model
+            moved from one of them to a Trainer trains alike only with ``lr`` and ``clip`` given.
         bptt: chunk length of truncated BPTT (None: full back-propagation through each sequence).
         metrics: what is scored besides the loss, on the progress line and in the history (each
             also on the validation data, as ``val_<name>``): names from METRICS ("accuracy",
