@@ -486,3 +486,15 @@ def test_a_validation_split_that_holds_out_too_little_is_refused():
         TextGenerator(hidden_size=4, seq_len=5, batch_size=2, validation_split=0.001).fit(RANDOM_TEXT)
     with pytest.raises(ValueError, match=r"expected validation_split .*\[0, 1\).*, got 1"):
         TextGenerator(hidden_size=4, seq_len=5, batch_size=2, validation_split=1).fit(RANDOM_TEXT)
+
+
+def test_a_resume_with_another_patience_is_refused(tmp_path):
+    # patience and validation_split are recorded in a checkpoint only when set; patience=0 (stop at the first epoch
+    # without improvement) was read as unset, None, and its resume went ahead without early stopping
+    from lstmkit.checkpoint import ResumeRefused
+
+    ck = tmp_path / "ck.npz"
+    TextGenerator(hidden_size=4, seq_len=10, batch_size=4, epochs=1, seed=0).fit(PATTERN[:101], checkpoint=ck)
+    with pytest.raises(ResumeRefused) as refused:
+        TextGenerator(hidden_size=4, seq_len=10, batch_size=4, epochs=2, seed=0, patience=0).fit(PATTERN[:101], checkpoint=ck, resume=True)
+    assert refused.value.setting == "patience"

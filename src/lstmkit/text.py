@@ -326,7 +326,7 @@ class TextGenerator:
         # what a resume compares: the parameters by their names (as the estimators'), but epochs and verbose
         # (validation_split and patience only when set: a checkpoint written before they were parameters resumes)
         settings = {k: v for k, v in params.items() if k not in ("epochs", "verbose")
-                    and not (k in ("validation_split", "patience") and not v)}  # fmt: skip
+                    and not ((k == "validation_split" and not v) or (k == "patience" and v is None))}  # fmt: skip
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
             shuffle=False, clip=self.clip, bptt=L, patience=self.patience, seed=seed, verbose=self.verbose, settings=settings,
