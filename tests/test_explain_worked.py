@@ -267,6 +267,22 @@ def test_a_stated_hidden_size_up_to_the_cap_or_given_by_the_file_loads(tmp_path)
     (ex,), _ = _load_small(p)
     assert ex.hidden_size == H and ex.input_size == 2 and (ex.h0 == 0.5).all() and not ex.c0.any()
 
+def test_more_steps_than_a_worked_example_works_through_are_refused(tmp_path):
+    """helper-185 E: T had no bound: a 40 KB file of 20000 one-number steps at hidden_size 64 made check take
+    830 MB and 12 s, explain over a minute (every step's numbers are kept and printed). MAX_STEPS load, one more
+    is refused naming the file and the key."""
+    import re
+
+    p = tmp_path / "long.toml"
+    p.write_text(f'hidden_size = 2\n[inputs]\nx = {[0.0] * worked.MAX_STEPS}\n')
+    (ex,), _ = _load_small(p)
+    assert ex.x.shape == (worked.MAX_STEPS, 1)
+    p.write_text(f'hidden_size = 2\n[inputs]\nx = {[0.0] * 20000}\n')
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(p))}: expected inputs\.x at most {worked.MAX_STEPS} time steps, got 20000\. "
+                                         r"A worked example is worked by hand.*--model FILE --input SEQ\)\.$"):  # fmt: skip
+        worked.load(p)
+
+
 def test_toml_syntax_error_names_the_file(tmp_path):
     p = tmp_path / "bad.toml"
     p.write_text("title = \n")

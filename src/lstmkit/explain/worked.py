@@ -18,7 +18,8 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
                                      # unit:   Wi1..Wi4, Ws1..Ws4, Bias1..Bias4 (one unit; 1 = forget,
                                      #         2 = candidate, 3 = input, 4 = output gate, as seed 002)
     [inputs]
-    x      = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]   # (T, I); a flat list is a 1-input sequence
+    x      = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]   # (T, I); a flat list is a 1-input sequence;
+                                     #   T at most MAX_STEPS = 1000
     labels = ["A", "A", "B"]         # names of the x_t (optional)
     h0     = [0.0, 0.0]              # initial short-term memory (zeros when missing)
     c0     = [0.0, 0.0]              # initial long-term memory  (zeros when missing)
@@ -110,6 +111,10 @@ NOTATIONS = ("per_gate", "concat", "unit")
 #: example is worked by hand (the seeds have 1 to 3 units), and every step's vectors are allocated and
 #: printed at that size, so a 60-byte file stating 100000000 asked for gigabytes
 MAX_HIDDEN = 64
+#: the most time steps ``inputs.x`` may hold: every step's numbers are kept and ``explain`` prints them
+#: (about 4 KB a step at 64 units), so a 40 KB file of 20000 one-number steps made ``check`` take
+#: 830 MB and 12 s, ``explain`` over a minute; the seeds have 3 steps
+MAX_STEPS = 1000
 #: the losses of the backward pass: cross-entropy of the read-out at every step, or the sum of h_T
 LOSSES = ("xent", "sum_h")
 _TOP_KEYS = {"title", "source", "notation", "note", "hidden_size", "input_size", "weights", "inputs",
@@ -615,6 +620,10 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     T, I = x.shape
     if T < 1:
         fail(where, "inputs.x", "at least one time step", "an empty list")
+    if T > MAX_STEPS:
+        fail(where, "inputs.x", f"at most {MAX_STEPS} time steps", f"{T}",
+             "A worked example is worked by hand, and every step's numbers are kept and shown: keep the steps the "
+             "example works through (explain a model on a long sequence with lstmkit explain --model FILE --input SEQ).")  # fmt: skip
     w_raw = d.get("weights", {})
     weights = {k: _array(v, where, f"weights.{k}") for k, v in w_raw.items()}
     # hidden size: stated, else from the weights, else from h0
