@@ -841,3 +841,21 @@ def test_an_output_that_cannot_encode_the_symbols_gets_them_spelled_not_a_failur
     assert "i = σ([+4.0000, +2.0000])" in (tmp_path / "d" / "seed000.txt").read_text(encoding="utf-8")  # the file keeps σ
     code, out, err = run("memory", "--help")
     assert (code, err) == (0, "") and "sigmoid(value)" in out and "\\u" not in out
+
+
+def test_ctrl_c_before_the_command_runs_is_one_line_and_130(monkeypatch, capsys):
+    # a Ctrl-C while the command line was read and the commands imported (build_parser: ~0.2 s of a
+    # start) came out of entry() as Python's KeyboardInterrupt traceback, the process killed by SIGINT
+    import lstmkit.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    monkeypatch.setattr(sys, "argv", ["lstmkit", "demo"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.entry()
+    except KeyboardInterrupt:  # (not left to end the test session)
+        pytest.fail("entry() let the KeyboardInterrupt through")
+    assert exited.value.code == 130 and capsys.readouterr().err == "lstmkit: interrupted\n"

@@ -344,5 +344,14 @@ def _escape_what_stdout_cannot_encode() -> None:
 
 
 def entry() -> None:
-    _escape_what_stdout_cannot_encode()
-    sys.exit(main())
+    """The console script: :func:`main`, its code the exit status. A Ctrl-C before a command runs
+    (while the command line is read and the commands' modules are imported) ends it as one during
+    the command does: ``lstmkit: interrupted``, exit 130, not a traceback. (One while the ``lstmkit``
+    package itself is being imported, NumPy with it, comes before this function: Python's traceback.)"""
+    try:
+        _escape_what_stdout_cannot_encode()
+        code = main()
+    except KeyboardInterrupt:
+        print("lstmkit: interrupted", file=sys.stderr)
+        code = Exit.INTERRUPTED
+    sys.exit(code)
