@@ -158,6 +158,24 @@ def test_a_claim_in_another_form_is_refused_by_name_with_the_way_to_write_it(tex
     assert str(e.value).startswith("worked example: expected claim #2 (i at step 1, slide 4) value ") and str(e.value).endswith(fix)
 
 
+def test_a_claim_written_with_more_decimals_than_float64_can_scale_by_is_refused():
+    """helper-185 E: "1e-400" (400 decimals) loaded, and check then raised OverflowError (10.0**400 in hand_round),
+    a traceback. At most MAX_DECIMALS (100) load and are checked, with no overflow."""
+    import warnings
+
+    from lstmkit.explain import check
+
+    claims = [{"step": 1, "name": "i", "value": ["0.9", "1e-400"], "where": "slide 4"}]
+    with pytest.raises(ValueError) as e:
+        from_dict(_seed000(claims=claims))
+    assert str(e.value) == ("worked example: expected claim #1 (i at step 1, slide 4) value a number written with at most "
+                            "100 decimals, got '1e-400' (400 decimals). Write it with fewer decimals (0 for a number this small).")
+    claims[0]["value"][1] = "1e-100"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow in the rounding at 100 decimals
+        assert check(from_dict(_seed000(claims=claims))[0]).findings
+
+
 @pytest.mark.parametrize("decimals", [2.7, "2", True, "abc", 13, -1])
 def test_a_claims_decimals_key_is_an_integer_from_0_to_12(decimals):
     # int() took 2.7 as 2, "2" as 2 and True as 1; "abc" failed with Python's own int() error

@@ -55,7 +55,7 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
 
 A file may hold several examples as ``[[examples]]`` tables; top-level keys are their defaults.
 Each entry of a claim is judged at the number of decimals it is written with (``[1.0, 0.88]``: 1.0
-at one, 0.88 at two; a TOML number drops its trailing zeros, so write ``"0.50"`` as a string);
+at one, 0.88 at two, at most MAX_DECIMALS = 100; a TOML number drops its trailing zeros, so write ``"0.50"`` as a string);
 ``decimals = N`` (an integer from 0 to 12) sets it for every entry; in an exercise (an ``[exercise]`` table with ``decimals``)
 it is the exercise's, blanks included (an answer written with fewer decimals is told so);
 an exercise's ``loss`` ("xent" or "sum_h") is the loss its gradients are of (``check`` and
@@ -435,6 +435,10 @@ CLAIM_FORMS = ('a number, or a string of one ("0.50" keeps its trailing zero; "5
                'a percentage "12%"), or "?" for a blank')
 #: the precision of a fraction ("1/8"): it is exact, so it is judged as closely as an exercise can ask
 EXACT = 12
+#: the most decimals a claimed entry may be written with: it is judged at them, the computation rounded by
+#: 10.0**decimals, which float64 holds up to 10**308 ("1e-400" raised OverflowError, a traceback; at 308 a
+#: value above 1.8 scaled to inf); 100 leaves room for values to 1e208, and more than anyone writes by hand
+MAX_DECIMALS = 100
 _FRACTION = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)")
 
 
@@ -469,6 +473,9 @@ def _entry(e, where: str, arg: str) -> tuple[float, Written]:
             fail(where, arg, CLAIM_FORMS, repr(e), fix)
     if not np.isfinite(value):
         fail(where, arg, "a finite number", repr(e), "Leave a value you cannot give as \"?\".")
+    if dec > MAX_DECIMALS:  # judged at dec decimals, rounding by 10.0**dec: beyond float64's range (OverflowError)
+        fail(where, arg, f"a number written with at most {MAX_DECIMALS} decimals", f"{e!r} ({dec} decimals)",
+             "Write it with fewer decimals (0 for a number this small).")  # fmt: skip
     return value, Written(text, dec, quoted)
 
 
