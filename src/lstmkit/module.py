@@ -301,14 +301,21 @@ class Module:
         strict = check_bool(strict, where, "strict")
         if not isinstance(state, Mapping):
             fail(where, "state", "a mapping of name -> array", type(state).__name__, exc=TypeError)
-        missing = [k for k in self._params if k not in state]
-        unexpected = [k for k in state if k not in self._params]
+        missing, unexpected = self._incompatible(state)
         if strict and (missing or unexpected):
             fail(where, "state", f"exactly the keys {list(self._params)}", f"missing {missing} and unexpected {unexpected}",
                  _keys_fix(state, missing))  # fmt: skip
         for k, arr in self._staged(state, where).items():
             self._params[k][...] = arr
         return IncompatibleKeys(missing, unexpected)
+
+    def _incompatible(self, state: Mapping) -> IncompatibleKeys:
+        """The one check of a state's keys: ``(missing_keys, unexpected_keys)``, the parameters ``state``
+        has no value for (in the module's order) and its keys that name none (in its order).
+        :meth:`load_state_dict` refuses either when strict; a reader of a file
+        (:func:`lstmkit.interop.pytorch.module_from_state_dict`) asks it first, to name them as the file
+        holds them (with its prefix) before it checks each key's shape."""
+        return IncompatibleKeys([k for k in self._params if k not in state], [k for k in state if k not in self._params])
 
     def _staged(self, state: Mapping, where: str) -> dict[str, np.ndarray]:
         """The values of ``state`` for known parameters, checked (numeric, the parameter's shape,

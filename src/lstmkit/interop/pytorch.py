@@ -564,10 +564,10 @@ def _recurrent_from_keys(sd: dict[str, np.ndarray], nonlinearity: str, where: st
             module = RNN(I, H, L, nonlinearity, bias, bidirectional=bi, dtype=dt, seed=0)
     made = f"the {module!r} that {prefix}{ih} and {prefix}{first} make"
     shapes = {k: v.shape for k, v in module.state_dict().items()}
-    missing, unexpected = [prefix + k for k in shapes if k not in sd], [prefix + k for k in sd if k not in shapes]
-    if missing or unexpected:  # load_state_dict names them without the prefix, as the module's keys
+    missing, unexpected = module._incompatible(sd)  # the module's one check of the keys, said with the state's prefix
+    if missing or unexpected:  # (load_state_dict would name them without it, as the module's keys)
         fail(where, of("state"), f"exactly the keys {[prefix + k for k in shapes]} (of the {module!r} its keys describe)",
-             f"missing {missing} and unexpected {unexpected}",
+             f"missing {[prefix + k for k in missing]} and unexpected {[prefix + k for k in unexpected]}",
              "A state_dict holds every weight of each layer and direction: this one was edited, or is of another module.")  # fmt: skip
     for k, v in sd.items():  # a key's shape against the module its first layer's make
         if v.shape != shapes[k]:
