@@ -1493,3 +1493,22 @@ def test_backtest_scores_mase_and_smape_by_hand_on_a_tiny_series():
     with pytest.warns(ForecastWarning, match=r"sMAPE is not defined \(n/a\): the test part holds a 0"):
         r = fc.backtest(np.array([1.0, 2, 4, 8, 0, 32]), test_size=2)
     assert np.isnan(r.metrics["naive"]["sMAPE"]) and r.table().splitlines()[3].split()[:5] == ["naive", "20.000", f"{np.sqrt(544):.3f}", f"{60 / 7:.3f}", "n/a"]
+
+
+def test_a_fitted_forecaster_pickled_before_fitted_params_existed_predicts_and_saves(tmp_path):
+    import pickle
+
+    import lstmkit
+
+    y = airline_passengers()[:60]
+    fc = LSTMForecaster(window=6, horizon=2, hidden_size=4, epochs=1, seed=0).fit(y)
+    old = pickle.loads(pickle.dumps(fc))
+    for k in ("fitted_params_", "window_", "horizon_", "log_", "difference_"):  # as a forecaster of a version before them
+        del old.__dict__[k]
+    del old.regressor_.__dict__["fitted_params_"]
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.fitted_params_ == fc.fitted_params_  # its get_params() at fit
+    assert np.array_equal(restored.predict(5), fc.predict(5))
+    restored.save(tmp_path / "old.npz")
+    assert np.array_equal(lstmkit.load(tmp_path / "old.npz").predict(5), fc.predict(5))
+    assert not hasattr(pickle.loads(pickle.dumps(LSTMForecaster(window=3))), "fitted_params_")  # an unfitted one has none

@@ -498,3 +498,15 @@ def test_a_resume_with_another_patience_is_refused(tmp_path):
     with pytest.raises(ResumeRefused) as refused:
         TextGenerator(hidden_size=4, seq_len=10, batch_size=4, epochs=2, seed=0, patience=0).fit(PATTERN[:101], checkpoint=ck, resume=True)
     assert refused.value.setting == "patience"
+
+
+def test_a_fitted_generator_pickled_before_fitted_params_existed_saves(gen, tmp_path):
+    import pickle
+
+    old = pickle.loads(pickle.dumps(gen))
+    del old.__dict__["fitted_params_"]  # as a generator of a version before fitted_params_ was pickled
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.fitted_params_ == gen.fitted_params_  # its get_params() at fit
+    restored.save(tmp_path / "old.npz")
+    assert TextGenerator.load(tmp_path / "old.npz").generate("a", 20, seed=1) == gen.generate("a", 20, seed=1)
+    assert not hasattr(pickle.loads(pickle.dumps(TextGenerator(hidden_size=3))), "fitted_params_")  # an unfitted one has none

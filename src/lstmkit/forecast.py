@@ -558,6 +558,15 @@ class LSTMForecaster:
             fail(KIND, "difference", "0 or 1", repr(self.difference))
         check_hyper_parameters(self, KIND)  # the regressor's (bidirectional, log too), named as the forecaster's
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: a fitted forecaster pickled before ``fitted_params_`` was recorded gets it,
+        and ``window_``, ``horizon_``, ``log_``, ``difference_``, from its parameters as pickled
+        (what predict and save read before then; without them they raised AttributeError), as
+        :class:`~lstmkit.estimators.LSTMRegressor` does."""
+        self.__dict__.update(state)
+        if "regressor_" in state and "fitted_params_" not in state:
+            self._fitted_pipeline(json_params(self.get_params()))
+
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "regressor_"):
             raise NotFittedError(f"LSTMForecaster.{what}: expected a fitted forecaster, got one that is not fitted. Call fit(y) first.")

@@ -189,6 +189,14 @@ class TextGenerator:
         changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
         return f"TextGenerator({changed})"
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: a fitted generator pickled before ``fitted_params_`` was recorded gets it from
+        its parameters as pickled (what save wrote before then; without it save raised
+        AttributeError), as :class:`~lstmkit.estimators.LSTMRegressor` does."""
+        self.__dict__.update(state)
+        if "model_" in state and "fitted_params_" not in state:
+            self.fitted_params_ = json_params(self.get_params())
+
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "model_"):
             raise NotFittedError(f"TextGenerator.{what}: expected a fitted generator, got one that is not fitted. Call fit(text) first.")
