@@ -286,6 +286,25 @@ def test_table_form_marks_what_the_example_states(s1):
     assert header == ["W_o·[h,x] (stated)", "+ b_o", "σ = o_1"] and rows["cell 1"][:2] == [0.25, 0.25]
 
 
+@pytest.mark.parametrize("notation", ["per_gate", "unit"])
+def test_table_form_names_a_stated_candidate_product_as_check_does(notation):
+    # (helper-186 A) a stated W·[h,x] of the candidate was headed "W_c~·[h,x]" in the table, a name neither the
+    # weights (W_ic, W_hc; seed 002's Wi2, Ws2) nor check ("W_c·[h_0, x_1]") use; one function names it now
+    from lstmkit.explain import from_dict
+    from lstmkit.explain.check import symbol
+
+    W = ({"W_ii": [[1.0]], "W_hi": [[0.0]], "W_if": [[1.0]], "W_hf": [[0.0]], "W_io": [[1.0]], "W_ho": [[0.0]]}
+         if notation == "per_gate" else {"Wi1": [1.0], "Ws1": [0.0], "Wi3": [1.0], "Ws3": [0.0], "Wi4": [1.0], "Ws4": [0.0]})
+    ex = from_dict({"notation": notation, "weights": W, "inputs": {"x": [[0.5]], "h0": [0.0], "c0": [0.0]},
+                    "given": [{"step": 1, "name": "Wxh_g", "value": [0.25]}]})[0]
+    b = "b_c" if notation == "per_gate" else "Bias2"
+    text = explain(ex, "text", form="table", width=100)
+    header, rows = _table_rows(text, f"Candidate memory: c~_t = tanh(W_c·[h_(t-1), x_t] + {b})")
+    # tanh(0.25 + 0) = 0.2449 by hand
+    assert header == ["W_c·[h,x] (stated)", f"+ {b}", "tanh = c~_1"] and rows["cell 1"] == [0.25, 0.25, 0.245]
+    assert "W_c~" not in text and symbol("Wxh_g", 1, ex) == "W_c·[h_0, x_1]"
+
+
 def test_memory_form_numbers(s2):
     text = explain(s2[0], "text", form="memory", width=100)
     # f(Ws1*zs + Wi1*x + Bias1) = f(2*1.0 + 1*1.0 + 0) = f(3) = 0.953; the line's numbers in one format

@@ -908,8 +908,8 @@ def _linear_columns(ex: WorkedExample, k: str, t: int, rec=None) -> tuple[list[s
     digit. The next column (``+ b``) adds the row's columns and the bias. Where the example states
     W·[h, x] itself (``rec``'s source "given", its weights not given), that is the one column."""
     if ex.notation == "concat" or (rec is not None and rec.source.get(f"Wxh_{k}") == "given"):
-        name = ("C" if ex.notation == "concat" else "c~") if k == "g" else k  # seed 001's deck writes W_C
-        return [f"W_{name}·[h,x]"], [f"Wxh_{k}"], f"W_{name}·[h_(t-1), x_t]"
+        w = ex.weight_label(k, "Wxh", written=True)  # seed 001's deck writes W_C; check names it so too
+        return [f"{w}·[h,x]"], [f"Wxh_{k}"], f"{w}·[h_(t-1), x_t]"
     wx, wh = ex.weight_label(k, "x"), ex.weight_label(k, "h")
     h = "zs" if ex.notation == "unit" else "h"
     return ([f"{wx} x_{t}", f"{wh} {h}_{t - 1}"], [f"Wx_{k}", f"Wh_{k}"], f"{wx} x_t + {wh} {h}_(t-1)")

@@ -216,8 +216,7 @@ def symbol(name: str, t: int | None, ex: WorkedExample | None = None) -> str:
                       ("z_", "z_{k}_{t}"), ("dz_", "dz_{k}_{t}")):
         if name.startswith(pre):
             k = name[len(pre):]
-            concat = ex is not None and ex.notation == "concat" and pre == "Wxh_"
-            L = ex.weight_label(k, "W", written=True)[2:] if concat else SEED_LETTER[k]
+            L = ex.weight_label(k, "Wxh", written=True)[2:] if ex is not None and pre == "Wxh_" else SEED_LETTER[k]
             return word.format(L=L, k=n(k), p=p, t=t)
     if name.endswith("_dz"):  # gate k's derivative from its output
         k = name[1]

@@ -325,8 +325,14 @@ class WorkedExample:
         """The example's own name for gate k's ``part`` ("x", "h", "b", "W") in its notation: the key
         of :attr:`weights`. With ``written``, the name as the deck writes it, which ``explain`` and
         ``check`` print: the same but for the candidate in seeds 001/003's notation, W_C and b_C
-        (C~_t = tanh(W_C·[h_{t-1}, x_t] + b_C)) where the file's keys are W_c and b_c."""
+        (C~_t = tanh(W_C·[h_{t-1}, x_t] + b_C)) where the file's keys are W_c and b_c.
+
+        ``part`` "Wxh" names the weight of the one product W·[h_{t-1}, x_t] (the trace's ``Wxh_k``), as
+        ``explain``'s tables and ``check`` print it: seeds 001/003's matrix (W_f, W_C written), else,
+        where the example states that product, seed 000's letter (W_c; seed 002 has no such matrix)."""
         L = "C" if written and self.notation == "concat" and k == "g" else SEED_LETTER[k]
+        if part == "Wxh":
+            return f"W_{L}"
         if self.notation == "per_gate":
             return {"x": f"W_i{L}", "h": f"W_h{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
         if self.notation == "concat":
