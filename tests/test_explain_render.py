@@ -268,6 +268,26 @@ def test_table_form_per_gate_columns_are_the_two_rounded_products(tmp_path):
                     assert z == pytest.approx(round(wx + wh + bias[k][j] + 1e-9 * np.sign(wx + wh + bias[k][j]), d), abs=1e-9)
 
 
+def test_setup_lists_the_weights_in_the_steps_order():
+    # (helper-186 B) in seed 001's notation the set-up listed W_i, W_f, W_o, W_C (seed 000's slides) while the
+    # steps, as that deck, go f, i, C̃, o; seed 000's notation keeps i, f, o, c
+    from lstmkit.explain import from_dict
+
+    def names(text, lhs):
+        return sorted(lhs, key=lambda s: text.index(f"\n{s} = "))
+
+    W = {k: [[0.5, 1.0]] for k in ("W_i", "W_f", "W_c", "W_o")}
+    ex = from_dict({"notation": "concat", "weights": {**W, **{k: [0.25] for k in ("b_i", "b_f", "b_c", "b_o")}},
+                    "inputs": {"x": [[2.0]], "h0": [1.0], "c0": [0.0]}})[0]
+    lhs = ["W_i", "b_i", "W_f", "b_f", "W_o", "b_o", "W_C", "b_C"]
+    text = explain(ex, "text", width=100).split("Step 1")[0]
+    assert names(text, lhs) == ["W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"]
+    W = {f"W_{p}{k}": [[1.0]] for k in "ifco" for p in "ih"}
+    ex = from_dict({"notation": "per_gate", "weights": W, "inputs": {"x": [[2.0]]}})[0]
+    text = explain(ex, "text", width=100).split("Step 1")[0]
+    assert names(text, list(W)) == ["W_ii", "W_hi", "W_if", "W_hf", "W_io", "W_ho", "W_ic", "W_hc"]
+
+
 def test_table_form_marks_what_the_example_states(s1):
     # seed 001 states C_t (its input table cannot produce it) and W_o·[h,x] (its W_o is unusable): the steps
     # form says so, the table showed 0.415 beside f*c_prev = 0.016 and i*c~ = ? with no mark

@@ -40,6 +40,9 @@ FORMS = ("steps", "table", "memory")
 GATE_WORD = {"i": "input gate", "f": "forget gate", "g": "candidate memory", "o": "output gate"}
 #: seed 000 works the gates in this order
 SLIDE_ORDER = ("i", "f", "o", "g")
+#: seed 001's deck takes them in this order, f, i, C̃ (then C_t), o: the concat notation's steps and
+#: set-up, and the table form (seed 001's) in every notation
+CONCAT_ORDER = ("f", "i", "g", "o")
 
 
 def fnum(v: float, d: int) -> str:
@@ -348,7 +351,7 @@ def _setup(ex: WorkedExample, F: _Fmt, memory: bool = False) -> list:
     rows.append(["zl(0)" if memory else "c_0", "long-term memory" if memory else "", vec(ex.c0)])
     out.append(Table(["symbol", "label", "value"], rows, "Inputs and initial states"))
     eqs = []
-    for k in SLIDE_ORDER:
+    for k in CONCAT_ORDER if ex.notation == "concat" else SLIDE_ORDER:  # the order the steps take them
         G = ex.gates[k]
         for part, W in (("x", G.Wx), ("h", G.Wh)):
             if W is None or (ex.notation == "concat" and part == "h"):
@@ -872,7 +875,7 @@ def _table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     out.append(Table(["", *[f"{j + 1}" for j in range(len(hx))]],
                      [[f"h_{t - 1}", *hx[:H]], [f"x_{t}", *hx[H:]], [f"[h_{t - 1}, x_{t}]", *hx]],
                      "Inputs, and their concatenation [h_{t-1}, x_t]"))
-    for k in ("f", "i", "g", "o"):
+    for k in CONCAT_ORDER:
         act = ACT[k]
         name = "c~" if k == "g" else k
         cols, names, lin = _linear_columns(ex, k, t, rec)
