@@ -1678,3 +1678,19 @@ def test_a_fitted_estimator_pickled_before_fitted_params_existed_predicts_and_sa
         restored.save(tmp_path / "old.npz")
         assert np.array_equal(lstmkit.load(tmp_path / "old.npz").predict(X), est.predict(X))
         assert not hasattr(pickle.loads(pickle.dumps(type(est)(hidden_size=3))), "fitted_params_")  # an unfitted one has none
+
+
+def test_fit_writes_its_progress_to_the_stream_it_is_given(capsys):
+    # fit took no stream: its progress (verbose) went to sys.stdout as it stood, and lstmkit forecast swapped
+    # sys.stdout for stderr around the fit to keep its stdout for the table and the forecast
+    import io
+
+    X, y = seq_data(n=10)
+    for est, target in ((LSTMClassifier(hidden_size=3, epochs=2, seed=0, verbose=2), y),
+                        (LSTMRegressor(hidden_size=3, epochs=2, seed=0, verbose=2), np.arange(10.0))):  # fmt: skip
+        out = io.StringIO()
+        est.fit(X, target, stream=out)
+        lines = out.getvalue().splitlines()
+        assert [line.split(" - ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+        assert f"loss {est.history_.epochs[1]['loss']:.4f}" in lines[1]
+        assert capsys.readouterr().out == ""

@@ -1512,3 +1512,18 @@ def test_a_fitted_forecaster_pickled_before_fitted_params_existed_predicts_and_s
     restored.save(tmp_path / "old.npz")
     assert np.array_equal(lstmkit.load(tmp_path / "old.npz").predict(5), fc.predict(5))
     assert not hasattr(pickle.loads(pickle.dumps(LSTMForecaster(window=3))), "fitted_params_")  # an unfitted one has none
+
+
+def test_fit_and_backtest_write_the_training_s_progress_to_the_stream_they_are_given(capsys):
+    # neither took a stream: the progress (verbose) went to sys.stdout as it stood, and lstmkit forecast swapped
+    # sys.stdout for stderr around them to keep its stdout for the table and the forecast
+    import io
+
+    y = np.sin(np.arange(30) / 3) + 2
+    for run in (lambda fc, out: fc.fit(y, stream=out), lambda fc, out: fc.backtest(y, 6, stream=out)):
+        out = io.StringIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ForecastWarning)
+            run(LSTMForecaster(window=4, hidden_size=2, epochs=2, seed=0, verbose=2), out)
+        assert [line[:9] for line in out.getvalue().splitlines()] == ["epoch 1/2", "epoch 2/2"]
+        assert capsys.readouterr().out == ""

@@ -652,11 +652,12 @@ class _SequenceEstimator:
         check_hyper_parameters(self, type(self).__name__)
 
     def _fit(self, X, Y, lengths, loss: str, n_outputs: int, head: str, metrics, learned: dict, checkpoint=None, resume=False, validation=None,
-             on_resume=None, class_weight=None, sample_weight=None, feature_names=None):
+             on_resume=None, class_weight=None, sample_weight=None, feature_names=None, stream=None):
         """Build and train a model; on success set ``model_``, ``history_``, ... and ``learned``
         (so a failed fit leaves a previously fitted estimator as it was). ``metrics``: the
         Trainer's (names, or name -> function); ``class_weight``: the Trainer's (C,) or None;
-        ``feature_names``: X's (:func:`_feature_names`), ``feature_names_in_``, or None."""
+        ``feature_names``: X's (:func:`_feature_names`), ``feature_names_in_``, or None;
+        ``stream``: the Trainer's (the progress, when ``verbose``; None: sys.stdout as it stands)."""
         name = type(self).__name__
         model_seed, trainer_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(run_seed(self.seed)).spawn(2))
         model = self._build_model(X.shape[2], n_outputs, head, model_seed)
@@ -678,7 +679,7 @@ class _SequenceEstimator:
             optimizer_options={"weight_decay": self.weight_decay} if self.weight_decay else None,
             batch_size=self.batch_size, clip=self.clip, bptt=self.bptt, metrics=metrics,
             patience=self.patience, seed=trainer_seed, verbose=self.verbose, class_weight=class_weight,
-            settings=settings,
+            settings=settings, stream=stream,
         )
         try:
             history = trainer.fit(
@@ -976,7 +977,8 @@ class LSTMClassifier(_SequenceEstimator):
         self.weight_decay, self.clip, self.patience, self.validation_split = weight_decay, clip, patience, validation_split
         self.bptt, self.seed, self.dtype, self.verbose, self.class_weight = bptt, seed, dtype, verbose, class_weight
 
-    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, sample_weight=None) -> "LSTMClassifier":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, sample_weight=None,
+            stream=None) -> "LSTMClassifier":
         """Train on X (n, T, F) and labels y (n,) or (n, T). Returns self.
 
         ``validation_data``: (X, y), (X, y, lengths) or (X, y, lengths, sample_weight) (lengths may
@@ -989,7 +991,9 @@ class LSTMClassifier(_SequenceEstimator):
         :meth:`Trainer.fit <lstmkit.training.Trainer.fit>`). ``sample_weight``: None, or a weight
         >= 0 per sequence (n,) (or per step (n, T) with labels per step), scikit-learn's and Keras':
         each target's loss weighed by it, times its class weight (as the Trainer's fit takes it;
-        the rows ``validation_split`` holds out keep theirs for val_loss)."""
+        the rows ``validation_split`` holds out keep theirs for val_loss). ``stream``: where the
+        progress goes when ``verbose`` (a text stream, the Trainer's ``stream``; None:
+        ``sys.stdout`` as it stands during the fit)."""
         where = "LSTMClassifier.fit"
         self._check_params()
         dtype = check_dtype(self.dtype, where)
@@ -1006,7 +1010,7 @@ class LSTMClassifier(_SequenceEstimator):
         head = "all" if per_step else "last"
         return self._fit(X, codes, lengths, "cross_entropy", len(classes), head, ("accuracy",), learned, checkpoint, resume, validation,
                          on_resume, class_weight=None if self.class_weight is None else weights, sample_weight=sample_weight,
-                         feature_names=names)
+                         feature_names=names, stream=stream)
 
     @staticmethod
     def _encode(y, X, lengths, classes, per_step, where):
@@ -1195,15 +1199,17 @@ class LSTMRegressor(_SequenceEstimator):
             fail(where, "y", f"shape ({n},), ({n}, k), ({n}, {T}) or ({n}, {T}, k)", f"shape {y.shape} with per_step={per_step}")
         return bool(per_step), y.ndim == (3 if per_step else 2)
 
-    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, sample_weight=None) -> "LSTMRegressor":
+    def fit(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, sample_weight=None,
+            stream=None) -> "LSTMRegressor":
         """Train on X (n, T, F) and real targets y (see the class docstring). Returns self.
-        ``validation_data``, ``checkpoint``, ``resume``, ``on_resume``, ``sample_weight``: as in
-        :meth:`LSTMClassifier.fit` (validation targets are scaled with the training targets' mean
-        and std; those are not weighed)."""
-        return self._fit_targets(X, y, lengths, validation_data, checkpoint, resume, on_resume, sample_weight=sample_weight)
+        ``validation_data``, ``checkpoint``, ``resume``, ``on_resume``, ``sample_weight``, ``stream``:
+        as in :meth:`LSTMClassifier.fit` (validation targets are scaled with the training targets'
+        mean and std; those are not weighed)."""
+        return self._fit_targets(X, y, lengths, validation_data, checkpoint, resume, on_resume, sample_weight=sample_weight,
+                                 stream=stream)
 
     def _fit_targets(self, X, y, lengths=None, validation_data=None, checkpoint=None, resume=False, on_resume=None, mae_as=None,
-                     sample_weight=None):
+                     sample_weight=None, stream=None):
         """:meth:`fit`, its MAE logged as ``mae_as`` = (name, scale (n_outputs,)): the name the
         progress lines and ``history_`` give it, and each output's error's factor; None: ("mae",
         y_scale_), the MAE in y's units. The forecaster, which scales y itself (standardize=False
@@ -1223,7 +1229,7 @@ class LSTMRegressor(_SequenceEstimator):
         metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units
         sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)  # (all 0: the Trainer's refusal)
         return self._fit(X, Z, lengths, "mse", stats["n_outputs_"], head, metrics, stats, checkpoint, resume, validation, on_resume,
-                         sample_weight=sample_weight, feature_names=names)
+                         sample_weight=sample_weight, feature_names=names, stream=stream)
 
     def _scale(self, y, X, lengths, stats, dtype, where):
         """Targets -> (standardised (n[, T], k) array, stats). ``stats=None`` fits the mean and

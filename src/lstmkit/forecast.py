@@ -612,12 +612,14 @@ class LSTMForecaster:
         return X, Y
 
     # -- fit / predict ---------------------------------------------------------------------
-    def fit(self, y, names=None) -> "LSTMForecaster":
+    def fit(self, y, names=None, stream=None) -> "LSTMForecaster":
         """Fit on the whole series ``y`` (N,) or (N, S). Scaling is fitted on ``y`` alone (with
         validation_split, on the part that training sees: see the class docstring). Returns self.
 
         ``names``: the S series' names, recorded as ``series_names_`` (default: a pandas
-        DataFrame's column names, or a Series' name, when they are strings; else none recorded)."""
+        DataFrame's column names, or a Series' name, when they are strings; else none recorded).
+        ``stream``: where the training's progress goes when ``verbose`` (a text stream, the
+        Trainer's ``stream``; None: ``sys.stdout`` as it stands during the fit)."""
         self._check_params()
         params = json_params(self.get_params())  # this fit's: fitted_params_, what save writes
         y2, was_1d = as_series(y, f"{KIND}.fit")
@@ -647,7 +649,7 @@ class LSTMForecaster:
             validation, X, Y = (X[held], Y[held]), X[: held[0] - gap], Y[: held[0] - gap]
         mae_as = (self._mae_name(), np.tile(scale, self.horizon))  # Y's outputs are (H, S) flattened: series s at h * S + s
         # a failed fit leaves a fitted forecaster as it was
-        regressor = self._new_regressor()._fit_targets(X, Y, validation_data=validation, mae_as=mae_as)
+        regressor = self._new_regressor()._fit_targets(X, Y, validation_data=validation, mae_as=mae_as, stream=stream)
         self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
         self._fitted_pipeline(params)
         self.validation_indices_ = held
@@ -878,7 +880,7 @@ class LSTMForecaster:
         return fc
 
     # -- backtest --------------------------------------------------------------------------
-    def backtest(self, y, test_size: int, names=None) -> BacktestResult:
+    def backtest(self, y, test_size: int, names=None, stream=None) -> BacktestResult:
         """Fit on ``y[:-test_size]``; forecast from every origin in the last ``test_size`` values.
 
         For origin o (first unseen index) the LSTM's and the baselines' forecasts of leads 1..H use
@@ -892,7 +894,7 @@ class LSTMForecaster:
         ``names`` (S strings, default series0, series1, ...) name them in the table and the
         warnings. Afterwards the forecaster is the one fitted on ``y[:-test_size]``, and its
         history is the whole ``y``: ``predict(k)`` goes on from the end of ``y`` (``fit(y)`` first
-        to use it all).
+        to use it all). ``stream``: where the fit's progress goes, as in :meth:`fit`.
         """
         where = f"{KIND}.backtest"
         y2, was_1d = as_series(y, where)
@@ -912,7 +914,7 @@ class LSTMForecaster:
             fail(where, "test_size", f"at most N - {min_train} = {N - min_train} (enough training data)", test_size)
         self._check_params()
         self._to_model_space(y2, self.log, 0, where, was_1d=was_1d)  # the test part too: > 0 with log, within LARGEST
-        self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size], names=given)
+        self.fit(y2[: N - test_size, 0] if was_1d else y2[: N - test_size], names=given, stream=stream)
         H = self.horizon_
         origins = np.arange(N - test_size, N)
         histories = [y2[:o] for o in origins]

@@ -5,7 +5,6 @@ progress goes to stderr: stdout holds the table and the forecast."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import sys
 import warnings
@@ -527,18 +526,17 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         result = None
         # the training's progress (the epoch lines, or the live bar when stderr is a terminal) on stderr, each fit's
-        # labelled: the Trainer writes it to sys.stdout as it stands when fit runs, and stdout is the table's and forecast's
+        # labelled: stdout is the table's and forecast's
         if args.backtest:
             label = f"backtest fit on the first {count(len(y) - args.backtest, 'value')} (the last {args.backtest} held out):"
-            with warnings.catch_warnings(), contextlib.redirect_stdout(Labelled(sys.stderr, label)):
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ForecastWarning)  # the notes are printed with the table
-                result = fc.backtest(y, args.backtest, names=names)
+                result = fc.backtest(y, args.backtest, names=names, stream=Labelled(sys.stderr, label))
             print(f"backtest on the last {count(args.backtest, 'value')} (fit on the first {len(y) - args.backtest}):")
             print(printable(result.table()))  # series names (headings, notes) from the file: escaped
             print()
         label = f"final fit on the whole series ({count(len(y), 'value')}):" if args.backtest else None
-        with contextlib.redirect_stdout(Labelled(sys.stderr, label)):
-            fc.fit(y, names=names)  # the final model uses the whole series; a CSV's names are recorded
+        fc.fit(y, names=names, stream=Labelled(sys.stderr, label))  # the final model uses the whole series; a CSV's names are recorded
         if args.model_out:
             fc.save(args.model_out)
             print(f"model saved to {args.model_out}")
