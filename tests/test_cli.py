@@ -54,6 +54,20 @@ def test_threads_option_applies_for_the_command_and_is_set_back(monkeypatch, cap
     assert exit_.value.code == 2 and "argument --threads: expected an integer >= 1, got '0'" in capsys.readouterr().err and seen == [2]
 
 
+def test_the_examples_toml_files_are_plain_copies_of_the_packaged_ones():
+    # examples/NAME.toml were git symlinks (mode 120000) to lstmkit/worked/NAME.toml: a Windows checkout without
+    # core.symlinks gets one-line text files holding the target's path, and every test reading them fails there.
+    # Now plain copies, held to the packaged files byte for byte (the package's is the source: edit it, then copy)
+    from lstmkit import worked
+
+    examples = Path(__file__).parents[1] / "examples"
+    assert sorted(p.stem for p in examples.glob("*.toml")) == list(worked.names())
+    for name in worked.names():
+        copy = examples / f"{name}.toml"
+        assert not copy.is_symlink(), f"{copy} is a link: make it a copy (cp src/lstmkit/worked/{name}.toml examples/)"
+        assert copy.read_bytes() == worked.read_bytes(name), f"{copy} differs from lstmkit/worked/{name}.toml: copy it over"
+
+
 @pytest.mark.parametrize("unbuffered", ["", "1"])
 def test_a_reader_gone_away_ends_quietly_with_141(unbuffered):
     # `lstmkit explain ... | head`: stdout is a pipe whose reader has closed (here before the first
