@@ -933,3 +933,25 @@ def test_check_names_seed001s_candidate_weight_as_explain_does():
     shape, bias, z = check(ex).findings
     assert (shape.label, bias.label) == ("W_C", "b_C")  # was W_c, b_c
     assert z.detail == "a new error: z_c̃_1 = W_C·[h_0, x_1] + b_C = 2.00 + 0.25 = 2.25"
+
+
+def test_check_names_seed001s_candidate_gradient_as_explain_does():
+    # (helper-186 C) a gradient claim of seed 001's candidate, keys dW_c and db_c, was labelled "dW_c entry (1, 1)"
+    # (explain --grad's table "W_c") where the deck and explain write W_C, b_C. By hand, loss Σ h_1 = h_1, one unit,
+    # x_1 = 2, h_0 = 1, c_0 = 0, every W_k = [0.5, 1], no bias: every z = 0.5 * 1 + 1 * 2 = 2.5
+    from lstmkit.explain import explain
+
+    s = 1 / (1 + np.exp(-2.5))  # i = f = o
+    g = np.tanh(2.5)
+    c = s * g
+    dz_g = 1.0 * s * (1 - np.tanh(c) ** 2) * s * (1 - g**2)  # dh * o * tanh'(c) * i * tanh'(z_g)
+    dW = [round(dz_g * 1.0, 3), round(dz_g * 2.0, 3)]  # dz_g [h_0, x_1]: 0.011, 0.022
+    W = {k: [[0.5, 1.0]] for k in ("W_i", "W_f", "W_c", "W_o")}
+    ex = from_dict({"notation": "concat", "weights": W, "inputs": {"x": [[2.0]], "h0": [1.0], "c0": [0.0]},
+                    "claims": [{"name": "dW_c", "value": [[f"{v:.3f}" for v in dW]]},
+                               {"name": "db_c", "value": [f"{dW[0]:.3f}"]}]})[0]
+    rep = check(ex, loss="sum_h")
+    assert [(f.label, f.verdict) for f in rep.findings] == [
+        ("dW_C entry (1, 1)", OK), ("dW_C entry (1, 2)", OK), ("db_C entry (1)", OK)]  # was dW_c, db_c
+    table = explain(ex, "text", grad=True, loss="sum_h", width=100).split("Parameter gradients")[1]
+    assert re.search(r"\n W_C +0\.011, 0\.022 *\n b_C +0\.011 *\n", table), table

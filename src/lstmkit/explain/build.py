@@ -1044,7 +1044,7 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
     rows = []
     for name, g in bw.param_grads.items():
         g = np.atleast_1d(g)
-        rows.append([name, "; ".join(", ".join(fnum(a, F.d) for a in np.atleast_1d(row)) for row in (g if g.ndim == 2 else [g]))])
+        rows.append([ex.written_name(name), "; ".join(", ".join(fnum(a, F.d) for a in np.atleast_1d(row)) for row in (g if g.ndim == 2 else [g]))])
     how = ("the engine's LSTMCell.backward" if bw.decimals is None else
            f"by hand: each entry a sum of the steps' rounded dz_t times x_t or h_(t-1), rounded once to {count(bw.decimals, 'decimal')}")
     out.append(Table(["parameter", "dL/dparameter (rows separated by ;)"], rows, f"Parameter gradients, summed over the steps ({how})"))

@@ -205,9 +205,11 @@ def symbol(name: str, t: int | None, ex: WorkedExample | None = None) -> str:
     ``z_c̃_2``, ``W_if x_1``, ``W_hf h_1`` (at step 2), ``W_f·[h_0, x_1]``, ``f_1 * c_0``, ``dz_i_3``,
     ``1 - tanh²(c_3)``; without a step ``L`` (the loss) and a gradient's own name (``dW_ii``). With
     ``ex``, a product names the weight as the example does: seed 002's ``Wi1 x_1``, ``Ws1 h_0``, seed
-    001's candidate ``W_C·[h_0, x_1]`` (:meth:`~lstmkit.explain.worked.WorkedExample.weight_label`)."""
+    001's candidate ``W_C·[h_0, x_1]`` (:meth:`~lstmkit.explain.worked.WorkedExample.weight_label`),
+    and a weight or gradient without a step is printed as written there: ``dW_C`` for the key ``dW_c``
+    (:meth:`~lstmkit.explain.worked.WorkedExample.written_name`)."""
     if t is None:
-        return "L" if name == "loss" else name
+        return "L" if name == "loss" else name if ex is None else ex.written_name(name)
     p, n = t - 1, lambda k: "c̃" if k == "g" else k  # noqa: E731
     if ex is not None and ex.notation == "unit" and name.startswith(("Wx_", "Wh_")):
         k = name[3:]
@@ -462,7 +464,7 @@ def check(ex: WorkedExample, loss: str | None = None) -> CheckReport:
                                            t is not None and name not in exact.record(t, name).values)
         if (c.name in BACKWARD_QUANTITIES or c.is_total) and (exact_bw is None or absent):
             detail = (f"the backward pass cannot be computed: {why_not}" if exact_bw is None else
-                      f"{name[1:] if t is None else symbol(name, t, ex)} takes no part in the loss {loss!r}")
+                      f"{symbol(name[1:] if t is None else name, t, ex)} takes no part in the loss {loss!r}")
             rep.findings.append(Finding(UNCHECKED, _label(name, t, None, ex=ex), c.where, step=t, name=name, decimals=c.decimals,
                                         detail=detail))
             continue
@@ -1047,7 +1049,7 @@ def _check_params(ex: WorkedExample) -> list[Finding]:
         if not c.is_param:
             continue
         shape = expected_weight_shape(ex.notation, c.name, H, I)
-        label = next((ex.weight_label(g, p, written=True) for g in GATES for p in "Wb" if ex.weight_label(g, p) == c.name), c.name)
+        label = ex.written_name(c.name)
         v = c.value
         if ex.notation == "unit":
             v = v.reshape(shape) if v.size == int(np.prod(shape)) else v

@@ -340,6 +340,14 @@ class WorkedExample:
         n = UNIT_INDEX[k]
         return {"x": f"Wi{n}", "h": f"Ws{n}", "b": f"Bias{n}", "W": f"W{n}"}[part]
 
+    def written_name(self, name: str) -> str:
+        """A weight's key in this example, or its gradient's (``"d"`` and the key), as ``explain`` and
+        ``check`` print it (:meth:`weight_label` with ``written``): ``dW_C`` and ``b_C`` for the
+        file's ``dW_c`` and ``b_c`` in seeds 001/003's notation; every other name as it is."""
+        d = "d" if name.startswith("d") else ""
+        key = name[len(d):]
+        return d + next((self.weight_label(k, p, written=True) for k in GATES for p in "Wb"
+                         if self.notation == "concat" and self.weight_label(k, p) == key), key)
 
 # -- reading ---------------------------------------------------------------------------------
 def require_example(ex, where: str) -> None:
