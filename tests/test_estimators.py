@@ -1694,3 +1694,23 @@ def test_fit_writes_its_progress_to_the_stream_it_is_given(capsys):
         assert [line.split(" - ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
         assert f"loss {est.history_.epochs[1]['loss']:.4f}" in lines[1]
         assert capsys.readouterr().out == ""
+
+
+def test_validation_data_of_dataframes_is_checked_against_the_training_columns():
+    # validation_data's X was read by position only: DataFrames with the training columns swapped (or renamed) were
+    # validated on, their features in the wrong places, where predict and score refuse them
+    pd = pytest.importorskip("pandas")
+    X, y = seq_data(n=10)
+    frames = [pd.DataFrame(s, columns=["price", "volume"]) for s in X]
+    swapped = [f[["volume", "price"]] for f in frames]
+    with pytest.raises(ValueError, match=re.escape(
+            "LSTMRegressor.fit: expected validation_data's X columns ['price', 'volume'] (the training X's, in that order), "
+            "got ['volume', 'price'] (the same series in another order). Select them as the training X's")):  # fmt: skip
+        LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(frames, np.arange(10.0), validation_data=(swapped, np.arange(10.0)))
+    with pytest.raises(ValueError, match=re.escape("LSTMClassifier.fit: expected validation_data's X columns ['price', 'volume']")):
+        LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(frames, y, validation_data=([f.rename(columns={"volume": "size"}) for f in frames], y))
+    with pytest.raises(ValueError, match=re.escape("LSTMClassifier.fit: expected validation_data's X[3] the columns of validation_data's X[0]")):
+        LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(frames, y, validation_data=(frames[:3] + swapped[3:], y))
+    est = LSTMClassifier(hidden_size=3, epochs=1, seed=0)
+    for Xv in (frames, X, [f.to_numpy() for f in frames]):  # the same columns, or arrays (no names to compare): validated on
+        assert "val_loss" in est.fit(frames, y, validation_data=(Xv, y)).history_.epochs[0]

@@ -210,13 +210,13 @@ def _as_sequences(X, lengths, dtype, where: str) -> tuple[np.ndarray, np.ndarray
     return check_finite_steps(arr, lengths, where), lengths
 
 
-def _feature_names(X, where: str) -> np.ndarray | None:
+def _feature_names(X, where: str, arg: str = "X") -> np.ndarray | None:
     """The feature names of X given as a list of pandas DataFrames, one per sequence (T_i rows, a
     column per feature): their columns, as an object array, when all are strings (scikit-learn's
     ``feature_names_in_``); None for arrays, or columns that are not all strings (0, 1, ...).
     A sequence whose columns differ from X[0]'s (other names, or the same in another order, or
     none: an array among DataFrames) is refused naming the first such: its features would be
-    read in X[0]'s order."""
+    read in X[0]'s order (``arg``: X's name in the error)."""
     if not isinstance(X, (list, tuple)) or not X or not hasattr(X[0], "columns"):
         return None
     first = list(X[0].columns)
@@ -224,9 +224,19 @@ def _feature_names(X, where: str) -> np.ndarray | None:
         cols = list(s.columns) if hasattr(s, "columns") else None
         if cols != first:
             got = f"columns {cols!r:.80}" if cols is not None else f"a {type(s).__name__} (no column names)"
-            fail(where, f"X[{i}]", f"the columns of X[0] {first!r:.80} (one set of features for every sequence)", got,
-                 "Give every sequence the same columns in the same order, e.g. [s[list(X[0].columns)] for s in X].")  # fmt: skip
+            fail(where, f"{arg}[{i}]", f"the columns of {arg}[0] {first!r:.80} (one set of features for every sequence)", got,
+                 f"Give every sequence the same columns in the same order, e.g. [s[list({arg}[0].columns)] for s in {arg}].")  # fmt: skip
     return np.array(first, dtype=object) if all(isinstance(c, str) for c in first) else None
+
+
+def _check_columns(names, fitted, where: str, arg: str, which: str, fix: str) -> None:
+    """Feature names ``names`` (:func:`_feature_names`) other than ``fitted`` (``which`` they are),
+    or the same in another order, refused; nothing to compare where either is None (arrays)."""
+    if names is not None and fitted is not None and names.tolist() != fitted.tolist():
+        from .forecast import how_names_differ
+
+        fail(where, arg, f"{fitted.tolist()!r:.80} ({which}, in that order)",
+             f"{names.tolist()!r:.80} ({how_names_differ(names.tolist(), fitted.tolist())})", fix)
 
 
 def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):
@@ -709,9 +719,11 @@ class _SequenceEstimator:
         self.validation_indices_ = held
         return self
 
-    def _validation(self, validation_data, dtype, n_features: int, encode, per_step: bool, where: str):
+    def _validation(self, validation_data, dtype, n_features: int, encode, per_step: bool, where: str, names=None):
         """(Xv, Yv, lengths_v, sample_weight_v) in the model's form (the Trainer's validation_data)
-        from the user's (X, y[, lengths[, sample_weight]]), or None. The weights are checked as
+        from the user's (X, y[, lengths[, sample_weight]]), or None. ``names``: the training X's
+        feature names (:func:`_feature_names`): a list of DataFrames as X with other columns, or
+        the same in another order, is refused, as predict refuses it. The weights are checked as
         fit's (:meth:`_sample_weight`) and weigh val_loss, as the rows validation_split holds out
         keep theirs; Keras' tuple is (x, y, sample_weight), but lstmkit's third place is the lengths."""
         if validation_data is None:
@@ -721,6 +733,8 @@ class _SequenceEstimator:
             fail(where, "validation_data", "a tuple (X, y), (X, y, lengths) or (X, y, lengths, sample_weight) (lengths may be None)", got,
                  exc=TypeError)  # fmt: skip
         Xv, yv, lv, sv = (*validation_data, *([None] * (4 - len(validation_data))))
+        _check_columns(_feature_names(Xv, where, "validation_data's X"), names, where, "validation_data's X columns", "the training X's",
+                       "Select them as the training X's, e.g. [s[list(X[0].columns)] for s in X_val].")
         Xv, lv = _as_sequences(Xv, lv, dtype, where)
         if Xv.shape[2] != n_features:
             fail(where, "validation_data", f"X with {n_features} features (as the training X)", Xv.shape[2])
@@ -755,13 +769,8 @@ class _SequenceEstimator:
         warns where the padding of X would run through the model (:func:`warn_missing_lengths`)."""
         self._check_fitted(method)
         where = f"{type(self).__name__}.{method}"
-        names, fitted = _feature_names(X, where), getattr(self, "feature_names_in_", None)
-        if names is not None and fitted is not None and names.tolist() != fitted.tolist():
-            from .forecast import how_names_differ
-
-            fail(where, "X's columns", f"{fitted.tolist()!r:.80} (feature_names_in_, the features at fit, in that order)",
-                 f"{names.tolist()!r:.80} ({how_names_differ(names.tolist(), fitted.tolist())})",
-                 "Select X's columns as at fit, e.g. [s[list(est.feature_names_in_)] for s in X].")  # fmt: skip
+        _check_columns(_feature_names(X, where), getattr(self, "feature_names_in_", None), where, "X's columns",
+                       "feature_names_in_, the features at fit", "Select X's columns as at fit, e.g. [s[list(est.feature_names_in_)] for s in X].")
         X, lengths = _as_sequences(X, lengths, self.model_.dtype, where)
         if X.shape[2] != self.n_features_in_:
             fail(where, "X", f"{self.n_features_in_} features (as in fit)", f"{X.shape[2]}")
@@ -1004,7 +1013,7 @@ class LSTMClassifier(_SequenceEstimator):
         valid = scored_targets(per_step, lengths, *X.shape[:2])  # the targets that count
         weights = class_weights(self.class_weight, codes, valid, classes, where)  # (C,) in classes' order
         encode = lambda yv, Xv, lv: self._encode(yv, Xv, lv, classes, per_step, where + " validation_data")[0]  # noqa: E731
-        validation = self._validation(validation_data, dtype, X.shape[2], encode, per_step, where)
+        validation = self._validation(validation_data, dtype, X.shape[2], encode, per_step, where, names)
         sample_weight = self._sample_weight(sample_weight, per_step, *X.shape[:2], where)  # (all 0: the Trainer's refusal)
         learned = {"classes_": classes, "per_step_": per_step, "class_weight_": weights}
         head = "all" if per_step else "last"
@@ -1223,7 +1232,7 @@ class LSTMRegressor(_SequenceEstimator):
         Z, stats = self._scale(y, X, lengths, None, dtype, where)
         scale = lambda yv, Xv, lv: self._scale(yv, Xv, lv, stats, dtype, where + " validation_data")[0]  # noqa: E731
         per_step = stats["per_step_"]
-        validation = self._validation(validation_data, dtype, X.shape[2], scale, per_step, where)
+        validation = self._validation(validation_data, dtype, X.shape[2], scale, per_step, where, names)
         head = "all" if per_step else "last"
         name, scale = ("mae", stats["y_scale_"]) if mae_as is None else mae_as
         metrics = {name: functools.partial(mae, scale=np.asarray(scale, dtype=np.float64))}  # each output in its own units
