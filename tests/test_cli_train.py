@@ -532,16 +532,16 @@ def test_forecast_names_the_lines_of_a_csv_as_a_text_editor_shows_them(tmp_path,
     assert "expected a number in column 'sales', got '' on line 9. Fill missing values first" in error_line(capsys)
     (tmp_path / "s.csv").write_text(text.format("2000-06,6", "2000-7,7"))  # not a time, on line 10
     assert main(["forecast", str(tmp_path / "s.csv"), *fast, "--time-column", "month"]) == 1
-    assert "expected --time-column 'month' to hold times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, " \
-           "or numbers; one form throughout, on 2 rows or more), got '2000-7' on line 10. Write every time in one of " \
+    assert "expected --time-column 'month' to hold times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T " \
+           "and a UTC offset (Z, +01:00) or none, or numbers; one form throughout, on 2 rows or more), got '2000-7' on line 10. Write every time in one of " \
            "these forms" in error_line(capsys)  # fmt: skip
     (tmp_path / "one.csv").write_text("month,sales\n2000-01,1\n")  # one row: its form is right, the rows too few
     assert main(["forecast", str(tmp_path / "one.csv"), *fast, "--time-column", "month"]) == 1
     assert error_line(capsys).endswith("on 2 rows or more), got 1 row. Give the file 2 rows or more.")
     (tmp_path / "s.csv").write_text("date,sales\n\n\nJan,1\nFeb,2\nMar,3\nApr,4\n")  # named as times, holding none
     assert main(["forecast", str(tmp_path / "s.csv"), *fast]) == 0
-    assert "column 'date' is not read as times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers; " \
-           "one form throughout), got 'Jan' on line 4" in capsys.readouterr().err  # fmt: skip
+    assert "column 'date' is not read as times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T and a UTC " \
+           "offset (Z, +01:00) or none, or numbers; one form throughout), got 'Jan' on line 4" in capsys.readouterr().err  # fmt: skip
     # each cell a time, the forms mixed (' ' and 'T'): the first cell whose form differs from the first row's is named
     # (the error said "both YYYY-MM and YYYY-MM-DD", the warning named line 2's valid cell as the reason)
     hours = [f"2024-01-01{'T' if h == 4 else ' '}{h:02d}:00,{h}" for h in range(8)]

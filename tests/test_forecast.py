@@ -553,11 +553,11 @@ def test_the_time_column_is_found_named_or_refused(tmp_path, capsys):
     fast[1] = "load"
     assert main(["forecast", str(tmp_path / "h.csv"), *fast, "--time-column", "timestamp"]) == 1
     assert ("expected --time-column 'timestamp' to hold times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or "
-            "a T, or numbers; one form throughout, on 2 rows or more), got '01/01/2024' on line 2.") in capsys.readouterr().err  # fmt: skip
+            "a T and a UTC offset (Z, +01:00) or none, or numbers; one form throughout, on 2 rows or more), got '01/01/2024' on line 2.") in capsys.readouterr().err  # fmt: skip
     assert main(["forecast", str(tmp_path / "h.csv"), *fast]) == 0
     err = capsys.readouterr().err
-    assert "column 'timestamp' is not read as times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or " \
-           "numbers; one form throughout), got '01/01/2024' on line 2" in err  # fmt: skip
+    assert "column 'timestamp' is not read as times (YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T and a " \
+           "UTC offset (Z, +01:00) or none, or numbers; one form throughout), got '01/01/2024' on line 2" in err  # fmt: skip
 
 
 def test_a_time_column_with_a_time_of_day_is_read_as_times(tmp_path, capsys):

@@ -226,7 +226,7 @@ _DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 #: UTC offset or none: ``Z`` or ``+HH:MM`` (``2024-03-01T10:00:00+01:00``, pandas' to_csv of a tz-aware index)
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})([ T])(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?")
 #: the forms of times a CSV's column may hold, one throughout (as the messages list them)
-TIME_FORMS = "YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T, or numbers"
+TIME_FORMS = "YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] with a space or a T and a UTC offset (Z, +01:00) or none, or numbers"
 def _times(cells: list[str]):
     """The cells as times, their kind and their instants, or None: ISO ``YYYY-MM`` (its first day),
     ``YYYY-MM-DD`` and ``YYYY-MM-DD HH:MM[:SS]`` (or with a 'T') as datetime64[s] ('time'), the
