@@ -1527,3 +1527,24 @@ def test_fit_and_backtest_write_the_training_s_progress_to_the_stream_they_are_g
             run(LSTMForecaster(window=4, hidden_size=2, epochs=2, seed=0, verbose=2), out)
         assert [line[:9] for line in out.getvalue().splitlines()] == ["epoch 1/2", "epoch 2/2"]
         assert capsys.readouterr().out == ""
+
+
+def test_a_column_of_times_with_utc_offsets_is_plotted_in_utc(tmp_path, monkeypatch):
+    # the x values were the times as written: at the autumn change of clocks in Paris (02:00+02:00 then
+    # 02:00+01:00 again, an hour later) the plotted line stepped back an hour. In UTC: 22:00Z on the 26th, then
+    # one hour apart, the two ahead in the last row's offset (+01:00): 23:00+01:00 and 00:00+01:00 = 22:00Z, 23:00Z
+    from lstmkit.cli import main
+
+    figures = []
+    monkeypatch.setattr("lstmkit.io.save_figure", lambda fig, path: figures.append(fig))
+    stamps = [f"2024-10-27T{h:02d}:00:00+02:00" for h in (0, 1, 2)] + [f"2024-10-27T{h:02d}:00:00+01:00" for h in range(2, 23)]
+    (tmp_path / "p.csv").write_text("time,load\n" + "".join(f"{s},{k % 5 + 1}\n" for k, s in enumerate(stamps)))
+    assert main(["forecast", str(tmp_path / "p.csv"), "--column", "load", "--epochs", "0", "--window", "3", "--hidden-size", "2",
+                 "--horizon", "2", "--plot", str(tmp_path / "p.png")]) == 0  # fmt: skip
+    (ax,) = figures[0].axes
+    lines = {line.get_label(): np.asarray(line.get_xdata()) for line in ax.get_lines()}
+    x = lines["series"]
+    hour = np.timedelta64(3600, "s")
+    assert x[0] == np.datetime64("2024-10-26T22:00:00") and (np.diff(x) == hour).all()  # 24 rows an hour apart
+    assert list(lines["forecast ahead"]) == [np.datetime64("2024-10-27T22:00:00"), np.datetime64("2024-10-27T23:00:00")]
+    assert ax.get_xlabel() == "time (UTC)"

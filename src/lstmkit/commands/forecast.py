@@ -312,6 +312,7 @@ class TimeColumn:
     t: np.ndarray  # (N,) datetime64[s] (dates, a month as its first day) as written (less a UTC offset), or the numbers
     unit: str  # how a step is counted: 'month', 'business day', 'day' (lstmkit.forecast.calendar_steps), 'second' or ''
     step: float  # the usual (median) step between rows, in units
+    offsets: np.ndarray | None = None  # (N,) timedelta64[s]: each row's UTC offset as written (Z: 0), or None (none written)
 
     def ahead(self, k: int) -> np.ndarray:
         """(k,) the next k times after the last row, at the usual step (as ``t``; at the column's
@@ -354,13 +355,24 @@ class TimeColumn:
         integral = all(re.fullmatch(r"[+-]?\d+", c) for c in self.cells) and float(self.step).is_integer()
         return [str(int(round(v))) if integral else f"{v:.12g}" for v in t]
 
-    def x(self, t: np.ndarray) -> np.ndarray:
-        """Times ``t`` as a figure's x values (:func:`lstmkit.forecast.plot_forecast`'s ``times``):
-        dates as datetime64[D] (a month as its first day), times of day as datetime64[s], else the
-        numbers."""
+    def x(self, t: np.ndarray, ahead: bool = False) -> np.ndarray:
+        """Times ``t`` (the rows' ``t``, (N,); ``ahead``: those of :meth:`ahead`, in the last row's
+        offset) as a figure's x values (:func:`lstmkit.forecast.plot_forecast`'s ``times``): dates
+        as datetime64[D] (a month as its first day), times of day as datetime64[s], in UTC where
+        the column writes UTC offsets (t less its offsets: as written, the hour repeated at an
+        autumn change of clocks would step back), else the numbers."""
         if not self.unit:
             return np.asarray(t, dtype=np.float64)
-        return np.asarray(t).astype("datetime64[D]") if len(self.cells[0]) <= 10 else np.asarray(t)
+        if len(self.cells[0]) <= 10:
+            return np.asarray(t).astype("datetime64[D]")
+        if self.offsets is None:
+            return np.asarray(t)
+        return np.asarray(t) - (self.offsets[-1] if ahead else self.offsets)
+
+    @property
+    def label(self) -> str:
+        """The axis label: the column's name, and "(UTC)" where :meth:`x` turns its times to UTC."""
+        return self.name + (" (UTC)" if self.offsets is not None else "")
 
 
 def check_time_column(path, header: list[str], rows: list[list[str]], series_columns,
@@ -440,7 +452,8 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
                       f"from the usual {every}, the first from {cells[i]!r} to {cells[i + 1]!r} (line "
                       f"{row_line(rows, i + 1)}). The forecaster reads the rows as evenly spaced: fill the gaps (or "
                       f"resample) for a forecast in time.", stacklevel=2)  # fmt: skip
-    return TimeColumn(header[j], tuple(cells), t, unit, usual)
+    stamp = _DATETIME.fullmatch(cells[0]) if kind else None  # one form throughout: all with an offset or none
+    return TimeColumn(header[j], tuple(cells), t, unit, usual, t - instants if stamp and stamp[8] else None)
 
 
 def forecast_table(f: np.ndarray, names: list[str], time: TimeColumn | None) -> str:
@@ -569,7 +582,7 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.out, lambda fh: fh.write(text.encode()))
         print(f"forecast written to {args.out}")
     if args.plot:
-        at = {} if time is None else {"times": time.x(time.t), "times_ahead": time.x(time.ahead(len(f))), "time_label": time.name}
+        at = {} if time is None else {"times": time.x(time.t), "times_ahead": time.x(time.ahead(len(f)), ahead=True), "time_label": time.label}
         plot_forecast(args.plot, y, result, f, title=str(args.data or args.model), names=names, **at)
         print(f"plot written to {args.plot}")
     return 0
