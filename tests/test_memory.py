@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lstmkit.datasets import recall_task
-from lstmkit.memory import MemoryResult, gradient_reach, make_model, run_memory_experiment
+from lstmkit.memory import MemoryResult, data_stream, gradient_reach, make_model, run_memory_experiment
 
 
 def test_recall_task_layout():
@@ -355,8 +355,8 @@ def test_the_experiment_runs_blas_on_one_thread_and_sets_it_back(two_blas_thread
 @pytest.mark.parametrize(
     "seed, exc, message",
     [
-        (None, TypeError, r"expected seed an integer >= 0, got None\. Each lag and each network derives its own seed from it "
-                          r"\(seed \+ lag for the training data, seed \+ 1000 \+ lag for the test data, seed for the weights\), "
+        (None, TypeError, r"expected seed an integer >= 0, got None\. Each lag and each network derives its own streams from it "
+                          r"\(the training and the test data at each lag, the weights, the gradient's sequences\), "
                           r"so it needs a number: seed=0, say\.$"),
         (-1, ValueError, r"expected seed >= 0, got -1\.$"),
         (1.5, TypeError, r"expected seed an integer, got float 1\.5\.$"),
@@ -484,10 +484,40 @@ def test_the_gradients_sequences_are_no_training_or_test_datas():
     # they were recall_task(..., seed=seed + 7): at lag 7 the answers of seed s's first training batch (its stream is
     # default_rng(seed + lag)), and at any lag those of the run of seed s + 7 - lag; now a stream of their own
     lag, seed = 7, 0
-    X_train, y_train = recall_task(32, lag, 4, seed=np.random.default_rng(seed + lag))  # train()'s first batch
+    X_train, y_train = recall_task(32, lag, 4, seed=data_stream(seed, lag, "train"))  # train()'s first batch
     r = run_memory_experiment(lags=(lag,), steps=1, batch_size=32, n_test=40, hidden_size=3, seed=seed, seeds=1)
     X_g, y_g = recall_task(40, lag, 4, seed=np.random.default_rng(np.random.SeedSequence([seed, 7])))
     assert not np.array_equal(y_g[:32], y_train)
     for c in ("rnn", "lstm"):  # measured on those sequences: the init gradient of the seed's untrained model
         g = gradient_reach(make_model(c, 4, 3, seed=seed, forget_bias=r.settings["forget_bias"]), X_g, y_g)
         np.testing.assert_allclose(r.grad_init[c], g, rtol=1e-12)
+
+
+def test_no_two_seeds_lags_or_roles_share_a_data_stream(monkeypatch):
+    # the training data came from default_rng(seed + lag) and the test data from default_rng(seed + 1000 + lag):
+    # seed 0 at lag 5 and seed 3 at lag 2 (any equal sums) shared them. Each stream is told by its first draws,
+    # taken from a copy of the generator recall_task is handed; the role by the number of sequences asked for
+    import copy
+
+    import lstmkit.memory as memory
+    from lstmkit.models import _spawn
+
+    role_of = {3: "train", 300: "test", 200: "gradient"}  # batch_size, n_test, min(n_test, 200)
+    owners: dict[tuple, set] = {}
+
+    def recording(n, lag, n_symbols, seed=None, _real=memory.recall_task):
+        rng = copy.deepcopy(seed) if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        role = role_of[n]
+        key = (current, role) if role == "gradient" else (current, lag, role)  # the gradient's: the same at every lag
+        owners.setdefault(tuple(rng.integers(2**63, size=4)), set()).add(key)
+        return _real(n, lag, n_symbols, seed=seed)
+
+    monkeypatch.setattr(memory, "recall_task", recording)
+    for current in range(6):
+        run_memory_experiment(lags=range(7), steps=1, batch_size=3, n_test=300, hidden_size=2, seed=current, seeds=1)
+        for i, rng in enumerate(_spawn(current, 2)):  # the weights' streams (the recurrent layer's, the read-out's)
+            owners.setdefault(tuple(rng.integers(2**63, size=4)), set()).add((current, "weights", i))
+    keys = set().union(*owners.values())
+    assert len(keys) == 6 * (7 * 2 + 1 + 2)  # every (seed, lag, role) seen: train and test at 7 lags, gradient, weights
+    shared = [sorted(map(str, k)) for k in owners.values() if len(k) > 1]
+    assert not shared

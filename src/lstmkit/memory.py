@@ -11,7 +11,7 @@ keeps information over long lags. Two measurements on :func:`lstmkit.datasets.re
    (with 16 hidden units and 4 symbols, 452 for the RNN, 1604 for the LSTM:
    ``MemoryResult.n_parameters``) and the initialisation (the LSTM's forget gate is initialised
    open, bias 5 by default; the RNN keeps PyTorch's uniform initialisation). The RNN's results
-   depend on its learning rate and size (:func:`run_memory_experiment` gives the measurements).
+   depend on its learning rate (:func:`run_memory_experiment` gives the measurements).
 
 2. **Gradient reaching back.** With the loss L_t at the last step t (softmax cross-entropy of the
    read-out), the engine's hand-written BPTT gives ∂L_t/∂x_{t-k} for every k in one backward:
@@ -315,6 +315,21 @@ def _span(values, sep: str, fmt: str = ".2g") -> str:
     return lo if lo == hi else f"{lo}{sep}{hi}"
 
 
+#: the data's roles: each (seed, lag, role) draws from SeedSequence(seed, spawn_key=(ROLES[role], lag)) (:func:`data_stream`)
+ROLES = {"train": 1, "test": 2}
+
+
+def data_stream(seed: int, lag: int, role: str) -> np.random.Generator:
+    """The generator of one seed's training (``role="train"``) or test (``"test"``) data at one lag:
+    ``default_rng(SeedSequence(seed, spawn_key=(ROLES[role], lag)))``, a stream of its own for each
+    (seed, lag, role). (They were the integers seed + lag and seed + 1000 + lag: runs whose seed and
+    lag had the same sum shared their data, seed 0 at lag 5 and seed 3 at lag 2, say.) The seed's
+    entropy is padded to SeedSequence's pool and the spawn key hashed after it, so no seed's stream
+    is another's; the weights' (``SeedSequence(seed).spawn(2)``, spawn keys (0,) and (1,)) and the
+    gradient's sequences' (``SeedSequence([seed, 7])``) are other streams again."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(ROLES[role], lag)))
+
+
 def make_model(cell: str, n_symbols: int, hidden_size: int, seed, forget_bias: float | None = None):
     """A recurrent layer + linear read-out at the last step: x (B, T, S+2) -> logits (B, S).
 
@@ -331,7 +346,7 @@ def train(model, lag: int, n_symbols: int, steps: int, batch_size: int, lr: floa
     from .losses import softmax_cross_entropy
     from .optim import Adam, clip_grad_norm
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # an int, or a Generator (data_stream's), drawn from as it is
     opt = Adam(model, lr=lr)
     model.train()
     for _ in range(steps):
@@ -385,15 +400,14 @@ def run_memory_experiment(
     """Train both cells at every lag on each of ``seeds`` seeds; measure accuracy and gradient reach.
 
     The seeds are ``seed``, ``seed + 1``, ..., ``seed + seeds - 1``; each seed's run is the run
-    with ``seed=`` that seed and ``seeds=1`` (weights from the seed, training data from seed + lag,
-    test data from seed + 1000 + lag). ``accuracy`` is the mean over the seeds, each seed's is in
+    with ``seed=`` that seed and ``seeds=1`` (weights from the seed, training and test data from
+    streams of their own for each seed and lag, :func:`data_stream`). ``accuracy`` is the mean over the seeds, each seed's is in
     ``accuracy_seeds``; the trained gradient at the symbol over the distractors' is in
     ``ratio_seeds``, the gradient at the symbol at init in ``symbol_init_seeds`` (the table gives
     each over the seeds: the ratio's range, the gradient's median and range); the gradients in
     detail (the curves over k, the distractors') are the first seed's. Each seed's gradients are
     measured on sequences of their own, drawn from ``SeedSequence([seed, 7])`` (the same symbols
-    at every lag), a stream that no training or test data (drawn from the integers seed + lag and
-    seed + 1000 + lag) can be.
+    at every lag), a stream that no training or test data can be.
 
     What is compared: an LSTM whose forget gate is initialised open (``forget_bias``, b = 5 by
     default) and a tanh RNN of the same hidden size with PyTorch's uniform initialisation and
@@ -406,23 +420,25 @@ def run_memory_experiment(
     Measured with the numba backend, test accuracy on seeds 0, 1, 2 at lags 2, 5, 10, 20, 30, the
     other settings the defaults unless named:
 
-    - LSTM, b = 5: 1.000 at every lag on each seed. At lag 30 on seeds 0..13: 1.000 on 12, 0.996
-      and 0.764 (seed 5) on the others; b = 3: 1.000 on 8, 0.744-0.788 on 5, 0.274 on one; b = 1:
-      0.218-0.276 on all 14 (chance 0.25).
-    - LSTM, b = 1: 1.000 up to lag 10; 0.528, 0.530, 0.204 at lag 20; chance at lag 30.
-    - LSTM, b = 0: 0.516, 0.496, 0.416 at lag 10; chance from lag 20 (at lr 0.02: chance from
-      lag 10). ``forget_bias=None``, PyTorch's uniform initialisation: 0.516, 0.988, 0.762 at lag
+    - LSTM, b = 5: 1.000 at every lag on each seed, and at lag 30 on each of seeds 0..13; b = 3,
+      at lag 30 on seeds 0..13: 1.000 on 9, 0.964, 0.986, 0.774, 0.732 and 0.520 (seed 8) on the
+      others; b = 1: 0.212-0.400 on all 14 (chance 0.25).
+    - LSTM, b = 1: 1.000 up to lag 10; 0.534, 0.470, 1.000 at lag 20; chance at lag 30.
+    - LSTM, b = 0: 0.464, 0.906, 0.276 at lag 10; chance from lag 20 (at lr 0.02: chance from
+      lag 10). ``forget_bias=None``, PyTorch's uniform initialisation: 0.502, 0.998, 0.516 at lag
       10, chance from lag 20.
-    - RNN: 1.000 up to lag 10; 0.994, 0.276, 0.204 at lag 20; 0.250, 0.234, 0.244 at lag 30
-      (0.228-0.284 on seeds 0..13).
-    - The RNN depends on its learning rate and size. At lr 0.01: 1.000, 0.252, 0.232 at lag 30;
-      at lr 0.02: 1.000, 0.764, 1.000 at lag 20 and 0.958, 1.000, 0.274 at lag 30 (the LSTM,
-      b = 5, at lr 0.02: 0.704 on seed 0 at lag 20, 1.000 otherwise). With 34 hidden units (1568
-      parameters, about the LSTM's 1604) at lr 0.005: 1.000, 1.000, 0.388 at lag 30.
+    - RNN: 1.000 at lags 2 and 10, and 1.000, 0.522, 1.000 at lag 5; chance from lag 20: 0.254,
+      0.236, 0.252 at lag 20; 0.272, 0.292, 0.244 at lag 30 (0.218-0.292 on seeds 0..13).
+    - The RNN depends on its learning rate. At lr 0.01: 0.280, 0.268, 0.214 at lag 30; at lr 0.02:
+      1.000 at lag 5, 0.958, 1.000, 1.000 at lag 10, 1.000, 0.846, 0.852 at lag 20 and 0.824, 0.234,
+      0.262 at lag 30 (the LSTM, b = 5, at lr 0.02: 0.774 and 0.994 on seeds 0 and 1 at lag 30,
+      1.000 otherwise). With 34 hidden units (1568 parameters, about the LSTM's 1604) at lr 0.005
+      it does no better: 0.276, 0.284, 0.254 at lag 30.
 
-    So with these defaults the LSTM recalls at every lag and the RNN fails from lag 20 on most
-    seeds; that rests on the LSTM's open forget gate (at b = 0 or 1 it fails first) and on the
-    RNN's learning rate and size as much as on its lack of a gate.
+    So with these defaults the LSTM recalls at every lag and the RNN fails from lag 20 on each
+    seed; that rests on the LSTM's open forget gate (at b = 0 or 1 it fails first) and on the
+    RNN's learning rate (at lr 0.02 it recalls at lag 20 on each seed) as much as on its lack of
+    a gate.
 
     NumPy's BLAS runs on one thread while the experiment runs, and on as many as before after it,
     also when it raises (:func:`lstmkit.threads.blas_threads`): its matrix products (H = 16,
@@ -443,8 +459,8 @@ def run_memory_experiment(
     clip = check_real(clip, where, "clip", low=0, low_open=True)  # (not check_clip: None, no clipping, is not taken here)
     if seed is None:  # (check_seed takes None, unseeded: not here)
         fail(where, "seed", "an integer >= 0", "None",
-             "Each lag and each network derives its own seed from it (seed + lag for the training data, seed + 1000 "
-             "+ lag for the test data, seed for the weights), so it needs a number: seed=0, say.", exc=TypeError)  # fmt: skip
+             "Each lag and each network derives its own streams from it (the training and the test data at each lag, "
+             "the weights, the gradient's sequences), so it needs a number: seed=0, say.", exc=TypeError)  # fmt: skip
     seed = check_int(seed, where, "seed", minimum=0)
     seeds = check_int(seeds, where, "seeds", minimum=1)
     with blas_threads(1):  # (the docstring's last paragraph)
@@ -478,14 +494,14 @@ def _one_seed(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test,
     dis_trained = {c: np.full(len(lags), np.nan) for c in CELLS}
     grad_init, grad_trained = {}, {}  # the whole curve g(k), at the longest lag
     for j, lag in enumerate(lags):
-        X_test, y_test = recall_task(n_test, int(lag), n_symbols, seed=seed + 1000 + int(lag))
+        X_test, y_test = recall_task(n_test, int(lag), n_symbols, seed=data_stream(seed, int(lag), "test"))
         # the gradient's sequences: a stream of their own (seed + 7, an integer, was seed + lag's training data at lag 7,
-        # and the training data of seed + 7 - lag's run at any lag)
+        # and the training data of seed + 7 - lag's run at any lag), the same at every lag
         X_g, y_g = recall_task(min(n_test, 200), int(lag), n_symbols, seed=np.random.default_rng(np.random.SeedSequence([seed, 7])))
         for c in CELLS:
             t0 = time.perf_counter()
             model = make_model(c, n_symbols, hidden_size, seed=seed, forget_bias=forget_bias)
-            train(model, int(lag), n_symbols, steps, batch_size, lr, clip, seed=seed + int(lag))
+            train(model, int(lag), n_symbols, steps, batch_size, lr, clip, seed=data_stream(seed, int(lag), "train"))
             acc[c][j] = accuracy(model, X_test, y_test)
             secs[c][j] = time.perf_counter() - t0
             grad_init[c] = gradient_reach(make_model(c, n_symbols, hidden_size, seed, forget_bias), X_g, y_g)  # (lag+2,)
