@@ -955,3 +955,32 @@ def test_check_names_seed001s_candidate_gradient_as_explain_does():
         ("dW_C entry (1, 1)", OK), ("dW_C entry (1, 2)", OK), ("db_C entry (1)", OK)]  # was dW_c, db_c
     table = explain(ex, "text", grad=True, loss="sum_h", width=100).split("Parameter gradients")[1]
     assert re.search(r"\n W_C +0\.011, 0\.022 *\n b_C +0\.011 *\n", table), table
+
+
+def test_seed001s_candidate_is_read_by_its_printed_name():
+    # (helper-198 A) check prints seed 001's candidate gradient as dW_C, db_C (explain --grad: W_C, b_C), and the
+    # README says claims are "named as --grad shows them", but a file writing dW_C, or [weights] W_C, was refused:
+    # both are read as the keys dW_c, W_c now. The numbers by hand, as in the test above: one unit, loss h_1,
+    # x_1 = 2, h_0 = 1, c_0 = 0, every W_k = [0.5, 1]: every z = 2.5, dW_C = dz_C [h_0, x_1] = [0.011, 0.022]
+    s = 1 / (1 + np.exp(-2.5))
+    g = np.tanh(2.5)
+    dz_g = s * (1 - np.tanh(s * g) ** 2) * s * (1 - g**2)
+    dW = [f"{dz_g * 1.0:.3f}", f"{dz_g * 2.0:.3f}"]
+    assert dW == ["0.011", "0.022"]
+    W = {k: [[0.5, 1.0]] for k in ("W_i", "W_f", "W_C", "W_o")}  # the candidate as the deck prints it
+    doc = {"notation": "concat", "weights": {**W, "b_C": [0.0]}, "inputs": {"x": [[2.0]], "h0": [1.0], "c0": [0.0]},
+           "claims": [{"name": "dW_C", "value": [dW]}, {"name": "db_C", "value": [dW[0]]}, {"name": "W_C", "value": [[0.5, 1.0]]}]}
+    ex = from_dict(doc)[0]
+    assert sorted(ex.weights) == ["W_c", "W_f", "W_i", "W_o", "b_c"]  # the keys, as W_c, b_c give them
+    assert [c.name for c in ex.claims] == ["dW_c", "db_c", "W_c"]
+    rep = check(ex, loss="sum_h")
+    assert sorted((f.label, f.verdict) for f in rep.findings) == [
+        ("W_C", OK), ("dW_C entry (1, 1)", OK), ("dW_C entry (1, 2)", OK), ("db_C entry (1)", OK)]
+    # a name that is neither the key nor the printed one, or both for one weight, is refused by the template
+    with pytest.raises(KeyError, match=r"expected claim #1 \(dW_X\) name a weight name of the 'concat' notation.*got 'dW_X'"):
+        from_dict({**doc, "claims": [{"name": "dW_X", "value": [dW]}]})
+    with pytest.raises(KeyError, match=r"expected weights\.W_c one entry per weight, got both W_C and W_c, one weight \(the key W_c\)\. Keep"):
+        from_dict({**doc, "weights": {**W, "W_c": [[0.5, 1.0]]}})
+    # the printed name is seed 001's only: seed 000's notation writes its candidate W_ic, W_hc
+    with pytest.raises(KeyError, match=r"expected weights\.W_C a weight name of the 'per_gate' notation, got 'W_C'"):
+        from_dict({"notation": "per_gate", "weights": {"W_C": [[0.5, 1.0]]}, "inputs": {"x": [[2.0]]}})

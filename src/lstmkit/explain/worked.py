@@ -15,6 +15,7 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
     [weights]                        # per_gate: W_ii W_if W_ic W_io (H, I), W_hi W_hf W_hc W_ho (H, H),
     W_ii = [[4, 4], [2, 2]]          #   biases b_ii ... b_ho (H,), missing biases are 0
     ...                              # concat: W_i W_f W_c W_o (H, H+I) on [h_{t-1}, x_t], b_i ... b_o (H,)
+                                     #         (the candidate's W_c, b_c may be written W_C, b_C, as printed)
                                      # unit:   Wi1..Wi4, Ws1..Ws4, Bias1..Bias4 (one unit; 1 = forget,
                                      #         2 = candidate, 3 = input, 4 = output gate, as seed 002)
     [inputs]
@@ -50,6 +51,7 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
     name  = "i"                      # a quantity (see QUANTITIES and BACKWARD_QUANTITIES) or a weight name;
                                      #   without a step: "loss" (L, summed over the steps) or "d" and a
                                      #   weight name ("dW_ii", "db_y"), a gradient as --grad shows it
+                                     #   (seed 001's candidate: dW_C or its key dW_c)
     value = [1.0, 0.9]               # all units, or one unit with ``unit = 2``; strings keep "0.50"
     where = "slide 'Forwards at time step 1: i_1', eq. (14)"
 
@@ -349,6 +351,17 @@ class WorkedExample:
         return d + next((self.weight_label(k, p, written=True) for k in GATES for p in "Wb"
                          if self.notation == "concat" and self.weight_label(k, p) == key), key)
 
+def weight_key(notation: str, name: str) -> str:
+    """The key of a weight (or of its gradient: ``"d"`` and the name) written as ``explain`` and
+    ``check`` print it (the reverse of :meth:`WorkedExample.written_name`): in seeds 001/003's
+    notation the candidate's ``W_C``, ``b_C`` (``dW_C``, ``db_C``) are the keys ``W_c``, ``b_c``
+    (``dW_c``, ``db_c``); every other name as it is (a file may name them either way)."""
+    d = "d" if name.startswith("d") else ""
+    if notation == "concat" and name[len(d):] in ("W_C", "b_C"):
+        return name[:-1] + "c"
+    return name
+
+
 # -- reading ---------------------------------------------------------------------------------
 def require_example(ex, where: str) -> None:
     """TypeError unless ``ex`` is one WorkedExample (``load`` returns a list of them)."""
@@ -646,7 +659,13 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
              "A worked example is worked by hand, and every step's numbers are kept and shown: keep the steps the "
              "example works through (explain a model on a long sequence with lstmkit explain --model FILE --input SEQ).")  # fmt: skip
     w_raw = d.get("weights", {})
-    weights = {k: _array(v, where, f"weights.{k}") for k, v in w_raw.items()}
+    weights, written = {}, {}  # by key (W_C in seed 001's notation is the key W_c); written: as the file wrote it
+    for k, v in w_raw.items():
+        key = weight_key(notation, k)
+        if key in weights:
+            fail(where, f"weights.{k}", "one entry per weight", f"both {written[key]} and {k}, one weight (the key {key})",
+                 "Keep one of them.", exc=KeyError)
+        weights[key], written[key] = _array(v, where, f"weights.{k}"), k
     # hidden size: stated, else from the weights, else from h0
     H = d.get("hidden_size")
     if H is not None:
@@ -671,10 +690,10 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
     for k, v in weights.items():
         shape = expected_weight_shape(notation, k, H, I)
         if shape is None:
-            fail(where, f"weights.{k}", f"a weight name of the {notation!r} notation", repr(k),
+            fail(where, f"weights.{written[k]}", f"a weight name of the {notation!r} notation", repr(written[k]),
                  "See the notation list at the top of lstmkit.explain.worked.", exc=KeyError)
         if v.shape != shape and not (notation == "unit" and v.size == int(np.prod(shape))):
-            fail(where, f"weights.{k}", f"shape {shape}", f"shape {v.shape}")
+            fail(where, f"weights.{written[k]}", f"shape {shape}", f"shape {v.shape}")
     h0, c0 = (_array(inp[k], where, f"inputs.{k}", (0, 1)).reshape(-1) if k in inp else None for k in ("h0", "c0"))
     for arg, v in (("inputs.h0", h0), ("inputs.c0", c0)):
         if v is not None and v.shape != (H,):
@@ -804,7 +823,7 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
     step = c.get("step")
     name = str(c["name"])
     if step is None:  # a parameter as printed in some place, or a total: the loss L, a gradient dW
-        name = "loss" if name in ("loss", "L") else name
+        name = "loss" if name in ("loss", "L") else weight_key(notation, name)  # dW_C as printed: the key dW_c
         weight = name[1:] if name.startswith("d") else name
         if name != "loss" and weight not in ("W_y", "b_y") and expected_weight_shape(notation, weight, H, I) is None:
             fail(where, f"{arg} name", f"a weight name of the {notation!r} notation, 'loss', or 'd' and a weight name "
