@@ -1,7 +1,8 @@
 """The worked examples shipped with lstmkit, as package data: the seed decks' own (``seed000``,
 ``seed001``, ``seed002``) and the LSTM variants' (``variants``), the files ``NAME.toml`` of this
 folder, read through :mod:`importlib.resources` (an installed wheel has them; a checkout's
-``examples/NAME.toml`` are links to them). Their format is :mod:`lstmkit.explain.worked`'s.
+``examples/NAME.toml`` are byte-identical copies of them, kept so by
+``tests/test_cli.py``). Their format is :mod:`lstmkit.explain.worked`'s.
 
 A worked example is named ``builtin:NAME`` wherever a worked-example file is taken:
 ``lstmkit.explain.load("builtin:seed000")``, ``lstmkit explain builtin:seed000``, ``lstmkit check
