@@ -1548,3 +1548,18 @@ def test_a_column_of_times_with_utc_offsets_is_plotted_in_utc(tmp_path, monkeypa
     assert x[0] == np.datetime64("2024-10-26T22:00:00") and (np.diff(x) == hour).all()  # 24 rows an hour apart
     assert list(lines["forecast ahead"]) == [np.datetime64("2024-10-27T22:00:00"), np.datetime64("2024-10-27T23:00:00")]
     assert ax.get_xlabel() == "time (UTC)"
+
+
+def test_baselines_mase_with_a_scale_of_0_divides_by_machine_epsilon_as_backtest_does():
+    # baselines.mase returned inf for a scale of 0 (0/0 said inf too) while backtest divided by machine epsilon:
+    # one rule, sktime's, MAE / max(scale, eps)
+    from lstmkit import baselines as bl
+
+    eps = 2.220446049250313e-16  # 2^-52, float64's machine epsilon: sktime's EPS
+    y = np.array([5.0, 5.0, 5.0])
+    assert bl.mase(y, y, 0.0) == 0.0  # an exact forecast: 0 / eps
+    assert bl.mase(y, np.array([5.0, 6.0, 8.0]), 0.0) == (4 / 3) / eps  # MAE (0 + 1 + 3) / 3
+    assert bl.mase(y, np.array([5.0, 6.0, 8.0]), 1e-300) == (4 / 3) / eps  # below eps: eps too
+    assert bl.mase(y, np.array([5.0, 6.0, 8.0]), 2.0) == 2 / 3  # an ordinary scale: as before
+    assert np.isnan(bl.mase(y, y, float("nan")))
+    assert bl.EPS == eps

@@ -16,7 +16,8 @@ Errors over pairs (y_j, ŷ_j), j = 1..n:
     RMSE = sqrt((1/n) Σ (y_j - ŷ_j)²)
     MASE = MAE / ((1/(N-m)) Σ_{t=m}^{N-1} |y_t - y_{t-m}|)     scale: in-sample seasonal-naive MAE
                                                                  on the training part (m = 1 when
-                                                                 there is no season; Hyndman & Koehler 2006)
+                                                                 there is no season; Hyndman & Koehler 2006);
+                                                                 a scale of 0 is replaced by EPS (sktime's)
     sMAPE = (100/n) Σ 2 |y_j - ŷ_j| / (|y_j| + |ŷ_j|)            in percent, 0..200 (Makridakis 1993,
                                                                  the M3 competition's); NaN when any
                                                                  y_j is 0 (a term is then 200 for any
@@ -126,9 +127,17 @@ def mase_scale(train: np.ndarray, period: int = 1) -> float | np.ndarray:
     return float(scale) if scale.ndim == 0 else scale
 
 
+#: what MASE divides by when its scale is 0 (sktime's EPS): machine epsilon of float64, 2^-52
+EPS = float(np.finfo(np.float64).eps)
+
+
 def mase(y: np.ndarray, y_hat: np.ndarray, scale: float) -> float:
-    """MAE / scale (scale from :func:`mase_scale`); < 1 beats the in-sample seasonal naive forecast."""
-    return mae(y, y_hat) / scale if scale > 0 else float("inf")
+    """MAE / max(scale, EPS) (scale from :func:`mase_scale`); < 1 beats the in-sample seasonal naive
+    forecast. A scale of 0 (a constant series, or one repeating every m steps: the in-sample
+    naive forecast is exact) would make MASE inf for any forecast and 0/0 for an exact one: as
+    sktime's ``mean_absolute_scaled_error`` it divides by machine epsilon, :data:`EPS`, instead
+    (0 for an exact forecast, huge for any other; compare the MAE there). A NaN scale gives NaN."""
+    return float(mae(y, y_hat) / np.maximum(scale, EPS))
 
 
 def smape(y: np.ndarray, y_hat: np.ndarray) -> float:

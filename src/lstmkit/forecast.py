@@ -40,8 +40,9 @@ from .saving import register
 
 KIND = "LSTMForecaster"
 
-#: what MASE divides by when the training part's naive error is 0 (sktime's EPS): machine epsilon of float64
-EPS = float(np.finfo(np.float64).eps)
+#: what MASE divides by when the training part's naive error is 0 (sktime's EPS): machine epsilon of float64,
+#: :func:`lstmkit.baselines.mase`'s rule
+EPS = bl.EPS
 
 
 class ForecastWarning(UserWarning):
@@ -1037,12 +1038,12 @@ def _score_series(origins: np.ndarray, actual: np.ndarray, forecasts: dict, y: n
     A scale of 0 (a constant training part, or one that repeats every m = seasonal_period steps:
     the in-sample seasonal-naive forecast is exact) would make MASE inf for every method, 0/0 for
     an exact one. As sktime's ``mean_absolute_scaled_error`` (``mae / max(mae_naive, eps)``), MASE
-    then divides by machine epsilon, :data:`EPS`: 0 for an exact forecast, huge for any other, and
+    then divides by machine epsilon, :data:`EPS` (:func:`lstmkit.baselines.mase`'s rule): 0 for an exact forecast, huge for any other, and
     a note (warned by :meth:`LSTMForecaster.backtest`) says why and to compare the MAE instead.
     (statsforecast's utilsforecast ``mase`` reports 0 there, which reads as a perfect forecast.)"""
     ok = ~np.isnan(actual)
     metrics = {
-        k: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], max(scale, EPS)),
+        k: {"MAE": bl.mae(actual[ok], f[ok]), "RMSE": bl.rmse(actual[ok], f[ok]), "MASE": bl.mase(actual[ok], f[ok], scale),
             "sMAPE": bl.smape(actual[ok], f[ok])}
         for k, f in forecasts.items()
     }
