@@ -471,7 +471,7 @@ def test_dh_prev_and_dx_in_the_other_notations(notation):
                "readout": {"targets": [0, 1]}}
         h_part = [[[row[0], row[1]] for row in W[f"W_{L}"]] for L in "ifco"]
         x_part = [[[row[2]] for row in W[f"W_{L}"]] for L in "ifco"]
-        names = {"h": [f"W_{{{L},h}}" for L in "ifco"], "x": [f"W_{{{L},x}}" for L in "ifco"]}
+        names = {"h": [f"W_{{{L},h}}" for L in "ifCo"], "x": [f"W_{{{L},x}}" for L in "ifCo"]}  # the candidate's W_C, as the deck
     else:
         doc = {"notation": "unit", "weights": {"Wi1": 1.0, "Ws1": 2.0, "Wi2": 1.0, "Ws2": -1.0, "Wi3": 0.5, "Ws3": 1.5,
                                                "Wi4": -1.0, "Ws4": 0.5}, "inputs": {"x": [1.0, -1.0]}}

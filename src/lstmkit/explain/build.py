@@ -1061,7 +1061,7 @@ def _through_weights(ex: WorkedExample, v, t: int, part: str, F: _Fmt) -> tuple[
     for k in GATES:
         G = ex.gates[k]
         if ex.notation == "concat":
-            w = Sym("W", f"{SLIDE_LETTER(k)},{part}", sup="⊤")  # W_k's columns on h_{t-1} or x_t
+            w = Sym("W", f"{_wsym(ex, k, 'W').sub},{part}", sup="⊤")  # W_k's columns on h_{t-1} or x_t (W_{C,h}: W_C's)
         else:
             s = _wsym(ex, k, part)
             w = Sym(s.name, s.sub, s.tilde, "⊤")
