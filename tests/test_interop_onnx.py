@@ -1500,3 +1500,15 @@ def test_external_data_outside_the_models_folder_is_not_read(tmp_path):
                 lstms_from_onnx(str(path))
         else:
             assert (lstms_from_onnx(str(path))[0].lstm.weight_ih_l0 == 7.0).all()
+
+
+def test_a_path_in_readouts_place_is_refused_naming_the_order(tmp_path):
+    # save_lstm(path, module) and model.save(path) take the path first; to_onnx takes it third
+    path = tmp_path / "m.onnx"
+    with pytest.raises(TypeError, match=r"to_onnx: expected readout .*got str 'm.onnx'.*path='m.onnx'"):
+        to_onnx(lstmkit.LSTM(2, 3), "m.onnx")
+    with pytest.raises(TypeError, match=r"expected readout .*got PosixPath.*third argument"):
+        to_onnx(lstmkit.LSTM(2, 3), path)
+    assert not path.exists()
+    with pytest.raises(TypeError, match=r"expected readout .*got list"):
+        to_onnx(lstmkit.LSTM(2, 3), [1, 2])

@@ -137,6 +137,12 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         from onnx import TensorProto, helper, numpy_helper
 
     where = "to_onnx"
+    if isinstance(readout, (str, bytes, os.PathLike)):  # the path given second, as save_lstm(path, module) would lead one to
+        fail(where, "readout", 'None or {"weight": (O, D*P), "bias": (O,)}', f"{type(readout).__name__} {readout!r}",
+             f"The path is the third argument: to_onnx(module, readout, path) or to_onnx(module, path={os.fspath(readout)!r}).",
+             exc=TypeError)
+    if readout is not None and not isinstance(readout, Mapping):
+        fail(where, "readout", 'None or {"weight": (O, D*P), "bias": (O,)}', type(readout).__name__, exc=TypeError)
     head_mode, tokens, is_seq = "all", False, False
     estimator = module if hasattr(module, "model_") else None
     seq = getattr(module, "model_", module)  # a fitted estimator holds its SequenceModel in model_
