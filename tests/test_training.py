@@ -69,6 +69,50 @@ def test_history_records_every_epoch():
     assert h["epoch"] == [1, 2, 3]
 
 
+def _within(seconds, fn, *args):
+    """fn(*args) in a daemon thread, joined for ``seconds``: the old History hung (no __iter__ or
+    __contains__, and a __getitem__ that never raised: Python's old protocol indexed h[0], h[1], ...
+    for ever), so a hang fails the test instead of stalling the run. Returns fn's result, or raises
+    what it raised."""
+    import threading
+
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 (handed to the test)
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"{getattr(fn, '__name__', fn)} did not return within {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def test_history_reads_as_a_dict_of_lists_keras_history_history():
+    """``in``, iteration, a key never logged, an int index: as Keras' ``history.history`` (a dict)
+    answers them, with len the number of epochs and ``epochs[i]`` an epoch's logs."""
+    h = History([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4, "val_loss": 0.7}])
+    assert _within(5, lambda: "loss" in h) is True
+    assert _within(5, lambda: "val_loss" in h) is True  # logged by one epoch of two
+    assert _within(5, lambda: "vall_loss" in h) is False
+    assert _within(5, list, h) == ["epoch", "loss", "val_loss"]  # the keys, in the order first logged
+    assert _within(5, sorted, h) == ["epoch", "loss", "val_loss"]
+    assert len(h) == 2 and h["val_loss"] == [0.7] and h["loss"] == [0.5, 0.4]
+    with pytest.raises(KeyError, match=re.escape("History: expected key a logged name, one of ['epoch', 'loss', 'val_loss'], got 'vall_loss'.")):
+        _within(5, h.__getitem__, "vall_loss")
+    with pytest.raises(TypeError, match=re.escape("History: expected key a logged name, one of ['epoch', 'loss', 'val_loss'], got int 0. An epoch's logs are history.epochs[0].")):
+        _within(5, h.__getitem__, 0)
+    assert h.get("accuracy", []) == [] and h.get("loss") == [0.5, 0.4] and h.get("x") is None
+    assert h.history == {"epoch": [1, 2], "loss": [0.5, 0.4], "val_loss": [0.7]} == dict(h)
+    h.history["loss"].append(9.0)  # a new dict of new lists: the epochs are untouched
+    assert h["loss"] == [0.5, 0.4] and "x" not in History() and list(History()) == []
+
+
 def _history(epochs):
     """A History written by hand: loss, accuracy and their val_ twins, lr and time per epoch."""
     return History(

@@ -54,7 +54,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -174,24 +174,56 @@ def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
 class History:
     """Every epoch's logs (``epoch``, ``loss``, metrics, ``val_*``, ``lr``, ``time`` in seconds).
 
-    ``history.epochs`` is the list of dicts; ``history["val_loss"]`` the list of one key's values
-    (Keras' ``History.history[key]``); ``history.plot(path)`` draws the learning curves.
+    ``history.epochs`` is the list of dicts, one per epoch, and ``len(history)`` their number;
+    ``history.epochs[0]`` the first epoch's logs. Read by key, it is Keras' ``History.history``,
+    a dict of lists: ``history["val_loss"]`` the list of one key's values (of the epochs that
+    logged it: validation may start late), ``"val_loss" in history`` whether any epoch logged it,
+    ``for key in history`` and :meth:`keys` the logged keys in the order first logged,
+    ``history.get(key, default)`` and ``history.history`` (a new dict of lists) as a dict's.
+    A key never logged raises KeyError naming those logged; an int index raises TypeError (an
+    epoch's logs are ``history.epochs[i]``). ``history.plot(path)`` draws the learning curves.
     """
 
     def __init__(self, epochs: Iterable[Mapping[str, Any]] = ()) -> None:
         self.epochs: list[dict[str, Any]] = [dict(e) for e in epochs]
 
     def append(self, logs: Mapping[str, Any]) -> None:
+        """Add one epoch's logs (a mapping of name -> value, copied) after the last epoch."""
         self.epochs.append(dict(logs))
 
     def __getitem__(self, key: str) -> list:
+        """The values of ``key``, one per epoch that logged it (``val_*``: those validated)."""
+        if not isinstance(key, str):
+            fix = f"An epoch's logs are history.epochs[{key}]." if isinstance(key, (int, np.integer)) else ""
+            fail("History", "key", f"a logged name, one of {self.keys()}", f"{type(key).__name__} {key!r:.80}", fix,
+                 exc=TypeError)  # fmt: skip
+        if key not in self:
+            fail("History", "key", f"a logged name, one of {self.keys()}", repr(key),
+                 "Test a key with `key in history`, or use history.get(key, []).", exc=KeyError)
         return [e[key] for e in self.epochs if key in e]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        """The logged keys (as a dict's, Keras' ``History.history``'s); the epochs: ``history.epochs``."""
+        return iter(self.keys())
 
     def __len__(self) -> int:
         return len(self.epochs)
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """``history[key]`` if some epoch logged ``key``, else ``default`` (as ``dict.get``)."""
+        return self[key] if key in self else default
+
     def keys(self) -> list[str]:
+        """The names logged, each once, in the order first logged (``epoch``, ``loss``, ...)."""
         return list(dict.fromkeys(k for e in self.epochs for k in e))
+
+    @property
+    def history(self) -> dict[str, list]:
+        """Keras' ``History.history``: a new dict of each logged key's list (:meth:`__getitem__`)."""
+        return {k: self[k] for k in self.keys()}
 
     def __repr__(self) -> str:
         return f"History({len(self)} epochs, keys={self.keys()})"
