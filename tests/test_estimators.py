@@ -1714,3 +1714,32 @@ def test_validation_data_of_dataframes_is_checked_against_the_training_columns()
     est = LSTMClassifier(hidden_size=3, epochs=1, seed=0)
     for Xv in (frames, X, [f.to_numpy() for f in frames]):  # the same columns, or arrays (no names to compare): validated on
         assert "val_loss" in est.fit(frames, y, validation_data=(Xv, y)).history_.epochs[0]
+
+
+def test_parameters_are_keyword_only_positional_ones_warn_naming_what_they_bound():
+    # API audit #11: LSTMClassifier(16) set hidden_size but LSTMForecaster(16) set window, silently. Parameters are
+    # keyword-only now (scikit-learn's rule); positional ones still work for a while, with a FutureWarning naming them
+    import inspect
+
+    from lstmkit import LSTMForecaster, TextGenerator
+
+    for cls, first in ((LSTMClassifier, "hidden_size"), (LSTMRegressor, "hidden_size"), (LSTMForecaster, "window"), (TextGenerator, "hidden_size")):
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        assert params[0].name == first and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), cls
+        with pytest.warns(FutureWarning, match=re.escape(f"{cls.__name__}: pass {first}=16, num_layers=2 by keyword")) if cls is not LSTMForecaster \
+                else pytest.warns(FutureWarning, match=re.escape("LSTMForecaster: pass window=16, horizon=2 by keyword")):
+            est = cls(16, 2, seed=3)
+        assert est.get_params() == cls(**{first: 16, params[1].name: 2, "seed": 3}).get_params()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cls(**{first: 16})  # by keyword: no warning
+        with pytest.raises(TypeError, match=re.escape(f"{cls.__name__}: expected {first} one value, got one by position and one by keyword")):
+            cls(16, **{first: 8})
+        with pytest.raises(TypeError, match=re.escape(f"{cls.__name__}: expected positional arguments at most {len(params)}")):
+            cls(*range(len(params) + 1))
+    base = pytest.importorskip("sklearn.base")
+    clf = LSTMClassifier(hidden_size=5, epochs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # clone builds by keyword from get_params, which reads the signature
+        copy = base.clone(clf)
+    assert copy.get_params() == clf.get_params() and copy.get_params()["hidden_size"] == 5 and "self" not in copy.get_params()

@@ -583,6 +583,37 @@ def label_named(text: str, classes) -> Any:
     return next((c for c in labels if isinstance(c, (int, float)) and c == value), None)
 
 
+def keyword_only(init: Callable) -> Callable:
+    """Decorate an estimator's ``__init__(self, *, ...)``: its parameters are keyword-only (as
+    scikit-learn's), but for now positional arguments are still taken, bound to the parameters in
+    signature order, with a FutureWarning naming them ("pass hidden_size=16 by keyword");
+    scikit-learn's ``_deprecate_positional_args``. ``functools.wraps`` keeps the signature
+    (``inspect.signature`` follows ``__wrapped__``), which ``get_params``, ``clone`` and
+    ``GridSearchCV`` read. More positional arguments than parameters, or one also passed by
+    keyword, raise TypeError."""
+    names = [p.name for p in inspect.signature(init).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if args:
+            kind = type(self).__name__
+            if len(args) > len(names):
+                fail(kind, "positional arguments", f"at most {len(names)} (its parameters, in order)", len(args),
+                     "Pass the parameters by keyword, e.g. hidden_size=16.", exc=TypeError)
+            bound = dict(zip(names, args))
+            twice = [k for k in bound if k in kwargs]
+            if twice:
+                fail(kind, twice[0], "one value", "one by position and one by keyword", f"Pass only {twice[0]}={kwargs[twice[0]]!r}.",
+                     exc=TypeError)  # fmt: skip
+            given = ", ".join(f"{k}={v!r}" for k, v in bound.items())
+            warnings.warn(f"{kind}: pass {given} by keyword: its parameters are keyword-only (as scikit-learn's), and positional "
+                          "arguments will raise a TypeError in a future version.", FutureWarning, stacklevel=2)  # fmt: skip
+            kwargs.update(bound)
+        init(self, **kwargs)
+
+    return __init__
+
+
 class _SequenceEstimator:
     """Shared machinery: parameters, model building, training, saving. Subclasses define
     ``__init__`` (its signature is the list of hyper-parameters), ``fit`` (targets -> the loss's
@@ -974,8 +1005,9 @@ class LSTMClassifier(_SequenceEstimator):
 
     _estimator_type = "classifier"
 
+    @keyword_only
     def __init__(
-        self, hidden_size=32, num_layers=1, cell="lstm", bidirectional=False, dropout=0.0, readout="linear",
+        self, *, hidden_size=32, num_layers=1, cell="lstm", bidirectional=False, dropout=0.0, readout="linear",
         forget_bias=1.0, lstm_options=None, epochs=50, batch_size=32, optimizer="adam", learning_rate=0.01,
         weight_decay=0.0, clip=5.0, patience=None, validation_split=0.0, bptt=None, seed=None, dtype="float32", verbose=0,
         class_weight=None,
@@ -1183,8 +1215,9 @@ class LSTMRegressor(_SequenceEstimator):
 
     _estimator_type = "regressor"
 
+    @keyword_only
     def __init__(
-        self, hidden_size=32, num_layers=1, cell="lstm", bidirectional=False, dropout=0.0, readout="linear",
+        self, *, hidden_size=32, num_layers=1, cell="lstm", bidirectional=False, dropout=0.0, readout="linear",
         forget_bias=1.0, lstm_options=None, epochs=50, batch_size=32, optimizer="adam", learning_rate=0.01,
         weight_decay=0.0, clip=5.0, patience=None, validation_split=0.0, bptt=None, standardize=True, per_step=None,
         seed=None, dtype="float32", verbose=0,

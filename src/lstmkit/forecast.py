@@ -35,7 +35,7 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number, optional_import
-from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, mean_and_scale, r2
+from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, keyword_only, mean_and_scale, r2
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -485,8 +485,10 @@ class LSTMForecaster:
     names (a NumPy array: its columns are read as the recorded series, in order).
     """
 
+    @keyword_only
     def __init__(
         self,
+        *,
         window: int = 12,
         horizon: int = 1,
         seasonal_period: int | None = None,

@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 
 from ._checks import check_int, check_real, check_rng, fail, is_int, run_seed
-from .estimators import NotFittedError, check_hyper_parameters, json_params
+from .estimators import NotFittedError, check_hyper_parameters, json_params, keyword_only
 from .models import check_lstm_options
 from .saving import register
 
@@ -135,8 +135,10 @@ class TextGenerator:
     effect at the next fit).
     """
 
+    @keyword_only
     def __init__(
         self,
+        *,
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.0,
