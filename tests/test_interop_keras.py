@@ -677,3 +677,10 @@ def test_dropouts_between_layers_of_other_rates_are_read_with_a_warning_live_and
     with pytest.raises(ValueError) as raised:
         model_from_keras(full)
     assert str(raised.value) == "model_from_keras: expected layer 'all' rate a number in [0, 1), got 1.0."
+
+
+def test_write_keras_file_with_the_module_first_names_the_order(tmp_path):
+    lstm = lstmkit.LSTM(2, 3)
+    with pytest.raises(TypeError, match=r"write_keras_file: expected path .*got LSTM\. The path comes first: write_keras_file\(path, module"):
+        write_keras_file(lstm, str(tmp_path / "x.keras"))
+    assert not (tmp_path / "x.keras").exists()

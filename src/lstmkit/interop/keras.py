@@ -950,6 +950,9 @@ def write_keras_file(path: str | os.PathLike, module, readout=None) -> None:
 
     from ..io import atomic_write_bytes
 
+    if not isinstance(path, (str, os.PathLike)):  # the module given first, as to_keras(module, readout) would lead one to
+        fail("write_keras_file", "path", "a str or os.PathLike naming the file", type(path).__name__,
+             "The path comes first: write_keras_file(path, module, readout=None).", exc=TypeError)
     path = os.fspath(path)
     name = path.lower()  # as convert reads suffixes; Keras itself writes the temporary file under its own
     suffix = ".weights.h5" if name.endswith(".weights.h5") else ".keras" if name.endswith(".keras") else None
