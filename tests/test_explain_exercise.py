@@ -13,6 +13,8 @@ import pytest
 from test_explain_backward import LETTERS, hand_bptt, rnd
 
 from lstmkit.cli import main
+from lstmkit.commands._options import name_options
+from lstmkit.commands.exercise import OPTIONS, OWNERS
 from lstmkit.explain import check
 from lstmkit.explain.check import FOLLOWS, NEW, OK, OK_HAND
 from lstmkit.explain.exercise import GRAD_ASKABLE, dumps, make
@@ -210,3 +212,17 @@ def test_cli_explain_withholds_an_exercises_answers_as_check_does(tmp_path, caps
     part.write_text(text[:first] + '"?", ' + text[text.index(",", first) + 1:])
     capsys.readouterr()
     assert main(["explain", str(part)]) == 1 and "with 1 blank ('?')" in capsys.readouterr().err
+
+
+def test_sizes_beyond_a_worked_examples_bounds_are_refused_in_makes_words():
+    # (helper-198 C) make(steps=1001) was refused by the file it made, in from_dict's words ("expected inputs.x at most
+    # 1000 time steps"), and decimals=13 as "exercise.decimals"; hidden_size had no bound at all (an exercise gives its
+    # weights, so the file's MAX_HIDDEN = 64 for a stated size did not apply). Each is make's argument now.
+    for kw, most in ((dict(steps=1001), 1000), (dict(hidden_size=65), 64), (dict(decimals=13), 12)):
+        (arg, v), = kw.items()
+        with pytest.raises(ValueError, match=rf"^exercise: expected {arg} at most {most}, got {v}\. ") as info:
+            make(1, **kw)
+        option = {"steps": "--steps", "hidden_size": "--hidden", "decimals": "--decimals"}[arg]  # lstmkit exercise's words
+        assert name_options(str(info.value), "exercise", OWNERS, OPTIONS).startswith(f"exercise: expected {option} at most")
+    exercise, _ = make(1, hidden_size=1, input_size=1, steps=1000, decimals=12)  # the bounds themselves are made
+    assert len(exercise["inputs"]["x"]) == 1000 and exercise["exercise"]["decimals"] == 12

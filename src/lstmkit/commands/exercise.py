@@ -12,8 +12,8 @@ HELP = "generate a worked LSTM exercise to fill in (and its answer key); grade i
 EXAMPLE = "lstmkit exercise --seed 7 --out ex7.toml    # writes ex7.toml and ex7.key.toml"
 #: the library's errors in the options' words (:func:`._options.name_options`)
 OWNERS = ("exercise",)
-OPTIONS = {"hidden_size": "--hidden", "input_size": "--inputs", "loss": "--loss", "grad": "--grad", "decimals": "--decimals",
-           "weight_decimals": "--weight-decimals"}
+OPTIONS = {"hidden_size": "--hidden", "input_size": "--inputs", "steps": "--steps", "loss": "--loss", "grad": "--grad",
+           "decimals": "--decimals", "weight_decimals": "--weight-decimals"}
 
 
 def _names(allowed_name: str):

@@ -20,7 +20,7 @@ import numpy as np
 from .._checks import check_int, check_rng, count, fail
 from .build import fnum
 from .trace import backward, forward
-from .worked import GATES, LOSSES, SEED_LETTER, from_dict
+from .worked import EXACT, GATES, LOSSES, MAX_HIDDEN, MAX_STEPS, SEED_LETTER, from_dict
 
 #: what an exercise can ask for at each step
 ASKABLE = ("Wx", "Wh", "z", "gates", "c", "h", "y")
@@ -83,8 +83,9 @@ def make(
 ) -> tuple[dict, dict]:
     """Return (exercise, key) as TOML-ready dicts (see the module docstring).
 
-    hidden_size H, input_size I, steps T: the sizes. decimals: the precision answers are given
-    with (and the hand rounding of the key). weight_decimals: 0 for integer weights in [-4, 4]
+    hidden_size H, input_size I, steps T: the sizes (H at most worked.MAX_HIDDEN = 64, T at most
+    worked.MAX_STEPS = 1000, a worked example's bounds). decimals: the precision answers are given
+    with (and the hand rounding of the key), 0 to 12 (worked.EXACT, an exercise file's bound). weight_decimals: 0 for integer weights in [-4, 4]
     (seed 000's style), 1 for one-decimal weights in [-2, 2]. ask: subset of ASKABLE.
     grad: what to ask of the backward pass, a subset of GRAD_ASKABLE (empty: nothing).
     loss: the gradients' loss, "xent" (L = Σ_t -log y_t[target_t], y_t = softmax(h_t), seed 000's;
@@ -96,6 +97,11 @@ def make(
     I = check_int(input_size, where, "input_size", minimum=1)
     T = check_int(steps, where, "steps", minimum=1)
     decimals = check_int(decimals, where, "decimals", minimum=0)
+    # a worked example's bounds, said in make's words (else from_dict refused the file made: "inputs.x at most ...")
+    by_hand = "An exercise is worked by hand, and every step's numbers are kept and shown: ask for fewer."
+    for arg, v, most in (("hidden_size", H, MAX_HIDDEN), ("steps", T, MAX_STEPS), ("decimals", decimals, EXACT)):
+        if v > most:
+            fail(where, arg, f"at most {most}", v, "An exercise file's decimals are from 0 to 12." if arg == "decimals" else by_hand)
     weight_decimals = check_int(weight_decimals, where, "weight_decimals", minimum=0)
     bad = sorted(set(ask) - set(ASKABLE))
     if bad or not ask:
