@@ -789,6 +789,41 @@ def test_an_optimizer_built_on_other_modules_is_refused_saying_what_to_build():
     assert Trainer(model, optimizer=SGD(model)).optimizer.module is model
 
 
+def test_lr_or_optimizer_options_next_to_an_optimizer_object_are_refused_not_ignored():
+    # they were ignored: Trainer(m, optimizer=SGD(m, lr=0.1), lr=0.5) trained at 0.1, settings() said 0.1 (helper-196 #2)
+    from lstmkit.optim import SGD
+
+    model = SequenceModel(2, 2, 3, seed=0)
+    with pytest.raises(ValueError, match=re.escape(
+            "Trainer: expected lr None with an Optimizer object (the SGD has its own, lr=0.1), got 0.5. "
+            "Set it on the optimizer, SGD(model, lr=0.5), or name it: optimizer='sgd', lr=0.5.")):  # fmt: skip
+        Trainer(model, optimizer=SGD(model, lr=0.1), lr=0.5)
+    with pytest.raises(ValueError, match=r"^Trainer: expected optimizer_options None with an Optimizer object \(the SGD has its own: SGD\(lr=0\.1, momentum=0\.0.*got \{'momentum': 0\.9\}\. Set them on the optimizer"):
+        Trainer(model, optimizer=SGD(model, lr=0.1), optimizer_options={"momentum": 0.9})
+    with pytest.raises(ValueError, match=r"expected lr None"):
+        Trainer(model, optimizer=SGD(model, lr=0.1), lr=1e-3)  # even the named optimizers' default: given, it does nothing
+    assert Trainer(model, optimizer=SGD(model, lr=0.1), optimizer_options={}).optimizer.lr == 0.1  # nothing to ignore
+    assert Trainer(model).optimizer.lr == 1e-3 == Trainer(model).settings()["lr"]  # a name: torch's and Keras' Adam default
+    assert Trainer(model, optimizer="sgd", lr=0.5).optimizer.lr == 0.5
+
+
+def test_a_checkpoint_of_lr_1e_3_given_resumes_with_lr_left_at_its_default(tmp_path):
+    # lr's default went from 1e-3 to None (1e-3 with a name): the settings record the optimizer's lr, so a checkpoint
+    # written with lr=1e-3 (the old default) and one written with the default resume each other, as one run
+    X, Y = counting_task(16, 5, seed=3)
+    run = lambda **kw: Trainer(SequenceModel(2, 2, 3, seed=0), batch_size=8, seed=0, **kw)  # noqa: E731
+    whole = run(lr=1e-3)
+    whole.fit(X, Y, epochs=2)
+    for first, then in (({"lr": 1e-3}, {}), ({}, {"lr": 1e-3})):
+        path = tmp_path / f"c{len(first)}.npz"
+        run(**first).fit(X, Y, epochs=1, checkpoint=path)
+        resumed = run(**then)
+        resumed.fit(X, Y, epochs=2, checkpoint=path, resume=True)
+        assert resumed.epoch == 2 and resumed.settings()["lr"] == 1e-3
+        for k, v in whole.model.parameters().items():
+            assert np.array_equal(resumed.model.parameters()[k], v), k
+
+
 def test_early_stopping_restores_the_best_weights_and_says_so():
     # validation targets are the training rule inverted: the better the fit, the worse val_loss, so training
     # must stop `patience` epochs after the best one and return to its weights. Keras prints 'Epoch 10: early

@@ -451,8 +451,10 @@ class Trainer:
             with any other setting.
         optimizer: a name ("adam", "adamw", "sgd", "rmsprop"; any case, as
             :func:`~lstmkit.optim.make_optimizer` takes them) or an :class:`~lstmkit.optim.Optimizer`.
-        lr: learning rate (with an optimizer name); default 1e-3, Adam's in torch and Keras.
-            optimizer_options: its other arguments.
+        lr: learning rate, with an optimizer name; None (the default): 1e-3, Adam's in torch and
+            Keras. optimizer_options: its other arguments (e.g. {"weight_decay": 0.01}). An
+            Optimizer object has its own: ``lr`` or ``optimizer_options`` given with one is refused
+            (ValueError), not ignored: set them on it, ``SGD(model, lr=0.1, momentum=0.9)``.
         batch_size: sequences per mini-batch.  shuffle: reshuffle every epoch.
         clip: max global gradient norm (None, the default: no clipping, as torch and Keras).
             The estimators (LSTMClassifier, LSTMRegressor) default to learning_rate=0.01 and
@@ -506,7 +508,7 @@ class Trainer:
         model: Module,
         loss: str | Callable = "cross_entropy",
         optimizer: str | Optimizer = "adam",
-        lr: float = 1e-3,
+        lr: float | None = None,
         optimizer_options: Mapping[str, Any] | None = None,
         batch_size: int = 32,
         shuffle: bool = True,
@@ -552,9 +554,18 @@ class Trainer:
                      else f"one built on another {type(optimizer.module).__name__}")
             fail(where, "optimizer", "an optimizer built on this model", built,
                  "Build it on the model the Trainer trains (SGD(model)), which holds every parameter it updates.")
-        if not isinstance(optimizer, Optimizer):  # a name, matched as make_optimizer matches it (optim.by_name), named as ours
+        if isinstance(optimizer, Optimizer):  # its own lr and options: one given here would do nothing
+            kind = type(optimizer).__name__
+            if lr is not None:
+                fail(where, "lr", f"None with an Optimizer object (the {kind} has its own, lr={optimizer.lr!r})", repr(lr),
+                     f"Set it on the optimizer, {kind}(model, lr={lr!r})"
+                     + (f", or name it: optimizer={kind.lower()!r}, lr={lr!r}." if kind.lower() in OPTIMIZERS else "."))
+            if optimizer_options:
+                fail(where, "optimizer_options", f"None with an Optimizer object (the {kind} has its own: {optimizer!r})",
+                     f"{dict(optimizer_options)!r:.80}", f"Set them on the optimizer: {kind}(model, ..., <option>=<value>).")
+        else:  # a name, matched as make_optimizer matches it (optim.by_name), named as ours
             by_name(OPTIMIZERS, optimizer, where, "optimizer", f"one of {list(OPTIMIZERS)} (any case) or an lstmkit Optimizer")
-            optimizer = make_optimizer(optimizer, model, lr, **dict(optimizer_options or {}))
+            optimizer = make_optimizer(optimizer, model, 1e-3 if lr is None else lr, **dict(optimizer_options or {}))
         self.optimizer = optimizer
         if isinstance(schedule, str):  # the same rule, as make_schedule matches it
             by_name(SCHEDULES, schedule, where, "schedule", f"None, one of {list(SCHEDULES)} (any case) or a schedule object")
