@@ -1060,7 +1060,7 @@ def test_a_files_history_and_scaling_are_checked_at_load_as_fit_checks_them(tmp_
     LSTMForecaster(window=5, horizon=2, log=True, **dict(FAST, epochs=1)).fit(y).save(tmp_path / "l.npz")
     lf = read_model(tmp_path / "l.npz")
     save_model(tmp_path / "l2.npz", lf.kind, lf.config, lf.arrays, dict(lf.extra, history=lf.extra["history"][:-1] + [[1e308]]))
-    assert LSTMForecaster.load(tmp_path / "l2.npz").history_[-1, 0] == 1e308
+    assert LSTMForecaster.load(tmp_path / "l2.npz").series_[-1, 0] == 1e308
 
 
 # -- plot_forecast: the figure of a series, its backtest and its forecast ahead --------------------
@@ -1563,3 +1563,33 @@ def test_baselines_mase_with_a_scale_of_0_divides_by_machine_epsilon_as_backtest
     assert bl.mase(y, np.array([5.0, 6.0, 8.0]), 2.0) == 2 / 3  # an ordinary scale: as before
     assert np.isnan(bl.mase(y, y, float("nan")))
     assert bl.EPS == eps
+
+
+def test_training_history_is_the_training_log_on_all_four_and_the_series_is_series_(tmp_path):
+    # API audit #4: history_ was the training log on the classifier, regressor and generator but the fitted series
+    # (an ndarray) on the forecaster. training_history_ is the log on all four; the forecaster's series is series_,
+    # its history_ a deprecated alias that says what to use
+    from lstmkit import LSTMClassifier, TextGenerator
+    from lstmkit.training import History
+
+    y = 10 + np.sin(np.arange(30) / 3)
+    fc = LSTMForecaster(window=5, horizon=2, **dict(FAST, epochs=2)).fit(y)
+    np.testing.assert_array_equal(fc.series_, y[:, None])
+    assert isinstance(fc.training_history_, History) and len(fc.training_history_["loss"]) == 2
+    with pytest.warns(FutureWarning, match=re.escape("LSTMForecaster.history_ is the fitted series, now named series_")):
+        assert fc.history_ is fc.series_
+    fc.save(tmp_path / "f.npz")  # the file keeps the series under its old key: files written before load as they did
+    back = LSTMForecaster.load(tmp_path / "f.npz")
+    np.testing.assert_array_equal(back.series_, y[:, None])
+    import pickle  # a forecaster pickled before the rename (its series in __dict__ as history_) unpickles with series_
+
+    state = dict(fc.__dict__)
+    state["history_"] = state.pop("series_")
+    old = LSTMForecaster.__new__(LSTMForecaster)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).predict(2), fc.predict(2))
+    X = np.random.default_rng(0).normal(size=(8, 3, 1))
+    clf = LSTMClassifier(hidden_size=2, epochs=1, seed=0).fit(X, X[:, 0, 0] > 0)
+    gen = TextGenerator(hidden_size=4, seq_len=5, batch_size=2, epochs=1).fit("abcabcabcabc")
+    for est in (clf, gen):
+        assert isinstance(est.history_, History) and est.training_history_ is est.history_

@@ -34,7 +34,8 @@ or no feature is refused by ``fit``, ``predict`` and ``score`` alike (as scikit-
 
 scikit-learn conventions: ``__init__`` only stores its arguments; ``fit`` returns self; learned
 attributes end in ``_`` (``model_``, the network, in eval mode after fit and load, so predict
-calls in several threads share it without switching its mode; ``classes_``, ``history_``,
+calls in several threads share it without switching its mode; ``classes_``, ``history_`` (also
+``training_history_``, the forecaster's name for it),
 ``n_epochs_``, ``best_epoch_``, ``n_features_in_``, ``validation_indices_``,
 ``fitted_with_lengths_`` (None: a file saved before it was recorded), ``fitted_params_`` (the
 hyper-parameters fit trained with, as JSON: get_params() at fit, a Generator seed as None, dtype
@@ -670,6 +671,12 @@ class _SequenceEstimator:
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
+
+    @property
+    def training_history_(self):
+        """The training log, ``history_`` itself (:class:`lstmkit.History`): the name
+        :class:`~lstmkit.LSTMForecaster` gives it too (its ``series_`` is the fitted series)."""
+        return self.history_
 
     def _check_fitted(self, method: str) -> None:
         if not hasattr(self, "model_"):

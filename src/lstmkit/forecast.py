@@ -453,8 +453,9 @@ class LSTMForecaster:
     Learned attributes: ``window_``, ``horizon_``, ``log_``, ``difference_`` (the pipeline predict
     runs: the parameters at fit; as in scikit-learn, ``set_params`` takes effect at the next fit),
     ``fitted_params_`` (every parameter at fit, as JSON: what ``save`` writes),
-    ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``history_`` (N, S)
-    the fitted series, ``series_names_`` the S series' names at fit (a tuple of str, from
+    ``n_series_``, ``is_1d_``, ``mean_``/``scale_`` (S,), ``series_`` (N, S)
+    the fitted series (``history_`` before, a name the estimators give their training log: reading
+    it still works, with a FutureWarning), ``series_names_`` the S series' names at fit (a tuple of str, from
     ``fit(y, names=...)``, a pandas DataFrame's columns or a Series' name; None when none were
     given), ``validation_indices_`` the windows validation_split held out (int64, ascending; None
     without a split): window j's inputs are the model-space values j..j+W-1 and its targets
@@ -552,6 +553,16 @@ class LSTMForecaster:
         changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
         return f"LSTMForecaster({changed})"
 
+    @property
+    def history_(self) -> np.ndarray:
+        """Deprecated name of ``series_``, the fitted series (N, S) (FutureWarning): on
+        :class:`~lstmkit.LSTMClassifier`, :class:`~lstmkit.LSTMRegressor` and
+        :class:`~lstmkit.TextGenerator` ``history_`` is the training log, which is the
+        forecaster's ``training_history_``."""
+        warnings.warn(f"{KIND}.history_ is the fitted series, now named series_ (history_ will go in a future version); "
+                      "the training log is training_history_.", FutureWarning, stacklevel=2)  # fmt: skip
+        return self.series_
+
     def _check_params(self) -> None:
         check_int(self.window, KIND, "window", minimum=1)
         check_int(self.horizon, KIND, "horizon", minimum=1)
@@ -565,7 +576,11 @@ class LSTMForecaster:
         """Unpickling: a fitted forecaster pickled before ``fitted_params_`` was recorded gets it,
         and ``window_``, ``horizon_``, ``log_``, ``difference_``, from its parameters as pickled
         (what predict and save read before then; without them they raised AttributeError), as
-        :class:`~lstmkit.estimators.LSTMRegressor` does."""
+        :class:`~lstmkit.estimators.LSTMRegressor` does; one pickled before ``series_`` was named
+        so has its ``history_`` as ``series_``."""
+        state = dict(state)
+        if "history_" in state:
+            state.setdefault("series_", state.pop("history_"))
         self.__dict__.update(state)
         if "regressor_" in state and "fitted_params_" not in state:
             self._fitted_pipeline(json_params(self.get_params()))
@@ -656,7 +671,7 @@ class LSTMForecaster:
         self.mean_, self.scale_, self.regressor_ = mean, scale, regressor
         self._fitted_pipeline(params)
         self.validation_indices_ = held
-        self.n_series_, self.history_, self.is_1d_ = y2.shape[1], y2, was_1d
+        self.n_series_, self.series_, self.is_1d_ = y2.shape[1], y2, was_1d
         self.series_names_ = series_names
         self.training_history_ = regressor.history_
         return self
@@ -713,7 +728,7 @@ class LSTMForecaster:
         """
         self._check_fitted("predict")
         steps = self.horizon_ if steps is None else check_int(steps, f"{KIND}.predict", "steps", minimum=1)
-        return self._forecast(self.history_ if y is None else self._check_history(y, "predict", names), steps)
+        return self._forecast(self.series_ if y is None else self._check_history(y, "predict", names), steps)
 
     def _forecast(self, hist: np.ndarray, steps: int) -> np.ndarray:
         """:meth:`predict` of a checked history (>= W+difference, S)."""
@@ -740,7 +755,7 @@ class LSTMForecaster:
         DataFrame's columns by default; ``history``'s own columns are checked too)."""
         where = f"{KIND}.score"
         self._check_fitted("score")
-        hist = self.history_ if history is None else self._check_history(history, "score", arg="history")
+        hist = self.series_ if history is None else self._check_history(history, "score", arg="history")
         actual = self._check_series(y, "score", names, stacklevel=4)  # (k, S)
         k = len(actual)
         pred = self._forecast(hist, k).reshape(k, -1) if k >= 2 else actual  # (k, S) (k < 2: r2 warns, nothing forecast)
@@ -798,7 +813,7 @@ class LSTMForecaster:
         reg = self.regressor_
         extra = {
             "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "is_1d": self.is_1d_,
-            "history": self.history_.tolist(),
+            "history": self.series_.tolist(),  # the file's name for series_ (as files have always had it)
             "series_names": None if self.series_names_ is None else list(self.series_names_),
             "regressor": {"params": reg.fitted_params_, **reg._file_extra()},
         }  # fmt: skip
@@ -873,7 +888,7 @@ class LSTMForecaster:
             raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise FileFormatError(f"{path}: expected a valid LSTMForecaster model file, got one that fails to load ({exc}).") from None
-        fc.regressor_, fc.history_, fc.n_series_, fc.is_1d_ = reg, history, S, ex["is_1d"]
+        fc.regressor_, fc.series_, fc.n_series_, fc.is_1d_ = reg, history, S, ex["is_1d"]
         fc._fitted_pipeline(json_params(fc.get_params()))  # the file's parameters, those of its fit
         fc.series_names_ = None if series_names is None else tuple(series_names)
         if held is not _UNKNOWN:
@@ -946,7 +961,7 @@ class LSTMForecaster:
             )  # fmt: skip
         for n in result.notes:
             warnings.warn(n, ForecastWarning, stacklevel=2)
-        self.history_ = y2  # predict() goes on from the end of y, not from the end of the training part
+        self.series_ = y2  # predict() goes on from the end of y, not from the end of the training part
         return result
 
 

@@ -130,7 +130,7 @@ class TextGenerator:
                             numpy.random.Generator seeds each fit with its next draw (saved as None)
 
     Learned: ``vocab_`` (str, index 0 is "unknown"), ``model_`` (SequenceModel), ``history_``
-    (:class:`lstmkit.History`, one entry per epoch), ``n_updates_``, ``fitted_params_`` (the
+    (:class:`lstmkit.History`, one entry per epoch; also ``training_history_``, as the forecaster names it), ``n_updates_``, ``fitted_params_`` (the
     parameters at fit, as JSON: what ``save`` writes; as in scikit-learn, ``set_params`` takes
     effect at the next fit).
     """
@@ -198,6 +198,12 @@ class TextGenerator:
         self.__dict__.update(state)
         if "model_" in state and "fitted_params_" not in state:
             self.fitted_params_ = json_params(self.get_params())
+
+    @property
+    def training_history_(self):
+        """The training log, ``history_`` itself (:class:`lstmkit.History`): the name
+        :class:`~lstmkit.LSTMForecaster` gives it too (its ``series_`` is the fitted series)."""
+        return self.history_
 
     def _check_fitted(self, what: str) -> None:
         if not hasattr(self, "model_"):

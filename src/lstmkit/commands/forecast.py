@@ -513,7 +513,7 @@ def run(args: argparse.Namespace) -> int:
     names, time = None, None
     if args.model:  # the options beside it were checked before the command ran (check_model_options)
         fc = LSTMForecaster.load(args.model)
-        y = fc.history_[:, 0] if fc.is_1d_ else fc.history_
+        y = fc.series_[:, 0] if fc.is_1d_ else fc.series_
         recorded = getattr(fc, "series_names_", None)  # None: a file saved before they were recorded, or a .npy's model
         names = None if recorded is None else list(recorded)
         if args.data:  # --column: by default the series fitted on; predict refuses others
