@@ -921,3 +921,38 @@ def test_a_read_out_without_rows_is_refused_at_save_and_at_read(tmp_path):
     for read in (read_lstm, lstmkit.load):
         with pytest.raises(FileFormatError, match=msg):
             read(tmp_path / "old.npz")
+
+
+@pytest.mark.parametrize("make", [lambda: lstmkit.LSTM(2, 3, num_layers=2, bidirectional=True, seed=1), lambda: lstmkit.RNN(2, 3, seed=1),
+                                  lambda: lstmkit.LSTMCell(2, 3, seed=1), lambda: lstmkit.RNNCell(2, 3, seed=1)])  # fmt: skip
+def test_bare_modules_save_and_load_themselves_as_save_lstm_and_load_lstm_do(make, tmp_path):
+    m = make()
+    m.save(tmp_path / "m.npz")
+    back = type(m).load(tmp_path / "m.npz")
+    assert type(back) is type(m) and back.training is False  # eval, as lstmkit.load and SequenceModel.load return theirs
+    assert back.state_dict().keys() == m.state_dict().keys()
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[k], v)
+    assert type(load_lstm(tmp_path / "m.npz")) is type(m)  # the same file as save_lstm writes
+    other = lstmkit.RNN if type(m) is lstmkit.LSTM else lstmkit.LSTM
+    with pytest.raises(FileFormatError, match=rf"m\.npz: expected a model of kind {other.__name__}, got {type(m).__name__}\."):
+        other.load(tmp_path / "m.npz")
+
+
+def test_save_and_load_of_what_is_no_module_file_say_the_fix(tmp_path):
+    lstm = lstmkit.LSTM(2, 3, seed=0)
+    sm = lstmkit.SequenceModel(2, 2, 3, seed=0)
+    sm.save(tmp_path / "sm.npz")
+    with pytest.raises(FileFormatError, match=r"expected a model of kind LSTM, got SequenceModel"):
+        lstmkit.LSTM.load(tmp_path / "sm.npz")
+    with pytest.raises(TypeError, match=r"^save_lstm: expected module .*, got str\. The path comes first: save_lstm\(path, module"):
+        save_lstm(lstm, str(tmp_path / "a.npz"))
+    with pytest.raises(TypeError, match=r"^save_lstm: expected module .*, got SequenceModel\. Use its own \.save\(path\)"):
+        save_lstm(tmp_path / "a.npz", sm)
+    with pytest.raises(TypeError, match=r"^save_lstm: expected module .*, got LSTMClassifier\. Use its own \.save\(path\)"):
+        save_lstm(tmp_path / "a.npz", lstmkit.LSTMClassifier())
+    with pytest.raises(TypeError, match=r"^Linear\.save: expected self one of LSTM, RNN, LSTMCell, RNNCell .*readout=linear"):
+        lstmkit.Linear(3, 2, seed=0).save(tmp_path / "a.npz")
+    with pytest.raises(TypeError, match=r"^Linear\.load: .*lstmkit\.load\(path\)"):
+        lstmkit.Linear.load(tmp_path / "sm.npz")
+    assert not (tmp_path / "a.npz").exists()

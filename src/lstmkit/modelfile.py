@@ -272,7 +272,17 @@ def save_lstm(path: str | os.PathLike, module, readout=None, extra: Mapping[str,
     kinds = _module_classes()
     kind = type(module).__name__
     if kinds.get(kind) is not type(module):
-        raise TypeError(f"save_lstm: expected module an lstmkit {', '.join(MODULE_KINDS)}, got {type(module).__name__}.")
+        from .module import Module
+
+        if isinstance(module, (str, os.PathLike)):
+            fix = " The path comes first: save_lstm(path, module, readout=None)."
+        elif kind == "Linear":
+            fix = " A Linear is saved as the read-out of a module: save_lstm(path, module, readout=linear)."
+        elif kind == "SequenceModel" or (not isinstance(module, Module) and callable(getattr(module, "save", None))):
+            fix = f" Use its own .save(path): {kind}.save writes the whole model, lstmkit.load(path) reads it back."
+        else:  # a subclass of a module kind is not one: its file would be read as the base class
+            fix = ""
+        raise TypeError(f"save_lstm: expected module an lstmkit {', '.join(MODULE_KINDS)}, got {kind}.{fix}")
     arrays = {f"rnn.{k}": v for k, v in module.state_dict().items()}
     arrays.update(_readout_arrays(readout, _n_features(module), "save_lstm", module.dtype))
     save_model(path, kind, module_config(module), arrays, extra)
@@ -372,7 +382,12 @@ def read_lstm(path: str | os.PathLike) -> LSTMFile:
     Every metadata key, config key, array name, shape and value is checked; any problem raises
     :class:`FileFormatError` naming it.
     """
-    mf = read_model(path, MODULE_KINDS)
+    return _read_lstm(path, MODULE_KINDS)
+
+
+def _read_lstm(path, kinds: tuple[str, ...]) -> LSTMFile:
+    """:func:`read_lstm` of a file whose kind is one of ``kinds`` (``LSTM.load``: its own only)."""
+    mf = read_model(path, kinds)
     cls = _module_classes()[mf.kind]
     sig = inspect.signature(cls.__init__).parameters
     params = set(sig) - {"self", "seed"}

@@ -478,6 +478,35 @@ class Module:
         """Evaluation mode: dropout is off. Returns self."""
         return self.train(False)
 
+    # -- files (a bare LSTM/RNN/LSTMCell/RNNCell; SequenceModel has its own) ----------------
+    def save(self, path) -> None:
+        """Write this bare ``LSTM``/``RNN``/``LSTMCell``/``RNNCell`` to ``path``: ``lstmkit.save_lstm(path,
+        self)`` (an lstmkit model file of the module's kind; atomic; no pickle). To keep a read-out
+        with it, call ``save_lstm(path, module, readout)``. Another module (a ``Linear``) has no file of
+        its own: it is refused with a TypeError naming the fix."""
+        from .modelfile import MODULE_KINDS, save_lstm
+
+        if type(self).__name__ not in MODULE_KINDS:
+            fix = ("A Linear is saved as the read-out of a module: save_lstm(path, module, readout=linear)." if isinstance(self, _linear())
+                   else "Save the model that holds it, or save_lstm(path, module) for a bare LSTM/RNN/cell.")  # fmt: skip
+            fail(f"{type(self).__name__}.save", "self", f"one of {', '.join(MODULE_KINDS)} (the kinds of a module file)", type(self).__name__, fix, exc=TypeError)
+        save_lstm(path, self)
+
+    @classmethod
+    def load(cls, path) -> "Module":
+        """Read a file written by :meth:`save` (or ``save_lstm``/``lstmkit convert``) of this class's
+        kind, as ``lstmkit.load_lstm(path)`` does (NumPy only, no pickle): the module with the saved
+        config and weights, in eval mode (``.train()`` to train it further), as ``lstmkit.load`` and
+        ``SequenceModel.load`` return theirs. A read-out in the file is not part of the module:
+        ``lstmkit.read_lstm(path)`` gives both. A file of another kind (``LSTM.load`` of an RNN's, of
+        a SequenceModel's) is refused with a :class:`~lstmkit.io.FileFormatError` naming the file."""
+        from .modelfile import MODULE_KINDS, _read_lstm
+
+        if cls.__name__ not in MODULE_KINDS:
+            fail(f"{cls.__name__}.load", "cls", f"one of {', '.join(MODULE_KINDS)} (the kinds of a module file)", cls.__name__,
+                 "Load the model that holds it: lstmkit.load(path).", exc=TypeError)  # fmt: skip
+        return _read_lstm(path, (cls.__name__,)).module.eval()
+
     def no_grad(self) -> "_NoGrad":
         """``with module.no_grad():`` forward keeps no activations for backward (inference only).
 
@@ -566,3 +595,9 @@ class _EvalMode(_Counted):
     def _last(self, m: dict) -> None:
         if m["_eval_switched"] and not self.module.training:
             self.module.train(True)
+
+
+def _linear() -> type:
+    from .layers import Linear
+
+    return Linear
