@@ -174,6 +174,17 @@ def test_make_optimizer_and_make_schedule_name_an_unknown_option():
     assert isinstance(make_schedule("cosine", opt, T_max=3), CosineAnnealingLR)
 
 
+def test_schedules_repr_their_options_and_the_epochs_stepped():
+    # it was <lstmkit.optim.StepLR object at 0x...> (helper-196 #14); the options as the constructor was given them
+    opt = SGD(SequenceModel(3, 2, 4, seed=0), lr=0.1)
+    s = StepLR(opt, step_size=2, gamma=0.5)
+    s.step()
+    assert repr(s) == "StepLR(step_size=2, gamma=0.5, epoch=1)"
+    assert repr(CosineAnnealingLR(opt, T_max=30)) == "CosineAnnealingLR(T_max=30, eta_min=0.0, epoch=0)"
+    assert repr(ReduceLROnPlateau(opt, mode="max", patience=3)) == (
+        "ReduceLROnPlateau(mode='max', factor=0.1, patience=3, threshold=0.0001, threshold_mode='rel', cooldown=0, min_lr=0.0, epoch=0)")
+
+
 def test_make_schedule_takes_names_in_any_case_as_make_optimizer():
     """Both builders match a name whatever its case ('Step' was refused while 'Adam' was taken);
     an unknown name is refused in the user's spelling, listing the names (check_choice's words)."""

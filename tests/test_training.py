@@ -789,6 +789,18 @@ def test_an_optimizer_built_on_other_modules_is_refused_saying_what_to_build():
     assert Trainer(model, optimizer=SGD(model)).optimizer.module is model
 
 
+def test_a_trainer_repr_is_one_line_of_what_it_trains_and_how_far():
+    # it was <lstmkit.training.Trainer object at 0x...> (helper-196 #14)
+    X, Y = counting_task(16, 5, seed=3)
+    trainer = Trainer(SequenceModel(2, 2, 3, seed=0), optimizer="sgd", lr=0.5, batch_size=8, seed=4, schedule="step",
+                      schedule_options={"step_size": 1, "gamma": 0.5})  # fmt: skip
+    assert repr(trainer) == "Trainer(SequenceModel, loss='cross_entropy', optimizer=SGD, lr=0.5, schedule=StepLR, batch_size=8, seed=4, epoch=0)"
+    trainer.fit(X, Y, epochs=2)  # lr 0.5 -> 0.25 -> 0.125 (halved each epoch)
+    assert repr(trainer).endswith("optimizer=SGD, lr=0.125, schedule=StepLR, batch_size=8, seed=4, epoch=2)")
+    assert repr(Trainer(SequenceModel(2, 1, 3, seed=0), loss="mse")) == (
+        "Trainer(SequenceModel, loss='mse', optimizer=Adam, lr=0.001, batch_size=32, seed=None, epoch=0)")
+
+
 def test_lr_or_optimizer_options_next_to_an_optimizer_object_are_refused_not_ignored():
     # they were ignored: Trainer(m, optimizer=SGD(m, lr=0.1), lr=0.5) trained at 0.1, settings() said 0.1 (helper-196 #2)
     from lstmkit.optim import SGD

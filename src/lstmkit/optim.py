@@ -557,6 +557,12 @@ class _Schedule:
                 fail(where, "state", f"keys {keys}", repr(k))
         self.__dict__.update(self._checked({**self.state_dict(), **self.optional, **sd}, where))
 
+    def __repr__(self) -> str:
+        """The class, its options (its constructor's arguments) and the epochs stepped, e.g.
+        ``StepLR(step_size=10, gamma=0.1, epoch=3)``; the optimizer's rate is the optimizer's repr."""
+        options = [n for n in inspect.signature(type(self).__init__).parameters if n not in ("self", "optimizer") and hasattr(self, n)]
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in options + ['epoch'])})"
+
 
 class StepLR(_Schedule):
     """η_e = η₀ γ^⌊e / step_size⌋ after e epochs."""

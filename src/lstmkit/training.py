@@ -614,6 +614,14 @@ class Trainer:
         self.wait = 0
         self.stopped = False
 
+    def __repr__(self) -> str:
+        """One line: the model's class, the loss, the optimizer's class and its current lr, the
+        schedule (if any), batch_size, seed and the epochs run (``epoch``), e.g.
+        ``Trainer(SequenceModel, loss='cross_entropy', optimizer=Adam, lr=0.001, batch_size=32, seed=0, epoch=3)``."""
+        schedule = "" if self.schedule is None else f", schedule={type(self.schedule).__name__}"
+        return (f"Trainer({type(self.model).__name__}, loss={self.loss_name!r}, optimizer={type(self.optimizer).__name__}, "
+                f"lr={self.optimizer.lr!r}{schedule}, batch_size={self.batch_size}, seed={self._seed!r}, epoch={self.epoch})")
+
     # -- the loop --------------------------------------------------------------------------
     def fit(
         self, X, Y, lengths=None, epochs: int = 10, validation_data=None, validation_split: float = 0.0,
