@@ -364,3 +364,13 @@ def test_the_eval_mode_block_restores_training_mode_only_where_the_module_is_in_
     with _EvalMode(m):
         m.train()  # the block did not switch: what was set meanwhile stays
     assert m.training
+
+
+@pytest.mark.parametrize("seed, exc", [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("0", TypeError)])
+def test_seeds_are_refused_in_the_constructors_own_name(seed, exc):
+    # SequenceModel passed the seed to SeedSequence (-1: its bare ValueError, 1.5: its TypeError, True: seed 1);
+    # LSTM and RNN checked it, but said "lstmkit:"
+    for make, where in [(lambda: lstmkit.SequenceModel(2, 2, 3, seed=seed), "SequenceModel"),
+                        (lambda: lstmkit.LSTM(2, 3, seed=seed), "LSTM"), (lambda: lstmkit.RNN(2, 3, seed=seed), "RNN")]:  # fmt: skip
+        with pytest.raises(exc, match=rf"^{where}: expected seed None, an integer >= 0 or a numpy\.random\.Generator, got {type(seed).__name__} "):
+            make()

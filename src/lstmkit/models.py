@@ -41,7 +41,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import check_bool, check_choice, check_dtype, check_int, fail
+from ._checks import check_bool, check_choice, check_dtype, check_int, check_seed, fail
 from .cell import NONLINEARITIES
 from .layers import Linear
 from .module import Module
@@ -128,7 +128,7 @@ class SequenceModel(Module):
         lstm_options: extra keyword arguments for the recurrent layer's constructor (for example
             ``proj_size``, ``bias``; ``nonlinearity`` for the RNN; the LSTM variants' options),
             checked by :func:`check_lstm_options` (unknown names refused with the closest one).
-        dtype: float32 or float64.  seed: int, Generator or None (initialisation and dropout).
+        dtype: float32 or float64.  seed: an int >= 0, a Generator or None (initialisation and dropout).
 
     ``out, state = model(x, lengths=None, state=None)``; ``dx = model.backward(dout, d_state=None)``.
     """
@@ -162,6 +162,7 @@ class SequenceModel(Module):
         options = check_lstm_options(lstm_options, cell, where)
         self.cell, self.head_mode, self.readout, self.inputs = cell, head, readout, inputs
         self.dtype = check_dtype(dtype, where)
+        check_seed(seed, where)  # as every other constructor: -1, 1.5 and True refused by name (SeedSequence took True as 1)
         self.forget_bias = forget_bias
         self.lstm_options = options
         rnn_rng, head_rng = _spawn(seed, 2)

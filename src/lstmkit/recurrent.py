@@ -131,7 +131,7 @@ class _Recurrent(Module):
         self.bidirectional = check_bool(bidirectional, name, "bidirectional")
         self.dtype = check_dtype(dtype, name)
         # one stream for initialisation, one for dropout masks: both from the seed
-        rng = check_rng(seed)
+        rng = check_rng(seed, name)
         if isinstance(seed, np.random.Generator):
             self.dropout_rng = np.random.default_rng(rng.integers(2**63))
         else:
