@@ -4,6 +4,7 @@ rounding reproduces seed 000's slides; BPTT agrees with finite differences."""
 from __future__ import annotations
 
 import math
+import warnings
 
 from pathlib import Path
 import numpy as np
@@ -37,6 +38,20 @@ def _rand_example(seed=0, notation="concat", readout=True):
 def test_hand_round_is_half_away_from_zero():
     v = np.array([0.05, 0.15, 0.25, 0.35, -0.25, 0.849, -0.851, np.nan])
     np.testing.assert_array_equal(hand_round(v, 1), [0.1, 0.2, 0.3, 0.4, -0.3, 0.8, -0.9, np.nan])
+
+
+def test_hand_round_keeps_a_value_with_no_digit_to_round():
+    # (helper-198 D) |v| * 10**decimals beyond 1.8e308 overflowed: 1e250 at 100 decimals (the most a claim may have)
+    # became inf, with a RuntimeWarning. A value that large has no digit at that place: it is itself, for any finite v.
+    # So is a whole number at 0 decimals: 2**52 + 1 was read as 2**52 + 1.5, which float64 rounds to 2**52 + 2.
+    big = np.array([1e250, -1e300, np.finfo(np.float64).max, 2.0**52 + 1, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for d in (0, 100, 400):  # 400: 10**400 itself is beyond float64
+            got = hand_round(big, d)
+            np.testing.assert_array_equal(got, big)
+        np.testing.assert_array_equal(hand_round(np.array([0.25, 1e250, 0.0047]), np.array([1, 100, 3])), [0.3, 1e250, 0.005])
+        assert hand_round(np.array(-0.25), 1) == -0.3 and np.ndim(hand_round(np.array(0.25), 1)) == 0
 
 
 def test_exact_trace_matches_hand_derivation(seed000):

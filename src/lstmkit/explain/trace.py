@@ -89,14 +89,23 @@ ACT = {"i": "σ", "f": "σ", "g": "tanh", "o": "σ"}
 
 
 def hand_round(v: np.ndarray, decimals: int | None) -> np.ndarray:
-    """Round half away from zero to ``decimals`` places (None: unchanged). NaN stays NaN.
+    """Round half away from zero to ``decimals`` places (None: unchanged; an int, or an array of
+    them, one per entry). NaN stays NaN.
 
-    The 1e-9 guards against binary fractions just below a half (0.35 * 10 = 3.4999999...).
+    The 1e-9 guards against binary fractions just below a half (0.35 * 10 = 3.4999999...). A value
+    with |v| * 10**decimals >= 2**52 has no digit at that place to round (a float64 that large is a
+    whole number): it is returned as it is, for any finite v, where the product would overflow to
+    inf (1e250 at 100 decimals) or 10**decimals itself (beyond 308 decimals).
     """
     if decimals is None:
         return v
-    s = 10.0**decimals
-    return np.sign(v) * np.floor(np.abs(v) * s + 0.5 + 1e-9) / s
+    with np.errstate(over="ignore"):
+        s = np.power(10.0, decimals)  # inf beyond 10**308: then every value is whole at that place
+    a = np.abs(v)
+    whole = a >= 2.0**52 / s  # no fraction at 10**-decimals (2**52 / s >= 0: no overflow); False for NaN
+    with np.errstate(invalid="ignore"):  # 0 * inf where s is inf: an entry of `whole`, not used
+        r = np.sign(v) * np.floor(np.where(whole, 0.0, a) * s + 0.5 + 1e-9) / s
+    return np.where(whole, v, r)[()]  # [()]: a 0-d input gives a NumPy scalar, as before
 
 
 @dataclass

@@ -464,7 +464,8 @@ CLAIM_FORMS = ('a number, or a string of one ("0.50" keeps its trailing zero; "5
 EXACT = 12
 #: the most decimals a claimed entry may be written with: it is judged at them, the computation rounded by
 #: 10.0**decimals, which float64 holds up to 10**308 ("1e-400" raised OverflowError, a traceback; at 308 a
-#: value above 1.8 scaled to inf); 100 leaves room for values to 1e208, and more than anyone writes by hand
+#: value above 1.8 scaled to inf; trace.hand_round now keeps a value with no digit at that place as it is);
+#: 100 is more than anyone writes by hand
 MAX_DECIMALS = 100
 _FRACTION = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)")
 
