@@ -41,10 +41,13 @@ scikit-learn's): one number >= 0 per sequence (N,), or with per-step targets (he
 batch's loss is Σ r ℓ / Σ r (:mod:`lstmkit.losses`), the epoch's loss the same mean over its
 batches' targets. They go with their rows: shuffled with the batch, cut with the bptt chunks.
 
-Determinism: every random choice comes from ``seed`` — the split and the shuffling (this module)
-and dropout masks (the model's ``dropout_rng``) — so the same seed and data give the same weights
-bit for bit; ``state_dict()`` captures all of it (see :mod:`lstmkit.checkpoint`), so a resumed run
-continues exactly as an uninterrupted one.
+Determinism: every random choice comes from a seed — the split and the shuffling from the Trainer's
+``seed`` (this module), the dropout masks from the model's (its ``dropout_rng``, made from
+``SequenceModel(seed=)``: a model built with ``seed=None`` draws new masks on every run, whatever
+the Trainer's seed) — so the same seeds and data give the same weights bit for bit on one backend
+and thread count; ``state_dict()`` captures all of it (see :mod:`lstmkit.checkpoint`), so a resumed
+run continues exactly as an uninterrupted one (on the same backend and thread count: neither is
+recorded).
 """
 
 from __future__ import annotations
@@ -491,7 +494,8 @@ class Trainer:
             improve for 3 epochs)', 'restored the weights of epoch 7, the best (val_loss 0.2811)'.
         schedule: None, "step", "cosine", "plateau" (any case, as :func:`~lstmkit.optim.make_schedule`
             takes them; with ``schedule_options``) or a schedule object.
-        seed: int or None; drives the validation split and the shuffling.
+        seed: int or None; drives the validation split and the shuffling (the dropout masks come
+            from the model's own seed).
         verbose: 0 silent, 1 progress bar (plain lines when not a terminal), 2 a line per epoch.
         callbacks: callables ``cb(trainer, logs)`` after each epoch; returning True stops training.
         settings: the caller's names and values for this run's settings (an estimator passes its
