@@ -737,7 +737,9 @@ def test_training_record_survives_save_and_load(tmp_path):
     assert back.n_epochs_ == 3 == len(back.history_)
     losses = back.history_["loss"]  # without validation data the best epoch is the lowest training loss
     assert back.best_epoch_ == 1 + int(np.argmin(losses)) == clf.best_epoch_
-    assert back.history_.epochs == clf.history_.epochs
+    # the file keeps each epoch's logs but its time (the seconds it took, different on every run: determinism audit #3)
+    assert "time" in clf.history_.epochs[0]
+    assert back.history_.epochs == [{k: v for k, v in e.items() if k != "time"} for e in clf.history_.epochs]
     early = LSTMRegressor(hidden_size=3, epochs=0, seed=0).fit(X, X.sum(axis=(1, 2)))  # no epoch run: no best epoch
     early.save(tmp_path / "r.npz")
     back = lstmkit.load(tmp_path / "r.npz")
@@ -1743,3 +1745,42 @@ def test_parameters_are_keyword_only_positional_ones_warn_naming_what_they_bound
         warnings.simplefilter("error")  # clone builds by keyword from get_params, which reads the signature
         copy = base.clone(clf)
     assert copy.get_params() == clf.get_params() and copy.get_params()["hidden_size"] == 5 and "self" not in copy.get_params()
+
+
+def test_the_same_seed_and_data_write_byte_identical_model_files(tmp_path, capsys):
+    # determinism audit #3: the weights were bit-equal, but each file differed, by the epochs' "time" in its history
+    # (content hashes of make, DVC, CI saw a new model on every run). The file leaves it out; a file with it loads
+    from lstmkit import LSTMForecaster, TextGenerator
+    from lstmkit.cli import main
+    from lstmkit.modelfile import read_model, save_model
+
+    X, y = seq_data(n=16)
+    series = 10 + np.sin(np.arange(30) / 3)
+    text = "abcab cabca bcabc " * 4
+    fits = {
+        "c": lambda: LSTMClassifier(hidden_size=2, epochs=2, batch_size=8, seed=0).fit(X, y),
+        "r": lambda: LSTMRegressor(hidden_size=2, epochs=2, batch_size=8, validation_split=0.25, seed=0).fit(X, X.sum(axis=(1, 2))),
+        "f": lambda: LSTMForecaster(window=4, horizon=2, hidden_size=2, epochs=2, seed=0).fit(series),
+        "g": lambda: TextGenerator(hidden_size=3, seq_len=5, batch_size=2, epochs=2, seed=0).fit(text),
+    }
+    for key, fit in fits.items():
+        for run in (1, 2):
+            fit().save(tmp_path / f"{key}{run}.npz")
+        assert (tmp_path / f"{key}1.npz").read_bytes() == (tmp_path / f"{key}2.npz").read_bytes(), key
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    np.savetxt(tmp_path / "s.csv", series, header="y", comments="")
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    for run in (1, 2):
+        assert main(["train", str(tmp_path / "d.npz"), "--hidden-size", "2", "--epochs", "2", "--model-out", str(tmp_path / f"ct{run}.npz")]) == 0
+        assert main(["generate", "--text", str(tmp_path / "t.txt"), "--epochs", "2", "--hidden-size", "3", "--seq-len", "5", "--batch-size", "2",
+                     "--length", "3", "--prime", "a", "--model-out", str(tmp_path / f"cg{run}.npz")]) == 0  # fmt: skip
+        assert main(["forecast", str(tmp_path / "s.csv"), "--column", "y", "--window", "4", "--hidden-size", "2", "--epochs", "2",
+                     "--model-out", str(tmp_path / f"cf{run}.npz")]) == 0  # fmt: skip
+    capsys.readouterr()
+    for key in ("ct", "cg", "cf"):
+        assert (tmp_path / f"{key}1.npz").read_bytes() == (tmp_path / f"{key}2.npz").read_bytes(), key
+    # a file written before, with the times, loads with them
+    mf = read_model(tmp_path / "c1.npz")
+    timed = [dict(e, time=0.25) for e in mf.extra["history"]]
+    save_model(tmp_path / "old.npz", mf.kind, mf.config, mf.arrays, dict(mf.extra, history=timed))
+    assert LSTMClassifier.load(tmp_path / "old.npz").history_["time"] == [0.25, 0.25]

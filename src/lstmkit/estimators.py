@@ -828,13 +828,14 @@ class _SequenceEstimator:
 
     def _file_extra(self) -> dict[str, Any]:
         """What the model file keeps beside the weights and the parameters (JSON): the model's
-        config, the learned preprocessing (:meth:`_extra`) and the training record."""
+        config, the learned preprocessing (:meth:`_extra`) and the training record (the epochs'
+        logs without their times, :func:`file_history`)."""
         return {
             "model_config": self.model_.config(),
             "n_features_in": self.n_features_in_,
             **({"fitted_with_lengths": self.fitted_with_lengths_} if getattr(self, "fitted_with_lengths_", None) is not None else {}),
             **{key: [str(v) for v in getattr(self, key + "_")] for key, _, _ in CSV_COLUMNS if hasattr(self, key + "_")},
-            "history": self.history_.epochs,
+            "history": file_history(self.history_),
             "n_epochs": self.n_epochs_,
             "best_epoch": self.best_epoch_,
             **({"validation_indices": None if self.validation_indices_ is None else self.validation_indices_.tolist()}
@@ -947,6 +948,14 @@ def _restore_per_step(extra: dict, model: SequenceModel, refuse) -> bool:
 
 #: float64's largest, a Python float: a JSON integer beyond it compares as larger (np.float64's comparison overflows)
 FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
+def file_history(history) -> list[dict]:
+    """The epochs' logs of ``history`` (:class:`lstmkit.History`) as a model file keeps them: each
+    without its ``"time"`` (the seconds the epoch took, which differ on every run), so that the same
+    seed and data write byte-identical files; ``history_`` in memory and checkpoints keep it, and a
+    file that has it loads."""
+    return [{k: v for k, v in logs.items() if k != "time"} for logs in history.epochs]
 
 
 def _restore_record(est, extra: dict, refuse, epochs: bool) -> None:

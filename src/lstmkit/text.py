@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 
 from ._checks import check_int, check_real, check_rng, fail, is_int, run_seed
-from .estimators import NotFittedError, check_hyper_parameters, json_params, keyword_only
+from .estimators import NotFittedError, check_hyper_parameters, file_history, json_params, keyword_only
 from .models import check_lstm_options
 from .saving import register
 
@@ -457,7 +457,7 @@ class TextGenerator:
         from .modelfile import save_model
 
         self._check_fitted("save")
-        extra = {"vocab": [ord(c) for c in self.vocab_], "n_updates": self.n_updates_, "history": self.history_.epochs}
+        extra = {"vocab": [ord(c) for c in self.vocab_], "n_updates": self.n_updates_, "history": file_history(self.history_)}
         save_model(path, KIND, {"params": self.fitted_params_, "model": self.model_.config()}, self.model_.state_dict(), extra)
 
     @classmethod
