@@ -421,7 +421,11 @@ class TextGenerator:
         return float(np.exp(nll / (len(ids) - 1)))
 
     def generate(self, prime: str = "\n", length: int = 200, temperature: float = 1.0, top_k: int | None = None, seed=None) -> str:
-        """``prime`` followed by ``length`` sampled characters (see the module docstring)."""
+        """``prime`` followed by ``length`` sampled characters (see the module docstring): str.
+
+        ``seed=None`` (default): new samples on every call (the generator's own ``seed`` is its
+        training's, not the sampling's); pass ``seed=`` (an int or a numpy Generator) for repeatable
+        text, as ``lstmkit generate --seed`` (default 0) does."""
         self._check_fitted("generate")
         where = f"{KIND}.generate"
         length = check_int(length, where, "length", minimum=0)
