@@ -374,3 +374,17 @@ def test_seeds_are_refused_in_the_constructors_own_name(seed, exc):
                         (lambda: lstmkit.LSTM(2, 3, seed=seed), "LSTM"), (lambda: lstmkit.RNN(2, 3, seed=seed), "RNN")]:  # fmt: skip
         with pytest.raises(exc, match=rf"^{where}: expected seed None, an integer >= 0 or a numpy\.random\.Generator, got {type(seed).__name__} "):
             make()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_sequence_model_takes_hx_as_another_name_of_state(cell):
+    m = lstmkit.SequenceModel(2, 3, 4, cell=cell, seed=0)
+    x = np.random.default_rng(1).normal(size=(2, 5, 2))
+    h0 = np.random.default_rng(2).normal(size=(1, 2, 4))
+    s = (h0, -h0) if cell == "lstm" else h0
+    out, st = m(x, None, s)
+    out_hx, st_hx = m(x, hx=s)
+    np.testing.assert_array_equal(out_hx, out)
+    assert not np.allclose(m(x)[0], out)  # the state is used, not dropped
+    with pytest.raises(TypeError, match=r"^SequenceModel: expected hx None when state is given .*got both"):
+        m(x, state=s, hx=s)

@@ -443,3 +443,21 @@ def test_nonlinearity_set_after_construction_is_a_valid_choice_and_the_one_built
     relu.load_state_dict(m.state_dict())  # the advice: the same parameters, a strict load
     relu.nonlinearity = "relu"
     assert relu.nonlinearity == "relu"
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "RNN"])
+@pytest.mark.parametrize("lengths", [np.array([4, 3]), [4, 3], np.array([4, 3], dtype=np.int32)])
+def test_lengths_in_the_place_of_hx_say_where_they_go(cls, lengths):
+    # SequenceModel takes (x, lengths, state): lengths passed second to a layer land in hx
+    m = getattr(lstmkit, cls)(2, 3, batch_first=True, seed=0)
+    x = np.zeros((2, 4, 2))
+    with pytest.raises(TypeError, match=rf"^{cls}: expected hx .* or None, got 2 integers, which look like lengths\. "
+                                         rf"Lengths go in the third argument: {cls.lower()}\(x, None, lengths\) or {cls.lower()}\(x, lengths=lengths\)\.$"):  # fmt: skip
+        m(x, lengths)
+    m(x, None, lengths), m(x, lengths=lengths)  # as the message says
+
+
+def test_float_states_of_batch_size_are_not_taken_for_lengths():
+    rnn = lstmkit.RNN(2, 3, seed=0)
+    with pytest.raises(TypeError, match=r"^RNN: expected hx a real floating-point array, got dtype int64"):
+        rnn(np.zeros((4, 2, 2)), np.zeros((1, 2, 3), dtype=np.int64))  # integers, but states' shape: the dtype is the problem

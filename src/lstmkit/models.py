@@ -218,8 +218,17 @@ class SequenceModel(Module):
         return self.rnn.input_size
 
     # -- forward / backward ----------------------------------------------------------------
-    def forward(self, x, lengths=None, state=None):
-        """x (B, T, I) (or token ids (B, T)) -> ``(out, state)``; out (B, T, O) ("all") or (B, O) ("last")."""
+    def forward(self, x, lengths=None, state=None, *, hx=None):
+        """x (B, T, I) (or token ids (B, T)) -> ``(out, state)``; out (B, T, O) ("all") or (B, O) ("last").
+
+        ``lengths`` (B,) comes second and the initial ``state`` (the layer's ``hx``: ``(h0, c0)`` for
+        an LSTM, h0 for an RNN; None for zeros) third, the other way round from ``LSTM.forward(x,
+        hx, lengths)``; ``hx=`` is accepted as another name of ``state`` (not both).
+        """
+        if hx is not None:
+            if state is not None:
+                fail("SequenceModel", "hx", "None when state is given (hx= is another name of state=)", "both", "Pass one of them.", exc=TypeError)
+            state = hx
         if self.inputs == "tokens":
             x = self.one_hot(x)  # (B, T) ids -> (B, T, I)
         elif np.ndim(x) != 3:
@@ -250,6 +259,9 @@ class SequenceModel(Module):
 
         ``d_state`` is the gradient of the returned final state (None for zeros, as in truncated
         BPTT where the carried state is detached).
+
+        Returns dx alone, where ``LSTM.backward``/``RNN.backward`` return ``(dx, d_initial_state)``:
+        ``dx, d_state = model.backward(dout)`` would unpack dx along its batch axis.
         """
         if self._cache is None:
             fail("SequenceModel.backward", "a forward pass with requires_grad=True", "before backward", "none", exc=RuntimeError)

@@ -214,6 +214,21 @@ class _Recurrent(Module):
         arr = check_lengths(arr, B, T, where)  # (B,) int64 in [1, T]
         return None if (arr == T).all() else arr
 
+    def _refuse_lengths_as_hx(self, hx, B, batched, where, arg):
+        """A TypeError saying where lengths go when ``hx`` is B integers (``rnn(x, lengths)``, as
+        ``SequenceModel(x, lengths)`` takes them second); nothing otherwise. On refusal paths only."""
+        if arg != "hx" or not batched:
+            return
+        if isinstance(hx, np.ndarray):
+            ints = hx.shape == (B,) and hx.dtype.kind in "iu"
+        else:
+            ints = isinstance(hx, (list, tuple)) and len(hx) == B and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in hx)
+        if ints:
+            name = type(self).__name__
+            state = "a pair (h0, c0)" if self._n_states == 2 else "h0 a float array (num_layers*num_directions, B, hidden_size)"
+            fail(where, "hx", f"{state} or None", f"{B} integers, which look like lengths",
+                 f"Lengths go in the third argument: {name.lower()}(x, None, lengths) or {name.lower()}(x, lengths=lengths).", exc=TypeError)  # fmt: skip
+
     def _check_hx(self, hx, B, batched, where, arg="hx", batch_of="x"):
         """The states ``hx`` ((h, c) or h) as (LD, B, size) arrays, zeros for None; errors name
         ``arg`` (its parts h0, c0 for hx; arg[0], arg[1] otherwise) and ``batch_of``, where B comes from."""
@@ -225,11 +240,16 @@ class _Recurrent(Module):
         if self._n_states == 1:
             hx, names = (hx,), (arg,)
         elif not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            self._refuse_lengths_as_hx(hx, B, batched, where, arg)
             fail(where, arg, f"a pair ({', '.join(names)})", describe_pair(hx),
                  f"An LSTM has two states: pass {arg}={'(dh_n, dc_n)' if arg == 'd_state' else '(h0, c0)'}.", exc=TypeError)  # fmt: skip
         out = []
         for arr, size, name in zip(hx, sizes, names):
-            arr = check_float_array(arr, where, name, self.dtype)
+            try:
+                arr = check_float_array(arr, where, name, self.dtype)
+            except TypeError:  # the refusal only: integer lengths passed second say so
+                self._refuse_lengths_as_hx(hx if self._n_states == 2 else hx[0], B, batched, where, arg)  # hx as passed
+                raise
             expected = (LD, B, size) if batched else (LD, size)
             if arr.shape != expected:  # say which dimension is wrong
                 if arr.ndim != len(expected):
@@ -539,6 +559,8 @@ class LSTM(_Recurrent):
             hx: ``(h0, c0)`` with h0 (D*L, B, P) and c0 (D*L, B, H) ((D*L, P) and (D*L, H)
                 unbatched), or None for zeros.
             lengths: (B,) integers in [1, T] (see the module docstring), or None for all T.
+                Third, where ``SequenceModel.forward(x, lengths, state)`` takes them second: B
+                integers passed second are refused, saying so.
         Returns:
             y (T, B, D*P) ((B, T, D*P) with batch_first, (T, D*P) unbatched; zeros at padded
             steps) and ``(h_n, c_n)``, h_n (D*L, B, P) and c_n (D*L, B, H) ((D*L, P) and
@@ -604,7 +626,7 @@ class LSTM(_Recurrent):
         Returns:
             dx, x's shape ((T, B, I), (B, T, I) with batch_first, (T, I) unbatched), and
             ``(dh0, dc0)``, shaped as hx's ``(h0, c0)``: (D*L, B, P) and (D*L, B, H) ((D*L, P)
-            and (D*L, H) unbatched).
+            and (D*L, H) unbatched). (``SequenceModel.backward`` returns dx alone.)
         Raises:
             RuntimeError: no forward (with ``requires_grad``) since the last backward.
         """
