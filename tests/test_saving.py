@@ -5,6 +5,7 @@ loaded that way still trains with its dropout (the Trainer puts it in training m
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -168,3 +169,18 @@ def test_a_checkpoint_model_comes_back_in_eval(tmp_path):
     model = lstmkit.saving.checkpoint_model(tmp_path / "ck.npz").model
     assert model.training is False
     assert np.array_equal(model(X)[0], seq.eval()(X)[0])
+
+
+@pytest.mark.parametrize("path, got", [("builtin:seed000", "a built-in worked example 'builtin:seed000'"),
+                                       ("examples/seed000.toml", "a worked example's .toml 'examples/seed000.toml'")])  # fmt: skip
+def test_load_of_a_worked_example_points_to_explain_load(path, got):
+    # before: a bare FileNotFoundError for builtin:, "not a zip (.npz) archive" for the .toml
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    full = path if path.startswith("builtin:") else os.path.join(root, path)
+    got = got.replace(path, full)
+    with pytest.raises(FileFormatError, match=rf"^lstmkit\.load: expected path a model file .*, got {re.escape(got)}\. "
+                                              rf"A worked example is read by lstmkit\.explain\.load\(path\)"):  # fmt: skip
+        lstmkit.load(full)
+    from lstmkit.explain import load as load_worked
+
+    assert load_worked(full)  # which reads it

@@ -19,9 +19,10 @@ takes the model out of one.
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any, NamedTuple
 
-from ._checks import a_or_an
+from ._checks import a_or_an, message
 from .io import FileFormatError
 from .modelfile import MODULE_KINDS, ModelFile, check_finite, read_lstm, read_model
 
@@ -59,8 +60,11 @@ def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
     of an LSTM file with a read-out returns its SequenceModel, as without ``kind``.
 
     Raises FileFormatError for a corrupt file, a file of another kind than ``kind`` (if given), a
-    kind this lstmkit does not know, or a module file with a read-out it cannot rebuild whole (above).
+    kind this lstmkit does not know, or a module file with a read-out it cannot rebuild whole (above);
+    and for a worked example's name (``builtin:NAME``, a ``.toml``), saying to use
+    ``lstmkit.explain.load(path)``.
     """
+    _refuse_worked_example(path)
     mf = read_model(path, kind)
     if mf.kind in MODULE_KINDS:
         return _module_file(path, read_lstm(path)).eval()
@@ -71,6 +75,23 @@ def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
     from .module import Module
 
     return model.eval() if isinstance(model, Module) else model  # an estimator runs its network in eval mode itself
+
+
+def _refuse_worked_example(path) -> None:
+    """A FileFormatError pointing to ``lstmkit.explain.load`` for a worked example's name: ``builtin:NAME``
+    (no such file) or a ``.toml`` that is no zip archive. (A bare FileNotFoundError, or "not a zip", before.)"""
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(text, str):
+        return
+    if text.startswith("builtin:") and not os.path.exists(text):
+        got = f"a built-in worked example {text!r}"
+    elif text.lower().endswith(".toml") and not (os.path.isfile(text) and zipfile.is_zipfile(text)):
+        got = f"a worked example's .toml {text!r}"
+    else:
+        return
+    raise FileFormatError(message("lstmkit.load", "path", "a model file (.npz: save(path), save_lstm, lstmkit convert)", got,
+                                  f"A worked example is read by lstmkit.explain.load(path) (then explain or check it); "
+                                  f"on the command line: lstmkit explain {text}"))  # fmt: skip
 
 
 def loads_whole(module) -> bool:
