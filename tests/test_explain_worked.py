@@ -332,3 +332,40 @@ def test_a_file_in_utf16_or_utf32_is_named_so_not_binary_data(tmp_path, codec, n
         worked.load(p)
     assert str(err.value) == (f"{p}: expected a TOML worked-example file in UTF-8, got {name} text. "
                               "Save it as UTF-8 (Notepad: Save as, Encoding UTF-8).")
+
+
+#: helper-202 A: PyTorch's letter of the candidate (W_ig, W_hg, b_ig, b_hg; W_g, b_g) passed the shape
+#: check but _gates_from reads only the seeds' c, so the weight was ignored and c~_t computed without
+#: it (tanh(0) = 0 for any W_g): refused, saying the name to write
+@pytest.mark.parametrize("notation, name, value, fix", [
+    ("per_gate", "W_ig", [[1.0, 2.0], [3.0, 4.0]], "write W_ic"),
+    ("per_gate", "W_hg", [[1.0, 2.0], [3.0, 4.0]], "write W_hc"),
+    ("per_gate", "b_ig", [1.0, 2.0], "write b_ic"),
+    ("per_gate", "b_hg", [1.0, 2.0], "write b_hc"),
+    ("concat", "W_g", [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]], "write W_c"),
+    ("concat", "b_g", [1.0, 2.0], "write b_c"),
+])
+def test_pytorchs_letter_of_the_candidate_is_refused_with_the_seeds_name(notation, name, value, fix):
+    weights = {"W_ii": [[1.0, 0.0], [0.0, 1.0]]} if notation == "per_gate" else {"W_i": [[1.0, 0.0, 0.0, 1.0]] * 2}
+    d = {"title": "g", "notation": notation, "weights": {**weights, name: value},
+         "inputs": {"x": [[1.0, 0.0], [0.0, 1.0]]}}
+    with pytest.raises(KeyError) as e:
+        from_dict(d)
+    msg = e.value.args[0]
+    assert f": expected weights.{name} a weight name of the {notation!r} notation, got {name!r}." in msg
+    assert fix in msg and "PyTorch" in msg
+    # the same as a claim (its gradient too), where check would have judged a weight it never used
+    del d["weights"][name]
+    for claimed in (name, "d" + name):
+        d["claims"] = [{"name": claimed, "value": value}]
+        with pytest.raises(KeyError) as e:
+            from_dict(d)
+        assert f"expected claim #1 ({claimed}) name a weight name" in e.value.args[0]
+        assert ("write d" if claimed.startswith("d") else "write ") + fix.split()[-1] in e.value.args[0]
+    # the seeds' letter is read: the candidate's gate gets the weight
+    d.pop("claims")
+    seed = fix.split()[-1]
+    without = from_dict(d)[0].gates["g"]
+    given = from_dict({**d, "weights": {**d["weights"], seed: value}})[0].gates["g"]
+    assert all(v is None for v in (without.Wx, without.Wh, without.b))
+    assert any(v is not None and np.isin(np.ravel(value), v).any() for v in (given.Wx, given.Wh, given.b))

@@ -15,7 +15,8 @@ it. The format (every key but ``weights`` and ``inputs.x`` is optional)::
     [weights]                        # per_gate: W_ii W_if W_ic W_io (H, I), W_hi W_hf W_hc W_ho (H, H),
     W_ii = [[4, 4], [2, 2]]          #   biases b_ii ... b_ho (H,), missing biases are 0
     ...                              # concat: W_i W_f W_c W_o (H, H+I) on [h_{t-1}, x_t], b_i ... b_o (H,)
-                                     #         (the candidate's W_c, b_c may be written W_C, b_C, as printed)
+                                     #         (the candidate's W_c, b_c may be written W_C, b_C, as printed;
+                                     #         the candidate is c in both, never PyTorch's g: W_ig, W_g refused)
                                      # unit:   Wi1..Wi4, Ws1..Ws4, Bias1..Bias4 (one unit; 1 = forget,
                                      #         2 = candidate, 3 = input, 4 = output gate, as seed 002)
     [inputs]
@@ -362,6 +363,21 @@ def weight_key(notation: str, name: str) -> str:
     return name
 
 
+def weight_name_fix(notation: str, name: str) -> str:
+    """How to write a weight name the notation does not have, for its refusal: PyTorch's letter of
+    the candidate (``W_ig``, ``W_hg``, ``b_ig``, ``b_hg``; ``W_g``, ``b_g``) is the seeds' ``c``
+    (the gate c~_t, the quantity ``g``), else the notation list."""
+    d = "d" if name.startswith("d") else ""
+    w = name[len(d):]
+    if notation == "per_gate" and len(w) == 4 and w[:2] in ("W_", "b_") and w[2] in "ih" and w[3] == "g":
+        return (f"The candidate c~_t's weights are W_ic, W_hc, b_ic, b_hc in this notation (the seeds' letter; "
+                f"PyTorch's W_ig is W_ic): write {d}{w[:3]}c.")
+    if notation == "concat" and w in ("W_g", "b_g"):
+        return (f"The candidate c~_t's weights are W_c and b_c (or W_C, b_C) in this notation (the seeds' letter; "
+                f"PyTorch's g is c): write {d}{w[:2]}c.")
+    return "See the notation list at the top of lstmkit.explain.worked."
+
+
 # -- reading ---------------------------------------------------------------------------------
 def require_example(ex, where: str) -> None:
     """TypeError unless ``ex`` is one WorkedExample (``load`` returns a list of them)."""
@@ -569,8 +585,10 @@ def _gates_from(notation: str, w: Mapping[str, np.ndarray], H: int, I: int, wher
 
 
 def expected_weight_shape(notation: str, name: str, H: int, I: int) -> tuple[int, ...] | None:
-    """The shape weight ``name`` must have in ``notation``, or None if the name is not one of its weights."""
-    letters = set(SEED_LETTER.values()) | {"g"}
+    """The shape weight ``name`` must have in ``notation``, or None if the name is not one of its weights.
+    The candidate's letter is the seeds' ``c`` (``W_ic``, ``W_c``): PyTorch's ``g`` (``W_ig``, ``W_g``)
+    is not a weight name here (:func:`weight_name_fix` says what to write)."""
+    letters = set(SEED_LETTER.values())
     if notation == "per_gate" and len(name) == 4 and name[:2] in ("W_", "b_") and name[2] in "ih" and name[3] in letters:
         if name[0] == "b":
             return (H,)
@@ -692,7 +710,7 @@ def _parse_one(d: Mapping[str, Any], where: str) -> WorkedExample:
         shape = expected_weight_shape(notation, k, H, I)
         if shape is None:
             fail(where, f"weights.{written[k]}", f"a weight name of the {notation!r} notation", repr(written[k]),
-                 "See the notation list at the top of lstmkit.explain.worked.", exc=KeyError)
+                 weight_name_fix(notation, written[k]), exc=KeyError)
         if v.shape != shape and not (notation == "unit" and v.size == int(np.prod(shape))):
             fail(where, f"weights.{written[k]}", f"shape {shape}", f"shape {v.shape}")
     h0, c0 = (_array(inp[k], where, f"inputs.{k}", (0, 1)).reshape(-1) if k in inp else None for k in ("h0", "c0"))
@@ -828,7 +846,7 @@ def _parse_claim(c: Mapping[str, Any], n: int, notation: str, H: int, I: int, T:
         weight = name[1:] if name.startswith("d") else name
         if name != "loss" and weight not in ("W_y", "b_y") and expected_weight_shape(notation, weight, H, I) is None:
             fail(where, f"{arg} name", f"a weight name of the {notation!r} notation, 'loss', or 'd' and a weight name "
-                 "for its gradient (no step given)", repr(name), exc=KeyError)
+                 "for its gradient (no step given)", repr(name), weight_name_fix(notation, name), exc=KeyError)
         if "unit" in c:
             fail(where, f"{arg} unit", "a unit of a quantity at a step", f"unit {c['unit']!r} without a step",
                  "Give every entry of a weight (or its gradient) in value.")
