@@ -226,3 +226,20 @@ def test_sizes_beyond_a_worked_examples_bounds_are_refused_in_makes_words():
         assert name_options(str(info.value), "exercise", OWNERS, OPTIONS).startswith(f"exercise: expected {option} at most")
     exercise, _ = make(1, hidden_size=1, input_size=1, steps=1000, decimals=12)  # the bounds themselves are made
     assert len(exercise["inputs"]["x"]) == 1000 and exercise["exercise"]["decimals"] == 12
+
+
+def test_input_size_and_weight_decimals_are_bounded_as_the_other_sizes():
+    # (helper-202 B) weight_decimals had no upper bound: 400 crashed in _draw with Python's OverflowError
+    # (int too large to convert to float), 19 with NumPy's 'high is out of bounds for int64'; input_size
+    # had none either, so make(1, input_size=10**8) drew H x 10**8 weights per matrix
+    for kw, most in ((dict(weight_decimals=400), 12), (dict(weight_decimals=19), 12), (dict(weight_decimals=13), 12),
+                     (dict(input_size=65), 64), (dict(input_size=10**8), 64)):
+        (arg, v), = kw.items()
+        with pytest.raises(ValueError, match=rf"^exercise: expected {arg} at most {most}, got {v}\. \w") as info:
+            make(1, **kw)
+        option = {"weight_decimals": "--weight-decimals", "input_size": "--inputs"}[arg]  # lstmkit exercise's words
+        assert name_options(str(info.value), "exercise", OWNERS, OPTIONS).startswith(f"exercise: expected {option} at most")
+    exercise, _ = make(1, hidden_size=1, input_size=64, steps=1, weight_decimals=12)  # the bounds themselves are made
+    w = np.array(exercise["weights"]["W_ii"])
+    assert w.shape == (1, 64) and np.all(np.abs(w) <= 2.0)
+    assert np.allclose(np.round(w, 12), w, rtol=0, atol=1e-14) and not np.allclose(np.round(w, 11), w, rtol=0, atol=1e-14)  # 12 decimals

@@ -83,10 +83,11 @@ def make(
 ) -> tuple[dict, dict]:
     """Return (exercise, key) as TOML-ready dicts (see the module docstring).
 
-    hidden_size H, input_size I, steps T: the sizes (H at most worked.MAX_HIDDEN = 64, T at most
-    worked.MAX_STEPS = 1000, a worked example's bounds). decimals: the precision answers are given
+    hidden_size H, input_size I, steps T: the sizes (H and I at most worked.MAX_HIDDEN = 64, T at
+    most worked.MAX_STEPS = 1000, a worked example's bounds). decimals: the precision answers are given
     with (and the hand rounding of the key), 0 to 12 (worked.EXACT, an exercise file's bound). weight_decimals: 0 for integer weights in [-4, 4]
-    (seed 000's style), 1 for one-decimal weights in [-2, 2]. ask: subset of ASKABLE.
+    (seed 000's style), 1 for one-decimal weights in [-2, 2], 2 to 12 (worked.EXACT, as decimals) for
+    weights with that many decimals in [-2, 2]. ask: subset of ASKABLE.
     grad: what to ask of the backward pass, a subset of GRAD_ASKABLE (empty: nothing).
     loss: the gradients' loss, "xent" (L = Σ_t -log y_t[target_t], y_t = softmax(h_t), seed 000's;
     targets are drawn) or "sum_h" (L = Σ_j h_T[j]); None: "xent", or "sum_h" for one hidden unit
@@ -99,10 +100,12 @@ def make(
     decimals = check_int(decimals, where, "decimals", minimum=0)
     # a worked example's bounds, said in make's words (else from_dict refused the file made: "inputs.x at most ...")
     by_hand = "An exercise is worked by hand, and every step's numbers are kept and shown: ask for fewer."
-    for arg, v, most in (("hidden_size", H, MAX_HIDDEN), ("steps", T, MAX_STEPS), ("decimals", decimals, EXACT)):
-        if v > most:
-            fail(where, arg, f"at most {most}", v, "An exercise file's decimals are from 0 to 12." if arg == "decimals" else by_hand)
     weight_decimals = check_int(weight_decimals, where, "weight_decimals", minimum=0)
+    # weight_decimals as decimals: 10**400 overflowed _draw's float (OverflowError), 10**19 its int64
+    for arg, v, most in (("hidden_size", H, MAX_HIDDEN), ("input_size", I, MAX_HIDDEN), ("steps", T, MAX_STEPS),
+                         ("decimals", decimals, EXACT), ("weight_decimals", weight_decimals, EXACT)):
+        if v > most:
+            fail(where, arg, f"at most {most}", v, f"An exercise file's decimals are from 0 to {EXACT}." if "decimals" in arg else by_hand)
     bad = sorted(set(ask) - set(ASKABLE))
     if bad or not ask:
         fail(where, "ask", f"a non-empty subset of {list(ASKABLE)}", repr(list(ask)))
