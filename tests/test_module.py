@@ -371,7 +371,12 @@ def test_seeds_are_refused_in_the_constructors_own_name(seed, exc):
     # SequenceModel passed the seed to SeedSequence (-1: its bare ValueError, 1.5: its TypeError, True: seed 1);
     # LSTM and RNN checked it, but said "lstmkit:"
     for make, where in [(lambda: lstmkit.SequenceModel(2, 2, 3, seed=seed), "SequenceModel"),
-                        (lambda: lstmkit.LSTM(2, 3, seed=seed), "LSTM"), (lambda: lstmkit.RNN(2, 3, seed=seed), "RNN")]:  # fmt: skip
+                        (lambda: lstmkit.LSTM(2, 3, seed=seed), "LSTM"), (lambda: lstmkit.RNN(2, 3, seed=seed), "RNN"),
+                        # the cells, Linear and the datasets said "lstmkit:" too
+                        (lambda: lstmkit.LSTMCell(2, 3, seed=seed), "LSTMCell"), (lambda: lstmkit.RNNCell(2, 3, seed=seed), "RNNCell"),
+                        (lambda: lstmkit.Linear(2, 3, seed=seed), "Linear"),
+                        (lambda: lstmkit.datasets.counting_task(2, 3, seed=seed), "counting_task"),
+                        (lambda: lstmkit.datasets.recall_task(2, 3, seed=seed), "recall_task")]:  # fmt: skip
         with pytest.raises(exc, match=rf"^{where}: expected seed None, an integer >= 0 or a numpy\.random\.Generator, got {type(seed).__name__} "):
             make()
 

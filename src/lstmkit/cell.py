@@ -144,7 +144,7 @@ class _CellBase(Module):
         self.hidden_size = check_int(hidden_size, name, "hidden_size", minimum=1)
         self.bias = check_bool(bias, name, "bias")
         self.dtype = check_dtype(dtype, name)
-        rng = check_rng(seed)
+        rng = check_rng(seed, name)
         G, H, I = self.gate_count, self.hidden_size, self.input_size
         shapes = {"weight_ih": (G * H, I), "weight_hh": (G * H, H)}
         if self.bias:

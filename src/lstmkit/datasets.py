@@ -45,7 +45,7 @@ def counting_task(n: int, T: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
     """
     n = check_int(n, "counting_task", "n", minimum=1)
     T = check_int(T, "counting_task", "T", minimum=1)
-    rng = check_rng(seed)
+    rng = check_rng(seed, "counting_task")
     is_a = rng.random((n, T)) < 0.5  # (n, T)
     X = np.stack([is_a, ~is_a], axis=-1).astype(np.float64)  # (n, T, 2)
     y = (np.cumsum(is_a, axis=1) > 1).astype(np.int64)  # (n, T)
@@ -65,7 +65,7 @@ def recall_task(n: int, lag: int, n_symbols: int = 4, seed=None) -> tuple[np.nda
     n = check_int(n, "recall_task", "n", minimum=1)
     lag = check_int(lag, "recall_task", "lag", minimum=0)
     S = check_int(n_symbols, "recall_task", "n_symbols", minimum=2)
-    rng = check_rng(seed)
+    rng = check_rng(seed, "recall_task")
     T = lag + 2
     y = rng.integers(0, S, size=n)  # (n,)
     X = np.zeros((n, T, S + 2))

@@ -46,7 +46,7 @@ class Linear(Module):
         self.out_features = check_int(out_features, "Linear", "out_features", minimum=1)
         self.has_bias = check_bool(bias, "Linear", "bias")  # (``self.bias`` is the parameter, as in PyTorch)
         self.dtype = check_dtype(dtype, "Linear")
-        rng = check_rng(seed)
+        rng = check_rng(seed, "Linear")
         k = 1.0 / np.sqrt(self.in_features)
         self._add_param("weight", rng.uniform(-k, k, size=(self.out_features, self.in_features)).astype(self.dtype))
         if self.has_bias:
