@@ -984,3 +984,36 @@ def test_seed001s_candidate_is_read_by_its_printed_name():
     # the printed name is seed 001's only: seed 000's notation writes its candidate W_ic, W_hc
     with pytest.raises(KeyError, match=r"expected weights\.W_C a weight name of the 'per_gate' notation, got 'W_C'"):
         from_dict({"notation": "per_gate", "weights": {"W_C": [[0.5, 1.0]]}, "inputs": {"x": [[2.0]]}})
+
+
+def test_a_report_and_the_traces_print_one_short_line_and_the_docstring_gives_checks_text(capsys):
+    # (helper-202 C, API audit #9) check(load("builtin:seed000")[0]) at the REPL echoed the dataclass
+    # repr: the example and every finding, 40,412 characters (the example 14,436, its traces ~22,900)
+    from collections import Counter
+
+    from lstmkit.cli import main
+    from lstmkit.explain import backward, forward
+    from lstmkit.explain.check import report_document, withhold_answers
+    from lstmkit.explain.render_text import render
+
+    ex = worked.load("builtin:seed000")[0]
+    rep = check(ex)
+    text = repr(rep)
+    assert len(text) < 300 and "\n" not in text, text
+    assert text.startswith("CheckReport('Seed 000: a two-unit LSTM on A, A, B', ")
+    bad = sum(f.verdict not in (OK, OK_HAND, "not checkable") for f in rep.findings)
+    assert f"{bad} problems: {len(rep.findings)} values (" in text
+    for verdict, n in Counter(f.verdict for f in rep.findings).items():  # every verdict named with its count
+        assert f"{verdict} {n}" in text
+    assert repr(check(from_dict({"title": "t", "inputs": {"x": [1.0]}, "hidden_size": 1})[0])) == "CheckReport('t', all claims agree: 0 values)"
+    assert len(repr(check(from_dict({"title": "x" * 10000, "inputs": {"x": [1.0]}, "hidden_size": 1})[0]))) < 100
+    for obj, head in ((ex, "WorkedExample('Seed 000: a two-unit LSTM on A, A, B', per_gate, H=2, I=2, T=3, "),
+                      (forward(ex, 2), "ForwardTrace('Seed 000: a two-unit LSTM on A, A, B', by hand at 2 decimals, 3 steps)"),
+                      (backward(ex), "BackwardTrace('Seed 000: a two-unit LSTM on A, A, B', xent loss ")):
+        assert repr(obj).startswith(head) and len(repr(obj)) < 300, repr(obj)
+    # the docstring's recipe prints what lstmkit check prints
+    capsys.readouterr()
+    main(["check", "builtin:seed000"])
+    cli = capsys.readouterr().out
+    assert render(report_document([withhold_answers(rep)]), 120) == cli
+    assert "print(render(report_document([withhold_answers(rep)]), 120)" in type(rep).__doc__

@@ -55,6 +55,7 @@ Values are named as ``explain`` writes them: ``i_3``, ``c̃_2``, ``z_f_1``, ``W_
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,7 +64,7 @@ from .._checks import count
 from .build import fnum, written as as_given
 from ..functional import sigmoid, tanh
 from .trace import BackwardTrace, ForwardTrace, StepRecord, _recorder, backward, default_loss, forward, hand_round
-from .worked import BACKWARD_QUANTITIES, EXACT, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example
+from .worked import BACKWARD_QUANTITIES, EXACT, GATES, SEED_LETTER, Claim, WorkedExample, expected_weight_shape, require_example, short_title
 
 #: quantity -> the quantities of the same step (or "prev:" of step t-1, "next:" of step t+1) it is
 #: computed from; the backward pass's after the forward's (:func:`_deps` fills in the loss's)
@@ -96,6 +97,8 @@ NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK = "new error", "follows", "conflict"
 SHORT = "too few decimals"  # an exercise's answer right at the decimals it is written with, fewer than asked
 AFTER_BLANK = "uses a blank"  # wrong, and computed from an answer left blank: neither a new error nor one that follows
 FAILING = (NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK, SHORT, AFTER_BLANK)
+#: every verdict, in the order :meth:`CheckReport.summary` counts them
+VERDICTS = (OK, OK_HAND, NEW, FOLLOWS, SHORT, AFTER_BLANK, CONFLICT, RANGE, SHAPE, BLANK, UNCHECKED)
 
 
 def ranges(ex: WorkedExample) -> dict[str, tuple[float, float, str]]:
@@ -151,9 +154,29 @@ class Finding:
 
 @dataclass
 class CheckReport:
+    """The findings of :func:`check` on one example. :meth:`summary` is the line ``lstmkit check``
+    ends with; its repr is one line too (the title, the problems and the count of each verdict).
+    ``lstmkit check``'s text (the table) is::
+
+        from lstmkit.explain.check import report_document, withhold_answers
+        from lstmkit.explain.render_text import render
+        print(render(report_document([withhold_answers(rep)]), 120), end="")  # as lstmkit check | less
+        # (120: its width when not on a terminal; without withhold_answers: as --answers)
+
+    (``report_document(..., show_all=True)``: as ``--all``; ``lstmkit.explain.render_md.render`` for
+    ``--format md``)."""
+
     example: WorkedExample
     findings: list[Finding] = field(default_factory=list)
     withheld: int = 0  # blanks whose values were taken out (:func:`withhold_answers`)
+
+    def __repr__(self) -> str:  # the generated one printed the example and every finding: 40,412 characters for seed 000
+        bad = sum(f.failing for f in self.findings)
+        n = Counter(f.verdict for f in self.findings)
+        verdicts = ", ".join(f"{v} {n[v]}" for v in VERDICTS if n[v])
+        head = "all claims agree" if not bad else count(bad, "problem")
+        return (f"CheckReport({short_title(self.example.title)}, {head}: {count(len(self.findings), 'value')}"
+                + (f" ({verdicts}))" if verdicts else ")"))
 
     @property
     def ok(self) -> bool:

@@ -81,7 +81,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import worked as shipped
-from .._checks import fail, is_int
+from .._checks import count, fail, is_int
 
 GATES = ("i", "f", "g", "o")
 #: how each notation names a gate (the candidate is "c" in the seeds, "g" in PyTorch)
@@ -237,9 +237,17 @@ class GateParams:
     b: np.ndarray | None  # (H,)    total bias (b_i* + b_h* in seed 000's notation)
 
 
+def short_title(title: str, most: int = 50) -> str:
+    """``title`` quoted for a one-line repr, cut to ``most`` characters with an ellipsis."""
+    return repr(title if len(title) <= most else title[: most - 1] + "…")
+
+
 @dataclass(frozen=True)
 class WorkedExample:
-    """One worked example, validated; arrays are float64."""
+    """One worked example, validated; arrays are float64.
+
+    Its repr is one line (title, notation, H, I, T, claims); ``lstmkit explain``'s text of it is
+    :func:`lstmkit.explain.explain` (``print(explain(ex))``)."""
 
     title: str
     notation: str  # "per_gate" | "concat" | "unit"
@@ -256,6 +264,11 @@ class WorkedExample:
     note: str = ""
     exercise: dict[str, Any] = field(default_factory=dict)
     variant: Any = None  # lstmkit.variants.LSTMVariant of the [options]; None: the plain cell
+
+    def __repr__(self) -> str:  # the generated one printed every array: 14,436 characters for seed 000
+        T, I = self.x.shape
+        return (f"WorkedExample({short_title(self.title)}, {self.notation}, H={len(self.h0)}, I={I}, T={T}, "
+                f"{count(len(self.claims), 'claim')}{'' if self.variant is None else ', a variant'})")
 
     @property
     def is_plain(self) -> bool:
