@@ -25,7 +25,7 @@ keeps information over long lags. Two measurements on :func:`lstmkit.datasets.re
    everywhere: what tells is g at the symbol over its median at the distractors (above 1: the
    loss follows the symbol, furthest back, more than the distractors nearer it), not one
    network's g against the other's (a sensitivity ratio, not a vanishing-gradient measurement;
-   it varies several-fold between seeds, so it is given as the range over them).
+   it varies between seeds, the RNN's by orders of magnitude, so it is given as the range over them).
    ``MemoryResult.reading()`` says this with the numbers.
 
 ``run_memory_experiment(...)`` returns a :class:`MemoryResult` with ``table()`` and ``plot(path)``
