@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lstmkit.datasets import recall_task
-from lstmkit.memory import MemoryResult, data_stream, gradient_reach, make_model, run_memory_experiment
+from lstmkit.memory import MemoryResult, _data_stream, gradient_reach, make_model, run_memory_experiment
 
 
 def test_recall_task_layout():
@@ -484,7 +484,7 @@ def test_the_gradients_sequences_are_no_training_or_test_datas():
     # they were recall_task(..., seed=seed + 7): at lag 7 the answers of seed s's first training batch (its stream is
     # default_rng(seed + lag)), and at any lag those of the run of seed s + 7 - lag; now a stream of their own
     lag, seed = 7, 0
-    X_train, y_train = recall_task(32, lag, 4, seed=data_stream(seed, lag, "train"))  # train()'s first batch
+    X_train, y_train = recall_task(32, lag, 4, seed=_data_stream(seed, lag, "train"))  # train()'s first batch
     r = run_memory_experiment(lags=(lag,), steps=1, batch_size=32, n_test=40, hidden_size=3, seed=seed, seeds=1)
     X_g, y_g = recall_task(40, lag, 4, seed=np.random.default_rng(np.random.SeedSequence([seed, 7])))
     assert not np.array_equal(y_g[:32], y_train)

@@ -315,11 +315,11 @@ def _span(values, sep: str, fmt: str = ".2g") -> str:
     return lo if lo == hi else f"{lo}{sep}{hi}"
 
 
-#: the data's roles: each (seed, lag, role) draws from SeedSequence(seed, spawn_key=(ROLES[role], lag)) (:func:`data_stream`)
+#: the data's roles: each (seed, lag, role) draws from SeedSequence(seed, spawn_key=(ROLES[role], lag)) (:func:`_data_stream`)
 ROLES = {"train": 1, "test": 2}
 
 
-def data_stream(seed: int, lag: int, role: str) -> np.random.Generator:
+def _data_stream(seed: int, lag: int, role: str) -> np.random.Generator:
     """The generator of one seed's training (``role="train"``) or test (``"test"``) data at one lag:
     ``default_rng(SeedSequence(seed, spawn_key=(ROLES[role], lag)))``, a stream of its own for each
     (seed, lag, role). (They were the integers seed + lag and seed + 1000 + lag: runs whose seed and
@@ -346,7 +346,7 @@ def train(model, lag: int, n_symbols: int, steps: int, batch_size: int, lr: floa
     from .losses import softmax_cross_entropy
     from .optim import Adam, clip_grad_norm
 
-    rng = np.random.default_rng(seed)  # an int, or a Generator (data_stream's), drawn from as it is
+    rng = np.random.default_rng(seed)  # an int, or a Generator (_data_stream's), drawn from as it is
     opt = Adam(model, lr=lr)
     model.train()
     for _ in range(steps):
@@ -401,7 +401,8 @@ def run_memory_experiment(
 
     The seeds are ``seed``, ``seed + 1``, ..., ``seed + seeds - 1``; each seed's run is the run
     with ``seed=`` that seed and ``seeds=1`` (weights from the seed, training and test data from
-    streams of their own for each seed and lag, :func:`data_stream`). ``accuracy`` is the mean over the seeds, each seed's is in
+    streams of their own for each seed and lag, ``SeedSequence(seed, spawn_key=(1, lag))`` and
+    ``(2, lag)``). ``accuracy`` is the mean over the seeds, each seed's is in
     ``accuracy_seeds``; the trained gradient at the symbol over the distractors' is in
     ``ratio_seeds``, the gradient at the symbol at init in ``symbol_init_seeds`` (the table gives
     each over the seeds: the ratio's range, the gradient's median and range); the gradients in
@@ -494,14 +495,14 @@ def _one_seed(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test,
     dis_trained = {c: np.full(len(lags), np.nan) for c in CELLS}
     grad_init, grad_trained = {}, {}  # the whole curve g(k), at the longest lag
     for j, lag in enumerate(lags):
-        X_test, y_test = recall_task(n_test, int(lag), n_symbols, seed=data_stream(seed, int(lag), "test"))
+        X_test, y_test = recall_task(n_test, int(lag), n_symbols, seed=_data_stream(seed, int(lag), "test"))
         # the gradient's sequences: a stream of their own (seed + 7, an integer, was seed + lag's training data at lag 7,
         # and the training data of seed + 7 - lag's run at any lag), the same at every lag
         X_g, y_g = recall_task(min(n_test, 200), int(lag), n_symbols, seed=np.random.default_rng(np.random.SeedSequence([seed, 7])))
         for c in CELLS:
             t0 = time.perf_counter()
             model = make_model(c, n_symbols, hidden_size, seed=seed, forget_bias=forget_bias)
-            train(model, int(lag), n_symbols, steps, batch_size, lr, clip, seed=data_stream(seed, int(lag), "train"))
+            train(model, int(lag), n_symbols, steps, batch_size, lr, clip, seed=_data_stream(seed, int(lag), "train"))
             acc[c][j] = accuracy(model, X_test, y_test)
             secs[c][j] = time.perf_counter() - t0
             grad_init[c] = gradient_reach(make_model(c, n_symbols, hidden_size, seed, forget_bias), X_g, y_g)  # (lag+2,)
