@@ -456,3 +456,60 @@ def test_a_fifo_put_in_place_after_the_stat_is_refused_on_the_open_file(tmp_path
     finally:
         os.close(keep)
     assert load_arrays(regular)[0]["w"].tolist() == [1.0, 1.0]
+
+
+def test_a_load_allocates_about_the_files_size_not_max_bytes(tmp_path):
+    """_load read f.read(max_bytes + 1): BufferedReader.read(n) allocates n bytes up front, 2 GiB for any file (a
+    bare MemoryError under `ulimit -v`, helper-203 #1). tracemalloc sees that allocation (its peak was 2147 MB for a
+    19 MB checkpoint); loading a ~100 KB file now peaks at a small multiple of its size."""
+    import tracemalloc
+
+    path = tmp_path / "m.npz"
+    save_arrays(path, {"w": np.random.default_rng(0).normal(size=12_500)}, {"kind": "test"})  # 100 KB of float64
+    assert 90_000 < path.stat().st_size < 110_000
+    tracemalloc.start()
+    try:
+        arrays, meta = load_arrays(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert arrays["w"].shape == (12_500,) and meta == {"kind": "test"}
+    assert peak < 10 << 20, peak
+
+
+class _GrowsWhenRead:
+    """The open model file, with ``extra`` bytes appended to it on disk just before it is read (after its fstat)."""
+
+    def __init__(self, f, path, extra: bytes):
+        self.f, self.path, self.extra = f, path, extra
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def read(self, n=-1):
+        with open(self.path, "ab") as g:
+            g.write(self.extra)
+        return self.f.read(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def test_a_file_that_grows_between_its_stat_and_its_read_is_refused(tmp_path, monkeypatch):
+    """Reading fstat's size (+1, not max_bytes + 1) still catches a file written into meanwhile: it is refused,
+    whether it stays under max_bytes (the old code parsed the grown file: a zip with bytes after it loads) or not."""
+    path = tmp_path / "m.npz"
+    save_arrays(path, {"w": np.ones(4)}, {})
+    size = path.stat().st_size
+    real = io._open_regular
+    for extra, max_bytes in ((b"\0" * 100, io.MAX_BYTES), (b"\0" * 100, size + 10)):
+        save_arrays(path, {"w": np.ones(4)}, {})
+        monkeypatch.setattr(io, "_open_regular", lambda p: _GrowsWhenRead(real(p), p, extra))
+        with pytest.raises(FileFormatError, match=rf"m\.npz: expected a file of {size} bytes \(its size when opened\), got more than "
+                                                  rf"{size} bytes: it changed while it was read\. Load it again once it is written"):
+            load_arrays(path, max_bytes=max_bytes)
+        monkeypatch.undo()
+        assert load_arrays(path, max_bytes=size + 1000)[0]["w"].tolist() == [1.0] * 4  # grown, it loads when read whole

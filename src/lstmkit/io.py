@@ -7,7 +7,8 @@ Layout of a file written by :func:`save_arrays` (an ordinary ``.npz`` zip)::
 
 Reading never unpickles and never trusts a size it has not checked. :func:`load_arrays`
 
-1. reads the whole file into memory (refusing files above ``max_bytes``, and a path that is not a
+1. reads the whole file into memory, its size as ``fstat`` gives it and no more (refusing files above
+   ``max_bytes``, a file whose size changes while it is read, and a path that is not a
    regular file: a device such as ``/dev/zero`` has no size to check, a FIFO may never end),
 2. checks the zip directory: at most :data:`MAX_ENTRIES` entries, each ``<name>.npy`` with a
    name of :data:`NAME_RE` (no absolute paths, no ``..``, no duplicates) and, when the caller
@@ -467,7 +468,13 @@ def _load(path, max_bytes: int, names, arrays_too: bool):
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:
             raise FileFormatError(f"{path}: expected a file of at most {max_bytes} bytes, got {size} bytes.")
-        data = f.read(max_bytes + 1)
+        # what fstat gave, plus a byte to see a file that grew since (read(n) reserves n bytes up front: n =
+        # max_bytes + 1 took 2 GiB of address space for every load, a MemoryError under a memory limit)
+        data = f.read(size + 1)
+    if len(data) != size:
+        raise FileFormatError(f"{path}: expected a file of {size} bytes (its size when opened), got "
+                              f"{f'more than {size}' if len(data) > size else len(data)} bytes: it changed while it was read. "
+                              f"Load it again once it is written (lstmkit writes its files whole, by renaming).")
     try:
         return _parse(data, path, names, max_bytes, arrays_too)
     except FileFormatError:
