@@ -457,6 +457,20 @@ def test_lengths_in_the_place_of_hx_say_where_they_go(cls, lengths):
     m(x, None, lengths), m(x, lengths=lengths)  # as the message says
 
 
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_lengths_in_the_place_of_state_say_they_go_second_for_sequence_model(cell):
+    # helper-207 #1: sm(x, None, lengths), the LSTM's order, was told "lstm(x, None, lengths)", what it had done
+    sm = lstmkit.SequenceModel(2, 2, 3, cell=cell, seed=0)
+    x, lengths = np.zeros((2, 4, 2)), np.array([4, 3])
+    with pytest.raises(TypeError, match=r"^SequenceModel: expected state .* or None, got 2 integers, which look like lengths\. "
+                                        r"Lengths go second for SequenceModel: model\(x, lengths\) or model\(x, lengths=lengths\)\.$") as err:  # fmt: skip
+        sm(x, None, lengths)
+    assert err.value.__context__ is None or err.value.__suppress_context__  # the layer's advice is not chained below it
+    sm(x, lengths), sm(x, lengths=lengths)  # as the message says
+    with pytest.raises(TypeError, match=r"^(LSTM|RNN): expected (hx|h0) "):  # another bad state keeps the layer's own words
+        sm(x, None, np.zeros((2, 3), dtype=np.int64))
+
+
 def test_float_states_of_batch_size_are_not_taken_for_lengths():
     rnn = lstmkit.RNN(2, 3, seed=0)
     with pytest.raises(TypeError, match=r"^RNN: expected hx a real floating-point array, got dtype int64"):

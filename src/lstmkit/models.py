@@ -41,7 +41,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._checks import check_bool, check_choice, check_dtype, check_int, check_seed, fail
+from ._checks import check_bool, check_choice, check_dtype, check_int, check_seed, fail, message
 from .cell import NONLINEARITIES
 from .layers import Linear
 from .module import Module
@@ -237,7 +237,14 @@ class SequenceModel(Module):
         self.rnn.requires_grad = keep
         if self.head is not None:
             self.head.requires_grad = keep
-        h, state = self.rnn(x, state, lengths)  # (B, T, D*P)
+        try:
+            h, state = self.rnn(x, state, lengths)  # (B, T, D*P)
+        except TypeError:  # the refusal only: lengths passed third, as to an LSTM, say they go second here
+            said = None if state is None else self.rnn._lengths_as_hx(state, np.shape(x)[0])
+            if said is not None:
+                raise TypeError(message("SequenceModel", "state", *said, "Lengths go second for SequenceModel: "
+                                        "model(x, lengths) or model(x, lengths=lengths).")) from None  # fmt: skip
+            raise
         B, T, _ = h.shape
         last = None
         if self.head_mode == "last":

@@ -214,20 +214,26 @@ class _Recurrent(Module):
         arr = check_lengths(arr, B, T, where)  # (B,) int64 in [1, T]
         return None if (arr == T).all() else arr
 
-    def _refuse_lengths_as_hx(self, hx, B, batched, where, arg):
-        """A TypeError saying where lengths go when ``hx`` is B integers (``rnn(x, lengths)``, as
-        ``SequenceModel(x, lengths)`` takes them second); nothing otherwise. On refusal paths only."""
-        if arg != "hx" or not batched:
-            return
+    def _lengths_as_hx(self, hx, B) -> tuple[str, str] | None:
+        """``(expected, got)`` of the refusal when ``hx`` is B integers (a (B,) int array, or a list or
+        tuple of B ints): lengths passed in the place of the states; None otherwise. On refusal paths
+        only (here and in SequenceModel.forward, whose fix differs: lengths go second there)."""
         if isinstance(hx, np.ndarray):
             ints = hx.shape == (B,) and hx.dtype.kind in "iu"
         else:
             ints = isinstance(hx, (list, tuple)) and len(hx) == B and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in hx)
-        if ints:
-            name = type(self).__name__
-            state = "a pair (h0, c0)" if self._n_states == 2 else "h0 a float array (num_layers*num_directions, B, hidden_size)"
-            fail(where, "hx", f"{state} or None", f"{B} integers, which look like lengths",
-                 f"Lengths go in the third argument: {name.lower()}(x, None, lengths) or {name.lower()}(x, lengths=lengths).", exc=TypeError)  # fmt: skip
+        if not ints:
+            return None
+        state = "a pair (h0, c0)" if self._n_states == 2 else "h0 a float array (num_layers*num_directions, B, hidden_size)"
+        return f"{state} or None", f"{B} integers, which look like lengths"
+
+    def _refuse_lengths_as_hx(self, hx, B, batched, where, arg):
+        """A TypeError saying where lengths go when ``hx`` is B integers (``rnn(x, lengths)``, as
+        ``SequenceModel(x, lengths)`` takes them second); nothing otherwise. On refusal paths only."""
+        said = self._lengths_as_hx(hx, B) if arg == "hx" and batched else None
+        if said is not None:
+            name = type(self).__name__.lower()
+            fail(where, "hx", *said, f"Lengths go in the third argument: {name}(x, None, lengths) or {name}(x, lengths=lengths).", exc=TypeError)
 
     def _check_hx(self, hx, B, batched, where, arg="hx", batch_of="x"):
         """The states ``hx`` ((h, c) or h) as (LD, B, size) arrays, zeros for None; errors name
