@@ -1674,8 +1674,10 @@ def test_a_fitted_estimator_pickled_before_fitted_params_existed_predicts_and_sa
         est.fit(X, target)
         old = pickle.loads(pickle.dumps(est))
         del old.__dict__["fitted_params_"]  # as an estimator of a version before fitted_params_ was pickled
+        del old.__dict__["readout"]  # ... and before a parameter (readout stands for one added later)
         restored = pickle.loads(pickle.dumps(old))
         assert restored.fitted_params_ == est.fitted_params_  # its get_params() at fit, dtype by name
+        assert restored.get_params() == est.get_params() and repr(restored) == repr(est)  # readout at its default
         assert np.array_equal(restored.predict(X), est.predict(X))
         restored.save(tmp_path / "old.npz")
         assert np.array_equal(lstmkit.load(tmp_path / "old.npz").predict(X), est.predict(X))

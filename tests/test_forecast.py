@@ -1505,9 +1505,11 @@ def test_a_fitted_forecaster_pickled_before_fitted_params_existed_predicts_and_s
     old = pickle.loads(pickle.dumps(fc))
     for k in ("fitted_params_", "window_", "horizon_", "log_", "difference_"):  # as a forecaster of a version before them
         del old.__dict__[k]
+    del old.__dict__["difference"]  # ... and before a parameter (difference stands for one added later)
     del old.regressor_.__dict__["fitted_params_"]
     restored = pickle.loads(pickle.dumps(old))
-    assert restored.fitted_params_ == fc.fitted_params_  # its get_params() at fit
+    assert restored.fitted_params_ == fc.fitted_params_  # its get_params() at fit, difference at its default
+    assert restored.get_params() == fc.get_params() and repr(restored) == repr(fc)
     assert np.array_equal(restored.predict(5), fc.predict(5))
     restored.save(tmp_path / "old.npz")
     assert np.array_equal(lstmkit.load(tmp_path / "old.npz").predict(5), fc.predict(5))

@@ -504,9 +504,13 @@ def test_a_fitted_generator_pickled_before_fitted_params_existed_saves(gen, tmp_
     import pickle
 
     old = pickle.loads(pickle.dumps(gen))
-    del old.__dict__["fitted_params_"]  # as a generator of a version before fitted_params_ was pickled
-    restored = pickle.loads(pickle.dumps(old))
-    assert restored.fitted_params_ == gen.fitted_params_  # its get_params() at fit
+    for k in ("fitted_params_", "validation_split", "patience"):  # as a generator of a version before them (1f5db37)
+        del old.__dict__[k]
+    restored = pickle.loads(pickle.dumps(old))  # raised AttributeError: no attribute 'validation_split'
+    assert restored.fitted_params_ == gen.fitted_params_  # its get_params() at fit, the new ones at their defaults
+    assert (restored.validation_split, restored.patience) == (0.0, None)
+    assert restored.get_params() == gen.get_params() and repr(restored) == repr(gen)
+    assert TextGenerator(**restored.get_params()).get_params() == gen.get_params()  # what clone does
     restored.save(tmp_path / "old.npz")
     assert TextGenerator.load(tmp_path / "old.npz").generate("a", 20, seed=1) == gen.generate("a", 20, seed=1)
     assert not hasattr(pickle.loads(pickle.dumps(TextGenerator(hidden_size=3))), "fitted_params_")  # an unfitted one has none

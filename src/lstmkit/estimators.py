@@ -584,6 +584,18 @@ def label_named(text: str, classes) -> Any:
     return next((c for c in labels if isinstance(c, (int, float)) and c == value), None)
 
 
+def with_defaults(cls: type, state: dict) -> dict:
+    """An unpickled ``state`` (its ``__dict__``) with every parameter of ``cls.__init__`` it lacks
+    set to the signature's default: a pickle from a version before that parameter existed (it
+    trained without it, i.e. as the default) then has what ``get_params``, ``repr``, ``clone`` and
+    ``fit`` read. The parameters it holds are kept as pickled."""
+    state = dict(state)
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.default is not p.empty:
+            state.setdefault(p.name, p.default)
+    return state
+
+
 def keyword_only(init: Callable) -> Callable:
     """Decorate an estimator's ``__init__(self, *, ...)``: its parameters are keyword-only (as
     scikit-learn's), but for now positional arguments are still taken, bound to the parameters in
@@ -662,8 +674,9 @@ class _SequenceEstimator:
     def __setstate__(self, state: dict) -> None:
         """Unpickling: a fitted estimator pickled before ``fitted_params_`` was recorded gets it
         from its parameters as pickled, its dtype the network's (what predict and save read
-        before then; predict and save raised AttributeError without it)."""
-        self.__dict__.update(state)
+        before then; predict and save raised AttributeError without it). A parameter added since the
+        pickle was made gets its default first (:func:`with_defaults`)."""
+        self.__dict__.update(with_defaults(type(self), state))
         if "model_" in state and "fitted_params_" not in state:
             params = json_params(self.get_params())
             params["dtype"] = np.dtype(self.model_.dtype).name

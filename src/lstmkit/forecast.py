@@ -35,7 +35,7 @@ import numpy as np
 
 from . import baselines as bl
 from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number, optional_import
-from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, keyword_only, mean_and_scale, r2
+from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, keyword_only, mean_and_scale, r2, with_defaults
 from .saving import register
 
 KIND = "LSTMForecaster"
@@ -577,8 +577,9 @@ class LSTMForecaster:
         and ``window_``, ``horizon_``, ``log_``, ``difference_``, from its parameters as pickled
         (what predict and save read before then; without them they raised AttributeError), as
         :class:`~lstmkit.estimators.LSTMRegressor` does; one pickled before ``series_`` was named
-        so has its ``history_`` as ``series_``."""
-        state = dict(state)
+        so has its ``history_`` as ``series_``. A parameter added since the pickle was made gets its
+        default first (:func:`~lstmkit.estimators.with_defaults`)."""
+        state = with_defaults(type(self), state)
         if "history_" in state:
             state.setdefault("series_", state.pop("history_"))
         self.__dict__.update(state)

@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 
 from ._checks import check_int, check_real, check_rng, fail, is_int, run_seed
-from .estimators import NotFittedError, check_hyper_parameters, file_history, json_params, keyword_only
+from .estimators import NotFittedError, check_hyper_parameters, file_history, json_params, keyword_only, with_defaults
 from .models import check_lstm_options
 from .saving import register
 
@@ -194,8 +194,10 @@ class TextGenerator:
     def __setstate__(self, state: dict) -> None:
         """Unpickling: a fitted generator pickled before ``fitted_params_`` was recorded gets it from
         its parameters as pickled (what save wrote before then; without it save raised
-        AttributeError), as :class:`~lstmkit.estimators.LSTMRegressor` does."""
-        self.__dict__.update(state)
+        AttributeError), as :class:`~lstmkit.estimators.LSTMRegressor` does. A parameter added
+        since the pickle was made (``validation_split``, ``patience``) gets its default first
+        (:func:`~lstmkit.estimators.with_defaults`): the generator was trained without it."""
+        self.__dict__.update(with_defaults(type(self), state))
         if "model_" in state and "fitted_params_" not in state:
             self.fitted_params_ = json_params(self.get_params())
 
