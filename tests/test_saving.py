@@ -184,3 +184,12 @@ def test_load_of_a_worked_example_points_to_explain_load(path, got):
     from lstmkit.explain import load as load_worked
 
     assert load_worked(full)  # which reads it
+
+
+@pytest.mark.parametrize("name", ["missing.toml", "missing.TOML", "builtin:nosuch"])
+def test_load_of_a_missing_file_or_builtin_name_stays_file_not_found(tmp_path, name):
+    # helper-207 #2: a missing .toml, and a builtin: name lstmkit does not ship, were FileFormatErrors calling
+    # them worked examples; code catching FileNotFoundError for a missing file no longer saw it
+    path = name if name.startswith("builtin:") else str(tmp_path / name)
+    with pytest.raises(FileNotFoundError):
+        lstmkit.load(path)

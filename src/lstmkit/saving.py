@@ -61,8 +61,8 @@ def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
 
     Raises FileFormatError for a corrupt file, a file of another kind than ``kind`` (if given), a
     kind this lstmkit does not know, or a module file with a read-out it cannot rebuild whole (above);
-    and for a worked example's name (``builtin:NAME``, a ``.toml``), saying to use
-    ``lstmkit.explain.load(path)``.
+    and for a worked example's name (``builtin:NAME`` of a shipped one, an existing ``.toml``), saying
+    to use ``lstmkit.explain.load(path)``. A missing file is a FileNotFoundError.
     """
     _refuse_worked_example(path)
     mf = read_model(path, kind)
@@ -79,13 +79,19 @@ def load(path: str | os.PathLike, kind: str | tuple[str, ...] | None = None):
 
 def _refuse_worked_example(path) -> None:
     """A FileFormatError pointing to ``lstmkit.explain.load`` for a worked example's name: ``builtin:NAME``
-    (no such file) or a ``.toml`` that is no zip archive. (A bare FileNotFoundError, or "not a zip", before.)"""
+    of a shipped example (:func:`lstmkit.worked.names`; no such file) or an existing ``.toml`` file
+    that is no zip archive. (A bare FileNotFoundError, or "not a zip", before.) A missing path, and
+    ``builtin:`` with another name, stay FileNotFoundError (read_model's)."""
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if not isinstance(text, str):
         return
     if text.startswith("builtin:") and not os.path.exists(text):
+        from . import worked  # the standard library only
+
+        if text[len("builtin:"):] not in worked.names():
+            return
         got = f"a built-in worked example {text!r}"
-    elif text.lower().endswith(".toml") and not (os.path.isfile(text) and zipfile.is_zipfile(text)):
+    elif text.lower().endswith(".toml") and os.path.isfile(text) and not zipfile.is_zipfile(text):
         got = f"a worked example's .toml {text!r}"
     else:
         return
