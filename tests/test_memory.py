@@ -371,6 +371,41 @@ def test_a_bad_seed_is_refused_before_anything_runs(seed, exc, message):
         run_memory_experiment(lags=(1,), seed=seed)
 
 
+@pytest.mark.parametrize("seed, seeds", [(2**63 - 2, 3), (2**63, 1), (2**128, 1)])
+def test_a_seed_run_beyond_2_63_is_refused(seed, seeds):
+    # the seeds ran unchecked: 2**63 - 1 and 2**63 made a float64 array (the table said 'seeds 9223372036854775808,
+    # 9223372036854775808'), and from 2**128 a seed's 5th word reads as a spawn key (test below)
+    most = 2**63 - seeds  # the last seed run, seed + seeds - 1, is at most 2**63 - 1
+    with pytest.raises(ValueError, match=rf"^run_memory_experiment: expected seed at most 2\*\*63 - seeds = {most} \(each "
+                                         rf"seed run, seed to seed \+ seeds - 1, below 2\*\*63\), got {seed}\. "):
+        run_memory_experiment(lags=(1,), steps=1, n_test=4, hidden_size=2, seed=seed, seeds=seeds)
+
+
+def test_the_largest_seeds_run_as_themselves():
+    r = run_memory_experiment(lags=(1,), steps=1, n_test=4, hidden_size=2, seed=2**63 - 2, seeds=2)
+    assert r.seeds.dtype == np.int64 and r.seeds.tolist() == [2**63 - 2, 2**63 - 1]
+    assert "mean over seeds 9223372036854775806-9223372036854775807 " in r.table()
+
+
+def test_beyond_2_128_a_seed_s_streams_are_another_s():
+    # why the seeds stop short of 2**128: SeedSequence pads the entropy to 4 words only when it is shorter, then
+    # appends the spawn key, so a 5-word seed [w1..w4, 1]'s gradient stream, SeedSequence([seed, 7]), is the
+    # 4-word seed [w1..w4]'s training data at lag 7
+    small = 2**100 + 12345  # 4 words
+    big = small + 1 * 2**128  # its 5th word is 1
+    a = np.random.default_rng(np.random.SeedSequence([big, 7])).integers(2**63, size=4)
+    b = _data_stream(small, 7, "train").integers(2**63, size=4)
+    assert a.tolist() == b.tolist()
+
+
+def test_cli_memory_refuses_a_last_seed_beyond_2_63(capsys):
+    from lstmkit.cli import main
+
+    rc = main(["memory", "--lags", "1", "--steps", "1", "--n-test", "4", "--hidden-size", "2", "--seed", str(2**63 - 1), "--seeds", "2"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "memory: expected --seed at most 2**63 - seeds = 9223372036854775806 " in err, err
+
+
 def test_a_numpy_integer_seed_runs_as_the_same_int():
     kw = dict(lags=(1,), steps=2, n_test=8, hidden_size=2)
     a, b = run_memory_experiment(seed=np.int64(3), **kw), run_memory_experiment(seed=3, **kw)

@@ -315,6 +315,10 @@ def _span(values, sep: str, fmt: str = ".2g") -> str:
     return lo if lo == hi else f"{lo}{sep}{hi}"
 
 
+#: the largest seed run (2**63 - 1): the seeds are kept as int64 (2**63 - 1 and 2**63 made a float64 array), and
+#: below 2**128 no seed's streams are another's (:func:`_data_stream`)
+MAX_SEED = 2**63 - 1
+
 #: the data's roles: each (seed, lag, role) draws from SeedSequence(seed, spawn_key=(ROLES[role], lag)) (:func:`_data_stream`)
 ROLES = {"train": 1, "test": 2}
 
@@ -324,9 +328,11 @@ def _data_stream(seed: int, lag: int, role: str) -> np.random.Generator:
     ``default_rng(SeedSequence(seed, spawn_key=(ROLES[role], lag)))``, a stream of its own for each
     (seed, lag, role). (They were the integers seed + lag and seed + 1000 + lag: runs whose seed and
     lag had the same sum shared their data, seed 0 at lag 5 and seed 3 at lag 2, say.) The seed's
-    entropy is padded to SeedSequence's pool and the spawn key hashed after it, so no seed's stream
-    is another's; the weights' (``SeedSequence(seed).spawn(2)``, spawn keys (0,) and (1,)) and the
-    gradient's sequences' (``SeedSequence([seed, 7])``) are other streams again."""
+    entropy is padded to SeedSequence's pool (4 words) and the spawn key hashed after it, so no
+    seed's stream is another's for seeds below 2**128 (a longer seed's 5th word would read as a
+    spawn key; :func:`run_memory_experiment` takes them up to :data:`MAX_SEED`, 2**63 - 1); the
+    weights' (``SeedSequence(seed).spawn(2)``, spawn keys (0,) and (1,)) and the gradient's
+    sequences' (``SeedSequence([seed, 7])``) are other streams again."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(ROLES[role], lag)))
 
 
@@ -399,7 +405,8 @@ def run_memory_experiment(
 ) -> MemoryResult:
     """Train both cells at every lag on each of ``seeds`` seeds; measure accuracy and gradient reach.
 
-    The seeds are ``seed``, ``seed + 1``, ..., ``seed + seeds - 1``; each seed's run is the run
+    The seeds are ``seed``, ``seed + 1``, ..., ``seed + seeds - 1``, each at most
+    :data:`MAX_SEED` (2**63 - 1; a larger seed is refused, naming it); each seed's run is the run
     with ``seed=`` that seed and ``seeds=1`` (weights from the seed, training and test data from
     streams of their own for each seed and lag, ``SeedSequence(seed, spawn_key=(1, lag))`` and
     ``(2, lag)``). ``accuracy`` is the mean over the seeds, each seed's is in
@@ -464,6 +471,12 @@ def run_memory_experiment(
              "the weights, the gradient's sequences), so it needs a number: seed=0, say.", exc=TypeError)  # fmt: skip
     seed = check_int(seed, where, "seed", minimum=0)
     seeds = check_int(seeds, where, "seeds", minimum=1)
+    if seeds > MAX_SEED + 1:
+        fail(where, "seeds", "at most 2**63 (each seed run below 2**63)", seeds)
+    if seed > MAX_SEED + 1 - seeds:  # every seed run, seed .. seed + seeds - 1, at most MAX_SEED
+        fail(where, "seed", f"at most 2**63 - seeds = {MAX_SEED + 1 - seeds} (each seed run, seed to seed + seeds - 1, "
+             f"below 2**63)", seed, "Each seed's streams are its own only below 2**128 (SeedSequence), and the seeds "
+             "are kept as int64: pass a smaller seed (seed=0, say).")  # fmt: skip
     with blas_threads(1):  # (the docstring's last paragraph)
         return _experiment(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test, forget_bias, seed, seeds)
 

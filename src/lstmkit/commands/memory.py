@@ -55,7 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "at lag 30 on seeds 0-13, 3.0 recalled every symbol on 9, 1.0 on none; 0, no opening, failed from lag 20 on "
                         "seeds 0-2, at lag 10 on two of them)")  # fmt: skip
     p.add_argument("--seed", type=int, default=d["seed"],
-                   help="random seed of the data and both networks' initialisation: the first seed (default %(default)s)")
+                   help="random seed of the data and both networks' initialisation: the first seed, the last run (--seed + --seeds - 1) "
+                        "at most 2**63 - 1 (default %(default)s)")
     p.add_argument("--seeds", type=integer(1), default=d["seeds"],
                    help="how many seeds to run, --seed, --seed + 1, ...: the accuracy is their mean, its range beside it; "
                         "the gradient at the symbol at init their median and range, trained over the distractors' their "
