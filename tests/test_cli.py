@@ -150,8 +150,9 @@ def test_sigterm_ends_train_as_ctrl_c_does_with_143(tmp_path):
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM"), reason="no SIGTERM on this platform")
 def test_sigterm_is_caught_only_while_a_command_runs(monkeypatch, capsys):
-    # in-process: main() puts SIGTERM's handler back as it found it; the handler, called as a SIGTERM calls it,
-    # ends the command as Ctrl-C does, 143; an embedding program's own handler is left alone
+    # in-process: main(_sigterm=True) (entry's) puts SIGTERM's handler back as it found it; the handler, called as a
+    # SIGTERM calls it, ends the command as Ctrl-C does, 143; an embedding program's own handler is left alone, and
+    # main() without _sigterm installs none
     import signal
 
     import lstmkit.commands.demo as demo
@@ -159,22 +160,44 @@ def test_sigterm_is_caught_only_while_a_command_runs(monkeypatch, capsys):
     def terminated(args):
         signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)  # what the interpreter does on a SIGTERM
 
-    monkeypatch.setattr(demo, "run", terminated)
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    assert main(["demo"]) == 143
-    assert capsys.readouterr().err == "lstmkit: terminated\n"
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-
-    def own(signum, frame):
-        pass
-
-    seen = []
-    monkeypatch.setattr(demo, "run", lambda args: seen.append(signal.getsignal(signal.SIGTERM)))
-    signal.signal(signal.SIGTERM, own)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a runner may have its own: the test sets its state)
     try:
-        assert main(["demo"]) == 0 and seen == [own] and signal.getsignal(signal.SIGTERM) is own
+        monkeypatch.setattr(demo, "run", terminated)
+        assert main(["demo"], _sigterm=True) == 143
+        assert capsys.readouterr().err == "lstmkit: terminated\n"
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+        seen = []
+        monkeypatch.setattr(demo, "run", lambda args: seen.append(signal.getsignal(signal.SIGTERM)))
+        assert main(["demo"]) == 0 and seen == [signal.SIG_DFL]  # a program's own main() call: SIGTERM left as it is
+
+        def own(signum, frame):
+            pass
+
+        signal.signal(signal.SIGTERM, own)
+        assert main(["demo"], _sigterm=True) == 0 and seen[1:] == [own] and signal.getsignal(signal.SIGTERM) is own
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM") or sys.platform == "win32", reason="no kill(SIGTERM) here")
+def test_a_program_calling_main_is_still_ended_by_sigterm():
+    # main() installed the SIGTERM handler on every call: a program running commands through it (a job loop, a
+    # notebook) had a SIGTERM turned into main()'s 143 and carried on to the next job (helper-206 #1). The handler
+    # is the console script's (entry, python -m lstmkit): here SIGTERM's default ends the program, -15
+    import signal
+
+    code = (
+        "import signal, sys\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+        "import lstmkit.cli as cli, lstmkit.commands.demo as demo\n"
+        "demo.run = lambda args: signal.raise_signal(signal.SIGTERM)\n"
+        "for job in range(2):\n"
+        "    print('job', job, '->', cli.main(['demo']), flush=True)\n"
+        "print('the program carried on', flush=True)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stdout) == (-signal.SIGTERM, ""), (p.returncode, p.stdout, p.stderr[-3000:])
 
 
 def error_line(capsys) -> str:

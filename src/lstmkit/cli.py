@@ -20,8 +20,9 @@ A SIGTERM (``kill``, ``docker stop``, systemd's stop) ends a command as Ctrl-C d
 platform has one: ``train`` says which epoch its checkpoint holds, and the line reads ``lstmkit:
 terminated: ...``, exit :attr:`Exit.TERMINATED` (143, 128 + SIGTERM, as a shell reports a process a
 SIGTERM ended; Ctrl-C: ``lstmkit: interrupted``, 130). A second SIGTERM ends the process at once
-(its checkpoints are written whole or not at all). :func:`main` catches it while a command runs (not
-where an embedding program has its own SIGTERM handler, or outside the main thread).
+(its checkpoints are written whole or not at all). The console script (:func:`entry`, ``python -m
+lstmkit``) catches it while a command runs (not outside the main thread); :func:`main` called by a
+program of its own leaves SIGTERM as it is (the default ends that program), unless given ``_sigterm=True``.
 
 A standard output whose encoding cannot hold what a command writes (``PYTHONIOENCODING=ascii``,
 ``latin-1``, Windows' ``cp1252`` when redirected to a file) writes each character it cannot encode
@@ -224,7 +225,11 @@ def _to_devnull(stream) -> None:
         pass
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, _sigterm: bool = False) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) in-process and return its exit status.
+    ``_sigterm=True`` (:func:`entry`, which owns the process) catches a SIGTERM while the command runs
+    (:func:`_catch_sigterm`); without it SIGTERM keeps the disposition it had (the default ends the
+    process), so a program calling main() is still ended by one."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -235,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     show_before = warnings.showwarning
     stdout = sys.stdout
     terminated: list[int] = []  # the SIGTERM received, where one ended the command
-    restore_sigterm = _catch_sigterm(terminated)
+    restore_sigterm = _catch_sigterm(terminated) if _sigterm else (lambda: None)
     try:
         if not show_tb:  # a warning is one line too, without the library's file and source line
             warnings.showwarning = _show_warning
@@ -344,13 +349,14 @@ def _escape_what_stdout_cannot_encode() -> None:
 
 
 def entry() -> None:
-    """The console script: :func:`main`, its code the exit status. A Ctrl-C before a command runs
+    """The console script: :func:`main`, its code the exit status, catching a SIGTERM while the command
+    runs (``main(_sigterm=True)``: the process is the command's). A Ctrl-C before a command runs
     (while the command line is read and the commands' modules are imported) ends it as one during
     the command does: ``lstmkit: interrupted``, exit 130, not a traceback. (One while the ``lstmkit``
     package itself is being imported, NumPy with it, comes before this function: Python's traceback.)"""
     try:
         _escape_what_stdout_cannot_encode()
-        code = main()
+        code = main(_sigterm=True)
     except KeyboardInterrupt:
         print("lstmkit: interrupted", file=sys.stderr)
         code = Exit.INTERRUPTED
