@@ -243,3 +243,10 @@ def test_input_size_and_weight_decimals_are_bounded_as_the_other_sizes():
     w = np.array(exercise["weights"]["W_ii"])
     assert w.shape == (1, 64) and np.all(np.abs(w) <= 2.0)
     assert np.allclose(np.round(w, 12), w, rtol=0, atol=1e-14) and not np.allclose(np.round(w, 11), w, rtol=0, atol=1e-14)  # 12 decimals
+
+
+@pytest.mark.parametrize("seed, exc, got", [(-1, ValueError, "int -1"), (1.5, TypeError, "float 1.5"), ("0", TypeError, "str '0'")])
+def test_make_refuses_a_bad_seed_in_its_own_name(seed, exc, got):
+    # check_rng(seed) said 'lstmkit:', the one caller left without its name (helper-204)
+    with pytest.raises(exc, match=rf"^exercise: expected seed None, an integer >= 0 or a numpy\.random\.Generator, got {got}\.$"):
+        make(seed)

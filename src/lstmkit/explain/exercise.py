@@ -114,7 +114,7 @@ def make(
     loss = check_loss(loss, grad, H, where)
     if "y" in ask or loss == "xent":
         readout = True
-    rng = check_rng(seed)
+    rng = check_rng(seed, where)
     bound = 4.0 if weight_decimals == 0 else 2.0
     weights = {}
     for k in GATES:
