@@ -200,6 +200,47 @@ def test_a_program_calling_main_is_still_ended_by_sigterm():
     assert (p.returncode, p.stdout) == (-signal.SIGTERM, ""), (p.returncode, p.stdout, p.stderr[-3000:])
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM"), reason="no SIGTERM on this platform")
+def test_a_sigterm_in_mains_clean_up_still_restores_and_is_143(monkeypatch, capsys):
+    # a SIGTERM landing in main()'s finally (the command returned, stdout being flushed) got out of it before the
+    # clean-up: sys.stdout stayed lstmkit's wrapper, warnings.showwarning lstmkit's, and entry() said
+    # 'lstmkit: interrupted', 130 (helper-206 #2). The handler the command saw is called there, as the signal would
+    import signal
+    import warnings
+
+    import lstmkit.cli as cli
+    import lstmkit.commands.demo as demo
+
+    handler = []
+    monkeypatch.setattr(demo, "run", lambda args: handler.append(signal.getsignal(signal.SIGTERM)))
+    flushes = []
+    flush = cli._Stdout.flush
+
+    def flush_then_sigterm(self):
+        flushes.append(self)
+        if len(flushes) == 2:  # the first is main()'s after the command; the second its finally's
+            handler[0](signal.SIGTERM, None)
+        flush(self)
+
+    monkeypatch.setattr(cli._Stdout, "flush", flush_then_sigterm)
+    monkeypatch.setattr(sys, "argv", ["lstmkit", "demo"])
+    stdout, show = sys.stdout, warnings.showwarning
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.entry()
+        assert callable(handler[0]) and len(flushes) == 2
+        assert sys.stdout is stdout and warnings.showwarning is show
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    except KeyboardInterrupt:  # (not left to end the test session)
+        pytest.fail("entry() let the KeyboardInterrupt through")
+    finally:
+        sys.stdout = stdout
+        warnings.showwarning = show
+        signal.signal(signal.SIGTERM, previous)
+    assert exited.value.code == 143 and capsys.readouterr().err == "lstmkit: terminated\n"
+
+
 def error_line(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and err.count("\n") == 0, err
@@ -896,3 +937,4 @@ def test_ctrl_c_before_the_command_runs_is_one_line_and_130(monkeypatch, capsys)
     except KeyboardInterrupt:  # (not left to end the test session)
         pytest.fail("entry() let the KeyboardInterrupt through")
     assert exited.value.code == 130 and capsys.readouterr().err == "lstmkit: interrupted\n"
+

@@ -296,26 +296,33 @@ def main(argv: list[str] | None = None, *, _sigterm: bool = False) -> int:
         # a command may give an error its own code, exc.exit_code (check: a file it cannot read, 2)
         return getattr(exc, "exit_code", None) or (Exit.USAGE if isinstance(exc, UsageError) else Exit.ERROR)
     finally:
-        if sys.stdout is not stdout:  # a command ended by an error too: what it holds goes now, or nowhere
-            try:
-                sys.stdout.flush()
-            except OSError:  # the error being told is the one that ended it (a success has flushed above)
-                pass
+        restore_sigterm()  # first: a SIGTERM from here on has its disposition back (the default ends the process)
+        try:
+            if sys.stdout is not stdout:  # a command ended by an error too: what it holds goes now, or nowhere
+                try:
+                    sys.stdout.flush()
+                except OSError:  # the error being told is the one that ended it (a success has flushed above)
+                    pass
+        finally:  # even where an interrupt lands in that flush
             sys.stdout = stdout
-        restore_sigterm()
-        warnings.showwarning = show_before
-        set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
+            warnings.showwarning = show_before
+            set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
 
 
 def _interrupted(terminated: list[int]) -> str:
     return "terminated" if terminated else "interrupted"
 
 
+class _Terminated(KeyboardInterrupt):
+    """The KeyboardInterrupt a SIGTERM raises (:func:`_catch_sigterm`): one that gets out of :func:`main`
+    (landing after the command returned) is told by :func:`entry` as a SIGTERM, 143, not as Ctrl-C."""
+
+
 def _catch_sigterm(seen: list[int]):
-    """While a command runs, a SIGTERM raises KeyboardInterrupt (the signal appended to ``seen``), so
-    that it ends the command as Ctrl-C does: a command's own note (train: the checkpoint's epoch), one
-    line, :attr:`Exit.TERMINATED`. The handler puts the one before it back as it fires: a second
-    SIGTERM ends the process at once. Nothing is done where the platform has no SIGTERM, outside the
+    """While a command runs, a SIGTERM raises :class:`_Terminated`, a KeyboardInterrupt (the signal
+    appended to ``seen``), so that it ends the command as Ctrl-C does: a command's own note (train: the
+    checkpoint's epoch), one line, :attr:`Exit.TERMINATED`. The handler puts the one before it back as
+    it fires: a second SIGTERM ends the process at once. Nothing is done where the platform has no SIGTERM, outside the
     main thread (``signal.signal`` is refused there) or where SIGTERM's handler is not the default
     (an embedding program's own). Returns the function that puts the handler back."""
     sig = getattr(signal, "SIGTERM", None)
@@ -328,7 +335,7 @@ def _catch_sigterm(seen: list[int]):
     def on_sigterm(signum, frame):
         seen.append(signum)
         signal.signal(sig, before)
-        raise KeyboardInterrupt
+        raise _Terminated
 
     signal.signal(sig, on_sigterm)
     return lambda: signal.signal(sig, before)
@@ -352,12 +359,15 @@ def entry() -> None:
     """The console script: :func:`main`, its code the exit status, catching a SIGTERM while the command
     runs (``main(_sigterm=True)``: the process is the command's). A Ctrl-C before a command runs
     (while the command line is read and the commands' modules are imported) ends it as one during
-    the command does: ``lstmkit: interrupted``, exit 130, not a traceback. (One while the ``lstmkit``
-    package itself is being imported, NumPy with it, comes before this function: Python's traceback.)"""
+    the command does: ``lstmkit: interrupted``, exit 130, not a traceback; a SIGTERM whose interrupt
+    gets out of main() (landing in its clean-up) is ``lstmkit: terminated``, 143. (A Ctrl-C while the
+    ``lstmkit`` package itself is being imported, NumPy with it, comes before this function: Python's
+    traceback.)"""
     try:
         _escape_what_stdout_cannot_encode()
         code = main(_sigterm=True)
-    except KeyboardInterrupt:
-        print("lstmkit: interrupted", file=sys.stderr)
-        code = Exit.INTERRUPTED
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, _Terminated)
+        print("lstmkit: terminated" if terminated else "lstmkit: interrupted", file=sys.stderr)
+        code = Exit.TERMINATED if terminated else Exit.INTERRUPTED
     sys.exit(code)
