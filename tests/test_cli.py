@@ -938,3 +938,19 @@ def test_ctrl_c_before_the_command_runs_is_one_line_and_130(monkeypatch, capsys)
         pytest.fail("entry() let the KeyboardInterrupt through")
     assert exited.value.code == 130 and capsys.readouterr().err == "lstmkit: interrupted\n"
 
+
+def test_ctrl_c_while_python_m_lstmkit_imports_its_command_line_is_one_line_and_130():
+    # __main__ imports lstmkit.cli (the commands, argparse) before entry() runs: a Ctrl-C there is one line and
+    # 130 too, not Python's traceback (helper-206 #3). A finder raises the interrupt as lstmkit.cli is imported
+    code = (
+        "import runpy, sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'lstmkit.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['lstmkit', 'demo']\n"
+        "runpy.run_module('lstmkit', run_name='__main__')\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stderr, p.stdout) == (130, "lstmkit: interrupted\n", "")
