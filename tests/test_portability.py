@@ -300,6 +300,25 @@ def test_a_checkout_with_autocrlf_keeps_the_committed_lf(tmp_path):
     assert (clone / png).read_bytes() == committed
 
 
+def test_the_binary_formats_are_git_binary():
+    # .gitattributes said "-text" for them under a comment "never diffed as text": -text only stops line-end
+    # conversion (git check-attr diff: unspecified; a diff or merge went by git's guess, a NUL byte) (helper-206 #5).
+    # 'binary' is -text -diff -merge
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout (an unpacked sdist)")
+    names = ["benchmarks/results/bench_lstm.png"] + [f"m.{ext}" for ext in ("npz", "npy", "onnx", "keras", "h5", "pt", "gz", "zip")]
+    said = subprocess.run(["git", "-C", str(root), "check-attr", "text", "diff", "merge", "--", *names],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    values = [line.rsplit(": ", 1)[1] for line in said.splitlines()]
+    assert len(values) == 3 * len(names) and set(values) == {"unset"}, said
+
+
 def test_stdout_buffer_meets_a_reader_gone_as_stdout_does(monkeypatch):
     # cli._Stdout passed .buffer through to the real stream: a library's sys.stdout.buffer.write on Windows
     # after the reader had gone raised OSError(EINVAL) past the closed-pipe handling (exit 1, '[Errno 22]')
