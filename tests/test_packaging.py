@@ -176,7 +176,7 @@ def test_the_sdist_holds_the_test_suite_and_what_it_reads(tree, sdist):
     assert len(wanted) > 60
     for path in wanted:
         assert data.get(path) == (tree / path).read_bytes(), path
-    # examples/*.toml are links to the package's worked/ files in a checkout: in the sdist, files with their text
+    # examples/*.toml are copies of the package's worked/ files (test_cli keeps them equal): in the sdist, as in the checkout
     for path in (tree / "examples").glob("*.toml"):
         member = members[f"examples/{path.name}"]
         assert member.isfile() and data[f"examples/{path.name}"] == path.read_bytes(), path.name
