@@ -466,6 +466,25 @@ def test_validation_split_holds_out_the_end_of_the_text_and_scores_it_each_epoch
     np.testing.assert_allclose(np.exp(vals[-1]), g.perplexity(held), rtol=1e-5)  # exp(val_loss): the perplexity
 
 
+def test_a_validation_split_with_characters_the_training_part_lacks_warns():
+    # the held-out end was scored with its unseen characters as "unknown", in val_loss (and early stopping), without
+    # a word, where perplexity() warns of the same text
+    import warnings
+
+    from lstmkit.text import TextWarning
+
+    kw = dict(hidden_size=4, seq_len=5, batch_size=2, epochs=1, seed=0, validation_split=0.2)
+    text = RANDOM_TEXT[:320] + "XYZ" + RANDOM_TEXT[:77]  # the last 80 characters hold X, Y and Z, the first 320 not
+    with pytest.warns(TextWarning, match=r"^TextGenerator\.fit: the held-out text \(validation_split\) has 3 characters not "
+                                         r"in the vocabulary \(never seen at fit\): 'X', 'Y', 'Z'; the model reads them as "
+                                         r"'unknown', so val_loss is not that of this text\.") as record:  # fmt: skip
+        TextGenerator(**kw).fit(text)
+    assert record[0].filename == __file__  # the user's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TextGenerator(**kw).fit(RANDOM_TEXT)  # every held-out character is in the training part: no warning
+
+
 def test_patience_stops_early_on_the_validation_loss_and_keeps_the_best_epoch():
     # the training text is "abcd" repeated, the held-out end "dcba": the better the model learns the one, the
     # worse it scores the other, from the second epoch on; patience=1 stops there, with epoch 1's weights

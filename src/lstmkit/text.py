@@ -106,6 +106,18 @@ def _as_text(text, where: str) -> str:
     return text
 
 
+def _warn_unseen(unseen: list[str], where: str, what: str, why: str, stacklevel: int) -> None:
+    """:meth:`TextGenerator.warn_unseen`'s warning for the list ``unseen`` (nothing when empty);
+    ``stacklevel``: warnings.warn's, from this function (2: the line calling it). fit calls it
+    before its vocabulary is the generator's."""
+    n = len(unseen)
+    if n:
+        shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {n - 10} more" if n > 10 else "")
+        warnings.warn(f"{where}: {what} has {n} character{'s' if n != 1 else ''} not in the vocabulary (never seen at "
+                      f"fit): {shown}; the model reads {'them' if n != 1 else 'it'} as 'unknown', {why}", TextWarning,
+                      stacklevel=stacklevel)  # fmt: skip
+
+
 @register
 class TextGenerator:
     """Character-level LSTM language model. Parameters:
@@ -257,12 +269,7 @@ class TextGenerator:
         from the call of this method (2: the line calling it; 3: its caller's, as :meth:`generate`
         and :meth:`perplexity` point at theirs). Returns :meth:`unseen`'s list."""
         unseen = self.unseen(text)
-        n = len(unseen)
-        if n:
-            shown = ", ".join(repr(ch) for ch in unseen[:10]) + (f" and {n - 10} more" if n > 10 else "")
-            warnings.warn(f"{where}: {what} has {n} character{'s' if n != 1 else ''} not in the vocabulary (never seen at "
-                          f"fit): {shown}; the model reads {'them' if n != 1 else 'it'} as 'unknown', {why}", TextWarning,
-                          stacklevel=stacklevel)  # fmt: skip
+        _warn_unseen(unseen, where, what, why, stacklevel + 1)
         return unseen
 
     # -- fit -------------------------------------------------------------------------------
@@ -286,7 +293,9 @@ class TextGenerator:
         least 2) are held out, the rest trained on as above (its vocabulary the training part's);
         after each epoch ``val_loss`` = mean over the held-out characters of -log p(next char),
         the state carried from its start (zero) through it all, as :meth:`perplexity` reads it:
-        ``exp(val_loss)`` is the held-out perplexity of that epoch. ``patience``: the Trainer's
+        ``exp(val_loss)`` is the held-out perplexity of that epoch; held-out characters the training
+        part lacks are read as "unknown" (0) and warned of (a :class:`TextWarning`, as
+        :meth:`perplexity` warns). ``patience``: the Trainer's
         early stopping on val_loss (on loss without a split), the best epoch's weights kept;
         ``history_`` then holds the epochs run, ``n_updates_`` their updates.
 
@@ -335,6 +344,8 @@ class TextGenerator:
         Y = ids[1 : B * n + 1].reshape(B, n)  # (B, n) the next character
         validation = None
         if held:  # one stream (1, m - 1): its characters and the next ones; unseen characters are "unknown" (0)
+            _warn_unseen(sorted(set(held) - set(vocab)), where, "the held-out text (validation_split)",
+                         "so val_loss is not that of this text. Hold out a part whose characters the rest holds.", 3)  # fmt: skip
             v = np.array([index.get(ch, 0) for ch in held], dtype=np.int64)
             validation = (v[None, :-1], v[None, 1:])
         model = SequenceModel(
