@@ -1502,6 +1502,21 @@ def test_external_data_outside_the_models_folder_is_not_read(tmp_path):
             assert (lstms_from_onnx(str(path))[0].lstm.weight_ih_l0 == 7.0).all()
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_linear_readout_is_exported_as_save_lstm_takes_it(bias):
+    # helper-207 #3: save_lstm(path, lstm, readout=Linear) worked, to_onnx(lstm, Linear) was refused with no fix
+    rng = np.random.default_rng(4)
+    m, lin = lstmkit.LSTM(2, 3, batch_first=True, seed=0), lstmkit.Linear(3, 2, bias=bias, seed=1)
+    model = to_onnx(m, lin)
+    x = rng.normal(size=(2, 5, 2)).astype(np.float32)
+    W = lin.weight.astype(np.float64)
+    b = lin.bias.astype(np.float64) if bias else 0.0
+    check_close("export LSTM out (Linear read-out)", session(model).run(["out"], {"x": x})[0], f64_twin(m)(x.astype(np.float64))[0] @ W.T + b)
+    with pytest.raises(TypeError, match=r'^to_onnx: expected readout None, an lstmkit\.Linear or \{"weight": \(O, D\*P\), "bias": \(O,\)\}, '
+                                        r"got LSTM\. Pass the read-out's weight and bias: .* to_onnx\(model\)\.$"):  # fmt: skip
+        to_onnx(m, lstmkit.LSTM(3, 2))
+
+
 def test_a_path_in_readouts_place_is_refused_naming_the_order(tmp_path):
     # save_lstm(path, module) and model.save(path) take the path first; to_onnx takes it third
     path = tmp_path / "m.onnx"
