@@ -533,3 +533,13 @@ def test_a_fitted_generator_pickled_before_fitted_params_existed_saves(gen, tmp_
     restored.save(tmp_path / "old.npz")
     assert TextGenerator.load(tmp_path / "old.npz").generate("a", 20, seed=1) == gen.generate("a", 20, seed=1)
     assert not hasattr(pickle.loads(pickle.dumps(TextGenerator(hidden_size=3))), "fitted_params_")  # an unfitted one has none
+
+
+def test_a_positional_call_written_before_validation_split_and_patience_binds_as_it_did():
+    # they were inserted before seed and verbose: 1f5db37's TextGenerator(8, 1, 0.0, 5, 4, 1, 1.0, None, 'adam', 0.005,
+    # 5.0, 0, 1) (seed=0, verbose=1) gave validation_split=0, patience=1 (early stopping on) and verbose=0
+    with pytest.warns(FutureWarning, match=r"TextGenerator: pass hidden_size=8, .* seed=0, verbose=1 by keyword"):
+        g = TextGenerator(8, 1, 0.0, 5, 4, 1, 1.0, None, "adam", 0.005, 5.0, 0, 1)
+    assert g.get_params() == dict(hidden_size=8, num_layers=1, dropout=0.0, seq_len=5, batch_size=4, epochs=1, forget_bias=1.0,
+                                  lstm_options=None, optimizer="adam", learning_rate=0.005, clip=5.0, seed=0, verbose=1,
+                                  validation_split=0.0, patience=None)  # fmt: skip

@@ -131,6 +131,8 @@ class TextGenerator:
     lstm_options : dict     proj_size and the LSTM variants, e.g. {"layer_norm": True,
                             "dropout_recurrent": 0.25} (see :class:`lstmkit.LSTMClassifier`)
     optimizer, learning_rate, clip : the update rule (global-norm clipping, None for none)
+    seed : int|None|Generator  initialisation (training order is fixed by the text); a
+                            numpy.random.Generator seeds each fit with its next draw (saved as None)
     validation_split : float  the fraction of the text held out of training, taken from its end
                             (not shuffled: the characters in order), scored after each epoch as
                             ``val_loss`` (nats per character; exp of it is the perplexity) in the
@@ -138,8 +140,6 @@ class TextGenerator:
     patience : int|None     early stopping (as the estimators'): stop after this many epochs
                             without improvement of val_loss (of the training loss without a
                             validation_split), keeping the best epoch's weights; None (default): off
-    seed : int|None|Generator  initialisation (training order is fixed by the text); a
-                            numpy.random.Generator seeds each fit with its next draw (saved as None)
 
     Learned: ``vocab_`` (str, index 0 is "unknown"), ``model_`` (SequenceModel), ``history_``
     (:class:`lstmkit.History`, one entry per epoch; also ``training_history_``, as the forecaster names it), ``n_updates_``, ``fitted_params_`` (the
@@ -162,10 +162,10 @@ class TextGenerator:
         optimizer: str = "adam",
         learning_rate: float = 0.005,
         clip: float | None = 5.0,
-        validation_split: float = 0.0,
-        patience: int | None = None,
         seed: int | None = 0,
         verbose: int = 0,
+        validation_split: float = 0.0,  # after verbose: positional calls (FutureWarning) bind as before they existed
+        patience: int | None = None,
     ) -> None:
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -178,14 +178,14 @@ class TextGenerator:
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.clip = clip
-        self.validation_split = validation_split
-        self.patience = patience
         self.seed = seed
         self.verbose = verbose
+        self.validation_split = validation_split
+        self.patience = patience
 
     _param_names = (
         "hidden_size", "num_layers", "dropout", "seq_len", "batch_size", "epochs", "forget_bias", "lstm_options", "optimizer",
-        "learning_rate", "clip", "validation_split", "patience", "seed", "verbose",
+        "learning_rate", "clip", "seed", "verbose", "validation_split", "patience",
     )  # fmt: skip
 
     def get_params(self, deep: bool = True) -> dict:
