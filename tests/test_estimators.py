@@ -1620,7 +1620,7 @@ def test_a_list_of_dataframes_records_its_columns_as_feature_names_and_predict_c
     for method in ("predict", "score"):
         with pytest.raises(ValueError, match=re.escape(
                 f"LSTMRegressor.{method}: expected X's columns ['price', 'volume'] (feature_names_in_, the features at fit, in "
-                "that order), got ['volume', 'price'] (the same series in another order).")):  # fmt: skip
+                "that order), got ['volume', 'price'] (the same columns in another order).")):  # fmt: skip
             getattr(est, method)(swapped, *([np.arange(10.0)] if method == "score" else []))
     clf = LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(frames, y)
     with pytest.raises(ValueError, match=re.escape("LSTMClassifier.predict_proba: expected X's columns ['price', 'volume']")):
@@ -1709,7 +1709,7 @@ def test_validation_data_of_dataframes_is_checked_against_the_training_columns()
     swapped = [f[["volume", "price"]] for f in frames]
     with pytest.raises(ValueError, match=re.escape(
             "LSTMRegressor.fit: expected validation_data's X columns ['price', 'volume'] (the training X's, in that order), "
-            "got ['volume', 'price'] (the same series in another order). Select them as the training X's")):  # fmt: skip
+            "got ['volume', 'price'] (the same columns in another order). Select them as the training X's")):  # fmt: skip
         LSTMRegressor(hidden_size=3, epochs=1, seed=0).fit(frames, np.arange(10.0), validation_data=(swapped, np.arange(10.0)))
     with pytest.raises(ValueError, match=re.escape("LSTMClassifier.fit: expected validation_data's X columns ['price', 'volume']")):
         LSTMClassifier(hidden_size=3, epochs=1, seed=0).fit(frames, y, validation_data=([f.rename(columns={"volume": "size"}) for f in frames], y))

@@ -657,6 +657,7 @@ def test_how_names_differ_is_one_phrase_for_the_forecaster_and_the_command():
 
     fitted = ("sales", "temperature")
     assert how_names_differ(["temperature", "sales"], fitted) == "the same series in another order"
+    assert how_names_differ(["temperature", "sales"], fitted, "columns") == "the same columns in another order"  # the estimators'
     assert how_names_differ(["sales", "rain"], fitted) == "unseen at fit: ['rain']; missing: ['temperature']"
     assert how_names_differ(["sales"], fitted) == "missing: ['temperature']"
     assert how_names_differ(["sales", "temperature", "rain"], fitted) == "unseen at fit: ['rain']"

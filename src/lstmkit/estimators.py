@@ -237,7 +237,7 @@ def _check_columns(names, fitted, where: str, arg: str, which: str, fix: str) ->
         from .forecast import how_names_differ
 
         fail(where, arg, f"{fitted.tolist()!r:.80} ({which}, in that order)",
-             f"{names.tolist()!r:.80} ({how_names_differ(names.tolist(), fitted.tolist())})", fix)
+             f"{names.tolist()!r:.80} ({how_names_differ(names.tolist(), fitted.tolist(), 'columns')})", fix)
 
 
 def _pad_targets(y, lengths, n: int, T: int, where: str, what: str):

@@ -1013,13 +1013,14 @@ def _validation_windows_in(fc: LSTMForecaster, extra: dict, reg, n_max: int, ref
     return np.array(rows, dtype=np.int64)
 
 
-def how_names_differ(names, fitted) -> str:
-    """How the series ``names`` differ from ``fitted``, those at fit, said in a refusal's parentheses
-    (LSTMForecaster's, ``lstmkit forecast --model``'s): "unseen at fit: ['c']; missing: ['b']", or
-    "the same series in another order" when they are the same names."""
+def how_names_differ(names, fitted, noun: str = "series") -> str:
+    """How the ``noun`` ``names`` differ from ``fitted``, those at fit, said in a refusal's
+    parentheses (LSTMForecaster's, ``lstmkit forecast --model``'s; the estimators' with "columns"):
+    "unseen at fit: ['c']; missing: ['b']", or "the same series in another order" when they are
+    the same names."""
     unseen, missing = [n for n in names if n not in fitted], [n for n in fitted if n not in names]
     how = "; ".join([f"unseen at fit: {unseen}"] * bool(unseen) + [f"missing: {missing}"] * bool(missing))
-    return how or "the same series in another order"
+    return how or f"the same {noun} in another order"
 
 
 def _series_names(names, S: int, where: str) -> tuple[str, ...]:
