@@ -236,3 +236,59 @@ def test_float64_inputs_are_read_without_a_second_copy(tmp_path):
         tracemalloc.stop()
     np.testing.assert_array_equal(got, X)
     assert peak < 1.5 * X.nbytes, (peak, X.nbytes)
+
+
+def test_predict_runs_the_model_once_over_the_batches(models, tmp_path, capsys, monkeypatch):
+    """predict ran est.predict, est.predict_proba and est.score: three passes over the data for a classifier
+    with targets, two for a regressor (helper-203 #4). Now one: 600 sequences are 3 batches of at most 256."""
+    from lstmkit.models import SequenceModel
+
+    d = models
+    X, steps, last, lengths = variable_length_data()
+    reps = 15  # 600 sequences
+    np.savez(tmp_path / "steps.npz", X=np.tile(X, (reps, 1, 1)), y=np.tile(steps, (reps, 1)), lengths=np.tile(lengths, reps))
+    np.savez(tmp_path / "seqs.npz", X=np.tile(X, (reps, 1, 1)), y=np.tile(last, reps), lengths=np.tile(lengths, reps))
+    np.savez(tmp_path / "real.npz", X=X, y=X[:, :, 0].sum(1), lengths=lengths)
+    assert main(["train", str(tmp_path / "real.npz"), "--task", "regress", "--hidden-size", "2", "--epochs", "1",
+                 "--model-out", str(tmp_path / "real_model.npz")]) == 0  # fmt: skip
+    np.savez(tmp_path / "real.npz", X=np.tile(X, (reps, 1, 1)), y=np.tile(X[:, :, 0].sum(1), reps), lengths=np.tile(lengths, reps))
+    calls = []
+    real = SequenceModel.forward
+    counted = lambda self, x, *a, **k: calls.append(len(x)) or real(self, x, *a, **k)  # noqa: E731
+    monkeypatch.setattr(SequenceModel, "forward", counted)
+    monkeypatch.setattr(SequenceModel, "__call__", counted)  # __call__ = forward, bound at the class's making
+    for model, data in ((d / "steps_model.npz", "steps"), (d / "seqs_model.npz", "seqs"), (tmp_path / "real_model.npz", "real")):
+        calls.clear()
+        capsys.readouterr()
+        assert main(["predict", str(model), str(tmp_path / f"{data}.npz"), "--out", str(tmp_path / "p.csv")]) == 0
+        assert ("accuracy" if data != "real" else "R²") in capsys.readouterr().out
+        assert calls == [256, 256, 88], (data, calls)
+
+
+@pytest.mark.filterwarnings("ignore::lstmkit.estimators.MissingLengthsWarning")  # X padded, lengths=None: on purpose
+def test_predict_and_score_equal_the_estimators_three_calls_ties_and_padding_too(models, tmp_path):
+    """predict_and_score's one pass gives what est.predict, est.predict_proba and est.score give: per sequence and
+    per step with lengths (predict's padding label, NaN probabilities past each length), and with every class tied
+    (a read-out of zeros: the first class, as argmax and predict take it)."""
+    import lstmkit
+    from lstmkit.commands.predict import labels_as_classes, predict_and_score
+    from lstmkit.estimators import scored_targets
+
+    X, steps, last, lengths = variable_length_data()
+    for name, y in (("steps", steps), ("seqs", last)):
+        est = lstmkit.load(str(models / f"{name}_model.npz"))
+        for tied in (False, True):
+            if tied:
+                for key, w in est.model_.named_parameters():
+                    if key.startswith("head."):
+                        w[...] = 0.0
+            for lens in (lengths, None):
+                valid = scored_targets(est.per_step_, lens, *X.shape[:2])
+                yc = labels_as_classes(y if lens is not None else np.where(y < 0, 0, y), est.classes_, valid, "data")  # -1: padding
+                pred, proba, accuracy = predict_and_score(est, X, yc, lens)
+                want = est.predict(X, lens)
+                assert pred.dtype == want.dtype and np.array_equal(pred, want), (name, tied, lens is None)
+                np.testing.assert_array_equal(proba, est.predict_proba(X, lens))  # NaN where NaN
+                assert accuracy == est.score(X, yc, lens)
+                if tied:
+                    assert (pred[valid] == est.classes_[0]).all() and np.all(proba[valid] == 0.5)

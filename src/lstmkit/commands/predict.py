@@ -78,6 +78,46 @@ def labels_as_classes(y, classes: np.ndarray, valid: np.ndarray, where) -> np.nd
     return out
 
 
+def predict_and_score(est, X: np.ndarray, y, lengths) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+    """``(est.predict(X, lengths), est.predict_proba(X, lengths) or None for a regressor,
+    est.score(X, y, lengths) or None without y)`` from one pass of the model over X, where calling
+    the three ran it three times (helper-203 #4).
+
+    X (n, T, F); lengths (n,) or None; y None or checked by :func:`check_targets` (a classifier's
+    as :func:`labels_as_classes` gives them: every valid label a class). A classifier's labels are
+    ``classes_[proba.argmax(-1)]``, as its predict takes them (the first of tied classes), past a
+    sequence's length (per step, with lengths) its predict's padding label; its accuracy is score's
+    ``mean(pred == y)`` over :func:`~lstmkit.estimators.scored_targets`. A regressor's R² is
+    score's :func:`~lstmkit.estimators.r2` of the valid targets, after score's checks of y (numeric, a
+    column for one output read as (n,), finite within each length)."""
+    from .._checks import MISSING_TARGETS, check_finite_within, fail
+    from ..estimators import _blank_padding, _padding_label, r2
+
+    valid = scored_targets(est.per_step_, lengths, *X.shape[:2])  # (n,) or (n, T): the targets score counts
+    if type(est).__name__ == "LSTMRegressor":
+        pred = est.predict(X, lengths)  # (n[, T][, k]) float64, NaN past each length (per step)
+        if y is None:
+            return pred, None, None
+        where, k = "LSTMRegressor.score", est.n_outputs_  # score's words and checks, as it said them
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
+        y = y.astype(np.float64)
+        if k == 1 and y.shape != pred.shape and pred.shape in (y.shape + (1,), y.shape[:-1]) and y.size == pred.size:
+            y = y.reshape(pred.shape)  # a column for one output (scikit-learn ravels it)
+        if y.shape != pred.shape:
+            fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
+        check_finite_within(y, valid, where, "y", MISSING_TARGETS)
+        return pred, None, r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets")
+    proba = est.predict_proba(X, lengths)  # (n[, T], C) float64, NaN past each length (per step)
+    labels = est.classes_[proba.argmax(axis=-1)]  # (n[, T]); a row of NaN (padding) gives classes_[0], unread
+    accuracy = None if y is None else float(np.average((labels == y)[valid]))
+    if est.per_step_ and lengths is not None:  # predict's padding label past each length
+        value, dtype = _padding_label(est.classes_, None, "LSTMClassifier.predict")
+        labels = _blank_padding(labels.astype(dtype), lengths, value)
+    return labels, proba, accuracy
+
+
 def check_targets(y, X, per_step: bool, regress: bool, where) -> None:
     """Refuse targets whose shape is not the model's: (n, T) per step (a regressor's (n, T, O) too),
     (n,) per sequence (a regressor's (n, O) too)."""
@@ -196,9 +236,7 @@ def run(args: argparse.Namespace) -> int:
     warn_missing_lengths(est, X, lengths, "predict", model=args.model, words=lambda: missing_lengths_words(args, *X.shape[:2]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingLengthsWarning)  # said above, in the command line's words
-        pred = est.predict(X, lengths)
-        proba = None if regress else est.predict_proba(X, lengths)
-        accuracy = None if y is None else est.score(X, y, lengths)
+        pred, proba, accuracy = predict_and_score(est, X, y, lengths)
     header, rows = prediction_table(est, pred, proba, about["ids"], lengths, per_step)
     what = count(len(rows), "prediction") + (f" for {count(len(pred), 'sequence')}" if len(rows) != len(pred) else "")
     if args.out:
