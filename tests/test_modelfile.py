@@ -956,3 +956,29 @@ def test_save_and_load_of_what_is_no_module_file_say_the_fix(tmp_path):
     with pytest.raises(TypeError, match=r"^Linear\.load: .*lstmkit\.load\(path\)"):
         lstmkit.Linear.load(tmp_path / "sm.npz")
     assert not (tmp_path / "a.npz").exists()
+
+
+@pytest.mark.parametrize("base", ["LSTM", "RNN", "LSTMCell", "RNNCell"])
+def test_a_subclass_of_a_module_kind_is_told_to_save_its_state_dict(tmp_path, base):
+    # helper-207 #4: MyLSTM(2, 3).save(p) said "save_lstm(path, module)" and MyLSTM.load(p) "lstmkit.load(path)",
+    # which refuse it too (a file of the base kind would read back as the base class, without the subclass's code)
+    sub = type(f"My{base}", (getattr(lstmkit, base),), {})
+    named = type(base, (getattr(lstmkit, base),), {})  # a subclass that takes the base's name is one too
+    m = sub(2, 3, seed=0)
+    fix = (rf"A subclass of {base} has no module file \(it would read back as a {base}, without its own code\): save its weights, "
+           rf"numpy\.savez\(path, \*\*m\.state_dict\(\)\), and load them into a new My{base}: m\.load_state_dict\(dict\(numpy\.load\(path\)\)\)\.$")
+    with pytest.raises(TypeError, match=rf"^My{base}\.save: expected self one of LSTM, RNN, LSTMCell, RNNCell .*, got My{base}\. {fix}"):
+        m.save(tmp_path / "a.npz")
+    with pytest.raises(TypeError, match=rf"^save_lstm: expected module .*, got My{base}\. {fix}"):
+        save_lstm(tmp_path / "a.npz", m)
+    getattr(lstmkit, base)(2, 3, seed=0).save(tmp_path / "b.npz")
+    with pytest.raises(TypeError, match=rf"^My{base}\.load: expected cls .*, got My{base}\. {fix}"):
+        sub.load(tmp_path / "b.npz")
+    with pytest.raises(TypeError, match=rf"^{base}\.load: expected cls .*, got {base}\. A subclass of {base} "):
+        named.load(tmp_path / "b.npz")
+    assert not (tmp_path / "a.npz").exists()
+    np.savez(tmp_path / "w.npz", **m.state_dict())  # as the message says
+    other = sub(2, 3, seed=1)
+    other.load_state_dict(dict(np.load(tmp_path / "w.npz")))
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(other.state_dict()[k], v)

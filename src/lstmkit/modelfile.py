@@ -263,6 +263,25 @@ def _n_features(module) -> int:
     return module.hidden_size
 
 
+def _not_a_kind_fix(cls: type, op: str) -> str:
+    """The fix for a module of ``cls``, which is none of the kinds of a module file, given to
+    ``save_lstm``/``.save`` (``op="save"``) or ``.load`` (``op="load"``); "" for a class it has none
+    for. A Linear is saved as a module file's read-out. A subclass of a kind (``class MyLSTM(LSTM)``) is
+    refused rather than written as its base kind: it would be read back as the base class, without
+    its own ``__init__``, ``forward`` or attributes; its weights go in a state_dict file, as torch's
+    do (``numpy.savez``; ``numpy.load`` reads it without pickle)."""
+    from .layers import Linear
+
+    if issubclass(cls, Linear):  # .load: the caller's own "load the model that holds it"
+        return "A Linear is saved as the read-out of a module: save_lstm(path, module, readout=linear)." if op == "save" else ""
+    base = next((k for k in _module_classes().values() if issubclass(cls, k)), None)
+    if base is None:
+        return ""
+    return (f"A subclass of {base.__name__} has no module file (it would read back as a {base.__name__}, without its own code): "
+            f"save its weights, numpy.savez(path, **m.state_dict()), and load them into a new {cls.__name__}: "
+            f"m.load_state_dict(dict(numpy.load(path))).")  # fmt: skip
+
+
 def save_lstm(path: str | os.PathLike, module, readout=None, extra: Mapping[str, Any] | None = None) -> None:
     """Save a bare ``LSTM``/``RNN``/``LSTMCell``/``RNNCell`` (and an optional read-out) to ``path``.
 
@@ -276,12 +295,11 @@ def save_lstm(path: str | os.PathLike, module, readout=None, extra: Mapping[str,
 
         if isinstance(module, (str, os.PathLike)):
             fix = " The path comes first: save_lstm(path, module, readout=None)."
-        elif kind == "Linear":
-            fix = " A Linear is saved as the read-out of a module: save_lstm(path, module, readout=linear)."
         elif kind == "SequenceModel" or (not isinstance(module, Module) and callable(getattr(module, "save", None))):
             fix = f" Use its own .save(path): {kind}.save writes the whole model, lstmkit.load(path) reads it back."
-        else:  # a subclass of a module kind is not one: its file would be read as the base class
-            fix = ""
+        else:  # a Linear, a subclass of a module kind, another module
+            fix = _not_a_kind_fix(type(module), "save")
+            fix = " " + fix if fix else ""
         raise TypeError(f"save_lstm: expected module an lstmkit {', '.join(MODULE_KINDS)}, got {kind}.{fix}")
     arrays = {f"rnn.{k}": v for k, v in module.state_dict().items()}
     arrays.update(_readout_arrays(readout, _n_features(module), "save_lstm", module.dtype))

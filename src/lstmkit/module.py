@@ -482,13 +482,13 @@ class Module:
     def save(self, path) -> None:
         """Write this bare ``LSTM``/``RNN``/``LSTMCell``/``RNNCell`` to ``path``: ``lstmkit.save_lstm(path,
         self)`` (an lstmkit model file of the module's kind; atomic; no pickle). To keep a read-out
-        with it, call ``save_lstm(path, module, readout)``. Another module (a ``Linear``) has no file of
-        its own: it is refused with a TypeError naming the fix."""
-        from .modelfile import MODULE_KINDS, save_lstm
+        with it, call ``save_lstm(path, module, readout)``. Another module (a ``Linear``, a subclass
+        such as ``class MyLSTM(LSTM)``, which would read back as the base class) has no file of its
+        own: it is refused with a TypeError naming the fix (for a subclass: its state_dict in a file)."""
+        from .modelfile import MODULE_KINDS, _module_classes, _not_a_kind_fix, save_lstm
 
-        if type(self).__name__ not in MODULE_KINDS:
-            fix = ("A Linear is saved as the read-out of a module: save_lstm(path, module, readout=linear)." if isinstance(self, _linear())
-                   else "Save the model that holds it, or save_lstm(path, module) for a bare LSTM/RNN/cell.")  # fmt: skip
+        if _module_classes().get(type(self).__name__) is not type(self):
+            fix = _not_a_kind_fix(type(self), "save") or "Save the model that holds it, or save_lstm(path, module) for a bare LSTM/RNN/cell."
             fail(f"{type(self).__name__}.save", "self", f"one of {', '.join(MODULE_KINDS)} (the kinds of a module file)", type(self).__name__, fix, exc=TypeError)
         save_lstm(path, self)
 
@@ -500,11 +500,11 @@ class Module:
         ``SequenceModel.load`` return theirs. A read-out in the file is not part of the module:
         ``lstmkit.read_lstm(path)`` gives both. A file of another kind (``LSTM.load`` of an RNN's, of
         a SequenceModel's) is refused with a :class:`~lstmkit.io.FileFormatError` naming the file."""
-        from .modelfile import MODULE_KINDS, _read_lstm
+        from .modelfile import MODULE_KINDS, _module_classes, _not_a_kind_fix, _read_lstm
 
-        if cls.__name__ not in MODULE_KINDS:
+        if _module_classes().get(cls.__name__) is not cls:
             fail(f"{cls.__name__}.load", "cls", f"one of {', '.join(MODULE_KINDS)} (the kinds of a module file)", cls.__name__,
-                 "Load the model that holds it: lstmkit.load(path).", exc=TypeError)  # fmt: skip
+                 _not_a_kind_fix(cls, "load") or "Load the model that holds it: lstmkit.load(path).", exc=TypeError)  # fmt: skip
         return _read_lstm(path, (cls.__name__,)).module.eval()
 
     def no_grad(self) -> "_NoGrad":
@@ -595,9 +595,3 @@ class _EvalMode(_Counted):
     def _last(self, m: dict) -> None:
         if m["_eval_switched"] and not self.module.training:
             self.module.train(True)
-
-
-def _linear() -> type:
-    from .layers import Linear
-
-    return Linear
