@@ -340,3 +340,90 @@ def test_a_data_npz_entry_is_checked_by_the_name_numpy_reads_and_a_npy_may_have_
     (tmp_path / "short.npy").write_bytes(_npy_header((4,)) + np.zeros(3).tobytes())  # declares more than it holds: refused
     with pytest.raises(FileFormatError, match=r"short\.npy: .*declares shape \(4,\) of float64 \(32 bytes\) but holds 24 bytes\)\.$"):
         read_array(tmp_path / "short.npy")
+
+
+def _random_csvs(tmp_path, n_wide=5_000):
+    """A wide CSV (about 2 MB: 20 steps and a label per row) and a long one (4 features, groups of
+    1-40 rows), their values seeded normals written with repr (which float() reads back exactly)."""
+    rng = np.random.default_rng(211)
+    wide = rng.normal(size=(n_wide, 20)) * 10.0 ** rng.integers(-3, 4, size=(n_wide, 20))
+    labels = rng.integers(0, 3, size=n_wide)
+    pw = tmp_path / "wide.csv"
+    pw.write_text(",".join([f"s{k}" for k in range(20)] + ["y"]) + "\n"
+                  + "".join(",".join(map(repr, row.tolist())) + f",{c}\n" for row, c in zip(wide, labels)))  # fmt: skip
+    sizes = rng.integers(1, 41, size=300)
+    long = rng.normal(size=(int(sizes.sum()), 4))
+    ids = np.repeat(np.arange(len(sizes)), sizes)
+    pl = tmp_path / "long.csv"
+    pl.write_text("seq,a,b,c,d,label\n" + "".join(f"g{i}," + ",".join(map(repr, row.tolist())) + f",{i % 2}\n"
+                                                   for i, row in zip(ids, long)))  # fmt: skip
+    return pw, wide, labels, pl, long, sizes
+
+
+def test_a_csv_reads_to_the_values_written_by_the_one_pass_reader_and_the_per_cell_one(tmp_path):
+    from lstmkit.tables import _sequence_cells, _sequence_cells_checked
+
+    pw, wide, labels, pl, long, sizes = _random_csvs(tmp_path)
+    X, y, lengths = read_csv_sequences(pw, target="y")
+    assert X.shape == (len(wide), 20, 1) and lengths is None and np.array_equal(y, labels)
+    assert np.array_equal(X[:, :, 0], wide)  # bit for bit: repr round-trips, float() reads it back
+    for args in ((pw, None, "y", None, False), (pw, "s3,s1", "y", None, True), (pl, None, "label", "seq", False),
+                 (pl, "d,a", "label", "seq", True), (pl, ["b"], None, "seq", False)):  # fmt: skip
+        fast, checked = _sequence_cells(*args), _sequence_cells_checked(*args)
+        assert fast is not None  # nothing wrong with the file: read in one pass
+        assert fast[:4] == checked[:4] and fast[5:] == checked[5:]
+        assert fast[4].dtype == checked[4].dtype == np.float64 and fast[4].tobytes() == checked[4].tobytes()
+    X, y, lengths = read_csv_sequences(pl, target="label", group="seq")
+    assert np.array_equal(lengths, sizes) and y.tolist() == [i % 2 for i in range(len(sizes))]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    for b in (0, 1, 150, 299):
+        assert np.array_equal(X[b, : sizes[b]], long[starts[b] : starts[b] + sizes[b]]) and not X[b, sizes[b] :].any()
+
+
+@pytest.mark.parametrize("cell", ["1e3", " 2 ", "+3", "-4.5", ".5", "5.", "1_000", "00012", "1e-400", "\t7", "\u00a03",
+                                  "\uff11", "\u0661"])  # fmt: skip
+def test_every_spelling_float_reads_is_read_as_float_reads_it(tmp_path, cell):
+    p = tmp_path / "odd.csv"
+    p.write_text(f"a,b,label\n1,{cell},x\n2,3,y\n", encoding="utf-8")
+    X = read_csv_sequences(p, target="label")[0]
+    assert X[:, :, 0].tolist() == [[1.0, float(cell)], [2.0, 3.0]]
+    X = read_csv_sequences(p, group="label", target="a", numeric_target=True)[0]
+    assert X[0, 0].tolist() == [float(cell)]
+
+
+@pytest.mark.parametrize("cell, said", [("inf", "expected finite numbers in column 'b', got 'inf' on line 4 (NaN/inf in data)"),
+                                        ("-Infinity", "expected finite numbers in column 'b', got '-Infinity' on line 4"),
+                                        ("nan", "expected finite numbers in column 'b', got 'nan' on line 4"),
+                                        ("1e400", "expected finite numbers in column 'b', got '1e400' on line 4"),
+                                        ("0x10", "expected a number in column 'b', got '0x10' on line 4."),
+                                        ("--1", "expected a number in column 'b', got '--1' on line 4."),
+                                        ("1d3", "expected a number in column 'b', got '1d3' on line 4."),
+                                        (" ", "got an empty cell in column 'b' on line 4 (missing values)")])  # fmt: skip
+def test_every_spelling_refused_is_named_with_its_column_and_line(tmp_path, cell, said):
+    p = tmp_path / "odd.csv"
+    p.write_text(f"a,b,label\n1,2,x\n\n4,{cell},y\n5,6,z\n")
+    with pytest.raises(ValueError) as err:
+        read_csv_sequences(p, target="label")
+    assert said in str(err.value)
+    if cell.strip():  # the long layout: the same cell, the same words
+        with pytest.raises(ValueError) as err:
+            read_csv_sequences(p, target="label", group="label")
+        assert said in str(err.value)
+    p.write_text(f"a,b,label\n1,2,0\n\n4,5,{cell}\n")  # a numeric target
+    with pytest.raises(ValueError, match="column 'label'.* on line 4"):
+        read_csv_sequences(p, target="label", group="a", numeric_target=True)
+
+
+def test_reading_a_csv_of_sequences_takes_a_few_times_its_size_in_memory(tmp_path):
+    # every row kept as Python str (some 60 bytes a cell) took ~14x the file (233 MB for 15 MB)
+    import tracemalloc
+
+    pw, *_ = _random_csvs(tmp_path)
+    size = pw.stat().st_size
+    tracemalloc.start()
+    try:
+        X, _, _ = read_csv_sequences(pw, target="y")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert size > 1_900_000 and X.nbytes < peak < 6 * size, (peak, size)

@@ -19,9 +19,11 @@ read as UTF-8 with an optional byte-order mark (``utf-8-sig``: Excel and Notepad
 
 from __future__ import annotations
 
+import array
 import codecs
 import csv
 import io
+import operator
 import os
 import re
 import sys
@@ -380,6 +382,99 @@ def _step_counters(X: np.ndarray, lengths: np.ndarray) -> list[int]:
     return [k for k in range(X.shape[2]) if (step[:, k] == 1).all()]
 
 
+def _sequence_columns(header: list[str], features, target, group, where: str):
+    """:func:`read_csv_sequences`' columns: ``f_idx`` (list of int), ``g`` and ``t`` (int or None)."""
+    g = None if group is None else column_index(header, group, where)
+    t = None if target is None else column_index(header, target, where)
+    f_idx = _column_list(header, features, where, exclude={g, t})
+    if not f_idx:
+        raise ValueError(f"{where}: expected at least one feature column, got none (columns: {header}).")
+    return f_idx, g, t
+
+
+def _sequence_cells(path, features, target, group, numeric_target: bool):
+    """:func:`read_csv_sequences`' cells in one pass over the file, or None when anything is off (an
+    undecodable byte, a ragged row, a cell that is not a finite number, an unknown column, ...):
+    :func:`_sequence_cells_checked` then reads it again and says what, naming the column and line.
+
+    Returns ``header, f_idx, g, t, V, tcells, gkeys``: V (n_rows, len(f_idx)) float64, each cell as
+    ``float(cell)`` reads it (as :func:`_number`: the same values, bit for bit); ``tcells`` the target
+    cells (floats when ``numeric_target``, else stripped str; None without ``target``); ``gkeys`` the
+    group cells, stripped (None without ``group``). Rows are read as :func:`read_csv` reads them (UTF-8,
+    a byte-order mark dropped, blank lines skipped) but not kept: a row's features go into an
+    ``array('d')`` as it is read (8 bytes a cell, against some 60 for a row of str)."""
+    p = _path(path)
+    where = str(path)
+    try:
+        with p.open(encoding="utf-8-sig", newline="") as f:  # (a decoding error: said by _utf8, in the checked path)
+            reader = csv.reader(f)
+            header = next((r for r in reader if r and any(c.strip() for c in r)), None)
+            if header is None:
+                return None
+            header = [h.strip() for h in header]
+            f_idx, g, t = _sequence_columns(header, features, target, group, where)
+            width = len(header)
+            pick = operator.itemgetter(*f_idx) if len(f_idx) > 1 else (lambda r, j=f_idx[0]: (r[j],))
+            values = array.array("d")
+            tcells = None if t is None else []
+            gkeys = None if g is None else []
+            for r in reader:
+                if not (r and any(c.strip() for c in r)):
+                    continue
+                if len(r) != width:
+                    return None
+                values.extend(map(float, pick(r)))  # ValueError: not a number, said by the checked path
+                if t is not None:
+                    tcells.append(float(r[t]) if numeric_target else r[t].strip())
+                if g is not None:
+                    gkeys.append(r[g].strip())
+    except (ValueError, KeyError, csv.Error):  # (UnicodeDecodeError is a ValueError)
+        return None
+    V = np.frombuffer(values, dtype=np.float64).reshape(-1, len(f_idx)) if values else np.empty((0, len(f_idx)))
+    if not len(V) or not np.isfinite(V).all() or (numeric_target and t is not None and not np.isfinite(tcells).all()):
+        return None
+    return header, f_idx, g, t, V, tcells, gkeys
+
+
+def _sequence_cells_checked(path, features, target, group, numeric_target: bool):
+    """:func:`_sequence_cells` through :func:`read_csv` and a :func:`_number` call per cell: slow, for
+    its errors, which name the column and line of the first bad cell (the wide layout's empty cells
+    first; the long layout's group by group, each group's features, then its targets)."""
+    try:
+        header, rows = read_csv(path)
+    except ValueError as exc:  # rows of different lengths: in the wide layout, most likely sequences of different lengths
+        if group is None and str(exc).endswith("(ragged CSV)."):
+            raise ValueError(f"{exc} {_WIDE_ROWS_FIX}") from None
+        raise
+    f_idx, g, t = _sequence_columns(header, features, target, group, str(path))
+
+    def conv_target(cell, line):
+        return _number(cell, path, header[t], line) if numeric_target else cell.strip()
+
+    if g is None:
+        for i, r in enumerate(rows):
+            empty = next((j for j in f_idx if not r[j].strip()), None)
+            if empty is not None:  # a short sequence's row, padded with empty cells (a spreadsheet's export)
+                raise ValueError(f"{path}: expected a number in every step column of a wide CSV (a row per sequence; "
+                                 f"its steps {_span([header[j] for j in f_idx])}), got an empty cell in column "
+                                 f"{header[empty]!r} on line {row_line(rows, i)} (missing values). {_WIDE_ROWS_FIX}")  # fmt: skip
+        V = np.array([[_number(r[j], path, header[j], row_line(rows, i)) for j in f_idx] for i, r in enumerate(rows)])
+        tcells = None if t is None else [conv_target(r[t], row_line(rows, i)) for i, r in enumerate(rows)]
+        return header, f_idx, g, t, V, tcells, None
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r[g].strip(), []).append(i)
+    V = np.empty((len(rows), len(f_idx)))
+    tcells = None if t is None else [None] * len(rows)
+    for members in groups.values():  # in this order, as the errors have always been found
+        for i in members:
+            V[i] = [_number(rows[i][j], path, header[j], row_line(rows, i)) for j in f_idx]
+        if t is not None:
+            for i in members:
+                tcells[i] = conv_target(rows[i][t], row_line(rows, i))
+    return header, f_idx, g, t, V, tcells, [r[g].strip() for r in rows]
+
+
 def read_csv_sequences(path, features=None, target=None, group=None, per_step: bool = False, numeric_target: bool = False,
                        info: bool = False):
     """Sequences from a CSV, in one of two layouts:
@@ -406,37 +501,21 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     sequence's name (its ``group`` value), and ``"features"``, the names of the columns read as
     features, in order, both None in the wide layout (a sequence is its row); and ``"steps"``, the
     wide layout's columns read as time steps, in order (None in the long layout).
+
+    The file is read in one pass, each feature cell read as ``float(cell)`` reads it and the rows
+    of text not kept (:func:`_sequence_cells`: about the file's size in memory); a file with
+    anything wrong is read again a cell at a time, for an error naming the column and line.
     """
-    try:
-        header, rows = read_csv(path)
-    except ValueError as exc:  # rows of different lengths: in the wide layout, most likely sequences of different lengths
-        if group is None and str(exc).endswith("(ragged CSV)."):
-            raise ValueError(f"{exc} {_WIDE_ROWS_FIX}") from None
-        raise
-    where = str(path)
-    g = None if group is None else column_index(header, group, where)
-    t = None if target is None else column_index(header, target, where)
-    f_idx = _column_list(header, features, where, exclude={g, t})
-    if not f_idx:
-        raise ValueError(f"{path}: expected at least one feature column, got none (columns: {header}).")
-
-    def conv_target(cell, line):
-        return _number(cell, path, header[t], line) if numeric_target else cell.strip()
-
+    fast = _sequence_cells(path, features, target, group, numeric_target)
+    header, f_idx, g, t, V, tcells, gkeys = fast if fast is not None else _sequence_cells_checked(path, features, target, group, numeric_target)
     if g is None:
-        for i, r in enumerate(rows):
-            empty = next((j for j in f_idx if not r[j].strip()), None)
-            if empty is not None:  # a short sequence's row, padded with empty cells (a spreadsheet's export)
-                raise ValueError(f"{path}: expected a number in every step column of a wide CSV (a row per sequence; "
-                                 f"its steps {_span([header[j] for j in f_idx])}), got an empty cell in column "
-                                 f"{header[empty]!r} on line {row_line(rows, i)} (missing values). {_WIDE_ROWS_FIX}")  # fmt: skip
-        X = np.array([[_number(r[j], path, header[j], row_line(rows, i)) for j in f_idx] for i, r in enumerate(rows)])[:, :, None]
-        y = None if t is None else np.array([conv_target(r[t], row_line(rows, i)) for i, r in enumerate(rows)])
+        X = V[:, :, None]
+        y = None if t is None else np.array(tcells)
         y = y if y is None or numeric_target else labels_from_text(y)
         return (X, y, None, {"ids": None, "features": None, "steps": [header[j] for j in f_idx]}) if info else (X, y, None)
     groups: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        groups.setdefault(r[g].strip(), []).append(i)
+    for i, k in enumerate(gkeys):
+        groups.setdefault(k, []).append(i)
     n, T, F = len(groups), max(len(v) for v in groups.values()), len(f_idx)
     X = np.zeros((n, T, F))
     lengths = np.zeros(n, dtype=np.int64)
@@ -449,10 +528,9 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
                       f"file by {header[g]!r} (then time) if that is not the order meant.", CSVWarning, stacklevel=2)  # fmt: skip
     for b, members in enumerate(groups.values()):
         lengths[b] = len(members)
-        for s, i in enumerate(members):
-            X[b, s] = [_number(rows[i][j], path, header[j], row_line(rows, i)) for j in f_idx]
+        X[b, : len(members)] = V[members]  # the group's rows, in file order: one indexed assignment
         if t is not None:
-            labels = [conv_target(rows[i][t], row_line(rows, i)) for i in members]
+            labels = [tcells[i] for i in members]
             varying += not per_step and any(v != labels[-1] for v in labels)
             ys.append(labels + [labels[-1]] * (T - len(labels)) if per_step else labels[-1])
     if features is None:  # every column but group and target: one counting the steps was likely not meant as an input
