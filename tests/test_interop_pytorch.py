@@ -750,6 +750,28 @@ def test_a_state_dict_archive_over_the_size_cap_is_refused_in_the_template_sayin
         pt.load_state_dict_file(path)
 
 
+def test_a_pt_neither_zip_nor_legacy_is_refused_in_its_own_words(tmp_path, monkeypatch):
+    """helper-207 #5: an empty file and a torch.save zip with bytes before it were told "Load it with torch.load(path)
+    and save it again", which cannot work (torch.load refuses both)."""
+    sd = {"weight_ih_l0": torch.zeros(16, 3)}
+    good, empty, prefixed, text = (tmp_path / n for n in ("good.pt", "empty.pt", "prefixed.pt", "text.pt"))
+    torch.save(sd, good)
+    empty.write_bytes(b"")
+    prefixed.write_bytes(b"#!junk\n" + good.read_bytes())  # 7 bytes before the archive
+    text.write_bytes(b"hello, not a tensor file")
+    with pytest.raises(Exception):
+        torch.load(prefixed, weights_only=True)  # the premise: torch cannot read it either
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load called"))
+    start = r"^load_state_dict_file: expected {} a torch\.save zip archive \(what torch >= 1\.6 writes\), got "
+    cases = [(empty, r"an empty file \(0 bytes\)\. The file holds nothing to read: save the state_dict with torch\.save\(module\.state_dict\(\), path\)\.$"),
+             (prefixed, r"a zip archive after 7 other bytes \(the file opens with b'#!ju'\)\. torch\.load does not read it either: remove the 7 "
+                        r"bytes before the archive, or save the state_dict with torch\.save\(module\.state_dict\(\), path\)\.$"),
+             (text, r"a file that opens with b'hell': no zip archive, nor a pickle of protocol 2 or later .* It is no torch\.save file ")]  # fmt: skip
+    for path, got in cases:
+        with pytest.raises(lstmkit.io.FileFormatError, match=start.format(re.escape(str(path))) + got):
+            load_state_dict_file(path)
+
+
 def test_a_pt_in_torchs_legacy_format_is_refused_with_how_to_save_it_again(tmp_path, monkeypatch):
     """helper-185 D: torch.load reads a file not opening with the zip signature in torch's legacy (pre-1.6) format,
     which allocates each tensor's storage at the size its pickle declares before any data is read: a 541-byte file

@@ -275,6 +275,36 @@ _PT_BOMB_FIX = ("a decompression bomb, or a file compressed by another writer; t
                 "(load it with torch.load and save the state_dict again with torch.save)")  # fmt: skip
 
 
+def _refuse_not_zip(path, head: bytes, where: str) -> None:
+    """The FileFormatError of a ``.pt`` that does not open with the zip signature (``head``: its first
+    four bytes), worded by what it is: an empty file; a pickle (``\\x80``, protocol 2 or later:
+    torch's legacy format, which torch.load reads and can save again); a zip archive with bytes
+    before it, which torch.load does not read either (it tests the first four bytes); another file
+    (which may still be a legacy file of pickle protocol 0 or 1, which the message allows for)."""
+    expected = "a torch.save zip archive (what torch >= 1.6 writes)"
+    resave = "save the state_dict with torch.save(module.state_dict(), path)"
+    if not head:
+        fail(where, f"{path}", expected, "an empty file (0 bytes)", f"The file holds nothing to read: {resave}.", exc=FileFormatError)
+    if head[:1] == b"\x80":  # a pickle's PROTO opcode: torch < 1.6, or _use_new_zipfile_serialization=False
+        fail(where, f"{path}", expected,
+             f"a file that opens with {head!r}, not the zip signature b'PK\\x03\\x04' (a pickle: torch's legacy format)",
+             "lstmkit does not read the legacy format (torch < 1.6, or _use_new_zipfile_serialization=False): it sizes each "
+             "tensor by what the file declares, not by the data it holds. Load it with torch.load(path) and save it again "
+             "with torch.save(state_dict, path).", exc=FileFormatError)  # fmt: skip
+    try:
+        with zipfile.ZipFile(os.fspath(path)) as zf:
+            before = min((i.header_offset for i in zf.infolist()), default=None)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        before = None
+    if before:  # zipfile finds an archive after other bytes; torch.load reads that file as its legacy format, and fails
+        fail(where, f"{path}", expected, f"a zip archive after {before} other bytes (the file opens with {head!r})",
+             f"torch.load does not read it either: remove the {before} bytes before the archive, or {resave}.", exc=FileFormatError)  # fmt: skip
+    fail(where, f"{path}", expected, f"a file that opens with {head!r}: no zip archive, nor a pickle of protocol 2 or later "
+         "(torch's legacy format as torch.save writes it)",
+         f"It is no torch.save file (or a legacy one written with pickle_protocol 0 or 1: load it with torch.load(path) and save "
+         f"it again): {resave}.", exc=FileFormatError)  # fmt: skip
+
+
 def _check_archive(path, where: str) -> None:
     """Refuse a ``.pt`` zip archive (what ``torch.save`` writes) by the sizes its directory declares,
     before ``torch.load`` inflates anything: lstmkit.io's rule for every zip it reads
@@ -292,11 +322,7 @@ def _check_archive(path, where: str) -> None:
     except OSError:
         return
     if head != b"PK\x03\x04":  # torch.serialization._is_zipfile: any other start is read as the legacy format
-        fail(where, f"{path}", "a torch.save zip archive (what torch >= 1.6 writes)",
-             f"a file that opens with {head!r}, not the zip signature b'PK\\x03\\x04' (torch's legacy format, or none of torch's)",
-             "lstmkit does not read the legacy format (torch < 1.6, or _use_new_zipfile_serialization=False): it sizes each "
-             "tensor by what the file declares, not by the data it holds. Load it with torch.load(path) and save it again "
-             "with torch.save(state_dict, path).", exc=FileFormatError)  # fmt: skip
+        _refuse_not_zip(path, head, where)
     try:
         zf = zipfile.ZipFile(os.fspath(path))
     except (zipfile.BadZipFile, OSError, ValueError):
