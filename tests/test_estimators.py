@@ -1649,6 +1649,16 @@ def test_x_of_dtype_object_holding_numbers_is_converted_and_another_element_is_r
     assert np.array_equal(est.predict_proba(ragged), est.predict_proba([x[: 3 + i % 2] for i, x in enumerate(expected)]), equal_nan=True)
     refit = LSTMClassifier(hidden_size=3, epochs=1, seed=0, dtype="float64").fit(np.array(rows, dtype=object), y)
     assert np.array_equal(refit.predict_proba(expected), LSTMClassifier(**refit.get_params()).fit(expected, y).predict_proba(expected))
+    # decimal.Decimal (pandas.read_sql's Numeric columns), which check_array(dtype="numeric") converts, was refused:
+    # 'expected X numbers ..., got Decimal ...'; float(Decimal(repr(v))) == v for every float v (repr round-trips)
+    import decimal
+
+    decimals = np.frompyfunc(lambda v: decimal.Decimal(repr(float(v))), 1, 1)(np.array(rows, dtype=object))
+    assert np.array_equal(est.predict_proba(decimals), est.predict_proba(expected))
+    assert np.array_equal(est.predict_proba([pd.DataFrame(x) for x in decimals]), est.predict_proba(expected))
+    decimals[1, 0, 0] = decimal.Decimal("sNaN")  # float() refuses a signalling NaN
+    with pytest.raises(TypeError, match=re.escape("got Decimal Decimal('sNaN') at index (1, 0, 0).")):
+        est.predict(decimals)
     rows[2][1][0] = "0.5"
     with pytest.raises(TypeError, match=re.escape(
             "LSTMClassifier.fit: expected X numbers (an array of dtype object is converted when every element is a number within "

@@ -98,6 +98,7 @@ learning_rate=0.01 (Adam) and clip=5.0 (char-rnn's).
 
 from __future__ import annotations
 
+import decimal
 import functools
 import inspect
 import numbers
@@ -154,16 +155,28 @@ def _pad(seqs, dtype, where: str, arg: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _is_real(v) -> bool:
-    """A number an array of dtype object may hold for X: a Python or NumPy int, float or bool."""
-    return isinstance(v, (numbers.Real, np.bool_))
+    """A number an array of dtype object may hold for X: a Python or NumPy int, float or bool,
+    another ``numbers.Real`` (``fractions.Fraction``) or a ``decimal.Decimal`` (pandas.read_sql's
+    Numeric columns); not a complex, str, bytes or None."""
+    return isinstance(v, (numbers.Real, np.bool_, decimal.Decimal))
+
+
+def _to_float(v) -> bool:
+    """Whether ``float(v)`` gives a float (10**400 overflows, Decimal('sNaN') is refused)."""
+    try:
+        float(v)
+    except (OverflowError, ValueError, TypeError):
+        return False
+    return True
 
 
 def _numeric(a: np.ndarray, where: str, arg: str) -> np.ndarray:
     """``a`` as it is where its dtype is numeric (bool, int, float); an array of dtype object
-    whose every element is a number (a DataFrame's object columns of floats,
-    ``np.array(rows, dtype=object)``) as float64, as scikit-learn's ``check_array(dtype="numeric")``
-    converts it; else a TypeError naming ``arg``, and for dtype object the first element (in C
-    order) that is no number, its index and its type."""
+    whose every element is a number (:func:`_is_real`: a DataFrame's object columns of floats or
+    of Decimal, ``np.array(rows, dtype=object)``) as float64, as scikit-learn's
+    ``check_array(dtype="numeric")`` converts it (which also parses a str such as '0.5' and reads
+    None as NaN: refused here); else a TypeError naming ``arg``, and for dtype object the first
+    element (in C order) that is no number, its index and its type."""
     if a.dtype.kind in "biuf":
         return a
     if a.dtype.kind == "O":
@@ -171,8 +184,8 @@ def _numeric(a: np.ndarray, where: str, arg: str) -> np.ndarray:
         if ok.all():
             try:
                 return a.astype(np.float64)
-            except OverflowError:  # a Python int beyond float64 (10**400)
-                ok = np.frompyfunc(lambda v: abs(v) <= FLOAT64_MAX, 1, 1)(a).astype(bool)
+            except (OverflowError, ValueError, TypeError):  # a Python int beyond float64 (10**400), Decimal('sNaN')
+                ok = np.frompyfunc(_to_float, 1, 1)(a).astype(bool)
         at = tuple(int(i) for i in np.argwhere(~ok)[0])
         v = a[at]
         fail(where, arg, "numbers (an array of dtype object is converted when every element is a number within float64's range)",
