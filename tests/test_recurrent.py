@@ -471,6 +471,13 @@ def test_lengths_in_the_place_of_state_say_they_go_second_for_sequence_model(cel
         sm(x, None, np.zeros((2, 3), dtype=np.int64))
 
 
+@pytest.mark.parametrize("cls", ["LSTM", "RNN"])
+def test_one_length_in_the_place_of_hx_is_one_integer(cls):
+    # helper-207 #6: "got 1 integers, which look like lengths" when B = 1
+    with pytest.raises(TypeError, match=rf"^{cls}: expected hx .* or None, got 1 integer, which looks like lengths\. Lengths go in the third"):
+        getattr(lstmkit, cls)(2, 3, batch_first=True, seed=0)(np.zeros((1, 4, 2)), [4])
+
+
 def test_float_states_of_batch_size_are_not_taken_for_lengths():
     rnn = lstmkit.RNN(2, 3, seed=0)
     with pytest.raises(TypeError, match=r"^RNN: expected hx a real floating-point array, got dtype int64"):

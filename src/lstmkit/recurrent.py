@@ -225,7 +225,7 @@ class _Recurrent(Module):
         if not ints:
             return None
         state = "a pair (h0, c0)" if self._n_states == 2 else "h0 a float array (num_layers*num_directions, B, hidden_size)"
-        return f"{state} or None", f"{B} integers, which look like lengths"
+        return f"{state} or None", ("1 integer, which looks like lengths" if B == 1 else f"{B} integers, which look like lengths")
 
     def _refuse_lengths_as_hx(self, hx, B, batched, where, arg):
         """A TypeError saying where lengths go when ``hx`` is B integers (``rnn(x, lengths)``, as
