@@ -1553,6 +1553,34 @@ def test_a_column_of_times_with_utc_offsets_is_plotted_in_utc(tmp_path, monkeypa
     assert ax.get_xlabel() == "time (UTC)"
 
 
+def test_a_daily_or_monthly_column_with_utc_offsets_is_plotted_on_its_local_times(tmp_path, monkeypatch):
+    # a daily column at local midnight in Paris (+02:00, then +01:00 from 28 October) was plotted in UTC too: at
+    # 22:00 or 23:00 the day before, 24 then 25 hours apart, under 'time (UTC)'. Its steps are read on local time
+    # (days), and at one time of day no hour repeats: plotted at midnight as written, a day apart
+    from lstmkit.cli import main
+
+    figures = []
+    monkeypatch.setattr("lstmkit.io.save_figure", lambda fig, path: figures.append(fig))
+    days = np.arange(np.datetime64("2024-10-20"), np.datetime64("2024-11-05"))
+    monthly = [f"2024-{m:02d}-01T00:00:00{'+02:00' if m < 11 else '+01:00'}" for m in range(1, 13)]
+    for stamps, first, step, ahead in (
+        ([f"{d}T00:00:00{'+02:00' if d < np.datetime64('2024-10-28') else '+01:00'}" for d in days], "2024-10-20", "D",
+         ["2024-11-05", "2024-11-06"]),
+        (monthly, "2024-01-01", "M", ["2025-01-01", "2025-02-01"]),
+    ):  # fmt: skip
+        figures.clear()
+        (tmp_path / "p.csv").write_text("time,load\n" + "".join(f"{s},{k % 5 + 1}\n" for k, s in enumerate(stamps)))
+        assert main(["forecast", str(tmp_path / "p.csv"), "--column", "load", "--epochs", "0", "--window", "3", "--hidden-size",
+                     "2", "--horizon", "2", "--plot", str(tmp_path / "p.png")]) == 0  # fmt: skip
+        (ax,) = figures[0].axes
+        lines = {line.get_label(): np.asarray(line.get_xdata()) for line in ax.get_lines()}
+        x = lines["series"]
+        local = np.arange(np.datetime64(first, step), np.datetime64(first, step) + len(stamps)).astype("datetime64[s]")
+        assert np.array_equal(x, local)  # midnight as written; in UTC the day (or month) before at 22:00 or 23:00
+        assert list(lines["forecast ahead"]) == [np.datetime64(f"{a}T00:00:00") for a in ahead]
+        assert ax.get_xlabel() == "time"
+
+
 def test_baselines_mase_with_a_scale_of_0_divides_by_machine_epsilon_as_backtest_does():
     # baselines.mase returned inf for a scale of 0 (0/0 said inf too) while backtest divided by machine epsilon:
     # one rule, sktime's, MAE / max(scale, eps)

@@ -358,21 +358,28 @@ class TimeColumn:
     def x(self, t: np.ndarray, ahead: bool = False) -> np.ndarray:
         """Times ``t`` (the rows' ``t``, (N,); ``ahead``: those of :meth:`ahead`, in the last row's
         offset) as a figure's x values (:func:`lstmkit.forecast.plot_forecast`'s ``times``): dates
-        as datetime64[D] (a month as its first day), times of day as datetime64[s], in UTC where
-        the column writes UTC offsets (t less its offsets: as written, the hour repeated at an
-        autumn change of clocks would step back), else the numbers."""
+        as datetime64[D] (a month as its first day), times of day as datetime64[s], as written
+        (local time), but in UTC for steps within a day (unit 'second') where the column writes UTC
+        offsets (t less its offsets: as written, the hour repeated at an autumn change of clocks
+        would step back; a daily or monthly column, read on local time as its steps are, stays at
+        its time of day), else the numbers."""
         if not self.unit:
             return np.asarray(t, dtype=np.float64)
         if len(self.cells[0]) <= 10:
             return np.asarray(t).astype("datetime64[D]")
-        if self.offsets is None:
+        if not self._in_utc:
             return np.asarray(t)
         return np.asarray(t) - (self.offsets[-1] if ahead else self.offsets)
 
     @property
+    def _in_utc(self) -> bool:
+        """Whether :meth:`x` turns the times to UTC: steps within a day, with UTC offsets written."""
+        return self.unit == "second" and self.offsets is not None
+
+    @property
     def label(self) -> str:
         """The axis label: the column's name, and "(UTC)" where :meth:`x` turns its times to UTC."""
-        return self.name + (" (UTC)" if self.offsets is not None else "")
+        return self.name + (" (UTC)" if self._in_utc else "")
 
 
 def check_time_column(path, header: list[str], rows: list[list[str]], series_columns,
