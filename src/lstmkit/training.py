@@ -16,7 +16,11 @@ Data (batch first, as :class:`~lstmkit.models.SequenceModel`):
     lengths (N,) ints in [1, T] or None.
     Y for ``loss="cross_entropy"``: class indices, (N, T) with head="all" or (N,) with head="last".
     Y for ``loss="mse"``: the model's output shape, (N, T, O) or (N, O).
-With head="all", steps past a sequence's length are masked out of the loss and metrics. X past a
+With head="all", steps past a sequence's length are masked out of the loss and metrics. With
+lengths, each batch (in fit, evaluate and predict) runs its own longest sequence's steps, not the
+data's T: the padding past them is read by no valid step, so it costs nothing (predict's outputs
+are the same bits; training's agree with running all T steps to round-off, and per-step random
+masks, dropout between layers and zoneout, are drawn over the batch's steps). X past a
 sequence's length may be NaN or inf (missing; zeroed in a copy, as the estimators take it); within
 it, a NaN or inf is refused naming its sample and step. Y likewise, with the losses above: past a
 sequence's length any target is padding (NaN or inf zeroed in a copy; a class index -1, say,
@@ -768,9 +772,14 @@ class Trainer:
             else:
                 progress.update(running)
 
+        per_step = self.model.head_mode == "all"
+        chunks = -(-X.shape[1] // self.bptt) if self.bptt else 1  # an update's progress steps a batch (_steps)
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
-            self._train_batch(X[idx], Y[idx], None if lengths is None else lengths[idx], None if S is None else S[idx], totals, done)
+            lb = None if lengths is None else lengths[idx]
+            Tb = X.shape[1] if lb is None else int(lb.max())  # the batch's longest sequence: the steps it runs
+            sb = None if S is None else S[idx, :Tb] if S.ndim == 2 else S[idx]
+            self._train_batch(X[idx, :Tb], Y[idx, :Tb] if per_step else Y[idx], lb, sb, totals, done, chunks)
         return {k: s / c if c else float("nan") for k, (s, c) in totals.items()}  # (a metric that counted nothing: nan)
 
     def _end_epoch(self, logs: dict, monitor: str, checkpoint) -> None:
@@ -786,21 +795,21 @@ class Trainer:
         if checkpoint is not None:
             save_checkpoint(checkpoint, self)
 
-    def _train_batch(self, xb, yb, lb, sb, totals, done) -> None:
+    def _train_batch(self, xb, yb, lb, sb, totals, done, chunks: int = 1) -> None:
         """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT, the
         state carried from chunk to chunk (and reset, None, at each batch: a TextGenerator's text is
-        one batch, so its state starts at zero each epoch). sb: the batch's sample weights (B,) or
-        (B, T), or None. ``done()`` after each chunk (the progress); ``done(n)`` once for the n
-        chunks left out when every sequence of the batch ended before them."""
+        one batch, so its state starts at zero each epoch). xb (B, T, ...) with T the batch's longest
+        length (:meth:`_train_epoch` cuts the data's padding past it: a step past every length
+        weighs nothing), yb (B, T, ...) with head="all", else (B, ...); sb: the batch's sample
+        weights (B,) or (B, T), or None. ``done()`` after each chunk (the progress). ``chunks``: the
+        data's chunks a batch (:meth:`_steps`); ``done(n)`` once for the n of them this batch, ending
+        sooner, does not run, so the bar still ends full."""
         B, T = xb.shape[:2]
         k = self.bptt or T
         state = None
         for s in range(0, T, k):
             e = min(s + k, T)
             mask = _step_mask(lb, B, e - s, s) if self.model.head_mode == "all" else None
-            if mask is not None and not mask.any():
-                done(-(-(T - s) // k))  # every sequence of the batch ended before this chunk: the bar still ends full
-                break
             lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
             yc = yb[:, s:e] if self.model.head_mode == "all" else yb
             sc = sb[:, s:e] if sb is not None and sb.ndim == 2 else sb  # the chunk's weights (per step), or the rows'
@@ -824,6 +833,8 @@ class Trainer:
                 totals[m][0] += a
                 totals[m][1] += c
             done()
+        if chunks > -(-T // k):
+            done(chunks - -(-T // k))  # the chunks past every sequence of the batch, not run
 
     @property
     def class_weight(self) -> np.ndarray | None:
@@ -1273,12 +1284,23 @@ def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_siz
     """:func:`predict` of X and lengths already checked (:func:`_check_X`). Calls may overlap in
     threads on one model: eval mode and no-grad are depth-counted (:class:`~lstmkit.module._EvalMode`,
     :meth:`Module.no_grad`), set by the first call to start and restored by the last to end, so no
-    call runs a batch with dropout (each restoring the mode it saw on entry did that)."""
+    call runs a batch with dropout (each restoring the mode it saw on entry did that).
+
+    With lengths, a batch runs its own longest sequence's steps, not the data's T (the padding past
+    them is read by no valid step): outputs per sequence (N, O) as they are; per step (N, T, O) the
+    batch runs one step more, a step of padding for every row, and its outputs there fill the steps
+    up to T, as running them would have (a padded step's output depends on no input or step: the
+    layer's zeros through the read-out), so the result is the same, bit for bit."""
     outs = []
+    T = X.shape[1]
     with _EvalMode(model), model.no_grad():
         for s in range(0, len(X), batch_size):
             lb = None if lengths is None else lengths[s : s + batch_size]
-            out, _ = model(X[s : s + batch_size], lb)
+            Tb = T if lb is None else int(lb.max())
+            per_step = Tb < T and getattr(model, "head_mode", "all") == "all"  # (a padded step to fill T with)
+            out, _ = model(X[s : s + batch_size, : Tb + 1 if per_step else Tb], lb)
+            if per_step:
+                out = np.concatenate([out, np.repeat(out[:, Tb:], T - Tb - 1, axis=1)], axis=1)  # (B, T, O)
             outs.append(out)
     return np.concatenate(outs, axis=0)
 
