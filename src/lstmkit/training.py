@@ -1227,10 +1227,7 @@ class Trainer:
         :class:`~lstmkit.checkpoint.DamagedCheckpoint`), undone on any failure; then the
         trainer's progress."""
         dropout_rng = self.model.dropout_rng
-        model_before = self.model.state_dict()
-        opt_before = self.optimizer.state_dict()
-        sched_before = None if self.schedule is None else self.schedule.state_dict()
-        dropout_before = dropout_rng.bit_generator.state
+        before = self._state()  # (copies of what is written below)
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optim"])
@@ -1238,11 +1235,11 @@ class Trainer:
                 self.schedule.load_state_dict(state["schedule"])
             dropout_rng.bit_generator.state = state["dropout"]
         except BaseException as exc:
-            self.model.load_state_dict(model_before)
-            self.optimizer.load_state_dict(opt_before)
-            if sched_before is not None:
-                self.schedule.load_state_dict(sched_before)
-            dropout_rng.bit_generator.state = dropout_before
+            self.model.load_state_dict(before["model"])
+            self.optimizer.load_state_dict(before["optim"])
+            if self.schedule is not None:
+                self.schedule.load_state_dict(before["schedule"])
+            dropout_rng.bit_generator.state = before["dropout"]
             if isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, DamagedCheckpoint):
                 # names, shapes and kinds are this trainer's (checked): what is refused now is a
                 # value no run writes (a NaN weight, a negative mean of squares, a slot missing, ...)
