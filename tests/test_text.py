@@ -452,6 +452,7 @@ def test_validation_split_holds_out_the_end_of_the_text_and_scores_it_each_epoch
     g = TextGenerator(validation_split=0.2, **kw).fit(RANDOM_TEXT)
     alone = TextGenerator(**kw).fit(RANDOM_TEXT[:320])
     assert [e["loss"] for e in g.history_.epochs] == [e["loss"] for e in alone.history_.epochs]
+    assert (g.n_train_chars_, alone.n_train_chars_) == (320, 320)  # fit's count, which lstmkit generate prints
     assert "val_loss" not in alone.history_.epochs[0]  # default: no validation
     # the last epoch's val_loss by hand: the mean -log softmax of the fitted model's logits over the held-out 80
     # characters (each predicting the next), the state carried from zero through them

@@ -142,7 +142,9 @@ class TextGenerator:
                             validation_split), keeping the best epoch's weights; None (default): off
 
     Learned: ``vocab_`` (str, index 0 is "unknown"), ``model_`` (SequenceModel), ``history_``
-    (:class:`lstmkit.History`, one entry per epoch; also ``training_history_``, as the forecaster names it), ``n_updates_``, ``fitted_params_`` (the
+    (:class:`lstmkit.History`, one entry per epoch; also ``training_history_``, as the forecaster names it), ``n_updates_``, ``n_train_chars_``
+    (the characters of the training part, the text less ``validation_split``'s end; set by fit,
+    not saved: a loaded generator has none), ``fitted_params_`` (the
     parameters at fit, as JSON: what ``save`` writes; as in scikit-learn, ``set_params`` takes
     effect at the next fit).
     """
@@ -365,6 +367,7 @@ class TextGenerator:
         model.eval()
         self.vocab_, self._index, self.model_, self.history_ = vocab, index, model, history
         self.n_updates_ = len(history.epochs) * -(-n // L)  # the epochs run (fewer when stopped early)
+        self.n_train_chars_ = len(text)  # the training part: the text less validation_split's end
         self.fitted_params_ = params
         return self
 

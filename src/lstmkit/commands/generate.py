@@ -216,8 +216,7 @@ def run(args: argparse.Namespace) -> int:
         fit_checkpointed(gen, train, args, progress=sys.stderr)
         losses = ", ".join(f"{e['loss']:.3f}" for e in gen.history_.epochs)
         distinct = len(gen.vocab_) - 1  # the vocabulary's entry 0 is 'unknown' (a character not seen), never sampled
-        fitted = int(len(train) * (1 - args.validation_split)) if args.validation_split else len(train)  # fit's cut
-        print(f"trained on {count(fitted, 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
+        print(f"trained on {count(gen.n_train_chars_, 'character')} ({distinct} distinct), {count(gen.n_updates_, 'update')}; "
               f"loss per epoch (nats per character; / ln 2 for bits): {losses}")
         if args.validation_split:  # the end of the training text, held out by fit (--validation-split)
             vals = ", ".join(f"{e['val_loss']:.3f} ({math.exp(e['val_loss']):.2f})" for e in gen.history_.epochs)
