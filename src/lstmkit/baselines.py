@@ -18,9 +18,14 @@ Errors over pairs (y_j, ŷ_j), j = 1..n:
                                                                  on the training part (m = 1 when
                                                                  there is no season; Hyndman & Koehler 2006);
                                                                  a scale of 0 is replaced by EPS (sktime's)
-    sMAPE = (100/n) Σ 2 |y_j - ŷ_j| / (|y_j| + |ŷ_j|)            in percent, 0..200 (Makridakis 1993,
-                                                                 the M3 competition's); NaN when any
-                                                                 y_j is 0 (a term is then 200 for any
+    sMAPE = (100/n) Σ 2 |y_j - ŷ_j| / (|y_j| + |ŷ_j|)            in percent, 0..200: the M4 competition's
+                                                                 form (Makridakis, Spiliotis &
+                                                                 Assimakopoulos 2020; sktime's).
+                                                                 Makridakis 1993 and the M3
+                                                                 competition divide by y_j + ŷ_j, no
+                                                                 absolute values: the same where both
+                                                                 are positive. NaN when any y_j is 0
+                                                                 (a term is then 200 for any
                                                                  forecast, 0/0 for an exact one)
 
 Shapes: a series is (N,) or (N, S) for S series; forecasts are (n_origins, horizon[, S]). MAE, RMSE,
@@ -142,7 +147,8 @@ def mase(y: np.ndarray, y_hat: np.ndarray, scale: float) -> float:
 
 def smape(y: np.ndarray, y_hat: np.ndarray) -> float:
     """(100/n) Σ 2 |y - ŷ| / (|y| + |ŷ|) over every element, in percent (0 to 200): scale-free, as
-    MASE is, in the M3 competition's form. NaN when any y is 0: a term is then 200 whatever the
+    MASE is, in the M4 competition's form (Makridakis 1993 and M3 divide by y + ŷ, the same for
+    positive values). NaN when any y is 0: a term is then 200 whatever the
     forecast (0/0 for an exact one), which says nothing of its error; compare the MAE or MASE."""
     y, y_hat = np.asarray(y, dtype=np.float64), np.asarray(y_hat, dtype=np.float64)
     if (y == 0).any():
