@@ -38,6 +38,14 @@ def _rand_example(seed=0, notation="concat", readout=True):
 def test_hand_round_is_half_away_from_zero():
     v = np.array([0.05, 0.15, 0.25, 0.35, -0.25, 0.849, -0.851, np.nan])
     np.testing.assert_array_equal(hand_round(v, 1), [0.1, 0.2, 0.3, 0.4, -0.3, 0.8, -0.9, np.nan])
+    # float32 is rounded in float32 and stays float32 (helper-208 #1; 6a2b117 had made it float64): 10 * 0.35f is
+    # 3.5f exactly, a half, so 0.4 by hand, where in float64 0.35f is 0.34999999404 (0.3); 100 * 0.125f = 12.5 (0.13)
+    v32 = np.array([0.35, 0.45, -0.35, 0.125], np.float32)
+    got = hand_round(v32, 1)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.array([0.4, 0.5, -0.4, 0.1], np.float32))
+    assert hand_round(v32, 2).dtype == np.float32 and hand_round(v32, 2)[3] == np.float32(0.13)
+    assert hand_round(np.float32(0.35), 1) == np.float32(0.4)
 
 
 def test_hand_round_keeps_a_value_with_no_digit_to_round():

@@ -97,13 +97,20 @@ def hand_round(v: np.ndarray, decimals: int | None) -> np.ndarray:
     with |v| * 10**decimals >= 2**52 has no digit at that place to round (a float64 that large is a
     whole number): it is returned as it is, for any finite v, where the product would overflow to
     inf (1e250 at 100 decimals) or 10**decimals itself (beyond 308 decimals).
+
+    The result has NumPy's type for ``v * 10.0**decimals``: float32 input at an int ``decimals``
+    is rounded in float32 and stays float32 (0.35f at 1 decimal is 0.4), a float64 one in float64.
     """
     if decimals is None:
         return v
-    with np.errstate(over="ignore"):
-        s = np.power(10.0, decimals)  # inf beyond 10**308: then every value is whole at that place
     a = np.abs(v)
-    whole = a >= 2.0**52 / s  # no fraction at 10**-decimals (2**52 / s >= 0: no overflow); False for NaN
+    if isinstance(decimals, int) and 0 <= decimals <= 308:
+        s = 10.0**decimals  # a Python float: float32 input stays float32 under NumPy's promotion rules
+    else:
+        with np.errstate(over="ignore"):
+            s = np.power(10.0, decimals)  # inf beyond 10**308: then every value is whole at that place
+    # no fraction at 10**-decimals (2**52 / s >= 0: no overflow); False for NaN; float64: float16 tops out at 65504
+    whole = np.asarray(a, np.float64) >= 2.0**52 / s
     with np.errstate(invalid="ignore"):  # 0 * inf where s is inf: an entry of `whole`, not used
         r = np.sign(v) * np.floor(np.where(whole, 0.0, a) * s + 0.5 + 1e-9) / s
     return np.where(whole, v, r)[()]  # [()]: a 0-d input gives a NumPy scalar, as before
