@@ -1660,3 +1660,15 @@ def test_an_on_resume_that_raises_undoes_the_resume(tmp_path):
     fresh.fit(X, Y, epochs=1)
     for k, v in fresh.model.parameters().items():
         np.testing.assert_array_equal(t.model.parameters()[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("bad", [5, "log.txt", object()])
+def test_a_stream_without_write_is_refused_before_training(bad):
+    # it was kept as given: verbose=2 then failed at the first epoch line ('int' object has no attribute 'write'),
+    # and verbose=0 took it silently
+    m = lstmkit.SequenceModel(2, 2, 3, seed=0)
+    with pytest.raises(TypeError, match=r"^Trainer: expected stream None \(sys\.stdout\) or a text stream with a write method .*Pass the stream itself"):
+        lstmkit.Trainer(m, stream=bad, verbose=0)
+    with pytest.raises(TypeError, match=r"^Trainer: expected stream None"):
+        lstmkit.LSTMClassifier(hidden_size=3, epochs=1).fit(np.zeros((4, 3, 2)), [0, 1, 0, 1], stream=bad)
+    lstmkit.Trainer(m, stream=io.StringIO())  # a stream is taken

@@ -595,6 +595,9 @@ class Trainer:
         self.restore_best = check_bool(restore_best, where, "restore_best")
         self.verbose = check_verbose(verbose, where)
         self.callbacks = list(callbacks)
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            fail(where, "stream", "None (sys.stdout) or a text stream with a write method (sys.stderr, an open file, io.StringIO)",
+                 stream, "Pass the stream itself, e.g. stream=sys.stderr.", exc=TypeError)
         self.stream = stream
         if settings is not None:
             if not isinstance(settings, Mapping):
