@@ -113,6 +113,11 @@ def _spawn(seed, n: int) -> list[np.random.Generator]:
 class SequenceModel(Module):
     """Recurrent layer + read-out (see the module docstring for the equations and shapes).
 
+    The order is ``SequenceModel(input_size, output_size, hidden_size)``: the output size comes before
+    the hidden size, where ``LSTM(input_size, hidden_size)`` has none, and a swap is not an error
+    (``SequenceModel(8, 32, 2)`` is 2 hidden units read out to 32 outputs). Passing them by name,
+    ``SequenceModel(8, output_size=2, hidden_size=32)``, says which is which.
+
     Args:
         input_size (I): features per step.
         output_size (O): outputs per step / per sequence (classes for a classifier). With
