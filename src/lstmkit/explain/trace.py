@@ -106,6 +106,8 @@ def hand_round(v: np.ndarray, decimals: int | None) -> np.ndarray:
     a = np.abs(v)
     if isinstance(decimals, int) and 0 <= decimals <= 308:
         s = 10.0**decimals  # a Python float: float32 input stays float32 under NumPy's promotion rules
+        if a.size == 0 or float(a.max()) < 2.0**52 / s:  # a digit to round in every value (NaN: not here)
+            return np.sign(v) * np.floor(a * s + 0.5 + 1e-9) / s
     else:
         with np.errstate(over="ignore"):
             s = np.power(10.0, decimals)  # inf beyond 10**308: then every value is whole at that place
