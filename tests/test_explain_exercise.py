@@ -239,6 +239,9 @@ def test_input_size_and_weight_decimals_are_bounded_as_the_other_sizes():
             make(1, **kw)
         option = {"weight_decimals": "--weight-decimals", "input_size": "--inputs"}[arg]  # lstmkit exercise's words
         assert name_options(str(info.value), "exercise", OWNERS, OPTIONS).startswith(f"exercise: expected {option} at most")
+        # the fix is about the weights' decimals, not the exercise file's decimals (helper-208 #3)
+        assert ("Weights are drawn with at most 12" in str(info.value)) == (arg == "weight_decimals")
+        assert "exercise file's decimals" not in str(info.value)
     exercise, _ = make(1, hidden_size=1, input_size=64, steps=1, weight_decimals=12)  # the bounds themselves are made
     w = np.array(exercise["weights"]["W_ii"])
     assert w.shape == (1, 64) and np.all(np.abs(w) <= 2.0)

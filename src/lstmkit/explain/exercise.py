@@ -83,8 +83,9 @@ def make(
 ) -> tuple[dict, dict]:
     """Return (exercise, key) as TOML-ready dicts (see the module docstring).
 
-    hidden_size H, input_size I, steps T: the sizes (H and I at most worked.MAX_HIDDEN = 64, T at
-    most worked.MAX_STEPS = 1000, a worked example's bounds). decimals: the precision answers are given
+    hidden_size H, input_size I, steps T: the sizes (H and I at most 64, make's own bound, as
+    worked.MAX_HIDDEN: the sheet draws and shows H x I and H x H weights per gate; T at most
+    worked.MAX_STEPS = 1000, a worked example's bound). decimals: the precision answers are given
     with (and the hand rounding of the key), 0 to 12 (worked.EXACT, an exercise file's bound). weight_decimals: 0 for integer weights in [-4, 4]
     (seed 000's style), 1 for one-decimal weights in [-2, 2], 2 to 12 (worked.EXACT, as decimals) for
     weights with that many decimals in [-2, 2]. ask: subset of ASKABLE.
@@ -98,14 +99,17 @@ def make(
     I = check_int(input_size, where, "input_size", minimum=1)
     T = check_int(steps, where, "steps", minimum=1)
     decimals = check_int(decimals, where, "decimals", minimum=0)
-    # a worked example's bounds, said in make's words (else from_dict refused the file made: "inputs.x at most ...")
+    # make's bounds: T and decimals a worked example's, said in make's words (else from_dict refused the file made:
+    # "inputs.x at most ..."); H and I make's own (a worked example with weights has no bound on H or I)
     by_hand = "An exercise is worked by hand, and every step's numbers are kept and shown: ask for fewer."
     weight_decimals = check_int(weight_decimals, where, "weight_decimals", minimum=0)
     # weight_decimals as decimals: 10**400 overflowed _draw's float (OverflowError), 10**19 its int64
     for arg, v, most in (("hidden_size", H, MAX_HIDDEN), ("input_size", I, MAX_HIDDEN), ("steps", T, MAX_STEPS),
                          ("decimals", decimals, EXACT), ("weight_decimals", weight_decimals, EXACT)):
         if v > most:
-            fail(where, arg, f"at most {most}", v, f"An exercise file's decimals are from 0 to {EXACT}." if "decimals" in arg else by_hand)
+            fail(where, arg, f"at most {most}", v, {"decimals": f"An exercise file's decimals are from 0 to {EXACT}.",
+                                                     "weight_decimals": f"Weights are drawn with at most {EXACT} (worked.EXACT) decimals."
+                                                     }.get(arg, by_hand))
     bad = sorted(set(ask) - set(ASKABLE))
     if bad or not ask:
         fail(where, "ask", f"a non-empty subset of {list(ASKABLE)}", repr(list(ask)))
