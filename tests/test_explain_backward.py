@@ -469,15 +469,18 @@ def test_dh_prev_and_dx_in_the_other_notations(notation):
              "W_c": [[-0.2, 0.6, 1.2], [0.4, -1.0, 0.6]], "W_o": [[0.8, 0.2, -0.4], [0.2, 0.6, 1.0]]}
         doc = {"notation": "concat", "weights": W, "inputs": {"x": [[1.0], [-0.5]], "h0": [0.1, 0.2]},
                "readout": {"targets": [0, 1]}}
-        h_part = [[[row[0], row[1]] for row in W[f"W_{L}"]] for L in "ifco"]
-        x_part = [[[row[2]] for row in W[f"W_{L}"]] for L in "ifco"]
-        names = {"h": [f"W_{{{L},h}}" for L in "ifCo"], "x": [f"W_{{{L},x}}" for L in "ifCo"]}  # the candidate's W_C, as the deck
+        # in the deck's order f, i, C̃, o, as the forward pass (helper-208 #4: these followed seed 000's i, f, c̃, o)
+        h_part = [[[row[0], row[1]] for row in W[f"W_{L}"]] for L in "fico"]
+        x_part = [[[row[2]] for row in W[f"W_{L}"]] for L in "fico"]
+        names = {"h": [f"W_{{{L},h}}" for L in "fiCo"], "x": [f"W_{{{L},x}}" for L in "fiCo"]}  # the candidate's W_C, as the deck
+        order = "figo"
     else:
         doc = {"notation": "unit", "weights": {"Wi1": 1.0, "Ws1": 2.0, "Wi2": 1.0, "Ws2": -1.0, "Wi3": 0.5, "Ws3": 1.5,
                                                "Wi4": -1.0, "Ws4": 0.5}, "inputs": {"x": [1.0, -1.0]}}
         h_part = [[[1.5]], [[2.0]], [[-1.0]], [[0.5]]]  # Ws3, Ws1, Ws2, Ws4: gates i, f, c~, o
         x_part = [[[0.5]], [[1.0]], [[1.0]], [[-1.0]]]
         names = {"h": ["Ws3", "Ws1", "Ws2", "Ws4"], "x": ["Wi3", "Wi1", "Wi2", "Wi4"]}
+        order = "ifgo"
     ex = from_dict(doc)[0]
     md = explain(ex, "md", decimals=2, grad=True)
     bad, checked = _product_problems(md, 2)
@@ -489,7 +492,14 @@ def test_dh_prev_and_dx_in_the_other_notations(notation):
             sym, products, _ = eqs[lhs]
             assert [re.sub(r"\^\{\\top \}.*", "", term) for term in sym.split(" + ")] == names[part]
             assert [M for M, _ in _products(products)] == [[list(c) for c in zip(*B)] for B in blocks]
-            assert [v for _, v in _products(products)] == [pytest.approx(s[f"dz_{k}"].tolist(), abs=1e-12) for k in "ifgo"]
+            assert [v for _, v in _products(products)] == [pytest.approx(s[f"dz_{k}"].tolist(), abs=1e-12) for k in order]
+    if notation == "concat":  # the rest of the backward part in the deck's order too: dk, dz_k, the gradient table
+        text = explain(ex, "text", decimals=2, grad=True)
+        for t, eqs in _steps(text).items():
+            assert [k for k in eqs if re.fullmatch(rf"d(f|i|c̃)_{t}", k)] == [f"df_{t}", f"di_{t}", f"dc̃_{t}"]
+            assert [k for k in eqs if k.startswith("dz_")] == [f"dz_f_{t}", f"dz_i_{t}", f"dz_c̃_{t}", f"dz_o_{t}"]
+        rows = list(_param_rows(text))
+        assert rows[:8] == ["W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"] and set(rows[8:]) <= {"W_y", "b_y"}
 
 
 def test_the_old_lines_did_not_add_up():

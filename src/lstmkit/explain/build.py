@@ -40,9 +40,17 @@ FORMS = ("steps", "table", "memory")
 GATE_WORD = {"i": "input gate", "f": "forget gate", "g": "candidate memory", "o": "output gate"}
 #: seed 000 works the gates in this order
 SLIDE_ORDER = ("i", "f", "o", "g")
-#: seed 001's deck takes them in this order, f, i, C̃ (then C_t), o: the concat notation's steps and
-#: set-up, and the table form (seed 001's) in every notation
+#: seed 001's deck takes them in this order, f, i, C̃ (then C_t), o: the concat notation's steps,
+#: set-up and backward part, and the table form (seed 001's) in every notation
 CONCAT_ORDER = ("f", "i", "g", "o")
+#: the gates c_t reads, in CONCAT_ORDER (o comes after c_t)
+BEFORE_C = tuple(k for k in CONCAT_ORDER if k != "o")
+
+
+def gate_order(ex: WorkedExample) -> tuple[str, ...]:
+    """The order an example's notation takes the gates in: seed 001's deck (CONCAT_ORDER) for concat,
+    seed 000's slides (SLIDE_ORDER) otherwise."""
+    return CONCAT_ORDER if ex.notation == "concat" else SLIDE_ORDER
 
 
 def fnum(v: float, d: int) -> str:
@@ -351,7 +359,7 @@ def _setup(ex: WorkedExample, F: _Fmt, memory: bool = False) -> list:
     rows.append(["zl(0)" if memory else "c_0", "long-term memory" if memory else "", vec(ex.c0)])
     out.append(Table(["symbol", "label", "value"], rows, "Inputs and initial states"))
     eqs = []
-    for k in CONCAT_ORDER if ex.notation == "concat" else SLIDE_ORDER:  # the order the steps take them
+    for k in gate_order(ex):  # the order the steps take them
         G = ex.gates[k]
         for part, W in (("x", G.Wx), ("h", G.Wh)):
             if W is None or (ex.notation == "concat" and part == "h"):
@@ -499,7 +507,7 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
         F.vec(V["h"]),
     ])
     if ex.notation == "concat":  # seed 001's deck: f, i, C̃, C_t, o, h_t
-        out += [gates[k] for k in ("f", "i", "g")] + [c_eq, gates["o"], h_eq]
+        out += [gates[k] for k in BEFORE_C] + [c_eq, gates["o"], h_eq]
     else:  # seed 000's slides (and seed 002's steps): i, f, o, c̃, c_t, h_t
         out += [gates[k] for k in SLIDE_ORDER] + [c_eq, h_eq]
     out += _readout(ex, rec, F)
@@ -732,7 +740,7 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     # C_t, o, h_t, as the plain steps form (i first with a coupled gate: f_t = 1 - i_t needs it)
     late_o = v.peephole or ex.notation == "concat"
     if ex.notation == "concat":
-        order = ("i", "f", "g") if v.input_forget else ("f", "i", "g")
+        order = ("i", "f", "g") if v.input_forget else BEFORE_C
     else:
         order = ("i", "f", "g") if v.peephole else SLIDE_ORDER
     for k in order:
@@ -794,7 +802,7 @@ def _variant_table_form(ex: WorkedExample, rec, F: _Fmt) -> list:
         out.append(Table(["", "μ = mean", "s = sqrt(var + ε)"], rows,
                          "Layer norm: the four gates' parts normalised together, n = γ ⊙ (a - μ) / s"))
     c_new = "c_new" if v.zoneout_cell else "c"
-    for k in ("f", "i", "g") + (("o",) if not v.peephole else ()):
+    for k in BEFORE_C + (("o",) if not v.peephole else ()):
         out += _variant_gate_table(ex, rec, F, k)
     ccols = ["", f"f_{t}", f"c_{t - 1}", "f*c_prev", f"i_{t}", f"c~_{t}", "i*c~"]
     cnames = ["f", "c_prev", "fc", "i", "g", "ig"]
@@ -1021,11 +1029,12 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
             seq(s("dh"), "*", s("o"), "*", Call("", seq(Num("1"), "-", Call("tanh²", s("c")))), "+", Sym("dc_next")),
             seq(F.vec(v["dh"]), "*", F.vec(rec["o"]), "*", F.vec(v["dtanh_c"]), "+", F.vec(v["dc_next"])),
             F.vec(v["dc"])]))
-        for k, src in (("i", "g"), ("f", "c_prev"), ("g", "i")):
+        partner = {"i": "g", "f": "c_prev", "g": "i"}  # dk = dc * the other factor of k's term of c_t
+        for k, src in ((k, partner[k]) for k in gate_order(ex) if k != "o"):
             lhs = Sym("dc̃" if k == "g" else f"d{k}", str(t))
             other = Sym("c", str(t - 1)) if src == "c_prev" else gate_sym(src, t)
             out.append(Equation(lhs, [seq(s("dc"), "*", other), seq(F.vec(v["dc"]), "*", F.vec(rec[src])), F.vec(v[f"d{k}"])]))
-        for k in SLIDE_ORDER:
+        for k in gate_order(ex):
             g = gate_sym(k, t)
             gname = "c̃" if k == "g" else k
             if k == "g":
@@ -1042,7 +1051,12 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
             rhs, where = _through_weights(ex, v, t, part, F)
             out.append(Equation(lhs, rhs + [F.vec(v[name])], "; ".join(n for n in (note, where) if n)))
     rows = []
-    for name, g in bw.param_grads.items():
+    if ex.notation == "concat":  # seed 001's deck: W_f, b_f, W_C, ... (the trace keeps GATES' order)
+        first = [ex.weight_label(k, p) for k in CONCAT_ORDER for p in ("W", "b")]
+        grads = {n: bw.param_grads[n] for n in first + [n for n in bw.param_grads if n not in first]}
+    else:
+        grads = bw.param_grads
+    for name, g in grads.items():
         g = np.atleast_1d(g)
         rows.append([ex.written_name(name), "; ".join(", ".join(fnum(a, F.d) for a in np.atleast_1d(row)) for row in (g if g.ndim == 2 else [g]))])
     how = ("the engine's LSTMCell.backward" if bw.decimals is None else
@@ -1058,7 +1072,7 @@ def _through_weights(ex: WorkedExample, v, t: int, part: str, F: _Fmt) -> tuple[
     so the line adds up to the result shown after it. Returns (right-hand sides, a note naming the
     matrices in the concat notation, where they are blocks of W_k)."""
     syms, nums = [], []
-    for k in GATES:
+    for k in CONCAT_ORDER if ex.notation == "concat" else GATES:  # seed 001: f, i, C̃, o; seed 000: i, f, c̃, o
         G = ex.gates[k]
         if ex.notation == "concat":
             w = Sym("W", f"{_wsym(ex, k, 'W').sub},{part}", sup="⊤")  # W_k's columns on h_{t-1} or x_t (W_{C,h}: W_C's)
