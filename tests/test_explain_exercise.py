@@ -200,8 +200,9 @@ def test_cli_explain_withholds_an_exercises_answers_as_check_does(tmp_path, caps
     assert n > 0
     assert main(["explain", str(ex), "--round", "1"]) == 1  # was 0, every answer printed
     out, err = capsys.readouterr()
-    assert out == "" and (f"explain: expected a worked example without blanks, or --answers, got {ex}, an exercise "
-                          f"with {n} blanks ('?')") in err
+    # the template names the argument, FILE (helper-208 #5)
+    assert out == "" and (f"explain: expected FILE a worked example without blanks ('?'), or --answers, got {ex}, an "
+                          f"exercise with {n} blanks: ") in err
     assert f"lstmkit check {ex}" in err and "add --answers" in err
     assert main(["explain", str(ex), "--round", "1", "--answers"]) == 0 and "Step 1" in capsys.readouterr().out
     assert main(["explain", str(tmp_path / "ex.key.toml"), "--round", "1"]) == 0  # the key has no blanks
@@ -211,7 +212,7 @@ def test_cli_explain_withholds_an_exercises_answers_as_check_does(tmp_path, caps
     part = tmp_path / "part.toml"
     part.write_text(text[:first] + '"?", ' + text[text.index(",", first) + 1:])
     capsys.readouterr()
-    assert main(["explain", str(part)]) == 1 and "with 1 blank ('?')" in capsys.readouterr().err
+    assert main(["explain", str(part)]) == 1 and "with 1 blank: " in capsys.readouterr().err
 
 
 def test_sizes_beyond_a_worked_examples_bounds_are_refused_in_makes_words():

@@ -108,8 +108,8 @@ def refuse_blanks(examples, path) -> None:
 
     n = sum(blanks(ex) for ex in examples)
     if n:
-        raise CommandError(f"explain: expected a worked example without blanks, or --answers, got {path}, an exercise with "
-                           f"{n} blank{'s' if n != 1 else ''} ('?'): explaining it prints every answer. Grade the answers "
+        raise CommandError(f"explain: expected FILE a worked example without blanks ('?'), or --answers, got {path}, an "
+                           f"exercise with {n} blank{'s' if n != 1 else ''}: explaining it prints every answer. Grade the answers "
                            f"tried with lstmkit check {path} (it withholds the blanks' values); to see the answers, "
                            "add --answers.")
 
