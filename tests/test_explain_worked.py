@@ -224,7 +224,6 @@ def test_bad_input_names_the_argument(patch, message):
     assert message in str(e.value)
 
 
-
 def _load_small(path):
     """worked.load(path), and the most memory it allocated at once (tracemalloc sees NumPy's)."""
     import tracemalloc
@@ -284,6 +283,7 @@ def test_a_stated_hidden_size_up_to_the_cap_or_given_by_the_file_loads(tmp_path)
     p.write_text(f'hidden_size = {H}\ninput_size = 2\n[inputs]\nx = [[1.0, 0.0]]\nh0 = {[0.5] * H}\n')
     (ex,), _ = _load_small(p)
     assert ex.hidden_size == H and ex.input_size == 2 and (ex.h0 == 0.5).all() and not ex.c0.any()
+
 
 def test_more_steps_than_a_worked_example_works_through_are_refused(tmp_path):
     """helper-185 E: T had no bound: a 40 KB file of 20000 one-number steps at hidden_size 64 made check take

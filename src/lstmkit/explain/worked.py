@@ -365,6 +365,7 @@ class WorkedExample:
         return d + next((self.weight_label(k, p, written=True) for k in GATES for p in "Wb"
                          if self.notation == "concat" and self.weight_label(k, p) == key), key)
 
+
 def weight_key(notation: str, name: str) -> str:
     """The key of a weight (or of its gradient: ``"d"`` and the name) written as ``explain`` and
     ``check`` print it (the reverse of :meth:`WorkedExample.written_name`): in seeds 001/003's
