@@ -1,6 +1,6 @@
 """Ragged sequences (lengths given): each batch runs its own longest sequence's steps, not the
-data's T, in fit and in predict; what comes out is what running all T steps gives (predict: the
-same bits; fit: to round-off). The references run the model directly over all T steps (the
+data's T, in fit and in predict; what comes out is what running all T steps gives to round-off
+(a BLAS may round a matrix product's rows differently for fewer rows; padding's outputs exactly). The references run the model directly over all T steps (the
 untrimmed path), not through the code under test."""
 
 import numpy as np
@@ -84,7 +84,7 @@ def test_fit_with_bptt_runs_the_chunks_within_the_batch_and_counts_the_rest(monk
 
 @pytest.mark.parametrize("head", ["all", "last"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_predict_runs_each_batch_at_its_longest_length_and_returns_the_same_bits(monkeypatch, head, bidirectional):
+def test_predict_runs_each_batch_at_its_longest_length_and_returns_the_same_numbers(monkeypatch, head, bidirectional):
     X, _ = _data(head=head)
     X[np.arange(T)[None, :] >= LENGTHS[:, None]] = 5.0  # padding that would show if it were read
     model = SequenceModel(I, 6, 3, head=head, bidirectional=bidirectional, num_layers=2, seed=0)
@@ -97,7 +97,14 @@ def test_predict_runs_each_batch_at_its_longest_length_and_returns_the_same_bits
     expected = np.concatenate(expected)
     seen = _record_T(monkeypatch)
     got = predict(model, X, LENGTHS, batch_size=B)
-    assert got.shape == expected.shape and np.array_equal(got, expected)
+    # to round-off, not bit for bit: the layers' input products have T_b·B rows instead of T·B,
+    # and a BLAS (OpenBLAS, MKL) may round a row differently in a product of another row count;
+    # outputs are O(1) in float32 (eps 1.2e-7), so a few ulps through 2 layers stay below 1e-6
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    if head == "all":  # the padding's outputs (a padded step: the layer's zeros through the read-out) exactly
+        pad = np.arange(T)[None, :] >= LENGTHS[:, None]
+        assert np.array_equal(got[pad], expected[pad])
     # per step, one step of padding more (its output fills the steps up to T)
     steps = [t + (head == "all") for t in LONGEST for _ in range(2 * (2 if bidirectional else 1))]  # 2 layers
     assert seen == steps  # was T = 19 for every call

@@ -19,7 +19,8 @@ Data (batch first, as :class:`~lstmkit.models.SequenceModel`):
 With head="all", steps past a sequence's length are masked out of the loss and metrics. With
 lengths, each batch (in fit, evaluate and predict) runs its own longest sequence's steps, not the
 data's T: the padding past them is read by no valid step, so it costs nothing (predict's outputs
-are the same bits; training's agree with running all T steps to round-off, and per-step random
+agree with running all T steps to round-off, a few ulps: a matrix product's rounding may depend on
+its number of rows, T·B here; its outputs on the padding exactly; training's agree to round-off, and per-step random
 masks, dropout between layers and zoneout, are drawn over the batch's steps). X past a
 sequence's length may be NaN or inf (missing; zeroed in a copy, as the estimators take it); within
 it, a NaN or inf is refused naming its sample and step. Y likewise, with the losses above: past a
@@ -1290,7 +1291,9 @@ def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_siz
     them is read by no valid step): outputs per sequence (N, O) as they are; per step (N, T, O) the
     batch runs one step more, a step of padding for every row, and its outputs there fill the steps
     up to T, as running them would have (a padded step's output depends on no input or step: the
-    layer's zeros through the read-out), so the result is the same, bit for bit."""
+    layer's zeros through the read-out), so the result is the same to round-off: a few ulps (the
+    BLAS may round a matrix product's rows differently for a product of fewer rows, T_b·B instead
+    of T·B), the padding's outputs exactly."""
     outs = []
     T = X.shape[1]
     with _EvalMode(model), model.no_grad():
