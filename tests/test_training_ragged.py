@@ -131,3 +131,33 @@ def test_fit_equals_the_untrimmed_update_to_round_off(dtype, tol, bidirectional)
         p -= 0.5 * ref.grads[k]
     for k, p in model.parameters().items():
         np.testing.assert_allclose(p, ref.parameters()[k], rtol=0, atol=tol, err_msg=k)
+
+
+@pytest.mark.parametrize("head", ["all", "last"])
+def test_predict_of_a_module_without_head_mode_runs_all_steps_and_keeps_its_shape(head):
+    """A user's Module wrapping a SequenceModel, with no head_mode of its own: predict cannot know
+    whether its output is per step, so it runs every step as the wrapped model does (helper-217 #2:
+    head="last" gave (5, 38), its 8 outputs cut as if they were steps and repeated)."""
+    from lstmkit.module import Module
+
+    class Wrap(Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = SequenceModel(2, 8, 4, head=head, seed=0)
+            self.dtype = self.inner.dtype
+
+        def forward(self, x, lengths=None, state=None):
+            return self.inner(x, lengths, state)
+
+        __call__ = forward
+
+    X = np.random.default_rng(0).standard_normal((5, 10, 2)).astype(np.float32)
+    lengths = np.array([3, 2, 2, 3, 1])
+    wrap = Wrap()
+    assert not hasattr(wrap, "head_mode")
+    got = predict(wrap, X, lengths)
+    with wrap.inner.no_grad():
+        wrap.inner.eval()
+        expected, _ = wrap.inner(X, lengths)  # all 10 steps, the model itself
+    assert got.shape == ((5, 8) if head == "last" else (5, 10, 8))
+    assert np.array_equal(got, expected)  # the same call, all T steps: the same bits

@@ -1293,14 +1293,17 @@ def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_siz
     up to T, as running them would have (a padded step's output depends on no input or step: the
     layer's zeros through the read-out), so the result is the same to round-off: a few ulps (the
     BLAS may round a matrix product's rows differently for a product of fewer rows, T_b·B instead
-    of T·B), the padding's outputs exactly."""
+    of T·B), the padding's outputs exactly. A Module without ``head_mode`` ("all" or "last", as a
+    SequenceModel's) runs all T steps: whether its output is per step, and what it reads past the
+    lengths, is its own."""
     outs = []
     T = X.shape[1]
     with _EvalMode(model), model.no_grad():
         for s in range(0, len(X), batch_size):
             lb = None if lengths is None else lengths[s : s + batch_size]
-            Tb = T if lb is None else int(lb.max())
-            per_step = Tb < T and getattr(model, "head_mode", "all") == "all"  # (a padded step to fill T with)
+            mode = getattr(model, "head_mode", None)  # None: a custom Module's output, all T steps
+            Tb = T if lb is None or mode is None else int(lb.max())
+            per_step = Tb < T and mode == "all"  # (a padded step to fill T with)
             out, _ = model(X[s : s + batch_size, : Tb + 1 if per_step else Tb], lb)
             if per_step:
                 out = np.concatenate([out, np.repeat(out[:, Tb:], T - Tb - 1, axis=1)], axis=1)  # (B, T, O)
