@@ -438,7 +438,10 @@ class Trainer:
 
     Args:
         model: ``out, state = model(x, lengths, state)``, ``model.backward(dout)``, ``head_mode``.
-        loss: "cross_entropy", "mse", or a callable ``(out, y, mask) -> (loss, dout)``.
+        loss: "cross_entropy", "mse", or a callable ``(out, y, mask) -> (loss, dout)``, given each
+            mini-batch's steps as the metrics are (below): with head="all", out (B, T_b, O), y and
+            mask (B, T_b), T_b the batch's longest length (T without lengths; a chunk with bptt),
+            so normalise by the valid targets (mask.sum()), not by the array's size.
         class_weight: None, or one weight per class (C,), finite, >= 0, for ``loss="cross_entropy"``
             only: torch's ``weight=`` of ``F.cross_entropy`` (``CrossEntropyLoss(weight=w)``), each
             target weighed by its class, the loss their weighted mean Σ w[y] ℓ / Σ w[y] over the
@@ -478,8 +481,9 @@ class Trainer:
             ``__name__``), or a mapping of name -> function. A metric is
             ``fn(out, y, mask) -> (sum, count)``, as the built-in ones: for each mini-batch (each
             chunk with bptt), and once for the whole validation data, it gets the model's output
-            ``out`` (B, T, O) with head="all", (B, O) with head="last"; the targets ``y`` as fit
-            got them, cut alike ((B, T, ...) or (B, ...)); and ``mask``, (B, T) 1.0 at steps
+            ``out`` (B, T_b, O) with head="all", (B, O) with head="last", T_b the batch's longest
+            length in training (T without lengths, and for the validation data); the targets
+            ``y`` as fit got them, cut alike ((B, T_b, ...) or (B, ...)); and ``mask``, (B, T_b) 1.0 at steps
             within a sequence's length and 0.0 past it, or None where every step counts (no
             lengths; head="last"). It returns the sum of its score over the valid targets and
             their number: the epoch's value (and the running one a progress bar shows after each
