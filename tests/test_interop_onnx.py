@@ -1512,9 +1512,25 @@ def test_a_linear_readout_is_exported_as_save_lstm_takes_it(bias):
     W = lin.weight.astype(np.float64)
     b = lin.bias.astype(np.float64) if bias else 0.0
     check_close("export LSTM out (Linear read-out)", session(model).run(["out"], {"x": x})[0], f64_twin(m)(x.astype(np.float64))[0] @ W.T + b)
-    with pytest.raises(TypeError, match=r'^to_onnx: expected readout None, an lstmkit\.Linear or \{"weight": \(O, D\*P\), "bias": \(O,\)\}, '
+    with pytest.raises(TypeError, match=r'^to_onnx: expected readout None, \{"weight": \(O, D\*P\), "bias": \(O,\)\} or an object with '
+                                        r"such a state_dict\(\) \(lstmkit\.Linear, torch\.nn\.Linear\), "
                                         r"got LSTM\. Pass the read-out's weight and bias: .* to_onnx\(model\)\.$"):  # fmt: skip
-        to_onnx(m, lstmkit.LSTM(3, 2))
+        to_onnx(m, lstmkit.LSTM(3, 2))  # a state_dict(), but not a read-out's
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_torch_linear_readout_is_exported_as_save_lstm_takes_it(bias, tmp_path):
+    # helper-219 #1: save_lstm took any object with a state_dict() (a torch.nn.Linear), to_onnx only an lstmkit.Linear
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(3)
+    m, tl = lstmkit.LSTM(2, 3, batch_first=True, seed=0), torch.nn.Linear(3, 2, bias=bias)
+    lstmkit.save_lstm(tmp_path / "m.npz", m, readout=tl)  # the rule to_onnx now shares
+    model = to_onnx(m, tl)
+    x = np.random.default_rng(5).normal(size=(2, 5, 2)).astype(np.float32)
+    W = tl.weight.detach().numpy().astype(np.float64)
+    b = tl.bias.detach().numpy().astype(np.float64) if bias else 0.0
+    check_close("export LSTM out (torch.nn.Linear read-out)", session(model).run(["out"], {"x": x})[0],
+                f64_twin(m)(x.astype(np.float64))[0] @ W.T + b)  # fmt: skip
 
 
 def test_a_path_in_readouts_place_is_refused_naming_the_order(tmp_path):

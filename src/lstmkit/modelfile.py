@@ -218,6 +218,16 @@ def module_config(module) -> dict[str, Any]:
     return config
 
 
+def readout_mapping(readout):
+    """The read-out as save_lstm and to_onnx take it: a mapping (``{"weight": (O, F), "bias": (O,)}``,
+    nn.Linear's names) is returned as it is; another object with a ``state_dict()`` (an
+    :class:`lstmkit.Linear`, a ``torch.nn.Linear``) gives its ``state_dict()``; anything else is
+    returned unchanged, for the caller to refuse."""
+    if hasattr(readout, "state_dict") and not isinstance(readout, Mapping):
+        return readout.state_dict()
+    return readout
+
+
 def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_file: bool = False) -> dict[str, np.ndarray]:
     """Validate a read-out (mapping with ``weight`` (O, F), O >= 1, and optional ``bias`` (O,)) and
     return its arrays keyed ``head.weight`` (O, F) and ``head.bias`` (O,). With ``dtype`` (the
@@ -227,8 +237,7 @@ def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_fi
     (``head.weight``); otherwise (save_lstm) as given, named ``readout['weight']``."""
     if readout is None:
         return {}
-    if hasattr(readout, "state_dict") and not isinstance(readout, Mapping):
-        readout = readout.state_dict()
+    readout = readout_mapping(readout)
     if not isinstance(readout, Mapping) or "weight" not in readout:
         raise TypeError(f"{where}: expected readout as a mapping with 'weight' (O, F) and optional 'bias' (O,), got {type(readout).__name__}.")
     unknown = sorted(set(readout) - {"weight", "bias"})

@@ -77,7 +77,7 @@ import numpy as np
 
 from .. import layout
 from .._checks import cast_float, check_float_array, check_lengths, fail, float_range, message, optional_import, overflow_at
-from ..layers import Linear
+from ..modelfile import readout_mapping
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
 #: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
@@ -128,9 +128,10 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
     that ``predict`` drops for 1-D targets is kept); a text generator's graph takes the ids of its
     ``vocab_``, stored as a JSON list of its characters (index 0: "unknown") in ``lstmkit.vocabulary``.
 
-    ``readout``: ``{"weight": (O, D*P), "bias": (O,)}`` (or an :class:`lstmkit.Linear`, as
-    ``save_lstm`` takes it) applied to every step. ``lengths`` adds an
-    int32 input ``lengths`` (B,); ``initial_state`` adds inputs ``h0`` (and ``c0``). Returns the
+    ``readout``: ``{"weight": (O, D*P), "bias": (O,)}`` (or an object with such a ``state_dict()``,
+    an :class:`lstmkit.Linear` or a ``torch.nn.Linear``, as ``save_lstm`` takes it) applied to every
+    step. ``lengths`` adds an int32 input ``lengths`` (B,); ``initial_state`` adds inputs ``h0``
+    (and ``c0``). Returns the
     ``onnx.ModelProto`` (checked with ``onnx.checker``) and writes it to ``path`` if given.
     Graph layout and supported options: module docstring.
     """
@@ -139,15 +140,14 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         from onnx import TensorProto, helper, numpy_helper
 
     where = "to_onnx"
-    takes = 'None, an lstmkit.Linear or {"weight": (O, D*P), "bias": (O,)}'
+    takes = 'None, {"weight": (O, D*P), "bias": (O,)} or an object with such a state_dict() (lstmkit.Linear, torch.nn.Linear)'
     if isinstance(readout, (str, bytes, os.PathLike)):  # the path given second, as save_lstm(path, module) would lead one to
         fail(where, "readout", takes, f"{type(readout).__name__} {readout!r}",
              f"The path is the third argument: to_onnx(module, readout, path) or to_onnx(module, path={os.fspath(readout)!r}).",
              exc=TypeError)
-    if isinstance(readout, Linear):  # as save_lstm takes it: its weight (O, D*P) and bias (O,)
-        readout = readout.state_dict()
-    if readout is not None and not isinstance(readout, Mapping):
-        fail(where, "readout", takes, type(readout).__name__,
+    given, readout = readout, readout_mapping(readout)  # as save_lstm takes it: a Linear's weight (O, D*P) and bias (O,)
+    if readout is not None and (not isinstance(readout, Mapping) or "weight" not in readout):
+        fail(where, "readout", takes, type(given).__name__,
              "Pass the read-out's weight and bias: to_onnx(module, {\"weight\": W, \"bias\": b}); a model with its own "
              "read-out (a SequenceModel, a fitted estimator) is exported alone: to_onnx(model).", exc=TypeError)  # fmt: skip
     head_mode, tokens, is_seq = "all", False, False
