@@ -965,17 +965,26 @@ def test_a_subclass_of_a_module_kind_is_told_to_save_its_state_dict(tmp_path, ba
     sub = type(f"My{base}", (getattr(lstmkit, base),), {})
     named = type(base, (getattr(lstmkit, base),), {})  # a subclass that takes the base's name is one too
     m = sub(2, 3, seed=0)
-    fix = (rf"A subclass of {base} has no module file \(it would read back as a {base}, without its own code\): save its weights, "
-           rf"numpy\.savez\(path, \*\*m\.state_dict\(\)\), and load them into a new My{base}: m\.load_state_dict\(dict\(numpy\.load\(path\)\)\)\.$")
+    start = rf"A subclass of {base} has no module file \(it would read back as an {base}, without its own code\): "
+    fix = (start + rf"save its weights, numpy\.savez\(path, \*\*m\.state_dict\(\)\), and load them into a new My{base}: "
+           rf"m\.load_state_dict\(dict\(numpy\.load\(path\)\)\)\.$")
+    # helper-219 #2: .load's caller has a file of the base kind and no m to numpy.savez: read it as the base kind
+    load_fix = (start + rf"read the file as an {base} and load its weights into a new My{base}: "
+                rf"m = My{base}\(\.\.\.\); m\.load_state_dict\(lstmkit\.{base}\.load\(path\)\.state_dict\(\)\)\.$")
     with pytest.raises(TypeError, match=rf"^My{base}\.save: expected self one of LSTM, RNN, LSTMCell, RNNCell .*, got My{base}\. {fix}"):
         m.save(tmp_path / "a.npz")
     with pytest.raises(TypeError, match=rf"^save_lstm: expected module .*, got My{base}\. {fix}"):
         save_lstm(tmp_path / "a.npz", m)
-    getattr(lstmkit, base)(2, 3, seed=0).save(tmp_path / "b.npz")
-    with pytest.raises(TypeError, match=rf"^My{base}\.load: expected cls .*, got My{base}\. {fix}"):
+    saved = getattr(lstmkit, base)(2, 3, seed=2)
+    saved.save(tmp_path / "b.npz")
+    with pytest.raises(TypeError, match=rf"^My{base}\.load: expected cls .*, got My{base}\. {load_fix}"):
         sub.load(tmp_path / "b.npz")
-    with pytest.raises(TypeError, match=rf"^{base}\.load: expected cls .*, got {base}\. A subclass of {base} "):
+    with pytest.raises(TypeError, match=rf"^{base}\.load: expected cls .*, got {base}\. {load_fix.replace('My', '')}"):
         named.load(tmp_path / "b.npz")
+    loaded = sub(2, 3, seed=1)  # as the message says
+    loaded.load_state_dict(getattr(lstmkit, base).load(tmp_path / "b.npz").state_dict())
+    for k, v in saved.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[k], v)
     assert not (tmp_path / "a.npz").exists()
     np.savez(tmp_path / "w.npz", **m.state_dict())  # as the message says
     other = sub(2, 3, seed=1)

@@ -278,7 +278,8 @@ def _not_a_kind_fix(cls: type, op: str) -> str:
     for. A Linear is saved as a module file's read-out. A subclass of a kind (``class MyLSTM(LSTM)``) is
     refused rather than written as its base kind: it would be read back as the base class, without
     its own ``__init__``, ``forward`` or attributes; its weights go in a state_dict file, as torch's
-    do (``numpy.savez``; ``numpy.load`` reads it without pickle)."""
+    do (``numpy.savez``; ``numpy.load`` reads it without pickle). Loading, the file is read as its
+    base kind (``LSTM.load(path)``) and its ``state_dict()`` loaded into a new subclass module."""
     from .layers import Linear
 
     if issubclass(cls, Linear):  # .load: the caller's own "load the model that holds it"
@@ -286,8 +287,11 @@ def _not_a_kind_fix(cls: type, op: str) -> str:
     base = next((k for k in _module_classes().values() if issubclass(cls, k)), None)
     if base is None:
         return ""
-    return (f"A subclass of {base.__name__} has no module file (it would read back as a {base.__name__}, without its own code): "
-            f"save its weights, numpy.savez(path, **m.state_dict()), and load them into a new {cls.__name__}: "
+    start = f"A subclass of {base.__name__} has no module file (it would read back as {a_or_an(base.__name__)}, without its own code): "
+    if op == "load":  # the caller has a file of the base kind and no module yet
+        return (start + f"read the file as {a_or_an(base.__name__)} and load its weights into a new {cls.__name__}: "
+                f"m = {cls.__name__}(...); m.load_state_dict(lstmkit.{base.__name__}.load(path).state_dict()).")  # fmt: skip
+    return (start + f"save its weights, numpy.savez(path, **m.state_dict()), and load them into a new {cls.__name__}: "
             f"m.load_state_dict(dict(numpy.load(path))).")  # fmt: skip
 
 

@@ -499,7 +499,10 @@ class Module:
         config and weights, in eval mode (``.train()`` to train it further), as ``lstmkit.load`` and
         ``SequenceModel.load`` return theirs. A read-out in the file is not part of the module:
         ``lstmkit.read_lstm(path)`` gives both. A file of another kind (``LSTM.load`` of an RNN's, of
-        a SequenceModel's) is refused with a :class:`~lstmkit.io.FileFormatError` naming the file."""
+        a SequenceModel's) is refused with a :class:`~lstmkit.io.FileFormatError` naming the file.
+        Another class (a ``Linear``; a subclass such as ``class MyLSTM(LSTM)``, even one named
+        ``LSTM``, which has no file of its own kind) is refused with a TypeError naming the fix (for a
+        subclass: ``m = MyLSTM(...); m.load_state_dict(lstmkit.LSTM.load(path).state_dict())``)."""
         from .modelfile import MODULE_KINDS, _module_classes, _not_a_kind_fix, _read_lstm
 
         if _module_classes().get(cls.__name__) is not cls:
