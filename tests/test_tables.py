@@ -427,3 +427,53 @@ def test_reading_a_csv_of_sequences_takes_a_few_times_its_size_in_memory(tmp_pat
     finally:
         tracemalloc.stop()
     assert size > 1_900_000 and X.nbytes < peak < 6 * size, (peak, size)
+
+
+def test_a_csv_from_a_fifo_is_read_once_and_its_bad_cell_named(tmp_path):
+    """A pipe or FIFO can be read once: the one-pass reader and the per-cell one both parse that text
+    (helper-217 #5: the per-cell reader read it again, drained, and said 'got an empty file')."""
+    import os
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+
+    def through_fifo(text, **kwargs):
+        p = tmp_path / "fifo.csv"
+        if p.exists():
+            p.unlink()
+        os.mkfifo(p)
+        done = threading.Event()
+
+        def write():  # the text once, as a shell's pipe gives it; a reader opening it again then gets nothing
+            with open(p, "w") as f:
+                f.write(text)
+            while not done.is_set():  # (not blocking: a second open for reading would otherwise hang, not fail)
+                try:
+                    os.close(os.open(p, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError:  # ENXIO: no reader yet
+                    done.wait(0.01)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            return read_csv_sequences(p, **kwargs)
+        finally:
+            done.set()
+            writer.join(5)
+
+    with pytest.raises(ValueError, match=r"fifo\.csv: expected a number in column 'b', got 'zz' on line 2\."):
+        through_fifo("a,b,y\n1,zz,x\n3,4,y\n", target="y")
+    X, y, lengths = through_fifo("a,b,y\n1,2,x\n3,4,y\n", target="y")  # a good file reads as from a plain file
+    assert X[:, :, 0].tolist() == [[1.0, 2.0], [3.0, 4.0]] and y.tolist() == ["x", "y"] and lengths is None
+
+
+@pytest.mark.parametrize("features", [5, 2.0, b"a,b", {"a": 1}])
+def test_features_of_another_type_is_refused_before_the_file_is_read(tmp_path, features):
+    p = tmp_path / "ragged.csv"
+    p.write_text("a,b,y\n1,2\n")  # ragged: its own error would come second
+    with pytest.raises(TypeError, match=r"^read_csv_sequences: expected features None \(every column\), a comma-separated str "
+                                        r"of column names or indices, or a list of them, got \w+ .*\. E\.g\. features='a,b'"):  # fmt: skip
+        read_csv_sequences(p, features=features, target="y")
+    with pytest.raises(TypeError, match="expected features"):
+        read_csv_sequences(tmp_path / "absent.csv", features=features)  # not FileNotFoundError: the argument first

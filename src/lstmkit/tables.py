@@ -72,8 +72,23 @@ def read_csv(path: str | os.PathLike) -> tuple[list[str], CSVRows]:
     of one field holding ';', a tab or '|' is said to be another separator's, as :func:`column_index`
     says it). Errors name lines as a text editor numbers them, blank lines counted (:func:`row_line`)."""
     p = _path(path)
+    return _read_csv_text(_utf8(p, "a CSV in UTF-8"), p)
+
+
+#: a line as a file opened with newline="" gives it: up to and with its end, \r\n, \r or \n (the last may have none)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|[\r\n])|[^\r\n]+")
+
+
+def _csv_lines(text: str):
+    """The lines of ``text`` one at a time, as ``io.StringIO(text, newline="")`` iterates them (for
+    ``csv.reader``), without its copy of the text (4 bytes a character)."""
+    return (m.group() for m in _LINE.finditer(text))
+
+
+def _read_csv_text(text: str, p) -> tuple[list[str], CSVRows]:
+    """:func:`read_csv` of the file ``p``'s text, already read (:func:`_utf8`); errors name ``p``."""
     rows, lines, end = [], [], 0
-    reader = csv.reader(io.StringIO(_utf8(p, "a CSV in UTF-8"), newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))  # (faster than _csv_lines; the rows kept take far more)
     for r in reader:
         start, end = end + 1, reader.line_num  # a quoted field may hold line breaks: the row's first line
         if r and any(c.strip() for c in r):
@@ -311,6 +326,20 @@ def _utf8(p: Path, what: str) -> str:
         raise ValueError(f"{p}: expected {what}, got undecodable bytes at position {skip + exc.start}. Save it as UTF-8.") from None
 
 
+def _columns_arg(spec, where: str, arg: str):
+    """``spec`` as :func:`_column_list` takes it: None, a str, or a list of the items of an iterable
+    (names or indices); anything else (an int, bytes, a mapping) refused naming ``arg``."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if not isinstance(spec, (bytes, bytearray, dict)):
+        try:
+            return list(spec)
+        except TypeError:
+            pass
+    raise TypeError(f"{where}: expected {arg} None (every column), a comma-separated str of column names or indices, or a "
+                    f"list of them, got {type(spec).__name__} {spec!r:.80}. E.g. {arg}='a,b' or {arg}=['a', 'b'].")  # fmt: skip
+
+
 def _column_list(header: list[str], spec, where: str, exclude=()) -> list[int]:
     """Indices for a comma-separated list (or list) of columns; None = every column not excluded."""
     if spec is None:
@@ -392,7 +421,7 @@ def _sequence_columns(header: list[str], features, target, group, where: str):
     return f_idx, g, t
 
 
-def _sequence_cells(path, features, target, group, numeric_target: bool):
+def _sequence_cells(path, features, target, group, numeric_target: bool, text: str | None = None):
     """:func:`read_csv_sequences`' cells in one pass over the file, or None when anything is off (an
     undecodable byte, a ragged row, a cell that is not a finite number, an unknown column, ...):
     :func:`_sequence_cells_checked` then reads it again and says what, naming the column and line.
@@ -402,33 +431,34 @@ def _sequence_cells(path, features, target, group, numeric_target: bool):
     cells (floats when ``numeric_target``, else stripped str; None without ``target``); ``gkeys`` the
     group cells, stripped (None without ``group``). Rows are read as :func:`read_csv` reads them (UTF-8,
     a byte-order mark dropped, blank lines skipped) but not kept: a row's features go into an
-    ``array('d')`` as it is read (8 bytes a cell, against some 60 for a row of str)."""
-    p = _path(path)
+    ``array('d')`` as it is read (8 bytes a cell, against some 60 for a row of str). ``text``: the
+    file's, already read (:func:`_utf8`; None: read here), so that a pipe is read once for both paths."""
     where = str(path)
+    if text is None:
+        text = _utf8(_path(path), "a CSV in UTF-8")
     try:
-        with p.open(encoding="utf-8-sig", newline="") as f:  # (a decoding error: said by _utf8, in the checked path)
-            reader = csv.reader(f)
-            header = next((r for r in reader if r and any(c.strip() for c in r)), None)
-            if header is None:
+        reader = csv.reader(_csv_lines(text))
+        header = next((r for r in reader if r and any(c.strip() for c in r)), None)
+        if header is None:
+            return None
+        header = [h.strip() for h in header]
+        f_idx, g, t = _sequence_columns(header, features, target, group, where)
+        width = len(header)
+        pick = operator.itemgetter(*f_idx) if len(f_idx) > 1 else (lambda r, j=f_idx[0]: (r[j],))
+        values = array.array("d")
+        tcells = None if t is None else []
+        gkeys = None if g is None else []
+        for r in reader:
+            if not (r and any(c.strip() for c in r)):
+                continue
+            if len(r) != width:
                 return None
-            header = [h.strip() for h in header]
-            f_idx, g, t = _sequence_columns(header, features, target, group, where)
-            width = len(header)
-            pick = operator.itemgetter(*f_idx) if len(f_idx) > 1 else (lambda r, j=f_idx[0]: (r[j],))
-            values = array.array("d")
-            tcells = None if t is None else []
-            gkeys = None if g is None else []
-            for r in reader:
-                if not (r and any(c.strip() for c in r)):
-                    continue
-                if len(r) != width:
-                    return None
-                values.extend(map(float, pick(r)))  # ValueError: not a number, said by the checked path
-                if t is not None:
-                    tcells.append(float(r[t]) if numeric_target else r[t].strip())
-                if g is not None:
-                    gkeys.append(r[g].strip())
-    except (ValueError, KeyError, csv.Error):  # (UnicodeDecodeError is a ValueError)
+            values.extend(map(float, pick(r)))  # ValueError: not a number, said by the checked path
+            if t is not None:
+                tcells.append(float(r[t]) if numeric_target else r[t].strip())
+            if g is not None:
+                gkeys.append(r[g].strip())
+    except (ValueError, KeyError, csv.Error):
         return None
     V = np.frombuffer(values, dtype=np.float64).reshape(-1, len(f_idx)) if values else np.empty((0, len(f_idx)))
     if not len(V) or not np.isfinite(V).all() or (numeric_target and t is not None and not np.isfinite(tcells).all()):
@@ -436,12 +466,13 @@ def _sequence_cells(path, features, target, group, numeric_target: bool):
     return header, f_idx, g, t, V, tcells, gkeys
 
 
-def _sequence_cells_checked(path, features, target, group, numeric_target: bool):
+def _sequence_cells_checked(path, features, target, group, numeric_target: bool, text: str | None = None):
     """:func:`_sequence_cells` through :func:`read_csv` and a :func:`_number` call per cell: slow, for
     its errors, which name the column and line of the first bad cell (the wide layout's empty cells
-    first; the long layout's group by group, each group's features, then its targets)."""
+    first; the long layout's group by group, each group's features, then its targets). ``text``: as
+    :func:`_sequence_cells`'."""
     try:
-        header, rows = read_csv(path)
+        header, rows = read_csv(path) if text is None else _read_csv_text(text, _path(path))
     except ValueError as exc:  # rows of different lengths: in the wide layout, most likely sequences of different lengths
         if group is None and str(exc).endswith("(ragged CSV)."):
             raise ValueError(f"{exc} {_WIDE_ROWS_FIX}") from None
@@ -502,12 +533,19 @@ def read_csv_sequences(path, features=None, target=None, group=None, per_step: b
     features, in order, both None in the wide layout (a sequence is its row); and ``"steps"``, the
     wide layout's columns read as time steps, in order (None in the long layout).
 
-    The file is read in one pass, each feature cell read as ``float(cell)`` reads it and the rows
-    of text not kept (:func:`_sequence_cells`: about the file's size in memory); a file with
-    anything wrong is read again a cell at a time, for an error naming the column and line.
+    The file is read once (its text: about its size in memory; a pipe or FIFO works), then parsed in
+    one pass, each feature cell read as ``float(cell)`` reads it and the rows not kept
+    (:func:`_sequence_cells`); a file with anything wrong is parsed again from that text a cell at a
+    time, for an error naming the column and line. ``features`` other than None, a str or a list
+    (an int, say) is refused (TypeError) before the file is read.
     """
-    fast = _sequence_cells(path, features, target, group, numeric_target)
-    header, f_idx, g, t, V, tcells, gkeys = fast if fast is not None else _sequence_cells_checked(path, features, target, group, numeric_target)
+    features = _columns_arg(features, "read_csv_sequences", "features")  # before the file: an argument's error first
+    p = _path(path)
+    text = _utf8(p, "a CSV in UTF-8")  # once, for both paths (a pipe or FIFO cannot be read twice)
+    fast = _sequence_cells(path, features, target, group, numeric_target, text)
+    header, f_idx, g, t, V, tcells, gkeys = fast if fast is not None else _sequence_cells_checked(path, features, target, group,
+                                                                                                  numeric_target, text)  # fmt: skip
+    del text
     if g is None:
         X = V[:, :, None]
         y = None if t is None else np.array(tcells)
