@@ -129,3 +129,22 @@ def test_validation_split_reports_the_held_out_loss_and_perplexity_of_each_epoch
     nll = -np.mean(np.log(p[np.arange(93), g.encode(held[1:])]))
     assert shown[-1] == (f"{nll:.3f}", f"{math.exp(nll):.2f}")
     assert [e["val_loss"] for e in g.history_.epochs][-1] == pytest.approx(nll, rel=1e-5)  # saved with the model
+
+
+def test_validation_split_says_of_its_end_that_it_has_characters_never_seen_in_the_command_s_words(tmp_path, capsys):
+    # helper-219 #3: fit's warning reached the command line in the library's words ("TextGenerator.fit: the held-out
+    # text (validation_split) ... Hold out a part whose characters the rest holds"), which the command cannot do
+    body = "hello world.\n" * 30  # 390 characters, then "XYZ": --validation-split 0.1 holds out the last 39 of 393
+    (tmp_path / "t.txt").write_text(body + "XYZ", encoding="utf-8")
+    argv = ["generate", "--text", str(tmp_path / "t.txt"), "--held-out", "0", "--epochs", "1", "--hidden-size", "4",
+            "--seq-len", "10", "--batch-size", "4", "--length", "3", "--verbose", "0", "--validation-split", "0.1"]  # fmt: skip
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert err == ("lstmkit: warning: generate: the end held out by --validation-split (the last 10% of the training text) "
+                   "has 3 characters not in the vocabulary (never seen at fit): 'X', 'Y', 'Z'; the model reads them as "
+                   "'unknown', so the validation loss is not that of this text. Use a smaller --validation-split, or a text "
+                   "whose end holds only characters of the rest.\n")  # fmt: skip
+    assert "validation loss per epoch" in out
+    (tmp_path / "t.txt").write_text(body, encoding="utf-8")  # its end written in its characters: nothing said
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""

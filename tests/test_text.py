@@ -478,7 +478,8 @@ def test_a_validation_split_with_characters_the_training_part_lacks_warns():
     text = RANDOM_TEXT[:320] + "XYZ" + RANDOM_TEXT[:77]  # the last 80 characters hold X, Y and Z, the first 320 not
     with pytest.warns(TextWarning, match=r"^TextGenerator\.fit: the held-out text \(validation_split\) has 3 characters not "
                                          r"in the vocabulary \(never seen at fit\): 'X', 'Y', 'Z'; the model reads them as "
-                                         r"'unknown', so val_loss is not that of this text\.") as record:  # fmt: skip
+                                         r"'unknown', so val_loss is not that of this text\. Use a smaller validation_split, "
+                                         r"or a text whose end holds only characters of the rest\.$") as record:  # fmt: skip
         TextGenerator(**kw).fit(text)
     assert record[0].filename == __file__  # the user's line
     with warnings.catch_warnings():

@@ -347,7 +347,8 @@ class TextGenerator:
         validation = None
         if held:  # one stream (1, m - 1): its characters and the next ones; unseen characters are "unknown" (0)
             _warn_unseen(sorted(set(held) - set(vocab)), where, "the held-out text (validation_split)",
-                         "so val_loss is not that of this text. Hold out a part whose characters the rest holds.", 3)  # fmt: skip
+                         "so val_loss is not that of this text. Use a smaller validation_split, or a text whose end "
+                         "holds only characters of the rest.", 3)  # fmt: skip
             v = np.array([index.get(ch, 0) for ch in held], dtype=np.int64)
             validation = (v[None, :-1], v[None, 1:])
         model = SequenceModel(

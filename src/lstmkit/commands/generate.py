@@ -169,8 +169,10 @@ def fit_checkpointed(gen, train: str, args: argparse.Namespace, progress) -> Non
     """``gen.fit(train)``, its progress on the stream ``progress`` (stderr), with ``--checkpoint``:
     written after every epoch, and resumed from where it exists ('resuming ...' said on stdout once
     every check has passed; a refusal in the command's words, :func:`resume_refused`). An interrupt (Ctrl-C) says what it leaves: the checkpoint's epoch
-    and how to resume (train's words), or that nothing was saved."""
+    and how to resume (train's words), or that nothing was saved. fit's warning of characters of the
+    --validation-split end never seen in the rest is silenced: :func:`run` says it in the command's words."""
     from ..checkpoint import ResumeRefused
+    from ..text import TextWarning
     from ._interrupt import NOTHING_SAVED, interrupted_note
 
     path = args.checkpoint
@@ -179,10 +181,12 @@ def fit_checkpointed(gen, train: str, args: argparse.Namespace, progress) -> Non
         print(f"resuming from the checkpoint {path}: {count(trainer.epoch, 'epoch')} of {args.epochs} done", flush=True)
 
     try:
-        if path and os.path.exists(path):
-            gen.fit(train, checkpoint=path, resume=True, on_resume=resumed, stream=progress)
-        else:
-            gen.fit(train, checkpoint=path, stream=progress)
+        with warnings.catch_warnings():  # fit's warning of the validation_split end's unseen characters: run says it
+            warnings.filterwarnings("ignore", r"TextGenerator\.fit: the held-out text \(validation_split\) ", TextWarning)
+            if path and os.path.exists(path):  # in the command's words, once fit has its vocabulary
+                gen.fit(train, checkpoint=path, resume=True, on_resume=resumed, stream=progress)
+            else:
+                gen.fit(train, checkpoint=path, stream=progress)
     except ResumeRefused as exc:
         from ..cli import CommandError
 
@@ -222,6 +226,10 @@ def run(args: argparse.Namespace) -> int:
             vals = ", ".join(f"{e['val_loss']:.3f} ({math.exp(e['val_loss']):.2f})" for e in gen.history_.epochs)
             print(f"validation loss per epoch (the last {args.validation_split * 100:g}% of the training text; nats per "
                   f"character, perplexity in brackets): {vals}")  # fmt: skip
+            # fit's warning in the command's words: --validation-split holds out the end, whatever it holds
+            gen.warn_unseen(train[gen.n_train_chars_ :], "generate", f"the end held out by --validation-split (the last "
+                            f"{args.validation_split * 100:g}% of the training text)", "so the validation loss is not that of "
+                            "this text. Use a smaller --validation-split, or a text whose end holds only characters of the rest.")  # fmt: skip
         if len(held) > 1:
             with warnings.catch_warnings():  # the library's words ("text has ... Score text written in ...") fit a text
                 warnings.simplefilter("ignore", TextWarning)  # one chose; this one is the end of --text: said below
