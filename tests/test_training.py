@@ -1667,8 +1667,45 @@ def test_a_stream_without_write_is_refused_before_training(bad):
     # it was kept as given: verbose=2 then failed at the first epoch line ('int' object has no attribute 'write'),
     # and verbose=0 took it silently
     m = lstmkit.SequenceModel(2, 2, 3, seed=0)
-    with pytest.raises(TypeError, match=r"^Trainer: expected stream None \(sys\.stdout\) or a text stream with a write method .*Pass the stream itself"):
+    with pytest.raises(TypeError, match=r"^Trainer: expected stream None \(sys\.stdout\) or a text stream with write and flush "
+                                        r"methods .* without write or flush\. Pass the stream itself"):  # fmt: skip
         lstmkit.Trainer(m, stream=bad, verbose=0)
-    with pytest.raises(TypeError, match=r"^Trainer: expected stream None"):
+    # an estimator's refusal names its fit, as its other arguments' do (it said 'Trainer:')
+    with pytest.raises(TypeError, match=r"^LSTMClassifier\.fit: expected stream None"):
         lstmkit.LSTMClassifier(hidden_size=3, epochs=1).fit(np.zeros((4, 3, 2)), [0, 1, 0, 1], stream=bad)
+    with pytest.raises(TypeError, match=r"^LSTMRegressor\.fit: expected stream None"):
+        lstmkit.LSTMRegressor(hidden_size=3, epochs=1).fit(np.zeros((4, 3, 2)), [0.0, 1.0, 0.0, 1.0], stream=bad)
     lstmkit.Trainer(m, stream=io.StringIO())  # a stream is taken
+
+
+class _WriteOnly:  # write, no flush: each progress line is printed with flush=True
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+
+class _Lines(_WriteOnly):
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_a_stream_that_would_fail_at_the_first_progress_line_is_refused_before_training(verbose):
+    # helper-217 #6: without flush, verbose 1 and 2 failed at the first line with a bare AttributeError
+    # ('_WriteOnly' object has no attribute 'flush'); a binary stream's write takes no str
+    m = lstmkit.SequenceModel(2, 2, 3, seed=0)
+    with pytest.raises(TypeError, match=r"^Trainer: expected stream .* got _WriteOnly .* without flush\. Pass the stream itself, "
+                                        r"e\.g\. stream=sys\.stderr, or give your object a flush method"):  # fmt: skip
+        lstmkit.Trainer(m, stream=_WriteOnly(), verbose=verbose)
+    for binary in (io.BytesIO(), io.BufferedWriter(io.BytesIO())):
+        with pytest.raises(TypeError, match=rf"^Trainer: expected stream .*, got a binary stream, {type(binary).__name__}\. "
+                                            r"Progress lines are str: pass a text stream"):  # fmt: skip
+            lstmkit.Trainer(m, stream=binary, verbose=verbose)
+    with pytest.raises(TypeError, match=r"^LSTMClassifier\.fit: expected stream .*, got a binary stream, BytesIO\."):
+        lstmkit.LSTMClassifier(hidden_size=3, epochs=1, verbose=verbose).fit(np.zeros((4, 3, 2)), [0, 1, 0, 1], stream=io.BytesIO())
+    ok = _Lines()  # any object with write and flush: its lines as sys.stdout would get them
+    X, Y = np.zeros((4, 3, 2)), np.zeros((4, 3), dtype=int)
+    lstmkit.Trainer(m, stream=ok, verbose=verbose, seed=0).fit(X, Y, epochs=1)
+    assert ("epoch 1/1" in ok.text) == (verbose > 0)

@@ -119,7 +119,7 @@ from .models import CELLS, READOUTS, SequenceModel, check_lstm_options
 from .optim import OPTIMIZERS, by_name
 from .saving import register
 from .losses import UnweighedTargets, check_class_weight, check_weighed, python_scalar, uniform_weights, unweighed
-from .training import Trainer, UnweighedSamples, mae, predict
+from .training import Trainer, UnweighedSamples, check_stream, mae, predict
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -1079,6 +1079,7 @@ class LSTMClassifier(_SequenceEstimator):
         ``sys.stdout`` as it stands during the fit)."""
         where = "LSTMClassifier.fit"
         self._check_params()
+        stream = check_stream(stream, where)  # (the Trainer's check, in this fit's name)
         dtype = check_dtype(self.dtype, where)
         names = _feature_names(X, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)
@@ -1300,6 +1301,7 @@ class LSTMRegressor(_SequenceEstimator):
         here), passes its own scales and says what its MAE measures."""
         where = "LSTMRegressor.fit"
         self._check_params()
+        stream = check_stream(stream, where)  # (the Trainer's check, in this fit's name)
         dtype = check_dtype(self.dtype, where)
         names = _feature_names(X, where)
         X, lengths = _as_sequences(X, lengths, dtype, where)

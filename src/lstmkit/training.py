@@ -58,6 +58,7 @@ recorded).
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import sys
@@ -433,6 +434,25 @@ def _step_mask(lengths: np.ndarray | None, B: int, T: int, start: int = 0) -> np
     return (start + np.arange(T)[None, :] < lengths[:, None]).astype(np.float64)
 
 
+def check_stream(stream, where: str):
+    """``stream`` for the progress lines: None (sys.stdout), or a text stream, one with callable
+    ``write`` and ``flush`` (each line is printed with ``flush=True``) that is not a binary one
+    (``io.BytesIO``, a file opened "wb": an io.RawIOBase or io.BufferedIOBase, whose write takes
+    bytes); else TypeError naming ``where`` (the Trainer, or the estimator's fit that passes it)."""
+    if stream is None:
+        return None
+    expected = "None (sys.stdout) or a text stream with write and flush methods (sys.stderr, a file opened 'w', io.StringIO)"
+    if isinstance(stream, (io.RawIOBase, io.BufferedIOBase)):
+        fail(where, "stream", expected, f"a binary stream, {type(stream).__name__}",
+             "Progress lines are str: pass a text stream, e.g. io.TextIOWrapper(stream) or a file opened 'w'.", exc=TypeError)
+    missing = [m for m in ("write", "flush") if not callable(getattr(stream, m, None))]
+    if missing:
+        fail(where, "stream", expected, f"{type(stream).__name__} {stream!r:.80} without {' or '.join(missing)}",
+             "Pass the stream itself, e.g. stream=sys.stderr" + (", or give your object a flush method (def flush(self): pass)."
+                                                                   if missing == ["flush"] else "."), exc=TypeError)  # fmt: skip
+    return stream
+
+
 class Trainer:
     """Trains a :class:`~lstmkit.models.SequenceModel` (or any Module with the same interface).
 
@@ -507,6 +527,9 @@ class Trainer:
             from the model's own seed).
         verbose: 0 silent, 1 progress bar (plain lines when not a terminal), 2 a line per epoch.
         callbacks: callables ``cb(trainer, logs)`` after each epoch; returning True stops training.
+        stream: where the progress lines go when ``verbose``: None (sys.stdout as it stands), or a
+            text stream with ``write`` and ``flush`` (:func:`check_stream`: a binary one, such as
+            io.BytesIO, is refused).
         settings: the caller's names and values for this run's settings (an estimator passes its
             hyper-parameters), recorded in checkpoints and compared on resume instead of the
             trainer's own (see :meth:`settings`); None: the trainer's own.
@@ -600,10 +623,7 @@ class Trainer:
         self.restore_best = check_bool(restore_best, where, "restore_best")
         self.verbose = check_verbose(verbose, where)
         self.callbacks = list(callbacks)
-        if stream is not None and not callable(getattr(stream, "write", None)):
-            fail(where, "stream", "None (sys.stdout) or a text stream with a write method (sys.stderr, an open file, io.StringIO)",
-                 stream, "Pass the stream itself, e.g. stream=sys.stderr.", exc=TypeError)
-        self.stream = stream
+        self.stream = check_stream(stream, where)
         if settings is not None:
             if not isinstance(settings, Mapping):
                 fail(where, "settings", "None or a mapping of name -> JSON value", type(settings).__name__, exc=TypeError)
