@@ -296,8 +296,10 @@ def main(argv: list[str] | None = None, *, _sigterm: bool = False) -> int:
         # a command may give an error its own code, exc.exit_code (check: a file it cannot read, 2)
         return getattr(exc, "exit_code", None) or (Exit.USAGE if isinstance(exc, UsageError) else Exit.ERROR)
     finally:
-        restore_sigterm()  # first: a SIGTERM from here on has its disposition back (the default ends the process)
         try:
+            # first, inside this try: a SIGTERM from here on meets its disposition back (the default ends the
+            # process); one landing as restore_sigterm is entered raises out of it, and the clean-up below still runs
+            restore_sigterm()
             if sys.stdout is not stdout:  # a command ended by an error too: what it holds goes now, or nowhere
                 try:
                     sys.stdout.flush()
