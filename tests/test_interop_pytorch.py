@@ -753,20 +753,28 @@ def test_a_state_dict_archive_over_the_size_cap_is_refused_in_the_template_sayin
 def test_a_pt_neither_zip_nor_legacy_is_refused_in_its_own_words(tmp_path, monkeypatch):
     """helper-207 #5: an empty file and a torch.save zip with bytes before it were told "Load it with torch.load(path)
     and save it again", which cannot work (torch.load refuses both)."""
+    import zipfile
+
     sd = {"weight_ih_l0": torch.zeros(16, 3)}
     good, empty, prefixed, text = (tmp_path / n for n in ("good.pt", "empty.pt", "prefixed.pt", "text.pt"))
     torch.save(sd, good)
     empty.write_bytes(b"")
     prefixed.write_bytes(b"#!junk\n" + good.read_bytes())  # 7 bytes before the archive
     text.write_bytes(b"hello, not a tensor file")
-    with pytest.raises(Exception):
-        torch.load(prefixed, weights_only=True)  # the premise: torch cannot read it either
+    empty_zip = tmp_path / "empty_zip.pt"  # helper-219 #5: a zip archive with no entries was "no zip archive"
+    zipfile.ZipFile(empty_zip, "w").close()
+    assert empty_zip.read_bytes()[:4] == b"PK\x05\x06"  # the end of its directory, nothing before
+    for path in (prefixed, empty_zip):
+        with pytest.raises(Exception):
+            torch.load(path, weights_only=True)  # the premise: torch cannot read it either
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load called"))
     start = r"^load_state_dict_file: expected {} a torch\.save zip archive \(what torch >= 1\.6 writes\), got "
     cases = [(empty, r"an empty file \(0 bytes\)\. The file holds nothing to read: save the state_dict with torch\.save\(module\.state_dict\(\), path\)\.$"),
              (prefixed, r"a zip archive after 7 other bytes \(the file opens with b'#!ju'\)\. torch\.load does not read it either: remove the 7 "
                         r"bytes before the archive, or save the state_dict with torch\.save\(module\.state_dict\(\), path\)\.$"),
-             (text, r"a file that opens with b'hell': no zip archive, nor a pickle of protocol 2 or later .* It is no torch\.save file ")]  # fmt: skip
+             (text, r"a file that opens with b'hell': no zip archive, nor a pickle of protocol 2 or later .* It is no torch\.save file "),
+             (empty_zip, r"an empty zip archive \(no entries; the file opens with b'PK\\x05\\x06'\)\. The archive holds nothing to read: "
+                         r"save the state_dict with torch\.save\(module\.state_dict\(\), path\)\.$")]  # fmt: skip
     for path, got in cases:
         with pytest.raises(lstmkit.io.FileFormatError, match=start.format(re.escape(str(path))) + got):
             load_state_dict_file(path)

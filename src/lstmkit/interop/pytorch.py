@@ -278,9 +278,10 @@ _PT_BOMB_FIX = ("a decompression bomb, or a file compressed by another writer; t
 def _refuse_not_zip(path, head: bytes, where: str) -> None:
     """The FileFormatError of a ``.pt`` that does not open with the zip signature (``head``: its first
     four bytes), worded by what it is: an empty file; a pickle (``\\x80``, protocol 2 or later:
-    torch's legacy format, which torch.load reads and can save again); a zip archive with bytes
-    before it, which torch.load does not read either (it tests the first four bytes); another file
-    (which may still be a legacy file of pickle protocol 0 or 1, which the message allows for)."""
+    torch's legacy format, which torch.load reads and can save again); an empty zip archive (no
+    entries); a zip archive with bytes before it, which torch.load does not read either (it tests
+    the first four bytes); another file (which may still be a legacy file of pickle protocol 0 or
+    1, which the message allows for)."""
     expected = "a torch.save zip archive (what torch >= 1.6 writes)"
     resave = "save the state_dict with torch.save(module.state_dict(), path)"
     if not head:
@@ -293,9 +294,13 @@ def _refuse_not_zip(path, head: bytes, where: str) -> None:
              "with torch.save(state_dict, path).", exc=FileFormatError)  # fmt: skip
     try:
         with zipfile.ZipFile(os.fspath(path)) as zf:
-            before = min((i.header_offset for i in zf.infolist()), default=None)
+            entries = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        before = None
+        entries = None
+    if entries == []:  # a zip archive with no entries (b'PK\x05\x06': its directory's end, nothing before)
+        fail(where, f"{path}", expected, f"an empty zip archive (no entries; the file opens with {head!r})",
+             f"The archive holds nothing to read: {resave}.", exc=FileFormatError)  # fmt: skip
+    before = min((i.header_offset for i in entries), default=None) if entries else None
     if before:  # zipfile finds an archive after other bytes; torch.load reads that file as its legacy format, and fails
         fail(where, f"{path}", expected, f"a zip archive after {before} other bytes (the file opens with {head!r})",
              f"torch.load does not read it either: remove the {before} bytes before the archive, or {resave}.", exc=FileFormatError)  # fmt: skip
