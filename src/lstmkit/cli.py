@@ -317,7 +317,8 @@ def _interrupted(terminated: list[int]) -> str:
 
 class _Terminated(KeyboardInterrupt):
     """The KeyboardInterrupt a SIGTERM raises (:func:`_catch_sigterm`): one that gets out of :func:`main`
-    (landing after the command returned) is told by :func:`entry` as a SIGTERM, 143, not as Ctrl-C."""
+    (landing while main() reports an error, or as its clean-up begins) is told by :func:`entry` as a SIGTERM,
+    143, not as Ctrl-C."""
 
 
 def _catch_sigterm(seen: list[int]):
@@ -362,7 +363,9 @@ def entry() -> None:
     runs (``main(_sigterm=True)``: the process is the command's). A Ctrl-C before a command runs
     (while the command line is read and the commands' modules are imported) ends it as one during
     the command does: ``lstmkit: interrupted``, exit 130, not a traceback; a SIGTERM whose interrupt
-    gets out of main() (landing in its clean-up) is ``lstmkit: terminated``, 143. (A Ctrl-C while the
+    gets out of main() (landing while main() reports an error, or as its clean-up puts SIGTERM's handler
+    back) is ``lstmkit: terminated``, 143; one later in the clean-up meets SIGTERM's default, which ends
+    the process (no line; a shell reports 143 too). (A Ctrl-C while the
     ``lstmkit`` package itself is being imported, NumPy with it, comes before this function: Python's
     traceback.)"""
     try:
