@@ -21,7 +21,8 @@ platform has one: ``train`` says which epoch its checkpoint holds, and the line 
 terminated: ...``, exit :attr:`Exit.TERMINATED` (143, 128 + SIGTERM, as a shell reports a process a
 SIGTERM ended; Ctrl-C: ``lstmkit: interrupted``, 130). A second SIGTERM ends the process at once
 (its checkpoints are written whole or not at all). The console script (:func:`entry`, ``python -m
-lstmkit``) catches it while a command runs (not outside the main thread); :func:`main` called by a
+lstmkit``) catches it while a command runs (not outside the main thread, nor where SIGTERM already has
+a handler other than the default, SIG_IGN inherited from a parent say); :func:`main` called by a
 program of its own leaves SIGTERM as it is (the default ends that program), unless given ``_sigterm=True``.
 
 A standard output whose encoding cannot hold what a command writes (``PYTHONIOENCODING=ascii``,
