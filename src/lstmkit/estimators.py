@@ -1378,7 +1378,15 @@ class LSTMRegressor(_SequenceEstimator):
         where = "LSTMRegressor.score"
         X, lengths = self._check_X(X, lengths, "score")
         pred = self._predict(X, lengths)
-        y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], where, "targets")[0])
+        y = _pad_targets(y, lengths, *X.shape[:2], where, "targets")[0]
+        return self._score_of(pred, y, scored_targets(self.per_step_, lengths, *X.shape[:2]), where, sample_weight)
+
+    def _score_of(self, pred: np.ndarray, y, valid: np.ndarray, where: str, sample_weight=None) -> float:
+        """:meth:`score`'s R² of ``pred`` (n[, T][, k], this model's predictions) against ``y`` after
+        score's checks of y (numeric; for one output a column (n, 1) read as (n,) and the reverse;
+        pred's shape; finite where ``valid``, the scored targets (n,) or (n, T)), named ``where``.
+        ``lstmkit predict`` scores with it too, so that the two say the same."""
+        y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
         y = y.astype(np.float64)
@@ -1386,7 +1394,6 @@ class LSTMRegressor(_SequenceEstimator):
             y = y.reshape(pred.shape)  # a column for one output (scikit-learn ravels it)
         if y.shape != pred.shape:
             fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
-        valid = scored_targets(self.per_step_, lengths, *X.shape[:2])
         check_finite_within(y, valid, where, "y", MISSING_TARGETS)
         k = self.n_outputs_
         return r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets", self._score_weights(sample_weight, valid, where))

@@ -89,26 +89,15 @@ def predict_and_score(est, X: np.ndarray, y, lengths) -> tuple[np.ndarray, np.nd
     sequence's length (per step, with lengths) its predict's padding label; its accuracy is score's
     ``mean(pred == y)`` over :func:`~lstmkit.estimators.scored_targets`. A regressor's R² is
     score's :func:`~lstmkit.estimators.r2` of the valid targets, after score's checks of y (numeric, a
-    column for one output read as (n,), finite within each length)."""
-    from .._checks import MISSING_TARGETS, check_finite_within, fail
-    from ..estimators import _blank_padding, _padding_label, r2
+    column for one output read as (n,), finite within each length: its ``_score_of``)."""
+    from ..estimators import _blank_padding, _padding_label
 
     valid = scored_targets(est.per_step_, lengths, *X.shape[:2])  # (n,) or (n, T): the targets score counts
     if type(est).__name__ == "LSTMRegressor":
         pred = est.predict(X, lengths)  # (n[, T][, k]) float64, NaN past each length (per step)
         if y is None:
             return pred, None, None
-        where, k = "LSTMRegressor.score", est.n_outputs_  # score's words and checks, as it said them
-        y = np.asarray(y)
-        if y.dtype.kind not in "biuf":
-            fail(where, "y", "numeric targets", f"dtype {y.dtype}", exc=TypeError)
-        y = y.astype(np.float64)
-        if k == 1 and y.shape != pred.shape and pred.shape in (y.shape + (1,), y.shape[:-1]) and y.size == pred.size:
-            y = y.reshape(pred.shape)  # a column for one output (scikit-learn ravels it)
-        if y.shape != pred.shape:
-            fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}")
-        check_finite_within(y, valid, where, "y", MISSING_TARGETS)
-        return pred, None, r2(y[valid].reshape(-1, k), pred[valid].reshape(-1, k), where, "targets")
+        return pred, None, est._score_of(pred, y, valid, "LSTMRegressor.score")  # score's checks and words
     proba = est.predict_proba(X, lengths)  # (n[, T], C) float64, NaN past each length (per step)
     labels = est.classes_[proba.argmax(axis=-1)]  # (n[, T]); a row of NaN (padding) gives classes_[0], unread
     accuracy = None if y is None else float(np.average((labels == y)[valid]))
