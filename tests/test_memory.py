@@ -376,8 +376,10 @@ def test_a_seed_run_beyond_2_63_is_refused(seed, seeds):
     # the seeds ran unchecked: 2**63 - 1 and 2**63 made a float64 array (the table said 'seeds 9223372036854775808,
     # 9223372036854775808'), and from 2**128 a seed's 5th word reads as a spawn key (test below)
     most = 2**63 - seeds  # the last seed run, seed + seeds - 1, is at most 2**63 - 1
-    with pytest.raises(ValueError, match=rf"^run_memory_experiment: expected seed at most 2\*\*63 - seeds = {most} \(each "
-                                         rf"seed run, seed to seed \+ seeds - 1, below 2\*\*63\), got {seed}\. "):
+    runs = "the 3 seeds run, from it to it \\+ 2, each" if seeds == 3 else "the seed run"
+    fix = " or run fewer seeds" if seeds > 1 else ""
+    with pytest.raises(ValueError, match=rf"^run_memory_experiment: expected seed at most 2\*\*63 - {seeds} = {most} "
+                                         rf"\({runs} below 2\*\*63\), got {seed}\. .* pass a smaller seed \(0, say\){fix}\.$"):
         run_memory_experiment(lags=(1,), steps=1, n_test=4, hidden_size=2, seed=seed, seeds=seeds)
 
 
@@ -403,7 +405,15 @@ def test_cli_memory_refuses_a_last_seed_beyond_2_63(capsys):
 
     rc = main(["memory", "--lags", "1", "--steps", "1", "--n-test", "4", "--hidden-size", "2", "--seed", str(2**63 - 1), "--seeds", "2"])
     err = capsys.readouterr().err
-    assert rc != 0 and "memory: expected --seed at most 2**63 - seeds = 9223372036854775806 " in err, err
+    # the refusals in the command line's words (helper-218 #3: 'seed + seeds - 1', '(seed=0, say)' were Python's)
+    assert rc != 0 and err == (
+        "lstmkit: error: memory: expected --seed at most 2**63 - 2 = 9223372036854775806 (the 2 seeds run, from it to "
+        "it + 1, each below 2**63), got 9223372036854775807. Each seed's streams are its own only below 2**128 "
+        "(SeedSequence), and the seeds are kept as int64: pass a smaller seed (0, say) or run fewer seeds.\n"), err
+    rc = main(["memory", "--seeds", str(2**63 + 1)])  # refused with a fix before anything runs
+    err = capsys.readouterr().err
+    assert rc != 0 and err == ("lstmkit: error: memory: expected --seeds at most 2**63 (each seed run below 2**63), got "
+                               "9223372036854775809. Run fewer seeds: 3, the default, give the accuracy's range.\n"), err
 
 
 def test_a_numpy_integer_seed_runs_as_the_same_int():

@@ -472,11 +472,14 @@ def run_memory_experiment(
     seed = check_int(seed, where, "seed", minimum=0)
     seeds = check_int(seeds, where, "seeds", minimum=1)
     if seeds > MAX_SEED + 1:
-        fail(where, "seeds", "at most 2**63 (each seed run below 2**63)", seeds)
+        fail(where, "seeds", "at most 2**63 (each seed run below 2**63)", seeds,
+             "Run fewer seeds: 3, the default, give the accuracy's range.")  # fmt: skip
     if seed > MAX_SEED + 1 - seeds:  # every seed run, seed .. seed + seeds - 1, at most MAX_SEED
-        fail(where, "seed", f"at most 2**63 - seeds = {MAX_SEED + 1 - seeds} (each seed run, seed to seed + seeds - 1, "
-             f"below 2**63)", seed, "Each seed's streams are its own only below 2**128 (SeedSequence), and the seeds "
-             "are kept as int64: pass a smaller seed (seed=0, say).")  # fmt: skip
+        # (in words, not the arguments' names in a formula: the CLI names only the argument after 'expected')
+        runs = f"the {seeds} seeds run, from it to it + {seeds - 1}, each" if seeds > 1 else "the seed run"
+        fail(where, "seed", f"at most 2**63 - {seeds} = {MAX_SEED + 1 - seeds} ({runs} below 2**63)", seed,
+             "Each seed's streams are its own only below 2**128 (SeedSequence), and the seeds are kept as int64: pass a "
+             f"smaller seed (0, say){' or run fewer seeds' if seeds > 1 else ''}.")  # fmt: skip
     with blas_threads(1):  # (the docstring's last paragraph)
         return _experiment(lags, n_symbols, hidden_size, steps, batch_size, lr, clip, n_test, forget_bias, seed, seeds)
 
