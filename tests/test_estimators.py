@@ -1674,6 +1674,18 @@ def test_x_of_dtype_object_holding_numbers_is_converted_and_another_element_is_r
     big[3, 0, 1] = 10**400
     with pytest.raises(TypeError, match=re.escape("got int 1000000000") + ".*" + re.escape("at index (3, 0, 1).")):
         est.predict(big)
+    # a finite Decimal beyond float64 is one too (float() reads it as inf, no error: it was said to be missing, 'expected X
+    # finite values, got inf ... Remove or impute missing values'); a Decimal NaN or Infinity stays the finite check's
+    big = np.array(X64.tolist(), dtype=object)
+    big[1, 2, 1], big[4, 0, 0] = decimal.Decimal("-1e400"), decimal.Decimal("1e-400")  # (the tiny one reads as 0.0: taken)
+    with pytest.raises(TypeError, match=re.escape(
+            "LSTMClassifier.predict: expected X numbers (an array of dtype object is converted when every element is a number "
+            "within float64's range), got Decimal Decimal('-1E+400') at index (1, 2, 1).")):  # fmt: skip
+        est.predict(big)
+    for missing in ("NaN", "Infinity"):
+        big[1, 2, 1] = decimal.Decimal(missing)
+        with pytest.raises(ValueError, match=r"expected X finite values, got (nan|inf) at index"):
+            est.predict(big)
 
 
 def test_a_fitted_estimator_pickled_before_fitted_params_existed_predicts_and_saves(tmp_path):

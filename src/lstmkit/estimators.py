@@ -170,22 +170,36 @@ def _to_float(v) -> bool:
     return True
 
 
+def _beyond_float(v) -> bool:
+    """Whether ``v``, whose float is inf or NaN, is a finite number itself: beyond float64's range
+    (Decimal('1e400'), which float() reads as inf without an error, as it does not 10**400)."""
+    return bool(v == v and v != np.inf and v != -np.inf)
+
+
 def _numeric(a: np.ndarray, where: str, arg: str) -> np.ndarray:
     """``a`` as it is where its dtype is numeric (bool, int, float); an array of dtype object
     whose every element is a number (:func:`_is_real`: a DataFrame's object columns of floats or
     of Decimal, ``np.array(rows, dtype=object)``) as float64, as scikit-learn's
     ``check_array(dtype="numeric")`` converts it (which also parses a str such as '0.5' and reads
     None as NaN: refused here); else a TypeError naming ``arg``, and for dtype object the first
-    element (in C order) that is no number, its index and its type."""
+    element (in C order) that is no number, or a number beyond float64's range (10**400, and
+    Decimal('1e400'), which float() reads as inf), its index and its type."""
     if a.dtype.kind in "biuf":
         return a
     if a.dtype.kind == "O":
         ok = np.frompyfunc(_is_real, 1, 1)(a).astype(bool)
         if ok.all():
             try:
-                return a.astype(np.float64)
+                out = a.astype(np.float64)
             except (OverflowError, ValueError, TypeError):  # a Python int beyond float64 (10**400), Decimal('sNaN')
                 ok = np.frompyfunc(_to_float, 1, 1)(a).astype(bool)
+            else:
+                odd = ~np.isfinite(out)  # NaN and inf are the finite check's (missing); a finite Decimal made inf is not
+                if not odd.any():
+                    return out
+                ok[odd] = ~np.frompyfunc(_beyond_float, 1, 1)(a[odd]).astype(bool)
+                if ok.all():
+                    return out
         at = tuple(int(i) for i in np.argwhere(~ok)[0])
         v = a[at]
         fail(where, arg, "numbers (an array of dtype object is converted when every element is a number within float64's range)",
