@@ -46,6 +46,10 @@ def test_hand_round_is_half_away_from_zero():
     np.testing.assert_array_equal(got, np.array([0.4, 0.5, -0.4, 0.1], np.float32))
     assert hand_round(v32, 2).dtype == np.float32 and hand_round(v32, 2)[3] == np.float32(0.13)
     assert hand_round(np.float32(0.35), 1) == np.float32(0.4)
+    # float32 stays float32 at an int decimals from 0 to 308 only, as the docstring says (helper-218 #4): tens, by hand
+    tens = hand_round(np.array([35, -45, 12.5], np.float32), -1)
+    assert tens.dtype == np.float64 and tens.tolist() == [40.0, -50.0, 10.0]
+    assert hand_round(v32, 12).dtype == np.float32 and hand_round(v32, 309).dtype == np.float64
 
 
 def test_hand_round_keeps_a_value_with_no_digit_to_round():

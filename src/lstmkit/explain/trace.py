@@ -98,8 +98,10 @@ def hand_round(v: np.ndarray, decimals: int | None) -> np.ndarray:
     whole number): it is returned as it is, for any finite v, where the product would overflow to
     inf (1e250 at 100 decimals) or 10**decimals itself (beyond 308 decimals).
 
-    The result has NumPy's type for ``v * 10.0**decimals``: float32 input at an int ``decimals``
-    is rounded in float32 and stays float32 (0.35f at 1 decimal is 0.4), a float64 one in float64.
+    The result's type: float32 input at an int ``decimals`` from 0 to 308 is rounded in float32 and
+    stays float32 (0.35f at 1 decimal is 0.4), a float64 one in float64 (NumPy's type for
+    ``v * 10.0**decimals``); any other ``decimals`` (negative, above 308, a NumPy integer, an array of
+    them) takes its power of ten as a float64 array, and the result is float64 (float32 input too).
     """
     if decimals is None:
         return v
