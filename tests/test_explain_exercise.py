@@ -243,6 +243,9 @@ def test_input_size_and_weight_decimals_are_bounded_as_the_other_sizes():
         # the fix is about the weights' decimals, not the exercise file's decimals (helper-208 #3)
         assert ("Weights are drawn with at most 12" in str(info.value)) == (arg == "weight_decimals")
         assert "exercise file's decimals" not in str(info.value)
+        if arg == "weight_decimals":  # said in the user's words, not the constant's name (helper-218 #5)
+            assert str(info.value).endswith(". Weights are drawn with at most 12 decimals: pass weight_decimals from 0 to 12.")
+            assert name_options(str(info.value), "exercise", OWNERS, OPTIONS).endswith(": pass --weight-decimals from 0 to 12.")
     exercise, _ = make(1, hidden_size=1, input_size=64, steps=1, weight_decimals=12)  # the bounds themselves are made
     w = np.array(exercise["weights"]["W_ii"])
     assert w.shape == (1, 64) and np.all(np.abs(w) <= 2.0)

@@ -108,7 +108,7 @@ def make(
                          ("decimals", decimals, EXACT), ("weight_decimals", weight_decimals, EXACT)):
         if v > most:
             fail(where, arg, f"at most {most}", v, {"decimals": f"An exercise file's decimals are from 0 to {EXACT}.",
-                                                     "weight_decimals": f"Weights are drawn with at most {EXACT} (worked.EXACT) decimals."
+                                                     "weight_decimals": f"Weights are drawn with at most {EXACT} decimals: pass weight_decimals from 0 to {EXACT}."
                                                      }.get(arg, by_hand))
     bad = sorted(set(ask) - set(ASKABLE))
     if bad or not ask:
