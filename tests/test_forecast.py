@@ -1624,3 +1624,12 @@ def test_training_history_is_the_training_log_on_all_four_and_the_series_is_seri
     gen = TextGenerator(hidden_size=4, seq_len=5, batch_size=2, epochs=1).fit("abcabcabcabc")
     for est in (clf, gen):
         assert isinstance(est.history_, History) and est.training_history_ is est.history_
+
+
+def test_a_stream_without_write_is_refused_in_fits_and_backtests_name():
+    # fit's refusal said "LSTMRegressor.fit:" (the inner estimator's), backtest's too
+    y = np.arange(40.0)
+    with pytest.raises(TypeError, match=r"^LSTMForecaster\.fit: expected stream None \(sys\.stdout\) or a text stream"):
+        LSTMForecaster(window=3, horizon=1, epochs=1).fit(y, stream=5)
+    with pytest.raises(TypeError, match=r"^LSTMForecaster\.backtest: expected stream None \(sys\.stdout\) or a text stream"):
+        LSTMForecaster(window=3, horizon=1, epochs=1).backtest(y, 5, stream=5)

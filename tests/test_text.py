@@ -545,3 +545,12 @@ def test_a_positional_call_written_before_validation_split_and_patience_binds_as
     assert g.get_params() == dict(hidden_size=8, num_layers=1, dropout=0.0, seq_len=5, batch_size=4, epochs=1, forget_bias=1.0,
                                   lstm_options=None, optimizer="adam", learning_rate=0.005, clip=5.0, seed=0, verbose=1,
                                   validation_split=0.0, patience=None)  # fmt: skip
+
+
+def test_a_stream_without_write_is_refused_in_fits_name():
+    # it reached the Trainer, whose refusal said "Trainer:"; io.BytesIO (bytes) is no progress stream either
+    import io
+
+    for bad in (5, io.BytesIO()):
+        with pytest.raises(TypeError, match=r"^TextGenerator\.fit: expected stream None \(sys\.stdout\) or a text stream"):
+            TextGenerator(epochs=1).fit("abcabc" * 10, stream=bad)

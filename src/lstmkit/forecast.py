@@ -37,6 +37,7 @@ from . import baselines as bl
 from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number, optional_import
 from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, keyword_only, mean_and_scale, r2, with_defaults
 from .saving import register
+from .training import check_stream
 
 KIND = "LSTMForecaster"
 
@@ -640,6 +641,7 @@ class LSTMForecaster:
         ``stream``: where the training's progress goes when ``verbose`` (a text stream, the
         Trainer's ``stream``; None: ``sys.stdout`` as it stands during the fit)."""
         self._check_params()
+        stream = check_stream(stream, f"{KIND}.fit")  # (the Trainer's check, in this fit's name)
         params = json_params(self.get_params())  # this fit's: fitted_params_, what save writes
         y2, was_1d = as_series(y, f"{KIND}.fit")
         series_names = _names_of(y, names, y2.shape[1], f"{KIND}.fit")
@@ -916,6 +918,7 @@ class LSTMForecaster:
         to use it all). ``stream``: where the fit's progress goes, as in :meth:`fit`.
         """
         where = f"{KIND}.backtest"
+        stream = check_stream(stream, where)
         y2, was_1d = as_series(y, where)
         N, S = y2.shape
         test_size = check_int(test_size, where, "test_size", minimum=1)

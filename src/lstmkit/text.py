@@ -42,6 +42,7 @@ from ._checks import check_int, check_real, check_rng, fail, is_int, run_seed
 from .estimators import NotFittedError, check_hyper_parameters, file_history, json_params, keyword_only, with_defaults
 from .models import check_lstm_options
 from .saving import register
+from .training import check_stream
 
 KIND = "TextGenerator"
 UNKNOWN = "\x00"  # vocabulary entry 0: any character not seen at fit
@@ -315,6 +316,7 @@ class TextGenerator:
         from .training import Trainer
 
         where = f"{KIND}.fit"
+        stream = check_stream(stream, where)  # (the Trainer's check, in this fit's name)
         params = json_params(self.get_params())  # this fit's: fitted_params_, what save writes
         text = _as_text(text, where)
         check_hyper_parameters(self, KIND)  # seq_len, batch_size, hidden_size, optimizer, ...: named as this class's
