@@ -991,3 +991,18 @@ def test_a_subclass_of_a_module_kind_is_told_to_save_its_state_dict(tmp_path, ba
     other.load_state_dict(dict(np.load(tmp_path / "w.npz")))
     for k, v in m.state_dict().items():
         np.testing.assert_array_equal(other.state_dict()[k], v)
+
+
+def test_a_readout_that_is_no_read_out_is_named_as_passed(tmp_path):
+    # an LSTM given as the read-out was refused as "got dict" (its state_dict(), which the caller never passed)
+    lstm = lstmkit.LSTM(3, 2, seed=0)
+    head = "expected readout as a mapping with 'weight' \\(O, F\\) and optional 'bias' \\(O,\\) or an object with such a state_dict\\(\\)"
+    fix = r" Pass the read-out's weight and bias: save_lstm\(path, module, readout=\{\"weight\": W, \"bias\": b\}\) or a Linear \(readout=linear\)\.$"
+    with pytest.raises(TypeError, match=rf"^save_lstm: {head} .*, got LSTM, whose state_dict\(\) has no 'weight'/'bias' of a read-out\.{fix}"):
+        save_lstm(tmp_path / "a.npz", lstm, readout=lstmkit.LSTM(3, 2))
+    with pytest.raises(TypeError, match=rf"^save_lstm: {head} .*, got dict with keys \['b', 'w'\]\.{fix}"):
+        save_lstm(tmp_path / "a.npz", lstm, readout={"w": np.ones((1, 2)), "b": np.zeros(1)})
+    with pytest.raises(TypeError, match=rf"^save_lstm: {head} .*, got int\.{fix}"):
+        save_lstm(tmp_path / "a.npz", lstm, readout=3)
+    assert not (tmp_path / "a.npz").exists()
+    save_lstm(tmp_path / "ok.npz", lstm, readout=lstmkit.Linear(2, 1, seed=0))  # a Linear is one

@@ -237,9 +237,17 @@ def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_fi
     (``head.weight``); otherwise (save_lstm) as given, named ``readout['weight']``."""
     if readout is None:
         return {}
-    readout = readout_mapping(readout)
+    given, readout = readout, readout_mapping(readout)
     if not isinstance(readout, Mapping) or "weight" not in readout:
-        raise TypeError(f"{where}: expected readout as a mapping with 'weight' (O, F) and optional 'bias' (O,), got {type(readout).__name__}.")
+        got = type(given).__name__  # what the caller passed, not the state_dict() taken from it
+        if given is not readout:  # an object with a state_dict() that is no read-out's (an LSTM, say)
+            got += ", whose state_dict() has no 'weight'/'bias' of a read-out"
+        elif isinstance(readout, Mapping):
+            got += f" with keys {sorted(map(str, readout))}"
+        raise TypeError(f"{where}: expected readout as a mapping with 'weight' (O, F) and optional 'bias' (O,) "
+                        f"or an object with such a state_dict() (lstmkit.Linear, torch.nn.Linear), got {got}."
+                        + ("" if from_file else f" Pass the read-out's weight and bias: {where}(path, module, readout={{\"weight\": W, \"bias\": b}})"
+                           " or a Linear (readout=linear)."))  # fmt: skip
     unknown = sorted(set(readout) - {"weight", "bias"})
     if unknown:
         raise ValueError(f"{where}: expected readout keys 'weight' and 'bias', got unknown keys {unknown}.")
