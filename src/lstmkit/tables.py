@@ -135,19 +135,72 @@ def _separator_hint(header: list[str]) -> str:
 
 
 def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
-    """The named (or indexed) columns as a (n_rows, len(columns)) float64 array; NaN/inf/text refused."""
-    header, rows = read_csv(path)
-    return csv_columns(header, rows, columns, str(path))
+    """The named (or indexed) columns as a (n_rows, len(columns)) float64 array; NaN/inf/text refused.
+
+    The file is read once (its text: about its size in memory; a pipe or FIFO works) and parsed in one
+    pass, each picked cell read as ``float(cell)`` reads it into an ``array('d')`` and the rows not kept
+    (:func:`_column_cells`; :func:`_number`'s values, bit for bit); a file with anything wrong is parsed
+    again from that text through :func:`read_csv` and :func:`csv_columns`, for their errors."""
+    p = _path(path)
+    text = _utf8(p, "a CSV in UTF-8")  # once, for both paths (a pipe or FIFO cannot be read twice)
+    out = _column_cells(text, columns, str(path))
+    if out is None:
+        header, rows = _read_csv_text(text, p)
+        del text
+        out = csv_columns(header, rows, columns, str(path))
+    return out
+
+
+def _column_cells(text: str, columns, where: str) -> np.ndarray | None:
+    """:func:`read_csv_columns` of a CSV's ``text`` (:func:`_utf8`'s) in one pass, rows read as
+    :func:`read_csv` reads them (blank lines skipped) and not kept; None when anything is off (a ragged
+    row, an unknown column, a cell that is not a finite number, no data row): the caller then reads it
+    through :func:`read_csv` and :func:`csv_columns`, which say what, naming the column and line."""
+    if isinstance(columns, (str, int, np.integer)):
+        columns = [columns]
+    try:
+        reader = csv.reader(_csv_lines(text))
+        header = next((r for r in reader if r and any(c.strip() for c in r)), None)
+        if header is None:
+            return None
+        header = [h.strip() for h in header]
+        idx = [column_index(header, c, where) for c in columns]
+        if not idx:
+            return None
+        width = len(header)
+        pick = operator.itemgetter(*idx) if len(idx) > 1 else (lambda r, j=idx[0]: (r[j],))
+        values = array.array("d")
+        for r in reader:
+            if not (r and any(c.strip() for c in r)):
+                continue
+            if len(r) != width:
+                return None
+            values.extend(map(float, pick(r)))  # ValueError: not a number, said by the checked path
+    except (ValueError, KeyError, TypeError, csv.Error):
+        return None
+    if not values:
+        return None
+    out = np.frombuffer(values, dtype=np.float64).reshape(-1, len(idx))  # (over the array('d'): no copy)
+    return out if np.isfinite(out).all() else None
 
 
 def csv_columns(header: list[str], rows: CSVRows, columns, where: str) -> np.ndarray:
     """:func:`read_csv_columns` of a CSV already read (:func:`read_csv`'s ``header, rows``: ``rows`` its
     :class:`CSVRows`, not plain lists, for an error names a row by its line, :func:`row_line`): the named
-    (or indexed) columns as a (n_rows, len(columns)) float64 array, errors beginning with ``where``."""
+    (or indexed) columns as a (n_rows, len(columns)) float64 array, errors beginning with ``where``.
+    Each column is read with ``float`` in one go; with anything wrong, the cells are read again one at a
+    time, row by row (:func:`_number`), for the error naming the first bad cell and its line."""
     if isinstance(columns, (str, int, np.integer)):
         columns = [columns]
     idx = [column_index(header, c, where) for c in columns]
     out = np.empty((len(rows), len(idx)))
+    try:
+        for k, j in enumerate(idx):
+            out[:, k] = [float(r[j]) for r in rows]  # float() strips as str.strip() does: _number's values
+        if np.isfinite(out).all():
+            return out
+    except ValueError:
+        pass
     for i, r in enumerate(rows):
         for k, j in enumerate(idx):
             out[i, k] = _number(r[j].strip(), where, header[j], row_line(rows, i))
