@@ -502,7 +502,11 @@ class Module:
         a SequenceModel's) is refused with a :class:`~lstmkit.io.FileFormatError` naming the file.
         Another class (a ``Linear``; a subclass such as ``class MyLSTM(LSTM)``, even one named
         ``LSTM``, which has no file of its own kind) is refused with a TypeError naming the fix (for a
-        subclass: ``m = MyLSTM(...); m.load_state_dict(lstmkit.LSTM.load(path).state_dict())``)."""
+        subclass: ``m = MyLSTM(...); m.load_state_dict(lstmkit.LSTM.load(path).state_dict())``).
+
+        A classmethod: called on an instance (``m.load(path)``) it also returns a new module and
+        leaves ``m`` as it was, so ``m.load(path)`` alone loads nothing into ``m``. To load a file
+        into an existing module: ``m.load_state_dict(type(m).load(path).state_dict())``."""
         from .modelfile import MODULE_KINDS, _module_classes, _not_a_kind_fix, _read_lstm
 
         if _module_classes().get(cls.__name__) is not cls:
