@@ -376,6 +376,10 @@ class SequenceModel(Module):
         estimator's, a module's from ``save_lstm``: ``lstmkit.load`` reads those) or whose config
         disagrees with its arrays (:func:`lstmkit.modelfile.check_model_config`) is refused with a
         :class:`~lstmkit.io.FileFormatError` naming the file, before any model is built.
+
+        A classmethod: called on an instance (``m.load(path)``) it also returns a new model and leaves
+        ``m`` as it was. To load a file into an existing model:
+        ``m.load_state_dict(SequenceModel.load(path).state_dict())``.
         """
         from .saving import load
 
