@@ -27,6 +27,7 @@ from .training import History, Trainer, fit  # noqa: E402
 from . import datasets  # noqa: E402
 from .forecast import ForecastWarning, LSTMForecaster  # noqa: E402
 from .text import TextGenerator  # noqa: E402
+from ._checks import LstmkitWarning  # noqa: E402
 
 __all__ = [
     "LSTM",
@@ -63,6 +64,7 @@ __all__ = [
     "datasets",
     "LSTMForecaster",
     "ForecastWarning",
+    "LstmkitWarning",
     "TextGenerator",
 ]
 

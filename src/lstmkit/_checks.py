@@ -17,6 +17,14 @@ import numpy as np
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
+class LstmkitWarning(UserWarning):
+    """The base of lstmkit's warning classes (CSVWarning, ForecastWarning, MissingLengthsWarning, TextWarning, and
+    the RuntimeWarnings NumbaCacheWarning and CompiledKernelsWarning, each still what it was): ``warnings.filterwarnings(
+    "ignore", category=lstmkit.LstmkitWarning)`` silences them and nothing else. (The plain UserWarnings of fit's input
+    checks, the interop converters and RNN dropout with one layer, and the FutureWarning of positional arguments, are not
+    of it.)"""
+
+
 def message(where: str, arg: str, expected: str, got: Any, fix: str = "") -> str:
     """The project's uniform message: "<where>: expected <arg> <expected>, got <got>. <fix>"."""
     msg = f"{where}: expected {arg} {expected}, got {got}."

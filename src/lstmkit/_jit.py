@@ -22,6 +22,8 @@ import warnings
 
 import numba
 
+from ._checks import LstmkitWarning
+
 # numba's message when no cache locator applies (numba/core/caching.py, CacheImpl.__init__)
 NO_LOCATOR = "no locator available"
 
@@ -29,7 +31,7 @@ CACHED = True  # False once a function could not be given the on-disk cache (in 
 _warned = False
 
 
-class NumbaCacheWarning(RuntimeWarning):
+class NumbaCacheWarning(LstmkitWarning, RuntimeWarning):
     """numba has nowhere to keep lstmkit's compiled loops: they compile again in every process."""
 
 

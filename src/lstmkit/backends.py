@@ -23,7 +23,7 @@ from functools import cache
 from types import ModuleType, SimpleNamespace
 
 from . import kernels
-from ._checks import fail
+from ._checks import LstmkitWarning, fail
 
 BACKENDS = ("auto", "numpy", "numba")
 _FAST = f"{__package__}.kernels_numba"
@@ -38,7 +38,7 @@ def _numba_kernels() -> ModuleType | SimpleNamespace:
     return kernels_numba
 
 
-class CompiledKernelsWarning(RuntimeWarning):
+class CompiledKernelsWarning(LstmkitWarning, RuntimeWarning):
     """numba is installed but lstmkit's compiled kernels failed to load: "auto" runs the NumPy reference."""
 
 

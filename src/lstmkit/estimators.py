@@ -108,7 +108,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ._checks import (
-    MISSING_TARGETS, cast_float, check_bool, check_choice, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int,
+    MISSING_TARGETS, LstmkitWarning, cast_float, check_bool, check_choice, check_clip, check_dtype, check_finite_steps, check_finite_within, check_int,
     check_lengths, check_real, check_sample_weight, check_seed, check_sequences, check_verbose, fail, is_int, is_number, run_seed,
     valid_steps,
 )
@@ -126,7 +126,7 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when predict/score/save is called before fit (as scikit-learn's NotFittedError)."""
 
 
-class MissingLengthsWarning(UserWarning):
+class MissingLengthsWarning(LstmkitWarning):
     """``predict``/``predict_proba``/``score`` of a model fitted with ``lengths`` on X without
     them whose sequences look zero-padded (:func:`looks_padded`): the padding would run through
     the LSTM as input."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import baselines as bl
-from ._checks import all_finite, check_int, count, fail, first_index, is_int, is_number, optional_import
+from ._checks import LstmkitWarning, all_finite, check_int, count, fail, first_index, is_int, is_number, optional_import
 from .estimators import FLOAT64_MAX, NotFittedError, check_hyper_parameters, json_params, keyword_only, mean_and_scale, r2, with_defaults
 from .saving import register
 from .training import check_stream
@@ -46,7 +46,7 @@ KIND = "LSTMForecaster"
 EPS = bl.EPS
 
 
-class ForecastWarning(UserWarning):
+class ForecastWarning(LstmkitWarning):
     """The forecast is no better than a baseline (or merely lags the input)."""
 
 

@@ -34,10 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import LstmkitWarning
 from .io import FileFormatError, check_npy_size, check_zip_sizes, npy_header
 
 
-class CSVWarning(UserWarning):
+class CSVWarning(LstmkitWarning):
     """A CSV read as asked but perhaps not as meant (a long CSV's target varying within a group, its
     groups' rows interleaved, a time index read as a feature)."""
 

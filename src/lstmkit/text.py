@@ -38,7 +38,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_int, check_real, check_rng, fail, is_int, run_seed
+from ._checks import LstmkitWarning, check_int, check_real, check_rng, fail, is_int, run_seed
 from .estimators import NotFittedError, check_hyper_parameters, file_history, json_params, keyword_only, with_defaults
 from .models import check_lstm_options
 from .saving import register
@@ -63,7 +63,7 @@ def uniform_guess(gen: "TextGenerator") -> str:
     return f"a uniform guess over the {n} characters: {n}"
 
 
-class TextWarning(UserWarning):
+class TextWarning(LstmkitWarning):
     """Text read otherwise than written: characters of a prime (or of a text scored by perplexity)
     never seen at fit, read as "unknown"; NUL characters in a training text (learned as "unknown");
     a str given to fit or perplexity that names an existing file (read as the text itself)."""
