@@ -70,3 +70,71 @@ def test_a_filter_on_lstmkit_warning_silences_the_compiled_kernels_ones(monkeypa
     monkeypatch.setattr(_jit, "_warned", False)
     with pytest.warns(_jit.NumbaCacheWarning):  # without the filter: given
         _jit._warn(RuntimeError("cannot cache function 'f': no locator available for file 'x.py'"))
+
+
+def _warn_calls():
+    """(file, line, category expression or None) of every ``warnings.warn(`` call in src/lstmkit (read with ast)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(lstmkit.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            f = node.func if isinstance(node, ast.Call) else None
+            if isinstance(f, ast.Attribute) and f.attr == "warn" and isinstance(f.value, ast.Name) and f.value.id == "warnings":
+                cat = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "category"), None)
+                yield path.relative_to(root).as_posix(), node.lineno, cat
+
+
+def test_every_warnings_warn_in_lstmkit_gives_an_lstmkit_warning():
+    # no category is a plain UserWarning, which a filter on LstmkitWarning lets through; a name is looked up in the
+    # module (or, imported in the function, among lstmkit's warning classes). The deprecations stay FutureWarnings.
+    import ast
+    import builtins
+    import importlib
+
+    from lstmkit._checks import LstmkitRuntimeWarning
+
+    classes = {c.__name__: c for c in (*_USER, lstmkit.LstmkitWarning, LstmkitRuntimeWarning)}
+    calls = list(_warn_calls())
+    assert len(calls) >= 25, [c[:2] for c in calls]  # (29 when this was written: the walk finds them)
+    bad, future = [], []
+    for file, line, cat in calls:
+        if cat is None or not isinstance(cat, ast.Name):
+            bad.append(f"{file}:{line}: category {ast.unparse(cat) if cat is not None else 'not given'}")
+            continue
+        module = importlib.import_module("lstmkit." + file[:-3].replace("/", ".").removesuffix(".__init__"))
+        cls = getattr(module, cat.id, None) or classes.get(cat.id) or getattr(builtins, cat.id, None)
+        if cls is FutureWarning:
+            future.append(file)
+        elif not (isinstance(cls, type) and issubclass(cls, lstmkit.LstmkitWarning)):
+            bad.append(f"{file}:{line}: category {cat.id}")
+    assert bad == []
+    assert sorted(future) == ["estimators.py", "forecast.py"]  # keyword_only's and history_'s
+
+
+def test_a_filter_on_lstmkit_warning_silences_dropout_with_one_layer_r2_of_one_sample_and_kept_steps(monkeypatch):
+    import lstmkit.cell
+
+    monkeypatch.setattr(lstmkit.cell, "KEPT_WARNING_BYTES", 1)  # reached at the first step kept
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(4, 3, 2)), rng.normal(size=4)
+    est = lstmkit.LSTMRegressor(hidden_size=2, epochs=1, seed=0).fit(X, y)
+
+    def trigger():
+        lstmkit.LSTM(2, 3, dropout=0.5)  # dropout with num_layers=1 does nothing (as torch.nn.LSTM warns)
+        assert np.isnan(est.score(X[:1], y[:1]))  # R² of one sample: not defined
+        lstmkit.LSTMCell(2, 3, seed=0)(np.ones((1, 2)))  # a training step kept past KEPT_WARNING_BYTES
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trigger()
+    said = [str(w.message) for w in caught]
+    assert len(caught) == 3, said
+    assert "dropout=0.5 acts between stacked layers" in said[0] and "R² is not defined" in said[1], said
+    assert issubclass(caught[2].category, RuntimeWarning) and "kept for backward" in said[2], said  # as it was
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=lstmkit.LstmkitWarning)
+        trigger()
+    assert caught == []

@@ -18,11 +18,17 @@ FLOAT_DTYPES = (np.float32, np.float64)
 
 
 class LstmkitWarning(UserWarning):
-    """The base of lstmkit's warning classes (CSVWarning, ForecastWarning, MissingLengthsWarning, TextWarning, and
-    the RuntimeWarnings NumbaCacheWarning and CompiledKernelsWarning, each still what it was): ``warnings.filterwarnings(
-    "ignore", category=lstmkit.LstmkitWarning)`` silences them and nothing else. (The plain UserWarnings of fit's input
-    checks, the interop converters and RNN dropout with one layer, and the FutureWarning of positional arguments, are not
-    of it.)"""
+    """The category of all of lstmkit's warnings: raised as itself (fit's input checks, R² of one sample, the interop
+    converters, dropout with one layer, ...) or as a subclass (CSVWarning, ForecastWarning, MissingLengthsWarning,
+    TextWarning, and the RuntimeWarnings NumbaCacheWarning, CompiledKernelsWarning and :class:`LstmkitRuntimeWarning`,
+    each still what it was): ``warnings.filterwarnings("ignore", category=lstmkit.LstmkitWarning)`` silences them and
+    nothing else. The deprecations (arguments passed by position, ``LSTMForecaster.history_``) are plain FutureWarnings,
+    not of it, as scikit-learn's and pandas' are: a filter that quiets lstmkit's notes does not hide what will break."""
+
+
+class LstmkitRuntimeWarning(LstmkitWarning, RuntimeWarning):
+    """An LstmkitWarning that is a RuntimeWarning, as it was: an LSTMCell's kept steps growing past
+    ``KEPT_WARNING_BYTES`` (memory grows with each call until a backward)."""
 
 
 def message(where: str, arg: str, expected: str, got: Any, fix: str = "") -> str:

@@ -51,7 +51,7 @@ from typing import Any, Mapping, NamedTuple
 import numpy as np
 
 from . import layout
-from ._checks import check_bool, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
+from ._checks import LstmkitRuntimeWarning, check_bool, check_dtype, check_float_array, check_int, check_rng, check_shape, count, describe_pair, fail
 from .functional import clipped, clipped_grad, sigmoid, tanh
 from .module import VARIANT_CHECKS, Module, built_check, built_choice_check
 from .variants import DEFAULT_ACTIVATIONS, LSTMVariant, layer_norm_backward, layer_norm_forward
@@ -233,7 +233,7 @@ class _CellBase(Module):
                 "and memory grows with each call: every call in training mode with requires_grad outside no_grad() "
                 "keeps its step until a backward takes it back. Run loops that are not back-propagated (inference, "
                 "generation) under `with cell.no_grad():` (nothing kept) or after cell.eval() (the latest call "
-                "kept), or drop the steps with cell.clear_steps().", RuntimeWarning, stacklevel=3)  # the call in the loop
+                "kept), or drop the steps with cell.clear_steps().", LstmkitRuntimeWarning, stacklevel=3)  # the call in the loop
 
     def _loop_below(self):
         """The kept steps of the loop whose walk is unfinished (the top of the stack down to its first step)."""

@@ -321,7 +321,7 @@ def _warn_unscaled(X: np.ndarray, lengths, where: str) -> None:
             f"{where}: X's features are far from unit scale (feature {j}: mean {mean[j]:.3g}, std {std[j]:.3g}; "
             f"warned above {FEATURE_SCALE_LIMIT:g}): the LSTM's gates saturate and training may fail. Standardise X, "
             "e.g. mu, sd = X.mean(axis=(0, 1)), X.std(axis=(0, 1)); fit((X - mu) / sd, y), and use the same mu, sd on new data.",
-            UserWarning, stacklevel=3,
+            LstmkitWarning, stacklevel=3,
         )
 
 
@@ -369,7 +369,7 @@ def r2(actual: np.ndarray, pred: np.ndarray, where: str, what: str, sample_weigh
     k = len(actual)
     if k < 2:
         warnings.warn(f"{where}: R² is not defined with fewer than 2 {what} (got {k}); returning nan, as "
-                      "scikit-learn's r2_score does.", UserWarning, stacklevel=3)  # fmt: skip
+                      "scikit-learn's r2_score does.", LstmkitWarning, stacklevel=3)  # fmt: skip
         return float("nan")
     w = np.ones((k, 1)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(k, 1)  # (k, 1)
     mean = actual.mean(axis=0) if sample_weight is None else (w * actual).sum(axis=0) / w.sum()  # ȳ (weighted)
@@ -1128,7 +1128,7 @@ class LSTMClassifier(_SequenceEstimator):
         if classes is None:
             if per_step and y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and ((y == 1).sum(axis=1) == 1).all():
                 warnings.warn(f"{where}: y of shape {y.shape} looks one-hot (0/1 with exactly one 1 in every row); it is read "
-                              f"as one label per step (T={T}). For one label per sequence pass y.argmax(1).", UserWarning, stacklevel=3)  # fmt: skip
+                              f"as one label per step (T={T}). For one label per sequence pass y.argmax(1).", LstmkitWarning, stacklevel=3)  # fmt: skip
             classes = np.unique(labels)
             if len(classes) < 2:
                 fail(where, "y", "at least 2 distinct classes", f"only {classes.tolist()}")

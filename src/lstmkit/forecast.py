@@ -164,7 +164,7 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
         warnings.warn(f"{where}: {name} is unevenly spaced: {int(uneven.sum())} of {len(steps)} steps differ from the usual "
                       f"{every}, the first from {shown[i]} to {shown[i + 1]} (rows {i} to {i + 1}). The "
                       "forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
-                      UserWarning, stacklevel=stacklevel)  # fmt: skip
+                      LstmkitWarning, stacklevel=stacklevel)  # fmt: skip
 
 
 def calendar_steps(local: np.ndarray, instants: np.ndarray | None = None) -> tuple[np.ndarray, str]:
@@ -797,7 +797,7 @@ class LSTMForecaster:
         where = f"{KIND}.{what}"
         if names is None:
             warnings.warn(f"{where}: {arg} names no series (an array), but the forecaster was fitted on {list(fitted)}: "
-                          "its columns are read as those series, in that order.", UserWarning, stacklevel=stacklevel)  # fmt: skip
+                          "its columns are read as those series, in that order.", LstmkitWarning, stacklevel=stacklevel)  # fmt: skip
             return
         fail(where, "names" if arg == "y" else f"{arg}'s names", f"{list(fitted)} (the series at fit, in that order)",
              f"{list(names)} ({how_names_differ(names, fitted)})", "Give the series the forecaster was fitted on, in the order of fit.")

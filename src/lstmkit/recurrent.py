@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import backends, kernels, variants
-from ._checks import check_bool, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
+from ._checks import LstmkitWarning, check_bool, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
 from .cell import NONLINEARITIES
 from .module import VARIANT_CHECKS, Module, built_check, built_choice_check, flag_check
 from .variants import LSTMVariant
@@ -127,7 +127,7 @@ class _Recurrent(Module):
         if self.dropout > 0 and self.num_layers == 1:  # as torch.nn.LSTM warns
             inside = " (or dropout_input / dropout_recurrent for dropout inside the layer)" if self._n_states == 2 else ""
             warnings.warn(f"{name}: dropout={self.dropout} acts between stacked layers, so with num_layers=1 it does "
-                          f"nothing. Use num_layers > 1{inside}.", UserWarning, stacklevel=3)  # fmt: skip
+                          f"nothing. Use num_layers > 1{inside}.", LstmkitWarning, stacklevel=3)  # fmt: skip
         self.bidirectional = check_bool(bidirectional, name, "bidirectional")
         self.dtype = check_dtype(dtype, name)
         # one stream for initialisation, one for dropout masks: both from the seed

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import count, or_list, printable
+from .._checks import LstmkitWarning, count, or_list, printable
 from ..cli import CommandError, UsageError
 from ..forecast import FILL, LSTMForecaster, as_series, calendar_steps, duration, how_names_differ, plot_forecast
 from ._data import check_data_suffix
@@ -399,7 +399,7 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
     days, else in time; and so are the times ahead. Times with a UTC offset (``Z``, ``+01:00``) are
     ordered and stepped within a day in UTC (an hour twice at a change of clocks is in order), on
     the calendar as written, and the times ahead are written in the last row's offset."""
-    from ..tables import column_index, row_line
+    from ..tables import CSVWarning, column_index, row_line
 
     series = {column_index(header, c, str(path)) for c in series_columns}
     if column is not None and column.strip().lower() == "none":
@@ -433,7 +433,7 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
                 k = named[0]
                 why = _why_not_times([r[k].strip() for r in rows], rows)
                 warnings.warn(f"{path}: column {header[k]!r} is not read as times ({TIME_FORMS}; one form "
-                              f"throughout), got {why}: the forecast is numbered by step.", stacklevel=2)  # fmt: skip
+                              f"throughout), got {why}: the forecast is numbered by step.", CSVWarning, stacklevel=2)  # fmt: skip
             return None
         cells = [r[j].strip() for r in rows]
     t, kind, instants = found  # instants: in UTC (those of a column with offsets), their order and steps within a day
@@ -458,7 +458,7 @@ def check_time_column(path, header: list[str], rows: list[list[str]], series_col
         warnings.warn(f"{path}: column {header[j]!r} is unevenly spaced: {int(uneven.sum())} of {len(step)} steps differ "
                       f"from the usual {every}, the first from {cells[i]!r} to {cells[i + 1]!r} (line "
                       f"{row_line(rows, i + 1)}). The forecaster reads the rows as evenly spaced: fill the gaps (or "
-                      f"resample) for a forecast in time.", stacklevel=2)  # fmt: skip
+                      f"resample) for a forecast in time.", CSVWarning, stacklevel=2)  # fmt: skip
     stamp = _DATETIME.fullmatch(cells[0]) if kind else None  # one form throughout: all with an offset or none
     return TimeColumn(header[j], tuple(cells), t, unit, usual, t - instants if stamp and stamp[8] else None)
 
@@ -529,7 +529,7 @@ def run(args: argparse.Namespace) -> int:
             if names is None and recorded is not None and (1 if y.ndim == 1 else y.shape[1]) == len(recorded):
                 names = list(recorded)  # a .npy of as many columns: taken for the series fitted on (others: predict counts them)
                 warnings.warn(f"{args.data} names no series (a .npy): its columns are read as {names}, the series "
-                              f"{args.model} was fitted on, in that order.", stacklevel=2)  # fmt: skip
+                              f"{args.model} was fitted on, in that order.", LstmkitWarning, stacklevel=2)  # fmt: skip
         elif args.column:  # no data: the model's own history is forecast, its series named by --column or refused
             check_model_columns(args.column, recorded, args.model)
         result = None

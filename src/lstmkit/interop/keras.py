@@ -88,7 +88,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import layout
-from .._checks import check_float_array, fail, is_int, message, optional_import
+from .._checks import LstmkitWarning, check_float_array, fail, is_int, message, optional_import
 from ..io import BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, check_zip_sizes
 from ..recurrent import LSTM
 
@@ -250,7 +250,7 @@ def _between(gaps: list, names: list, where: str, stacklevel: int) -> float:
             f"{where}: the Dropout layers between the LSTM layers ({said}) are read as one dropout={dropout:g} between every two "
             "stacked LSTM layers: lstmkit's dropout has one rate for all of them. Dropout acts in training only, so the model read "
             f"computes what Keras' model(x) and predict compute; trained further, it trains with dropout={dropout:g} between "
-            "every two layers.", UserWarning, stacklevel=stacklevel)  # fmt: skip
+            "every two layers.", LstmkitWarning, stacklevel=stacklevel)  # fmt: skip
     return dropout
 
 
@@ -426,7 +426,7 @@ def _leave_out(dropouts: list, dense: bool, where: str, stacklevel: int) -> None
             f"{where}: layer {name!r}, Dropout(rate={rate:g}) after the last LSTM layer{' (before the Dense read-out)' if dense else ''}, "
             "is left out: lstmkit's dropout acts between stacked LSTM layers only (none after the last one, before the read-out). "
             "Dropout acts in training only, so the model read computes what Keras' model(x) and predict compute; "
-            "trained further, it trains without that dropout.", UserWarning, stacklevel=stacklevel)  # fmt: skip
+            "trained further, it trains without that dropout.", LstmkitWarning, stacklevel=stacklevel)  # fmt: skip
 
 
 def _refuse_masking(where: str, name, got: str):

@@ -76,7 +76,7 @@ from typing import Iterator, Mapping, NamedTuple
 import numpy as np
 
 from .. import layout
-from .._checks import cast_float, check_float_array, check_lengths, fail, float_range, message, optional_import, overflow_at
+from .._checks import LstmkitWarning, cast_float, check_float_array, check_lengths, fail, float_range, message, optional_import, overflow_at
 from ..modelfile import readout_mapping
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
@@ -818,7 +818,7 @@ def read_onnx(model_or_path, dtype=np.float32, *, where: str = "read_onnx", arg:
         axis, size, node = fixed
         warnings.warn(f"{where}: {named}: input {model.graph.input[0].name!r} declares its axis {axis} free, but {node} fixes it at {size}: "
                       f"read at {axis} = {size}, where the graph computes what the model read computes (at other sizes onnxruntime "
-                      f"refuses the file, or the node reads other elements); the model runs on any {axis}.", stacklevel=2 if where == "read_onnx" else 3)  # fmt: skip
+                      f"refuses the file, or the node reads other elements); the model runs on any {axis}.", LstmkitWarning, stacklevel=2 if where == "read_onnx" else 3)  # fmt: skip
     inputs = "tokens" if _token_input(model) else "features"
     if inputs == "tokens":
         constants = _fold_embedding(model, constants, rec[0], where, arg)
@@ -1118,7 +1118,7 @@ def _warn_softmax(g: OnnxGraph, where: str) -> None:
         import warnings
 
         warnings.warn(f"{where}: the graph's {g.softmax} on its output is not part of the model returned, which computes the logits before it "
-                      f"(apply {'softmax' if g.softmax == 'Softmax' else 'log-softmax'} over the last axis for the graph's output).", stacklevel=3)  # fmt: skip
+                      f"(apply {'softmax' if g.softmax == 'Softmax' else 'log-softmax'} over the last axis for the graph's output).", LstmkitWarning, stacklevel=3)  # fmt: skip
 
 
 def graph_output_from(g: OnnxGraph, batch_first: bool) -> str | None:
@@ -1158,7 +1158,7 @@ def _warn_raw_output(g: OnnxGraph, where: str, batch_first: bool) -> None:
     side = "the directions' final states" if g.head == "last" else "each step's directions"
     warnings.warn(f"{where}: the graph's output is its last {type(g.module).__name__} node's {g.raw_output[0]} as the operator arranges it, with no "
                   f"Transpose/Reshape after it; the model returned outputs y {shape}, {side} side by side, as every lstmkit model{mixed}. "
-                  f"The graph's output from it: {expr}.", stacklevel=3)  # fmt: skip
+                  f"The graph's output from it: {expr}.", LstmkitWarning, stacklevel=3)  # fmt: skip
 
 
 def _token_input(model) -> bool:

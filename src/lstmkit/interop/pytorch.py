@@ -27,7 +27,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .._checks import a_or_an, cast_float, check_float_array, count, fail, optional_import
+from .._checks import LstmkitWarning, a_or_an, cast_float, check_float_array, count, fail, optional_import
 from ..io import MAX_BYTES, FileFormatError, check_zip_sizes
 from ..cell import LSTMCell, RNNCell
 from ..recurrent import LSTM, RNN
@@ -365,7 +365,7 @@ def _checkpoint_entry(obj: Mapping, path, where: str) -> Mapping:
     if len(entries) == 1:
         rest = [k for k in shown if k != entries[0]]
         warnings.warn(f"{where}: {path} is a checkpoint dict with keys {shown}: the state_dict read is its entry {entries[0]!r}"
-                      + (f"; the rest ({', '.join(map(str, rest))}) is left out." if rest else "."), UserWarning, stacklevel=3)  # fmt: skip
+                      + (f"; the rest ({', '.join(map(str, rest))}) is left out." if rest else "."), LstmkitWarning, stacklevel=3)  # fmt: skip
         return obj[entries[0]]
     if entries:
         fail(where, f"{path}", "a state_dict, or a checkpoint dict holding one", f"a dict with keys {shown}, of which {entries} are each a state_dict",
@@ -534,7 +534,7 @@ def module_from_state_dict(state: Mapping[str, np.ndarray], nonlinearity: str = 
     prefix, sd, name, head, left = _split(state, readout, where, source)
     if left:  # another head of a multi-task model, or a layer in between: the user must know
         warnings.warn(f"{where}: the read-out is {name!r}; the weights of {left} are left out "
-                      "(the model kept is the LSTM followed by that read-out alone).", UserWarning, stacklevel=2)  # fmt: skip
+                      "(the model kept is the LSTM followed by that read-out alone).", LstmkitWarning, stacklevel=2)  # fmt: skip
     module = _recurrent_from_keys(sd, nonlinearity, where, prefix + "." if prefix else "", source)
     if head is not None:
         W = head.get("weight")
