@@ -152,6 +152,33 @@ def read_csv_columns(path: str | os.PathLike, columns) -> np.ndarray:
     return out
 
 
+def _one_pass_rows(text: str):
+    """For the one-pass readers (:func:`_column_cells`, :func:`_sequence_cells`): a CSV's ``text``
+    (:func:`_utf8`'s) as its header, stripped, and an iterator of its data rows, read as
+    :func:`read_csv` reads them (the first row not blank is the header, blank rows skipped) and not
+    kept; a row of another width than the header raises ValueError as it is reached (the reader
+    then gives up, for the checked path to say why). None without a header."""
+    reader = csv.reader(_csv_lines(text))
+    header = next((r for r in reader if r and any(c.strip() for c in r)), None)
+    if header is None:
+        return None
+    width = len(header)
+
+    def rows():
+        for r in reader:
+            if r and any(c.strip() for c in r):
+                if len(r) != width:
+                    raise ValueError("a ragged row")
+                yield r
+
+    return [h.strip() for h in header], rows()
+
+
+def _picker(idx: list[int]):
+    """``pick(row)``: the cells of columns ``idx`` of a row, as a tuple (one column too)."""
+    return operator.itemgetter(*idx) if len(idx) > 1 else (lambda r, j=idx[0]: (r[j],))
+
+
 def _column_cells(text: str, columns, where: str) -> np.ndarray | None:
     """:func:`read_csv_columns` of a CSV's ``text`` (:func:`_utf8`'s) in one pass, rows read as
     :func:`read_csv` reads them (blank lines skipped) and not kept; None when anything is off (a ragged
@@ -160,22 +187,16 @@ def _column_cells(text: str, columns, where: str) -> np.ndarray | None:
     if isinstance(columns, (str, int, np.integer)):
         columns = [columns]
     try:
-        reader = csv.reader(_csv_lines(text))
-        header = next((r for r in reader if r and any(c.strip() for c in r)), None)
-        if header is None:
+        read = _one_pass_rows(text)
+        if read is None:
             return None
-        header = [h.strip() for h in header]
+        header, rows = read
         idx = [column_index(header, c, where) for c in columns]
         if not idx:
             return None
-        width = len(header)
-        pick = operator.itemgetter(*idx) if len(idx) > 1 else (lambda r, j=idx[0]: (r[j],))
+        pick = _picker(idx)
         values = array.array("d")
-        for r in reader:
-            if not (r and any(c.strip() for c in r)):
-                continue
-            if len(r) != width:
-                return None
+        for r in rows:
             values.extend(map(float, pick(r)))  # ValueError: not a number, said by the checked path
     except (ValueError, KeyError, TypeError, csv.Error):
         return None
@@ -491,22 +512,16 @@ def _sequence_cells(path, features, target, group, numeric_target: bool, text: s
     if text is None:
         text = _utf8(_path(path), "a CSV in UTF-8")
     try:
-        reader = csv.reader(_csv_lines(text))
-        header = next((r for r in reader if r and any(c.strip() for c in r)), None)
-        if header is None:
+        read = _one_pass_rows(text)
+        if read is None:
             return None
-        header = [h.strip() for h in header]
+        header, rows = read
         f_idx, g, t = _sequence_columns(header, features, target, group, where)
-        width = len(header)
-        pick = operator.itemgetter(*f_idx) if len(f_idx) > 1 else (lambda r, j=f_idx[0]: (r[j],))
+        pick = _picker(f_idx)
         values = array.array("d")
         tcells = None if t is None else []
         gkeys = None if g is None else []
-        for r in reader:
-            if not (r and any(c.strip() for c in r)):
-                continue
-            if len(r) != width:
-                return None
+        for r in rows:
             values.extend(map(float, pick(r)))  # ValueError: not a number, said by the checked path
             if t is not None:
                 tcells.append(float(r[t]) if numeric_target else r[t].strip())
