@@ -200,13 +200,38 @@ def test_a_program_calling_main_is_still_ended_by_sigterm():
     assert (p.returncode, p.stdout) == (-signal.SIGTERM, ""), (p.returncode, p.stdout, p.stderr[-3000:])
 
 
+def _entry_restoring(monkeypatch) -> int:
+    """``cli.entry()`` of ``lstmkit demo`` (its ``run`` patched by the caller) with SIGTERM at its default:
+    its exit code, asserting that sys.stdout, warnings.showwarning and SIGTERM's default were put back (and
+    putting them back either way)."""
+    import signal
+    import warnings
+
+    import lstmkit.cli as cli
+
+    monkeypatch.setattr(sys, "argv", ["lstmkit", "demo"])
+    stdout, show = sys.stdout, warnings.showwarning
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.entry()
+        assert sys.stdout is stdout and warnings.showwarning is show
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    except KeyboardInterrupt:  # (not left to end the test session)
+        pytest.fail("entry() let the KeyboardInterrupt through")
+    finally:
+        sys.stdout = stdout
+        warnings.showwarning = show
+        signal.signal(signal.SIGTERM, previous)
+    return exited.value.code
+
+
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM"), reason="no SIGTERM on this platform")
 def test_a_sigterm_while_main_reports_an_error_restores_and_is_143(monkeypatch, capsys):
     # a real SIGTERM while main() tells a command's error (its except clause printing) gets out of main(): it went
     # out before the clean-up (sys.stdout stayed lstmkit's wrapper, warnings.showwarning lstmkit's) and entry() said
     # 'lstmkit: interrupted', 130 (helper-206 #2, helper-218 #2). The signal is raised as the line is written
     import signal
-    import warnings
 
     import lstmkit.cli as cli
     import lstmkit.commands.demo as demo
@@ -222,21 +247,7 @@ def test_a_sigterm_while_main_reports_an_error_restores_and_is_143(monkeypatch, 
 
     monkeypatch.setattr(demo, "run", failing)
     monkeypatch.setattr(cli, "printable", printable_then_sigterm)
-    monkeypatch.setattr(sys, "argv", ["lstmkit", "demo"])
-    stdout, show = sys.stdout, warnings.showwarning
-    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        with pytest.raises(SystemExit) as exited:
-            cli.entry()
-        assert sys.stdout is stdout and warnings.showwarning is show
-        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    except KeyboardInterrupt:  # (not left to end the test session)
-        pytest.fail("entry() let the KeyboardInterrupt through")
-    finally:
-        sys.stdout = stdout
-        warnings.showwarning = show
-        signal.signal(signal.SIGTERM, previous)
-    assert exited.value.code == 143 and capsys.readouterr().err == "lstmkit: terminated\n"
+    assert _entry_restoring(monkeypatch) == 143 and capsys.readouterr().err == "lstmkit: terminated\n"
 
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM"), reason="no SIGTERM on this platform")
@@ -247,7 +258,6 @@ def test_a_sigterm_as_mains_clean_up_puts_the_handler_back_still_restores(monkey
     # is called, the command having failed (its error told first)
     import signal
     import types
-    import warnings
 
     import lstmkit.cli as cli
     import lstmkit.commands.demo as demo
@@ -267,22 +277,9 @@ def test_a_sigterm_as_mains_clean_up_puts_the_handler_back_still_restores(monkey
                                  signal=put_back_after_a_sigterm)  # fmt: skip
     monkeypatch.setattr(demo, "run", failing)
     monkeypatch.setattr(cli, "signal", fake)  # (cli's calls only)
-    monkeypatch.setattr(sys, "argv", ["lstmkit", "demo"])
-    stdout, show = sys.stdout, warnings.showwarning
-    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        with pytest.raises(SystemExit) as exited:
-            cli.entry()
-        assert fired and sys.stdout is stdout and warnings.showwarning is show
-        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    except KeyboardInterrupt:  # (not left to end the test session)
-        pytest.fail("entry() let the KeyboardInterrupt through")
-    finally:
-        sys.stdout = stdout
-        warnings.showwarning = show
-        signal.signal(signal.SIGTERM, previous)
+    code = _entry_restoring(monkeypatch)
     err = capsys.readouterr().err
-    assert exited.value.code == 143 and err == "lstmkit: error: boom\nlstmkit: terminated\n", err
+    assert fired and code == 143 and err == "lstmkit: error: boom\nlstmkit: terminated\n", err
 
 
 def error_line(capsys) -> str:
