@@ -257,8 +257,7 @@ def main(argv: list[str] | None = None, *, _sigterm: bool = False) -> int:
         sys.stdout.flush()  # here, not at the interpreter's exit: a reader gone is told below
         return code
     except KeyboardInterrupt as exc:  # a command may say what it leaves (train: the checkpoint's epoch)
-        print(f"lstmkit: {_interrupted(terminated)}" + (f": {exc.args[0]}" if exc.args else ""), file=sys.stderr)
-        return Exit.TERMINATED if terminated else Exit.INTERRUPTED
+        return _told_interrupt(bool(terminated), *exc.args[:1])
     except SystemError as exc:
         # Ctrl-C inside a compiled kernel surfaces as numba's SystemError, the interrupt in its context; the
         # LSTM's kernel calls raise the interrupt itself (in fit and prediction alike): this catches one that
@@ -267,8 +266,7 @@ def main(argv: list[str] | None = None, *, _sigterm: bool = False) -> int:
 
         if interrupt_in(exc) is None:
             raise
-        print(f"lstmkit: {_interrupted(terminated)}", file=sys.stderr)
-        return Exit.TERMINATED if terminated else Exit.INTERRUPTED
+        return _told_interrupt(bool(terminated))
     except ImportError as exc:  # an optional package (rich, matplotlib, torch, ...) not installed: its pip line
         if show_tb or not optional_missing(exc):  # another module (lstmkit's own, numpy's): a bug, its traceback
             raise
@@ -312,8 +310,13 @@ def main(argv: list[str] | None = None, *, _sigterm: bool = False) -> int:
             set_num_threads(threads_before)  # main() runs in-process too (tests): leave the setting as found
 
 
-def _interrupted(terminated: list[int]) -> str:
-    return "terminated" if terminated else "interrupted"
+def _told_interrupt(terminated: bool, *note) -> Exit:
+    """Tell an interrupt on stderr, ``lstmkit: terminated`` (a SIGTERM) or ``lstmkit: interrupted``
+    (Ctrl-C), with ``: note`` where one is given (a command's, as train's checkpoint epoch), and return
+    its code: :attr:`Exit.TERMINATED` (143) or :attr:`Exit.INTERRUPTED` (130)."""
+    said = "terminated" if terminated else "interrupted"
+    print(f"lstmkit: {said}" + "".join(f": {n}" for n in note), file=sys.stderr)
+    return Exit.TERMINATED if terminated else Exit.INTERRUPTED
 
 
 class _Terminated(KeyboardInterrupt):
@@ -373,7 +376,5 @@ def entry() -> None:
         _escape_what_stdout_cannot_encode()
         code = main(_sigterm=True)
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, _Terminated)
-        print("lstmkit: terminated" if terminated else "lstmkit: interrupted", file=sys.stderr)
-        code = Exit.TERMINATED if terminated else Exit.INTERRUPTED
+        code = _told_interrupt(isinstance(exc, _Terminated))
     sys.exit(code)
