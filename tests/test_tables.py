@@ -369,7 +369,8 @@ def test_a_csv_reads_to_the_values_written_by_the_one_pass_reader_and_the_per_ce
     assert np.array_equal(X[:, :, 0], wide)  # bit for bit: repr round-trips, float() reads it back
     for args in ((pw, None, "y", None, False), (pw, "s3,s1", "y", None, True), (pl, None, "label", "seq", False),
                  (pl, "d,a", "label", "seq", True), (pl, ["b"], None, "seq", False)):  # fmt: skip
-        fast, checked = _sequence_cells(*args), _sequence_cells_checked(*args)
+        text = args[0].read_text()
+        fast, checked = _sequence_cells(*args, text), _sequence_cells_checked(*args, text)
         assert fast is not None  # nothing wrong with the file: read in one pass
         assert fast[:4] == checked[:4] and fast[5:] == checked[5:]
         assert fast[4].dtype == checked[4].dtype == np.float64 and fast[4].tobytes() == checked[4].tobytes()

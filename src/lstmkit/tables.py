@@ -496,7 +496,7 @@ def _sequence_columns(header: list[str], features, target, group, where: str):
     return f_idx, g, t
 
 
-def _sequence_cells(path, features, target, group, numeric_target: bool, text: str | None = None):
+def _sequence_cells(path, features, target, group, numeric_target: bool, text: str):
     """:func:`read_csv_sequences`' cells in one pass over the file, or None when anything is off (an
     undecodable byte, a ragged row, a cell that is not a finite number, an unknown column, ...):
     :func:`_sequence_cells_checked` then reads it again and says what, naming the column and line.
@@ -507,10 +507,8 @@ def _sequence_cells(path, features, target, group, numeric_target: bool, text: s
     group cells, stripped (None without ``group``). Rows are read as :func:`read_csv` reads them (UTF-8,
     a byte-order mark dropped, blank lines skipped) but not kept: a row's features go into an
     ``array('d')`` as it is read (8 bytes a cell, against some 60 for a row of str). ``text``: the
-    file's, already read (:func:`_utf8`; None: read here), so that a pipe is read once for both paths."""
+    file's, already read (:func:`_utf8`), so that a pipe is read once for both paths."""
     where = str(path)
-    if text is None:
-        text = _utf8(_path(path), "a CSV in UTF-8")
     try:
         read = _one_pass_rows(text)
         if read is None:
@@ -535,13 +533,13 @@ def _sequence_cells(path, features, target, group, numeric_target: bool, text: s
     return header, f_idx, g, t, V, tcells, gkeys
 
 
-def _sequence_cells_checked(path, features, target, group, numeric_target: bool, text: str | None = None):
+def _sequence_cells_checked(path, features, target, group, numeric_target: bool, text: str):
     """:func:`_sequence_cells` through :func:`read_csv` and a :func:`_number` call per cell: slow, for
     its errors, which name the column and line of the first bad cell (the wide layout's empty cells
     first; the long layout's group by group, each group's features, then its targets). ``text``: as
     :func:`_sequence_cells`'."""
     try:
-        header, rows = read_csv(path) if text is None else _read_csv_text(text, _path(path))
+        header, rows = _read_csv_text(text, _path(path))
     except ValueError as exc:  # rows of different lengths: in the wide layout, most likely sequences of different lengths
         if group is None and str(exc).endswith("(ragged CSV)."):
             raise ValueError(f"{exc} {_WIDE_ROWS_FIX}") from None
