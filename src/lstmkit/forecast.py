@@ -129,7 +129,9 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
             return
         if ordinals.ndim != 1 or len(ordinals) < 2:
             return
-        shown = [str(p) for p in index]  # '2020-03', '2020Q1': as pandas writes them
+        def shown(i: int) -> str:  # row i's period, as pandas writes it ('2020-03', '2020Q1'): only the rows named
+            return str(index[i])
+
         nat, steps = ordinals == np.iinfo(np.int64).min, np.diff(ordinals)
         usual = None if nat.any() or (steps <= 0).any() else int(np.median(steps))
         every = f"{usual} period" + ("s" if usual != 1 else "") + f" of {freq!r}"
@@ -145,7 +147,9 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
         if t.dtype.kind != "M" or t.ndim != 1 or len(t) < 2:
             return
         t, local = t.astype("datetime64[ns]"), local.astype("datetime64[ns]")  # local: the times shown
-        shown = [_when(v) for v in local]
+        def shown(i: int) -> str:  # row i's local time: only the rows a message names (not every row's, each call)
+            return _when(local[i])
+
         nat, steps = np.isnat(t), np.diff(t).astype(np.int64)  # ns
         if not nat.any() and (steps > 0).all():
             steps, unit = calendar_steps(local, t)
@@ -156,13 +160,13 @@ def check_time_index(y, where: str, arg: str = "y", stacklevel: int = 2) -> None
         fail(where, name, "times (the rows' times, in order)", f"NaT at row {i}", "Drop the row or set its time.")
     if (steps <= 0).any():
         i = int(np.argmax(steps <= 0))
-        fail(where, name, "increasing times (the rows in time order)", f"{shown[i + 1]} at row {i + 1} after "
-             f"{shown[i]} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
+        fail(where, name, "increasing times (the rows in time order)", f"{shown(i + 1)} at row {i + 1} after "
+             f"{shown(i)} at row {i}", f"The series is read in row order: sort it: {arg}.sort_index().")  # fmt: skip
     uneven = steps != usual
     if uneven.any():
         i = int(np.argmax(uneven))
         warnings.warn(f"{where}: {name} is unevenly spaced: {int(uneven.sum())} of {len(steps)} steps differ from the usual "
-                      f"{every}, the first from {shown[i]} to {shown[i + 1]} (rows {i} to {i + 1}). The "
+                      f"{every}, the first from {shown(i)} to {shown(i + 1)} (rows {i} to {i + 1}). The "
                       "forecaster reads the rows as evenly spaced: fill the gaps (or resample) for a forecast in time.",
                       LstmkitWarning, stacklevel=stacklevel)  # fmt: skip
 
