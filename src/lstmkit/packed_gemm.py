@@ -194,14 +194,15 @@ def kernels(dt) -> np.ndarray:
                     try:
                         avx512 = supported()
                     except Exception as exc:  # llvmlite could not read the CPU's features: BLAS, not an error
-                        avx512, UNAVAILABLE_REASON[dt] = None, f"llvmlite could not read this CPU's features: {exc}"
-                    if avx512 is False:
-                        UNAVAILABLE_REASON[dt] = "this CPU has no AVX-512"
-                    elif avx512:
-                        try:
-                            got = _build(dt)
-                        except Exception as exc:  # the IR needs LLVM 15+ (opaque pointers)
-                            UNAVAILABLE_REASON[dt] = f"LLVM did not build the kernels: {exc}"
+                        UNAVAILABLE_REASON[dt] = f"llvmlite could not read this CPU's features: {exc}"
+                    else:
+                        if not avx512:
+                            UNAVAILABLE_REASON[dt] = "this CPU has no AVX-512"
+                        else:
+                            try:
+                                got = _build(dt)
+                            except Exception as exc:  # the IR needs LLVM 15+ (opaque pointers)
+                                UNAVAILABLE_REASON[dt] = f"LLVM did not build the kernels: {exc}"
                 _built[dt] = got  # published whole, once built (or known not to be)
     return got[1]
 
