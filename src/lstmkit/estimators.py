@@ -1173,16 +1173,23 @@ class LSTMClassifier(_SequenceEstimator):
         e.g. None or -1 beside strings). Without lengths, and for labels per sequence, nothing is
         padded and ``padding_value`` is not used: the labels have ``classes_``' dtype."""
         X, lengths = self._check_X(X, lengths, "predict")
-        labels = self._predict(X, lengths)
-        if not self.per_step_ or lengths is None:
-            return labels
-        value, dtype = _padding_label(self.classes_, padding_value, "LSTMClassifier.predict")
-        return _blank_padding(labels.astype(dtype), lengths, value)
+        return self._labels(self._proba(X, lengths), lengths, padding_value)
 
     def _predict(self, X, lengths) -> np.ndarray:
         """The most probable label at every step, the padding's too (what ``score`` compares
         within lengths), on X and lengths already checked (by the method the user called)."""
-        return self.classes_[self._proba(X, lengths).argmax(axis=-1)]
+        return self._labels(self._proba(X, lengths))
+
+    def _labels(self, proba: np.ndarray, lengths=None, padding_value=None) -> np.ndarray:
+        """:meth:`predict`'s labels from ``proba`` (n[, T], C): ``classes_[proba.argmax(-1)]`` (n[, T])
+        (the first of tied classes), with labels per step and ``lengths`` (n,) ``padding_value``
+        past each length as predict documents it (without lengths, or per sequence, nothing is
+        padded). ``lstmkit predict`` takes its labels with it too, so that the two say the same."""
+        labels = self.classes_[proba.argmax(axis=-1)]
+        if not self.per_step_ or lengths is None:
+            return labels
+        value, dtype = _padding_label(self.classes_, padding_value, "LSTMClassifier.predict")
+        return _blank_padding(labels.astype(dtype), lengths, value)
 
     def score(self, X, y, lengths=None, sample_weight=None) -> float:
         """Accuracy: the fraction of valid targets predicted exactly (labels unseen at fit count as
@@ -1190,14 +1197,22 @@ class LSTMClassifier(_SequenceEstimator):
         ``sample_weight`` (n,), or (n, T) with labels per step: the weighted fraction Σ s [ŷ = y] /
         Σ s, scikit-learn's ``accuracy_score(sample_weight=)`` (a sequence's weight on each of its
         steps)."""
+        where = "LSTMClassifier.score"
         X, lengths = self._check_X(X, lengths, "score")
         pred = self._predict(X, lengths)
-        y = np.asarray(_pad_targets(y, lengths, *X.shape[:2], "LSTMClassifier.score", "labels")[0])
+        y = _pad_targets(y, lengths, *X.shape[:2], where, "labels")[0]
+        return self._score_of(pred, y, scored_targets(self.per_step_, lengths, *X.shape[:2]), where, sample_weight)
+
+    def _score_of(self, pred: np.ndarray, y, valid: np.ndarray, where: str, sample_weight=None) -> float:
+        """:meth:`score`'s accuracy of ``pred`` (n[, T], labels) against ``y`` after score's checks
+        of y (pred's shape; finite where ``valid``, the scored targets (n,) or (n, T)), named
+        ``where``: the mean of ``pred == y`` where valid, weighted by ``sample_weight``.
+        ``lstmkit predict`` scores with it too, so that the two say the same."""
+        y = np.asarray(y)
         if y.shape != pred.shape:
-            fail("LSTMClassifier.score", "y", f"shape {pred.shape}", f"shape {y.shape}", RAVEL if y.shape == pred.shape + (1,) else "")
-        valid = scored_targets(self.per_step_, lengths, *X.shape[:2])
-        check_finite_within(y, valid, "LSTMClassifier.score", "y", "Drop the samples with missing labels.", "finite labels")
-        s = self._score_weights(sample_weight, valid, "LSTMClassifier.score")  # None: the plain mean
+            fail(where, "y", f"shape {pred.shape}", f"shape {y.shape}", RAVEL if y.shape == pred.shape + (1,) else "")
+        check_finite_within(y, valid, where, "y", "Drop the samples with missing labels.", "finite labels")
+        s = self._score_weights(sample_weight, valid, where)  # None: the plain mean
         return float(np.average((pred == y)[valid], weights=s))
 
     def _extra(self):

@@ -86,12 +86,11 @@ def predict_and_score(est, X: np.ndarray, y, lengths) -> tuple[np.ndarray, np.nd
     X (n, T, F); lengths (n,) or None; y None or checked by :func:`check_targets` (a classifier's
     as :func:`labels_as_classes` gives them: every valid label a class). A classifier's labels are
     ``classes_[proba.argmax(-1)]``, as its predict takes them (the first of tied classes), past a
-    sequence's length (per step, with lengths) its predict's padding label; its accuracy is score's
-    ``mean(pred == y)`` over :func:`~lstmkit.estimators.scored_targets`. A regressor's R² is
+    sequence's length (per step, with lengths) its predict's padding label (its ``_labels``); its
+    accuracy is score's ``mean(pred == y)`` over :func:`~lstmkit.estimators.scored_targets`, after
+    score's checks of y (its ``_score_of``). A regressor's R² is
     score's :func:`~lstmkit.estimators.r2` of the valid targets, after score's checks of y (numeric, a
     column for one output read as (n,), finite within each length: its ``_score_of``)."""
-    from ..estimators import _blank_padding, _padding_label
-
     valid = scored_targets(est.per_step_, lengths, *X.shape[:2])  # (n,) or (n, T): the targets score counts
     if type(est).__name__ == "LSTMRegressor":
         pred = est.predict(X, lengths)  # (n[, T][, k]) float64, NaN past each length (per step)
@@ -99,12 +98,11 @@ def predict_and_score(est, X: np.ndarray, y, lengths) -> tuple[np.ndarray, np.nd
             return pred, None, None
         return pred, None, est._score_of(pred, y, valid, "LSTMRegressor.score")  # score's checks and words
     proba = est.predict_proba(X, lengths)  # (n[, T], C) float64, NaN past each length (per step)
-    labels = est.classes_[proba.argmax(axis=-1)]  # (n[, T]); a row of NaN (padding) gives classes_[0], unread
-    accuracy = None if y is None else float(np.average((labels == y)[valid]))
-    if est.per_step_ and lengths is not None:  # predict's padding label past each length
-        value, dtype = _padding_label(est.classes_, None, "LSTMClassifier.predict")
-        labels = _blank_padding(labels.astype(dtype), lengths, value)
-    return labels, proba, accuracy
+    labels = est._labels(proba, lengths)  # (n[, T]) predict's: its padding label past each length (per step)
+    if y is None:
+        return labels, proba, None
+    # score's: every step's label (a row of NaN, padding, gives classes_[0], not scored), its checks and words
+    return labels, proba, est._score_of(est._labels(proba), y, valid, "LSTMClassifier.score")
 
 
 def check_targets(y, X, per_step: bool, regress: bool, where) -> None:
