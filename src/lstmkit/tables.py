@@ -86,13 +86,19 @@ def _csv_lines(text: str):
     return (m.group() for m in _LINE.finditer(text))
 
 
+def _has_text(r: list[str]) -> bool:
+    """Whether a row read by ``csv.reader`` is kept: not blank (no fields, or empty or blank fields only).
+    The one rule of :func:`read_csv` and the one-pass readers (:func:`_one_pass_rows`)."""
+    return bool(r) and any(c.strip() for c in r)
+
+
 def _read_csv_text(text: str, p) -> tuple[list[str], CSVRows]:
     """:func:`read_csv` of the file ``p``'s text, already read (:func:`_utf8`); errors name ``p``."""
     rows, lines, end = [], [], 0
     reader = csv.reader(io.StringIO(text, newline=""))  # (faster than _csv_lines; the rows kept take far more)
     for r in reader:
         start, end = end + 1, reader.line_num  # a quoted field may hold line breaks: the row's first line
-        if r and any(c.strip() for c in r):
+        if _has_text(r):
             rows.append(r)
             lines.append(start)
     if not rows:
@@ -159,14 +165,14 @@ def _one_pass_rows(text: str):
     kept; a row of another width than the header raises ValueError as it is reached (the reader
     then gives up, for the checked path to say why). None without a header."""
     reader = csv.reader(_csv_lines(text))
-    header = next((r for r in reader if r and any(c.strip() for c in r)), None)
+    header = next((r for r in reader if _has_text(r)), None)
     if header is None:
         return None
     width = len(header)
 
     def rows():
         for r in reader:
-            if r and any(c.strip() for c in r):
+            if _has_text(r):
                 if len(r) != width:
                     raise ValueError("a ragged row")
                 yield r
@@ -527,8 +533,10 @@ def _sequence_cells(path, features, target, group, numeric_target: bool, text: s
                 gkeys.append(r[g].strip())
     except (ValueError, KeyError, csv.Error):
         return None
-    V = np.frombuffer(values, dtype=np.float64).reshape(-1, len(f_idx)) if values else np.empty((0, len(f_idx)))
-    if not len(V) or not np.isfinite(V).all() or (numeric_target and t is not None and not np.isfinite(tcells).all()):
+    if not values:
+        return None
+    V = np.frombuffer(values, dtype=np.float64).reshape(-1, len(f_idx))
+    if not np.isfinite(V).all() or (numeric_target and t is not None and not np.isfinite(tcells).all()):
         return None
     return header, f_idx, g, t, V, tcells, gkeys
 
