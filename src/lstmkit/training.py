@@ -787,7 +787,9 @@ class Trainer:
         """Shuffled mini-batches, one update each (per chunk with bptt); the epoch's mean loss and
         metrics over valid targets. S: the sample weights (:meth:`_sample_weight`) or None.
         ``progress.update`` is given the running numbers (Σ sum / Σ count so far) after each update:
-        each batch, or each chunk with bptt (:meth:`_steps` of them an epoch)."""
+        each batch, or each chunk with bptt (:meth:`_steps` of them an epoch). A batch cut to its
+        longest length runs fewer chunks than the data's; the n it does not run advance the bar at
+        once (``done(n)``), so the bar still ends full."""
         self.model.train()
         n = len(X)
         order = self.shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
@@ -807,7 +809,9 @@ class Trainer:
             lb = None if lengths is None else lengths[idx]
             Tb = X.shape[1] if lb is None else int(lb.max())  # the batch's longest sequence: the steps it runs
             sb = None if S is None else S[idx, :Tb] if S.ndim == 2 else S[idx]
-            self._train_batch(X[idx, :Tb], Y[idx, :Tb] if per_step else Y[idx], lb, sb, totals, done, chunks)
+            self._train_batch(X[idx, :Tb], Y[idx, :Tb] if per_step else Y[idx], lb, sb, totals, done, per_step)
+            if chunks > (ran := -(-Tb // self.bptt) if self.bptt else 1):
+                done(chunks - ran)  # the chunks past every sequence of the batch, not run: the bar still ends full
         return {k: s / c if c else float("nan") for k, (s, c) in totals.items()}  # (a metric that counted nothing: nan)
 
     def _end_epoch(self, logs: dict, monitor: str, checkpoint) -> None:
@@ -823,23 +827,22 @@ class Trainer:
         if checkpoint is not None:
             save_checkpoint(checkpoint, self)
 
-    def _train_batch(self, xb, yb, lb, sb, totals, done, chunks: int = 1) -> None:
+    def _train_batch(self, xb, yb, lb, sb, totals, done, per_step: bool) -> None:
         """One mini-batch: forward, loss, backward, clip, step — per chunk with truncated BPTT, the
         state carried from chunk to chunk (and reset, None, at each batch: a TextGenerator's text is
         one batch, so its state starts at zero each epoch). xb (B, T, ...) with T the batch's longest
         length (:meth:`_train_epoch` cuts the data's padding past it: a step past every length
         weighs nothing), yb (B, T, ...) with head="all", else (B, ...); sb: the batch's sample
-        weights (B,) or (B, T), or None. ``done()`` after each chunk (the progress). ``chunks``: the
-        data's chunks a batch (:meth:`_steps`); ``done(n)`` once for the n of them this batch, ending
-        sooner, does not run, so the bar still ends full."""
+        weights (B,) or (B, T), or None. ``done()`` after each chunk (the progress). ``per_step``:
+        the model's head is "all" (targets and mask per step)."""
         B, T = xb.shape[:2]
         k = self.bptt or T
         state = None
         for s in range(0, T, k):
             e = min(s + k, T)
-            mask = _step_mask(lb, B, e - s, s) if self.model.head_mode == "all" else None
+            mask = _step_mask(lb, B, e - s, s) if per_step else None
             lc = None if lb is None else np.clip(lb - s, 1, e - s)  # chunk lengths (ended rows: 1, masked)
-            yc = yb[:, s:e] if self.model.head_mode == "all" else yb
+            yc = yb[:, s:e] if per_step else yb
             sc = sb[:, s:e] if sb is not None and sb.ndim == 2 else sb  # the chunk's weights (per step), or the rows'
             r, weight = self._weighed(yc, mask, sc)  # the loss's denominator: the epoch's loss is Σ loss * weight / Σ weight
             rng = getattr(self.model, "dropout_rng", None) if not weight > 0 else None
@@ -861,8 +864,6 @@ class Trainer:
                 totals[m][0] += a
                 totals[m][1] += c
             done()
-        if chunks > -(-T // k):
-            done(chunks - -(-T // k))  # the chunks past every sequence of the batch, not run
 
     @property
     def class_weight(self) -> np.ndarray | None:
@@ -1322,10 +1323,10 @@ def _predict(model: Module, X: np.ndarray, lengths: np.ndarray | None, batch_siz
     lengths, is its own."""
     outs = []
     T = X.shape[1]
+    mode = getattr(model, "head_mode", None)  # None: a custom Module's output, all T steps
     with _EvalMode(model), model.no_grad():
         for s in range(0, len(X), batch_size):
             lb = None if lengths is None else lengths[s : s + batch_size]
-            mode = getattr(model, "head_mode", None)  # None: a custom Module's output, all T steps
             Tb = T if lb is None or mode is None else int(lb.max())
             per_step = Tb < T and mode == "all"  # (a padded step to fill T with)
             out, _ = model(X[s : s + batch_size, : Tb + 1 if per_step else Tb], lb)
