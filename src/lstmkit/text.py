@@ -72,6 +72,10 @@ class TextWarning(LstmkitWarning):
 #: how to sample greedily, said when a temperature of 0 or below is refused (0 means greedy to some tools);
 #: ``{}``: top_k = 1 as the caller writes it ("top_k=1", lstmkit generate's "--top-k 1")
 GREEDY = "For greedy decoding (always the likeliest character) use {}"
+#: the settings :meth:`TextGenerator.fit` records only when set, each with the test of its unset value (a
+#: checkpoint written before they were parameters records neither, and resumes); lstmkit generate reads one
+#: missing from a side as unset there ("no --patience")
+UNSET_OMITTED = {"validation_split": lambda v: not v, "patience": lambda v: v is None}
 
 
 def check_temperature(value, where: str) -> float:
@@ -360,7 +364,7 @@ class TextGenerator:
         # what a resume compares: the parameters by their names (as the estimators'), but epochs and verbose
         # (validation_split and patience only when set: a checkpoint written before they were parameters resumes)
         settings = {k: v for k, v in params.items() if k not in ("epochs", "verbose")
-                    and not ((k == "validation_split" and not v) or (k == "patience" and v is None))}  # fmt: skip
+                    and not (k in UNSET_OMITTED and UNSET_OMITTED[k](v))}  # fmt: skip
         trainer = Trainer(
             model, loss="cross_entropy", optimizer=self.optimizer, lr=self.learning_rate, batch_size=B,
             shuffle=False, clip=self.clip, bptt=L, patience=self.patience, seed=seed, verbose=self.verbose, settings=settings,

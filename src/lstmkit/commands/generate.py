@@ -9,7 +9,7 @@ import sys
 import warnings
 
 from .._checks import count
-from ..text import GREEDY, TextGenerator
+from ..text import GREEDY, UNSET_OMITTED, TextGenerator
 from ._lstm import add_lstm_arguments, add_verbose_argument, lstm_options
 from ._options import add_check, fraction, integer, number, positive, record_typed, refuse_with_model
 
@@ -140,8 +140,6 @@ def read_training_text(spec: str, max_chars: int) -> str:
 #: one names the option (--lr for learning_rate; lstm_options as the flags of its entries, train's way)
 FLAGS = frozenset(("hidden_size", "num_layers", "seq_len", "batch_size", "learning_rate", "seed", "forget_bias", "lstm_options",
                    "validation_split", "patience"))  # fmt: skip
-#: the settings TextGenerator.fit records only when set: one missing from a side is unset there ("no --patience")
-UNSET_OMITTED = ("validation_split", "patience")
 #: the settings that differ when the text does (its characters: the vocabulary's size)
 TEXT_SETTINGS = ("model input_size", "model output_size")
 
