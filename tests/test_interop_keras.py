@@ -684,3 +684,22 @@ def test_write_keras_file_with_the_module_first_names_the_order(tmp_path):
     with pytest.raises(TypeError, match=r"write_keras_file: expected path .*got LSTM\. The path comes first: write_keras_file\(path, module"):
         write_keras_file(lstm, str(tmp_path / "x.keras"))
     assert not (tmp_path / "x.keras").exists()
+
+
+def test_write_keras_file_takes_a_readout_as_save_lstm_does(tmp_path):
+    # helper-229 #1: to_keras checked only the weight's shape: a Linear failed with "'Linear' object is not
+    # subscriptable", a misspelt bias was written without one; now save_lstm's rule and checks
+    from test_interop_onnx import BAD_READOUTS
+
+    m, lin = lstmkit.LSTM(2, 3, batch_first=True, seed=0), lstmkit.Linear(3, 2, seed=1)
+    write_keras_file(tmp_path / "lin.weights.h5", m, lin)
+    _, head = read_keras_file(tmp_path / "lin.weights.h5")
+    np.testing.assert_array_equal(head["weight"], lin.weight)
+    np.testing.assert_array_equal(head["bias"], lin.bias)
+    for readout, refusal in BAD_READOUTS:
+        with pytest.raises(ValueError, match="^to_keras: " + refusal):
+            write_keras_file(tmp_path / "bad.weights.h5", m, readout)
+        assert not (tmp_path / "bad.weights.h5").exists()
+    with pytest.raises(TypeError, match=r"^to_keras: expected readout as a mapping .*, got str\. Pass the read-out's weight and bias: "
+                                        r"to_keras\(module, readout=\{\"weight\": W, \"bias\": b\}\) or a Linear \(readout=linear\)\.$"):  # fmt: skip
+        to_keras(m, "head.npz")

@@ -1543,3 +1543,28 @@ def test_a_path_in_readouts_place_is_refused_naming_the_order(tmp_path):
     assert not path.exists()
     with pytest.raises(TypeError, match=r"expected readout .*got list"):
         to_onnx(lstmkit.LSTM(2, 3), [1, 2])
+
+
+BAD_READOUTS = [  # (read-out for LSTM(2, 3): O = 2, F = 3), the refusal save_lstm gives it too
+    ({"weight": np.ones((2, 3)), "bais": np.ones(2)}, r"expected readout keys 'weight' and 'bias', got unknown keys \['bais'\]\.$"),
+    ({"weight": np.ones((2, 3)), "bias": np.ones(5)}, r"expected readout\['bias'\] a float array of shape \(2,\), got dtype float64 shape \(5,\)\.$"),
+    ({"weight": np.ones((0, 3))}, r"expected readout\['weight'\] a float array of shape \(O, 3\) with O >= 1, got dtype float64 shape \(0, 3\)\.$"),
+    ({"weight": np.ones((2, 3), np.int64)}, r"expected readout\['weight'\] a float array of shape \(O, 3\) with O >= 1, got dtype int64 shape \(2, 3\)\.$"),
+    ({"weight": np.full((2, 3), np.nan)}, r"expected readout\['weight'\] finite values, got nan at index \(0, 0\)\.$"),
+]
+
+
+@pytest.mark.parametrize("readout, refusal", BAD_READOUTS, ids=["misspelt bias", "bias (5,)", "O = 0", "int weight", "NaN weight"])
+def test_to_onnx_refuses_a_readout_save_lstm_refuses(readout, refusal, tmp_path):
+    # helper-229 #1: to_onnx checked only the weight's shape: a misspelt bias was dropped, a bias (5,) made a graph
+    # onnxruntime refuses, O = 0, an int or NaN weight were exported; now save_lstm's checks, in its words
+    m = lstmkit.LSTM(2, 3, batch_first=True, seed=0)
+    with pytest.raises(ValueError, match="^to_onnx: " + refusal):
+        to_onnx(m, readout, str(tmp_path / "m.onnx"))
+    assert not (tmp_path / "m.onnx").exists()
+    with pytest.raises(ValueError, match="^save_lstm: " + refusal):
+        lstmkit.save_lstm(tmp_path / "m.npz", m, readout=readout)
+    # beyond float32's range: named as given, not exported as inf
+    with pytest.raises(ValueError, match=r"^to_onnx: expected readout\['weight'\] values within float32's range \(±3\.4e38\), "
+                                         r"got 1e\+39 at index \(1, 2\)\. An ONNX graph computes in float32: scale the read-out down\.$"):  # fmt: skip
+        to_onnx(lstmkit.LSTM(2, 3, dtype=np.float64, seed=0), {"weight": np.array([[0.0, 0, 0], [0, 0, 1e39]])})

@@ -43,7 +43,7 @@ from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
-from ._checks import a_or_an, cast_float
+from ._checks import a_or_an, all_finite, cast_float, fail, first_index
 from .io import FileFormatError, load_arrays, read_meta, save_arrays
 
 FORMAT = "lstmkit-model"
@@ -228,13 +228,15 @@ def readout_mapping(readout):
     return readout
 
 
-def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_file: bool = False) -> dict[str, np.ndarray]:
+def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_file: bool = False,
+                    call: str = "path, module, readout=", range_fix: str | None = None) -> dict[str, np.ndarray]:
     """Validate a read-out (mapping with ``weight`` (O, F), O >= 1, and optional ``bias`` (O,)) and
     return its arrays keyed ``head.weight`` (O, F) and ``head.bias`` (O,). With ``dtype`` (the
     module's), refuse a value beyond its range (a float64 1e39 for a float32 module:
-    :func:`~lstmkit._checks.cast_float`'s words), which would be read as inf. ``from_file``
+    :func:`~lstmkit._checks.cast_float`'s words, or ``range_fix``), which would be read as inf. ``from_file``
     (read_lstm): the arrays are returned cast to ``dtype`` and named by their keys in the file
-    (``head.weight``); otherwise (save_lstm) as given, named ``readout['weight']``."""
+    (``head.weight``); otherwise (save_lstm, to_onnx, to_keras) as given, named ``readout['weight']``,
+    NaN and inf refused, and a read-out of the wrong type answered with ``where(<call>{"weight": W, "bias": b})``."""
     if readout is None:
         return {}
     given, readout = readout, readout_mapping(readout)
@@ -246,7 +248,7 @@ def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_fi
             got += f" with keys {sorted(map(str, readout))}"
         raise TypeError(f"{where}: expected readout as a mapping with 'weight' (O, F) and optional 'bias' (O,) "
                         f"or an object with such a state_dict() (lstmkit.Linear, torch.nn.Linear), got {got}."
-                        + ("" if from_file else f" Pass the read-out's weight and bias: {where}(path, module, readout={{\"weight\": W, \"bias\": b}})"
+                        + ("" if from_file else f" Pass the read-out's weight and bias: {where}({call}{{\"weight\": W, \"bias\": b}})"
                            " or a Linear (readout=linear)."))  # fmt: skip
     unknown = sorted(set(readout) - {"weight", "bias"})
     if unknown:
@@ -262,8 +264,13 @@ def _readout_arrays(readout, n_features: int, where: str, dtype=None, *, from_fi
         if b.dtype.kind != "f" or b.shape != (W.shape[0],):
             raise ValueError(f"{where}: expected readout['bias'] a float array of shape ({W.shape[0]},), got dtype {b.dtype} shape {b.shape}.")
         out["head.bias"] = b
+    if not from_file:  # a file's NaN is the reader's to name, by the file's key
+        for k, a in out.items():
+            if not all_finite(a):
+                at = first_index(~np.isfinite(a))
+                fail(where, f"readout[{k[5:]!r}]", "finite values", f"{a[at]} at index {at}")
     if dtype is not None:
-        fix = None  # save_lstm: cast_float's advice (scale the data down, or compute in float64)
+        fix = range_fix  # save_lstm: None, cast_float's advice (scale the data down, or compute in float64)
         if from_file:  # the file's read-out is read in its model's float type
             fix = ("The read-out is read in the model's float type: save the model in float64 (dtype=numpy.float64), or scale the read-out down."
                    if np.dtype(dtype) == np.float32 else "Scale the read-out down (float64 is the widest dtype lstmkit computes in).")  # fmt: skip

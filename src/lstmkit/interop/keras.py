@@ -90,6 +90,7 @@ import numpy as np
 from .. import layout
 from .._checks import LstmkitWarning, check_float_array, fail, is_int, message, optional_import
 from ..io import BOMB_RATIO, MAX_BYTES, MAX_META_CHARS, FileFormatError, _bomb, check_zip_sizes
+from ..modelfile import _readout_arrays
 from ..recurrent import LSTM
 
 #: Keras activation name -> lstmkit activation spec
@@ -489,7 +490,8 @@ def to_keras(module, readout=None):
     Layers: ``Input((None, I))``, then per lstmkit layer ``LSTM(H, return_sequences=True)`` (in
     ``Bidirectional`` when bidirectional), with ``Dropout`` between them when ``dropout`` > 0, then
     ``Dense(O)`` for the read-out. The model takes (B, T, I) and returns (B, T, D*H) or (B, T, O).
-    A SequenceModel brings its own read-out (``readout`` must be None; the identity one: no Dense)
+    ``readout``: ``{"weight": (O, D*H), "bias": (O,)}``, an :class:`lstmkit.Linear` or a
+    ``torch.nn.Linear``, checked as ``save_lstm`` checks it. A SequenceModel brings its own read-out (``readout`` must be None; the identity one: no Dense)
     and, with head="last", ``return_sequences=False`` on the last layer: the model returns (B, O).
     """
     where = "to_keras"
@@ -524,12 +526,10 @@ def to_keras(module, readout=None):
             sfx = f"_l{k}" + ("_reverse" if d else "")
             kk = layout.to_keras({n[: -len(sfx)]: v for n, v in sd.items() if n.endswith(sfx)})
             weights.append([kk["kernel"], kk["recurrent_kernel"]] + ([kk["bias"]] if module.bias else []))
-    if readout is not None:
-        W = np.asarray(readout["weight"])
-        F = module.num_directions * module.hidden_size
-        if W.ndim != 2 or W.shape[1] != F:
-            fail(where, "readout['weight']", f"shape (O, {F})", f"shape {W.shape}")
-        layers.append(keras.layers.Dense(W.shape[0], use_bias=readout.get("bias") is not None, dtype=dtype))
+    # save_lstm's rule: a mapping, a Linear or a torch.nn.Linear; keys, O >= 1, float, shapes, finite, the module's range
+    head = _readout_arrays(readout, module.num_directions * module.hidden_size, where, module.dtype, call="module, readout=")
+    if head:
+        layers.append(keras.layers.Dense(head["head.weight"].shape[0], use_bias="head.bias" in head, dtype=dtype))
     model = keras.Sequential(layers)
     it = iter(weights)
     for lay in model.layers:
@@ -538,7 +538,7 @@ def to_keras(module, readout=None):
         elif isinstance(lay, keras.layers.LSTM):
             lay.set_weights(next(it))
         elif isinstance(lay, keras.layers.Dense):
-            lay.set_weights([W.T] + ([np.asarray(readout["bias"])] if readout.get("bias") is not None else []))
+            lay.set_weights([head["head.weight"].T] + ([head["head.bias"]] if "head.bias" in head else []))
     return model
 
 

@@ -77,7 +77,7 @@ import numpy as np
 
 from .. import layout
 from .._checks import LstmkitWarning, cast_float, check_float_array, check_lengths, fail, float_range, message, optional_import, overflow_at
-from ..modelfile import readout_mapping
+from ..modelfile import _readout_arrays, readout_mapping
 from ..recurrent import LSTM, RNN, _reverse, _reverse_index
 
 #: onnx opset and IR version written (IR 8 is read by onnxruntime >= 1.14)
@@ -248,14 +248,13 @@ def to_onnx(module, readout=None, path: str | os.PathLike | None = None, *, leng
         nodes.append(helper.make_node("Reshape", ["h_last_bdh", "shape_b_"], ["h_last"]))
         final = "h_last"
     outputs = []
-    if readout is not None:
-        W = np.asarray(readout["weight"])
-        if W.ndim != 2 or W.shape[1] != D * module.output_size:
-            fail(where, "readout['weight']", f"shape (O, {D * module.output_size})", f"shape {W.shape}")
-        nodes.append(helper.make_node("MatMul", [final, const("head_weight_T", W.T.astype(f32))], ["head_mm"]))
+    if readout is not None:  # save_lstm's checks (keys, O >= 1, float, shapes, finite, float32's range); the type was refused above
+        head = _readout_arrays(readout, D * module.output_size, where, f32, call="module, ",
+                               range_fix="An ONNX graph computes in float32: scale the read-out down.")
+        nodes.append(helper.make_node("MatMul", [final, const("head_weight_T", head["head.weight"].T.astype(f32))], ["head_mm"]))
         final = "head_mm"
-        if readout.get("bias") is not None:
-            nodes.append(helper.make_node("Add", [final, const("head_bias", np.asarray(readout["bias"], dtype=f32))], ["head_out"]))
+        if "head.bias" in head:
+            nodes.append(helper.make_node("Add", [final, const("head_bias", head["head.bias"].astype(f32))], ["head_out"]))
             final = "head_out"
     y_scale, y_mean = getattr(estimator, "y_scale_", None), getattr(estimator, "y_mean_", None)
     if y_scale is not None and y_mean is not None:  # a regressor trained on standardised targets: y's units
