@@ -506,7 +506,8 @@ class Module:
 
         A classmethod: called on an instance (``m.load(path)``) it also returns a new module and
         leaves ``m`` as it was, so ``m.load(path)`` alone loads nothing into ``m``. To load a file
-        into an existing module: ``m.load_state_dict(type(m).load(path).state_dict())``."""
+        into an existing module: ``lstmkit.load_lstm(path, into=m)`` (all or nothing; a file of
+        another config, an RNN's nonlinearity or batch_first say, is refused naming the difference)."""
         from .modelfile import MODULE_KINDS, _module_classes, _not_a_kind_fix, _read_lstm
 
         if _module_classes().get(cls.__name__) is not cls:
