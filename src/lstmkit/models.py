@@ -378,8 +378,9 @@ class SequenceModel(Module):
         :class:`~lstmkit.io.FileFormatError` naming the file, before any model is built.
 
         A classmethod: called on an instance (``m.load(path)``) it also returns a new model and leaves
-        ``m`` as it was. To load a file into an existing model:
-        ``m.load_state_dict(SequenceModel.load(path).state_dict())``.
+        ``m`` as it was. To load a file's weights into an existing model:
+        ``m.load_state_dict(SequenceModel.load(path).state_dict())`` (the weights only: ``m`` keeps its
+        own head, cell options and dtype; ``SequenceModel.load(path)`` gives the model the file describes).
         """
         from .saving import load
 
