@@ -34,7 +34,7 @@ from .doc import Call, Document, Equation, Figure, Heading, Mat, Num, Para, Seq,
 from .._checks import count
 from ..variants import LN_EPS
 from .trace import ACT, BackwardTrace, ForwardTrace, first_place, hand_round
-from .worked import GATES, UNIT_INDEX, WorkedExample
+from .worked import GATES, SEED_LETTER, UNIT_INDEX, WorkedExample
 
 FORMS = ("steps", "table", "memory")
 GATE_WORD = {"i": "input gate", "f": "forget gate", "g": "candidate memory", "o": "output gate"}
@@ -369,13 +369,13 @@ def _setup(ex: WorkedExample, F: _Fmt, memory: bool = False) -> list:
                 part = "W"
             eqs.append(Equation(_wsym(ex, k, part), [F.mat(W)]))
         if G.b is not None and np.any(G.b != 0):
-            L = SLIDE_LETTER(k)
+            L = SEED_LETTER[k]
             two = ex.notation == "per_gate" and all(n in ex.weights for n in (f"b_i{L}", f"b_h{L}"))
             rhs = [F.mat(G.b[:, None])]
             if two:  # seed 000 writes both biases; the cell uses their sum
                 rhs = [seq(Sym("b", f"i{L}"), "+", Sym("b", f"h{L}")),
                        seq(F.mat(ex.weights[f"b_i{L}"][:, None]), "+", F.mat(ex.weights[f"b_h{L}"][:, None]))] + rhs
-            eqs.append(Equation(_bsym(ex, k), rhs))
+            eqs.append(Equation(_wsym(ex, k, "b"), rhs))
     missing = [GATE_WORD[k] for k in GATES if ex.gates[k].Wx is None and ex.gates[k].Wh is None]
     out.extend(eqs)
     if all(ex.gates[k].b is None or not np.any(ex.gates[k].b) for k in GATES):
@@ -415,16 +415,6 @@ def _unscaled(r) -> bool:
     return (r.y_scale is None or np.all(r.y_scale == 1)) and (r.y_mean is None or not np.any(r.y_mean))
 
 
-def _bsym(ex, k):
-    if ex.notation == "per_gate":
-        return Sym("b", SLIDE_LETTER(k))
-    return _wsym(ex, k, "b")
-
-
-def SLIDE_LETTER(k):  # noqa: N802 - a tiny table
-    return {"i": "i", "f": "f", "g": "c", "o": "o"}[k]
-
-
 def _notation_words(ex):
     """The notation in words, and the seed deck it comes from (not the example's source: a trained
     model is explained in seed 000's notation too)."""
@@ -455,7 +445,7 @@ def _steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
             if not (h_zero and ex.notation == "per_gate"):
                 terms.append(seq(_wsym(ex, k, "h"), Sym("h", str(t - 1))))
             if has_b:
-                terms.append(_bsym(ex, k))
+                terms.append(_wsym(ex, k, "b"))
             sym = Call(act, _join(terms))
         rhs = [sym]
         known = G.Wx is not None and G.Wh is not None
@@ -636,7 +626,7 @@ def _variant_gate(ex: WorkedExample, rec, F: _Fmt, k: str) -> Equation:
     fa, ga, _ = v.acts
     act = act_name(ga if k == "g" else fa)
     G = ex.gates[k]
-    L = SLIDE_LETTER(k)
+    L = SEED_LETTER[k]
     b = ex._bias(k)
     has_b = bool(np.any(b))
     peep = v.peephole and k in "ifo"
@@ -655,7 +645,7 @@ def _variant_gate(ex: WorkedExample, rec, F: _Fmt, k: str) -> Equation:
     if peep:
         terms.append(seq(Sym("w", f"c{L}"), "⊙", c_sym))
     if has_b:
-        terms.append(_bsym(ex, k))
+        terms.append(_wsym(ex, k, "b"))
     sym = Call(act, _join(terms))
     rhs = [sym]
     known = G.Wx is not None and G.Wh is not None
