@@ -85,10 +85,10 @@ def _refuse_worked_example(path) -> None:
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if not isinstance(text, str):
         return
-    if text.startswith("builtin:") and not os.path.exists(text):
+    if text.startswith("builtin:") and not os.path.exists(text):  # (the prefix spelt here: worked is imported only then)
         from . import worked  # the standard library only
 
-        if text[len("builtin:"):] not in worked.names():
+        if text not in worked.full_names():
             return
         got = f"a built-in worked example {text!r}"
     elif text.lower().endswith(".toml") and os.path.isfile(text) and not zipfile.is_zipfile(text):
