@@ -182,6 +182,11 @@ def _module_classes() -> dict[str, type]:
     return {"LSTM": LSTM, "RNN": RNN, "LSTMCell": LSTMCell, "RNNCell": RNNCell}
 
 
+def _is_kind(cls: type) -> bool:
+    """Whether ``cls`` is one of the kinds of a module file itself (not a subclass, not one named alike)."""
+    return _module_classes().get(cls.__name__) is cls
+
+
 def _to_json(value):
     if isinstance(value, np.dtype):
         return value.name
@@ -316,9 +321,8 @@ def save_lstm(path: str | os.PathLike, module, readout=None, extra: Mapping[str,
     ``readout`` is ``{"weight": (O, F), "bias": (O,)}`` (nn.Linear's names) or an object with such a
     ``state_dict()``; ``extra`` is JSON preprocessing information kept alongside. See module doc.
     """
-    kinds = _module_classes()
     kind = type(module).__name__
-    if kinds.get(kind) is not type(module):
+    if not _is_kind(type(module)):
         from .module import Module
 
         if isinstance(module, (str, os.PathLike)):

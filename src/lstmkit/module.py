@@ -485,9 +485,9 @@ class Module:
         with it, call ``save_lstm(path, module, readout)``. Another module (a ``Linear``, a subclass
         such as ``class MyLSTM(LSTM)``, which would read back as the base class) has no file of its
         own: it is refused with a TypeError naming the fix (for a subclass: its state_dict in a file)."""
-        from .modelfile import MODULE_KINDS, _module_classes, _not_a_kind_fix, save_lstm
+        from .modelfile import MODULE_KINDS, _is_kind, _not_a_kind_fix, save_lstm
 
-        if _module_classes().get(type(self).__name__) is not type(self):
+        if not _is_kind(type(self)):
             fix = _not_a_kind_fix(type(self), "save") or "Save the model that holds it, or save_lstm(path, module) for a bare LSTM/RNN/cell."
             fail(f"{type(self).__name__}.save", "self", f"one of {', '.join(MODULE_KINDS)} (the kinds of a module file)", type(self).__name__, fix, exc=TypeError)
         save_lstm(path, self)
@@ -508,9 +508,9 @@ class Module:
         leaves ``m`` as it was, so ``m.load(path)`` alone loads nothing into ``m``. To load a file
         into an existing module: ``lstmkit.load_lstm(path, into=m)`` (all or nothing; a file of
         another config, an RNN's nonlinearity or batch_first say, is refused naming the difference)."""
-        from .modelfile import MODULE_KINDS, _module_classes, _not_a_kind_fix, _read_lstm
+        from .modelfile import MODULE_KINDS, _is_kind, _not_a_kind_fix, _read_lstm
 
-        if _module_classes().get(cls.__name__) is not cls:
+        if not _is_kind(cls):
             fail(f"{cls.__name__}.load", "cls", f"one of {', '.join(MODULE_KINDS)} (the kinds of a module file)", cls.__name__,
                  _not_a_kind_fix(cls, "load") or "Load the model that holds it: lstmkit.load(path).", exc=TypeError)  # fmt: skip
         return _read_lstm(path, (cls.__name__,)).module.eval()
