@@ -88,6 +88,11 @@ GATES = ("i", "f", "g", "o")
 SEED_LETTER = {"i": "i", "f": "f", "g": "c", "o": "o"}
 #: seed 002 numbers its gates: 1 forget, 2 candidate ("potential long-term memory"), 3 input, 4 output
 UNIT_INDEX = {"f": 1, "g": 2, "i": 3, "o": 4}
+#: the names a notation's deck writes differently from the file's keys: seeds 001/003 print the
+#: candidate's W_c, b_c as W_C, b_C (C~_t = tanh(W_C·[h_{t-1}, x_t] + b_C)); a file may use either
+WRITTEN = {"concat": {"W_c": "W_C", "b_c": "b_C"}}
+#: the reverse of WRITTEN: a written name's key
+WRITTEN_KEY = {notation: {w: key for key, w in names.items()} for notation, names in WRITTEN.items()}
 
 #: every per-step quantity, in the order a step computes them
 QUANTITIES = (
@@ -346,15 +351,17 @@ class WorkedExample:
         ``part`` "Wxh" names the weight of the one product W·[h_{t-1}, x_t] (the trace's ``Wxh_k``), as
         ``explain``'s tables and ``check`` print it: seeds 001/003's matrix (W_f, W_C written), else,
         where the example states that product, seed 000's letter (W_c; seed 002 has no such matrix)."""
-        L = "C" if written and self.notation == "concat" and k == "g" else SEED_LETTER[k]
+        L = SEED_LETTER[k]
         if part == "Wxh":
-            return f"W_{L}"
-        if self.notation == "per_gate":
-            return {"x": f"W_i{L}", "h": f"W_h{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
-        if self.notation == "concat":
-            return {"x": f"W_{L}", "h": f"W_{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
-        n = UNIT_INDEX[k]
-        return {"x": f"Wi{n}", "h": f"Ws{n}", "b": f"Bias{n}", "W": f"W{n}"}[part]
+            name = f"W_{L}"
+        elif self.notation == "per_gate":
+            name = {"x": f"W_i{L}", "h": f"W_h{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
+        elif self.notation == "concat":
+            name = {"x": f"W_{L}", "h": f"W_{L}", "b": f"b_{L}", "W": f"W_{L}"}[part]
+        else:
+            n = UNIT_INDEX[k]
+            name = {"x": f"Wi{n}", "h": f"Ws{n}", "b": f"Bias{n}", "W": f"W{n}"}[part]
+        return WRITTEN.get(self.notation, {}).get(name, name) if written else name
 
     def written_name(self, name: str) -> str:
         """A weight's key in this example, or its gradient's (``"d"`` and the key), as ``explain`` and
@@ -362,8 +369,7 @@ class WorkedExample:
         file's ``dW_c`` and ``b_c`` in seeds 001/003's notation; every other name as it is."""
         d = "d" if name.startswith("d") else ""
         key = name[len(d):]
-        return d + next((self.weight_label(k, p, written=True) for k in GATES for p in "Wb"
-                         if self.notation == "concat" and self.weight_label(k, p) == key), key)
+        return d + WRITTEN.get(self.notation, {}).get(key, key)
 
 
 def weight_key(notation: str, name: str) -> str:
@@ -372,9 +378,8 @@ def weight_key(notation: str, name: str) -> str:
     notation the candidate's ``W_C``, ``b_C`` (``dW_C``, ``db_C``) are the keys ``W_c``, ``b_c``
     (``dW_c``, ``db_c``); every other name as it is (a file may name them either way)."""
     d = "d" if name.startswith("d") else ""
-    if notation == "concat" and name[len(d):] in ("W_C", "b_C"):
-        return name[:-1] + "c"
-    return name
+    w = name[len(d):]
+    return d + WRITTEN_KEY.get(notation, {}).get(w, w)
 
 
 def weight_name_fix(notation: str, name: str) -> str:
