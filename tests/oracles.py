@@ -139,3 +139,14 @@ def torch_forward_backward(module, x, hx, lengths, wy, wstate):
     grads = {k: p.grad.numpy() for k, p in t.named_parameters()}
     d_init = [s.grad.numpy() for s in states] if states is not None else None
     return y.detach().numpy(), [s.detach().numpy() for s in st], xt.grad.numpy(), d_init, grads
+
+
+# read-outs save_lstm, to_onnx and to_keras refuse alike (for LSTM(2, 3): O = 2, F = 3), each with the
+# refusal's words after '<where>: ' (tests/test_interop_onnx.py, tests/test_interop_keras.py)
+BAD_READOUTS = [  # (read-out for LSTM(2, 3): O = 2, F = 3), the refusal save_lstm gives it too
+    ({"weight": np.ones((2, 3)), "bais": np.ones(2)}, r"expected readout keys 'weight' and 'bias', got unknown keys \['bais'\]\.$"),
+    ({"weight": np.ones((2, 3)), "bias": np.ones(5)}, r"expected readout\['bias'\] a float array of shape \(2,\), got dtype float64 shape \(5,\)\.$"),
+    ({"weight": np.ones((0, 3))}, r"expected readout\['weight'\] a float array of shape \(O, 3\) with O >= 1, got dtype float64 shape \(0, 3\)\.$"),
+    ({"weight": np.ones((2, 3), np.int64)}, r"expected readout\['weight'\] a float array of shape \(O, 3\) with O >= 1, got dtype int64 shape \(2, 3\)\.$"),
+    ({"weight": np.full((2, 3), np.nan)}, r"expected readout\['weight'\] finite values, got nan at index \(0, 0\)\.$"),
+]

@@ -689,7 +689,7 @@ def test_write_keras_file_with_the_module_first_names_the_order(tmp_path):
 def test_write_keras_file_takes_a_readout_as_save_lstm_does(tmp_path):
     # helper-229 #1: to_keras checked only the weight's shape: a Linear failed with "'Linear' object is not
     # subscriptable", a misspelt bias was written without one; now save_lstm's rule and checks
-    from test_interop_onnx import BAD_READOUTS
+    from oracles import BAD_READOUTS
 
     m, lin = lstmkit.LSTM(2, 3, batch_first=True, seed=0), lstmkit.Linear(3, 2, seed=1)
     write_keras_file(tmp_path / "lin.weights.h5", m, lin)

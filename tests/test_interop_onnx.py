@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from oracles import record_close
+from oracles import BAD_READOUTS, record_close
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -1543,15 +1543,6 @@ def test_a_path_in_readouts_place_is_refused_naming_the_order(tmp_path):
     assert not path.exists()
     with pytest.raises(TypeError, match=r"expected readout .*got list"):
         to_onnx(lstmkit.LSTM(2, 3), [1, 2])
-
-
-BAD_READOUTS = [  # (read-out for LSTM(2, 3): O = 2, F = 3), the refusal save_lstm gives it too
-    ({"weight": np.ones((2, 3)), "bais": np.ones(2)}, r"expected readout keys 'weight' and 'bias', got unknown keys \['bais'\]\.$"),
-    ({"weight": np.ones((2, 3)), "bias": np.ones(5)}, r"expected readout\['bias'\] a float array of shape \(2,\), got dtype float64 shape \(5,\)\.$"),
-    ({"weight": np.ones((0, 3))}, r"expected readout\['weight'\] a float array of shape \(O, 3\) with O >= 1, got dtype float64 shape \(0, 3\)\.$"),
-    ({"weight": np.ones((2, 3), np.int64)}, r"expected readout\['weight'\] a float array of shape \(O, 3\) with O >= 1, got dtype int64 shape \(2, 3\)\.$"),
-    ({"weight": np.full((2, 3), np.nan)}, r"expected readout\['weight'\] finite values, got nan at index \(0, 0\)\.$"),
-]
 
 
 @pytest.mark.parametrize("readout, refusal", BAD_READOUTS, ids=["misspelt bias", "bias (5,)", "O = 0", "int weight", "NaN weight"])
