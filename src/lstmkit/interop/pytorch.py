@@ -300,7 +300,7 @@ def _refuse_not_zip(path, head: bytes, where: str) -> None:
     if entries == []:  # a zip archive with no entries (b'PK\x05\x06': its directory's end, nothing before)
         fail(where, f"{path}", expected, f"an empty zip archive (no entries; the file opens with {head!r})",
              f"The archive holds nothing to read: {resave}.", exc=FileFormatError)  # fmt: skip
-    before = min((i.header_offset for i in entries), default=None) if entries else None
+    before = min(i.header_offset for i in entries) if entries else None
     if before:  # zipfile finds an archive after other bytes; torch.load reads that file as its legacy format, and fails
         fail(where, f"{path}", expected, f"a zip archive after {before} other bytes (the file opens with {head!r})",
              f"torch.load does not read it either: remove the {before} bytes before the archive, or {resave}.", exc=FileFormatError)  # fmt: skip
