@@ -388,13 +388,13 @@ def weight_name_fix(notation: str, name: str) -> str:
     (the gate c~_t, the quantity ``g``), else the notation list."""
     d = "d" if name.startswith("d") else ""
     w = name[len(d):]
-    if notation == "per_gate" and len(w) == 4 and w[:2] in ("W_", "b_") and w[2] in "ih" and w[3] == "g":
+    if _gate_letter(notation, w) != "g":
+        return "See the notation list at the top of lstmkit.explain.worked."
+    if notation == "per_gate":
         return (f"The candidate c~_t's weights are W_ic, W_hc, b_ic, b_hc in this notation (the seeds' letter; "
                 f"PyTorch's W_ig is W_ic): write {d}{w[:3]}c.")
-    if notation == "concat" and w in ("W_g", "b_g"):
-        return (f"The candidate c~_t's weights are W_c and b_c (or W_C, b_C) in this notation (the seeds' letter; "
-                f"PyTorch's g is c): write {d}{w[:2]}c.")
-    return "See the notation list at the top of lstmkit.explain.worked."
+    return (f"The candidate c~_t's weights are W_c and b_c (or W_C, b_C) in this notation (the seeds' letter; "
+            f"PyTorch's g is c): write {d}{w[:2]}c.")
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -603,17 +603,26 @@ def _gates_from(notation: str, w: Mapping[str, np.ndarray], H: int, I: int, wher
     return out
 
 
+def _gate_letter(notation: str, name: str) -> str | None:
+    """The gate letter a per_gate (``W_ic``: "c") or concat (``b_f``: "f") weight name ends in, any
+    letter (PyTorch's ``g`` too: :func:`weight_name_fix`), or None if the name is not of that form."""
+    if notation == "per_gate" and len(name) == 4 and name[:2] in ("W_", "b_") and name[2] in "ih":
+        return name[3]
+    if notation == "concat" and len(name) == 3 and name[:2] in ("W_", "b_"):
+        return name[2]
+    return None
+
+
 def expected_weight_shape(notation: str, name: str, H: int, I: int) -> tuple[int, ...] | None:
     """The shape weight ``name`` must have in ``notation``, or None if the name is not one of its weights.
     The candidate's letter is the seeds' ``c`` (``W_ic``, ``W_c``): PyTorch's ``g`` (``W_ig``, ``W_g``)
     is not a weight name here (:func:`weight_name_fix` says what to write)."""
-    letters = set(SEED_LETTER.values())
-    if notation == "per_gate" and len(name) == 4 and name[:2] in ("W_", "b_") and name[2] in "ih" and name[3] in letters:
+    if _gate_letter(notation, name) in SEED_LETTER.values():
         if name[0] == "b":
             return (H,)
+        if notation == "concat":
+            return (H, H + I)
         return (H, I) if name[2] == "i" else (H, H)
-    if notation == "concat" and len(name) == 3 and name[:2] in ("W_", "b_") and name[2] in letters:
-        return (H, H + I) if name[0] == "W" else (H,)
     if notation == "unit":
         for pre, shape in (("Wi", (I,) if I > 1 else ()), ("Ws", ()), ("Bias", ())):
             if name.startswith(pre) and name[len(pre):] in ("1", "2", "3", "4"):
