@@ -729,10 +729,9 @@ def _variant_steps_form(ex: WorkedExample, rec, F: _Fmt) -> list:
     # seed 000's slides: i, f, o, c̃ (o after c_t where its peephole reads c_t); seeds 001/003's deck: f, i, C̃,
     # C_t, o, h_t, as the plain steps form (i first with a coupled gate: f_t = 1 - i_t needs it)
     late_o = v.peephole or ex.notation == "concat"
-    if ex.notation == "concat":
-        order = ("i", "f", "g") if v.input_forget else BEFORE_C
-    else:
-        order = ("i", "f", "g") if v.peephole else SLIDE_ORDER
+    order = [k for k in gate_order(ex) if not (late_o and k == "o")]
+    if v.input_forget:
+        order.sort(key=lambda k: k != "i")  # stable: the others keep the notation's order
     for k in order:
         if k == "f" and v.input_forget:
             out.append(Equation(gate_sym("f", t), [seq(Num("1"), "-", Sym("i", str(t))), seq(Num("1"), "-", F.vec(V["i"])),
