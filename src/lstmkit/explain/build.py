@@ -59,14 +59,13 @@ def fnum(v: float, d: int) -> str:
     Rounded as a person rounds and as ``check`` judges, half away from zero
     (:func:`~lstmkit.explain.trace.hand_round`): 0.25 at 1 decimal is 0.3 and -2.5 at 0 is -3, where
     Python's format rounds the binary value half to even (0.2, -2). Beyond 2^52 units of the last
-    place a float has no fraction left to round."""
+    place a float has no fraction left to round: hand_round returns it as it is."""
     v = float(v)
     if np.isnan(v):
         return "?"
     if np.isinf(v):
         return "∞" if v > 0 else "-∞"
-    if abs(v) * 10.0**d < 2.0**52:
-        v = float(hand_round(np.array(v), d))
+    v = float(hand_round(np.array(v), d))
     s = f"{v:.{d}f}"
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
