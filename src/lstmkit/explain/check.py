@@ -99,6 +99,15 @@ AFTER_BLANK = "uses a blank"  # wrong, and computed from an answer left blank: n
 FAILING = (NEW, FOLLOWS, CONFLICT, RANGE, SHAPE, BLANK, SHORT, AFTER_BLANK)
 #: every verdict, in the order :meth:`CheckReport.summary` counts them
 VERDICTS = (OK, OK_HAND, NEW, FOLLOWS, SHORT, AFTER_BLANK, CONFLICT, RANGE, SHAPE, BLANK, UNCHECKED)
+#: how :meth:`CheckReport.summary` counts each verdict after OK and OK_HAND (its "right"): one, many
+SUMMARY_WORDS = {
+    NEW: ("new error", "new errors"), FOLLOWS: 2 * ("following from an earlier wrong value",),
+    SHORT: 2 * ("written with too few decimals",),
+    AFTER_BLANK: ("wrong value computed from a blank", "wrong values computed from blanks"),
+    CONFLICT: ("conflict between two places", "conflicts between two places"),
+    RANGE: ("impossible value", "impossible values"), SHAPE: ("wrong size", "wrong sizes"),
+    BLANK: 2 * ("not answered",), UNCHECKED: 2 * ("not checkable",),
+}
 
 
 def ranges(ex: WorkedExample) -> dict[str, tuple[float, float, str]]:
@@ -171,12 +180,15 @@ class CheckReport:
     withheld: int = 0  # blanks whose values were taken out (:func:`withhold_answers`)
 
     def __repr__(self) -> str:  # the generated one printed the example and every finding: 40,412 characters for seed 000
-        bad = sum(f.failing for f in self.findings)
         n = Counter(f.verdict for f in self.findings)
         verdicts = ", ".join(f"{v} {n[v]}" for v in VERDICTS if n[v])
-        head = "all claims agree" if not bad else count(bad, "problem")
-        return (f"CheckReport({short_title(self.example.title)}, {head}: {count(len(self.findings), 'value')}"
+        return (f"CheckReport({short_title(self.example.title)}, {self._head()}: {count(len(self.findings), 'value')}"
                 + (f" ({verdicts}))" if verdicts else ")"))
+
+    def _head(self) -> str:
+        """The head of :meth:`summary` and the repr: all claims agree, or how many problems."""
+        bad = sum(f.failing for f in self.findings)
+        return "all claims agree" if not bad else count(bad, "problem")
 
     @property
     def ok(self) -> bool:
@@ -186,23 +198,16 @@ class CheckReport:
         return sum(f.verdict in verdicts for f in self.findings)
 
     def summary(self) -> str:
-        n = len(self.findings)
-        bad = [f for f in self.findings if f.failing]
-        parts = [f"{count(n, 'value')} checked", f"{self.count(OK, OK_HAND)} right"]
+        parts = [f"{count(len(self.findings), 'value')} checked", f"{self.count(OK, OK_HAND)} right"]
         if self.count(OK_HAND):
             parts[-1] += f" ({self.count(OK_HAND)} only by hand-rounding)"
-        for v, one, many in ((NEW, "new error", "new errors"), (FOLLOWS, *2 * ("following from an earlier wrong value",)),
-                             (SHORT, *2 * ("written with too few decimals",)),
-                             (AFTER_BLANK, "wrong value computed from a blank", "wrong values computed from blanks"),
-                             (CONFLICT, "conflict between two places", "conflicts between two places"),
-                             (RANGE, "impossible value", "impossible values"), (SHAPE, "wrong size", "wrong sizes"),
-                             (BLANK, *2 * ("not answered",)), (UNCHECKED, *2 * ("not checkable",))):
+        for v in VERDICTS[2:]:
             if self.count(v):
+                one, many = SUMMARY_WORDS[v]
                 parts.append(f"{self.count(v)} {one if self.count(v) == 1 else many}")
-        head = "all claims agree" if not bad else count(len(bad), "problem")
         note = (f" (the expected values of the {count(self.withheld, 'blank')} are not shown: "
                 "lstmkit check --answers shows them)") if self.withheld else ""
-        return f"{head}: " + ", ".join(parts) + note
+        return f"{self._head()}: " + ", ".join(parts) + note
 
 
 def withhold_answers(rep: CheckReport) -> CheckReport:
