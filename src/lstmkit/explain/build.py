@@ -1041,7 +1041,7 @@ def _backward(ex: WorkedExample, fw: ForwardTrace, bw: BackwardTrace, digits: in
     rows = []
     if ex.notation == "concat":  # seed 001's deck: W_f, b_f, W_C, ... (the trace keeps GATES' order)
         first = [ex.weight_label(k, p) for k in CONCAT_ORDER for p in ("W", "b")]
-        grads = {n: bw.param_grads[n] for n in first + [n for n in bw.param_grads if n not in first]}
+        grads = {n: bw.param_grads[n] for n in first} | bw.param_grads  # first's order, then W_y, b_y
     else:
         grads = bw.param_grads
     for name, g in grads.items():
