@@ -151,9 +151,13 @@ if kernels_numba.AVAILABLE:
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm, mk, split):
-        """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls)."""
-        _gemm(gemm, x2, False, W_ih, True, acts2)
+        """The fast forward's products: X W_ih^T once (packed, per step, when split), then h_{t-1} W_hh^T
+        per step (same calls)."""
         T = hs.shape[0] - 1
+        if split and mk.size > 0:
+            kernels_numba._project(x2.reshape(T, hs.shape[1], x2.shape[1]), W_ih, True, acts2.reshape(T, hs.shape[1], acts2.shape[1]), gemm, mk)
+        else:
+            _gemm(gemm, x2, False, W_ih, True, acts2)
         op = _operand(W_hh, True, hs.shape[1], mk, split, True, T)  # no projection, no lengths: the loop
         for t in range(T):
             _matmul(hs, t, op, rec, gemm, mk)
@@ -189,7 +193,8 @@ if kernels_numba.AVAILABLE:
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
-        """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih."""
+        """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih (packed,
+        per step, when split)."""
         T = dz_all.shape[0]
         op = _operand(W_hh, False, dz_all.shape[1], mk, split, False, T)
         for t in range(T - 1, -1, -1):
@@ -198,7 +203,10 @@ if kernels_numba.AVAILABLE:
         dZ = dz_all.reshape(T * dz_all.shape[1], G)
         _gemm(gemm, dZ, True, x2, False, dW_ih)
         _gemm(gemm, dZ, True, hs[:T].reshape(dZ.shape[0], hs.shape[2]), False, dW_hh)
-        _gemm(gemm, dZ, False, W_ih, False, dx2)
+        if split and mk.size > 0:
+            kernels_numba._project(dz_all, W_ih, False, dx2.reshape(T, dz_all.shape[1], dx2.shape[1]), gemm, mk)
+        else:
+            _gemm(gemm, dZ, False, W_ih, False, dx2)
 
 
 # -- the host: how much of its cores it gave --------------------------------------------------------
