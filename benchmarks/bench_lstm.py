@@ -163,22 +163,21 @@ if kernels_numba.AVAILABLE:
             _matmul(hs, t, op, rec, gemm, mk)
 
     @numba.njit(cache=True, nogil=True)
-    def _floor_units(x2, W_ih, u0, Wp, zu2, hs, ru, tmp, gemm, mk):
-        """One thread of the units split's forward (lstmkit.kernels_units): X W_ih^T for its units'
-        rows of each gate, then h_{t-1} W_u^T on its packed rows of W_hh per step (no barrier:
-        the products alone)."""
-        H, Hu, I = hs.shape[2], ru.shape[1] // 4, x2.shape[1]
-        for q in range(4):
-            r0 = q * H + u0
-            kernels_numba._cblas_gemm(gemm, np.int32(111), np.int32(112), x2.shape[0], Hu, I, x2, I,
-                                      W_ih[r0 : r0 + Hu], I, zu2[:, q * Hu :], 4 * Hu)  # fmt: skip
-        for t in range(hs.shape[0] - 1):
+    def _floor_units(x2, Wip, u0, Wp, zu2, hs, ru, tmp, gemm, mk):
+        """One thread of the units split's forward (lstmkit.kernels_units): x_t W_ih^T on its units'
+        packed rows of W_ih (Wip) per step, then h_{t-1} W_u^T on its packed rows of W_hh per step
+        (no barrier: the products alone)."""
+        T, B, I = hs.shape[0] - 1, hs.shape[1], x2.shape[1]
+        x3, xu = x2.reshape(T, B, I), np.empty((B, ru.shape[1]), dtype=x2.dtype)
+        for t in range(T):  # x_t W_u^T on W_ih's packed rows of these units (Wip)
+            packed_gemm.matmul(x3, t, Wip, xu, tmp, mk)
+        for t in range(T):
             packed_gemm.matmul(hs, t, Wp, ru, tmp, mk)
 
     @numba.njit(cache=True, nogil=True)
-    def _floor_units_backward(x2, W_ih, u0, Wp_cols, dz_all, hs, dh, tmp, dW_ih, dW_hh, dx2, m0, m1, gemm, mk):
+    def _floor_units_backward(x2, Wxp, u0, Wp_cols, dz_all, hs, dh, tmp, dW_ih, dW_hh, dx2, m0, m1, gemm, mk):
         """One thread of the units split's backward: dz_t W_hh[:, u0:u1] per step, then its units'
-        rows of dW_ih, dW_hh and its rows m0:m1 of dX."""
+        rows of dW_ih, dW_hh and its rows m0:m1 of dX (on W_ih packed, Wxp)."""
         T, B, G = dz_all.shape
         H, Hu, I = G // 4, dh.shape[1], x2.shape[1]
         for t in range(T - 1, -1, -1):
@@ -189,7 +188,8 @@ if kernels_numba.AVAILABLE:
             r0 = q * H + u0
             kernels_numba._cblas_gemm(gemm, tr, no, Hu, I, T * B, dZ[:, r0:], G, x2, I, dW_ih[r0:], I)
             kernels_numba._cblas_gemm(gemm, tr, no, Hu, H, T * B, dZ[:, r0:], G, hp, H, dW_hh[r0:], H)
-        kernels_numba._cblas_gemm(gemm, no, no, m1 - m0, I, G, dZ[m0:], G, W_ih, I, dx2[m0:], I)
+        dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
+        packed_gemm.matmul(dz3, 0, Wxp, dx2[m0:m1], packed_gemm.scratch(m1 - m0, Wxp, I), mk)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
@@ -322,8 +322,9 @@ def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng):
         for k in range(n):
             u0, Hu = units[k], units[k + 1] - units[k]
             Wp, Wc = packed_gemm.pack(f(4 * Hu, H), True, 32), packed_gemm.pack(f(G, Hu), False, 32)
-            fwd = (x2, W_ih, u0, Wp, f(T * B, 4 * Hu), hs, f(B, 4 * Hu), packed_gemm.scratch(B, Wp, 4 * Hu), gemm, mk)
-            bwd = (x2, W_ih, u0, Wc, dz_all, hs, f(B, Hu), packed_gemm.scratch(B, Wc, Hu), dW_ih, dW_hh, dx2,
+            Wip, Wxp = packed_gemm.pack(f(4 * Hu, i_l), True, 32), packed_gemm.pack(W_ih, False, 32)
+            fwd = (x2, Wip, u0, Wp, f(T * B, 4 * Hu), hs, f(B, 4 * Hu), packed_gemm.scratch(B, Wp, 4 * Hu), gemm, mk)
+            bwd = (x2, Wxp, u0, Wc, dz_all, hs, f(B, Hu), packed_gemm.scratch(B, Wc, Hu), dW_ih, dW_hh, dx2,
                    rows[k], rows[k + 1], gemm, mk)  # fmt: skip
             parts.append((fwd, bwd))
         layers.append(parts)

@@ -205,11 +205,11 @@ def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
 
 
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
-def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, yield_fn, Zu):
+def _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, yield_fn, Zu):
     """One of n threads of :func:`lstm_forward_units`: units u0 .. u1-1 of every row, all steps.
 
-    x (T, B, I); W_ih (4H, I), b (4H,) whole; Wp the rows of W_hh for these units, gate by gate,
-    packed (:func:`lstmkit.packed_gemm.pack`, transposed). Shared by the threads, each writing
+    x (T, B, I); b (4H,) whole; Wip and Wp the rows of W_ih and of W_hh for these units, gate by
+    gate, packed (:func:`lstmkit.packed_gemm.pack`, transposed). Shared by the threads, each writing
     only its units: acts (T, B, 4H) (the gates), hs (T+1, B, H), cs (T+1 or 2 with ``keep``
     False, B, H). valid (T, B) or (0, 0). Zu (T, B, 4(u1-u0)): this thread's gates when they are
     not kept (scratch), or empty: made here.
@@ -219,10 +219,18 @@ def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, 
     # the gates go to acts (T, B, 4H) when kept, else to this thread's own (T, B, 4Hu)
     Z = acts if keep else (Zu if Zu.size > 0 else np.empty((T, B, 4 * Hu), dtype=x.dtype))
     zH, zu0 = (H, u0) if keep else (Hu, 0)  # gate q of unit u0 + j is Z[., ., q zH + zu0 + j]
-    x2, Z2 = x.reshape(T * B, I), Z.reshape(T * B, 4 * zH)
-    for q in range(4):  # X W_ih[q H + u0 : q H + u1]^T into gate q's columns of Z (row stride 4 zH)
-        r0 = q * H + u0
-        kn._cblas_gemm(gemm, np.int32(111), np.int32(112), T * B, Hu, I, x2, I, W_ih[r0 : r0 + Hu], I, Z2[:, q * zH + zu0 :], 4 * zH)  # fmt: skip
+    # x_t W_u^T for every step, W_u = W_ih's rows of these units (gates i, f, g, o), on the packed
+    # kernel (AVX-512 whatever OpenBLAS runs; PTB-medium's (35, 20, 650) @ (650, 1300) a thread:
+    # 2.9-3.1 ms against 5.2-5.5 through 1-thread OpenBLAS with OPENBLAS_CORETYPE=Haswell)
+    Xu = np.empty((B, 4 * Hu), dtype=x.dtype)
+    tmpx = packed_gemm.scratch(B, Wip, 4 * Hu)
+    for t in range(T):
+        packed_gemm.matmul(x, t, Wip, Xu, tmpx, mk)  # x_t W_u^T                              (B, 4Hu)
+        for bb in range(B):  # into gate q's columns of Z
+            for q in range(4):
+                zq, xq = Z[t, bb, q * zH + zu0 : q * zH + zu0 + Hu], Xu[bb, q * Hu : (q + 1) * Hu]
+                for j in range(Hu):
+                    zq[j] = xq[j]
     Ru = np.empty((B, 4 * Hu), dtype=x.dtype)
     tmp = packed_gemm.scratch(B, Wp, 4 * Hu)
     masked = valid.shape[0] > 0
@@ -242,7 +250,7 @@ def _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, 
 
 
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
-def _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, grads, gemm, mk, u0, u1, m0, m1,
+def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, grads, gemm, mk, u0, u1, m0, m1,
                     sync, n, yield_fn):  # fmt: skip
     """One of n threads of :func:`lstm_backward_units`: BPTT for units u0 .. u1-1 of every row.
 
@@ -302,8 +310,10 @@ def _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, gr
         for m in range(T * B):
             for j in range(Hu):
                 db[r0 + j] += dZ[m, r0 + j]
+    # dX = dZ W_ih, rows m0:m1, on W_ih packed (Wxp: as the forward's products, not OpenBLAS's kernels)
     dx2 = dx.reshape(T * B, I)
-    kn._cblas_gemm(gemm, no, no, m1 - m0, I, G, dZ[m0:], G, W_ih, I, dx2[m0:], I)  # dX = dZ W_ih, rows m0:m1
+    dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
+    packed_gemm.matmul(dz3, 0, Wxp, dx2[m0:m1], packed_gemm.scratch(m1 - m0, Wxp, I), mk)
 
 
 def _run_threads(n, body):
@@ -349,9 +359,10 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]
         rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])  # gates i, f, g, o
+        Wip = packed_gemm.pack(np.ascontiguousarray(W_ih[rows]), True, nr)
         Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr)
         Zu = scratch[k] if scratch else kn._EMPTY3[dt]
-        _forward_units(x, W_ih, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, SCHED_YIELD, Zu)
+        _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, SCHED_YIELD, Zu)
 
     # inference: each thread's gates (T, B, 4 Hu), scratch from the workspace
     scratch = [] if keep else [workspace.take((T, B, 4 * (units[k + 1] - units[k])), dt) for k in range(n)]
@@ -389,7 +400,8 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]
         Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[:, u0:u1]), False, nr)  # W_hh's columns: (4H, Hu)
-        _backward_units(dy, dh_T, dc_T, x, W_ih, acts, hs, cs, valid, Wp, dz_all, grads, gemm, mk, u0, u1,
+        Wxp = packed_gemm.pack(W_ih, False, nr)  # W_ih (4H, I) for dX = dZ W_ih
+        _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, grads, gemm, mk, u0, u1,
                         rows[k], rows[k + 1], sync, n, SCHED_YIELD)  # fmt: skip
 
     try:
