@@ -680,6 +680,8 @@ def main(args) -> int:
         "quick": args.quick,
         "rounds": 3 if args.quick else ROUNDS,
         "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT", "default"),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        "openblas_core": _openblas_core(),
         "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "numpy": np.__version__,
         "numba": numba.__version__,
@@ -718,6 +720,28 @@ def main(args) -> int:
         fh.write(markdown(res))
     print(f"wrote {args.out}/bench_lstm.md, .json" + ("" if args.no_sweep else ", .png"))
     return 0
+
+
+def _openblas_core() -> str:
+    """The kernels NumPy's OpenBLAS runs, as it names them (``openblas_get_corename``: "Haswell" for
+    its AVX2 ones, "SkylakeX" for AVX-512), or "unknown" (another BLAS). The environment variable
+    OPENBLAS_CORETYPE, read when NumPy loads it, overrides OpenBLAS's own choice."""
+    import ctypes
+
+    try:
+        from numpy._core import _multiarray_umath
+    except ImportError:  # pragma: no cover - NumPy 1.x
+        from numpy.core import _multiarray_umath
+    try:
+        lib = ctypes.CDLL(_multiarray_umath.__file__)
+    except OSError:  # pragma: no cover
+        return "unknown"
+    for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_", "openblas_get_corename"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype, fn.argtypes = ctypes.c_char_p, []
+            return fn().decode()
+    return "unknown"
 
 
 def _cpu_name() -> str:
