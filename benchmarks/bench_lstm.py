@@ -163,7 +163,7 @@ if kernels_numba.AVAILABLE:
             _matmul(hs, t, op, rec, gemm, mk)
 
     @numba.njit(cache=True, nogil=True)
-    def _floor_units(x2, Wip, u0, Wp, zu2, hs, ru, tmp, gemm, mk):
+    def _floor_units(x2, Wip, Wp, hs, ru, tmp, mk):
         """One thread of the units split's forward (lstmkit.kernels_units): x_t W_ih^T on its units'
         packed rows of W_ih (Wip) per step, then h_{t-1} W_u^T on its packed rows of W_hh per step
         (no barrier: the products alone)."""
@@ -323,7 +323,7 @@ def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng):
             u0, Hu = units[k], units[k + 1] - units[k]
             Wp, Wc = packed_gemm.pack(f(4 * Hu, H), True, 32), packed_gemm.pack(f(G, Hu), False, 32)
             Wip, Wxp = packed_gemm.pack(f(4 * Hu, i_l), True, 32), packed_gemm.pack(W_ih, False, 32)
-            fwd = (x2, Wip, u0, Wp, f(T * B, 4 * Hu), hs, f(B, 4 * Hu), packed_gemm.scratch(B, Wp, 4 * Hu), gemm, mk)
+            fwd = (x2, Wip, Wp, hs, f(B, 4 * Hu), packed_gemm.scratch(B, Wp, 4 * Hu), mk)
             bwd = (x2, Wxp, u0, Wc, dz_all, hs, f(B, Hu), packed_gemm.scratch(B, Wc, Hu), dW_ih, dW_hh, dx2,
                    rows[k], rows[k + 1], gemm, mk)  # fmt: skip
             parts.append((fwd, bwd))
@@ -728,20 +728,11 @@ def _openblas_core() -> str:
     OPENBLAS_CORETYPE, read when NumPy loads it, overrides OpenBLAS's own choice."""
     import ctypes
 
-    try:
-        from numpy._core import _multiarray_umath
-    except ImportError:  # pragma: no cover - NumPy 1.x
-        from numpy.core import _multiarray_umath
-    try:
-        lib = ctypes.CDLL(_multiarray_umath.__file__)
-    except OSError:  # pragma: no cover
+    fn = lk_threads.numpy_openblas_function("get_corename")
+    if fn is None:
         return "unknown"
-    for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_", "openblas_get_corename"):
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn.restype, fn.argtypes = ctypes.c_char_p, []
-            return fn().decode()
-    return "unknown"
+    fn.restype, fn.argtypes = ctypes.c_char_p, []
+    return fn().decode()
 
 
 def _cpu_name() -> str:

@@ -205,7 +205,7 @@ def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
 
 
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
-def _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, yield_fn, Zu):
+def _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, yield_fn, Zu):
     """One of n threads of :func:`lstm_forward_units`: units u0 .. u1-1 of every row, all steps.
 
     x (T, B, I); b (4H,) whole; Wip and Wp the rows of W_ih and of W_hh for these units, gate by
@@ -214,7 +214,7 @@ def _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, s
     False, B, H). valid (T, B) or (0, 0). Zu (T, B, 4(u1-u0)): this thread's gates when they are
     not kept (scratch), or empty: made here.
     """
-    T, B, I = x.shape
+    T, B, _ = x.shape
     H, Hu = hs.shape[2], u1 - u0
     # the gates go to acts (T, B, 4H) when kept, else to this thread's own (T, B, 4Hu)
     Z = acts if keep else (Zu if Zu.size > 0 else np.empty((T, B, 4 * Hu), dtype=x.dtype))
@@ -343,7 +343,7 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
     T, B, _ = x.shape
     G, H = W_hh.shape
     dt = x.dtype
-    gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
+    mk = kn._packed_kernels(dt)
     valid = kn._valid(mask, T, B)
     # kept for backward: from the workspace (given back by kernels_numba.recycle); hs is handed
     # back in inference (y is a view of it), so it is new then
@@ -362,7 +362,7 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
         Wip = packed_gemm.pack(np.ascontiguousarray(W_ih[rows]), True, nr)
         Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr)
         Zu = scratch[k] if scratch else kn._EMPTY3[dt]
-        _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, gemm, mk, u0, u1, sync, n, SCHED_YIELD, Zu)
+        _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, SCHED_YIELD, Zu)
 
     # inference: each thread's gates (T, B, 4 Hu), scratch from the workspace
     scratch = [] if keep else [workspace.take((T, B, 4 * (units[k + 1] - units[k])), dt) for k in range(n)]

@@ -214,8 +214,11 @@ def in_turn(fn, n: int) -> list:
     return results
 
 
-def _numpy_blas_threads():
-    """(get, set) for the thread count of NumPy's own BLAS (OpenBLAS), or None if not found."""
+def numpy_openblas_function(name: str):
+    """The function ``name`` (e.g. "get_num_threads") of NumPy's own OpenBLAS, as a ctypes function
+    (restype and argtypes for the caller to set), under the names its builds give it
+    (``scipy_openblas_NAME64_`` in the PyPI wheels, ``openblas_NAME``), or None: another BLAS, or
+    not found through NumPy's module (see the README on set_num_threads)."""
     try:
         from numpy._core import _multiarray_umath
     except ImportError:  # pragma: no cover - NumPy 1.x
@@ -226,15 +229,20 @@ def _numpy_blas_threads():
         return None
     for prefix in ("scipy_openblas_", "openblas_"):
         for suffix in ("64_", ""):
-            try:
-                get = getattr(lib, f"{prefix}get_num_threads{suffix}")
-                set_ = getattr(lib, f"{prefix}set_num_threads{suffix}")
-            except AttributeError:
-                continue
-            get.restype, get.argtypes = ctypes.c_int, []
-            set_.restype, set_.argtypes = None, [ctypes.c_int]
-            return get, set_
-    return None  # pragma: no cover - another BLAS: its threads cannot be set, never split
+            fn = getattr(lib, f"{prefix}{name}{suffix}", None)
+            if fn is not None:
+                return fn
+    return None
+
+
+def _numpy_blas_threads():
+    """(get, set) for the thread count of NumPy's own BLAS (OpenBLAS), or None if not found."""
+    get, set_ = numpy_openblas_function("get_num_threads"), numpy_openblas_function("set_num_threads")
+    if get is None or set_ is None:  # pragma: no cover - another BLAS: its threads cannot be set, never split
+        return None
+    get.restype, get.argtypes = ctypes.c_int, []
+    set_.restype, set_.argtypes = None, [ctypes.c_int]
+    return get, set_
 
 
 _BLAS = _numpy_blas_threads()
