@@ -183,26 +183,27 @@ if kernels_numba.AVAILABLE:
         for t in range(T - 1, -1, -1):
             packed_gemm.matmul(dz_all, t, Wp_cols, dh, tmp, mk)
         dZ, hp = dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
-        no, tr = np.int32(111), np.int32(112)
+        runs = np.empty((4, 2), dtype=np.int64)  # its rows of each gate
         for q in range(4):
-            r0 = q * H + u0
-            kernels_numba._cblas_gemm(gemm, tr, no, Hu, I, T * B, dZ[:, r0:], G, x2, I, dW_ih[r0:], I)
-            kernels_numba._cblas_gemm(gemm, tr, no, Hu, H, T * B, dZ[:, r0:], G, hp, H, dW_hh[r0:], H)
+            runs[q, 0], runs[q, 1] = q * H + u0, q * H + u0 + Hu
+        kernels_numba._weight_grad(dZ, x2, dW_ih, runs, gemm, mk, True)
+        kernels_numba._weight_grad(dZ, hp, dW_hh, runs, gemm, mk, True)
         dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
         packed_gemm.matmul(dz3, 0, Wxp, dx2[m0:m1], packed_gemm.scratch(m1 - m0, Wxp, I), mk)
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
-        """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih (packed,
-        per step, when split)."""
+        """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih (packed
+        when split: the weight gradients as kernels_numba._weight_grad, dZ W_ih per step)."""
         T = dz_all.shape[0]
         op = _operand(W_hh, False, dz_all.shape[1], mk, split, False, T)
         for t in range(T - 1, -1, -1):
             _matmul(dz_all, t, op, dh_next, gemm, mk)
         G = dz_all.shape[2]
         dZ = dz_all.reshape(T * dz_all.shape[1], G)
-        _gemm(gemm, dZ, True, x2, False, dW_ih)
-        _gemm(gemm, dZ, True, hs[:T].reshape(dZ.shape[0], hs.shape[2]), False, dW_hh)
+        whole, packed = np.array([[0, G]], dtype=np.int64), split and mk.size > 0
+        kernels_numba._weight_grad(dZ, x2, dW_ih, whole, gemm, mk, packed)
+        kernels_numba._weight_grad(dZ, hs[:T].reshape(dZ.shape[0], hs.shape[2]), dW_hh, whole, gemm, mk, packed)
         if split and mk.size > 0:
             kernels_numba._project(dz_all, W_ih, False, dx2.reshape(T, dz_all.shape[1], dx2.shape[1]), gemm, mk)
         else:

@@ -29,14 +29,14 @@ try:
     HAS_KERNELS = packed_gemm.supported()
 except Exception:  # llvmlite could not read this CPU's features: kernels() builds none there (d1f1c50)
     HAS_KERNELS = False
-MR_MAX_PLUS_1 = packed_gemm.MR_MAX + 1  # kernels()' length: one address per MR, [0] unused
+N_KERNELS = 2 * packed_gemm.MR_MAX + 1  # kernels()' length: [0] unused, one per MR, one per MR for A by columns
 needs_kernels = pytest.mark.skipif(not HAS_KERNELS, reason="this CPU has no AVX-512: the packed kernels are not built")
 
 
 def test_kernels_exist_exactly_where_the_cpu_has_avx512():
     for dt in (np.float32, np.float64):
         mk = packed_gemm.kernels(dt)
-        assert mk.size == (packed_gemm.MR_MAX + 1 if HAS_KERNELS else 0)
+        assert mk.size == (N_KERNELS if HAS_KERNELS else 0)
         assert (mk[1:] != 0).all()
     assert packed_gemm.kernels(np.int32).size == 0
 
@@ -102,8 +102,55 @@ def test_project_does_every_step_equal_to_numpy(dt, transpose, T, M, K, N):
     assert_close(out, want, TOL[dt], TOL[dt] * np.abs(want).max(), "A[t] @ B")
 
 
+@needs_kernels
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "M, K, N, width, c0",
+    [(2, 3, 16, 2, 0), (5, 37, 81, 9, 3), (8, 64, 256, 8, 0), (9, 256, 32, 20, 11), (17, 300, 33, 17, 0),
+     (3, 600, 100, 40, 37), (1, 80, 20, 1, 0), (64, 513, 48, 100, 36)],
+)  # M: one, under, at and over a block of rows (MR_MAX = 8) and several; K: under, at and over a
+#    chunk (KC = 256); N: whole panels and a partial one; c0: A from the first column of At or not
+def test_product_of_a_read_by_columns_equals_numpy(dt, M, K, N, width, c0):
+    """packed_gemm.matmul_cols: out = At[:, c0:c0+M]^T @ B, At (K, width) as stored (the kernels
+    for A by columns), against NumPy's float64 matmul of the transposed copy."""
+    rng = np.random.default_rng(3)
+    At = rng.normal(size=(K, width)).astype(dt)
+    B = rng.normal(size=(K, N)).astype(dt)
+    mk = packed_gemm.kernels(dt)
+    Bp = packed_gemm.pack(B, False, 128 // np.dtype(dt).itemsize)
+    out = np.full((M, N), np.nan, dtype=dt)
+    _run_cols(At, c0, Bp, out, packed_gemm.scratch(M, Bp, N), mk)
+    want = At[:, c0 : c0 + M].T.astype(np.float64) @ B.astype(np.float64)
+    assert_close(out, want, TOL[dt], TOL[dt] * np.abs(want).max(), "At[:, c0:c0+M]^T @ B")
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("packed", [True, False])
+def test_weight_gradient_of_runs_of_rows_equals_numpy(dt, packed):
+    """kernels_numba._weight_grad: out[r0:r1] = dZ[:, r0:r1]^T X for each run (a thread's units of each
+    gate), on the packed kernel; BLAS does the whole product. Rows outside the runs are not written."""
+    if packed and not HAS_KERNELS:
+        pytest.skip("this CPU has no AVX-512: the packed kernels are not built")
+    rng = np.random.default_rng(4)
+    N, G, K = 300, 4 * 37, 45
+    dZ, X = rng.normal(size=(N, G)).astype(dt), rng.normal(size=(N, K)).astype(dt)
+    runs = np.array([[q * 37 + 5, q * 37 + 23] for q in range(4)]) if packed else np.array([[0, G]])
+    out = np.full((G, K), np.nan, dtype=dt)
+    kn._weight_grad(dZ, X, out, runs, kn.GEMM.get(np.dtype(dt), 0), packed_gemm.kernels(dt), packed)
+    want = dZ.T.astype(np.float64) @ X.astype(np.float64)
+    written = np.zeros(G, dtype=bool)
+    for r0, r1 in runs:
+        written[r0:r1] = True
+    assert_close(out[written], want[written], TOL[dt], TOL[dt] * np.abs(want).max(), "dZ^T X")
+    assert np.isnan(out[~written]).all()
+
+
 if kn.AVAILABLE:
     import numba
+
+    @numba.njit
+    def _run_cols(At, c0, Bp, out, tmp, mk):
+        packed_gemm.matmul_cols(At, c0, Bp, out, tmp, mk)
 
     @numba.njit
     def _run(A, t, Bp, out, tmp, mk):
@@ -212,7 +259,7 @@ def test_a_thread_asking_while_another_builds_waits_for_the_kernels_not_blas(mon
     # a second thread asking meanwhile got an empty array and ran BLAS (other round-off), and a stream
     # made then kept BLAS for life. The build is made to wait here until the second thread has asked.
     started, release = threading.Event(), threading.Event()
-    addresses = np.arange(MR_MAX_PLUS_1, dtype=np.int64)
+    addresses = np.arange(N_KERNELS, dtype=np.int64)
 
     def slow_build(dt):
         started.set()
@@ -236,7 +283,7 @@ def test_a_thread_asking_while_another_builds_waits_for_the_kernels_not_blas(mon
     release.set()
     builder.join(30)
     other.join(30)
-    assert seen == {"builder": MR_MAX_PLUS_1, "other": MR_MAX_PLUS_1}
+    assert seen == {"builder": N_KERNELS, "other": N_KERNELS}
 
 
 def test_a_fork_while_another_thread_builds_leaves_the_child_free_to_build(monkeypatch):

@@ -17,7 +17,8 @@ of W_ih, W_hh and b that feed those units' four gates (gate q of unit u is row q
         dh_t and the cell's backward for units u0 .. u1-1: their columns of dz_t (B, 4H)
         wait until every thread has written its part of dz_t
         dh_{t-1}[:, u0:u1] = dz_t W_hh[:, u0:u1]                          (B, Hu)       1/n of W_hh
-      then these units' rows of dW_ih, dW_hh, db, and 1/n of the rows of dX = dZ W_ih
+      then these units' rows of dW_ih, dW_hh, db (the packed kernel reading these columns of dZ as
+      stored: kernels_numba._weight_grad), and 1/n of the rows of dX = dZ W_ih
 
 Each thread reads 1/n of W_hh per step for all B rows: twice the multiply-adds per byte read with
 n = 2. Measured on this 2-core machine, PTB-medium's per-step product: (20, 650) @ (650, 1300) per
@@ -38,7 +39,8 @@ the threads are single-threaded (NumPy's BLAS is set to one thread meanwhile by
 
 The forward keeps one block's cache (:class:`lstmkit.kernels_numba.FastLSTMCache`), so either
 backward can read it. Same numbers as one block to round-off: each unit's sums are the packed
-kernel's and BLAS's over the same k; BLAS may order the weight gradients' sums differently.
+kernel's over the same k as one block's (a split batch's; an unsplit one's weight gradients are
+BLAS's, which may order the sums differently).
 
 numba caches the compiled loops on disk keyed on this file; they inline functions of
 kernels_numba and packed_gemm, so after editing those, touch this file too.
@@ -302,11 +304,13 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, gra
             dc0[bb, u0 + j] = dc_next[bb, j]
     I = x.shape[2]
     x2, dZ, hp = x.reshape(T * B, I), dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
-    no, tr = np.int32(111), np.int32(112)  # CBLAS: as stored, transposed
-    for q in range(4):  # this gate's rows of these units: dW_ih = dZ^T X, dW_hh = dZ^T H_prev, db = Σ dZ
+    runs = np.empty((4, 2), dtype=np.int64)  # this thread's rows of each gate: q H + u0 .. q H + u1
+    for q in range(4):
+        runs[q, 0], runs[q, 1] = q * H + u0, q * H + u1
+    kn._weight_grad(dZ, x2, dW_ih, runs, gemm, mk, True)  # these rows of dW_ih = dZ^T X
+    kn._weight_grad(dZ, hp, dW_hh, runs, gemm, mk, True)  # these rows of dW_hh = dZ^T H_prev
+    for q in range(4):  # db = Σ dZ, these units' entries
         r0 = q * H + u0
-        kn._cblas_gemm(gemm, tr, no, Hu, I, T * B, dZ[:, r0:], G, x2, I, dW_ih[r0:], I)
-        kn._cblas_gemm(gemm, tr, no, Hu, H, T * B, dZ[:, r0:], G, hp, H, dW_hh[r0:], H)
         for m in range(T * B):
             for j in range(Hu):
                 db[r0 + j] += dZ[m, r0 + j]

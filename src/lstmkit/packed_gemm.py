@@ -29,6 +29,10 @@ Built (once, on first use) only where the CPU has AVX-512 (:func:`kernels` retur
 elsewhere, and the compiled kernels use BLAS as before). Results differ from BLAS's in round-off
 only (another order of the sums).
 
+A second set of kernels reads A by columns, as stored in At (K, M): A[m0:m0+MR, k] is the run
+At[k, m0:m0+MR] (:func:`matmul_cols`). The weight gradients dW = dZ^T X read dZ (T B, 4H) so,
+where a transposed copy would cost a pass over dZ.
+
 :func:`matmul` is inlined into :mod:`lstmkit.kernels_numba`'s time loops, whose compiled code numba
 caches on disk keyed on *that* file: after editing this one, touch kernels_numba.py (or delete its
 ``__pycache__``) so the cached loops are compiled again.
@@ -89,11 +93,12 @@ def _phases(MR: int) -> int:
     return max(1, -(-4 // MR))
 
 
-def _kernel_ir(MR: int, ty: str, lanes: int, name: str) -> str:
+def _kernel_ir(MR: int, ty: str, lanes: int, name: str, a_cols: bool = False) -> str:
     """LLVM IR of the kernel for MR rows:  C[0:MR, 0:NR] (+)= A[0:MR, 0:K] @ Bp[0:K, 0:NR].
 
-    Arguments: A (row stride lda), Bp (one panel, rows of NR = 2 lanes elements), C (row stride
-    ldc), K >= 1 (the loop tests at its end), acc (0: C is overwritten, else added to).
+    Arguments: A (row stride lda: A[r, k] at r lda + k; with ``a_cols``, A is stored by columns,
+    A[r, k] at k lda + r), Bp (one panel, rows of NR = 2 lanes elements), C (row stride ldc),
+    K >= 1 (the loop tests at its end), acc (0: C is overwritten, else added to).
 
     With S = :func:`_phases` (MR) > 1, step k adds into accumulator set k mod S (the sets rotate
     each step), and C gets set 0 + set 1 + ... + set S-1 at the end.
@@ -120,8 +125,11 @@ def _kernel_ir(MR: int, ty: str, lanes: int, name: str) -> str:
     L += [f"  %bo = mul i64 %k, {nr}", f"  %bp0 = getelementptr {ty}, ptr %B, i64 %bo",
           f"  %bp1 = getelementptr {ty}, ptr %bp0, i64 {lanes}",
           f"  %b0 = load {v}, ptr %bp0, align 4", f"  %b1 = load {v}, ptr %bp1, align 4"]  # fmt: skip
+    if a_cols:  # A[0:MR, k] is the run of MR elements at k lda
+        L.append("  %kl = mul i64 %k, %lda")
     for r in range(MR):  # row r: broadcast A[r, k], two fused multiply-adds
-        L += [f"  %ai{r} = add i64 %ro{r}, %k", f"  %ap{r} = getelementptr {ty}, ptr %A, i64 %ai{r}",
+        ai = f"  %ai{r} = add i64 %kl, {r}" if a_cols else f"  %ai{r} = add i64 %ro{r}, %k"
+        L += [ai, f"  %ap{r} = getelementptr {ty}, ptr %A, i64 %ai{r}",
               f"  %as{r} = load {ty}, ptr %ap{r}, align 4",
               f"  %ax{r} = insertelement {v} poison, {ty} %as{r}, i64 0",
               f"  %av{r} = shufflevector {v} %ax{r}, {v} poison, <{lanes} x i32> zeroinitializer"]  # fmt: skip
@@ -147,8 +155,10 @@ def _build(dt: np.dtype):
     from numba.core.registry import cpu_target
 
     ty, lanes = _LLVM[dt], LANES[dt]
-    names = [f"lstmkit_packed_{ty}_{m}" for m in range(1, MR_MAX + 1)]
-    text = "\n".join(_kernel_ir(m, ty, lanes, n) for m, n in zip(range(1, MR_MAX + 1), names))
+    rows = [(m, f"lstmkit_packed_{ty}_{m}", False) for m in range(1, MR_MAX + 1)]
+    cols = [(m, f"lstmkit_packed_{ty}_cols_{m}", True) for m in range(1, MR_MAX + 1)]  # A stored by columns
+    names = [n for _, n, _ in rows + cols]
+    text = "\n".join(_kernel_ir(m, ty, lanes, n, c) for m, n, c in rows + cols)
     text += f"\ndeclare <{lanes} x {ty}> @{_fma(ty, lanes)}(<{lanes} x {ty}>, <{lanes} x {ty}>, <{lanes} x {ty}>)\n"
     # 512-bit vectors in registers: this CPU's tuning otherwise prefers (and splits to) 256 bits
     text += 'attributes #0 = { nounwind "min-legal-vector-width"="512" "prefer-vector-width"="512" }\n'
@@ -177,7 +187,8 @@ UNAVAILABLE_REASON = {}  # dtype -> why the kernels were not built, where they w
 
 
 def kernels(dt) -> np.ndarray:
-    """Addresses of the kernels for dtype dt, indexed by MR (1..MR_MAX; [0] unused); built once on
+    """Addresses of the kernels for dtype dt: [MR] the kernel for MR rows of A (1..MR_MAX; [0]
+    unused), [MR_MAX + MR] the same for A stored by columns (:func:`matmul_cols`); built once on
     first use. An empty array where they cannot run (no AVX-512, another dtype, an LLVM that
     does not take this IR: numba's older releases, or llvmlite failing to read the CPU's features;
     ``UNAVAILABLE_REASON`` says which), and the compiled kernels use BLAS instead."""
@@ -289,6 +300,34 @@ def matmul(A, t, Bp, out, tmp, mk):
             for blk in range(nb):  # near-equal blocks of rows, each at most MR_MAX
                 m0, m1 = blk * M // nb, (blk + 1) * M // nb
                 _call(mk[m1 - m0], A, base + m0 * K + k0, K, Bp, (p * K + k0) * nr, C, m0 * ldc + p * nr, ldc, kc, k0)
+    if not direct:
+        for m in range(M):
+            for j in range(N):
+                out[m, j] = tmp[m, j]
+
+
+@numba.njit(inline="always", error_model="numpy")
+def matmul_cols(At, c0, Bp, out, tmp, mk):
+    """out = A @ B for A = At[:, c0 : c0 + M]^T, M = out.shape[0]: A (M, K) read by columns from At
+    (K, ., C-contiguous) as it is stored, no transposed copy. Bp (K = At.shape[0]) from :func:`pack`,
+    tmp from :func:`scratch`, mk from :func:`kernels`, out (M, N) C-contiguous.
+
+    For the weight gradients dW = dZ^T X: At = dZ (T B, 4H) as backward writes it (c0: a gate's
+    first row of dW), Bp = X packed. The kernel reads MR consecutive elements of a row of At a step
+    (A[m0:m0+MR, k] = At[k, c0+m0 : c0+m0+MR]). Same loop order as :func:`matmul`."""
+    M, N = out.shape
+    K, lda = At.shape
+    npan, nr = Bp.shape[0], Bp.shape[2]
+    direct = tmp.shape[0] == 0
+    C = out if direct else tmp
+    ldc = C.shape[1]
+    nb = (M + MR_MAX - 1) // MR_MAX
+    for k0 in range(0, K, KC):
+        kc = min(KC, K - k0)
+        for p in range(npan):
+            for blk in range(nb):
+                m0, m1 = blk * M // nb, (blk + 1) * M // nb
+                _call(mk[MR_MAX + m1 - m0], At, k0 * lda + c0 + m0, lda, Bp, (p * K + k0) * nr, C, m0 * ldc + p * nr, ldc, kc, k0)
     if not direct:
         for m in range(M):
             for j in range(N):
