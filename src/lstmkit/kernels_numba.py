@@ -16,8 +16,8 @@ the work happens changes::
     dc_t   = dc_next + dr_t * o * (1 - tanh(c_t)^2)
     di = dc_t * g ;  df = dc_t * c_{t-1} ;  dg = dc_t * i ;   dc_next = dc_t * f
     dz_t   = [di σ'(i), df σ'(f), dg (1 - g^2), do σ'(o)]     (σ' = s(1-s) from the output s)
-    dh_next = dz_t W_hh
-  after the loop:  dW_ih = dZ^T X,  dW_hh = dZ^T H_prev,  db = Σ dZ,  dX = dZ W_ih,  dW_hr = dH^T R.
+    dh_next = dz_t W_hh ;   db += Σ_rows dz_t
+  after the loop:  dW_ih = dZ^T X,  dW_hh = dZ^T H_prev,  dX = dZ W_ih,  dW_hr = dH^T R.
 
 What is different from the reference, and why it is faster:
 
@@ -810,6 +810,7 @@ if AVAILABLE:
         op_hh = _operand(W_hh, False, B, mk, split, False, T)  # by W_hh (4H, P)
         op_hr = _operand(W_hr, False, B, mk, split, False, T)  # by W_hr (P, H)
         dh3 = dh.reshape(1, B, P)  # dh as the 3-D array _matmul indexes
+        db = np.zeros(G, dtype=x.dtype)  # (4H,)
         for t in range(T - 1, -1, -1):
             for bb in range(B):
                 if masked and valid[t, bb] == 0:  # dy at padded steps is ignored
@@ -827,6 +828,8 @@ if AVAILABLE:
                     dz_all[t, bb] = 0
                     continue
                 _cell_row_backward(acts, t, bb, cs, dc_next, dr, dz_all, tc, dc)
+                for k in range(G):  # db = Σ dZ, the row while it is in cache
+                    db[k] += dz_all[t, bb, k]
             _matmul(dz_all, t, op_hh, dh_next, gemm, mk)  # dh_next = dz W_hh              (B, P)
             if masked:
                 for bb in range(B):
@@ -840,10 +843,6 @@ if AVAILABLE:
         _weight_grad(dZ, x.reshape(T * B, I), dW_ih, whole, gemm, mk, packed)  # dW_ih = dZ^T X  (4H, I)
         dW_hh = np.empty((G, P), dtype=x.dtype)
         _weight_grad(dZ, hs[:T].reshape(T * B, P), dW_hh, whole, gemm, mk, packed)  # dZ^T H_prev (4H, P)
-        db = np.zeros(G, dtype=x.dtype)  # (4H,)
-        for n in range(T * B):
-            for k in range(G):
-                db[k] += dZ[n, k]
         if proj:
             dW_hr = np.empty((P, H), dtype=x.dtype)
             _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
