@@ -261,8 +261,8 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, gra
     has written its part of dz_t, dh_{t-1} of these units = dz_t W_hh[:, u0:u1] (Wp: that block
     packed, K = 4H). After the loop (every thread has passed the last step's barrier: dz_all is
     whole), the products after kernels_numba's backward loop split the same way: these units'
-    rows of dW_ih, dW_hh and db, and rows m0:m1 of dX (T B, I). grads = (dx, dW_ih, dW_hh, db, dh0,
-    dc0), shared, each thread writing its part; db zeros on entry.
+    rows of dW_ih and dW_hh, and rows m0:m1 of dX (T B, I); db is summed in the loop. grads =
+    (dx, dW_ih, dW_hh, db, dh0, dc0), shared, each thread writing its part; db zeros on entry.
     """
     dx, dW_ih, dW_hh, db, dh0, dc0 = grads
     T, B, G = acts.shape
@@ -290,6 +290,10 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, gra
             for j in range(Hu):  # dh_t = dy_t + dh_next
                 dh[bb, j] = dy[t, bb, u0 + j] + dh_next[bb, j]
             _cell_units_backward(acts, t, bb, cs, dc_next, dh, dz_all, tc, dc, u0)
+            for q in range(4):  # db = Σ dZ, these units' entries, the row while it is in cache
+                dbq, dzq = db[q * H + u0 : q * H + u1], dz_all[t, bb, q * H + u0 : q * H + u1]
+                for j in range(Hu):
+                    dbq[j] += dzq[j]
         if not _barrier(sync, n, s, yield_fn):  # all of dz_t written before any thread reads it
             return
         packed_gemm.matmul(dz_all, t, Wp, dh_next, tmp, mk)  # dz_t W_hh[:, u0:u1]        (B, Hu)
@@ -309,11 +313,6 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, gra
         runs[q, 0], runs[q, 1] = q * H + u0, q * H + u1
     kn._weight_grad(dZ, x2, dW_ih, runs, gemm, mk, True)  # these rows of dW_ih = dZ^T X
     kn._weight_grad(dZ, hp, dW_hh, runs, gemm, mk, True)  # these rows of dW_hh = dZ^T H_prev
-    for q in range(4):  # db = Σ dZ, these units' entries
-        r0 = q * H + u0
-        for m in range(T * B):
-            for j in range(Hu):
-                db[r0 + j] += dZ[m, r0 + j]
     # dX = dZ W_ih, rows m0:m1, on W_ih packed (Wxp: as the forward's products, not OpenBLAS's kernels)
     dx2 = dx.reshape(T * B, I)
     dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
