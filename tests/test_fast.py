@@ -87,6 +87,39 @@ def test_inference_keeps_nothing(dt, P, lengths):
         assert_close(a, e, TOL[dt], TOL[dt], name)
 
 
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("lengths", [None, [6, 1, 4, 6, 2, 5]])
+@pytest.mark.parametrize("keep", [False, True])
+@pytest.mark.parametrize("path", ["numpy", "one block", "rows split", "units split"])
+def test_forward_writes_y_into_out_through_any_view(dt, lengths, keep, path, monkeypatch):
+    """lstm_forward(..., out): y written into a strided view (a direction's columns of a bidirectional
+    output, reversed in time) and returned as that view, with the numbers of the call without it."""
+    from lstmkit import threads
+
+    if path == "rows split":
+        monkeypatch.setattr(threads, "MIN_ROWS", 2)
+    if path == "units split":
+        if threads._BLAS is None or not kn.GEMM or kn._packed_kernels(np.dtype(dt)).size == 0:
+            pytest.skip("the units split needs NumPy's BLAS and the packed kernels")
+        monkeypatch.setattr(threads, "UNIT_WEIGHTS", 100)
+        monkeypatch.setattr(threads, "MIN_UNITS", 16)
+    mod = kernels if path == "numpy" else kn
+    x, W_ih, W_hh, b, W_hr, h0, c0, mask = lstm_kernel_args(dt, B=6, H=32, lengths=lengths)
+    threads.set_num_threads(1 if path in ("numpy", "one block") else 2)
+    try:
+        want = mod.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep)
+        full = np.full((x.shape[0], 6, 2 * 32), np.nan, dtype=dt)
+        into = full[::-1, :, 32:]  # the backward direction's columns, reversed in time
+        got = mod.lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, into)
+    finally:
+        threads.set_num_threads(1)
+    assert got[0] is into
+    np.testing.assert_array_equal(full[::-1, :, 32:], want[0])
+    assert np.isnan(full[:, :, :32]).all()  # nothing written beside it
+    for a, e in zip(got[1:3], want[1:3]):
+        np.testing.assert_array_equal(a, e)
+
+
 def test_activations_extreme_inputs():
     # Saturated gates: σ and tanh of the fast path at ±100 and beyond the clamp of its exp.
     for dt in (np.float64, np.float32):

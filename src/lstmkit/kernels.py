@@ -62,7 +62,7 @@ class LSTMCache:
     mask: np.ndarray | None  # (T, B, 1) 1 where valid
 
 
-def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
+def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None):
     """One direction of one LSTM layer over a whole sequence.
 
     Args:
@@ -71,8 +71,11 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
         h0: (B, P); c0: (B, H) initial states.
         mask: (T, B, 1) of 0/1 in x's dtype, or None when every sequence has length T.
         keep: keep the activations for backward (False: inference, nothing per step is kept).
+        out: (T, B, P) array of x's dtype, any strides (a direction's columns of a bidirectional
+            layer's output, reversed in time for the backward one), or None.
     Returns:
-        y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
+        y (T, B, P) with zeros at padded steps (written into ``out`` and ``out`` itself where it is
+        given), h_T (B, P), c_T (B, H), cache (or None).
     """
     T, B, _ = x.shape
     H = W_hh.shape[0] // 4
@@ -118,7 +121,11 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
             m = mask[t]
             hs[t + 1] = m * hs[t + 1] + (1 - m) * hs[t]
             c[...] = m * c + (1 - m) * cs[ct]
-    y = hs[1:] * mask if mask is not None else hs[1:].copy()
+    y = np.empty((T, B, P), dtype=dt) if out is None else out
+    if mask is not None:
+        np.multiply(hs[1:], mask, out=y)
+    else:
+        y[...] = hs[1:]
     h_T = hs[T].copy()
     c_T = cs[T if keep else T % 2].copy()
     if not keep:

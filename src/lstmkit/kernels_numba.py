@@ -139,7 +139,7 @@ class SplitLSTMCache:
         return sum(p.nbytes() for p in self.parts)
 
 
-def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
+def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None):
     """One direction of one LSTM layer over a whole sequence, compiled.
 
     Same contract as :func:`lstmkit.kernels.lstm_forward`:
@@ -150,8 +150,14 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
         h0: (B, P); c0: (B, H) initial states.
         mask: (T, B, 1) of 0/1 in x's dtype, or None when every sequence has length T.
         keep: keep the activations for backward (False: inference, nothing per step is kept).
+        out: (T, B, P) array of x's dtype, any strides, or None (see below).
     Returns:
-        y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None).
+        y (T, B, P) with zeros at padded steps, h_T (B, P), c_T (B, H), cache (or None). With
+        ``out``, y is written into it and is ``out`` itself: a bidirectional layer's directions
+        write their columns of its output (the backward one reversed in time), each block of a
+        split batch its own rows, from its own thread (that output was a concatenation after the
+        two calls: bidirectional T=100, B=32, H=128, inference 6.4-6.6 against 4.5-4.8 ms; the
+        concatenation read what the other core had just written).
 
     With :func:`lstmkit.set_num_threads` above 1, a large enough batch runs as blocks of rows,
     shared out to the threads (:mod:`lstmkit.threads`); the cache is then a :class:`SplitLSTMCache`. A
@@ -167,12 +173,12 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     if n > 1:  # a large layer: its hidden units over the threads
         from .kernels_units import lstm_forward_units
 
-        return lstm_forward_units(_c(x, dt), *W[:3], _c(h0, dt), _c(c0, dt), mask, keep, n)
+        return _into(out, *lstm_forward_units(_c(x, dt), *W[:3], _c(h0, dt), _c(c0, dt), mask, keep, n))
     n = threads.n_blocks(B, W_hh.size, mk.size > 0) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
     if n == 1:
-        return _forward_block(x, *W, h0, c0, mask, keep, gemm, mk, False)
+        return _into(out, *_forward_block(x, *W, h0, c0, mask, keep, gemm, mk, False))
     bounds = threads.bounds(B, n)
-    y = np.empty((T, B, W_hh.shape[1]), dtype=dt)
+    y = np.empty((T, B, W_hh.shape[1]), dtype=dt) if out is None else out
 
     def block(k):
         rows = slice(bounds[k], bounds[k + 1])
@@ -185,6 +191,14 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True):
     h_T = np.concatenate([p[0] for p in parts])
     c_T = np.concatenate([p[1] for p in parts])
     return y, h_T, c_T, (SplitLSTMCache(bounds, [p[2] for p in parts]) if keep else None)
+
+
+def _into(out, y, h_T, c_T, cache):
+    """A forward's results, y copied into ``out`` (and ``out`` returned as y) where it is given."""
+    if out is None:
+        return y, h_T, c_T, cache
+    out[...] = y
+    return out, h_T, c_T, cache
 
 
 def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm, mk, split):

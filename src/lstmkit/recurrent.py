@@ -56,6 +56,15 @@ def _names(layer: int, d: int) -> tuple[str, str, str, str, str, str]:
     return (f"weight_ih{sfx}", f"weight_hh{sfx}", f"bias_ih{sfx}", f"bias_hh{sfx}", f"weight_hr{sfx}", sfx)
 
 
+def _written(out: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """y, or y copied into ``out`` and ``out`` where a caller gave one (a direction's columns of a
+    bidirectional layer's output: see ``_dir_forward``)."""
+    if out is None:
+        return y
+    out[...] = y
+    return out
+
+
 def _reverse(a: np.ndarray, rev: np.ndarray | None) -> np.ndarray:
     """Reverse the time axis of a (T, B, ...) array, each sequence within its length."""
     if rev is None:
@@ -309,17 +318,23 @@ class _Recurrent(Module):
             mask = (np.arange(T)[:, None] < lengths[None, :])[..., None].astype(self.dtype)
             rev = _reverse_index(T, lengths)
         fins, caches, drop_masks = [], [], []  # fins: the kernels' final states of each layer and direction
+        P = self.output_size
         inp = x
         for layer in range(L):
             outs = []
+            # both directions write their columns of the layer's output, the backward one through a
+            # view reversed in time (not a concatenation after them; with lengths, the reversal is
+            # an index, not a view)
+            full = np.empty((T, B, D * P), dtype=self.dtype) if D == 2 and rev is None else None
             for d in range(D):
                 row = layer * D + d
                 xin = inp if d == 0 else np.ascontiguousarray(_reverse(inp, rev))
-                y_d, fin, cache = self._dir_forward(layer, d, xin, [s[row] for s in states], mask, keep)
+                into = None if full is None else full[:, :, :P] if d == 0 else full[::-1, :, P:]
+                y_d, fin, cache = self._dir_forward(layer, d, xin, [s[row] for s in states], mask, keep, into)
                 fins.append(fin)
                 outs.append(y_d if d == 0 else _reverse(y_d, rev))
                 caches.append(cache)
-            out = outs[0] if D == 1 else np.concatenate(outs, axis=2)
+            out = outs[0] if D == 1 else full if full is not None else np.concatenate(outs, axis=2)
             drop = None
             if self.training and self.dropout > 0 and layer < L - 1:
                 keep_p = 1.0 - self.dropout  # inverted dropout: scale kept units by 1/(1-p)
@@ -734,7 +749,7 @@ class LSTM(_Recurrent):
         "b_c": "ln_bias_c",
     }
 
-    def _variant_dir_forward(self, layer, d, x, states, mask, keep):
+    def _variant_dir_forward(self, layer, d, x, states, mask, keep, out=None):
         w, sfx = self._variant_weights(layer, d)
         T, B, I = x.shape
         masks = variants.draw_masks(
@@ -742,7 +757,7 @@ class LSTM(_Recurrent):
         )
         self.last_masks[sfx[1:]] = masks
         y, h_T, c_T, cache = variants.variant_forward(x, w, states[0], states[1], self.variant, masks, mask, keep)
-        return y, (h_T, c_T), cache
+        return _written(out, y), (h_T, c_T), cache
 
     def _variant_dir_backward(self, layer, d, dy, d_states, cache):
         w, sfx = self._variant_weights(layer, d)
@@ -757,12 +772,12 @@ class LSTM(_Recurrent):
         return dx, (dh0, dc0)
 
     # -- per direction ---------------------------------------------------------------------
-    def _dir_forward(self, layer, d, x, states, mask, keep):
+    def _dir_forward(self, layer, d, x, states, mask, keep, out=None):
         if not self.variant.is_plain:
-            return self._variant_dir_forward(layer, d, x, states, mask, keep)
+            return self._variant_dir_forward(layer, d, x, states, mask, keep, out)
         W_ih, W_hh, b, W_hr, _ = self._weights(layer, d)
         try:
-            y, h_T, c_T, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep)
+            y, h_T, c_T, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep, out)
         except SystemError as exc:
             _reraise_interrupt(exc)
             raise
@@ -828,10 +843,10 @@ class RNN(_Recurrent):
         s = super().extra_repr()
         return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
 
-    def _dir_forward(self, layer, d, x, states, mask, keep):
+    def _dir_forward(self, layer, d, x, states, mask, keep, out=None):
         W_ih, W_hh, b, _, _ = self._weights(layer, d)
         y, h_T, cache = kernels.rnn_forward(x, W_ih, W_hh, b, states[0], mask, keep, self.nonlinearity)
-        return y, (h_T,), cache
+        return _written(out, y), (h_T,), cache
 
     def _dir_backward(self, layer, d, dy, d_states, cache):
         W_ih, W_hh, _, _, sfx = self._weights(layer, d)
