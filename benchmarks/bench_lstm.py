@@ -151,15 +151,18 @@ if kernels_numba.AVAILABLE:
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_forward(x2, W_ih, W_hh, acts2, hs, rec, gemm, mk, split):
-        """The fast forward's products: X W_ih^T once (packed, per step, when split), then h_{t-1} W_hh^T
-        per step (same calls)."""
-        T = hs.shape[0] - 1
-        if split and mk.size > 0:
-            kernels_numba._project(x2.reshape(T, hs.shape[1], x2.shape[1]), W_ih, True, acts2.reshape(T, hs.shape[1], acts2.shape[1]), gemm, mk)
-        else:
+        """The fast forward's products: X W_ih^T once, then h_{t-1} W_hh^T per step (same calls); when
+        split, x_t W_ih^T and h_{t-1} W_hh^T per step in the loop, packed, as kernels_numba._forward."""
+        T, B = hs.shape[0] - 1, hs.shape[1]
+        in_loop = split and mk.size > 0
+        x3, acts3 = x2.reshape(T, B, x2.shape[1]), acts2.reshape(T, B, acts2.shape[1])
+        if not in_loop:
             _gemm(gemm, x2, False, W_ih, True, acts2)
-        op = _operand(W_hh, True, hs.shape[1], mk, split, True, T)  # no projection, no lengths: the loop
+        op_ih = _operand(W_ih if in_loop else np.empty((0, W_ih.shape[1]), dtype=W_ih.dtype), True, B, mk, split, False, T)
+        op = _operand(W_hh, True, B, mk, split, True, T)  # no projection, no lengths: the loop
         for t in range(T):
+            if in_loop:
+                _matmul(x3, t, op_ih, acts3[0], gemm, mk)
             _matmul(hs, t, op, rec, gemm, mk)
 
     @numba.njit(cache=True, nogil=True)

@@ -56,8 +56,8 @@ What is different from the reference, and why it is faster:
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
 * A batch split over lstmkit's threads (:mod:`lstmkit.threads`, each block on one thread, BLAS
-  single-threaded) runs its large products on the packed kernel too: the input projection and
-  dX per step (:func:`_project`), the weight gradients (:func:`_weight_grad`).
+  single-threaded) runs its large products on the packed kernel too: the input projection per
+  step in the time loop, dX per step (:func:`_project`), the weight gradients (:func:`_weight_grad`).
 * Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
   :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two pools
   taking turns inside one loop fight for the cores). If that BLAS cannot be found, numba's
@@ -210,7 +210,9 @@ def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm, mk, split):
     x, h0, c0 = _c(x, dt), _c(h0, dt), _c(c0, dt)
     G, P = W_hh.shape
     none = _EMPTY3[dt]
-    acts = _take((T, B, G), dt)  # the gates: scratch in inference, else kept for backward
+    # the gates: kept for backward, or scratch in inference, there one step of them where the
+    # projection runs in the time loop (a split batch's block on the packed kernel: see _forward)
+    acts = _take((T if keep or not (split and mk.size > 0) else 1, B, G), dt)
     if not keep:  # hs is handed back (y is a view of it): never from the workspace
         out = _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split, acts, none, none)
         if acts is not none:
@@ -601,10 +603,11 @@ if AVAILABLE:
     def _project(A, W, transpose, out, gemm, mk):
         """out[t] = A[t] @ B for every t, B = W^T (``transpose``) or W, on W packed once: A (T, M, K),
         out (T, M, N). For a block of rows on its own thread (a split batch), where BLAS runs on one
-        thread: the input projection X W_ih^T and backward's dZ W_ih. Measured on 2 cores, each
-        thread its blocks, float32: (100, 64, 256) @ (256, 1024) 7.8 ms (430 GFLOP/s) against 15.1
-        for one 2-thread BLAS call (OpenBLAS with its AVX2 kernels, OPENBLAS_CORETYPE=Haswell) and
-        15.1 for each block's 1-thread call; (35, 20, 650) @ (650, 2600) 6.1 against 10.7 ms."""
+        thread: backward's dZ W_ih (the forward's X W_ih^T, measured here too, now runs the same
+        products in its time loop). Measured on 2 cores, each thread its blocks, float32:
+        (100, 64, 256) @ (256, 1024) 7.8 ms (430 GFLOP/s) against 15.1 for one 2-thread BLAS call
+        (OpenBLAS with its AVX2 kernels, OPENBLAS_CORETYPE=Haswell) and 15.1 for each block's
+        1-thread call; (35, 20, 650) @ (650, 2600) 6.1 against 10.7 ms."""
         op = _operand(W, transpose, A.shape[1], mk, True, False, A.shape[0])
         for t in range(A.shape[0]):
             _matmul(A, t, op, out[t], gemm, mk)
@@ -739,13 +742,19 @@ if AVAILABLE:
         masked = valid.shape[0] > 0
         # Z = X W_ih^T : the input projection of every step in one GEMM (b is added in the loop,
         # saving a pass over this (T, B, 4H) array)                                     (T, B, 4H)
+        # A block on its own thread (split) runs it on the packed kernel a step at a time, in the
+        # time loop: z_t is in cache when the cell reads it, and inference keeps one step of it
+        # (acts (1, B, 4H)). Against all steps before the loop, paired in one process: medium
+        # (100, 64, 256, 256) inference -3 to -5%, training -2%; long (1000, 16, 64, 64) -13%, -3%.
+        in_loop = split and mk.size > 0
         if acts.size == 0:  # the marker (_EMPTY3): small enough to make here
-            acts = np.empty((T, B, G), dtype=x.dtype)
-        if split and mk.size > 0:  # a block on its own thread: the packed kernel, x_t W_ih^T per step
-            _project(x, W_ih, True, acts, gemm, mk)
-        elif W_ih.size <= SMALL_PRODUCT:  # on a copy of W_ih^T ("NN"): 0.5 vs 1.0 µs at (50, 10) @ (10, 80)
+            acts = np.empty((T if keep or not in_loop else 1, B, G), dtype=x.dtype)
+        # by W_ih^T (I, 4H) in the loop; not used (and nothing packed) otherwise
+        op_ih = _operand(W_ih if in_loop else np.empty((0, I), dtype=x.dtype), True, B, mk, split, False, T)
+        # small: on a copy of W_ih^T ("NN"), 0.5 vs 1.0 µs at (50, 10) @ (10, 80)
+        if not in_loop and W_ih.size <= SMALL_PRODUCT:
             _gemm(gemm, x.reshape(T * B, I), False, np.ascontiguousarray(W_ih.T), False, acts.reshape(T * B, G))
-        else:
+        elif not in_loop:
             _gemm(gemm, x.reshape(T * B, I), False, W_ih, True, acts.reshape(T * B, G))
         if hs.size == 0:
             hs = np.empty((T + 1, B, P), dtype=x.dtype)
@@ -769,9 +778,12 @@ if AVAILABLE:
             return acts, hs, cs, rs
         for t in range(T):
             ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
+            ta = t if keep or not in_loop else 0  # where z_t is: acts[t], or inference's one step
+            if in_loop:
+                _matmul(x, t, op_ih, acts[ta], gemm, mk)  # x_t W_ih^T                          (B, 4H)
             _matmul(hs, t, op_hh, rec, gemm, mk)  # h_{t-1} W_hh^T                          (B, 4H)
             for bb in range(B):  # every row, padded ones too: no test in this loop (~30 ns a step)
-                _cell_row(acts, t, bb, rec, b, cs, ct, cn, R, t + r0)
+                _cell_row(acts, ta, bb, rec, b, cs, ct, cn, R, t + r0)
             if proj:
                 _matmul(rs, t, op_hr, hs[t + 1], gemm, mk)  # h_t = r_t W_hr^T                 (B, P)
             if masked:  # a padded row keeps the previous state; what its cell computed is dropped
@@ -789,7 +801,8 @@ if AVAILABLE:
     @_jit
     def _infer(x, W_ih, W_hh, b, W_hr, h0, c0, valid, gemm, mk, split, acts, hs, cs):
         """:func:`_forward` keeping nothing per step: y (T, B, P) (zero at padded steps, a view of
-        hs), h_T, c_T; acts (T, B, 4H) is scratch, cs (2, B, H).
+        hs), h_T, c_T; acts (T, or 1 where the projection runs in the time loop, B, 4H) is
+        scratch, cs (2, B, H).
 
         Three arrays back to Python, the copies of h_T and c_T made here: each array handed back
         costs ~0.45 µs, a copy made in Python ~0.3 µs (a tiny model's whole forward: ~20 µs).
