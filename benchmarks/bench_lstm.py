@@ -196,20 +196,23 @@ if kernels_numba.AVAILABLE:
 
     @numba.njit(cache=True, nogil=True)  # nogil: split batches run their blocks in threads
     def _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh_next, dW_ih, dW_hh, dx2, gemm, mk, split):
-        """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih (packed
-        when split: the weight gradients as kernels_numba._weight_grad, dZ W_ih per step)."""
-        T = dz_all.shape[0]
-        op = _operand(W_hh, False, dz_all.shape[1], mk, split, False, T)
+        """The fast backward's products: dz_t W_hh per step, then dZ^T X, dZ^T H_prev, dZ W_ih; when
+        split, packed, as kernels_numba._backward: dz_t W_ih per step in the loop, the weight
+        gradients as kernels_numba._weight_grad."""
+        T, B, G = dz_all.shape
+        in_loop = split and mk.size > 0
+        dx3 = dx2.reshape(T, B, dx2.shape[1])
+        op = _operand(W_hh, False, B, mk, split, False, T)
+        op_ih = _operand(W_ih if in_loop else np.empty((0, W_ih.shape[1]), dtype=W_ih.dtype), False, B, mk, split, False, T)
         for t in range(T - 1, -1, -1):
             _matmul(dz_all, t, op, dh_next, gemm, mk)
-        G = dz_all.shape[2]
-        dZ = dz_all.reshape(T * dz_all.shape[1], G)
-        whole, packed = np.array([[0, G]], dtype=np.int64), split and mk.size > 0
-        kernels_numba._weight_grad(dZ, x2, dW_ih, whole, gemm, mk, packed)
-        kernels_numba._weight_grad(dZ, hs[:T].reshape(dZ.shape[0], hs.shape[2]), dW_hh, whole, gemm, mk, packed)
-        if split and mk.size > 0:
-            kernels_numba._project(dz_all, W_ih, False, dx2.reshape(T, dz_all.shape[1], dx2.shape[1]), gemm, mk)
-        else:
+            if in_loop:
+                _matmul(dz_all, t, op_ih, dx3[t], gemm, mk)
+        dZ = dz_all.reshape(T * B, G)
+        whole = np.array([[0, G]], dtype=np.int64)
+        kernels_numba._weight_grad(dZ, x2, dW_ih, whole, gemm, mk, in_loop)
+        kernels_numba._weight_grad(dZ, hs[:T].reshape(T * B, hs.shape[2]), dW_hh, whole, gemm, mk, in_loop)
+        if not in_loop:
             _gemm(gemm, dZ, False, W_ih, False, dx2)
 
 

@@ -87,23 +87,6 @@ def test_packed_product_equals_numpy(dt, transpose, M, K, N):
 
 @needs_kernels
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
-@pytest.mark.parametrize("transpose", [True, False])
-@pytest.mark.parametrize("T, M, K, N", [(5, 4, 10, 80), (3, 9, 300, 33), (2, 8, 256, 1024)])
-def test_project_does_every_step_equal_to_numpy(dt, transpose, T, M, K, N):
-    """kernels_numba._project: out[t] = A[t] @ B for every t, B = W^T or W (the input projection
-    X W_ih^T and backward's dZ W_ih of a split batch), against NumPy's float64 matmul."""
-    rng = np.random.default_rng(2)
-    A = rng.normal(size=(T, M, K)).astype(dt)
-    B = rng.normal(size=(K, N)).astype(dt)
-    W = np.ascontiguousarray(B.T) if transpose else B
-    out = np.full((T, M, N), np.nan, dtype=dt)
-    kn._project(A, W, transpose, out, kn.GEMM.get(np.dtype(dt), 0), packed_gemm.kernels(dt))
-    want = A.astype(np.float64) @ B.astype(np.float64)
-    assert_close(out, want, TOL[dt], TOL[dt] * np.abs(want).max(), "A[t] @ B")
-
-
-@needs_kernels
-@pytest.mark.parametrize("dt", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "M, K, N, width, c0",
     [(2, 3, 16, 2, 0), (5, 37, 81, 9, 3), (8, 64, 256, 8, 0), (9, 256, 32, 20, 11), (17, 300, 33, 17, 0),

@@ -56,8 +56,9 @@ What is different from the reference, and why it is faster:
   place: the cache holds the gates (T, B, 4H), c (T+1, B, H) and h (T+1, B, P) (plus r (T, B, H)
   with proj_size).
 * A batch split over lstmkit's threads (:mod:`lstmkit.threads`, each block on one thread, BLAS
-  single-threaded) runs its large products on the packed kernel too: the input projection per
-  step in the time loop, dX per step (:func:`_project`), the weight gradients (:func:`_weight_grad`).
+  single-threaded) runs its large products on the packed kernel too: the input projection x_t
+  W_ih^T and dx_t = dz_t W_ih a step at a time in the time loops, the weight gradients
+  (:func:`_weight_grad`).
 * Large matrix products go to NumPy's own BLAS (its CBLAS gemm, called from the compiled loop; see
   :func:`_numpy_gemm`): one BLAS thread pool for lstmkit and the NumPy code around it (two pools
   taking turns inside one loop fight for the cores). If that BLAS cannot be found, numba's
@@ -600,19 +601,6 @@ if AVAILABLE:
             _gemm(gemm, A[t], False, B2, how == NT, out)
 
     @_jit
-    def _project(A, W, transpose, out, gemm, mk):
-        """out[t] = A[t] @ B for every t, B = W^T (``transpose``) or W, on W packed once: A (T, M, K),
-        out (T, M, N). For a block of rows on its own thread (a split batch), where BLAS runs on one
-        thread: backward's dZ W_ih (the forward's X W_ih^T, measured here too, now runs the same
-        products in its time loop). Measured on 2 cores, each thread its blocks, float32:
-        (100, 64, 256) @ (256, 1024) 7.8 ms (430 GFLOP/s) against 15.1 for one 2-thread BLAS call
-        (OpenBLAS with its AVX2 kernels, OPENBLAS_CORETYPE=Haswell) and 15.1 for each block's
-        1-thread call; (35, 20, 650) @ (650, 2600) 6.1 against 10.7 ms."""
-        op = _operand(W, transpose, A.shape[1], mk, True, False, A.shape[0])
-        for t in range(A.shape[0]):
-            _matmul(A, t, op, out[t], gemm, mk)
-
-    @_jit
     def _weight_grad(dZ, X, out, runs, gemm, mk, packed):
         """out[r0:r1] = dZ[:, r0:r1]^T X for each row (r0, r1) of runs: dZ (N, G), X (N, K), out (G, K).
         The weight gradients dW_ih = dZ^T X and dW_hh = dZ^T H_prev (N = T B), whole (runs [[0, G]])
@@ -742,10 +730,13 @@ if AVAILABLE:
         masked = valid.shape[0] > 0
         # Z = X W_ih^T : the input projection of every step in one GEMM (b is added in the loop,
         # saving a pass over this (T, B, 4H) array)                                     (T, B, 4H)
-        # A block on its own thread (split) runs it on the packed kernel a step at a time, in the
-        # time loop: z_t is in cache when the cell reads it, and inference keeps one step of it
-        # (acts (1, B, 4H)). Against all steps before the loop, paired in one process: medium
-        # (100, 64, 256, 256) inference -3 to -5%, training -2%; long (1000, 16, 64, 64) -13%, -3%.
+        # A block on its own thread (split) runs it on the packed kernel, where BLAS is
+        # single-threaded (all steps of the blocks of (100, 64, 256) @ (256, 1024) on 2 threads:
+        # 7.8 ms, 430 GFLOP/s, against 15.1 for each block's 1-thread OpenBLAS call, Haswell
+        # kernels), a step at a time, in the time loop: z_t is in cache when the cell reads it, and
+        # inference keeps one step of it (acts (1, B, 4H)). Against all steps before the loop,
+        # paired in one process: medium (100, 64, 256, 256) inference -3 to -5%, training -2%;
+        # long (1000, 16, 64, 64) -13%, -3%. Backward's dx_t = dz_t W_ih likewise.
         in_loop = split and mk.size > 0
         if acts.size == 0:  # the marker (_EMPTY3): small enough to make here
             acts = np.empty((T if keep or not in_loop else 1, B, G), dtype=x.dtype)
@@ -835,6 +826,9 @@ if AVAILABLE:
         dr = np.empty((B, H), dtype=x.dtype) if proj else dh  # without projection dr_t = dh_t
         tc, dc = np.empty(H, dtype=x.dtype), np.empty(H, dtype=x.dtype)  # scratch of one row
         op_hh = _operand(W_hh, False, B, mk, split, False, T)  # by W_hh (4H, P)
+        in_loop = split and mk.size > 0  # dx_t = dz_t W_ih in the time loop (as the forward's x_t W_ih^T)
+        op_ih = _operand(W_ih if in_loop else np.empty((0, I), dtype=x.dtype), False, B, mk, split, False, T)
+        dx = np.empty((T, B, I), dtype=x.dtype)
         op_hr = _operand(W_hr, False, B, mk, split, False, T)  # by W_hr (P, H)
         dh3 = dh.reshape(1, B, P)  # dh as the 3-D array _matmul indexes
         db = np.zeros(G, dtype=x.dtype)  # (4H,)
@@ -858,6 +852,8 @@ if AVAILABLE:
                 for k in range(G):  # db = Σ dZ, the row while it is in cache
                     db[k] += dz_all[t, bb, k]
             _matmul(dz_all, t, op_hh, dh_next, gemm, mk)  # dh_next = dz W_hh              (B, P)
+            if in_loop:
+                _matmul(dz_all, t, op_ih, dx[t], gemm, mk)  # dx_t = dz_t W_ih                 (B, I)
             if masked:
                 for bb in range(B):
                     if valid[t, bb] == 0:  # padded row: dh passes straight through
@@ -875,9 +871,6 @@ if AVAILABLE:
             _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
         else:
             dW_hr = np.zeros((0, 0), dtype=x.dtype)
-        dx = np.empty((T, B, I), dtype=x.dtype)
-        if split and mk.size > 0:  # as the forward's X W_ih^T
-            _project(dz_all, W_ih, False, dx, gemm, mk)  # dX = dZ W_ih                 (T, B, I)
-        else:
+        if not in_loop:
             _gemm(gemm, dZ, False, W_ih, False, dx.reshape(T * B, I))  # dX = dZ W_ih     (T, B, I)
         return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
