@@ -167,14 +167,13 @@ if kernels_numba.AVAILABLE:
 
     @numba.njit(cache=True, nogil=True)
     def _floor_units(x2, Wip, Wp, hs, ru, tmp, mk):
-        """One thread of the units split's forward (lstmkit.kernels_units): x_t W_ih^T on its units'
-        packed rows of W_ih (Wip) per step, then h_{t-1} W_u^T on its packed rows of W_hh per step
-        (no barrier: the products alone)."""
+        """One thread of the units split's forward (lstmkit.kernels_units): per step, x_t W_ih^T on its
+        units' packed rows of W_ih (Wip), then h_{t-1} W_u^T on its packed rows of W_hh (no barrier:
+        the products alone)."""
         T, B, I = hs.shape[0] - 1, hs.shape[1], x2.shape[1]
         x3, xu = x2.reshape(T, B, I), np.empty((B, ru.shape[1]), dtype=x2.dtype)
-        for t in range(T):  # x_t W_u^T on W_ih's packed rows of these units (Wip)
-            packed_gemm.matmul(x3, t, Wip, xu, tmp, mk)
         for t in range(T):
+            packed_gemm.matmul(x3, t, Wip, xu, tmp, mk)  # x_t W_u^T on W_ih's packed rows of these units
             packed_gemm.matmul(hs, t, Wp, ru, tmp, mk)
 
     @numba.njit(cache=True, nogil=True)

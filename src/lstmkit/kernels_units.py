@@ -145,14 +145,14 @@ def _barrier(sync, n, t, yield_fn):
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
-def _cell_units(Z, zu0, t, bb, Ru, b, C, cp, cn, Hs, u0):
+def _cell_units(Z, zu0, t, bb, Ru, b, C, cp, cn, Hs, ht, u0):
     """Batch row bb of step t for the units u0 .. u0+Hu-1, in place: :func:`kernels_numba._cell_row`
     on one thread's units.
 
     Z (T, B, 4 zH): gate q of unit u0 + j is Z[t, bb, q zH + zu0 + j], x_t W_ih^T on entry and the
     activated gate on exit (zH = H, zu0 = u0 in the whole-layer acts; zH = Hu, zu0 = 0 in a
     thread's own array); Ru[bb, q Hu + j] is h_{t-1} W_hh^T for these units; b (4H,);
-    C[cp, bb, u0 + j] is c_{t-1}, C[cn, bb, u0 + j] gets c_t; Hs[t + 1, bb, u0 + j] gets h_t.
+    C[cp, bb, u0 + j] is c_{t-1}, C[cn, bb, u0 + j] gets c_t; Hs[ht, bb, u0 + j] gets h_t.
 
     The loops run on 1-D views of each gate's run of units: indexed through offsets known only at
     run time, the same loops were not vectorised (measured 81-93 µs against 14-16 µs a step at
@@ -169,7 +169,7 @@ def _cell_units(Z, zu0, t, bb, Ru, b, C, cp, cn, Hs, u0):
             for j in range(Hu):
                 zq[j] = kn._sigmoid(zq[j] + bq[j] + rq[j])
     i, f, g, o = z[zu0:], z[zH + zu0 :], z[2 * zH + zu0 :], z[3 * zH + zu0 :]
-    c_prev, c, h = C[cp, bb, u0:], C[cn, bb, u0:], Hs[t + 1, bb, u0:]
+    c_prev, c, h = C[cp, bb, u0:], C[cn, bb, u0:], Hs[ht, bb, u0:]
     for j in range(Hu):  # c_t = f * c_{t-1} + i * g
         c[j] = f[j] * c_prev[j] + i[j] * g[j]
     for j in range(Hu):  # h_t = o * tanh(c_t)
@@ -207,40 +207,41 @@ def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
 
 
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
-def _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, yield_fn, Zu):
+def _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, yield_fn):
     """One of n threads of :func:`lstm_forward_units`: units u0 .. u1-1 of every row, all steps.
 
     x (T, B, I); b (4H,) whole; Wip and Wp the rows of W_ih and of W_hh for these units, gate by
     gate, packed (:func:`lstmkit.packed_gemm.pack`, transposed). Shared by the threads, each writing
-    only its units: acts (T, B, 4H) (the gates), hs (T+1, B, H), cs (T+1 or 2 with ``keep``
-    False, B, H). valid (T, B) or (0, 0). Zu (T, B, 4(u1-u0)): this thread's gates when they are
-    not kept (scratch), or empty: made here.
+    only its units: acts (T, B, 4H) (the gates, with ``keep``; else one step of them is this
+    thread's own), hs (T+1, B, H), cs (T+1 or 2 with ``keep`` False, B, H). valid (T, B) or (0, 0).
     """
     T, B, _ = x.shape
     H, Hu = hs.shape[2], u1 - u0
-    # the gates go to acts (T, B, 4H) when kept, else to this thread's own (T, B, 4Hu)
-    Z = acts if keep else (Zu if Zu.size > 0 else np.empty((T, B, 4 * Hu), dtype=x.dtype))
+    # the gates go to acts (T, B, 4H) when kept, else to this thread's own (1, B, 4Hu): one step
+    Z = acts if keep else np.empty((1, B, 4 * Hu), dtype=x.dtype)
     zH, zu0 = (H, u0) if keep else (Hu, 0)  # gate q of unit u0 + j is Z[., ., q zH + zu0 + j]
-    # x_t W_u^T for every step, W_u = W_ih's rows of these units (gates i, f, g, o), on the packed
-    # kernel (AVX-512 whatever OpenBLAS runs; PTB-medium's (35, 20, 650) @ (650, 1300) a thread:
-    # 2.9-3.1 ms against 5.2-5.5 through 1-thread OpenBLAS with OPENBLAS_CORETYPE=Haswell)
+    # x_t W_u^T, W_u = W_ih's rows of these units (gates i, f, g, o), on the packed kernel (AVX-512
+    # whatever OpenBLAS runs; PTB-medium's (35, 20, 650) @ (650, 1300) a thread: 2.9-3.1 ms against
+    # 5.2-5.5 through 1-thread OpenBLAS with OPENBLAS_CORETYPE=Haswell), a step at a time in the
+    # loop, as kernels_numba._forward (paired against all steps before it: PTB-medium training
+    # -1 to -9%, inference -6 to +3%, four runs)
     Xu = np.empty((B, 4 * Hu), dtype=x.dtype)
     tmpx = packed_gemm.scratch(B, Wip, 4 * Hu)
-    for t in range(T):
-        packed_gemm.matmul(x, t, Wip, Xu, tmpx, mk)  # x_t W_u^T                              (B, 4Hu)
-        for bb in range(B):  # into gate q's columns of Z
-            for q in range(4):
-                zq, xq = Z[t, bb, q * zH + zu0 : q * zH + zu0 + Hu], Xu[bb, q * Hu : (q + 1) * Hu]
-                for j in range(Hu):
-                    zq[j] = xq[j]
     Ru = np.empty((B, 4 * Hu), dtype=x.dtype)
     tmp = packed_gemm.scratch(B, Wp, 4 * Hu)
     masked = valid.shape[0] > 0
     for t in range(T):
         ct, cn = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
+        tz = t if keep else 0
+        packed_gemm.matmul(x, t, Wip, Xu, tmpx, mk)  # x_t W_u^T                              (B, 4Hu)
+        for bb in range(B):  # into gate q's columns of Z
+            for q in range(4):
+                zq, xq = Z[tz, bb, q * zH + zu0 : q * zH + zu0 + Hu], Xu[bb, q * Hu : (q + 1) * Hu]
+                for j in range(Hu):
+                    zq[j] = xq[j]
         packed_gemm.matmul(hs, t, Wp, Ru, tmp, mk)  # h_{t-1} W_u^T, all of h_{t-1}       (B, 4Hu)
         for bb in range(B):
-            _cell_units(Z, zu0, t, bb, Ru, b, cs, ct, cn, hs, u0)
+            _cell_units(Z, zu0, tz, bb, Ru, b, cs, ct, cn, hs, t + 1, u0)
         if masked:  # a padded row keeps the previous state
             for bb in range(B):
                 if valid[t, bb] == 0:
@@ -364,16 +365,9 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
         rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])  # gates i, f, g, o
         Wip = packed_gemm.pack(np.ascontiguousarray(W_ih[rows]), True, nr)
         Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr)
-        Zu = scratch[k] if scratch else kn._EMPTY3[dt]
-        _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, SCHED_YIELD, Zu)
+        _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, SCHED_YIELD)
 
-    # inference: each thread's gates (T, B, 4 Hu), scratch from the workspace
-    scratch = [] if keep else [workspace.take((T, B, 4 * (units[k + 1] - units[k])), dt) for k in range(n)]
-    try:
-        _run_threads(n, body)
-    finally:
-        for z in scratch:
-            workspace.give(z)
+    _run_threads(n, body)
     h_T, c_T = hs[T].copy(), cs[T if keep else T % 2].copy()
     if not keep:
         y = hs[1:]  # nothing else holds hs: y is a view of it
