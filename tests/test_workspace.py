@@ -211,7 +211,10 @@ def test_inference_on_kept_arrays_gives_the_first_calls_numbers(case, dtype):
     m.backend = "numba"
     x = np.random.default_rng(1).normal(size=(6, 4, 5)).astype(dtype)
     first = _infer(m, x, None)
-    assert workspace.kept_bytes() > 0  # the gates' scratch
+    if threads.n_unit_blocks(40, m.weight_hh_l0.size) > 1:  # the units split keeps one step of each
+        assert workspace.kept_bytes() == 0  # thread's gates, its own, in inference: nothing is taken
+    else:
+        assert workspace.kept_bytes() > 0  # the gates' scratch (one step of them in the rows split)
     _poison_kept()
     again = _infer(m, x, None)
     for k in first:
