@@ -96,9 +96,9 @@ def markdown(res: dict) -> str:
         "",
         f"numpy {env['numpy']}, numba {env['numba']}, torch {env['torch']}, onnxruntime {env['onnxruntime']}, Python {env['python']}."
         + (f" NumPy's OpenBLAS runs its {env['openblas_core']} kernels (OPENBLAS_CORETYPE {env['OPENBLAS_CORETYPE']}): "
-           "NumPy's matmul, the GEMM ceiling and lstmkit's BLAS products (the weight gradients; the input "
-           "projection of an unsplit batch) run on them; lstmkit's per-step and split-batch products run on its own "
-           "AVX-512 kernel (packed_gemm)." if "openblas_core" in env else ""),
+           "NumPy's matmul, the GEMM ceiling and lstmkit's BLAS products (an unsplit batch's input projection, "
+           "dX and weight gradients) run on them; lstmkit's per-step products, and a split batch's input projection, "
+           "dX and dW_ih, dW_hh, run on its own AVX-512 kernel (packed_gemm)." if "openblas_core" in env else ""),
         *(
             ["", f"**Warning: the machine was busy (1-min load average {env['load_before'].split()[0]} before the run, "
                  f"on {env['cores']} cores).** Multi-threaded BLAS and OpenMP "
