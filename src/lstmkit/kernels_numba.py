@@ -861,11 +861,11 @@ if AVAILABLE:
                             dh_next[bb, j] += dh[bb, j]
         dZ = dz_all.reshape(T * B, G)
         whole = np.array([[0, G]], dtype=np.int64)
-        packed = split and mk.size > 0  # a split batch: BLAS is single-threaded, the packed kernel beats it
+        # packed where the batch is split (in_loop): BLAS is single-threaded there, the packed kernel beats it
         dW_ih = np.empty((G, I), dtype=x.dtype)
-        _weight_grad(dZ, x.reshape(T * B, I), dW_ih, whole, gemm, mk, packed)  # dW_ih = dZ^T X  (4H, I)
+        _weight_grad(dZ, x.reshape(T * B, I), dW_ih, whole, gemm, mk, in_loop)  # dW_ih = dZ^T X  (4H, I)
         dW_hh = np.empty((G, P), dtype=x.dtype)
-        _weight_grad(dZ, hs[:T].reshape(T * B, P), dW_hh, whole, gemm, mk, packed)  # dZ^T H_prev (4H, P)
+        _weight_grad(dZ, hs[:T].reshape(T * B, P), dW_hh, whole, gemm, mk, in_loop)  # dZ^T H_prev (4H, P)
         if proj:
             dW_hr = np.empty((P, H), dtype=x.dtype)
             _gemm(gemm, dhs.reshape(T * B, P), True, rs.reshape(T * B, H), False, dW_hr)  # dH^T R  (P, H)
