@@ -145,7 +145,7 @@ def make_torch(case: Case, state: dict):
 if kernels_numba.AVAILABLE:
     import numba
 
-    from lstmkit import packed_gemm
+    from lstmkit import kernels_units, packed_gemm
 
     _gemm, _matmul, _operand = kernels_numba._gemm, kernels_numba._matmul, kernels_numba._operand
 
@@ -158,7 +158,7 @@ if kernels_numba.AVAILABLE:
         x3, acts3 = x2.reshape(T, B, x2.shape[1]), acts2.reshape(T, B, acts2.shape[1])
         if not in_loop:
             _gemm(gemm, x2, False, W_ih, True, acts2)
-        op_ih = _operand(W_ih if in_loop else np.empty((0, W_ih.shape[1]), dtype=W_ih.dtype), True, B, mk, split, False, T)
+        op_ih = kernels_numba._loop_operand(W_ih, True, B, mk, in_loop, T)
         op = _operand(W_hh, True, B, mk, split, True, T)  # no projection, no lengths: the loop
         for t in range(T):
             if in_loop:
@@ -185,9 +185,7 @@ if kernels_numba.AVAILABLE:
         for t in range(T - 1, -1, -1):
             packed_gemm.matmul(dz_all, t, Wp_cols, dh, tmp, mk)
         dZ, hp = dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
-        runs = np.empty((4, 2), dtype=np.int64)  # its rows of each gate
-        for q in range(4):
-            runs[q, 0], runs[q, 1] = q * H + u0, q * H + u0 + Hu
+        runs = kernels_units._gate_rows(H, u0, u0 + Hu)  # its rows of each gate
         kernels_numba._weight_grad(dZ, x2, dW_ih, runs, gemm, mk, True)
         kernels_numba._weight_grad(dZ, hp, dW_hh, runs, gemm, mk, True)
         dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
@@ -202,7 +200,7 @@ if kernels_numba.AVAILABLE:
         in_loop = split and mk.size > 0
         dx3 = dx2.reshape(T, B, dx2.shape[1])
         op = _operand(W_hh, False, B, mk, split, False, T)
-        op_ih = _operand(W_ih if in_loop else np.empty((0, W_ih.shape[1]), dtype=W_ih.dtype), False, B, mk, split, False, T)
+        op_ih = kernels_numba._loop_operand(W_ih, False, B, mk, in_loop, T)
         for t in range(T - 1, -1, -1):
             _matmul(dz_all, t, op, dh_next, gemm, mk)
             if in_loop:

@@ -62,6 +62,15 @@ class LSTMCache:
     mask: np.ndarray | None  # (T, B, 1) 1 where valid
 
 
+def write_into(out, y):
+    """y, or y copied into ``out`` and ``out`` itself where a caller gave one (``lstm_forward``'s
+    ``out``: a direction's columns of a bidirectional layer's output)."""
+    if out is None:
+        return y
+    out[...] = y
+    return out
+
+
 def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None):
     """One direction of one LSTM layer over a whole sequence.
 

@@ -85,7 +85,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import threads, workspace
+from . import kernels, threads, workspace
 
 try:  # the accelerator is optional: without it lstmkit runs the NumPy reference
     import numba
@@ -174,10 +174,12 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None)
     if n > 1:  # a large layer: its hidden units over the threads
         from .kernels_units import lstm_forward_units
 
-        return _into(out, *lstm_forward_units(_c(x, dt), *W[:3], _c(h0, dt), _c(c0, dt), mask, keep, n))
+        y, h_T, c_T, cache = lstm_forward_units(_c(x, dt), *W[:3], _c(h0, dt), _c(c0, dt), mask, keep, n)
+        return kernels.write_into(out, y), h_T, c_T, cache
     n = threads.n_blocks(B, W_hh.size, mk.size > 0) if gemm else 1  # threads set NumPy's BLAS, the one gemm calls
     if n == 1:
-        return _into(out, *_forward_block(x, *W, h0, c0, mask, keep, gemm, mk, False))
+        y, h_T, c_T, cache = _forward_block(x, *W, h0, c0, mask, keep, gemm, mk, False)
+        return kernels.write_into(out, y), h_T, c_T, cache
     bounds = threads.bounds(B, n)
     y = np.empty((T, B, W_hh.shape[1]), dtype=dt) if out is None else out
 
@@ -192,14 +194,6 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None)
     h_T = np.concatenate([p[0] for p in parts])
     c_T = np.concatenate([p[1] for p in parts])
     return y, h_T, c_T, (SplitLSTMCache(bounds, [p[2] for p in parts]) if keep else None)
-
-
-def _into(out, y, h_T, c_T, cache):
-    """A forward's results, y copied into ``out`` (and ``out`` returned as y) where it is given."""
-    if out is None:
-        return y, h_T, c_T, cache
-    out[...] = y
-    return out, h_T, c_T, cache
 
 
 def _forward_block(x, W_ih, W_hh, b, W_hr, h0, c0, mask, keep, gemm, mk, split):
@@ -585,6 +579,13 @@ if AVAILABLE:
             return NT, W, e3, e2
         return NN, np.ascontiguousarray(W.T), e3, e2
 
+    @_jit
+    def _loop_operand(W, transpose, M, mk, in_loop, T):
+        """:func:`_operand` of a product a split batch's block runs a step at a time in its time
+        loop (``in_loop``: x_t W_ih^T forward, dz_t W_ih backward); else a placeholder of the same
+        type, for which nothing is packed or copied (the product is done otherwise)."""
+        return _operand(W if in_loop else np.empty((0, W.shape[1]), dtype=W.dtype), transpose, M, mk, in_loop, False, T)
+
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
     def _matmul(A, t, op, out, gemm, mk):
         """out = A[t] @ B for C-contiguous A (., M, K) and out (M, N), done as ``op`` from
@@ -740,8 +741,7 @@ if AVAILABLE:
         in_loop = split and mk.size > 0
         if acts.size == 0:  # the marker (_EMPTY3): small enough to make here
             acts = np.empty((T if keep or not in_loop else 1, B, G), dtype=x.dtype)
-        # by W_ih^T (I, 4H) in the loop; not used (and nothing packed) otherwise
-        op_ih = _operand(W_ih if in_loop else np.empty((0, I), dtype=x.dtype), True, B, mk, split, False, T)
+        op_ih = _loop_operand(W_ih, True, B, mk, in_loop, T)  # by W_ih^T (I, 4H) in the loop
         # small: on a copy of W_ih^T ("NN"), 0.5 vs 1.0 µs at (50, 10) @ (10, 80)
         if not in_loop and W_ih.size <= SMALL_PRODUCT:
             _gemm(gemm, x.reshape(T * B, I), False, np.ascontiguousarray(W_ih.T), False, acts.reshape(T * B, G))
@@ -827,7 +827,7 @@ if AVAILABLE:
         tc, dc = np.empty(H, dtype=x.dtype), np.empty(H, dtype=x.dtype)  # scratch of one row
         op_hh = _operand(W_hh, False, B, mk, split, False, T)  # by W_hh (4H, P)
         in_loop = split and mk.size > 0  # dx_t = dz_t W_ih in the time loop (as the forward's x_t W_ih^T)
-        op_ih = _operand(W_ih if in_loop else np.empty((0, I), dtype=x.dtype), False, B, mk, split, False, T)
+        op_ih = _loop_operand(W_ih, False, B, mk, in_loop, T)  # by W_ih (4H, I) in the loop
         dx = np.empty((T, B, I), dtype=x.dtype)
         op_hr = _operand(W_hr, False, B, mk, split, False, T)  # by W_hr (P, H)
         dh3 = dh.reshape(1, B, P)  # dh as the 3-D array _matmul indexes

@@ -252,6 +252,16 @@ def _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n
             return
 
 
+@numba.njit(inline="always")
+def _gate_rows(H, u0, u1):
+    """The rows of units u0 .. u1-1 in each gate q (i, f, g, o) of a weight of 4H rows: (4, 2),
+    [q H + u0, q H + u1) each."""
+    runs = np.empty((4, 2), dtype=np.int64)
+    for q in range(4):
+        runs[q, 0], runs[q, 1] = q * H + u0, q * H + u1
+    return runs
+
+
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
 def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, grads, gemm, mk, u0, u1, m0, m1,
                     sync, n, yield_fn):  # fmt: skip
@@ -309,9 +319,7 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, gra
             dc0[bb, u0 + j] = dc_next[bb, j]
     I = x.shape[2]
     x2, dZ, hp = x.reshape(T * B, I), dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
-    runs = np.empty((4, 2), dtype=np.int64)  # this thread's rows of each gate: q H + u0 .. q H + u1
-    for q in range(4):
-        runs[q, 0], runs[q, 1] = q * H + u0, q * H + u1
+    runs = _gate_rows(H, u0, u1)
     kn._weight_grad(dZ, x2, dW_ih, runs, gemm, mk, True)  # these rows of dW_ih = dZ^T X
     kn._weight_grad(dZ, hp, dW_hh, runs, gemm, mk, True)  # these rows of dW_hh = dZ^T H_prev
     # dX = dZ W_ih, rows m0:m1, on W_ih packed (Wxp: as the forward's products, not OpenBLAS's kernels)

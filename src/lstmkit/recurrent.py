@@ -56,15 +56,6 @@ def _names(layer: int, d: int) -> tuple[str, str, str, str, str, str]:
     return (f"weight_ih{sfx}", f"weight_hh{sfx}", f"bias_ih{sfx}", f"bias_hh{sfx}", f"weight_hr{sfx}", sfx)
 
 
-def _written(out: np.ndarray | None, y: np.ndarray) -> np.ndarray:
-    """y, or y copied into ``out`` and ``out`` where a caller gave one (a direction's columns of a
-    bidirectional layer's output: see ``_dir_forward``)."""
-    if out is None:
-        return y
-    out[...] = y
-    return out
-
-
 def _reverse(a: np.ndarray, rev: np.ndarray | None) -> np.ndarray:
     """Reverse the time axis of a (T, B, ...) array, each sequence within its length."""
     if rev is None:
@@ -757,7 +748,7 @@ class LSTM(_Recurrent):
         )
         self.last_masks[sfx[1:]] = masks
         y, h_T, c_T, cache = variants.variant_forward(x, w, states[0], states[1], self.variant, masks, mask, keep)
-        return _written(out, y), (h_T, c_T), cache
+        return kernels.write_into(out, y), (h_T, c_T), cache
 
     def _variant_dir_backward(self, layer, d, dy, d_states, cache):
         w, sfx = self._variant_weights(layer, d)
@@ -846,7 +837,7 @@ class RNN(_Recurrent):
     def _dir_forward(self, layer, d, x, states, mask, keep, out=None):
         W_ih, W_hh, b, _, _ = self._weights(layer, d)
         y, h_T, cache = kernels.rnn_forward(x, W_ih, W_hh, b, states[0], mask, keep, self.nonlinearity)
-        return _written(out, y), (h_T,), cache
+        return kernels.write_into(out, y), (h_T,), cache
 
     def _dir_backward(self, layer, d, dy, d_states, cache):
         W_ih, W_hh, _, _, sfx = self._weights(layer, d)
