@@ -6,6 +6,7 @@ PyTorch and ONNX live at the edges and are imported where they are used.
 
 from . import activations, backends, functional, layout, variants, workspace
 from .cell import LSTMCell, LSTMStep, RNNCell
+from .frozen import FrozenLSTM
 from .functional import sigmoid, softmax, tanh
 from .module import Module
 from .recurrent import LSTM, RNN
@@ -33,6 +34,7 @@ __all__ = [
     "LSTM",
     "RNN",
     "LSTMStream",
+    "FrozenLSTM",
     "set_num_threads",
     "get_num_threads",
     "LSTMCell",

@@ -71,7 +71,7 @@ def write_into(out, y):
     return out
 
 
-def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None):
+def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None, prepared=None):
     """One direction of one LSTM layer over a whole sequence.
 
     Args:
@@ -82,6 +82,9 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None)
         keep: keep the activations for backward (False: inference, nothing per step is kept).
         out: (T, B, P) array of x's dtype, any strides (a direction's columns of a bidirectional
             layer's output, reversed in time for the backward one), or None.
+        prepared: a dict the caller keeps while its weights stay unchanged (:meth:`lstmkit.LSTM.freeze`),
+            where the compiled kernels keep the weights they prepare (packed copies); this
+            reference prepares nothing and ignores it.
     Returns:
         y (T, B, P) with zeros at padded steps (written into ``out`` and ``out`` itself where it is
         given), h_T (B, P), c_T (B, H), cache (or None).

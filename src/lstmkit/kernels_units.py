@@ -343,12 +343,26 @@ def _run_threads(n, body):
     threads.in_parallel(run, n)
 
 
-def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
+def _packed_rows(W_ih, W_hh, u0, u1):
+    """The rows of W_ih (4H, I) and W_hh (4H, H) feeding units u0 .. u1-1 (gates i, f, g, o: rows
+    q H + u0 .. q H + u1 - 1), packed for their transposed products (:func:`lstmkit.packed_gemm.pack`):
+    (Wip, Wp), the B operands of x_t W_ih[rows]^T and h_{t-1} W_hh[rows]^T (4 (u1 - u0) columns)."""
+    H = W_hh.shape[1]
+    rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])
+    nr = packed_gemm.PANEL_BYTES // W_hh.dtype.itemsize
+    return (packed_gemm.pack(np.ascontiguousarray(W_ih[rows]), True, nr),
+            packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr))  # fmt: skip
+
+
+def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n, prepared=None):
     """:func:`lstmkit.kernels_numba.lstm_forward` without projection, the hidden units split over
     n threads (:func:`lstmkit.threads.n_unit_blocks`; see the module docstring).
 
     Args: x (T, B, I); W_ih (4H, I); W_hh (4H, H); b (4H,); h0, c0 (B, H); mask (T, B, 1) or None;
-    keep: keep the activations for backward. All of dtype x.dtype, C-contiguous.
+    keep: keep the activations for backward. All of dtype x.dtype, C-contiguous. prepared: a dict
+    kept by a caller whose weights do not change between calls (:meth:`lstmkit.LSTM.freeze`), or
+    None: each thread's packed rows of W_ih and W_hh (:func:`_packed_rows`) are stored in it on the
+    first call and read from it after, for the same n and dtype (else packed again, replacing them).
     Returns: y (T, B, H) with zeros at padded steps, h_T (B, H), c_T (B, H), and a
     :class:`lstmkit.kernels_numba.FastLSTMCache` (one block's: any backward reads it) or None.
     """
@@ -366,16 +380,20 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n):
     cs = take((T + 1 if keep else 2, B, H), dt)  # c_0 .. c_T (inference: 2 rolling)
     cs[0] = c0
     units = threads.unit_bounds(H, n)
-    nr = packed_gemm.PANEL_BYTES // dt.itemsize
+    kept = prepared.get("units") if prepared is not None else None  # (n, dtype, packs) of an earlier call
+    fresh = kept is None or kept[:2] != (n, dt)
+    packs = [None] * n if fresh else kept[2]  # fresh: each thread packs its own rows, in its thread
 
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]
-        rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])  # gates i, f, g, o
-        Wip = packed_gemm.pack(np.ascontiguousarray(W_ih[rows]), True, nr)
-        Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr)
+        if fresh:
+            packs[k] = _packed_rows(W_ih, W_hh, u0, u1)
+        Wip, Wp = packs[k]
         _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, SCHED_YIELD)
 
     _run_threads(n, body)
+    if fresh and prepared is not None:
+        prepared["units"] = (n, dt, packs)
     h_T, c_T = hs[T].copy(), cs[T if keep else T % 2].copy()
     if not keep:
         y = hs[1:]  # nothing else holds hs: y is a view of it

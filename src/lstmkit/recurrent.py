@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from ._checks import LstmkitWarning, check_bool, check_dtype, check_float_array,
 from .cell import NONLINEARITIES
 from .module import VARIANT_CHECKS, Module, built_check, built_choice_check, flag_check
 from .variants import LSTMVariant
+
+if TYPE_CHECKING:
+    from .frozen import FrozenLSTM
 
 
 def _reverse_index(T: int, lengths: np.ndarray | None) -> np.ndarray | None:
@@ -510,6 +514,9 @@ class LSTM(_Recurrent):
     # Which kernels run the time loop: "auto" (the compiled ones when numba is installed, else
     # NumPy), "numpy" (the readable reference, kernels.py) or "numba" (kernels_numba.py, required).
     backend = "auto"
+    # (layer, direction) -> the dict where the kernels keep what they prepare from the weights (their
+    # ``prepared``): only the private copy inside a FrozenLSTM has one; None: prepared on every call
+    _packs = None
     # a bad name (or numba asked for and missing) is refused when set, not at the next forward
     _set_checks = {
         **_Recurrent._set_checks,
@@ -618,7 +625,8 @@ class LSTM(_Recurrent):
         W_ih, W_hh, b, W_hr, _ = self._weights(0, 0)
         keep = self.requires_grad
         try:
-            y, h_n, c_n, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep)
+            y, h_n, c_n, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, None, keep, None,
+                                                              self._prepared(0, 0))  # fmt: skip
         except SystemError as exc:
             _reraise_interrupt(exc)
             raise
@@ -688,6 +696,22 @@ class LSTM(_Recurrent):
         from .stream import LSTMStream
 
         return LSTMStream(self, batch_size, state, unbatched=unbatched)
+
+    def freeze(self) -> "FrozenLSTM":
+        """A :class:`lstmkit.frozen.FrozenLSTM` of this LSTM: inference on a copy of the weights as they
+        are now, which the compiled kernels prepare (pack) once instead of on every call.
+
+        ``frozen(x, hx=None, lengths=None)`` returns what ``forward`` returns in ``no_grad`` and eval
+        mode. The weights are copied now: freeze again after changing them.
+        """
+        from .frozen import FrozenLSTM
+
+        return FrozenLSTM(self)
+
+    def _prepared(self, layer: int, d: int) -> dict | None:
+        """The kernels' ``prepared`` dict of one layer and direction (a frozen copy's), or None."""
+        packs = self._packs
+        return None if packs is None else packs.setdefault((layer, d), {})
 
     # -- variant parameters ----------------------------------------------------------------
     def _param_shapes(self) -> dict[str, tuple]:
@@ -768,7 +792,8 @@ class LSTM(_Recurrent):
             return self._variant_dir_forward(layer, d, x, states, mask, keep, out)
         W_ih, W_hh, b, W_hr, _ = self._weights(layer, d)
         try:
-            y, h_T, c_T, cache = self._kernels().lstm_forward(x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep, out)
+            y, h_T, c_T, cache = self._kernels().lstm_forward(
+                x, W_ih, W_hh, b, W_hr, states[0], states[1], mask, keep, out, self._prepared(layer, d))
         except SystemError as exc:
             _reraise_interrupt(exc)
             raise
