@@ -297,9 +297,8 @@ def floor_fn(case: Case, train: bool):
         x2, W_ih, W_hh, acts2, hs, rec, dz_all, dh, dW_ih, dW_hh, dx2 = o
         _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm, mk, n > 1)
 
-    n_units = lk_threads.n_unit_blocks(H, G * H) if mk.size > 0 else 1
-    if n_units > 1:  # a large layer splits its hidden units instead (lstmkit.kernels_units)
-        return _floor_units_fn(case, n_units, train, gemm, mk, rng)
+    if units_split(case):  # a large layer splits its hidden units instead (lstmkit.kernels_units)
+        return _floor_units_fn(case, lk_threads.n_unit_blocks(H, G * H), train, gemm, mk, rng)
 
     def run():
         for blocks in ops:
@@ -450,6 +449,13 @@ def saved_bytes_lstmkit(m) -> int:
 
 
 # -- one case -------------------------------------------------------------------------------------
+def units_split(case: Case) -> bool:
+    """Whether lstmkit splits the hidden units of ``case``'s layers over its threads
+    (lstmkit.kernels_units), as lstmkit.kernels_numba.lstm_forward decides."""
+    mk = kernels_numba._packed_kernels(np.float32) if kernels_numba.AVAILABLE else np.empty(0)
+    return mk.size > 0 and bool(kernels_numba.GEMM) and lk_threads.n_unit_blocks(case.H, 4 * case.H * case.H) > 1
+
+
 def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
     import torch
 
@@ -488,6 +494,11 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
         for who, m in (("stream", fast), ("numpy stream", ref)):
             s = m.stream(case.B)
             peers[who] = (np.stack([s.step(x[t]) for t in range(case.T)]), *s.state)
+    frozen = fast.freeze() if units_split(case) else None  # what it keeps matters where the units are split
+    if frozen is not None:
+        frozen(x)  # the first call packs; the second reads what it kept
+        y_z, (h_z, c_z) = frozen(x)
+        peers["frozen"] = (y_z, h_z, c_z)
     for who, (y, h, c) in peers.items():
         v[f"forward {who} vs fast"] = max(check(f"{case.name} y {who}", y, y_f, 1e-4), check(f"{case.name} h_n {who}", h, h_f, 1e-4), check(f"{case.name} c_n {who}", c, c_f, 1e-4))
 
@@ -594,6 +605,8 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
             return run
 
         fns = {"lstmkit fwd": lk_fwd(fast), "numpy fwd": lk_fwd(ref), "torch fwd": torch_fwd, "onnxruntime fwd": ort_fwd}
+        if frozen is not None:  # lstm.freeze(): the weights packed once, as an onnxruntime session's when made
+            fns["lstmkit frozen fwd"] = lambda: frozen(x)
         if case.train:
             fns.update({"lstmkit train": lk_train(fast), "numpy train": lk_train(ref), "torch train": torch_train})
         if lk_threads.n_blocks(case.B, 4 * case.H * case.H, kernels_numba._packed_kernels(np.float32).size > 0) > 1:  # split: time the default beside it

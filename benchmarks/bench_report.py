@@ -59,6 +59,10 @@ def targets(res: dict) -> list[tuple[str, str, str, bool]]:
                 outside = 1 - ms[f"floor {k}"] / ms[f"lstmkit {k}"]
                 note = "" if outside >= 0 else " (floor slower than lstmkit: noise)"
                 out.append((f"under 10% outside the products, {k}", name, f"{outside:.0%}{note}", 0 <= outside < 0.1))
+            if "lstmkit frozen fwd" in ms:  # the same two targets, inference through lstm.freeze()
+                q, outside = ms["lstmkit frozen fwd"] / ms["torch fwd"], 1 - ms["floor fwd"] / ms["lstmkit frozen fwd"]
+                out.append(("within 1.1x of torch, fwd, `lstm.freeze()`", name, f"lstmkit/torch {q:.2f}", q <= 1.1))
+                out.append(("under 10% outside the products, fwd, `lstm.freeze()`", name, f"{outside:.0%}", 0 <= outside < 0.1))
         if "inference_cache_is_none" in r:
             out.append(("inference keeps no per-step activations", name, "no cache after no_grad forward" if r["inference_cache_is_none"] else "a cache is kept", r["inference_cache_is_none"]))
         if "saved_MiB" in r:
@@ -147,6 +151,17 @@ def markdown(res: dict) -> str:
                 f"- {r['case']['name']}: lstmkit's `LSTM.forward` called per step instead (state passed back, like torch): "
                 f"{per:.3f} ms, {per / r['ms']['torch fwd']:.2f}x torch, {per / r['ms']['onnxruntime fwd']:.2f}x onnxruntime."
             )
+    frozen = [r for r in res["cases"] if "lstmkit frozen fwd" in r["ms"]]
+    if frozen:
+        lines += ["", "Inference through `lstm.freeze()` (a `FrozenLSTM`: the weights copied once, and the packed copies of a "
+                  "layer whose hidden units are split over the threads kept, as an onnxruntime session prepares its model "
+                  "when it is made; `LSTM.forward` packs them on every call), in the same run:"]
+        for r in frozen:
+            ms, sp = r["ms"], r["spread"]
+            z = ms["lstmkit frozen fwd"]
+            lines.append(f"- {r['case']['name']}: {z:.3f} ms ({sp['lstmkit frozen fwd']:.0%}), {z / ms['torch fwd']:.2f}x torch, "
+                         f"{z / ms['onnxruntime fwd']:.2f}x onnxruntime; outside the products {1 - ms['floor fwd'] / z:.0%} "
+                         f"(`LSTM.forward`: {1 - ms['floor fwd'] / ms['lstmkit fwd']:.0%}).")
     one = [r for r in res["cases"] if "lstmkit 1-thread fwd" in r["ms"]]
     if one:
         lines += ["", f"lstmkit above runs with `lstmkit.set_num_threads({res['environment']['threads']})`; with its default, `set_num_threads(1)` (one block, "
