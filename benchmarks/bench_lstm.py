@@ -263,11 +263,15 @@ def host_probe(threads: int, quick: bool) -> dict | None:
     return {"GFLOP/s 1 thread": g1, "GFLOP/s per thread": per, f"GFLOP/s {threads} threads": total, "scaling": total / g1}
 
 
-def floor_fn(case: Case, train: bool):
-    """A callable making exactly the fast path's matrix products for ``case`` (random operands).
+def floor_fn(case: Case, train: bool, packed_once: bool = False):
+    """A callable making exactly the fast path's matrix products for ``case`` (random operands),
+    their operands packed as the fast path packs them on every call (a product includes its
+    packing, as a BLAS call does its own).
 
     When lstmkit would split the batch into blocks of rows on its threads (lstmkit.threads), so
     does the floor: per layer and direction, the blocks' products shared out to the threads alike.
+    ``packed_once``: where the hidden units are split, the forward's weights packed once, before
+    (a frozen LSTM's products, lstm.freeze()); elsewhere it changes nothing.
     """
     rng = np.random.default_rng(0)
     T, B, H, G = case.T, case.B, case.H, 4 * case.H
@@ -298,7 +302,7 @@ def floor_fn(case: Case, train: bool):
         _floor_backward(x2, W_ih, W_hh, dz_all, hs, dh, dW_ih, dW_hh, dx2, gemm, mk, n > 1)
 
     if units_split(case):  # a large layer splits its hidden units instead (lstmkit.kernels_units)
-        return _floor_units_fn(case, lk_threads.n_unit_blocks(H, G * H), train, gemm, mk, rng)
+        return _floor_units_fn(case, lk_threads.n_unit_blocks(H, G * H), train, gemm, mk, rng, packed_once)
 
     def run():
         for blocks in ops:
@@ -310,34 +314,46 @@ def floor_fn(case: Case, train: bool):
     return run
 
 
-def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng):
+def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng, packed_once: bool = False):
     """floor_fn where the hidden units are split over n threads (lstmkit.kernels_units): per layer,
-    each thread's products in its own thread, forward, then (``train``) backward."""
+    each thread packs its operands, as lstmkit does on every call (kernels_units._packed_rows
+    forward, _packed_columns backward), and makes its products, forward, then (``train``) backward.
+    ``packed_once``: the forward's operands packed here, once, as a frozen LSTM keeps them
+    (lstm.freeze()): its products alone."""
     T, B, H, G = case.T, case.B, case.H, 4 * case.H
     units, rows = lk_threads.unit_bounds(H, n), lk_threads.bounds(T * B, n)
     f = lambda *s: rng.uniform(-0.1, 0.1, size=s).astype(np.float32)  # noqa: E731
-    layers = []  # per layer and direction
+    layers = []  # per layer and direction: its weights and, per thread, the operands that are not packed
     for layer, _ in ((layer, d) for layer in range(case.L) for d in range(case.D)):
         i_l = case.I if layer == 0 else case.D * H
-        x2, W_ih, hs, dz_all = f(T * B, i_l), f(G, i_l), f(T + 1, B, H), f(T, B, G)
+        x2, W_ih, W_hh, hs, dz_all = f(T * B, i_l), f(G, i_l), f(G, H), f(T + 1, B, H), f(T, B, G)
         dW_ih, dW_hh, dx2 = f(G, i_l), f(G, H), f(T * B, i_l)
         parts = []
         for k in range(n):
             u0, Hu = units[k], units[k + 1] - units[k]
-            Wp, Wc = packed_gemm.pack(f(4 * Hu, H), True, 32), packed_gemm.pack(f(G, Hu), False, 32)
-            Wip, Wxp = packed_gemm.pack(f(4 * Hu, i_l), True, 32), packed_gemm.pack(W_ih, False, 32)
-            fwd = (x2, Wip, Wp, hs, f(B, 4 * Hu), packed_gemm.scratch(B, Wp, 4 * Hu), mk)
-            bwd = (x2, Wxp, u0, Wc, dz_all, hs, f(B, Hu), packed_gemm.scratch(B, Wc, Hu), dW_ih, dW_hh, dx2,
-                   rows[k], rows[k + 1], gemm, mk)  # fmt: skip
-            parts.append((fwd, bwd))
-        layers.append(parts)
+            kept = kernels_units._packed_rows(W_ih, W_hh, u0, u0 + Hu) if packed_once else None
+            fwd = (x2, hs, f(B, 4 * Hu), mk)
+            bwd = (x2, u0, dz_all, hs, f(B, Hu), dW_ih, dW_hh, dx2, rows[k], rows[k + 1], gemm, mk)
+            parts.append((u0, u0 + Hu, kept, fwd, bwd))
+        layers.append((W_ih, W_hh, parts))
+
+    def forward(W_ih, W_hh, part):
+        u0, u1, kept, (x2, hs, ru, mk_), _ = part
+        Wip, Wp = kept if kept is not None else kernels_units._packed_rows(W_ih, W_hh, u0, u1)
+        _floor_units(x2, Wip, Wp, hs, ru, packed_gemm.scratch(ru.shape[0], Wp, ru.shape[1]), mk_)
+
+    def backward(W_ih, W_hh, part):
+        u0, u1, _, _, (x2, _, dz_all, hs, dh, dW_ih, dW_hh, dx2, m0, m1, gemm_, mk_) = part
+        Wc, Wxp = kernels_units._packed_columns(W_ih, W_hh, u0, u1)
+        _floor_units_backward(x2, Wxp, u0, Wc, dz_all, hs, dh, packed_gemm.scratch(dh.shape[0], Wc, dh.shape[1]),
+                              dW_ih, dW_hh, dx2, m0, m1, gemm_, mk_)  # fmt: skip
 
     def run():
-        for parts in layers:
-            lk_threads.in_parallel(lambda k: _floor_units(*parts[k][0]), n)
+        for W_ih, W_hh, parts in layers:
+            lk_threads.in_parallel(lambda k: forward(W_ih, W_hh, parts[k]), n)
         if train:
-            for parts in reversed(layers):
-                lk_threads.in_parallel(lambda k: _floor_units_backward(*parts[k][1]), n)
+            for W_ih, W_hh, parts in reversed(layers):
+                lk_threads.in_parallel(lambda k: backward(W_ih, W_hh, parts[k]), n)
 
     return run
 
@@ -607,6 +623,7 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
         fns = {"lstmkit fwd": lk_fwd(fast), "numpy fwd": lk_fwd(ref), "torch fwd": torch_fwd, "onnxruntime fwd": ort_fwd}
         if frozen is not None:  # lstm.freeze(): the weights packed once, as an onnxruntime session's when made
             fns["lstmkit frozen fwd"] = lambda: frozen(x)
+            fns["floor frozen fwd"] = floor_fn(case, train=False, packed_once=True)
         if case.train:
             fns.update({"lstmkit train": lk_train(fast), "numpy train": lk_train(ref), "torch train": torch_train})
         if lk_threads.n_blocks(case.B, 4 * case.H * case.H, kernels_numba._packed_kernels(np.float32).size > 0) > 1:  # split: time the default beside it

@@ -354,6 +354,15 @@ def _packed_rows(W_ih, W_hh, u0, u1):
             packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr))  # fmt: skip
 
 
+def _packed_columns(W_ih, W_hh, u0, u1):
+    """The backward's B operands, packed as stored (:func:`lstmkit.packed_gemm.pack`): W_hh's columns
+    of units u0 .. u1-1, (4H, u1 - u0), for dh_{t-1}[:, u0:u1] = dz_t W_hh[:, u0:u1]; and all of
+    W_ih (4H, I), for the thread's rows of dX = dZ W_ih. (Wp, Wxp)."""
+    nr = packed_gemm.PANEL_BYTES // W_hh.dtype.itemsize
+    return (packed_gemm.pack(np.ascontiguousarray(W_hh[:, u0:u1]), False, nr),
+            packed_gemm.pack(W_ih, False, nr))  # fmt: skip
+
+
 def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n, prepared=None):
     """:func:`lstmkit.kernels_numba.lstm_forward` without projection, the hidden units split over
     n threads (:func:`lstmkit.threads.n_unit_blocks`; see the module docstring).
@@ -418,12 +427,10 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
     grads = (np.empty((T, B, I), dtype=dt), np.empty((G, I), dtype=dt), np.empty((G, H), dtype=dt),
              np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt))  # fmt: skip
     units, rows = threads.unit_bounds(H, n), threads.bounds(T * B, n)
-    nr = packed_gemm.PANEL_BYTES // dt.itemsize
 
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]
-        Wp = packed_gemm.pack(np.ascontiguousarray(W_hh[:, u0:u1]), False, nr)  # W_hh's columns: (4H, Hu)
-        Wxp = packed_gemm.pack(W_ih, False, nr)  # W_ih (4H, I) for dX = dZ W_ih
+        Wp, Wxp = _packed_columns(W_ih, W_hh, u0, u1)
         _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, grads, gemm, mk, u0, u1,
                         rows[k], rows[k + 1], sync, n, SCHED_YIELD)  # fmt: skip
 
