@@ -183,6 +183,7 @@ def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
     A[t, bb, q H + u0 + j] the activated gates; C[t + 1, bb, u0 + j], C[t, bb, u0 + j] c_t, c_{t-1};
     DCN[bb, j] (Hu,) dL/dc_t from step t+1 on entry, dL/dc_{t-1} on exit; DH[bb, j] dL/dh_t;
     DZ[t, bb, q H + u0 + j] out: dL/dz_t; tc, dc (Hu,) scratch. On 1-D views, as the forward.
+    DZ may be A itself, as in kernels_numba._cell_row_backward (the same order of reads and writes).
     """
     Hu, H = DCN.shape[1], C.shape[2]
     one = A.dtype.type(1.0)
@@ -194,16 +195,18 @@ def _cell_units_backward(A, t, bb, C, DCN, DH, DZ, tc, dc, u0):
         tc[j] = kn._tanh(c[j])
     for j in range(Hu):  # dc_t = dc_next + dh * o * (1 - tanh²(c_t))
         dc[j] = dcn[j] + dh[j] * o[j] * (one - tc[j] * tc[j])
-    for j in range(Hu):  # di = dc * g, through σ
-        di[j] = dc[j] * g[j] * (i[j] * (one - i[j]))
-    for j in range(Hu):  # df = dc * c_{t-1}, through σ
-        df[j] = dc[j] * c_prev[j] * (f[j] * (one - f[j]))
-    for j in range(Hu):  # dg = dc * i, through tanh
-        dg[j] = dc[j] * i[j] * (one - g[j] * g[j])
     for j in range(Hu):  # do = dh * tanh(c_t), through σ
         do[j] = dh[j] * tc[j] * (o[j] * (one - o[j]))
     for j in range(Hu):  # dc_next = dc * f
         dcn[j] = dc[j] * f[j]
+    for j in range(Hu):  # df = dc * c_{t-1}, through σ
+        df[j] = dc[j] * c_prev[j] * (f[j] * (one - f[j]))
+    for j in range(Hu):  # i, kept: di is written over it
+        tc[j] = i[j]
+    for j in range(Hu):  # di = dc * g, through σ
+        di[j] = dc[j] * g[j] * (tc[j] * (one - tc[j]))
+    for j in range(Hu):  # dg = dc * i, through tanh
+        dg[j] = dc[j] * tc[j] * (one - g[j] * g[j])
 
 
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
@@ -423,7 +426,9 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
     dt = x.dtype
     gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
     I = x.shape[2]
-    dz_all = workspace.take((T, B, G), dt)  # dL/dz_t for every step, each thread its units: scratch
+    # dL/dz_t of every step, each thread its units, written over their gates of step t (as
+    # kernels_numba._backward_block: nothing reads them again)
+    dz_all = acts
     grads = (np.empty((T, B, I), dtype=dt), np.empty((G, I), dtype=dt), np.empty((G, H), dtype=dt),
              np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt))  # fmt: skip
     units, rows = threads.unit_bounds(H, n), threads.bounds(T * B, n)
@@ -434,9 +439,6 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
         _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, grads, gemm, mk, u0, u1,
                         rows[k], rows[k + 1], sync, n, SCHED_YIELD)  # fmt: skip
 
-    try:
-        _run_threads(n, body)
-    finally:
-        workspace.give(dz_all)
+    _run_threads(n, body)
     dx, dW_ih, dW_hh, db, dh0, dc0 = grads
     return dx, dW_ih, dW_hh, db, None, dh0, dc0

@@ -7,8 +7,8 @@ once. Measured at H=256, B=64, T=100 with ``set_num_threads(2)``: 5,610 faults a
 of system time against a 26-46 ms call) and 21,792 a training step (40-50 ms), in processes where
 glibc's threshold had not risen past those sizes (it varies with what the process freed before).
 
-The compiled kernels take their large scratch arrays here (the gates of a whole sequence; dL/dz
-in backward) and give them back after the call; the arrays a training forward keeps for backward
+The compiled kernels take their large scratch arrays here (the gates of a whole sequence) and
+give them back after the call (backward writes dL/dz over the kept gates: no array of its own); the arrays a training forward keeps for backward
 come from here too and are given back by the layer once its backward has used them
 (:func:`lstmkit.backends.recycle`). An array handed to the caller (an output, a gradient) is
 never taken from here. Arrays smaller than ``MIN_BYTES`` are plain ``numpy.empty`` (glibc keeps
