@@ -510,9 +510,9 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
         for who, m in (("stream", fast), ("numpy stream", ref)):
             s = m.stream(case.B)
             peers[who] = (np.stack([s.step(x[t]) for t in range(case.T)]), *s.state)
-    frozen = fast.freeze() if units_split(case) else None  # what it keeps matters where the units are split
+    frozen = None if case.streaming else fast.freeze()  # lstm.freeze(): inference on weights that stay fixed
     if frozen is not None:
-        frozen(x)  # the first call packs; the second reads what it kept
+        frozen(x)  # the first call prepares the weights; the second reads what it kept
         y_z, (h_z, c_z) = frozen(x)
         peers["frozen"] = (y_z, h_z, c_z)
     for who, (y, h, c) in peers.items():
@@ -621,9 +621,10 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
             return run
 
         fns = {"lstmkit fwd": lk_fwd(fast), "numpy fwd": lk_fwd(ref), "torch fwd": torch_fwd, "onnxruntime fwd": ort_fwd}
-        if frozen is not None:  # lstm.freeze(): the weights packed once, as an onnxruntime session's when made
+        if frozen is not None:  # lstm.freeze(): the weights prepared once, as an onnxruntime session's when made
             fns["lstmkit frozen fwd"] = lambda: frozen(x)
-            fns["floor frozen fwd"] = floor_fn(case, train=False, packed_once=True)
+            if units_split(case):  # its packed weights kept: its floor packs them once, before
+                fns["floor frozen fwd"] = floor_fn(case, train=False, packed_once=True)
         if case.train:
             fns.update({"lstmkit train": lk_train(fast), "numpy train": lk_train(ref), "torch train": torch_train})
         if lk_threads.n_blocks(case.B, 4 * case.H * case.H, kernels_numba._packed_kernels(np.float32).size > 0) > 1:  # split: time the default beside it

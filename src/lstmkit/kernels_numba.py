@@ -64,9 +64,10 @@ What is different from the reference, and why it is faster:
   taking turns inside one loop fight for the cores). If that BLAS cannot be found, numba's
   ``np.dot`` (SciPy's BLAS) takes over.
 * The large arrays of a call (the gates of the whole sequence, and what a training forward
-  keeps; backward writes dL/dz_t over the kept gates of step t) come from :mod:`lstmkit.workspace` and go back to it after use (the
-  kept ones through :func:`recycle`, once the layer's backward has read them), so their pages stay
-  mapped between calls instead of being faulted in again every call.
+  keeps) come from :mod:`lstmkit.workspace` and go back to it after use (the kept ones through
+  :func:`recycle`, once the layer's backward has read them), so their pages stay mapped between
+  calls instead of being faulted in again every call. Backward writes dL/dz_t over the kept
+  gates of step t: it needs no array of its own.
 * :func:`_step` is one time step of one layer on state arrays updated in place: the kernel of
   :class:`lstmkit.stream.LSTMStream` (streaming inference, one call per step).
 

@@ -713,6 +713,16 @@ class LSTM(_Recurrent):
         packs = self._packs
         return None if packs is None else packs.setdefault((layer, d), {})
 
+    def _weights(self, layer: int, d: int):
+        # a frozen copy's weights never change: b = b_ih + b_hh is added once, not on every call
+        packs = self._packs
+        if packs is None:
+            return super()._weights(layer, d)
+        w = packs.get(("weights", layer, d))
+        if w is None:
+            w = packs[("weights", layer, d)] = super()._weights(layer, d)
+        return w
+
     # -- variant parameters ----------------------------------------------------------------
     def _param_shapes(self) -> dict[str, tuple]:
         shapes = super()._param_shapes()
