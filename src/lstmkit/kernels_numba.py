@@ -234,6 +234,8 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
         dh_T: (B, P), dc_T: (B, H) gradients w.r.t. the final states.
         cache: what the forward returned: a :class:`FastLSTMCache`, or a :class:`SplitLSTMCache`,
             whose blocks run again on the threads, their weight gradients summed in block order.
+            Consumed: dL/dz_t is written over its gates of step t, so a second backward from the
+            same cache would read the first one's dz (a layer drops its cache before calling this).
     Returns:
         dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,), dW_hr (P, H) or None,
         dh0 (B, P), dc0 (B, H).
