@@ -234,3 +234,21 @@ def test_arrays_handed_back_are_never_overwritten_by_later_calls(case):
     for h, c in zip(handed, copies):
         for k in c:
             np.testing.assert_array_equal(h[k], c[k], err_msg=k)
+
+
+def test_backward_takes_nothing_from_the_workspace(case, monkeypatch):
+    # dL/dz_t is written over the kept gates of step t (kernels_numba._backward_block,
+    # kernels_units.lstm_backward_units): backward needs no large array of its own
+    m = lstmkit.LSTM(5, 40, dtype=np.float32, seed=0, **case)
+    m.backend = "numba"
+    rng = np.random.default_rng(1)
+    y, _ = m(rng.normal(size=(6, 4, 5)).astype(np.float32))
+    taken, real = [], workspace.take
+
+    def take(shape, dtype):
+        taken.append(shape)
+        return real(shape, dtype)
+
+    monkeypatch.setattr(workspace, "take", take)
+    m.backward(rng.normal(size=y.shape).astype(np.float32))
+    assert taken == []
