@@ -166,3 +166,17 @@ def test_a_frozen_lstms_stream_steps_its_weights():
     s = f.stream()
     ys = np.stack([s.step(x[t]) for t in range(x.shape[0])])
     assert_close(ys, f(x)[0], 1e-5, 1e-5, "y")
+
+
+def test_a_frozen_lstm_copies_and_pickles_for_transport():
+    # joblib / multiprocessing hand a model to workers by pickle (transport, not a file format)
+    import copy
+    import pickle
+
+    m = lstmkit.LSTM(4, 8, num_layers=2, seed=0)
+    f = m.freeze()
+    x, hx, lengths = _inputs(m)
+    want = _reference(m, x, hx, lengths)
+    for g in (copy.deepcopy(f), pickle.loads(pickle.dumps(f))):
+        assert isinstance(g, lstmkit.FrozenLSTM)
+        _assert_same(g(x, hx, lengths), want, np.float32)
