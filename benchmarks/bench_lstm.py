@@ -263,6 +263,13 @@ def host_probe(threads: int, quick: bool) -> dict | None:
     return {"GFLOP/s 1 thread": g1, "GFLOP/s per thread": per, f"GFLOP/s {threads} threads": total, "scaling": total / g1}
 
 
+def units_split(case: Case) -> bool:
+    """Whether lstmkit splits the hidden units of ``case``'s layers over its threads
+    (lstmkit.kernels_units), as lstmkit.kernels_numba.lstm_forward decides."""
+    mk = kernels_numba._packed_kernels(np.float32) if kernels_numba.AVAILABLE else np.empty(0)
+    return mk.size > 0 and bool(kernels_numba.GEMM) and lk_threads.n_unit_blocks(case.H, 4 * case.H * case.H) > 1
+
+
 def floor_fn(case: Case, train: bool, packed_once: bool = False):
     """A callable making exactly the fast path's matrix products for ``case`` (random operands),
     their operands packed as the fast path packs them on every call (a product includes its
@@ -465,13 +472,6 @@ def saved_bytes_lstmkit(m) -> int:
 
 
 # -- one case -------------------------------------------------------------------------------------
-def units_split(case: Case) -> bool:
-    """Whether lstmkit splits the hidden units of ``case``'s layers over its threads
-    (lstmkit.kernels_units), as lstmkit.kernels_numba.lstm_forward decides."""
-    mk = kernels_numba._packed_kernels(np.float32) if kernels_numba.AVAILABLE else np.empty(0)
-    return mk.size > 0 and bool(kernels_numba.GEMM) and lk_threads.n_unit_blocks(case.H, 4 * case.H * case.H) > 1
-
-
 def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
     import torch
 

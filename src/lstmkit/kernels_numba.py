@@ -276,12 +276,9 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache):
 def _backward_block(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache, gemm, mk, split):
     """:func:`lstm_backward` on one block of rows; W_hr (0, 0) when there is no projection."""
     dt = cache.x.dtype
-    # dL/dz_t of every step written over the gates of step t, which nothing reads after it (the
-    # layer drops its cache before backward): a training step reads and writes T B 4H numbers
-    # fewer than with dz in an array of its own (medium, T=100, B=64, H=256: 26 MB)
     return _backward(
         _c(dy, dt), _c(dh_T, dt), _c(dc_T, dt), W_ih, W_hh, W_hr,
-        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm, mk, split, cache.acts,
+        cache.x, cache.acts, cache.hs, cache.cs, cache.rs, cache.valid, gemm, mk, split,
     )  # fmt: skip
 
 
@@ -824,15 +821,17 @@ if AVAILABLE:
         return y, h_T, c_T
 
     @_jit
-    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm, mk, split, dz_all):
-        """Compiled body of :func:`lstm_backward`; dz_all (T, B, 4H) scratch (dL/dz_t of every step)."""
+    def _backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, x, acts, hs, cs, rs, valid, gemm, mk, split):
+        """Compiled body of :func:`lstm_backward`. dL/dz_t of every step is written over the gates
+        of step t in acts (T, B, 4H), which nothing reads after it (the layer drops its cache before
+        backward): a training step reads and writes T B 4H numbers fewer than with dz in an array of
+        its own (medium, T=100, B=64, H=256: 26 MB)."""
         T, B, I = x.shape
         G, P = W_hh.shape
         H = G // 4
         proj = W_hr.shape[0] > 0
         masked = valid.shape[0] > 0
-        if dz_all.size == 0:  # the marker: small enough to make here
-            dz_all = np.empty((T, B, G), dtype=x.dtype)
+        dz_all = acts  # dL/dz_t over the gates of step t (_cell_row_backward reads each before writing it)
         dhs = np.zeros((T if proj else 0, B, P), dtype=x.dtype)  # dL/dh_t, for dW_hr
         dh_next = dh_T.copy()  # (B, P)
         dc_next = dc_T.copy()  # (B, H)

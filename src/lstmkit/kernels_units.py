@@ -266,12 +266,13 @@ def _gate_rows(H, u0, u1):
 
 
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
-def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, grads, gemm, mk, u0, u1, m0, m1,
+def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, gemm, mk, u0, u1, m0, m1,
                     sync, n, yield_fn):  # fmt: skip
     """One of n threads of :func:`lstm_backward_units`: BPTT for units u0 .. u1-1 of every row.
 
     Per step t (from T-1): dh_t and the cell's backward for these units (all their inputs are
-    this thread's own), writing their columns of dz_all[t] (T, B, 4H); then, once every thread
+    this thread's own), writing their columns of dz_t over their gates in acts[t] (T, B, 4H: as
+    kernels_numba._backward, nothing reads the gates again); then, once every thread
     has written its part of dz_t, dh_{t-1} of these units = dz_t W_hh[:, u0:u1] (Wp: that block
     packed, K = 4H). After the loop (every thread has passed the last step's barrier: dz_all is
     whole), the products after kernels_numba's backward loop split the same way: these units'
@@ -281,6 +282,7 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, gra
     dx, dW_ih, dW_hh, db, dh0, dc0 = grads
     T, B, G = acts.shape
     H, Hu = G // 4, u1 - u0
+    dz_all = acts  # dL/dz_t over the gates of step t (_cell_units_backward reads each before writing it)
     dh_next = np.empty((B, Hu), dtype=acts.dtype)  # dL/dh_t of these units from the later steps
     dc_next = np.empty((B, Hu), dtype=acts.dtype)
     for bb in range(B):
@@ -426,9 +428,6 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
     dt = x.dtype
     gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
     I = x.shape[2]
-    # dL/dz_t of every step, each thread its units, written over their gates of step t (as
-    # kernels_numba._backward_block: nothing reads them again)
-    dz_all = acts
     grads = (np.empty((T, B, I), dtype=dt), np.empty((G, I), dtype=dt), np.empty((G, H), dtype=dt),
              np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt))  # fmt: skip
     units, rows = threads.unit_bounds(H, n), threads.bounds(T * B, n)
@@ -436,7 +435,7 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]
         Wp, Wxp = _packed_columns(W_ih, W_hh, u0, u1)
-        _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, dz_all, grads, gemm, mk, u0, u1,
+        _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, gemm, mk, u0, u1,
                         rows[k], rows[k + 1], sync, n, SCHED_YIELD)  # fmt: skip
 
     _run_threads(n, body)
