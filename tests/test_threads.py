@@ -355,3 +355,82 @@ def test_split_training_step_survives_a_change_of_threads_between_forward_and_ba
     y_r, _ = ref(x)
     dx_r, _ = ref.backward(np.ones_like(y_r))
     assert_close(dx, dx_r, 1e-5, 1e-5, "dx")
+
+
+# -- where the pool's threads run (threads._off_callers_cpu) ----------------------------------------
+_linux_two_cpus = pytest.mark.skipif(
+    threads._GETCPU is None or len(getattr(__import__("os"), "sched_getaffinity", lambda _: ())(0)) < 2,
+    reason="CPU affinity is set on Linux, with two CPUs or more allowed",
+)
+
+
+@pytest.fixture
+def placed(split):
+    """Placement computed afresh in the test, and again after it (the next call places the pool for
+    the real CPU and mask: monkeypatch's changes are undone after this fixture's teardown)."""
+    threads._state["placed"] = None
+    yield
+    threads._state["placed"] = None
+
+
+def _masks():
+    """(the caller's CPU mask, the pool thread's), each read in its own thread, over one in_parallel."""
+    import os
+
+    return threads.in_parallel(lambda k: os.sched_getaffinity(0), 2)
+
+
+@_linux_two_cpus
+def test_the_pool_thread_runs_anywhere_allowed_but_on_the_callers_cpu(placed, monkeypatch):
+    import os
+
+    allowed = os.sched_getaffinity(0)
+    for cpu in (min(allowed), max(allowed)):  # the caller moves to another CPU: the pool follows
+        monkeypatch.setattr(threads, "_GETCPU", lambda: cpu)
+        _masks()  # (the pool thread of a new pool registers as it starts, after this call placed the others)
+        caller, worker = _masks()
+        assert caller == allowed  # the caller is left alone
+        assert worker == allowed - {cpu}
+
+
+@_linux_two_cpus
+def test_masks_are_set_again_only_when_the_callers_cpu_or_mask_changed(placed, monkeypatch):
+    import os
+
+    allowed, calls = os.sched_getaffinity(0), []
+    monkeypatch.setattr(threads, "_GETCPU", lambda: min(allowed))
+    _masks(), _masks()
+    real = os.sched_setaffinity
+    monkeypatch.setattr(os, "sched_setaffinity", lambda tid, mask: (calls.append((tid, mask)), real(tid, mask)))
+    _masks()
+    assert calls == []  # same CPU, same mask, same threads: nothing to do
+    only = {min(allowed)}
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: only)  # the process given one CPU
+    _masks()
+    assert calls and all(mask == only for _, mask in calls)  # nowhere else to go: that one
+
+
+def test_nothing_is_placed_where_the_cpu_cannot_be_read(placed, monkeypatch):
+    import os
+
+    calls = []
+    monkeypatch.setattr(threads, "_GETCPU", None)  # not Linux, or not glibc
+    monkeypatch.setattr(os, "sched_setaffinity", lambda *a: calls.append(a), raising=False)
+    assert threads.in_parallel(lambda k: k * 2, 2) == [0, 2]
+    assert calls == []
+
+
+def test_a_dropped_pool_is_freed_and_its_threads_end():
+    import gc
+    import weakref
+
+    pool = threads._Pool(1)
+    assert pool.submit(lambda: 7).result() == 7
+    assert len(pool.tids) == 1  # the thread registered its id as it started
+    thread = next(iter(pool._threads))
+    ref = weakref.ref(pool)
+    del pool
+    gc.collect()
+    assert ref() is None  # its thread holds the list of ids, not the pool
+    thread.join(timeout=30)
+    assert not thread.is_alive()

@@ -37,6 +37,10 @@ hidden units over the threads instead, forward and backward (:func:`n_unit_block
 :mod:`lstmkit.kernels_units`): each thread reads its part of W_hh per step instead of all of it,
 and the threads meet once a step.
 
+On Linux the pool's threads run on any CPU the caller may use but the caller's current one
+(:func:`_off_callers_cpu`): in a virtual machine the scheduler could otherwise wake them on the
+caller's own CPU after a pause, and a call ran at one core's speed.
+
 The numbers are those of one block to round-off (BLAS may sum in another order for another
 number of rows); the same thread setting gives the same numbers every time.
 """
@@ -62,7 +66,7 @@ MAX_WEIGHTS = 1 << 17  # elements of W_hh (4H * P), at most (512 KiB in float32)
 UNIT_WEIGHTS = 1 << 19
 MIN_UNITS = 32  # hidden units per thread, at least, when the units are split
 
-_state = {"threads": 1, "pool": None}
+_state = {"threads": 1, "pool": None, "placed": None}  # placed: see _off_callers_cpu
 _lock = threading.Lock()
 # the blas_threads blocks open now, in the order they were entered: (thread id, n, token), and
 # BLAS's count from before the first of them; under _blas_lock
@@ -78,7 +82,7 @@ def _after_fork_in_child() -> None:
     global _lock, _blas_lock
     _lock = threading.Lock()
     _blas_lock = threading.Lock()
-    _state["pool"] = None
+    _state["pool"], _state["placed"] = None, None
     here = threading.get_ident()
     was = _blas["open"]
     _blas["open"] = [b for b in was if b[0] == here]
@@ -170,13 +174,75 @@ def blas_threads(n: int):
                 set_threads(still[-1][1] if still else _blas["before"])
 
 
+def _sched_getcpu():
+    """libc's ``sched_getcpu`` (the CPU the calling thread runs on) as a ctypes function, or None
+    (not glibc, or no ``os.sched_setaffinity`` to act on its answer: not Linux)."""
+    if not hasattr(os, "sched_setaffinity"):  # pragma: no cover - not Linux
+        return None
+    try:
+        fn = ctypes.CDLL(None).sched_getcpu
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - not glibc
+        return None
+    fn.restype, fn.argtypes = ctypes.c_int, []
+    return fn
+
+
+_GETCPU = _sched_getcpu()
+
+
+class _Pool(ThreadPoolExecutor):
+    """lstmkit's pool of n threads; ``tids``: their kernel thread ids, each added by the thread as it
+    starts (for :func:`_off_callers_cpu`)."""
+
+    def __init__(self, n: int):
+        tids: list[int] = []  # (the threads hold this list, not the pool: a dropped pool's threads end)
+        self.tids = tids
+        super().__init__(n, "lstmkit", initializer=lambda: tids.append(threading.get_native_id()))
+
+
+def _off_callers_cpu(tids: list) -> None:
+    """Let lstmkit's pool threads (kernel thread ids ``tids``) run on any CPU the caller may run on
+    but the one it runs on now.
+
+    A woken thread goes where the system's scheduler puts it. In a virtual machine, a CPU that has
+    been idle a few milliseconds may count as taken (its virtual CPU not running on the host), and
+    the pool thread is then put on the caller's own CPU, where the two share one core until the
+    scheduler moves one of them (~40 ms here). Measured on this 2-core VM, H=128, B=16, T=100,
+    training, each call after a 20 ms pause: 6.8-7.1 ms without this (both threads on one CPU in
+    every call), 4.8-5.0 with it; back to back 3.8-4.1 either way (after a pause the host runs
+    both cores slowly at first, with or without it). The caller itself is left alone; its own mask is read every call (the
+    process may be given other CPUs), and the pool's masks are set again only when it or the
+    caller's CPU changed."""
+    if _GETCPU is None:  # pragma: no cover - not Linux
+        return
+    cpu = _GETCPU()
+    try:
+        allowed = os.sched_getaffinity(0)
+    except OSError:  # pragma: no cover
+        return
+    key = (cpu, frozenset(allowed), tuple(tids))
+    if key == _state["placed"]:
+        return
+    _state["placed"] = key
+    mask = allowed - {cpu}
+    if not mask:  # one CPU: nowhere else to go
+        mask = allowed
+    for tid in tids:
+        try:
+            os.sched_setaffinity(tid, mask)
+        except OSError:  # pragma: no cover - a thread gone, or a CPU taken away meanwhile
+            pass
+
+
 def in_parallel(fn, n: int) -> list:
     """[fn(0), ..., fn(n-1)]: fn(0) in this thread, the others in lstmkit's pool, NumPy's BLAS
-    single-threaded meanwhile (:func:`blas_threads`; a lock keeps two such runs from interleaving)."""
+    single-threaded meanwhile (:func:`blas_threads`; a lock keeps two such runs from interleaving).
+    The pool's threads are kept off this thread's CPU (:func:`_off_callers_cpu`)."""
     with _lock:
         pool = _state["pool"]
         if pool is None or pool._max_workers < n - 1:  # (one worker at least: n = 1 runs fn(0) here alone)
-            pool = _state["pool"] = ThreadPoolExecutor(max_workers=max(1, n - 1), thread_name_prefix="lstmkit")
+            pool = _state["pool"] = _Pool(max(1, n - 1))
+        _off_callers_cpu(pool.tids)
         futures = []
         with blas_threads(1):
             try:
