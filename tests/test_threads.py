@@ -410,6 +410,25 @@ def test_masks_are_set_again_only_when_the_callers_cpu_or_mask_changed(placed, m
     assert calls and all(mask == only for _, mask in calls)  # nowhere else to go: that one
 
 
+@_linux_two_cpus
+def test_more_threads_than_the_other_cpus_may_use_every_cpu(placed, monkeypatch):
+    import os
+    import threading
+
+    allowed = os.sched_getaffinity(0)
+    monkeypatch.setattr(threads, "_GETCPU", lambda: min(allowed))
+    n = len(allowed) + 1  # a pool of len(allowed) threads: one more than the other CPUs
+    threads.set_num_threads(n)
+    together = threading.Barrier(n, timeout=30)  # every block waits for the others: n threads run
+
+    def mask(k):
+        together.wait()
+        return os.sched_getaffinity(0)
+
+    threads.in_parallel(mask, n)  # (the pool threads register as they start, after this call placed them)
+    assert threads.in_parallel(mask, n) == [allowed] * n
+
+
 def test_nothing_is_placed_where_the_cpu_cannot_be_read(placed, monkeypatch):
     import os
 

@@ -225,8 +225,8 @@ def _off_callers_cpu(tids: list) -> None:
         return
     _state["placed"] = key
     mask = allowed - {cpu}
-    if not mask:  # one CPU: nowhere else to go
-        mask = allowed
+    if len(tids) > len(mask):  # more pool threads than other CPUs (or no other CPU at all): every
+        mask = allowed  # allowed CPU, shared as the scheduler sees fit
     for tid in tids:
         try:
             os.sched_setaffinity(tid, mask)
