@@ -381,20 +381,21 @@ def _masks():
 
 
 @_linux_two_cpus
-def test_the_pool_thread_runs_anywhere_allowed_but_on_the_callers_cpu(placed, monkeypatch):
+def test_the_pool_thread_runs_on_its_cpus_but_the_callers(placed, monkeypatch):
     import os
 
     allowed = os.sched_getaffinity(0)
+    _masks()  # (a new pool's thread registers as it starts, after the call placed the others)
+    assert threads._state["pool"].cpus == allowed  # as made: its creator's mask
     for cpu in (min(allowed), max(allowed)):  # the caller moves to another CPU: the pool follows
         monkeypatch.setattr(threads, "_GETCPU", lambda: cpu)
-        _masks()  # (the pool thread of a new pool registers as it starts, after this call placed the others)
         caller, worker = _masks()
         assert caller == allowed  # the caller is left alone
         assert worker == allowed - {cpu}
 
 
 @_linux_two_cpus
-def test_masks_are_set_again_only_when_the_callers_cpu_or_mask_changed(placed, monkeypatch):
+def test_masks_are_set_again_only_when_the_callers_cpu_changed(placed, monkeypatch):
     import os
 
     allowed, calls = os.sched_getaffinity(0), []
@@ -403,11 +404,23 @@ def test_masks_are_set_again_only_when_the_callers_cpu_or_mask_changed(placed, m
     real = os.sched_setaffinity
     monkeypatch.setattr(os, "sched_setaffinity", lambda tid, mask: (calls.append((tid, mask)), real(tid, mask)))
     _masks()
-    assert calls == []  # same CPU, same mask, same threads: nothing to do
-    only = {min(allowed)}
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: only)  # the process given one CPU
+    assert calls == []  # same CPU, same threads: nothing to do
+    monkeypatch.setattr(threads, "_GETCPU", lambda: max(allowed))
     _masks()
-    assert calls and all(mask == only for _, mask in calls)  # nowhere else to go: that one
+    assert [mask for _, mask in calls] == [allowed - {max(allowed)}]
+
+
+@_linux_two_cpus
+def test_a_pool_made_on_one_cpu_stays_there(placed, monkeypatch):
+    import os
+
+    allowed = os.sched_getaffinity(0)
+    _masks()
+    pool = threads._state["pool"]
+    only = frozenset({min(allowed)})
+    monkeypatch.setattr(pool, "cpus", only)  # as if made by a thread pinned to that CPU
+    monkeypatch.setattr(threads, "_GETCPU", lambda: min(allowed))
+    assert _masks() == [allowed, only]  # nowhere else to go: never a CPU it was not made with
 
 
 @_linux_two_cpus

@@ -187,50 +187,49 @@ def _sched_getcpu():
     return fn
 
 
-_GETCPU = _sched_getcpu()
+_GETCPU = _sched_getcpu()  # (None: the pool's threads are placed by the scheduler alone)
 
 
 class _Pool(ThreadPoolExecutor):
-    """lstmkit's pool of n threads; ``tids``: their kernel thread ids, each added by the thread as it
-    starts (for :func:`_off_callers_cpu`)."""
+    """lstmkit's pool of n threads. ``tids``: their kernel thread ids, each added by the thread as it
+    starts; ``cpus``: the CPUs they may run on as made (their creator's mask, which they inherit;
+    None where it cannot be read). For :func:`_off_callers_cpu`."""
 
     def __init__(self, n: int):
         tids: list[int] = []  # (the threads hold this list, not the pool: a dropped pool's threads end)
         self.tids = tids
+        self.cpus = frozenset(os.sched_getaffinity(0)) if _GETCPU is not None else None
         super().__init__(n, "lstmkit", initializer=lambda: tids.append(threading.get_native_id()))
 
 
-def _off_callers_cpu(tids: list) -> None:
-    """Let lstmkit's pool threads (kernel thread ids ``tids``) run on any CPU the caller may run on
-    but the one it runs on now.
+def _off_callers_cpu(pool: _Pool) -> None:
+    """Let the pool's threads run on the CPUs they were made with (``pool.cpus``) but the one the
+    caller runs on now.
 
     A woken thread goes where the system's scheduler puts it. In a virtual machine, a CPU that has
     been idle a few milliseconds may count as taken (its virtual CPU not running on the host), and
     the pool thread is then put on the caller's own CPU, where the two share one core until the
     scheduler moves one of them (~40 ms here). Measured on this 2-core VM, H=128, B=16, T=100,
-    training, each call after a 20 ms pause: 6.8-7.1 ms without this (both threads on one CPU in
-    every call), 4.8-5.0 with it; back to back 3.8-4.1 either way (after a pause the host runs
-    both cores slowly at first, with or without it). The caller itself is left alone; its own mask is read every call (the
-    process may be given other CPUs), and the pool's masks are set again only when it or the
-    caller's CPU changed."""
-    if _GETCPU is None:  # pragma: no cover - not Linux
+    training, each call after a 20 ms pause, interleaved, seven runs: 6.8-9.7 ms without this (both
+    threads on one CPU in every call), 4.8-7.0 with it (0.64-0.88x in each run); back to back
+    3.1-4.1 either way (after a pause the host runs both cores slowly at first, with or without it). With more pool threads than other CPUs, they
+    keep all of ``pool.cpus`` (kept off one, they would crowd the rest). The caller itself is left
+    alone, and the pool is never given a CPU it was not made with. Its masks are set again only
+    when the caller's CPU or the pool's threads changed."""
+    if _GETCPU is None or pool.cpus is None:  # pragma: no cover - not Linux
         return
     cpu = _GETCPU()
-    try:
-        allowed = os.sched_getaffinity(0)
-    except OSError:  # pragma: no cover
-        return
-    key = (cpu, frozenset(allowed), tuple(tids))
+    key = (id(pool), pool.cpus, cpu, tuple(pool.tids))
     if key == _state["placed"]:
         return
     _state["placed"] = key
-    mask = allowed - {cpu}
-    if len(tids) > len(mask):  # more pool threads than other CPUs (or no other CPU at all): every
-        mask = allowed  # allowed CPU, shared as the scheduler sees fit
-    for tid in tids:
+    mask = pool.cpus - {cpu}
+    if len(pool.tids) > len(mask):  # more pool threads than other CPUs (or no other CPU at all)
+        mask = pool.cpus
+    for tid in pool.tids:
         try:
             os.sched_setaffinity(tid, mask)
-        except OSError:  # pragma: no cover - a thread gone, or a CPU taken away meanwhile
+        except OSError:  # pragma: no cover - a thread gone, or CPUs taken from the process meanwhile
             pass
 
 
@@ -242,7 +241,7 @@ def in_parallel(fn, n: int) -> list:
         pool = _state["pool"]
         if pool is None or pool._max_workers < n - 1:  # (one worker at least: n = 1 runs fn(0) here alone)
             pool = _state["pool"] = _Pool(max(1, n - 1))
-        _off_callers_cpu(pool.tids)
+        _off_callers_cpu(pool)
         futures = []
         with blas_threads(1):
             try:
