@@ -365,9 +365,11 @@ _linux_two_cpus = pytest.mark.skipif(
 
 
 @pytest.fixture
-def placed(split):
-    """Placement computed afresh in the test, and again after it (the next call places the pool for
-    the real CPU and mask: monkeypatch's changes are undone after this fixture's teardown)."""
+def placed(split, monkeypatch):
+    """A pool of the test's own (made by its first call), placed afresh; after the test the
+    process's pool is back, placed again by its next call (monkeypatch's changes are undone after
+    this fixture's teardown)."""
+    monkeypatch.setitem(threads._state, "pool", None)
     threads._state["placed"] = None
     yield
     threads._state["placed"] = None

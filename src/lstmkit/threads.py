@@ -37,7 +37,7 @@ hidden units over the threads instead, forward and backward (:func:`n_unit_block
 :mod:`lstmkit.kernels_units`): each thread reads its part of W_hh per step instead of all of it,
 and the threads meet once a step.
 
-On Linux the pool's threads run on any CPU the caller may use but the caller's current one
+On Linux the pool's threads run on the CPUs they were started with but the caller's current one
 (:func:`_off_callers_cpu`): in a virtual machine the scheduler could otherwise wake them on the
 caller's own CPU after a pause, and a call ran at one core's speed.
 
@@ -212,11 +212,12 @@ def _off_callers_cpu(pool: _Pool) -> None:
     scheduler moves one of them (~40 ms here). Measured on this 2-core VM, H=128, B=16, T=100,
     training, each call after a 20 ms pause, interleaved, seven runs: 6.8-9.7 ms without this (both
     threads on one CPU in every call), 4.8-7.0 with it (0.64-0.88x in each run); back to back
-    3.1-4.1 either way (after a pause the host runs both cores slowly at first, with or without it). With more pool threads than other CPUs, they
-    keep all of ``pool.cpus`` (kept off one, they would crowd the rest). The caller itself is left
-    alone, and the pool is never given a CPU it was not made with. Its masks are set again only
-    when the caller's CPU or the pool's threads changed."""
-    if _GETCPU is None or pool.cpus is None:  # pragma: no cover - not Linux
+    3.1-4.1 either way (after a pause the host runs both cores slowly at first, with or without
+    it). With more pool threads than other CPUs, they keep all of ``pool.cpus`` (kept off one,
+    they would crowd the rest). The caller itself is left alone, and the pool is never given a
+    CPU it was not made with. Its masks are set again only when the caller's CPU or the pool's
+    threads changed."""
+    if _GETCPU is None or pool.cpus is None:  # not Linux, or not glibc
         return
     cpu = _GETCPU()
     key = (id(pool), pool.cpus, cpu, tuple(pool.tids))
