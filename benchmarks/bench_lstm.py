@@ -29,6 +29,9 @@ Per shape (T steps, B batch, I input, H hidden, L layers, D directions), float32
 * The GEMM ceiling of this machine: NumPy's matmul at the largest product in the table.
 * How much of its cores the host gave, measured before each case (:func:`host_probe`): lstmkit's
   packed kernel on one thread against all threads at once, each on its own operands.
+* Calls after a pause (:func:`after_pauses`, small and long): each implementation called once after
+  each 20 ms pause, in turn, as a server between requests calls it; lstmkit also with its pool
+  threads placed by the system's scheduler alone (``threads._off_callers_cpu`` off).
 
 Writes ``results/bench_lstm.md``, ``results/bench_lstm.json`` and ``results/bench_lstm.png`` (time
 against T and against H) next to this file, or under ``--out``. The ONNX graph is built in
@@ -69,6 +72,7 @@ if ARGS and ARGS.openblas_thread_timeout:
 import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -641,6 +645,86 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
     return out
 
 
+# -- calls after a pause ----------------------------------------------------------------------------
+PAUSE_S = 0.02  # idle time before each call: a server between requests, a loop loading its next batch
+PAUSE_CASES = ("small", "long")  # whole-sequence cases whose batch runs split over lstmkit's threads
+
+
+@contextmanager
+def _unplaced():
+    """lstmkit's pool threads placed by the scheduler alone, as before f12384a (for comparison):
+    ``lstmkit.threads._off_callers_cpu`` off, the pool's masks back to the CPUs it was made with."""
+    get, pool = lk_threads._GETCPU, lk_threads._state["pool"]
+    lk_threads._GETCPU = None
+    if pool is not None and getattr(pool, "cpus", None) is not None:
+        for tid in pool.tids:
+            os.sched_setaffinity(tid, pool.cpus)
+    try:
+        yield
+    finally:
+        lk_threads._GETCPU, lk_threads._state["placed"] = get, None
+
+
+def after_pauses(threads: int, quick: bool) -> dict:
+    """Each implementation's call after a PAUSE_S pause (the host's cores idle meanwhile), one call
+    after each pause, the implementations in turn: medians in ms per case of PAUSE_CASES."""
+    import torch
+
+    res = {}
+    for case in (c for c in CASES if c.name in PAUSE_CASES):
+        rng = np.random.default_rng(1)
+        fast = make_lstmkit(case, "numba")
+        state = fast.state_dict()
+        tm = make_torch(case, state)
+        sess = make_onnx_session(case, state, threads, case.T)
+        x = rng.normal(size=(case.T, case.B, case.I)).astype(np.float32)
+        h0 = np.zeros((case.L * case.D, case.B, case.H), np.float32)
+        w = rng.normal(size=(case.T, case.B, case.D * case.H)).astype(np.float32)
+        xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+        xg = xt.clone().requires_grad_(True)
+
+        def lk_fwd():
+            with fast.no_grad():
+                fast(x)
+
+        def lk_train():
+            fast(x)
+            fast.backward(w)
+
+        def unplaced(fn):
+            def run():
+                with _unplaced():
+                    fn()
+
+            return run
+
+        def torch_fwd():
+            with torch.inference_mode():
+                tm(xt)
+
+        def torch_train():
+            tm.zero_grad(set_to_none=True)
+            xg.grad = None
+            (tm(xg)[0] * wt).sum().backward()
+
+        fns = {"lstmkit fwd": lk_fwd, "lstmkit unplaced fwd": unplaced(lk_fwd), "torch fwd": torch_fwd,
+               "onnxruntime fwd": lambda: sess.run(None, {"X": x, "h0": h0, "c0": h0}),
+               "lstmkit train": lk_train, "lstmkit unplaced train": unplaced(lk_train), "torch train": torch_train}  # fmt: skip
+        times = {k: [] for k in fns}
+        for fn in fns.values():  # warm
+            fn()
+            fn()
+        for _ in range(5 if quick else 25):
+            for name, fn in fns.items():
+                time.sleep(PAUSE_S)
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+        res[case.name] = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
+        print(f"  after {PAUSE_S * 1e3:.0f} ms pauses, {case.name}: " + "  ".join(f"{k} {v:.3f}" for k, v in res[case.name].items()), flush=True)
+    return {"pause_ms": PAUSE_S * 1e3, "cases": res}
+
+
 def gemm_ceiling(threads: int, quick: bool) -> dict:
     """NumPy's matmul at the largest product of the table (PTB-medium's input projection), float32."""
     m, k, n = 35 * 20, 650, 4 * 650
@@ -745,6 +829,8 @@ def main(args) -> int:
             line += f"  (cores: {host['scaling']:.2f}x one)"
         print(line + f"  [{time.perf_counter() - t0:.0f} s]", flush=True)
     os.makedirs(args.out, exist_ok=True)
+    if not only or only & set(PAUSE_CASES):
+        res["pauses"] = after_pauses(threads, args.quick)
     if not args.no_sweep:
         res["sweep"] = sweep(threads, args.quick)
         plot(res["sweep"], os.path.join(args.out, "bench_lstm.png"))

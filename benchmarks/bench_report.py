@@ -97,6 +97,38 @@ def _host_lines(res: dict) -> list[str]:
                 "Every multi-threaded time in the tables moves with it."]
 
 
+def _pause_lines(res: dict) -> list:
+    """The calls-after-a-pause table: each median, and over the same call's median back to back
+    (the tables above) where this run timed that case."""
+    p = res["pauses"]
+    back = {r["case"]["name"]: r["ms"] for r in res["cases"]}
+    lines = [
+        "",
+        f"## Calls after a pause ({p['pause_ms']:.0f} ms idle before each call)",
+        "",
+        "Each implementation called once after each pause, in turn, medians in ms (in brackets: over the same "
+        "call back to back, in the tables above). A server between requests, or a training loop loading its "
+        "next batch, calls this way. lstmkit unplaced: its pool threads placed by the system's scheduler alone "
+        "(`lstmkit.threads._off_callers_cpu` off), as before f12384a.",
+        "",
+        "| case | call | lstmkit | lstmkit unplaced | torch | onnxruntime | lstmkit/torch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, ms in p["cases"].items():
+        for kind in ("fwd", "train"):
+            def cell(who, kind=kind, ms=ms, name=name):
+                k = f"{who} {kind}"
+                if k not in ms:
+                    return "—"
+                was = back.get(name, {}).get(k.replace(" unplaced", ""))
+                return f"{ms[k]:.3f}" + (f" ({ms[k] / was:.2f}x)" if was else "")
+
+            ratio = ms[f"lstmkit {kind}"] / ms[f"torch {kind}"]
+            lines.append(f"| {name} | {'inference' if kind == 'fwd' else 'training'} | {cell('lstmkit')} "
+                         f"| {cell('lstmkit unplaced')} | {cell('torch')} | {cell('onnxruntime')} | {ratio:.2f} |")  # fmt: skip
+    return lines
+
+
 def markdown(res: dict) -> str:
     env = res["environment"]
     lines = [
@@ -209,6 +241,8 @@ def markdown(res: dict) -> str:
     lines += ["", "## Validation (max relative difference before timing; the run stops above 1e-4)", ""]
     for r in res["cases"]:
         lines.append(f"- {r['case']['name']}: " + ", ".join(f"{k} {v:.1e}" for k, v in r["validation"].items()))
+    if res.get("pauses"):
+        lines += _pause_lines(res)
     if res.get("sweep"):
         lines += ["", "## Time against T and H (forward + backward, ms)", "", "![time against T and H](bench_lstm.png)", ""]
         for axis in ("T", "H"):
