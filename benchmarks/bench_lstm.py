@@ -652,7 +652,7 @@ PAUSE_CASES = ("small", "long")  # whole-sequence cases whose batch runs split o
 
 @contextmanager
 def _unplaced():
-    """lstmkit's pool threads placed by the scheduler alone, as before f12384a (for comparison):
+    """lstmkit's pool threads placed by the scheduler alone, as before 6b3346c (for comparison):
     ``lstmkit.threads._off_callers_cpu`` off, the pool's masks back to the CPUs it was made with."""
     get, pool = lk_threads._GETCPU, lk_threads._state["pool"]
     lk_threads._GETCPU = None
@@ -682,6 +682,11 @@ def after_pauses(threads: int, quick: bool) -> dict:
         w = rng.normal(size=(case.T, case.B, case.D * case.H)).astype(np.float32)
         xt, wt = torch.from_numpy(x), torch.from_numpy(w)
         xg = xt.clone().requires_grad_(True)
+        with fast.no_grad():  # every implementation's outputs against the fast path's, before timing
+            y_f, _ = fast(x)
+        with torch.inference_mode():
+            check(f"{case.name} pauses torch", tm(xt)[0].numpy(), y_f, 1e-4)
+        check(f"{case.name} pauses onnxruntime", sess.run(None, {"X": x, "h0": h0, "c0": h0})[0], y_f, 1e-4)
 
         def lk_fwd():
             with fast.no_grad():

@@ -109,7 +109,7 @@ def _pause_lines(res: dict) -> list:
         "Each implementation called once after each pause, in turn, medians in ms (in brackets: over the same "
         "call back to back, in the tables above). A server between requests, or a training loop loading its "
         "next batch, calls this way. lstmkit unplaced: its pool threads placed by the system's scheduler alone "
-        "(`lstmkit.threads._off_callers_cpu` off), as before f12384a.",
+        "(`lstmkit.threads._off_callers_cpu` off), as before 6b3346c.",
         "",
         "| case | call | lstmkit | lstmkit unplaced | torch | onnxruntime | lstmkit/torch |",
         "|---|---|---|---|---|---|---|",
