@@ -145,6 +145,47 @@ def make_torch(case: Case, state: dict):
     return m.eval()
 
 
+# -- the timed calls of a whole sequence (x (T, B, I); w (T, B, D H), training's loss sum(y * w)) --
+def lstmkit_calls(m, x, w):
+    """(inference, training) of an lstmkit LSTM: forward under no_grad; forward + backward of sum(y·w)."""
+
+    def fwd():
+        with m.no_grad():
+            m(x)
+
+    def train():
+        m(x)
+        m.backward(w)
+
+    return fwd, train
+
+
+def torch_calls(tm, x, w):
+    """(inference, training) of a torch.nn.LSTM: forward under inference_mode; forward + backward of
+    sum(y·w), dx included, the gradients set to None before each."""
+    import torch
+
+    xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+    xg = xt.clone().requires_grad_(True)
+
+    def fwd():
+        with torch.inference_mode():
+            tm(xt)
+
+    def train():
+        tm.zero_grad(set_to_none=True)
+        xg.grad = None
+        y, _ = tm(xg)
+        (y * wt).sum().backward()
+
+    return fwd, train
+
+
+def onnx_call(sess, x, h0):
+    """Inference of an ONNX Runtime session from make_onnx_session, initial states h0 (L D, B, H)."""
+    return lambda: sess.run(None, {"X": x, "h0": h0, "c0": h0})
+
+
 # -- the floor: lstmkit's matrix products alone ---------------------------------------------------
 if kernels_numba.AVAILABLE:
     import numba
@@ -585,33 +626,13 @@ def run_case(case: Case, threads: int, budget: float, quick: bool) -> dict:
     else:
 
         def lk_fwd(m):
-            def run():
-                with m.no_grad():
-                    m(x)
-
-            return run
+            return lstmkit_calls(m, x, w)[0]
 
         def lk_train(m):
-            def run():
-                m(x)
-                m.backward(w)
+            return lstmkit_calls(m, x, w)[1]
 
-            return run
-
-        def torch_fwd():
-            with torch.inference_mode():
-                tm(xt)
-
-        xg = xt.clone().requires_grad_(True)
-
-        def torch_train():
-            tm.zero_grad(set_to_none=True)
-            xg.grad = None
-            y, _ = tm(xg)
-            (y * wt).sum().backward()
-
-        def ort_fwd():
-            sess.run(None, {"X": x, "h0": h0, "c0": h0})
+        torch_fwd, torch_train = torch_calls(tm, x, w)
+        ort_fwd = onnx_call(sess, x, h0)
 
         def one_thread(fn):  # lstmkit's default: set_num_threads(1), a batch is one block, BLAS threads
             def run():
@@ -680,21 +701,11 @@ def after_pauses(threads: int, quick: bool) -> dict:
         x = rng.normal(size=(case.T, case.B, case.I)).astype(np.float32)
         h0 = np.zeros((case.L * case.D, case.B, case.H), np.float32)
         w = rng.normal(size=(case.T, case.B, case.D * case.H)).astype(np.float32)
-        xt, wt = torch.from_numpy(x), torch.from_numpy(w)
-        xg = xt.clone().requires_grad_(True)
         with fast.no_grad():  # every implementation's outputs against the fast path's, before timing
             y_f, _ = fast(x)
         with torch.inference_mode():
-            check(f"{case.name} pauses torch", tm(xt)[0].numpy(), y_f, 1e-4)
+            check(f"{case.name} pauses torch", tm(torch.from_numpy(x))[0].numpy(), y_f, 1e-4)
         check(f"{case.name} pauses onnxruntime", sess.run(None, {"X": x, "h0": h0, "c0": h0})[0], y_f, 1e-4)
-
-        def lk_fwd():
-            with fast.no_grad():
-                fast(x)
-
-        def lk_train():
-            fast(x)
-            fast.backward(w)
 
         def unplaced(fn):
             def run():
@@ -703,17 +714,10 @@ def after_pauses(threads: int, quick: bool) -> dict:
 
             return run
 
-        def torch_fwd():
-            with torch.inference_mode():
-                tm(xt)
-
-        def torch_train():
-            tm.zero_grad(set_to_none=True)
-            xg.grad = None
-            (tm(xg)[0] * wt).sum().backward()
-
+        lk_fwd, lk_train = lstmkit_calls(fast, x, w)
+        torch_fwd, torch_train = torch_calls(tm, x, w)
         fns = {"lstmkit fwd": lk_fwd, "lstmkit unplaced fwd": unplaced(lk_fwd), "torch fwd": torch_fwd,
-               "onnxruntime fwd": lambda: sess.run(None, {"X": x, "h0": h0, "c0": h0}),
+               "onnxruntime fwd": onnx_call(sess, x, h0),
                "lstmkit train": lk_train, "lstmkit unplaced train": unplaced(lk_train), "torch train": torch_train}  # fmt: skip
         times = {k: [] for k in fns}
         for fn in fns.values():  # warm
@@ -755,21 +759,12 @@ def sweep(threads: int, quick: bool) -> dict:
             tm = make_torch(case, fast.state_dict())
             x = np.random.default_rng(2).normal(size=(case.T, case.B, case.I)).astype(np.float32)
             w = np.ones((case.T, case.B, case.H), np.float32)
-            xg, wt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(w)
             y_f, _ = fast(x)
             with torch.inference_mode():
                 check(f"{case.name} torch", tm(torch.from_numpy(x))[0].numpy(), y_f, 1e-4)
             fast._cache = None
-
-            def train(m):
-                return lambda: (m(x), m.backward(w))
-
-            def torch_train():
-                tm.zero_grad(set_to_none=True)
-                xg.grad = None
-                (tm(xg)[0] * wt).sum().backward()
-
-            t = interleave({"lstmkit": train(fast), "numpy": train(ref), "torch": torch_train}, budget, quick)
+            fns = {"lstmkit": lstmkit_calls(fast, x, w)[1], "numpy": lstmkit_calls(ref, x, w)[1], "torch": torch_calls(tm, x, w)[1]}
+            t = interleave(fns, budget, quick)
             res[axis][val] = {k: v.median * 1e3 for k, v in t.items()}
             print(f"  sweep {axis}={val}: " + "  ".join(f"{k} {v:.3f} ms" for k, v in res[axis][val].items()), flush=True)
     return res

@@ -413,16 +413,22 @@ def test_masks_are_set_again_only_when_the_callers_cpu_changed(placed, monkeypat
 
 
 @_linux_two_cpus
-def test_a_pool_made_on_one_cpu_stays_there(placed, monkeypatch):
+def test_a_pool_made_by_a_caller_pinned_to_one_cpu_stays_there(placed):
     import os
+    import threading
 
-    allowed = os.sched_getaffinity(0)
-    _masks()
-    pool = threads._state["pool"]
-    only = frozenset({min(allowed)})
-    monkeypatch.setattr(pool, "cpus", only)  # as if made by a thread pinned to that CPU
-    monkeypatch.setattr(threads, "_GETCPU", lambda: min(allowed))
-    assert _masks() == [allowed, only]  # nowhere else to go: never a CPU it was not made with
+    only = {min(os.sched_getaffinity(0))}
+    got = []
+
+    def pinned_caller():  # a thread of the user's, pinned to one CPU, makes the pool and calls it
+        os.sched_setaffinity(0, only)
+        got.extend([_masks(), _masks()])  # (the second call sees the pool thread registered)
+
+    caller = threading.Thread(target=pinned_caller)
+    caller.start()
+    caller.join(timeout=30)
+    assert threads._state["pool"].cpus == only  # its threads inherited their creator's mask
+    assert got[1] == [only, only]  # nowhere else to go: never a CPU it was not made with
 
 
 @_linux_two_cpus

@@ -220,7 +220,7 @@ def _off_callers_cpu(pool: _Pool) -> None:
     if _GETCPU is None or pool.cpus is None:  # not Linux, or not glibc
         return
     cpu = _GETCPU()
-    key = (id(pool), pool.cpus, cpu, tuple(pool.tids))
+    key = (id(pool), cpu, tuple(pool.tids))
     if key == _state["placed"]:
         return
     _state["placed"] = key
