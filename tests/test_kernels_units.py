@@ -123,15 +123,18 @@ def test_unit_blocks_are_never_empty_wherever_the_units_are_split():
 
 @pytest.mark.parametrize("train", [False, True])
 def test_a_failing_thread_releases_the_others(units, monkeypatch, train):
-    real_pack, packed = ku.packed_gemm.pack, []
+    # the second pack fails: the forward's (pack_gathered: 2 a thread), or in training the backward's
+    # (pack: 2 a thread); the other thread may then be waiting at step 0
+    name = "pack" if train else "pack_gathered"
+    real_pack, packed = getattr(ku.packed_gemm, name), []
 
-    def pack(W, transpose, nr):  # the second thread to pack fails; the first is then waiting at step 0
+    def pack(*args):
         packed.append(1)
-        if len(packed) == (4 if train else 2):  # training: the backward's second
+        if len(packed) == 2:
             raise RuntimeError("pack failed")
-        return real_pack(W, transpose, nr)
+        return real_pack(*args)
 
-    monkeypatch.setattr(ku.packed_gemm, "pack", pack)
+    monkeypatch.setattr(ku.packed_gemm, name, pack)
     m = lstmkit.LSTM(3, 40, seed=0)
     m.backend = "numba"
     x = np.ones((6, 2, 3), np.float32)
@@ -142,7 +145,7 @@ def test_a_failing_thread_releases_the_others(units, monkeypatch, train):
         else:
             with m.no_grad():
                 m(x)
-    monkeypatch.setattr(ku.packed_gemm, "pack", real_pack)
+    monkeypatch.setattr(ku.packed_gemm, name, real_pack)
     with m.no_grad():  # and the next call runs normally
         y, _ = m(x)
     assert np.isfinite(y).all()

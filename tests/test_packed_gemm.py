@@ -29,7 +29,7 @@ try:
     HAS_KERNELS = packed_gemm.supported()
 except Exception:  # llvmlite could not read this CPU's features: kernels() builds none there (d1f1c50)
     HAS_KERNELS = False
-N_KERNELS = 2 * packed_gemm.MR_MAX + 1  # kernels()' length: [0] unused, one per MR, one per MR for A by columns
+N_KERNELS = 2 * packed_gemm.MR_MAX + 2  # kernels()' length: [0] unused, one per MR, one per MR for A by columns, the transpose
 needs_kernels = pytest.mark.skipif(not HAS_KERNELS, reason="this CPU has no AVX-512: the packed kernels are not built")
 
 
@@ -56,6 +56,36 @@ def test_pack_lays_out_the_panels_as_documented(dt, transpose, K, N):
     Bp = packed_gemm.pack(W, transpose, nr)
     np.testing.assert_array_equal(Bp, want)
     assert Bp.flags.c_contiguous and Bp.ctypes.data % 64 == 0  # on a cache line: whole-line loads
+
+
+@pytest.mark.parametrize("with_kernels", [True, False])
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "R, K, rows",
+    [(1, 1, [0]), (40, 5, [3, 1, 4, 1, 5]), (64, 16, range(64)), (70, 37, range(69, -1, -1)), (100, 650, range(0, 100, 3)),
+     (2600, 650, [q * 650 + u for q in range(4) for u in range(325, 650)])],
+)  # K: under, at and over a block of the transpose (16 float32, 8 float64), not a multiple of it;
+#    rows: repeated, reversed, one panel's worth, whole panels and a partial last one, PTB-medium's
+#    second thread's units (lstmkit.kernels_units._packed_rows)
+def test_pack_gathered_lays_out_the_panels_of_the_rows_it_is_given(with_kernels, dt, R, K, rows):
+    """pack_gathered(W, rows, nr, mk): Bp[p, k, j] = W[rows[p nr + j], k], zero past len(rows); built
+    here from NumPy's fancy indexing, transpose and padding, with the transpose kernel and without."""
+    if with_kernels and not HAS_KERNELS:
+        pytest.skip("this CPU has no AVX-512: no transpose kernel")
+    rows = np.array(list(rows), dtype=np.int64)
+    W = np.random.default_rng(2).normal(size=(R, K)).astype(dt)
+    nr = 128 // np.dtype(dt).itemsize
+    N, npan = len(rows), -(-len(rows) // nr)
+    padded = np.zeros((K, npan * nr), dtype=dt)
+    padded[:, :N] = W[rows].T
+    want = padded.reshape(K, npan, nr).transpose(1, 0, 2)
+    mk = packed_gemm.kernels(dt) if with_kernels else np.zeros(0, dtype=np.int64)
+    Bp = packed_gemm.pack_gathered(W, rows, nr, mk)
+    np.testing.assert_array_equal(Bp, want)
+    assert Bp.flags.c_contiguous and Bp.ctypes.data % 64 == 0
+    # a W that is not C-contiguous is read element by element (the transpose reads rows at r K)
+    Wf = np.asfortranarray(W)
+    np.testing.assert_array_equal(packed_gemm.pack_gathered(Wf, rows, nr, mk), want)
 
 
 @needs_kernels

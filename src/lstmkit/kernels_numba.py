@@ -574,7 +574,8 @@ if AVAILABLE:
         small = MKN <= SMALL_PRODUCT
         worth = split or (MKN <= PACKED_MAX and T * M >= PACK_ROWS)
         if mk.size > 0 and MKN > 0 and worth and not (small and loop and M == 1):
-            Bp = packed_gemm.pack(W, transpose, packed_gemm.PANEL_BYTES // W.itemsize)
+            nr = packed_gemm.PANEL_BYTES // W.itemsize
+            Bp = packed_gemm.pack_gathered(W, np.arange(N), nr, mk) if transpose else packed_gemm.pack(W, False, nr)
             return PACKED, e2, Bp, packed_gemm.scratch(M, Bp, N)
         if small:
             return SMALL, (np.ascontiguousarray(W.T) if transpose else W), e3, e2

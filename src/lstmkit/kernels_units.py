@@ -350,13 +350,13 @@ def _run_threads(n, body):
 
 def _packed_rows(W_ih, W_hh, u0, u1):
     """The rows of W_ih (4H, I) and W_hh (4H, H) feeding units u0 .. u1-1 (gates i, f, g, o: rows
-    q H + u0 .. q H + u1 - 1), packed for their transposed products (:func:`lstmkit.packed_gemm.pack`):
-    (Wip, Wp), the B operands of x_t W_ih[rows]^T and h_{t-1} W_hh[rows]^T (4 (u1 - u0) columns)."""
+    q H + u0 .. q H + u1 - 1), gathered and packed in one pass for their transposed products
+    (:func:`lstmkit.packed_gemm.pack_gathered`): (Wip, Wp), the B operands of x_t W_ih[rows]^T and
+    h_{t-1} W_hh[rows]^T (4 (u1 - u0) columns)."""
     H = W_hh.shape[1]
     rows = np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(4)])
-    nr = packed_gemm.PANEL_BYTES // W_hh.dtype.itemsize
-    return (packed_gemm.pack(np.ascontiguousarray(W_ih[rows]), True, nr),
-            packed_gemm.pack(np.ascontiguousarray(W_hh[rows]), True, nr))  # fmt: skip
+    nr, mk = packed_gemm.PANEL_BYTES // W_hh.dtype.itemsize, kn._packed_kernels(W_hh.dtype)
+    return packed_gemm.pack_gathered(W_ih, rows, nr, mk), packed_gemm.pack_gathered(W_hh, rows, nr, mk)
 
 
 def _packed_columns(W_ih, W_hh, u0, u1):
