@@ -573,11 +573,14 @@ class _NoGrad(_Counted, ContextDecorator):
         return _NoGrad(self.module)
 
     def _first(self, m: dict) -> None:
-        m["_grad_before"] = self.module.requires_grad
-        self.module.requires_grad = False
+        # written to the module's dict directly: the values are bools already (kept by the check of
+        # ``requires_grad``), and its check through __setattr__ cost ~0.4 µs a block each way, of
+        # a tiny model's ~20 µs forward
+        m["_grad_before"] = m["requires_grad"]
+        m["requires_grad"] = False
 
     def _last(self, m: dict) -> None:
-        self.module.requires_grad = m["_grad_before"]
+        m["requires_grad"] = m["_grad_before"]
 
 
 class _EvalMode(_Counted):
