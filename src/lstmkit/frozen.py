@@ -4,8 +4,9 @@
 them in place), so it prepares them again on every call: each layer adds b_ih + b_hh, and the
 compiled kernels of a large layer, one whose hidden units are split over lstmkit's threads
 (:mod:`lstmkit.kernels_units`), gather and pack each thread's rows of W_ih and W_hh for the packed
-kernel, ~1.5-2 ms of PTB-medium's 27-29 ms forward (2 layers, T=35, B=20, H=650, 2 threads).
-:class:`FrozenLSTM` copies the weights once and keeps what is prepared from them, as an
+kernel (:func:`lstmkit.packed_gemm.pack_gathered`: ~0.1-0.2 ms of PTB-medium's ~27 ms forward,
+2 layers, T=35, B=20, H=650, 2 threads; 1.5-2 ms before that packing went through a transpose in
+registers). :class:`FrozenLSTM` copies the weights once and keeps what is prepared from them, as an
 onnxruntime session prepares its model when it is made::
 
     frozen = lstm.freeze()                    # or FrozenLSTM(lstm)
@@ -16,7 +17,7 @@ The copy is a snapshot: what happens to ``lstm`` afterwards (training, ``load_st
 seen; freeze it again. A frozen LSTM only runs forward: there is no backward, no training mode
 (dropout and the other regularisers are off), and its weights cannot be written (``state_dict``
 returns copies). A tiny model gains the bias sums and the ``no_grad`` block (T=50, B=1, H=20:
-16.2 µs against 19.2 through ``forward`` in ``no_grad``); a layer whose batch is split into
+17.1 µs against 18.9 through ``forward`` in ``no_grad``); a layer whose batch is split into
 blocks of rows packs its weights per block as ``forward`` does (~0.13 ms of H=256, B=64's 17 ms).
 The packed copies take as much memory again as the weights of the layers that keep them.
 """
