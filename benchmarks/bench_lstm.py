@@ -222,17 +222,18 @@ if kernels_numba.AVAILABLE:
             packed_gemm.matmul(hs, t, Wp, ru, tmp, mk)
 
     @numba.njit(cache=True, nogil=True)
-    def _floor_units_backward(x2, Wxp, u0, Wp_cols, dz_all, hs, dh, tmp, dW_ih, dW_hh, dx2, m0, m1, gemm, mk):
+    def _floor_units_backward(x2, Wxp, u0, Wp_cols, dz_all, hs, dh, tmp, dW_ih, dW_hh, dx2, m0, m1, gemm, mk, xbuf, hbuf):
         """One thread of the units split's backward: dz_t W_hh[:, u0:u1] per step, then its units'
-        rows of dW_ih, dW_hh and its rows m0:m1 of dX (on W_ih packed, Wxp)."""
+        rows of dW_ih, dW_hh (X and H_prev packed into xbuf, hbuf) and its rows m0:m1 of dX (on
+        W_ih packed, Wxp)."""
         T, B, G = dz_all.shape
         H, Hu, I = G // 4, dh.shape[1], x2.shape[1]
         for t in range(T - 1, -1, -1):
             packed_gemm.matmul(dz_all, t, Wp_cols, dh, tmp, mk)
         dZ, hp = dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
         runs = kernels_units._gate_rows(H, u0, u0 + Hu)  # its rows of each gate
-        kernels_numba._weight_grad(dZ, x2, dW_ih, runs, gemm, mk, True)
-        kernels_numba._weight_grad(dZ, hp, dW_hh, runs, gemm, mk, True)
+        kernels_numba._weight_grad_into(dZ, x2, dW_ih, runs, gemm, mk, True, xbuf)
+        kernels_numba._weight_grad_into(dZ, hp, dW_hh, runs, gemm, mk, True, hbuf)
         dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
         packed_gemm.matmul(dz3, 0, Wxp, dx2[m0:m1], packed_gemm.scratch(m1 - m0, Wxp, I), mk)
 
@@ -369,7 +370,8 @@ def floor_fn(case: Case, train: bool, packed_once: bool = False):
 def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng, packed_once: bool = False):
     """floor_fn where the hidden units are split over n threads (lstmkit.kernels_units): per layer,
     each thread packs its operands, as lstmkit does on every call (kernels_units._packed_rows
-    forward, _packed_columns backward), and makes its products, forward, then (``train``) backward.
+    forward, _packed_columns backward, into buffers from lstmkit's workspace), and makes its
+    products, forward, then (``train``) backward.
     ``packed_once``: the forward's operands packed here, once, as a frozen LSTM keeps them
     (lstm.freeze()): its products alone."""
     T, B, H, G = case.T, case.B, case.H, 4 * case.H
@@ -389,16 +391,22 @@ def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng, packed_once:
             parts.append((u0, u0 + Hu, kept, fwd, bwd))
         layers.append((W_ih, W_hh, parts))
 
+    f32 = np.dtype(np.float32)
+
     def forward(W_ih, W_hh, part):
         u0, u1, kept, (x2, hs, ru, mk_), _ = part
-        Wip, Wp = kept if kept is not None else kernels_units._packed_rows(W_ih, W_hh, u0, u1)
+        bufs = None if kept is not None else kernels_units.take_packs(((W_ih.shape[1], ru.shape[1]), (H, ru.shape[1])), f32)
+        Wip, Wp = kept if kept is not None else kernels_units._packed_rows(W_ih, W_hh, u0, u1, bufs)
         _floor_units(x2, Wip, Wp, hs, ru, packed_gemm.scratch(ru.shape[0], Wp, ru.shape[1]), mk_)
+        kernels_units.give_packs(bufs)
 
     def backward(W_ih, W_hh, part):
         u0, u1, _, _, (x2, _, dz_all, hs, dh, dW_ih, dW_hh, dx2, m0, m1, gemm_, mk_) = part
-        Wc, Wxp = kernels_units._packed_columns(W_ih, W_hh, u0, u1)
+        bufs = kernels_units.take_packs(((G, u1 - u0), (G, W_ih.shape[1]), (T * B, W_ih.shape[1]), (T * B, H)), f32)
+        Wc, Wxp = kernels_units._packed_columns(W_ih, W_hh, u0, u1, bufs)
         _floor_units_backward(x2, Wxp, u0, Wc, dz_all, hs, dh, packed_gemm.scratch(dh.shape[0], Wc, dh.shape[1]),
-                              dW_ih, dW_hh, dx2, m0, m1, gemm_, mk_)  # fmt: skip
+                              dW_ih, dW_hh, dx2, m0, m1, gemm_, mk_, bufs[2], bufs[3])  # fmt: skip
+        kernels_units.give_packs(bufs)
 
     def run():
         for W_ih, W_hh, parts in layers:

@@ -123,9 +123,9 @@ def test_unit_blocks_are_never_empty_wherever_the_units_are_split():
 
 @pytest.mark.parametrize("train", [False, True])
 def test_a_failing_thread_releases_the_others(units, monkeypatch, train):
-    # the second pack fails: the forward's (pack_gathered: 2 a thread), or in training the backward's
-    # (pack: 2 a thread); the other thread may then be waiting at step 0
-    name = "pack" if train else "pack_gathered"
+    # the second pack fails: the forward's (pack_gathered_into: 2 a thread), or in training the
+    # backward's (pack_into: 2 a thread); the other thread may then be waiting at step 0
+    name = "pack_into" if train else "pack_gathered_into"
     real_pack, packed = getattr(ku.packed_gemm, name), []
 
     def pack(*args):

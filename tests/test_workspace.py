@@ -211,10 +211,9 @@ def test_inference_on_kept_arrays_gives_the_first_calls_numbers(case, dtype):
     m.backend = "numba"
     x = np.random.default_rng(1).normal(size=(6, 4, 5)).astype(dtype)
     first = _infer(m, x, None)
-    if threads.n_unit_blocks(40, m.weight_hh_l0.size) > 1:  # the units split keeps one step of each
-        assert workspace.kept_bytes() == 0  # thread's gates, its own, in inference: nothing is taken
-    else:
-        assert workspace.kept_bytes() > 0  # the gates' scratch (one step of them in the rows split)
+    # kept: the gates' scratch (one step of them in the rows split), or the buffers of each thread's
+    # packed weights (the units split, whose threads keep one step of the gates, their own)
+    assert workspace.kept_bytes() > 0
     _poison_kept()
     again = _infer(m, x, None)
     for k in first:
@@ -236,9 +235,11 @@ def test_arrays_handed_back_are_never_overwritten_by_later_calls(case):
             np.testing.assert_array_equal(h[k], c[k], err_msg=k)
 
 
-def test_backward_takes_nothing_from_the_workspace(case, monkeypatch):
+def test_backward_takes_no_array_for_dz_and_gives_back_what_it_takes(case, monkeypatch):
     # dL/dz_t is written over the kept gates of step t (kernels_numba._backward_block,
-    # kernels_units.lstm_backward_units): backward needs no large array of its own
+    # kernels_units.lstm_backward_units): backward needs no (T, B, 4H) array of its own. The units
+    # split takes the buffers of its threads' packed operands, and dW_ih, dW_hh, which the layer
+    # gives back once it has added them to its gradients; the rows split takes nothing
     m = lstmkit.LSTM(5, 40, dtype=np.float32, seed=0, **case)
     m.backend = "numba"
     rng = np.random.default_rng(1)
@@ -246,9 +247,16 @@ def test_backward_takes_nothing_from_the_workspace(case, monkeypatch):
     taken, real = [], workspace.take
 
     def take(shape, dtype):
-        taken.append(shape)
-        return real(shape, dtype)
+        a = real(shape, dtype)
+        taken.append((tuple(shape), a))
+        return a
 
     monkeypatch.setattr(workspace, "take", take)
     m.backward(rng.normal(size=y.shape).astype(np.float32))
-    assert taken == []
+    units = threads.n_unit_blocks(40, m.weight_hh_l0.size) > 1
+    assert units or taken == []
+    assert (6, 4, 160) not in [shape for shape, _ in taken]
+    kept = {buf.ctypes.data for buf in workspace._free}
+    assert all(a.ctypes.data in kept for _, a in taken)  # every one given back
+    if units:
+        assert {(160, 5), (160, 40)} <= {shape for shape, _ in taken}  # dW_ih, dW_hh

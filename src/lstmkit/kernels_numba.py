@@ -621,10 +621,18 @@ if AVAILABLE:
         (700, 650): 12.4 against 22.1 ms. Else the whole product in one BLAS call, runs unread
         (the batch unsplit: NumPy's BLAS on all its threads).
         """
+        _weight_grad_into(dZ, X, out, runs, gemm, mk, packed, np.empty(0, dtype=X.dtype))
+
+    @_jit
+    def _weight_grad_into(dZ, X, out, runs, gemm, mk, packed, buf):
+        """:func:`_weight_grad`, X packed into buf (:func:`lstmkit.packed_gemm.pack_into`: at least
+        ``pack_elements(N, K)`` elements, from :mod:`lstmkit.workspace`) where it has any, else into
+        a new array."""
         if not packed:
             _gemm(gemm, dZ, True, X, False, out)
             return
-        Xp = packed_gemm.pack(X, False, packed_gemm.PANEL_BYTES // X.itemsize)
+        nr = packed_gemm.PANEL_BYTES // X.itemsize
+        Xp = packed_gemm.pack_into(buf, X, False, nr) if buf.size > 0 else packed_gemm.pack(X, False, nr)
         for i in range(runs.shape[0]):
             r0, r1 = runs[i, 0], runs[i, 1]
             packed_gemm.matmul_cols(dZ, r0, Xp, out[r0:r1], packed_gemm.scratch(r1 - r0, Xp, X.shape[1]), mk)

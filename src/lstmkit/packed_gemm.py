@@ -293,16 +293,39 @@ _jit = jit.njit(error_model="numpy", nogil=True)  # numba.njit(cache=True) where
 
 
 @_jit
+def pack_elements(K, N, nr, itemsize):
+    """Elements of the buffer :func:`pack_into` and :func:`pack_gathered_into` need for the panels
+    of a (K, N) operand: ceil(N / nr) K nr, and room to start them on a cache line."""
+    return -(-N // nr) * K * nr + ALIGN // itemsize
+
+
+@numba.njit(inline="always")
+def _panels(buf, K, N, nr):
+    """The panels Bp (ceil(N/nr), K, nr) in buf (1-D, at least :func:`pack_elements`), starting on a
+    cache line (``ALIGN``) in it."""
+    npan = (N + nr - 1) // nr
+    size = npan * K * nr
+    first = ((-buf.ctypes.data) % ALIGN) // buf.itemsize
+    return buf[first : first + size].reshape((npan, K, nr))
+
+
+@_jit
 def pack(W, transpose, nr):
     """Panels of B = W^T (``transpose``: W (N, K)) or of B = W (W (K, N)): Bp (ceil(N/nr), K, nr),
     Bp[p, k, j] = B[k, p nr + j], zero past N, starting on a cache line (``ALIGN``). Once per
-    sequence (per call of the kernels)."""
+    sequence (per call of the kernels). In a new array; :func:`pack_into` packs into a given one."""
+    K, N = (W.shape[1], W.shape[0]) if transpose else (W.shape[0], W.shape[1])
+    return pack_into(np.empty(pack_elements(K, N, nr, W.itemsize), dtype=W.dtype), W, transpose, nr)
+
+
+@_jit
+def pack_into(buf, W, transpose, nr):
+    """:func:`pack` into buf (1-D, W's dtype, at least :func:`pack_elements` (K, N) elements: from
+    :mod:`lstmkit.workspace`, whose buffers stay mapped between calls, where a new array of a few
+    MB faults its pages in on every call); Bp is a view of buf."""
     K, N = (W.shape[1], W.shape[0]) if transpose else (W.shape[0], W.shape[1])
     npan = (N + nr - 1) // nr
-    size = npan * K * nr
-    buf = np.empty(size + ALIGN // W.itemsize, dtype=W.dtype)  # Bp: on a cache line (ALIGN) in it
-    first = ((-buf.ctypes.data) % ALIGN) // W.itemsize
-    Bp = buf[first : first + size].reshape((npan, K, nr))
+    Bp = _panels(buf, K, N, nr)
     if not transpose:
         _pack_rows(W, Bp)
         return Bp
@@ -346,7 +369,14 @@ def _call_transpose(typingctx, fn, W, offs, k0, D, d_off, ldd):
 
 @_jit
 def pack_gathered(W, rows, nr, mk):
-    """Panels of B = W[rows]^T, for products by the transposed rows ``rows`` of W (R, K),
+    """:func:`pack_gathered_into` a new array."""
+    return pack_gathered_into(np.empty(pack_elements(W.shape[1], rows.shape[0], nr, W.itemsize), dtype=W.dtype),
+                              W, rows, nr, mk)  # fmt: skip
+
+
+@_jit
+def pack_gathered_into(buf, W, rows, nr, mk):
+    """Panels of B = W[rows]^T, into buf (as :func:`pack_into`), for products by the transposed rows ``rows`` of W (R, K),
     C-contiguous; rows (N,) int64, each in [0, R): Bp (ceil(N/nr), K, nr),
     Bp[p, k, j] = W[rows[p nr + j], k], zero past N, starting on a cache line (``ALIGN``). The same
     array as ``pack(np.ascontiguousarray(W[rows]), True, nr)``, the gather done in the same pass.
@@ -361,11 +391,8 @@ def pack_gathered(W, rows, nr, mk):
     K, N = W.shape[1], rows.shape[0]
     L = nr // 2  # a block: L rows of W, L of its columns; two blocks side by side fill a panel row
     npan = (N + nr - 1) // nr
-    size = npan * K * nr
-    buf = np.empty(size + ALIGN // W.itemsize, dtype=W.dtype)  # Bp: on a cache line (ALIGN) in it
-    first = ((-buf.ctypes.data) % ALIGN) // W.itemsize
-    flat = buf[first : first + size]
-    Bp = flat.reshape((npan, K, nr))
+    Bp = _panels(buf, K, N, nr)
+    flat = Bp.reshape(npan * K * nr)
     fn = mk[TRANSPOSE] if mk.size > TRANSPOSE and W.flags.c_contiguous else 0  # it reads rows at r K
     KL = K - K % L if fn != 0 else 0  # columns of W that go through the transpose
     offs = np.empty(L, dtype=np.int64)  # where the L rows of a block start in W

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import backends, kernels, variants
+from . import backends, kernels, variants, workspace
 from ._checks import LstmkitWarning, check_bool, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
 from .cell import NONLINEARITIES
 from .module import VARIANT_CHECKS, Module, built_check, built_choice_check, flag_check
@@ -419,6 +419,10 @@ class _Recurrent(Module):
         g = self.grads
         g[f"weight_ih{sfx}"] += dW_ih
         g[f"weight_hh{sfx}"] += dW_hh
+        # read no more: a large layer's compiled backward takes them from the workspace (kept
+        # mapped for the next call); give ignores arrays that are not the workspace's
+        workspace.give(dW_ih)
+        workspace.give(dW_hh)
         if self.bias:  # z depends on b_ih + b_hh: both receive the same gradient
             g[f"bias_ih{sfx}"] += db
             g[f"bias_hh{sfx}"] += db
