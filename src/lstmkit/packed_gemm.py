@@ -236,9 +236,11 @@ TRANSPOSE = 2 * MR_MAX + 1  # kernels()[TRANSPOSE]: the transpose of a block (pa
 def kernels(dt) -> np.ndarray:
     """Addresses of the kernels for dtype dt: [MR] the kernel for MR rows of A (1..MR_MAX; [0]
     unused), [MR_MAX + MR] the same for A stored by columns (:func:`matmul_cols`), [TRANSPOSE]
-    the transpose of a block for :func:`pack_gathered`; built once on first use. An empty array where they cannot run (no AVX-512, another dtype, an LLVM that
-    does not take this IR: numba's older releases, or llvmlite failing to read the CPU's features;
-    ``UNAVAILABLE_REASON`` says which), and the compiled kernels use BLAS instead."""
+    the transpose of a block for :func:`pack_gathered`; built once on first use. An empty array
+    where they cannot run (no AVX-512, another dtype, an LLVM that does not take this IR:
+    numba's older releases, or llvmlite failing to read the CPU's features;
+    ``UNAVAILABLE_REASON`` says which), and the compiled kernels use BLAS instead.
+    """
     dt = np.dtype(dt)
     got = _built.get(dt)
     if got is None:  # not built yet, or being built by another thread: wait for it on the lock
@@ -376,8 +378,8 @@ def pack_gathered(W, rows, nr, mk):
 
 @_jit
 def pack_gathered_into(buf, W, rows, nr, mk):
-    """Panels of B = W[rows]^T, into buf (as :func:`pack_into`), for products by the transposed rows ``rows`` of W (R, K),
-    C-contiguous; rows (N,) int64, each in [0, R): Bp (ceil(N/nr), K, nr),
+    """Panels of B = W[rows]^T, into buf (as :func:`pack_into`), for products by the transposed
+    rows ``rows`` of W (R, K), C-contiguous; rows (N,) int64, each in [0, R): Bp (ceil(N/nr), K, nr),
     Bp[p, k, j] = W[rows[p nr + j], k], zero past N, starting on a cache line (``ALIGN``). The same
     array as ``pack(np.ascontiguousarray(W[rows]), True, nr)``, the gather done in the same pass.
 
