@@ -391,18 +391,19 @@ def _floor_units_fn(case: Case, n: int, train: bool, gemm, mk, rng, packed_once:
             parts.append((u0, u0 + Hu, kept, fwd, bwd))
         layers.append((W_ih, W_hh, parts))
 
-    f32 = np.dtype(np.float32)
-
     def forward(W_ih, W_hh, part):
         u0, u1, kept, (x2, hs, ru, mk_), _ = part
-        bufs = None if kept is not None else kernels_units.take_packs(((W_ih.shape[1], ru.shape[1]), (H, ru.shape[1])), f32)
-        Wip, Wp = kept if kept is not None else kernels_units._packed_rows(W_ih, W_hh, u0, u1, bufs)
+        bufs = None
+        if kept is None:
+            bufs = kernels_units.row_pack_buffers(W_ih, W_hh, u0, u1)
+            kept = kernels_units._packed_rows(W_ih, W_hh, u0, u1, bufs)
+        Wip, Wp = kept
         _floor_units(x2, Wip, Wp, hs, ru, packed_gemm.scratch(ru.shape[0], Wp, ru.shape[1]), mk_)
         kernels_units.give_packs(bufs)
 
     def backward(W_ih, W_hh, part):
         u0, u1, _, _, (x2, _, dz_all, hs, dh, dW_ih, dW_hh, dx2, m0, m1, gemm_, mk_) = part
-        bufs = kernels_units.take_packs(((G, u1 - u0), (G, W_ih.shape[1]), (T * B, W_ih.shape[1]), (T * B, H)), f32)
+        bufs = kernels_units.column_pack_buffers(W_ih, W_hh, u0, u1, T * B)
         Wc, Wxp = kernels_units._packed_columns(W_ih, W_hh, u0, u1, bufs)
         _floor_units_backward(x2, Wxp, u0, Wc, dz_all, hs, dh, packed_gemm.scratch(dh.shape[0], Wc, dh.shape[1]),
                               dW_ih, dW_hh, dx2, m0, m1, gemm_, mk_, bufs[2], bufs[3])  # fmt: skip

@@ -366,6 +366,19 @@ def give_packs(bufs) -> None:
         workspace.give(buf)
 
 
+def row_pack_buffers(W_ih, W_hh, u0, u1) -> list:
+    """:func:`take_packs` for the forward's operands of units u0 .. u1-1 (:func:`_packed_rows`)."""
+    Hu4 = 4 * (u1 - u0)
+    return take_packs(((W_ih.shape[1], Hu4), (W_hh.shape[1], Hu4)), W_hh.dtype)
+
+
+def column_pack_buffers(W_ih, W_hh, u0, u1, rows) -> list:
+    """:func:`take_packs` for the backward's operands of units u0 .. u1-1 over ``rows`` = T B rows:
+    W_hh's columns and W_ih (:func:`_packed_columns`), then X and H_prev (the weight gradients)."""
+    G, I, H = W_hh.shape[0], W_ih.shape[1], W_hh.shape[1]
+    return take_packs(((G, u1 - u0), (G, I), (rows, I), (rows, H)), W_hh.dtype)
+
+
 def _packed_rows(W_ih, W_hh, u0, u1, bufs=None):
     """The rows of W_ih (4H, I) and W_hh (4H, H) feeding units u0 .. u1-1 (gates i, f, g, o: rows
     q H + u0 .. q H + u1 - 1), gathered and packed in one pass for their transposed products
@@ -430,7 +443,7 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n, prepared=None):
         u0, u1 = units[k], units[k + 1]
         if fresh:
             if prepared is None:
-                bufs[k] = take_packs(((W_ih.shape[1], 4 * (u1 - u0)), (H, 4 * (u1 - u0))), dt)
+                bufs[k] = row_pack_buffers(W_ih, W_hh, u0, u1)
             packs[k] = _packed_rows(W_ih, W_hh, u0, u1, bufs[k])
         Wip, Wp = packs[k]
         _forward_units(x, Wip, Wp, b, acts, hs, cs, valid, keep, mk, u0, u1, sync, n, SCHED_YIELD)
@@ -471,7 +484,7 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
 
     def body(k, sync):
         u0, u1 = units[k], units[k + 1]
-        bufs[k] = take_packs(((G, u1 - u0), (G, I), (T * B, I), (T * B, H)), dt)
+        bufs[k] = column_pack_buffers(W_ih, W_hh, u0, u1, T * B)
         Wp, Wxp = _packed_columns(W_ih, W_hh, u0, u1, bufs[k])
         _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, gemm, mk, u0, u1,
                         rows[k], rows[k + 1], bufs[k][2], bufs[k][3], sync, n, SCHED_YIELD)  # fmt: skip
