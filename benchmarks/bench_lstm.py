@@ -232,8 +232,8 @@ if kernels_numba.AVAILABLE:
             packed_gemm.matmul(dz_all, t, Wp_cols, dh, tmp, mk)
         dZ, hp = dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
         runs = kernels_units._gate_rows(H, u0, u0 + Hu)  # its rows of each gate
-        kernels_numba._weight_grad_into(dZ, x2, dW_ih, runs, gemm, mk, True, xbuf)
-        kernels_numba._weight_grad_into(dZ, hp, dW_hh, runs, gemm, mk, True, hbuf)
+        kernels_numba._weight_grad_into(dZ, x2, dW_ih, runs, gemm, mk, True, xbuf, True)  # added to, as to a layer's grads
+        kernels_numba._weight_grad_into(dZ, hp, dW_hh, runs, gemm, mk, True, hbuf, True)
         dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
         packed_gemm.matmul(dz3, 0, Wxp, dx2[m0:m1], packed_gemm.scratch(m1 - m0, Wxp, I), mk)
 

@@ -79,6 +79,58 @@ def test_units_split_matches_reference(units, dtype, B, H, kw, with_lengths, tra
         assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradients_are_added_to_what_grads_held(units, dtype):
+    # the split's products add dW_ih and dW_hh to the layer's gradients themselves (add_to): what
+    # grads held before backward (a second batch accumulating, no zero_grad between) stays in them
+    fast, ref = (lstmkit.LSTM(5, 40, num_layers=2, dtype=dtype, seed=0) for _ in range(2))
+    fast.backend, ref.backend = "numba", "numpy"
+    rng = np.random.default_rng(3)
+    x, held = rng.normal(size=(6, 3, 5)).astype(dtype), {k: rng.normal(size=g.shape) for k, g in fast.grads.items()}
+    for m in (fast, ref):
+        for k, g in m.grads.items():
+            g[...] = held[k]
+    got, want = _run(fast, x, None, None, True), _run(ref, x, None, None, True)
+    assert units == ["fwd", "fwd", "bwd", "bwd"]
+    for k in want:
+        assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
+    assert np.abs(fast.grads["weight_hh_l0"] - held["weight_hh_l0"]).max() > 1e-3  # something was added
+
+
+@pytest.mark.parametrize("add_to", ["none", "strided", "float64"])
+def test_backward_units_returns_or_adds_the_weight_gradients(units, add_to):
+    # lstm_backward's contract without a layer: no add_to, dW_ih and dW_hh are returned (new arrays
+    # of the caller's); an add_to the products cannot write (not C-contiguous, another dtype) gets
+    # them added after, and None is returned for them, as where they write
+    rng = np.random.default_rng(4)
+    T, B, I, H = 5, 3, 6, 40
+    W_ih, W_hh = (rng.normal(size=(4 * H, k)).astype(np.float32) * 0.3 for k in (I, H))
+    b, x = np.zeros(4 * H, np.float32), rng.normal(size=(T, B, I)).astype(np.float32)
+    h0, c0, dy = np.zeros((B, H), np.float32), np.zeros((B, H), np.float32), rng.normal(size=(T, B, H)).astype(np.float32)
+    from lstmkit import kernels
+
+    ref = kernels.lstm_backward(dy, h0, c0, W_ih, W_hh, None, kernels.lstm_forward(x, W_ih, W_hh, b, None, h0, c0)[3])
+    cache = kn.lstm_forward(x, W_ih, W_hh, b, None, h0, c0)[3]
+    held = [rng.normal(size=W.shape) for W in (W_ih, W_hh)]
+    if add_to == "none":
+        target = None
+    elif add_to == "strided":
+        target = [np.zeros((W.shape[0], 2 * W.shape[1]), np.float32)[:, ::2] for W in (W_ih, W_hh)]
+    else:
+        target = [np.zeros(W.shape, np.float64) for W in (W_ih, W_hh)]
+    if target is not None:
+        for t, h in zip(target, held):
+            t[...] = h
+    got = kn.lstm_backward(dy, h0, c0, W_ih, W_hh, None, cache, target)
+    assert units == ["fwd", "bwd"]
+    for j in (1, 2):
+        if target is None:
+            assert_close(got[j], ref[j], 1e-5, 1e-5, f"dW {j}")
+        else:
+            assert got[j] is None
+            assert_close(target[j - 1], held[j - 1] + ref[j], 1e-5, 1e-5, f"dW {j}")
+
+
 def test_projection_keeps_the_row_split_and_the_cache_is_one_block(units):
     x = np.random.default_rng(0).normal(size=(5, 4, 3)).astype(np.float32)
     p = lstmkit.LSTM(3, 40, proj_size=8, seed=0)

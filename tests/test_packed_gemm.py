@@ -123,17 +123,20 @@ def test_packed_product_equals_numpy(dt, transpose, M, K, N):
      (3, 600, 100, 40, 37), (1, 80, 20, 1, 0), (64, 513, 48, 100, 36)],
 )  # M: one, under, at and over a block of rows (MR_MAX = 8) and several; K: under, at and over a
 #    chunk (KC = 256); N: whole panels and a partial one; c0: A from the first column of At or not
-def test_product_of_a_read_by_columns_equals_numpy(dt, M, K, N, width, c0):
-    """packed_gemm.matmul_cols: out = At[:, c0:c0+M]^T @ B, At (K, width) as stored (the kernels
-    for A by columns), against NumPy's float64 matmul of the transposed copy."""
+@pytest.mark.parametrize("add", [False, True])
+def test_product_of_a_read_by_columns_equals_numpy(dt, M, K, N, width, c0, add):
+    """packed_gemm.matmul_cols: out = At[:, c0:c0+M]^T @ B (``add``: out += it), At (K, width) as
+    stored (the kernels for A by columns), against NumPy's float64 matmul of the transposed copy.
+    N a whole number of panels: written directly, else through scratch, both with and without add."""
     rng = np.random.default_rng(3)
     At = rng.normal(size=(K, width)).astype(dt)
     B = rng.normal(size=(K, N)).astype(dt)
     mk = packed_gemm.kernels(dt)
     Bp = packed_gemm.pack(B, False, 128 // np.dtype(dt).itemsize)
-    out = np.full((M, N), np.nan, dtype=dt)
-    _run_cols(At, c0, Bp, out, packed_gemm.scratch(M, Bp, N), mk)
-    want = At[:, c0 : c0 + M].T.astype(np.float64) @ B.astype(np.float64)
+    held = rng.normal(size=(M, N)).astype(dt)
+    out = held.copy() if add else np.full((M, N), np.nan, dtype=dt)
+    _run_cols(At, c0, Bp, out, packed_gemm.scratch(M, Bp, N), mk, add)
+    want = At[:, c0 : c0 + M].T.astype(np.float64) @ B.astype(np.float64) + (held if add else 0)
     assert_close(out, want, TOL[dt], TOL[dt] * np.abs(want).max(), "At[:, c0:c0+M]^T @ B")
 
 
@@ -162,8 +165,8 @@ if kn.AVAILABLE:
     import numba
 
     @numba.njit
-    def _run_cols(At, c0, Bp, out, tmp, mk):
-        packed_gemm.matmul_cols(At, c0, Bp, out, tmp, mk)
+    def _run_cols(At, c0, Bp, out, tmp, mk, add):
+        packed_gemm.matmul_cols(At, c0, Bp, out, tmp, mk, add)
 
     @numba.njit
     def _run(A, t, Bp, out, tmp, mk):

@@ -145,12 +145,14 @@ def lstm_forward(x, W_ih, W_hh, b, W_hr, h0, c0, mask=None, keep=True, out=None,
     return y, h_T, c_T, LSTMCache(x, acts, hs, cs, tcs, rs, mask)
 
 
-def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: LSTMCache):
+def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: LSTMCache, add_to=None):
     """Back-propagation through time for :func:`lstm_forward`.
 
     Args:
         dy: (T, B, P) gradient of the loss w.r.t. y (ignored at padded steps).
         dh_T: (B, P), dc_T: (B, H) gradients w.r.t. the final states.
+        add_to: None, or (gW_ih (4H, I), gW_hh (4H, P)), a layer's gradients of W_ih and W_hh:
+            dW_ih and dW_hh are added to them in place and returned as None.
     Returns:
         dx (T, B, I), dW_ih (4H, I), dW_hh (4H, P), db (4H,), dW_hr (P, H) or None,
         dh0 (B, P), dc0 (B, H).
@@ -207,7 +209,17 @@ def lstm_backward(dy, dh_T, dc_T, W_ih, W_hh, W_hr, cache: LSTMCache):
     db = dZ.sum(axis=0)  # (4H,)
     dW_hr = dhs.reshape(T * B, dhs.shape[2]).T @ rs.reshape(T * B, H) if W_hr is not None else None
     dx = (dZ @ W_ih).reshape(T, B, W_ih.shape[1])  # (T, B, I)
+    if add_to is not None:
+        dW_ih, dW_hh = add_weight_grads(add_to, dW_ih, dW_hh)
     return dx, dW_ih, dW_hh, db, dW_hr, dh_next, dc_next
+
+
+def add_weight_grads(add_to, dW_ih, dW_hh):
+    """add_to[0] += dW_ih and add_to[1] += dW_hh (lstm_backward's ``add_to``); returns (None, None),
+    what lstm_backward returns for them then."""
+    for g, dW in zip(add_to, (dW_ih, dW_hh)):
+        g += dW
+    return None, None
 
 
 @dataclass

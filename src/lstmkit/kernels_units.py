@@ -266,7 +266,7 @@ def _gate_rows(H, u0, u1):
 
 
 @jit.njit(error_model="numpy", fastmath={"contract"}, nogil=True)
-def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, gemm, mk, u0, u1, m0, m1,
+def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, add, gemm, mk, u0, u1, m0, m1,
                     xbuf, hbuf, sync, n, yield_fn):  # fmt: skip
     """One of n threads of :func:`lstm_backward_units`: BPTT for units u0 .. u1-1 of every row.
 
@@ -278,6 +278,8 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, gemm
     whole), the products after kernels_numba's backward loop split the same way: these units'
     rows of dW_ih and dW_hh, and rows m0:m1 of dX (T B, I); db is summed in the loop. grads =
     (dx, dW_ih, dW_hh, db, dh0, dc0), shared, each thread writing its part; db zeros on entry.
+    ``add``: these rows of dW_ih and dW_hh are added to those arrays (a layer's gradients), not
+    written.
     xbuf, hbuf: where X (T B, I) and H_prev (T B, H) are packed for the weight gradients
     (:func:`lstmkit.packed_gemm.pack_into`), or empty for new arrays.
     """
@@ -327,8 +329,8 @@ def _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, gemm
     I = x.shape[2]
     x2, dZ, hp = x.reshape(T * B, I), dz_all.reshape(T * B, G), hs[:T].reshape(T * B, H)
     runs = _gate_rows(H, u0, u1)
-    kn._weight_grad_into(dZ, x2, dW_ih, runs, gemm, mk, True, xbuf)  # these rows of dW_ih = dZ^T X
-    kn._weight_grad_into(dZ, hp, dW_hh, runs, gemm, mk, True, hbuf)  # these rows of dW_hh = dZ^T H_prev
+    kn._weight_grad_into(dZ, x2, dW_ih, runs, gemm, mk, True, xbuf, add)  # these rows of dW_ih (+)= dZ^T X
+    kn._weight_grad_into(dZ, hp, dW_hh, runs, gemm, mk, True, hbuf, add)  # these rows of dW_hh (+)= dZ^T H_prev
     # dX = dZ W_ih, rows m0:m1, on W_ih packed (Wxp: as the forward's products, not OpenBLAS's kernels)
     dx2 = dx.reshape(T * B, I)
     dz3 = dZ[m0:m1].reshape(1, m1 - m0, G)
@@ -466,19 +468,27 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n, prepared=None):
     return y, h_T, c_T, kn.FastLSTMCache(x, acts, hs, cs, rs, valid)
 
 
-def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
+def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n, add_to=None):
     """:func:`lstmkit.kernels_numba.lstm_backward` of a layer without projection, from one block's
-    cache, the hidden units split over n threads. Returns dx, dW_ih, dW_hh, db, None, dh0, dc0."""
+    cache, the hidden units split over n threads. Returns dx, dW_ih, dW_hh, db, None, dh0, dc0;
+    dW_ih and dW_hh None with ``add_to`` (gW_ih, gW_hh): added to those, by the products
+    themselves where they are C-contiguous, writeable arrays of x's dtype (a layer's gradients
+    are), else through arrays of the workspace."""
     x, acts, hs, cs, valid = cache.x, cache.acts, cache.hs, cache.cs, cache.valid
     T, B, G = acts.shape
     H = G // 4
     dt = x.dtype
     gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
     I = x.shape[2]
-    # dW_ih and dW_hh from the workspace: the layer adds them to its gradients and gives them back
-    # (lstmkit.recurrent: _accumulate); dx and the rest are the caller's
-    grads = (np.empty((T, B, I), dtype=dt), workspace.take((G, I), dt), workspace.take((G, H), dt),
-             np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt))  # fmt: skip
+    add = add_to is not None and all(g.dtype == dt and g.flags.c_contiguous and g.flags.writeable for g in add_to)
+    if add:
+        dW = add_to
+    elif add_to is not None:  # added after, from the workspace's arrays (given back below)
+        dW = (workspace.take((G, I), dt), workspace.take((G, H), dt))
+    else:  # the caller's
+        dW = (np.empty((G, I), dtype=dt), np.empty((G, H), dtype=dt))
+    grads = (np.empty((T, B, I), dtype=dt), *dW, np.zeros(G, dtype=dt), np.empty((B, H), dtype=dt),
+             np.empty((B, H), dtype=dt))  # fmt: skip
     units, rows = threads.unit_bounds(H, n), threads.bounds(T * B, n)
     bufs = [None] * n  # each thread's buffers of its packs
 
@@ -486,7 +496,7 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
         u0, u1 = units[k], units[k + 1]
         bufs[k] = column_pack_buffers(W_ih, W_hh, u0, u1, T * B)
         Wp, Wxp = _packed_columns(W_ih, W_hh, u0, u1, bufs[k])
-        _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, gemm, mk, u0, u1,
+        _backward_units(dy, dh_T, dc_T, x, acts, hs, cs, valid, Wp, Wxp, grads, add, gemm, mk, u0, u1,
                         rows[k], rows[k + 1], bufs[k][2], bufs[k][3], sync, n, SCHED_YIELD)  # fmt: skip
 
     try:
@@ -495,4 +505,10 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n):
         for k in range(n):
             give_packs(bufs[k])
     dx, dW_ih, dW_hh, db, dh0, dc0 = grads
+    if add:
+        dW_ih = dW_hh = None
+    elif add_to is not None:
+        dW_ih, dW_hh = kn.kernels.add_weight_grads(add_to, dW_ih, dW_hh)
+        workspace.give(dW[0])
+        workspace.give(dW[1])
     return dx, dW_ih, dW_hh, db, None, dh0, dc0

@@ -479,10 +479,11 @@ def matmul(A, t, Bp, out, tmp, mk):
 
 
 @numba.njit(inline="always", error_model="numpy")
-def matmul_cols(At, c0, Bp, out, tmp, mk):
-    """out = A @ B for A = At[:, c0 : c0 + M]^T, M = out.shape[0]: A (M, K) read by columns from At
-    (K, ., C-contiguous) as it is stored, no transposed copy. Bp (K = At.shape[0]) from :func:`pack`,
-    tmp from :func:`scratch`, mk from :func:`kernels`, out (M, N) C-contiguous.
+def matmul_cols(At, c0, Bp, out, tmp, mk, add):
+    """out = A @ B (``add``: out += A @ B) for A = At[:, c0 : c0 + M]^T, M = out.shape[0]: A (M, K)
+    read by columns from At (K, ., C-contiguous) as it is stored, no transposed copy. Bp
+    (K = At.shape[0]) from :func:`pack`, tmp from :func:`scratch`, mk from :func:`kernels`, out
+    (M, N) C-contiguous.
 
     For the weight gradients dW = dZ^T X: At = dZ (T B, 4H) as backward writes it (c0: a gate's
     first row of dW), Bp = X packed. The kernel reads MR consecutive elements of a row of At a step
@@ -494,13 +495,19 @@ def matmul_cols(At, c0, Bp, out, tmp, mk):
     C = out if direct else tmp
     ldc = C.shape[1]
     nb = (M + MR_MAX - 1) // MR_MAX
+    acc = 1 if add and direct else 0  # the first chunk adds to out too (later ones add to C always)
     for k0 in range(0, K, KC):
         kc = min(KC, K - k0)
         for p in range(npan):
             for blk in range(nb):
                 m0, m1 = blk * M // nb, (blk + 1) * M // nb
-                _call(mk[MR_MAX + m1 - m0], At, k0 * lda + c0 + m0, lda, Bp, (p * K + k0) * nr, C, m0 * ldc + p * nr, ldc, kc, k0)
+                _call(mk[MR_MAX + m1 - m0], At, k0 * lda + c0 + m0, lda, Bp, (p * K + k0) * nr, C, m0 * ldc + p * nr, ldc, kc, k0 + acc)
     if not direct:
         for m in range(M):
-            for j in range(N):
-                out[m, j] = tmp[m, j]
+            o, r = out[m], tmp[m]
+            if add:
+                for j in range(N):
+                    o[j] += r[j]
+            else:
+                for j in range(N):
+                    o[j] = r[j]

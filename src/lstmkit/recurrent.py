@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import backends, kernels, variants, workspace
+from . import backends, kernels, variants
 from ._checks import LstmkitWarning, check_bool, check_dtype, check_float_array, check_int, check_lengths, check_real, check_rng, check_shape, describe_pair, fail
 from .cell import NONLINEARITIES
 from .module import VARIANT_CHECKS, Module, built_check, built_choice_check, flag_check
@@ -415,14 +415,19 @@ class _Recurrent(Module):
             dx = dx.transpose(1, 0, 2)
         return np.ascontiguousarray(dx), self._pack_states(d_init)
 
-    def _accumulate(self, sfx, dW_ih, dW_hh, db, dW_hr=None):
+    def _weight_grads(self, sfx):
+        """(grads of weight_ih, weight_hh) of the layer and direction of suffix sfx: the LSTM
+        kernels' backward adds dW_ih and dW_hh to them itself (``lstm_backward``'s add_to)."""
         g = self.grads
-        g[f"weight_ih{sfx}"] += dW_ih
-        g[f"weight_hh{sfx}"] += dW_hh
-        # read no more: a large layer's compiled backward takes them from the workspace (kept
-        # mapped for the next call); give ignores arrays that are not the workspace's
-        workspace.give(dW_ih)
-        workspace.give(dW_hh)
+        return g[f"weight_ih{sfx}"], g[f"weight_hh{sfx}"]
+
+    def _accumulate(self, sfx, dW_ih, dW_hh, db, dW_hr=None):
+        """Add a backward's parameter gradients to ``grads``; dW_ih and dW_hh None where the
+        kernels' backward added them itself."""
+        g = self.grads
+        if dW_ih is not None:
+            g[f"weight_ih{sfx}"] += dW_ih
+            g[f"weight_hh{sfx}"] += dW_hh
         if self.bias:  # z depends on b_ih + b_hh: both receive the same gradient
             g[f"bias_ih{sfx}"] += db
             g[f"bias_hh{sfx}"] += db
@@ -679,7 +684,7 @@ class LSTM(_Recurrent):
                 kern = backends.for_cache(cache)
                 try:
                     dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(
-                        np.ascontiguousarray(dy), dh, dc, p[ih], p[hh], p.get(hr), cache)  # fmt: skip
+                        np.ascontiguousarray(dy), dh, dc, p[ih], p[hh], p.get(hr), cache, self._weight_grads(sfx))  # fmt: skip
                 except SystemError as exc:
                     _reraise_interrupt(exc)
                     raise
@@ -819,7 +824,8 @@ class LSTM(_Recurrent):
         W_ih, W_hh, _, W_hr, sfx = self._weights(layer, d)
         kern = backends.for_cache(cache)  # the backward of whichever kernels ran the forward
         try:
-            dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache)
+            dx, dW_ih, dW_hh, db, dW_hr, dh0, dc0 = kern.lstm_backward(
+                dy, d_states[0], d_states[1], W_ih, W_hh, W_hr, cache, self._weight_grads(sfx))
         except SystemError as exc:
             _reraise_interrupt(exc)
             raise
