@@ -468,19 +468,25 @@ def lstm_forward_units(x, W_ih, W_hh, b, h0, c0, mask, keep, n, prepared=None):
     return y, h_T, c_T, kn.FastLSTMCache(x, acts, hs, cs, rs, valid)
 
 
+def _writes_into(g, W) -> bool:
+    """Whether the compiled products may add W's gradient into g themselves: g a C-contiguous,
+    writeable array of W's shape and dtype (they write by offset, unchecked)."""
+    return g.shape == W.shape and g.dtype == W.dtype and g.flags.c_contiguous and g.flags.writeable
+
+
 def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n, add_to=None):
     """:func:`lstmkit.kernels_numba.lstm_backward` of a layer without projection, from one block's
     cache, the hidden units split over n threads. Returns dx, dW_ih, dW_hh, db, None, dh0, dc0;
     dW_ih and dW_hh None with ``add_to`` (gW_ih, gW_hh): added to those, by the products
-    themselves where they are C-contiguous, writeable arrays of x's dtype (a layer's gradients
-    are), else through arrays of the workspace."""
+    themselves where they are C-contiguous, writeable arrays of the weights' shapes and x's dtype
+    (a layer's gradients are), else through arrays of the workspace."""
     x, acts, hs, cs, valid = cache.x, cache.acts, cache.hs, cache.cs, cache.valid
     T, B, G = acts.shape
     H = G // 4
     dt = x.dtype
     gemm, mk = kn.GEMM[dt], kn._packed_kernels(dt)
     I = x.shape[2]
-    add = add_to is not None and all(g.dtype == dt and g.flags.c_contiguous and g.flags.writeable for g in add_to)
+    add = add_to is not None and all(_writes_into(g, W) for g, W in zip(add_to, (W_ih, W_hh)))
     if add:
         dW = add_to
     elif add_to is not None:  # added after, from the workspace's arrays (given back below)
