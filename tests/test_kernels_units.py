@@ -158,26 +158,27 @@ def test_when_the_units_are_split(monkeypatch):
         assert threads.n_unit_blocks(1024, 4096 * 1024) == 4
     finally:
         threads.set_num_threads(1)
-    # 650 units are 163 panels of 4 units' gate columns (the last half full): 81 for the first
-    # thread (4 x 81 = 324 units), 82 for the second
-    assert threads.unit_bounds(650, 2) == (0, 324, 650)
+    # 650 units are 82 groups of 8 (the last of 2): 41 groups each, 328 units for the first thread,
+    # 322 for the second; 4 x 328 = 1312 gate columns, 41 panels of 32 float32, as 4 x 322 = 1288
+    assert threads.unit_bounds(650, 2) == (0, 328, 650)
     assert threads.unit_bounds(1024, 4) == (0, 256, 512, 768, 1024)
 
 
 def test_unit_blocks_are_never_empty_wherever_the_units_are_split():
     # n_unit_blocks gives n blocks only with at least MIN_UNITS units each; rounding the inner bounds
-    # to multiples of 4 must then leave every block at least 16 units (this needs MIN_UNITS >= 16),
-    # every block's 4 Hu gate columns but the last's whole panels of 16 float32, and the blocks'
-    # panels within one of each other (each thread's share of each step's product)
+    # to multiples of 8 must then leave every block at least 16 units (this needs MIN_UNITS >= 16),
+    # every block's 4 Hu gate columns but the last's whole panels (32 float32, 16 float64), and the
+    # blocks' panels within one of each other (each thread's share of each step's product)
     for n in (2, 3, 4):
         for H in range(n * threads.MIN_UNITS, n * threads.MIN_UNITS + 200):
             b = threads.unit_bounds(H, n)
             assert b[0] == 0 and b[-1] == H and len(b) == n + 1
             sizes = [b1 - b0 for b0, b1 in zip(b, b[1:])]
-            assert all(4 * Hu % 16 == 0 for Hu in sizes[:-1]), (H, n, b)
             assert min(sizes) >= 16, (H, n, b)
-            panels = [-(-4 * Hu // 16) for Hu in sizes]
-            assert max(panels) - min(panels) <= 1, (H, n, b, panels)
+            for nr in (32, 16):
+                assert all(4 * Hu % nr == 0 for Hu in sizes[:-1]), (H, n, b, nr)
+                panels = [-(-4 * Hu // nr) for Hu in sizes]
+                assert max(panels) - min(panels) <= (1 if nr == 32 else 2), (H, n, b, panels)
 
 
 @pytest.mark.parametrize("train", [False, True])

@@ -132,14 +132,14 @@ def n_unit_blocks(H: int, weights: int) -> int:
 def unit_bounds(H: int, n: int) -> tuple:
     """Unit offsets of n near-equal blocks of hidden units: block k is units bounds[k]:bounds[k+1].
 
-    A block of Hu units has 4 Hu gate columns, ceil(Hu / 4) panels of the packed kernel's 16
-    float32 columns (8 float64: whole panels either way where Hu is a multiple of 4). The inner
-    bounds are at multiples of 4, so that every block's columns but the last's are whole panels,
-    and those ceil(H / 4) panels are shared out as equally as they go: the slowest thread sets
-    each step's pace. PTB-medium (H = 650, 2 threads): 324 + 326 units, 81 + 82 panels, where
-    bounds at multiples of 16 gave 320 + 330 (80 + 83)."""
-    panels = -(-H // 4)
-    return (0,) + tuple(min(H, 4 * (panels * k // n)) for k in range(1, n)) + (H,)
+    A block of Hu units has 4 Hu gate columns: ceil(Hu / 8) panels of the packed kernel's 32
+    float32 columns (16 float64: ceil(Hu / 4)). The inner bounds are at multiples of 8, so that
+    every block's columns but the last's are whole panels, and the ceil(H / 8) groups of 8 units
+    are shared out as equally as they go: the thread with the most panels sets each step's pace.
+    PTB-medium (H = 650, 2 threads): 328 + 322 units, 41 + 41 panels, where bounds at multiples of
+    16 gave 320 + 330 (40 + 42)."""
+    groups = -(-H // 8)
+    return (0,) + tuple(min(H, 8 * (groups * k // n)) for k in range(1, n)) + (H,)
 
 
 def bounds(B: int, n: int) -> tuple:
