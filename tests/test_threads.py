@@ -80,6 +80,36 @@ def test_split_batch_on_packed_products_matches_reference(split, dtype, proj):
         assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "I, H, kw",
+    [(3, 16, {}), (300, 48, {}), (5, 272, {}), (4, 32, {"num_layers": 2, "bidirectional": True})],
+)  # H a multiple of 16: inference runs the cell fused into the per-step products
+#    (kernels_numba._fused_step), training the products then the cell; I and H above KC (256):
+#    products in chunks of K; a second layer reading both directions (I = 2H)
+@pytest.mark.parametrize("with_lengths", [False, True])
+@pytest.mark.parametrize("train", [False, True])
+def test_split_batch_where_inference_fuses_the_cell_into_the_products_matches_reference(split, dtype, I, H, kw, with_lengths, train):
+    B = 16 if H < 100 else 8
+    fast = lstmkit.LSTM(I, H, dtype=dtype, seed=0, **kw)
+    ref = lstmkit.LSTM(I, H, dtype=dtype, seed=0, **kw)
+    fast.backend, ref.backend = "numba", "numpy"
+    mk = kn._packed_kernels(dtype)
+    if mk.size == 0:  # pragma: no cover - no AVX-512: never fused
+        pytest.skip("this CPU has no AVX-512: the packed kernels, and so the fused step, are not built")
+    assert threads.n_blocks(B, fast.weight_hh_l0.size, True) >= 2 and H % kn.FUSED_UNITS == 0  # fused
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(5, B, I)).astype(dtype)
+    lengths = rng.integers(1, 6, B) if with_lengths else None
+    if train:
+        got, want = _run(fast, x, lengths), _run(ref, x, lengths)
+    else:
+        with fast.no_grad(), ref.no_grad():
+            got, want = ({"y": y, "h_T": h, "c_T": c} for y, (h, c) in (m(x, lengths=lengths) for m in (fast, ref)))
+    for k in want:
+        assert_close(got[k], want[k], TOL[dtype], TOL[dtype], k)
+
+
 def test_split_forward_keeps_split_caches_and_inference_keeps_none(split):
     m = lstmkit.LSTM(3, 5, seed=0)
     m.backend = "numba"
