@@ -745,6 +745,21 @@ if AVAILABLE:
         if proj:
             _matmul(r3, 0, op_hr, h, gemm, mk)  # h_t = r_t W_hr^T                      (B, P)
 
+    @numba.njit(inline="always", error_model="numpy")
+    def _hold_padded(valid, t, cs, ct, cn, hs, rs, proj):
+        """After step t of the forward: each row padded at t (valid[t, bb] == 0) keeps the previous
+        state, c_t = c_{t-1} (cs[cn] from cs[ct]) and h_t = h_{t-1} (hs[t + 1] from hs[t]); what
+        its cell computed is dropped. With projection its r_t (rs[t]) stays 0, as dW_hr reads it."""
+        for bb in range(cs.shape[1]):
+            if valid[t, bb] == 0:
+                for j in range(cs.shape[2]):
+                    cs[cn, bb, j] = cs[ct, bb, j]
+                for j in range(hs.shape[2]):
+                    hs[t + 1, bb, j] = hs[t, bb, j]
+                if proj:
+                    for j in range(rs.shape[2]):
+                        rs[t, bb, j] = 0
+
     @numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
     def _fused_step(x, t, Wip, hs, Wp, bp, C, cs, ct, cn, mk):
         """One step of inference for a block of rows, the cell run on each group of ``FUSED_UNITS``
@@ -762,7 +777,8 @@ if AVAILABLE:
         B, I = x.shape[1], x.shape[2]
         H = hs.shape[2]
         nr = Wip.shape[2]
-        per = 64 // nr  # panels in a group's 64 columns
+        F, width = FUSED_UNITS, 4 * FUSED_UNITS  # a group's units; its gate columns, [i f g o] F each
+        per = width // nr  # panels in a group's columns
         nb = (B + packed_gemm.MR_MAX - 1) // packed_gemm.MR_MAX
         for grp in range(H // FUSED_UNITS):
             for q in range(per):
@@ -772,21 +788,21 @@ if AVAILABLE:
                     for blk in range(nb):
                         m0, m1 = blk * B // nb, (blk + 1) * B // nb
                         packed_gemm._call(mk[m1 - m0], x, (t * B + m0) * I + k0, I, Wip, (p * I + k0) * nr,
-                                          C, m0 * 64 + q * nr, 64, kc, k0)  # fmt: skip
+                                          C, m0 * width + q * nr, width, kc, k0)  # fmt: skip
                 for k0 in range(0, H, packed_gemm.KC):  # + h_{t-1} W_hh[rows]^T, added
                     kc = min(packed_gemm.KC, H - k0)
                     for blk in range(nb):
                         m0, m1 = blk * B // nb, (blk + 1) * B // nb
                         packed_gemm._call(mk[m1 - m0], hs, (t * B + m0) * H + k0, H, Wp, (p * H + k0) * nr,
-                                          C, m0 * 64 + q * nr, 64, kc, 1)  # fmt: skip
-            u0, o0 = grp * FUSED_UNITS, grp * 64  # the group's first unit; its columns in bp
+                                          C, m0 * width + q * nr, width, kc, 1)  # fmt: skip
+            u0, o0 = grp * F, grp * width  # the group's first unit; its first column in bp
             for bb in range(B):
                 z = C[bb]
-                for j in range(FUSED_UNITS):  # one vector of each gate (no other array written: vectorised)
+                for j in range(F):  # one vector of each gate (no other array written: vectorised)
                     i_ = _sigmoid(z[j] + bp[o0 + j])
-                    f_ = _sigmoid(z[16 + j] + bp[o0 + 16 + j])
-                    g_ = _tanh(z[32 + j] + bp[o0 + 32 + j])
-                    o_ = _sigmoid(z[48 + j] + bp[o0 + 48 + j])
+                    f_ = _sigmoid(z[F + j] + bp[o0 + F + j])
+                    g_ = _tanh(z[2 * F + j] + bp[o0 + 2 * F + j])
+                    o_ = _sigmoid(z[3 * F + j] + bp[o0 + 3 * F + j])
                     c = f_ * cs[ct, bb, u0 + j] + i_ * g_  # c_t = f * c_{t-1} + i * g
                     cs[cn, bb, u0 + j] = c
                     hs[t + 1, bb, u0 + j] = o_ * _tanh(c)  # h_t = o * tanh(c_t)
@@ -798,10 +814,11 @@ if AVAILABLE:
         columns: whole panels), and b in that order."""
         H = W_hh.shape[1]
         perm = np.empty(4 * H, dtype=np.int64)
-        for grp in range(H // FUSED_UNITS):
+        F = FUSED_UNITS
+        for grp in range(H // F):
             for q in range(4):
-                for j in range(FUSED_UNITS):
-                    perm[grp * 64 + q * FUSED_UNITS + j] = q * H + grp * FUSED_UNITS + j
+                for j in range(F):
+                    perm[(4 * grp + q) * F + j] = q * H + grp * F + j
         nr = packed_gemm.PANEL_BYTES // W_hh.itemsize
         bp = np.empty(4 * H, dtype=b.dtype)
         for k in range(4 * H):
@@ -849,20 +866,16 @@ if AVAILABLE:
         hs[0] = h0  # h_0 .. h_T
         cs[0] = c0  # c_0 .. c_T (inference: 2 rolling)
         rs = np.zeros((T if proj else 0, B, H), dtype=x.dtype)  # r_t (projection only)
-        rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
         if fused:
             Wip, Wp, bp = _fused_operands(W_ih, W_hh, b, mk)
-            C = np.empty((B, 64), dtype=x.dtype)
+            C = np.empty((B, 4 * FUSED_UNITS), dtype=x.dtype)  # one group's z_t
             for t in range(T):
                 ct, cn = t % 2, (t + 1) % 2  # inference: c_{t-1}, c_t in two rolling rows
                 _fused_step(x, t, Wip, hs, Wp, bp, C, cs, ct, cn, mk)
-                if masked:  # a padded row keeps the previous state; what its cell computed is dropped
-                    for bb in range(B):
-                        if valid[t, bb] == 0:
-                            for j in range(H):
-                                cs[cn, bb, j] = cs[ct, bb, j]
-                                hs[t + 1, bb, j] = hs[t, bb, j]
+                if masked:
+                    _hold_padded(valid, t, cs, ct, cn, hs, rs, proj)
             return acts, hs, cs, rs
+        rec = np.empty((B, G), dtype=x.dtype)  # h_{t-1} W_hh^T
         op_hh = _operand(W_hh, True, B, mk, split, not proj and not masked, T)  # by W_hh^T (P, 4H)
         op_hr = _operand(W_hr, True, B, mk, split, False, T)  # by W_hr^T (H, P); (0, 0) without projection
         R, r0 = (rs, 0) if proj else (hs, 1)  # r_t goes to R[t + r0]: rs[t], or h_t itself
@@ -885,16 +898,8 @@ if AVAILABLE:
                 _cell_row(acts, ta, bb, rec, b, cs, ct, cn, R, t + r0)
             if proj:
                 _matmul(rs, t, op_hr, hs[t + 1], gemm, mk)  # h_t = r_t W_hr^T                 (B, P)
-            if masked:  # a padded row keeps the previous state; what its cell computed is dropped
-                for bb in range(B):
-                    if valid[t, bb] == 0:
-                        for j in range(H):
-                            cs[cn, bb, j] = cs[ct, bb, j]
-                        for j in range(P):
-                            hs[t + 1, bb, j] = hs[t, bb, j]
-                        if proj:  # r_t of a padded row stays 0, as dW_hr reads it
-                            for j in range(H):
-                                rs[t, bb, j] = 0
+            if masked:
+                _hold_padded(valid, t, cs, ct, cn, hs, rs, proj)
         return acts, hs, cs, rs
 
     @_jit

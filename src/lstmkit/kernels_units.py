@@ -59,7 +59,7 @@ from numba.extending import intrinsic
 
 from . import _jit as jit
 from . import kernels_numba as kn
-from . import packed_gemm, threads, workspace
+from . import kernels, packed_gemm, threads, workspace
 
 SPINS = 4000  # turns of `pause` (~15 ns each here: ~60 µs) before a waiting thread yields its core each turn
 
@@ -514,7 +514,7 @@ def lstm_backward_units(dy, dh_T, dc_T, W_ih, W_hh, cache, n, add_to=None):
     if add:
         dW_ih = dW_hh = None
     elif add_to is not None:
-        dW_ih, dW_hh = kn.kernels.add_weight_grads(add_to, dW_ih, dW_hh)
+        dW_ih, dW_hh = kernels.add_weight_grads(add_to, dW_ih, dW_hh)
         workspace.give(dW[0])
         workspace.give(dW[1])
     return dx, dW_ih, dW_hh, db, None, dh0, dc0
